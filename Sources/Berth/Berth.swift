@@ -1,0 +1,5 @@
+// The `Berth` library product: one import for runtimes that embed Berth.
+@_exported import BerthCore
+@_exported import BerthNamespace
+@_exported import BerthNetlink
+@_exported import BerthNFTables

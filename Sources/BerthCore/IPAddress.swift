@@ -1,0 +1,112 @@
+/// An IPv4 or IPv6 address.
+public enum IPAddress: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
+    case v4(IPv4Address)
+    case v6(IPv6Address)
+
+    /// Parses either family: text with a ':' is IPv6, otherwise IPv4.
+    public init(parsing text: String) throws(BerthError) {
+        guard let parsed = IPAddress(text) else {
+            throw .invalid("invalid IP address \"\(text)\"", hint: "write an IPv4 address like 10.88.0.2 or an IPv6 address like fd00::2")
+        }
+        self = parsed
+    }
+
+    public init?(_ text: String) {
+        if text.utf8.contains(UInt8(ascii: ":")) {
+            guard let v6 = IPv6Address(text) else { return nil }
+            self = .v6(v6)
+        } else {
+            guard let v4 = IPv4Address(text) else { return nil }
+            self = .v4(v4)
+        }
+    }
+
+    /// 4 or 16 bytes in network order; nil for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        if let v4 = IPv4Address(bytes: bytes) { self = .v4(v4) }
+        else if let v6 = IPv6Address(bytes: bytes) { self = .v6(v6) }
+        else { return nil }
+    }
+
+    /// The address family.
+    public var family: IPFamily {
+        switch self {
+        case .v4: .ipv4
+        case .v6: .ipv6
+        }
+    }
+
+    /// Network-order bytes: 4 for IPv4, 16 for IPv6.
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let a): a.bytes
+        case .v6(let a): a.bytes
+        }
+    }
+
+    /// The IPv4 address, if this is one.
+    public var ipv4: IPv4Address? {
+        if case .v4(let a) = self { return a }
+        return nil
+    }
+
+    /// The IPv6 address, if this is one.
+    public var ipv6: IPv6Address? {
+        if case .v6(let a) = self { return a }
+        return nil
+    }
+
+    public var isLoopback: Bool {
+        switch self {
+        case .v4(let a): a.isLoopback
+        case .v6(let a): a.isLoopback
+        }
+    }
+
+    public var isUnspecified: Bool {
+        switch self {
+        case .v4(let a): a.isUnspecified
+        case .v6(let a): a.isUnspecified
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .v4(let a): a.description
+        case .v6(let a): a.description
+        }
+    }
+
+    /// IPv4 sorts before IPv6; within a family, numerically.
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        switch (lhs, rhs) {
+        case (.v4(let a), .v4(let b)): a < b
+        case (.v6(let a), .v6(let b)): a < b
+        case (.v4, .v6): true
+        case (.v6, .v4): false
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { self = try IPAddress(parsing: text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// An address family.
+public enum IPFamily: String, Sendable, Hashable, Codable, CustomStringConvertible {
+    case ipv4
+    case ipv6
+
+    /// Address width in bits.
+    public var bitWidth: Int { self == .ipv4 ? 32 : 128 }
+
+    public var description: String { rawValue }
+}

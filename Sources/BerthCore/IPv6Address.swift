@@ -1,0 +1,153 @@
+/// An IPv6 address, stored as a 128-bit number.
+///
+/// Parses every RFC 4291 text form (`::`, `fe80::1`, `::ffff:10.0.0.1`) and prints the
+/// RFC 5952 canonical form (lower case, the longest run of zero groups compressed), so the
+/// text round-trips to what `ip -6 addr` prints. Zone suffixes (`%eth0`) are refused: an
+/// address with a zone is not a value that can be stored or compared on its own.
+public struct IPv6Address: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
+    /// The address as a number, first group most significant.
+    public var value: UInt128
+
+    public init(_ value: UInt128) { self.value = value }
+
+    /// Sixteen bytes in network order.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        value = bytes.reduce(0) { $0 << 8 | UInt128($1) }
+    }
+
+    /// Eight 16-bit groups, first group most significant.
+    public init(groups: [UInt16]) {
+        precondition(groups.count == 8, "an IPv6 address has eight groups")
+        value = groups.reduce(0) { $0 << 16 | UInt128($1) }
+    }
+
+    public init(parsing text: String) throws(BerthError) {
+        guard let parsed = IPv6Address(text) else {
+            throw .invalid("invalid IPv6 address \"\(text)\"", hint: "write eight hex groups separated by colons, '::' for a run of zeros, like fd00::1")
+        }
+        self = parsed
+    }
+
+    public init?(_ text: String) {
+        let utf8 = Array(text.utf8)
+        guard !utf8.isEmpty, utf8.count <= 45 else { return nil }
+        var head: [UInt16] = []
+        var tail: [UInt16] = []
+        var sawDoubleColon = false
+        var index = 0
+        if utf8.starts(with: [UInt8(ascii: ":"), UInt8(ascii: ":")]) {
+            sawDoubleColon = true
+            index = 2
+            if index == utf8.count { self.init(0); return }
+        } else if utf8.first == UInt8(ascii: ":") {
+            return nil
+        }
+        while index < utf8.count {
+            // One group: up to four hex digits, or a trailing dotted IPv4 address.
+            var end = index
+            while end < utf8.count, utf8[end] != UInt8(ascii: ":") { end += 1 }
+            let field = utf8[index..<end]
+            let groupCount = head.count + tail.count
+            if field.contains(UInt8(ascii: ".")) {
+                guard end == utf8.count, groupCount <= 6,
+                      let v4 = IPv4Address(String(decoding: field, as: UTF8.self)) else { return nil }
+                let pair = [UInt16(v4.value >> 16), UInt16(truncatingIfNeeded: v4.value)]
+                if sawDoubleColon { tail += pair } else { head += pair }
+                index = end
+                break
+            }
+            guard !field.isEmpty, field.count <= 4, groupCount < 8 else { return nil }
+            var group: UInt16 = 0
+            for byte in field {
+                guard let nibble = Self.hexValue(byte) else { return nil }
+                group = group << 4 | UInt16(nibble)
+            }
+            if sawDoubleColon { tail.append(group) } else { head.append(group) }
+            index = end
+            if index < utf8.count {
+                index += 1 // the ':'
+                if index < utf8.count, utf8[index] == UInt8(ascii: ":") {
+                    guard !sawDoubleColon else { return nil }
+                    sawDoubleColon = true
+                    index += 1
+                } else if index == utf8.count {
+                    return nil // a trailing single ':'
+                }
+            }
+        }
+        let total = head.count + tail.count
+        if sawDoubleColon {
+            guard total <= 7 else { return nil }
+        } else {
+            guard total == 8 else { return nil }
+        }
+        let zeros = [UInt16](repeating: 0, count: 8 - total)
+        self.init(groups: head + zeros + tail)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// The eight 16-bit groups, first most significant.
+    public var groups: [UInt16] {
+        (0..<8).map { UInt16(truncatingIfNeeded: value >> UInt128(112 - 16 * $0)) }
+    }
+
+    /// The sixteen bytes in network order.
+    public var bytes: [UInt8] {
+        (0..<16).map { UInt8(truncatingIfNeeded: value >> UInt128(120 - 8 * $0)) }
+    }
+
+    public var description: String {
+        let groups = self.groups
+        // RFC 5952: compress the longest run (of at least two) of zero groups, the first on a tie.
+        var bestStart = -1, bestLength = 1
+        var runStart = -1
+        for i in 0...8 {
+            if i < 8, groups[i] == 0 {
+                if runStart < 0 { runStart = i }
+            } else if runStart >= 0 {
+                if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
+                runStart = -1
+            }
+        }
+        func hex(_ range: Range<Int>) -> String {
+            range.map { String(groups[$0], radix: 16) }.joined(separator: ":")
+        }
+        guard bestStart >= 0 else { return hex(0..<8) }
+        return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
+    }
+
+    /// ::1.
+    public var isLoopback: Bool { value == 1 }
+    /// ::.
+    public var isUnspecified: Bool { value == 0 }
+    /// fe80::/10.
+    public var isLinkLocal: Bool { value >> 118 == 0x3FA }
+    /// ff00::/8.
+    public var isMulticast: Bool { value >> 120 == 0xFF }
+
+    public static let any = IPv6Address(0)
+    public static let loopback = IPv6Address(1)
+
+    public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.value < rhs.value }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { self = try IPv6Address(parsing: text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

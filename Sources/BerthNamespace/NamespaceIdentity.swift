@@ -1,0 +1,14 @@
+/// What makes two handles the same namespace: the device and inode of its nsfs file,
+/// as `stat` reports them (and as `ip netns identify` compares them).
+public struct NamespaceIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let device: UInt64
+    public let inode: UInt64
+
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+
+    /// `net:[INODE]`, the form `readlink /proc/PID/ns/net` prints.
+    public var description: String { "net:[\(inode)]" }
+}

@@ -1,0 +1,296 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CBerthShim
+public import BerthCore
+
+/// A network namespace, held open by a file descriptor for as long as this object lives.
+///
+/// Named namespaces live where iproute2 keeps them (`/run/netns/NAME`, a bind mount of the
+/// namespace file), so `ip netns` and Berth see each other's. Two handles are equal when
+/// they refer to the same kernel namespace, however they were opened.
+public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible {
+    /// Where named namespaces are mounted, as in iproute2.
+    public static let runDirectory = "/run/netns"
+
+    /// The open namespace file.
+    public let descriptor: Int32
+    /// The namespace's kernel identity.
+    public let identity: NamespaceIdentity
+    /// The path it was opened from.
+    public let path: String
+    /// The name under `/run/netns`, if it was opened or created by name.
+    public let name: String?
+
+    private init(descriptor: Int32, path: String, name: String?) throws(BerthError) {
+        var st = stat()
+        guard fstat(descriptor, &st) == 0 else {
+            let error = Errno.current
+            close(descriptor)
+            throw .system("stat network namespace \(path)", error)
+        }
+        if berth_fd_fs_type(descriptor) != Self.nsfsMagic {
+            close(descriptor)
+            throw .invalid("\(path) is not a network namespace", hint: "give a name from \(Self.runDirectory) or a path such as /proc/PID/ns/net")
+        }
+        self.descriptor = descriptor
+        self.identity = NamespaceIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        self.path = path
+        self.name = name
+    }
+
+    deinit { close(descriptor) }
+
+    private static let nsfsMagic = 0x6e73_6673
+
+    // MARK: - Opening
+
+    /// Opens the namespace at `path` (`/run/netns/NAME`, `/proc/PID/ns/net`, …).
+    public static func open(path: String) throws(BerthError) -> NetworkNamespace {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let error = Errno.current
+            if error.code == ENOENT {
+                throw BerthError(.notFound, "network namespace \(path) does not exist", hint: "list namespaces with 'berth netns ls'")
+            }
+            throw .system("open network namespace \(path)", error)
+        }
+        let fileName = path.split(separator: "/").last.map(String.init)
+        let isNamed = path.hasPrefix(runDirectory + "/") && path.split(separator: "/").count == 3
+        let ns = try NetworkNamespace(descriptor: fd, path: path, name: isNamed ? fileName : nil)
+        try ns.checkIsNetworkNamespace()
+        return ns
+    }
+
+    /// Opens a named namespace from `/run/netns`.
+    public static func open(named name: String) throws(BerthError) -> NetworkNamespace {
+        try validate(name: name)
+        return try open(path: runDirectory + "/" + name)
+    }
+
+    /// Opens the network namespace of process `pid`.
+    public static func open(pid: Int32) throws(BerthError) -> NetworkNamespace {
+        guard pid > 0 else { throw .invalid("invalid process id \(pid)", hint: "give a positive pid") }
+        do {
+            return try open(path: "/proc/\(pid)/ns/net")
+        } catch where error.code == .notFound {
+            throw BerthError(.notFound, "no process \(pid)", hint: "check the pid with ps")
+        }
+    }
+
+    /// Opens a name from `/run/netns` or, when it contains a '/', a path.
+    public static func open(nameOrPath: String) throws(BerthError) -> NetworkNamespace {
+        nameOrPath.contains("/") ? try open(path: nameOrPath) : try open(named: nameOrPath)
+    }
+
+    /// The calling thread's network namespace.
+    public static func current() throws(BerthError) -> NetworkNamespace {
+        try open(path: "/proc/thread-self/ns/net")
+    }
+
+    /// Checks the file is a *network* namespace, not another kind of nsfs file.
+    private func checkIsNetworkNamespace() throws(BerthError) {
+        // NS_GET_NSTYPE = _IO(0xb7, 0x3); answers CLONE_NEWNET for a network namespace.
+        let nsGetNSType: UInt = 0xb703
+        let type = ioctl(descriptor, nsGetNSType)
+        if type >= 0, type != BERTH_CLONE_NEWNET {
+            throw .invalid("\(path) is a namespace, but not a network namespace", hint: "use a path such as /proc/PID/ns/net")
+        }
+    }
+
+    // MARK: - Creating and deleting
+
+    /// Creates a named namespace, bind-mounted at `/run/netns/NAME` exactly as
+    /// `ip netns add NAME` does.
+    public static func create(named name: String) throws(BerthError) -> NetworkNamespace {
+        try validate(name: name)
+        try prepareRunDirectory()
+        let path = runDirectory + "/" + name
+        let fd = Glibc.open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
+        guard fd >= 0 else {
+            let error = Errno.current
+            if error.code == EEXIST {
+                throw BerthError(.alreadyExists, "network namespace \(name) already exists", hint: "choose another name or delete it with 'berth netns del \(name)'")
+            }
+            throw .system("create \(path)", error)
+        }
+        close(fd)
+        do {
+            try NamespaceThread.run { () throws(BerthError) in
+                guard berth_unshare(BERTH_CLONE_NEWNET) == 0 else {
+                    throw .system("create a network namespace (unshare)", .current)
+                }
+                guard mount("/proc/thread-self/ns/net", path, "none", UInt(MS_BIND), nil) == 0 else {
+                    throw .system("bind-mount the new namespace on \(path)", .current)
+                }
+            }
+            return try open(path: path)
+        } catch {
+            umount2(path, Int32(MNT_DETACH))
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// Creates a namespace that has no name: it lives as long as the returned handle
+    /// (or anything else that holds it, such as a socket opened in it).
+    public static func createAnonymous() throws(BerthError) -> NetworkNamespace {
+        let fd: Int32 = try NamespaceThread.run { () throws(BerthError) -> Int32 in
+            guard berth_unshare(BERTH_CLONE_NEWNET) == 0 else {
+                throw .system("create a network namespace (unshare)", .current)
+            }
+            let fd = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .system("open the new network namespace", .current) }
+            return fd
+        }
+        return try NetworkNamespace(descriptor: fd, path: "/proc/\(getpid())/fd/\(fd)", name: nil)
+    }
+
+    /// Deletes a named namespace: unmounts and unlinks `/run/netns/NAME`, as
+    /// `ip netns del` does. The namespace itself lives on while processes or open
+    /// handles still hold it.
+    public static func delete(named name: String) throws(BerthError) {
+        try validate(name: name)
+        let path = runDirectory + "/" + name
+        if umount2(path, Int32(MNT_DETACH)) != 0 {
+            let error = Errno.current
+            if error.code == ENOENT {
+                throw BerthError(.notFound, "network namespace \(name) does not exist", hint: "list namespaces with 'berth netns ls'")
+            }
+            // EINVAL: not a mount point, a leftover file; unlink it all the same.
+            if error.code != EINVAL { throw .system("unmount \(path)", error) }
+        }
+        if unlink(path) != 0, errno != ENOENT {
+            throw .system("remove \(path)", .current)
+        }
+    }
+
+    /// The names under `/run/netns` that hold a namespace, whoever made them, sorted.
+    public static func list() throws(BerthError) -> [String] {
+        guard let dir = opendir(runDirectory) else {
+            if errno == ENOENT { return [] }
+            throw .system("list \(runDirectory)", .current)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            // A file that is not (or no longer) an nsfs mount is a leftover, not a namespace.
+            if berth_path_fs_type(runDirectory + "/" + name) == nsfsMagic {
+                names.append(name)
+            }
+        }
+        return names.sorted()
+    }
+
+    /// Checks a namespace name as iproute2 does: non-empty, no '/', not "." or "..".
+    public static func validate(name: String) throws(BerthError) {
+        let fix = "use letters, digits, '-', '_' and '.', without '/'"
+        if name.isEmpty { throw .invalid("network namespace name is empty", hint: fix) }
+        if name == "." || name == ".." { throw .invalid("network namespace name \"\(name)\" is reserved", hint: fix) }
+        if name.utf8.contains(UInt8(ascii: "/")) || name.utf8.contains(0) {
+            throw .invalid("network namespace name \"\(name)\" contains '/' or NUL", hint: fix)
+        }
+        if name.utf8.count > 255 { throw .invalid("network namespace name is over 255 bytes", hint: fix) }
+    }
+
+    /// Makes `/run/netns` a shared mount point, so a namespace mounted into it is seen by
+    /// every mount namespace, the way iproute2 sets it up.
+    private static func prepareRunDirectory() throws(BerthError) {
+        if mkdir(runDirectory, 0o755) != 0, errno != EEXIST {
+            throw .system("create \(runDirectory)", .current)
+        }
+        let sharedFlags = UInt(MS_SHARED) | UInt(MS_REC)
+        if mount("", runDirectory, "none", sharedFlags, nil) == 0 { return }
+        guard errno == EINVAL else { throw .system("make \(runDirectory) a shared mount", .current) }
+        // Not a mount point yet: bind it onto itself first.
+        guard mount(runDirectory, runDirectory, "none", UInt(MS_BIND) | UInt(MS_REC), nil) == 0 else {
+            throw .system("bind-mount \(runDirectory) onto itself", .current)
+        }
+        guard mount("", runDirectory, "none", sharedFlags, nil) == 0 else {
+            throw .system("make \(runDirectory) a shared mount", .current)
+        }
+    }
+
+    // MARK: - Working inside
+
+    /// Opens a socket inside this namespace, from a dedicated short-lived thread.
+    ///
+    /// The socket keeps this namespace for its whole life, so the returned descriptor may
+    /// be used from any thread. The caller owns it and must close it.
+    public func openSocket(domain: Int32, type: Int32, protocol proto: Int32) throws(BerthError) -> Int32 {
+        try run { () throws(BerthError) -> Int32 in
+            let fd = socket(domain, type | Int32(SOCK_CLOEXEC.rawValue), proto)
+            guard fd >= 0 else { throw .system("open a socket in network namespace \(self)", .current, privilege: "CAP_NET_ADMIN") }
+            return fd
+        }
+    }
+
+    /// Runs `body` on a dedicated thread that has entered this namespace, and returns its
+    /// result. No shared thread ever changes namespace.
+    public func run<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
+        try NamespaceThread.run(inNamespace: descriptor, body)
+    }
+
+    // MARK: - sysctl
+
+    /// Reads a per-namespace sysctl such as `net/ipv4/ip_forward` (or `net.ipv4.ip_forward`).
+    public func sysctl(_ key: String) throws(BerthError) -> String {
+        let path = try Self.sysctlPath(key)
+        return try run { () throws(BerthError) -> String in try Self.readFile(path) }
+    }
+
+    /// Writes a per-namespace sysctl only if its value differs; returns whether it wrote.
+    @discardableResult
+    public func setSysctl(_ key: String, to value: String) throws(BerthError) -> Bool {
+        let path = try Self.sysctlPath(key)
+        return try run { () throws(BerthError) -> Bool in
+            if try Self.readFile(path) == value { return false }
+            let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .system("open \(path)", .current) }
+            defer { close(fd) }
+            let line = value + "\n"
+            let written = line.withCString { write(fd, $0, strlen($0)) }
+            guard written == line.utf8.count else { throw .system("write \(value) to \(path)", .current) }
+            return true
+        }
+    }
+
+    /// `/proc/sys/...` for a key given with '/' or, when it has no '/', with '.' separators.
+    /// Interface names may contain dots, so keys that name one should use '/'.
+    static func sysctlPath(_ key: String) throws(BerthError) -> String {
+        let parts = key.contains("/") ? key.split(separator: "/", omittingEmptySubsequences: false) : key.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.first == "net", parts.count >= 2, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw .invalid("invalid sysctl key \"\(key)\"", hint: "name a per-namespace key under net/, like net/ipv4/ip_forward")
+        }
+        return "/proc/sys/" + parts.joined(separator: "/")
+    }
+
+    private static func readFile(_ path: String) throws(BerthError) -> String {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let error = Errno.current
+            if error.code == ENOENT { throw BerthError(.notFound, "sysctl \(path) does not exist", cause: error) }
+            throw .system("open \(path)", error)
+        }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = read(fd, &buffer, buffer.count)
+        guard count >= 0 else { throw .system("read \(path)", .current) }
+        var text = String(decoding: buffer[..<count], as: UTF8.self)
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    // MARK: - Identity
+
+    public static func == (lhs: NetworkNamespace, rhs: NetworkNamespace) -> Bool { lhs.identity == rhs.identity }
+    public func hash(into hasher: inout Hasher) { hasher.combine(identity) }
+
+    public var description: String { name ?? path }
+}

@@ -1,0 +1,20 @@
+#ifndef BERTH_CNFTNL_SHIM_H
+#define BERTH_CNFTNL_SHIM_H
+#include <netinet/in.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/table.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/set.h>
+#include <libnftnl/gen.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#endif

@@ -1,0 +1,2 @@
+import Berth
+print("berth")

@@ -1,0 +1,130 @@
+import BerthNamespace
+import Foundation
+
+/// Transport of a probe.
+public enum ProbeProtocol: Sendable { case tcp, udp }
+
+/// A tiny server inside a namespace for reachability tests. Each request is answered with
+/// `"<banner> <peer-address> <payload>"`, so a test sees who answered, which source address
+/// the server saw (NAT checks), and that the bytes went through.
+public final class EchoServer: @unchecked Sendable {
+    public let port: UInt16
+    private let fd: Int32
+    private let proto: ProbeProtocol
+    private let banner: String
+    private let stopped = NSLock()
+    private var isStopped = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Listens on `address:port` (IPv4) inside `namespace`.
+    public init(in namespace: NetworkNamespace, address: String = "0.0.0.0", port: UInt16, protocol proto: ProbeProtocol = .tcp, banner: String) throws {
+        self.port = port
+        self.proto = proto
+        self.banner = banner
+        fd = try namespace.openSocket(domain: AF_INET, type: Int32(proto == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), protocol: 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var sa = try Self.makeAddress(address, port)
+        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { let e = errno; close(fd); throw SandboxError("bind \(address):\(port): \(String(cString: strerror(e)))") }
+        if proto == .tcp { listen(fd, 16) }
+        let t = Thread { [self] in serve(); finished.signal() }
+        thread = t
+        t.start()
+    }
+
+    deinit { stop() }
+
+    /// Stops serving and closes the socket.
+    public func stop() {
+        stopped.lock()
+        if isStopped { stopped.unlock(); return }
+        isStopped = true
+        stopped.unlock()
+        finished.wait()
+        close(fd)
+    }
+
+    private var shouldStop: Bool { stopped.lock(); defer { stopped.unlock() }; return isStopped }
+
+    private func serve() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !shouldStop {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 50) > 0 else { continue }
+            var peer = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            if proto == .tcp {
+                let conn = withUnsafeMutablePointer(to: &peer) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &len) } }
+                guard conn >= 0 else { continue }
+                var tv = timeval(tv_sec: 2, tv_usec: 0)
+                setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                let n = read(conn, &buffer, buffer.count)
+                let payload = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+                let reply = Array("\(banner) \(Self.text(peer)) \(payload)".utf8)
+                _ = reply.withUnsafeBytes { write(conn, $0.baseAddress, $0.count) }
+                close(conn)
+            } else {
+                let n = withUnsafeMutablePointer(to: &peer) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &len) } }
+                guard n >= 0 else { continue }
+                let payload = String(decoding: buffer[..<n], as: UTF8.self)
+                let reply = Array("\(banner) \(Self.text(peer)) \(payload)".utf8)
+                _ = reply.withUnsafeBytes { raw in
+                    withUnsafePointer(to: &peer) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, len) } }
+                }
+            }
+        }
+    }
+
+    static func makeAddress(_ address: String, _ port: UInt16) throws -> sockaddr_in {
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, address, &sa.sin_addr) == 1 else { throw SandboxError("bad IPv4 address \(address)") }
+        return sa
+    }
+
+    static func text(_ sa: sockaddr_in) -> String {
+        var addr = sa.sin_addr
+        var buf = [CChar](repeating: 0, count: 64)
+        inet_ntop(AF_INET, &addr, &buf, socklen_t(buf.count))
+        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Client side of a probe: one request from inside a namespace.
+public enum Probe {
+    /// Sends `payload` to `address:port` from inside `namespace` and returns the reply, or
+    /// throws when nothing answers within `timeout` seconds. `sourcePort` pins the client's
+    /// port (for conntrack tests).
+    public static func request(from namespace: NetworkNamespace, to address: String, port: UInt16, protocol proto: ProbeProtocol = .tcp,
+                               payload: String = "ping", timeout: Double = 2, sourcePort: UInt16? = nil) throws -> String {
+        let fd = try namespace.openSocket(domain: AF_INET, type: Int32(proto == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), protocol: 0)
+        defer { close(fd) }
+        if let sourcePort {
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            var local = try EchoServer.makeAddress("0.0.0.0", sourcePort)
+            _ = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sa = try EchoServer.makeAddress(address, port)
+        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw SandboxError("connect \(address):\(port): \(String(cString: strerror(errno)))") }
+        let bytes = Array(payload.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var reply: [UInt8] = []
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 { reply += buffer[..<n]; if proto == .udp { break } else { continue } }
+            if n == 0 { break }
+            if reply.isEmpty { throw SandboxError("no reply from \(address):\(port) (\(String(cString: strerror(errno))))") }
+            break
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+}

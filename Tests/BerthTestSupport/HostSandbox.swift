@@ -1,0 +1,83 @@
+import BerthNamespace
+import Foundation
+
+/// A throwaway network namespace that plays the host for one test.
+///
+/// Every kernel test works inside one of these: it is named (so `ip -n`, `nsenter` and the
+/// `berth` CLI can reach it), and `withHostSandbox` deletes it and every namespace the test
+/// made through it, whether the test passes, fails or throws.
+public final class HostSandbox: @unchecked Sendable {
+    /// The sandbox's own namespace: "the host" for the code under test.
+    public let namespace: NetworkNamespace
+    /// Its name under /run/netns.
+    public let name: String
+    /// A private state directory for the `berth` CLI.
+    public let stateDirectory: String
+
+    private let lock = NSLock()
+    private var extraNamespaces: [String] = []
+
+    init() throws {
+        let suffix = KernelTests.uniqueSuffix()
+        name = "bt-host-\(suffix)"
+        namespace = try NetworkNamespace.create(named: name)
+        stateDirectory = NSTemporaryDirectory() + "berth-test-\(suffix)"
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        // Loopback is down in a new namespace; a host has it up.
+        let up = Command.run(["ip", "-n", name, "link", "set", "lo", "up"])
+        if !up.succeeded { throw SandboxError("cannot bring lo up in \(name): \(up.stderr)") }
+    }
+
+    /// Makes another named namespace (a "container" or a "LAN peer"), deleted with the sandbox.
+    public func makeNamespace(_ role: String = "ctr") throws -> NetworkNamespace {
+        let nsName = "bt-\(role)-\(KernelTests.uniqueSuffix())"
+        let ns = try NetworkNamespace.create(named: nsName)
+        lock.lock(); extraNamespaces.append(nsName); lock.unlock()
+        return ns
+    }
+
+    /// Remembers a namespace made by someone else (the CLI, `ip netns add`) for cleanup.
+    public func adopt(namespaceNamed nsName: String) {
+        lock.lock(); extraNamespaces.append(nsName); lock.unlock()
+    }
+
+    /// Runs a command inside the sandbox namespace (nsenter switches only the network
+    /// namespace, so the command sees the host's files).
+    @discardableResult
+    public func run(_ argv: [String], input: String? = nil) -> CommandResult {
+        Command.run(["nsenter", "--net=\(namespace.path)", "--"] + argv, input: input)
+    }
+
+    /// Runs the `berth` CLI inside the sandbox with the sandbox's state directory.
+    @discardableResult
+    public func berth(_ args: [String]) -> CommandResult {
+        Command.run(["nsenter", "--net=\(namespace.path)", "--", Command.berthBinary] + args,
+                    environment: ["BERTH_STATE_DIR": stateDirectory])
+    }
+
+    func tearDown() {
+        lock.lock(); let names = extraNamespaces; lock.unlock()
+        for nsName in names.reversed() { try? NetworkNamespace.delete(named: nsName) }
+        try? NetworkNamespace.delete(named: name)
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+}
+
+public struct SandboxError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Runs `body` with a fresh host sandbox, torn down afterwards on every path.
+public func withHostSandbox<T>(_ body: (HostSandbox) throws -> T) throws -> T {
+    let sandbox = try HostSandbox()
+    defer { sandbox.tearDown() }
+    return try body(sandbox)
+}
+
+/// The async form, for tests that await.
+public func withHostSandbox<T>(_ body: (HostSandbox) async throws -> T) async throws -> T {
+    let sandbox = try HostSandbox()
+    defer { sandbox.tearDown() }
+    return try await body(sandbox)
+}

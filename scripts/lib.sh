@@ -1,0 +1,42 @@
+# Shared by scripts/*: find the toolchain and install what Berth needs on Debian 12.
+# Sourced, not run.
+
+if [ -x /opt/swift/usr/bin/swift ]; then
+  export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+# Debian packages: libraries Berth links, and the tools tests use as independent oracles
+# (iproute2, nftables) or to build fixtures (busybox-static). The product never runs them.
+BERTH_APT_PACKAGES="libmnl-dev libnftnl-dev libsqlite3-dev pkg-config iproute2 nftables util-linux busybox-static procps"
+
+berth_install_deps() {
+  local missing=""
+  for pkg in $BERTH_APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
+  done
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "scripts: missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+      return 1
+    fi
+    echo "==> installing:$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
+  if ! command -v swift >/dev/null 2>&1; then
+    echo "scripts: no Swift toolchain on PATH (expected /opt/swift/usr/bin/swift)" >&2
+    return 1
+  fi
+}
+
+# Runs a command inside fresh network and mount namespaces with private /run/netns and
+# /var/lib/berth: the second fence around tests and demos, so nothing they do can reach the
+# machine's own network namespace, its named namespaces or its Berth state.
+berth_fenced() {
+  mkdir -p /run/netns /var/lib/berth
+  unshare --net --mount --propagation private -- sh -c '
+    mount -t tmpfs -o mode=0755 berth-fence /run/netns &&
+    mount -t tmpfs -o mode=0700 berth-fence /var/lib/berth &&
+    ip link set lo up 2>/dev/null
+    exec "$@"' berth-fenced "$@"
+}
