@@ -1,0 +1,50 @@
+public import BerthCore
+public import BerthNamespace
+
+/// A netlink request the kernel refused: which operation, the errno, and the kernel's own
+/// explanation when it gave one (`NETLINK_EXT_ACK`).
+public struct NetlinkError: Error, Sendable, CustomStringConvertible {
+    /// The errno the kernel answered with (positive).
+    public let errno: Errno
+    /// What Berth asked for, in words ("create veth vb1a2b (peer eth0 in ctr1)").
+    public let operation: String
+    /// The kernel's extended-ack message, if any.
+    public let kernelMessage: String?
+    /// The sequence number of the refused message.
+    public let sequence: UInt32
+
+    public init(errno: Errno, operation: String, kernelMessage: String? = nil, sequence: UInt32 = 0) {
+        self.errno = errno
+        self.operation = operation
+        self.kernelMessage = kernelMessage
+        self.sequence = sequence
+    }
+
+    /// EEXIST: the object to create is already there.
+    public var isAlreadyExists: Bool { errno.code == 17 }
+    /// ENOENT, ENODEV or ESRCH: the object named does not exist.
+    public var isNotFound: Bool { errno.code == 2 || errno.code == 19 || errno.code == 3 }
+    /// EPERM or EACCES.
+    public var isPermissionDenied: Bool { errno.code == 1 || errno.code == 13 }
+    /// EOPNOTSUPP: a kernel feature (link type, module) is missing.
+    public var isNotSupported: Bool { errno.code == 95 }
+
+    public var description: String {
+        var text = "\(operation): \(errno)"
+        if let kernelMessage, !kernelMessage.isEmpty { text += " (kernel: \(kernelMessage))" }
+        return text
+    }
+
+    /// The same failure as a `BerthError`, with a code and a hint chosen from the errno.
+    public var berthError: BerthError {
+        if isPermissionDenied {
+            return BerthError(.permissionDenied, operation, hint: "run as root or with CAP_NET_ADMIN", cause: self)
+        }
+        if isAlreadyExists { return BerthError(.alreadyExists, operation, cause: self) }
+        if isNotFound { return BerthError(.notFound, operation, cause: self) }
+        if isNotSupported {
+            return BerthError(.unsupported, operation, hint: "the kernel lacks this feature; check that the needed module is available", cause: self)
+        }
+        return BerthError(.kernel, operation, cause: self)
+    }
+}

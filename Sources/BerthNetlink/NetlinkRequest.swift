@@ -1,0 +1,75 @@
+import BerthCore
+
+/// One or more netlink messages sent together in a single `sendmsg`, with what each asks
+/// of the kernel in words, so a refusal names the operation that failed.
+public struct NetlinkRequest: Sendable {
+    /// One message of the request.
+    public struct Entry: Sendable {
+        public let sequence: UInt32
+        /// What the message does, for errors ("add address 10.0.0.2/24 to eth0").
+        public let operation: String
+        /// Whether the message carries NLM_F_ACK, so the kernel answers it.
+        public let expectsAck: Bool
+    }
+
+    /// All messages, concatenated and aligned.
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var entries: [Entry] = []
+
+    public init() {}
+
+    /// Appends a message built elsewhere (for example by libnftnl). `expectsAck` must match
+    /// its NLM_F_ACK flag.
+    public mutating func append(rawMessage: [UInt8], sequence: UInt32, operation: String, expectsAck: Bool) {
+        bytes += rawMessage
+        let padding = (4 - rawMessage.count % 4) % 4
+        if padding > 0 { bytes += [UInt8](repeating: 0, count: padding) }
+        entries.append(Entry(sequence: sequence, operation: operation, expectsAck: expectsAck))
+    }
+
+    /// Appends a message built here with libmnl; NLM_F_REQUEST and NLM_F_ACK are added.
+    mutating func append(type: UInt16, flags: UInt16, sequence: UInt32, operation: String,
+                         _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
+        var builder = NetlinkMessageBuilder(type: type, flags: flags | NetlinkFlags.request | NetlinkFlags.ack, sequence: sequence)
+        build(&builder)
+        guard !builder.overflowed else {
+            throw BerthError(.internalError, "\(operation): netlink message over \(NetlinkMessageBuilder.capacity) bytes")
+        }
+        append(rawMessage: builder.bytes, sequence: sequence, operation: operation, expectsAck: true)
+    }
+
+    /// The operation of the message with `sequence`, for errors.
+    public func operation(for sequence: UInt32) -> String? {
+        entries.first { $0.sequence == sequence }?.operation
+    }
+
+    /// How many acknowledgements the kernel will send.
+    public var expectedAcks: Int { entries.count { $0.expectsAck } }
+}
+
+/// nlmsghdr flag values (NLM_F_*), spelled once.
+public enum NetlinkFlags {
+    public static let request: UInt16 = 0x01
+    public static let multi: UInt16 = 0x02
+    public static let ack: UInt16 = 0x04
+    public static let echo: UInt16 = 0x08
+    public static let dumpInterrupted: UInt16 = 0x10
+    public static let root: UInt16 = 0x100
+    public static let match: UInt16 = 0x200
+    public static let dump: UInt16 = 0x300
+    public static let replace: UInt16 = 0x100
+    public static let exclusive: UInt16 = 0x200
+    public static let create: UInt16 = 0x400
+    public static let append: UInt16 = 0x800
+    /// In an NLMSG_ERROR: the echoed request was cut to its header (NETLINK_CAP_ACK).
+    public static let capped: UInt16 = 0x100
+    /// In an NLMSG_ERROR: extended-ack attributes follow.
+    public static let ackTLVs: UInt16 = 0x200
+}
+
+/// Control message types (NLMSG_*).
+public enum NetlinkMessageType {
+    public static let noop: UInt16 = 1
+    public static let error: UInt16 = 2
+    public static let done: UInt16 = 3
+}

@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CMNL
+public import BerthCore
+public import BerthNamespace
+
+/// A netlink socket (libmnl) bound to one network namespace.
+///
+/// The socket is opened inside its namespace from a dedicated thread, so it talks to that
+/// namespace's kernel objects from whichever thread uses it. It asks the kernel for
+/// extended acks (the kernel's error text lands in `NetlinkError`), strict checking of dump
+/// requests, and capped acks (errors do not echo whole batches back).
+///
+/// Not for concurrent use: one request at a time. Create one per task or guard it.
+public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
+    /// Which netlink bus the socket speaks.
+    public enum Bus: Int32, Sendable {
+        /// rtnetlink: links, addresses, routes.
+        case route = 0
+        /// nfnetlink: nftables, conntrack.
+        case netfilter = 12
+    }
+
+    /// The namespace the socket lives in; nil for the caller's own.
+    public let namespace: NetworkNamespace?
+    /// The bus.
+    public let bus: Bus
+    /// The kernel-assigned port id.
+    public let portID: UInt32
+
+    private let socket: OpaquePointer
+    private var sequence: UInt32
+    private var receiveBuffer: [UInt8]
+    /// How long to wait for the kernel before giving up; a safety net, never hit normally.
+    private static let receiveTimeoutSeconds = 30
+
+    /// Opens a socket on `bus` inside `namespace` (the caller's namespace if nil).
+    public init(_ bus: Bus, in namespace: NetworkNamespace? = nil) throws(BerthError) {
+        let fd: Int32
+        if let namespace {
+            fd = try namespace.openSocket(domain: AF_NETLINK, type: Int32(SOCK_RAW.rawValue), protocol: bus.rawValue)
+        } else {
+            fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), bus.rawValue)
+            guard fd >= 0 else { throw .system("open a netlink socket", .current, privilege: "CAP_NET_ADMIN") }
+        }
+        guard let socket = mnl_socket_fdopen(fd) else {
+            let error = Errno.current
+            close(fd)
+            throw .system("wrap netlink socket", error)
+        }
+        guard mnl_socket_bind(socket, 0, 0) == 0 else {
+            let error = Errno.current
+            mnl_socket_close(socket)
+            throw .system("bind netlink socket", error)
+        }
+        var one: Int32 = 1
+        // Best effort: an old kernel without these still works, with terser errors.
+        _ = mnl_socket_setsockopt(socket, NETLINK_EXT_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
+        _ = mnl_socket_setsockopt(socket, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
+        if bus == .route {
+            _ = mnl_socket_setsockopt(socket, NETLINK_GET_STRICT_CHK, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var timeout = timeval(tv_sec: Self.receiveTimeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var bufferSize: Int32 = 1 << 20
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufferSize, socklen_t(MemoryLayout<Int32>.size))
+
+        self.socket = socket
+        self.namespace = namespace
+        self.bus = bus
+        self.portID = mnl_socket_get_portid(socket)
+        self.sequence = UInt32.random(in: 1...(UInt32.max / 2))
+        self.receiveBuffer = [UInt8](repeating: 0, count: 65536)
+    }
+
+    deinit { mnl_socket_close(socket) }
+
+    public func nextSequence() -> UInt32 {
+        sequence &+= 1
+        if sequence == 0 { sequence = 1 }
+        return sequence
+    }
+
+    // MARK: - Requests
+
+    public func transact(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+        try send(request)
+        var pending = Set(request.entries.lazy.filter(\.expectsAck).map(\.sequence))
+        let known = Set(request.entries.map(\.sequence))
+        var replies: [NetlinkMessage] = []
+        var firstError: NetlinkError?
+        while !pending.isEmpty {
+            for message in try receive(request) where known.contains(message.sequence) {
+                if message.type == NetlinkMessageType.error {
+                    let (code, text) = Self.parseError(message)
+                    pending.remove(message.sequence)
+                    if code != 0, firstError == nil {
+                        firstError = NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink request",
+                                                  kernelMessage: text, sequence: message.sequence)
+                    }
+                    // A refusal pinned on a message that asked for no ack (a batch header)
+                    // means the kernel processed nothing else: stop waiting.
+                    if code != 0, !request.entries.contains(where: { $0.sequence == message.sequence && $0.expectsAck }) {
+                        pending.removeAll()
+                    }
+                } else {
+                    replies.append(message)
+                }
+            }
+        }
+        if let firstError { throw firstError }
+        return replies
+    }
+
+    public func dump(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+        let maxAttempts = 5
+        var attempt = 0
+        while true {
+            attempt += 1
+            try send(request)
+            var messages: [NetlinkMessage] = []
+            var interrupted = false
+            var done = false
+            let sequences = Set(request.entries.map(\.sequence))
+            while !done {
+                for message in try receive(request) where sequences.contains(message.sequence) {
+                    if message.flags & NetlinkFlags.dumpInterrupted != 0 { interrupted = true }
+                    switch message.type {
+                    case NetlinkMessageType.done:
+                        done = true
+                        let code = message.payload.count >= 4 ? message.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : 0
+                        if code < 0 {
+                            throw NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink dump", sequence: message.sequence)
+                        }
+                    case NetlinkMessageType.error:
+                        let (code, text) = Self.parseError(message)
+                        if code != 0 {
+                            throw NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink dump",
+                                               kernelMessage: text, sequence: message.sequence)
+                        }
+                        done = true
+                    default:
+                        messages.append(message)
+                    }
+                }
+            }
+            if !interrupted { return messages }
+            if attempt >= maxAttempts {
+                throw NetlinkError(errno: Errno(EINTR), operation: (request.entries.first?.operation ?? "netlink dump") + ": interrupted \(maxAttempts) times by concurrent changes")
+            }
+        }
+    }
+
+    // MARK: - Plumbing
+
+    private func send(_ request: NetlinkRequest) throws(NetlinkError) {
+        let sent = request.bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+        guard sent == request.bytes.count else {
+            throw NetlinkError(errno: .current, operation: request.entries.first?.operation ?? "netlink send")
+        }
+    }
+
+    private func receive(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+        while true {
+            let count = receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+            if count < 0 {
+                let error = Errno.current
+                if error.code == EINTR { continue }
+                let what = error.code == EAGAIN ? ": no answer from the kernel within \(Self.receiveTimeoutSeconds) s" : ""
+                throw NetlinkError(errno: error, operation: (request.entries.first?.operation ?? "netlink receive") + what)
+            }
+            return receiveBuffer.withUnsafeBytes { NetlinkMessage.split(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        }
+    }
+
+    /// The errno (negative, or 0 for an ack) and the extended-ack text of an NLMSG_ERROR.
+    static func parseError(_ message: NetlinkMessage) -> (Int32, String?) {
+        let payload = message.payload
+        guard payload.count >= 4 else { return (-EPROTO, nil) }
+        let code = payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+        guard message.flags & NetlinkFlags.ackTLVs != 0, payload.count >= 20 else { return (code, nil) }
+        // After the errno comes the offending message: its header only when capped.
+        let echoedLength = payload.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) }
+        let skip = message.flags & NetlinkFlags.capped != 0 ? 16 : echoedLength
+        let text = NetlinkAttributes(payload, from: 4 + ((skip + 3) & ~3))[1]?.string
+        return (code, text)
+    }
+}
