@@ -46,7 +46,7 @@ enum Fixture {
 
     /// Allocates an address and inserts an endpoint with it, the way attach does.
     @discardableResult
-    static func attach(_ store: StateStore, id: String, network: String = "web", requested: IPv4Address? = nil) throws -> IPv4Address {
+    static func attach(_ store: StateStore, id: String, network: String = "web", requested: IPv4Address? = nil) throws(BerthError) -> IPv4Address {
         try store.write { tx throws(BerthError) in
             let net = try tx.requireNetwork(named: network)
             let address = try IPAM.allocate(tx, network: net, requested: requested)
