@@ -3,3 +3,4 @@
 @_exported import BerthNamespace
 @_exported import BerthNetlink
 @_exported import BerthNFTables
+@_exported import BerthNetwork

@@ -1,0 +1,112 @@
+public import BerthCore
+
+/// IPv4 address management for endpoints: leases are the endpoints' own rows, so an address
+/// is held exactly as long as its endpoint is recorded.
+///
+/// `allocate` must run inside the `StateStore.write` transaction that then inserts the
+/// endpoint: the transaction's lock is what makes "find a free address, take it" atomic
+/// across processes. Calling it twice before inserting returns the same address.
+public enum IPAM {
+    /// Picks the address for a new endpoint of `network`: `requested` after checking it is
+    /// usable and free, else the lowest free address of the subnet.
+    ///
+    /// Never returns the network address, the broadcast address or the gateway. Throws
+    /// `.invalidArgument` for a requested address that no endpoint may have, and `.conflict`
+    /// naming the holder for a leased one, or naming the subnet when none is left.
+    public static func allocate(_ tx: StateTransaction, network: NetworkRecord, requested: IPv4Address? = nil) throws(BerthError) -> IPv4Address {
+        let range = try hostRange(of: network.subnet)
+        if let requested {
+            try checkRequested(requested, network: network, range: range)
+            if let holder = try tx.addressHolder(requested, network: network.name) {
+                throw BerthError(.conflict, "address \(requested) in subnet \(network.subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
+                                 hint: "choose another --ip, or leave it out to get a free one")
+            }
+            return requested
+        }
+        // The leased addresses arrive sorted from the (network, ipv4) index: one query, then
+        // one pass that stops at the first gap, however many endpoints the network has.
+        let gateway = UInt64(network.gateway.value)
+        var candidate = range.lowerBound
+        let leased = try tx.leasedAddresses(network: network.name, in: range)
+        var index = 0
+        while candidate <= range.upperBound {
+            if candidate == gateway {
+                candidate += 1
+            } else if index < leased.count, leased[index] <= candidate {
+                if leased[index] == candidate { candidate += 1 }
+                index += 1
+            } else {
+                return IPv4Address(UInt32(candidate))
+            }
+        }
+        let usable = range.upperBound - range.lowerBound + 1 - (range.contains(gateway) ? 1 : 0)
+        throw BerthError(.conflict, "no free address left in subnet \(network.subnet) of network \"\(network.name)\": all \(usable) usable addresses are leased",
+                         hint: "detach an endpoint, or create a network with a larger --subnet")
+    }
+
+    /// The gateway a network gets when none is given: the first host of the subnet.
+    public static func defaultGateway(for subnet: CIDR) throws(BerthError) -> IPv4Address {
+        let range = try hostRange(of: subnet)
+        return IPv4Address(UInt32(range.lowerBound))
+    }
+
+    /// Checks a subnet and gateway for a new network: IPv4, host bits clear, room for the
+    /// gateway and at least one endpoint, and a gateway that a host may hold.
+    public static func validate(subnet: CIDR, gateway: IPv4Address) throws(BerthError) {
+        guard subnet.family == .ipv4 else {
+            throw .invalid("subnet \(subnet) is not IPv4", hint: "Berth networks use IPv4 subnets, like 10.88.0.0/16")
+        }
+        guard subnet.address == subnet.networkAddress else {
+            throw .invalid("subnet \(subnet) has host bits set", hint: "use \(subnet.network)")
+        }
+        guard subnet.prefixLength <= 30 else {
+            throw .invalid("subnet \(subnet) is too small for a network", hint: "use a prefix of /30 or shorter: it needs a gateway and at least one endpoint")
+        }
+        let range = try hostRange(of: subnet)
+        guard subnet.contains(.v4(gateway)) else {
+            throw .invalid("gateway \(gateway) is not inside subnet \(subnet)", hint: "choose a --gateway inside the subnet, or leave it out")
+        }
+        guard range.contains(UInt64(gateway.value)) else {
+            let what = UInt64(gateway.value) < range.lowerBound ? "network" : "broadcast"
+            throw .invalid("gateway \(gateway) is the \(what) address of subnet \(subnet)", hint: "choose a host address, or leave --gateway out")
+        }
+    }
+
+    /// The first and last address a host may have in `subnet`, as numbers. A /31 or /32 has
+    /// no network or broadcast address to skip (RFC 3021).
+    static func hostRange(of subnet: CIDR) throws(BerthError) -> ClosedRange<UInt64> {
+        guard subnet.family == .ipv4, case .v4(let base) = subnet.networkAddress, case .v4(let last) = subnet.lastAddress else {
+            throw .invalid("subnet \(subnet) is not IPv4", hint: "Berth networks use IPv4 subnets, like 10.88.0.0/16")
+        }
+        let skip: UInt64 = subnet.prefixLength < 31 ? 1 : 0
+        return (UInt64(base.value) + skip)...(UInt64(last.value) - skip)
+    }
+
+    private static func checkRequested(_ address: IPv4Address, network: NetworkRecord, range: ClosedRange<UInt64>) throws(BerthError) {
+        let subnet = network.subnet
+        let hint = "choose another --ip inside \(subnet), or leave it out to get a free one"
+        guard subnet.contains(.v4(address)) else {
+            throw .invalid("address \(address) is not inside subnet \(subnet) of network \"\(network.name)\"", hint: hint)
+        }
+        let value = UInt64(address.value)
+        if value < range.lowerBound {
+            throw .invalid("address \(address) is the network address of subnet \(subnet)", hint: hint)
+        }
+        if value > range.upperBound {
+            throw .invalid("address \(address) is the broadcast address of subnet \(subnet)", hint: hint)
+        }
+        if address == network.gateway {
+            throw BerthError(.conflict, "address \(address) is the gateway of network \"\(network.name)\" (subnet \(subnet))", hint: hint)
+        }
+    }
+}
+
+extension StateTransaction {
+    /// The leased addresses of `network` inside `range`, ascending.
+    func leasedAddresses(network: String, in range: ClosedRange<UInt64>) throws(BerthError) -> [UInt64] {
+        try db().query("SELECT ipv4 FROM endpoints WHERE network = ? AND ipv4 BETWEEN ? AND ? ORDER BY ipv4",
+                       [.text(network), .integer(Int64(range.lowerBound)), .integer(Int64(range.upperBound))]) { row in
+            UInt64(row.int64(0))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+public import BerthCore
+public import BerthNamespace
+
+/// One interface of one network namespace attached to a network: the veth pair, its
+/// leased address and its published ports.
+public struct EndpointRecord: Sendable, Hashable {
+    /// A unique identifier, given by the user (`--id`) or by `RecordID.generate()`.
+    public var id: String
+    /// The name of the network the endpoint is attached to.
+    public var network: String
+    /// The namespace as the user named it: a path such as `/run/netns/web` or `/proc/PID/ns/net`.
+    public var namespacePath: String
+    /// Device and inode of the namespace, to tell whether `namespacePath` still names it.
+    public var namespaceIdentity: NamespaceIdentity
+    /// The interface name inside the namespace (`eth0`).
+    public var interfaceName: InterfaceName
+    /// The host end of the veth pair, unique among endpoints.
+    public var hostVeth: InterfaceName
+    /// The leased address, unique within the network.
+    public var address: IPv4Address
+    /// The MAC address of the interface inside the namespace.
+    public var mac: MACAddress
+    /// When the endpoint was attached, in seconds since the Unix epoch.
+    public var created: Int64
+    /// The endpoint's published ports; each one's `endpointID` is this endpoint's `id`.
+    public var ports: [PortMappingRecord]
+
+    public init(id: String, network: String, namespacePath: String, namespaceIdentity: NamespaceIdentity,
+                interfaceName: InterfaceName, hostVeth: InterfaceName, address: IPv4Address, mac: MACAddress,
+                created: Int64, ports: [PortMappingRecord] = []) {
+        self.id = id
+        self.network = network
+        self.namespacePath = namespacePath
+        self.namespaceIdentity = namespaceIdentity
+        self.interfaceName = interfaceName
+        self.hostVeth = hostVeth
+        self.address = address
+        self.mac = mac
+        self.created = created
+        self.ports = ports
+    }
+}

@@ -1,0 +1,54 @@
+public import BerthCore
+
+/// The transport protocol of a published port.
+public enum PortProtocol: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case tcp
+    case udp
+
+    public var description: String { rawValue }
+}
+
+/// What a published port is known by on the host: at most one endpoint owns each key.
+public struct PortKey: Sendable, Hashable, CustomStringConvertible {
+    public var proto: PortProtocol
+    /// The host address the port is published on; `0.0.0.0` (or `::`) for every address.
+    public var hostAddress: IPAddress
+    public var hostPort: UInt16
+
+    public init(proto: PortProtocol, hostAddress: IPAddress, hostPort: UInt16) {
+        self.proto = proto
+        self.hostAddress = hostAddress
+        self.hostPort = hostPort
+    }
+
+    /// `tcp 0.0.0.0:8080`, or `tcp [::]:8080` for IPv6.
+    public var description: String {
+        hostAddress.family == .ipv6 ? "\(proto) [\(hostAddress)]:\(hostPort)" : "\(proto) \(hostAddress):\(hostPort)"
+    }
+}
+
+/// One published port of an endpoint: traffic to `key` on the host goes to `containerPort`
+/// at the endpoint's address.
+public struct PortMappingRecord: Sendable, Hashable, CustomStringConvertible {
+    /// The endpoint that owns the mapping.
+    public var endpointID: String
+    public var key: PortKey
+    public var containerPort: UInt16
+
+    public init(endpointID: String, key: PortKey, containerPort: UInt16) {
+        self.endpointID = endpointID
+        self.key = key
+        self.containerPort = containerPort
+    }
+
+    public init(endpointID: String, proto: PortProtocol, hostAddress: IPAddress, hostPort: UInt16, containerPort: UInt16) {
+        self.init(endpointID: endpointID, key: PortKey(proto: proto, hostAddress: hostAddress, hostPort: hostPort), containerPort: containerPort)
+    }
+
+    public var proto: PortProtocol { key.proto }
+    public var hostAddress: IPAddress { key.hostAddress }
+    public var hostPort: UInt16 { key.hostPort }
+
+    /// `tcp 0.0.0.0:8080->80`.
+    public var description: String { "\(key)->\(containerPort)" }
+}

@@ -1,0 +1,119 @@
+internal import CSQLite
+import BerthCore
+
+/// One connection to a SQLite database file, with a cache of prepared statements.
+///
+/// Not thread-safe on its own: `StateStore` keeps it behind a mutex and hands it out to
+/// one transaction at a time.
+final class Database {
+    let path: String
+    private let handle: OpaquePointer
+    private var statements: [String: Statement] = [:]
+    /// Set while a read transaction runs: any statement that would write is refused, so a
+    /// change can never slip past the cross-process lock that only write transactions take.
+    var readOnlyGuard = false
+    /// The generation of the transaction now running, so that a `StateTransaction` used after
+    /// its closure returned is caught instead of writing outside any transaction.
+    var activeTransaction: UInt64?
+
+    /// Opens (and, with `create`, creates) the database at `path`.
+    ///
+    /// `SQLITE_OPEN_NOFOLLOW` refuses a symlink in the database's own name; the store
+    /// checks the rest of the path before calling.
+    init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 5_000) throws(BerthError) {
+        self.path = path
+        var db: OpaquePointer?
+        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        if create { flags |= SQLITE_OPEN_CREATE }
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            if let db { sqlite3_close_v2(db) }
+            throw .sqlite("open \(path)", SQLiteError(code: rc, message: message))
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        // Waits for SQLite's own file locks (a reader racing a checkpoint). Writers rarely
+        // get here: they already hold the store's flock when they BEGIN IMMEDIATE.
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+    }
+
+    deinit {
+        statements.removeAll()  // finalizes every cached statement before the close
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements without parameters (schema, pragmas, BEGIN/COMMIT).
+    func script(_ sql: String) throws(BerthError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(message)
+            throw .sqlite("execute", sql: sql, SQLiteError(code: sqlite3_extended_errcode(handle), message: text))
+        }
+    }
+
+    /// Runs a statement that returns no rows; returns the number of rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ values: [SQLValue] = []) throws(BerthError) -> Int {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Runs a query and maps every row it returns.
+    func query<T>(_ sql: String, _ values: [SQLValue] = [], _ map: (borrowing Row) throws(BerthError) -> T) throws(BerthError) -> [T] {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        var result: [T] = []
+        while try statement.step() {
+            result.append(try map(Row(statement)))
+        }
+        return result
+    }
+
+    /// Runs a query and maps its first row, if any.
+    func queryFirst<T>(_ sql: String, _ values: [SQLValue] = [], _ map: (borrowing Row) throws(BerthError) -> T) throws(BerthError) -> T? {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        guard try statement.step() else { return nil }
+        return try map(Row(statement))
+    }
+
+    /// Runs a query and hands each row to `body` without collecting them.
+    func forEach(_ sql: String, _ values: [SQLValue] = [], _ body: (borrowing Row) throws(BerthError) -> Void) throws(BerthError) {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        while try statement.step() { try body(Row(statement)) }
+    }
+
+    /// The cached statement for `sql`, prepared on first use.
+    func prepared(_ sql: String) throws(BerthError) -> Statement {
+        let statement: Statement
+        if let cached = statements[sql] {
+            statement = cached
+        } else {
+            var raw: OpaquePointer?
+            let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+            guard rc == SQLITE_OK, let raw else {
+                throw .sqlite("prepare", sql: sql, SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle))))
+            }
+            statement = Statement(sql: sql, handle: raw)
+            statements[sql] = statement
+        }
+        if readOnlyGuard && !statement.isReadOnly {
+            throw BerthError(.internalError, "state database: \"\(sql)\" writes, but it ran in a read transaction",
+                             hint: "use StateStore.write for changes")
+        }
+        return statement
+    }
+
+    /// Whether the connection is inside an open transaction.
+    var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCore
+import BerthNamespace
+
+/// The filesystem side of the state directory: create it 0700, create files in it 0600,
+/// and never follow a symlink planted where Berth keeps its files.
+///
+/// Files are opened relative to a descriptor of the directory (`openat`), so swapping the
+/// directory for a symlink after the check cannot redirect them.
+enum StateFiles {
+    static let directoryMode: mode_t = 0o700
+    static let fileMode: mode_t = 0o600
+
+    /// Creates `path` (and missing parents) if needed, checks it is a real directory that no
+    /// one else can write, and returns a descriptor of it for `openat`.
+    static func openDirectory(_ path: String) throws(BerthError) -> Int32 {
+        guard !path.isEmpty else {
+            throw .invalid("empty state directory path", hint: "pass --state-dir DIR or set BERTH_STATE_DIR")
+        }
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            let err = Errno.current
+            guard err.code == ENOENT else { throw .system("cannot inspect state directory \(path)", err) }
+            try makeParents(of: path)
+            if mkdir(path, directoryMode) != 0, errno != EEXIST {
+                throw .system("cannot create state directory \(path)", Errno.current)
+            }
+        }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let err = Errno.current
+            if err.code == ELOOP || err.code == ENOTDIR { throw symlinkOrNotDirectory(path) }
+            throw .system("cannot open state directory \(path)", err)
+        }
+        guard fstat(fd, &info) == 0 else {
+            let err = Errno.current
+            close(fd)
+            throw .system("cannot inspect state directory \(path)", err)
+        }
+        let mode = info.st_mode & 0o7777
+        if mode & 0o022 != 0 {
+            close(fd)
+            throw BerthError(.permissionDenied, "state directory \(path) is writable by group or others (mode \(octal(mode)))",
+                             hint: "run chmod 700 \(path), or choose another --state-dir")
+        }
+        // A directory we may keep but that others can read: tighten it to what mkdir made.
+        if mode != directoryMode, info.st_uid == geteuid(), fchmod(fd, directoryMode) != 0 {
+            let err = Errno.current
+            close(fd)
+            throw .system("cannot set mode 0700 on state directory \(path)", err)
+        }
+        return fd
+    }
+
+    /// Opens (creating if needed) the regular file `name` inside the state directory,
+    /// refusing a symlink or anything else that is not a plain file, and leaves it 0600.
+    static func openFile(_ name: String, in directory: Int32, directoryPath: String) throws(BerthError) -> Int32 {
+        let path = directoryPath + "/" + name
+        let fd = openat(directory, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, fileMode)
+        guard fd >= 0 else {
+            let err = Errno.current
+            if err.code == ELOOP {
+                throw BerthError(.permissionDenied, "state file \(path) is a symbolic link; Berth does not follow symlinks in its state directory",
+                                 hint: "remove the link \(path); Berth will create the file")
+            }
+            throw .system("cannot open state file \(path)", err)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let err = Errno.current
+            close(fd)
+            throw .system("cannot inspect state file \(path)", err)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw BerthError(.state, "state file \(path) is not a regular file", hint: "move \(path) aside")
+        }
+        // open's mode is filtered through the umask and ignored for an existing file.
+        if info.st_mode & 0o7777 != fileMode, fchmod(fd, fileMode) != 0 {
+            let err = Errno.current
+            close(fd)
+            throw .system("cannot set mode 0600 on state file \(path)", err)
+        }
+        return fd
+    }
+
+    /// Refuses `name` in the state directory if it exists and is a symlink (SQLite's
+    /// `-wal` and `-shm` files, which SQLite opens itself).
+    static func refuseSymlink(_ name: String, in directory: Int32, directoryPath: String) throws(BerthError) {
+        var info = stat()
+        guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        if info.st_mode & S_IFMT == S_IFLNK {
+            let path = directoryPath + "/" + name
+            throw BerthError(.permissionDenied, "state file \(path) is a symbolic link; Berth does not follow symlinks in its state directory",
+                             hint: "remove the link \(path)")
+        }
+    }
+
+    private static func symlinkOrNotDirectory(_ path: String) -> BerthError {
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
+            return BerthError(.permissionDenied, "state directory \(path) is a symbolic link; Berth does not follow symlinks for its state",
+                              hint: "pass the link's target as --state-dir, or remove the link")
+        }
+        return BerthError(.invalidArgument, "state directory \(path) is not a directory", hint: "choose another --state-dir")
+    }
+
+    /// `mkdir -p` for the parents of `path`, with ordinary 0755 permissions: only the state
+    /// directory itself needs to be private.
+    private static func makeParents(of path: String) throws(BerthError) {
+        var prefix = ""
+        let components = path.split(separator: "/", omittingEmptySubsequences: true).dropLast()
+        if path.hasPrefix("/") { prefix = "/" }
+        for component in components {
+            prefix += component
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+                throw .system("cannot create directory \(prefix) for the state directory \(path)", Errno.current)
+            }
+            prefix += "/"
+        }
+    }
+
+    static func octal(_ mode: mode_t) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}

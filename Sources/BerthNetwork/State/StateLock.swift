@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCore
+import BerthNamespace
+
+/// The cross-process write lock: `flock(LOCK_EX)` on the `lock` file of the state directory.
+///
+/// SQLite's own locking already keeps the file consistent; this lock exists so that a whole
+/// operation (read the free addresses, pick one, insert it) runs in one process at a time,
+/// and so that a later caller can extend it over kernel work. flock belongs to the open file
+/// description, so two `StateStore`s in one process exclude each other too, and the kernel
+/// drops it when a process dies: a crash never leaves the lock held.
+final class StateLock: Sendable {
+    let descriptor: Int32
+    let path: String
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// Takes the lock, waiting at most `timeout` for another process to let go.
+    func acquire(timeout: Duration) throws(BerthError) {
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        // Polls instead of blocking in flock(2) so the wait has a deadline; the pause starts
+        // short because a Berth transaction holds the lock for well under a millisecond.
+        var pause: Int = 50_000  // nanoseconds
+        while true {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
+            let err = Errno.current
+            guard err.code == EWOULDBLOCK || err.code == EINTR else {
+                throw .system("cannot lock \(path)", err)
+            }
+            guard clock.now < deadline else {
+                throw BerthError(.conflict, "timed out after \(timeout) waiting for the state lock \(path)",
+                                 hint: "another berth process is holding it; wait for it to finish or stop it")
+            }
+            var delay = timespec(tv_sec: 0, tv_nsec: pause)
+            nanosleep(&delay, nil)
+            pause = min(pause * 2, 2_000_000)
+        }
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+    }
+}

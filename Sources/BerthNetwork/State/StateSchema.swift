@@ -1,0 +1,74 @@
+import BerthCore
+
+/// The database schema, versioned with `PRAGMA user_version`.
+///
+/// Each migration moves the schema from version `index` to `index + 1` and runs inside the
+/// same locked write transaction that bumps `user_version`, so a crash mid-migration leaves
+/// the old version intact and two processes opening a fresh store never both migrate.
+enum StateSchema {
+    static let migrations: [String] = [
+        // Version 1: networks, endpoints (whose ipv4 column is the address lease), port mappings.
+        """
+        CREATE TABLE networks (
+            name     TEXT PRIMARY KEY,
+            id       TEXT NOT NULL UNIQUE,
+            bridge   TEXT NOT NULL UNIQUE,
+            subnet   TEXT NOT NULL,
+            gateway  TEXT NOT NULL,
+            mtu      INTEGER NOT NULL,
+            internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
+            created  INTEGER NOT NULL
+        ) STRICT;
+
+        -- ipv4 is the address as a 32-bit number: UNIQUE (network, ipv4) makes the row the
+        -- lease, and its index hands IPAM the used addresses of a network already sorted.
+        CREATE TABLE endpoints (
+            id             TEXT PRIMARY KEY,
+            network        TEXT NOT NULL REFERENCES networks (name) ON DELETE RESTRICT,
+            netns_path     TEXT NOT NULL,
+            netns_dev      INTEGER NOT NULL,
+            netns_ino      INTEGER NOT NULL,
+            ifname         TEXT NOT NULL,
+            host_veth      TEXT NOT NULL UNIQUE,
+            ipv4           INTEGER NOT NULL CHECK (ipv4 BETWEEN 0 AND 4294967295),
+            mac            TEXT NOT NULL,
+            created        INTEGER NOT NULL,
+            UNIQUE (network, ipv4)
+        ) STRICT;
+
+        -- The key (protocol, host_port, host_address) has one owner: the store itself refuses
+        -- a second. Port before address so "every holder of tcp/8080, any address" is an
+        -- index range too (a wildcard 0.0.0.0 and a specific address clash in the kernel).
+        CREATE TABLE port_mappings (
+            endpoint       TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
+            protocol       TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+            host_address   TEXT NOT NULL,
+            host_port      INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+            container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+            PRIMARY KEY (protocol, host_port, host_address)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX port_mappings_by_endpoint ON port_mappings (endpoint);
+        """,
+    ]
+
+    static var currentVersion: Int { migrations.count }
+
+    static func version(_ db: Database) throws(BerthError) -> Int {
+        try db.queryFirst("PRAGMA user_version") { row in row.int(0) } ?? 0
+    }
+
+    /// Brings the schema to `currentVersion`. Runs inside a write transaction.
+    static func migrate(_ db: Database) throws(BerthError) {
+        let found = try version(db)
+        guard found <= currentVersion else {
+            throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this berth understands (\(currentVersion))",
+                             hint: "use a newer berth, or point --state-dir elsewhere")
+        }
+        for version in found..<currentVersion {
+            try db.script(migrations[version])
+        }
+        if found != currentVersion {
+            try db.script("PRAGMA user_version = \(currentVersion)")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+public import BerthCore
+import BerthNamespace
+
+extension StateTransaction {
+    private static let endpointColumns = "id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created"
+
+    /// Records a new endpoint together with its port mappings.
+    ///
+    /// The address should come from `IPAM.allocate` in this same transaction; the store checks
+    /// it again all the same. Throws `.notFound` for an unknown network, `.alreadyExists` for a
+    /// taken id, and `.conflict` naming the holder for a taken address, host veth or port.
+    public func insertEndpoint(_ endpoint: EndpointRecord) throws(BerthError) {
+        let db = try db()
+        _ = try requireNetwork(named: endpoint.network)
+        if try self.endpoint(id: endpoint.id) != nil {
+            throw BerthError(.alreadyExists, "endpoint \(endpoint.id) already exists",
+                             hint: "choose another --id, or detach it first")
+        }
+        if let holder = try addressHolder(endpoint.address, network: endpoint.network) {
+            throw BerthError(.conflict, "address \(endpoint.address) in network \"\(endpoint.network)\" is already leased to endpoint \(holder)",
+                             hint: "choose another --ip, or leave it out to get a free one")
+        }
+        if let holder = try db.queryFirst("SELECT id FROM endpoints WHERE host_veth = ?", [.text(endpoint.hostVeth.rawValue)], { row in row.text(0) }) {
+            throw BerthError(.conflict, "host veth \(endpoint.hostVeth) is already used by endpoint \(holder)")
+        }
+        try db.execute("INSERT INTO endpoints (\(Self.endpointColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            .text(endpoint.id), .text(endpoint.network), .text(endpoint.namespacePath),
+            .bits(endpoint.namespaceIdentity.device), .bits(endpoint.namespaceIdentity.inode),
+            .text(endpoint.interfaceName.rawValue), .text(endpoint.hostVeth.rawValue),
+            .int(endpoint.address.value), .text(endpoint.mac.description), .integer(endpoint.created),
+        ])
+        for mapping in endpoint.ports {
+            guard mapping.endpointID == endpoint.id else {
+                throw BerthError(.internalError, "port mapping \(mapping) names endpoint \(mapping.endpointID), not \(endpoint.id)")
+            }
+            try insertPortMapping(mapping)
+        }
+    }
+
+    /// The endpoint with exactly this id, or nil.
+    public func endpoint(id: String) throws(BerthError) -> EndpointRecord? {
+        guard var endpoint = try db().queryFirst("SELECT \(Self.endpointColumns) FROM endpoints WHERE id = ?", [.text(id)], Self.decodeEndpoint) else {
+            return nil
+        }
+        endpoint.ports = try portMappings(endpoint: id)
+        return endpoint
+    }
+
+    /// The endpoint whose id is `idOrPrefix` or, failing that, the only one whose id starts
+    /// with it (as `docker` accepts a short container id).
+    ///
+    /// Throws `.notFound` if none matches and `.conflict` listing them if several do.
+    public func endpoint(matching idOrPrefix: String) throws(BerthError) -> EndpointRecord {
+        if let exact = try endpoint(id: idOrPrefix) { return exact }
+        let matches = idOrPrefix.isEmpty ? [] : try db().query(
+            "SELECT id FROM endpoints WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6", [.text(idOrPrefix)]) { row in row.text(0) }
+        switch matches.count {
+        case 0:
+            throw BerthError(.notFound, "no endpoint with id \"\(idOrPrefix)\"", hint: "list endpoints with berth ps")
+        case 1:
+            guard let found = try endpoint(id: matches[0]) else {
+                throw BerthError(.internalError, "endpoint \(matches[0]) vanished inside a transaction")
+            }
+            return found
+        default:
+            let shown = matches.prefix(5).joined(separator: ", ")
+            throw BerthError(.conflict, "endpoint id prefix \"\(idOrPrefix)\" is ambiguous: it matches \(shown)\(matches.count > 5 ? ", ..." : "")",
+                             hint: "give more of the id")
+        }
+    }
+
+    /// Every endpoint, or those of one network, ordered by network then address.
+    public func endpoints(network: String? = nil) throws(BerthError) -> [EndpointRecord] {
+        let db = try db()
+        var endpoints: [EndpointRecord]
+        var mappings: [String: [PortMappingRecord]] = [:]
+        let collect = { (mapping: PortMappingRecord) in mappings[mapping.endpointID, default: []].append(mapping) }
+        if let network {
+            endpoints = try db.query("SELECT \(Self.endpointColumns) FROM endpoints WHERE network = ? ORDER BY ipv4", [.text(network)], Self.decodeEndpoint)
+            // One query for all mappings of the network, not one per endpoint.
+            try db.forEach("""
+                SELECT \(Self.portColumns("p")) FROM port_mappings p JOIN endpoints e ON e.id = p.endpoint
+                WHERE e.network = ? ORDER BY p.protocol, p.host_port, p.host_address
+                """, [.text(network)]) { row throws(BerthError) in collect(try Self.decodePortMapping(row)) }
+        } else {
+            endpoints = try db.query("SELECT \(Self.endpointColumns) FROM endpoints ORDER BY network, ipv4", [], Self.decodeEndpoint)
+            try db.forEach("SELECT \(Self.portColumns("p")) FROM port_mappings p ORDER BY p.protocol, p.host_port, p.host_address", []) { row throws(BerthError) in
+                collect(try Self.decodePortMapping(row))
+            }
+        }
+        if !mappings.isEmpty {
+            for index in endpoints.indices {
+                endpoints[index].ports = mappings[endpoints[index].id] ?? []
+            }
+        }
+        return endpoints
+    }
+
+    /// How many endpoints are attached to `network`.
+    public func endpointCount(network: String) throws(BerthError) -> Int {
+        try db().queryFirst("SELECT count(*) FROM endpoints WHERE network = ?", [.text(network)]) { row in row.int(0) } ?? 0
+    }
+
+    /// The number of endpoints of every network that has any, by network name.
+    public func endpointCounts() throws(BerthError) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        try db().forEach("SELECT network, count(*) FROM endpoints GROUP BY network", []) { row in
+            counts[row.text(0)] = row.int(1)
+        }
+        return counts
+    }
+
+    /// The id of the endpoint holding `address` in `network`, or nil if it is free.
+    public func addressHolder(_ address: IPv4Address, network: String) throws(BerthError) -> String? {
+        try db().queryFirst("SELECT id FROM endpoints WHERE network = ? AND ipv4 = ?", [.text(network), .int(address.value)]) { row in row.text(0) }
+    }
+
+    /// Removes the endpoint (its lease and port mappings with it) and returns what it was,
+    /// so the caller knows what to tear down. Throws `.notFound` if there is none.
+    @discardableResult
+    public func deleteEndpoint(id: String) throws(BerthError) -> EndpointRecord {
+        guard let endpoint = try endpoint(id: id) else {
+            throw BerthError(.notFound, "no endpoint with id \"\(id)\"", hint: "list endpoints with berth ps")
+        }
+        // ON DELETE CASCADE removes its port mappings.
+        try db().execute("DELETE FROM endpoints WHERE id = ?", [.text(id)])
+        return endpoint
+    }
+
+    private static func decodeEndpoint(_ row: borrowing Row) throws(BerthError) -> EndpointRecord {
+        let id = row.text(0)
+        func corrupt(_ field: String, _ value: String) -> BerthError {
+            BerthError(.state, "state database: endpoint \(id) has an unreadable \(field) \"\(value)\"",
+                       hint: "the state database was changed outside berth; detach the endpoint and attach it again")
+        }
+        let ifnameText = row.text(5), vethText = row.text(6), macText = row.text(8)
+        guard let ifname = try? InterfaceName(ifnameText) else { throw corrupt("interface name", ifnameText) }
+        guard let veth = try? InterfaceName(vethText) else { throw corrupt("host veth", vethText) }
+        guard let mac = MACAddress(macText) else { throw corrupt("MAC address", macText) }
+        let identity = NamespaceIdentity(device: row.bits(3), inode: row.bits(4))
+        return EndpointRecord(id: id, network: row.text(1), namespacePath: row.text(2), namespaceIdentity: identity,
+                              interfaceName: ifname, hostVeth: veth, address: IPv4Address(UInt32(truncatingIfNeeded: row.int64(7))),
+                              mac: mac, created: row.int64(9))
+    }
+}

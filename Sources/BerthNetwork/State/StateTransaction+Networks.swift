@@ -1,0 +1,76 @@
+public import BerthCore
+
+extension StateTransaction {
+    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created"
+
+    /// Records a new network.
+    ///
+    /// Throws `.alreadyExists` if the name or id is taken and `.conflict` naming the other
+    /// network if its bridge is.
+    public func insertNetwork(_ network: NetworkRecord) throws(BerthError) {
+        let db = try db()
+        if try self.network(named: network.name) != nil {
+            throw BerthError(.alreadyExists, "network \"\(network.name)\" already exists",
+                             hint: "choose another name, or remove it with berth network rm \(network.name)")
+        }
+        if let other = try db.queryFirst("SELECT name FROM networks WHERE bridge = ?", [.text(network.bridge.rawValue)], { row in row.text(0) }) {
+            throw BerthError(.conflict, "bridge \(network.bridge) is already used by network \"\(other)\"",
+                             hint: "choose another --bridge")
+        }
+        if let other = try db.queryFirst("SELECT name FROM networks WHERE id = ?", [.text(network.id)], { row in row.text(0) }) {
+            throw BerthError(.alreadyExists, "network id \(network.id) is already used by network \"\(other)\"")
+        }
+        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            .text(network.name), .text(network.id), .text(network.bridge.rawValue),
+            .text(network.subnet.description), .text(network.gateway.description),
+            .int(network.mtu), .bool(network.isInternal), .integer(network.created),
+        ])
+    }
+
+    /// The network called `name`, or nil.
+    public func network(named name: String) throws(BerthError) -> NetworkRecord? {
+        try db().queryFirst("SELECT \(Self.networkColumns) FROM networks WHERE name = ?", [.text(name)], Self.decodeNetwork)
+    }
+
+    /// The network called `name`; throws `.notFound` naming it if there is none.
+    public func requireNetwork(named name: String) throws(BerthError) -> NetworkRecord {
+        guard let network = try network(named: name) else {
+            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "list networks with berth network ls")
+        }
+        return network
+    }
+
+    /// Every network, by name.
+    public func networks() throws(BerthError) -> [NetworkRecord] {
+        try db().query("SELECT \(Self.networkColumns) FROM networks ORDER BY name", [], Self.decodeNetwork)
+    }
+
+    /// Removes the network called `name` and returns what it was.
+    ///
+    /// Throws `.notFound` if there is none and `.conflict` while endpoints are still attached.
+    @discardableResult
+    public func deleteNetwork(named name: String) throws(BerthError) -> NetworkRecord {
+        let network = try requireNetwork(named: name)
+        let attached = try endpointCount(network: name)
+        guard attached == 0 else {
+            throw BerthError(.conflict, "network \"\(name)\" still has \(attached) endpoint\(attached == 1 ? "" : "s") attached",
+                             hint: "detach them first (berth ps lists them)")
+        }
+        try db().execute("DELETE FROM networks WHERE name = ?", [.text(name)])
+        return network
+    }
+
+    private static func decodeNetwork(_ row: borrowing Row) throws(BerthError) -> NetworkRecord {
+        let name = row.text(0)
+        func corrupt(_ field: String, _ value: String) -> BerthError {
+            BerthError(.state, "state database: network \"\(name)\" has an unreadable \(field) \"\(value)\"",
+                       hint: "the state database was changed outside berth; remove the network and create it again")
+        }
+        let bridgeText = row.text(2), subnetText = row.text(3), gatewayText = row.text(4)
+        guard let bridge = try? InterfaceName(bridgeText) else { throw corrupt("bridge", bridgeText) }
+        guard let subnet = CIDR(subnetText) else { throw corrupt("subnet", subnetText) }
+        guard let gateway = IPv4Address(gatewayText) else { throw corrupt("gateway", gatewayText) }
+        return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
+                             mtu: row.int(5), isInternal: row.bool(6), created: row.int64(7))
+    }
+}

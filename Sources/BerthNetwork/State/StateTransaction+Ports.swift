@@ -1,0 +1,70 @@
+public import BerthCore
+
+extension StateTransaction {
+    static func portColumns(_ table: String) -> String {
+        "\(table).endpoint, \(table).protocol, \(table).host_address, \(table).host_port, \(table).container_port"
+    }
+
+    /// Records one published port of an existing endpoint.
+    ///
+    /// The key (protocol, host address, host port) has a single owner: a second claim throws
+    /// `.conflict` naming the endpoint that holds it.
+    public func insertPortMapping(_ mapping: PortMappingRecord) throws(BerthError) {
+        let db = try db()
+        do {
+            try db.execute("INSERT INTO port_mappings (endpoint, protocol, host_address, host_port, container_port) VALUES (?, ?, ?, ?, ?)", [
+                .text(mapping.endpointID), .text(mapping.proto.rawValue), .text(mapping.hostAddress.description),
+                .int(mapping.hostPort), .int(mapping.containerPort),
+            ])
+        } catch {
+            guard let cause = error.cause as? SQLiteError, cause.isConstraintViolation else { throw error }
+            if let owner = try portOwner(mapping.key) {
+                let who = owner.endpointID == mapping.endpointID ? "the same endpoint \(owner.endpointID) (listed twice)" : "endpoint \(owner.endpointID)"
+                throw BerthError(.conflict, "port \(mapping.key) is already published by \(who)",
+                                 hint: "choose another host port, or detach \(owner.endpointID) first", cause: cause)
+            }
+            if try endpoint(id: mapping.endpointID) == nil {
+                throw BerthError(.notFound, "no endpoint with id \"\(mapping.endpointID)\" to publish \(mapping.key) for", cause: cause)
+            }
+            throw BerthError(.invalidArgument, "port mapping \(mapping) is out of range", hint: "ports go from 1 to 65535", cause: cause)
+        }
+    }
+
+    /// The mapping that owns `key`, whose `endpointID` names its endpoint; nil if it is free.
+    public func portOwner(_ key: PortKey) throws(BerthError) -> PortMappingRecord? {
+        try db().queryFirst(
+            "SELECT \(Self.portColumns("p")) FROM port_mappings p WHERE protocol = ? AND host_port = ? AND host_address = ?",
+            [.text(key.proto.rawValue), .int(key.hostPort), .text(key.hostAddress.description)], Self.decodePortMapping)
+    }
+
+    /// Every mapping of `proto`/`hostPort` on any host address: what a wildcard (`0.0.0.0`)
+    /// publication would clash with, or a specific one under an existing wildcard.
+    public func portMappings(proto: PortProtocol, hostPort: UInt16) throws(BerthError) -> [PortMappingRecord] {
+        try db().query(
+            "SELECT \(Self.portColumns("p")) FROM port_mappings p WHERE protocol = ? AND host_port = ? ORDER BY host_address",
+            [.text(proto.rawValue), .int(hostPort)], Self.decodePortMapping)
+    }
+
+    /// The published ports of one endpoint.
+    public func portMappings(endpoint id: String) throws(BerthError) -> [PortMappingRecord] {
+        try db().query(
+            "SELECT \(Self.portColumns("p")) FROM port_mappings p WHERE endpoint = ? ORDER BY protocol, host_port, host_address",
+            [.text(id)], Self.decodePortMapping)
+    }
+
+    /// Removes every published port of one endpoint; returns how many there were.
+    @discardableResult
+    public func deletePortMappings(endpoint id: String) throws(BerthError) -> Int {
+        try db().execute("DELETE FROM port_mappings WHERE endpoint = ?", [.text(id)])
+    }
+
+    static func decodePortMapping(_ row: borrowing Row) throws(BerthError) -> PortMappingRecord {
+        let endpoint = row.text(0), protoText = row.text(1), addressText = row.text(2)
+        guard let proto = PortProtocol(rawValue: protoText), let address = IPAddress(addressText) else {
+            throw BerthError(.state, "state database: endpoint \(endpoint) has an unreadable port mapping \(protoText) \(addressText)",
+                             hint: "the state database was changed outside berth; detach the endpoint and attach it again")
+        }
+        return PortMappingRecord(endpointID: endpoint, proto: proto, hostAddress: address,
+                                 hostPort: UInt16(truncatingIfNeeded: row.int(3)), containerPort: UInt16(truncatingIfNeeded: row.int(4)))
+    }
+}
