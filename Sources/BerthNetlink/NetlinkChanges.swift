@@ -231,10 +231,7 @@ public struct NetlinkChanges {
 
     /// The index of `link`, asking the kernel when it is given by name.
     private func resolve(_ link: LinkReference) throws(BerthError) -> Int32 {
-        switch link {
-        case .index(let index): index
-        case .name: try handle.link(link).index
-        }
+        try handle.index(of: link)
     }
 
     private mutating func append(_ type: UInt16, flags: UInt16, operation: String, context: ErrorContext,

@@ -74,11 +74,15 @@ extension RouteNetlink {
     public func createVeth(named name: InterfaceName, peer: InterfaceName, peerNamespace: NetworkNamespace? = nil,
                            master: LinkReference? = nil, up: Bool = false, mtu: UInt32? = nil,
                            mac: MACAddress? = nil, peerMAC: MACAddress? = nil) throws(BerthError) -> Link {
+        let masterIndex = try master.map { ref throws(BerthError) in try index(of: ref) }
         let echoed = try apply { changes throws(BerthError) in
-            try changes.createVeth(named: name, peer: peer, peerNamespace: peerNamespace, master: master, up: up,
-                                   mtu: mtu, mac: mac, peerMAC: peerMAC)
+            try changes.createVeth(named: name, peer: peer, peerNamespace: peerNamespace, master: masterIndex.map { .index($0) },
+                                   up: up, mtu: mtu, mac: mac, peerMAC: peerMAC)
         }
-        return try created(name, echoed)
+        var link = try created(name, echoed)
+        // The kernel echoes the link before it enslaves it; the ack says the master is set.
+        if let masterIndex { link.masterIndex = masterIndex }
+        return link
     }
 
     /// Deletes a link; a veth takes its peer with it.
@@ -123,7 +127,15 @@ extension RouteNetlink {
 
     /// The link the kernel echoed for a creation, or a lookup when the transport echoes nothing.
     private func created(_ name: InterfaceName, _ echoed: [Link]) throws(BerthError) -> Link {
-        if let link = echoed.first(where: { $0.name == name.rawValue }) { return link }
+        if let link = echoed.last(where: { $0.name == name.rawValue }) { return link }
         return try link(.name(name))
+    }
+
+    /// The index of `link`, asking the kernel when it is given by name.
+    func index(of link: LinkReference) throws(BerthError) -> Int32 {
+        switch link {
+        case .index(let index): index
+        case .name: try self.link(link).index
+        }
     }
 }
