@@ -27,15 +27,17 @@ public struct NetlinkRequest: Sendable {
         entries.append(Entry(sequence: sequence, operation: operation, expectsAck: expectsAck))
     }
 
-    /// Appends a message built here with libmnl; NLM_F_REQUEST and NLM_F_ACK are added.
-    mutating func append(type: UInt16, flags: UInt16, sequence: UInt32, operation: String,
+    /// Appends a message built here with libmnl; NLM_F_REQUEST is added, and NLM_F_ACK unless
+    /// `acknowledged` is false (dump requests, which end with NLMSG_DONE instead).
+    mutating func append(type: UInt16, flags: UInt16, sequence: UInt32, operation: String, acknowledged: Bool = true,
                          _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
-        var builder = NetlinkMessageBuilder(type: type, flags: flags | NetlinkFlags.request | NetlinkFlags.ack, sequence: sequence)
+        let ack = acknowledged ? NetlinkFlags.ack : 0
+        var builder = NetlinkMessageBuilder(type: type, flags: flags | NetlinkFlags.request | ack, sequence: sequence)
         build(&builder)
         guard !builder.overflowed else {
             throw BerthError(.internalError, "\(operation): netlink message over \(NetlinkMessageBuilder.capacity) bytes")
         }
-        append(rawMessage: builder.bytes, sequence: sequence, operation: operation, expectsAck: true)
+        append(rawMessage: builder.bytes, sequence: sequence, operation: operation, expectsAck: acknowledged)
     }
 
     /// The operation of the message with `sequence`, for errors.

@@ -39,4 +39,86 @@ struct NetworkNamespaceKernelTests {
             #expect(try NetworkNamespace.current() == before)
         }
     }
+
+    @Test("a namespace made by ip netns add is opened by Berth")
+    func openIproute2Namespace() throws {
+        try withHostSandbox { sandbox in
+            let name = "bt-ipns-\(KernelTests.uniqueSuffix())"
+            let added = Command.run(["ip", "netns", "add", name])
+            try #require(added.succeeded, "ip netns add: \(added.stderr)")
+            sandbox.adopt(namespaceNamed: name)
+            let ns = try NetworkNamespace.open(named: name)
+            #expect(ns.name == name)
+            #expect(try NetworkNamespace.open(nameOrPath: name) == ns)
+            #expect(try NetworkNamespace.list().contains(name))
+        }
+    }
+
+    @Test("open by path, by pid, and by a path that is no namespace")
+    func openByPathAndPid() throws {
+        try withHostSandbox { sandbox in
+            let byPath = try NetworkNamespace.open(path: sandbox.namespace.path)
+            #expect(byPath == sandbox.namespace)
+            #expect(try NetworkNamespace.open(nameOrPath: sandbox.namespace.path) == sandbox.namespace)
+            let mine = try NetworkNamespace.open(pid: getpid())
+            #expect(mine == (try NetworkNamespace.open(path: "/proc/self/ns/net")))
+            #expect(mine != sandbox.namespace)
+
+            let notNamespace = #expect(throws: BerthError.self) { try NetworkNamespace.open(path: "/etc/hostname") }
+            #expect(notNamespace?.code == .invalidArgument)
+            #expect(notNamespace?.message.contains("is not a network namespace") == true)
+            let otherKind = #expect(throws: BerthError.self) { try NetworkNamespace.open(path: "/proc/self/ns/uts") }
+            #expect(otherKind?.code == .invalidArgument)
+            let noProcess = #expect(throws: BerthError.self) { try NetworkNamespace.open(pid: 999_999_999) }
+            #expect(noProcess?.code == .notFound)
+            #expect(throws: BerthError.self) { try NetworkNamespace.open(pid: -1) }
+        }
+    }
+
+    @Test("deleting or opening a missing namespace is notFound; bad names are refused")
+    func missingAndInvalid() throws {
+        try withHostSandbox { _ in
+            let name = "bt-none-\(KernelTests.uniqueSuffix())"
+            let deleted = #expect(throws: BerthError.self) { try NetworkNamespace.delete(named: name) }
+            #expect(deleted?.code == .notFound)
+            #expect(deleted?.hint?.contains("berth netns ls") == true)
+            let opened = #expect(throws: BerthError.self) { try NetworkNamespace.open(named: name) }
+            #expect(opened?.code == .notFound)
+            for bad in ["", "..", "a/b"] {
+                let error = #expect(throws: BerthError.self) { try NetworkNamespace.create(named: bad) }
+                #expect(error?.code == .invalidArgument)
+            }
+        }
+    }
+
+    @Test("creating an existing name fails, and list shows exactly the live namespaces")
+    func createTwiceAndList() throws {
+        try withHostSandbox { sandbox in
+            let ns = try sandbox.makeNamespace()
+            let name = try #require(ns.name)
+            let again = #expect(throws: BerthError.self) { try NetworkNamespace.create(named: name) }
+            #expect(again?.code == .alreadyExists)
+            let listed = try NetworkNamespace.list()
+            #expect(listed.contains(name) && listed.contains(sandbox.name))
+            #expect(listed == listed.sorted())
+        }
+    }
+
+    @Test("sysctl is read and written inside the namespace, only when the value differs")
+    func sysctl() throws {
+        try withHostSandbox { sandbox in
+            let ns = sandbox.namespace
+            let rootBefore = try NetworkNamespace.current().sysctl("net/ipv4/ip_forward")
+            #expect(try ns.sysctl("net.ipv4.ip_forward") == "0")
+            #expect(try ns.setSysctl("net/ipv4/ip_forward", to: "1") == true)
+            #expect(try ns.setSysctl("net/ipv4/ip_forward", to: "1") == false)
+            #expect(try ns.sysctl("net/ipv4/ip_forward") == "1")
+            #expect(sandbox.run(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+            #expect(try NetworkNamespace.current().sysctl("net/ipv4/ip_forward") == rootBefore)
+            let bad = #expect(throws: BerthError.self) { try ns.sysctl("kernel/hostname") }
+            #expect(bad?.code == .invalidArgument)
+            let missing = #expect(throws: BerthError.self) { try ns.sysctl("net/ipv4/conf/nosuch0/forwarding") }
+            #expect(missing?.code == .notFound)
+        }
+    }
 }

@@ -1,0 +1,160 @@
+public import BerthCore
+
+/// A network interface as the kernel reports it (RTM_NEWLINK).
+public struct Link: Sendable, Hashable, CustomStringConvertible {
+    /// The interface index, unique within its namespace.
+    public var index: Int32
+    /// The interface name.
+    public var name: String
+    /// What kind of link it is.
+    public var kind: LinkKind
+    /// The MTU in bytes.
+    public var mtu: UInt32
+    /// The hardware address; nil for links without one.
+    public var mac: MACAddress?
+    /// The interface flags (IFF_*).
+    public var flags: LinkFlags
+    /// The index of the bridge (or other master) this link is enslaved to.
+    public var masterIndex: Int32?
+    /// RFC 2863 operational state.
+    public var operState: OperState
+    /// The free-form alias (`ip link set NAME alias TEXT`).
+    public var alias: String?
+    /// IFLA_LINK: for a veth, the peer's index — in the peer's namespace when `linkNetNSID`
+    /// is set.
+    public var parentIndex: Int32?
+    /// IFLA_LINK_NETNSID: the id, in this namespace, of the namespace `parentIndex` lives in.
+    public var linkNetNSID: Int32?
+
+    public init(index: Int32, name: String, kind: LinkKind, mtu: UInt32 = 1500, mac: MACAddress? = nil, flags: LinkFlags = [],
+                masterIndex: Int32? = nil, operState: OperState = .unknown, alias: String? = nil,
+                parentIndex: Int32? = nil, linkNetNSID: Int32? = nil) {
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.mtu = mtu
+        self.mac = mac
+        self.flags = flags
+        self.masterIndex = masterIndex
+        self.operState = operState
+        self.alias = alias
+        self.parentIndex = parentIndex
+        self.linkNetNSID = linkNetNSID
+    }
+
+    /// Whether the link is administratively up (IFF_UP).
+    public var isUp: Bool { flags.contains(.up) }
+
+    /// For a veth, the peer's index (in another namespace when `linkNetNSID` is set).
+    public var peerIndex: Int32? { kind == .veth ? parentIndex : nil }
+
+    public var description: String {
+        var text = "\(index): \(name) \(kind) mtu \(mtu) \(isUp ? "up" : "down") state \(operState)"
+        if let mac { text += " mac \(mac)" }
+        if let masterIndex { text += " master \(masterIndex)" }
+        if let peerIndex { text += " peer \(peerIndex)" + (linkNetNSID.map { " netnsid \($0)" } ?? "") }
+        if let alias { text += " alias \"\(alias)\"" }
+        return text
+    }
+}
+
+/// The type of a link, from IFLA_INFO_KIND (or its absence).
+public enum LinkKind: Sendable, Hashable, CustomStringConvertible {
+    case bridge
+    case veth
+    /// `lo`.
+    case loopback
+    /// A link without a kind: a physical or otherwise driver-made device.
+    case device
+    /// Any other kind the kernel names ("macvlan", "vxlan", …).
+    case other(String)
+
+    /// Maps an IFLA_INFO_KIND string.
+    public init(kindName: String) {
+        switch kindName {
+        case "bridge": self = .bridge
+        case "veth": self = .veth
+        case "": self = .device
+        default: self = .other(kindName)
+        }
+    }
+
+    /// The name the kernel uses, as `ip -d link` prints it.
+    public var description: String {
+        switch self {
+        case .bridge: "bridge"
+        case .veth: "veth"
+        case .loopback: "loopback"
+        case .device: "device"
+        case .other(let name): name
+        }
+    }
+}
+
+/// Interface flags (IFF_*), as in `ifi_flags`.
+public struct LinkFlags: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let up = LinkFlags(rawValue: 0x1)
+    public static let broadcast = LinkFlags(rawValue: 0x2)
+    public static let loopback = LinkFlags(rawValue: 0x8)
+    public static let pointToPoint = LinkFlags(rawValue: 0x10)
+    public static let running = LinkFlags(rawValue: 0x40)
+    public static let noARP = LinkFlags(rawValue: 0x80)
+    public static let promiscuous = LinkFlags(rawValue: 0x100)
+    public static let multicast = LinkFlags(rawValue: 0x1000)
+    public static let lowerUp = LinkFlags(rawValue: 0x10000)
+
+    private static let names: [(LinkFlags, String)] = [
+        (.up, "UP"), (.broadcast, "BROADCAST"), (.loopback, "LOOPBACK"), (.pointToPoint, "POINTOPOINT"),
+        (.running, "RUNNING"), (.noARP, "NOARP"), (.promiscuous, "PROMISC"), (.multicast, "MULTICAST"), (.lowerUp, "LOWER_UP"),
+    ]
+
+    /// `UP|BROADCAST|…`, the names `ip link` prints inside <>.
+    public var description: String {
+        Self.names.filter { contains($0.0) }.map(\.1).joined(separator: ",")
+    }
+}
+
+/// RFC 2863 operational state (IFLA_OPERSTATE).
+public enum OperState: UInt8, Sendable, Hashable, CustomStringConvertible {
+    case unknown = 0
+    case notPresent = 1
+    case down = 2
+    case lowerLayerDown = 3
+    case testing = 4
+    case dormant = 5
+    case up = 6
+
+    /// The upper-case form `ip -br link` prints.
+    public var description: String {
+        switch self {
+        case .unknown: "UNKNOWN"
+        case .notPresent: "NOTPRESENT"
+        case .down: "DOWN"
+        case .lowerLayerDown: "LOWERLAYERDOWN"
+        case .testing: "TESTING"
+        case .dormant: "DORMANT"
+        case .up: "UP"
+        }
+    }
+}
+
+/// Names a link in a request: by name (the kernel looks it up) or by index.
+public enum LinkReference: Sendable, Hashable, CustomStringConvertible {
+    case name(InterfaceName)
+    case index(Int32)
+
+    /// Validates `name` and refers to the link by it.
+    public static func named(_ name: String) throws(BerthError) -> LinkReference {
+        .name(try InterfaceName(name))
+    }
+
+    public var description: String {
+        switch self {
+        case .name(let name): name.rawValue
+        case .index(let index): "#\(index)"
+        }
+    }
+}

@@ -1,0 +1,83 @@
+public import BerthCore
+public import BerthNamespace
+
+/// rtnetlink bound to one network namespace: links, addresses and routes as typed values.
+///
+/// Every verb is one request and one round trip. Several changes can share a single
+/// `sendmsg` through `apply`, each still named in errors:
+///
+/// ```swift
+/// let netlink = try RouteNetlink(namespace: container)
+/// try netlink.apply { changes throws(BerthError) in
+///     try changes.setUp(.index(1))
+///     try changes.setUp(.index(eth0))
+///     try changes.addAddress(CIDR(parsing: "10.88.0.2/16"), to: .index(eth0))
+///     try changes.addRoute(to: nil, via: .v4(gateway))
+/// }
+/// ```
+///
+/// Not for concurrent use: one request at a time, like the socket it holds.
+public final class RouteNetlink: @unchecked Sendable {
+    /// The namespace the handle works in; nil for the caller's own.
+    public let namespace: NetworkNamespace?
+    /// Where requests go: a `NetlinkSocket` or, in tests, a recorder.
+    public let transport: any NetlinkTransport
+
+    /// Opens an rtnetlink socket inside `namespace` (the caller's namespace if nil).
+    public convenience init(namespace: NetworkNamespace? = nil) throws(BerthError) {
+        self.init(transport: try NetlinkSocket(.route, in: namespace), namespace: namespace)
+    }
+
+    /// Works over any transport, such as a recorder in tests.
+    public init(transport: any NetlinkTransport, namespace: NetworkNamespace? = nil) {
+        self.transport = transport
+        self.namespace = namespace
+    }
+
+    /// Sends every change `build` records in one `sendmsg` and waits for all acks.
+    ///
+    /// The kernel applies the messages in order and keeps going after a refusal, so a
+    /// failure can leave the earlier (and later) changes made; the error names the first
+    /// operation it refused. Returns the links the kernel echoed back for creations.
+    @discardableResult
+    public func apply(_ build: (inout NetlinkChanges) throws(BerthError) -> Void) throws(BerthError) -> [Link] {
+        var changes = NetlinkChanges(handle: self)
+        try build(&changes)
+        return try send(changes)
+    }
+
+    /// Sends recorded changes; see `apply`.
+    @discardableResult
+    public func send(_ changes: NetlinkChanges) throws(BerthError) -> [Link] {
+        guard !changes.request.entries.isEmpty else { return [] }
+        do {
+            return try transport.transact(changes.request).compactMap(Link.init(message:))
+        } catch {
+            throw changes.translate(error)
+        }
+    }
+
+    /// A description of the handle's namespace for messages ("in namespace ctr1").
+    var whereabouts: String {
+        guard let namespace else { return "" }
+        return " in network namespace \(namespace)"
+    }
+
+    /// The `--netns` part of a hint, so a suggested command looks where the handle looks.
+    var netnsHint: String {
+        guard let namespace else { return "" }
+        return " --netns \(namespace)"
+    }
+
+    /// Runs a dump and returns every message.
+    func dump(type: UInt16, operation: String, _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) -> [NetlinkMessage] {
+        var request = NetlinkRequest()
+        try request.append(type: type, flags: NetlinkFlags.dump, sequence: transport.nextSequence(), operation: operation,
+                           acknowledged: false, build)
+        do {
+            return try transport.dump(request)
+        } catch {
+            throw error.berthError
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import BerthCore
+
+// Decoding of RTM_NEWLINK / RTM_NEWADDR / RTM_NEWROUTE messages into the typed models.
+// Every read is bounds-checked: a field the kernel did not send becomes nil or a default.
+
+extension NetlinkMessage {
+    func u8(at offset: Int) -> UInt8? {
+        offset < payload.count ? payload[offset] : nil
+    }
+
+    func u16(at offset: Int) -> UInt16? {
+        guard offset + 2 <= payload.count else { return nil }
+        return payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt16.self) }
+    }
+
+    func u32(at offset: Int) -> UInt32? {
+        guard offset + 4 <= payload.count else { return nil }
+        return payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+    }
+}
+
+extension Link {
+    /// sizeof(struct ifinfomsg).
+    static let headerSize = 16
+
+    /// Decodes an RTM_NEWLINK message; nil if it is not one or is too short.
+    init?(message: NetlinkMessage) {
+        guard message.type == RTM.newLink, message.payload.count >= Self.headerSize,
+              let type = message.u16(at: 2), let index = message.u32(at: 4), let flags = message.u32(at: 8) else { return nil }
+        let attributes = message.attributes(after: Self.headerSize)
+        var kindName = ""
+        if let info = attributes[IFLA.linkinfo], let kind = info.nested[IFLA.infoKind] { kindName = kind.string }
+        let kind: LinkKind = kindName.isEmpty && type == arphrdLoopback ? .loopback : LinkKind(kindName: kindName)
+        let alias = attributes[IFLA.ifalias]?.string
+        let master = attributes[IFLA.master]?.u32.map { Int32(bitPattern: $0) }
+        let parent = attributes[IFLA.link]?.u32.map { Int32(bitPattern: $0) }
+        self.init(index: Int32(bitPattern: index),
+                  name: attributes[IFLA.ifname]?.string ?? "",
+                  kind: kind,
+                  mtu: attributes[IFLA.mtu]?.u32 ?? 0,
+                  mac: attributes[IFLA.address].flatMap { MACAddress(bytes: $0.value) },
+                  flags: LinkFlags(rawValue: flags),
+                  masterIndex: master == 0 ? nil : master,
+                  operState: attributes[IFLA.operstate]?.u8.flatMap(OperState.init(rawValue:)) ?? .unknown,
+                  alias: alias?.isEmpty == false ? alias : nil,
+                  // A link whose IFLA_LINK is itself says nothing about a peer.
+                  parentIndex: parent == Int32(bitPattern: index) ? nil : parent,
+                  linkNetNSID: attributes[IFLA.linkNetNSID]?.i32)
+    }
+}
+
+extension Address {
+    /// sizeof(struct ifaddrmsg).
+    static let headerSize = 8
+
+    /// Decodes an RTM_NEWADDR message; nil if it is not one or carries no address.
+    init?(message: NetlinkMessage) {
+        guard message.type == RTM.newAddr, message.payload.count >= Self.headerSize,
+              let familyCode = message.u8(at: 0), AddressFamily.family(familyCode) != nil,
+              let prefix = message.u8(at: 1), let flags8 = message.u8(at: 2), let scope = message.u8(at: 3),
+              let index = message.u32(at: 4) else { return nil }
+        let attributes = message.attributes(after: Self.headerSize)
+        // IFA_LOCAL is the interface's own address; IFA_ADDRESS the peer's on point-to-point links.
+        guard let raw = attributes[IFA.local] ?? attributes[IFA.address],
+              let address = IPAddress(bytes: raw.value),
+              let cidr = try? CIDR(address: address, prefixLength: Int(prefix)) else { return nil }
+        self.init(linkIndex: Int32(bitPattern: index), cidr: cidr, scope: AddressScope(rawValue: scope),
+                  flags: AddressFlags(rawValue: attributes[IFA.flags]?.u32 ?? UInt32(flags8)),
+                  label: attributes[IFA.label]?.string,
+                  broadcast: attributes[IFA.broadcast].flatMap { IPAddress(bytes: $0.value) })
+    }
+}
+
+extension Route {
+    /// sizeof(struct rtmsg).
+    static let headerSize = 12
+
+    /// Decodes an RTM_NEWROUTE message; nil if it is not one or is malformed.
+    init?(message: NetlinkMessage) {
+        guard message.type == RTM.newRoute, message.payload.count >= Self.headerSize,
+              let familyCode = message.u8(at: 0), let family = AddressFamily.family(familyCode),
+              let dstLength = message.u8(at: 1), let table8 = message.u8(at: 4), let proto = message.u8(at: 5),
+              let scope = message.u8(at: 6), let type = message.u8(at: 7), let flags = message.u32(at: 8),
+              flags & rtmFlagCloned == 0 else { return nil }
+        let attributes = message.attributes(after: Self.headerSize)
+        var destination: CIDR?
+        if dstLength > 0 {
+            guard let raw = attributes[RTA.dst], let address = IPAddress(bytes: raw.value),
+                  let cidr = try? CIDR(address: address, prefixLength: Int(dstLength)) else { return nil }
+            destination = cidr
+        }
+        self.init(family: family, destination: destination,
+                  gateway: attributes[RTA.gateway].flatMap { IPAddress(bytes: $0.value) },
+                  linkIndex: attributes[RTA.oif]?.u32.map { Int32(bitPattern: $0) },
+                  preferredSource: attributes[RTA.prefsrc].flatMap { IPAddress(bytes: $0.value) },
+                  table: attributes[RTA.table]?.u32 ?? UInt32(table8),
+                  routeProtocol: RouteProtocol(rawValue: proto), scope: AddressScope(rawValue: scope),
+                  type: RouteType(rawValue: type), metric: attributes[RTA.priority]?.u32)
+    }
+}
