@@ -13,6 +13,21 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
 
     public init() {}
 
+    /// A fake that starts from `state` (a kernel listing), to replay operations against it.
+    init(state: Ruleset) {
+        self.state = state
+        let handles = state.tables.flatMap { $0.chains.flatMap { $0.rules.compactMap(\.handle) } }
+        nextHandle = (handles.max() ?? 0) + 1
+    }
+
+    /// Applies one operation to the state; returns the errno the kernel would answer.
+    func step(_ operation: Transaction.Operation) -> Int32? {
+        var handle = nextHandle
+        let code = Self.perform(operation, on: &state, handle: &handle)
+        nextHandle = handle
+        return code
+    }
+
     public func list() throws(BerthError) -> Ruleset { state }
 
     public func apply(_ transaction: Transaction) throws(BerthError) {
