@@ -34,6 +34,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     private let socket: OpaquePointer
     private var sequence: UInt32
     private var receiveBuffer: [UInt8]
+    /// What the send buffer was last grown to (the kernel default is about 208 KiB).
+    private var sendBufferSize = 200_000
     /// How long to wait for the kernel before giving up; a safety net, never hit normally.
     private static let receiveTimeoutSeconds = 30
 
@@ -157,10 +159,24 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     // MARK: - Plumbing
 
     private func send(_ request: NetlinkRequest) throws(NetlinkError) {
+        growSendBuffer(toFit: request.bytes.count)
         let sent = request.bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
         guard sent == request.bytes.count else {
             throw NetlinkError(errno: .current, operation: request.entries.first?.operation ?? "netlink send")
         }
+    }
+
+    /// The kernel refuses a datagram larger than the socket's send buffer (EMSGSIZE), and a
+    /// large nftables batch must go in one `sendmsg` to stay one transaction: grow the buffer
+    /// (SO_SNDBUFFORCE as root, else SO_SNDBUF up to wmem_max) when a request needs it.
+    private func growSendBuffer(toFit size: Int) {
+        guard size + 4096 > sendBufferSize else { return }
+        var wanted = Int32(clamping: size + 65536)
+        let fd = mnl_socket_get_fd(socket)
+        if setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &wanted, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &wanted, socklen_t(MemoryLayout<Int32>.size))
+        }
+        sendBufferSize = Int(wanted)
     }
 
     private func receive(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {

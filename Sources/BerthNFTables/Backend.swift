@@ -1,0 +1,37 @@
+public import BerthCore
+
+/// Where transactions go: the kernel (`KernelBackend`) or memory (`FakeBackend`). Both have the
+/// same semantics and list the same `Ruleset`, so higher layers test against golden nft text.
+public protocol NFTablesBackend: AnyObject {
+    /// Applies every operation or none. Throws the first invalid object, or the first operation
+    /// refused, named in the error's message (codes: alreadyExists, notFound, conflict, unsupported…).
+    func apply(_ transaction: Transaction) throws(BerthError)
+
+    /// Every table with its sets, elements, chains and rules.
+    func list() throws(BerthError) -> Ruleset
+}
+
+extension NFTablesBackend {
+    /// The tables whose names start with `prefix`, as `nft list ruleset` prints them.
+    public func dump(prefix: String = "") throws(BerthError) -> String {
+        try list().tables(prefixed: prefix).rendered
+    }
+
+    /// One table as `nft list table <family> <name>` prints it.
+    public func dump(_ family: Family, _ name: String) throws(BerthError) -> String {
+        guard let table = try list().table(family, name) else {
+            throw BerthError(.notFound, "table \(family) \(name) does not exist")
+        }
+        return Renderer.table(table)
+    }
+}
+
+/// errno values the kernel answers with, shared by both backends so errors agree.
+enum KernelErrno {
+    static let noEntry: Int32 = 2
+    static let exists: Int32 = 17
+    static let busy: Int32 = 16
+    static let invalid: Int32 = 22
+    static let notSupported: Int32 = 95
+    static let restart: Int32 = 85
+}

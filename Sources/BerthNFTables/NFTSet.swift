@@ -1,0 +1,105 @@
+import BerthCore
+
+/// A named set or map. A map is a set whose elements carry data (`dataType` is not nil).
+///
+/// Named `NFTSet`, not `Set`, so that importing this module does not shadow `Swift.Set`.
+public struct NFTSet: Sendable, Hashable {
+    public var family: Family
+    public var table: String
+    public var name: String
+    public var keyType: TypeSpec
+    /// The data type of a map; nil for a set.
+    public var dataType: TypeSpec?
+    public var flags: SetFlags
+    public var comment: String?
+
+    public init(family: Family, table: String, name: String, keyType: TypeSpec, dataType: TypeSpec? = nil,
+                flags: SetFlags = [], comment: String? = nil) {
+        self.family = family
+        self.table = table
+        self.name = name
+        self.keyType = keyType
+        self.dataType = dataType
+        self.flags = flags
+        self.comment = comment
+    }
+
+    public var isMap: Bool { dataType != nil }
+
+    /// "map ip berth publish", for messages.
+    var label: String { "\(isMap ? "map" : "set") \(family) \(table) \(name)" }
+
+    func validate() throws(BerthError) {
+        try Names.validate(table, what: "table")
+        try Names.validate(name, what: isMap ? "map" : "set")
+        try Names.validate(comment: comment, of: label)
+        guard !keyType.components.isEmpty, dataType?.components.isEmpty != true else {
+            throw .invalid("\(label) needs a key type")
+        }
+        if flags.contains(.interval) {
+            throw BerthError(.unsupported, "\(label): interval sets are not supported by Berth yet", hint: "use a plain set of addresses")
+        }
+        if keyType.length > 64 || (dataType?.length ?? 0) > 64 {
+            throw .invalid("\(label): key or data longer than the kernel's 64-byte registers")
+        }
+    }
+
+    /// Checks that an element fits this set's types.
+    func validate(_ element: Element) throws(BerthError) {
+        let keyTypes = element.key.map(\.type)
+        guard keyTypes == keyType.components else {
+            throw .invalid("element \(Tuple.description(element.key)) does not match \(label) type \(keyType)")
+        }
+        if let dataType {
+            guard let value = element.value, value.map(\.type) == dataType.components else {
+                throw .invalid("element \(Tuple.description(element.key)) of \(label) needs data of type \(dataType)")
+            }
+        } else if element.value != nil {
+            throw .invalid("element \(Tuple.description(element.key)) has data but \(label) is a set, not a map")
+        }
+        try Names.validate(comment: element.comment, of: "element \(Tuple.description(element.key))")
+    }
+}
+
+/// Set flags (NFT_SET_*) Berth uses.
+public struct SetFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Elements cannot change once the set is created.
+    public static let constant = SetFlags(rawValue: 0x2)
+    /// Elements are ranges or prefixes.
+    public static let interval = SetFlags(rawValue: 0x4)
+
+    static let map: UInt32 = 0x8
+    static let anonymous: UInt32 = 0x1
+
+    /// "constant,interval", as nft prints them.
+    var rendered: String {
+        var names: [String] = []
+        if contains(.constant) { names.append("constant") }
+        if contains(.interval) { names.append("interval") }
+        return names.joined(separator: ",")
+    }
+}
+
+/// One element of a set or map: a (possibly concatenated) key, the data of a map, a comment.
+public struct Element: Sendable, Hashable {
+    public var key: [Value]
+    public var value: [Value]?
+    public var comment: String?
+
+    public init(_ key: [Value], _ value: [Value]? = nil, comment: String? = nil) {
+        self.key = key
+        self.value = value
+        self.comment = comment
+    }
+
+    /// As nft prints it inside `elements = { … }`.
+    public var rendered: String {
+        var text = Tuple.description(key)
+        if let comment { text += " comment \"\(comment)\"" }
+        if let value { text += " : " + Tuple.description(value) }
+        return text
+    }
+}

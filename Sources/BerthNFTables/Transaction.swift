@@ -1,0 +1,133 @@
+public import BerthCore
+
+/// An ordered list of changes applied all-or-nothing: by the kernel as one nf_tables batch,
+/// by `FakeBackend` against a copy that replaces the state only when every operation succeeds.
+///
+/// Objects are validated when queued; the first validation error is kept and thrown by `apply`,
+/// so building a transaction reads as a plain list of calls.
+public struct Transaction: Sendable {
+    /// What an operation does to its object.
+    public enum Verb: String, Sendable, Hashable {
+        /// Create, or do nothing if it exists (elements: unless its data differs).
+        case add
+        /// Create; fail with `alreadyExists` if it exists.
+        case create
+        /// Rules only: add at the start of the chain, or before `position`.
+        case insert
+        /// Rules only: replace the rule with `handle`.
+        case replace
+        /// Remove; fail with `notFound` if missing.
+        case delete
+        /// Chains: remove every rule. Sets and maps: remove every element.
+        case flush
+        /// Remove if present.
+        case destroy
+    }
+
+    /// The object an operation acts on.
+    public enum Object: Sendable, Hashable {
+        case table(Table)
+        case chain(Chain)
+        case rule(Rule)
+        case set(NFTSet)
+        case element(Element, in: NFTSet)
+    }
+
+    /// One queued change.
+    public struct Operation: Sendable, Hashable, CustomStringConvertible {
+        public let verb: Verb
+        public let object: Object
+
+        /// The operation in words, as errors name it: "add element to map ip berth publish { … }".
+        public var description: String {
+            switch object {
+            case .table(let t): "\(verb) table \(t.family) \(t.name)"
+            case .chain(let c): "\(verb) chain \(c.family) \(c.table) \(c.name)"
+            case .rule(let r):
+                switch verb {
+                case .delete, .destroy:
+                    "\(verb) rule \(r.family) \(r.table) \(r.chain) handle \(r.handle.map(String.init) ?? "?")"
+                case .replace:
+                    "replace rule \(r.family) \(r.table) \(r.chain) handle \(r.handle.map(String.init) ?? "?") \(r.rendered)"
+                case .flush: "flush chain \(r.family) \(r.table) \(r.chain)"
+                default: "\(verb) rule \(r.family) \(r.table) \(r.chain) \(r.rendered)"
+                }
+            case .set(let s): "\(verb) \(s.label)"
+            case .element(let e, let s): "\(verb) element \(verb == .add || verb == .create ? "to" : "from") \(s.label) { \(e.rendered) }"
+            }
+        }
+    }
+
+    public private(set) var operations: [Operation] = []
+    /// The first invalid object queued, thrown by `apply`.
+    public private(set) var validationError: BerthError?
+
+    public init() {}
+
+    public var isEmpty: Bool { operations.isEmpty }
+
+    public mutating func add(_ object: Object) { queue(.add, object) }
+    public mutating func create(_ object: Object) { queue(.create, object) }
+    public mutating func insert(_ rule: Rule) { queue(.insert, .rule(rule)) }
+    public mutating func replace(_ rule: Rule) { queue(.replace, .rule(rule)) }
+    public mutating func delete(_ object: Object) { queue(.delete, object) }
+    public mutating func destroy(_ object: Object) { queue(.destroy, object) }
+
+    /// Flushes a chain's rules.
+    public mutating func flush(_ chain: Chain) {
+        queue(.flush, .rule(Rule(family: chain.family, table: chain.table, chain: chain.name, [])))
+    }
+
+    /// Flushes a set's or map's elements.
+    public mutating func flush(_ set: NFTSet) { queue(.flush, .set(set)) }
+
+    /// Adds several elements (one operation each, batched into few kernel messages).
+    public mutating func add(_ elements: [Element], to set: NFTSet) {
+        for element in elements { queue(.add, .element(element, in: set)) }
+    }
+
+    public mutating func delete(_ elements: [Element], from set: NFTSet) {
+        for element in elements { queue(.delete, .element(element, in: set)) }
+    }
+
+    private mutating func queue(_ verb: Verb, _ object: Object) {
+        let operation = Operation(verb: verb, object: object)
+        operations.append(operation)
+        guard validationError == nil else { return }
+        do {
+            try Self.validate(operation)
+        } catch {
+            validationError = error
+        }
+    }
+
+    private static func validate(_ operation: Operation) throws(BerthError) {
+        let verb = operation.verb
+        switch operation.object {
+        case .table(let t):
+            try t.validate()
+            guard [.add, .create, .delete, .destroy].contains(verb) else { throw .invalid("cannot \(verb) a table") }
+        case .chain(let c):
+            try c.validate()
+            guard [.add, .create, .delete, .destroy].contains(verb) else { throw .invalid("cannot \(verb) a chain", hint: "use flush(_ chain:) to remove its rules") }
+        case .rule(let r):
+            if verb == .flush {
+                try Names.validate(r.table, what: "table")
+                try Names.validate(r.chain, what: "chain")
+                return
+            }
+            if [.delete, .destroy, .replace].contains(verb), r.handle == nil {
+                throw .invalid("\(verb) rule in chain \(r.family) \(r.table) \(r.chain) needs the rule's handle", hint: "read the rule back to learn its handle")
+            }
+            if verb == .create { throw .invalid("rules cannot be created exclusively; use add or insert") }
+            if verb != .delete, verb != .destroy { try r.validate() }
+        case .set(let s):
+            try s.validate()
+            guard [.add, .create, .delete, .destroy, .flush].contains(verb) else { throw .invalid("cannot \(verb) a set") }
+        case .element(let e, let s):
+            try s.validate()
+            try s.validate(e)
+            guard [.add, .create, .delete, .destroy].contains(verb) else { throw .invalid("cannot \(verb) an element") }
+        }
+    }
+}
