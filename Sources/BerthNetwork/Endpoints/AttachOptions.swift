@@ -1,0 +1,38 @@
+public import BerthCore
+
+/// What `berth attach` asks for: which namespace joins which network, and how.
+public struct AttachOptions: Sendable, Hashable {
+    /// The network to join.
+    public var network: String
+    /// A name from /run/netns or a path such as /proc/PID/ns/net.
+    public var namespace: String
+    /// The endpoint id; generated (64 hex digits) when nil.
+    public var id: String?
+    /// A static address inside the network's subnet; the lowest free one when nil.
+    public var address: IPv4Address?
+    /// The interface's MAC; derived from the address (02:42:…) when nil, as Docker does.
+    public var mac: MACAddress?
+    /// The interface name inside the namespace.
+    public var interfaceName: InterfaceName
+
+    public init(network: String, namespace: String, id: String? = nil, address: IPv4Address? = nil,
+                mac: MACAddress? = nil, interfaceName: InterfaceName? = nil) throws(BerthError) {
+        self.network = network
+        self.namespace = namespace
+        self.id = id
+        self.address = address
+        self.mac = mac
+        if let interfaceName { self.interfaceName = interfaceName } else { self.interfaceName = try InterfaceName("eth0") }
+    }
+
+    /// Checks an endpoint id: 1–128 bytes of letters, digits, '_', '.', '-' (CNI container ids fit).
+    public static func validate(id: String) throws(BerthError) {
+        let ok = !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy {
+            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+        }
+        guard ok else {
+            throw .invalid("invalid endpoint id \"\(id)\"", hint: "use 1 to 128 letters, digits, '_', '.' or '-'")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import BerthCore
+import BerthNamespace
+import BerthNFTables
+
+/// Installs and removes Berth's nftables objects in the host namespace.
+///
+/// Opened lazily: an attach without published ports never touches nftables.
+final class Firewall {
+    private let namespace: NetworkNamespace?
+    private var backendStorage: KernelBackend?
+
+    init(namespace: NetworkNamespace?) {
+        self.namespace = namespace
+    }
+
+    var backend: KernelBackend {
+        get throws(BerthError) {
+            if let backendStorage { return backendStorage }
+            let backend = try KernelBackend(namespace: namespace)
+            backendStorage = backend
+            return backend
+        }
+    }
+
+    /// Makes sure Berth's table, maps, chains and static rules exist, plus the rules of
+    /// `network`; adds only what is missing, in one batch.
+    func installNetwork(_ network: NetworkRecord) throws(BerthError) {
+        let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name)
+        var transaction = Transaction()
+        if current == nil {
+            for object in FirewallLayout.skeleton { transaction.add(object) }
+            for rule in FirewallLayout.staticRules { transaction.add(.rule(rule)) }
+        }
+        let tag = FirewallLayout.networkTag(network.name)
+        let present = current?.chains.flatMap(\.rules).contains { $0.comment == tag } ?? false
+        if !present {
+            for rule in FirewallLayout.networkRules(name: network.name, subnet: network.subnet, bridge: network.bridge,
+                                                    isInternal: network.isInternal) {
+                transaction.add(.rule(rule))
+            }
+        }
+        if !transaction.isEmpty { try backend.apply(transaction) }
+    }
+
+    /// Removes the rules tagged with the network's name.
+    func removeNetwork(_ network: NetworkRecord) throws(BerthError) {
+        guard let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else { return }
+        let tag = FirewallLayout.networkTag(network.name)
+        var transaction = Transaction()
+        for chain in current.chains {
+            for rule in chain.rules where rule.comment == tag { transaction.delete(.rule(rule)) }
+        }
+        if !transaction.isEmpty { try backend.apply(transaction) }
+    }
+}
+
+extension Firewall {
+    /// Deletes rules tagged with a network the state does not know (and, once ports are
+    /// published, elements of unknown endpoints); returns them in words.
+    func removeLeftovers(knownNetworks: Set<String>, knownEndpoints: Set<String>) throws(BerthError) -> [String] {
+        guard let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else { return [] }
+        var transaction = Transaction()
+        var removed: [String] = []
+        for chain in current.chains {
+            for rule in chain.rules {
+                guard let comment = rule.comment, comment.hasPrefix("berth-network ") else { continue }
+                let name = String(comment.dropFirst("berth-network ".count))
+                if !knownNetworks.contains(name) {
+                    transaction.delete(.rule(rule))
+                    removed.append("rule in chain \(chain.chain.name) of network \(name)")
+                }
+            }
+        }
+        if !transaction.isEmpty { try backend.apply(transaction) }
+        return removed
+    }
+}

@@ -1,0 +1,83 @@
+public import BerthCore
+public import BerthNFTables
+
+/// Berth's nftables ruleset: one table, `ip berth`, with static chains and two maps.
+///
+/// ```
+/// table ip berth {
+///     map publish_addr { ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }   # HOSTIP:PORT publishes
+///     map publish_any  { inet_proto . inet_service : ipv4_addr . inet_service }               # PORT publishes (any local address)
+///     chain guard       filter prerouting raw    drop 127/8 not from lo; drop to a subnet not from its bridge
+///     chain prerouting  nat prerouting dstnat    dnat through the maps (traffic from outside)
+///     chain output      nat output dstnat        the same (traffic from the host itself)
+///     chain postrouting nat postrouting srcnat   masquerade loopback and hairpin DNAT, and outbound traffic
+/// }
+/// ```
+///
+/// A published port is one map element, never a rule, so the cost of publishing and of
+/// each packet stays flat however many ports are published. Per-network rules (guard and
+/// masquerade) carry the comment `berth-network NAME` so they can be found and removed.
+public enum FirewallLayout {
+    public static let table = Table(.ip, "berth")
+
+    public static let publishByAddress = table.map(
+        "publish_addr", type: [.ipv4Address, .inetProto, .inetService], data: [.ipv4Address, .inetService],
+        comment: "published ports on one host address")
+    public static let publishAny = table.map(
+        "publish_any", type: [.inetProto, .inetService], data: [.ipv4Address, .inetService],
+        comment: "published ports on every local address")
+
+    public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
+    public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))
+    public static let output = table.chain("output", BaseChain(type: .nat, hook: .output, priority: .dstnat))
+    public static let postrouting = table.chain("postrouting", BaseChain(type: .nat, hook: .postrouting, priority: .srcnat))
+
+    static let loopback = (try? CIDR(parsing: "127.0.0.0/8"))
+
+    /// The rules that do not depend on any network.
+    public static var staticRules: [Rule] {
+        var rules: [Rule] = []
+        if let loopback {
+            // A LAN peer that routes 127.0.0.0/8 to the host must not reach ports published
+            // on 127.0.0.1, nor (with route_localnet on a bridge) host services on loopback.
+            rules.append(table.rule(in: guardChain.name, [.iifname("lo", negated: true), .daddr(loopback), .drop],
+                                    comment: "berth: loopback only from lo"))
+        }
+        for chain in [prerouting, output] {
+            rules.append(table.rule(in: chain.name, [.dnatMap(.ip, key: [.ipDaddr, .l4proto, .thDport], map: publishByAddress.name)]))
+            rules.append(table.rule(in: chain.name, [.fibDaddrTypeLocal, .dnatMap(.ip, key: [.l4proto, .thDport], map: publishAny.name)]))
+        }
+        if let loopback {
+            // Host → 127.0.0.1:PORT leaves with source 127.0.0.1, which no container can answer.
+            rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(loopback), .masquerade],
+                                    comment: "berth: loopback publishes"))
+        }
+        return rules
+    }
+
+    /// The comment that tags a network's rules.
+    public static func networkTag(_ name: String) -> String { "berth-network \(name)" }
+
+    /// The rules of one network.
+    public static func networkRules(name: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool) -> [Rule] {
+        let tag = networkTag(name)
+        var rules = [
+            // Containers are reachable only through their bridge (or published ports), not
+            // by a LAN peer that routes the subnet to the host.
+            table.rule(in: guardChain.name, [.daddr(subnet), .iifname(bridge.rawValue, negated: true), .drop], comment: tag),
+        ]
+        if !isInternal {
+            // Hairpin: a container reaching its own or a sibling's published port through
+            // the host must see the reply come back from the host, not from the sibling.
+            rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(subnet), .oifname(bridge.rawValue), .masquerade], comment: tag))
+            rules.append(table.rule(in: postrouting.name, [.saddr(subnet), .oifname(bridge.rawValue, negated: true), .masquerade], comment: tag))
+        }
+        return rules
+    }
+
+    /// The chains and maps, in creation order.
+    public static var skeleton: [Transaction.Object] {
+        [.table(table), .set(publishByAddress), .set(publishAny),
+         .chain(guardChain), .chain(prerouting), .chain(output), .chain(postrouting)]
+    }
+}

@@ -1,0 +1,36 @@
+public import BerthCore
+
+/// What `berth network create` asks for. Unset fields get Docker-like defaults: a free
+/// subnet from the default pools, its first host address as gateway, a bridge named after
+/// the network id, MTU 1500.
+public struct NetworkOptions: Sendable, Hashable {
+    public var name: String
+    public var subnet: CIDR?
+    public var gateway: IPv4Address?
+    public var bridge: InterfaceName?
+    public var mtu: Int?
+    /// No outbound masquerade and no published ports: traffic stays on the bridge.
+    public var isInternal: Bool
+
+    public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
+                mtu: Int? = nil, isInternal: Bool = false) {
+        self.name = name
+        self.subnet = subnet
+        self.gateway = gateway
+        self.bridge = bridge
+        self.mtu = mtu
+        self.isInternal = isInternal
+    }
+
+    /// Checks a network name: what Docker accepts (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), at most 64 bytes.
+    public static func validate(name: String) throws(BerthError) {
+        let fix = "use letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 bytes"
+        guard let first = name.utf8.first, name.utf8.count <= 64 else {
+            throw .invalid("invalid network name \"\(name)\"", hint: fix)
+        }
+        func isAlnum(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
+        guard isAlnum(first), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
+            throw .invalid("invalid network name \"\(name)\"", hint: fix)
+        }
+    }
+}
