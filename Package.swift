@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim"]),
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
+        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables"]),
         .executableTarget(
             name: "berth",
@@ -47,6 +48,7 @@ let package = Package(
         .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
+        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
     ],
     swiftLanguageModes: [.v6]

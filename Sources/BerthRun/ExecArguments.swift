@@ -1,0 +1,36 @@
+internal import CBerthShim
+import BerthCore
+
+/// Everything the child needs for execve, as C memory made before the clone: the child
+/// must not allocate, so argv, envp and the PATH search candidates are ready-made strings.
+struct ExecArguments {
+    let argv: CStringArray
+    let envp: CStringArray
+    let candidates: CStringArray
+    let workingDirectory: CStringArray?
+    let stdio: (Int32?, Int32?, Int32?)
+
+    init(command: [String], environment: [String], workingDirectory: String?, stdio: (Int32?, Int32?, Int32?)) throws(BerthError) {
+        let entries = try ContainerSpec.environmentEntries(environment)
+        let path = entries.first { $0.key == "PATH" }?.value ?? ContainerSpec.defaultPath
+        argv = CStringArray(command)
+        envp = CStringArray(entries.map { $0.key + "=" + $0.value })
+        candidates = CStringArray(ContainerSpec.commandCandidates(command[0], path: path))
+        self.workingDirectory = workingDirectory.map { CStringArray([$0]) }
+        self.stdio = stdio
+    }
+
+    /// Calls `body` with a C configuration whose pointers stay valid for the call.
+    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), _ body: (berth_exec_config) -> R) -> R {
+        var config = berth_exec_config()
+        config.argv = argv.mutablePointer
+        config.envp = envp.mutablePointer
+        config.candidates = candidates.constPointer
+        config.workdir = UnsafePointer(workingDirectory?.pointer[0])
+        config.stdio = (stdio.0 ?? -1, stdio.1 ?? -1, stdio.2 ?? -1)
+        config.status_fd = statusFd
+        config.sync_fd = syncFd
+        config.parent_fds = parentFds
+        return withExtendedLifetime(self) { body(config) }
+    }
+}
