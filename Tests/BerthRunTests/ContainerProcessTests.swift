@@ -230,6 +230,42 @@ struct ContainerProcessKernelTests {
             #expect(missing.code == .notFound)
         }
     }
+    @Test("dropping a held child's handle kills and reaps it")
+    func deinitKillsHeldChild() throws {
+        try withRootfs { rootfs in
+            var pid: Int32 = 0
+            do {
+                let child = try ContainerProcess.spawn(ContainerSpec(command: ["touch", "/tmp/ran"], rootfs: rootfs.path))
+                pid = child.pid
+                #expect(childrenOfThisThread().contains(pid))
+            }
+            #expect(!childrenOfThisThread().contains(pid))
+            #expect(!FileManager.default.fileExists(atPath: rootfs.path + "/tmp/ran"))
+        }
+    }
+
+    @Test("--network host: without .network the container shares the caller's network namespace")
+    func hostNetwork() throws {
+        try withRootfs { rootfs in
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["true"], namespaces: [.uts, .ipc, .pid, .mount], rootfs: rootfs.path))
+            defer { child.abort() }
+            #expect(try child.networkNamespace() == NetworkNamespaceProbe.current())
+        }
+    }
+
+    @Test("PID 1 ignores SIGTERM it does not handle; SIGKILL ends it (what berth stop must do)")
+    func pidOneSignals() throws {
+        try withRootfs { rootfs in
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["sleep", "60"], rootfs: rootfs.path))
+            try child.start()
+            try child.signal(SIGTERM)
+            Thread.sleep(forTimeInterval: 0.2)
+            let state = try String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8).split(separator: " ")[2]
+            #expect(state == "S")
+            try child.signal(SIGKILL)
+            #expect(try child.wait() == .signaled(SIGKILL))
+        }
+    }
 }
 
 /// The test process's own network namespace, for comparison.
