@@ -78,7 +78,7 @@ public final class ContainerProcess: Sendable {
     public static func spawn(_ spec: ContainerSpec) throws(BerthError) -> ContainerProcess {
         try spec.validate()
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
-                                     stdio: (spec.stdin, spec.stdout, spec.stderr))
+                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged)
         let status = try Pipe.make()
         let start: Pipe
         do { start = try Pipe.make() } catch { status.closeBoth(); throw error }
@@ -124,11 +124,12 @@ public final class ContainerProcess: Sendable {
     /// Runs `command` inside the namespaces of the running process `pid` (`berth exec`),
     /// joining those in `namespaces` that differ from the caller's. Returns it running.
     public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
-                             workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil) throws(BerthError) -> ContainerProcess {
+                             workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
+                             privileged: Bool = false) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory") }
-        let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr))
+        let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr), privileged: privileged)
 
         var fds: [Int32] = [], types: [Int32] = []
         var pidNamespaceFd: Int32 = -1
@@ -167,7 +168,7 @@ public final class ContainerProcess: Sendable {
         close(status.write)
         guard pid > 0 else {
             close(status.read)
-            throw Self.cloneFailure(cloneError)
+            throw .system("start a process in container \(target)", cloneError)
         }
         let child = ContainerProcess(pid: pid, pidfd: pidfd, program: command[0], phase: .running)
         defer { close(status.read) }

@@ -31,13 +31,16 @@ public struct ContainerSpec: Sendable, Hashable {
     public var stdin: Int32?
     public var stdout: Int32?
     public var stderr: Int32?
+    /// Keep every capability. By default root in the container keeps only Docker's default
+    /// set (no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, …), as `docker run` does.
+    public var privileged: Bool
 
     /// Docker's default `PATH`.
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     public init(command: [String], namespaces: ContainerNamespaces = .all, hostname: String? = nil, rootfs: String? = nil,
                 environment: [String] = [], workingDirectory: String? = nil,
-                stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil) {
+                stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false) {
         self.command = command
         self.namespaces = namespaces
         self.hostname = hostname
@@ -47,6 +50,7 @@ public struct ContainerSpec: Sendable, Hashable {
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
+        self.privileged = privileged
     }
 
     /// Checks everything that can be checked before a process exists, so a bad spec fails

@@ -72,6 +72,8 @@ struct SpawnStep {
             return .system("connect the container's stdin/stdout/stderr", error)
         case Int(BERTH_STEP_DESCRIPTORS):
             return .system("close inherited descriptors in the container", error)
+        case Int(BERTH_STEP_CAPABILITIES):
+            return .system("limit the container's capabilities", error)
         case Int(BERTH_STEP_SETNS):
             return .system("join the container's namespaces", error)
         default:

@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <linux/limits.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -179,6 +181,23 @@ static int close_others(int a, int b) {
     return syscall(SYS_close_range, low, ~0U, 0U) ? -1 : 0;
 }
 
+/// Root in the container keeps only `keep`: the bounding set decides what an exec'd root
+/// program gets back, so it is cut first (that needs CAP_SETPCAP, which we still hold).
+static int limit_capabilities(unsigned long long keep) {
+    for (int cap = 0; cap < 64; cap++) {
+        if (keep & (1ULL << cap)) continue;
+        // EINVAL: past the kernel's last capability.
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL) return -1;
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) return -1;
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    data[0].effective = data[0].permitted = data[0].inheritable = (unsigned)(keep & 0xffffffffu);
+    data[1].effective = data[1].permitted = data[1].inheritable = (unsigned)(keep >> 32);
+    return (int)syscall(SYS_capset, &header, data);
+}
+
 /// Common tail of spawn and enter: workdir, command lookup, stdio, descriptor hygiene,
 /// the wait for the go-ahead, execve. Never returns.
 static void finish_and_exec(struct berth_exec_config *c) {
@@ -205,6 +224,7 @@ static void finish_and_exec(struct berth_exec_config *c) {
         do { n = read(c->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
         if (n != 1 || go != 'G') _exit(125); // aborted: the parent closed the pipe or died
     }
+    if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     unblock_signals();
     execve(path, c->argv, c->envp);
     fail(c, BERTH_STEP_EXEC);

@@ -266,6 +266,16 @@ struct ContainerProcessKernelTests {
             #expect(try child.wait() == .signaled(SIGKILL))
         }
     }
+    @Test("root in the container keeps Docker's default capabilities unless privileged")
+    func capabilities() throws {
+        try withRootfs { rootfs in
+            let command = ["sh", "-c", "while read k v; do case $k in CapEff:|CapBnd:|CapAmb:) echo $k$v;; esac; done < /proc/self/status"]
+            let limited = try run(ContainerSpec(command: command, rootfs: rootfs.path))
+            #expect(limited.output == "CapEff:00000000a80425fb\nCapBnd:00000000a80425fb\nCapAmb:0000000000000000\n")
+            let privileged = try run(ContainerSpec(command: command, rootfs: rootfs.path, privileged: true))
+            #expect(!privileged.output.contains("a80425fb"), "\(privileged.output)")
+        }
+    }
 }
 
 /// The test process's own network namespace, for comparison.

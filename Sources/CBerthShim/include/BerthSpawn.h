@@ -23,6 +23,7 @@ enum {
     BERTH_STEP_STDIO = 10,
     BERTH_STEP_EXEC = 11,
     BERTH_STEP_SETNS = 12,
+    BERTH_STEP_CAPABILITIES = 13,
 };
 
 /// What the child does once its namespaces and mounts are in place: shared by spawn and enter.
@@ -44,6 +45,10 @@ struct berth_exec_config {
     int sync_fd;
     /// The parent's ends of both pipes (or -1), closed in the child so EOF can happen.
     int parent_fds[2];
+    /// Nonzero: limit the bounding, effective, permitted and inheritable capability sets to
+    /// `keep_caps` (bit n = capability n) and clear the ambient set, just before execve.
+    int limit_caps;
+    unsigned long long keep_caps;
 };
 
 struct berth_spawn_config {
