@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → … → the `berth` CLI. See docs/architecture.md.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI.
+// See docs/architecture.md.
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v15)],
@@ -15,22 +16,11 @@ let package = Package(
     ],
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
-        .systemLibrary(
-            name: "CMNL",
-            pkgConfig: "libmnl",
-            providers: [.apt(["libmnl-dev"])]
-        ),
-        .systemLibrary(
-            name: "CNFTNL",
-            pkgConfig: "libnftnl",
-            providers: [.apt(["libnftnl-dev"])]
-        ),
-        .systemLibrary(
-            name: "CSQLite",
-            pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]
-        ),
-        // The few things Swift cannot declare or do safely (setns/unshare need _GNU_SOURCE).
+        .systemLibrary(name: "CMNL", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CNFTNL", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The few things Swift cannot declare or do safely: setns/unshare, and the
+        // clone/pivot_root/exec sequence of a container.
         .target(name: "CBerthShim"),
 
         .target(name: "BerthCore"),
@@ -38,7 +28,8 @@ let package = Package(
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
         .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
-        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork"]),
+        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
+        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun"]),
         .executableTarget(
             name: "berth",
             dependencies: [
@@ -47,13 +38,14 @@ let package = Package(
             ]
         ),
 
-        // Test-only helpers: the host sandbox, process runner, TCP exchange.
+        // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
+        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,3 +4,4 @@
 @_exported import BerthNetlink
 @_exported import BerthNFTables
 @_exported import BerthNetwork
+@_exported import BerthRun

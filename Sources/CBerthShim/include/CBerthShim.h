@@ -21,4 +21,6 @@ extern const int BERTH_CLONE_NEWUTS;
 extern const int BERTH_CLONE_NEWIPC;
 extern const int BERTH_CLONE_NEWPID;
 
+#include "BerthSpawn.h"
+
 #endif

@@ -1,0 +1,310 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CBerthShim
+public import BerthCore
+public import BerthNamespace
+import Synchronization
+
+/// A container's process: started in its own namespaces, held before `execve` until the
+/// caller has wired its network, then released.
+///
+/// ```swift
+/// let child = try ContainerProcess.spawn(spec)        // namespaces and mounts exist, command not yet run
+/// let netns = try child.networkNamespace()            // attach it to a bridge here
+/// try child.start()                                   // or child.abort() if the attach failed
+/// let status = try child.wait()                       // status.code is what `docker run` exits with
+/// ```
+///
+/// Signals and waits go through a pidfd, so they reach this process or fail; they never hit
+/// another process that reused its pid.
+///
+/// The command is PID 1 of its pid namespace, and the kernel delivers to a namespace's PID 1
+/// only the signals it installed a handler for (SIGKILL excepted, when sent from outside). A
+/// shell or a program that does not handle SIGTERM therefore ignores `signal(SIGTERM)`:
+/// `berth stop` should send SIGTERM, wait a grace period, then SIGKILL. Killing PID 1 ends
+/// every process in the container.
+public final class ContainerProcess: Sendable {
+    /// The process id, as seen from the caller's pid namespace.
+    public let pid: Int32
+    private let pidfd: Int32
+    /// What the command was, for error messages.
+    private let program: String
+    private let phase: Mutex<Phase>
+    /// Held while reaping, so concurrent waits share one result.
+    private let exit = Mutex<ContainerExit?>(nil)
+
+    private enum Phase {
+        /// Blocked before execve; the parent's ends of the start and status pipes.
+        case held(startFd: Int32, statusFd: Int32)
+        case running
+        case aborted
+    }
+
+    private init(pid: Int32, pidfd: Int32, program: String, phase: Phase) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.program = program
+        self.phase = Mutex(phase)
+    }
+
+    deinit {
+        // A child still held before exec has run nothing: it must not outlive its handle. A
+        // running one is left alone (a detached container outlives the CLI that started it).
+        let held: (Int32, Int32)? = phase.withLock { phase in
+            if case .held(let startFd, let statusFd) = phase { return (startFd, statusFd) }
+            return nil
+        }
+        if let (startFd, statusFd) = held {
+            _ = berth_pidfd_signal(pidfd, SIGKILL)
+            close(startFd)
+            close(statusFd)
+            var exited: Int32 = 0, value: Int32 = 0
+            _ = berth_pidfd_wait(pidfd, &exited, &value)
+        }
+        close(pidfd)
+    }
+
+    // MARK: - Spawning
+
+    /// Starts the container's process and returns once it is set up and waiting: its
+    /// namespaces exist, its root filesystem, `/proc`, `/dev`, hostname and working directory
+    /// are in place, and its command was found. Nothing of the command has run yet.
+    ///
+    /// Any failure is thrown with the step that failed, after the child is reaped: nothing is
+    /// left running.
+    public static func spawn(_ spec: ContainerSpec) throws(BerthError) -> ContainerProcess {
+        try spec.validate()
+        let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
+                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged)
+        let status = try Pipe.make()
+        let start: Pipe
+        do { start = try Pipe.make() } catch { status.closeBoth(); throw error }
+        let hostname = spec.hostname.map { CStringArray([$0]) }
+        let rootfs = spec.rootfs.map { CStringArray([$0]) }
+
+        var pidfd: Int32 = -1
+        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: start.read, parentFds: (status.read, start.write)) { execConfig in
+            var config = berth_spawn_config()
+            config.exec = execConfig
+            config.namespaces = spec.namespaces.cloneFlags
+            config.hostname = UnsafePointer(hostname?.pointer[0])
+            config.rootfs = UnsafePointer(rootfs?.pointer[0])
+            // Without a rootfs the container still sees the host's files, but a fresh /proc
+            // over the host's is safe when the mount namespace is private to it (the mount
+            // cannot propagate back) and right when it has its own pid namespace (ps shows the
+            // container). Without a mount namespace it would cover the host's /proc: never.
+            config.remount_proc = spec.namespaces.isSuperset(of: [.mount, .pid]) ? 1 : 0
+            return withExtendedLifetime((hostname, rootfs)) { berth_spawn(&config, &pidfd) }
+        }
+        let cloneError = Errno(errno)
+        close(status.write)
+        close(start.read)
+        guard pid > 0 else {
+            close(status.read)
+            close(start.write)
+            throw Self.cloneFailure(cloneError)
+        }
+        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: spec.command[0], phase: .held(startFd: start.write, statusFd: status.read))
+
+        switch StatusRecord.read(from: status.read) {
+        case .ready:
+            return child
+        case .failed(let step, let error):
+            child.reapAfterFailure()
+            throw SpawnStep(rawValue: step).error(error, program: spec.command[0], spec: spec)
+        case .ended, .unreadable:
+            child.reapAfterFailure()
+            throw BerthError(.internalError, "the container process for \(spec.command[0]) ended during set-up without a report")
+        }
+    }
+
+    /// Runs `command` inside the namespaces of the running process `pid` (`berth exec`),
+    /// joining those in `namespaces` that differ from the caller's. Returns it running.
+    public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
+                             workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
+                             privileged: Bool = false) throws(BerthError) -> ContainerProcess {
+        guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
+        try ContainerSpec.validate(command: command)
+        if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory") }
+        let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr), privileged: privileged)
+
+        var fds: [Int32] = [], types: [Int32] = []
+        var pidNamespaceFd: Int32 = -1
+        defer {
+            for fd in fds { close(fd) }
+            if pidNamespaceFd >= 0 { close(pidNamespaceFd) }
+        }
+        for kind in namespaces.kernelTypes {
+            let path = "/proc/\(target)/ns/\(kind.file)"
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let error = Errno(errno)
+                if error.code == ENOENT { throw BerthError(.notFound, "no process \(target)", hint: "is the container running?", cause: error) }
+                throw .system("open \(path)", error)
+            }
+            if try Self.isOwn(namespaceFd: fd, file: kind.file) { close(fd); continue }
+            if kind.namespace == .pid { pidNamespaceFd = fd } else { fds.append(fd); types.append(kind.flag) }
+        }
+
+        let status = try Pipe.make()
+        var pidfd: Int32 = -1
+        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1)) { execConfig in
+            fds.withUnsafeBufferPointer { fdBuffer in
+                types.withUnsafeBufferPointer { typeBuffer in
+                    var config = berth_enter_config()
+                    config.exec = execConfig
+                    config.ns_fds = fdBuffer.baseAddress
+                    config.ns_types = typeBuffer.baseAddress
+                    config.ns_count = Int32(fds.count)
+                    config.pid_ns_fd = pidNamespaceFd
+                    return berth_enter(&config, &pidfd)
+                }
+            }
+        }
+        let cloneError = Errno(errno)
+        close(status.write)
+        guard pid > 0 else {
+            close(status.read)
+            throw .system("start a process in container \(target)", cloneError)
+        }
+        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: command[0], phase: .running)
+        defer { close(status.read) }
+        switch StatusRecord.read(from: status.read) {
+        case .ended:
+            return child
+        case .failed(let step, let error):
+            child.reapAfterFailure()
+            throw SpawnStep(rawValue: step).error(error, program: command[0], spec: nil)
+        case .ready, .unreadable:
+            child.reapAfterFailure()
+            throw BerthError(.internalError, "the process entering container \(target) sent an unexpected report")
+        }
+    }
+
+    // MARK: - Driving it
+
+    /// Lets the held process exec its command. Throws, with nothing left running, if exec
+    /// fails (a binary for another architecture, a missing dynamic loader, …).
+    public func start() throws(BerthError) {
+        let fds: (Int32, Int32) = try phase.withLock { (phase) throws(BerthError) -> (Int32, Int32) in
+            guard case .held(let startFd, let statusFd) = phase else {
+                throw BerthError(.invalidArgument, "container process \(pid) was already started or aborted")
+            }
+            phase = .running
+            return (startFd, statusFd)
+        }
+        let (startFd, statusFd) = fds
+        defer { close(statusFd) }
+        var go = UInt8(ascii: "G")
+        let written = write(startFd, &go, 1)
+        let writeError = Errno(errno)
+        close(startFd)
+        guard written == 1 else {
+            reapAfterFailure()
+            throw .system("release container process \(pid)", writeError)
+        }
+        switch StatusRecord.read(from: statusFd) {
+        case .ended:
+            return
+        case .failed(let step, let error):
+            reapAfterFailure()
+            throw SpawnStep(rawValue: step).error(error, program: program, spec: nil)
+        case .ready, .unreadable:
+            reapAfterFailure()
+            throw BerthError(.internalError, "container process \(pid) sent an unexpected report")
+        }
+    }
+
+    /// Kills a process that was never started (its network attach failed, say) and reaps
+    /// it; nothing of it is left. Does nothing to a process already started or aborted.
+    public func abort() {
+        let fds: (Int32, Int32)? = phase.withLock { phase in
+            guard case .held(let startFd, let statusFd) = phase else { return nil }
+            phase = .aborted
+            return (startFd, statusFd)
+        }
+        guard let (startFd, statusFd) = fds else { return }
+        _ = berth_pidfd_signal(pidfd, SIGKILL)
+        close(startFd)
+        close(statusFd)
+        _ = try? wait()
+    }
+
+    /// Sends `signal` to the process (see the type's note on PID 1 and SIGTERM).
+    public func signal(_ signal: Int32) throws(BerthError) {
+        guard berth_pidfd_signal(pidfd, signal) == 0 else {
+            let error = Errno(errno)
+            if error.code == ESRCH { throw BerthError(.notFound, "container process \(pid) has already exited", cause: error) }
+            throw .system("send signal \(signal) to container process \(pid)", error, privilege: "CAP_KILL")
+        }
+    }
+
+    /// Blocks until the process ends and reaps it; later calls return the same status.
+    /// It blocks a thread: call it from a thread of your own, not a Swift concurrency one.
+    public func wait() throws(BerthError) -> ContainerExit {
+        try exit.withLock { (cached) throws(BerthError) -> ContainerExit in
+            if let cached { return cached }
+            var exited: Int32 = 0, value: Int32 = 0
+            guard berth_pidfd_wait(pidfd, &exited, &value) == 0 else {
+                throw .system("wait for container process \(pid)", Errno(errno))
+            }
+            let status: ContainerExit = exited != 0 ? .exited(value) : .signaled(value)
+            cached = status
+            return status
+        }
+    }
+
+    /// The container's network namespace, for attaching it to a network before `start()`.
+    public func networkNamespace() throws(BerthError) -> NetworkNamespace {
+        try NetworkNamespace.open(pid: pid)
+    }
+
+    // MARK: - Helpers
+
+    /// After a reported failure the child is exiting on its own; make sure, and reap it.
+    private func reapAfterFailure() {
+        _ = berth_pidfd_signal(pidfd, SIGKILL)
+        _ = try? wait()
+    }
+
+    private static func cloneFailure(_ error: Errno) -> BerthError {
+        switch error.code {
+        case EPERM:
+            BerthError(.permissionDenied, "cannot create the container's namespaces", hint: "run as root (CAP_SYS_ADMIN)", cause: error)
+        case ENOSPC, EUSERS:
+            BerthError(.conflict, "the namespace limit is reached", hint: "raise /proc/sys/user/max_*_namespaces or stop containers", cause: error)
+        case EINVAL:
+            BerthError(.unsupported, "the kernel refused the namespace flags", hint: "check CONFIG_*_NS in the kernel", cause: error)
+        default:
+            .system("start the container process", error)
+        }
+    }
+
+    /// Whether a namespace file refers to the caller's own namespace of that kind.
+    private static func isOwn(namespaceFd fd: Int32, file: String) throws(BerthError) -> Bool {
+        var theirs = stat(), ours = stat()
+        guard fstat(fd, &theirs) == 0 else { throw .system("inspect namespace \(file)", Errno(errno)) }
+        guard stat("/proc/self/ns/\(file)", &ours) == 0 else { throw .system("inspect own namespace \(file)", Errno(errno)) }
+        return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino
+    }
+}
+
+/// A pipe with both ends close-on-exec.
+struct Pipe {
+    let read: Int32
+    let write: Int32
+
+    static func make() throws(BerthError) -> Pipe {
+        var fds: [Int32] = [-1, -1]
+        guard berth_pipe_cloexec(&fds) == 0 else { throw .system("create a pipe", Errno(errno)) }
+        return Pipe(read: fds[0], write: fds[1])
+    }
+
+    func closeBoth() {
+        close(read)
+        close(write)
+    }
+}

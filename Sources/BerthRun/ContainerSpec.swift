@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+import BerthNamespace
+
+/// What to run and how to isolate it: the process half of `berth run`.
+///
+/// A value with no side effects; `ContainerProcess.spawn(_:)` validates it (see `validate()`)
+/// and does the work.
+public struct ContainerSpec: Sendable, Hashable {
+    /// The command and its arguments. A name without '/' is looked up in the container's
+    /// `PATH`, inside the root filesystem when there is one.
+    public var command: [String]
+    /// Namespaces of its own; `.all` by default. Leave `.network` out for `--network host`.
+    public var namespaces: ContainerNamespaces
+    /// Hostname inside the container (needs `.uts`); nil keeps the caller's.
+    public var hostname: String?
+    /// Absolute path of a directory to use as `/` (needs `.mount`); nil keeps the host's
+    /// filesystem. It gets a fresh `/proc` and a minimal `/dev`, and is otherwise used as is.
+    public var rootfs: String?
+    /// `KEY=VALUE` entries; a later one replaces an earlier one with the same key.
+    /// `PATH` and `HOME` get Docker's defaults unless given.
+    public var environment: [String]
+    /// Absolute directory to start in (inside the rootfs); nil means `/`.
+    public var workingDirectory: String?
+    /// Descriptors to give the command as stdin, stdout and stderr; nil inherits the caller's.
+    /// The caller keeps ownership: they are duplicated, never closed.
+    public var stdin: Int32?
+    public var stdout: Int32?
+    public var stderr: Int32?
+    /// Keep every capability. By default root in the container keeps only Docker's default
+    /// set (no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, …), as `docker run` does.
+    public var privileged: Bool
+
+    /// Docker's default `PATH`.
+    public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    public init(command: [String], namespaces: ContainerNamespaces = .all, hostname: String? = nil, rootfs: String? = nil,
+                environment: [String] = [], workingDirectory: String? = nil,
+                stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false) {
+        self.command = command
+        self.namespaces = namespaces
+        self.hostname = hostname
+        self.rootfs = rootfs
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.privileged = privileged
+    }
+
+    /// Checks everything that can be checked before a process exists, so a bad spec fails
+    /// with a message naming the bad value and nothing is started.
+    public func validate() throws(BerthError) {
+        try Self.validate(command: command)
+        if let hostname {
+            try Self.validate(hostname: hostname)
+            guard namespaces.contains(.uts) else {
+                throw .invalid("a hostname needs a UTS namespace", hint: "keep the UTS namespace, or drop --hostname")
+            }
+        }
+        if let rootfs {
+            try Self.validateAbsolute(rootfs, what: "root filesystem")
+            guard rootfs.utf8.contains(where: { $0 != UInt8(ascii: "/") }) else {
+                throw .invalid("root filesystem \"/\" is the host's own root", hint: "omit --rootfs to run on the host filesystem")
+            }
+            guard namespaces.contains(.mount) else {
+                throw .invalid("a root filesystem needs a mount namespace", hint: "keep the mount namespace, or drop --rootfs")
+            }
+            var st = stat()
+            guard stat(rootfs, &st) == 0 else {
+                let error = Errno(errno)
+                if error.code == ENOENT {
+                    throw BerthError(.notFound, "root filesystem \(rootfs) does not exist", hint: "give an existing directory to --rootfs", cause: error)
+                }
+                throw .system("inspect root filesystem \(rootfs)", error)
+            }
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw .invalid("root filesystem \(rootfs) is not a directory", hint: "give a directory that holds bin/, etc/, …")
+            }
+        }
+        if let workingDirectory { try Self.validateAbsolute(workingDirectory, what: "working directory") }
+        _ = try Self.environmentEntries(environment)
+        for (name, fd) in [("stdin", stdin), ("stdout", stdout), ("stderr", stderr)] {
+            guard let fd else { continue }
+            guard fd >= 0, fcntl(fd, F_GETFD) >= 0 else {
+                throw .invalid("\(name) descriptor \(fd) is not open", hint: "pass an open descriptor, or nil to inherit")
+            }
+        }
+    }
+
+    static func validate(command: [String]) throws(BerthError) {
+        guard let program = command.first else {
+            throw .invalid("no command given", hint: "put the command after '--', e.g. berth run -- sh -c 'echo hi'")
+        }
+        guard !program.isEmpty else { throw .invalid("the command name is empty", hint: "give a program name or path") }
+        for argument in command where argument.utf8.contains(0) {
+            throw .invalid("command argument \"\(argument)\" contains a NUL byte")
+        }
+    }
+
+    static func validate(hostname: String) throws(BerthError) {
+        let fix = "use 1-64 letters, digits, '-' and '.', not starting with '-' or '.'"
+        let bytes = Array(hostname.utf8)
+        guard !bytes.isEmpty, bytes.count <= 64 else { throw .invalid("hostname \"\(hostname)\" must be 1 to 64 bytes", hint: fix) }
+        let allowed = bytes.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+        }
+        guard allowed, bytes[0] != UInt8(ascii: "-"), bytes[0] != UInt8(ascii: ".") else {
+            throw .invalid("invalid hostname \"\(hostname)\"", hint: fix)
+        }
+    }
+
+    static func validateAbsolute(_ path: String, what: String) throws(BerthError) {
+        guard path.hasPrefix("/") else { throw .invalid("\(what) \"\(path)\" is not an absolute path", hint: "give a path starting with '/'") }
+        guard !path.utf8.contains(0) else { throw .invalid("\(what) \"\(path)\" contains a NUL byte") }
+    }
+
+    /// Parses `KEY=VALUE` entries into an ordered list with unique keys (last one wins), with
+    /// the defaults Docker gives (`PATH`, `HOME`) added when missing.
+    public static func environmentEntries(_ entries: [String]) throws(BerthError) -> [(key: String, value: String)] {
+        var result: [(key: String, value: String)] = []
+        var index: [String: Int] = [:]
+        func set(_ key: String, _ value: String) {
+            if let at = index[key] { result[at].value = value } else { index[key] = result.count; result.append((key, value)) }
+        }
+        set("PATH", defaultPath)
+        set("HOME", "/root")
+        for entry in entries {
+            guard let equals = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else {
+                throw .invalid("environment entry \"\(entry)\" has no '='", hint: "write KEY=VALUE")
+            }
+            let key = String(entry[..<equals])
+            let value = String(entry[entry.index(after: equals)...])
+            guard !key.isEmpty else { throw .invalid("environment entry \"\(entry)\" has an empty name", hint: "write KEY=VALUE") }
+            guard !entry.utf8.contains(0) else { throw .invalid("environment entry \"\(key)\" contains a NUL byte") }
+            set(key, value)
+        }
+        return result
+    }
+
+    /// The paths to try for the command, in order: itself when it names a path, otherwise
+    /// each `PATH` directory (the container's `PATH`, as `execvp` would search it).
+    static func commandCandidates(_ program: String, path: String) -> [String] {
+        if program.contains("/") { return [program] }
+        return path.split(separator: ":", omittingEmptySubsequences: false).map { dir in
+            dir.isEmpty ? program : (dir.hasSuffix("/") ? dir + program : dir + "/" + program)
+        }
+    }
+}

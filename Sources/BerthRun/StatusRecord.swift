@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CBerthShim
+import BerthCore
+import BerthNamespace
+
+/// One report from the child on its status pipe: `{ step, errno }` as two C ints.
+enum StatusRecord {
+    /// Set up and waiting for the go-ahead.
+    case ready
+    /// A step failed with this errno; the child exits.
+    case failed(step: Int32, errno: Errno)
+    /// The pipe closed with no record: exec succeeded (the write end is close-on-exec), or the
+    /// child died.
+    case ended
+    /// A short or failed read: not a report we understand.
+    case unreadable
+
+    static func read(from fd: Int32) -> StatusRecord {
+        var record: (Int32, Int32) = (0, 0)
+        let size = MemoryLayout<(Int32, Int32)>.size
+        var count = 0
+        while true {
+            count = withUnsafeMutableBytes(of: &record) { Glibc.read(fd, $0.baseAddress, size) }
+            if count < 0, errno == EINTR { continue }
+            break
+        }
+        if count == 0 { return .ended }
+        guard count == size else { return .unreadable }
+        return record.0 == BERTH_STEP_READY ? .ready : .failed(step: record.0, errno: Errno(record.1))
+    }
+}
+
+/// The child's set-up steps, named for error messages.
+struct SpawnStep {
+    let rawValue: Int32
+
+    func error(_ error: Errno, program: String, spec: ContainerSpec?) -> BerthError {
+        let rootfs = spec?.rootfs ?? "the root filesystem"
+        switch Int(rawValue) {
+        case Int(BERTH_STEP_LOOKUP):
+            let place = spec?.rootfs.map { " in root filesystem \($0)" } ?? ""
+            if error.code == ENOENT {
+                return BerthError(.notFound, "command \"\(program)\" not found\(place)", hint: "give a path that exists in the container, or set PATH with --env", cause: error)
+            }
+            return BerthError(.permissionDenied, "command \"\(program)\" is not an executable file\(place)", hint: "check its mode and that it is a regular file", cause: error)
+        case Int(BERTH_STEP_EXEC):
+            let hint = error.code == ENOENT
+                ? "a dynamically linked program needs its loader and libraries inside the root filesystem"
+                : "check that \(program) is a program for this machine"
+            return BerthError(.system, "cannot execute \"\(program)\"", hint: hint, cause: error)
+        case Int(BERTH_STEP_WORKDIR):
+            let dir = spec?.workingDirectory ?? "/"
+            if error.code == ENOENT || error.code == ENOTDIR {
+                return BerthError(.notFound, "working directory \(dir) does not exist in the container", hint: "create it in the root filesystem or choose another --workdir", cause: error)
+            }
+            return .system("change to working directory \(dir)", error)
+        case Int(BERTH_STEP_BIND_ROOTFS), Int(BERTH_STEP_PIVOT_ROOT):
+            return .system("enter root filesystem \(rootfs)", error)
+        case Int(BERTH_STEP_MOUNT_PROC):
+            return .system("mount /proc in the container", error)
+        case Int(BERTH_STEP_MOUNT_DEV):
+            return .system("set up /dev in \(rootfs)", error)
+        case Int(BERTH_STEP_PROPAGATION):
+            return .system("make the container's mounts private", error)
+        case Int(BERTH_STEP_HOSTNAME):
+            return .system("set the container's hostname", error)
+        case Int(BERTH_STEP_STDIO):
+            return .system("connect the container's stdin/stdout/stderr", error)
+        case Int(BERTH_STEP_DESCRIPTORS):
+            return .system("close inherited descriptors in the container", error)
+        case Int(BERTH_STEP_CAPABILITIES):
+            return .system("limit the container's capabilities", error)
+        case Int(BERTH_STEP_SETNS):
+            return .system("join the container's namespaces", error)
+        default:
+            return BerthError(.internalError, "the container process failed at unknown step \(rawValue)", cause: error)
+        }
+    }
+}

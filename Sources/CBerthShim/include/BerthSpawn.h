@@ -1,0 +1,95 @@
+#ifndef BERTH_SPAWN_H
+#define BERTH_SPAWN_H
+// Starting a process in new namespaces, and entering an existing container's namespaces.
+//
+// Swift cannot fork safely (its runtime takes locks and allocates), so the whole child side
+// lives here and does only async-signal-safe system calls on memory the parent prepared
+// before the clone: strings, arrays, descriptors. See spawn.c for the sequence.
+
+/// Which step of the child's set-up a status record refers to. The child writes
+/// `{ step, errno }` (two ints) on the status pipe: BERTH_STEP_READY once it is set up and
+/// waiting, any other step when that step failed (and then it exits with 127).
+enum {
+    BERTH_STEP_READY = 0,
+    BERTH_STEP_DESCRIPTORS = 1,
+    BERTH_STEP_PROPAGATION = 2,
+    BERTH_STEP_BIND_ROOTFS = 3,
+    BERTH_STEP_MOUNT_PROC = 4,
+    BERTH_STEP_MOUNT_DEV = 5,
+    BERTH_STEP_PIVOT_ROOT = 6,
+    BERTH_STEP_HOSTNAME = 7,
+    BERTH_STEP_WORKDIR = 8,
+    BERTH_STEP_LOOKUP = 9,
+    BERTH_STEP_STDIO = 10,
+    BERTH_STEP_EXEC = 11,
+    BERTH_STEP_SETNS = 12,
+    BERTH_STEP_CAPABILITIES = 13,
+};
+
+/// What the child does once its namespaces and mounts are in place: shared by spawn and enter.
+struct berth_exec_config {
+    /// NULL-terminated argv and envp, passed to execve as they are.
+    char *const *argv;
+    char *const *envp;
+    /// NULL-terminated paths to try for argv[0], in order (the PATH search, done by the
+    /// parent as strings; the child only tests them). The first regular, executable file wins.
+    const char *const *candidates;
+    /// Directory to change to, or NULL for "/".
+    const char *workdir;
+    /// Descriptors to become 0, 1, 2 in the child; -1 inherits the parent's.
+    int stdio[3];
+    /// The child's end of the status pipe (write end, O_CLOEXEC: closes on a successful exec).
+    int status_fd;
+    /// The child's end of the start pipe (read end), or -1 to exec without waiting. The child
+    /// execs when it reads 'G'; EOF (the parent closed or died) makes it exit quietly.
+    int sync_fd;
+    /// The parent's ends of both pipes (or -1), closed in the child so EOF can happen.
+    int parent_fds[2];
+    /// Nonzero: limit the bounding, effective, permitted and inheritable capability sets to
+    /// `keep_caps` (bit n = capability n) and clear the ambient set, just before execve.
+    int limit_caps;
+    unsigned long long keep_caps;
+};
+
+struct berth_spawn_config {
+    struct berth_exec_config exec;
+    /// CLONE_NEW* flags of the namespaces to create.
+    int namespaces;
+    /// Hostname to set (needs CLONE_NEWUTS), or NULL.
+    const char *hostname;
+    /// Absolute path of a root filesystem to pivot_root into (needs CLONE_NEWNS), or NULL.
+    const char *rootfs;
+    /// Without a rootfs: mount a fresh /proc over /proc (only sane with NEWNS and NEWPID).
+    int remount_proc;
+};
+
+/// Clones a child in new namespaces that sets itself up and then, per `exec`, waits and
+/// execs. Returns the child's pid (stores a pidfd in *pidfd) or -1 with errno set.
+int berth_spawn(const struct berth_spawn_config *config, int *pidfd);
+
+struct berth_enter_config {
+    struct berth_exec_config exec;
+    /// Open namespace files (/proc/PID/ns/...) and their CLONE_NEW* types, joined in order.
+    const int *ns_fds;
+    const int *ns_types;
+    int ns_count;
+    /// An open /proc/PID/ns/pid to be born into, or -1.
+    int pid_ns_fd;
+};
+
+/// Starts a process inside an existing container's namespaces (`berth exec`). Returns its
+/// pid (stores a pidfd in *pidfd) or -1 with errno set; set-up failures arrive on the
+/// status pipe as with berth_spawn.
+int berth_enter(const struct berth_enter_config *config, int *pidfd);
+
+/// pidfd_send_signal(2): signals exactly the process the pidfd refers to, never a reused pid.
+int berth_pidfd_signal(int pidfd, int sig);
+
+/// Waits for the process of `pidfd` and reaps it. On success returns 0 and sets *exited to 1
+/// with *value = exit code, or *exited to 0 with *value = the signal. -1 with errno on error.
+int berth_pidfd_wait(int pidfd, int *exited, int *value);
+
+/// pipe2(fds, O_CLOEXEC) (pipe2 needs _GNU_SOURCE).
+int berth_pipe_cloexec(int fds[2]);
+
+#endif

@@ -1,0 +1,342 @@
+// The child side of `berth run` and `berth exec`.
+//
+// Why clone(2) and not fork + unshare: unshare(CLONE_NEWPID) moves only the caller's future
+// children into the new pid namespace, so the command would need a second fork to become its
+// PID 1, and the parent would hold the pid of an intermediate. clone(2) with the namespace
+// flags creates the child directly in every new namespace, as PID 1 of the new pid namespace,
+// with a pid the parent can wait for. The raw syscall with no new stack behaves like fork
+// (the child continues on a copy of the caller's stack) and runs no atfork handlers; with
+// CLONE_PIDFD the parent also gets a pidfd, so signals and waits can never hit a reused pid.
+//
+// Everything the child does is an async-signal-safe system call on memory prepared by the
+// parent before the clone: the parent is a multithreaded Swift process whose locks (malloc,
+// the Swift runtime) may be held by threads that do not exist in the child.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/limits.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <linux/capability.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include "BerthSpawn.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+// MARK: - Child helpers (async-signal-safe only)
+
+/// Reports a failed step to the parent and exits. Never returns.
+static void fail(const struct berth_exec_config *c, int step) {
+    int record[2] = { step, errno };
+    ssize_t ignored = write(c->status_fd, record, sizeof record);
+    (void)ignored;
+    _exit(127);
+}
+
+/// Joins a and b into out (PATH_MAX); 0, or -1 with errno = ENAMETOOLONG.
+static int join(char *out, const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + lb + 1 > PATH_MAX) { errno = ENAMETOOLONG; return -1; }
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb + 1);
+    return 0;
+}
+
+/// Handlers installed by the Swift runtime must not run in the child, and the command should
+/// start with default dispositions and nothing blocked, as after a login.
+static void reset_signals(void) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, NULL); // glibc-reserved signals answer EINVAL: harmless
+    }
+}
+
+static void unblock_signals(void) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/// Moves a descriptor to 3 or above, so installing stdio on 0-2 cannot clobber it.
+static int above_stdio(int fd) {
+    if (fd < 0 || fd > 2) return fd;
+    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+static void close_parent_ends(struct berth_exec_config *c) {
+    for (int i = 0; i < 2; i++) {
+        if (c->parent_fds[i] >= 0) close(c->parent_fds[i]);
+    }
+    c->status_fd = above_stdio(c->status_fd);
+    if (c->status_fd < 0) _exit(127);
+    if (c->sync_fd >= 0) {
+        c->sync_fd = above_stdio(c->sync_fd);
+        if (c->sync_fd < 0) fail(c, BERTH_STEP_DESCRIPTORS);
+    }
+}
+
+static int make_dir(const char *path, mode_t mode) {
+    if (mkdir(path, mode) == 0 || errno == EEXIST) return 0;
+    return -1;
+}
+
+/// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
+/// lacks (no /dev/tty in some sandboxes) is skipped rather than failing the container.
+static int bind_device(const char *dev, const char *name) {
+    char host[PATH_MAX], target[PATH_MAX];
+    if (join(host, "/dev/", name) || join(target, dev, name)) return -1;
+    struct stat st;
+    if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
+    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd < 0) return -1;
+    close(fd);
+    return mount(host, target, NULL, MS_BIND, NULL);
+}
+
+/// A tmpfs /dev with the harmless host devices, a private devpts and /dev/shm.
+static int mount_dev(const char *root) {
+    char dev[PATH_MAX], path[PATH_MAX];
+    if (join(dev, root, "/dev")) return -1;
+    if (make_dir(dev, 0755)) return -1;
+    if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")) return -1;
+    if (join(dev, root, "/dev/")) return -1;
+    static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+    for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        if (bind_device(dev, devices[i])) return -1;
+    }
+    // newinstance: the container's ptys are its own, never the host's.
+    if (join(path, dev, "pts") || make_dir(path, 0755)) return -1;
+    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")) return -1;
+    if (join(path, dev, "ptmx") || symlink("pts/ptmx", path)) return -1;
+    if (join(path, dev, "shm") || make_dir(path, 01777)) return -1;
+    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")) return -1;
+    static const char *const links[][2] = {
+        { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+        { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+    };
+    for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
+        if (join(path, dev, links[i][0]) || symlink(links[i][1], path)) return -1;
+    }
+    return 0;
+}
+
+static void enter_rootfs(struct berth_spawn_config *c) {
+    const char *root = c->rootfs;
+    char path[PATH_MAX];
+    // pivot_root needs the new root to be a mount point; binding it onto itself makes it one,
+    // and every mount below is made inside this bind so it moves with the pivot.
+    if (mount(root, root, NULL, MS_BIND | MS_REC, NULL)) fail(&c->exec, BERTH_STEP_BIND_ROOTFS);
+    if (join(path, root, "/proc") || make_dir(path, 0555)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    // Mounted by PID 1 of the new pid namespace, so it shows that namespace's processes.
+    if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    if (mount_dev(root)) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
+    // only the new root, with no path back to the host's filesystem and no put_old directory.
+    if (chdir(root)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    if (syscall(SYS_pivot_root, ".", ".")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    if (umount2(".", MNT_DETACH)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    if (chdir("/")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+}
+
+/// The first candidate that is a regular file we may execute; NULL with errno when none is.
+static const char *find_command(const struct berth_exec_config *c) {
+    int first_error = ENOENT;
+    for (const char *const *p = c->candidates; *p; p++) {
+        struct stat st;
+        if (stat(*p, &st) != 0) continue;
+        if (!S_ISREG(st.st_mode)) { first_error = EACCES; continue; }
+        if (access(*p, X_OK) != 0) { first_error = errno; continue; }
+        return *p;
+    }
+    errno = first_error;
+    return NULL;
+}
+
+/// Closes every descriptor from 3 up except `a` and `b` (each -1 or >= 3).
+static int close_others(int a, int b) {
+    if (a > b) { int t = a; a = b; b = t; }
+    int keep[2] = { a, b };
+    unsigned low = 3;
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < (int)low) continue;
+        if ((unsigned)keep[i] > low && syscall(SYS_close_range, low, (unsigned)keep[i] - 1, 0U)) return -1;
+        low = (unsigned)keep[i] + 1;
+    }
+    return syscall(SYS_close_range, low, ~0U, 0U) ? -1 : 0;
+}
+
+/// Root in the container keeps only `keep`: the bounding set decides what an exec'd root
+/// program gets back, so it is cut first (that needs CAP_SETPCAP, which we still hold).
+static int limit_capabilities(unsigned long long keep) {
+    for (int cap = 0; cap < 64; cap++) {
+        if (keep & (1ULL << cap)) continue;
+        // EINVAL: past the kernel's last capability.
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL) return -1;
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) return -1;
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    data[0].effective = data[0].permitted = data[0].inheritable = (unsigned)(keep & 0xffffffffu);
+    data[1].effective = data[1].permitted = data[1].inheritable = (unsigned)(keep >> 32);
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+/// Common tail of spawn and enter: workdir, command lookup, stdio, descriptor hygiene,
+/// the wait for the go-ahead, execve. Never returns.
+static void finish_and_exec(struct berth_exec_config *c) {
+    if (chdir(c->workdir ? c->workdir : "/")) fail(c, BERTH_STEP_WORKDIR);
+    const char *path = find_command(c);
+    if (!path) fail(c, BERTH_STEP_LOOKUP);
+    int moved[3];
+    for (int i = 0; i < 3; i++) {
+        moved[i] = c->stdio[i] >= 0 ? fcntl(c->stdio[i], F_DUPFD_CLOEXEC, 3) : -1;
+        if (c->stdio[i] >= 0 && moved[i] < 0) fail(c, BERTH_STEP_STDIO);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (moved[i] >= 0 && dup2(moved[i], i) < 0) fail(c, BERTH_STEP_STDIO);
+    }
+    // Whatever the parent had open (namespace handles, sockets, state files, and the pipes of
+    // containers other threads are spawning right now) must not leak into the container, nor
+    // be held while this child waits: that would delay the EOF those pipes signal.
+    if (close_others(c->status_fd, c->sync_fd)) fail(c, BERTH_STEP_DESCRIPTORS);
+    if (c->sync_fd >= 0) {
+        int ready[2] = { BERTH_STEP_READY, 0 };
+        if (write(c->status_fd, ready, sizeof ready) != sizeof ready) _exit(127);
+        char go = 0;
+        ssize_t n;
+        do { n = read(c->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
+        if (n != 1 || go != 'G') _exit(125); // aborted: the parent closed the pipe or died
+    }
+    if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
+    unblock_signals();
+    execve(path, c->argv, c->envp);
+    fail(c, BERTH_STEP_EXEC);
+}
+
+static void spawn_child(struct berth_spawn_config *c) {
+    reset_signals();
+    close_parent_ends(&c->exec);
+    if (c->namespaces & CLONE_NEWNS) {
+        // Before any mount: nothing the container mounts may propagate to the host.
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, BERTH_STEP_PROPAGATION);
+    }
+    if (c->rootfs) {
+        enter_rootfs(c);
+    } else if (c->remount_proc) {
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    }
+    if (c->hostname && sethostname(c->hostname, strlen(c->hostname))) fail(&c->exec, BERTH_STEP_HOSTNAME);
+    finish_and_exec(&c->exec);
+}
+
+// MARK: - Parent side
+
+/// clone(2) like fork, into new namespaces, with a pidfd. Signals stay blocked across it so
+/// that no Swift handler can run in the child before it resets them.
+static pid_t clone_child(unsigned long flags, int *pidfd) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    // x86_64 and arm64 agree on (flags, stack, parent_tid, ...); CLONE_PIDFD writes parent_tid.
+    pid_t pid = (pid_t)syscall(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, NULL);
+    if (pid == 0) return 0; // the child keeps everything blocked until it has reset handlers
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return pid;
+}
+
+int berth_spawn(const struct berth_spawn_config *config, int *pidfd) {
+    // The child works on its own copy (the clone duplicates the stack frame it lives in).
+    struct berth_spawn_config copy = *config;
+    pid_t pid = clone_child((unsigned long)config->namespaces, pidfd);
+    if (pid == 0) {
+        spawn_child(&copy);
+        _exit(127);
+    }
+    return pid;
+}
+
+struct enter_job {
+    const struct berth_enter_config *config;
+    int *pidfd;
+    pid_t pid;
+    int error;
+};
+
+static void enter_child(struct berth_enter_config *c) {
+    reset_signals();
+    close_parent_ends(&c->exec);
+    // The child is single-threaded, which setns into a mount namespace requires.
+    for (int i = 0; i < c->ns_count; i++) {
+        if (setns(c->ns_fds[i], c->ns_types[i])) fail(&c->exec, BERTH_STEP_SETNS);
+    }
+    finish_and_exec(&c->exec);
+}
+
+/// setns(CLONE_NEWPID) changes only the pid namespace of the calling thread's future
+/// children, so it is done on this throwaway thread, and the child is cloned from it: born
+/// in the container's pid namespace and still our own child, with a pid we can wait for.
+static void *enter_thread(void *raw) {
+    struct enter_job *job = raw;
+    if (job->config->pid_ns_fd >= 0 && setns(job->config->pid_ns_fd, CLONE_NEWPID)) {
+        job->error = errno;
+        job->pid = -1;
+        return NULL;
+    }
+    struct berth_enter_config copy = *job->config;
+    pid_t pid = clone_child(0, job->pidfd);
+    if (pid == 0) {
+        enter_child(&copy);
+        _exit(127);
+    }
+    job->pid = pid;
+    job->error = pid < 0 ? errno : 0;
+    return NULL;
+}
+
+int berth_enter(const struct berth_enter_config *config, int *pidfd) {
+    struct enter_job job = { config, pidfd, -1, 0 };
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, enter_thread, &job);
+    if (rc) { errno = rc; return -1; }
+    pthread_join(thread, NULL);
+    if (job.pid < 0) errno = job.error;
+    return job.pid;
+}
+
+int berth_pidfd_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int berth_pidfd_wait(int pidfd, int *exited, int *value) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int rc;
+    do { rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED); } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return -1;
+    *exited = info.si_code == CLD_EXITED;
+    *value = info.si_status;
+    return 0;
+}
+
+int berth_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}

@@ -1,0 +1,81 @@
+import BerthCore
+import BerthRun
+import Foundation
+import Testing
+
+@Suite("ContainerFiles")
+struct ContainerFilesTests {
+    private func withTemporaryRootfs<T>(_ body: (String) throws -> T) throws -> T {
+        let path = NSTemporaryDirectory() + "berth-files-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try body(path)
+    }
+
+    @Test("resolv.conf keeps upstream servers, search and options, drops loopback servers")
+    func resolvConfFiltering() {
+        let host = """
+            # generated
+            nameserver 127.0.0.53
+            nameserver 10.0.0.2
+            nameserver ::1
+            nameserver fe80::1%eth0
+            search lan example.com
+            options edns0 trust-ad
+
+            """
+        #expect(ContainerFiles.resolvConf(fromHost: host) == """
+            # generated
+            nameserver 10.0.0.2
+            nameserver fe80::1%eth0
+            search lan example.com
+            options edns0 trust-ad
+
+            """)
+        #expect(ContainerFiles.resolvConf(fromHost: "nameserver 127.0.0.1\n") == "")
+    }
+
+    @Test("hostname, hosts and resolv.conf are written, creating etc when missing")
+    func writesFiles() throws {
+        try withTemporaryRootfs { root in
+            let address = try IPAddress(parsing: "10.88.0.5")
+            try ContainerFiles.writeHostname(rootfs: root, hostname: "web")
+            try ContainerFiles.writeHosts(rootfs: root, hostname: "web", addresses: [address])
+            try ContainerFiles.writeResolvConf(rootfs: root, nameservers: [try IPAddress(parsing: "1.1.1.1")])
+            #expect(try String(contentsOfFile: root + "/etc/hostname", encoding: .utf8) == "web\n")
+            let hosts = try String(contentsOfFile: root + "/etc/hosts", encoding: .utf8)
+            #expect(hosts.hasPrefix("127.0.0.1\tlocalhost\n"))
+            #expect(hosts.hasSuffix("10.88.0.5\tweb\n"))
+            #expect(try String(contentsOfFile: root + "/etc/resolv.conf", encoding: .utf8) == "nameserver 1.1.1.1\n")
+
+            let hostFile = root + "/host-resolv.conf"
+            try "nameserver 127.0.0.53\nnameserver 192.0.2.53\n".write(toFile: hostFile, atomically: true, encoding: .utf8)
+            try ContainerFiles.writeResolvConf(rootfs: root, hostResolvConf: hostFile)
+            #expect(try String(contentsOfFile: root + "/etc/resolv.conf", encoding: .utf8) == "nameserver 192.0.2.53\n")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: root + "/etc").filter { $0.hasPrefix(".") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
+    @Test("a symlink in the rootfs is replaced, never written through")
+    func symlinkSafety() throws {
+        try withTemporaryRootfs { root in
+            let outside = root + "/outside-hosts"
+            try "precious\n".write(toFile: outside, atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: root + "/rootfs/etc", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: root + "/rootfs/etc/hosts", withDestinationPath: outside)
+            try ContainerFiles.writeHosts(rootfs: root + "/rootfs", hostname: "web", addresses: [])
+            #expect(try String(contentsOfFile: outside, encoding: .utf8) == "precious\n")
+            let type = try FileManager.default.attributesOfItem(atPath: root + "/rootfs/etc/hosts")[.type] as? FileAttributeType
+            #expect(type == .typeRegular)
+
+            // An etc that is itself a symlink is refused.
+            try FileManager.default.createDirectory(atPath: root + "/evil", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: root + "/elsewhere", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: root + "/evil/etc", withDestinationPath: root + "/elsewhere")
+            let error = try #require(throws: BerthError.self) { try ContainerFiles.writeHostname(rootfs: root + "/evil", hostname: "x") }
+            #expect(error.message.contains("etc"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/elsewhere").isEmpty)
+        }
+    }
+}

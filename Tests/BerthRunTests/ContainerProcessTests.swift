@@ -1,0 +1,284 @@
+import BerthCore
+import BerthNamespace
+import BerthRun
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Runs `spec` (stdout captured) to completion in a fresh busybox rootfs unless the spec
+/// names its own; returns the exit status and what it printed.
+private func run(_ spec: ContainerSpec) throws -> (status: ContainerExit, output: String) {
+    let out = try OutputPipe()
+    var spec = spec
+    spec.stdout = out.write
+    let child = try ContainerProcess.spawn(spec)
+    out.closeWrite()
+    try child.start()
+    let output = out.readAll()
+    return (try child.wait(), output)
+}
+
+private func withRootfs<T>(_ body: (BusyboxRootfs) throws -> T) throws -> T {
+    let rootfs = try BusyboxRootfs()
+    defer { rootfs.remove() }
+    return try body(rootfs)
+}
+
+@Suite("ContainerProcess (kernel)", .enabled(if: KernelTests.enabled))
+struct ContainerProcessKernelTests {
+    @Test("exit codes and signals come back as docker reports them")
+    func exitCodes() throws {
+        try withRootfs { rootfs in
+            let seven = try run(ContainerSpec(command: ["sh", "-c", "exit 7"], rootfs: rootfs.path))
+            #expect(seven.status == .exited(7))
+            #expect(seven.status.code == 7)
+            let falseStatus = try run(ContainerSpec(command: ["false"], rootfs: rootfs.path))
+            #expect(falseStatus.status == .exited(1))
+
+            let sleeper = try ContainerProcess.spawn(ContainerSpec(command: ["sleep", "60"], rootfs: rootfs.path))
+            try sleeper.start()
+            try sleeper.signal(SIGKILL)
+            let killed = try sleeper.wait()
+            #expect(killed == .signaled(SIGKILL))
+            #expect(killed.code == 137)
+            // The process is reaped: a later signal is refused, never sent to a reused pid.
+            #expect(throws: BerthError.self) { try sleeper.signal(SIGTERM) }
+        }
+    }
+
+    @Test("the command is PID 1 of its own pid namespace and ps sees only it")
+    func pidNamespace() throws {
+        try withRootfs { rootfs in
+            let result = try run(ContainerSpec(command: ["ps"], rootfs: rootfs.path))
+            #expect(result.status == .exited(0))
+            let rows = result.output.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }
+            #expect(rows.count == 1, "ps output: \(result.output)")
+            #expect(rows.first?.first == "1")
+            #expect(rows.first?.last == "ps")
+        }
+    }
+
+    @Test("the hostname is set in the container's UTS namespace only")
+    func hostname() throws {
+        try withRootfs { rootfs in
+            let ours = ProcessInfo.processInfo.hostName
+            let result = try run(ContainerSpec(command: ["hostname"], hostname: "berth-box", rootfs: rootfs.path))
+            #expect(result.output == "berth-box\n")
+            #expect(ProcessInfo.processInfo.hostName == ours)
+        }
+    }
+
+    @Test("a new network namespace has only lo, seen through /proc/net/dev")
+    func networkIsolation() throws {
+        try withRootfs { rootfs in
+            let result = try run(ContainerSpec(command: ["cat", "/proc/net/dev"], rootfs: rootfs.path))
+            let interfaces = result.output.split(separator: "\n").dropFirst(2).compactMap { $0.split(separator: ":").first?.trimmingCharacters(in: .whitespaces) }
+            #expect(interfaces == ["lo"], "\(result.output)")
+        }
+    }
+
+    @Test("environment, default PATH and working directory are applied")
+    func environmentAndWorkdir() throws {
+        try withRootfs { rootfs in
+            let result = try run(ContainerSpec(command: ["sh", "-c", "echo \"$GREETING|$PATH|$HOME|$(pwd)\""], rootfs: rootfs.path,
+                                               environment: ["GREETING=first", "GREETING=hello world"], workingDirectory: "/tmp"))
+            #expect(result.output == "hello world|\(ContainerSpec.defaultPath)|/root|/tmp\n")
+        }
+    }
+
+    @Test("/dev is minimal and usable, /proc is fresh")
+    func devAndProc() throws {
+        try withRootfs { rootfs in
+            let result = try run(ContainerSpec(command: ["sh", "-c", "echo x > /dev/null && ls /dev && cat /proc/1/cmdline"], rootfs: rootfs.path))
+            #expect(result.status == .exited(0))
+            let names = Set(result.output.split(separator: "\n").map(String.init))
+            for device in ["null", "zero", "full", "random", "urandom", "pts", "shm", "ptmx", "fd"] {
+                #expect(names.contains(device), "missing /dev/\(device) in \(result.output)")
+            }
+            // PID 1 is the container's command (the shell exec'd its last command, cat).
+            #expect(result.output.hasSuffix("cat\u{0}/proc/1/cmdline\u{0}"))
+        }
+    }
+
+    @Test("the child waits for start() before running its command")
+    func waitsForStart() throws {
+        try withRootfs { rootfs in
+            let marker = rootfs.path + "/tmp/started"
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["touch", "/tmp/started"], rootfs: rootfs.path))
+            // Its network namespace is already there to be wired, and distinct from ours.
+            let netns = try child.networkNamespace()
+            #expect(try netns != NetworkNamespaceProbe.current())
+            Thread.sleep(forTimeInterval: 0.2)
+            #expect(!FileManager.default.fileExists(atPath: marker))
+            try child.start()
+            #expect(try child.wait() == .exited(0))
+            #expect(FileManager.default.fileExists(atPath: marker))
+        }
+    }
+
+    @Test("abort() kills a held child and reaps it: nothing is left")
+    func abortLeavesNothing() throws {
+        try withRootfs { rootfs in
+            let marker = rootfs.path + "/tmp/ran"
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["touch", "/tmp/ran"], rootfs: rootfs.path))
+            let pid = child.pid
+            #expect(childrenOfThisThread().contains(pid))
+            child.abort()
+            #expect(!childrenOfThisThread().contains(pid))
+            #expect(kill(pid, 0) != 0)
+            #expect(!FileManager.default.fileExists(atPath: marker))
+            #expect(throws: BerthError.self) { try child.start() }
+        }
+    }
+
+    @Test("a missing command is a clear error and leaves no process")
+    func missingCommand() throws {
+        try withRootfs { rootfs in
+            let before = childrenOfThisThread()
+            let error = try #require(throws: BerthError.self) {
+                try ContainerProcess.spawn(ContainerSpec(command: ["no-such-program"], rootfs: rootfs.path))
+            }
+            #expect(error.code == .notFound)
+            #expect(error.message.contains("no-such-program"))
+            #expect(error.message.contains(rootfs.path))
+            #expect(childrenOfThisThread() == before)
+
+            let byPath = try #require(throws: BerthError.self) {
+                try ContainerProcess.spawn(ContainerSpec(command: ["/bin/nope"], rootfs: rootfs.path))
+            }
+            #expect(byPath.code == .notFound)
+            #expect(childrenOfThisThread() == before)
+        }
+    }
+
+    @Test("a bad working directory is a clear error and leaves no process")
+    func badWorkdir() throws {
+        try withRootfs { rootfs in
+            let before = childrenOfThisThread()
+            let error = try #require(throws: BerthError.self) {
+                try ContainerProcess.spawn(ContainerSpec(command: ["true"], rootfs: rootfs.path, workingDirectory: "/does/not/exist"))
+            }
+            #expect(error.code == .notFound)
+            #expect(error.message.contains("/does/not/exist"))
+            #expect(childrenOfThisThread() == before)
+        }
+    }
+
+    @Test("a program that cannot be executed fails at start() and leaves no process")
+    func execFailure() throws {
+        try withRootfs { rootfs in
+            // Executable, but not a program the kernel can load.
+            let path = rootfs.path + "/bin/garbage"
+            try Data([0x00, 0x01, 0x02, 0x03]).write(to: URL(fileURLWithPath: path))
+            chmod(path, 0o755)
+            let before = childrenOfThisThread()
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["garbage"], rootfs: rootfs.path))
+            let error = try #require(throws: BerthError.self) { try child.start() }
+            #expect(error.message.contains("garbage"))
+            #expect(childrenOfThisThread() == before)
+        }
+    }
+
+    @Test("a missing root filesystem is refused before anything starts")
+    func missingRootfs() throws {
+        let before = childrenOfThisThread()
+        let error = try #require(throws: BerthError.self) {
+            try ContainerProcess.spawn(ContainerSpec(command: ["sh"], rootfs: "/nonexistent/berth-rootfs-\(UUID().uuidString)"))
+        }
+        #expect(error.code == .notFound)
+        #expect(error.message.contains("/nonexistent/berth-rootfs-"))
+        #expect(childrenOfThisThread() == before)
+    }
+
+    @Test("without a rootfs the host files stay, /proc is the container's own")
+    func noRootfs() throws {
+        let result = try run(ContainerSpec(command: ["/bin/busybox", "sh", "-c", "echo $$; hostname; /bin/busybox ps"], hostname: "hostfs"))
+        #expect(result.status == .exited(0))
+        let lines = result.output.split(separator: "\n").map(String.init)
+        #expect(Array(lines.prefix(2)) == ["1", "hostfs"], "\(result.output)")
+        // ps reads the fresh /proc: the shell as PID 1 and its own few children, no host process.
+        let pids = lines.dropFirst(3).compactMap { $0.split(separator: " ").first.flatMap { Int32($0) } }
+        #expect(pids.contains(1))
+        #expect(!pids.isEmpty && pids.allSatisfy { $0 < 10 }, "\(result.output)")
+        // The caller's /proc is untouched.
+        #expect(FileManager.default.fileExists(atPath: "/proc/\(getpid())"))
+    }
+
+    @Test("enter runs a command inside a running container's namespaces")
+    func enter() throws {
+        try withRootfs { rootfs in
+            let container = try ContainerProcess.spawn(ContainerSpec(command: ["sleep", "60"], hostname: "entered", rootfs: rootfs.path))
+            try container.start()
+            defer {
+                try? container.signal(SIGKILL)
+                _ = try? container.wait()
+            }
+            let out = try OutputPipe()
+            let inside = try ContainerProcess.enter(pid: container.pid, command: ["sh", "-c", "hostname; cat /proc/1/cmdline; echo; echo $$"], stdout: out.write)
+            out.closeWrite()
+            let output = out.readAll()
+            #expect(try inside.wait() == .exited(0))
+            let lines = output.split(separator: "\n").map(String.init)
+            #expect(lines.first == "entered")
+            #expect(lines.dropFirst().first == "sleep\u{0}60\u{0}")
+            // Born in the container's pid namespace: a small pid there, not ours.
+            #expect(lines.last.flatMap { Int32($0) }.map { $0 > 1 && $0 != inside.pid } == true, "\(output)")
+
+            let missing = try #require(throws: BerthError.self) {
+                try ContainerProcess.enter(pid: container.pid, command: ["no-such-tool"])
+            }
+            #expect(missing.code == .notFound)
+        }
+    }
+    @Test("dropping a held child's handle kills and reaps it")
+    func deinitKillsHeldChild() throws {
+        try withRootfs { rootfs in
+            var pid: Int32 = 0
+            do {
+                let child = try ContainerProcess.spawn(ContainerSpec(command: ["touch", "/tmp/ran"], rootfs: rootfs.path))
+                pid = child.pid
+                #expect(childrenOfThisThread().contains(pid))
+            }
+            #expect(!childrenOfThisThread().contains(pid))
+            #expect(!FileManager.default.fileExists(atPath: rootfs.path + "/tmp/ran"))
+        }
+    }
+
+    @Test("--network host: without .network the container shares the caller's network namespace")
+    func hostNetwork() throws {
+        try withRootfs { rootfs in
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["true"], namespaces: [.uts, .ipc, .pid, .mount], rootfs: rootfs.path))
+            defer { child.abort() }
+            #expect(try child.networkNamespace() == NetworkNamespaceProbe.current())
+        }
+    }
+
+    @Test("PID 1 ignores SIGTERM it does not handle; SIGKILL ends it (what berth stop must do)")
+    func pidOneSignals() throws {
+        try withRootfs { rootfs in
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["sleep", "60"], rootfs: rootfs.path))
+            try child.start()
+            try child.signal(SIGTERM)
+            Thread.sleep(forTimeInterval: 0.2)
+            let state = try String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8).split(separator: " ")[2]
+            #expect(state == "S")
+            try child.signal(SIGKILL)
+            #expect(try child.wait() == .signaled(SIGKILL))
+        }
+    }
+    @Test("root in the container keeps Docker's default capabilities unless privileged")
+    func capabilities() throws {
+        try withRootfs { rootfs in
+            let command = ["sh", "-c", "while read k v; do case $k in CapEff:|CapBnd:|CapAmb:) echo $k$v;; esac; done < /proc/self/status"]
+            let limited = try run(ContainerSpec(command: command, rootfs: rootfs.path))
+            #expect(limited.output == "CapEff:00000000a80425fb\nCapBnd:00000000a80425fb\nCapAmb:0000000000000000\n")
+            let privileged = try run(ContainerSpec(command: command, rootfs: rootfs.path, privileged: true))
+            #expect(!privileged.output.contains("a80425fb"), "\(privileged.output)")
+        }
+    }
+}
+
+/// The test process's own network namespace, for comparison.
+enum NetworkNamespaceProbe {
+    static func current() throws -> BerthNamespace.NetworkNamespace { try BerthNamespace.NetworkNamespace.current() }
+}

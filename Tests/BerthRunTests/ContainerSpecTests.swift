@@ -1,0 +1,59 @@
+import BerthCore
+import BerthRun
+import Foundation
+import Testing
+
+@Suite("ContainerSpec validation")
+struct ContainerSpecTests {
+    private func rejection(_ spec: ContainerSpec) throws -> BerthError {
+        try #require(throws: BerthError.self) { try spec.validate() }
+    }
+
+    @Test("an empty command is refused with a hint about '--'")
+    func emptyCommand() throws {
+        let error = try rejection(ContainerSpec(command: []))
+        #expect(error.code == .invalidArgument)
+        #expect(error.hint?.contains("--") == true)
+        #expect(try rejection(ContainerSpec(command: [""])).code == .invalidArgument)
+    }
+
+    @Test("root filesystem: absolute, existing, a directory, with a mount namespace")
+    func rootfs() throws {
+        #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "relative/root")).message.contains("relative/root"))
+        #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "/")).code == .invalidArgument)
+        #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "/no/such/dir-\(UUID().uuidString)")).code == .notFound)
+        let file = try rejection(ContainerSpec(command: ["sh"], rootfs: "/etc/hostname"))
+        #expect(file.message.contains("not a directory"))
+        let noMount = try rejection(ContainerSpec(command: ["sh"], namespaces: [.pid, .network], rootfs: "/tmp"))
+        #expect(noMount.message.contains("mount namespace"))
+    }
+
+    @Test("hostname: valid characters and a UTS namespace")
+    func hostname() throws {
+        #expect(try rejection(ContainerSpec(command: ["sh"], hostname: "-bad")).message.contains("-bad"))
+        #expect(try rejection(ContainerSpec(command: ["sh"], hostname: "has space")).code == .invalidArgument)
+        #expect(try rejection(ContainerSpec(command: ["sh"], hostname: String(repeating: "a", count: 65))).code == .invalidArgument)
+        #expect(try rejection(ContainerSpec(command: ["sh"], namespaces: [.network], hostname: "ok")).message.contains("UTS"))
+        try ContainerSpec(command: ["sh"], hostname: "web-1.local").validate()
+    }
+
+    @Test("environment entries need KEY=VALUE; later ones win; PATH and HOME default")
+    func environment() throws {
+        #expect(try rejection(ContainerSpec(command: ["sh"], environment: ["NOVALUE"])).message.contains("NOVALUE"))
+        #expect(try rejection(ContainerSpec(command: ["sh"], environment: ["=x"])).code == .invalidArgument)
+        let entries = try ContainerSpec.environmentEntries(["A=1", "EMPTY=", "A=2=3", "PATH=/bin"])
+        #expect(entries.map { "\($0.key)=\($0.value)" } == ["PATH=/bin", "HOME=/root", "A=2=3", "EMPTY="])
+    }
+
+    @Test("working directory must be absolute; stdio descriptors must be open")
+    func workdirAndStdio() throws {
+        #expect(try rejection(ContainerSpec(command: ["sh"], workingDirectory: "tmp")).message.contains("tmp"))
+        #expect(try rejection(ContainerSpec(command: ["sh"], stdout: 987_654)).message.contains("987654"))
+    }
+
+    @Test("exit codes read as a shell reports them")
+    func exitCodes() {
+        #expect(ContainerExit.exited(3).code == 3)
+        #expect(ContainerExit.signaled(SIGTERM).code == 143)
+    }
+}
