@@ -28,7 +28,9 @@ public struct NetlinkChanges {
         try appendLink(RTM.newLink, flags: Self.createFlags | NetlinkFlags.echo, link: nil,
                        flags: up ? IFF.up : 0, change: up ? IFF.up : 0,
                        operation: "create \(kind) \(name)\(handle.whereabouts)",
-                       context: .init(alreadyExists: exists(name), notFound: masterIndex.map { _ in missing(master) })) { b in
+                       context: .init(alreadyExists: exists(name), notFound: masterIndex.map { _ in missing(master) },
+                                      unsupported: BerthError(.unsupported, "link type \(kind) is not supported by this kernel",
+                                                              hint: "use bridge or veth, or load the kernel module for \(kind)"))) { b in
             b.put(IFLA.ifname, string: name.rawValue)
             if let mtu { b.put(IFLA.mtu, u32: mtu) }
             if let mac { b.put(IFLA.address, bytes: mac.bytes) }
@@ -203,6 +205,9 @@ public struct NetlinkChanges {
         if error.isAlreadyExists, let exists = context.alreadyExists {
             return BerthError(.alreadyExists, exists.message, hint: exists.hint, cause: error)
         }
+        if error.isNotSupported, let unsupported = context.unsupported {
+            return BerthError(.unsupported, unsupported.message, hint: unsupported.hint, cause: error)
+        }
         return error.berthError
     }
 
@@ -211,6 +216,7 @@ public struct NetlinkChanges {
         var notFound: BerthError?
         /// Errnos besides ENOENT/ENODEV/ESRCH that mean "not there" for this message.
         var alsoNotFound: Set<Int32> = []
+        var unsupported: BerthError?
     }
 
     private static let eaddrnotavail: Int32 = 99

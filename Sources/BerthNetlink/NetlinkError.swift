@@ -35,16 +35,17 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
-    /// The same failure as a `BerthError`, with a code and a hint chosen from the errno.
+    /// The same failure as a `BerthError`, with a code and a hint chosen from the errno. The
+    /// message is a short verdict; the operation and the kernel's words come from `cause`.
     public var berthError: BerthError {
         if isPermissionDenied {
-            return BerthError(.permissionDenied, operation, hint: "run as root or with CAP_NET_ADMIN", cause: self)
+            return BerthError(.permissionDenied, "not permitted", hint: "run as root or with CAP_NET_ADMIN", cause: self)
         }
-        if isAlreadyExists { return BerthError(.alreadyExists, operation, cause: self) }
-        if isNotFound { return BerthError(.notFound, operation, cause: self) }
+        if isAlreadyExists { return BerthError(.alreadyExists, "already exists", cause: self) }
+        if isNotFound { return BerthError(.notFound, "not found", cause: self) }
         if isNotSupported {
-            return BerthError(.unsupported, operation, hint: "the kernel lacks this feature; check that the needed module is available", cause: self)
+            return BerthError(.unsupported, "not supported by this kernel", hint: "the kernel lacks this feature; check that the needed module is available", cause: self)
         }
-        return BerthError(.kernel, operation, cause: self)
+        return BerthError(.kernel, "refused by the kernel", cause: self)
     }
 }

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Berth
+
+/// `berth`: the command-line face of Berth. Each command group lives in its own file.
+@main
+struct Berth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Container networking for Linux: namespaces, links, addresses and routes.",
+        version: berthVersion,
+        subcommands: [NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self]
+    )
+
+    /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`
+    /// and exits 1; usage errors keep argument-parser's message and exit code.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as BerthError {
+            Output.error(error.description)
+            Output.terminate(status: 1)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The version `berth --version` prints.
+let berthVersion = "0.1.0-dev"

@@ -1,2 +1,0 @@
-import Berth
-print("berth")
