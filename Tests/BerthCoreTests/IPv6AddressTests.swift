@@ -43,6 +43,24 @@ struct IPv6AddressTests {
         #expect(reparsed.description == canonical)
     }
 
+    /// RFC 5952 section 5: IPv4-mapped addresses print in mixed notation, as `ip -6` and
+    /// inet_ntop(3) print them; other embedded forms stay hex.
+    @Test(arguments: [
+        ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+        ("::FFFF:a00:1", "::ffff:10.0.0.1"),
+        ("0:0:0:0:0:ffff:192.0.2.128", "::ffff:192.0.2.128"),
+        ("::ffff:0:0", "::ffff:0.0.0.0"),
+        ("::ffff:255.255.255.255", "::ffff:255.255.255.255"),
+        ("::fffe:10.0.0.1", "::fffe:a00:1"),
+        ("1::ffff:10.0.0.1", "1::ffff:a00:1"),
+        ("::1:ffff:10.0.0.1", "::1:ffff:a00:1"),
+    ])
+    func ipv4MappedPrintsInMixedNotation(text: String, canonical: String) throws {
+        let address = try IPv6Address(parsing: text)
+        #expect(address.description == canonical)
+        #expect(try IPv6Address(parsing: canonical) == address)
+    }
+
     @Test(arguments: [
         "", ":", ":::", "::::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "12345::", "g::", "::g",
         "fe80::1%eth0", "fe80::1%1", "1:2:3:4:5:6:7:8:", "1::2:", "1:", ":1::", ":1:2:3:4:5:6:7:8",
