@@ -51,6 +51,29 @@ struct InterfaceNameTests {
         }
     }
 
+    /// The kernel's isspace() is Latin-1: byte 0xA0 (no-break space) is whitespace to it, and
+    /// 0xA0 is a UTF-8 continuation byte, so "à" (C3 A0) is refused with EINVAL. Checked with
+    /// `ip link add aà type bridge` in a throwaway namespace: "Invalid argument".
+    @Test func latin1NoBreakSpaceByteIsWhitespace() {
+        #expect(throws: BerthError.self) { try InterfaceName("aà") }
+        #expect(throws: BerthError.self) { try InterfaceName("\u{A0}") }
+        #expect(throws: Never.self) { try InterfaceName("bé") } // C3 A9
+    }
+
+    /// The kernel compares names as bytes; Swift's String == uses canonical equivalence, which
+    /// would make two different links ("é" precomposed and "e" + combining acute) one name.
+    @Test func equalityIsByteWise() throws {
+        let composed = try InterfaceName("caf\u{E9}")
+        let decomposed = try InterfaceName("cafe\u{301}")
+        #expect(composed != decomposed)
+        #expect(Set([composed, decomposed]).count == 2)
+        #expect(composed < decomposed || decomposed < composed)
+        #expect(try InterfaceName("caf\u{E9}") == composed)
+        // Byte order, as the kernel's strcmp would sort.
+        #expect(try InterfaceName("Z") < InterfaceName("a"))
+        #expect(try InterfaceName("e\u{301}") < InterfaceName("\u{E9}"))
+    }
+
     @Test func ordersAndHashesByName() throws {
         let names = try ["veth2", "br0", "eth0"].map(InterfaceName.init)
         #expect(names.sorted().map(\.rawValue) == ["br0", "eth0", "veth2"])
