@@ -80,8 +80,10 @@ public struct CIDR: Sendable, Hashable, Codable, CustomStringConvertible, Lossle
 
     /// The n-th usable host address: `n = 1` is the first address after the network address.
     ///
-    /// Returns nil when `n` falls outside the prefix, and for the IPv4 broadcast address of a
-    /// prefix shorter than /31 (which no host may hold).
+    /// Returns nil when `n` falls outside the prefix, and, for an IPv4 prefix shorter than /31,
+    /// for the network address (`n = 0`) and the broadcast address, which no host may hold.
+    /// Both addresses of an IPv4 /31 are hosts (RFC 3021); IPv6 has no broadcast, so `n = 0`
+    /// gives the network address there.
     public func host(_ n: UInt128) -> IPAddress? {
         guard n < size else { return nil }
         if family == .ipv4, prefixLength < 31, n == size - 1 { return nil }

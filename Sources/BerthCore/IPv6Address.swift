@@ -1,7 +1,8 @@
 /// An IPv6 address, stored as a 128-bit number.
 ///
 /// Parses every RFC 4291 text form (`::`, `fe80::1`, `::ffff:10.0.0.1`) and prints the
-/// RFC 5952 canonical form (lower case, the longest run of zero groups compressed), so the
+/// RFC 5952 canonical form (lower case, the longest run of zero groups compressed,
+/// IPv4-mapped addresses in mixed notation), so the
 /// text round-trips to what `ip -6 addr` prints. Zone suffixes (`%eth0`) are refused: an
 /// address with a zone is not a value that can be stored or compared on its own.
 public struct IPv6Address: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
@@ -106,6 +107,12 @@ public struct IPv6Address: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     public var description: String {
+        // RFC 5952 section 5: an IPv4-mapped address (::ffff:0:0/96) prints its last 32 bits
+        // dotted, as inet_ntop(3) and `ip -6` do. The deprecated IPv4-compatible form (::/96)
+        // stays hex, so `::1:2` is not shown as `::0.1.0.2`.
+        if value >> 32 == 0xFFFF {
+            return "::ffff:" + IPv4Address(UInt32(truncatingIfNeeded: value)).description
+        }
         let groups = self.groups
         // RFC 5952: compress the longest run (of at least two) of zero groups, the first on a tie.
         var bestStart = -1, bestLength = 1

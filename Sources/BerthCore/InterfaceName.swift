@@ -1,8 +1,9 @@
 /// A network interface name the kernel accepts.
 ///
 /// The rules are the kernel's own (`dev_valid_name`): 1–15 bytes (IFNAMSIZ less the NUL),
-/// no '/', ':', whitespace or NUL, and not "." or "..". Checking here turns the kernel's
-/// bare EINVAL into an error that says which rule the name broke.
+/// no '/', ':', whitespace (by the kernel's Latin-1 isspace(), which includes byte 0xA0) or NUL,
+/// and not "." or "..". Checking here turns the kernel's bare EINVAL into an error that says
+/// which rule the name broke. Names compare byte for byte, as the kernel compares them.
 public struct InterfaceName: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// The longest name the kernel accepts, in bytes.
     public static let maxLength = 15
@@ -30,6 +31,10 @@ public struct InterfaceName: Sendable, Hashable, Comparable, Codable, CustomStri
                 throw .invalid("interface name \"\(name)\" contains a NUL byte", hint: fix)
             case UInt8(ascii: " "), 0x09...0x0D:
                 throw .invalid("interface name \"\(name)\" contains whitespace", hint: fix)
+            case 0xA0:
+                // The kernel's isspace() follows Latin-1, where 0xA0 is a no-break space; in
+                // UTF-8 it is a continuation byte, so "à" (C3 A0) fails with EINVAL.
+                throw .invalid("interface name \"\(name)\" contains whitespace to the kernel (byte 0xA0, as in \"à\")", hint: fix)
             default:
                 continue
             }
@@ -39,7 +44,21 @@ public struct InterfaceName: Sendable, Hashable, Comparable, Codable, CustomStri
 
     public var description: String { rawValue }
 
-    public static func < (lhs: InterfaceName, rhs: InterfaceName) -> Bool { lhs.rawValue < rhs.rawValue }
+    // The kernel compares names byte for byte; String's == and < follow Unicode canonical
+    // equivalence, which would make "caf\u{E9}" and "cafe\u{301}" (two links) one name.
+    public static func == (lhs: InterfaceName, rhs: InterfaceName) -> Bool {
+        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in rawValue.utf8 { hasher.combine(byte) }
+        hasher.combine(rawValue.utf8.count)
+    }
+
+    /// Byte order, as the kernel's strcmp sorts.
+    public static func < (lhs: InterfaceName, rhs: InterfaceName) -> Bool {
+        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+    }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)

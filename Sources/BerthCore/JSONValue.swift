@@ -1,0 +1,198 @@
+/// A JSON document, built or parsed without Foundation (which the product leaves out for
+/// start-up time).
+///
+/// Integers stay exact as `Int64` (`.integer`); other numbers are `Double` (`.number`).
+/// Objects keep their keys in order, so output is stable and reads as it was built.
+/// Equality is structural and order-sensitive: `{"a":1,"b":2}` is not `{"b":2,"a":1}`,
+/// and `.integer(1)` is not `.number(1.0)`.
+public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    /// A number written without fraction or exponent that fits in 64 bits.
+    case integer(Int64)
+    /// Any other number. Infinity and NaN have no JSON form and render as `null`.
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    /// Members in order. Built values may repeat a key; parsed ones never do.
+    case object([(String, JSONValue)])
+
+    // MARK: - Accessors
+
+    /// The member named `key` of an object (the first, if built with repeats); nil otherwise.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    /// The element at `index` of an array; nil when out of range or not an array.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
+    public var isNull: Bool { self == .null }
+
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    /// The value as an exact integer: an `.integer`, or a `.number` with no fractional part
+    /// that fits in `Int64` (`2.0` is 2, `2.5` is nil).
+    public var int64Value: Int64? {
+        switch self {
+        case .integer(let value): return value
+        case .number(let value):
+            // -2^63 is exact in Double; 2^63 is not representable in Int64, hence `<`.
+            guard value.rounded(.towardZero) == value, value >= -9.223_372_036_854_775_808e18, value < 9.223_372_036_854_775_808e18 else { return nil }
+            return Int64(value)
+        default: return nil
+        }
+    }
+
+    /// The value as an `Int` (see `int64Value`).
+    public var intValue: Int? { int64Value.flatMap { Int(exactly: $0) } }
+
+    /// Any number as a `Double` (large integers may round).
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .number(let value): value
+        default: nil
+        }
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
+    /// The members of an object, in order.
+    public var objectValue: [(String, JSONValue)]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
+    // MARK: - Rendering
+
+    /// The JSON text: compact (`{"a":[1,2]}`, as `jq -c`), or pretty with two-space indents,
+    /// `": "` after keys and `[]`/`{}` for empty containers (as `jq`). No trailing newline.
+    ///
+    /// Strings escape `"`, `\`, and control characters (`\n`, `\t`, ..., else `\u00XX`, and
+    /// DEL as `\u007f` like jq); other Unicode is written as UTF-8.
+    public func render(pretty: Bool = false) -> String {
+        var out = ""
+        write(to: &out, pretty: pretty, indent: 0)
+        return out
+    }
+
+    /// The compact rendering.
+    public var description: String { render() }
+
+    private func write(to out: inout String, pretty: Bool, indent: Int) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let value): out += value ? "true" : "false"
+        case .integer(let value): out += String(value)
+        case .number(let value): out += value.isFinite ? value.description : "null"
+        case .string(let value): Self.writeString(value, to: &out)
+        case .array(let elements):
+            guard !elements.isEmpty else { out += "[]"; return }
+            out += "["
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out += "," }
+                if pretty { Self.newline(&out, indent + 2) }
+                element.write(to: &out, pretty: pretty, indent: indent + 2)
+            }
+            if pretty { Self.newline(&out, indent) }
+            out += "]"
+        case .object(let members):
+            guard !members.isEmpty else { out += "{}"; return }
+            out += "{"
+            for (i, (key, value)) in members.enumerated() {
+                if i > 0 { out += "," }
+                if pretty { Self.newline(&out, indent + 2) }
+                Self.writeString(key, to: &out)
+                out += pretty ? ": " : ":"
+                value.write(to: &out, pretty: pretty, indent: indent + 2)
+            }
+            if pretty { Self.newline(&out, indent) }
+            out += "}"
+        }
+    }
+
+    private static func newline(_ out: inout String, _ indent: Int) {
+        out += "\n"
+        out += String(repeating: " ", count: indent)
+    }
+
+    private static func writeString(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case "\u{00}"..."\u{1F}", "\u{7F}":
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.utf8.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    // MARK: - Equality
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.integer(let a), .integer(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a.elementsEqual(b) { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let value): hasher.combine(1); hasher.combine(value)
+        case .integer(let value): hasher.combine(2); hasher.combine(value)
+        case .number(let value): hasher.combine(3); hasher.combine(value)
+        case .string(let value): hasher.combine(4); hasher.combine(value)
+        case .array(let value): hasher.combine(5); hasher.combine(value)
+        case .object(let members):
+            hasher.combine(6)
+            hasher.combine(members.count)
+            for (key, value) in members { hasher.combine(key); hasher.combine(value) }
+        }
+    }
+}
+
+// Literals, so output can be written as it will print:
+// `let v: JSONValue = ["name": "web", "ports": [80, 443], "ipv6": false]`.
+extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// Keeps the members in the order written.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }
+}
