@@ -74,6 +74,7 @@ enum NFTNL {
             nftnl_expr_set_u32(e, a(NFTNL_EXPR_LOOKUP_SREG), sreg)
             if let dreg { nftnl_expr_set_u32(e, a(NFTNL_EXPR_LOOKUP_DREG), dreg) }
             nftnl_expr_set_str(e, a(NFTNL_EXPR_LOOKUP_SET), set)
+            nftnl_expr_set_u32(e, a(NFTNL_EXPR_LOOKUP_FLAGS), 0)
             return e
         case .nat(let type, let family, let addr, let proto, let flags):
             guard let e = alloc("nat") else { return nil }
