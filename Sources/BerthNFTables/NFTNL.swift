@@ -74,6 +74,7 @@ enum NFTNL {
             nftnl_expr_set_u32(e, a(NFTNL_EXPR_LOOKUP_SREG), sreg)
             if let dreg { nftnl_expr_set_u32(e, a(NFTNL_EXPR_LOOKUP_DREG), dreg) }
             nftnl_expr_set_str(e, a(NFTNL_EXPR_LOOKUP_SET), set)
+            nftnl_expr_set_u32(e, a(NFTNL_EXPR_LOOKUP_FLAGS), 0)
             return e
         case .nat(let type, let family, let addr, let proto, let flags):
             guard let e = alloc("nat") else { return nil }
@@ -288,12 +289,15 @@ enum NFTNL {
         }
     }
 
-    private static func makeSet(_ set: NFTSet, full: Bool) -> OpaquePointer? {
+    private static func makeSet(_ set: NFTSet, full: Bool, id: UInt32 = 0) -> OpaquePointer? {
         guard let s = nftnl_set_alloc() else { return nil }
         nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), set.table)
         nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), set.name)
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), set.family.nfproto)
         guard full else { return s }
+        // The kernel requires NFTA_SET_ID on NEWSET (rules of the same batch may refer to it);
+        // the message's sequence number is unique within the batch.
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id)
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), set.flags.rawValue | (set.isMap ? SetFlags.map : 0))
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), set.keyType.typeID)
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(set.keyType.length))
@@ -311,7 +315,7 @@ enum NFTNL {
 
     static func setMessage(_ set: NFTSet, type: UInt16, flags: UInt16, sequence: UInt32) -> [UInt8] {
         message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence) { nlh in
-            guard let s = makeSet(set, full: type == MessageType.newSet) else { return }
+            guard let s = makeSet(set, full: type == MessageType.newSet, id: sequence) else { return }
             defer { nftnl_set_free(s) }
             nftnl_set_nlmsg_build_payload(nlh, s)
         }
@@ -469,8 +473,8 @@ enum NFTNL {
             guard nftnl_set_elems_nlmsg_parse(nlh, s) >= 0, let iter = nftnl_set_elems_iter_create(s) else { return [] }
             defer { nftnl_set_elems_iter_destroy(iter) }
             var elements: [Element] = []
-            var current = nftnl_set_elems_iter_cur(iter)
-            while let e = current {
+            // iter_next returns the current element and then advances.
+            while let e = nftnl_set_elems_iter_next(iter) {
                 func get(_ attr: Int) -> [UInt8] {
                     guard nftnl_set_elem_is_set(e, UInt16(attr)) else { return [] }
                     return data { nftnl_set_elem_get(e, UInt16(attr), $0) }
@@ -479,7 +483,6 @@ enum NFTNL {
                     let value = set.dataType.flatMap { Tuple.parse(get(NFTNL_SET_ELEM_DATA), as: $0) }
                     elements.append(Element(key, value, comment: comment(in: get(NFTNL_SET_ELEM_USERDATA), type: 0)))
                 }
-                current = nftnl_set_elems_iter_next(iter)
             }
             return elements
         }
