@@ -9,12 +9,21 @@ import BerthCore
 
 /// Named points where a debug build can be told to fail, to prove that every step of an
 /// operation rolls back. `BERTH_FAILPOINT=attach.veth` makes the attach fail right after
-/// its veth step. Release builds compile this to nothing.
+/// its veth step; `BERTH_FAILPOINT=attach.veth:hang` makes it stop there for a minute, so a
+/// test can SIGKILL it mid-way. Release builds compile this to nothing.
+///
+/// Points: network.bridge, network.address, network.firewall, attach.state, attach.veth,
+/// attach.configure.
 enum FailPoint {
     static func check(_ name: String) throws(BerthError) {
         #if DEBUG
-        if let value = getenv("BERTH_FAILPOINT"), String(cString: value) == name {
+        guard let raw = getenv("BERTH_FAILPOINT") else { return }
+        let value = String(cString: raw)
+        if value == name {
             throw BerthError(.internalError, "fail point \(name) reached (BERTH_FAILPOINT)")
+        }
+        if value == name + ":hang" {
+            sleep(60)
         }
         #endif
     }

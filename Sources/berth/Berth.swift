@@ -6,9 +6,12 @@ import Berth
 struct Berth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
-        abstract: "Container networking for Linux: namespaces, links, addresses and routes.",
+        abstract: "Container networking for Linux: networks, endpoints, namespaces, links, addresses and routes.",
         version: berthVersion,
-        subcommands: [NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self]
+        subcommands: [
+            NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, CheckCommand.self, GCCommand.self,
+            NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
+        ]
     )
 
     /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`

@@ -21,11 +21,9 @@ public enum FirewallLayout {
     public static let table = Table(.ip, "berth")
 
     public static let publishByAddress = table.map(
-        "publish_addr", type: [.ipv4Address, .inetProto, .inetService], data: [.ipv4Address, .inetService],
-        comment: "published ports on one host address")
+        "publish_addr", type: [.ipv4Address, .inetProto, .inetService], data: [.ipv4Address, .inetService])
     public static let publishAny = table.map(
-        "publish_any", type: [.inetProto, .inetService], data: [.ipv4Address, .inetService],
-        comment: "published ports on every local address")
+        "publish_any", type: [.inetProto, .inetService], data: [.ipv4Address, .inetService])
 
     public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
     public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Berth
+
+/// `berth attach`: joins a network namespace to a network and prints the endpoint id.
+struct AttachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "attach", abstract: "Attach a network namespace to a network.")
+    @Argument(help: "The network.") var network: String
+    @Option(help: ArgumentHelp("The namespace: a name from /run/netns or a path such as /proc/PID/ns/net.", valueName: "NS")) var netns: String
+    @Option(help: "The endpoint id (default: 64 random hex digits).") var id: String?
+    @Option(help: ArgumentHelp("A static address in the network's subnet (default: the lowest free one).", valueName: "IP")) var ip: String?
+    @Option(help: "The interface's MAC address (default: 02:42 and the four octets of its IP).") var mac: String?
+    @Option(help: "The interface name inside the namespace.") var ifname = "eth0"
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let options = try AttachOptions(
+            network: network, namespace: netns, id: id,
+            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
+            mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
+            interfaceName: try InterfaceName(ifname))
+        let endpoint = try state.manager().attach(options)
+        print(endpoint.id)
+    }
+}
+
+/// `berth detach`: undoes an attach. Idempotent.
+struct DetachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "detach", abstract: "Detach an endpoint (succeeds if it is already gone).")
+    @Argument(help: "Endpoint ids.") var ids: [String]
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let manager = try state.manager()
+        for id in ids { try manager.detach(id: id) }
+    }
+}
+
+/// `berth ps`: the attached endpoints.
+struct PsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List endpoints.")
+    @Option(help: "Only endpoints of this network.") var network: String?
+    @OptionGroup var output: JSONOption
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let endpoints = try state.manager().endpoints(network: network)
+        if output.json {
+            Output.json(.array(endpoints.map(NetworkJSON.endpoint)))
+        } else {
+            EndpointTable.print(endpoints)
+        }
+    }
+}
+
+enum EndpointTable {
+    static func print(_ endpoints: [EndpointRecord]) {
+        Output.table(["ID", "NETWORK", "NETNS", "IP", "VETH"], endpoints.map {
+            [String($0.id.prefix(12)), $0.network, $0.namespacePath, "\($0.address)", $0.hostVeth.rawValue]
+        })
+    }
+}
+
+/// `berth check [ID]`: every recorded object exists in the kernel.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check that recorded networks and endpoints exist in the kernel.")
+    @Argument(help: "Only this endpoint.") var id: String?
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let problems = try state.manager().check(id: id)
+        if problems.isEmpty {
+            print("ok")
+            return
+        }
+        for problem in problems { Output.error(problem.description) }
+        Output.error("\(problems.count) problem(s) found; 'berth gc' removes endpoints whose namespace is gone")
+        Output.terminate(status: 1)
+    }
+}
+
+/// `berth gc`: removes leftovers of crashes and vanished containers.
+struct GCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove endpoints whose namespace is gone and Berth objects the state does not know.")
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let report = try state.manager().gc()
+        for id in report.endpoints { print("removed endpoint \(id)") }
+        for link in report.links { print("removed link \(link)") }
+        for object in report.firewallObjects { print("removed \(object)") }
+        if report.isEmpty { print("nothing to remove") }
+    }
+}
