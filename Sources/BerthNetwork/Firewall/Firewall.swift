@@ -75,3 +75,37 @@ extension Firewall {
         return removed
     }
 }
+
+extension Firewall {
+    /// Adds the endpoint's published ports as map elements in one batch. Elements are
+    /// *created*, so a key the kernel already holds is refused even if the state missed it.
+    func publish(_ endpoint: EndpointRecord) throws(BerthError) {
+        guard !endpoint.ports.isEmpty else { return }
+        var transaction = Transaction()
+        for mapping in endpoint.ports {
+            let (element, map) = FirewallLayout.element(for: mapping, container: endpoint.address)
+            transaction.create(.element(element, in: map))
+        }
+        do {
+            try backend.apply(transaction)
+        } catch where error.code == .alreadyExists {
+            throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
+                             hint: "another endpoint holds it outside the state; run 'berth gc' to remove leftovers", cause: error)
+        }
+    }
+
+    /// Removes the endpoint's map elements; elements already gone are fine.
+    func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
+        guard !endpoint.ports.isEmpty else { return }
+        var transaction = Transaction()
+        for mapping in endpoint.ports {
+            let (element, map) = FirewallLayout.element(for: mapping, container: endpoint.address)
+            transaction.destroy(.element(element, in: map))
+        }
+        do {
+            try backend.apply(transaction)
+        } catch where error.code == .notFound {
+            // Berth's table itself is gone (an `nft flush ruleset`): nothing to remove.
+        }
+    }
+}
