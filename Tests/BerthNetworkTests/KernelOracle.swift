@@ -15,6 +15,17 @@ enum Oracle {
         return parsed
     }
 
+    /// A new container namespace with lo up, as a runtime makes it, by name. Attach brings
+    /// lo up and neither a failed attach nor a detach takes it down again (harmless, and
+    /// cheaper than reading it first); starting with lo up keeps snapshots of the
+    /// container comparable.
+    static func container(in sandbox: HostSandbox) throws -> String {
+        let name = try #require(try sandbox.makeNamespace().name)
+        let up = Command.run(["ip", "-n", name, "link", "set", "lo", "up"])
+        try #require(up.succeeded, "\(up)")
+        return name
+    }
+
     /// Host-side veths Berth names `vb…`, in the sandbox.
     static func berthVeths(_ sandbox: HostSandbox) -> [[String: Any]] {
         ip(sandbox, ["link", "show", "type", "veth"]).filter { ($0["ifname"] as? String)?.hasPrefix("vb") == true }

@@ -40,7 +40,7 @@ struct RecoveryKernelTests {
           arguments: ["attach.state", "attach.veth", "attach.configure"])
     func attachRollback(point: String) throws {
         try withHostSandbox { sandbox in
-            let container = try Self.container(in: sandbox)
+            let container = try Oracle.container(in: sandbox)
             try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.40.0.0/24"]).succeeded)
             let before = KernelSnapshot(sandbox, namespaces: [container])
             let result = sandbox.berth(["attach", "web", "--netns", container, "--id", "doomed"], environment: ["BERTH_FAILPOINT": point])
@@ -63,7 +63,7 @@ struct RecoveryKernelTests {
           arguments: ["attach.veth", "attach.configure"])
     func gcAfterKill(point: String) throws {
         try withHostSandbox { sandbox in
-            let container = try Self.container(in: sandbox)
+            let container = try Oracle.container(in: sandbox)
             try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.40.0.0/24"]).succeeded)
             let before = KernelSnapshot(sandbox, namespaces: [container])
 
@@ -97,16 +97,6 @@ struct RecoveryKernelTests {
             let again = sandbox.berth(["gc"])
             #expect(again.succeeded && again.stdout.contains("nothing to remove"), "\(again)")
         }
-    }
-
-    /// A container namespace with lo up, as a runtime makes it. Attach brings lo up in the
-    /// same message that configures the interface and does not take it down on failure: a
-    /// harmless change, but one the snapshots would otherwise report.
-    private static func container(in sandbox: HostSandbox) throws -> String {
-        let name = try #require(try sandbox.makeNamespace().name)
-        let up = Command.run(["ip", "-n", name, "link", "set", "lo", "up"])
-        try #require(up.succeeded, "\(up)")
-        return name
     }
 
     @Test("check names a deleted veth and a deleted bridge and exits non-zero")
