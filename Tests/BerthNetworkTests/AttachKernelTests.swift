@@ -129,12 +129,9 @@ struct AttachKernelTests {
                 try Probe.request(from: container, to: LANPeer.address, port: LANPeer.port, timeout: 1)
             }
             #expect(try lan.packets(from: LANPeer.hostAddress) == 0)
-            // "Traffic stays on the bridge" (the --internal help) would mean nothing from the
-            // container reaches the LAN at all; today the host forwards it, unNATed.
+            // "Traffic stays on the bridge": nothing from the container reaches the LAN at all.
             let leaked = try lan.packets(from: "10.34.0.0/24")
-            withKnownIssue("--internal only drops masquerade: the host still forwards the container's packets to other links") {
-                #expect(leaked == 0, "\(leaked) packets from the internal network reached the LAN peer")
-            }
+            #expect(leaked == 0, "\(leaked) packets from the internal network reached the LAN peer")
         }
     }
 }
