@@ -18,8 +18,11 @@ struct Berth: ParsableCommand {
     /// and exits 1; usage errors keep argument-parser's message and exit code.
     static func main() {
         do {
+            Trace.mark("main")
             var command = try parseAsRoot()
+            Trace.mark("parsed")
             try command.run()
+            Trace.mark("done")
         } catch let error as BerthError {
             Output.error(error.description)
             Output.terminate(status: 1)

@@ -18,7 +18,9 @@ extension NetworkManager {
             throw .invalid("\(options.namespace) is the host's own network namespace",
                            hint: "attach a container's namespace, such as one made with 'berth netns add'")
         }
-        return try store.write { tx throws(BerthError) -> EndpointRecord in
+        Trace.mark("attach: namespace opened")
+        let endpoint = try store.write { tx throws(BerthError) -> EndpointRecord in
+            Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
             let id = options.id ?? RecordID.generate()
             if try tx.endpoint(id: id) != nil {
@@ -40,11 +42,15 @@ extension NetworkManager {
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id), address: address,
                 mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports)
             try tx.insertEndpoint(record)
+            Trace.mark("attach: address and ports chosen, recorded")
             try FailPoint.check("attach.state")
             let bridgeIndex = try ensureKernel(of: network)
+            Trace.mark("attach: bridge found")
             try wire(record, network: network, bridgeIndex: bridgeIndex, namespace: namespace)
+            Trace.mark("attach: veth wired")
             do throws(BerthError) {
                 try firewall.publish(record)
+                Trace.mark("attach: ports published")
                 try FailPoint.check("attach.publish")
             } catch {
                 try? firewall.unpublish(record)
@@ -53,6 +59,8 @@ extension NetworkManager {
             }
             return record
         }
+        Trace.mark("attach: committed")
+        return endpoint
     }
 
     /// Detaches an endpoint: removes its veth pair (the namespace may be gone already) and
