@@ -103,8 +103,9 @@ public struct ConntrackEntry: Sendable, Hashable, CustomStringConvertible {
     public let mark: UInt32?
     /// The conntrack zone; nil or 0 is the default zone.
     public let zone: UInt16?
-    /// The kernel's id for the entry; a delete that carries it removes this entry only, not a
-    /// newer one that reused the tuple.
+    /// The kernel's id for the entry, a hash of the entry's memory address and tuples. A
+    /// delete carries it and the kernel refuses (ENOENT) when it does not match; a newer
+    /// entry of the same tuple that reuses the old one's memory gets the same id, though.
     public let id: UInt32?
 
     public init(family: IPFamily, original: ConntrackTuple, reply: ConntrackTuple, status: ConntrackStatus = [],
