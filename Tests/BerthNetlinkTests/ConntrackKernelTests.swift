@@ -103,10 +103,10 @@ struct ConntrackKernelTests {
         try withHostSandbox { sandbox in
             let container = try sandbox.makeNamespace()
             try Self.connect(sandbox, container, host: "10.78.0.1", container: "10.78.0.2")
-            // Something on the host answers the port before it is published. (With nothing
-            // there, this kernel evicts the unreplied entry on the ICMP port-unreachable, and
-            // the problem hides.) Another port is already published: an empty nat chain alone
-            // does not switch conntrack on here, a dnat rule does.
+            // Something on the host answers the port before it is published, so the stale
+            // phase shows who answers instead of mere silence. Another port is already
+            // published: an empty nat chain alone does not switch conntrack on here, a dnat
+            // rule does.
             let servers = [try EchoServer(in: container, port: 9000, protocol: .udp, banner: "ctr"),
                            try EchoServer(in: sandbox.namespace, address: "10.78.0.1", port: 8080, protocol: .udp, banner: "host")]
             defer { servers.forEach { $0.stop() } }
