@@ -51,6 +51,7 @@ extension NetworkManager {
             do throws(BerthError) {
                 try firewall.publish(record)
                 Trace.mark("attach: ports published")
+                try ConntrackCleanup.afterPublish(record, in: foreignHostNamespace)
                 try FailPoint.check("attach.publish")
             } catch {
                 try? firewall.unpublish(record)
@@ -70,6 +71,7 @@ extension NetworkManager {
         try store.write { tx throws(BerthError) in
             guard let endpoint = try tx.endpoint(id: id) else { return }
             try firewall.unpublish(endpoint)
+            try ConntrackCleanup.afterUnpublish(endpoint, in: foreignHostNamespace)
             try unwire(endpoint)
             _ = try tx.deleteEndpoint(id: endpoint.id)
         }
