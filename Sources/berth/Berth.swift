@@ -19,6 +19,10 @@ struct Berth: ParsableCommand {
     static func main() {
         do {
             Trace.mark("main")
+            if try HotPath.run(Array(CommandLine.arguments.dropFirst())) {
+                Trace.mark("done")
+                return
+            }
             var command = try parseAsRoot()
             Trace.mark("parsed")
             try command.run()
