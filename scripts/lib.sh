@@ -7,7 +7,7 @@ fi
 
 # Debian packages: libraries Berth links, and the tools tests use as independent oracles
 # (iproute2, nftables) or to build fixtures (busybox-static). The product never runs them.
-BERTH_APT_PACKAGES="libmnl-dev libnftnl-dev libsqlite3-dev pkg-config iproute2 nftables util-linux busybox-static procps"
+BERTH_APT_PACKAGES="libmnl-dev libnftnl-dev libsqlite3-dev pkg-config iproute2 nftables util-linux busybox-static procps curl"
 
 berth_install_deps() {
   local missing=""

@@ -145,6 +145,19 @@ public struct NetlinkChanges {
         }
     }
 
+    /// Turns hairpin mode of a bridge port on or off: with it on, the bridge may send a frame
+    /// back out of the port it came in on, which a container reaching its own published port
+    /// through the host needs when br_netfilter bridges the DNATed packet.
+    public mutating func setHairpin(_ link: LinkReference, _ on: Bool) throws(BerthError) {
+        try appendLink(RTM.newLink, flags: 0, link: link, operation: "set hairpin \(on ? "on" : "off") on bridge port \(link)\(handle.whereabouts)",
+                       context: .init(notFound: missing(link))) { b in
+            b.nest(IFLA.linkinfo) { b in
+                b.put(IFLA.infoSlaveKind, string: "bridge")
+                b.nest(IFLA.infoSlaveData) { b in b.put(IFLA.brportMode, u8: on ? 1 : 0) }
+            }
+        }
+    }
+
     // MARK: - Addresses
 
     /// Adds an address: IPv4 gets IFA_LOCAL, IFA_ADDRESS and, below /31, a broadcast address.

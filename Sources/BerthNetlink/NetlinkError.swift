@@ -30,7 +30,7 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     public var isNotSupported: Bool { errno.code == 95 }
 
     public var description: String {
-        var text = "\(operation): \(errno)"
+        var text = operation.isEmpty ? "\(errno)" : "\(operation): \(errno)"
         if let kernelMessage, !kernelMessage.isEmpty { text += " (kernel: \(kernelMessage))" }
         return text
     }
@@ -38,14 +38,16 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     /// The same failure as a `BerthError`, with a code and a hint chosen from the errno. The
     /// message is a short verdict; the operation and the kernel's words come from `cause`.
     public var berthError: BerthError {
+        // The message names the operation; the cause then adds only errno and kernel text.
+        let detail = NetlinkError(errno: errno, operation: "", kernelMessage: kernelMessage, sequence: sequence)
         if isPermissionDenied {
-            return BerthError(.permissionDenied, "not permitted", hint: "run as root or with CAP_NET_ADMIN", cause: self)
+            return BerthError(.permissionDenied, operation, hint: "run as root or with CAP_NET_ADMIN", cause: detail)
         }
-        if isAlreadyExists { return BerthError(.alreadyExists, "already exists", cause: self) }
-        if isNotFound { return BerthError(.notFound, "not found", cause: self) }
+        if isAlreadyExists { return BerthError(.alreadyExists, operation, cause: detail) }
+        if isNotFound { return BerthError(.notFound, operation, cause: detail) }
         if isNotSupported {
-            return BerthError(.unsupported, "not supported by this kernel", hint: "the kernel lacks this feature; check that the needed module is available", cause: self)
+            return BerthError(.unsupported, operation, hint: "the kernel lacks this feature; check that the needed module is available", cause: detail)
         }
-        return BerthError(.kernel, "refused by the kernel", cause: self)
+        return BerthError(.kernel, operation, cause: detail)
     }
 }

@@ -34,6 +34,10 @@ enum IFLA {
     /// Inside IFLA_LINKINFO.
     static let infoKind: UInt16 = 1
     static let infoData: UInt16 = 2
+    static let infoSlaveKind: UInt16 = 4
+    static let infoSlaveData: UInt16 = 5
+    /// IFLA_BRPORT_MODE inside IFLA_INFO_SLAVE_DATA: hairpin.
+    static let brportMode: UInt16 = 4
     /// Inside IFLA_INFO_DATA of a veth.
     static let vethInfoPeer: UInt16 = 1
 }

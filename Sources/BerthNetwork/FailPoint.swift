@@ -13,7 +13,7 @@ import BerthCore
 /// test can SIGKILL it mid-way. Release builds compile this to nothing.
 ///
 /// Points: network.bridge, network.address, network.firewall, attach.state, attach.veth,
-/// attach.configure.
+/// attach.configure, attach.publish.
 enum FailPoint {
     static func check(_ name: String) throws(BerthError) {
         #if DEBUG

@@ -20,9 +20,10 @@ public final class NetworkManager: @unchecked Sendable {
     /// rtnetlink in the host namespace.
     let host: RouteNetlink
     /// Berth's nftables in the host namespace, opened on first use.
-    lazy var firewall = Firewall(namespace: hostNamespaceIfForeign)
+    lazy var firewall = Firewall(namespace: foreignHostNamespace)
 
-    private let hostNamespaceIfForeign: NetworkNamespace?
+    /// The host namespace when it is not the caller's own (work there needs a namespace thread).
+    let foreignHostNamespace: NetworkNamespace?
 
     /// Opens the state at `stateDirectory` (`BERTH_STATE_DIR` or /var/lib/berth when nil)
     /// and works in `hostNamespace` (the caller's namespace when nil).
@@ -30,12 +31,12 @@ public final class NetworkManager: @unchecked Sendable {
         store = try StateStore(directory: StateStore.resolveDirectory(stateDirectory))
         if let hostNamespace {
             self.hostNamespace = hostNamespace
-            hostNamespaceIfForeign = hostNamespace
+            foreignHostNamespace = hostNamespace
             host = try RouteNetlink(namespace: hostNamespace)
         } else {
             // The caller's own namespace: its sockets need no namespace thread.
             self.hostNamespace = try NetworkNamespace.current()
-            hostNamespaceIfForeign = nil
+            foreignHostNamespace = nil
             host = try RouteNetlink()
         }
     }

@@ -97,6 +97,12 @@ public final class ContainerProcess: Sendable {
             // cannot propagate back) and right when it has its own pid namespace (ps shows the
             // container). Without a mount namespace it would cover the host's /proc: never.
             config.remount_proc = spec.namespaces.isSuperset(of: [.mount, .pid]) ? 1 : 0
+            // A rootfs needs a /sys; on the host's files a fresh read-only one replaces the
+            // host's writable tree (some of its files, /sys/power/state among them, are guarded
+            // by their mode alone, which uid 0 passes whatever its capabilities).
+            // A privileged container without a rootfs keeps the host's /sys as it is.
+            config.mount_sys = spec.namespaces.contains(.mount) && (spec.rootfs != nil || !spec.privileged) ? 1 : 0
+            config.restrict_kernel_files = spec.namespaces.contains(.mount) && !spec.privileged ? 1 : 0
             return withExtendedLifetime((hostname, rootfs)) { berth_spawn(&config, &pidfd) }
         }
         let cloneError = Errno(errno)

@@ -19,7 +19,8 @@ public struct ContainerSpec: Sendable, Hashable {
     /// Hostname inside the container (needs `.uts`); nil keeps the caller's.
     public var hostname: String?
     /// Absolute path of a directory to use as `/` (needs `.mount`); nil keeps the host's
-    /// filesystem. It gets a fresh `/proc` and a minimal `/dev`, and is otherwise used as is.
+    /// filesystem. It gets a fresh `/proc`, a fresh `/sys` (read-only unless privileged) and a
+    /// minimal `/dev`, and is otherwise used as is.
     public var rootfs: String?
     /// `KEY=VALUE` entries; a later one replaces an earlier one with the same key.
     /// `PATH` and `HOME` get Docker's defaults unless given.
@@ -31,8 +32,13 @@ public struct ContainerSpec: Sendable, Hashable {
     public var stdin: Int32?
     public var stdout: Int32?
     public var stderr: Int32?
-    /// Keep every capability. By default root in the container keeps only Docker's default
-    /// set (no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, …), as `docker run` does.
+    /// Lift Docker's default confinement, as `docker run --privileged` does. By default root
+    /// in the container keeps only Docker's default capabilities (no CAP_SYS_ADMIN,
+    /// CAP_NET_ADMIN, CAP_SYS_MODULE, …), and, given a mount namespace, sees the kernel files
+    /// that leak or harm the host masked (`/proc/kcore`, `/proc/keys`, `/sys/firmware`, …),
+    /// the machine-wide knobs read-only (`/proc/sys`, `/proc/sysrq-trigger`, …) and a
+    /// read-only `/sys` that shows its own network devices. Without `.mount` nothing can be
+    /// masked: the container shares the caller's mounts.
     public var privileged: Bool
 
     /// Docker's default `PATH`.

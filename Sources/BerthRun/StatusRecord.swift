@@ -62,6 +62,10 @@ struct SpawnStep {
             return .system("enter root filesystem \(rootfs)", error)
         case Int(BERTH_STEP_MOUNT_PROC):
             return .system("mount /proc in the container", error)
+        case Int(BERTH_STEP_MOUNT_SYS):
+            return .system("mount /sys in the container", error)
+        case Int(BERTH_STEP_MASK_PATHS):
+            return .system("mask the kernel's files under /proc and /sys in the container", error)
         case Int(BERTH_STEP_MOUNT_DEV):
             return .system("set up /dev in \(rootfs)", error)
         case Int(BERTH_STEP_PROPAGATION):

@@ -24,7 +24,9 @@
 #include <sys/prctl.h>
 #include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include "BerthSpawn.h"
@@ -154,6 +156,87 @@ static void enter_rootfs(struct berth_spawn_config *c) {
     if (chdir("/")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
 }
 
+// MARK: - Kernel files the container must not reach (Docker's defaults)
+
+/// runc's default masked paths: files that leak host information or kernel memory, or are
+/// harmful to read. A file gets /dev/null bound over it, a directory an empty read-only tmpfs.
+static const char *const masked_paths[] = {
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/sys/firmware", "/proc/interrupts",
+};
+
+/// runc's default read-only paths: knobs that act on the whole machine (sysctls, IRQ
+/// affinity, sysrq). Root in the container keeps uid 0, and several of them check only the
+/// file mode, so dropping capabilities alone does not protect them.
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static int mask_path(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    if (S_ISDIR(st.st_mode)) {
+        return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=555");
+    }
+    return mount("/dev/null", path, NULL, MS_BIND, NULL);
+}
+
+/// The per-mount flags a read-only remount must restate: a bind remount sets the mount's
+/// flags to exactly what it is given, so leaving nosuid/nodev/noexec out would clear them.
+static unsigned long kept_mount_flags(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return 0;
+    static const unsigned long map[][2] = {
+        { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+        { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+    };
+    unsigned long flags = 0;
+    for (unsigned i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if ((unsigned long)fs.f_flags & map[i][0]) flags |= map[i][1];
+    }
+    return flags;
+}
+
+/// A bind of the path onto itself, remounted read-only: the read-only flag then belongs to
+/// this one mount point and does not touch the rest of /proc.
+static int make_readonly(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL)) return -1;
+    unsigned long flags = kept_mount_flags(path);
+    return mount(path, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL);
+}
+
+/// Runs in the container's root, after pivot_root (or on the host's files in a private mount
+/// namespace): absolute paths then resolve inside the container, symlinks included.
+static int mask_kernel_files(void) {
+    for (unsigned i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
+        if (make_readonly(readonly_paths[i])) return -1;
+    }
+    for (unsigned i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++) {
+        if (mask_path(masked_paths[i])) return -1;
+    }
+    return 0;
+}
+
+/// A fresh sysfs on /sys. sysfs shows the network devices of the namespace of whoever mounts
+/// it, so mounted here (by the container's PID 1, in its network namespace) /sys/class/net
+/// lists the container's own interfaces, as in Docker; the host's /sys would list the host's.
+///
+/// EPERM means the kernel refuses a sysfs for this network namespace: that happens when the
+/// caller lacks CAP_SYS_ADMIN over the user namespace owning it (berth itself running in a
+/// user namespace). The container then gets no /sys at all. Binding the host's /sys instead
+/// would show the caller's network devices, the wrong namespace's, and the tree a rootless
+/// caller could not mount is no business of the container either; software inside reads its
+/// links over netlink or /proc/net, which follow the container's namespace.
+static int mount_sys(int read_only) {
+    if (make_dir("/sys", 0555)) return -1;
+    unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (read_only ? MS_RDONLY : 0);
+    if (mount("sysfs", "/sys", "sysfs", flags, NULL) == 0) return 0;
+    return errno == EPERM ? 0 : -1;
+}
+
 /// The first candidate that is a regular file we may execute; NULL with errno when none is.
 static const char *find_command(const struct berth_exec_config *c) {
     int first_error = ENOENT;
@@ -241,6 +324,11 @@ static void spawn_child(struct berth_spawn_config *c) {
         enter_rootfs(c);
     } else if (c->remount_proc) {
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    }
+    // Only with a mount namespace of its own: otherwise these mounts would land on the host.
+    if (c->namespaces & CLONE_NEWNS) {
+        if (c->mount_sys && mount_sys(c->restrict_kernel_files)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
+        if (c->restrict_kernel_files && mask_kernel_files()) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     }
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname))) fail(&c->exec, BERTH_STEP_HOSTNAME);
     finish_and_exec(&c->exec);

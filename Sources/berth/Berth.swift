@@ -9,7 +9,7 @@ struct Berth: ParsableCommand {
         abstract: "Container networking for Linux: networks, endpoints, namespaces, links, addresses and routes.",
         version: berthVersion,
         subcommands: [
-            NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, CheckCommand.self, GCCommand.self,
+            NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
         ]
     )

@@ -10,6 +10,9 @@ struct AttachCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A static address in the network's subnet (default: the lowest free one).", valueName: "IP")) var ip: String?
     @Option(help: "The interface's MAC address (default: 02:42 and the four octets of its IP).") var mac: String?
     @Option(help: "The interface name inside the namespace.") var ifname = "eth0"
+    @Option(name: [.customShort("p"), .customLong("publish")],
+            help: ArgumentHelp("Publish a container port on the host, as docker run -p: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp].", valueName: "SPEC"))
+    var publish: [String] = []
     @OptionGroup var state: StateOption
 
     func run() throws {
@@ -17,7 +20,8 @@ struct AttachCommand: ParsableCommand {
             network: network, namespace: netns, id: id,
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
-            interfaceName: try InterfaceName(ifname))
+            interfaceName: try InterfaceName(ifname),
+            ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) })
         let endpoint = try state.manager().attach(options)
         print(endpoint.id)
     }
@@ -54,9 +58,31 @@ struct PsCommand: ParsableCommand {
 
 enum EndpointTable {
     static func print(_ endpoints: [EndpointRecord]) {
-        Output.table(["ID", "NETWORK", "NETNS", "IP", "VETH"], endpoints.map {
-            [String($0.id.prefix(12)), $0.network, $0.namespacePath, "\($0.address)", $0.hostVeth.rawValue]
+        Output.table(["ID", "NETWORK", "NETNS", "IP", "PORTS"], endpoints.map {
+            [String($0.id.prefix(12)), $0.network, $0.namespacePath, "\($0.address)", ports($0)]
         })
+    }
+
+    /// Docker's PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp`.
+    static func ports(_ endpoint: EndpointRecord) -> String {
+        endpoint.ports.map(\.dockerDescription).joined(separator: ", ")
+    }
+}
+
+/// `berth port ID`: an endpoint's published ports, as `docker port` lists them.
+struct PortCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "port", abstract: "List an endpoint's published ports.")
+    @Argument(help: "The endpoint id (or a unique prefix).") var id: String
+    @OptionGroup var output: JSONOption
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let endpoint = try state.manager().endpoint(id)
+        if output.json {
+            Output.json(.array(endpoint.ports.map(NetworkJSON.port)))
+        } else {
+            for port in endpoint.ports { print("\(port.containerPort)/\(port.key.proto) -> \(port.key.hostAddress):\(port.key.hostPort)") }
+        }
     }
 }
 
@@ -73,7 +99,7 @@ struct CheckCommand: ParsableCommand {
             return
         }
         for problem in problems { Output.error(problem.description) }
-        Output.error("\(problems.count) problem(s) found; 'berth gc' removes endpoints whose namespace is gone")
+        Output.error("\(problems.count) problem(s) found ('berth reconcile' restores missing kernel objects; 'berth gc' drops endpoints whose namespace is gone)")
         Output.terminate(status: 1)
     }
 }
@@ -90,4 +116,23 @@ struct GCCommand: ParsableCommand {
         for object in report.firewallObjects { print("removed \(object)") }
         if report.isEmpty { print("nothing to remove") }
     }
+}
+
+/// `berth reconcile`: restores Berth's kernel objects from the state.
+struct ReconcileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Re-apply bridges, guards, masquerade rules and published ports from the state (after 'nft flush ruleset' or a firewall reload).")
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let missing = try state.manager().reconcile()
+        for problem in missing { print("restored \(problem.description.replacingMissing())") }
+        print(missing.isEmpty ? "nothing was missing; table rebuilt" : "\(missing.count) object(s) restored")
+    }
+}
+
+private extension String {
+    /// "…: missing" reads oddly after "restored".
+    func replacingMissing() -> String { hasSuffix(": missing") ? String(dropLast(": missing".count)) : self }
 }

@@ -112,6 +112,12 @@ enum NetworkJSON {
             ("id", .string(endpoint.id)), ("network", .string(endpoint.network)), ("netns", .string(endpoint.namespacePath)),
             ("ifname", .string(endpoint.interfaceName.rawValue)), ("hostVeth", .string(endpoint.hostVeth.rawValue)),
             ("ip", .string("\(endpoint.address)")), ("mac", .string("\(endpoint.mac)")), ("created", .int(endpoint.created)),
+            ("ports", .array(endpoint.ports.map(port))),
         ])
+    }
+
+    static func port(_ port: PortMappingRecord) -> JSON {
+        .object([("protocol", .string(port.key.proto.rawValue)), ("hostIP", .string("\(port.key.hostAddress)")),
+                 ("hostPort", .int(port.key.hostPort)), ("containerPort", .int(port.containerPort))])
     }
 }

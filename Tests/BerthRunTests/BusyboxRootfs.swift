@@ -1,3 +1,4 @@
+import BerthRun
 import Foundation
 
 /// A throwaway root filesystem: Debian's static busybox as /bin/busybox plus links for the
@@ -5,7 +6,7 @@ import Foundation
 final class BusyboxRootfs {
     let path: String
 
-    static let applets = ["sh", "hostname", "ps", "cat", "true", "false", "sleep", "touch", "pwd", "env", "ls", "echo", "id"]
+    static let applets = ["sh", "hostname", "ps", "cat", "true", "false", "sleep", "touch", "pwd", "env", "ls", "echo", "id", "printf", "test", "wc"]
 
     init() throws {
         path = NSTemporaryDirectory() + "berth-rootfs-\(getpid())-\(UUID().uuidString.prefix(8))"
@@ -64,4 +65,28 @@ final class OutputPipe {
 func childrenOfThisThread() -> Set<Int32> {
     let text = (try? String(contentsOfFile: "/proc/thread-self/children", encoding: .utf8)) ?? ""
     return Set(text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+}
+
+/// Runs `spec` to completion in a fresh busybox rootfs unless the spec names its own; returns
+/// the exit status and what it printed on stdout and stderr (small outputs: stderr is read
+/// after stdout's EOF).
+func run(_ spec: ContainerSpec) throws -> (status: ContainerExit, output: String, errors: String) {
+    let out = try OutputPipe()
+    let err = try OutputPipe()
+    var spec = spec
+    spec.stdout = out.write
+    spec.stderr = err.write
+    let child = try ContainerProcess.spawn(spec)
+    out.closeWrite()
+    err.closeWrite()
+    try child.start()
+    let output = out.readAll()
+    let errors = err.readAll()
+    return (try child.wait(), output, errors)
+}
+
+func withRootfs<T>(_ body: (BusyboxRootfs) throws -> T) throws -> T {
+    let rootfs = try BusyboxRootfs()
+    defer { rootfs.remove() }
+    return try body(rootfs)
 }

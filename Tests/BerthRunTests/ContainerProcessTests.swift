@@ -5,25 +5,6 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// Runs `spec` (stdout captured) to completion in a fresh busybox rootfs unless the spec
-/// names its own; returns the exit status and what it printed.
-private func run(_ spec: ContainerSpec) throws -> (status: ContainerExit, output: String) {
-    let out = try OutputPipe()
-    var spec = spec
-    spec.stdout = out.write
-    let child = try ContainerProcess.spawn(spec)
-    out.closeWrite()
-    try child.start()
-    let output = out.readAll()
-    return (try child.wait(), output)
-}
-
-private func withRootfs<T>(_ body: (BusyboxRootfs) throws -> T) throws -> T {
-    let rootfs = try BusyboxRootfs()
-    defer { rootfs.remove() }
-    return try body(rootfs)
-}
-
 @Suite("ContainerProcess (kernel)", .enabled(if: KernelTests.enabled))
 struct ContainerProcessKernelTests {
     @Test("exit codes and signals come back as docker reports them")

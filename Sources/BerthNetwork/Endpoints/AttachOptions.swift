@@ -14,9 +14,12 @@ public struct AttachOptions: Sendable, Hashable {
     public var mac: MACAddress?
     /// The interface name inside the namespace.
     public var interfaceName: InterfaceName
+    /// Ports to publish on the host, as `docker run -p` takes them.
+    public var ports: [PortSpec]
 
     public init(network: String, namespace: String, id: String? = nil, address: IPv4Address? = nil,
-                mac: MACAddress? = nil, interfaceName: InterfaceName? = nil) throws(BerthError) {
+                mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = []) throws(BerthError) {
+        self.ports = ports
         self.network = network
         self.namespace = namespace
         self.id = id

@@ -28,14 +28,29 @@ extension NetworkManager {
             if let mac = options.mac, mac.isMulticast || mac.isZero {
                 throw .invalid("MAC address \(mac) cannot be given to an interface", hint: "use a unicast address such as 02:42:0a:58:00:02")
             }
+            if network.isInternal, !options.ports.isEmpty {
+                throw .invalid("network \(network.name) is internal: it publishes no ports", hint: "attach to a non-internal network to use -p")
+            }
+            var allocator = PortAllocator(transaction: tx, endpointID: id, hostNamespace: foreignHostNamespace)
+            let ports = try allocator.resolve(options.ports) { () throws(BerthError) -> Set<IPAddress> in
+                Set(try host.addresses(family: .ipv4).map(\.cidr.address))
+            }
             let record = EndpointRecord(
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id), address: address,
-                mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now())
+                mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports)
             try tx.insertEndpoint(record)
             try FailPoint.check("attach.state")
             let bridgeIndex = try ensureKernel(of: network)
             try wire(record, network: network, bridgeIndex: bridgeIndex, namespace: namespace)
+            do throws(BerthError) {
+                try firewall.publish(record)
+                try FailPoint.check("attach.publish")
+            } catch {
+                try? firewall.unpublish(record)
+                try? unwire(record)
+                throw error
+            }
             return record
         }
     }
@@ -46,6 +61,7 @@ extension NetworkManager {
     public func detach(id: String) throws(BerthError) {
         try store.write { tx throws(BerthError) in
             guard let endpoint = try tx.endpoint(id: id) else { return }
+            try firewall.unpublish(endpoint)
             try unwire(endpoint)
             _ = try tx.deleteEndpoint(id: endpoint.id)
         }
@@ -71,6 +87,7 @@ extension NetworkManager {
                 try changes.createVeth(named: endpoint.hostVeth, peer: endpoint.interfaceName, peerNamespace: namespace,
                                        master: .index(bridgeIndex), up: true, mtu: UInt32(network.mtu), peerMAC: endpoint.mac)
                 try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id))
+                try changes.setHairpin(.name(endpoint.hostVeth), true)
             }
             guard let link = echoed.first(where: { $0.name == endpoint.hostVeth.rawValue }) else {
                 throw BerthError(.internalError, "the kernel did not echo veth \(endpoint.hostVeth)")

@@ -61,17 +61,63 @@ extension Firewall {
         guard let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else { return [] }
         var transaction = Transaction()
         var removed: [String] = []
+        let networkPrefix = FirewallLayout.networkTag("")
         for chain in current.chains {
             for rule in chain.rules {
-                guard let comment = rule.comment, comment.hasPrefix("berth-network ") else { continue }
-                let name = String(comment.dropFirst("berth-network ".count))
+                guard let comment = rule.comment, comment.hasPrefix(networkPrefix) else { continue }
+                let name = String(comment.dropFirst(networkPrefix.count))
                 if !knownNetworks.contains(name) {
                     transaction.delete(.rule(rule))
                     removed.append("rule in chain \(chain.chain.name) of network \(name)")
                 }
             }
         }
+        let endpointPrefix = FirewallLayout.endpointTag("")
+        for contents in current.sets {
+            for element in contents.elements {
+                guard let comment = element.comment, comment.hasPrefix(endpointPrefix) else { continue }
+                let id = String(comment.dropFirst(endpointPrefix.count))
+                if !knownEndpoints.contains(id) {
+                    transaction.destroy(.element(element, in: contents.set))
+                    removed.append("element \(element.rendered) of map \(contents.set.name)")
+                }
+            }
+        }
         if !transaction.isEmpty { try backend.apply(transaction) }
         return removed
+    }
+}
+
+extension Firewall {
+    /// Adds the endpoint's published ports as map elements in one batch. Elements are
+    /// *created*, so a key the kernel already holds is refused even if the state missed it.
+    func publish(_ endpoint: EndpointRecord) throws(BerthError) {
+        guard !endpoint.ports.isEmpty else { return }
+        var transaction = Transaction()
+        for mapping in endpoint.ports {
+            let (element, map) = FirewallLayout.element(for: mapping, container: endpoint.address)
+            transaction.create(.element(element, in: map))
+        }
+        do {
+            try backend.apply(transaction)
+        } catch where error.code == .alreadyExists {
+            throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
+                             hint: "another endpoint holds it outside the state; run 'berth gc' to remove leftovers", cause: error)
+        }
+    }
+
+    /// Removes the endpoint's map elements; elements already gone are fine.
+    func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
+        guard !endpoint.ports.isEmpty else { return }
+        var transaction = Transaction()
+        for mapping in endpoint.ports {
+            let (element, map) = FirewallLayout.element(for: mapping, container: endpoint.address)
+            transaction.destroy(.element(element, in: map))
+        }
+        do {
+            try backend.apply(transaction)
+        } catch where error.code == .notFound {
+            // Berth's table itself is gone (an `nft flush ruleset`): nothing to remove.
+        }
     }
 }

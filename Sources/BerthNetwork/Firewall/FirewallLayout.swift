@@ -79,3 +79,21 @@ public enum FirewallLayout {
          .chain(guardChain), .chain(prerouting), .chain(output), .chain(postrouting)]
     }
 }
+
+extension FirewallLayout {
+    /// The comment that tags an endpoint's map elements.
+    public static func endpointTag(_ id: String) -> String { "berth-endpoint \(id)" }
+
+    /// The map element of one published port: keyed by protocol and port in `publish_any`
+    /// for a wildcard publish, by host address too in `publish_addr`.
+    public static func element(for mapping: PortMappingRecord, container: IPv4Address) -> (Element, NFTSet) {
+        let value: [Value] = [.ipv4(container), .port(mapping.containerPort)]
+        let proto = Value.proto(mapping.key.proto.ipProtocolNumber)
+        let port = Value.port(mapping.key.hostPort)
+        let comment = endpointTag(mapping.endpointID)
+        if case .v4(let host) = mapping.key.hostAddress, !host.isUnspecified {
+            return (Element([.ipv4(host), proto, port], value, comment: comment), publishByAddress)
+        }
+        return (Element([proto, port], value, comment: comment), publishAny)
+    }
+}

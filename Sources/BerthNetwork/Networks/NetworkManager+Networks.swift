@@ -131,6 +131,11 @@ extension NetworkManager {
                 try changes.setUp(.index(bridge.index))
             }
             try FailPoint.check("network.address")
+            // Lets the host reach ports published on 127.0.0.1: the DNATed packet leaves
+            // through the bridge with source 127.0.0.1 before masquerade rewrites it. Only
+            // on Berth's bridge, never `all`/`default`; the firewall's guard drops 127/8
+            // arriving anywhere but lo.
+            try hostNamespace.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
             try hostNamespace.setSysctl("net/ipv4/ip_forward", to: "1")
             try firewall.installNetwork(network)
             try FailPoint.check("network.firewall")

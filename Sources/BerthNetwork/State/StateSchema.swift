@@ -41,7 +41,7 @@ enum StateSchema {
         -- index range too (a wildcard 0.0.0.0 and a specific address clash in the kernel).
         CREATE TABLE port_mappings (
             endpoint       TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
-            protocol       TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+            protocol       TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'sctp')),
             host_address   TEXT NOT NULL,
             host_port      INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
             container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),

@@ -39,7 +39,7 @@ extension StateTransaction {
 
     /// Every mapping of `proto`/`hostPort` on any host address: what a wildcard (`0.0.0.0`)
     /// publication would clash with, or a specific one under an existing wildcard.
-    public func portMappings(proto: PortProtocol, hostPort: UInt16) throws(BerthError) -> [PortMappingRecord] {
+    public func portMappings(proto: TransportProtocol, hostPort: UInt16) throws(BerthError) -> [PortMappingRecord] {
         try db().query(
             "SELECT \(Self.portColumns("p")) FROM port_mappings p WHERE protocol = ? AND host_port = ? ORDER BY host_address",
             [.text(proto.rawValue), .int(hostPort)], Self.decodePortMapping)
@@ -60,7 +60,7 @@ extension StateTransaction {
 
     static func decodePortMapping(_ row: borrowing Row) throws(BerthError) -> PortMappingRecord {
         let endpoint = row.text(0), protoText = row.text(1), addressText = row.text(2)
-        guard let proto = PortProtocol(rawValue: protoText), let address = IPAddress(addressText) else {
+        guard let proto = TransportProtocol(rawValue: protoText), let address = IPAddress(addressText) else {
             throw BerthError(.state, "state database: endpoint \(endpoint) has an unreadable port mapping \(protoText) \(addressText)",
                              hint: "the state database was changed outside berth; detach the endpoint and attach it again")
         }

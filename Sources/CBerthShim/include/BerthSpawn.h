@@ -24,6 +24,8 @@ enum {
     BERTH_STEP_EXEC = 11,
     BERTH_STEP_SETNS = 12,
     BERTH_STEP_CAPABILITIES = 13,
+    BERTH_STEP_MOUNT_SYS = 14,
+    BERTH_STEP_MASK_PATHS = 15,
 };
 
 /// What the child does once its namespaces and mounts are in place: shared by spawn and enter.
@@ -61,6 +63,13 @@ struct berth_spawn_config {
     const char *rootfs;
     /// Without a rootfs: mount a fresh /proc over /proc (only sane with NEWNS and NEWPID).
     int remount_proc;
+    /// Mount a fresh sysfs on /sys (inside the rootfs, or over the host's /sys), read-only
+    /// when `restrict_kernel_files` is set. Ignored without CLONE_NEWNS.
+    int mount_sys;
+    /// Docker's defaults for a non-privileged container: mask the kernel files that leak or
+    /// harm the host (/proc/kcore, /proc/keys, /sys/firmware, …) and make the machine-wide
+    /// knobs read-only (/proc/sys, /proc/sysrq-trigger, …). Ignored without CLONE_NEWNS.
+    int restrict_kernel_files;
 };
 
 /// Clones a child in new namespaces that sets itself up and then, per `exec`, waits and

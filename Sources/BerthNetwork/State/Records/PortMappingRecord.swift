@@ -1,21 +1,13 @@
 public import BerthCore
 
-/// The transport protocol of a published port.
-public enum PortProtocol: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case tcp
-    case udp
-
-    public var description: String { rawValue }
-}
-
 /// What a published port is known by on the host: at most one endpoint owns each key.
 public struct PortKey: Sendable, Hashable, CustomStringConvertible {
-    public var proto: PortProtocol
+    public var proto: TransportProtocol
     /// The host address the port is published on; `0.0.0.0` (or `::`) for every address.
     public var hostAddress: IPAddress
     public var hostPort: UInt16
 
-    public init(proto: PortProtocol, hostAddress: IPAddress, hostPort: UInt16) {
+    public init(proto: TransportProtocol, hostAddress: IPAddress, hostPort: UInt16) {
         self.proto = proto
         self.hostAddress = hostAddress
         self.hostPort = hostPort
@@ -41,14 +33,19 @@ public struct PortMappingRecord: Sendable, Hashable, CustomStringConvertible {
         self.containerPort = containerPort
     }
 
-    public init(endpointID: String, proto: PortProtocol, hostAddress: IPAddress, hostPort: UInt16, containerPort: UInt16) {
+    public init(endpointID: String, proto: TransportProtocol, hostAddress: IPAddress, hostPort: UInt16, containerPort: UInt16) {
         self.init(endpointID: endpointID, key: PortKey(proto: proto, hostAddress: hostAddress, hostPort: hostPort), containerPort: containerPort)
     }
 
-    public var proto: PortProtocol { key.proto }
+    public var proto: TransportProtocol { key.proto }
     public var hostAddress: IPAddress { key.hostAddress }
     public var hostPort: UInt16 { key.hostPort }
 
     /// `tcp 0.0.0.0:8080->80`.
     public var description: String { "\(key)->\(containerPort)" }
+}
+
+extension PortMappingRecord {
+    /// As `docker ps` prints it: `0.0.0.0:8080->80/tcp`.
+    public var dockerDescription: String { "\(key.hostAddress):\(key.hostPort)->\(containerPort)/\(key.proto)" }
 }

@@ -1,0 +1,127 @@
+import BerthCore
+import BerthNamespace
+
+/// Turns `-p` specs into concrete mappings for one endpoint, inside the attach's state
+/// transaction: picks free host ports where the spec leaves a choice, and refuses keys that
+/// another endpoint or a host process holds.
+///
+/// The state check gives the friendly error; the kernel's refusal of a duplicate map
+/// element (the elements are *created*, not added) is what makes the check race-free.
+struct PortAllocator {
+    let transaction: StateTransaction
+    let endpointID: String
+    let hostNamespace: NetworkNamespace?
+    /// Host listeners, read once and only if some spec needs them.
+    private var listeners: HostListeners?
+    /// Mappings chosen so far in this request.
+    private var chosen: [PortMappingRecord] = []
+
+    init(transaction: StateTransaction, endpointID: String, hostNamespace: NetworkNamespace?) {
+        self.transaction = transaction
+        self.endpointID = endpointID
+        self.hostNamespace = hostNamespace
+    }
+
+    /// Resolves every spec; the result is in spec order.
+    mutating func resolve(_ specs: [PortSpec], localAddresses: () throws(BerthError) -> Set<IPAddress>) throws(BerthError) -> [PortMappingRecord] {
+        var checkedLocal: Set<IPAddress>?
+        for spec in specs {
+            let address = try Self.hostAddress(of: spec)
+            if !address.isUnspecified, !address.isLoopback {
+                let local: Set<IPAddress>
+                if let checkedLocal { local = checkedLocal } else { local = try localAddresses() }
+                checkedLocal = local
+                guard local.contains(address) else {
+                    throw .invalid("host address \(address) in -p \(spec) is not an address of this host",
+                                   hint: "publish on an address the host has (see 'berth addr ls'), or leave it out for every address")
+                }
+            }
+            if let mappings = spec.expand() {
+                for mapping in mappings {
+                    try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
+                              containerPort: mapping.containerPort, spec: spec)
+                }
+            } else {
+                // One host port to choose: from the spec's range, or from the ephemeral range.
+                let range: ClosedRange<UInt32>
+                if let ports = spec.hostPorts { range = UInt32(ports.start)...UInt32(ports.end) } else { range = ephemeralRange() }
+                guard let port = try firstFree(spec.protocol, address, in: range, randomStart: spec.hostPorts == nil) else {
+                    throw BerthError(.conflict, "no free host port for -p \(spec) in \(range.lowerBound)-\(range.upperBound)",
+                                     hint: "free a port in that range or widen it")
+                }
+                try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
+                          containerPort: spec.containerPorts.start, spec: spec)
+            }
+        }
+        return chosen
+    }
+
+    /// Berth networks are IPv4: a published port's host side must be IPv4 too.
+    static func hostAddress(of spec: PortSpec) throws(BerthError) -> IPAddress {
+        guard let address = spec.hostAddress else { return .v4(.any) }
+        guard case .v4 = address else {
+            if address.isLoopback {
+                throw .invalid("-p \(spec): [::1] cannot reach an IPv4-only container",
+                               hint: "publish on 127.0.0.1 instead, e.g. -p 127.0.0.1:\(spec.hostPorts?.description ?? ""):\(spec.containerPorts)")
+            }
+            throw .invalid("-p \(spec): IPv6 host address \(address) on an IPv4-only network",
+                           hint: "publish on an IPv4 address, or leave the address out")
+        }
+        return address
+    }
+
+    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: PortSpec) throws(BerthError) {
+        if let holder = try holder(of: key) {
+            throw BerthError(.conflict, "port \(key) of -p \(spec) is already published by \(holder)",
+                             hint: "choose another host port, or detach \(holder) first")
+        }
+        if let process = try listener(on: key) {
+            throw BerthError(.conflict, "port \(key) of -p \(spec) is in use on the host by \(process)",
+                             hint: "choose another host port, or stop that process")
+        }
+        chosen.append(PortMappingRecord(endpointID: endpointID, key: key, containerPort: containerPort))
+    }
+
+    /// Who holds a key that clashes with `key`: same protocol and port, and the same
+    /// address or a wildcard on either side.
+    private func holder(of key: PortKey) throws(BerthError) -> String? {
+        if chosen.contains(where: { Self.clash($0.key, key) }) { return "this endpoint (listed twice)" }
+        return try transaction.portMappings(proto: key.proto, hostPort: key.hostPort)
+            .first { Self.clash($0.key, key) }
+            .map { "endpoint \($0.endpointID)" }
+    }
+
+    static func clash(_ a: PortKey, _ b: PortKey) -> Bool {
+        a.proto == b.proto && a.hostPort == b.hostPort
+            && (a.hostAddress == b.hostAddress || a.hostAddress.isUnspecified || b.hostAddress.isUnspecified)
+    }
+
+    private mutating func listener(on key: PortKey) throws(BerthError) -> String? {
+        // /proc/net lists no SCTP sockets here; SCTP clashes surface when the host binds.
+        guard key.proto != .sctp else { return nil }
+        let listeners: HostListeners
+        if let cached = self.listeners { listeners = cached } else { listeners = try HostListeners.read(in: hostNamespace) }
+        self.listeners = listeners
+        guard let hit = listeners.conflict(proto: key.proto, address: key.hostAddress, port: key.hostPort) else { return nil }
+        return HostListeners.owner(ofSocket: hit.inode) ?? "a process (socket inode \(hit.inode))"
+    }
+
+    private mutating func firstFree(_ proto: TransportProtocol, _ address: IPAddress, in range: ClosedRange<UInt32>, randomStart: Bool) throws(BerthError) -> UInt16? {
+        let count = range.upperBound - range.lowerBound + 1
+        let start = randomStart ? UInt32.random(in: 0..<count) : 0
+        for step in 0..<count {
+            let port = UInt16(range.lowerBound + (start + step) % count)
+            let key = PortKey(proto: proto, hostAddress: address, hostPort: port)
+            if try holder(of: key) == nil, try listener(on: key) == nil { return port }
+        }
+        return nil
+    }
+
+    /// The kernel's ephemeral port range of the host namespace, as Docker uses for `-p 80`.
+    private func ephemeralRange() -> ClosedRange<UInt32> {
+        let text = if let hostNamespace { try? hostNamespace.sysctl("net/ipv4/ip_local_port_range") } else { ProcFile.read("/proc/sys/net/ipv4/ip_local_port_range") }
+        let parts = (text ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt32($0) }
+        if parts.count == 2, parts[0] >= 1, parts[0] <= parts[1], parts[1] <= 65535 { return parts[0]...parts[1] }
+        return 32768...60999
+    }
+}
