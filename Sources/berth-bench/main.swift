@@ -82,8 +82,10 @@ func say(_ text: String, fd: Int32 = 1) {
 
 /// What endpoint `i` asks for.
 func options(_ i: Int, _ a: Arguments) throws(BerthError) -> AttachOptions {
-    try AttachOptions(network: a.network, namespace: "/run/netns/\(a.netnsPrefix)\(i)", id: "\(a.idPrefix)\(i)",
-                      address: IPv4Address(a.firstIP.value + UInt32(i - 1)))
+    let hostPort = UInt16(a.hostPortBase + i - 1), containerPort = UInt16(a.containerPort)
+    let ports = a.publish ? [try PortSpec(hostPorts: try PortRange(hostPort), containerPorts: try PortRange(containerPort))] : []
+    return try AttachOptions(network: a.network, namespace: "/run/netns/\(a.netnsPrefix)\(i)", id: "\(a.idPrefix)\(i)",
+                             address: IPv4Address(a.firstIP.value + UInt32(i - 1)), ports: ports)
 }
 
 func run() throws(BerthError) {
