@@ -336,15 +336,44 @@ range_run() {
     ((ok))
 }
 
-# Section 4: `berth run` in the foreground, `true` with one published port vs none.
+# Section 4: `berth run` in the foreground, `true` with one published port vs
+# --network none, REPS times each, inside host netns bh-run.
+run_run() {
+    local reps=$1 j t0 t1 raw=$WORK/raw-run.csv
+    exec 3>>"$OUT/log/run.log"
+    ip link set lo up
+    export BERTH_STATE_DIR=$WORK/state/run
+    mkdir -p "$BERTH_STATE_DIR"
+    "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" >&3 2>&3 || return 1
+    for ((j = 1; j <= reps; j++)); do
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" run --network bhnet -p $((30000 + j)):80 -- true >&3 2>&3 || return 1
+        t1=${EPOCHREALTIME/./}
+        echo "run,berth-cli,1,$j,1,run-true-published,$((t1 - t0))" >>"$raw"
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" run --network none -- true >&3 2>&3 || return 1
+        t1=${EPOCHREALTIME/./}
+        echo "run,berth-cli,1,$j,1,run-true-network-none,$((t1 - t0))" >>"$raw"
+    done
+}
+
 run_section() {
     if ! "$BERTH" run --help 2>&1 | grep -q 'USAGE: berth run'; then
         echo "  berth run: not available (berth run --help fails); section skipped"
         fact berth_run "not available: berth run --help fails in this build"
         return 0
     fi
-    echo "  berth run: present, but this harness does not know its flags yet; section skipped"
-    fact berth_run "present; not measured by this harness version"
+    ip netns add bh-run && HOSTS+=(bh-run)
+    if ip netns exec bh-run bash "$SELF" run $((QUICK ? 5 : 15)); then
+        echo "  berth run: ok"
+        fact berth_run "measured"
+    else
+        echo "  berth run: FAILED (log: $OUT/log/run.log); its samples do not count" >&2
+        fact berth_run "failed: $(tail -n 1 "$OUT/log/run.log" 2>/dev/null)"
+        rm -f "$WORK/raw-run.csv"
+    fi
+    ip netns del bh-run
+    HOSTS=()
 }
 
 # --------------------------------------------------------------------- fenced
@@ -441,5 +470,6 @@ case ${1:-} in
     fenced) shift; fenced "$@" ;;
     method) shift; OUT=${OUT:?}; method_run "$@" ;;
     range) shift; OUT=${OUT:?}; range_run "$@" ;;
+    run) shift; OUT=${OUT:?}; run_run "$@" ;;
     *) die "harness.sh is run by scripts/bench" ;;
 esac

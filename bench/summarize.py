@@ -146,7 +146,16 @@ def main(out):
     w("")
     w("### 4. `berth run`")
     w("")
-    w(facts.get("berth_run", "not measured"))
+    if facts.get("berth_run") == "measured":
+        w("| command | median (ms) | p90 (ms) | samples |")
+        w("|---|---:|---:|---:|")
+        for op, label in (("run-true-published", "`berth run --network bhnet -p HPORT:80 -- true`"),
+                          ("run-true-network-none", "`berth run --network none -- true`")):
+            med, p90, count = fig("run", "berth-cli", 1, op)
+            w(f"| {label} | {ms(med)} | {ms(p90)} | {count} |")
+            csv_rows.append(["run", "berth-cli", 1, op + "_median", f"{med / 1000:.3f}", count])
+    else:
+        w(f"Not measured: {facts.get('berth_run', 'unknown')}.")
 
     w("")
     w("### Targets (reported, nothing fails on them)")
