@@ -114,7 +114,9 @@ extension NetworkManager {
                 try changes.setUp(.index(Self.loopbackIndex))
                 try changes.setUp(.index(peerIndex))
                 try changes.addAddress(cidr, to: .index(peerIndex))
-                try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex))
+                // Like Docker, the first network keeps the default route of a namespace
+                // attached to several.
+                try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex), appendIfExists: true)
             }
             try FailPoint.check("attach.configure")
         } catch {
