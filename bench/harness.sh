@@ -249,12 +249,17 @@ run_method() {
     local method=$1 n=$2 round=$3 host=bh-$1-n$2-r$3 t0=$SECONDS
     ip netns add "$host" || die "ip netns add $host failed"
     HOSTS+=("$host")
-    if timeout -k 5 $((120 + n / 2)) ip netns exec "$host" bash "$SELF" method "$method" "$n" "$round"; then
+    # In the background and waited for: a foreground child would delay the INT/TERM trap
+    # until it finished (timeout(1) runs it in a process group of its own).
+    timeout -k 5 $((120 + n / 2)) ip netns exec "$host" bash "$SELF" method "$method" "$n" "$round" &
+    CHILD=$!
+    if wait "$CHILD"; then
         printf '  %-10s N=%-5s round %s: ok (%s s)\n' "$method" "$n" "$round" $((SECONDS - t0))
     else
         printf '  %-10s N=%-5s round %s: FAILED (log: %s)\n' "$method" "$n" "$round" "$OUT/log/$method-n$n-r$round.log" >&2
         echo "$method,$n,$round,run,-,ok,failed,FAIL" >>"$OUT/checks.csv"
     fi
+    CHILD=""
     ip netns del "$host"
     HOSTS=("${HOSTS[@]:0:${#HOSTS[@]}-1}")
     # The kernel reaps deleted namespaces asynchronously, at times under rtnl: let it
@@ -364,7 +369,9 @@ run_section() {
         return 0
     fi
     ip netns add bh-run && HOSTS+=(bh-run)
-    if ip netns exec bh-run bash "$SELF" run $((QUICK ? 5 : 15)); then
+    ip netns exec bh-run bash "$SELF" run $((QUICK ? 5 : 15)) &
+    CHILD=$!
+    if wait "$CHILD"; then
         echo "  berth run: ok"
         fact berth_run "measured"
     else
@@ -383,6 +390,7 @@ fenced() {
     PIDS=$WORK/pids
     : >"$PIDS"
     HOSTS=()
+    CHILD=""
     trap 'fenced_cleanup' EXIT
     trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
     mkdir -p /run/netns "$OUT/log" "$WORK/state"
@@ -436,7 +444,9 @@ fenced() {
     echo "== 2. publishing a range"
     if [[ $publish == yes ]]; then
         ip netns add bh-range && HOSTS+=(bh-range)
-        if ip netns exec bh-range bash "$SELF" range $((QUICK ? 3 : 7)); then
+        ip netns exec bh-range bash "$SELF" range $((QUICK ? 3 : 7)) &
+        CHILD=$!
+        if wait "$CHILD"; then
             echo "  range: ok"
         else
             echo "  range: FAILED (log: $OUT/log/range.log)" >&2
@@ -459,6 +469,8 @@ fenced() {
 fenced_cleanup() {
     local rc=$? p h
     trap - EXIT INT TERM
+    # A method run still going: TERM reaches it through timeout(1) and runs its own cleanup.
+    if [[ -n ${CHILD:-} ]]; then kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null; fi
     if [[ -s $PIDS ]]; then
         while read -r p; do kill "$p" 2>/dev/null; done <"$PIDS"
     fi
