@@ -36,6 +36,12 @@ public enum SignalForwarding {
             action.sa_flags = SA_RESTART
             sigaction(signal, &action, nil)
         }
+        // A mask inherited from whoever started berth (a test harness, a service manager)
+        // would hold the signals back from the handlers for good.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in signals { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Stops forwarding: the signals get their default actions back.
