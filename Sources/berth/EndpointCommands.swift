@@ -50,19 +50,27 @@ struct DetachCommand: ParsableCommand {
     }
 }
 
-/// `berth ps`: the attached endpoints.
+/// `berth ps`: the containers, then the endpoints that belong to no container.
 struct PsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List endpoints.")
-    @Option(help: "Only endpoints of this network.") var network: String?
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers and endpoints.")
+    @Option(help: "Only containers and endpoints of this network.") var network: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let endpoints = try state.manager().endpoints(network: network)
+        let manager = try state.manager()
+        let all = try manager.endpoints(network: network)
+        let containers = try Container.list(manager: manager).filter { network == nil || $0.network == network }
+        let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let owned = Set(containers.compactMap(\.endpointID))
+        let endpoints = all.filter { !owned.contains($0.id) }
         if output.json {
-            Output.json(.array(endpoints.map(NetworkJSON.endpoint)))
+            Output.json(.array(containers.map { ContainerTable.json($0, endpoint: $0.endpointID.flatMap { byID[$0] }) }
+                               + endpoints.map(NetworkJSON.endpoint)))
         } else {
-            EndpointTable.print(endpoints)
+            if !containers.isEmpty { ContainerTable.print(containers, endpoints: byID) }
+            if !containers.isEmpty, !endpoints.isEmpty { print("") }
+            if containers.isEmpty || !endpoints.isEmpty { EndpointTable.print(endpoints) }
         }
     }
 }
@@ -121,11 +129,15 @@ struct GCCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let report = try state.manager().gc()
+        let manager = try state.manager()
+        // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
+        let containers = try Container.removeOrphans(manager: manager)
+        for container in containers { print("removed container \(container.name)") }
+        let report = try manager.gc()
         for id in report.endpoints { print("removed endpoint \(id)") }
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
-        if report.isEmpty { print("nothing to remove") }
+        if report.isEmpty, containers.isEmpty { print("nothing to remove") }
     }
 }
 
