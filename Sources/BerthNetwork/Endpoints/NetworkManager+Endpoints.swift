@@ -45,6 +45,13 @@ extension NetworkManager {
             try wire(record, network: network, bridgeIndex: bridgeIndex, namespace: namespace)
             do throws(BerthError) {
                 try firewall.publish(record)
+            } catch {
+                // The batch is atomic: a refused one added nothing, and the key it clashed
+                // on belongs to someone else, so it must not be "unpublished" here.
+                try? unwire(record)
+                throw error
+            }
+            do throws(BerthError) {
                 try FailPoint.check("attach.publish")
             } catch {
                 try? firewall.unpublish(record)
