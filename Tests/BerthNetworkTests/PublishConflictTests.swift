@@ -130,8 +130,9 @@ struct PublishConflictTests {
             let host = try Host(sandbox)
             _ = try host.container("stays", ports: ["9090:80", "9090:80/udp"])
             let before = host.ruleset()
-            let gone = try host.container("goes", ports: ["8080:80", "\(Host.hostLAN):8081:80/udp", "127.0.0.1:8082:80", "8000-8001:80-81"])
-            #expect(host.elements(of: "goes").count == 5)
+            let gone = try host.container("goes", ports: ["8080:80", "\(Host.hostLAN):8081:80/udp", "127.0.0.1:8082:80", "8000-8001:80-81", "7000:70/sctp"])
+            #expect(host.elements(of: "goes").count == 6)
+            #expect(host.elements(of: "goes").contains { $0.contains("sctp . 7000") })
             #expect(exchange(from: host.lan.namespace, Host.hostLAN, 8080) == echo("goes", .tcp, peer: Host.peerLAN))
 
             try host.manager.detach(id: gone.endpoint.id)
