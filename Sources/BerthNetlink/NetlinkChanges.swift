@@ -187,12 +187,15 @@ public struct NetlinkChanges {
     /// neither a destination nor a gateway says it (IPv4 if nil).
     public mutating func addRoute(to destination: CIDR?, via gateway: IPAddress? = nil, device: LinkReference? = nil,
                                   family: IPFamily? = nil, table: UInt32 = RouteTable.main, metric: UInt32? = nil,
-                                  source: IPAddress? = nil) throws(BerthError) {
+                                  source: IPAddress? = nil, appendIfExists: Bool = false) throws(BerthError) {
         guard gateway != nil || device != nil else {
             throw .invalid("a route to \(Self.text(destination)) needs a gateway or a device", hint: "give --via IP, --dev NAME or both")
         }
         let spec = try routeSpec(destination, gateway, device, family, table, metric, source)
-        try appendRoute(RTM.newRoute, flags: Self.createFlags, spec, operation: "add route \(spec)\(handle.whereabouts)",
+        // `appendIfExists` is `ip route append`: a route to the same destination that is
+        // already there keeps precedence, so a second network never steals the default route.
+        let flags = appendIfExists ? NetlinkFlags.create | NetlinkFlags.append : Self.createFlags
+        try appendRoute(RTM.newRoute, flags: flags, spec, operation: "add route \(spec)\(handle.whereabouts)",
                         context: .init(alreadyExists: BerthError(.alreadyExists, "a route to \(Self.text(destination)) already exists in table \(Self.tableName(table))\(handle.whereabouts)",
                                                                  hint: "delete it first, or list routes with 'berth route ls\(handle.netnsHint)'"),
                                        notFound: device.map { missing($0) }))

@@ -22,6 +22,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         case route = 0
         /// nfnetlink: nftables, conntrack.
         case netfilter = 12
+        /// sock_diag: the sockets of a namespace.
+        case socketDiagnostics = 4
     }
 
     /// The namespace the socket lives in; nil for the caller's own.

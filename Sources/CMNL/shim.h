@@ -13,6 +13,8 @@
 #include <linux/veth.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
 
 // Values that are macros or expressions and therefore do not import into Swift.
 static inline unsigned int berth_nlmsg_hdrlen(void) { return NLMSG_HDRLEN; }

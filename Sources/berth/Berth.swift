@@ -9,7 +9,7 @@ struct Berth: ParsableCommand {
         abstract: "Container networking for Linux: networks, endpoints, namespaces, links, addresses and routes.",
         version: berthVersion,
         subcommands: [
-            NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self,
+            NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
         ]
     )
@@ -18,8 +18,11 @@ struct Berth: ParsableCommand {
     /// and exits 1; usage errors keep argument-parser's message and exit code.
     static func main() {
         do {
+            Trace.mark("main")
             var command = try parseAsRoot()
+            Trace.mark("parsed")
             try command.run()
+            Trace.mark("done")
         } catch let error as BerthError {
             Output.error(error.description)
             Output.terminate(status: 1)

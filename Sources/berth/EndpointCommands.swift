@@ -99,7 +99,7 @@ struct CheckCommand: ParsableCommand {
             return
         }
         for problem in problems { Output.error(problem.description) }
-        Output.error("\(problems.count) problem(s) found; 'berth gc' removes endpoints whose namespace is gone")
+        Output.error("\(problems.count) problem(s) found ('berth reconcile' restores missing kernel objects; 'berth gc' drops endpoints whose namespace is gone)")
         Output.terminate(status: 1)
     }
 }
@@ -116,4 +116,23 @@ struct GCCommand: ParsableCommand {
         for object in report.firewallObjects { print("removed \(object)") }
         if report.isEmpty { print("nothing to remove") }
     }
+}
+
+/// `berth reconcile`: restores Berth's kernel objects from the state.
+struct ReconcileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Re-apply bridges, guards, masquerade rules and published ports from the state (after 'nft flush ruleset' or a firewall reload).")
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        let missing = try state.manager().reconcile()
+        for problem in missing { print("restored \(problem.description.replacingMissing())") }
+        print(missing.isEmpty ? "nothing was missing; table rebuilt" : "\(missing.count) object(s) restored")
+    }
+}
+
+private extension String {
+    /// "…: missing" reads oddly after "restored".
+    func replacingMissing() -> String { hasSuffix(": missing") ? String(dropLast(": missing".count)) : self }
 }

@@ -23,7 +23,7 @@ enum Output {
     }
 
     static func json(_ value: JSON) {
-        print(value.rendered)
+        print(value.render(pretty: true))
     }
 
     /// `berth: MESSAGE` on stderr.

@@ -9,6 +9,8 @@ struct StateOption: ParsableArguments {
 
     /// A manager over that state, working in berth's own network namespace (the host).
     func manager() throws(BerthError) -> NetworkManager {
-        try NetworkManager(stateDirectory: stateDir)
+        let manager = try NetworkManager(stateDirectory: stateDir)
+        Trace.mark("state opened")
+        return manager
     }
 }

@@ -11,9 +11,9 @@ struct PublishCLITests {
     }
 
     /// A sandbox with network "web" on 10.88.0.0/24 and a LAN address 192.0.2.1.
-    private func withWeb(_ body: (HostSandbox, LANPeer) throws -> Void) throws {
+    private func withWeb(_ body: (HostSandbox, LANNeighbor) throws -> Void) throws {
         try withHostSandbox { sandbox in
-            let lan = try sandbox.makeLANPeer()
+            let lan = try sandbox.makeLANNeighbor()
             let create = sandbox.berth(["network", "create", "web", "--subnet", "10.88.0.0/24"])
             try #require(create.succeeded, "\(create)")
             try body(sandbox, lan)

@@ -10,16 +10,16 @@ import Testing
 struct PublishHost {
     let sandbox: HostSandbox
     let manager: NetworkManager
-    let lan: LANPeer
+    let lan: LANNeighbor
 
     static let subnet = "10.88.0.0/24"
     static let gateway = "10.88.0.1"
-    static let hostLAN = LANPeer.hostAddress
-    static let peerLAN = LANPeer.address
+    static let hostLAN = LANNeighbor.hostAddress
+    static let peerLAN = LANNeighbor.address
 
     init(_ sandbox: HostSandbox, internalNetwork: Bool = false) throws {
         self.sandbox = sandbox
-        lan = try sandbox.makeLANPeer()
+        lan = try sandbox.makeLANNeighbor()
         manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
         try manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: Self.subnet), isInternal: internalNetwork))
     }

@@ -14,7 +14,12 @@ final class BusyboxRootfs {
         for dir in ["bin", "tmp", "etc", "root"] {
             try fm.createDirectory(atPath: path + "/" + dir, withIntermediateDirectories: true)
         }
-        try fm.copyItem(atPath: "/bin/busybox", toPath: path + "/bin/busybox")
+        // A hard link, not a copy: while a copy is being written, a child cloned by a test
+        // running in parallel inherits the write descriptor, and exec then fails with
+        // ETXTBSY ("Text file busy"). A link never opens the file for writing.
+        if link("/bin/busybox", path + "/bin/busybox") != 0 {
+            try fm.copyItem(atPath: "/bin/busybox", toPath: path + "/bin/busybox")
+        }
         for applet in Self.applets {
             try fm.createSymbolicLink(atPath: path + "/bin/" + applet, withDestinationPath: "busybox")
         }

@@ -48,11 +48,22 @@ public final class HostSandbox: @unchecked Sendable {
         Command.run(["nsenter", "--net=\(namespace.path)", "--"] + argv, input: input)
     }
 
-    /// Runs the `berth` CLI inside the sandbox with the sandbox's state directory.
+    /// Runs the `berth` CLI inside the sandbox with the sandbox's state directory, plus
+    /// `environment` (such as `BERTH_FAILPOINT` for a debug build).
     @discardableResult
-    public func berth(_ args: [String]) -> CommandResult {
-        Command.run(["nsenter", "--net=\(namespace.path)", "--", Command.berthBinary] + args,
-                    environment: ["BERTH_STATE_DIR": stateDirectory])
+    public func berth(_ args: [String], environment: [String: String] = [:]) -> CommandResult {
+        Command.run(berthArguments(args), environment: berthEnvironment(environment))
+    }
+
+    /// The argv that runs `berth ARGS` inside the sandbox, for tests that start it themselves
+    /// (to run many at once, or to kill one mid-way).
+    public func berthArguments(_ args: [String]) -> [String] {
+        ["nsenter", "--net=\(namespace.path)", "--", Command.berthBinary] + args
+    }
+
+    /// The environment changes `berth` runs with in the sandbox: its state directory, plus `extra`.
+    public func berthEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        extra.merging(["BERTH_STATE_DIR": stateDirectory]) { _, sandbox in sandbox }
     }
 
     func tearDown() {

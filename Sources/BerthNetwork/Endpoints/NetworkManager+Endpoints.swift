@@ -18,7 +18,9 @@ extension NetworkManager {
             throw .invalid("\(options.namespace) is the host's own network namespace",
                            hint: "attach a container's namespace, such as one made with 'berth netns add'")
         }
-        return try store.write { tx throws(BerthError) -> EndpointRecord in
+        Trace.mark("attach: namespace opened")
+        let endpoint = try store.write { tx throws(BerthError) -> EndpointRecord in
+            Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
             let id = options.id ?? RecordID.generate()
             if try tx.endpoint(id: id) != nil {
@@ -40,9 +42,12 @@ extension NetworkManager {
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id), address: address,
                 mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports)
             try tx.insertEndpoint(record)
+            Trace.mark("attach: address and ports chosen, recorded")
             try FailPoint.check("attach.state")
             let bridgeIndex = try ensureKernel(of: network)
+            Trace.mark("attach: bridge found")
             try wire(record, network: network, bridgeIndex: bridgeIndex, namespace: namespace)
+            Trace.mark("attach: veth wired")
             do throws(BerthError) {
                 try firewall.publish(record)
             } catch {
@@ -52,6 +57,8 @@ extension NetworkManager {
                 throw error
             }
             do throws(BerthError) {
+                Trace.mark("attach: ports published")
+                try ConntrackCleanup.afterPublish(record, in: foreignHostNamespace)
                 try FailPoint.check("attach.publish")
             } catch {
                 try? firewall.unpublish(record)
@@ -60,6 +67,8 @@ extension NetworkManager {
             }
             return record
         }
+        Trace.mark("attach: committed")
+        return endpoint
     }
 
     /// Detaches an endpoint: removes its veth pair (the namespace may be gone already) and
@@ -69,6 +78,7 @@ extension NetworkManager {
         try store.write { tx throws(BerthError) in
             guard let endpoint = try tx.endpoint(id: id) else { return }
             try firewall.unpublish(endpoint)
+            try ConntrackCleanup.afterUnpublish(endpoint, in: foreignHostNamespace)
             try unwire(endpoint)
             _ = try tx.deleteEndpoint(id: endpoint.id)
         }
@@ -121,7 +131,9 @@ extension NetworkManager {
                 try changes.setUp(.index(Self.loopbackIndex))
                 try changes.setUp(.index(peerIndex))
                 try changes.addAddress(cidr, to: .index(peerIndex))
-                try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex))
+                // Like Docker, the first network keeps the default route of a namespace
+                // attached to several.
+                try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex), appendIfExists: true)
             }
             try FailPoint.check("attach.configure")
         } catch {

@@ -61,13 +61,25 @@ extension Firewall {
         guard let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else { return [] }
         var transaction = Transaction()
         var removed: [String] = []
+        let networkPrefix = FirewallLayout.networkTag("")
         for chain in current.chains {
             for rule in chain.rules {
-                guard let comment = rule.comment, comment.hasPrefix("berth-network ") else { continue }
-                let name = String(comment.dropFirst("berth-network ".count))
+                guard let comment = rule.comment, comment.hasPrefix(networkPrefix) else { continue }
+                let name = String(comment.dropFirst(networkPrefix.count))
                 if !knownNetworks.contains(name) {
                     transaction.delete(.rule(rule))
                     removed.append("rule in chain \(chain.chain.name) of network \(name)")
+                }
+            }
+        }
+        let endpointPrefix = FirewallLayout.endpointTag("")
+        for contents in current.sets {
+            for element in contents.elements {
+                guard let comment = element.comment, comment.hasPrefix(endpointPrefix) else { continue }
+                let id = String(comment.dropFirst(endpointPrefix.count))
+                if !knownEndpoints.contains(id) {
+                    transaction.destroy(.element(element, in: contents.set))
+                    removed.append("element \(element.rendered) of map \(contents.set.name)")
                 }
             }
         }

@@ -11,6 +11,7 @@ public import BerthNFTables
 ///     chain prerouting  nat prerouting dstnat    dnat through the maps (traffic from outside)
 ///     chain output      nat output dstnat        the same (traffic from the host itself)
 ///     chain postrouting nat postrouting srcnat   masquerade loopback and hairpin DNAT, and outbound traffic
+///     chain forward     filter forward filter    keep an internal network's traffic on its bridge
 /// }
 /// ```
 ///
@@ -29,6 +30,7 @@ public enum FirewallLayout {
     public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))
     public static let output = table.chain("output", BaseChain(type: .nat, hook: .output, priority: .dstnat))
     public static let postrouting = table.chain("postrouting", BaseChain(type: .nat, hook: .postrouting, priority: .srcnat))
+    public static let forward = table.chain("forward", BaseChain(type: .filter, hook: .forward, priority: .filter))
 
     static let loopback = (try? CIDR(parsing: "127.0.0.0/8"))
 
@@ -64,7 +66,12 @@ public enum FirewallLayout {
             // by a LAN peer that routes the subnet to the host.
             table.rule(in: guardChain.name, [.daddr(subnet), .iifname(bridge.rawValue, negated: true), .drop], comment: tag),
         ]
-        if !isInternal {
+        if isInternal {
+            // An internal network's traffic stays on its bridge: the host routes nothing
+            // into or out of it (bridged traffic between its containers is not forwarded).
+            rules.append(table.rule(in: forward.name, [.iifname(bridge.rawValue), .oifname(bridge.rawValue, negated: true), .drop], comment: tag))
+            rules.append(table.rule(in: forward.name, [.oifname(bridge.rawValue), .iifname(bridge.rawValue, negated: true), .drop], comment: tag))
+        } else {
             // Hairpin: a container reaching its own or a sibling's published port through
             // the host must see the reply come back from the host, not from the sibling.
             rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(subnet), .oifname(bridge.rawValue), .masquerade], comment: tag))
@@ -76,7 +83,7 @@ public enum FirewallLayout {
     /// The chains and maps, in creation order.
     public static var skeleton: [Transaction.Object] {
         [.table(table), .set(publishByAddress), .set(publishAny),
-         .chain(guardChain), .chain(prerouting), .chain(output), .chain(postrouting)]
+         .chain(guardChain), .chain(prerouting), .chain(output), .chain(postrouting), .chain(forward)]
     }
 }
 

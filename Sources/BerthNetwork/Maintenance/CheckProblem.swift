@@ -18,8 +18,9 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        let owner = endpoint.map { "endpoint \($0.prefix(12))" } ?? "network \(network)"
-        return "\(owner): \(object): \(problem)"
+        if let endpoint { return "endpoint \(endpoint.prefix(12)): \(object): \(problem)" }
+        if !network.isEmpty { return "network \(network): \(object): \(problem)" }
+        return "\(object): \(problem)"
     }
 }
 

@@ -33,6 +33,8 @@ extension NetworkManager {
             guard let network = networksByName[endpoint.network] else { continue }
             problems += checkEndpoint(endpoint, network: network, links: links)
         }
+        let scopedNetworks = networks.filter { id == nil || inScope.contains($0.name) }
+        problems += try firewallProblems(networks: scopedNetworks, endpoints: endpoints)
         return problems
     }
 

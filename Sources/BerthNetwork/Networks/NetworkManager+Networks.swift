@@ -1,6 +1,7 @@
 public import BerthCore
 import BerthNamespace
 import BerthNetlink
+import BerthNFTables
 
 extension NetworkManager {
     /// Creates a network: its record, its bridge with the gateway address, forwarding, and
@@ -100,6 +101,7 @@ extension NetworkManager {
             }
         }
         var created: Link?
+        var firewallBefore: FirewallPresence?
         do throws(BerthError) {
             let bridge: Link
             if let existing {
@@ -137,12 +139,41 @@ extension NetworkManager {
             // arriving anywhere but lo.
             try hostNamespace.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
             try hostNamespace.setSysctl("net/ipv4/ip_forward", to: "1")
+            firewallBefore = try firewallPresence(of: network)
             try firewall.installNetwork(network)
             try FailPoint.check("network.firewall")
             return bridge.index
         } catch {
+            if let firewallBefore { try? removeFirewall(of: network, addedSince: firewallBefore) }
             if let created { try? host.deleteLink(.index(created.index)) }
             throw error
+        }
+    }
+
+    /// What of Berth's nftables a network found in place before its kernel objects were
+    /// made, so a failure takes back exactly what was added: the whole table if it is new,
+    /// else the network's rules if they are new, else nothing (they belong to the network).
+    struct FirewallPresence {
+        var hasTable: Bool
+        var hasNetworkRules: Bool
+    }
+
+    /// One dump; only the slow path of `ensureKernel` (a missing or untagged bridge) pays it.
+    private func firewallPresence(of network: NetworkRecord) throws(BerthError) -> FirewallPresence {
+        guard let table = try firewall.backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else {
+            return FirewallPresence(hasTable: false, hasNetworkRules: false)
+        }
+        let tag = FirewallLayout.networkTag(network.name)
+        return FirewallPresence(hasTable: true, hasNetworkRules: table.chains.flatMap(\.rules).contains { $0.comment == tag })
+    }
+
+    private func removeFirewall(of network: NetworkRecord, addedSince before: FirewallPresence) throws(BerthError) {
+        if !before.hasTable {
+            var transaction = Transaction()
+            transaction.delete(.table(FirewallLayout.table))
+            try firewall.backend.apply(transaction)
+        } else if !before.hasNetworkRules {
+            try firewall.removeNetwork(network)
         }
     }
 

@@ -7,7 +7,7 @@ import Foundation
 ///
 /// Its loopback stays down, so 127.0.0.0/8 is not local there and can be routed to the host
 /// (an attacker's view of a host publishing on 127.0.0.1).
-public struct LANPeer: Sendable {
+public struct LANNeighbor: Sendable {
     /// The peer's namespace.
     public let namespace: NetworkNamespace
     /// Its name under /run/netns.
@@ -35,22 +35,22 @@ public struct LANPeer: Sendable {
 }
 
 extension HostSandbox {
-    /// Makes a LAN peer of the sandbox, deleted with it.
-    public func makeLANPeer() throws -> LANPeer {
+    /// Makes a LAN neighbour of the sandbox, deleted with it.
+    public func makeLANNeighbor() throws -> LANNeighbor {
         let namespace = try makeNamespace("lan")
         guard let name = namespace.name else { throw SandboxError("the LAN namespace has no name") }
         let steps: [[String]] = [
-            ["ip", "-n", self.name, "link", "add", LANPeer.hostInterface, "type", "veth", "peer", "name", "eth0", "netns", name],
-            ["ip", "-n", self.name, "addr", "add", "\(LANPeer.hostAddress)/24", "dev", LANPeer.hostInterface],
-            ["ip", "-n", self.name, "link", "set", LANPeer.hostInterface, "up"],
-            ["ip", "-n", name, "addr", "add", "\(LANPeer.address)/24", "dev", "eth0"],
+            ["ip", "-n", self.name, "link", "add", LANNeighbor.hostInterface, "type", "veth", "peer", "name", "eth0", "netns", name],
+            ["ip", "-n", self.name, "addr", "add", "\(LANNeighbor.hostAddress)/24", "dev", LANNeighbor.hostInterface],
+            ["ip", "-n", self.name, "link", "set", LANNeighbor.hostInterface, "up"],
+            ["ip", "-n", name, "addr", "add", "\(LANNeighbor.address)/24", "dev", "eth0"],
             ["ip", "-n", name, "link", "set", "eth0", "up"],
-            ["ip", "-n", name, "route", "add", "default", "via", LANPeer.hostAddress],
+            ["ip", "-n", name, "route", "add", "default", "via", LANNeighbor.hostAddress],
         ]
         for step in steps {
             let result = Command.run(step)
             if !result.succeeded { throw SandboxError("LAN setup \(step.joined(separator: " ")) failed: \(result.stderr)") }
         }
-        return LANPeer(namespace: namespace, name: name)
+        return LANNeighbor(namespace: namespace, name: name)
     }
 }
