@@ -38,6 +38,8 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
+
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),

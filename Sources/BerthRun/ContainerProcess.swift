@@ -263,6 +263,9 @@ public final class ContainerProcess: Sendable {
         }
     }
 
+    /// The pidfd, for `SignalForwarding`'s handler (which can call nothing that locks).
+    var signalDescriptor: Int32 { pidfd }
+
     /// The container's network namespace, for attaching it to a network before `start()`.
     public func networkNamespace() throws(BerthError) -> NetworkNamespace {
         try NetworkNamespace.open(pid: pid)

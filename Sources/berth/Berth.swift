@@ -11,6 +11,7 @@ struct Berth: ParsableCommand {
         subcommands: [
             NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
+            RunCommand.self, StopCommand.self, ExecCommand.self, SuperviseCommand.self,
         ]
     )
 
@@ -19,6 +20,10 @@ struct Berth: ParsableCommand {
     static func main() {
         do {
             Trace.mark("main")
+            if try HotPath.run(Array(CommandLine.arguments.dropFirst())) {
+                Trace.mark("done")
+                return
+            }
             var command = try parseAsRoot()
             Trace.mark("parsed")
             try command.run()

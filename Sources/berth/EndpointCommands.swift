@@ -16,13 +16,19 @@ struct AttachCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
+        try Self.perform(network: network, netns: netns, id: id, ip: ip, mac: mac, ifname: ifname, publish: publish, stateDir: state.stateDir)
+    }
+
+    /// The command itself, shared by argument-parser's path and the hot path.
+    static func perform(network: String, netns: String, id: String?, ip: String?, mac: String?, ifname: String,
+                        publish: [String], stateDir: String?) throws(BerthError) {
         let options = try AttachOptions(
             network: network, namespace: netns, id: id,
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
             interfaceName: try InterfaceName(ifname),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) })
-        let endpoint = try state.manager().attach(options)
+        let endpoint = try NetworkManager(stateDirectory: stateDir).attach(options)
         print(endpoint.id)
     }
 }
@@ -34,24 +40,37 @@ struct DetachCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let manager = try state.manager()
+        try Self.perform(ids: ids, stateDir: state.stateDir)
+    }
+
+    /// The command itself, shared by argument-parser's path and the hot path.
+    static func perform(ids: [String], stateDir: String?) throws(BerthError) {
+        let manager = try NetworkManager(stateDirectory: stateDir)
         for id in ids { try manager.detach(id: id) }
     }
 }
 
-/// `berth ps`: the attached endpoints.
+/// `berth ps`: the containers, then the endpoints that belong to no container.
 struct PsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List endpoints.")
-    @Option(help: "Only endpoints of this network.") var network: String?
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers and endpoints.")
+    @Option(help: "Only containers and endpoints of this network.") var network: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let endpoints = try state.manager().endpoints(network: network)
+        let manager = try state.manager()
+        let all = try manager.endpoints(network: network)
+        let containers = try Container.list(manager: manager).filter { network == nil || $0.network == network }
+        let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let owned = Set(containers.compactMap(\.endpointID))
+        let endpoints = all.filter { !owned.contains($0.id) }
         if output.json {
-            Output.json(.array(endpoints.map(NetworkJSON.endpoint)))
+            Output.json(.array(containers.map { ContainerTable.json($0, endpoint: $0.endpointID.flatMap { byID[$0] }) }
+                               + endpoints.map(NetworkJSON.endpoint)))
         } else {
-            EndpointTable.print(endpoints)
+            if !containers.isEmpty { ContainerTable.print(containers, endpoints: byID) }
+            if !containers.isEmpty, !endpoints.isEmpty { print("") }
+            if containers.isEmpty || !endpoints.isEmpty { EndpointTable.print(endpoints) }
         }
     }
 }
@@ -110,11 +129,15 @@ struct GCCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let report = try state.manager().gc()
+        let manager = try state.manager()
+        // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
+        let containers = try Container.removeOrphans(manager: manager)
+        for container in containers { print("removed container \(container.name)") }
+        let report = try manager.gc()
         for id in report.endpoints { print("removed endpoint \(id)") }
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
-        if report.isEmpty { print("nothing to remove") }
+        if report.isEmpty, containers.isEmpty { print("nothing to remove") }
     }
 }
 

@@ -79,8 +79,8 @@ enum Oracle {
 /// (`network ls --json`, `ps --json`).
 ///
 /// Links are reduced to what a command could have changed on purpose — name, kind, master,
-/// MTU, alias, administrative state — leaving out counters, carrier and operstate, which the
-/// kernel updates on its own schedule.
+/// MTU, alias, administrative state — leaving out counters, carrier and operstate, and
+/// IPv6 link-local addresses and routes, which the kernel updates on its own schedule.
 struct KernelSnapshot: Equatable, CustomStringConvertible {
     var links: [String] = []
     var addresses: [String] = []
@@ -100,10 +100,15 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
             }
             for link in Oracle.ip(sandbox, ["addr", "show"], ns: ns) {
                 for info in link["addr_info"] as? [[String: Any]] ?? [] {
+                    // IPv6 link-local addresses appear by themselves, after DAD, whenever a
+                    // link comes up; no command of Berth's adds them.
+                    if (info["local"] as? String)?.hasPrefix("fe80:") == true { continue }
                     addresses.append("\(prefix)\(link["ifname"] as? String ?? "?") \(info["local"] as? String ?? "?")/\(info["prefixlen"] as? Int ?? -1)")
                 }
             }
             for route in Oracle.ip(sandbox, ["route", "show", "table", "all"], ns: ns) {
+                // Likewise the kernel's own IPv6 link-local and multicast routes.
+                if let dst = route["dst"] as? String, dst == "fe80::/64" || dst == "ff00::/8" || dst.hasPrefix("fe80:") { continue }
                 let fields = ["type", "dst", "gateway", "dev", "table", "prefsrc", "scope", "protocol"].map { "\($0)=\(route[$0] ?? "-")" }
                 routes.append(prefix + fields.joined(separator: " "))
             }

@@ -1,0 +1,224 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+public import BerthNetwork
+import BerthNamespace
+import BerthNetlink
+
+/// `berth run` as a library: a process in its own namespaces, wired to a network before its
+/// command runs, recorded in Berth's state while it lives.
+///
+/// ```swift
+/// let manager = try NetworkManager()
+/// let web = try Container.run(RunOptions(command: ["httpd", "-f"], ports: [try PortSpec(parsing: "8080:80")],
+///                                        rootfs: "/srv/rootfs"), manager: manager)
+/// let status = try web.wait()     // or web.stop(timeout: .seconds(10))
+/// ```
+///
+/// The process that calls `run` is the container's supervisor: it must call `wait()` (or
+/// `stop`), which reaps the command and then detaches its endpoint and removes its record.
+/// If the supervisor dies first, the container is unsupervised — no one would reap it,
+/// report its exit or release its address and ports — so `removeOrphans` kills it and
+/// cleans up (Docker keeps such a container alive through containerd-shim; Berth's
+/// supervisor *is* that shim).
+public enum Container {
+    /// Starts a container and returns once its command runs: namespaces made, network
+    /// attached (ports published), `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`
+    /// written into the rootfs, then the command released.
+    ///
+    /// Each step that fails undoes the ones before it: a taken name, a port conflict or a
+    /// missing command leaves no process, endpoint or record behind.
+    public static func run(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> RunningContainer {
+        try options.validate()
+        let id = RecordID.generate()
+        let name = options.name ?? defaultName(id: id)
+        let supervisor = try ProcessIdentity.current()
+        // Checked before anything starts: a missing network is a usage error, not a rollback.
+        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
+        let spec = options.spec(id: id)
+
+        let process = try ContainerProcess.spawn(spec)
+        guard let identity = ProcessIdentity.of(pid: process.pid) else {
+            process.abort()
+            throw BerthError(.internalError, "container process \(process.pid) vanished while held before exec")
+        }
+        var record = ContainerRecord(
+            id: id, name: name, endpointID: options.network.isBridge ? id : nil, network: options.network.description,
+            pid: identity.pid, startTime: identity.startTime, supervisorPID: supervisor.pid, supervisorStartTime: supervisor.startTime,
+            command: options.command, hostname: spec.hostname ?? defaultHostname(id: id), rootfs: options.rootfs,
+            status: .created, created: StateClock.now())
+        do {
+            try manager.store.write { tx throws(BerthError) in try tx.insertContainer(record) }
+        } catch {
+            process.abort()
+            throw error
+        }
+
+        var endpoint: EndpointRecord?
+        do {
+            switch options.network {
+            case .bridge(let network):
+                endpoint = try manager.attach(AttachOptions(network: network, namespace: "/proc/\(process.pid)/ns/net", id: id,
+                                                            address: options.address, ports: options.ports))
+            case .none:
+                // What attach does for lo, without an interface: a socket needs lo up to
+                // reach 127.0.0.1 inside.
+                try RouteNetlink(namespace: process.networkNamespace()).apply { changes throws(BerthError) in
+                    try changes.setUp(.index(1))
+                }
+            case .host:
+                break
+            }
+            if let rootfs = options.rootfs {
+                try ContainerFiles.writeHostname(rootfs: rootfs, hostname: record.hostname)
+                try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: endpoint.map { [.v4($0.address)] } ?? [])
+                try ContainerFiles.writeResolvConf(rootfs: rootfs)
+            }
+            try process.start()
+            try manager.store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
+            record.status = .running
+        } catch {
+            // Never started, or started and then unrecordable: it must not outlive the failure.
+            process.abort()
+            _ = try? process.signal(SIGKILL)
+            _ = try? process.wait()
+            try? cleanUp(record, manager: manager)
+            throw error
+        }
+        return RunningContainer(record: record, endpoint: endpoint, process: process, manager: manager)
+    }
+
+    /// `run` with a manager over the state in `stateDirectory` (else `BERTH_STATE_DIR`, else
+    /// /var/lib/berth), working in the caller's network namespace.
+    public static func run(_ options: RunOptions, stateDirectory: String? = nil) throws(BerthError) -> RunningContainer {
+        try run(options, manager: NetworkManager(stateDirectory: stateDirectory))
+    }
+
+    // MARK: - Containers of other processes
+
+    /// Every recorded container, oldest first.
+    public static func list(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
+        try manager.store.read { tx throws(BerthError) in try tx.containers() }
+    }
+
+    /// The container with this name (or unique id prefix).
+    public static func find(_ nameOrID: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
+        try manager.store.read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
+    }
+
+    /// Stops a container started by any process: SIGTERM, then SIGKILL after `timeout` (the
+    /// command is PID 1 of its namespace, which ignores SIGTERM unless it handles it). Returns
+    /// once its supervisor has cleaned up — or, if the supervisor is gone, once this call has.
+    @discardableResult
+    public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), manager: NetworkManager) throws(BerthError) -> ContainerRecord {
+        let record = try find(nameOrID, manager: manager)
+        let process = ProcessIdentity(pid: record.pid, startTime: record.startTime)
+        if try process.signal(SIGTERM), !process.waitForExit(timeout: timeout) {
+            try process.signal(SIGKILL)
+            guard process.waitForExit(timeout: .seconds(10)) else {
+                throw BerthError(.system, "container \(record.name) (process \(record.pid)) did not end after SIGKILL",
+                                 hint: "is it stuck in the kernel (state D in /proc/\(record.pid)/stat)?")
+            }
+        }
+        // The supervisor reaps the command, then detaches and removes the record.
+        let supervisor = ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime)
+        if !supervisor.waitForExit(timeout: .seconds(10)) {
+            let gone = try manager.store.read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
+            guard gone else {
+                throw BerthError(.system, "the supervisor of container \(record.name) (process \(record.supervisorPID)) did not clean up",
+                                 hint: "run 'berth gc' once it has ended")
+            }
+        }
+        try cleanUp(record, manager: manager)
+        return record
+    }
+
+    /// Runs `command` inside a running container's namespaces (`berth exec`) and returns it
+    /// running; `wait()` on it gives its exit.
+    public static func exec(_ nameOrID: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
+                            stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
+                            manager: NetworkManager) throws(BerthError) -> ContainerProcess {
+        let record = try find(nameOrID, manager: manager)
+        let target = ProcessIdentity(pid: record.pid, startTime: record.startTime)
+        guard record.status == .running, target.isAlive else {
+            throw BerthError(.notFound, "container \(record.name) is not running", hint: "list containers with 'berth ps'")
+        }
+        var namespaces = ContainerNamespaces.all
+        if record.network == ContainerNetwork.host.description { namespaces.remove(.network) }
+        let process = try ContainerProcess.enter(pid: record.pid, namespaces: namespaces, command: command, environment: environment,
+                                                 workingDirectory: workingDirectory, stdin: stdin, stdout: stdout, stderr: stderr,
+                                                 privileged: privileged)
+        // The pid could have been reused between the check and the namespace files' opening.
+        guard target.isAlive else {
+            _ = try? process.signal(SIGKILL)
+            _ = try? process.wait()
+            throw BerthError(.notFound, "container \(record.name) ended while the command was entering it")
+        }
+        return process
+    }
+
+    /// Removes the containers whose supervisor is gone (killed, or crashed): kills the
+    /// command if it still runs, detaches its endpoint and deletes its record. Returns them.
+    ///
+    /// Call it before `NetworkManager.gc()`; that one then finds nothing left of them.
+    public static func removeOrphans(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
+        var removed: [ContainerRecord] = []
+        for record in try list(manager: manager) {
+            let supervisor = ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime)
+            guard !supervisor.isAlive else { continue }
+            let process = ProcessIdentity(pid: record.pid, startTime: record.startTime)
+            if try process.signal(SIGKILL) { _ = process.waitForExit(timeout: .seconds(10)) }
+            try cleanUp(record, manager: manager)
+            removed.append(record)
+        }
+        return removed
+    }
+
+    // MARK: - Helpers
+
+    /// Detaches the container's endpoint and deletes its record; both are idempotent.
+    static func cleanUp(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
+        if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
+        try manager.store.write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
+    }
+
+    /// Makes sure the network exists; the default one is created on first use, like Docker's
+    /// default bridge. Two runs creating it at once are fine: one wins, the other uses it.
+    static func ensureNetwork(_ name: String, manager: NetworkManager) throws(BerthError) {
+        if try manager.store.read({ tx throws(BerthError) in try tx.network(named: name) != nil }) { return }
+        guard name == ContainerNetwork.defaultName else {
+            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "create it with 'berth network create \(name)', or omit --network")
+        }
+        do {
+            try manager.createNetwork(NetworkOptions(name: name, bridge: InterfaceName(defaultBridge)))
+        } catch where error.code == .alreadyExists {
+            // Another berth run created it first.
+        }
+    }
+
+    /// The default network's bridge, as Docker's is `docker0`.
+    public static let defaultBridge = "berth0"
+
+    /// `berth-` and the first 12 hex digits of the id.
+    static func defaultName(id: String) -> String { "berth-" + id.prefix(12) }
+
+    /// The first 12 hex digits of the id, as Docker's default hostname.
+    static func defaultHostname(id: String) -> String { String(id.prefix(12)) }
+
+    /// A container name: what Docker accepts (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), at most 128 bytes.
+    public static func validate(name: String) throws(BerthError) {
+        let fix = "use letters, digits, '_', '.' and '-', starting with a letter or digit, at most 128 bytes"
+        func isAlnum(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
+        guard let first = name.utf8.first, name.utf8.count <= 128, isAlnum(first),
+              name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
+            throw .invalid("invalid container name \"\(name)\"", hint: fix)
+        }
+    }
+}
+
+extension ContainerNetwork {
+    var isBridge: Bool { if case .bridge = self { true } else { false } }
+}

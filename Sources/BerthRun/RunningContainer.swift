@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+public import BerthNetwork
+import Synchronization
+
+/// A container this process started with `Container.run` and supervises: wait for it (or
+/// stop it) and its endpoint and record are released.
+///
+/// Uses the manager it was started with; like `NetworkManager`, it is not meant for
+/// concurrent calls from several threads of one process, except `signal`.
+public final class RunningContainer: Sendable {
+    /// The container as recorded (status `.running`).
+    public let record: ContainerRecord
+    /// Its endpoint on a bridge network, nil with `none` or `host`.
+    public let endpoint: EndpointRecord?
+    /// The command's process.
+    public let process: ContainerProcess
+    private let manager: NetworkManager
+    /// The exit, once reaped and cleaned up.
+    private let finished = Mutex<ContainerExit?>(nil)
+
+    init(record: ContainerRecord, endpoint: EndpointRecord?, process: ContainerProcess, manager: NetworkManager) {
+        self.record = record
+        self.endpoint = endpoint
+        self.process = process
+        self.manager = manager
+    }
+
+    public var name: String { record.name }
+    public var pid: Int32 { process.pid }
+
+    /// Sends `signal` to the command (PID 1 of the container: see `ContainerProcess`).
+    public func signal(_ signal: Int32) throws(BerthError) {
+        try process.signal(signal)
+    }
+
+    /// Blocks until the command ends, then detaches the endpoint and removes the record.
+    /// Later calls return the same exit. Blocks a thread: not for a Swift concurrency one.
+    ///
+    /// If the clean-up fails the error is thrown; the exit is kept and the next call
+    /// retries the clean-up (`berth gc` also removes what is left).
+    public func wait() throws(BerthError) -> ContainerExit {
+        try finished.withLock { (finished) throws(BerthError) -> ContainerExit in
+            if let finished { return finished }
+            let exit = try process.wait()
+            try Container.cleanUp(record, manager: manager)
+            finished = exit
+            return exit
+        }
+    }
+
+    /// SIGTERM, then SIGKILL if the command still runs after `timeout`; then `wait()`.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(10)) throws(BerthError) -> ContainerExit {
+        let identity = ProcessIdentity(pid: record.pid, startTime: record.startTime)
+        do {
+            try process.signal(SIGTERM)
+            // An exited child stays a zombie until `wait` reaps it: `isAlive` is false then.
+            if !identity.waitForExit(timeout: timeout) { try process.signal(SIGKILL) }
+        } catch where error.code == .notFound {
+            // It ended on its own meanwhile.
+        }
+        return try wait()
+    }
+}

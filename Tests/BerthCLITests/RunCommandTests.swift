@@ -1,0 +1,231 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// `berth run`, `stop`, `exec`, `ps` and `gc` on containers, through the built binary inside
+/// a host sandbox; iproute2, nft and curl check the kernel side independently.
+@Suite("berth run (kernel)", .enabled(if: KernelTests.enabled))
+struct RunCommandTests {
+    @Test("run -d publishes httpd: curl through the host port gets the page; stop removes veth, elements, lease and row")
+    func detachedHTTPServer() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs(applets: ["httpd"]) { rootfs in
+                try "hello from berth\n".write(toFile: rootfs.path + "/www/index.html", atomically: true, encoding: .utf8)
+                let run = sandbox.berth(["run", "--rootfs", rootfs.path, "-p", "18080:80", "-d", "--name", "web", "--",
+                                         "httpd", "-f", "-p", "80", "-h", "/www"])
+                #expect(run.status == 0, "\(run)")
+                #expect(run.stdout == "web\n")
+                // run -d returns once the command runs; httpd binds right after exec.
+                let page = sandbox.run(["curl", "-sS", "--retry", "20", "--retry-delay", "0", "--retry-connrefused", "--max-time", "5",
+                                        "http://127.0.0.1:18080/"])
+                #expect(page.stdout == "hello from berth\n", "\(page)")
+
+                let state = try psJSON(sandbox)
+                let container = try #require(state.first { $0["name"] as? String == "web" })
+                #expect(container["status"] as? String == "running")
+                #expect(container["network"] as? String == "berth")
+                #expect(vethCount(sandbox) == 1)
+                #expect(sandbox.run(["nft", "list", "ruleset"]).stdout.contains("18080"))
+                // /etc/hosts names the container at its leased address.
+                let ip = try #require(container["ip"] as? String)
+                let hosts = try String(contentsOfFile: rootfs.path + "/etc/hosts", encoding: .utf8)
+                #expect(hosts.contains("\(ip)\t\(container["hostname"] as? String ?? "?")"))
+
+                let stop = sandbox.berth(["stop", "--time", "1", "web"])
+                #expect(stop.status == 0, "\(stop)")
+                #expect(stop.stdout == "web\n")
+                #expect(noContainers(sandbox))
+                #expect(vethCount(sandbox) == 0)
+                #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("18080"))
+                let networks = sandbox.berth(["network", "ls"])
+                #expect(networks.stdout.contains("berth0"))
+                // The lease is back: the next container gets the same first address.
+                let again = sandbox.berth(["run", "--rootfs", rootfs.path, "--", "cat", "/etc/hosts"])
+                #expect(again.status == 0, "\(again)")
+                #expect(again.stdout.contains("\(ip)\t"))
+                #expect(noContainers(sandbox))
+                #expect(vethCount(sandbox) == 0)
+            }
+        }
+    }
+
+    @Test("foreground: exit code propagated, hostname set, the command is PID 1, only its own interfaces")
+    func foreground() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                let seven = sandbox.berth(["run", "--rootfs", rootfs.path, "--hostname", "box", "--", "sh", "-c", "hostname; exit 7"])
+                #expect(seven.status == 7, "\(seven)")
+                #expect(seven.stdout == "box\n")
+
+                let ps = sandbox.berth(["run", "--rootfs", rootfs.path, "--network", "none", "--", "ps"])
+                #expect(ps.status == 0, "\(ps)")
+                let rows = ps.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }
+                #expect(rows.count == 1 && rows.first?.first == "1" && rows.first?.last == "ps", "\(ps.stdout)")
+
+                // The sandbox has lo, berth0 and the container's host veth; inside is lo and eth0 only.
+                let dev = sandbox.berth(["run", "--rootfs", rootfs.path, "--", "cat", "/proc/net/dev"])
+                #expect(dev.status == 0, "\(dev)")
+                let interfaces = dev.stdout.split(separator: "\n").dropFirst(2)
+                    .compactMap { $0.split(separator: ":").first?.trimmingCharacters(in: .whitespaces) }
+                #expect(Set(interfaces) == ["lo", "eth0"], "\(dev.stdout)")
+                let none = sandbox.berth(["run", "--rootfs", rootfs.path, "--network", "none", "--", "cat", "/proc/net/dev"])
+                #expect(none.stdout.split(separator: "\n").dropFirst(2).count == 1, "\(none.stdout)")
+
+                // Nothing is left of four finished containers.
+                #expect(noContainers(sandbox))
+                #expect(vethCount(sandbox) == 0)
+            }
+        }
+    }
+
+    @Test("SIGTERM to a foreground berth run reaches the command, whose status berth exits with")
+    func signalForwarding() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                // The command handles TERM (PID 1 ignores it otherwise) and says when it has.
+                let script = """
+                    \(Command.berthBinary) run --rootfs \(rootfs.path) --network none -- sh -c 'trap "exit 42" TERM; touch /tmp/ready; while true; do sleep 0.05; done' &
+                    pid=$!
+                    while [ ! -e \(rootfs.path)/tmp/ready ]; do sleep 0.01; done
+                    kill -TERM $pid
+                    wait $pid
+                    echo "status $?"
+                    """
+                let result = Command.run(["nsenter", "--net=\(sandbox.namespace.path)", "--", "sh", "-c", script],
+                                         environment: ["BERTH_STATE_DIR": sandbox.stateDirectory])
+                #expect(result.stdout == "status 42\n", "\(result)")
+                #expect(noContainers(sandbox))
+            }
+        }
+    }
+
+    @Test("exec runs in the container's namespaces and exits with the command's status; ps lists the container")
+    func exec() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                let run = sandbox.berth(["run", "-d", "--name", "box", "--hostname", "inside", "--rootfs", rootfs.path, "-p", "9000:9000",
+                                         "--", "sleep", "1000"])
+                #expect(run.status == 0, "\(run)")
+                let exec = sandbox.berth(["exec", "box", "--", "sh", "-c", "hostname; ps | wc -l; exit 5"])
+                #expect(exec.status == 5, "\(exec)")
+                // hostname, then ps's header + sleep (PID 1) + sh + ps + wc: no host process.
+                #expect(exec.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["inside", "5"])
+
+                let columns = sandbox.berth(["ps"])
+                let header = columns.stdout.split(separator: "\n").first.map { $0.split(separator: " ").map(String.init) }
+                #expect(header == ["NAME", "COMMAND", "STATUS", "NETWORK", "IP", "PORTS"], "\(columns.stdout)")
+                #expect(columns.stdout.contains("box") && columns.stdout.contains("\"sleep 1000\"") && columns.stdout.contains("0.0.0.0:9000->9000/tcp"))
+
+                let missing = sandbox.berth(["exec", "nope", "--", "true"])
+                #expect(missing.status == 1 && missing.stderr.contains("no container named \"nope\""), "\(missing)")
+                #expect(sandbox.berth(["stop", "-t", "0", "box"]).status == 0)
+                #expect(noContainers(sandbox))
+            }
+        }
+    }
+
+    @Test("a taken name, a taken port, a missing rootfs or command, -p with host: clear errors and nothing left")
+    func errors() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                #expect(sandbox.berth(["run", "-d", "--name", "one", "--rootfs", rootfs.path, "-p", "8080:80", "--", "sleep", "1000"]).status == 0)
+                defer { sandbox.berth(["stop", "-t", "0", "one"]) }
+                let before = sandbox.run(["nft", "list", "ruleset"]).stdout
+
+                for detach in [[], ["-d"]] {
+                    let name = sandbox.berth(["run"] + detach + ["--name", "one", "--rootfs", rootfs.path, "--", "true"])
+                    #expect(name.status == 1 && name.stderr.contains("container name \"one\" is already in use"), "\(name)")
+                    let port = sandbox.berth(["run"] + detach + ["--name", "two", "--rootfs", rootfs.path, "-p", "8080:81", "--", "sleep", "1000"])
+                    #expect(port.status == 1 && port.stderr.contains("8080"), "\(port)")
+                    let rootfsMissing = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path + "/nope", "--", "true"])
+                    #expect(rootfsMissing.status == 1 && rootfsMissing.stderr.contains("does not exist"), "\(rootfsMissing)")
+                    let commandMissing = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "-p", "8081:80", "--", "nope"])
+                    #expect(commandMissing.status == 1 && commandMissing.stderr.contains("command \"nope\" not found"), "\(commandMissing)")
+                    let noCommand = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path])
+                    #expect(noCommand.status == 1 && noCommand.stderr.contains("no command given"), "\(noCommand)")
+                    let hostPorts = sandbox.berth(["run"] + detach + ["--network", "host", "-p", "80", "--", "true"])
+                    #expect(hostPorts.status == 1 && hostPorts.stderr.contains("--network host has no network to publish ports on"), "\(hostPorts)")
+                }
+                let names = try psJSON(sandbox).compactMap { $0["name"] as? String }
+                #expect(names == ["one"])
+                #expect(vethCount(sandbox) == 1)
+                #expect(sandbox.run(["nft", "list", "ruleset"]).stdout == before)
+            }
+        }
+    }
+
+    @Test("SIGKILL of the supervisor, then gc: the orphaned command is killed and nothing is left")
+    func orphanedBySupervisorDeath() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                let run = sandbox.berth(["run", "-d", "--name", "orphan", "--rootfs", rootfs.path, "-p", "7070:70", "--", "sleep", "1000"])
+                #expect(run.status == 0, "\(run)")
+                let container = try #require(try psJSON(sandbox).first)
+                let supervisor = try #require(container["supervisorPid"] as? Int)
+                let pid = try #require(container["pid"] as? Int)
+                #expect(isRunning(pid: pid) && isRunning(pid: supervisor))
+                #expect(kill(pid_t(supervisor), SIGKILL) == 0)
+                // Until gc, ps says so.
+                var waited = 0
+                while isRunning(pid: supervisor), waited < 500 { usleep(10_000); waited += 1 }
+                #expect(sandbox.berth(["ps"]).stdout.contains("orphaned"))
+
+                let gc = sandbox.berth(["gc"])
+                #expect(gc.status == 0, "\(gc)")
+                #expect(gc.stdout.contains("removed container orphan"), "\(gc)")
+                #expect(!isRunning(pid: pid))
+                #expect(noContainers(sandbox))
+                #expect(vethCount(sandbox) == 0)
+                #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("7070"))
+                #expect(sandbox.berth(["gc"]).stdout == "nothing to remove\n")
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func psJSON(_ sandbox: HostSandbox) throws -> [[String: Any]] {
+        let result = sandbox.berth(["ps", "--json"])
+        guard result.succeeded else { throw SandboxError("berth ps --json failed: \(result)") }
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+    }
+
+    /// `berth ps --json` says `[]`: no container and no endpoint.
+    private func noContainers(_ sandbox: HostSandbox) -> Bool {
+        (try? psJSON(sandbox).isEmpty) ?? false
+    }
+
+    /// Host veths of endpoints in the sandbox (Berth names them vb…).
+    private func vethCount(_ sandbox: HostSandbox) -> Int {
+        sandbox.run(["ip", "-br", "link", "show", "type", "veth"]).stdout.split(separator: "\n").count
+    }
+
+    /// Alive and not a zombie.
+    private func isRunning(pid: Int) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first
+        return state != "Z" && state != "X"
+    }
+}
+
+/// A throwaway busybox root filesystem for CLI tests (Debian's static busybox, with links
+/// for the applets used), removed afterwards.
+struct RunRootfs {
+    let path: String
+}
+
+func withRunRootfs<T>(applets extra: [String] = [], _ body: (RunRootfs) throws -> T) throws -> T {
+    let path = NSTemporaryDirectory() + "berth-run-rootfs-\(getpid())-\(UUID().uuidString.prefix(8))"
+    let fm = FileManager.default
+    defer { try? fm.removeItem(atPath: path) }
+    for dir in ["bin", "tmp", "etc", "www"] {
+        try fm.createDirectory(atPath: path + "/" + dir, withIntermediateDirectories: true)
+    }
+    try fm.copyItem(atPath: "/bin/busybox", toPath: path + "/bin/busybox")
+    for applet in ["sh", "hostname", "ps", "cat", "true", "sleep", "touch", "wc"] + extra {
+        try fm.createSymbolicLink(atPath: path + "/bin/" + applet, withDestinationPath: "busybox")
+    }
+    return try body(RunRootfs(path: path))
+}

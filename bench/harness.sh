@@ -1,0 +1,487 @@
+#!/bin/bash
+# harness.sh: the measuring half of scripts/bench. scripts/bench installs, builds and
+# then runs this inside a throwaway network + mount namespace (the fence), where
+# /run, /var/lib/berth and /var/lib/cni are private tmpfs mounts:
+#
+#   harness.sh fenced OUT QUICK PEERS      every section, results into OUT
+#   harness.sh method METHOD N ROUND       one method run, inside its own named host netns
+#
+# Each method run gets a fresh named host netns (bh-METHOD-nN-rROUND) that plays the host,
+# so no method sees another's bridge, rules or state. Inside it the harness creates the
+# container namespaces c1..cN (untimed), times every attach, checks the published ports of
+# containers 1, N/2 and N with a real HTTP request, times every detach, then checks that no
+# veth is left. Wall times come from $EPOCHREALTIME read in this bash process around a
+# plain fork+exec of the tool, so no extra shell sits in the timed path.
+#
+# Files written to OUT: raw.csv (section,method,n,round,i,op,us), checks.csv, facts.csv
+# (key,value: start-up, peak RSS, versions, notes) and log/*.log (tool output).
+set -uo pipefail
+export LC_ALL=C
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SELF=$BENCH/harness.sh
+: "${BERTH:?}" "${BERTH_BENCH:?}" "${FLOOR:?}" "${WORK:?}"
+
+BR=bh0
+SUBNET=10.88.0.0/16
+PREFIX=16
+GW=10.88.0.1
+CPORT=80
+HPORT_BASE=20000
+
+die() { echo "bench: $*" >&2; exit 1; }
+now_us() { echo "${EPOCHREALTIME/./}"; }
+fact() { echo "$1,\"${2//\"/\'}\"" >>"$OUT/facts.csv"; }
+
+# Per-container names and numbers for container $1.
+container() {
+    I=$1
+    NS=c$I
+    NSPATH=/run/netns/$NS
+    local k=$((I + 1)) # .0.1 is the gateway
+    IP=10.88.$((k / 256)).$((k % 256))
+    HPORT=$((HPORT_BASE + I))
+    ID=bb$I
+    VETH=bv$I
+}
+
+# Does `berth attach` publish ports yet? (-p arrived on main after this harness.)
+berth_publishes() { "$BERTH" attach --help 2>&1 | grep -q -- '--publish'; }
+
+# ------------------------------------------------------------------ methods
+# m_prepare (untimed, once per run), m_attach / m_detach (timed, container vars set).
+# WRAP is empty while timing; the peak-RSS pass sets it to /usr/bin/time.
+WRAP=()
+
+m_prepare() {
+    case $METHOD in
+        berth-cli | berth-lib)
+            export BERTH_STATE_DIR=$STATE/berth
+            "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" ;;
+        floor) "$FLOOR" net "$BR" "$GW/$PREFIX" ;;
+        shell) "$BENCH/lib/shell-net.sh" net "$BR" "$GW/$PREFIX" "$SUBNET" ;;
+        netavark) source "$BENCH/lib/netavark.sh"; mkdir -p "$STATE/netavark" ;;
+        cni) source "$BENCH/lib/cni.sh"; cni_prepare "$STATE" "$BR" "$SUBNET" "$GW" ;;
+        *) die "unknown method $METHOD" ;;
+    esac
+}
+
+m_attach() {
+    case $METHOD in
+        berth-cli)
+            if ((PUBLISH)); then
+                "${WRAP[@]}" "$BERTH" attach bhnet --netns "$NSPATH" --ip "$IP" -p "$HPORT:$CPORT" --id "$ID"
+            else
+                "${WRAP[@]}" "$BERTH" attach bhnet --netns "$NSPATH" --ip "$IP" --id "$ID"
+            fi ;;
+        floor) "${WRAP[@]}" "$FLOOR" attach "$NSPATH" "$BR" "$VETH" "$IP/$PREFIX" "$GW" "$HPORT" "$CPORT" "$STATE/$ID.handle" ;;
+        shell) "$BENCH/lib/shell-net.sh" attach "$NS" "$BR" "$VETH" "$IP/$PREFIX" "$GW" "$HPORT" "$CPORT" "$STATE/$ID.handle" ;;
+        netavark) netavark_run setup "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
+        cni) cni_add "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+    esac
+}
+
+m_detach() {
+    case $METHOD in
+        berth-cli) "${WRAP[@]}" "$BERTH" detach "$ID" ;;
+        floor) "${WRAP[@]}" "$FLOOR" detach "$VETH" "$STATE/$ID.handle" ;;
+        shell) "$BENCH/lib/shell-net.sh" detach "$VETH" "$STATE/$ID.handle" ;;
+        netavark) netavark_run teardown "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
+        cni) cni_del "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+    esac
+}
+
+# ------------------------------------------------------------------- checks
+# http_check LABEL NS PORT_IN_NS URL EXPECTED: busybox httpd in NS serves EXPECTED; the
+# host namespace must fetch it from URL. Retries for up to 2 s while httpd starts.
+http_check() {
+    local label=$1 ns=$2 port=$3 url=$4 expected=$5 www=$STATE/www/$2-$3 pid body="" k
+    mkdir -p "$www"
+    echo "$expected" >"$www/index.html"
+    ip netns exec "$ns" busybox httpd -f -p "$port" -h "$www" >&3 2>&3 &
+    pid=$!
+    echo "$pid" >>"$PIDS"
+    for ((k = 0; k < 40; k++)); do
+        # (busybox 1.35's wget -T segfaults, hence timeout(1))
+        body=$(timeout 2 busybox wget -q -O - "$url" 2>/dev/null) && [[ $body == "$expected" ]] && break
+        sleep 0.05
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    sed -i "/^$pid\$/d" "$PIDS" # reaped: never signal that number again
+    local result=FAIL
+    [[ $body == "$expected" ]] && result=ok
+    echo "$METHOD,$N,$ROUND,$label,$url,$expected,${body:-none},$result" >>"$OUT/checks.csv"
+    [[ $result == ok ]]
+}
+
+# Checks containers 1, N/2 and N through their published ports.
+check_sample() {
+    local i bad=0 url
+    for i in 1 $(((N + 1) / 2)) "$N"; do
+        container "$i"
+        url="http://$GW:$HPORT/"
+        # Without -p, Berth can only be checked straight at the container's address.
+        [[ $METHOD == berth-* ]] && ((!PUBLISH)) && url="http://$IP:$CPORT/"
+        http_check "c$i" "$NS" "$CPORT" "$url" "$ID" || bad=$((bad + 1))
+    done
+    return "$bad"
+}
+
+veths_left() {
+    local k n
+    for ((k = 0; k < 100; k++)); do
+        n=$(ip -o link show type veth | wc -l)
+        ((n == 0)) && break
+        sleep 0.02
+    done
+    echo "$n"
+}
+
+# ------------------------------------------------------------ one method run
+# Runs inside host netns bh-METHOD-nN-rROUND (entered with ip netns exec).
+method_run() {
+    METHOD=$1 N=$2 ROUND=$3
+    STATE=$WORK/state/$METHOD-n$N-r$ROUND
+    PIDS=$WORK/pids
+    mkdir -p "$STATE"
+    exec 3>>"$OUT/log/$METHOD-n$N-r$ROUND.log"
+    PUBLISH=0
+    berth_publishes && PUBLISH=1
+    ATTACHED=()
+    trap 'method_cleanup' EXIT
+    trap 'exit 130' INT TERM
+    ip link set lo up
+    m_prepare >&3 2>&3 || die "[$METHOD] prepare failed (log: $OUT/log/$METHOD-n$N-r$ROUND.log)"
+
+    local i t0 t1 raw=$WORK/raw-$METHOD-n$N-r$ROUND.csv
+    for ((i = 1; i <= N; i++)); do
+        ip netns add "c$i" || die "[$METHOD] ip netns add c$i failed"
+    done
+
+    if [[ $METHOD == berth-lib ]]; then
+        lib_run "$raw"
+        return
+    fi
+
+    for ((i = 1; i <= N; i++)); do
+        container "$i"
+        t0=${EPOCHREALTIME/./}
+        m_attach >&3 2>&3 || die "[$METHOD] attach of container $i failed (log: $OUT/log/$METHOD-n$N-r$ROUND.log)"
+        t1=${EPOCHREALTIME/./}
+        ATTACHED+=("$i")
+        echo "scale,$METHOD,$N,$ROUND,$i,attach,$((t1 - t0))" >>"$raw"
+    done
+    check_sample
+    local bad=$?
+
+    # Peak RSS of one more attach and detach, outside the timed samples.
+    if [[ $METHOD == berth-cli || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
+        container $((N + 1))
+        ip netns add "$NS"
+        WRAP=(/usr/bin/time -o "$WORK/rss" -f %M)
+        m_attach >&3 2>&3 && fact "rss_attach_kb.$METHOD.n$N" "$(tail -n 1 "$WORK/rss")"
+        m_detach >&3 2>&3 && fact "rss_detach_kb.$METHOD.n$N" "$(tail -n 1 "$WORK/rss")"
+        WRAP=()
+        ip netns del "$NS"
+    fi
+
+    for ((i = 1; i <= N; i++)); do
+        container "$i"
+        t0=${EPOCHREALTIME/./}
+        m_detach >&3 2>&3 || die "[$METHOD] detach of container $i failed (log: $OUT/log/$METHOD-n$N-r$ROUND.log)"
+        t1=${EPOCHREALTIME/./}
+        ATTACHED=("${ATTACHED[@]:1}")
+        echo "scale,$METHOD,$N,$ROUND,$i,detach,$((t1 - t0))" >>"$raw"
+        ip netns del "$NS"
+    done
+    local left
+    left=$(veths_left)
+    echo "$METHOD,$N,$ROUND,veths-left,-,0,$left,$([[ $left == 0 ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
+    ((bad == 0 && left == 0))
+}
+
+# berth-lib: one berth-bench process attaches all, waits while the checks run, detaches.
+lib_run() {
+    local raw=$1 line="" lib_out=$WORK/lib-$N-$ROUND.csv publish=()
+    ((PUBLISH)) || publish=(--no-publish)
+    coproc LIB { exec "$BERTH_BENCH" --network bhnet --netns-prefix c --count "$N" --id-prefix bb \
+        --first-ip 10.88.0.2 --host-port-base $((HPORT_BASE + 1)) --container-port "$CPORT" \
+        --out "$lib_out" --pause "${publish[@]}" 2>&3; }
+    local pid=$LIB_PID
+    echo "$pid" >>"$PIDS"
+    read -r line <&"${LIB[0]}"
+    [[ $line == attached ]] || die "[berth-lib] berth-bench did not attach (got '$line'; log: $OUT/log/$METHOD-n$N-r$ROUND.log)"
+    check_sample
+    local bad=$?
+    echo >&"${LIB[1]}"
+    read -r line <&"${LIB[0]}"
+    wait "$pid"
+    local rc=$?
+    sed -i "/^$pid\$/d" "$PIDS"
+    ((rc == 0)) || die "[berth-lib] berth-bench failed (exit $rc)"
+    # line: open_us=… maxrss_kb=…
+    local kv
+    for kv in $line; do fact "lib_${kv%%=*}.n$N.r$ROUND" "${kv#*=}"; done
+    sed "s/^/scale,berth-lib,$N,$ROUND,/" "$lib_out" >>"$raw"
+    for ((i = 1; i <= N; i++)); do ip netns del "c$i"; done
+    local left
+    left=$(veths_left)
+    echo "$METHOD,$N,$ROUND,veths-left,-,0,$left,$([[ $left == 0 ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
+    ((bad == 0 && left == 0))
+}
+
+# Best effort and untimed: undo what is still attached, stop our servers.
+method_cleanup() {
+    local i p
+    trap - EXIT INT TERM
+    for i in "${ATTACHED[@]}"; do container "$i"; m_detach >&3 2>&3; done
+    ATTACHED=()
+    if [[ -s $PIDS ]]; then
+        while read -r p; do kill "$p" 2>/dev/null; done <"$PIDS"
+    fi
+    for p in /run/netns/c*; do [[ -e $p ]] && ip netns del "${p##*/}" 2>/dev/null; done
+    return 0
+}
+
+# One method run in a fresh named host netns; failures are recorded, not fatal.
+run_method() {
+    local method=$1 n=$2 round=$3 host=bh-$1-n$2-r$3 t0=$SECONDS
+    ip netns add "$host" || die "ip netns add $host failed"
+    HOSTS+=("$host")
+    # In the background and waited for: a foreground child would delay the INT/TERM trap
+    # until it finished (timeout(1) runs it in a process group of its own).
+    timeout -k 5 $((120 + n / 2)) ip netns exec "$host" bash "$SELF" method "$method" "$n" "$round" &
+    CHILD=$!
+    if wait "$CHILD"; then
+        printf '  %-10s N=%-5s round %s: ok (%s s)\n' "$method" "$n" "$round" $((SECONDS - t0))
+    else
+        printf '  %-10s N=%-5s round %s: FAILED (log: %s)\n' "$method" "$n" "$round" "$OUT/log/$method-n$n-r$round.log" >&2
+        echo "$method,$n,$round,run,-,ok,failed,FAIL" >>"$OUT/checks.csv"
+    fi
+    CHILD=""
+    ip netns del "$host"
+    HOSTS=("${HOSTS[@]:0:${#HOSTS[@]}-1}")
+    # The kernel reaps deleted namespaces asynchronously, at times under rtnl: let it
+    # finish before the next run's first container.
+    sleep $((1 + n / 250))
+}
+
+# ------------------------------------------------------------ other sections
+
+# Median of the wall times (µs) of running "$@" K times, printed in µs.
+median_of() {
+    local k=$1 j t0 t1
+    shift
+    local -a v=()
+    for ((j = 0; j < k; j++)); do
+        t0=${EPOCHREALTIME/./}
+        "$@" >/dev/null 2>&1
+        t1=${EPOCHREALTIME/./}
+        v+=($((t1 - t0)))
+    done
+    printf '%s\n' "${v[@]}" | sort -n | sed -n "$(((k + 1) / 2))p"
+}
+
+startup_section() {
+    fact startup_us.berth "$(median_of 31 "$BERTH" --version)"
+    fact startup_us.floor "$(median_of 31 "$FLOOR" noop)"
+    fact startup_us.true "$(median_of 31 /bin/true)"
+    fact rss_kb.berth_version "$(/usr/bin/time -f %M "$BERTH" --version 2>&1 >/dev/null | tail -n 1)"
+}
+
+# Section 2, inside host netns bh-range: one attach publishing 1,000 ports, then one more
+# endpoint while 10,000 ports are published.
+range_run() {
+    METHOD=berth-range N=11 ROUND=1
+    STATE=$WORK/state/range
+    PIDS=$WORK/pids
+    mkdir -p "$STATE"
+    exec 3>>"$OUT/log/range.log"
+    trap 'trap - EXIT; for p in /run/netns/r*; do [[ -e $p ]] && ip netns del "${p##*/}"; done' EXIT
+    ip link set lo up
+    export BERTH_STATE_DIR=$STATE/berth
+    "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" >&3 2>&3 || die "[range] network create failed"
+    local i j t0 t1 raw=$WORK/raw-range.csv reps=$1 ok=1
+    for ((i = 1; i <= 11; i++)); do ip netns add "r$i"; done
+    # 1,000 ports in one attach, attached and detached REPS times.
+    for ((j = 1; j <= reps; j++)); do
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" attach bhnet --netns /run/netns/r1 --ip 10.88.1.1 -p 20000-20999:20000-20999 --id range1 >&3 2>&3 || { echo "[range] 1,000-port attach failed" >&2; return 1; }
+        t1=${EPOCHREALTIME/./}
+        echo "range,berth-cli,1000,$j,1,attach-1000-ports,$((t1 - t0))" >>"$raw"
+        if ((j == 1)); then
+            http_check r1:20500 r1 20500 "http://$GW:20500/" range1 || ok=0
+            fact rss_attach_kb.berth-cli.range "$(/usr/bin/time -f %M "$BERTH" attach bhnet --netns /run/netns/r11 --ip 10.88.1.11 -p 30000-30999:20000-20999 --id rss 2>&1 >&3 | tail -n 1)"
+            "$BERTH" detach rss >&3 2>&3
+        fi
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" detach range1 >&3 2>&3 || return 1
+        t1=${EPOCHREALTIME/./}
+        echo "range,berth-cli,1000,$j,1,detach-1000-ports,$((t1 - t0))" >>"$raw"
+    done
+    # 10 endpoints x 1,000 ports = 10,000 published ports, then one more endpoint.
+    for ((i = 1; i <= 10; i++)); do
+        local lo=$((20000 + (i - 1) * 1000)) hi=$((20999 + (i - 1) * 1000))
+        "$BERTH" attach bhnet --netns "/run/netns/r$i" --ip "10.88.1.$i" -p "$lo-$hi:$lo-$hi" --id "range$i" >&3 2>&3 || { echo "[range] attach of range$i failed" >&2; return 1; }
+    done
+    for ((j = 1; j <= reps; j++)); do
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" attach bhnet --netns /run/netns/r11 --ip 10.88.1.11 -p 30001:80 --id extra >&3 2>&3 || return 1
+        t1=${EPOCHREALTIME/./}
+        echo "range,berth-cli,10000,$j,11,attach-at-10000-ports,$((t1 - t0))" >>"$raw"
+        ((j == 1)) && { http_check r11 r11 80 "http://$GW:30001/" extra || ok=0; }
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" detach extra >&3 2>&3 || return 1
+        t1=${EPOCHREALTIME/./}
+        echo "range,berth-cli,10000,$j,11,detach-at-10000-ports,$((t1 - t0))" >>"$raw"
+    done
+    http_check r7:26500 r7 26500 "http://$GW:26500/" range7 || ok=0
+    for ((i = 1; i <= 10; i++)); do "$BERTH" detach "range$i" >&3 2>&3; done
+    ((ok))
+}
+
+# Section 4: `berth run` in the foreground, `true` with one published port vs
+# --network none, REPS times each, inside host netns bh-run.
+run_run() {
+    local reps=$1 j t0 t1 raw=$WORK/raw-run.csv
+    exec 3>>"$OUT/log/run.log"
+    ip link set lo up
+    export BERTH_STATE_DIR=$WORK/state/run
+    mkdir -p "$BERTH_STATE_DIR"
+    "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" >&3 2>&3 || return 1
+    for ((j = 1; j <= reps; j++)); do
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" run --network bhnet -p $((30000 + j)):80 -- true >&3 2>&3 || return 1
+        t1=${EPOCHREALTIME/./}
+        echo "run,berth-cli,1,$j,1,run-true-published,$((t1 - t0))" >>"$raw"
+        t0=${EPOCHREALTIME/./}
+        "$BERTH" run --network none -- true >&3 2>&3 || return 1
+        t1=${EPOCHREALTIME/./}
+        echo "run,berth-cli,1,$j,1,run-true-network-none,$((t1 - t0))" >>"$raw"
+    done
+}
+
+run_section() {
+    if ! "$BERTH" run --help 2>&1 | grep -q 'USAGE: berth run'; then
+        echo "  berth run: not available (berth run --help fails); section skipped"
+        fact berth_run "not available: berth run --help fails in this build"
+        return 0
+    fi
+    ip netns add bh-run && HOSTS+=(bh-run)
+    ip netns exec bh-run bash "$SELF" run $((QUICK ? 5 : 15)) &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  berth run: ok"
+        fact berth_run "measured"
+    else
+        echo "  berth run: FAILED (log: $OUT/log/run.log); its samples do not count" >&2
+        fact berth_run "failed: $(tail -n 1 "$OUT/log/run.log" 2>/dev/null)"
+        rm -f "$WORK/raw-run.csv"
+    fi
+    ip netns del bh-run
+    HOSTS=()
+}
+
+# --------------------------------------------------------------------- fenced
+fenced() {
+    OUT=$1 QUICK=$2 PEERS=$3
+    export OUT
+    PIDS=$WORK/pids
+    : >"$PIDS"
+    HOSTS=()
+    CHILD=""
+    trap 'fenced_cleanup' EXIT
+    trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+    mkdir -p /run/netns "$OUT/log" "$WORK/state"
+    ip link set lo up
+    echo "section,method,n,round,i,op,us" >"$OUT/raw.csv"
+    echo "method,n,round,check,target,expected,got,result" >"$OUT/checks.csv"
+    echo "key,value" >"$OUT/facts.csv"
+
+    local publish=yes
+    if ! berth_publishes; then
+        publish=no
+        echo "  NOTE: this berth has no -p/--publish: Berth attaches without publishing a port, and its"
+        echo "        checks fetch from the container address directly. Berth's figures omit the DNAT work."
+    fi
+    fact berth_publish "$publish"
+    fact machine "$(uname -r); $(nproc) CPUs; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+    fact os "$(. /etc/os-release && echo "$PRETTY_NAME")"
+    fact version.berth "$("$BERTH" --version)"
+    fact version.floor "libmnl $(dpkg-query -W -f='${Version}' libmnl-dev), libnftnl $(dpkg-query -W -f='${Version}' libnftnl-dev)"
+    fact version.shell "iproute2 $(dpkg-query -W -f='${Version}' iproute2), nftables $(dpkg-query -W -f='${Version}' nftables)"
+    if ((PEERS)); then
+        fact version.netavark "netavark $(dpkg-query -W -f='${Version}' netavark), iptables $(dpkg-query -W -f='${Version}' iptables)"
+        fact version.cni "containernetworking-plugins $(dpkg-query -W -f='${Version}' containernetworking-plugins), iptables $(dpkg-query -W -f='${Version}' iptables)"
+    fi
+
+    local small=50 big=1000 rounds=3
+    ((QUICK)) && big=200 rounds=1
+    fact n_small "$small"
+    fact n_big "$big"
+    fact rounds "$rounds"
+
+    echo "== start-up"
+    startup_section
+
+    echo "== 1. attach/detach vs size (N=$small x $rounds rounds, N=$big x 1)"
+    local -a methods=(berth-cli berth-lib floor) big_methods=(berth-cli berth-lib floor)
+    ((PEERS)) && methods+=(shell netavark cni)
+    # BENCH_ONLY=m1,m2 narrows the methods (for working on the harness itself).
+    if [[ -n ${BENCH_ONLY:-} ]]; then
+        IFS=, read -r -a methods <<<"$BENCH_ONLY"
+        IFS=, read -r -a big_methods <<<"$BENCH_ONLY"
+    fi
+    local r m
+    for ((r = 1; r <= rounds; r++)); do
+        for m in "${methods[@]}"; do run_method "$m" "$small" "$r"; done
+    done
+    for m in "${big_methods[@]}"; do
+        [[ $m == berth-* || $m == floor ]] && run_method "$m" "$big" 1
+    done
+
+    echo "== 2. publishing a range"
+    if [[ $publish == yes ]]; then
+        ip netns add bh-range && HOSTS+=(bh-range)
+        ip netns exec bh-range bash "$SELF" range $((QUICK ? 3 : 7)) &
+        CHILD=$!
+        if wait "$CHILD"; then
+            echo "  range: ok"
+        else
+            echo "  range: FAILED (log: $OUT/log/range.log)" >&2
+            echo "berth-range,11,1,run,-,ok,failed,FAIL" >>"$OUT/checks.csv"
+        fi
+        ip netns del bh-range
+        HOSTS=()
+    else
+        echo "  skipped: this berth cannot publish ports (-p)"
+        fact range "skipped: berth attach has no -p"
+    fi
+
+    echo "== 4. berth run"
+    run_section
+
+    cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
+    return 0
+}
+
+fenced_cleanup() {
+    local rc=$? p h
+    trap - EXIT INT TERM
+    # A method run still going: TERM reaches it through timeout(1) and runs its own cleanup.
+    if [[ -n ${CHILD:-} ]]; then kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null; fi
+    if [[ -s $PIDS ]]; then
+        while read -r p; do kill "$p" 2>/dev/null; done <"$PIDS"
+    fi
+    for h in "${HOSTS[@]}"; do ip netns del "$h" 2>/dev/null; done
+    exit "$rc"
+}
+
+case ${1:-} in
+    fenced) shift; fenced "$@" ;;
+    method) shift; OUT=${OUT:?}; method_run "$@" ;;
+    range) shift; OUT=${OUT:?}; range_run "$@" ;;
+    run) shift; OUT=${OUT:?}; run_run "$@" ;;
+    *) die "harness.sh is run by scripts/bench" ;;
+esac

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""summarize.py OUT: turns scripts/bench's raw samples into OUT/results.md and OUT/results.csv.
+
+Reads OUT/raw.csv (section,method,n,round,i,op,us), OUT/checks.csv and OUT/facts.csv.
+A method's figures count only if all its HTTP checks passed; otherwise the table says so.
+"""
+import csv
+import statistics
+import sys
+from collections import defaultdict
+
+LABELS = {
+    "berth-cli": "Berth CLI (`berth attach`/`detach`, one process each)",
+    "berth-lib": "Berth library (`NetworkManager` in one process)",
+    "floor": "C floor (libmnl + libnftnl, bench/floor)",
+    "shell": "`ip` + `nft` shell script",
+    "netavark": "netavark (podman's JSON)",
+    "cni": "CNI bridge + host-local + portmap",
+}
+ORDER = list(LABELS)
+
+
+def pct(values, p):
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def slope_ms_per_100(points):
+    """Least-squares slope of attach time over the number already attached, in ms per 100."""
+    pts = [(i, us) for i, us in points if i >= 2]  # endpoint 1 may pay one-off work
+    if len(pts) < 3:
+        return float("nan")
+    mx = statistics.fmean(i for i, _ in pts)
+    my = statistics.fmean(us for _, us in pts)
+    sxx = sum((i - mx) ** 2 for i, _ in pts)
+    sxy = sum((i - mx) * (us - my) for i, us in pts)
+    return (sxy / sxx) * 100 / 1000 if sxx else float("nan")
+
+
+def ms(us):
+    return f"{us / 1000:.2f}" if us == us else "–"
+
+
+def main(out):
+    facts = {}
+    with open(f"{out}/facts.csv") as f:
+        for row in csv.DictReader(f):
+            facts[row["key"]] = row["value"]
+    samples = defaultdict(list)  # (section, method, n, op) -> [(i, us)]
+    with open(f"{out}/raw.csv") as f:
+        for row in csv.DictReader(f):
+            samples[(row["section"], row["method"], int(row["n"]), row["op"])].append((int(row["i"]), int(row["us"])))
+    checks = defaultdict(lambda: [0, 0])  # (method, n) -> [ok, total]
+    with open(f"{out}/checks.csv") as f:
+        for row in csv.DictReader(f):
+            c = checks[(row["method"], int(row["n"]))]
+            c[1] += 1
+            c[0] += row["result"] == "ok"
+
+    def fig(section, method, n, op):
+        us = [u for _, u in samples.get((section, method, n, op), [])]
+        return (statistics.median(us) if us else float("nan"), pct(us, 90), len(us))
+
+    startup = int(facts.get("startup_us.berth", "0") or 0)
+    publish = facts.get("berth_publish") == "yes"
+    lines = []
+    w = lines.append
+    w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
+    w(f"Berth {facts.get('version.berth', '?')}, release build, static Swift stdlib. "
+      f"Rounds at N = {facts.get('n_small')}: {facts.get('rounds')}; N = {facts.get('n_big')}: 1.")
+    if not publish:
+        w("")
+        w("**This berth has no `-p`: Berth attached without publishing a port (no DNAT work), and its "
+          "checks fetched from the container address directly. Berth's figures are not yet comparable.**")
+    w("")
+    w(f"Start-up (median of 31): `berth --version` {ms(startup)} ms, the C floor doing nothing "
+      f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms.")
+    w("")
+    w("### 1. Attach and detach against the number of endpoints (ms, wall time per operation)")
+    w("")
+    w("| method | N | attach median | attach p90 | slope (ms / 100 endpoints) | detach median | detach p90 "
+      "| Berth CLI ÷ this, attach / detach | Berth start-up share of attach | checks |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    csv_rows = [["section", "method", "n", "figure", "value_ms", "samples"]]
+    ns = sorted({k[2] for k in samples if k[0] == "scale"})
+    for n in ns:
+        cli_a = fig("scale", "berth-cli", n, "attach")[0]
+        cli_d = fig("scale", "berth-cli", n, "detach")[0]
+        for m in ORDER:
+            if ("scale", m, n, "attach") not in samples:
+                continue
+            a_med, a_p90, count = fig("scale", m, n, "attach")
+            d_med, d_p90, _ = fig("scale", m, n, "detach")
+            sl = slope_ms_per_100(samples[("scale", m, n, "attach")])
+            ok, total = checks[(m, n)]
+            status = f"{ok}/{total}" if ok == total else f"**{ok}/{total} FAILED, figures do not count**"
+            if m == "berth-cli":
+                ratio = "1"
+            elif cli_a == cli_a and a_med and d_med:
+                ratio = f"{cli_a / a_med:.2f} / {cli_d / d_med:.2f}"
+            else:
+                ratio = "–"
+            share = f"{100 * startup / a_med:.0f} %" if m == "berth-cli" and a_med else ""
+            w(f"| {LABELS[m]} | {n} | {ms(a_med)} | {ms(a_p90)} | {sl:+.2f} | {ms(d_med)} | {ms(d_p90)} "
+              f"| {ratio} | {share} | {status} |")
+            for name, v in (("attach_median", a_med), ("attach_p90", a_p90), ("detach_median", d_med),
+                            ("detach_p90", d_p90)):
+                csv_rows.append(["scale", m, n, name, f"{v / 1000:.3f}", count])
+            csv_rows.append(["scale", m, n, "attach_slope_per_100", f"{sl:.3f}", count])
+    w("")
+    w("Ratios above 1 mean Berth's CLI is slower than that method. The slope is the least-squares "
+      "growth of attach time with the number of endpoints already attached (endpoint 1 excluded).")
+
+    w("")
+    w("### 2. Publishing a range (Berth CLI)")
+    w("")
+    if ("range", "berth-cli", 1000, "attach-1000-ports") in samples:
+        w("| operation | median (ms) | p90 (ms) | samples | Berth start-up share | checks |")
+        w("|---|---:|---:|---:|---:|---|")
+        ok, total = checks[("berth-range", 11)]
+        for n, op, label in ((1000, "attach-1000-ports", "attach publishing 1,000 ports (`-p 20000-20999:20000-20999`)"),
+                             (1000, "detach-1000-ports", "detach of that endpoint"),
+                             (10000, "attach-at-10000-ports", "attach of 1 more endpoint (1 port) beside 10,000 published ports"),
+                             (10000, "detach-at-10000-ports", "its detach")):
+            med, p90, count = fig("range", "berth-cli", n, op)
+            w(f"| {label} | {ms(med)} | {ms(p90)} | {count} | {100 * startup / med:.0f} % | {ok}/{total} |")
+            csv_rows.append(["range", "berth-cli", n, op + "_median", f"{med / 1000:.3f}", count])
+    else:
+        w(f"Not measured: {facts.get('range', 'the range section failed; see log/range.log')}.")
+
+    w("")
+    w("### 3. Peak RSS (KiB, `/usr/bin/time -f %M` or getrusage)")
+    w("")
+    w("| process | peak RSS |")
+    w("|---|---:|")
+    rss = [(k, v) for k, v in facts.items() if k.startswith(("rss_", "lib_maxrss"))]
+    for k, v in sorted(rss):
+        w(f"| {rss_label(k)} | {v} |")
+        csv_rows.append(["rss", k, "", "kib", v, 1])
+
+    w("")
+    w("### 4. `berth run`")
+    w("")
+    if facts.get("berth_run") == "measured":
+        w("| command | median (ms) | p90 (ms) | samples |")
+        w("|---|---:|---:|---:|")
+        for op, label in (("run-true-published", "`berth run --network bhnet -p HPORT:80 -- true`"),
+                          ("run-true-network-none", "`berth run --network none -- true`")):
+            med, p90, count = fig("run", "berth-cli", 1, op)
+            w(f"| {label} | {ms(med)} | {ms(p90)} | {count} |")
+            csv_rows.append(["run", "berth-cli", 1, op + "_median", f"{med / 1000:.3f}", count])
+    else:
+        w(f"Not measured: {facts.get('berth_run', 'unknown')}.")
+
+    w("")
+    w("### Targets (reported, nothing fails on them)")
+    w("")
+    w("| target | measured | met |")
+    w("|---|---|---|")
+    n0 = int(facts.get("n_small", 50))
+    n1 = int(facts.get("n_big", 1000))
+    cli_a = fig("scale", "berth-cli", n0, "attach")[0]
+    floor_a = fig("scale", "floor", n0, "attach")[0]
+    nav_a = fig("scale", "netavark", n0, "attach")[0]
+    cli_d = fig("scale", "berth-cli", n0, "detach")[0]
+    lib_a = fig("scale", "berth-lib", n0, "attach")[0]
+    big = samples.get(("scale", "berth-cli", n1, "attach"), [])
+    sl = slope_ms_per_100(big)
+    rng = fig("range", "berth-cli", 1000, "attach-1000-ports")[0]
+    rss_cli = int(facts.get(f"rss_attach_kb.berth-cli.n{n0}", "0") or 0)
+
+    def row(target, measured, met):
+        w(f"| {target} | {measured} | {'yes' if met else 'no'} |")
+
+    row(f"CLI attach ≤ 2× the C floor (N = {n0})", f"{ms(cli_a)} vs {ms(floor_a)} ms = {cli_a / floor_a:.2f}×", cli_a <= 2 * floor_a)
+    if nav_a == nav_a:
+        row(f"CLI attach ≥ 10× faster than netavark (N = {n0})", f"{nav_a / cli_a:.1f}× faster", nav_a >= 10 * cli_a)
+    row(f"slope ≤ 0.2 ms per 100 endpoints (CLI, up to N = {n1})", f"{sl:+.2f} ms / 100", sl <= 0.2)
+    row(f"CLI detach ≤ 15 ms median (N = {n0})", f"{ms(cli_d)} ms", cli_d <= 15000)
+    if rng == rng:
+        row("1,000-port range attach ≤ 20 ms", f"{ms(rng)} ms", rng <= 20000)
+    row(f"library attach ≤ the C floor's whole-process attach (N = {n0})", f"{ms(lib_a)} vs {ms(floor_a)} ms", lib_a <= floor_a)
+    if rss_cli:
+        row("`berth attach` peak RSS ≤ 15 MB", f"{rss_cli / 1024:.1f} MiB", rss_cli <= 15 * 1024)
+
+    text = "\n".join(lines) + "\n"
+    with open(f"{out}/results.md", "w") as f:
+        f.write(text)
+    with open(f"{out}/results.csv", "w", newline="") as f:
+        csv.writer(f).writerows(csv_rows)
+    print(text)
+
+
+def rss_label(key):
+    if key.startswith("lib_maxrss_kb"):
+        return f"berth-bench (library, whole run of {key.split('.')[1][1:]} attaches + detaches, round {key.split('.')[2][1:]})"
+    if key == "rss_kb.berth_version":
+        return "`berth --version`"
+    parts = key.split(".")
+    what = {"rss_attach_kb": "attach", "rss_detach_kb": "detach"}.get(parts[0], parts[0])
+    where = "beside 1,000-port publishing" if parts[2] == "range" else f"at N = {parts[2][1:]}"
+    return f"{parts[1]} {what} {where}"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
