@@ -50,6 +50,13 @@ extension NetworkManager {
             Trace.mark("attach: veth wired")
             do throws(BerthError) {
                 try firewall.publish(record)
+            } catch {
+                // The batch is atomic: a refused one added nothing, and the key it clashed
+                // on belongs to someone else, so it must not be "unpublished" here.
+                try? unwire(record)
+                throw error
+            }
+            do throws(BerthError) {
                 Trace.mark("attach: ports published")
                 try ConntrackCleanup.afterPublish(record, in: foreignHostNamespace)
                 try FailPoint.check("attach.publish")
