@@ -22,6 +22,14 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Accepted for docker compatibility: a container is always removed when its command ends.") var rm = false
     @OptionGroup var state: StateOption
 
+    /// The command is captured verbatim, so `berth run --help` would otherwise try to run
+    /// a program called "--help".
+    func validate() throws {
+        if let first = arguments.command.first, first == "-h" || first == "--help" {
+            throw CleanExit.helpRequest(self)
+        }
+    }
+
     func run() throws {
         let options = try arguments.options()
         if detach {

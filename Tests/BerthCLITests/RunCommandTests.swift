@@ -36,7 +36,7 @@ struct RunCommandTests {
                 #expect(stop.status == 0, "\(stop)")
                 #expect(stop.stdout == "web\n")
                 #expect(noContainers(sandbox))
-                #expect(vethCount(sandbox) == 0)
+                #expect(vethsGone(sandbox))
                 #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("18080"))
                 let networks = sandbox.berth(["network", "ls"])
                 #expect(networks.stdout.contains("berth0"))
@@ -45,7 +45,7 @@ struct RunCommandTests {
                 #expect(again.status == 0, "\(again)")
                 #expect(again.stdout.contains("\(ip)\t"))
                 #expect(noContainers(sandbox))
-                #expect(vethCount(sandbox) == 0)
+                #expect(vethsGone(sandbox))
             }
         }
     }
@@ -74,7 +74,7 @@ struct RunCommandTests {
 
                 // Nothing is left of four finished containers.
                 #expect(noContainers(sandbox))
-                #expect(vethCount(sandbox) == 0)
+                #expect(vethsGone(sandbox))
             }
         }
     }
@@ -176,7 +176,7 @@ struct RunCommandTests {
                 #expect(gc.stdout.contains("removed container orphan"), "\(gc)")
                 #expect(!isRunning(pid: pid))
                 #expect(noContainers(sandbox))
-                #expect(vethCount(sandbox) == 0)
+                #expect(vethsGone(sandbox))
                 #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("7070"))
                 #expect(sandbox.berth(["gc"]).stdout == "nothing to remove\n")
             }
@@ -199,6 +199,17 @@ struct RunCommandTests {
     /// Host veths of endpoints in the sandbox (Berth names them vb…).
     private func vethCount(_ sandbox: HostSandbox) -> Int {
         sandbox.run(["ip", "-br", "link", "show", "type", "veth"]).stdout.split(separator: "\n").count
+    }
+
+    /// Whether every veth is gone within 3 s: a container's pair goes with its namespace,
+    /// which the kernel tears down asynchronously once the command has exited.
+    private func vethsGone(_ sandbox: HostSandbox) -> Bool {
+        let deadline = Date().addingTimeInterval(3)
+        while vethCount(sandbox) > 0 {
+            if Date() > deadline { return false }
+            usleep(50_000)
+        }
+        return true
     }
 
     /// Alive and not a zombie.

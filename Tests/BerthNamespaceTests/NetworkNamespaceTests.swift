@@ -109,11 +109,14 @@ struct NetworkNamespaceKernelTests {
         try withHostSandbox { sandbox in
             let ns = sandbox.namespace
             let rootBefore = try NetworkNamespace.current().sysctl("net/ipv4/ip_forward")
-            #expect(try ns.sysctl("net.ipv4.ip_forward") == "0")
-            #expect(try ns.setSysctl("net/ipv4/ip_forward", to: "1") == true)
-            #expect(try ns.setSysctl("net/ipv4/ip_forward", to: "1") == false)
-            #expect(try ns.sysctl("net/ipv4/ip_forward") == "1")
-            #expect(sandbox.run(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+            // A new namespace inherits IPv4 settings from the initial one: flip whatever it has.
+            let initial = try ns.sysctl("net.ipv4.ip_forward")
+            #expect(initial == "0" || initial == "1")
+            let flipped = initial == "1" ? "0" : "1"
+            #expect(try ns.setSysctl("net/ipv4/ip_forward", to: flipped) == true)
+            #expect(try ns.setSysctl("net/ipv4/ip_forward", to: flipped) == false)
+            #expect(try ns.sysctl("net/ipv4/ip_forward") == flipped)
+            #expect(sandbox.run(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == flipped)
             #expect(try NetworkNamespace.current().sysctl("net/ipv4/ip_forward") == rootBefore)
             let bad = #expect(throws: BerthError.self) { try ns.sysctl("kernel/hostname") }
             #expect(bad?.code == .invalidArgument)
