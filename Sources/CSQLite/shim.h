@@ -7,13 +7,24 @@
 // buffer may go away right after.
 static inline sqlite3_destructor_type berth_sqlite3_transient(void) { return SQLITE_TRANSIENT; }
 
-// sqlite3_db_config is variadic, which Swift cannot call. Keeps the WAL and its index
-// across closes and skips the checkpoint on close: otherwise every short-lived `berth`
-// process pays a checkpoint (four fdatasyncs) and re-creates both files at its next open.
-// Checkpoints still happen, automatically, once the WAL passes 1,000 pages.
-static inline int berth_sqlite3_keep_wal(sqlite3 *db) {
+// Every `berth` process is short-lived, and a fresh process rebuilds the WAL index by
+// reading the whole WAL (SQLite truncates the shared-memory index when no other process
+// holds it). So the WAL must stay small, and closing must not cost a checkpoint each time:
+// - no checkpoint on close (sqlite3_db_config is variadic, which Swift cannot call), and
+//   the WAL file is kept, so a close costs no fdatasync and no file re-creation;
+// - instead, after a commit that leaves 64 or more frames in the WAL, a TRUNCATE
+//   checkpoint empties it: about one attach in fifteen pays a few fdatasyncs, and opening
+//   never reads more than ~256 KiB of WAL.
+static int berth_sqlite3_wal_hook(void *context, sqlite3 *db, const char *name, int frames) {
+    (void)context;
+    if (frames >= 64) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, 0, 0);
+    return SQLITE_OK;
+}
+
+static inline int berth_sqlite3_small_wal(sqlite3 *db) {
     int persist = 1;
     sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    sqlite3_wal_hook(db, berth_sqlite3_wal_hook, 0);
     return sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)0);
 }
 #endif

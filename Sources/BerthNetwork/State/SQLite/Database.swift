@@ -36,7 +36,7 @@ final class Database {
         // Waits for SQLite's own file locks (a reader racing a checkpoint). Writers rarely
         // get here: they already hold the store's flock when they BEGIN IMMEDIATE.
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
-        _ = berth_sqlite3_keep_wal(db)
+        _ = berth_sqlite3_small_wal(db)
     }
 
     deinit {
