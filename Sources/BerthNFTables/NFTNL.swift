@@ -222,8 +222,8 @@ enum NFTNL {
                         _ body: (UnsafeMutablePointer<nlmsghdr>) -> Void) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: capacity)
         let length = buffer.withUnsafeMutableBytes { raw -> Int in
-            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            guard let nlh = nftnl_nlmsg_build_hdr(base, type, UInt16(family), flags, sequence) else { return 0 }
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self),
+                  let nlh = nftnl_nlmsg_build_hdr(base, type, UInt16(family), flags, sequence) else { return 0 }
             body(nlh)
             return Int(nlh.pointee.nlmsg_len)
         }
@@ -377,12 +377,16 @@ enum NFTNL {
 
     // MARK: Parsing replies
 
-    private static func withHeader<T>(_ message: NetlinkMessage, _ body: (UnsafePointer<nlmsghdr>) -> T) -> T {
+    private static func withHeader<T>(_ message: NetlinkMessage, _ body: (UnsafePointer<nlmsghdr>) -> T?) -> T? {
         var bytes = u32le(UInt32(16 + message.payload.count))
         bytes += withUnsafeBytes(of: message.type.littleEndian) { Array($0) }
         bytes += withUnsafeBytes(of: message.flags.littleEndian) { Array($0) }
         bytes += u32le(message.sequence) + u32le(message.portID) + message.payload
-        return bytes.withUnsafeBytes { body($0.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)) }
+        return bytes.withUnsafeBytes { raw in
+            // 16 bytes at least, so the base address exists; still, no force-unwrap on kernel data.
+            guard let base = raw.baseAddress else { return nil }
+            return body(base.assumingMemoryBound(to: nlmsghdr.self))
+        }
     }
 
     private static func string(_ pointer: UnsafePointer<CChar>?) -> String { pointer.map { String(cString: $0) } ?? "" }
@@ -467,7 +471,11 @@ enum NFTNL {
     }
 
     static func parseElements(_ message: NetlinkMessage, of set: NFTSet) -> [Element] {
-        withHeader(message) { nlh in
+        parseElementsOrNil(message, of: set) ?? []
+    }
+
+    private static func parseElementsOrNil(_ message: NetlinkMessage, of set: NFTSet) -> [Element]? {
+        withHeader(message) { nlh -> [Element]? in
             guard let s = nftnl_set_alloc() else { return [] }
             defer { nftnl_set_free(s) }
             guard nftnl_set_elems_nlmsg_parse(nlh, s) >= 0, let iter = nftnl_set_elems_iter_create(s) else { return [] }
