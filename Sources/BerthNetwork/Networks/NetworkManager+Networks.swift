@@ -39,7 +39,7 @@ extension NetworkManager {
             let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: subnet, gateway: gateway,
                                        mtu: options.mtu ?? 1500, isInternal: options.isInternal, created: StateClock.now())
             try tx.insertNetwork(record)
-            _ = try ensureKernel(of: record, refuseForeignBridge: true)
+            _ = try ensureKernel(of: record)
             return record
         }
     }
@@ -82,7 +82,7 @@ extension NetworkManager {
     /// An existing link of the bridge's name is adopted if it is a bridge (EEXIST after a
     /// race or a crash is fine); anything else is refused. Objects this call created are
     /// removed again if a later step fails.
-    func ensureKernel(of network: NetworkRecord, refuseForeignBridge: Bool = false) throws(BerthError) -> Int32 {
+    func ensureKernel(of network: NetworkRecord) throws(BerthError) -> Int32 {
         let existing: Link?
         do throws(BerthError) {
             existing = try host.link(named: network.bridge.rawValue)
