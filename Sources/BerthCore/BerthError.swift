@@ -1,8 +1,12 @@
 /// The one error type Berth's API throws: a code to branch on, a message that names the
-/// problem and the value at fault, a hint that names the fix, and the underlying cause.
+/// problem and the value at fault, what it is about (object, operation, parameter), a
+/// remedy in the library's own terms, and the underlying cause.
 ///
 /// Modeled on errors that a person reads first and a program inspects second:
-/// `description` is what the CLI prints, `code` is what callers switch over.
+/// `description` is the library's own wording; `code`, `object`, `operation`, `parameter`
+/// and `remedy` are what callers switch over. A front end (the CLI, the CNI plugin, the OCI
+/// hook) words its own advice from those fields — the library never names a command or a
+/// command-line flag, because an embedding runtime has neither.
 public struct BerthError: Error, Sendable, CustomStringConvertible {
     /// Broad classes of failure, stable for programs to match on.
     public enum Code: String, Sendable, Hashable, Codable {
@@ -32,27 +36,146 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
     public let code: Code
     /// What went wrong, naming the value or object at fault.
     public let message: String
-    /// How to fix it, when there is something the user can do.
+    /// How to fix it, in the library's terms (never a command or a flag), when there is
+    /// something the caller can do.
     public let hint: String?
+    /// The object the error is about, when there is one.
+    public let object: Object?
+    /// The operation that failed, when the error comes from one.
+    public let operation: Operation?
+    /// The request field at fault (`AttachOptions.interfaceName` is "interfaceName"), so a
+    /// front end can name its own flag or key for it.
+    public let parameter: String?
+    /// A structured fix that front ends word in their own terms.
+    public let remedy: Remedy?
     /// The lower-level error this one wraps, if any.
     public let cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String, hint: String? = nil, cause: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ message: String, hint: String? = nil, object: Object? = nil, operation: Operation? = nil,
+                parameter: String? = nil, remedy: Remedy? = nil, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
+        self.object = object
+        self.operation = operation
+        self.parameter = parameter
+        self.remedy = remedy
         self.cause = cause
     }
 
     public var description: String {
         var text = message
         if let cause { text += ": \(cause)" }
-        if let hint { text += " (\(hint))" }
+        if let advice = hint ?? remedy?.description { text += " (\(advice))" }
         return text
     }
 
+    /// The same error with what the caller knows added: fields already set are kept.
+    public func with(object: Object? = nil, operation: Operation? = nil, parameter: String? = nil, remedy: Remedy? = nil) -> BerthError {
+        BerthError(code, message, hint: hint, object: self.object ?? object, operation: self.operation ?? operation,
+                   parameter: self.parameter ?? parameter, remedy: self.remedy ?? remedy, cause: cause)
+    }
+
     /// Shorthand for the most common failure: a bad value given by the caller.
-    public static func invalid(_ message: String, hint: String? = nil) -> BerthError {
-        BerthError(.invalidArgument, message, hint: hint)
+    public static func invalid(_ message: String, hint: String? = nil, parameter: String? = nil, object: Object? = nil) -> BerthError {
+        BerthError(.invalidArgument, message, hint: hint, object: object, parameter: parameter)
+    }
+}
+
+extension BerthError {
+    /// What an error is about: a kind of object and its name as the user knows it.
+    public struct Object: Sendable, Hashable, CustomStringConvertible {
+        /// The kind of object: "network", "endpoint", "link", "namespace", "port", ….
+        public var kind: Kind
+        /// Its name, id, path or value.
+        public var name: String
+
+        public init(_ kind: Kind, _ name: String) {
+            self.kind = kind
+            self.name = name
+        }
+
+        public var description: String { "\(kind.rawValue) \(name)" }
+
+        /// Object kinds; an open set, so each target can add its own.
+        public struct Kind: RawRepresentable, Sendable, Hashable {
+            public var rawValue: String
+            public init(rawValue: String) { self.rawValue = rawValue }
+
+            public static let network = Kind(rawValue: "network")
+            public static let endpoint = Kind(rawValue: "endpoint")
+            public static let container = Kind(rawValue: "container")
+            public static let namespace = Kind(rawValue: "namespace")
+            public static let link = Kind(rawValue: "link")
+            public static let bridge = Kind(rawValue: "bridge")
+            public static let address = Kind(rawValue: "address")
+            public static let subnet = Kind(rawValue: "subnet")
+            public static let route = Kind(rawValue: "route")
+            public static let port = Kind(rawValue: "port")
+            public static let nftables = Kind(rawValue: "nftables")
+            public static let state = Kind(rawValue: "state")
+            public static let file = Kind(rawValue: "file")
+            public static let process = Kind(rawValue: "process")
+        }
+
+        public static func network(_ name: String) -> Object { Object(.network, name) }
+        public static func endpoint(_ id: String) -> Object { Object(.endpoint, id) }
+        public static func container(_ name: String) -> Object { Object(.container, name) }
+        public static func namespace(_ path: String) -> Object { Object(.namespace, path) }
+        public static func link(_ name: String) -> Object { Object(.link, name) }
+        public static func bridge(_ name: String) -> Object { Object(.bridge, name) }
+        public static func port(_ key: String) -> Object { Object(.port, key) }
+        public static func state(_ path: String) -> Object { Object(.state, path) }
+        public static func file(_ path: String) -> Object { Object(.file, path) }
+    }
+
+    /// Operations, named as the library's API names them; an open set.
+    public struct Operation: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let createNetwork = Operation(rawValue: "create network")
+        public static let removeNetwork = Operation(rawValue: "remove network")
+        public static let attach = Operation(rawValue: "attach")
+        public static let detach = Operation(rawValue: "detach")
+        public static let publish = Operation(rawValue: "publish")
+        public static let check = Operation(rawValue: "check")
+        public static let gc = Operation(rawValue: "gc")
+        public static let reconcile = Operation(rawValue: "reconcile")
+        public static let run = Operation(rawValue: "run")
+        public static let stop = Operation(rawValue: "stop")
+        public static let exec = Operation(rawValue: "exec")
+        public static let openState = Operation(rawValue: "open state")
+    }
+
+    /// A fix a front end can offer in its own words. `description` is the library's wording.
+    public enum Remedy: Sendable, Hashable, CustomStringConvertible {
+        /// Leftovers of a crash are in the way: garbage collection removes them.
+        case collectGarbage
+        /// The kernel lost objects the state records: reconciling restores them.
+        case reconcile
+        /// The object has endpoints attached that must be detached first.
+        case detachEndpoints
+        /// Remove or stop the named object first.
+        case remove(Object)
+        /// Give another value for `parameter`.
+        case chooseAnother(parameter: String)
+        /// More privilege is needed (root, or the named capability).
+        case privilege(String)
+        /// Look the object up among those that exist (its kind).
+        case listExisting(Object.Kind)
+
+        public var description: String {
+            switch self {
+            case .collectGarbage: "remove leftovers with garbage collection"
+            case .reconcile: "reconcile to restore what the kernel lost"
+            case .detachEndpoints: "detach its endpoints first"
+            case .remove(let object): "remove \(object) first"
+            case .chooseAnother(let parameter): "choose another \(parameter)"
+            case .privilege(let capability): "run as root or with \(capability)"
+            case .listExisting(let kind): "list the existing \(kind.rawValue)s"
+            }
+        }
     }
 }

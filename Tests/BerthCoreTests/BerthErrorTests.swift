@@ -53,3 +53,30 @@ struct BerthErrorTests {
         do { try fail() } catch { #expect(error.code == .invalidArgument) }
     }
 }
+
+@Suite("BerthError structure")
+struct BerthErrorStructureTests {
+    @Test func remedyWordsTheAdviceWhenThereIsNoHint() {
+        let error = BerthError(.alreadyExists, "host veth vb1 already exists", object: .link("vb1"), operation: .attach, remedy: .collectGarbage)
+        #expect(error.description == "host veth vb1 already exists (remove leftovers with garbage collection)")
+        #expect(error.object == .link("vb1"))
+        #expect(error.operation == .attach)
+        let hinted = BerthError(.conflict, "x", hint: "do y", remedy: .reconcile)
+        #expect(hinted.description == "x (do y)")
+    }
+
+    @Test func withKeepsWhatIsSetAndFillsTheRest() {
+        let error = BerthError.invalid("bad interface name", parameter: "interfaceName")
+            .with(object: .endpoint("e1"), operation: .attach, parameter: "other")
+        #expect(error.parameter == "interfaceName")
+        #expect(error.object == .endpoint("e1"))
+        #expect(error.operation == .attach)
+        #expect(error.code == .invalidArgument)
+    }
+
+    @Test func remedyWordings() {
+        #expect(BerthError.Remedy.chooseAnother(parameter: "interfaceName").description == "choose another interfaceName")
+        #expect(BerthError.Remedy.remove(.network("web")).description == "remove network web first")
+        #expect(BerthError.Remedy.listExisting(.network).description == "list the existing networks")
+    }
+}
