@@ -5,7 +5,7 @@
 /// IPv4-mapped addresses in mixed notation), so the
 /// text round-trips to what `ip -6 addr` prints. Zone suffixes (`%eth0`) are refused: an
 /// address with a zone is not a value that can be stored or compared on its own.
-public struct IPv6Address: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     /// The address as a number, first group most significant.
     public var value: UInt128
 
@@ -145,16 +145,4 @@ public struct IPv6Address: Sendable, Hashable, Comparable, Codable, CustomString
     public static let loopback = IPv6Address(1)
 
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.value < rhs.value }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try IPv6Address(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }
