@@ -9,6 +9,18 @@ public protocol NFTablesBackend: AnyObject {
 
     /// Every table with its sets, elements, chains and rules.
     func list() throws(BerthError) -> Ruleset
+
+    /// One table (matched by family and name) with its sets, elements, chains and rules, or
+    /// nil if it does not exist. Reads only that table: a host's other tables (kube-proxy's
+    /// or firewalld's sets) are not listed.
+    func list(table: Table) throws(BerthError) -> Ruleset.TableContents?
+}
+
+extension NFTablesBackend {
+    /// Filters `list()`; a backend that can ask for one table (`KernelBackend`) does so.
+    public func list(table: Table) throws(BerthError) -> Ruleset.TableContents? {
+        try list().table(table.family, table.name)
+    }
 }
 
 extension NFTablesBackend {
