@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// read(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 internal import CBerthShim
 import BerthCore
 import BerthNamespace
@@ -24,7 +26,7 @@ enum StatusRecord {
         let size = MemoryLayout<(Int32, Int32)>.size
         var count = 0
         while true {
-            count = withUnsafeMutableBytes(of: &record) { Glibc.read(fd, $0.baseAddress, size) }
+            count = withUnsafeMutableBytes(of: &record) { systemRead(fd, $0.baseAddress, size) }
             if count < 0, errno == EINTR { continue }
             break
         }

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// read(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 import BerthCore
 import BerthNamespace
 import BerthNetlink
@@ -62,7 +64,7 @@ enum ProcFile {
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
-            let n = Glibc.read(fd, &buffer, buffer.count)
+            let n = systemRead(fd, &buffer, buffer.count)
             if n <= 0 { break }
             data += buffer[..<n]
         }
