@@ -174,7 +174,7 @@ extension BerthError {
             case .remove(let object): "remove \(object) first"
             case .chooseAnother(let parameter): "choose another \(parameter)"
             case .privilege(let capability): "run as root or with \(capability)"
-            case .listExisting(let kind): "list the existing \(kind.rawValue)s"
+            case .listExisting(let kind): "list the existing \(kind.rawValue)\(kind.rawValue.hasSuffix("s") ? "es" : "s")"
             }
         }
     }

@@ -41,7 +41,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         }
         if berth_fd_fs_type(descriptor) != Self.nsfsMagic {
             close(descriptor)
-            throw .invalid("\(path) is not a network namespace", hint: "give a name from \(Self.runDirectory) or a path such as /proc/PID/ns/net")
+            throw .invalid("\(path) is not a network namespace", hint: "give a name from \(Self.runDirectory) or a path such as /proc/PID/ns/net",
+                           object: .namespace(path))
         }
         self.descriptor = descriptor
         self.identity = NamespaceIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
@@ -62,7 +63,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
             fd = try FileDescriptor.open(closeOnExec: path, .readOnly)
         } catch {
             if error.code == ENOENT {
-                throw BerthError(.notFound, "network namespace \(path) does not exist", hint: "list namespaces with 'berth netns ls'")
+                throw BerthError(.notFound, "network namespace \(path) does not exist", object: .namespace(path),
+                                 remedy: .listExisting(.namespace))
             }
             throw .system("open network namespace \(path)", error)
         }
@@ -85,7 +87,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         do {
             return try open(path: "/proc/\(pid)/ns/net")
         } catch where error.code == .notFound {
-            throw BerthError(.notFound, "no process \(pid)", hint: "check the pid with ps")
+            throw BerthError(.notFound, "no process \(pid)", object: BerthError.Object(.process, "\(pid)"))
         }
     }
 
@@ -105,7 +107,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         let nsGetNSType: UInt = 0xb703
         let type = ioctl(descriptor, nsGetNSType)
         if type >= 0, type != BERTH_CLONE_NEWNET {
-            throw .invalid("\(path) is a namespace, but not a network namespace", hint: "use a path such as /proc/PID/ns/net")
+            throw .invalid("\(path) is a namespace, but not a network namespace", hint: "use a path such as /proc/PID/ns/net",
+                           object: .namespace(path))
         }
     }
 
@@ -122,7 +125,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
             try? fd.close()
         } catch {
             if error.code == EEXIST {
-                throw BerthError(.alreadyExists, "network namespace \(name) already exists", hint: "choose another name or delete it with 'berth netns del \(name)'")
+                throw BerthError(.alreadyExists, "network namespace \(name) already exists", object: .namespace(name),
+                                 parameter: "name", remedy: .remove(.namespace(name)))
             }
             throw .system("create \(path)", error)
         }
@@ -168,7 +172,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         if umount2(path, Int32(MNT_DETACH)) != 0 {
             let error = Errno.current
             if error.code == ENOENT {
-                throw BerthError(.notFound, "network namespace \(name) does not exist", hint: "list namespaces with 'berth netns ls'")
+                throw BerthError(.notFound, "network namespace \(name) does not exist", object: .namespace(name),
+                                 remedy: .listExisting(.namespace))
             }
             // EINVAL: not a mount point, a leftover file; unlink it all the same.
             if error.code != EINVAL { throw .system("unmount \(path)", error) }

@@ -9,7 +9,8 @@ extension NetlinkChanges {
         try appendAddress(RTM.newAddr, flags: Self.createFlags, cidr: cidr, index: index, addressFlags: flags, label: label,
                           operation: "add address \(cidr) to \(link)\(handle.whereabouts)",
                           context: .init(alreadyExists: BerthError(.alreadyExists, "address \(cidr) is already on \(link)\(handle.whereabouts)",
-                                                                   hint: "list addresses with 'berth addr ls\(handle.netnsHint)'"),
+                                                                   object: handle.object(.address, cidr.description),
+                                                                   remedy: .listExisting(.address)),
                                          notFound: missing(link)))
     }
 
@@ -17,7 +18,7 @@ extension NetlinkChanges {
     public mutating func deleteAddress(_ cidr: CIDR, from link: LinkReference) throws(BerthError) {
         let index = try resolve(link)
         let absent = BerthError(.notFound, "address \(cidr) is not on \(link)\(handle.whereabouts)",
-                                hint: "list addresses with 'berth addr ls --dev \(link)\(handle.netnsHint)'")
+                                object: handle.object(.address, cidr.description), remedy: .listExisting(.address))
         try appendAddress(RTM.delAddr, flags: 0, cidr: cidr, index: index, addressFlags: [], label: nil,
                           operation: "delete address \(cidr) from \(link)\(handle.whereabouts)",
                           context: .init(notFound: absent, alsoNotFound: [Self.eaddrnotavail]))
@@ -27,7 +28,9 @@ extension NetlinkChanges {
     private mutating func appendAddress(_ type: UInt16, flags messageFlags: UInt16, cidr: CIDR, index: Int32, addressFlags: AddressFlags,
                                         label: String?, operation: String, context: ErrorContext) throws(BerthError) {
         if let label {
-            guard cidr.family == .ipv4 else { throw .invalid("address labels are IPv4 only; \(cidr) is IPv6", hint: "drop the label") }
+            guard cidr.family == .ipv4 else {
+                throw .invalid("address labels are IPv4 only; \(cidr) is IPv6", hint: "drop the label", parameter: "label")
+            }
             _ = try InterfaceName(label)
         }
         var header = ifaddrmsg()

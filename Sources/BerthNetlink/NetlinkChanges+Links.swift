@@ -14,7 +14,8 @@ extension NetlinkChanges {
                        operation: "create \(kind) \(name)\(handle.whereabouts)",
                        context: .init(alreadyExists: exists(name), notFound: masterIndex.map { _ in missing(master) },
                                       unsupported: BerthError(.unsupported, "link type \(kind) is not supported by this kernel",
-                                                              hint: "use bridge or veth, or load the kernel module for \(kind)"))) { b in
+                                                              hint: "use bridge or veth, or load the kernel module for \(kind)",
+                                                              object: handle.object(.link, name.rawValue), parameter: "kind"))) { b in
             b.put(IFLA.ifname, string: name.rawValue)
             if let mtu { b.put(IFLA.mtu, u32: mtu) }
             if let mac { b.put(IFLA.address, bytes: mac.bytes) }
@@ -40,7 +41,8 @@ extension NetlinkChanges {
                        flags: up ? IFF.up : 0, change: up ? IFF.up : 0,
                        operation: "create veth \(name)\(handle.whereabouts) with peer \(peer)\(peerWhere)",
                        context: .init(alreadyExists: BerthError(.alreadyExists, "link \(name) or \(peer)\(peerWhere) already exists",
-                                                                hint: "choose other names or delete the old link with 'berth link del'"),
+                                                                hint: "choose other names or delete the old link",
+                                                                object: handle.object(.link, name.rawValue)),
                                       notFound: masterIndex.map { _ in missing(master) })) { b in
             b.put(IFLA.ifname, string: name.rawValue)
             if let mtu { b.put(IFLA.mtu, u32: mtu) }
@@ -99,7 +101,8 @@ extension NetlinkChanges {
     /// Sets a link's hardware address.
     public mutating func setMAC(_ link: LinkReference, to mac: MACAddress) throws(BerthError) {
         guard !mac.isMulticast, !mac.isZero else {
-            throw .invalid("MAC address \(mac) cannot be given to a link", hint: "use a unicast, non-zero address such as 02:42:0a:58:00:02")
+            throw .invalid("MAC address \(mac) cannot be given to a link", hint: "use a unicast, non-zero address such as 02:42:0a:58:00:02",
+                           parameter: "mac", object: handle.object(.link, "\(link)"))
         }
         try appendLink(RTM.newLink, flags: 0, link: link, operation: "set mac of \(link) to \(mac)\(handle.whereabouts)",
                        context: .init(notFound: missing(link))) { b in b.put(IFLA.address, bytes: mac.bytes) }
@@ -109,7 +112,8 @@ extension NetlinkChanges {
     public mutating func setAlias(_ link: LinkReference, to alias: String?) throws(BerthError) {
         let bytes = Array((alias ?? "").utf8)
         guard bytes.count < 256, !bytes.contains(0) else {
-            throw .invalid("alias of \(link) is over 255 bytes or contains NUL", hint: "use a shorter alias")
+            throw .invalid("alias of \(link) is over 255 bytes or contains NUL", hint: "use a shorter alias", parameter: "alias",
+                           object: handle.object(.link, "\(link)"))
         }
         try appendLink(RTM.newLink, flags: 0, link: link, operation: "set alias of \(link)\(handle.whereabouts)",
                        context: .init(notFound: missing(link))) { b in
@@ -123,7 +127,8 @@ extension NetlinkChanges {
     public mutating func move(_ link: LinkReference, to namespace: NetworkNamespace) throws(BerthError) {
         try appendLink(RTM.newLink, flags: 0, link: link, operation: "move link \(link)\(handle.whereabouts) to network namespace \(namespace)",
                        context: .init(alreadyExists: BerthError(.alreadyExists, "network namespace \(namespace) already has a link named like \(link)",
-                                                                hint: "rename or delete the link there first"),
+                                                                hint: "rename or delete the link there first",
+                                                                object: BerthError.Object(.link, "\(link)")),
                                       notFound: missing(link))) { b in
             b.put(IFLA.netNSFD, u32: UInt32(bitPattern: namespace.descriptor))
         }
@@ -146,14 +151,15 @@ extension NetlinkChanges {
 
     /// A link that is not there, named as the caller gave it.
     func missing(_ link: LinkReference?) -> BerthError {
-        BerthError(.notFound, "link \(link.map(\.description) ?? "?") does not exist\(handle.whereabouts)",
-                   hint: "list links with 'berth link ls\(handle.netnsHint)'")
+        let name = link.map(\.description) ?? "?"
+        return BerthError(.notFound, "link \(name) does not exist\(handle.whereabouts)", object: handle.object(.link, name),
+                          remedy: .listExisting(.link))
     }
 
     /// A link name already taken.
     private func exists(_ name: InterfaceName) -> BerthError {
-        BerthError(.alreadyExists, "link \(name) already exists\(handle.whereabouts)",
-                   hint: "choose another name or delete it with 'berth link del \(name)\(handle.netnsHint)'")
+        BerthError(.alreadyExists, "link \(name) already exists\(handle.whereabouts)", object: handle.object(.link, name.rawValue),
+                   parameter: "name", remedy: .remove(handle.object(.link, name.rawValue)))
     }
 
     /// A link message: ifinfomsg naming `link` by index, or by IFLA_IFNAME when given by name.

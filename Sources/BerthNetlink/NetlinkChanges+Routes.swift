@@ -10,7 +10,8 @@ extension NetlinkChanges {
                                   family: IPFamily? = nil, table: UInt32 = RouteTable.main, metric: UInt32? = nil,
                                   source: IPAddress? = nil, appendIfExists: Bool = false) throws(BerthError) {
         guard gateway != nil || device != nil else {
-            throw .invalid("a route to \(Self.text(destination)) needs a gateway or a device", hint: "give --via IP, --dev NAME or both")
+            throw .invalid("a route to \(Self.text(destination)) needs a gateway or a device", hint: "give a gateway, a device or both",
+                           object: handle.object(.route, Self.text(destination)))
         }
         let spec = try routeSpec(destination, gateway, device, family, table, metric, source)
         // `appendIfExists` is `ip route append`: a route to the same destination that is
@@ -18,7 +19,8 @@ extension NetlinkChanges {
         let flags = appendIfExists ? NetlinkFlags.create | NetlinkFlags.append : Self.createFlags
         try appendRoute(RTM.newRoute, flags: flags, spec, operation: "add route \(spec)\(handle.whereabouts)",
                         context: .init(alreadyExists: BerthError(.alreadyExists, "a route to \(Self.text(destination)) already exists in table \(Self.tableName(table))\(handle.whereabouts)",
-                                                                 hint: "delete it first, or list routes with 'berth route ls\(handle.netnsHint)'"),
+                                                                 object: handle.object(.route, Self.text(destination)),
+                                                                 remedy: .listExisting(.route)),
                                        notFound: device.map { missing($0) }))
     }
 
@@ -26,7 +28,8 @@ extension NetlinkChanges {
     public mutating func deleteRoute(to destination: CIDR?, via gateway: IPAddress? = nil, device: LinkReference? = nil,
                                      family: IPFamily? = nil, table: UInt32 = RouteTable.main, metric: UInt32? = nil) throws(BerthError) {
         let spec = try routeSpec(destination, gateway, device, family, table, metric, nil)
-        let absent = BerthError(.notFound, "no route \(spec)\(handle.whereabouts)", hint: "list routes with 'berth route ls\(handle.netnsHint)'")
+        let absent = BerthError(.notFound, "no route \(spec)\(handle.whereabouts)", object: handle.object(.route, spec.description),
+                                remedy: .listExisting(.route))
         try appendRoute(RTM.delRoute, flags: 0, spec, operation: "delete route \(spec)\(handle.whereabouts)",
                         context: .init(notFound: absent))
     }

@@ -23,15 +23,21 @@ public struct NetlinkChanges {
     func translate(_ error: NetlinkError) -> BerthError {
         guard let context = contexts[error.sequence] else { return error.berthError }
         if error.isNotFound || context.alsoNotFound.contains(error.errno.code), let notFound = context.notFound {
-            return BerthError(.notFound, notFound.message, hint: notFound.hint, cause: error)
+            return Self.refusal(.notFound, notFound, cause: error)
         }
         if error.isAlreadyExists, let exists = context.alreadyExists {
-            return BerthError(.alreadyExists, exists.message, hint: exists.hint, cause: error)
+            return Self.refusal(.alreadyExists, exists, cause: error)
         }
         if error.isNotSupported, let unsupported = context.unsupported {
-            return BerthError(.unsupported, unsupported.message, hint: unsupported.hint, cause: error)
+            return Self.refusal(.unsupported, unsupported, cause: error)
         }
         return error.berthError
+    }
+
+    /// `explanation` with `code`, caused by the kernel's refusal: every structured field kept.
+    private static func refusal(_ code: BerthError.Code, _ explanation: BerthError, cause: NetlinkError) -> BerthError {
+        BerthError(code, explanation.message, hint: explanation.hint, object: explanation.object, operation: explanation.operation,
+                   parameter: explanation.parameter, remedy: explanation.remedy, cause: cause)
     }
 
     struct ErrorContext {
