@@ -9,9 +9,20 @@ public protocol NFTablesBackend: AnyObject {
 
     /// Every table with its sets, elements, chains and rules.
     func list() throws(BerthError) -> Ruleset
+
+    /// One table with its sets, elements, chains and rules; nil when it does not exist.
+    ///
+    /// A backend that can should ask for this table alone, so that reading Berth's table
+    /// costs the same however many tables, rules and set elements others keep. The default
+    /// filters `list()`.
+    func list(table: Table) throws(BerthError) -> Ruleset.TableContents?
 }
 
 extension NFTablesBackend {
+    public func list(table: Table) throws(BerthError) -> Ruleset.TableContents? {
+        try list().table(table.family, table.name)
+    }
+
     /// The tables whose names start with `prefix`, as `nft list ruleset` prints them.
     public func dump(prefix: String = "") throws(BerthError) -> String {
         try list().tables(prefixed: prefix).rendered
@@ -19,7 +30,7 @@ extension NFTablesBackend {
 
     /// One table as `nft list table <family> <name>` prints it.
     public func dump(_ family: Family, _ name: String) throws(BerthError) -> String {
-        guard let table = try list().table(family, name) else {
+        guard let table = try list(table: Table(family, name)) else {
             throw BerthError(.notFound, "table \(family) \(name) does not exist")
         }
         return Renderer.table(table)
