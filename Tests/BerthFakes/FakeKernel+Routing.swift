@@ -71,7 +71,7 @@ extension FakeKernel {
     // MARK: - Routes
 
     func newRoute(_ message: WireMessage, in state: FakeNamespaceState) throws(Refusal) -> [NetlinkMessage] {
-        let route = try readRoute(message)
+        var route = try readRoute(message)
         if let oif = route.oif {
             guard let link = state.links[oif] else { throw Refusal(FakeErrno.noDevice) }
             guard link.isUp else { throw Refusal(FakeErrno.networkDown) }
@@ -79,6 +79,10 @@ extension FakeKernel {
         guard route.gateway != nil || route.oif != nil else { throw Refusal(FakeErrno.invalid) }
         // "Nexthop has invalid gateway": the gateway must be on a connected subnet.
         if let gateway = route.gateway, !state.reaches(gateway, via: route.oif) { throw Refusal(FakeErrno.networkUnreachable) }
+        // A route given only a gateway leaves through the link that reaches it.
+        if route.oif == nil, let gateway = route.gateway {
+            route.oif = state.addresses.first { state.links[$0.index]?.isUp == true && $0.cidr.contains(gateway) }?.index
+        }
         if let position = state.routes.firstIndex(where: { $0.sameKey(route) }) {
             if message.has(Flag.excl) { throw Refusal(FakeErrno.exists) }
             // NLM_F_APPEND puts it after the existing one, which keeps precedence; otherwise

@@ -81,6 +81,12 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         paths = paths.filter { $0.value != state.inode }
     }
 
+    /// Takes a namespace's name away while it lives on, as `ip netns del` does while a
+    /// process still holds it: its paths no longer open, its links stay.
+    public func unlinkNamespace(_ namespace: NetworkNamespace) {
+        paths = paths.filter { $0.value != namespace.identity.inode }
+    }
+
     public func openNamespace(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace {
         if case .open(let namespace) = reference {
             guard state(of: namespace) != nil else {
