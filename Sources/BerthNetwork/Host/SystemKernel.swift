@@ -29,8 +29,9 @@ public final class SystemKernel: KernelAccess, @unchecked Sendable {
         if let namespace { return try namespace.sysctl(key) }
         // The caller's own namespace: /proc/sys/net shows the reading thread's namespace,
         // so no namespace thread is needed.
-        let parts = key.contains("/") ? key.split(separator: "/") : key.split(separator: ".")
-        guard parts.first == "net", !parts.contains(where: { $0 == "." || $0 == ".." }) else {
+        let separator: Character = key.contains("/") ? "/" : "."
+        let parts = key.split(separator: separator, omittingEmptySubsequences: false)
+        guard parts.first == "net", parts.count >= 2, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
             throw .invalid("invalid sysctl key \"\(key)\"", hint: "name a per-namespace key under net/, like net/ipv4/ip_forward")
         }
         let path = "/proc/sys/" + parts.joined(separator: "/")
