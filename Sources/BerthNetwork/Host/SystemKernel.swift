@@ -10,7 +10,7 @@ public import BerthNFTables
 
 /// The machine's kernel: real netlink sockets (opened inside a namespace from a namespace
 /// thread), `KernelBackend` for nftables, namespace files and `/proc`.
-public final class SystemKernel: KernelAccess, @unchecked Sendable {
+public final class SystemKernel: KernelAccess, Sendable {
     public init() {}
 
     public func openNamespace(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace {
