@@ -21,9 +21,7 @@ extension NFTablesBackend {
     public func list(table: Table) throws(BerthError) -> Ruleset.TableContents? {
         try list().table(table.family, table.name)
     }
-}
 
-extension NFTablesBackend {
     /// The tables whose names start with `prefix`, as `nft list ruleset` prints them.
     public func dump(prefix: String = "") throws(BerthError) -> String {
         try list().tables(prefixed: prefix).rendered
@@ -31,7 +29,7 @@ extension NFTablesBackend {
 
     /// One table as `nft list table <family> <name>` prints it.
     public func dump(_ family: Family, _ name: String) throws(BerthError) -> String {
-        guard let table = try list().table(family, name) else {
+        guard let table = try list(table: Table(family, name)) else {
             throw BerthError(.notFound, "table \(family) \(name) does not exist")
         }
         return Renderer.table(table)

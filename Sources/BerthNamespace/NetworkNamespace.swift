@@ -50,6 +50,16 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         self.name = name
     }
 
+    /// A stand-in with no kernel namespace behind it, for the fake kernels of tests (package
+    /// access: not part of the library's API). `descriptor` is any open file, owned and closed
+    /// by this handle; `identity`, `path` and `name` are whatever the fake uses.
+    package init(standIn descriptor: Int32, identity: NamespaceIdentity, path: String, name: String?) {
+        self.descriptor = descriptor
+        self.identity = identity
+        self.path = path
+        self.name = name
+    }
+
     deinit { close(descriptor) }
 
     private static let nsfsMagic = 0x6e73_6673

@@ -61,7 +61,7 @@ public enum Container {
         do {
             switch options.network {
             case .bridge(let network):
-                endpoint = try manager.attach(AttachOptions(network: network, namespace: "/proc/\(process.pid)/ns/net", id: id,
+                endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: id,
                                                             address: options.address, ports: options.ports))
             case .none:
                 // What attach does for lo, without an interface: a socket needs lo up to

@@ -83,8 +83,9 @@ enum StateSchema {
     static func migrate(_ db: Database) throws(BerthError) {
         let found = try version(db)
         guard found <= currentVersion else {
-            throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this berth understands (\(currentVersion))",
-                             hint: "use a newer berth, or point --state-dir elsewhere")
+            throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this Berth understands (\(currentVersion))",
+                             hint: "use a newer Berth, or another state directory",
+                             object: .state(db.path), parameter: "stateDirectory")
         }
         for version in found..<currentVersion {
             try db.script(migrations[version])

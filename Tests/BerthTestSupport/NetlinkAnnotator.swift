@@ -3,9 +3,10 @@
 ///
 /// Written from the uapi headers independently of the code under test, so a wrong number
 /// there shows up here as a wrong name. Namespace fds vary from run to run; their value is
-/// shown as `<fd>` and `xx` bytes.
-enum NetlinkAnnotator {
-    static func annotate(_ bytes: [UInt8]) -> String {
+/// shown as `<fd>` and `xx` bytes. Shared by the rtnetlink request goldens and the fake
+/// kernel's request log.
+public enum NetlinkAnnotator {
+    public static func annotate(_ bytes: [UInt8]) -> String {
         var lines: [String] = []
         var offset = 0
         while offset + 16 <= bytes.count {
@@ -53,7 +54,7 @@ enum NetlinkAnnotator {
     // MARK: - Attributes
 
     private enum Value {
-        case string, u32, mac, ip, fd, raw
+        case string, u8, u32, mac, ip, fd, raw
         case nested([UInt16: (String, Value)])
         /// An ifinfomsg followed by link attributes (VETH_INFO_PEER).
         case ifinfo
@@ -66,6 +67,7 @@ enum NetlinkAnnotator {
     ]
     private static let linkInfoAttributes: [UInt16: (String, Value)] = [
         1: ("IFLA_INFO_KIND", .string), 2: ("IFLA_INFO_DATA", .nested([1: ("VETH_INFO_PEER", .ifinfo)])),
+        4: ("IFLA_INFO_SLAVE_KIND", .string), 5: ("IFLA_INFO_SLAVE_DATA", .nested([4: ("IFLA_BRPORT_MODE", .u8)])),
     ]
     private static let addressAttributes: [UInt16: (String, Value)] = [
         1: ("IFA_ADDRESS", .ip), 2: ("IFA_LOCAL", .ip), 3: ("IFA_LABEL", .string), 4: ("IFA_BROADCAST", .ip), 8: ("IFA_FLAGS", .u32),
@@ -113,6 +115,8 @@ enum NetlinkAnnotator {
         case .string:
             let text = String(decoding: value.prefix { $0 != 0 }, as: UTF8.self)
             return "\"\(text)\"" + (value.last == 0 ? "" : " (no NUL)")
+        case .u8:
+            return value.count == 1 ? "\(value[0])" : "?"
         case .u32:
             return value.count == 4 ? "\(u32(value, 0))" : "?"
         case .mac:
