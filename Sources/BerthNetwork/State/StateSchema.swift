@@ -1,6 +1,7 @@
 import BerthCore
 
-/// The database schema, versioned with `PRAGMA user_version`.
+/// The database schema of BerthNetwork's own tables, versioned with `PRAGMA user_version`.
+/// Tables of higher targets are versioned apart, per owner (`StateExtension`).
 ///
 /// Each migration moves the schema from version `index` to `index + 1` and runs inside the
 /// same locked write transaction that bumps `user_version`, so a crash mid-migration leaves
@@ -69,6 +70,14 @@ enum StateSchema {
             rootfs                TEXT,
             status                TEXT NOT NULL CHECK (status IN ('created', 'running')),
             created               INTEGER NOT NULL
+        ) STRICT;
+        """,
+        // Version 3: the versions of the tables that targets above BerthNetwork keep in this
+        // store (see `StateExtension`), one row per owner.
+        """
+        CREATE TABLE schema_versions (
+            owner   TEXT PRIMARY KEY,
+            version INTEGER NOT NULL CHECK (version >= 0)
         ) STRICT;
         """,
     ]
