@@ -36,6 +36,7 @@ public enum Container {
         let id = RecordID.generate()
         let name = options.name ?? defaultName(id: id)
         let supervisor = try ProcessIdentity.current()
+        let store = try manager.containerStore()
         // Checked before anything starts: a missing network is a usage error, not a rollback.
         if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
         let spec = options.spec(id: id)
@@ -51,7 +52,7 @@ public enum Container {
             command: options.command, hostname: spec.hostname ?? defaultHostname(id: id), rootfs: options.rootfs,
             status: .created, created: StateClock.now())
         do {
-            try manager.store.write { tx throws(BerthError) in try tx.insertContainer(record) }
+            try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
         } catch {
             process.abort()
             throw error
@@ -78,7 +79,7 @@ public enum Container {
                 try ContainerFiles.writeResolvConf(rootfs: rootfs)
             }
             try process.start()
-            try manager.store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
+            try store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
             record.status = .running
         } catch {
             // Never started, or started and then unrecordable: it must not outlive the failure.
@@ -101,12 +102,12 @@ public enum Container {
 
     /// Every recorded container, oldest first.
     public static func list(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
-        try manager.store.read { tx throws(BerthError) in try tx.containers() }
+        try manager.containerStore().read { tx throws(BerthError) in try tx.containers() }
     }
 
     /// The container with this name (or unique id prefix).
     public static func find(_ nameOrID: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
-        try manager.store.read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
+        try manager.containerStore().read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
     }
 
     /// Stops a container started by any process: SIGTERM, then SIGKILL after `timeout` (the
@@ -126,7 +127,7 @@ public enum Container {
         // The supervisor reaps the command, then detaches and removes the record.
         let supervisor = ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime)
         if !supervisor.waitForExit(timeout: .seconds(10)) {
-            let gone = try manager.store.read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
+            let gone = try manager.containerStore().read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
             guard gone else {
                 throw BerthError(.system, "the supervisor of container \(record.name) (process \(record.supervisorPID)) did not clean up",
                                  hint: "run 'berth gc' once it has ended")
@@ -182,7 +183,7 @@ public enum Container {
     /// Detaches the container's endpoint and deletes its record; both are idempotent.
     static func cleanUp(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
         if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
-        try manager.store.write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
+        try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
     }
 
     /// Makes sure the network exists; the default one is created on first use, like Docker's
@@ -221,4 +222,13 @@ public enum Container {
 
 extension ContainerNetwork {
     var isBridge: Bool { if case .bridge = self { true } else { false } }
+}
+
+extension NetworkManager {
+    /// The manager's store with BerthRun's tables in place (created or migrated on first
+    /// use; see `ContainerSchema`).
+    func containerStore() throws(BerthError) -> StateStore {
+        try store.prepare(ContainerSchema.stateExtension)
+        return store
+    }
 }

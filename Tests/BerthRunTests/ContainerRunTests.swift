@@ -87,7 +87,7 @@ struct ContainerRunKernelTests {
     }
 }
 
-@Suite("ProcessIdentity and container records")
+@Suite("ProcessIdentity")
 struct ProcessIdentityTests {
     @Test("/proc/PID/stat: fields counted from the last ')', so a comm with spaces and parentheses parses")
     func statParsing() throws {
@@ -105,28 +105,5 @@ struct ProcessIdentityTests {
         #expect(ProcessIdentity.of(pid: me.pid) == me)
         #expect(!ProcessIdentity(pid: me.pid, startTime: me.startTime + 1).isAlive)
         #expect(try !ProcessIdentity(pid: me.pid, startTime: me.startTime + 1).signal(0))
-    }
-
-    @Test("the containers table: a name is reserved once, rows round-trip, delete is idempotent")
-    func containerRows() throws {
-        let dir = NSTemporaryDirectory() + "berth-ctr-state-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try StateStore(directory: dir)
-        let record = ContainerRecord(id: RecordID.generate(), name: "web", endpointID: nil, network: "none", pid: 42, startTime: 7,
-                                     supervisorPID: 41, supervisorStartTime: 6, command: ["sh", "-c", "echo \"hi\""], hostname: "box",
-                                     rootfs: "/srv/r", status: .created, created: 1)
-        try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
-        var second = record
-        second.id = RecordID.generate()
-        let taken = #expect(throws: BerthError.self) { try store.write { tx throws(BerthError) in try tx.insertContainer(second) } }
-        #expect(taken?.code == .alreadyExists && taken?.message.contains("\"web\" is already in use") == true)
-        try store.write { tx throws(BerthError) in try tx.setContainerStatus(id: record.id, .running) }
-        var expected = record
-        expected.status = .running
-        #expect(try store.read { tx throws(BerthError) in try tx.container(matching: "web") } == expected)
-        #expect(try store.read { tx throws(BerthError) in try tx.container(matching: String(record.id.prefix(8))) } == expected)
-        #expect(try store.write { tx throws(BerthError) in try tx.deleteContainer(id: record.id) })
-        #expect(try !store.write { tx throws(BerthError) in try tx.deleteContainer(id: record.id) })
-        #expect(try store.read { tx throws(BerthError) in try tx.containers() }.isEmpty)
     }
 }

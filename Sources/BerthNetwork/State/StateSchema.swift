@@ -50,28 +50,9 @@ enum StateSchema {
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX port_mappings_by_endpoint ON port_mappings (endpoint);
         """,
-        // Version 2: containers started by `berth run`. A row lives while its supervisor does;
-        // pid and start time (field 22 of /proc/PID/stat) together name one process, so a
-        // reused pid is never mistaken for it. The endpoint, when there is one, has the
-        // container's id; it is not a foreign key because `gc` may remove the endpoint of a
-        // dead namespace before the container row.
-        """
-        CREATE TABLE containers (
-            id                    TEXT PRIMARY KEY,
-            name                  TEXT NOT NULL UNIQUE,
-            endpoint              TEXT,
-            network               TEXT NOT NULL,
-            pid                   INTEGER NOT NULL,
-            start_time            INTEGER NOT NULL,
-            supervisor_pid        INTEGER NOT NULL,
-            supervisor_start_time INTEGER NOT NULL,
-            command               TEXT NOT NULL,
-            hostname              TEXT NOT NULL,
-            rootfs                TEXT,
-            status                TEXT NOT NULL CHECK (status IN ('created', 'running')),
-            created               INTEGER NOT NULL
-        ) STRICT;
-        """,
+        // Version 2 created the `containers` table of `berth run`. That table now belongs to
+        // BerthRun, which adopts it through its own `StateExtension`; a new store skips it.
+        "",
         // Version 3: the versions of the tables that targets above BerthNetwork keep in this
         // store (see `StateExtension`), one row per owner.
         """
