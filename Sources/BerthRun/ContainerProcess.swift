@@ -134,7 +134,7 @@ public final class ContainerProcess: Sendable {
                              privileged: Bool = false) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
-        if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory") }
+        if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr), privileged: privileged)
 
         var fds: [Int32] = [], types: [Int32] = []
@@ -282,7 +282,7 @@ public final class ContainerProcess: Sendable {
     private static func cloneFailure(_ error: Errno) -> BerthError {
         switch error.code {
         case EPERM:
-            BerthError(.permissionDenied, "cannot create the container's namespaces", hint: "run as root (CAP_SYS_ADMIN)", cause: error)
+            BerthError(.permissionDenied, "cannot create the container's namespaces", remedy: .privilege("CAP_SYS_ADMIN"), cause: error)
         case ENOSPC, EUSERS:
             BerthError(.conflict, "the namespace limit is reached", hint: "raise /proc/sys/user/max_*_namespaces or stop containers", cause: error)
         case EINVAL:

@@ -161,12 +161,14 @@ struct RunArguments: ParsableArguments {
     var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
     func options() throws(BerthError) -> RunOptions {
-        RunOptions(
-            command: commandLine, name: name, network: try ContainerNetwork(parsing: network),
-            ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
-            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
-            hostname: hostname, rootfs: try rootfs.map { path throws(BerthError) in try RunCommand.absolute(path, what: "root filesystem") },
+        let process = ContainerSpec(
+            command: commandLine, hostname: hostname,
+            rootfs: try rootfs.map { path throws(BerthError) in try RunCommand.absolute(path, what: "root filesystem") },
             environment: env, workingDirectory: workdir, privileged: privileged)
+        return RunOptions(
+            process: process, name: name, network: try ContainerNetwork(parsing: network),
+            ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
+            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) })
     }
 
     /// The same options as arguments again, for the supervisor (paths made absolute).
