@@ -9,6 +9,7 @@ import Berth
 /// parser accepts exactly the well-formed spellings of those two commands' options; anything
 /// else — help, an unknown, repeated or malformed option, a value that looks like an option,
 /// `--` — is left to argument-parser, so usage text and usage errors stay the same.
+/// `HotPathParityTests` holds it to argument-parser's reading of every spelling it accepts.
 enum HotPath {
     /// Runs a hot command and returns true, or returns false to hand `arguments` on.
     static func run(_ arguments: [String]) throws(BerthError) -> Bool {
@@ -78,6 +79,8 @@ enum HotPath {
             if word.hasPrefix("--"), let equals = word.firstIndex(of: "=") {
                 value = String(word[word.index(after: equals)...])
                 word = String(word[..<equals])
+                // argument-parser refuses `--name=` with nothing after it.
+                guard value?.isEmpty == false else { return nil }
             }
             if word.hasPrefix("-") {
                 guard single.contains(word) || repeated[word] != nil else { return nil }
