@@ -24,7 +24,7 @@ import Synchronization
 /// The command is PID 1 of its pid namespace, and the kernel delivers to a namespace's PID 1
 /// only the signals it installed a handler for (SIGKILL excepted, when sent from outside). A
 /// shell or a program that does not handle SIGTERM therefore ignores `signal(SIGTERM)`:
-/// `berth stop` should send SIGTERM, wait a grace period, then SIGKILL. Killing PID 1 ends
+/// `Container.stop` sends SIGTERM, waits a grace period, then sends SIGKILL. Killing PID 1 ends
 /// every process in the container.
 public final class ContainerProcess: Sendable {
     /// The process id, as seen from the caller's pid namespace.
@@ -127,7 +127,7 @@ public final class ContainerProcess: Sendable {
         }
     }
 
-    /// Runs `command` inside the namespaces of the running process `pid` (`berth exec`),
+    /// Runs `command` inside the namespaces of the running process `pid` (as `docker exec`),
     /// joining those in `namespaces` that differ from the caller's. Returns it running.
     public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
                              workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
