@@ -18,7 +18,7 @@ import BerthNamespace
 ///
 /// ```swift
 /// // In the program's entry point, before anything else:
-/// if CommandLine.arguments.dropFirst() == ["_supervise"] { Supervisor.main() }
+/// if Array(CommandLine.arguments.dropFirst()) == ["_supervise"] { Supervisor.main() }
 /// // Where it starts a container in the background:
 /// let started = try Supervisor.start(options, entry: Supervisor.Entry(arguments: ["_supervise"]))
 /// print(started.name)

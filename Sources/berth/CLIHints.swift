@@ -31,6 +31,8 @@ enum CLIHints {
         case .detachEndpoints:
             return "detach them first with 'berth detach ID'"
         case .chooseAnother(let parameter):
+            // `berth network create` takes the network's name as an argument, not --name.
+            if parameter == "name", error.object?.kind == .network { return "choose another name" }
             return "choose another \(flag(for: parameter))"
         case .privilege(let capability):
             return "run as root or with \(capability)"

@@ -65,6 +65,9 @@ struct CLIHintsTests {
             let error = BerthError(.conflict, "taken", parameter: parameter, remedy: .chooseAnother(parameter: parameter))
             #expect(line(error) == "taken (choose another \(flag))", "\(parameter)")
         }
+        // A network's name is an argument of `berth network create`, not --name.
+        let network = BerthError(.alreadyExists, "network web exists", object: .network("web"), parameter: "name", remedy: .chooseAnother(parameter: "name"))
+        #expect(line(network) == "network web exists (choose another name)")
         // A field the table does not know is still a flag-shaped word, never dropped.
         #expect(CLIHints.flag(for: "frobnicate") == "--frobnicate")
     }
