@@ -91,7 +91,7 @@ public enum ContainerFiles {
     // MARK: - Files
 
     private static func write(_ text: String, to name: String, in rootfs: String) throws(BerthError) {
-        try ContainerSpec.validateAbsolute(rootfs, what: "root filesystem")
+        try ContainerSpec.validateAbsolute(rootfs, what: "root filesystem", parameter: "rootfs")
         let root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard root >= 0 else { throw .system("open root filesystem \(rootfs)", Errno(errno)) }
         defer { close(root) }

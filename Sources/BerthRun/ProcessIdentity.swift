@@ -25,7 +25,7 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
     public static func current() throws(BerthError) -> ProcessIdentity {
         let pid = getpid()
         guard let stat = ProcStat.read(pid: pid) else {
-            throw BerthError(.system, "cannot read /proc/\(pid)/stat of berth itself", hint: "is /proc mounted?")
+            throw BerthError(.system, "cannot read /proc/\(pid)/stat of this process", hint: "is /proc mounted?")
         }
         return ProcessIdentity(pid: pid, startTime: stat.startTime)
     }

@@ -1,10 +1,10 @@
-/// A container started by `berth run`, as long as its supervisor lives.
+/// A container started by `Container.run`, recorded as long as its supervisor lives.
 ///
 /// The supervisor is the process that waits for the container's command and cleans up after
-/// it: `berth run` itself in the foreground, the detached `berth _supervise` with `-d`. A
-/// pid together with its start time (field 22 of `/proc/PID/stat`, in clock ticks since
-/// boot) names one process for good: a pid the kernel hands to someone else later comes with
-/// another start time.
+/// it: the caller of `Container.run` (`Supervisor.run` in the foreground), or the detached
+/// process `Supervisor.start` launches. A pid together with its start time (field 22 of
+/// `/proc/PID/stat`, in clock ticks since boot) names one process for good: a pid the kernel
+/// hands to someone else later comes with another start time.
 public struct ContainerRecord: Sendable, Hashable {
     /// Where the container is in its life.
     public enum Status: String, Sendable, Hashable {
@@ -18,7 +18,7 @@ public struct ContainerRecord: Sendable, Hashable {
     public var id: String
     /// Unique among containers.
     public var name: String
-    /// The endpoint attaching it to its network; nil with `--network none` or `host`.
+    /// The endpoint attaching it to its network; nil with the `none` or `host` network.
     public var endpointID: String?
     /// The network's name, or `none` / `host`.
     public var network: String
