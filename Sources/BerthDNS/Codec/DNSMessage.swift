@@ -34,6 +34,15 @@ public struct DNSMessage: Sendable, Hashable {
         self = try reader.readMessage()
     }
 
+    /// The header and the first question only, for matching an upstream's reply to the
+    /// query it answers without parsing (or trusting) the rest.
+    static func header(andFirstQuestionOf bytes: [UInt8]) throws(DNSParseError) -> (DNSHeader, DNSQuestion?) {
+        var reader = try DNSReader(bytes)
+        guard let header = DNSHeader(bytes) else { throw .shortHeader(length: bytes.count) }
+        reader.skipHeader()
+        return (header, header.questionCount == 0 ? nil : try reader.readQuestion())
+    }
+
     /// The full response code: the header's 4 bits, plus the OPT record's 8 high bits.
     public var responseCode: DNSResponseCode {
         get { DNSResponseCode(rawValue: UInt16(edns?.extendedResponseCode ?? 0) << 4 | UInt16(header.responseCodeLow)) }

@@ -19,6 +19,8 @@ struct DNSReader {
 
     var remaining: Int { bytes.count - position }
 
+    mutating func skipHeader() { position = DNSHeader.size }
+
     mutating func readUInt8() throws(DNSParseError) -> UInt8 {
         guard remaining >= 1 else { throw .truncated(offset: position) }
         defer { position += 1 }
