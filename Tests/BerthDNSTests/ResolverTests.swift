@@ -225,3 +225,85 @@ struct SandboxlessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+@Suite("DNS table file and resolv.conf")
+struct TableFileTests {
+    @Test("the table file round-trips through render and parse")
+    func roundTrip() throws {
+        var table = try sampleTable()
+        table.networks[1].upstreams = [try DNSUpstream(parsing: "192.0.2.53:5353"), try DNSUpstream(parsing: "[fd00::53]")]
+        #expect(try DNSTableFile.parse(DNSTableFile.render(table)) == table)
+    }
+
+    @Test("errors name the line and the problem")
+    func errors() throws {
+        let cases: [(String, String)] = [
+            ("endpoint web address=10.0.0.2\n", "line 1: an endpoint comes before any network line"),
+            ("network n listen=10.0.0.1 subnet=10.0.0.0/24\nendpoint -web address=10.0.0.2\n", "line 2: \"-web\" is not a valid DNS name"),
+            ("network n listen=10.0.0.1 subnet=10.0.0.0/24\nendpoint web\n", "line 2: endpoint web has no address="),
+            ("network n listen=10.0.0.1 subnet=10.0.0.0/24 colour=red\n", "line 1: unknown setting \"colour\""),
+            ("network n listen=10.0.0.300 subnet=10.0.0.0/24\n", "line 1: invalid IP address \"10.0.0.300\""),
+            ("hosts a b\n", "line 1: unknown keyword \"hosts\""),
+            ("network n listen=10.0.0.1\n", "network n has no subnet"),
+        ]
+        for (text, expected) in cases {
+            let error = try #require(throws: BerthError.self) { try DNSTableFile.parse(text) }
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+
+    @Test("resolv.conf: nameservers in order, the last search or domain line, options; junk skipped")
+    func resolvConf() {
+        let conf = ResolvConf(parsing: """
+            # generated
+            domain old.example
+            nameserver 127.0.0.53
+            nameserver fe80::1%eth0
+            nameserver 192.0.2.53 # comment
+            search a.example b.example
+            options edns0 trust-ad
+            nameserver not-an-address
+            """)
+        #expect(conf.nameservers == [.v4(IPv4Address(127, 0, 0, 53)), .v4(IPv4Address(192, 0, 2, 53))])
+        #expect(conf.searchDomains == ["a.example", "b.example"])
+        #expect(conf.options == ["edns0", "trust-ad"])
+        #expect(conf.upstreams.map(\.description) == ["127.0.0.53", "192.0.2.53"])
+    }
+
+    @Test("a container's resolv.conf: the gateway, the host's search list and options, ndots:0 unless given")
+    func containerText() {
+        let conf = ResolvConf(parsing: "nameserver 127.0.0.53\nsearch corp.example\noptions edns0\n")
+        #expect(conf.containerText(nameservers: [.v4(IPv4Address(10, 89, 0, 1))]) == """
+            # Written by Berth: the network's resolver; search domains and options from the host.
+            nameserver 10.89.0.1
+            search corp.example
+            options edns0 ndots:0
+
+            """)
+        #expect(ResolvConf(parsing: "options ndots:2").containerText(nameservers: []).hasSuffix("options ndots:2\n"))
+    }
+
+    @Test("upstream syntax: address, address:port, [v6]:port; bad ports and 0.0.0.0 refused")
+    func upstreams() throws {
+        #expect(try DNSUpstream(parsing: "192.0.2.1") == DNSUpstream(address: .v4(IPv4Address(192, 0, 2, 1))))
+        #expect(try DNSUpstream(parsing: "192.0.2.1:5353").port == 5353)
+        #expect(try DNSUpstream(parsing: "[fd00::1]:54").description == "[fd00::1]:54")
+        #expect(try DNSUpstream(parsing: "fd00::1").port == 53)
+        for bad in ["192.0.2.1:0", "192.0.2.1:70000", "[fd00::1", "0.0.0.0", "name.example", "[fd00::1]x"] {
+            #expect(throws: BerthError.self, "\(bad)") { _ = try DNSUpstream(parsing: bad) }
+        }
+    }
+
+    @Test("reverse names: both directions, both families")
+    func reverseNames() throws {
+        let v4 = IPAddress.v4(IPv4Address(10, 89, 0, 2))
+        #expect(ReverseName.name(for: v4).description == "2.0.89.10.in-addr.arpa.")
+        #expect(ReverseName.address(from: name("2.0.89.10.IN-ADDR.ARPA")) == v4)
+        let v6 = IPAddress.v6(try IPv6Address(parsing: "fd00::ab"))
+        #expect(ReverseName.name(for: v6).description == "b.a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.")
+        #expect(ReverseName.address(from: ReverseName.name(for: v6)) == v6)
+        for bad in ["256.0.89.10.in-addr.arpa", "x.0.89.10.in-addr.arpa", "0.89.10.in-addr.arpa", "1.2.3.4.5.in-addr.arpa"] {
+            #expect(ReverseName.address(from: name(bad)) == nil, "\(bad)")
+        }
+    }
+}
