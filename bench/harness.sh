@@ -415,21 +415,38 @@ dns_run() {
     echo "$pid" >>"$PIDS"
     read -r line <&"${DNS[0]}"
     [[ $line == ready ]] || { echo "[dns] berth-dns did not start (log: $OUT/log/dns.log)" >&2; return 1; }
+    for ((i = 0; i < 100; i++)); do grep -q 'resident set' "$OUT/log/dns.log" && break; sleep 0.01; done
+    fact dns_rss_kb.startup "$(sed -n 's/.*resident set \([0-9]*\) KiB after start-up.*/\1/p' "$OUT/log/dns.log" | tail -n 1)"
     fact dns_rss_kb.idle "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+    fact dns_load_average "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
-    # label window name-args
+    # The resolver's CPU time (user + system, in clock ticks) from /proc/PID/stat.
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+    local hz
+    hz=$(getconf CLK_TCK)
+    # load LABEL WINDOW NAME-ARGS...: one dnsload run; besides its line, the resolver's CPU
+    # time per answer, and answers per CPU-second (what one uncontended core would do:
+    # robust to other load on the machine, which wall-clock figures are not).
     load() {
-        local label=$1 window=$2
+        local label=$1 window=$2 before after answered
         shift 2
+        before=$(cpu_ticks)
         line=$(ip netns exec bh-dnsc taskset -c 1 "$DNSLOAD" query 10.88.0.1 53 --window "$window" --duration "$secs" "$@") || return 1
-        echo "$label: $line" >&3
+        after=$(cpu_ticks)
+        echo "$label: $line cpu_ticks=$((after - before))" >&3
         for kv in $line; do fact "dns_${label}.${kv%%=*}" "${kv#*=}"; done
+        answered=$(sed -n 's/.* total=\([0-9]*\).*/\1/p' <<<"$line")
+        if ((after > before && answered > 0)); then
+            fact "dns_${label}.cpu_us_per_query" "$(awk -v t=$((after - before)) -v hz="$hz" -v n="$answered" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
+            fact "dns_${label}.qps_per_core" "$(awk -v t=$((after - before)) -v hz="$hz" -v n="$answered" 'BEGIN {printf "%.0f", n / (t / hz)}')"
+        fi
     }
     load local_w1 1 --names name- 1000 || return 1
     load local_w16 16 --names name- 1000 || return 1
     load forwarded_w1 1 --name fwd.bench.example || return 1
     load forwarded_w16 16 --name fwd.bench.example || return 1
     fact dns_rss_kb.after "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+    fact dns_rss_kb.anon "$(awk '/RssAnon/ {print $2}' "/proc/$pid/status")"
     fact dns_rss_kb.peak "$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
     # A reload of the 1,000-name table, as attach and detach will cause.
     local t0 t1

@@ -5,5 +5,6 @@
 #include <sys/signalfd.h>
 #include <sys/inotify.h>
 #include <signal.h>
+#include <malloc.h>
 
 #endif

@@ -5,8 +5,9 @@
 //       Keeps N queries in flight over one UDP socket (default 1) for SECONDS (default 3),
 //       after a 0.5 s warm-up that is not counted. With --names, each query asks PREFIX<k>
 //       for a random k in 1..COUNT. Prints one line:
-//         sent=… answered=… qps=… p50_us=… p90_us=… p99_us=… max_us=… timeouts=… errors=…
-//       errors counts answers with a response code other than NOERROR or without an answer.
+//         sent=… answered=… qps=… p50_us=… p90_us=… p99_us=… max_us=… timeouts=… errors=… total=…
+//       errors counts answers with a response code other than NOERROR or without an answer;
+//       total counts every answer, warm-up included (for CPU time per query).
 //   dnsload upstream ADDRESS PORT
 //       Answers every query on UDP ADDRESS:PORT with one A record, 198.51.100.7, TTL 30,
 //       until killed: the upstream of the forwarding benchmark, never the bottleneck.
@@ -101,7 +102,7 @@ static int run_query(int argc, char **argv) {
     size_t cap = 1 << 22, samples_n = 0;
     uint32_t *samples = malloc(cap * sizeof *samples);
     if (!samples) die("malloc");
-    uint64_t sent = 0, answered = 0, timeouts = 0, errors = 0;
+    uint64_t sent = 0, answered = 0, timeouts = 0, errors = 0, total = 0;
     uint16_t next_id = 1, oldest = 1;
     uint8_t buf[4096];
     char qname[300];
@@ -133,6 +134,7 @@ static int run_query(int argc, char **argv) {
                     uint64_t done = now_ns();
                     in_flight[id] = 0;
                     outstanding--;
+                    total++;
                     if (sent_at[id] >= measure_from && done < end) {
                         answered++;
                         if ((buf[3] & 0x0f) != 0 || (buf[6] == 0 && buf[7] == 0)) errors++;
@@ -155,9 +157,10 @@ static int run_query(int argc, char **argv) {
     }
     qsort(samples, samples_n, sizeof *samples, cmp_u32);
 #define PCT(p) (samples_n ? samples[(size_t)((samples_n - 1) * (p) / 100.0)] : 0)
-    printf("sent=%llu answered=%llu qps=%.0f p50_us=%u p90_us=%u p99_us=%u max_us=%u timeouts=%llu errors=%llu\n",
+    printf("sent=%llu answered=%llu qps=%.0f p50_us=%u p90_us=%u p99_us=%u max_us=%u timeouts=%llu errors=%llu total=%llu\n",
            (unsigned long long)sent, (unsigned long long)answered, answered / duration, PCT(50), PCT(90), PCT(99),
-           samples_n ? samples[samples_n - 1] : 0, (unsigned long long)timeouts, (unsigned long long)errors);
+           samples_n ? samples[samples_n - 1] : 0, (unsigned long long)timeouts, (unsigned long long)errors,
+           (unsigned long long)total);
     return 0;
 }
 

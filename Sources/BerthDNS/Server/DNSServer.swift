@@ -82,6 +82,8 @@ public final class DNSServer {
         try reconcileListeners(strict: true)
         DNSLog.write("serving \(resolver.zones.count) network(s) on \(describeListeners()), upstreams \(describeUpstreams())")
         ready()
+        let resident = ResidentMemory.trim()
+        DNSLog.write("resident set \(resident.before) KiB after start-up, \(resident.after) KiB after trimming")
         running = true
         while running {
             let now = MonotonicClock.now()
@@ -128,6 +130,7 @@ public final class DNSServer {
             self.resolver = resolver
             defaultUpstreams = upstreams
             try reconcileListeners(strict: false)
+            ResidentMemory.trim()
             statistics.reloads += 1
             DNSLog.write("reloaded (\(reason)): \(resolver.zones.count) network(s) on \(describeListeners())")
         } catch {
