@@ -388,7 +388,7 @@ run_section() {
 # upstream (dnsload upstream) in bh-dnsu at 192.0.2.2. The resolver runs on CPU 0; the
 # load generator and the upstream share CPU 1, so "one core" is the resolver's alone.
 dns_run() {
-    local quick=$1 secs=5 table=$WORK/dns-table pid up_pid i line kv
+    local quick=$1 secs=5 table=$WORK/dns-table pid="" up_pid="" i line kv
     ((quick)) && secs=2
     exec 3>>"$OUT/log/dns.log"
     ip link set lo up
@@ -405,16 +405,17 @@ dns_run() {
         for ((i = 1; i <= 1000; i++)); do echo "endpoint name-$i address=10.88.$((i / 250 + 1)).$((i % 250 + 1))"; done
     } >"$table"
 
-    coproc UP { exec ip netns exec bh-dnsu taskset -c 1 "$DNSLOAD" upstream 192.0.2.2 53 2>&3; }
-    up_pid=$UP_PID
+    # Background processes whose first stdout line is "ready" (ip netns exec and taskset
+    # exec, so $! is the server itself).
+    ready() { local k; for ((k = 0; k < 500; k++)); do grep -qx ready "$1" 2>/dev/null && return 0; sleep 0.01; done; return 1; }
+    ip netns exec bh-dnsu taskset -c 1 "$DNSLOAD" upstream 192.0.2.2 53 >"$WORK/dns-upstream.out" 2>&3 &
+    up_pid=$!
     echo "$up_pid" >>"$PIDS"
-    read -r line <&"${UP[0]}"
-    [[ $line == ready ]] || { echo "[dns] the fake upstream did not start" >&2; return 1; }
-    coproc DNS { exec taskset -c 0 "$BERTH_DNS" --table "$table" --upstream 192.0.2.2 2>&3; }
-    pid=$DNS_PID
+    ready "$WORK/dns-upstream.out" || { echo "[dns] the fake upstream did not start" >&2; return 1; }
+    taskset -c 0 "$BERTH_DNS" --table "$table" --upstream 192.0.2.2 >"$WORK/dns-server.out" 2>&3 &
+    pid=$!
     echo "$pid" >>"$PIDS"
-    read -r line <&"${DNS[0]}"
-    [[ $line == ready ]] || { echo "[dns] berth-dns did not start (log: $OUT/log/dns.log)" >&2; return 1; }
+    ready "$WORK/dns-server.out" || { echo "[dns] berth-dns did not start (log: $OUT/log/dns.log)" >&2; return 1; }
     for ((i = 0; i < 100; i++)); do grep -q 'resident set' "$OUT/log/dns.log" && break; sleep 0.01; done
     fact dns_rss_kb.startup "$(sed -n 's/.*resident set \([0-9]*\) KiB after start-up.*/\1/p' "$OUT/log/dns.log" | tail -n 1)"
     fact dns_rss_kb.idle "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"

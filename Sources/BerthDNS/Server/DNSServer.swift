@@ -84,7 +84,7 @@ public final class DNSServer {
         ready()
         let resident = ResidentMemory.trim()
         DNSLog.write("resident set \(resident.before) KiB after start-up, \(resident.after) KiB after trimming")
-        running = true
+        running = !(configuration.exitWhenEmpty && resolver.zones.isEmpty)
         while running {
             let now = MonotonicClock.now()
             let timeout = nextDeadline == .max ? -1 : Int32(clamping: max(0, nextDeadline - now))
@@ -170,10 +170,10 @@ public final class DNSServer {
     private func expireDeadlines() {
         let now = MonotonicClock.now()
         nextDeadline = .max
-        for (fd, forward) in forwards {
+        for (fd, forward) in forwards where forwards[fd] === forward {
             if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }
         }
-        for (fd, client) in clients {
+        for (fd, client) in clients where clients[fd] === client {
             if client.inFlight == 0, client.deadline <= now { closeClient(fd) } else { schedule(client.deadline) }
         }
     }
