@@ -9,7 +9,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Berth", targets: ["Berth"]),
-        .executable(name: "berth", targets: ["berth"]),
+        // `berth` is the lean binary (attach, detach, the supervisor, --version: no
+        // argument-parser, no Foundation); it execs `berth-cli`, beside it, for every other
+        // command. The full CLI's target keeps the name `berth` (Sources/berth).
+        .executable(name: "berth", targets: ["berth-lean"]),
+        .executable(name: "berth-cli", targets: ["berth"]),
         .executable(name: "berth-dns", targets: ["berth-dns"]),
     ],
     dependencies: [
@@ -37,13 +41,19 @@ let package = Package(
         // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
         .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun"]),
+        // What both front ends share without argument-parser: the hot-path parser and
+        // commands, the wording of errors (CLIHints), stderr output, the version.
+        .target(name: "BerthCommandLine", dependencies: ["Berth"]),
+        // Every command, parsed by argument-parser (product `berth-cli`).
         .executableTarget(
             name: "berth",
             dependencies: [
-                "Berth",
+                "Berth", "BerthCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The `berth` binary a runtime runs per container (docs/performance.md).
+        .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine"]),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.

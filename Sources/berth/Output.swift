@@ -1,11 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
-/// Writing to the terminal: aligned columns like `ip -br`, JSON, and errors on stderr.
-enum Output {
+/// Writing to the terminal: aligned columns like `ip -br` and JSON (errors and the exit are
+/// BerthCommandLine's, shared with the lean binary).
+extension Output {
     /// Prints rows under a header, each column as wide as its widest cell, two spaces apart.
     static func table(_ header: [String], _ rows: [[String]]) {
         var widths = header.map(\.count)
@@ -26,15 +21,4 @@ enum Output {
         print(value.render(pretty: true))
     }
 
-    /// `berth: MESSAGE` on stderr.
-    static func error(_ message: String) {
-        // write(2) on fd 2: unbuffered, and no shared FILE* for strict concurrency to object to.
-        let line = Array("berth: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
-
-    /// Ends the process with `status`.
-    static func terminate(status: Int32) -> Never {
-        exit(status)
-    }
 }

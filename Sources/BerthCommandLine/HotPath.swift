@@ -5,26 +5,31 @@ import Berth
 ///
 /// A runtime runs attach and detach once per container start and stop, and `berth run -d`
 /// waits for its supervisor's start-up; argument-parser's cold start (reflecting on the
-/// command's properties) costs about 1.5 ms — as much as the kernel work of an attach. This
-/// parser accepts exactly the well-formed spellings of those two commands' options; anything
-/// else — help, an unknown, repeated or malformed option, a value that looks like an option,
-/// `--` — is left to argument-parser, so usage text and usage errors stay the same.
-/// `HotPathParityTests` holds it to argument-parser's reading of every spelling it accepts.
-enum HotPath {
+/// command's properties) costs about 1.5 ms — as much as the kernel work of an attach — and
+/// linking it (with FoundationEssentials) makes every start-up slower. The lean `berth`
+/// binary runs these commands itself and execs `berth-cli` for everything else
+/// (`CLIExec`). This parser accepts exactly the well-formed spellings of the two commands'
+/// options; anything else — help, an unknown, repeated or malformed option, a value that
+/// looks like an option, `--` — is left to argument-parser, so usage text and usage errors
+/// stay the same. `HotPathParityTests` holds it to argument-parser's reading of every
+/// spelling it accepts.
+package enum HotPath {
+    /// The hidden command that enters `Supervisor.main()` in the detached supervisor.
+    package static let superviseCommand = "_supervise"
+
     /// Runs a hot command and returns true, or returns false to hand `arguments` on.
-    static func run(_ arguments: [String]) throws(BerthError) -> Bool {
+    package static func run(_ arguments: [String]) throws(BerthError) -> Bool {
         guard let name = arguments.first else { return false }
         switch name {
         case "attach":
             guard let attach = attach(arguments.dropFirst()) else { return false }
-            try AttachCommand.perform(network: attach.network, netns: attach.netns, id: attach.id, ip: attach.ip, mac: attach.mac,
-                                      ifname: attach.ifname, publish: attach.publish, stateDir: attach.stateDir)
+            try attach.perform()
             return true
         case "detach":
             guard let detach = detach(arguments.dropFirst()) else { return false }
-            try DetachCommand.perform(ids: detach.ids, stateDir: detach.stateDir)
+            try detach.perform()
             return true
-        case RunCommand.superviseCommand where arguments.count == 1:
+        case superviseCommand where arguments.count == 1:
             Supervisor.main()
         default:
             return false
@@ -32,24 +37,59 @@ enum HotPath {
     }
 
     /// `berth attach`'s values, defaults applied.
-    struct Attach: Equatable {
-        var network: String
-        var netns: String
-        var id: String?
-        var ip: String?
-        var mac: String?
-        var ifname: String
-        var publish: [String]
-        var stateDir: String?
+    package struct Attach: Equatable {
+        package var network: String
+        package var netns: String
+        package var id: String?
+        package var ip: String?
+        package var mac: String?
+        package var ifname: String
+        package var publish: [String]
+        package var stateDir: String?
+
+        package init(network: String, netns: String, id: String?, ip: String?, mac: String?, ifname: String, publish: [String],
+                     stateDir: String?) {
+            self.network = network
+            self.netns = netns
+            self.id = id
+            self.ip = ip
+            self.mac = mac
+            self.ifname = ifname
+            self.publish = publish
+            self.stateDir = stateDir
+        }
+
+        /// Attaches and prints the endpoint id: the command itself, whichever parser read it.
+        package func perform() throws(BerthError) {
+            let options = try AttachOptions(
+                network: network, namespace: NamespaceReference(nameOrPath: netns), id: id,
+                address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
+                mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
+                interfaceName: try InterfaceName(ifname),
+                ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) })
+            let endpoint = try NetworkManager(stateDirectory: stateDir).attach(options)
+            print(endpoint.id)
+        }
     }
 
     /// `berth detach`'s values.
-    struct Detach: Equatable {
-        var ids: [String]
-        var stateDir: String?
+    package struct Detach: Equatable {
+        package var ids: [String]
+        package var stateDir: String?
+
+        package init(ids: [String], stateDir: String?) {
+            self.ids = ids
+            self.stateDir = stateDir
+        }
+
+        /// Detaches every id (an unknown one is already detached): the command itself.
+        package func perform() throws(BerthError) {
+            let manager = try NetworkManager(stateDirectory: stateDir)
+            for id in ids { try manager.detach(id: id) }
+        }
     }
 
-    static func attach(_ arguments: ArraySlice<String>) -> Attach? {
+    package static func attach(_ arguments: ArraySlice<String>) -> Attach? {
         let single: Set = ["--netns", "--id", "--ip", "--mac", "--ifname", "--state-dir"]
         guard let parsed = parse(arguments, single: single, repeated: ["-p": "--publish", "--publish": "--publish"]),
               parsed.positionals.count == 1, let netns = parsed.values["--netns"] else { return nil }
@@ -58,7 +98,7 @@ enum HotPath {
                       publish: parsed.lists["--publish"] ?? [], stateDir: parsed.values["--state-dir"])
     }
 
-    static func detach(_ arguments: ArraySlice<String>) -> Detach? {
+    package static func detach(_ arguments: ArraySlice<String>) -> Detach? {
         guard let parsed = parse(arguments, single: ["--state-dir"], repeated: [:]), !parsed.positionals.isEmpty else { return nil }
         return Detach(ids: parsed.positionals, stateDir: parsed.values["--state-dir"])
     }
