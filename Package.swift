@@ -1,6 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// How Berth's executables link (docs/performance.md, start-up): libstdc++ statically
+// (link/libstdc++.so) and no -export-dynamic, so a process touches fewer pages and looks up
+// fewer symbols before main. Only `swift build --static-swift-stdlib` links libstdc++ at all.
+let executableLinking: [LinkerSetting] = [
+    .unsafeFlags(["-L\(Context.packageDirectory)/link", "-Xlinker", "--no-export-dynamic"]),
+]
+
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
 // → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI.
 // See docs/architecture.md.
@@ -24,8 +31,8 @@ let package = Package(
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
         .systemLibrary(name: "CMNL", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
-        .systemLibrary(name: "CNFTNL", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CNFTNL"),
+        .systemLibrary(name: "CSQLite"),
         // The few things Swift cannot declare or do safely: setns/unshare, and the
         // clone/pivot_root/exec sequence of a container.
         .target(name: "CBerthShim"),
@@ -50,14 +57,15 @@ let package = Package(
             dependencies: [
                 "Berth", "BerthCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            linkerSettings: executableLinking
         ),
         // The `berth` binary a runtime runs per container (docs/performance.md).
-        .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine"]),
+        .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine"], linkerSettings: executableLinking),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
-        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"]),
+        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"], linkerSettings: executableLinking),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
