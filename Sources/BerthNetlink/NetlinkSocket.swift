@@ -48,6 +48,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     private var receiveBuffer: [UInt8]
     /// What the send buffer was last grown to (the kernel default is about 208 KiB).
     private var sendBufferSize = 200_000
+    /// The largest datagram read at once (dumps come in several).
+    private static let receiveBufferSize = 65536
     /// How long to wait for the kernel before giving up; a safety net, never hit normally.
     private static let receiveTimeoutSeconds = 30
 
@@ -87,7 +89,10 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         self.bus = bus
         self.portID = mnl_socket_get_portid(socket)
         self.sequence = UInt32.random(in: 1...(UInt32.max / 2))
-        self.receiveBuffer = [UInt8](repeating: 0, count: 65536)
+        // Left uninitialised: the kernel writes what is read back, and a page is only
+        // touched (faulted in) when a reply reaches it; zeroing 64 KiB per socket cost a
+        // CLI attach 16 page faults per socket.
+        self.receiveBuffer = [UInt8](unsafeUninitializedCapacity: Self.receiveBufferSize) { _, count in count = Self.receiveBufferSize }
     }
 
     deinit { mnl_socket_close(socket) }
