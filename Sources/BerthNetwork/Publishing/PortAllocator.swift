@@ -11,8 +11,10 @@ struct PortAllocator {
     let endpointID: String
     /// Where host listeners, local addresses and the ephemeral port range are read.
     let host: HostHandle
-    /// Host listeners, read once and only if some spec needs them.
-    private var listeners: HostListeners?
+    /// Host listeners, read once per protocol and only if some spec needs them (a TCP-only
+    /// attach never pays for the UDP dump). A list, not a dictionary: the first dictionary
+    /// keyed by a type costs a process a scan of every conformance in the binary.
+    private var listeners: [(proto: TransportProtocol, sockets: HostListeners)] = []
     /// Mappings chosen so far in this request.
     private var chosen: [PortMappingRecord] = []
 
@@ -107,8 +109,12 @@ struct PortAllocator {
         // /proc/net lists no SCTP sockets here; SCTP clashes surface when the host binds.
         guard key.proto != .sctp else { return nil }
         let listeners: HostListeners
-        if let cached = self.listeners { listeners = cached } else { listeners = try HostListeners.read(from: host) }
-        self.listeners = listeners
+        if let cached = self.listeners.first(where: { $0.proto == key.proto }) {
+            listeners = cached.sockets
+        } else {
+            listeners = try HostListeners.read(from: host, proto: key.proto)
+            self.listeners.append((key.proto, listeners))
+        }
         guard let hit = listeners.conflict(proto: key.proto, address: key.hostAddress, port: key.hostPort) else { return nil }
         return host.socketOwner(inode: hit.inode) ?? "a process (socket inode \(hit.inode))"
     }

@@ -108,13 +108,22 @@ struct PublishPolicyTests {
         expect(refusal { try host.attach("a", id: "a", ports: ["8443:443"]) }, .conflict, ["a process (socket inode \(inode))"])
     }
 
-    @Test("the host's sockets are read once per attach, however many ports it publishes")
+    @Test("the host's sockets are read once per attach and protocol, however many ports it publishes")
     func listenersReadOnce() throws {
         let host = try webHost()
         let mark = host.kernel.mark
-        try host.attach("a", id: "a", ports: ["8080:80", "8081:81", "8082:82", "53:53/udp"])
+        try host.attach("a", id: "a", ports: ["8080:80", "8081:81", "8082:82", "53:53/udp", "8083:83"])
         let reads = host.kernel.operations(since: mark).filter { $0.contains("sockets (") }
-        #expect(reads == ["host: list tcp sockets (ipv4)", "host: list udp sockets (ipv4)", "host: list tcp sockets (ipv6)", "host: list udp sockets (ipv6)"])
+        #expect(reads == ["host: list tcp sockets (ipv4)", "host: list tcp sockets (ipv6)", "host: list udp sockets (ipv4)", "host: list udp sockets (ipv6)"])
+    }
+
+    @Test("an attach publishing only TCP ports never lists UDP sockets (that dump walks the whole UDP table)")
+    func tcpOnlySkipsUDPListing() throws {
+        let host = try webHost()
+        let mark = host.kernel.mark
+        try host.attach("a", id: "a", ports: ["8080:80", "9000-9009:9000-9009"])
+        let reads = host.kernel.operations(since: mark).filter { $0.contains("sockets (") }
+        #expect(reads == ["host: list tcp sockets (ipv4)", "host: list tcp sockets (ipv6)"])
     }
 
     @Test("SCTP ports skip the socket listing (sock_diag has no SCTP here)")
