@@ -85,6 +85,16 @@ struct PublishPolicyTests {
         #expect(try host.recorded().isEmpty)
     }
 
+    @Test("a range is checked against recorded ports with one read: a clash on any port of it names that port and its holder")
+    func rangeClashes() throws {
+        let host = try webHost()
+        try host.attach("a", id: "a", ports: ["192.0.2.1:7005:80"])
+        expect(refusal { try host.attach("b", id: "b", ports: ["7000-7009:8000-8009"]) }, .conflict, ["tcp 0.0.0.0:7005", "endpoint a"])
+        expect(refusal { try host.attach("c", id: "c", ports: ["7100-7104:80-84", "7104:85"]) }, .conflict, ["tcp 0.0.0.0:7104", "this endpoint (listed twice)"])
+        #expect(try host.attach("d", id: "d", ports: ["7100-7104:80-84/udp", "7100-7104:80-84", "7006-7009:86-89"]).ports.count == 14)
+        expect(refusal { try host.attach("e", id: "e", ports: ["192.0.2.1:7009-7010:90-91"]) }, .conflict, ["tcp 192.0.2.1:7009", "endpoint d"])
+    }
+
     @Test("a port a host process listens on is refused naming the process; its other protocol and other addresses are free")
     func hostListener() throws {
         let host = try webHost()
