@@ -67,7 +67,9 @@ package enum HotPath {
                 mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
                 interfaceName: try InterfaceName(ifname),
                 ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) })
-            let endpoint = try NetworkManager(stateDirectory: stateDir).attach(options)
+            let manager = try NetworkManager(stateDirectory: stateDir)
+            HotPath.keepUntilExit(manager)
+            let endpoint = try manager.attach(options)
             print(endpoint.id)
         }
     }
@@ -85,8 +87,18 @@ package enum HotPath {
         /// Detaches every id (an unknown one is already detached): the command itself.
         package func perform() throws(BerthError) {
             let manager = try NetworkManager(stateDirectory: stateDir)
+            HotPath.keepUntilExit(manager)
             for id in ids { try manager.detach(id: id) }
         }
+    }
+
+    /// Keeps `manager` alive until the process ends: a command's process exits right after
+    /// it, and leaving the state database and the sockets to the kernel's cleanup at exit
+    /// spares the deinitialisers (finalising statements, freeing SQLite's caches, closing
+    /// each socket), about 0.1 ms of an attach. Closing would leave the same files: the
+    /// store never checkpoints on close (Sources/CSQLite/shim.h).
+    static func keepUntilExit(_ manager: NetworkManager) {
+        _ = Unmanaged.passRetained(manager)
     }
 
     package static func attach(_ arguments: ArraySlice<String>) -> Attach? {
