@@ -28,10 +28,21 @@ extension FakeKernel {
         }
         guard var link = existing else { throw Refusal(FakeErrno.noDevice) }
         if message.has(Flag.create), message.has(Flag.excl) { throw Refusal(FakeErrno.exists) }
+        if index != 0, let name, name != link.name {
+            // A rename: the kernel changes the name before the flags, and kernels before 6.2
+            // refuse it while the link is up (EBUSY), as this fake does.
+            guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
+            guard !link.isUp else { throw Refusal(FakeErrno.busy) }
+            state.renameSysctls(from: link.name, to: name)
+            link.name = name
+        }
         let flags = Wire.u32(message.body, 8), change = Wire.u32(message.body, 12)
         if change & 1 != 0 { link.isUp = flags & 1 != 0 }
         if let mtu = attributes.u32(IFLA.mtu) { link.mtu = mtu }
-        if let mac = attributes[IFLA.address].flatMap({ MACAddress(bytes: $0) }) { link.mac = mac }
+        if let mac = attributes[IFLA.address].flatMap({ MACAddress(bytes: $0) }) {
+            link.mac = mac
+            link.macIsSet = true
+        }
         if let master = attributes.u32(IFLA.master) {
             link.master = master == 0 ? nil : try bridge(Int32(bitPattern: master), in: state, for: link.index)
             if link.master == nil { link.hairpin = false }
@@ -68,6 +79,7 @@ extension FakeKernel {
         guard kind == "veth" else {
             guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
             let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: mtu, mac: mac, isUp: up, master: master))
+            state.links[index]?.macIsSet = mac != nil
             if mac == nil { state.links[index]?.mac = state.inventMAC(index) }
             state.refreshConnectedRoutes()
             return index
@@ -123,14 +135,18 @@ extension FakeKernel {
         let link = index != 0 ? state.links[index] : attributes.string(IFLA.ifname).flatMap(state.link(named:))
         guard let link else { throw Refusal(FakeErrno.noDevice) }
         guard link.kind != "loopback" else { throw Refusal(FakeErrno.notSupported) }
-        // A veth takes its other end with it.
+        remove(link, from: state)
+        return []
+    }
+
+    /// Deletes a link; a veth takes its other end with it.
+    func remove(_ link: FakeLink, from state: FakeNamespaceState) {
         if let peer = link.peer, let peerState = states[peer.namespace] {
             peerState.remove(index: peer.index)
             peerState.refreshConnectedRoutes()
         }
         state.remove(index: link.index)
         state.refreshConnectedRoutes()
-        return []
     }
 
     func getLink(_ message: WireMessage, in state: FakeNamespaceState) throws(Refusal) -> [NetlinkMessage] {
@@ -154,7 +170,7 @@ extension FakeKernel {
         var body: [UInt8] = [0, 0] + Wire.le16(loopback ? 772 : 1) + Wire.le32(UInt32(bitPattern: link.index)) + Wire.le32(flags) + Wire.le32(0)
         body += Wire.string(IFLA.ifname, link.name)
         body += Wire.u32(IFLA.mtu, link.mtu)
-        if let mac = link.mac { body += Wire.attribute(IFLA.address, mac.bytes) }
+        if let mac = state.effectiveMAC(of: link) { body += Wire.attribute(IFLA.address, mac.bytes) }
         if let master = link.master { body += Wire.u32(IFLA.master, UInt32(bitPattern: master)) }
         if let alias = link.alias { body += Wire.string(IFLA.ifalias, alias) }
         if let peer = link.peer {

@@ -1,0 +1,73 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <net/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include "BerthReap.h"
+
+int berth_delete_link_detached(int netns_fd, const char *ifname) {
+    // The whole request is built here, before the fork: the children only send it.
+    struct {
+        struct nlmsghdr header;
+        struct ifinfomsg info;
+        char attributes[RTA_SPACE(IFNAMSIZ)];
+    } request;
+    size_t length = strlen(ifname);
+    if (length == 0 || length >= IFNAMSIZ) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(&request, 0, sizeof request);
+    struct rtattr *name = (struct rtattr *)request.attributes;
+    name->rta_type = IFLA_IFNAME;
+    name->rta_len = RTA_LENGTH(length + 1);
+    memcpy(RTA_DATA(name), ifname, length + 1);
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof request.info) + RTA_ALIGN(name->rta_len);
+    request.header.nlmsg_type = RTM_DELLINK;
+    // No NLM_F_ACK: nobody reads the answer. The kernel deletes the link inside sendto.
+    request.header.nlmsg_flags = NLM_F_REQUEST;
+    request.header.nlmsg_seq = 1;
+    request.info.ifi_family = AF_UNSPEC;
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+    pid_t child = fork();
+    if (child < 0) return -1;
+    if (child == 0) {
+        // The child only starts the grandchild and exits, so the caller reaps it at once
+        // and the grandchild belongs to init (or the nearest subreaper) from then on.
+        pid_t grandchild = fork();
+        if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
+        // The grandchild: out of the caller's session (a terminal's ^C is not for it), into
+        // the namespace, holding nothing of the caller's (its state lock above all).
+        setsid();
+        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) _exit(1);
+        syscall(SYS_close_range, 0U, ~0U, 0U);
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0) _exit(1);
+        ssize_t sent;
+        do {
+            sent = sendto(fd, &request, request.header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+        } while (sent < 0 && errno == EINTR);
+        _exit(sent < 0 ? 1 : 0);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+        // ECHILD: someone else reaped it (a caller's SIGCHLD handler, or SIGCHLD ignored);
+        // the grandchild was started all the same unless its fork failed, which we cannot
+        // see then, and gc finds the link.
+        if (errno == ECHILD) return 0;
+        if (errno != EINTR) return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return 0;
+}
