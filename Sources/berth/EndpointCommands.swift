@@ -59,6 +59,8 @@ struct PsCommand: ParsableCommand {
 
     func run() throws {
         let manager = try state.manager()
+        // An unknown network is an error, not an empty list.
+        if let network { _ = try manager.network(named: network) }
         let all = try manager.endpoints(network: network)
         let containers = try Container.list(manager: manager).filter { network == nil || $0.network == network }
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -117,8 +119,8 @@ struct CheckCommand: ParsableCommand {
             print("ok")
             return
         }
-        for problem in problems { Output.error(problem.description) }
-        Output.error("\(problems.count) problem(s) found ('berth reconcile' restores missing kernel objects; 'berth gc' drops endpoints whose namespace is gone)")
+        for problem in problems { Output.error("\(problem) (\(CLIHints.repair(problem)))") }
+        Output.error("\(problems.count) problem(s) found")
         Output.terminate(status: 1)
     }
 }
@@ -149,13 +151,19 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let missing = try state.manager().reconcile()
-        for problem in missing { print("restored \(problem.description.replacingMissing())") }
-        print(missing.isEmpty ? "nothing was missing; table rebuilt" : "\(missing.count) object(s) restored")
+        let report = try state.manager().reconcile()
+        for problem in report.restored {
+            // "restored network web: bridge br0", "fixed endpoint e1: veth vb…: not on bridge br0"
+            let text = problem.description
+            print(text.hasSuffix(": missing") ? "restored " + text.dropLast(": missing".count) : "fixed " + text)
+        }
+        for problem in report.retagged { print("tagged \(problem.description.dropLast(": untagged".count)) with this state's instance") }
+        for problem in report.remaining { Output.error("not restored: \(problem) (\(CLIHints.repair(problem)))") }
+        if report.isEmpty {
+            print("nothing was missing")
+        } else if !report.restored.isEmpty {
+            print("\(report.restored.count) object(s) restored")
+        }
+        if !report.remaining.isEmpty { Output.terminate(status: 1) }
     }
-}
-
-private extension String {
-    /// "…: missing" reads oddly after "restored".
-    func replacingMissing() -> String { hasSuffix(": missing") ? String(dropLast(": missing".count)) : self }
 }
