@@ -134,6 +134,25 @@ extension NetlinkChanges {
         }
     }
 
+    /// Changes several things of a link in one message, so the kernel takes its lock once:
+    /// the name (`renameTo`), the up flag (`up`), and with `releaseMaster` its master. The
+    /// kernel applies them in that order; kernels before 6.2 refuse to rename a link that
+    /// is up (EBUSY), and then change nothing.
+    public mutating func update(_ link: LinkReference, renameTo name: InterfaceName? = nil, up: Bool? = nil,
+                                releaseMaster: Bool = false) throws(BerthError) {
+        let index = try resolve(link)
+        var what: [String] = []
+        if let name { what.append("rename to \(name)") }
+        if let up { what.append(up ? "set up" : "set down") }
+        if releaseMaster { what.append("remove from its master") }
+        try appendLink(RTM.newLink, flags: 0, link: .index(index), flags: up == true ? IFF.up : 0, change: up == nil ? 0 : IFF.up,
+                       operation: "update link \(link)\(handle.whereabouts): \(what.joined(separator: ", "))",
+                       context: .init(alreadyExists: name.map { exists($0) }, notFound: missing(link))) { b in
+            if let name { b.put(IFLA.ifname, string: name.rawValue) }
+            if releaseMaster { b.put(IFLA.master, u32: 0) }
+        }
+    }
+
     /// Moves a link into another namespace. Its addresses and routes are lost; it arrives down.
     public mutating func move(_ link: LinkReference, to namespace: NetworkNamespace) throws(BerthError) {
         try appendLink(RTM.newLink, flags: 0, link: link, operation: "move link \(link)\(handle.whereabouts) to network namespace \(namespace)",
