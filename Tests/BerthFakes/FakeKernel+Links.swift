@@ -29,10 +29,11 @@ extension FakeKernel {
         guard var link = existing else { throw Refusal(FakeErrno.noDevice) }
         if message.has(Flag.create), message.has(Flag.excl) { throw Refusal(FakeErrno.exists) }
         if index != 0, let name, name != link.name {
-            // A rename: the kernel changes the name before the flags, and kernels before 6.2
-            // refuse it while the link is up (EBUSY), as this fake does.
+            // A rename: the kernel changes the name before the flags and the master; kernels
+            // before 6.2 refuse it while the link is up (EBUSY), as this fake does unless
+            // `renamesLinksThatAreUp`.
             guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
-            guard !link.isUp else { throw Refusal(FakeErrno.busy) }
+            guard !link.isUp || renamesLinksThatAreUp else { throw Refusal(FakeErrno.busy) }
             state.renameSysctls(from: link.name, to: name)
             link.name = name
         }

@@ -38,6 +38,9 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public private(set) var backgroundDeletions: [String] = []
     /// Holds handed-off deletions instead of running them.
     public var holdsBackgroundDeletions = false
+    /// Renames links that are up, as kernels since 6.2 do; false plays an older kernel
+    /// (EBUSY).
+    public var renamesLinksThatAreUp = true
     private var pendingDeletions: [(UInt64, String)] = []
     /// The host namespace: lo up, nothing else until a test adds it.
     public private(set) var host: NetworkNamespace!

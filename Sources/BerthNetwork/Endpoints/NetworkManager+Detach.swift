@@ -72,17 +72,18 @@ extension NetworkManager {
         var doomed: [InterfaceName] = []
         var renamed: String?
         if let veth = try lookupLink(endpoint.hostVeth), veth.kind == .veth {
+            Trace.mark("detach: host end found")
             let name = try KernelNames.detachedVeth(index: veth.index)
             renamed = name.rawValue
-            // Down first: kernels before 6.2 refuse to rename a link that is up.
-            try host.netlink.apply { changes throws(BerthError) in
-                try changes.setDown(.index(veth.index))
-                try changes.setMaster(.index(veth.index), to: nil)
-                try changes.rename(.index(veth.index), to: name)
-            }
-            if let namespace {
-                if let peer = veth.peerIndex { try unplugPeer(peer, in: namespace) }
-                doomed.append(name)
+            do {
+                try unplugHostEnd(veth.index, renamingTo: name)
+                Trace.mark("detach: host end unplugged")
+                if let namespace {
+                    if let peer = veth.peerIndex { try unplugPeer(peer, in: namespace) }
+                    doomed.append(name)
+                }
+            } catch where error.code == .notFound {
+                // The kernel destroyed the pair meanwhile: its namespace was going away.
             }
         }
         if endpoint.isDetaching {
@@ -98,16 +99,45 @@ extension NetworkManager {
         return doomed
     }
 
-    /// Sets the container end down and renames it, so its name is free for a new attach.
+    /// The host end: renamed, down and off the bridge. Kernels since 6.2 take it in one
+    /// message (they rename a link that is up), so the kernel's lock is taken once; older
+    /// ones refuse that (EBUSY, nothing changed) and get three, down first.
+    private func unplugHostEnd(_ index: Int32, renamingTo name: InterfaceName) throws(BerthError) {
+        do {
+            try host.netlink.apply { changes throws(BerthError) in
+                try changes.update(.index(index), renameTo: name, up: false, releaseMaster: true)
+            }
+        } catch where Self.isBusy(error) {
+            try host.netlink.apply { changes throws(BerthError) in
+                try changes.setDown(.index(index))
+                try changes.setMaster(.index(index), to: nil)
+                try changes.rename(.index(index), to: name)
+            }
+        }
+    }
+
+    /// The container end: renamed and down (its routes go with it), so its name is free for
+    /// a new attach at once; one message, or two on kernels before 6.2.
     private func unplugPeer(_ index: Int32, in namespace: NetworkNamespace) throws(BerthError) {
         let inside = try host.netlink(in: namespace)
+        Trace.mark("detach: socket in the namespace")
+        let name = try KernelNames.detachedVeth(index: index)
         do {
-            try inside.apply { changes throws(BerthError) in
-                try changes.setDown(.index(index))
-                try changes.rename(.index(index), to: KernelNames.detachedVeth(index: index))
+            do {
+                try inside.apply { changes throws(BerthError) in try changes.update(.index(index), renameTo: name, up: false) }
+            } catch where Self.isBusy(error) {
+                try inside.apply { changes throws(BerthError) in
+                    try changes.setDown(.index(index))
+                    try changes.rename(.index(index), to: name)
+                }
             }
         } catch where error.code == .notFound {
             // Gone with its pair already.
         }
+    }
+
+    /// EBUSY: what kernels before 6.2 answer a rename of a link that is up.
+    private static func isBusy(_ error: BerthError) -> Bool {
+        (error.cause as? NetlinkError)?.errno.code == 16
     }
 }

@@ -35,9 +35,8 @@ extension NetworkManager {
         let networksByName = Dictionary(networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for endpoint in endpoints {
             guard let network = networksByName[endpoint.network] else { continue }
-            var found = vethProblems(endpoint, network: network, view: view, instance: instance)
-            if unrestorable.contains(network.name) { found.removeAll { $0.problem.hasPrefix("not on bridge") } }
-            problems += found
+            problems += vethProblems(endpoint, network: network, view: view, instance: instance,
+                                     bridgeRestorable: !unrestorable.contains(network.name))
             if !endpoint.isDetaching {
                 problems += insideProblems(endpoint, network: network, vethPresent: view.byName[endpoint.hostVeth.rawValue] != nil)
             }

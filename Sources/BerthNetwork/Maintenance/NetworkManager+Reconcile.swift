@@ -53,10 +53,12 @@ extension NetworkManager {
                 let networksByName = Dictionary(networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
                 for endpoint in endpoints {
                     guard let network = networksByName[endpoint.network] else { continue }
-                    let problems = vethProblems(endpoint, network: network, view: view, instance: instance)
-                    guard let bridge = bridges[network.name] else {
-                        // Its bridge could not be restored: that problem is reported already.
-                        report.remaining += problems.filter { !$0.problem.hasPrefix("not on bridge") }
+                    let bridge = bridges[network.name]
+                    // A bridge that could not be restored is reported already, for its ports too.
+                    let problems = vethProblems(endpoint, network: network, view: view, instance: instance, bridgeRestorable: bridge != nil)
+                    guard let bridge else {
+                        // What reconcile would fix on its port waits for the bridge.
+                        report.remaining += problems.filter { $0.repair != .reconcile }
                         continue
                     }
                     report.remaining += problems.filter { $0.repair != .reconcile }

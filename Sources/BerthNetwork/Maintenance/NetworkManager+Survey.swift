@@ -56,8 +56,10 @@ extension NetworkManager {
     }
 
     /// An endpoint's host end: there (else the endpoint cannot be restored), on its
-    /// network's bridge, up and tagged. An endpoint being detached is reported as that.
-    func vethProblems(_ endpoint: EndpointRecord, network: NetworkRecord, view: HostView, instance: StateInstance) -> [CheckProblem] {
+    /// network's bridge (unless `bridgeRestorable` is false: the bridge's own problem says
+    /// it all), up and tagged. An endpoint being detached is reported as that.
+    func vethProblems(_ endpoint: EndpointRecord, network: NetworkRecord, view: HostView, instance: StateInstance,
+                      bridgeRestorable: Bool = true) -> [CheckProblem] {
         func problem(_ object: String, _ what: String, _ repair: CheckProblem.Repair = .reconcile) -> CheckProblem {
             CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: object, problem: what, repair: repair)
         }
@@ -70,7 +72,7 @@ extension NetworkManager {
         }
         var problems: [CheckProblem] = []
         let bridge = view.byName[network.bridge.rawValue]
-        if bridge == nil || veth.masterIndex != bridge?.index {
+        if bridgeRestorable, bridge == nil || veth.masterIndex != bridge?.index {
             problems.append(problem(name, "not on bridge \(network.bridge)"))
         }
         if !veth.isUp { problems.append(problem(name, "down")) }

@@ -37,9 +37,8 @@ struct DetachPolicyTests {
         // One lookup and one sendmsg on the host, one sendmsg inside (conntrack aside: e1 publishes UDP).
         #expect(host.kernel.operations(since: mark).filter { !$0.contains("conntrack") } == [
             "host: get link \(endpoint.hostVeth)",
-            "host: set link #\(veth.index) down", "host: remove #\(veth.index) from its master", "host: rename link #\(veth.index) to \(doomed)",
-            "ctr1: set link #\(eth0.index) down in network namespace ctr1",
-            "ctr1: rename link #\(eth0.index) to \(peerDoomed) in network namespace ctr1",
+            "host: update link #\(veth.index): rename to \(doomed), set down, remove from its master",
+            "ctr1: update link #\(eth0.index) in network namespace ctr1: rename to \(peerDoomed), set down",
         ])
         let unplugged = try #require(host.kernel.link(doomed))
         #expect(!unplugged.isUp && unplugged.master == nil && unplugged.alias == "berth-endpoint e1 @f4ce0001")
@@ -56,6 +55,35 @@ struct DetachPolicyTests {
         #expect(host.kernel.link(doomed) == nil)
         #expect(host.kernel.links(in: ctr).map(\.name) == ["lo", "eth0"])
         #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("a kernel before 6.2 (no rename of a link that is up) gets each end down first, then the rest")
+    func olderKernel() throws {
+        let host = try host()
+        host.kernel.renamesLinksThatAreUp = false
+        let ctr = try host.namespace("ctr1")
+        let veth = try #require(host.kernel.link(try host.manager.endpoint("e1").hostVeth.rawValue))
+        let eth0 = try #require(host.kernel.link("eth0", in: ctr))
+        let mark = host.kernel.mark
+        try host.manager.detach(id: "e1")
+        let doomed = try KernelNames.detachedVeth(index: veth.index).rawValue, peerDoomed = try KernelNames.detachedVeth(index: eth0.index).rawValue
+        #expect(host.kernel.operations(since: mark).filter { !$0.contains("conntrack") && !$0.contains("get link") } == [
+            "host: update link #\(veth.index): rename to \(doomed), set down, remove from its master",
+            "host: set link #\(veth.index) down", "host: remove #\(veth.index) from its master", "host: rename link #\(veth.index) to \(doomed)",
+            "ctr1: update link #\(eth0.index) in network namespace ctr1: rename to \(peerDoomed), set down",
+            "ctr1: set link #\(eth0.index) down in network namespace ctr1", "ctr1: rename link #\(eth0.index) to \(peerDoomed) in network namespace ctr1",
+        ])
+        #expect(try host.recorded().isEmpty && host.kernel.link(doomed) == nil && host.kernel.links(in: ctr).map(\.name) == ["lo"])
+    }
+
+    @Test("a pair the kernel destroys between the lookup and the unplug (its namespace going away) is no error")
+    func pairVanishes() throws {
+        let host = try host()
+        let veth = try #require(host.kernel.link(try host.manager.endpoint("e1").hostVeth.rawValue))
+        host.kernel.refuse("update link #\(veth.index)", errno: FakeErrno.noDevice)
+        try host.manager.detach(id: "e1")
+        #expect(try host.recorded().isEmpty)
+        #expect(!host.nftables.ruleset.contains("berth-endpoint e1"))
     }
 
     @Test("the detaching mark is committed before the kernel is touched", arguments: steps)
