@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthOCIHook) → the `berth` CLI and
+// `berth-oci-hook`.
 // See docs/architecture.md.
 let package = Package(
     name: "Berth",
@@ -10,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Berth", targets: ["Berth"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-oci-hook", targets: ["berth-oci-hook"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,7 +31,9 @@ let package = Package(
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
         .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
-        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun"]),
+        // The OCI runtime hook's logic; the executable only parses arguments and exits.
+        .target(name: "BerthOCIHook", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
+        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun", "BerthOCIHook"]),
         .executableTarget(
             name: "berth",
             dependencies: [
@@ -39,6 +43,8 @@ let package = Package(
         ),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
+        // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
+        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthOCIHook"]),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
@@ -49,6 +55,7 @@ let package = Package(
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
+        .testTarget(name: "BerthOCIHookTests", dependencies: ["BerthOCIHook", "BerthNetwork", "BerthTestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -188,14 +188,11 @@ public enum Container {
     /// Makes sure the network exists; the default one is created on first use, like Docker's
     /// default bridge. Two runs creating it at once are fine: one wins, the other uses it.
     static func ensureNetwork(_ name: String, manager: NetworkManager) throws(BerthError) {
-        if try manager.store.read({ tx throws(BerthError) in try tx.network(named: name) != nil }) { return }
-        guard name == ContainerNetwork.defaultName else {
-            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "create it with 'berth network create \(name)', or omit --network")
-        }
         do {
-            try manager.createNetwork(NetworkOptions(name: name, bridge: InterfaceName(defaultBridge)))
-        } catch where error.code == .alreadyExists {
-            // Another berth run created it first.
+            try manager.ensureNetwork(named: name)
+        } catch where error.code == .notFound && error.object == .network(name) {
+            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "create it with 'berth network create \(name)', or omit --network",
+                             object: error.object, operation: error.operation, parameter: error.parameter, remedy: error.remedy)
         }
     }
 
