@@ -39,7 +39,7 @@ struct PortAllocator {
             if let mappings = spec.expand() {
                 for mapping in mappings {
                     try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
-                              containerPort: mapping.containerPort, spec: spec)
+                              containerPort: mapping.containerPort, spec: spec.description)
                 }
             } else {
                 // One host port to choose: from the spec's range, or from the ephemeral range.
@@ -50,7 +50,7 @@ struct PortAllocator {
                                      hint: "free a port in that range or widen it")
                 }
                 try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
-                          containerPort: spec.containerPorts.start, spec: spec)
+                          containerPort: spec.containerPorts.start, spec: spec.description)
             }
         }
         return chosen
@@ -70,7 +70,11 @@ struct PortAllocator {
         return address
     }
 
-    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: PortSpec) throws(BerthError) {
+    /// Takes `key` for this endpoint unless an endpoint or a host socket holds it. `spec` is
+    /// the request's text, for messages. (Passing the `PortSpec` value itself here made the
+    /// 6.3.1 compiler emit an aligned SSE load of it from an unaligned stack slot in debug
+    /// builds: a SIGSEGV.)
+    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: String) throws(BerthError) {
         if let holder = try holder(of: key) {
             throw BerthError(.conflict, "port \(key) of -p \(spec) is already published by \(holder)",
                              hint: "choose another host port, or detach \(holder) first")
