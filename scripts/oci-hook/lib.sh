@@ -93,10 +93,10 @@ check_nothing_left() {
     [ "$veths" = 0 ] && break
     sleep 0.05
   done
-  elements=$(ip netns exec "$HOSTNS" nft list ruleset | grep -c 'berth-endpoint' || true)
+  elements=$(ip netns exec "$HOSTNS" nft list ruleset 2>/dev/null | grep -c 'berth-endpoint' || true)
   endpoints=$(berth_in_host ps --json | tr -d ' \n')
   [ "$veths" = 0 ] || fail "veth left: $(ip -n "$HOSTNS" -o link show type veth)"
-  [ "$elements" = 0 ] || fail "map elements left: $(ip netns exec "$HOSTNS" nft list ruleset | grep berth-endpoint)"
+  [ "$elements" = 0 ] || fail "map elements left: $(ip netns exec "$HOSTNS" nft list ruleset 2>/dev/null | grep berth-endpoint)"
   [ "$endpoints" = "[]" ] || fail "endpoints left: $endpoints"
   say "nothing left: no veth, no map element, no endpoint"
 }

@@ -96,7 +96,7 @@ if [[ $HOOK == */debug/* ]]; then
   mv "$W/slow.log" "$W/slow-killed.log"
   say "hook killed at its timeout: $(grep -o 'error running hook[^,"]*' "$W/slow-killed.log" | head -n 1 || head -n 1 "$W/slow-killed.log")"
   say "left by the killed hook once $RT gave up: $(ip -n "$HOSTNS" -o link show type veth | grep -c ': vb' || true) veth," \
-      "$(ip netns exec "$HOSTNS" nft list ruleset | grep -c 'berth-endpoint slow' || true) map element(s)"
+      "$(ip netns exec "$HOSTNS" nft list ruleset 2>/dev/null | grep -c 'berth-endpoint slow' || true) map element(s)"
   rt delete -f slow >/dev/null 2>&1 || true
   gc=$(berth_in_host gc)
   say "then berth gc: $(echo "$gc" | tr '\n' ';')"
