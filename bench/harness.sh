@@ -283,8 +283,19 @@ median_of() {
     printf '%s\n' "${v[@]}" | sort -n | sed -n "$(((k + 1) / 2))p"
 }
 
+# The hook's two cheapest calls: a stage with nothing to do (reads and checks the state
+# only) and a poststop for an unknown container (also opens Berth's state).
+hook_noop() { "$HOOK" poststart <"$WORK/hook-state.json"; }
+hook_unknown() { BERTH_STATE_DIR=$WORK/state/hook-startup "$HOOK" poststop <"$WORK/hook-state.json"; }
+
 startup_section() {
     fact startup_us.berth "$(median_of 31 "$BERTH" --version)"
+    if [[ -x ${HOOK:-} ]]; then
+        echo '{"ociVersion":"1.0.2-dev","id":"bench-startup","status":"stopped","bundle":"/nonexistent"}' >"$WORK/hook-state.json"
+        fact startup_us.hook_noop "$(median_of 31 hook_noop)"
+        fact startup_us.hook_poststop_unknown "$(median_of 31 hook_unknown)"
+        fact rss_kb.hook_poststop_unknown "$(BERTH_STATE_DIR=$WORK/state/hook-startup /usr/bin/time -f %M "$HOOK" poststop <"$WORK/hook-state.json" 2>&1 >/dev/null | tail -n 1)"
+    fi
     fact startup_us.floor "$(median_of 31 "$FLOOR" noop)"
     fact startup_us.true "$(median_of 31 /bin/true)"
     fact rss_kb.berth_version "$(/usr/bin/time -f %M "$BERTH" --version 2>&1 >/dev/null | tail -n 1)"
@@ -383,6 +394,89 @@ run_section() {
     HOSTS=()
 }
 
+# Section 5: `runc run -d` of a busybox httpd bundle without hooks and with berth-oci-hook
+# (createRuntime + poststop, berth.publish=8080:80 on Berth's default network), REPS times
+# each, and the kill + delete that follows. Runs under `nsenter --net` host netns bh-hook
+# (never `ip netns exec` for a runtime: it remounts /sys and hides the cgroup mounts).
+hook_run() {
+    local reps=$1 j kind id t0 t1 raw=$WORK/raw-hook.csv b=$WORK/hook
+    exec 3>>"$OUT/log/hook.log"
+    ip link set lo up
+    mkdir -p "$b"/rootfs/{bin,www,proc,sys,dev,tmp,etc}
+    cp /bin/busybox "$b/rootfs/bin/busybox"
+    ln -sf busybox "$b/rootfs/bin/httpd"
+    echo hook-bench >"$b/rootfs/www/index.html"
+    for kind in plain hook; do
+        mkdir -p "$b/$kind"
+        (cd "$b/$kind" && runc spec)
+        jq --arg rootfs "$b/rootfs" --arg hook "$HOOK" --arg state "$WORK/state/hook" --arg kind "$kind" '
+          .process.terminal = false | .process.args = ["/bin/httpd", "-f", "-p", "80", "-h", "/www"]
+          | .root = {path: $rootfs, readonly: true}
+          | if $kind == "hook" then
+              .annotations = {"berth.publish": "8080:80"}
+              | .hooks = {createRuntime: [{path: $hook, args: ["berth-oci-hook", "createRuntime"], env: ["BERTH_STATE_DIR=\($state)"]}],
+                          poststop: [{path: $hook, args: ["berth-oci-hook", "poststop"], env: ["BERTH_STATE_DIR=\($state)"]}]}
+            else . end' "$b/$kind/config.json" >"$b/$kind/c" && mv "$b/$kind/c" "$b/$kind/config.json"
+    done
+    hook_stop() { # kill, wait for stopped, delete (the poststop hook runs in delete)
+        runc kill "$1" KILL >&3 2>&3
+        local k
+        for ((k = 0; k < 200; k++)); do [[ $(runc state "$1" 2>/dev/null) == *'"status": "stopped"'* ]] && break; sleep 0.01; done
+    }
+    # Warm-up, untimed: the first hook creates Berth's default network. Then the page.
+    runc run -d --bundle "$b/hook" warm </dev/null >&3 2>&3 || return 1
+    local body="" result=FAIL k
+    for ((k = 0; k < 40; k++)); do
+        body=$(timeout 2 busybox wget -q -O - http://127.0.0.1:8080/ 2>/dev/null) && [[ $body == hook-bench ]] && break
+        sleep 0.05
+    done
+    [[ $body == hook-bench ]] && result=ok
+    echo "hook,1,1,runc-hook,http://127.0.0.1:8080/,hook-bench,${body:-none},$result" >>"$OUT/checks.csv"
+    hook_stop warm
+    runc delete warm >&3 2>&3
+    for ((j = 1; j <= reps; j++)); do
+        for kind in plain hook; do
+            id=$kind$j
+            t0=${EPOCHREALTIME/./}
+            runc run -d --bundle "$b/$kind" "$id" </dev/null >&3 2>&3 || return 1
+            t1=${EPOCHREALTIME/./}
+            echo "hook,runc,1,$j,1,run-d-$kind,$((t1 - t0))" >>"$raw"
+            hook_stop "$id"
+            t0=${EPOCHREALTIME/./}
+            runc delete "$id" >&3 2>&3 || return 1
+            t1=${EPOCHREALTIME/./}
+            echo "hook,runc,1,$j,1,delete-$kind,$((t1 - t0))" >>"$raw"
+        done
+    done
+    local left
+    left=$(BERTH_STATE_DIR=$WORK/state/hook "$BERTH" ps --json | tr -d ' \n')
+    echo "hook,1,1,endpoints-left,-,[],$left,$([[ $left == "[]" ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
+    [[ $result == ok && $left == "[]" ]]
+}
+
+hook_section() {
+    if ! command -v runc >/dev/null || [[ ! -x ${HOOK:-} ]]; then
+        echo "  OCI hook: runc or berth-oci-hook missing; section skipped"
+        fact hook "not measured: runc or berth-oci-hook missing"
+        return 0
+    fi
+    fact version.runc "$(runc --version | head -n 1)"
+    ip netns add bh-hook && HOSTS+=(bh-hook)
+    nsenter --net=/run/netns/bh-hook bash "$SELF" hook $((QUICK ? 10 : 30)) &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  OCI hook: ok"
+        fact hook measured
+    else
+        echo "  OCI hook: FAILED (log: $OUT/log/hook.log); its samples do not count" >&2
+        fact hook "failed: $(tail -n 1 "$OUT/log/hook.log" 2>/dev/null)"
+        rm -f "$WORK/raw-hook.csv"
+    fi
+    CHILD=""
+    ip netns del bh-hook
+    HOSTS=()
+}
+
 # --------------------------------------------------------------------- fenced
 fenced() {
     OUT=$1 QUICK=$2 PEERS=$3
@@ -422,9 +516,16 @@ fenced() {
     fact n_big "$big"
     fact rounds "$rounds"
 
-    echo "== start-up"
-    startup_section
+    # BENCH_SECTIONS=startup,scale,range,run,hook narrows the sections (default: all).
+    local sections=,${BENCH_SECTIONS:-startup,scale,range,run,hook},
+    in_sections() { [[ $sections == *,$1,* ]]; }
 
+    if in_sections startup; then
+        echo "== start-up"
+        startup_section
+    fi
+
+    if in_sections scale; then
     echo "== 1. attach/detach vs size (N=$small x $rounds rounds, N=$big x 1)"
     local -a methods=(berth-cli berth-lib floor) big_methods=(berth-cli berth-lib floor)
     ((PEERS)) && methods+=(shell netavark cni)
@@ -440,9 +541,12 @@ fenced() {
     for m in "${big_methods[@]}"; do
         [[ $m == berth-* || $m == floor ]] && run_method "$m" "$big" 1
     done
+    fi
 
     echo "== 2. publishing a range"
-    if [[ $publish == yes ]]; then
+    if ! in_sections range; then
+        echo "  skipped (BENCH_SECTIONS)"
+    elif [[ $publish == yes ]]; then
         ip netns add bh-range && HOSTS+=(bh-range)
         ip netns exec bh-range bash "$SELF" range $((QUICK ? 3 : 7)) &
         CHILD=$!
@@ -460,7 +564,10 @@ fenced() {
     fi
 
     echo "== 4. berth run"
-    run_section
+    if in_sections run; then run_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+
+    echo "== 5. OCI hook: runc run -d with and without berth-oci-hook"
+    if in_sections hook; then hook_section; else echo "  skipped (BENCH_SECTIONS)"; fi
 
     cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
     return 0
@@ -483,5 +590,6 @@ case ${1:-} in
     method) shift; OUT=${OUT:?}; method_run "$@" ;;
     range) shift; OUT=${OUT:?}; range_run "$@" ;;
     run) shift; OUT=${OUT:?}; run_run "$@" ;;
+    hook) shift; OUT=${OUT:?}; hook_run "$@" ;;
     *) die "harness.sh is run by scripts/bench" ;;
 esac

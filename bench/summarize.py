@@ -80,6 +80,10 @@ def main(out):
     w("")
     w(f"Start-up (median of 31): `berth --version` {ms(startup)} ms, the C floor doing nothing "
       f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms.")
+    if "startup_us.hook_noop" in facts:
+        w(f"`berth-oci-hook`: a stage with nothing to do (reads and checks the state) "
+          f"{ms(int(facts['startup_us.hook_noop']))} ms; `poststop` of an unknown container (also opens the state) "
+          f"{ms(int(facts['startup_us.hook_poststop_unknown']))} ms.")
     w("")
     w("### 1. Attach and detach against the number of endpoints (ms, wall time per operation)")
     w("")
@@ -158,6 +162,28 @@ def main(out):
         w(f"Not measured: {facts.get('berth_run', 'unknown')}.")
 
     w("")
+    w("### 5. OCI hook: `runc run -d` of a busybox httpd bundle, without and with `berth-oci-hook`")
+    w("")
+    hook_added = float("nan")
+    if facts.get("hook") == "measured":
+        ok, total = checks[("hook", 1)]
+        w(f"{facts.get('version.runc', 'runc')}; with the hook: createRuntime + poststop, `berth.publish=8080:80` "
+          f"on Berth's default network. Checks: {ok}/{total}.")
+        w("")
+        w("| command | without hook: median (p90) ms | with hook: median (p90) ms | the hook adds (median) | samples |")
+        w("|---|---:|---:|---:|---:|")
+        for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
+            p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
+            h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
+            w(f"| {label} | {ms(p_med)} ({ms(p_p90)}) | {ms(h_med)} ({ms(h_p90)}) | {ms(h_med - p_med)} ms | {count} |")
+            csv_rows.append(["hook", "runc", 1, f"{op}_plain_median", f"{p_med / 1000:.3f}", count])
+            csv_rows.append(["hook", "runc", 1, f"{op}_hook_median", f"{h_med / 1000:.3f}", count])
+            if op == "run-d":
+                hook_added = h_med - p_med
+    else:
+        w(f"Not measured: {facts.get('hook', 'section skipped')}.")
+
+    w("")
     w("### Targets (reported, nothing fails on them)")
     w("")
     w("| target | measured | met |")
@@ -187,6 +213,9 @@ def main(out):
     row(f"library attach ≤ the C floor's whole-process attach (N = {n0})", f"{ms(lib_a)} vs {ms(floor_a)} ms", lib_a <= floor_a)
     if rss_cli:
         row("`berth attach` peak RSS ≤ 15 MB", f"{rss_cli / 1024:.1f} MiB", rss_cli <= 15 * 1024)
+    if hook_added == hook_added and floor_a == floor_a:
+        row(f"OCI hook adds ≤ 2× the C floor's attach to `runc run -d` (floor at N = {n0})",
+            f"{ms(hook_added)} vs {ms(floor_a)} ms = {hook_added / floor_a:.2f}×", hook_added <= 2 * floor_a)
 
     text = "\n".join(lines) + "\n"
     with open(f"{out}/results.md", "w") as f:
