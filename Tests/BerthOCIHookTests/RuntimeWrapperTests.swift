@@ -50,6 +50,14 @@ struct RuntimeWrapperTests {
         #expect(try RuntimeWrapper.rewrite(annotated, hookPath: "/h", hookEnvironment: [])?["hooks"]?["createRuntime"]?[0]?["path"] == "/h")
     }
 
+    @Test("an integer beyond Int64 is refused rather than written back rounded")
+    func hugeIntegers() throws {
+        let config = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP=10.0.0.9"]},"linux":{"resources":{"memory":{"limit":18446744073709551615}}}}"#)
+        #expect(throws: BerthError.self) { _ = try RuntimeWrapper.rewrite(config, hookPath: "/h", hookEnvironment: []) }
+        let fine = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP=10.0.0.9"]},"linux":{"resources":{"memory":{"limit":9223372036854775807,"swap":-1},"cpu":{"quota":1.5}}}}"#)
+        #expect(try RuntimeWrapper.rewrite(fine, hookPath: "/h", hookEnvironment: [])?["linux"] == fine["linux"])
+    }
+
     @Test("the podman hooks.d files have the shape podman read in the sample, one per stage")
     func podmanFiles() throws {
         let sample = try JSONValue(parsing: try Fixtures.text("podman-hooks.d-50-berth-createRuntime.json"))
