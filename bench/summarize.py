@@ -230,6 +230,8 @@ def rss_label(key):
         return f"berth-bench (library, whole run of {key.split('.')[1][1:]} attaches + detaches, round {key.split('.')[2][1:]})"
     if key == "rss_kb.berth_version":
         return "`berth --version`"
+    if key == "rss_kb.hook_poststop_unknown":
+        return "`berth-oci-hook poststop` of an unknown container"
     parts = key.split(".")
     what = {"rss_attach_kb": "attach", "rss_detach_kb": "detach"}.get(parts[0], parts[0])
     where = "beside 1,000-port publishing" if parts[2] == "range" else f"at N = {parts[2][1:]}"

@@ -12,6 +12,7 @@ public struct HookNetwork {
     /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth).
     public init(stateDirectory: String?) throws(BerthError) {
         manager = try NetworkManager(stateDirectory: stateDirectory)
+        Trace.mark("hook: state opened")
     }
 
     public init(manager: NetworkManager) {
@@ -44,6 +45,7 @@ public struct HookNetwork {
         }
         let network = request.network ?? KernelNames.defaultNetwork
         try manager.ensureNetwork(named: network)
+        Trace.mark("hook: no earlier endpoint, network there")
         let options = try AttachOptions(network: network, namespace: namespacePath, id: id, address: request.address,
                                         mac: request.mac, ports: request.ports)
         do {

@@ -42,6 +42,7 @@ public struct OCIHook {
                 // a runtime leaves out of the state.
                 let request = try HookAnnotations(config.annotations.merging(state.annotations) { _, fromState in fromState })
                 let namespacePath = try Self.namespacePath(state: state, config: config)
+                Trace.mark("hook: state, config.json and annotations parsed")
                 switch try HookNetwork(stateDirectory: stateDirectory).attach(id: state.id, namespacePath: namespacePath, request: request) {
                 case .created(let endpoint): return .attached(endpoint)
                 case .existing(let endpoint): return .alreadyAttached(endpoint)

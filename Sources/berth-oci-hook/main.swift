@@ -45,6 +45,7 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
+Trace.mark("main")
 let arguments = Array(CommandLine.arguments.dropFirst())
 let programName = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
 
@@ -90,7 +91,9 @@ if BoundedInput.isTerminal(0) {
 
 do {
     let state = try BoundedInput.read(descriptor: 0, limit: OCIState.maxSize, what: "the container state (stdin)")
+    Trace.mark("hook: state read")
     _ = try OCIHook(stateDirectory: stateDirectory).run(stage, state: state)
+    Trace.mark("done")
 } catch {
     fail(HookMessages.describe(error, stage: stage), status: 1)
 }

@@ -87,16 +87,18 @@ enum Harness {
 
     /// The argv of one hook call: in the sandbox's network namespace, with only the
     /// environment a hook entry lists (no PATH) and the bundle as working directory.
-    static func arguments(_ sandbox: HostSandbox, _ stage: String, cwd: String, stateDirectory: String?, environment: [String]) -> [String] {
+    static func arguments(_ sandbox: HostSandbox, _ stage: String, cwd: String, stateDirectory: String?, environment: [String],
+                          options: [String] = []) -> [String] {
         ["nsenter", "--net=\(sandbox.namespace.path)", "--", "/usr/bin/env", "-i", "-C", cwd]
-            + (stateDirectory.map { ["BERTH_STATE_DIR=\($0)"] } ?? []) + environment + [hookBinary, stage]
+            + (stateDirectory.map { ["BERTH_STATE_DIR=\($0)"] } ?? []) + environment + [hookBinary, stage] + options
     }
 
     /// One hook call, to completion.
     @discardableResult
     static func hook(_ sandbox: HostSandbox, _ stage: String, state: String, cwd: String = "/", stateDirectory: String? = nil,
-                     environment: [String] = []) -> CommandResult {
-        Command.run(arguments(sandbox, stage, cwd: cwd, stateDirectory: stateDirectory ?? sandbox.stateDirectory, environment: environment),
+                     environment: [String] = [], options: [String] = []) -> CommandResult {
+        Command.run(arguments(sandbox, stage, cwd: cwd, stateDirectory: stateDirectory ?? sandbox.stateDirectory, environment: environment,
+                              options: options),
                     input: state)
     }
 

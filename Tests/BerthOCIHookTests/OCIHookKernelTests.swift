@@ -147,6 +147,22 @@ struct OCIHookKernelTests {
         }
     }
 
+    @Test("--state-dir wins over BERTH_STATE_DIR")
+    func stateDirectoryOption() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "elsewhere")
+            defer { container.end() }
+            let other = sandbox.stateDirectory + "/other"
+            let attach = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle, options: ["--state-dir", other])
+            #expect(attach.succeeded, "\(attach)")
+            #expect(FileManager.default.fileExists(atPath: other + "/state.db"))
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(container.eth0.count == 1)
+            #expect(Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), options: ["--state-dir=\(other)"]).succeeded)
+            #expect(container.eth0.isEmpty)
+        }
+    }
+
     @Test("stages with nothing to do check the state and change nothing", arguments: ["createContainer", "startContainer", "poststart"])
     func quietStages(stage: String) throws {
         try withHostSandbox { sandbox in
