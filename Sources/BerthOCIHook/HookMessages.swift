@@ -5,12 +5,14 @@ public import BerthCore
 /// built from the error's `remedy` and `parameter`, never the CLI flags a library hint
 /// may name.
 public enum HookMessages {
-    /// `berth-oci-hook: createRuntime: container c1: <message> (<advice>)`.
-    public static func describe(_ error: BerthError, stage: HookStage?) -> String {
+    /// `berth-oci-hook: createRuntime: container c1: <message> (<advice>)`; the container is
+    /// `container`, else the error's object when that is a container.
+    public static func describe(_ error: BerthError, stage: HookStage?, container: String? = nil) -> String {
         var text = "berth-oci-hook: "
         if let stage { text += "\(stage): " }
-        if let object = error.object, object.kind == .container, !error.message.contains(object.name) {
-            text += "container \(object.name): "
+        let id = container ?? error.object.flatMap { $0.kind == .container ? $0.name : nil }
+        if let id, !error.message.contains(id) {
+            text += "container \(id): "
         }
         text += error.message
         if let cause = error.cause { text += ": \(cause)" }

@@ -29,7 +29,11 @@ public struct OCIHook {
 
     /// Runs `stage` for the state in `state` (the bytes of stdin).
     public func run(_ stage: HookStage, state bytes: [UInt8]) throws(BerthError) -> Outcome {
-        let state = try OCIState(parsing: bytes)
+        try run(stage, state: try OCIState(parsing: bytes))
+    }
+
+    /// Runs `stage` for a decoded state.
+    public func run(_ stage: HookStage, state: OCIState) throws(BerthError) -> Outcome {
         do {
             switch stage.action {
             case .nothing:

@@ -89,11 +89,14 @@ if BoundedInput.isTerminal(0) {
     fail("berth-oci-hook: \(stage): stdin is a terminal (a runtime writes the container's state there: run it from a runtime's hooks)", status: 2)
 }
 
+var containerID: String?
 do {
-    let state = try BoundedInput.read(descriptor: 0, limit: OCIState.maxSize, what: "the container state (stdin)")
+    let bytes = try BoundedInput.read(descriptor: 0, limit: OCIState.maxSize, what: "the container state (stdin)")
     Trace.mark("hook: state read")
+    let state = try OCIState(parsing: bytes)
+    containerID = state.id
     _ = try OCIHook(stateDirectory: stateDirectory).run(stage, state: state)
     Trace.mark("done")
 } catch {
-    fail(HookMessages.describe(error, stage: stage), status: 1)
+    fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
 }

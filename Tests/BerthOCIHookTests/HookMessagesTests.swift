@@ -15,8 +15,9 @@ struct HookMessagesTests {
             "(create it with 'berth network create', or leave annotation berth.network out for the default network)"))
         let privilege = BerthError(.permissionDenied, "cannot create veth", remedy: .privilege("CAP_NET_ADMIN"))
         #expect(HookMessages.describe(privilege, stage: nil) == "berth-oci-hook: cannot create veth (the runtime must run the hook as root or with CAP_NET_ADMIN)")
-        let endpoint = BerthError(.conflict, "in use", remedy: .remove(.endpoint("c9")))
-        #expect(HookMessages.describe(endpoint, stage: nil).contains("delete container c9 first"))
+        let endpoint = BerthError(.conflict, "in use", object: .port("tcp 0.0.0.0:80"), remedy: .remove(.endpoint("c9")))
+        #expect(HookMessages.describe(endpoint, stage: .createRuntime, container: "c8")
+                == "berth-oci-hook: createRuntime: container c8: in use (delete container c9 first, or detach its endpoint with 'berth detach c9')")
     }
 
     @Test("a library hint naming a CLI flag is replaced by advice that fits a hook")
