@@ -51,7 +51,8 @@ public struct HookNetwork {
         do {
             return .created(try manager.attach(options))
         } catch {
-            guard try !manager.removeLeftovers(ofEndpoint: id).isEmpty else { throw error }
+            // The attach's own error is the one to report unless leftovers were in its way.
+            guard let removed = try? manager.removeLeftovers(ofEndpoint: id), !removed.isEmpty else { throw error }
             return .created(try manager.attach(options))
         }
     }
