@@ -18,6 +18,7 @@ DPID=
 # dockerd 20.10 writes /etc/docker/key.json whatever --data-root says, and its
 # containerd makes /opt/containerd (/run is the fence's tmpfs already).
 remember_absent /etc/docker/key.json /opt/containerd
+remember_absent_cgroup docker
 stop_dockerd() {
   local i
   [ -n "$DPID" ] || return 0
@@ -33,6 +34,7 @@ cleanup() {
   stop_dockerd
   remove_host
   remove_remembered
+  remove_remembered_cgroups
   [ -n "${KEEP:-}" ] && echo "[$OH_NAME] kept $W" || rm -rf -- "$W"
   exit "$rc"
 }

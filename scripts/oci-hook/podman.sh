@@ -11,7 +11,8 @@ OH_NAME=podman
 W=$(mktemp -d /tmp/berth-oh-podman.XXXXXX)
 STATE=$W/state
 # podman's state outside --root/--runroot (/run is the fence's tmpfs already)
-remember_absent /var/lib/containers /var/lib/cni /etc/cni/net.d/cni.lock
+remember_absent /var/lib/containers /var/lib/cni /etc/cni/net.d/cni.lock /etc/containers/networks
+remember_absent_cgroup libpod_parent
 export CONTAINERS_CONF=$W/containers.conf
 P=()
 cleanup() {
@@ -19,10 +20,14 @@ cleanup() {
   set +e
   if ((${#P[@]})); then
     "${P[@]}" rm -a -f -t 0 >/dev/null 2>&1
-    "${P[@]}" system reset -f >/dev/null 2>&1   # unmounts the overlay layers
+    "${P[@]}" rmi -a -f >/dev/null 2>&1
   fi
+  # Not `podman system reset`: it also removes the machine's podman networks. The storage's
+  # own mounts exist only in the fence's mount namespace; lift them before deleting it.
+  grep -o " $W/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l 2>/dev/null
   remove_host
   remove_remembered
+  remove_remembered_cgroups
   [ -n "${KEEP:-}" ] && echo "[$OH_NAME] kept $W" || rm -rf -- "$W"
   exit "$rc"
 }
