@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI; BerthConfine
+// (cgroups, seccomp, capabilities) needs BerthCore and BerthNamespace and sits below BerthRun.
 // See docs/architecture.md.
 let package = Package(
     name: "Berth",
@@ -28,8 +29,11 @@ let package = Package(
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
         .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
-        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
-        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun"]),
+        // Limits and confinement of a container: capabilities, the seccomp profile and its BPF
+        // compiler, cgroups. Pure Swift over files and values; BerthRun applies them.
+        .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace"]),
+        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "BerthConfine", "CBerthShim"]),
+        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun"]),
         .executableTarget(
             name: "berth",
             dependencies: [
@@ -47,7 +51,8 @@ let package = Package(
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
-        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
+        .testTarget(name: "BerthConfineTests", dependencies: ["BerthConfine", "BerthTestSupport"]),
+        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthConfine", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
     ],
     swiftLanguageModes: [.v6]
