@@ -80,6 +80,24 @@ struct SpawnStep {
             return .system("limit the container's capabilities", error)
         case Int(BERTH_STEP_SETNS):
             return .system("join the container's namespaces", error)
+        case Int(BERTH_STEP_CGROUP):
+            if error.code == ENOSPC {
+                return BerthError(.system, "cannot join the container's cgroup: its cpuset has no CPUs or memory nodes",
+                                  hint: "give the cgroup CPUs and memory nodes", cause: error)
+            }
+            return .system("join the container's cgroup", error, privilege: "root")
+        case Int(BERTH_STEP_NO_NEW_PRIVS):
+            return .system("set no_new_privs for the container", error)
+        case Int(BERTH_STEP_SECCOMP):
+            if error.code == EACCES {
+                return BerthError(.permissionDenied, "cannot install the container's seccomp filter without CAP_SYS_ADMIN",
+                                  hint: "run as root, or set no-new-privileges", cause: error)
+            }
+            if error.code == EINVAL {
+                return BerthError(.unsupported, "the kernel refused the container's seccomp filter",
+                                  hint: "check that the kernel has CONFIG_SECCOMP_FILTER", cause: error)
+            }
+            return .system("install the container's seccomp filter", error)
         default:
             return BerthError(.internalError, "the container process failed at unknown step \(rawValue)", cause: error)
         }

@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -281,6 +282,23 @@ static int limit_capabilities(unsigned long long keep) {
     return (int)syscall(SYS_capset, &header, data);
 }
 
+/// Writes "0" to each open cgroup.procs: moves this (single-threaded) process into those
+/// cgroups. Then closes them: the container must not hold a handle on the host's cgroup tree.
+static int join_cgroups(const struct berth_exec_config *c) {
+    for (int i = 0; i < c->cgroup_count; i++) {
+        ssize_t n;
+        do { n = write(c->cgroup_fds[i], "0", 1); } while (n < 0 && errno == EINTR);
+        if (n != 1) return -1;
+        close(c->cgroup_fds[i]);
+    }
+    return 0;
+}
+
+static int install_seccomp(const struct berth_exec_config *c) {
+    struct sock_fprog program = { c->seccomp_length, (struct sock_filter *)c->seccomp_filter };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0U, &program);
+}
+
 /// Common tail of spawn and enter: workdir, command lookup, stdio, descriptor hygiene,
 /// the wait for the go-ahead, execve. Never returns.
 static void finish_and_exec(struct berth_exec_config *c) {
@@ -307,7 +325,13 @@ static void finish_and_exec(struct berth_exec_config *c) {
         do { n = read(c->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
         if (n != 1 || go != 'G') _exit(125); // aborted: the parent closed the pipe or died
     }
+    if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(c, BERTH_STEP_NO_NEW_PRIVS);
+    // From here on every system call passes the filter: the rest of this sequence (prctl,
+    // capset, rt_sigprocmask, execve, and write/exit_group to report a failure) must be
+    // allowed by any profile Berth installs.
+    if (c->seccomp_filter && !c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
+    if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     unblock_signals();
     execve(path, c->argv, c->envp);
     fail(c, BERTH_STEP_EXEC);
@@ -316,6 +340,8 @@ static void finish_and_exec(struct berth_exec_config *c) {
 static void spawn_child(struct berth_spawn_config *c) {
     reset_signals();
     close_parent_ends(&c->exec);
+    // First: the mounts below and everything after are then charged to the container.
+    if (join_cgroups(&c->exec)) fail(&c->exec, BERTH_STEP_CGROUP);
     if (c->namespaces & CLONE_NEWNS) {
         // Before any mount: nothing the container mounts may propagate to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, BERTH_STEP_PROPAGATION);
@@ -372,6 +398,8 @@ struct enter_job {
 static void enter_child(struct berth_enter_config *c) {
     reset_signals();
     close_parent_ends(&c->exec);
+    // First, as in spawn_child: the container's limits cover all of this process.
+    if (join_cgroups(&c->exec)) fail(&c->exec, BERTH_STEP_CGROUP);
     // The child is single-threaded, which setns into a mount namespace requires.
     for (int i = 0; i < c->ns_count; i++) {
         if (setns(c->ns_fds[i], c->ns_types[i])) fail(&c->exec, BERTH_STEP_SETNS);

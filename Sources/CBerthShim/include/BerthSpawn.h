@@ -26,7 +26,12 @@ enum {
     BERTH_STEP_CAPABILITIES = 13,
     BERTH_STEP_MOUNT_SYS = 14,
     BERTH_STEP_MASK_PATHS = 15,
+    BERTH_STEP_CGROUP = 16,
+    BERTH_STEP_NO_NEW_PRIVS = 17,
+    BERTH_STEP_SECCOMP = 18,
 };
+
+#include <linux/filter.h>
 
 /// What the child does once its namespaces and mounts are in place: shared by spawn and enter.
 struct berth_exec_config {
@@ -51,6 +56,19 @@ struct berth_exec_config {
     /// `keep_caps` (bit n = capability n) and clear the ambient set, just before execve.
     int limit_caps;
     unsigned long long keep_caps;
+    /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them.
+    /// The child writes "0" (itself) to each before anything else, so all it does and all its
+    /// command does is accounted and limited there; it then closes them.
+    const int *cgroup_fds;
+    int cgroup_count;
+    /// Nonzero: set PR_SET_NO_NEW_PRIVS just before execve (after the go-ahead).
+    int no_new_privs;
+    /// A classic BPF program of `seccomp_length` instructions to install with
+    /// seccomp(SECCOMP_SET_MODE_FILTER) just before execve, or NULL for none. Without
+    /// no_new_privs the kernel requires CAP_SYS_ADMIN for that, so the filter goes in before
+    /// the capabilities are limited (runc's order); with it, after them.
+    const struct sock_filter *seccomp_filter;
+    unsigned short seccomp_length;
 };
 
 struct berth_spawn_config {

@@ -1,0 +1,162 @@
+@testable import BerthConfine
+import BerthCore
+import BerthRun
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Limits on the host's real cgroup tree, under a parent of the test's own (see TestCgroups).
+@Suite("Resource limits (kernel)", .enabled(if: CgroupSupport.available))
+struct LimitsKernelTests {
+    private func withCgroups<T>(_ body: (CgroupManager, BusyboxRootfs) throws -> T) throws -> T {
+        let cgroups = try TestCgroups()
+        defer { try? cgroups.finish() }
+        return try withRootfs { rootfs in
+            try rootfs.addApplets(["dd", "grep"])
+            return try body(cgroups.manager, rootfs)
+        }
+    }
+
+    @Test("the command starts inside its cgroup: /proc/self/cgroup names it in every controller")
+    func joinedBeforeCommand() throws {
+        try withCgroups { cgroups, rootfs in
+            let cgroup = try cgroups.create(id: "join", limits: ResourceLimits())
+            let result = try Captured(ContainerSpec(command: ["cat", "/proc/self/cgroup"], rootfs: rootfs.path), cgroup: cgroup).finish()
+            #expect(result.status == .exited(0), "\(result.errors)")
+            for (controller, _) in cgroup.directories {
+                let line = result.output.split(separator: "\n").first { $0.split(separator: ":")[1].split(separator: ",").contains(Substring(controller.rawValue)) }
+                #expect(line?.hasSuffix(":/\(cgroups.parent)/join") == true, "\(controller): \(result.output)")
+            }
+            try cgroups.remove(cgroup)
+        }
+    }
+
+    @Test("memory 32m: a process allocating 64 MB is OOM-killed, exit 137, and the kill is counted")
+    func oomKill() throws {
+        try withCgroups { cgroups, rootfs in
+            let limits = ResourceLimits(memory: try ResourceLimits.parseBytes("32m", parameter: "memory"))
+            let cgroup = try cgroups.create(id: "oom", limits: limits)
+            #expect(try String(contentsOfFile: try #require(cgroup.directory(.memory)) + (cgroup.version == 2 ? "/memory.max" : "/memory.limit_in_bytes"),
+                               encoding: .utf8) == "33554432\n")
+            // busybox dd allocates its block and fills it from /dev/zero: 64 MB touched.
+            let result = try Captured(ContainerSpec(command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"], rootfs: rootfs.path),
+                                      cgroup: cgroup).finish()
+            #expect(result.status == .signaled(SIGKILL))
+            #expect(result.status.code == 137)
+            #expect(try cgroups.oomKills(cgroup) >= 1)
+            try cgroups.remove(cgroup)
+            #expect(!cgroup.paths.contains { FileManager.default.fileExists(atPath: $0) })
+        }
+    }
+
+    @Test("memory 32m: 8 MB fits, nothing is killed")
+    func underLimit() throws {
+        try withCgroups { cgroups, rootfs in
+            let cgroup = try cgroups.create(id: "fits", limits: ResourceLimits(memory: 32 << 20))
+            let result = try Captured(ContainerSpec(command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=8M", "count=1"], rootfs: rootfs.path),
+                                      cgroup: cgroup).finish()
+            #expect(result.status == .exited(0), "\(result.errors)")
+            #expect(try cgroups.oomKills(cgroup) == 0)
+            try cgroups.remove(cgroup)
+        }
+    }
+
+    @Test("pids 20: the 21st concurrent process fails to start, the container survives, stats shows 20")
+    func pidsLimit() throws {
+        try withCgroups { cgroups, rootfs in
+            let cgroup = try cgroups.create(id: "pids", limits: ResourceLimits(pids: try ResourceLimits.parsePidsLimit("20")))
+            // PID 1 and an inner shell that starts sleeps until a fork fails: 2 + 18 = 20
+            // processes, the 19th sleep would be the 21st. The inner shell dies of it; PID 1
+            // goes on, starts one sleep in its place (20 again) and reports.
+            let script = """
+                sh -c 'i=0; while [ $i -lt 30 ]; do sleep 1000 & i=$((i+1)); echo started $i; done'
+                echo inner-exit $?
+                sleep 1000 &
+                echo ready
+                wait
+                """
+            let container = try Captured(ContainerSpec(command: ["sh", "-c", script], rootfs: rootfs.path), cgroup: cgroup)
+            let output = container.waitFor("ready")
+            let stats = try cgroups.stats(cgroup)
+            try container.process.signal(SIGKILL)
+            let result = try container.finish()
+            #expect(output.contains("started 18\n") && !output.contains("started 19"), "\(output)")
+            #expect(output.contains("inner-exit 2"), "\(output)")
+            #expect(result.errors.contains("can't fork"), "\(result.errors)")
+            #expect(stats.pids == 20)
+            #expect(stats.pidsLimit == 20)
+            #expect(result.status == .signaled(SIGKILL))
+            try cgroups.remove(cgroup)
+        }
+    }
+
+    @Test("cpus 0.5 and cpu-shares: the CFS quota and period say half a CPU")
+    func cpuQuota() throws {
+        try withCgroups { cgroups, rootfs in
+            let cgroup = try cgroups.create(id: "cpu", limits: ResourceLimits(nanoCPUs: try ResourceLimits.parseCPUs("0.5"), cpuShares: 512))
+            let dir = try #require(cgroup.directory(.cpu))
+            if cgroup.version == 2 {
+                #expect(try String(contentsOfFile: dir + "/cpu.max", encoding: .utf8) == "50000 100000\n")
+            } else {
+                #expect(try String(contentsOfFile: dir + "/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
+                #expect(try String(contentsOfFile: dir + "/cpu.cfs_period_us", encoding: .utf8) == "100000\n")
+                #expect(try String(contentsOfFile: dir + "/cpu.shares", encoding: .utf8) == "512\n")
+            }
+            // A busy command accrues CPU time in the cgroup (no timing assertion: scripts/bench
+            // measures the share it gets).
+            let result = try Captured(ContainerSpec(command: ["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"], rootfs: rootfs.path),
+                                      cgroup: cgroup).finish()
+            #expect(result.status == .exited(0))
+            #expect(try cgroups.stats(cgroup).cpuUsageNanoseconds > 0)
+            try cgroups.remove(cgroup)
+        }
+    }
+
+    @Test("a cpuset outside the host's CPUs is refused, nothing made; one inside is written")
+    func cpuset() throws {
+        try withCgroups { cgroups, rootfs in
+            #expect(throws: BerthError.self) { try cgroups.create(id: "far", limits: ResourceLimits(cpusetCPUs: CPUList([4095]))) }
+            #expect(try cgroups.containerIDs() == [])
+            let cgroup = try cgroups.create(id: "set", limits: ResourceLimits(cpusetCPUs: CPUList([0])))
+            let result = try Captured(ContainerSpec(command: ["grep", "Cpus_allowed_list", "/proc/self/status"], rootfs: rootfs.path),
+                                      cgroup: cgroup).finish()
+            #expect(result.output.hasSuffix("\t0\n"), "\(result.output)")
+            try cgroups.remove(cgroup)
+        }
+    }
+
+    @Test("removing a container's cgroup kills what still runs there and removes every directory")
+    func removeKills() throws {
+        try withCgroups { cgroups, rootfs in
+            let cgroup = try cgroups.create(id: "rm", limits: ResourceLimits(pids: 10))
+            let container = try Captured(ContainerSpec(command: ["sh", "-c", "sleep 1000 & echo up; wait"], rootfs: rootfs.path), cgroup: cgroup)
+            _ = container.waitFor("up")
+            #expect(try cgroups.processes(cgroup).count == 2)
+            try cgroups.remove(cgroup)
+            #expect(try container.finish().status == .signaled(SIGKILL))
+            #expect(!cgroup.paths.contains { FileManager.default.fileExists(atPath: $0) })
+            try cgroups.remove(cgroup)     // twice: nothing to do
+        }
+    }
+
+    @Test("orphans: a container nobody supervises loses its processes and cgroup; a live one keeps both")
+    func orphans() throws {
+        try withCgroups { cgroups, rootfs in
+            let live = try cgroups.create(id: "live", limits: ResourceLimits())
+            let orphan = try cgroups.create(id: "orphan", limits: ResourceLimits(memory: 64 << 20))
+            let kept = try Captured(ContainerSpec(command: ["sh", "-c", "sleep 1000 & echo up; wait"], rootfs: rootfs.path), cgroup: live)
+            let lost = try Captured(ContainerSpec(command: ["sh", "-c", "sleep 1000 & echo up; wait"], rootfs: rootfs.path), cgroup: orphan)
+            _ = kept.waitFor("up")
+            _ = lost.waitFor("up")
+            // What gc does once it knows which containers still have a supervisor.
+            #expect(try cgroups.removeOrphans(keeping: ["live"]) == ["orphan"])
+            #expect(try lost.finish().status == .signaled(SIGKILL))
+            #expect(!orphan.paths.contains { FileManager.default.fileExists(atPath: $0) })
+            #expect(try cgroups.containerIDs() == ["live"])
+            #expect(try cgroups.processes(live).count == 2)
+            try kept.process.signal(SIGKILL)
+            _ = try kept.finish()
+            try cgroups.remove(live)
+        }
+    }
+}
