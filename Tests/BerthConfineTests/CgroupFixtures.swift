@@ -42,6 +42,8 @@ func fakeControlFiles(_ path: String) -> [String: String] {
         files["cpuacct.usage"] = "0\n"
     } else if path.hasPrefix("/sys/fs/cgroup/cpuset/") {
         files.merge(["cpuset.cpus": "\n", "cpuset.mems": "\n"]) { $1 }
+    } else if path.hasPrefix("/sys/fs/cgroup/devices/") {
+        files.merge(["devices.allow": "", "devices.deny": "", "devices.list": "a *:* rwm\n"]) { $1 }
     } else if path.hasPrefix("/sys/fs/cgroup/pids/") {
         files.merge(["pids.max": "max\n", "pids.current": "0\n"]) { $1 }
     } else if path.hasPrefix("/sys/fs/cgroup/") {

@@ -8,7 +8,7 @@ struct CgroupHierarchyTests {
     func hybrid() {
         #expect(CgroupHierarchy.hybrid == .legacy(mounts: [
             .cpu: "/sys/fs/cgroup/cpu", .cpuacct: "/sys/fs/cgroup/cpuacct", .cpuset: "/sys/fs/cgroup/cpuset",
-            .memory: "/sys/fs/cgroup/memory", .pids: "/sys/fs/cgroup/pids",
+            .devices: "/sys/fs/cgroup/devices", .memory: "/sys/fs/cgroup/memory", .pids: "/sys/fs/cgroup/pids",
         ], unified: "/sys/fs/cgroup/unified"))
         #expect(CgroupHierarchy.hybrid.version == 1)
     }
@@ -58,13 +58,14 @@ struct CgroupManagerV1Tests {
     func create() throws {
         let limits = ResourceLimits(memory: 32 << 20, nanoCPUs: 500_000_000, cpuShares: 512, cpusetCPUs: CPUList([1]), pids: 20)
         let cgroup = try cgroups.create(id: "c1", limits: limits)
-        #expect(cgroup.procsFiles == ["cpu", "cpuacct", "cpuset", "memory", "pids"].map { "/sys/fs/cgroup/\($0)/berth/c1/cgroup.procs" })
+        #expect(cgroup.procsFiles == ["cpu", "cpuacct", "cpuset", "devices", "memory", "pids"].map { "/sys/fs/cgroup/\($0)/berth/c1/cgroup.procs" })
         #expect(fs.log == [
             "mkdir /sys/fs/cgroup/cpu/berth", "mkdir /sys/fs/cgroup/cpu/berth/c1",
             "mkdir /sys/fs/cgroup/cpuacct/berth", "mkdir /sys/fs/cgroup/cpuacct/berth/c1",
             "mkdir /sys/fs/cgroup/cpuset/berth",
             "write /sys/fs/cgroup/cpuset/berth/cpuset.cpus 0-1", "write /sys/fs/cgroup/cpuset/berth/cpuset.mems 0",
             "mkdir /sys/fs/cgroup/cpuset/berth/c1",
+            "mkdir /sys/fs/cgroup/devices/berth", "mkdir /sys/fs/cgroup/devices/berth/c1",
             "mkdir /sys/fs/cgroup/memory/berth", "mkdir /sys/fs/cgroup/memory/berth/c1",
             "mkdir /sys/fs/cgroup/pids/berth", "mkdir /sys/fs/cgroup/pids/berth/c1",
             "write /sys/fs/cgroup/cpuset/berth/c1/cpuset.cpus 1", "write /sys/fs/cgroup/cpuset/berth/c1/cpuset.mems 0",
@@ -73,17 +74,27 @@ struct CgroupManagerV1Tests {
             "write /sys/fs/cgroup/cpu/berth/c1/cpu.cfs_period_us 100000", "write /sys/fs/cgroup/cpu/berth/c1/cpu.cfs_quota_us 50000",
             "write /sys/fs/cgroup/cpu/berth/c1/cpu.shares 512",
             "write /sys/fs/cgroup/pids/berth/c1/pids.max 20",
+            "write /sys/fs/cgroup/devices/berth/c1/devices.deny a",
+            "write /sys/fs/cgroup/devices/berth/c1/devices.allow c *:* m", "write /sys/fs/cgroup/devices/berth/c1/devices.allow b *:* m",
+            "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 1:3 rwm", "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 1:8 rwm",
+            "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 1:7 rwm", "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 5:0 rwm",
+            "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 1:5 rwm", "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 1:9 rwm",
+            "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 136:* rwm", "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 5:2 rwm",
+            "write /sys/fs/cgroup/devices/berth/c1/devices.allow c 10:200 rwm",
         ])
     }
 
-    @Test("no limits: the container still gets memory, cpu, cpuacct and pids (stats, OOM), no cpuset")
+    @Test("no limits: the container still gets memory, cpu, cpuacct and pids (stats, OOM) and devices, no cpuset")
     func plain() throws {
         let cgroup = try cgroups.create(id: "c2", limits: ResourceLimits())
-        #expect(cgroup.directories.keys.sorted() == [.cpu, .cpuacct, .memory, .pids])
-        #expect(fs.log.allSatisfy { $0.hasPrefix("mkdir") })
+        #expect(cgroup.directories.keys.sorted() == [.cpu, .cpuacct, .devices, .memory, .pids])
+        #expect(fs.log.allSatisfy { $0.hasPrefix("mkdir") || $0.contains("/devices.") })
         // The parent is made once and kept.
         _ = try cgroups.create(id: "c3", limits: ResourceLimits())
-        #expect(fs.log.filter { $0.hasSuffix("/berth") }.count == 4)
+        #expect(fs.log.filter { $0.hasSuffix("/berth") }.count == 5)
+        // Privileged: no device restrictions, so no devices cgroup.
+        let privileged = try cgroups.create(id: "c4", limits: ResourceLimits(), restrictDevices: false)
+        #expect(privileged.directories.keys.sorted() == [.cpu, .cpuacct, .memory, .pids])
     }
 
     @Test("unlimited swap, and memory+swap equal to memory")
@@ -175,9 +186,9 @@ struct CgroupManagerV1Tests {
         fs.seed(files: ["/sys/fs/cgroup/pids/berth/rm/cgroup.procs": "4242\n4243\n", "/sys/fs/cgroup/memory/berth/rm/cgroup.procs": "4242\n4243\n"])
         #expect(try cgroups.processes(cgroup) == [4242, 4243])
         try cgroups.remove(cgroup)
-        #expect(fs.log.suffix(6) == [
+        #expect(fs.log.suffix(7) == [
             "kill 4242", "kill 4243",
-            "rmdir /sys/fs/cgroup/cpu/berth/rm", "rmdir /sys/fs/cgroup/cpuacct/berth/rm",
+            "rmdir /sys/fs/cgroup/cpu/berth/rm", "rmdir /sys/fs/cgroup/cpuacct/berth/rm", "rmdir /sys/fs/cgroup/devices/berth/rm",
             "rmdir /sys/fs/cgroup/memory/berth/rm", "rmdir /sys/fs/cgroup/pids/berth/rm",
         ])
         #expect(fs.isDirectory("/sys/fs/cgroup/memory/berth"))

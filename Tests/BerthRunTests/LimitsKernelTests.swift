@@ -125,6 +125,36 @@ struct LimitsKernelTests {
         }
     }
 
+    @Test("device nodes: any may be made, only Docker's allow-list may be opened; privileged opens all", .enabled(if: Self.hasDevicesController))
+    func devices() throws {
+        try withCgroups { cgroups, rootfs in
+            try rootfs.addApplets(["mknod", "rm"])
+            // tun (10:200) is on the list, fuse (10:229) is not; opening either does nothing.
+            // `true`, not `:`: a failed redirection of a special builtin would end the shell.
+            let script = """
+                rm -f /tmp/tun /tmp/fuse
+                mknod /tmp/tun c 10 200 && mknod /tmp/fuse c 10 229 && echo made
+                true < /tmp/tun && echo tun:opened
+                true < /tmp/fuse && echo fuse:opened
+                rm /tmp/tun /tmp/fuse
+                """
+            let cgroup = try cgroups.create(id: "dev", limits: ResourceLimits())
+            let restricted = try Captured(ContainerSpec(command: ["sh", "-c", script], rootfs: rootfs.path), cgroup: cgroup).finish()
+            #expect(restricted.output == "made\ntun:opened\n", "\(restricted.errors)")
+            #expect(restricted.errors.contains("Operation not permitted"), "\(restricted.errors)")
+            try cgroups.remove(cgroup)
+
+            let open = try cgroups.create(id: "priv", limits: ResourceLimits(), restrictDevices: false)
+            let privileged = try Captured(ContainerSpec(command: ["sh", "-c", script], rootfs: rootfs.path, privileged: true), cgroup: open).finish()
+            #expect(privileged.output == "made\ntun:opened\nfuse:opened\n", "\(privileged.errors)")
+            try cgroups.remove(open)
+        }
+    }
+
+    static var hasDevicesController: Bool {
+        (try? CgroupHierarchy.detect().controllers.contains(.devices)) == true && FileManager.default.fileExists(atPath: "/dev/fuse")
+    }
+
     @Test("removing a container's cgroup kills what still runs there and removes every directory")
     func removeKills() throws {
         try withCgroups { cgroups, rootfs in

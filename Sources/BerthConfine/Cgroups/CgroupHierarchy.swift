@@ -2,7 +2,7 @@ public import BerthCore
 
 /// The controllers Berth puts a container in.
 public enum CgroupController: String, Sendable, Hashable, CaseIterable, Comparable {
-    case cpu, cpuacct, cpuset, memory, pids
+    case cpu, cpuacct, cpuset, devices, memory, pids
 
     public static func < (a: CgroupController, b: CgroupController) -> Bool { a.rawValue < b.rawValue }
 }

@@ -74,6 +74,11 @@ extension CgroupManager {
         if let dir = cgroup.directory(.pids), let pids = limits.pids {
             try filesystem.write(dir + "/pids.max", String(pids))
         }
+        if let dir = cgroup.directory(.devices) {
+            // "a" empties the allow-list; then one rule per write.
+            try filesystem.write(dir + "/devices.deny", "a")
+            for rule in DeviceRule.docker { try filesystem.write(dir + "/devices.allow", rule.description) }
+        }
     }
 
     private func writeV2(_ limits: ResourceLimits, into cgroup: ContainerCgroup) throws(BerthError) {

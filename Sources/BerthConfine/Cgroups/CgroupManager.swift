@@ -45,10 +45,12 @@ public struct CgroupManager: Sendable {
 
     /// The controllers a container with `limits` joins: memory, cpu, cpuacct and pids
     /// whenever the host has them (for stats, OOM detection and later limits), cpuset only
-    /// when limited (a v1 cpuset must be filled in before anything can join it).
-    func controllers(for limits: ResourceLimits) -> [CgroupController] {
+    /// when limited (a v1 cpuset must be filled in before anything can join it), devices
+    /// when its device nodes are restricted.
+    func controllers(for limits: ResourceLimits, restrictDevices: Bool) -> [CgroupController] {
         var wanted: Set<CgroupController> = [.memory, .cpu, .cpuacct, .pids]
         if limits.cpusetCPUs != nil || limits.cpusetMems != nil { wanted.insert(.cpuset) }
+        if restrictDevices { wanted.insert(.devices) }
         return wanted.intersection(hierarchy.controllers).sorted()
     }
 
@@ -83,13 +85,17 @@ public struct CgroupManager: Sendable {
     /// Makes container `id`'s cgroup with `limits` written, after checking them against the
     /// host: a limit whose controller the host lacks, a cpuset outside its CPUs or more CPUs
     /// than it has are refused, and nothing is made. A failure part-way removes what it made.
-    public func create(id: String, limits: ResourceLimits) throws(BerthError) -> ContainerCgroup {
+    ///
+    /// `restrictDevices` (false for `--privileged`) applies Docker's device allow-list on v1
+    /// (see `DeviceRule.docker`); v2 has no files for it (it takes an eBPF program), so there
+    /// it changes nothing.
+    public func create(id: String, limits: ResourceLimits, restrictDevices: Bool = true) throws(BerthError) -> ContainerCgroup {
         try limits.validate()
         guard Self.isName(Substring(id)) else {
             throw .invalid("invalid container id \"\(id)\" for a cgroup", hint: "use letters, digits, '_', '.' and '-'", parameter: "id")
         }
         try checkHost(limits)
-        let cgroup = self.cgroup(id: id, controllers: controllers(for: limits))
+        let cgroup = self.cgroup(id: id, controllers: controllers(for: limits, restrictDevices: restrictDevices))
         var made: [String] = []
         do throws(BerthError) {
             for path in cgroup.paths {
