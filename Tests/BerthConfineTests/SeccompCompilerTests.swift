@@ -171,6 +171,12 @@ struct SeccompCompilerTests {
         #expect(SeccompArchitecture.aarch64.table.number(of: "unshare") == 97)
         #expect(SeccompArchitecture.aarch64.table.number(of: "clone") == 220)
         #expect(SeccompArchitecture.aarch64.table.number(of: "open") == nil)
+        // The tables are searched by halves: every entry must be found (sorted as Swift sorts).
+        for arch in SeccompArchitecture.allCases {
+            let entries = arch.table.entries
+            #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.name < $1.name }, "\(arch) is not sorted")
+            for entry in entries { #expect(arch.table.number(of: entry.name) == entry.number) }
+        }
     }
 
     @Test("every allow-listed call is allowed and every call on no list is refused, on each ABI")

@@ -70,8 +70,9 @@ struct BPFAssembler {
         }
     }
 
-    private static func positions(_ items: [Item], labelCount: Int) -> [Label: Int] {
-        var result: [Label: Int] = [:]
+    /// Where each label is (labels are numbered densely from 0); nil for one never placed.
+    private static func positions(_ items: [Item], labelCount: Int) -> [Int?] {
+        var result = [Int?](repeating: nil, count: labelCount)
         var position = 0
         for item in items {
             if case .label(let label) = item { result[label] = position } else { position += 1 }
@@ -79,7 +80,7 @@ struct BPFAssembler {
         return result
     }
 
-    private static func emit(_ items: [Item], positions: [Label: Int]) throws(SeccompCompiler.Failure) -> [BPFInstruction] {
+    private static func emit(_ items: [Item], positions: [Int?]) throws(SeccompCompiler.Failure) -> [BPFInstruction] {
         var program: [BPFInstruction] = []
         for item in items {
             let here = program.count

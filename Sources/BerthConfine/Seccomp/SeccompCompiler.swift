@@ -68,51 +68,47 @@ public enum SeccompCompiler {
         case conditional([SeccompRule], fallback: SeccompAction)
     }
 
-    /// Each call number the profile names on this ABI, and what it gets.
+    /// What each call number gets, indexed by number, up to the highest number the profile
+    /// names on this ABI (nil past the end: not named). Arrays, not dictionaries: this runs
+    /// at every container start, and hashing dominated it.
     static func decisions(_ profile: SeccompProfile, capabilities: CapabilitySet,
-                          architecture: SeccompArchitecture) -> [UInt32: Decision] {
+                          architecture: SeccompArchitecture) -> [Decision] {
         let table = architecture.table
-        var unconditional: [UInt32: SeccompAction] = [:]
-        var conditional: [UInt32: [SeccompRule]] = [:]
-        var named: Set<UInt32> = []
-        for rule in profile.rules {
-            let numbers = rule.names.compactMap { table.number(of: $0) }
-            named.formUnion(numbers)
+        let resolved = profile.rules.map { rule in (rule, rule.names.compactMap { table.number(of: $0) }) }
+        let count = Int(resolved.lazy.flatMap(\.1).max().map { $0 + 1 } ?? 0)
+        var unconditional = [SeccompAction?](repeating: nil, count: count)
+        var conditional = [[SeccompRule]](repeating: [], count: count)
+        var named = [Bool](repeating: false, count: count)
+        for (rule, numbers) in resolved {
+            for number in numbers { named[Int(number)] = true }
             guard rule.applies(to: architecture, capabilities: capabilities) else { continue }
-            for number in numbers {
+            for number in numbers.map(Int.init) {
                 if rule.conditions.isEmpty {
                     if unconditional[number] == nil { unconditional[number] = rule.action }
                 } else {
-                    conditional[number, default: []].append(rule)
+                    conditional[number].append(rule)
                 }
             }
         }
-        var result: [UInt32: Decision] = [:]
-        for number in named {
-            if let action = unconditional[number] {
-                result[number] = .action(action)
-            } else if let rules = conditional[number] {
-                result[number] = .conditional(rules, fallback: profile.defaultAction)
-            } else {
-                result[number] = .action(profile.defaultAction)
-            }
+        return (0..<count).map { number in
+            if let action = unconditional[number] { return .action(action) }
+            if !conditional[number].isEmpty { return .conditional(conditional[number], fallback: profile.defaultAction) }
+            return .action(profile.defaultAction)
         }
-        return result
     }
 
     private static func section(_ asm: inout BPFAssembler, profile: SeccompProfile, capabilities: CapabilitySet,
                                 architecture: SeccompArchitecture) throws(Failure) {
         let decisions = decisions(profile, capabilities: capabilities, architecture: architecture)
-        let highest = decisions.keys.max() ?? 0
         // Ranges of numbers with one decision: [start, next start). Numbers the profile does
-        // not name get the default; past the highest, ENOSYS.
+        // not name get the default; past the highest it names, ENOSYS.
         var ranges: [(start: UInt32, decision: Decision)] = []
         func add(_ start: UInt32, _ decision: Decision) {
-            if case .action = decision, let last = ranges.last, last.decision == decision { return }
+            if case .action(let action) = decision, let last = ranges.last, case .action(action) = last.decision { return }
             ranges.append((start, decision))
         }
-        for number in 0...highest { add(number, decisions[number] ?? .action(profile.defaultAction)) }
-        if highest < UInt32.max { add(highest + 1, .action(.errno(enosys))) }
+        for (number, decision) in decisions.enumerated() { add(UInt32(number), decision) }
+        add(UInt32(decisions.count), .action(.errno(enosys)))
 
         var blocks: [(label: BPFAssembler.Label, rules: [SeccompRule], fallback: SeccompAction)] = []
         asm.load(SeccompData.nr)
