@@ -74,8 +74,10 @@ public final class ContainerProcess: Sendable {
     /// namespaces exist, its root filesystem, `/proc`, `/dev`, hostname and working directory
     /// are in place, and its command was found. Nothing of the command has run yet.
     ///
-    /// With a `cgroup` (made by `CgroupManager.create`), the child joins it first, before its
-    /// mounts: everything it does, and its command, is limited and accounted there.
+    /// With a `cgroup` (made by `CgroupManager.create`), the child joins it while held, just
+    /// after reporting ready: its command, and everything the command starts, run limited
+    /// and accounted there. (Joining can wait milliseconds in the kernel; done then, it
+    /// overlaps the caller's network set-up.)
     ///
     /// Any failure is thrown with the step that failed, after the child is reaped: nothing is
     /// left running.

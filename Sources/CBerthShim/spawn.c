@@ -252,12 +252,13 @@ static const char *find_command(const struct berth_exec_config *c) {
     return NULL;
 }
 
-/// Closes every descriptor from 3 up except `a` and `b` (each -1 or >= 3).
-static int close_others(int a, int b) {
-    if (a > b) { int t = a; a = b; b = t; }
-    int keep[2] = { a, b };
+/// Closes every descriptor from 3 up except those in `keep` (each -1 or >= 3; sorted here).
+static int close_others(int *keep, int count) {
+    for (int i = 1; i < count; i++) {
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+    }
     unsigned low = 3;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < count; i++) {
         if (keep[i] < (int)low) continue;
         if ((unsigned)keep[i] > low && syscall(SYS_close_range, low, (unsigned)keep[i] - 1, 0U)) return -1;
         low = (unsigned)keep[i] + 1;
@@ -284,6 +285,10 @@ static int limit_capabilities(unsigned long long keep) {
 
 /// Writes "0" to each open cgroup.procs: moves this (single-threaded) process into those
 /// cgroups. Then closes them: the container must not hold a handle on the host's cgroup tree.
+///
+/// A move takes the kernel's cgroup threadgroup lock for writing, which waits for an RCU
+/// grace period when no move happened lately: milliseconds (15 ms measured on a loaded
+/// 2-CPU host), whatever the number of trees. Hence where spawn does it (see finish_and_exec).
 static int join_cgroups(const struct berth_exec_config *c) {
     for (int i = 0; i < c->cgroup_count; i++) {
         ssize_t n;
@@ -316,14 +321,27 @@ static void finish_and_exec(struct berth_exec_config *c) {
     // Whatever the parent had open (namespace handles, sockets, state files, and the pipes of
     // containers other threads are spawning right now) must not leak into the container, nor
     // be held while this child waits: that would delay the EOF those pipes signal.
-    if (close_others(c->status_fd, c->sync_fd)) fail(c, BERTH_STEP_DESCRIPTORS);
+    int keep[2 + BERTH_MAX_CGROUP_FDS] = { c->status_fd, c->sync_fd };
+    int kept = 2;
+    for (int i = 0; i < c->cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[kept++] = c->cgroup_fds[i];
+    if (c->cgroup_count > BERTH_MAX_CGROUP_FDS) { errno = EINVAL; fail(c, BERTH_STEP_CGROUP); }
+    if (close_others(keep, kept)) fail(c, BERTH_STEP_DESCRIPTORS);
     if (c->sync_fd >= 0) {
         int ready[2] = { BERTH_STEP_READY, 0 };
         if (write(c->status_fd, ready, sizeof ready) != sizeof ready) _exit(127);
+        // Joined while held, after reporting ready: the kernel's wait (see join_cgroups)
+        // then overlaps the parent's network set-up. The command still starts inside.
+        int joined = join_cgroups(c);
+        int saved = errno;
         char go = 0;
         ssize_t n;
         do { n = read(c->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
+        // A failure is reported once the parent has written its go-ahead (or given up), so
+        // that it never writes into a pipe nobody reads.
+        if (joined) { errno = saved; fail(c, BERTH_STEP_CGROUP); }
         if (n != 1 || go != 'G') _exit(125); // aborted: the parent closed the pipe or died
+    } else if (join_cgroups(c)) {
+        fail(c, BERTH_STEP_CGROUP);
     }
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(c, BERTH_STEP_NO_NEW_PRIVS);
     // From here on every system call passes the filter: the rest of this sequence (prctl,
@@ -340,8 +358,6 @@ static void finish_and_exec(struct berth_exec_config *c) {
 static void spawn_child(struct berth_spawn_config *c) {
     reset_signals();
     close_parent_ends(&c->exec);
-    // First: the mounts below and everything after are then charged to the container.
-    if (join_cgroups(&c->exec)) fail(&c->exec, BERTH_STEP_CGROUP);
     if (c->namespaces & CLONE_NEWNS) {
         // Before any mount: nothing the container mounts may propagate to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, BERTH_STEP_PROPAGATION);
@@ -398,8 +414,6 @@ struct enter_job {
 static void enter_child(struct berth_enter_config *c) {
     reset_signals();
     close_parent_ends(&c->exec);
-    // First, as in spawn_child: the container's limits cover all of this process.
-    if (join_cgroups(&c->exec)) fail(&c->exec, BERTH_STEP_CGROUP);
     // The child is single-threaded, which setns into a mount namespace requires.
     for (int i = 0; i < c->ns_count; i++) {
         if (setns(c->ns_fds[i], c->ns_types[i])) fail(&c->exec, BERTH_STEP_SETNS);

@@ -31,6 +31,31 @@ struct LimitsKernelTests {
         }
     }
 
+    @Test("a cgroup the kernel refuses to let the process join fails start(), leaves nothing running",
+          .enabled(if: (try? CgroupHierarchy.detect())?.version == 1))
+    func joinRefused() throws {
+        try withCgroups { cgroups, rootfs in
+            // A v1 cpuset with no CPUs: the kernel refuses every process (ENOSPC).
+            let made = try cgroups.create(id: "empty", limits: ResourceLimits())
+            let cpuset = try #require(cgroups.root(of: .cpuset)) + "/" + cgroups.parent
+            try FileManager.default.createDirectory(atPath: cpuset + "/empty", withIntermediateDirectories: true)
+            defer { rmdir(cpuset + "/empty"); rmdir(cpuset) }
+            var directories = made.directories
+            directories[.cpuset] = cpuset + "/empty"
+            let cgroup = ContainerCgroup(id: "empty", version: 1, directories: directories)
+            let before = childrenOfThisThread()
+            let process = try ContainerProcess.spawn(ContainerSpec(command: ["true"], rootfs: rootfs.path), cgroup: cgroup)
+            do {
+                try process.start()
+                Issue.record("started in a cpuset with no CPUs")
+            } catch {
+                #expect("\(error)".contains("cpuset has no CPUs"), "\(error)")
+            }
+            #expect(childrenOfThisThread() == before)
+            try cgroups.remove(made)
+        }
+    }
+
     @Test("memory 32m: a process allocating 64 MB is OOM-killed, exit 137, and the kill is counted")
     func oomKill() throws {
         try withCgroups { cgroups, rootfs in

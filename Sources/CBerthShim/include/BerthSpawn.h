@@ -33,6 +33,9 @@ enum {
 
 #include <linux/filter.h>
 
+/// The most cgroup trees a process joins (one per v1 controller mount).
+#define BERTH_MAX_CGROUP_FDS 16
+
 /// What the child does once its namespaces and mounts are in place: shared by spawn and enter.
 struct berth_exec_config {
     /// NULL-terminated argv and envp, passed to execve as they are.
@@ -56,9 +59,11 @@ struct berth_exec_config {
     /// `keep_caps` (bit n = capability n) and clear the ambient set, just before execve.
     int limit_caps;
     unsigned long long keep_caps;
-    /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them.
-    /// The child writes "0" (itself) to each before anything else, so all it does and all its
-    /// command does is accounted and limited there; it then closes them.
+    /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them
+    /// (at most BERTH_MAX_CGROUP_FDS). The child writes "0" (itself) to each and closes them
+    /// before execve: with a start pipe, right after reporting ready (the join then overlaps
+    /// the parent's work while the child is held); without, before it looks up the command.
+    /// The command and everything it starts are accounted and limited there.
     const int *cgroup_fds;
     int cgroup_count;
     /// Nonzero: set PR_SET_NO_NEW_PRIVS just before execve (after the go-ahead).
