@@ -7,36 +7,59 @@ import BerthCore
 import BerthConfine
 import BerthNamespace
 
-/// The `cgroup.procs` files a child joins (see `berth_exec_config.cgroup_fds`), opened by
+/// What a child needs to be in its container's cgroup (see `berth_exec_config`), opened by
 /// the parent before the clone: the child then needs no path, no allocation and no view of
-/// the host's /sys/fs/cgroup (it has pivoted away from it) to join.
-enum CgroupFiles {
-    static func open(_ cgroup: ContainerCgroup?) throws(BerthError) -> [Int32] {
-        guard let cgroup else { return [] }
-        var fds: [Int32] = []
+/// the host's /sys/fs/cgroup (it has pivoted away from it).
+struct CgroupFiles {
+    /// Each tree's `cgroup.procs`, which the child writes itself into.
+    let procs: [Int32]
+    /// On v2, the cgroup's directory, to create the child in it (CLONE_INTO_CGROUP).
+    let directory: Int32?
+
+    static let none = CgroupFiles(procs: [], directory: nil)
+
+    static func open(_ cgroup: ContainerCgroup?) throws(BerthError) -> CgroupFiles {
+        guard let cgroup else { return .none }
+        var procs: [Int32] = []
         for path in cgroup.procsFiles {
-            var fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
-            // Above stdio: the child installs its stdio on 0-2 before it joins.
-            if fd >= 0, fd < 3 {
-                let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
-                Glibc.close(fd)
-                fd = moved
+            do {
+                procs.append(try descriptor(path, O_WRONLY | O_CLOEXEC, cgroup: cgroup))
+            } catch {
+                CgroupFiles(procs: procs, directory: nil).close()
+                throw error
             }
-            guard fd >= 0 else {
-                let error = Errno.current
-                close(fds)
-                if error.code == ENOENT {
-                    throw BerthError(.notFound, "cgroup \(path.dropLast("/cgroup.procs".count)) of container \(cgroup.id) does not exist",
-                                     hint: "create it with the cgroup manager first", object: .file(path), cause: error)
-                }
-                throw BerthError.system("open \(path)", error, privilege: "root").with(object: .file(path))
-            }
-            fds.append(fd)
         }
-        return fds
+        guard cgroup.version == 2, cgroup.paths.count == 1 else { return CgroupFiles(procs: procs, directory: nil) }
+        do {
+            let directory = try descriptor(cgroup.paths[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC, cgroup: cgroup)
+            return CgroupFiles(procs: procs, directory: directory)
+        } catch {
+            CgroupFiles(procs: procs, directory: nil).close()
+            throw error
+        }
     }
 
-    static func close(_ fds: [Int32]) {
-        for fd in fds { Glibc.close(fd) }
+    /// An open descriptor above stdio (the child installs its stdio on 0-2 before it joins).
+    private static func descriptor(_ path: String, _ flags: Int32, cgroup: ContainerCgroup) throws(BerthError) -> Int32 {
+        var fd = Glibc.open(path, flags)
+        if fd >= 0, fd < 3 {
+            let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+            Glibc.close(fd)
+            fd = moved
+        }
+        guard fd >= 0 else {
+            let error = Errno.current
+            if error.code == ENOENT {
+                throw BerthError(.notFound, "cgroup \(path.hasSuffix("/cgroup.procs") ? String(path.dropLast("/cgroup.procs".count)) : path) of container \(cgroup.id) does not exist",
+                                 hint: "create it with the cgroup manager first", object: .file(path), cause: error)
+            }
+            throw BerthError.system("open \(path)", error, privilege: "root").with(object: .file(path))
+        }
+        return fd
+    }
+
+    func close() {
+        for fd in procs { Glibc.close(fd) }
+        if let directory { Glibc.close(directory) }
     }
 }

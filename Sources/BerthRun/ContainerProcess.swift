@@ -86,8 +86,8 @@ public final class ContainerProcess: Sendable {
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
                                      stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged,
                                      confinement: spec.confinement)
-        let cgroupFds = try CgroupFiles.open(cgroup)
-        defer { CgroupFiles.close(cgroupFds) }
+        let cgroupFiles = try CgroupFiles.open(cgroup)
+        defer { cgroupFiles.close() }
         let status = try Pipe.make()
         let start: Pipe
         do { start = try Pipe.make() } catch { status.closeBoth(); throw error }
@@ -96,7 +96,7 @@ public final class ContainerProcess: Sendable {
 
         var pidfd: Int32 = -1
         let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: start.read, parentFds: (status.read, start.write),
-                                         cgroupFds: cgroupFds) { execConfig in
+                                         cgroup: cgroupFiles) { execConfig in
             var config = berth_spawn_config()
             config.exec = execConfig
             config.namespaces = spec.namespaces.cloneFlags
@@ -121,6 +121,11 @@ public final class ContainerProcess: Sendable {
         guard pid > 0 else {
             close(status.read)
             close(start.write)
+            if let cgroup, cgroupFiles.directory != nil, cloneError.code == EBUSY || cloneError.code == EOPNOTSUPP {
+                // v2 refuses processes in a cgroup that has children with controllers enabled.
+                throw BerthError(.system, "cannot create the container's process in cgroup \(cgroup.paths.joined())",
+                                 hint: "a cgroup with processes must have no controllers enabled for children", cause: cloneError)
+            }
             throw Self.cloneFailure(cloneError)
         }
         let child = ContainerProcess(pid: pid, pidfd: pidfd, program: spec.command[0], phase: .held(startFd: start.write, statusFd: status.read))
@@ -151,8 +156,8 @@ public final class ContainerProcess: Sendable {
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory") }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
                                      privileged: privileged, confinement: confinement)
-        let cgroupFds = try CgroupFiles.open(cgroup)
-        defer { CgroupFiles.close(cgroupFds) }
+        let cgroupFiles = try CgroupFiles.open(cgroup)
+        defer { cgroupFiles.close() }
 
         var fds: [Int32] = [], types: [Int32] = []
         var pidNamespaceFd: Int32 = -1
@@ -174,7 +179,7 @@ public final class ContainerProcess: Sendable {
 
         let status = try Pipe.make()
         var pidfd: Int32 = -1
-        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1), cgroupFds: cgroupFds) { execConfig in
+        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1), cgroup: cgroupFiles) { execConfig in
             fds.withUnsafeBufferPointer { fdBuffer in
                 types.withUnsafeBufferPointer { typeBuffer in
                     var config = berth_enter_config()

@@ -33,8 +33,8 @@ struct ExecArguments {
     }
 
     /// Calls `body` with a C configuration whose pointers stay valid for the call;
-    /// `cgroupFds` are open `cgroup.procs` files the child joins first.
-    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), cgroupFds: [Int32] = [],
+    /// `cgroup` is how the child gets into its container's cgroup.
+    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), cgroup: CgroupFiles = .none,
                        _ body: (berth_exec_config) -> R) -> R {
         var config = berth_exec_config()
         config.argv = argv.mutablePointer
@@ -48,7 +48,9 @@ struct ExecArguments {
         config.limit_caps = privileged ? 0 : 1
         config.keep_caps = confinement.capabilities.rawValue
         config.no_new_privs = confinement.noNewPrivileges ? 1 : 0
-        return cgroupFds.withUnsafeBufferPointer { fds in
+        config.clone_into_cgroup = cgroup.directory == nil ? 0 : 1
+        config.cgroup_dir_fd = cgroup.directory ?? -1
+        return cgroup.procs.withUnsafeBufferPointer { fds in
             config.cgroup_fds = fds.baseAddress
             config.cgroup_count = Int32(fds.count)
             guard let seccomp else { return withExtendedLifetime(self) { body(config) } }

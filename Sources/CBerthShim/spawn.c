@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/limits.h>
@@ -378,26 +379,62 @@ static void spawn_child(struct berth_spawn_config *c) {
 
 // MARK: - Parent side
 
+/// The kernel's struct clone_args of clone3(2), version 2 (with `cgroup`). Declared here:
+/// <linux/sched.h>, which has it, clashes with the C library's <sched.h>.
+struct berth_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define BERTH_CLONE_INTO_CGROUP 0x200000000ULL
+
 /// clone(2) like fork, into new namespaces, with a pidfd. Signals stay blocked across it so
 /// that no Swift handler can run in the child before it resets them.
-static pid_t clone_child(unsigned long flags, int *pidfd) {
+///
+/// With `cgroup_fd` >= 0 (a cgroup2 directory), clone3 with CLONE_INTO_CGROUP: the child is
+/// born in that cgroup, so nothing has to move it there (a move waits for the kernel's
+/// threadgroup lock: see join_cgroups). `*born_in_cgroup` says whether that happened, in the
+/// parent and in the child; a kernel without it (before 5.7) gets clone(2), and the child
+/// joins through cgroup_fds instead.
+static pid_t clone_child(unsigned long flags, int *pidfd, int cgroup_fd, int *born_in_cgroup) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    // x86_64 and arm64 agree on (flags, stack, parent_tid, ...); CLONE_PIDFD writes parent_tid.
-    pid_t pid = (pid_t)syscall(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, NULL);
-    if (pid == 0) return 0; // the child keeps everything blocked until it has reset handlers
+    pid_t pid = -1;
+    *born_in_cgroup = 0;
+    if (cgroup_fd >= 0) {
+        struct berth_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = flags | CLONE_PIDFD | BERTH_CLONE_INTO_CGROUP;
+        args.pidfd = (uint64_t)(uintptr_t)pidfd;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cgroup_fd;
+        // No stack: the child runs on a copy of this one, as with fork.
+        *born_in_cgroup = 1;
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) return 0;
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) *born_in_cgroup = 0;
+    }
+    if (!*born_in_cgroup) {
+        // x86_64 and arm64 agree on (flags, stack, parent_tid, ...); CLONE_PIDFD writes parent_tid.
+        pid = (pid_t)syscall(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, NULL);
+        if (pid == 0) return 0; // the child keeps everything blocked until it has reset handlers
+    }
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     errno = saved;
     return pid;
 }
 
+static int into_cgroup_fd(const struct berth_exec_config *c) {
+    return c->clone_into_cgroup ? c->cgroup_dir_fd : -1;
+}
+
 int berth_spawn(const struct berth_spawn_config *config, int *pidfd) {
     // The child works on its own copy (the clone duplicates the stack frame it lives in).
     struct berth_spawn_config copy = *config;
-    pid_t pid = clone_child((unsigned long)config->namespaces, pidfd);
+    int born = 0;
+    pid_t pid = clone_child((unsigned long)config->namespaces, pidfd, into_cgroup_fd(&config->exec), &born);
     if (pid == 0) {
+        if (born) copy.exec.cgroup_count = 0;
         spawn_child(&copy);
         _exit(127);
     }
@@ -432,8 +469,10 @@ static void *enter_thread(void *raw) {
         return NULL;
     }
     struct berth_enter_config copy = *job->config;
-    pid_t pid = clone_child(0, job->pidfd);
+    int born = 0;
+    pid_t pid = clone_child(0, job->pidfd, into_cgroup_fd(&job->config->exec), &born);
     if (pid == 0) {
+        if (born) copy.exec.cgroup_count = 0;
         enter_child(&copy);
         _exit(127);
     }

@@ -56,6 +56,48 @@ struct LimitsKernelTests {
         }
     }
 
+    @Test("on cgroup v2 the process is born in its cgroup (CLONE_INTO_CGROUP), spawned and entered",
+          .enabled(if: Self.cgroup2Mount != nil))
+    func bornInCgroup() throws {
+        // This host's v2 tree may have no controllers (the hybrid layout): enough to show where
+        // a process is born, which is all this tests.
+        let mount = try #require(Self.cgroup2Mount)
+        let parent = "berth-test-\(KernelTests.uniqueSuffix())"
+        let path = mount + "/" + parent + "/born"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        defer { rmdir(path); rmdir(mount + "/" + parent) }
+        let cgroup = ContainerCgroup(id: "born", version: 2, directories: [.pids: path])
+        try withRootfs { rootfs in
+            var whileHeld = ""
+            let container = try Captured(ContainerSpec(command: ["sh", "-c", "cat /proc/self/cgroup; echo up; exec sleep 1000"], rootfs: rootfs.path),
+                                         cgroup: cgroup) { process in
+                // Born there: already inside while held. (Joining by cgroup.procs happens only
+                // after the ready report, so this would most likely still show the old one.)
+                whileHeld = try String(contentsOfFile: "/proc/\(process.pid)/cgroup", encoding: .utf8)
+            }
+            #expect(whileHeld.split(separator: "\n").contains("0::/\(parent)/born"), "\(whileHeld)")
+            let output = container.waitFor("up")
+            #expect(output.split(separator: "\n").contains("0::/\(parent)/born"), "\(output)")
+            let out = try OutputPipe()
+            let entered = try ContainerProcess.enter(pid: container.process.pid, command: ["cat", "/proc/self/cgroup"], stdout: out.write, cgroup: cgroup)
+            out.closeWrite()
+            #expect(out.readAll().split(separator: "\n").contains("0::/\(parent)/born"))
+            #expect(try entered.wait() == .exited(0))
+            try container.process.signal(SIGKILL)
+            _ = try container.finish()
+        }
+    }
+
+    /// Where the host mounts cgroup2, if anywhere.
+    static var cgroup2Mount: String? {
+        guard KernelTests.enabled, let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count, fields[dash + 1] == "cgroup2" { return String(fields[4]) }
+        }
+        return nil
+    }
+
     @Test("memory 32m: a process allocating 64 MB is OOM-killed, exit 137, and the kill is counted")
     func oomKill() throws {
         try withCgroups { cgroups, rootfs in

@@ -66,6 +66,11 @@ struct berth_exec_config {
     /// The command and everything it starts are accounted and limited there.
     const int *cgroup_fds;
     int cgroup_count;
+    /// Nonzero: `cgroup_dir_fd` is an open cgroup2 directory the child is created in
+    /// (clone3 with CLONE_INTO_CGROUP: no move, no wait for the kernel's lock); it then skips
+    /// `cgroup_fds`, which remain the way in on a kernel without clone3.
+    int clone_into_cgroup;
+    int cgroup_dir_fd;
     /// Nonzero: set PR_SET_NO_NEW_PRIVS just before execve (after the go-ahead).
     int no_new_privs;
     /// A classic BPF program of `seccomp_length` instructions to install with
