@@ -242,6 +242,11 @@ struct SeccompCompilerTests {
         #expect(arm.count < 400)
     }
 
+    @Test("no architecture is refused rather than compiled into a filter that kills every call")
+    func noArchitecture() {
+        #expect(throws: BerthError.self) { try SeccompCompiler.compile(.docker, capabilities: .docker, architectures: []) }
+    }
+
     @Test("the shared default program is the one compiled for the default capabilities")
     func shared() throws {
         #expect(try Confinement().seccompProgram() == SeccompCompiler.compile(.docker, capabilities: .docker))

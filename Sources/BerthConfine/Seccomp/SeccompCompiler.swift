@@ -32,6 +32,11 @@ public enum SeccompCompiler {
     /// `architectures` (the machine's by default).
     public static func compile(_ profile: SeccompProfile, capabilities: CapabilitySet,
                                architectures: [SeccompArchitecture] = SeccompArchitecture.native) throws(BerthError) -> [BPFInstruction] {
+        // A filter for no ABI would kill every call.
+        guard !architectures.isEmpty else {
+            throw BerthError(.unsupported, "Berth's seccomp filter covers x86_64 and aarch64 only",
+                             hint: "run the container without a seccomp filter on this machine", parameter: "seccomp")
+        }
         do {
             return try build(profile, capabilities: capabilities, architectures: architectures)
         } catch {
