@@ -11,9 +11,12 @@ let package = Package(
     products: [
         .library(name: "Berth", targets: ["Berth"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-dns", targets: ["berth-dns"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Errno and FileDescriptor (EINTR-safe reads, open options) without Foundation.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
@@ -23,16 +26,20 @@ let package = Package(
         // The few things Swift cannot declare or do safely: setns/unshare, and the
         // clone/pivot_root/exec sequence of a container.
         .target(name: "CBerthShim"),
+        // epoll, signalfd and inotify, which the Glibc module does not import.
+        .systemLibrary(name: "CBerthDNS", path: "Sources/CBerthDNS"),
 
         .target(name: "BerthCore"),
-        .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim"]),
+        .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
-        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
+        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", .product(name: "SystemPackage", package: "swift-system")]),
         // Limits and confinement of a container: capabilities, the seccomp profile and its BPF
         // compiler, cgroups. Pure Swift over files and values; BerthRun applies them.
-        .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace"]),
+        .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "BerthConfine", "CBerthShim"]),
+        // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
+        .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun"]),
         .executableTarget(
             name: "berth",
@@ -43,17 +50,26 @@ let package = Package(
         ),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
+        // The resolver process: lean (no argument-parser, no Foundation), one per host.
+        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"]),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
+        // Test-only fake kernel (rtnetlink, sock_diag, ctnetlink, namespaces, sysctls, nftables)
+        // behind a HostHandle, so policy code is tested without privilege.
+        .target(name: "BerthFakes", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthTestSupport"],
+                path: "Tests/BerthFakes"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
-        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthConfineTests", dependencies: ["BerthConfine", "BerthTestSupport"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthConfine", "BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
+        .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: [
+            "BerthTestSupport", "BerthCore", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,7 +25,7 @@ import Synchronization
 /// The command is PID 1 of its pid namespace, and the kernel delivers to a namespace's PID 1
 /// only the signals it installed a handler for (SIGKILL excepted, when sent from outside). A
 /// shell or a program that does not handle SIGTERM therefore ignores `signal(SIGTERM)`:
-/// `berth stop` should send SIGTERM, wait a grace period, then SIGKILL. Killing PID 1 ends
+/// `Container.stop` sends SIGTERM, waits a grace period, then sends SIGKILL. Killing PID 1 ends
 /// every process in the container.
 public final class ContainerProcess: Sendable {
     /// The process id, as seen from the caller's pid namespace.
@@ -142,7 +142,7 @@ public final class ContainerProcess: Sendable {
         }
     }
 
-    /// Runs `command` inside the namespaces of the running process `pid` (`berth exec`),
+    /// Runs `command` inside the namespaces of the running process `pid` (as `docker exec`),
     /// joining those in `namespaces` that differ from the caller's. Returns it running.
     ///
     /// Give it the container's `confinement` and `cgroup`: a command entering a container
@@ -153,7 +153,7 @@ public final class ContainerProcess: Sendable {
                              cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
-        if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory") }
+        if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
                                      privileged: privileged, confinement: confinement)
         let cgroupFiles = try CgroupFiles.open(cgroup)
@@ -304,7 +304,7 @@ public final class ContainerProcess: Sendable {
     private static func cloneFailure(_ error: Errno) -> BerthError {
         switch error.code {
         case EPERM:
-            BerthError(.permissionDenied, "cannot create the container's namespaces", hint: "run as root (CAP_SYS_ADMIN)", cause: error)
+            BerthError(.permissionDenied, "cannot create the container's namespaces", remedy: .privilege("CAP_SYS_ADMIN"), cause: error)
         case ENOSPC, EUSERS:
             BerthError(.conflict, "the namespace limit is reached", hint: "raise /proc/sys/user/max_*_namespaces or stop containers", cause: error)
         case EINVAL:
