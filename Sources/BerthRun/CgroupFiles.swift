@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// open(2) and close(2) under names `CgroupFiles.open` and `close` do not shadow.
+private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
+private func systemClose(_ fd: Int32) { _ = close(fd) }
 import BerthCore
 import BerthConfine
 import BerthNamespace
@@ -41,25 +44,26 @@ struct CgroupFiles {
 
     /// An open descriptor above stdio (the child installs its stdio on 0-2 before it joins).
     private static func descriptor(_ path: String, _ flags: Int32, cgroup: ContainerCgroup) throws(BerthError) -> Int32 {
-        var fd = Glibc.open(path, flags)
+        var fd = systemOpen(path, flags)
         if fd >= 0, fd < 3 {
             let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
-            Glibc.close(fd)
+            systemClose(fd)
             fd = moved
         }
         guard fd >= 0 else {
             let error = Errno.current
             if error.code == ENOENT {
-                throw BerthError(.notFound, "cgroup \(path.hasSuffix("/cgroup.procs") ? String(path.dropLast("/cgroup.procs".count)) : path) of container \(cgroup.id) does not exist",
-                                 hint: "create it with the cgroup manager first", object: .file(path), cause: error)
+                let directory = path.hasSuffix("/cgroup.procs") ? String(path.dropLast("/cgroup.procs".count)) : path
+                throw BerthError(.notFound, "cgroup \(directory) of container \(cgroup.id) does not exist",
+                                 hint: "create it with the cgroup manager first", object: .cgroup(directory), parameter: "cgroup", cause: error)
             }
-            throw BerthError.system("open \(path)", error, privilege: "root").with(object: .file(path))
+            throw BerthError.system("open \(path)", error, privilege: "CAP_DAC_OVERRIDE").with(object: .file(path), parameter: "cgroup")
         }
         return fd
     }
 
     func close() {
-        for fd in procs { Glibc.close(fd) }
-        if let directory { Glibc.close(directory) }
+        for fd in procs { systemClose(fd) }
+        if let directory { systemClose(directory) }
     }
 }

@@ -5,6 +5,10 @@ import Musl
 #endif
 public import BerthCore
 import BerthNamespace
+import SystemPackage
+
+/// kill(2) under a name `KernelCgroupFilesystem.kill` does not shadow, from Glibc or Musl alike.
+private func systemKill(_ pid: Int32, _ signal: Int32) -> Int32 { kill(pid, signal) }
 
 /// The few things cgroup code does to the host: directories and small files under
 /// /sys/fs/cgroup, and SIGKILL for what is left in a cgroup being removed. The kernel does
@@ -42,30 +46,34 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
     }
 
     public func write(_ path: String, _ value: String) throws(BerthError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Self.failure("open \(path)", Errno.current, path) }
-        defer { close(fd) }
-        var bytes = Array(value.utf8)
-        let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw Self.failure("write \"\(value)\" to \(path)", Errno.current, path) }
+        let fd = try Self.open(path, .writeOnly)
+        defer { try? fd.close() }
+        let bytes = Array(value.utf8)
+        // One write(2) (retried across EINTR): a cgroup file takes the whole value or refuses it.
+        let written: Int
+        do { written = try bytes.withUnsafeBytes { try fd.write($0) } } catch {
+            throw Self.failure("write \"\(value)\" to \(path)", error as? Errno ?? Errno(EIO), path)
+        }
+        guard written == bytes.count else { throw Self.failure("write \"\(value)\" to \(path)", Errno(EIO), path) }
     }
 
     public func read(_ path: String) throws(BerthError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Self.failure("open \(path)", Errno.current, path) }
-        defer { close(fd) }
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw Self.failure("read \(path)", Errno.current, path) }
-            if count == 0 { break }
-            data += buffer[..<count]
-            // Control files are small; a bound keeps a bad path from reading a huge file.
-            guard data.count <= 1 << 20 else { throw BerthError(.system, "\(path) is larger than a cgroup file can be") }
-        }
+        let fd = try Self.open(path, .readOnly)
+        defer { try? fd.close() }
+        // Control files are small; a bound keeps a bad path from reading a huge file.
+        let limit = 1 << 20
+        let data: [UInt8]
+        do { data = try fd.readToEnd(limit: limit + 1) } catch { throw Self.failure("read \(path)", error, path) }
+        guard data.count <= limit else { throw BerthError(.system, "\(path) is larger than a cgroup file can be", object: .file(path)) }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func open(_ path: String, _ mode: FileDescriptor.AccessMode) throws(BerthError) -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(path, mode, options: .closeOnExec)
+        } catch {
+            throw failure("open \(path)", error as? Errno ?? Errno(EIO), path)
+        }
     }
 
     public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -88,9 +96,9 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
         return names.sorted()
     }
 
-    public func kill(_ pid: Int32) -> Bool { Glibc.kill(pid, SIGKILL) == 0 }
+    public func kill(_ pid: Int32) -> Bool { systemKill(pid, SIGKILL) == 0 }
 
     static func failure(_ operation: String, _ error: Errno, _ path: String) -> BerthError {
-        BerthError.system(operation, error, privilege: "root").with(object: .file(path))
+        BerthError.system(operation, error, privilege: "CAP_DAC_OVERRIDE").with(object: .file(path))
     }
 }

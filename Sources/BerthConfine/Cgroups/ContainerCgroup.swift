@@ -1,3 +1,5 @@
+public import BerthCore
+
 /// A container's cgroup: its directory in each controller's tree (v1) or its one directory
 /// (v2), named `<parent>/<id>`. A value: `CgroupManager` makes, reads and removes it.
 public struct ContainerCgroup: Sendable, Hashable {
@@ -23,4 +25,20 @@ public struct ContainerCgroup: Sendable, Hashable {
 
     /// The directory of `controller`, if the container is in that controller's tree.
     public func directory(_ controller: CgroupController) -> String? { directories[controller] }
+}
+
+extension BerthError.Object.Kind {
+    /// A cgroup directory (its path names it).
+    public static let cgroup = BerthError.Object.Kind(rawValue: "cgroup")
+    /// A Linux capability, by the name given.
+    public static let capability = BerthError.Object.Kind(rawValue: "capability")
+}
+
+extension BerthError.Object {
+    public static func cgroup(_ path: String) -> BerthError.Object { BerthError.Object(.cgroup, path) }
+}
+
+extension BerthError.Operation {
+    public static let createCgroup = BerthError.Operation(rawValue: "create cgroup")
+    public static let removeCgroup = BerthError.Operation(rawValue: "remove cgroup")
 }
