@@ -6,8 +6,8 @@ public import BerthCore
 /// Docker's defaults: `Confinement()` is the 14 default capabilities under Docker's seccomp
 /// profile. `docker run --cap-add/--cap-drop` adjust `capabilities`,
 /// `--security-opt seccomp=unconfined` sets `seccomp` to nil,
-/// `--security-opt no-new-privileges` sets `noNewPrivileges`. `berth exec` runs under the
-/// same confinement as the container's command.
+/// `--security-opt no-new-privileges` sets `noNewPrivileges`. A command entering a running
+/// container (`ContainerProcess.enter`) is given the container's confinement.
 public struct Confinement: Sendable, Hashable {
     /// The capabilities root in the container keeps (bounding, permitted, effective,
     /// inheritable; the ambient set is cleared).
@@ -25,7 +25,7 @@ public struct Confinement: Sendable, Hashable {
         self.noNewPrivileges = noNewPrivileges
     }
 
-    /// What `--privileged` means: every capability and no filter.
+    /// What a privileged container gets (Docker's `--privileged`): every capability and no filter.
     public static let privileged = Confinement(capabilities: .all, seccomp: nil)
 
     /// The filter for these capabilities on this machine, or nil when unconfined. The default
@@ -63,7 +63,8 @@ public enum SecurityOption: Sendable, Hashable {
         case ("no-new-privileges", "false"?):
             self = .noNewPrivileges(false)
         case ("apparmor", _), ("label", _), ("systempaths", _), ("mask", _), ("unmask", _):
-            throw BerthError(.unsupported, "security option \"\(text)\" is not supported", parameter: "securityOptions")
+            throw BerthError(.unsupported, "security option \"\(text)\" is not supported",
+                             hint: "only seccomp=unconfined and no-new-privileges are available", parameter: "securityOptions")
         default:
             throw .invalid("invalid security option \"\(text)\"", hint: "use seccomp=unconfined or no-new-privileges", parameter: "securityOptions")
         }

@@ -124,7 +124,8 @@ public final class ContainerProcess: Sendable {
             if let cgroup, cgroupFiles.directory != nil, cloneError.code == EBUSY || cloneError.code == EOPNOTSUPP {
                 // v2 refuses processes in a cgroup that has children with controllers enabled.
                 throw BerthError(.system, "cannot create the container's process in cgroup \(cgroup.paths.joined())",
-                                 hint: "a cgroup with processes must have no controllers enabled for children", cause: cloneError)
+                                 hint: "a cgroup with processes must have no controllers enabled for children",
+                                 object: .cgroup(cgroup.paths.joined()), parameter: "cgroup", cause: cloneError)
             }
             throw Self.cloneFailure(cloneError)
         }

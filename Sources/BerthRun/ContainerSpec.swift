@@ -42,8 +42,8 @@ public struct ContainerSpec: Sendable, Hashable {
     /// masked: the container shares the caller's mounts.
     public var privileged: Bool
     /// Capabilities, the seccomp filter and no_new_privs: Docker's defaults unless changed
-    /// (`--cap-add`, `--security-opt seccomp=unconfined`, …). `privileged` overrides the first
-    /// two (every capability, no filter).
+    /// (as `docker run --cap-add` or `--security-opt seccomp=unconfined` change them).
+    /// `privileged` overrides the first two (every capability, no filter).
     public var confinement: Confinement
 
     /// Docker's default `PATH`.

@@ -20,7 +20,7 @@ public struct Capability: Sendable, Hashable, Comparable, CustomStringConvertibl
         guard let index = Self.names.firstIndex(of: bare) else {
             throw BerthError.invalid("unknown capability \"\(text)\"",
                                      hint: "use a name from capabilities(7), such as NET_RAW or CAP_SYS_ADMIN, or ALL",
-                                     parameter: "capabilities")
+                                     parameter: "capabilities", object: BerthError.Object(.capability, text))
         }
         self.init(index)
     }

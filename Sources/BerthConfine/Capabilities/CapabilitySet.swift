@@ -25,7 +25,7 @@ public struct CapabilitySet: Sendable, Hashable, CustomStringConvertible {
         .netBindService, .sysChroot, .kill, .auditWrite,
     ])
 
-    /// Every capability Berth knows by name (what `ALL` means, and `--privileged` gets).
+    /// Every capability Berth knows by name (what `ALL` means, and what a privileged container gets).
     public static let all = CapabilitySet((0..<Capability.names.count).compactMap { Capability(rawValue: $0) })
 
     public static let none = CapabilitySet(rawValue: 0)

@@ -55,7 +55,7 @@ extension CgroupManager {
             guard clock.now < deadline else {
                 throw BerthError(.system, "cgroup of container \(cgroup.id) still has processes \(pids) after SIGKILL",
                                  hint: "a process stuck in the kernel (state D) holds it; it is removed once it ends",
-                                 object: .file(remaining.first ?? cgroup.id))
+                                 object: .cgroup(remaining.first ?? cgroup.id), operation: .removeCgroup)
             }
             usleep(2000)
         }

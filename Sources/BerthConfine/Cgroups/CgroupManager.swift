@@ -86,7 +86,7 @@ public struct CgroupManager: Sendable {
     /// host: a limit whose controller the host lacks, a cpuset outside its CPUs or more CPUs
     /// than it has are refused, and nothing is made. A failure part-way removes what it made.
     ///
-    /// `restrictDevices` (false for `--privileged`) applies Docker's device allow-list on v1
+    /// `restrictDevices` (false for a privileged container) applies Docker's device allow-list on v1
     /// (see `DeviceRule.docker`); v2 has no files for it (it takes an eBPF program), so there
     /// it changes nothing.
     public func create(id: String, limits: ResourceLimits, restrictDevices: Bool = true) throws(BerthError) -> ContainerCgroup {
@@ -107,8 +107,9 @@ public struct CgroupManager: Sendable {
                 do throws(BerthError) {
                     try filesystem.makeDirectory(path)
                 } catch where errnoCode(error) == EEXIST {
-                    throw BerthError(.alreadyExists, "cgroup \(path) already exists", hint: "remove the stale cgroup of container \(id) first",
-                                     object: .file(path), cause: error)
+                    // Left by a crash: garbage collection (`removeOrphans`) removes it.
+                    throw BerthError(.alreadyExists, "cgroup \(path) of container \(id) already exists", object: .cgroup(path),
+                                     operation: .createCgroup, remedy: .collectGarbage, cause: error)
                 }
                 made.append(path)
             }

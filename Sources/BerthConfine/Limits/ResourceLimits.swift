@@ -74,7 +74,7 @@ public struct ResourceLimits: Sendable, Hashable {
     /// checked when the cgroup is made.
     public func validate() throws(BerthError) {
         if let memory, memory < Self.minimumMemory {
-            throw .invalid("memory limit \(memory) bytes is below the minimum of 6 MiB", hint: "give at least 6m", parameter: "memory")
+            throw .invalid("memory limit \(memory) bytes is below the minimum of 6 MiB", hint: "give at least 6 MiB", parameter: "memory")
         }
         if let memorySwap {
             guard let memory else {
@@ -82,7 +82,7 @@ public struct ResourceLimits: Sendable, Hashable {
             }
             if case .total(let total) = memorySwap, total < memory {
                 throw .invalid("memory+swap limit \(total) is below the memory limit \(memory)",
-                               hint: "give memory+swap at least equal to memory (equal means no swap), or -1 for unlimited swap",
+                               hint: "give memory+swap at least equal to memory (equal means no swap), or unlimited swap",
                                parameter: "memorySwap")
             }
         }
