@@ -30,10 +30,19 @@ public enum Container {
     /// attached (ports published), `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`
     /// written into the rootfs, then the command released.
     ///
+    /// The process runs under `options.process.confinement` (Docker's capabilities and
+    /// seccomp profile by default). `options.limits` must be empty for now: see `RunOptions.limits`.
+    ///
     /// Each step that fails undoes the ones before it: a taken name, a port conflict or a
     /// missing command leaves no process, endpoint or record behind.
     public static func run(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> RunningContainer {
         try options.validate()
+        // A container's cgroup is not made here yet: a limit is refused, never ignored.
+        guard options.limits.isEmpty else {
+            throw BerthError(.unsupported, "resource limits are not applied to a container that Container.run starts yet",
+                             hint: "make the cgroup with CgroupManager and start the process with ContainerProcess.spawn(_:cgroup:)",
+                             operation: .run, parameter: "limits")
+        }
         let id = RecordID.generate()
         let name = options.name ?? defaultName(id: id)
         let supervisor = try ProcessIdentity.current()
