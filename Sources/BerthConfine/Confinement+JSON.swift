@@ -5,7 +5,7 @@ extension Confinement {
     /// keep it in state; `init(json:)` reads it back equal.
     ///
     /// ```json
-    /// {"capabilities":2818844667,"seccomp":"docker","noNewPrivileges":false}
+    /// {"capabilities":2818844155,"seccomp":"docker","noNewPrivileges":false}
     /// ```
     ///
     /// `capabilities` is the bit set (bit n is capability n); `seccomp` is `"docker"` for
