@@ -22,7 +22,7 @@ struct StateStoreTests {
             }
             #expect(tables == ["containers", "endpoints", "networks", "port_mappings"])
             // SQLite counts every PRAGMA as a statement that may write, so these run in `write`.
-            #expect(try store.write { tx throws(BerthError) in try StateSchema.version(tx.db()) } == 2)
+            #expect(try store.write { tx throws(BerthError) in try StateSchema.version(tx.db()) } == 3)
             #expect(try store.write { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA journal_mode") { $0.text(0) } } == "wal")
             #expect(try store.write { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA foreign_keys") { $0.int(0) } } == 1)
             // synchronous NORMAL is 1.

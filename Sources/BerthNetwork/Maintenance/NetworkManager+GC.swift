@@ -3,8 +3,8 @@ import BerthNamespace
 import BerthNetlink
 
 extension NetworkManager {
-    /// Removes what a crash or a vanished container left behind: endpoints whose namespace
-    /// is gone (their veth, record and address), and Berth-tagged kernel objects — host
+    /// Removes what a crash or a vanished container left behind: endpoints and publications
+    /// whose namespace is gone (their veth, record, address and elements), and Berth-tagged kernel objects — host
     /// veths named `vb…`, bridges tagged `berth-network NAME`, firewall rules tagged with a
     /// network — that the state does not know.
     public func gc() throws(BerthError) -> GCReport {
@@ -18,6 +18,7 @@ extension NetworkManager {
                     report.endpoints.append(endpoint.id)
                 }
             }
+            report.endpoints += try collectPublications(tx)
             let networks = try tx.networks()
             let knownVeths = Set(try tx.endpoints().map(\.hostVeth.rawValue))
             let knownNetworks = Set(networks.map(\.name))
@@ -33,7 +34,7 @@ extension NetworkManager {
                 } catch where error.code == .notFound {}
                 report.links.append(link.name)
             }
-            report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks, knownEndpoints: Set(try tx.endpoints().map(\.id)))
+            report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks, knownEndpoints: Set(try tx.endpoints().map(\.id) + tx.publications().map(\.id)))
             return report
         }
     }

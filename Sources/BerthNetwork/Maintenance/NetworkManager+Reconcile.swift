@@ -9,7 +9,8 @@ extension NetworkManager {
     public func reconcile() throws(BerthError) -> [CheckProblem] {
         try store.write { tx throws(BerthError) -> [CheckProblem] in
             let networks = try tx.networks()
-            let endpoints = try tx.endpoints()
+            // Publications' elements live in the same maps, so they are restored alike.
+            let endpoints = try tx.endpoints() + tx.publications().map { publication throws(BerthError) in try publication.firewallView() }
             var missing = try firewallProblems(networks: networks, endpoints: endpoints)
             for network in networks {
                 if try host.links().first(where: { $0.name == network.bridge.rawValue }) == nil {

@@ -86,9 +86,12 @@ struct PortAllocator {
     /// address or a wildcard on either side.
     private func holder(of key: PortKey) throws(BerthError) -> String? {
         if chosen.contains(where: { Self.clash($0.key, key) }) { return "this endpoint (listed twice)" }
-        return try transaction.portMappings(proto: key.proto, hostPort: key.hostPort)
+        if let mapping = try transaction.portMappings(proto: key.proto, hostPort: key.hostPort).first(where: { Self.clash($0.key, key) }) {
+            return "endpoint \(mapping.endpointID)"
+        }
+        return try transaction.publicationPorts(proto: key.proto, hostPort: key.hostPort)
             .first { Self.clash($0.key, key) }
-            .map { "endpoint \($0.endpointID)" }
+            .map { "publication \($0.endpointID)" }
     }
 
     static func clash(_ a: PortKey, _ b: PortKey) -> Bool {
