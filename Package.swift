@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthCNI) → the `berth` CLI and
+// the `berth-cni` plugin.
 // See docs/architecture.md.
 let package = Package(
     name: "Berth",
@@ -10,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Berth", targets: ["Berth"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-cni", targets: ["berth-cni"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,7 +31,8 @@ let package = Package(
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
         .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
-        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun"]),
+        .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
+        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun", "BerthCNI"]),
         .executableTarget(
             name: "berth",
             dependencies: [
@@ -37,6 +40,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // The CNI plugin, started once per pod start and stop: BerthCNI only, no
+        // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
+        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"]),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
 
@@ -49,6 +56,7 @@ let package = Package(
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
+        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthTestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

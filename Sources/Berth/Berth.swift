@@ -5,3 +5,4 @@
 @_exported import BerthNFTables
 @_exported import BerthNetwork
 @_exported import BerthRun
+@_exported import BerthCNI
