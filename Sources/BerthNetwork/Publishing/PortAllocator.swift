@@ -38,7 +38,7 @@ struct PortAllocator {
             }
             if let mappings = spec.expand() {
                 for mapping in mappings {
-                    try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
+                    try claim(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort,
                               containerPort: mapping.containerPort, spec: spec)
                 }
             } else {
@@ -49,7 +49,7 @@ struct PortAllocator {
                     throw BerthError(.conflict, "no free host port for -p \(spec) in \(range.lowerBound)-\(range.upperBound)",
                                      hint: "free a port in that range or widen it")
                 }
-                try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
+                try claim(proto: spec.protocol, hostAddress: address, hostPort: port,
                           containerPort: spec.containerPorts.start, spec: spec)
             }
         }
@@ -70,7 +70,11 @@ struct PortAllocator {
         return address
     }
 
-    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: PortSpec) throws(BerthError) {
+    // Takes the key's parts, not a PortKey: Swift 6.3.1's debug build of the PortKey form
+    // stored the argument to a misaligned stack slot and read it back with movaps (SIGSEGV
+    // on every published attach).
+    private mutating func claim(proto: TransportProtocol, hostAddress: IPAddress, hostPort: UInt16, containerPort: UInt16, spec: PortSpec) throws(BerthError) {
+        let key = PortKey(proto: proto, hostAddress: hostAddress, hostPort: hostPort)
         if let holder = try holder(of: key) {
             throw BerthError(.conflict, "port \(key) of -p \(spec) is already published by \(holder)",
                              hint: "choose another host port, or detach \(holder) first")
