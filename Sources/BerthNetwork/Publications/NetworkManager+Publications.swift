@@ -8,8 +8,9 @@ extension NetworkManager {
     /// in one batch, and nothing else — no link, address, route or rule. Refused keys and
     /// any failure leave nothing behind.
     ///
-    /// For ports on 127.0.0.1 to work, `hostLink` (the bridge the address is reached
-    /// through) gets `route_localnet`, as it does on Berth's own bridges.
+    /// For ports reachable on 127.0.0.1 (published there or on every address) to work,
+    /// `hostLink` (the bridge the address is reached through) gets `route_localnet`, as
+    /// Berth's own bridges do.
     @discardableResult
     public func publish(_ options: PublicationOptions) throws(BerthError) -> PublicationRecord {
         try AttachOptions.validate(id: options.id)
@@ -39,7 +40,7 @@ extension NetworkManager {
                                            namespaceIdentity: namespace.identity, hostLink: options.hostLink, created: StateClock.now(),
                                            ports: ports)
             try tx.insertPublication(record)
-            if let link = options.hostLink, ports.contains(where: { $0.hostAddress.isLoopback }) {
+            if let link = options.hostLink, ports.contains(where: { $0.hostAddress.isLoopback || $0.hostAddress.isUnspecified }) {
                 do throws(BerthError) {
                     try hostNamespace.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "1")
                 } catch where error.code == .notFound {

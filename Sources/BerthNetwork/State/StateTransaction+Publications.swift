@@ -53,7 +53,7 @@ extension StateTransaction {
         var records = try db.query("SELECT \(Self.publicationColumns) FROM publications\(filter) ORDER BY grp, id", values, Self.decodePublication)
         guard !records.isEmpty else { return [] }
         var ports: [String: [PortMappingRecord]] = [:]
-        try db.forEach("SELECT \(Self.portColumns("p")) FROM publication_ports p ORDER BY p.protocol, p.host_port, p.host_address", []) { row throws(BerthError) in
+        try db.forEach("SELECT \(Self.publicationPortColumns) FROM publication_ports ORDER BY protocol, host_port, host_address", []) { row throws(BerthError) in
             let mapping = try Self.decodePortMapping(row)
             ports[mapping.endpointID, default: []].append(mapping)
         }
