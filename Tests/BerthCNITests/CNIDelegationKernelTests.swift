@@ -36,6 +36,16 @@ struct CNIDelegationKernelTests {
             #expect(missing.code == 4)
             #expect(!FileManager.default.fileExists(atPath: dataDir + "/k8s/10.78.0.50"))
             #expect(cni.run("ADD", String(config.dropLast()) + "}", containerID: "pod3", netns: container.path, path: "/nonexistent").code == 111)
+            // GC gives the leases of the attachments it removes back to the IPAM plugin.
+            let gcConfig = cni.config("k8s", version: "1.1.0", extra: ipam)
+            let again = cni.run("ADD", gcConfig, containerID: "pod4", netns: container.path)
+            try #require(again.status == 0, "\(again)")
+            let leased = try #require(again.address)
+            #expect(FileManager.default.fileExists(atPath: dataDir + "/k8s/" + leased))
+            let gc = cni.run("GC", String(gcConfig.dropLast()) + #","cni.dev/valid-attachments":[]}"#)
+            #expect(gc.status == 0, "\(gc)")
+            #expect(!FileManager.default.fileExists(atPath: dataDir + "/k8s/" + leased))
+            #expect(cni.hostVeths().isEmpty)
         }
     }
 
