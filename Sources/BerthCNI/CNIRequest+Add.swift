@@ -21,7 +21,7 @@ extension CNIRequest {
         var options = networkOptions()
         let ipam = try ipamPlugin()
         if let ipam {
-            let result = try ipam.add(stdin: stdin, environment: environment)
+            let result = try ipam.add(stdin: stdin, environment: environment, fallbackStdin: ipamFallbackStdin())
             guard let ip = result.ips.first(where: { $0.address.family == .ipv4 }), case .v4(let leased) = ip.address.address else {
                 try? releaseIPAM(ipam)
                 throw CNIError(.ipamFailure, "IPAM plugin \(ipam.type) returned no IPv4 address", details: "Berth's networks are IPv4; give the plugin an IPv4 range")
@@ -144,6 +144,20 @@ extension CNIRequest {
 
     /// Gives a delegated lease back (DEL with the same configuration).
     func releaseIPAM(_ ipam: IPAMPlugin, overrides: [String: String] = [:]) throws(CNIError) {
-        _ = try ipam.run(.del, stdin: stdin, environment: environment, overrides: overrides)
+        _ = try ipam.run(.del, stdin: stdin, environment: environment, overrides: overrides, fallbackStdin: ipamFallbackStdin())
+    }
+
+    /// The configuration at 1.0.0 for a delegated plugin that predates a 1.1.0 one (results
+    /// of both versions share one format); nil when the configuration is 1.0.0 or older.
+    func ipamFallbackStdin() -> [UInt8]? {
+        guard config.cniVersion > CNIVersion(1, 0, 0), let json = try? CNIInput.parse(stdin), let members = json.objectValue else { return nil }
+        func downgrade(_ members: [(String, JSONValue)]) -> [(String, JSONValue)] {
+            members.map { key, value in
+                if key == "cniVersion" { return (key, .string("1.0.0")) }
+                if key == "prevResult", let inner = value.objectValue { return (key, .object(downgrade(inner))) }
+                return (key, value)
+            }
+        }
+        return Array(JSONValue.object(downgrade(members)).render().utf8)
     }
 }

@@ -38,8 +38,21 @@ public struct IPAMPlugin: Sendable {
     /// environment as received; `CNI_COMMAND` and `overrides` replace entries). Returns its
     /// stdout on success; a failure becomes a CNI error carrying the plugin's own code and
     /// message.
+    ///
+    /// `fallbackStdin`, when given, is sent in a second run if the plugin refuses the
+    /// configuration's version (code 1): the same configuration at an older version, for
+    /// plugins that predate it (Debian 12's host-local 1.1.1 stops at 1.0.0).
     public func run(_ command: CNIEnvironment.Command, stdin: [UInt8], environment: [String: String],
-                    overrides: [String: String] = [:]) throws(CNIError) -> [UInt8] {
+                    overrides: [String: String] = [:], fallbackStdin: [UInt8]? = nil) throws(CNIError) -> [UInt8] {
+        do {
+            return try runOnce(command, stdin: stdin, environment: environment, overrides: overrides)
+        } catch where error.code == .incompatibleVersion && fallbackStdin != nil {
+            return try runOnce(command, stdin: fallbackStdin ?? stdin, environment: environment, overrides: overrides)
+        }
+    }
+
+    private func runOnce(_ command: CNIEnvironment.Command, stdin: [UInt8], environment: [String: String],
+                         overrides: [String: String]) throws(CNIError) -> [UInt8] {
         var env = environment
         env["CNI_COMMAND"] = command.rawValue
         for (key, value) in overrides { env[key] = value }
@@ -57,8 +70,8 @@ public struct IPAMPlugin: Sendable {
     }
 
     /// ADD: the plugin's result.
-    public func add(stdin: [UInt8], environment: [String: String]) throws(CNIError) -> CNIResult {
-        let output = try run(.add, stdin: stdin, environment: environment)
+    public func add(stdin: [UInt8], environment: [String: String], fallbackStdin: [UInt8]? = nil) throws(CNIError) -> CNIResult {
+        let output = try run(.add, stdin: stdin, environment: environment, fallbackStdin: fallbackStdin)
         let json: JSONValue
         do {
             json = try JSONValue(parsingUTF8: output)

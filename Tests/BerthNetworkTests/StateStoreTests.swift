@@ -20,7 +20,7 @@ struct StateStoreTests {
             let tables = try store.read { tx throws(BerthError) in
                 try tx.db().query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { row in row.text(0) }
             }
-            #expect(tables == ["containers", "endpoints", "networks", "port_mappings"])
+            #expect(tables == ["containers", "endpoints", "networks", "port_mappings", "publication_ports", "publications"])
             // SQLite counts every PRAGMA as a statement that may write, so these run in `write`.
             #expect(try store.write { tx throws(BerthError) in try StateSchema.version(tx.db()) } == 3)
             #expect(try store.write { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA journal_mode") { $0.text(0) } } == "wal")
