@@ -48,8 +48,10 @@ struct PublicationKernelTests {
             #expect(clash.message.contains("publication pub1"), "\(clash.message)")
 
             // After a firewall flush, verify names the element and reconcile brings it back.
-            #expect(sandbox.run(["nft", "flush", "ruleset"]).succeeded)
+            #expect(sandbox.run(["nft", "flush", "map", "ip", "berth", "publish_any"]).succeeded)
             #expect(try manager.verifyPublication(id: "pub1").contains { $0.object.contains("publish_any") })
+            #expect(sandbox.run(["nft", "flush", "ruleset"]).succeeded)
+            #expect(try manager.verifyPublication(id: "pub1").contains { $0.object.contains("table ip berth") })
             try manager.reconcile()
             #expect(try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080, payload: "r") == "ext 10.66.0.1 r")
 
