@@ -36,6 +36,19 @@ struct CNIDelegationKernelTests {
             #expect(missing.code == 4)
             #expect(!FileManager.default.fileExists(atPath: dataDir + "/k8s/10.78.0.50"))
             #expect(cni.run("ADD", String(config.dropLast()) + "}", containerID: "pod3", netns: container.path, path: "/nonexistent").code == 111)
+            // A failing step of DEL (the IPAM plugin is not found) does not stop the others:
+            // the endpoint is gone, the failure is reported once, and a retry finishes.
+            let pod5 = cni.run("ADD", config, containerID: "pod5", netns: container.path)
+            try #require(pod5.status == 0, "\(pod5)")
+            let lease5 = try #require(pod5.address)
+            let partial = cni.run("DEL", config, containerID: "pod5", netns: container.path, path: "/nonexistent")
+            #expect(partial.status == 1 && partial.code == 111, "\(partial)")
+            #expect(partial.stdout.split(separator: "\n").count == 1)
+            #expect(cni.hostVeths().isEmpty)
+            #expect(!sandbox.berth(["ps"]).stdout.contains("pod5-eth0"))
+            #expect(FileManager.default.fileExists(atPath: dataDir + "/k8s/" + lease5))
+            #expect(cni.run("DEL", config, containerID: "pod5", netns: container.path).status == 0)
+            #expect(!FileManager.default.fileExists(atPath: dataDir + "/k8s/" + lease5))
             // GC gives the leases of the attachments it removes back to the IPAM plugin.
             let gcConfig = cni.config("k8s", version: "1.1.0", extra: ipam)
             let again = cni.run("ADD", gcConfig, containerID: "pod4", netns: container.path)
