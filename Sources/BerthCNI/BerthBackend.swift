@@ -55,6 +55,7 @@ struct BerthBackend {
         let options = try AttachOptions(network: network, namespace: namespace, id: id, address: address, mac: mac,
                                         interfaceName: ifname, ports: ports)
         let endpoint = try manager.attach(options)
+        Trace.mark("cni: attached")
         do throws(BerthError) {
             return try manager.describe(endpoint)
         } catch {

@@ -34,6 +34,7 @@ public enum CNIPlugin {
             if env.command == .version { return versionInfo(stdin: stdin) }
             let json = try parsed.get()
             let config = try CNIConfig(json, lenient: env.command == .del)
+            Trace.mark("cni: input parsed")
             let request = CNIRequest(env: env, config: config, stdin: stdin, environment: environment, log: log)
             let output: JSONValue? = switch env.command {
             case .add: try request.add()

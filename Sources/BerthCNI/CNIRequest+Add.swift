@@ -15,6 +15,7 @@ extension CNIRequest {
         let mac = try requestedMAC()
         let namespace = try checkedNamespace()
         let backend = try backend()
+        Trace.mark("cni: state opened")
 
         var ipamResult: CNIResult?
         var address = try requestedAddress()
@@ -32,6 +33,7 @@ extension CNIRequest {
         }
         do throws(CNIError) {
             _ = try backend.ensureNetwork(options)
+            Trace.mark("cni: network ready")
             let description: EndpointDescription
             do throws(BerthError) {
                 description = try backend.attach(network: config.name, namespace: namespace, id: attachmentID,
@@ -39,6 +41,7 @@ extension CNIRequest {
             } catch {
                 throw CNIError(error)
             }
+            defer { Trace.mark("cni: result built") }
             return try result(description, ipamResult: ipamResult).rendered(version: config.cniVersion)
         } catch {
             if let ipam { try? releaseIPAM(ipam) }
@@ -82,6 +85,7 @@ extension CNIRequest {
         let hostLink = previous.firstHostInterface.flatMap { try? InterfaceName($0.name) }
         let namespace = try checkedNamespace()
         let backend = try backend()
+        Trace.mark("cni: state opened")
         do throws(BerthError) {
             try backend.publish(id: attachmentID, group: config.name, address: address, namespace: namespace, hostLink: hostLink, ports: ports)
         } catch {

@@ -15,6 +15,7 @@ extension CNIRequest {
                          ("unpublish", { () throws(BerthError) in try backend.unpublish(id: attachmentID) })] {
                 do throws(BerthError) {
                     try step.1()
+                    Trace.mark("cni: \(step.0) done")
                 } catch {
                     failures.append(CNIError(error))
                 }
