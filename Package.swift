@@ -12,9 +12,12 @@ let package = Package(
         .library(name: "Berth", targets: ["Berth"]),
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-cni", targets: ["berth-cni"]),
+        .executable(name: "berth-dns", targets: ["berth-dns"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Errno and FileDescriptor (EINTR-safe reads, open options) without Foundation.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
@@ -24,14 +27,18 @@ let package = Package(
         // The few things Swift cannot declare or do safely: setns/unshare, and the
         // clone/pivot_root/exec sequence of a container.
         .target(name: "CBerthShim"),
+        // epoll, signalfd and inotify, which the Glibc module does not import.
+        .systemLibrary(name: "CBerthDNS", path: "Sources/CBerthDNS"),
 
         .target(name: "BerthCore"),
-        .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim"]),
+        .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
-        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
+        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
         .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
+        // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
+        .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun", "BerthCNI"]),
         .executableTarget(
             name: "berth",
@@ -46,16 +53,25 @@ let package = Package(
         .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"]),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
+        // The resolver process: lean (no argument-parser, no Foundation), one per host.
+        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"]),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
+        // Test-only fake kernel (rtnetlink, sock_diag, ctnetlink, namespaces, sysctls, nftables)
+        // behind a HostHandle, so policy code is tested without privilege.
+        .target(name: "BerthFakes", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthTestSupport"],
+                path: "Tests/BerthFakes"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
-        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
+        .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: [
+            "BerthTestSupport", "BerthCore", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthNamespace", "BerthTestSupport"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

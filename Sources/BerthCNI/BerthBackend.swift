@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNamespace
 import BerthNetwork
 
 /// Everything `berth-cni` asks of Berth's library, in one place: the plugin's handlers call
@@ -50,7 +51,7 @@ struct BerthBackend {
     }
 
     /// Attaches the namespace and describes the endpoint for the result.
-    func attach(network: String, namespace: String, id: String, address: IPv4Address?, mac: MACAddress?,
+    func attach(network: String, namespace: NamespaceReference, id: String, address: IPv4Address?, mac: MACAddress?,
                 ifname: InterfaceName, ports: [PortSpec]) throws(BerthError) -> EndpointDescription {
         let options = try AttachOptions(network: network, namespace: namespace, id: id, address: address, mac: mac,
                                         interfaceName: ifname, ports: ports)
@@ -78,7 +79,7 @@ struct BerthBackend {
     }
 
     /// Chained mode: publishes `ports` to an address another plugin configured.
-    func publish(id: String, group: String, address: IPv4Address, namespace: String, hostLink: InterfaceName?, ports: [PortSpec]) throws(BerthError) {
+    func publish(id: String, group: String, address: IPv4Address, namespace: NamespaceReference, hostLink: InterfaceName?, ports: [PortSpec]) throws(BerthError) {
         try manager.publish(PublicationOptions(id: id, group: group, address: address, namespace: namespace, hostLink: hostLink, ports: ports))
     }
 

@@ -94,16 +94,18 @@ extension CNIRequest {
         return prevResult
     }
 
-    /// `CNI_NETNS`, checked to name a network namespace other than the plugin's own: a
-    /// missing path, a regular file or the host's namespace is code 4.
-    func checkedNamespace() throws(CNIError) -> String {
+    /// `CNI_NETNS`, opened and checked to be a network namespace other than the plugin's
+    /// own: a missing path, a regular file or the host's namespace is code 4. The library
+    /// is handed the namespace opened here, so it cannot be swapped in between.
+    func checkedNamespace() throws(CNIError) -> NamespaceReference {
         let path = env.netns
         guard path.hasPrefix("/") else {
             throw CNIError(.invalidEnvironment, "CNI_NETNS \"\(path)\" is not an absolute path", details: "give the path of the container's network namespace")
         }
+        let namespace: NetworkNamespace
         let isOwn: Bool
         do throws(BerthError) {
-            let namespace = try NetworkNamespace.open(path: path)
+            namespace = try NetworkNamespace.open(path: path)
             isOwn = namespace == (try NetworkNamespace.current())
         } catch where error.code == .notFound {
             throw CNIError(.invalidEnvironment, "CNI_NETNS \(path) does not exist", details: "the container's network namespace is gone or was never made")
@@ -116,7 +118,7 @@ extension CNIRequest {
             throw CNIError(.invalidEnvironment, "CNI_NETNS \(path) is the plugin's own network namespace",
                            details: "the runtime must give the container's namespace, never the host's")
         }
-        return path
+        return .open(namespace)
     }
 
     /// runtimeConfig.portMappings as `-p` specs (code 7 for ones Berth cannot publish).

@@ -31,7 +31,7 @@ struct PublicationKernelTests {
             try wireByHand(sandbox, ns)
             let server = try EchoServer(in: ns, port: 80, banner: "ext")
             defer { server.stop() }
-            let record = try manager.publish(PublicationOptions(id: "pub1", group: "extnet", address: IPv4Address(10, 66, 0, 2), namespace: ns.path,
+            let record = try manager.publish(PublicationOptions(id: "pub1", group: "extnet", address: IPv4Address(10, 66, 0, 2), namespace: .path(ns.path),
                                                                 hostLink: try InterfaceName("extbr0"), ports: [try PortSpec(parsing: "8080:80")]))
             #expect(record.ports.map(\.description) == ["tcp 0.0.0.0:8080->80"])
             #expect(try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080, payload: "p") == "ext 10.66.0.1 p")
@@ -42,7 +42,7 @@ struct PublicationKernelTests {
             try manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24")))
             let other = try sandbox.makeNamespace()
             let clash = try #require(throws: BerthError.self) {
-                try manager.attach(AttachOptions(network: "web", namespace: other.path, id: "ep1", ports: [try PortSpec(parsing: "8080:80")]))
+                try manager.attach(AttachOptions(network: "web", namespace: .path(other.path), id: "ep1", ports: [try PortSpec(parsing: "8080:80")]))
             }
             #expect(clash.code == .conflict)
             #expect(clash.message.contains("publication pub1"), "\(clash.message)")
@@ -61,7 +61,7 @@ struct PublicationKernelTests {
             #expect(try manager.publication(id: "pub1") == nil)
 
             // A publication whose namespace is gone is garbage.
-            _ = try manager.publish(PublicationOptions(id: "pub2", group: "extnet", address: IPv4Address(10, 66, 0, 2), namespace: ns.path,
+            _ = try manager.publish(PublicationOptions(id: "pub2", group: "extnet", address: IPv4Address(10, 66, 0, 2), namespace: .path(ns.path),
                                                        ports: [try PortSpec(parsing: "8081:80")]))
             server.stop()
             try NetworkNamespace.delete(named: try #require(ns.name))
@@ -78,7 +78,7 @@ struct PublicationKernelTests {
             var ids: [String] = []
             for i in 1...3 {
                 let ns = try sandbox.makeNamespace()
-                ids.append(try manager.attach(AttachOptions(network: "tiny", namespace: ns.path, id: "ep\(i)")).id)
+                ids.append(try manager.attach(AttachOptions(network: "tiny", namespace: .path(ns.path), id: "ep\(i)")).id)
             }
             let first = try manager.endpoint("ep1")
             #expect(try manager.verifyEndpoint(id: "ep1").isEmpty)
@@ -94,7 +94,7 @@ struct PublicationKernelTests {
 
             // /29: gateway + 5 endpoints; 3 attached.
             #expect(try manager.attachBlockers(network: "tiny").isEmpty)
-            for i in 4...5 { _ = try manager.attach(AttachOptions(network: "tiny", namespace: try sandbox.makeNamespace().path, id: "ep\(i)")) }
+            for i in 4...5 { _ = try manager.attach(AttachOptions(network: "tiny", namespace: .path(try sandbox.makeNamespace().path), id: "ep\(i)")) }
             let blockers = try manager.attachBlockers(network: "tiny")
             #expect(blockers.first?.message.contains("no free address left") == true, "\(blockers)")
             #expect(try manager.attachBlockers(network: "absent").first?.code == .notFound)

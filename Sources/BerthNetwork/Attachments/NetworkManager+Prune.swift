@@ -9,47 +9,62 @@ extension NetworkManager {
     /// Endpoints in `keeping` and other networks are untouched.
     ///
     /// For a caller that knows the full set of attachments that should exist (a runtime
-    /// after a restart). An unknown network prunes nothing.
+    /// after a restart). An unknown network prunes nothing. Reads the links once and
+    /// Berth's table once.
     public func pruneEndpoints(network name: String, keeping: Set<String>) throws(BerthError) -> GCReport {
-        try store.write { tx throws(BerthError) -> GCReport in
-            var report = GCReport()
-            guard let network = try tx.network(named: name) else { return report }
-            for endpoint in try tx.endpoints(network: name) where !keeping.contains(endpoint.id) {
-                try firewall.unpublish(endpoint)
-                try ConntrackCleanup.afterUnpublish(endpoint, in: foreignHostNamespace)
-                try unwire(endpoint)
-                try tx.deleteEndpoint(id: endpoint.id)
-                report.endpoints.append(endpoint.id)
-            }
-            if let bridge = try optionalLink(named: network.bridge.rawValue) {
-                let known = Set(try tx.endpoints().map(\.hostVeth.rawValue))
-                for link in try host.links() where link.kind == .veth && link.masterIndex == bridge.index
-                    && link.name.hasPrefix(KernelNames.hostVethPrefix) && link.name.utf8.count == 15 && !known.contains(link.name) {
-                    do throws(BerthError) {
-                        try host.deleteLink(.index(link.index))
-                    } catch where error.code == .notFound {}
-                    report.links.append(link.name)
+        do {
+            return try store.write { tx throws(BerthError) -> GCReport in
+                var report = GCReport()
+                guard let network = try tx.network(named: name) else { return report }
+                let firewall = try self.firewall
+                for endpoint in try tx.endpoints(network: name) where !keeping.contains(endpoint.id) {
+                    if !endpoint.ports.isEmpty {
+                        try firewall.unpublish(endpoint)
+                        try ConntrackCleanup.afterUnpublish(endpoint, host: host)
+                    }
+                    try unwire(endpoint)
+                    try tx.deleteEndpoint(id: endpoint.id)
+                    report.endpoints.append(endpoint.id)
                 }
+                let endpoints = try tx.endpoints()
+                let links = try host.netlink.links()
+                if let bridge = links.first(where: { $0.name == network.bridge.rawValue && $0.kind == .bridge }) {
+                    let known = Set(endpoints.map(\.hostVeth.rawValue))
+                    for link in links where link.kind == .veth && link.masterIndex == bridge.index
+                        && link.name.hasPrefix(KernelNames.hostVethPrefix) && link.name.utf8.count == 15 && !known.contains(link.name) {
+                        do throws(BerthError) {
+                            try host.netlink.deleteLink(.index(link.index))
+                        } catch where error.code == .notFound {}
+                        report.links.append(link.name)
+                    }
+                }
+                let knownNetworks = Set(try tx.networks().map(\.name))
+                let knownEndpoints = Set(endpoints.map(\.id) + (try tx.publications().map(\.id)))
+                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks, knownEndpoints: knownEndpoints)
+                return report
             }
-            let knownNetworks = Set(try tx.networks().map(\.name))
-            let knownEndpoints = Set(try tx.endpoints().map(\.id) + tx.publications().map(\.id))
-            report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks, knownEndpoints: knownEndpoints)
-            return report
+        } catch {
+            throw error.with(object: .network(name), operation: .prune)
         }
     }
 
-    /// Removes every publication of `group` whose id is not in `keeping`; returns their ids.
+    /// Removes every publication of `group` whose id is not in `keeping` (its elements and
+    /// record); returns their ids.
     public func prunePublications(group: String, keeping: Set<String>) throws(BerthError) -> [String] {
-        try store.write { tx throws(BerthError) -> [String] in
-            var removed: [String] = []
-            for publication in try tx.publications(group: group) where !keeping.contains(publication.id) {
-                let view = try publication.firewallView()
-                try firewall.unpublish(view)
-                try ConntrackCleanup.afterUnpublish(view, in: foreignHostNamespace)
-                try tx.deletePublication(id: publication.id)
-                removed.append(publication.id)
+        do {
+            return try store.write { tx throws(BerthError) -> [String] in
+                var removed: [String] = []
+                for publication in try tx.publications(group: group) where !keeping.contains(publication.id) {
+                    let view = try publication.firewallView()
+                    try firewall.unpublish(view)
+                    try ConntrackCleanup.afterUnpublish(view, host: host)
+                    try tx.deletePublication(id: publication.id)
+                    removed.append(publication.id)
+                }
+                return removed
             }
-            return removed
+        } catch {
+            throw error.with(operation: .prune)
         }
     }
 }

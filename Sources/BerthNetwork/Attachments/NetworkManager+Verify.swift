@@ -12,9 +12,38 @@ extension NetworkManager {
     /// Returns what is missing or wrong, empty when all is in place. Throws `.notFound`
     /// when no endpoint has this id (there is no lease).
     public func verifyEndpoint(id: String) throws(BerthError) -> [CheckProblem] {
+        do {
+            return try verify(endpointID: id)
+        } catch {
+            throw error.with(operation: .check)
+        }
+    }
+
+    /// Checks a publication's map elements (publications own nothing else) and that its
+    /// namespace is still the one recorded. Throws `.notFound` when there is none with
+    /// this id.
+    public func verifyPublication(id: String) throws(BerthError) -> [CheckProblem] {
+        do throws(BerthError) {
+            guard let publication = try self.publication(id: id) else {
+                throw BerthError(.notFound, "no publication with id \"\(id)\"", object: .publication(id), parameter: "id")
+            }
+            var problems: [CheckProblem] = []
+            if !host.isAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+                problems.append(CheckProblem(endpoint: id, network: publication.group, object: "network namespace \(publication.namespacePath)",
+                                             problem: "gone"))
+            }
+            let missing = Firewall.missing(networks: [], endpoints: [try publication.firewallView()], in: try firewall.table())
+            problems += missing.map { CheckProblem(endpoint: id, network: publication.group, object: $0.object, problem: "missing") }
+            return problems
+        } catch {
+            throw error.with(operation: .check)
+        }
+    }
+
+    private func verify(endpointID id: String) throws(BerthError) -> [CheckProblem] {
         let (endpoint, network) = try store.read { tx throws(BerthError) -> (EndpointRecord, NetworkRecord) in
             guard let endpoint = try tx.endpoint(id: id) else {
-                throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), operation: .check)
+                throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id")
             }
             return (endpoint, try tx.requireNetwork(named: endpoint.network))
         }
@@ -34,35 +63,19 @@ extension NetworkManager {
         } else {
             problems.append(problem("veth \(endpoint.hostVeth)", "missing"))
         }
-        if Self.namespaceAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity),
-           let namespace = try? NetworkNamespace.open(path: endpoint.namespacePath) {
+        if let namespace = try? host.open(.path(endpoint.namespacePath)), namespace.identity == endpoint.namespaceIdentity {
             problems += try verifyInside(endpoint, network: network, namespace: namespace, problem: problem)
         } else {
             problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
         }
-        problems += try firewallProblems(networks: [network], endpoints: [endpoint])
-        return problems
-    }
-
-    /// Checks a publication's map elements (publications own nothing else). Throws
-    /// `.notFound` when there is none with this id.
-    public func verifyPublication(id: String) throws(BerthError) -> [CheckProblem] {
-        guard let publication = try self.publication(id: id) else {
-            throw BerthError(.notFound, "no publication with id \"\(id)\"", object: .endpoint(id), operation: .check)
-        }
-        var problems: [CheckProblem] = []
-        if !Self.namespaceAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
-            problems.append(CheckProblem(endpoint: id, network: publication.group, object: "network namespace \(publication.namespacePath)", problem: "gone"))
-        }
-        let missing = try firewall.missing(networks: [], endpoints: [publication.firewallView()])
-        problems += missing.map { CheckProblem(endpoint: id, network: publication.group, object: $0.object, problem: "missing") }
+        problems += firewallProblems(networks: [network], endpoints: [endpoint], table: try firewall.table())
         return problems
     }
 
     private func verifyInside(_ endpoint: EndpointRecord, network: NetworkRecord, namespace: NetworkNamespace,
                               problem: (String, String) -> CheckProblem) throws(BerthError) -> [CheckProblem] {
         var problems: [CheckProblem] = []
-        let inside = try RouteNetlink(namespace: namespace)
+        let inside = try host.netlink(in: namespace)
         let link: Link
         do throws(BerthError) {
             link = try inside.link(named: endpoint.interfaceName.rawValue)
@@ -87,7 +100,7 @@ extension NetworkManager {
     /// The host link of this name, or nil when there is none.
     func optionalLink(named name: String) throws(BerthError) -> Link? {
         do throws(BerthError) {
-            return try host.link(named: name)
+            return try host.netlink.link(named: name)
         } catch where error.code == .notFound {
             return nil
         }

@@ -3,9 +3,10 @@ import BerthNFTables
 
 extension Firewall {
     /// Makes Berth's table with its maps, chains and static rules if it does not exist, so
-    /// ports can be published without any network of Berth's. One dump, one batch.
+    /// ports can be published without any network of Berth's. One read of Berth's table,
+    /// one batch.
     func installTable() throws(BerthError) {
-        guard try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) == nil else { return }
+        guard try table() == nil else { return }
         var transaction = Transaction()
         for object in FirewallLayout.skeleton { transaction.add(object) }
         for rule in FirewallLayout.staticRules { transaction.add(.rule(rule)) }

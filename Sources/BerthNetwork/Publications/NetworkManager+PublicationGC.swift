@@ -1,23 +1,22 @@
 import BerthCore
-import BerthNamespace
 
 extension NetworkManager {
-    /// Removes the publications whose namespace is gone (its elements and record), inside
-    /// `gc`'s transaction; returns their ids.
-    func collectPublications(_ tx: StateTransaction) throws(BerthError) -> [String] {
+    /// Removes the records of publications whose namespace is gone, inside `gc`'s
+    /// transaction, and flushes conntrack entries of their datagram ports. Their map
+    /// elements are left to `gc`'s one pass over Berth's table, as a dead endpoint's are.
+    /// Returns the removed ids and the ids of those kept.
+    func collectPublications(_ tx: StateTransaction) throws(BerthError) -> (removed: [String], kept: [String]) {
         var removed: [String] = []
-        for publication in try tx.publications() where !Self.namespaceAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
-            let view = try publication.firewallView()
-            try firewall.unpublish(view)
-            try ConntrackCleanup.afterUnpublish(view, in: foreignHostNamespace)
+        var kept: [String] = []
+        for publication in try tx.publications() {
+            guard !host.isAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) else {
+                kept.append(publication.id)
+                continue
+            }
+            try ConntrackCleanup.afterUnpublish(try publication.firewallView(), host: host)
             try tx.deletePublication(id: publication.id)
             removed.append(publication.id)
         }
-        return removed
-    }
-
-    /// Whether `path` still names the namespace with `identity`.
-    static func namespaceAlive(path: String, identity: NamespaceIdentity) -> Bool {
-        (try? NetworkNamespace.open(path: path)).map { $0.identity == identity } ?? false
+        return (removed, kept)
     }
 }

@@ -13,28 +13,42 @@ extension NetworkManager {
     /// Berth's own bridges do.
     @discardableResult
     public func publish(_ options: PublicationOptions) throws(BerthError) -> PublicationRecord {
+        do {
+            return try publishPorts(options)
+        } catch {
+            throw error.with(object: .publication(options.id), operation: .publish)
+        }
+    }
+
+    private func publishPorts(_ options: PublicationOptions) throws(BerthError) -> PublicationRecord {
         try AttachOptions.validate(id: options.id)
         guard !options.group.isEmpty else {
-            throw BerthError(.invalidArgument, "a publication needs a group name", operation: .publish, parameter: "group")
+            throw .invalid("a publication needs a group name", hint: "name the set of publications it belongs to", parameter: "group")
         }
         guard !options.address.isUnspecified, !options.address.isLoopback, !options.address.isMulticast else {
-            throw BerthError(.invalidArgument, "cannot publish ports to address \(options.address)", operation: .publish, parameter: "address")
+            throw .invalid("cannot publish ports to address \(options.address)", hint: "give the container's own unicast address",
+                           parameter: "address")
         }
-        let namespace = try NetworkNamespace.open(nameOrPath: options.namespace)
-        if namespace == hostNamespace {
-            throw BerthError(.invalidArgument, "\(options.namespace) is the host's own network namespace", object: .namespace(options.namespace),
-                             operation: .publish, parameter: "namespace")
+        let namespace: NetworkNamespace
+        do {
+            namespace = try host.open(options.namespace)
+        } catch {
+            throw error.with(object: .namespace(options.namespace.description), parameter: "namespace")
+        }
+        if namespace == host.namespace {
+            throw .invalid("\(options.namespace) is the host's own network namespace", hint: "publish to a container's namespace",
+                           parameter: "namespace", object: .namespace(options.namespace.description))
         }
         return try store.write { tx throws(BerthError) -> PublicationRecord in
             let publicationExists = try tx.publication(id: options.id) != nil
             let endpointExists = try tx.endpoint(id: options.id) != nil
             if publicationExists || endpointExists {
-                throw BerthError(.alreadyExists, "id \(options.id) is already in use", object: .endpoint(options.id), operation: .publish,
-                                 parameter: "id", remedy: .chooseAnother(parameter: "id"))
+                throw BerthError(.alreadyExists, "id \(options.id) is already in use", hint: "choose another id, or remove what holds it first",
+                                 object: .publication(options.id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }
-            var allocator = PortAllocator(transaction: tx, endpointID: options.id, hostNamespace: foreignHostNamespace)
+            var allocator = PortAllocator(transaction: tx, endpointID: options.id, host: host)
             let ports = try allocator.resolve(options.ports) { () throws(BerthError) -> Set<IPAddress> in
-                Set(try host.addresses(family: .ipv4).map(\.cidr.address))
+                Set(try host.netlink.addresses(family: .ipv4).map(\.cidr.address))
             }
             let record = PublicationRecord(id: options.id, group: options.group, address: options.address, namespacePath: namespace.path,
                                            namespaceIdentity: namespace.identity, hostLink: options.hostLink, created: StateClock.now(),
@@ -42,13 +56,16 @@ extension NetworkManager {
             try tx.insertPublication(record)
             if let link = options.hostLink, ports.contains(where: { $0.hostAddress.isLoopback || $0.hostAddress.isUnspecified }) {
                 do throws(BerthError) {
-                    try hostNamespace.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "1")
+                    // Left on if a later step fails, as a network's bridge keeps it: harmless
+                    // on a bridge whose traffic the other program already routes.
+                    try host.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "1")
                 } catch where error.code == .notFound {
-                    throw BerthError(.notFound, "host link \(link) does not exist", object: .link(link.rawValue), operation: .publish,
-                                     parameter: "hostLink")
+                    throw BerthError(.notFound, "host link \(link) does not exist", hint: "name the host-side link of the container's address",
+                                     object: .link(link.rawValue), parameter: "hostLink")
                 }
             }
             let view = try record.firewallView()
+            let firewall = try self.firewall
             do throws(BerthError) {
                 try firewall.publish(view)
             } catch where error.code == .notFound {
@@ -56,25 +73,28 @@ extension NetworkManager {
                 try firewall.installTable()
                 try firewall.publish(view)
             }
-            do throws(BerthError) {
-                try ConntrackCleanup.afterPublish(view, in: foreignHostNamespace)
-            } catch {
-                try? firewall.unpublish(view)
-                throw error
+            return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in
+                rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in try firewall.unpublish(view) }
+                try ConntrackCleanup.afterPublish(view, host: host)
+                try host.check(failPoint: "publish.conntrack")
+                return record
             }
-            return record
         }
     }
 
     /// Removes a publication's map elements and its record. Unpublishing an unknown id
     /// succeeds, so a retry after a crash is always safe.
     public func unpublish(id: String) throws(BerthError) {
-        try store.write { tx throws(BerthError) in
-            guard let record = try tx.publication(id: id) else { return }
-            let view = try record.firewallView()
-            try firewall.unpublish(view)
-            try ConntrackCleanup.afterUnpublish(view, in: foreignHostNamespace)
-            try tx.deletePublication(id: id)
+        do {
+            try store.write { tx throws(BerthError) in
+                guard let record = try tx.publication(id: id) else { return }
+                let view = try record.firewallView()
+                try firewall.unpublish(view)
+                try ConntrackCleanup.afterUnpublish(view, host: host)
+                try tx.deletePublication(id: id)
+            }
+        } catch {
+            throw error.with(object: .publication(id), operation: .unpublish)
         }
     }
 

@@ -1,4 +1,5 @@
 public import BerthCore
+public import BerthNamespace
 
 /// What `NetworkManager.publish(_:)` asks for: ports on the host forwarded to an address
 /// that another program configured inside a namespace.
@@ -9,14 +10,15 @@ public struct PublicationOptions: Sendable, Hashable {
     public var group: String
     /// The address the ports forward to.
     public var address: IPv4Address
-    /// The namespace the address lives in: a name from /run/netns or a path.
-    public var namespace: String
+    /// The namespace the address lives in: by name, path or pid, or one the caller holds open.
+    public var namespace: NamespaceReference
     /// The host-side link traffic to `address` leaves through, when known.
     public var hostLink: InterfaceName?
     /// Ports to publish, as `docker run -p` takes them.
     public var ports: [PortSpec]
 
-    public init(id: String, group: String, address: IPv4Address, namespace: String, hostLink: InterfaceName? = nil, ports: [PortSpec]) {
+    public init(id: String, group: String, address: IPv4Address, namespace: NamespaceReference, hostLink: InterfaceName? = nil,
+                ports: [PortSpec]) {
         self.id = id
         self.group = group
         self.address = address

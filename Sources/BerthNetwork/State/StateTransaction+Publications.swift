@@ -14,7 +14,8 @@ extension StateTransaction {
         let publicationExists = try self.publication(id: publication.id) != nil
         let endpointExists = try endpoint(id: publication.id) != nil
         if publicationExists || endpointExists {
-            throw BerthError(.alreadyExists, "id \(publication.id) is already in use", object: .endpoint(publication.id), parameter: "id")
+            throw BerthError(.alreadyExists, "id \(publication.id) is already in use", object: .publication(publication.id), parameter: "id",
+                             remedy: .chooseAnother(parameter: "id"))
         }
         try db.execute("INSERT INTO publications (\(Self.publicationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(publication.id), .text(publication.group), .int(publication.address.value), .text(publication.namespacePath),
@@ -27,7 +28,7 @@ extension StateTransaction {
             }
             if let owner = try portHolder(mapping.key) {
                 throw BerthError(.conflict, "port \(mapping.key) is already published by \(owner)", object: .port(mapping.key.description),
-                                 operation: .publish, remedy: .remove(.endpoint(owner)))
+                                 operation: .publish, parameter: "ports", remedy: .remove(owner))
             }
             try db.execute("INSERT INTO publication_ports (\(Self.publicationPortColumns)) VALUES (?, ?, ?, ?, ?)", [
                 .text(publication.id), .text(mapping.proto.rawValue), .text(mapping.hostAddress.description),
@@ -71,13 +72,14 @@ extension StateTransaction {
     }
 
     /// Who holds a key that clashes with `key` (same protocol and port, the same address or
-    /// a wildcard on either side), among endpoints and publications: its id, or nil.
-    public func portHolder(_ key: PortKey) throws(BerthError) -> String? {
+    /// a wildcard on either side), among endpoints and publications: the endpoint or the
+    /// publication, or nil.
+    public func portHolder(_ key: PortKey) throws(BerthError) -> BerthError.Object? {
         func clash(_ other: PortMappingRecord) -> Bool {
             other.key.hostAddress == key.hostAddress || other.key.hostAddress.isUnspecified || key.hostAddress.isUnspecified
         }
-        if let endpoint = try portMappings(proto: key.proto, hostPort: key.hostPort).first(where: clash) { return endpoint.endpointID }
-        return try publicationPorts(proto: key.proto, hostPort: key.hostPort).first(where: clash)?.endpointID
+        if let endpoint = try portMappings(proto: key.proto, hostPort: key.hostPort).first(where: clash) { return .endpoint(endpoint.endpointID) }
+        return try publicationPorts(proto: key.proto, hostPort: key.hostPort).first(where: clash).map { .publication($0.endpointID) }
     }
 
     /// The publications' ports of `proto`/`hostPort` on any host address.
@@ -92,7 +94,7 @@ extension StateTransaction {
         if !row.isNull(6) {
             let text = row.text(6)
             guard let name = try? InterfaceName(text) else {
-                throw BerthError(.state, "state database: publication \(id) has an unreadable host link \"\(text)\"", object: .endpoint(id))
+                throw BerthError(.state, "state database: publication \(id) has an unreadable host link \"\(text)\"", object: .publication(id))
             }
             hostLink = name
         }

@@ -2,9 +2,8 @@ public import BerthCore
 public import BerthNamespace
 
 /// Ports published to an address whose interface Berth did not make: another program (a
-/// bridge or macvlan plugin, a runtime's own network code) wired the namespace, and Berth
-/// only adds the map elements that forward host ports to it — the job a port-mapping
-/// plugin does behind a main plugin.
+/// runtime's own network code, another networking tool) wired the namespace, and Berth
+/// only adds the map elements that forward host ports to it.
 ///
 /// Published keys share one owner with endpoints' ports: a key is held by an endpoint or
 /// by a publication, never both.
