@@ -79,7 +79,9 @@ public struct CNIError: Error, Sendable, Hashable, CustomStringConvertible {
 extension CNIError {
     /// A library error in CNI terms: the code from its class (an invalid value is the
     /// config's fault, code 7; waiting too long for the state lock is code 11), the message
-    /// as the library words it, and details worded here from its remedy and cause.
+    /// as the library words it, and details worded here: the remedy in CNI terms (else the
+    /// library's hint, which names no command or flag), the configuration key or variable
+    /// at fault when the remedy does not name it, and the cause.
     public init(_ error: BerthError) {
         let code: Code = switch error.code {
         case .invalidArgument: .invalidConfig
@@ -94,7 +96,16 @@ extension CNIError {
         case .internalError: .internalError
         }
         var details: [String] = []
-        if let remedy = error.remedy { details.append(Self.advice(remedy)) }
+        if let remedy = error.remedy {
+            details.append(Self.advice(remedy))
+        } else if let hint = error.hint {
+            details.append(hint)
+        }
+        if let parameter = error.parameter {
+            if case .chooseAnother(let named) = error.remedy, named == parameter {} else {
+                details.append("set by \(Self.configName(of: parameter))")
+            }
+        }
         if let cause = error.cause { details.append("cause: \(cause)") }
         self.init(code, error.message, details: details.joined(separator: "; "))
     }

@@ -78,4 +78,16 @@ struct CNIResultTests {
         #expect(CNIError(clash).details == "choose another hostPort in runtimeConfig.portMappings")
         #expect(CNIError(BerthError(.alreadyExists, "x", remedy: .chooseAnother(parameter: "interfaceName"))).details == "choose another CNI_IFNAME")
     }
+
+    @Test("without a remedy, the library's hint and the key at fault become details; a remedy naming the key is not repeated")
+    func hintAndParameter() {
+        let mac = BerthError.invalid("MAC address 01:00:5e:00:00:01 cannot be given to an interface",
+                                     hint: "use a unicast address such as 02:42:0a:58:00:02", parameter: "mac")
+        #expect(CNIError(mac).details == "use a unicast address such as 02:42:0a:58:00:02; set by MAC (runtimeConfig.mac or MAC in CNI_ARGS)")
+        let full = BerthError(.conflict, "no free address left", hint: "detach an endpoint", object: .network("k8s"), parameter: "network",
+                              remedy: .detachEndpoints)
+        #expect(CNIError(full).details == "DEL the attachments of this network first; set by network \"name\"")
+        let cause = BerthError(.kernel, "cannot create veth", cause: BerthError(.permissionDenied, "EPERM"))
+        #expect(CNIError(cause).details == "cause: EPERM")
+    }
 }

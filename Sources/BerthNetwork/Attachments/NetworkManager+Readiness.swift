@@ -16,30 +16,33 @@ extension NetworkManager {
         var blockers: [BerthError] = []
         if let record {
             if let link = try optionalLink(named: record.bridge.rawValue), link.kind != .bridge {
-                blockers.append(BerthError(.conflict, "link \(record.bridge) exists but is a \(link.kind), not a bridge",
-                                           object: .link(record.bridge.rawValue), operation: .attach))
+                blockers.append(BerthError(.conflict, "link \(record.bridge) of network \"\(name)\" exists but is a \(link.kind), not a bridge",
+                                           hint: "delete that link", object: .link(record.bridge.rawValue), operation: .attach,
+                                           remedy: .remove(.link(record.bridge.rawValue))))
             }
             let range = try IPAM.hostRange(of: record.subnet)
             let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(UInt64(record.gateway.value)) ? 1 : 0)
             if leased >= usable {
                 blockers.append(BerthError(.conflict, "no free address left in subnet \(record.subnet) of network \"\(name)\": all \(usable) usable addresses are leased",
-                                           object: .network(name), operation: .attach))
+                                           hint: "detach an endpoint, or create a network with a larger subnet", object: .network(name),
+                                           operation: .attach, parameter: "network", remedy: .detachEndpoints))
             }
             return blockers
         }
         guard let options else {
-            return [BerthError(.notFound, "network \(name) does not exist", object: .network(name), operation: .attach)]
+            return [BerthError(.notFound, "no network named \"\(name)\"", object: .network(name), operation: .attach, parameter: "network",
+                               remedy: .listExisting(.network))]
         }
         do throws(BerthError) {
             try NetworkOptions.validate(name: options.name)
             if let bridge = options.bridge {
                 if let holder = networks.first(where: { $0.bridge == bridge }) {
                     throw BerthError(.conflict, "bridge \(bridge) already carries network \(holder.name)", object: .bridge(bridge.rawValue),
-                                     operation: .createNetwork, parameter: "bridge")
+                                     operation: .createNetwork, parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
                 }
                 if let link = try optionalLink(named: bridge.rawValue), link.kind != .bridge {
                     throw BerthError(.conflict, "link \(bridge) exists but is a \(link.kind), not a bridge", object: .link(bridge.rawValue),
-                                     operation: .createNetwork, parameter: "bridge")
+                                     operation: .createNetwork, parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
                 }
             }
             let taken = try takenSubnets(networks: networks)
@@ -49,7 +52,7 @@ extension NetworkManager {
                 _ = try SubnetPool.pick(avoiding: taken)
             }
         } catch {
-            blockers.append(error)
+            blockers.append(error.with(operation: .createNetwork))
         }
         return blockers
     }
