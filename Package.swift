@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI; BerthConfine
-// (cgroups, seccomp, capabilities) needs BerthCore and BerthNamespace and sits below BerthRun.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthCNI, BerthDNS) → the `berth` CLI
+// and the `berth-cni` plugin; BerthConfine (cgroups, seccomp, capabilities) needs BerthCore
+// and BerthNamespace and sits below BerthRun.
 // See docs/architecture.md.
 let package = Package(
     name: "Berth",
@@ -11,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Berth", targets: ["Berth"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-cni", targets: ["berth-cni"]),
         .executable(name: "berth-dns", targets: ["berth-dns"]),
     ],
     dependencies: [
@@ -38,9 +40,10 @@ let package = Package(
         // compiler, cgroups. Pure Swift over files and values; BerthRun applies them.
         .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "BerthConfine", "CBerthShim"]),
+        .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
         // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
         .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
-        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun"]),
+        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun", "BerthCNI"]),
         .executableTarget(
             name: "berth",
             dependencies: [
@@ -48,6 +51,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // The CNI plugin, started once per pod start and stop: BerthCNI only, no
+        // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
+        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"]),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
@@ -70,6 +77,7 @@ let package = Package(
         .testTarget(name: "BerthCLITests", dependencies: [
             "BerthTestSupport", "BerthCore", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthNamespace", "BerthTestSupport"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -20,7 +20,7 @@ export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$BENCH/harness.sh
-: "${BERTH:?}" "${BERTH_BENCH:?}" "${FLOOR:?}" "${WORK:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}"
+: "${BERTH:?}" "${BERTH_BENCH:?}" "${BERTH_CNI:?}" "${FLOOR:?}" "${WORK:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}"
 
 BR=bh0
 SUBNET=10.88.0.0/16
@@ -62,6 +62,7 @@ m_prepare() {
         shell) "$BENCH/lib/shell-net.sh" net "$BR" "$GW/$PREFIX" "$SUBNET" ;;
         netavark) source "$BENCH/lib/netavark.sh"; mkdir -p "$STATE/netavark" ;;
         cni) source "$BENCH/lib/cni.sh"; cni_prepare "$STATE" "$BR" "$SUBNET" "$GW" ;;
+        berth-cni) source "$BENCH/lib/berth-cni.sh"; berth_cni_prepare "$STATE" "$BR" "$SUBNET" "$GW" ;;
         *) die "unknown method $METHOD" ;;
     esac
 }
@@ -78,6 +79,7 @@ m_attach() {
         shell) "$BENCH/lib/shell-net.sh" attach "$NS" "$BR" "$VETH" "$IP/$PREFIX" "$GW" "$HPORT" "$CPORT" "$STATE/$ID.handle" ;;
         netavark) netavark_run setup "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
         cni) cni_add "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+        berth-cni) berth_cni_add "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
     esac
 }
 
@@ -88,6 +90,7 @@ m_detach() {
         shell) "$BENCH/lib/shell-net.sh" detach "$VETH" "$STATE/$ID.handle" ;;
         netavark) netavark_run teardown "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
         cni) cni_del "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+        berth-cni) berth_cni_del "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
     esac
 }
 
@@ -176,7 +179,7 @@ method_run() {
     local bad=$?
 
     # Peak RSS of one more attach and detach, outside the timed samples.
-    if [[ $METHOD == berth-cli || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
+    if [[ $METHOD == berth-cli || $METHOD == berth-cni || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
         container $((N + 1))
         ip netns add "$NS"
         WRAP=(/usr/bin/time -o "$WORK/rss" -f %M)
@@ -283,10 +286,15 @@ median_of() {
     printf '%s\n' "${v[@]}" | sort -n | sed -n "$(((k + 1) / 2))p"
 }
 
+# `berth-cni` answering VERSION: its whole start-up, as a runtime pays it per call.
+berth_cni_version() { CNI_COMMAND=VERSION "$BERTH_CNI" </dev/null; }
+
 startup_section() {
     fact startup_us.berth "$(median_of 31 "$BERTH" --version)"
     fact startup_us.floor "$(median_of 31 "$FLOOR" noop)"
     fact startup_us.true "$(median_of 31 /bin/true)"
+    fact startup_us.berth_cni "$(median_of 31 berth_cni_version)"
+    fact rss_kb.berth_cni_version "$(CNI_COMMAND=VERSION /usr/bin/time -f %M "$BERTH_CNI" </dev/null 2>&1 >/dev/null | tail -n 1)"
     fact rss_kb.berth_version "$(/usr/bin/time -f %M "$BERTH" --version 2>&1 >/dev/null | tail -n 1)"
 }
 
@@ -380,6 +388,28 @@ run_section() {
         rm -f "$WORK/raw-run.csv"
     fi
     ip netns del bh-run
+    HOSTS=()
+}
+
+# Section 7 (--peers): podman, inside host netns bh-podman.
+podman_section() {
+    if ! command -v podman >/dev/null; then
+        echo "  podman: not installed; section skipped"
+        fact podman "not installed"
+        return 0
+    fi
+    ip netns add bh-podman && HOSTS+=(bh-podman)
+    nsenter --net=/run/netns/bh-podman bash "$SELF" podman $((QUICK ? 5 : 10)) &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  podman: ok"
+        fact podman "measured"
+    else
+        echo "  podman: FAILED (log: $OUT/log/podman.log); its samples do not count" >&2
+        fact podman "failed: $(tail -n 1 "$OUT/log/podman.log" 2>/dev/null)"
+        rm -f "$WORK/raw-podman.csv"
+    fi
+    ip netns del bh-podman
     HOSTS=()
 }
 
@@ -525,7 +555,7 @@ fenced() {
     startup_section
 
     echo "== 1. attach/detach vs size (N=$small x $rounds rounds, N=$big x 1)"
-    local -a methods=(berth-cli berth-lib floor) big_methods=(berth-cli berth-lib floor)
+    local -a methods=(berth-cli berth-lib floor berth-cni) big_methods=(berth-cli berth-lib floor)
     ((PEERS)) && methods+=(shell netavark cni)
     # BENCH_ONLY=m1,m2 narrows the methods (for working on the harness itself).
     if [[ -n ${BENCH_ONLY:-} ]]; then
@@ -564,6 +594,11 @@ fenced() {
     echo "== 6. DNS resolver"
     dns_section
 
+    if ((PEERS)); then
+        echo "== 7. podman run --rm -p with berth-cni, netavark, the reference CNI chain, --network none"
+        podman_section
+    fi
+
     cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
     return 0
 }
@@ -585,6 +620,7 @@ case ${1:-} in
     method) shift; OUT=${OUT:?}; method_run "$@" ;;
     range) shift; OUT=${OUT:?}; range_run "$@" ;;
     run) shift; OUT=${OUT:?}; run_run "$@" ;;
+    podman) shift; OUT=${OUT:?}; source "$BENCH/lib/podman.sh"; podman_run "$@" ;;
     dns) shift; OUT=${OUT:?}; PIDS=$WORK/pids; dns_run "$@" ;;
     *) die "harness.sh is run by scripts/bench" ;;
 esac

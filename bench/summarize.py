@@ -16,6 +16,7 @@ LABELS = {
     "shell": "`ip` + `nft` shell script",
     "netavark": "netavark (podman's JSON)",
     "cni": "CNI bridge + host-local + portmap",
+    "berth-cni": "berth-cni (CNI ADD/DEL as libcni runs it)",
 }
 ORDER = list(LABELS)
 
@@ -85,7 +86,8 @@ def main(out):
           "checks fetched from the container address directly. Berth's figures are not yet comparable.**")
     w("")
     w(f"Start-up (median of 31): `berth --version` {ms(startup)} ms, the C floor doing nothing "
-      f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms.")
+      f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms, "
+      f"`berth-cni` answering VERSION {ms(int(facts.get('startup_us.berth_cni', '0') or 0))} ms.")
     w("")
     w("### 1. Attach and detach against the number of endpoints (ms, wall time per operation)")
     w("")
@@ -165,6 +167,27 @@ def main(out):
     dns_section(facts, w, csv_rows)
 
     w("")
+    w("### 7. `podman run --rm -p 8080:80 localhost/bb true` (--peers)")
+    w("")
+    if facts.get("podman") == "measured":
+        w("| network | median (ms) | p90 (ms) | samples |")
+        w("|---|---:|---:|---:|")
+        for variant, label in (("berth-cni", "berth-cni (CNI backend)"), ("netavark", "netavark (podman's default)"),
+                               ("cni-bridge", "CNI bridge + host-local + portmap + firewall"), ("none", "`--network none` (no -p)")):
+            med, p90, count = fig("podman", variant, 1, "run-rm-p")
+            w(f"| {label} | {ms(med)} | {ms(p90)} | {count} |")
+            csv_rows.append(["podman", variant, 1, "run_rm_p_median", f"{med / 1000:.3f}", count])
+        a = fig("scale", "berth-cni", int(facts.get("n_small", 50)), "attach")[0]
+        d = fig("scale", "berth-cni", int(facts.get("n_small", 50)), "detach")[0]
+        run = fig("podman", "berth-cni", 1, "run-rm-p")[0]
+        if a == a and d == d and run == run:
+            w("")
+            w(f"berth-cni's own share of a `podman run --rm -p`: one ADD and one DEL, {ms(a + d)} ms "
+              f"(section 1 medians) of {ms(run)} ms.")
+    else:
+        w(f"Not measured: {facts.get('podman', 'run with --peers')}.")
+
+    w("")
     w("### Targets (reported, nothing fails on them)")
     w("")
     w("| target | measured | met |")
@@ -194,6 +217,17 @@ def main(out):
     row(f"library attach ≤ the C floor's whole-process attach (N = {n0})", f"{ms(lib_a)} vs {ms(floor_a)} ms", lib_a <= floor_a)
     if rss_cli:
         row("`berth attach` peak RSS ≤ 15 MB", f"{rss_cli / 1024:.1f} MiB", rss_cli <= 15 * 1024)
+    cni_a, cni_d = fig("scale", "berth-cni", n0, "attach")[0], fig("scale", "berth-cni", n0, "detach")[0]
+    ref_a, ref_d = fig("scale", "cni", n0, "attach")[0], fig("scale", "cni", n0, "detach")[0]
+    if cni_a == cni_a:
+        row(f"berth-cni ADD ≤ 2× the C floor's attach (N = {n0})", f"{ms(cni_a)} vs {ms(floor_a)} ms = {cni_a / floor_a:.2f}×", cni_a <= 2 * floor_a)
+        if ref_a == ref_a:
+            row(f"berth-cni ADD ≥ 20× faster than bridge + host-local + portmap (N = {n0})", f"{ref_a / cni_a:.1f}× faster", ref_a >= 20 * cni_a)
+            row(f"berth-cni DEL ≥ 5× faster than the reference chain (N = {n0})", f"{ref_d / cni_d:.1f}× faster", ref_d >= 5 * cni_d)
+    pod = {v: fig("podman", v, 1, "run-rm-p")[0] for v in ("berth-cni", "netavark", "cni-bridge")}
+    if all(x == x for x in pod.values()):
+        row("`podman run --rm -p` with berth-cni faster than with netavark", f"{ms(pod['berth-cni'])} vs {ms(pod['netavark'])} ms", pod["berth-cni"] < pod["netavark"])
+        row("`podman run --rm -p` with berth-cni faster than with the reference chain", f"{ms(pod['berth-cni'])} vs {ms(pod['cni-bridge'])} ms", pod["berth-cni"] < pod["cni-bridge"])
     dns_targets(facts, row)
     write_results(out, lines, csv_rows)
 
@@ -255,6 +289,8 @@ def rss_label(key):
         return f"berth-bench (library, whole run of {key.split('.')[1][1:]} attaches + detaches, round {key.split('.')[2][1:]})"
     if key == "rss_kb.berth_version":
         return "`berth --version`"
+    if key == "rss_kb.berth_cni_version":
+        return "`berth-cni` answering VERSION"
     parts = key.split(".")
     what = {"rss_attach_kb": "attach", "rss_detach_kb": "detach"}.get(parts[0], parts[0])
     where = "beside 1,000-port publishing" if parts[2] == "range" else f"at N = {parts[2][1:]}"

@@ -6,3 +6,4 @@
 @_exported import BerthNetwork
 @_exported import BerthConfine
 @_exported import BerthRun
+@_exported import BerthCNI

@@ -3,12 +3,14 @@ import BerthNamespace
 import BerthNetlink
 
 extension NetworkManager {
-    /// Removes what a crash or a vanished container left behind: endpoints whose namespace
-    /// is gone (their record, address and ports), and Berth-tagged kernel objects — host
-    /// veths named `vb…`, bridges tagged `berth-network NAME`, firewall rules and map
-    /// elements tagged with a network or endpoint — that the state does not know.
+    /// Removes what a crash or a vanished container left behind: endpoints and publications
+    /// whose namespace is gone (their record, address and ports), and Berth-tagged kernel
+    /// objects — host veths named `vb…`, bridges tagged `berth-network NAME`, firewall rules
+    /// and map elements tagged with a network, endpoint or publication — that the state
+    /// does not know.
     ///
-    /// Reads the endpoints once, the links once and Berth's nftables table once.
+    /// Reads the endpoints and publications once, the links once and Berth's nftables
+    /// table once.
     public func gc() throws(BerthError) -> GCReport {
         do {
             return try store.write { tx throws(BerthError) -> GCReport in
@@ -24,6 +26,8 @@ extension NetworkManager {
                         report.endpoints.append(endpoint.id)
                     }
                 }
+                let publications = try collectPublications(tx)
+                report.endpoints += publications.removed
                 let networks = try tx.networks()
                 let knownVeths = Set(alive.map(\.hostVeth.rawValue))
                 let knownNetworks = Set(networks.map(\.name))
@@ -39,7 +43,7 @@ extension NetworkManager {
                     } catch where error.code == .notFound {}
                     report.links.append(link.name)
                 }
-                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks, knownEndpoints: Set(alive.map(\.id)))
+                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks, knownEndpoints: Set(alive.map(\.id) + publications.kept))
                 return report
             }
         } catch {
