@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthOCIHook) → the `berth` CLI and
-// `berth-oci-hook`.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthCNI, BerthOCIHook, BerthDNS) → the
+// `berth` CLI, the `berth-cni` plugin and the `berth-oci-hook` hook; BerthConfine (cgroups,
+// seccomp, capabilities) needs BerthCore and BerthNamespace and sits below BerthRun.
 // See docs/architecture.md.
 let package = Package(
     name: "Berth",
@@ -11,10 +12,14 @@ let package = Package(
     products: [
         .library(name: "Berth", targets: ["Berth"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-cni", targets: ["berth-cni"]),
+        .executable(name: "berth-dns", targets: ["berth-dns"]),
         .executable(name: "berth-oci-hook", targets: ["berth-oci-hook"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Errno and FileDescriptor (EINTR-safe reads, open options) without Foundation.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
@@ -24,16 +29,24 @@ let package = Package(
         // The few things Swift cannot declare or do safely: setns/unshare, and the
         // clone/pivot_root/exec sequence of a container.
         .target(name: "CBerthShim"),
+        // epoll, signalfd and inotify, which the Glibc module does not import.
+        .systemLibrary(name: "CBerthDNS", path: "Sources/CBerthDNS"),
 
         .target(name: "BerthCore"),
-        .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim"]),
+        .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
-        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
-        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
+        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", .product(name: "SystemPackage", package: "swift-system")]),
+        // Limits and confinement of a container: capabilities, the seccomp profile and its BPF
+        // compiler, cgroups. Pure Swift over files and values; BerthRun applies them.
+        .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "BerthConfine", "CBerthShim"]),
+        .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
         // The OCI runtime hook's logic; the executable only parses arguments and exits.
-        .target(name: "BerthOCIHook", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
-        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun", "BerthOCIHook"]),
+        .target(name: "BerthOCIHook", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", .product(name: "SystemPackage", package: "swift-system")]),
+        // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
+        .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
+        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun", "BerthCNI", "BerthOCIHook"]),
         .executableTarget(
             name: "berth",
             dependencies: [
@@ -42,20 +55,35 @@ let package = Package(
             ]
         ),
 
+        // The CNI plugin, started once per pod start and stop: BerthCNI only, no
+        // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
+        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"]),
+
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
+        // The resolver process: lean (no argument-parser, no Foundation), one per host.
+        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"]),
         // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
         .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthOCIHook"]),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
+        // Test-only fake kernel (rtnetlink, sock_diag, ctnetlink, namespaces, sysctls, nftables)
+        // behind a HostHandle, so policy code is tested without privilege.
+        .target(name: "BerthFakes", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthTestSupport"],
+                path: "Tests/BerthFakes"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         .testTarget(name: "BerthNamespaceTests", dependencies: ["BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
-        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
-        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
-        .testTarget(name: "BerthOCIHookTests", dependencies: ["BerthOCIHook", "BerthNetwork", "BerthTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport", "BerthFakes"]),
+        .testTarget(name: "BerthConfineTests", dependencies: ["BerthConfine", "BerthTestSupport"]),
+        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthConfine", "BerthTestSupport"]),
+        .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: [
+            "BerthTestSupport", "BerthCore", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthNamespace", "BerthTestSupport"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BerthOCIHookTests", dependencies: ["BerthOCIHook", "BerthNetwork", "BerthTestSupport", "BerthFakes"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,7 +3,9 @@
 # then runs this inside a throwaway network + mount namespace (the fence), where
 # /run, /var/lib/berth and /var/lib/cni are private tmpfs mounts:
 #
-#   harness.sh fenced OUT QUICK PEERS      every section, results into OUT
+#   harness.sh fenced OUT QUICK PEERS [DNS_ONLY]   every section (or only the DNS one), results into OUT
+#                                          (BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman
+#                                          narrows them; default: all)
 #   harness.sh method METHOD N ROUND       one method run, inside its own named host netns
 #
 # Each method run gets a fresh named host netns (bh-METHOD-nN-rROUND) that plays the host,
@@ -20,7 +22,7 @@ export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$BENCH/harness.sh
-: "${BERTH:?}" "${BERTH_BENCH:?}" "${FLOOR:?}" "${WORK:?}"
+: "${BERTH:?}" "${BERTH_BENCH:?}" "${BERTH_CNI:?}" "${FLOOR:?}" "${WORK:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}" "${HOOK:?}"
 
 BR=bh0
 SUBNET=10.88.0.0/16
@@ -62,6 +64,7 @@ m_prepare() {
         shell) "$BENCH/lib/shell-net.sh" net "$BR" "$GW/$PREFIX" "$SUBNET" ;;
         netavark) source "$BENCH/lib/netavark.sh"; mkdir -p "$STATE/netavark" ;;
         cni) source "$BENCH/lib/cni.sh"; cni_prepare "$STATE" "$BR" "$SUBNET" "$GW" ;;
+        berth-cni) source "$BENCH/lib/berth-cni.sh"; berth_cni_prepare "$STATE" "$BR" "$SUBNET" "$GW" ;;
         *) die "unknown method $METHOD" ;;
     esac
 }
@@ -78,6 +81,7 @@ m_attach() {
         shell) "$BENCH/lib/shell-net.sh" attach "$NS" "$BR" "$VETH" "$IP/$PREFIX" "$GW" "$HPORT" "$CPORT" "$STATE/$ID.handle" ;;
         netavark) netavark_run setup "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
         cni) cni_add "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+        berth-cni) berth_cni_add "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
     esac
 }
 
@@ -88,6 +92,7 @@ m_detach() {
         shell) "$BENCH/lib/shell-net.sh" detach "$VETH" "$STATE/$ID.handle" ;;
         netavark) netavark_run teardown "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
         cni) cni_del "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+        berth-cni) berth_cni_del "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
     esac
 }
 
@@ -176,7 +181,7 @@ method_run() {
     local bad=$?
 
     # Peak RSS of one more attach and detach, outside the timed samples.
-    if [[ $METHOD == berth-cli || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
+    if [[ $METHOD == berth-cli || $METHOD == berth-cni || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
         container $((N + 1))
         ip netns add "$NS"
         WRAP=(/usr/bin/time -o "$WORK/rss" -f %M)
@@ -283,22 +288,24 @@ median_of() {
     printf '%s\n' "${v[@]}" | sort -n | sed -n "$(((k + 1) / 2))p"
 }
 
-# The hook's two cheapest calls: a stage with nothing to do (reads and checks the state
+# `berth-cni` answering VERSION: its whole start-up, as a runtime pays it per call.
+berth_cni_version() { CNI_COMMAND=VERSION "$BERTH_CNI" </dev/null; }
+# The OCI hook's two cheapest calls: a stage with nothing to do (reads and checks the state
 # only) and a poststop for an unknown container (also opens Berth's state).
 hook_noop() { "$HOOK" poststart <"$WORK/hook-state.json"; }
 hook_unknown() { BERTH_STATE_DIR=$WORK/state/hook-startup "$HOOK" poststop <"$WORK/hook-state.json"; }
 
 startup_section() {
     fact startup_us.berth "$(median_of 31 "$BERTH" --version)"
-    if [[ -x ${HOOK:-} ]]; then
-        echo '{"ociVersion":"1.0.2-dev","id":"bench-startup","status":"stopped","bundle":"/nonexistent"}' >"$WORK/hook-state.json"
-        fact startup_us.hook_noop "$(median_of 31 hook_noop)"
-        fact startup_us.hook_poststop_unknown "$(median_of 31 hook_unknown)"
-        fact rss_kb.hook_poststop_unknown "$(BERTH_STATE_DIR=$WORK/state/hook-startup /usr/bin/time -f %M "$HOOK" poststop <"$WORK/hook-state.json" 2>&1 >/dev/null | tail -n 1)"
-    fi
     fact startup_us.floor "$(median_of 31 "$FLOOR" noop)"
     fact startup_us.true "$(median_of 31 /bin/true)"
+    fact startup_us.berth_cni "$(median_of 31 berth_cni_version)"
+    fact rss_kb.berth_cni_version "$(CNI_COMMAND=VERSION /usr/bin/time -f %M "$BERTH_CNI" </dev/null 2>&1 >/dev/null | tail -n 1)"
     fact rss_kb.berth_version "$(/usr/bin/time -f %M "$BERTH" --version 2>&1 >/dev/null | tail -n 1)"
+    echo '{"ociVersion":"1.0.2-dev","id":"bench-startup","status":"stopped","bundle":"/nonexistent"}' >"$WORK/hook-state.json"
+    fact startup_us.hook_noop "$(median_of 31 hook_noop)"
+    fact startup_us.hook_poststop_unknown "$(median_of 31 hook_unknown)"
+    fact rss_kb.hook_poststop_unknown "$(BERTH_STATE_DIR=$WORK/state/hook-startup /usr/bin/time -f %M "$HOOK" poststop <"$WORK/hook-state.json" 2>&1 >/dev/null | tail -n 1)"
 }
 
 # Section 2, inside host netns bh-range: one attach publishing 1,000 ports, then one more
@@ -394,70 +401,148 @@ run_section() {
     HOSTS=()
 }
 
-# Section 5: `runc run -d` of a busybox httpd bundle without hooks and with berth-oci-hook
-# (createRuntime + poststop, berth.publish=8080:80 on Berth's default network), REPS times
-# each, and the kill + delete that follows. Runs under `nsenter --net` host netns bh-hook
-# (never `ip netns exec` for a runtime: it remounts /sys and hides the cgroup mounts).
-hook_run() {
-    local reps=$1 j kind id t0 t1 raw=$WORK/raw-hook.csv b=$WORK/hook
-    exec 3>>"$OUT/log/hook.log"
-    ip link set lo up
-    mkdir -p "$b"/rootfs/{bin,www,proc,sys,dev,tmp,etc}
-    cp /bin/busybox "$b/rootfs/bin/busybox"
-    ln -sf busybox "$b/rootfs/bin/httpd"
-    echo hook-bench >"$b/rootfs/www/index.html"
-    for kind in plain hook; do
-        mkdir -p "$b/$kind"
-        (cd "$b/$kind" && runc spec)
-        jq --arg rootfs "$b/rootfs" --arg hook "$HOOK" --arg state "$WORK/state/hook" --arg kind "$kind" '
-          .process.terminal = false | .process.args = ["/bin/httpd", "-f", "-p", "80", "-h", "/www"]
-          | .root = {path: $rootfs, readonly: true}
-          | if $kind == "hook" then
-              .annotations = {"berth.publish": "8080:80"}
-              | .hooks = {createRuntime: [{path: $hook, args: ["berth-oci-hook", "createRuntime"], env: ["BERTH_STATE_DIR=\($state)"]}],
-                          poststop: [{path: $hook, args: ["berth-oci-hook", "poststop"], env: ["BERTH_STATE_DIR=\($state)"]}]}
-            else . end' "$b/$kind/config.json" >"$b/$kind/c" && mv "$b/$kind/c" "$b/$kind/config.json"
-    done
-    hook_stop() { # kill, wait for stopped, delete (the poststop hook runs in delete)
-        runc kill "$1" KILL >&3 2>&3
-        local k
-        for ((k = 0; k < 200; k++)); do [[ $(runc state "$1" 2>/dev/null) == *'"status": "stopped"'* ]] && break; sleep 0.01; done
-    }
-    # Warm-up, untimed: the first hook creates Berth's default network. Then the page.
-    runc run -d --bundle "$b/hook" warm </dev/null >&3 2>&3 || return 1
-    local body="" result=FAIL k
-    for ((k = 0; k < 40; k++)); do
-        body=$(timeout 2 busybox wget -q -O - http://127.0.0.1:8080/ 2>/dev/null) && [[ $body == hook-bench ]] && break
-        sleep 0.05
-    done
-    [[ $body == hook-bench ]] && result=ok
-    echo "hook,1,1,runc-hook,http://127.0.0.1:8080/,hook-bench,${body:-none},$result" >>"$OUT/checks.csv"
-    hook_stop warm
-    runc delete warm >&3 2>&3
-    for ((j = 1; j <= reps; j++)); do
-        for kind in plain hook; do
-            id=$kind$j
-            t0=${EPOCHREALTIME/./}
-            runc run -d --bundle "$b/$kind" "$id" </dev/null >&3 2>&3 || return 1
-            t1=${EPOCHREALTIME/./}
-            echo "hook,runc,1,$j,1,run-d-$kind,$((t1 - t0))" >>"$raw"
-            hook_stop "$id"
-            t0=${EPOCHREALTIME/./}
-            runc delete "$id" >&3 2>&3 || return 1
-            t1=${EPOCHREALTIME/./}
-            echo "hook,runc,1,$j,1,delete-$kind,$((t1 - t0))" >>"$raw"
-        done
-    done
-    local left
-    left=$(BERTH_STATE_DIR=$WORK/state/hook "$BERTH" ps --json | tr -d ' \n')
-    echo "hook,1,1,endpoints-left,-,[],$left,$([[ $left == "[]" ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
-    [[ $result == ok && $left == "[]" ]]
+# Section 7 (--peers): podman, inside host netns bh-podman.
+podman_section() {
+    if ! command -v podman >/dev/null; then
+        echo "  podman: not installed; section skipped"
+        fact podman "not installed"
+        return 0
+    fi
+    ip netns add bh-podman && HOSTS+=(bh-podman)
+    nsenter --net=/run/netns/bh-podman bash "$SELF" podman $((QUICK ? 5 : 10)) &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  podman: ok"
+        fact podman "measured"
+    else
+        echo "  podman: FAILED (log: $OUT/log/podman.log); its samples do not count" >&2
+        fact podman "failed: $(tail -n 1 "$OUT/log/podman.log" 2>/dev/null)"
+        rm -f "$WORK/raw-podman.csv"
+    fi
+    ip netns del bh-podman
+    HOSTS=()
 }
 
+# Section 6, inside host netns bh-dns: berth-dns serving one network of 1,000 names on
+# 10.88.0.1, a client namespace (bh-dnsc, 10.88.0.2) behind a veth pair, and the fake
+# upstream (dnsload upstream) in bh-dnsu at 192.0.2.2. The resolver runs on CPU 0; the
+# load generator and the upstream share CPU 1, so "one core" is the resolver's alone.
+dns_run() {
+    local quick=$1 secs=5 table=$WORK/dns-table pid="" up_pid="" i line kv
+    ((quick)) && secs=2
+    exec 3>>"$OUT/log/dns.log"
+    ip link set lo up
+    ip netns add bh-dnsc && ip netns add bh-dnsu || return 1
+    trap 'kill "${pid:-}" "${up_pid:-}" 2>/dev/null; ip netns del bh-dnsc 2>/dev/null; ip netns del bh-dnsu 2>/dev/null' EXIT
+    ip link add bd0 type veth peer name eth0 netns bh-dnsc
+    ip addr add 10.88.0.1/16 dev bd0 && ip link set bd0 up
+    ip -n bh-dnsc addr add 10.88.0.2/16 dev eth0 && ip -n bh-dnsc link set eth0 up && ip -n bh-dnsc link set lo up
+    ip link add bu0 type veth peer name eth0 netns bh-dnsu
+    ip addr add 192.0.2.1/24 dev bu0 && ip link set bu0 up
+    ip -n bh-dnsu addr add 192.0.2.2/24 dev eth0 && ip -n bh-dnsu link set eth0 up
+    {
+        echo "network bench listen=10.88.0.1 subnet=10.88.0.0/16"
+        for ((i = 1; i <= 1000; i++)); do echo "endpoint name-$i address=10.88.$((i / 250 + 1)).$((i % 250 + 1))"; done
+    } >"$table"
+
+    # Background processes whose first stdout line is "ready" (ip netns exec and taskset
+    # exec, so $! is the server itself).
+    ready() { local k; for ((k = 0; k < 500; k++)); do grep -qx ready "$1" 2>/dev/null && return 0; sleep 0.01; done; return 1; }
+    ip netns exec bh-dnsu taskset -c 1 "$DNSLOAD" upstream 192.0.2.2 53 >"$WORK/dns-upstream.out" 2>&3 &
+    up_pid=$!
+    echo "$up_pid" >>"$PIDS"
+    ready "$WORK/dns-upstream.out" || { echo "[dns] the fake upstream did not start" >&2; return 1; }
+    taskset -c 0 "$BERTH_DNS" --table "$table" --upstream 192.0.2.2 >"$WORK/dns-server.out" 2>&3 &
+    pid=$!
+    echo "$pid" >>"$PIDS"
+    ready "$WORK/dns-server.out" || { echo "[dns] berth-dns did not start (log: $OUT/log/dns.log)" >&2; return 1; }
+    for ((i = 0; i < 100; i++)); do grep -q 'resident set' "$OUT/log/dns.log" && break; sleep 0.01; done
+    fact dns_rss_kb.startup "$(sed -n 's/.*resident set \([0-9]*\) KiB after start-up.*/\1/p' "$OUT/log/dns.log" | tail -n 1)"
+    fact dns_rss_kb.idle "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+    fact dns_load_average "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+
+    # The resolver's CPU time (user + system, in clock ticks) from /proc/PID/stat.
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+    local hz
+    hz=$(getconf CLK_TCK)
+    # load LABEL WINDOW NAME-ARGS...: one dnsload run; besides its line, the resolver's CPU
+    # time per answer, and answers per CPU-second (what one uncontended core would do:
+    # robust to other load on the machine, which wall-clock figures are not).
+    load() {
+        local label=$1 window=$2 before after answered
+        shift 2
+        before=$(cpu_ticks)
+        line=$(ip netns exec bh-dnsc taskset -c 1 "$DNSLOAD" query 10.88.0.1 53 --window "$window" --duration "$secs" "$@") || return 1
+        after=$(cpu_ticks)
+        echo "$label: $line cpu_ticks=$((after - before))" >&3
+        for kv in $line; do fact "dns_${label}.${kv%%=*}" "${kv#*=}"; done
+        answered=$(sed -n 's/.* total=\([0-9]*\).*/\1/p' <<<"$line")
+        if ((after > before && answered > 0)); then
+            fact "dns_${label}.cpu_us_per_query" "$(awk -v t=$((after - before)) -v hz="$hz" -v n="$answered" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
+            fact "dns_${label}.qps_per_core" "$(awk -v t=$((after - before)) -v hz="$hz" -v n="$answered" 'BEGIN {printf "%.0f", n / (t / hz)}')"
+        fi
+    }
+    load local_w1 1 --names name- 1000 || return 1
+    load local_w16 16 --names name- 1000 || return 1
+    load forwarded_w1 1 --name fwd.bench.example || return 1
+    load forwarded_w16 16 --name fwd.bench.example || return 1
+    fact dns_rss_kb.after "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+    fact dns_rss_kb.anon "$(awk '/RssAnon/ {print $2}' "/proc/$pid/status")"
+    fact dns_rss_kb.peak "$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
+    # A reload of the 1,000-name table, as attach and detach will cause.
+    local t0 t1
+    t0=${EPOCHREALTIME/./}
+    kill -HUP "$pid"
+    for ((i = 0; i < 1000; i++)); do grep -q 'reloaded (SIGHUP)' "$OUT/log/dns.log" && break; sleep 0.01; done
+    t1=${EPOCHREALTIME/./}
+    fact dns_reload_us "$((t1 - t0))"
+    kill "$pid" "$up_pid"
+    wait "$pid" "$up_pid" 2>/dev/null
+    return 0
+}
+
+dns_section() {
+    ip netns add bh-dns && HOSTS+=(bh-dns)
+    ip netns exec bh-dns bash "$SELF" dns "$QUICK" &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  dns: ok"
+        fact dns "measured"
+    else
+        echo "  dns: FAILED (log: $OUT/log/dns.log); its figures do not count" >&2
+        fact dns "failed: $(tail -n 1 "$OUT/log/dns.log" 2>/dev/null)"
+    fi
+    ip netns del bh-dns
+    HOSTS=()
+}
+
+# Section 1: every method at N = SMALL for ROUNDS rounds, then Berth's and the floor's at
+# N = BIG once.
+scale_section() {
+    local small=$1 big=$2 rounds=$3
+    local -a methods=(berth-cli berth-lib floor berth-cni) big_methods=(berth-cli berth-lib floor)
+    ((PEERS)) && methods+=(shell netavark cni)
+    # BENCH_ONLY=m1,m2 narrows the methods (for working on the harness itself).
+    if [[ -n ${BENCH_ONLY:-} ]]; then
+        IFS=, read -r -a methods <<<"$BENCH_ONLY"
+        IFS=, read -r -a big_methods <<<"$BENCH_ONLY"
+    fi
+    local r m
+    for ((r = 1; r <= rounds; r++)); do
+        for m in "${methods[@]}"; do run_method "$m" "$small" "$r"; done
+    done
+    for m in "${big_methods[@]}"; do
+        [[ $m == berth-* || $m == floor ]] && run_method "$m" "$big" 1
+    done
+}
+
+# Section 8, inside host netns bh-hook (entered with nsenter --net: never `ip netns exec`
+# for a runtime, its /sys remount hides the cgroup mounts): runc with and without
+# berth-oci-hook (bench/lib/oci-hook.sh).
 hook_section() {
-    if ! command -v runc >/dev/null || [[ ! -x ${HOOK:-} ]]; then
-        echo "  OCI hook: runc or berth-oci-hook missing; section skipped"
-        fact hook "not measured: runc or berth-oci-hook missing"
+    if ! command -v runc >/dev/null; then
+        echo "  OCI hook: runc not installed; section skipped"
+        fact hook "not measured: runc not installed"
         return 0
     fi
     fact version.runc "$(runc --version | head -n 1)"
@@ -479,7 +564,7 @@ hook_section() {
 
 # --------------------------------------------------------------------- fenced
 fenced() {
-    OUT=$1 QUICK=$2 PEERS=$3
+    OUT=$1 QUICK=$2 PEERS=$3 DNS_ONLY=${4:-0}
     export OUT
     PIDS=$WORK/pids
     : >"$PIDS"
@@ -510,38 +595,27 @@ fenced() {
         fact version.cni "containernetworking-plugins $(dpkg-query -W -f='${Version}' containernetworking-plugins), iptables $(dpkg-query -W -f='${Version}' iptables)"
     fi
 
+    if ((DNS_ONLY)); then
+        echo "== 6. DNS resolver"
+        dns_section
+        return 0
+    fi
+    # BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman narrows the sections (for
+    # measuring one of them again; default: all).
+    local sections=,${BENCH_SECTIONS:-startup,scale,range,run,dns,hook,podman},
+    in_sections() { [[ $sections == *,$1,* ]]; }
+
     local small=50 big=1000 rounds=3
     ((QUICK)) && big=200 rounds=1
     fact n_small "$small"
     fact n_big "$big"
     fact rounds "$rounds"
 
-    # BENCH_SECTIONS=startup,scale,range,run,hook narrows the sections (default: all).
-    local sections=,${BENCH_SECTIONS:-startup,scale,range,run,hook},
-    in_sections() { [[ $sections == *,$1,* ]]; }
+    echo "== start-up"
+    if in_sections startup; then startup_section; else echo "  skipped (BENCH_SECTIONS)"; fi
 
-    if in_sections startup; then
-        echo "== start-up"
-        startup_section
-    fi
-
-    if in_sections scale; then
     echo "== 1. attach/detach vs size (N=$small x $rounds rounds, N=$big x 1)"
-    local -a methods=(berth-cli berth-lib floor) big_methods=(berth-cli berth-lib floor)
-    ((PEERS)) && methods+=(shell netavark cni)
-    # BENCH_ONLY=m1,m2 narrows the methods (for working on the harness itself).
-    if [[ -n ${BENCH_ONLY:-} ]]; then
-        IFS=, read -r -a methods <<<"$BENCH_ONLY"
-        IFS=, read -r -a big_methods <<<"$BENCH_ONLY"
-    fi
-    local r m
-    for ((r = 1; r <= rounds; r++)); do
-        for m in "${methods[@]}"; do run_method "$m" "$small" "$r"; done
-    done
-    for m in "${big_methods[@]}"; do
-        [[ $m == berth-* || $m == floor ]] && run_method "$m" "$big" 1
-    done
-    fi
+    if in_sections scale; then scale_section "$small" "$big" "$rounds"; else echo "  skipped (BENCH_SECTIONS)"; fi
 
     echo "== 2. publishing a range"
     if ! in_sections range; then
@@ -566,7 +640,15 @@ fenced() {
     echo "== 4. berth run"
     if in_sections run; then run_section; else echo "  skipped (BENCH_SECTIONS)"; fi
 
-    echo "== 5. OCI hook: runc run -d with and without berth-oci-hook"
+    echo "== 6. DNS resolver"
+    if in_sections dns; then dns_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+
+    if ((PEERS)); then
+        echo "== 7. podman run --rm -p with berth-cni, netavark, the reference CNI chain, --network none"
+        if in_sections podman; then podman_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+    fi
+
+    echo "== 8. OCI hook: runc run -d with and without berth-oci-hook"
     if in_sections hook; then hook_section; else echo "  skipped (BENCH_SECTIONS)"; fi
 
     cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
@@ -590,6 +672,8 @@ case ${1:-} in
     method) shift; OUT=${OUT:?}; method_run "$@" ;;
     range) shift; OUT=${OUT:?}; range_run "$@" ;;
     run) shift; OUT=${OUT:?}; run_run "$@" ;;
-    hook) shift; OUT=${OUT:?}; hook_run "$@" ;;
+    podman) shift; OUT=${OUT:?}; source "$BENCH/lib/podman.sh"; podman_run "$@" ;;
+    dns) shift; OUT=${OUT:?}; PIDS=$WORK/pids; dns_run "$@" ;;
+    hook) shift; OUT=${OUT:?}; source "$BENCH/lib/oci-hook.sh"; hook_run "$@" ;;
     *) die "harness.sh is run by scripts/bench" ;;
 esac

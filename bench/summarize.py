@@ -16,6 +16,7 @@ LABELS = {
     "shell": "`ip` + `nft` shell script",
     "netavark": "netavark (podman's JSON)",
     "cni": "CNI bridge + host-local + portmap",
+    "berth-cni": "berth-cni (CNI ADD/DEL as libcni runs it)",
 }
 ORDER = list(LABELS)
 
@@ -70,6 +71,12 @@ def main(out):
     publish = facts.get("berth_publish") == "yes"
     lines = []
     w = lines.append
+    csv_rows = [["section", "method", "n", "figure", "value_ms", "samples"]]
+    if not samples and "dns" in facts:
+        # scripts/bench --dns-only
+        w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
+        dns_section(facts, w, csv_rows)
+        return write_results(out, lines, csv_rows)
     w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
     w(f"Berth {facts.get('version.berth', '?')}, release build, static Swift stdlib. "
       f"Rounds at N = {facts.get('n_small')}: {facts.get('rounds')}; N = {facts.get('n_big')}: 1.")
@@ -79,7 +86,8 @@ def main(out):
           "checks fetched from the container address directly. Berth's figures are not yet comparable.**")
     w("")
     w(f"Start-up (median of 31): `berth --version` {ms(startup)} ms, the C floor doing nothing "
-      f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms.")
+      f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms, "
+      f"`berth-cni` answering VERSION {ms(int(facts.get('startup_us.berth_cni', '0') or 0))} ms.")
     if "startup_us.hook_noop" in facts:
         w(f"`berth-oci-hook`: a stage with nothing to do (reads and checks the state) "
           f"{ms(int(facts['startup_us.hook_noop']))} ms; `poststop` of an unknown container (also opens the state) "
@@ -90,7 +98,6 @@ def main(out):
     w("| method | N | attach median | attach p90 | slope (ms / 100 endpoints) | detach median | detach p90 "
       "| Berth CLI ÷ this, attach / detach | Berth start-up share of attach | checks |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    csv_rows = [["section", "method", "n", "figure", "value_ms", "samples"]]
     ns = sorted({k[2] for k in samples if k[0] == "scale"})
     for n in ns:
         cli_a = fig("scale", "berth-cli", n, "attach")[0]
@@ -161,27 +168,30 @@ def main(out):
     else:
         w(f"Not measured: {facts.get('berth_run', 'unknown')}.")
 
+    dns_section(facts, w, csv_rows)
+
     w("")
-    w("### 5. OCI hook: `runc run -d` of a busybox httpd bundle, without and with `berth-oci-hook`")
+    w("### 7. `podman run --rm -p 8080:80 localhost/bb true` (--peers)")
     w("")
-    hook_added = float("nan")
-    if facts.get("hook") == "measured":
-        ok, total = checks[("hook", 1)]
-        w(f"{facts.get('version.runc', 'runc')}; with the hook: createRuntime + poststop, `berth.publish=8080:80` "
-          f"on Berth's default network. Checks: {ok}/{total}.")
-        w("")
-        w("| command | without hook: median (p90) ms | with hook: median (p90) ms | the hook adds (median) | samples |")
-        w("|---|---:|---:|---:|---:|")
-        for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
-            p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
-            h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
-            w(f"| {label} | {ms(p_med)} ({ms(p_p90)}) | {ms(h_med)} ({ms(h_p90)}) | {ms(h_med - p_med)} ms | {count} |")
-            csv_rows.append(["hook", "runc", 1, f"{op}_plain_median", f"{p_med / 1000:.3f}", count])
-            csv_rows.append(["hook", "runc", 1, f"{op}_hook_median", f"{h_med / 1000:.3f}", count])
-            if op == "run-d":
-                hook_added = h_med - p_med
+    if facts.get("podman") == "measured":
+        w("| network | median (ms) | p90 (ms) | samples |")
+        w("|---|---:|---:|---:|")
+        for variant, label in (("berth-cni", "berth-cni (CNI backend)"), ("netavark", "netavark (podman's default)"),
+                               ("cni-bridge", "CNI bridge + host-local + portmap + firewall"), ("none", "`--network none` (no -p)")):
+            med, p90, count = fig("podman", variant, 1, "run-rm-p")
+            w(f"| {label} | {ms(med)} | {ms(p90)} | {count} |")
+            csv_rows.append(["podman", variant, 1, "run_rm_p_median", f"{med / 1000:.3f}", count])
+        a = fig("scale", "berth-cni", int(facts.get("n_small", 50)), "attach")[0]
+        d = fig("scale", "berth-cni", int(facts.get("n_small", 50)), "detach")[0]
+        run = fig("podman", "berth-cni", 1, "run-rm-p")[0]
+        if a == a and d == d and run == run:
+            w("")
+            w(f"berth-cni's own share of a `podman run --rm -p`: one ADD and one DEL, {ms(a + d)} ms "
+              f"(section 1 medians) of {ms(run)} ms.")
     else:
-        w(f"Not measured: {facts.get('hook', 'section skipped')}.")
+        w(f"Not measured: {facts.get('podman', 'run with --peers')}.")
+
+    hook_added = hook_section(facts, checks, fig, w, csv_rows)
 
     w("")
     w("### Targets (reported, nothing fails on them)")
@@ -213,10 +223,95 @@ def main(out):
     row(f"library attach ≤ the C floor's whole-process attach (N = {n0})", f"{ms(lib_a)} vs {ms(floor_a)} ms", lib_a <= floor_a)
     if rss_cli:
         row("`berth attach` peak RSS ≤ 15 MB", f"{rss_cli / 1024:.1f} MiB", rss_cli <= 15 * 1024)
+    cni_a, cni_d = fig("scale", "berth-cni", n0, "attach")[0], fig("scale", "berth-cni", n0, "detach")[0]
+    ref_a, ref_d = fig("scale", "cni", n0, "attach")[0], fig("scale", "cni", n0, "detach")[0]
+    if cni_a == cni_a:
+        row(f"berth-cni ADD ≤ 2× the C floor's attach (N = {n0})", f"{ms(cni_a)} vs {ms(floor_a)} ms = {cni_a / floor_a:.2f}×", cni_a <= 2 * floor_a)
+        if ref_a == ref_a:
+            row(f"berth-cni ADD ≥ 20× faster than bridge + host-local + portmap (N = {n0})", f"{ref_a / cni_a:.1f}× faster", ref_a >= 20 * cni_a)
+            row(f"berth-cni DEL ≥ 5× faster than the reference chain (N = {n0})", f"{ref_d / cni_d:.1f}× faster", ref_d >= 5 * cni_d)
+    pod = {v: fig("podman", v, 1, "run-rm-p")[0] for v in ("berth-cni", "netavark", "cni-bridge")}
+    if all(x == x for x in pod.values()):
+        row("`podman run --rm -p` with berth-cni faster than with netavark", f"{ms(pod['berth-cni'])} vs {ms(pod['netavark'])} ms", pod["berth-cni"] < pod["netavark"])
+        row("`podman run --rm -p` with berth-cni faster than with the reference chain", f"{ms(pod['berth-cni'])} vs {ms(pod['cni-bridge'])} ms", pod["berth-cni"] < pod["cni-bridge"])
     if hook_added == hook_added and floor_a == floor_a:
         row(f"OCI hook adds ≤ 2× the C floor's attach to `runc run -d` (floor at N = {n0})",
             f"{ms(hook_added)} vs {ms(floor_a)} ms = {hook_added / floor_a:.2f}×", hook_added <= 2 * floor_a)
+    dns_targets(facts, row)
+    write_results(out, lines, csv_rows)
 
+
+def dns_section(facts, w, csv_rows):
+    """Section 6: berth-dns with 1,000 names, one client namespace, a fake upstream."""
+    w("")
+    w("### 6. DNS resolver (`berth-dns`, 1,000 names, resolver alone on one CPU)")
+    w("")
+    if facts.get("dns") != "measured":
+        w(f"Not measured: {facts.get('dns', 'the section did not run')}.")
+        return
+    w("| queries | in flight | queries/s | p50 (µs) | p99 (µs) | max (µs) | timeouts | errors | resolver CPU per query (µs) | answers per CPU-second |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, what in (("local_w1", "known name (1 of 1,000)"), ("local_w16", "known name (1 of 1,000)"),
+                        ("forwarded_w1", "forwarded to an upstream"), ("forwarded_w16", "forwarded to an upstream")):
+        g = lambda k: facts.get(f"dns_{label}.{k}", "–")
+        w(f"| {what} | {label.split('_w')[1]} | {g('qps')} | {g('p50_us')} | {g('p99_us')} | {g('max_us')} "
+          f"| {g('timeouts')} | {g('errors')} | {g('cpu_us_per_query')} | {g('qps_per_core')} |")
+        for k in ("qps", "p50_us", "p99_us", "cpu_us_per_query", "qps_per_core"):
+            csv_rows.append(["dns", label, 1000, k, g(k), 1])
+    w("")
+    w("Load average when the section started: " + facts.get("dns_load_average", "?") + " (wall-clock figures "
+      "suffer from other load on the machine; CPU per query does much less).")
+    w("")
+    w(f"RSS of the resolver: {facts.get('dns_rss_kb.startup', '?')} KiB at the end of start-up, "
+      f"{facts.get('dns_rss_kb.idle', '?')} KiB idle once it has trimmed (docs/dns.md, Memory), "
+      f"{facts.get('dns_rss_kb.after', '?')} KiB after the load ({facts.get('dns_rss_kb.anon', '?')} KiB of it anonymous), "
+      f"peak {facts.get('dns_rss_kb.peak', '?')} KiB. "
+      f"Reload of the 1,000-name table (SIGHUP to logged): {int(facts.get('dns_reload_us', '0')) / 1000:.1f} ms.")
+
+
+def hook_section(facts, checks, fig, w, csv_rows):
+    """Section 8: runc run -d and delete of a busybox bundle without and with berth-oci-hook;
+    returns the median the hook adds to run -d (nan when not measured)."""
+    w("")
+    w("### 8. OCI hook: `runc run -d` of a busybox httpd bundle, without and with `berth-oci-hook`")
+    w("")
+    if facts.get("hook") != "measured":
+        w(f"Not measured: {facts.get('hook', 'the section did not run')}.")
+        return float("nan")
+    ok, total = checks[("hook", 1)]
+    w(f"{facts.get('version.runc', 'runc')}; with the hook: createRuntime + poststop, `berth.publish=8080:80` "
+      f"on Berth's default network. Checks: {ok}/{total}.")
+    w("")
+    w("| command | without hook: median (p90) ms | with hook: median (p90) ms | the hook adds (median) | samples |")
+    w("|---|---:|---:|---:|---:|")
+    added = float("nan")
+    for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
+        p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
+        h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
+        w(f"| {label} | {ms(p_med)} ({ms(p_p90)}) | {ms(h_med)} ({ms(h_p90)}) | {ms(h_med - p_med)} ms | {count} |")
+        csv_rows.append(["hook", "runc", 1, f"{op}_plain_median", f"{p_med / 1000:.3f}", count])
+        csv_rows.append(["hook", "runc", 1, f"{op}_hook_median", f"{h_med / 1000:.3f}", count])
+        if op == "run-d":
+            added = h_med - p_med
+    return added
+
+
+def dns_targets(facts, row):
+    if facts.get("dns") != "measured":
+        return
+    qps = float(facts.get("dns_local_w16.qps", "0"))
+    per_core = float(facts.get("dns_local_w16.qps_per_core", "0"))
+    p99 = int(facts.get("dns_local_w1.p99_us", "0"))
+    rss = int(facts.get("dns_rss_kb.after", "0"))
+    row("≥ 20,000 local answers/s on one core", f"{qps:,.0f} /s measured (16 in flight); {per_core:,.0f} per CPU-second",
+        qps >= 20000)
+    row("local answer p99 < 1 ms", f"{p99} µs (1 in flight)", 0 < p99 < 1000)
+    startup = int(facts.get("dns_rss_kb.startup", "0") or 0)
+    row("resolver RSS ≤ 8 MB", f"{rss / 1024:.1f} MiB serving (after the load); {startup / 1024:.1f} MiB at the end of start-up, "
+        "before trimming", 0 < rss <= 8 * 1024)
+
+
+def write_results(out, lines, csv_rows):
     text = "\n".join(lines) + "\n"
     with open(f"{out}/results.md", "w") as f:
         f.write(text)
@@ -230,6 +325,8 @@ def rss_label(key):
         return f"berth-bench (library, whole run of {key.split('.')[1][1:]} attaches + detaches, round {key.split('.')[2][1:]})"
     if key == "rss_kb.berth_version":
         return "`berth --version`"
+    if key == "rss_kb.berth_cni_version":
+        return "`berth-cni` answering VERSION"
     if key == "rss_kb.hook_poststop_unknown":
         return "`berth-oci-hook poststop` of an unknown container"
     parts = key.split(".")

@@ -4,6 +4,8 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
+import BerthNamespace
+import SystemPackage
 
 /// Reads what another program hands Berth — a pipe or a file — never more than a limit, so
 /// a runaway or hostile writer cannot make the hook allocate without bound.
@@ -11,23 +13,16 @@ public enum BoundedInput {
     /// Reads `descriptor` to its end. More than `limit` bytes is refused (after reading one
     /// byte past the limit, not the rest).
     public static func read(descriptor: Int32, limit: Int, what: String) throws(BerthError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                Glibc.read(descriptor, buffer.baseAddress, min(buffer.count, limit + 1 - bytes.count))
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                throw BerthError(.system, "cannot read \(what): \(String(cString: strerror(code)))", object: BerthError.Object(.file, what))
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > limit {
-                throw BerthError(.invalidArgument, "\(what) is larger than \(limit) bytes", object: BerthError.Object(.file, what))
-            }
+        let bytes: [UInt8]
+        do {
+            bytes = try FileDescriptor(rawValue: descriptor).readToEnd(limit: limit + 1)
+        } catch {
+            throw BerthError(.system, "cannot read \(what)", object: .file(what), cause: error)
         }
+        if bytes.count > limit {
+            throw BerthError(.invalidArgument, "\(what) is larger than \(limit) bytes", object: .file(what))
+        }
+        return bytes
     }
 
     /// Reads a regular file of at most `limit` bytes.

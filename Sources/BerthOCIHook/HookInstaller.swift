@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
+import SystemPackage
 
 /// Puts in place what each engine needs to run `berth-oci-hook` (`berth hook install`):
 /// podman's and CRI-O's hooks.d files, and docker's runtime wrapper, a link to the hook
@@ -80,12 +81,15 @@ public struct HookInstaller: Sendable {
     /// Writes a file (mode 0644) through a temporary one and a rename.
     static func write(_ text: String, to path: String) throws(BerthError) {
         let temporary = path + ".berth-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw systemError("cannot create \(temporary)", path: path) }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count, rename(temporary, path) == 0 else {
+        do {
+            let fd = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate, .closeOnExec],
+                                             permissions: FilePermissions(rawValue: 0o644))
+            try fd.closeAfter { _ = try fd.writeAll(text.utf8) }
+        } catch {
+            unlink(temporary)
+            throw systemError("cannot write \(temporary)", path: path, errno: (error as? Errno)?.rawValue ?? EIO)
+        }
+        guard rename(temporary, path) == 0 else {
             let error = systemError("cannot write \(path)", path: path)
             unlink(temporary)
             throw error
@@ -112,8 +116,7 @@ public struct HookInstaller: Sendable {
         }
     }
 
-    static func systemError(_ message: String, path: String) -> BerthError {
-        let code = errno
+    static func systemError(_ message: String, path: String, errno code: Int32 = errno) -> BerthError {
         let kind: BerthError.Code = code == EACCES || code == EPERM ? .permissionDenied : .system
         return BerthError(kind, "\(message): \(String(cString: strerror(code)))", object: .file(path))
     }

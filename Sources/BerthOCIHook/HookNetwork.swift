@@ -6,6 +6,8 @@ public import BerthNetwork
 /// by container id, detach by container id, both idempotent.
 ///
 /// The manager works in the hook's own network namespace, which is the runtime's: the host.
+/// Every namespace is opened through the manager's `HostHandle`, so the same code runs on
+/// the fake kernel in tests.
 public struct HookNetwork {
     public let manager: NetworkManager
 
@@ -29,12 +31,20 @@ public struct HookNetwork {
 
     /// Attaches the namespace at `namespacePath` as endpoint `id`.
     ///
-    /// Idempotent: an endpoint `id` already in that namespace is kept as it is (a runtime
-    /// calling both `createRuntime` and `prestart`); one in another namespace is stale (the
-    /// container was restarted without its `poststop`) and is detached first; what a killed
-    /// earlier attach of `id` left behind is removed and the attach tried once more.
+    /// The namespace is opened once, here, and handed to the library open (`.open`), so the
+    /// one checked is the one wired even if the path changes meaning meanwhile (the pid
+    /// exits and is reused). Idempotent: an endpoint `id` already in that namespace is kept
+    /// as it is (a runtime calling both `createRuntime` and `prestart`); one in another
+    /// namespace is stale (the container was restarted without its `poststop`) and is
+    /// detached first; what a killed earlier attach of `id` left behind is removed (`gc`
+    /// narrowed to `id`) and the attach tried once more.
     public func attach(id: String, namespacePath: String, request: HookAnnotations) throws(BerthError) -> Attached {
-        let namespace = try NetworkNamespace.open(path: namespacePath)
+        let namespace: NetworkNamespace
+        do {
+            namespace = try manager.host.open(.path(namespacePath))
+        } catch {
+            throw error.with(object: .namespace(namespacePath), operation: .attach, parameter: "namespace")
+        }
         if namespace == manager.hostNamespace {
             throw BerthError(.invalidArgument, "\(namespacePath) is the host's own network namespace", object: .namespace(namespacePath),
                              operation: .attach, parameter: "namespace")
@@ -46,20 +56,21 @@ public struct HookNetwork {
         let network = request.network ?? KernelNames.defaultNetwork
         try manager.ensureNetwork(named: network)
         Trace.mark("hook: no earlier endpoint, network there")
-        let options = try AttachOptions(network: network, namespace: namespacePath, id: id, address: request.address,
+        let options = try AttachOptions(network: network, namespace: .open(namespace), id: id, address: request.address,
                                         mac: request.mac, ports: request.ports)
         do {
             return .created(try manager.attach(options))
         } catch {
             // The attach's own error is the one to report unless leftovers were in its way.
-            guard let removed = try? manager.removeLeftovers(ofEndpoint: id), !removed.isEmpty else { throw error }
+            guard let removed = try? manager.gc(endpoint: id), !removed.isEmpty else { throw error }
             return .created(try manager.attach(options))
         }
     }
 
     /// Detaches endpoint `id` from recorded state alone — never through a process id, which
-    /// may belong to another process by now — and removes what a killed attach of `id` left
-    /// behind. Succeeds when there is nothing to do. Returns the leftovers removed, in words.
+    /// may belong to another process by now — or, when the state records no endpoint `id`,
+    /// removes what a killed attach of `id` left behind (`gc` narrowed to `id`). Succeeds
+    /// when there is nothing to do. Returns the leftovers removed, in words.
     @discardableResult
     public func detach(id: String) throws(BerthError) -> [String] {
         let recorded = try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) != nil }
@@ -67,6 +78,7 @@ public struct HookNetwork {
             try manager.detach(id: id)
             return []
         }
-        return try manager.removeLeftovers(ofEndpoint: id)
+        let report = try manager.gc(endpoint: id)
+        return report.endpoints.map { "endpoint \($0)" } + report.links.map { "link \($0)" } + report.firewallObjects
     }
 }

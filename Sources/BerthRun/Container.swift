@@ -8,18 +8,19 @@ public import BerthNetwork
 import BerthNamespace
 import BerthNetlink
 
-/// `berth run` as a library: a process in its own namespaces, wired to a network before its
-/// command runs, recorded in Berth's state while it lives.
+/// Containers: a process in its own namespaces, wired to a network before its command runs,
+/// recorded in Berth's state while it lives.
 ///
 /// ```swift
 /// let manager = try NetworkManager()
-/// let web = try Container.run(RunOptions(command: ["httpd", "-f"], ports: [try PortSpec(parsing: "8080:80")],
-///                                        rootfs: "/srv/rootfs"), manager: manager)
+/// let web = try Container.run(RunOptions(process: ContainerSpec(command: ["httpd", "-f"], rootfs: "/srv/rootfs"),
+///                                        ports: [try PortSpec(parsing: "8080:80")]), manager: manager)
 /// let status = try web.wait()     // or web.stop(timeout: .seconds(10))
 /// ```
 ///
 /// The process that calls `run` is the container's supervisor: it must call `wait()` (or
 /// `stop`), which reaps the command and then detaches its endpoint and removes its record.
+/// `Supervisor` does that in the foreground, or in a detached process of its own.
 /// If the supervisor dies first, the container is unsupervised — no one would reap it,
 /// report its exit or release its address and ports — so `removeOrphans` kills it and
 /// cleans up (Docker keeps such a container alive through containerd-shim; Berth's
@@ -29,13 +30,23 @@ public enum Container {
     /// attached (ports published), `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`
     /// written into the rootfs, then the command released.
     ///
+    /// The process runs under `options.process.confinement` (Docker's capabilities and
+    /// seccomp profile by default). `options.limits` must be empty for now: see `RunOptions.limits`.
+    ///
     /// Each step that fails undoes the ones before it: a taken name, a port conflict or a
     /// missing command leaves no process, endpoint or record behind.
     public static func run(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> RunningContainer {
         try options.validate()
+        // A container's cgroup is not made here yet: a limit is refused, never ignored.
+        guard options.limits.isEmpty else {
+            throw BerthError(.unsupported, "resource limits are not applied to a container that Container.run starts yet",
+                             hint: "make the cgroup with CgroupManager and start the process with ContainerProcess.spawn(_:cgroup:)",
+                             operation: .run, parameter: "limits")
+        }
         let id = RecordID.generate()
         let name = options.name ?? defaultName(id: id)
         let supervisor = try ProcessIdentity.current()
+        let store = try manager.containerStore()
         // Checked before anything starts: a missing network is a usage error, not a rollback.
         if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
         let spec = options.spec(id: id)
@@ -48,10 +59,10 @@ public enum Container {
         var record = ContainerRecord(
             id: id, name: name, endpointID: options.network.isBridge ? id : nil, network: options.network.description,
             pid: identity.pid, startTime: identity.startTime, supervisorPID: supervisor.pid, supervisorStartTime: supervisor.startTime,
-            command: options.command, hostname: spec.hostname ?? defaultHostname(id: id), rootfs: options.rootfs,
+            command: spec.command, hostname: spec.hostname ?? defaultHostname(id: id), rootfs: spec.rootfs,
             status: .created, created: StateClock.now())
         do {
-            try manager.store.write { tx throws(BerthError) in try tx.insertContainer(record) }
+            try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
         } catch {
             process.abort()
             throw error
@@ -61,7 +72,7 @@ public enum Container {
         do {
             switch options.network {
             case .bridge(let network):
-                endpoint = try manager.attach(AttachOptions(network: network, namespace: "/proc/\(process.pid)/ns/net", id: id,
+                endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: id,
                                                             address: options.address, ports: options.ports))
             case .none:
                 // What attach does for lo, without an interface: a socket needs lo up to
@@ -72,13 +83,13 @@ public enum Container {
             case .host:
                 break
             }
-            if let rootfs = options.rootfs {
+            if let rootfs = spec.rootfs {
                 try ContainerFiles.writeHostname(rootfs: rootfs, hostname: record.hostname)
                 try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: endpoint.map { [.v4($0.address)] } ?? [])
                 try ContainerFiles.writeResolvConf(rootfs: rootfs)
             }
             try process.start()
-            try manager.store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
+            try store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
             record.status = .running
         } catch {
             // Never started, or started and then unrecordable: it must not outlive the failure.
@@ -101,12 +112,12 @@ public enum Container {
 
     /// Every recorded container, oldest first.
     public static func list(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
-        try manager.store.read { tx throws(BerthError) in try tx.containers() }
+        try manager.containerStore().read { tx throws(BerthError) in try tx.containers() }
     }
 
     /// The container with this name (or unique id prefix).
     public static func find(_ nameOrID: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
-        try manager.store.read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
+        try manager.containerStore().read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
     }
 
     /// Stops a container started by any process: SIGTERM, then SIGKILL after `timeout` (the
@@ -120,23 +131,23 @@ public enum Container {
             try process.signal(SIGKILL)
             guard process.waitForExit(timeout: .seconds(10)) else {
                 throw BerthError(.system, "container \(record.name) (process \(record.pid)) did not end after SIGKILL",
-                                 hint: "is it stuck in the kernel (state D in /proc/\(record.pid)/stat)?")
+                                 hint: "is it stuck in the kernel (state D in /proc/\(record.pid)/stat)?", object: .container(record.name), operation: .stop)
             }
         }
         // The supervisor reaps the command, then detaches and removes the record.
         let supervisor = ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime)
         if !supervisor.waitForExit(timeout: .seconds(10)) {
-            let gone = try manager.store.read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
+            let gone = try manager.containerStore().read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
             guard gone else {
                 throw BerthError(.system, "the supervisor of container \(record.name) (process \(record.supervisorPID)) did not clean up",
-                                 hint: "run 'berth gc' once it has ended")
+                                 object: .container(record.name), operation: .stop, remedy: .collectGarbage)
             }
         }
         try cleanUp(record, manager: manager)
         return record
     }
 
-    /// Runs `command` inside a running container's namespaces (`berth exec`) and returns it
+    /// Runs `command` inside a running container's namespaces (as `docker exec`) and returns it
     /// running; `wait()` on it gives its exit.
     public static func exec(_ nameOrID: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
                             stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
@@ -144,7 +155,8 @@ public enum Container {
         let record = try find(nameOrID, manager: manager)
         let target = ProcessIdentity(pid: record.pid, startTime: record.startTime)
         guard record.status == .running, target.isAlive else {
-            throw BerthError(.notFound, "container \(record.name) is not running", hint: "list containers with 'berth ps'")
+            throw BerthError(.notFound, "container \(record.name) is not running", object: .container(record.name), operation: .exec,
+                             remedy: .listExisting(.container))
         }
         var namespaces = ContainerNamespaces.all
         if record.network == ContainerNetwork.host.description { namespaces.remove(.network) }
@@ -155,7 +167,7 @@ public enum Container {
         guard target.isAlive else {
             _ = try? process.signal(SIGKILL)
             _ = try? process.wait()
-            throw BerthError(.notFound, "container \(record.name) ended while the command was entering it")
+            throw BerthError(.notFound, "container \(record.name) ended while the command was entering it", object: .container(record.name), operation: .exec)
         }
         return process
     }
@@ -182,17 +194,16 @@ public enum Container {
     /// Detaches the container's endpoint and deletes its record; both are idempotent.
     static func cleanUp(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
         if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
-        try manager.store.write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
+        try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
     }
 
-    /// Makes sure the network exists; the default one is created on first use, like Docker's
-    /// default bridge. Two runs creating it at once are fine: one wins, the other uses it.
+    /// Makes sure the network exists: the library's `ensureNetwork(named:)`, which creates
+    /// the default network on first use, like Docker's default bridge.
     static func ensureNetwork(_ name: String, manager: NetworkManager) throws(BerthError) {
         do {
             try manager.ensureNetwork(named: name)
-        } catch where error.code == .notFound && error.object == .network(name) {
-            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "create it with 'berth network create \(name)', or omit --network",
-                             object: error.object, operation: error.operation, parameter: error.parameter, remedy: error.remedy)
+        } catch {
+            throw error.with(operation: .run)
         }
     }
 
@@ -211,11 +222,20 @@ public enum Container {
         func isAlnum(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
         guard let first = name.utf8.first, name.utf8.count <= 128, isAlnum(first),
               name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
-            throw .invalid("invalid container name \"\(name)\"", hint: fix)
+            throw .invalid("invalid container name \"\(name)\"", hint: fix, parameter: "name")
         }
     }
 }
 
 extension ContainerNetwork {
     var isBridge: Bool { if case .bridge = self { true } else { false } }
+}
+
+extension NetworkManager {
+    /// The manager's store with BerthRun's tables in place (created or migrated on first
+    /// use; see `ContainerSchema`).
+    func containerStore() throws(BerthError) -> StateStore {
+        try store.prepare(ContainerSchema.stateExtension)
+        return store
+    }
 }

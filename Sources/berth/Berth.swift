@@ -11,12 +11,13 @@ struct Berth: ParsableCommand {
         subcommands: [
             NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
-            RunCommand.self, StopCommand.self, ExecCommand.self, SuperviseCommand.self, HookCommand.self,
+            RunCommand.self, StopCommand.self, ExecCommand.self, HookCommand.self,
         ]
     )
 
-    /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`
-    /// and exits 1; usage errors keep argument-parser's message and exit code.
+    /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`,
+    /// worded by `CLIHints`, and exits 1; usage errors keep argument-parser's message and exit
+    /// code.
     static func main() {
         do {
             Trace.mark("main")
@@ -29,7 +30,7 @@ struct Berth: ParsableCommand {
             try command.run()
             Trace.mark("done")
         } catch let error as BerthError {
-            Output.error(error.description)
+            Output.error(CLIHints.message(for: error))
             Output.terminate(status: 1)
         } catch {
             exit(withError: error)

@@ -2,6 +2,8 @@ import ArgumentParser
 import Berth
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// `berth hook install`: what podman and docker need to run `berth-oci-hook`.

@@ -1,24 +1,25 @@
 public import BerthCore
 
 extension NetworkManager {
-    /// Makes sure network `name` exists before an attach to it. The default network
-    /// (`KernelNames.defaultNetwork`, bridge `berth0`) is created on first use, as Docker's
-    /// default bridge is; any other name must have been created. Two callers creating the
-    /// default network at once are fine: one wins, the other uses it.
+    /// The network `name`, made first if it is the default network
+    /// (`KernelNames.defaultNetwork`, bridge `berth0`) and does not exist yet — Docker makes
+    /// its default bridge the same way, on first use. Any other name must have been created:
+    /// a missing one is a `.notFound` error about `.network(name)`, `parameter` "network",
+    /// remedy `.listExisting(.network)`, as `attach` reports it.
     ///
-    /// Shared by the front ends that attach without a prior `createNetwork` (`berth run`,
-    /// the OCI hook). A missing network is a `.notFound` error about `.network(name)` with
-    /// the remedy `.listExisting(.network)`.
-    public func ensureNetwork(named name: String) throws(BerthError) {
-        if try store.read({ tx throws(BerthError) in try tx.network(named: name) != nil }) { return }
-        guard name == KernelNames.defaultNetwork else {
-            throw BerthError(.notFound, "no network named \"\(name)\"", object: .network(name), operation: .attach,
-                             parameter: "network", remedy: .listExisting(.network))
+    /// For front ends that attach without a prior `createNetwork` (`Container.run`, the OCI
+    /// hook). Two processes making the default network at once are fine: one creates it,
+    /// the other uses it.
+    @discardableResult
+    public func ensureNetwork(named name: String) throws(BerthError) -> NetworkRecord {
+        if name == KernelNames.defaultNetwork {
+            if let existing = try store.read({ tx throws(BerthError) in try tx.network(named: name) }) { return existing }
+            do {
+                return try createNetwork(NetworkOptions(name: name))
+            } catch where error.code == .alreadyExists && error.object == .network(name) {
+                // Another process created it between the read and the create.
+            }
         }
-        do throws(BerthError) {
-            try createNetwork(NetworkOptions(name: name, bridge: KernelNames.defaultBridge(network: name, id: "")))
-        } catch where error.code == .alreadyExists {
-            // Another process created it first.
-        }
+        return try store.read { tx throws(BerthError) in try tx.requireNetwork(named: name) }
     }
 }

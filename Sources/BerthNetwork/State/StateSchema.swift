@@ -1,6 +1,7 @@
 import BerthCore
 
-/// The database schema, versioned with `PRAGMA user_version`.
+/// The database schema of BerthNetwork's own tables, versioned with `PRAGMA user_version`.
+/// Tables of higher targets are versioned apart, per owner (`StateExtension`).
 ///
 /// Each migration moves the schema from version `index` to `index + 1` and runs inside the
 /// same locked write transaction that bumps `user_version`, so a crash mid-migration leaves
@@ -49,27 +50,42 @@ enum StateSchema {
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX port_mappings_by_endpoint ON port_mappings (endpoint);
         """,
-        // Version 2: containers started by `berth run`. A row lives while its supervisor does;
-        // pid and start time (field 22 of /proc/PID/stat) together name one process, so a
-        // reused pid is never mistaken for it. The endpoint, when there is one, has the
-        // container's id; it is not a foreign key because `gc` may remove the endpoint of a
-        // dead namespace before the container row.
+        // Version 2 created the `containers` table of `berth run`. That table now belongs to
+        // BerthRun, which adopts it through its own `StateExtension`; a new store skips it.
+        "",
+        // Version 3: the versions of the tables that targets above BerthNetwork keep in this
+        // store (see `StateExtension`), one row per owner.
         """
-        CREATE TABLE containers (
-            id                    TEXT PRIMARY KEY,
-            name                  TEXT NOT NULL UNIQUE,
-            endpoint              TEXT,
-            network               TEXT NOT NULL,
-            pid                   INTEGER NOT NULL,
-            start_time            INTEGER NOT NULL,
-            supervisor_pid        INTEGER NOT NULL,
-            supervisor_start_time INTEGER NOT NULL,
-            command               TEXT NOT NULL,
-            hostname              TEXT NOT NULL,
-            rootfs                TEXT,
-            status                TEXT NOT NULL CHECK (status IN ('created', 'running')),
-            created               INTEGER NOT NULL
+        CREATE TABLE schema_versions (
+            owner   TEXT PRIMARY KEY,
+            version INTEGER NOT NULL CHECK (version >= 0)
         ) STRICT;
+        """,
+        // Version 4: ports published to an address whose interface another program made
+        // (Berth wired nothing but the map elements). Their keys share one owner with the
+        // endpoints' port_mappings; the allocator checks both tables, the kernel's refusal
+        // of a duplicate element backs that check.
+        """
+        CREATE TABLE publications (
+            id         TEXT PRIMARY KEY,
+            grp        TEXT NOT NULL,
+            ipv4       INTEGER NOT NULL CHECK (ipv4 BETWEEN 0 AND 4294967295),
+            netns_path TEXT NOT NULL,
+            netns_dev  INTEGER NOT NULL,
+            netns_ino  INTEGER NOT NULL,
+            host_link  TEXT,
+            created    INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX publications_by_group ON publications (grp);
+        CREATE TABLE publication_ports (
+            publication    TEXT NOT NULL REFERENCES publications (id) ON DELETE CASCADE,
+            protocol       TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'sctp')),
+            host_address   TEXT NOT NULL,
+            host_port      INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+            container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+            PRIMARY KEY (protocol, host_port, host_address)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX publication_ports_by_publication ON publication_ports (publication);
         """,
     ]
 
@@ -83,8 +99,9 @@ enum StateSchema {
     static func migrate(_ db: Database) throws(BerthError) {
         let found = try version(db)
         guard found <= currentVersion else {
-            throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this berth understands (\(currentVersion))",
-                             hint: "use a newer berth, or point --state-dir elsewhere")
+            throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this Berth understands (\(currentVersion))",
+                             hint: "use a newer Berth, or another state directory",
+                             object: .state(db.path), parameter: "stateDirectory")
         }
         for version in found..<currentVersion {
             try db.script(migrations[version])
