@@ -46,6 +46,10 @@ extension NetworkManager {
                 // A detach of the same id was interrupted: finish it, then attach anew.
                 try finishDetach(existing, tx: tx, instance: instance, links: nil)
             }
+            if try tx.publication(id: id) != nil {
+                throw BerthError(.alreadyExists, "id \(id) is already in use by a publication", hint: "choose another id, or unpublish it first",
+                                 object: .publication(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
+            }
             let address = try IPAM.allocate(tx, network: network, requested: options.address)
             if let mac = options.mac, mac.isMulticast || mac.isZero {
                 throw .invalid("MAC address \(mac) cannot be given to an interface", hint: "use a unicast address such as 02:42:0a:58:00:02",

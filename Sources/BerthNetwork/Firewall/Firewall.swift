@@ -98,13 +98,14 @@ struct Firewall {
 
 extension Firewall {
     /// Deletes this instance's rules tagged with a network the state does not know, and its
-    /// elements of endpoints not in `liveEndpoints`; returns them in words. Untagged and
-    /// other instances' objects stay.
-    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>) throws(BerthError) -> [String] {
+    /// elements of endpoints (and publications) not in `liveEndpoints`; returns them in
+    /// words. Untagged and other instances' objects stay. A scope narrowed to one endpoint
+    /// touches only its elements, and no rule.
+    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all) throws(BerthError) -> [String] {
         guard let current = try table() else { return [] }
         var transaction = Transaction()
         var removed: [String] = []
-        for chain in current.chains {
+        for chain in current.chains where scope.coversAll {
             for rule in chain.rules {
                 // Only a tag with our id: an untagged rule of a network we do not know is no
                 // one's to remove.
@@ -121,7 +122,7 @@ extension Firewall {
                 // An untagged element of a store made before instances is its own only if it
                 // names a live endpoint; otherwise it may be another instance's.
                 if tag.instance == nil { continue }
-                if !liveEndpoints.contains(tag.owner) {
+                if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
                     transaction.destroy(.element(element, in: contents.set))
                     removed.append("element \(element.rendered) of map \(contents.set.name)")
                 }

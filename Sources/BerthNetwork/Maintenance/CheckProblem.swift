@@ -46,8 +46,9 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
 
 /// What `berth gc` removed.
 public struct GCReport: Sendable, Hashable {
-    /// Endpoints forgotten (their address and ports freed): their namespace or their veth
-    /// was gone, or their detach had been interrupted and is now finished.
+    /// Endpoints and publications forgotten (their address and ports freed): their
+    /// namespace or their veth was gone, their detach had been interrupted and is now
+    /// finished, or (from a prune) they were not kept.
     public var endpoints: [String] = []
     /// Links of this instance the state does not know, deleted.
     public var links: [String] = []

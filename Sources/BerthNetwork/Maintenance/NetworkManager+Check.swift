@@ -6,7 +6,8 @@ extension NetworkManager {
     /// Checks that every recorded object exists in the kernel as the state says: each
     /// network's bridge (MAC, tag, gateway address, up), and for each endpoint (or only
     /// `id`) its veth on the bridge, its namespace, and inside it the interface, address
-    /// and default route; then this instance's rules and elements in Berth's table. Each
+    /// and default route; then this instance's rules and elements in Berth's table (with
+    /// those of its publications, unless `id` narrows the check). Each
     /// problem names the repair that removes it.
     public func check(id: String? = nil) throws(BerthError) -> [CheckProblem] {
         do {
@@ -17,9 +18,10 @@ extension NetworkManager {
     }
 
     private func checkKernel(id: String?) throws(BerthError) -> [CheckProblem] {
-        let (instance, networks, endpoints) = try store.read { tx throws(BerthError) in
+        let (instance, networks, endpoints, publications) = try store.read { tx throws(BerthError) in
             let endpoints = if let id { [try tx.endpoint(matching: id)] } else { try tx.endpoints() }
-            return (try tx.instance(), try tx.networks(), endpoints)
+            // Publications share the maps: each is checked with everything, none with one endpoint.
+            return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [])
         }
         let view = try HostView(host, addresses: true)
         var problems: [CheckProblem] = []
@@ -41,10 +43,13 @@ extension NetworkManager {
                 problems += insideProblems(endpoint, network: network, vethPresent: view.byName[endpoint.hostVeth.rawValue] != nil)
             }
         }
+        let published = try publishable(publications)
+        problems += published.gone
+        let owners = endpoints + published.views
         let firewall = try self.firewall(instance)
-        let plan = firewall.plan(networks: scopedNetworks, endpoints: plugged(endpoints, view: view), table: try firewall.table())
-        problems += self.problems(plan.missing, endpoints: endpoints, problem: "missing")
-        problems += self.problems(plan.conflicts, endpoints: endpoints, problem: "conflict").map { problem in
+        let plan = firewall.plan(networks: scopedNetworks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
+        problems += self.problems(plan.missing, endpoints: owners, problem: "missing")
+        problems += self.problems(plan.conflicts, endpoints: owners, problem: "conflict").map { problem in
             var problem = problem
             problem.repair = .reattach
             return problem

@@ -10,9 +10,10 @@ extension NetworkManager {
     ///   its MAC and tag corrected, the gateway address added, set up; sysctls;
     /// - every endpoint's host veth (when it exists): enslaved to its bridge with hairpin
     ///   on, up, tagged;
-    /// - this instance's rules and map elements in Berth's shared table, and the table's
-    ///   skeleton and static rules when missing — in one atomic batch, touching no other
-    ///   instance's objects. Endpoints whose veth is gone get no elements.
+    /// - this instance's rules and map elements (of endpoints and publications) in Berth's
+    ///   shared table, and the table's skeleton and static rules when missing — in one
+    ///   atomic batch, touching no other instance's objects. Endpoints whose veth is gone,
+    ///   and publications whose namespace is gone, get no elements.
     ///
     /// Returns what it restored, what it tagged, and what it cannot restore (an endpoint
     /// whose veth pair is gone, an adopted bridge that is gone, …) with the repair that can.
@@ -25,6 +26,7 @@ extension NetworkManager {
                 let instance = try tx.instance()
                 let networks = try tx.networks()
                 let endpoints = try tx.endpoints()
+                let publications = try tx.publications()
                 let view = try HostView(host, addresses: true)
                 var report = ReconcileReport()
                 var bridges: [String: Int32] = [:]
@@ -67,12 +69,15 @@ extension NetworkManager {
                     try replug(veth, of: endpoint, bridge: bridge, instance: instance)
                     report.restored += fixable
                 }
+                let published = try publishable(publications)
+                report.remaining += published.gone
+                let owners = endpoints + published.views
                 let firewall = try self.firewall(instance)
-                let plan = firewall.plan(networks: networks, endpoints: plugged(endpoints, view: view), table: try firewall.table())
+                let plan = firewall.plan(networks: networks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
                 if !plan.transaction.isEmpty { try firewall.backend.apply(plan.transaction) }
-                report.restored += self.problems(plan.missing, endpoints: endpoints, problem: "missing")
-                report.retagged += self.problems(plan.retagged, endpoints: endpoints, problem: "untagged")
-                report.remaining += self.problems(plan.conflicts, endpoints: endpoints, problem: "conflict").map { problem in
+                report.restored += self.problems(plan.missing, endpoints: owners, problem: "missing")
+                report.retagged += self.problems(plan.retagged, endpoints: owners, problem: "untagged")
+                report.remaining += self.problems(plan.conflicts, endpoints: owners, problem: "conflict").map { problem in
                     var problem = problem
                     problem.repair = .reattach
                     return problem

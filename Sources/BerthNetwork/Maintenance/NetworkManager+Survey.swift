@@ -121,6 +121,22 @@ extension NetworkManager {
         endpoints.filter { !$0.isDetaching && view.byName[$0.hostVeth.rawValue] != nil }
     }
 
+    /// The firewall's view of the publications that get map elements (their namespace
+    /// lives), and a problem for each whose namespace is gone (`gc` forgets those).
+    func publishable(_ publications: [PublicationRecord]) throws(BerthError) -> (views: [EndpointRecord], gone: [CheckProblem]) {
+        var views: [EndpointRecord] = []
+        var gone: [CheckProblem] = []
+        for publication in publications {
+            if host.isAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+                views.append(try publication.firewallView())
+            } else {
+                gone.append(CheckProblem(endpoint: publication.id, network: publication.group,
+                                         object: "network namespace \(publication.namespacePath)", problem: "gone", repair: .collectGarbage))
+            }
+        }
+        return (views, gone)
+    }
+
     /// Firewall plan items as check problems, each with its owner.
     func problems(_ items: [Firewall.Item], endpoints: [EndpointRecord], problem: String) -> [CheckProblem] {
         items.map { item in

@@ -80,7 +80,7 @@ extension NetworkManager {
     /// the caller asked to use an existing bridge, any bridge Berth did not make. A bridge
     /// of this instance tagged with a network the store does not know is a leftover of a
     /// create that crashed, and is taken.
-    private func checkOwnership(of existing: Link?, bridge: InterfaceName, options: NetworkOptions, instance: StateInstance,
+    func checkOwnership(of existing: Link?, bridge: InterfaceName, options: NetworkOptions, instance: StateInstance,
                                 known: Set<String>) throws(BerthError) {
         guard let existing else {
             if options.usesExistingBridge {
