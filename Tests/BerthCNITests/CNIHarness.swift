@@ -25,10 +25,11 @@ struct CNIHarness {
         String(config.dropLast()) + #","prevResult":"# + prevResult.trimmingCharacters(in: .whitespacesAndNewlines) + "}"
     }
 
-    /// Runs `command` (plugin `plugin`, berth-cni by default) and returns what it did.
+    /// Runs `command` (plugin `plugin`, berth-cni by default) with `environment` added (such
+    /// as `BERTH_FAILPOINT` for a debug build) and returns what it did.
     func run(_ command: String, _ config: String, containerID: String = "", netns: String = "", ifname: String = "eth0",
-             args: String? = nil, plugin: String? = nil, path: String = "/usr/lib/cni") -> CNIOutcome {
-        var env = ["CNI_COMMAND=\(command)", "CNI_PATH=\(path)"]
+             args: String? = nil, plugin: String? = nil, path: String = "/usr/lib/cni", environment: [String] = []) -> CNIOutcome {
+        var env = environment + ["CNI_COMMAND=\(command)", "CNI_PATH=\(path)"]
         if !containerID.isEmpty { env.append("CNI_CONTAINERID=\(containerID)") }
         env.append("CNI_NETNS=\(netns)")
         if !ifname.isEmpty { env.append("CNI_IFNAME=\(ifname)") }
