@@ -1,0 +1,26 @@
+public import BerthCore
+
+/// Where something was written in a lab file: 1-based line and column.
+public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(line):\(column)" }
+
+    public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
+        (lhs.line, lhs.column) < (rhs.line, rhs.column)
+    }
+}
+
+extension BerthError {
+    /// A lab file problem: `FILE:LINE:COLUMN: message`, so editors and people find the spot.
+    public static func labFile(_ source: String, _ location: SourceLocation?, _ message: String, hint: String? = nil) -> BerthError {
+        let place = location.map { "\(source):\($0)" } ?? source
+        return BerthError(.invalidArgument, "\(place): \(message)", hint: hint, object: .file(source))
+    }
+}
