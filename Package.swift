@@ -2,17 +2,21 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI.
-// See docs/architecture.md.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthLab) → the `berth` CLI.
+// See docs/architecture.md. Yams (YAML) is linked only into `berth-lab`, never into the
+// binaries runtimes start per container.
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Berth", targets: ["Berth"]),
+        .library(name: "BerthLab", targets: ["BerthLab"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-lab", targets: ["berth-lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
@@ -29,6 +33,10 @@ let package = Package(
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
         .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite"]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
+        // Labs: declarative topologies of namespaces and veth links. The YAML front end is a
+        // target of its own so that the library stays free of Yams.
+        .target(name: "BerthLab", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CBerthShim"]),
+        .target(name: "BerthLabFile", dependencies: ["BerthCore", "BerthNetlink", "BerthLab", .product(name: "Yams", package: "Yams")]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun"]),
         .executableTarget(
             name: "berth",
@@ -37,6 +45,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        .executableTarget(
+            name: "berth-lab",
+            dependencies: [
+                "BerthCore", "BerthNetlink", "BerthLab", "BerthLabFile",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // The lab file parser under libFuzzer (scripts/fuzz-lab); a corpus replayer otherwise.
+        .executableTarget(name: "berth-lab-fuzz", dependencies: ["BerthCore", "BerthLabFile"]),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
 
@@ -48,6 +67,7 @@ let package = Package(
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
+        .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport", "BerthCore"]),
     ],
     swiftLanguageModes: [.v6]
