@@ -11,7 +11,7 @@ struct Berth: ParsableCommand {
         subcommands: [
             NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
-            RunCommand.self, StopCommand.self, ExecCommand.self, SuperviseCommand.self,
+            RunCommand.self, StopCommand.self, ExecCommand.self, SuperviseCommand.self, LabCommand.self,
         ]
     )
 
@@ -20,6 +20,8 @@ struct Berth: ParsableCommand {
     static func main() {
         do {
             Trace.mark("main")
+            let arguments = CommandLine.arguments
+            if arguments.count > 1, arguments[1] == "lab" { LabLauncher.exec(Array(arguments.dropFirst(2))) }
             if try HotPath.run(Array(CommandLine.arguments.dropFirst())) {
                 Trace.mark("done")
                 return
