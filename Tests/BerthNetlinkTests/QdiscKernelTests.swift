@@ -97,7 +97,7 @@ struct QdiscKernelTests {
             let netem = NetworkEmulation(delay: TimeSpan(nanoseconds: 50_000_000))
             try host.setImpairment(Impairment(emulation: netem), on: .index(va.index))
             #expect(try host.impairment(of: .index(va.index)).emulation == netem)
-            let ping = sandbox.run(["ping", "-c", "1", "-W", "5", "10.66.0.2"])
+            let ping = sandbox.run(["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.66.0.2"])
             #expect(ping.succeeded)
             let time = ping.stdout.split(separator: " ").first { $0.hasPrefix("time=") }.flatMap { Double($0.dropFirst(5)) }
             #expect((time ?? 0) >= 50, "ping said: \(ping.stdout)")
