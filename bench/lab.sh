@@ -1,0 +1,51 @@
+#!/bin/bash
+# lab.sh: the lab section of scripts/bench (scripts/bench --lab). Runs inside the fence
+# scripts/bench sets up (private /run and /var/lib/berth). Writes a 50-node chain — 49
+# links with addresses on both ends, a route and ip_forward in every node — and times
+# `berth lab up` and `berth lab down` of it, ROUNDS times, as a person runs them: each
+# figure is one whole command, process start-up, YAML parsing and kernel work included.
+#
+#   lab.sh OUT ROUNDS
+set -uo pipefail
+export LC_ALL=C
+OUT=${1:?OUT}
+ROUNDS=${2:-5}
+: "${BERTH:?}" "${WORK:?}"
+NODES=50
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+file=$WORK/chain.yaml
+{
+    echo "name: chain"
+    echo "nodes:"
+    for ((i = 1; i <= NODES; i++)); do
+        if ((i == 1)); then route="default via 10.200.1.2"
+        elif ((i == NODES)); then route="default via 10.200.$((NODES - 1)).1"
+        else route="default via 10.200.$i.2"; fi
+        echo "  n$i: { sysctls: { net.ipv4.ip_forward: 1 }, routes: [ \"$route\" ] }"
+    done
+    echo "links:"
+    for ((i = 1; i < NODES; i++)); do
+        echo "  - endpoints: [ \"n$i:eth1\", \"n$((i + 1)):eth0\" ]"
+        echo "    addresses: [ 10.200.$i.1/24, 10.200.$i.2/24 ]"
+    done
+} >"$file"
+
+echo "round,op,ms" >"$OUT/lab.csv"
+for ((r = 1; r <= ROUNDS; r++)); do
+    t0=$(now_us)
+    "$BERTH" lab up "$file" >"$OUT/lab-up-$r.log" 2>&1 || { cat "$OUT/lab-up-$r.log" >&2; exit 1; }
+    t1=$(now_us)
+    ns=$(ip netns list | grep -c '^chain-')
+    ping=$(ip netns exec chain-n1 ping -c 1 -W 2 10.200.2.2 >/dev/null 2>&1 && echo ok || echo FAILED)
+    t2=$(now_us)
+    "$BERTH" lab down chain >"$OUT/lab-down-$r.log" 2>&1 || { cat "$OUT/lab-down-$r.log" >&2; exit 1; }
+    t3=$(now_us)
+    left=$(ip netns list | grep -c '^chain-')
+    echo "$r,up,$(( (t1 - t0) / 1000 ))" >>"$OUT/lab.csv"
+    echo "$r,down,$(( (t3 - t2) / 1000 ))" >>"$OUT/lab.csv"
+    printf 'round %d: up %d ms (%d namespaces, ping n1->n3 %s), down %d ms (%d left)\n' \
+        "$r" $(( (t1 - t0) / 1000 )) "$ns" "$ping" $(( (t3 - t2) / 1000 )) "$left"
+done
+median() { grep ",$1," "$OUT/lab.csv" | cut -d, -f3 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "lab chain of $NODES nodes ($((NODES - 1)) links): median up $(median up) ms (target 250), down $(median down) ms (target 500)"
