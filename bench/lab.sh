@@ -1,7 +1,7 @@
 #!/bin/bash
 # lab.sh: the lab section of scripts/bench (scripts/bench --lab). Runs inside the fence
 # scripts/bench sets up (private /run and /var/lib/berth). Writes a 50-node chain — 49
-# links with addresses on both ends, a route and ip_forward in every node — and times
+# links with addresses on both ends, routes and ip_forward in every node — and times
 # `berth lab up` and `berth lab down` of it, ROUNDS times, as a person runs them: each
 # figure is one whole command, process start-up, YAML parsing and kernel work included.
 #
@@ -19,10 +19,12 @@ file=$WORK/chain.yaml
     echo "name: chain"
     echo "nodes:"
     for ((i = 1; i <= NODES; i++)); do
-        if ((i == 1)); then route="default via 10.200.1.2"
-        elif ((i == NODES)); then route="default via 10.200.$((NODES - 1)).1"
-        else route="default via 10.200.$i.2"; fi
-        echo "  n$i: { sysctls: { net.ipv4.ip_forward: 1 }, routes: [ \"$route\" ] }"
+        # Forward to the next node by default; middle nodes also route n1's subnet back.
+        if ((i == 1)); then routes="\"default via 10.200.1.2\""
+        elif ((i == NODES)); then routes="\"default via 10.200.$((NODES - 1)).1\""
+        elif ((i == 2)); then routes="\"default via 10.200.2.2\""
+        else routes="\"default via 10.200.$i.2\", \"10.200.1.0/24 via 10.200.$((i - 1)).1\""; fi
+        echo "  n$i: { sysctls: { net.ipv4.ip_forward: 1 }, routes: [ $routes ] }"
     done
     echo "links:"
     for ((i = 1; i < NODES; i++)); do
@@ -37,15 +39,15 @@ for ((r = 1; r <= ROUNDS; r++)); do
     "$BERTH" lab up "$file" >"$OUT/lab-up-$r.log" 2>&1 || { cat "$OUT/lab-up-$r.log" >&2; exit 1; }
     t1=$(now_us)
     ns=$(ip netns list | grep -c '^chain-')
-    ping=$(ip netns exec chain-n1 ping -c 1 -W 2 10.200.2.2 >/dev/null 2>&1 && echo ok || echo FAILED)
+    ping=$(ip netns exec chain-n1 busybox ping -c 1 -W 2 -w 2 10.200.$((NODES - 1)).2 >/dev/null 2>&1 && echo ok || echo FAILED)
     t2=$(now_us)
     "$BERTH" lab down chain >"$OUT/lab-down-$r.log" 2>&1 || { cat "$OUT/lab-down-$r.log" >&2; exit 1; }
     t3=$(now_us)
     left=$(ip netns list | grep -c '^chain-')
     echo "$r,up,$(( (t1 - t0) / 1000 ))" >>"$OUT/lab.csv"
     echo "$r,down,$(( (t3 - t2) / 1000 ))" >>"$OUT/lab.csv"
-    printf 'round %d: up %d ms (%d namespaces, ping n1->n3 %s), down %d ms (%d left)\n' \
-        "$r" $(( (t1 - t0) / 1000 )) "$ns" "$ping" $(( (t3 - t2) / 1000 )) "$left"
+    printf 'round %d: up %d ms (%d namespaces, ping n1->n%d %s), down %d ms (%d left)\n' \
+        "$r" $(( (t1 - t0) / 1000 )) "$ns" "$NODES" "$ping" $(( (t3 - t2) / 1000 )) "$left"
 done
 median() { grep ",$1," "$OUT/lab.csv" | cut -d, -f3 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "lab chain of $NODES nodes ($((NODES - 1)) links): median up $(median up) ms (target 250), down $(median down) ms (target 500)"
