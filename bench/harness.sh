@@ -3,7 +3,7 @@
 # then runs this inside a throwaway network + mount namespace (the fence), where
 # /run, /var/lib/berth and /var/lib/cni are private tmpfs mounts:
 #
-#   harness.sh fenced OUT QUICK PEERS      every section, results into OUT
+#   harness.sh fenced OUT QUICK PEERS [DNS_ONLY]   every section (or only the DNS one), results into OUT
 #   harness.sh method METHOD N ROUND       one method run, inside its own named host netns
 #
 # Each method run gets a fresh named host netns (bh-METHOD-nN-rROUND) that plays the host,
@@ -20,7 +20,7 @@ export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$BENCH/harness.sh
-: "${BERTH:?}" "${BERTH_BENCH:?}" "${FLOOR:?}" "${WORK:?}"
+: "${BERTH:?}" "${BERTH_BENCH:?}" "${FLOOR:?}" "${WORK:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}"
 
 BR=bh0
 SUBNET=10.88.0.0/16
@@ -383,9 +383,102 @@ run_section() {
     HOSTS=()
 }
 
+# Section 6, inside host netns bh-dns: berth-dns serving one network of 1,000 names on
+# 10.88.0.1, a client namespace (bh-dnsc, 10.88.0.2) behind a veth pair, and the fake
+# upstream (dnsload upstream) in bh-dnsu at 192.0.2.2. The resolver runs on CPU 0; the
+# load generator and the upstream share CPU 1, so "one core" is the resolver's alone.
+dns_run() {
+    local quick=$1 secs=5 table=$WORK/dns-table pid="" up_pid="" i line kv
+    ((quick)) && secs=2
+    exec 3>>"$OUT/log/dns.log"
+    ip link set lo up
+    ip netns add bh-dnsc && ip netns add bh-dnsu || return 1
+    trap 'kill "${pid:-}" "${up_pid:-}" 2>/dev/null; ip netns del bh-dnsc 2>/dev/null; ip netns del bh-dnsu 2>/dev/null' EXIT
+    ip link add bd0 type veth peer name eth0 netns bh-dnsc
+    ip addr add 10.88.0.1/16 dev bd0 && ip link set bd0 up
+    ip -n bh-dnsc addr add 10.88.0.2/16 dev eth0 && ip -n bh-dnsc link set eth0 up && ip -n bh-dnsc link set lo up
+    ip link add bu0 type veth peer name eth0 netns bh-dnsu
+    ip addr add 192.0.2.1/24 dev bu0 && ip link set bu0 up
+    ip -n bh-dnsu addr add 192.0.2.2/24 dev eth0 && ip -n bh-dnsu link set eth0 up
+    {
+        echo "network bench listen=10.88.0.1 subnet=10.88.0.0/16"
+        for ((i = 1; i <= 1000; i++)); do echo "endpoint name-$i address=10.88.$((i / 250 + 1)).$((i % 250 + 1))"; done
+    } >"$table"
+
+    # Background processes whose first stdout line is "ready" (ip netns exec and taskset
+    # exec, so $! is the server itself).
+    ready() { local k; for ((k = 0; k < 500; k++)); do grep -qx ready "$1" 2>/dev/null && return 0; sleep 0.01; done; return 1; }
+    ip netns exec bh-dnsu taskset -c 1 "$DNSLOAD" upstream 192.0.2.2 53 >"$WORK/dns-upstream.out" 2>&3 &
+    up_pid=$!
+    echo "$up_pid" >>"$PIDS"
+    ready "$WORK/dns-upstream.out" || { echo "[dns] the fake upstream did not start" >&2; return 1; }
+    taskset -c 0 "$BERTH_DNS" --table "$table" --upstream 192.0.2.2 >"$WORK/dns-server.out" 2>&3 &
+    pid=$!
+    echo "$pid" >>"$PIDS"
+    ready "$WORK/dns-server.out" || { echo "[dns] berth-dns did not start (log: $OUT/log/dns.log)" >&2; return 1; }
+    for ((i = 0; i < 100; i++)); do grep -q 'resident set' "$OUT/log/dns.log" && break; sleep 0.01; done
+    fact dns_rss_kb.startup "$(sed -n 's/.*resident set \([0-9]*\) KiB after start-up.*/\1/p' "$OUT/log/dns.log" | tail -n 1)"
+    fact dns_rss_kb.idle "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+    fact dns_load_average "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+
+    # The resolver's CPU time (user + system, in clock ticks) from /proc/PID/stat.
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+    local hz
+    hz=$(getconf CLK_TCK)
+    # load LABEL WINDOW NAME-ARGS...: one dnsload run; besides its line, the resolver's CPU
+    # time per answer, and answers per CPU-second (what one uncontended core would do:
+    # robust to other load on the machine, which wall-clock figures are not).
+    load() {
+        local label=$1 window=$2 before after answered
+        shift 2
+        before=$(cpu_ticks)
+        line=$(ip netns exec bh-dnsc taskset -c 1 "$DNSLOAD" query 10.88.0.1 53 --window "$window" --duration "$secs" "$@") || return 1
+        after=$(cpu_ticks)
+        echo "$label: $line cpu_ticks=$((after - before))" >&3
+        for kv in $line; do fact "dns_${label}.${kv%%=*}" "${kv#*=}"; done
+        answered=$(sed -n 's/.* total=\([0-9]*\).*/\1/p' <<<"$line")
+        if ((after > before && answered > 0)); then
+            fact "dns_${label}.cpu_us_per_query" "$(awk -v t=$((after - before)) -v hz="$hz" -v n="$answered" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
+            fact "dns_${label}.qps_per_core" "$(awk -v t=$((after - before)) -v hz="$hz" -v n="$answered" 'BEGIN {printf "%.0f", n / (t / hz)}')"
+        fi
+    }
+    load local_w1 1 --names name- 1000 || return 1
+    load local_w16 16 --names name- 1000 || return 1
+    load forwarded_w1 1 --name fwd.bench.example || return 1
+    load forwarded_w16 16 --name fwd.bench.example || return 1
+    fact dns_rss_kb.after "$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+    fact dns_rss_kb.anon "$(awk '/RssAnon/ {print $2}' "/proc/$pid/status")"
+    fact dns_rss_kb.peak "$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
+    # A reload of the 1,000-name table, as attach and detach will cause.
+    local t0 t1
+    t0=${EPOCHREALTIME/./}
+    kill -HUP "$pid"
+    for ((i = 0; i < 1000; i++)); do grep -q 'reloaded (SIGHUP)' "$OUT/log/dns.log" && break; sleep 0.01; done
+    t1=${EPOCHREALTIME/./}
+    fact dns_reload_us "$((t1 - t0))"
+    kill "$pid" "$up_pid"
+    wait "$pid" "$up_pid" 2>/dev/null
+    return 0
+}
+
+dns_section() {
+    ip netns add bh-dns && HOSTS+=(bh-dns)
+    ip netns exec bh-dns bash "$SELF" dns "$QUICK" &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  dns: ok"
+        fact dns "measured"
+    else
+        echo "  dns: FAILED (log: $OUT/log/dns.log); its figures do not count" >&2
+        fact dns "failed: $(tail -n 1 "$OUT/log/dns.log" 2>/dev/null)"
+    fi
+    ip netns del bh-dns
+    HOSTS=()
+}
+
 # --------------------------------------------------------------------- fenced
 fenced() {
-    OUT=$1 QUICK=$2 PEERS=$3
+    OUT=$1 QUICK=$2 PEERS=$3 DNS_ONLY=${4:-0}
     export OUT
     PIDS=$WORK/pids
     : >"$PIDS"
@@ -414,6 +507,12 @@ fenced() {
     if ((PEERS)); then
         fact version.netavark "netavark $(dpkg-query -W -f='${Version}' netavark), iptables $(dpkg-query -W -f='${Version}' iptables)"
         fact version.cni "containernetworking-plugins $(dpkg-query -W -f='${Version}' containernetworking-plugins), iptables $(dpkg-query -W -f='${Version}' iptables)"
+    fi
+
+    if ((DNS_ONLY)); then
+        echo "== 6. DNS resolver"
+        dns_section
+        return 0
     fi
 
     local small=50 big=1000 rounds=3
@@ -462,6 +561,9 @@ fenced() {
     echo "== 4. berth run"
     run_section
 
+    echo "== 6. DNS resolver"
+    dns_section
+
     cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
     return 0
 }
@@ -483,5 +585,6 @@ case ${1:-} in
     method) shift; OUT=${OUT:?}; method_run "$@" ;;
     range) shift; OUT=${OUT:?}; range_run "$@" ;;
     run) shift; OUT=${OUT:?}; run_run "$@" ;;
+    dns) shift; OUT=${OUT:?}; PIDS=$WORK/pids; dns_run "$@" ;;
     *) die "harness.sh is run by scripts/bench" ;;
 esac

@@ -70,6 +70,12 @@ def main(out):
     publish = facts.get("berth_publish") == "yes"
     lines = []
     w = lines.append
+    csv_rows = [["section", "method", "n", "figure", "value_ms", "samples"]]
+    if not samples and "dns" in facts:
+        # scripts/bench --dns-only
+        w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
+        dns_section(facts, w, csv_rows)
+        return write_results(out, lines, csv_rows)
     w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
     w(f"Berth {facts.get('version.berth', '?')}, release build, static Swift stdlib. "
       f"Rounds at N = {facts.get('n_small')}: {facts.get('rounds')}; N = {facts.get('n_big')}: 1.")
@@ -86,7 +92,6 @@ def main(out):
     w("| method | N | attach median | attach p90 | slope (ms / 100 endpoints) | detach median | detach p90 "
       "| Berth CLI ÷ this, attach / detach | Berth start-up share of attach | checks |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    csv_rows = [["section", "method", "n", "figure", "value_ms", "samples"]]
     ns = sorted({k[2] for k in samples if k[0] == "scale"})
     for n in ns:
         cli_a = fig("scale", "berth-cli", n, "attach")[0]
@@ -157,6 +162,8 @@ def main(out):
     else:
         w(f"Not measured: {facts.get('berth_run', 'unknown')}.")
 
+    dns_section(facts, w, csv_rows)
+
     w("")
     w("### Targets (reported, nothing fails on them)")
     w("")
@@ -187,7 +194,54 @@ def main(out):
     row(f"library attach ≤ the C floor's whole-process attach (N = {n0})", f"{ms(lib_a)} vs {ms(floor_a)} ms", lib_a <= floor_a)
     if rss_cli:
         row("`berth attach` peak RSS ≤ 15 MB", f"{rss_cli / 1024:.1f} MiB", rss_cli <= 15 * 1024)
+    dns_targets(facts, row)
+    write_results(out, lines, csv_rows)
 
+
+def dns_section(facts, w, csv_rows):
+    """Section 6: berth-dns with 1,000 names, one client namespace, a fake upstream."""
+    w("")
+    w("### 6. DNS resolver (`berth-dns`, 1,000 names, resolver alone on one CPU)")
+    w("")
+    if facts.get("dns") != "measured":
+        w(f"Not measured: {facts.get('dns', 'the section did not run')}.")
+        return
+    w("| queries | in flight | queries/s | p50 (µs) | p99 (µs) | max (µs) | timeouts | errors | resolver CPU per query (µs) | answers per CPU-second |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, what in (("local_w1", "known name (1 of 1,000)"), ("local_w16", "known name (1 of 1,000)"),
+                        ("forwarded_w1", "forwarded to an upstream"), ("forwarded_w16", "forwarded to an upstream")):
+        g = lambda k: facts.get(f"dns_{label}.{k}", "–")
+        w(f"| {what} | {label.split('_w')[1]} | {g('qps')} | {g('p50_us')} | {g('p99_us')} | {g('max_us')} "
+          f"| {g('timeouts')} | {g('errors')} | {g('cpu_us_per_query')} | {g('qps_per_core')} |")
+        for k in ("qps", "p50_us", "p99_us", "cpu_us_per_query", "qps_per_core"):
+            csv_rows.append(["dns", label, 1000, k, g(k), 1])
+    w("")
+    w("Load average when the section started: " + facts.get("dns_load_average", "?") + " (wall-clock figures "
+      "suffer from other load on the machine; CPU per query does much less).")
+    w("")
+    w(f"RSS of the resolver: {facts.get('dns_rss_kb.startup', '?')} KiB at the end of start-up, "
+      f"{facts.get('dns_rss_kb.idle', '?')} KiB idle once it has trimmed (docs/dns.md, Memory), "
+      f"{facts.get('dns_rss_kb.after', '?')} KiB after the load ({facts.get('dns_rss_kb.anon', '?')} KiB of it anonymous), "
+      f"peak {facts.get('dns_rss_kb.peak', '?')} KiB. "
+      f"Reload of the 1,000-name table (SIGHUP to logged): {int(facts.get('dns_reload_us', '0')) / 1000:.1f} ms.")
+
+
+def dns_targets(facts, row):
+    if facts.get("dns") != "measured":
+        return
+    qps = float(facts.get("dns_local_w16.qps", "0"))
+    per_core = float(facts.get("dns_local_w16.qps_per_core", "0"))
+    p99 = int(facts.get("dns_local_w1.p99_us", "0"))
+    rss = int(facts.get("dns_rss_kb.after", "0"))
+    row("≥ 20,000 local answers/s on one core", f"{qps:,.0f} /s measured (16 in flight); {per_core:,.0f} per CPU-second",
+        qps >= 20000)
+    row("local answer p99 < 1 ms", f"{p99} µs (1 in flight)", 0 < p99 < 1000)
+    startup = int(facts.get("dns_rss_kb.startup", "0") or 0)
+    row("resolver RSS ≤ 8 MB", f"{rss / 1024:.1f} MiB serving (after the load); {startup / 1024:.1f} MiB at the end of start-up, "
+        "before trimming", 0 < rss <= 8 * 1024)
+
+
+def write_results(out, lines, csv_rows):
     text = "\n".join(lines) + "\n"
     with open(f"{out}/results.md", "w") as f:
         f.write(text)

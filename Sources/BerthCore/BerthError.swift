@@ -89,10 +89,14 @@ extension BerthError {
         public var kind: Kind
         /// Its name, id, path or value.
         public var name: String
+        /// The network namespace it lives in (a name or path, as the caller gave it), when
+        /// that is not the caller's own: a front end points its advice there.
+        public var namespace: String?
 
-        public init(_ kind: Kind, _ name: String) {
+        public init(_ kind: Kind, _ name: String, namespace: String? = nil) {
             self.kind = kind
             self.name = name
+            self.namespace = namespace
         }
 
         public var description: String { "\(kind.rawValue) \(name)" }
@@ -122,7 +126,7 @@ extension BerthError {
         public static func endpoint(_ id: String) -> Object { Object(.endpoint, id) }
         public static func container(_ name: String) -> Object { Object(.container, name) }
         public static func namespace(_ path: String) -> Object { Object(.namespace, path) }
-        public static func link(_ name: String) -> Object { Object(.link, name) }
+        public static func link(_ name: String, namespace: String? = nil) -> Object { Object(.link, name, namespace: namespace) }
         public static func bridge(_ name: String) -> Object { Object(.bridge, name) }
         public static func port(_ key: String) -> Object { Object(.port, key) }
         public static func state(_ path: String) -> Object { Object(.state, path) }
@@ -174,7 +178,7 @@ extension BerthError {
             case .remove(let object): "remove \(object) first"
             case .chooseAnother(let parameter): "choose another \(parameter)"
             case .privilege(let capability): "run as root or with \(capability)"
-            case .listExisting(let kind): "list the existing \(kind.rawValue)s"
+            case .listExisting(let kind): "list the existing \(kind.rawValue)\(kind.rawValue.hasSuffix("s") ? "es" : "s")"
             }
         }
     }

@@ -2,7 +2,7 @@
 ///
 /// Like `ip addr`, a CIDR keeps the address as written (`10.88.0.1/16` is an interface
 /// address inside `10.88.0.0/16`); `network` drops the host bits.
-public struct CIDR: Sendable, Hashable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public struct CIDR: Sendable, Hashable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     /// The address as given, host bits included.
     public let address: IPAddress
     /// The prefix length: 0–32 for IPv4, 0–128 for IPv6.
@@ -128,17 +128,5 @@ public struct CIDR: Sendable, Hashable, Codable, CustomStringConvertible, Lossle
 
     private static func address(_ family: IPFamily, _ bits: UInt128) -> IPAddress {
         family == .ipv4 ? .v4(IPv4Address(UInt32(truncatingIfNeeded: bits))) : .v6(IPv6Address(bits))
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try CIDR(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 }

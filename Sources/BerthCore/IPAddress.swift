@@ -1,5 +1,5 @@
 /// An IPv4 or IPv6 address.
-public enum IPAddress: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public enum IPAddress: Sendable, Hashable, Comparable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     case v4(IPv4Address)
     case v6(IPv6Address)
 
@@ -85,18 +85,6 @@ public enum IPAddress: Sendable, Hashable, Comparable, Codable, CustomStringConv
         case (.v4, .v6): true
         case (.v6, .v4): false
         }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try IPAddress(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 }
 

@@ -2,7 +2,7 @@
 ///
 /// The text form is strict dotted-quad: four decimal numbers 0–255 without leading zeros
 /// (a leading zero reads as octal to some parsers, so it is refused rather than guessed).
-public struct IPv4Address: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public struct IPv4Address: Sendable, Hashable, Comparable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     /// The address as a number, most significant octet first (`10.0.0.1` is `0x0A00_0001`).
     public var value: UInt32
 
@@ -75,16 +75,4 @@ public struct IPv4Address: Sendable, Hashable, Comparable, Codable, CustomString
     public static let loopback = IPv4Address(127, 0, 0, 1)
 
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try IPv4Address(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }

@@ -5,22 +5,36 @@
 /// IPv4-mapped addresses in mixed notation), so the
 /// text round-trips to what `ip -6 addr` prints. Zone suffixes (`%eth0`) are refused: an
 /// address with a zone is not a value that can be stored or compared on its own.
-public struct IPv6Address: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     /// The address as a number, first group most significant.
-    public var value: UInt128
+    public var value: UInt128 {
+        get { UInt128(high) << 64 | UInt128(low) }
+        set {
+            high = UInt64(truncatingIfNeeded: newValue >> 64)
+            low = UInt64(truncatingIfNeeded: newValue)
+        }
+    }
+    // Two 64-bit halves, not a stored UInt128: Swift 6.3 on x86_64 copies a struct holding a
+    // UInt128 with 16-byte-aligned moves (movaps) into stack slots it aligned to 8 only, which
+    // crashed PortAllocator.claim (a PortSpec holds an IPAddress) once BerthError grew.
+    private var high: UInt64
+    private var low: UInt64
 
-    public init(_ value: UInt128) { self.value = value }
+    public init(_ value: UInt128) {
+        high = UInt64(truncatingIfNeeded: value >> 64)
+        low = UInt64(truncatingIfNeeded: value)
+    }
 
     /// Sixteen bytes in network order.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        value = bytes.reduce(0) { $0 << 8 | UInt128($1) }
+        self.init(bytes.reduce(0) { $0 << 8 | UInt128($1) })
     }
 
     /// Eight 16-bit groups, first group most significant.
     public init(groups: [UInt16]) {
         precondition(groups.count == 8, "an IPv6 address has eight groups")
-        value = groups.reduce(0) { $0 << 16 | UInt128($1) }
+        self.init(groups.reduce(0) { $0 << 16 | UInt128($1) })
     }
 
     public init(parsing text: String) throws(BerthError) {
@@ -145,16 +159,4 @@ public struct IPv6Address: Sendable, Hashable, Comparable, Codable, CustomString
     public static let loopback = IPv6Address(1)
 
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.value < rhs.value }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try IPv6Address(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }

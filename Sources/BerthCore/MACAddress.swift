@@ -2,7 +2,7 @@
 ///
 /// Reads `aa:bb:cc:dd:ee:ff` (colons or hyphens, either case) and prints lower case with
 /// colons, as `ip link` does.
-public struct MACAddress: Sendable, Hashable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public struct MACAddress: Sendable, Hashable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     /// The six bytes in wire order.
     public let bytes: [UInt8]
 
@@ -63,17 +63,5 @@ public struct MACAddress: Sendable, Hashable, Codable, CustomStringConvertible, 
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined(separator: ":")
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try MACAddress(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 }

@@ -1,7 +1,7 @@
 /// A non-empty range of port numbers, `start...end`, within 1–65535.
 ///
 /// Text is `80` for a single port or `8000-8009` for a range, as in `docker run -p`.
-public struct PortRange: Sendable, Hashable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public struct PortRange: Sendable, Hashable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     /// The first port.
     public let start: UInt16
     /// The last port, inclusive.
@@ -90,16 +90,4 @@ public struct PortRange: Sendable, Hashable, Codable, CustomStringConvertible, L
     public func overlaps(_ other: PortRange) -> Bool { ports.overlaps(other.ports) }
 
     public var description: String { isSinglePort ? "\(start)" : "\(start)-\(end)" }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try PortRange(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }

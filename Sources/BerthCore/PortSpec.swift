@@ -13,7 +13,7 @@
 /// - `1-2-3` is refused (Docker reads it as `1-2`).
 ///
 /// The spec is what the user asked for; `expand()` turns it into concrete `PortMapping`s.
-public struct PortSpec: Sendable, Hashable, Codable, CustomStringConvertible, LosslessStringConvertible {
+public struct PortSpec: Sendable, Hashable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
     /// The host address to bind; nil for every address of both families.
     public let hostAddress: IPAddress?
     /// The host ports: nil to pick a free port for each container port; the same length as
@@ -181,18 +181,6 @@ public struct PortSpec: Sendable, Hashable, Codable, CustomStringConvertible, Lo
             text += ":"
         }
         return text + "\(containerPorts)/\(`protocol`)"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { self = try PortSpec(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 }
 

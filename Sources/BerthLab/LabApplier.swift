@@ -138,29 +138,29 @@ struct LabApplier {
     /// and qdiscs.
     private func configureNode(_ node: String, _ actions: [LabAction], newEnds: [(Int32, String)]) throws(BerthError) {
         let netlink = try handle(node)
-        var (changes, qdiscs) = netlink.newChanges()
-        for (index, alias) in newEnds {
-            try changes.setAlias(.index(index), to: alias)
-            try changes.setUp(.index(index))
-        }
         let installed = session.observation.nodes[node]
-        for action in actions {
-            switch action {
-            case .setUp(_, let interface): try changes.setUp(.index(index(node, interface)))
-            case .setMTU(_, let interface, let mtu): try changes.setMTU(.index(index(node, interface)), to: mtu)
-            case .setMAC(_, let interface, let mac): try changes.setMAC(.index(index(node, interface)), to: mac)
-            case .deleteAddress(_, let interface, let cidr): try changes.deleteAddress(cidr, from: .index(index(node, interface)))
-            case .addAddress(_, let interface, let cidr):
-                try changes.addAddress(cidr, to: .index(index(node, interface)), flags: cidr.family == .ipv6 ? .noDAD : [])
-            case .setImpairment(_, let interface, let impairment):
-                // A re-created link starts without qdiscs, whatever the old one had.
-                let current = installed?.interface(interface).flatMap { seen in
-                    seen.link.index == (try? index(node, interface)) ? seen.impairment : nil } ?? Impairment()
-                try qdiscs.setImpairment(impairment, on: index(node, interface), installed: current)
-            default: break
+        try netlink.apply { changes throws(BerthError) in
+            for (index, alias) in newEnds {
+                try changes.setAlias(.index(index), to: alias)
+                try changes.setUp(.index(index))
+            }
+            for action in actions {
+                switch action {
+                case .setUp(_, let interface): try changes.setUp(.index(index(node, interface)))
+                case .setMTU(_, let interface, let mtu): try changes.setMTU(.index(index(node, interface)), to: mtu)
+                case .setMAC(_, let interface, let mac): try changes.setMAC(.index(index(node, interface)), to: mac)
+                case .deleteAddress(_, let interface, let cidr): try changes.deleteAddress(cidr, from: .index(index(node, interface)))
+                case .addAddress(_, let interface, let cidr):
+                    try changes.addAddress(cidr, to: .index(index(node, interface)), flags: cidr.family == .ipv6 ? .noDAD : [])
+                case .setImpairment(_, let interface, let impairment):
+                    // A re-created link starts without qdiscs, whatever the old one had.
+                    let current = installed?.interface(interface).flatMap { seen in
+                        seen.link.index == (try? index(node, interface)) ? seen.impairment : nil } ?? Impairment()
+                    try changes.setImpairment(impairment, on: .index(index(node, interface)), installed: current)
+                default: break
+                }
             }
         }
-        try netlink.send(changes, then: qdiscs)
     }
 
     /// Reads the node's routes again (link changes take routes with them) and adds and

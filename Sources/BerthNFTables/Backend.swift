@@ -9,9 +9,19 @@ public protocol NFTablesBackend: AnyObject {
 
     /// Every table with its sets, elements, chains and rules.
     func list() throws(BerthError) -> Ruleset
+
+    /// One table (matched by family and name) with its sets, elements, chains and rules, or
+    /// nil if it does not exist. Reads only that table: a host's other tables (kube-proxy's
+    /// or firewalld's sets) are not listed.
+    func list(table: Table) throws(BerthError) -> Ruleset.TableContents?
 }
 
 extension NFTablesBackend {
+    /// Filters `list()`; a backend that can ask for one table (`KernelBackend`) does so.
+    public func list(table: Table) throws(BerthError) -> Ruleset.TableContents? {
+        try list().table(table.family, table.name)
+    }
+
     /// The tables whose names start with `prefix`, as `nft list ruleset` prints them.
     public func dump(prefix: String = "") throws(BerthError) -> String {
         try list().tables(prefixed: prefix).rendered
@@ -19,7 +29,7 @@ extension NFTablesBackend {
 
     /// One table as `nft list table <family> <name>` prints it.
     public func dump(_ family: Family, _ name: String) throws(BerthError) -> String {
-        guard let table = try list().table(family, name) else {
+        guard let table = try list(table: Table(family, name)) else {
             throw BerthError(.notFound, "table \(family) \(name) does not exist")
         }
         return Renderer.table(table)

@@ -3,31 +3,45 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+public import SystemPackage
 public import BerthCore
 
-/// A failed system call's errno, printed as the C library names it.
-public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The errno value.
-    public let code: Int32
+/// A failed system call's errno: swift-system's `Errno` (printed as the C library names it),
+/// under a name every target that imports BerthNamespace reaches without importing
+/// SystemPackage itself.
+public typealias Errno = SystemPackage.Errno
 
-    public init(_ code: Int32) { self.code = code }
+extension Errno {
+    /// The errno value (swift-system's `rawValue`), as Berth's callers spell it.
+    public var code: Int32 { rawValue }
 
-    /// The calling thread's current errno.
-    public static var current: Errno { Errno(errno) }
+    /// The error for errno value `code`.
+    public init(_ code: Int32) { self.init(rawValue: code) }
 
-    public var description: String {
-        guard let text = strerror(code) else { return "errno \(code)" }
-        return String(cString: text)
+    /// The calling thread's current errno; read it right after the call that failed.
+    /// (swift-system keeps its own accessor internal.)
+    public static var current: Errno { Errno(rawValue: errno) }
+}
+
+/// swift-system's calls throw untyped errors that are always `Errno`; this gives them the type.
+func withErrno<T>(_ body: () throws -> T) throws(Errno) -> T {
+    do {
+        return try body()
+    } catch let error as Errno {
+        throw error
+    } catch {
+        // Unreachable: SystemPackage throws nothing else.
+        throw Errno(rawValue: EIO)
     }
 }
 
 extension BerthError {
-    /// Wraps a failed system call, choosing the code and hint from errno so that the
+    /// Wraps a failed system call, choosing the code and remedy from errno so that the
     /// commonest causes (no privilege, missing object) read as what they are.
     public static func system(_ operation: String, _ errno: Errno, privilege: String = "CAP_SYS_ADMIN") -> BerthError {
         switch errno.code {
         case EPERM, EACCES:
-            BerthError(.permissionDenied, operation, hint: "run as root or with \(privilege)", cause: errno)
+            BerthError(.permissionDenied, operation, remedy: .privilege(privilege), cause: errno)
         case ENOENT:
             BerthError(.notFound, operation, cause: errno)
         case EEXIST:

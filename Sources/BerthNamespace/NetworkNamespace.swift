@@ -4,7 +4,15 @@ import Glibc
 import Musl
 #endif
 internal import CBerthShim
+import SystemPackage
 public import BerthCore
+
+#if canImport(Glibc)
+/// SOCK_CLOEXEC: a member of an enum in Glibc's module, a plain Int32 in Musl's.
+private let socketCloseOnExec = Int32(SOCK_CLOEXEC.rawValue)
+#else
+private let socketCloseOnExec = SOCK_CLOEXEC
+#endif
 
 /// A network namespace, held open by a file descriptor for as long as this object lives.
 ///
@@ -33,10 +41,21 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         }
         if berth_fd_fs_type(descriptor) != Self.nsfsMagic {
             close(descriptor)
-            throw .invalid("\(path) is not a network namespace", hint: "give a name from \(Self.runDirectory) or a path such as /proc/PID/ns/net")
+            throw .invalid("\(path) is not a network namespace", hint: "give a name from \(Self.runDirectory) or a path such as /proc/PID/ns/net",
+                           object: .namespace(path))
         }
         self.descriptor = descriptor
         self.identity = NamespaceIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        self.path = path
+        self.name = name
+    }
+
+    /// A stand-in with no kernel namespace behind it, for the fake kernels of tests (package
+    /// access: not part of the library's API). `descriptor` is any open file, owned and closed
+    /// by this handle; `identity`, `path` and `name` are whatever the fake uses.
+    package init(standIn descriptor: Int32, identity: NamespaceIdentity, path: String, name: String?) {
+        self.descriptor = descriptor
+        self.identity = identity
         self.path = path
         self.name = name
     }
@@ -49,17 +68,19 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
 
     /// Opens the namespace at `path` (`/run/netns/NAME`, `/proc/PID/ns/net`, …).
     public static func open(path: String) throws(BerthError) -> NetworkNamespace {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let error = Errno.current
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(closeOnExec: path, .readOnly)
+        } catch {
             if error.code == ENOENT {
-                throw BerthError(.notFound, "network namespace \(path) does not exist", hint: "list namespaces with 'berth netns ls'")
+                throw BerthError(.notFound, "network namespace \(path) does not exist", object: .namespace(path),
+                                 remedy: .listExisting(.namespace))
             }
             throw .system("open network namespace \(path)", error)
         }
         let fileName = path.split(separator: "/").last.map(String.init)
         let isNamed = path.hasPrefix(runDirectory + "/") && path.split(separator: "/").count == 3
-        let ns = try NetworkNamespace(descriptor: fd, path: path, name: isNamed ? fileName : nil)
+        let ns = try NetworkNamespace(descriptor: fd.rawValue, path: path, name: isNamed ? fileName : nil)
         try ns.checkIsNetworkNamespace()
         return ns
     }
@@ -76,7 +97,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         do {
             return try open(path: "/proc/\(pid)/ns/net")
         } catch where error.code == .notFound {
-            throw BerthError(.notFound, "no process \(pid)", hint: "check the pid with ps")
+            throw BerthError(.notFound, "no process \(pid)", object: BerthError.Object(.process, "\(pid)"))
         }
     }
 
@@ -96,7 +117,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         let nsGetNSType: UInt = 0xb703
         let type = ioctl(descriptor, nsGetNSType)
         if type >= 0, type != BERTH_CLONE_NEWNET {
-            throw .invalid("\(path) is a namespace, but not a network namespace", hint: "use a path such as /proc/PID/ns/net")
+            throw .invalid("\(path) is a namespace, but not a network namespace", hint: "use a path such as /proc/PID/ns/net",
+                           object: .namespace(path))
         }
     }
 
@@ -108,15 +130,16 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         try validate(name: name)
         try prepareRunDirectory()
         let path = runDirectory + "/" + name
-        let fd = Glibc.open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
-        guard fd >= 0 else {
-            let error = Errno.current
+        do {
+            let fd = try FileDescriptor.open(closeOnExec: path, .readOnly, options: [.create, .exclusiveCreate], permissions: [])
+            try? fd.close()
+        } catch {
             if error.code == EEXIST {
-                throw BerthError(.alreadyExists, "network namespace \(name) already exists", hint: "choose another name or delete it with 'berth netns del \(name)'")
+                throw BerthError(.alreadyExists, "network namespace \(name) already exists", object: .namespace(name),
+                                 parameter: "name", remedy: .remove(.namespace(name)))
             }
             throw .system("create \(path)", error)
         }
-        close(fd)
         do {
             try NamespaceThread.run { () throws(BerthError) in
                 guard berth_unshare(BERTH_CLONE_NEWNET) == 0 else {
@@ -141,9 +164,11 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
             guard berth_unshare(BERTH_CLONE_NEWNET) == 0 else {
                 throw .system("create a network namespace (unshare)", .current)
             }
-            let fd = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw .system("open the new network namespace", .current) }
-            return fd
+            do throws(Errno) {
+                return try FileDescriptor.open(closeOnExec: "/proc/thread-self/ns/net", .readOnly).rawValue
+            } catch {
+                throw .system("open the new network namespace", error)
+            }
         }
         return try NetworkNamespace(descriptor: fd, path: "/proc/\(getpid())/fd/\(fd)", name: nil)
     }
@@ -157,7 +182,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         if umount2(path, Int32(MNT_DETACH)) != 0 {
             let error = Errno.current
             if error.code == ENOENT {
-                throw BerthError(.notFound, "network namespace \(name) does not exist", hint: "list namespaces with 'berth netns ls'")
+                throw BerthError(.notFound, "network namespace \(name) does not exist", object: .namespace(name),
+                                 remedy: .listExisting(.namespace))
             }
             // EINVAL: not a mount point, a leftover file; unlink it all the same.
             if error.code != EINVAL { throw .system("unmount \(path)", error) }
@@ -225,7 +251,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     /// be used from any thread. The caller owns it and must close it.
     public func openSocket(domain: Int32, type: Int32, protocol proto: Int32) throws(BerthError) -> Int32 {
         try run { () throws(BerthError) -> Int32 in
-            let fd = socket(domain, type | Int32(SOCK_CLOEXEC.rawValue), proto)
+            let fd = socket(domain, type | socketCloseOnExec, proto)
             guard fd >= 0 else { throw .system("open a socket in network namespace \(self)", .current, privilege: "CAP_NET_ADMIN") }
             return fd
         }
@@ -251,12 +277,15 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         let path = try Self.sysctlPath(key)
         return try run { () throws(BerthError) -> Bool in
             if try Self.readFile(path) == value { return false }
-            let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw .system("open \(path)", .current) }
-            defer { close(fd) }
-            let line = value + "\n"
-            let written = line.withCString { write(fd, $0, strlen($0)) }
-            guard written == line.utf8.count else { throw .system("write \(value) to \(path)", .current) }
+            let fd: FileDescriptor
+            do throws(Errno) { fd = try FileDescriptor.open(closeOnExec: path, .writeOnly) } catch { throw .system("open \(path)", error) }
+            defer { try? fd.close() }
+            // One write: the kernel parses a sysctl from the first write's bytes.
+            do throws(Errno) {
+                _ = try withErrno { try fd.writeAll(Array((value + "\n").utf8)) }
+            } catch {
+                throw .system("write \(value) to \(path)", error)
+            }
             return true
         }
     }
@@ -272,17 +301,17 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     }
 
     private static func readFile(_ path: String) throws(BerthError) -> String {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let error = Errno.current
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(closeOnExec: path, .readOnly)
+        } catch {
             if error.code == ENOENT { throw BerthError(.notFound, "sysctl \(path) does not exist", cause: error) }
             throw .system("open \(path)", error)
         }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = read(fd, &buffer, buffer.count)
-        guard count >= 0 else { throw .system("read \(path)", .current) }
-        var text = String(decoding: buffer[..<count], as: UTF8.self)
+        defer { try? fd.close() }
+        let bytes: [UInt8]
+        do { bytes = try fd.readToEnd(limit: 65536) } catch { throw .system("read \(path)", error) }
+        var text = String(decoding: bytes, as: UTF8.self)
         while text.last == "\n" { text.removeLast() }
         return text
     }

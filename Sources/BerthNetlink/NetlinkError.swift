@@ -41,7 +41,7 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
         // The message names the operation; the cause then adds only errno and kernel text.
         let detail = NetlinkError(errno: errno, operation: "", kernelMessage: kernelMessage, sequence: sequence)
         if isPermissionDenied {
-            return BerthError(.permissionDenied, operation, hint: "run as root or with CAP_NET_ADMIN", cause: detail)
+            return BerthError(.permissionDenied, operation, remedy: .privilege("CAP_NET_ADMIN"), cause: detail)
         }
         if isAlreadyExists { return BerthError(.alreadyExists, operation, cause: detail) }
         if isNotFound { return BerthError(.notFound, operation, cause: detail) }

@@ -7,6 +7,16 @@ internal import CMNL
 public import BerthCore
 public import BerthNamespace
 
+#if canImport(Glibc)
+/// SOCK_RAW and SOCK_CLOEXEC: members of an enum in Glibc's module, plain Int32s in Musl's.
+private let socketRaw = Int32(SOCK_RAW.rawValue), socketCloseOnExec = Int32(SOCK_CLOEXEC.rawValue)
+#else
+private let socketRaw = SOCK_RAW, socketCloseOnExec = SOCK_CLOEXEC
+#endif
+
+/// socket(2) under a name the class's own `socket` property does not shadow.
+private func systemSocket(_ domain: Int32, _ type: Int32, _ proto: Int32) -> Int32 { socket(domain, type, proto) }
+
 /// A netlink socket (libmnl) bound to one network namespace.
 ///
 /// The socket is opened inside its namespace from a dedicated thread, so it talks to that
@@ -45,9 +55,9 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     public init(_ bus: Bus, in namespace: NetworkNamespace? = nil) throws(BerthError) {
         let fd: Int32
         if let namespace {
-            fd = try namespace.openSocket(domain: AF_NETLINK, type: Int32(SOCK_RAW.rawValue), protocol: bus.rawValue)
+            fd = try namespace.openSocket(domain: AF_NETLINK, type: socketRaw, protocol: bus.rawValue)
         } else {
-            fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), bus.rawValue)
+            fd = systemSocket(AF_NETLINK, socketRaw | socketCloseOnExec, bus.rawValue)
             guard fd >= 0 else { throw .system("open a netlink socket", .current, privilege: "CAP_NET_ADMIN") }
         }
         guard let socket = mnl_socket_fdopen(fd) else {

@@ -32,12 +32,14 @@ extension RouteNetlink {
         do {
             replies = try transport.transact(request)
         } catch where error.isNotFound {
-            throw BerthError(.notFound, "link \(link) does not exist\(whereabouts)", hint: "list links with 'berth link ls\(netnsHint)'", cause: error)
+            throw BerthError(.notFound, "link \(link) does not exist\(whereabouts)", object: object(.link, "\(link)"),
+                             remedy: .listExisting(.link), cause: error)
         } catch {
             throw error.berthError
         }
         guard let found = replies.lazy.compactMap(Link.init(message:)).first else {
-            throw BerthError(.notFound, "link \(link) does not exist\(whereabouts)", hint: "list links with 'berth link ls\(netnsHint)'")
+            throw BerthError(.notFound, "link \(link) does not exist\(whereabouts)", object: object(.link, "\(link)"),
+                             remedy: .listExisting(.link))
         }
         return found
     }

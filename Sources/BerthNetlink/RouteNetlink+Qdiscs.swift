@@ -33,37 +33,7 @@ extension RouteNetlink {
     public func setImpairment(_ impairment: Impairment, on link: LinkReference) throws(BerthError) {
         let index = try self.index(of: link)
         let installed = try self.impairment(of: .index(index))
-        try applyQdiscs { changes throws(BerthError) in try changes.setImpairment(impairment, on: index, installed: installed) }
-    }
-
-    /// Sends every qdisc change `build` records in one `sendmsg` and waits for the acks.
-    public func applyQdiscs(_ build: (inout QdiscChanges) throws(BerthError) -> Void) throws(BerthError) {
-        var changes = QdiscChanges(handle: self)
-        try build(&changes)
-        try send(qdiscs: changes)
-    }
-
-    /// Sends recorded qdisc changes.
-    public func send(qdiscs: QdiscChanges) throws(BerthError) {
-        try send(NetlinkChanges(handle: self), then: qdiscs)
-    }
-
-    /// Sends link, address and route changes and then qdisc changes, all in one `sendmsg`.
-    /// As with `send(_:)`, the kernel goes on after a refusal; the error names the first.
-    @discardableResult
-    public func send(_ changes: NetlinkChanges, then qdiscs: QdiscChanges) throws(BerthError) -> [Link] {
-        let request = qdiscs.request(after: changes.request)
-        guard !request.entries.isEmpty else { return [] }
-        do throws(NetlinkError) {
-            return try transport.transact(request).compactMap(Link.init(message:))
-        } catch {
-            throw qdiscs.translate(error) ?? changes.translate(error)
-        }
-    }
-
-    /// An empty change set for this handle, to fill and pass to `send(_:then:)`.
-    public func newChanges() -> (NetlinkChanges, QdiscChanges) {
-        (NetlinkChanges(handle: self), QdiscChanges(handle: self))
+        try apply { changes throws(BerthError) in try changes.setImpairment(impairment, on: .index(index), installed: installed) }
     }
 
     // MARK: - Kernel features
@@ -76,7 +46,7 @@ extension RouteNetlink {
         let scratch = try NetworkNamespace.createAnonymous()
         let netlink = try RouteNetlink(namespace: scratch)
         do throws(BerthError) {
-            try netlink.applyQdiscs { changes throws(BerthError) in try changes.add(options, on: 1) }
+            try netlink.apply { changes throws(BerthError) in try changes.addQdisc(options, on: .index(1)) }
             return true
         } catch where error.code == .unsupported {
             return false

@@ -63,10 +63,10 @@ public final class RouteNetlink: @unchecked Sendable {
         return " in network namespace \(namespace)"
     }
 
-    /// The `--netns` part of a hint, so a suggested command looks where the handle looks.
-    var netnsHint: String {
-        guard let namespace else { return "" }
-        return " --netns \(namespace)"
+    /// What an error is about: an object of `kind` named `name`, living in the handle's
+    /// namespace. Front ends word their advice (which command lists links, where) from it.
+    func object(_ kind: BerthError.Object.Kind, _ name: String) -> BerthError.Object {
+        BerthError.Object(kind, name)
     }
 
     /// Runs a dump and returns every message.

@@ -12,6 +12,9 @@ import BerthCore
 /// its veth step; `BERTH_FAILPOINT=attach.veth:hang` makes it stop there for a minute, so a
 /// test can SIGKILL it mid-way. Release builds compile this to nothing.
 ///
+/// Unit tests arm the same points on a `HostHandle` (`failPoints`), which works in every
+/// build and touches no process-wide environment.
+///
 /// Points: network.bridge, network.address, network.firewall, attach.state, attach.veth,
 /// attach.configure, attach.publish.
 enum FailPoint {

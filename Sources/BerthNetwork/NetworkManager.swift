@@ -1,6 +1,5 @@
 public import BerthCore
 public import BerthNamespace
-import BerthNetlink
 
 /// Networks and endpoints: what `docker network create` and the network half of
 /// `docker run` do, with crash-safe state.
@@ -10,34 +9,34 @@ import BerthNetlink
 /// both the kernel changes made so far and the state, and a crash leaves only objects that
 /// `gc` can recognise by their names and tags.
 ///
-/// One manager serves one host namespace (the caller's by default). It is not for
-/// concurrent use within a process; separate processes are serialised by the lock.
+/// One manager serves one host namespace, through the `HostHandle` it is given: it never
+/// opens a socket of its own, so the same code runs against the kernel and, in tests,
+/// against a fake one. It is not for concurrent use within a process; separate processes
+/// are serialised by the lock.
 public final class NetworkManager: @unchecked Sendable {
     /// Where networks, endpoints and leases are recorded.
     public let store: StateStore
-    /// The namespace that plays the host: where bridges and host-side veths live.
-    public let hostNamespace: NetworkNamespace
-    /// rtnetlink in the host namespace.
-    let host: RouteNetlink
-    /// Berth's nftables in the host namespace, opened on first use.
-    lazy var firewall = Firewall(namespace: foreignHostNamespace)
+    /// The host namespace and everything Berth opens in it.
+    public let host: HostHandle
 
-    /// The host namespace when it is not the caller's own (work there needs a namespace thread).
-    let foreignHostNamespace: NetworkNamespace?
+    /// The namespace that plays the host: where bridges and host-side veths live.
+    public var hostNamespace: NetworkNamespace { host.namespace }
+
+    /// Works on `host` and records in `store`.
+    public init(store: StateStore, host: HostHandle) {
+        self.store = store
+        self.host = host
+    }
 
     /// Opens the state at `stateDirectory` (`BERTH_STATE_DIR` or /var/lib/berth when nil)
-    /// and works in `hostNamespace` (the caller's namespace when nil).
-    public init(stateDirectory: String? = nil, hostNamespace: NetworkNamespace? = nil) throws(BerthError) {
-        store = try StateStore(directory: StateStore.resolveDirectory(stateDirectory))
-        if let hostNamespace {
-            self.hostNamespace = hostNamespace
-            foreignHostNamespace = hostNamespace
-            host = try RouteNetlink(namespace: hostNamespace)
-        } else {
-            // The caller's own namespace: its sockets need no namespace thread.
-            self.hostNamespace = try NetworkNamespace.current()
-            foreignHostNamespace = nil
-            host = try RouteNetlink()
-        }
+    /// and the machine's kernel in `hostNamespace` (the caller's namespace when nil).
+    public convenience init(stateDirectory: String? = nil, hostNamespace: NetworkNamespace? = nil) throws(BerthError) {
+        let store = try StateStore(directory: StateStore.resolveDirectory(stateDirectory))
+        self.init(store: store, host: try HostHandle(namespace: hostNamespace))
+    }
+
+    /// Berth's nftables in the host namespace (opened on first use).
+    var firewall: Firewall {
+        get throws(BerthError) { Firewall(backend: try host.nftables) }
     }
 }

@@ -8,18 +8,19 @@ public import BerthNetwork
 import BerthNamespace
 import BerthNetlink
 
-/// `berth run` as a library: a process in its own namespaces, wired to a network before its
-/// command runs, recorded in Berth's state while it lives.
+/// Containers: a process in its own namespaces, wired to a network before its command runs,
+/// recorded in Berth's state while it lives.
 ///
 /// ```swift
 /// let manager = try NetworkManager()
-/// let web = try Container.run(RunOptions(command: ["httpd", "-f"], ports: [try PortSpec(parsing: "8080:80")],
-///                                        rootfs: "/srv/rootfs"), manager: manager)
+/// let web = try Container.run(RunOptions(process: ContainerSpec(command: ["httpd", "-f"], rootfs: "/srv/rootfs"),
+///                                        ports: [try PortSpec(parsing: "8080:80")]), manager: manager)
 /// let status = try web.wait()     // or web.stop(timeout: .seconds(10))
 /// ```
 ///
 /// The process that calls `run` is the container's supervisor: it must call `wait()` (or
 /// `stop`), which reaps the command and then detaches its endpoint and removes its record.
+/// `Supervisor` does that in the foreground, or in a detached process of its own.
 /// If the supervisor dies first, the container is unsupervised — no one would reap it,
 /// report its exit or release its address and ports — so `removeOrphans` kills it and
 /// cleans up (Docker keeps such a container alive through containerd-shim; Berth's
@@ -36,6 +37,7 @@ public enum Container {
         let id = RecordID.generate()
         let name = options.name ?? defaultName(id: id)
         let supervisor = try ProcessIdentity.current()
+        let store = try manager.containerStore()
         // Checked before anything starts: a missing network is a usage error, not a rollback.
         if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
         let spec = options.spec(id: id)
@@ -48,10 +50,10 @@ public enum Container {
         var record = ContainerRecord(
             id: id, name: name, endpointID: options.network.isBridge ? id : nil, network: options.network.description,
             pid: identity.pid, startTime: identity.startTime, supervisorPID: supervisor.pid, supervisorStartTime: supervisor.startTime,
-            command: options.command, hostname: spec.hostname ?? defaultHostname(id: id), rootfs: options.rootfs,
+            command: spec.command, hostname: spec.hostname ?? defaultHostname(id: id), rootfs: spec.rootfs,
             status: .created, created: StateClock.now())
         do {
-            try manager.store.write { tx throws(BerthError) in try tx.insertContainer(record) }
+            try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
         } catch {
             process.abort()
             throw error
@@ -61,7 +63,7 @@ public enum Container {
         do {
             switch options.network {
             case .bridge(let network):
-                endpoint = try manager.attach(AttachOptions(network: network, namespace: "/proc/\(process.pid)/ns/net", id: id,
+                endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: id,
                                                             address: options.address, ports: options.ports))
             case .none:
                 // What attach does for lo, without an interface: a socket needs lo up to
@@ -72,13 +74,13 @@ public enum Container {
             case .host:
                 break
             }
-            if let rootfs = options.rootfs {
+            if let rootfs = spec.rootfs {
                 try ContainerFiles.writeHostname(rootfs: rootfs, hostname: record.hostname)
                 try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: endpoint.map { [.v4($0.address)] } ?? [])
                 try ContainerFiles.writeResolvConf(rootfs: rootfs)
             }
             try process.start()
-            try manager.store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
+            try store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
             record.status = .running
         } catch {
             // Never started, or started and then unrecordable: it must not outlive the failure.
@@ -101,12 +103,12 @@ public enum Container {
 
     /// Every recorded container, oldest first.
     public static func list(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
-        try manager.store.read { tx throws(BerthError) in try tx.containers() }
+        try manager.containerStore().read { tx throws(BerthError) in try tx.containers() }
     }
 
     /// The container with this name (or unique id prefix).
     public static func find(_ nameOrID: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
-        try manager.store.read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
+        try manager.containerStore().read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
     }
 
     /// Stops a container started by any process: SIGTERM, then SIGKILL after `timeout` (the
@@ -120,23 +122,23 @@ public enum Container {
             try process.signal(SIGKILL)
             guard process.waitForExit(timeout: .seconds(10)) else {
                 throw BerthError(.system, "container \(record.name) (process \(record.pid)) did not end after SIGKILL",
-                                 hint: "is it stuck in the kernel (state D in /proc/\(record.pid)/stat)?")
+                                 hint: "is it stuck in the kernel (state D in /proc/\(record.pid)/stat)?", object: .container(record.name), operation: .stop)
             }
         }
         // The supervisor reaps the command, then detaches and removes the record.
         let supervisor = ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime)
         if !supervisor.waitForExit(timeout: .seconds(10)) {
-            let gone = try manager.store.read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
+            let gone = try manager.containerStore().read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
             guard gone else {
                 throw BerthError(.system, "the supervisor of container \(record.name) (process \(record.supervisorPID)) did not clean up",
-                                 hint: "run 'berth gc' once it has ended")
+                                 object: .container(record.name), operation: .stop, remedy: .collectGarbage)
             }
         }
         try cleanUp(record, manager: manager)
         return record
     }
 
-    /// Runs `command` inside a running container's namespaces (`berth exec`) and returns it
+    /// Runs `command` inside a running container's namespaces (as `docker exec`) and returns it
     /// running; `wait()` on it gives its exit.
     public static func exec(_ nameOrID: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
                             stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
@@ -144,7 +146,8 @@ public enum Container {
         let record = try find(nameOrID, manager: manager)
         let target = ProcessIdentity(pid: record.pid, startTime: record.startTime)
         guard record.status == .running, target.isAlive else {
-            throw BerthError(.notFound, "container \(record.name) is not running", hint: "list containers with 'berth ps'")
+            throw BerthError(.notFound, "container \(record.name) is not running", object: .container(record.name), operation: .exec,
+                             remedy: .listExisting(.container))
         }
         var namespaces = ContainerNamespaces.all
         if record.network == ContainerNetwork.host.description { namespaces.remove(.network) }
@@ -155,7 +158,7 @@ public enum Container {
         guard target.isAlive else {
             _ = try? process.signal(SIGKILL)
             _ = try? process.wait()
-            throw BerthError(.notFound, "container \(record.name) ended while the command was entering it")
+            throw BerthError(.notFound, "container \(record.name) ended while the command was entering it", object: .container(record.name), operation: .exec)
         }
         return process
     }
@@ -182,7 +185,7 @@ public enum Container {
     /// Detaches the container's endpoint and deletes its record; both are idempotent.
     static func cleanUp(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
         if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
-        try manager.store.write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
+        try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
     }
 
     /// Makes sure the network exists; the default one is created on first use, like Docker's
@@ -190,12 +193,13 @@ public enum Container {
     static func ensureNetwork(_ name: String, manager: NetworkManager) throws(BerthError) {
         if try manager.store.read({ tx throws(BerthError) in try tx.network(named: name) != nil }) { return }
         guard name == ContainerNetwork.defaultName else {
-            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "create it with 'berth network create \(name)', or omit --network")
+            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "create it first, or use the default network '\(ContainerNetwork.defaultName)'",
+                             object: .network(name), operation: .run, parameter: "network")
         }
         do {
             try manager.createNetwork(NetworkOptions(name: name, bridge: InterfaceName(defaultBridge)))
         } catch where error.code == .alreadyExists {
-            // Another berth run created it first.
+            // Another process created it first.
         }
     }
 
@@ -214,11 +218,20 @@ public enum Container {
         func isAlnum(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
         guard let first = name.utf8.first, name.utf8.count <= 128, isAlnum(first),
               name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
-            throw .invalid("invalid container name \"\(name)\"", hint: fix)
+            throw .invalid("invalid container name \"\(name)\"", hint: fix, parameter: "name")
         }
     }
 }
 
 extension ContainerNetwork {
     var isBridge: Bool { if case .bridge = self { true } else { false } }
+}
+
+extension NetworkManager {
+    /// The manager's store with BerthRun's tables in place (created or migrated on first
+    /// use; see `ContainerSchema`).
+    func containerStore() throws(BerthError) -> StateStore {
+        try store.prepare(ContainerSchema.stateExtension)
+        return store
+    }
 }

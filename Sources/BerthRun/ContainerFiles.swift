@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// write(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
 public import BerthCore
 import BerthNamespace
 
@@ -89,7 +91,7 @@ public enum ContainerFiles {
     // MARK: - Files
 
     private static func write(_ text: String, to name: String, in rootfs: String) throws(BerthError) {
-        try ContainerSpec.validateAbsolute(rootfs, what: "root filesystem")
+        try ContainerSpec.validateAbsolute(rootfs, what: "root filesystem", parameter: "rootfs")
         let root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard root >= 0 else { throw .system("open root filesystem \(rootfs)", Errno(errno)) }
         defer { close(root) }
@@ -112,7 +114,7 @@ public enum ContainerFiles {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else {
                 let error = Errno(errno)

@@ -1,7 +1,7 @@
 internal import CBerthShim
 
 /// The namespaces a container gets of its own. Each one left out is shared with the caller:
-/// `berth run --network host` is `.all` without `.network`.
+/// a container on the `host` network is `.all` without `.network`.
 public struct ContainerNamespaces: OptionSet, Sendable, Hashable {
     public let rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
@@ -20,7 +20,7 @@ public struct ContainerNamespaces: OptionSet, Sendable, Hashable {
     /// Everything a `docker run` container gets.
     public static let all: ContainerNamespaces = [.network, .uts, .ipc, .pid, .mount]
 
-    /// The CLONE_NEW* flags, in the order `berth exec` joins them (mount last: once in the
+    /// The CLONE_NEW* flags, in the order `ContainerProcess.enter` joins them (mount last: once in the
     /// container's mount namespace, paths mean the container's files).
     var kernelTypes: [(namespace: ContainerNamespaces, flag: Int32, file: String)] {
         let table: [(ContainerNamespaces, Int32, String)] = [

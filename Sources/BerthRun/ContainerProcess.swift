@@ -24,7 +24,7 @@ import Synchronization
 /// The command is PID 1 of its pid namespace, and the kernel delivers to a namespace's PID 1
 /// only the signals it installed a handler for (SIGKILL excepted, when sent from outside). A
 /// shell or a program that does not handle SIGTERM therefore ignores `signal(SIGTERM)`:
-/// `berth stop` should send SIGTERM, wait a grace period, then SIGKILL. Killing PID 1 ends
+/// `Container.stop` sends SIGTERM, waits a grace period, then sends SIGKILL. Killing PID 1 ends
 /// every process in the container.
 public final class ContainerProcess: Sendable {
     /// The process id, as seen from the caller's pid namespace.
@@ -127,14 +127,14 @@ public final class ContainerProcess: Sendable {
         }
     }
 
-    /// Runs `command` inside the namespaces of the running process `pid` (`berth exec`),
+    /// Runs `command` inside the namespaces of the running process `pid` (as `docker exec`),
     /// joining those in `namespaces` that differ from the caller's. Returns it running.
     public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
                              workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
                              privileged: Bool = false) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
-        if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory") }
+        if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr), privileged: privileged)
 
         var fds: [Int32] = [], types: [Int32] = []
@@ -282,7 +282,7 @@ public final class ContainerProcess: Sendable {
     private static func cloneFailure(_ error: Errno) -> BerthError {
         switch error.code {
         case EPERM:
-            BerthError(.permissionDenied, "cannot create the container's namespaces", hint: "run as root (CAP_SYS_ADMIN)", cause: error)
+            BerthError(.permissionDenied, "cannot create the container's namespaces", remedy: .privilege("CAP_SYS_ADMIN"), cause: error)
         case ENOSPC, EUSERS:
             BerthError(.conflict, "the namespace limit is reached", hint: "raise /proc/sys/user/max_*_namespaces or stop containers", cause: error)
         case EINVAL:

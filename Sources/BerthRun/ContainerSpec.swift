@@ -6,7 +6,7 @@ import Musl
 public import BerthCore
 import BerthNamespace
 
-/// What to run and how to isolate it: the process half of `berth run`.
+/// What to run and how to isolate it: the process half of a container (`RunOptions.process`).
 ///
 /// A value with no side effects; `ContainerProcess.spawn(_:)` validates it (see `validate()`)
 /// and does the work.
@@ -14,7 +14,7 @@ public struct ContainerSpec: Sendable, Hashable {
     /// The command and its arguments. A name without '/' is looked up in the container's
     /// `PATH`, inside the root filesystem when there is one.
     public var command: [String]
-    /// Namespaces of its own; `.all` by default. Leave `.network` out for `--network host`.
+    /// Namespaces of its own; `.all` by default. Leave `.network` out to share the caller's network.
     public var namespaces: ContainerNamespaces
     /// Hostname inside the container (needs `.uts`); nil keeps the caller's.
     public var hostname: String?
@@ -66,64 +66,67 @@ public struct ContainerSpec: Sendable, Hashable {
         if let hostname {
             try Self.validate(hostname: hostname)
             guard namespaces.contains(.uts) else {
-                throw .invalid("a hostname needs a UTS namespace", hint: "keep the UTS namespace, or drop --hostname")
+                throw .invalid("a hostname needs a UTS namespace", hint: "keep the UTS namespace, or give no hostname", parameter: "hostname")
             }
         }
         if let rootfs {
-            try Self.validateAbsolute(rootfs, what: "root filesystem")
+            try Self.validateAbsolute(rootfs, what: "root filesystem", parameter: "rootfs")
             guard rootfs.utf8.contains(where: { $0 != UInt8(ascii: "/") }) else {
-                throw .invalid("root filesystem \"/\" is the host's own root", hint: "omit --rootfs to run on the host filesystem")
+                throw .invalid("root filesystem \"/\" is the host's own root", hint: "give no root filesystem to run on the host's files", parameter: "rootfs")
             }
             guard namespaces.contains(.mount) else {
-                throw .invalid("a root filesystem needs a mount namespace", hint: "keep the mount namespace, or drop --rootfs")
+                throw .invalid("a root filesystem needs a mount namespace", hint: "keep the mount namespace, or give no root filesystem", parameter: "rootfs")
             }
             var st = stat()
             guard stat(rootfs, &st) == 0 else {
                 let error = Errno(errno)
                 if error.code == ENOENT {
-                    throw BerthError(.notFound, "root filesystem \(rootfs) does not exist", hint: "give an existing directory to --rootfs", cause: error)
+                    throw BerthError(.notFound, "root filesystem \(rootfs) does not exist", hint: "give an existing directory", object: .file(rootfs),
+                                     parameter: "rootfs", cause: error)
                 }
-                throw .system("inspect root filesystem \(rootfs)", error)
+                throw BerthError.system("inspect root filesystem \(rootfs)", error).with(object: .file(rootfs), parameter: "rootfs")
             }
             guard st.st_mode & S_IFMT == S_IFDIR else {
-                throw .invalid("root filesystem \(rootfs) is not a directory", hint: "give a directory that holds bin/, etc/, …")
+                throw .invalid("root filesystem \(rootfs) is not a directory", hint: "give a directory that holds bin/, etc/, …", parameter: "rootfs")
             }
         }
-        if let workingDirectory { try Self.validateAbsolute(workingDirectory, what: "working directory") }
+        if let workingDirectory { try Self.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         _ = try Self.environmentEntries(environment)
         for (name, fd) in [("stdin", stdin), ("stdout", stdout), ("stderr", stderr)] {
             guard let fd else { continue }
             guard fd >= 0, fcntl(fd, F_GETFD) >= 0 else {
-                throw .invalid("\(name) descriptor \(fd) is not open", hint: "pass an open descriptor, or nil to inherit")
+                throw .invalid("\(name) descriptor \(fd) is not open", hint: "pass an open descriptor, or nil to inherit", parameter: name)
             }
         }
     }
 
     static func validate(command: [String]) throws(BerthError) {
         guard let program = command.first else {
-            throw .invalid("no command given", hint: "put the command after '--', e.g. berth run -- sh -c 'echo hi'")
+            throw .invalid("no command given", hint: "give the program to run and its arguments", parameter: "command")
         }
-        guard !program.isEmpty else { throw .invalid("the command name is empty", hint: "give a program name or path") }
+        guard !program.isEmpty else { throw .invalid("the command name is empty", hint: "give a program name or path", parameter: "command") }
         for argument in command where argument.utf8.contains(0) {
-            throw .invalid("command argument \"\(argument)\" contains a NUL byte")
+            throw .invalid("command argument \"\(argument)\" contains a NUL byte", parameter: "command")
         }
     }
 
     static func validate(hostname: String) throws(BerthError) {
         let fix = "use 1-64 letters, digits, '-' and '.', not starting with '-' or '.'"
         let bytes = Array(hostname.utf8)
-        guard !bytes.isEmpty, bytes.count <= 64 else { throw .invalid("hostname \"\(hostname)\" must be 1 to 64 bytes", hint: fix) }
+        guard !bytes.isEmpty, bytes.count <= 64 else { throw .invalid("hostname \"\(hostname)\" must be 1 to 64 bytes", hint: fix, parameter: "hostname") }
         let allowed = bytes.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
         }
         guard allowed, bytes[0] != UInt8(ascii: "-"), bytes[0] != UInt8(ascii: ".") else {
-            throw .invalid("invalid hostname \"\(hostname)\"", hint: fix)
+            throw .invalid("invalid hostname \"\(hostname)\"", hint: fix, parameter: "hostname")
         }
     }
 
-    static func validateAbsolute(_ path: String, what: String) throws(BerthError) {
-        guard path.hasPrefix("/") else { throw .invalid("\(what) \"\(path)\" is not an absolute path", hint: "give a path starting with '/'") }
-        guard !path.utf8.contains(0) else { throw .invalid("\(what) \"\(path)\" contains a NUL byte") }
+    static func validateAbsolute(_ path: String, what: String, parameter: String) throws(BerthError) {
+        guard path.hasPrefix("/") else {
+            throw .invalid("\(what) \"\(path)\" is not an absolute path", hint: "give a path starting with '/'", parameter: parameter)
+        }
+        guard !path.utf8.contains(0) else { throw .invalid("\(what) \"\(path)\" contains a NUL byte", parameter: parameter) }
     }
 
     /// Parses `KEY=VALUE` entries into an ordered list with unique keys (last one wins), with
@@ -138,12 +141,12 @@ public struct ContainerSpec: Sendable, Hashable {
         set("HOME", "/root")
         for entry in entries {
             guard let equals = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else {
-                throw .invalid("environment entry \"\(entry)\" has no '='", hint: "write KEY=VALUE")
+                throw .invalid("environment entry \"\(entry)\" has no '='", hint: "write KEY=VALUE", parameter: "environment")
             }
             let key = String(entry[..<equals])
             let value = String(entry[entry.index(after: equals)...])
-            guard !key.isEmpty else { throw .invalid("environment entry \"\(entry)\" has an empty name", hint: "write KEY=VALUE") }
-            guard !entry.utf8.contains(0) else { throw .invalid("environment entry \"\(key)\" contains a NUL byte") }
+            guard !key.isEmpty else { throw .invalid("environment entry \"\(entry)\" has an empty name", hint: "write KEY=VALUE", parameter: "environment") }
+            guard !entry.utf8.contains(0) else { throw .invalid("environment entry \"\(key)\" contains a NUL byte", parameter: "environment") }
             set(key, value)
         }
         return result

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// read(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 internal import CBerthShim
 public import BerthCore
 import BerthNamespace
@@ -23,7 +25,7 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
     public static func current() throws(BerthError) -> ProcessIdentity {
         let pid = getpid()
         guard let stat = ProcStat.read(pid: pid) else {
-            throw BerthError(.system, "cannot read /proc/\(pid)/stat of berth itself", hint: "is /proc mounted?")
+            throw BerthError(.system, "cannot read /proc/\(pid)/stat of this process", hint: "is /proc mounted?")
         }
         return ProcessIdentity(pid: pid, startTime: stat.startTime)
     }
@@ -96,7 +98,7 @@ struct ProcStat {
         // procfs hands out the whole line in one read (it is well under 1 KiB).
         var buffer = [UInt8](repeating: 0, count: 1024)
         var count = -1
-        repeat { count = Glibc.read(fd, &buffer, buffer.count) } while count < 0 && errno == EINTR
+        repeat { count = systemRead(fd, &buffer, buffer.count) } while count < 0 && errno == EINTR
         guard count > 0 else { return nil }
         return parse(buffer[..<count])
     }

@@ -1,7 +1,7 @@
 public import BerthCore
 import BerthNetwork
 
-/// Which network a container joins (`berth run --network`).
+/// Which network a container joins.
 public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     /// A bridge network by name; the default network `berth` is created on first use.
     case bridge(String)
@@ -20,7 +20,11 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
         case "none": self = .none
         case "host": self = .host
         default:
-            try NetworkOptions.validate(name: text)
+            do {
+                try NetworkOptions.validate(name: text)
+            } catch {
+                throw error.with(parameter: "network")
+            }
             self = .bridge(text)
         }
     }
@@ -34,10 +38,15 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What `berth run` asks for: the process (`ContainerSpec`'s fields) and its network.
+/// What `Container.run` is asked for: the process and its network.
 public struct RunOptions: Sendable, Hashable {
-    /// The command and its arguments.
-    public var command: [String]
+    /// The process: command, hostname, root filesystem, environment, working directory,
+    /// stdio and privilege. Two fields are adjusted to the container:
+    /// - `namespaces` gets `.network` for a bridge or the `none` network and loses it for
+    ///   `host` (the network decides);
+    /// - a nil `hostname` becomes 12 hex digits of the container's id (when it has its own
+    ///   UTS namespace), as Docker's default.
+    public var process: ContainerSpec
     /// Unique among containers; `berth-` and 12 hex digits of its id when nil.
     public var name: String?
     public var network: ContainerNetwork
@@ -45,47 +54,22 @@ public struct RunOptions: Sendable, Hashable {
     public var ports: [PortSpec]
     /// A static address in the network's subnet (bridge networks only).
     public var address: IPv4Address?
-    /// The hostname inside; 12 hex digits of the container's id when nil.
-    public var hostname: String?
-    /// An absolute path to use as `/`; nil keeps the host's files (with a fresh /proc).
-    public var rootfs: String?
-    /// `KEY=VALUE` entries.
-    public var environment: [String]
-    /// Absolute directory to start in; nil means `/`.
-    public var workingDirectory: String?
-    /// The command's stdin, stdout and stderr; nil inherits the caller's (see `ContainerSpec`).
-    public var stdin: Int32?
-    public var stdout: Int32?
-    public var stderr: Int32?
-    /// Lift Docker's default confinement (`ContainerSpec.privileged`).
-    public var privileged: Bool
 
-    public init(command: [String], name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
-                address: IPv4Address? = nil, hostname: String? = nil, rootfs: String? = nil, environment: [String] = [],
-                workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
-                privileged: Bool = false) {
-        self.command = command
+    public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
+                address: IPv4Address? = nil) {
+        self.process = process
         self.name = name
         self.network = network
         self.ports = ports
         self.address = address
-        self.hostname = hostname
-        self.rootfs = rootfs
-        self.environment = environment
-        self.workingDirectory = workingDirectory
-        self.stdin = stdin
-        self.stdout = stdout
-        self.stderr = stderr
-        self.privileged = privileged
     }
 
-    /// The process half, for a container with id `id`.
+    /// The process as it runs, for a container with id `id` (see `process`).
     func spec(id: String) -> ContainerSpec {
-        var namespaces = ContainerNamespaces.all
-        if network == .host { namespaces.remove(.network) }
-        return ContainerSpec(command: command, namespaces: namespaces, hostname: hostname ?? Container.defaultHostname(id: id),
-                             rootfs: rootfs, environment: environment, workingDirectory: workingDirectory,
-                             stdin: stdin, stdout: stdout, stderr: stderr, privileged: privileged)
+        var spec = process
+        if network == .host { spec.namespaces.remove(.network) } else { spec.namespaces.insert(.network) }
+        if spec.hostname == nil, spec.namespaces.contains(.uts) { spec.hostname = Container.defaultHostname(id: id) }
+        return spec
     }
 
     /// Checks what can be checked before anything exists.
@@ -95,11 +79,12 @@ public struct RunOptions: Sendable, Hashable {
         case .bridge: break
         case .none, .host:
             if !ports.isEmpty {
-                throw .invalid("--network \(network) has no network to publish ports on",
-                               hint: "drop -p, or use a bridge network such as the default '\(ContainerNetwork.defaultName)'")
+                throw .invalid("network \(network) has no bridge to publish ports on",
+                               hint: "publish no ports, or use a bridge network such as the default '\(ContainerNetwork.defaultName)'", parameter: "ports")
             }
             if let address {
-                throw .invalid("--network \(network) gives no address, so --ip \(address) cannot be used", hint: "drop --ip, or use a bridge network")
+                throw .invalid("network \(network) gives no address, so address \(address) cannot be used",
+                               hint: "give no address, or use a bridge network", parameter: "address")
             }
         }
         try spec(id: String(repeating: "0", count: 64)).validate()

@@ -42,7 +42,8 @@ public final class RunningContainer: Sendable {
     /// Later calls return the same exit. Blocks a thread: not for a Swift concurrency one.
     ///
     /// If the clean-up fails the error is thrown; the exit is kept and the next call
-    /// retries the clean-up (`berth gc` also removes what is left).
+    /// retries the clean-up (`Container.removeOrphans` and garbage collection also remove
+    /// what is left).
     public func wait() throws(BerthError) -> ContainerExit {
         try finished.withLock { (finished) throws(BerthError) -> ContainerExit in
             if let finished { return finished }

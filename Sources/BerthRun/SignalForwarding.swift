@@ -10,11 +10,11 @@ import Synchronization
 /// function: it can capture nothing.
 private let forwardingTarget = Atomic<Int32>(-1)
 
-/// Forwards the signals a terminal or a process manager sends to `berth run` (SIGINT,
-/// SIGTERM, …) to the container's command, as `docker run` does, so stopping berth stops
-/// the container and berth then exits with the command's status.
+/// Forwards the signals a terminal or a process manager sends to a container's supervisor
+/// (SIGINT, SIGTERM, …) to the container's command, as `docker run` does, so stopping the
+/// supervisor stops the container and the supervisor then exits with the command's status.
 public enum SignalForwarding {
-    /// What `berth run` and `berth exec` forward.
+    /// What a foreground run or exec forwards.
     public static let defaultSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 
     /// Installs handlers that send each of `signals` to `process` instead of acting on this
@@ -36,7 +36,7 @@ public enum SignalForwarding {
             action.sa_flags = SA_RESTART
             sigaction(signal, &action, nil)
         }
-        // A mask inherited from whoever started berth (a test harness, a service manager)
+        // A mask inherited from whoever started this process (a test harness, a service manager)
         // would hold the signals back from the handlers for good.
         var set = sigset_t()
         sigemptyset(&set)

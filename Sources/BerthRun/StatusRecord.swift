@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// read(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 internal import CBerthShim
 import BerthCore
 import BerthNamespace
@@ -24,7 +26,7 @@ enum StatusRecord {
         let size = MemoryLayout<(Int32, Int32)>.size
         var count = 0
         while true {
-            count = withUnsafeMutableBytes(of: &record) { Glibc.read(fd, $0.baseAddress, size) }
+            count = withUnsafeMutableBytes(of: &record) { systemRead(fd, $0.baseAddress, size) }
             if count < 0, errno == EINTR { continue }
             break
         }
@@ -44,7 +46,8 @@ struct SpawnStep {
         case Int(BERTH_STEP_LOOKUP):
             let place = spec?.rootfs.map { " in root filesystem \($0)" } ?? ""
             if error.code == ENOENT {
-                return BerthError(.notFound, "command \"\(program)\" not found\(place)", hint: "give a path that exists in the container, or set PATH with --env", cause: error)
+                return BerthError(.notFound, "command \"\(program)\" not found\(place)",
+                                  hint: "give a path that exists in the container, or set PATH in its environment", parameter: "command", cause: error)
             }
             return BerthError(.permissionDenied, "command \"\(program)\" is not an executable file\(place)", hint: "check its mode and that it is a regular file", cause: error)
         case Int(BERTH_STEP_EXEC):
@@ -55,7 +58,8 @@ struct SpawnStep {
         case Int(BERTH_STEP_WORKDIR):
             let dir = spec?.workingDirectory ?? "/"
             if error.code == ENOENT || error.code == ENOTDIR {
-                return BerthError(.notFound, "working directory \(dir) does not exist in the container", hint: "create it in the root filesystem or choose another --workdir", cause: error)
+                return BerthError(.notFound, "working directory \(dir) does not exist in the container", object: .file(dir), parameter: "workingDirectory",
+                                  remedy: .chooseAnother(parameter: "workingDirectory"), cause: error)
             }
             return .system("change to working directory \(dir)", error)
         case Int(BERTH_STEP_BIND_ROOTFS), Int(BERTH_STEP_PIVOT_ROOT):

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/limits.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <linux/capability.h>
@@ -427,4 +428,8 @@ int berth_pidfd_wait(int pidfd, int *exited, int *value) {
 
 int berth_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int berth_memfd_cloexec(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
 }

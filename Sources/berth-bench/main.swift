@@ -84,7 +84,7 @@ func say(_ text: String, fd: Int32 = 1) {
 func options(_ i: Int, _ a: Arguments) throws(BerthError) -> AttachOptions {
     let hostPort = UInt16(a.hostPortBase + i - 1), containerPort = UInt16(a.containerPort)
     let ports = a.publish ? [try PortSpec(hostPorts: try PortRange(hostPort), containerPorts: try PortRange(containerPort))] : []
-    return try AttachOptions(network: a.network, namespace: "/run/netns/\(a.netnsPrefix)\(i)", id: "\(a.idPrefix)\(i)",
+    return try AttachOptions(network: a.network, namespace: .name("\(a.netnsPrefix)\(i)"), id: "\(a.idPrefix)\(i)",
                              address: IPv4Address(a.firstIP.value + UInt32(i - 1)), ports: ports)
 }
 

@@ -11,17 +11,16 @@ struct Berth: ParsableCommand {
         subcommands: [
             NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
-            RunCommand.self, StopCommand.self, ExecCommand.self, SuperviseCommand.self, LabCommand.self,
+            RunCommand.self, StopCommand.self, ExecCommand.self, LabCommand.self,
         ]
     )
 
-    /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`
-    /// and exits 1; usage errors keep argument-parser's message and exit code.
+    /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`,
+    /// worded by `CLIHints`, and exits 1; usage errors keep argument-parser's message and exit
+    /// code.
     static func main() {
         do {
             Trace.mark("main")
-            let arguments = CommandLine.arguments
-            if arguments.count > 1, arguments[1] == "lab" { LabLauncher.exec(Array(arguments.dropFirst(2))) }
             if try HotPath.run(Array(CommandLine.arguments.dropFirst())) {
                 Trace.mark("done")
                 return
@@ -31,7 +30,7 @@ struct Berth: ParsableCommand {
             try command.run()
             Trace.mark("done")
         } catch let error as BerthError {
-            Output.error(error.description)
+            Output.error(CLIHints.message(for: error))
             Output.terminate(status: 1)
         } catch {
             exit(withError: error)

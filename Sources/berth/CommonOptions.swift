@@ -10,7 +10,8 @@ struct NamespaceOption: ParsableArguments {
 
     /// The namespace named, if any.
     func namespace() throws(BerthError) -> NetworkNamespace? {
-        try netns.map { name throws(BerthError) in try NetworkNamespace.open(nameOrPath: name) }
+        CLIHints.commandNamespace.withLock { $0 = netns }
+        return try netns.map { name throws(BerthError) in try NetworkNamespace.open(nameOrPath: name) }
     }
 
     /// An rtnetlink handle in the namespace named (or berth's own).

@@ -23,7 +23,7 @@ struct AttachCommand: ParsableCommand {
     static func perform(network: String, netns: String, id: String?, ip: String?, mac: String?, ifname: String,
                         publish: [String], stateDir: String?) throws(BerthError) {
         let options = try AttachOptions(
-            network: network, namespace: netns, id: id,
+            network: network, namespace: NamespaceReference(nameOrPath: netns), id: id,
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
             interfaceName: try InterfaceName(ifname),

@@ -32,7 +32,7 @@ enum LabLauncher {
     }
 }
 
-/// `berth lab`: listed in `berth --help`; `Berth.main` hands `berth lab …` to `LabLauncher`
+/// `berth lab`: listed in `berth --help`; `HotPath.run` hands `berth lab …` to `LabLauncher`
 /// before parsing, so this runs only when options come before `lab`.
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

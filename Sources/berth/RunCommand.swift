@@ -9,9 +9,10 @@ import Berth
 /// `berth run`: a command in its own namespaces, wired to a network before it runs.
 ///
 /// In the foreground berth is the container's supervisor: stdio passes through, SIGINT and
-/// SIGTERM go to the command, berth exits with its status and cleans up. With `-d` berth
-/// re-executes itself as a detached `berth _supervise` that does the same with no terminal,
-/// and returns once that supervisor reports the container running (or its error).
+/// SIGTERM go to the command, berth exits with its status. With `-d` a detached supervisor
+/// (berth again, entered through the hidden `_supervise`; see `HotPath`) does the same with
+/// no terminal, and berth prints the container's name once it runs. Both are BerthRun's
+/// `Supervisor`; this command only parses, prints and exits.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a command as a container attached to a network.",
@@ -21,6 +22,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.customShort("d"), .long], help: "Run in the background and print the container's name.") var detach = false
     @Flag(help: "Accepted for docker compatibility: a container is always removed when its command ends.") var rm = false
     @OptionGroup var state: StateOption
+
+    /// The hidden command that enters `Supervisor.main()` in the detached supervisor.
+    static let superviseCommand = "_supervise"
 
     /// The command is captured verbatim, so `berth run --help` would otherwise try to run
     /// a program called "--help".
@@ -33,66 +37,15 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let options = try arguments.options()
         if detach {
-            try options.validate()
-            try Self.startSupervisor(arguments.argv(), stateDirectory: state.stateDir)
+            let started = try Supervisor.start(options, stateDirectory: state.stateDir, entry: Supervisor.Entry(arguments: [Self.superviseCommand]))
+            print(started.name)
         } else {
-            let container = try Container.run(options, manager: state.manager())
-            SignalForwarding.forward(to: container.process)
-            let exit = try container.wait()
-            SignalForwarding.stop()
+            let exit = try Supervisor.run(options, manager: state.manager())
             Output.terminate(status: exit.code)
         }
     }
 
-    /// Starts `berth _supervise` detached and relays its first report: the container's name,
-    /// or the error that left nothing behind.
-    static func startSupervisor(_ runArguments: [String], stateDirectory: String?) throws(BerthError) {
-        let stateDir = try absolute(StateStore.resolveDirectory(stateDirectory), what: "state directory")
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw .system("create a pipe", Errno(errno)) }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        guard null >= 0 else { throw .system("open /dev/null", Errno(errno)) }
-        // The supervisor is berth itself, reporting on its stdout; it is no container (no
-        // namespaces of its own) and keeps berth's privileges.
-        let spec = ContainerSpec(command: ["/proc/self/exe", SuperviseCommand.name, "--state-dir", stateDir] + runArguments,
-                                 namespaces: [], stdin: null, stdout: fds[1], stderr: null, privileged: true)
-        let supervisor: ContainerProcess
-        do {
-            supervisor = try ContainerProcess.spawn(spec)
-            close(fds[1])
-            close(null)
-            try supervisor.start()
-        } catch {
-            close(fds[0])
-            throw error
-        }
-        let report = readAll(fds[0])
-        close(fds[0])
-        if report.hasPrefix("ok "), let name = report.dropFirst(3).split(separator: "\n").first {
-            print(name)
-            return
-        }
-        let status = try supervisor.wait()
-        if report.hasPrefix("error ") {
-            Output.error(String(report.dropFirst(6).prefix { $0 != "\n" }))
-            Output.terminate(status: 1)
-        }
-        throw BerthError(.internalError, "the container's supervisor ended (\(status)) without a report")
-    }
-
-    static func readAll(_ fd: Int32) -> String {
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { break }
-            data += buffer[..<n]
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
+    /// `path` made absolute against the current directory.
     static func absolute(_ path: String, what: String) throws(BerthError) -> String {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -102,44 +55,7 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// `berth _supervise`: the detached supervisor of `berth run -d` (hidden). It runs the
-/// container, reports `ok NAME` or `error MESSAGE` on its stdout (a pipe to `berth run`),
-/// then waits for the command and cleans up.
-struct SuperviseCommand: ParsableCommand {
-    static let name = "_supervise"
-    static let configuration = CommandConfiguration(commandName: name, shouldDisplay: false)
-
-    @OptionGroup var arguments: RunArguments
-    @OptionGroup var state: StateOption
-
-    func run() throws {
-        // Out of berth run's session: a hangup or Ctrl-C on its terminal is not for us.
-        _ = setsid()
-        // A berth run killed before reading the report must not take the supervisor with it.
-        _ = signal(SIGPIPE, SIG_IGN)
-        let report = fcntl(1, F_DUPFD_CLOEXEC, 3)
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        if null >= 0 { _ = dup2(null, 1) }
-        func send(_ line: String) {
-            let bytes = Array((line + "\n").utf8)
-            _ = bytes.withUnsafeBytes { write(report, $0.baseAddress, $0.count) }
-            close(report)
-        }
-        let container: RunningContainer
-        do {
-            container = try Container.run(try arguments.options(), manager: state.manager())
-        } catch {
-            send("error " + error.description.split(separator: "\n").joined(separator: " "))
-            Output.terminate(status: 1)
-        }
-        SignalForwarding.forward(to: container.process)
-        send("ok " + container.name)
-        let exit = try container.wait()
-        Output.terminate(status: exit.code)
-    }
-}
-
-/// The options `berth run` and `berth _supervise` share.
+/// The options of `berth run`.
 struct RunArguments: ParsableArguments {
     @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own).", valueName: "NAME"))
     var network = ContainerNetwork.defaultName
@@ -161,25 +77,13 @@ struct RunArguments: ParsableArguments {
     var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
     func options() throws(BerthError) -> RunOptions {
-        RunOptions(
-            command: commandLine, name: name, network: try ContainerNetwork(parsing: network),
-            ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
-            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
-            hostname: hostname, rootfs: try rootfs.map { path throws(BerthError) in try RunCommand.absolute(path, what: "root filesystem") },
+        let process = ContainerSpec(
+            command: commandLine, hostname: hostname,
+            rootfs: try rootfs.map { path throws(BerthError) in try RunCommand.absolute(path, what: "root filesystem") },
             environment: env, workingDirectory: workdir, privileged: privileged)
-    }
-
-    /// The same options as arguments again, for the supervisor (paths made absolute).
-    func argv() throws(BerthError) -> [String] {
-        var argv = ["--network", network]
-        for spec in publish { argv += ["--publish", spec] }
-        if let name { argv += ["--name", name] }
-        if let hostname { argv += ["--hostname", hostname] }
-        if let ip { argv += ["--ip", ip] }
-        if let rootfs { argv += ["--rootfs", try RunCommand.absolute(rootfs, what: "root filesystem")] }
-        for entry in env { argv += ["--env", entry] }
-        if let workdir { argv += ["--workdir", workdir] }
-        if privileged { argv.append("--privileged") }
-        return argv + ["--"] + commandLine
+        return RunOptions(
+            process: process, name: name, network: try ContainerNetwork(parsing: network),
+            ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
+            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) })
     }
 }

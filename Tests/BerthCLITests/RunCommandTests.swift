@@ -145,7 +145,7 @@ struct RunCommandTests {
                     let noCommand = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path])
                     #expect(noCommand.status == 1 && noCommand.stderr.contains("no command given"), "\(noCommand)")
                     let hostPorts = sandbox.berth(["run"] + detach + ["--network", "host", "-p", "80", "--", "true"])
-                    #expect(hostPorts.status == 1 && hostPorts.stderr.contains("--network host has no network to publish ports on"), "\(hostPorts)")
+                    #expect(hostPorts.status == 1 && hostPorts.stderr.contains("network host has no bridge to publish ports on"), "\(hostPorts)")
                 }
                 let names = try psJSON(sandbox).compactMap { $0["name"] as? String }
                 #expect(names == ["one"])

@@ -78,5 +78,6 @@ struct BerthErrorStructureTests {
         #expect(BerthError.Remedy.chooseAnother(parameter: "interfaceName").description == "choose another interfaceName")
         #expect(BerthError.Remedy.remove(.network("web")).description == "remove network web first")
         #expect(BerthError.Remedy.listExisting(.network).description == "list the existing networks")
+        #expect(BerthError.Remedy.listExisting(.address).description == "list the existing addresses")
     }
 }

@@ -8,11 +8,14 @@ import Testing
 enum Scenario {
     struct Outcome: Equatable {
         var dumps: [String] = []
+        /// `list(table:)` after each step, rendered ("" when the table is absent).
+        var scoped: [String] = []
         var errors: [String] = []
     }
 
     static func run(_ backend: any NFTablesBackend, table name: String) throws -> Outcome {
         var outcome = Outcome()
+        let (table, publish, wild, chains, _) = Fixture.publishTable(name)
         func attempt(_ tx: Transaction) throws {
             do {
                 try backend.apply(tx)
@@ -21,8 +24,8 @@ enum Scenario {
                 outcome.errors.append("\(error.code): \(error.message)")
             }
             outcome.dumps.append(try backend.dump(prefix: name))
+            outcome.scoped.append(try backend.list(table: table).map(Renderer.table) ?? "")
         }
-        let (table, publish, wild, chains, _) = Fixture.publishTable(name)
         try attempt(Fixture.publishTransaction(name))
         // create of an existing element: EEXIST naming the element.
         var create = Transaction()
@@ -79,6 +82,9 @@ struct BackendAgreementTests {
             let kernel = try Scenario.run(KernelBackend(namespace: sandbox.namespace), table: name)
             #expect(fake.errors == kernel.errors)
             #expect(fake.dumps == kernel.dumps)
+            #expect(fake.scoped == kernel.scoped)
+            // Reading the one table gives what the whole listing holds for it, at every step.
+            #expect(kernel.scoped == kernel.dumps)
             #expect(fake.errors == [
                 "ok",
                 "alreadyExists: create element to map ip berth-agree publish { 10.0.0.1 . tcp . 8080 comment \"c1\" : 172.17.0.2 . 80 }",

@@ -81,9 +81,13 @@ struct NetworkNamespaceKernelTests {
             let name = "bt-none-\(KernelTests.uniqueSuffix())"
             let deleted = #expect(throws: BerthError.self) { try NetworkNamespace.delete(named: name) }
             #expect(deleted?.code == .notFound)
-            #expect(deleted?.hint?.contains("berth netns ls") == true)
+            #expect(deleted?.object == .namespace(name))
+            #expect(deleted?.remedy == .listExisting(.namespace))
+            #expect(deleted.map { !String(describing: $0).contains("berth ") } == true)
             let opened = #expect(throws: BerthError.self) { try NetworkNamespace.open(named: name) }
             #expect(opened?.code == .notFound)
+            #expect(opened?.object == .namespace(NetworkNamespace.runDirectory + "/" + name))
+            #expect(opened?.remedy == .listExisting(.namespace))
             for bad in ["", "..", "a/b"] {
                 let error = #expect(throws: BerthError.self) { try NetworkNamespace.create(named: bad) }
                 #expect(error?.code == .invalidArgument)

@@ -1,6 +1,7 @@
 import BerthCore
 import BerthNamespace
 @testable import BerthNetlink
+import BerthTestSupport
 import Testing
 
 /// The exact ctnetlink bytes, through a recorder: no kernel needed.

@@ -1,5 +1,6 @@
 import BerthCore
 @testable import BerthNetlink
+import BerthTestSupport
 import Testing
 
 /// The exact bytes of the qdisc requests (tbf, netem, their composition), through a
@@ -16,7 +17,7 @@ struct QdiscRequestGoldenTests {
     func tokenBucket() throws {
         let tbf = TokenBucket(rate: try DataRate(parsing: "100mbit"))
         #expect(tbf.burst == 125_000 && tbf.limit == 750_000)
-        try netlink.applyQdiscs { changes throws(BerthError) in try changes.replace(.tokenBucket(tbf), on: 3) }
+        try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.tokenBucket(tbf), on: .index(3)) }
         expectGolden(transport.annotated, """
         nlmsghdr len=96 type=RTM_NEWQDISC flags=REQUEST|ACK|REPLACE|CREATE seq=1 | 60 00 00 00 24 00 05 05 01 00 00 00 00 00 00 00
         tcmsg family=0 ifindex=3 handle=1:0 parent=root info=0 | 00 00 00 00 03 00 00 00 00 00 01 00 ff ff ff ff 00 00 00 00
@@ -29,7 +30,7 @@ struct QdiscRequestGoldenTests {
 
     @Test("netem at the root: tc_netem_qopt (ticks of 64 ns, probabilities of 2^32-1) then 64-bit delays, not nested")
     func networkEmulation() throws {
-        try netlink.applyQdiscs { changes throws(BerthError) in try changes.replace(.networkEmulation(Self.netem), on: 4) }
+        try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.networkEmulation(Self.netem), on: .index(4)) }
         expectGolden(transport.annotated, """
         nlmsghdr len=100 type=RTM_NEWQDISC flags=REQUEST|ACK|REPLACE|CREATE seq=1 | 64 00 00 00 24 00 05 05 01 00 00 00 00 00 00 00
         tcmsg family=0 ifindex=4 handle=1:0 parent=root info=0 | 00 00 00 00 04 00 00 00 00 00 01 00 ff ff ff ff 00 00 00 00
@@ -45,8 +46,8 @@ struct QdiscRequestGoldenTests {
     func composition() throws {
         let tbf = TokenBucket(rate: DataRate(bitsPerSecond: 8_000_000), burst: 32_768, limit: 82_768)
         let installed = Impairment(rate: tbf)
-        try netlink.applyQdiscs { changes throws(BerthError) in
-            try changes.setImpairment(Impairment(rate: tbf, emulation: Self.netem), on: 5, installed: installed)
+        try netlink.apply { changes throws(BerthError) in
+            try changes.setImpairment(Impairment(rate: tbf, emulation: Self.netem), on: .index(5), installed: installed)
         }
         #expect(transport.requests.count == 1)
         #expect(transport.requests.first?.expectedAcks == 3)
@@ -57,10 +58,10 @@ struct QdiscRequestGoldenTests {
     func changeAndClear() throws {
         let old = Impairment(rate: TokenBucket(rate: DataRate(bitsPerSecond: 8_000_000)))
         let new = Impairment(rate: TokenBucket(rate: DataRate(bitsPerSecond: 16_000_000)))
-        try netlink.applyQdiscs { changes throws(BerthError) in
-            try changes.setImpairment(new, on: 6, installed: old)
-            try changes.setImpairment(Impairment(), on: 7, installed: old)
-            try changes.setImpairment(Impairment(), on: 8)
+        try netlink.apply { changes throws(BerthError) in
+            try changes.setImpairment(new, on: .index(6), installed: old)
+            try changes.setImpairment(Impairment(), on: .index(7), installed: old)
+            try changes.setImpairment(Impairment(), on: .index(8))
         }
         expectGolden(transport.annotated, GOLDEN_CHANGE_AND_CLEAR)
     }
@@ -68,7 +69,7 @@ struct QdiscRequestGoldenTests {
     @Test("a rate of 2^32 bytes per second or more goes as TCA_TBF_RATE64")
     func rate64() throws {
         let tbf = TokenBucket(rate: try DataRate(parsing: "40gbit"), burst: 1 << 20, limit: 1 << 22)
-        try netlink.applyQdiscs { changes throws(BerthError) in try changes.add(.tokenBucket(tbf), on: 2) }
+        try netlink.apply { changes throws(BerthError) in try changes.addQdisc(.tokenBucket(tbf), on: .index(2)) }
         expectGolden(transport.annotated, GOLDEN_RATE64)
     }
 
@@ -84,9 +85,9 @@ struct QdiscRequestGoldenTests {
     @Test("the bytes sent read back as the same options (the kernel dumps what it was given)")
     func decodeRoundTrip() throws {
         let tbf = TokenBucket(rate: try DataRate(parsing: "100mbit"))
-        try netlink.applyQdiscs { changes throws(BerthError) in
-            try changes.replace(.tokenBucket(tbf), on: 3)
-            try changes.replace(.networkEmulation(Self.netem), on: 4)
+        try netlink.apply { changes throws(BerthError) in
+            try changes.replaceQdisc(.tokenBucket(tbf), on: .index(3))
+            try changes.replaceQdisc(.networkEmulation(Self.netem), on: .index(4))
         }
         let sent = try #require(transport.requests.first).bytes.withUnsafeBytes { NetlinkMessage.split($0) }
         // A dump answers RTM_NEWQDISC; relabel the requests as replies and decode them.

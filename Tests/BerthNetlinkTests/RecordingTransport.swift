@@ -1,4 +1,5 @@
 @testable import BerthNetlink
+import BerthTestSupport
 
 /// A transport that keeps every request instead of sending it, numbers messages from 1,
 /// acknowledges everything, and — like the kernel — answers a message flagged NLM_F_ECHO

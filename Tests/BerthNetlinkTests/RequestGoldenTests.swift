@@ -1,6 +1,7 @@
 import BerthCore
 import BerthNamespace
 @testable import BerthNetlink
+import BerthTestSupport
 import Testing
 
 /// The exact bytes each verb sends, through a recorder: no kernel needed.
@@ -178,20 +179,5 @@ struct RequestGoldenTests {
             try netlink.addRoute(to: CIDR(parsing: "10.0.0.0/8"), via: IPAddress(parsing: "fd00::1"))
         }
         #expect(transport.requests.isEmpty)
-    }
-}
-
-/// Compares line by line so a failure points at the line that differs.
-func expectGolden(_ actual: String, _ golden: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    if actual == golden { return }
-    let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
-    let g = golden.split(separator: "\n", omittingEmptySubsequences: false)
-    for i in 0..<max(a.count, g.count) {
-        let left = i < a.count ? String(a[i]) : "<none>"
-        let right = i < g.count ? String(g[i]) : "<none>"
-        if left != right {
-            Issue.record("golden differs at line \(i + 1):\n  actual: \(left)\n  golden: \(right)\n--- actual ---\n\(actual)", sourceLocation: sourceLocation)
-            return
-        }
     }
 }

@@ -192,12 +192,30 @@ struct RouteNetlinkKernelTests {
             let missing = #expect(throws: BerthError.self) { try netlink.deleteLink(.named("nosuch0")) }
             #expect(missing?.code == .notFound)
             #expect(missing?.message.hasPrefix("link nosuch0 does not exist") == true)
-            #expect(missing?.hint?.contains("berth link ls") == true)
+            // What the error is about and the fix, as fields a front end words; no CLI text.
+            #expect(missing?.object == .link("nosuch0"))
+            #expect(missing?.remedy == .listExisting(.link))
+            #expect(missing?.hint == nil)
+            #expect(missing.map { !String(describing: $0).contains("berth ") } == true)
             #expect((missing?.cause as? NetlinkError)?.isNotFound == true)
 
             try netlink.createBridge(named: name("br0"))
             let duplicate = #expect(throws: BerthError.self) { try netlink.createBridge(named: name("br0")) }
             #expect(duplicate?.code == .alreadyExists)
+            #expect(duplicate?.object == .link("br0"))
+            #expect(duplicate?.parameter == "name")
+            #expect(duplicate?.remedy == .remove(.link("br0")))
+
+            let address = try CIDR(parsing: "10.77.0.1/24")
+            try netlink.addAddress(address, to: .named("br0"))
+            let taken = #expect(throws: BerthError.self) { try netlink.addAddress(address, to: .named("br0")) }
+            #expect(taken?.code == .alreadyExists)
+            #expect(taken?.object == BerthError.Object(.address, "10.77.0.1/24"))
+            #expect(taken?.remedy == .listExisting(.address))
+            let noRoute = #expect(throws: BerthError.self) { try netlink.deleteRoute(to: CIDR(parsing: "10.99.0.0/16"), device: .named("br0")) }
+            #expect(noRoute?.code == .notFound)
+            #expect(noRoute?.object?.kind == .route)
+            #expect(noRoute?.remedy == .listExisting(.route))
             #expect(duplicate?.message.contains("br0 already exists") == true)
 
             let unknown = #expect(throws: BerthError.self) { try netlink.createLink(named: name("x0"), kind: .other("nosuchkind")) }

@@ -27,12 +27,12 @@ struct PublishConntrackKernelTests {
             // Before any mapping the flow is set up without NAT and gets no answer.
             #expect(ask() == nil)
             let spec = try PortSpec(parsing: "5353:53/udp")
-            let a = try manager.attach(AttachOptions(network: "ct", namespace: first.path, id: "first", ports: [spec]))
+            let a = try manager.attach(AttachOptions(network: "ct", namespace: .open(first), id: "first", ports: [spec]))
             let reply1 = try #require(ask(), "the flow from port 45000 was not redirected after the attach")
             #expect(reply1.hasPrefix("first "))
 
             try manager.detach(id: a.id)
-            _ = try manager.attach(AttachOptions(network: "ct", namespace: second.path, id: "second", ports: [spec]))
+            _ = try manager.attach(AttachOptions(network: "ct", namespace: .open(second), id: "second", ports: [spec]))
             let reply2 = try #require(ask(), "the flow from port 45000 did not follow the port to the new container")
             #expect(reply2.hasPrefix("second "))
         }

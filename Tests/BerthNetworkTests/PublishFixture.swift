@@ -31,7 +31,7 @@ struct PublishHost {
     @discardableResult
     func attach(_ namespace: NetworkNamespace, id: String, ports: [String], network: String = "web") throws(BerthError) -> EndpointRecord {
         let specs = try ports.map { text throws(BerthError) in try PortSpec(parsing: text) }
-        return try manager.attach(AttachOptions(network: network, namespace: namespace.path, id: id, ports: specs))
+        return try manager.attach(AttachOptions(network: network, namespace: .open(namespace), id: id, ports: specs))
     }
 
     /// A container with TCP and UDP echo servers on `serverPorts`, attached with `ports`.

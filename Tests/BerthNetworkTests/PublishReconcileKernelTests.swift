@@ -15,7 +15,7 @@ struct PublishReconcileKernelTests {
             let container = try sandbox.makeNamespace()
             let server = try EchoServer(in: container, port: 80, banner: "ctr")
             defer { server.stop() }
-            _ = try manager.attach(AttachOptions(network: "rc", namespace: container.path, id: "web",
+            _ = try manager.attach(AttachOptions(network: "rc", namespace: .open(container), id: "web",
                                                  ports: [try PortSpec(parsing: "8080:80"), try PortSpec(parsing: "127.0.0.1:9090:80")]))
             func reachable(_ address: String, _ port: UInt16) -> Bool {
                 (try? Probe.request(from: sandbox.namespace, to: address, port: port, timeout: 1))?.hasPrefix("ctr ") == true

@@ -89,7 +89,12 @@ struct ContainerProcessKernelTests {
             // Its network namespace is already there to be wired, and distinct from ours.
             let netns = try child.networkNamespace()
             #expect(try netns != NetworkNamespaceProbe.current())
-            Thread.sleep(forTimeInterval: 0.2)
+            // Still the pre-exec image: this test binary, not busybox, with every signal
+            // blocked (the child unblocks them only just before execve).
+            let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child.pid)/exe")
+            #expect(exe == (try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")))
+            let blocked = try #require(ProcStatus(pid: child.pid)?.mask("SigBlk"))
+            for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1] { #expect(blocked & (1 << (UInt64(signal) - 1)) != 0, "signal \(signal)") }
             #expect(!FileManager.default.fileExists(atPath: marker))
             try child.start()
             #expect(try child.wait() == .exited(0))
@@ -239,10 +244,16 @@ struct ContainerProcessKernelTests {
         try withRootfs { rootfs in
             let child = try ContainerProcess.spawn(ContainerSpec(command: ["sleep", "60"], rootfs: rootfs.path))
             try child.start()
+            // Once exec'd (its image is sleep's), it has no handler for SIGTERM.
+            let status = try #require(ProcStatus(pid: child.pid))
+            #expect(status.mask("SigCgt").map { $0 & (1 << (UInt64(SIGTERM) - 1)) } == 0)
             try child.signal(SIGTERM)
-            Thread.sleep(forTimeInterval: 0.2)
-            let state = try String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8).split(separator: " ")[2]
-            #expect(state == "S")
+            // The kernel drops a signal its namespace's init does not handle when it is sent:
+            // nothing is pending and the process is not dying. (A delivered fatal signal
+            // would have queued SIGKILL on it before signal() returned.)
+            let after = try #require(ProcStatus(pid: child.pid))
+            #expect(after.mask("SigPnd") == 0 && after.mask("ShdPnd") == 0, "\(after.fields)")
+            #expect(after.fields["State"].map { !$0.hasPrefix("Z") && !$0.hasPrefix("X") } == true, "\(after.fields)")
             try child.signal(SIGKILL)
             #expect(try child.wait() == .signaled(SIGKILL))
         }
@@ -256,6 +267,26 @@ struct ContainerProcessKernelTests {
             let privileged = try run(ContainerSpec(command: command, rootfs: rootfs.path, privileged: true))
             #expect(!privileged.output.contains("a80425fb"), "\(privileged.output)")
         }
+    }
+}
+
+/// A process's /proc/PID/status, field by field.
+struct ProcStatus {
+    let fields: [String: String]
+
+    init?(pid: Int32) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        self.fields = fields
+    }
+
+    /// A signal mask field (SigBlk, SigCgt, SigPnd, ShdPnd): bit n - 1 is signal n.
+    func mask(_ name: String) -> UInt64? {
+        fields[name].flatMap { UInt64($0, radix: 16) }
     }
 }
 

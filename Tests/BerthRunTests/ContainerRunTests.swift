@@ -14,8 +14,9 @@ struct ContainerRunKernelTests {
             try withRootfs { rootfs in
                 let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
                 let out = try OutputPipe()
-                let container = try Container.run(RunOptions(command: ["cat", "/proc/net/dev", "/etc/hostname"], name: "lib",
-                                                             hostname: "libbox", rootfs: rootfs.path, stdout: out.write), manager: manager)
+                let process = ContainerSpec(command: ["cat", "/proc/net/dev", "/etc/hostname"], hostname: "libbox", rootfs: rootfs.path,
+                                            stdout: out.write)
+                let container = try Container.run(RunOptions(process: process, name: "lib"), manager: manager)
                 out.closeWrite()
                 #expect(container.name == "lib")
                 #expect(try manager.network(named: "berth").bridge.rawValue == "berth0")
@@ -40,9 +41,10 @@ struct ContainerRunKernelTests {
             try withRootfs { rootfs in
                 let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
                 let port = try PortSpec(parsing: "8088:80")
-                let first = try Container.run(RunOptions(command: ["sleep", "100"], ports: [port], rootfs: rootfs.path), manager: manager)
+                let sleep = ContainerSpec(command: ["sleep", "100"], rootfs: rootfs.path)
+                let first = try Container.run(RunOptions(process: sleep, ports: [port]), manager: manager)
                 let clash = #expect(throws: BerthError.self) {
-                    try Container.run(RunOptions(command: ["sleep", "100"], ports: [port], rootfs: rootfs.path), manager: manager)
+                    try Container.run(RunOptions(process: sleep, ports: [port]), manager: manager)
                 }
                 #expect(clash?.code == .conflict, "\(String(describing: clash))")
                 #expect(try Container.list(manager: manager).count == 1)
@@ -65,29 +67,33 @@ struct ContainerRunKernelTests {
                 let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
                 let out = try OutputPipe()
                 // /proc/net/if_inet6 lists ::1 only when lo is up.
-                let none = try Container.run(RunOptions(command: ["cat", "/proc/net/dev", "/proc/net/if_inet6"], network: .none,
-                                                        rootfs: rootfs.path, stdout: out.write), manager: manager)
+                let none = try Container.run(RunOptions(process: ContainerSpec(command: ["cat", "/proc/net/dev", "/proc/net/if_inet6"],
+                                                                               rootfs: rootfs.path, stdout: out.write),
+                                                        network: .none), manager: manager)
                 out.closeWrite()
                 let output = out.readAll()
                 #expect(try none.wait() == .exited(0))
                 #expect(none.endpoint == nil)
                 #expect(output.contains("lo:") && !output.contains("eth0") && output.contains("00000000000000000000000000000001 01"), "\(output)")
                 let refused = #expect(throws: BerthError.self) {
-                    try Container.run(RunOptions(command: ["true"], network: .host, ports: [try PortSpec(parsing: "80")], rootfs: rootfs.path),
+                    try Container.run(RunOptions(process: ContainerSpec(command: ["true"], rootfs: rootfs.path), network: .host,
+                                                 ports: [try PortSpec(parsing: "80")]), manager: manager)
+                }
+                #expect(refused?.message == "network host has no bridge to publish ports on")
+                #expect(refused?.parameter == "ports")
+                let unknown = #expect(throws: BerthError.self) {
+                    try Container.run(RunOptions(process: ContainerSpec(command: ["true"], rootfs: rootfs.path), network: .bridge("nosuch")),
                                       manager: manager)
                 }
-                #expect(refused?.message.contains("--network host") == true)
-                let unknown = #expect(throws: BerthError.self) {
-                    try Container.run(RunOptions(command: ["true"], network: .bridge("nosuch"), rootfs: rootfs.path), manager: manager)
-                }
                 #expect(unknown?.code == .notFound)
+                #expect(unknown?.parameter == "network" && unknown?.object == .network("nosuch"))
                 #expect(try Container.list(manager: manager).isEmpty)
             }
         }
     }
 }
 
-@Suite("ProcessIdentity and container records")
+@Suite("ProcessIdentity")
 struct ProcessIdentityTests {
     @Test("/proc/PID/stat: fields counted from the last ')', so a comm with spaces and parentheses parses")
     func statParsing() throws {
@@ -105,28 +111,5 @@ struct ProcessIdentityTests {
         #expect(ProcessIdentity.of(pid: me.pid) == me)
         #expect(!ProcessIdentity(pid: me.pid, startTime: me.startTime + 1).isAlive)
         #expect(try !ProcessIdentity(pid: me.pid, startTime: me.startTime + 1).signal(0))
-    }
-
-    @Test("the containers table: a name is reserved once, rows round-trip, delete is idempotent")
-    func containerRows() throws {
-        let dir = NSTemporaryDirectory() + "berth-ctr-state-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try StateStore(directory: dir)
-        let record = ContainerRecord(id: RecordID.generate(), name: "web", endpointID: nil, network: "none", pid: 42, startTime: 7,
-                                     supervisorPID: 41, supervisorStartTime: 6, command: ["sh", "-c", "echo \"hi\""], hostname: "box",
-                                     rootfs: "/srv/r", status: .created, created: 1)
-        try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
-        var second = record
-        second.id = RecordID.generate()
-        let taken = #expect(throws: BerthError.self) { try store.write { tx throws(BerthError) in try tx.insertContainer(second) } }
-        #expect(taken?.code == .alreadyExists && taken?.message.contains("\"web\" is already in use") == true)
-        try store.write { tx throws(BerthError) in try tx.setContainerStatus(id: record.id, .running) }
-        var expected = record
-        expected.status = .running
-        #expect(try store.read { tx throws(BerthError) in try tx.container(matching: "web") } == expected)
-        #expect(try store.read { tx throws(BerthError) in try tx.container(matching: String(record.id.prefix(8))) } == expected)
-        #expect(try store.write { tx throws(BerthError) in try tx.deleteContainer(id: record.id) })
-        #expect(try !store.write { tx throws(BerthError) in try tx.deleteContainer(id: record.id) })
-        #expect(try store.read { tx throws(BerthError) in try tx.containers() }.isEmpty)
     }
 }

@@ -9,11 +9,12 @@ struct ContainerSpecTests {
         try #require(throws: BerthError.self) { try spec.validate() }
     }
 
-    @Test("an empty command is refused with a hint about '--'")
+    @Test("an empty command is refused naming the field, in the library's words")
     func emptyCommand() throws {
         let error = try rejection(ContainerSpec(command: []))
         #expect(error.code == .invalidArgument)
-        #expect(error.hint?.contains("--") == true)
+        #expect(error.parameter == "command")
+        #expect(error.hint == "give the program to run and its arguments")
         #expect(try rejection(ContainerSpec(command: [""])).code == .invalidArgument)
     }
 
@@ -22,6 +23,7 @@ struct ContainerSpecTests {
         #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "relative/root")).message.contains("relative/root"))
         #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "/")).code == .invalidArgument)
         #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "/no/such/dir-\(UUID().uuidString)")).code == .notFound)
+        #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "/no/such/dir")).parameter == "rootfs")
         let file = try rejection(ContainerSpec(command: ["sh"], rootfs: "/etc/hostname"))
         #expect(file.message.contains("not a directory"))
         let noMount = try rejection(ContainerSpec(command: ["sh"], namespaces: [.pid, .network], rootfs: "/tmp"))

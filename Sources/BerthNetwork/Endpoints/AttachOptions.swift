@@ -1,11 +1,12 @@
 public import BerthCore
+public import BerthNamespace
 
-/// What `berth attach` asks for: which namespace joins which network, and how.
+/// What an attach asks for: which namespace joins which network, and how.
 public struct AttachOptions: Sendable, Hashable {
     /// The network to join.
     public var network: String
-    /// A name from /run/netns or a path such as /proc/PID/ns/net.
-    public var namespace: String
+    /// The namespace to attach: by name, path or pid, or one the caller holds open.
+    public var namespace: NamespaceReference
     /// The endpoint id; generated (64 hex digits) when nil.
     public var id: String?
     /// A static address inside the network's subnet; the lowest free one when nil.
@@ -17,7 +18,7 @@ public struct AttachOptions: Sendable, Hashable {
     /// Ports to publish on the host, as `docker run -p` takes them.
     public var ports: [PortSpec]
 
-    public init(network: String, namespace: String, id: String? = nil, address: IPv4Address? = nil,
+    public init(network: String, namespace: NamespaceReference, id: String? = nil, address: IPv4Address? = nil,
                 mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = []) throws(BerthError) {
         self.ports = ports
         self.network = network
@@ -35,7 +36,7 @@ public struct AttachOptions: Sendable, Hashable {
                 || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
         }
         guard ok else {
-            throw .invalid("invalid endpoint id \"\(id)\"", hint: "use 1 to 128 letters, digits, '_', '.' or '-'")
+            throw .invalid("invalid endpoint id \"\(id)\"", hint: "use 1 to 128 letters, digits, '_', '.' or '-'", parameter: "id")
         }
     }
 }

@@ -35,11 +35,12 @@ extension Firewall {
         try backend.apply(transaction)
     }
 
-    /// What of the desired ruleset the kernel lacks, in words: missing rules (guards,
-    /// masquerade, DNAT) and missing map elements, each with its owner.
-    func missing(networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) -> [(owner: String?, object: String)] {
+    /// What of the desired ruleset `table` (Berth's table as read, nil when absent) lacks,
+    /// in words: missing rules (guards, masquerade, DNAT) and missing map elements, each
+    /// with its owner.
+    static func missing(networks: [NetworkRecord], endpoints: [EndpointRecord], in table: Ruleset.TableContents?) -> [(owner: String?, object: String)] {
         let desired = Self.desired(networks: networks, endpoints: endpoints)
-        guard let table = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else {
+        guard let table else {
             return [(nil, "nftables table \(FirewallLayout.table.family) \(FirewallLayout.table.name)")]
         }
         var missing: [(owner: String?, object: String)] = []

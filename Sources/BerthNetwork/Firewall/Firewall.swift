@@ -1,39 +1,28 @@
 import BerthCore
-import BerthNamespace
 import BerthNFTables
 
-/// Installs and removes Berth's nftables objects in the host namespace.
+/// Installs and removes Berth's nftables objects, on any backend: the kernel's, or a
+/// `FakeBackend` whose dump tests compare with goldens.
 ///
-/// Opened lazily: an attach without published ports never touches nftables.
-final class Firewall {
-    private let namespace: NetworkNamespace?
-    private var backendStorage: KernelBackend?
+/// Reads only Berth's own table (`list(table:)`), and each operation reads it at most
+/// once; callers that already hold a copy pass it in.
+struct Firewall {
+    let backend: any NFTablesBackend
 
-    init(namespace: NetworkNamespace?) {
-        self.namespace = namespace
-    }
-
-    var backend: KernelBackend {
-        get throws(BerthError) {
-            if let backendStorage { return backendStorage }
-            let backend = try KernelBackend(namespace: namespace)
-            backendStorage = backend
-            return backend
-        }
+    /// Berth's table as it is now; nil when it does not exist.
+    func table() throws(BerthError) -> Ruleset.TableContents? {
+        try backend.list(table: FirewallLayout.table)
     }
 
     /// Makes sure Berth's table, maps, chains and static rules exist, plus the rules of
-    /// `network`; adds only what is missing, in one batch.
-    func installNetwork(_ network: NetworkRecord) throws(BerthError) {
-        let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name)
+    /// `network`; adds only what `current` (the table as last read) lacks, in one batch.
+    func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?) throws(BerthError) {
         var transaction = Transaction()
         if current == nil {
             for object in FirewallLayout.skeleton { transaction.add(object) }
             for rule in FirewallLayout.staticRules { transaction.add(.rule(rule)) }
         }
-        let tag = FirewallLayout.networkTag(network.name)
-        let present = current?.chains.flatMap(\.rules).contains { $0.comment == tag } ?? false
-        if !present {
+        if !Presence(of: network, in: current).hasNetworkRules {
             for rule in FirewallLayout.networkRules(name: network.name, subnet: network.subnet, bridge: network.bridge,
                                                     isInternal: network.isInternal) {
                 transaction.add(.rule(rule))
@@ -44,7 +33,7 @@ final class Firewall {
 
     /// Removes the rules tagged with the network's name.
     func removeNetwork(_ network: NetworkRecord) throws(BerthError) {
-        guard let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else { return }
+        guard let current = try table() else { return }
         let tag = FirewallLayout.networkTag(network.name)
         var transaction = Transaction()
         for chain in current.chains {
@@ -52,13 +41,38 @@ final class Firewall {
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
     }
+
+    /// What of Berth's nftables a network found in place before its kernel objects were
+    /// made, so a failure takes back exactly what was added: the whole table if it is new,
+    /// else the network's rules if they are new, else nothing (they belong to the network).
+    struct Presence {
+        var hasTable: Bool
+        var hasNetworkRules: Bool
+
+        init(of network: NetworkRecord, in table: Ruleset.TableContents?) {
+            let tag = FirewallLayout.networkTag(network.name)
+            hasTable = table != nil
+            hasNetworkRules = table?.chains.contains { $0.rules.contains { $0.comment == tag } } ?? false
+        }
+    }
+
+    /// Takes back what `installNetwork` added to what was there (`before`).
+    func remove(_ network: NetworkRecord, addedSince before: Presence) throws(BerthError) {
+        if !before.hasTable {
+            var transaction = Transaction()
+            transaction.delete(.table(FirewallLayout.table))
+            try backend.apply(transaction)
+        } else if !before.hasNetworkRules {
+            try removeNetwork(network)
+        }
+    }
 }
 
 extension Firewall {
-    /// Deletes rules tagged with a network the state does not know (and, once ports are
-    /// published, elements of unknown endpoints); returns them in words.
+    /// Deletes rules tagged with a network the state does not know, and elements of unknown
+    /// endpoints; returns them in words.
     func removeLeftovers(knownNetworks: Set<String>, knownEndpoints: Set<String>) throws(BerthError) -> [String] {
-        guard let current = try backend.list().table(FirewallLayout.table.family, FirewallLayout.table.name) else { return [] }
+        guard let current = try table() else { return [] }
         var transaction = Transaction()
         var removed: [String] = []
         let networkPrefix = FirewallLayout.networkTag("")
@@ -102,7 +116,8 @@ extension Firewall {
             try backend.apply(transaction)
         } catch where error.code == .alreadyExists {
             throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
-                             hint: "another endpoint holds it outside the state; run 'berth gc' to remove leftovers", cause: error)
+                             hint: "another endpoint holds it outside the state: remove leftovers with garbage collection",
+                             object: .endpoint(endpoint.id), operation: .publish, parameter: "ports", remedy: .collectGarbage, cause: error)
         }
     }
 

@@ -19,7 +19,8 @@ public enum IPAM {
             try checkRequested(requested, network: network, range: range)
             if let holder = try tx.addressHolder(requested, network: network.name) {
                 throw BerthError(.conflict, "address \(requested) in subnet \(network.subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
-                                 hint: "choose another --ip, or leave it out to get a free one")
+                                 hint: "choose another address, or leave it out to get a free one",
+                                 object: .endpoint(holder), parameter: "address", remedy: .chooseAnother(parameter: "address"))
             }
             return requested
         }
@@ -41,7 +42,7 @@ public enum IPAM {
         }
         let usable = range.upperBound - range.lowerBound + 1 - (range.contains(gateway) ? 1 : 0)
         throw BerthError(.conflict, "no free address left in subnet \(network.subnet) of network \"\(network.name)\": all \(usable) usable addresses are leased",
-                         hint: "detach an endpoint, or create a network with a larger --subnet")
+                         hint: "detach an endpoint, or create a network with a larger subnet", object: .network(network.name))
     }
 
     /// The gateway a network gets when none is given: the first host of the subnet.
@@ -54,21 +55,24 @@ public enum IPAM {
     /// gateway and at least one endpoint, and a gateway that a host may hold.
     public static func validate(subnet: CIDR, gateway: IPv4Address) throws(BerthError) {
         guard subnet.family == .ipv4 else {
-            throw .invalid("subnet \(subnet) is not IPv4", hint: "Berth networks use IPv4 subnets, like 10.88.0.0/16")
+            throw .invalid("subnet \(subnet) is not IPv4", hint: "Berth networks use IPv4 subnets, like 10.88.0.0/16", parameter: "subnet")
         }
         guard subnet.address == subnet.networkAddress else {
-            throw .invalid("subnet \(subnet) has host bits set", hint: "use \(subnet.network)")
+            throw .invalid("subnet \(subnet) has host bits set", hint: "use \(subnet.network)", parameter: "subnet")
         }
         guard subnet.prefixLength <= 30 else {
-            throw .invalid("subnet \(subnet) is too small for a network", hint: "use a prefix of /30 or shorter: it needs a gateway and at least one endpoint")
+            throw .invalid("subnet \(subnet) is too small for a network", hint: "use a prefix of /30 or shorter: it needs a gateway and at least one endpoint",
+                           parameter: "subnet")
         }
         let range = try hostRange(of: subnet)
         guard subnet.contains(.v4(gateway)) else {
-            throw .invalid("gateway \(gateway) is not inside subnet \(subnet)", hint: "choose a --gateway inside the subnet, or leave it out")
+            throw .invalid("gateway \(gateway) is not inside subnet \(subnet)", hint: "choose a gateway inside the subnet, or leave it out",
+                           parameter: "gateway")
         }
         guard range.contains(UInt64(gateway.value)) else {
             let what = UInt64(gateway.value) < range.lowerBound ? "network" : "broadcast"
-            throw .invalid("gateway \(gateway) is the \(what) address of subnet \(subnet)", hint: "choose a host address, or leave --gateway out")
+            throw .invalid("gateway \(gateway) is the \(what) address of subnet \(subnet)", hint: "choose a host address, or leave the gateway out",
+                           parameter: "gateway")
         }
     }
 
@@ -84,19 +88,20 @@ public enum IPAM {
 
     private static func checkRequested(_ address: IPv4Address, network: NetworkRecord, range: ClosedRange<UInt64>) throws(BerthError) {
         let subnet = network.subnet
-        let hint = "choose another --ip inside \(subnet), or leave it out to get a free one"
+        let hint = "choose another address inside \(subnet), or leave it out to get a free one"
         guard subnet.contains(.v4(address)) else {
-            throw .invalid("address \(address) is not inside subnet \(subnet) of network \"\(network.name)\"", hint: hint)
+            throw .invalid("address \(address) is not inside subnet \(subnet) of network \"\(network.name)\"", hint: hint, parameter: "address")
         }
         let value = UInt64(address.value)
         if value < range.lowerBound {
-            throw .invalid("address \(address) is the network address of subnet \(subnet)", hint: hint)
+            throw .invalid("address \(address) is the network address of subnet \(subnet)", hint: hint, parameter: "address")
         }
         if value > range.upperBound {
-            throw .invalid("address \(address) is the broadcast address of subnet \(subnet)", hint: hint)
+            throw .invalid("address \(address) is the broadcast address of subnet \(subnet)", hint: hint, parameter: "address")
         }
         if address == network.gateway {
-            throw BerthError(.conflict, "address \(address) is the gateway of network \"\(network.name)\" (subnet \(subnet))", hint: hint)
+            throw BerthError(.conflict, "address \(address) is the gateway of network \"\(network.name)\" (subnet \(subnet))", hint: hint,
+                             parameter: "address", remedy: .chooseAnother(parameter: "address"))
         }
     }
 }

@@ -35,7 +35,7 @@ public enum SubnetPool {
             return pool
         }
         throw BerthError(.conflict, "no free subnet left in the default pools (\(pools.first.map(\.description) ?? "none") to \(pools.last.map(\.description) ?? "none")): each overlaps a route, an address or another network",
-                         hint: "pass --subnet with a free range")
+                         hint: "give a free subnet", parameter: "subnet")
     }
 
     /// Checks a subnet the user chose against what is taken; throws `.conflict` naming the
@@ -43,7 +43,8 @@ public enum SubnetPool {
     public static func check(_ subnet: CIDR, against taken: [TakenSubnet]) throws(BerthError) {
         if let clash = clash(subnet, taken) {
             throw BerthError(.conflict, "subnet \(subnet.network) overlaps \(clash.cidr) (\(clash.label))",
-                             hint: "choose another --subnet, or leave it out to get a free one")
+                             hint: "choose another subnet, or leave it out to get a free one",
+                             parameter: "subnet", remedy: .chooseAnother(parameter: "subnet"))
         }
     }
 

@@ -7,12 +7,20 @@ extension NetworkManager {
     /// gateway address, and for each endpoint (or only `id`) its veth on the bridge, its
     /// namespace, and inside it the interface, address and default route.
     public func check(id: String? = nil) throws(BerthError) -> [CheckProblem] {
+        do {
+            return try checkKernel(id: id)
+        } catch {
+            throw error.with(operation: .check)
+        }
+    }
+
+    private func checkKernel(id: String?) throws(BerthError) -> [CheckProblem] {
         let (networks, endpoints) = try store.read { tx throws(BerthError) in
             let endpoints = if let id { [try tx.endpoint(matching: id)] } else { try tx.endpoints() }
             return (try tx.networks(), endpoints)
         }
-        let links = Dictionary(try host.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let addresses = try host.addresses(family: .ipv4)
+        let links = Dictionary(try host.netlink.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let addresses = try host.netlink.addresses(family: .ipv4)
         var problems: [CheckProblem] = []
         let inScope = Set(endpoints.map(\.network))
         for network in networks where id == nil || inScope.contains(network.name) {
@@ -34,7 +42,7 @@ extension NetworkManager {
             problems += checkEndpoint(endpoint, network: network, links: links)
         }
         let scopedNetworks = networks.filter { id == nil || inScope.contains($0.name) }
-        problems += try firewallProblems(networks: scopedNetworks, endpoints: endpoints)
+        problems += firewallProblems(networks: scopedNetworks, endpoints: endpoints, table: try firewall.table())
         return problems
     }
 
@@ -50,13 +58,13 @@ extension NetworkManager {
         } else {
             problems.append(problem("veth \(endpoint.hostVeth)", "missing"))
         }
-        guard let namespace = try? NetworkNamespace.open(path: endpoint.namespacePath),
+        guard let namespace = try? host.open(.path(endpoint.namespacePath)),
               namespace.identity == endpoint.namespaceIdentity else {
             problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
             return problems
         }
         do throws(BerthError) {
-            let inside = try RouteNetlink(namespace: namespace)
+            let inside = try host.netlink(in: namespace)
             let link = try inside.link(named: endpoint.interfaceName.rawValue)
             let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
             if !(try inside.addresses(of: .index(link.index), family: .ipv4).contains { $0.cidr == cidr }) {

@@ -12,6 +12,11 @@ public struct NetworkOptions: Sendable, Hashable {
     /// No outbound masquerade and no published ports: traffic stays on the bridge.
     public var isInternal: Bool
 
+    /// The MTUs a network may have: the IPv4 minimum to the largest a bridge takes.
+    public static let mtuRange = 68...65535
+    /// The MTU a network gets when none is given.
+    public static let defaultMTU = 1500
+
     public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
                 mtu: Int? = nil, isInternal: Bool = false) {
         self.name = name
@@ -26,11 +31,11 @@ public struct NetworkOptions: Sendable, Hashable {
     public static func validate(name: String) throws(BerthError) {
         let fix = "use letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 bytes"
         guard let first = name.utf8.first, name.utf8.count <= 64 else {
-            throw .invalid("invalid network name \"\(name)\"", hint: fix)
+            throw .invalid("invalid network name \"\(name)\"", hint: fix, parameter: "name")
         }
         func isAlnum(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
         guard isAlnum(first), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
-            throw .invalid("invalid network name \"\(name)\"", hint: fix)
+            throw .invalid("invalid network name \"\(name)\"", hint: fix, parameter: "name")
         }
     }
 }

@@ -1,9 +1,8 @@
 import BerthCore
-import BerthNamespace
 import BerthNetlink
 
 /// Deletes conntrack entries that would keep traffic away from a newly published port or
-/// on a departed container, through ctnetlink.
+/// on a departed container, through the host handle's ctnetlink.
 ///
 /// Only datagram protocols need it. A UDP or SCTP client keeps its source port, so a flow
 /// that began before the mapping (set up without NAT) or that went to the previous owner
@@ -24,16 +23,16 @@ enum ConntrackCleanup {
     }
 
     /// After an attach: flows to the newly published datagram ports.
-    static func afterPublish(_ endpoint: EndpointRecord, in namespace: NetworkNamespace?) throws(BerthError) {
+    static func afterPublish(_ endpoint: EndpointRecord, host: HostHandle) throws(BerthError) {
         let filters = filters(for: endpoint, includingAddress: false)
         guard !filters.isEmpty else { return }
-        _ = try Conntrack(namespace: namespace).deleteEntries(matchingAny: filters)
+        _ = try host.conntrack.deleteEntries(matchingAny: filters)
     }
 
     /// After a detach: flows to its datagram ports and to its address.
-    static func afterUnpublish(_ endpoint: EndpointRecord, in namespace: NetworkNamespace?) throws(BerthError) {
+    static func afterUnpublish(_ endpoint: EndpointRecord, host: HostHandle) throws(BerthError) {
         let filters = filters(for: endpoint, includingAddress: true)
         guard !filters.isEmpty else { return }
-        _ = try Conntrack(namespace: namespace).deleteEntries(matchingAny: filters)
+        _ = try host.conntrack.deleteEntries(matchingAny: filters)
     }
 }

@@ -1,5 +1,4 @@
 import BerthCore
-import BerthNamespace
 
 /// Turns `-p` specs into concrete mappings for one endpoint, inside the attach's state
 /// transaction: picks free host ports where the spec leaves a choice, and refuses keys that
@@ -10,16 +9,17 @@ import BerthNamespace
 struct PortAllocator {
     let transaction: StateTransaction
     let endpointID: String
-    let hostNamespace: NetworkNamespace?
+    /// Where host listeners, local addresses and the ephemeral port range are read.
+    let host: HostHandle
     /// Host listeners, read once and only if some spec needs them.
     private var listeners: HostListeners?
     /// Mappings chosen so far in this request.
     private var chosen: [PortMappingRecord] = []
 
-    init(transaction: StateTransaction, endpointID: String, hostNamespace: NetworkNamespace?) {
+    init(transaction: StateTransaction, endpointID: String, host: HostHandle) {
         self.transaction = transaction
         self.endpointID = endpointID
-        self.hostNamespace = hostNamespace
+        self.host = host
     }
 
     /// Resolves every spec; the result is in spec order.
@@ -32,25 +32,25 @@ struct PortAllocator {
                 if let checkedLocal { local = checkedLocal } else { local = try localAddresses() }
                 checkedLocal = local
                 guard local.contains(address) else {
-                    throw .invalid("host address \(address) in -p \(spec) is not an address of this host",
-                                   hint: "publish on an address the host has (see 'berth addr ls'), or leave it out for every address")
+                    throw .invalid("host address \(address) in published port \(spec) is not an address of this host",
+                                   hint: "publish on an address the host has, or leave the address out for every address", parameter: "ports")
                 }
             }
             if let mappings = spec.expand() {
                 for mapping in mappings {
                     try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
-                              containerPort: mapping.containerPort, spec: spec)
+                              containerPort: mapping.containerPort, spec: spec.description)
                 }
             } else {
                 // One host port to choose: from the spec's range, or from the ephemeral range.
                 let range: ClosedRange<UInt32>
                 if let ports = spec.hostPorts { range = UInt32(ports.start)...UInt32(ports.end) } else { range = ephemeralRange() }
                 guard let port = try firstFree(spec.protocol, address, in: range, randomStart: spec.hostPorts == nil) else {
-                    throw BerthError(.conflict, "no free host port for -p \(spec) in \(range.lowerBound)-\(range.upperBound)",
-                                     hint: "free a port in that range or widen it")
+                    throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
+                                     hint: "free a port in that range or widen it", parameter: "ports")
                 }
                 try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
-                          containerPort: spec.containerPorts.start, spec: spec)
+                          containerPort: spec.containerPorts.start, spec: spec.description)
             }
         }
         return chosen
@@ -61,23 +61,30 @@ struct PortAllocator {
         guard let address = spec.hostAddress else { return .v4(.any) }
         guard case .v4 = address else {
             if address.isLoopback {
-                throw .invalid("-p \(spec): [::1] cannot reach an IPv4-only container",
-                               hint: "publish on 127.0.0.1 instead, e.g. -p 127.0.0.1:\(spec.hostPorts?.description ?? ""):\(spec.containerPorts)")
+                throw .invalid("published port \(spec): [::1] cannot reach an IPv4-only container",
+                               hint: "publish on 127.0.0.1 instead, as in 127.0.0.1:\(spec.hostPorts?.description ?? ""):\(spec.containerPorts)",
+                               parameter: "ports")
             }
-            throw .invalid("-p \(spec): IPv6 host address \(address) on an IPv4-only network",
-                           hint: "publish on an IPv4 address, or leave the address out")
+            throw .invalid("published port \(spec): IPv6 host address \(address) on an IPv4-only network",
+                           hint: "publish on an IPv4 address, or leave the address out", parameter: "ports")
         }
         return address
     }
 
-    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: PortSpec) throws(BerthError) {
+    /// Takes `key` for this endpoint unless an endpoint or a host socket holds it. `spec` is
+    /// the request's text, for messages. (Passing the `PortSpec` value itself here made the
+    /// 6.3.1 compiler emit an aligned SSE load of it from an unaligned stack slot in debug
+    /// builds: a SIGSEGV.)
+    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: String) throws(BerthError) {
         if let holder = try holder(of: key) {
-            throw BerthError(.conflict, "port \(key) of -p \(spec) is already published by \(holder)",
-                             hint: "choose another host port, or detach \(holder) first")
+            throw BerthError(.conflict, "port \(key) of published port \(spec) is already published by \(holder)",
+                             hint: "choose another host port, or detach \(holder) first", object: .port(key.description),
+                             parameter: "ports", remedy: .chooseAnother(parameter: "ports"))
         }
         if let process = try listener(on: key) {
-            throw BerthError(.conflict, "port \(key) of -p \(spec) is in use on the host by \(process)",
-                             hint: "choose another host port, or stop that process")
+            throw BerthError(.conflict, "port \(key) of published port \(spec) is in use on the host by \(process)",
+                             hint: "choose another host port, or stop that process", object: .port(key.description),
+                             parameter: "ports", remedy: .chooseAnother(parameter: "ports"))
         }
         chosen.append(PortMappingRecord(endpointID: endpointID, key: key, containerPort: containerPort))
     }
@@ -100,10 +107,10 @@ struct PortAllocator {
         // /proc/net lists no SCTP sockets here; SCTP clashes surface when the host binds.
         guard key.proto != .sctp else { return nil }
         let listeners: HostListeners
-        if let cached = self.listeners { listeners = cached } else { listeners = try HostListeners.read(in: hostNamespace) }
+        if let cached = self.listeners { listeners = cached } else { listeners = try HostListeners.read(from: host) }
         self.listeners = listeners
         guard let hit = listeners.conflict(proto: key.proto, address: key.hostAddress, port: key.hostPort) else { return nil }
-        return HostListeners.owner(ofSocket: hit.inode) ?? "a process (socket inode \(hit.inode))"
+        return host.socketOwner(inode: hit.inode) ?? "a process (socket inode \(hit.inode))"
     }
 
     private mutating func firstFree(_ proto: TransportProtocol, _ address: IPAddress, in range: ClosedRange<UInt32>, randomStart: Bool) throws(BerthError) -> UInt16? {
@@ -119,7 +126,7 @@ struct PortAllocator {
 
     /// The kernel's ephemeral port range of the host namespace, as Docker uses for `-p 80`.
     private func ephemeralRange() -> ClosedRange<UInt32> {
-        let text = if let hostNamespace { try? hostNamespace.sysctl("net/ipv4/ip_local_port_range") } else { ProcFile.read("/proc/sys/net/ipv4/ip_local_port_range") }
+        let text = try? host.sysctl("net/ipv4/ip_local_port_range")
         let parts = (text ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt32($0) }
         if parts.count == 2, parts[0] >= 1, parts[0] <= parts[1], parts[1] <= 65535 { return parts[0]...parts[1] }
         return 32768...60999

@@ -19,7 +19,8 @@ enum StateFiles {
     /// one else can write, and returns a descriptor of it for `openat`.
     static func openDirectory(_ path: String) throws(BerthError) -> Int32 {
         guard !path.isEmpty else {
-            throw .invalid("empty state directory path", hint: "pass --state-dir DIR or set BERTH_STATE_DIR")
+            throw .invalid("empty state directory path", hint: "give a state directory, or leave it unset for the default",
+                           parameter: "stateDirectory")
         }
         var info = stat()
         if lstat(path, &info) != 0 {
@@ -45,7 +46,8 @@ enum StateFiles {
         if mode & 0o022 != 0 {
             close(fd)
             throw BerthError(.permissionDenied, "state directory \(path) is writable by group or others (mode \(octal(mode)))",
-                             hint: "run chmod 700 \(path), or choose another --state-dir")
+                             hint: "make it mode 0700, or choose another state directory",
+                             object: .state(path), parameter: "stateDirectory")
         }
         // A directory we may keep but that others can read: tighten it to what mkdir made.
         if mode != directoryMode, info.st_uid == geteuid(), fchmod(fd, directoryMode) != 0 {
@@ -104,9 +106,11 @@ enum StateFiles {
         var info = stat()
         if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
             return BerthError(.permissionDenied, "state directory \(path) is a symbolic link; Berth does not follow symlinks for its state",
-                              hint: "pass the link's target as --state-dir, or remove the link")
+                              hint: "give the link's target as the state directory, or remove the link",
+                              object: .state(path), parameter: "stateDirectory")
         }
-        return BerthError(.invalidArgument, "state directory \(path) is not a directory", hint: "choose another --state-dir")
+        return BerthError(.invalidArgument, "state directory \(path) is not a directory", hint: "choose another state directory",
+                          object: .state(path), parameter: "stateDirectory", remedy: .chooseAnother(parameter: "stateDirectory"))
     }
 
     /// `mkdir -p` for the parents of `path`, with ordinary 0755 permissions: only the state

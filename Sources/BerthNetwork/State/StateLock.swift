@@ -40,7 +40,7 @@ final class StateLock: Sendable {
             }
             guard clock.now < deadline else {
                 throw BerthError(.conflict, "timed out after \(timeout) waiting for the state lock \(path)",
-                                 hint: "another berth process is holding it; wait for it to finish or stop it")
+                                 hint: "another process is holding it; wait for it to finish or stop it", object: .state(path))
             }
             var delay = timespec(tv_sec: 0, tv_nsec: pause)
             nanosleep(&delay, nil)

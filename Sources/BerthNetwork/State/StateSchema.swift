@@ -1,6 +1,7 @@
 import BerthCore
 
-/// The database schema, versioned with `PRAGMA user_version`.
+/// The database schema of BerthNetwork's own tables, versioned with `PRAGMA user_version`.
+/// Tables of higher targets are versioned apart, per owner (`StateExtension`).
 ///
 /// Each migration moves the schema from version `index` to `index + 1` and runs inside the
 /// same locked write transaction that bumps `user_version`, so a crash mid-migration leaves
@@ -49,26 +50,15 @@ enum StateSchema {
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX port_mappings_by_endpoint ON port_mappings (endpoint);
         """,
-        // Version 2: containers started by `berth run`. A row lives while its supervisor does;
-        // pid and start time (field 22 of /proc/PID/stat) together name one process, so a
-        // reused pid is never mistaken for it. The endpoint, when there is one, has the
-        // container's id; it is not a foreign key because `gc` may remove the endpoint of a
-        // dead namespace before the container row.
+        // Version 2 created the `containers` table of `berth run`. That table now belongs to
+        // BerthRun, which adopts it through its own `StateExtension`; a new store skips it.
+        "",
+        // Version 3: the versions of the tables that targets above BerthNetwork keep in this
+        // store (see `StateExtension`), one row per owner.
         """
-        CREATE TABLE containers (
-            id                    TEXT PRIMARY KEY,
-            name                  TEXT NOT NULL UNIQUE,
-            endpoint              TEXT,
-            network               TEXT NOT NULL,
-            pid                   INTEGER NOT NULL,
-            start_time            INTEGER NOT NULL,
-            supervisor_pid        INTEGER NOT NULL,
-            supervisor_start_time INTEGER NOT NULL,
-            command               TEXT NOT NULL,
-            hostname              TEXT NOT NULL,
-            rootfs                TEXT,
-            status                TEXT NOT NULL CHECK (status IN ('created', 'running')),
-            created               INTEGER NOT NULL
+        CREATE TABLE schema_versions (
+            owner   TEXT PRIMARY KEY,
+            version INTEGER NOT NULL CHECK (version >= 0)
         ) STRICT;
         """,
     ]
@@ -83,8 +73,9 @@ enum StateSchema {
     static func migrate(_ db: Database) throws(BerthError) {
         let found = try version(db)
         guard found <= currentVersion else {
-            throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this berth understands (\(currentVersion))",
-                             hint: "use a newer berth, or point --state-dir elsewhere")
+            throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this Berth understands (\(currentVersion))",
+                             hint: "use a newer Berth, or another state directory",
+                             object: .state(db.path), parameter: "stateDirectory")
         }
         for version in found..<currentVersion {
             try db.script(migrations[version])

@@ -33,6 +33,8 @@ public final class StateStore: Sendable {
 
     private let connection: Mutex<Connection>
     private let lock: StateLock
+    /// The owners whose tables `prepare` found current; later calls cost nothing.
+    private let preparedExtensions = Mutex<Set<String>>([])
 
     /// The state directory to use: an explicit `--state-dir` value, else `BERTH_STATE_DIR`,
     /// else `/var/lib/berth`.
@@ -95,6 +97,19 @@ public final class StateStore: Sendable {
         try connection.withLock { (connection: inout Connection) throws(BerthError) -> T in
             try connection.transaction(writable: false, body)
         }
+    }
+
+    /// Brings the tables of a higher target (`StateExtension`) up to date: a no-op once done
+    /// in this process, one read when they are current, else one locked write transaction
+    /// that runs the missing migrations. Call it before the owner's first query.
+    package func prepare(_ schema: StateExtension) throws(BerthError) {
+        if preparedExtensions.withLock({ $0.contains(schema.owner) }) { return }
+        let found = try read { tx throws(BerthError) in try tx.schemaVersion(of: schema.owner) }
+        if found != schema.currentVersion {
+            // Checked again under the lock: another process may have migrated meanwhile.
+            try write { tx throws(BerthError) in try tx.migrate(schema) }
+        }
+        preparedExtensions.withLock { _ = $0.insert(schema.owner) }
     }
 
     /// Switches a new database to WAL and brings its schema up to date, under the lock so

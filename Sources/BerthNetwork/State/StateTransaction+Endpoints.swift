@@ -14,11 +14,13 @@ extension StateTransaction {
         _ = try requireNetwork(named: endpoint.network)
         if try self.endpoint(id: endpoint.id) != nil {
             throw BerthError(.alreadyExists, "endpoint \(endpoint.id) already exists",
-                             hint: "choose another --id, or detach it first")
+                             hint: "choose another id, or detach that endpoint first",
+                             object: .endpoint(endpoint.id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
         }
         if let holder = try addressHolder(endpoint.address, network: endpoint.network) {
             throw BerthError(.conflict, "address \(endpoint.address) in network \"\(endpoint.network)\" is already leased to endpoint \(holder)",
-                             hint: "choose another --ip, or leave it out to get a free one")
+                             hint: "choose another address, or leave it out to get a free one",
+                             object: .endpoint(holder), parameter: "address", remedy: .chooseAnother(parameter: "address"))
         }
         if let holder = try db.queryFirst("SELECT id FROM endpoints WHERE host_veth = ?", [.text(endpoint.hostVeth.rawValue)], { row in row.text(0) }) {
             throw BerthError(.conflict, "host veth \(endpoint.hostVeth) is already used by endpoint \(holder)")
@@ -56,7 +58,8 @@ extension StateTransaction {
             "SELECT id FROM endpoints WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6", [.text(idOrPrefix)]) { row in row.text(0) }
         switch matches.count {
         case 0:
-            throw BerthError(.notFound, "no endpoint with id \"\(idOrPrefix)\"", hint: "list endpoints with berth ps")
+            throw BerthError(.notFound, "no endpoint with id \"\(idOrPrefix)\"", object: .endpoint(idOrPrefix), parameter: "id",
+                             remedy: .listExisting(.endpoint))
         case 1:
             guard let found = try endpoint(id: matches[0]) else {
                 throw BerthError(.internalError, "endpoint \(matches[0]) vanished inside a transaction")
@@ -65,7 +68,7 @@ extension StateTransaction {
         default:
             let shown = matches.prefix(5).joined(separator: ", ")
             throw BerthError(.conflict, "endpoint id prefix \"\(idOrPrefix)\" is ambiguous: it matches \(shown)\(matches.count > 5 ? ", ..." : "")",
-                             hint: "give more of the id")
+                             hint: "give more of the id", parameter: "id")
         }
     }
 
@@ -120,7 +123,8 @@ extension StateTransaction {
     @discardableResult
     public func deleteEndpoint(id: String) throws(BerthError) -> EndpointRecord {
         guard let endpoint = try endpoint(id: id) else {
-            throw BerthError(.notFound, "no endpoint with id \"\(id)\"", hint: "list endpoints with berth ps")
+            throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id",
+                             remedy: .listExisting(.endpoint))
         }
         // ON DELETE CASCADE removes its port mappings.
         try db().execute("DELETE FROM endpoints WHERE id = ?", [.text(id)])
@@ -131,15 +135,17 @@ extension StateTransaction {
         let id = row.text(0)
         func corrupt(_ field: String, _ value: String) -> BerthError {
             BerthError(.state, "state database: endpoint \(id) has an unreadable \(field) \"\(value)\"",
-                       hint: "the state database was changed outside berth; detach the endpoint and attach it again")
+                       hint: "the state database was changed outside Berth; detach the endpoint and attach it again",
+                       object: .endpoint(id))
         }
         let ifnameText = row.text(5), vethText = row.text(6), macText = row.text(8)
         guard let ifname = try? InterfaceName(ifnameText) else { throw corrupt("interface name", ifnameText) }
         guard let veth = try? InterfaceName(vethText) else { throw corrupt("host veth", vethText) }
         guard let mac = MACAddress(macText) else { throw corrupt("MAC address", macText) }
         let identity = NamespaceIdentity(device: row.bits(3), inode: row.bits(4))
+        guard let address = UInt32(exactly: row.int64(7)) else { throw corrupt("address", "\(row.int64(7))") }
         return EndpointRecord(id: id, network: row.text(1), namespacePath: row.text(2), namespaceIdentity: identity,
-                              interfaceName: ifname, hostVeth: veth, address: IPv4Address(UInt32(truncatingIfNeeded: row.int64(7))),
+                              interfaceName: ifname, hostVeth: veth, address: IPv4Address(address),
                               mac: mac, created: row.int64(9))
     }
 }

@@ -11,11 +11,13 @@ extension StateTransaction {
         let db = try db()
         if try self.network(named: network.name) != nil {
             throw BerthError(.alreadyExists, "network \"\(network.name)\" already exists",
-                             hint: "choose another name, or remove it with berth network rm \(network.name)")
+                             hint: "choose another name, or remove that network first",
+                             object: .network(network.name), parameter: "name", remedy: .chooseAnother(parameter: "name"))
         }
         if let other = try db.queryFirst("SELECT name FROM networks WHERE bridge = ?", [.text(network.bridge.rawValue)], { row in row.text(0) }) {
             throw BerthError(.conflict, "bridge \(network.bridge) is already used by network \"\(other)\"",
-                             hint: "choose another --bridge")
+                             hint: "choose another bridge name", object: .bridge(network.bridge.rawValue),
+                             parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
         }
         if let other = try db.queryFirst("SELECT name FROM networks WHERE id = ?", [.text(network.id)], { row in row.text(0) }) {
             throw BerthError(.alreadyExists, "network id \(network.id) is already used by network \"\(other)\"")
@@ -35,7 +37,8 @@ extension StateTransaction {
     /// The network called `name`; throws `.notFound` naming it if there is none.
     public func requireNetwork(named name: String) throws(BerthError) -> NetworkRecord {
         guard let network = try network(named: name) else {
-            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "list networks with berth network ls")
+            throw BerthError(.notFound, "no network named \"\(name)\"", object: .network(name), parameter: "network",
+                             remedy: .listExisting(.network))
         }
         return network
     }
@@ -54,7 +57,7 @@ extension StateTransaction {
         let attached = try endpointCount(network: name)
         guard attached == 0 else {
             throw BerthError(.conflict, "network \"\(name)\" still has \(attached) endpoint\(attached == 1 ? "" : "s") attached",
-                             hint: "detach them first (berth ps lists them)")
+                             hint: "detach its endpoints first", object: .network(name), remedy: .detachEndpoints)
         }
         try db().execute("DELETE FROM networks WHERE name = ?", [.text(name)])
         return network
@@ -64,13 +67,16 @@ extension StateTransaction {
         let name = row.text(0)
         func corrupt(_ field: String, _ value: String) -> BerthError {
             BerthError(.state, "state database: network \"\(name)\" has an unreadable \(field) \"\(value)\"",
-                       hint: "the state database was changed outside berth; remove the network and create it again")
+                       hint: "the state database was changed outside Berth; remove the network and create it again",
+                       object: .network(name))
         }
         let bridgeText = row.text(2), subnetText = row.text(3), gatewayText = row.text(4)
         guard let bridge = try? InterfaceName(bridgeText) else { throw corrupt("bridge", bridgeText) }
         guard let subnet = CIDR(subnetText) else { throw corrupt("subnet", subnetText) }
         guard let gateway = IPv4Address(gatewayText) else { throw corrupt("gateway", gatewayText) }
+        let mtu = row.int(5)
+        guard NetworkOptions.mtuRange.contains(mtu) else { throw corrupt("MTU", "\(mtu)") }
         return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
-                             mtu: row.int(5), isInternal: row.bool(6), created: row.int64(7))
+                             mtu: mtu, isInternal: row.bool(6), created: row.int64(7))
     }
 }

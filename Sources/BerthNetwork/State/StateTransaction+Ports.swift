@@ -21,12 +21,13 @@ extension StateTransaction {
             if let owner = try portOwner(mapping.key) {
                 let who = owner.endpointID == mapping.endpointID ? "the same endpoint \(owner.endpointID) (listed twice)" : "endpoint \(owner.endpointID)"
                 throw BerthError(.conflict, "port \(mapping.key) is already published by \(who)",
-                                 hint: "choose another host port, or detach \(owner.endpointID) first", cause: cause)
+                                 hint: "choose another host port, or detach \(owner.endpointID) first", object: .port(mapping.key.description),
+                                 parameter: "ports", remedy: .chooseAnother(parameter: "ports"), cause: cause)
             }
             if try endpoint(id: mapping.endpointID) == nil {
                 throw BerthError(.notFound, "no endpoint with id \"\(mapping.endpointID)\" to publish \(mapping.key) for", cause: cause)
             }
-            throw BerthError(.invalidArgument, "port mapping \(mapping) is out of range", hint: "ports go from 1 to 65535", cause: cause)
+            throw BerthError(.invalidArgument, "port mapping \(mapping) is out of range", hint: "ports go from 1 to 65535", parameter: "ports", cause: cause)
         }
     }
 
@@ -60,11 +61,14 @@ extension StateTransaction {
 
     static func decodePortMapping(_ row: borrowing Row) throws(BerthError) -> PortMappingRecord {
         let endpoint = row.text(0), protoText = row.text(1), addressText = row.text(2)
-        guard let proto = TransportProtocol(rawValue: protoText), let address = IPAddress(addressText) else {
-            throw BerthError(.state, "state database: endpoint \(endpoint) has an unreadable port mapping \(protoText) \(addressText)",
-                             hint: "the state database was changed outside berth; detach the endpoint and attach it again")
+        guard let proto = TransportProtocol(rawValue: protoText), let address = IPAddress(addressText),
+              let hostPort = UInt16(exactly: row.int64(3)), hostPort > 0,
+              let containerPort = UInt16(exactly: row.int64(4)), containerPort > 0 else {
+            throw BerthError(.state, "state database: endpoint \(endpoint) has an unreadable port mapping \(protoText) \(addressText):\(row.int64(3))->\(row.int64(4))",
+                             hint: "the state database was changed outside Berth; detach the endpoint and attach it again",
+                             object: .endpoint(endpoint))
         }
         return PortMappingRecord(endpointID: endpoint, proto: proto, hostAddress: address,
-                                 hostPort: UInt16(truncatingIfNeeded: row.int(3)), containerPort: UInt16(truncatingIfNeeded: row.int(4)))
+                                 hostPort: hostPort, containerPort: containerPort)
     }
 }

@@ -18,7 +18,7 @@ public struct StateTransaction {
     }
 
     /// The database, after checking that this transaction is still the one running.
-    func db() throws(BerthError) -> Database {
+    package func db() throws(BerthError) -> Database {
         guard database.activeTransaction == generation else {
             throw BerthError(.internalError, "a state transaction was used after its closure returned",
                              hint: "do all state work inside the StateStore.write/read closure")

@@ -101,4 +101,8 @@ int berth_pidfd_wait(int pidfd, int *exited, int *value);
 /// pipe2(fds, O_CLOEXEC) (pipe2 needs _GNU_SOURCE).
 int berth_pipe_cloexec(int fds[2]);
 
+/// memfd_create(name, MFD_CLOEXEC): an anonymous file, for handing a child bytes on a
+/// descriptor without a pipe's capacity limit (memfd_create needs _GNU_SOURCE).
+int berth_memfd_cloexec(const char *name);
+
 #endif

@@ -4,9 +4,10 @@ import BerthCore
 /// One connection to a SQLite database file, with a cache of prepared statements.
 ///
 /// Not thread-safe on its own: `StateStore` keeps it behind a mutex and hands it out to
-/// one transaction at a time.
-final class Database {
-    let path: String
+/// one transaction at a time. Package-visible so that targets above BerthNetwork keep their
+/// own tables in the same store (see `StateExtension`); never public.
+package final class Database {
+    package let path: String
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
     /// Set while a read transaction runs: any statement that would write is refused, so a
@@ -45,7 +46,7 @@ final class Database {
     }
 
     /// Runs one or more statements without parameters (schema, pragmas, BEGIN/COMMIT).
-    func script(_ sql: String) throws(BerthError) {
+    package func script(_ sql: String) throws(BerthError) {
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
         guard rc == SQLITE_OK else {
@@ -57,7 +58,7 @@ final class Database {
 
     /// Runs a statement that returns no rows; returns the number of rows it changed.
     @discardableResult
-    func execute(_ sql: String, _ values: [SQLValue] = []) throws(BerthError) -> Int {
+    package func execute(_ sql: String, _ values: [SQLValue] = []) throws(BerthError) -> Int {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try statement.bind(values)
@@ -66,7 +67,7 @@ final class Database {
     }
 
     /// Runs a query and maps every row it returns.
-    func query<T>(_ sql: String, _ values: [SQLValue] = [], _ map: (borrowing Row) throws(BerthError) -> T) throws(BerthError) -> [T] {
+    package func query<T>(_ sql: String, _ values: [SQLValue] = [], _ map: (borrowing Row) throws(BerthError) -> T) throws(BerthError) -> [T] {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try statement.bind(values)
@@ -78,7 +79,7 @@ final class Database {
     }
 
     /// Runs a query and maps its first row, if any.
-    func queryFirst<T>(_ sql: String, _ values: [SQLValue] = [], _ map: (borrowing Row) throws(BerthError) -> T) throws(BerthError) -> T? {
+    package func queryFirst<T>(_ sql: String, _ values: [SQLValue] = [], _ map: (borrowing Row) throws(BerthError) -> T) throws(BerthError) -> T? {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try statement.bind(values)
@@ -87,7 +88,7 @@ final class Database {
     }
 
     /// Runs a query and hands each row to `body` without collecting them.
-    func forEach(_ sql: String, _ values: [SQLValue] = [], _ body: (borrowing Row) throws(BerthError) -> Void) throws(BerthError) {
+    package func forEach(_ sql: String, _ values: [SQLValue] = [], _ body: (borrowing Row) throws(BerthError) -> Void) throws(BerthError) {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try statement.bind(values)

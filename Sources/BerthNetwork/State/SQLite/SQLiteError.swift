@@ -31,8 +31,8 @@ extension BerthError {
         var message = "state database: \(op) failed"
         if let sql { message += " for \"\(Self.abbreviated(sql))\"" }
         let hint: String? = switch cause.primaryCode {
-        case SQLITE_BUSY, SQLITE_LOCKED: "another berth process holds the state database; retry, or look for a stuck berth process"
-        case SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM: "check that the state directory is writable by this user (run as root, or choose --state-dir)"
+        case SQLITE_BUSY, SQLITE_LOCKED: "another process holds the state database; retry, or look for a stuck one"
+        case SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM: "check that the state directory is writable by this user (run as root, or choose another state directory)"
         case SQLITE_CORRUPT, SQLITE_NOTADB: "the state database is damaged; move it aside to start from empty state"
         default: nil
         }

@@ -62,18 +62,18 @@ final class Statement {
 }
 
 /// The current row of a stepping statement, read column by column (0-based).
-struct Row: ~Copyable {
+package struct Row: ~Copyable {
     fileprivate let handle: OpaquePointer
 
     init(_ statement: Statement) { handle = statement.handle }
 
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
-    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
-    func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
-    func bits(_ column: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(handle, column)) }
+    package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    package func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    package func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+    package func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
+    package func bits(_ column: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(handle, column)) }
 
-    func text(_ column: Int32) -> String {
+    package func text(_ column: Int32) -> String {
         // Ask for the bytes before their count: the text conversion may change the count.
         guard let bytes = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))

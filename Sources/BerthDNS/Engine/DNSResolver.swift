@@ -1,0 +1,181 @@
+public import BerthCore
+
+/// What to do with one query.
+public enum DNSResolution: Sendable, Hashable {
+    /// Send this response.
+    case answer(DNSMessage)
+    /// The name is not Berth's: send the query's bytes upstream and relay the answer.
+    case forward
+    /// Say nothing: the bytes are a response, or not even a header.
+    case drop
+}
+
+/// The resolver's rules, with no I/O: a compiled `DNSTable` and the answer to one query
+/// arriving on one network's address. See docs/dns.md, "The engine's rules".
+public struct DNSResolver: Sendable {
+    /// A network's names, compiled.
+    struct Zone: Sendable {
+        let name: String
+        let subnets: [CIDR]
+        /// Lower-cased name → addresses, both families, in table order without repeats.
+        let addresses: [DNSName: [IPAddress]]
+        /// Address → the name PTR answers with.
+        let reverse: [IPAddress: DNSName]
+        let upstreams: [DNSUpstream]?
+    }
+
+    let zones: [Zone]
+    let zoneByListenAddress: [IPAddress: Int]
+    /// Every name any network answers: such a name asked on another network is NXDOMAIN,
+    /// never forwarded, so it cannot leak upstream.
+    let allNames: Set<DNSName>
+    /// Every network's subnets: reverse names inside them are answered here, never forwarded.
+    let allSubnets: [CIDR]
+    /// TTL of local answers. 0 by default: names change when containers come and go, and a
+    /// stopped container's name must stop resolving at once.
+    public let ttl: UInt32
+    /// The UDP payload size this resolver advertises in its own EDNS records.
+    public let payloadSize: UInt16
+    /// A number that changes with each table: the SOA serial of negative answers.
+    public let serial: UInt32
+
+    public init(table: DNSTable, ttl: UInt32 = 0, payloadSize: UInt16 = 1232, serial: UInt32 = 1) throws(BerthError) {
+        try table.validate()
+        var zones: [Zone] = []
+        var byAddress: [IPAddress: Int] = [:]
+        var allNames = Set<DNSName>()
+        for (index, network) in table.networks.enumerated() {
+            var addresses: [DNSName: [IPAddress]] = [:]
+            var reverse: [IPAddress: DNSName] = [:]
+            let domain = network.domain
+            for endpoint in network.endpoints {
+                var names = [endpoint.name] + endpoint.aliases
+                if let domain { names += names.compactMap { $0.appending(domain) } }
+                for name in names.map({ $0.lowercased() }) {
+                    for address in endpoint.addresses where !(addresses[name]?.contains(address) ?? false) {
+                        addresses[name, default: []].append(address)
+                    }
+                    allNames.insert(name)
+                }
+                let ptrName = domain.flatMap { endpoint.name.appending($0) } ?? endpoint.name
+                for address in endpoint.addresses where reverse[address] == nil {
+                    reverse[address] = ptrName
+                }
+            }
+            zones.append(Zone(name: network.name, subnets: network.subnets, addresses: addresses, reverse: reverse,
+                              upstreams: network.upstreams))
+            for address in network.listenAddresses { byAddress[address] = index }
+        }
+        self.zones = zones
+        self.zoneByListenAddress = byAddress
+        self.allNames = allNames
+        self.allSubnets = table.networks.flatMap(\.subnets)
+        self.ttl = ttl
+        self.payloadSize = max(512, payloadSize)
+        self.serial = serial
+    }
+
+    /// The zone (network index in the table) served on `address`, if any.
+    public func zone(listeningOn address: IPAddress) -> Int? { zoneByListenAddress[address] }
+
+    /// The network name of a zone.
+    public func networkName(ofZone zone: Int) -> String { zones[zone].name }
+
+    /// The upstreams configured for a zone, nil for the server's default.
+    public func upstreams(ofZone zone: Int) -> [DNSUpstream]? { zones[zone].upstreams }
+
+    /// Whether a query from `source` may be answered on `zone`: only the network's own
+    /// subnets are (a LAN peer or another network's container routed to the gateway is not).
+    public func admits(source: IPAddress, zone: Int) -> Bool {
+        zones[zone].subnets.contains { $0.contains(source) }
+    }
+
+    /// The response to bytes that are not a well-formed message: FORMERR when the header is
+    /// readable and is a query, nothing otherwise.
+    public static func formatError(for bytes: [UInt8]) -> [UInt8]? {
+        guard let query = DNSHeader(bytes), !query.isResponse else { return nil }
+        var header = DNSHeader(id: query.id)
+        header.isResponse = true
+        header.opcode = query.opcode
+        header.recursionDesired = query.recursionDesired
+        header.responseCodeLow = UInt8(DNSResponseCode.formatError.rawValue)
+        return header.bytes
+    }
+
+    /// Decides what to do with a parsed query that arrived on `zone`.
+    public func resolve(_ query: DNSMessage, zone: Int) -> DNSResolution {
+        guard !query.header.isResponse else { return .drop }
+        guard query.header.opcode == .query else { return .answer(response(to: query, code: .notImplemented)) }
+        guard query.questions.count == 1, let question = query.questions.first else {
+            return .answer(response(to: query, code: .formatError))
+        }
+        if let edns = query.edns, edns.version != 0 {
+            return .answer(response(to: query, code: .badVersion))
+        }
+        guard question.recordClass == .internet || question.recordClass == .any else { return .forward }
+
+        if let address = ReverseName.address(from: question.name) {
+            return resolveReverse(query, question: question, address: address, zone: zones[zone])
+        }
+        let key = question.name.lowercased()
+        guard let addresses = zones[zone].addresses[key] else {
+            return allNames.contains(key) ? .answer(negative(to: query, code: .nameError)) : .forward
+        }
+        if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
+            return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
+        }
+        let records: [DNSRecord] = addresses.compactMap { address in
+            switch (address, question.type) {
+            case (.v4(let v4), .a), (.v4(let v4), .any):
+                DNSRecord(name: question.name, ttl: ttl, data: .a(v4))
+            case (.v6(let v6), .aaaa), (.v6(let v6), .any):
+                DNSRecord(name: question.name, ttl: ttl, data: .aaaa(v6))
+            default:
+                nil
+            }
+        }
+        // A name with no record of the asked type exists all the same: NOERROR, no data.
+        guard !records.isEmpty else { return .answer(negative(to: query, code: .noError)) }
+        var answer = response(to: query, code: .noError)
+        answer.answers = records
+        return .answer(answer)
+    }
+
+    private func resolveReverse(_ query: DNSMessage, question: DNSQuestion, address: IPAddress, zone: Zone) -> DNSResolution {
+        if let target = zone.reverse[address] {
+            guard question.type == .ptr || question.type == .any else { return .answer(negative(to: query, code: .noError)) }
+            var answer = response(to: query, code: .noError)
+            answer.answers = [DNSRecord(name: question.name, ttl: ttl, data: .ptr(target))]
+            return .answer(answer)
+        }
+        // An address of any Berth network (this one's unused ones, or another network's)
+        // is Berth's business: answered here so that it never leaks upstream.
+        if allSubnets.contains(where: { $0.contains(address) }) {
+            return .answer(negative(to: query, code: .nameError))
+        }
+        return .forward
+    }
+
+    /// An authoritative response with recursion available (the resolver forwards).
+    private func response(to query: DNSMessage, code: DNSResponseCode) -> DNSMessage {
+        var response = query.responseSkeleton(code: code, payloadSize: payloadSize)
+        response.header.isAuthoritative = code == .noError || code == .nameError
+        response.header.recursionAvailable = true
+        return response
+    }
+
+    /// NXDOMAIN or NODATA with an SOA whose minimum is the local TTL (RFC 2308), so that a
+    /// caching client keeps the negative answer no longer than a positive one.
+    private func negative(to query: DNSMessage, code: DNSResponseCode) -> DNSMessage {
+        var answer = response(to: query, code: code)
+        if let question = query.questions.first {
+            let soa = DNSSOA(primaryServer: Self.serverName, responsible: Self.hostmaster, serial: serial,
+                             refresh: 3600, retry: 600, expire: 86400, minimum: ttl)
+            answer.authorities = [DNSRecord(name: question.name, ttl: ttl, data: .soa(soa))]
+        }
+        return answer
+    }
+
+    static let serverName = DNSName(trustedWire: [9] + Array("berth-dns".utf8) + [0])
+    static let hostmaster = DNSName(trustedWire: [10] + Array("hostmaster".utf8) + [9] + Array("berth-dns".utf8) + [0])
+}

@@ -1,0 +1,227 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCore
+import BerthNamespace
+
+/// A query on its way upstream: which server it is at, and how to answer its client.
+final class Forward {
+    let query: DNSMessage
+    /// The client's bytes, sent upstream verbatim but for the id.
+    let bytes: [UInt8]
+    let client: DNSServer.Client
+    let udpLimit: Int
+    /// A TCP query goes upstream over TCP (RFC 7766: the client chose TCP for a reason).
+    let overTCP: Bool
+    let upstreams: [DNSUpstream]
+    var attempt = 0
+    var upstreamID: UInt16 = 0
+    var deadline: Int64 = 0
+    /// The last SERVFAIL, REFUSED or NOTIMP an upstream gave, relayed if no server does better.
+    var lastFailure: [UInt8]?
+    // Over TCP: the frame still to send and the reply being read.
+    var connected = false
+    var output: [UInt8] = []
+    var framer = DNSStreamFramer()
+
+    init(query: DNSMessage, bytes: [UInt8], client: DNSServer.Client, udpLimit: Int, upstreams: [DNSUpstream]) {
+        self.query = query
+        self.bytes = bytes
+        self.client = client
+        self.udpLimit = udpLimit
+        self.overTCP = !client.isUDP
+        self.upstreams = upstreams
+    }
+}
+
+extension DNSServer {
+    /// Starts forwarding `bytes` to the zone's upstreams, the first one first. A fresh
+    /// socket per attempt gives each query its own random source port as well as a random
+    /// id (RFC 5452), and a connected socket takes replies from that server only.
+    func forward(_ bytes: [UInt8], query: DNSMessage, zone: Int, client: Client) {
+        // A server that is this resolver would send the query around in a loop.
+        let upstreams = (resolver.upstreams(ofZone: zone) ?? defaultUpstreams).filter {
+            !($0.port == configuration.port && listeners[$0.address] != nil)
+        }
+        guard !upstreams.isEmpty, forwards.count < configuration.maxPendingForwards else {
+            statistics.serverFailures += 1
+            send(serverFailure(for: query), to: client)
+            return
+        }
+        statistics.forwarded += 1
+        if case .tcp(let fd, _) = client, let connection = clients[fd] {
+            connection.inFlight += 1
+            updateClient(fd)
+        }
+        let forward = Forward(query: query, bytes: bytes, client: client, udpLimit: udpLimit(for: query), upstreams: upstreams)
+        startAttempt(forward)
+    }
+
+    /// Sends the query to the current upstream, moving on while sockets fail; answers the
+    /// client when no upstream is left.
+    private func startAttempt(_ forward: Forward) {
+        while forward.attempt < forward.upstreams.count {
+            let upstream = forward.upstreams[forward.attempt]
+            forward.upstreamID = UInt16.random(in: 0...UInt16.max)
+            var message = forward.bytes
+            message[0] = UInt8(forward.upstreamID >> 8)
+            message[1] = UInt8(truncatingIfNeeded: forward.upstreamID)
+            do throws(BerthError) {
+                let fd = try connectedSocket(to: upstream, tcp: forward.overTCP)
+                if forward.overTCP {
+                    forward.connected = false
+                    forward.framer = DNSStreamFramer()
+                    forward.output = DNSStreamFramer.frame(message) ?? []
+                    try register(fd, as: .upstream, readable: true, writable: true)
+                } else {
+                    let sent = message.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    guard sent == message.count else {
+                        let error = BerthError.system("send to \(upstream)", .current)
+                        close(fd)
+                        throw error
+                    }
+                    try register(fd, as: .upstream)
+                }
+                forward.deadline = MonotonicClock.now() + Int64(configuration.upstreamTimeoutMilliseconds)
+                schedule(forward.deadline)
+                forwards[fd] = forward
+                return
+            } catch {
+                if configuration.verbose { DNSLog.write("upstream \(upstream): \(error)") }
+                forward.attempt += 1
+            }
+        }
+        if let failure = forward.lastFailure {
+            finish(forward, reply: failure)
+        } else {
+            statistics.serverFailures += 1
+            finish(forward, message: serverFailure(for: forward.query))
+        }
+    }
+
+    private func connectedSocket(to upstream: DNSUpstream, tcp: Bool) throws(BerthError) -> Int32 {
+        let family = upstream.address.family == .ipv4 ? AF_INET : AF_INET6
+        let type = tcp ? SOCK_STREAM : SOCK_DGRAM
+        let fd = socket(family, Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BerthError.system("open a socket to \(upstream)", .current) }
+        let address = SocketAddress(address: upstream.address, port: upstream.port)
+        let rc = address.withSockaddr { connect(fd, $0, $1) }
+        guard rc == 0 || errno == EINPROGRESS else {
+            let error = BerthError.system("connect to \(upstream)", .current)
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    func serviceUpstream(_ fd: Int32, _ event: EventLoop.Ready) {
+        guard let forward = forwards[fd] else { return }
+        if forward.overTCP, event.writable, !forward.output.isEmpty {
+            let sent = forward.output.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+            }
+            if sent < 0 {
+                if errno != EAGAIN, errno != EWOULDBLOCK { upstreamFailed(fd, reason: "TCP send failed: \(Errno.current)") }
+                return
+            }
+            forward.output.removeFirst(sent)
+            if forward.output.isEmpty { watch(fd, readable: true, writable: false) }
+        }
+        guard event.readable || event.failed else { return }
+        let wanted = forward.overTCP ? forward.framer.bytesNeeded : buffer.count
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min(wanted, $0.count), Int32(MSG_DONTWAIT)) }
+        if count < 0 {
+            // ECONNREFUSED: an ICMP port unreachable on the connected socket.
+            if errno != EAGAIN, errno != EWOULDBLOCK { upstreamFailed(fd, reason: "\(Errno.current)") }
+            return
+        }
+        if !forward.overTCP {
+            handleReply(fd, forward, Array(buffer[0..<count]))
+            return
+        }
+        guard count > 0 else {
+            upstreamFailed(fd, reason: "closed the connection")
+            return
+        }
+        let frames: [[UInt8]]
+        do {
+            frames = try forward.framer.append(buffer[0..<count])
+        } catch {
+            upstreamFailed(fd, reason: "sent an empty frame")
+            return
+        }
+        guard let frame = frames.first else { return }
+        handleReply(fd, forward, frame)
+    }
+
+    /// Relays a reply that answers the question asked under the id sent; retries on
+    /// SERVFAIL, REFUSED and NOTIMP, as the next server may do better (Docker does too).
+    private func handleReply(_ fd: Int32, _ forward: Forward, _ reply: [UInt8]) {
+        let question = forward.query.questions.first
+        guard let (header, replyQuestion) = try? DNSMessage.header(andFirstQuestionOf: reply),
+              header.isResponse, header.id == forward.upstreamID,
+              replyQuestion == question || (replyQuestion == nil && header.responseCodeLow != 0) else {
+            statistics.mismatchedReplies += 1
+            // Over UDP a stray or spoofed datagram is ignored; a TCP stream that carries
+            // one is not trusted further.
+            if forward.overTCP { upstreamFailed(fd, reason: "answered another query") }
+            return
+        }
+        let code = DNSResponseCode(rawValue: UInt16(header.responseCodeLow))
+        if code == .serverFailure || code == .refused || code == .notImplemented {
+            forward.lastFailure = reply
+            upstreamFailed(fd, reason: "answered \(code)")
+            return
+        }
+        closeUpstream(fd)
+        finish(forward, reply: reply)
+    }
+
+    /// Gives up on the current upstream and tries the next.
+    func upstreamFailed(_ fd: Int32, reason: String) {
+        guard let forward = forwards[fd] else { return }
+        if configuration.verbose { DNSLog.write("upstream \(forward.upstreams[forward.attempt]) \(reason)") }
+        closeUpstream(fd)
+        forward.attempt += 1
+        startAttempt(forward)
+    }
+
+    func closeUpstream(_ fd: Int32) {
+        guard forwards.removeValue(forKey: fd) != nil else { return }
+        unregister(fd)
+    }
+
+    /// Relays an upstream's reply under the client's id. A UDP reply larger than the
+    /// client can take becomes an empty answer with TC set (the client retries over TCP).
+    private func finish(_ forward: Forward, reply: [UInt8]) {
+        var reply = reply
+        reply[0] = UInt8(forward.query.header.id >> 8)
+        reply[1] = UInt8(truncatingIfNeeded: forward.query.header.id)
+        if forward.client.isUDP, reply.count > forward.udpLimit, let upstream = DNSHeader(reply) {
+            var cut = forward.query.responseSkeleton(code: DNSResponseCode(rawValue: UInt16(upstream.responseCodeLow)),
+                                                     payloadSize: configuration.udpPayloadSize)
+            cut.header.flags = upstream.flags
+            cut.header.isTruncated = true
+            statistics.truncated += 1
+            reply = cut.encoded(maxSize: forward.udpLimit)
+        }
+        statistics.relayed += 1
+        finish(forward, message: reply)
+    }
+
+    private func finish(_ forward: Forward, message: [UInt8]) {
+        send(message, to: forward.client)
+        if case .tcp(let fd, let serial) = forward.client, let connection = clients[fd], connection.serial == serial {
+            connection.inFlight -= 1
+            updateClient(fd)
+        }
+    }
+
+    func serverFailure(for query: DNSMessage) -> [UInt8] {
+        var response = query.responseSkeleton(code: .serverFailure, payloadSize: configuration.udpPayloadSize)
+        response.header.recursionAvailable = true
+        return response.encoded(maxSize: 512)
+    }
+}

@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCore
+
+/// One client's TCP connection: the frame being read, the answers not yet written.
+final class TCPClient {
+    /// The connection's registration token: unique for the life of the process.
+    let serial: UInt64
+    /// The listen address it came in on, and where from.
+    let address: IPAddress
+    let source: IPAddress
+    var framer = DNSStreamFramer()
+    var output: [UInt8] = []
+    /// Queries sent upstream and not answered yet.
+    var inFlight = 0
+    /// When it is closed if it has nothing in flight.
+    var deadline: Int64
+    /// The client shut down its side: answer what is in flight, then close.
+    var peerClosed = false
+    var reading = true
+    var writing = false
+
+    init(serial: UInt64, address: IPAddress, source: IPAddress, deadline: Int64) {
+        self.serial = serial
+        self.address = address
+        self.source = source
+        self.deadline = deadline
+    }
+}
+
+extension DNSServer {
+    /// The most answer bytes a connection may have waiting: a client that stops reading
+    /// is cut off instead of holding memory.
+    static let maxClientOutput = 4 * 65537
+
+    func acceptConnections(on fd: Int32, address: IPAddress) {
+        while true {
+            var peer = SocketAddress()
+            let connection = peer.withMutableSockaddr { accept(fd, $0, $1) }
+            guard connection >= 0 else { return }
+            // accept4 is hidden behind _GNU_SOURCE; two fcntl calls per connection are cheap.
+            _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            guard clients.count < configuration.maxTCPConnections else {
+                close(connection)
+                statistics.rejectedConnections += 1
+                continue
+            }
+            guard let source = peer.ipAddress, admittedZone(address: address, source: source) != nil else {
+                close(connection)
+                continue
+            }
+            do {
+                try register(connection, as: .client)
+            } catch {
+                DNSLog.write("cannot watch a TCP connection: \(error)")
+                continue
+            }
+            guard let token = roles[connection]?.token else { continue }
+            let deadline = MonotonicClock.now() + Int64(configuration.tcpIdleTimeoutMilliseconds)
+            clients[connection] = TCPClient(serial: token, address: address, source: source, deadline: deadline)
+            schedule(deadline)
+        }
+    }
+
+    func serviceClient(_ fd: Int32, _ event: EventLoop.Ready) {
+        // An error or hang-up with reading paused would be reported again and again.
+        if event.failed, clients[fd]?.reading == false {
+            closeClient(fd)
+            return
+        }
+        if event.writable { flush(fd) }
+        if event.readable || event.failed { readClient(fd) }
+    }
+
+    /// Reads what the current frame still needs, a few frames per wake-up at most.
+    private func readClient(_ fd: Int32) {
+        for _ in 0..<4 {
+            guard let client = clients[fd], client.reading else { return }
+            let wanted = min(client.framer.bytesNeeded, buffer.count)
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, wanted, Int32(MSG_DONTWAIT)) }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+                closeClient(fd)
+                return
+            }
+            if count == 0 {
+                client.peerClosed = true
+                updateClient(fd)
+                return
+            }
+            let frames: [[UInt8]]
+            do {
+                frames = try client.framer.append(buffer[0..<count])
+            } catch {
+                closeClient(fd) // a zero-length frame: not DNS
+                return
+            }
+            client.deadline = MonotonicClock.now() + Int64(configuration.tcpIdleTimeoutMilliseconds)
+            schedule(client.deadline)
+            for frame in frames {
+                statistics.tcpQueries += 1
+                // The table may have changed since the connection was accepted.
+                guard let zone = admittedZone(address: client.address, source: client.source) else {
+                    closeClient(fd)
+                    return
+                }
+                handleQuery(frame, zone: zone, client: .tcp(fd: fd, serial: client.serial))
+            }
+            updateClient(fd)
+        }
+    }
+
+    /// Writes pending answers; closes a connection that errs or hoards.
+    func flush(_ fd: Int32) {
+        guard let client = clients[fd] else { return }
+        var sent = 0
+        while sent < client.output.count {
+            let count = client.output[sent...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+            }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { break }
+                closeClient(fd)
+                return
+            }
+            sent += count
+        }
+        client.output.removeFirst(sent)
+        guard client.output.count <= Self.maxClientOutput else {
+            closeClient(fd)
+            return
+        }
+        updateClient(fd)
+    }
+
+    /// Reads only while under the in-flight limit, writes only with output pending, and
+    /// closes once the client is done and answered.
+    func updateClient(_ fd: Int32) {
+        guard let client = clients[fd] else { return }
+        if client.peerClosed, client.inFlight == 0, client.output.isEmpty {
+            closeClient(fd)
+            return
+        }
+        let reading = !client.peerClosed && client.inFlight < configuration.maxQueriesPerConnection
+        let writing = !client.output.isEmpty
+        if reading != client.reading || writing != client.writing {
+            client.reading = reading
+            client.writing = writing
+            watch(fd, readable: reading, writable: writing)
+        }
+    }
+
+    func closeClient(_ fd: Int32) {
+        guard clients.removeValue(forKey: fd) != nil else { return }
+        unregister(fd)
+    }
+}

@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+import BerthNamespace
+
+/// The resolver process's server: one thread, one epoll loop over UDP and TCP sockets
+/// bound to each network's gateway addresses, the upstream sockets of forwarded queries,
+/// a signalfd (SIGHUP reloads, SIGTERM and SIGINT stop, SIGUSR1 prints statistics) and
+/// the table source's change descriptor.
+///
+/// Memory is bounded by configuration: one 64 KiB receive buffer shared by every socket,
+/// at most `maxTCPConnections` connections each holding at most one frame in and a few
+/// out, and at most `maxPendingForwards` queries upstream, each holding its query.
+public final class DNSServer {
+    let configuration: DNSServerConfiguration
+    let source: any DNSTableSource
+    var resolver: DNSResolver
+    var defaultUpstreams: [DNSUpstream]
+    /// What the server has done so far.
+    public internal(set) var statistics = DNSServerStatistics()
+
+    let loop: EventLoop
+    var signals: SignalDescriptor?
+    /// What each registered descriptor is, and the token its events carry.
+    var roles: [Int32: Registration] = [:]
+    var listeners: [IPAddress: Listener] = [:]
+    var clients: [Int32: TCPClient] = [:]
+    var forwards: [Int32: Forward] = [:]
+    /// The earliest deadline of any client or forward; the loop scans for expired ones
+    /// only when it has passed.
+    var nextDeadline = Int64.max
+    var nextSerial: UInt64 = 0
+    var running = false
+    /// The one receive buffer: the loop handles one datagram or read at a time.
+    var buffer = [UInt8](repeating: 0, count: 65536)
+
+    enum Role {
+        case signals
+        case tableChange
+        case udp(IPAddress)
+        case tcpListener(IPAddress)
+        case client
+        case upstream
+    }
+
+    struct Registration {
+        let role: Role
+        let token: UInt64
+    }
+
+    struct Listener {
+        let udp: Int32
+        let tcp: Int32
+    }
+
+    /// Loads the table and the upstreams; binds nothing yet (see `run`).
+    public init(configuration: DNSServerConfiguration, source: any DNSTableSource) throws(BerthError) {
+        self.configuration = configuration
+        self.source = source
+        loop = try EventLoop()
+        defaultUpstreams = []
+        resolver = try DNSResolver(table: DNSTable(), ttl: configuration.ttl, payloadSize: configuration.udpPayloadSize)
+        let (resolver, upstreams) = try loadState(serial: 1)
+        self.resolver = resolver
+        defaultUpstreams = upstreams
+    }
+
+    /// Binds every listen address and serves until SIGTERM or SIGINT (or, with
+    /// `exitWhenEmpty`, until a reload leaves no network). `ready` is called once every
+    /// socket is bound. Signals are taken through a signalfd, so call this from the main
+    /// thread before starting any other thread.
+    public func run(ready: () -> Void = {}) throws(BerthError) {
+        let signals = try SignalDescriptor()
+        self.signals = signals
+        try register(signals.descriptor, as: .signals, closeOnFailure: false)
+        if let change = source.changeDescriptor {
+            try register(change, as: .tableChange, closeOnFailure: false)
+        }
+        try reconcileListeners(strict: true)
+        DNSLog.write("serving \(resolver.zones.count) network(s) on \(describeListeners()), upstreams \(describeUpstreams())")
+        ready()
+        let resident = ResidentMemory.trim()
+        DNSLog.write("resident set \(resident.before) KiB after start-up, \(resident.after) KiB after trimming")
+        running = !(configuration.exitWhenEmpty && resolver.zones.isEmpty)
+        while running {
+            let now = MonotonicClock.now()
+            let timeout = nextDeadline == .max ? -1 : Int32(clamping: max(0, nextDeadline - now))
+            for event in loop.wait(timeout: timeout) {
+                dispatch(event)
+            }
+            if MonotonicClock.now() >= nextDeadline { expireDeadlines() }
+        }
+        shutDown()
+    }
+
+    private func dispatch(_ event: EventLoop.Ready) {
+        let fd = Int32(truncatingIfNeeded: event.token & 0xFFFF_FFFF)
+        // A descriptor closed by an earlier event of the same batch may already be reused.
+        guard let registration = roles[fd], registration.token == event.token else { return }
+        switch registration.role {
+        case .signals: handleSignals()
+        case .tableChange:
+            if source.drainChanges() { reload(reason: "table changed") }
+        case .udp(let address): readDatagrams(on: fd, address: address)
+        case .tcpListener(let address): acceptConnections(on: fd, address: address)
+        case .client: serviceClient(fd, event)
+        case .upstream: serviceUpstream(fd, event)
+        }
+    }
+
+    private func handleSignals() {
+        guard let signals else { return }
+        for signal in signals.drain() {
+            switch signal {
+            case .reload: reload(reason: "SIGHUP")
+            case .terminate: running = false
+            case .statistics: DNSLog.write("statistics: \(statistics)")
+            case .other: break
+            }
+        }
+    }
+
+    /// Reads the table and upstreams again and rebinds; on failure keeps what it had.
+    func reload(reason: String) {
+        do {
+            let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1)
+            self.resolver = resolver
+            defaultUpstreams = upstreams
+            try reconcileListeners(strict: false)
+            ResidentMemory.trim()
+            statistics.reloads += 1
+            DNSLog.write("reloaded (\(reason)): \(resolver.zones.count) network(s) on \(describeListeners())")
+        } catch {
+            statistics.failedReloads += 1
+            DNSLog.write("reload (\(reason)) failed, keeping the previous table: \(error)")
+        }
+        if configuration.exitWhenEmpty, resolver.zones.isEmpty {
+            DNSLog.write("no network to serve: exiting")
+            running = false
+        }
+    }
+
+    private func loadState(serial: UInt32) throws(BerthError) -> (DNSResolver, [DNSUpstream]) {
+        let table = try source.load()
+        let resolver = try DNSResolver(table: table, ttl: configuration.ttl, payloadSize: configuration.udpPayloadSize, serial: serial)
+        let upstreams: [DNSUpstream]
+        switch configuration.upstreams {
+        case .fixed(let list): upstreams = list
+        case .resolvConf(let path):
+            do {
+                upstreams = try ResolvConf.read(path: path).upstreams
+            } catch {
+                // No resolv.conf is a host without DNS: Berth's names still resolve.
+                DNSLog.write("cannot read upstreams from \(path), forwarding is off: \(error)")
+                upstreams = []
+            }
+        }
+        return (resolver, upstreams)
+    }
+
+    /// Notes a new deadline so the loop wakes up for it.
+    func schedule(_ deadline: Int64) {
+        if deadline < nextDeadline { nextDeadline = deadline }
+    }
+
+    /// Handles every expired client and forward, and finds the next deadline.
+    private func expireDeadlines() {
+        let now = MonotonicClock.now()
+        nextDeadline = .max
+        for (fd, forward) in forwards where forwards[fd] === forward {
+            if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }
+        }
+        for (fd, client) in clients where clients[fd] === client {
+            if client.inFlight == 0, client.deadline <= now { closeClient(fd) } else { schedule(client.deadline) }
+        }
+    }
+
+    private func shutDown() {
+        for fd in Array(forwards.keys) { closeUpstream(fd) }
+        for fd in Array(clients.keys) { closeClient(fd) }
+        for address in Array(listeners.keys) { closeListener(address) }
+        DNSLog.write("stopped; statistics: \(statistics)")
+    }
+
+    /// Registers `fd` with the loop under `role`; closes it when that fails.
+    func register(_ fd: Int32, as role: Role, readable: Bool = true, writable: Bool = false, closeOnFailure: Bool = true) throws(BerthError) {
+        nextSerial += 1
+        let token = nextSerial << 32 | UInt64(UInt32(bitPattern: fd))
+        do {
+            try loop.add(fd, token: token, readable: readable, writable: writable)
+        } catch {
+            if closeOnFailure { close(fd) }
+            throw error
+        }
+        roles[fd] = Registration(role: role, token: token)
+    }
+
+    /// Changes what the loop waits for on `fd`.
+    func watch(_ fd: Int32, readable: Bool, writable: Bool) {
+        guard let registration = roles[fd] else { return }
+        try? loop.modify(fd, token: registration.token, readable: readable, writable: writable)
+    }
+
+    /// Unregisters and closes `fd`.
+    func unregister(_ fd: Int32) {
+        loop.remove(fd)
+        roles[fd] = nil
+        close(fd)
+    }
+
+    func describeListeners() -> String {
+        listeners.isEmpty ? "no address" : listeners.keys.sorted().map { "\($0)" }.joined(separator: ", ") + " port \(configuration.port)"
+    }
+
+    func describeUpstreams() -> String {
+        defaultUpstreams.isEmpty ? "none" : defaultUpstreams.map(\.description).joined(separator: ", ")
+    }
+}

@@ -1,0 +1,38 @@
+/// How the resolver process runs. The names and listen addresses come from the table
+/// source; this is everything else.
+public struct DNSServerConfiguration: Sendable {
+    /// Where forwarded queries go when a network names no upstreams of its own.
+    public enum Upstreams: Sendable, Hashable {
+        /// The nameservers of a resolv.conf file, read at start and at every reload.
+        case resolvConf(path: String)
+        /// A fixed list.
+        case fixed([DNSUpstream])
+    }
+
+    /// The port on every listen address (53; tests and benchmarks use others).
+    public var port: UInt16 = 53
+    public var upstreams: Upstreams = .resolvConf(path: ResolvConf.hostPath)
+    /// How long one upstream has to answer before the next one is asked.
+    public var upstreamTimeoutMilliseconds = 2000
+    /// Queries waiting for an upstream at once; more are answered SERVFAIL.
+    public var maxPendingForwards = 256
+    /// Client TCP connections at once; more are closed as they arrive.
+    public var maxTCPConnections = 32
+    /// A TCP connection with nothing in flight is closed after this long without a query
+    /// (RFC 7766 §6.2.3 asks for seconds, not minutes).
+    public var tcpIdleTimeoutMilliseconds = 10_000
+    /// Queries one TCP connection may have upstream at once; its further queries wait in
+    /// the kernel's socket buffer until one completes.
+    public var maxQueriesPerConnection = 4
+    /// The largest UDP answer this resolver sends and the size it advertises in EDNS
+    /// (1232: no IP fragmentation on any common path, as DNS Flag Day 2020 chose).
+    public var udpPayloadSize: UInt16 = 1232
+    /// TTL of local answers.
+    public var ttl: UInt32 = 0
+    /// Exit (status 0) when a reload leaves no network to serve.
+    public var exitWhenEmpty = false
+    /// Log each query's outcome to stderr (for debugging; off at load).
+    public var verbose = false
+
+    public init() {}
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Counters of what the server did, printed on SIGUSR1 as one `key=value` line.
+public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
+    public var udpQueries = 0
+    public var tcpQueries = 0
+    /// Answered from the table (including NXDOMAIN for other networks' names).
+    public var answeredLocally = 0
+    /// Sent upstream.
+    public var forwarded = 0
+    /// Upstream answers relayed.
+    public var relayed = 0
+    /// SERVFAIL because every upstream failed, none was configured, or too many waited.
+    public var serverFailures = 0
+    /// Malformed queries answered FORMERR.
+    public var formatErrors = 0
+    /// Datagrams dropped without a reply: responses, headerless bytes, refused sources.
+    public var dropped = 0
+    /// Queries from outside the network's subnets (counted in `dropped` too).
+    public var refusedSources = 0
+    /// UDP answers cut to the client's payload size (TC set).
+    public var truncated = 0
+    /// Upstream replies that did not match the query they claimed to answer.
+    public var mismatchedReplies = 0
+    /// TCP connections closed at once because of the connection limit.
+    public var rejectedConnections = 0
+    public var reloads = 0
+    public var failedReloads = 0
+
+    public init() {}
+
+    public var description: String {
+        "udp=\(udpQueries) tcp=\(tcpQueries) local=\(answeredLocally) forwarded=\(forwarded) relayed=\(relayed) "
+            + "servfail=\(serverFailures) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
+            + "truncated=\(truncated) mismatched=\(mismatchedReplies) rejected_tcp=\(rejectedConnections) "
+            + "reloads=\(reloads) failed_reloads=\(failedReloads)"
+    }
+}
+
+/// Lines on stderr, prefixed `berth-dns:`; written with one write(2) each.
+enum DNSLog {
+    static func write(_ text: String) {
+        let line = Array("berth-dns: \(text)\n".utf8)
+        _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,93 @@
+import BerthCore
+import BerthNetlink
+
+/// Reading the ruleset back through nfnetlink dumps: all of it, or one table.
+extension KernelBackend {
+    public func list() throws(BerthError) -> Ruleset {
+        typealias M = NFTNL.MessageType
+        let tables = try dump(M.getTable, "list nftables tables").compactMap(NFTNL.parseTable)
+        let chains = try dump(M.getChain, "list nftables chains").compactMap(NFTNL.parseChain)
+        let rules = try dump(M.getRule, "list nftables rules").compactMap(NFTNL.parseRule)
+        let sets = try dump(M.getSet, "list nftables sets").compactMap(NFTNL.parseSet)
+        var ruleset = Ruleset()
+        for table in tables {
+            ruleset.tables.append(try contents(of: table, chains: chains, rules: rules, sets: sets))
+        }
+        return ruleset
+    }
+
+    /// Asks the kernel for `table` alone: one GETTABLE, then chain, rule and set dumps
+    /// filtered by the table (see `NFTNL.dumpRequest`), then the elements of its sets only.
+    /// No other table's rules, sets or elements are read, however many the host has.
+    public func list(table: Table) throws(BerthError) -> Ruleset.TableContents? {
+        typealias M = NFTNL.MessageType
+        let label = "nftables table \(table.family) \(table.name)"
+        let sequence = transport.nextSequence()
+        var request = NetlinkRequest()
+        request.append(rawMessage: NFTNL.getTableRequest(table, sequence: sequence), sequence: sequence,
+                       operation: "read \(label)", expectsAck: true)
+        let replies: [NetlinkMessage]
+        do {
+            replies = try transport.transact(request)
+        } catch where error.isNotFound {
+            return nil
+        } catch {
+            throw error.berthError
+        }
+        guard let found = replies.lazy.compactMap(NFTNL.parseTable).first(where: { $0.family == table.family && $0.name == table.name }) else {
+            return nil
+        }
+        let chains = try dump(M.getChain, of: table, "list chains of \(label)").compactMap(NFTNL.parseChain)
+        let rules = try dump(M.getRule, of: table, "list rules of \(label)").compactMap(NFTNL.parseRule)
+        let sets: [NFTSet]
+        do {
+            sets = try dump(M.getSet, of: table, "list sets of \(label)").compactMap(NFTNL.parseSet)
+        } catch where error.code == .notFound {
+            // The set dump names the table: ENOENT means it was deleted since GETTABLE.
+            return nil
+        }
+        return try contents(of: found, chains: chains, rules: rules, sets: sets)
+    }
+
+    /// `table` with its sets (and their elements, read now), chains and rules, picked from
+    /// dumps that may hold other tables' objects too.
+    private func contents(of table: Table, chains: [Chain], rules: [Rule], sets: [NFTSet]) throws(BerthError) -> Ruleset.TableContents {
+        var contents = Ruleset.TableContents(table: table)
+        for set in sets where set.family == table.family && set.table == table.name {
+            contents.sets.append(Ruleset.SetContents(set: set, elements: try elements(of: set)))
+        }
+        for chain in chains where chain.family == table.family && chain.table == table.name {
+            contents.chains.append(Ruleset.ChainContents(chain: chain, rules: rules.filter {
+                $0.family == table.family && $0.table == table.name && $0.chain == chain.name
+            }))
+        }
+        return contents
+    }
+
+    /// The elements of one set: a GETSETELEM dump naming its table and set.
+    private func elements(of set: NFTSet) throws(BerthError) -> [Element] {
+        let sequence = transport.nextSequence()
+        var request = NetlinkRequest()
+        request.append(rawMessage: NFTNL.elementsMessage(set, [], type: NFTNL.MessageType.getSetElem, flags: NetlinkFlags.dump, sequence: sequence),
+                       sequence: sequence, operation: "list elements of \(set.label)", expectsAck: false)
+        var elements: [Element] = []
+        do {
+            for message in try transport.dump(request) { elements += NFTNL.parseElements(message, of: set) }
+        } catch {
+            throw error.berthError
+        }
+        return elements
+    }
+
+    private func dump(_ type: UInt16, of table: Table? = nil, _ operation: String) throws(BerthError) -> [NetlinkMessage] {
+        let sequence = transport.nextSequence()
+        var request = NetlinkRequest()
+        request.append(rawMessage: NFTNL.dumpRequest(type, of: table, sequence: sequence),
+                       sequence: sequence, operation: operation, expectsAck: false)
+        do {
+            return try transport.dump(request)
+        } catch {
+            throw error.berthError
+        }
+    }
+}

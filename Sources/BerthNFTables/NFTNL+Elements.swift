@@ -1,0 +1,62 @@
+internal import CNFTNL
+import BerthCore
+import BerthNetlink
+
+/// Set elements: NEWSETELEM/DELSETELEM messages (also flush and dump requests) and the
+/// parser of GETSETELEM replies.
+extension NFTNL {
+    /// Upper bound of one element's attributes in a NEWSETELEM message.
+    static func elementSize(_ element: Element) -> Int {
+        96 + Tuple.bytes(element.key).count + Tuple.bytes(element.value ?? []).count + (element.comment?.utf8.count ?? 0)
+    }
+
+    /// One message carrying `elements` (none: the whole set, for flush and dumps).
+    static func elementsMessage(_ set: NFTSet, _ elements: [Element], type: UInt16, flags: UInt16, sequence: UInt32) -> [UInt8] {
+        let capacity = 1024 + elements.reduce(0) { $0 + elementSize($1) }
+        return message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence, capacity: capacity) { nlh in
+            guard let s = makeSet(set, full: false) else { return }
+            defer { nftnl_set_free(s) }
+            for element in elements {
+                guard let e = nftnl_set_elem_alloc() else { continue }
+                let key = Tuple.bytes(element.key)
+                key.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+                if let value = element.value, type == MessageType.newSetElem {
+                    let data = Tuple.bytes(value)
+                    data.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_DATA), $0.baseAddress, UInt32($0.count)) }
+                }
+                if let comment = element.comment, type == MessageType.newSetElem {
+                    let data = userdata(0, comment)
+                    data.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count)) }
+                }
+                nftnl_set_elem_add(s, e)
+            }
+            nftnl_set_elems_nlmsg_build_payload(nlh, s)
+        }
+    }
+
+    static func parseElements(_ message: NetlinkMessage, of set: NFTSet) -> [Element] {
+        parseElementsOrNil(message, of: set) ?? []
+    }
+
+    private static func parseElementsOrNil(_ message: NetlinkMessage, of set: NFTSet) -> [Element]? {
+        withHeader(message) { nlh -> [Element]? in
+            guard let s = nftnl_set_alloc() else { return [] }
+            defer { nftnl_set_free(s) }
+            guard nftnl_set_elems_nlmsg_parse(nlh, s) >= 0, let iter = nftnl_set_elems_iter_create(s) else { return [] }
+            defer { nftnl_set_elems_iter_destroy(iter) }
+            var elements: [Element] = []
+            // iter_next returns the current element and then advances.
+            while let e = nftnl_set_elems_iter_next(iter) {
+                func get(_ attr: Int) -> [UInt8] {
+                    guard nftnl_set_elem_is_set(e, UInt16(attr)) else { return [] }
+                    return data { nftnl_set_elem_get(e, UInt16(attr), $0) }
+                }
+                if let key = Tuple.parse(get(NFTNL_SET_ELEM_KEY), as: set.keyType) {
+                    let value = set.dataType.flatMap { Tuple.parse(get(NFTNL_SET_ELEM_DATA), as: $0) }
+                    elements.append(Element(key, value, comment: comment(in: get(NFTNL_SET_ELEM_USERDATA), type: 0)))
+                }
+            }
+            return elements
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import BerthCore
+import BerthNamespace
+import BerthNetlink
+
+extension NetworkManager {
+    /// Creates the veth pair and configures its peer inside `namespace`; registers the
+    /// pair's removal with `rollback` once it exists.
+    func wire(_ endpoint: EndpointRecord, network: NetworkRecord, bridgeIndex: Int32, namespace: NetworkNamespace,
+              rollback: inout Rollback) throws(BerthError) {
+        let mtu = try network.linkMTU()
+        let hostLink: Link
+        do throws(BerthError) {
+            let echoed = try host.netlink.apply { changes throws(BerthError) in
+                try changes.createVeth(named: endpoint.hostVeth, peer: endpoint.interfaceName, peerNamespace: namespace,
+                                       master: .index(bridgeIndex), up: true, mtu: mtu, peerMAC: endpoint.mac)
+                try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id))
+                try changes.setHairpin(.name(endpoint.hostVeth), true)
+            }
+            guard let link = echoed.first(where: { $0.name == endpoint.hostVeth.rawValue }) else {
+                throw BerthError(.internalError, "the kernel did not echo veth \(endpoint.hostVeth)")
+            }
+            hostLink = link
+        } catch where error.code == .alreadyExists {
+            throw explainVethClash(endpoint, namespace: namespace, cause: error)
+        } catch {
+            // The kernel goes on after a refused message: a refusal of the alias or hairpin
+            // leaves the veth made by the first one.
+            try? host.netlink.deleteLink(.name(endpoint.hostVeth))
+            throw error
+        }
+        let host = self.host
+        rollback.add("delete veth \(endpoint.hostVeth)") { () throws(BerthError) in try host.netlink.deleteLink(.index(hostLink.index)) }
+        try host.check(failPoint: "attach.veth")
+        let inside = try host.netlink(in: namespace)
+        let peerIndex: Int32
+        if let index = hostLink.peerIndex {
+            peerIndex = index
+        } else {
+            peerIndex = try inside.link(named: endpoint.interfaceName.rawValue).index
+        }
+        let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
+        try inside.apply { changes throws(BerthError) in
+            try changes.setUp(.index(Self.loopbackIndex))
+            try changes.setUp(.index(peerIndex))
+            try changes.addAddress(cidr, to: .index(peerIndex))
+            // Like Docker, the first network keeps the default route of a namespace
+            // attached to several.
+            try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex), appendIfExists: true)
+        }
+        try host.check(failPoint: "attach.configure")
+    }
+
+    /// Removes an endpoint's veth pair; what is already gone is fine.
+    ///
+    /// When the endpoint's namespace is gone (its last process ended, or it was deleted),
+    /// the kernel destroys the pair with it, asynchronously; deleting it here would block
+    /// 20–30 ms in RCU grace periods for nothing, so Berth leaves it to the kernel. Should
+    /// something else still hold that namespace, `gc` finds the tagged veth later.
+    func unwire(_ endpoint: EndpointRecord) throws(BerthError) {
+        guard host.isAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) else { return }
+        do {
+            try host.netlink.deleteLink(.name(endpoint.hostVeth))
+        } catch where error.code == .notFound {
+            // Gone already.
+        }
+    }
+
+    /// Loopback is the first device of every network namespace.
+    static let loopbackIndex: Int32 = 1
+
+    /// Tells which name clashed when the veth could not be created.
+    private func explainVethClash(_ endpoint: EndpointRecord, namespace: NetworkNamespace, cause: BerthError) -> BerthError {
+        if let inside = try? host.netlink(in: namespace), (try? inside.link(named: endpoint.interfaceName.rawValue)) != nil {
+            return BerthError(.alreadyExists, "interface \(endpoint.interfaceName) already exists in network namespace \(namespace)",
+                              hint: "choose another interface name", object: .link(endpoint.interfaceName.rawValue),
+                              parameter: "interfaceName", remedy: .chooseAnother(parameter: "interfaceName"))
+        }
+        return BerthError(.alreadyExists, "host veth \(endpoint.hostVeth) of endpoint \(endpoint.id) already exists (a leftover of a crash?)",
+                          hint: "remove leftovers with garbage collection", object: .link(endpoint.hostVeth.rawValue),
+                          remedy: .collectGarbage, cause: cause)
+    }
+}

@@ -1,0 +1,129 @@
+public import BerthCore
+public import BerthNamespace
+public import BerthNetlink
+public import BerthNFTables
+
+/// One host namespace and everything Berth opens in it: rtnetlink, nftables, conntrack and
+/// sock_diag, plus the way to reach container namespaces (open a reference, open rtnetlink
+/// inside one) and the namespace's sysctls — vishvananda/netlink's `Handle`, for a host.
+///
+/// Policy code (`NetworkManager`) is handed one and never opens a socket itself. The
+/// handle opens what it owns through a `KernelAccess`: the machine's kernel
+/// (`SystemKernel`, the default), or a fake kernel in tests, which is how attach, detach,
+/// publishing, gc, check and reconcile are unit-tested without privilege.
+///
+/// nftables, conntrack and sock_diag are opened on first use, so an attach without
+/// published ports opens only rtnetlink. Not for concurrent use, like the sockets it holds.
+public final class HostHandle: @unchecked Sendable {
+    /// The host namespace: where bridges, host-side veths and Berth's nftables live.
+    public let namespace: NetworkNamespace
+    /// What the handle opens sockets and namespaces through.
+    public let kernel: any KernelAccess
+    /// rtnetlink in the host namespace.
+    public let netlink: RouteNetlink
+    /// `namespace` when it is not the caller's own; nil when it is, so that sockets are
+    /// opened directly rather than from a namespace thread.
+    public let socketNamespace: NetworkNamespace?
+
+    /// Fail points armed on this handle, by name (see `FailPoint`): tests arm them to prove
+    /// that each step of an operation rolls back.
+    package var failPoints: Set<String> = []
+
+    private var nftablesStorage: (any NFTablesBackend)?
+    private var conntrackStorage: Conntrack?
+    private var socketDiagnosticsStorage: SocketDiagnostics?
+
+    /// A handle on `namespace` through `kernel`. `isCurrent` says that `namespace` is the
+    /// caller's own, so its sockets need no namespace thread.
+    public init(kernel: any KernelAccess, namespace: NetworkNamespace, isCurrent: Bool = false) throws(BerthError) {
+        self.kernel = kernel
+        self.namespace = namespace
+        socketNamespace = isCurrent ? nil : namespace
+        netlink = RouteNetlink(transport: try kernel.transport(.route, in: socketNamespace), namespace: socketNamespace)
+    }
+
+    /// A handle on the machine's kernel in `namespace` (the caller's own when nil).
+    public convenience init(namespace: NetworkNamespace? = nil) throws(BerthError) {
+        if let namespace {
+            try self.init(kernel: SystemKernel(), namespace: namespace)
+        } else {
+            try self.init(kernel: SystemKernel(), namespace: NetworkNamespace.current(), isCurrent: true)
+        }
+    }
+
+    // MARK: - What the handle owns, opened on first use
+
+    /// nftables in the host namespace.
+    public var nftables: any NFTablesBackend {
+        get throws(BerthError) {
+            if let nftablesStorage { return nftablesStorage }
+            let backend = try kernel.nftables(in: socketNamespace)
+            nftablesStorage = backend
+            return backend
+        }
+    }
+
+    /// The host namespace's connection tracking table.
+    public var conntrack: Conntrack {
+        get throws(BerthError) {
+            if let conntrackStorage { return conntrackStorage }
+            let conntrack = Conntrack(transport: try kernel.transport(.netfilter, in: socketNamespace), namespace: socketNamespace)
+            conntrackStorage = conntrack
+            return conntrack
+        }
+    }
+
+    /// The host namespace's bound sockets, through sock_diag.
+    public var socketDiagnostics: SocketDiagnostics {
+        get throws(BerthError) {
+            if let socketDiagnosticsStorage { return socketDiagnosticsStorage }
+            let diagnostics = SocketDiagnostics(transport: try kernel.transport(.socketDiagnostics, in: socketNamespace))
+            socketDiagnosticsStorage = diagnostics
+            return diagnostics
+        }
+    }
+
+    // MARK: - Other namespaces
+
+    /// Opens the namespace `reference` names.
+    public func open(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace {
+        try kernel.openNamespace(reference)
+    }
+
+    /// Whether the namespace recorded at `path` with `identity` still exists: the path
+    /// opens, and to the same namespace (a name may since lead to another one).
+    public func isAlive(path: String, identity: NamespaceIdentity) -> Bool {
+        guard let namespace = try? kernel.openNamespace(.path(path)) else { return false }
+        return namespace.identity == identity
+    }
+
+    /// rtnetlink inside another namespace, for work there (a container's interface).
+    public func netlink(in namespace: NetworkNamespace) throws(BerthError) -> RouteNetlink {
+        RouteNetlink(transport: try kernel.transport(.route, in: namespace), namespace: namespace)
+    }
+
+    // MARK: - The host namespace's sysctls and processes
+
+    /// Reads a sysctl of the host namespace.
+    public func sysctl(_ key: String) throws(BerthError) -> String {
+        try kernel.sysctl(key, in: socketNamespace)
+    }
+
+    /// Writes a sysctl of the host namespace if it differs; returns whether it wrote.
+    @discardableResult
+    public func setSysctl(_ key: String, to value: String) throws(BerthError) -> Bool {
+        try kernel.setSysctl(key, to: value, in: namespace)
+    }
+
+    /// Who holds the host socket `inode`, for error messages.
+    public func socketOwner(inode: UInt32) -> String? {
+        kernel.socketOwner(inode: inode)
+    }
+
+    /// Fails if the fail point `name` is armed on this handle or, in a debug build, through
+    /// `BERTH_FAILPOINT`.
+    func check(failPoint name: String) throws(BerthError) {
+        if failPoints.contains(name) { throw BerthError(.internalError, "fail point \(name) reached") }
+        try FailPoint.check(name)
+    }
+}

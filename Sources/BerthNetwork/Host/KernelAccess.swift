@@ -1,0 +1,34 @@
+public import BerthCore
+public import BerthNamespace
+public import BerthNetlink
+public import BerthNFTables
+
+/// How a `HostHandle` reaches the kernel: netlink sockets and nftables inside a namespace,
+/// namespace files, sysctls, and the process table (to name who holds a socket).
+///
+/// `SystemKernel` is the machine's kernel. Tests hand in a fake that models the kernel
+/// (links, addresses, routes, several namespaces, sockets, sysctls) so that the policy
+/// code above runs unchanged and without privilege.
+///
+/// Wherever a namespace is optional, nil means the caller's own: a socket opened there
+/// needs no namespace thread.
+public protocol KernelAccess: AnyObject {
+    /// Opens the namespace `reference` names; `.notFound` when there is none.
+    func openNamespace(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace
+
+    /// A netlink transport on `bus` inside `namespace`.
+    func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace?) throws(BerthError) -> any NetlinkTransport
+
+    /// The nftables of `namespace`: a `KernelBackend`, or a `FakeBackend` in tests.
+    func nftables(in namespace: NetworkNamespace?) throws(BerthError) -> any NFTablesBackend
+
+    /// Reads a per-namespace sysctl, such as `net/ipv4/ip_local_port_range`.
+    func sysctl(_ key: String, in namespace: NetworkNamespace?) throws(BerthError) -> String
+
+    /// Writes a per-namespace sysctl only if its value differs; returns whether it wrote.
+    func setSysctl(_ key: String, to value: String, in namespace: NetworkNamespace?) throws(BerthError) -> Bool
+
+    /// Who holds the socket `inode` ("process nginx (pid 42)"), or nil; used only to word
+    /// an error, so it may be slow.
+    func socketOwner(inode: UInt32) -> String?
+}

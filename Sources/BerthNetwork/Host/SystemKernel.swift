@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+import SystemPackage
+public import BerthNamespace
+public import BerthNetlink
+public import BerthNFTables
+
+/// The machine's kernel: real netlink sockets (opened inside a namespace from a namespace
+/// thread), `KernelBackend` for nftables, namespace files and `/proc`.
+public final class SystemKernel: KernelAccess, Sendable {
+    public init() {}
+
+    public func openNamespace(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace {
+        try NetworkNamespace.open(reference)
+    }
+
+    public func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace?) throws(BerthError) -> any NetlinkTransport {
+        try NetlinkSocket(bus, in: namespace)
+    }
+
+    public func nftables(in namespace: NetworkNamespace?) throws(BerthError) -> any NFTablesBackend {
+        try KernelBackend(namespace: namespace)
+    }
+
+    public func sysctl(_ key: String, in namespace: NetworkNamespace?) throws(BerthError) -> String {
+        if let namespace { return try namespace.sysctl(key) }
+        // The caller's own namespace: /proc/sys/net shows the reading thread's namespace,
+        // so no namespace thread is needed.
+        let separator: Character = key.contains("/") ? "/" : "."
+        let parts = key.split(separator: separator, omittingEmptySubsequences: false)
+        guard parts.first == "net", parts.count >= 2, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw .invalid("invalid sysctl key \"\(key)\"", hint: "name a per-namespace key under net/, like net/ipv4/ip_forward")
+        }
+        let path = "/proc/sys/" + parts.joined(separator: "/")
+        guard var text = ProcFile.read(path) else {
+            throw BerthError(.notFound, "sysctl \(path) does not exist")
+        }
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    public func setSysctl(_ key: String, to value: String, in namespace: NetworkNamespace?) throws(BerthError) -> Bool {
+        let target = if let namespace { namespace } else { try NetworkNamespace.current() }
+        return try target.setSysctl(key, to: value)
+    }
+
+    public func socketOwner(inode: UInt32) -> String? {
+        ProcFile.owner(ofSocket: inode)
+    }
+}
+
+/// Small reads under /proc, without Foundation.
+enum ProcFile {
+    /// The whole file, or nil when it cannot be opened.
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard let data = try? FileDescriptor(rawValue: fd).readToEnd() else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// "process NAME (pid N)" holding the socket `inode`, found by scanning /proc/*/fd.
+    static func owner(ofSocket inode: UInt32) -> String? {
+        guard let proc = opendir("/proc") else { return nil }
+        defer { closedir(proc) }
+        let target = "socket:[\(inode)]"
+        while let entry = readdir(proc) {
+            let pid = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard Int32(pid) != nil, let fds = opendir("/proc/\(pid)/fd") else { continue }
+            defer { closedir(fds) }
+            while let fd = readdir(fds) {
+                let name = withUnsafeBytes(of: fd.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                var buffer = [CChar](repeating: 0, count: 64)
+                let count = readlink("/proc/\(pid)/fd/\(name)", &buffer, buffer.count - 1)
+                guard count > 0 else { continue }
+                let link = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if link == target {
+                    var comm = read("/proc/\(pid)/comm") ?? "?"
+                    while comm.last == "\n" { comm.removeLast() }
+                    return "process \(comm) (pid \(pid))"
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CBerthShim
+public import BerthCore
+public import BerthNetwork
+import BerthNamespace
+
+/// The process that runs a container and stays with it: it forwards signals to the command,
+/// reaps it, reports its exit and cleans up (detaches its endpoint, removes its record) —
+/// what containerd-shim is to Docker.
+///
+/// In the foreground the caller is the supervisor (`run`). Detached (`start`), the supervisor
+/// is a new process of the calling program, in a session of its own, that outlives the
+/// caller:
+///
+/// ```swift
+/// // In the program's entry point, before anything else:
+/// if Array(CommandLine.arguments.dropFirst()) == ["_supervise"] { Supervisor.main() }
+/// // Where it starts a container in the background:
+/// let started = try Supervisor.start(options, entry: Supervisor.Entry(arguments: ["_supervise"]))
+/// print(started.name)
+/// ```
+///
+/// The options reach the new process as a value — JSON in an anonymous file on its stdin —
+/// never as arguments to parse again; its one report (the container started, or the error
+/// that left nothing behind, with all of the error's fields) comes back as JSON on a pipe.
+public enum Supervisor {
+    /// How to reach `Supervisor.main()` in a new process of this program.
+    public struct Entry: Sendable, Hashable {
+        /// The program; `/proc/self/exe` is the running one, whatever its path.
+        public var executable: String
+        /// The arguments that make it call `Supervisor.main()` (a hidden command of its own).
+        public var arguments: [String]
+
+        public init(executable: String = "/proc/self/exe", arguments: [String]) {
+            self.executable = executable
+            self.arguments = arguments
+        }
+    }
+
+    /// A container running under a detached supervisor.
+    public struct Detached: Sendable {
+        /// The container's id (64 hex digits) and name.
+        public let id: String
+        public let name: String
+        /// The supervisor process. It is this process's child: a long-lived caller should
+        /// `wait()` on it some time (it ends when the container does), or it stays a zombie
+        /// until the caller exits.
+        public let supervisor: ContainerProcess
+    }
+
+    /// The most a request or a report may hold; a command line cannot be longer than the
+    /// kernel's argument limit anyway (a few MiB at most).
+    static let requestLimit = 16 << 20
+    static let reportLimit = 1 << 20
+
+    /// Runs a container in this process and supervises it until its command ends: the
+    /// signals a terminal or a service manager sends this process (`SignalForwarding`) go to
+    /// the command. `started` is called once the command runs. Returns the command's exit,
+    /// after the endpoint was detached and the record removed.
+    public static func run(_ options: RunOptions, manager: NetworkManager,
+                           started: (RunningContainer) -> Void = { _ in }) throws(BerthError) -> ContainerExit {
+        let container = try Container.run(options, manager: manager)
+        SignalForwarding.forward(to: container.process)
+        defer { SignalForwarding.stop() }
+        started(container)
+        return try container.wait()
+    }
+
+    /// Starts a container under a detached supervisor and returns once it runs — or throws
+    /// the error that stopped it, after which nothing of it is left.
+    ///
+    /// The supervisor is `entry` run as a new process of the caller's privilege, in a new
+    /// session (a hangup or Ctrl-C of the caller's terminal is not for it), with /dev/null as
+    /// its stdio and the container's. The state is the one in `stateDirectory` (else
+    /// `BERTH_STATE_DIR`, else /var/lib/berth), seen from the caller's network namespace.
+    /// `options.process` must not carry stdio descriptors: they belong to this process.
+    public static func start(_ options: RunOptions, stateDirectory: String? = nil, entry: Entry) throws(BerthError) -> Detached {
+        try options.validate()
+        let process = options.process
+        guard process.stdin == nil, process.stdout == nil, process.stderr == nil else {
+            throw .invalid("a detached container has no stdin, stdout or stderr of the caller's",
+                           hint: "pass no descriptors; the container's stdio is /dev/null", parameter: "stdio")
+        }
+        let request = SupervisorRequest(options: options, stateDirectory: try absolute(StateStore.resolveDirectory(stateDirectory)))
+        let requestFile = try AnonymousFile(name: "berth-supervisor-request", contents: Array(request.json.render().utf8))
+        defer { close(requestFile.descriptor) }
+        let report = try Pipe.make()
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard null >= 0 else {
+            report.closeBoth()
+            throw .system("open /dev/null", Errno(errno))
+        }
+        // It is no container: no namespaces of its own, the caller's privileges.
+        let spec = ContainerSpec(command: [entry.executable] + entry.arguments, namespaces: [],
+                                 stdin: requestFile.descriptor, stdout: report.write, stderr: null, privileged: true)
+        let supervisor: ContainerProcess
+        do {
+            supervisor = try ContainerProcess.spawn(spec)
+            close(report.write)
+            close(null)
+        } catch {
+            report.closeBoth()
+            close(null)
+            throw error
+        }
+        do {
+            try supervisor.start()
+        } catch {
+            close(report.read)
+            throw error
+        }
+        // Until the supervisor closes its end: after its report, or when it dies.
+        let bytes = FileIO.readAll(report.read, limit: reportLimit)
+        close(report.read)
+        switch try? SupervisorReport(json: JSONValue(parsingUTF8: bytes)) {
+        case .started(let id, let name):
+            return Detached(id: id, name: name, supervisor: supervisor)
+        case .failed(let error):
+            _ = try? supervisor.wait()
+            throw error
+        case nil:
+            let status = try supervisor.wait()
+            let text = String(decoding: bytes.prefix(200), as: UTF8.self)
+            throw BerthError(.internalError, "the container's supervisor ended (\(status)) without a readable report" + (text.isEmpty ? "" : ": \(text)"))
+        }
+    }
+
+    /// The body of the entry point `start` runs: reads the request on stdin, runs the
+    /// container, reports, and stays until the command ends; then exits with its status (1
+    /// if it never started). Call it before anything else the program does.
+    public static func main() -> Never {
+        // Out of the caller's session: a hangup or Ctrl-C on its terminal is not for us.
+        _ = setsid()
+        // A caller killed before reading the report must not take the supervisor with it.
+        _ = signal(SIGPIPE, SIG_IGN)
+        let input = FileIO.readAll(0, limit: requestLimit)
+        let report = fcntl(1, F_DUPFD_CLOEXEC, 3)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        if null >= 0 {
+            _ = dup2(null, 0)
+            _ = dup2(null, 1)
+        }
+        var reported = false
+        func send(_ message: SupervisorReport) {
+            FileIO.writeAll(report, Array((message.json.render() + "\n").utf8))
+            close(report)
+            reported = true
+        }
+        do {
+            let request = try SupervisorRequest(json: JSONValue(parsingUTF8: input))
+            let manager = try NetworkManager(stateDirectory: request.stateDirectory)
+            let status = try run(request.options, manager: manager) { container in send(.started(id: container.record.id, name: container.name)) }
+            exit(status.code)
+        } catch {
+            if !reported { send(.failed(error)) }
+            exit(1)
+        }
+    }
+
+    /// `path` as an absolute path: the supervisor runs in `/`.
+    static func absolute(_ path: String) throws(BerthError) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { throw .system("find the current directory for state directory \(path)", Errno(errno)) }
+        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
+    }
+}
+
+/// An unnamed file in memory holding some bytes, positioned at its start.
+struct AnonymousFile {
+    let descriptor: Int32
+
+    init(name: String, contents: [UInt8]) throws(BerthError) {
+        let fd = berth_memfd_cloexec(name)
+        guard fd >= 0 else { throw .system("create an in-memory file", Errno(errno)) }
+        guard FileIO.writeAll(fd, contents), lseek(fd, 0, SEEK_SET) == 0 else {
+            let error = Errno(errno)
+            close(fd)
+            throw .system("write an in-memory file", error)
+        }
+        descriptor = fd
+    }
+}
+
+/// Whole reads and writes on a descriptor, retried across EINTR and short counts.
+enum FileIO {
+    /// Everything until end of file, or the first `limit` bytes; stops at an error.
+    static func readAll(_ fd: Int32, limit: Int) -> [UInt8] {
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while data.count < limit {
+            let n = read(fd, &buffer, min(buffer.count, limit - data.count))
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            data += buffer[..<n]
+        }
+        return data
+    }
+
+    /// Writes all of `bytes`; false (errno set) if a write failed.
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+}

@@ -1,0 +1,106 @@
+// berth-dns: the embedded resolver of Berth networks, one process per host.
+//
+// Lean on purpose: no argument parser, no Foundation. It answers the names of each
+// network's endpoints on that network's gateway addresses and forwards the rest
+// (docs/dns.md). Until Berth starts it from attach, its names come from a table file.
+
+import BerthCore
+import BerthDNS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+let usage = """
+    usage: berth-dns --table FILE [options]
+
+    Answers DNS for Berth networks on their gateway addresses (UDP and TCP) and forwards
+    other names upstream. Prints "ready" on stdout once it listens. SIGHUP reloads the
+    table and the upstreams (so does rewriting FILE); SIGUSR1 prints statistics to stderr;
+    SIGTERM and SIGINT stop it.
+
+    options:
+      --table FILE            the names to serve (see docs/dns.md for the format)
+      --port N                port on every listen address (default 53)
+      --upstream SERVER       forward to SERVER (ADDR, ADDR:PORT, [V6]:PORT); repeatable;
+                              default: the nameservers of --resolv-conf
+      --resolv-conf PATH      where the host's nameservers are (default /etc/resolv.conf)
+      --upstream-timeout MS   time one upstream has before the next is asked (default 2000)
+      --ttl SECONDS           TTL of local answers (default 0)
+      --max-tcp N             client TCP connections at once (default 32)
+      --tcp-idle-timeout MS   idle TCP connections are closed after this (default 10000)
+      --exit-when-empty       exit when a reload leaves no network
+      --verbose               log every query's outcome
+      -h, --help              this text
+
+    """
+
+func fail(_ message: String, status: Int32) -> Never {
+    let line = Array("berth-dns: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(status)
+}
+
+struct Options {
+    var table: String?
+    var configuration = DNSServerConfiguration()
+    var upstreams: [DNSUpstream] = []
+    var resolvConf = ResolvConf.hostPath
+}
+
+func parseArguments(_ arguments: ArraySlice<String>) throws(BerthError) -> Options {
+    var options = Options()
+    var index = arguments.startIndex
+    func value(_ flag: String) throws(BerthError) -> String {
+        index += 1
+        guard index < arguments.endIndex else { throw .invalid("\(flag) needs a value") }
+        return arguments[index]
+    }
+    func number<T: FixedWidthInteger>(_ flag: String, _ type: T.Type, minimum: T = 0) throws(BerthError) -> T {
+        let text = try value(flag)
+        guard let parsed = T(text), parsed >= minimum else { throw .invalid("\(flag) takes a number of at least \(minimum), not \"\(text)\"") }
+        return parsed
+    }
+    while index < arguments.endIndex {
+        switch arguments[index] {
+        case "--table": options.table = try value("--table")
+        case "--port": options.configuration.port = try number("--port", UInt16.self, minimum: 1)
+        case "--upstream": options.upstreams.append(try DNSUpstream(parsing: try value("--upstream")))
+        case "--resolv-conf": options.resolvConf = try value("--resolv-conf")
+        case "--upstream-timeout": options.configuration.upstreamTimeoutMilliseconds = try number("--upstream-timeout", Int.self, minimum: 1)
+        case "--ttl": options.configuration.ttl = try number("--ttl", UInt32.self)
+        case "--max-tcp": options.configuration.maxTCPConnections = try number("--max-tcp", Int.self, minimum: 1)
+        case "--tcp-idle-timeout": options.configuration.tcpIdleTimeoutMilliseconds = try number("--tcp-idle-timeout", Int.self, minimum: 1)
+        case "--exit-when-empty": options.configuration.exitWhenEmpty = true
+        case "--verbose": options.configuration.verbose = true
+        case "-h", "--help":
+            print(usage, terminator: "")
+            exit(0)
+        case let word:
+            throw .invalid("unknown argument \"\(word)\"")
+        }
+        index += 1
+    }
+    options.configuration.upstreams = options.upstreams.isEmpty ? .resolvConf(path: options.resolvConf) : .fixed(options.upstreams)
+    return options
+}
+
+let options: Options
+do {
+    options = try parseArguments(CommandLine.arguments.dropFirst())
+} catch {
+    fail("\(error) (see berth-dns --help)", status: 64)
+}
+guard let tablePath = options.table else { fail("--table FILE is required (see berth-dns --help)", status: 64) }
+
+do {
+    let server = try DNSServer(configuration: options.configuration, source: DNSTableFileSource(path: tablePath))
+    try server.run {
+        // Unbuffered: whoever started the resolver waits for this line.
+        let line = Array("ready\n".utf8)
+        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+    }
+} catch {
+    fail("\(error)", status: 1)
+}

@@ -1,0 +1,99 @@
+import Berth
+import Synchronization
+
+/// How the CLI words a `BerthError`: the library's message and cause, then advice in the
+/// CLI's own terms — a command to run, a flag to change — from the error's `remedy`, else the
+/// library's `hint`. The library never names a command or a flag; this is the one place
+/// that does. Every error berth prints goes through `message(for:)`.
+enum CLIHints {
+    /// `MESSAGE[: CAUSE][ (ADVICE)]`, the line berth prints after `berth: `. `netns` is the
+    /// namespace the command works in, for an error whose object does not say where it is.
+    static func message(for error: BerthError, netns: String? = commandNamespace.withLock { $0 }) -> String {
+        var text = error.message
+        if let cause = error.cause as? BerthError {
+            text += ": " + message(for: cause, netns: netns)
+        } else if let cause = error.cause {
+            text += ": \(cause)"
+        }
+        if let advice = advice(for: error, netns: netns) { text += " (\(advice))" }
+        return text
+    }
+
+    /// The advice for an error: its remedy worded for the CLI, else the library's hint.
+    static func advice(for error: BerthError, netns: String?) -> String? {
+        guard let remedy = error.remedy else { return error.hint }
+        let namespace = error.object?.namespace ?? netns
+        switch remedy {
+        case .collectGarbage:
+            return "run 'berth gc' to remove leftovers"
+        case .reconcile:
+            return "run 'berth reconcile' to restore what the kernel lost"
+        case .detachEndpoints:
+            return "detach them first with 'berth detach ID'"
+        case .chooseAnother(let parameter):
+            // `berth network create` takes the network's name as an argument, not --name.
+            if parameter == "name", error.object?.kind == .network { return "choose another name" }
+            return "choose another \(flag(for: parameter))"
+        case .privilege(let capability):
+            return "run as root or with \(capability)"
+        case .listExisting(let kind):
+            guard let command = listCommand(kind) else { return remedy.description }
+            return "see '\(command)\(namespaced(kind) ? netnsSuffix(namespace) : "")'"
+        case .remove(let object):
+            guard let command = removeCommand(object) else { return remedy.description }
+            return "remove it first with '\(command)\(namespaced(object.kind) ? netnsSuffix(object.namespace ?? namespace) : "")'"
+        }
+    }
+
+    /// The flag (or argument) of a request field, as `berth`'s commands name it.
+    static func flag(for parameter: String) -> String {
+        flags[parameter] ?? "--" + parameter
+    }
+
+    static let flags: [String: String] = [
+        "interfaceName": "--ifname", "id": "--id", "address": "--ip", "mac": "--mac", "bridge": "--bridge",
+        "subnet": "--subnet", "gateway": "--gateway", "mtu": "--mtu", "name": "--name", "ports": "-p",
+        "namespace": "--netns", "hostname": "--hostname", "rootfs": "--rootfs", "network": "--network",
+        "workingDirectory": "--workdir", "environment": "-e", "internal": "--internal", "stateDirectory": "--state-dir",
+        "command": "command", "privileged": "--privileged",
+    ]
+
+    /// The command that lists objects of `kind`.
+    static func listCommand(_ kind: BerthError.Object.Kind) -> String? {
+        switch kind {
+        case .network: "berth network ls"
+        case .endpoint, .container: "berth ps"
+        case .namespace: "berth netns ls"
+        case .link, .bridge: "berth link ls"
+        case .address: "berth addr ls"
+        case .route: "berth route ls"
+        case .port: "berth ps"
+        default: nil
+        }
+    }
+
+    /// The command that removes `object`.
+    static func removeCommand(_ object: BerthError.Object) -> String? {
+        switch object.kind {
+        case .network: "berth network rm \(object.name)"
+        case .endpoint: "berth detach \(object.name)"
+        case .container: "berth stop \(object.name)"
+        case .namespace: "berth netns del \(object.name)"
+        case .link, .bridge: "berth link del \(object.name)"
+        default: nil
+        }
+    }
+
+    /// Kinds that live in a network namespace: their commands take `--netns`.
+    static func namespaced(_ kind: BerthError.Object.Kind) -> Bool {
+        kind == .link || kind == .address || kind == .route
+    }
+
+    private static func netnsSuffix(_ namespace: String?) -> String {
+        namespace.map { " --netns \($0)" } ?? ""
+    }
+
+    /// The `--netns` the running command works in (link, addr, route, nft), for an error
+    /// whose object does not say where it lives.
+    static let commandNamespace = Mutex<String?>(nil)
+}

@@ -1,0 +1,87 @@
+@testable import berth
+import BerthCore
+import Testing
+
+/// The CLI's wording of library errors: the library's message and cause, then advice naming
+/// berth's commands and flags, from the error's remedy, else the library's hint.
+@Suite("CLIHints")
+struct CLIHintsTests {
+    private func line(_ error: BerthError, netns: String? = nil) -> String {
+        CLIHints.message(for: error, netns: netns)
+    }
+
+    @Test("remedies become berth commands")
+    func remedies() {
+        let leftover = BerthError(.alreadyExists, "host veth vb1 already exists", object: .link("vb1"), operation: .attach, remedy: .collectGarbage)
+        #expect(line(leftover) == "host veth vb1 already exists (run 'berth gc' to remove leftovers)")
+        #expect(line(BerthError(.kernel, "bridge br0 is missing", remedy: .reconcile))
+            == "bridge br0 is missing (run 'berth reconcile' to restore what the kernel lost)")
+        #expect(line(BerthError(.conflict, "network web has 2 endpoints", object: .network("web"), remedy: .detachEndpoints))
+            == "network web has 2 endpoints (detach them first with 'berth detach ID')")
+        #expect(line(BerthError(.permissionDenied, "cannot create bridge br0", remedy: .privilege("CAP_NET_ADMIN")))
+            == "cannot create bridge br0 (run as root or with CAP_NET_ADMIN)")
+        #expect(line(BerthError(.alreadyExists, "network web already exists", remedy: .remove(.network("web"))))
+            == "network web already exists (remove it first with 'berth network rm web')")
+        #expect(line(BerthError(.alreadyExists, "container name one is taken", remedy: .remove(.container("one"))))
+            == "container name one is taken (remove it first with 'berth stop one')")
+    }
+
+    @Test("every listed kind points at the command that lists it")
+    func listExisting() {
+        let expected: [(BerthError.Object.Kind, String)] = [
+            (.network, "berth network ls"), (.endpoint, "berth ps"), (.container, "berth ps"), (.namespace, "berth netns ls"),
+            (.link, "berth link ls"), (.bridge, "berth link ls"), (.address, "berth addr ls"), (.route, "berth route ls"),
+        ]
+        for (kind, command) in expected {
+            #expect(CLIHints.advice(for: BerthError(.notFound, "x", remedy: .listExisting(kind)), netns: nil) == "see '\(command)'", "\(kind)")
+        }
+        // A kind with no command keeps the library's words.
+        #expect(CLIHints.advice(for: BerthError(.notFound, "x", remedy: .listExisting(.file)), netns: nil) == "list the existing files")
+    }
+
+    @Test("a suggested command looks in the object's namespace, or the command's --netns")
+    func namespaces() {
+        let inside = BerthError(.notFound, "link eth9 does not exist in network namespace ctr1", object: .link("eth9", namespace: "ctr1"),
+                                remedy: .listExisting(.link))
+        #expect(line(inside) == "link eth9 does not exist in network namespace ctr1 (see 'berth link ls --netns ctr1')")
+        let unsaid = BerthError(.notFound, "no route 10.9.0.0/16", remedy: .listExisting(.route))
+        #expect(line(unsaid, netns: "/proc/42/ns/net") == "no route 10.9.0.0/16 (see 'berth route ls --netns /proc/42/ns/net')")
+        #expect(line(unsaid) == "no route 10.9.0.0/16 (see 'berth route ls')")
+        // Networks and containers live in the state, not in a namespace: no --netns.
+        let network = BerthError(.notFound, "no network named \"web\"", remedy: .listExisting(.network))
+        #expect(line(network, netns: "ctr1") == "no network named \"web\" (see 'berth network ls')")
+        let taken = BerthError(.alreadyExists, "link eth0 exists", object: .link("eth0", namespace: "ctr1"), remedy: .remove(.link("eth0", namespace: "ctr1")))
+        #expect(line(taken) == "link eth0 exists (remove it first with 'berth link del eth0 --netns ctr1')")
+    }
+
+    @Test("chooseAnother names the flag of each request field")
+    func flags() {
+        let expected = [
+            "interfaceName": "--ifname", "id": "--id", "address": "--ip", "mac": "--mac", "bridge": "--bridge", "subnet": "--subnet",
+            "gateway": "--gateway", "mtu": "--mtu", "name": "--name", "ports": "-p", "namespace": "--netns", "hostname": "--hostname",
+            "rootfs": "--rootfs", "network": "--network", "workingDirectory": "--workdir", "environment": "-e",
+        ]
+        for (parameter, flag) in expected {
+            let error = BerthError(.conflict, "taken", parameter: parameter, remedy: .chooseAnother(parameter: parameter))
+            #expect(line(error) == "taken (choose another \(flag))", "\(parameter)")
+        }
+        // A network's name is an argument of `berth network create`, not --name.
+        let network = BerthError(.alreadyExists, "network web exists", object: .network("web"), parameter: "name", remedy: .chooseAnother(parameter: "name"))
+        #expect(line(network) == "network web exists (choose another name)")
+        // A field the table does not know is still a flag-shaped word, never dropped.
+        #expect(CLIHints.flag(for: "frobnicate") == "--frobnicate")
+    }
+
+    @Test("without a remedy the library's hint is kept; causes are worded too, recursively")
+    func hintsAndCauses() {
+        struct Errno: Error, CustomStringConvertible { var description: String { "Operation not permitted" } }
+        #expect(line(BerthError(.invalidArgument, "no command given", hint: "give the program to run and its arguments", parameter: "command"))
+            == "no command given (give the program to run and its arguments)")
+        #expect(line(BerthError(.system, "cannot open /x", cause: Errno())) == "cannot open /x: Operation not permitted")
+        let inner = BerthError(.alreadyExists, "host veth vb1 already exists", remedy: .collectGarbage)
+        let outer = BerthError(.kernel, "attach failed", hint: "the endpoint was rolled back", cause: inner)
+        #expect(line(outer) == "attach failed: host veth vb1 already exists (run 'berth gc' to remove leftovers) (the endpoint was rolled back)")
+        // The remedy wins over a hint the library may still carry.
+        #expect(line(BerthError(.conflict, "x", hint: "library words", remedy: .collectGarbage)) == "x (run 'berth gc' to remove leftovers)")
+    }
+}

@@ -1,0 +1,136 @@
+import BerthCore
+import BerthNamespace
+import BerthTestSupport
+@testable import BerthDNS
+import Foundation
+import Testing
+
+@Suite("berth-dns in a host sandbox: hostile clients and limits", .serialized, .enabled(if: DNSKernelTests.enabled, "needs root"))
+struct ServerHostileKernelTests {
+    /// Malformed datagrams that have a query header: each must get FORMERR with its id.
+    static let formErrCases: [(String, [UInt8])] = [
+        ("pointer to itself", header(id: 1) + hex("c00c 0001 0001")),
+        ("two-name pointer loop", header(id: 2, qd: 2) + hex("01 61 c012 0001 0001 c00c 0001 0001")),
+        ("forward pointer", header(id: 3) + hex("c010 0001 0001 00")),
+        ("label over 63", header(id: 4) + [64] + [UInt8](repeating: 0x61, count: 64) + [0] + hex("0001 0001")),
+        ("counts that lie", header(id: 5, qd: 1, an: 0xFFFF) + labels("web") + hex("0001 0001")),
+        ("question cut short", header(id: 6) + labels("web") + hex("00")),
+        ("trailing bytes", header(id: 7) + labels("web") + hex("0001 0001 dead")),
+        ("two OPT records", header(id: 8, ar: 2) + labels("web") + hex("0001 0001") + hex("00 0029 1000 00000000 0000 00 0029 1000 00000000 0000")),
+        ("oversized junk", header(id: 9) + [UInt8](repeating: 0xC0, count: 4000)),
+    ]
+
+    /// Datagrams that must get no reply at all.
+    static let dropCases: [(String, [UInt8])] = [
+        ("empty datagram", []),
+        ("shorter than a header", hex("1234 0100 00")),
+        ("a response", header(id: 10, flags: 0x8180) + labels("web") + hex("0001 0001")),
+        ("a malformed response", header(id: 11, flags: 0x8000) + hex("c00c")),
+    ]
+
+    @Test("hostile datagrams get FORMERR or nothing, and the resolver keeps serving")
+    func hostileUDP() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer()
+            let gateway = DNSFixture.frontGateway
+            for (label, bytes) in Self.formErrCases {
+                let reply = try #require(try DNSClient.udp(bytes, from: fixture.front, to: gateway), "\(label)")
+                let header = try #require(DNSHeader(reply))
+                #expect(header.isResponse && header.responseCodeLow == 1, "\(label)")
+                #expect(header.id == DNSHeader(bytes)?.id, "\(label)")
+                #expect(reply.count == 12, "\(label): FORMERR carries no question")
+            }
+            for (label, bytes) in Self.dropCases {
+                #expect(try DNSClient.udp(bytes, from: fixture.front, to: gateway, timeout: 0.3) == nil, "\(label)")
+            }
+            let after = try #require(try DNSClient.ask("web", from: fixture.front, to: gateway))
+            #expect(after.answers.map(\.data) == [.a(IPv4Address(10, 89, 0, 2))])
+            let stats = try server.statistics()
+            #expect(stats["formerr"] == Self.formErrCases.count)
+            #expect(stats["dropped"] == Self.dropCases.count)
+            #expect(fixture.upstream.asked.isEmpty)
+            #expect(server.terminate() == 0)
+        }
+    }
+
+    @Test("hostile TCP: junk frames get FORMERR, an empty frame closes the connection, a stalled client blocks no one")
+    func hostileTCP() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer()
+            let gateway = DNSFixture.frontGateway
+
+            // Half a frame, then nothing: the resolver must not wait for it.
+            let stalled = try TCPStream(from: fixture.front, to: gateway)
+            try stalled.send([0x01, 0x00] + header(id: 1))
+
+            // A 65,535-byte frame of junk, then a good query on the same connection.
+            let stream = try TCPStream(from: fixture.front, to: gateway)
+            let junk = header(id: 0x0BAD) + [UInt8](repeating: 0xC0, count: 65535 - 12)
+            try stream.send(DNSStreamFramer.frame(junk) ?? [])
+            let formErr = try #require(try stream.readFrame())
+            #expect(DNSHeader(formErr)?.id == 0x0BAD && DNSHeader(formErr)?.responseCodeLow == 1)
+            try stream.send(DNSStreamFramer.frame(query("web", .a, id: 5).encoded()) ?? [])
+            let good = try DNSMessage(parsing: try #require(try stream.readFrame()))
+            #expect(good.header.id == 5 && good.answers.count == 1)
+
+            // Two queries in one write are both answered, in order.
+            let pipelined = try TCPStream(from: fixture.front, to: gateway)
+            try pipelined.send((DNSStreamFramer.frame(query("web", .a, id: 6).encoded()) ?? []) + (DNSStreamFramer.frame(query("db", .a, id: 7).encoded()) ?? []))
+            #expect(try DNSHeader(#require(try pipelined.readFrame()))?.id == 6)
+            #expect(try DNSHeader(#require(try pipelined.readFrame()))?.id == 7)
+
+            // A zero-length frame is not DNS: the connection is closed.
+            let empty = try TCPStream(from: fixture.front, to: gateway)
+            try empty.send([0, 0])
+            #expect(empty.isClosedByPeer())
+
+            #expect(try DNSClient.askTCP("web", from: fixture.front, to: gateway)?.answers.count == 1)
+            #expect(try DNSClient.ask("web", from: fixture.front, to: gateway)?.answers.count == 1)
+            #expect(server.terminate() == 0)
+        }
+    }
+
+    @Test("a LAN peer routed to the gateway, and another network's container, get no answer")
+    func foreignSources() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer()
+            try fixture.lan.route("10.89.0.0/24")
+            let ask = query("web", .a).encoded()
+            #expect(try DNSClient.udp(ask, from: fixture.lan.namespace, to: DNSFixture.frontGateway, timeout: 0.5) == nil)
+            // The kernel completes the handshake; the resolver closes at once without a word.
+            let lanStream = try TCPStream(from: fixture.lan.namespace, to: DNSFixture.frontGateway)
+            try lanStream.send(DNSStreamFramer.frame(ask) ?? [])
+            #expect(try lanStream.readFrame() == nil)
+            // back's container asking front's gateway (the host routes between them).
+            #expect(try DNSClient.udp(ask, from: fixture.back, to: DNSFixture.frontGateway, timeout: 0.5) == nil)
+            // The resolver saw all three and refused them; front's own container is served.
+            #expect(try DNSClient.ask("web", from: fixture.front, to: DNSFixture.frontGateway)?.answers.count == 1)
+            #expect(try server.statistics()["refused_source"] == 3)
+        }
+    }
+
+    @Test("TCP: connections over the limit are closed, idle ones time out")
+    func tcpLimits() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer(["--max-tcp", "2", "--tcp-idle-timeout", "200"])
+            let gateway = DNSFixture.frontGateway
+            let first = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
+            let second = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
+            // Both are served, so both are registered before the third arrives.
+            for (stream, id) in [(first, UInt16(1)), (second, 2)] {
+                try stream.send(DNSStreamFramer.frame(query("web", .a, id: id).encoded()) ?? [])
+                #expect(try DNSHeader(#require(try stream.readFrame()))?.id == id)
+            }
+            let third = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
+            #expect(third.isClosedByPeer())
+            // Idle for 200 ms: closed by the resolver (the read waits up to 5 s).
+            #expect(first.isClosedByPeer())
+            #expect(second.isClosedByPeer())
+            #expect(try server.statistics()["rejected_tcp"] == 1)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import BerthCore
+import BerthNFTables
+
+/// A namespace's nftables in the fake kernel: a `FakeBackend` (the kernel's semantics, its
+/// dump is the golden), counting reads so tests can hold callers to one read per operation,
+/// and refusing a transaction on demand.
+public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
+    /// The in-memory ruleset.
+    public let backend = FakeBackend()
+    /// How many times the whole ruleset was listed.
+    public private(set) var rulesetReads = 0
+    /// How many times one table was listed.
+    public private(set) var tableReads = 0
+    /// Transactions applied successfully, in order.
+    public private(set) var applied: [Transaction] = []
+    /// When set, the next `apply` fails with it and changes nothing.
+    public var nextApplyError: BerthError?
+
+    public init() {}
+
+    public func apply(_ transaction: Transaction) throws(BerthError) {
+        if let error = nextApplyError {
+            nextApplyError = nil
+            throw error
+        }
+        try backend.apply(transaction)
+        applied.append(transaction)
+    }
+
+    public func list() throws(BerthError) -> Ruleset {
+        rulesetReads += 1
+        return try backend.list()
+    }
+
+    public func list(table: Table) throws(BerthError) -> Ruleset.TableContents? {
+        tableReads += 1
+        return try backend.list().table(table.family, table.name)
+    }
+
+    /// The whole ruleset as `nft list ruleset` prints it (not counted as a read).
+    public var ruleset: String { (try? backend.dump()) ?? "" }
+
+    /// Forgets the read counts.
+    public func resetCounts() {
+        rulesetReads = 0
+        tableReads = 0
+    }
+}

@@ -1,0 +1,256 @@
+import BerthCore
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import BerthNFTables
+import Testing
+
+/// `gc`, `check` and `reconcile` against the fake kernel: what each finds, removes or puts
+/// back, and that each reads the kernel once.
+@Suite("gc, check and reconcile policy (fake kernel)")
+struct MaintenancePolicyTests {
+    /// Network web with endpoints e1 (in ctr1, publishing 8080) and e2 (in ctr2).
+    private func populated() throws -> FakeHost {
+        let host = try FakeHost()
+        try host.network()
+        try host.attach("ctr1", id: "e1", ports: ["8080:80"])
+        try host.attach("ctr2", id: "e2")
+        return host
+    }
+
+    private func delete(_ name: String, in host: FakeHost, namespace: NetworkNamespace? = nil) throws {
+        let link = try #require(host.kernel.link(name, in: namespace))
+        let netlink = if let namespace { try host.handle.netlink(in: namespace) } else { host.handle.netlink }
+        try netlink.deleteLink(.index(link.index))
+    }
+
+    // MARK: - gc
+
+    @Test("gc forgets endpoints whose namespace is gone and frees their address and ports; live ones stay")
+    func gcDropsDeadEndpoints() throws {
+        let host = try populated()
+        host.kernel.destroyNamespace(try host.namespace("ctr1"))
+        let report = try host.manager.gc()
+        #expect(report.endpoints == ["e1"])
+        // The kernel took the veth pair with the namespace; the element is a leftover now.
+        #expect(report.links.isEmpty)
+        #expect(report.firewallObjects == ["element tcp . 8080 comment \"berth-endpoint e1\" : 10.88.0.2 . 80 of map publish_any"])
+        #expect(try host.recorded() == ["e2 10.88.0.3"])
+        #expect(!host.nftables.ruleset.contains("berth-endpoint e1"))
+        #expect(try host.attach("ctr3", id: "e3", ports: ["8080:80"]).address.description == "10.88.0.2")
+    }
+
+    @Test("an endpoint whose namespace lost its name but lives on is dropped, and its veth removed as a leftover")
+    func gcRemovesVethOfUnnamedNamespace() throws {
+        let host = try populated()
+        let ctr1 = try host.namespace("ctr1")
+        let veth = try host.manager.endpoint("e1").hostVeth.rawValue
+        host.kernel.unlinkNamespace(ctr1)
+        let report = try host.manager.gc()
+        #expect(report.endpoints == ["e1"])
+        #expect(report.links == [veth])
+        #expect(host.kernel.link(veth) == nil)
+        #expect(host.kernel.links(in: ctr1).map(\.name) == ["lo"])
+    }
+
+    @Test("gc removes Berth-tagged links the state does not know, and nothing else")
+    func gcRemovesLeftoverLinks() throws {
+        let host = try populated()
+        let ghost = try KernelNames.hostVeth(forEndpoint: "ghost").rawValue
+        host.kernel.addLink(ghost, kind: "veth", peerName: "ghostp")
+        host.kernel.addLink("brold", kind: "bridge", alias: "berth-network old")
+        host.kernel.addLink("docker0", kind: "bridge")
+        host.kernel.addLink("vethabc", kind: "veth", peerName: "vethabcp")
+        host.kernel.addLink("vbshort", kind: "veth", peerName: "vbshortp")
+        host.kernel.addLink("brmine", kind: "bridge", alias: "berth-network web")
+        let report = try host.manager.gc()
+        // ghostp went with ghost, its peer; it is no Berth name of its own.
+        #expect(report.links == [ghost, "brold"])
+        #expect(host.kernel.link(ghost) == nil && host.kernel.link("ghostp") == nil && host.kernel.link("brold") == nil)
+        for kept in ["docker0", "vethabc", "vbshort", "brmine", "brweb"] { #expect(host.kernel.link(kept) != nil, "\(kept)") }
+        #expect(report.endpoints.isEmpty)
+    }
+
+    @Test("gc removes rules of unknown networks and elements of unknown endpoints, naming each")
+    func gcRemovesFirewallLeftovers() throws {
+        let host = try populated()
+        var stray = Transaction()
+        for rule in FirewallLayout.networkRules(name: "old", subnet: try CIDR(parsing: "10.77.0.0/24"), bridge: try InterfaceName("brold"), isInternal: false) {
+            stray.add(.rule(rule))
+        }
+        let mapping = PortMappingRecord(endpointID: "ghost", proto: .udp, hostAddress: .v4(.any), hostPort: 5353, containerPort: 53)
+        let (element, map) = FirewallLayout.element(for: mapping, container: IPv4Address(10, 88, 0, 99))
+        stray.add(.element(element, in: map))
+        try host.nftables.apply(stray)
+        let report = try host.manager.gc()
+        #expect(report.firewallObjects == [
+            "rule in chain guard of network old", "rule in chain postrouting of network old", "rule in chain postrouting of network old",
+            "element udp . 5353 comment \"berth-endpoint ghost\" : 10.88.0.99 . 53 of map publish_any",
+        ])
+        #expect(!host.nftables.ruleset.contains("old") && !host.nftables.ruleset.contains("ghost"))
+        #expect(host.nftables.ruleset.contains("berth-endpoint e1") && host.nftables.ruleset.contains("berth-network web"))
+    }
+
+    @Test("gc on a clean host removes nothing, twice; it lists links once and reads only Berth's table, once")
+    func gcOnCleanHost() throws {
+        let host = try populated()
+        let before = host.kernel.snapshot()
+        host.nftables.resetCounts()
+        let mark = host.kernel.mark
+        #expect(try host.manager.gc().isEmpty)
+        #expect(host.kernel.operations(since: mark) == ["host: list links"])
+        #expect(host.nftables.tableReads == 1 && host.nftables.rulesetReads == 0)
+        #expect(try host.manager.gc().isEmpty)
+        #expect(host.kernel.snapshot() == before)
+    }
+
+    // MARK: - check
+
+    @Test("check finds nothing wrong on a healthy host, reading Berth's table once")
+    func checkHealthy() throws {
+        let host = try populated()
+        host.nftables.resetCounts()
+        #expect(try host.manager.check().isEmpty)
+        #expect(try host.manager.check(id: "e1").isEmpty)
+        #expect(host.nftables.tableReads == 2 && host.nftables.rulesetReads == 0)
+    }
+
+    @Test("check names a deleted veth and the interface that went with it")
+    func checkMissingVeth() throws {
+        let host = try populated()
+        let veth = try host.manager.endpoint("e1").hostVeth.rawValue
+        try delete(veth, in: host)
+        #expect(try host.manager.check().map(\.description) == [
+            "endpoint e1: veth \(veth): missing", "endpoint e1: interface eth0 in /run/netns/ctr1: missing",
+        ])
+    }
+
+    @Test("check names a deleted bridge; a veth on another bridge is named too")
+    func checkMissingBridge() throws {
+        let host = try populated()
+        try delete("brweb", in: host)
+        #expect(try host.manager.check().map(\.description) == ["network web: bridge brweb: missing"])
+        // Put back, and one veth moved to a foreign bridge.
+        try host.manager.reconcile()
+        let veth = try host.manager.endpoint("e2").hostVeth
+        host.kernel.addLink("brother", kind: "bridge", up: true)
+        let other = try #require(host.kernel.link("brother")).index
+        try host.handle.netlink.setMaster(.name(veth), to: .index(other))
+        let problems = try host.manager.check().map(\.description)
+        #expect(problems.contains("endpoint e2: veth \(veth): not on bridge brweb"))
+    }
+
+    @Test("check names a bridge that is down and a gateway address that is gone")
+    func checkBridgeDownAndAddress() throws {
+        let host = try populated()
+        let bridge = try #require(host.kernel.link("brweb"))
+        try host.handle.netlink.apply { changes throws(BerthError) in
+            try changes.deleteAddress(try CIDR(parsing: "10.88.0.1/24"), from: .index(bridge.index))
+            try changes.setDown(.index(bridge.index))
+        }
+        #expect(try host.manager.check().map(\.description) == [
+            "network web: address 10.88.0.1/24 on brweb: missing", "network web: bridge brweb: down",
+        ])
+    }
+
+    @Test("check names a namespace that is gone, and the address and route missing inside a live one")
+    func checkInsideNamespaces() throws {
+        let host = try populated()
+        host.kernel.destroyNamespace(try host.namespace("ctr1"))
+        let ctr2 = try host.namespace("ctr2")
+        let eth0 = try #require(host.kernel.link("eth0", in: ctr2))
+        try host.handle.netlink(in: ctr2).deleteAddress(try CIDR(parsing: "10.88.0.3/24"), from: .index(eth0.index))
+        let problems = try host.manager.check().map(\.description)
+        #expect(problems.contains("endpoint e1: network namespace /run/netns/ctr1: gone"))
+        #expect(problems.contains("endpoint e2: address 10.88.0.3/24 on eth0: missing"))
+        // The default route stays in the table: only the address is missing.
+        #expect(!problems.contains("endpoint e2: default route via 10.88.0.1: missing"))
+    }
+
+    @Test("check names missing firewall rules and elements with their owners; check ID looks at one endpoint only")
+    func checkFirewall() throws {
+        let host = try populated()
+        try host.network("db", subnet: "10.89.0.0/24")
+        var cut = Transaction()
+        let table = try #require(try host.nftables.list(table: FirewallLayout.table))
+        let guardRule = try #require(table.chains.first { $0.chain.name == "guard" }?.rules.first { $0.comment == "berth-network db" })
+        cut.delete(.rule(guardRule))
+        let element = try #require(table.sets.first { $0.set.name == "publish_any" }?.elements.first)
+        cut.delete(.element(element, in: FirewallLayout.publishAny))
+        try host.nftables.apply(cut)
+        #expect(try host.manager.check().map(\.description) == [
+            "network db: rule 'ip daddr 10.89.0.0/24 iifname != \"brdb\" drop comment \"berth-network db\"' in chain guard: missing",
+            "endpoint e1: element tcp . 8080 comment \"berth-endpoint e1\" : 10.88.0.2 . 80 of map publish_any: missing",
+        ])
+        #expect(try host.manager.check(id: "e2").isEmpty)
+        #expect(try host.manager.check(id: "e1").count == 1)
+    }
+
+    // MARK: - reconcile
+
+    @Test("after a flush of the ruleset, reconcile rebuilds Berth's table exactly, in one batch")
+    func reconcileAfterFlush() throws {
+        let host = try populated()
+        let before = host.nftables.ruleset
+        var flush = Transaction()
+        flush.delete(.table(FirewallLayout.table))
+        try host.nftables.apply(flush)
+        host.nftables.resetCounts()
+        let applied = host.nftables.applied.count
+        let missing = try host.manager.reconcile()
+        #expect(missing.map(\.description) == ["nftables table ip berth: missing"])
+        #expect(host.nftables.ruleset == before)
+        #expect(host.nftables.applied.count == applied + 1)
+        #expect(host.nftables.tableReads == 1 && host.nftables.rulesetReads == 0)
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("reconcile reports the rules and elements it restores")
+    func reconcileReportsWhatItRestores() throws {
+        let host = try populated()
+        let before = host.nftables.ruleset
+        let table = try #require(try host.nftables.list(table: FirewallLayout.table))
+        var cut = Transaction()
+        for rule in table.chains.flatMap(\.rules) where rule.comment == "berth-network web" && rule.chain == "postrouting" { cut.delete(.rule(rule)) }
+        try host.nftables.apply(cut)
+        let missing = try host.manager.reconcile().map(\.description)
+        #expect(missing.count == 2 && missing.allSatisfy { $0.hasPrefix("network web: rule '") && $0.hasSuffix("in chain postrouting: missing") })
+        #expect(host.nftables.ruleset == before)
+    }
+
+    @Test("reconcile recreates a deleted bridge, tagged, up, with its gateway, and reports it")
+    func reconcileRecreatesBridge() throws {
+        let host = try populated()
+        try delete("brweb", in: host)
+        let missing = try host.manager.reconcile().map(\.description)
+        #expect(missing == ["network web: bridge brweb: missing"])
+        let bridge = try #require(host.kernel.link("brweb"))
+        #expect(bridge.isUp && bridge.alias == "berth-network web")
+        #expect(host.kernel.addresses().contains("10.88.0.1/24 dev brweb"))
+    }
+
+    @Test("reconcile on a healthy host reports nothing, lists links once and reads the table once")
+    func reconcileHealthy() throws {
+        let host = try populated()
+        try host.network("db", subnet: "10.89.0.0/24")
+        let before = host.kernel.snapshot()
+        host.nftables.resetCounts()
+        let mark = host.kernel.mark
+        #expect(try host.manager.reconcile().isEmpty)
+        #expect(host.kernel.operations(since: mark) == ["host: list links"])
+        #expect(host.nftables.tableReads == 1 && host.nftables.rulesetReads == 0)
+        // The same objects; the rebuilt chains list the networks' rules by name.
+        #expect(host.kernel.snapshot().split(separator: "\n").sorted() == before.split(separator: "\n").sorted())
+    }
+
+    @Test("reconcile refuses a bridge name now held by another kind of link, naming it")
+    func reconcileRefusesForeignLink() throws {
+        let host = try FakeHost()
+        try host.network()
+        try delete("brweb", in: host)
+        host.kernel.addLink("brweb", kind: "dummy")
+        let error = refusal { try host.manager.reconcile() }
+        expect(error, .conflict, ["link brweb exists but is a dummy, not a bridge"], parameter: "bridge")
+        #expect(error?.operation == .reconcile)
+    }
+}

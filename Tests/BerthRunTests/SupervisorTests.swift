@@ -1,0 +1,132 @@
+import BerthCore
+import BerthNetwork
+@testable import BerthRun
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// What crosses the process boundary to a detached supervisor: its request (the options as
+/// a value) and its report (the container, or the whole error).
+@Suite("Supervisor request and report")
+struct SupervisorMessageTests {
+    @Test("a request carries every option but the caller's descriptors, and reads back equal")
+    func requestRoundTrip() throws {
+        let process = ContainerSpec(command: ["sh", "-c", "echo \"a b\"\n", ""], namespaces: [.network, .uts, .pid, .mount], hostname: "box",
+                                    rootfs: "/srv/rootfs", environment: ["A=1", "EMPTY="], workingDirectory: "/tmp", privileged: true)
+        let options = RunOptions(process: process, name: "web", network: .bridge("front"),
+                                 ports: [try PortSpec(parsing: "8080:80"), try PortSpec(parsing: "127.0.0.1:5353:53/udp"), try PortSpec(parsing: "9000-9001:90-91")],
+                                 address: try IPv4Address(parsing: "10.88.0.7"))
+        let request = SupervisorRequest(options: options, stateDirectory: "/var/lib/other")
+        let text = request.json.render()
+        #expect(try SupervisorRequest(json: JSONValue(parsing: text)) == request)
+
+        let minimal = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"]), network: .none), stateDirectory: "/s")
+        #expect(try SupervisorRequest(json: JSONValue(parsing: minimal.json.render())) == minimal)
+        let host = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"]), network: .host), stateDirectory: "/s")
+        #expect(try SupervisorRequest(json: JSONValue(parsing: host.json.render())).options.network == .host)
+    }
+
+    @Test("a malformed request is an internal error naming the member")
+    func malformedRequest() throws {
+        var json = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"])), stateDirectory: "/s").json
+        guard case .object(var members) = json else { Issue.record("not an object"); return }
+        members.removeAll { $0.0 == "network" }
+        json = .object(members)
+        let error = #expect(throws: BerthError.self) { try SupervisorRequest(json: json) }
+        #expect(error?.code == .internalError && error?.message.contains("\"network\"") == true)
+    }
+
+    @Test("a failure report keeps every field of the error, causes included")
+    func errorRoundTrip() throws {
+        struct Errno: Error, CustomStringConvertible { var description: String { "Address in use" } }
+        let inner = BerthError(.kernel, "the kernel refused the element", object: .link("vb1", namespace: "/proc/9/ns/net"), cause: Errno())
+        let error = BerthError(.conflict, "port tcp/8080 is taken", hint: "library words", object: BerthError.Object(.port, "tcp/8080"),
+                               operation: .publish, parameter: "ports", remedy: .chooseAnother(parameter: "ports"), cause: inner)
+        let remedies: [BerthError.Remedy] = [.collectGarbage, .reconcile, .detachEndpoints, .remove(.container("one")),
+                                             .chooseAnother(parameter: "name"), .privilege("CAP_NET_ADMIN"), .listExisting(.network)]
+        for remedy in remedies {
+            let text = SupervisorReport.failed(BerthError(.conflict, "x", remedy: remedy)).json.render()
+            guard case .failed(let back) = try SupervisorReport(json: JSONValue(parsing: text)) else { Issue.record("not a failure"); continue }
+            #expect(back.remedy == remedy)
+        }
+        let text = SupervisorReport.failed(error).json.render()
+        guard case .failed(let back) = try SupervisorReport(json: JSONValue(parsing: text)) else { Issue.record("not a failure"); return }
+        #expect(back.code == error.code && back.message == error.message && back.hint == error.hint)
+        #expect(back.object == error.object && back.operation == error.operation && back.parameter == error.parameter && back.remedy == error.remedy)
+        let backInner = try #require(back.cause as? BerthError)
+        #expect(backInner.object == inner.object && backInner.code == .kernel)
+        #expect(String(describing: try #require(backInner.cause)) == "Address in use")
+        #expect(back.description == error.description)
+
+        guard case .started(let id, let name) = try SupervisorReport(json: JSONValue(parsing: SupervisorReport.started(id: "abc", name: "web").json.render()))
+        else { Issue.record("not a start"); return }
+        #expect(id == "abc" && name == "web")
+    }
+}
+
+/// `Supervisor.start` with the built berth binary as the program whose hidden entry calls
+/// `Supervisor.main()`.
+@Suite("Supervisor (kernel)", .enabled(if: KernelTests.enabled))
+struct SupervisorKernelTests {
+    private let entry = Supervisor.Entry(executable: Command.berthBinary, arguments: ["_supervise"])
+
+    @Test("start returns once the command runs under a supervisor in its own session; stop ends both and cleans up")
+    func startAndStop() throws {
+        try withHostSandbox { sandbox in
+            try withRootfs { rootfs in
+                let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+                let options = RunOptions(process: ContainerSpec(command: ["sleep", "1000"], rootfs: rootfs.path), name: "detached", network: .none)
+                // The supervisor works in the caller's network namespace (the fence's), not the
+                // sandbox: the none network touches neither.
+                let started = try Supervisor.start(options, stateDirectory: sandbox.stateDirectory, entry: entry)
+                #expect(started.name == "detached")
+                let record = try Container.find("detached", manager: manager)
+                #expect(record.id == started.id && record.status == .running && record.command == ["sleep", "1000"])
+                #expect(record.supervisorPID == started.supervisor.pid)
+                // A session of its own: its session id is its pid.
+                let stat = try String(contentsOfFile: "/proc/\(started.supervisor.pid)/stat", encoding: .utf8)
+                let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+                #expect(fields.count > 3 && fields[3] == Substring("\(started.supervisor.pid)"))
+
+                try Container.stop("detached", timeout: .milliseconds(100), manager: manager)
+                // The supervisor exits with the command's status, as a shell reports it: 128 + SIGKILL.
+                #expect(try started.supervisor.wait() == .exited(128 + SIGKILL))
+                #expect(try Container.list(manager: manager).isEmpty)
+            }
+        }
+    }
+
+    @Test("an error in the supervisor comes back whole, and nothing is left")
+    func errorsComeBack() throws {
+        try withHostSandbox { sandbox in
+            try withRootfs { rootfs in
+                let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+                let missing = #expect(throws: BerthError.self) {
+                    try Supervisor.start(RunOptions(process: ContainerSpec(command: ["no-such-program"], rootfs: rootfs.path), network: .none),
+                                         stateDirectory: sandbox.stateDirectory, entry: entry)
+                }
+                #expect(missing?.code == .notFound && missing?.message.contains("command \"no-such-program\" not found") == true)
+                #expect(missing?.parameter == "command")
+
+                let first = try Supervisor.start(RunOptions(process: ContainerSpec(command: ["sleep", "1000"], rootfs: rootfs.path), name: "one", network: .none),
+                                                 stateDirectory: sandbox.stateDirectory, entry: entry)
+                defer {
+                    _ = try? Container.stop("one", timeout: .zero, manager: manager)
+                    _ = try? first.supervisor.wait()
+                }
+                let taken = #expect(throws: BerthError.self) {
+                    try Supervisor.start(RunOptions(process: ContainerSpec(command: ["true"], rootfs: rootfs.path), name: "one", network: .none),
+                                         stateDirectory: sandbox.stateDirectory, entry: entry)
+                }
+                #expect(taken?.code == .alreadyExists && taken?.remedy == .chooseAnother(parameter: "name") && taken?.object == .container("one"))
+                #expect(try Container.list(manager: manager).map(\.name) == ["one"])
+
+                // Descriptors of this process cannot be handed to another.
+                let stdio = #expect(throws: BerthError.self) {
+                    try Supervisor.start(RunOptions(process: ContainerSpec(command: ["true"], stdout: 1), network: .none), entry: entry)
+                }
+                #expect(stdio?.parameter == "stdio")
+            }
+        }
+    }
+}
