@@ -38,9 +38,10 @@ let package = Package(
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
         .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
-        // Labs: declarative topologies of namespaces and veth links. The YAML front end is a
-        // target of its own so that the library stays free of Yams.
-        .target(name: "BerthLab", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CBerthShim"]),
+        // Labs: declarative topologies of namespaces and veth links, on Berth networks, with
+        // containers. The YAML front end is a target of its own so that the library — and the
+        // berth binary, whose gc and check find lab leftovers — stays free of Yams.
+        .target(name: "BerthLab", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNetwork", "BerthRun", "CBerthShim"]),
         .target(name: "BerthLabFile", dependencies: ["BerthCore", "BerthNetlink", "BerthLab", .product(name: "Yams", package: "Yams")]),
         // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
         .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
@@ -48,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "Berth",
+                "Berth", "BerthLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "berth-lab",
             dependencies: [
-                "BerthCore", "BerthNetlink", "BerthLab", "BerthLabFile",
+                "BerthCore", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthLab", "BerthLabFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -80,7 +81,7 @@ let package = Package(
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
-        .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "BerthNetlink", "BerthTestSupport"]),
+        .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: [
             "BerthTestSupport", "BerthCore", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -5,10 +5,13 @@ import BerthNetlink
 /// Carries out a plan in phases, batching each node's changes into one `sendmsg`:
 /// nodes, link deletions, link creations (one request per creating node), per-node
 /// configuration (ends up and tagged, MTU, MAC, addresses, qdiscs), sysctls, routes, and
-/// last the nodes the file no longer has.
+/// last the nodes the file no longer has. Networks to create go first (`applyNetworks`);
+/// endpoints, containers and networks to remove go last (`applyServices`).
 struct LabApplier {
     let spec: LabSpec
     let session: LabSession
+    let engine: LabEngine
+    let networks: LabNetworkLedger
 
     private var lab: String { spec.name }
 
@@ -32,6 +35,9 @@ struct LabApplier {
             case .setUp(let node, _), .setMTU(let node, _, _), .setMAC(let node, _, _), .addAddress(let node, _, _),
                  .deleteAddress(let node, _, _), .setImpairment(let node, _, _):
                 configure[node, default: []].append(action)
+            case .createNetwork, .removeNetwork, .attach, .detach, .startContainer, .stopContainer:
+                // `applyNetworks` and `applyServices`.
+                break
             }
         }
 
@@ -70,10 +76,48 @@ struct LabApplier {
         try point("lab.routes")
         for node in removals {
             session.handles[node] = nil
-            do throws(BerthError) {
-                try NetworkNamespace.delete(named: LabNames.namespace(lab: lab, node: node))
-            } catch where error.code == .notFound {}
+            try engine.teardown(lab: lab, node: node)
         }
+    }
+
+    /// Creates the networks `actions` name, each recorded in the ledger first.
+    func applyNetworks(_ actions: [LabAction], failPoints: Bool) throws(BerthError) {
+        let networks = LabNetworks(lab: lab, manager: engine.manager)
+        for case .createNetwork(let network) in actions {
+            try self.networks.willCreate(network.name)
+            if try !networks.create(network) { try self.networks.forget([network.name]) }
+        }
+        if failPoints { try LabFailPoint.check("lab.networks") }
+    }
+
+    /// Detaches and attaches endpoints, stops and starts containers, removes networks, in
+    /// that order.
+    func applyServices(_ actions: [LabAction], failPoints: Bool) throws(BerthError) {
+        func point(_ name: String) throws(BerthError) { if failPoints { try LabFailPoint.check(name) } }
+        let networks = LabNetworks(lab: lab, manager: engine.manager)
+        for action in actions {
+            switch action {
+            case .detach(let node): try networks.detach(node: node)
+            case .attach(let node, let network):
+                guard let spec = spec.node(node) else { continue }
+                try networks.attach(spec, network: network)
+            default: continue
+            }
+        }
+        try point("lab.attach")
+        for case .stopContainer(let node) in actions {
+            try engine.containers.stop(named: LabContainers.name(lab: lab, node: node))
+        }
+        for case .startContainer(let node) in actions {
+            guard let spec = spec.node(node), let run = spec.run else { continue }
+            guard case let (namespace, _)? = session.handles[node] else { throw missingHandle(node) }
+            try engine.containers.start(lab: lab, node: spec, run: run, in: namespace)
+        }
+        try point("lab.run")
+        var removals: [String] = []
+        for case .removeNetwork(let network) in actions { removals.append(network) }
+        let removed = try networks.remove(created: Set(removals), keep: []).removed
+        try self.networks.forget(removed)
     }
 
     // MARK: - Phases
@@ -97,7 +141,7 @@ struct LabApplier {
             session.handles[node] = (namespace, netlink)
             try netlink.apply { changes throws(BerthError) in
                 try changes.setUp(.index(1))
-                try changes.setAlias(.index(1), to: LabNames.nodeAlias(lab: lab, node: node))
+                try changes.setAlias(.index(1), to: LabNames.nodeAlias(lab: lab, node: node, state: engine.stateTag))
             }
         } catch {
             // An untagged namespace would not be recognised as the lab's: remove it now.
@@ -127,7 +171,7 @@ struct LabApplier {
         for link in links {
             let name = link.endpoints[0].interface.rawValue
             guard let created = echoed.last(where: { $0.name == name }) else {
-                throw BerthError(.kernel, "the kernel did not echo link \(link.key) from node \(node)", hint: "bring the lab down and up again")
+                throw BerthError(.kernel, "the kernel did not echo link \(link.key) from node \(node)", object: .node(lab: lab, node), operation: .labUp)
             }
             result.append((link, created))
         }
@@ -171,7 +215,7 @@ struct LabApplier {
         var seen = session.observation.nodes[node] ?? .missing(node, namespace: LabNames.namespace(lab: lab, node: node))
         seen.routes = try netlink.routes(table: RouteTable.main)
         seen.interfaces = try netlink.links().filter { $0.kind != .loopback }.map { ObservedInterface(link: $0, addresses: [], impairment: Impairment()) }
-        let have = seen.routes.filter { $0.routeProtocol == .static }
+        let have = LabPlanner.managed(seen.routes, seen)
         let wantedComparable = Set(wanted.map(\.comparable))
         let haveComparable = Set(have.map { LabPlanner.labRoute($0, seen).comparable })
         try netlink.apply { changes throws(BerthError) in
@@ -201,6 +245,7 @@ struct LabApplier {
     }
 
     private func missingHandle(_ node: String) -> BerthError {
-        BerthError(.notFound, "lab \(lab): the namespace of node \(node) is gone", hint: "bring the lab up again", object: .namespace(LabNames.namespace(lab: lab, node: node)))
+        BerthError(.notFound, "lab \(lab): the namespace of node \(node) is gone", hint: "bring the lab up again",
+                   object: .namespace(LabNames.namespace(lab: lab, node: node)), operation: .labUp)
     }
 }

@@ -14,13 +14,14 @@ public enum LabExec {
     /// node's links. Changing namespace on the calling thread is safe here only because
     /// the process execs right after: call it from a single-threaded command-line front end.
     public static func exec(lab: String, node: String, argv: [String]) throws(BerthError) -> Never {
-        guard !argv.isEmpty else { throw .invalid("no command to run in node \(node)", hint: "give a command after --") }
+        guard !argv.isEmpty else { throw .invalid("no command to run in node \(node)", hint: "give the command and its arguments", parameter: "command") }
         let name = LabNames.namespace(lab: lab, node: node)
         let namespace: NetworkNamespace
         do throws(BerthError) {
             namespace = try NetworkNamespace.open(named: name)
         } catch where error.code == .notFound {
-            throw BerthError(.notFound, "lab \(lab) has no node \(node) (no network namespace \(name))", hint: "check the lab and node names, or bring the lab up")
+            throw BerthError(.notFound, "lab \(lab) has no node \(node) (no network namespace \(name))", hint: "check the lab and node names, or bring the lab up",
+                             object: .node(lab: lab, node), operation: .labExec)
         }
         guard berth_setns(namespace.descriptor, BERTH_CLONE_NEWNET) == 0 else { throw .system("enter network namespace \(name)", .current) }
         if berth_unshare(BERTH_CLONE_NEWNS) == 0 {

@@ -1,9 +1,11 @@
 public import BerthCore
 import BerthNetlink
+import BerthNetwork
 
 extension LabObservation {
     /// The lab as found in the kernel, as JSON: per node its namespace, interfaces (with
-    /// MTU, MAC, state, addresses, peer and impairment), routes and sysctls. Field names
+    /// MTU, MAC, state, addresses, peer and impairment), routes, sysctls, its Berth network
+    /// (address and published ports) and its container. Field names
     /// follow `ip -j` where there is one (`ifname`, `mtu`, `address`, `operstate`, `dst`,
     /// `gateway`, `dev`, `metric`).
     public func json(spec: LabSpec?) -> JSONValue {
@@ -41,9 +43,29 @@ extension LabObservation {
             nodes.append(.object([
                 ("name", .string(name)), ("namespace", .string(node.namespaceName)), ("exists", .bool(node.exists)),
                 ("interfaces", .array(interfaces)), ("routes", .array(routes)), ("sysctls", .object(sysctls)),
+                ("network", node.endpoint.map(Self.json) ?? .null),
+                ("container", node.container.map { container in
+                    .object([("name", .string(container.name)), ("id", .string(container.id)), ("pid", .integer(Int64(container.pid))),
+                             ("running", .bool(node.containerRunning)), ("command", .array(container.command.map(JSONValue.string))),
+                             ("rootfs", container.rootfs.map(JSONValue.string) ?? .null)])
+                } ?? .null),
             ]))
         }
         return .object([("name", .string(lab)), ("source", spec.map { .string($0.source) } ?? .null), ("nodes", .array(nodes))])
+    }
+
+    /// A node's endpoint: network, interface, address and published ports (as `docker ps`
+    /// prints them, and as fields).
+    static func json(_ endpoint: EndpointRecord) -> JSONValue {
+        .object([
+            ("name", .string(endpoint.network)), ("endpoint", .string(endpoint.id)), ("ifname", .string(endpoint.interfaceName.rawValue)),
+            ("address", .string(endpoint.address.description)),
+            ("ports", .array(endpoint.ports.map { port in
+                .object([("protocol", .string(port.proto.description)), ("hostAddress", .string(port.hostAddress.description)),
+                         ("hostPort", .integer(Int64(port.hostPort))), ("containerPort", .integer(Int64(port.containerPort))),
+                         ("text", .string(port.dockerDescription))])
+            })),
+        ])
     }
 
     static func json(_ impairment: Impairment) -> JSONValue {

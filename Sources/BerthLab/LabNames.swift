@@ -4,8 +4,12 @@ import BerthCore
 /// piece from the kernel alone, even after a crash and without state:
 ///
 /// - a node is the network namespace `LAB-NODE` (as `ip netns` shows it), and its `lo`
-///   carries the alias `berth-lab LAB NODE` — the tag that proves the namespace is the lab's;
-/// - both ends of a link carry the alias `berth-lab LAB A:IFACE B:IFACE` (the link's key).
+///   carries the alias `berth-lab LAB NODE STATE` — the tag that proves the namespace is the
+///   lab's. STATE names the state store the lab is recorded in (`stateTag`): namespaces
+///   are machine-wide, and garbage collection over one store must not take another
+///   store's labs (a second state directory, or each test's own);
+/// - both ends of a link carry the alias `berth-lab LAB A:IFACE B:IFACE` (the link's key);
+/// - a node's endpoint on a Berth network and its container are named `LAB-NODE` too.
 public enum LabNames {
     public static let aliasPrefix = "berth-lab "
     /// Limits that keep names readable and namespace paths short.
@@ -22,17 +26,29 @@ public enum LabNames {
     public static func namespace(lab: String, node: String) -> String { "\(lab)-\(node)" }
 
     /// The tag on a node's `lo`.
-    public static func nodeAlias(lab: String, node: String) -> String { "\(aliasPrefix)\(lab) \(node)" }
+    public static func nodeAlias(lab: String, node: String, state: String) -> String { "\(aliasPrefix)\(lab) \(node) \(state)" }
+
+    /// The tag of a state store: 16 hex digits of a hash (FNV-1a) of its directory's path,
+    /// the same in every process that opens it.
+    public static func stateTag(directory: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in directory.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
 
     /// The tag on both ends of a link.
     public static func linkAlias(lab: String, key: String) -> String { "\(aliasPrefix)\(lab) \(key)" }
 
-    /// The lab and node a `lo` alias names, if it is a lab's tag.
-    public static func node(fromAlias alias: String?) -> (lab: String, node: String)? {
+    /// The lab, node and state tag a `lo` alias names, if it is a lab's tag.
+    public static func node(fromAlias alias: String?) -> (lab: String, node: String, state: String)? {
         guard let alias, alias.hasPrefix(aliasPrefix) else { return nil }
         let words = alias.dropFirst(aliasPrefix.count).split(separator: " ", omittingEmptySubsequences: false)
-        guard words.count == 2, !words[0].isEmpty, !words[1].isEmpty else { return nil }
-        return (String(words[0]), String(words[1]))
+        guard words.count == 3, !words.contains(where: \.isEmpty) else { return nil }
+        return (String(words[0]), String(words[1]), String(words[2]))
     }
 
     /// The lab and link key a veth alias names, if it is a lab's tag.

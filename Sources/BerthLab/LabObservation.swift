@@ -4,8 +4,10 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
-import BerthNamespace
+public import BerthNamespace
 public import BerthNetlink
+public import BerthNetwork
+public import BerthRun
 
 /// What the kernel holds for a lab's nodes: read, never assumed, so `up` converges from
 /// what is really there and `inspect` shows it.
@@ -28,9 +30,27 @@ public struct ObservedNode: Sendable {
     public var routes: [Route]
     /// Values of the sysctls asked about; nil where the key does not exist.
     public var sysctls: [String: String?]
+    /// The namespace's identity, when it exists.
+    public var identity: NamespaceIdentity?
+    /// Its endpoint on a Berth network (id `LAB-NODE`, in this namespace), if any.
+    public var endpoint: EndpointRecord?
+    /// The lab's container named `LAB-NODE`, if any: one whose namespace carries this
+    /// node's tag, or a stale record whose command is gone.
+    public var container: ContainerRecord?
+    /// Whether that container's command runs, in this namespace.
+    public var containerRunning: Bool = false
+    /// Whether a running container named `LAB-NODE` is someone else's (its namespace does
+    /// not carry this node's tag): a run node refuses to take its name.
+    public var foreignContainer: Bool = false
 
     public static func missing(_ name: String, namespace: String) -> ObservedNode {
         ObservedNode(name: name, namespaceName: namespace, exists: false, tagged: false, loopbackUp: false, interfaces: [], routes: [], sysctls: [:])
+    }
+
+    /// The interface its Berth network gave it, when it has an endpoint.
+    public var networkInterface: ObservedInterface? {
+        guard let endpoint else { return nil }
+        return interface(endpoint.interfaceName.rawValue)
     }
 
     public func interface(_ name: String) -> ObservedInterface? { interfaces.first { $0.link.name == name } }
@@ -46,9 +66,11 @@ public struct ObservedInterface: Sendable {
 /// Reads a node's namespace: one open and four dumps (links, addresses, routes, qdiscs).
 struct LabObserver {
     let lab: String
+    /// The state store's tag, part of each node's tag.
+    let stateTag: String
 
     /// Opens a node's namespace, nil if it does not exist.
-    static func open(_ namespaceName: String) throws(BerthError) -> NetworkNamespace? {
+    static func openNamespace(_ namespaceName: String) throws(BerthError) -> NetworkNamespace? {
         do throws(BerthError) {
             return try NetworkNamespace.open(named: namespaceName)
         } catch where error.code == .notFound {
@@ -58,22 +80,23 @@ struct LabObserver {
 
     func observe(node: String, sysctls: [String]) throws(BerthError) -> (ObservedNode, NetworkNamespace?, RouteNetlink?) {
         let namespaceName = LabNames.namespace(lab: lab, node: node)
-        guard let namespace = try Self.open(namespaceName) else { return (.missing(node, namespace: namespaceName), nil, nil) }
+        guard let namespace = try Self.openNamespace(namespaceName) else { return (.missing(node, namespace: namespaceName), nil, nil) }
         let netlink = try RouteNetlink(namespace: namespace)
         let links = try netlink.links()
         let addresses = try netlink.addresses()
         let qdiscs = try netlink.qdiscs()
         let routes = try netlink.routes(table: RouteTable.main)
         let loopback = links.first { $0.kind == .loopback }
-        let tag = LabNames.nodeAlias(lab: lab, node: node)
+        let tag = LabNames.nodeAlias(lab: lab, node: node, state: stateTag)
         let interfaces = links.filter { $0.kind != .loopback }.map { link in
             ObservedInterface(link: link,
                               addresses: addresses.filter { $0.linkIndex == link.index && $0.scope == .universe }.map(\.cidr),
                               impairment: Impairment(qdiscs: qdiscs.filter { $0.linkIndex == link.index }))
         }
         let values = sysctls.isEmpty ? [:] : try Self.readSysctls(sysctls, in: namespace)
-        let observed = ObservedNode(name: node, namespaceName: namespaceName, exists: true, tagged: loopback?.alias == tag,
+        var observed = ObservedNode(name: node, namespaceName: namespaceName, exists: true, tagged: loopback?.alias == tag,
                                     loopbackUp: loopback?.isUp ?? false, interfaces: interfaces, routes: routes, sysctls: values)
+        observed.identity = namespace.identity
         return (observed, namespace, netlink)
     }
 
@@ -91,7 +114,7 @@ struct LabObserver {
         try namespace.run { () throws(BerthError) in
             for (key, value) in pairs {
                 let path = sysctlPath(key)
-                let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+                let fd = open(path, O_WRONLY | O_CLOEXEC)
                 guard fd >= 0 else {
                     let error = Errno.current
                     if error.code == ENOENT { throw BerthError(.notFound, "sysctl \(key) does not exist in node \(node)", hint: "check the key's spelling") }
@@ -111,7 +134,7 @@ struct LabObserver {
     }
 
     private static func readFile(_ path: String) -> String? {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 256)

@@ -21,6 +21,18 @@ public enum LabAction: Sendable, Hashable, CustomStringConvertible {
     case setSysctl(node: String, key: String, value: String)
     /// Bring a node's static routes to the file's (read again after its links changed).
     case syncRoutes(node: String)
+    /// Create a Berth network the file declares and that does not exist.
+    case createNetwork(NetworkSpec)
+    /// Remove a Berth network the lab created and the file no longer declares.
+    case removeNetwork(String)
+    /// Join a node to its Berth network (an endpoint, publishing its ports).
+    case attach(node: String, network: String)
+    /// Take a node off its Berth network.
+    case detach(node: String)
+    /// Start a node's container, in its namespace.
+    case startContainer(node: String)
+    /// Stop a node's container.
+    case stopContainer(node: String)
 
     public var description: String {
         switch self {
@@ -37,6 +49,12 @@ public enum LabAction: Sendable, Hashable, CustomStringConvertible {
         case .setImpairment(let node, let interface, let impairment): "impair \(node):\(interface): \(impairment)"
         case .setSysctl(let node, let key, let value): "set \(key)=\(value) in node \(node)"
         case .syncRoutes(let node): "sync routes of node \(node)"
+        case .createNetwork(let network): "create network \(network.name)"
+        case .removeNetwork(let network): "remove network \(network)"
+        case .attach(let node, let network): "attach node \(node) to network \(network)"
+        case .detach(let node): "detach node \(node) from its network"
+        case .startContainer(let node): "start the container of node \(node)"
+        case .stopContainer(let node): "stop the container of node \(node)"
         }
     }
 }
@@ -147,7 +165,18 @@ struct LabPlanner {
 
     /// The node's routes that Berth would have made (protocol static), as LabRoutes.
     func staticRoutes(_ seen: ObservedNode) -> [LabRoute] {
-        seen.routes.filter { $0.routeProtocol == .static }.map { Self.labRoute($0, seen) }
+        Self.managed(seen.routes, seen).map { Self.labRoute($0, seen) }
+    }
+
+    /// The routes the lab manages in a node: static ones, but for the default route its
+    /// Berth network's attach made (IPv4, through the network's interface, metric 0).
+    static func managed(_ routes: [Route], _ seen: ObservedNode) -> [Route] {
+        let networkIndex = seen.networkInterface?.link.index
+        return routes.filter { route in
+            guard route.routeProtocol == .static else { return false }
+            let attached = route.isDefault && route.family == .ipv4 && route.linkIndex == networkIndex && (route.metric ?? 0) == 0
+            return !(networkIndex != nil && attached)
+        }
     }
 
     static func labRoute(_ route: Route, _ seen: ObservedNode) -> LabRoute {

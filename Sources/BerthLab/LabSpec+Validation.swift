@@ -1,5 +1,7 @@
 public import BerthCore
 import BerthNetlink
+import BerthNetwork
+import BerthRun
 
 extension LabSpec {
     /// Checks what a single value cannot: names, references between nodes and links,
@@ -21,7 +23,17 @@ extension LabSpec {
             if let network = node.network, !networks.contains(where: { $0.name == network }) {
                 throw error(node.location, "node \(node.name) joins network \(network), which is not under networks", hint: "declare it under networks or fix the name")
             }
+            if !node.publish.isEmpty {
+                guard let name = node.network, let network = self.network(name) else {
+                    throw error(node.location, "node \(node.name) publishes ports but joins no network", hint: "give it a network to publish from")
+                }
+                if network.isInternal {
+                    throw error(node.location, "node \(node.name) publishes ports on network \(name), which is internal", hint: "publish on a network that is not internal")
+                }
+            }
+            if let run = node.run { try check(run, of: node) }
         }
+        try checkNetworks()
 
         var interfaces: [String: [String: SourceLocation?]] = [:]
         var addresses: [String: [CIDR: SourceLocation?]] = [:]
@@ -36,6 +48,10 @@ extension LabSpec {
                                 hint: "declare node \(end.node) or fix the name (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
                 }
                 if end.interface.rawValue == "lo" { throw error(end.location, "link endpoint \(end) uses lo", hint: "name another interface") }
+                if end.interface.rawValue == LabNetworks.interfaceName, let network = node(end.node)?.network {
+                    throw error(end.location, "link endpoint \(end) uses \(LabNetworks.interfaceName), which network \(network) gives node \(end.node)",
+                                hint: "name the link's interface eth1 or another")
+                }
                 if let first = interfaces[end.node]?[end.interface.rawValue] {
                     throw error(end.location, "interface \(end) is used twice" + (first.map { " (first at \($0))" } ?? ""),
                                 hint: "give each link end its own interface name")
@@ -67,6 +83,10 @@ extension LabSpec {
                     throw error(route.location ?? node.location, "route \(route) of node \(node.name) goes through \(device), which no link gives it",
                                 hint: "name one of its interfaces: \((interfaces[node.name]?.keys.sorted() ?? []).joined(separator: ", "))")
                 }
+                if let network = node.network, route.destination == nil, route.family == .ipv4, (route.metric ?? 0) == 0 {
+                    throw error(route.location ?? node.location, "node \(node.name) has default route \(route), and network \(network) gives it one already",
+                                hint: "give the route a metric, or leave it out")
+                }
                 guard routes.insert(route.comparable).inserted else {
                     throw error(route.location ?? node.location, "route \(route) of node \(node.name) is given twice", hint: "remove one")
                 }
@@ -80,6 +100,42 @@ extension LabSpec {
                 if sysctl.value.isEmpty || sysctl.value.utf8.contains(where: { $0 == 0x0A || $0 == 0 }) {
                     throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) has an empty or multi-line value", hint: "give one value")
                 }
+            }
+        }
+    }
+
+    /// A run node's container: a command, an absolute root filesystem and working
+    /// directory, `KEY=VALUE` environment entries.
+    private func check(_ run: RunSpec, of node: NodeSpec) throws(BerthError) {
+        let location = run.location ?? node.location
+        if run.command.isEmpty || run.command[0].isEmpty { throw error(location, "node \(node.name) runs no command", hint: "give cmd: [ program, arguments… ]") }
+        if let rootfs = run.rootfs, !rootfs.hasPrefix("/") {
+            throw error(location, "rootfs \(rootfs) of node \(node.name) is not an absolute path", hint: "give a path starting with '/'")
+        }
+        if let directory = run.workingDirectory, !directory.hasPrefix("/") {
+            throw error(location, "workdir \(directory) of node \(node.name) is not an absolute path", hint: "give a path starting with '/'")
+        }
+        do throws(BerthError) {
+            _ = try ContainerSpec.environmentEntries(run.environment)
+        } catch {
+            throw self.error(location, "env of node \(node.name): \(error.message)", hint: error.hint)
+        }
+    }
+
+    /// Network names as Berth takes them; an IPv4 subnet and, when both are given, the
+    /// gateway inside it.
+    private func checkNetworks() throws(BerthError) {
+        for network in networks {
+            do throws(BerthError) {
+                try NetworkOptions.validate(name: network.name)
+            } catch {
+                throw self.error(network.location, error.message, hint: error.hint)
+            }
+            if let subnet = network.subnet, subnet.family != .ipv4 {
+                throw error(network.location, "subnet \(subnet) of network \(network.name) is not IPv4", hint: "give an IPv4 subnet such as 10.0.9.0/24")
+            }
+            if let subnet = network.subnet, let gateway = network.gateway, !subnet.contains(.v4(gateway)) {
+                throw error(network.location, "gateway \(gateway) of network \(network.name) is outside its subnet \(subnet)", hint: "give an address inside the subnet")
             }
         }
     }

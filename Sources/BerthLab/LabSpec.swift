@@ -2,7 +2,8 @@ public import BerthCore
 public import BerthNetlink
 
 /// A lab: named network namespaces (nodes) joined by veth pairs (links), with addresses,
-/// routes, sysctls and link impairments — what a lab file declares, as values.
+/// routes, sysctls and link impairments; nodes may join Berth networks (publishing ports)
+/// and run a container — what a lab file declares, as values.
 ///
 /// Build one in code or parse a file (BerthLabFile); `validate()` checks what the parts
 /// cannot check alone (a link naming a node that does not exist, an interface used twice).
@@ -11,7 +12,8 @@ public struct LabSpec: Sendable, Hashable {
     public var name: String
     public var nodes: [NodeSpec]
     public var links: [LinkSpec]
-    /// Berth networks nodes can join (not built yet; see `LabEngine.preflight`).
+    /// Berth networks nodes can join: used if they exist, created (and removed with the
+    /// lab) if they do not.
     public var networks: [NetworkSpec]
     /// Where the spec came from ("triangle.yaml"), for messages.
     public var source: String
@@ -30,27 +32,32 @@ public struct LabSpec: Sendable, Hashable {
     /// The node named `name`.
     public func node(_ name: String) -> NodeSpec? { nodes.first { $0.name == name } }
 
+    /// The network named `name`.
+    public func network(_ name: String) -> NetworkSpec? { networks.first { $0.name == name } }
+
     /// An error at `location` in this spec's file.
     func error(_ location: SourceLocation?, _ message: String, hint: String? = nil) -> BerthError {
         .labFile(source, location, message, hint: hint)
     }
 }
 
-/// A node: a network namespace named `LAB-NODE`.
+/// A node: a network namespace named `LAB-NODE`, which may join a Berth network and may
+/// run a container.
 public struct NodeSpec: Sendable, Hashable {
     public var name: String
     /// `net.…` sysctls, set in the node's namespace, in file order.
     public var sysctls: [Sysctl]
     public var routes: [LabRoute]
-    /// A Berth network to join (not built yet).
+    /// A Berth network the node joins, as an endpoint with interface `eth0` (one of
+    /// `LabSpec.networks`).
     public var network: String?
-    /// Ports to publish from that network (not built yet).
-    public var publish: [String]
-    /// A `berth run` container instead of a bare namespace (not built yet).
+    /// Ports to publish on the host from the node's address on that network.
+    public var publish: [PortSpec]
+    /// A container that runs in the node's namespace once the node is wired.
     public var run: RunSpec?
     public var location: SourceLocation?
 
-    public init(name: String, sysctls: [Sysctl] = [], routes: [LabRoute] = [], network: String? = nil, publish: [String] = [],
+    public init(name: String, sysctls: [Sysctl] = [], routes: [LabRoute] = [], network: String? = nil, publish: [PortSpec] = [],
                 run: RunSpec? = nil, location: SourceLocation? = nil) {
         self.name = name
         self.sysctls = sysctls
@@ -74,26 +81,49 @@ public struct NodeSpec: Sendable, Hashable {
     }
 }
 
-/// A `berth run` node's container (recorded; not built yet).
+/// A node's container: a process in its own PID, mount, UTS and IPC namespaces that shares
+/// the node's network namespace, supervised as a Berth container named `LAB-NODE`.
 public struct RunSpec: Sendable, Hashable {
-    public var rootfs: String
+    /// Absolute path of the root filesystem; nil runs on the host's files (with a fresh /proc).
+    public var rootfs: String?
+    /// The command and its arguments.
     public var command: [String]
+    /// `KEY=VALUE` entries, in order.
+    public var environment: [String]
+    /// Absolute directory to start in; nil is `/`.
+    public var workingDirectory: String?
+    /// All capabilities and unmasked /proc and /sys, as `docker run --privileged` (a router
+    /// daemon that sets routes needs CAP_NET_ADMIN).
+    public var privileged: Bool
     public var location: SourceLocation?
-    public init(rootfs: String, command: [String], location: SourceLocation? = nil) {
+
+    public init(rootfs: String? = nil, command: [String], environment: [String] = [], workingDirectory: String? = nil,
+                privileged: Bool = false, location: SourceLocation? = nil) {
         self.rootfs = rootfs
         self.command = command
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.privileged = privileged
         self.location = location
     }
 }
 
-/// A Berth network a lab declares (recorded; not built yet).
+/// A Berth network a lab's nodes join: the one of that name if it exists, else one the lab
+/// creates with these options (and removes when it goes down).
 public struct NetworkSpec: Sendable, Hashable {
     public var name: String
+    /// The subnet; when the network exists, it must be this one.
     public var subnet: CIDR?
+    public var gateway: IPv4Address?
+    /// No outbound masquerade and no published ports.
+    public var isInternal: Bool
     public var location: SourceLocation?
-    public init(name: String, subnet: CIDR? = nil, location: SourceLocation? = nil) {
+
+    public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, isInternal: Bool = false, location: SourceLocation? = nil) {
         self.name = name
         self.subnet = subnet
+        self.gateway = gateway
+        self.isInternal = isInternal
         self.location = location
     }
 }

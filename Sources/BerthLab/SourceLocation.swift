@@ -1,4 +1,4 @@
-public import BerthCore
+import BerthCore
 
 /// Where something was written in a lab file: 1-based line and column.
 public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -14,13 +14,5 @@ public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConver
 
     public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
         (lhs.line, lhs.column) < (rhs.line, rhs.column)
-    }
-}
-
-extension BerthError {
-    /// A lab file problem: `FILE:LINE:COLUMN: message`, so editors and people find the spot.
-    public static func labFile(_ source: String, _ location: SourceLocation?, _ message: String, hint: String? = nil) -> BerthError {
-        let place = location.map { "\(source):\($0)" } ?? source
-        return BerthError(.invalidArgument, "\(place): \(message)", hint: hint, object: .file(source))
     }
 }

@@ -17,14 +17,16 @@ public enum LabFileParser {
     public static let maxFileSize = 1 << 20
     public static let maxYAMLNodes = 200_000
 
-    /// Reads and parses the file at `path`; returns the spec and the file's text.
+    /// Reads and parses the file at `path`; returns the spec and the file's text. A relative
+    /// `rootfs` is relative to the file's directory.
     public static func parse(path: String) throws(BerthError) -> (spec: LabSpec, text: String) {
-        let text = try read(path)
-        return (try parse(text, source: path), text)
+        let text = try readFile(path)
+        return (try parse(text, source: path, baseDirectory: directory(of: path)), text)
     }
 
-    /// Parses lab-file text; `source` names it in errors.
-    public static func parse(_ text: String, source: String) throws(BerthError) -> LabSpec {
+    /// Parses lab-file text; `source` names it in errors, `baseDirectory` (absolute) is
+    /// where a relative `rootfs` is found (without it, a relative one is an error).
+    public static func parse(_ text: String, source: String, baseDirectory: String? = nil) throws(BerthError) -> LabSpec {
         guard text.utf8.count <= maxFileSize else {
             throw BerthError.labFile(source, nil, "the file is over \(maxFileSize) bytes", hint: "a lab file is a few kilobytes; split the lab")
         }
@@ -37,7 +39,7 @@ public enum LabFileParser {
             throw BerthError.labFile(source, nil, "not valid YAML: \(error)")
         }
         guard let root else { throw BerthError.labFile(source, nil, "the file is empty", hint: "write at least name: and nodes:") }
-        let spec = try LabFileReader(reader: YAMLReader(source: source, budget: maxYAMLNodes)).lab(root)
+        let spec = try LabFileReader(reader: YAMLReader(source: source, budget: maxYAMLNodes), baseDirectory: baseDirectory).lab(root)
         try spec.validate()
         return spec
     }
@@ -55,7 +57,20 @@ public enum LabFileParser {
         }
     }
 
-    private static func read(_ path: String) throws(BerthError) -> String {
+    /// The absolute directory of `path`, resolved against the current directory.
+    static func directory(of path: String) -> String? {
+        var absolute = path
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else { return nil }
+            let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            absolute = (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
+        }
+        guard let slash = absolute.lastIndex(of: "/") else { return nil }
+        return slash == absolute.startIndex ? "/" : String(absolute[..<slash])
+    }
+
+    private static func readFile(_ path: String) throws(BerthError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -66,7 +81,7 @@ public enum LabFileParser {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while bytes.count <= maxFileSize {
-            let n = Glibc.read(fd, &buffer, buffer.count)
+            let n = read(fd, &buffer, buffer.count)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw BerthError(.system, "cannot read lab file \(path): \(String(cString: strerror(errno)))", object: .file(path))

@@ -6,12 +6,16 @@ import Yams
 /// Maps a lab file's YAML tree onto `LabSpec`, one key at a time.
 struct LabFileReader {
     let reader: YAMLReader
+    /// The absolute directory a relative `rootfs` is relative to (the file's own), if known.
+    var baseDirectory: String?
 
     static let topKeys = ["name", "nodes", "links", "networks"]
     static let nodeKeys = ["sysctls", "routes", "network", "publish", "run"]
     static let linkKeys = ["endpoints", "addresses", "mtu", "rate", "netem"]
     static let endpointKeys = ["node", "interface", "addresses", "mac", "rate", "netem"]
     static let netemKeys = ["delay", "jitter", "loss", "duplicate", "limit"]
+    static let runKeys = ["rootfs", "cmd", "env", "workdir", "privileged"]
+    static let networkKeys = ["subnet", "gateway", "internal"]
 
     func lab(_ root: Node) throws(BerthError) -> LabSpec {
         var spec = LabSpec(name: "", source: reader.source)
@@ -34,15 +38,7 @@ struct LabFileReader {
                 for item in items { spec.links.append(try link(item)) }
             case "networks":
                 if reader.isNull(value) { continue }
-                for (name, at, body) in try reader.mapping(value, "networks", allowed: []) {
-                    var network = NetworkSpec(name: name, location: at)
-                    if !reader.isNull(body) {
-                        for (key, _, field) in try reader.mapping(body, "network \(name)", allowed: ["subnet"]) where key == "subnet" {
-                            network.subnet = try reader.value(field, "subnet of network \(name)") { text throws(BerthError) in try CIDR(parsing: text) }
-                        }
-                    }
-                    spec.networks.append(network)
-                }
+                for (name, at, body) in try reader.mapping(value, "networks", allowed: []) { spec.networks.append(try network(name, at: at, body)) }
             default: break
             }
         }
@@ -66,17 +62,71 @@ struct LabFileReader {
                     })
                 }
             case "network": node.network = try reader.scalar(value, "network of node \(name)")
-            case "publish": node.publish = try reader.scalars(value, "publish of node \(name)").map(\.0)
-            case "run":
-                var rootfs = "", command: [String] = []
-                for (field, _, raw) in try reader.mapping(value, "run of node \(name)", allowed: ["rootfs", "cmd"]) {
-                    if field == "rootfs" { rootfs = try reader.scalar(raw, "rootfs") } else { command = try reader.scalars(raw, "cmd").map(\.0) }
+            case "publish":
+                for (text, at) in try reader.scalars(value, "publish of node \(name)") {
+                    node.publish.append(try reader.value(text, at: at, "port of node \(name)") { text throws(BerthError) in try PortSpec(parsing: text) })
                 }
-                node.run = RunSpec(rootfs: rootfs, command: command, location: YAMLReader.location(value.mark))
+            case "run": node.run = try run(value, node: name)
             default: break
             }
         }
         return node
+    }
+
+    /// `run: { rootfs: DIR, cmd: [ … ], env: { K: V }, workdir: DIR, privileged: true }`.
+    private func run(_ value: Node, node name: String) throws(BerthError) -> RunSpec {
+        var run = RunSpec(command: [], location: YAMLReader.location(value.mark))
+        var sawCommand = false
+        for (field, at, raw) in try reader.mapping(value, "run of node \(name)", allowed: Self.runKeys) {
+            switch field {
+            case "rootfs":
+                let path = try reader.scalar(raw, "rootfs of node \(name)")
+                guard !path.isEmpty else { throw reader.error(raw, "rootfs of node \(name) is empty", hint: "give a directory, or leave rootfs out to use the host's files") }
+                if path.hasPrefix("/") {
+                    run.rootfs = path
+                } else if let baseDirectory {
+                    run.rootfs = baseDirectory + "/" + path
+                } else {
+                    throw reader.error(raw, "rootfs \(path) of node \(name) is relative, and the file has no directory to resolve it in", hint: "give an absolute path")
+                }
+            case "cmd":
+                run.command = try reader.scalars(raw, "cmd of node \(name)").map(\.0)
+                sawCommand = true
+            case "env":
+                for (key, _, entry) in try reader.mapping(raw, "env of node \(name)", allowed: []) {
+                    run.environment.append(key + "=" + (reader.isNull(entry) ? "" : try reader.scalar(entry, "env \(key) of node \(name)")))
+                }
+            case "workdir": run.workingDirectory = try reader.scalar(raw, "workdir of node \(name)")
+            case "privileged": run.privileged = try reader.value(raw, "privileged of node \(name)") { text throws(BerthError) in try Self.bool(text) }
+            default: _ = at
+            }
+        }
+        guard sawCommand, !run.command.isEmpty else { throw reader.error(value, "run of node \(name) has no cmd", hint: "write cmd: [ program, arguments… ]") }
+        return run
+    }
+
+    /// `NAME: { subnet: CIDR, gateway: IP, internal: true }`, each optional.
+    private func network(_ name: String, at: SourceLocation?, _ body: Node) throws(BerthError) -> NetworkSpec {
+        var network = NetworkSpec(name: name, location: at)
+        if reader.isNull(body) { return network }
+        for (key, _, field) in try reader.mapping(body, "network \(name)", allowed: Self.networkKeys) {
+            switch key {
+            case "subnet": network.subnet = try reader.value(field, "subnet of network \(name)") { text throws(BerthError) in try CIDR(parsing: text) }
+            case "gateway": network.gateway = try reader.value(field, "gateway of network \(name)") { text throws(BerthError) in try IPv4Address(parsing: text) }
+            case "internal": network.isInternal = try reader.value(field, "internal of network \(name)") { text throws(BerthError) in try Self.bool(text) }
+            default: break
+            }
+        }
+        return network
+    }
+
+    /// YAML 1.2's booleans.
+    static func bool(_ text: String) throws(BerthError) -> Bool {
+        switch text {
+        case "true", "True", "TRUE": return true
+        case "false", "False", "FALSE": return false
+        default: throw .invalid("\"\(text)\" is not true or false")
+        }
     }
 
     private func link(_ item: Node) throws(BerthError) -> LinkSpec {

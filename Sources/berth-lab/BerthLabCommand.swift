@@ -14,9 +14,12 @@ struct BerthLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth lab",
         abstract: "Declarative network labs: namespaces joined by veth links, from a YAML file.",
-        discussion: "Nodes are network namespaces named LAB-NODE (visible to ip netns); links are veth pairs born in their namespaces.",
+        discussion: """
+        Nodes are network namespaces named LAB-NODE (visible to ip netns); links are veth pairs born in their namespaces. \
+        A node can join a Berth network (publishing ports) and run a container (berth run, named LAB-NODE).
+        """,
         subcommands: [UpCommand.self, DownCommand.self, ListCommand.self, InspectCommand.self, ExecCommand.self,
-                      GraphCommand.self, ImpairCommand.self, GCCommand.self]
+                      GraphCommand.self, ImpairCommand.self, GCCommand.self, CheckCommand.self]
     )
 
     static func main() {
@@ -24,9 +27,9 @@ struct BerthLabCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as BerthError {
-            let line = Array("berth lab: \(error.description)\n".utf8)
+            let line = Array("berth lab: \(LabHints.message(for: error))\n".utf8)
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-            Glibc.exit(1)
+            terminate(1)
         } catch {
             exit(withError: error)
         }

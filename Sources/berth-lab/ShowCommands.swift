@@ -14,17 +14,22 @@ struct ListCommand: ParsableCommand {
         var rows: [[String]] = []
         var objects: [JSONValue] = []
         for record in try manager.list() {
-            let status = record.pendingText == nil ? "up" : (record.appliedText == nil ? "incomplete" : "converging")
-            let spec = (record.appliedText ?? record.pendingText).flatMap { try? LabFileParser.parse($0, source: record.source) }
-            rows.append([record.name, status, "\(spec?.nodes.count ?? record.nodes.count)", "\(spec?.links.count ?? 0)", record.source])
+            let status = record.status.rawValue
+            let spec = record.spec
+            let networks = spec?.networks.map(\.name) ?? []
+            rows.append([record.name, status, "\(spec?.nodes.count ?? record.nodes.count)", "\(spec?.links.count ?? 0)",
+                         networks.isEmpty ? "-" : networks.joined(separator: ","), record.source])
             objects.append(.object([("name", .string(record.name)), ("status", .string(status)),
                                     ("nodes", .array((spec?.nodes.map(\.name) ?? record.nodes.sorted()).map(JSONValue.string))),
-                                    ("links", .integer(Int64(spec?.links.count ?? 0))), ("source", .string(record.source))]))
+                                    ("links", .integer(Int64(spec?.links.count ?? 0))),
+                                    ("networks", .array(networks.map(JSONValue.string))),
+                                    ("createdNetworks", .array(record.networks.sorted().map(JSONValue.string))),
+                                    ("source", .string(record.source))]))
         }
         if json {
             say(JSONValue.array(objects).render(pretty: true))
         } else {
-            table(["NAME", "STATUS", "NODES", "LINKS", "FILE"], rows)
+            table(["NAME", "STATUS", "NODES", "LINKS", "NETWORKS", "FILE"], rows)
         }
     }
 }
@@ -32,7 +37,7 @@ struct ListCommand: ParsableCommand {
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a lab as the kernel holds it: nodes, interfaces, addresses, routes, impairments."
+        abstract: "Show a lab as the kernel holds it: nodes, interfaces, addresses, routes, impairments, networks, published ports, containers."
     )
     @Argument(help: "The lab's name or file.") var lab: String
     @Flag(name: .long, help: "Print JSON.") var json = false
@@ -56,6 +61,16 @@ struct InspectCommand: ParsableCommand {
                 if let impairment = interface["impairment"], !impairment.isNull { line += "  [\(impairment.render())]" }
                 say(line)
             }
+            if let network = node["network"], !network.isNull {
+                let ports = (network["ports"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }
+                say("  network \(network["name"]?.stringValue ?? "?") \(network["ifname"]?.stringValue ?? "?") \(network["address"]?.stringValue ?? "?")"
+                    + (ports.isEmpty ? "" : "  " + ports.joined(separator: " ")))
+            }
+            if let container = node["container"], !container.isNull {
+                let command = (container["command"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
+                say("  container \(container["name"]?.stringValue ?? "?") pid \(container["pid"]?.intValue ?? 0)"
+                    + (container["running"]?.boolValue == true ? "" : "  NOT RUNNING") + "  \(command)")
+            }
             for route in node["routes"]?.arrayValue ?? [] {
                 var line = "  route \(route["dst"]?.stringValue ?? "?")"
                 if let gateway = route["gateway"]?.stringValue { line += " via \(gateway)" }
@@ -78,7 +93,7 @@ struct GraphCommand: ParsableCommand {
         if LabArgument.isFile(lab) {
             print(try LabFileParser.parse(path: lab).spec.dot, terminator: "")
         } else {
-            print(try state.manager().spec(lab).1.dot, terminator: "")
+            print(try state.manager().record(lab).1.dot, terminator: "")
         }
     }
 }

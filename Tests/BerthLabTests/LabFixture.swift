@@ -1,3 +1,6 @@
+import BerthCore
+import BerthLab
+import BerthNetwork
 import BerthTestSupport
 import Foundation
 import Testing
@@ -70,8 +73,14 @@ final class LabFixture: @unchecked Sendable {
             .map { $0.replacingOccurrences(of: #" state [A-Z]+ "#, with: " ", options: .regularExpression) }
     }
 
-    /// Whether the state directory still records the lab.
-    var recorded: Bool { FileManager.default.fileExists(atPath: sandbox.stateDirectory + "/labs/\(name).json") }
+    /// The lab's state, in the sandbox's state store.
+    func state() throws -> LabState { try LabState(store: StateStore(directory: sandbox.stateDirectory)) }
+
+    /// Whether the state store still records the lab.
+    var recorded: Bool { ((try? state().record(named: name)) ?? nil) != nil }
+
+    /// The tag of the sandbox's state store, as node tags carry it.
+    var stateTag: String { LabNames.stateTag(directory: (try? FileManager.default.destinationOfSymbolicLink(atPath: sandbox.stateDirectory)) ?? sandbox.stateDirectory) }
 
     func down() { lab(["down", name]) }
 }

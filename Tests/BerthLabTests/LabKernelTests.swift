@@ -98,7 +98,7 @@ struct LabKernelTests {
                 #expect(ourRoutes == ipRoutes, "\(name)")
             }
             #expect(lab.ip("r1", ["link", "show", "dev", "eth1"]).first?["ifalias"] as? String == "berth-lab \(lab.name) r1:eth1 r2:eth1")
-            #expect(lab.ip("r1", ["link", "show", "dev", "lo"]).first?["ifalias"] as? String == "berth-lab \(lab.name) r1")
+            #expect(lab.ip("r1", ["link", "show", "dev", "lo"]).first?["ifalias"] as? String == "berth-lab \(lab.name) r1 \(lab.stateTag)")
         }
     }
 
@@ -322,7 +322,7 @@ struct LabKernelTests {
         try withHostSandbox { sandbox in
             let lab = try LabFixture(sandbox, triangleTemplate)
             try #require(lab.lab(["up", lab.file]).succeeded)
-            try FileManager.default.removeItem(atPath: sandbox.stateDirectory + "/labs/\(lab.name).json")
+            try lab.state().remove(named: lab.name)
             let gc = lab.lab(["gc"])
             #expect(gc.succeeded && gc.stdout.contains("removed namespace \(lab.namespace("r1"))"), "\(gc)")
             #expect(lab.namespaces().isEmpty)
