@@ -95,6 +95,22 @@ struct LabFileParserTests {
         ("loss over 100%", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    netem: { loss: 150% }\n", "bad.yaml:5:20:", "not a percentage"),
         ("sysctl outside net", "name: x\nnodes:\n  a: { sysctls: { kernel.panic: 1 } }\n", "bad.yaml:3:19:", "not a per-namespace"),
         ("unknown network", "name: x\nnodes:\n  a: { network: lan }\n", "bad.yaml:3:3:", "network lan"),
+        ("publish without a network", "name: x\nnodes:\n  a: { publish: [ \"8080:80\" ] }\n", "bad.yaml:3:3:", "joins no network"),
+        ("bad port", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: lan, publish: [ \"8080:x\" ] }\n", "bad.yaml:4:33:", "invalid port mapping"),
+        ("publish on an internal network", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: back, publish: [ \"80\" ] }\n", "bad.yaml:4:3:", "internal"),
+        ("a link on the network's eth0", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: lan }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n",
+         "bad.yaml:7:18:", "which network lan gives node a"),
+        ("a default route beside the network's", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: lan, routes: [ \"default via 10.0.9.9\" ] }\n", "bad.yaml:4:32:",
+         "gives it one already"),
+        ("run without cmd", "name: x\nnodes:\n  a: { run: { rootfs: /srv } }\n", "bad.yaml:3:13:", "has no cmd"),
+        ("unknown run key", "name: x\nnodes:\n  a: { run: { image: alpine, cmd: [ sh ] } }\n", "bad.yaml:3:15:", "unknown key \"image\""),
+        ("relative rootfs from text", "name: x\nnodes:\n  a: { run: { rootfs: ./rootfs, cmd: [ sh ] } }\n", "bad.yaml:3:23:", "is relative"),
+        ("relative workdir", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], workdir: www } }\n", "bad.yaml:3:13:", "not an absolute path"),
+        ("bad env name", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], env: { \"\": x } } }\n", "bad.yaml:3:13:", "empty name"),
+        ("privileged not a boolean", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], privileged: yes } }\n", "bad.yaml:3:40:", "not true or false"),
+        ("network name", "name: x\nnetworks: { \"-lan\": {} }\nnodes: {}\n", "bad.yaml:2:13:", "invalid network name"),
+        ("IPv6 subnet", "name: x\nnetworks: { lan: { subnet: \"fd00::/64\" } }\n", "bad.yaml:2:13:", "not IPv4"),
+        ("gateway outside", "name: x\nnetworks: { lan: { subnet: 10.0.9.0/24, gateway: 10.0.8.1 } }\n", "bad.yaml:2:13:", "outside its subnet"),
     ])
     func badFiles(_ name: String, _ text: String, _ place: String, _ words: String) {
         let error = #expect(throws: BerthError.self, "\(name)") { try LabFileParser.parse(text, source: "bad.yaml") }
@@ -159,5 +175,31 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite("lab file parsing: networks and run nodes")
+struct LabFileServicesTests {
+    @Test("a relative rootfs is relative to the file's directory; env keeps its order; networks get their options")
+    func runAndNetworks() throws {
+        let text = """
+        name: x
+        networks:
+          lan: { subnet: 10.0.9.0/24, gateway: 10.0.9.254 }
+          back: { internal: true }
+        nodes:
+          web:
+            network: lan
+            publish: [ "8080:80", "127.0.0.1::53/udp" ]
+            run: { rootfs: www/root, cmd: [ httpd, -f ], env: { B: "2", A: "1", EMPTY: ~ }, workdir: /srv, privileged: true }
+          side: { network: back, run: { cmd: sleep } }
+        """
+        let spec = try LabFileParser.parse(text, source: "/labs/x.yaml", baseDirectory: "/labs")
+        let web = try #require(spec.node("web"))
+        #expect(web.run == RunSpec(rootfs: "/labs/www/root", command: ["httpd", "-f"], environment: ["B=2", "A=1", "EMPTY="],
+                                   workingDirectory: "/srv", privileged: true, location: web.run?.location))
+        #expect(web.publish.map(\.description) == ["8080:80/tcp", "127.0.0.1::53/udp"])
+        #expect(spec.node("side")?.run?.command == ["sleep"] && spec.node("side")?.run?.rootfs == nil)
+        #expect(spec.network("lan")?.gateway?.description == "10.0.9.254" && spec.network("back")?.isInternal == true)
     }
 }

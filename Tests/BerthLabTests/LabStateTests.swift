@@ -2,7 +2,7 @@ import BerthCore
 @testable import BerthLab
 import BerthLabFile
 import BerthNetlink
-import BerthNetwork
+@testable import BerthNetwork
 import Foundation
 import Testing
 
@@ -55,5 +55,77 @@ struct LabStateTests {
         }
         for i in spec.networks.indices { spec.networks[i].location = nil }
         return spec
+    }
+}
+
+/// Records in the shared store, through `LabState`; no kernel.
+@Suite("lab records")
+struct LabRecordTests {
+    private func withState(_ body: (LabState, StateStore) throws -> Void) throws {
+        let directory = NSTemporaryDirectory() + "berth-lab-state-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StateStore(directory: directory)
+        try body(try LabState(store: store), store)
+    }
+
+    @Test("a record saves and reads back whole, its nodes and networks replaced on each save; remove takes every row")
+    func roundTrip() throws {
+        try withState { state, store in
+            let spec = try LabFileParser.parse(LabStateTests.full, source: "full.yaml")
+            var record = LabRecord(name: "full", source: "full.yaml", pending: spec, nodes: ["r1", "h1", "web"], networks: ["lan"])
+            try state.save(record)
+            let read = try #require(try state.record(named: "full"))
+            #expect(read.status == .incomplete && read.nodes == ["r1", "h1", "web"] && read.networks == ["lan"])
+            #expect(read.pending == LabStateTests.withoutLocations(spec) && read.applied == nil)
+            record.applied = spec
+            record.pending = nil
+            record.nodes = ["r1"]
+            record.networks = []
+            try state.save(record)
+            let again = try #require(try state.record(named: "full"))
+            #expect(again.status == .up && again.nodes == ["r1"] && again.networks.isEmpty)
+            #expect(try state.records().map(\.name) == ["full"])
+            try state.remove(named: "full")
+            #expect(try state.record(named: "full") == nil)
+            let rows = try store.read { tx throws(BerthError) in
+                try tx.db().queryFirst("SELECT (SELECT count(*) FROM lab_nodes) + (SELECT count(*) FROM lab_networks)") { row in row.int(0) }
+            }
+            #expect(rows == 0)
+        }
+    }
+
+    @Test("BerthLab's tables are versioned on their own in schema_versions")
+    func schemaVersion() throws {
+        try withState { _, store in
+            let version = try store.read { tx throws(BerthError) in try tx.schemaVersion(of: "BerthLab") }
+            #expect(version == LabSchema.stateExtension.currentVersion && version == 1)
+        }
+    }
+
+    @Test("a recorded spec that is not what BerthLab wrote is a state error naming the lab, never a crash")
+    func corruptSpec() throws {
+        try withState { state, store in
+            for text in ["{", "[]", "{\"name\": \"x\"}", "{\"name\":\"x\",\"source\":\"s\",\"nodes\":[{\"name\":\"../etc\"}],\"links\":[],\"networks\":[]}"] {
+                try store.write { tx throws(BerthError) in
+                    _ = try tx.db().execute("INSERT OR REPLACE INTO labs (name, source, applied, pending, updated) VALUES ('x', 's', ?, NULL, 0)", [.text(text)])
+                }
+                let error = #expect(throws: BerthError.self, "\(text)") { try state.record(named: "x") }
+                #expect(error?.code == .state && error?.object == .lab("x"), "\(text): \(String(describing: error))")
+            }
+        }
+    }
+
+    @Test("the lab lock excludes a second holder until the first lets go, within the timeout")
+    func lock() throws {
+        try withState { state, store in
+            let second = try LabState(store: store, lockTimeout: .milliseconds(50))
+            try state.locked { () throws(BerthError) in
+                let error = #expect(throws: BerthError.self) { try second.locked { () throws(BerthError) in } }
+                #expect(error?.code == .conflict)
+            }
+            try second.locked { () throws(BerthError) in }
+            var st = stat()
+            #expect(stat(store.directory + "/" + LabState.lockName, &st) == 0 && st.st_mode & 0o777 == 0o600)
+        }
     }
 }

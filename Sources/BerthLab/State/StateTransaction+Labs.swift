@@ -58,7 +58,7 @@ extension StateTransaction {
         do {
             return try LabSpec(json: JSONValue(parsing: text))
         } catch where error.code == .state {
-            throw error
+            throw error.with(object: .lab(lab))
         } catch {
             throw BerthError(.state, "the recorded spec of lab \(lab) is not readable JSON", object: .lab(lab), remedy: .collectGarbage, cause: error)
         }
