@@ -4,6 +4,8 @@
 # links with addresses on both ends, routes and ip_forward in every node — and times
 # `berth lab up` and `berth lab down` of it, ROUNDS times, as a person runs them: each
 # figure is one whole command, process start-up, YAML parsing and kernel work included.
+# Then the same for a small lab with services: a run node (busybox httpd in a container)
+# on a Berth network the lab creates, publishing a port, linked to a router.
 #
 #   lab.sh OUT ROUNDS
 set -uo pipefail
@@ -49,5 +51,40 @@ for ((r = 1; r <= ROUNDS; r++)); do
     printf 'round %d: up %d ms (%d namespaces, ping n1->n%d %s), down %d ms (%d left)\n' \
         "$r" $(( (t1 - t0) / 1000 )) "$ns" "$NODES" "$ping" $(( (t3 - t2) / 1000 )) "$left"
 done
+
+# Services: a network made and removed, an endpoint with a published port, a container.
+rootfs=$WORK/rootfs
+mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/www"
+cp /bin/busybox "$rootfs/bin/busybox" && ln -sf busybox "$rootfs/bin/httpd"
+echo ok >"$rootfs/www/index.html"
+web=$WORK/web.yaml
+cat >"$web" <<EOF
+name: web
+nodes:
+  r: { sysctls: { net.ipv4.ip_forward: 1 } }
+  web:
+    run: { rootfs: $rootfs, cmd: [ httpd, -f, -p, "80", -h, /www ] }
+    network: lan
+    publish: [ "8080:80" ]
+networks:
+  lan: { subnet: 10.201.0.0/24 }
+links:
+  - endpoints: [ "web:eth1", "r:eth1" ]
+    addresses: [ 10.201.1.2/24, 10.201.1.1/24 ]
+EOF
+ip link set lo up
+for ((r = 1; r <= ROUNDS; r++)); do
+    t0=$(now_us)
+    "$BERTH" lab up "$web" >"$OUT/lab-web-up-$r.log" 2>&1 || { cat "$OUT/lab-web-up-$r.log" >&2; exit 1; }
+    t1=$(now_us)
+    page=$(curl -s --max-time 2 http://127.0.0.1:8080/)
+    t2=$(now_us)
+    "$BERTH" lab down web >"$OUT/lab-web-down-$r.log" 2>&1 || { cat "$OUT/lab-web-down-$r.log" >&2; exit 1; }
+    t3=$(now_us)
+    echo "$r,web-up,$(( (t1 - t0) / 1000 ))" >>"$OUT/lab.csv"
+    echo "$r,web-down,$(( (t3 - t2) / 1000 ))" >>"$OUT/lab.csv"
+    printf 'round %d: web lab up %d ms (page through :8080: %s), down %d ms\n' "$r" $(( (t1 - t0) / 1000 )) "${page:-MISSING}" $(( (t3 - t2) / 1000 ))
+done
 median() { grep ",$1," "$OUT/lab.csv" | cut -d, -f3 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "lab chain of $NODES nodes ($((NODES - 1)) links): median up $(median up) ms (target 250), down $(median down) ms (target 500)"
+echo "lab with a network, a published port and a container: median up $(median web-up) ms, down $(median web-down) ms"

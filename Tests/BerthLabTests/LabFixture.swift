@@ -80,7 +80,7 @@ final class LabFixture: @unchecked Sendable {
     var recorded: Bool { ((try? state().record(named: name)) ?? nil) != nil }
 
     /// The tag of the sandbox's state store, as node tags carry it.
-    var stateTag: String { LabNames.stateTag(directory: (try? FileManager.default.destinationOfSymbolicLink(atPath: sandbox.stateDirectory)) ?? sandbox.stateDirectory) }
+    var stateTag: String { LabNames.stateTag(directory: URL(fileURLWithPath: sandbox.stateDirectory).resolvingSymlinksInPath().path) }
 
     func down() { lab(["down", name]) }
 }
