@@ -14,7 +14,8 @@ import BerthCore
 /// to nothing.
 ///
 /// Points, in the order `up` reaches them: lab.state (intent recorded, nothing made),
-/// lab.nodes, lab.links, lab.configure, lab.sysctls, lab.routes.
+/// lab.networks (declared networks created), lab.nodes, lab.links, lab.configure,
+/// lab.sysctls, lab.routes, lab.attach (endpoints attached), lab.run (containers started).
 public enum LabFailPoint {
     public static func check(_ name: String) throws(BerthError) {
         #if DEBUG
