@@ -3,6 +3,7 @@ import BerthCore
 import BerthLabFile
 import BerthNetlink
 @testable import BerthNetwork
+@testable import BerthRun
 import Foundation
 import Testing
 
@@ -99,6 +100,26 @@ struct LabRecordTests {
         try withState { _, store in
             let version = try store.read { tx throws(BerthError) in try tx.schemaVersion(of: "BerthLab") }
             #expect(version == LabSchema.stateExtension.currentVersion && version == 1)
+        }
+    }
+
+    @Test("a store with labs and containers holds every target's tables, each owner at its own version")
+    func everyTable() throws {
+        try withState { _, store in
+            // Run nodes are containers: their supervisors prepare BerthRun's tables in the same store.
+            try store.prepare(ContainerSchema.stateExtension)
+            let tables = try store.read { tx throws(BerthError) in
+                try tx.db().query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { row in row.text(0) }
+            }
+            #expect(tables == ["container_args", "containers", "endpoints", "lab_networks", "lab_nodes", "labs", "networks", "port_mappings",
+                               "publication_ports", "publications", "schema_versions"])
+            let versions = try store.read { tx throws(BerthError) in
+                try tx.db().query("SELECT owner || ' ' || version FROM schema_versions ORDER BY owner") { row in row.text(0) }
+            }
+            #expect(versions == ["BerthLab 1", "BerthRun 2"])
+            // BerthNetwork's own tables are versioned by user_version (4: publications), apart from the owners above.
+            let own = try store.read { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA user_version") { row in row.int(0) } }
+            #expect(own == StateSchema.migrations.count && own == 4)
         }
     }
 
