@@ -6,7 +6,7 @@
 # throwaway host namespace with private data and exec roots. Checks: the page through the
 # published port from the host's address, 127.0.0.1 and a LAN peer; a second container
 # asking for the same port fails, naming the first; a container without BERTH_* variables
-# runs untouched; docker rm -f leaves nothing. Run by scripts/oci-hook-acceptance in its fence.
+# runs untouched; docker rm -f leaves nothing. Run by scripts/accept-oci-hooks in its fence.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 OH_NAME=docker

@@ -1,5 +1,5 @@
 # Shared by the OCI hook acceptance scripts (scripts/oci-hook/*.sh). Sourced, not run.
-# They run real runtimes inside the fence scripts/oci-hook-acceptance sets up (private
+# They run real runtimes inside the fence scripts/accept-oci-hooks sets up (private
 # netns, tmpfs /run and /var/lib/berth), each in its own throwaway "host" namespace entered
 # with nsenter --net (never `ip netns exec` for a runtime: it remounts /sys and hides the
 # cgroup mounts).

@@ -4,7 +4,7 @@
 # --annotation berth.publish=8080:80 is served through the published port from the host's
 # address, 127.0.0.1 and a LAN peer; a second one asking for the same port fails to start,
 # naming the first; a restart (stop + start: createRuntime again, same id) serves again;
-# rm -f leaves nothing. Run by scripts/oci-hook-acceptance inside its fence.
+# rm -f leaves nothing. Run by scripts/accept-oci-hooks inside its fence.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 OH_NAME=podman

@@ -5,7 +5,7 @@
 # address, 127.0.0.1 and a LAN peer; a second container asking for the same port fails
 # to start and leaves the first intact; kill + delete leaves nothing; with a debug build,
 # a hook the runtime kills at its timeout mid-attach leaves only what gc removes, and the
-# container then starts. Run by scripts/oci-hook-acceptance inside its fence.
+# container then starts. Run by scripts/accept-oci-hooks inside its fence.
 set -euo pipefail
 RT=${1:?usage: runc.sh runc|crun}
 . "$(dirname "$0")/lib.sh"
