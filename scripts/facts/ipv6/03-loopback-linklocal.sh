@@ -80,6 +80,13 @@ x h nft insert rule ip6 berth prerouting ip6 daddr fe80::/10 return
 got=$(probe lan tcp "$LL%eth0" 8081 x)
 case "$got" in "host-any fe80:"*) ok "with 'ip6 daddr fe80::/10 return' first: it reaches the host's own listener: $got";; *) fail "ll return: $got";; esac
 
+# The host reaching its own link-local address: output DNAT keeps the link-local source
+# (of lan0), which the container cannot answer on br0's segment.
+expect_not "host -> [its own lan0 link-local]:8081 with a wildcard publish: captured, no answer" probe h tcp "$LL%lan0" 8081 x
+x h nft insert rule ip6 berth output ip6 daddr fe80::/10 return
+got=$(probe h tcp "$LL%lan0" 8081 x)
+case "$got" in "host-any fe80:"*) ok "with 'ip6 daddr fe80::/10 return' in output too: it reaches the host's listener: $got";; *) fail "output ll return: $got";; esac
+
 # 5. A packet to ::1 from the LAN (forged on a packet socket) never reaches prerouting:
 #    the kernel drops loopback destinations on other devices before the hooks.
 LANMAC=$(ip -n lan -br link show eth0 | awk '{print $3}'); HMAC=$(ip -n h -br link show lan0 | awk '{print $3}')
