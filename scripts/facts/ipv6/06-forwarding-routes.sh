@@ -57,4 +57,12 @@ ip -n m addr add fd00:3::2/64 dev d0 nodad
 ip -n m link set d1 up; ip -n m link set d0 up
 ip -n m -6 route show dev d0 | grep -q "fd00:3::/64 proto kernel metric 256" && ok "... the link up adds 'fd00:3::/64 proto kernel metric 256'" \
   || { fail "no prefix route after up"; ip -n m -6 route show dev d0; }
+
+# Setting a link down drops its IPv6 addresses (keep_addr_on_down=0, the default), unlike
+# its IPv4 ones; setting it up again does not bring them back.
+ip -n m link add b9 type bridge; ip -n m link set b9 up
+ip -n m addr add fd00:9::1/64 dev b9 nodad; ip -n m addr add 10.9.0.1/24 dev b9
+ip -n m link set b9 down; ip -n m link set b9 up
+[ -z "$(ip -n m -6 addr show dev b9 scope global)" ] && ok "down and up: a bridge loses its IPv6 gateway address (keep_addr_on_down=$(x m sysctl -n net.ipv6.conf.b9.keep_addr_on_down))" || fail "v6 address kept"
+ip -n m -4 addr show dev b9 | grep -q 10.9.0.1/24 && ok "... and keeps its IPv4 one" || fail "v4 address lost"
 finish
