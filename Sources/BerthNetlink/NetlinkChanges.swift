@@ -22,6 +22,9 @@ public struct NetlinkChanges {
     /// Turns the kernel's refusal into a BerthError that names the object at fault.
     func translate(_ error: NetlinkError) -> BerthError {
         guard let context = contexts[error.sequence] else { return error.berthError }
+        if let text = error.kernelMessage, let match = context.byKernelMessage.first(where: { text.contains($0.fragment) }) {
+            return Self.refusal(match.error.code, match.error, cause: error)
+        }
         if error.isNotFound || context.alsoNotFound.contains(error.errno.code), let notFound = context.notFound {
             return Self.refusal(.notFound, notFound, cause: error)
         }
@@ -48,6 +51,9 @@ public struct NetlinkChanges {
         var unsupported: BerthError?
         /// Errnos besides EOPNOTSUPP that mean "not supported here" for this message.
         var alsoUnsupported: Set<Int32> = []
+        /// Refusals told apart by the kernel's extended-ack text (a fragment of it), checked
+        /// first: a missing qdisc module and a missing link both answer ENOENT.
+        var byKernelMessage: [(fragment: String, error: BerthError)] = []
     }
 
     /// EEXIST.
