@@ -9,24 +9,32 @@ let executableLinking: [LinkerSetting] = [
 ]
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun) → the `berth` CLI.
-// See docs/architecture.md.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthCNI, BerthOCIHook, BerthDNS, BerthLab) →
+// the `berth` CLI, the `berth-cni` plugin, the `berth-oci-hook` hook and the `berth-lab` CLI;
+// BerthConfine (cgroups, seccomp, capabilities) needs BerthCore and BerthNamespace and sits
+// below BerthRun. See docs/architecture.md. Yams (YAML) is linked only into `berth-lab`, never
+// into the binaries runtimes start per container.
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Berth", targets: ["Berth"]),
-        // `berth` is the lean binary (attach, detach, the supervisor, --version: no
+        // `berth` is the lean binary (attach, detach, the supervisor, `lab`, --version: no
         // argument-parser, no Foundation); it execs `berth-cli`, beside it, for every other
         // command. The full CLI's target keeps the name `berth` (Sources/berth).
+        .library(name: "BerthLab", targets: ["BerthLab"]),
         .executable(name: "berth", targets: ["berth-lean"]),
         .executable(name: "berth-cli", targets: ["berth"]),
+        .executable(name: "berth-cni", targets: ["berth-cni"]),
+        .executable(name: "berth-lab", targets: ["berth-lab"]),
         .executable(name: "berth-dns", targets: ["berth-dns"]),
+        .executable(name: "berth-oci-hook", targets: ["berth-oci-hook"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Errno and FileDescriptor (EINTR-safe reads, open options) without Foundation.
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
@@ -43,19 +51,31 @@ let package = Package(
         .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
-        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthShim"]),
+        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
+        // Limits and confinement of a container: capabilities, the seccomp profile and its BPF
+        // compiler, cgroups. Pure Swift over files and values; BerthRun applies them.
+        .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "BerthConfine", "CBerthShim"]),
+        .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
+        // The OCI runtime hook's logic; the executable only parses arguments and exits.
+        .target(name: "BerthOCIHook", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", .product(name: "SystemPackage", package: "swift-system")]),
+        // Labs: declarative topologies of namespaces and veth links, on Berth networks, with
+        // containers. The YAML front end is a target of its own so that the library — and the
+        // berth binary, whose gc and check find lab leftovers — stays free of Yams.
+        .target(name: "BerthLab", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNetwork", "BerthRun", "CBerthShim"]),
+        .target(name: "BerthLabFile", dependencies: ["BerthCore", "BerthNetlink", "BerthLab", .product(name: "Yams", package: "Yams")]),
         // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
         .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
-        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthRun"]),
+        .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun", "BerthCNI", "BerthOCIHook"]),
         // What both front ends share without argument-parser: the hot-path parser and
-        // commands, the wording of errors (CLIHints), stderr output, the version.
+        // commands, the wording of errors (CLIHints), stderr output, the version, the
+        // hand-over to berth-cli and berth-lab.
         .target(name: "BerthCommandLine", dependencies: ["Berth"]),
         // Every command, parsed by argument-parser (product `berth-cli`).
         .executableTarget(
             name: "berth",
             dependencies: [
-                "Berth", "BerthCommandLine",
+                "Berth", "BerthCommandLine", "BerthLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: executableLinking
@@ -63,9 +83,26 @@ let package = Package(
         // The `berth` binary a runtime runs per container (docs/performance.md).
         .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine"], linkerSettings: executableLinking),
 
+        // The CNI plugin, started once per pod start and stop: BerthCNI only, no
+        // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
+        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"], linkerSettings: executableLinking),
+
+        .executableTarget(
+            name: "berth-lab",
+            dependencies: [
+                "BerthCore", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthLab", "BerthLabFile",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // The lab file parser under libFuzzer (scripts/fuzz-lab); a corpus replayer otherwise.
+        .executableTarget(name: "berth-lab-fuzz", dependencies: ["BerthCore", "BerthLabFile"]),
+
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
         .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"], linkerSettings: executableLinking),
+        // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
+        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthOCIHook"], linkerSettings: executableLinking),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
@@ -78,11 +115,15 @@ let package = Package(
         .testTarget(name: "BerthNetlinkTests", dependencies: ["BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNFTablesTests", dependencies: ["BerthNFTables", "BerthNetlink", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport", "BerthFakes"]),
-        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthTestSupport"]),
+        .testTarget(name: "BerthConfineTests", dependencies: ["BerthConfine", "BerthTestSupport"]),
+        .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthConfine", "BerthTestSupport"]),
+        .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: [
             "BerthTestSupport", "BerthCore", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthNamespace", "BerthTestSupport"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BerthOCIHookTests", dependencies: ["BerthOCIHook", "BerthNetwork", "BerthTestSupport", "BerthFakes"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

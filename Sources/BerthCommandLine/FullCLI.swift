@@ -11,7 +11,11 @@ package enum FullCLI {
 
     /// `berth-cli` in the directory of the running binary (`/proc/self/exe`, so a symlink to
     /// `berth` elsewhere still finds it), or nil when that cannot be read.
-    package static func path() -> String? {
+    package static func path() -> String? { sibling(name) }
+
+    /// The file `name` in the directory of the running binary, found through
+    /// `/proc/self/exe`; nil when that cannot be read.
+    package static func sibling(_ name: String) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard length > 0 else { return nil }

@@ -1,14 +1,14 @@
 import Berth
 
-/// `berth attach`, `berth detach` and the detached supervisor's entry without
-/// argument-parser.
+/// `berth attach`, `berth detach`, the detached supervisor's entry and the hand-over of
+/// `berth lab …` to `berth-lab`, without argument-parser.
 ///
 /// A runtime runs attach and detach once per container start and stop, and `berth run -d`
 /// waits for its supervisor's start-up; argument-parser's cold start (reflecting on the
 /// command's properties) costs about 1.5 ms — as much as the kernel work of an attach — and
 /// linking it (with FoundationEssentials) makes every start-up slower. The lean `berth`
 /// binary runs these commands itself and execs `berth-cli` for everything else
-/// (`CLIExec`). This parser accepts exactly the well-formed spellings of the two commands'
+/// (`FullCLI`). This parser accepts exactly the well-formed spellings of the two commands'
 /// options; anything else — help, an unknown, repeated or malformed option, a value that
 /// looks like an option, `--` — is left to argument-parser, so usage text and usage errors
 /// stay the same. `HotPathParityTests` holds it to argument-parser's reading of every
@@ -31,6 +31,9 @@ package enum HotPath {
             return true
         case superviseCommand where arguments.count == 1:
             Supervisor.main()
+        case "lab":
+            // Labs parse YAML in their own program; `berth lab …` is that program, whatever follows.
+            LabLauncher.exec(Array(arguments.dropFirst()))
         default:
             return false
         }

@@ -127,7 +127,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
                         awaiting[index] = false
                         pending -= 1
                     }
-                    if code != 0, firstError == nil {
+                    if code != 0, firstError == nil, !request.tolerates(-code, sequence: message.sequence) {
                         firstError = NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink request",
                                                   kernelMessage: text, sequence: message.sequence)
                     }

@@ -5,6 +5,7 @@ import Musl
 #endif
 internal import CBerthShim
 public import BerthCore
+public import BerthConfine
 public import BerthNamespace
 import Synchronization
 
@@ -73,12 +74,20 @@ public final class ContainerProcess: Sendable {
     /// namespaces exist, its root filesystem, `/proc`, `/dev`, hostname and working directory
     /// are in place, and its command was found. Nothing of the command has run yet.
     ///
+    /// With a `cgroup` (made by `CgroupManager.create`), the child joins it while held, just
+    /// after reporting ready: its command, and everything the command starts, run limited
+    /// and accounted there. (Joining can wait milliseconds in the kernel; done then, it
+    /// overlaps the caller's network set-up.)
+    ///
     /// Any failure is thrown with the step that failed, after the child is reaped: nothing is
     /// left running.
-    public static func spawn(_ spec: ContainerSpec) throws(BerthError) -> ContainerProcess {
+    public static func spawn(_ spec: ContainerSpec, cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         try spec.validate()
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
-                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged)
+                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged,
+                                     confinement: spec.confinement)
+        let cgroupFiles = try CgroupFiles.open(cgroup)
+        defer { cgroupFiles.close() }
         let status = try Pipe.make()
         let start: Pipe
         do { start = try Pipe.make() } catch { status.closeBoth(); throw error }
@@ -86,7 +95,8 @@ public final class ContainerProcess: Sendable {
         let rootfs = spec.rootfs.map { CStringArray([$0]) }
 
         var pidfd: Int32 = -1
-        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: start.read, parentFds: (status.read, start.write)) { execConfig in
+        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: start.read, parentFds: (status.read, start.write),
+                                         cgroup: cgroupFiles) { execConfig in
             var config = berth_spawn_config()
             config.exec = execConfig
             config.namespaces = spec.namespaces.cloneFlags
@@ -111,6 +121,12 @@ public final class ContainerProcess: Sendable {
         guard pid > 0 else {
             close(status.read)
             close(start.write)
+            if let cgroup, cgroupFiles.directory != nil, cloneError.code == EBUSY || cloneError.code == EOPNOTSUPP {
+                // v2 refuses processes in a cgroup that has children with controllers enabled.
+                throw BerthError(.system, "cannot create the container's process in cgroup \(cgroup.paths.joined())",
+                                 hint: "a cgroup with processes must have no controllers enabled for children",
+                                 object: .cgroup(cgroup.paths.joined()), parameter: "cgroup", cause: cloneError)
+            }
             throw Self.cloneFailure(cloneError)
         }
         let child = ContainerProcess(pid: pid, pidfd: pidfd, program: spec.command[0], phase: .held(startFd: start.write, statusFd: status.read))
@@ -129,13 +145,20 @@ public final class ContainerProcess: Sendable {
 
     /// Runs `command` inside the namespaces of the running process `pid` (as `docker exec`),
     /// joining those in `namespaces` that differ from the caller's. Returns it running.
+    ///
+    /// Give it the container's `confinement` and `cgroup`: a command entering a container
+    /// runs under the same capabilities, filter and limits as the container's own.
     public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
                              workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
-                             privileged: Bool = false) throws(BerthError) -> ContainerProcess {
+                             privileged: Bool = false, confinement: Confinement = Confinement(),
+                             cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
-        let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr), privileged: privileged)
+        let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
+                                     privileged: privileged, confinement: confinement)
+        let cgroupFiles = try CgroupFiles.open(cgroup)
+        defer { cgroupFiles.close() }
 
         var fds: [Int32] = [], types: [Int32] = []
         var pidNamespaceFd: Int32 = -1
@@ -157,7 +180,7 @@ public final class ContainerProcess: Sendable {
 
         let status = try Pipe.make()
         var pidfd: Int32 = -1
-        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1)) { execConfig in
+        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1), cgroup: cgroupFiles) { execConfig in
             fds.withUnsafeBufferPointer { fdBuffer in
                 types.withUnsafeBufferPointer { typeBuffer in
                     var config = berth_enter_config()

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
+public import BerthConfine
 import BerthNamespace
 
 /// What to run and how to isolate it: the process half of a container (`RunOptions.process`).
@@ -40,13 +41,18 @@ public struct ContainerSpec: Sendable, Hashable {
     /// read-only `/sys` that shows its own network devices. Without `.mount` nothing can be
     /// masked: the container shares the caller's mounts.
     public var privileged: Bool
+    /// Capabilities, the seccomp filter and no_new_privs: Docker's defaults unless changed
+    /// (as `docker run --cap-add` or `--security-opt seccomp=unconfined` change them).
+    /// `privileged` overrides the first two (every capability, no filter).
+    public var confinement: Confinement
 
     /// Docker's default `PATH`.
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     public init(command: [String], namespaces: ContainerNamespaces = .all, hostname: String? = nil, rootfs: String? = nil,
                 environment: [String] = [], workingDirectory: String? = nil,
-                stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false) {
+                stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
+                confinement: Confinement = Confinement()) {
         self.command = command
         self.namespaces = namespaces
         self.hostname = hostname
@@ -57,6 +63,7 @@ public struct ContainerSpec: Sendable, Hashable {
         self.stdout = stdout
         self.stderr = stderr
         self.privileged = privileged
+        self.confinement = confinement
     }
 
     /// Checks everything that can be checked before a process exists, so a bad spec fails

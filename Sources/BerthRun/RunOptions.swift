@@ -1,4 +1,5 @@
 public import BerthCore
+public import BerthConfine
 import BerthNetwork
 
 /// Which network a container joins.
@@ -11,7 +12,7 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     case host
 
     /// The network Docker calls `bridge` and Berth calls `berth`, with bridge `berth0`.
-    public static let defaultName = "berth"
+    public static let defaultName = KernelNames.defaultNetwork
     public static let `default` = ContainerNetwork.bridge(defaultName)
 
     /// `none`, `host`, or a network name.
@@ -38,10 +39,11 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What `Container.run` is asked for: the process and its network.
+/// What `Container.run` is asked for: the process, its network and its resource limits.
 public struct RunOptions: Sendable, Hashable {
     /// The process: command, hostname, root filesystem, environment, working directory,
-    /// stdio and privilege. Two fields are adjusted to the container:
+    /// stdio, privilege and confinement (capabilities, seccomp filter, no_new_privs). Two
+    /// fields are adjusted to the container:
     /// - `namespaces` gets `.network` for a bridge or the `none` network and loses it for
     ///   `host` (the network decides);
     /// - a nil `hostname` becomes 12 hex digits of the container's id (when it has its own
@@ -54,14 +56,20 @@ public struct RunOptions: Sendable, Hashable {
     public var ports: [PortSpec]
     /// A static address in the network's subnet (bridge networks only).
     public var address: IPv4Address?
+    /// Memory, CPU and process limits for the container's cgroup (none by default).
+    ///
+    /// Carried to a detached supervisor with the rest; `Container.run` does not make cgroups
+    /// yet and refuses limits it cannot apply (see `validate()`), rather than run unlimited.
+    public var limits: ResourceLimits
 
     public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
-                address: IPv4Address? = nil) {
+                address: IPv4Address? = nil, limits: ResourceLimits = ResourceLimits()) {
         self.process = process
         self.name = name
         self.network = network
         self.ports = ports
         self.address = address
+        self.limits = limits
     }
 
     /// The process as it runs, for a container with id `id` (see `process`).
@@ -88,5 +96,6 @@ public struct RunOptions: Sendable, Hashable {
             }
         }
         try spec(id: String(repeating: "0", count: 64)).validate()
+        try limits.validate()
     }
 }

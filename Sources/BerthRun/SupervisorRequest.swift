@@ -1,4 +1,5 @@
 import BerthCore
+import BerthConfine
 
 /// What a detached supervisor is asked to do: the options of `Supervisor.start` as a value,
 /// carried to the new process as JSON on its stdin (an anonymous file), never as arguments
@@ -19,6 +20,7 @@ struct SupervisorRequest: Sendable, Hashable {
             "network": .string(options.network.description),
             "ports": .array(options.ports.map { .string($0.description) }),
             "address": options.address.map { .string($0.description) } ?? .null,
+            "limits": options.limits.json,
             "process": [
                 "command": .array(process.command.map(JSONValue.string)),
                 "namespaces": .integer(Int64(process.namespaces.rawValue)),
@@ -27,6 +29,7 @@ struct SupervisorRequest: Sendable, Hashable {
                 "environment": .array(process.environment.map(JSONValue.string)),
                 "workingDirectory": process.workingDirectory.map(JSONValue.string) ?? .null,
                 "privileged": .bool(process.privileged),
+                "confinement": process.confinement.json,
             ],
         ]
     }
@@ -48,11 +51,13 @@ struct SupervisorRequest: Sendable, Hashable {
             command: try process.strings("command"), namespaces: ContainerNamespaces(rawValue: namespaces),
             hostname: try process.optionalString("hostname"), rootfs: try process.optionalString("rootfs"),
             environment: try process.strings("environment"), workingDirectory: try process.optionalString("workingDirectory"),
-            privileged: try process.bool("privileged"))
+            privileged: try process.bool("privileged"),
+            confinement: try process.decoded("confinement") { value throws(BerthError) in try Confinement(json: value) })
         options = RunOptions(
             process: spec, name: try fields.optionalString("name"), network: try ContainerNetwork(parsing: try fields.string("network")),
             ports: try fields.strings("ports").map { text throws(BerthError) in try PortSpec(parsing: text) },
-            address: try fields.optionalString("address").map { text throws(BerthError) in try IPv4Address(parsing: text) })
+            address: try fields.optionalString("address").map { text throws(BerthError) in try IPv4Address(parsing: text) },
+            limits: try fields.decoded("limits") { value throws(BerthError) in try ResourceLimits(json: value) })
         stateDirectory = try fields.string("stateDirectory")
     }
 }
@@ -106,5 +111,14 @@ struct Fields {
     func bool(_ key: String) throws(BerthError) -> Bool {
         guard let flag = object[key]?.boolValue else { throw malformed(key) }
         return flag
+    }
+
+    /// A member read by its type's own JSON reader; its error becomes the cause.
+    func decoded<T>(_ key: String, _ read: (JSONValue) throws(BerthError) -> T) throws(BerthError) -> T {
+        do {
+            return try read(try value(key))
+        } catch {
+            throw BerthError(.internalError, "\(what): member \"\(key)\" is missing or malformed", cause: error)
+        }
     }
 }

@@ -17,7 +17,7 @@ struct Berth: ParsableCommand {
         subcommands: [
             NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
-            RunCommand.self, StopCommand.self, ExecCommand.self,
+            RunCommand.self, StopCommand.self, ExecCommand.self, HookCommand.self, LabCommand.self,
         ]
     )
 
@@ -27,9 +27,14 @@ struct Berth: ParsableCommand {
     static func main() {
         do {
             Trace.mark("main")
-            if try HotPath.run(Array(CommandLine.arguments.dropFirst())) {
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            if try HotPath.run(arguments) {
                 Trace.mark("done")
                 return
+            }
+            if let message = NetworkCommand.dashedName(in: arguments) {
+                Output.error(message)
+                Output.terminate(status: 64)
             }
             var command = try parseAsRoot()
             Trace.mark("parsed")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Berth
+import BerthLab
 
 /// `berth attach`: joins a network namespace to a network and prints the endpoint id.
 struct AttachCommand: ParsableCommand {
@@ -41,6 +42,8 @@ struct PsCommand: ParsableCommand {
 
     func run() throws {
         let manager = try state.manager()
+        // An unknown network is an error, not an empty list.
+        if let network { _ = try manager.network(named: network) }
         let all = try manager.endpoints(network: network)
         let containers = try Container.list(manager: manager).filter { network == nil || $0.network == network }
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -89,25 +92,34 @@ struct PortCommand: ParsableCommand {
 
 /// `berth check [ID]`: every recorded object exists in the kernel.
 struct CheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check that recorded networks and endpoints exist in the kernel.")
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check that recorded networks, endpoints and labs exist in the kernel.")
     @Argument(help: "Only this endpoint.") var id: String?
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let problems = try state.manager().check(id: id)
-        if problems.isEmpty {
+        let manager = try state.manager()
+        let problems = try manager.check(id: id)
+        // Labs too (BerthLab, no YAML): crashed ups, missing nodes, tagged leftovers.
+        let labProblems = id == nil ? try LabManager(manager: manager).check() : []
+        if problems.isEmpty, labProblems.isEmpty {
             print("ok")
             return
         }
-        for problem in problems { Output.error(problem.description) }
-        Output.error("\(problems.count) problem(s) found ('berth reconcile' restores missing kernel objects; 'berth gc' drops endpoints whose namespace is gone)")
+        // Each network problem with the command that repairs it; lab problems name theirs.
+        for problem in problems { Output.error("\(problem) (\(CLIHints.repair(problem)))") }
+        for problem in labProblems { Output.error(problem.description) }
+        var advice: [String] = []
+        if labProblems.contains(where: \.collectable) { advice.append("'berth gc' removes lab leftovers and finishes crashed labs") }
+        if labProblems.contains(where: { !$0.collectable }) { advice.append("'berth lab up FILE' restores a lab") }
+        let total = "\(problems.count + labProblems.count) problem(s) found"
+        Output.error(advice.isEmpty ? total : "\(total) (\(advice.joined(separator: "; ")))")
         Output.terminate(status: 1)
     }
 }
 
 /// `berth gc`: removes leftovers of crashes and vanished containers.
 struct GCCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove endpoints whose namespace is gone and Berth objects the state does not know.")
+    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove endpoints whose namespace is gone, Berth objects the state does not know, and what crashed labs left.")
     @OptionGroup var state: StateOption
 
     func run() throws {
@@ -115,11 +127,15 @@ struct GCCommand: ParsableCommand {
         // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
         let containers = try Container.removeOrphans(manager: manager)
         for container in containers { print("removed container \(container.name)") }
+        // Then labs (BerthLab, no YAML): crashed ups finished, tagged leftovers removed. A
+        // crashed converge may restart a run node's container, under berth's own supervisor.
+        let labs = try LabManager(manager: manager, supervisor: Supervisor.Entry(arguments: [RunCommand.superviseCommand])).collectGarbage()
+        for line in labs.lines { print(line) }
         let report = try manager.gc()
         for id in report.endpoints { print("removed endpoint \(id)") }
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
-        if report.isEmpty, containers.isEmpty { print("nothing to remove") }
+        if report.isEmpty, containers.isEmpty, labs.isEmpty { print("nothing to remove") }
     }
 }
 
@@ -131,13 +147,19 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let missing = try state.manager().reconcile()
-        for problem in missing { print("restored \(problem.description.replacingMissing())") }
-        print(missing.isEmpty ? "nothing was missing; table rebuilt" : "\(missing.count) object(s) restored")
+        let report = try state.manager().reconcile()
+        for problem in report.restored {
+            // "restored network web: bridge br0", "fixed endpoint e1: veth vb…: not on bridge br0"
+            let text = problem.description
+            print(text.hasSuffix(": missing") ? "restored " + text.dropLast(": missing".count) : "fixed " + text)
+        }
+        for problem in report.retagged { print("tagged \(problem.description.dropLast(": untagged".count)) with this state's instance") }
+        for problem in report.remaining { Output.error("not restored: \(problem) (\(CLIHints.repair(problem)))") }
+        if report.isEmpty {
+            print("nothing was missing")
+        } else if !report.restored.isEmpty {
+            print("\(report.restored.count) object(s) restored")
+        }
+        if !report.remaining.isEmpty { Output.terminate(status: 1) }
     }
-}
-
-private extension String {
-    /// "…: missing" reads oddly after "restored".
-    func replacingMissing() -> String { hasSuffix(": missing") ? String(dropLast(": missing".count)) : self }
 }

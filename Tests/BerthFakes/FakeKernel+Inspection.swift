@@ -6,14 +6,20 @@ import BerthTestSupport
 // What tests read back from the fake kernel: links, addresses and routes in `ip`'s words,
 // the requests it received (as operations or annotated bytes), and a snapshot of it all.
 extension FakeKernel {
-    /// The links of a namespace (the host's when nil), by index.
+    /// The links of a namespace (the host's when nil), by index, each with the MAC the
+    /// kernel reports (a bridge without a set MAC shows its lowest port's).
     public func links(in namespace: NetworkNamespace? = nil) -> [FakeLink] {
-        state(of: namespace)?.sortedLinks ?? []
+        guard let state = state(of: namespace) else { return [] }
+        return state.sortedLinks.map { link in
+            var link = link
+            link.mac = state.effectiveMAC(of: link)
+            return link
+        }
     }
 
-    /// The link called `name`.
+    /// The link called `name`, with the MAC the kernel reports.
     public func link(_ name: String, in namespace: NetworkNamespace? = nil) -> FakeLink? {
-        state(of: namespace)?.link(named: name)
+        links(in: namespace).first { $0.name == name }
     }
 
     /// Addresses as `ip -o addr` shows them: "10.88.0.1/24 dev br0".
@@ -26,8 +32,17 @@ extension FakeKernel {
         state(of: namespace).map(routeLines) ?? []
     }
 
+    /// IPv6 lines end with the flags `ip` shows that matter here: nodad, tentative.
     private func addressLines(_ state: FakeNamespaceState) -> [String] {
-        state.addresses.map { "\($0.cidr) dev \(state.links[$0.index]?.name ?? "#\($0.index)")" }
+        state.addresses.map { address in
+            var line = "\(address.cidr) dev \(state.links[address.index]?.name ?? "#\(address.index)")"
+            if address.cidr.family == .ipv6 {
+                let flags = AddressFlags(rawValue: address.flags)
+                if flags.contains(.noDAD) { line += " nodad" }
+                if flags.contains(.tentative) { line += " tentative" }
+            }
+            return line
+        }
     }
 
     private func routeLines(_ state: FakeNamespaceState) -> [String] {
@@ -35,9 +50,10 @@ extension FakeKernel {
             var text = route.destination.map { $0.prefixLength == 0 ? "default" : $0.description } ?? "default"
             if let gateway = route.gateway { text += " via \(gateway)" }
             if let oif = route.oif { text += " dev \(state.links[oif]?.name ?? "#\(oif)")" }
-            if route.proto == 2 { text += " proto kernel scope link" }
+            if route.proto == 2 { text += route.family == .ipv4 ? " proto kernel scope link" : " proto kernel" }
             if let source = route.source { text += " src \(source)" }
             if let metric = route.metric { text += " metric \(metric)" }
+            if route.multipath { text += " (multipath)" }
             return text
         }
     }

@@ -28,10 +28,26 @@ extension FakeKernel {
         }
         guard var link = existing else { throw Refusal(FakeErrno.noDevice) }
         if message.has(Flag.create), message.has(Flag.excl) { throw Refusal(FakeErrno.exists) }
+        // The kernel checks IFLA_AF_SPEC before changing anything, and applies it last.
+        var withSpec = link
+        try applyAddressFamilySpec(attributes, to: &withSpec)
+        let wasUp = link.isUp
+        if index != 0, let name, name != link.name {
+            // A rename: the kernel changes the name before the flags and the master; kernels
+            // before 6.2 refuse it while the link is up (EBUSY), as this fake does unless
+            // `renamesLinksThatAreUp`.
+            guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
+            guard !link.isUp || renamesLinksThatAreUp else { throw Refusal(FakeErrno.busy) }
+            state.renameSysctls(from: link.name, to: name)
+            link.name = name
+        }
         let flags = Wire.u32(message.body, 8), change = Wire.u32(message.body, 12)
         if change & 1 != 0 { link.isUp = flags & 1 != 0 }
         if let mtu = attributes.u32(IFLA.mtu) { link.mtu = mtu }
-        if let mac = attributes[IFLA.address].flatMap({ MACAddress(bytes: $0) }) { link.mac = mac }
+        if let mac = attributes[IFLA.address].flatMap({ MACAddress(bytes: $0) }) {
+            link.mac = mac
+            link.macIsSet = true
+        }
         if let master = attributes.u32(IFLA.master) {
             link.master = master == 0 ? nil : try bridge(Int32(bitPattern: master), in: state, for: link.index)
             if link.master == nil { link.hairpin = false }
@@ -49,6 +65,10 @@ extension FakeKernel {
             return []
         }
         state.links[link.index] = link
+        // IFF_UP takes effect before IFLA_AF_SPEC: a link set up and to addrgenmode none in
+        // one message may get its link-local address (the fake always gives it one).
+        linkChanged(link.index, wasUp: wasUp, in: state)
+        state.links[link.index]?.addressGenerationMode = withSpec.addressGenerationMode
         state.refreshConnectedRoutes()
         return []
     }
@@ -58,6 +78,8 @@ extension FakeKernel {
         let info = attributes.nested(IFLA.linkinfo)
         let kind = info?.string(IFLA.infoKind) ?? ""
         guard ["bridge", "veth", "dummy"].contains(kind) else { throw Refusal(FakeErrno.notSupported) }
+        // The kernel takes no IFLA_AF_SPEC when it creates a link.
+        if attributes[IFLA.afSpec] != nil { throw Refusal(Self.noAddressFamily) }
         let flags = Wire.u32(message.body, 8), change = Wire.u32(message.body, 12)
         let up = flags & change & 1 != 0
         let mtu = attributes.u32(IFLA.mtu) ?? 1500
@@ -67,14 +89,17 @@ extension FakeKernel {
         let mac = attributes[IFLA.address].flatMap { MACAddress(bytes: $0) }
         guard kind == "veth" else {
             guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
-            let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: mtu, mac: mac, isUp: up, master: master))
+            let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: mtu, mac: mac, isUp: false, master: master))
+            state.links[index]?.macIsSet = mac != nil
             if mac == nil { state.links[index]?.mac = state.inventMAC(index) }
+            if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
             state.refreshConnectedRoutes()
             return index
         }
         // The peer: its own ifinfomsg and attributes inside VETH_INFO_PEER.
         let peerBytes = info?.nested(IFLA.infoData)?[IFLA.vethInfoPeer] ?? []
         let peerAttributes = WireAttributes(peerBytes, from: 16)
+        if peerAttributes[IFLA.afSpec] != nil { throw Refusal(Self.noAddressFamily) }
         let peerName = peerAttributes.string(IFLA.ifname) ?? "veth\(state.nextIndex)"
         var peerState = state
         if let fd = peerAttributes.u32(IFLA.netNSFD) {
@@ -84,8 +109,9 @@ extension FakeKernel {
         if state.link(named: name) != nil || peerState.link(named: peerName) != nil || (peerState === state && peerName == name) {
             throw Refusal(FakeErrno.exists)
         }
-        let index = state.insert(FakeLink(index: 0, name: name, kind: "veth", mtu: mtu, mac: mac, isUp: up, master: master))
+        let index = state.insert(FakeLink(index: 0, name: name, kind: "veth", mtu: mtu, mac: mac, isUp: false, master: master))
         if mac == nil { state.links[index]?.mac = state.inventMAC(index) }
+        if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
         let peerMAC = peerAttributes[IFLA.address].flatMap { MACAddress(bytes: $0) }
         let peerIndex = peerState.insert(FakeLink(index: 0, name: peerName, kind: "veth", mtu: peerAttributes.u32(IFLA.mtu) ?? mtu,
                                                   mac: peerMAC, isUp: false, peer: .init(namespace: state.inode, index: index)))
@@ -123,14 +149,18 @@ extension FakeKernel {
         let link = index != 0 ? state.links[index] : attributes.string(IFLA.ifname).flatMap(state.link(named:))
         guard let link else { throw Refusal(FakeErrno.noDevice) }
         guard link.kind != "loopback" else { throw Refusal(FakeErrno.notSupported) }
-        // A veth takes its other end with it.
+        remove(link, from: state)
+        return []
+    }
+
+    /// Deletes a link; a veth takes its other end with it.
+    func remove(_ link: FakeLink, from state: FakeNamespaceState) {
         if let peer = link.peer, let peerState = states[peer.namespace] {
             peerState.remove(index: peer.index)
             peerState.refreshConnectedRoutes()
         }
         state.remove(index: link.index)
         state.refreshConnectedRoutes()
-        return []
     }
 
     func getLink(_ message: WireMessage, in state: FakeNamespaceState) throws(Refusal) -> [NetlinkMessage] {
@@ -154,7 +184,7 @@ extension FakeKernel {
         var body: [UInt8] = [0, 0] + Wire.le16(loopback ? 772 : 1) + Wire.le32(UInt32(bitPattern: link.index)) + Wire.le32(flags) + Wire.le32(0)
         body += Wire.string(IFLA.ifname, link.name)
         body += Wire.u32(IFLA.mtu, link.mtu)
-        if let mac = link.mac { body += Wire.attribute(IFLA.address, mac.bytes) }
+        if let mac = state.effectiveMAC(of: link) { body += Wire.attribute(IFLA.address, mac.bytes) }
         if let master = link.master { body += Wire.u32(IFLA.master, UInt32(bitPattern: master)) }
         if let alias = link.alias { body += Wire.string(IFLA.ifalias, alias) }
         if let peer = link.peer {

@@ -34,8 +34,21 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public private(set) var requests: [Request] = []
     /// Every sysctl written, as "namespace: key=value", in order.
     public private(set) var sysctlWrites: [String] = []
+    /// Every link deletion handed off (`deleteLinkInBackground`), as "namespace: name".
+    public private(set) var backgroundDeletions: [String] = []
+    /// Holds handed-off deletions instead of running them.
+    public var holdsBackgroundDeletions = false
+    /// Renames links that are up, as kernels since 6.2 do; false plays an older kernel
+    /// (EBUSY).
+    public var renamesLinksThatAreUp = true
+    private var pendingDeletions: [(UInt64, String)] = []
     /// The host namespace: lo up, nothing else until a test adds it.
     public private(set) var host: NetworkNamespace!
+    /// False models a kernel booted with `ipv6.disable=1` (see FakeKernel+IPv6.swift).
+    public var ipv6Available = true
+    /// Whether links that come up get IPv6 link-local addresses (and lo ::1), as the kernel
+    /// does. Off by default, so tests that do not look at IPv6 see only what they made.
+    public var generatesLinkLocal = false
 
     var states: [UInt64: FakeNamespaceState] = [:]
     private var hostInode: UInt64 = 0
@@ -149,10 +162,16 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public func sysctl(_ key: String, in namespace: NetworkNamespace?) throws(BerthError) -> String {
         let state = try requireState(namespace)
         let normalized = Self.normalize(key)
-        guard let value = state.sysctls[normalized] ?? linkSysctl(normalized, in: state) else {
+        guard let value = sysctlValue(normalized, in: state) else {
             throw BerthError(.notFound, "sysctl /proc/sys/\(normalized) does not exist")
         }
         return value
+    }
+
+    /// A sysctl's value: written, or the default of a key that exists; nil for none.
+    func sysctlValue(_ normalized: String, in state: FakeNamespaceState) -> String? {
+        if !ipv6Available, normalized.hasPrefix("net/ipv6/") { return nil }
+        return state.sysctls[normalized] ?? linkSysctl(normalized, in: state) ?? ipv6SysctlDefault(normalized, in: state)
     }
 
     public func setSysctl(_ key: String, to value: String, in namespace: NetworkNamespace?) throws(BerthError) -> Bool {
@@ -162,6 +181,7 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         guard current != value else { return false }
         state.sysctls[normalized] = value
         sysctlWrites.append("\(state.label): \(normalized)=\(value)")
+        ipv6SysctlWritten(normalized, value, in: state)
         return true
     }
 
@@ -169,18 +189,40 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         states.values.lazy.flatMap(\.sockets).first { $0.inode == inode }?.owner
     }
 
+    /// Deletes the link at once, as the detached process would — or, while
+    /// `holdsBackgroundDeletions`, keeps it for `runBackgroundDeletions` (the process ran)
+    /// or `dropBackgroundDeletions` (it never did: a crash, a kill).
+    public func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError) {
+        let state = try requireState(namespace)
+        backgroundDeletions.append("\(state.label): \(name)")
+        pendingDeletions.append((state.inode, name.rawValue))
+        if !holdsBackgroundDeletions { runBackgroundDeletions() }
+    }
+
+    /// Runs the deletions handed off and held.
+    public func runBackgroundDeletions() {
+        for (inode, name) in pendingDeletions {
+            guard let state = states[inode], state.isAlive, let link = state.link(named: name) else { continue }
+            remove(link, from: state)
+        }
+        pendingDeletions = []
+    }
+
+    /// Forgets the deletions handed off and held, as if their process never ran.
+    public func dropBackgroundDeletions() { pendingDeletions = [] }
+
     /// `net.ipv4.ip_forward` and `net/ipv4/ip_forward` are the same key.
     static func normalize(_ key: String) -> String {
         key.contains("/") ? key : key.split(separator: ".").joined(separator: "/")
     }
 
-    /// Per-interface keys exist while the interface does (defaults: accept_ra 1, route_localnet 0).
+    /// Per-interface keys exist while the interface does (defaults: accept_ra 1, route_localnet 0, arp_notify 0).
     private func linkSysctl(_ key: String, in state: FakeNamespaceState) -> String? {
         let parts = key.split(separator: "/").map(String.init)
         guard parts.count == 5, parts[0] == "net", parts[2] == "conf", state.link(named: parts[3]) != nil else { return nil }
         switch (parts[1], parts[4]) {
         case ("ipv6", "accept_ra"): return "1"
-        case ("ipv4", "route_localnet"): return "0"
+        case ("ipv4", "route_localnet"), ("ipv4", "arp_notify"): return "0"
         default: return nil
         }
     }
@@ -215,8 +257,9 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
                         master: String? = nil, alias: String? = nil, peerName: String? = nil) -> Int32 {
         guard let state = state(of: namespace) else { preconditionFailure("no namespace \(String(describing: namespace))") }
         let masterIndex = master.flatMap { state.link(named: $0)?.index }
-        let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: 1500, mac: nil, isUp: up, master: masterIndex, alias: alias))
+        let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: 1500, mac: nil, isUp: false, master: masterIndex, alias: alias))
         state.links[index]?.mac = state.inventMAC(index)
+        if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
         if kind == "veth", let peerName {
             let peer = state.insert(FakeLink(index: 0, name: peerName, kind: "veth", mtu: 1500, mac: state.inventMAC(state.nextIndex), isUp: up,
                                              peer: .init(namespace: state.inode, index: index)))

@@ -27,7 +27,12 @@ public struct FakeLink: Sendable, Hashable, CustomStringConvertible {
     public var alias: String?
     /// Hairpin mode of a bridge port.
     public var hairpin: Bool = false
+    /// IN6_ADDR_GEN_MODE_* (0 eui64, 1 none), set through IFLA_AF_SPEC.
+    public var addressGenerationMode: UInt8 = 0
     public var peer: Peer?
+    /// The MAC was given (at creation or later), not made up by the kernel: a bridge
+    /// whose MAC is not set takes the lowest of its ports', as the kernel's does.
+    public var macIsSet: Bool = false
 
     public var description: String {
         var text = "\(index): \(name) \(kind) mtu \(mtu) \(isUp ? "up" : "down")"
@@ -44,6 +49,8 @@ struct FakeAddress: Hashable {
     var cidr: CIDR
     var broadcast: IPAddress?
     var label: String?
+    /// IFA_F_* (nodad 0x02, tentative 0x40, permanent 0x80).
+    var flags: UInt32 = 0
 }
 
 /// A route of the fake kernel (main table unless said otherwise).
@@ -59,6 +66,8 @@ struct FakeRoute: Hashable {
     var scope: UInt8 = 0
     var metric: UInt32?
     var source: IPAddress?
+    /// An IPv6 route joined to another of the same key by NLM_F_APPEND: one multipath route.
+    var multipath = false
 
     /// Same destination, table and metric: what makes a second route "the same" for EEXIST.
     func sameKey(_ other: FakeRoute) -> Bool {
@@ -112,9 +121,30 @@ final class FakeNamespaceState {
                            UInt8(truncatingIfNeeded: index >> 8), UInt8(truncatingIfNeeded: index)])
     }
 
+    /// The MAC the kernel reports: a bridge without a set MAC takes the lowest MAC among
+    /// its ports (and keeps its own while it has none).
+    func effectiveMAC(of link: FakeLink) -> MACAddress? {
+        guard link.kind == "bridge", !link.macIsSet else { return link.mac }
+        let ports = links.values.filter { $0.master == link.index }.compactMap(\.mac)
+        return ports.min { $0.bytes.lexicographicallyPrecedes($1.bytes) } ?? link.mac
+    }
+
+    /// Per-interface sysctls follow a renamed interface.
+    func renameSysctls(from old: String, to new: String) {
+        for (key, value) in sysctls {
+            var parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 5, parts[2] == "conf", parts[3] == old else { continue }
+            parts[3] = new
+            sysctls[key] = nil
+            sysctls[parts.joined(separator: "/")] = value
+        }
+    }
+
     /// Adds `link` under the next free index and returns that index.
     func insert(_ link: FakeLink) -> Int32 {
         var link = link
+        // A new link copies the namespace's default for IPv6 (disable_ipv6 matters here).
+        if sysctls["net/ipv6/conf/default/disable_ipv6"] == "1" { sysctls["net/ipv6/conf/\(link.name)/disable_ipv6"] = "1" }
         link.index = nextIndex
         nextIndex += 1
         links[link.index] = link
@@ -139,13 +169,20 @@ final class FakeNamespaceState {
 
     /// The kernel adds a link-scope route to the main table for each address on an up link
     /// (loopback's go to the local table, which the fake does not keep), and drops it when
-    /// the link goes down.
+    /// the link goes down. An IPv6 prefix gets one route per link, with metric 256.
     func refreshConnectedRoutes() {
         routes.removeAll { $0.proto == 2 }
         for address in addresses where address.cidr.family == .ipv4 && address.cidr.prefixLength < 32 && !address.cidr.address.isLoopback {
             guard links[address.index]?.isUp == true else { continue }
             routes.append(FakeRoute(family: .ipv4, destination: address.cidr.network, gateway: nil, oif: address.index,
                                     proto: 2, scope: 253, metric: nil, source: address.cidr.address))
+        }
+        for address in addresses where address.cidr.family == .ipv6 && address.cidr.prefixLength < 128 {
+            guard links[address.index]?.isUp == true, !routes.contains(where: {
+                $0.proto == 2 && $0.destination == address.cidr.network && $0.oif == address.index
+            }) else { continue }
+            routes.append(FakeRoute(family: .ipv6, destination: address.cidr.network, gateway: nil, oif: address.index,
+                                    proto: 2, scope: 0, metric: 256, source: nil))
         }
     }
 

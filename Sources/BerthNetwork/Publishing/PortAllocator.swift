@@ -2,7 +2,7 @@ import BerthCore
 
 /// Turns `-p` specs into concrete mappings for one endpoint, inside the attach's state
 /// transaction: picks free host ports where the spec leaves a choice, and refuses keys that
-/// another endpoint or a host process holds.
+/// another endpoint, a publication or a host process holds.
 ///
 /// The state check gives the friendly error; the kernel's refusal of a duplicate map
 /// element (the elements are *created*, not added) is what makes the check race-free.
@@ -21,8 +21,10 @@ struct PortAllocator {
     private var chosenKeys: [PortKey] = []
     private var chosenPorts = PortBitmap()
     /// For a spec of several fixed host ports: the recorded mappings of its protocol in its
-    /// host-port range, read with one query and sorted by port, instead of one query a port.
-    private var prefetched: (proto: TransportProtocol, ports: ClosedRange<UInt16>, mappings: [PortMappingRecord])?
+    /// host-port range and the publication ports there, each read with one query and sorted by
+    /// port, instead of two queries a port.
+    private var prefetched: (proto: TransportProtocol, ports: ClosedRange<UInt16>, mappings: [PortMappingRecord],
+                             publications: [PortMappingRecord])?
 
     init(transaction: StateTransaction, endpointID: String, host: HostHandle) {
         self.transaction = transaction
@@ -47,7 +49,8 @@ struct PortAllocator {
             let specText = spec.description
             if let mappings = spec.expand() {
                 if mappings.count > 1, let low = mappings.map(\.hostPort).min(), let high = mappings.map(\.hostPort).max() {
-                    prefetched = (spec.protocol, low...high, try transaction.portMappings(proto: spec.protocol, hostPorts: low...high))
+                    prefetched = (spec.protocol, low...high, try transaction.portMappings(proto: spec.protocol, hostPorts: low...high),
+                                  try transaction.publicationPorts(proto: spec.protocol, hostPorts: low...high))
                 }
                 for mapping in mappings {
                     try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
@@ -111,12 +114,16 @@ struct PortAllocator {
             return "this endpoint (listed twice)"
         }
         let recorded: ArraySlice<PortMappingRecord>
+        let published: ArraySlice<PortMappingRecord>
         if let prefetched, prefetched.proto == key.proto, prefetched.ports.contains(key.hostPort) {
             recorded = Self.mappings(of: key.hostPort, in: prefetched.mappings)
+            published = Self.mappings(of: key.hostPort, in: prefetched.publications)
         } else {
             recorded = try transaction.portMappings(proto: key.proto, hostPort: key.hostPort)[...]
+            published = try transaction.publicationPorts(proto: key.proto, hostPort: key.hostPort)[...]
         }
-        return recorded.first { Self.clash($0.key, key) }.map { "endpoint \($0.endpointID)" }
+        if let mapping = recorded.first(where: { Self.clash($0.key, key) }) { return "endpoint \(mapping.endpointID)" }
+        return published.first { Self.clash($0.key, key) }.map { "publication \($0.endpointID)" }
     }
 
     /// The mappings of host port `port` in `sorted`, which is in ascending host-port order.

@@ -61,6 +61,51 @@ enum StateSchema {
             version INTEGER NOT NULL CHECK (version >= 0)
         ) STRICT;
         """,
+        // Version 4: ports published to an address whose interface another program made
+        // (Berth wired nothing but the map elements). Their keys share one owner with the
+        // endpoints' port_mappings; the allocator checks both tables, the kernel's refusal
+        // of a duplicate element backs that check.
+        """
+        CREATE TABLE publications (
+            id         TEXT PRIMARY KEY,
+            grp        TEXT NOT NULL,
+            ipv4       INTEGER NOT NULL CHECK (ipv4 BETWEEN 0 AND 4294967295),
+            netns_path TEXT NOT NULL,
+            netns_dev  INTEGER NOT NULL,
+            netns_ino  INTEGER NOT NULL,
+            host_link  TEXT,
+            created    INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX publications_by_group ON publications (grp);
+        CREATE TABLE publication_ports (
+            publication    TEXT NOT NULL REFERENCES publications (id) ON DELETE CASCADE,
+            protocol       TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'sctp')),
+            host_address   TEXT NOT NULL,
+            host_port      INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+            container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+            PRIMARY KEY (protocol, host_port, host_address)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX publication_ports_by_publication ON publication_ports (publication);
+        """,
+        // Version 5: the instance this store is (its kernel objects carry its id, so several
+        // state directories share a host without touching each other's), bridges a network
+        // adopted rather than made, and endpoints whose detach has begun.
+        //
+        // A store that already records networks or publications was made before instances:
+        // its objects carry tags without an id, and `legacy` lets it keep recognising them
+        // (see StateInstance).
+        """
+        CREATE TABLE instance (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            id        TEXT NOT NULL CHECK (length(id) = 8 AND id NOT GLOB '*[^0-9a-f]*'),
+            legacy    INTEGER NOT NULL CHECK (legacy IN (0, 1))
+        ) STRICT;
+        INSERT INTO instance (singleton, id, legacy)
+            VALUES (1, lower(hex(randomblob(4))), (SELECT (SELECT count(*) FROM networks) + (SELECT count(*) FROM publications) > 0));
+        ALTER TABLE networks ADD COLUMN bridge_adopted INTEGER NOT NULL DEFAULT 0 CHECK (bridge_adopted IN (0, 1));
+        ALTER TABLE networks ADD COLUMN gateway_added INTEGER NOT NULL DEFAULT 1 CHECK (gateway_added IN (0, 1));
+        ALTER TABLE endpoints ADD COLUMN detaching INTEGER NOT NULL DEFAULT 0 CHECK (detaching IN (0, 1));
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }
