@@ -187,7 +187,7 @@ extension FakeKernel {
         if let mac = state.effectiveMAC(of: link) { body += Wire.attribute(IFLA.address, mac.bytes) }
         if let master = link.master { body += Wire.u32(IFLA.master, UInt32(bitPattern: master)) }
         if let alias = link.alias { body += Wire.string(IFLA.ifalias, alias) }
-        if let peer = link.peer {
+        if let peer = link.peer, reportsPeers {
             body += Wire.u32(IFLA.link, UInt32(bitPattern: peer.index))
             if peer.namespace != state.inode { body += Wire.attribute(IFLA.linkNetNSID, Wire.le32(0)) }
         }

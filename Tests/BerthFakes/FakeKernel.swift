@@ -41,6 +41,9 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     /// Renames links that are up, as kernels since 6.2 do; false plays an older kernel
     /// (EBUSY).
     public var renamesLinksThatAreUp = true
+    /// Says which link is a veth's peer (IFLA_LINK, IFLA_LINK_NETNSID); false plays a
+    /// kernel that does not, so the caller must find the peer another way.
+    public var reportsPeers = true
     private var pendingDeletions: [(UInt64, String)] = []
     /// The host namespace: lo up, nothing else until a test adds it.
     public private(set) var host: NetworkNamespace!

@@ -79,8 +79,11 @@ extension NetworkManager {
                 try unplugHostEnd(veth.index, renamingTo: name)
                 Trace.mark("detach: host end unplugged")
                 if let namespace {
-                    if let peer = veth.peerIndex { try unplugPeer(peer, in: namespace) }
-                    doomed.append(name)
+                    if try unplugPeer(of: veth, endpoint, in: namespace) {
+                        doomed.append(name)
+                    } else {
+                        try deletePair(veth.index)
+                    }
                 }
             } catch where error.code == .notFound {
                 // The kernel destroyed the pair meanwhile: its namespace was going away.
@@ -92,8 +95,11 @@ extension NetworkManager {
             for link in all where link.kind == .veth && link.name != endpoint.hostVeth.rawValue && link.name != renamed {
                 guard let tag = KernelNames.Tag(link.alias), tag.kind == .endpoint, tag.owner == endpoint.id,
                       tag.instance == instance.id, let name = try? InterfaceName(link.name) else { continue }
-                if let namespace, let peer = link.peerIndex { try unplugPeer(peer, in: namespace) }
-                doomed.append(name)
+                if let namespace, try !unplugPeer(of: link, endpoint, in: namespace) {
+                    try deletePair(link.index)
+                } else {
+                    doomed.append(name)
+                }
             }
         }
         return doomed
@@ -116,11 +122,24 @@ extension NetworkManager {
         }
     }
 
-    /// The container end: renamed and down (its routes go with it), so its name is free for
-    /// a new attach at once; one message, or two on kernels before 6.2.
-    private func unplugPeer(_ index: Int32, in namespace: NetworkNamespace) throws(BerthError) {
+    /// The container end of `veth`: renamed and down (its routes go with it), so its name is
+    /// free for a new attach at once; one message, or two on kernels before 6.2. Found by
+    /// the index the host end reports; failing that, by the endpoint's interface name, if
+    /// that is a veth with the endpoint's MAC whose peer is `veth` (an interface the
+    /// container made under that name is never touched). Returns false when it is not
+    /// found while the pair lives: the caller must not leave it in the namespace.
+    private func unplugPeer(of veth: Link, _ endpoint: EndpointRecord, in namespace: NetworkNamespace) throws(BerthError) -> Bool {
         let inside = try host.netlink(in: namespace)
         Trace.mark("detach: socket in the namespace")
+        let index: Int32
+        if let peer = veth.peerIndex {
+            index = peer
+        } else if let named = try? inside.link(named: endpoint.interfaceName.rawValue), named.kind == .veth,
+                  named.mac == endpoint.mac, named.peerIndex == nil || named.peerIndex == veth.index {
+            index = named.index
+        } else {
+            return false
+        }
         let name = try KernelNames.detachedVeth(index: index)
         do {
             do {
@@ -133,6 +152,18 @@ extension NetworkManager {
             }
         } catch where error.code == .notFound {
             // Gone with its pair already.
+        }
+        return true
+    }
+
+    /// Deletes the pair whose host end is `index` and waits for the kernel (12–23 ms): the
+    /// slow way, for a container end that could not be taken out of the way.
+    private func deletePair(_ index: Int32) throws(BerthError) {
+        do {
+            try host.netlink.deleteLink(.index(index))
+            Trace.mark("detach: pair deleted")
+        } catch where error.code == .notFound {
+            // Gone with its namespace meanwhile.
         }
     }
 
