@@ -29,7 +29,7 @@ STARTUP = [
     ("berth_cli", "`berth-cli --version` (every other command, argument-parser)"),
     ("berth_dns", "`berth-dns --help`"),
     ("berth_cni", "`berth-cni` VERSION"),
-    ("berth_oci_hook", "`berth-oci-hook --version`"),
+    ("berth_oci_hook", "`berth-oci-hook --help`"),
 ]
 # The per-container binaries held to 1.5x the static Swift hello's start-up.
 LEAN = ["berth", "berth_dns", "berth_cni", "berth_oci_hook"]
