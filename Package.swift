@@ -70,7 +70,9 @@ let package = Package(
         // What both front ends share without argument-parser: the hot-path parser and
         // commands, the wording of errors (CLIHints), stderr output, the version, the
         // hand-over to berth-cli and berth-lab.
-        .target(name: "BerthCommandLine", dependencies: ["Berth"]),
+        // Only the modules the hot path uses: the lean `berth` links what this target links,
+        // and every module more is pages to map and relocate at each start (docs/performance.md).
+        .target(name: "BerthCommandLine", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNetwork", "BerthRun"]),
         // Every command, parsed by argument-parser (product `berth-cli`).
         .executableTarget(
             name: "berth",

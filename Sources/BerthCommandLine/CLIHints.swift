@@ -1,4 +1,8 @@
-import Berth
+import BerthCore
+import BerthNamespace
+import BerthNetlink
+import BerthNetwork
+import BerthRun
 import Synchronization
 
 /// How the CLI words a `BerthError`: the library's message and cause, then advice in the

@@ -1,4 +1,8 @@
-import Berth
+import BerthCore
+import BerthNamespace
+import BerthNetlink
+import BerthNetwork
+import BerthRun
 
 /// `berth attach`, `berth detach`, the detached supervisor's entry and the hand-over of
 /// `berth lab …` to `berth-lab`, without argument-parser.

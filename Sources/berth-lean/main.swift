@@ -7,7 +7,11 @@
 // arguments for anything else: help, usage errors and every other command read exactly as
 // they always have.
 
-import Berth
+import BerthCore
+import BerthNamespace
+import BerthNetlink
+import BerthNetwork
+import BerthRun
 import BerthCommandLine
 
 let arguments = CommandLine.arguments
