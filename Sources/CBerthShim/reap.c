@@ -14,87 +14,179 @@
 #include <linux/rtnetlink.h>
 #include "BerthReap.h"
 
-struct reap_job {
-    const void *request;
-    size_t length;
-    int netns_fd;
+/// The RTM_DELLINK request, built by the caller before any clone: the children only send it.
+struct reap_request {
+    struct nlmsghdr header;
+    struct ifinfomsg info;
+    char attributes[RTA_SPACE(IFNAMSIZ)];
 };
 
-/// The child: forks the grandchild (a raw fork: no atfork handlers run in this borrowed
-/// memory) and exits, so the caller reaps it at once and the grandchild belongs to init (or
-/// the nearest subreaper) from then on.
-static int reap_intermediate(void *argument) {
-    const struct reap_job *job = argument;
-    long grandchild = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-    if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
-    // The grandchild, on its own copy of the memory: out of the caller's session (a
-    // terminal's ^C is not for it), into the namespace, holding nothing of the caller's
-    // (its state lock above all), then the request on a socket of its own.
-    setsid();
-    if (job->netns_fd >= 0 && setns(job->netns_fd, CLONE_NEWNET) != 0) _exit(1);
-    syscall(SYS_close_range, 0U, ~0U, 0U);
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) _exit(1);
-    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    ssize_t sent;
-    do {
-        sent = sendto(fd, job->request, job->length, 0, (struct sockaddr *)&kernel, sizeof kernel);
-    } while (sent < 0 && errno == EINTR);
-    _exit(sent < 0 ? 1 : 0);
+/// What the grandchild needs, at the bottom of the mapping it runs on: it shares the caller's
+/// memory (CLONE_VM) but reads nothing of it, so the caller may return, free its stack and
+/// exit while the grandchild still runs.
+struct reap_job {
+    struct reap_request request;
+    struct sockaddr_nl kernel;
+    int netns_fd;
+    void *mapping;
+    size_t mapping_size;
+};
+
+enum { reap_mapping_size = 16 * 1024 };
+
+#if defined(__x86_64__) || defined(__aarch64__)
+// The grandchild shares the caller's memory and thread pointer, so it must not write errno
+// (the caller's thread's) nor run a stack protector's check against the caller's TLS: it
+// makes raw system calls, which return -errno and touch no memory.
+static inline long reap_syscall(long number, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long result;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return result;
+#else
+    register long x8 __asm__("x8") = number;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+    return x0;
+#endif
 }
 
+/// Unmaps the mapping the caller runs on, then exits: no memory is touched between the two
+/// calls (only registers), so the stack may vanish under it (as musl's pthread_exit does).
+__attribute__((noreturn)) static void reap_unmap_and_exit(void *mapping, size_t size, int status) {
+#if defined(__x86_64__)
+    __asm__ volatile("syscall\n\t"
+                     "movl %[exit], %%eax\n\t"
+                     "movl %[status], %%edi\n\t"
+                     "syscall"
+                     :
+                     : "a"((long)SYS_munmap), "D"(mapping), "S"(size), [exit] "i"(SYS_exit), [status] "r"(status)
+                     : "rcx", "r11", "memory");
+#else
+    register long x8 __asm__("x8") = SYS_munmap;
+    register long x0 __asm__("x0") = (long)mapping;
+    register long x1 __asm__("x1") = (long)size;
+    register long x2 __asm__("x2") = status;
+    __asm__ volatile("svc #0\n\t"
+                     "mov x8, %[exit]\n\t"
+                     "mov x0, %[status]\n\t"
+                     "svc #0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), [status] "r"(x2), [exit] "i"(SYS_exit)
+                     : "memory");
+#endif
+    __builtin_unreachable();
+}
+
+#if defined(__has_attribute)
+#if __has_attribute(no_stack_protector)
+#define REAP_NO_STACK_PROTECTOR __attribute__((no_stack_protector))
+#endif
+#endif
+#ifndef REAP_NO_STACK_PROTECTOR
+#define REAP_NO_STACK_PROTECTOR
+#endif
+
+/// The grandchild, on a mapping of its own in the caller's memory: out of the caller's
+/// session (a terminal's ^C is not for it), into the namespace, holding nothing of the
+/// caller's (its state lock above all: its descriptor table is a copy), then the request on
+/// a socket of its own; then it unmaps its stack and exits.
+REAP_NO_STACK_PROTECTOR static int reap_grandchild(void *argument) {
+    struct reap_job *job = argument;
+    int status = 1;
+    reap_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
+    if (job->netns_fd < 0 || reap_syscall(SYS_setns, job->netns_fd, CLONE_NEWNET, 0, 0, 0, 0) == 0) {
+        reap_syscall(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+        long fd = reap_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0);
+        if (fd >= 0) {
+            long sent;
+            do {
+                sent = reap_syscall(SYS_sendto, fd, (long)&job->request, job->request.header.nlmsg_len, 0,
+                                    (long)&job->kernel, sizeof job->kernel);
+            } while (sent == -EINTR);
+            status = sent < 0;
+        }
+    }
+    reap_unmap_and_exit(job->mapping, job->mapping_size, status);
+}
+
+/// The child: clones the grandchild onto its mapping, sharing the memory (no copy of the
+/// caller's page tables, which a fork would make) and exits, so the caller reaps it at once
+/// and the grandchild belongs to init (or the nearest subreaper) from then on.
+static int reap_intermediate(void *argument) {
+    struct reap_job *job = argument;
+    pid_t grandchild = clone(reap_grandchild, (char *)job->mapping + job->mapping_size, CLONE_VM | SIGCHLD, job);
+    _exit(grandchild < 0 ? 1 : 0);
+}
+#else
+#error "reap.c: raw system calls are written for x86_64 and aarch64 only"
+#endif
+
 int berth_delete_link_detached(int netns_fd, const char *ifname) {
-    // The whole request is built here, before the fork: the children only send it.
-    struct {
-        struct nlmsghdr header;
-        struct ifinfomsg info;
-        char attributes[RTA_SPACE(IFNAMSIZ)];
-    } request;
     size_t length = strlen(ifname);
     if (length == 0 || length >= IFNAMSIZ) {
         errno = EINVAL;
         return -1;
     }
-    memset(&request, 0, sizeof request);
-    struct rtattr *name = (struct rtattr *)request.attributes;
+    // The grandchild's stack, with its job at the bottom; the grandchild unmaps it.
+    void *mapping = mmap(NULL, reap_mapping_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mapping == MAP_FAILED) return -1;
+    struct reap_job *job = mapping; // zeroed by mmap
+    job->mapping = mapping;
+    job->mapping_size = reap_mapping_size;
+    job->netns_fd = netns_fd;
+    job->kernel.nl_family = AF_NETLINK;
+    struct reap_request *request = &job->request;
+    struct rtattr *name = (struct rtattr *)request->attributes;
     name->rta_type = IFLA_IFNAME;
     name->rta_len = RTA_LENGTH(length + 1);
     memcpy(RTA_DATA(name), ifname, length + 1);
-    request.header.nlmsg_len = NLMSG_LENGTH(sizeof request.info) + RTA_ALIGN(name->rta_len);
-    request.header.nlmsg_type = RTM_DELLINK;
+    request->header.nlmsg_len = NLMSG_LENGTH(sizeof request->info) + RTA_ALIGN(name->rta_len);
+    request->header.nlmsg_type = RTM_DELLINK;
     // No NLM_F_ACK: nobody reads the answer. The kernel deletes the link inside sendto.
-    request.header.nlmsg_flags = NLM_F_REQUEST;
-    request.header.nlmsg_seq = 1;
-    request.info.ifi_family = AF_UNSPEC;
-    struct reap_job job = { .request = &request, .length = request.header.nlmsg_len, .netns_fd = netns_fd };
+    request->header.nlmsg_flags = NLM_F_REQUEST;
+    request->header.nlmsg_seq = 1;
+    request->info.ifi_family = AF_UNSPEC;
 
     // The child shares the caller's memory and runs on a stack of its own while the caller
-    // waits (CLONE_VFORK), as posix_spawn does: no copy of the caller's page tables for a
-    // process that only forks once more and exits. Signals stay blocked meanwhile, so no
-    // handler of the caller's runs on that stack.
-    size_t size = 64 * 1024;
-    void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) return -1;
+    // waits (CLONE_VFORK), as posix_spawn does. Signals stay blocked meanwhile, so no
+    // handler of the caller's runs on that stack (nor, as the mask is inherited, in the
+    // grandchild).
+    // Its stack is a buffer on the caller's, which sleeps meanwhile; it calls clone and _exit.
+    char stack[8192] __attribute__((aligned(16)));
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    pid_t child = clone(reap_intermediate, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &job);
+    pid_t child = clone(reap_intermediate, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, job);
     int saved_errno = errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    munmap(stack, size);
     if (child < 0) {
+        munmap(mapping, reap_mapping_size);
         errno = saved_errno;
         return -1;
     }
     int status = 0;
     while (waitpid(child, &status, 0) < 0) {
         // ECHILD: someone else reaped it (a caller's SIGCHLD handler, or SIGCHLD ignored);
-        // the grandchild was started all the same unless its fork failed, which we cannot
-        // see then, and gc finds the link.
+        // the grandchild was started all the same unless its clone failed, which we cannot
+        // see then (nor free its mapping), and gc finds the link.
         if (errno == ECHILD) return 0;
         if (errno != EINTR) return -1;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        // No grandchild: its mapping is the caller's to free.
+        munmap(mapping, reap_mapping_size);
         errno = EAGAIN;
         return -1;
     }

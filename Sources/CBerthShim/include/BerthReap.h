@@ -6,7 +6,8 @@
 // periods (12–23 ms here) while its caller blocks. A detach has already unplugged the pair
 // (renamed, down, off the bridge), so the wait serves no one: this hands the RTM_DELLINK to
 // a detached grandchild and returns once that child exists. Swift cannot fork safely, so
-// the child is C and makes only async-signal-safe system calls.
+// the children are C: both share the caller's memory (no copy of its page tables), and the
+// grandchild makes raw system calls only, on a stack of its own that it unmaps at its exit.
 
 /// Forks a detached process (a grandchild, reparented to init, so no zombie is left) that
 /// enters the network namespace `netns_fd` (or stays in the caller's when it is -1), closes
