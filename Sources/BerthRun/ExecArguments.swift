@@ -10,9 +10,14 @@ struct ExecArguments {
     let workingDirectory: CStringArray?
     let stdio: (Int32?, Int32?, Int32?)
     let privileged: Bool
+    /// The user to become before execve, resolved in the container's files; nil keeps the caller's.
+    let user: ContainerUser?
+    /// The supplementary groups as C memory.
+    let groups: [gid_t]
 
-    init(command: [String], environment: [String], workingDirectory: String?, stdio: (Int32?, Int32?, Int32?), privileged: Bool) throws(BerthError) {
-        let entries = try ContainerSpec.environmentEntries(environment)
+    init(command: [String], environment: [String], workingDirectory: String?, stdio: (Int32?, Int32?, Int32?), privileged: Bool,
+         user: ContainerUser? = nil) throws(BerthError) {
+        let entries = try ContainerSpec.environmentEntries(environment, home: user?.home ?? "/root")
         let path = entries.first { $0.key == "PATH" }?.value ?? ContainerSpec.defaultPath
         argv = CStringArray(command)
         envp = CStringArray(entries.map { $0.key + "=" + $0.value })
@@ -20,6 +25,8 @@ struct ExecArguments {
         self.workingDirectory = workingDirectory.map { CStringArray([$0]) }
         self.stdio = stdio
         self.privileged = privileged
+        self.user = user
+        groups = user?.groups.map { gid_t($0) } ?? []
     }
 
     /// Docker's default capabilities: CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID,
@@ -29,7 +36,9 @@ struct ExecArguments {
     static let defaultCapabilities: UInt64 = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31].reduce(0) { $0 | (1 << $1) }
 
     /// Calls `body` with a C configuration whose pointers stay valid for the call.
-    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), _ body: (berth_exec_config) -> R) -> R {
+    /// `console` is the child's end of a socket for a new terminal's master (or -1).
+    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), console: Int32 = -1, terminalSize: TerminalSize? = nil,
+                       _ body: (berth_exec_config) -> R) -> R {
         var config = berth_exec_config()
         config.argv = argv.mutablePointer
         config.envp = envp.mutablePointer
@@ -41,6 +50,18 @@ struct ExecArguments {
         config.parent_fds = parentFds
         config.limit_caps = privileged ? 0 : 1
         config.keep_caps = Self.defaultCapabilities
-        return withExtendedLifetime(self) { body(config) }
+        config.console_fd = console
+        config.console_rows = terminalSize?.rows ?? 0
+        config.console_cols = terminalSize?.columns ?? 0
+        if let user {
+            config.set_user = 1
+            config.uid = user.uid
+            config.gid = user.gid
+            config.group_count = Int32(groups.count)
+        }
+        return groups.withUnsafeBufferPointer { groups in
+            config.groups = groups.baseAddress
+            return withExtendedLifetime(self) { body(config) }
+        }
     }
 }
