@@ -38,7 +38,11 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What `Container.run` is asked for: the process and its network.
+/// What `Container.run` is asked for: the process, its network, and how its supervisor
+/// treats it (stdin, restarts, removal).
+///
+/// A container keeps the options it was created with (stdio descriptors aside): starting it
+/// again runs the same command with the same settings, network and ports included.
 public struct RunOptions: Sendable, Hashable {
     /// The process: command, hostname, root filesystem, environment, working directory,
     /// stdio and privilege. Two fields are adjusted to the container:
@@ -54,14 +58,25 @@ public struct RunOptions: Sendable, Hashable {
     public var ports: [PortSpec]
     /// A static address in the network's subnet (bridge networks only).
     public var address: IPv4Address?
+    /// Keep the command's stdin open (`docker run -i`): under a supervisor, the caller's
+    /// input in the foreground, an open pipe nobody writes to when detached. Without it the
+    /// command's stdin is /dev/null.
+    public var interactive: Bool
+    /// Whether the supervisor starts the command again when it ends.
+    public var restart: RestartPolicy
+    /// Remove the container (its record and log) when its command ends (`docker run --rm`).
+    public var autoRemove: Bool
 
     public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
-                address: IPv4Address? = nil) {
+                address: IPv4Address? = nil, interactive: Bool = false, restart: RestartPolicy = .no, autoRemove: Bool = false) {
         self.process = process
         self.name = name
         self.network = network
         self.ports = ports
         self.address = address
+        self.interactive = interactive
+        self.restart = restart
+        self.autoRemove = autoRemove
     }
 
     /// The process as it runs, for a container with id `id` (see `process`).
@@ -75,6 +90,10 @@ public struct RunOptions: Sendable, Hashable {
     /// Checks what can be checked before anything exists.
     public func validate() throws(BerthError) {
         if let name { try Container.validate(name: name) }
+        if autoRemove, restart != .no {
+            throw .invalid("a container removed when its command ends cannot restart (restart policy \(restart))",
+                           hint: "choose automatic removal or a restart policy, not both", parameter: "restart")
+        }
         switch network {
         case .bridge: break
         case .none, .host:
