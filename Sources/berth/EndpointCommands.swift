@@ -50,9 +50,12 @@ struct DetachCommand: ParsableCommand {
     }
 }
 
-/// `berth ps`: the containers, then the endpoints that belong to no container.
+/// `berth ps`: the running containers (all with `-a`), then the endpoints that belong to no
+/// container.
 struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers and endpoints.")
+    @Flag(name: [.customShort("a"), .customLong("all")], help: "Show every container, stopped ones too (by default only running ones).")
+    var everyContainer = false
     @Option(help: "Only containers and endpoints of this network.") var network: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
@@ -60,7 +63,10 @@ struct PsCommand: ParsableCommand {
     func run() throws {
         let manager = try state.manager()
         let all = try manager.endpoints(network: network)
-        let containers = try Container.list(manager: manager).filter { network == nil || $0.network == network }
+        let containers = try Container.list(manager: manager).filter { container in
+            (network == nil || container.network == network)
+                && (everyContainer || container.status == .running || container.status == .restarting || (container.status != .exited && !container.isSupervised))
+        }
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let owned = Set(containers.compactMap(\.endpointID))
         let endpoints = all.filter { !owned.contains($0.id) }
@@ -82,9 +88,9 @@ enum EndpointTable {
         })
     }
 
-    /// Docker's PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp`.
+    /// Docker's PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:8000-8009->8000-8009/tcp`.
     static func ports(_ endpoint: EndpointRecord) -> String {
-        endpoint.ports.map(\.dockerDescription).joined(separator: ", ")
+        PortsColumn.text(endpoint.ports)
     }
 }
 
@@ -132,7 +138,7 @@ struct GCCommand: ParsableCommand {
         let manager = try state.manager()
         // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
         let containers = try Container.removeOrphans(manager: manager)
-        for container in containers { print("removed container \(container.name)") }
+        for container in containers { print("stopped orphaned container \(container.name)") }
         let report = try manager.gc()
         for id in report.endpoints { print("removed endpoint \(id)") }
         for link in report.links { print("removed link \(link)") }

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// write(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
 
 /// Writing to the terminal: aligned columns like `ip -br`, JSON, and errors on stderr.
 enum Output {
@@ -30,7 +32,18 @@ enum Output {
     static func error(_ message: String) {
         // write(2) on fd 2: unbuffered, and no shared FILE* for strict concurrency to object to.
         let line = Array("berth: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        _ = line.withUnsafeBytes { systemWrite(2, $0.baseAddress, $0.count) }
+    }
+
+    /// Writes bytes as they are to `fd` (1 or 2), whole; stops quietly if the reader is gone.
+    static func write(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return }
+            rest = rest.dropFirst(n)
+        }
     }
 
     /// Ends the process with `status`.
