@@ -4,6 +4,8 @@
 # /run, /var/lib/berth and /var/lib/cni are private tmpfs mounts:
 #
 #   harness.sh fenced OUT QUICK PEERS [DNS_ONLY]   every section (or only the DNS one), results into OUT
+#                                          (BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman
+#                                          narrows them; default: all)
 #   harness.sh method METHOD N ROUND       one method run, inside its own named host netns
 #
 # Each method run gets a fresh named host netns (bh-METHOD-nN-rROUND) that plays the host,
@@ -20,7 +22,7 @@ export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$BENCH/harness.sh
-: "${BERTH:?}" "${BERTH_BENCH:?}" "${FLOOR:?}" "${WORK:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}"
+: "${BERTH:?}" "${BERTH_BENCH:?}" "${BERTH_CNI:?}" "${FLOOR:?}" "${WORK:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}" "${HOOK:?}"
 
 BR=bh0
 SUBNET=10.88.0.0/16
@@ -62,6 +64,7 @@ m_prepare() {
         shell) "$BENCH/lib/shell-net.sh" net "$BR" "$GW/$PREFIX" "$SUBNET" ;;
         netavark) source "$BENCH/lib/netavark.sh"; mkdir -p "$STATE/netavark" ;;
         cni) source "$BENCH/lib/cni.sh"; cni_prepare "$STATE" "$BR" "$SUBNET" "$GW" ;;
+        berth-cni) source "$BENCH/lib/berth-cni.sh"; berth_cni_prepare "$STATE" "$BR" "$SUBNET" "$GW" ;;
         *) die "unknown method $METHOD" ;;
     esac
 }
@@ -78,6 +81,7 @@ m_attach() {
         shell) "$BENCH/lib/shell-net.sh" attach "$NS" "$BR" "$VETH" "$IP/$PREFIX" "$GW" "$HPORT" "$CPORT" "$STATE/$ID.handle" ;;
         netavark) netavark_run setup "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
         cni) cni_add "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+        berth-cni) berth_cni_add "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
     esac
 }
 
@@ -88,6 +92,7 @@ m_detach() {
         shell) "$BENCH/lib/shell-net.sh" detach "$VETH" "$STATE/$ID.handle" ;;
         netavark) netavark_run teardown "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
         cni) cni_del "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
+        berth-cni) berth_cni_del "$STATE" "$ID" "$NSPATH" "$HPORT" "$CPORT" ;;
     esac
 }
 
@@ -176,7 +181,7 @@ method_run() {
     local bad=$?
 
     # Peak RSS of one more attach and detach, outside the timed samples.
-    if [[ $METHOD == berth-cli || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
+    if [[ $METHOD == berth-cli || $METHOD == berth-cni || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
         container $((N + 1))
         ip netns add "$NS"
         WRAP=(/usr/bin/time -o "$WORK/rss" -f %M)
@@ -283,11 +288,24 @@ median_of() {
     printf '%s\n' "${v[@]}" | sort -n | sed -n "$(((k + 1) / 2))p"
 }
 
+# `berth-cni` answering VERSION: its whole start-up, as a runtime pays it per call.
+berth_cni_version() { CNI_COMMAND=VERSION "$BERTH_CNI" </dev/null; }
+# The OCI hook's two cheapest calls: a stage with nothing to do (reads and checks the state
+# only) and a poststop for an unknown container (also opens Berth's state).
+hook_noop() { "$HOOK" poststart <"$WORK/hook-state.json"; }
+hook_unknown() { BERTH_STATE_DIR=$WORK/state/hook-startup "$HOOK" poststop <"$WORK/hook-state.json"; }
+
 startup_section() {
     fact startup_us.berth "$(median_of 31 "$BERTH" --version)"
     fact startup_us.floor "$(median_of 31 "$FLOOR" noop)"
     fact startup_us.true "$(median_of 31 /bin/true)"
+    fact startup_us.berth_cni "$(median_of 31 berth_cni_version)"
+    fact rss_kb.berth_cni_version "$(CNI_COMMAND=VERSION /usr/bin/time -f %M "$BERTH_CNI" </dev/null 2>&1 >/dev/null | tail -n 1)"
     fact rss_kb.berth_version "$(/usr/bin/time -f %M "$BERTH" --version 2>&1 >/dev/null | tail -n 1)"
+    echo '{"ociVersion":"1.0.2-dev","id":"bench-startup","status":"stopped","bundle":"/nonexistent"}' >"$WORK/hook-state.json"
+    fact startup_us.hook_noop "$(median_of 31 hook_noop)"
+    fact startup_us.hook_poststop_unknown "$(median_of 31 hook_unknown)"
+    fact rss_kb.hook_poststop_unknown "$(BERTH_STATE_DIR=$WORK/state/hook-startup /usr/bin/time -f %M "$HOOK" poststop <"$WORK/hook-state.json" 2>&1 >/dev/null | tail -n 1)"
 }
 
 # Section 2, inside host netns bh-range: one attach publishing 1,000 ports, then one more
@@ -380,6 +398,28 @@ run_section() {
         rm -f "$WORK/raw-run.csv"
     fi
     ip netns del bh-run
+    HOSTS=()
+}
+
+# Section 7 (--peers): podman, inside host netns bh-podman.
+podman_section() {
+    if ! command -v podman >/dev/null; then
+        echo "  podman: not installed; section skipped"
+        fact podman "not installed"
+        return 0
+    fi
+    ip netns add bh-podman && HOSTS+=(bh-podman)
+    nsenter --net=/run/netns/bh-podman bash "$SELF" podman $((QUICK ? 5 : 10)) &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  podman: ok"
+        fact podman "measured"
+    else
+        echo "  podman: FAILED (log: $OUT/log/podman.log); its samples do not count" >&2
+        fact podman "failed: $(tail -n 1 "$OUT/log/podman.log" 2>/dev/null)"
+        rm -f "$WORK/raw-podman.csv"
+    fi
+    ip netns del bh-podman
     HOSTS=()
 }
 
@@ -476,6 +516,52 @@ dns_section() {
     HOSTS=()
 }
 
+# Section 1: every method at N = SMALL for ROUNDS rounds, then Berth's and the floor's at
+# N = BIG once.
+scale_section() {
+    local small=$1 big=$2 rounds=$3
+    local -a methods=(berth-cli berth-lib floor berth-cni) big_methods=(berth-cli berth-lib floor)
+    ((PEERS)) && methods+=(shell netavark cni)
+    # BENCH_ONLY=m1,m2 narrows the methods (for working on the harness itself).
+    if [[ -n ${BENCH_ONLY:-} ]]; then
+        IFS=, read -r -a methods <<<"$BENCH_ONLY"
+        IFS=, read -r -a big_methods <<<"$BENCH_ONLY"
+    fi
+    local r m
+    for ((r = 1; r <= rounds; r++)); do
+        for m in "${methods[@]}"; do run_method "$m" "$small" "$r"; done
+    done
+    for m in "${big_methods[@]}"; do
+        [[ $m == berth-* || $m == floor ]] && run_method "$m" "$big" 1
+    done
+}
+
+# Section 8, inside host netns bh-hook (entered with nsenter --net: never `ip netns exec`
+# for a runtime, its /sys remount hides the cgroup mounts): runc with and without
+# berth-oci-hook (bench/lib/oci-hook.sh).
+hook_section() {
+    if ! command -v runc >/dev/null; then
+        echo "  OCI hook: runc not installed; section skipped"
+        fact hook "not measured: runc not installed"
+        return 0
+    fi
+    fact version.runc "$(runc --version | head -n 1)"
+    ip netns add bh-hook && HOSTS+=(bh-hook)
+    nsenter --net=/run/netns/bh-hook bash "$SELF" hook $((QUICK ? 10 : 30)) &
+    CHILD=$!
+    if wait "$CHILD"; then
+        echo "  OCI hook: ok"
+        fact hook measured
+    else
+        echo "  OCI hook: FAILED (log: $OUT/log/hook.log); its samples do not count" >&2
+        fact hook "failed: $(tail -n 1 "$OUT/log/hook.log" 2>/dev/null)"
+        rm -f "$WORK/raw-hook.csv"
+    fi
+    CHILD=""
+    ip netns del bh-hook
+    HOSTS=()
+}
+
 # --------------------------------------------------------------------- fenced
 fenced() {
     OUT=$1 QUICK=$2 PEERS=$3 DNS_ONLY=${4:-0}
@@ -514,6 +600,10 @@ fenced() {
         dns_section
         return 0
     fi
+    # BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman narrows the sections (for
+    # measuring one of them again; default: all).
+    local sections=,${BENCH_SECTIONS:-startup,scale,range,run,dns,hook,podman},
+    in_sections() { [[ $sections == *,$1,* ]]; }
 
     local small=50 big=1000 rounds=3
     ((QUICK)) && big=200 rounds=1
@@ -522,26 +612,15 @@ fenced() {
     fact rounds "$rounds"
 
     echo "== start-up"
-    startup_section
+    if in_sections startup; then startup_section; else echo "  skipped (BENCH_SECTIONS)"; fi
 
     echo "== 1. attach/detach vs size (N=$small x $rounds rounds, N=$big x 1)"
-    local -a methods=(berth-cli berth-lib floor) big_methods=(berth-cli berth-lib floor)
-    ((PEERS)) && methods+=(shell netavark cni)
-    # BENCH_ONLY=m1,m2 narrows the methods (for working on the harness itself).
-    if [[ -n ${BENCH_ONLY:-} ]]; then
-        IFS=, read -r -a methods <<<"$BENCH_ONLY"
-        IFS=, read -r -a big_methods <<<"$BENCH_ONLY"
-    fi
-    local r m
-    for ((r = 1; r <= rounds; r++)); do
-        for m in "${methods[@]}"; do run_method "$m" "$small" "$r"; done
-    done
-    for m in "${big_methods[@]}"; do
-        [[ $m == berth-* || $m == floor ]] && run_method "$m" "$big" 1
-    done
+    if in_sections scale; then scale_section "$small" "$big" "$rounds"; else echo "  skipped (BENCH_SECTIONS)"; fi
 
     echo "== 2. publishing a range"
-    if [[ $publish == yes ]]; then
+    if ! in_sections range; then
+        echo "  skipped (BENCH_SECTIONS)"
+    elif [[ $publish == yes ]]; then
         ip netns add bh-range && HOSTS+=(bh-range)
         ip netns exec bh-range bash "$SELF" range $((QUICK ? 3 : 7)) &
         CHILD=$!
@@ -559,10 +638,18 @@ fenced() {
     fi
 
     echo "== 4. berth run"
-    run_section
+    if in_sections run; then run_section; else echo "  skipped (BENCH_SECTIONS)"; fi
 
     echo "== 6. DNS resolver"
-    dns_section
+    if in_sections dns; then dns_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+
+    if ((PEERS)); then
+        echo "== 7. podman run --rm -p with berth-cni, netavark, the reference CNI chain, --network none"
+        if in_sections podman; then podman_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+    fi
+
+    echo "== 8. OCI hook: runc run -d with and without berth-oci-hook"
+    if in_sections hook; then hook_section; else echo "  skipped (BENCH_SECTIONS)"; fi
 
     cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
     return 0
@@ -585,6 +672,8 @@ case ${1:-} in
     method) shift; OUT=${OUT:?}; method_run "$@" ;;
     range) shift; OUT=${OUT:?}; range_run "$@" ;;
     run) shift; OUT=${OUT:?}; run_run "$@" ;;
+    podman) shift; OUT=${OUT:?}; source "$BENCH/lib/podman.sh"; podman_run "$@" ;;
     dns) shift; OUT=${OUT:?}; PIDS=$WORK/pids; dns_run "$@" ;;
+    hook) shift; OUT=${OUT:?}; source "$BENCH/lib/oci-hook.sh"; hook_run "$@" ;;
     *) die "harness.sh is run by scripts/bench" ;;
 esac

@@ -16,6 +16,7 @@ LABELS = {
     "shell": "`ip` + `nft` shell script",
     "netavark": "netavark (podman's JSON)",
     "cni": "CNI bridge + host-local + portmap",
+    "berth-cni": "berth-cni (CNI ADD/DEL as libcni runs it)",
 }
 ORDER = list(LABELS)
 
@@ -85,7 +86,12 @@ def main(out):
           "checks fetched from the container address directly. Berth's figures are not yet comparable.**")
     w("")
     w(f"Start-up (median of 31): `berth --version` {ms(startup)} ms, the C floor doing nothing "
-      f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms.")
+      f"{ms(int(facts.get('startup_us.floor', '0')))} ms, `/bin/true` {ms(int(facts.get('startup_us.true', '0')))} ms, "
+      f"`berth-cni` answering VERSION {ms(int(facts.get('startup_us.berth_cni', '0') or 0))} ms.")
+    if "startup_us.hook_noop" in facts:
+        w(f"`berth-oci-hook`: a stage with nothing to do (reads and checks the state) "
+          f"{ms(int(facts['startup_us.hook_noop']))} ms; `poststop` of an unknown container (also opens the state) "
+          f"{ms(int(facts['startup_us.hook_poststop_unknown']))} ms.")
     w("")
     w("### 1. Attach and detach against the number of endpoints (ms, wall time per operation)")
     w("")
@@ -165,6 +171,29 @@ def main(out):
     dns_section(facts, w, csv_rows)
 
     w("")
+    w("### 7. `podman run --rm -p 8080:80 localhost/bb true` (--peers)")
+    w("")
+    if facts.get("podman") == "measured":
+        w("| network | median (ms) | p90 (ms) | samples |")
+        w("|---|---:|---:|---:|")
+        for variant, label in (("berth-cni", "berth-cni (CNI backend)"), ("netavark", "netavark (podman's default)"),
+                               ("cni-bridge", "CNI bridge + host-local + portmap + firewall"), ("none", "`--network none` (no -p)")):
+            med, p90, count = fig("podman", variant, 1, "run-rm-p")
+            w(f"| {label} | {ms(med)} | {ms(p90)} | {count} |")
+            csv_rows.append(["podman", variant, 1, "run_rm_p_median", f"{med / 1000:.3f}", count])
+        a = fig("scale", "berth-cni", int(facts.get("n_small", 50)), "attach")[0]
+        d = fig("scale", "berth-cni", int(facts.get("n_small", 50)), "detach")[0]
+        run = fig("podman", "berth-cni", 1, "run-rm-p")[0]
+        if a == a and d == d and run == run:
+            w("")
+            w(f"berth-cni's own share of a `podman run --rm -p`: one ADD and one DEL, {ms(a + d)} ms "
+              f"(section 1 medians) of {ms(run)} ms.")
+    else:
+        w(f"Not measured: {facts.get('podman', 'run with --peers')}.")
+
+    hook_added = hook_section(facts, checks, fig, w, csv_rows)
+
+    w("")
     w("### Targets (reported, nothing fails on them)")
     w("")
     w("| target | measured | met |")
@@ -194,6 +223,20 @@ def main(out):
     row(f"library attach ≤ the C floor's whole-process attach (N = {n0})", f"{ms(lib_a)} vs {ms(floor_a)} ms", lib_a <= floor_a)
     if rss_cli:
         row("`berth attach` peak RSS ≤ 15 MB", f"{rss_cli / 1024:.1f} MiB", rss_cli <= 15 * 1024)
+    cni_a, cni_d = fig("scale", "berth-cni", n0, "attach")[0], fig("scale", "berth-cni", n0, "detach")[0]
+    ref_a, ref_d = fig("scale", "cni", n0, "attach")[0], fig("scale", "cni", n0, "detach")[0]
+    if cni_a == cni_a:
+        row(f"berth-cni ADD ≤ 2× the C floor's attach (N = {n0})", f"{ms(cni_a)} vs {ms(floor_a)} ms = {cni_a / floor_a:.2f}×", cni_a <= 2 * floor_a)
+        if ref_a == ref_a:
+            row(f"berth-cni ADD ≥ 20× faster than bridge + host-local + portmap (N = {n0})", f"{ref_a / cni_a:.1f}× faster", ref_a >= 20 * cni_a)
+            row(f"berth-cni DEL ≥ 5× faster than the reference chain (N = {n0})", f"{ref_d / cni_d:.1f}× faster", ref_d >= 5 * cni_d)
+    pod = {v: fig("podman", v, 1, "run-rm-p")[0] for v in ("berth-cni", "netavark", "cni-bridge")}
+    if all(x == x for x in pod.values()):
+        row("`podman run --rm -p` with berth-cni faster than with netavark", f"{ms(pod['berth-cni'])} vs {ms(pod['netavark'])} ms", pod["berth-cni"] < pod["netavark"])
+        row("`podman run --rm -p` with berth-cni faster than with the reference chain", f"{ms(pod['berth-cni'])} vs {ms(pod['cni-bridge'])} ms", pod["berth-cni"] < pod["cni-bridge"])
+    if hook_added == hook_added and floor_a == floor_a:
+        row(f"OCI hook adds ≤ 2× the C floor's attach to `runc run -d` (floor at N = {n0})",
+            f"{ms(hook_added)} vs {ms(floor_a)} ms = {hook_added / floor_a:.2f}×", hook_added <= 2 * floor_a)
     dns_targets(facts, row)
     write_results(out, lines, csv_rows)
 
@@ -226,6 +269,33 @@ def dns_section(facts, w, csv_rows):
       f"Reload of the 1,000-name table (SIGHUP to logged): {int(facts.get('dns_reload_us', '0')) / 1000:.1f} ms.")
 
 
+def hook_section(facts, checks, fig, w, csv_rows):
+    """Section 8: runc run -d and delete of a busybox bundle without and with berth-oci-hook;
+    returns the median the hook adds to run -d (nan when not measured)."""
+    w("")
+    w("### 8. OCI hook: `runc run -d` of a busybox httpd bundle, without and with `berth-oci-hook`")
+    w("")
+    if facts.get("hook") != "measured":
+        w(f"Not measured: {facts.get('hook', 'the section did not run')}.")
+        return float("nan")
+    ok, total = checks[("hook", 1)]
+    w(f"{facts.get('version.runc', 'runc')}; with the hook: createRuntime + poststop, `berth.publish=8080:80` "
+      f"on Berth's default network. Checks: {ok}/{total}.")
+    w("")
+    w("| command | without hook: median (p90) ms | with hook: median (p90) ms | the hook adds (median) | samples |")
+    w("|---|---:|---:|---:|---:|")
+    added = float("nan")
+    for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
+        p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
+        h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
+        w(f"| {label} | {ms(p_med)} ({ms(p_p90)}) | {ms(h_med)} ({ms(h_p90)}) | {ms(h_med - p_med)} ms | {count} |")
+        csv_rows.append(["hook", "runc", 1, f"{op}_plain_median", f"{p_med / 1000:.3f}", count])
+        csv_rows.append(["hook", "runc", 1, f"{op}_hook_median", f"{h_med / 1000:.3f}", count])
+        if op == "run-d":
+            added = h_med - p_med
+    return added
+
+
 def dns_targets(facts, row):
     if facts.get("dns") != "measured":
         return
@@ -255,6 +325,10 @@ def rss_label(key):
         return f"berth-bench (library, whole run of {key.split('.')[1][1:]} attaches + detaches, round {key.split('.')[2][1:]})"
     if key == "rss_kb.berth_version":
         return "`berth --version`"
+    if key == "rss_kb.berth_cni_version":
+        return "`berth-cni` answering VERSION"
+    if key == "rss_kb.hook_poststop_unknown":
+        return "`berth-oci-hook poststop` of an unknown container"
     parts = key.split(".")
     what = {"rss_attach_kb": "attach", "rss_detach_kb": "detach"}.get(parts[0], parts[0])
     where = "beside 1,000-port publishing" if parts[2] == "range" else f"at N = {parts[2][1:]}"

@@ -4,4 +4,7 @@
 @_exported import BerthNetlink
 @_exported import BerthNFTables
 @_exported import BerthNetwork
+@_exported import BerthConfine
 @_exported import BerthRun
+@_exported import BerthCNI
+@_exported import BerthOCIHook

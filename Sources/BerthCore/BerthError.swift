@@ -108,6 +108,7 @@ extension BerthError {
 
             public static let network = Kind(rawValue: "network")
             public static let endpoint = Kind(rawValue: "endpoint")
+            public static let publication = Kind(rawValue: "publication")
             public static let container = Kind(rawValue: "container")
             public static let namespace = Kind(rawValue: "namespace")
             public static let link = Kind(rawValue: "link")
@@ -124,6 +125,7 @@ extension BerthError {
 
         public static func network(_ name: String) -> Object { Object(.network, name) }
         public static func endpoint(_ id: String) -> Object { Object(.endpoint, id) }
+        public static func publication(_ id: String) -> Object { Object(.publication, id) }
         public static func container(_ name: String) -> Object { Object(.container, name) }
         public static func namespace(_ path: String) -> Object { Object(.namespace, path) }
         public static func link(_ name: String, namespace: String? = nil) -> Object { Object(.link, name, namespace: namespace) }
@@ -144,6 +146,8 @@ extension BerthError {
         public static let attach = Operation(rawValue: "attach")
         public static let detach = Operation(rawValue: "detach")
         public static let publish = Operation(rawValue: "publish")
+        public static let unpublish = Operation(rawValue: "unpublish")
+        public static let prune = Operation(rawValue: "prune")
         public static let check = Operation(rawValue: "check")
         public static let gc = Operation(rawValue: "gc")
         public static let reconcile = Operation(rawValue: "reconcile")

@@ -6,6 +6,7 @@ import Musl
 public import BerthCore
 public import BerthNetwork
 import BerthNamespace
+import BerthConfine
 
 /// Commands inside running containers (`docker exec`), and their output.
 extension Container {
@@ -32,7 +33,7 @@ extension Container {
                                                  environment: (settings?.environment ?? []) + environment,
                                                  workingDirectory: workingDirectory ?? settings?.workingDirectory, stdin: stdin, stdout: stdout,
                                                  stderr: stderr, privileged: privileged, user: user ?? settings?.user, terminal: terminal,
-                                                 terminalSize: terminalSize)
+                                                 terminalSize: terminalSize, confinement: settings?.confinement ?? Confinement())
         // The pid could have been reused between the check and the namespace files' opening.
         guard target.isAlive else {
             _ = try? process.signal(SIGKILL)

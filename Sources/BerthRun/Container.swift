@@ -35,6 +35,9 @@ public enum Container {
     /// network attached (ports published), `/etc/hosts`, `/etc/hostname` and
     /// `/etc/resolv.conf` written into the rootfs, then the command released.
     ///
+    /// The process runs under `options.process.confinement` (Docker's capabilities and
+    /// seccomp profile by default). `options.limits` must be empty for now: see `RunOptions.limits`.
+    ///
     /// Each step that fails undoes the ones before it: a taken name, a port conflict or a
     /// missing command leaves no process, endpoint or record behind.
     public static func run(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> RunningContainer {
@@ -71,6 +74,12 @@ public enum Container {
     /// for later starts. The row reserves the name.
     static func create(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         try options.validate()
+        // A container's cgroup is not made here yet: a limit is refused, never ignored.
+        guard options.limits.isEmpty else {
+            throw BerthError(.unsupported, "resource limits are not applied to a container that Container.run starts yet",
+                             hint: "make the cgroup with CgroupManager and start the process with ContainerProcess.spawn(_:cgroup:)",
+                             operation: .run, parameter: "limits")
+        }
         // What the process would fail on, checked before anything exists (the default
         // network included): an unknown user.
         if let user = options.process.user { _ = try ContainerUser.resolve(user, root: options.process.rootfs ?? "/") }
@@ -181,18 +190,13 @@ public enum Container {
 
     // MARK: - Helpers
 
-    /// Makes sure the network exists; the default one is created on first use, like Docker's
-    /// default bridge. Two runs creating it at once are fine: one wins, the other uses it.
+    /// Makes sure the network exists: the library's `ensureNetwork(named:)`, which creates
+    /// the default network on first use, like Docker's default bridge.
     static func ensureNetwork(_ name: String, manager: NetworkManager) throws(BerthError) {
-        if try manager.store.read({ tx throws(BerthError) in try tx.network(named: name) != nil }) { return }
-        guard name == ContainerNetwork.defaultName else {
-            throw BerthError(.notFound, "no network named \"\(name)\"", hint: "create it first, or use the default network '\(ContainerNetwork.defaultName)'",
-                             object: .network(name), operation: .run, parameter: "network")
-        }
         do {
-            try manager.createNetwork(NetworkOptions(name: name, bridge: InterfaceName(defaultBridge)))
-        } catch where error.code == .alreadyExists {
-            // Another process created it first.
+            try manager.ensureNetwork(named: name)
+        } catch {
+            throw error.with(operation: .run)
         }
     }
 

@@ -5,6 +5,7 @@ import Musl
 #endif
 internal import CBerthShim
 public import BerthCore
+public import BerthConfine
 public import BerthNamespace
 import Synchronization
 
@@ -78,13 +79,21 @@ public final class ContainerProcess: Sendable {
     /// namespaces exist, its root filesystem, `/proc`, `/dev`, hostname and working directory
     /// are in place, and its command was found. Nothing of the command has run yet.
     ///
+    /// With a `cgroup` (made by `CgroupManager.create`), the child joins it while held, just
+    /// after reporting ready: its command, and everything the command starts, run limited
+    /// and accounted there. (Joining can wait milliseconds in the kernel; done then, it
+    /// overlaps the caller's network set-up.)
+    ///
     /// Any failure is thrown with the step that failed, after the child is reaped: nothing is
     /// left running.
-    public static func spawn(_ spec: ContainerSpec) throws(BerthError) -> ContainerProcess {
+    public static func spawn(_ spec: ContainerSpec, cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         try spec.validate()
         let user = try spec.user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: spec.rootfs ?? "/") }
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
-                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged, user: user)
+                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged, user: user,
+                                     confinement: spec.confinement)
+        let cgroupFiles = try CgroupFiles.open(cgroup)
+        defer { cgroupFiles.close() }
         let volumes = try VolumeSources(spec.mounts)
         defer { volumes.closeAll() }
         let console = try spec.terminal ? ConsoleSocket.make() : nil
@@ -97,7 +106,7 @@ public final class ContainerProcess: Sendable {
 
         var pidfd: Int32 = -1
         let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: start.read, parentFds: (status.read, start.write),
-                                         console: console?.child ?? -1, terminalSize: spec.terminalSize) { execConfig in
+                                         cgroup: cgroupFiles, console: console?.child ?? -1, terminalSize: spec.terminalSize) { execConfig in
             var config = berth_spawn_config()
             config.exec = execConfig
             config.namespaces = spec.namespaces.cloneFlags
@@ -127,6 +136,12 @@ public final class ContainerProcess: Sendable {
         guard pid > 0 else {
             close(status.read)
             close(start.write)
+            if let cgroup, cgroupFiles.directory != nil, cloneError.code == EBUSY || cloneError.code == EOPNOTSUPP {
+                // v2 refuses processes in a cgroup that has children with controllers enabled.
+                throw BerthError(.system, "cannot create the container's process in cgroup \(cgroup.paths.joined())",
+                                 hint: "a cgroup with processes must have no controllers enabled for children",
+                                 object: .cgroup(cgroup.paths.joined()), parameter: "cgroup", cause: cloneError)
+            }
             throw Self.cloneFailure(cloneError)
         }
         console?.closeChild()
@@ -156,17 +171,21 @@ public final class ContainerProcess: Sendable {
     ///
     /// With `terminal` it gets a new pseudo-terminal of the container's (its stdio are then
     /// ignored), whose master is the returned process's `terminal`. `user` is resolved in the
-    /// files the process `pid` sees.
+    /// files the process `pid` sees. Give it the container's `confinement` and `cgroup`: a
+    /// command entering a container runs under the same capabilities, filter and limits as
+    /// the container's own.
     public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
                              workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
-                             privileged: Bool = false, user: String? = nil, terminal: Bool = false,
-                             terminalSize: TerminalSize? = nil) throws(BerthError) -> ContainerProcess {
+                             privileged: Bool = false, user: String? = nil, terminal: Bool = false, terminalSize: TerminalSize? = nil,
+                             confinement: Confinement = Confinement(), cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         let resolvedUser = try user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: "/proc/\(target)/root") }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
-                                     privileged: privileged, user: resolvedUser)
+                                     privileged: privileged, user: resolvedUser, confinement: confinement)
+        let cgroupFiles = try CgroupFiles.open(cgroup)
+        defer { cgroupFiles.close() }
         let console = try terminal ? ConsoleSocket.make() : nil
         defer { console?.closeBoth() }
 
@@ -190,8 +209,8 @@ public final class ContainerProcess: Sendable {
 
         let status = try Pipe.make()
         var pidfd: Int32 = -1
-        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1), console: console?.child ?? -1,
-                                         terminalSize: terminalSize) { execConfig in
+        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1), cgroup: cgroupFiles,
+                                         console: console?.child ?? -1, terminalSize: terminalSize) { execConfig in
             fds.withUnsafeBufferPointer { fdBuffer in
                 types.withUnsafeBufferPointer { typeBuffer in
                     var config = berth_enter_config()

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
+public import BerthConfine
 import BerthNamespace
 
 /// What to run and how to isolate it: the process half of a container (`RunOptions.process`).
@@ -55,6 +56,10 @@ public struct ContainerSpec: Sendable, Hashable {
     public var terminal: Bool
     /// The terminal's size at start (with `terminal`); nil leaves it 0x0 until set.
     public var terminalSize: TerminalSize?
+    /// Capabilities, the seccomp filter and no_new_privs: Docker's defaults unless changed
+    /// (as `docker run --cap-add` or `--security-opt seccomp=unconfined` change them).
+    /// `privileged` overrides the first two (every capability, no filter).
+    public var confinement: Confinement
 
     /// Docker's default `PATH`.
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -63,7 +68,7 @@ public struct ContainerSpec: Sendable, Hashable {
                 environment: [String] = [], workingDirectory: String? = nil,
                 stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
                 user: String? = nil, mounts: [BindMount] = [], readOnlyRootfs: Bool = false, terminal: Bool = false,
-                terminalSize: TerminalSize? = nil) {
+                terminalSize: TerminalSize? = nil, confinement: Confinement = Confinement()) {
         self.command = command
         self.namespaces = namespaces
         self.hostname = hostname
@@ -79,6 +84,7 @@ public struct ContainerSpec: Sendable, Hashable {
         self.readOnlyRootfs = readOnlyRootfs
         self.terminal = terminal
         self.terminalSize = terminalSize
+        self.confinement = confinement
     }
 
     /// Checks everything that can be checked before a process exists, so a bad spec fails

@@ -1,5 +1,6 @@
 internal import CBerthShim
 import BerthCore
+import BerthConfine
 
 /// Everything the child needs for execve, as C memory made before the clone: the child
 /// must not allocate, so argv, envp and the PATH search candidates are ready-made strings.
@@ -14,9 +15,12 @@ struct ExecArguments {
     let user: ContainerUser?
     /// The supplementary groups as C memory.
     let groups: [gid_t]
+    let confinement: Confinement
+    /// The compiled seccomp filter (nil: none), made before the clone like everything else.
+    let seccomp: [sock_filter]?
 
     init(command: [String], environment: [String], workingDirectory: String?, stdio: (Int32?, Int32?, Int32?), privileged: Bool,
-         user: ContainerUser? = nil) throws(BerthError) {
+         user: ContainerUser? = nil, confinement: Confinement = Confinement()) throws(BerthError) {
         let entries = try ContainerSpec.environmentEntries(environment, home: user?.home ?? "/root")
         let path = entries.first { $0.key == "PATH" }?.value ?? ContainerSpec.defaultPath
         argv = CStringArray(command)
@@ -27,17 +31,18 @@ struct ExecArguments {
         self.privileged = privileged
         self.user = user
         groups = user?.groups.map { gid_t($0) } ?? []
+        // Privileged: the caller's capabilities untouched and no filter, as `--privileged`.
+        self.confinement = privileged ? Confinement(capabilities: .all, seccomp: nil, noNewPrivileges: confinement.noNewPrivileges) : confinement
+        let program = try self.confinement.seccompProgram()
+        guard (program?.count ?? 0) <= Int(UInt16.max) else { throw BerthError(.internalError, "the seccomp filter is too long") }
+        seccomp = program?.map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
     }
 
-    /// Docker's default capabilities: CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID,
-    /// SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP.
-    /// Without CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE… root in the container cannot
-    /// remount, reconfigure its network or load modules.
-    static let defaultCapabilities: UInt64 = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31].reduce(0) { $0 | (1 << $1) }
-
-    /// Calls `body` with a C configuration whose pointers stay valid for the call.
-    /// `console` is the child's end of a socket for a new terminal's master (or -1).
-    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), console: Int32 = -1, terminalSize: TerminalSize? = nil,
+    /// Calls `body` with a C configuration whose pointers stay valid for the call;
+    /// `cgroup` is how the child gets into its container's cgroup, `console` the child's end
+    /// of a socket for a new terminal's master (or -1).
+    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), cgroup: CgroupFiles = .none, console: Int32 = -1,
+                       terminalSize: TerminalSize? = nil,
                        _ body: (berth_exec_config) -> R) -> R {
         var config = berth_exec_config()
         config.argv = argv.mutablePointer
@@ -49,7 +54,10 @@ struct ExecArguments {
         config.sync_fd = syncFd
         config.parent_fds = parentFds
         config.limit_caps = privileged ? 0 : 1
-        config.keep_caps = Self.defaultCapabilities
+        config.keep_caps = confinement.capabilities.rawValue
+        config.no_new_privs = confinement.noNewPrivileges ? 1 : 0
+        config.clone_into_cgroup = cgroup.directory == nil ? 0 : 1
+        config.cgroup_dir_fd = cgroup.directory ?? -1
         config.console_fd = console
         config.console_rows = terminalSize?.rows ?? 0
         config.console_cols = terminalSize?.columns ?? 0
@@ -61,7 +69,16 @@ struct ExecArguments {
         }
         return groups.withUnsafeBufferPointer { groups in
             config.groups = groups.baseAddress
-            return withExtendedLifetime(self) { body(config) }
+            return cgroup.procs.withUnsafeBufferPointer { fds in
+                config.cgroup_fds = fds.baseAddress
+                config.cgroup_count = Int32(fds.count)
+                guard let seccomp else { return withExtendedLifetime(self) { body(config) } }
+                return seccomp.withUnsafeBufferPointer { program in
+                    config.seccomp_filter = program.baseAddress
+                    config.seccomp_length = UInt16(program.count)
+                    return withExtendedLifetime(self) { body(config) }
+                }
+            }
         }
     }
 }

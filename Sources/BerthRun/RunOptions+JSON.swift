@@ -1,12 +1,13 @@
 import BerthCore
+import BerthConfine
 
 /// `RunOptions` as JSON: how a detached supervisor receives them and how a container keeps
 /// its settings for a later start (the `settings` column of `containers`).
 ///
 /// Every field but the stdio descriptors, which mean nothing outside the process that holds
 /// them. Members added after the first version are optional and default to what an older
-/// berth did; a later target adds its own the same way (resource limits, confinement), so
-/// settings stored earlier still read.
+/// berth did (resource limits and confinement came that way), so settings stored earlier
+/// still read.
 extension RunOptions {
     /// The options as a JSON object; without `command` when it is stored elsewhere (a
     /// container's command lives in `container_args`).
@@ -25,6 +26,7 @@ extension RunOptions {
             ("mounts", .array(spec.mounts.map { ["source": .string($0.source), "target": .string($0.target), "readOnly": .bool($0.readOnly)] })),
             ("readOnlyRootfs", .bool(spec.readOnlyRootfs)),
             ("terminal", .bool(spec.terminal)),
+            ("confinement", spec.confinement.json),
         ]
         return [
             "name": name.map(JSONValue.string) ?? .null,
@@ -34,6 +36,7 @@ extension RunOptions {
             "interactive": .bool(interactive),
             "restart": .string(restart.description),
             "autoRemove": .bool(autoRemove),
+            "limits": limits.json,
             "process": .object(process),
         ]
     }
@@ -61,12 +64,19 @@ extension RunOptions {
         }
         spec.readOnlyRootfs = try process.optionalBool("readOnlyRootfs") ?? false
         spec.terminal = try process.optionalBool("terminal") ?? false
+        // Absent (settings of an older berth): Docker's defaults, as it ran with. Present but
+        // unreadable: refused, never replaced by defaults.
+        if process.object["confinement"] != nil {
+            spec.confinement = try process.decoded("confinement") { value throws(BerthError) in try Confinement(json: value) }
+        }
         self.init(
             process: spec, name: try fields.optionalString("name"), network: try ContainerNetwork(parsing: try fields.string("network")),
             ports: try fields.strings("ports").map { text throws(BerthError) in try PortSpec(parsing: text) },
             address: try fields.optionalString("address").map { text throws(BerthError) in try IPv4Address(parsing: text) },
             interactive: try fields.optionalBool("interactive") ?? false,
             restart: try fields.optionalString("restart", absent: nil).map { text throws(BerthError) in try RestartPolicy(parsing: text) } ?? .no,
-            autoRemove: try fields.optionalBool("autoRemove") ?? false)
+            autoRemove: try fields.optionalBool("autoRemove") ?? false,
+            limits: fields.object["limits"] == nil ? ResourceLimits()
+                : try fields.decoded("limits") { value throws(BerthError) in try ResourceLimits(json: value) })
     }
 }

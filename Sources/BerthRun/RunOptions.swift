@@ -1,4 +1,5 @@
 public import BerthCore
+public import BerthConfine
 import BerthNetwork
 
 /// Which network a container joins.
@@ -11,7 +12,7 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     case host
 
     /// The network Docker calls `bridge` and Berth calls `berth`, with bridge `berth0`.
-    public static let defaultName = "berth"
+    public static let defaultName = KernelNames.defaultNetwork
     public static let `default` = ContainerNetwork.bridge(defaultName)
 
     /// `none`, `host`, or a network name.
@@ -38,14 +39,15 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What `Container.run` is asked for: the process, its network, and how its supervisor
-/// treats it (stdin, restarts, removal).
+/// What `Container.run` is asked for: the process, its network, its resource limits, and
+/// how its supervisor treats it (stdin, restarts, removal).
 ///
 /// A container keeps the options it was created with (stdio descriptors aside): starting it
 /// again runs the same command with the same settings, network and ports included.
 public struct RunOptions: Sendable, Hashable {
     /// The process: command, hostname, root filesystem, environment, working directory,
-    /// stdio and privilege. Two fields are adjusted to the container:
+    /// stdio, privilege and confinement (capabilities, seccomp filter, no_new_privs). Two
+    /// fields are adjusted to the container:
     /// - `namespaces` gets `.network` for a bridge or the `none` network and loses it for
     ///   `host` (the network decides);
     /// - a nil `hostname` becomes 12 hex digits of the container's id (when it has its own
@@ -66,9 +68,15 @@ public struct RunOptions: Sendable, Hashable {
     public var restart: RestartPolicy
     /// Remove the container (its record and log) when its command ends (`docker run --rm`).
     public var autoRemove: Bool
+    /// Memory, CPU and process limits for the container's cgroup (none by default).
+    ///
+    /// Kept with the rest of the settings; `Container.run` does not make cgroups yet and
+    /// refuses limits it cannot apply (see `validate()`), rather than run unlimited.
+    public var limits: ResourceLimits
 
     public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
-                address: IPv4Address? = nil, interactive: Bool = false, restart: RestartPolicy = .no, autoRemove: Bool = false) {
+                address: IPv4Address? = nil, interactive: Bool = false, restart: RestartPolicy = .no, autoRemove: Bool = false,
+                limits: ResourceLimits = ResourceLimits()) {
         self.process = process
         self.name = name
         self.network = network
@@ -77,6 +85,7 @@ public struct RunOptions: Sendable, Hashable {
         self.interactive = interactive
         self.restart = restart
         self.autoRemove = autoRemove
+        self.limits = limits
     }
 
     /// The process as it runs, for a container with id `id` (see `process`).
@@ -107,5 +116,6 @@ public struct RunOptions: Sendable, Hashable {
             }
         }
         try spec(id: String(repeating: "0", count: 64)).validate()
+        try limits.validate()
     }
 }

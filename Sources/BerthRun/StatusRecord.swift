@@ -99,6 +99,25 @@ struct SpawnStep {
             return BerthError.system("switch to user \(spec?.user ?? "as asked")", error).with(parameter: "user")
         case Int(BERTH_STEP_READONLY_ROOT):
             return BerthError.system("make \(rootfs) read-only in the container", error).with(parameter: "readOnlyRootfs")
+        case Int(BERTH_STEP_CGROUP):
+            if error.code == ENOSPC {
+                return BerthError(.system, "cannot join the container's cgroup: its cpuset has no CPUs or memory nodes",
+                                  hint: "give the cgroup CPUs and memory nodes", parameter: "cpusetCPUs", cause: error)
+            }
+            return BerthError.system("join the container's cgroup", error, privilege: "CAP_DAC_OVERRIDE").with(parameter: "cgroup")
+        case Int(BERTH_STEP_NO_NEW_PRIVS):
+            return BerthError.system("set no_new_privs for the container", error).with(parameter: "noNewPrivileges")
+        case Int(BERTH_STEP_SECCOMP):
+            if error.code == EACCES {
+                // Without no_new_privs the kernel takes a filter only from a holder of CAP_SYS_ADMIN.
+                return BerthError(.permissionDenied, "cannot install the container's seccomp filter without CAP_SYS_ADMIN or no_new_privs",
+                                  parameter: "seccomp", remedy: .privilege("CAP_SYS_ADMIN"), cause: error)
+            }
+            if error.code == EINVAL {
+                return BerthError(.unsupported, "the kernel refused the container's seccomp filter",
+                                  hint: "check that the kernel has CONFIG_SECCOMP_FILTER", parameter: "seccomp", cause: error)
+            }
+            return BerthError.system("install the container's seccomp filter", error).with(parameter: "seccomp")
         default:
             return BerthError(.internalError, "the container process failed at unknown step \(rawValue)", cause: error)
         }

@@ -123,4 +123,13 @@ struct Fields {
         guard let flag = object[key]?.boolValue else { throw malformed(key) }
         return flag
     }
+
+    /// A member read by its type's own JSON reader; its error becomes the cause.
+    func decoded<T>(_ key: String, _ read: (JSONValue) throws(BerthError) -> T) throws(BerthError) -> T {
+        do {
+            return try read(try value(key))
+        } catch {
+            throw BerthError(.internalError, "\(what): member \"\(key)\" is missing or malformed", cause: error)
+        }
+    }
 }

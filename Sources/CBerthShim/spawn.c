@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/limits.h>
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -386,12 +388,13 @@ static const char *find_command(const struct berth_exec_config *c) {
     return NULL;
 }
 
-/// Closes every descriptor from 3 up except `a` and `b` (each -1 or >= 3).
-static int close_others(int a, int b) {
-    if (a > b) { int t = a; a = b; b = t; }
-    int keep[2] = { a, b };
+/// Closes every descriptor from 3 up except those in `keep` (each -1 or >= 3; sorted here).
+static int close_others(int *keep, int count) {
+    for (int i = 1; i < count; i++) {
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+    }
     unsigned low = 3;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < count; i++) {
         if (keep[i] < (int)low) continue;
         if ((unsigned)keep[i] > low && syscall(SYS_close_range, low, (unsigned)keep[i] - 1, 0U)) return -1;
         low = (unsigned)keep[i] + 1;
@@ -414,6 +417,27 @@ static int limit_capabilities(unsigned long long keep) {
     data[0].effective = data[0].permitted = data[0].inheritable = (unsigned)(keep & 0xffffffffu);
     data[1].effective = data[1].permitted = data[1].inheritable = (unsigned)(keep >> 32);
     return (int)syscall(SYS_capset, &header, data);
+}
+
+/// Writes "0" to each open cgroup.procs: moves this (single-threaded) process into those
+/// cgroups. Then closes them: the container must not hold a handle on the host's cgroup tree.
+///
+/// A move takes the kernel's cgroup threadgroup lock for writing, which waits for an RCU
+/// grace period when no move happened lately: milliseconds (15 ms measured on a loaded
+/// 2-CPU host), whatever the number of trees. Hence where spawn does it (see finish_and_exec).
+static int join_cgroups(const struct berth_exec_config *c) {
+    for (int i = 0; i < c->cgroup_count; i++) {
+        ssize_t n;
+        do { n = write(c->cgroup_fds[i], "0", 1); } while (n < 0 && errno == EINTR);
+        if (n != 1) return -1;
+        close(c->cgroup_fds[i]);
+    }
+    return 0;
+}
+
+static int install_seccomp(const struct berth_exec_config *c) {
+    struct sock_fprog program = { c->seccomp_length, (struct sock_filter *)c->seccomp_filter };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0U, &program);
 }
 
 /// Common tail of spawn and enter: workdir, command lookup, stdio, descriptor hygiene,
@@ -442,17 +466,39 @@ static void finish_and_exec(struct berth_exec_config *c) {
     // Whatever the parent had open (namespace handles, sockets, state files, and the pipes of
     // containers other threads are spawning right now) must not leak into the container, nor
     // be held while this child waits: that would delay the EOF those pipes signal.
-    if (close_others(c->status_fd, c->sync_fd)) fail(c, BERTH_STEP_DESCRIPTORS);
+    int keep[2 + BERTH_MAX_CGROUP_FDS] = { c->status_fd, c->sync_fd };
+    int kept = 2;
+    for (int i = 0; i < c->cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[kept++] = c->cgroup_fds[i];
+    if (c->cgroup_count > BERTH_MAX_CGROUP_FDS) { errno = EINVAL; fail(c, BERTH_STEP_CGROUP); }
+    if (close_others(keep, kept)) fail(c, BERTH_STEP_DESCRIPTORS);
     if (c->sync_fd >= 0) {
         int ready[2] = { BERTH_STEP_READY, 0 };
         if (write(c->status_fd, ready, sizeof ready) != sizeof ready) _exit(127);
+        // Joined while held, after reporting ready: the kernel's wait (see join_cgroups)
+        // then overlaps the parent's network set-up. The command still starts inside.
+        int joined = join_cgroups(c);
+        int saved = errno;
         char go = 0;
         ssize_t n;
         do { n = read(c->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
+        // A failure is reported once the parent has written its go-ahead (or given up), so
+        // that it never writes into a pipe nobody reads.
+        if (joined) { errno = saved; fail(c, BERTH_STEP_CGROUP); }
         if (n != 1 || go != 'G') _exit(125); // aborted: the parent closed the pipe or died
+    } else if (join_cgroups(c)) {
+        fail(c, BERTH_STEP_CGROUP);
     }
+    if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(c, BERTH_STEP_NO_NEW_PRIVS);
+    // From here on every system call passes the filter: the rest of this sequence (prctl,
+    // capset, rt_sigprocmask, execve, and write/exit_group to report a failure) must be
+    // allowed by any profile Berth installs.
+    if (c->seccomp_filter && !c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
+    // The user is switched with the capabilities already limited (CAP_SETUID and CAP_SETGID
+    // must be kept for it) and, without no_new_privs, under the filter: setgroups, setresgid
+    // and setresuid must pass it too.
     if (c->set_user && switch_user(c)) fail(c, BERTH_STEP_USER);
+    if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     unblock_signals();
     execve(path, c->argv, c->envp);
     fail(c, BERTH_STEP_EXEC);
@@ -484,26 +530,62 @@ static void spawn_child(struct berth_spawn_config *c) {
 
 // MARK: - Parent side
 
+/// The kernel's struct clone_args of clone3(2), version 2 (with `cgroup`). Declared here:
+/// <linux/sched.h>, which has it, clashes with the C library's <sched.h>.
+struct berth_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define BERTH_CLONE_INTO_CGROUP 0x200000000ULL
+
 /// clone(2) like fork, into new namespaces, with a pidfd. Signals stay blocked across it so
 /// that no Swift handler can run in the child before it resets them.
-static pid_t clone_child(unsigned long flags, int *pidfd) {
+///
+/// With `cgroup_fd` >= 0 (a cgroup2 directory), clone3 with CLONE_INTO_CGROUP: the child is
+/// born in that cgroup, so nothing has to move it there (a move waits for the kernel's
+/// threadgroup lock: see join_cgroups). `*born_in_cgroup` says whether that happened, in the
+/// parent and in the child; a kernel without it (before 5.7) gets clone(2), and the child
+/// joins through cgroup_fds instead.
+static pid_t clone_child(unsigned long flags, int *pidfd, int cgroup_fd, int *born_in_cgroup) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    // x86_64 and arm64 agree on (flags, stack, parent_tid, ...); CLONE_PIDFD writes parent_tid.
-    pid_t pid = (pid_t)syscall(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, NULL);
-    if (pid == 0) return 0; // the child keeps everything blocked until it has reset handlers
+    pid_t pid = -1;
+    *born_in_cgroup = 0;
+    if (cgroup_fd >= 0) {
+        struct berth_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = flags | CLONE_PIDFD | BERTH_CLONE_INTO_CGROUP;
+        args.pidfd = (uint64_t)(uintptr_t)pidfd;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cgroup_fd;
+        // No stack: the child runs on a copy of this one, as with fork.
+        *born_in_cgroup = 1;
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) return 0;
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) *born_in_cgroup = 0;
+    }
+    if (!*born_in_cgroup) {
+        // x86_64 and arm64 agree on (flags, stack, parent_tid, ...); CLONE_PIDFD writes parent_tid.
+        pid = (pid_t)syscall(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, NULL);
+        if (pid == 0) return 0; // the child keeps everything blocked until it has reset handlers
+    }
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     errno = saved;
     return pid;
 }
 
+static int into_cgroup_fd(const struct berth_exec_config *c) {
+    return c->clone_into_cgroup ? c->cgroup_dir_fd : -1;
+}
+
 int berth_spawn(const struct berth_spawn_config *config, int *pidfd) {
     // The child works on its own copy (the clone duplicates the stack frame it lives in).
     struct berth_spawn_config copy = *config;
-    pid_t pid = clone_child((unsigned long)config->namespaces, pidfd);
+    int born = 0;
+    pid_t pid = clone_child((unsigned long)config->namespaces, pidfd, into_cgroup_fd(&config->exec), &born);
     if (pid == 0) {
+        if (born) copy.exec.cgroup_count = 0;
         spawn_child(&copy);
         _exit(127);
     }
@@ -538,8 +620,10 @@ static void *enter_thread(void *raw) {
         return NULL;
     }
     struct berth_enter_config copy = *job->config;
-    pid_t pid = clone_child(0, job->pidfd);
+    int born = 0;
+    pid_t pid = clone_child(0, job->pidfd, into_cgroup_fd(&job->config->exec), &born);
     if (pid == 0) {
+        if (born) copy.exec.cgroup_count = 0;
         enter_child(&copy);
         _exit(127);
     }

@@ -18,7 +18,7 @@ struct PublishReconcileKernelTests {
             _ = try manager.attach(AttachOptions(network: "rc", namespace: .open(container), id: "web",
                                                  ports: [try PortSpec(parsing: "8080:80"), try PortSpec(parsing: "127.0.0.1:9090:80")]))
             func reachable(_ address: String, _ port: UInt16) -> Bool {
-                (try? Probe.request(from: sandbox.namespace, to: address, port: port, timeout: 1))?.hasPrefix("ctr ") == true
+                (try? Probe.request(from: sandbox.namespace, to: address, port: port, timeout: 3))?.hasPrefix("ctr ") == true
             }
             #expect(reachable("10.78.0.1", 8080))
             #expect(reachable("127.0.0.1", 9090))

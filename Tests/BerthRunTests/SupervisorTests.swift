@@ -1,3 +1,4 @@
+import BerthConfine
 import BerthCore
 import BerthNetwork
 @testable import BerthRun
@@ -11,17 +12,28 @@ import Testing
 struct SupervisorMessageTests {
     @Test("a request carries every option but the caller's descriptors, and reads back equal")
     func requestRoundTrip() throws {
+        let confinement = Confinement(capabilities: try CapabilitySet.docker.adjusted(adding: ["NET_ADMIN"], dropping: ["NET_RAW"]),
+                                      seccomp: SeccompProfile(defaultAction: .errno(1), rules: [SeccompRule(["read"])]), noNewPrivileges: true)
         let process = ContainerSpec(command: ["sh", "-c", "echo \"a b\"\n", ""], namespaces: [.network, .uts, .pid, .mount], hostname: "box",
-                                    rootfs: "/srv/rootfs", environment: ["A=1", "EMPTY="], workingDirectory: "/tmp", privileged: true)
+                                    rootfs: "/srv/rootfs", environment: ["A=1", "EMPTY="], workingDirectory: "/tmp", privileged: true,
+                                    confinement: confinement)
+        let limits = ResourceLimits(memory: 32 << 20, memorySwap: .unlimited, nanoCPUs: 500_000_000, cpuShares: 512,
+                                    cpusetCPUs: CPUList([0, 1]), cpusetMems: CPUList([0]), pids: 20)
         let options = RunOptions(process: process, name: "web", network: .bridge("front"),
                                  ports: [try PortSpec(parsing: "8080:80"), try PortSpec(parsing: "127.0.0.1:5353:53/udp"), try PortSpec(parsing: "9000-9001:90-91")],
-                                 address: try IPv4Address(parsing: "10.88.0.7"))
+                                 address: try IPv4Address(parsing: "10.88.0.7"), limits: limits)
         let request = SupervisorRequest(options: options, stateDirectory: "/var/lib/other")
         let text = request.json.render()
         #expect(try SupervisorRequest(json: JSONValue(parsing: text)) == request)
 
+        let back = try SupervisorRequest(json: JSONValue(parsing: text))
+        #expect(back.options?.process.confinement == confinement && back.options?.limits == limits)
+
         let minimal = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"]), network: .none), stateDirectory: "/s")
         #expect(try SupervisorRequest(json: JSONValue(parsing: minimal.json.render())) == minimal)
+        let unconfined = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"], confinement: Confinement(seccomp: nil))),
+                                           stateDirectory: "/s")
+        #expect(try SupervisorRequest(json: JSONValue(parsing: unconfined.json.render())).options?.process.confinement.seccomp == nil)
         let host = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"]), network: .host), stateDirectory: "/s")
         #expect(try SupervisorRequest(json: JSONValue(parsing: host.json.render())).options?.network == .host)
         // The settings added with exited containers, and a start of a stopped one.
@@ -49,9 +61,17 @@ struct SupervisorMessageTests {
         #expect(error?.code == .internalError && error?.message.contains("\"network\"") == true)
         // Members added later are optional: settings an older berth stored still read.
         guard case .object(var old) = RunOptions(process: ContainerSpec(command: ["true"])).json(includingCommand: false) else { return }
-        old.removeAll { ["interactive", "restart", "autoRemove"].contains($0.0) }
+        old.removeAll { ["interactive", "restart", "autoRemove", "limits"].contains($0.0) }
         let read = try RunOptions(json: .object(old), command: ["sh"])
-        #expect(read.process.command == ["sh"] && read.restart == .no && !read.interactive && !read.autoRemove)
+        #expect(read.process.command == ["sh"] && read.restart == .no && !read.interactive && !read.autoRemove && read.limits.isEmpty)
+
+        // A confinement or limits that do not read back are refused, never replaced by defaults.
+        let text = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"])), stateDirectory: "/s").json.render()
+        for (from, to, member) in [("\"seccomp\":\"docker\"", "\"seccomp\":\"none\"", "confinement"), ("\"pids\":null", "\"pids\":\"20\"", "limits")] {
+            #expect(text.contains(from))
+            let broken = #expect(throws: BerthError.self) { try SupervisorRequest(json: JSONValue(parsing: text.replacingOccurrences(of: from, with: to))) }
+            #expect(broken?.code == .internalError && broken?.message.contains("\"\(member)\"") == true, "\(String(describing: broken))")
+        }
     }
 
     @Test("a failure report keeps every field of the error, causes included")
@@ -113,6 +133,33 @@ struct SupervisorKernelTests {
                 let exited = try Container.find("detached", manager: manager)
                 #expect(exited.status == .exited && exited.exitCode == 128 + SIGKILL && exited.process == nil && exited.supervisor == nil)
                 try Container.remove("detached", manager: manager)
+                #expect(try Container.list(manager: manager).isEmpty)
+            }
+        }
+    }
+
+    @Test("the confinement crosses to the supervisor: unshare -U is refused under Docker's profile and runs unconfined; limits are refused, not ignored")
+    func confinementCrosses() throws {
+        try withHostSandbox { sandbox in
+            try withRootfs { rootfs in
+                try rootfs.addApplets(["unshare"])
+                let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+                func detached(_ confinement: Confinement, limits: ResourceLimits = ResourceLimits()) throws -> ContainerExit {
+                    let spec = ContainerSpec(command: ["unshare", "-U", "true"], rootfs: rootfs.path, confinement: confinement)
+                    let started = try Supervisor.start(RunOptions(process: spec, network: .none, limits: limits),
+                                                       stateDirectory: sandbox.stateDirectory, entry: entry)
+                    // The supervisor exits with the command's status.
+                    return try started.supervisor.wait()
+                }
+                #expect(try detached(Confinement()) == .exited(1))
+                #expect(try detached(Confinement(seccomp: nil)) == .exited(0))
+                let admin = Confinement(capabilities: try CapabilitySet.docker.adjusted(adding: ["SYS_ADMIN"], dropping: []))
+                #expect(try detached(admin) == .exited(0))
+
+                let limited = #expect(throws: BerthError.self) { try detached(Confinement(), limits: ResourceLimits(pids: 20)) }
+                #expect(limited?.code == .unsupported && limited?.parameter == "limits", "\(String(describing: limited))")
+                let invalid = #expect(throws: BerthError.self) { try detached(Confinement(), limits: ResourceLimits(memory: 1 << 20)) }
+                #expect(invalid?.code == .invalidArgument && invalid?.parameter == "memory")
                 #expect(try Container.list(manager: manager).isEmpty)
             }
         }

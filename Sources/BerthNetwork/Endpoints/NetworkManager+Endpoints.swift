@@ -41,6 +41,10 @@ extension NetworkManager {
                 throw BerthError(.alreadyExists, "endpoint \(id) already exists", hint: "choose another id, or detach that endpoint first",
                                  object: .endpoint(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }
+            if try tx.publication(id: id) != nil {
+                throw BerthError(.alreadyExists, "id \(id) is already in use by a publication", hint: "choose another id, or unpublish it first",
+                                 object: .publication(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
+            }
             let address = try IPAM.allocate(tx, network: network, requested: options.address)
             if let mac = options.mac, mac.isMulticast || mac.isZero {
                 throw .invalid("MAC address \(mac) cannot be given to an interface", hint: "use a unicast address such as 02:42:0a:58:00:02",

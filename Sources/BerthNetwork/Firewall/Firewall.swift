@@ -70,13 +70,14 @@ struct Firewall {
 
 extension Firewall {
     /// Deletes rules tagged with a network the state does not know, and elements of unknown
-    /// endpoints; returns them in words.
-    func removeLeftovers(knownNetworks: Set<String>, knownEndpoints: Set<String>) throws(BerthError) -> [String] {
+    /// endpoints; returns them in words. A scope narrowed to one endpoint touches only its
+    /// elements, and no rule.
+    func removeLeftovers(knownNetworks: Set<String>, knownEndpoints: Set<String>, scope: GarbageScope = .all) throws(BerthError) -> [String] {
         guard let current = try table() else { return [] }
         var transaction = Transaction()
         var removed: [String] = []
         let networkPrefix = FirewallLayout.networkTag("")
-        for chain in current.chains {
+        for chain in current.chains where scope.coversAll {
             for rule in chain.rules {
                 guard let comment = rule.comment, comment.hasPrefix(networkPrefix) else { continue }
                 let name = String(comment.dropFirst(networkPrefix.count))
@@ -91,7 +92,7 @@ extension Firewall {
             for element in contents.elements {
                 guard let comment = element.comment, comment.hasPrefix(endpointPrefix) else { continue }
                 let id = String(comment.dropFirst(endpointPrefix.count))
-                if !knownEndpoints.contains(id) {
+                if !knownEndpoints.contains(id), scope.covers(endpoint: id) {
                     transaction.destroy(.element(element, in: contents.set))
                     removed.append("element \(element.rendered) of map \(contents.set.name)")
                 }

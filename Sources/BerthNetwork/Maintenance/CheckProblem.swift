@@ -26,7 +26,8 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
 
 /// What `berth gc` removed.
 public struct GCReport: Sendable, Hashable {
-    /// Endpoints whose namespace was gone, detached and forgotten.
+    /// Endpoints and publications whose namespace was gone (or, from a prune, that were
+    /// not kept), detached and forgotten.
     public var endpoints: [String] = []
     /// Berth-tagged links the state did not know, deleted.
     public var links: [String] = []

@@ -6,7 +6,8 @@ extension NetworkManager {
     /// Puts back what the state calls for after an `nft flush ruleset`, a firewall reload
     /// or a reboot of the network stack: every network's bridge, address and sysctls, and
     /// Berth's whole nftables table with its guards, masquerade rules and one map element
-    /// per published port — the table in one atomic batch. Returns what was missing.
+    /// per published port (an endpoint's or a publication's) — the table in one atomic
+    /// batch. Returns what was missing.
     ///
     /// Reads the state once, the links once and Berth's table once.
     @discardableResult
@@ -14,7 +15,8 @@ extension NetworkManager {
         do {
             return try store.write { tx throws(BerthError) -> [CheckProblem] in
                 let networks = try tx.networks()
-                let endpoints = try tx.endpoints()
+                // Publications' elements live in the same maps, so they are restored alike.
+                let endpoints = try tx.endpoints() + tx.publications().map { publication throws(BerthError) in try publication.firewallView() }
                 let firewall = try self.firewall
                 var missing = firewallProblems(networks: networks, endpoints: endpoints, table: try firewall.table())
                 let links = Dictionary(try host.netlink.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

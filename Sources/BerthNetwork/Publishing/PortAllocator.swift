@@ -2,7 +2,7 @@ import BerthCore
 
 /// Turns `-p` specs into concrete mappings for one endpoint, inside the attach's state
 /// transaction: picks free host ports where the spec leaves a choice, and refuses keys that
-/// another endpoint or a host process holds.
+/// another endpoint, a publication or a host process holds.
 ///
 /// The state check gives the friendly error; the kernel's refusal of a duplicate map
 /// element (the elements are *created*, not added) is what makes the check race-free.
@@ -93,9 +93,12 @@ struct PortAllocator {
     /// address or a wildcard on either side.
     private func holder(of key: PortKey) throws(BerthError) -> String? {
         if chosen.contains(where: { Self.clash($0.key, key) }) { return "this endpoint (listed twice)" }
-        return try transaction.portMappings(proto: key.proto, hostPort: key.hostPort)
+        if let mapping = try transaction.portMappings(proto: key.proto, hostPort: key.hostPort).first(where: { Self.clash($0.key, key) }) {
+            return "endpoint \(mapping.endpointID)"
+        }
+        return try transaction.publicationPorts(proto: key.proto, hostPort: key.hostPort)
             .first { Self.clash($0.key, key) }
-            .map { "endpoint \($0.endpointID)" }
+            .map { "publication \($0.endpointID)" }
     }
 
     static func clash(_ a: PortKey, _ b: PortKey) -> Bool {

@@ -61,6 +61,32 @@ enum StateSchema {
             version INTEGER NOT NULL CHECK (version >= 0)
         ) STRICT;
         """,
+        // Version 4: ports published to an address whose interface another program made
+        // (Berth wired nothing but the map elements). Their keys share one owner with the
+        // endpoints' port_mappings; the allocator checks both tables, the kernel's refusal
+        // of a duplicate element backs that check.
+        """
+        CREATE TABLE publications (
+            id         TEXT PRIMARY KEY,
+            grp        TEXT NOT NULL,
+            ipv4       INTEGER NOT NULL CHECK (ipv4 BETWEEN 0 AND 4294967295),
+            netns_path TEXT NOT NULL,
+            netns_dev  INTEGER NOT NULL,
+            netns_ino  INTEGER NOT NULL,
+            host_link  TEXT,
+            created    INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX publications_by_group ON publications (grp);
+        CREATE TABLE publication_ports (
+            publication    TEXT NOT NULL REFERENCES publications (id) ON DELETE CASCADE,
+            protocol       TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'sctp')),
+            host_address   TEXT NOT NULL,
+            host_port      INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+            container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+            PRIMARY KEY (protocol, host_port, host_address)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX publication_ports_by_publication ON publication_ports (publication);
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -26,6 +26,9 @@ enum {
     BERTH_STEP_CAPABILITIES = 13,
     BERTH_STEP_MOUNT_SYS = 14,
     BERTH_STEP_MASK_PATHS = 15,
+    BERTH_STEP_CGROUP = 16,
+    BERTH_STEP_NO_NEW_PRIVS = 17,
+    BERTH_STEP_SECCOMP = 18,
     BERTH_STEP_TERMINAL = 20,
     BERTH_STEP_USER = 21,
     BERTH_STEP_READONLY_ROOT = 22,
@@ -33,7 +36,11 @@ enum {
     BERTH_STEP_VOLUME = 100,
 };
 
+#include <linux/filter.h>
 #include <sys/types.h>
+
+/// The most cgroup trees a process joins (one per v1 controller mount).
+#define BERTH_MAX_CGROUP_FDS 16
 
 /// What the child does once its namespaces and mounts are in place: shared by spawn and enter.
 struct berth_exec_config {
@@ -73,6 +80,26 @@ struct berth_exec_config {
     gid_t gid;
     const gid_t *groups;
     int group_count;
+    /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them
+    /// (at most BERTH_MAX_CGROUP_FDS). The child writes "0" (itself) to each and closes them
+    /// before execve: with a start pipe, right after reporting ready (the join then overlaps
+    /// the parent's work while the child is held); without, before it looks up the command.
+    /// The command and everything it starts are accounted and limited there.
+    const int *cgroup_fds;
+    int cgroup_count;
+    /// Nonzero: `cgroup_dir_fd` is an open cgroup2 directory the child is created in
+    /// (clone3 with CLONE_INTO_CGROUP: no move, no wait for the kernel's lock); it then skips
+    /// `cgroup_fds`, which remain the way in on a kernel without clone3.
+    int clone_into_cgroup;
+    int cgroup_dir_fd;
+    /// Nonzero: set PR_SET_NO_NEW_PRIVS just before execve (after the go-ahead).
+    int no_new_privs;
+    /// A classic BPF program of `seccomp_length` instructions to install with
+    /// seccomp(SECCOMP_SET_MODE_FILTER) just before execve, or NULL for none. Without
+    /// no_new_privs the kernel requires CAP_SYS_ADMIN for that, so the filter goes in before
+    /// the capabilities are limited (runc's order); with it, after them.
+    const struct sock_filter *seccomp_filter;
+    unsigned short seccomp_length;
 };
 
 /// A bind mount made inside the container's root filesystem once it is entered.

@@ -1,0 +1,111 @@
+import BerthCore
+import BerthNamespace
+import BerthNetwork
+
+/// Everything `berth-cni` asks of Berth's library, in one place: the plugin's handlers call
+/// these and nothing else of `NetworkManager`, so a change of the library's API is adapted
+/// here.
+struct BerthBackend {
+    let manager: NetworkManager
+
+    /// Opens Berth's state in `stateDirectory` (or `BERTH_STATE_DIR`, or /var/lib/berth),
+    /// working in the plugin's own network namespace: the runtime runs plugins in the host's.
+    init(stateDirectory: String?) throws(BerthError) {
+        manager = try NetworkManager(stateDirectory: stateDirectory)
+    }
+
+    /// The network `options.name`, created as `options` says if it does not exist. An
+    /// existing one must match what the configuration asks for (code 7 otherwise).
+    func ensureNetwork(_ options: NetworkOptions) throws(CNIError) -> NetworkRecord {
+        let record: NetworkRecord
+        do throws(BerthError) {
+            do throws(BerthError) {
+                record = try manager.network(named: options.name)
+            } catch where error.code == .notFound {
+                do throws(BerthError) {
+                    return try manager.createNetwork(options)
+                } catch where error.code == .alreadyExists {
+                    // Another ADD created it in between: use theirs, checked like any other.
+                    record = try manager.network(named: options.name)
+                }
+            }
+        } catch {
+            throw CNIError(error)
+        }
+        try Self.check(record, matches: options)
+        return record
+    }
+
+    private static func check(_ record: NetworkRecord, matches options: NetworkOptions) throws(CNIError) {
+        func mismatch(_ key: String, _ recorded: String, _ asked: String) -> CNIError {
+            CNIError(.invalidConfig, "network \(record.name) exists with \(key) \(recorded), but the configuration asks for \(asked)",
+                     details: "use the recorded \(key), or another network name (remove the network with 'berth network rm \(record.name)' once it has no attachments)")
+        }
+        if let subnet = options.subnet, subnet.network != record.subnet { throw mismatch("subnet", record.subnet.description, subnet.network.description) }
+        if let gateway = options.gateway, gateway != record.gateway { throw mismatch("gateway", record.gateway.description, gateway.description) }
+        if let bridge = options.bridge, bridge != record.bridge { throw mismatch("bridge", record.bridge.description, bridge.description) }
+        if let mtu = options.mtu, mtu != record.mtu { throw mismatch("mtu", String(record.mtu), String(mtu)) }
+        if options.isInternal != record.isInternal {
+            throw mismatch("internal", String(record.isInternal), String(options.isInternal))
+        }
+    }
+
+    /// Attaches the namespace and describes the endpoint for the result.
+    func attach(network: String, namespace: NamespaceReference, id: String, address: IPv4Address?, mac: MACAddress?,
+                ifname: InterfaceName, ports: [PortSpec]) throws(BerthError) -> EndpointDescription {
+        let options = try AttachOptions(network: network, namespace: namespace, id: id, address: address, mac: mac,
+                                        interfaceName: ifname, ports: ports)
+        let endpoint = try manager.attach(options)
+        Trace.mark("cni: attached")
+        do throws(BerthError) {
+            return try manager.describe(endpoint)
+        } catch {
+            try? manager.detach(id: id)
+            throw error
+        }
+    }
+
+    /// Removes the endpoint `id`; nothing if there is none.
+    func detach(id: String) throws(BerthError) { try manager.detach(id: id) }
+
+    /// The endpoint with exactly this id, or nil.
+    func endpoint(id: String) throws(BerthError) -> EndpointRecord? {
+        try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) }
+    }
+
+    /// The network of this name, or nil.
+    func network(named name: String) throws(BerthError) -> NetworkRecord? {
+        try manager.store.read { tx throws(BerthError) in try tx.network(named: name) }
+    }
+
+    /// Chained mode: publishes `ports` to an address another plugin configured.
+    func publish(id: String, group: String, address: IPv4Address, namespace: NamespaceReference, hostLink: InterfaceName?, ports: [PortSpec]) throws(BerthError) {
+        try manager.publish(PublicationOptions(id: id, group: group, address: address, namespace: namespace, hostLink: hostLink, ports: ports))
+    }
+
+    /// Removes the publication `id`; nothing if there is none.
+    func unpublish(id: String) throws(BerthError) { try manager.unpublish(id: id) }
+
+    func publication(id: String) throws(BerthError) -> PublicationRecord? { try manager.publication(id: id) }
+
+    /// What is missing of an endpoint, in words.
+    func verifyEndpoint(id: String) throws(BerthError) -> [String] { try manager.verifyEndpoint(id: id).map(\.description) }
+
+    /// What is missing of a publication, in words.
+    func verifyPublication(id: String) throws(BerthError) -> [String] { try manager.verifyPublication(id: id).map(\.description) }
+
+    /// GC: removes attachments of `network` (endpoints and publications) not in `keeping`;
+    /// returns the endpoints removed (for the IPAM plugin's DEL) and every id removed.
+    func prune(network: String, keeping: Set<String>) throws(BerthError) -> (endpoints: [EndpointRecord], removed: [String]) {
+        let before = try manager.endpoints(network: network).filter { !keeping.contains($0.id) }
+        let report = try manager.pruneEndpoints(network: network, keeping: keeping)
+        let publications = try manager.prunePublications(group: network, keeping: keeping)
+        let removed = Set(report.endpoints)
+        return (before.filter { removed.contains($0.id) }, report.endpoints + publications)
+    }
+
+    /// STATUS: why an ADD with `options` would fail now.
+    func blockers(_ options: NetworkOptions) throws(BerthError) -> [BerthError] {
+        try manager.attachBlockers(network: options.name, creating: options)
+    }
+}

@@ -1,0 +1,34 @@
+/// How a CNI attachment — the pair (container id, interface name) the specification
+/// makes unique — is known in Berth's state: as the endpoint (or publication) id
+/// `CONTAINERID-IFNAME`, so `berth ps` lists it under a readable id.
+public enum CNIAttachment {
+    /// Endpoint ids have at most 128 bytes: the container id, '-', and an interface name
+    /// of at most 15 bytes (escaped bytes take three).
+    public static let maxContainerIDLength = 128 - 1 - 15 * 3
+
+    /// The endpoint id of an attachment. Bytes of the interface name outside letters,
+    /// digits, '.' and '-' are written `_XX` (hex), so the id stays within Berth's id
+    /// alphabet and different names never share an id.
+    public static func endpointID(containerID: String, ifname: String) -> String {
+        var id = containerID + "-"
+        for byte in ifname.utf8 {
+            let plain = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+            if plain {
+                id.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                id += "_" + (hex.utf8.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return id
+    }
+
+    /// The container id back from an endpoint id and its interface name, or nil when the id
+    /// is not an attachment's of that name.
+    public static func containerID(endpointID: String, ifname: String) -> String? {
+        let suffix = Self.endpointID(containerID: "", ifname: ifname)
+        guard endpointID.hasSuffix(suffix), endpointID.utf8.count > suffix.utf8.count else { return nil }
+        return String(endpointID.dropLast(suffix.count))
+    }
+}

@@ -1,0 +1,125 @@
+/// The `CNI_*` environment variables of one invocation, checked as the specification
+/// demands for each command.
+public struct CNIEnvironment: Sendable, Hashable {
+    /// The operation the runtime asks for.
+    public enum Command: String, Sendable, Hashable, CaseIterable {
+        case add = "ADD", del = "DEL", check = "CHECK", gc = "GC", status = "STATUS", version = "VERSION"
+    }
+
+    public var command: Command
+    /// `CNI_CONTAINERID`; empty for GC, STATUS and VERSION.
+    public var containerID: String
+    /// `CNI_NETNS`: a path to the container's network namespace; empty when not given (DEL may omit it).
+    public var netns: String
+    /// `CNI_IFNAME`: the interface to create inside the namespace.
+    public var ifname: String
+    /// `CNI_ARGS` as key-value pairs, in order.
+    public var args: [(String, String)]
+    /// `CNI_PATH`: where to look for plugins (the IPAM plugin), in order.
+    public var path: [String]
+
+    public static func == (lhs: CNIEnvironment, rhs: CNIEnvironment) -> Bool {
+        lhs.command == rhs.command && lhs.containerID == rhs.containerID && lhs.netns == rhs.netns && lhs.ifname == rhs.ifname
+            && lhs.path == rhs.path && lhs.args.elementsEqual(rhs.args) { $0 == $1 }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(command)
+        hasher.combine(containerID)
+        hasher.combine(netns)
+        hasher.combine(ifname)
+    }
+
+    /// Reads and checks the variables from `environment`. Errors are code 4 (invalid
+    /// environment), naming the variable and what is wrong with it.
+    public init(_ environment: [String: String]) throws(CNIError) {
+        guard let commandText = environment["CNI_COMMAND"], !commandText.isEmpty else {
+            throw CNIError(.invalidEnvironment, "CNI_COMMAND is not set", details: "set it to ADD, DEL, CHECK, GC, STATUS or VERSION")
+        }
+        guard let command = Command(rawValue: commandText) else {
+            throw CNIError(.invalidEnvironment, "CNI_COMMAND \"\(commandText)\" is not a CNI command",
+                           details: "use ADD, DEL, CHECK, GC, STATUS or VERSION")
+        }
+        self.command = command
+        containerID = environment["CNI_CONTAINERID"] ?? ""
+        netns = environment["CNI_NETNS"] ?? ""
+        ifname = environment["CNI_IFNAME"] ?? ""
+        path = (environment["CNI_PATH"] ?? "").split(separator: ":").map(String.init)
+        args = []
+        guard command != .version else { return }
+        args = try Self.parseArgs(environment["CNI_ARGS"] ?? "")
+        switch command {
+        case .add, .check:
+            try Self.checkContainerID(containerID)
+            guard !netns.isEmpty else {
+                throw CNIError(.invalidEnvironment, "CNI_NETNS is not set", details: "\(command.rawValue) needs the path of the container's network namespace")
+            }
+            try Self.checkIfname(ifname)
+        case .del:
+            try Self.checkContainerID(containerID)
+            try Self.checkIfname(ifname)
+        case .gc, .status, .version:
+            break
+        }
+    }
+
+    /// The value of `key` in `CNI_ARGS`, if given.
+    public func arg(_ key: String) -> String? {
+        args.first { $0.0 == key }?.1
+    }
+
+    /// The keys of `CNI_ARGS` Berth understands; others need `IgnoreUnknown`, as in the
+    /// reference plugins.
+    static let knownArgs: Set = ["IgnoreUnknown", "IP", "MAC"]
+
+    /// `KEY=VALUE;KEY=VALUE`.
+    static func parseArgs(_ text: String) throws(CNIError) -> [(String, String)] {
+        guard !text.isEmpty else { return [] }
+        var pairs: [(String, String)] = []
+        for item in text.split(separator: ";", omittingEmptySubsequences: true) {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw CNIError(.invalidEnvironment, "CNI_ARGS item \"\(item)\" is not KEY=VALUE", details: "separate KEY=VALUE pairs with ';'")
+            }
+            pairs.append((String(item[..<equals]), String(item[item.index(after: equals)...])))
+        }
+        let ignoreUnknown = pairs.contains { $0.0 == "IgnoreUnknown" && ["1", "true", "True", "TRUE"].contains($0.1) }
+        if !ignoreUnknown, let unknown = pairs.first(where: { !knownArgs.contains($0.0) }) {
+            throw CNIError(.invalidEnvironment, "CNI_ARGS has the unknown key \"\(unknown.0)\"",
+                           details: "berth-cni understands IP and MAC; add IgnoreUnknown=1 to pass others")
+        }
+        return pairs
+    }
+
+    /// Alphanumeric first, then alphanumerics, '_', '.' and '-' (the specification's rule).
+    static func checkContainerID(_ id: String) throws(CNIError) {
+        guard !id.isEmpty else {
+            throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is not set", details: "the runtime must name the container")
+        }
+        func isAlnum(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
+        let bytes = Array(id.utf8)
+        guard isAlnum(bytes[0]), bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
+            throw CNIError(.invalidEnvironment, "CNI_CONTAINERID \"\(id)\" is invalid",
+                           details: "a container id starts with a letter or digit and holds only letters, digits, '_', '.' and '-'")
+        }
+        guard bytes.count <= CNIAttachment.maxContainerIDLength else {
+            throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is \(bytes.count) bytes long",
+                           details: "berth-cni takes container ids of at most \(CNIAttachment.maxContainerIDLength) bytes")
+        }
+    }
+
+    /// At most 15 bytes, not empty, "." or "..", and no '/', ':' or whitespace (the kernel's
+    /// and the specification's rule).
+    static func checkIfname(_ name: String) throws(CNIError) {
+        guard !name.isEmpty else {
+            throw CNIError(.invalidEnvironment, "CNI_IFNAME is not set", details: "name the interface to create, such as eth0")
+        }
+        guard name.utf8.count <= 15 else {
+            throw CNIError(.invalidEnvironment, "CNI_IFNAME \"\(name)\" is \(name.utf8.count) bytes long", details: "interface names have at most 15 bytes")
+        }
+        guard name != ".", name != "..",
+              !name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 == 0x7F }) else {
+            throw CNIError(.invalidEnvironment, "CNI_IFNAME \"\(name)\" is not a valid interface name",
+                           details: "interface names must not be '.' or '..' nor contain '/', ':' or whitespace")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import BerthCore
+import BerthNetwork
+
+/// What the plugin prints on stdout and the status it exits with.
+public struct CNIResponse: Sendable, Hashable {
+    /// The result, the version information or the error object, as JSON text; empty when
+    /// the command prints nothing (DEL, GC, STATUS, CHECK on success).
+    public var output: String
+    /// 0 on success, 1 with an error object on stdout.
+    public var exitCode: Int32
+
+    public init(output: String, exitCode: Int32) {
+        self.output = output
+        self.exitCode = exitCode
+    }
+}
+
+/// `berth-cni`: one CNI invocation, from the environment and stdin to stdout and exit code.
+public enum CNIPlugin {
+    /// Runs the command named by `CNI_COMMAND` in `environment` with the configuration in
+    /// `stdin` (as read by `CNIInput.read`; `stdinError` when that failed).
+    public static func run(environment: [String: String], stdin: [UInt8], stdinError: CNIError? = nil) -> CNIResponse {
+        var version = CNIVersion.latest
+        var log = CNILog()
+        // Parsed before the environment is checked, so every error speaks the
+        // configuration's version and goes to its log file.
+        let parsed: Result<JSONValue, CNIError> = stdinError.map { .failure($0) } ?? Result { () throws(CNIError) in try CNIInput.parse(stdin) }
+        if case .success(let json) = parsed {
+            if let text = json["cniVersion"]?.stringValue, let given = CNIVersion(text), given.isSupported { version = given }
+            if let path = json["logFile"]?.stringValue, !path.isEmpty { log = CNILog(path: path) }
+        }
+        do throws(CNIError) {
+            let env = try CNIEnvironment(environment)
+            if env.command == .version { return versionInfo(stdin: stdin) }
+            let json = try parsed.get()
+            let config = try CNIConfig(json, lenient: env.command == .del)
+            Trace.mark("cni: input parsed")
+            let request = CNIRequest(env: env, config: config, stdin: stdin, environment: environment, log: log)
+            let output: JSONValue? = switch env.command {
+            case .add: try request.add()
+            case .del: try request.del()
+            case .check: try request.check()
+            case .gc: try request.gc()
+            case .status: try request.status()
+            case .version: nil
+            }
+            return CNIResponse(output: output?.render() ?? "", exitCode: 0)
+        } catch {
+            log.write("\(environment["CNI_COMMAND"] ?? "?") \(environment["CNI_CONTAINERID"] ?? "") \(environment["CNI_IFNAME"] ?? ""): \(error)")
+            return CNIResponse(output: error.rendered(version: version.description).render(), exitCode: 1)
+        }
+    }
+
+    /// VERSION: the versions Berth speaks. stdin may be empty or hold `{"cniVersion": …}`;
+    /// the answer names that version when Berth speaks it, else the latest.
+    static func versionInfo(stdin: [UInt8]) -> CNIResponse {
+        var version = CNIVersion.latest
+        if let json = try? JSONValue(parsingUTF8: stdin), let text = json["cniVersion"]?.stringValue,
+           let given = CNIVersion(text), given.isSupported {
+            version = given
+        }
+        let info: JSONValue = .object([
+            ("cniVersion", .string(version.description)),
+            ("supportedVersions", .array(CNIVersion.supported.map { .string($0.description) })),
+        ])
+        return CNIResponse(output: info.render(), exitCode: 0)
+    }
+}
+
+/// One invocation's checked inputs, shared by the command handlers.
+struct CNIRequest {
+    let env: CNIEnvironment
+    let config: CNIConfig
+    /// stdin as received: delegated IPAM plugins get exactly this.
+    let stdin: [UInt8]
+    /// The plugin's whole environment: delegated IPAM plugins get it too.
+    let environment: [String: String]
+    let log: CNILog
+
+    /// The attachment's endpoint (or publication) id in Berth's state.
+    var attachmentID: String { CNIAttachment.endpointID(containerID: env.containerID, ifname: env.ifname) }
+
+    func backend() throws(CNIError) -> BerthBackend {
+        do {
+            return try BerthBackend(stateDirectory: config.stateDir)
+        } catch {
+            throw CNIError(error)
+        }
+    }
+
+    func ipamPlugin() throws(CNIError) -> IPAMPlugin? {
+        guard let type = config.ipamType else { return nil }
+        return try IPAMPlugin(type: type, searchPath: env.path)
+    }
+
+    /// The network a main-plugin ADD creates when it does not exist yet.
+    func networkOptions(subnet: CIDR? = nil, gateway: IPv4Address? = nil) -> NetworkOptions {
+        NetworkOptions(name: config.name, subnet: config.subnet ?? subnet, gateway: config.gateway ?? gateway,
+                       bridge: config.bridge, mtu: config.mtu, isInternal: config.isInternal)
+    }
+
+    /// Refuses a command the configuration's version does not have (code 1).
+    func require(_ supported: Bool, _ since: String) throws(CNIError) {
+        guard supported else {
+            throw CNIError(.incompatibleVersion, "\(env.command.rawValue) is not part of CNI \(config.cniVersion)",
+                           details: "\(env.command.rawValue) needs cniVersion \(since) or later")
+        }
+    }
+}

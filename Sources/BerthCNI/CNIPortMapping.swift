@@ -1,0 +1,71 @@
+public import BerthCore
+
+/// One entry of `runtimeConfig.portMappings`.
+///
+/// Keys match case-insensitively, as Go's JSON decoder matches struct fields: podman sends
+/// `hostPort`, containerd's CRI sends `HostPort` (go-cni's struct has no JSON tags). An
+/// exact match wins over a case-insensitive one.
+public struct CNIPortMapping: Sendable, Hashable {
+    public var hostPort: UInt16
+    public var containerPort: UInt16
+    public var proto: TransportProtocol
+    /// Nil for every host address (absent, empty, `0.0.0.0`).
+    public var hostIP: IPAddress?
+
+    public init(hostPort: UInt16, containerPort: UInt16, proto: TransportProtocol = .tcp, hostIP: IPAddress? = nil) {
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+        self.proto = proto
+        self.hostIP = hostIP
+    }
+
+    /// The member of `object` named `key` in any letter case; the exact spelling first.
+    static func member(_ object: [(String, JSONValue)], _ key: String) -> JSONValue? {
+        if let exact = object.first(where: { $0.0 == key }) { return exact.1 }
+        let lower = key.lowercased()
+        return object.first { $0.0.lowercased() == lower }?.1
+    }
+
+    /// Parses one mapping; `path` names it in errors (`runtimeConfig.portMappings[0]`).
+    /// A host port of 0 means "no host port" to Kubernetes: such entries give nil.
+    static func parse(_ value: JSONValue, path: String) throws(CNIError) -> CNIPortMapping? {
+        guard let object = value.objectValue else {
+            throw CNIError(.invalidConfig, "\"\(path)\" must be an object like {\"hostPort\": 8080, \"containerPort\": 80, \"protocol\": \"tcp\"}")
+        }
+        func port(_ key: String, allowZero: Bool) throws(CNIError) -> UInt16 {
+            guard let member = member(object, key), !member.isNull else {
+                throw CNIError(.invalidConfig, "\"\(path)\" has no \(key)", details: "give \(key) as a number from 1 to 65535")
+            }
+            guard let number = member.intValue, (allowZero ? 0 : 1)...65535 ~= number else {
+                throw CNIError(.invalidConfig, "\"\(path).\(key)\" must be a port number from 1 to 65535")
+            }
+            return UInt16(number)
+        }
+        let hostPort = try port("hostPort", allowZero: true)
+        let containerPort = try port("containerPort", allowZero: false)
+        guard hostPort != 0 else { return nil }
+        var proto = TransportProtocol.tcp
+        if let member = member(object, "protocol"), !member.isNull {
+            guard let text = member.stringValue, let parsed = TransportProtocol(rawValue: text.lowercased()) else {
+                throw CNIError(.invalidConfig, "\"\(path).protocol\" must be \"tcp\", \"udp\" or \"sctp\"")
+            }
+            proto = parsed
+        }
+        var hostIP: IPAddress?
+        if let member = member(object, "hostIP"), !member.isNull {
+            guard let text = member.stringValue else { throw CNIError(.invalidConfig, "\"\(path).hostIP\" must be a string") }
+            if !text.isEmpty {
+                guard let address = IPAddress(text) else {
+                    throw CNIError(.invalidConfig, "\"\(path).hostIP\" \"\(text)\" is not an IP address")
+                }
+                if !address.isUnspecified { hostIP = address }
+            }
+        }
+        return CNIPortMapping(hostPort: hostPort, containerPort: containerPort, proto: proto, hostIP: hostIP)
+    }
+
+    /// The mapping as Berth's `-p` spec.
+    public func portSpec() throws(BerthError) -> PortSpec {
+        try PortSpec(hostAddress: hostIP, hostPorts: try PortRange(hostPort), containerPorts: try PortRange(containerPort), protocol: proto)
+    }
+}

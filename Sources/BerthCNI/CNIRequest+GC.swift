@@ -1,0 +1,38 @@
+import BerthCore
+import BerthNetwork
+
+extension CNIRequest {
+    /// GC (CNI 1.1): removes every attachment of this network that is not in
+    /// `cni.dev/valid-attachments` — endpoints with their veths, leases and elements,
+    /// publications, and leftovers of a crashed ADD — and gives each removed endpoint's
+    /// delegated lease back. Valid attachments are untouched.
+    func gc() throws(CNIError) -> JSONValue? {
+        try require(config.cniVersion.hasGCAndStatus, "1.1.0")
+        guard let valid = config.validAttachments else {
+            throw CNIError(.invalidConfig, "GC needs \"cni.dev/valid-attachments\"",
+                           details: "without the list of valid attachments every attachment would look stale; the runtime passes it")
+        }
+        let keeping = Set(valid.map { CNIAttachment.endpointID(containerID: $0.containerID, ifname: $0.ifname) })
+        let backend = try backend()
+        let pruned: (endpoints: [EndpointRecord], removed: [String])
+        do throws(BerthError) {
+            pruned = try backend.prune(network: config.name, keeping: keeping)
+        } catch {
+            throw CNIError(error)
+        }
+        if !pruned.removed.isEmpty { log.write("GC \(config.name): removed \(pruned.removed.joined(separator: ", "))") }
+        guard let ipam = try ipamPlugin() else { return nil }
+        var failure: CNIError?
+        for endpoint in pruned.endpoints {
+            let ifname = endpoint.interfaceName.rawValue
+            guard let containerID = CNIAttachment.containerID(endpointID: endpoint.id, ifname: ifname) else { continue }
+            do throws(CNIError) {
+                try releaseIPAM(ipam, overrides: ["CNI_CONTAINERID": containerID, "CNI_IFNAME": ifname, "CNI_NETNS": ""])
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
+        return nil
+    }
+}

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+import BerthNamespace
+import SystemPackage
+
+/// kill(2) under a name `KernelCgroupFilesystem.kill` does not shadow, from Glibc or Musl alike.
+private func systemKill(_ pid: Int32, _ signal: Int32) -> Int32 { kill(pid, signal) }
+
+/// The few things cgroup code does to the host: directories and small files under
+/// /sys/fs/cgroup, and SIGKILL for what is left in a cgroup being removed. The kernel does
+/// them in `KernelCgroupFilesystem`; `FakeCgroupFilesystem` records them for unit tests.
+///
+/// Errors carry the errno (`Errno` as the cause) so callers can tell EEXIST, ENOENT and
+/// EBUSY apart.
+public protocol CgroupFilesystem: Sendable {
+    /// mkdir(2) with mode 0755.
+    func makeDirectory(_ path: String) throws(BerthError)
+    /// rmdir(2).
+    func removeDirectory(_ path: String) throws(BerthError)
+    /// Writes `value` to an existing file in one write(2) (cgroup files take one value per write).
+    func write(_ path: String, _ value: String) throws(BerthError)
+    /// The whole content of a small file.
+    func read(_ path: String) throws(BerthError) -> String
+    /// Whether the path exists.
+    func exists(_ path: String) -> Bool
+    /// Names of the subdirectories of a directory (none if it does not exist).
+    func subdirectories(_ path: String) throws(BerthError) -> [String]
+    /// SIGKILL to a process; false when it no longer exists.
+    func kill(_ pid: Int32) -> Bool
+}
+
+/// The real thing: system calls on the host's files.
+public struct KernelCgroupFilesystem: CgroupFilesystem {
+    public init() {}
+
+    public func makeDirectory(_ path: String) throws(BerthError) {
+        guard mkdir(path, 0o755) == 0 else { throw Self.failure("create cgroup \(path)", Errno.current, path) }
+    }
+
+    public func removeDirectory(_ path: String) throws(BerthError) {
+        guard rmdir(path) == 0 else { throw Self.failure("remove cgroup \(path)", Errno.current, path) }
+    }
+
+    public func write(_ path: String, _ value: String) throws(BerthError) {
+        let fd = try Self.open(path, .writeOnly)
+        defer { try? fd.close() }
+        let bytes = Array(value.utf8)
+        // One write(2) (retried across EINTR): a cgroup file takes the whole value or refuses it.
+        let written: Int
+        do { written = try bytes.withUnsafeBytes { try fd.write($0) } } catch {
+            throw Self.failure("write \"\(value)\" to \(path)", error as? Errno ?? Errno(EIO), path)
+        }
+        guard written == bytes.count else { throw Self.failure("write \"\(value)\" to \(path)", Errno(EIO), path) }
+    }
+
+    public func read(_ path: String) throws(BerthError) -> String {
+        let fd = try Self.open(path, .readOnly)
+        defer { try? fd.close() }
+        // Control files are small; a bound keeps a bad path from reading a huge file.
+        let limit = 1 << 20
+        let data: [UInt8]
+        do { data = try fd.readToEnd(limit: limit + 1) } catch { throw Self.failure("read \(path)", error, path) }
+        guard data.count <= limit else { throw BerthError(.system, "\(path) is larger than a cgroup file can be", object: .file(path)) }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func open(_ path: String, _ mode: FileDescriptor.AccessMode) throws(BerthError) -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(path, mode, options: .closeOnExec)
+        } catch {
+            throw failure("open \(path)", error as? Errno ?? Errno(EIO), path)
+        }
+    }
+
+    public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public func subdirectories(_ path: String) throws(BerthError) -> [String] {
+        guard let dir = opendir(path) else {
+            let error = Errno.current
+            if error.code == ENOENT { return [] }
+            throw Self.failure("list \(path)", error, path)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public func kill(_ pid: Int32) -> Bool { systemKill(pid, SIGKILL) == 0 }
+
+    static func failure(_ operation: String, _ error: Errno, _ path: String) -> BerthError {
+        BerthError.system(operation, error, privilege: "CAP_DAC_OVERRIDE").with(object: .file(path))
+    }
+}

@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+
+extension CgroupManager {
+    /// The containers that have a cgroup under the Berth parent, in any tree.
+    public func containerIDs() throws(BerthError) -> [String] {
+        var ids: Set<String> = []
+        for directory in parentDirectories {
+            ids.formUnion(try filesystem.subdirectories(directory).filter { Self.isName(Substring($0)) })
+        }
+        return ids.sorted()
+    }
+
+    /// The processes in a container's cgroup now (pids as the caller's pid namespace sees them).
+    public func processes(_ cgroup: ContainerCgroup) throws(BerthError) -> [Int32] {
+        var pids: Set<Int32> = []
+        for file in cgroup.procsFiles {
+            let text: String
+            do throws(BerthError) { text = try filesystem.read(file) } catch where errnoCode(error) == ENOENT { continue }
+            pids.formUnion(text.split(separator: "\n").compactMap { Int32($0) })
+        }
+        return pids.sorted()
+    }
+
+    /// Removes a container's cgroup: SIGKILL to whatever still runs in it (normally nothing:
+    /// the command and its children ended with PID 1 of their namespace), then rmdir once
+    /// the kernel has let the last process go. A directory already gone is fine, so removing
+    /// twice, or a cgroup half-made by a crash, works. Throws if processes remain after
+    /// `timeout` (one stuck in the kernel, state D).
+    public func remove(_ cgroup: ContainerCgroup, timeout: Duration = .seconds(10)) throws(BerthError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var remaining = cgroup.paths
+        while true {
+            let pids = try processes(cgroup)
+            for pid in pids { _ = filesystem.kill(pid) }
+            if pids.isEmpty {
+                var busy: [String] = []
+                for path in remaining {
+                    do throws(BerthError) {
+                        try filesystem.removeDirectory(path)
+                    } catch where errnoCode(error) == ENOENT {
+                    } catch where errnoCode(error) == EBUSY {
+                        // The last process is still exiting.
+                        busy.append(path)
+                    }
+                }
+                remaining = busy
+                if remaining.isEmpty { return }
+            }
+            guard clock.now < deadline else {
+                throw BerthError(.system, "cgroup of container \(cgroup.id) still has processes \(pids) after SIGKILL",
+                                 hint: "a process stuck in the kernel (state D) holds it; it is removed once it ends",
+                                 object: .cgroup(remaining.first ?? cgroup.id), operation: .removeCgroup)
+            }
+            usleep(2000)
+        }
+    }
+
+    /// Removes the cgroups under the Berth parent of every container not in `keeping`
+    /// (what `gc` does once it knows which containers are alive), killing what runs in them.
+    /// Returns the ids removed.
+    @discardableResult
+    public func removeOrphans(keeping: Set<String>, timeout: Duration = .seconds(10)) throws(BerthError) -> [String] {
+        var removed: [String] = []
+        for id in try containerIDs() where !keeping.contains(id) {
+            try remove(cgroup(id: id), timeout: timeout)
+            removed.append(id)
+        }
+        return removed
+    }
+}

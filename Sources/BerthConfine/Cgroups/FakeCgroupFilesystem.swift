@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+import BerthNamespace
+import Synchronization
+
+/// An in-memory cgroup tree for unit tests: directories, files with contents, and processes
+/// in `cgroup.procs`. Every change is logged in order (`log`), which is what a test compares
+/// with its golden. A new directory gets the control files of its hierarchy (see
+/// `controlFiles`), so writing a file the kernel would not have fails as it would (ENOENT).
+public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
+    private struct State {
+        var directories: Set<String> = []
+        var files: [String: String] = [:]
+        var log: [String] = []
+        var killed: [Int32] = []
+    }
+
+    private let state = Mutex(State())
+    /// For a new directory `path`, the names of the files it gets, with their contents.
+    private let controlFiles: @Sendable (_ path: String) -> [String: String]
+
+    public init(controlFiles: @escaping @Sendable (_ path: String) -> [String: String] = { _ in ["cgroup.procs": ""] }) {
+        self.controlFiles = controlFiles
+    }
+
+    /// Adds a directory (and its parents) and files, unlogged: the host as it is before a test.
+    public func seed(directories: [String] = [], files: [String: String] = [:]) {
+        state.withLock { state in
+            for directory in directories {
+                var path = ""
+                for part in directory.split(separator: "/") {
+                    path += "/" + part
+                    state.directories.insert(path)
+                }
+            }
+            state.files.merge(files) { $1 }
+        }
+    }
+
+    /// "mkdir PATH", "write PATH VALUE", "rmdir PATH", "kill PID", in order.
+    public var log: [String] { state.withLock { $0.log } }
+
+    /// The content of a file (nil if absent).
+    public func file(_ path: String) -> String? { state.withLock { $0.files[path] } }
+
+    public func isDirectory(_ path: String) -> Bool { state.withLock { $0.directories.contains(path) } }
+
+    public func makeDirectory(_ path: String) throws(BerthError) {
+        let files = controlFiles(path)
+        try state.withLock { (state) throws(BerthError) in
+            guard !state.directories.contains(path) else { throw Self.failure("create cgroup \(path)", EEXIST) }
+            guard state.directories.contains(Self.parent(of: path)) else { throw Self.failure("create cgroup \(path)", ENOENT) }
+            state.directories.insert(path)
+            for (name, content) in files { state.files[path + "/" + name] = content }
+            state.log.append("mkdir \(path)")
+        }
+    }
+
+    public func removeDirectory(_ path: String) throws(BerthError) {
+        try state.withLock { (state) throws(BerthError) in
+            guard state.directories.contains(path) else { throw Self.failure("remove cgroup \(path)", ENOENT) }
+            let busy = state.directories.contains { $0.hasPrefix(path + "/") }
+                || !(state.files[path + "/cgroup.procs"] ?? "").isEmpty
+            guard !busy else { throw Self.failure("remove cgroup \(path)", EBUSY) }
+            state.directories.remove(path)
+            state.files = state.files.filter { !$0.key.hasPrefix(path + "/") }
+            state.log.append("rmdir \(path)")
+        }
+    }
+
+    public func write(_ path: String, _ value: String) throws(BerthError) {
+        try state.withLock { (state) throws(BerthError) in
+            guard state.files[path] != nil else { throw Self.failure("open \(path)", ENOENT) }
+            state.files[path] = value
+            state.log.append("write \(path) \(value)")
+        }
+    }
+
+    public func read(_ path: String) throws(BerthError) -> String {
+        try state.withLock { (state) throws(BerthError) -> String in
+            guard let content = state.files[path] else { throw Self.failure("open \(path)", ENOENT) }
+            return content
+        }
+    }
+
+    public func exists(_ path: String) -> Bool {
+        state.withLock { $0.directories.contains(path) || $0.files[path] != nil }
+    }
+
+    public func subdirectories(_ path: String) throws(BerthError) -> [String] {
+        state.withLock { state in
+            state.directories.filter { Self.parent(of: $0) == path }.map { String($0.dropFirst(path.count + 1)) }.sorted()
+        }
+    }
+
+    /// Removes the pid from every `cgroup.procs`, as if SIGKILL ended it at once.
+    public func kill(_ pid: Int32) -> Bool {
+        state.withLock { state in
+            var found = false
+            for (path, content) in state.files where path.hasSuffix("/cgroup.procs") {
+                let pids = content.split(separator: "\n").filter { $0 != "\(pid)" }
+                if pids.count != content.split(separator: "\n").count { found = true }
+                state.files[path] = pids.map { $0 + "\n" }.joined()
+            }
+            state.log.append("kill \(pid)")
+            return found
+        }
+    }
+
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    private static func failure(_ operation: String, _ code: Int32) -> BerthError {
+        BerthError.system(operation, Errno(code))
+    }
+}

@@ -1,0 +1,35 @@
+public import BerthCore
+
+/// An endpoint with what a caller reporting it needs besides the record: its network and
+/// the MAC addresses of the host-side links (the bridge and the veth).
+public struct EndpointDescription: Sendable, Hashable {
+    public var endpoint: EndpointRecord
+    public var network: NetworkRecord
+    /// The bridge's MAC, nil if the kernel reports none (or the bridge is gone).
+    public var bridgeMAC: MACAddress?
+    /// The host veth's MAC, nil if the kernel reports none (or the veth is gone).
+    public var hostVethMAC: MACAddress?
+
+    public init(endpoint: EndpointRecord, network: NetworkRecord, bridgeMAC: MACAddress?, hostVethMAC: MACAddress?) {
+        self.endpoint = endpoint
+        self.network = network
+        self.bridgeMAC = bridgeMAC
+        self.hostVethMAC = hostVethMAC
+    }
+
+    /// The interface's address with the network's prefix length (`10.88.0.2/16`).
+    public var addressCIDR: CIDR {
+        get throws(BerthError) { try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength) }
+    }
+}
+
+extension NetworkManager {
+    /// Describes an endpoint: its network record and the host links' MACs. Costs one state
+    /// read and two link lookups.
+    public func describe(_ endpoint: EndpointRecord) throws(BerthError) -> EndpointDescription {
+        let network = try self.network(named: endpoint.network)
+        return EndpointDescription(endpoint: endpoint, network: network,
+                                   bridgeMAC: try optionalLink(named: network.bridge.rawValue)?.mac,
+                                   hostVethMAC: try optionalLink(named: endpoint.hostVeth.rawValue)?.mac)
+    }
+}

@@ -1,0 +1,59 @@
+public import BerthCore
+import BerthNetlink
+
+extension NetworkManager {
+    /// Why an attach to `network` would fail now; empty when it can succeed. When the
+    /// network does not exist yet, `creating` describes the network the caller would create
+    /// first (nil: the caller would not create it, so its absence is the blocker).
+    ///
+    /// Looks at the state (readable, the network's free addresses) and the host (the
+    /// bridge's name is free or a bridge, the requested subnet is free). Nothing changes.
+    public func attachBlockers(network name: String, creating options: NetworkOptions? = nil) throws(BerthError) -> [BerthError] {
+        let (record, networks, leased) = try store.read { tx throws(BerthError) -> (NetworkRecord?, [NetworkRecord], Int) in
+            let record = try tx.network(named: name)
+            return (record, try tx.networks(), record == nil ? 0 : try tx.endpointCount(network: name))
+        }
+        var blockers: [BerthError] = []
+        if let record {
+            if let link = try optionalLink(named: record.bridge.rawValue), link.kind != .bridge {
+                blockers.append(BerthError(.conflict, "link \(record.bridge) of network \"\(name)\" exists but is a \(link.kind), not a bridge",
+                                           hint: "delete that link", object: .link(record.bridge.rawValue), operation: .attach,
+                                           remedy: .remove(.link(record.bridge.rawValue))))
+            }
+            let range = try IPAM.hostRange(of: record.subnet)
+            let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(UInt64(record.gateway.value)) ? 1 : 0)
+            if leased >= usable {
+                blockers.append(BerthError(.conflict, "no free address left in subnet \(record.subnet) of network \"\(name)\": all \(usable) usable addresses are leased",
+                                           hint: "detach an endpoint, or create a network with a larger subnet", object: .network(name),
+                                           operation: .attach, parameter: "network", remedy: .detachEndpoints))
+            }
+            return blockers
+        }
+        guard let options else {
+            return [BerthError(.notFound, "no network named \"\(name)\"", object: .network(name), operation: .attach, parameter: "network",
+                               remedy: .listExisting(.network))]
+        }
+        do throws(BerthError) {
+            try NetworkOptions.validate(name: options.name)
+            if let bridge = options.bridge {
+                if let holder = networks.first(where: { $0.bridge == bridge }) {
+                    throw BerthError(.conflict, "bridge \(bridge) already carries network \(holder.name)", object: .bridge(bridge.rawValue),
+                                     operation: .createNetwork, parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+                }
+                if let link = try optionalLink(named: bridge.rawValue), link.kind != .bridge {
+                    throw BerthError(.conflict, "link \(bridge) exists but is a \(link.kind), not a bridge", object: .link(bridge.rawValue),
+                                     operation: .createNetwork, parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+                }
+            }
+            let taken = try takenSubnets(networks: networks)
+            if let subnet = options.subnet {
+                try SubnetPool.check(subnet, against: taken)
+            } else {
+                _ = try SubnetPool.pick(avoiding: taken)
+            }
+        } catch {
+            blockers.append(error.with(operation: .createNetwork))
+        }
+        return blockers
+    }
+}

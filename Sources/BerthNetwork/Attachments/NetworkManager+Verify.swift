@@ -1,0 +1,108 @@
+public import BerthCore
+import BerthNamespace
+import BerthNetlink
+
+extension NetworkManager {
+    /// Checks one endpoint, by exact id, against the kernel: its network's bridge (present,
+    /// a bridge, up), its host veth (present, up, on that bridge), its namespace (still the
+    /// one recorded), inside it the interface (present, up, with the recorded MAC), its
+    /// address and a default route via the gateway, and its published map elements with
+    /// the network's rules. Extra routes, addresses or links are not problems.
+    ///
+    /// Returns what is missing or wrong, empty when all is in place. Throws `.notFound`
+    /// when no endpoint has this id (there is no lease).
+    public func verifyEndpoint(id: String) throws(BerthError) -> [CheckProblem] {
+        do {
+            return try verify(endpointID: id)
+        } catch {
+            throw error.with(operation: .check)
+        }
+    }
+
+    /// Checks a publication's map elements (publications own nothing else) and that its
+    /// namespace is still the one recorded. Throws `.notFound` when there is none with
+    /// this id.
+    public func verifyPublication(id: String) throws(BerthError) -> [CheckProblem] {
+        do throws(BerthError) {
+            guard let publication = try self.publication(id: id) else {
+                throw BerthError(.notFound, "no publication with id \"\(id)\"", object: .publication(id), parameter: "id")
+            }
+            var problems: [CheckProblem] = []
+            if !host.isAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+                problems.append(CheckProblem(endpoint: id, network: publication.group, object: "network namespace \(publication.namespacePath)",
+                                             problem: "gone"))
+            }
+            let missing = Firewall.missing(networks: [], endpoints: [try publication.firewallView()], in: try firewall.table())
+            problems += missing.map { CheckProblem(endpoint: id, network: publication.group, object: $0.object, problem: "missing") }
+            return problems
+        } catch {
+            throw error.with(operation: .check)
+        }
+    }
+
+    private func verify(endpointID id: String) throws(BerthError) -> [CheckProblem] {
+        let (endpoint, network) = try store.read { tx throws(BerthError) -> (EndpointRecord, NetworkRecord) in
+            guard let endpoint = try tx.endpoint(id: id) else {
+                throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id")
+            }
+            return (endpoint, try tx.requireNetwork(named: endpoint.network))
+        }
+        func problem(_ object: String, _ what: String) -> CheckProblem {
+            CheckProblem(endpoint: endpoint.id, network: network.name, object: object, problem: what)
+        }
+        var problems: [CheckProblem] = []
+        let bridge = try optionalLink(named: network.bridge.rawValue)
+        if let bridge, bridge.kind == .bridge {
+            if !bridge.isUp { problems.append(problem("bridge \(network.bridge)", "down")) }
+        } else {
+            problems.append(problem("bridge \(network.bridge)", bridge == nil ? "missing" : "not a bridge"))
+        }
+        if let veth = try optionalLink(named: endpoint.hostVeth.rawValue) {
+            if let bridge, veth.masterIndex != bridge.index { problems.append(problem("veth \(endpoint.hostVeth)", "not on bridge \(network.bridge)")) }
+            if !veth.isUp { problems.append(problem("veth \(endpoint.hostVeth)", "down")) }
+        } else {
+            problems.append(problem("veth \(endpoint.hostVeth)", "missing"))
+        }
+        if let namespace = try? host.open(.path(endpoint.namespacePath)), namespace.identity == endpoint.namespaceIdentity {
+            problems += try verifyInside(endpoint, network: network, namespace: namespace, problem: problem)
+        } else {
+            problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
+        }
+        problems += firewallProblems(networks: [network], endpoints: [endpoint], table: try firewall.table())
+        return problems
+    }
+
+    private func verifyInside(_ endpoint: EndpointRecord, network: NetworkRecord, namespace: NetworkNamespace,
+                              problem: (String, String) -> CheckProblem) throws(BerthError) -> [CheckProblem] {
+        var problems: [CheckProblem] = []
+        let inside = try host.netlink(in: namespace)
+        let link: Link
+        do throws(BerthError) {
+            link = try inside.link(named: endpoint.interfaceName.rawValue)
+        } catch where error.code == .notFound {
+            return [problem("interface \(endpoint.interfaceName) in \(endpoint.namespacePath)", "missing")]
+        }
+        if !link.isUp { problems.append(problem("interface \(endpoint.interfaceName)", "down")) }
+        if let mac = link.mac, mac != endpoint.mac {
+            problems.append(problem("interface \(endpoint.interfaceName)", "has MAC \(mac), not \(endpoint.mac)"))
+        }
+        let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
+        if !(try inside.addresses(of: .index(link.index), family: .ipv4).contains { $0.cidr == cidr }) {
+            problems.append(problem("address \(cidr) on \(endpoint.interfaceName)", "missing"))
+        }
+        let gateway = IPAddress.v4(network.gateway)
+        if !(try inside.routes(family: .ipv4).contains { $0.isDefault && $0.gateway == gateway }) {
+            problems.append(problem("default route via \(network.gateway)", "missing"))
+        }
+        return problems
+    }
+
+    /// The host link of this name, or nil when there is none.
+    func optionalLink(named name: String) throws(BerthError) -> Link? {
+        do throws(BerthError) {
+            return try host.netlink.link(named: name)
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
+}

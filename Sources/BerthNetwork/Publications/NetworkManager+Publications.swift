@@ -1,0 +1,110 @@
+public import BerthCore
+import BerthNamespace
+import BerthNetlink
+
+extension NetworkManager {
+    /// Publishes host ports to an address that another program configured (a namespace
+    /// wired by someone else): records the publication and adds one map element per port,
+    /// in one batch, and nothing else — no link, address, route or rule. Refused keys and
+    /// any failure leave nothing behind.
+    ///
+    /// For ports reachable on 127.0.0.1 (published there or on every address) to work,
+    /// `hostLink` (the bridge the address is reached through) gets `route_localnet`, as
+    /// Berth's own bridges do.
+    @discardableResult
+    public func publish(_ options: PublicationOptions) throws(BerthError) -> PublicationRecord {
+        do {
+            return try publishPorts(options)
+        } catch {
+            throw error.with(object: .publication(options.id), operation: .publish)
+        }
+    }
+
+    private func publishPorts(_ options: PublicationOptions) throws(BerthError) -> PublicationRecord {
+        try AttachOptions.validate(id: options.id)
+        guard !options.group.isEmpty else {
+            throw .invalid("a publication needs a group name", hint: "name the set of publications it belongs to", parameter: "group")
+        }
+        guard !options.address.isUnspecified, !options.address.isLoopback, !options.address.isMulticast else {
+            throw .invalid("cannot publish ports to address \(options.address)", hint: "give the container's own unicast address",
+                           parameter: "address")
+        }
+        let namespace: NetworkNamespace
+        do {
+            namespace = try host.open(options.namespace)
+        } catch {
+            throw error.with(object: .namespace(options.namespace.description), parameter: "namespace")
+        }
+        if namespace == host.namespace {
+            throw .invalid("\(options.namespace) is the host's own network namespace", hint: "publish to a container's namespace",
+                           parameter: "namespace", object: .namespace(options.namespace.description))
+        }
+        return try store.write { tx throws(BerthError) -> PublicationRecord in
+            let publicationExists = try tx.publication(id: options.id) != nil
+            let endpointExists = try tx.endpoint(id: options.id) != nil
+            if publicationExists || endpointExists {
+                throw BerthError(.alreadyExists, "id \(options.id) is already in use", hint: "choose another id, or remove what holds it first",
+                                 object: .publication(options.id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
+            }
+            var allocator = PortAllocator(transaction: tx, endpointID: options.id, host: host)
+            let ports = try allocator.resolve(options.ports) { () throws(BerthError) -> Set<IPAddress> in
+                Set(try host.netlink.addresses(family: .ipv4).map(\.cidr.address))
+            }
+            let record = PublicationRecord(id: options.id, group: options.group, address: options.address, namespacePath: namespace.path,
+                                           namespaceIdentity: namespace.identity, hostLink: options.hostLink, created: StateClock.now(),
+                                           ports: ports)
+            try tx.insertPublication(record)
+            if let link = options.hostLink, ports.contains(where: { $0.hostAddress.isLoopback || $0.hostAddress.isUnspecified }) {
+                do throws(BerthError) {
+                    // Left on if a later step fails, as a network's bridge keeps it: harmless
+                    // on a bridge whose traffic the other program already routes.
+                    try host.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "1")
+                } catch where error.code == .notFound {
+                    throw BerthError(.notFound, "host link \(link) does not exist", hint: "name the host-side link of the container's address",
+                                     object: .link(link.rawValue), parameter: "hostLink")
+                }
+            }
+            let view = try record.firewallView()
+            let firewall = try self.firewall
+            do throws(BerthError) {
+                try firewall.publish(view)
+            } catch where error.code == .notFound {
+                // No Berth network has made the table yet: make its skeleton, then publish.
+                try firewall.installTable()
+                try firewall.publish(view)
+            }
+            return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in
+                rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in try firewall.unpublish(view) }
+                try ConntrackCleanup.afterPublish(view, host: host)
+                try host.check(failPoint: "publish.conntrack")
+                return record
+            }
+        }
+    }
+
+    /// Removes a publication's map elements and its record. Unpublishing an unknown id
+    /// succeeds, so a retry after a crash is always safe.
+    public func unpublish(id: String) throws(BerthError) {
+        do {
+            try store.write { tx throws(BerthError) in
+                guard let record = try tx.publication(id: id) else { return }
+                let view = try record.firewallView()
+                try firewall.unpublish(view)
+                try ConntrackCleanup.afterUnpublish(view, host: host)
+                try tx.deletePublication(id: id)
+            }
+        } catch {
+            throw error.with(object: .publication(id), operation: .unpublish)
+        }
+    }
+
+    /// One publication by exact id, or nil.
+    public func publication(id: String) throws(BerthError) -> PublicationRecord? {
+        try store.read { tx throws(BerthError) in try tx.publication(id: id) }
+    }
+
+    /// Every publication, or those of one group.
+    public func publications(group: String? = nil) throws(BerthError) -> [PublicationRecord] {
+        try store.read { tx throws(BerthError) in try tx.publications(group: group) }
+    }
+}

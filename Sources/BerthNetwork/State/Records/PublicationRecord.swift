@@ -1,0 +1,51 @@
+public import BerthCore
+public import BerthNamespace
+
+/// Ports published to an address whose interface Berth did not make: another program (a
+/// runtime's own network code, another networking tool) wired the namespace, and Berth
+/// only adds the map elements that forward host ports to it.
+///
+/// Published keys share one owner with endpoints' ports: a key is held by an endpoint or
+/// by a publication, never both.
+public struct PublicationRecord: Sendable, Hashable {
+    /// A unique identifier, chosen by the caller; never the id of an endpoint.
+    public var id: String
+    /// The caller's name for a set of publications, listed and pruned together (for example
+    /// the name of the network the other program manages).
+    public var group: String
+    /// The address inside the namespace that published ports forward to.
+    public var address: IPv4Address
+    /// The namespace the address lives in, as the caller named it.
+    public var namespacePath: String
+    /// Device and inode of the namespace, to tell whether `namespacePath` still names it.
+    public var namespaceIdentity: NamespaceIdentity
+    /// The host-side link traffic to `address` leaves through (usually a bridge), when the
+    /// caller knows it: publishing on 127.0.0.1 needs `route_localnet` there.
+    public var hostLink: InterfaceName?
+    /// When the ports were published, in seconds since the Unix epoch.
+    public var created: Int64
+    /// The published ports; each one's `endpointID` is this publication's `id`.
+    public var ports: [PortMappingRecord]
+
+    public init(id: String, group: String, address: IPv4Address, namespacePath: String, namespaceIdentity: NamespaceIdentity,
+                hostLink: InterfaceName? = nil, created: Int64, ports: [PortMappingRecord] = []) {
+        self.id = id
+        self.group = group
+        self.address = address
+        self.namespacePath = namespacePath
+        self.namespaceIdentity = namespaceIdentity
+        self.hostLink = hostLink
+        self.created = created
+        self.ports = ports
+    }
+
+    /// The shape the firewall and conntrack code read (id, address, ports); the host veth
+    /// stands in for a link Berth does not own and is never touched through this view.
+    func firewallView() throws(BerthError) -> EndpointRecord {
+        let placeholder: InterfaceName
+        if let hostLink { placeholder = hostLink } else { placeholder = try InterfaceName("lo") }
+        return EndpointRecord(id: id, network: group, namespacePath: namespacePath, namespaceIdentity: namespaceIdentity,
+                              interfaceName: placeholder, hostVeth: placeholder, address: address,
+                              mac: MACAddress(derivedFrom: address), created: created, ports: ports)
+    }
+}

@@ -1,0 +1,96 @@
+public import BerthCore
+
+/// What a container asks of Berth through its annotations:
+///
+/// | annotation      | value                                                   | default               |
+/// |-----------------|---------------------------------------------------------|-----------------------|
+/// | `berth.network` | a network name                                          | the default network   |
+/// | `berth.publish` | comma-separated `-p` specs in Docker's grammar          | nothing published     |
+/// | `berth.ip`      | an IPv4 address in the network's subnet                 | the lowest free one   |
+/// | `berth.mac`     | the interface's MAC                                     | derived from the IP   |
+///
+/// Values are trimmed of spaces; anything else malformed is refused, naming the annotation.
+public struct HookAnnotations: Sendable, Hashable {
+    public static let network = "berth.network"
+    public static let publish = "berth.publish"
+    public static let ip = "berth.ip"
+    public static let mac = "berth.mac"
+    /// Every annotation the hook reads.
+    public static let all = [network, publish, ip, mac]
+
+    /// The network to join; nil means Berth's default network.
+    public var network: String?
+    public var ports: [PortSpec]
+    public var address: IPv4Address?
+    public var mac: MACAddress?
+
+    public init(network: String? = nil, ports: [PortSpec] = [], address: IPv4Address? = nil, mac: MACAddress? = nil) {
+        self.network = network
+        self.ports = ports
+        self.address = address
+        self.mac = mac
+    }
+
+    /// Reads the `berth.*` members of `annotations`; others are ignored.
+    public init(_ annotations: [String: String]) throws(BerthError) {
+        func value(_ key: String) -> String? {
+            annotations[key].map(Self.trimmed)
+        }
+        func refuse(_ key: String, _ error: BerthError) -> BerthError {
+            BerthError(.invalidArgument, "annotation \(key): \(error.message)", hint: error.hint,
+                       object: BerthError.Object(.annotation, key), parameter: key, cause: error.cause)
+        }
+        if let name = value(Self.network) {
+            guard !name.isEmpty else {
+                throw BerthError(.invalidArgument, "annotation \(Self.network) is empty", object: BerthError.Object(.annotation, Self.network),
+                                 parameter: Self.network)
+            }
+            network = name
+        } else {
+            network = nil
+        }
+        var ports: [PortSpec] = []
+        if let list = value(Self.publish), !list.isEmpty {
+            for item in list.split(separator: ",", omittingEmptySubsequences: false) {
+                let spec = Self.trimmed(String(item))
+                guard !spec.isEmpty else {
+                    throw BerthError(.invalidArgument, "annotation \(Self.publish) has an empty entry in \"\(list)\"",
+                                     object: BerthError.Object(.annotation, Self.publish), parameter: Self.publish)
+                }
+                do {
+                    ports.append(try PortSpec(parsing: spec))
+                } catch {
+                    throw refuse(Self.publish, error)
+                }
+            }
+        }
+        self.ports = ports
+        do {
+            address = try value(Self.ip).map { text throws(BerthError) in try IPv4Address(parsing: text) }
+        } catch {
+            throw refuse(Self.ip, error)
+        }
+        do {
+            mac = try value(Self.mac).map { text throws(BerthError) in try MACAddress(parsing: text) }
+        } catch {
+            throw refuse(Self.mac, error)
+        }
+    }
+
+    /// Whether `annotations` has any `berth.*` member the hook reads.
+    public static func present(in annotations: [String: String]) -> Bool {
+        all.contains { annotations[$0] != nil }
+    }
+
+    static func trimmed(_ text: String) -> String {
+        var scalars = Substring(text)
+        while scalars.first == " " || scalars.first == "\t" { scalars.removeFirst() }
+        while scalars.last == " " || scalars.last == "\t" { scalars.removeLast() }
+        return String(scalars)
+    }
+}
+
+extension BerthError.Object.Kind {
+    /// An OCI annotation, by key.
+    public static let annotation = BerthError.Object.Kind(rawValue: "annotation")
+}

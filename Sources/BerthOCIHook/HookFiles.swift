@@ -1,0 +1,38 @@
+import BerthCore
+
+/// The files each engine needs to run Berth's hook, as `berth hook install` writes them.
+public enum HookFiles {
+    /// The name the hook answers to as docker's runtime wrapper (a link to `berth-oci-hook`).
+    public static let runtimeWrapperName = "berth-oci-runtime"
+
+    /// Containers carrying any of these annotations get the hook under podman and CRI-O.
+    public static let annotationPattern = "^berth\\.(network|publish|ip|mac)$"
+
+    /// The stages the hook is installed for.
+    public static let stages: [HookStage] = [.createRuntime, .poststop]
+
+    /// oci-hooks(5) files, one per stage (a hook learns its stage from its arguments):
+    /// `50-berth-createRuntime.json` and `50-berth-poststop.json`. `environment` is the
+    /// hook's whole environment (`BERTH_STATE_DIR=…` when the state is not in /var/lib/berth).
+    public static func podman(hookPath: String, environment: [String] = []) -> [(name: String, contents: String)] {
+        stages.map { stage in
+            let file: JSONValue = [
+                "version": "1.0.0",
+                "hook": [
+                    "path": .string(hookPath),
+                    "args": ["berth-oci-hook", .string(stage.rawValue)],
+                    "env": .array(environment.map(JSONValue.string)),
+                ],
+                "when": ["annotations": .object([(annotationPattern, .string(".*"))])],
+                "stages": [.string(stage.rawValue)],
+            ]
+            return ("50-berth-\(stage.rawValue).json", file.render(pretty: true) + "\n")
+        }
+    }
+
+    /// The `runtimes` member of docker's daemon.json that registers the wrapper as `berth`.
+    public static func dockerDaemonJSON(wrapperPath: String) -> String {
+        let json: JSONValue = ["runtimes": ["berth": ["path": .string(wrapperPath)]]]
+        return json.render(pretty: true)
+    }
+}

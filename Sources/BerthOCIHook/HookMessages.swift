@@ -1,0 +1,83 @@
+public import BerthCore
+
+/// How the hook words an error on stderr, which the runtime shows its user: the library's
+/// message, then advice in the hook's own terms — annotations, the runtime, `berth gc` —
+/// built from the error's `remedy` and `parameter`, never the CLI flags a library hint
+/// may name.
+public enum HookMessages {
+    /// `berth-oci-hook: createRuntime: container c1: <message> (<advice>)`; the container is
+    /// `container`, else the error's object when that is a container.
+    public static func describe(_ error: BerthError, stage: HookStage?, container: String? = nil) -> String {
+        var text = "berth-oci-hook: "
+        if let stage { text += "\(stage): " }
+        let id = container ?? error.object.flatMap { $0.kind == .container ? $0.name : nil }
+        if let id, !error.message.contains(id) {
+            text += "container \(id): "
+        }
+        text += error.message
+        if let cause = error.cause { text += ": \(cause)" }
+        if let advice = advice(for: error) { text += " (\(advice))" }
+        return text
+    }
+
+    /// Advice for `error` in the hook's terms, when there is any.
+    static func advice(for error: BerthError) -> String? {
+        if error.object == OCIState.object {
+            return "an OCI runtime writes the container's state to the hook's stdin: run berth-oci-hook from a runtime's hooks"
+        }
+        if let remedy = error.remedy { return words(for: remedy) }
+        if let parameter = error.parameter, let annotation = annotation(for: parameter) {
+            if let hint = error.hint, !mentionsFlag(hint) { return "\(hint) in annotation \(annotation)" }
+            return "fix annotation \(annotation)"
+        }
+        if let hint = error.hint, !mentionsFlag(hint) { return hint }
+        switch error.code {
+        case .permissionDenied: return "the runtime must run the hook as root"
+        case .state, .alreadyExists: return "run 'berth gc' in the host's network namespace to remove leftovers"
+        default: return nil
+        }
+    }
+
+    static func words(for remedy: BerthError.Remedy) -> String {
+        switch remedy {
+        case .collectGarbage:
+            return "run 'berth gc' in the host's network namespace to remove leftovers"
+        case .reconcile:
+            return "run 'berth reconcile' to restore what the kernel lost"
+        case .detachEndpoints:
+            return "delete the containers attached to it first"
+        case .remove(let object) where object.kind == .endpoint:
+            return "delete container \(object.name) first, or detach its endpoint with 'berth detach \(object.name)'"
+        case .remove(let object):
+            return "remove \(object) first"
+        case .stop(let object):
+            return "stop \(object) first"
+        case .chooseAnother(let parameter):
+            if let annotation = annotation(for: parameter) { return "choose another value in annotation \(annotation)" }
+            return "choose another \(parameter)"
+        case .privilege(let capability):
+            return "the runtime must run the hook as root or with \(capability)"
+        case .listExisting(let kind) where kind == .network:
+            return "create it with 'berth network create', or leave annotation \(HookAnnotations.network) out for the default network"
+        case .listExisting(let kind):
+            return "list the existing \(kind.rawValue)s with berth"
+        }
+    }
+
+    /// The annotation that sets an `AttachOptions` field (or names itself).
+    static func annotation(for parameter: String) -> String? {
+        switch parameter {
+        case "network": HookAnnotations.network
+        case "ports", "publish": HookAnnotations.publish
+        case "address", "ip": HookAnnotations.ip
+        case "mac": HookAnnotations.mac
+        case _ where HookAnnotations.all.contains(parameter): parameter
+        default: nil
+        }
+    }
+
+    /// Whether a library hint names a CLI flag or command, which means nothing to a hook's user.
+    static func mentionsFlag(_ hint: String) -> Bool {
+        hint.contains("--") || hint.contains("'berth ") || hint.contains(" -p")
+    }
+}

@@ -1,0 +1,84 @@
+public import BerthCore
+import BerthNamespace
+public import BerthNetwork
+
+/// The hook's whole use of `NetworkManager`, in one place: attach a container's namespace
+/// by container id, detach by container id, both idempotent.
+///
+/// The manager works in the hook's own network namespace, which is the runtime's: the host.
+/// Every namespace is opened through the manager's `HostHandle`, so the same code runs on
+/// the fake kernel in tests.
+public struct HookNetwork {
+    public let manager: NetworkManager
+
+    /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth).
+    public init(stateDirectory: String?) throws(BerthError) {
+        manager = try NetworkManager(stateDirectory: stateDirectory)
+        Trace.mark("hook: state opened")
+    }
+
+    public init(manager: NetworkManager) {
+        self.manager = manager
+    }
+
+    /// What `attach` did.
+    public enum Attached: Sendable {
+        /// A new endpoint.
+        case created(EndpointRecord)
+        /// The endpoint of an earlier `createRuntime`/`prestart` for this namespace, kept.
+        case existing(EndpointRecord)
+    }
+
+    /// Attaches the namespace at `namespacePath` as endpoint `id`.
+    ///
+    /// The namespace is opened once, here, and handed to the library open (`.open`), so the
+    /// one checked is the one wired even if the path changes meaning meanwhile (the pid
+    /// exits and is reused). Idempotent: an endpoint `id` already in that namespace is kept
+    /// as it is (a runtime calling both `createRuntime` and `prestart`); one in another
+    /// namespace is stale (the container was restarted without its `poststop`) and is
+    /// detached first; what a killed earlier attach of `id` left behind is removed (`gc`
+    /// narrowed to `id`) and the attach tried once more.
+    public func attach(id: String, namespacePath: String, request: HookAnnotations) throws(BerthError) -> Attached {
+        let namespace: NetworkNamespace
+        do {
+            namespace = try manager.host.open(.path(namespacePath))
+        } catch {
+            throw error.with(object: .namespace(namespacePath), operation: .attach, parameter: "namespace")
+        }
+        if namespace == manager.hostNamespace {
+            throw BerthError(.invalidArgument, "\(namespacePath) is the host's own network namespace", object: .namespace(namespacePath),
+                             operation: .attach, parameter: "namespace")
+        }
+        if let existing = try manager.store.read({ tx throws(BerthError) in try tx.endpoint(id: id) }) {
+            if existing.namespaceIdentity == namespace.identity { return .existing(existing) }
+            try manager.detach(id: id)
+        }
+        let network = request.network ?? KernelNames.defaultNetwork
+        try manager.ensureNetwork(named: network)
+        Trace.mark("hook: no earlier endpoint, network there")
+        let options = try AttachOptions(network: network, namespace: .open(namespace), id: id, address: request.address,
+                                        mac: request.mac, ports: request.ports)
+        do {
+            return .created(try manager.attach(options))
+        } catch {
+            // The attach's own error is the one to report unless leftovers were in its way.
+            guard let removed = try? manager.gc(endpoint: id), !removed.isEmpty else { throw error }
+            return .created(try manager.attach(options))
+        }
+    }
+
+    /// Detaches endpoint `id` from recorded state alone — never through a process id, which
+    /// may belong to another process by now — or, when the state records no endpoint `id`,
+    /// removes what a killed attach of `id` left behind (`gc` narrowed to `id`). Succeeds
+    /// when there is nothing to do. Returns the leftovers removed, in words.
+    @discardableResult
+    public func detach(id: String) throws(BerthError) -> [String] {
+        let recorded = try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) != nil }
+        if recorded {
+            try manager.detach(id: id)
+            return []
+        }
+        let report = try manager.gc(endpoint: id)
+        return report.endpoints.map { "endpoint \($0)" } + report.links.map { "link \($0)" } + report.firewallObjects
+    }
+}

@@ -1,0 +1,87 @@
+public import BerthCore
+public import BerthNetwork
+
+/// `berth-oci-hook STAGE`: what one hook call does, from the state a runtime wrote to
+/// what changed.
+///
+/// Everything the runtime hands over is parsed and checked before Berth's state is opened,
+/// so refused input changes nothing. At `createRuntime` (and `prestart`) the container's
+/// network namespace is attached as endpoint `id`; at `poststop` endpoint `id` is detached
+/// from recorded state alone. Other stages only check the state.
+public struct OCIHook {
+    /// Berth's state directory; nil means `BERTH_STATE_DIR`, else /var/lib/berth.
+    public var stateDirectory: String?
+
+    public init(stateDirectory: String? = nil) {
+        self.stateDirectory = stateDirectory
+    }
+
+    /// What a call did.
+    public enum Outcome: Sendable {
+        case attached(EndpointRecord)
+        /// A repeated `createRuntime`/`prestart`: the endpoint was there already.
+        case alreadyAttached(EndpointRecord)
+        /// `poststop`: the endpoint is gone; `leftovers` lists what a killed attach had left.
+        case detached(id: String, leftovers: [String])
+        /// A stage Berth has no work at.
+        case nothing
+    }
+
+    /// Runs `stage` for the state in `state` (the bytes of stdin).
+    public func run(_ stage: HookStage, state bytes: [UInt8]) throws(BerthError) -> Outcome {
+        try run(stage, state: try OCIState(parsing: bytes))
+    }
+
+    /// Runs `stage` for a decoded state.
+    public func run(_ stage: HookStage, state: OCIState) throws(BerthError) -> Outcome {
+        do {
+            switch stage.action {
+            case .nothing:
+                return .nothing
+            case .detach:
+                return .detached(id: state.id, leftovers: try HookNetwork(stateDirectory: stateDirectory).detach(id: state.id))
+            case .attach:
+                let config = try bundleConfig(state)
+                // The state's annotations are the runtime's word; config.json fills in those
+                // a runtime leaves out of the state.
+                let request = try HookAnnotations(config.annotations.merging(state.annotations) { _, fromState in fromState })
+                let namespacePath = try Self.namespacePath(state: state, config: config)
+                Trace.mark("hook: state, config.json and annotations parsed")
+                switch try HookNetwork(stateDirectory: stateDirectory).attach(id: state.id, namespacePath: namespacePath, request: request) {
+                case .created(let endpoint): return .attached(endpoint)
+                case .existing(let endpoint): return .alreadyAttached(endpoint)
+                }
+            }
+        } catch {
+            throw error.with(object: .container(state.id))
+        }
+    }
+
+    /// The bundle's config.json: `bundle` from the state, else the working directory (a
+    /// runtime starts its hooks in the bundle).
+    func bundleConfig(_ state: OCIState) throws(BerthError) -> OCIBundleConfig {
+        let path = state.bundle.map { $0.hasSuffix("/") ? $0 + "config.json" : $0 + "/config.json" } ?? "config.json"
+        return try OCIBundleConfig(parsing: BoundedInput.readFile(path, limit: OCIBundleConfig.maxSize), path: path)
+    }
+
+    /// Where the container's network namespace is: the path it joins, else its process's.
+    /// A container without a network namespace of its own is refused: wiring it would wire
+    /// the host.
+    static func namespacePath(state: OCIState, config: OCIBundleConfig) throws(BerthError) -> String {
+        switch config.networkNamespace {
+        case .path(let path):
+            return path
+        case .new:
+            guard let pid = state.pid else {
+                throw BerthError(.invalidArgument, "the container state has no \"pid\", so its network namespace cannot be found",
+                                 hint: "register the hook for createRuntime or prestart, when the container's process exists",
+                                 object: .container(state.id), parameter: "pid")
+            }
+            return "/proc/\(pid)/ns/net"
+        case .shared:
+            throw BerthError(.invalidArgument, "container \(state.id) has no network namespace of its own (config.json's linux.namespaces has no \"network\" entry), so it shares the host's, which Berth never wires",
+                             hint: "give it one: a \"network\" entry in linux.namespaces, as 'runc spec' writes, or podman --network none",
+                             object: .container(state.id), parameter: "linux.namespaces")
+        }
+    }
+}

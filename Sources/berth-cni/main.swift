@@ -1,0 +1,45 @@
+// berth-cni: Berth as a CNI plugin (spec 0.3.0 to 1.1.0). The runtime runs it with the
+// CNI_* environment and the network configuration on stdin; it prints the result or an
+// error object on stdout and logs on stderr. Everything but the process edges lives in
+// BerthCNI; this file reads the inputs, writes the output and exits.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCNI
+
+// A delegated IPAM plugin that exits without reading its stdin, or a runtime that stops
+// reading ours, must give EPIPE, not kill the plugin half-way through.
+signal(SIGPIPE, SIG_IGN)
+
+var environment: [String: String] = [:]
+var entry = environ
+while let pointer = entry.pointee {
+    let text = String(cString: pointer)
+    if let equals = text.firstIndex(of: "=") {
+        environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+    }
+    entry += 1
+}
+
+var stdinError: CNIError?
+var stdin: [UInt8] = []
+do {
+    stdin = try CNIInput.read(fd: 0)
+} catch {
+    stdinError = error
+}
+
+let response = CNIPlugin.run(environment: environment, stdin: stdin, stdinError: stdinError)
+if !response.output.isEmpty {
+    let bytes = Array((response.output + "\n").utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeBytes { buffer in buffer.baseAddress.map { write(1, $0 + offset, buffer.count - offset) } ?? 0 }
+        if written < 0, errno == EINTR { continue }
+        if written <= 0 { break }
+        offset += written
+    }
+}
+exit(response.exitCode)

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCore
+import BerthOCIHook
+
+// berth-oci-hook STAGE [--state-dir DIR]: Berth as an OCI runtime hook.
+//
+// A runtime runs it synchronously in a container's start (createRuntime) and deletion
+// (poststop), with the container's state on stdin, only the environment the hook entry
+// lists (no PATH) and the bundle as working directory. So it parses its few arguments by
+// hand (no argument-parser), links no Foundation, runs no other program, and prints nothing
+// on success. Called as `berth-oci-runtime` (a link), it is docker's runtime wrapper.
+
+let usage = """
+    usage: berth-oci-hook STAGE [--state-dir DIR]
+
+    An OCI runtime hook: connects a container's network namespace to a Berth network.
+    The runtime writes the container's state (JSON) to stdin.
+
+      createRuntime, prestart   attach the container, as its annotations say:
+                                berth.network (default: berth), berth.publish (-p specs,
+                                comma-separated), berth.ip, berth.mac
+      poststop                  detach it, by container id
+      createContainer, startContainer, poststart
+                                nothing (the state is checked)
+
+      --state-dir DIR           Berth's state (default: $BERTH_STATE_DIR, else /var/lib/berth)
+
+    Called as berth-oci-runtime, it is a runc wrapper for docker that adds these hooks.
+    See docs/oci-hook.md.
+
+    """
+
+/// Writes to fd 1 or 2 with write(2): unbuffered, and no shared FILE* for strict concurrency.
+func emit(_ text: String, to descriptor: Int32) {
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+}
+
+func fail(_ message: String, status: Int32) -> Never {
+    emit(message + "\n", to: 2)
+    exit(status)
+}
+
+Trace.mark("main")
+let arguments = Array(CommandLine.arguments.dropFirst())
+let programName = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
+
+if programName == HookFiles.runtimeWrapperName {
+    let error = RuntimeWrapper.run(arguments: arguments)
+    fail("berth-oci-runtime: \(error.description)", status: 1)
+}
+
+var stageName: String?
+var stateDirectory: String?
+var index = 0
+while index < arguments.count {
+    let word = arguments[index]
+    switch word {
+    case "-h", "--help":
+        emit(usage, to: 1)
+        exit(0)
+    case "--state-dir":
+        guard index + 1 < arguments.count else { fail("berth-oci-hook: --state-dir needs a directory\n\n" + usage, status: 2) }
+        stateDirectory = arguments[index + 1]
+        index += 1
+    case _ where word.hasPrefix("--state-dir="):
+        stateDirectory = String(word.dropFirst("--state-dir=".count))
+    case _ where word.hasPrefix("-"):
+        fail("berth-oci-hook: unknown option \(word)\n\n" + usage, status: 2)
+    default:
+        guard stageName == nil else { fail("berth-oci-hook: unexpected argument \(word)\n\n" + usage, status: 2) }
+        stageName = word
+    }
+    index += 1
+}
+
+guard let stageName else { fail("berth-oci-hook: no stage given\n\n" + usage, status: 2) }
+let stage: HookStage
+do {
+    stage = try HookStage(parsing: stageName)
+} catch {
+    fail(HookMessages.describe(error, stage: nil), status: 2)
+}
+if BoundedInput.isTerminal(0) {
+    fail("berth-oci-hook: \(stage): stdin is a terminal (a runtime writes the container's state there: run it from a runtime's hooks)", status: 2)
+}
+
+var containerID: String?
+do {
+    let bytes = try BoundedInput.read(descriptor: 0, limit: OCIState.maxSize, what: "the container state (stdin)")
+    Trace.mark("hook: state read")
+    let state = try OCIState(parsing: bytes)
+    containerID = state.id
+    _ = try OCIHook(stateDirectory: stateDirectory).run(stage, state: state)
+    Trace.mark("done")
+} catch {
+    fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
+}

@@ -1,0 +1,103 @@
+import BerthCore
+@testable import BerthCNI
+import Testing
+
+@Suite("CNI configuration: runtime samples, keys, refusals")
+struct CNIConfigTests {
+    @Test("podman's and containerd's ADD samples give the same port mapping whatever the key case")
+    func runtimeSamples() throws {
+        let podman = try CNIConfig(try Fixture.json("podman-cni-ADD.stdin.json"))
+        let containerd = try CNIConfig(try Fixture.json("containerd-cri-ADD.stdin.json"))
+        #expect(podman.cniVersion == CNIVersion(1, 0, 0))
+        #expect(podman.name == "berthnet")
+        #expect(podman.portMappings == [CNIPortMapping(hostPort: 8080, containerPort: 80, proto: .tcp)])
+        // containerd sends {"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}.
+        #expect(containerd.portMappings == podman.portMappings)
+        #expect(podman.ipam == nil)
+        #expect(podman.prevResult == nil)
+    }
+
+    @Test("podman's rich sample: expanded ranges, a udp port on 127.0.0.1, aliases ignored")
+    func richSample() throws {
+        let config = try CNIConfig(try Fixture.json("podman-cni-ADD-rich.stdin.json"))
+        #expect(config.portMappings == [
+            CNIPortMapping(hostPort: 9090, containerPort: 90, proto: .udp, hostIP: IPAddress("127.0.0.1")),
+            CNIPortMapping(hostPort: 7000, containerPort: 7000),
+            CNIPortMapping(hostPort: 7001, containerPort: 7001),
+            CNIPortMapping(hostPort: 8443, containerPort: 443),
+        ])
+        #expect(try config.portMappings[0].portSpec().description == "127.0.0.1:9090:90/udp")
+    }
+
+    @Test("DEL samples carry prevResult; the containerd one parses as a 1.0.0 result")
+    func deleteSamples() throws {
+        let config = try CNIConfig(try Fixture.json("containerd-cri-DEL.stdin.json"), lenient: true)
+        let previous = try CNIResult.parse(try #require(config.prevResult), path: "prevResult")
+        #expect(previous.interfaces.map(\.name) == ["vf50d2d517fe", "eth0"])
+        #expect(previous.containerAddress(ifname: "eth0")?.ip.address == CIDR("10.199.3.82/24"))
+        #expect(previous.firstHostInterface?.name == "vf50d2d517fe")
+    }
+
+    @Test("Berth's keys, the bridge keys, ipam, capabilities and GC's attachments")
+    func keys() throws {
+        let json = try JSONValue(parsing: """
+            {"cniVersion":"1.1.0","name":"k8s","type":"berth-cni","bridge":"cni0","mtu":1450,"ipMasq":true,"isGateway":true,
+             "hairpinMode":true,"isDefaultGateway":true,"subnet":"10.244.1.0/24","gateway":"10.244.1.1","internal":false,
+             "stateDir":"/run/berth-k8s","logFile":"/tmp/x.log","dns":{"nameservers":["10.96.0.10"]},
+             "ipam":{"type":"host-local","ranges":[[{"subnet":"10.244.1.0/24"}]]},
+             "runtimeConfig":{"ips":["10.244.1.9/24"],"mac":"02:00:00:00:00:09","portMappings":[{"hostPort":0,"containerPort":53}]},
+             "cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}]}
+            """)
+        let config = try CNIConfig(json)
+        #expect(config.bridge?.rawValue == "cni0")
+        #expect(config.mtu == 1450)
+        #expect(config.subnet == CIDR("10.244.1.0/24"))
+        #expect(config.gateway == IPv4Address("10.244.1.1"))
+        #expect(config.stateDir == "/run/berth-k8s")
+        #expect(config.ipamType == "host-local")
+        #expect(config.requestedAddress == IPv4Address("10.244.1.9"))
+        #expect(config.requestedMAC == MACAddress("02:00:00:00:00:09"))
+        #expect(config.portMappings.isEmpty, "hostPort 0 means no host port")
+        #expect(config.dns == (try JSONValue(parsing: #"{"nameservers":["10.96.0.10"]}"#)))
+        #expect(config.validAttachments?.map { "\($0.containerID)/\($0.ifname)" } == ["c1/eth0"])
+    }
+
+    @Test("refusals name the key and the code", arguments: [
+        (#"{"name":"n"}"#, 1, "no \"cniVersion\""),
+        (#"{"cniVersion":"0.2.0","name":"n"}"#, 1, "CNI version 0.2.0 is not supported"),
+        (#"{"cniVersion":"1.0","name":"n"}"#, 1, "CNI version 1.0 is not supported"),
+        (#"{"cniVersion":"1.0.0"}"#, 7, "no \"name\""),
+        (#"{"cniVersion":"1.0.0","name":"n","subnet":"10.0.0.0/33"}"#, 7, "\"subnet\" in the network configuration must be an IPv4 subnet"),
+        (#"{"cniVersion":"1.0.0","name":"n","mtu":"1500"}"#, 7, "\"mtu\" in the network configuration must be an integer from 68 to 65535"),
+        (#"{"cniVersion":"1.0.0","name":"n","bridge":"a/b"}"#, 7, "\"bridge\" in the network configuration must be an interface name"),
+        (#"{"cniVersion":"1.0.0","name":"n","ipMasq":false}"#, 2, "\"ipMasq\": false is not supported"),
+        (#"{"cniVersion":"1.0.0","name":"n","hairpinMode":false}"#, 2, "\"hairpinMode\": false is not supported"),
+        (#"{"cniVersion":"1.0.0","name":"n","ipam":{}}"#, 7, "no \"ipam.type\""),
+        (#"{"cniVersion":"1.0.0","name":"n","ipam":{"type":"../x"}}"#, 7, "is not a plugin name"),
+        (#"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"portMappings":[{"hostPort":70000,"containerPort":80}]}}"#, 7, "hostPort\" must be a port number"),
+        (#"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"portMappings":[{"HostPort":80}]}}"#, 7, "has no containerPort"),
+        (#"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":80,"protocol":"icmp"}]}}"#, 7, "protocol\" must be"),
+        (#"{"cniVersion":"1.1.0","name":"n","cni.dev/valid-attachments":[{"containerID":"c"}]}"#, 7, "valid-attachments[0]"),
+    ])
+    func refusals(text: String, code: Int, words: String) throws {
+        let error = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: text)) }
+        #expect(error.code.rawValue == code)
+        #expect(error.message.contains(words), "\(error.message)")
+    }
+
+    @Test("lenient (DEL) parsing ignores malformed optional keys but not a missing name or version")
+    func lenient() throws {
+        let text = #"{"cniVersion":"1.0.0","name":"n","ipMasq":false,"mtu":"x","runtimeConfig":{"portMappings":[{"hostPort":"x"}]}}"#
+        let config = try CNIConfig(try JSONValue(parsing: text), lenient: true)
+        #expect(config.mtu == nil)
+        #expect(config.portMappings.isEmpty)
+        #expect(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0"}"#), lenient: true) }
+    }
+
+    @Test("port mapping keys match in any case, an exact spelling winning")
+    func keyCase() throws {
+        let value = try JSONValue(parsing: #"{"HOSTPORT":1,"hostPort":8080,"containerport":80,"PROTOCOL":"UDP","hostip":"192.0.2.1"}"#)
+        let mapping = try #require(try CNIPortMapping.parse(value, path: "p"))
+        #expect(mapping == CNIPortMapping(hostPort: 8080, containerPort: 80, proto: .udp, hostIP: IPAddress("192.0.2.1")))
+    }
+}

@@ -1,0 +1,69 @@
+@testable import BerthCNI
+import Testing
+
+@Suite("CNI environment: per-command checks (code 4)")
+struct CNIEnvironmentTests {
+    let add = ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c4b213d6fbc5", "CNI_NETNS": "/run/netns/x", "CNI_IFNAME": "eth0", "CNI_PATH": "/a:/b"]
+
+    @Test("the runtime samples are accepted as they came")
+    func samples() throws {
+        let podman = try CNIEnvironment(try Fixture.environment("podman-cni-ADD.env.txt"))
+        #expect(podman.command == .add)
+        #expect(podman.path == ["/tmp/rtp31942.a6SM/cni-bin", "/usr/lib/cni"])
+        #expect(podman.arg("K8S_POD_NAME") == "web")
+        let rich = try CNIEnvironment(try Fixture.environment("podman-cni-ADD-rich.env.txt"))
+        #expect(rich.arg("IP") == "10.199.1.77")
+        #expect(rich.arg("MAC") == "02:00:00:00:00:77")
+        let containerd = try CNIEnvironment(try Fixture.environment("containerd-cri-ADD.env.txt"))
+        #expect(containerd.containerID == "50d2d517febe7913738026607b32074e848ae80e19c46865723f2276b2454caa")
+        // RemovePodSandbox's second DEL: CNI_NETNS empty.
+        let secondDel = try CNIEnvironment(try Fixture.environment("containerd-cri-DEL2.env.txt"))
+        #expect(secondDel.command == .del)
+        #expect(secondDel.netns.isEmpty)
+    }
+
+    @Test("refused environments", arguments: [
+        (["CNI_COMMAND": ""], "CNI_COMMAND is not set"),
+        (["CNI_COMMAND": "add"], "CNI_COMMAND \"add\" is not a CNI command"),
+        (["CNI_COMMAND": "ADD", "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "CNI_CONTAINERID is not set"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "-abc", "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "CNI_CONTAINERID \"-abc\" is invalid"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "a/b", "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "is invalid"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"], "CNI_NETNS is not set"),
+        (["CNI_COMMAND": "CHECK", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"], "CNI_NETNS is not set"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n"], "CNI_IFNAME is not set"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": "a23456789012345x"], "is 16 bytes long"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": "et/h0"], "not a valid interface name"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": "eth:0"], "not a valid interface name"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": "eth 0"], "not a valid interface name"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": ".."], "not a valid interface name"),
+        (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "K8S_POD_NAME=x"], "unknown key \"K8S_POD_NAME\""),
+        (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "IgnoreUnknown=1;novalue"], "is not KEY=VALUE"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": String(repeating: "a", count: 83), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "83 bytes long"),
+    ])
+    func refusals(environment: [String: String], words: String) throws {
+        let error = try #require(throws: CNIError.self) { try CNIEnvironment(environment) }
+        #expect(error.code == .invalidEnvironment)
+        #expect(error.message.contains(words), "\(error.message)")
+    }
+
+    @Test("DEL needs no CNI_NETNS; GC, STATUS and VERSION need nothing but the command")
+    func optional() throws {
+        #expect(try CNIEnvironment(["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"]).netns == "")
+        for command in ["GC", "STATUS", "VERSION"] { _ = try CNIEnvironment(["CNI_COMMAND": command]) }
+        #expect(try CNIEnvironment(add).path == ["/a", "/b"])
+    }
+
+    @Test("attachment ids: readable, reversible, distinct for distinct names")
+    func attachmentIDs() {
+        #expect(CNIAttachment.endpointID(containerID: "c4b2", ifname: "eth0") == "c4b2-eth0")
+        #expect(CNIAttachment.endpointID(containerID: "c", ifname: "net@1") == "c-net_401")
+        #expect(CNIAttachment.endpointID(containerID: "c", ifname: "a_b") == "c-a_5Fb")
+        #expect(CNIAttachment.endpointID(containerID: "c", ifname: "a_b") != CNIAttachment.endpointID(containerID: "c", ifname: "a_5Fb"))
+        #expect(CNIAttachment.containerID(endpointID: "c4b2-eth0", ifname: "eth0") == "c4b2")
+        #expect(CNIAttachment.containerID(endpointID: "c-net_401", ifname: "net@1") == "c")
+        #expect(CNIAttachment.containerID(endpointID: "c4b2-eth0", ifname: "eth1") == nil)
+        let longest = CNIAttachment.endpointID(containerID: String(repeating: "a", count: CNIAttachment.maxContainerIDLength),
+                                               ifname: String(repeating: "@", count: 15))
+        #expect(longest.utf8.count == 128)
+    }
+}

@@ -1,0 +1,121 @@
+import BerthCore
+import BerthNamespace
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The built berth-cni binary driven as a runtime drives it, in a host sandbox.
+@Suite("berth-cni: ADD, CHECK, DEL against the kernel", .enabled(if: KernelTests.enabled))
+struct CNIKernelTests {
+    let ports = #""runtimeConfig":{"portMappings":[{"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]}"#
+
+    @Test("ADD prints the result, bytes go through the published port, CHECK passes (and tolerates an extra route), DEL leaves nothing")
+    func lifecycle() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let container = try sandbox.makeNamespace()
+            let server = try EchoServer(in: container, port: 80, banner: "ctr")
+            defer { server.stop() }
+            let config = cni.config(extra: #""subnet":"10.77.0.0/24","# + ports)
+            let add = cni.run("ADD", config, containerID: "c1", netns: container.path)
+            try #require(add.status == 0, "\(add)")
+            let result = try #require(add.json)
+            #expect(result["cniVersion"] == "1.0.0")
+            #expect(result["ips"] == (try JSONValue(parsing: #"[{"interface":2,"address":"10.77.0.2/24","gateway":"10.77.0.1"}]"#)))
+            #expect(result["routes"] == (try JSONValue(parsing: #"[{"dst":"0.0.0.0/0","gw":"10.77.0.1"}]"#)))
+            #expect(result["interfaces"]?[2]?["name"] == "eth0")
+            #expect(result["interfaces"]?[2]?["sandbox"] == .string(container.path))
+            #expect(result["interfaces"]?[1]?["name"]?.stringValue?.hasPrefix("vb") == true)
+            #expect(sandbox.run(["ip", "-n", try #require(container.name), "-4", "-o", "addr", "show", "eth0"]).stdout.contains("10.77.0.2/24"))
+
+            #expect(try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080, payload: "lo") == "ctr 10.77.0.1 lo")
+            #expect(try Probe.request(from: sandbox.namespace, to: "10.77.0.1", port: 8080, payload: "gw").hasPrefix("ctr "))
+            // Berth's own tools see the CNI endpoint.
+            let ps = sandbox.berth(["ps"])
+            #expect(ps.stdout.contains("c1-eth0"), "\(ps)")
+
+            let withPrevious = CNIHarness.with(prevResult: add.stdout, config)
+            let check = cni.run("CHECK", withPrevious, containerID: "c1", netns: container.path)
+            #expect(check.status == 0 && check.stdout.isEmpty, "\(check)")
+            // A later plugin's extra route is not a problem.
+            #expect(sandbox.run(["ip", "-n", try #require(container.name), "route", "add", "192.0.2.0/24", "via", "10.77.0.1"]).succeeded)
+            #expect(cni.run("CHECK", withPrevious, containerID: "c1", netns: container.path).status == 0)
+            // A lost address is.
+            #expect(sandbox.run(["ip", "-n", try #require(container.name), "addr", "del", "10.77.0.2/24", "dev", "eth0"]).succeeded)
+            let broken = cni.run("CHECK", withPrevious, containerID: "c1", netns: container.path)
+            #expect(broken.status == 1)
+            #expect(broken.code == 110)
+            #expect(broken.message.contains("address 10.77.0.2/24 on eth0: missing"), "\(broken)")
+
+            let del = cni.run("DEL", withPrevious, containerID: "c1", netns: container.path)
+            #expect(del.status == 0 && del.stdout.isEmpty, "\(del)")
+            #expect(cni.hostVeths().isEmpty)
+            #expect(!cni.ruleset().contains("berth-endpoint c1-eth0"))
+            #expect(!sandbox.berth(["ps"]).stdout.contains("c1-eth0"))
+            #expect(throws: (any Error).self) { try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080, timeout: 0.5) }
+        }
+    }
+
+    @Test("DEL is idempotent: twice, never added, without prevResult and CNI_NETNS, after the namespace is gone")
+    func deleteCases() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let config = cni.config(extra: #""subnet":"10.77.0.0/24","# + ports)
+            #expect(cni.run("DEL", config, containerID: "never", netns: "").status == 0)
+
+            let first = try sandbox.makeNamespace()
+            let add = cni.run("ADD", config, containerID: "c1", netns: first.path)
+            try #require(add.status == 0, "\(add)")
+            // containerd's second DEL at RemovePodSandbox: no prevResult, CNI_NETNS empty.
+            let bare = cni.run("DEL", config, containerID: "c1", netns: "")
+            #expect(bare.status == 0, "\(bare)")
+            #expect(cni.hostVeths().isEmpty)
+            #expect(!cni.ruleset().contains("berth-endpoint c1-eth0"))
+            #expect(cni.run("DEL", CNIHarness.with(prevResult: add.stdout, config), containerID: "c1", netns: first.path).status == 0)
+
+            let second = try sandbox.makeNamespace()
+            let name = try #require(second.name)
+            let again = cni.run("ADD", config, containerID: "c2", netns: second.path)
+            try #require(again.status == 0, "\(again)")
+            try NetworkNamespace.delete(named: name)
+            let gone = cni.run("DEL", CNIHarness.with(prevResult: again.stdout, config), containerID: "c2", netns: second.path)
+            #expect(gone.status == 0, "\(gone)")
+            #expect(!cni.ruleset().contains("berth-endpoint c2-eth0"))
+            #expect(!sandbox.berth(["ps"]).stdout.contains("c2-eth0"))
+            // The freed lease is handed out again.
+            let third = try sandbox.makeNamespace()
+            #expect(cni.run("ADD", config, containerID: "c3", netns: third.path).address == "10.77.0.2")
+        }
+    }
+
+    @Test("a refused ADD (host port held by another attachment) exits 1 with code 100 naming the owner and leaves nothing")
+    func portConflict() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let config = cni.config(extra: #""subnet":"10.77.0.0/24","# + ports)
+            let owner = try sandbox.makeNamespace(), other = try sandbox.makeNamespace()
+            #expect(cni.run("ADD", config, containerID: "owner", netns: owner.path).status == 0)
+            let veths = cni.hostVeths()
+            let refused = cni.run("ADD", config, containerID: "late", netns: other.path)
+            #expect(refused.status == 1)
+            #expect(refused.code == 100)
+            #expect(refused.message.contains("owner-eth0"), "\(refused)")
+            #expect(cni.hostVeths() == veths)
+            #expect(!sandbox.run(["ip", "-n", try #require(other.name), "link"]).stdout.contains("eth0"))
+        }
+    }
+
+    @Test("ADD refuses the sandbox's own namespace and a regular file as CNI_NETNS with code 4; nothing is made")
+    func namespaceRefusals() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let config = cni.config(extra: #""subnet":"10.77.0.0/24""#)
+            for netns in [sandbox.namespace.path, "/proc/self/ns/net", "/etc/hostname", "/run/netns/bt-missing-ns"] {
+                let refused = cni.run("ADD", config, containerID: "c1", netns: netns)
+                #expect(refused.code == 4, "\(netns): \(refused)")
+            }
+            #expect(cni.hostVeths().isEmpty)
+            #expect(!sandbox.berth(["network", "ls"]).stdout.contains("cninet"))
+        }
+    }
+}

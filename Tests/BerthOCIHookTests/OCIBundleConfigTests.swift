@@ -1,0 +1,73 @@
+import BerthCore
+import BerthOCIHook
+import Testing
+
+@Suite("bundle config.json and annotations")
+struct OCIBundleConfigTests {
+    @Test("runc spec and crun spec give a new network namespace", arguments: ["runc-spec.config.json", "crun-spec.config.json"])
+    func specs(name: String) throws {
+        let config = try OCIBundleConfig(parsing: try Fixtures.bytes(name))
+        #expect(config.networkNamespace == .new)
+        #expect(config.annotations.isEmpty)
+        #expect(config.environment.contains { $0.hasPrefix("PATH=") })
+    }
+
+    @Test("the network namespace: joined by path, new, or none of its own")
+    func namespaces() throws {
+        func parse(_ namespaces: String) throws -> OCIBundleConfig.NetworkNamespace {
+            try OCIBundleConfig(parsing: Array(#"{"linux":{"namespaces":\#(namespaces)}}"#.utf8)).networkNamespace
+        }
+        #expect(try parse(#"[{"type":"pid"},{"type":"network","path":"/run/netns/web"}]"#) == .path("/run/netns/web"))
+        #expect(try parse(#"[{"type":"network","path":""}]"#) == .new)
+        #expect(try parse(#"[{"type":"pid"},{"type":"mount"}]"#) == .shared)
+        #expect(try parse("[]") == .shared)
+        #expect(try OCIBundleConfig(parsing: Array("{}".utf8)).networkNamespace == .shared)
+        #expect(throws: BerthError.self) { _ = try parse(#"[{"type":"network","path":3}]"#) }
+        #expect(throws: BerthError.self) { _ = try parse(#"[{"path":"/x"}]"#) }
+        #expect(throws: BerthError.self) { _ = try parse(#"{"type":"network"}"#) }
+    }
+
+    @Test("annotations and environment are read; wrong types are refused, naming the file")
+    func members() throws {
+        let config = try OCIBundleConfig(parsing: Array(#"{"annotations":{"berth.ip":"10.0.0.5"},"process":{"env":["A=1","BERTH_IP=x"]}}"#.utf8))
+        #expect(config.annotations == ["berth.ip": "10.0.0.5"])
+        #expect(config.environment == ["A=1", "BERTH_IP=x"])
+        let error = try #require(throws: BerthError.self) {
+            _ = try OCIBundleConfig(parsing: Array(#"{"process":{"env":[1]}}"#.utf8), path: "/b/config.json")
+        }
+        #expect(error.message == "/b/config.json: an entry of process.env is not a string")
+        let broken = try #require(throws: BerthError.self) { _ = try OCIBundleConfig(parsing: Array("{".utf8), path: "/b/config.json") }
+        #expect(broken.message.hasPrefix("/b/config.json is not valid JSON"))
+    }
+
+    @Test("berth.* annotations become a request; others are ignored")
+    func annotations() throws {
+        let request = try HookAnnotations(["berth.network": " web ", "berth.publish": "8080:80, 127.0.0.1:5353:53/udp,9000-9001:9000-9001",
+                                           "berth.ip": "10.88.0.9", "berth.mac": "02:42:0a:58:00:09", "org.example": "x"])
+        #expect(request.network == "web")
+        #expect(request.ports == [try PortSpec(parsing: "8080:80"), try PortSpec(parsing: "127.0.0.1:5353:53/udp"),
+                                  try PortSpec(parsing: "9000-9001:9000-9001")])
+        #expect(request.address == IPv4Address(10, 88, 0, 9))
+        #expect(request.mac == (try MACAddress(parsing: "02:42:0a:58:00:09")))
+        #expect(try HookAnnotations([:]) == HookAnnotations())
+        #expect(try HookAnnotations(["berth.publish": ""]).ports.isEmpty)
+        #expect(HookAnnotations.present(in: ["berth.publish": "80"]))
+        #expect(!HookAnnotations.present(in: ["org.example.berth.ip": "10.0.0.1"]))
+    }
+
+    @Test("a malformed annotation is refused, naming it", arguments: [
+        (["berth.ip": "10.0.0.300"], "berth.ip"),
+        (["berth.mac": "02:42"], "berth.mac"),
+        (["berth.publish": "8080:80,"], "berth.publish"),
+        (["berth.publish": "80:99999"], "berth.publish"),
+        (["berth.network": "  "], "berth.network"),
+    ])
+    func refusedAnnotation(annotations: [String: String], key: String) {
+        #expect {
+            _ = try HookAnnotations(annotations)
+        } throws: { error in
+            guard let error = error as? BerthError else { return false }
+            return error.message.hasPrefix("annotation \(key)") && error.parameter == key && error.object?.name == key
+        }
+    }
+}

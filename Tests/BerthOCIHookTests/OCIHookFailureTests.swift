@@ -1,0 +1,179 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Refused input, a port clash, a reused pid and a hook killed at its timeout: each leaves
+/// nothing half-made, and the next call works.
+@Suite("berth-oci-hook refusals and recovery (kernel)", .enabled(if: KernelTests.enabled))
+struct OCIHookFailureTests {
+    @Test("malformed state, missing id: non-zero exit, a clear message, Berth's state never opened",
+          arguments: ["createRuntime", "poststop"], ["", "not json", #"{"id":"c1""#, #"{"status":"creating","pid":1}"#, #"{"id":""}"#, "[1]"])
+    func refusedState(stage: String, state: String) throws {
+        try withHostSandbox { sandbox in
+            let stateDirectory = sandbox.stateDirectory + "/never"
+            let result = Harness.hook(sandbox, stage, state: state, stateDirectory: stateDirectory)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.hasPrefix("berth-oci-hook: \(stage): the container state"), "\(result)")
+            #expect(result.stderr.contains("an OCI runtime writes the container's state"), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: stateDirectory))
+        }
+    }
+
+    @Test("usage errors exit 2 and say how to call it")
+    func usage() throws {
+        try withHostSandbox { sandbox in
+            let unknown = Harness.hook(sandbox, "prestop", state: "{}")
+            #expect(unknown.status == 2)
+            #expect(unknown.stderr.contains(#"unknown hook stage "prestop" (use one of createRuntime, prestart"#), "\(unknown)")
+            let none = Command.run(["nsenter", "--net=\(sandbox.namespace.path)", "--", Harness.hookBinary], input: "")
+            #expect(none.status == 2 && none.stderr.contains("no stage given") && none.stderr.contains("usage: berth-oci-hook STAGE"), "\(none)")
+        }
+    }
+
+    @Test("a container without a network namespace of its own is refused before anything is touched")
+    func sharedNamespaceRefused() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "hostnet", namespace: .shared)
+            defer { container.end() }
+            let result = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.contains("container hostnet has no network namespace of its own"), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: sandbox.stateDirectory + "/state.db"))
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+        }
+    }
+
+    @Test("a namespace path that is the host's own is refused, and nothing is made")
+    func hostNamespaceByPathRefused() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "sneaky", namespace: .path(sandbox.namespace.path))
+            defer { container.end() }
+            let result = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.contains("is the host's own network namespace"), "\(result)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+            #expect(Harness.parse(sandbox.run(["ip", "-j", "link", "show", "type", "bridge"]).stdout).isEmpty)
+        }
+    }
+
+    @Test("a bad annotation or a missing network is refused, naming it, and nothing is made")
+    func badRequests() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "bad")
+            defer { container.end() }
+            let badIP = Harness.hook(sandbox, "createRuntime", state: container.state(annotations: ["berth.ip": "10.0.0.999"]), cwd: container.bundle)
+            #expect(badIP.status == 1 && badIP.stderr.contains("annotation berth.ip: "), "\(badIP)")
+            let missing = Harness.hook(sandbox, "createRuntime", state: container.state(annotations: ["berth.network": "nosuch"]), cwd: container.bundle)
+            #expect(missing.status == 1, "\(missing)")
+            #expect(missing.stderr.contains(#"no network named "nosuch""#) && missing.stderr.contains("annotation berth.network"), "\(missing)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(container.eth0.isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+        }
+    }
+
+    @Test("a second container asking for a published port fails, naming the holder; the first keeps its mapping and traffic")
+    func portConflict() throws {
+        try withHostSandbox { sandbox in
+            let first = try HookContainer(id: "first", annotations: ["berth.publish": "8080:80"])
+            defer { first.end() }
+            try #require(Harness.hook(sandbox, "createRuntime", state: first.state(), cwd: first.bundle).succeeded)
+            let rulesBefore = Harness.ruleset(sandbox)
+
+            let second = try HookContainer(id: "second", annotations: ["berth.publish": "9090:90,8080:80"])
+            defer { second.end() }
+            let clash = Harness.hook(sandbox, "createRuntime", state: second.state(), cwd: second.bundle)
+            #expect(clash.status == 1, "\(clash)")
+            #expect(clash.stderr.hasPrefix("berth-oci-hook: createRuntime: container second: "), "\(clash)")
+            #expect(clash.stderr.contains("already published by") && clash.stderr.contains("first"), "\(clash)")
+            #expect(second.eth0.isEmpty)
+            #expect(Harness.endpoints(sandbox).map { $0["id"] as? String } == ["first"])
+            #expect(Harness.ruleset(sandbox) == rulesBefore)
+
+            // The runtime then runs poststop for the failed container: the first is untouched.
+            #expect(Harness.hook(sandbox, "poststop", state: second.state(status: "stopped"), cwd: second.bundle).succeeded)
+            #expect(Harness.ruleset(sandbox) == rulesBefore)
+            let server = try EchoServer(in: try .open(path: first.namespacePath), port: 80, banner: "first")
+            defer { server.stop() }
+            #expect(try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080).hasPrefix("first "))
+        }
+    }
+
+    @Test("poststop never enters the namespace of the pid it is given: a reused pid's namespace is unchanged")
+    func pidReuse() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "gone", annotations: ["berth.publish": "8080:80"])
+            try #require(Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle).succeeded)
+            container.end()
+
+            // Another process, in a namespace attached by someone else, now has "a" pid the
+            // runtime might hand over: give poststop that pid.
+            let bystander = try HookContainer(id: "bystander")
+            defer { bystander.end() }
+            let attach = sandbox.berth(["attach", "berth", "--netns", bystander.namespacePath, "--id", "bystander", "-p", "9090:90"])
+            try #require(attach.succeeded, "\(attach)")
+            let before = (bystander.ip(["link", "show"]).map { "\($0["ifname"] ?? "") \($0["operstate"] ?? "")" }, bystander.eth0)
+
+            let poststop = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped", pid: bystander.pid), cwd: container.bundle)
+            #expect(poststop.succeeded, "\(poststop)")
+            let after = (bystander.ip(["link", "show"]).map { "\($0["ifname"] ?? "") \($0["operstate"] ?? "")" }, bystander.eth0)
+            #expect(after.0 == before.0)
+            #expect(after.1 == before.1 && after.1.count == 1)
+            #expect(Harness.endpoints(sandbox).map { $0["id"] as? String } == ["bystander"])
+            let rules = Harness.ruleset(sandbox)
+            #expect(rules.contains("berth-endpoint bystander") && !rules.contains("berth-endpoint gone"))
+        }
+    }
+
+    /// Where a killed hook stopped, and who finishes its work.
+    static let killCases: [(String, String)] = [
+        ("attach.veth", "poststop"), ("attach.veth", "gc"), ("attach.veth", "createRuntime"),
+        ("attach.publish", "poststop"), ("attach.publish", "gc"), ("attach.publish", "createRuntime"),
+    ]
+
+    @Test("a hook killed at its timeout mid-attach is finished by poststop, gc or the next createRuntime",
+          .enabled(if: Harness.failPointsCompiledIn), arguments: killCases)
+    func killedMidAttach(point: String, finisher: String) throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "slow", annotations: ["berth.publish": "8080:80"])
+            defer { container.end() }
+            let hook = try Harness.start(sandbox, "createRuntime", state: container.state(), cwd: container.bundle,
+                                         environment: ["BERTH_FAILPOINT=\(point):hang"])
+            // The hang is reached once the step before it shows in the kernel.
+            let reached = Harness.wait {
+                point == "attach.veth" ? !Harness.berthVeths(sandbox).isEmpty : Harness.ruleset(sandbox).contains("berth-endpoint slow")
+            }
+            kill(hook.processIdentifier, SIGKILL)
+            hook.waitUntilExit()
+            try #require(reached, "the hook never reached \(point)")
+            #expect(hook.terminationReason == .uncaughtSignal)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(container.eth0.isEmpty || point == "attach.publish")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+
+            switch finisher {
+            case "poststop":
+                let done = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle)
+                #expect(done.succeeded, "\(done)")
+            case "gc":
+                let done = sandbox.berth(["gc"])
+                #expect(done.succeeded, "\(done)")
+            default:
+                break
+            }
+            if finisher != "createRuntime" {
+                #expect(Harness.berthVeths(sandbox).isEmpty)
+                #expect(container.ip(["link", "show", "dev", "eth0"]).isEmpty)
+                #expect(!Harness.ruleset(sandbox).contains("berth-endpoint slow"))
+            }
+
+            let again = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            #expect(again.succeeded, "\(again)")
+            #expect(Harness.endpoints(sandbox).count == 1)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(container.eth0.count == 1)
+            #expect(Harness.ruleset(sandbox).components(separatedBy: "berth-endpoint slow").count - 1 == 1)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import BerthNamespace
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// `berth-oci-hook` run the way runtimes run it: in the host's (the sandbox's) namespace,
+/// the state on stdin, no environment but what the hook entry lists, cwd the bundle.
+@Suite("berth-oci-hook attach and detach (kernel)", .enabled(if: KernelTests.enabled))
+struct OCIHookKernelTests {
+    /// Each runtime's createRuntime (or prestart) sample with its poststop sample.
+    static let samplePairs = [
+        ("oci-hook-runc-createRuntime.state.json", "oci-hook-runc-poststop.state.json"),
+        ("oci-hook-runc-prestart.state.json", "oci-hook-runc-poststop.state.json"),
+        ("oci-hook-crun-createRuntime.state.json", "oci-hook-crun-poststop.state.json"),
+        ("oci-hook-crun-prestart.state.json", "oci-hook-crun-poststop.state.json"),
+        ("podman-ocihook-createRuntime.state.json", "podman-ocihook-poststop.state.json"),
+        ("docker-runtime-wrapper-createRuntime.state.json", "oci-hook-runc-poststop.state.json"),
+    ]
+
+    /// A sample state with this test's id, pid and bundle; the rest as the runtime wrote it.
+    static func sample(_ name: String, for container: HookContainer) throws -> String {
+        var state = try #require(try JSONSerialization.jsonObject(with: Data(try Fixtures.bytes(name))) as? [String: Any])
+        state["id"] = container.id
+        state["bundle"] = container.bundle
+        if state["pid"] != nil, (state["pid"] as? Int) != 0 { state["pid"] = Int(container.pid) }
+        return Harness.json(state)
+    }
+
+    @Test("each runtime's state shape attaches at its first stage and detaches at poststop", arguments: samplePairs)
+    func samples(first: String, poststop: String) throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "sample-\(KernelTests.uniqueSuffix())", annotations: ["berth.publish": "8080:80"])
+            defer { container.end() }
+            let stage = first.contains("prestart") ? "prestart" : "createRuntime"
+            let attach = Harness.hook(sandbox, stage, state: try Self.sample(first, for: container), cwd: container.bundle)
+            #expect(attach.succeeded && attach.stdout.isEmpty && attach.stderr.isEmpty, "\(attach)")
+            #expect(container.eth0.count == 1)
+            #expect(Harness.endpoints(sandbox).map { $0["id"] as? String } == [container.id])
+            #expect(Harness.ruleset(sandbox).contains("berth-endpoint \(container.id)"))
+
+            let detach = Harness.hook(sandbox, "poststop", state: try Self.sample(poststop, for: container), cwd: container.bundle)
+            #expect(detach.succeeded && detach.stderr.isEmpty, "\(detach)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(container.eth0.isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+            #expect(!Harness.ruleset(sandbox).contains("berth-endpoint \(container.id)"))
+        }
+    }
+
+    @Test("the default network is created on first use; annotations choose address, MAC and ports; bytes flow through the port")
+    func defaultNetworkAndTraffic() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "web")
+            defer { container.end() }
+            // Annotations in the state only, as runc and crun pass them.
+            let annotations = ["berth.publish": "8080:80", "berth.ip": "172.17.0.9", "berth.mac": "02:42:ac:11:00:99"]
+            let attach = Harness.hook(sandbox, "createRuntime", state: container.state(annotations: annotations), cwd: container.bundle)
+            try #require(attach.succeeded, "\(attach)")
+            let networks = Harness.parse(sandbox.berth(["network", "ls", "--json"]).stdout)
+            #expect(networks.map { $0["name"] as? String } == ["berth"])
+            #expect(networks.first?["bridge"] as? String == "berth0")
+            #expect(container.eth0.first?.hasPrefix("172.17.0.9") == true, "\(container.eth0)")
+            #expect(container.ip(["link", "show", "dev", "eth0"]).first?["address"] as? String == "02:42:ac:11:00:99")
+
+            let server = try EchoServer(in: try NetworkNamespace.open(path: container.namespacePath), port: 80, banner: "web")
+            defer { server.stop() }
+            let reply = try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080)
+            #expect(reply.hasPrefix("web ") && reply.hasSuffix(" ping"), "\(reply)")
+        }
+    }
+
+    @Test("annotations come from config.json when the state has none, and the working directory is the bundle")
+    func configAnnotationsAndWorkingDirectory() throws {
+        try withHostSandbox { sandbox in
+            #expect(sandbox.berth(["network", "create", "lab", "--subnet", "10.61.0.0/24"]).succeeded)
+            let container = try HookContainer(id: "cfg", annotations: ["berth.network": "lab", "berth.ip": "10.61.0.7"])
+            defer { container.end() }
+            // No "bundle" in the state: the hook finds config.json in its working directory.
+            let attach = Harness.hook(sandbox, "createRuntime", state: container.state(bundle: false), cwd: container.bundle)
+            #expect(attach.succeeded, "\(attach)")
+            #expect(container.eth0 == ["10.61.0.7"])
+            // The state's annotation wins over config.json's.
+            let other = try HookContainer(id: "cfg2", annotations: ["berth.network": "lab", "berth.ip": "10.61.0.7"])
+            defer { other.end() }
+            let second = Harness.hook(sandbox, "createRuntime", state: other.state(annotations: ["berth.ip": "10.61.0.8"]), cwd: other.bundle)
+            #expect(second.succeeded, "\(second)")
+            #expect(other.eth0 == ["10.61.0.8"])
+        }
+    }
+
+    @Test("createRuntime twice, prestart after it, poststop twice: one endpoint, one lease, one element, then none")
+    func idempotence() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "twice", annotations: ["berth.publish": "8080:80"])
+            defer { container.end() }
+            for stage in ["createRuntime", "createRuntime", "prestart"] {
+                let result = Harness.hook(sandbox, stage, state: container.state(), cwd: container.bundle)
+                #expect(result.succeeded, "\(stage): \(result)")
+            }
+            #expect(Harness.endpoints(sandbox).count == 1)
+            #expect(container.eth0.count == 1)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(Harness.ruleset(sandbox).components(separatedBy: "berth-endpoint twice").count - 1 == 1)
+            for _ in 0..<2 {
+                let result = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle)
+                #expect(result.succeeded, "\(result)")
+            }
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+            // A poststop for a container never attached is fine too.
+            #expect(Harness.hook(sandbox, "poststop", state: #"{"id":"never-seen","status":"stopped"}"#).succeeded)
+        }
+    }
+
+    @Test("a restarted container (same id, new namespace, no poststop between) ends with one endpoint, in the new namespace")
+    func restartWithoutPoststop() throws {
+        try withHostSandbox { sandbox in
+            let first = try HookContainer(id: "restarted", annotations: ["berth.publish": "8080:80"])
+            try #require(Harness.hook(sandbox, "createRuntime", state: first.state(), cwd: first.bundle).succeeded)
+            first.end()
+            let second = try HookContainer(id: "restarted", annotations: ["berth.publish": "8080:80"])
+            defer { second.end() }
+            let again = Harness.hook(sandbox, "createRuntime", state: second.state(), cwd: second.bundle)
+            #expect(again.succeeded, "\(again)")
+            let endpoints = Harness.endpoints(sandbox)
+            #expect(endpoints.count == 1)
+            #expect(endpoints.first?["netns"] as? String == second.namespacePath)
+            #expect(second.eth0.count == 1)
+        }
+    }
+
+    @Test("a container joining an existing namespace by path is attached there, and detached from it at poststop")
+    func joinedNamespace() throws {
+        try withHostSandbox { sandbox in
+            let joined = try sandbox.makeNamespace("joined")
+            let container = try HookContainer(id: "joiner", namespace: .path(joined.path))
+            defer { container.end() }
+            // The pid is another process's: the path in config.json decides.
+            let attach = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            #expect(attach.succeeded, "\(attach)")
+            let inJoined = Harness.parse(Command.run(["ip", "-n", joined.name ?? "", "-j", "-4", "addr", "show", "dev", "eth0"]).stdout)
+            #expect(inJoined.count == 1)
+            #expect(container.eth0.isEmpty)
+            #expect(Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle).succeeded)
+            #expect(Harness.parse(Command.run(["ip", "-n", joined.name ?? "", "-j", "link", "show", "dev", "eth0"]).stdout).isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+        }
+    }
+
+    @Test("--state-dir wins over BERTH_STATE_DIR")
+    func stateDirectoryOption() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "elsewhere")
+            defer { container.end() }
+            let other = sandbox.stateDirectory + "/other"
+            let attach = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle, options: ["--state-dir", other])
+            #expect(attach.succeeded, "\(attach)")
+            #expect(FileManager.default.fileExists(atPath: other + "/state.db"))
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(container.eth0.count == 1)
+            #expect(Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), options: ["--state-dir=\(other)"]).succeeded)
+            #expect(container.eth0.isEmpty)
+        }
+    }
+
+    @Test("stages with nothing to do check the state and change nothing", arguments: ["createContainer", "startContainer", "poststart"])
+    func quietStages(stage: String) throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "quiet")
+            defer { container.end() }
+            #expect(Harness.hook(sandbox, stage, state: container.state(status: "created"), cwd: container.bundle).succeeded)
+            #expect(Harness.hook(sandbox, stage, state: "{}", cwd: container.bundle).status == 1)
+            #expect(!FileManager.default.fileExists(atPath: sandbox.stateDirectory + "/state.db"))
+        }
+    }
+}

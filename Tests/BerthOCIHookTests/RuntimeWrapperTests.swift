@@ -1,0 +1,79 @@
+import BerthCore
+import BerthOCIHook
+import Testing
+
+@Suite("docker runtime wrapper and installed files")
+struct RuntimeWrapperTests {
+    @Test("finds the command and bundle the way containerd's shim and people call runc")
+    func parseArguments() {
+        // containerd-shim-runc-v2, as dockerd 20.10 uses it.
+        let shim = RuntimeWrapper.parse(["--root", "/var/run/docker/runtime-runc/moby", "--log", "/run/x/log.json", "--log-format", "json",
+                                         "create", "--bundle", "/run/x/bundle", "--pid-file", "/run/x/init.pid", "c1"])
+        #expect(shim.command == "create")
+        #expect(shim.bundle == "/run/x/bundle")
+        #expect(shim.createsContainer)
+        #expect(RuntimeWrapper.parse(["--debug", "run", "-d", "-b", "/b", "c1"]).bundle == "/b")
+        #expect(RuntimeWrapper.parse(["run", "--bundle=/b2", "c1"]).bundle == "/b2")
+        #expect(RuntimeWrapper.parse(["create", "c1"]).bundle == nil)
+        let delete = RuntimeWrapper.parse(["--root", "/r", "delete", "--force", "c1"])
+        #expect(delete.command == "delete" && !delete.createsContainer)
+        #expect(RuntimeWrapper.parse(["--version"]).command == nil)
+    }
+
+    @Test("BERTH_* variables become annotations and the two hooks are appended after the engine's own")
+    func rewrite() throws {
+        let config = try JSONValue(parsing: """
+            {"ociVersion":"1.0.2-dev","process":{"env":["PATH=/bin","BERTH_PUBLISH=8080:80","BERTH_NETWORK=web"]},
+             "annotations":{"x":"y"},"hooks":{"prestart":[{"path":"/usr/bin/dockerd","args":["libnetwork-setkey"]}]}}
+            """)
+        let rewritten = try #require(try RuntimeWrapper.rewrite(config, hookPath: "/usr/local/bin/berth-oci-hook",
+                                                                 hookEnvironment: ["BERTH_STATE_DIR=/s"]))
+        #expect(rewritten["annotations"] == ["x": "y", "berth.network": "web", "berth.publish": "8080:80"])
+        #expect(rewritten["hooks"]?["prestart"] == config["hooks"]?["prestart"])
+        let hook: JSONValue = ["path": "/usr/local/bin/berth-oci-hook", "args": ["berth-oci-hook", "createRuntime"], "env": ["BERTH_STATE_DIR=/s"]]
+        #expect(rewritten["hooks"]?["createRuntime"] == [hook])
+        #expect(rewritten["hooks"]?["poststop"]?[0]?["args"] == ["berth-oci-hook", "poststop"])
+        #expect(rewritten["process"] == config["process"])
+        #expect(rewritten["ociVersion"] == "1.0.2-dev")
+        // Through the wrapper twice (a restart): still one hook each.
+        let again = try #require(try RuntimeWrapper.rewrite(rewritten, hookPath: "/usr/local/bin/berth-oci-hook", hookEnvironment: ["BERTH_STATE_DIR=/s"]))
+        #expect(again == rewritten)
+    }
+
+    @Test("a container that asks nothing of Berth is left alone; an annotation beats a variable")
+    func leftAlone() throws {
+        let plain = try JSONValue(parsing: #"{"process":{"env":["PATH=/bin","BERTHA=1"]}}"#)
+        #expect(try RuntimeWrapper.rewrite(plain, hookPath: "/h", hookEnvironment: []) == nil)
+        let both = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP=10.0.0.9"]},"annotations":{"berth.ip":"10.0.0.7"}}"#)
+        #expect(try RuntimeWrapper.rewrite(both, hookPath: "/h", hookEnvironment: [])?["annotations"] == ["berth.ip": "10.0.0.7"])
+        let annotated = try JSONValue(parsing: #"{"annotations":{"berth.network":"web"}}"#)
+        #expect(try RuntimeWrapper.rewrite(annotated, hookPath: "/h", hookEnvironment: [])?["hooks"]?["createRuntime"]?[0]?["path"] == "/h")
+    }
+
+    @Test("an integer beyond Int64 is refused rather than written back rounded")
+    func hugeIntegers() throws {
+        let config = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP=10.0.0.9"]},"linux":{"resources":{"memory":{"limit":18446744073709551615}}}}"#)
+        #expect(throws: BerthError.self) { _ = try RuntimeWrapper.rewrite(config, hookPath: "/h", hookEnvironment: []) }
+        let fine = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP=10.0.0.9"]},"linux":{"resources":{"memory":{"limit":9223372036854775807,"swap":-1},"cpu":{"quota":1.5}}}}"#)
+        #expect(try RuntimeWrapper.rewrite(fine, hookPath: "/h", hookEnvironment: [])?["linux"] == fine["linux"])
+    }
+
+    @Test("the podman hooks.d files have the shape podman read in the sample, one per stage")
+    func podmanFiles() throws {
+        let sample = try JSONValue(parsing: try Fixtures.text("podman-hooks.d-50-berth-createRuntime.json"))
+        let files = HookFiles.podman(hookPath: "/usr/local/bin/berth-oci-hook", environment: ["BERTH_STATE_DIR=/s"])
+        #expect(files.map(\.name) == ["50-berth-createRuntime.json", "50-berth-poststop.json"])
+        for (file, stage) in zip(files, ["createRuntime", "poststop"]) {
+            let json = try JSONValue(parsing: file.contents)
+            #expect(json.objectValue?.map(\.0) == sample.objectValue?.map(\.0))
+            #expect(json["version"] == sample["version"])
+            #expect(json["hook"]?.objectValue?.map(\.0) == sample["hook"]?.objectValue?.map(\.0))
+            #expect(json["hook"]?["args"] == ["berth-oci-hook", .string(stage)])
+            #expect(json["hook"]?["env"] == ["BERTH_STATE_DIR=/s"])
+            #expect(json["stages"] == [.string(stage)])
+            #expect(json["when"]?["annotations"] == .object([(#"^berth\.(network|publish|ip|mac)$"#, ".*")]))
+        }
+        let daemon = try JSONValue(parsing: HookFiles.dockerDaemonJSON(wrapperPath: "/usr/local/bin/berth-oci-runtime"))
+        #expect(daemon == ["runtimes": ["berth": ["path": "/usr/local/bin/berth-oci-runtime"]]])
+    }
+}

@@ -1,0 +1,62 @@
+# oci-hook.sh: section 8 of scripts/bench. Times `runc run -d` of a busybox httpd bundle
+# without hooks and with berth-oci-hook (createRuntime + poststop, berth.publish=8080:80 on
+# Berth's default network), REPS times each after one untimed warm-up that also checks the
+# page, and the `runc delete` that follows a kill (poststop runs in delete). Runs inside
+# host netns bh-hook, entered with nsenter --net.
+
+hook_run() {
+    local reps=$1 j kind id t0 t1 raw=$WORK/raw-hook.csv b=$WORK/hook
+    exec 3>>"$OUT/log/hook.log"
+    ip link set lo up
+    mkdir -p "$b"/rootfs/{bin,www,proc,sys,dev,tmp,etc}
+    cp /bin/busybox "$b/rootfs/bin/busybox"
+    ln -sf busybox "$b/rootfs/bin/httpd"
+    echo hook-bench >"$b/rootfs/www/index.html"
+    for kind in plain hook; do
+        mkdir -p "$b/$kind"
+        (cd "$b/$kind" && runc spec)
+        jq --arg rootfs "$b/rootfs" --arg hook "$HOOK" --arg state "$WORK/state/hook" --arg kind "$kind" '
+          .process.terminal = false | .process.args = ["/bin/httpd", "-f", "-p", "80", "-h", "/www"]
+          | .root = {path: $rootfs, readonly: true}
+          | if $kind == "hook" then
+              .annotations = {"berth.publish": "8080:80"}
+              | .hooks = {createRuntime: [{path: $hook, args: ["berth-oci-hook", "createRuntime"], env: ["BERTH_STATE_DIR=\($state)"]}],
+                          poststop: [{path: $hook, args: ["berth-oci-hook", "poststop"], env: ["BERTH_STATE_DIR=\($state)"]}]}
+            else . end' "$b/$kind/config.json" >"$b/$kind/c" && mv "$b/$kind/c" "$b/$kind/config.json"
+    done
+    # Kill, then wait until runc reports the container stopped.
+    hook_stop() {
+        runc kill "$1" KILL >&3 2>&3
+        local k
+        for ((k = 0; k < 200; k++)); do [[ $(runc state "$1" 2>/dev/null) == *'"status": "stopped"'* ]] && break; sleep 0.01; done
+    }
+    # Warm-up, untimed: the first hook creates Berth's default network. Then the page.
+    runc run -d --bundle "$b/hook" warm </dev/null >&3 2>&3 || return 1
+    local body="" result=FAIL k
+    for ((k = 0; k < 40; k++)); do
+        body=$(timeout 2 busybox wget -q -O - http://127.0.0.1:8080/ 2>/dev/null) && [[ $body == hook-bench ]] && break
+        sleep 0.05
+    done
+    [[ $body == hook-bench ]] && result=ok
+    echo "hook,1,1,runc-hook,http://127.0.0.1:8080/,hook-bench,${body:-none},$result" >>"$OUT/checks.csv"
+    hook_stop warm
+    runc delete warm >&3 2>&3
+    for ((j = 1; j <= reps; j++)); do
+        for kind in plain hook; do
+            id=$kind$j
+            t0=${EPOCHREALTIME/./}
+            runc run -d --bundle "$b/$kind" "$id" </dev/null >&3 2>&3 || return 1
+            t1=${EPOCHREALTIME/./}
+            echo "hook,runc,1,$j,1,run-d-$kind,$((t1 - t0))" >>"$raw"
+            hook_stop "$id"
+            t0=${EPOCHREALTIME/./}
+            runc delete "$id" >&3 2>&3 || return 1
+            t1=${EPOCHREALTIME/./}
+            echo "hook,runc,1,$j,1,delete-$kind,$((t1 - t0))" >>"$raw"
+        done
+    done
+    local left
+    left=$(BERTH_STATE_DIR=$WORK/state/hook "$BERTH" ps --json | tr -d ' \n')
+    echo "hook,1,1,endpoints-left,-,[],$left,$([[ $left == "[]" ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
+    [[ $result == ok && $left == "[]" ]]
+}

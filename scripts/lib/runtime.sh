@@ -1,0 +1,63 @@
+# runtime.sh: shared by the acceptance scripts that drive real container runtimes
+# (scripts/accept-*). Sourced, not run.
+#
+# Runtimes create state outside the private directories they are given (/run/containerd/s,
+# libcni's /var/lib/cni, podman's /run/containers, ...). remember_absent PATH... notes which
+# of them do not exist yet; remove_remembered deletes exactly those afterwards and leaves
+# pre-existing ones alone.
+ABSENT=()
+remember_absent() { local p; for p in "$@"; do [ -e "$p" ] || ABSENT+=("$p"); done; }
+remove_remembered() { local p; for p in "${ABSENT[@]}"; do rm -rf "$p"; done; }
+
+# Serialises runtime runs with other users of the same machine when BERTH_RUNTIME_LOCK
+# names a lock file (two podmans or containerds at once trip over their shared state):
+# re-executes the calling script under flock(1).
+runtime_lock() {
+  if [ -n "${BERTH_RUNTIME_LOCK:-}" ] && [ -z "${BERTH_RUNTIME_LOCKED:-}" ]; then
+    export BERTH_RUNTIME_LOCKED=1
+    exec flock "$BERTH_RUNTIME_LOCK" "$@"
+  fi
+}
+
+# Installs Debian packages that are missing (after apt-get update).
+install_packages() {
+  local missing="" pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
+  done
+  [ -z "$missing" ] && return 0
+  echo "==> installing:$missing"
+  apt-get update -qq
+  # policy-rc.d on these machines keeps apt from starting containerd or dockerd.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# The berth-cni binary to test: BERTH_CNI_BIN, else a release build with a static stdlib.
+berth_cni_binary() {
+  if [ -n "${BERTH_CNI_BIN:-}" ]; then echo "$BERTH_CNI_BIN"; return; fi
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  (cd "$root" && swift build -c release --static-swift-stdlib --product berth-cni >&2) || return 1
+  echo "$(cd "$root" && swift build -c release --static-swift-stdlib --show-bin-path)/berth-cni"
+}
+
+# wait_http URL EXPECTED [NETNS]: GETs URL (from NETNS, if given) for up to 5 s until the
+# body is EXPECTED; prints the body; fails otherwise.
+wait_http() {
+  local url=$1 expected=$2 ns=${3:-} body="" i
+  for i in $(seq 50); do
+    if [ -n "$ns" ]; then body=$(ip netns exec "$ns" curl -s --max-time 1 "$url" || true); else body=$(curl -s --max-time 1 "$url" || true); fi
+    [ "$body" = "$expected" ] && { echo "$body"; return 0; }
+    sleep 0.1
+  done
+  echo "FAIL: GET $url gave '${body}', expected '$expected'" >&2
+  return 1
+}
+
+# leftovers HOSTNS: what Berth left in the host namespace (veths, published elements).
+leftovers() {
+  local ns=$1
+  ip -n "$ns" -o link show type veth | grep -o ' vb[0-9a-f]*' || true
+  ip netns exec "$ns" nft list map ip berth publish_any 2>/dev/null | grep -o 'comment "[^"]*"' || true
+  ip netns exec "$ns" nft list map ip berth publish_addr 2>/dev/null | grep -o 'comment "[^"]*"' || true
+}

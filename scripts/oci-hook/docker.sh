@@ -1,0 +1,85 @@
+#!/bin/bash
+# docker.sh: Berth's OCI hook under dockerd 20.10 (Debian's docker.io), which has no hook
+# option: `berth hook install` links the runtime wrapper berth-oci-runtime, registered as
+# the runtime "berth"; it adds the hooks to the bundle of a container that carries BERTH_*
+# variables (docker 20.10 has no --annotation) and hands over to runc. dockerd runs in the
+# throwaway host namespace with private data and exec roots. Checks: the page through the
+# published port from the host's address, 127.0.0.1 and a LAN peer; a second container
+# asking for the same port fails, naming the first; a container without BERTH_* variables
+# runs untouched; docker rm -f leaves nothing. Run by scripts/accept-oci-hooks in its fence.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+OH_NAME=docker
+W=$(mktemp -d /tmp/berth-oh-docker.XXXXXX)
+STATE=$W/state
+DOCKER=/usr/bin/docker          # docker.io's client, matching its 20.10 daemon
+D=("$DOCKER" -H "unix://$W/docker.sock")
+DPID=
+# dockerd 20.10 writes /etc/docker/key.json whatever --data-root says, and its
+# containerd makes /opt/containerd (/run is the fence's tmpfs already).
+remember_absent /etc/docker/key.json /opt/containerd
+remember_absent_cgroup docker
+stop_dockerd() {
+  local i
+  [ -n "$DPID" ] || return 0
+  kill "$DPID" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$DPID" 2>/dev/null && { echo "dockerd $DPID did not exit in 10 s" >&2; return 1; }
+  DPID=
+}
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$DPID" ] && "${D[@]}" rm -f $("${D[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1
+  stop_dockerd
+  remove_host
+  remove_remembered
+  remove_remembered_cgroups
+  [ -n "${KEEP:-}" ] && echo "[$OH_NAME] kept $W" || rm -rf -- "$W"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+make_host "oh$$-docker"
+"$BERTH" hook install --docker-only --runtime-wrapper "$W/bin/berth-oci-runtime" --hook "$HOOK" | head -n 1 | sed "s/^/[$OH_NAME] /"
+jq -n --arg w "$W/bin/berth-oci-runtime" '{runtimes: {berth: {path: $w}}}' >"$W/daemon.json"
+# The hooks find Berth's state through the wrapper, which passes BERTH_STATE_DIR on.
+nsenter --net=/run/netns/"$HOSTNS" env BERTH_STATE_DIR="$STATE" \
+  dockerd --config-file "$W/daemon.json" --data-root "$W/data" --exec-root "$W/exec" --pidfile "$W/dockerd.pid" \
+  -H "unix://$W/docker.sock" --bip 10.199.5.1/24 >"$W/dockerd.log" 2>&1 &
+DPID=$!
+for ((i = 0; i < 150; i++)); do "${D[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+"${D[@]}" version >/dev/null 2>&1 || { tail -n 20 "$W/dockerd.log"; fail "dockerd did not start"; }
+say "dockerd $("${D[@]}" version -f '{{.Server.Version}}') (pid $DPID)"
+make_rootfs "$W/rootfs"
+tar -C "$W/rootfs" -c . | "${D[@]}" import - localhost/bb >/dev/null
+
+web=$("${D[@]}" run -d --name web --runtime berth --network none -e BERTH_PUBLISH=8080:80 localhost/bb httpd -f -p 80 -h /www)
+say "docker run -d --runtime berth --network none -e BERTH_PUBLISH=8080:80: ok"
+# dockerd's iptables rules set the FORWARD policy to DROP, which also drops what the LAN
+# sends to Berth's containers; DOCKER-USER is where docker lets an administrator accept it.
+ip netns exec "$HOSTNS" iptables -I DOCKER-USER -o berth0 -j ACCEPT
+ip netns exec "$HOSTNS" iptables -I DOCKER-USER -i berth0 -j ACCEPT
+say "accepted berth0 in dockerd's DOCKER-USER chain"
+[ "$(berth_in_host ps --json | jq -r '.[].id')" = "$web" ] || fail "berth ps: $(berth_in_host ps)"
+check_published 8080
+
+if "${D[@]}" run -d --name clash --runtime berth --network none -e BERTH_PUBLISH=8080:80 localhost/bb httpd -f -p 80 -h /www >"$W/clash.log" 2>&1; then
+  fail "a second container publishing 8080 started"
+fi
+grep -q "already published by endpoint $web" "$W/clash.log" || fail "the clash does not name web: $(cat "$W/clash.log")"
+say "second container asking for 8080 refused: $(grep -o 'berth-oci-hook: [^\\]*' "$W/clash.log" | head -n 1)"
+"${D[@]}" rm -f clash >/dev/null 2>&1 || true
+[ "$(berth_in_host ps --json | jq -r '.[].id')" = "$web" ] || fail "after the clash: $(berth_in_host ps)"
+check_published 8080
+
+"${D[@]}" run --rm --runtime berth --network none localhost/bb true || fail "a container without BERTH_* variables failed"
+[ "$(berth_in_host ps --json | jq length)" = 1 ] || fail "a container without BERTH_* variables was attached"
+say "docker run --runtime berth without BERTH_* variables: runs, not attached"
+
+"${D[@]}" rm -f web >/dev/null
+say "docker rm -f: ok (poststop hook)"
+check_nothing_left
+stop_dockerd
+say "PASS"
