@@ -160,6 +160,10 @@ struct SupervisorKernelTests {
                 #expect(limited?.code == .unsupported && limited?.parameter == "limits", "\(String(describing: limited))")
                 let invalid = #expect(throws: BerthError.self) { try detached(Confinement(), limits: ResourceLimits(memory: 1 << 20)) }
                 #expect(invalid?.code == .invalidArgument && invalid?.parameter == "memory")
+                // The three that ran stay, exited, until removed; the refused ones left nothing.
+                let left = try Container.list(manager: manager)
+                #expect(left.count == 3 && left.allSatisfy { $0.status == .exited }, "\(left)")
+                for record in left { try Container.remove(record.name, manager: manager) }
                 #expect(try Container.list(manager: manager).isEmpty)
             }
         }
