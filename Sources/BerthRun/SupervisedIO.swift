@@ -25,7 +25,7 @@ public struct Attachment: Sendable, Hashable {
     /// terminal to read from.
     func validate(interactive: Bool, terminal: Bool) throws(BerthError) {
         if interactive, terminal, isatty(stdin) != 1 {
-            throw .invalid("the input device is not a TTY", hint: "run it from a terminal, or without a terminal or without interactive input",
+            throw .invalid("the input device is not a TTY", hint: "run it from a terminal, or ask for a terminal or for interactive input, not both",
                            parameter: "terminal")
         }
     }

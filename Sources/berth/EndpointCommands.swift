@@ -74,9 +74,10 @@ struct PsCommand: ParsableCommand {
             Output.json(.array(containers.map { ContainerTable.json($0, endpoint: $0.endpointID.flatMap { byID[$0] }) }
                                + endpoints.map(NetworkJSON.endpoint)))
         } else {
-            if !containers.isEmpty { ContainerTable.print(containers, endpoints: byID) }
+            // With nothing at all, Docker's container header; endpoints of other tools after.
+            if !containers.isEmpty || endpoints.isEmpty { ContainerTable.print(containers, endpoints: byID) }
             if !containers.isEmpty, !endpoints.isEmpty { print("") }
-            if containers.isEmpty || !endpoints.isEmpty { EndpointTable.print(endpoints) }
+            if !endpoints.isEmpty { EndpointTable.print(endpoints) }
         }
     }
 }
