@@ -2,17 +2,20 @@
 import PackageDescription
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
-// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthCNI, BerthOCIHook, BerthDNS) → the
-// `berth` CLI, the `berth-cni` plugin and the `berth-oci-hook` hook; BerthConfine (cgroups,
-// seccomp, capabilities) needs BerthCore and BerthNamespace and sits below BerthRun.
-// See docs/architecture.md.
+// → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthCNI, BerthOCIHook, BerthDNS, BerthLab) →
+// the `berth` CLI, the `berth-cni` plugin, the `berth-oci-hook` hook and the `berth-lab` CLI;
+// BerthConfine (cgroups, seccomp, capabilities) needs BerthCore and BerthNamespace and sits
+// below BerthRun. See docs/architecture.md. Yams (YAML) is linked only into `berth-lab`, never
+// into the binaries runtimes start per container.
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Berth", targets: ["Berth"]),
+        .library(name: "BerthLab", targets: ["BerthLab"]),
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-cni", targets: ["berth-cni"]),
+        .executable(name: "berth-lab", targets: ["berth-lab"]),
         .executable(name: "berth-dns", targets: ["berth-dns"]),
         .executable(name: "berth-oci-hook", targets: ["berth-oci-hook"]),
     ],
@@ -20,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Errno and FileDescriptor (EINTR-safe reads, open options) without Foundation.
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
@@ -44,13 +48,18 @@ let package = Package(
         .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
         // The OCI runtime hook's logic; the executable only parses arguments and exits.
         .target(name: "BerthOCIHook", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", .product(name: "SystemPackage", package: "swift-system")]),
+        // Labs: declarative topologies of namespaces and veth links, on Berth networks, with
+        // containers. The YAML front end is a target of its own so that the library — and the
+        // berth binary, whose gc and check find lab leftovers — stays free of Yams.
+        .target(name: "BerthLab", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNetwork", "BerthRun", "CBerthShim"]),
+        .target(name: "BerthLabFile", dependencies: ["BerthCore", "BerthNetlink", "BerthLab", .product(name: "Yams", package: "Yams")]),
         // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
         .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun", "BerthCNI", "BerthOCIHook"]),
         .executableTarget(
             name: "berth",
             dependencies: [
-                "Berth",
+                "Berth", "BerthLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +67,17 @@ let package = Package(
         // The CNI plugin, started once per pod start and stop: BerthCNI only, no
         // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
         .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"]),
+
+        .executableTarget(
+            name: "berth-lab",
+            dependencies: [
+                "BerthCore", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthLab", "BerthLabFile",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // The lab file parser under libFuzzer (scripts/fuzz-lab); a corpus replayer otherwise.
+        .executableTarget(name: "berth-lab-fuzz", dependencies: ["BerthCore", "BerthLabFile"]),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
@@ -78,6 +98,7 @@ let package = Package(
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthConfineTests", dependencies: ["BerthConfine", "BerthTestSupport"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthConfine", "BerthTestSupport"]),
+        .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: [
             "BerthTestSupport", "BerthCore", "BerthNetwork", "BerthRun", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),

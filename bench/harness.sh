@@ -4,7 +4,7 @@
 # /run, /var/lib/berth and /var/lib/cni are private tmpfs mounts:
 #
 #   harness.sh fenced OUT QUICK PEERS [DNS_ONLY]   every section (or only the DNS one), results into OUT
-#                                          (BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman
+#                                          (BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman,lab
 #                                          narrows them; default: all)
 #   harness.sh method METHOD N ROUND       one method run, inside its own named host netns
 #
@@ -22,7 +22,9 @@ export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$BENCH/harness.sh
-: "${BERTH:?}" "${BERTH_BENCH:?}" "${BERTH_CNI:?}" "${FLOOR:?}" "${WORK:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}" "${HOOK:?}"
+: "${BERTH:?}" "${WORK:?}"
+# scripts/bench --lab builds only berth and berth-lab; every other section needs its programs.
+[[ ${BENCH_SECTIONS:-} == lab ]] || : "${BERTH_BENCH:?}" "${BERTH_CNI:?}" "${FLOOR:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}" "${HOOK:?}"
 
 BR=bh0
 SUBNET=10.88.0.0/16
@@ -562,6 +564,26 @@ hook_section() {
     HOSTS=()
 }
 
+# Section 9: labs (bench/lab.sh) in the fence's own namespace: a lab's nodes are named
+# namespaces of their own, and the web lab publishes on this namespace's 127.0.0.1:8080.
+lab_section() {
+    if ! "$BERTH" lab ls --help >/dev/null 2>&1; then
+        echo "  berth lab: not available (no berth-lab beside berth); section skipped"
+        fact lab "skipped: berth lab ls --help fails"
+        return 0
+    fi
+    local rc
+    mkdir -p "$WORK/state/lab"
+    BERTH_STATE_DIR=$WORK/state/lab bash "$BENCH/lab.sh" "$OUT" "$1" 2>&1 | tee "$OUT/log/lab.log" | sed 's/^/  /'
+    rc=${PIPESTATUS[0]}
+    if ((rc == 0)); then
+        fact lab measured
+    else
+        echo "  lab: FAILED (log: $OUT/log/lab.log)" >&2
+        fact lab "failed: see log/lab.log"
+    fi
+}
+
 # --------------------------------------------------------------------- fenced
 fenced() {
     OUT=$1 QUICK=$2 PEERS=$3 DNS_ONLY=${4:-0}
@@ -600,9 +622,9 @@ fenced() {
         dns_section
         return 0
     fi
-    # BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman narrows the sections (for
+    # BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman,lab narrows the sections (for
     # measuring one of them again; default: all).
-    local sections=,${BENCH_SECTIONS:-startup,scale,range,run,dns,hook,podman},
+    local sections=,${BENCH_SECTIONS:-startup,scale,range,run,dns,hook,podman,lab},
     in_sections() { [[ $sections == *,$1,* ]]; }
 
     local small=50 big=1000 rounds=3
@@ -650,6 +672,9 @@ fenced() {
 
     echo "== 8. OCI hook: runc run -d with and without berth-oci-hook"
     if in_sections hook; then hook_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+
+    echo "== 9. labs: berth lab up/down of a 50-node chain and of a lab with a container"
+    if in_sections lab; then lab_section $((QUICK ? 2 : 5)); else echo "  skipped (BENCH_SECTIONS)"; fi
 
     cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
     return 0

@@ -77,6 +77,15 @@ def main(out):
         w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
         dns_section(facts, w, csv_rows)
         return write_results(out, lines, csv_rows)
+    if samples and all(key[0] == "lab" for key in samples):
+        # scripts/bench --lab
+        w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
+        lab_section(facts, checks, fig, w, csv_rows)
+        w("")
+        w("| target | measured | met |")
+        w("|---|---|---|")
+        lab_targets(fig, lambda target, measured, met: w(f"| {target} | {measured} | {'yes' if met else 'no'} |"))
+        return write_results(out, lines, csv_rows)
     w(f"Machine: {facts.get('machine', '?')}; {facts.get('os', '?')}.  ")
     w(f"Berth {facts.get('version.berth', '?')}, release build, static Swift stdlib. "
       f"Rounds at N = {facts.get('n_small')}: {facts.get('rounds')}; N = {facts.get('n_big')}: 1.")
@@ -192,6 +201,7 @@ def main(out):
         w(f"Not measured: {facts.get('podman', 'run with --peers')}.")
 
     hook_added = hook_section(facts, checks, fig, w, csv_rows)
+    lab_section(facts, checks, fig, w, csv_rows)
 
     w("")
     w("### Targets (reported, nothing fails on them)")
@@ -238,6 +248,7 @@ def main(out):
         row(f"OCI hook adds ≤ 2× the C floor's attach to `runc run -d` (floor at N = {n0})",
             f"{ms(hook_added)} vs {ms(floor_a)} ms = {hook_added / floor_a:.2f}×", hook_added <= 2 * floor_a)
     dns_targets(facts, row)
+    lab_targets(fig, row)
     write_results(out, lines, csv_rows)
 
 
@@ -294,6 +305,41 @@ def hook_section(facts, checks, fig, w, csv_rows):
         if op == "run-d":
             added = h_med - p_med
     return added
+
+
+LAB_NODES = 50
+
+
+def lab_section(facts, checks, fig, w, csv_rows):
+    """Section 9: berth lab up and down of a 50-node chain and of a lab with a container."""
+    w("")
+    w(f"### 9. Labs: `berth lab up` and `down` of a {LAB_NODES}-node chain and of a lab with a container")
+    w("")
+    if facts.get("lab") != "measured":
+        w(f"Not measured: {facts.get('lab', 'the section did not run')}.")
+        return
+    ok = sum(checks[("lab", n)][0] for n in (LAB_NODES, 2))
+    total = sum(checks[("lab", n)][1] for n in (LAB_NODES, 2))
+    w(f"Whole commands (start-up, the exec of berth-lab, YAML, kernel work). Chain: {LAB_NODES} namespaces, "
+      f"{LAB_NODES - 1} veth pairs with addresses, routes and ip_forward; web: a Berth network, a router, busybox "
+      f"httpd in a container published on :8080. Checks (ping end to end, page through the port, nothing left): {ok}/{total}.")
+    w("")
+    w("| command | median ms | p90 ms | samples |")
+    w("|---|---:|---:|---:|")
+    for n, op, label in ((LAB_NODES, "up", f"`berth lab up` ({LAB_NODES}-node chain)"),
+                         (LAB_NODES, "down", f"`berth lab down` ({LAB_NODES}-node chain)"),
+                         (2, "web-up", "`berth lab up` (network, published port, container)"),
+                         (2, "web-down", "`berth lab down` (network, published port, container)")):
+        med, p90, count = fig("lab", "berth-lab", n, op)
+        w(f"| {label} | {ms(med)} | {ms(p90)} | {count} |")
+        csv_rows.append(["lab", "berth-lab", n, f"{op}_median", f"{med / 1000:.3f}", count])
+
+
+def lab_targets(fig, row):
+    up, down = fig("lab", "berth-lab", LAB_NODES, "up")[0], fig("lab", "berth-lab", LAB_NODES, "down")[0]
+    if up == up:
+        row(f"`berth lab up` of a {LAB_NODES}-node chain ≤ 250 ms", f"{ms(up)} ms", up <= 250_000)
+        row(f"`berth lab down` of a {LAB_NODES}-node chain ≤ 500 ms", f"{ms(down)} ms", down <= 500_000)
 
 
 def dns_targets(facts, row):

@@ -22,6 +22,9 @@ public struct NetlinkChanges {
     /// Turns the kernel's refusal into a BerthError that names the object at fault.
     func translate(_ error: NetlinkError) -> BerthError {
         guard let context = contexts[error.sequence] else { return error.berthError }
+        if let text = error.kernelMessage, let match = context.byKernelMessage.first(where: { text.contains($0.fragment) }) {
+            return Self.refusal(match.error.code, match.error, cause: error)
+        }
         if error.isNotFound || context.alsoNotFound.contains(error.errno.code), let notFound = context.notFound {
             return Self.refusal(.notFound, notFound, cause: error)
         }
@@ -46,6 +49,9 @@ public struct NetlinkChanges {
         /// Errnos besides ENOENT/ENODEV/ESRCH that mean "not there" for this message.
         var alsoNotFound: Set<Int32> = []
         var unsupported: BerthError?
+        /// Refusals told apart by the kernel's extended-ack text (a fragment of it), checked
+        /// first: a missing qdisc module and a missing link both answer ENOENT.
+        var byKernelMessage: [(fragment: String, error: BerthError)] = []
     }
 
     /// EADDRNOTAVAIL: what deleting an address that is not there answers.

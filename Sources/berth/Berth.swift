@@ -12,7 +12,7 @@ struct Berth: ParsableCommand {
             NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
             RunCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self,
-            HookCommand.self,
+            HookCommand.self, LabCommand.self,
         ]
     )
 

@@ -75,6 +75,7 @@ enum CLIHints {
         case .address: "berth addr ls"
         case .route: "berth route ls"
         case .port: "berth ps"
+        case BerthError.Object.Kind(rawValue: "lab"): "berth lab ls"
         default: nil
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Berth
+import BerthLab
 
 /// `berth attach`: joins a network namespace to a network and prints the endpoint id.
 struct AttachCommand: ParsableCommand {
@@ -114,25 +115,32 @@ struct PortCommand: ParsableCommand {
 
 /// `berth check [ID]`: every recorded object exists in the kernel.
 struct CheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check that recorded networks and endpoints exist in the kernel.")
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check that recorded networks, endpoints and labs exist in the kernel.")
     @Argument(help: "Only this endpoint.") var id: String?
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let problems = try state.manager().check(id: id)
-        if problems.isEmpty {
+        let manager = try state.manager()
+        let problems = try manager.check(id: id)
+        // Labs too (BerthLab, no YAML): crashed ups, missing nodes, tagged leftovers.
+        let labProblems = id == nil ? try LabManager(manager: manager).check() : []
+        if problems.isEmpty, labProblems.isEmpty {
             print("ok")
             return
         }
         for problem in problems { Output.error(problem.description) }
-        Output.error("\(problems.count) problem(s) found ('berth reconcile' restores missing kernel objects; 'berth gc' drops endpoints whose namespace is gone)")
+        for problem in labProblems { Output.error(problem.description) }
+        var advice = ["'berth reconcile' restores missing kernel objects", "'berth gc' drops endpoints whose namespace is gone"]
+        if labProblems.contains(where: \.collectable) { advice.append("'berth gc' removes lab leftovers and finishes crashed labs") }
+        if labProblems.contains(where: { !$0.collectable }) { advice.append("'berth lab up FILE' restores a lab") }
+        Output.error("\(problems.count + labProblems.count) problem(s) found (\(advice.joined(separator: "; ")))")
         Output.terminate(status: 1)
     }
 }
 
 /// `berth gc`: removes leftovers of crashes and vanished containers.
 struct GCCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove endpoints whose namespace is gone and Berth objects the state does not know.")
+    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove endpoints whose namespace is gone, Berth objects the state does not know, and what crashed labs left.")
     @OptionGroup var state: StateOption
 
     func run() throws {
@@ -140,11 +148,15 @@ struct GCCommand: ParsableCommand {
         // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
         let containers = try Container.removeOrphans(manager: manager)
         for container in containers { print("stopped orphaned container \(container.name)") }
+        // Then labs (BerthLab, no YAML): crashed ups finished, tagged leftovers removed. A
+        // crashed converge may restart a run node's container, under berth's own supervisor.
+        let labs = try LabManager(manager: manager, supervisor: Supervisor.Entry(arguments: [RunCommand.superviseCommand])).collectGarbage()
+        for line in labs.lines { print(line) }
         let report = try manager.gc()
         for id in report.endpoints { print("removed endpoint \(id)") }
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
-        if report.isEmpty, containers.isEmpty { print("nothing to remove") }
+        if report.isEmpty, containers.isEmpty, labs.isEmpty { print("nothing to remove") }
     }
 }
 

@@ -1,7 +1,7 @@
 import Berth
 
-/// `berth attach`, `berth detach` and the detached supervisor's entry without
-/// argument-parser.
+/// `berth attach`, `berth detach`, the detached supervisor's entry and the hand-over of
+/// `berth lab …` to `berth-lab`, without argument-parser.
 ///
 /// A runtime runs attach and detach once per container start and stop, and `berth run -d`
 /// waits for its supervisor's start-up; argument-parser's cold start (reflecting on the
@@ -26,6 +26,9 @@ enum HotPath {
             return true
         case RunCommand.superviseCommand where arguments.count == 1:
             Supervisor.main()
+        case "lab":
+            // Labs parse YAML in their own program; `berth lab …` is that program, whatever follows.
+            LabLauncher.exec(Array(arguments.dropFirst()))
         default:
             return false
         }

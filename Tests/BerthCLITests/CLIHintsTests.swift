@@ -43,6 +43,7 @@ struct CLIHintsTests {
         let expected: [(BerthError.Object.Kind, String)] = [
             (.network, "berth network ls"), (.endpoint, "berth ps"), (.container, "berth ps"), (.namespace, "berth netns ls"),
             (.link, "berth link ls"), (.bridge, "berth link ls"), (.address, "berth addr ls"), (.route, "berth route ls"),
+            (BerthError.Object.Kind(rawValue: "lab"), "berth lab ls"),
         ]
         for (kind, command) in expected {
             #expect(CLIHints.advice(for: BerthError(.notFound, "x", remedy: .listExisting(kind)), netns: nil) == "see '\(command)'", "\(kind)")

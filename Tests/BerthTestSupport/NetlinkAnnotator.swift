@@ -39,9 +39,50 @@ public enum NetlinkAnnotator {
             guard body.count >= 12 else { return ["short rtmsg | " + hex(body[...])] }
             return ["rtmsg family=\(body[0]) dst_len=\(body[1]) src_len=\(body[2]) tos=\(body[3]) table=\(body[4]) protocol=\(body[5]) scope=\(body[6]) type=\(body[7]) flags=\(u32(body, 8)) | " + hex(body[0..<12])]
                 + attributes(Array(body[12...]), table: routeAttributes, indent: "  ")
+        case 36...38:
+            return annotateTcmsg(body)
         default:
             return ["payload | " + hex(body[...])]
         }
+    }
+
+    /// struct tcmsg, then TCA_KIND and TCA_OPTIONS decoded for the kind named (tbf, netem).
+    private static func annotateTcmsg(_ body: [UInt8]) -> [String] {
+        guard body.count >= 20 else { return ["short tcmsg | " + hex(body[...])] }
+        var lines = ["tcmsg family=\(body[0]) ifindex=\(Int32(bitPattern: u32(body, 4))) handle=\(tcHandle(u32(body, 8))) "
+                     + "parent=\(tcHandle(u32(body, 12))) info=\(u32(body, 16)) | " + hex(body[0..<20])]
+        var kind = ""
+        var offset = 20
+        while offset + 4 <= body.count {
+            let length = Int(u16(body, offset)), rawType = u16(body, offset + 2)
+            guard length >= 4, offset + length <= body.count else { lines.append("  bad attribute | " + hex(body[offset...])); break }
+            let value = Array(body[(offset + 4)..<(offset + length)])
+            let padded = min((length + 3) & ~3, body.count - offset)
+            let whole = body[offset..<offset + padded]
+            let nested = rawType & 0x8000 != 0 ? " NESTED" : ""
+            switch rawType & 0x3FFF {
+            case 1:
+                kind = String(decoding: value.prefix { $0 != 0 }, as: UTF8.self)
+                lines.append("  TCA_KIND \"\(kind)\" | " + hex(whole))
+            case 2 where kind == "tbf":
+                lines.append("  TCA_OPTIONS\(nested) | " + hex(whole.prefix(4)))
+                lines += attributes(value, table: tbfAttributes, indent: "    ")
+            case 2 where kind == "netem" && value.count >= 24:
+                lines.append("  TCA_OPTIONS\(nested) | " + hex(whole.prefix(4)))
+                lines.append("    tc_netem_qopt latency=\(u32(value, 0)) limit=\(u32(value, 4)) loss=\(u32(value, 8)) gap=\(u32(value, 12)) "
+                             + "duplicate=\(u32(value, 16)) jitter=\(u32(value, 20)) | " + hex(value[0..<24]))
+                lines += attributes(Array(value[24...]), table: netemAttributes, indent: "    ")
+            default:
+                lines.append("  attr\(rawType & 0x3FFF)\(nested) | " + hex(whole))
+            }
+            offset += padded
+        }
+        return lines
+    }
+
+    private static func tcHandle(_ value: UInt32) -> String {
+        if value == 0xFFFF_FFFF { return "root" }
+        return String(value >> 16, radix: 16) + ":" + String(value & 0xFFFF, radix: 16)
     }
 
     private static func annotateIfinfo(_ body: [UInt8], indent: String) -> [String] {
@@ -54,7 +95,9 @@ public enum NetlinkAnnotator {
     // MARK: - Attributes
 
     private enum Value {
-        case string, u8, u32, mac, ip, fd, raw
+        case string, u8, u32, u64, mac, ip, fd, raw
+        /// struct tc_tbf_qopt.
+        case tbfQopt
         case nested([UInt16: (String, Value)])
         /// An ifinfomsg followed by link attributes (VETH_INFO_PEER).
         case ifinfo
@@ -75,6 +118,13 @@ public enum NetlinkAnnotator {
     private static let routeAttributes: [UInt16: (String, Value)] = [
         1: ("RTA_DST", .ip), 4: ("RTA_OIF", .u32), 5: ("RTA_GATEWAY", .ip), 6: ("RTA_PRIORITY", .u32), 7: ("RTA_PREFSRC", .ip),
         15: ("RTA_TABLE", .u32),
+    ]
+
+    private static let tbfAttributes: [UInt16: (String, Value)] = [
+        1: ("TCA_TBF_PARMS", .tbfQopt), 4: ("TCA_TBF_RATE64", .u64), 6: ("TCA_TBF_BURST", .u32),
+    ]
+    private static let netemAttributes: [UInt16: (String, Value)] = [
+        10: ("TCA_NETEM_LATENCY64", .u64), 11: ("TCA_NETEM_JITTER64", .u64),
     ]
 
     private static func attributes(_ bytes: [UInt8], table: [UInt16: (String, Value)], indent: String) -> [String] {
@@ -119,6 +169,14 @@ public enum NetlinkAnnotator {
             return value.count == 1 ? "\(value[0])" : "?"
         case .u32:
             return value.count == 4 ? "\(u32(value, 0))" : "?"
+        case .u64:
+            return value.count == 8 ? "\(UInt64(u32(value, 0)) | UInt64(u32(value, 4)) << 32)" : "?"
+        case .tbfQopt:
+            // struct tc_ratespec rate (cell_log, linklayer, overhead, cell_align, mpu, rate),
+            // peakrate (likewise), limit, buffer, mtu.
+            guard value.count == 36 else { return "? (\(value.count) bytes)" }
+            return "rate.linklayer=\(value[1]) rate.rate=\(u32(value, 8)) peakrate.rate=\(u32(value, 20)) "
+                + "limit=\(u32(value, 24)) buffer=\(u32(value, 28)) mtu=\(u32(value, 32))"
         case .mac:
             return value.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
         case .ip:
@@ -138,6 +196,7 @@ public enum NetlinkAnnotator {
         let names: [UInt16: String] = [
             16: "RTM_NEWLINK", 17: "RTM_DELLINK", 18: "RTM_GETLINK", 20: "RTM_NEWADDR", 21: "RTM_DELADDR", 22: "RTM_GETADDR",
             24: "RTM_NEWROUTE", 25: "RTM_DELROUTE", 26: "RTM_GETROUTE",
+            36: "RTM_NEWQDISC", 37: "RTM_DELQDISC", 38: "RTM_GETQDISC",
         ]
         return names[type] ?? "\(type)"
     }

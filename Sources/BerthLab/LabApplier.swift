@@ -1,0 +1,251 @@
+import BerthCore
+import BerthNamespace
+import BerthNetlink
+
+/// Carries out a plan in phases, batching each node's changes into one `sendmsg`:
+/// nodes, link deletions, link creations (one request per creating node), per-node
+/// configuration (ends up and tagged, MTU, MAC, addresses, qdiscs), sysctls, routes, and
+/// last the nodes the file no longer has. Networks to create go first (`applyNetworks`);
+/// endpoints, containers and networks to remove go last (`applyServices`).
+struct LabApplier {
+    let spec: LabSpec
+    let session: LabSession
+    let engine: LabEngine
+    let networks: LabNetworkLedger
+
+    private var lab: String { spec.name }
+
+    func apply(_ actions: [LabAction], failPoints: Bool = true) throws(BerthError) {
+        func point(_ name: String) throws(BerthError) { if failPoints { try LabFailPoint.check(name) } }
+        var configure: [String: [LabAction]] = [:]
+        var creations: [String: [LinkSpec]] = [:]
+        var sysctls: [String: [(String, String)]] = [:]
+        var routes: [String] = []
+        var deletions: [String: [Int32]] = [:]
+        var removals: [String] = []
+        var nodes: [LabAction] = []
+        for action in actions {
+            switch action {
+            case .createNode, .tagNode: nodes.append(action)
+            case .deleteNode(let node): removals.append(node)
+            case .deleteLink(let node, _, let index): deletions[node, default: []].append(index)
+            case .createLink(let link): creations[link.endpoints[0].node, default: []].append(link)
+            case .setSysctl(let node, let key, let value): sysctls[node, default: []].append((key, value))
+            case .syncRoutes(let node): routes.append(node)
+            case .setUp(let node, _), .setMTU(let node, _, _), .setMAC(let node, _, _), .addAddress(let node, _, _),
+                 .deleteAddress(let node, _, _), .setImpairment(let node, _, _):
+                configure[node, default: []].append(action)
+            case .createNetwork, .removeNetwork, .attach, .detach, .startContainer, .stopContainer:
+                // `applyNetworks` and `applyServices`.
+                break
+            }
+        }
+
+        for action in nodes { try makeNode(action) }
+        try point("lab.nodes")
+        for (node, indexes) in deletions.sorted(by: { $0.key < $1.key }) {
+            let netlink = try handle(node)
+            try netlink.apply { changes throws(BerthError) in
+                for index in indexes { try changes.deleteLink(.index(index)) }
+            }
+        }
+        // Peer ends of new links, to tag and set up from their own namespace.
+        var newEnds: [String: [(Int32, String)]] = [:]
+        for (node, links) in creations.sorted(by: { $0.key < $1.key }) {
+            for (link, created) in try createLinks(node, links) {
+                let (a, b) = (link.endpoints[0], link.endpoints[1])
+                session.indexes[a.node, default: [:]][a.interface.rawValue] = created.index
+                // The kernel leaves IFLA_LINK out when the peer's index equals the link's own
+                // (indexes are per namespace, so two fresh nodes often both say 2).
+                let peer = created.peerIndex ?? created.index
+                session.indexes[b.node, default: [:]][b.interface.rawValue] = peer
+                newEnds[b.node, default: []].append((peer, LabNames.linkAlias(lab: lab, key: link.key)))
+            }
+        }
+        try point("lab.links")
+        for node in Set(configure.keys).union(newEnds.keys).sorted() {
+            try configureNode(node, configure[node] ?? [], newEnds: newEnds[node] ?? [])
+        }
+        try point("lab.configure")
+        for (node, pairs) in sysctls.sorted(by: { $0.key < $1.key }) {
+            guard case let (namespace, _)? = session.handles[node] else { throw missingHandle(node) }
+            try LabObserver.writeSysctls(pairs, in: namespace, node: node)
+        }
+        try point("lab.sysctls")
+        for node in routes { try syncRoutes(node) }
+        try point("lab.routes")
+        for node in removals {
+            session.handles[node] = nil
+            try engine.teardown(lab: lab, node: node)
+        }
+    }
+
+    /// Creates the networks `actions` name, each recorded in the ledger first.
+    func applyNetworks(_ actions: [LabAction], failPoints: Bool) throws(BerthError) {
+        let networks = LabNetworks(lab: lab, manager: engine.manager)
+        for case .createNetwork(let network) in actions {
+            try self.networks.willCreate(network.name)
+            if try !networks.create(network) { try self.networks.forget([network.name]) }
+        }
+        if failPoints { try LabFailPoint.check("lab.networks") }
+    }
+
+    /// Detaches and attaches endpoints, stops and starts containers, removes networks, in
+    /// that order.
+    func applyServices(_ actions: [LabAction], failPoints: Bool) throws(BerthError) {
+        func point(_ name: String) throws(BerthError) { if failPoints { try LabFailPoint.check(name) } }
+        let networks = LabNetworks(lab: lab, manager: engine.manager)
+        for action in actions {
+            switch action {
+            case .detach(let node): try networks.detach(node: node)
+            case .attach(let node, let network):
+                guard let spec = spec.node(node) else { continue }
+                try networks.attach(spec, network: network)
+            default: continue
+            }
+        }
+        try point("lab.attach")
+        for case .stopContainer(let node) in actions {
+            try engine.containers.stop(named: LabContainers.name(lab: lab, node: node))
+        }
+        for case .startContainer(let node) in actions {
+            guard let spec = spec.node(node), let run = spec.run else { continue }
+            guard case let (namespace, _)? = session.handles[node] else { throw missingHandle(node) }
+            try engine.containers.start(lab: lab, node: spec, run: run, in: namespace)
+        }
+        try point("lab.run")
+        var removals: [String] = []
+        for case .removeNetwork(let network) in actions { removals.append(network) }
+        let removed = try networks.remove(created: Set(removals), keep: []).removed
+        try self.networks.forget(removed)
+    }
+
+    // MARK: - Phases
+
+    private func makeNode(_ action: LabAction) throws(BerthError) {
+        let node: String
+        let namespace: NetworkNamespace
+        switch action {
+        case .createNode(let name):
+            node = name
+            namespace = try NetworkNamespace.create(named: LabNames.namespace(lab: lab, node: name))
+        case .tagNode(let name):
+            node = name
+            guard case let (existing, _)? = session.handles[name] else { throw missingHandle(name) }
+            namespace = existing
+        default: return
+        }
+        do throws(BerthError) {
+            let netlink: RouteNetlink
+            if let existing = session.handles[node]?.1 { netlink = existing } else { netlink = try RouteNetlink(namespace: namespace) }
+            session.handles[node] = (namespace, netlink)
+            try netlink.apply { changes throws(BerthError) in
+                try changes.setUp(.index(1))
+                try changes.setAlias(.index(1), to: LabNames.nodeAlias(lab: lab, node: node, state: engine.stateTag))
+            }
+        } catch {
+            // An untagged namespace would not be recognised as the lab's: remove it now.
+            if case .createNode = action { try? NetworkNamespace.delete(named: LabNames.namespace(lab: lab, node: node)) }
+            throw error
+        }
+    }
+
+    /// One request from `node` creating every link it is the first end of; the echoes give
+    /// both ends' indexes.
+    private func createLinks(_ node: String, _ links: [LinkSpec]) throws(BerthError) -> [(LinkSpec, Link)] {
+        let netlink = try handle(node)
+        var peers: [NetworkNamespace] = []
+        for link in links {
+            guard case let (namespace, _)? = session.handles[link.endpoints[1].node] else { throw missingHandle(link.endpoints[1].node) }
+            peers.append(namespace)
+        }
+        let echoed = try netlink.apply { changes throws(BerthError) in
+            for (link, peerNamespace) in zip(links, peers) {
+                let (a, b) = (link.endpoints[0], link.endpoints[1])
+                try changes.createVeth(named: a.interface, peer: b.interface, peerNamespace: peerNamespace, up: true,
+                                       mtu: link.mtu, mac: a.mac, peerMAC: b.mac)
+                try changes.setAlias(.name(a.interface), to: LabNames.linkAlias(lab: lab, key: link.key))
+            }
+        }
+        var result: [(LinkSpec, Link)] = []
+        for link in links {
+            let name = link.endpoints[0].interface.rawValue
+            guard let created = echoed.last(where: { $0.name == name }) else {
+                throw BerthError(.kernel, "the kernel did not echo link \(link.key) from node \(node)", object: .node(lab: lab, node), operation: .labUp)
+            }
+            result.append((link, created))
+        }
+        return result
+    }
+
+    /// One `sendmsg` per node: new ends tagged and up, then interface changes, addresses
+    /// and qdiscs.
+    private func configureNode(_ node: String, _ actions: [LabAction], newEnds: [(Int32, String)]) throws(BerthError) {
+        let netlink = try handle(node)
+        let installed = session.observation.nodes[node]
+        try netlink.apply { changes throws(BerthError) in
+            for (index, alias) in newEnds {
+                try changes.setAlias(.index(index), to: alias)
+                try changes.setUp(.index(index))
+            }
+            for action in actions {
+                switch action {
+                case .setUp(_, let interface): try changes.setUp(.index(index(node, interface)))
+                case .setMTU(_, let interface, let mtu): try changes.setMTU(.index(index(node, interface)), to: mtu)
+                case .setMAC(_, let interface, let mac): try changes.setMAC(.index(index(node, interface)), to: mac)
+                case .deleteAddress(_, let interface, let cidr): try changes.deleteAddress(cidr, from: .index(index(node, interface)))
+                case .addAddress(_, let interface, let cidr):
+                    try changes.addAddress(cidr, to: .index(index(node, interface)), flags: cidr.family == .ipv6 ? .noDAD : [])
+                case .setImpairment(_, let interface, let impairment):
+                    // A re-created link starts without qdiscs, whatever the old one had.
+                    let current = installed?.interface(interface).flatMap { seen in
+                        seen.link.index == (try? index(node, interface)) ? seen.impairment : nil } ?? Impairment()
+                    try changes.setImpairment(impairment, on: .index(index(node, interface)), installed: current)
+                default: break
+                }
+            }
+        }
+    }
+
+    /// Reads the node's routes again (link changes take routes with them) and adds and
+    /// deletes static ones until they are the file's.
+    private func syncRoutes(_ node: String) throws(BerthError) {
+        let netlink = try handle(node)
+        let wanted = spec.node(node)?.routes ?? []
+        var seen = session.observation.nodes[node] ?? .missing(node, namespace: LabNames.namespace(lab: lab, node: node))
+        seen.routes = try netlink.routes(table: RouteTable.main)
+        seen.interfaces = try netlink.links().filter { $0.kind != .loopback }.map { ObservedInterface(link: $0, addresses: [], impairment: Impairment()) }
+        let have = LabPlanner.managed(seen.routes, seen)
+        let wantedComparable = Set(wanted.map(\.comparable))
+        let haveComparable = Set(have.map { LabPlanner.labRoute($0, seen).comparable })
+        try netlink.apply { changes throws(BerthError) in
+            for route in have where !wantedComparable.contains(LabPlanner.labRoute(route, seen).comparable) {
+                try changes.deleteRoute(to: route.isDefault ? nil : route.destination, via: route.gateway, device: route.linkIndex.map { .index($0) },
+                                        family: route.family, metric: route.metric)
+            }
+            for route in wanted where !haveComparable.contains(route.comparable) {
+                let device = try route.device.map { name throws(BerthError) -> LinkReference in .index(try index(node, name.rawValue)) }
+                try changes.addRoute(to: route.destination, via: route.gateway, device: device, family: route.family, metric: route.metric)
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func handle(_ node: String) throws(BerthError) -> RouteNetlink {
+        guard case let (_, netlink)? = session.handles[node] else { throw missingHandle(node) }
+        return netlink
+    }
+
+    private func index(_ node: String, _ interface: String) throws(BerthError) -> Int32 {
+        guard let index = session.indexes[node]?[interface] else {
+            throw BerthError(.internalError, "lab \(lab): no index known for \(node):\(interface)")
+        }
+        return index
+    }
+
+    private func missingHandle(_ node: String) -> BerthError {
+        BerthError(.notFound, "lab \(lab): the namespace of node \(node) is gone", hint: "bring the lab up again",
+                   object: .namespace(LabNames.namespace(lab: lab, node: node)), operation: .labUp)
+    }
+}

@@ -1,0 +1,110 @@
+public import BerthCore
+import BerthNamespace
+import BerthNetlink
+import BerthNetwork
+public import BerthRun
+
+/// What taking a lab (or its leftovers) down removed.
+public struct LabRemoval: Sendable, Hashable {
+    public var namespaces: [String] = []
+    public var containers: [String] = []
+    public var endpoints: [String] = []
+    public var networks: [String] = []
+    /// Networks the lab created that others' endpoints still use: left in place.
+    public var keptNetworks: [String] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { namespaces.isEmpty && containers.isEmpty && endpoints.isEmpty && networks.isEmpty }
+
+    mutating func add(_ other: LabRemoval) {
+        namespaces += other.namespaces
+        containers += other.containers
+        endpoints += other.endpoints
+        networks += other.networks
+        keptNetworks += other.keptNetworks
+    }
+}
+
+extension LabEngine {
+    /// Removes one node: its container (stopped), its endpoint (detached, its ports
+    /// unpublished), then its namespace (taking its links with it). What is already gone is
+    /// fine. The container is stopped only if it is the lab's (its namespace carries the
+    /// node's tag) or a stale record; the endpoint only if it is in the node's namespace.
+    @discardableResult
+    public func teardown(lab: String, node: String) throws(BerthError) -> LabRemoval {
+        var removal = LabRemoval()
+        let name = LabNames.namespace(lab: lab, node: node)
+        if let container = try containers.container(named: name) {
+            let tag = containers.labTag(of: container)
+            let ours = tag.map { $0.lab == lab && $0.node == node && $0.state == stateTag }
+                ?? !(container.process?.isAlive ?? false)
+            if ours {
+                try containers.stop(named: name)
+                removal.containers.append(name)
+            }
+        }
+        let networks = LabNetworks(lab: lab, manager: manager)
+        if try networks.endpoint(node: node) != nil {
+            try networks.detach(node: node)
+            removal.endpoints.append(name)
+        }
+        do throws(BerthError) {
+            try NetworkNamespace.delete(named: name)
+            removal.namespaces.append(name)
+        } catch where error.code == .notFound {}
+        return removal
+    }
+
+    /// Takes a lab down: every node named (the state's record) and every other namespace
+    /// tagged for the lab in this state store (unless `scanTags` is false), then the
+    /// networks it created (`networks`), unless others' endpoints still use them.
+    @discardableResult
+    public func down(lab: String, nodes: Set<String>, networks created: Set<String> = [], scanTags: Bool = true) throws(BerthError) -> LabRemoval {
+        var removal = LabRemoval()
+        var done: Set<String> = []
+        for node in nodes.sorted() {
+            removal.add(try teardown(lab: lab, node: node))
+            done.insert(node)
+        }
+        if scanTags {
+            for found in try taggedNamespaces(prefix: lab + "-") where found.lab == lab && !done.contains(found.node) {
+                removal.add(try teardown(lab: lab, node: found.node))
+            }
+            for (container, tag) in try labContainers() where tag.lab == lab && !done.contains(tag.node) {
+                try containers.stop(named: container.name)
+                removal.containers.append(container.name)
+            }
+        }
+        let (removed, kept) = try LabNetworks(lab: lab, manager: manager).remove(created: created, keep: [])
+        removal.networks += removed
+        removal.keptNetworks += kept
+        return removal
+    }
+
+    /// Namespaces whose `lo` carries a lab tag of this state store (optionally only names
+    /// starting with `prefix`): what `down` and garbage collection find without state.
+    public func taggedNamespaces(prefix: String = "") throws(BerthError) -> [(namespace: String, lab: String, node: String)] {
+        var found: [(namespace: String, lab: String, node: String)] = []
+        for name in try NetworkNamespace.list() where name.hasPrefix(prefix) && name.contains("-") {
+            guard let namespace = try? NetworkNamespace.open(named: name),
+                  let netlink = try? RouteNetlink(namespace: namespace),
+                  let loopback = try? netlink.link(index: 1),
+                  let tag = LabNames.node(fromAlias: loopback.alias), tag.state == stateTag,
+                  LabNames.namespace(lab: tag.lab, node: tag.node) == name else { continue }
+            found.append((namespace: name, lab: tag.lab, node: tag.node))
+        }
+        return found
+    }
+
+    /// Containers whose command runs in a namespace tagged for a lab of this state store,
+    /// whatever their namespace's name now (a crash can leave one whose name is gone).
+    public func labContainers() throws(BerthError) -> [(container: ContainerRecord, tag: (lab: String, node: String))] {
+        var found: [(container: ContainerRecord, tag: (lab: String, node: String))] = []
+        for record in try Container.list(manager: manager) {
+            guard let tag = containers.labTag(of: record), tag.state == stateTag else { continue }
+            found.append((record, (tag.lab, tag.node)))
+        }
+        return found
+    }
+}

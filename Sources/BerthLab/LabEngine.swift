@@ -1,0 +1,239 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import BerthCore
+import BerthNamespace
+import BerthNetlink
+public import BerthNetwork
+public import BerthRun
+
+/// Brings labs up, converges them to their file, takes them down: namespaces joined by veth
+/// pairs over rtnetlink, Berth networks and endpoints through a `NetworkManager`, and run
+/// nodes' containers through `LabContainers`.
+///
+/// `converge` builds the whole lab or nothing: on any failure it converges back to the
+/// previous spec (for a new lab, to nothing) before it throws. Every namespace and link it
+/// makes carries the lab's tag (`LabNames`), and endpoints and containers are named after
+/// their node, so what a crash leaves is found again by `down` and garbage collection.
+/// Named namespaces live in `/run/netns`, shared by the whole machine; the engine opens each
+/// node's namespace by name, and Berth networks live in the manager's host namespace.
+///
+/// `owned` is the set of node names the lab's state says it may have made (its intent,
+/// recorded before `up` touches the kernel): an untagged namespace with such a name is the
+/// lab's, from a crash between creating and tagging it; any other untagged one is refused.
+public final class LabEngine: Sendable {
+    /// Networks, endpoints and the state store.
+    public let manager: NetworkManager
+    /// Run nodes' containers.
+    public let containers: LabContainers
+    /// The state store's tag, part of every node's tag (`LabNames.stateTag`).
+    public let stateTag: String
+
+    /// An engine over `manager` (its host namespace carries the lab's Berth networks, its
+    /// store the lab's state). `supervisor` starts run nodes' containers (nil refuses them);
+    /// `stopTimeout` is how long `down` lets a container's command end after SIGTERM.
+    public init(manager: NetworkManager, supervisor: Supervisor.Entry? = nil, stopTimeout: Duration = .zero) {
+        self.manager = manager
+        containers = LabContainers(manager: manager, supervisor: supervisor, stopTimeout: stopTimeout)
+        stateTag = LabNames.stateTag(directory: Self.resolve(manager.store.directory))
+    }
+
+    // MARK: - Looking
+
+    /// Reads the kernel and the state for the nodes of `spec` and of `alsoNodes`.
+    public func observe(_ spec: LabSpec, alsoNodes: Set<String> = []) throws(BerthError) -> LabObservation {
+        try observeSession(spec, alsoNodes: alsoNodes).observation
+    }
+
+    /// What `converge` would do, without doing it.
+    public func plan(_ spec: LabSpec, from previous: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = []) throws(BerthError) -> [LabAction] {
+        let session = try observeSession(spec, alsoNodes: owned)
+        try refuseForeign(spec, session.observation, owned: owned)
+        let services = LabServicePlanner(spec: spec, observation: session.observation, previous: previous,
+                                         missingNetworks: try LabNetworks(lab: spec.name, manager: manager).missing(spec),
+                                         createdNetworks: createdNetworks)
+        return services.networksFirst() + LabPlanner(spec: spec, observation: session.observation, owned: owned).plan() + services.servicesLast()
+    }
+
+    /// Refuses a spec whose node namespaces exist without this lab's tag and are not among
+    /// `owned`: someone else's namespace is never adopted or deleted. Cheap: nodes whose
+    /// namespace does not exist cost one failed open.
+    public func refuseForeignNamespaces(_ spec: LabSpec, owned: Set<String>) throws(BerthError) {
+        var observation = LabObservation(lab: spec.name, nodes: [:])
+        for node in spec.nodes where !owned.contains(node.name) {
+            let name = LabNames.namespace(lab: spec.name, node: node.name)
+            guard let namespace = try LabObserver.openNamespace(name) else { continue }
+            let alias = try? RouteNetlink(namespace: namespace).link(index: 1).alias
+            var seen = ObservedNode.missing(node.name, namespace: name)
+            seen.exists = true
+            seen.tagged = alias == LabNames.nodeAlias(lab: spec.name, node: node.name, state: stateTag)
+            observation.nodes[node.name] = seen
+        }
+        try refuseForeign(spec, observation, owned: owned)
+    }
+
+    /// Refuses, before anything is made, what this kernel or this program cannot build: a
+    /// `netem` impairment on a kernel without sch_netem; a run node whose container cannot
+    /// start (no supervisor program, a missing root filesystem, a bad environment entry).
+    /// The error names the file position of the first offender.
+    public func preflight(_ spec: LabSpec) throws(BerthError) {
+        for node in spec.nodes {
+            guard let run = node.run else { continue }
+            let place = "\(spec.source):\((run.location ?? node.location).map(\.description) ?? "?")"
+            guard containers.supervisor != nil else {
+                throw BerthError(.unsupported, "\(place): node \(node.name) runs a container, and this program was given no supervisor to start it",
+                                 object: .node(lab: spec.name, node.name), operation: .labUp)
+            }
+            do {
+                try LabContainers.options(lab: spec.name, node: node, run: run).validate()
+            } catch {
+                throw BerthError(error.code, "\(place): node \(node.name): \(error.message)", hint: error.hint, object: .node(lab: spec.name, node.name),
+                                 operation: .labUp, parameter: error.parameter, remedy: error.remedy, cause: error.cause)
+            }
+        }
+        let netem = spec.links.lazy.flatMap { link in link.endpoints.map { (link, $0) } }.first { $0.1.impairment.emulation != nil }
+        if case let (link, end)? = netem, let options = end.impairment.emulation {
+            guard try RouteNetlink.kernelSupports(.networkEmulation(options)) else {
+                let place = "\(spec.source):\((end.location ?? link.location).map(\.description) ?? "?")"
+                let missing = NetlinkChanges.missingQdiscKind("netem")
+                throw BerthError(.unsupported, "\(place): link \(link.key) asks for netem, but \(missing.message); nothing was made",
+                                 hint: "load the kernel module sch_netem (CONFIG_NET_SCH_NETEM), or remove netem from the lab; rate limits (tbf) work without it",
+                                 object: missing.object, operation: .labUp)
+            }
+        }
+    }
+
+    // MARK: - Converging
+
+    /// Brings the kernel to `spec`. On failure, converges back to `previous` (nothing, if
+    /// nil) and throws the first error. `startedWith` is the spec the running containers
+    /// were started from (`previous` unless a crash makes it unknown: nil restarts them);
+    /// `networks` keeps the networks the lab created, written before each creation.
+    /// Returns what it did.
+    @discardableResult
+    public func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
+                         networks: LabNetworkLedger) throws(BerthError) -> [LabAction] {
+        let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
+        do throws(BerthError) {
+            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, failPoints: true)
+        } catch {
+            let target = previous ?? LabSpec(name: spec.name, source: spec.source)
+            _ = try? apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks, failPoints: false)
+            throw error
+        }
+    }
+
+    /// Observes, plans and carries out one convergence, without rolling back.
+    private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger,
+                       failPoints: Bool) throws(BerthError) -> [LabAction] {
+        let lab = LabNetworks(lab: spec.name, manager: manager)
+        let first = LabServicePlanner(spec: spec, observation: LabObservation(lab: spec.name, nodes: [:]), previous: startedWith,
+                                      missingNetworks: try lab.missing(spec), createdNetworks: networks.created).networksFirst()
+        try LabApplier(spec: spec, session: LabSession(lab: spec.name), engine: self, networks: networks).applyNetworks(first, failPoints: failPoints)
+
+        let session = try observeSession(spec, alsoNodes: owned)
+        try refuseForeign(spec, session.observation, owned: owned)
+        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned).plan()
+        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks)
+        try applier.apply(nodes, failPoints: failPoints)
+        let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
+                                     missingNetworks: [], createdNetworks: networks.created).servicesLast()
+        try applier.applyServices(last, failPoints: failPoints)
+        return first + nodes + last
+    }
+
+    // MARK: - Plumbing
+
+    func observeSession(_ spec: LabSpec, alsoNodes: Set<String>) throws(BerthError) -> LabSession {
+        let observer = LabObserver(lab: spec.name, stateTag: stateTag)
+        let session = LabSession(lab: spec.name)
+        let names = Set(spec.nodes.map(\.name)).union(alsoNodes).sorted()
+        let endpoints = Dictionary(try manager.endpoints().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let records = Dictionary(try Container.list(manager: manager).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in names {
+            let keys = spec.node(name)?.sysctls.map(\.key) ?? []
+            var (node, namespace, netlink) = try observer.observe(node: name, sysctls: keys)
+            let id = LabNames.namespace(lab: spec.name, node: name)
+            if let endpoint = endpoints[id], endpoint.namespacePath == NamespaceReference.name(id).path { node.endpoint = endpoint }
+            if let container = records[id] {
+                let tag = containers.labTag(of: container)
+                let ours = tag.map { $0.lab == spec.name && $0.node == name && $0.state == stateTag }
+                    ?? !(container.process?.isAlive ?? false)
+                if ours {
+                    node.container = container
+                    node.containerRunning = containers.isRunning(container, in: node.identity)
+                } else {
+                    node.foreignContainer = true
+                }
+            }
+            session.observation.nodes[name] = node
+            if let namespace, let netlink { session.handles[name] = (namespace, netlink) }
+            for interface in node.interfaces { session.indexes[name, default: [:]][interface.link.name] = interface.link.index }
+        }
+        return session
+    }
+
+    private func refuseForeign(_ spec: LabSpec, _ observation: LabObservation, owned: Set<String>) throws(BerthError) {
+        for node in spec.nodes where node.run != nil && observation.nodes[node.name]?.foreignContainer == true {
+            let name = LabContainers.name(lab: spec.name, node: node.name)
+            throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): container \(name) exists and is not lab \(spec.name)'s node \(node.name); nothing was made",
+                             hint: "stop that container, or rename the lab or the node", object: .container(name), operation: .labUp,
+                             remedy: .remove(.container(name)))
+        }
+        for node in spec.nodes {
+            guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged, !owned.contains(node.name) else { continue }
+            throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): network namespace \(seen.namespaceName) exists and is not lab \(spec.name)'s node \(node.name); nothing was made",
+                             hint: "delete or rename that namespace, or rename the lab or the node", object: .namespace(seen.namespaceName),
+                             operation: .labUp, remedy: .remove(.namespace(seen.namespaceName)))
+        }
+    }
+
+    /// A path with symlinks and `.` resolved, so that every spelling of a state directory
+    /// gives the same tag; the path as given if it cannot be resolved.
+    static func resolve(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
+
+/// The networks a lab created, as its record keeps them: a network is added before it is
+/// created, so a crash right after leaves it known.
+public final class LabNetworkLedger: @unchecked Sendable {
+    /// The networks the lab created.
+    public private(set) var created: Set<String>
+    private let save: (Set<String>) throws(BerthError) -> Void
+
+    public init(created: Set<String>, save: @escaping (Set<String>) throws(BerthError) -> Void) {
+        self.created = created
+        self.save = save
+    }
+
+    func willCreate(_ network: String) throws(BerthError) {
+        guard !created.contains(network) else { return }
+        created.insert(network)
+        try save(created)
+    }
+
+    func forget(_ networks: [String]) throws(BerthError) {
+        guard !networks.isEmpty else { return }
+        created.subtract(networks)
+        try save(created)
+    }
+}
+
+/// The handles and indexes one converge works with.
+final class LabSession: @unchecked Sendable {
+    let lab: String
+    var observation: LabObservation
+    var handles: [String: (NetworkNamespace, RouteNetlink)] = [:]
+    /// Interface indexes by node and name, from the observation and creation echoes.
+    var indexes: [String: [String: Int32]] = [:]
+
+    init(lab: String) {
+        self.lab = lab
+        observation = LabObservation(lab: lab, nodes: [:])
+    }
+}

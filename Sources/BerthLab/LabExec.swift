@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CBerthShim
+public import BerthCore
+import BerthNamespace
+
+/// Runs a program inside a node, as `ip netns exec` does.
+public enum LabExec {
+    /// Replaces this process with `argv` (searched on PATH) in the node's network namespace,
+    /// with a private mount namespace whose /sys is remounted so that sysfs shows the
+    /// node's links. Changing namespace on the calling thread is safe here only because
+    /// the process execs right after: call it from a single-threaded command-line front end.
+    public static func exec(lab: String, node: String, argv: [String]) throws(BerthError) -> Never {
+        guard !argv.isEmpty else { throw .invalid("no command to run in node \(node)", hint: "give the command and its arguments", parameter: "command") }
+        let name = LabNames.namespace(lab: lab, node: node)
+        let namespace: NetworkNamespace
+        do throws(BerthError) {
+            namespace = try NetworkNamespace.open(named: name)
+        } catch where error.code == .notFound {
+            throw BerthError(.notFound, "lab \(lab) has no node \(node) (no network namespace \(name))", hint: "check the lab and node names, or bring the lab up",
+                             object: .node(lab: lab, node), operation: .labExec)
+        }
+        guard berth_setns(namespace.descriptor, BERTH_CLONE_NEWNET) == 0 else { throw .system("enter network namespace \(name)", .current) }
+        if berth_unshare(BERTH_CLONE_NEWNS) == 0 {
+            // Best effort, as iproute2: without it the command still runs, with the host's sysfs.
+            _ = mount("", "/", nil, UInt(MS_SLAVE) | UInt(MS_REC), nil)
+            _ = umount2("/sys", Int32(MNT_DETACH))
+            _ = mount(name, "/sys", "sysfs", 0, nil)
+        }
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArguments.append(nil)
+        execvp(argv[0], &cArguments)
+        let error = Errno.current
+        throw BerthError(error.code == ENOENT ? .notFound : .system, "cannot run \(argv[0]) in node \(node): \(error)",
+                         hint: error.code == ENOENT ? "check the command's name and PATH" : nil)
+    }
+}

@@ -1,0 +1,131 @@
+public import BerthCore
+import BerthNamespace
+import BerthNetwork
+import BerthRun
+
+/// What garbage collection of labs did.
+public struct LabGarbageReport: Sendable {
+    /// Labs whose first `up` crashed: taken down, their record removed.
+    public var labs: [String] = []
+    /// Labs whose converging `up` crashed: taken back to their last applied spec.
+    public var restored: [String] = []
+    /// Everything removed: crashed labs' parts, and namespaces and containers tagged for
+    /// labs (of this state store) that no record claims.
+    public var removed = LabRemoval()
+
+    public var isEmpty: Bool { labs.isEmpty && restored.isEmpty && removed.isEmpty }
+
+    /// One line per thing done ("removed namespace t1-r1"), for a front end to print.
+    public var lines: [String] {
+        labs.map { "removed lab \($0)" } + restored.map { "restored lab \($0) to its last applied spec" }
+            + removed.containers.map { "removed container \($0)" } + removed.endpoints.map { "removed endpoint \($0)" }
+            + removed.namespaces.map { "removed namespace \($0)" } + removed.networks.map { "removed network \($0)" }
+    }
+}
+
+/// Something `check` found: a lab that is not as recorded, or a leftover.
+public struct LabProblem: Sendable, Hashable, CustomStringConvertible {
+    public var lab: String
+    public var node: String?
+    /// The object at fault, in words ("network namespace t1-r1", "container t1-web").
+    public var object: String
+    /// What is wrong with it ("missing", "not recorded (a leftover)").
+    public var problem: String
+    /// Whether garbage collection removes or finishes it (else bringing the lab up again
+    /// restores it).
+    public var collectable: Bool
+
+    public var description: String {
+        "lab \(lab)" + (node.map { " node \($0)" } ?? "") + ": \(object): \(problem)"
+    }
+}
+
+extension LabManager {
+    /// Removes what crashes left, holding the lab lock (so no `up` is running): labs whose
+    /// `up` died half-way are taken back to their last applied spec (or down, if they never
+    /// came up); namespaces tagged for labs of this state store that no record claims, and
+    /// containers running in such namespaces, are removed.
+    public func collectGarbage() throws(BerthError) -> LabGarbageReport {
+        do {
+            return try state.locked { () throws(BerthError) -> LabGarbageReport in try collect() }
+        } catch {
+            throw error.with(operation: .labGC)
+        }
+    }
+
+    private func collect() throws(BerthError) -> LabGarbageReport {
+        var report = LabGarbageReport()
+        var known: [String: Set<String>] = [:]
+        for record in try state.records() {
+            guard record.pending != nil else { known[record.name] = record.nodes; continue }
+            if let applied = record.applied {
+                let keep = Set(applied.nodes.map(\.name))
+                report.removed.add(try engine.down(lab: record.name, nodes: record.nodes.subtracting(keep), scanTags: false))
+                let box = RecordBox(LabRecord(name: record.name, source: record.source, applied: applied, nodes: keep, networks: record.networks))
+                let ledger = LabNetworkLedger(created: record.networks) { [state] created throws(BerthError) in
+                    box.record.networks = created
+                    try state.save(box.record)
+                }
+                _ = try? engine.converge(to: applied, from: applied, startedWith: nil, owned: keep, networks: ledger)
+                box.record.networks = ledger.created
+                try state.save(box.record)
+                known[record.name] = keep
+                report.restored.append(record.name)
+            } else {
+                report.removed.add(try engine.down(lab: record.name, nodes: record.nodes, networks: record.networks))
+                try state.remove(named: record.name)
+                report.labs.append(record.name)
+            }
+        }
+        for found in try engine.taggedNamespaces() where known[found.lab]?.contains(found.node) != true {
+            report.removed.add(try engine.teardown(lab: found.lab, node: found.node))
+        }
+        for (container, tag) in try engine.labContainers() where known[tag.lab]?.contains(tag.node) != true {
+            try engine.containers.stop(named: container.name)
+            report.removed.containers.append(container.name)
+        }
+        return report
+    }
+
+    /// Checks every lab against the kernel, holding the lab lock: an `up` that did not
+    /// finish; nodes whose namespace, endpoint or container is missing; and leftovers —
+    /// namespaces and containers tagged for labs of this state store that no record claims.
+    public func check() throws(BerthError) -> [LabProblem] {
+        try state.locked { () throws(BerthError) -> [LabProblem] in
+            var problems: [LabProblem] = []
+            var known: [String: Set<String>] = [:]
+            for record in try state.records() {
+                known[record.name] = record.nodes
+                if record.pending != nil {
+                    problems.append(LabProblem(lab: record.name, object: "up", problem: "did not finish (crashed or killed)", collectable: true))
+                    continue
+                }
+                guard let spec = record.applied else { continue }
+                let observation = try engine.observe(spec)
+                for node in spec.nodes {
+                    guard let seen = observation.nodes[node.name], seen.exists else {
+                        problems.append(LabProblem(lab: spec.name, node: node.name, object: "network namespace \(LabNames.namespace(lab: spec.name, node: node.name))",
+                                                   problem: "missing", collectable: false))
+                        continue
+                    }
+                    if let network = node.network, seen.endpoint?.network != network {
+                        problems.append(LabProblem(lab: spec.name, node: node.name, object: "endpoint on network \(network)", problem: "missing", collectable: false))
+                    }
+                    if node.run != nil, !seen.containerRunning {
+                        problems.append(LabProblem(lab: spec.name, node: node.name, object: "container \(LabContainers.name(lab: spec.name, node: node.name))",
+                                                   problem: "not running", collectable: false))
+                    }
+                }
+            }
+            for found in try engine.taggedNamespaces() where known[found.lab]?.contains(found.node) != true {
+                problems.append(LabProblem(lab: found.lab, node: found.node, object: "network namespace \(found.namespace)",
+                                           problem: "tagged for the lab, not recorded (a leftover)", collectable: true))
+            }
+            for (container, tag) in try engine.labContainers() where known[tag.lab]?.contains(tag.node) != true {
+                problems.append(LabProblem(lab: tag.lab, node: tag.node, object: "container \(container.name)",
+                                           problem: "runs in a namespace tagged for the lab, not recorded (a leftover)", collectable: true))
+            }
+            return problems
+        }
+    }
+}

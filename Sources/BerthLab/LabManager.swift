@@ -1,0 +1,151 @@
+public import BerthCore
+public import BerthNetlink
+public import BerthNetwork
+public import BerthRun
+import BerthNamespace
+
+/// Labs with memory: `up`, `down`, `list`, `inspect`, `impair`, garbage collection and
+/// `check`, over Berth's shared state store, each holding the lab lock (`LabState`).
+///
+/// `up` records its intent (the nodes it may make, then each network before it creates it)
+/// before it touches the kernel, so a crash at any point leaves a record that `down` and
+/// `collectGarbage` finish from; the kernel objects also carry tags (`LabNames`) for when
+/// the record is gone. Records keep specs as JSON, so nothing here parses YAML.
+public final class LabManager: Sendable {
+    public let state: LabState
+    public let engine: LabEngine
+
+    public init(state: LabState, engine: LabEngine) {
+        self.state = state
+        self.engine = engine
+    }
+
+    /// Labs over `manager`'s state store and host namespace; `supervisor` starts run nodes'
+    /// containers (nil refuses them).
+    public convenience init(manager: NetworkManager, supervisor: Supervisor.Entry? = nil, stopTimeout: Duration = .zero) throws(BerthError) {
+        self.init(state: try LabState(store: manager.store), engine: LabEngine(manager: manager, supervisor: supervisor, stopTimeout: stopTimeout))
+    }
+
+    /// Brings a lab up or converges it to `spec`; all or nothing. With `dryRun`, returns
+    /// the plan and changes nothing.
+    @discardableResult
+    public func up(_ spec: LabSpec, dryRun: Bool = false) throws(BerthError) -> [LabAction] {
+        try spec.validate()
+        return try state.locked { () throws(BerthError) -> [LabAction] in
+            let record = try state.record(named: spec.name)
+            let owned = record?.nodes ?? []
+            try engine.preflight(spec)
+            try engine.refuseForeignNamespaces(spec, owned: owned)
+            // After a crash the lab cannot tell what its containers were started from.
+            let startedWith = record?.pending == nil ? record?.applied : nil
+            if dryRun {
+                return try engine.plan(spec, from: startedWith, owned: owned, createdNetworks: record?.networks ?? [])
+            }
+            let intent = RecordBox(record ?? LabRecord(name: spec.name, source: spec.source))
+            intent.record.pending = spec
+            intent.record.source = spec.source
+            intent.record.nodes = owned.union(spec.nodes.map(\.name))
+            try state.save(intent.record)
+            try LabFailPoint.check("lab.state")
+            let ledger = LabNetworkLedger(created: intent.record.networks) { [state] created throws(BerthError) in
+                intent.record.networks = created
+                try state.save(intent.record)
+            }
+            let actions: [LabAction]
+            do throws(BerthError) {
+                actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger)
+            } catch {
+                // `converge` went back to the previous spec; record that.
+                if var old = record {
+                    old.pending = nil
+                    old.networks = ledger.created
+                    try? state.save(old)
+                } else {
+                    _ = try? engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created)
+                    try? state.remove(named: spec.name)
+                }
+                throw error.with(operation: .labUp)
+            }
+            try state.save(LabRecord(name: spec.name, source: spec.source, applied: spec, nodes: Set(spec.nodes.map(\.name)),
+                                     networks: ledger.created))
+            return actions
+        }
+    }
+
+    /// Takes a lab down: its containers, endpoints, namespaces and the networks it created,
+    /// every node it recorded or tagged, and its record. Works after a crash half-way
+    /// through `up`.
+    @discardableResult
+    public func down(_ name: String) throws(BerthError) -> LabRemoval {
+        try state.locked { () throws(BerthError) -> LabRemoval in
+            let record = try state.record(named: name)
+            var nodes = record?.nodes ?? []
+            for spec in [record?.applied, record?.pending].compactMap({ $0 }) { nodes.formUnion(spec.nodes.map(\.name)) }
+            let removal: LabRemoval
+            do throws(BerthError) {
+                removal = try engine.down(lab: name, nodes: nodes, networks: record?.networks ?? [])
+            } catch {
+                throw error.with(object: .lab(name), operation: .labDown)
+            }
+            guard record != nil || !removal.isEmpty else {
+                throw BerthError(.notFound, "there is no lab named \(name)", object: .lab(name), operation: .labDown, remedy: .listExisting(.lab))
+            }
+            try state.remove(named: name)
+            return removal
+        }
+    }
+
+    /// The recorded labs.
+    public func list() throws(BerthError) -> [LabRecord] {
+        try state.records()
+    }
+
+    /// A recorded lab and its spec (as last applied, else as being applied).
+    public func record(_ name: String) throws(BerthError) -> (LabRecord, LabSpec) {
+        guard let record = try state.record(named: name) else {
+            throw BerthError(.notFound, "there is no lab named \(name)", object: .lab(name), remedy: .listExisting(.lab))
+        }
+        guard let spec = record.spec else {
+            throw BerthError(.state, "lab \(name) has no recorded spec", object: .lab(name), remedy: .collectGarbage)
+        }
+        return (record, spec)
+    }
+
+    /// What the kernel and the state hold for a lab.
+    public func inspect(_ name: String) throws(BerthError) -> (LabSpec, LabObservation) {
+        let (record, spec) = try record(name)
+        return (spec, try engine.observe(spec, alsoNodes: record.nodes))
+    }
+
+    /// Changes the impairment of one interface of a running lab (until the next `up`,
+    /// which converges it back to the file). Refused before any change if it needs netem
+    /// and the kernel has none.
+    public func impair(_ name: String, node: String, interface: InterfaceName, _ impairment: Impairment) throws(BerthError) {
+        try state.locked { () throws(BerthError) in
+            let (_, spec) = try record(name)
+            guard spec.node(node) != nil else {
+                throw BerthError(.notFound, "lab \(name) has no node \(node)", hint: "its nodes are \(spec.nodes.map(\.name).joined(separator: ", "))",
+                                 object: .node(lab: name, node), operation: .labImpair, parameter: "node")
+            }
+            if let netem = impairment.emulation, try !RouteNetlink.kernelSupports(.networkEmulation(netem)) {
+                let missing = NetlinkChanges.missingQdiscKind("netem")
+                throw BerthError(.unsupported, "\(missing.message); nothing was changed", hint: "load the kernel module sch_netem (CONFIG_NET_SCH_NETEM); rate limits work without it",
+                                 object: missing.object, operation: .labImpair)
+            }
+            let namespace = try NetworkNamespace.open(named: LabNames.namespace(lab: name, node: node))
+            let netlink = try RouteNetlink(namespace: namespace)
+            let link = try netlink.link(.name(interface))
+            guard LabNames.link(fromAlias: link.alias)?.lab == name else {
+                throw BerthError(.notFound, "\(node):\(interface) is not a link of lab \(name)", hint: "name one of the lab's link ends",
+                                 object: .link(interface.rawValue), operation: .labImpair, parameter: "interface")
+            }
+            try netlink.setImpairment(impairment, on: .index(link.index))
+        }
+    }
+}
+
+/// A record that a closure updates as `up` goes (the networks ledger saves it).
+final class RecordBox: @unchecked Sendable {
+    var record: LabRecord
+    init(_ record: LabRecord) { self.record = record }
+}

@@ -1,0 +1,193 @@
+public import BerthCore
+public import BerthNetlink
+
+/// One change `up` makes to bring the kernel to the file. A plan is the list, in order;
+/// `up` of a lab that matches its file plans nothing.
+public enum LabAction: Sendable, Hashable, CustomStringConvertible {
+    /// Create the node's namespace, bring `lo` up and tag it.
+    case createNode(String)
+    /// Tag a namespace the lab made before a crash let it tag it.
+    case tagNode(String)
+    case deleteNode(String)
+    case createLink(LinkSpec)
+    /// Delete a link from one of its ends (the peer goes with it).
+    case deleteLink(node: String, interface: String, index: Int32)
+    case setUp(node: String, interface: String)
+    case setMTU(node: String, interface: String, mtu: UInt32)
+    case setMAC(node: String, interface: String, mac: MACAddress)
+    case addAddress(node: String, interface: String, CIDR)
+    case deleteAddress(node: String, interface: String, CIDR)
+    case setImpairment(node: String, interface: String, Impairment)
+    case setSysctl(node: String, key: String, value: String)
+    /// Bring a node's static routes to the file's (read again after its links changed).
+    case syncRoutes(node: String)
+    /// Create a Berth network the file declares and that does not exist.
+    case createNetwork(NetworkSpec)
+    /// Remove a Berth network the lab created and the file no longer declares.
+    case removeNetwork(String)
+    /// Join a node to its Berth network (an endpoint, publishing its ports).
+    case attach(node: String, network: String)
+    /// Take a node off its Berth network.
+    case detach(node: String)
+    /// Start a node's container, in its namespace.
+    case startContainer(node: String)
+    /// Stop a node's container.
+    case stopContainer(node: String)
+
+    public var description: String {
+        switch self {
+        case .createNode(let node): "create node \(node)"
+        case .tagNode(let node): "tag node \(node)"
+        case .deleteNode(let node): "delete node \(node)"
+        case .createLink(let link): "create link \(link.key)"
+        case .deleteLink(let node, let interface, _): "delete link \(node):\(interface)"
+        case .setUp(let node, let interface): "set \(node):\(interface) up"
+        case .setMTU(let node, let interface, let mtu): "set mtu of \(node):\(interface) to \(mtu)"
+        case .setMAC(let node, let interface, let mac): "set mac of \(node):\(interface) to \(mac)"
+        case .addAddress(let node, let interface, let cidr): "add \(cidr) to \(node):\(interface)"
+        case .deleteAddress(let node, let interface, let cidr): "delete \(cidr) from \(node):\(interface)"
+        case .setImpairment(let node, let interface, let impairment): "impair \(node):\(interface): \(impairment)"
+        case .setSysctl(let node, let key, let value): "set \(key)=\(value) in node \(node)"
+        case .syncRoutes(let node): "sync routes of node \(node)"
+        case .createNetwork(let network): "create network \(network.name)"
+        case .removeNetwork(let network): "remove network \(network)"
+        case .attach(let node, let network): "attach node \(node) to network \(network)"
+        case .detach(let node): "detach node \(node) from its network"
+        case .startContainer(let node): "start the container of node \(node)"
+        case .stopContainer(let node): "stop the container of node \(node)"
+        }
+    }
+}
+
+/// Compares a spec with what the kernel holds and lists the changes, in the order `up`
+/// makes them.
+struct LabPlanner {
+    let spec: LabSpec
+    let observation: LabObservation
+    /// Nodes the lab may delete without seeing its tag (from its state); others only if tagged.
+    var owned: Set<String> = []
+
+    /// The veth MTU when the file says none.
+    static let defaultMTU: UInt32 = 1500
+
+    func plan() -> [LabAction] {
+        var actions: [LabAction] = []
+        let lab = spec.name
+        let wanted = Set(spec.nodes.map(\.name))
+        var touched: Set<String> = []
+
+        for node in spec.nodes {
+            guard let seen = observation.nodes[node.name], seen.exists else { actions.append(.createNode(node.name)); continue }
+            if !seen.tagged { actions.append(.tagNode(node.name)) }
+        }
+
+        // Ends that exist with the wanted name and key stay; any other tagged end of this
+        // lab, or a wanted name held by something else, goes.
+        var keep: Set<String> = [] // "node:iface"
+        var deletedKeys: Set<String> = []
+        var ends: [String: (LinkSpec, EndpointSpec)] = [:]
+        for link in spec.links { for end in link.endpoints { ends[end.description] = (link, end) } }
+        for (name, seen) in observation.nodes.sorted(by: { $0.key < $1.key }) where seen.exists && wanted.contains(name) {
+            for interface in seen.interfaces {
+                let id = "\(name):\(interface.link.name)"
+                let tag = LabNames.link(fromAlias: interface.link.alias)
+                if case let (link, _)? = ends[id], tag?.lab == lab, tag?.key == link.key, interface.link.kind == .veth {
+                    keep.insert(id)
+                    continue
+                }
+                let ours = tag?.lab == lab
+                guard ours || ends[id] != nil else { continue } // not the lab's, not in the way
+                // Deleting one end removes the other: once per key.
+                if let key = tag?.key, ours, !deletedKeys.insert(key).inserted { continue }
+                actions.append(.deleteLink(node: name, interface: interface.link.name, index: interface.link.index))
+                touched.insert(name)
+            }
+        }
+
+        for link in spec.links {
+            let present = link.endpoints.allSatisfy { keep.contains($0.description) }
+            if !present {
+                actions.append(.createLink(link))
+                for end in link.endpoints {
+                    touched.insert(end.node)
+                    for cidr in end.addresses { actions.append(.addAddress(node: end.node, interface: end.interface.rawValue, cidr)) }
+                    if !end.impairment.isEmpty { actions.append(.setImpairment(node: end.node, interface: end.interface.rawValue, end.impairment)) }
+                }
+                continue
+            }
+            for end in link.endpoints {
+                guard let seen = observation.nodes[end.node]?.interface(end.interface.rawValue) else { continue }
+                let iface = end.interface.rawValue
+                let mtu = link.mtu ?? Self.defaultMTU
+                if seen.link.mtu != mtu { actions.append(.setMTU(node: end.node, interface: iface, mtu: mtu)) }
+                if let mac = end.mac, seen.link.mac != mac { actions.append(.setMAC(node: end.node, interface: iface, mac: mac)) }
+                if !seen.link.isUp { actions.append(.setUp(node: end.node, interface: iface)) }
+                for cidr in seen.addresses where !end.addresses.contains(cidr) {
+                    actions.append(.deleteAddress(node: end.node, interface: iface, cidr))
+                }
+                for cidr in end.addresses where !seen.addresses.contains(cidr) {
+                    actions.append(.addAddress(node: end.node, interface: iface, cidr))
+                }
+                if !end.impairment.matches(seen.impairment) {
+                    actions.append(.setImpairment(node: end.node, interface: iface, end.impairment))
+                }
+            }
+        }
+
+        for node in spec.nodes {
+            let seen = observation.nodes[node.name]
+            for sysctl in node.sysctls {
+                let current = seen?.sysctls[sysctl.key] ?? nil
+                if current.map(Self.normalize) != Self.normalize(sysctl.value) {
+                    actions.append(.setSysctl(node: node.name, key: sysctl.key, value: sysctl.value))
+                }
+            }
+            if touched.contains(node.name) || seen?.exists != true || !routesMatch(node, seen) {
+                if !node.routes.isEmpty || !(seen.map { staticRoutes($0).isEmpty } ?? true) {
+                    actions.append(.syncRoutes(node: node.name))
+                }
+            }
+        }
+
+        for (name, seen) in observation.nodes.sorted(by: { $0.key < $1.key })
+        where seen.exists && !wanted.contains(name) && (seen.tagged || owned.contains(name)) {
+            actions.append(.deleteNode(name))
+        }
+        return actions
+    }
+
+    /// Whether a node's static routes are the file's.
+    private func routesMatch(_ node: NodeSpec, _ seen: ObservedNode?) -> Bool {
+        guard let seen else { return node.routes.isEmpty }
+        let have = Set(staticRoutes(seen).map(\.comparable))
+        return have == Set(node.routes.map(\.comparable))
+    }
+
+    /// The node's routes that Berth would have made (protocol static), as LabRoutes.
+    func staticRoutes(_ seen: ObservedNode) -> [LabRoute] {
+        Self.managed(seen.routes, seen).map { Self.labRoute($0, seen) }
+    }
+
+    /// The routes the lab manages in a node: static ones, but for the default route its
+    /// Berth network's attach made (IPv4, through the network's interface, metric 0).
+    static func managed(_ routes: [Route], _ seen: ObservedNode) -> [Route] {
+        let networkIndex = seen.networkInterface?.link.index
+        return routes.filter { route in
+            guard route.routeProtocol == .static else { return false }
+            let attached = route.isDefault && route.family == .ipv4 && route.linkIndex == networkIndex && (route.metric ?? 0) == 0
+            return !(networkIndex != nil && attached)
+        }
+    }
+
+    static func labRoute(_ route: Route, _ seen: ObservedNode) -> LabRoute {
+        let device = route.gateway == nil ? route.linkIndex.flatMap { index in seen.interfaces.first { $0.link.index == index } }
+            .flatMap { try? InterfaceName($0.link.name) } : nil
+        return LabRoute(destination: route.isDefault ? nil : route.destination, gateway: route.gateway, device: device,
+                        metric: route.metric == 0 ? nil : route.metric, family: route.family)
+    }
+
+    /// Sysctl values compare with runs of whitespace as one space (tcp_rmem prints tabs).
+    static func normalize(_ value: String) -> String {
+        value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+    }
+}

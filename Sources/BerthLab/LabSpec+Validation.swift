@@ -1,0 +1,153 @@
+public import BerthCore
+import BerthNetlink
+import BerthNetwork
+import BerthRun
+
+extension LabSpec {
+    /// Checks what a single value cannot: names, references between nodes and links,
+    /// interfaces used twice, routes through interfaces a node does not have, counts.
+    /// The error names the file, line and column of the first problem.
+    public func validate() throws(BerthError) {
+        let nameHint = "use letters, digits, '_', '.' and '-'"
+        if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) { throw error(nameLocation, problem, hint: nameHint) }
+        if nodes.count > LabNames.maxNodes { throw error(nil, "\(nodes.count) nodes; a lab has at most \(LabNames.maxNodes)", hint: "split the lab") }
+        if links.count > LabNames.maxLinks { throw error(nil, "\(links.count) links; a lab has at most \(LabNames.maxLinks)", hint: "split the lab") }
+
+        var seenNodes: [String: SourceLocation?] = [:]
+        for node in nodes {
+            if let problem = LabNames.check(node.name, what: "node", limit: LabNames.maxNodeName) { throw error(node.location, problem, hint: nameHint) }
+            if let first = seenNodes[node.name] {
+                throw error(node.location, "node \(node.name) is declared twice" + (first.map { " (first at \($0))" } ?? ""), hint: "give each node its own name")
+            }
+            seenNodes[node.name] = node.location
+            if let network = node.network, !networks.contains(where: { $0.name == network }) {
+                throw error(node.location, "node \(node.name) joins network \(network), which is not under networks", hint: "declare it under networks or fix the name")
+            }
+            if !node.publish.isEmpty {
+                guard let name = node.network, let network = self.network(name) else {
+                    throw error(node.location, "node \(node.name) publishes ports but joins no network", hint: "give it a network to publish from")
+                }
+                if network.isInternal {
+                    throw error(node.location, "node \(node.name) publishes ports on network \(name), which is internal", hint: "publish on a network that is not internal")
+                }
+            }
+            if let run = node.run { try check(run, of: node) }
+        }
+        try checkNetworks()
+
+        var interfaces: [String: [String: SourceLocation?]] = [:]
+        var addresses: [String: [CIDR: SourceLocation?]] = [:]
+        for link in links {
+            guard link.endpoints.count == 2 else {
+                throw error(link.location, "a link has exactly two endpoints, this one \(link.endpoints.count)", hint: "write endpoints: [ \"a:eth0\", \"b:eth0\" ]")
+            }
+            if let mtu = link.mtu, !(68...65535).contains(mtu) { throw error(link.location, "mtu \(mtu) is out of range", hint: "use 68 to 65535") }
+            for end in link.endpoints {
+                guard seenNodes[end.node] != nil else {
+                    throw error(end.location, "link endpoint \(end) names node \(end.node), which is not under nodes",
+                                hint: "declare node \(end.node) or fix the name (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
+                }
+                if end.interface.rawValue == "lo" { throw error(end.location, "link endpoint \(end) uses lo", hint: "name another interface") }
+                if end.interface.rawValue == LabNetworks.interfaceName, let network = node(end.node)?.network {
+                    throw error(end.location, "link endpoint \(end) uses \(LabNetworks.interfaceName), which network \(network) gives node \(end.node)",
+                                hint: "name the link's interface eth1 or another")
+                }
+                if let first = interfaces[end.node]?[end.interface.rawValue] {
+                    throw error(end.location, "interface \(end) is used twice" + (first.map { " (first at \($0))" } ?? ""),
+                                hint: "give each link end its own interface name")
+                }
+                interfaces[end.node, default: [:]][end.interface.rawValue] = end.location
+                if end.addresses.count > LabNames.maxAddressesPerEndpoint {
+                    throw error(end.location, "interface \(end) has over \(LabNames.maxAddressesPerEndpoint) addresses", hint: "use fewer")
+                }
+                for cidr in end.addresses {
+                    if let first = addresses[end.node]?[cidr] {
+                        throw error(end.location, "address \(cidr) is given twice in node \(end.node)" + (first.map { " (first at \($0))" } ?? ""),
+                                    hint: "give each interface its own address")
+                    }
+                    addresses[end.node, default: [:]][cidr] = end.location
+                }
+                if let mac = end.mac, mac.isMulticast || mac.isZero {
+                    throw error(end.location, "MAC \(mac) of \(end) is multicast or zero", hint: "use a unicast address such as 02:00:00:00:00:01")
+                }
+                try check(end.impairment, at: end.location ?? link.location, of: end.description)
+            }
+        }
+
+        for node in nodes {
+            if node.routes.count > LabNames.maxRoutesPerNode { throw error(node.location, "node \(node.name) has over \(LabNames.maxRoutesPerNode) routes", hint: "use fewer") }
+            if node.sysctls.count > LabNames.maxSysctlsPerNode { throw error(node.location, "node \(node.name) has over \(LabNames.maxSysctlsPerNode) sysctls", hint: "use fewer") }
+            var routes: Set<LabRoute> = []
+            for route in node.routes {
+                if let device = route.device, interfaces[node.name]?[device.rawValue] == nil {
+                    throw error(route.location ?? node.location, "route \(route) of node \(node.name) goes through \(device), which no link gives it",
+                                hint: "name one of its interfaces: \((interfaces[node.name]?.keys.sorted() ?? []).joined(separator: ", "))")
+                }
+                if let network = node.network, route.destination == nil, route.family == .ipv4, (route.metric ?? 0) == 0 {
+                    throw error(route.location ?? node.location, "node \(node.name) has default route \(route), and network \(network) gives it one already",
+                                hint: "give the route a metric, or leave it out")
+                }
+                guard routes.insert(route.comparable).inserted else {
+                    throw error(route.location ?? node.location, "route \(route) of node \(node.name) is given twice", hint: "remove one")
+                }
+            }
+            for sysctl in node.sysctls {
+                let parts = sysctl.key.split(separator: sysctl.key.contains("/") ? "/" : ".", omittingEmptySubsequences: false)
+                guard parts.first == "net", parts.count >= 3, !parts.contains(where: { $0.isEmpty || $0 == ".." }) else {
+                    throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) is not a per-namespace net.* key",
+                                hint: "use keys such as net.ipv4.ip_forward or net/ipv4/conf/eth1/rp_filter")
+                }
+                if sysctl.value.isEmpty || sysctl.value.utf8.contains(where: { $0 == 0x0A || $0 == 0 }) {
+                    throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) has an empty or multi-line value", hint: "give one value")
+                }
+            }
+        }
+    }
+
+    /// A run node's container: a command, an absolute root filesystem and working
+    /// directory, `KEY=VALUE` environment entries.
+    private func check(_ run: RunSpec, of node: NodeSpec) throws(BerthError) {
+        let location = run.location ?? node.location
+        if run.command.isEmpty || run.command[0].isEmpty { throw error(location, "node \(node.name) runs no command", hint: "give cmd: [ program, arguments… ]") }
+        if let rootfs = run.rootfs, !rootfs.hasPrefix("/") {
+            throw error(location, "rootfs \(rootfs) of node \(node.name) is not an absolute path", hint: "give a path starting with '/'")
+        }
+        if let directory = run.workingDirectory, !directory.hasPrefix("/") {
+            throw error(location, "workdir \(directory) of node \(node.name) is not an absolute path", hint: "give a path starting with '/'")
+        }
+        do throws(BerthError) {
+            _ = try ContainerSpec.environmentEntries(run.environment)
+        } catch {
+            throw self.error(location, "env of node \(node.name): \(error.message)", hint: error.hint)
+        }
+    }
+
+    /// Network names as Berth takes them; an IPv4 subnet and, when both are given, the
+    /// gateway inside it.
+    private func checkNetworks() throws(BerthError) {
+        for network in networks {
+            do throws(BerthError) {
+                try NetworkOptions.validate(name: network.name)
+            } catch {
+                throw self.error(network.location, error.message, hint: error.hint)
+            }
+            if let subnet = network.subnet, subnet.family != .ipv4 {
+                throw error(network.location, "subnet \(subnet) of network \(network.name) is not IPv4", hint: "give an IPv4 subnet such as 10.0.9.0/24")
+            }
+            if let subnet = network.subnet, let gateway = network.gateway, !subnet.contains(.v4(gateway)) {
+                throw error(network.location, "gateway \(gateway) of network \(network.name) is outside its subnet \(subnet)", hint: "give an address inside the subnet")
+            }
+        }
+    }
+
+    private func check(_ impairment: Impairment, at location: SourceLocation?, of what: String) throws(BerthError) {
+        if let netem = impairment.emulation {
+            for (name, value) in [("loss", netem.loss), ("duplicate", netem.duplicate)] where !(0...100).contains(value) {
+                throw error(location, "netem \(name) of \(what) is \(value)%, outside 0–100%", hint: "write a percentage such as 0.5%")
+            }
+            if netem.jitter > .zero, netem.delay == .zero {
+                throw error(location, "netem of \(what) has jitter but no delay", hint: "give a delay too")
+            }
+        }
+    }
+}

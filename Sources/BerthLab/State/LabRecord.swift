@@ -1,0 +1,44 @@
+import BerthCore
+
+/// What Berth remembers of a lab between commands, in the shared state store (see
+/// `LabSchema`): enough to converge it, roll it back and take it down after a crash.
+public struct LabRecord: Sendable, Hashable {
+    public var name: String
+    /// The file it was last brought up from, as given.
+    public var source: String
+    /// The spec as last converged (nil until an `up` succeeds).
+    public var applied: LabSpec?
+    /// The spec an `up` in progress is applying — or one that crashed: with the lab lock
+    /// free, a pending spec means its `up` died.
+    public var pending: LabSpec?
+    /// Every node the lab may have made: recorded before `up` makes any, so nodes left by a
+    /// crash are known even before they carry their tag.
+    public var nodes: Set<String>
+    /// The Berth networks the lab created (recorded before it creates them): `down` removes
+    /// them. Networks that existed before are only used.
+    public var networks: Set<String>
+
+    public init(name: String, source: String, applied: LabSpec? = nil, pending: LabSpec? = nil,
+                nodes: Set<String> = [], networks: Set<String> = []) {
+        self.name = name
+        self.source = source
+        self.applied = applied
+        self.pending = pending
+        self.nodes = nodes
+        self.networks = networks
+    }
+
+    /// Up and matching its file; converging (an `up` of an edited file is running or died);
+    /// incomplete (its first `up` is running or died).
+    public var status: Status {
+        if pending == nil { return .up }
+        return applied == nil ? .incomplete : .converging
+    }
+
+    public enum Status: String, Sendable, Hashable {
+        case up, converging, incomplete
+    }
+
+    /// The spec to show: as applied, else as being applied.
+    public var spec: LabSpec? { applied ?? pending }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import BerthCore
+import BerthLab
+import BerthLabFile
+
+struct UpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Bring a lab up from its file, or converge a running lab to its edited file.",
+        discussion: "All or nothing: a failure removes what this run made. A second up of an unchanged file changes nothing."
+    )
+    @Argument(help: "The lab file (YAML).") var file: String
+    @Flag(name: .long, help: "Print what would change and change nothing.") var dryRun = false
+    @Flag(name: .shortAndLong, help: "Print each change made.") var verbose = false
+    @OptionGroup var state: StateOptions
+
+    func run() throws {
+        let (spec, _) = try LabFileParser.parse(path: file)
+        let actions = try state.manager().up(spec, dryRun: dryRun)
+        if dryRun || verbose { for action in actions { say(action.description) } }
+        if !dryRun {
+            say(actions.isEmpty ? "lab \(spec.name) is up to date (\(spec.nodes.count) nodes, \(spec.links.count) links)"
+                                : "lab \(spec.name) is up: \(spec.nodes.count) nodes, \(spec.links.count) links, \(actions.count) changes")
+        }
+    }
+}
+
+struct DownCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down",
+        abstract: "Take a lab down: its containers, endpoints, namespaces and links, the networks it created, and its record.",
+        discussion: "Also cleans up after an up that crashed half-way."
+    )
+    @Argument(help: "The lab's name or file.") var lab: String
+    @OptionGroup var state: StateOptions
+
+    func run() throws {
+        let name = try LabArgument.name(lab)
+        let removed = try state.manager().down(name)
+        say("lab \(name) is down (\(removed.namespaces.count) namespaces, \(removed.containers.count) containers, \(removed.endpoints.count) endpoints, \(removed.networks.count) networks removed)")
+        for network in removed.keptNetworks { say("network \(network) kept: other endpoints use it") }
+    }
+}
+
+struct GCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Remove what crashed labs left: half-made labs, tagged namespaces and containers no lab records."
+    )
+    @OptionGroup var state: StateOptions
+
+    func run() throws {
+        let report = try state.manager().collectGarbage()
+        for line in report.lines { say(line) }
+        if report.isEmpty { say("nothing to collect") }
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check every lab against the kernel, and look for leftovers of crashed labs."
+    )
+    @OptionGroup var state: StateOptions
+
+    func run() throws {
+        let problems = try state.manager().check()
+        if problems.isEmpty { say("ok"); return }
+        for problem in problems { printError(problem.description) }
+        printError("\(problems.count) problem(s) found ('berth gc' removes leftovers and finishes crashed labs; 'berth lab up FILE' restores a lab)")
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,205 @@
+import BerthCore
+@testable import BerthLab
+import BerthLabFile
+import BerthNetlink
+import Testing
+
+/// The triangle of the issue, with a rate limit and no netem (this kernel has none).
+let triangleYAML = """
+name: triangle
+nodes:
+  r1: { sysctls: { net.ipv4.ip_forward: 1 } }
+  r2:
+    sysctls: { net.ipv4.ip_forward: 1 }
+    routes: [ "10.0.1.0/24 via 10.0.12.1" ]
+  h1: { routes: [ "default via 10.0.1.1" ] }
+links:
+  - endpoints: [ "r1:eth1", "r2:eth1" ]
+    addresses: [ 10.0.12.1/30, 10.0.12.2/30 ]
+    rate: 16mbit
+  - endpoints: [ "h1:eth0", "r1:eth2" ]
+    addresses: [ [ 10.0.1.2/24, "fd00:1::2/64" ], [ 10.0.1.1/24, "fd00:1::1/64" ] ]
+    mtu: 1400
+
+"""
+
+@Suite("lab file parsing")
+struct LabFileParserTests {
+    @Test("the triangle parses into nodes, links, addresses, routes, sysctls and a rate")
+    func triangle() throws {
+        let spec = try LabFileParser.parse(triangleYAML, source: "triangle.yaml")
+        #expect(spec.name == "triangle")
+        #expect(spec.nodes.map(\.name) == ["r1", "r2", "h1"])
+        #expect(spec.node("r1")?.sysctls.first?.key == "net.ipv4.ip_forward")
+        #expect(spec.node("r1")?.sysctls.first?.value == "1")
+        #expect(spec.node("h1")?.routes.first?.description == "default via 10.0.1.1")
+        #expect(spec.node("r2")?.routes.first?.destination?.description == "10.0.1.0/24")
+        #expect(spec.links.count == 2)
+        let first = spec.links[0]
+        #expect(first.key == "r1:eth1 r2:eth1")
+        #expect(first.endpoints.map(\.addresses.description) == ["[10.0.12.1/30]", "[10.0.12.2/30]"])
+        #expect(first.endpoints.allSatisfy { $0.impairment.rate?.rate.bitsPerSecond == 16_000_000 && $0.impairment.emulation == nil })
+        #expect(spec.links[1].mtu == 1400)
+        #expect(spec.links[1].endpoints[0].addresses == [try CIDR(parsing: "10.0.1.2/24"), try CIDR(parsing: "fd00:1::2/64")])
+        #expect(spec.links[1].endpoints[1].node == "r1")
+        #expect(spec.nodes[0].location == SourceLocation(line: 3, column: 3))
+    }
+
+    @Test("netem, endpoint mappings with a MAC and their own rate, and networks parse")
+    func longForms() throws {
+        let spec = try LabFileParser.parse("""
+        name: wan
+        nodes:
+          a:
+          b: {}
+        links:
+          - endpoints:
+              - { node: a, interface: wan0, addresses: [ 192.0.2.1/24 ], mac: "02:00:00:00:00:0a", rate: 1mbit }
+              - "b:wan0"
+            addresses: [ ~, 192.0.2.2/24 ]
+            rate: 10mbit
+            netem: { delay: 20ms, jitter: 2ms, loss: 0.5%, duplicate: "1" }
+        """, source: "wan.yaml")
+        let (a, b) = (spec.links[0].endpoints[0], spec.links[0].endpoints[1])
+        #expect(a.mac?.description == "02:00:00:00:00:0a")
+        #expect(a.impairment.rate?.rate.description == "1mbit")
+        #expect(b.impairment.rate?.rate.description == "10mbit")
+        #expect(b.addresses.map(\.description) == ["192.0.2.2/24"])
+        let netem = try #require(a.impairment.emulation)
+        #expect(netem.delay.nanoseconds == 20_000_000 && netem.jitter.nanoseconds == 2_000_000 && netem.loss == 0.5 && netem.duplicate == 1)
+        #expect(b.impairment.emulation == netem)
+    }
+
+    /// Each bad file: the message starts with FILE:LINE:COLUMN of the offending spot.
+    @Test("bad files are refused with the file, line and column", arguments: [
+        ("unknown key", "name: x\nnodes:\n  r1: { kind: linux }\n", "bad.yaml:3:9:", "unknown key \"kind\""),
+        ("unknown top key", "name: x\ntopology: {}\n", "bad.yaml:2:1:", "unknown key \"topology\""),
+        ("unknown node", "name: x\nnodes: { r1: {}, r2: {} }\nlinks:\n  - endpoints: [ \"r1:eth0\", \"r9:eth0\" ]\n", "bad.yaml:4:29:", "names node r9"),
+        ("interface twice", "name: x\nnodes: { a: {}, b: {}, c: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n  - endpoints: [ \"a:eth0\", \"c:eth0\" ]\n",
+         "bad.yaml:5:18:", "interface a:eth0 is used twice (first at 4:18)"),
+        ("bad address", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    addresses: [ 10.0.0.1/24, 10.0.0.300/24 ]\n",
+         "bad.yaml:5:31:", "address \"10.0.0.300/24\""),
+        ("address without prefix", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    addresses: [ 10.0.0.1, 10.0.0.2/24 ]\n",
+         "bad.yaml:5:18:", "no prefix length"),
+        ("interface name over 15 bytes", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:averyverylongname\", \"b:eth0\" ]\n",
+         "bad.yaml:4:18:", "15"),
+        ("node name not allowed", "name: x\nnodes:\n  \"r 1\": {}\n", "bad.yaml:3:3:", "node name \"r 1\""),
+        ("lab name too long", "name: abcdefghijklmnopqrstuvwxyz0123456789\n", "bad.yaml:1:7:", "over 32 bytes"),
+        ("no name", "nodes: { a: {} }\n", "bad.yaml:1:1:", "no name"),
+        ("YAML syntax", "name: x\nnodes:\n  a: {\n", "bad.yaml:4:1:", "not valid YAML"),
+        ("duplicate key", "name: x\nname: y\n", "bad.yaml:", "given twice"),
+        ("route through a missing interface", "name: x\nnodes:\n  a: { routes: [ \"10.1.0.0/16 dev eth9\" ] }\n", "bad.yaml:3:18:", "goes through eth9"),
+        ("bad route", "name: x\nnodes:\n  a: { routes: [ \"default via\" ] }\n", "bad.yaml:3:18:", "via needs a value"),
+        ("one endpoint", "name: x\nnodes: { a: {} }\nlinks:\n  - endpoints: [ \"a:eth0\" ]\n", "bad.yaml:4:16:", "exactly two endpoints"),
+        ("bad rate", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    rate: fast\n", "bad.yaml:5:11:", "invalid rate"),
+        ("loss over 100%", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    netem: { loss: 150% }\n", "bad.yaml:5:20:", "not a percentage"),
+        ("sysctl outside net", "name: x\nnodes:\n  a: { sysctls: { kernel.panic: 1 } }\n", "bad.yaml:3:19:", "not a per-namespace"),
+        ("unknown network", "name: x\nnodes:\n  a: { network: lan }\n", "bad.yaml:3:3:", "network lan"),
+        ("publish without a network", "name: x\nnodes:\n  a: { publish: [ \"8080:80\" ] }\n", "bad.yaml:3:3:", "joins no network"),
+        ("bad port", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: lan, publish: [ \"8080:x\" ] }\n", "bad.yaml:4:33:", "invalid port mapping"),
+        ("publish on an internal network", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: back, publish: [ \"80\" ] }\n", "bad.yaml:4:3:", "internal"),
+        ("a link on the network's eth0", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: lan }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n",
+         "bad.yaml:7:18:", "which network lan gives node a"),
+        ("a default route beside the network's", "name: x\nnetworks: { lan: {}, back: { internal: true } }\nnodes:\n  a: { network: lan, routes: [ \"default via 10.0.9.9\" ] }\n", "bad.yaml:4:32:",
+         "gives it one already"),
+        ("run without cmd", "name: x\nnodes:\n  a: { run: { rootfs: /srv } }\n", "bad.yaml:3:13:", "has no cmd"),
+        ("unknown run key", "name: x\nnodes:\n  a: { run: { image: alpine, cmd: [ sh ] } }\n", "bad.yaml:3:15:", "unknown key \"image\""),
+        ("relative rootfs from text", "name: x\nnodes:\n  a: { run: { rootfs: ./rootfs, cmd: [ sh ] } }\n", "bad.yaml:3:23:", "is relative"),
+        ("relative workdir", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], workdir: www } }\n", "bad.yaml:3:13:", "not an absolute path"),
+        ("bad env name", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], env: { \"\": x } } }\n", "bad.yaml:3:13:", "empty name"),
+        ("privileged not a boolean", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], privileged: yes } }\n", "bad.yaml:3:40:", "not true or false"),
+        ("network name", "name: x\nnetworks: { \"-lan\": {} }\nnodes: {}\n", "bad.yaml:2:13:", "invalid network name"),
+        ("IPv6 subnet", "name: x\nnetworks: { lan: { subnet: \"fd00::/64\" } }\n", "bad.yaml:2:13:", "not IPv4"),
+        ("gateway outside", "name: x\nnetworks: { lan: { subnet: 10.0.9.0/24, gateway: 10.0.8.1 } }\n", "bad.yaml:2:13:", "outside its subnet"),
+    ])
+    func badFiles(_ name: String, _ text: String, _ place: String, _ words: String) {
+        let error = #expect(throws: BerthError.self, "\(name)") { try LabFileParser.parse(text, source: "bad.yaml") }
+        #expect(error?.code == .invalidArgument, "\(name)")
+        #expect(error?.message.hasPrefix(place) == true, "\(name): \(error?.description ?? "no error")")
+        #expect(error?.description.contains(words) == true, "\(name): \(error?.description ?? "no error")")
+    }
+
+    @Test("a file over 1 MiB and a file whose aliases expand past the node budget are refused")
+    func bounds() {
+        let big = "name: x\n# " + String(repeating: "x", count: LabFileParser.maxFileSize) + "\n"
+        let tooBig = #expect(throws: BerthError.self) { try LabFileParser.parse(big, source: "big.yaml") }
+        #expect(tooBig?.message.contains("over") == true)
+        // Each level doubles the tree: 2^20 nodes from a few hundred bytes.
+        var bomb = "name: x\nnodes:\n  a: { sysctls: { net.x.y: 1 } }\nb0: &b0 [ 1, 1 ]\n"
+        for level in 1...20 { bomb += "b\(level): &b\(level) [ *b\(level - 1), *b\(level - 1) ]\n" }
+        let expanded = #expect(throws: BerthError.self) { try LabFileParser.parse(bomb, source: "bomb.yaml") }
+        #expect(expanded != nil)
+    }
+
+    @Test("node and link counts are capped")
+    func caps() {
+        var text = "name: x\nnodes:\n"
+        for i in 0...LabNames.maxNodes { text += "  n\(i):\n" }
+        let error = #expect(throws: BerthError.self) { try LabFileParser.parse(text, source: "many.yaml") }
+        #expect(error?.message.contains("over \(LabNames.maxNodes) nodes") == true)
+    }
+
+    @Test("mutated files never crash the parser: each parses or fails with a BerthError naming the file")
+    func mutations() {
+        var generator = SplitMix(seed: 18)
+        let base = Array(triangleYAML.utf8)
+        let alphabet = Array(":-[]{}\"'&*!|>%#,\n /.0123456789abcxyz~".utf8)
+        for _ in 0..<3000 {
+            var bytes = base
+            for _ in 0..<(1 + Int(generator.next() % 4)) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                switch generator.next() % 4 {
+                case 0: bytes[position] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+                case 1: bytes.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+                case 2: bytes.remove(at: position)
+                default: bytes = Array(bytes[..<position])
+                }
+                if bytes.isEmpty { bytes = [0x0A] }
+            }
+            do {
+                _ = try LabFileParser.parse(String(decoding: bytes, as: UTF8.self), source: "m.yaml")
+            } catch {
+                #expect(error.message.hasPrefix("m.yaml"), "\(error)")
+            }
+        }
+    }
+}
+
+/// A small deterministic generator, so a failing mutation can be reproduced.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("lab file parsing: networks and run nodes")
+struct LabFileServicesTests {
+    @Test("a relative rootfs is relative to the file's directory; env keeps its order; networks get their options")
+    func runAndNetworks() throws {
+        let text = """
+        name: x
+        networks:
+          lan: { subnet: 10.0.9.0/24, gateway: 10.0.9.254 }
+          back: { internal: true }
+        nodes:
+          web:
+            network: lan
+            publish: [ "8080:80", "127.0.0.1::53/udp" ]
+            run: { rootfs: www/root, cmd: [ httpd, -f ], env: { B: "2", A: "1", EMPTY: ~ }, workdir: /srv, privileged: true }
+          side: { network: back, run: { cmd: sleep } }
+        """
+        let spec = try LabFileParser.parse(text, source: "/labs/x.yaml", baseDirectory: "/labs")
+        let web = try #require(spec.node("web"))
+        #expect(web.run == RunSpec(rootfs: "/labs/www/root", command: ["httpd", "-f"], environment: ["B=2", "A=1", "EMPTY="],
+                                   workingDirectory: "/srv", privileged: true, location: web.run?.location))
+        #expect(web.publish.map(\.description) == ["8080:80/tcp", "127.0.0.1::53/udp"])
+        #expect(spec.node("side")?.run?.command == ["sleep"] && spec.node("side")?.run?.rootfs == nil)
+        #expect(spec.network("lan")?.gateway?.description == "10.0.9.254" && spec.network("back")?.isInternal == true)
+    }
+}

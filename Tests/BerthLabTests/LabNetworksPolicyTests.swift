@@ -1,0 +1,137 @@
+import BerthCore
+import BerthFakes
+@testable import BerthLab
+import BerthNamespace
+import BerthNetwork
+import BerthTestSupport
+import Testing
+
+/// The Berth-network half of a lab against the fake kernel: which networks to create, which
+/// refuse, how a node joins and leaves, what `down` removes. No privilege needed.
+@Suite("lab networks policy (fake kernel)")
+struct LabNetworksPolicyTests {
+    private func node(_ name: String, network: String?, publish: [String] = []) throws -> NodeSpec {
+        NodeSpec(name: name, network: network, publish: try publish.map { try PortSpec(parsing: $0) })
+    }
+
+    private func createNetwork(_ host: FakeHost, _ name: String, subnet: String, isInternal: Bool = false) throws {
+        try host.manager.createNetwork(NetworkOptions(name: name, subnet: try CIDR(parsing: subnet), bridge: try InterfaceName("br\(name)"),
+                                                      isInternal: isInternal))
+    }
+
+    @Test("declared networks: missing ones are to create, existing ones are used if they match and refused if not")
+    func missingAndConflicts() throws {
+        let host = try FakeHost()
+        try createNetwork(host, "lan", subnet: "10.0.9.0/24")
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+        var spec = LabSpec(name: "t", networks: [NetworkSpec(name: "lan", subnet: try CIDR(parsing: "10.0.9.0/24")), NetworkSpec(name: "wan")])
+        #expect(try networks.missing(spec).map(\.name) == ["wan"])
+        spec.networks[0].subnet = try CIDR(parsing: "10.0.8.0/24")
+        spec.networks[0].isInternal = true
+        let error = #expect(throws: BerthError.self) { try networks.missing(spec) }
+        #expect(error?.code == .conflict && error?.object == .network("lan"))
+        #expect(error?.message.contains("subnet 10.0.9.0/24, not 10.0.8.0/24, is not internal") == true, "\(String(describing: error))")
+        #expect(error.map { !namesCLI($0.message + " " + ($0.hint ?? "")) } == true)
+    }
+
+    @Test("create makes the network's bridge; a network another process made meanwhile is only used")
+    func create() throws {
+        let host = try FakeHost()
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+        #expect(try networks.create(NetworkSpec(name: "lan", subnet: try CIDR(parsing: "10.0.9.0/24"))))
+        let bridge = try host.manager.network(named: "lan").bridge
+        #expect(host.kernel.link(bridge.rawValue)?.kind == "bridge")
+        #expect(try !networks.create(NetworkSpec(name: "lan")))
+    }
+
+    @Test("a node joins as endpoint LAB-NODE with eth0 and its ports; the same spec keeps it; other ports re-attach; no network detaches")
+    func converge() throws {
+        let host = try FakeHost()
+        try createNetwork(host, "lan", subnet: "10.0.9.0/24")
+        let namespace = host.kernel.addNamespace("t-web")
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+        let web = try node("web", network: "lan", publish: ["8080:80"])
+
+        #expect(try networks.converge(web, namespace: namespace.identity) == [.attach(node: "web", network: "lan")])
+        let endpoint = try #require(try networks.endpoint(node: "web"))
+        #expect(endpoint.id == "t-web" && endpoint.interfaceName.rawValue == "eth0" && endpoint.address.description == "10.0.9.2")
+        #expect(endpoint.ports.map(\.dockerDescription) == ["0.0.0.0:8080->80/tcp"])
+        #expect(host.kernel.addresses(in: namespace).contains("10.0.9.2/24 dev eth0"), "\(host.kernel.addresses(in: namespace))")
+        #expect(host.nftables.ruleset.contains("tcp . 8080 comment \"berth-endpoint t-web\" : 10.0.9.2 . 80"))
+
+        let before = host.kernel.snapshot()
+        #expect(try networks.converge(web, namespace: namespace.identity).isEmpty)
+        #expect(host.kernel.snapshot() == before)
+
+        let moved = try node("web", network: "lan", publish: ["8081:80"])
+        #expect(try networks.converge(moved, namespace: namespace.identity) == [.detach(node: "web"), .attach(node: "web", network: "lan")])
+        #expect(host.nftables.ruleset.contains("tcp . 8081") && !host.nftables.ruleset.contains("tcp . 8080"))
+
+        // An endpoint recorded for another namespace under the node's name is not the node's.
+        #expect(try networks.converge(moved, namespace: nil) == [.detach(node: "web"), .attach(node: "web", network: "lan")])
+
+        #expect(try networks.converge(try node("web", network: nil), namespace: namespace.identity) == [.detach(node: "web")])
+        #expect(try host.manager.endpoints().isEmpty)
+        #expect(!host.nftables.ruleset.contains("berth-endpoint t-web"))
+    }
+
+    @Test("an endpoint of the node's id in another namespace is not the lab's: it is never detached")
+    func foreignEndpoint() throws {
+        let host = try FakeHost()
+        try createNetwork(host, "lan", subnet: "10.0.9.0/24")
+        host.kernel.addNamespace("other")
+        try host.manager.attach(AttachOptions(network: "lan", namespace: .name("other"), id: "t-web"))
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+        #expect(try networks.endpoint(node: "web") == nil)
+        try networks.detach(node: "web")
+        #expect(try host.manager.endpoints().map(\.id) == ["t-web"])
+    }
+
+    @Test("remove takes the networks the lab created and no longer keeps; one others still use stays")
+    func remove() throws {
+        let host = try FakeHost()
+        try createNetwork(host, "lan", subnet: "10.0.9.0/24")
+        try createNetwork(host, "wan", subnet: "10.0.10.0/24")
+        try createNetwork(host, "dmz", subnet: "10.0.11.0/24")
+        host.kernel.addNamespace("someone")
+        try host.manager.attach(AttachOptions(network: "dmz", namespace: .name("someone")))
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+        let (removed, kept) = try networks.remove(created: ["lan", "wan", "dmz", "gone"], keep: ["wan"])
+        #expect(removed == ["gone", "lan"] && kept == ["dmz"])
+        #expect(try host.manager.networks().map(\.name) == ["dmz", "wan"])
+        #expect(host.kernel.link("brlan") == nil && host.kernel.link("brwan") != nil)
+    }
+
+    @Test("published ports match their specs: fixed, chosen, ranges, host addresses, both families")
+    func portsMatch() throws {
+        func mapping(_ host: UInt16, _ container: UInt16, _ proto: TransportProtocol = .tcp, _ address: String = "0.0.0.0") throws -> PortMappingRecord {
+            PortMappingRecord(endpointID: "e", proto: proto, hostAddress: try IPAddress(parsing: address), hostPort: host, containerPort: container)
+        }
+        func specs(_ texts: [String]) throws -> [PortSpec] { try texts.map { try PortSpec(parsing: $0) } }
+        #expect(LabNetworks.matches([try mapping(8080, 80)], try specs(["8080:80"])))
+        #expect(LabNetworks.matches([try mapping(32768, 80)], try specs(["80"])))
+        #expect(LabNetworks.matches([try mapping(8000, 80)], try specs(["8000-8010:80"])))
+        #expect(LabNetworks.matches([try mapping(9000, 90), try mapping(9001, 91)], try specs(["9000-9001:90-91"])))
+        #expect(LabNetworks.matches([try mapping(5353, 53, .udp, "127.0.0.1")], try specs(["127.0.0.1:5353:53/udp"])))
+        #expect(LabNetworks.matches([try mapping(8080, 80), try mapping(8080, 80, .tcp, "::")], try specs(["8080:80"])))
+        #expect(!LabNetworks.matches([try mapping(8080, 80)], try specs(["8081:80"])))
+        #expect(!LabNetworks.matches([try mapping(8080, 80)], try specs(["8080:80", "9090:90"])))
+        #expect(!LabNetworks.matches([try mapping(8080, 80), try mapping(9090, 90)], try specs(["8080:80"])))
+        #expect(!LabNetworks.matches([try mapping(8080, 80, .udp, "0.0.0.0")], try specs(["8080:80"])))
+        #expect(!LabNetworks.matches([try mapping(9001, 90), try mapping(9000, 91)], try specs(["9000-9001:90-91"])))
+        #expect(!LabNetworks.matches([try mapping(8080, 80, .tcp, "127.0.0.1")], try specs(["8080:80"])))
+        #expect(LabNetworks.matches([], []))
+    }
+}
+
+/// Whether `text` names a `berth` command or a command-line flag: library errors must not.
+func namesCLI(_ text: String) -> Bool {
+    if text.contains("'berth") || text.contains("berth lab ") { return true }
+    var previous: Character = " ", beforePrevious: Character = " "
+    for character in text {
+        if beforePrevious == "-", previous == "-", character.isLetter { return true }
+        beforePrevious = previous
+        previous = character
+    }
+    return false
+}

@@ -1,0 +1,152 @@
+import BerthCore
+@testable import BerthLab
+import BerthLabFile
+import BerthNetlink
+@testable import BerthNetwork
+@testable import BerthRun
+import Foundation
+import Testing
+
+/// Labs in the shared state store: specs as JSON, records, the schema extension. No kernel.
+@Suite("lab state")
+struct LabStateTests {
+    static let full = """
+    name: full
+    nodes:
+      r1: { sysctls: { net.ipv4.ip_forward: 1 } }
+      h1: { routes: [ "default via 10.0.1.1", "10.9.0.0/16 dev eth0 metric 5" ] }
+      web:
+        network: lan
+        publish: [ "8080:80", "127.0.0.1:5353:53/udp", "9000-9001:90-91" ]
+        run: { rootfs: /srv/rootfs, cmd: [ httpd, -f, -p, "80" ], env: { A: "1", EMPTY: ~ }, workdir: /www, privileged: true }
+    networks:
+      lan: { subnet: 10.0.9.0/24, gateway: 10.0.9.254 }
+      back: { internal: true }
+    links:
+      - endpoints: [ "r1:eth1", "h1:eth0" ]
+        addresses: [ [ 10.0.1.1/24, "fd00:1::1/64" ], 10.0.1.2/24 ]
+        mtu: 1400
+        rate: 40gbit
+        netem: { delay: 20ms, jitter: 2ms, loss: 0.5%, duplicate: 1% }
+      - endpoints: [ { node: r1, interface: eth2, mac: "02:00:00:00:00:01" }, "web:eth1" ]
+    """
+
+    @Test("a spec reads back from its JSON equal, but for file positions")
+    func jsonRoundTrip() throws {
+        let spec = try LabFileParser.parse(Self.full, source: "full.yaml")
+        let back = try LabSpec(json: JSONValue(parsing: spec.json.render()))
+        #expect(back == Self.withoutLocations(spec))
+        #expect(back.node("web")?.run?.environment == ["A=1", "EMPTY="])
+        #expect(back.node("web")?.publish.map(\.description) == ["8080:80/tcp", "127.0.0.1:5353:53/udp", "9000-9001:90-91/tcp"])
+        #expect(back.links[0].endpoints[0].impairment.rate?.rate.bitsPerSecond == 40_000_000_000)
+    }
+
+    static func withoutLocations(_ spec: LabSpec) -> LabSpec {
+        var spec = spec
+        spec.nameLocation = nil
+        for i in spec.nodes.indices {
+            spec.nodes[i].location = nil
+            spec.nodes[i].run?.location = nil
+            for j in spec.nodes[i].routes.indices { spec.nodes[i].routes[j].location = nil }
+            for j in spec.nodes[i].sysctls.indices { spec.nodes[i].sysctls[j].location = nil }
+        }
+        for i in spec.links.indices {
+            spec.links[i].location = nil
+            for j in spec.links[i].endpoints.indices { spec.links[i].endpoints[j].location = nil }
+        }
+        for i in spec.networks.indices { spec.networks[i].location = nil }
+        return spec
+    }
+}
+
+/// Records in the shared store, through `LabState`; no kernel.
+@Suite("lab records")
+struct LabRecordTests {
+    private func withState(_ body: (LabState, StateStore) throws -> Void) throws {
+        let directory = NSTemporaryDirectory() + "berth-lab-state-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StateStore(directory: directory)
+        try body(try LabState(store: store), store)
+    }
+
+    @Test("a record saves and reads back whole, its nodes and networks replaced on each save; remove takes every row")
+    func roundTrip() throws {
+        try withState { state, store in
+            let spec = try LabFileParser.parse(LabStateTests.full, source: "full.yaml")
+            var record = LabRecord(name: "full", source: "full.yaml", pending: spec, nodes: ["r1", "h1", "web"], networks: ["lan"])
+            try state.save(record)
+            let read = try #require(try state.record(named: "full"))
+            #expect(read.status == .incomplete && read.nodes == ["r1", "h1", "web"] && read.networks == ["lan"])
+            #expect(read.pending == LabStateTests.withoutLocations(spec) && read.applied == nil)
+            record.applied = spec
+            record.pending = nil
+            record.nodes = ["r1"]
+            record.networks = []
+            try state.save(record)
+            let again = try #require(try state.record(named: "full"))
+            #expect(again.status == .up && again.nodes == ["r1"] && again.networks.isEmpty)
+            #expect(try state.records().map(\.name) == ["full"])
+            try state.remove(named: "full")
+            #expect(try state.record(named: "full") == nil)
+            let rows = try store.read { tx throws(BerthError) in
+                try tx.db().queryFirst("SELECT (SELECT count(*) FROM lab_nodes) + (SELECT count(*) FROM lab_networks)") { row in row.int(0) }
+            }
+            #expect(rows == 0)
+        }
+    }
+
+    @Test("BerthLab's tables are versioned on their own in schema_versions")
+    func schemaVersion() throws {
+        try withState { _, store in
+            let version = try store.read { tx throws(BerthError) in try tx.schemaVersion(of: "BerthLab") }
+            #expect(version == LabSchema.stateExtension.currentVersion && version == 1)
+        }
+    }
+
+    @Test("a store with labs and containers holds every target's tables, each owner at its own version")
+    func everyTable() throws {
+        try withState { _, store in
+            // Run nodes are containers: their supervisors prepare BerthRun's tables in the same store.
+            try store.prepare(ContainerSchema.stateExtension)
+            let tables = try store.read { tx throws(BerthError) in
+                try tx.db().query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { row in row.text(0) }
+            }
+            #expect(tables == ["container_args", "containers", "endpoints", "lab_networks", "lab_nodes", "labs", "networks", "port_mappings",
+                               "publication_ports", "publications", "schema_versions"])
+            let versions = try store.read { tx throws(BerthError) in
+                try tx.db().query("SELECT owner || ' ' || version FROM schema_versions ORDER BY owner") { row in row.text(0) }
+            }
+            #expect(versions == ["BerthLab 1", "BerthRun 2"])
+            // BerthNetwork's own tables are versioned by user_version (4: publications), apart from the owners above.
+            let own = try store.read { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA user_version") { row in row.int(0) } }
+            #expect(own == StateSchema.migrations.count && own == 4)
+        }
+    }
+
+    @Test("a recorded spec that is not what BerthLab wrote is a state error naming the lab, never a crash")
+    func corruptSpec() throws {
+        try withState { state, store in
+            for text in ["{", "[]", "{\"name\": \"x\"}", "{\"name\":\"x\",\"source\":\"s\",\"nodes\":[{\"name\":\"../etc\"}],\"links\":[],\"networks\":[]}"] {
+                try store.write { tx throws(BerthError) in
+                    _ = try tx.db().execute("INSERT OR REPLACE INTO labs (name, source, applied, pending, updated) VALUES ('x', 's', ?, NULL, 0)", [.text(text)])
+                }
+                let error = #expect(throws: BerthError.self, "\(text)") { try state.record(named: "x") }
+                #expect(error?.code == .state && error?.object == .lab("x"), "\(text): \(String(describing: error))")
+            }
+        }
+    }
+
+    @Test("the lab lock excludes a second holder until the first lets go, within the timeout")
+    func lock() throws {
+        try withState { state, store in
+            let second = try LabState(store: store, lockTimeout: .milliseconds(50))
+            try state.locked { () throws(BerthError) in
+                let error = #expect(throws: BerthError.self) { try second.locked { () throws(BerthError) in } }
+                #expect(error?.code == .conflict)
+            }
+            try second.locked { () throws(BerthError) in }
+            var st = stat()
+            #expect(stat(store.directory + "/" + LabState.lockName, &st) == 0 && st.st_mode & 0o777 == 0o600)
+        }
+    }
+}
