@@ -101,7 +101,8 @@ public struct CIDR: Sendable, Hashable, LosslessStringCodable, CustomStringConve
 
     // MARK: - Bit arithmetic shared by both families
 
-    private init(unchecked address: IPAddress, _ prefixLength: Int) {
+    /// For arithmetic whose prefix length is valid by construction.
+    init(unchecked address: IPAddress, _ prefixLength: Int) {
         self.address = address
         self.prefixLength = prefixLength
     }

@@ -154,6 +154,10 @@ public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable
     public var isLinkLocal: Bool { value >> 118 == 0x3FA }
     /// ff00::/8.
     public var isMulticast: Bool { value >> 120 == 0xFF }
+    /// fc00::/7, unique local addresses (RFC 4193): routed only inside a site.
+    public var isUniqueLocal: Bool { value >> 121 == 0x7E }
+    /// ::ffff:0:0/96, an IPv4 address in IPv6 form (RFC 4291 section 2.5.5.2).
+    public var isIPv4Mapped: Bool { value >> 32 == 0xFFFF }
 
     public static let any = IPv6Address(0)
     public static let loopback = IPv6Address(1)

@@ -11,7 +11,17 @@ extension NetlinkChanges {
                           context: .init(alreadyExists: BerthError(.alreadyExists, "address \(cidr) is already on \(link)\(handle.whereabouts)",
                                                                    object: handle.object(.address, cidr.description),
                                                                    remedy: .listExisting(.address)),
-                                         notFound: missing(link)))
+                                         notFound: missing(link),
+                                         unsupported: cidr.family == .ipv6 ? ipv6Disabled(on: link) : nil,
+                                         // EACCES: disable_ipv6 is set on the link; EAFNOSUPPORT: no IPv6 in the kernel.
+                                         alsoUnsupported: cidr.family == .ipv6 ? [13, Self.eafnosupport] : []))
+    }
+
+    /// An IPv6 address refused because the link (or the kernel) has IPv6 off.
+    private func ipv6Disabled(on link: LinkReference) -> BerthError {
+        BerthError(.unsupported, "IPv6 is disabled on \(link)\(handle.whereabouts)",
+                   hint: "IPv6 is off for this link or this host (net.ipv6.conf.*.disable_ipv6=1, or ipv6.disable=1 at boot)",
+                   object: handle.object(.link, "\(link)"))
     }
 
     /// Removes an address from a link.

@@ -6,9 +6,18 @@ extension NetlinkChanges {
     /// Adds a route to `destination` (the default route if nil) via a gateway, a device or
     /// both, in `table` (main by default). `family` picks the default route's family when
     /// neither a destination nor a gateway says it (IPv4 if nil).
+    ///
+    /// A route to the same destination with the same metric may already be there. By
+    /// default that is refused (EEXIST). `appendIfExists` is `ip route append`: for IPv4 the
+    /// route goes behind the existing one, which keeps precedence — but for IPv6 the kernel
+    /// joins the two into one multipath route (docs/ipv6.md). `keepIfExists` leaves the
+    /// existing route alone and counts the change as done, for either family.
     public mutating func addRoute(to destination: CIDR?, via gateway: IPAddress? = nil, device: LinkReference? = nil,
                                   family: IPFamily? = nil, table: UInt32 = RouteTable.main, metric: UInt32? = nil,
-                                  source: IPAddress? = nil, appendIfExists: Bool = false) throws(BerthError) {
+                                  source: IPAddress? = nil, appendIfExists: Bool = false, keepIfExists: Bool = false) throws(BerthError) {
+        guard !(appendIfExists && keepIfExists) else {
+            throw .invalid("a route cannot both be appended to and keep an existing one", hint: "choose appendIfExists or keepIfExists")
+        }
         guard gateway != nil || device != nil else {
             throw .invalid("a route to \(Self.text(destination)) needs a gateway or a device", hint: "give a gateway, a device or both",
                            object: handle.object(.route, Self.text(destination)))
@@ -17,7 +26,8 @@ extension NetlinkChanges {
         // `appendIfExists` is `ip route append`: a route to the same destination that is
         // already there keeps precedence, so a second network never steals the default route.
         let flags = appendIfExists ? NetlinkFlags.create | NetlinkFlags.append : Self.createFlags
-        try appendRoute(RTM.newRoute, flags: flags, spec, operation: "add route \(spec)\(handle.whereabouts)",
+        try appendRoute(RTM.newRoute, flags: flags, spec, operation: "add route \(spec)\(handle.whereabouts)\(keepIfExists ? " unless one exists" : "")",
+                        tolerated: keepIfExists ? [Self.eexist] : [],
                         context: .init(alreadyExists: BerthError(.alreadyExists, "a route to \(Self.text(destination)) already exists in table \(Self.tableName(table))\(handle.whereabouts)",
                                                                  object: handle.object(.route, Self.text(destination)),
                                                                  remedy: .listExisting(.route)),
@@ -54,7 +64,7 @@ extension NetlinkChanges {
 
     /// A route message; a delete matches any protocol, type and scope.
     private mutating func appendRoute(_ type: UInt16, flags messageFlags: UInt16, _ spec: RouteSpec, operation: String,
-                                      context: ErrorContext) throws(BerthError) {
+                                      tolerated: Set<Int32> = [], context: ErrorContext) throws(BerthError) {
         var header = rtmsg()
         header.rtm_family = AddressFamily.of(spec.family)
         header.rtm_dst_len = UInt8(spec.destination?.prefixLength ?? 0)
@@ -68,7 +78,7 @@ extension NetlinkChanges {
             // Zeros and RT_SCOPE_NOWHERE match any protocol, type and scope.
             header.rtm_scope = routeScopeNowhere
         }
-        try append(type, flags: messageFlags, operation: operation, context: context) { b in
+        try append(type, flags: messageFlags, operation: operation, context: context, tolerated: tolerated) { b in
             b.putFamilyHeader(header)
             if spec.table >= 256 { b.put(RTA.table, u32: spec.table) }
             if let destination = spec.destination { b.put(RTA.dst, bytes: destination.address.bytes) }

@@ -31,7 +31,7 @@ public struct NetlinkChanges {
         if error.isAlreadyExists, let exists = context.alreadyExists {
             return Self.refusal(.alreadyExists, exists, cause: error)
         }
-        if error.isNotSupported, let unsupported = context.unsupported {
+        if error.isNotSupported || context.alsoUnsupported.contains(error.errno.code), let unsupported = context.unsupported {
             return Self.refusal(.unsupported, unsupported, cause: error)
         }
         return error.berthError
@@ -49,10 +49,15 @@ public struct NetlinkChanges {
         /// Errnos besides ENOENT/ENODEV/ESRCH that mean "not there" for this message.
         var alsoNotFound: Set<Int32> = []
         var unsupported: BerthError?
+        /// Errnos besides EOPNOTSUPP that mean "not supported here" for this message.
+        var alsoUnsupported: Set<Int32> = []
         /// Refusals told apart by the kernel's extended-ack text (a fragment of it), checked
         /// first: a missing qdisc module and a missing link both answer ENOENT.
         var byKernelMessage: [(fragment: String, error: BerthError)] = []
     }
+
+    /// EEXIST.
+    static let eexist: Int32 = 17
 
     /// EADDRNOTAVAIL: what deleting an address that is not there answers.
     static let eaddrnotavail: Int32 = 99
@@ -68,10 +73,10 @@ public struct NetlinkChanges {
     }
 
     /// Appends one message with the next sequence number and remembers how to explain its refusal.
-    mutating func append(_ type: UInt16, flags: UInt16, operation: String, context: ErrorContext,
+    mutating func append(_ type: UInt16, flags: UInt16, operation: String, context: ErrorContext, tolerated: Set<Int32> = [],
                          _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
         let sequence = handle.transport.nextSequence()
-        try request.append(type: type, flags: flags, sequence: sequence, operation: operation, build)
+        try request.append(type: type, flags: flags, sequence: sequence, operation: operation, tolerated: tolerated, build)
         contexts[sequence] = context
     }
 }

@@ -10,6 +10,9 @@ public struct NetlinkRequest: Sendable {
         public let operation: String
         /// Whether the message carries NLM_F_ACK, so the kernel answers it.
         public let expectsAck: Bool
+        /// Errnos that mean the change is already as wanted, answered as success (EEXIST
+        /// for "add this route unless one is there").
+        public var tolerated: Set<Int32> = []
     }
 
     /// All messages, concatenated and aligned.
@@ -30,7 +33,7 @@ public struct NetlinkRequest: Sendable {
     /// Appends a message built here with libmnl; NLM_F_REQUEST is added, and NLM_F_ACK unless
     /// `acknowledged` is false (dump requests, which end with NLMSG_DONE instead).
     mutating func append(type: UInt16, flags: UInt16, sequence: UInt32, operation: String, acknowledged: Bool = true,
-                         _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
+                         tolerated: Set<Int32> = [], _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
         let ack = acknowledged ? NetlinkFlags.ack : 0
         var builder = NetlinkMessageBuilder(type: type, flags: flags | NetlinkFlags.request | ack, sequence: sequence)
         build(&builder)
@@ -38,11 +41,17 @@ public struct NetlinkRequest: Sendable {
             throw BerthError(.internalError, "\(operation): netlink message over \(NetlinkMessageBuilder.capacity) bytes")
         }
         append(rawMessage: builder.bytes, sequence: sequence, operation: operation, expectsAck: acknowledged)
+        entries[entries.count - 1].tolerated = tolerated
     }
 
     /// The operation of the message with `sequence`, for errors.
     public func operation(for sequence: UInt32) -> String? {
         entries.first { $0.sequence == sequence }?.operation
+    }
+
+    /// Whether the kernel's `errno` for the message with `sequence` counts as success.
+    public func tolerates(_ errno: Int32, sequence: UInt32) -> Bool {
+        entries.first { $0.sequence == sequence }?.tolerated.contains(errno) ?? false
     }
 
     /// How many acknowledgements the kernel will send.

@@ -111,7 +111,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
                 if message.type == NetlinkMessageType.error {
                     let (code, text) = Self.parseError(message)
                     pending.remove(message.sequence)
-                    if code != 0, firstError == nil {
+                    if code != 0, firstError == nil, !request.tolerates(-code, sequence: message.sequence) {
                         firstError = NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink request",
                                                   kernelMessage: text, sequence: message.sequence)
                     }

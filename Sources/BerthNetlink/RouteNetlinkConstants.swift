@@ -27,6 +27,7 @@ enum IFLA {
     static let operstate: UInt16 = 16
     static let linkinfo: UInt16 = 18
     static let ifalias: UInt16 = 20
+    static let afSpec: UInt16 = 26
     static let netNSFD: UInt16 = 28
     static let extMask: UInt16 = 29
     static let linkNetNSID: UInt16 = 37
@@ -40,6 +41,8 @@ enum IFLA {
     static let brportMode: UInt16 = 4
     /// Inside IFLA_INFO_DATA of a veth.
     static let vethInfoPeer: UInt16 = 1
+    /// IFLA_INET6_ADDR_GEN_MODE, inside IFLA_AF_SPEC's AF_INET6 nest.
+    static let inet6AddrGenMode: UInt16 = 8
 }
 
 /// Address attributes (IFA_*).

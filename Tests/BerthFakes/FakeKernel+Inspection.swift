@@ -26,8 +26,17 @@ extension FakeKernel {
         state(of: namespace).map(routeLines) ?? []
     }
 
+    /// IPv6 lines end with the flags `ip` shows that matter here: nodad, tentative.
     private func addressLines(_ state: FakeNamespaceState) -> [String] {
-        state.addresses.map { "\($0.cidr) dev \(state.links[$0.index]?.name ?? "#\($0.index)")" }
+        state.addresses.map { address in
+            var line = "\(address.cidr) dev \(state.links[address.index]?.name ?? "#\(address.index)")"
+            if address.cidr.family == .ipv6 {
+                let flags = AddressFlags(rawValue: address.flags)
+                if flags.contains(.noDAD) { line += " nodad" }
+                if flags.contains(.tentative) { line += " tentative" }
+            }
+            return line
+        }
     }
 
     private func routeLines(_ state: FakeNamespaceState) -> [String] {
@@ -35,9 +44,10 @@ extension FakeKernel {
             var text = route.destination.map { $0.prefixLength == 0 ? "default" : $0.description } ?? "default"
             if let gateway = route.gateway { text += " via \(gateway)" }
             if let oif = route.oif { text += " dev \(state.links[oif]?.name ?? "#\(oif)")" }
-            if route.proto == 2 { text += " proto kernel scope link" }
+            if route.proto == 2 { text += route.family == .ipv4 ? " proto kernel scope link" : " proto kernel" }
             if let source = route.source { text += " src \(source)" }
             if let metric = route.metric { text += " metric \(metric)" }
+            if route.multipath { text += " (multipath)" }
             return text
         }
     }

@@ -28,6 +28,10 @@ extension FakeKernel {
         }
         guard var link = existing else { throw Refusal(FakeErrno.noDevice) }
         if message.has(Flag.create), message.has(Flag.excl) { throw Refusal(FakeErrno.exists) }
+        // The kernel checks IFLA_AF_SPEC before changing anything, and applies it last.
+        var withSpec = link
+        try applyAddressFamilySpec(attributes, to: &withSpec)
+        let wasUp = link.isUp
         let flags = Wire.u32(message.body, 8), change = Wire.u32(message.body, 12)
         if change & 1 != 0 { link.isUp = flags & 1 != 0 }
         if let mtu = attributes.u32(IFLA.mtu) { link.mtu = mtu }
@@ -49,6 +53,10 @@ extension FakeKernel {
             return []
         }
         state.links[link.index] = link
+        // IFF_UP takes effect before IFLA_AF_SPEC: a link set up and to addrgenmode none in
+        // one message may get its link-local address (the fake always gives it one).
+        linkChanged(link.index, wasUp: wasUp, in: state)
+        state.links[link.index]?.addressGenerationMode = withSpec.addressGenerationMode
         state.refreshConnectedRoutes()
         return []
     }
@@ -58,6 +66,8 @@ extension FakeKernel {
         let info = attributes.nested(IFLA.linkinfo)
         let kind = info?.string(IFLA.infoKind) ?? ""
         guard ["bridge", "veth", "dummy"].contains(kind) else { throw Refusal(FakeErrno.notSupported) }
+        // The kernel takes no IFLA_AF_SPEC when it creates a link.
+        if attributes[IFLA.afSpec] != nil { throw Refusal(Self.noAddressFamily) }
         let flags = Wire.u32(message.body, 8), change = Wire.u32(message.body, 12)
         let up = flags & change & 1 != 0
         let mtu = attributes.u32(IFLA.mtu) ?? 1500
@@ -67,14 +77,16 @@ extension FakeKernel {
         let mac = attributes[IFLA.address].flatMap { MACAddress(bytes: $0) }
         guard kind == "veth" else {
             guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
-            let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: mtu, mac: mac, isUp: up, master: master))
+            let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: mtu, mac: mac, isUp: false, master: master))
             if mac == nil { state.links[index]?.mac = state.inventMAC(index) }
+            if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
             state.refreshConnectedRoutes()
             return index
         }
         // The peer: its own ifinfomsg and attributes inside VETH_INFO_PEER.
         let peerBytes = info?.nested(IFLA.infoData)?[IFLA.vethInfoPeer] ?? []
         let peerAttributes = WireAttributes(peerBytes, from: 16)
+        if peerAttributes[IFLA.afSpec] != nil { throw Refusal(Self.noAddressFamily) }
         let peerName = peerAttributes.string(IFLA.ifname) ?? "veth\(state.nextIndex)"
         var peerState = state
         if let fd = peerAttributes.u32(IFLA.netNSFD) {
@@ -84,8 +96,9 @@ extension FakeKernel {
         if state.link(named: name) != nil || peerState.link(named: peerName) != nil || (peerState === state && peerName == name) {
             throw Refusal(FakeErrno.exists)
         }
-        let index = state.insert(FakeLink(index: 0, name: name, kind: "veth", mtu: mtu, mac: mac, isUp: up, master: master))
+        let index = state.insert(FakeLink(index: 0, name: name, kind: "veth", mtu: mtu, mac: mac, isUp: false, master: master))
         if mac == nil { state.links[index]?.mac = state.inventMAC(index) }
+        if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
         let peerMAC = peerAttributes[IFLA.address].flatMap { MACAddress(bytes: $0) }
         let peerIndex = peerState.insert(FakeLink(index: 0, name: peerName, kind: "veth", mtu: peerAttributes.u32(IFLA.mtu) ?? mtu,
                                                   mac: peerMAC, isUp: false, peer: .init(namespace: state.inode, index: index)))

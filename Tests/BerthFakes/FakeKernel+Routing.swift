@@ -16,10 +16,17 @@ extension FakeKernel {
     // MARK: - Addresses
 
     func newAddress(_ message: WireMessage, in state: FakeNamespaceState) throws(Refusal) -> [NetlinkMessage] {
-        let address = try readAddress(message, in: state)
+        var address = try readAddress(message, in: state)
+        if address.cidr.family == .ipv6, let errno = ipv6AddressRefusal(on: address.index, in: state) { throw Refusal(errno) }
         if state.addresses.contains(where: { $0.index == address.index && $0.cidr == address.cidr }) {
             if message.has(Flag.excl) { throw Refusal(FakeErrno.exists) }
             return []
+        }
+        if address.cidr.family == .ipv6 {
+            address.flags |= AddressFlags.permanent.rawValue
+            if !AddressFlags(rawValue: address.flags).contains(.noDAD), needsDAD(on: address.index, in: state) {
+                address.flags |= AddressFlags.tentative.rawValue
+            }
         }
         state.addresses.append(address)
         state.refreshConnectedRoutes()
@@ -44,7 +51,10 @@ extension FakeKernel {
         guard let bytes = attributes[IFA.local] ?? attributes[IFA.address], let ip = IPAddress(bytes: bytes), ip.family == family,
               let cidr = try? CIDR(address: ip, prefixLength: Int(message.body[1])) else { throw Refusal(FakeErrno.invalid) }
         let broadcast = attributes[IFA.broadcast].flatMap { IPAddress(bytes: $0) }
-        return FakeAddress(index: index, cidr: cidr, broadcast: broadcast, label: family == .ipv4 ? (attributes.string(IFA.label) ?? link.name) : nil)
+        // IFA_FLAGS, when present, supersedes ifa_flags (it carries the flags above 0xFF).
+        let flags = attributes.u32(IFA.flags) ?? UInt32(message.body[2])
+        return FakeAddress(index: index, cidr: cidr, broadcast: broadcast, label: family == .ipv4 ? (attributes.string(IFA.label) ?? link.name) : nil,
+                           flags: flags)
     }
 
     func getAddresses(_ message: WireMessage, in state: FakeNamespaceState) throws(Refusal) -> [NetlinkMessage] {
@@ -58,13 +68,14 @@ extension FakeKernel {
     }
 
     private func encode(_ address: FakeAddress, sequence: UInt32) -> NetlinkMessage {
-        let scope: UInt8 = address.cidr.address.isLoopback ? 254 : 0
-        var body: [UInt8] = [Self.code(address.cidr.family), UInt8(address.cidr.prefixLength), 0, scope]
+        let scope: UInt8 = address.cidr.address.isLoopback ? 254 : address.cidr.address.ipv6?.isLinkLocal == true ? 253 : 0
+        var body: [UInt8] = [Self.code(address.cidr.family), UInt8(address.cidr.prefixLength), UInt8(truncatingIfNeeded: address.flags), scope]
             + Wire.le32(UInt32(bitPattern: address.index))
         body += Wire.attribute(IFA.address, address.cidr.address.bytes)
         if address.cidr.family == .ipv4 { body += Wire.attribute(IFA.local, address.cidr.address.bytes) }
         if let label = address.label { body += Wire.string(IFA.label, label) }
         if let broadcast = address.broadcast { body += Wire.attribute(IFA.broadcast, broadcast.bytes) }
+        if address.flags != 0 { body += Wire.u32(IFA.flags, address.flags) }
         return Wire.message(type: RTM.newAddr, sequence: sequence, body: body)
     }
 
@@ -85,9 +96,17 @@ extension FakeKernel {
         }
         if let position = state.routes.firstIndex(where: { $0.sameKey(route) }) {
             if message.has(Flag.excl) { throw Refusal(FakeErrno.exists) }
-            // NLM_F_APPEND puts it after the existing one, which keeps precedence; otherwise
-            // the new one goes first.
-            if message.has(Flag.append) { state.routes.append(route) } else { state.routes.insert(route, at: position) }
+            // NLM_F_APPEND puts an IPv4 route after the existing one, which keeps precedence,
+            // and joins an IPv6 one to it as one multipath route; otherwise the new one goes first.
+            if message.has(Flag.append) {
+                if route.family == .ipv6 {
+                    route.multipath = true
+                    state.routes[position].multipath = true
+                }
+                state.routes.append(route)
+            } else {
+                state.routes.insert(route, at: position)
+            }
             return []
         }
         state.routes.append(route)

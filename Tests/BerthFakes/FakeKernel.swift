@@ -36,6 +36,11 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public private(set) var sysctlWrites: [String] = []
     /// The host namespace: lo up, nothing else until a test adds it.
     public private(set) var host: NetworkNamespace!
+    /// False models a kernel booted with `ipv6.disable=1` (see FakeKernel+IPv6.swift).
+    public var ipv6Available = true
+    /// Whether links that come up get IPv6 link-local addresses (and lo ::1), as the kernel
+    /// does. Off by default, so tests that do not look at IPv6 see only what they made.
+    public var generatesLinkLocal = false
 
     var states: [UInt64: FakeNamespaceState] = [:]
     private var hostInode: UInt64 = 0
@@ -149,10 +154,16 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public func sysctl(_ key: String, in namespace: NetworkNamespace?) throws(BerthError) -> String {
         let state = try requireState(namespace)
         let normalized = Self.normalize(key)
-        guard let value = state.sysctls[normalized] ?? linkSysctl(normalized, in: state) else {
+        guard let value = sysctlValue(normalized, in: state) else {
             throw BerthError(.notFound, "sysctl /proc/sys/\(normalized) does not exist")
         }
         return value
+    }
+
+    /// A sysctl's value: written, or the default of a key that exists; nil for none.
+    func sysctlValue(_ normalized: String, in state: FakeNamespaceState) -> String? {
+        if !ipv6Available, normalized.hasPrefix("net/ipv6/") { return nil }
+        return state.sysctls[normalized] ?? linkSysctl(normalized, in: state) ?? ipv6SysctlDefault(normalized, in: state)
     }
 
     public func setSysctl(_ key: String, to value: String, in namespace: NetworkNamespace?) throws(BerthError) -> Bool {
@@ -162,6 +173,7 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         guard current != value else { return false }
         state.sysctls[normalized] = value
         sysctlWrites.append("\(state.label): \(normalized)=\(value)")
+        ipv6SysctlWritten(normalized, value, in: state)
         return true
     }
 
@@ -215,8 +227,9 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
                         master: String? = nil, alias: String? = nil, peerName: String? = nil) -> Int32 {
         guard let state = state(of: namespace) else { preconditionFailure("no namespace \(String(describing: namespace))") }
         let masterIndex = master.flatMap { state.link(named: $0)?.index }
-        let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: 1500, mac: nil, isUp: up, master: masterIndex, alias: alias))
+        let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: 1500, mac: nil, isUp: false, master: masterIndex, alias: alias))
         state.links[index]?.mac = state.inventMAC(index)
+        if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
         if kind == "veth", let peerName {
             let peer = state.insert(FakeLink(index: 0, name: peerName, kind: "veth", mtu: 1500, mac: state.inventMAC(state.nextIndex), isUp: up,
                                              peer: .init(namespace: state.inode, index: index)))

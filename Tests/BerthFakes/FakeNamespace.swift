@@ -27,6 +27,8 @@ public struct FakeLink: Sendable, Hashable, CustomStringConvertible {
     public var alias: String?
     /// Hairpin mode of a bridge port.
     public var hairpin: Bool = false
+    /// IN6_ADDR_GEN_MODE_* (0 eui64, 1 none), set through IFLA_AF_SPEC.
+    public var addressGenerationMode: UInt8 = 0
     public var peer: Peer?
 
     public var description: String {
@@ -44,6 +46,8 @@ struct FakeAddress: Hashable {
     var cidr: CIDR
     var broadcast: IPAddress?
     var label: String?
+    /// IFA_F_* (nodad 0x02, tentative 0x40, permanent 0x80).
+    var flags: UInt32 = 0
 }
 
 /// A route of the fake kernel (main table unless said otherwise).
@@ -59,6 +63,8 @@ struct FakeRoute: Hashable {
     var scope: UInt8 = 0
     var metric: UInt32?
     var source: IPAddress?
+    /// An IPv6 route joined to another of the same key by NLM_F_APPEND: one multipath route.
+    var multipath = false
 
     /// Same destination, table and metric: what makes a second route "the same" for EEXIST.
     func sameKey(_ other: FakeRoute) -> Bool {
@@ -115,6 +121,8 @@ final class FakeNamespaceState {
     /// Adds `link` under the next free index and returns that index.
     func insert(_ link: FakeLink) -> Int32 {
         var link = link
+        // A new link copies the namespace's default for IPv6 (disable_ipv6 matters here).
+        if sysctls["net/ipv6/conf/default/disable_ipv6"] == "1" { sysctls["net/ipv6/conf/\(link.name)/disable_ipv6"] = "1" }
         link.index = nextIndex
         nextIndex += 1
         links[link.index] = link
@@ -139,13 +147,20 @@ final class FakeNamespaceState {
 
     /// The kernel adds a link-scope route to the main table for each address on an up link
     /// (loopback's go to the local table, which the fake does not keep), and drops it when
-    /// the link goes down.
+    /// the link goes down. An IPv6 prefix gets one route per link, with metric 256.
     func refreshConnectedRoutes() {
         routes.removeAll { $0.proto == 2 }
         for address in addresses where address.cidr.family == .ipv4 && address.cidr.prefixLength < 32 && !address.cidr.address.isLoopback {
             guard links[address.index]?.isUp == true else { continue }
             routes.append(FakeRoute(family: .ipv4, destination: address.cidr.network, gateway: nil, oif: address.index,
                                     proto: 2, scope: 253, metric: nil, source: address.cidr.address))
+        }
+        for address in addresses where address.cidr.family == .ipv6 && address.cidr.prefixLength < 128 {
+            guard links[address.index]?.isUp == true, !routes.contains(where: {
+                $0.proto == 2 && $0.destination == address.cidr.network && $0.oif == address.index
+            }) else { continue }
+            routes.append(FakeRoute(family: .ipv6, destination: address.cidr.network, gateway: nil, oif: address.index,
+                                    proto: 2, scope: 0, metric: 256, source: nil))
         }
     }
 

@@ -32,7 +32,9 @@ final class FakeTransport: NetlinkTransport {
                 if let errno = kernel.refusal(for: operation) { throw Refusal(errno) }
                 replies += try answer(message)
             } catch {
-                if first == nil { first = NetlinkError(errno: Errno(error.errno), operation: operation, sequence: message.sequence) }
+                if first == nil, !request.tolerates(error.errno, sequence: message.sequence) {
+                    first = NetlinkError(errno: Errno(error.errno), operation: operation, sequence: message.sequence)
+                }
             }
         }
         if let first { throw first }

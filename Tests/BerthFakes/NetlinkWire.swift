@@ -14,14 +14,16 @@ enum RTM {
 
 enum IFLA {
     static let address: UInt16 = 1, ifname: UInt16 = 3, mtu: UInt16 = 4, link: UInt16 = 5, master: UInt16 = 10
-    static let operstate: UInt16 = 16, linkinfo: UInt16 = 18, ifalias: UInt16 = 20, netNSFD: UInt16 = 28
+    static let operstate: UInt16 = 16, linkinfo: UInt16 = 18, ifalias: UInt16 = 20, afSpec: UInt16 = 26, netNSFD: UInt16 = 28
     static let linkNetNSID: UInt16 = 37
     static let infoKind: UInt16 = 1, infoData: UInt16 = 2, infoSlaveKind: UInt16 = 4, infoSlaveData: UInt16 = 5
     static let brportMode: UInt16 = 4, vethInfoPeer: UInt16 = 1
+    /// IFLA_INET6_ADDR_GEN_MODE inside IFLA_AF_SPEC's AF_INET6 nest.
+    static let inet6AddrGenMode: UInt16 = 8
 }
 
 enum IFA {
-    static let address: UInt16 = 1, local: UInt16 = 2, label: UInt16 = 3, broadcast: UInt16 = 4
+    static let address: UInt16 = 1, local: UInt16 = 2, label: UInt16 = 3, broadcast: UInt16 = 4, flags: UInt16 = 8
 }
 
 enum RTA {

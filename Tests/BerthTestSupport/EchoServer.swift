@@ -17,16 +17,18 @@ public final class EchoServer: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Listens on `address:port` (IPv4) inside `namespace`.
+    /// Listens on `address:port` inside `namespace`: IPv4, or IPv6 for an address with a
+    /// ':' (`::` for every IPv6 address), IPv6-only so a v4 server may share the port.
     public init(in namespace: NetworkNamespace, address: String = "0.0.0.0", port: UInt16, protocol proto: ProbeProtocol = .tcp, banner: String) throws {
         self.port = port
         self.proto = proto
         self.banner = banner
-        fd = try namespace.openSocket(domain: AF_INET, type: Int32(proto == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), protocol: 0)
+        let sa = try SocketAddress(address, port: port)
+        fd = try namespace.openSocket(domain: sa.family, type: Int32(proto == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), protocol: 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var sa = try Self.makeAddress(address, port)
-        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if sa.family == AF_INET6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        let rc = sa.withSockaddr { bind(fd, $0, $1) }
         guard rc == 0 else { let e = errno; close(fd); throw SandboxError("bind \(address):\(port): \(String(cString: strerror(e)))") }
         if proto == .tcp { listen(fd, 16) }
         let t = Thread { [self] in serve(); finished.signal() }
@@ -53,8 +55,8 @@ public final class EchoServer: @unchecked Sendable {
         while !shouldStop {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&pfd, 1, 50) > 0 else { continue }
-            var peer = sockaddr_in()
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            var peer = sockaddr_storage()
+            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
             if proto == .tcp {
                 let conn = withUnsafeMutablePointer(to: &peer) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &len) } }
                 guard conn >= 0 else { continue }
@@ -77,42 +79,29 @@ public final class EchoServer: @unchecked Sendable {
         }
     }
 
-    static func makeAddress(_ address: String, _ port: UInt16) throws -> sockaddr_in {
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, address, &sa.sin_addr) == 1 else { throw SandboxError("bad IPv4 address \(address)") }
-        return sa
-    }
-
-    static func text(_ sa: sockaddr_in) -> String {
-        var addr = sa.sin_addr
-        var buf = [CChar](repeating: 0, count: 64)
-        inet_ntop(AF_INET, &addr, &buf, socklen_t(buf.count))
-        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func text(_ sa: sockaddr_storage) -> String { SocketAddress.text(sa) }
 }
 
 /// Client side of a probe: one request from inside a namespace.
 public enum Probe {
-    /// Sends `payload` to `address:port` from inside `namespace` and returns the reply, or
-    /// throws when nothing answers within `timeout` seconds. `sourcePort` pins the client's
-    /// port (for conntrack tests).
+    /// Sends `payload` to `address:port` (IPv4, or IPv6 with a ':') from inside `namespace`
+    /// and returns the reply, or throws when nothing answers within `timeout` seconds.
+    /// `sourcePort` pins the client's port (for conntrack tests).
     public static func request(from namespace: NetworkNamespace, to address: String, port: UInt16, protocol proto: ProbeProtocol = .tcp,
                                payload: String = "ping", timeout: Double = 2, sourcePort: UInt16? = nil) throws -> String {
-        let fd = try namespace.openSocket(domain: AF_INET, type: Int32(proto == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), protocol: 0)
+        let sa = try SocketAddress(address, port: port)
+        let fd = try namespace.openSocket(domain: sa.family, type: Int32(proto == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), protocol: 0)
         defer { close(fd) }
         if let sourcePort {
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var local = try EchoServer.makeAddress("0.0.0.0", sourcePort)
-            _ = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let local = try SocketAddress(sa.family == AF_INET6 ? "::" : "0.0.0.0", port: sourcePort)
+            _ = local.withSockaddr { bind(fd, $0, $1) }
         }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var sa = try EchoServer.makeAddress(address, port)
-        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = sa.withSockaddr { connect(fd, $0, $1) }
         guard rc == 0 else { throw SandboxError("connect \(address):\(port): \(String(cString: strerror(errno)))") }
         let bytes = Array(payload.utf8)
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }

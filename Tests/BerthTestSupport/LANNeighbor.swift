@@ -2,8 +2,9 @@ import BerthNamespace
 import Foundation
 
 /// A machine on the host's LAN, for tests of what the outside can and cannot reach: a
-/// namespace joined to the sandbox by a veth pair, host side `lan0` 192.0.2.1/24, peer side
-/// `eth0` 192.0.2.2/24 with a default route via the host.
+/// namespace joined to the sandbox by a veth pair, host side `lan0` 192.0.2.1/24 and
+/// fd00:121::1/64, peer side `eth0` 192.0.2.2/24 and fd00:121::2/64 with default routes of
+/// both families via the host. (The IPv6 addresses skip DAD, so they work at once.)
 ///
 /// Its loopback stays down, so 127.0.0.0/8 is not local there and can be routed to the host
 /// (an attacker's view of a host publishing on 127.0.0.1).
@@ -18,10 +19,15 @@ public struct LANNeighbor: Sendable {
     public static let address = "192.0.2.2"
     /// The host's end of the LAN link.
     public static let hostInterface = "lan0"
+    /// The host's IPv6 address on the LAN.
+    public static let hostAddress6 = "fd00:121::1"
+    /// The peer's IPv6 address.
+    public static let address6 = "fd00:121::2"
 
-    /// Sends traffic for `destination` (a CIDR or an address) to the host.
+    /// Sends traffic for `destination` (a CIDR or an address, of either family) to the host.
     public func route(_ destination: String) throws {
-        let result = Command.run(["ip", "-n", name, "route", "add", destination, "via", Self.hostAddress])
+        let gateway = destination.contains(":") ? Self.hostAddress6 : Self.hostAddress
+        let result = Command.run(["ip", "-n", name, "route", "add", destination, "via", gateway])
         if !result.succeeded { throw SandboxError("cannot route \(destination) from \(name) via the host: \(result.stderr)") }
     }
 
@@ -45,7 +51,12 @@ extension HostSandbox {
             ["ip", "-n", self.name, "link", "set", LANNeighbor.hostInterface, "up"],
             ["ip", "-n", name, "addr", "add", "\(LANNeighbor.address)/24", "dev", "eth0"],
             ["ip", "-n", name, "link", "set", "eth0", "up"],
+            // IPv6 addresses after the links are up: one added before answers neighbour
+            // solicitations only once the link is ready, up to a second later (docs/ipv6.md).
+            ["ip", "-n", self.name, "addr", "add", "\(LANNeighbor.hostAddress6)/64", "dev", LANNeighbor.hostInterface, "nodad"],
+            ["ip", "-n", name, "addr", "add", "\(LANNeighbor.address6)/64", "dev", "eth0", "nodad"],
             ["ip", "-n", name, "route", "add", "default", "via", LANNeighbor.hostAddress],
+            ["ip", "-n", name, "-6", "route", "add", "default", "via", LANNeighbor.hostAddress6],
         ]
         for step in steps {
             let result = Command.run(step)
