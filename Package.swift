@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "BerthNamespace", dependencies: ["BerthCore", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthNetlink", dependencies: ["BerthCore", "BerthNamespace", "CMNL"]),
         .target(name: "BerthNFTables", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "CNFTNL", "CMNL"]),
-        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         // Limits and confinement of a container: capabilities, the seccomp profile and its BPF
         // compiler, cgroups. Pure Swift over files and values; BerthRun applies them.
         .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace", .product(name: "SystemPackage", package: "swift-system")]),

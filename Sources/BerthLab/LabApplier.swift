@@ -55,8 +55,7 @@ struct LabApplier {
             for (link, created) in try createLinks(node, links) {
                 let (a, b) = (link.endpoints[0], link.endpoints[1])
                 session.indexes[a.node, default: [:]][a.interface.rawValue] = created.index
-                // The kernel leaves IFLA_LINK out when the peer's index equals the link's own
-                // (indexes are per namespace, so two fresh nodes often both say 2).
+                // The peer's index is in its own namespace: two fresh nodes often both say 2.
                 let peer = created.peerIndex ?? created.index
                 session.indexes[b.node, default: [:]][b.interface.rawValue] = peer
                 newEnds[b.node, default: []].append((peer, LabNames.linkAlias(lab: lab, key: link.key)))

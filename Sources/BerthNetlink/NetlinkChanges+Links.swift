@@ -3,7 +3,7 @@ public import BerthCore
 public import BerthNamespace
 
 /// Link changes: create (bridge, veth, any simple kind), delete, up/down, master, MTU, MAC,
-/// alias, namespace and bridge-port hairpin.
+/// alias, name, namespace and bridge-port hairpin.
 extension NetlinkChanges {
     /// Creates a link of `kind` that needs no type-specific data (a bridge, a dummy, …).
     public mutating func createLink(named name: InterfaceName, kind: LinkKind, mtu: UInt32? = nil, mac: MACAddress? = nil,
@@ -120,6 +120,36 @@ extension NetlinkChanges {
             // Without a terminating NUL, as the kernel measures the alias by attribute length
             // and an empty attribute clears it.
             b.put(IFLA.ifalias, bytes: bytes)
+        }
+    }
+
+    /// Renames a link. The message names the link by index (a name in it would only look the
+    /// link up), so a link given by name costs one lookup. Kernels before 6.2 refuse to
+    /// rename a link that is up (EBUSY): set it down first, in the same `sendmsg`.
+    public mutating func rename(_ link: LinkReference, to name: InterfaceName) throws(BerthError) {
+        let index = try resolve(link)
+        try appendLink(RTM.newLink, flags: 0, link: .index(index), operation: "rename link \(link) to \(name)\(handle.whereabouts)",
+                       context: .init(alreadyExists: exists(name), notFound: missing(link))) { b in
+            b.put(IFLA.ifname, string: name.rawValue)
+        }
+    }
+
+    /// Changes several things of a link in one message, so the kernel takes its lock once:
+    /// the name (`renameTo`), the up flag (`up`), and with `releaseMaster` its master. The
+    /// kernel applies them in that order; kernels before 6.2 refuse to rename a link that
+    /// is up (EBUSY), and then change nothing.
+    public mutating func update(_ link: LinkReference, renameTo name: InterfaceName? = nil, up: Bool? = nil,
+                                releaseMaster: Bool = false) throws(BerthError) {
+        let index = try resolve(link)
+        var what: [String] = []
+        if let name { what.append("rename to \(name)") }
+        if let up { what.append(up ? "set up" : "set down") }
+        if releaseMaster { what.append("remove from its master") }
+        try appendLink(RTM.newLink, flags: 0, link: .index(index), flags: up == true ? IFF.up : 0, change: up == nil ? 0 : IFF.up,
+                       operation: "update link \(link)\(handle.whereabouts): \(what.joined(separator: ", "))",
+                       context: .init(alreadyExists: name.map { exists($0) }, notFound: missing(link))) { b in
+            if let name { b.put(IFLA.ifname, string: name.rawValue) }
+            if releaseMaster { b.put(IFLA.master, u32: 0) }
         }
     }
 

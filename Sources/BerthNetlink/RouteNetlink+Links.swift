@@ -122,6 +122,11 @@ extension RouteNetlink {
         try apply { changes throws(BerthError) in try changes.setAlias(link, to: alias) }
     }
 
+    /// Renames a link; see `NetlinkChanges.rename`.
+    public func rename(_ link: LinkReference, to name: InterfaceName) throws(BerthError) {
+        try apply { changes throws(BerthError) in try changes.rename(link, to: name) }
+    }
+
     /// Moves a link to another namespace.
     public func move(_ link: LinkReference, to namespace: NetworkNamespace) throws(BerthError) {
         try apply { changes throws(BerthError) in try changes.move(link, to: namespace) }

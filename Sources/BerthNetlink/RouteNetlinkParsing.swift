@@ -34,7 +34,20 @@ extension Link {
         let alias = attributes[IFLA.ifalias]?.string
         let master = attributes[IFLA.master]?.u32.map { Int32(bitPattern: $0) }
         let parent = attributes[IFLA.link]?.u32.map { Int32(bitPattern: $0) }
-        self.init(index: Int32(bitPattern: index),
+        let linkNetNSID = attributes[IFLA.linkNetNSID]?.i32
+        let own = Int32(bitPattern: index)
+        // IFLA_LINK equal to the link's own index says nothing (a device that is its own
+        // link) — unless IFLA_LINK_NETNSID says the index is in another namespace: indexes
+        // are per namespace, so a veth's peer there often has the same index as the link
+        // itself. Recent kernels send IFLA_LINK then; older ones leave it out whenever it
+        // equals the index, so a veth with a link namespace and no IFLA_LINK has a peer of
+        // its own index.
+        let parentIndex: Int32? = if linkNetNSID != nil {
+            parent ?? (kind == .veth ? own : nil)
+        } else {
+            parent == own ? nil : parent
+        }
+        self.init(index: own,
                   name: attributes[IFLA.ifname]?.string ?? "",
                   kind: kind,
                   mtu: attributes[IFLA.mtu]?.u32 ?? 0,
@@ -43,9 +56,8 @@ extension Link {
                   masterIndex: master == 0 ? nil : master,
                   operState: attributes[IFLA.operstate]?.u8.flatMap(OperState.init(rawValue:)) ?? .unknown,
                   alias: alias?.isEmpty == false ? alias : nil,
-                  // A link whose IFLA_LINK is itself says nothing about a peer.
-                  parentIndex: parent == Int32(bitPattern: index) ? nil : parent,
-                  linkNetNSID: attributes[IFLA.linkNetNSID]?.i32)
+                  parentIndex: parentIndex,
+                  linkNetNSID: linkNetNSID)
     }
 }
 

@@ -10,13 +10,17 @@ import BerthCore
 /// Named points where a debug build can be told to fail, to prove that every step of an
 /// operation rolls back. `BERTH_FAILPOINT=attach.veth` makes the attach fail right after
 /// its veth step; `BERTH_FAILPOINT=attach.veth:hang` makes it stop there for a minute, so a
-/// test can SIGKILL it mid-way. Release builds compile this to nothing.
+/// test can SIGKILL it mid-way (creating the file `BERTH_FAILPOINT_REACHED` names, if set,
+/// once it is there). Release builds compile this to nothing.
 ///
 /// Unit tests arm the same points on a `HostHandle` (`failPoints`), which works in every
 /// build and touches no process-wide environment.
 ///
 /// Points: network.bridge, network.address, network.firewall, attach.state, attach.veth,
-/// attach.configure, attach.publish.
+/// attach.configure, attach.publish; and a detach's, each after its step: detach.mark (the
+/// endpoint marked as detaching, committed), detach.unpublish (its elements removed),
+/// detach.unplug (its veth pair down, off the bridge, renamed), detach.delete (the pair's
+/// deletion handed off), detach.forget (the record deleted, not yet committed).
 enum FailPoint {
     static func check(_ name: String) throws(BerthError) {
         #if DEBUG
@@ -26,6 +30,10 @@ enum FailPoint {
             throw BerthError(.internalError, "fail point \(name) reached (BERTH_FAILPOINT)")
         }
         if value == name + ":hang" {
+            // Tells a test that waits to kill the process that it is there now.
+            if let marker = getenv("BERTH_FAILPOINT_REACHED") {
+                close(open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600))
+            }
             sleep(60)
         }
         #endif

@@ -1,51 +1,107 @@
 public import BerthCore
 
 /// How Berth names and tags the kernel objects it makes, so that crash recovery (`gc`) can
-/// find them from the kernel alone, without state.
+/// find them from the kernel alone, without state, and tell its own from another instance's.
 ///
-/// - A host-side veth is `vb` followed by 13 hex digits of a hash of the endpoint id, so
-///   the same endpoint always gets the same name (at most 15 bytes), and its alias is
-///   `berth-endpoint <id>`.
-/// - A network's bridge carries the alias `berth-network <name>`.
-/// - nftables objects live in Berth's own tables and carry comments naming their owner.
+/// - A host-side veth is `vb` followed by 13 hex digits of a hash of the instance and the
+///   endpoint id, so the same endpoint always gets the same name (at most 15 bytes), and its
+///   alias is `berth-endpoint <id> @<instance>`. While a detach hands its deletion to the
+///   kernel it is renamed `vd` + 8 hex digits of its index (the container end likewise), so
+///   the name is free again at once.
+/// - A network's bridge carries the alias `berth-network <name> @<instance>` and, when Berth
+///   made it, a fixed MAC derived from the network id.
+/// - nftables rules and map elements carry the same tags as comments.
+///
+/// Objects made before instances carry the tag without ` @<instance>`; see `StateInstance`.
 public enum KernelNames {
     /// The prefix of every host-side veth Berth makes.
     public static let hostVethPrefix = "vb"
-    /// Alias prefix of a host-side veth.
+    /// The prefix of a veth (either end) being deleted after a detach.
+    public static let detachedVethPrefix = "vd"
+    /// Alias and comment prefix of an endpoint's objects.
     public static let endpointAliasPrefix = "berth-endpoint "
-    /// Alias prefix of a network's bridge.
+    /// Alias and comment prefix of a network's objects.
     public static let networkAliasPrefix = "berth-network "
+    /// What separates the owner from the instance in a tag.
+    static let instanceSeparator = " @"
 
-    /// The deterministic host-side veth name of an endpoint.
-    public static func hostVeth(forEndpoint id: String) throws(BerthError) -> InterfaceName {
+    /// The deterministic host-side veth name of an endpoint of `instance`.
+    public static func hostVeth(forEndpoint id: String, instance: String) throws(BerthError) -> InterfaceName {
         // FNV-1a: tiny, stable across releases and platforms; 52 bits make a collision
         // between two live endpoints negligible, and the kernel's EEXIST would catch one.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
+        let hash = fnv1a(instance + " " + id)
         var hex = String(hash >> 12, radix: 16)
         while hex.utf8.count < 13 { hex = "0" + hex }
         return try InterfaceName(hostVethPrefix + hex)
     }
 
-    /// The alias tag of an endpoint's host-side veth.
-    public static func endpointAlias(_ id: String) -> String { endpointAliasPrefix + id }
-
-    /// The alias tag of a network's bridge.
-    public static func networkAlias(_ name: String) -> String { networkAliasPrefix + name }
-
-    /// The endpoint id in a veth alias, if the alias is Berth's.
-    public static func endpointID(fromAlias alias: String?) -> String? {
-        guard let alias, alias.hasPrefix(endpointAliasPrefix) else { return nil }
-        return String(alias.dropFirst(endpointAliasPrefix.count))
+    /// The name a veth end with interface index `index` takes while its deletion is under
+    /// way: unique in its namespace, and never an endpoint's `vb…` name.
+    public static func detachedVeth(index: Int32) throws(BerthError) -> InterfaceName {
+        var hex = String(UInt32(bitPattern: index), radix: 16)
+        while hex.utf8.count < 8 { hex = "0" + hex }
+        return try InterfaceName(detachedVethPrefix + hex)
     }
 
-    /// The network name in a bridge alias, if the alias is Berth's.
-    public static func networkName(fromAlias alias: String?) -> String? {
-        guard let alias, alias.hasPrefix(networkAliasPrefix) else { return nil }
-        return String(alias.dropFirst(networkAliasPrefix.count))
+    /// The fixed MAC of a bridge Berth makes for the network with id `networkID`: locally
+    /// administered, unicast, first octet 0x06 (apart from the 02:42 of endpoints), then 40
+    /// bits of a hash of the id.
+    public static func bridgeMAC(networkID: String) -> MACAddress {
+        let hash = fnv1a(networkID)
+        let bytes: [UInt8] = [0x06] + (0..<5).map { UInt8(truncatingIfNeeded: hash >> (8 * UInt64($0))) }
+        // Six bytes always make a MAC.
+        return MACAddress(bytes: bytes) ?? MACAddress(derivedFrom: IPv4Address(0))
+    }
+
+    /// The alias and comment of an endpoint's objects.
+    public static func endpointAlias(_ id: String, instance: String) -> String {
+        endpointAliasPrefix + id + instanceSeparator + instance
+    }
+
+    /// The alias and comment of a network's objects.
+    public static func networkAlias(_ name: String, instance: String) -> String {
+        networkAliasPrefix + name + instanceSeparator + instance
+    }
+
+    /// A tag read back from the kernel: whose object it is.
+    public struct Tag: Sendable, Hashable {
+        public enum Kind: Sendable, Hashable { case endpoint, network }
+        public var kind: Kind
+        /// The endpoint id or network name.
+        public var owner: String
+        /// The instance id; nil in a tag made before instances.
+        public var instance: String?
+
+        /// Parses an alias or comment; nil when it is not a Berth endpoint or network tag.
+        public init?(_ text: String?) {
+            guard let text else { return nil }
+            let rest: Substring
+            if text.hasPrefix(endpointAliasPrefix) {
+                kind = .endpoint
+                rest = text.dropFirst(endpointAliasPrefix.count)
+            } else if text.hasPrefix(networkAliasPrefix) {
+                kind = .network
+                rest = text.dropFirst(networkAliasPrefix.count)
+            } else {
+                return nil
+            }
+            // Owners (endpoint ids, network names) hold neither spaces nor '@'.
+            if let at = rest.firstIndex(of: "@"), at > rest.startIndex, rest[rest.index(before: at)] == " " {
+                owner = String(rest[..<rest.index(before: at)])
+                instance = String(rest[rest.index(after: at)...])
+            } else {
+                owner = String(rest)
+                instance = nil
+            }
+            guard !owner.isEmpty, !owner.contains(" ") else { return nil }
+        }
+
+        /// Whether the tag is `instance`'s: it carries its id, or (for a store made before
+        /// instances) none at all.
+        public func belongs(to instance: StateInstance) -> Bool {
+            if let id = self.instance { return id == instance.id }
+            return instance.legacy
+        }
     }
 
     /// The default bridge name of a network: `berth0` for the default network, else
@@ -56,4 +112,13 @@ public enum KernelNames {
 
     /// The network `berth run` uses when none is named, created on first use.
     public static let defaultNetwork = "berth"
+
+    private static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
 }

@@ -35,8 +35,8 @@ public final class NetworkManager: @unchecked Sendable {
         self.init(store: store, host: try HostHandle(namespace: hostNamespace))
     }
 
-    /// Berth's nftables in the host namespace (opened on first use).
-    var firewall: Firewall {
-        get throws(BerthError) { Firewall(backend: try host.nftables) }
+    /// Berth's nftables in the host namespace (opened on first use), as `instance` changes it.
+    func firewall(_ instance: StateInstance) throws(BerthError) -> Firewall {
+        Firewall(backend: try host.nftables, instance: instance)
     }
 }

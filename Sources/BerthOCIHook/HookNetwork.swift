@@ -35,9 +35,10 @@ public struct HookNetwork {
     /// one checked is the one wired even if the path changes meaning meanwhile (the pid
     /// exits and is reused). Idempotent: an endpoint `id` already in that namespace is kept
     /// as it is (a runtime calling both `createRuntime` and `prestart`); one in another
-    /// namespace is stale (the container was restarted without its `poststop`) and is
-    /// detached first; what a killed earlier attach of `id` left behind is removed (`gc`
-    /// narrowed to `id`) and the attach tried once more.
+    /// namespace is stale (the container was restarted without its `poststop`), and one
+    /// whose detach was interrupted is unfinished: both are detached first; what a killed
+    /// earlier attach of `id` left behind is removed (`gc` narrowed to `id`) and the attach
+    /// tried once more.
     public func attach(id: String, namespacePath: String, request: HookAnnotations) throws(BerthError) -> Attached {
         let namespace: NetworkNamespace
         do {
@@ -50,7 +51,9 @@ public struct HookNetwork {
                              operation: .attach, parameter: "namespace")
         }
         if let existing = try manager.store.read({ tx throws(BerthError) in try tx.endpoint(id: id) }) {
-            if existing.namespaceIdentity == namespace.identity { return .existing(existing) }
+            // One whose detach was interrupted is on its way out, even in this namespace:
+            // detach finishes it, and the attach below makes it anew.
+            if existing.namespaceIdentity == namespace.identity, !existing.isDetaching { return .existing(existing) }
             try manager.detach(id: id)
         }
         let network = request.network ?? KernelNames.defaultNetwork

@@ -22,9 +22,14 @@ struct Berth: ParsableCommand {
     static func main() {
         do {
             Trace.mark("main")
-            if try HotPath.run(Array(CommandLine.arguments.dropFirst())) {
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            if try HotPath.run(arguments) {
                 Trace.mark("done")
                 return
+            }
+            if let message = NetworkCommand.dashedName(in: arguments) {
+                Output.error(message)
+                Output.terminate(status: 64)
             }
             var command = try parseAsRoot()
             Trace.mark("parsed")

@@ -21,6 +21,9 @@ enum CLIHints {
 
     /// The advice for an error: its remedy worded for the CLI, else the library's hint.
     static func advice(for error: BerthError, netns: String?) -> String? {
+        if error.parameter == "usesExistingBridge" {
+            return "choose another --bridge, or add --bridge-existing to use that bridge as it is (Berth then never deletes, downs or re-addresses it)"
+        }
         guard let remedy = error.remedy else { return error.hint }
         let namespace = error.object?.namespace ?? netns
         switch remedy {
@@ -61,9 +64,27 @@ enum CLIHints {
         "subnet": "--subnet", "gateway": "--gateway", "mtu": "--mtu", "name": "--name", "ports": "-p",
         "namespace": "--netns", "hostname": "--hostname", "rootfs": "--rootfs", "network": "--network",
         "workingDirectory": "--workdir", "environment": "-e", "internal": "--internal", "stateDirectory": "--state-dir",
-        "command": "command", "privileged": "--privileged", "user": "--user", "volumes": "-v", "readOnlyRootfs": "--read-only",
-        "terminal": "-t", "interactive": "-i", "restart": "--restart", "stdio": "stdio",
+        "command": "command", "privileged": "--privileged", "usesExistingBridge": "--bridge-existing", "user": "--user", "volumes": "-v",
+        "readOnlyRootfs": "--read-only", "terminal": "-t", "interactive": "-i", "restart": "--restart", "stdio": "stdio",
     ]
+
+    /// What repairs a problem `berth check` or `berth reconcile` reports, as a command.
+    static func repair(_ problem: CheckProblem) -> String {
+        switch problem.repair {
+        case .reconcile:
+            return "run 'berth reconcile'"
+        case .collectGarbage:
+            let detach = problem.endpoint.map { " or 'berth detach \($0)'" } ?? ""
+            return "it cannot be restored: run 'berth gc'\(detach) to remove the endpoint"
+        case .reattach:
+            let id = problem.endpoint ?? "ID"
+            return "detach it with 'berth detach \(id)' and attach it again"
+        case .recreateBridge:
+            return "create the bridge again (Berth did not make it), then run 'berth reconcile'"
+        case .removeLink:
+            return "remove that link (see 'berth link ls'), then run 'berth reconcile'"
+        }
+    }
 
     /// The command that lists objects of `kind`.
     static func listCommand(_ kind: BerthError.Object.Kind) -> String? {

@@ -63,6 +63,8 @@ struct PsCommand: ParsableCommand {
 
     func run() throws {
         let manager = try state.manager()
+        // An unknown network is an error, not an empty list.
+        if let network { _ = try manager.network(named: network) }
         let all = try manager.endpoints(network: network)
         let containers = try Container.list(manager: manager).filter { container in
             (network == nil || container.network == network)
@@ -128,12 +130,14 @@ struct CheckCommand: ParsableCommand {
             print("ok")
             return
         }
-        for problem in problems { Output.error(problem.description) }
+        // Each network problem with the command that repairs it; lab problems name theirs.
+        for problem in problems { Output.error("\(problem) (\(CLIHints.repair(problem)))") }
         for problem in labProblems { Output.error(problem.description) }
-        var advice = ["'berth reconcile' restores missing kernel objects", "'berth gc' drops endpoints whose namespace is gone"]
+        var advice: [String] = []
         if labProblems.contains(where: \.collectable) { advice.append("'berth gc' removes lab leftovers and finishes crashed labs") }
         if labProblems.contains(where: { !$0.collectable }) { advice.append("'berth lab up FILE' restores a lab") }
-        Output.error("\(problems.count + labProblems.count) problem(s) found (\(advice.joined(separator: "; ")))")
+        let total = "\(problems.count + labProblems.count) problem(s) found"
+        Output.error(advice.isEmpty ? total : "\(total) (\(advice.joined(separator: "; ")))")
         Output.terminate(status: 1)
     }
 }
@@ -168,13 +172,19 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let missing = try state.manager().reconcile()
-        for problem in missing { print("restored \(problem.description.replacingMissing())") }
-        print(missing.isEmpty ? "nothing was missing; table rebuilt" : "\(missing.count) object(s) restored")
+        let report = try state.manager().reconcile()
+        for problem in report.restored {
+            // "restored network web: bridge br0", "fixed endpoint e1: veth vb…: not on bridge br0"
+            let text = problem.description
+            print(text.hasSuffix(": missing") ? "restored " + text.dropLast(": missing".count) : "fixed " + text)
+        }
+        for problem in report.retagged { print("tagged \(problem.description.dropLast(": untagged".count)) with this state's instance") }
+        for problem in report.remaining { Output.error("not restored: \(problem) (\(CLIHints.repair(problem)))") }
+        if report.isEmpty {
+            print("nothing was missing")
+        } else if !report.restored.isEmpty {
+            print("\(report.restored.count) object(s) restored")
+        }
+        if !report.remaining.isEmpty { Output.terminate(status: 1) }
     }
-}
-
-private extension String {
-    /// "…: missing" reads oddly after "restored".
-    func replacingMissing() -> String { hasSuffix(": missing") ? String(dropLast(": missing".count)) : self }
 }

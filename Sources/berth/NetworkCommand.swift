@@ -18,6 +18,8 @@ struct NetworkCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The bridge's name (default: br- and 12 hex digits of the network id).", valueName: "NAME")) var bridge: String?
         @Option(help: "MTU of the bridge and its veths (default: 1500).") var mtu: Int?
         @Flag(help: "Keep traffic inside the network: no outbound masquerade.") var `internal` = false
+        @Flag(help: ArgumentHelp("Use the existing bridge --bridge names, which Berth did not make, as it is: Berth adds its gateway address and rules, and never deletes, downs or re-addresses it."))
+        var bridgeExisting = false
         @OptionGroup var state: StateOption
 
         func run() throws {
@@ -26,7 +28,7 @@ struct NetworkCommand: ParsableCommand {
                 subnet: try subnet.map { text throws(BerthError) in try CIDR(parsing: text) },
                 gateway: try gateway.map { text throws(BerthError) in try IPv4Address(parsing: text) },
                 bridge: try bridge.map { text throws(BerthError) in try InterfaceName(text) },
-                mtu: mtu, isInternal: `internal`)
+                mtu: mtu, isInternal: `internal`, usesExistingBridge: bridgeExisting)
             let network = try state.manager().createNetwork(options)
             print(network.name)
         }
@@ -82,11 +84,13 @@ struct NetworkCommand: ParsableCommand {
                 return
             }
             let rows: [(String, String)] = [
-                ("Name", network.name), ("Id", network.id), ("Bridge", network.bridge.rawValue),
+                ("Name", network.name), ("Id", network.id),
+                ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
+                ("Bridge MAC", network.bridgeMAC.map(\.description) ?? "its owner's"),
                 ("Subnet", "\(network.subnet)"), ("Gateway", "\(network.gateway)"), ("MTU", "\(network.mtu)"),
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
             ]
-            for (key, value) in rows { print(key + ":" + String(repeating: " ", count: 11 - key.count) + value) }
+            for (key, value) in rows { print(key + ":" + String(repeating: " ", count: 12 - key.count) + value) }
             if !endpoints.isEmpty {
                 print("")
                 EndpointTable.print(endpoints)
@@ -95,10 +99,48 @@ struct NetworkCommand: ParsableCommand {
     }
 }
 
+extension NetworkCommand {
+    /// A word after `berth network create|rm|inspect` that begins with '-' and is none of
+    /// the command's options: argument-parser would read it as options (`-h2` even as a
+    /// request for help, exit 0), while the user most likely meant a network name — which
+    /// cannot begin with '-'. Returns the message to print, or nil when all is well.
+    static func dashedName(in arguments: [String]) -> String? {
+        guard arguments.count >= 3, arguments[0] == "network" else { return nil }
+        let command = arguments[1]
+        let values: Set<String>
+        let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json"]
+        switch command {
+        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--state-dir"]
+        case "rm", "remove", "del", "inspect": values = ["--state-dir"]
+        default: return nil
+        }
+        var index = 2
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--" { return nil }
+            if values.contains(word) {
+                index += 2
+                continue
+            }
+            let option = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
+            if flags.contains(word) || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
+                index += 1
+                continue
+            }
+            if word.hasPrefix("-"), word.count > 1 {
+                return "\"\(word)\" is not an option of 'berth network \(command)', and network names cannot begin with '-' (they begin with a letter or digit)"
+            }
+            index += 1
+        }
+        return nil
+    }
+}
+
 /// JSON shapes of networks and endpoints, shared by ls, inspect and ps.
 enum NetworkJSON {
     static func fields(_ network: NetworkRecord) -> [(String, JSON)] {
         [("name", .string(network.name)), ("id", .string(network.id)), ("bridge", .string(network.bridge.rawValue)),
+         ("bridgeMAC", .optional(network.bridgeMAC?.description)), ("bridgeExisting", .bool(network.bridgeAdopted)),
          ("subnet", .string("\(network.subnet)")), ("gateway", .string("\(network.gateway)")),
          ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created))]
     }

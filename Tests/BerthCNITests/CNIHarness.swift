@@ -25,10 +25,11 @@ struct CNIHarness {
         String(config.dropLast()) + #","prevResult":"# + prevResult.trimmingCharacters(in: .whitespacesAndNewlines) + "}"
     }
 
-    /// Runs `command` (plugin `plugin`, berth-cni by default) and returns what it did.
+    /// Runs `command` (plugin `plugin`, berth-cni by default) with `environment` added (such
+    /// as `BERTH_FAILPOINT` for a debug build) and returns what it did.
     func run(_ command: String, _ config: String, containerID: String = "", netns: String = "", ifname: String = "eth0",
-             args: String? = nil, plugin: String? = nil, path: String = "/usr/lib/cni") -> CNIOutcome {
-        var env = ["CNI_COMMAND=\(command)", "CNI_PATH=\(path)"]
+             args: String? = nil, plugin: String? = nil, path: String = "/usr/lib/cni", environment: [String] = []) -> CNIOutcome {
+        var env = environment + ["CNI_COMMAND=\(command)", "CNI_PATH=\(path)"]
         if !containerID.isEmpty { env.append("CNI_CONTAINERID=\(containerID)") }
         env.append("CNI_NETNS=\(netns)")
         if !ifname.isEmpty { env.append("CNI_IFNAME=\(ifname)") }
@@ -43,6 +44,16 @@ struct CNIHarness {
             let name = line.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces) ?? ""
             return name.hasPrefix("vb") ? String(name.split(separator: "@").first ?? "") : nil
         }
+    }
+
+    /// The tag suffix of the sandbox state's instance (` @` and 8 hex digits), read from the
+    /// alias of a veth Berth made; nil while there is none.
+    func instanceSuffix() -> String? {
+        for line in sandbox.run(["ip", "-o", "link", "show", "type", "veth"]).stdout.split(separator: "\n") {
+            guard let alias = line.range(of: "alias berth-endpoint ") else { continue }
+            if let at = line[alias.upperBound...].range(of: " @") { return " @" + line[at.upperBound...].prefix(8) }
+        }
+        return nil
     }
 
     /// `nft list ruleset` of the sandbox.

@@ -118,4 +118,31 @@ struct CNIKernelTests {
             #expect(!sandbox.berth(["network", "ls"]).stdout.contains("cninet"))
         }
     }
+
+    @Test("a DEL interrupted mid-detach is finished by the next DEL; CHECK meanwhile says it is incomplete",
+          .enabled(if: CNIHarness.binary.contains("/debug/")), arguments: ["detach.mark", "detach.unplug", "detach.forget"])
+    func interruptedDelete(_ step: String) throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let config = cni.config(extra: #""subnet":"10.77.0.0/24","# + ports)
+            let container = try sandbox.makeNamespace()
+            let add = cni.run("ADD", config, containerID: "c1", netns: container.path)
+            try #require(add.status == 0, "\(add)")
+            let withPrevious = CNIHarness.with(prevResult: add.stdout, config)
+            let failed = cni.run("DEL", withPrevious, containerID: "c1", netns: container.path, environment: ["BERTH_FAILPOINT=\(step)"])
+            #expect(failed.status != 0, "\(failed)")
+            let check = cni.run("CHECK", withPrevious, containerID: "c1", netns: container.path)
+            #expect(check.code == 110 && check.message.contains("detach: interrupted"), "\(check)")
+
+            let del = cni.run("DEL", withPrevious, containerID: "c1", netns: container.path)
+            #expect(del.status == 0, "\(del)")
+            #expect(cni.hostVeths().isEmpty)
+            #expect(!cni.ruleset().contains("berth-endpoint c1-eth0"))
+            #expect(!sandbox.berth(["ps"]).stdout.contains("c1-eth0"))
+            // The same attachment comes back with the same address and port.
+            let again = cni.run("ADD", config, containerID: "c1", netns: container.path)
+            #expect(again.address == "10.77.0.2", "\(again)")
+            #expect(sandbox.berth(["check"]).succeeded)
+        }
+    }
 }

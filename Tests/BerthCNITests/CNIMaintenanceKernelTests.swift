@@ -20,14 +20,15 @@ struct CNIMaintenanceKernelTests {
                 try #require(add.status == 0, "\(add)")
                 results[id] = add.stdout
             }
-            // What a crash between creating the veth and committing leaves: a tagged veth on
-            // the bridge that no endpoint records.
+            // What a crash between creating the veth and committing leaves: a veth on the
+            // bridge, tagged with this state's instance, that no endpoint records.
+            let instance = try #require(cni.instanceSuffix())
             let keepResult = try #require(results["keep"])
             let keepJSON = try JSONValue(parsing: keepResult)
             let bridge = try #require(keepJSON["interfaces"]?[0]?["name"]?.stringValue)
             for step in [["ip", "link", "add", "vb00000000000cr", "type", "veth", "peer", "name", "crpeer"],
                          ["ip", "link", "set", "vb00000000000cr", "master", bridge],
-                         ["ip", "link", "set", "vb00000000000cr", "alias", "berth-endpoint crashed-eth0"]] {
+                         ["ip", "link", "set", "vb00000000000cr", "alias", "berth-endpoint crashed-eth0" + instance]] {
                 try #require(sandbox.run(step).succeeded)
             }
             let gc = cni.run("GC", String(config.dropLast()) + #","cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"}]}"#)

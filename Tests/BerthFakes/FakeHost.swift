@@ -20,11 +20,18 @@ public final class FakeHost: @unchecked Sendable {
     public let manager: NetworkManager
     public let stateDirectory: String
 
-    public init() throws {
-        kernel = FakeKernel()
+    /// The instance id a `FakeHost` gives its state, so goldens hold exact tags.
+    public static let instance = "f4ce0001"
+
+    /// A fresh fake kernel, or `kernel` shared with another host (another state directory
+    /// on the same machine: another instance, `instance`).
+    public init(kernel: FakeKernel = FakeKernel(), instance: String = FakeHost.instance, legacy: Bool = false) throws {
+        self.kernel = kernel
         handle = try HostHandle(kernel: kernel, namespace: kernel.host, isCurrent: true)
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-fake-\(UUID().uuidString)").path
-        manager = NetworkManager(store: try StateStore(directory: stateDirectory), host: handle)
+        let store = try StateStore(directory: stateDirectory)
+        try store.write { tx throws(BerthError) in try tx.setInstance(StateInstance(id: instance, legacy: legacy)) }
+        manager = NetworkManager(store: store, host: handle)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: stateDirectory) }

@@ -6,14 +6,20 @@ import BerthTestSupport
 // What tests read back from the fake kernel: links, addresses and routes in `ip`'s words,
 // the requests it received (as operations or annotated bytes), and a snapshot of it all.
 extension FakeKernel {
-    /// The links of a namespace (the host's when nil), by index.
+    /// The links of a namespace (the host's when nil), by index, each with the MAC the
+    /// kernel reports (a bridge without a set MAC shows its lowest port's).
     public func links(in namespace: NetworkNamespace? = nil) -> [FakeLink] {
-        state(of: namespace)?.sortedLinks ?? []
+        guard let state = state(of: namespace) else { return [] }
+        return state.sortedLinks.map { link in
+            var link = link
+            link.mac = state.effectiveMAC(of: link)
+            return link
+        }
     }
 
-    /// The link called `name`.
+    /// The link called `name`, with the MAC the kernel reports.
     public func link(_ name: String, in namespace: NetworkNamespace? = nil) -> FakeLink? {
-        state(of: namespace)?.link(named: name)
+        links(in: namespace).first { $0.name == name }
     }
 
     /// Addresses as `ip -o addr` shows them: "10.88.0.1/24 dev br0".

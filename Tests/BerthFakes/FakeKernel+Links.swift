@@ -32,10 +32,22 @@ extension FakeKernel {
         var withSpec = link
         try applyAddressFamilySpec(attributes, to: &withSpec)
         let wasUp = link.isUp
+        if index != 0, let name, name != link.name {
+            // A rename: the kernel changes the name before the flags and the master; kernels
+            // before 6.2 refuse it while the link is up (EBUSY), as this fake does unless
+            // `renamesLinksThatAreUp`.
+            guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
+            guard !link.isUp || renamesLinksThatAreUp else { throw Refusal(FakeErrno.busy) }
+            state.renameSysctls(from: link.name, to: name)
+            link.name = name
+        }
         let flags = Wire.u32(message.body, 8), change = Wire.u32(message.body, 12)
         if change & 1 != 0 { link.isUp = flags & 1 != 0 }
         if let mtu = attributes.u32(IFLA.mtu) { link.mtu = mtu }
-        if let mac = attributes[IFLA.address].flatMap({ MACAddress(bytes: $0) }) { link.mac = mac }
+        if let mac = attributes[IFLA.address].flatMap({ MACAddress(bytes: $0) }) {
+            link.mac = mac
+            link.macIsSet = true
+        }
         if let master = attributes.u32(IFLA.master) {
             link.master = master == 0 ? nil : try bridge(Int32(bitPattern: master), in: state, for: link.index)
             if link.master == nil { link.hairpin = false }
@@ -78,6 +90,7 @@ extension FakeKernel {
         guard kind == "veth" else {
             guard state.link(named: name) == nil else { throw Refusal(FakeErrno.exists) }
             let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: mtu, mac: mac, isUp: false, master: master))
+            state.links[index]?.macIsSet = mac != nil
             if mac == nil { state.links[index]?.mac = state.inventMAC(index) }
             if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
             state.refreshConnectedRoutes()
@@ -136,14 +149,18 @@ extension FakeKernel {
         let link = index != 0 ? state.links[index] : attributes.string(IFLA.ifname).flatMap(state.link(named:))
         guard let link else { throw Refusal(FakeErrno.noDevice) }
         guard link.kind != "loopback" else { throw Refusal(FakeErrno.notSupported) }
-        // A veth takes its other end with it.
+        remove(link, from: state)
+        return []
+    }
+
+    /// Deletes a link; a veth takes its other end with it.
+    func remove(_ link: FakeLink, from state: FakeNamespaceState) {
         if let peer = link.peer, let peerState = states[peer.namespace] {
             peerState.remove(index: peer.index)
             peerState.refreshConnectedRoutes()
         }
         state.remove(index: link.index)
         state.refreshConnectedRoutes()
-        return []
     }
 
     func getLink(_ message: WireMessage, in state: FakeNamespaceState) throws(Refusal) -> [NetlinkMessage] {
@@ -167,10 +184,10 @@ extension FakeKernel {
         var body: [UInt8] = [0, 0] + Wire.le16(loopback ? 772 : 1) + Wire.le32(UInt32(bitPattern: link.index)) + Wire.le32(flags) + Wire.le32(0)
         body += Wire.string(IFLA.ifname, link.name)
         body += Wire.u32(IFLA.mtu, link.mtu)
-        if let mac = link.mac { body += Wire.attribute(IFLA.address, mac.bytes) }
+        if let mac = state.effectiveMAC(of: link) { body += Wire.attribute(IFLA.address, mac.bytes) }
         if let master = link.master { body += Wire.u32(IFLA.master, UInt32(bitPattern: master)) }
         if let alias = link.alias { body += Wire.string(IFLA.ifalias, alias) }
-        if let peer = link.peer {
+        if let peer = link.peer, reportsPeers {
             body += Wire.u32(IFLA.link, UInt32(bitPattern: peer.index))
             if peer.namespace != state.inode { body += Wire.attribute(IFLA.linkNetNSID, Wire.le32(0)) }
         }

@@ -34,6 +34,17 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public private(set) var requests: [Request] = []
     /// Every sysctl written, as "namespace: key=value", in order.
     public private(set) var sysctlWrites: [String] = []
+    /// Every link deletion handed off (`deleteLinkInBackground`), as "namespace: name".
+    public private(set) var backgroundDeletions: [String] = []
+    /// Holds handed-off deletions instead of running them.
+    public var holdsBackgroundDeletions = false
+    /// Renames links that are up, as kernels since 6.2 do; false plays an older kernel
+    /// (EBUSY).
+    public var renamesLinksThatAreUp = true
+    /// Says which link is a veth's peer (IFLA_LINK, IFLA_LINK_NETNSID); false plays a
+    /// kernel that does not, so the caller must find the peer another way.
+    public var reportsPeers = true
+    private var pendingDeletions: [(UInt64, String)] = []
     /// The host namespace: lo up, nothing else until a test adds it.
     public private(set) var host: NetworkNamespace!
     /// False models a kernel booted with `ipv6.disable=1` (see FakeKernel+IPv6.swift).
@@ -181,18 +192,40 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         states.values.lazy.flatMap(\.sockets).first { $0.inode == inode }?.owner
     }
 
+    /// Deletes the link at once, as the detached process would — or, while
+    /// `holdsBackgroundDeletions`, keeps it for `runBackgroundDeletions` (the process ran)
+    /// or `dropBackgroundDeletions` (it never did: a crash, a kill).
+    public func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError) {
+        let state = try requireState(namespace)
+        backgroundDeletions.append("\(state.label): \(name)")
+        pendingDeletions.append((state.inode, name.rawValue))
+        if !holdsBackgroundDeletions { runBackgroundDeletions() }
+    }
+
+    /// Runs the deletions handed off and held.
+    public func runBackgroundDeletions() {
+        for (inode, name) in pendingDeletions {
+            guard let state = states[inode], state.isAlive, let link = state.link(named: name) else { continue }
+            remove(link, from: state)
+        }
+        pendingDeletions = []
+    }
+
+    /// Forgets the deletions handed off and held, as if their process never ran.
+    public func dropBackgroundDeletions() { pendingDeletions = [] }
+
     /// `net.ipv4.ip_forward` and `net/ipv4/ip_forward` are the same key.
     static func normalize(_ key: String) -> String {
         key.contains("/") ? key : key.split(separator: ".").joined(separator: "/")
     }
 
-    /// Per-interface keys exist while the interface does (defaults: accept_ra 1, route_localnet 0).
+    /// Per-interface keys exist while the interface does (defaults: accept_ra 1, route_localnet 0, arp_notify 0).
     private func linkSysctl(_ key: String, in state: FakeNamespaceState) -> String? {
         let parts = key.split(separator: "/").map(String.init)
         guard parts.count == 5, parts[0] == "net", parts[2] == "conf", state.link(named: parts[3]) != nil else { return nil }
         switch (parts[1], parts[4]) {
         case ("ipv6", "accept_ra"): return "1"
-        case ("ipv4", "route_localnet"): return "0"
+        case ("ipv4", "route_localnet"), ("ipv4", "arp_notify"): return "0"
         default: return nil
         }
     }

@@ -30,6 +30,9 @@ public struct FakeLink: Sendable, Hashable, CustomStringConvertible {
     /// IN6_ADDR_GEN_MODE_* (0 eui64, 1 none), set through IFLA_AF_SPEC.
     public var addressGenerationMode: UInt8 = 0
     public var peer: Peer?
+    /// The MAC was given (at creation or later), not made up by the kernel: a bridge
+    /// whose MAC is not set takes the lowest of its ports', as the kernel's does.
+    public var macIsSet: Bool = false
 
     public var description: String {
         var text = "\(index): \(name) \(kind) mtu \(mtu) \(isUp ? "up" : "down")"
@@ -116,6 +119,25 @@ final class FakeNamespaceState {
     func inventMAC(_ index: Int32) -> MACAddress? {
         MACAddress(bytes: [0x02, 0xfa, UInt8(truncatingIfNeeded: inode), UInt8(truncatingIfNeeded: inode >> 8),
                            UInt8(truncatingIfNeeded: index >> 8), UInt8(truncatingIfNeeded: index)])
+    }
+
+    /// The MAC the kernel reports: a bridge without a set MAC takes the lowest MAC among
+    /// its ports (and keeps its own while it has none).
+    func effectiveMAC(of link: FakeLink) -> MACAddress? {
+        guard link.kind == "bridge", !link.macIsSet else { return link.mac }
+        let ports = links.values.filter { $0.master == link.index }.compactMap(\.mac)
+        return ports.min { $0.bytes.lexicographicallyPrecedes($1.bytes) } ?? link.mac
+    }
+
+    /// Per-interface sysctls follow a renamed interface.
+    func renameSysctls(from old: String, to new: String) {
+        for (key, value) in sysctls {
+            var parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 5, parts[2] == "conf", parts[3] == old else { continue }
+            parts[3] = new
+            sysctls[key] = nil
+            sysctls[parts.joined(separator: "/")] = value
+        }
     }
 
     /// Adds `link` under the next free index and returns that index.

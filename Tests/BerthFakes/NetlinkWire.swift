@@ -34,6 +34,7 @@ enum RTA {
 public enum FakeErrno {
     public static let noEntry: Int32 = 2
     public static let noSuchProcess: Int32 = 3
+    public static let busy: Int32 = 16
     public static let exists: Int32 = 17
     public static let noDevice: Int32 = 19
     public static let invalid: Int32 = 22

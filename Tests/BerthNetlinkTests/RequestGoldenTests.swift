@@ -48,6 +48,27 @@ struct RequestGoldenTests {
         """)
     }
 
+    @Test("rename by index: the name goes in IFLA_IFNAME, the link in ifi_index")
+    func rename() throws {
+        try netlink.rename(.index(7), to: name("vd00000007"))
+        expectGolden(transport.annotated, """
+        nlmsghdr len=48 type=RTM_NEWLINK flags=REQUEST|ACK seq=1 | 30 00 00 00 10 00 05 00 01 00 00 00 00 00 00 00
+        ifinfomsg family=0 type=0 index=7 flags=0 change=0 | 00 00 00 00 07 00 00 00 00 00 00 00 00 00 00 00
+          IFLA_IFNAME "vd00000007" | 0f 00 03 00 76 64 30 30 30 30 30 30 30 37 00 00
+        """)
+    }
+
+    @Test("update by index: a new name, down and off its master in one message")
+    func update() throws {
+        try netlink.apply { changes throws(BerthError) in try changes.update(.index(7), renameTo: InterfaceName("vd00000007"), up: false, releaseMaster: true) }
+        expectGolden(transport.annotated, """
+        nlmsghdr len=56 type=RTM_NEWLINK flags=REQUEST|ACK seq=1 | 38 00 00 00 10 00 05 00 01 00 00 00 00 00 00 00
+        ifinfomsg family=0 type=0 index=7 flags=0 change=UP | 00 00 00 00 07 00 00 00 00 00 00 00 01 00 00 00
+          IFLA_IFNAME "vd00000007" | 0f 00 03 00 76 64 30 30 30 30 30 30 30 37 00 00
+          IFLA_MASTER 0 | 08 00 0a 00 00 00 00 00
+        """)
+    }
+
     @Test("set up by name")
     func setUp() throws {
         try netlink.setUp(.named("eth0"))

@@ -64,7 +64,7 @@ struct IPv6FirewallKernelTests {
             var transaction = Transaction()
             for object in IPv6FirewallLayout.skeleton { transaction.add(object) }
             for rule in IPv6FirewallLayout.staticRules { transaction.add(.rule(rule)) }
-            for rule in IPv6FirewallLayout.networkRules(name: "web", subnet: subnet, bridge: try InterfaceName(bridge), isInternal: false) {
+            for rule in IPv6FirewallLayout.networkRules(name: "web", instance: "f4ce0001", subnet: subnet, bridge: try InterfaceName(bridge), isInternal: false) {
                 transaction.add(.rule(rule))
             }
             let one = try IPv6Address(parsing: "fd00:beef::2"), two = try IPv6Address(parsing: "fd00:beef::3")
@@ -74,7 +74,7 @@ struct IPv6FirewallKernelTests {
                 (PortMappingRecord(endpointID: "two", proto: .tcp, hostAddress: try IPAddress(parsing: LANNeighbor.hostAddress6), hostPort: 9090,
                                    containerPort: 80), two),
             ] {
-                let (element, map) = try #require(IPv6FirewallLayout.element(for: mapping, container: container))
+                let (element, map) = try #require(IPv6FirewallLayout.element(for: mapping, container: container, instance: "f4ce0001"))
                 transaction.create(.element(element, in: map))
             }
             try KernelBackend(namespace: sandbox.namespace).apply(transaction)

@@ -21,7 +21,7 @@ struct IPv6FirewallLayoutTests {
             ("iso", "fd12:3456:789a:1::/64", "br-50ba11ad0002", true),
         ]
         for (name, subnet, bridge, isInternal) in networks {
-            for rule in IPv6FirewallLayout.networkRules(name: name, subnet: try CIDR(parsing: subnet), bridge: try InterfaceName(bridge),
+            for rule in IPv6FirewallLayout.networkRules(name: name, instance: "f4ce0001", subnet: try CIDR(parsing: subnet), bridge: try InterfaceName(bridge),
                                                         isInternal: isInternal) {
                 transaction.add(.rule(rule))
             }
@@ -33,7 +33,7 @@ struct IPv6FirewallLayoutTests {
             (PortMappingRecord(endpointID: "two", proto: .tcp, hostAddress: try IPAddress(parsing: "2001:db8::10"), hostPort: 8081, containerPort: 80), two),
         ]
         for (mapping, container) in mappings {
-            let (element, map) = try #require(IPv6FirewallLayout.element(for: mapping, container: container))
+            let (element, map) = try #require(IPv6FirewallLayout.element(for: mapping, container: container, instance: "f4ce0001"))
             transaction.create(.element(element, in: map))
         }
         return transaction
@@ -43,20 +43,20 @@ struct IPv6FirewallLayoutTests {
     table ip6 berth {
     	map publish_addr {
     		type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service
-    		elements = { 2001:db8::10 . tcp . 8081 comment "berth-endpoint two" : 2001:db8:1::2 . 80 }
+    		elements = { 2001:db8::10 . tcp . 8081 comment "berth-endpoint two @f4ce0001" : 2001:db8:1::2 . 80 }
     	}
 
     	map publish_any {
     		type inet_proto . inet_service : ipv6_addr . inet_service
-    		elements = { tcp . 8080 comment "berth-endpoint one" : fd12:3456:789a:b348::2 . 80,
-    			     udp . 5353 comment "berth-endpoint one" : fd12:3456:789a:b348::2 . 53 }
+    		elements = { tcp . 8080 comment "berth-endpoint one @f4ce0001" : fd12:3456:789a:b348::2 . 80,
+    			     udp . 5353 comment "berth-endpoint one @f4ce0001" : fd12:3456:789a:b348::2 . 53 }
     	}
 
     	chain guard {
     		type filter hook prerouting priority raw; policy accept;
-    		ip6 daddr fd12:3456:789a:b348::/64 iifname != "br-9dac4f8b21d1" drop comment "berth-network web"
-    		ip6 daddr 2001:db8:1::/64 iifname != "br-41c0ffee0001" drop comment "berth-network dmz"
-    		ip6 daddr fd12:3456:789a:1::/64 iifname != "br-50ba11ad0002" drop comment "berth-network iso"
+    		ip6 daddr fd12:3456:789a:b348::/64 iifname != "br-9dac4f8b21d1" drop comment "berth-network web @f4ce0001"
+    		ip6 daddr 2001:db8:1::/64 iifname != "br-41c0ffee0001" drop comment "berth-network dmz @f4ce0001"
+    		ip6 daddr fd12:3456:789a:1::/64 iifname != "br-50ba11ad0002" drop comment "berth-network iso @f4ce0001"
     	}
 
     	chain prerouting {
@@ -76,15 +76,15 @@ struct IPv6FirewallLayoutTests {
 
     	chain postrouting {
     		type nat hook postrouting priority srcnat; policy accept;
-    		ct status dnat ip6 saddr fd12:3456:789a:b348::/64 oifname "br-9dac4f8b21d1" masquerade comment "berth-network web"
-    		ip6 saddr fd12:3456:789a:b348::/64 oifname != "br-9dac4f8b21d1" masquerade comment "berth-network web"
-    		ct status dnat ip6 saddr 2001:db8:1::/64 oifname "br-41c0ffee0001" masquerade comment "berth-network dmz"
+    		ct status dnat ip6 saddr fd12:3456:789a:b348::/64 oifname "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
+    		ip6 saddr fd12:3456:789a:b348::/64 oifname != "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
+    		ct status dnat ip6 saddr 2001:db8:1::/64 oifname "br-41c0ffee0001" masquerade comment "berth-network dmz @f4ce0001"
     	}
 
     	chain forward {
     		type filter hook forward priority filter; policy accept;
-    		iifname "br-50ba11ad0002" oifname != "br-50ba11ad0002" drop comment "berth-network iso"
-    		oifname "br-50ba11ad0002" iifname != "br-50ba11ad0002" drop comment "berth-network iso"
+    		iifname "br-50ba11ad0002" oifname != "br-50ba11ad0002" drop comment "berth-network iso @f4ce0001"
+    		oifname "br-50ba11ad0002" iifname != "br-50ba11ad0002" drop comment "berth-network iso @f4ce0001"
     	}
     }
 
@@ -102,12 +102,12 @@ struct IPv6FirewallLayoutTests {
     func elementsPerFamily() throws {
         let container = try IPv6Address(parsing: "fd00:1::2")
         let v4 = PortMappingRecord(endpointID: "e", proto: .tcp, hostAddress: .v4(.any), hostPort: 8080, containerPort: 80)
-        #expect(IPv6FirewallLayout.element(for: v4, container: container) == nil)
+        #expect(IPv6FirewallLayout.element(for: v4, container: container, instance: "f4ce0001") == nil)
         let v4Host = PortMappingRecord(endpointID: "e", proto: .tcp, hostAddress: .v4(IPv4Address(192, 0, 2, 1)), hostPort: 8080, containerPort: 80)
-        #expect(IPv6FirewallLayout.element(for: v4Host, container: container) == nil)
+        #expect(IPv6FirewallLayout.element(for: v4Host, container: container, instance: "f4ce0001") == nil)
         let any = PortMappingRecord(endpointID: "e", proto: .sctp, hostAddress: .v6(.any), hostPort: 9, containerPort: 9)
-        #expect(IPv6FirewallLayout.element(for: any, container: container)?.1 == IPv6FirewallLayout.publishAny)
-        #expect(IPv6FirewallLayout.element(for: any, container: container)?.0.rendered == "sctp . 9 comment \"berth-endpoint e\" : fd00:1::2 . 9")
+        #expect(IPv6FirewallLayout.element(for: any, container: container, instance: "f4ce0001")?.1 == IPv6FirewallLayout.publishAny)
+        #expect(IPv6FirewallLayout.element(for: any, container: container, instance: "f4ce0001")?.0.rendered == "sctp . 9 comment \"berth-endpoint e @f4ce0001\" : fd00:1::2 . 9")
     }
 
     @Test("outbound masquerade for unique local subnets only")

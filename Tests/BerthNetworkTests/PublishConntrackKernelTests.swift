@@ -21,7 +21,7 @@ struct PublishConntrackKernelTests {
             defer { server1.stop(); server2.stop() }
             func ask() -> String? {
                 try? Probe.request(from: sandbox.namespace, to: "10.77.0.1", port: 5353, protocol: .udp,
-                                   payload: "q", timeout: 1, sourcePort: 45000)
+                                   payload: "q", timeout: 3, sourcePort: 45000)
             }
 
             // Before any mapping the flow is set up without NAT and gets no answer.

@@ -62,7 +62,7 @@ struct PublishHost {
 
     /// The map elements of `endpoint` in the kernel, by their comment.
     func elements(of endpointID: String) -> [String] {
-        ruleset().split(separator: "\n").filter { $0.contains("\"berth-endpoint \(endpointID)\"") }.map(String.init)
+        ruleset().split(separator: "\n").filter { $0.contains("\"berth-endpoint \(endpointID) @") }.map(String.init)
     }
 
     /// The handle of the guard rule whose text contains `fragment`.

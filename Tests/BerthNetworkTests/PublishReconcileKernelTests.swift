@@ -43,7 +43,7 @@ struct PublishReconcileKernelTests {
             #expect(missing.contains { $0.object.contains("loopback only from lo") }, "\(missing)")
 
             let restored = try manager.reconcile()
-            #expect(restored.count == 2, "\(restored)")
+            #expect(restored.restored.count == 2 && restored.remaining.isEmpty, "\(restored)")
             #expect(try manager.check().isEmpty)
             #expect(reachable("10.78.0.1", 8080))
             #expect(reachable("127.0.0.1", 9090))

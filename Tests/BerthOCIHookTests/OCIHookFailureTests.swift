@@ -176,4 +176,35 @@ struct OCIHookFailureTests {
             #expect(Harness.ruleset(sandbox).components(separatedBy: "berth-endpoint slow").count - 1 == 1)
         }
     }
+
+    @Test("a poststop interrupted mid-detach is finished by the next createRuntime in the same namespace, which attaches anew",
+          .enabled(if: Harness.failPointsCompiledIn))
+    func interruptedPoststop() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "again", annotations: ["berth.publish": "8080:80"])
+            defer { container.end() }
+            let first = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            try #require(first.succeeded, "\(first)")
+            let stop = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle,
+                                    environment: ["BERTH_FAILPOINT=detach.unplug"])
+            #expect(!stop.succeeded, "\(stop)")
+            // Unplugged (the container's end renamed away), still recorded, marked.
+            #expect(container.eth0.isEmpty)
+            #expect(Harness.endpoints(sandbox).count == 1)
+
+            let again = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            #expect(again.succeeded, "\(again)")
+            #expect(container.eth0.count == 1)
+            #expect(Harness.endpoints(sandbox).count == 1)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(Harness.ruleset(sandbox).components(separatedBy: "berth-endpoint again").count - 1 == 1)
+            let check = sandbox.berth(["check"])
+            #expect(check.succeeded, "\(check)")
+
+            let done = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle)
+            #expect(done.succeeded, "\(done)")
+            #expect(Harness.endpoints(sandbox).isEmpty && Harness.berthVeths(sandbox).isEmpty)
+            #expect(!Harness.ruleset(sandbox).contains("berth-endpoint again"))
+        }
+    }
 }

@@ -98,22 +98,29 @@ public enum Probe {
             let local = try SocketAddress(sa.family == AF_INET6 ? "::" : "0.0.0.0", port: sourcePort)
             _ = local.withSockaddr { bind(fd, $0, $1) }
         }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        // A datagram is sent again every quarter second until `timeout`, as a UDP client
+        // retries: a fresh bridge drops packets until the kernel's linkwatch (which runs
+        // non-urgent events at most once a second, host-wide) has activated its queue,
+        // where TCP's SYN retransmission covers the same gap.
+        let attempts = proto == .udp ? max(1, Int((timeout / 0.25).rounded(.up))) : 1
+        let slice = timeout / Double(attempts)
+        var tv = timeval(tv_sec: Int(slice), tv_usec: Int((slice - Double(Int(slice))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let rc = sa.withSockaddr { connect(fd, $0, $1) }
         guard rc == 0 else { throw SandboxError("connect \(address):\(port): \(String(cString: strerror(errno)))") }
         let bytes = Array(payload.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var buffer = [UInt8](repeating: 0, count: 65536)
         var reply: [UInt8] = []
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n > 0 { reply += buffer[..<n]; if proto == .udp { break } else { continue } }
-            if n == 0 { break }
-            if reply.isEmpty { throw SandboxError("no reply from \(address):\(port) (\(String(cString: strerror(errno))))") }
-            break
+        for _ in 0..<attempts where reply.isEmpty {
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n > 0 { reply += buffer[..<n]; if proto == .udp { break } else { continue } }
+                break
+            }
         }
+        if reply.isEmpty { throw SandboxError("no reply from \(address):\(port) (\(String(cString: strerror(errno))))") }
         return String(decoding: reply, as: UTF8.self)
     }
 }

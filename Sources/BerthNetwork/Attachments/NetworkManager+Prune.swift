@@ -4,9 +4,14 @@ import BerthNetlink
 
 extension NetworkManager {
     /// Removes every endpoint of `network` whose id is not in `keeping` (its veth, record,
-    /// address and elements), and what crashed attaches to that network left: Berth's host
-    /// veths on its bridge that no endpoint records, and map elements of unknown endpoints.
-    /// Endpoints in `keeping` and other networks are untouched.
+    /// address and elements), and what crashed attaches and detaches to that network left:
+    /// this instance's veths on its bridge, or renamed off it by a detach, that no endpoint
+    /// records, and this instance's map elements of unknown endpoints. Endpoints in
+    /// `keeping`, other networks and other instances' objects are untouched.
+    ///
+    /// Crash-safe as `detach(id:)` is: the endpoints to remove are marked as detaching,
+    /// and that is committed, before the kernel is touched; an interrupted prune leaves the
+    /// marks, and `gc`, `detach`, an attach of the same id or the next prune finishes them.
     ///
     /// For a caller that knows the full set of attachments that should exist (a runtime
     /// after a restart). An unknown network prunes nothing. Reads the links once and
@@ -16,31 +21,39 @@ extension NetworkManager {
             return try store.write { tx throws(BerthError) -> GCReport in
                 var report = GCReport()
                 guard let network = try tx.network(named: name) else { return report }
-                let firewall = try self.firewall
-                for endpoint in try tx.endpoints(network: name) where !keeping.contains(endpoint.id) {
-                    if !endpoint.ports.isEmpty {
-                        try firewall.unpublish(endpoint)
-                        try ConntrackCleanup.afterUnpublish(endpoint, host: host)
-                    }
-                    try unwire(endpoint)
-                    try tx.deleteEndpoint(id: endpoint.id)
+                let instance = try tx.instance()
+                let doomed = try tx.endpoints(network: name).filter { !keeping.contains($0.id) }
+                if doomed.contains(where: { !$0.isDetaching }) {
+                    for endpoint in doomed where !endpoint.isDetaching { try tx.markDetaching(id: endpoint.id) }
+                    try tx.commitAndContinue()
+                }
+                try host.check(failPoint: "prune.mark")
+                let view = try HostView(host, addresses: false)
+                for endpoint in doomed {
+                    var marked = endpoint
+                    marked.isDetaching = true
+                    try finishDetach(marked, tx: tx, instance: instance, links: view.links)
                     report.endpoints.append(endpoint.id)
                 }
                 let endpoints = try tx.endpoints()
-                let links = try host.netlink.links()
-                if let bridge = links.first(where: { $0.name == network.bridge.rawValue && $0.kind == .bridge }) {
-                    let known = Set(endpoints.map(\.hostVeth.rawValue))
-                    for link in links where link.kind == .veth && link.masterIndex == bridge.index
-                        && link.name.hasPrefix(KernelNames.hostVethPrefix) && link.name.utf8.count == 15 && !known.contains(link.name) {
-                        do throws(BerthError) {
-                            try host.netlink.deleteLink(.index(link.index))
-                        } catch where error.code == .notFound {}
-                        report.links.append(link.name)
-                    }
+                let live = Dictionary(endpoints.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                let finished = Set(report.endpoints)
+                let bridge = view.byName[network.bridge.rawValue].flatMap { $0.kind == .bridge ? $0.index : nil }
+                for link in view.links where link.kind == .veth {
+                    // This instance's veths only: on this network's bridge, or off any bridge
+                    // (renamed by a detach whose deletion never ran) — and not an endpoint's.
+                    guard let tag = KernelNames.Tag(link.alias), tag.kind == .endpoint, tag.instance == instance.id,
+                          !finished.contains(tag.owner), live[tag.owner]?.hostVeth.rawValue != link.name,
+                          link.masterIndex == nil || link.masterIndex == bridge,
+                          live[tag.owner] == nil || live[tag.owner]?.network == name else { continue }
+                    do throws(BerthError) {
+                        try host.netlink.deleteLink(.index(link.index))
+                    } catch where error.code == .notFound {}
+                    report.links.append(link.name)
                 }
                 let knownNetworks = Set(try tx.networks().map(\.name))
-                let knownEndpoints = Set(endpoints.map(\.id) + (try tx.publications().map(\.id)))
-                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks, knownEndpoints: knownEndpoints)
+                let liveEndpoints = Set(endpoints.map(\.id) + (try tx.publications().map(\.id)))
+                report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks, liveEndpoints: liveEndpoints)
                 return report
             }
         } catch {
@@ -56,7 +69,7 @@ extension NetworkManager {
                 var removed: [String] = []
                 for publication in try tx.publications(group: group) where !keeping.contains(publication.id) {
                     let view = try publication.firewallView()
-                    try firewall.unpublish(view)
+                    try firewall(tx.instance()).unpublish(view)
                     try ConntrackCleanup.afterUnpublish(view, host: host)
                     try tx.deletePublication(id: publication.id)
                     removed.append(publication.id)

@@ -9,9 +9,9 @@ extension NetworkManager {
     /// Looks at the state (readable, the network's free addresses) and the host (the
     /// bridge's name is free or a bridge, the requested subnet is free). Nothing changes.
     public func attachBlockers(network name: String, creating options: NetworkOptions? = nil) throws(BerthError) -> [BerthError] {
-        let (record, networks, leased) = try store.read { tx throws(BerthError) -> (NetworkRecord?, [NetworkRecord], Int) in
+        let (instance, record, networks, leased) = try store.read { tx throws(BerthError) -> (StateInstance, NetworkRecord?, [NetworkRecord], Int) in
             let record = try tx.network(named: name)
-            return (record, try tx.networks(), record == nil ? 0 : try tx.endpointCount(network: name))
+            return (try tx.instance(), record, try tx.networks(), record == nil ? 0 : try tx.endpointCount(network: name))
         }
         var blockers: [BerthError] = []
         if let record {
@@ -35,15 +35,16 @@ extension NetworkManager {
         }
         do throws(BerthError) {
             try NetworkOptions.validate(name: options.name)
+            try NetworkOptions.refuseReserved(name: options.name)
             if let bridge = options.bridge {
                 if let holder = networks.first(where: { $0.bridge == bridge }) {
                     throw BerthError(.conflict, "bridge \(bridge) already carries network \(holder.name)", object: .bridge(bridge.rawValue),
                                      operation: .createNetwork, parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
                 }
-                if let link = try optionalLink(named: bridge.rawValue), link.kind != .bridge {
-                    throw BerthError(.conflict, "link \(bridge) exists but is a \(link.kind), not a bridge", object: .link(bridge.rawValue),
-                                     operation: .createNetwork, parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
-                }
+                // Another kind of link, another instance's bridge, a bridge Berth did not make
+                // (unless the options adopt it): what creating the network would refuse.
+                try checkOwnership(of: try optionalLink(named: bridge.rawValue), bridge: bridge, options: options, instance: instance,
+                                   known: Set(networks.map(\.name)))
             }
             let taken = try takenSubnets(networks: networks)
             if let subnet = options.subnet {

@@ -32,8 +32,9 @@ extension NetworkManager {
                 problems.append(CheckProblem(endpoint: id, network: publication.group, object: "network namespace \(publication.namespacePath)",
                                              problem: "gone"))
             }
-            let missing = Firewall.missing(networks: [], endpoints: [try publication.firewallView()], in: try firewall.table())
-            problems += missing.map { CheckProblem(endpoint: id, network: publication.group, object: $0.object, problem: "missing") }
+            let firewall = try self.firewall(try store.read { tx throws(BerthError) in try tx.instance() })
+            let plan = firewall.plan(networks: [], endpoints: [try publication.firewallView()], table: try firewall.table())
+            problems += (plan.missing + plan.conflicts).map { CheckProblem(endpoint: id, network: publication.group, object: $0.object, problem: "missing") }
             return problems
         } catch {
             throw error.with(operation: .check)
@@ -41,15 +42,17 @@ extension NetworkManager {
     }
 
     private func verify(endpointID id: String) throws(BerthError) -> [CheckProblem] {
-        let (endpoint, network) = try store.read { tx throws(BerthError) -> (EndpointRecord, NetworkRecord) in
+        let (instance, endpoint, network) = try store.read { tx throws(BerthError) -> (StateInstance, EndpointRecord, NetworkRecord) in
             guard let endpoint = try tx.endpoint(id: id) else {
                 throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id")
             }
-            return (endpoint, try tx.requireNetwork(named: endpoint.network))
+            return (try tx.instance(), endpoint, try tx.requireNetwork(named: endpoint.network))
         }
         func problem(_ object: String, _ what: String) -> CheckProblem {
             CheckProblem(endpoint: endpoint.id, network: network.name, object: object, problem: what)
         }
+        // A detach has begun: the endpoint is on its way out, whatever is left of it.
+        if endpoint.isDetaching { return [problem("detach", "interrupted")] }
         var problems: [CheckProblem] = []
         let bridge = try optionalLink(named: network.bridge.rawValue)
         if let bridge, bridge.kind == .bridge {
@@ -68,7 +71,9 @@ extension NetworkManager {
         } else {
             problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
         }
-        problems += firewallProblems(networks: [network], endpoints: [endpoint], table: try firewall.table())
+        let firewall = try self.firewall(instance)
+        let plan = firewall.plan(networks: [network], endpoints: [endpoint], table: try firewall.table())
+        problems += (plan.missing + plan.conflicts).map { problem($0.object, "missing") }
         return problems
     }
 

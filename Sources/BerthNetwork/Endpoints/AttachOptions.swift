@@ -29,14 +29,23 @@ public struct AttachOptions: Sendable, Hashable {
         if let interfaceName { self.interfaceName = interfaceName } else { self.interfaceName = try InterfaceName("eth0") }
     }
 
-    /// Checks an endpoint id: 1–128 bytes of letters, digits, '_', '.', '-' (CNI container ids fit).
+    /// The longest endpoint id: its tag (`berth-endpoint ID @INSTANCE`) must fit the
+    /// 127 bytes of an nftables comment on its published ports.
+    public static let maxIDLength = FirewallLayout.maxEndpointIDLength
+
+    /// Checks an endpoint id: 1–102 bytes of letters, digits, '_', '.', '-' (CNI and OCI
+    /// container ids, 64 hex digits, fit).
     public static func validate(id: String) throws(BerthError) {
-        let ok = !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy {
+        let ok = !id.isEmpty && id.utf8.allSatisfy {
             (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
                 || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
         }
         guard ok else {
-            throw .invalid("invalid endpoint id \"\(id)\"", hint: "use 1 to 128 letters, digits, '_', '.' or '-'", parameter: "id")
+            throw .invalid("invalid endpoint id \"\(id)\"", hint: "use 1 to \(maxIDLength) letters, digits, '_', '.' or '-'", parameter: "id")
+        }
+        guard id.utf8.count <= maxIDLength else {
+            throw .invalid("endpoint id \"\(id.prefix(16))…\" is \(id.utf8.count) bytes, over the limit of \(maxIDLength): its tag must fit the 127-byte comment of an nftables element",
+                           hint: "use an id of at most \(maxIDLength) bytes", parameter: "id")
         }
     }
 }

@@ -36,10 +36,15 @@ extension NetworkManager {
         let endpoint = try store.write { tx throws(BerthError) -> EndpointRecord in
             Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
+            let instance = try tx.instance()
             let id = options.id ?? RecordID.generate()
-            if try tx.endpoint(id: id) != nil {
-                throw BerthError(.alreadyExists, "endpoint \(id) already exists", hint: "choose another id, or detach that endpoint first",
-                                 object: .endpoint(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
+            if let existing = try tx.endpoint(id: id) {
+                guard existing.isDetaching else {
+                    throw BerthError(.alreadyExists, "endpoint \(id) already exists", hint: "choose another id, or detach that endpoint first",
+                                     object: .endpoint(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
+                }
+                // A detach of the same id was interrupted: finish it, then attach anew.
+                try finishDetach(existing, tx: tx, instance: instance, links: nil)
             }
             if try tx.publication(id: id) != nil {
                 throw BerthError(.alreadyExists, "id \(id) is already in use by a publication", hint: "choose another id, or unpublish it first",
@@ -60,20 +65,20 @@ extension NetworkManager {
             }
             let record = EndpointRecord(
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,
-                interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id), address: address,
+                interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id, instance: instance.id), address: address,
                 mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports)
             try tx.insertEndpoint(record)
             Trace.mark("attach: address and ports chosen, recorded")
             try host.check(failPoint: "attach.state")
-            let bridgeIndex = try ensureKernel(of: network)
+            let bridgeIndex = try ensureKernel(of: network, instance: instance)
             Trace.mark("attach: bridge found")
             return try Rollback.perform { rollback throws(BerthError) -> EndpointRecord in
-                try wire(record, network: network, bridgeIndex: bridgeIndex, namespace: namespace, rollback: &rollback)
+                try wire(record, network: network, instance: instance, bridgeIndex: bridgeIndex, namespace: namespace, rollback: &rollback)
                 Trace.mark("attach: veth wired")
                 if !record.ports.isEmpty {
                     // The batch is atomic: a refused one added nothing, and the key it clashed
                     // on belongs to someone else, so the undo is registered only after it.
-                    let firewall = try self.firewall
+                    let firewall = try self.firewall(instance)
                     try firewall.publish(record)
                     rollback.add("unpublish the ports of endpoint \(record.id)") { () throws(BerthError) in try firewall.unpublish(record) }
                     Trace.mark("attach: ports published")
@@ -85,25 +90,6 @@ extension NetworkManager {
         }
         Trace.mark("attach: committed")
         return endpoint
-    }
-
-    /// Detaches an endpoint: removes its published ports, its veth pair (the namespace may
-    /// be gone already) and its record, which releases its address. Detaching an unknown id
-    /// succeeds: detach is idempotent, so a retry after a crash is always safe.
-    public func detach(id: String) throws(BerthError) {
-        do {
-            try store.write { tx throws(BerthError) in
-                guard let endpoint = try tx.endpoint(id: id) else { return }
-                if !endpoint.ports.isEmpty {
-                    try firewall.unpublish(endpoint)
-                    try ConntrackCleanup.afterUnpublish(endpoint, host: host)
-                }
-                try unwire(endpoint)
-                _ = try tx.deleteEndpoint(id: endpoint.id)
-            }
-        } catch {
-            throw error.with(object: .endpoint(id), operation: .detach)
-        }
     }
 
     /// Every endpoint, optionally of one network.

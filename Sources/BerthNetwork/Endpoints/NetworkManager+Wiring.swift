@@ -5,7 +5,7 @@ import BerthNetlink
 extension NetworkManager {
     /// Creates the veth pair and configures its peer inside `namespace`; registers the
     /// pair's removal with `rollback` once it exists.
-    func wire(_ endpoint: EndpointRecord, network: NetworkRecord, bridgeIndex: Int32, namespace: NetworkNamespace,
+    func wire(_ endpoint: EndpointRecord, network: NetworkRecord, instance: StateInstance, bridgeIndex: Int32, namespace: NetworkNamespace,
               rollback: inout Rollback) throws(BerthError) {
         let mtu = try network.linkMTU()
         let hostLink: Link
@@ -13,7 +13,8 @@ extension NetworkManager {
             let echoed = try host.netlink.apply { changes throws(BerthError) in
                 try changes.createVeth(named: endpoint.hostVeth, peer: endpoint.interfaceName, peerNamespace: namespace,
                                        master: .index(bridgeIndex), up: true, mtu: mtu, peerMAC: endpoint.mac)
-                try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id))
+                // In the same sendmsg as the creation: no crash can leave the veth untagged.
+                try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id, instance: instance.id))
                 try changes.setHairpin(.name(endpoint.hostVeth), true)
             }
             guard let link = echoed.first(where: { $0.name == endpoint.hostVeth.rawValue }) else {
@@ -48,21 +49,6 @@ extension NetworkManager {
             try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex), appendIfExists: true)
         }
         try host.check(failPoint: "attach.configure")
-    }
-
-    /// Removes an endpoint's veth pair; what is already gone is fine.
-    ///
-    /// When the endpoint's namespace is gone (its last process ended, or it was deleted),
-    /// the kernel destroys the pair with it, asynchronously; deleting it here would block
-    /// 20–30 ms in RCU grace periods for nothing, so Berth leaves it to the kernel. Should
-    /// something else still hold that namespace, `gc` finds the tagged veth later.
-    func unwire(_ endpoint: EndpointRecord) throws(BerthError) {
-        guard host.isAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) else { return }
-        do {
-            try host.netlink.deleteLink(.name(endpoint.hostVeth))
-        } catch where error.code == .notFound {
-            // Gone already.
-        }
     }
 
     /// Loopback is the first device of every network namespace.

@@ -1,59 +1,136 @@
 import BerthCore
 import BerthNFTables
 
-/// The ruleset the state calls for, compared with and restored into the kernel.
+/// What one instance's state calls for in Berth's shared table, compared with the table as
+/// read: what `check` reports and `reconcile` applies.
+///
+/// Reconciling never rebuilds the table: the table, chains, maps and static rules are shared
+/// by every instance and are only ever added when missing (a missing static rule is put
+/// back in its place in the chain), and of the rules and elements only this instance's are
+/// added or re-tagged. Another instance's objects are left exactly as they are.
 extension Firewall {
-    /// Everything Berth's table should hold for these networks and endpoints.
-    struct Desired {
-        var rules: [Rule] = []
-        var elements: [(Element, NFTSet)] = []
+    /// One object in words, with the tag of its owner (nil for the shared skeleton).
+    struct Item {
+        var owner: String?
+        var object: String
     }
 
-    static func desired(networks: [NetworkRecord], endpoints: [EndpointRecord]) -> Desired {
-        var desired = Desired(rules: FirewallLayout.staticRules)
-        for network in networks {
-            desired.rules += FirewallLayout.networkRules(name: network.name, subnet: network.subnet, bridge: network.bridge, isInternal: network.isInternal)
+    /// The changes that make the table what the state calls for.
+    struct Plan {
+        var transaction = Transaction()
+        /// Objects missing from the table, added by `transaction`.
+        var missing: [Item] = []
+        /// Objects of a store made before instances, present with an untagged comment:
+        /// `transaction` replaces them with tagged ones (not a problem for `check`).
+        var retagged: [Item] = []
+        /// Elements whose key another owner holds: `transaction` leaves them.
+        var conflicts: [Item] = []
+    }
+
+    /// The plan for `networks` and `endpoints` (those whose veth exists and that are not
+    /// being detached: an endpoint without its veth gets no elements) against `table`.
+    func plan(networks: [NetworkRecord], endpoints: [EndpointRecord], table: Ruleset.TableContents?) -> Plan {
+        var plan = Plan()
+        let networkRules = networks.flatMap(rules(of:))
+        let elements = endpoints.flatMap(elements(of:))
+        guard let table else {
+            plan.missing.append(Item(owner: nil, object: "nftables table \(FirewallLayout.table.family) \(FirewallLayout.table.name)"))
+            for object in FirewallLayout.skeleton { plan.transaction.add(object) }
+            for rule in FirewallLayout.staticRules + networkRules { plan.transaction.add(.rule(rule)) }
+            for (element, map) in elements { plan.transaction.create(.element(element, in: map)) }
+            return plan
         }
-        for endpoint in endpoints {
-            for mapping in endpoint.ports {
-                desired.elements.append(FirewallLayout.element(for: mapping, container: endpoint.address))
+        planSkeleton(&plan, table: table)
+        for chain in [FirewallLayout.guardChain, FirewallLayout.prerouting, FirewallLayout.output, FirewallLayout.postrouting, FirewallLayout.forward] {
+            let present = table.chains.first { $0.chain.name == chain.name }?.rules ?? []
+            planStaticRules(&plan, chain: chain.name, present: present)
+            planNetworkRules(&plan, desired: networkRules.filter { $0.chain == chain.name }, present: present)
+        }
+        let known = Set(endpoints.map(\.id))
+        for (element, map) in elements {
+            let held = table.sets.first { $0.set.name == map.name }?.elements.first { $0.key == element.key }
+            let item = Item(owner: element.comment, object: "element \(element.rendered) of map \(map.name)")
+            guard let held else {
+                plan.missing.append(item)
+                plan.transaction.create(.element(element, in: map))
+                continue
+            }
+            if held.value == element.value, held.comment == element.comment { continue }
+            let tag = owns(held.comment) { $0.kind == .endpoint && known.contains($0.owner) }
+            if let tag, tag.kind == .endpoint, tag.owner == KernelNames.Tag(element.comment)?.owner {
+                // Ours, but untagged or pointing elsewhere: replaced in the same batch.
+                plan.transaction.delete(.element(held, in: map))
+                plan.transaction.add(.element(element, in: map))
+                if held.value == element.value { plan.retagged.append(item) } else { plan.missing.append(item) }
+            } else {
+                plan.conflicts.append(Item(owner: element.comment,
+                                           object: "element \(element.rendered) of map \(map.name): its key is held by \(held.comment.map { "\"\($0)\"" } ?? "an untagged element")"))
             }
         }
-        return desired
+        return plan
     }
 
-    /// Rebuilds Berth's table from the state in one atomic batch: the table is destroyed
-    /// and made again, so a flushed, half-deleted or hand-edited table ends up exactly as
-    /// the state says. Connections already NATed keep their conntrack bindings.
-    func reconcile(networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) {
-        let desired = Self.desired(networks: networks, endpoints: endpoints)
-        var transaction = Transaction()
-        transaction.destroy(.table(FirewallLayout.table))
-        for object in FirewallLayout.skeleton { transaction.add(object) }
-        for rule in desired.rules { transaction.add(.rule(rule)) }
-        for (element, map) in desired.elements { transaction.add(.element(element, in: map)) }
-        try backend.apply(transaction)
+    private func planSkeleton(_ plan: inout Plan, table: Ruleset.TableContents) {
+        for object in FirewallLayout.skeleton {
+            switch object {
+            case .set(let set) where !table.sets.contains(where: { $0.set.name == set.name }):
+                plan.missing.append(Item(owner: nil, object: "map \(set.name)"))
+                plan.transaction.add(object)
+            case .chain(let chain) where !table.chains.contains(where: { $0.chain.name == chain.name }):
+                plan.missing.append(Item(owner: nil, object: "chain \(chain.name)"))
+                plan.transaction.add(object)
+            default:
+                break
+            }
+        }
     }
 
-    /// What of the desired ruleset `table` (Berth's table as read, nil when absent) lacks,
-    /// in words: missing rules (guards, masquerade, DNAT) and missing map elements, each
-    /// with its owner.
-    static func missing(networks: [NetworkRecord], endpoints: [EndpointRecord], in table: Ruleset.TableContents?) -> [(owner: String?, object: String)] {
-        let desired = Self.desired(networks: networks, endpoints: endpoints)
-        guard let table else {
-            return [(nil, "nftables table \(FirewallLayout.table.family) \(FirewallLayout.table.name)")]
+    /// Static rules lead their chain, in layout order: a missing one goes back right after
+    /// the static rule before it that is present, or first in the chain.
+    private func planStaticRules(_ plan: inout Plan, chain: String, present: [Rule]) {
+        let statics = FirewallLayout.staticRules.filter { $0.chain == chain }
+        var predecessor: UInt64?
+        var pending: [Rule] = []
+        func flush(_ plan: inout Plan) {
+            // Each lands right after `predecessor` (or first): queue them last to first.
+            for rule in pending.reversed() {
+                var placed = rule
+                if let predecessor {
+                    placed.position = predecessor
+                    plan.transaction.add(.rule(placed))
+                } else {
+                    plan.transaction.insert(placed)
+                }
+            }
+            pending = []
         }
-        var missing: [(owner: String?, object: String)] = []
-        var present: [String: Set<String>] = [:]
-        for chain in table.chains { present[chain.chain.name] = Set(chain.rules.map(Renderer.rule)) }
-        for rule in desired.rules where !(present[rule.chain]?.contains(Renderer.rule(rule)) ?? false) {
-            missing.append((rule.comment, "rule '\(Renderer.rule(rule))' in chain \(rule.chain)"))
+        for rule in statics {
+            if let found = present.first(where: { Renderer.rule($0) == Renderer.rule(rule) }) {
+                flush(&plan)
+                predecessor = found.handle
+            } else {
+                plan.missing.append(Item(owner: rule.comment, object: "rule '\(Renderer.rule(rule))' in chain \(chain)"))
+                pending.append(rule)
+            }
         }
-        var keys: [String: Set<[Value]>] = [:]
-        for set in table.sets { keys[set.set.name] = Set(set.elements.map(\.key)) }
-        for (element, map) in desired.elements where !(keys[map.name]?.contains(element.key) ?? false) {
-            missing.append((element.comment, "element \(element.rendered) of map \(map.name)"))
+        flush(&plan)
+    }
+
+    /// This instance's network rules go at the end of their chain; an untagged twin of a
+    /// store made before instances is replaced by the tagged rule.
+    private func planNetworkRules(_ plan: inout Plan, desired: [Rule], present: [Rule]) {
+        let texts = Set(present.map(Renderer.rule))
+        for rule in desired where !texts.contains(Renderer.rule(rule)) {
+            let item = Item(owner: rule.comment, object: "rule '\(Renderer.rule(rule))' in chain \(rule.chain)")
+            var untagged = rule
+            untagged.comment = KernelNames.Tag(rule.comment).map { KernelNames.networkAliasPrefix + $0.owner }
+            if instance.legacy, let twin = present.first(where: { Renderer.rule($0) == Renderer.rule(untagged) }), twin.handle != nil {
+                plan.transaction.destroy(.rule(twin))
+                plan.retagged.append(item)
+            } else {
+                plan.missing.append(item)
+            }
+            plan.transaction.add(.rule(rule))
         }
-        return missing
     }
 }

@@ -1,17 +1,35 @@
 import BerthCore
 import BerthNFTables
 
-/// Installs and removes Berth's nftables objects, on any backend: the kernel's, or a
-/// `FakeBackend` whose dump tests compare with goldens.
+/// Installs and removes one instance's nftables objects in Berth's shared table, on any
+/// backend: the kernel's, or a `FakeBackend` whose dump tests compare with goldens.
 ///
 /// Reads only Berth's own table (`list(table:)`), and each operation reads it at most
-/// once; callers that already hold a copy pass it in.
+/// once; callers that already hold a copy pass it in. Objects of other instances (other
+/// state directories) are never changed: each instance's are told apart by their tags.
 struct Firewall {
     let backend: any NFTablesBackend
+    /// The instance whose objects this firewall adds and removes.
+    let instance: StateInstance
 
     /// Berth's table as it is now; nil when it does not exist.
     func table() throws(BerthError) -> Ruleset.TableContents? {
         try backend.list(table: FirewallLayout.table)
+    }
+
+    /// Whether a rule's or element's comment makes it this instance's. An object tagged
+    /// without an instance id is ours only in a store made before instances, and only when
+    /// it names something we know (`known`).
+    func owns(_ comment: String?, known: (KernelNames.Tag) -> Bool) -> KernelNames.Tag? {
+        guard let tag = KernelNames.Tag(comment), tag.belongs(to: instance) else { return nil }
+        if tag.instance == nil, !known(tag) { return nil }
+        return tag
+    }
+
+    /// The rules of `network` as this instance tags them.
+    func rules(of network: NetworkRecord) -> [Rule] {
+        FirewallLayout.networkRules(name: network.name, instance: instance.id, subnet: network.subnet, bridge: network.bridge,
+                                    isInternal: network.isInternal)
     }
 
     /// Makes sure Berth's table, maps, chains and static rules exist, plus the rules of
@@ -22,24 +40,25 @@ struct Firewall {
             for object in FirewallLayout.skeleton { transaction.add(object) }
             for rule in FirewallLayout.staticRules { transaction.add(.rule(rule)) }
         }
-        if !Presence(of: network, in: current).hasNetworkRules {
-            for rule in FirewallLayout.networkRules(name: network.name, subnet: network.subnet, bridge: network.bridge,
-                                                    isInternal: network.isInternal) {
-                transaction.add(.rule(rule))
-            }
+        if !Presence(of: network, firewall: self, in: current).hasNetworkRules {
+            for rule in rules(of: network) { transaction.add(.rule(rule)) }
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
     }
 
-    /// Removes the rules tagged with the network's name.
+    /// Removes the rules tagged with the network's name (and this instance).
     func removeNetwork(_ network: NetworkRecord) throws(BerthError) {
         guard let current = try table() else { return }
-        let tag = FirewallLayout.networkTag(network.name)
         var transaction = Transaction()
         for chain in current.chains {
-            for rule in chain.rules where rule.comment == tag { transaction.delete(.rule(rule)) }
+            for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
+    }
+
+    func isTagged(_ rule: Rule, with network: NetworkRecord) -> Bool {
+        guard let tag = owns(rule.comment, known: { $0.owner == network.name }) else { return false }
+        return tag.kind == .network && tag.owner == network.name
     }
 
     /// What of Berth's nftables a network found in place before its kernel objects were
@@ -49,50 +68,61 @@ struct Firewall {
         var hasTable: Bool
         var hasNetworkRules: Bool
 
-        init(of network: NetworkRecord, in table: Ruleset.TableContents?) {
-            let tag = FirewallLayout.networkTag(network.name)
+        init(of network: NetworkRecord, firewall: Firewall, in table: Ruleset.TableContents?) {
             hasTable = table != nil
-            hasNetworkRules = table?.chains.contains { $0.rules.contains { $0.comment == tag } } ?? false
+            hasNetworkRules = table?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
         }
     }
 
-    /// Takes back what `installNetwork` added to what was there (`before`).
+    /// Takes back what `installNetwork` added to what was there (`before`). The table goes
+    /// only if it is new and holds nothing of anyone else's by now.
     func remove(_ network: NetworkRecord, addedSince before: Presence) throws(BerthError) {
         if !before.hasTable {
-            var transaction = Transaction()
-            transaction.delete(.table(FirewallLayout.table))
-            try backend.apply(transaction)
-        } else if !before.hasNetworkRules {
+            let current = try table()
+            let others = current.map { table in
+                table.chains.contains { $0.rules.contains { !FirewallLayout.isStatic($0) && !isTagged($0, with: network) } }
+                    || table.sets.contains { !$0.elements.isEmpty }
+            } ?? false
+            if !others {
+                var transaction = Transaction()
+                transaction.destroy(.table(FirewallLayout.table))
+                try backend.apply(transaction)
+                return
+            }
+        }
+        if !before.hasNetworkRules {
             try removeNetwork(network)
         }
     }
 }
 
 extension Firewall {
-    /// Deletes rules tagged with a network the state does not know, and elements of unknown
-    /// endpoints; returns them in words. A scope narrowed to one endpoint touches only its
-    /// elements, and no rule.
-    func removeLeftovers(knownNetworks: Set<String>, knownEndpoints: Set<String>, scope: GarbageScope = .all) throws(BerthError) -> [String] {
+    /// Deletes this instance's rules tagged with a network the state does not know, and its
+    /// elements of endpoints (and publications) not in `liveEndpoints`; returns them in
+    /// words. Untagged and other instances' objects stay. A scope narrowed to one endpoint
+    /// touches only its elements, and no rule.
+    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all) throws(BerthError) -> [String] {
         guard let current = try table() else { return [] }
         var transaction = Transaction()
         var removed: [String] = []
-        let networkPrefix = FirewallLayout.networkTag("")
         for chain in current.chains where scope.coversAll {
             for rule in chain.rules {
-                guard let comment = rule.comment, comment.hasPrefix(networkPrefix) else { continue }
-                let name = String(comment.dropFirst(networkPrefix.count))
-                if !knownNetworks.contains(name) {
-                    transaction.delete(.rule(rule))
-                    removed.append("rule in chain \(chain.chain.name) of network \(name)")
+                // Only a tag with our id: an untagged rule of a network we do not know is no
+                // one's to remove.
+                guard let tag = KernelNames.Tag(rule.comment), tag.kind == .network, tag.instance == instance.id else { continue }
+                if !knownNetworks.contains(tag.owner) {
+                    transaction.destroy(.rule(rule))
+                    removed.append("rule in chain \(chain.chain.name) of network \(tag.owner)")
                 }
             }
         }
-        let endpointPrefix = FirewallLayout.endpointTag("")
         for contents in current.sets {
             for element in contents.elements {
-                guard let comment = element.comment, comment.hasPrefix(endpointPrefix) else { continue }
-                let id = String(comment.dropFirst(endpointPrefix.count))
-                if !knownEndpoints.contains(id), scope.covers(endpoint: id) {
+                guard let tag = owns(element.comment, known: { _ in true }), tag.kind == .endpoint else { continue }
+                // An untagged element of a store made before instances is its own only if it
+                // names a live endpoint; otherwise it may be another instance's.
+                if tag.instance == nil { continue }
+                if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
                     transaction.destroy(.element(element, in: contents.set))
                     removed.append("element \(element.rendered) of map \(contents.set.name)")
                 }
@@ -104,20 +134,25 @@ extension Firewall {
 }
 
 extension Firewall {
+    /// The map elements of an endpoint's published ports.
+    func elements(of endpoint: EndpointRecord) -> [(Element, NFTSet)] {
+        endpoint.ports.map { FirewallLayout.element(for: $0, container: endpoint.address, instance: instance.id) }
+    }
+
     /// Adds the endpoint's published ports as map elements in one batch. Elements are
-    /// *created*, so a key the kernel already holds is refused even if the state missed it.
+    /// *created*, so a key the kernel already holds is refused even if the state missed it —
+    /// also a key another instance publishes.
     func publish(_ endpoint: EndpointRecord) throws(BerthError) {
         guard !endpoint.ports.isEmpty else { return }
         var transaction = Transaction()
-        for mapping in endpoint.ports {
-            let (element, map) = FirewallLayout.element(for: mapping, container: endpoint.address)
+        for (element, map) in elements(of: endpoint) {
             transaction.create(.element(element, in: map))
         }
         do {
             try backend.apply(transaction)
         } catch where error.code == .alreadyExists {
             throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
-                             hint: "another endpoint holds it outside the state: remove leftovers with garbage collection",
+                             hint: "another endpoint holds it outside the state (a leftover, or another state directory's): remove leftovers with garbage collection, or choose another host port",
                              object: .endpoint(endpoint.id), operation: .publish, parameter: "ports", remedy: .collectGarbage, cause: error)
         }
     }
@@ -126,8 +161,7 @@ extension Firewall {
     func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
         guard !endpoint.ports.isEmpty else { return }
         var transaction = Transaction()
-        for mapping in endpoint.ports {
-            let (element, map) = FirewallLayout.element(for: mapping, container: endpoint.address)
+        for (element, map) in elements(of: endpoint) {
             transaction.destroy(.element(element, in: map))
         }
         do {

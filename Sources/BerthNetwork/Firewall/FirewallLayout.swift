@@ -17,7 +17,14 @@ public import BerthNFTables
 ///
 /// A published port is one map element, never a rule, so the cost of publishing and of
 /// each packet stays flat however many ports are published. Per-network rules (guard and
-/// masquerade) carry the comment `berth-network NAME` so they can be found and removed.
+/// masquerade) carry the comment `berth-network NAME @INSTANCE`, map elements
+/// `berth-endpoint ID @INSTANCE`, so they can be found and removed by their owner.
+///
+/// The table is shared by every Berth instance on the host (every state directory): the
+/// chains, the maps and the static rules are the same for all, so a host port has one owner
+/// across instances (an element is *created*; the kernel refuses a second with its key).
+/// Each instance adds and removes only its own rules and elements, and never rebuilds the
+/// table (see `Firewall.reconcile`).
 public enum FirewallLayout {
     public static let table = Table(.ip, "berth")
 
@@ -33,6 +40,14 @@ public enum FirewallLayout {
     public static let forward = table.chain("forward", BaseChain(type: .filter, hook: .forward, priority: .filter))
 
     static let loopback = (try? CIDR(parsing: "127.0.0.0/8"))
+
+    /// Whether `rule` is one of the static rules (shared by every instance): compared by what
+    /// it says, comment included.
+    static func isStatic(_ rule: Rule) -> Bool {
+        staticRuleTexts.contains(rule.chain + " " + Renderer.rule(rule))
+    }
+
+    private static let staticRuleTexts = Set(staticRules.map { $0.chain + " " + Renderer.rule($0) })
 
     /// The rules that do not depend on any network.
     public static var staticRules: [Rule] {
@@ -56,11 +71,11 @@ public enum FirewallLayout {
     }
 
     /// The comment that tags a network's rules.
-    public static func networkTag(_ name: String) -> String { "berth-network \(name)" }
+    public static func networkTag(_ name: String, instance: String) -> String { KernelNames.networkAlias(name, instance: instance) }
 
-    /// The rules of one network.
-    public static func networkRules(name: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool) -> [Rule] {
-        let tag = networkTag(name)
+    /// The rules of one network of `instance`.
+    public static func networkRules(name: String, instance: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool) -> [Rule] {
+        let tag = networkTag(name, instance: instance)
         var rules = [
             // Containers are reachable only through their bridge (or published ports), not
             // by a LAN peer that routes the subnet to the host.
@@ -89,15 +104,18 @@ public enum FirewallLayout {
 
 extension FirewallLayout {
     /// The comment that tags an endpoint's map elements.
-    public static func endpointTag(_ id: String) -> String { "berth-endpoint \(id)" }
+    public static func endpointTag(_ id: String, instance: String) -> String { KernelNames.endpointAlias(id, instance: instance) }
 
-    /// The map element of one published port: keyed by protocol and port in `publish_any`
-    /// for a wildcard publish, by host address too in `publish_addr`.
-    public static func element(for mapping: PortMappingRecord, container: IPv4Address) -> (Element, NFTSet) {
+    /// The longest endpoint id whose tag fits an nftables comment (127 bytes).
+    public static let maxEndpointIDLength = 127 - KernelNames.endpointAliasPrefix.utf8.count - KernelNames.instanceSeparator.utf8.count - 8
+
+    /// The map element of one published port of an endpoint of `instance`: keyed by protocol
+    /// and port in `publish_any` for a wildcard publish, by host address too in `publish_addr`.
+    public static func element(for mapping: PortMappingRecord, container: IPv4Address, instance: String) -> (Element, NFTSet) {
         let value: [Value] = [.ipv4(container), .port(mapping.containerPort)]
         let proto = Value.proto(mapping.key.proto.ipProtocolNumber)
         let port = Value.port(mapping.key.hostPort)
-        let comment = endpointTag(mapping.endpointID)
+        let comment = endpointTag(mapping.endpointID, instance: instance)
         if case .v4(let host) = mapping.key.hostAddress, !host.isUnspecified {
             return (Element([.ipv4(host), proto, port], value, comment: comment), publishByAddress)
         }

@@ -70,9 +70,10 @@ public enum IPv6FirewallLayout {
         uniqueLocal?.contains(subnet) ?? false
     }
 
-    /// The rules of one network's IPv6 subnet, tagged like its IPv4 rules.
-    public static func networkRules(name: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool) -> [Rule] {
-        let tag = FirewallLayout.networkTag(name)
+    /// The rules of one network's IPv6 subnet, tagged like its IPv4 rules (with the
+    /// instance that owns them).
+    public static func networkRules(name: String, instance: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool) -> [Rule] {
+        let tag = FirewallLayout.networkTag(name, instance: instance)
         var rules = [
             // Containers are reachable only through their bridge (or published ports), not
             // by a LAN peer that routes the subnet to the host.
@@ -102,11 +103,11 @@ public enum IPv6FirewallLayout {
     /// and port in `publish_any` for a wildcard publish (`[::]`), by host address too in
     /// `publish_addr`. A mapping on an IPv4 host address has no IPv6 element (nil): a
     /// dual-stack `-p 8080:80` is two mappings, `0.0.0.0:8080` and `[::]:8080`, one per family.
-    public static func element(for mapping: PortMappingRecord, container: IPv6Address) -> (Element, NFTSet)? {
+    public static func element(for mapping: PortMappingRecord, container: IPv6Address, instance: String) -> (Element, NFTSet)? {
         let value: [Value] = [.ipv6(container), .port(mapping.containerPort)]
         let proto = Value.proto(mapping.key.proto.ipProtocolNumber)
         let port = Value.port(mapping.key.hostPort)
-        let comment = FirewallLayout.endpointTag(mapping.endpointID)
+        let comment = FirewallLayout.endpointTag(mapping.endpointID, instance: instance)
         switch mapping.key.hostAddress {
         case .v6(let host) where !host.isUnspecified:
             return (Element([.ipv6(host), proto, port], value, comment: comment), publishByAddress)

@@ -120,6 +120,18 @@ public final class HostHandle: @unchecked Sendable {
         kernel.socketOwner(inode: inode)
     }
 
+    /// Deletes a link of the host namespace without waiting for the kernel to finish (see
+    /// `KernelAccess.deleteLinkInBackground`).
+    public func deleteLinkInBackground(named name: InterfaceName) throws(BerthError) {
+        try kernel.deleteLinkInBackground(named: name, in: socketNamespace)
+    }
+
+    /// The namespace recorded at `path` with `identity`, if it still exists (see `isAlive`).
+    public func aliveNamespace(path: String, identity: NamespaceIdentity) -> NetworkNamespace? {
+        guard let namespace = try? kernel.openNamespace(.path(path)), namespace.identity == identity else { return nil }
+        return namespace
+    }
+
     /// Fails if the fail point `name` is armed on this handle or, in a debug build, through
     /// `BERTH_FAILPOINT`.
     func check(failPoint name: String) throws(BerthError) {

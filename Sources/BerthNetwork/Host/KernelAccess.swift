@@ -31,4 +31,20 @@ public protocol KernelAccess: AnyObject {
     /// Who holds the socket `inode` ("process nginx (pid 42)"), or nil; used only to word
     /// an error, so it may be slow.
     func socketOwner(inode: UInt32) -> String?
+
+    /// Deletes the link called `name` in `namespace` without waiting for the kernel to
+    /// finish: deleting a veth waits out RCU grace periods (12–23 ms) that nobody needs to
+    /// wait for once the link is unplugged. `SystemKernel` hands the deletion to a detached
+    /// process; a link that outlives it (a crash) keeps its name and tag for `gc`.
+    func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError)
+}
+
+extension KernelAccess {
+    /// Deletes the link and waits: for kernels that have no cheaper way.
+    public func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError) {
+        let netlink = RouteNetlink(transport: try transport(.route, in: namespace), namespace: namespace)
+        do {
+            try netlink.deleteLink(.name(name))
+        } catch where error.code == .notFound {}
+    }
 }

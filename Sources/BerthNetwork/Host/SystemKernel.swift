@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
+internal import CBerthShim
 import SystemPackage
 public import BerthNamespace
 public import BerthNetlink
@@ -50,6 +51,16 @@ public final class SystemKernel: KernelAccess, Sendable {
 
     public func socketOwner(inode: UInt32) -> String? {
         ProcFile.owner(ofSocket: inode)
+    }
+
+    /// A detached grandchild sends the RTM_DELLINK (`berth_delete_link_detached`); when it
+    /// cannot be started, the link is deleted here and the caller waits after all.
+    public func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError) {
+        if berth_delete_link_detached(namespace?.descriptor ?? -1, name.rawValue) == 0 { return }
+        let netlink = RouteNetlink(transport: try transport(.route, in: namespace), namespace: namespace)
+        do {
+            try netlink.deleteLink(.name(name))
+        } catch where error.code == .notFound {}
     }
 }
 

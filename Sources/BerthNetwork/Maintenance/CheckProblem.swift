@@ -1,6 +1,23 @@
 /// Something `berth check` found missing or wrong: which endpoint or network, which
-/// object, and what is wrong with it.
+/// object, what is wrong with it, and what repairs it.
 public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
+    /// What makes a problem go away. `check` never names a repair that does not.
+    public enum Repair: Sendable, Hashable {
+        /// `reconcile` restores it.
+        case reconcile
+        /// The endpoint cannot be restored — its veth pair or its namespace is gone, or its
+        /// detach was interrupted — and garbage collection (or detaching it) removes it.
+        case collectGarbage
+        /// Something inside the container is gone (its interface, address or route):
+        /// detaching the endpoint and attaching it again makes it anew.
+        case reattach
+        /// An adopted bridge is gone: Berth never makes a bridge it did not make; its owner
+        /// makes it again, then `reconcile` puts the network back on it.
+        case recreateBridge
+        /// A link of another kind holds the bridge's name: remove it, then `reconcile`.
+        case removeLink
+    }
+
     /// The endpoint concerned, if any.
     public var endpoint: String?
     /// The network concerned.
@@ -9,12 +26,15 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
     public var object: String
     /// What is wrong.
     public var problem: String
+    /// What repairs it.
+    public var repair: Repair
 
-    public init(endpoint: String?, network: String, object: String, problem: String) {
+    public init(endpoint: String?, network: String, object: String, problem: String, repair: Repair = .reconcile) {
         self.endpoint = endpoint
         self.network = network
         self.object = object
         self.problem = problem
+        self.repair = repair
     }
 
     public var description: String {
@@ -26,15 +46,31 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
 
 /// What `berth gc` removed.
 public struct GCReport: Sendable, Hashable {
-    /// Endpoints and publications whose namespace was gone (or, from a prune, that were
-    /// not kept), detached and forgotten.
+    /// Endpoints and publications forgotten (their address and ports freed): their
+    /// namespace or their veth was gone, their detach had been interrupted and is now
+    /// finished, or (from a prune) they were not kept.
     public var endpoints: [String] = []
-    /// Berth-tagged links the state did not know, deleted.
+    /// Links of this instance the state does not know, deleted.
     public var links: [String] = []
-    /// Berth-tagged nftables rules and elements the state did not know, deleted.
+    /// This instance's nftables rules and elements the state does not know, deleted.
     public var firewallObjects: [String] = []
 
     public init() {}
 
     public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && firewallObjects.isEmpty }
+}
+
+/// What `berth reconcile` did.
+public struct ReconcileReport: Sendable, Hashable {
+    /// What was missing or wrong and is now as the state says.
+    public var restored: [CheckProblem] = []
+    /// Objects of a store made before instances, now tagged with its instance.
+    public var retagged: [CheckProblem] = []
+    /// What reconcile cannot restore, each with the repair that can.
+    public var remaining: [CheckProblem] = []
+
+    public init() {}
+
+    /// Nothing was missing, nothing needed a tag, nothing is left.
+    public var isEmpty: Bool { restored.isEmpty && retagged.isEmpty && remaining.isEmpty }
 }

@@ -16,12 +16,4 @@ enum GarbageScope {
         case .endpoint(let scoped): scoped == id
         }
     }
-
-    /// The host veth named for the scope's endpoint; nil for every veth.
-    var hostVeth: String? {
-        get throws(BerthError) {
-            guard case .endpoint(let id) = self else { return nil }
-            return try KernelNames.hostVeth(forEndpoint: id).rawValue
-        }
-    }
 }

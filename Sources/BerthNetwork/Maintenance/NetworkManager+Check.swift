@@ -3,9 +3,12 @@ import BerthNamespace
 import BerthNetlink
 
 extension NetworkManager {
-    /// Checks that every recorded object exists in the kernel: each network's bridge and
-    /// gateway address, and for each endpoint (or only `id`) its veth on the bridge, its
-    /// namespace, and inside it the interface, address and default route.
+    /// Checks that every recorded object exists in the kernel as the state says: each
+    /// network's bridge (MAC, tag, gateway address, up), and for each endpoint (or only
+    /// `id`) its veth on the bridge, its namespace, and inside it the interface, address
+    /// and default route; then this instance's rules and elements in Berth's table (with
+    /// those of its publications, unless `id` narrows the check). Each
+    /// problem names the repair that removes it.
     public func check(id: String? = nil) throws(BerthError) -> [CheckProblem] {
         do {
             return try checkKernel(id: id)
@@ -15,69 +18,41 @@ extension NetworkManager {
     }
 
     private func checkKernel(id: String?) throws(BerthError) -> [CheckProblem] {
-        let (networks, endpoints) = try store.read { tx throws(BerthError) in
+        let (instance, networks, endpoints, publications) = try store.read { tx throws(BerthError) in
             let endpoints = if let id { [try tx.endpoint(matching: id)] } else { try tx.endpoints() }
-            return (try tx.networks(), endpoints)
+            // Publications share the maps: each is checked with everything, none with one endpoint.
+            return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [])
         }
-        let links = Dictionary(try host.netlink.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let addresses = try host.netlink.addresses(family: .ipv4)
+        let view = try HostView(host, addresses: true)
         var problems: [CheckProblem] = []
         let inScope = Set(endpoints.map(\.network))
-        for network in networks where id == nil || inScope.contains(network.name) {
-            guard let bridge = links[network.bridge.rawValue], bridge.kind == .bridge else {
-                problems.append(CheckProblem(endpoint: nil, network: network.name, object: "bridge \(network.bridge)", problem: "missing"))
-                continue
-            }
-            let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
-            if !addresses.contains(where: { $0.linkIndex == bridge.index && $0.cidr == gateway }) {
-                problems.append(CheckProblem(endpoint: nil, network: network.name, object: "address \(gateway) on \(network.bridge)", problem: "missing"))
-            }
-            if !bridge.isUp {
-                problems.append(CheckProblem(endpoint: nil, network: network.name, object: "bridge \(network.bridge)", problem: "down"))
-            }
+        let scopedNetworks = networks.filter { id == nil || inScope.contains($0.name) }
+        // A bridge reconcile cannot restore takes its ports' "not on bridge" with it.
+        var unrestorable: Set<String> = []
+        for network in scopedNetworks {
+            let found = try bridgeProblems(network, view: view, instance: instance)
+            if found.contains(where: { $0.repair != .reconcile }) { unrestorable.insert(network.name) }
+            problems += found
         }
         let networksByName = Dictionary(networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for endpoint in endpoints {
             guard let network = networksByName[endpoint.network] else { continue }
-            problems += checkEndpoint(endpoint, network: network, links: links)
-        }
-        let scopedNetworks = networks.filter { id == nil || inScope.contains($0.name) }
-        problems += firewallProblems(networks: scopedNetworks, endpoints: endpoints, table: try firewall.table())
-        return problems
-    }
-
-    private func checkEndpoint(_ endpoint: EndpointRecord, network: NetworkRecord, links: [String: Link]) -> [CheckProblem] {
-        func problem(_ object: String, _ what: String) -> CheckProblem {
-            CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: object, problem: what)
-        }
-        var problems: [CheckProblem] = []
-        if let veth = links[endpoint.hostVeth.rawValue] {
-            if veth.masterIndex != links[network.bridge.rawValue]?.index {
-                problems.append(problem("veth \(endpoint.hostVeth)", "not on bridge \(network.bridge)"))
+            problems += vethProblems(endpoint, network: network, view: view, instance: instance,
+                                     bridgeRestorable: !unrestorable.contains(network.name))
+            if !endpoint.isDetaching {
+                problems += insideProblems(endpoint, network: network, vethPresent: view.byName[endpoint.hostVeth.rawValue] != nil)
             }
-        } else {
-            problems.append(problem("veth \(endpoint.hostVeth)", "missing"))
         }
-        guard let namespace = try? host.open(.path(endpoint.namespacePath)),
-              namespace.identity == endpoint.namespaceIdentity else {
-            problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
-            return problems
-        }
-        do throws(BerthError) {
-            let inside = try host.netlink(in: namespace)
-            let link = try inside.link(named: endpoint.interfaceName.rawValue)
-            let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
-            if !(try inside.addresses(of: .index(link.index), family: .ipv4).contains { $0.cidr == cidr }) {
-                problems.append(problem("address \(cidr) on \(endpoint.interfaceName)", "missing"))
-            }
-            let gateway = IPAddress.v4(network.gateway)
-            if !(try inside.routes(family: .ipv4).contains { $0.isDefault && $0.gateway == gateway }) {
-                problems.append(problem("default route via \(network.gateway)", "missing"))
-            }
-        } catch where error.code == .notFound {
-            problems.append(problem("interface \(endpoint.interfaceName) in \(endpoint.namespacePath)", "missing"))
-        } catch {
-            problems.append(problem("network namespace \(endpoint.namespacePath)", "unreadable: \(error)"))
+        let published = try publishable(publications)
+        problems += published.gone
+        let owners = endpoints + published.views
+        let firewall = try self.firewall(instance)
+        let plan = firewall.plan(networks: scopedNetworks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
+        problems += self.problems(plan.missing, endpoints: owners, problem: "missing")
+        problems += self.problems(plan.conflicts, endpoints: owners, problem: "conflict").map { problem in
+            var problem = problem
+            problem.repair = .reattach
+            return problem
         }
         return problems
     }

@@ -3,12 +3,19 @@ import BerthNamespace
 import BerthNetlink
 
 extension NetworkManager {
-    /// Removes what a crash or a vanished container left behind: endpoints and publications
-    /// whose namespace is gone (their record, address and ports), and Berth-tagged kernel
-    /// objects — host veths named `vb…`, bridges tagged `berth-network NAME`, firewall rules
-    /// and map elements tagged with a network, endpoint or publication — that the state
-    /// does not know.
+    /// Removes what a crash or a vanished container left behind, of this instance only:
     ///
+    /// - endpoints whose kernel objects are gone — their namespace is gone, or their host
+    ///   veth is (the pair dies as one) — and endpoints whose detach was interrupted, which
+    ///   it finishes: their record, address and ports;
+    /// - publications whose namespace is gone: their record and ports;
+    /// - links tagged with this instance that the state does not know: veths of endpoints
+    ///   it does not have (or no longer has under that name: a detach's renamed pair), and
+    ///   bridges of networks it does not have;
+    /// - this instance's rules, and its map elements of unknown networks, endpoints and
+    ///   publications.
+    ///
+    /// Another instance's objects, and untagged ones (which could be anyone's), are left.
     /// Reads the endpoints and publications once, the links once and Berth's nftables
     /// table once.
     public func gc() throws(BerthError) -> GCReport {
@@ -38,40 +45,60 @@ extension NetworkManager {
     private func collectGarbage(_ scope: GarbageScope) throws(BerthError) -> GCReport {
         do {
             return try store.write { tx throws(BerthError) -> GCReport in
+                let instance = try tx.instance()
+                let view = try HostView(host, addresses: false)
                 var report = GCReport()
-                var alive: [EndpointRecord] = []
+                var live: [String: EndpointRecord] = [:]
+                var finished: Set<String> = []
                 for endpoint in try tx.endpoints() {
-                    if !scope.covers(endpoint: endpoint.id) || host.isAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) {
-                        alive.append(endpoint)
-                    } else {
-                        // The kernel destroyed the veth pair with the namespace (see `unwire`);
-                        // a pair something else keeps alive is a leftover veth below.
+                    if !scope.covers(endpoint: endpoint.id) {
+                        live[endpoint.id] = endpoint
+                        continue
+                    } else if endpoint.isDetaching {
+                        try finishDetach(endpoint, tx: tx, instance: instance, links: view.links)
+                        finished.insert(endpoint.id)
+                    } else if !host.isAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
+                                || view.byName[endpoint.hostVeth.rawValue] == nil {
+                        // The kernel destroyed the pair with the namespace, or the pair is gone
+                        // and the endpoint with it. A pair something else keeps alive is a
+                        // leftover link below.
                         _ = try tx.deleteEndpoint(id: endpoint.id)
-                        report.endpoints.append(endpoint.id)
+                    } else {
+                        live[endpoint.id] = endpoint
+                        continue
                     }
+                    report.endpoints.append(endpoint.id)
                 }
                 // Publications have ids of their own: a narrowed gc leaves them all alone.
                 let publications = if scope.coversAll { try collectPublications(tx) } else { (removed: [String](), kept: try tx.publications().map(\.id)) }
                 report.endpoints += publications.removed
                 let networks = try tx.networks()
-                let knownVeths = Set(alive.map(\.hostVeth.rawValue))
                 let knownNetworks = Set(networks.map(\.name))
                 let knownBridges = Set(networks.map(\.bridge.rawValue))
-                let vethOfScope = try scope.hostVeth
-                for link in try host.netlink.links() {
-                    let leftoverVeth = link.kind == .veth && link.name.hasPrefix(KernelNames.hostVethPrefix)
-                        && link.name.utf8.count == 15 && !knownVeths.contains(link.name)
-                        && (vethOfScope == nil || link.name == vethOfScope)
-                    let leftoverBridge = scope.coversAll && link.kind == .bridge && !knownBridges.contains(link.name)
-                        && KernelNames.networkName(fromAlias: link.alias).map { !knownNetworks.contains($0) } ?? false
-                    guard leftoverVeth || leftoverBridge else { continue }
+                for link in view.links {
+                    // Only tags that carry this instance's id: an untagged link could be any
+                    // instance's (or a store's from before instances).
+                    guard let tag = KernelNames.Tag(link.alias), tag.instance == instance.id else { continue }
+                    let leftover: Bool
+                    switch (tag.kind, link.kind) {
+                    case (.endpoint, .veth):
+                        // finishDetach handed those of finished detaches to the kernel already.
+                        leftover = scope.covers(endpoint: tag.owner) && !finished.contains(tag.owner)
+                            && live[tag.owner]?.hostVeth.rawValue != link.name
+                    case (.network, .bridge) where scope.coversAll:
+                        leftover = !knownNetworks.contains(tag.owner) && !knownBridges.contains(link.name)
+                    default:
+                        leftover = false
+                    }
+                    guard leftover else { continue }
                     do throws(BerthError) {
                         try host.netlink.deleteLink(.index(link.index))
                     } catch where error.code == .notFound {}
                     report.links.append(link.name)
                 }
-                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks,
-                                                                      knownEndpoints: Set(alive.map(\.id) + publications.kept), scope: scope)
+                report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
+                                                                                liveEndpoints: Set(live.keys).union(publications.kept),
+                                                                                scope: scope)
                 return report
             }
         } catch {

@@ -3,46 +3,100 @@ import BerthNetlink
 import BerthNFTables
 
 extension NetworkManager {
-    /// Puts back what the state calls for after an `nft flush ruleset`, a firewall reload
-    /// or a reboot of the network stack: every network's bridge, address and sysctls, and
-    /// Berth's whole nftables table with its guards, masquerade rules and one map element
-    /// per published port (an endpoint's or a publication's) — the table in one atomic
-    /// batch. Returns what was missing.
+    /// Puts back the kernel side the state calls for, after a bridge was deleted by hand,
+    /// an `nft flush ruleset`, a firewall reload or a restart of the network stack:
     ///
-    /// Reads the state once, the links once and Berth's table once.
+    /// - every network's bridge: made again if Berth made it (with its fixed MAC and tag),
+    ///   its MAC and tag corrected, the gateway address added, set up; sysctls;
+    /// - every endpoint's host veth (when it exists): enslaved to its bridge with hairpin
+    ///   on, up, tagged;
+    /// - this instance's rules and map elements (of endpoints and publications) in Berth's
+    ///   shared table, and the table's skeleton and static rules when missing — in one
+    ///   atomic batch, touching no other instance's objects. Endpoints whose veth is gone,
+    ///   and publications whose namespace is gone, get no elements.
+    ///
+    /// Returns what it restored, what it tagged, and what it cannot restore (an endpoint
+    /// whose veth pair is gone, an adopted bridge that is gone, …) with the repair that can.
+    ///
+    /// Reads the state once, the links and addresses once and Berth's table once.
     @discardableResult
-    public func reconcile() throws(BerthError) -> [CheckProblem] {
+    public func reconcile() throws(BerthError) -> ReconcileReport {
         do {
-            return try store.write { tx throws(BerthError) -> [CheckProblem] in
+            return try store.write { tx throws(BerthError) -> ReconcileReport in
+                let instance = try tx.instance()
                 let networks = try tx.networks()
-                // Publications' elements live in the same maps, so they are restored alike.
-                let endpoints = try tx.endpoints() + tx.publications().map { publication throws(BerthError) in try publication.firewallView() }
-                let firewall = try self.firewall
-                var missing = firewallProblems(networks: networks, endpoints: endpoints, table: try firewall.table())
-                let links = Dictionary(try host.netlink.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+                let endpoints = try tx.endpoints()
+                let publications = try tx.publications()
+                let view = try HostView(host, addresses: true)
+                var report = ReconcileReport()
+                var bridges: [String: Int32] = [:]
                 for network in networks {
-                    let bridge = links[network.bridge.rawValue]
-                    if bridge == nil {
-                        missing.append(CheckProblem(endpoint: nil, network: network.name, object: "bridge \(network.bridge)", problem: "missing"))
+                    let problems = try bridgeProblems(network, view: view, instance: instance)
+                    if problems.contains(where: { $0.repair != .reconcile }) {
+                        report.remaining += problems
+                        continue
                     }
-                    // The table is rebuilt whole below: no need to install each network's rules.
-                    _ = try ensureKernel(of: network, bridge: bridge, installFirewall: false)
+                    let existing = view.byName[network.bridge.rawValue]
+                    if let existing, problems.isEmpty {
+                        bridges[network.name] = existing.index
+                        continue
+                    }
+                    let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
+                    let gatewayPresent = existing.map { view.has(gateway, on: $0.index) }
+                    // The table is planned whole below: no need to install each network's rules.
+                    bridges[network.name] = try prepareBridge(network, instance: instance, existing: existing,
+                                                              gatewayPresent: gatewayPresent, installFirewall: false)
+                    if network.bridgeAdopted, !network.gatewayAdded, gatewayPresent == false {
+                        // Berth put it back, so removing the network takes it away again.
+                        try tx.setGatewayAdded(network: network.name)
+                    }
+                    report.restored += problems
                 }
-                try firewall.reconcile(networks: networks, endpoints: endpoints)
-                return missing
+                let networksByName = Dictionary(networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+                for endpoint in endpoints {
+                    guard let network = networksByName[endpoint.network] else { continue }
+                    let bridge = bridges[network.name]
+                    // A bridge that could not be restored is reported already, for its ports too.
+                    let problems = vethProblems(endpoint, network: network, view: view, instance: instance, bridgeRestorable: bridge != nil)
+                    guard let bridge else {
+                        // What reconcile would fix on its port waits for the bridge.
+                        report.remaining += problems.filter { $0.repair != .reconcile }
+                        continue
+                    }
+                    report.remaining += problems.filter { $0.repair != .reconcile }
+                    let fixable = problems.filter { $0.repair == .reconcile }
+                    guard !fixable.isEmpty, let veth = view.byName[endpoint.hostVeth.rawValue] else { continue }
+                    try replug(veth, of: endpoint, bridge: bridge, instance: instance)
+                    report.restored += fixable
+                }
+                let published = try publishable(publications)
+                report.remaining += published.gone
+                let owners = endpoints + published.views
+                let firewall = try self.firewall(instance)
+                let plan = firewall.plan(networks: networks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
+                if !plan.transaction.isEmpty { try firewall.backend.apply(plan.transaction) }
+                report.restored += self.problems(plan.missing, endpoints: owners, problem: "missing")
+                report.retagged += self.problems(plan.retagged, endpoints: owners, problem: "untagged")
+                report.remaining += self.problems(plan.conflicts, endpoints: owners, problem: "conflict").map { problem in
+                    var problem = problem
+                    problem.repair = .reattach
+                    return problem
+                }
+                return report
             }
         } catch {
             throw error.with(operation: .reconcile)
         }
     }
 
-    /// Missing rules and elements of `table` (Berth's table as read), as check problems.
-    func firewallProblems(networks: [NetworkRecord], endpoints: [EndpointRecord], table: Ruleset.TableContents?) -> [CheckProblem] {
-        Firewall.missing(networks: networks, endpoints: endpoints, in: table).map { owner, object in
-            let endpoint = owner.flatMap { $0.hasPrefix(FirewallLayout.endpointTag("")) ? String($0.dropFirst(FirewallLayout.endpointTag("").count)) : nil }
-            let network = owner.flatMap { $0.hasPrefix(FirewallLayout.networkTag("")) ? String($0.dropFirst(FirewallLayout.networkTag("").count)) : nil }
-            let owningNetwork = endpoint.flatMap { id in endpoints.first { $0.id == id }?.network }
-            return CheckProblem(endpoint: endpoint, network: network ?? owningNetwork ?? "", object: object, problem: "missing")
+    /// Puts an endpoint's host veth back on its bridge with hairpin on, up and tagged, in
+    /// one sendmsg (setting the master again is harmless when it is on the bridge already).
+    private func replug(_ veth: Link, of endpoint: EndpointRecord, bridge: Int32, instance: StateInstance) throws(BerthError) {
+        try host.netlink.apply { changes throws(BerthError) in
+            try changes.setMaster(.index(veth.index), to: .index(bridge))
+            try changes.setHairpin(.index(veth.index), true)
+            if !veth.isUp { try changes.setUp(.index(veth.index)) }
+            try changes.setAlias(.index(veth.index), to: KernelNames.endpointAlias(endpoint.id, instance: instance.id))
         }
     }
 }

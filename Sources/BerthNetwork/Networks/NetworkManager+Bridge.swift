@@ -3,72 +3,112 @@ import BerthNamespace
 import BerthNetlink
 
 extension NetworkManager {
-    /// Makes sure the network's kernel objects exist — bridge (up, tagged, with the gateway
-    /// address, no router advertisements), forwarding, firewall — and returns the bridge's
-    /// index. Cheap when all is in place: one link lookup.
-    func ensureKernel(of network: NetworkRecord) throws(BerthError) -> Int32 {
-        let existing: Link?
-        do throws(BerthError) {
-            existing = try host.netlink.link(named: network.bridge.rawValue)
-        } catch where error.code == .notFound {
-            existing = nil
-        }
-        return try ensureKernel(of: network, bridge: existing, installFirewall: true)
+    /// Makes sure the network's kernel objects exist — bridge (up, tagged, with its fixed MAC
+    /// and the gateway address, no router advertisements), forwarding, firewall — and returns
+    /// the bridge's index. Cheap when all is in place: one link lookup.
+    func ensureKernel(of network: NetworkRecord, instance: StateInstance) throws(BerthError) -> Int32 {
+        let existing = try lookupLink(network.bridge)
+        // The fast path of every attach. Neither the gateway address nor the firewall is
+        // re-read here (a dump each); `check` names what is missing and `reconcile` restores it.
+        if let existing, isReady(existing, for: network, instance: instance) { return existing.index }
+        return try prepareBridge(network, instance: instance, existing: existing, gatewayPresent: nil, installFirewall: true)
     }
 
-    /// `ensureKernel(of:)` with the bridge as the caller last read it (nil: no link of that
-    /// name), so a caller that listed every link does not look each one up again.
-    /// `installFirewall` false leaves Berth's nftables to the caller (reconcile rebuilds the
-    /// whole table afterwards).
+    /// The link called `name`, or nil.
+    func lookupLink(_ name: InterfaceName) throws(BerthError) -> Link? {
+        do {
+            return try host.netlink.link(named: name.rawValue)
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
+
+    /// The bridge is up and, if Berth made it, carries the network's tag and MAC.
+    func isReady(_ link: Link, for network: NetworkRecord, instance: StateInstance) -> Bool {
+        guard link.kind == .bridge, link.isUp else { return false }
+        if network.bridgeAdopted { return true }
+        return link.mac == network.bridgeMAC && isTagged(link, by: network, instance: instance)
+    }
+
+    /// Whether `link` carries the tag of `network` of `instance` (or, in a store made
+    /// before instances, the network's tag without an id).
+    func isTagged(_ link: Link, by network: NetworkRecord, instance: StateInstance) -> Bool {
+        guard let tag = KernelNames.Tag(link.alias), tag.kind == .network, tag.owner == network.name else { return false }
+        return tag.belongs(to: instance)
+    }
+
+    /// Brings the network's bridge to what the state says, from `existing` (the link of its
+    /// name as last read; nil when there is none): a bridge Berth makes is created with its
+    /// MAC and tag, or given them back; the gateway address is added when missing
+    /// (`gatewayPresent`, or read here when nil); the bridge goes up; sysctls, forwarding and
+    /// (with `installFirewall`) the network's rules are put in place. Returns its index.
     ///
-    /// An existing link of the bridge's name is adopted if it is a bridge (EEXIST after a
-    /// race or a crash is fine); anything else is refused. Objects this call created are
-    /// removed again if a later step fails.
-    func ensureKernel(of network: NetworkRecord, bridge existing: Link?, installFirewall: Bool) throws(BerthError) -> Int32 {
-        if let existing {
-            guard existing.kind == .bridge else {
-                throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
-                                 hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
-                                 parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
-            }
-            // The fast path of every attach. The firewall is not re-read here (a dump per
-            // attach); after an `nft flush ruleset`, reconciling puts it back.
-            if existing.isUp, KernelNames.networkName(fromAlias: existing.alias) == network.name {
-                return existing.index
-            }
+    /// An adopted bridge that is gone cannot be made again (it was never Berth's), and a
+    /// link of another kind holding the name is refused. What this call added is taken back
+    /// if a later step fails; corrections of a MAC or a tag are kept.
+    func prepareBridge(_ network: NetworkRecord, instance: StateInstance, existing: Link?, gatewayPresent: Bool?,
+                       installFirewall: Bool) throws(BerthError) -> Int32 {
+        if let existing, existing.kind != .bridge {
+            throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
+                             hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
+                             parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+        }
+        if existing == nil, network.bridgeAdopted {
+            throw BerthError(.notFound, "bridge \(network.bridge) of network \(network.name) is gone; it was adopted, not made by Berth, so Berth does not make it again",
+                             hint: "create the bridge again, then reconcile", object: .bridge(network.bridge.rawValue))
         }
         let mtu = try network.linkMTU()
         let host = self.host
         return try Rollback.perform { rollback throws(BerthError) -> Int32 in
             let bridge: Link
-            var created = false
             if let existing {
                 bridge = existing
             } else {
-                do throws(BerthError) {
-                    bridge = try host.netlink.createBridge(named: network.bridge, mtu: mtu)
-                    created = true
-                    rollback.add("delete bridge \(network.bridge)") { () throws(BerthError) in try host.netlink.deleteLink(.index(bridge.index)) }
-                } catch where error.code == .alreadyExists {
-                    bridge = try host.netlink.link(named: network.bridge.rawValue)
-                    guard bridge.kind == .bridge else {
-                        throw BerthError(.conflict, "link \(network.bridge) exists but is not a bridge", hint: "choose another bridge name",
-                                         object: .link(network.bridge.rawValue), parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
-                    }
-                }
+                bridge = try createBridge(network, instance: instance, mtu: mtu)
+                rollback.add("delete bridge \(network.bridge)") { () throws(BerthError) in try host.netlink.deleteLink(.index(bridge.index)) }
             }
             try host.check(failPoint: "network.bridge")
             let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
-            let hasGateway = created ? false : try host.netlink.addresses(of: .index(bridge.index), family: .ipv4).contains { $0.cidr == gateway }
-            // IPv6 router advertisements on the bridge would let a container reconfigure the
-            // host's view of the network; the key is absent when IPv6 is disabled.
-            do throws(BerthError) {
-                try host.setSysctl("net/ipv6/conf/\(network.bridge)/accept_ra", to: "0")
-            } catch where error.code == .notFound {}
+            let hasGateway: Bool
+            if existing == nil {
+                hasGateway = false
+            } else if let gatewayPresent {
+                hasGateway = gatewayPresent
+            } else {
+                hasGateway = try host.netlink.addresses(of: .index(bridge.index), family: .ipv4).contains { $0.cidr == gateway }
+            }
+            if !network.bridgeAdopted {
+                // IPv6 router advertisements on the bridge would let a container reconfigure
+                // the host's view of the network; the key is absent when IPv6 is disabled.
+                // Not on an adopted bridge: it may be the host's own link to its LAN.
+                do throws(BerthError) {
+                    try host.setSysctl("net/ipv6/conf/\(network.bridge)/accept_ra", to: "0")
+                } catch where error.code == .notFound {}
+                // Should the bridge's MAC ever change (a bridge made before fixed MACs gets
+                // its own below), it announces the change, so containers update the
+                // gateway's neighbour entry at once instead of after it goes stale.
+                try host.setSysctl("net/ipv4/conf/\(network.bridge)/arp_notify", to: "1")
+            }
             try host.netlink.apply { changes throws(BerthError) in
-                try changes.setAlias(.index(bridge.index), to: KernelNames.networkAlias(network.name))
+                if existing != nil, !network.bridgeAdopted {
+                    if let mac = network.bridgeMAC, bridge.mac != mac { try changes.setMAC(.index(bridge.index), to: mac) }
+                    if !isTagged(bridge, by: network, instance: instance) {
+                        try changes.setAlias(.index(bridge.index), to: KernelNames.networkAlias(network.name, instance: instance.id))
+                    }
+                }
                 if !hasGateway { try changes.addAddress(gateway, to: .index(bridge.index)) }
-                try changes.setUp(.index(bridge.index))
+                if !bridge.isUp { try changes.setUp(.index(bridge.index)) }
+            }
+            if existing != nil {
+                // Taken back from an existing bridge if a later step fails (a made one goes whole).
+                if !hasGateway {
+                    rollback.add("remove address \(gateway) from \(network.bridge)") { () throws(BerthError) in
+                        try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
+                    }
+                }
+                if !bridge.isUp {
+                    rollback.add("set \(network.bridge) down") { () throws(BerthError) in try host.netlink.setDown(.index(bridge.index)) }
+                }
             }
             try host.check(failPoint: "network.address")
             // Lets the host reach ports published on 127.0.0.1: the DNATed packet leaves
@@ -79,9 +119,9 @@ extension NetworkManager {
             try host.setSysctl("net/ipv4/ip_forward", to: "1")
             if installFirewall {
                 // One read of Berth's table serves both what to add and what to take back.
-                let firewall = try self.firewall
+                let firewall = try self.firewall(instance)
                 let current = try firewall.table()
-                let before = Firewall.Presence(of: network, in: current)
+                let before = Firewall.Presence(of: network, firewall: firewall, in: current)
                 try firewall.installNetwork(network, current: current)
                 rollback.add("remove the firewall rules of network \(network.name)") { () throws(BerthError) in
                     try firewall.remove(network, addedSince: before)
@@ -89,6 +129,30 @@ extension NetworkManager {
                 try host.check(failPoint: "network.firewall")
             }
             return bridge.index
+        }
+    }
+
+    /// Creates the bridge with its fixed MAC and, in the same `sendmsg`, its tag: the kernel
+    /// handles both before the call returns, so no crash can leave a bridge without its tag
+    /// (one `gc` could not attribute).
+    private func createBridge(_ network: NetworkRecord, instance: StateInstance, mtu: UInt32) throws(BerthError) -> Link {
+        let tag = KernelNames.networkAlias(network.name, instance: instance.id)
+        do {
+            let echoed = try host.netlink.apply { changes throws(BerthError) in
+                try changes.createBridge(named: network.bridge, mtu: mtu, mac: network.bridgeMAC)
+                try changes.setAlias(.name(network.bridge), to: tag)
+            }
+            if let link = echoed.first(where: { $0.name == network.bridge.rawValue }) { return link }
+            return try host.netlink.link(named: network.bridge.rawValue)
+        } catch where error.code == .alreadyExists {
+            // Another process made a link of this name since it was looked up, and the alias
+            // message may have tagged it: take our tag off what is not ours.
+            if let raced = try? host.netlink.link(named: network.bridge.rawValue), raced.alias == tag, raced.mac != network.bridgeMAC {
+                try? host.netlink.setAlias(.index(raced.index), to: nil)
+            }
+            throw BerthError(.conflict, "bridge \(network.bridge) was created by another process meanwhile",
+                             hint: "choose another bridge name, or try again", object: .bridge(network.bridge.rawValue),
+                             parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"), cause: error)
         }
     }
 }

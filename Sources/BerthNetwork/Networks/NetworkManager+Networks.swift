@@ -16,22 +16,29 @@ extension NetworkManager {
 
     private func makeNetwork(_ options: NetworkOptions) throws(BerthError) -> NetworkRecord {
         try NetworkOptions.validate(name: options.name)
+        try NetworkOptions.refuseReserved(name: options.name)
         if let mtu = options.mtu, !NetworkOptions.mtuRange.contains(mtu) {
             throw .invalid("invalid MTU \(mtu)", hint: "use an MTU from 68 to 65535", parameter: "mtu")
+        }
+        if options.usesExistingBridge, options.bridge == nil {
+            throw .invalid("using an existing bridge needs the bridge's name", hint: "name the bridge", parameter: "bridge")
         }
         return try store.write { tx throws(BerthError) -> NetworkRecord in
             if try tx.network(named: options.name) != nil {
                 throw BerthError(.alreadyExists, "network \(options.name) already exists", hint: "choose another name, or remove that network first",
                                  object: .network(options.name), parameter: "name", remedy: .chooseAnother(parameter: "name"))
             }
+            let instance = try tx.instance()
             let others = try tx.networks()
             let id = RecordID.generate()
-            let bridge = if let given = options.bridge { given } else { try KernelNames.defaultBridge(network: options.name, id: id) }
+            let bridge = try chooseBridge(options, id: id, instance: instance)
             if let holder = others.first(where: { $0.bridge == bridge }) {
                 throw BerthError(.conflict, "bridge \(bridge) already carries network \(holder.name)", hint: "choose another bridge name",
                                  object: .bridge(bridge.rawValue), parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
             }
-            let taken = try takenSubnets(networks: others)
+            let existing = try lookupLink(bridge)
+            try checkOwnership(of: existing, bridge: bridge, options: options, instance: instance, known: Set(others.map(\.name)))
+            let taken = try takenSubnets(networks: others, except: options.usesExistingBridge ? existing?.index : nil)
             let subnet: CIDR
             if let requested = options.subnet {
                 guard requested.family == .ipv4 else {
@@ -44,15 +51,77 @@ extension NetworkManager {
             }
             let gateway = if let given = options.gateway { given } else { try IPAM.defaultGateway(for: subnet) }
             try IPAM.validate(subnet: subnet, gateway: gateway)
+            var gatewayPresent: Bool?
+            if options.usesExistingBridge, let existing {
+                let cidr = try CIDR(address: .v4(gateway), prefixLength: subnet.prefixLength)
+                gatewayPresent = try host.netlink.addresses(of: .index(existing.index), family: .ipv4).contains { $0.cidr == cidr }
+            }
             let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: subnet, gateway: gateway,
-                                       mtu: options.mtu ?? NetworkOptions.defaultMTU, isInternal: options.isInternal, created: StateClock.now())
+                                       mtu: options.mtu ?? NetworkOptions.defaultMTU, isInternal: options.isInternal, created: StateClock.now(),
+                                       bridgeAdopted: options.usesExistingBridge, gatewayAdded: gatewayPresent != true)
             try tx.insertNetwork(record)
-            _ = try ensureKernel(of: record)
+            _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true)
             return record
         }
     }
 
-    /// Removes a network with no endpoints: its bridge, its nftables objects and its record.
+    /// The bridge a new network gets: the one named, else `br-` and its id — or `berth0` for
+    /// the default network, unless another instance's bridge already has that name.
+    private func chooseBridge(_ options: NetworkOptions, id: String, instance: StateInstance) throws(BerthError) -> InterfaceName {
+        if let given = options.bridge { return given }
+        let preferred = try KernelNames.defaultBridge(network: options.name, id: id)
+        guard options.name == KernelNames.defaultNetwork, let link = try lookupLink(preferred) else { return preferred }
+        if let tag = KernelNames.Tag(link.alias), tag.kind == .network, tag.instance == instance.id { return preferred }
+        return try InterfaceName("br-" + String(id.prefix(12)))
+    }
+
+    /// Refuses a link of the bridge's name that the network may not take: another kind of
+    /// link; a bridge of another Berth instance or of a network this store knows; and, unless
+    /// the caller asked to use an existing bridge, any bridge Berth did not make. A bridge
+    /// of this instance tagged with a network the store does not know is a leftover of a
+    /// create that crashed, and is taken.
+    func checkOwnership(of existing: Link?, bridge: InterfaceName, options: NetworkOptions, instance: StateInstance,
+                                known: Set<String>) throws(BerthError) {
+        guard let existing else {
+            if options.usesExistingBridge {
+                throw BerthError(.notFound, "bridge \(bridge) does not exist", hint: "create it first, or let Berth make the bridge",
+                                 object: .bridge(bridge.rawValue), parameter: "bridge", remedy: .listExisting(.link))
+            }
+            return
+        }
+        guard existing.kind == .bridge else {
+            throw BerthError(.conflict, "link \(bridge) exists but is a \(existing.kind), not a bridge",
+                             hint: "choose another bridge name, or delete that link", object: .link(bridge.rawValue),
+                             parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+        }
+        if let tag = KernelNames.Tag(existing.alias), tag.kind == .network {
+            if let other = tag.instance, other != instance.id {
+                throw BerthError(.conflict, "bridge \(bridge) carries network \(tag.owner) of another Berth instance (\(other), another state directory)",
+                                 hint: "choose another bridge name", object: .bridge(bridge.rawValue),
+                                 parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+            }
+            if tag.instance == instance.id, !options.usesExistingBridge {
+                guard !known.contains(tag.owner) else {
+                    throw BerthError(.conflict, "bridge \(bridge) carries the tag of network \(tag.owner)", hint: "choose another bridge name",
+                                     object: .bridge(bridge.rawValue), parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+                }
+                return
+            }
+            if options.usesExistingBridge {
+                throw BerthError(.conflict, "bridge \(bridge) was made by Berth for network \(tag.owner); only a bridge Berth did not make can be used as it is",
+                                 hint: "choose another bridge name", object: .bridge(bridge.rawValue),
+                                 parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+            }
+        }
+        guard options.usesExistingBridge else {
+            throw BerthError(.conflict, "bridge \(bridge) already exists and was not made by Berth",
+                             hint: "choose another bridge name, or ask to use the existing bridge as it is (Berth then never deletes or re-addresses it)",
+                             object: .bridge(bridge.rawValue), parameter: "usesExistingBridge")
+        }
+    }
+
+    /// Removes a network with no endpoints: its nftables rules, its record and the bridge
+    /// Berth made for it — or, from an adopted bridge, only the gateway address Berth added.
     public func removeNetwork(named name: String) throws(BerthError) {
         do {
             try store.write { tx throws(BerthError) in
@@ -64,11 +133,23 @@ extension NetworkManager {
                     throw BerthError(.conflict, "network \(name) has \(attached.count) endpoint(s) attached: \(ids)\(more)",
                                      hint: "detach its endpoints first", object: .network(name), remedy: .detachEndpoints)
                 }
-                try firewall.removeNetwork(network)
-                do throws(BerthError) {
-                    try host.netlink.deleteLink(.name(network.bridge))
-                } catch where error.code == .notFound {
-                    // Already gone (deleted by hand or by a reboot): removing the record is all that is left.
+                let instance = try tx.instance()
+                try firewall(instance).removeNetwork(network)
+                // Gone already (deleted by hand, or a reboot) is fine: forgetting it is all that is left.
+                if let bridge = try lookupLink(network.bridge), bridge.kind == .bridge {
+                    if network.bridgeAdopted {
+                        if network.gatewayAdded {
+                            let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
+                            do throws(BerthError) {
+                                try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
+                            } catch where error.code == .notFound {}
+                        }
+                    } else if isTagged(bridge, by: network, instance: instance) || bridge.mac == network.bridgeMAC {
+                        // Only the bridge Berth made: one of that name made by hand since is left alone.
+                        do throws(BerthError) {
+                            try host.netlink.deleteLink(.index(bridge.index))
+                        } catch where error.code == .notFound {}
+                    }
                 }
                 _ = try tx.deleteNetwork(named: name)
             }
@@ -87,16 +168,18 @@ extension NetworkManager {
         try store.read { tx throws(BerthError) in try tx.requireNetwork(named: name) }
     }
 
-    /// Subnets a new network must not overlap: host routes and addresses, other networks.
-    func takenSubnets(networks: [NetworkRecord]) throws(BerthError) -> [TakenSubnet] {
+    /// Subnets a new network must not overlap: host routes and addresses, other networks —
+    /// except what is on `bridge` (the index of an adopted bridge, which may carry the
+    /// subnet already).
+    func takenSubnets(networks: [NetworkRecord], except bridge: Int32? = nil) throws(BerthError) -> [TakenSubnet] {
         var taken = networks.map { TakenSubnet($0.subnet, label: "network \($0.name)") }
         let links = Dictionary(try host.netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-        for route in try host.netlink.routes(family: .ipv4) where !route.isDefault {
+        for route in try host.netlink.routes(family: .ipv4) where !route.isDefault && (bridge == nil || route.linkIndex != bridge) {
             guard let destination = route.destination else { continue }
             let device = route.linkIndex.flatMap { links[$0] }.map { " dev \($0)" } ?? ""
             taken.append(TakenSubnet(destination.network, label: "route \(destination.network)\(device)"))
         }
-        for address in try host.netlink.addresses(family: .ipv4) where !address.cidr.address.isLoopback {
+        for address in try host.netlink.addresses(family: .ipv4) where !address.cidr.address.isLoopback && (bridge == nil || address.linkIndex != bridge) {
             let device = links[address.linkIndex].map { " on \($0)" } ?? ""
             taken.append(TakenSubnet(address.cidr.network, label: "address \(address.cidr)\(device)"))
         }

@@ -11,6 +11,12 @@ public struct NetworkOptions: Sendable, Hashable {
     public var mtu: Int?
     /// No outbound masquerade and no published ports: traffic stays on the bridge.
     public var isInternal: Bool
+    /// `bridge` names a bridge that exists already and is not Berth's, to carry the network
+    /// as it is: Berth adds its gateway address (if missing) and its rules, and never
+    /// deletes, downs, re-tags or re-addresses the bridge; removing the network takes away
+    /// only the gateway address, and only if Berth added it. Without this, a bridge Berth
+    /// did not make is refused.
+    public var usesExistingBridge: Bool
 
     /// The MTUs a network may have: the IPv4 minimum to the largest a bridge takes.
     public static let mtuRange = 68...65535
@@ -18,13 +24,25 @@ public struct NetworkOptions: Sendable, Hashable {
     public static let defaultMTU = 1500
 
     public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
-                mtu: Int? = nil, isInternal: Bool = false) {
+                mtu: Int? = nil, isInternal: Bool = false, usesExistingBridge: Bool = false) {
         self.name = name
         self.subnet = subnet
         self.gateway = gateway
         self.bridge = bridge
         self.mtu = mtu
         self.isInternal = isInternal
+        self.usesExistingBridge = usesExistingBridge
+    }
+
+    /// Names a network may not have: they mean something else to a container's network
+    /// (`none`, `host`) or are other runtimes' names for their modes (`bridge`, `default`).
+    public static let reservedNames: Set<String> = ["none", "host", "bridge", "default"]
+
+    /// Refuses a name in `reservedNames` (compared without case).
+    public static func refuseReserved(name: String) throws(BerthError) {
+        guard reservedNames.contains(name.lowercased()) else { return }
+        throw BerthError(.invalidArgument, "network name \"\(name)\" is reserved: none, host, bridge and default name a container's network mode, not a network",
+                         hint: "choose another name", object: .network(name), parameter: "name", remedy: .chooseAnother(parameter: "name"))
     }
 
     /// Checks a network name: what Docker accepts (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), at most 64 bytes.

@@ -65,7 +65,8 @@ extension NetworkManager {
                 }
             }
             let view = try record.firewallView()
-            let firewall = try self.firewall
+            // Its elements carry this instance's tag, as an endpoint's do.
+            let firewall = try self.firewall(tx.instance())
             do throws(BerthError) {
                 try firewall.publish(view)
             } catch where error.code == .notFound {
@@ -89,7 +90,7 @@ extension NetworkManager {
             try store.write { tx throws(BerthError) in
                 guard let record = try tx.publication(id: id) else { return }
                 let view = try record.firewallView()
-                try firewall.unpublish(view)
+                try firewall(tx.instance()).unpublish(view)
                 try ConntrackCleanup.afterUnpublish(view, host: host)
                 try tx.deletePublication(id: id)
             }

@@ -87,6 +87,25 @@ enum StateSchema {
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX publication_ports_by_publication ON publication_ports (publication);
         """,
+        // Version 5: the instance this store is (its kernel objects carry its id, so several
+        // state directories share a host without touching each other's), bridges a network
+        // adopted rather than made, and endpoints whose detach has begun.
+        //
+        // A store that already records networks or publications was made before instances:
+        // its objects carry tags without an id, and `legacy` lets it keep recognising them
+        // (see StateInstance).
+        """
+        CREATE TABLE instance (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            id        TEXT NOT NULL CHECK (length(id) = 8 AND id NOT GLOB '*[^0-9a-f]*'),
+            legacy    INTEGER NOT NULL CHECK (legacy IN (0, 1))
+        ) STRICT;
+        INSERT INTO instance (singleton, id, legacy)
+            VALUES (1, lower(hex(randomblob(4))), (SELECT (SELECT count(*) FROM networks) + (SELECT count(*) FROM publications) > 0));
+        ALTER TABLE networks ADD COLUMN bridge_adopted INTEGER NOT NULL DEFAULT 0 CHECK (bridge_adopted IN (0, 1));
+        ALTER TABLE networks ADD COLUMN gateway_added INTEGER NOT NULL DEFAULT 1 CHECK (gateway_added IN (0, 1));
+        ALTER TABLE endpoints ADD COLUMN detaching INTEGER NOT NULL DEFAULT 0 CHECK (detaching IN (0, 1));
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

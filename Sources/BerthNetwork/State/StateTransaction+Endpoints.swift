@@ -2,7 +2,7 @@ public import BerthCore
 import BerthNamespace
 
 extension StateTransaction {
-    private static let endpointColumns = "id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created"
+    private static let endpointColumns = "id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created, detaching"
 
     /// Records a new endpoint together with its port mappings.
     ///
@@ -25,11 +25,12 @@ extension StateTransaction {
         if let holder = try db.queryFirst("SELECT id FROM endpoints WHERE host_veth = ?", [.text(endpoint.hostVeth.rawValue)], { row in row.text(0) }) {
             throw BerthError(.conflict, "host veth \(endpoint.hostVeth) is already used by endpoint \(holder)")
         }
-        try db.execute("INSERT INTO endpoints (\(Self.endpointColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO endpoints (\(Self.endpointColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(endpoint.id), .text(endpoint.network), .text(endpoint.namespacePath),
             .bits(endpoint.namespaceIdentity.device), .bits(endpoint.namespaceIdentity.inode),
             .text(endpoint.interfaceName.rawValue), .text(endpoint.hostVeth.rawValue),
             .int(endpoint.address.value), .text(endpoint.mac.description), .integer(endpoint.created),
+            .bool(endpoint.isDetaching),
         ])
         for mapping in endpoint.ports {
             guard mapping.endpointID == endpoint.id else {
@@ -118,6 +119,11 @@ extension StateTransaction {
         try db().queryFirst("SELECT id FROM endpoints WHERE network = ? AND ipv4 = ?", [.text(network), .int(address.value)]) { row in row.text(0) }
     }
 
+    /// Marks the endpoint as being detached: from now on it is only ever finished, never used.
+    public func markDetaching(id: String) throws(BerthError) {
+        try db().execute("UPDATE endpoints SET detaching = 1 WHERE id = ?", [.text(id)])
+    }
+
     /// Removes the endpoint (its lease and port mappings with it) and returns what it was,
     /// so the caller knows what to tear down. Throws `.notFound` if there is none.
     @discardableResult
@@ -146,6 +152,6 @@ extension StateTransaction {
         guard let address = UInt32(exactly: row.int64(7)) else { throw corrupt("address", "\(row.int64(7))") }
         return EndpointRecord(id: id, network: row.text(1), namespacePath: row.text(2), namespaceIdentity: identity,
                               interfaceName: ifname, hostVeth: veth, address: IPv4Address(address),
-                              mac: mac, created: row.int64(9))
+                              mac: mac, created: row.int64(9), isDetaching: row.bool(10))
     }
 }

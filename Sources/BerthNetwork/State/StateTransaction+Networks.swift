@@ -1,7 +1,7 @@
 public import BerthCore
 
 extension StateTransaction {
-    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created"
+    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added"
 
     /// Records a new network.
     ///
@@ -22,10 +22,11 @@ extension StateTransaction {
         if let other = try db.queryFirst("SELECT name FROM networks WHERE id = ?", [.text(network.id)], { row in row.text(0) }) {
             throw BerthError(.alreadyExists, "network id \(network.id) is already used by network \"\(other)\"")
         }
-        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(network.name), .text(network.id), .text(network.bridge.rawValue),
             .text(network.subnet.description), .text(network.gateway.description),
             .int(network.mtu), .bool(network.isInternal), .integer(network.created),
+            .bool(network.bridgeAdopted), .bool(network.gatewayAdded),
         ])
     }
 
@@ -46,6 +47,12 @@ extension StateTransaction {
     /// Every network, by name.
     public func networks() throws(BerthError) -> [NetworkRecord] {
         try db().query("SELECT \(Self.networkColumns) FROM networks ORDER BY name", [], Self.decodeNetwork)
+    }
+
+    /// Records that Berth put the gateway address on the network's (adopted) bridge, so that
+    /// removing the network takes it away again.
+    public func setGatewayAdded(network name: String) throws(BerthError) {
+        try db().execute("UPDATE networks SET gateway_added = 1 WHERE name = ?", [.text(name)])
     }
 
     /// Removes the network called `name` and returns what it was.
@@ -77,6 +84,6 @@ extension StateTransaction {
         let mtu = row.int(5)
         guard NetworkOptions.mtuRange.contains(mtu) else { throw corrupt("MTU", "\(mtu)") }
         return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
-                             mtu: mtu, isInternal: row.bool(6), created: row.int64(7))
+                             mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9))
     }
 }

@@ -22,5 +22,6 @@ extern const int BERTH_CLONE_NEWIPC;
 extern const int BERTH_CLONE_NEWPID;
 
 #include "BerthSpawn.h"
+#include "BerthReap.h"
 
 #endif

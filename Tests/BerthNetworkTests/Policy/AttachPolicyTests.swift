@@ -21,9 +21,9 @@ struct AttachPolicyTests {
         let endpoint = try host.attach("ctr1", id: "e1")
         let bridge = try #require(host.kernel.link("brweb"))
         let veth = try #require(host.kernel.link(endpoint.hostVeth.rawValue))
-        #expect(endpoint.hostVeth == (try KernelNames.hostVeth(forEndpoint: "e1")))
+        #expect(endpoint.hostVeth == (try KernelNames.hostVeth(forEndpoint: "e1", instance: FakeHost.instance)))
         #expect(veth.kind == "veth" && veth.isUp && veth.master == bridge.index && veth.hairpin && veth.mtu == 1400)
-        #expect(veth.alias == "berth-endpoint e1")
+        #expect(veth.alias == "berth-endpoint e1 @f4ce0001")
         let eth0 = try #require(host.kernel.link("eth0", in: ctr))
         #expect(veth.peer == FakeLink.Peer(namespace: ctr.identity.inode, index: eth0.index))
         #expect(eth0.isUp && eth0.mtu == 1400 && eth0.mac?.description == "02:42:0a:58:00:02")
@@ -146,7 +146,7 @@ struct AttachPolicyTests {
     @Test("a host veth left by a crash is named, with garbage collection as the remedy")
     func leftoverVeth() throws {
         let host = try webHost()
-        let name = try KernelNames.hostVeth(forEndpoint: "x").rawValue
+        let name = try KernelNames.hostVeth(forEndpoint: "x", instance: FakeHost.instance).rawValue
         host.kernel.addLink(name, kind: "veth", peerName: "leftp")
         let error = refusal { try host.attach("ctr1", id: "x") }
         expect(error, .alreadyExists, ["host veth \(name) of endpoint x already exists"], remedy: .collectGarbage)

@@ -53,7 +53,7 @@ struct AttachmentToolsPolicyTests {
             "veth \(endpoint.hostVeth): down",
             "interface eth0: has MAC 02:00:00:00:00:99, not \(endpoint.mac)",
             "default route via 10.88.0.1: missing",
-            "element tcp . 8080 comment \"berth-endpoint e1\" : 10.88.0.2 . 80 of map publish_any: missing",
+            "element tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\" : 10.88.0.2 . 80 of map publish_any: missing",
         ])
         // Another endpoint of the network shares only the bridge's problem.
         #expect(try problems(host, "e2") == ["bridge brweb: down"])
@@ -99,27 +99,33 @@ struct AttachmentToolsPolicyTests {
         #expect(try host.recorded() == ["o1 10.89.0.2", "e2 10.88.0.3"])
         #expect(host.kernel.link(veth1) == nil && host.kernel.link(veth3) == nil)
         let ruleset = host.nftables.ruleset
-        #expect(!ruleset.contains("berth-endpoint e1\"") && !ruleset.contains("berth-endpoint e3\""))
-        #expect(ruleset.contains("berth-endpoint o1\""))
+        #expect(!ruleset.contains("berth-endpoint e1 @f4ce0001\"") && !ruleset.contains("berth-endpoint e3 @f4ce0001\""))
+        #expect(ruleset.contains("berth-endpoint o1 @f4ce0001\""))
         // Freed addresses are leased again, lowest first.
         #expect(try host.attach("ctr5", id: "e5").address.description == "10.88.0.2")
     }
 
-    @Test("pruneEndpoints also removes what crashed attaches left: an unrecorded Berth veth on the bridge and unknown elements")
+    @Test("pruneEndpoints also removes what crashed attaches left: this instance's unrecorded veth on the bridge and unknown elements")
     func pruneLeftovers() throws {
         let host = try populated()
-        let ghost = try KernelNames.hostVeth(forEndpoint: "ghost").rawValue
-        host.kernel.addLink(ghost, kind: "veth", master: "brweb", peerName: "ghostp")
+        let ghost = try KernelNames.hostVeth(forEndpoint: "ghost", instance: FakeHost.instance).rawValue
+        host.kernel.addLink(ghost, kind: "veth", master: "brweb", alias: KernelNames.endpointAlias("ghost", instance: FakeHost.instance), peerName: "ghostp")
+        // Another instance's veth on a bridge of the same name, and an untagged one: not ours.
+        let theirs = try KernelNames.hostVeth(forEndpoint: "ghost", instance: "0dd1ce00").rawValue
+        host.kernel.addLink(theirs, kind: "veth", master: "brweb", alias: KernelNames.endpointAlias("ghost", instance: "0dd1ce00"), peerName: "theirsp")
         host.kernel.addLink("vethother", kind: "veth", master: "brweb", peerName: "vethotherp")
         var stray = Transaction()
         stray.add(.element(Element([.proto(6), .port(8500)], [.ipv4(IPv4Address(10, 88, 0, 99)), .port(80)],
-                                   comment: FirewallLayout.endpointTag("ghost")), in: FirewallLayout.publishAny))
+                                   comment: FirewallLayout.endpointTag("ghost", instance: FakeHost.instance)), in: FirewallLayout.publishAny))
+        stray.add(.element(Element([.proto(6), .port(8501)], [.ipv4(IPv4Address(10, 88, 0, 98)), .port(80)],
+                                   comment: FirewallLayout.endpointTag("ghost", instance: "0dd1ce00")), in: FirewallLayout.publishAny))
         try host.nftables.apply(stray)
         let report = try host.manager.pruneEndpoints(network: "web", keeping: ["e1", "e2"])
         #expect(report.endpoints.isEmpty)
         #expect(report.links == [ghost])
-        #expect(report.firewallObjects == ["element tcp . 8500 comment \"berth-endpoint ghost\" : 10.88.0.99 . 80 of map publish_any"])
-        #expect(host.kernel.link("vethother") != nil)
+        #expect(report.firewallObjects == ["element tcp . 8500 comment \"berth-endpoint ghost @f4ce0001\" : 10.88.0.99 . 80 of map publish_any"])
+        #expect(host.kernel.link("vethother") != nil && host.kernel.link(theirs) != nil)
+        #expect(host.nftables.ruleset.contains("berth-endpoint ghost @0dd1ce00"))
         #expect(try host.recorded() == ["e1 10.88.0.2", "e2 10.88.0.3"])
         #expect(try host.manager.pruneEndpoints(network: "absent", keeping: []).isEmpty)
     }
@@ -131,7 +137,7 @@ struct AttachmentToolsPolicyTests {
         try host.manager.publish(PublicationOptions(id: "pub1", group: "web", address: IPv4Address(10, 66, 0, 2), namespace: .name("ext1"),
                                                     ports: [try PortSpec(parsing: "8090:80")]))
         #expect(try host.manager.pruneEndpoints(network: "web", keeping: []).endpoints == ["e1", "e2"])
-        #expect(host.nftables.ruleset.contains("berth-endpoint pub1\""))
+        #expect(host.nftables.ruleset.contains("berth-endpoint pub1 @f4ce0001\""))
     }
 
     @Test("attachBlockers: none for a network with room; a full subnet, a missing network, a bridge name taken by another link")

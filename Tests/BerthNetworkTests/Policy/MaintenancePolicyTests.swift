@@ -34,7 +34,7 @@ struct MaintenancePolicyTests {
         #expect(report.endpoints == ["e1"])
         // The kernel took the veth pair with the namespace; the element is a leftover now.
         #expect(report.links.isEmpty)
-        #expect(report.firewallObjects == ["element tcp . 8080 comment \"berth-endpoint e1\" : 10.88.0.2 . 80 of map publish_any"])
+        #expect(report.firewallObjects == ["element tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\" : 10.88.0.2 . 80 of map publish_any"])
         #expect(try host.recorded() == ["e2 10.88.0.3"])
         #expect(!host.nftables.ruleset.contains("berth-endpoint e1"))
         #expect(try host.attach("ctr3", id: "e3", ports: ["8080:80"]).address.description == "10.88.0.2")
@@ -53,42 +53,57 @@ struct MaintenancePolicyTests {
         #expect(host.kernel.links(in: ctr1).map(\.name) == ["lo"])
     }
 
-    @Test("gc removes Berth-tagged links the state does not know, and nothing else")
+    @Test("gc removes links tagged with its instance that the state does not know, and nothing else")
     func gcRemovesLeftoverLinks() throws {
         let host = try populated()
-        let ghost = try KernelNames.hostVeth(forEndpoint: "ghost").rawValue
-        host.kernel.addLink(ghost, kind: "veth", peerName: "ghostp")
-        host.kernel.addLink("brold", kind: "bridge", alias: "berth-network old")
+        let ghost = try KernelNames.hostVeth(forEndpoint: "ghost", instance: FakeHost.instance).rawValue
+        host.kernel.addLink(ghost, kind: "veth", alias: "berth-endpoint ghost @f4ce0001", peerName: "ghostp")
+        host.kernel.addLink("vd0000002a", kind: "veth", alias: "berth-endpoint e1 @f4ce0001", peerName: "vd2ap")
+        host.kernel.addLink("brold", kind: "bridge", alias: "berth-network old @f4ce0001")
+        // Another instance's, untagged ones (anyone's: made before instances) and others'.
+        host.kernel.addLink("vbothers0000000", kind: "veth", alias: "berth-endpoint ghost @0dd1ce00", peerName: "othersp")
+        host.kernel.addLink("brtheirs", kind: "bridge", alias: "berth-network old @0dd1ce00")
+        host.kernel.addLink("vbuntagged00000", kind: "veth", alias: "berth-endpoint ghost", peerName: "untaggedp")
+        host.kernel.addLink("brlegacy", kind: "bridge", alias: "berth-network old")
+        host.kernel.addLink("vbnoalias000000", kind: "veth", peerName: "noaliasp")
         host.kernel.addLink("docker0", kind: "bridge")
         host.kernel.addLink("vethabc", kind: "veth", peerName: "vethabcp")
-        host.kernel.addLink("vbshort", kind: "veth", peerName: "vbshortp")
-        host.kernel.addLink("brmine", kind: "bridge", alias: "berth-network web")
         let report = try host.manager.gc()
-        // ghostp went with ghost, its peer; it is no Berth name of its own.
-        #expect(report.links == [ghost, "brold"])
-        #expect(host.kernel.link(ghost) == nil && host.kernel.link("ghostp") == nil && host.kernel.link("brold") == nil)
-        for kept in ["docker0", "vethabc", "vbshort", "brmine", "brweb"] { #expect(host.kernel.link(kept) != nil, "\(kept)") }
+        // ghostp went with ghost, its peer; the renamed pair of e1 is not e1's veth.
+        #expect(report.links == [ghost, "vd0000002a", "brold"])
+        for gone in [ghost, "ghostp", "vd0000002a", "brold"] { #expect(host.kernel.link(gone) == nil, "\(gone)") }
+        for kept in ["vbothers0000000", "brtheirs", "vbuntagged00000", "brlegacy", "vbnoalias000000", "docker0", "vethabc", "brweb"] {
+            #expect(host.kernel.link(kept) != nil, "\(kept)")
+        }
         #expect(report.endpoints.isEmpty)
+        #expect(try host.manager.check().isEmpty)
     }
 
-    @Test("gc removes rules of unknown networks and elements of unknown endpoints, naming each")
+    @Test("gc removes its instance's rules of unknown networks and elements of unknown endpoints, naming each; others' stay")
     func gcRemovesFirewallLeftovers() throws {
         let host = try populated()
         var stray = Transaction()
-        for rule in FirewallLayout.networkRules(name: "old", subnet: try CIDR(parsing: "10.77.0.0/24"), bridge: try InterfaceName("brold"), isInternal: false) {
-            stray.add(.rule(rule))
+        for instance in [FakeHost.instance, "0dd1ce00"] {
+            for rule in FirewallLayout.networkRules(name: "old", instance: instance, subnet: try CIDR(parsing: "10.77.0.0/24"),
+                                                    bridge: try InterfaceName("brold"), isInternal: false) {
+                stray.add(.rule(rule))
+            }
         }
         let mapping = PortMappingRecord(endpointID: "ghost", proto: .udp, hostAddress: .v4(.any), hostPort: 5353, containerPort: 53)
-        let (element, map) = FirewallLayout.element(for: mapping, container: IPv4Address(10, 88, 0, 99))
+        let (element, map) = FirewallLayout.element(for: mapping, container: IPv4Address(10, 88, 0, 99), instance: FakeHost.instance)
         stray.add(.element(element, in: map))
+        let theirs = PortMappingRecord(endpointID: "ghost", proto: .udp, hostAddress: .v4(.any), hostPort: 5354, containerPort: 53)
+        let (other, otherMap) = FirewallLayout.element(for: theirs, container: IPv4Address(10, 88, 0, 98), instance: "0dd1ce00")
+        stray.add(.element(other, in: otherMap))
         try host.nftables.apply(stray)
         let report = try host.manager.gc()
         #expect(report.firewallObjects == [
             "rule in chain guard of network old", "rule in chain postrouting of network old", "rule in chain postrouting of network old",
-            "element udp . 5353 comment \"berth-endpoint ghost\" : 10.88.0.99 . 53 of map publish_any",
+            "element udp . 5353 comment \"berth-endpoint ghost @f4ce0001\" : 10.88.0.99 . 53 of map publish_any",
         ])
-        #expect(!host.nftables.ruleset.contains("old") && !host.nftables.ruleset.contains("ghost"))
-        #expect(host.nftables.ruleset.contains("berth-endpoint e1") && host.nftables.ruleset.contains("berth-network web"))
+        #expect(!host.nftables.ruleset.contains("old @f4ce0001") && !host.nftables.ruleset.contains("ghost @f4ce0001"))
+        #expect(host.nftables.ruleset.contains("berth-network old @0dd1ce00") && host.nftables.ruleset.contains("berth-endpoint ghost @0dd1ce00"))
+        #expect(host.nftables.ruleset.contains("berth-endpoint e1 @f4ce0001") && host.nftables.ruleset.contains("berth-network web @f4ce0001"))
     }
 
     @Test("gc on a clean host removes nothing, twice; it lists links once and reads only Berth's table, once")
@@ -129,7 +144,12 @@ struct MaintenancePolicyTests {
     func checkMissingBridge() throws {
         let host = try populated()
         try delete("brweb", in: host)
-        #expect(try host.manager.check().map(\.description) == ["network web: bridge brweb: missing"])
+        let e1 = try host.manager.endpoint("e1").hostVeth, e2 = try host.manager.endpoint("e2").hostVeth
+        let found = try host.manager.check()
+        #expect(found.map(\.description) == [
+            "network web: bridge brweb: missing", "endpoint e1: veth \(e1): not on bridge brweb", "endpoint e2: veth \(e2): not on bridge brweb",
+        ])
+        #expect(found.allSatisfy { $0.repair == .reconcile })
         // Put back, and one veth moved to a foreign bridge.
         try host.manager.reconcile()
         let veth = try host.manager.endpoint("e2").hostVeth
@@ -173,14 +193,14 @@ struct MaintenancePolicyTests {
         try host.network("db", subnet: "10.89.0.0/24")
         var cut = Transaction()
         let table = try #require(try host.nftables.list(table: FirewallLayout.table))
-        let guardRule = try #require(table.chains.first { $0.chain.name == "guard" }?.rules.first { $0.comment == "berth-network db" })
+        let guardRule = try #require(table.chains.first { $0.chain.name == "guard" }?.rules.first { $0.comment == "berth-network db @f4ce0001" })
         cut.delete(.rule(guardRule))
         let element = try #require(table.sets.first { $0.set.name == "publish_any" }?.elements.first)
         cut.delete(.element(element, in: FirewallLayout.publishAny))
         try host.nftables.apply(cut)
         #expect(try host.manager.check().map(\.description) == [
-            "network db: rule 'ip daddr 10.89.0.0/24 iifname != \"brdb\" drop comment \"berth-network db\"' in chain guard: missing",
-            "endpoint e1: element tcp . 8080 comment \"berth-endpoint e1\" : 10.88.0.2 . 80 of map publish_any: missing",
+            "network db: rule 'ip daddr 10.89.0.0/24 iifname != \"brdb\" drop comment \"berth-network db @f4ce0001\"' in chain guard: missing",
+            "endpoint e1: element tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\" : 10.88.0.2 . 80 of map publish_any: missing",
         ])
         #expect(try host.manager.check(id: "e2").isEmpty)
         #expect(try host.manager.check(id: "e1").count == 1)
@@ -197,8 +217,9 @@ struct MaintenancePolicyTests {
         try host.nftables.apply(flush)
         host.nftables.resetCounts()
         let applied = host.nftables.applied.count
-        let missing = try host.manager.reconcile()
-        #expect(missing.map(\.description) == ["nftables table ip berth: missing"])
+        let report = try host.manager.reconcile()
+        #expect(report.restored.map(\.description) == ["nftables table ip berth: missing"])
+        #expect(report.retagged.isEmpty && report.remaining.isEmpty)
         #expect(host.nftables.ruleset == before)
         #expect(host.nftables.applied.count == applied + 1)
         #expect(host.nftables.tableReads == 1 && host.nftables.rulesetReads == 0)
@@ -211,22 +232,33 @@ struct MaintenancePolicyTests {
         let before = host.nftables.ruleset
         let table = try #require(try host.nftables.list(table: FirewallLayout.table))
         var cut = Transaction()
-        for rule in table.chains.flatMap(\.rules) where rule.comment == "berth-network web" && rule.chain == "postrouting" { cut.delete(.rule(rule)) }
+        for rule in table.chains.flatMap(\.rules) where rule.comment == "berth-network web @f4ce0001" && rule.chain == "postrouting" { cut.delete(.rule(rule)) }
         try host.nftables.apply(cut)
-        let missing = try host.manager.reconcile().map(\.description)
+        let missing = try host.manager.reconcile().restored.map(\.description)
         #expect(missing.count == 2 && missing.allSatisfy { $0.hasPrefix("network web: rule '") && $0.hasSuffix("in chain postrouting: missing") })
         #expect(host.nftables.ruleset == before)
     }
 
-    @Test("reconcile recreates a deleted bridge, tagged, up, with its gateway, and reports it")
+    @Test("reconcile makes a deleted bridge again — same MAC, tagged, up, gateway — puts every veth back on it with hairpin, and says so")
     func reconcileRecreatesBridge() throws {
         let host = try populated()
+        let mac = try #require(host.kernel.link("brweb")?.mac)
+        let e1 = try host.manager.endpoint("e1").hostVeth, e2 = try host.manager.endpoint("e2").hostVeth
         try delete("brweb", in: host)
-        let missing = try host.manager.reconcile().map(\.description)
-        #expect(missing == ["network web: bridge brweb: missing"])
+        let report = try host.manager.reconcile()
+        #expect(report.restored.map(\.description) == [
+            "network web: bridge brweb: missing", "endpoint e1: veth \(e1): not on bridge brweb", "endpoint e2: veth \(e2): not on bridge brweb",
+        ])
+        #expect(report.remaining.isEmpty)
         let bridge = try #require(host.kernel.link("brweb"))
-        #expect(bridge.isUp && bridge.alias == "berth-network web")
+        #expect(bridge.isUp && bridge.alias == "berth-network web @f4ce0001" && bridge.mac == mac)
         #expect(host.kernel.addresses().contains("10.88.0.1/24 dev brweb"))
+        for veth in [e1, e2] {
+            let link = try #require(host.kernel.link(veth.rawValue))
+            #expect(link.master == bridge.index && link.hairpin && link.isUp)
+        }
+        #expect(try host.manager.check().isEmpty)
+        #expect(try host.manager.reconcile().isEmpty)
     }
 
     @Test("reconcile on a healthy host reports nothing, lists links once and reads the table once")
@@ -237,20 +269,25 @@ struct MaintenancePolicyTests {
         host.nftables.resetCounts()
         let mark = host.kernel.mark
         #expect(try host.manager.reconcile().isEmpty)
-        #expect(host.kernel.operations(since: mark) == ["host: list links"])
+        #expect(host.kernel.operations(since: mark) == ["host: list links", "host: list addresses"])
         #expect(host.nftables.tableReads == 1 && host.nftables.rulesetReads == 0)
         // The same objects; the rebuilt chains list the networks' rules by name.
         #expect(host.kernel.snapshot().split(separator: "\n").sorted() == before.split(separator: "\n").sorted())
     }
 
-    @Test("reconcile refuses a bridge name now held by another kind of link, naming it")
+    @Test("a link of another kind holding the bridge's name is what reconcile cannot fix: it says so, names the repair, restores the rest")
     func reconcileRefusesForeignLink() throws {
         let host = try FakeHost()
         try host.network()
+        try host.network("db", subnet: "10.89.0.0/24")
         try delete("brweb", in: host)
         host.kernel.addLink("brweb", kind: "dummy")
-        let error = refusal { try host.manager.reconcile() }
-        expect(error, .conflict, ["link brweb exists but is a dummy, not a bridge"], parameter: "bridge")
-        #expect(error?.operation == .reconcile)
+        try delete("brdb", in: host)
+        let report = try host.manager.reconcile()
+        #expect(report.remaining.map(\.description) == ["network web: bridge brweb: held by a link of another kind (dummy)"])
+        #expect(report.remaining.first?.repair == .removeLink)
+        #expect(report.restored.map(\.description) == ["network db: bridge brdb: missing"])
+        #expect(host.kernel.link("brweb")?.kind == "dummy" && host.kernel.link("brdb")?.kind == "bridge")
+        #expect(try host.manager.check().map(\.repair) == [.removeLink])
     }
 }

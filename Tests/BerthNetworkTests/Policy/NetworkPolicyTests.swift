@@ -20,21 +20,22 @@ struct NetworkPolicyTests {
         return host
     }
 
-    @Test("a network is a tagged bridge, up, with the gateway address and MTU; sysctls are written once")
+    @Test("a network is a tagged bridge, up, with its fixed MAC, the gateway address and MTU; sysctls are written once")
     func createMakesTheBridge() throws {
         let host = try FakeHost()
         let network = try host.network(mtu: 1400)
         #expect(network.gateway.description == "10.88.0.1")
         let bridge = try #require(host.kernel.link("brweb"))
-        #expect(bridge.kind == "bridge" && bridge.isUp && bridge.mtu == 1400)
-        #expect(bridge.alias == "berth-network web")
+        #expect(bridge.kind == "bridge" && bridge.isUp && bridge.mtu == 1400 && bridge.mac == network.bridgeMAC)
+        #expect(bridge.alias == "berth-network web @f4ce0001")
         #expect(host.kernel.addresses().contains("10.88.0.1/24 dev brweb"))
         #expect(host.kernel.sysctlWrites == [
-            "host: net/ipv6/conf/brweb/accept_ra=0", "host: net/ipv4/conf/brweb/route_localnet=1", "host: net/ipv4/ip_forward=1",
+            "host: net/ipv6/conf/brweb/accept_ra=0", "host: net/ipv4/conf/brweb/arp_notify=1", "host: net/ipv4/conf/brweb/route_localnet=1",
+            "host: net/ipv4/ip_forward=1",
         ])
         // A second network leaves ip_forward alone: it is already on.
         try host.network("db", subnet: "10.89.0.0/24")
-        #expect(host.kernel.sysctlWrites.count == 5)
+        #expect(host.kernel.sysctlWrites.count == 7)
         #expect(try host.manager.networks().map(\.name) == ["db", "web"])
     }
 
@@ -57,7 +58,7 @@ struct NetworkPolicyTests {
         #expect(berth.bridge.rawValue == "berth0")
         let other = try host.manager.createNetwork(NetworkOptions(name: "other"))
         #expect(other.bridge.rawValue == "br-" + String(other.id.prefix(12)))
-        #expect(host.kernel.link(other.bridge.rawValue)?.alias == "berth-network other")
+        #expect(host.kernel.link(other.bridge.rawValue)?.alias == "berth-network other @f4ce0001")
     }
 
     static let badOptions: [(String, NetworkOptions, BerthError.Code, [String], String?)] = [
@@ -98,26 +99,25 @@ struct NetworkPolicyTests {
         #expect(try host.manager.networks().map(\.name) == ["web"], "\(label)")
     }
 
-    @Test("an untagged bridge of the chosen name (a crash before tagging) is adopted and tagged, not duplicated")
-    func existingBridgeIsAdopted() throws {
+    @Test("an untagged bridge of the chosen name is not Berth's (a create cannot crash before tagging): refused, left as it was")
+    func untaggedBridgeIsRefused() throws {
         let host = try FakeHost()
-        let index = host.kernel.addLink("brweb", kind: "bridge")
-        try host.network()
-        let bridge = try #require(host.kernel.link("brweb"))
-        #expect(bridge.index == index)
-        #expect(bridge.isUp && bridge.alias == "berth-network web")
-        #expect(host.kernel.links().filter { $0.kind == "bridge" }.count == 1)
+        host.kernel.addLink("brweb", kind: "bridge")
+        let before = host.kernel.snapshot()
+        expect(refusal { try host.network() }, .conflict, ["bridge brweb already exists and was not made by Berth"], parameter: "usesExistingBridge")
+        #expect(host.kernel.snapshot() == before)
     }
 
-    @Test("a bridge created by a concurrent process between lookup and create (EEXIST) is adopted")
-    func bridgeRaceIsAdopted() throws {
+    @Test("a bridge created by a concurrent process between lookup and create (EEXIST) is refused, and keeps no tag of ours")
+    func bridgeRaceIsRefused() throws {
         let host = try FakeHost()
         // The kernel says EEXIST to the create, as if another process had just made it.
         host.kernel.addLink("brweb", kind: "bridge")
         host.kernel.refuse("get link brweb", errno: FakeErrno.noDevice)
-        try host.network()
-        #expect(host.kernel.link("brweb")?.alias == "berth-network web")
+        expect(refusal { try host.network() }, .conflict, ["bridge brweb was created by another process meanwhile"], parameter: "bridge")
         #expect(host.kernel.operations().contains("host: create bridge brweb"))
+        #expect(host.kernel.link("brweb")?.alias == nil)
+        #expect(try host.manager.networks().isEmpty)
     }
 
     @Test("a network create failing after any step leaves no bridge, no firewall change, no record",

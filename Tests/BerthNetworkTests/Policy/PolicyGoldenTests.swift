@@ -11,38 +11,43 @@ import Testing
 /// kernel by the backend agreement tests; these pin down what the policy asks for.
 @Suite("policy goldens (fake kernel)")
 struct PolicyGoldenTests {
-    @Test("network create: three dumps for the subnet check, a lookup, the bridge, then alias, address and up in one sendmsg")
+    @Test("network create: a lookup, three dumps for the subnet check, the bridge with its MAC and its tag in one sendmsg, then address and up")
     func networkCreateBytes() throws {
         let host = try FakeHost()
         let mark = host.kernel.mark
-        try host.network()
+        let network = try host.network()
+        // The MAC is derived from the network id, which is random: the golden names it.
+        let mac = try #require(network.bridgeMAC)
+        let macBytes = mac.bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
         expectGolden(host.kernel.annotatedRequests(since: mark), """
         # host
-        nlmsghdr len=40 type=RTM_GETLINK flags=REQUEST|ROOT|MATCH seq=1 | 28 00 00 00 12 00 01 03 01 00 00 00 00 00 00 00
-        ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-          IFLA_EXT_MASK 8 | 08 00 1d 00 08 00 00 00
-        # host
-        nlmsghdr len=28 type=RTM_GETROUTE flags=REQUEST|ROOT|MATCH seq=2 | 1c 00 00 00 1a 00 01 03 02 00 00 00 00 00 00 00
-        rtmsg family=2 dst_len=0 src_len=0 tos=0 table=0 protocol=0 scope=0 type=0 flags=0 | 02 00 00 00 00 00 00 00 00 00 00 00
-        # host
-        nlmsghdr len=24 type=RTM_GETADDR flags=REQUEST|ROOT|MATCH seq=3 | 18 00 00 00 16 00 01 03 03 00 00 00 00 00 00 00
-        ifaddrmsg family=2 prefixlen=0 flags=0 scope=0 index=0 | 02 00 00 00 00 00 00 00
-        # host
-        nlmsghdr len=52 type=RTM_GETLINK flags=REQUEST|ACK seq=4 | 34 00 00 00 12 00 05 00 04 00 00 00 00 00 00 00
+        nlmsghdr len=52 type=RTM_GETLINK flags=REQUEST|ACK seq=1 | 34 00 00 00 12 00 05 00 01 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
           IFLA_IFNAME "brweb" | 0a 00 03 00 62 72 77 65 62 00 00 00
           IFLA_EXT_MASK 8 | 08 00 1d 00 08 00 00 00
         # host
-        nlmsghdr len=68 type=RTM_NEWLINK flags=REQUEST|ACK|ECHO|EXCL|CREATE seq=5 | 44 00 00 00 10 00 0d 06 05 00 00 00 00 00 00 00
+        nlmsghdr len=40 type=RTM_GETLINK flags=REQUEST|ROOT|MATCH seq=2 | 28 00 00 00 12 00 01 03 02 00 00 00 00 00 00 00
+        ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+          IFLA_EXT_MASK 8 | 08 00 1d 00 08 00 00 00
+        # host
+        nlmsghdr len=28 type=RTM_GETROUTE flags=REQUEST|ROOT|MATCH seq=3 | 1c 00 00 00 1a 00 01 03 03 00 00 00 00 00 00 00
+        rtmsg family=2 dst_len=0 src_len=0 tos=0 table=0 protocol=0 scope=0 type=0 flags=0 | 02 00 00 00 00 00 00 00 00 00 00 00
+        # host
+        nlmsghdr len=24 type=RTM_GETADDR flags=REQUEST|ROOT|MATCH seq=4 | 18 00 00 00 16 00 01 03 04 00 00 00 00 00 00 00
+        ifaddrmsg family=2 prefixlen=0 flags=0 scope=0 index=0 | 02 00 00 00 00 00 00 00
+        # host
+        nlmsghdr len=80 type=RTM_NEWLINK flags=REQUEST|ACK|ECHO|EXCL|CREATE seq=5 | 50 00 00 00 10 00 0d 06 05 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
           IFLA_IFNAME "brweb" | 0a 00 03 00 62 72 77 65 62 00 00 00
           IFLA_MTU 1500 | 08 00 04 00 dc 05 00 00
+          IFLA_ADDRESS \(mac) | 0a 00 01 00 \(macBytes) 00 00
           IFLA_LINKINFO NESTED | 10 00 12 80
             IFLA_INFO_KIND "bridge" | 0b 00 01 00 62 72 69 64 67 65 00 00
+        nlmsghdr len=76 type=RTM_NEWLINK flags=REQUEST|ACK seq=6 | 4c 00 00 00 10 00 05 00 06 00 00 00 00 00 00 00
+        ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+          IFLA_IFNAME "brweb" | 0a 00 03 00 62 72 77 65 62 00 00 00
+          IFLA_IFALIAS "berth-network web @f4ce0001" (no NUL) | 1f 00 14 00 62 65 72 74 68 2d 6e 65 74 77 6f 72 6b 20 77 65 62 20 40 66 34 63 65 30 30 30 31 00
         # host
-        nlmsghdr len=56 type=RTM_NEWLINK flags=REQUEST|ACK seq=6 | 38 00 00 00 10 00 05 00 06 00 00 00 00 00 00 00
-        ifinfomsg family=0 type=0 index=2 flags=0 change=0 | 00 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00
-          IFLA_IFALIAS "berth-network web" (no NUL) | 15 00 14 00 62 65 72 74 68 2d 6e 65 74 77 6f 72 6b 20 77 65 62 00 00 00
         nlmsghdr len=48 type=RTM_NEWADDR flags=REQUEST|ACK|EXCL|CREATE seq=7 | 30 00 00 00 14 00 05 06 07 00 00 00 00 00 00 00
         ifaddrmsg family=2 prefixlen=24 flags=0 scope=0 index=2 | 02 18 00 00 02 00 00 00
           IFA_LOCAL 10.88.0.1 | 08 00 02 00 0a 58 00 01
@@ -70,7 +75,7 @@ struct PolicyGoldenTests {
         # host
         nlmsghdr len=148 type=RTM_NEWLINK flags=REQUEST|ACK|ECHO|EXCL|CREATE seq=18 | 94 00 00 00 10 00 0d 06 12 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=UP change=UP | 00 00 00 00 00 00 00 00 01 00 00 00 01 00 00 00
-          IFLA_IFNAME "vb088e7b07b539b" | 14 00 03 00 76 62 30 38 38 65 37 62 30 37 62 35 33 39 62 00
+          IFLA_IFNAME "vb2ffd49df38d19" | 14 00 03 00 76 62 32 66 66 64 34 39 64 66 33 38 64 31 39 00
           IFLA_MTU 1500 | 08 00 04 00 dc 05 00 00
           IFLA_MASTER 2 | 08 00 0a 00 02 00 00 00
           IFLA_LINKINFO NESTED | 50 00 12 80
@@ -82,13 +87,13 @@ struct PolicyGoldenTests {
                   IFLA_MTU 1500 | 08 00 04 00 dc 05 00 00
                   IFLA_ADDRESS 02:42:0a:58:00:02 | 0a 00 01 00 02 42 0a 58 00 02 00 00
                   IFLA_NET_NS_FD <fd> | 08 00 1c 00 xx xx xx xx
-        nlmsghdr len=76 type=RTM_NEWLINK flags=REQUEST|ACK seq=19 | 4c 00 00 00 10 00 05 00 13 00 00 00 00 00 00 00
+        nlmsghdr len=84 type=RTM_NEWLINK flags=REQUEST|ACK seq=19 | 54 00 00 00 10 00 05 00 13 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-          IFLA_IFNAME "vb088e7b07b539b" | 14 00 03 00 76 62 30 38 38 65 37 62 30 37 62 35 33 39 62 00
-          IFLA_IFALIAS "berth-endpoint e1" (no NUL) | 15 00 14 00 62 65 72 74 68 2d 65 6e 64 70 6f 69 6e 74 20 65 31 00 00 00
+          IFLA_IFNAME "vb2ffd49df38d19" | 14 00 03 00 76 62 32 66 66 64 34 39 64 66 33 38 64 31 39 00
+          IFLA_IFALIAS "berth-endpoint e1 @f4ce0001" (no NUL) | 1f 00 14 00 62 65 72 74 68 2d 65 6e 64 70 6f 69 6e 74 20 65 31 20 40 66 34 63 65 30 30 30 31 00
         nlmsghdr len=80 type=RTM_NEWLINK flags=REQUEST|ACK seq=20 | 50 00 00 00 10 00 05 00 14 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-          IFLA_IFNAME "vb088e7b07b539b" | 14 00 03 00 76 62 30 38 38 65 37 62 30 37 62 35 33 39 62 00
+          IFLA_IFNAME "vb2ffd49df38d19" | 14 00 03 00 76 62 32 66 66 64 34 39 64 66 33 38 64 31 39 00
           IFLA_LINKINFO NESTED | 1c 00 12 80
             IFLA_INFO_SLAVE_KIND "bridge" | 0b 00 04 00 62 72 69 64 67 65 00 00
             IFLA_INFO_SLAVE_DATA NESTED | 0c 00 05 80
@@ -124,14 +129,14 @@ struct PolicyGoldenTests {
 
         \tmap publish_any {
         \t\ttype inet_proto . inet_service : ipv4_addr . inet_service
-        \t\telements = { tcp . 8080 comment "berth-endpoint e1" : 10.88.0.2 . 80 }
+        \t\telements = { tcp . 8080 comment "berth-endpoint e1 @f4ce0001" : 10.88.0.2 . 80 }
         \t}
 
         \tchain guard {
         \t\ttype filter hook prerouting priority raw; policy accept;
         \t\tiifname != "lo" ip daddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
-        \t\tip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web"
-        \t\tip daddr 10.90.0.0/24 iifname != "briso" drop comment "berth-network iso"
+        \t\tip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
+        \t\tip daddr 10.90.0.0/24 iifname != "briso" drop comment "berth-network iso @f4ce0001"
         \t}
 
         \tchain prerouting {
@@ -149,14 +154,14 @@ struct PolicyGoldenTests {
         \tchain postrouting {
         \t\ttype nat hook postrouting priority srcnat; policy accept;
         \t\tct status dnat ip saddr 127.0.0.0/8 masquerade comment "berth: loopback publishes"
-        \t\tct status dnat ip saddr 10.88.0.0/24 oifname "brweb" masquerade comment "berth-network web"
-        \t\tip saddr 10.88.0.0/24 oifname != "brweb" masquerade comment "berth-network web"
+        \t\tct status dnat ip saddr 10.88.0.0/24 oifname "brweb" masquerade comment "berth-network web @f4ce0001"
+        \t\tip saddr 10.88.0.0/24 oifname != "brweb" masquerade comment "berth-network web @f4ce0001"
         \t}
 
         \tchain forward {
         \t\ttype filter hook forward priority filter; policy accept;
-        \t\tiifname "briso" oifname != "briso" drop comment "berth-network iso"
-        \t\toifname "briso" iifname != "briso" drop comment "berth-network iso"
+        \t\tiifname "briso" oifname != "briso" drop comment "berth-network iso @f4ce0001"
+        \t\toifname "briso" iifname != "briso" drop comment "berth-network iso @f4ce0001"
         \t}
         }
 

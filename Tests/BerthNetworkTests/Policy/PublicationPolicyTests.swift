@@ -48,12 +48,12 @@ struct PublicationPolicyTests {
         expectGolden(maps(host), """
         \tmap publish_addr {
         \t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
-        \t\telements = { 192.0.2.1 . udp . 5353 comment "berth-endpoint pub1" : 10.66.0.2 . 53 }
+        \t\telements = { 192.0.2.1 . udp . 5353 comment "berth-endpoint pub1 @f4ce0001" : 10.66.0.2 . 53 }
         \t}
 
         \tmap publish_any {
         \t\ttype inet_proto . inet_service : ipv4_addr . inet_service
-        \t\telements = { tcp . 8080 comment "berth-endpoint pub1" : 10.66.0.2 . 80 }
+        \t\telements = { tcp . 8080 comment "berth-endpoint pub1 @f4ce0001" : 10.66.0.2 . 80 }
         \t}
 
 
@@ -192,7 +192,7 @@ struct PublicationPolicyTests {
         drop.delete(.element(Element([.proto(6), .port(8080)], [.ipv4(IPv4Address(10, 66, 0, 2)), .port(80)]), in: FirewallLayout.publishAny))
         try host.nftables.apply(drop)
         #expect(try host.manager.verifyPublication(id: "pub1").map(\.description)
-            == ["endpoint pub1: element tcp . 8080 comment \"berth-endpoint pub1\" : 10.66.0.2 . 80 of map publish_any: missing"])
+            == ["endpoint pub1: element tcp . 8080 comment \"berth-endpoint pub1 @f4ce0001\" : 10.66.0.2 . 80 of map publish_any: missing"])
 
         var flush = Transaction()
         flush.delete(.table(FirewallLayout.table))
@@ -218,8 +218,8 @@ struct PublicationPolicyTests {
         #expect(try host.manager.prunePublications(group: "ext", keeping: ["a2"]) == ["a1", "a3"])
         #expect(try host.manager.publications().map(\.id) == ["a2", "b1"])
         let ruleset = host.nftables.ruleset
-        #expect(!ruleset.contains("berth-endpoint a1\"") && !ruleset.contains("berth-endpoint a3\""))
-        #expect(ruleset.contains("berth-endpoint a2\"") && ruleset.contains("berth-endpoint b1\""))
+        #expect(!ruleset.contains("berth-endpoint a1 @f4ce0001\"") && !ruleset.contains("berth-endpoint a3 @f4ce0001\""))
+        #expect(ruleset.contains("berth-endpoint a2 @f4ce0001\"") && ruleset.contains("berth-endpoint b1 @f4ce0001\""))
         #expect(try host.manager.prunePublications(group: "absent", keeping: []).isEmpty)
     }
 
@@ -233,10 +233,10 @@ struct PublicationPolicyTests {
         host.nftables.resetCounts()
         let report = try host.manager.gc()
         #expect(report.endpoints == ["dead"])
-        #expect(report.firewallObjects == ["element tcp . 8081 comment \"berth-endpoint dead\" : 10.66.0.2 . 80 of map publish_any"])
+        #expect(report.firewallObjects == ["element tcp . 8081 comment \"berth-endpoint dead @f4ce0001\" : 10.66.0.2 . 80 of map publish_any"])
         #expect(host.nftables.tableReads == 1 && host.nftables.rulesetReads == 0)
         #expect(try host.manager.publications().map(\.id) == ["live"])
-        #expect(host.nftables.ruleset.contains("berth-endpoint live"))
+        #expect(host.nftables.ruleset.contains("berth-endpoint live @f4ce0001"))
         // The freed key can be published again.
         host.kernel.addNamespace("ext3")
         #expect(try publish(host, "again", namespace: .name("ext3"), ports: ["8081:80"]).ports.count == 1)
@@ -253,14 +253,14 @@ struct PublicationPolicyTests {
         flush.delete(.table(FirewallLayout.table))
         try host.nftables.apply(flush)
         let missing = try host.manager.reconcile()
-        #expect(missing.map(\.object) == ["nftables table ip berth"])
+        #expect(missing.restored.map(\.object) == ["nftables table ip berth"] && missing.retagged.isEmpty && missing.remaining.isEmpty)
         #expect(host.nftables.ruleset == before)
 
         var drop = Transaction()
         drop.delete(.element(Element([.proto(6), .port(8080)], [.ipv4(IPv4Address(10, 66, 0, 2)), .port(80)]), in: FirewallLayout.publishAny))
         try host.nftables.apply(drop)
-        #expect(try host.manager.reconcile().map(\.description)
-            == ["endpoint pub1: element tcp . 8080 comment \"berth-endpoint pub1\" : 10.66.0.2 . 80 of map publish_any: missing"])
+        #expect(try host.manager.reconcile().restored.map(\.description)
+            == ["endpoint pub1: element tcp . 8080 comment \"berth-endpoint pub1 @f4ce0001\" : 10.66.0.2 . 80 of map publish_any: missing"])
         #expect(host.nftables.ruleset == before)
     }
 }

@@ -34,15 +34,15 @@ struct PublishPolicyTests {
         expectGolden(maps(host), """
         \tmap publish_addr {
         \t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
-        \t\telements = { 192.0.2.1 . tcp . 9090 comment "berth-endpoint e1" : 10.88.0.2 . 90,
-        \t\t\t     127.0.0.1 . udp . 5353 comment "berth-endpoint e1" : 10.88.0.2 . 53 }
+        \t\telements = { 192.0.2.1 . tcp . 9090 comment "berth-endpoint e1 @f4ce0001" : 10.88.0.2 . 90,
+        \t\t\t     127.0.0.1 . udp . 5353 comment "berth-endpoint e1 @f4ce0001" : 10.88.0.2 . 53 }
         \t}
 
         \tmap publish_any {
         \t\ttype inet_proto . inet_service : ipv4_addr . inet_service
-        \t\telements = { sctp . 7000 comment "berth-endpoint e1" : 10.88.0.2 . 70,
-        \t\t\t     sctp . 7001 comment "berth-endpoint e1" : 10.88.0.2 . 71,
-        \t\t\t     tcp . 8080 comment "berth-endpoint e1" : 10.88.0.2 . 80 }
+        \t\telements = { sctp . 7000 comment "berth-endpoint e1 @f4ce0001" : 10.88.0.2 . 70,
+        \t\t\t     sctp . 7001 comment "berth-endpoint e1 @f4ce0001" : 10.88.0.2 . 71,
+        \t\t\t     tcp . 8080 comment "berth-endpoint e1 @f4ce0001" : 10.88.0.2 . 80 }
         \t}
 
 
@@ -147,7 +147,7 @@ struct PublishPolicyTests {
         expect(refusal { try host.attach("a", id: "a", ports: ["8080:80"]) }, .invalidArgument, ["network web is internal"], parameter: "ports")
         #expect(try host.attach("a", id: "plain").ports.isEmpty)
         // Its forward rules keep traffic on the bridge.
-        #expect(host.nftables.ruleset.contains("iifname \"brweb\" oifname != \"brweb\" drop comment \"berth-network web\""))
+        #expect(host.nftables.ruleset.contains("iifname \"brweb\" oifname != \"brweb\" drop comment \"berth-network web @f4ce0001\""))
     }
 
     @Test("a key only the kernel holds (a stray element) refuses the whole batch: no element, no veth, no record")

@@ -35,7 +35,7 @@ struct StateValidationTests {
         let host = try FakeHost()
         let record = NetworkRecord(name: "odd", id: RecordID.generate(), bridge: try InterfaceName("brodd"), subnet: try CIDR(parsing: "10.91.0.0/24"),
                                    gateway: IPv4Address(10, 91, 0, 1), mtu: -1, isInternal: false, created: 0)
-        let error = refusal { _ = try host.manager.ensureKernel(of: record) }
+        let error = refusal { _ = try host.manager.ensureKernel(of: record, instance: StateInstance(id: FakeHost.instance)) }
         expect(error, .state, ["network odd has MTU -1 in the state, outside 68–65535"])
         #expect(host.kernel.link("brodd") == nil)
     }

@@ -24,10 +24,14 @@ public struct EndpointRecord: Sendable, Hashable {
     public var created: Int64
     /// The endpoint's published ports; each one's `endpointID` is this endpoint's `id`.
     public var ports: [PortMappingRecord]
+    /// A detach has begun (and was committed before it touched the kernel) but has not
+    /// finished: a crash or an error interrupted it. `gc`, `detach` and an attach of the same
+    /// id finish it; nothing else uses the endpoint meanwhile.
+    public var isDetaching: Bool
 
     public init(id: String, network: String, namespacePath: String, namespaceIdentity: NamespaceIdentity,
                 interfaceName: InterfaceName, hostVeth: InterfaceName, address: IPv4Address, mac: MACAddress,
-                created: Int64, ports: [PortMappingRecord] = []) {
+                created: Int64, ports: [PortMappingRecord] = [], isDetaching: Bool = false) {
         self.id = id
         self.network = network
         self.namespacePath = namespacePath
@@ -38,5 +42,6 @@ public struct EndpointRecord: Sendable, Hashable {
         self.mac = mac
         self.created = created
         self.ports = ports
+        self.isDetaching = isDetaching
     }
 }

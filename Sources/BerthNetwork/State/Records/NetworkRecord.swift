@@ -19,9 +19,16 @@ public struct NetworkRecord: Sendable, Hashable {
     public var isInternal: Bool
     /// When the network was created, in seconds since the Unix epoch.
     public var created: Int64
+    /// The bridge existed before the network and was adopted as it was (the user asked for
+    /// it): Berth never deletes, downs, renames, re-tags or re-addresses it, and takes only
+    /// its own gateway address away again.
+    public var bridgeAdopted: Bool
+    /// Berth put the gateway address on the bridge (on an adopted bridge it may have been
+    /// there already, and then stays when the network is removed).
+    public var gatewayAdded: Bool
 
     public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR, gateway: IPv4Address,
-                mtu: Int, isInternal: Bool, created: Int64) {
+                mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true) {
         self.name = name
         self.id = id
         self.bridge = bridge
@@ -30,5 +37,15 @@ public struct NetworkRecord: Sendable, Hashable {
         self.mtu = mtu
         self.isInternal = isInternal
         self.created = created
+        self.bridgeAdopted = bridgeAdopted
+        self.gatewayAdded = gatewayAdded
+    }
+
+    /// The MAC address of a bridge Berth makes for this network: fixed, derived from the id,
+    /// so the gateway's MAC never changes while the network exists — not when ports come and
+    /// go (a bridge without a set address takes its lowest port's), nor when `reconcile`
+    /// makes the bridge again. nil for an adopted bridge, whose address is its owner's.
+    public var bridgeMAC: MACAddress? {
+        bridgeAdopted ? nil : KernelNames.bridgeMAC(networkID: id)
     }
 }

@@ -1,0 +1,174 @@
+import BerthCore
+import BerthNamespace
+import BerthNetlink
+
+extension NetworkManager {
+    /// Detaches an endpoint: removes its published ports, unplugs its veth pair and forgets
+    /// it, which releases its address and ports. Detaching an unknown id succeeds: detach is
+    /// idempotent, so a retry is always safe.
+    ///
+    /// Crash-safe both ways: the endpoint is marked as detaching, and that is committed,
+    /// before the kernel is touched; an interrupted detach leaves the mark, and a later
+    /// `gc`, `detach` or attach of the same id finishes it. Each step is idempotent.
+    ///
+    /// The caller does not wait for the kernel to delete the pair (RCU grace periods, about
+    /// 20 ms): when detach returns, the pair is already out of the way — the host end down,
+    /// off the bridge and renamed `vd…`, the container end down and renamed, so the same id
+    /// can attach again at once — and its deletion is handed to a detached process (or left
+    /// to the kernel when the namespace is gone). Both ends keep the endpoint's tag, so a
+    /// crash before the deletion leaves nothing `gc` cannot find.
+    ///
+    /// Kernel round trips: one link lookup, one sendmsg on the host end, one inside the
+    /// namespace, the hand-off, and one nftables batch when ports were published.
+    public func detach(id: String) throws(BerthError) {
+        do {
+            try store.write { tx throws(BerthError) in
+                guard let endpoint = try tx.endpoint(id: id) else { return }
+                Trace.mark("detach: state locked")
+                let instance = try tx.instance()
+                if !endpoint.isDetaching {
+                    try tx.markDetaching(id: endpoint.id)
+                    try tx.commitAndContinue()
+                    Trace.mark("detach: marked")
+                }
+                try host.check(failPoint: "detach.mark")
+                try finishDetach(endpoint, tx: tx, instance: instance, links: nil)
+            }
+            Trace.mark("detach: committed")
+        } catch {
+            throw error.with(object: .endpoint(id), operation: .detach)
+        }
+    }
+
+    /// The rest of a detach, for an endpoint already marked as detaching (or about to be
+    /// forgotten by gc): its elements, its veth pair, then its record. `links` is the host's
+    /// link list when the caller has one; it is read only if an interrupted detach left the
+    /// host end renamed.
+    func finishDetach(_ endpoint: EndpointRecord, tx: StateTransaction, instance: StateInstance, links: [Link]?) throws(BerthError) {
+        if !endpoint.ports.isEmpty {
+            try firewall(instance).unpublish(endpoint)
+            try ConntrackCleanup.afterUnpublish(endpoint, host: host)
+            Trace.mark("detach: ports unpublished")
+        }
+        try host.check(failPoint: "detach.unpublish")
+        let doomed = try unplug(endpoint, instance: instance, links: links)
+        Trace.mark("detach: unplugged")
+        try host.check(failPoint: "detach.unplug")
+        for name in doomed { try host.deleteLinkInBackground(named: name) }
+        Trace.mark("detach: deletion handed off")
+        try host.check(failPoint: "detach.delete")
+        _ = try tx.deleteEndpoint(id: endpoint.id)
+        try host.check(failPoint: "detach.forget")
+    }
+
+    /// Takes the endpoint's veth pair out of service without waiting for its deletion: the
+    /// host end down, off the bridge and renamed out of the endpoint's name (one sendmsg),
+    /// the container end down and renamed (one sendmsg inside, while the namespace lives).
+    /// Returns the host-side links to delete: none when the namespace is gone, as the kernel
+    /// destroys the pair with it (a namespace something else still holds keeps it, and
+    /// `gc` finds it by its tag).
+    func unplug(_ endpoint: EndpointRecord, instance: StateInstance, links: [Link]?) throws(BerthError) -> [InterfaceName] {
+        let namespace = host.aliveNamespace(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
+        var doomed: [InterfaceName] = []
+        var renamed: String?
+        if let veth = try lookupLink(endpoint.hostVeth), veth.kind == .veth {
+            Trace.mark("detach: host end found")
+            let name = try KernelNames.detachedVeth(index: veth.index)
+            renamed = name.rawValue
+            do {
+                try unplugHostEnd(veth.index, renamingTo: name)
+                Trace.mark("detach: host end unplugged")
+                if let namespace {
+                    if try unplugPeer(of: veth, endpoint, in: namespace) {
+                        doomed.append(name)
+                    } else {
+                        try deletePair(veth.index)
+                    }
+                }
+            } catch where error.code == .notFound {
+                // The kernel destroyed the pair meanwhile: its namespace was going away.
+            }
+        }
+        if endpoint.isDetaching {
+            // An interrupted detach may have renamed the host end already: find it by its tag.
+            let all = if let links { links } else { try host.netlink.links() }
+            for link in all where link.kind == .veth && link.name != endpoint.hostVeth.rawValue && link.name != renamed {
+                guard let tag = KernelNames.Tag(link.alias), tag.kind == .endpoint, tag.owner == endpoint.id,
+                      tag.instance == instance.id, let name = try? InterfaceName(link.name) else { continue }
+                if let namespace, try !unplugPeer(of: link, endpoint, in: namespace) {
+                    try deletePair(link.index)
+                } else {
+                    doomed.append(name)
+                }
+            }
+        }
+        return doomed
+    }
+
+    /// The host end: renamed, down and off the bridge. Kernels since 6.2 take it in one
+    /// message (they rename a link that is up), so the kernel's lock is taken once; older
+    /// ones refuse that (EBUSY, nothing changed) and get three, down first.
+    private func unplugHostEnd(_ index: Int32, renamingTo name: InterfaceName) throws(BerthError) {
+        do {
+            try host.netlink.apply { changes throws(BerthError) in
+                try changes.update(.index(index), renameTo: name, up: false, releaseMaster: true)
+            }
+        } catch where Self.isBusy(error) {
+            try host.netlink.apply { changes throws(BerthError) in
+                try changes.setDown(.index(index))
+                try changes.setMaster(.index(index), to: nil)
+                try changes.rename(.index(index), to: name)
+            }
+        }
+    }
+
+    /// The container end of `veth`: renamed and down (its routes go with it), so its name is
+    /// free for a new attach at once; one message, or two on kernels before 6.2. Found by
+    /// the index the host end reports; failing that, by the endpoint's interface name, if
+    /// that is a veth with the endpoint's MAC whose peer is `veth` (an interface the
+    /// container made under that name is never touched). Returns false when it is not
+    /// found while the pair lives: the caller must not leave it in the namespace.
+    private func unplugPeer(of veth: Link, _ endpoint: EndpointRecord, in namespace: NetworkNamespace) throws(BerthError) -> Bool {
+        let inside = try host.netlink(in: namespace)
+        Trace.mark("detach: socket in the namespace")
+        let index: Int32
+        if let peer = veth.peerIndex {
+            index = peer
+        } else if let named = try? inside.link(named: endpoint.interfaceName.rawValue), named.kind == .veth,
+                  named.mac == endpoint.mac, named.peerIndex == nil || named.peerIndex == veth.index {
+            index = named.index
+        } else {
+            return false
+        }
+        let name = try KernelNames.detachedVeth(index: index)
+        do {
+            do {
+                try inside.apply { changes throws(BerthError) in try changes.update(.index(index), renameTo: name, up: false) }
+            } catch where Self.isBusy(error) {
+                try inside.apply { changes throws(BerthError) in
+                    try changes.setDown(.index(index))
+                    try changes.rename(.index(index), to: name)
+                }
+            }
+        } catch where error.code == .notFound {
+            // Gone with its pair already.
+        }
+        return true
+    }
+
+    /// Deletes the pair whose host end is `index` and waits for the kernel (12–23 ms): the
+    /// slow way, for a container end that could not be taken out of the way.
+    private func deletePair(_ index: Int32) throws(BerthError) {
+        do {
+            try host.netlink.deleteLink(.index(index))
+            Trace.mark("detach: pair deleted")
+        } catch where error.code == .notFound {
+            // Gone with its namespace meanwhile.
+        }
+    }
+
+    /// EBUSY: what kernels before 6.2 answer a rename of a link that is up.
+    private static func isBusy(_ error: BerthError) -> Bool {
+        (error.cause as? NetlinkError)?.errno.code == 16
+    }
+}

@@ -1,0 +1,150 @@
+import BerthCore
+import BerthNamespace
+import BerthNetlink
+
+/// The host namespace's links (and, when asked, IPv4 addresses) as read once by `check`,
+/// `reconcile` or `gc`.
+struct HostView {
+    var links: [Link]
+    var byName: [String: Link]
+    var addresses: [Address]
+
+    init(_ host: HostHandle, addresses readAddresses: Bool) throws(BerthError) {
+        links = try host.netlink.links()
+        byName = Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        addresses = readAddresses ? try host.netlink.addresses(family: .ipv4) : []
+    }
+
+    /// Whether the link with index `index` holds `cidr`.
+    func has(_ cidr: CIDR, on index: Int32) -> Bool {
+        addresses.contains { $0.linkIndex == index && $0.cidr == cidr }
+    }
+}
+
+// What `check` reports and `reconcile` restores, worked out the same way for both, so a
+// problem `check` says `reconcile` repairs is one `reconcile` does repair.
+extension NetworkManager {
+    /// A network's bridge: there, a bridge, up, with the gateway address and — when Berth
+    /// made it — its MAC and its tag.
+    func bridgeProblems(_ network: NetworkRecord, view: HostView, instance: StateInstance) throws(BerthError) -> [CheckProblem] {
+        func problem(_ object: String, _ what: String, _ repair: CheckProblem.Repair = .reconcile) -> CheckProblem {
+            CheckProblem(endpoint: nil, network: network.name, object: object, problem: what, repair: repair)
+        }
+        let name = "bridge \(network.bridge)"
+        guard let bridge = view.byName[network.bridge.rawValue] else {
+            if network.bridgeAdopted { return [problem(name, "missing (it was adopted, not made by Berth)", .recreateBridge)] }
+            return [problem(name, "missing")]
+        }
+        guard bridge.kind == .bridge else {
+            return [problem(name, "held by a link of another kind (\(bridge.kind))", .removeLink)]
+        }
+        var problems: [CheckProblem] = []
+        if !network.bridgeAdopted {
+            if let mac = network.bridgeMAC, bridge.mac != mac {
+                problems.append(problem(name, "MAC \(bridge.mac.map(\.description) ?? "none"), not its fixed \(mac)"))
+            }
+            if !isTagged(bridge, by: network, instance: instance) {
+                problems.append(problem(name, "not tagged \"\(KernelNames.networkAlias(network.name, instance: instance.id))\""))
+            }
+        }
+        let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
+        if !view.has(gateway, on: bridge.index) {
+            problems.append(problem("address \(gateway) on \(network.bridge)", "missing"))
+        }
+        if !bridge.isUp { problems.append(problem(name, "down")) }
+        return problems
+    }
+
+    /// An endpoint's host end: there (else the endpoint cannot be restored), on its
+    /// network's bridge (unless `bridgeRestorable` is false: the bridge's own problem says
+    /// it all), up and tagged. An endpoint being detached is reported as that.
+    func vethProblems(_ endpoint: EndpointRecord, network: NetworkRecord, view: HostView, instance: StateInstance,
+                      bridgeRestorable: Bool = true) -> [CheckProblem] {
+        func problem(_ object: String, _ what: String, _ repair: CheckProblem.Repair = .reconcile) -> CheckProblem {
+            CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: object, problem: what, repair: repair)
+        }
+        if endpoint.isDetaching {
+            return [problem("detach", "interrupted", .collectGarbage)]
+        }
+        let name = "veth \(endpoint.hostVeth)"
+        guard let veth = view.byName[endpoint.hostVeth.rawValue] else {
+            return [problem(name, "missing", .collectGarbage)]
+        }
+        var problems: [CheckProblem] = []
+        let bridge = view.byName[network.bridge.rawValue]
+        if bridgeRestorable, bridge == nil || veth.masterIndex != bridge?.index {
+            problems.append(problem(name, "not on bridge \(network.bridge)"))
+        }
+        if !veth.isUp { problems.append(problem(name, "down")) }
+        let tag = KernelNames.Tag(veth.alias)
+        if !(tag?.kind == .endpoint && tag?.owner == endpoint.id && tag?.belongs(to: instance) == true) {
+            problems.append(problem(name, "not tagged \"\(KernelNames.endpointAlias(endpoint.id, instance: instance.id))\""))
+        }
+        return problems
+    }
+
+    /// Inside the endpoint's namespace: it exists, and holds the interface with its address
+    /// and the default route via the gateway. Only `check` looks (a socket per namespace);
+    /// what is missing there is made anew by detaching and attaching again.
+    func insideProblems(_ endpoint: EndpointRecord, network: NetworkRecord, vethPresent: Bool) -> [CheckProblem] {
+        func problem(_ object: String, _ what: String, _ repair: CheckProblem.Repair) -> CheckProblem {
+            CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: object, problem: what, repair: repair)
+        }
+        guard let namespace = host.aliveNamespace(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) else {
+            return [problem("network namespace \(endpoint.namespacePath)", "gone", .collectGarbage)]
+        }
+        var problems: [CheckProblem] = []
+        do throws(BerthError) {
+            let inside = try host.netlink(in: namespace)
+            let link = try inside.link(named: endpoint.interfaceName.rawValue)
+            let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
+            if !(try inside.addresses(of: .index(link.index), family: .ipv4).contains { $0.cidr == cidr }) {
+                problems.append(problem("address \(cidr) on \(endpoint.interfaceName)", "missing", .reattach))
+            }
+            let gateway = IPAddress.v4(network.gateway)
+            if !(try inside.routes(family: .ipv4).contains { $0.isDefault && $0.gateway == gateway }) {
+                problems.append(problem("default route via \(network.gateway)", "missing", .reattach))
+            }
+        } catch where error.code == .notFound {
+            // Without its host end the pair is gone, and gc is what removes the endpoint.
+            problems.append(problem("interface \(endpoint.interfaceName) in \(endpoint.namespacePath)", "missing",
+                                    vethPresent ? .reattach : .collectGarbage))
+        } catch {
+            problems.append(problem("network namespace \(endpoint.namespacePath)", "unreadable: \(error)", .reattach))
+        }
+        return problems
+    }
+
+    /// Endpoints that get map elements: not being detached, and with their veth present —
+    /// an element must never point at an endpoint whose pair is gone.
+    func plugged(_ endpoints: [EndpointRecord], view: HostView) -> [EndpointRecord] {
+        endpoints.filter { !$0.isDetaching && view.byName[$0.hostVeth.rawValue] != nil }
+    }
+
+    /// The firewall's view of the publications that get map elements (their namespace
+    /// lives), and a problem for each whose namespace is gone (`gc` forgets those).
+    func publishable(_ publications: [PublicationRecord]) throws(BerthError) -> (views: [EndpointRecord], gone: [CheckProblem]) {
+        var views: [EndpointRecord] = []
+        var gone: [CheckProblem] = []
+        for publication in publications {
+            if host.isAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+                views.append(try publication.firewallView())
+            } else {
+                gone.append(CheckProblem(endpoint: publication.id, network: publication.group,
+                                         object: "network namespace \(publication.namespacePath)", problem: "gone", repair: .collectGarbage))
+            }
+        }
+        return (views, gone)
+    }
+
+    /// Firewall plan items as check problems, each with its owner.
+    func problems(_ items: [Firewall.Item], endpoints: [EndpointRecord], problem: String) -> [CheckProblem] {
+        items.map { item in
+            let tag = KernelNames.Tag(item.owner)
+            let endpoint = tag?.kind == .endpoint ? tag?.owner : nil
+            let network = tag?.kind == .network ? tag?.owner : nil
+            let owningNetwork = endpoint.flatMap { id in endpoints.first { $0.id == id }?.network }
+            return CheckProblem(endpoint: endpoint, network: network ?? owningNetwork ?? "", object: item.object, problem: problem)
+        }
+    }
+}

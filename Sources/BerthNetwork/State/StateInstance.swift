@@ -1,0 +1,60 @@
+public import BerthCore
+
+/// Which Berth a state directory is: several state directories may share one host (a
+/// system one, a test's, a user's), each keeping its own networks. Every kernel object a
+/// store makes carries its instance id — in bridge and veth aliases and in nftables comments
+/// (`berth-network web @3f9a2c1b`) — and `gc`, `check` and `reconcile` touch only objects
+/// of their own instance.
+///
+/// The id is 8 hex digits, drawn when the store's schema reaches version 4.
+public struct StateInstance: Sendable, Hashable, CustomStringConvertible {
+    /// 8 lowercase hex digits.
+    public var id: String
+    /// The store recorded networks before instances existed (it was migrated to version 4
+    /// with networks in it): its older objects carry tags without an id. Such a store also
+    /// takes an untagged object for its own when one of its records names it (a bridge of
+    /// its network, an endpoint's veth, a rule of its network, an element of its endpoint);
+    /// `reconcile` then adds the id to the tag. An unnamed untagged object could be any
+    /// instance's, so no instance collects it as garbage.
+    public var legacy: Bool
+
+    public init(id: String, legacy: Bool = false) {
+        self.id = id
+        self.legacy = legacy
+    }
+
+    public var description: String { id }
+
+    /// Whether `id` is a well-formed instance id.
+    static func isValid(_ id: String) -> Bool {
+        id.utf8.count == 8 && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+}
+
+extension StateTransaction {
+    /// This store's instance.
+    public func instance() throws(BerthError) -> StateInstance {
+        let row = try db().queryFirst("SELECT id, legacy FROM instance WHERE singleton = 1") { row in (row.text(0), row.bool(1)) }
+        guard let (id, legacy) = row, StateInstance.isValid(id) else {
+            throw BerthError(.state, "state database \(database.path) has no readable instance id",
+                             hint: "the state database was changed outside Berth; restore it or start a new state directory",
+                             object: .state(database.path))
+        }
+        return StateInstance(id: id, legacy: legacy)
+    }
+
+    /// Replaces the instance id (tests that compare exact bytes need a fixed one).
+    package func setInstance(_ instance: StateInstance) throws(BerthError) {
+        guard StateInstance.isValid(instance.id) else { throw .invalid("instance id \"\(instance.id)\" is not 8 lowercase hex digits") }
+        try db().execute("UPDATE instance SET id = ?, legacy = ? WHERE singleton = 1", [.text(instance.id), .bool(instance.legacy)])
+    }
+
+    /// Commits what the transaction changed so far and goes on in a new one, still under the
+    /// store's lock: a crash from here on keeps those changes, and nothing else can have
+    /// written in between. What follows still commits or rolls back as a whole.
+    func commitAndContinue() throws(BerthError) {
+        let db = try db()
+        try db.script("COMMIT")
+        try db.script("BEGIN IMMEDIATE")
+    }
+}

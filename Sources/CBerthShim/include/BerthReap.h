@@ -1,0 +1,19 @@
+#ifndef BERTH_REAP_H
+#define BERTH_REAP_H
+// Deleting a link without waiting for it.
+//
+// The kernel deletes a veth pair synchronously, and the deletion waits for RCU grace
+// periods (12–23 ms here) while its caller blocks. A detach has already unplugged the pair
+// (renamed, down, off the bridge), so the wait serves no one: this hands the RTM_DELLINK to
+// a detached grandchild and returns once that child exists. Swift cannot fork safely, so
+// the child is C and makes only async-signal-safe system calls.
+
+/// Forks a detached process (a grandchild, reparented to init, so no zombie is left) that
+/// enters the network namespace `netns_fd` (or stays in the caller's when it is -1), closes
+/// every other descriptor, sends RTM_DELLINK for the link called `ifname` on a netlink
+/// socket of its own and exits. Returns 0 once the grandchild is started, or -1 with errno
+/// set (the caller then deletes the link itself). The deletion's own result is not reported:
+/// a link that is still there later is found by its name and tag.
+int berth_delete_link_detached(int netns_fd, const char *ifname);
+
+#endif

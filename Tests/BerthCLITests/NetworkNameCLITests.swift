@@ -1,0 +1,74 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Names the CLI must refuse clearly (issue 12): a network name that reads as an option,
+/// reserved names, an unknown network to list, an endpoint id too long for its tag.
+@Suite("berth CLI: network names (kernel)", .enabled(if: KernelTests.enabled))
+struct NetworkNameCLITests {
+    @Test("a network name beginning with '-' is a clear usage error, never help with status 0", arguments: [
+        ["network", "create", "-web"], ["network", "create", "-h2"], ["network", "create", "--subnet", "10.9.0.0/24", "-x"],
+        ["network", "rm", "-web"], ["network", "inspect", "-web"],
+    ])
+    func dashedName(_ args: [String]) throws {
+        try withHostSandbox { sandbox in
+            let result = sandbox.berth(args)
+            #expect(result.status == 64, "\(result)")
+            #expect(result.stdout.isEmpty, "\(result)")
+            #expect(result.stderr.contains("is not an option of 'berth network \(args[1])', and network names cannot begin with '-'"), "\(result)")
+            #expect(CLIOracle.bridgeNames(sandbox).isEmpty)
+        }
+    }
+
+    @Test("after '--' the name reaches the name check; -h and --help still show help")
+    func dashedNameAfterSeparator() throws {
+        try withHostSandbox { sandbox in
+            let named = sandbox.berth(["network", "create", "--", "-web"])
+            #expect(named.status == 1 && named.stderr.contains("invalid network name \"-web\""), "\(named)")
+            for flag in ["-h", "--help"] {
+                let help = sandbox.berth(["network", "create", flag])
+                #expect(help.status == 0 && help.stdout.contains("USAGE: berth network create"), "\(help)")
+            }
+        }
+    }
+
+    @Test("reserved network names are refused", arguments: ["none", "host", "bridge", "default"])
+    func reserved(_ name: String) throws {
+        try withHostSandbox { sandbox in
+            let result = sandbox.berth(["network", "create", name, "--subnet", "10.9.0.0/24"])
+            #expect(result.status == 1 && result.stderr.contains("network name \"\(name)\" is reserved"), "\(result)")
+            #expect(CLIOracle.bridgeNames(sandbox).isEmpty)
+        }
+    }
+
+    @Test("ps --network of a network that does not exist says so")
+    func psUnknownNetwork() throws {
+        try withHostSandbox { sandbox in
+            let result = sandbox.berth(["ps", "--network", "nosuch"])
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.contains("no network named \"nosuch\" (see 'berth network ls')"), "\(result)")
+        }
+    }
+
+    @Test("an endpoint id longer than its nftables tag can carry is refused before anything is made, naming the limit")
+    func longID() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.9.0.0/24"]).succeeded)
+            let ns = try #require(try sandbox.makeNamespace().name)
+            let before = sandbox.run(["ip", "-o", "link"]).stdout
+            let result = sandbox.berth(["attach", "web", "--netns", ns, "--id", String(repeating: "a", count: 103), "-p", "8080:80"])
+            #expect(result.status == 1 && result.stderr.contains("is 103 bytes, over the limit of 102"), "\(result)")
+            #expect(sandbox.run(["ip", "-o", "link"]).stdout == before)
+        }
+    }
+}
+
+enum CLIOracle {
+    /// The names of the sandbox's bridges.
+    static func bridgeNames(_ sandbox: HostSandbox) -> [String] {
+        sandbox.run(["ip", "-o", "link", "show", "type", "bridge"]).stdout.split(separator: "\n").compactMap {
+            $0.split(separator: ":", maxSplits: 2).dropFirst().first?.trimmingCharacters(in: .whitespaces)
+        }
+    }
+}

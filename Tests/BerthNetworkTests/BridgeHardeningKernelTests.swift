@@ -1,0 +1,119 @@
+import BerthNamespace
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// A network's bridge under the things users and hosts do to it (issue 12): endpoints
+/// leaving, a bridge Berth did not make, a bridge deleted by hand. All through the CLI,
+/// checked with iproute2 and real connections.
+@Suite("bridge hardening (kernel)", .enabled(if: KernelTests.enabled))
+struct BridgeHardeningKernelTests {
+    @Test("the bridge MAC stays while endpoints come and go, the lowest-MAC one included; a sibling reaches the LAN peer right after")
+    func macStays() throws {
+        try withHostSandbox { sandbox in
+            let lan = try sandbox.makeLANNeighbor()
+            let peer = try EchoServer(in: lan.namespace, port: 7, banner: "lan")
+            defer { peer.stop() }
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.41.0.0/24", "--bridge", "brweb"]).succeeded)
+            let fixed = try #require(sandbox.mac(of: "brweb"))
+            let containers = try (1...3).map { try CLIContainer(sandbox, network: "web", id: "e\($0)") }
+            #expect(sandbox.mac(of: "brweb") == fixed)
+            // The endpoint whose host veth has the lowest MAC: the one a bridge without a
+            // fixed MAC copies.
+            let endpoints = try Oracle.endpoints(sandbox)
+            func vethMAC(_ id: String) -> String {
+                let veth = endpoints.first { $0["id"] as? String == id }?["hostVeth"] as? String ?? ""
+                return sandbox.mac(of: veth) ?? ""
+            }
+            let lowest = try #require(containers.min { vethMAC($0.id) < vethMAC($1.id) })
+            let sibling = try #require(containers.first { $0.id != lowest.id })
+            // The sibling knows the gateway's MAC before the detach.
+            #expect(sibling.reaches(LANNeighbor.address, 7, banner: "lan"))
+            let detach = sandbox.berth(["detach", lowest.id])
+            try #require(detach.succeeded, "\(detach)")
+            #expect(sandbox.mac(of: "brweb") == fixed)
+            #expect(sibling.reaches(LANNeighbor.address, 7, banner: "lan", timeout: 1))
+            // Coming and going more leaves it as it was.
+            let later = try CLIContainer(sandbox, network: "web", id: "e4")
+            #expect(later.reaches(LANNeighbor.address, 7, banner: "lan"))
+            for container in containers + [later] where container.id != lowest.id {
+                #expect(sandbox.berth(["detach", container.id]).succeeded)
+            }
+            #expect(sandbox.mac(of: "brweb") == fixed)
+            let inspect = try Oracle.object(sandbox.berth(["network", "inspect", "web", "--json"]).stdout)
+            #expect(inspect["bridgeMAC"] as? String == fixed)
+        }
+    }
+
+    @Test("a foreign bridge with an address and a port is refused; opted in, it survives network rm with its address, port and route")
+    func foreignBridge() throws {
+        try withHostSandbox { sandbox in
+            for step in [["link", "add", "lanbr", "type", "bridge"], ["link", "set", "lanbr", "up"], ["addr", "add", "192.0.2.1/24", "dev", "lanbr"],
+                         ["link", "add", "lanport", "type", "veth", "peer", "name", "lanpeer"], ["link", "set", "lanport", "master", "lanbr", "up"],
+                         ["route", "add", "198.51.100.0/24", "via", "192.0.2.254"]] {
+                let result = sandbox.run(["ip"] + step)
+                try #require(result.succeeded, "\(step): \(result)")
+            }
+            let before = KernelSnapshot(sandbox)
+            let refused = sandbox.berth(["network", "create", "lan", "--bridge", "lanbr", "--subnet", "10.42.0.0/24"])
+            #expect(refused.status == 1, "\(refused)")
+            #expect(refused.stderr.contains("bridge lanbr already exists and was not made by Berth"), "\(refused)")
+            #expect(refused.stderr.contains("--bridge-existing"), "\(refused)")
+            #expect(KernelSnapshot(sandbox) == before)
+
+            let adopted = sandbox.berth(["network", "create", "lan", "--bridge", "lanbr", "--bridge-existing", "--subnet", "10.42.0.0/24"])
+            try #require(adopted.succeeded, "\(adopted)")
+            #expect(Oracle.ipv4(sandbox, dev: "lanbr").sorted() == ["10.42.0.1/24", "192.0.2.1/24"])
+            let gateway = try EchoServer(in: sandbox.namespace, port: 7, banner: "host")
+            defer { gateway.stop() }
+            let container = try CLIContainer(sandbox, network: "lan", id: "c1")
+            #expect(container.reaches("10.42.0.1", 7, banner: "host"))
+            #expect(sandbox.berth(["check"]).succeeded)
+            #expect(sandbox.berth(["detach", "c1"]).succeeded)
+            let removed = sandbox.berth(["network", "rm", "lan"])
+            #expect(removed.succeeded, "\(removed)")
+
+            let bridge = try #require(Oracle.ip(sandbox, ["link", "show", "dev", "lanbr"]).first)
+            #expect((bridge["flags"] as? [String])?.contains("UP") == true)
+            #expect(Oracle.ipv4(sandbox, dev: "lanbr") == ["192.0.2.1/24"])
+            #expect(Oracle.ip(sandbox, ["link", "show", "dev", "lanport"]).first?["master"] as? String == "lanbr")
+            #expect(!Oracle.ip(sandbox, ["route", "show", "198.51.100.0/24"]).isEmpty)
+            var after = KernelSnapshot(sandbox)
+            // Berth's table stays for other networks; links, addresses and routes are as they were.
+            after.ruleset = before.ruleset
+            #expect(after == before, "\(after.difference(from: before))")
+        }
+    }
+
+    @Test("after ip link del of a network's bridge, reconcile brings every endpoint back: gateway, siblings, published port from the LAN")
+    func reconcileAfterBridgeDeleted() throws {
+        try withHostSandbox { sandbox in
+            let lan = try sandbox.makeLANNeighbor()
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.43.0.0/24", "--bridge", "brweb"]).succeeded)
+            let host = try EchoServer(in: sandbox.namespace, port: 7, banner: "host")
+            defer { host.stop() }
+            let c1 = try CLIContainer(sandbox, network: "web", id: "c1", ports: ["8080:80"])
+            let c2 = try CLIContainer(sandbox, network: "web", id: "c2")
+            let c2Address = try #require(c2.address)
+            func connected() -> [Bool] {
+                [c1.reaches("10.43.0.1", 7, banner: "host"), c1.reaches(c2Address, banner: "c2"),
+                 (try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress, port: 8080))?.hasPrefix("c1 ") == true]
+            }
+            #expect(connected() == [true, true, true])
+            let mac = sandbox.mac(of: "brweb")
+
+            #expect(sandbox.run(["ip", "link", "del", "brweb"]).succeeded)
+            let broken = sandbox.berth(["check"])
+            #expect(broken.status == 1 && broken.stderr.contains("network web: bridge brweb: missing (run 'berth reconcile')"), "\(broken)")
+            let reconcile = sandbox.berth(["reconcile"])
+            #expect(reconcile.succeeded, "\(reconcile)")
+            #expect(reconcile.stdout.contains("restored network web: bridge brweb"), "\(reconcile)")
+            #expect(reconcile.stdout.contains("fixed endpoint c1: veth"), "\(reconcile)")
+            #expect(reconcile.stdout.contains("fixed endpoint c2: veth"), "\(reconcile)")
+            #expect(sandbox.mac(of: "brweb") == mac)
+            #expect(connected() == [true, true, true])
+            let check = sandbox.berth(["check"])
+            #expect(check.succeeded && check.stdout == "ok\n", "\(check)")
+        }
+    }
+}

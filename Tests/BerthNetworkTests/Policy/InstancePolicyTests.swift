@@ -1,0 +1,158 @@
+import BerthCore
+import Foundation
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import BerthNFTables
+import Testing
+
+/// Two state directories on one (fake) host: two instances, each tagging its objects with
+/// its id, publishing side by side in the shared table, and leaving each other's objects
+/// alone in gc, check and reconcile.
+@Suite("instances (fake kernel)")
+struct InstancePolicyTests {
+    /// Instance A (f4ce0001: web, 10.88.0.0/24, e1 publishing 8080) and instance B
+    /// (0dd1ce00: its own network also called web, 10.89.0.0/24 on brwebb, b1 publishing
+    /// 9090) on one kernel.
+    private func twoInstances() throws -> (FakeHost, FakeHost) {
+        let a = try FakeHost()
+        let b = try FakeHost(kernel: a.kernel, instance: "0dd1ce00")
+        try a.network()
+        try b.network(subnet: "10.89.0.0/24", bridge: "brwebb")
+        try a.attach("ctr1", id: "e1", ports: ["8080:80"])
+        try b.attach("ctr2", id: "b1", ports: ["9090:80"])
+        return (a, b)
+    }
+
+    @Test("each instance tags its bridge, veths, rules and elements with its id; both publish side by side")
+    func tags() throws {
+        let (a, b) = try twoInstances()
+        #expect(a.kernel.link("brweb")?.alias == "berth-network web @f4ce0001")
+        #expect(a.kernel.link("brwebb")?.alias == "berth-network web @0dd1ce00")
+        #expect(a.kernel.link(try a.manager.endpoint("e1").hostVeth.rawValue)?.alias == "berth-endpoint e1 @f4ce0001")
+        #expect(a.kernel.link(try b.manager.endpoint("b1").hostVeth.rawValue)?.alias == "berth-endpoint b1 @0dd1ce00")
+        let ruleset = a.nftables.ruleset
+        #expect(ruleset.contains("tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\""))
+        #expect(ruleset.contains("tcp . 9090 comment \"berth-endpoint b1 @0dd1ce00\""))
+        // One skeleton, shared: the static rules appear once.
+        #expect(ruleset.components(separatedBy: "loopback only from lo").count == 2)
+        #expect(try a.manager.check().isEmpty && b.manager.check().isEmpty)
+    }
+
+    @Test("the same endpoint id in two instances gets two veths")
+    func sameIDTwice() throws {
+        let (a, b) = try twoInstances()
+        let mine = try a.attach("ctr3", id: "same")
+        let theirs = try b.attach("ctr4", id: "same")
+        #expect(mine.hostVeth != theirs.hostVeth)
+    }
+
+    @Test("a host port one instance publishes is refused to the other by the kernel's map")
+    func portOwnedAcrossInstances() throws {
+        let (_, b) = try twoInstances()
+        let error = refusal { try b.attach("ctr3", id: "b2", ports: ["8080:80"]) }
+        expect(error, .conflict, ["a published port of endpoint b2 is already in Berth's nftables maps"], parameter: "ports")
+        #expect(try b.manager.endpoints().map(\.id) == ["b1"])
+    }
+
+    @Test("gc in one instance leaves the other's bridge, veths, rules and elements; its own leftovers go")
+    func gcLeavesOthers() throws {
+        let (a, b) = try twoInstances()
+        let before = a.kernel.snapshot()
+        #expect(try a.manager.gc().isEmpty)
+        #expect(try b.manager.gc().isEmpty)
+        #expect(a.kernel.snapshot() == before)
+        // B's namespace goes: only B's gc forgets b1 and its element.
+        a.kernel.destroyNamespace(try b.namespace("ctr2"))
+        #expect(try a.manager.gc().isEmpty)
+        #expect(a.nftables.ruleset.contains("berth-endpoint b1 @0dd1ce00"))
+        #expect(try b.manager.gc().endpoints == ["b1"])
+        #expect(!a.nftables.ruleset.contains("berth-endpoint b1") && a.nftables.ruleset.contains("berth-endpoint e1 @f4ce0001"))
+        #expect(try a.manager.check().isEmpty)
+    }
+
+    @Test("check in one instance reports only its own objects")
+    func checkOwnOnly() throws {
+        let (a, b) = try twoInstances()
+        let veth = try #require(a.kernel.link(try b.manager.endpoint("b1").hostVeth.rawValue))
+        try a.handle.netlink.deleteLink(.index(veth.index))
+        #expect(try a.manager.check().isEmpty)
+        #expect(try b.manager.check().map(\.endpoint).contains("b1"))
+    }
+
+    @Test("after a flush, reconcile in one instance restores the skeleton and its own objects only; the other's reconcile adds its own")
+    func reconcileOwnOnly() throws {
+        let (a, b) = try twoInstances()
+        let whole = a.nftables.ruleset
+        var flush = Transaction()
+        flush.delete(.table(FirewallLayout.table))
+        try a.nftables.apply(flush)
+        let report = try a.manager.reconcile()
+        #expect(report.restored.map(\.description) == ["nftables table ip berth: missing"])
+        #expect(a.nftables.ruleset.contains("berth-endpoint e1 @f4ce0001") && !a.nftables.ruleset.contains("@0dd1ce00"))
+        let theirs = try b.manager.reconcile()
+        #expect(theirs.restored.count == 4, "\(theirs.restored)")  // B's three network rules and its element
+        #expect(a.nftables.ruleset.split(separator: "\n").sorted() == whole.split(separator: "\n").sorted())
+        // Reconciling again in either changes nothing of the other's.
+        #expect(try a.manager.reconcile().isEmpty && b.manager.reconcile().isEmpty)
+    }
+
+    @Test("reconcile of one instance puts back a static rule in its place without rebuilding the other's objects")
+    func reconcileStaticRuleInPlace() throws {
+        let (a, b) = try twoInstances()
+        let before = a.nftables.ruleset
+        let table = try #require(try a.nftables.list(table: FirewallLayout.table))
+        let guardRule = try #require(table.chains.first { $0.chain.name == "guard" }?.rules.first { $0.comment == "berth: loopback only from lo" })
+        let element = try #require(table.sets.first { $0.set.name == "publish_any" }?.elements.first { $0.comment?.hasSuffix("@0dd1ce00") == true })
+        var cut = Transaction()
+        cut.delete(.rule(guardRule))
+        cut.delete(.element(element, in: FirewallLayout.publishAny))
+        try a.nftables.apply(cut)
+        let report = try a.manager.reconcile()
+        #expect(report.restored.map(\.description) == ["rule 'iifname != \"lo\" ip daddr 127.0.0.0/8 drop comment \"berth: loopback only from lo\"' in chain guard: missing"])
+        #expect(!a.nftables.ruleset.contains("9090"))
+        #expect(try b.manager.reconcile().restored.map(\.endpoint) == ["b1"])
+        #expect(a.nftables.ruleset == before)
+    }
+
+    @Test("a store made before instances recognises its untagged objects: check is clean, gc keeps them, reconcile tags rules and elements")
+    func legacyObjects() throws {
+        let host = try FakeHost(legacy: true)
+        try host.network()
+        let endpoint = try host.attach("ctr1", id: "e1", ports: ["8080:80"])
+        // What an older Berth made: tags without the instance.
+        try host.handle.netlink.setAlias(.name(InterfaceName("brweb")), to: "berth-network web")
+        try host.handle.netlink.setAlias(.name(endpoint.hostVeth), to: "berth-endpoint e1")
+        let table = try #require(try host.nftables.list(table: FirewallLayout.table))
+        var untag = Transaction()
+        for rule in table.chains.flatMap(\.rules) where rule.comment?.hasSuffix(" @f4ce0001") == true {
+            untag.delete(.rule(rule))
+            var old = rule
+            old.handle = nil
+            old.comment = "berth-network web"
+            untag.add(.rule(old))
+        }
+        for contents in table.sets {
+            for element in contents.elements {
+                untag.delete(.element(element, in: contents.set))
+                untag.add(.element(Element(element.key, element.value, comment: "berth-endpoint e1"), in: contents.set))
+            }
+        }
+        try host.nftables.apply(untag)
+        // Untagged objects no record names could be another older store's.
+        host.kernel.addLink("vbstranger00000", kind: "veth", alias: "berth-endpoint stranger", peerName: "strangerp")
+        host.kernel.addLink("brstranger", kind: "bridge", alias: "berth-network stranger")
+        #expect(try host.manager.check().isEmpty)
+        let before = host.kernel.snapshot()
+        #expect(try host.manager.gc().isEmpty)
+        #expect(host.kernel.snapshot() == before)
+        let report = try host.manager.reconcile()
+        #expect(report.restored.isEmpty && report.remaining.isEmpty)
+        #expect(report.retagged.count == 4, "\(report.retagged)")  // three rules and the element
+        #expect(!host.nftables.ruleset.contains("comment \"berth-network web\"") && !host.nftables.ruleset.contains("comment \"berth-endpoint e1\""))
+        #expect(try host.manager.check().isEmpty && host.manager.reconcile().isEmpty)
+        try host.manager.detach(id: "e1")
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+        #expect(host.kernel.link("vbstranger00000") != nil && host.kernel.link("brstranger") != nil)
+    }
+}
