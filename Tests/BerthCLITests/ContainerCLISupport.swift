@@ -56,9 +56,11 @@ enum ContainerCLI {
         return state != "Z" && state != "X"
     }
 
-    /// GET / on 127.0.0.1:`port` in the sandbox, retried while refused.
+    /// GET / on 127.0.0.1:`port` in the sandbox, retried while refused. `--retry-delay 0` is
+    /// curl's back-off (1 s doubling up to 10 min): `--retry-max-time` bounds it, so a
+    /// server that never comes fails the test instead of hanging it.
     static func fetch(_ sandbox: HostSandbox, port: Int, retry: Bool = true) -> CommandResult {
-        let retries = retry ? ["--retry", "40", "--retry-delay", "0", "--retry-connrefused"] : []
+        let retries = retry ? ["--retry", "40", "--retry-delay", "0", "--retry-max-time", "60", "--retry-connrefused"] : []
         return sandbox.run(["curl", "-sS", "--max-time", "5"] + retries + ["http://127.0.0.1:\(port)/"])
     }
 
