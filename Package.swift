@@ -1,6 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// How Berth's executables link (docs/performance.md, start-up): libstdc++ statically
+// (link/libstdc++.so) and no -export-dynamic, so a process touches fewer pages and looks up
+// fewer symbols before main. Only `swift build --static-swift-stdlib` links libstdc++ at all.
+let executableLinking: [LinkerSetting] = [
+    .unsafeFlags(["-L\(Context.packageDirectory)/link", "-Xlinker", "--no-export-dynamic"]),
+]
+
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
 // → BerthNFTables → BerthNetwork → adapters (BerthRun, BerthCNI, BerthOCIHook, BerthDNS, BerthLab) →
 // the `berth` CLI, the `berth-cni` plugin, the `berth-oci-hook` hook and the `berth-lab` CLI;
@@ -12,8 +19,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Berth", targets: ["Berth"]),
+        // `berth` is the lean binary (attach, detach, the supervisor, `lab`, --version: no
+        // argument-parser, no Foundation); it execs `berth-cli`, beside it, for every other
+        // command. The full CLI's target keeps the name `berth` (Sources/berth).
         .library(name: "BerthLab", targets: ["BerthLab"]),
-        .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth", targets: ["berth-lean"]),
+        .executable(name: "berth-cli", targets: ["berth"]),
         .executable(name: "berth-cni", targets: ["berth-cni"]),
         .executable(name: "berth-lab", targets: ["berth-lab"]),
         .executable(name: "berth-dns", targets: ["berth-dns"]),
@@ -28,8 +39,8 @@ let package = Package(
     targets: [
         // C libraries, wrapped as system modules so nothing is vendored.
         .systemLibrary(name: "CMNL", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
-        .systemLibrary(name: "CNFTNL", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CNFTNL"),
+        .systemLibrary(name: "CSQLite"),
         // The few things Swift cannot declare or do safely: setns/unshare, and the
         // clone/pivot_root/exec sequence of a container.
         .target(name: "CBerthShim"),
@@ -56,17 +67,25 @@ let package = Package(
         // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
         .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun", "BerthCNI", "BerthOCIHook"]),
+        // What both front ends share without argument-parser: the hot-path parser and
+        // commands, the wording of errors (CLIHints), stderr output, the version, the
+        // hand-over to berth-cli and berth-lab.
+        .target(name: "BerthCommandLine", dependencies: ["Berth"]),
+        // Every command, parsed by argument-parser (product `berth-cli`).
         .executableTarget(
             name: "berth",
             dependencies: [
-                "Berth", "BerthLab",
+                "Berth", "BerthCommandLine", "BerthLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            linkerSettings: executableLinking
         ),
+        // The `berth` binary a runtime runs per container (docs/performance.md).
+        .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine"], linkerSettings: executableLinking),
 
         // The CNI plugin, started once per pod start and stop: BerthCNI only, no
         // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
-        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"]),
+        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"], linkerSettings: executableLinking),
 
         .executableTarget(
             name: "berth-lab",
@@ -81,9 +100,9 @@ let package = Package(
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
-        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"]),
+        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"], linkerSettings: executableLinking),
         // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
-        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthOCIHook"]),
+        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthOCIHook"], linkerSettings: executableLinking),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),

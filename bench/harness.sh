@@ -22,9 +22,9 @@ export LC_ALL=C
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$BENCH/harness.sh
-: "${BERTH:?}" "${WORK:?}"
-# scripts/bench --lab builds only berth and berth-lab; every other section needs its programs.
-[[ ${BENCH_SECTIONS:-} == lab ]] || : "${BERTH_BENCH:?}" "${BERTH_CNI:?}" "${FLOOR:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}" "${HOOK:?}"
+# scripts/bench --lab builds only berth, berth-cli and berth-lab; every other section needs its programs.
+: "${BERTH:?}" "${WORK:?}" "${BERTH_CLI:=$(dirname "$BERTH")/berth-cli}"
+[[ ${BENCH_SECTIONS:-} == lab ]] || : "${BERTH_BENCH:?}" "${BERTH_CNI:?}" "${FLOOR:?}" "${BERTH_DNS:?}" "${DNSLOAD:?}" "${HOOK:?}" "${HELLO:?}"
 
 BR=bh0
 SUBNET=10.88.0.0/16
@@ -34,6 +34,17 @@ CPORT=80
 HPORT_BASE=20000
 
 die() { echo "bench: $*" >&2; exit 1; }
+# Sets CPU_US to the CPU time (user + system, µs) of every child this shell has waited for,
+# from `times` (run in this shell: a $(...) subshell has no children of its own). The kernel
+# keeps it exact (scheduler run time), so CPU per operation over a loop holds up on a busy
+# machine where wall times do not.
+children_cpu() {
+    local file=$WORK/times.$BASHPID
+    { times; } >"$file"
+    CPU_US=$(awk 'NR == 2 { n = split($1 " " $2, t, " "); us = 0
+        for (k = 1; k <= n; k++) { split(t[k], p, "m"); us += (p[1] * 60 + substr(p[2], 1, length(p[2]) - 1)) * 1000000 }
+        printf "%.0f\n", us }' "$file")
+}
 now_us() { echo "${EPOCHREALTIME/./}"; }
 fact() { echo "$1,\"${2//\"/\'}\"" >>"$OUT/facts.csv"; }
 
@@ -171,6 +182,9 @@ method_run() {
         return
     fi
 
+    local cpu0
+    children_cpu
+    cpu0=$CPU_US
     for ((i = 1; i <= N; i++)); do
         container "$i"
         t0=${EPOCHREALTIME/./}
@@ -179,6 +193,8 @@ method_run() {
         ATTACHED+=("$i")
         echo "scale,$METHOD,$N,$ROUND,$i,attach,$((t1 - t0))" >>"$raw"
     done
+    children_cpu
+    fact "cpu_us_attach.$METHOD.n$N.r$ROUND" $(((CPU_US - cpu0) / N))
     check_sample
     local bad=$?
 
@@ -290,24 +306,47 @@ median_of() {
     printf '%s\n' "${v[@]}" | sort -n | sed -n "$(((k + 1) / 2))p"
 }
 
-# `berth-cni` answering VERSION: its whole start-up, as a runtime pays it per call.
-berth_cni_version() { CNI_COMMAND=VERSION "$BERTH_CNI" </dev/null; }
+# startup NAME CMD...: the median wall time of 31 runs, the mean CPU time of 31 more, and
+# the minor page faults and peak RSS of one (GNU time's %R and %M), as facts startup_us.NAME,
+# startup_cpu_us.NAME, startup_faults.NAME and startup_rss_kb.NAME. Faults are the steady
+# measure on a busy machine: they count the pages a process touches, which is what its
+# start-up mostly costs.
+startup() {
+    local name=$1 line cpu0
+    shift
+    fact "startup_us.$name" "$(median_of 31 "$@" </dev/null)"
+    children_cpu
+    cpu0=$CPU_US
+    for ((line = 0; line < 31; line++)); do "$@" >/dev/null 2>&1 </dev/null; done
+    children_cpu
+    fact "startup_cpu_us.$name" $(((CPU_US - cpu0) / 31))
+    line=$(/usr/bin/time -f '%R %M' "$@" 2>&1 >/dev/null </dev/null | tail -n 1)
+    fact "startup_faults.$name" "${line% *}"
+    fact "startup_rss_kb.$name" "${line#* }"
+}
+
 # The OCI hook's two cheapest calls: a stage with nothing to do (reads and checks the state
 # only) and a poststop for an unknown container (also opens Berth's state).
 hook_noop() { "$HOOK" poststart <"$WORK/hook-state.json"; }
 hook_unknown() { BERTH_STATE_DIR=$WORK/state/hook-startup "$HOOK" poststop <"$WORK/hook-state.json"; }
 
+# Each binary beside what a process costs at least: /bin/true, the C floor doing nothing,
+# and a static Swift hello (the yardstick of the lean binaries). Names in fact keys must
+# match summarize.py's STARTUP list.
 startup_section() {
-    fact startup_us.berth "$(median_of 31 "$BERTH" --version)"
-    fact startup_us.floor "$(median_of 31 "$FLOOR" noop)"
-    fact startup_us.true "$(median_of 31 /bin/true)"
-    fact startup_us.berth_cni "$(median_of 31 berth_cni_version)"
-    fact rss_kb.berth_cni_version "$(CNI_COMMAND=VERSION /usr/bin/time -f %M "$BERTH_CNI" </dev/null 2>&1 >/dev/null | tail -n 1)"
-    fact rss_kb.berth_version "$(/usr/bin/time -f %M "$BERTH" --version 2>&1 >/dev/null | tail -n 1)"
+    startup true /bin/true
+    startup floor "$FLOOR" noop
+    startup hello "$HELLO"
+    startup berth "$BERTH" --version
+    startup berth_cli "$BERTH_CLI" --version
+    startup berth_dns "$BERTH_DNS" --help
+    (export CNI_COMMAND=VERSION; startup berth_cni "$BERTH_CNI")
+    startup berth_oci_hook "$HOOK" --help
     echo '{"ociVersion":"1.0.2-dev","id":"bench-startup","status":"stopped","bundle":"/nonexistent"}' >"$WORK/hook-state.json"
     fact startup_us.hook_noop "$(median_of 31 hook_noop)"
     fact startup_us.hook_poststop_unknown "$(median_of 31 hook_unknown)"
     fact rss_kb.hook_poststop_unknown "$(BERTH_STATE_DIR=$WORK/state/hook-startup /usr/bin/time -f %M "$HOOK" poststop <"$WORK/hook-state.json" 2>&1 >/dev/null | tail -n 1)"
+    fact load_average "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 }
 
 # Section 2, inside host netns bh-range: one attach publishing 1,000 ports, then one more

@@ -55,11 +55,12 @@ enum Names {
         }
     }
 
-    /// Comments live in 255-byte user data and are printed inside double quotes.
-    static func validate(comment: String?, of owner: String) throws(BerthError) {
+    /// Comments live in 255-byte user data and are printed inside double quotes. `owner` is
+    /// worded only for the error: validating a thousand map elements must not describe each.
+    static func validate(comment: String?, of owner: @autoclosure () -> String) throws(BerthError) {
         guard let comment else { return }
         guard comment.utf8.count <= 127, !comment.contains("\""), !comment.contains("\n") else {
-            throw .invalid("comment of \(owner) \"\(comment)\" must be at most 127 bytes without quotes or newlines")
+            throw .invalid("comment of \(owner()) \"\(comment)\" must be at most 127 bytes without quotes or newlines")
         }
     }
 }

@@ -18,9 +18,17 @@ enum NamespaceThread {
         func run() {}
     }
 
+    /// What the thread's work ended with. Not `Result`: its `Failure: Error` requirement
+    /// makes the runtime look up BerthError's conformance the first time, a scan of every
+    /// conformance in the binary (about 0.1M instructions of a CLI attach).
+    private enum Outcome<T> {
+        case success(T)
+        case failure(BerthError)
+    }
+
     private final class TypedTask<T>: Task, @unchecked Sendable {
         let body: () throws(BerthError) -> T
-        var result: Result<T, BerthError>?
+        var result: Outcome<T>?
 
         init(_ body: @escaping () throws(BerthError) -> T) { self.body = body }
 
@@ -33,7 +41,7 @@ enum NamespaceThread {
     static func run<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
         // The caller blocks in pthread_join until the thread ends, so `body` never outlives
         // this call and nothing else touches `task` concurrently.
-        let outcome: Result<T, BerthError> = withoutActuallyEscaping(body) { escapable in
+        let outcome: Outcome<T> = withoutActuallyEscaping(body) { escapable in
             let task = TypedTask<T>(escapable)
             var thread = pthread_t()
             let context = Unmanaged.passRetained(task as Task).toOpaque()
@@ -50,7 +58,10 @@ enum NamespaceThread {
             pthread_join(thread, nil)
             return task.result ?? .failure(BerthError(.internalError, "namespace thread ended without a result"))
         }
-        return try outcome.get()
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let error): throw error
+        }
     }
 
     /// Calls `body` on a new thread that has first entered the namespace open at `fd`.

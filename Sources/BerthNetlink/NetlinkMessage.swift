@@ -74,10 +74,19 @@ public struct NetlinkAttributes: Sendable, Sequence {
         self.bytes = offset <= array.count ? array[offset...] : []
     }
 
-    public func makeIterator() -> AnyIterator<Attribute> {
-        var offset = bytes.startIndex
-        let bytes = self.bytes
-        return AnyIterator {
+    /// Walks the attributes in order, stopping at the first malformed length. A concrete
+    /// iterator, not `AnyIterator`: instantiating that generic type costs a process's first
+    /// netlink reply about 0.1M instructions.
+    public struct Iterator: IteratorProtocol {
+        private var offset: Int
+        private let bytes: ArraySlice<UInt8>
+
+        init(_ bytes: ArraySlice<UInt8>) {
+            self.bytes = bytes
+            offset = bytes.startIndex
+        }
+
+        public mutating func next() -> Attribute? {
             guard offset + 4 <= bytes.endIndex else { return nil }
             let length = Int(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8)
             let rawType = UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8
@@ -89,8 +98,16 @@ public struct NetlinkAttributes: Sendable, Sequence {
         }
     }
 
+    public func makeIterator() -> Iterator {
+        Iterator(bytes)
+    }
+
     /// The first attribute of `type`.
     public subscript(type: UInt16) -> Attribute? {
-        first { $0.type == type }
+        var iterator = makeIterator()
+        while let attribute = iterator.next() {
+            if attribute.type == type { return attribute }
+        }
+        return nil
     }
 }

@@ -48,6 +48,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     private var receiveBuffer: [UInt8]
     /// What the send buffer was last grown to (the kernel default is about 208 KiB).
     private var sendBufferSize = 200_000
+    /// The largest datagram read at once (dumps come in several).
+    private static let receiveBufferSize = 65536
     /// How long to wait for the kernel before giving up; a safety net, never hit normally.
     private static let receiveTimeoutSeconds = 30
 
@@ -87,7 +89,10 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         self.bus = bus
         self.portID = mnl_socket_get_portid(socket)
         self.sequence = UInt32.random(in: 1...(UInt32.max / 2))
-        self.receiveBuffer = [UInt8](repeating: 0, count: 65536)
+        // Left uninitialised: the kernel writes what is read back, and a page is only
+        // touched (faulted in) when a reply reaches it; zeroing 64 KiB per socket cost a
+        // CLI attach 16 page faults per socket.
+        self.receiveBuffer = [UInt8](unsafeUninitializedCapacity: Self.receiveBufferSize) { _, count in count = Self.receiveBufferSize }
     }
 
     deinit { mnl_socket_close(socket) }
@@ -102,15 +107,26 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
 
     public func transact(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
         try send(request)
-        var pending = Set(request.entries.lazy.filter(\.expectsAck).map(\.sequence))
-        let known = Set(request.entries.map(\.sequence))
+        // The request's sequence numbers, sorted, and which of them still await an answer:
+        // arrays searched by bisection rather than Sets, whose first use of UInt32 keys costs
+        // a process a scan of every conformance in the binary (0.1M instructions).
+        let known = request.entries.map(\.sequence).sorted()
+        var awaiting = [Bool](repeating: false, count: known.count)
+        for entry in request.entries where entry.expectsAck {
+            if let index = Self.index(of: entry.sequence, in: known) { awaiting[index] = true }
+        }
+        var pending = awaiting.count { $0 }
         var replies: [NetlinkMessage] = []
         var firstError: NetlinkError?
-        while !pending.isEmpty {
-            for message in try receive(request) where known.contains(message.sequence) {
+        while pending > 0 {
+            for message in try receive(request) {
+                guard let index = Self.index(of: message.sequence, in: known) else { continue }
                 if message.type == NetlinkMessageType.error {
                     let (code, text) = Self.parseError(message)
-                    pending.remove(message.sequence)
+                    if awaiting[index] {
+                        awaiting[index] = false
+                        pending -= 1
+                    }
                     if code != 0, firstError == nil, !request.tolerates(-code, sequence: message.sequence) {
                         firstError = NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink request",
                                                   kernelMessage: text, sequence: message.sequence)
@@ -118,7 +134,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
                     // A refusal pinned on a message that asked for no ack (a batch header)
                     // means the kernel processed nothing else: stop waiting.
                     if code != 0, !request.entries.contains(where: { $0.sequence == message.sequence && $0.expectsAck }) {
-                        pending.removeAll()
+                        pending = 0
                     }
                 } else {
                     replies.append(message)
@@ -202,6 +218,16 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
             }
             return receiveBuffer.withUnsafeBytes { NetlinkMessage.split(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
         }
+    }
+
+    /// Where `sequence` is in `sorted`, found by bisection; nil if it is not there.
+    static func index(of sequence: UInt32, in sorted: [UInt32]) -> Int? {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < sequence { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low] == sequence ? low : nil
     }
 
     /// The errno (negative, or 0 for an ack) and the extended-ack text of an NLMSG_ERROR.

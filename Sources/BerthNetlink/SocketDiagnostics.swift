@@ -35,15 +35,32 @@ public final class SocketDiagnostics: @unchecked Sendable {
     /// TCP sockets in LISTEN and every bound UDP socket, IPv4 and IPv6.
     public func boundSockets() throws(BerthError) -> [BoundSocket] {
         var sockets: [BoundSocket] = []
-        for (family, familyCode) in [(IPFamily.ipv4, UInt8(AF_INET)), (.ipv6, UInt8(AF_INET6))] {
-            sockets += try dump(family: family, familyCode: familyCode, proto: .tcp, states: 1 << 10) // TCP_LISTEN
-            sockets += try dump(family: family, familyCode: familyCode, proto: .udp, states: 0xFFFF_FFFF)
+        for family in Self.families {
+            sockets += try dump(family: family.0, familyCode: family.1, proto: .tcp)
+            sockets += try dump(family: family.0, familyCode: family.1, proto: .udp)
         }
         return sockets
     }
 
-    private func dump(family: IPFamily, familyCode: UInt8, proto: TransportProtocol, states: UInt32) throws(BerthError) -> [BoundSocket] {
+    /// The sockets of one protocol that hold a port, IPv4 and IPv6: TCP sockets in LISTEN,
+    /// or every bound UDP socket; none for other protocols. A UDP dump walks the kernel's
+    /// whole UDP hash table, which is sized from the machine's memory, so a caller that
+    /// publishes only TCP ports asks for TCP alone.
+    public func boundSockets(_ proto: TransportProtocol) throws(BerthError) -> [BoundSocket] {
+        guard proto == .tcp || proto == .udp else { return [] }
+        var sockets: [BoundSocket] = []
+        for family in Self.families {
+            sockets += try dump(family: family.0, familyCode: family.1, proto: proto)
+        }
+        return sockets
+    }
+
+    private static let families = [(IPFamily.ipv4, UInt8(AF_INET)), (.ipv6, UInt8(AF_INET6))]
+
+    private func dump(family: IPFamily, familyCode: UInt8, proto: TransportProtocol) throws(BerthError) -> [BoundSocket] {
         var header = inet_diag_req_v2()
+        // TCP: only sockets in LISTEN (the listening hash alone is walked); UDP: all.
+        let states: UInt32 = proto == .tcp ? 1 << 10 : 0xFFFF_FFFF
         header.sdiag_family = familyCode
         header.sdiag_protocol = proto.ipProtocolNumber
         header.idiag_states = states

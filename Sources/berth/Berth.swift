@@ -2,6 +2,12 @@ import ArgumentParser
 import Berth
 
 /// `berth`: the command-line face of Berth. Each command group lives in its own file.
+///
+/// This is the full CLI, built as `berth-cli`: the lean `berth` binary (Sources/berth-lean)
+/// runs attach, detach and the supervisor itself and execs this one, with the same
+/// arguments, for everything else. A new command is registered here, in `subcommands`, and
+/// nowhere else; only a command a runtime runs per container belongs on the hot path too
+/// (`HotPath`, with a parity test).
 @main
 struct Berth: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +49,3 @@ struct Berth: ParsableCommand {
         }
     }
 }
-
-/// The version `berth --version` prints.
-let berthVersion = "0.1.0-dev"

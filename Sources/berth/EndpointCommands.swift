@@ -17,20 +17,8 @@ struct AttachCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        try Self.perform(network: network, netns: netns, id: id, ip: ip, mac: mac, ifname: ifname, publish: publish, stateDir: state.stateDir)
-    }
-
-    /// The command itself, shared by argument-parser's path and the hot path.
-    static func perform(network: String, netns: String, id: String?, ip: String?, mac: String?, ifname: String,
-                        publish: [String], stateDir: String?) throws(BerthError) {
-        let options = try AttachOptions(
-            network: network, namespace: NamespaceReference(nameOrPath: netns), id: id,
-            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
-            mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
-            interfaceName: try InterfaceName(ifname),
-            ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) })
-        let endpoint = try NetworkManager(stateDirectory: stateDir).attach(options)
-        print(endpoint.id)
+        try HotPath.Attach(network: network, netns: netns, id: id, ip: ip, mac: mac, ifname: ifname, publish: publish,
+                           stateDir: state.stateDir).perform()
     }
 }
 
@@ -41,13 +29,7 @@ struct DetachCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        try Self.perform(ids: ids, stateDir: state.stateDir)
-    }
-
-    /// The command itself, shared by argument-parser's path and the hot path.
-    static func perform(ids: [String], stateDir: String?) throws(BerthError) {
-        let manager = try NetworkManager(stateDirectory: stateDir)
-        for id in ids { try manager.detach(id: id) }
+        try HotPath.Detach(ids: ids, stateDir: state.stateDir).perform()
     }
 }
 

@@ -28,7 +28,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     /// The hidden command that enters `Supervisor.main()` in the detached supervisor.
-    static let superviseCommand = "_supervise"
+    static let superviseCommand = HotPath.superviseCommand
 
     /// The command is captured verbatim, so `berth run --help` would otherwise try to run
     /// a program called "--help".

@@ -6,9 +6,9 @@ import BerthNetlink
 struct HostListeners {
     private(set) var listeners: [BoundSocket] = []
 
-    /// Reads the listening TCP and bound UDP sockets of the host namespace.
-    static func read(from host: HostHandle) throws(BerthError) -> HostListeners {
-        HostListeners(listeners: try host.socketDiagnostics.boundSockets())
+    /// Reads the host namespace's sockets of one protocol (TCP: listening; UDP: bound).
+    static func read(from host: HostHandle, proto: TransportProtocol) throws(BerthError) -> HostListeners {
+        HostListeners(listeners: try host.socketDiagnostics.boundSockets(proto))
     }
 
     /// The first socket that would take traffic for `proto` `address:port`: bound to that

@@ -11,10 +11,20 @@ struct PortAllocator {
     let endpointID: String
     /// Where host listeners, local addresses and the ephemeral port range are read.
     let host: HostHandle
-    /// Host listeners, read once and only if some spec needs them.
-    private var listeners: HostListeners?
-    /// Mappings chosen so far in this request.
+    /// Host listeners, read once per protocol and only if some spec needs them (a TCP-only
+    /// attach never pays for the UDP dump). A list, not a dictionary: the first dictionary
+    /// keyed by a type costs a process a scan of every conformance in the binary.
+    private var listeners: [(proto: TransportProtocol, sockets: HostListeners)] = []
+    /// Mappings chosen so far in this request, their keys, and which protocol/port pairs
+    /// those are (the clash check looks at the keys only when the bit is set).
     private var chosen: [PortMappingRecord] = []
+    private var chosenKeys: [PortKey] = []
+    private var chosenPorts = PortBitmap()
+    /// For a spec of several fixed host ports: the recorded mappings of its protocol in its
+    /// host-port range and the publication ports there, each read with one query and sorted by
+    /// port, instead of two queries a port.
+    private var prefetched: (proto: TransportProtocol, ports: ClosedRange<UInt16>, mappings: [PortMappingRecord],
+                             publications: [PortMappingRecord])?
 
     init(transaction: StateTransaction, endpointID: String, host: HostHandle) {
         self.transaction = transaction
@@ -36,11 +46,17 @@ struct PortAllocator {
                                    hint: "publish on an address the host has, or leave the address out for every address", parameter: "ports")
                 }
             }
+            let specText = spec.description
             if let mappings = spec.expand() {
+                if mappings.count > 1, let low = mappings.map(\.hostPort).min(), let high = mappings.map(\.hostPort).max() {
+                    prefetched = (spec.protocol, low...high, try transaction.portMappings(proto: spec.protocol, hostPorts: low...high),
+                                  try transaction.publicationPorts(proto: spec.protocol, hostPorts: low...high))
+                }
                 for mapping in mappings {
                     try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
-                              containerPort: mapping.containerPort, spec: spec.description)
+                              containerPort: mapping.containerPort, spec: specText)
                 }
+                prefetched = nil
             } else {
                 // One host port to choose: from the spec's range, or from the ephemeral range.
                 let range: ClosedRange<UInt32>
@@ -50,7 +66,7 @@ struct PortAllocator {
                                      hint: "free a port in that range or widen it", parameter: "ports")
                 }
                 try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
-                          containerPort: spec.containerPorts.start, spec: spec.description)
+                          containerPort: spec.containerPorts.start, spec: specText)
             }
         }
         return chosen
@@ -87,18 +103,39 @@ struct PortAllocator {
                              parameter: "ports", remedy: .chooseAnother(parameter: "ports"))
         }
         chosen.append(PortMappingRecord(endpointID: endpointID, key: key, containerPort: containerPort))
+        chosenKeys.append(key)
+        chosenPorts.insert(key.proto, key.hostPort)
     }
 
     /// Who holds a key that clashes with `key`: same protocol and port, and the same
     /// address or a wildcard on either side.
     private func holder(of key: PortKey) throws(BerthError) -> String? {
-        if chosen.contains(where: { Self.clash($0.key, key) }) { return "this endpoint (listed twice)" }
-        if let mapping = try transaction.portMappings(proto: key.proto, hostPort: key.hostPort).first(where: { Self.clash($0.key, key) }) {
-            return "endpoint \(mapping.endpointID)"
+        if chosenPorts.contains(key.proto, key.hostPort), chosenKeys.contains(where: { Self.clash($0, key) }) {
+            return "this endpoint (listed twice)"
         }
-        return try transaction.publicationPorts(proto: key.proto, hostPort: key.hostPort)
-            .first { Self.clash($0.key, key) }
-            .map { "publication \($0.endpointID)" }
+        let recorded: ArraySlice<PortMappingRecord>
+        let published: ArraySlice<PortMappingRecord>
+        if let prefetched, prefetched.proto == key.proto, prefetched.ports.contains(key.hostPort) {
+            recorded = Self.mappings(of: key.hostPort, in: prefetched.mappings)
+            published = Self.mappings(of: key.hostPort, in: prefetched.publications)
+        } else {
+            recorded = try transaction.portMappings(proto: key.proto, hostPort: key.hostPort)[...]
+            published = try transaction.publicationPorts(proto: key.proto, hostPort: key.hostPort)[...]
+        }
+        if let mapping = recorded.first(where: { Self.clash($0.key, key) }) { return "endpoint \(mapping.endpointID)" }
+        return published.first { Self.clash($0.key, key) }.map { "publication \($0.endpointID)" }
+    }
+
+    /// The mappings of host port `port` in `sorted`, which is in ascending host-port order.
+    static func mappings(of port: UInt16, in sorted: [PortMappingRecord]) -> ArraySlice<PortMappingRecord> {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle].key.hostPort < port { low = middle + 1 } else { high = middle }
+        }
+        var end = low
+        while end < sorted.count, sorted[end].key.hostPort == port { end += 1 }
+        return sorted[low..<end]
     }
 
     static func clash(_ a: PortKey, _ b: PortKey) -> Bool {
@@ -110,8 +147,12 @@ struct PortAllocator {
         // /proc/net lists no SCTP sockets here; SCTP clashes surface when the host binds.
         guard key.proto != .sctp else { return nil }
         let listeners: HostListeners
-        if let cached = self.listeners { listeners = cached } else { listeners = try HostListeners.read(from: host) }
-        self.listeners = listeners
+        if let cached = self.listeners.first(where: { $0.proto == key.proto }) {
+            listeners = cached.sockets
+        } else {
+            listeners = try HostListeners.read(from: host, proto: key.proto)
+            self.listeners.append((key.proto, listeners))
+        }
         guard let hit = listeners.conflict(proto: key.proto, address: key.hostAddress, port: key.hostPort) else { return nil }
         return host.socketOwner(inode: hit.inode) ?? "a process (socket inode \(hit.inode))"
     }

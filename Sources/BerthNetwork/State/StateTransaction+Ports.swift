@@ -46,6 +46,14 @@ extension StateTransaction {
             [.text(proto.rawValue), .int(hostPort)], Self.decodePortMapping)
     }
 
+    /// Every mapping of `proto` whose host port is in `hostPorts`, on any host address, in
+    /// ascending host-port order: `portMappings(proto:hostPort:)` for a whole range at once.
+    public func portMappings(proto: TransportProtocol, hostPorts: ClosedRange<UInt16>) throws(BerthError) -> [PortMappingRecord] {
+        try db().query(
+            "SELECT \(Self.portColumns("p")) FROM port_mappings p WHERE protocol = ? AND host_port BETWEEN ? AND ? ORDER BY host_port, host_address",
+            [.text(proto.rawValue), .int(hostPorts.lowerBound), .int(hostPorts.upperBound)], Self.decodePortMapping)
+    }
+
     /// The published ports of one endpoint.
     public func portMappings(endpoint id: String) throws(BerthError) -> [PortMappingRecord] {
         try db().query(

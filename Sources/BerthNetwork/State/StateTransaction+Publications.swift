@@ -88,6 +88,13 @@ extension StateTransaction {
                        [.text(proto.rawValue), .int(hostPort)], Self.decodePortMapping)
     }
 
+    /// The publication ports of `proto` whose host port is in `hostPorts`, in ascending
+    /// host-port order: `publicationPorts(proto:hostPort:)` for a whole range at once.
+    public func publicationPorts(proto: TransportProtocol, hostPorts: ClosedRange<UInt16>) throws(BerthError) -> [PortMappingRecord] {
+        try db().query("SELECT \(Self.publicationPortColumns) FROM publication_ports WHERE protocol = ? AND host_port BETWEEN ? AND ? ORDER BY host_port, host_address",
+                       [.text(proto.rawValue), .int(hostPorts.lowerBound), .int(hostPorts.upperBound)], Self.decodePortMapping)
+    }
+
     private static func decodePublication(_ row: borrowing Row) throws(BerthError) -> PublicationRecord {
         let id = row.text(0)
         var hostLink: InterfaceName?

@@ -85,6 +85,16 @@ struct PublishPolicyTests {
         #expect(try host.recorded().isEmpty)
     }
 
+    @Test("a range is checked against recorded ports with one read: a clash on any port of it names that port and its holder")
+    func rangeClashes() throws {
+        let host = try webHost()
+        try host.attach("a", id: "a", ports: ["192.0.2.1:7005:80"])
+        expect(refusal { try host.attach("b", id: "b", ports: ["7000-7009:8000-8009"]) }, .conflict, ["tcp 0.0.0.0:7005", "endpoint a"])
+        expect(refusal { try host.attach("c", id: "c", ports: ["7100-7104:80-84", "7104:85"]) }, .conflict, ["tcp 0.0.0.0:7104", "this endpoint (listed twice)"])
+        #expect(try host.attach("d", id: "d", ports: ["7100-7104:80-84/udp", "7100-7104:80-84", "7006-7009:86-89"]).ports.count == 14)
+        expect(refusal { try host.attach("e", id: "e", ports: ["192.0.2.1:7009-7010:90-91"]) }, .conflict, ["tcp 192.0.2.1:7009", "endpoint d"])
+    }
+
     @Test("a port a host process listens on is refused naming the process; its other protocol and other addresses are free")
     func hostListener() throws {
         let host = try webHost()
@@ -108,13 +118,22 @@ struct PublishPolicyTests {
         expect(refusal { try host.attach("a", id: "a", ports: ["8443:443"]) }, .conflict, ["a process (socket inode \(inode))"])
     }
 
-    @Test("the host's sockets are read once per attach, however many ports it publishes")
+    @Test("the host's sockets are read once per attach and protocol, however many ports it publishes")
     func listenersReadOnce() throws {
         let host = try webHost()
         let mark = host.kernel.mark
-        try host.attach("a", id: "a", ports: ["8080:80", "8081:81", "8082:82", "53:53/udp"])
+        try host.attach("a", id: "a", ports: ["8080:80", "8081:81", "8082:82", "53:53/udp", "8083:83"])
         let reads = host.kernel.operations(since: mark).filter { $0.contains("sockets (") }
-        #expect(reads == ["host: list tcp sockets (ipv4)", "host: list udp sockets (ipv4)", "host: list tcp sockets (ipv6)", "host: list udp sockets (ipv6)"])
+        #expect(reads == ["host: list tcp sockets (ipv4)", "host: list tcp sockets (ipv6)", "host: list udp sockets (ipv4)", "host: list udp sockets (ipv6)"])
+    }
+
+    @Test("an attach publishing only TCP ports never lists UDP sockets (that dump walks the whole UDP table)")
+    func tcpOnlySkipsUDPListing() throws {
+        let host = try webHost()
+        let mark = host.kernel.mark
+        try host.attach("a", id: "a", ports: ["8080:80", "9000-9009:9000-9009"])
+        let reads = host.kernel.operations(since: mark).filter { $0.contains("sockets (") }
+        #expect(reads == ["host: list tcp sockets (ipv4)", "host: list tcp sockets (ipv6)"])
     }
 
     @Test("SCTP ports skip the socket listing (sock_diag has no SCTP here)")

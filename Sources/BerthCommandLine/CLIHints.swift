@@ -5,10 +5,10 @@ import Synchronization
 /// CLI's own terms — a command to run, a flag to change — from the error's `remedy`, else the
 /// library's `hint`. The library never names a command or a flag; this is the one place
 /// that does. Every error berth prints goes through `message(for:)`.
-enum CLIHints {
+package enum CLIHints {
     /// `MESSAGE[: CAUSE][ (ADVICE)]`, the line berth prints after `berth: `. `netns` is the
     /// namespace the command works in, for an error whose object does not say where it is.
-    static func message(for error: BerthError, netns: String? = commandNamespace.withLock { $0 }) -> String {
+    package static func message(for error: BerthError, netns: String? = commandNamespace.withLock { $0 }) -> String {
         var text = error.message
         if let cause = error.cause as? BerthError {
             text += ": " + message(for: cause, netns: netns)
@@ -20,7 +20,7 @@ enum CLIHints {
     }
 
     /// The advice for an error: its remedy worded for the CLI, else the library's hint.
-    static func advice(for error: BerthError, netns: String?) -> String? {
+    package static func advice(for error: BerthError, netns: String?) -> String? {
         if error.parameter == "usesExistingBridge" {
             return "choose another --bridge, or add --bridge-existing to use that bridge as it is (Berth then never deletes, downs or re-addresses it)"
         }
@@ -55,11 +55,11 @@ enum CLIHints {
     }
 
     /// The flag (or argument) of a request field, as `berth`'s commands name it.
-    static func flag(for parameter: String) -> String {
+    package static func flag(for parameter: String) -> String {
         flags[parameter] ?? "--" + parameter
     }
 
-    static let flags: [String: String] = [
+    package static let flags: [String: String] = [
         "interfaceName": "--ifname", "id": "--id", "address": "--ip", "mac": "--mac", "bridge": "--bridge",
         "subnet": "--subnet", "gateway": "--gateway", "mtu": "--mtu", "name": "--name", "ports": "-p",
         "namespace": "--netns", "hostname": "--hostname", "rootfs": "--rootfs", "network": "--network",
@@ -69,7 +69,7 @@ enum CLIHints {
     ]
 
     /// What repairs a problem `berth check` or `berth reconcile` reports, as a command.
-    static func repair(_ problem: CheckProblem) -> String {
+    package static func repair(_ problem: CheckProblem) -> String {
         switch problem.repair {
         case .reconcile:
             return "run 'berth reconcile'"
@@ -87,7 +87,7 @@ enum CLIHints {
     }
 
     /// The command that lists objects of `kind`.
-    static func listCommand(_ kind: BerthError.Object.Kind) -> String? {
+    package static func listCommand(_ kind: BerthError.Object.Kind) -> String? {
         switch kind {
         case .network: "berth network ls"
         case .endpoint, .container: "berth ps"
@@ -102,7 +102,7 @@ enum CLIHints {
     }
 
     /// The command that removes `object`.
-    static func removeCommand(_ object: BerthError.Object) -> String? {
+    package static func removeCommand(_ object: BerthError.Object) -> String? {
         switch object.kind {
         case .network: "berth network rm \(object.name)"
         case .endpoint: "berth detach \(object.name)"
@@ -114,7 +114,7 @@ enum CLIHints {
     }
 
     /// Kinds that live in a network namespace: their commands take `--netns`.
-    static func namespaced(_ kind: BerthError.Object.Kind) -> Bool {
+    package static func namespaced(_ kind: BerthError.Object.Kind) -> Bool {
         kind == .link || kind == .address || kind == .route
     }
 
@@ -124,5 +124,5 @@ enum CLIHints {
 
     /// The `--netns` the running command works in (link, addr, route, nft), for an error
     /// whose object does not say where it lives.
-    static let commandNamespace = Mutex<String?>(nil)
+    package static let commandNamespace = Mutex<String?>(nil)
 }

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The full CLI binary, `berth-cli`, that the lean `berth` hands every other command to.
+package enum FullCLI {
+    /// The binary's file name; it is installed beside `berth`.
+    package static let name = "berth-cli"
+
+    /// `berth-cli` in the directory of the running binary (`/proc/self/exe`, so a symlink to
+    /// `berth` elsewhere still finds it), or nil when that cannot be read.
+    package static func path() -> String? { sibling(name) }
+
+    /// The file `name` in the directory of the running binary, found through
+    /// `/proc/self/exe`; nil when that cannot be read.
+    package static func sibling(_ name: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        let exe = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = exe.lastIndex(of: "/") else { return nil }
+        return exe[...slash] + name
+    }
+
+    /// Replaces this process with `berth-cli`, given `arguments` (argv, argv[0] included)
+    /// unchanged. Returns only by ending the process with a message when that fails: 127 when
+    /// the binary is missing, 126 when it cannot be run, as env(1) and shells do.
+    package static func exec(_ arguments: [String]) -> Never {
+        guard let path = path() else {
+            Output.error("cannot find \(name): /proc/self/exe is unreadable (is /proc mounted?)")
+            Output.terminate(status: 127)
+        }
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execv(path, argv)
+        let err = errno
+        let reason = String(cString: strerror(err))
+        if err == ENOENT {
+            Output.error("cannot run \(path): \(reason) (berth runs every command but attach and detach through \(name), "
+                         + "installed beside it: install both from the same build)")
+            Output.terminate(status: 127)
+        }
+        Output.error("cannot run \(path): \(reason) (check that it is an executable file)")
+        Output.terminate(status: 126)
+    }
+}

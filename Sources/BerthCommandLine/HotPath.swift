@@ -1,0 +1,162 @@
+import Berth
+
+/// `berth attach`, `berth detach`, the detached supervisor's entry and the hand-over of
+/// `berth lab …` to `berth-lab`, without argument-parser.
+///
+/// A runtime runs attach and detach once per container start and stop, and `berth run -d`
+/// waits for its supervisor's start-up; argument-parser's cold start (reflecting on the
+/// command's properties) costs about 1.5 ms — as much as the kernel work of an attach — and
+/// linking it (with FoundationEssentials) makes every start-up slower. The lean `berth`
+/// binary runs these commands itself and execs `berth-cli` for everything else
+/// (`FullCLI`). This parser accepts exactly the well-formed spellings of the two commands'
+/// options; anything else — help, an unknown, repeated or malformed option, a value that
+/// looks like an option, `--` — is left to argument-parser, so usage text and usage errors
+/// stay the same. `HotPathParityTests` holds it to argument-parser's reading of every
+/// spelling it accepts.
+package enum HotPath {
+    /// The hidden command that enters `Supervisor.main()` in the detached supervisor.
+    package static let superviseCommand = "_supervise"
+
+    /// Runs a hot command and returns true, or returns false to hand `arguments` on.
+    package static func run(_ arguments: [String]) throws(BerthError) -> Bool {
+        guard let name = arguments.first else { return false }
+        switch name {
+        case "attach":
+            guard let attach = attach(arguments.dropFirst()) else { return false }
+            try attach.perform()
+            return true
+        case "detach":
+            guard let detach = detach(arguments.dropFirst()) else { return false }
+            try detach.perform()
+            return true
+        case superviseCommand where arguments.count == 1:
+            Supervisor.main()
+        case "lab":
+            // Labs parse YAML in their own program; `berth lab …` is that program, whatever follows.
+            LabLauncher.exec(Array(arguments.dropFirst()))
+        default:
+            return false
+        }
+    }
+
+    /// `berth attach`'s values, defaults applied.
+    package struct Attach: Equatable {
+        package var network: String
+        package var netns: String
+        package var id: String?
+        package var ip: String?
+        package var mac: String?
+        package var ifname: String
+        package var publish: [String]
+        package var stateDir: String?
+
+        package init(network: String, netns: String, id: String?, ip: String?, mac: String?, ifname: String, publish: [String],
+                     stateDir: String?) {
+            self.network = network
+            self.netns = netns
+            self.id = id
+            self.ip = ip
+            self.mac = mac
+            self.ifname = ifname
+            self.publish = publish
+            self.stateDir = stateDir
+        }
+
+        /// Attaches and prints the endpoint id: the command itself, whichever parser read it.
+        package func perform() throws(BerthError) {
+            let options = try AttachOptions(
+                network: network, namespace: NamespaceReference(nameOrPath: netns), id: id,
+                address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
+                mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
+                interfaceName: try InterfaceName(ifname),
+                ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) })
+            let manager = try NetworkManager(stateDirectory: stateDir)
+            HotPath.keepUntilExit(manager)
+            let endpoint = try manager.attach(options)
+            print(endpoint.id)
+        }
+    }
+
+    /// `berth detach`'s values.
+    package struct Detach: Equatable {
+        package var ids: [String]
+        package var stateDir: String?
+
+        package init(ids: [String], stateDir: String?) {
+            self.ids = ids
+            self.stateDir = stateDir
+        }
+
+        /// Detaches every id (an unknown one is already detached): the command itself.
+        package func perform() throws(BerthError) {
+            let manager = try NetworkManager(stateDirectory: stateDir)
+            HotPath.keepUntilExit(manager)
+            for id in ids { try manager.detach(id: id) }
+        }
+    }
+
+    /// Keeps `manager` alive until the process ends: a command's process exits right after
+    /// it, and leaving the state database and the sockets to the kernel's cleanup at exit
+    /// spares the deinitialisers (finalising statements, freeing SQLite's caches, closing
+    /// each socket), about 0.1 ms of an attach. Closing would leave the same files: the
+    /// store never checkpoints on close (Sources/CSQLite/shim.h).
+    static func keepUntilExit(_ manager: NetworkManager) {
+        _ = Unmanaged.passRetained(manager)
+    }
+
+    package static func attach(_ arguments: ArraySlice<String>) -> Attach? {
+        let single: Set = ["--netns", "--id", "--ip", "--mac", "--ifname", "--state-dir"]
+        guard let parsed = parse(arguments, single: single, repeated: ["-p": "--publish", "--publish": "--publish"]),
+              parsed.positionals.count == 1, let netns = parsed.values["--netns"] else { return nil }
+        return Attach(network: parsed.positionals[0], netns: netns, id: parsed.values["--id"], ip: parsed.values["--ip"],
+                      mac: parsed.values["--mac"], ifname: parsed.values["--ifname"] ?? "eth0",
+                      publish: parsed.lists["--publish"] ?? [], stateDir: parsed.values["--state-dir"])
+    }
+
+    package static func detach(_ arguments: ArraySlice<String>) -> Detach? {
+        guard let parsed = parse(arguments, single: ["--state-dir"], repeated: [:]), !parsed.positionals.isEmpty else { return nil }
+        return Detach(ids: parsed.positionals, stateDir: parsed.values["--state-dir"])
+    }
+
+    struct Parsed {
+        var positionals: [String] = []
+        var values: [String: String] = [:]
+        var lists: [String: [String]] = [:]
+    }
+
+    /// `--name VALUE`, `--name=VALUE`, `-p VALUE`, positionals; nil for anything else.
+    static func parse(_ arguments: ArraySlice<String>, single: Set<String>, repeated: [String: String]) -> Parsed? {
+        var parsed = Parsed()
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            var word = arguments[index]
+            var value: String?
+            if word.hasPrefix("--"), let equals = word.firstIndex(of: "=") {
+                value = String(word[word.index(after: equals)...])
+                word = String(word[..<equals])
+                // argument-parser refuses `--name=` with nothing after it.
+                guard value?.isEmpty == false else { return nil }
+            }
+            if word.hasPrefix("-") {
+                guard single.contains(word) || repeated[word] != nil else { return nil }
+                if value == nil {
+                    index += 1
+                    // argument-parser reads a next word that starts with '-' as an option.
+                    guard index < arguments.endIndex, !arguments[index].hasPrefix("-") else { return nil }
+                    value = arguments[index]
+                }
+                guard let value else { return nil }
+                if let list = repeated[word] {
+                    parsed.lists[list, default: []].append(value)
+                } else {
+                    guard parsed.values[word] == nil else { return nil }
+                    parsed.values[word] = value
+                }
+            } else {
+                parsed.positionals.append(word)
+            }
+            index += 1
+        }
+        return parsed
+    }
+}
