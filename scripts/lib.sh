@@ -6,8 +6,9 @@ if [ -x /opt/swift/usr/bin/swift ]; then
 fi
 
 # Debian packages: libraries Berth links, and the tools tests use as independent oracles
-# (iproute2, nftables) or to build fixtures (busybox-static). The product never runs them.
-BERTH_APT_PACKAGES="libmnl-dev libnftnl-dev libsqlite3-dev pkg-config iproute2 nftables util-linux busybox-static procps curl"
+# (iproute2, nftables), to build fixtures (busybox-static) or to play a person at a terminal
+# (tmux, for `berth run -it`). The product never runs them.
+BERTH_APT_PACKAGES="libmnl-dev libnftnl-dev libsqlite3-dev pkg-config iproute2 nftables util-linux busybox-static procps curl tmux"
 
 berth_install_deps() {
   local missing=""

@@ -122,6 +122,7 @@ extension CNIError {
         case .reconcile: "the kernel lost objects Berth recorded: run 'berth reconcile' on the host"
         case .detachEndpoints: "DEL the attachments of this network first"
         case .remove(let object): "remove \(object) first"
+        case .stop(let object): "stop \(object) first"
         case .chooseAnother(let parameter): "choose another \(configName(of: parameter))"
         case .privilege(let capability): "run the plugin as root or with \(capability)"
         case .listExisting(let kind): "list the existing \(kind.rawValue)s with 'berth' on the host"

@@ -49,6 +49,12 @@ package enum CLIHints {
         case .remove(let object):
             guard let command = removeCommand(object) else { return remedy.description }
             return "remove it first with '\(command)\(namespaced(object.kind) ? netnsSuffix(object.namespace ?? namespace) : "")'"
+        case .stop(let object):
+            guard object.kind == .container else { return remedy.description }
+            // Removing a running container: Docker offers the forced removal too.
+            if error.operation == .remove { return "stop it first with 'berth stop \(object.name)', or remove it by force with 'berth rm -f \(object.name)'" }
+            if error.object == object { return "use 'berth restart \(object.name)' to start it again" }
+            return "stop it first with 'berth stop \(object.name)'"
         }
     }
 
@@ -62,7 +68,8 @@ package enum CLIHints {
         "subnet": "--subnet", "gateway": "--gateway", "mtu": "--mtu", "name": "--name", "ports": "-p",
         "namespace": "--netns", "hostname": "--hostname", "rootfs": "--rootfs", "network": "--network",
         "workingDirectory": "--workdir", "environment": "-e", "internal": "--internal", "stateDirectory": "--state-dir",
-        "command": "command", "privileged": "--privileged", "usesExistingBridge": "--bridge-existing",
+        "command": "command", "privileged": "--privileged", "usesExistingBridge": "--bridge-existing", "user": "--user", "volumes": "-v",
+        "readOnlyRootfs": "--read-only", "terminal": "-t", "interactive": "-i", "restart": "--restart", "stdio": "stdio",
     ]
 
     /// What repairs a problem `berth check` or `berth reconcile` reports, as a command.
@@ -103,7 +110,7 @@ package enum CLIHints {
         switch object.kind {
         case .network: "berth network rm \(object.name)"
         case .endpoint: "berth detach \(object.name)"
-        case .container: "berth stop \(object.name)"
+        case .container: "berth rm -f \(object.name)"
         case .namespace: "berth netns del \(object.name)"
         case .link, .bridge: "berth link del \(object.name)"
         default: nil

@@ -167,6 +167,8 @@ extension BerthError {
         case detachEndpoints
         /// Remove or stop the named object first.
         case remove(Object)
+        /// Stop the named object (a running container) first.
+        case stop(Object)
         /// Give another value for `parameter`.
         case chooseAnother(parameter: String)
         /// More privilege is needed (root, or the named capability).
@@ -180,6 +182,7 @@ extension BerthError {
             case .reconcile: "reconcile to restore what the kernel lost"
             case .detachEndpoints: "detach its endpoints first"
             case .remove(let object): "remove \(object) first"
+            case .stop(let object): "stop \(object) first"
             case .chooseAnother(let parameter): "choose another \(parameter)"
             case .privilege(let capability): "run as root or with \(capability)"
             case .listExisting(let kind): "list the existing \(kind.rawValue)\(kind.rawValue.hasSuffix("s") ? "es" : "s")"

@@ -42,17 +42,15 @@ public final class LabContainers: Sendable {
 
     /// Whether `record`'s command runs, under its supervisor, in `namespace`.
     public func isRunning(_ record: ContainerRecord, in namespace: NamespaceIdentity?) -> Bool {
-        guard record.status == .running,
-              ProcessIdentity(pid: record.pid, startTime: record.startTime).isAlive,
-              ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime).isAlive,
-              let inside = try? NetworkNamespace.open(pid: record.pid) else { return false }
+        guard record.status == .running, let process = record.process, process.isAlive, record.supervisor?.isAlive == true,
+              let inside = try? NetworkNamespace.open(pid: process.pid) else { return false }
         return inside.identity == namespace
     }
 
     /// The lab tag on `lo` in the network namespace of `record`'s command, if it runs.
     public func labTag(of record: ContainerRecord) -> (lab: String, node: String, state: String)? {
-        guard ProcessIdentity(pid: record.pid, startTime: record.startTime).isAlive,
-              let namespace = try? NetworkNamespace.open(pid: record.pid),
+        guard let process = record.process, process.isAlive,
+              let namespace = try? NetworkNamespace.open(pid: process.pid),
               let netlink = try? manager.host.netlink(in: namespace),
               let loopback = try? netlink.link(index: 1) else { return nil }
         return LabNames.node(fromAlias: loopback.alias)
@@ -91,12 +89,14 @@ public final class LabContainers: Sendable {
         children.withLock { $0[started.name] = started.supervisor }
     }
 
-    /// Stops the container named `name` (SIGTERM, SIGKILL after `stopTimeout`) and returns
-    /// once its supervisor has cleaned up; nothing if there is none.
+    /// Stops the container named `name` (SIGTERM, SIGKILL after `stopTimeout`), once its
+    /// supervisor has released its network removes it (record and log: a stopped container
+    /// otherwise stays, and its name with it), and returns; nothing if there is none.
     public func stop(named name: String) throws(BerthError) {
         guard try container(named: name) != nil else { return }
         do throws(BerthError) {
             try Container.stop(name, timeout: stopTimeout, manager: manager)
+            try Container.remove(name, force: true, manager: manager)
         } catch where error.code == .notFound && error.object == .container(name) {
             // Ended on its own meanwhile.
         }

@@ -38,7 +38,7 @@ extension LabEngine {
         if let container = try containers.container(named: name) {
             let tag = containers.labTag(of: container)
             let ours = tag.map { $0.lab == lab && $0.node == node && $0.state == stateTag }
-                ?? !ProcessIdentity(pid: container.pid, startTime: container.startTime).isAlive
+                ?? !(container.process?.isAlive ?? false)
             if ours {
                 try containers.stop(named: name)
                 removal.containers.append(name)

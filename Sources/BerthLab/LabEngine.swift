@@ -160,7 +160,7 @@ public final class LabEngine: Sendable {
             if let container = records[id] {
                 let tag = containers.labTag(of: container)
                 let ours = tag.map { $0.lab == spec.name && $0.node == name && $0.state == stateTag }
-                    ?? !ProcessIdentity(pid: container.pid, startTime: container.startTime).isAlive
+                    ?? !(container.process?.isAlive ?? false)
                 if ours {
                     node.container = container
                     node.containerRunning = containers.isRunning(container, in: node.identity)

@@ -45,7 +45,7 @@ extension LabObservation {
                 ("interfaces", .array(interfaces)), ("routes", .array(routes)), ("sysctls", .object(sysctls)),
                 ("network", node.endpoint.map(Self.json) ?? .null),
                 ("container", node.container.map { container in
-                    .object([("name", .string(container.name)), ("id", .string(container.id)), ("pid", .integer(Int64(container.pid))),
+                    .object([("name", .string(container.name)), ("id", .string(container.id)), ("pid", container.process.map { .integer(Int64($0.pid)) } ?? .null),
                              ("running", .bool(node.containerRunning)), ("command", .array(container.command.map(JSONValue.string))),
                              ("rootfs", container.rootfs.map(JSONValue.string) ?? .null)])
                 } ?? .null),

@@ -50,6 +50,8 @@ public enum HookMessages {
             return "delete container \(object.name) first, or detach its endpoint with 'berth detach \(object.name)'"
         case .remove(let object):
             return "remove \(object) first"
+        case .stop(let object):
+            return "stop \(object) first"
         case .chooseAnother(let parameter):
             if let annotation = annotation(for: parameter) { return "choose another value in annotation \(annotation)" }
             return "choose another \(parameter)"

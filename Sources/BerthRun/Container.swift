@@ -9,26 +9,31 @@ import BerthNamespace
 import BerthNetlink
 
 /// Containers: a process in its own namespaces, wired to a network before its command runs,
-/// recorded in Berth's state while it lives.
+/// recorded in Berth's state from creation until removal — as `docker run`, `ps -a`, `stop`,
+/// `start` and `rm` know them.
 ///
 /// ```swift
 /// let manager = try NetworkManager()
 /// let web = try Container.run(RunOptions(process: ContainerSpec(command: ["httpd", "-f"], rootfs: "/srv/rootfs"),
 ///                                        ports: [try PortSpec(parsing: "8080:80")]), manager: manager)
 /// let status = try web.wait()     // or web.stop(timeout: .seconds(10))
+/// try Container.remove(web.name, manager: manager)
 /// ```
 ///
 /// The process that calls `run` is the container's supervisor: it must call `wait()` (or
-/// `stop`), which reaps the command and then detaches its endpoint and removes its record.
-/// `Supervisor` does that in the foreground, or in a detached process of its own.
-/// If the supervisor dies first, the container is unsupervised — no one would reap it,
-/// report its exit or release its address and ports — so `removeOrphans` kills it and
-/// cleans up (Docker keeps such a container alive through containerd-shim; Berth's
-/// supervisor *is* that shim).
+/// `stop`), which reaps the command, releases its endpoint, address and ports, and records
+/// the exit. `Supervisor` does that in the foreground, or in a detached process of its own,
+/// and also relays stdio, keeps the log and applies the restart policy. If the supervisor
+/// dies first, the container is orphaned — no one would reap it, report its exit or release
+/// its address and ports — so `removeOrphans` stops it and cleans up (Docker keeps such a
+/// container alive through containerd-shim; Berth's supervisor *is* that shim).
+///
+/// A container that is not running holds nothing but its record (and log): its name stays
+/// taken until it is removed.
 public enum Container {
-    /// Starts a container and returns once its command runs: namespaces made, network
-    /// attached (ports published), `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`
-    /// written into the rootfs, then the command released.
+    /// Creates a container and starts it; returns once its command runs: namespaces made,
+    /// network attached (ports published), `/etc/hosts`, `/etc/hostname` and
+    /// `/etc/resolv.conf` written into the rootfs, then the command released.
     ///
     /// The process runs under `options.process.confinement` (Docker's capabilities and
     /// seccomp profile by default). `options.limits` must be empty for now: see `RunOptions.limits`.
@@ -36,6 +41,38 @@ public enum Container {
     /// Each step that fails undoes the ones before it: a taken name, a port conflict or a
     /// missing command leaves no process, endpoint or record behind.
     public static func run(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> RunningContainer {
+        let record = try create(options, manager: manager)
+        do {
+            return try launch(record, options: options, manager: manager)
+        } catch {
+            try? discard(record, manager: manager)
+            throw error
+        }
+    }
+
+    /// `run` with a manager over the state in `stateDirectory` (else `BERTH_STATE_DIR`, else
+    /// /var/lib/berth), working in the caller's network namespace.
+    public static func run(_ options: RunOptions, stateDirectory: String? = nil) throws(BerthError) -> RunningContainer {
+        try run(options, manager: NetworkManager(stateDirectory: stateDirectory))
+    }
+
+    // MARK: - Containers of other processes
+
+    /// Every recorded container, running or not, oldest first.
+    public static func list(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
+        try manager.containerStore().read { tx throws(BerthError) in try tx.containers() }
+    }
+
+    /// The container with this name (or unique id prefix).
+    public static func find(_ nameOrID: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
+        try manager.containerStore().read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
+    }
+
+    // MARK: - Steps
+
+    /// Records a new container, status created, supervised by this process, its settings kept
+    /// for later starts. The row reserves the name.
+    static func create(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         try options.validate()
         // A container's cgroup is not made here yet: a limit is refused, never ignored.
         guard options.limits.isEmpty else {
@@ -43,37 +80,50 @@ public enum Container {
                              hint: "make the cgroup with CgroupManager and start the process with ContainerProcess.spawn(_:cgroup:)",
                              operation: .run, parameter: "limits")
         }
+        // What the process would fail on, checked before anything exists (the default
+        // network included): an unknown user.
+        if let user = options.process.user { _ = try ContainerUser.resolve(user, root: options.process.rootfs ?? "/") }
         let id = RecordID.generate()
-        let name = options.name ?? defaultName(id: id)
-        let supervisor = try ProcessIdentity.current()
-        let store = try manager.containerStore()
-        // Checked before anything starts: a missing network is a usage error, not a rollback.
-        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
         let spec = options.spec(id: id)
+        let record = ContainerRecord(
+            id: id, name: options.name ?? defaultName(id: id), endpointID: options.network.isBridge ? id : nil,
+            network: options.network.description, process: nil, supervisor: try ProcessIdentity.current(), command: spec.command,
+            hostname: spec.hostname ?? defaultHostname(id: id), rootfs: spec.rootfs, status: .created, created: StateClock.now(),
+            options: options)
+        // Checked before anything exists: a missing network is a usage error, not a rollback.
+        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
+        try manager.containerStore().write { tx throws(BerthError) in try tx.insertContainer(record) }
+        return record
+    }
 
+    /// Starts a recorded container's command with `options` (its own settings), stdio from
+    /// `io` when a supervisor relays it: spawns it held, attaches it to its network, writes
+    /// its files, releases it and records it running. Any failure stops and releases what
+    /// was made and leaves the record as it was.
+    static func launch(_ record: ContainerRecord, options: RunOptions, io: SupervisedIO? = nil, manager: NetworkManager) throws(BerthError) -> RunningContainer {
+        var spec = options.spec(id: record.id)
+        io?.apply(to: &spec)
+        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
+        let store = try manager.containerStore()
         let process = try ContainerProcess.spawn(spec)
+        io?.spawned(terminal: process.terminal)
         guard let identity = ProcessIdentity.of(pid: process.pid) else {
             process.abort()
+            if io == nil, let master = process.terminal { close(master) }
             throw BerthError(.internalError, "container process \(process.pid) vanished while held before exec")
         }
-        var record = ContainerRecord(
-            id: id, name: name, endpointID: options.network.isBridge ? id : nil, network: options.network.description,
-            pid: identity.pid, startTime: identity.startTime, supervisorPID: supervisor.pid, supervisorStartTime: supervisor.startTime,
-            command: spec.command, hostname: spec.hostname ?? defaultHostname(id: id), rootfs: spec.rootfs,
-            status: .created, created: StateClock.now())
-        do {
-            try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
-        } catch {
-            process.abort()
-            throw error
-        }
-
         var endpoint: EndpointRecord?
-        do {
+        var running = record
+        do throws(BerthError) {
             switch options.network {
             case .bridge(let network):
-                endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: id,
-                                                            address: options.address, ports: options.ports))
+                do throws(BerthError) {
+                    endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
+                                                                address: options.address, ports: options.ports))
+                } catch {
+                    guard error.code == .conflict, error.object?.kind == .port else { throw error }
+                    throw portConflict(error, container: record, manager: manager)
+                }
             case .none:
                 // What attach does for lo, without an interface: a socket needs lo up to
                 // reach 127.0.0.1 inside.
@@ -89,113 +139,56 @@ public enum Container {
                 try ContainerFiles.writeResolvConf(rootfs: rootfs)
             }
             try process.start()
-            try store.write { tx throws(BerthError) in try tx.setContainerStatus(id: id, .running) }
-            record.status = .running
+            let started = StateClock.now()
+            try store.write { tx throws(BerthError) in try tx.markRunning(id: record.id, process: identity, started: started) }
+            running.status = .running
+            running.process = identity
+            running.started = started
         } catch {
             // Never started, or started and then unrecordable: it must not outlive the failure.
             process.abort()
             _ = try? process.signal(SIGKILL)
             _ = try? process.wait()
-            try? cleanUp(record, manager: manager)
+            if io == nil, let master = process.terminal { close(master) }
+            try? release(record, manager: manager)
             throw error
         }
-        return RunningContainer(record: record, endpoint: endpoint, process: process, manager: manager)
+        return RunningContainer(record: running, endpoint: endpoint, process: process, manager: manager)
     }
 
-    /// `run` with a manager over the state in `stateDirectory` (else `BERTH_STATE_DIR`, else
-    /// /var/lib/berth), working in the caller's network namespace.
-    public static func run(_ options: RunOptions, stateDirectory: String? = nil) throws(BerthError) -> RunningContainer {
-        try run(options, manager: NetworkManager(stateDirectory: stateDirectory))
+    /// A container that never ran goes entirely: record and log.
+    static func discard(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
+        try release(record, manager: manager)
+        try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
+        ContainerLog.remove(state: manager.store.directory, id: record.id)
     }
 
-    // MARK: - Containers of other processes
-
-    /// Every recorded container, oldest first.
-    public static func list(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
-        try manager.containerStore().read { tx throws(BerthError) in try tx.containers() }
+    /// Releases what a container holds while it runs: its endpoint, address and published
+    /// ports. Idempotent.
+    static func release(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
+        if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
     }
 
-    /// The container with this name (or unique id prefix).
-    public static func find(_ nameOrID: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
-        try manager.containerStore().read { tx throws(BerthError) in try tx.container(matching: nameOrID) }
+    /// A port another container holds, said with that container's name.
+    private static func portConflict(_ error: BerthError, container: ContainerRecord, manager: NetworkManager) -> BerthError {
+        guard let key = error.object?.name, let holder = try? holder(ofPort: key, manager: manager), holder.id != container.id else { return error }
+        let isNew = container.status == .created && container.started == nil
+        return BerthError(.conflict, "port \(key) is already published by container \(holder.name)", object: error.object, operation: isNew ? .run : .start,
+                          parameter: "ports", remedy: isNew ? .chooseAnother(parameter: "ports") : .stop(.container(holder.name)), cause: nil)
     }
 
-    /// Stops a container started by any process: SIGTERM, then SIGKILL after `timeout` (the
-    /// command is PID 1 of its namespace, which ignores SIGTERM unless it handles it). Returns
-    /// once its supervisor has cleaned up — or, if the supervisor is gone, once this call has.
-    @discardableResult
-    public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), manager: NetworkManager) throws(BerthError) -> ContainerRecord {
-        let record = try find(nameOrID, manager: manager)
-        let process = ProcessIdentity(pid: record.pid, startTime: record.startTime)
-        if try process.signal(SIGTERM), !process.waitForExit(timeout: timeout) {
-            try process.signal(SIGKILL)
-            guard process.waitForExit(timeout: .seconds(10)) else {
-                throw BerthError(.system, "container \(record.name) (process \(record.pid)) did not end after SIGKILL",
-                                 hint: "is it stuck in the kernel (state D in /proc/\(record.pid)/stat)?", object: .container(record.name), operation: .stop)
-            }
+    /// The container whose endpoint publishes a port clashing with `key` (`tcp 0.0.0.0:8080`).
+    private static func holder(ofPort key: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord? {
+        let words = key.split(separator: " ")
+        guard words.count == 2, let colon = words[1].lastIndex(of: ":"), let port = UInt16(words[1][words[1].index(after: colon)...]) else { return nil }
+        let endpoint = try manager.endpoints().first { endpoint in
+            endpoint.ports.contains { $0.key.proto.description == words[0] && $0.key.hostPort == port }
         }
-        // The supervisor reaps the command, then detaches and removes the record.
-        let supervisor = ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime)
-        if !supervisor.waitForExit(timeout: .seconds(10)) {
-            let gone = try manager.containerStore().read { tx throws(BerthError) in try tx.container(id: record.id) == nil }
-            guard gone else {
-                throw BerthError(.system, "the supervisor of container \(record.name) (process \(record.supervisorPID)) did not clean up",
-                                 object: .container(record.name), operation: .stop, remedy: .collectGarbage)
-            }
-        }
-        try cleanUp(record, manager: manager)
-        return record
-    }
-
-    /// Runs `command` inside a running container's namespaces (as `docker exec`) and returns it
-    /// running; `wait()` on it gives its exit.
-    public static func exec(_ nameOrID: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
-                            stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
-                            manager: NetworkManager) throws(BerthError) -> ContainerProcess {
-        let record = try find(nameOrID, manager: manager)
-        let target = ProcessIdentity(pid: record.pid, startTime: record.startTime)
-        guard record.status == .running, target.isAlive else {
-            throw BerthError(.notFound, "container \(record.name) is not running", object: .container(record.name), operation: .exec,
-                             remedy: .listExisting(.container))
-        }
-        var namespaces = ContainerNamespaces.all
-        if record.network == ContainerNetwork.host.description { namespaces.remove(.network) }
-        let process = try ContainerProcess.enter(pid: record.pid, namespaces: namespaces, command: command, environment: environment,
-                                                 workingDirectory: workingDirectory, stdin: stdin, stdout: stdout, stderr: stderr,
-                                                 privileged: privileged)
-        // The pid could have been reused between the check and the namespace files' opening.
-        guard target.isAlive else {
-            _ = try? process.signal(SIGKILL)
-            _ = try? process.wait()
-            throw BerthError(.notFound, "container \(record.name) ended while the command was entering it", object: .container(record.name), operation: .exec)
-        }
-        return process
-    }
-
-    /// Removes the containers whose supervisor is gone (killed, or crashed): kills the
-    /// command if it still runs, detaches its endpoint and deletes its record. Returns them.
-    ///
-    /// Call it before `NetworkManager.gc()`; that one then finds nothing left of them.
-    public static func removeOrphans(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
-        var removed: [ContainerRecord] = []
-        for record in try list(manager: manager) {
-            let supervisor = ProcessIdentity(pid: record.supervisorPID, startTime: record.supervisorStartTime)
-            guard !supervisor.isAlive else { continue }
-            let process = ProcessIdentity(pid: record.pid, startTime: record.startTime)
-            if try process.signal(SIGKILL) { _ = process.waitForExit(timeout: .seconds(10)) }
-            try cleanUp(record, manager: manager)
-            removed.append(record)
-        }
-        return removed
+        guard let endpoint else { return nil }
+        return try list(manager: manager).first { $0.endpointID == endpoint.id }
     }
 
     // MARK: - Helpers
-
-    /// Detaches the container's endpoint and deletes its record; both are idempotent.
-    static func cleanUp(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
-        if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
-        try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
-    }
 
     /// Makes sure the network exists: the library's `ensureNetwork(named:)`, which creates
     /// the default network on first use, like Docker's default bridge.
@@ -229,6 +222,15 @@ public enum Container {
 
 extension ContainerNetwork {
     var isBridge: Bool { if case .bridge = self { true } else { false } }
+}
+
+extension BerthError.Operation {
+    /// Starting a stopped container again.
+    public static let start = BerthError.Operation(rawValue: "start")
+    /// Removing a container.
+    public static let remove = BerthError.Operation(rawValue: "remove")
+    /// Reading a container's log.
+    public static let logs = BerthError.Operation(rawValue: "logs")
 }
 
 extension NetworkManager {

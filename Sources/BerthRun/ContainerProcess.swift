@@ -30,6 +30,10 @@ import Synchronization
 public final class ContainerProcess: Sendable {
     /// The process id, as seen from the caller's pid namespace.
     public let pid: Int32
+    /// The master of the command's pseudo-terminal, when it was given one
+    /// (`ContainerSpec.terminal`): what the caller writes there is the command's input, what
+    /// it reads there the command's output. The caller owns it and closes it.
+    public let terminal: Int32?
     private let pidfd: Int32
     /// What the command was, for error messages.
     private let program: String
@@ -44,8 +48,9 @@ public final class ContainerProcess: Sendable {
         case aborted
     }
 
-    private init(pid: Int32, pidfd: Int32, program: String, phase: Phase) {
+    private init(pid: Int32, pidfd: Int32, program: String, phase: Phase, terminal: Int32? = nil) {
         self.pid = pid
+        self.terminal = terminal
         self.pidfd = pidfd
         self.program = program
         self.phase = Mutex(phase)
@@ -83,11 +88,16 @@ public final class ContainerProcess: Sendable {
     /// left running.
     public static func spawn(_ spec: ContainerSpec, cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         try spec.validate()
+        let user = try spec.user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: spec.rootfs ?? "/") }
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
-                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged,
+                                     stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged, user: user,
                                      confinement: spec.confinement)
         let cgroupFiles = try CgroupFiles.open(cgroup)
         defer { cgroupFiles.close() }
+        let volumes = try VolumeSources(spec.mounts)
+        defer { volumes.closeAll() }
+        let console = try spec.terminal ? ConsoleSocket.make() : nil
+        defer { console?.closeBoth() }
         let status = try Pipe.make()
         let start: Pipe
         do { start = try Pipe.make() } catch { status.closeBoth(); throw error }
@@ -96,7 +106,7 @@ public final class ContainerProcess: Sendable {
 
         var pidfd: Int32 = -1
         let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: start.read, parentFds: (status.read, start.write),
-                                         cgroup: cgroupFiles) { execConfig in
+                                         cgroup: cgroupFiles, console: console?.child ?? -1, terminalSize: spec.terminalSize) { execConfig in
             var config = berth_spawn_config()
             config.exec = execConfig
             config.namespaces = spec.namespaces.cloneFlags
@@ -113,7 +123,12 @@ public final class ContainerProcess: Sendable {
             // A privileged container without a rootfs keeps the host's /sys as it is.
             config.mount_sys = spec.namespaces.contains(.mount) && (spec.rootfs != nil || !spec.privileged) ? 1 : 0
             config.restrict_kernel_files = spec.namespaces.contains(.mount) && !spec.privileged ? 1 : 0
-            return withExtendedLifetime((hostname, rootfs)) { berth_spawn(&config, &pidfd) }
+            config.readonly_rootfs = spec.readOnlyRootfs ? 1 : 0
+            return volumes.withMounts { mounts, count in
+                config.mounts = mounts
+                config.mount_count = count
+                return withExtendedLifetime((hostname, rootfs)) { berth_spawn(&config, &pidfd) }
+            }
         }
         let cloneError = Errno(errno)
         close(status.write)
@@ -129,10 +144,18 @@ public final class ContainerProcess: Sendable {
             }
             throw Self.cloneFailure(cloneError)
         }
-        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: spec.command[0], phase: .held(startFd: start.write, statusFd: status.read))
-
-        switch StatusRecord.read(from: status.read) {
+        console?.closeChild()
+        let report = StatusRecord.read(from: status.read)
+        // The terminal is sent before the ready report, so it is waiting in the socket.
+        let master = if case .ready = report, let console { console.receive() } else { Int32?.none }
+        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: spec.command[0], phase: .held(startFd: start.write, statusFd: status.read),
+                                     terminal: master)
+        switch report {
         case .ready:
+            if console != nil, master == nil {
+                child.abort()
+                throw BerthError(.internalError, "the container process for \(spec.command[0]) sent no terminal")
+            }
             return child
         case .failed(let step, let error):
             child.reapAfterFailure()
@@ -146,19 +169,25 @@ public final class ContainerProcess: Sendable {
     /// Runs `command` inside the namespaces of the running process `pid` (as `docker exec`),
     /// joining those in `namespaces` that differ from the caller's. Returns it running.
     ///
-    /// Give it the container's `confinement` and `cgroup`: a command entering a container
-    /// runs under the same capabilities, filter and limits as the container's own.
+    /// With `terminal` it gets a new pseudo-terminal of the container's (its stdio are then
+    /// ignored), whose master is the returned process's `terminal`. `user` is resolved in the
+    /// files the process `pid` sees. Give it the container's `confinement` and `cgroup`: a
+    /// command entering a container runs under the same capabilities, filter and limits as
+    /// the container's own.
     public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
                              workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
-                             privileged: Bool = false, confinement: Confinement = Confinement(),
-                             cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
+                             privileged: Bool = false, user: String? = nil, terminal: Bool = false, terminalSize: TerminalSize? = nil,
+                             confinement: Confinement = Confinement(), cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
+        let resolvedUser = try user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: "/proc/\(target)/root") }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
-                                     privileged: privileged, confinement: confinement)
+                                     privileged: privileged, user: resolvedUser, confinement: confinement)
         let cgroupFiles = try CgroupFiles.open(cgroup)
         defer { cgroupFiles.close() }
+        let console = try terminal ? ConsoleSocket.make() : nil
+        defer { console?.closeBoth() }
 
         var fds: [Int32] = [], types: [Int32] = []
         var pidNamespaceFd: Int32 = -1
@@ -180,7 +209,8 @@ public final class ContainerProcess: Sendable {
 
         let status = try Pipe.make()
         var pidfd: Int32 = -1
-        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1), cgroup: cgroupFiles) { execConfig in
+        let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: -1, parentFds: (status.read, -1), cgroup: cgroupFiles,
+                                         console: console?.child ?? -1, terminalSize: terminalSize) { execConfig in
             fds.withUnsafeBufferPointer { fdBuffer in
                 types.withUnsafeBufferPointer { typeBuffer in
                     var config = berth_enter_config()
@@ -199,10 +229,19 @@ public final class ContainerProcess: Sendable {
             close(status.read)
             throw .system("start a process in container \(target)", cloneError)
         }
-        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: command[0], phase: .running)
-        defer { close(status.read) }
-        switch StatusRecord.read(from: status.read) {
+        console?.closeChild()
+        let report = StatusRecord.read(from: status.read)
+        close(status.read)
+        // Sent before exec, so it is waiting in the socket once the status pipe closed.
+        let master = if case .ended = report, let console { console.receive() } else { Int32?.none }
+        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: command[0], phase: .running, terminal: master)
+        switch report {
         case .ended:
+            if console != nil, master == nil {
+                // The process died before it made its terminal (killed from outside).
+                child.reapAfterFailure()
+                throw BerthError(.system, "the process entering container \(target) ended before it had its terminal")
+            }
             return child
         case .failed(let step, let error):
             child.reapAfterFailure()
@@ -321,22 +360,5 @@ public final class ContainerProcess: Sendable {
         guard fstat(fd, &theirs) == 0 else { throw .system("inspect namespace \(file)", Errno(errno)) }
         guard stat("/proc/self/ns/\(file)", &ours) == 0 else { throw .system("inspect own namespace \(file)", Errno(errno)) }
         return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino
-    }
-}
-
-/// A pipe with both ends close-on-exec.
-struct Pipe {
-    let read: Int32
-    let write: Int32
-
-    static func make() throws(BerthError) -> Pipe {
-        var fds: [Int32] = [-1, -1]
-        guard berth_pipe_cloexec(&fds) == 0 else { throw .system("create a pipe", Errno(errno)) }
-        return Pipe(read: fds[0], write: fds[1])
-    }
-
-    func closeBoth() {
-        close(read)
-        close(write)
     }
 }

@@ -1,58 +1,91 @@
-/// A container started by `Container.run`, recorded as long as its supervisor lives.
+/// A container as Berth's state records it, from creation until it is removed — running or
+/// not, as `docker ps -a` lists them.
 ///
-/// The supervisor is the process that waits for the container's command and cleans up after
-/// it: the caller of `Container.run` (`Supervisor.run` in the foreground), or the detached
-/// process `Supervisor.start` launches. A pid together with its start time (field 22 of
+/// While it runs, a supervisor waits for its command and cleans up after it: the caller of
+/// `Container.run` (`Supervisor.run` in the foreground), or the detached process
+/// `Supervisor.start` launches. A pid together with its start time (field 22 of
 /// `/proc/PID/stat`, in clock ticks since boot) names one process for good: a pid the kernel
 /// hands to someone else later comes with another start time.
+///
+/// A container that is not running holds no network resources: its endpoint, address and
+/// published ports are released when its command ends and taken again when it starts.
 public struct ContainerRecord: Sendable, Hashable {
     /// Where the container is in its life.
     public enum Status: String, Sendable, Hashable {
-        /// Its process exists, held before exec while its network is wired.
+        /// Its process is being set up (held before exec while its network is wired), or it
+        /// was never started.
         case created
         /// Its command runs.
         case running
+        /// Its command ended and its supervisor waits to start it again (restart policy).
+        case restarting
+        /// Its command ended; it stays, stopped, until removed or started again.
+        case exited
     }
 
     /// 64 hex digits; also the id of its endpoint, when it has one.
     public var id: String
-    /// Unique among containers.
+    /// Unique among containers until the container is removed.
     public var name: String
-    /// The endpoint attaching it to its network; nil with the `none` or `host` network.
+    /// The endpoint attaching it to its network while it runs; nil with the `none` or `host`
+    /// network. (Its id; the endpoint itself exists only while the command runs.)
     public var endpointID: String?
     /// The network's name, or `none` / `host`.
     public var network: String
-    /// The command's process, as the host's pid namespace sees it.
-    public var pid: Int32
-    /// Its start time, to tell it from a later process with the same pid.
-    public var startTime: UInt64
-    /// The process that waits for the command and cleans up.
-    public var supervisorPID: Int32
-    public var supervisorStartTime: UInt64
+    /// The command's process while it runs, as the host's pid namespace sees it.
+    public var process: ProcessIdentity?
+    /// The process that supervises it while it runs (or waits to restart it).
+    public var supervisor: ProcessIdentity?
     /// The command and its arguments.
     public var command: [String]
     public var hostname: String
     /// The root filesystem, or nil when the container sees the host's files.
     public var rootfs: String?
     public var status: Status
-    /// When it was created, in seconds since the Unix epoch.
+    /// When it was created, last started and last ended, in seconds since the Unix epoch.
     public var created: Int64
+    public var started: Int64?
+    public var finished: Int64?
+    /// The status its command last ended with (128 + N for signal N), while not running.
+    public var exitCode: Int32?
+    /// How many times its supervisor restarted it since it was last started.
+    public var restartCount: Int
+    /// A stop or removal was asked for: its supervisor restarts it no more.
+    public var stopRequested: Bool
+    /// The options it was created with, for starting it again (nil for a container recorded
+    /// by an older berth, which cannot be started again).
+    public var options: RunOptions?
 
-    public init(id: String, name: String, endpointID: String?, network: String, pid: Int32, startTime: UInt64,
-                supervisorPID: Int32, supervisorStartTime: UInt64, command: [String], hostname: String, rootfs: String?,
-                status: Status, created: Int64) {
+    public init(id: String, name: String, endpointID: String?, network: String, process: ProcessIdentity?, supervisor: ProcessIdentity?,
+                command: [String], hostname: String, rootfs: String?, status: Status, created: Int64, started: Int64? = nil,
+                finished: Int64? = nil, exitCode: Int32? = nil, restartCount: Int = 0, stopRequested: Bool = false, options: RunOptions? = nil) {
         self.id = id
         self.name = name
         self.endpointID = endpointID
         self.network = network
-        self.pid = pid
-        self.startTime = startTime
-        self.supervisorPID = supervisorPID
-        self.supervisorStartTime = supervisorStartTime
+        self.process = process
+        self.supervisor = supervisor
         self.command = command
         self.hostname = hostname
         self.rootfs = rootfs
         self.status = status
         self.created = created
+        self.started = started
+        self.finished = finished
+        self.exitCode = exitCode
+        self.restartCount = restartCount
+        self.stopRequested = stopRequested
+        self.options = options
     }
+
+    /// What `docker ps` calls the image: the root filesystem, or `host` for the host's files.
+    public var image: String { rootfs ?? "host" }
+
+    /// Whether its supervisor still lives. A container with a status other than `exited` whose
+    /// supervisor is gone is orphaned: nothing reaps its command or releases its resources
+    /// until `Container.removeOrphans` (or a stop, start or removal of it) does.
+    public var isSupervised: Bool { supervisor?.isAlive ?? false }
+
+    /// Running, set up or waiting to restart, and supervised.
+    public var isActive: Bool { status != .exited && isSupervised }
 }

@@ -4,17 +4,18 @@ import BerthNetwork
 /// BerthRun's tables in the shared state store: `containers` and `container_args`,
 /// versioned apart from BerthNetwork's tables as the owner "BerthRun".
 ///
-/// A container row lives while its supervisor does. pid and start time (field 22 of
-/// /proc/PID/stat) together name one process, so a reused pid is never mistaken for it. The
-/// endpoint, when there is one, has the container's id; it is not a foreign key because
-/// garbage collection may remove the endpoint of a dead namespace before the container row.
+/// A container row lives from creation until removal; its process and supervisor columns are
+/// set while it runs. pid and start time (field 22 of /proc/PID/stat) together name one
+/// process, so a reused pid is never mistaken for it. The endpoint, when there is one, has
+/// the container's id; it is not a foreign key because the endpoint exists only while the
+/// command runs, and garbage collection may remove that of a dead namespace first.
 ///
 /// The command is stored one argument per row of `container_args`, in order: it is read back
 /// as it was given, with nothing to parse.
 enum ContainerSchema {
     static let owner = "BerthRun"
 
-    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable])
+    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle])
 
     /// Version 1: the `containers` table as BerthNetwork's schema version 2 created it (with
     /// the command as a JSON array), adopted where it exists and created where it does not.
@@ -78,5 +79,60 @@ enum ContainerSchema {
             let arguments = parsed.flatMap { $0.isEmpty ? nil : $0 } ?? [text]
             try tx.insertArguments(arguments, container: id)
         }
+    }
+
+    /// Version 3: containers outlive their command (exited ones stay until removed, as in
+    /// Docker). The process and supervisor columns become nullable (set while it runs), the
+    /// status gains `restarting` and `exited`, and each row gains its times, last exit, restart
+    /// count, the stop flag its supervisor obeys, and its settings (the `RunOptions` as JSON,
+    /// without the command) for a later start. Rows of an older berth — running containers —
+    /// keep running; with no settings recorded they cannot be started again once stopped.
+    ///
+    /// `container_args` references `containers` with ON DELETE CASCADE, and dropping a table
+    /// deletes its rows first (cascading, with foreign keys on, which cannot be switched off
+    /// inside the migration's transaction): so the arguments are set aside, both tables
+    /// rebuilt, and the arguments put back.
+    @Sendable static func lifeCycle(_ tx: StateTransaction) throws(BerthError) {
+        try tx.db().script("""
+            CREATE TEMP TABLE container_args_saved AS SELECT container, position, arg FROM container_args;
+            DROP TABLE container_args;
+            CREATE TABLE containers_new (
+                id                    TEXT PRIMARY KEY,
+                name                  TEXT NOT NULL UNIQUE,
+                endpoint              TEXT,
+                network               TEXT NOT NULL,
+                pid                   INTEGER,
+                start_time            INTEGER,
+                supervisor_pid        INTEGER,
+                supervisor_start_time INTEGER,
+                hostname              TEXT NOT NULL,
+                rootfs                TEXT,
+                status                TEXT NOT NULL CHECK (status IN ('created', 'running', 'restarting', 'exited')),
+                created               INTEGER NOT NULL,
+                started               INTEGER,
+                finished              INTEGER,
+                exit_code             INTEGER,
+                restart_count         INTEGER NOT NULL DEFAULT 0 CHECK (restart_count >= 0),
+                stop_requested        INTEGER NOT NULL DEFAULT 0 CHECK (stop_requested IN (0, 1)),
+                settings              TEXT,
+                CHECK ((pid IS NULL) = (start_time IS NULL)),
+                CHECK ((supervisor_pid IS NULL) = (supervisor_start_time IS NULL))
+            ) STRICT;
+            INSERT INTO containers_new (id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time,
+                                        hostname, rootfs, status, created, started)
+                SELECT id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time,
+                       hostname, rootfs, status, created, created
+                FROM containers;
+            DROP TABLE containers;
+            ALTER TABLE containers_new RENAME TO containers;
+            CREATE TABLE container_args (
+                container TEXT NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+                position  INTEGER NOT NULL CHECK (position >= 0),
+                arg       TEXT NOT NULL,
+                PRIMARY KEY (container, position)
+            ) STRICT, WITHOUT ROWID;
+            INSERT INTO container_args SELECT container, position, arg FROM container_args_saved;
+            DROP TABLE container_args_saved;
+            """)
     }
 }

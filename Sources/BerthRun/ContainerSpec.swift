@@ -41,6 +41,21 @@ public struct ContainerSpec: Sendable, Hashable {
     /// read-only `/sys` that shows its own network devices. Without `.mount` nothing can be
     /// masked: the container shares the caller's mounts.
     public var privileged: Bool
+    /// The user to run as, Docker's `-u` spelling (`USER[:GROUP]`, names or numbers),
+    /// resolved in the container's `/etc/passwd` and `/etc/group` (see `ContainerUser`);
+    /// nil keeps the caller's (root).
+    public var user: String?
+    /// Host paths bound into the root filesystem (needs `rootfs`), in order.
+    public var mounts: [BindMount]
+    /// Make the root filesystem read-only, as `docker run --read-only` (needs `rootfs`):
+    /// `/dev`, `/dev/shm` and the volumes stay writable.
+    public var readOnlyRootfs: Bool
+    /// Give the command a new pseudo-terminal as its stdin, stdout, stderr and controlling
+    /// terminal (`docker run -t`), made inside the container; `stdin`, `stdout` and `stderr`
+    /// are then ignored, and the master comes back as `ContainerProcess.terminal`.
+    public var terminal: Bool
+    /// The terminal's size at start (with `terminal`); nil leaves it 0x0 until set.
+    public var terminalSize: TerminalSize?
     /// Capabilities, the seccomp filter and no_new_privs: Docker's defaults unless changed
     /// (as `docker run --cap-add` or `--security-opt seccomp=unconfined` change them).
     /// `privileged` overrides the first two (every capability, no filter).
@@ -52,7 +67,8 @@ public struct ContainerSpec: Sendable, Hashable {
     public init(command: [String], namespaces: ContainerNamespaces = .all, hostname: String? = nil, rootfs: String? = nil,
                 environment: [String] = [], workingDirectory: String? = nil,
                 stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
-                confinement: Confinement = Confinement()) {
+                user: String? = nil, mounts: [BindMount] = [], readOnlyRootfs: Bool = false, terminal: Bool = false,
+                terminalSize: TerminalSize? = nil, confinement: Confinement = Confinement()) {
         self.command = command
         self.namespaces = namespaces
         self.hostname = hostname
@@ -63,6 +79,11 @@ public struct ContainerSpec: Sendable, Hashable {
         self.stdout = stdout
         self.stderr = stderr
         self.privileged = privileged
+        self.user = user
+        self.mounts = mounts
+        self.readOnlyRootfs = readOnlyRootfs
+        self.terminal = terminal
+        self.terminalSize = terminalSize
         self.confinement = confinement
     }
 
@@ -98,6 +119,17 @@ public struct ContainerSpec: Sendable, Hashable {
             }
         }
         if let workingDirectory { try Self.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
+        if let user { try ContainerUser.validate(user) }
+        if !mounts.isEmpty {
+            guard rootfs != nil else {
+                throw .invalid("volumes need a root filesystem", hint: "give a root filesystem, or no volumes", parameter: "volumes")
+            }
+            try BindMount.validate(mounts)
+        }
+        if readOnlyRootfs, rootfs == nil {
+            throw .invalid("a read-only root filesystem needs a root filesystem", hint: "give a root filesystem, or leave the host's files as they are",
+                           parameter: "readOnlyRootfs")
+        }
         _ = try Self.environmentEntries(environment)
         for (name, fd) in [("stdin", stdin), ("stdout", stdout), ("stderr", stderr)] {
             guard let fd else { continue }
@@ -138,14 +170,14 @@ public struct ContainerSpec: Sendable, Hashable {
 
     /// Parses `KEY=VALUE` entries into an ordered list with unique keys (last one wins), with
     /// the defaults Docker gives (`PATH`, `HOME`) added when missing.
-    public static func environmentEntries(_ entries: [String]) throws(BerthError) -> [(key: String, value: String)] {
+    public static func environmentEntries(_ entries: [String], home: String = "/root") throws(BerthError) -> [(key: String, value: String)] {
         var result: [(key: String, value: String)] = []
         var index: [String: Int] = [:]
         func set(_ key: String, _ value: String) {
             if let at = index[key] { result[at].value = value } else { index[key] = result.count; result.append((key, value)) }
         }
         set("PATH", defaultPath)
-        set("HOME", "/root")
+        set("HOME", home)
         for entry in entries {
             guard let equals = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                 throw .invalid("environment entry \"\(entry)\" has no '='", hint: "write KEY=VALUE", parameter: "environment")

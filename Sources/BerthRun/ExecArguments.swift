@@ -11,13 +11,17 @@ struct ExecArguments {
     let workingDirectory: CStringArray?
     let stdio: (Int32?, Int32?, Int32?)
     let privileged: Bool
+    /// The user to become before execve, resolved in the container's files; nil keeps the caller's.
+    let user: ContainerUser?
+    /// The supplementary groups as C memory.
+    let groups: [gid_t]
     let confinement: Confinement
     /// The compiled seccomp filter (nil: none), made before the clone like everything else.
     let seccomp: [sock_filter]?
 
     init(command: [String], environment: [String], workingDirectory: String?, stdio: (Int32?, Int32?, Int32?), privileged: Bool,
-         confinement: Confinement = Confinement()) throws(BerthError) {
-        let entries = try ContainerSpec.environmentEntries(environment)
+         user: ContainerUser? = nil, confinement: Confinement = Confinement()) throws(BerthError) {
+        let entries = try ContainerSpec.environmentEntries(environment, home: user?.home ?? "/root")
         let path = entries.first { $0.key == "PATH" }?.value ?? ContainerSpec.defaultPath
         argv = CStringArray(command)
         envp = CStringArray(entries.map { $0.key + "=" + $0.value })
@@ -25,6 +29,8 @@ struct ExecArguments {
         self.workingDirectory = workingDirectory.map { CStringArray([$0]) }
         self.stdio = stdio
         self.privileged = privileged
+        self.user = user
+        groups = user?.groups.map { gid_t($0) } ?? []
         // Privileged: the caller's capabilities untouched and no filter, as `--privileged`.
         self.confinement = privileged ? Confinement(capabilities: .all, seccomp: nil, noNewPrivileges: confinement.noNewPrivileges) : confinement
         let program = try self.confinement.seccompProgram()
@@ -33,8 +39,10 @@ struct ExecArguments {
     }
 
     /// Calls `body` with a C configuration whose pointers stay valid for the call;
-    /// `cgroup` is how the child gets into its container's cgroup.
-    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), cgroup: CgroupFiles = .none,
+    /// `cgroup` is how the child gets into its container's cgroup, `console` the child's end
+    /// of a socket for a new terminal's master (or -1).
+    func withConfig<R>(statusFd: Int32, syncFd: Int32, parentFds: (Int32, Int32), cgroup: CgroupFiles = .none, console: Int32 = -1,
+                       terminalSize: TerminalSize? = nil,
                        _ body: (berth_exec_config) -> R) -> R {
         var config = berth_exec_config()
         config.argv = argv.mutablePointer
@@ -50,14 +58,26 @@ struct ExecArguments {
         config.no_new_privs = confinement.noNewPrivileges ? 1 : 0
         config.clone_into_cgroup = cgroup.directory == nil ? 0 : 1
         config.cgroup_dir_fd = cgroup.directory ?? -1
-        return cgroup.procs.withUnsafeBufferPointer { fds in
-            config.cgroup_fds = fds.baseAddress
-            config.cgroup_count = Int32(fds.count)
-            guard let seccomp else { return withExtendedLifetime(self) { body(config) } }
-            return seccomp.withUnsafeBufferPointer { program in
-                config.seccomp_filter = program.baseAddress
-                config.seccomp_length = UInt16(program.count)
-                return withExtendedLifetime(self) { body(config) }
+        config.console_fd = console
+        config.console_rows = terminalSize?.rows ?? 0
+        config.console_cols = terminalSize?.columns ?? 0
+        if let user {
+            config.set_user = 1
+            config.uid = user.uid
+            config.gid = user.gid
+            config.group_count = Int32(groups.count)
+        }
+        return groups.withUnsafeBufferPointer { groups in
+            config.groups = groups.baseAddress
+            return cgroup.procs.withUnsafeBufferPointer { fds in
+                config.cgroup_fds = fds.baseAddress
+                config.cgroup_count = Int32(fds.count)
+                guard let seccomp else { return withExtendedLifetime(self) { body(config) } }
+                return seccomp.withUnsafeBufferPointer { program in
+                    config.seccomp_filter = program.baseAddress
+                    config.seccomp_length = UInt16(program.count)
+                    return withExtendedLifetime(self) { body(config) }
+                }
             }
         }
     }

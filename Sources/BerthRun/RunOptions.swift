@@ -39,7 +39,11 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What `Container.run` is asked for: the process, its network and its resource limits.
+/// What `Container.run` is asked for: the process, its network, its resource limits, and
+/// how its supervisor treats it (stdin, restarts, removal).
+///
+/// A container keeps the options it was created with (stdio descriptors aside): starting it
+/// again runs the same command with the same settings, network and ports included.
 public struct RunOptions: Sendable, Hashable {
     /// The process: command, hostname, root filesystem, environment, working directory,
     /// stdio, privilege and confinement (capabilities, seccomp filter, no_new_privs). Two
@@ -56,19 +60,31 @@ public struct RunOptions: Sendable, Hashable {
     public var ports: [PortSpec]
     /// A static address in the network's subnet (bridge networks only).
     public var address: IPv4Address?
+    /// Keep the command's stdin open (`docker run -i`): under a supervisor, the caller's
+    /// input in the foreground, an open pipe nobody writes to when detached. Without it the
+    /// command's stdin is /dev/null.
+    public var interactive: Bool
+    /// Whether the supervisor starts the command again when it ends.
+    public var restart: RestartPolicy
+    /// Remove the container (its record and log) when its command ends (`docker run --rm`).
+    public var autoRemove: Bool
     /// Memory, CPU and process limits for the container's cgroup (none by default).
     ///
-    /// Carried to a detached supervisor with the rest; `Container.run` does not make cgroups
-    /// yet and refuses limits it cannot apply (see `validate()`), rather than run unlimited.
+    /// Kept with the rest of the settings; `Container.run` does not make cgroups yet and
+    /// refuses limits it cannot apply (see `validate()`), rather than run unlimited.
     public var limits: ResourceLimits
 
     public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
-                address: IPv4Address? = nil, limits: ResourceLimits = ResourceLimits()) {
+                address: IPv4Address? = nil, interactive: Bool = false, restart: RestartPolicy = .no, autoRemove: Bool = false,
+                limits: ResourceLimits = ResourceLimits()) {
         self.process = process
         self.name = name
         self.network = network
         self.ports = ports
         self.address = address
+        self.interactive = interactive
+        self.restart = restart
+        self.autoRemove = autoRemove
         self.limits = limits
     }
 
@@ -83,6 +99,10 @@ public struct RunOptions: Sendable, Hashable {
     /// Checks what can be checked before anything exists.
     public func validate() throws(BerthError) {
         if let name { try Container.validate(name: name) }
+        if autoRemove, restart != .no {
+            throw .invalid("a container removed when its command ends cannot restart (restart policy \(restart))",
+                           hint: "choose automatic removal or a restart policy, not both", parameter: "restart")
+        }
         switch network {
         case .bridge: break
         case .none, .host:

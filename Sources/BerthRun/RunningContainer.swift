@@ -8,19 +8,20 @@ public import BerthNetwork
 import Synchronization
 
 /// A container this process started with `Container.run` and supervises: wait for it (or
-/// stop it) and its endpoint and record are released.
+/// stop it) and its endpoint, address and ports are released and its exit recorded.
 ///
 /// Uses the manager it was started with; like `NetworkManager`, it is not meant for
 /// concurrent calls from several threads of one process, except `signal`.
 public final class RunningContainer: Sendable {
-    /// The container as recorded (status `.running`).
+    /// The container as recorded when its command started (status `.running`).
     public let record: ContainerRecord
     /// Its endpoint on a bridge network, nil with `none` or `host`.
     public let endpoint: EndpointRecord?
-    /// The command's process.
+    /// The command's process. With a terminal (`ContainerSpec.terminal`), its `terminal` is
+    /// the master, which the caller closes.
     public let process: ContainerProcess
     private let manager: NetworkManager
-    /// The exit, once reaped and cleaned up.
+    /// The exit, once reaped and recorded.
     private let finished = Mutex<ContainerExit?>(nil)
 
     init(record: ContainerRecord, endpoint: EndpointRecord?, process: ContainerProcess, manager: NetworkManager) {
@@ -38,26 +39,32 @@ public final class RunningContainer: Sendable {
         try process.signal(signal)
     }
 
-    /// Blocks until the command ends, then detaches the endpoint and removes the record.
-    /// Later calls return the same exit. Blocks a thread: not for a Swift concurrency one.
+    /// Blocks until the command ends, then releases the endpoint and records the exit: the
+    /// container stays, exited, until `Container.remove` (or goes now if its options say
+    /// `autoRemove`). Later calls return the same exit. Blocks a thread: not for a Swift
+    /// concurrency one.
     ///
-    /// If the clean-up fails the error is thrown; the exit is kept and the next call
-    /// retries the clean-up (`Container.removeOrphans` and garbage collection also remove
-    /// what is left).
+    /// If recording fails the error is thrown; the exit is kept and the next call retries
+    /// (`Container.removeOrphans` and garbage collection also clean up what is left).
     public func wait() throws(BerthError) -> ContainerExit {
         try finished.withLock { (finished) throws(BerthError) -> ContainerExit in
             if let finished { return finished }
             let exit = try process.wait()
-            try Container.cleanUp(record, manager: manager)
+            _ = try Container.finish(record, exit: exit, restart: .no, manager: manager)
             finished = exit
             return exit
         }
     }
 
+    /// The command's exit, for a supervisor that records it itself (restart policy).
+    func reap() throws(BerthError) -> ContainerExit {
+        try process.wait()
+    }
+
     /// SIGTERM, then SIGKILL if the command still runs after `timeout`; then `wait()`.
     @discardableResult
     public func stop(timeout: Duration = .seconds(10)) throws(BerthError) -> ContainerExit {
-        let identity = ProcessIdentity(pid: record.pid, startTime: record.startTime)
+        guard let identity = record.process else { return try wait() }
         do {
             try process.signal(SIGTERM)
             // An exited child stays a zombie until `wait` reaps it: `isAlive` is false then.

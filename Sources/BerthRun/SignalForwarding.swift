@@ -9,6 +9,8 @@ import Synchronization
 /// The pidfd signals are forwarded to, or -1. A global because a signal handler is a C
 /// function: it can capture nothing.
 private let forwardingTarget = Atomic<Int32>(-1)
+/// The last signal a handler caught, or 0.
+private let caughtSignal = Atomic<Int32>(0)
 
 /// Forwards the signals a terminal or a process manager sends to a container's supervisor
 /// (SIGINT, SIGTERM, …) to the container's command, as `docker run` does, so stopping the
@@ -28,6 +30,7 @@ public enum SignalForwarding {
             action.__sigaction_handler.sa_handler = { signal in
                 // The handler interrupts arbitrary code: keep its errno intact.
                 let saved = errno
+                caughtSignal.store(signal, ordering: .sequentiallyConsistent)
                 let target = forwardingTarget.load(ordering: .sequentiallyConsistent)
                 if target >= 0 { _ = berth_pidfd_signal(target, signal) }
                 errno = saved
@@ -42,6 +45,17 @@ public enum SignalForwarding {
         sigemptyset(&set)
         for signal in signals { sigaddset(&set, signal) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// Between two runs of a supervised container: the handlers stay, nothing is forwarded,
+    /// and `takeCaught()` tells the supervisor what came.
+    static func pause() {
+        forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
+    }
+
+    /// The last signal caught since the previous call (0 for none).
+    static func takeCaught() -> Int32 {
+        caughtSignal.exchange(0, ordering: .sequentiallyConsistent)
     }
 
     /// Stops forwarding: the signals get their default actions back.

@@ -4,11 +4,13 @@ import BerthNetwork
 /// Container rows, in BerthRun's own tables (see `ContainerSchema`). Call them through a
 /// store that `NetworkManager.containerStore()` prepared.
 extension StateTransaction {
-    private static let containerColumns =
-        "id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time, hostname, rootfs, status, created"
+    private static let containerColumns = """
+        id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time, hostname, rootfs, status, created,
+        started, finished, exit_code, restart_count, stop_requested, settings
+        """
 
     /// Records a new container. Throws `.alreadyExists` naming the holder if its name or id
-    /// is taken: the row is the name's reservation.
+    /// is taken: the row is the name's reservation until the container is removed.
     func insertContainer(_ container: ContainerRecord) throws(BerthError) {
         let db = try db()
         if let holder = try db.queryFirst("SELECT id FROM containers WHERE name = ?", [.text(container.name)], { row in row.text(0) }) {
@@ -18,10 +20,14 @@ extension StateTransaction {
         if try self.container(id: container.id) != nil {
             throw BerthError(.alreadyExists, "container \(container.id) already exists", object: .container(container.id), operation: .run, parameter: "id")
         }
-        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(container.id), .text(container.name), container.endpointID.map(SQLValue.text) ?? .null, .text(container.network),
-            .int(container.pid), .bits(container.startTime), .int(container.supervisorPID), .bits(container.supervisorStartTime),
+            container.process.map { .int($0.pid) } ?? .null, container.process.map { .bits($0.startTime) } ?? .null,
+            container.supervisor.map { .int($0.pid) } ?? .null, container.supervisor.map { .bits($0.startTime) } ?? .null,
             .text(container.hostname), container.rootfs.map(SQLValue.text) ?? .null, .text(container.status.rawValue), .integer(container.created),
+            container.started.map(SQLValue.integer) ?? .null, container.finished.map(SQLValue.integer) ?? .null,
+            container.exitCode.map { .int(Int($0)) } ?? .null, .int(container.restartCount), .int(container.stopRequested ? 1 : 0),
+            container.options.map { .text($0.json(includingCommand: false).render()) } ?? .null,
         ])
         try insertArguments(container.command, container: container.id)
     }
@@ -34,10 +40,65 @@ extension StateTransaction {
         }
     }
 
-    /// Marks a container as running. Throws `.notFound` if it has no row.
+    /// Sets a container's status alone. Throws `.notFound` if it has no row.
     func setContainerStatus(id: String, _ status: ContainerRecord.Status) throws(BerthError) {
-        let changed = try db().execute("UPDATE containers SET status = ? WHERE id = ?", [.text(status.rawValue), .text(id)])
-        guard changed == 1 else { throw BerthError(.notFound, "no container with id \(id)", object: .container(id)) }
+        try update(id, "status = ?", [.text(status.rawValue)])
+    }
+
+    /// Its command runs as `process`: status running, started now. Refused when a stop was
+    /// asked for meanwhile (the caller then kills the process it just started).
+    func markRunning(id: String, process: ProcessIdentity, started: Int64) throws(BerthError) {
+        let row = try requireContainer(id: id)
+        if row.stopRequested {
+            throw BerthError(.conflict, "container \(row.name) was stopped while it started", object: .container(row.name), operation: .run)
+        }
+        try update(id, "status = 'running', pid = ?, start_time = ?, started = ?", [.int(process.pid), .bits(process.startTime), .integer(started)])
+    }
+
+    /// Its command ended with `exitCode`: status exited, no process.
+    func markExited(id: String, exitCode: Int32, finished: Int64) throws(BerthError) {
+        try update(id, "status = 'exited', pid = NULL, start_time = NULL, exit_code = ?, finished = ?", [.int(Int(exitCode)), .integer(finished)])
+    }
+
+    /// Its supervisor will start it again, unless a stop was asked for: returns false then.
+    func markRestarting(id: String) throws(BerthError) -> Bool {
+        let row = try requireContainer(id: id)
+        guard !row.stopRequested else { return false }
+        try update(id, "status = 'restarting', restart_count = restart_count + 1", [])
+        return true
+    }
+
+    /// Its supervisor is gone (or is `supervisor` now); with `nil` the container is no longer supervised.
+    func setSupervisor(id: String, _ supervisor: ProcessIdentity?) throws(BerthError) {
+        try update(id, "supervisor_pid = ?, supervisor_start_time = ?",
+                   [supervisor.map { .int($0.pid) } ?? .null, supervisor.map { .bits($0.startTime) } ?? .null])
+    }
+
+    /// Asks its supervisor to restart it no more (a stop or a removal is under way).
+    func requestStop(id: String) throws(BerthError) {
+        try update(id, "stop_requested = 1", [])
+    }
+
+    /// Takes a stopped container for a new start by `supervisor`: status created, restart
+    /// count and stop flag reset. Throws `.conflict` if it runs (or is being started) under a
+    /// live supervisor, and `.unsupported` if it has no settings to start it with.
+    func claimForStart(id: String, supervisor: ProcessIdentity) throws(BerthError) -> ContainerRecord {
+        var row = try requireContainer(id: id)
+        if row.status != .exited, row.isSupervised {
+            throw BerthError(.conflict, "container \(row.name) is already running", object: .container(row.name), operation: .start,
+                             remedy: .listExisting(.container))
+        }
+        guard row.options != nil else {
+            throw BerthError(.unsupported, "container \(row.name) was created by an older berth that did not record its settings",
+                             hint: "remove it and run it again", object: .container(row.name), operation: .start)
+        }
+        try update(id, "status = 'created', supervisor_pid = ?, supervisor_start_time = ?, restart_count = 0, stop_requested = 0",
+                   [.int(supervisor.pid), .bits(supervisor.startTime)])
+        row.status = .created
+        row.supervisor = supervisor
+        row.restartCount = 0
+        row.stopRequested = false
+        return row
     }
 
     /// The container with exactly this id, or nil.
@@ -46,6 +107,13 @@ extension StateTransaction {
             return nil
         }
         return try withArguments(row)
+    }
+
+    func requireContainer(id: String) throws(BerthError) -> ContainerRecord {
+        guard let row = try container(id: id) else {
+            throw BerthError(.notFound, "no container with id \(id)", object: .container(id), remedy: .listExisting(.container))
+        }
+        return row
     }
 
     /// The container with this name or, failing that, the only one whose id starts with it.
@@ -78,10 +146,7 @@ extension StateTransaction {
         }
         return try db.query("SELECT \(Self.containerColumns) FROM containers ORDER BY created, name", [], Self.decodeContainer).map {
             (container) throws(BerthError) -> ContainerRecord in
-            var container = container
-            container.command = arguments[container.id] ?? []
-            try Self.requireCommand(container)
-            return container
+            try Self.complete(container, command: arguments[container.record.id] ?? [])
         }
     }
 
@@ -91,36 +156,73 @@ extension StateTransaction {
         try db().execute("DELETE FROM containers WHERE id = ?", [.text(id)]) == 1
     }
 
-    private func withArguments(_ container: ContainerRecord) throws(BerthError) -> ContainerRecord {
-        var container = container
-        container.command = try db().query("SELECT arg FROM container_args WHERE container = ? ORDER BY position", [.text(container.id)]) { row in
+    // MARK: - Rows
+
+    private func update(_ id: String, _ assignments: String, _ values: [SQLValue]) throws(BerthError) {
+        let changed = try db().execute("UPDATE containers SET \(assignments) WHERE id = ?", values + [.text(id)])
+        guard changed == 1 else { throw BerthError(.notFound, "no container with id \(id)", object: .container(id)) }
+    }
+
+    private func withArguments(_ container: RawContainer) throws(BerthError) -> ContainerRecord {
+        let command = try db().query("SELECT arg FROM container_args WHERE container = ? ORDER BY position", [.text(container.record.id)]) { row in
             row.text(0)
         }
-        try Self.requireCommand(container)
-        return container
+        return try Self.complete(container, command: command)
     }
 
-    /// A container always has a command; a row without one was changed outside Berth.
-    private static func requireCommand(_ container: ContainerRecord) throws(BerthError) {
-        guard container.command.isEmpty else { return }
-        throw BerthError(.state, "state database: container \(container.id) has no command", hint: "the state database was changed by hand",
-                         object: .container(container.name))
-    }
-
-    /// A row without its arguments (the caller adds them). Integers are checked, never trapped on.
-    private static func decodeContainer(_ row: borrowing Row) throws(BerthError) -> ContainerRecord {
-        let id = row.text(0)
-        let statusText = row.text(10)
-        guard let status = ContainerRecord.Status(rawValue: statusText),
-              let pid = Int32(exactly: row.int64(4)), pid > 0,
-              let supervisorPID = Int32(exactly: row.int64(6)), supervisorPID > 0 else {
-            throw BerthError(.state, "state database: container \(id) has an unreadable status or process id", hint: "the state database was changed by hand",
-                             object: .container(id))
+    /// The record with its command, and its settings read with that command. A container
+    /// always has a command; a row without one, or with settings that do not read, was
+    /// changed outside Berth.
+    private static func complete(_ container: RawContainer, command: [String]) throws(BerthError) -> ContainerRecord {
+        var record = container.record
+        record.command = command
+        guard !command.isEmpty else {
+            throw BerthError(.state, "state database: container \(record.id) has no command", hint: "the state database was changed by hand",
+                             object: .container(record.name))
         }
-        return ContainerRecord(
+        if let settings = container.settings {
+            do {
+                record.options = try RunOptions(json: JSONValue(parsing: settings), command: command)
+            } catch {
+                throw BerthError(.state, "state database: the settings of container \(record.name) do not read", hint: "the state database was changed by hand",
+                                 object: .container(record.name), cause: error)
+            }
+        }
+        return record
+    }
+
+    /// A row before its arguments and settings are read.
+    private struct RawContainer {
+        var record: ContainerRecord
+        var settings: String?
+    }
+
+    /// Integers are checked, never trapped on.
+    private static func decodeContainer(_ row: borrowing Row) throws(BerthError) -> RawContainer {
+        let id = row.text(0)
+        let unreadable = BerthError(.state, "state database: container \(id) has an unreadable status or process id",
+                                    hint: "the state database was changed by hand", object: .container(id))
+        var identities: [ProcessIdentity?] = []
+        for (pidColumn, timeColumn) in [(Int32(4), Int32(5)), (6, 7)] {
+            if row.isNull(pidColumn) {
+                identities.append(nil)
+                continue
+            }
+            guard let pid = Int32(exactly: row.int64(pidColumn)), pid > 0 else { throw unreadable }
+            identities.append(ProcessIdentity(pid: pid, startTime: row.bits(timeColumn)))
+        }
+        guard let status = ContainerRecord.Status(rawValue: row.text(10)) else { throw unreadable }
+        var exitCode: Int32?
+        if !row.isNull(14) {
+            guard let code = Int32(exactly: row.int64(14)) else { throw unreadable }
+            exitCode = code
+        }
+        let record = ContainerRecord(
             id: id, name: row.text(1), endpointID: row.isNull(2) ? nil : row.text(2), network: row.text(3),
-            pid: pid, startTime: row.bits(5), supervisorPID: supervisorPID, supervisorStartTime: row.bits(7),
+            process: identities[0], supervisor: identities[1],
             command: [], hostname: row.text(8), rootfs: row.isNull(9) ? nil : row.text(9),
-            status: status, created: row.int64(11))
+            status: status, created: row.int64(11), started: row.isNull(12) ? nil : row.int64(12), finished: row.isNull(13) ? nil : row.int64(13),
+            exitCode: exitCode, restartCount: Int(clamping: row.int64(15)), stopRequested: row.int64(16) != 0)
+        return RawContainer(record: record, settings: row.isNull(17) ? nil : row.text(17))
     }
 }

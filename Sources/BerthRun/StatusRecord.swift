@@ -42,6 +42,15 @@ struct SpawnStep {
 
     func error(_ error: Errno, program: String, spec: ContainerSpec?) -> BerthError {
         let rootfs = spec?.rootfs ?? "the root filesystem"
+        if Int(rawValue) >= Int(BERTH_STEP_VOLUME) {
+            let index = Int(rawValue) - Int(BERTH_STEP_VOLUME)
+            let volume = spec.flatMap { index < $0.mounts.count ? $0.mounts[index].description : nil } ?? "number \(index + 1)"
+            if error.code == EROFS {
+                return BerthError(.system, "cannot mount volume \(volume): its target's directory is on a read-only filesystem",
+                                  hint: "mount it on a directory that exists in the root filesystem", parameter: "volumes", cause: error)
+            }
+            return BerthError.system("mount volume \(volume) in the container", error).with(parameter: "volumes")
+        }
         switch Int(rawValue) {
         case Int(BERTH_STEP_LOOKUP):
             let place = spec?.rootfs.map { " in root filesystem \($0)" } ?? ""
@@ -84,6 +93,12 @@ struct SpawnStep {
             return .system("limit the container's capabilities", error)
         case Int(BERTH_STEP_SETNS):
             return .system("join the container's namespaces", error)
+        case Int(BERTH_STEP_TERMINAL):
+            return .system("give the container a terminal", error)
+        case Int(BERTH_STEP_USER):
+            return BerthError.system("switch to user \(spec?.user ?? "as asked")", error).with(parameter: "user")
+        case Int(BERTH_STEP_READONLY_ROOT):
+            return BerthError.system("make \(rootfs) read-only in the container", error).with(parameter: "readOnlyRootfs")
         case Int(BERTH_STEP_CGROUP):
             if error.code == ENOSPC {
                 return BerthError(.system, "cannot join the container's cgroup: its cpuset has no CPUs or memory nodes",

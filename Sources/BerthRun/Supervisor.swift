@@ -57,17 +57,31 @@ public enum Supervisor {
     static let requestLimit = 16 << 20
     static let reportLimit = 1 << 20
 
-    /// Runs a container in this process and supervises it until its command ends: the
-    /// signals a terminal or a service manager sends this process (`SignalForwarding`) go to
-    /// the command. `started` is called once the command runs. Returns the command's exit,
-    /// after the endpoint was detached and the record removed.
-    public static func run(_ options: RunOptions, manager: NetworkManager,
+    /// Creates a container and supervises it in this process until it stops for good,
+    /// attached to the caller's stdio (`docker run` without `-d`): its output is copied to
+    /// `attachment`'s stdout and stderr (and to its log), its stdin is the caller's with
+    /// `options.interactive`, and with a terminal (`options.process.terminal`) the caller's
+    /// terminal is put in raw mode — restored on return, whatever happened — and relayed to
+    /// the container's, its window size followed. The signals a terminal or a service manager
+    /// sends this process (`SignalForwarding`) go to the command. `started` is called once the
+    /// command runs. Returns the command's last exit, after the network was released and the
+    /// exit recorded (or the container removed, with `options.autoRemove`).
+    ///
+    /// With a restart policy it starts the command again as the policy says, until a stop or
+    /// a terminating signal.
+    public static func run(_ options: RunOptions, manager: NetworkManager, attachment: Attachment = Attachment(),
                            started: (RunningContainer) -> Void = { _ in }) throws(BerthError) -> ContainerExit {
-        let container = try Container.run(options, manager: manager)
-        SignalForwarding.forward(to: container.process)
-        defer { SignalForwarding.stop() }
-        started(container)
-        return try container.wait()
+        try options.validate()
+        try attachment.validate(interactive: options.interactive, terminal: options.process.terminal)
+        try refuseDescriptors(options)
+        let record = try Container.create(options, manager: manager)
+        let supervision = Supervision(record: record, options: options, attachment: attachment, manager: manager)
+        do {
+            return try supervision.run(started: started)
+        } catch {
+            if !supervision.hasStarted { try? Container.discard(record, manager: manager) }
+            throw error
+        }
     }
 
     /// Starts a container under a detached supervisor and returns once it runs — or throws
@@ -75,17 +89,40 @@ public enum Supervisor {
     ///
     /// The supervisor is `entry` run as a new process of the caller's privilege, in a new
     /// session (a hangup or Ctrl-C of the caller's terminal is not for it), with /dev/null as
-    /// its stdio and the container's. The state is the one in `stateDirectory` (else
-    /// `BERTH_STATE_DIR`, else /var/lib/berth), seen from the caller's network namespace.
-    /// `options.process` must not carry stdio descriptors: they belong to this process.
+    /// its stdio; the container's output goes to its log (`Container.logs`). The state is the
+    /// one in `stateDirectory` (else `BERTH_STATE_DIR`, else /var/lib/berth), seen from the
+    /// caller's network namespace. `options.process` must not carry stdio descriptors: they
+    /// belong to this process.
     public static func start(_ options: RunOptions, stateDirectory: String? = nil, entry: Entry) throws(BerthError) -> Detached {
         try options.validate()
-        let process = options.process
-        guard process.stdin == nil, process.stdout == nil, process.stderr == nil else {
-            throw .invalid("a detached container has no stdin, stdout or stderr of the caller's",
-                           hint: "pass no descriptors; the container's stdio is /dev/null", parameter: "stdio")
-        }
+        try refuseDescriptors(options)
         let request = SupervisorRequest(options: options, stateDirectory: try absolute(StateStore.resolveDirectory(stateDirectory)))
+        return try launch(request, entry: entry)
+    }
+
+    /// Starts a stopped container again under a detached supervisor, with the settings it
+    /// was created with (network, ports, root filesystem, command, environment, …); returns
+    /// once it runs. Throws `.conflict` if it runs already, and the start's error — a port
+    /// someone else took meanwhile, say — leaving it stopped as it was. A container orphaned
+    /// by a dead supervisor is stopped first.
+    public static func start(existing nameOrID: String, stateDirectory: String? = nil, entry: Entry) throws(BerthError) -> Detached {
+        let directory = try absolute(StateStore.resolveDirectory(stateDirectory))
+        let manager = try NetworkManager(stateDirectory: directory)
+        let record = try Container.find(nameOrID, manager: manager)
+        if record.isActive {
+            throw BerthError(.conflict, "container \(record.name) is already running", object: .container(record.name), operation: .start,
+                             remedy: .stop(.container(record.name)))
+        }
+        if record.status != .exited { try Container.reapOrphan(record, manager: manager) }
+        guard record.options != nil else {
+            throw BerthError(.unsupported, "container \(record.name) was created by an older berth that did not record its settings",
+                             hint: "remove it and run it again", object: .container(record.name), operation: .start)
+        }
+        return try launch(SupervisorRequest(.start(id: record.id), stateDirectory: directory), entry: entry)
+    }
+
+    /// Runs `entry` with `request` on its stdin and reads its one report.
+    private static func launch(_ request: SupervisorRequest, entry: Entry) throws(BerthError) -> Detached {
         let requestFile = try AnonymousFile(name: "berth-supervisor-request", contents: Array(request.json.render().utf8))
         defer { close(requestFile.descriptor) }
         let report = try Pipe.make()
@@ -129,9 +166,9 @@ public enum Supervisor {
         }
     }
 
-    /// The body of the entry point `start` runs: reads the request on stdin, runs the
-    /// container, reports, and stays until the command ends; then exits with its status (1
-    /// if it never started). Call it before anything else the program does.
+    /// The body of the entry point `start` runs: reads the request on stdin, runs (or starts
+    /// again) the container, reports, and stays until it stops for good; then exits with its
+    /// last status (1 if it never started). Call it before anything else the program does.
     public static func main() -> Never {
         // Out of the caller's session: a hangup or Ctrl-C on its terminal is not for us.
         _ = setsid()
@@ -150,14 +187,45 @@ public enum Supervisor {
             close(report)
             reported = true
         }
-        do {
+        do throws(BerthError) {
             let request = try SupervisorRequest(json: JSONValue(parsingUTF8: input))
             let manager = try NetworkManager(stateDirectory: request.stateDirectory)
-            let status = try run(request.options, manager: manager) { container in send(.started(id: container.record.id, name: container.name)) }
+            let record: ContainerRecord
+            let options: RunOptions
+            switch request.work {
+            case .run(let given):
+                options = given
+                record = try Container.create(options, manager: manager)
+            case .start(let id):
+                let me = try ProcessIdentity.current()
+                record = try manager.containerStore().write { tx throws(BerthError) in try tx.claimForStart(id: id, supervisor: me) }
+                guard let kept = record.options else { throw BerthError(.internalError, "container \(record.name) has no settings") }
+                options = kept
+            }
+            let supervision = Supervision(record: record, options: options, attachment: nil, manager: manager)
+            let status: ContainerExit
+            do {
+                status = try supervision.run { container in send(.started(id: container.record.id, name: container.name)) }
+            } catch {
+                if !supervision.hasStarted {
+                    if case .run = request.work { try? Container.discard(record, manager: manager) } else { try? Container.unsupervise(record, manager: manager) }
+                }
+                throw error
+            }
             exit(status.code)
         } catch {
             if !reported { send(.failed(error)) }
             exit(1)
+        }
+    }
+
+    /// The caller's descriptors cannot cross to another process, and a supervisor makes the
+    /// container's stdio itself (see `Attachment`).
+    private static func refuseDescriptors(_ options: RunOptions) throws(BerthError) {
+        let process = options.process
+        guard process.stdin == nil, process.stdout == nil, process.stderr == nil else {
+            throw .invalid("a supervised container gets its stdin, stdout and stderr from its supervisor",
+                           hint: "pass no descriptors; attach the caller's stdio instead", parameter: "stdio")
         }
     }
 

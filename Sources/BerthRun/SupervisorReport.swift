@@ -55,6 +55,7 @@ enum SupervisorReport: Sendable {
         case .reconcile: ["kind": "reconcile"]
         case .detachEndpoints: ["kind": "detachEndpoints"]
         case .remove(let object): ["kind": "remove", "object": json(object)]
+        case .stop(let object): ["kind": "stop", "object": json(object)]
         case .chooseAnother(let parameter): ["kind": "chooseAnother", "parameter": .string(parameter)]
         case .privilege(let capability): ["kind": "privilege", "capability": .string(capability)]
         case .listExisting(let kind): ["kind": "listExisting", "objectKind": .string(kind.rawValue)]
@@ -95,6 +96,7 @@ enum SupervisorReport: Sendable {
         case "reconcile": return .reconcile
         case "detachEndpoints": return .detachEndpoints
         case "remove": return .remove(try object(try fields.value("object")))
+        case "stop": return .stop(try object(try fields.value("object")))
         case "chooseAnother": return .chooseAnother(parameter: try fields.string("parameter"))
         case "privilege": return .privilege(try fields.string("capability"))
         case "listExisting": return .listExisting(BerthError.Object.Kind(rawValue: try fields.string("objectKind")))

@@ -1,64 +1,57 @@
 import BerthCore
-import BerthConfine
 
-/// What a detached supervisor is asked to do: the options of `Supervisor.start` as a value,
-/// carried to the new process as JSON on its stdin (an anonymous file), never as arguments
-/// to parse again.
+/// What a detached supervisor is asked to do — run a new container with these options, or
+/// start a stopped one again with its own — carried to the new process as JSON on its stdin
+/// (an anonymous file), never as arguments to parse again.
 ///
-/// The stdio descriptors of `options.process` are not carried: they are the caller's and
-/// mean nothing in another process.
+/// The stdio descriptors of the options are not carried: they are the caller's and mean
+/// nothing in another process.
 struct SupervisorRequest: Sendable, Hashable {
-    var options: RunOptions
+    enum Work: Sendable, Hashable {
+        /// A new container.
+        case run(RunOptions)
+        /// The stopped container with this id, with the settings it keeps.
+        case start(id: String)
+    }
+
+    var work: Work
     /// Absolute: the supervisor starts in `/`.
     var stateDirectory: String
 
-    var json: JSONValue {
-        let process = options.process
-        return [
-            "stateDirectory": .string(stateDirectory),
-            "name": options.name.map(JSONValue.string) ?? .null,
-            "network": .string(options.network.description),
-            "ports": .array(options.ports.map { .string($0.description) }),
-            "address": options.address.map { .string($0.description) } ?? .null,
-            "limits": options.limits.json,
-            "process": [
-                "command": .array(process.command.map(JSONValue.string)),
-                "namespaces": .integer(Int64(process.namespaces.rawValue)),
-                "hostname": process.hostname.map(JSONValue.string) ?? .null,
-                "rootfs": process.rootfs.map(JSONValue.string) ?? .null,
-                "environment": .array(process.environment.map(JSONValue.string)),
-                "workingDirectory": process.workingDirectory.map(JSONValue.string) ?? .null,
-                "privileged": .bool(process.privileged),
-                "confinement": process.confinement.json,
-            ],
-        ]
+    init(_ work: Work, stateDirectory: String) {
+        self.work = work
+        self.stateDirectory = stateDirectory
     }
 
     init(options: RunOptions, stateDirectory: String) {
-        self.options = options
-        self.stateDirectory = stateDirectory
+        self.init(.run(options), stateDirectory: stateDirectory)
+    }
+
+    var json: JSONValue {
+        switch work {
+        case .run(let options): ["stateDirectory": .string(stateDirectory), "run": options.json()]
+        case .start(let id): ["stateDirectory": .string(stateDirectory), "start": .string(id)]
+        }
     }
 
     /// Reads a request; anything missing or of the wrong type is an internal error (the
     /// request comes from this same program).
     init(json: JSONValue) throws(BerthError) {
         let fields = Fields(json, what: "supervisor request")
-        let process = Fields(try fields.value("process"), what: "supervisor request's process")
-        guard let namespaces = Int32(exactly: try process.integer("namespaces")) else {
-            throw fields.malformed("namespaces")
+        if let options = json["run"] {
+            work = .run(try RunOptions(json: options, what: "supervisor request"))
+        } else if json["start"] != nil {
+            work = .start(id: try fields.string("start"))
+        } else {
+            throw fields.malformed("run")
         }
-        let spec = ContainerSpec(
-            command: try process.strings("command"), namespaces: ContainerNamespaces(rawValue: namespaces),
-            hostname: try process.optionalString("hostname"), rootfs: try process.optionalString("rootfs"),
-            environment: try process.strings("environment"), workingDirectory: try process.optionalString("workingDirectory"),
-            privileged: try process.bool("privileged"),
-            confinement: try process.decoded("confinement") { value throws(BerthError) in try Confinement(json: value) })
-        options = RunOptions(
-            process: spec, name: try fields.optionalString("name"), network: try ContainerNetwork(parsing: try fields.string("network")),
-            ports: try fields.strings("ports").map { text throws(BerthError) in try PortSpec(parsing: text) },
-            address: try fields.optionalString("address").map { text throws(BerthError) in try IPv4Address(parsing: text) },
-            limits: try fields.decoded("limits") { value throws(BerthError) in try ResourceLimits(json: value) })
         stateDirectory = try fields.string("stateDirectory")
+    }
+
+    /// The options of a `run` request.
+    var options: RunOptions? {
+        if case .run(let options) = work { return options }
+        return nil
     }
 }
 
@@ -106,6 +99,24 @@ struct Fields {
     func integer(_ key: String) throws(BerthError) -> Int64 {
         guard let number = object[key]?.int64Value else { throw malformed(key) }
         return number
+    }
+
+    /// A string, nil for null, `absent` when the member is missing (one added later).
+    func optionalString(_ key: String, absent: String?) throws(BerthError) -> String? {
+        guard object[key] != nil else { return absent }
+        return try optionalString(key)
+    }
+
+    /// An array of strings, nil when missing or null.
+    func optionalStrings(_ key: String) throws(BerthError) -> [String]? {
+        guard let value = object[key], !value.isNull else { return nil }
+        return try strings(key)
+    }
+
+    /// A Boolean, nil when missing or null.
+    func optionalBool(_ key: String) throws(BerthError) -> Bool? {
+        guard let value = object[key], !value.isNull else { return nil }
+        return try bool(key)
     }
 
     func bool(_ key: String) throws(BerthError) -> Bool {

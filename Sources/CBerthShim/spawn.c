@@ -21,8 +21,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/limits.h>
+#include <grp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
@@ -39,6 +42,24 @@
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
 #endif
 
 // MARK: - Child helpers (async-signal-safe only)
@@ -240,6 +261,119 @@ static int mount_sys(int read_only) {
     return errno == EPERM ? 0 : -1;
 }
 
+// MARK: - Bind mounts and a read-only root
+
+/// Creates the missing directories of an absolute path (not its last component unless
+/// `last` is set), as mkdir -p. Runs inside the container's root: symlinks resolve there.
+static int make_parents(const char *target, int last) {
+    char path[PATH_MAX];
+    size_t length = strlen(target);
+    if (length + 1 > sizeof path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(path, target, length + 1);
+    for (size_t i = 1; i <= length; i++) {
+        if (path[i] != '/' && path[i] != 0) continue;
+        if (path[i] == 0 && !last) break;
+        char saved = path[i];
+        path[i] = 0;
+        if (mkdir(path, 0755) && errno != EEXIST) return -1;
+        path[i] = saved;
+    }
+    return 0;
+}
+
+/// Attaches each volume's source (a detached copy of the host's mount tree, made by the
+/// parent with open_tree) over its target (created if missing), private, read-only if asked.
+/// Runs after pivot_root: the target resolves inside the container's root. (A plain bind of
+/// the host path would not do: the source's mounts belong to the parent's mount namespace,
+/// which a bind refuses, and its path no longer exists here.)
+static void mount_volumes(struct berth_spawn_config *c) {
+    for (int i = 0; i < c->mount_count; i++) {
+        const struct berth_bind_mount *m = &c->mounts[i];
+        int step = BERTH_STEP_VOLUME + i;
+        if (make_parents(m->target, m->directory)) fail(&c->exec, step);
+        if (!m->directory) {
+            int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            if (fd < 0 && errno != EISDIR) fail(&c->exec, step);
+            if (fd >= 0) close(fd);
+        }
+        if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
+        // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
+        if (mount(NULL, m->target, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
+        if (m->read_only) {
+            unsigned long flags = kept_mount_flags(m->target);
+            if (mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL)) fail(&c->exec, step);
+        }
+    }
+}
+
+/// `--read-only`: the root mount (the rootfs bound onto itself before pivot_root) becomes
+/// read-only; /proc, /dev, /dev/shm, /sys and volumes are mounts of their own and keep
+/// their flags, as in Docker.
+static int make_root_readonly(void) {
+    unsigned long flags = kept_mount_flags("/");
+    return mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL);
+}
+
+// MARK: - Terminal and user
+
+/// Sends `fd` over a unix socket with one byte of data.
+static int send_fd(int socket, int fd) {
+    char byte = 'T';
+    struct iovec iov = { &byte, 1 };
+    union { struct cmsghdr header; char buffer[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    ssize_t n;
+    do { n = sendmsg(socket, &message, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : -1;
+}
+
+/// Opens a pseudo-terminal from this process's /dev/ptmx, sends the master to the parent
+/// and returns the slave. Inside a root filesystem /dev/ptmx is the container's devpts
+/// (newinstance), so the terminal is /dev/pts/0 there, as in Docker.
+static int open_console(struct berth_exec_config *c) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock)) return -1;
+    // TIOCGPTPEER (Linux 4.13) opens the slave through the master, never by a path that
+    // could name another devpts instance.
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) return -1;
+    if (c->console_rows && c->console_cols) {
+        struct winsize size;
+        memset(&size, 0, sizeof size);
+        size.ws_row = c->console_rows;
+        size.ws_col = c->console_cols;
+        if (ioctl(slave, TIOCSWINSZ, &size)) return -1;
+    }
+    if (send_fd(c->console_fd, master)) return -1;
+    close(master);
+    close(c->console_fd);
+    c->console_fd = -1;
+    return slave;
+}
+
+/// setgroups, setresgid, setresuid as raw system calls: they change this thread only, which
+/// is the whole process here. glibc's wrappers would try to signal the parent's threads,
+/// whose records the clone copied but which do not exist in the child.
+static int switch_user(const struct berth_exec_config *c) {
+    if (syscall(SYS_setgroups, (size_t)c->group_count, c->groups)) return -1;
+    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid)) return -1;
+    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid)) return -1;
+    return 0;
+}
+
 /// The first candidate that is a regular file we may execute; NULL with errno when none is.
 static const char *find_command(const struct berth_exec_config *c) {
     int first_error = ENOENT;
@@ -312,14 +446,23 @@ static void finish_and_exec(struct berth_exec_config *c) {
     if (chdir(c->workdir ? c->workdir : "/")) fail(c, BERTH_STEP_WORKDIR);
     const char *path = find_command(c);
     if (!path) fail(c, BERTH_STEP_LOOKUP);
+    int console = -1;
+    if (c->console_fd >= 0) {
+        console = open_console(c);
+        if (console < 0) fail(c, BERTH_STEP_TERMINAL);
+    }
     int moved[3];
     for (int i = 0; i < 3; i++) {
-        moved[i] = c->stdio[i] >= 0 ? fcntl(c->stdio[i], F_DUPFD_CLOEXEC, 3) : -1;
-        if (c->stdio[i] >= 0 && moved[i] < 0) fail(c, BERTH_STEP_STDIO);
+        int source = console >= 0 ? console : c->stdio[i];
+        moved[i] = source >= 0 ? fcntl(source, F_DUPFD_CLOEXEC, 3) : -1;
+        if (source >= 0 && moved[i] < 0) fail(c, BERTH_STEP_STDIO);
     }
     for (int i = 0; i < 3; i++) {
         if (moved[i] >= 0 && dup2(moved[i], i) < 0) fail(c, BERTH_STEP_STDIO);
     }
+    // A session of its own with the terminal as its controlling one: the shell's job
+    // control works, and ^C typed there signals the container's foreground process group.
+    if (console >= 0 && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0))) fail(c, BERTH_STEP_TERMINAL);
     // Whatever the parent had open (namespace handles, sockets, state files, and the pipes of
     // containers other threads are spawning right now) must not leak into the container, nor
     // be held while this child waits: that would delay the EOF those pipes signal.
@@ -351,6 +494,10 @@ static void finish_and_exec(struct berth_exec_config *c) {
     // allowed by any profile Berth installs.
     if (c->seccomp_filter && !c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
+    // The user is switched with the capabilities already limited (CAP_SETUID and CAP_SETGID
+    // must be kept for it) and, without no_new_privs, under the filter: setgroups, setresgid
+    // and setresuid must pass it too.
+    if (c->set_user && switch_user(c)) fail(c, BERTH_STEP_USER);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     unblock_signals();
     execve(path, c->argv, c->envp);
@@ -366,6 +513,7 @@ static void spawn_child(struct berth_spawn_config *c) {
     }
     if (c->rootfs) {
         enter_rootfs(c);
+        mount_volumes(c);
     } else if (c->remount_proc) {
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
     }
@@ -374,6 +522,8 @@ static void spawn_child(struct berth_spawn_config *c) {
         if (c->mount_sys && mount_sys(c->restrict_kernel_files)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
         if (c->restrict_kernel_files && mask_kernel_files()) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     }
+    // Last: /sys and the volumes' mount points had to be created first.
+    if (c->rootfs && c->readonly_rootfs && make_root_readonly()) fail(&c->exec, BERTH_STEP_READONLY_ROOT);
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname))) fail(&c->exec, BERTH_STEP_HOSTNAME);
     finish_and_exec(&c->exec);
 }
@@ -505,6 +655,39 @@ int berth_pidfd_wait(int pidfd, int *exited, int *value) {
     *exited = info.si_code == CLD_EXITED;
     *value = info.si_status;
     return 0;
+}
+
+int berth_receive_fd(int socket) {
+    char byte = 0;
+    struct iovec iov = { &byte, 1 };
+    union { struct cmsghdr header; char buffer[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    ssize_t n;
+    do { n = recvmsg(socket, &message, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+    if (n == 0 || !cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS
+        || cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+        errno = ENODATA;
+        return -1;
+    }
+    int fd;
+    memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+    return fd;
+}
+
+int berth_open_tree_clone(const char *path) {
+    return (int)syscall(SYS_open_tree, AT_FDCWD, path, (unsigned)(OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE));
+}
+
+int berth_socketpair_cloexec(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
 }
 
 int berth_pipe_cloexec(int fds[2]) {

@@ -37,10 +37,13 @@ enum LabHints {
         case .remove(let object):
             switch object.kind {
             case .namespace: return "remove it first with 'berth netns del \(object.name)'"
-            case .container: return "stop it first with 'berth stop \(object.name)'"
+            case .container: return "remove it first with 'berth rm -f \(object.name)'"
             case .network: return "remove it first with 'berth network rm \(object.name)'"
             default: return error.hint ?? remedy.description
             }
+        case .stop(let object):
+            if object.kind == .container { return "stop it first with 'berth stop \(object.name)'" }
+            return error.hint ?? remedy.description
         }
     }
 }

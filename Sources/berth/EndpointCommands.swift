@@ -33,9 +33,12 @@ struct DetachCommand: ParsableCommand {
     }
 }
 
-/// `berth ps`: the containers, then the endpoints that belong to no container.
+/// `berth ps`: the running containers (all with `-a`), then the endpoints that belong to no
+/// container.
 struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers and endpoints.")
+    @Flag(name: [.customShort("a"), .customLong("all")], help: "Show every container, stopped ones too (by default only running ones).")
+    var everyContainer = false
     @Option(help: "Only containers and endpoints of this network.") var network: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
@@ -45,7 +48,10 @@ struct PsCommand: ParsableCommand {
         // An unknown network is an error, not an empty list.
         if let network { _ = try manager.network(named: network) }
         let all = try manager.endpoints(network: network)
-        let containers = try Container.list(manager: manager).filter { network == nil || $0.network == network }
+        let containers = try Container.list(manager: manager).filter { container in
+            (network == nil || container.network == network)
+                && (everyContainer || container.status == .running || container.status == .restarting || (container.status != .exited && !container.isSupervised))
+        }
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let owned = Set(containers.compactMap(\.endpointID))
         let endpoints = all.filter { !owned.contains($0.id) }
@@ -53,9 +59,10 @@ struct PsCommand: ParsableCommand {
             Output.json(.array(containers.map { ContainerTable.json($0, endpoint: $0.endpointID.flatMap { byID[$0] }) }
                                + endpoints.map(NetworkJSON.endpoint)))
         } else {
-            if !containers.isEmpty { ContainerTable.print(containers, endpoints: byID) }
+            // With nothing at all, Docker's container header; endpoints of other tools after.
+            if !containers.isEmpty || endpoints.isEmpty { ContainerTable.print(containers, endpoints: byID) }
             if !containers.isEmpty, !endpoints.isEmpty { print("") }
-            if containers.isEmpty || !endpoints.isEmpty { EndpointTable.print(endpoints) }
+            if !endpoints.isEmpty { EndpointTable.print(endpoints) }
         }
     }
 }
@@ -67,9 +74,9 @@ enum EndpointTable {
         })
     }
 
-    /// Docker's PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp`.
+    /// Docker's PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:8000-8009->8000-8009/tcp`.
     static func ports(_ endpoint: EndpointRecord) -> String {
-        endpoint.ports.map(\.dockerDescription).joined(separator: ", ")
+        PortsColumn.text(endpoint.ports)
     }
 }
 
@@ -126,7 +133,7 @@ struct GCCommand: ParsableCommand {
         let manager = try state.manager()
         // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
         let containers = try Container.removeOrphans(manager: manager)
-        for container in containers { print("removed container \(container.name)") }
+        for container in containers { print("stopped orphaned container \(container.name)") }
         // Then labs (BerthLab, no YAML): crashed ups finished, tagged leftovers removed. A
         // crashed converge may restart a run node's container, under berth's own supervisor.
         let labs = try LabManager(manager: manager, supervisor: Supervisor.Entry(arguments: [RunCommand.superviseCommand])).collectGarbage()

@@ -1,3 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCommandLine
+
+/// write(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
+
 /// Writing to the terminal: aligned columns like `ip -br` and JSON (errors and the exit are
 /// BerthCommandLine's, shared with the lean binary).
 extension Output {
@@ -21,4 +31,14 @@ extension Output {
         print(value.render(pretty: true))
     }
 
+    /// Writes bytes as they are to `fd` (1 or 2), whole; stops quietly if the reader is gone.
+    static func write(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return }
+            rest = rest.dropFirst(n)
+        }
+    }
 }

@@ -3,24 +3,28 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+/// read(2) under a name no member here shadows, from Glibc or Musl alike.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 import ArgumentParser
 import Berth
 
 /// `berth run`: a command in its own namespaces, wired to a network before it runs.
 ///
-/// In the foreground berth is the container's supervisor: stdio passes through, SIGINT and
-/// SIGTERM go to the command, berth exits with its status. With `-d` a detached supervisor
-/// (berth again, entered through the hidden `_supervise`; see `HotPath`) does the same with
-/// no terminal, and berth prints the container's name once it runs. Both are BerthRun's
-/// `Supervisor`; this command only parses, prints and exits.
+/// In the foreground berth is the container's supervisor: its stdio is attached (a terminal
+/// with `-t`), signals go to the command, berth exits with its status. With `-d` a detached
+/// supervisor (berth again, entered through the hidden `_supervise`; see `HotPath`) does the
+/// same with no terminal, and berth prints the container's name once it runs. Both are
+/// BerthRun's `Supervisor`; this command only parses, prints and exits.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a command as a container attached to a network.",
-        discussion: "The command runs in new network, UTS, IPC, PID and mount namespaces; its network is ready before it starts.")
+        discussion: """
+            The command runs in new network, UTS, IPC, PID and mount namespaces; its network is ready before it starts. \
+            The container stays, exited, when its command ends (see 'berth ps -a') until 'berth rm' removes it, unless --rm.
+            """)
 
     @OptionGroup var arguments: RunArguments
     @Flag(name: [.customShort("d"), .long], help: "Run in the background and print the container's name.") var detach = false
-    @Flag(help: "Accepted for docker compatibility: a container is always removed when its command ends.") var rm = false
     @OptionGroup var state: StateOption
 
     /// The hidden command that enters `Supervisor.main()` in the detached supervisor.
@@ -37,13 +41,16 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let options = try arguments.options()
         if detach {
-            let started = try Supervisor.start(options, stateDirectory: state.stateDir, entry: Supervisor.Entry(arguments: [Self.superviseCommand]))
+            let started = try Supervisor.start(options, stateDirectory: state.stateDir, entry: Self.entry)
             print(started.name)
         } else {
             let exit = try Supervisor.run(options, manager: state.manager())
             Output.terminate(status: exit.code)
         }
     }
+
+    /// How BerthRun reaches this program's `Supervisor.main()`.
+    static let entry = Supervisor.Entry(arguments: [superviseCommand])
 
     /// `path` made absolute against the current directory.
     static func absolute(_ path: String, what: String) throws(BerthError) -> String {
@@ -67,8 +74,20 @@ struct RunArguments: ParsableArguments {
     @Option(help: ArgumentHelp("A static address in the network's subnet.", valueName: "IP")) var ip: String?
     @Option(help: ArgumentHelp("A directory to use as the root filesystem (default: the host's files, with a fresh /proc).", valueName: "DIR"))
     var rootfs: String?
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable.", valueName: "K=V")) var env: [String] = []
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V"))
+    var env: [String] = []
+    @Option(name: .customLong("env-file"), help: ArgumentHelp("Read environment variables from a file, one K=V a line ('#' comments).", valueName: "FILE"))
+    var envFile: [String] = []
     @Option(name: [.customShort("w"), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
+    @Option(name: [.customShort("u"), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
+    var user: String?
+    @Option(name: [.customShort("v"), .long], help: ArgumentHelp("Bind a host directory or file into the container, read-only with :ro.", valueName: "SRC:DST[:ro]"))
+    var volume: [String] = []
+    @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
+    @Flag(name: [.customShort("i"), .long], help: "Keep stdin open (the caller's in the foreground).") var interactive = false
+    @Flag(name: [.customShort("t"), .long], help: "Give the command a terminal (with -i, berth's terminal is attached to it).") var tty = false
+    @Option(help: ArgumentHelp("Restart the command when it ends: no, on-failure[:N] or always.", valueName: "POLICY")) var restart = "no"
+    @Flag(help: "Remove the container when its command ends.") var rm = false
     @Flag(help: "Keep all capabilities and an unmasked /proc and /sys, as docker run --privileged.") var privileged = false
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments (after '--').", valueName: "COMMAND"))
     var command: [String] = []
@@ -77,13 +96,77 @@ struct RunArguments: ParsableArguments {
     var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
     func options() throws(BerthError) -> RunOptions {
-        let process = ContainerSpec(
+        var process = ContainerSpec(
             command: commandLine, hostname: hostname,
             rootfs: try rootfs.map { path throws(BerthError) in try RunCommand.absolute(path, what: "root filesystem") },
-            environment: env, workingDirectory: workdir, privileged: privileged)
+            environment: try environment(), workingDirectory: workdir, privileged: privileged)
+        process.user = user
+        process.mounts = try volume.map { text throws(BerthError) in try Self.volume(text) }
+        process.readOnlyRootfs = readOnly
+        process.terminal = tty
         return RunOptions(
             process: process, name: name, network: try ContainerNetwork(parsing: network),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
-            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) })
+            address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
+            interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm)
+    }
+
+    /// `--env-file` entries first, then `-e`, so `-e` wins, as in Docker; a name alone takes
+    /// berth's own value, and is dropped when berth has none.
+    func environment() throws(BerthError) -> [String] {
+        var entries: [String] = []
+        for path in envFile {
+            let text = try InputFile.read(path, limit: EnvironmentFile.limit, what: "environment file")
+            entries += try EnvironmentFile.parse(text, source: path, lookup: Self.lookup)
+        }
+        for entry in env {
+            if entry.contains("=") {
+                entries.append(entry)
+            } else if let value = Self.lookup(entry) {
+                entries.append(entry + "=" + value)
+            }
+        }
+        return entries
+    }
+
+    /// `-v`: a source starting with '.' is a path relative to the current directory, as the
+    /// docker CLI reads it; anything else not absolute would be a named volume (refused by
+    /// the library).
+    static func volume(_ text: String) throws(BerthError) -> BindMount {
+        var mount = try BindMount(parsing: text)
+        if mount.source.hasPrefix(".") { mount.source = try RunCommand.absolute(mount.source, what: "volume source") }
+        return mount
+    }
+
+    static func lookup(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}
+
+/// Reading a small file named on the command line.
+enum InputFile {
+    static func read(_ path: String, limit: Int, what: String) throws(BerthError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let error = Errno(errno)
+            if error.code == ENOENT {
+                throw BerthError(.notFound, "\(what) \(path) does not exist", object: .file(path), parameter: "environment", cause: error)
+            }
+            throw BerthError.system("open \(what) \(path)", error).with(object: .file(path), parameter: "environment")
+        }
+        defer { close(fd) }
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        while true {
+            let n = systemRead(fd, &buffer, buffer.count)
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw BerthError.system("read \(what) \(path)", Errno(errno)).with(object: .file(path)) }
+            if n == 0 { break }
+            data += buffer[..<n]
+            guard data.count <= limit else {
+                throw .invalid("\(what) \(path) is larger than \(limit >> 10) KiB", parameter: "environment")
+            }
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 @testable import berth
 import BerthCore
+import BerthRun
 import Testing
 
 /// The CLI's wording of library errors: the library's message and cause, then advice naming
@@ -23,7 +24,18 @@ struct CLIHintsTests {
         #expect(line(BerthError(.alreadyExists, "network web already exists", remedy: .remove(.network("web"))))
             == "network web already exists (remove it first with 'berth network rm web')")
         #expect(line(BerthError(.alreadyExists, "container name one is taken", remedy: .remove(.container("one"))))
-            == "container name one is taken (remove it first with 'berth stop one')")
+            == "container name one is taken (remove it first with 'berth rm -f one')")
+        // Stopping first: for a removal Docker offers the forced one too; a start of a running
+        // container points at restart.
+        #expect(line(BerthError(.conflict, "cannot remove container web: it is running", object: .container("web"), operation: .remove,
+                                remedy: .stop(.container("web"))))
+            == "cannot remove container web: it is running (stop it first with 'berth stop web', or remove it by force with 'berth rm -f web')")
+        #expect(line(BerthError(.conflict, "port tcp 0.0.0.0:80 is already published by container other", object: .port("tcp 0.0.0.0:80"),
+                                operation: .start, remedy: .stop(.container("other"))))
+            == "port tcp 0.0.0.0:80 is already published by container other (stop it first with 'berth stop other')")
+        #expect(line(BerthError(.conflict, "container web is already running", object: .container("web"), operation: .start,
+                                remedy: .stop(.container("web"))))
+            == "container web is already running (use 'berth restart web' to start it again)")
     }
 
     @Test("every listed kind points at the command that lists it")

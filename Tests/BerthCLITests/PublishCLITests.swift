@@ -37,7 +37,8 @@ struct PublishCLITests {
             let lines = ps.stdout.split(separator: "\n").map(String.init)
             #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["ID", "NETWORK", "NETNS", "IP", "PORTS"])
             let row = try #require(lines.first { $0.hasPrefix("ep1 ") })
-            #expect(row.hasSuffix(" 10.88.0.2  192.0.2.1:8000->9000/tcp, 192.0.2.1:8001->9001/tcp, 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp"), "\(row)")
+            // As docker ps orders them: by container port (no range collapses: the host ports differ).
+            #expect(row.hasSuffix(" 10.88.0.2  127.0.0.1:5353->53/udp, 0.0.0.0:8080->80/tcp, 192.0.2.1:8000->9000/tcp, 192.0.2.1:8001->9001/tcp"), "\(row)")
 
             let port = sandbox.berth(["port", "ep1"])
             #expect(port.status == 0, "\(port)")

@@ -35,13 +35,16 @@ struct RunCommandTests {
                 let stop = sandbox.berth(["stop", "--time", "1", "web"])
                 #expect(stop.status == 0, "\(stop)")
                 #expect(stop.stdout == "web\n")
-                #expect(noContainers(sandbox))
+                // Stopped, it stays until removed, holding nothing.
+                #expect(try ContainerCLI.container(sandbox, "web")?["status"] as? String == "exited")
                 #expect(vethsGone(sandbox))
+                #expect(sandbox.berth(["rm", "web"]).status == 0)
+                #expect(noContainers(sandbox))
                 #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("18080"))
                 let networks = sandbox.berth(["network", "ls"])
                 #expect(networks.stdout.contains("berth0"))
                 // The lease is back: the next container gets the same first address.
-                let again = sandbox.berth(["run", "--rootfs", rootfs.path, "--", "cat", "/etc/hosts"])
+                let again = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--", "cat", "/etc/hosts"])
                 #expect(again.status == 0, "\(again)")
                 #expect(again.stdout.contains("\(ip)\t"))
                 #expect(noContainers(sandbox))
@@ -54,22 +57,22 @@ struct RunCommandTests {
     func foreground() throws {
         try withHostSandbox { sandbox in
             try withRunRootfs { rootfs in
-                let seven = sandbox.berth(["run", "--rootfs", rootfs.path, "--hostname", "box", "--", "sh", "-c", "hostname; exit 7"])
+                let seven = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--hostname", "box", "--", "sh", "-c", "hostname; exit 7"])
                 #expect(seven.status == 7, "\(seven)")
                 #expect(seven.stdout == "box\n")
 
-                let ps = sandbox.berth(["run", "--rootfs", rootfs.path, "--network", "none", "--", "ps"])
+                let ps = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "--", "ps"])
                 #expect(ps.status == 0, "\(ps)")
                 let rows = ps.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }
                 #expect(rows.count == 1 && rows.first?.first == "1" && rows.first?.last == "ps", "\(ps.stdout)")
 
                 // The sandbox has lo, berth0 and the container's host veth; inside is lo and eth0 only.
-                let dev = sandbox.berth(["run", "--rootfs", rootfs.path, "--", "cat", "/proc/net/dev"])
+                let dev = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--", "cat", "/proc/net/dev"])
                 #expect(dev.status == 0, "\(dev)")
                 let interfaces = dev.stdout.split(separator: "\n").dropFirst(2)
                     .compactMap { $0.split(separator: ":").first?.trimmingCharacters(in: .whitespaces) }
                 #expect(Set(interfaces) == ["lo", "eth0"], "\(dev.stdout)")
-                let none = sandbox.berth(["run", "--rootfs", rootfs.path, "--network", "none", "--", "cat", "/proc/net/dev"])
+                let none = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "--", "cat", "/proc/net/dev"])
                 #expect(none.stdout.split(separator: "\n").dropFirst(2).count == 1, "\(none.stdout)")
 
                 // Nothing is left of four finished containers.
@@ -85,7 +88,7 @@ struct RunCommandTests {
             try withRunRootfs { rootfs in
                 // The command handles TERM (PID 1 ignores it otherwise) and says when it has.
                 let script = """
-                    \(Command.berthBinary) run --rootfs \(rootfs.path) --network none -- sh -c 'trap "exit 42" TERM; touch /tmp/ready; while true; do sleep 0.05; done' &
+                    \(Command.berthBinary) run --rm --rootfs \(rootfs.path) --network none -- sh -c 'trap "exit 42" TERM; touch /tmp/ready; while true; do sleep 0.05; done' &
                     pid=$!
                     while [ ! -e \(rootfs.path)/tmp/ready ]; do sleep 0.01; done
                     kill -TERM $pid
@@ -116,12 +119,16 @@ struct RunCommandTests {
 
                 let columns = sandbox.berth(["ps"])
                 let header = columns.stdout.split(separator: "\n").first.map { $0.split(separator: " ").map(String.init) }
-                #expect(header == ["NAME", "COMMAND", "STATUS", "NETWORK", "IP", "PORTS"], "\(columns.stdout)")
+                #expect(header == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], "\(columns.stdout)")
                 #expect(columns.stdout.contains("box") && columns.stdout.contains("\"sleep 1000\"") && columns.stdout.contains("0.0.0.0:9000->9000/tcp"))
+                #expect(columns.stdout.contains(rootfs.path) && columns.stdout.contains("Up "))
 
                 let missing = sandbox.berth(["exec", "nope", "--", "true"])
                 #expect(missing.status == 1 && missing.stderr.contains("no container named \"nope\""), "\(missing)")
                 #expect(sandbox.berth(["stop", "-t", "0", "box"]).status == 0)
+                let stopped = sandbox.berth(["exec", "box", "--", "true"])
+                #expect(stopped.status == 1 && stopped.stderr.contains("container box is not running"), "\(stopped)")
+                #expect(sandbox.berth(["rm", "box"]).status == 0)
                 #expect(noContainers(sandbox))
             }
         }
@@ -132,7 +139,7 @@ struct RunCommandTests {
         try withHostSandbox { sandbox in
             try withRunRootfs { rootfs in
                 #expect(sandbox.berth(["run", "-d", "--name", "one", "--rootfs", rootfs.path, "-p", "8080:80", "--", "sleep", "1000"]).status == 0)
-                defer { sandbox.berth(["stop", "-t", "0", "one"]) }
+                defer { sandbox.berth(["rm", "-f", "one"]) }
                 let before = sandbox.run(["nft", "list", "ruleset"]).stdout
 
                 for detach in [[], ["-d"]] {
@@ -171,12 +178,13 @@ struct RunCommandTests {
                 // Until gc, ps says so.
                 var waited = 0
                 while isRunning(pid: supervisor), waited < 500 { usleep(10_000); waited += 1 }
-                #expect(sandbox.berth(["ps"]).stdout.contains("orphaned"))
+                #expect(sandbox.berth(["ps"]).stdout.contains("Orphaned"))
 
                 let gc = sandbox.berth(["gc"])
                 #expect(gc.status == 0, "\(gc)")
-                #expect(gc.stdout.contains("removed container orphan"), "\(gc)")
+                #expect(gc.stdout.contains("stopped orphaned container orphan"), "\(gc)")
                 #expect(!isRunning(pid: pid))
+                #expect(sandbox.berth(["rm", "orphan"]).status == 0)
                 #expect(noContainers(sandbox))
                 #expect(vethsGone(sandbox))
                 #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("7070"))
@@ -193,9 +201,9 @@ struct RunCommandTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
     }
 
-    /// `berth ps --json` says `[]`: no container and no endpoint.
+    /// `berth ps -a --json` says `[]`: no container (running or not) and no endpoint.
     private func noContainers(_ sandbox: HostSandbox) -> Bool {
-        (try? psJSON(sandbox).isEmpty) ?? false
+        ContainerCLI.nothingRecorded(sandbox)
     }
 
     /// Host veths of endpoints in the sandbox (Berth names them vb…).
@@ -237,7 +245,7 @@ func withRunRootfs<T>(applets extra: [String] = [], _ body: (RunRootfs) throws -
         try fm.createDirectory(atPath: path + "/" + dir, withIntermediateDirectories: true)
     }
     try fm.copyItem(atPath: "/bin/busybox", toPath: path + "/bin/busybox")
-    for applet in ["sh", "hostname", "ps", "cat", "true", "sleep", "touch", "wc"] + extra {
+    for applet in Set(["sh", "hostname", "ps", "cat", "true", "sleep", "touch", "wc"] + extra) {
         try fm.createSymbolicLink(atPath: path + "/bin/" + applet, withDestinationPath: "busybox")
     }
     return try body(RunRootfs(path: path))

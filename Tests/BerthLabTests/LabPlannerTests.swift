@@ -41,8 +41,8 @@ struct LabPlannerTests {
     }
 
     private func container(_ command: [String] = ["httpd", "-f"], rootfs: String? = "/srv/www") -> ContainerRecord {
-        ContainerRecord(id: String(repeating: "a", count: 64), name: "t-web", endpointID: nil, network: "host", pid: 10, startTime: 1,
-                        supervisorPID: 9, supervisorStartTime: 1, command: command, hostname: "web", rootfs: rootfs, status: .running, created: 0)
+        ContainerRecord(id: String(repeating: "a", count: 64), name: "t-web", endpointID: nil, network: "host",
+                        process: ProcessIdentity(pid: 10, startTime: 1), supervisor: ProcessIdentity(pid: 9, startTime: 1), command: command, hostname: "web", rootfs: rootfs, status: .running, created: 0)
     }
 
     private func observed(_ nodes: [String: (EndpointRecord?, ContainerRecord?, Bool)]) -> LabObservation {

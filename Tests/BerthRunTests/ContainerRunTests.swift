@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Container.run (kernel)", .enabled(if: KernelTests.enabled))
 struct ContainerRunKernelTests {
-    @Test("run on the default network: created on first use with berth0, the command sees eth0 with its address; wait cleans up")
+    @Test("run on the default network: created on first use with berth0, the command sees eth0 with its address; wait releases it, remove removes it")
     func runWaitCleanUp() throws {
         try withHostSandbox { sandbox in
             try withRootfs { rootfs in
@@ -28,9 +28,18 @@ struct ContainerRunKernelTests {
                 let output = out.readAll()
                 #expect(try container.wait() == .exited(0))
                 #expect(output.contains("eth0:") && output.hasSuffix("libbox\n"), "\(output)")
-                #expect(try Container.list(manager: manager).isEmpty)
+                // Exited, it holds no endpoint, address or port, and keeps its name.
+                let exited = try Container.find("lib", manager: manager)
+                #expect(exited.status == .exited && exited.exitCode == 0 && exited.process == nil && exited.supervisor == nil)
+                #expect(exited.finished != nil && exited.started != nil && exited.options?.process.hostname == "libbox")
                 #expect(try manager.endpoints().isEmpty)
                 #expect(try container.wait() == .exited(0), "a second wait returns the same exit")
+                let taken = #expect(throws: BerthError.self) {
+                    try Container.run(RunOptions(process: ContainerSpec(command: ["true"], rootfs: rootfs.path), name: "lib"), manager: manager)
+                }
+                #expect(taken?.code == .alreadyExists)
+                try Container.remove("lib", manager: manager)
+                #expect(try Container.list(manager: manager).isEmpty)
             }
         }
     }
@@ -42,7 +51,7 @@ struct ContainerRunKernelTests {
                 let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
                 let port = try PortSpec(parsing: "8088:80")
                 let sleep = ContainerSpec(command: ["sleep", "100"], rootfs: rootfs.path)
-                let first = try Container.run(RunOptions(process: sleep, ports: [port]), manager: manager)
+                let first = try Container.run(RunOptions(process: sleep, ports: [port], autoRemove: true), manager: manager)
                 let clash = #expect(throws: BerthError.self) {
                     try Container.run(RunOptions(process: sleep, ports: [port]), manager: manager)
                 }
@@ -69,7 +78,7 @@ struct ContainerRunKernelTests {
                 // /proc/net/if_inet6 lists ::1 only when lo is up.
                 let none = try Container.run(RunOptions(process: ContainerSpec(command: ["cat", "/proc/net/dev", "/proc/net/if_inet6"],
                                                                                rootfs: rootfs.path, stdout: out.write),
-                                                        network: .none), manager: manager)
+                                                        network: .none, autoRemove: true), manager: manager)
                 out.closeWrite()
                 let output = out.readAll()
                 #expect(try none.wait() == .exited(0))

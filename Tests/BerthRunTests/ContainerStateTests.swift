@@ -10,8 +10,8 @@ import Testing
 @Suite("Container state")
 struct ContainerStateTests {
     private func record(name: String = "web", command: [String]) -> ContainerRecord {
-        ContainerRecord(id: RecordID.generate(), name: name, endpointID: nil, network: "none", pid: 42, startTime: 7,
-                        supervisorPID: 41, supervisorStartTime: 6, command: command, hostname: "box", rootfs: "/srv/r",
+        ContainerRecord(id: RecordID.generate(), name: name, endpointID: nil, network: "none", process: ProcessIdentity(pid: 42, startTime: 7),
+                        supervisor: ProcessIdentity(pid: 41, startTime: 6), command: command, hostname: "box", rootfs: "/srv/r",
                         status: .created, created: 1)
     }
 
@@ -62,11 +62,11 @@ struct ContainerStateTests {
             try store.prepare(ContainerSchema.stateExtension)
             #expect(try tables(store) == ["container_args", "containers", "endpoints", "instance", "networks", "port_mappings", "publication_ports", "publications",
                                           "schema_versions"])
-            #expect(try versions(store) == ["BerthRun": 2])
+            #expect(try versions(store) == ["BerthRun": 3])
             // A second process's store sees the tables current and changes nothing.
             let other = try StateStore(directory: dir)
             try other.prepare(ContainerSchema.stateExtension)
-            #expect(try versions(other) == ["BerthRun": 2])
+            #expect(try versions(other) == ["BerthRun": 3])
         }
     }
 
@@ -91,7 +91,7 @@ struct ContainerStateTests {
             #expect(try columns(store, "containers").contains("command"))
 
             try store.prepare(ContainerSchema.stateExtension)
-            #expect(try versions(store) == ["BerthRun": 2])
+            #expect(try versions(store) == ["BerthRun": 3])
             #expect(try !columns(store, "containers").contains("command"))
             let listed = try store.read { tx throws(BerthError) in try tx.containers() }
             #expect(listed.map(\.name) == ["old", "mangled"])
@@ -145,16 +145,17 @@ struct ContainerStateTests {
             PRAGMA user_version = 2;
             """)
         let running = ContainerRecord(id: String(repeating: "a", count: 64), name: "old", endpointID: String(repeating: "a", count: 64),
-                                      network: "web", pid: 1234, startTime: 99, supervisorPID: 1233, supervisorStartTime: 98,
+                                      network: "web", process: ProcessIdentity(pid: 1234, startTime: 99),
+                                      supervisor: ProcessIdentity(pid: 1233, startTime: 98),
                                       command: ["sh", "-c", "echo \"quoted\" \\ back"], hostname: "aaaaaaaaaaaa", rootfs: nil,
-                                      status: .running, created: 10)
+                                      status: .running, created: 10, started: 10)
         let mangled = "[\"sh\", oops"
         for (record, command) in [(running, JSONValue.array(running.command.map(JSONValue.string)).render()), (record(name: "mangled", command: []), mangled)] {
             try db.execute("INSERT INTO containers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 .text(record.id), .text(record.name), record.endpointID.map(SQLValue.text) ?? .null, .text(record.network),
-                .int(record.pid), .bits(record.startTime), .int(record.supervisorPID), .bits(record.supervisorStartTime),
-                .text(command), .text(record.hostname), record.rootfs.map(SQLValue.text) ?? .null, .text(record.status.rawValue),
-                .integer(record.name == "old" ? 10 : 11),
+                .int(record.process?.pid ?? 0), .bits(record.process?.startTime ?? 0), .int(record.supervisor?.pid ?? 0),
+                .bits(record.supervisor?.startTime ?? 0), .text(command), .text(record.hostname), record.rootfs.map(SQLValue.text) ?? .null,
+                .text(record.status.rawValue), .integer(record.name == "old" ? 10 : 11),
             ])
         }
         return (running, mangled)

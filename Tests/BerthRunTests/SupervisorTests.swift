@@ -27,25 +27,43 @@ struct SupervisorMessageTests {
         #expect(try SupervisorRequest(json: JSONValue(parsing: text)) == request)
 
         let back = try SupervisorRequest(json: JSONValue(parsing: text))
-        #expect(back.options.process.confinement == confinement && back.options.limits == limits)
+        #expect(back.options?.process.confinement == confinement && back.options?.limits == limits)
 
         let minimal = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"]), network: .none), stateDirectory: "/s")
         #expect(try SupervisorRequest(json: JSONValue(parsing: minimal.json.render())) == minimal)
         let unconfined = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"], confinement: Confinement(seccomp: nil))),
                                            stateDirectory: "/s")
-        #expect(try SupervisorRequest(json: JSONValue(parsing: unconfined.json.render())).options.process.confinement.seccomp == nil)
+        #expect(try SupervisorRequest(json: JSONValue(parsing: unconfined.json.render())).options?.process.confinement.seccomp == nil)
         let host = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"]), network: .host), stateDirectory: "/s")
-        #expect(try SupervisorRequest(json: JSONValue(parsing: host.json.render())).options.network == .host)
+        #expect(try SupervisorRequest(json: JSONValue(parsing: host.json.render())).options?.network == .host)
+        // The settings added with exited containers, and a start of a stopped one.
+        var everything = process
+        everything.user = "bob:staff"
+        everything.mounts = [BindMount(source: "/srv/data", target: "/data", readOnly: true), BindMount(source: "/a:b", target: "/c")]
+        everything.readOnlyRootfs = true
+        everything.terminal = true
+        let full = SupervisorRequest(options: RunOptions(process: everything, name: "it", interactive: true, restart: .onFailure(maximumRetries: 2)),
+                                     stateDirectory: "/s")
+        #expect(try SupervisorRequest(json: JSONValue(parsing: full.json.render())) == full)
+        let start = SupervisorRequest(.start(id: String(repeating: "b", count: 64)), stateDirectory: "/s")
+        #expect(try SupervisorRequest(json: JSONValue(parsing: start.json.render())) == start)
     }
 
     @Test("a malformed request is an internal error naming the member")
     func malformedRequest() throws {
-        var json = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"])), stateDirectory: "/s").json
-        guard case .object(var members) = json else { Issue.record("not an object"); return }
-        members.removeAll { $0.0 == "network" }
-        json = .object(members)
-        let error = #expect(throws: BerthError.self) { try SupervisorRequest(json: json) }
+        let json = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"])), stateDirectory: "/s").json
+        guard case .object(var members) = json, case .object(var options)? = json["run"] else { Issue.record("not an object"); return }
+        options.removeAll { $0.0 == "network" }
+        members.removeAll { $0.0 == "run" }
+        members.append(("run", .object(options)))
+        let withoutNetwork = JSONValue.object(members)
+        let error = #expect(throws: BerthError.self) { try SupervisorRequest(json: withoutNetwork) }
         #expect(error?.code == .internalError && error?.message.contains("\"network\"") == true)
+        // Members added later are optional: settings an older berth stored still read.
+        guard case .object(var old) = RunOptions(process: ContainerSpec(command: ["true"])).json(includingCommand: false) else { return }
+        old.removeAll { ["interactive", "restart", "autoRemove", "limits"].contains($0.0) }
+        let read = try RunOptions(json: .object(old), command: ["sh"])
+        #expect(read.process.command == ["sh"] && read.restart == .no && !read.interactive && !read.autoRemove && read.limits.isEmpty)
 
         // A confinement or limits that do not read back are refused, never replaced by defaults.
         let text = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"])), stateDirectory: "/s").json.render()
@@ -62,7 +80,7 @@ struct SupervisorMessageTests {
         let inner = BerthError(.kernel, "the kernel refused the element", object: .link("vb1", namespace: "/proc/9/ns/net"), cause: Errno())
         let error = BerthError(.conflict, "port tcp/8080 is taken", hint: "library words", object: BerthError.Object(.port, "tcp/8080"),
                                operation: .publish, parameter: "ports", remedy: .chooseAnother(parameter: "ports"), cause: inner)
-        let remedies: [BerthError.Remedy] = [.collectGarbage, .reconcile, .detachEndpoints, .remove(.container("one")),
+        let remedies: [BerthError.Remedy] = [.collectGarbage, .reconcile, .detachEndpoints, .remove(.container("one")), .stop(.container("two")),
                                              .chooseAnother(parameter: "name"), .privilege("CAP_NET_ADMIN"), .listExisting(.network)]
         for remedy in remedies {
             let text = SupervisorReport.failed(BerthError(.conflict, "x", remedy: remedy)).json.render()
@@ -102,7 +120,7 @@ struct SupervisorKernelTests {
                 #expect(started.name == "detached")
                 let record = try Container.find("detached", manager: manager)
                 #expect(record.id == started.id && record.status == .running && record.command == ["sleep", "1000"])
-                #expect(record.supervisorPID == started.supervisor.pid)
+                #expect(record.supervisor?.pid == started.supervisor.pid)
                 // A session of its own: its session id is its pid.
                 let stat = try String(contentsOfFile: "/proc/\(started.supervisor.pid)/stat", encoding: .utf8)
                 let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
@@ -111,6 +129,10 @@ struct SupervisorKernelTests {
                 try Container.stop("detached", timeout: .milliseconds(100), manager: manager)
                 // The supervisor exits with the command's status, as a shell reports it: 128 + SIGKILL.
                 #expect(try started.supervisor.wait() == .exited(128 + SIGKILL))
+                // The container stays, exited, unsupervised, until removed.
+                let exited = try Container.find("detached", manager: manager)
+                #expect(exited.status == .exited && exited.exitCode == 128 + SIGKILL && exited.process == nil && exited.supervisor == nil)
+                try Container.remove("detached", manager: manager)
                 #expect(try Container.list(manager: manager).isEmpty)
             }
         }
@@ -138,6 +160,10 @@ struct SupervisorKernelTests {
                 #expect(limited?.code == .unsupported && limited?.parameter == "limits", "\(String(describing: limited))")
                 let invalid = #expect(throws: BerthError.self) { try detached(Confinement(), limits: ResourceLimits(memory: 1 << 20)) }
                 #expect(invalid?.code == .invalidArgument && invalid?.parameter == "memory")
+                // The three that ran stay, exited, until removed; the refused ones left nothing.
+                let left = try Container.list(manager: manager)
+                #expect(left.count == 3 && left.allSatisfy { $0.status == .exited }, "\(left)")
+                for record in left { try Container.remove(record.name, manager: manager) }
                 #expect(try Container.list(manager: manager).isEmpty)
             }
         }
@@ -158,7 +184,7 @@ struct SupervisorKernelTests {
                 let first = try Supervisor.start(RunOptions(process: ContainerSpec(command: ["sleep", "1000"], rootfs: rootfs.path), name: "one", network: .none),
                                                  stateDirectory: sandbox.stateDirectory, entry: entry)
                 defer {
-                    _ = try? Container.stop("one", timeout: .zero, manager: manager)
+                    _ = try? Container.remove("one", force: true, manager: manager)
                     _ = try? first.supervisor.wait()
                 }
                 let taken = #expect(throws: BerthError.self) {

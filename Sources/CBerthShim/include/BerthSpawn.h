@@ -29,9 +29,15 @@ enum {
     BERTH_STEP_CGROUP = 16,
     BERTH_STEP_NO_NEW_PRIVS = 17,
     BERTH_STEP_SECCOMP = 18,
+    BERTH_STEP_TERMINAL = 20,
+    BERTH_STEP_USER = 21,
+    BERTH_STEP_READONLY_ROOT = 22,
+    /// BERTH_STEP_VOLUME + i: bind mount i (of `berth_spawn_config.mounts`) failed.
+    BERTH_STEP_VOLUME = 100,
 };
 
 #include <linux/filter.h>
+#include <sys/types.h>
 
 /// The most cgroup trees a process joins (one per v1 controller mount).
 #define BERTH_MAX_CGROUP_FDS 16
@@ -59,6 +65,21 @@ struct berth_exec_config {
     /// `keep_caps` (bit n = capability n) and clear the ambient set, just before execve.
     int limit_caps;
     unsigned long long keep_caps;
+    /// A connected unix socket, or -1. With one, the child opens a new pseudo-terminal from
+    /// its own /dev/ptmx (inside a root filesystem: the container's devpts), makes the slave
+    /// its controlling terminal (new session) and its stdin, stdout and stderr (overriding
+    /// `stdio`), and sends the master over the socket (SCM_RIGHTS) before it reports ready.
+    int console_fd;
+    /// The terminal's size; 0 rows or columns keep the kernel's default (0x0).
+    unsigned short console_rows;
+    unsigned short console_cols;
+    /// Nonzero: switch to `uid`, `gid` and exactly `groups` (`group_count` of them) just before
+    /// execve, after the capabilities are limited. A non-zero uid loses every capability then.
+    int set_user;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int group_count;
     /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them
     /// (at most BERTH_MAX_CGROUP_FDS). The child writes "0" (itself) to each and closes them
     /// before execve: with a start pipe, right after reporting ready (the join then overlaps
@@ -81,6 +102,19 @@ struct berth_exec_config {
     unsigned short seccomp_length;
 };
 
+/// A bind mount made inside the container's root filesystem once it is entered.
+struct berth_bind_mount {
+    /// The source: a detached copy of its mount tree (`berth_open_tree_clone`), made by the
+    /// parent in its own mount namespace and attached by the child, so no host path is
+    /// resolved inside the container.
+    int source_fd;
+    /// Absolute path inside the container; created (as a directory, or an empty file when
+    /// `directory` is 0) if missing. Symlinks on the way resolve inside the container's root.
+    const char *target;
+    int directory;
+    int read_only;
+};
+
 struct berth_spawn_config {
     struct berth_exec_config exec;
     /// CLONE_NEW* flags of the namespaces to create.
@@ -98,6 +132,11 @@ struct berth_spawn_config {
     /// harm the host (/proc/kcore, /proc/keys, /sys/firmware, …) and make the machine-wide
     /// knobs read-only (/proc/sys, /proc/sysrq-trigger, …). Ignored without CLONE_NEWNS.
     int restrict_kernel_files;
+    /// Bind mounts made after pivot_root (needs `rootfs`), in order.
+    const struct berth_bind_mount *mounts;
+    int mount_count;
+    /// Nonzero: remount the root filesystem read-only once everything is mounted (needs `rootfs`).
+    int readonly_rootfs;
 };
 
 /// Clones a child in new namespaces that sets itself up and then, per `exec`, waits and
@@ -125,6 +164,18 @@ int berth_pidfd_signal(int pidfd, int sig);
 /// Waits for the process of `pidfd` and reaps it. On success returns 0 and sets *exited to 1
 /// with *value = exit code, or *exited to 0 with *value = the signal. -1 with errno on error.
 int berth_pidfd_wait(int pidfd, int *exited, int *value);
+
+/// Receives one descriptor sent with SCM_RIGHTS (close-on-exec). Returns it, or -1 with errno
+/// set (0 when the peer closed without sending: errno is then ENODATA).
+int berth_receive_fd(int socket);
+
+/// open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE), close-on-exec (Linux 5.2): a detached
+/// copy of the mount tree at `path` (a file or directory), to attach elsewhere with
+/// move_mount. -1 with errno set on failure.
+int berth_open_tree_clone(const char *path);
+
+/// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC).
+int berth_socketpair_cloexec(int fds[2]);
 
 /// pipe2(fds, O_CLOEXEC) (pipe2 needs _GNU_SOURCE).
 int berth_pipe_cloexec(int fds[2]);

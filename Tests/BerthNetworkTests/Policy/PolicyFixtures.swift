@@ -71,7 +71,7 @@ func expect(_ error: BerthError?, _ code: BerthError.Code, _ fragments: [String]
 
 /// Whether `text` names a `berth` command or a command-line flag.
 func mentionsCLI(_ text: String) -> Bool {
-    let commands = ["attach", "detach", "ps", "gc", "check", "reconcile", "network", "netns", "link", "addr", "route", "nft", "run", "stop", "exec", "port"]
+    let commands = ["attach", "detach", "ps", "gc", "check", "reconcile", "network", "netns", "link", "addr", "route", "nft", "run", "stop", "exec", "port", "start", "restart", "rm", "logs"]
     if commands.contains(where: { text.contains("berth \($0)") }) || text.contains("'berth") { return true }
     // A flag: "--" followed by a letter.
     var previous: Character = " ", beforePrevious: Character = " "

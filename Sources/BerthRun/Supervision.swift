@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BerthCore
+import BerthNetwork
+
+/// What a supervisor does for one container until it stops for good: start its command,
+/// relay its stdio (to the caller and its log), forward signals to it, record its end, and
+/// start it again while its restart policy says so and no stop was asked for.
+final class Supervision {
+    private let manager: NetworkManager
+    private let options: RunOptions
+    /// The caller's stdio in the foreground; nil for a detached supervisor.
+    private let attachment: Attachment?
+    private var record: ContainerRecord
+    /// Whether the command ran at least once (a failure before that is the caller's to undo).
+    private(set) var hasStarted = false
+
+    init(record: ContainerRecord, options: RunOptions, attachment: Attachment?, manager: NetworkManager) {
+        self.record = record
+        self.options = options
+        self.attachment = attachment
+        self.manager = manager
+    }
+
+    /// Runs the container until it stops for good and returns its last exit. `started` is
+    /// called once, when the command first runs. A failure to start it the first time is
+    /// thrown; a failed restart ends the supervision (the error goes to the container's log).
+    func run(started: (RunningContainer) -> Void) throws(BerthError) -> ContainerExit {
+        let log = try ContainerLogWriter(state: manager.store.directory, id: record.id)
+        // Raw: every key goes to the container's terminal, ^C included, and nothing echoes twice.
+        let raw = options.interactive && options.process.terminal ? attachment.flatMap { RawTerminal($0.stdin) } : nil
+        defer { raw?.restore() }
+        // A caller that stops reading (`berth run … | head -1`) must not kill the supervisor.
+        let previousPipeAction = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previousPipeAction) }
+        defer { SignalForwarding.stop() }
+        let clock = ContinuousClock()
+        var delay: Duration?
+        var lastExit = ContainerExit.exited(0)
+        while true {
+            let io = try SupervisedIO(options: options, attachment: attachment, log: log)
+            defer { io.close() }
+            let container: RunningContainer
+            do {
+                container = try Container.launch(record, options: options, io: io, manager: manager)
+            } catch {
+                guard hasStarted else { throw error }
+                log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
+                try Container.unsupervise(record, manager: manager)
+                return lastExit
+            }
+            if !hasStarted {
+                hasStarted = true
+                started(container)
+            }
+            SignalForwarding.forward(to: container.process)
+            let began = clock.now
+            io.relay.run(until: container.process)
+            lastExit = try container.reap()
+            SignalForwarding.pause()
+            // A supervisor told to end (SIGTERM, ^C on a terminal without -t) passed it on; its
+            // container does not come back.
+            let told = Self.ends(SignalForwarding.takeCaught())
+            guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager) else {
+                return lastExit
+            }
+            let wait = RestartPolicy.delay(previous: delay, lastRun: clock.now - began)
+            delay = wait
+            guard try waitToRestart(wait) else {
+                try Container.unsupervise(record, manager: manager)
+                return lastExit
+            }
+        }
+    }
+
+    /// Sleeps `delay` in short steps; false as soon as a stop is asked for (in the state, or
+    /// by a signal to this process).
+    private func waitToRestart(_ delay: Duration) throws(BerthError) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + delay
+        let store = try manager.containerStore()
+        while true {
+            if Self.ends(SignalForwarding.takeCaught()) { return false }
+            guard let row = try store.read({ tx throws(BerthError) in try tx.container(id: record.id) }), !row.stopRequested else { return false }
+            record = row
+            let left = deadline - clock.now
+            if left <= .zero { return true }
+            Sleep.for(min(left, .milliseconds(50)))
+        }
+    }
+
+    /// The signals that tell a supervisor to end, not just to pass something on.
+    private static func ends(_ signal: Int32) -> Bool {
+        signal == SIGTERM || signal == SIGINT || signal == SIGHUP || signal == SIGQUIT
+    }
+}
+
+/// The caller's terminal in raw mode while a container's terminal is attached to it, as
+/// `docker run -it` sets it: no echo, no line editing, no signals from keys — ^C is a byte
+/// for the container's terminal, whose own line discipline turns it into SIGINT there.
+final class RawTerminal {
+    private let fd: Int32
+    private let saved: termios
+    private var restored = false
+
+    /// Nil when `fd` is no terminal.
+    init?(_ fd: Int32) {
+        var saved = termios()
+        guard isatty(fd) == 1, tcgetattr(fd, &saved) == 0 else { return nil }
+        var raw = saved
+        cfmakeraw(&raw)
+        guard tcsetattr(fd, TCSANOW, &raw) == 0 else { return nil }
+        self.fd = fd
+        self.saved = saved
+    }
+
+    /// Puts the terminal back as it was; idempotent.
+    func restore() {
+        guard !restored else { return }
+        restored = true
+        var saved = saved
+        _ = tcsetattr(fd, TCSANOW, &saved)
+    }
+
+    deinit { restore() }
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import Berth
+
+/// `berth stop`: SIGTERM, then SIGKILL after a grace period; returns once cleaned up.
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop running containers.",
+        discussion: """
+            The command is PID 1 of its container and ignores SIGTERM unless it handles it: after --time seconds it gets SIGKILL. \
+            A stopped container keeps its name and settings, but no address or ports, until 'berth start' or 'berth rm'.
+            """)
+    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("Seconds to wait after SIGTERM before SIGKILL.", valueName: "S")) var time = 10
+    @OptionGroup var state: StateOption
+
+    func validate() throws {
+        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
+        guard time >= 0 else { throw ValidationError("--time must be 0 or more seconds") }
+    }
+
+    func run() throws {
+        let manager = try state.manager()
+        EachContainer.run(containers) { name throws(BerthError) in
+            print(try Container.stop(name, timeout: .seconds(time), manager: manager).name)
+        }
+    }
+}
+
+/// `berth start`: a stopped container's command again, with the same settings, detached.
+struct StartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Start stopped containers again, in the background.",
+        discussion: "Each gets its network, address and published ports back (or fails, naming who took a port), and the command, environment and volumes it was created with.")
+    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var state: StateOption
+
+    func validate() throws {
+        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
+    }
+
+    func run() throws {
+        EachContainer.run(containers) { name throws(BerthError) in
+            print(try Supervisor.start(existing: name, stateDirectory: state.stateDir, entry: RunCommand.entry).name)
+        }
+    }
+}
+
+/// `berth restart`: stop (if running), then start.
+struct RestartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop containers (if running), then start them again.")
+    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("Seconds to wait after SIGTERM before SIGKILL.", valueName: "S")) var time = 10
+    @OptionGroup var state: StateOption
+
+    func validate() throws {
+        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
+        guard time >= 0 else { throw ValidationError("--time must be 0 or more seconds") }
+    }
+
+    func run() throws {
+        let manager = try state.manager()
+        EachContainer.run(containers) { name throws(BerthError) in
+            let stopped = try Container.stop(name, timeout: .seconds(time), manager: manager)
+            print(try Supervisor.start(existing: stopped.id, stateDirectory: state.stateDir, entry: RunCommand.entry).name)
+        }
+    }
+}
+
+/// `berth rm`: removes stopped containers (`-f` stops running ones first).
+struct RmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove stopped containers (their record and log).")
+    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @Flag(name: [.customShort("f"), .long], help: "Kill running containers (SIGKILL) and remove them.") var force = false
+    @OptionGroup var state: StateOption
+
+    func validate() throws {
+        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
+    }
+
+    func run() throws {
+        let manager = try state.manager()
+        EachContainer.run(containers) { name throws(BerthError) in
+            print(try Container.remove(name, force: force, manager: manager).name)
+        }
+    }
+}
+
+/// `berth logs`: what a container wrote, from its log in the state directory.
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs", abstract: "Print a container's output.",
+        discussion: "Its stdout goes to stdout and its stderr to stderr. The log keeps the last 10 to 20 MiB of output and goes with the container.")
+    @Argument(help: "The container's name (or a unique id prefix).") var container: String
+    @Flag(name: [.customShort("f"), .long], help: "Follow the output until the container stops.") var follow = false
+    @OptionGroup var state: StateOption
+
+    func run() throws {
+        try Container.logs(container, follow: follow, manager: state.manager()) { stream, bytes in
+            Output.write(stream == .stderr ? 2 : 1, bytes)
+        }
+    }
+}
+
+/// `berth exec`: a command inside a running container's namespaces; exits with its status.
+struct ExecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable.", valueName: "K=V")) var env: [String] = []
+    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
+    @Option(name: [.customShort("u"), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
+    var user: String?
+    @Flag(name: [.customShort("i"), .long], help: "Keep stdin open (berth's).") var interactive = false
+    @Flag(name: [.customShort("t"), .long], help: "Give the command a terminal (with -i, berth's terminal is attached to it).") var tty = false
+    @Flag(help: "Keep all capabilities.") var privileged = false
+    @OptionGroup var state: StateOption
+    @Argument(help: "The container's name (or a unique id prefix).") var container: String
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments (after '--').", valueName: "COMMAND"))
+    var command: [String] = []
+
+    func run() throws {
+        let argv = command.first == "--" ? Array(command.dropFirst()) : command
+        let exit = try Container.exec(container, command: argv, environment: env, workingDirectory: workdir, privileged: privileged, user: user,
+                                      interactive: interactive, terminal: tty, manager: state.manager())
+        Output.terminate(status: exit.code)
+    }
+}
+
+/// A command over several containers goes on past one that fails, as Docker's do: each
+/// error is printed, and berth exits 1 at the end if any failed.
+enum EachContainer {
+    static func run(_ names: [String], _ body: (String) throws(BerthError) -> Void) {
+        var failed = false
+        for name in names {
+            do {
+                try body(name)
+            } catch {
+                Output.error(CLIHints.message(for: error))
+                failed = true
+            }
+        }
+        if failed { Output.terminate(status: 1) }
+    }
+}

@@ -1,0 +1,236 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The life of a container through the built binary in a host sandbox, as `docker run`
+/// users know it: exited containers stay until `rm`, `start` gives them their ports back,
+/// `logs` shows what they wrote, the supervisor restarts them by policy, and nothing leaks.
+@Suite("berth container life (kernel)", .enabled(if: KernelTests.enabled))
+struct ContainerLifeCLITests {
+    @Test("an exited container stays in ps -a as Exited (CODE) with no network; its name stays taken until rm; --rm leaves nothing")
+    func exitedStays() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                let run = sandbox.berth(["run", "--rootfs", rootfs.path, "--name", "gone", "-p", "7000:70", "--", "sh", "-c", "echo out; echo err >&2; exit 3"])
+                #expect(run.status == 3 && run.stdout == "out\n" && run.stderr == "err\n", "\(run)")
+                // `ps` shows running containers only; `ps -a` this one, as Docker words it.
+                #expect(!sandbox.berth(["ps"]).stdout.contains("gone"))
+                let table = sandbox.berth(["ps", "-a"]).stdout.split(separator: "\n").map(String.init)
+                #expect(table.first?.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+                        == "CONTAINER ID IMAGE COMMAND CREATED STATUS PORTS NAMES", "\(table)")
+                let row = try #require(table.first { $0.hasSuffix("gone") })
+                #expect(row.contains(rootfs.path) && row.contains("\"sh -c echo out; ech…\"") && row.contains("Exited (3) "), "\(row)")
+                #expect(row.contains(" ago") && !row.contains("7000"), "\(row)")
+                let record = try #require(try ContainerCLI.container(sandbox, "gone"))
+                #expect(record["status"] as? String == "exited" && record["exitCode"] as? Int == 3 && record["pid"] is NSNull)
+                // Stopped, it holds no veth, lease or map element.
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7000"))
+
+                let again = sandbox.berth(["run", "--rootfs", rootfs.path, "--name", "gone", "--", "true"])
+                #expect(again.status == 1 && again.stderr.contains("container name \"gone\" is already in use"), "\(again)")
+                let rm = sandbox.berth(["rm", "gone"])
+                #expect(rm.status == 0 && rm.stdout == "gone\n", "\(rm)")
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+
+                let removed = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--name", "brief", "-p", "7001:70", "--", "sh", "-c", "exit 4"])
+                #expect(removed.status == 4, "\(removed)")
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+                #expect(ContainerCLI.vethsGone(sandbox))
+                let conflicting = sandbox.berth(["run", "--rm", "--restart", "always", "--rootfs", rootfs.path, "--", "true"])
+                #expect(conflicting.status == 1 && conflicting.stderr.contains("cannot restart"), "\(conflicting)")
+            }
+        }
+    }
+
+    @Test("rm refuses a running container and an unknown one; rm -f kills and removes; start refuses a running one")
+    func removeRefusals() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                #expect(sandbox.berth(["run", "-d", "--name", "busy", "--rootfs", rootfs.path, "-p", "7100:70", "--", "sleep", "1000"]).status == 0)
+                let pid = try #require(try ContainerCLI.container(sandbox, "busy")?["pid"] as? Int)
+                let refused = sandbox.berth(["rm", "busy"])
+                #expect(refused.status == 1, "\(refused)")
+                #expect(refused.stderr == "berth: cannot remove container busy: it is running (stop it first with 'berth stop busy', or remove it by force with 'berth rm -f busy')\n")
+                #expect(ContainerCLI.isRunning(pid: pid))
+                let running = sandbox.berth(["start", "busy"])
+                #expect(running.status == 1 && running.stderr.contains("container busy is already running"), "\(running)")
+                #expect(ContainerCLI.isRunning(pid: pid))
+                let unknown = sandbox.berth(["rm", "nosuch", "busy"])
+                #expect(unknown.status == 1 && unknown.stderr.contains("no container named \"nosuch\""), "\(unknown)")
+
+                let forced = sandbox.berth(["rm", "-f", "busy"])
+                #expect(forced.status == 0 && forced.stdout == "busy\n", "\(forced)")
+                #expect(!ContainerCLI.isRunning(pid: pid))
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7100"))
+            }
+        }
+    }
+
+    @Test("start after stop serves the published port again; a port taken meanwhile is refused naming its holder")
+    func startAfterStop() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                try "served again\n".write(toFile: rootfs.path + "/www/index.html", atomically: true, encoding: .utf8)
+                let run = sandbox.berth(["run", "-d", "--name", "web", "--rootfs", rootfs.path, "-p", "18090:80", "-e", "GREETING=hi", "--",
+                                         "httpd", "-f", "-p", "80", "-h", "/www"])
+                #expect(run.status == 0, "\(run)")
+                #expect(ContainerCLI.fetch(sandbox, port: 18090).stdout == "served again\n")
+                #expect(sandbox.berth(["stop", "-t", "1", "web"]).status == 0)
+                #expect(ContainerCLI.fetch(sandbox, port: 18090, retry: false).status != 0)
+                #expect(!ContainerCLI.ruleset(sandbox).contains("18090"))
+                #expect(ContainerCLI.vethsGone(sandbox))
+
+                // Someone else takes the port while web is stopped.
+                #expect(sandbox.berth(["run", "-d", "--name", "squatter", "--rootfs", rootfs.path, "-p", "18090:81", "--", "sleep", "1000"]).status == 0)
+                let clash = sandbox.berth(["start", "web"])
+                #expect(clash.status == 1, "\(clash)")
+                #expect(clash.stderr == "berth: port tcp 0.0.0.0:18090 is already published by container squatter (stop it first with 'berth stop squatter')\n")
+                #expect(try ContainerCLI.container(sandbox, "web")?["status"] as? String == "exited")
+                #expect(sandbox.berth(["rm", "-f", "squatter"]).status == 0)
+
+                let start = sandbox.berth(["start", "web"])
+                #expect(start.status == 0 && start.stdout == "web\n", "\(start)")
+                #expect(ContainerCLI.fetch(sandbox, port: 18090).stdout == "served again\n")
+                // Same settings: the environment came back too.
+                let env = sandbox.berth(["exec", "web", "--", "env"])
+                #expect(env.stdout.contains("GREETING=hi"), "\(env)")
+                let restart = sandbox.berth(["restart", "-t", "0", "web"])
+                #expect(restart.status == 0 && restart.stdout == "web\n", "\(restart)")
+                #expect(ContainerCLI.fetch(sandbox, port: 18090).stdout == "served again\n")
+                #expect(sandbox.berth(["rm", "-f", "web"]).status == 0)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+            }
+        }
+    }
+
+    @Test("logs prints stdout and stderr apart; logs -f sees lines as a detached container writes them and ends when it stops")
+    func logsFollow() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                // Writes line N once /tmp/goN exists, so the test decides when each line comes.
+                let script = "echo started; echo oops >&2; i=0; while true; do if [ -e /tmp/go$i ]; then echo line$i; i=$((i+1)); fi; sleep 0.02; done"
+                #expect(sandbox.berth(["run", "-d", "--name", "chatty", "--rootfs", rootfs.path, "--network", "none", "--", "sh", "-c", script]).status == 0)
+                #expect(ContainerCLI.eventually { sandbox.berth(["logs", "chatty"]).stdout == "started\n" })
+                let logs = sandbox.berth(["logs", "chatty"])
+                #expect(logs.stdout == "started\n" && logs.stderr == "oops\n", "\(logs)")
+
+                let follower = Process()
+                follower.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                follower.arguments = sandbox.berthArguments(["logs", "-f", "chatty"])
+                follower.environment = ProcessInfo.processInfo.environment.merging(sandbox.berthEnvironment()) { _, new in new }
+                let pipe = Pipe()
+                follower.standardOutput = pipe
+                follower.standardError = FileHandle.nullDevice
+                try follower.run()
+                // A bound against a hang, not a timing: a follower still there after a minute failed.
+                let pid = follower.processIdentifier
+                let watchdog = DispatchWorkItem { kill(pid, SIGTERM) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+                defer { watchdog.cancel() }
+                let reader = LineReader(pipe.fileHandleForReading)
+                #expect(reader.next() == "started")
+                for index in 0..<3 {
+                    _ = FileManager.default.createFile(atPath: rootfs.path + "/tmp/go\(index)", contents: nil)
+                    #expect(reader.next() == "line\(index)")
+                }
+                #expect(sandbox.berth(["stop", "-t", "0", "chatty"]).status == 0)
+                // It ends on its own once the container has stopped.
+                #expect(reader.next() == nil)
+                follower.waitUntilExit()
+                watchdog.cancel()
+                #expect(follower.terminationStatus == 0)
+                #expect(sandbox.berth(["rm", "chatty"]).status == 0)
+            }
+        }
+    }
+
+    @Test("--restart on-failure:2 restarts twice, then the container stays exited with its status")
+    func restartOnFailure() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                let run = sandbox.berth(["run", "-d", "--restart", "on-failure:2", "--name", "flaky", "--rootfs", rootfs.path, "-p", "7200:70", "--",
+                                         "sh", "-c", "echo run >> /tmp/runs; echo attempt; exit 1"])
+                #expect(run.status == 0, "\(run)")
+                #expect(try ContainerCLI.eventually {
+                    let record = try ContainerCLI.container(sandbox, "flaky")
+                    return record?["status"] as? String == "exited" && record?["supervisorPid"] is NSNull
+                })
+                let record = try #require(try ContainerCLI.container(sandbox, "flaky"))
+                #expect(record["restartCount"] as? Int == 2 && record["exitCode"] as? Int == 1, "\(record)")
+                let runs = try String(contentsOfFile: rootfs.path + "/tmp/runs", encoding: .utf8)
+                #expect(runs == "run\nrun\nrun\n")
+                #expect(sandbox.berth(["logs", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
+                #expect(sandbox.berth(["ps", "-a"]).stdout.contains("Exited (1) "))
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7200"))
+
+                // A stop ends `always` for good.
+                #expect(sandbox.berth(["run", "-d", "--restart", "always", "--name", "forever", "--rootfs", rootfs.path, "--", "sleep", "1000"]).status == 0)
+                #expect(sandbox.berth(["stop", "-t", "0", "forever"]).status == 0)
+                let stopped = try #require(try ContainerCLI.container(sandbox, "forever"))
+                #expect(stopped["status"] as? String == "exited" && stopped["restartCount"] as? Int == 0, "\(stopped)")
+                #expect(sandbox.berth(["rm", "flaky", "forever"]).status == 0)
+            }
+        }
+    }
+
+    @Test("SIGKILL of the supervisor, then gc or rm -f: the command is killed and nothing is left")
+    func supervisorKilled() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                for (name, port, cleanUp) in [("viagc", 7300, ["gc"]), ("viarm", 7301, ["rm", "-f", "viarm"])] {
+                    #expect(sandbox.berth(["run", "-d", "--name", name, "--rootfs", rootfs.path, "-p", "\(port):70", "--", "sleep", "1000"]).status == 0)
+                    let record = try #require(try ContainerCLI.container(sandbox, name))
+                    let supervisor = try #require(record["supervisorPid"] as? Int)
+                    let pid = try #require(record["pid"] as? Int)
+                    #expect(kill(pid_t(supervisor), SIGKILL) == 0)
+                    #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
+                    #expect(sandbox.berth(["ps"]).stdout.contains("Orphaned"))
+
+                    let result = sandbox.berth(cleanUp)
+                    #expect(result.status == 0, "\(result)")
+                    #expect(!ContainerCLI.isRunning(pid: pid))
+                    #expect(ContainerCLI.vethsGone(sandbox))
+                    #expect(!ContainerCLI.ruleset(sandbox).contains("\(port)"))
+                    if cleanUp == ["gc"] {
+                        #expect(result.stdout.contains("stopped orphaned container viagc"), "\(result)")
+                        // Stopped like any other: exited, holding nothing, until removed.
+                        let after = try #require(try ContainerCLI.container(sandbox, name))
+                        #expect(after["status"] as? String == "exited" && after["exitCode"] as? Int == 137, "\(after)")
+                        #expect(sandbox.berth(["rm", name]).status == 0)
+                    }
+                    #expect(ContainerCLI.nothingRecorded(sandbox))
+                    #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+                }
+                #expect(sandbox.berth(["gc"]).stdout == "nothing to remove\n")
+            }
+        }
+    }
+}
+
+/// Lines from a pipe, one at a time; nil at end of file.
+final class LineReader {
+    private let handle: FileHandle
+    private var buffer = Data()
+
+    init(_ handle: FileHandle) { self.handle = handle }
+
+    func next() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return line
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
+    }
+}

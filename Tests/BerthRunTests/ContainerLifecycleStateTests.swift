@@ -1,0 +1,113 @@
+import BerthCore
+@testable import BerthNetwork
+@testable import BerthRun
+import Foundation
+import Testing
+
+/// Containers that outlive their command (BerthRun's tables at version 3): a store of the
+/// previous version opens with its rows, settings come back as given, and the stop flag
+/// wins every race against a restart.
+@Suite("Container life-cycle state")
+struct ContainerLifecycleStateTests {
+    private func withStore(_ body: (StateStore, String) throws -> Void) throws {
+        let dir = NSTemporaryDirectory() + "berth-life-\(UUID().uuidString.prefix(8))/state"
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        try body(try StateStore(directory: dir), dir)
+    }
+
+    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 3, rows and arguments kept")
+    func versionTwo() throws {
+        try withStore { store, dir in
+            // What the previous berth left: its two migrations, and a running container.
+            try store.prepare(StateExtension(owner: ContainerSchema.owner, migrations: [ContainerSchema.adoptContainers, ContainerSchema.argumentsTable]))
+            let id = String(repeating: "d", count: 64)
+            try store.write { tx throws(BerthError) in
+                try tx.db().execute("""
+                    INSERT INTO containers (id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time, hostname, rootfs, status, created)
+                    VALUES (?, 'legacy', ?, 'berth', 4321, 77, 4320, 76, 'dddddddddddd', '/srv/r', 'running', 1000)
+                    """, [.text(id), .text(id)])
+                try tx.insertArguments(["sh", "-c", "echo 'a b'", ""], container: id)
+            }
+
+            let reopened = try StateStore(directory: dir)
+            try reopened.prepare(ContainerSchema.stateExtension)
+            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 3)
+            let row = try #require(try reopened.read { tx throws(BerthError) in try tx.container(id: id) })
+            #expect(row.name == "legacy" && row.status == .running && row.command == ["sh", "-c", "echo 'a b'", ""])
+            #expect(row.process == ProcessIdentity(pid: 4321, startTime: 77) && row.supervisor == ProcessIdentity(pid: 4320, startTime: 76))
+            #expect(row.started == 1000 && row.finished == nil && row.exitCode == nil && row.restartCount == 0 && !row.stopRequested)
+            // No settings were recorded: it cannot be started again, and says why.
+            #expect(row.options == nil)
+            try reopened.write { tx throws(BerthError) in try tx.markExited(id: id, exitCode: 0, finished: 2000) }
+            let claim = #expect(throws: BerthError.self) {
+                try reopened.write { tx throws(BerthError) in try tx.claimForStart(id: id, supervisor: ProcessIdentity(pid: 1, startTime: 1)) }
+            }
+            #expect(claim?.code == .unsupported && claim?.message.contains("older berth") == true)
+            // The arguments still go with the row.
+            #expect(try reopened.write { tx throws(BerthError) in try tx.deleteContainer(id: id) })
+            #expect(try reopened.read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM container_args") { $0.int(0) } } == 0)
+        }
+    }
+
+    @Test("a container's options are kept whole (command in container_args) and read back equal")
+    func settings() throws {
+        try withStore { store, _ in
+            try store.prepare(ContainerSchema.stateExtension)
+            var process = ContainerSpec(command: ["httpd", "-f", "-p", "80"], hostname: "web", rootfs: "/srv/rootfs", environment: ["A=1", "B="],
+                                        workingDirectory: "/www")
+            process.user = "bob:staff"
+            process.mounts = [BindMount(source: "/srv/data", target: "/data", readOnly: true)]
+            process.readOnlyRootfs = true
+            process.terminal = true
+            let options = RunOptions(process: process, name: "web", network: .bridge("front"),
+                                     ports: [try PortSpec(parsing: "8000-8009:8000-8009"), try PortSpec(parsing: "127.0.0.1::53/udp")],
+                                     address: try IPv4Address(parsing: "10.9.0.5"), interactive: true, restart: .onFailure(maximumRetries: 5))
+            let record = ContainerRecord(id: RecordID.generate(), name: "web", endpointID: nil, network: "front", process: nil, supervisor: nil,
+                                         command: process.command, hostname: "web", rootfs: "/srv/rootfs", status: .created, created: 5, options: options)
+            try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
+            let back = try #require(try store.read { tx throws(BerthError) in try tx.container(id: record.id) })
+            #expect(back.options == options)
+            #expect(back == record)
+            let stored = try store.read { tx throws(BerthError) in
+                try tx.db().queryFirst("SELECT settings FROM containers WHERE id = ?", [.text(record.id)]) { $0.text(0) }
+            }
+            #expect(stored?.contains("httpd") == false, "the command lives in container_args only")
+        }
+    }
+
+    @Test("a stop asked for wins: no start is recorded and no restart happens; a claim takes only a stopped container")
+    func stopFlag() throws {
+        try withStore { store, _ in
+            try store.prepare(ContainerSchema.stateExtension)
+            let me = try ProcessIdentity.current()
+            let record = ContainerRecord(id: RecordID.generate(), name: "flag", endpointID: nil, network: "none", process: nil, supervisor: me,
+                                         command: ["true"], hostname: "h", rootfs: nil, status: .created, created: 1,
+                                         options: RunOptions(process: ContainerSpec(command: ["true"]), network: .none))
+            try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
+            let child = ProcessIdentity(pid: 999_999, startTime: 1)
+            try store.write { tx throws(BerthError) in try tx.markRunning(id: record.id, process: child, started: 10) }
+            // Running under a live supervisor (this process): no second start.
+            let running = #expect(throws: BerthError.self) {
+                try store.write { tx throws(BerthError) in try tx.claimForStart(id: record.id, supervisor: me) }
+            }
+            #expect(running?.code == .conflict && running?.message == "container flag is already running")
+
+            try store.write { tx throws(BerthError) in
+                try tx.requestStop(id: record.id)
+                try tx.markExited(id: record.id, exitCode: 1, finished: 20)
+            }
+            #expect(try !store.write { tx throws(BerthError) in try tx.markRestarting(id: record.id) })
+            let late = #expect(throws: BerthError.self) {
+                try store.write { tx throws(BerthError) in try tx.markRunning(id: record.id, process: child, started: 30) }
+            }
+            #expect(late?.code == .conflict)
+
+            // A new start clears the flag and the count, and says who supervises.
+            let claimed = try store.write { tx throws(BerthError) in try tx.claimForStart(id: record.id, supervisor: me) }
+            #expect(claimed.status == .created && !claimed.stopRequested && claimed.restartCount == 0 && claimed.supervisor == me)
+            #expect(try store.write { tx throws(BerthError) in try tx.markRestarting(id: record.id) })
+            let row = try #require(try store.read { tx throws(BerthError) in try tx.container(id: record.id) })
+            #expect(row.status == .restarting && row.restartCount == 1 && row.exitCode == 1 && row.finished == 20 && row.process == nil)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import BerthCore
+@testable import BerthRun
+import Foundation
+import Testing
+
+/// A container's log: framed chunks in the state directory, bounded by rotation, read back
+/// in order with the stream each chunk came from, followed while it grows.
+@Suite("Container log")
+struct ContainerLogTests {
+    private let id = String(repeating: "c", count: 64)
+
+    private func withState(_ body: (String) throws -> Void) throws {
+        let state = NSTemporaryDirectory() + "berth-log-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        try body(state)
+    }
+
+    private func read(_ state: String, id: String) throws -> [(ContainerLog.Stream, String)] {
+        var chunks: [(ContainerLog.Stream, String)] = []
+        try ContainerLog.read(state: state, id: id, follow: nil) { stream, bytes in chunks.append((stream, String(decoding: bytes, as: UTF8.self))) }
+        return chunks
+    }
+
+    @Test("frames are Docker's multiplexed stream: stream byte, three zeros, big-endian length; a partial frame waits")
+    func framing() throws {
+        let frame = ContainerLog.frame(.stderr, Array("hi\n".utf8)[...])
+        #expect(frame == [2, 0, 0, 0, 0, 0, 0, 3, 0x68, 0x69, 0x0a])
+        var buffer = frame + ContainerLog.frame(.stdout, Array("more".utf8)[...]).dropLast(2)
+        var seen: [String] = []
+        #expect(ContainerLog.unframe(&buffer) { _, bytes in seen.append(String(decoding: bytes, as: UTF8.self)) })
+        #expect(seen == ["hi\n"] && buffer.count == 10)
+        var garbage: [UInt8] = [9, 0, 0, 0, 0, 0, 0, 1, 0x41]
+        #expect(!ContainerLog.unframe(&garbage) { _, _ in })
+    }
+
+    @Test("written chunks read back in order with their streams; the file and its directory are private")
+    func roundTrip() throws {
+        try withState { state in
+            let writer = try ContainerLogWriter(state: state, id: id)
+            writer.write(.stdout, Array("one\n".utf8)[...])
+            writer.write(.stderr, Array("two\n".utf8)[...])
+            writer.write(.stdout, [][...])
+            writer.write(.stdout, Array("three".utf8)[...])
+            let chunks = try read(state, id: id)
+            #expect(chunks.map(\.1) == ["one\n", "two\n", "three"])
+            #expect(chunks.map(\.0) == [.stdout, .stderr, .stdout])
+            let attributes = try FileManager.default.attributesOfItem(atPath: ContainerLog.directory(state: state, id: id) + "/container.log")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            #expect(ContainerLog.ids(state: state) == [id])
+            ContainerLog.remove(state: state, id: id)
+            #expect(ContainerLog.ids(state: state).isEmpty)
+            #expect(try read(state, id: id).isEmpty)
+        }
+    }
+
+    @Test("the log rotates at its cap: at most two files, the oldest output dropped, the rest read in order")
+    func rotation() throws {
+        try withState { state in
+            let writer = try ContainerLogWriter(state: state, id: id, maximumSize: 100)
+            // Each chunk is 8 + 30 bytes: two fit in a file, the third rotates it.
+            for index in 0..<7 {
+                writer.write(.stdout, Array(String(repeating: "\(index)", count: 29).utf8 + [0x0a])[...])
+            }
+            let directory = ContainerLog.directory(state: state, id: id)
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+            #expect(files == ["container.log", "container.log.1"])
+            for file in files {
+                let size = try #require(try FileManager.default.attributesOfItem(atPath: directory + "/" + file)[.size] as? Int)
+                #expect(size <= 100)
+            }
+            let lines = try read(state, id: id).map { $0.1.first.map(String.init) ?? "" }
+            #expect(lines == ["4", "5", "6"])
+        }
+    }
+
+    @Test("follow: chunks written later are read, across a rotation, until the writer says it stopped")
+    func follow() throws {
+        try withState { state in
+            let writer = try ContainerLogWriter(state: state, id: id, maximumSize: 60)
+            writer.write(.stdout, Array("first\n".utf8)[...])
+            var seen: [String] = []
+            var polls = 0
+            try ContainerLog.read(state: state, id: id, follow: {
+                // Each poll is the reader caught up: write the next chunk, as a container would.
+                polls += 1
+                if polls <= 4 {
+                    writer.write(.stdout, Array("line \(polls) of the followed log\n".utf8)[...])
+                    return true
+                }
+                return false
+            }) { _, bytes in seen.append(String(decoding: bytes, as: UTF8.self)) }
+            #expect(seen == ["first\n"] + (1...4).map { "line \($0) of the followed log\n" })
+        }
+    }
+}
