@@ -95,6 +95,8 @@ package enum HotPath {
         package func perform() throws(BerthError) {
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
+            // The command's process exits once the ids are detached.
+            SystemKernel.processExitsAfterDetach()
             for id in ids { try manager.detach(id: id) }
         }
     }

@@ -133,15 +133,21 @@ static int reap_intermediate(void *argument) {
 #error "reap.c: raw system calls are written for x86_64 and aarch64 only"
 #endif
 
-int berth_delete_link_detached(int netns_fd, const char *ifname) {
+/// Set once by a process that exits right after its detach (berth_reap_caller_exits).
+static int reap_caller_exits;
+
+void berth_reap_caller_exits(void) { reap_caller_exits = 1; }
+
+/// The deleter's mapping, its stack with its job at the bottom (the deleter unmaps it), or
+/// NULL with errno set.
+static struct reap_job *reap_job_new(int netns_fd, const char *ifname) {
     size_t length = strlen(ifname);
     if (length == 0 || length >= IFNAMSIZ) {
         errno = EINVAL;
-        return -1;
+        return NULL;
     }
-    // The grandchild's stack, with its job at the bottom; the grandchild unmaps it.
     void *mapping = mmap(NULL, reap_mapping_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (mapping == MAP_FAILED) return -1;
+    if (mapping == MAP_FAILED) return NULL;
     struct reap_job *job = mapping; // zeroed by mmap
     job->mapping = mapping;
     job->mapping_size = reap_mapping_size;
@@ -158,6 +164,31 @@ int berth_delete_link_detached(int netns_fd, const char *ifname) {
     request->header.nlmsg_flags = NLM_F_REQUEST;
     request->header.nlmsg_seq = 1;
     request->info.ifi_family = AF_UNSPEC;
+    return job;
+}
+
+int berth_delete_link_detached(int netns_fd, const char *ifname) {
+    struct reap_job *job = reap_job_new(netns_fd, ifname);
+    if (job == NULL) return -1;
+    void *mapping = job->mapping;
+    sigset_t all, saved;
+    sigfillset(&all);
+    if (reap_caller_exits) {
+        // The caller exits right after (the CLI): the deleter is its own child, not waited
+        // for, so nothing holds the caller until a busy CPU runs a child; at the caller's
+        // exit it passes to init (or the nearest subreaper), which reaps it. A process that
+        // lives on must not do this: it would keep a zombie per deletion.
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        pid_t child = clone(reap_grandchild, (char *)mapping + reap_mapping_size, CLONE_VM | SIGCHLD, job);
+        int saved_errno = errno;
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (child < 0) {
+            munmap(mapping, reap_mapping_size);
+            errno = saved_errno;
+            return -1;
+        }
+        return 0;
+    }
 
     // The child shares the caller's memory and runs on a stack of its own while the caller
     // waits (CLONE_VFORK), as posix_spawn does. Signals stay blocked meanwhile, so no
@@ -165,8 +196,6 @@ int berth_delete_link_detached(int netns_fd, const char *ifname) {
     // grandchild).
     // Its stack is a buffer on the caller's, which sleeps meanwhile; it calls clone and _exit.
     char stack[8192] __attribute__((aligned(16)));
-    sigset_t all, saved;
-    sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
     pid_t child = clone(reap_intermediate, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, job);
     int saved_errno = errno;

@@ -53,6 +53,15 @@ public final class SystemKernel: KernelAccess, Sendable {
         ProcFile.owner(ofSocket: inode)
     }
 
+    /// Declares that this process exits right after its detaches, as a CLI does: from then on
+    /// a deletion handed off (`deleteLinkInBackground`) is sent by a child of this process
+    /// that it does not wait for, and that its exit hands to init (no wait for a busy CPU
+    /// to run that child; docs/performance.md). A process that lives on — a runtime using
+    /// the library, the supervisor — must not call it: it would keep a zombie per deletion.
+    public static func processExitsAfterDetach() {
+        berth_reap_caller_exits()
+    }
+
     /// A detached grandchild sends the RTM_DELLINK (`berth_delete_link_detached`); when it
     /// cannot be started, the link is deleted here and the caller waits after all.
     public func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError) {

@@ -17,4 +17,10 @@
 /// a link that is still there later is found by its name and tag.
 int berth_delete_link_detached(int netns_fd, const char *ifname);
 
+/// Declares that the process exits right after its deletions (a CLI's detach): from then on
+/// berth_delete_link_detached starts the deleter as the caller's own child and returns
+/// without waiting for it to run; the caller's exit hands it to init. A process that lives
+/// on must not call this.
+void berth_reap_caller_exits(void);
+
 #endif
