@@ -87,7 +87,7 @@ let package = Package(
 
         // The CNI plugin, started once per pod start and stop: BerthCNI only, no
         // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
-        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI", "BerthNetwork"], linkerSettings: executableLinking),
 
         .executableTarget(
             name: "berth-lab",
@@ -104,7 +104,7 @@ let package = Package(
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
         .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"], linkerSettings: executableLinking),
         // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
-        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthOCIHook"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthNetwork", "BerthOCIHook"], linkerSettings: executableLinking),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),

@@ -8,10 +8,16 @@ import Glibc
 import Musl
 #endif
 import BerthCNI
+import BerthNetwork
 
 // A delegated IPAM plugin that exits without reading its stdin, or a runtime that stops
 // reading ours, must give EPIPE, not kill the plugin half-way through.
 signal(SIGPIPE, SIG_IGN)
+
+// Every invocation exits once its command is done: a DEL's veth deletion is handed to a
+// child the plugin does not wait for (init reaps it), as `berth detach` does. The child
+// closes every descriptor first, so the runtime reading our stdout is not held either.
+SystemKernel.processExitsAfterDetach()
 
 var environment: [String: String] = [:]
 var entry = environ

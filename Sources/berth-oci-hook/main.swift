@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import BerthCore
+import BerthNetwork
 import BerthOCIHook
 
 // berth-oci-hook STAGE [--state-dir DIR]: Berth as an OCI runtime hook.
@@ -46,6 +47,10 @@ func fail(_ message: String, status: Int32) -> Never {
 }
 
 Trace.mark("main")
+// The hook exits once its stage is done: a poststop's veth deletion (when the namespace
+// still exists) is handed to a child it does not wait for, as `berth detach` does; the
+// child closes every descriptor first, so the runtime reading our output is not held.
+SystemKernel.processExitsAfterDetach()
 let arguments = Array(CommandLine.arguments.dropFirst())
 let programName = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
 
