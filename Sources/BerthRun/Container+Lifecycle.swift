@@ -56,8 +56,9 @@ extension Container {
     }
 
     /// Stops the containers whose supervisor is gone (killed, or crashed): kills the command
-    /// if it still runs, releases its endpoint, address and ports and records it exited (or
-    /// removes it, if it was to be removed on exit). Also removes logs no container owns.
+    /// if it still runs, releases its endpoint, address, ports and cgroup and records it exited
+    /// (or removes it, if it was to be removed on exit). Also removes the cgroups and logs no
+    /// running container owns.
     /// Returns the containers it stopped.
     ///
     /// Call it before `NetworkManager.gc()`; that one then finds nothing left of them.
@@ -67,6 +68,7 @@ extension Container {
         for record in records where record.status != .exited && !record.isSupervised {
             handled.append(try reapOrphan(record, manager: manager))
         }
+        try removeOrphanedCgroups(manager: manager)
         let known = Set(try list(manager: manager).map(\.id))
         for id in ContainerLog.ids(state: manager.store.directory) where !known.contains(id) {
             ContainerLog.remove(state: manager.store.directory, id: id)
