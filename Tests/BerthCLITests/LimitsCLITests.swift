@@ -57,7 +57,8 @@ struct LimitsCLITests {
                                          "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"])
                 #expect(run.status == 137, "\(run)")
                 let record = try #require(try ContainerCLI.container(sandbox, "hog"))
-                #expect(record["exitCode"] as? Int == 137, "\(record)")
+                #expect(record["exitCode"] as? Int == 137 && record["oomKilled"] as? Bool == true, "\(record)")
+                #expect(sandbox.berth(["ps", "-a"]).stdout.contains("Exited (137)"))
                 let id = try #require(record["id"] as? String)
                 #expect(!FileManager.default.fileExists(atPath: cgroupDirectory(sandbox, id: id)))
                 #expect(sandbox.berth(["rm", "hog"]).status == 0)
@@ -92,6 +93,8 @@ struct LimitsCLITests {
                 #expect(FileManager.default.fileExists(atPath: directory), "the supervisor died without removing it")
                 #expect(sandbox.berth(["gc"]).status == 0)
                 #expect(!FileManager.default.fileExists(atPath: directory))
+                let collected = try #require(try ContainerCLI.container(sandbox, "bounded"))
+                #expect(collected["exitCode"] as? Int == 137 && collected["oomKilled"] as? Bool == false, "\(collected)")
                 #expect(sandbox.berth(["rm", "bounded"]).status == 0)
             }
         }

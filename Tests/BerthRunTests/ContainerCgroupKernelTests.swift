@@ -38,7 +38,7 @@ struct ContainerCgroupKernelTests {
             #expect(try String(contentsOfFile: memory + "/memory.limit_in_bytes", encoding: .utf8) == "33554432\n")
             #expect(try container.wait() == .signaled(SIGKILL))
             let exited = try Container.find(container.record.id, manager: manager)
-            #expect(exited.exitCode == 137)
+            #expect(exited.exitCode == 137 && exited.oomKilled)
             #expect(cgroups.existing(id: container.record.id) == nil, "released with the run")
             try Container.remove(container.record.id, manager: manager)
         }
@@ -66,6 +66,8 @@ struct ContainerCgroupKernelTests {
             try container.stop(timeout: .zero)
             #expect(cgroups.existing(id: container.record.id) == nil)
             #expect(try cgroups.containerIDs().isEmpty)
+            let stopped = try Container.find(container.record.id, manager: manager)
+            #expect(stopped.exitCode == 137 && !stopped.oomKilled, "killed by stop, not by the OOM killer")
             try Container.remove(container.record.id, manager: manager)
         }
     }
