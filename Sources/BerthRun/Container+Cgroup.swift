@@ -76,3 +76,21 @@ extension Container {
         try cgroups.removeOrphans(keeping: active)
     }
 }
+
+extension Container {
+    /// What a running container consumes now, from its cgroup (`docker stats`' figures; two
+    /// samples give CPU %, see `CgroupStats.cpuPercent`). A container that is not running
+    /// has no cgroup: `.conflict`.
+    public static func stats(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) -> CgroupStats {
+        guard record.status == .running, let cgroups = try? Self.cgroups(manager: manager), let cgroup = cgroups.existing(id: record.id) else {
+            throw BerthError(.conflict, "container \(record.name) is not running", object: .container(record.name), operation: .stats,
+                             remedy: .listExisting(.container))
+        }
+        return try cgroups.stats(cgroup)
+    }
+}
+
+extension BerthError.Operation {
+    /// Reading a container's resource use.
+    public static let stats = BerthError.Operation(rawValue: "stats")
+}

@@ -66,7 +66,7 @@ struct LimitsCLITests {
         }
     }
 
-    @Test("--pids-limit, --cpus reach the cgroup; --cap-drop and seccomp=unconfined reach the process; SIGKILL of the supervisor then gc leaves no cgroup")
+    @Test("--pids-limit, --cpus reach the cgroup, stats shows them; --cap-drop and seccomp=unconfined reach the process; SIGKILL of the supervisor then gc leaves no cgroup")
     func appliedAndCollected() throws {
         try withHostSandbox { sandbox in
             try withAccountsRootfs(applets: ["grep", "cat", "sleep"]) { rootfs in
@@ -87,6 +87,15 @@ struct LimitsCLITests {
                     let cpu = "/sys/fs/cgroup/cpu/" + sandbox.cgroupParent + "/" + id
                     #expect(try String(contentsOfFile: cpu + "/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
                 }
+                let stats = sandbox.berth(["stats", "--no-stream", "--json", "bounded"])
+                let sample = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [[String: Any]], "\(stats)")
+                #expect(sample.count == 1 && sample[0]["name"] as? String == "bounded" && sample[0]["pids"] as? Int == 1
+                        && sample[0]["pidsLimit"] as? Int == 20 && sample[0]["memoryLimit"] is NSNull && sample[0]["cpuPercent"] is Double,
+                        "\(stats)")
+                let table = sandbox.berth(["stats", "--no-stream"]).stdout.split(separator: "\n")
+                #expect(table.count == 2 && table[0].hasPrefix("CONTAINER ID  NAME     CPU %") && table[1].contains("bounded"), "\(table)")
+                let missing = sandbox.berth(["stats", "--no-stream", "nosuch"])
+                #expect(missing.status == 1 && missing.stderr.contains("nosuch"), "\(missing)")
                 let supervisor = try #require(record["supervisorPid"] as? Int)
                 #expect(kill(pid_t(supervisor), SIGKILL) == 0)
                 #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
