@@ -14,6 +14,9 @@ package enum CLIHints {
     /// namespace the command works in, for an error whose object does not say where it is.
     package static func message(for error: BerthError, netns: String? = commandNamespace.withLock { $0 }) -> String {
         var text = error.message
+        // A limit or confinement option's value is refused in the library's words ("invalid
+        // memory size"); say which option it came from.
+        if let parameter = error.parameter, confinementParameters.contains(parameter) { text = flag(for: parameter) + ": " + text }
         if let cause = error.cause as? BerthError {
             text += ": " + message(for: cause, netns: netns)
         } else if let cause = error.cause {
@@ -70,6 +73,15 @@ package enum CLIHints {
         "workingDirectory": "--workdir", "environment": "-e", "internal": "--internal", "stateDirectory": "--state-dir",
         "command": "command", "privileged": "--privileged", "usesExistingBridge": "--bridge-existing", "user": "--user", "volumes": "-v",
         "readOnlyRootfs": "--read-only", "terminal": "-t", "interactive": "-i", "restart": "--restart", "stdio": "stdio",
+        "memory": "--memory", "memorySwap": "--memory-swap", "cpus": "--cpus", "cpuShares": "--cpu-shares",
+        "cpusetCPUs": "--cpuset-cpus", "cpusetMems": "--cpuset-mems", "pids": "--pids-limit", "capabilities": "--cap-add/--cap-drop",
+        "securityOptions": "--security-opt", "seccomp": "--security-opt seccomp=", "noNewPrivileges": "--security-opt no-new-privileges",
+    ]
+
+    /// The request fields of `berth run`'s limit and confinement options.
+    package static let confinementParameters: Set<String> = [
+        "memory", "memorySwap", "cpus", "cpuShares", "cpusetCPUs", "cpusetMems", "pids", "capabilities", "securityOptions",
+        "seccomp", "noNewPrivileges",
     ]
 
     /// What repairs a problem `berth check` or `berth reconcile` reports, as a command.

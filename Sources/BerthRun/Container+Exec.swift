@@ -33,7 +33,8 @@ extension Container {
                                                  environment: (settings?.environment ?? []) + environment,
                                                  workingDirectory: workingDirectory ?? settings?.workingDirectory, stdin: stdin, stdout: stdout,
                                                  stderr: stderr, privileged: privileged, user: user ?? settings?.user, terminal: terminal,
-                                                 terminalSize: terminalSize, confinement: settings?.confinement ?? Confinement())
+                                                 terminalSize: terminalSize, confinement: settings?.confinement ?? Confinement(),
+                                                 cgroup: currentCgroup(id: record.id, manager: manager))
         // The pid could have been reused between the check and the namespace files' opening.
         guard target.isAlive else {
             _ = try? process.signal(SIGKILL)

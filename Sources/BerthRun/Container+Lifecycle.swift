@@ -56,8 +56,9 @@ extension Container {
     }
 
     /// Stops the containers whose supervisor is gone (killed, or crashed): kills the command
-    /// if it still runs, releases its endpoint, address and ports and records it exited (or
-    /// removes it, if it was to be removed on exit). Also removes logs no container owns.
+    /// if it still runs, releases its endpoint, address, ports and cgroup and records it exited
+    /// (or removes it, if it was to be removed on exit). Also removes the cgroups and logs no
+    /// running container owns.
     /// Returns the containers it stopped.
     ///
     /// Call it before `NetworkManager.gc()`; that one then finds nothing left of them.
@@ -67,6 +68,7 @@ extension Container {
         for record in records where record.status != .exited && !record.isSupervised {
             handled.append(try reapOrphan(record, manager: manager))
         }
+        try removeOrphanedCgroups(manager: manager)
         let known = Set(try list(manager: manager).map(\.id))
         for id in ContainerLog.ids(state: manager.store.directory) where !known.contains(id) {
             ContainerLog.remove(state: manager.store.directory, id: id)
@@ -82,11 +84,12 @@ extension Container {
     /// removed on exit is removed. Returns whether it restarts.
     static func finish(_ record: ContainerRecord, exit: ContainerExit, restart: RestartPolicy, mayRestart: Bool = true,
                        manager: NetworkManager) throws(BerthError) -> Bool {
+        let oomKilled = wasOOMKilled(id: record.id, manager: manager)
         try release(record, manager: manager)
         let now = StateClock.now()
         let restarting = try manager.containerStore().write { tx throws(BerthError) -> Bool in
             let row = try tx.requireContainer(id: record.id)
-            try tx.markExited(id: record.id, exitCode: exit.code, finished: now)
+            try tx.markExited(id: record.id, exitCode: exit.code, finished: now, oomKilled: oomKilled)
             if mayRestart, restart.restarts(after: exit, restarts: row.restartCount), try tx.markRestarting(id: record.id) { return true }
             try tx.setSupervisor(id: record.id, nil)
             return false
@@ -130,18 +133,20 @@ extension Container {
             _ = process.waitForExit(timeout: .seconds(10))
             code = 128 + SIGKILL
         }
+        let oomKilled = wasOOMKilled(id: record.id, manager: manager)
         try release(record, manager: manager)
         let now = StateClock.now()
         var left = record
         try manager.containerStore().write { tx throws(BerthError) in
             guard try tx.container(id: record.id) != nil else { return }
-            try tx.markExited(id: record.id, exitCode: code, finished: now)
+            try tx.markExited(id: record.id, exitCode: code, finished: now, oomKilled: oomKilled)
             try tx.setSupervisor(id: record.id, nil)
         }
         left.status = .exited
         left.process = nil
         left.supervisor = nil
         left.exitCode = code
+        left.oomKilled = oomKilled
         left.finished = now
         if record.options?.autoRemove == true {
             try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }

@@ -36,7 +36,8 @@ public enum Container {
     /// `/etc/resolv.conf` written into the rootfs, then the command released.
     ///
     /// The process runs under `options.process.confinement` (Docker's capabilities and
-    /// seccomp profile by default). `options.limits` must be empty for now: see `RunOptions.limits`.
+    /// seccomp profile by default), in a cgroup of its own with `options.limits` (see
+    /// `cgroups(manager:)`), entered before its command runs and removed when it ends.
     ///
     /// Each step that fails undoes the ones before it: a taken name, a port conflict or a
     /// missing command leaves no process, endpoint or record behind.
@@ -74,12 +75,9 @@ public enum Container {
     /// for later starts. The row reserves the name.
     static func create(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         try options.validate()
-        // A container's cgroup is not made here yet: a limit is refused, never ignored.
-        guard options.limits.isEmpty else {
-            throw BerthError(.unsupported, "resource limits are not applied to a container that Container.run starts yet",
-                             hint: "make the cgroup with CgroupManager and start the process with ContainerProcess.spawn(_:cgroup:)",
-                             operation: .run, parameter: "limits")
-        }
+        // What the host cannot limit (a controller it lacks, a cpuset outside its CPUs) is
+        // refused before anything exists; `launch` makes the cgroup.
+        if !options.limits.isEmpty { try cgroups(manager: manager).check(options.limits) }
         // What the process would fail on, checked before anything exists (the default
         // network included): an unknown user.
         if let user = options.process.user { _ = try ContainerUser.resolve(user, root: options.process.rootfs ?? "/") }
@@ -105,7 +103,14 @@ public enum Container {
         io?.apply(to: &spec)
         if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
         let store = try manager.containerStore()
-        let process = try ContainerProcess.spawn(spec)
+        let cgroup = try makeCgroup(record, options: options, manager: manager)
+        let process: ContainerProcess
+        do {
+            process = try ContainerProcess.spawn(spec, cgroup: cgroup)
+        } catch {
+            try? removeCgroup(id: record.id, manager: manager)
+            throw error
+        }
         io?.spawned(terminal: process.terminal)
         guard let identity = ProcessIdentity.of(pid: process.pid) else {
             process.abort()
@@ -164,9 +169,10 @@ public enum Container {
     }
 
     /// Releases what a container holds while it runs: its endpoint, address and published
-    /// ports. Idempotent.
+    /// ports, and its cgroup (killing anything left in it). Idempotent.
     static func release(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
         if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
+        try removeCgroup(id: record.id, manager: manager)
     }
 
     /// A port another container holds, said with that container's name.

@@ -48,6 +48,9 @@ public struct ContainerRecord: Sendable, Hashable {
     public var finished: Int64?
     /// The status its command last ended with (128 + N for signal N), while not running.
     public var exitCode: Int32?
+    /// Whether the OOM killer ended a process of its last run (Docker's `OOMKilled`): its
+    /// cgroup's memory limit was reached. Such a command usually exited 137 (SIGKILL).
+    public var oomKilled: Bool
     /// How many times its supervisor restarted it since it was last started.
     public var restartCount: Int
     /// A stop or removal was asked for: its supervisor restarts it no more.
@@ -58,7 +61,8 @@ public struct ContainerRecord: Sendable, Hashable {
 
     public init(id: String, name: String, endpointID: String?, network: String, process: ProcessIdentity?, supervisor: ProcessIdentity?,
                 command: [String], hostname: String, rootfs: String?, status: Status, created: Int64, started: Int64? = nil,
-                finished: Int64? = nil, exitCode: Int32? = nil, restartCount: Int = 0, stopRequested: Bool = false, options: RunOptions? = nil) {
+                finished: Int64? = nil, exitCode: Int32? = nil, restartCount: Int = 0, stopRequested: Bool = false, options: RunOptions? = nil,
+                oomKilled: Bool = false) {
         self.id = id
         self.name = name
         self.endpointID = endpointID
@@ -76,6 +80,7 @@ public struct ContainerRecord: Sendable, Hashable {
         self.restartCount = restartCount
         self.stopRequested = stopRequested
         self.options = options
+        self.oomKilled = oomKilled
     }
 
     /// What `docker ps` calls the image: the root filesystem, or `host` for the host's files.

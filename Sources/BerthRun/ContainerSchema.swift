@@ -15,7 +15,7 @@ import BerthNetwork
 enum ContainerSchema {
     static let owner = "BerthRun"
 
-    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle])
+    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle, oomKilled])
 
     /// Version 1: the `containers` table as BerthNetwork's schema version 2 created it (with
     /// the command as a JSON array), adopted where it exists and created where it does not.
@@ -134,5 +134,11 @@ enum ContainerSchema {
             INSERT INTO container_args SELECT container, position, arg FROM container_args_saved;
             DROP TABLE container_args_saved;
             """)
+    }
+
+    /// Version 4: whether the OOM killer ended a process of the container's last run
+    /// (Docker's `OOMKilled`), read from its cgroup when the run ends. Older rows: false.
+    @Sendable static func oomKilled(_ tx: StateTransaction) throws(BerthError) {
+        try tx.db().script("ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0 CHECK (oom_killed IN (0, 1));")
     }
 }

@@ -6,7 +6,7 @@ import BerthNetwork
 extension StateTransaction {
     private static let containerColumns = """
         id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time, hostname, rootfs, status, created,
-        started, finished, exit_code, restart_count, stop_requested, settings
+        started, finished, exit_code, restart_count, stop_requested, settings, oom_killed
         """
 
     /// Records a new container. Throws `.alreadyExists` naming the holder if its name or id
@@ -20,14 +20,14 @@ extension StateTransaction {
         if try self.container(id: container.id) != nil {
             throw BerthError(.alreadyExists, "container \(container.id) already exists", object: .container(container.id), operation: .run, parameter: "id")
         }
-        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(container.id), .text(container.name), container.endpointID.map(SQLValue.text) ?? .null, .text(container.network),
             container.process.map { .int($0.pid) } ?? .null, container.process.map { .bits($0.startTime) } ?? .null,
             container.supervisor.map { .int($0.pid) } ?? .null, container.supervisor.map { .bits($0.startTime) } ?? .null,
             .text(container.hostname), container.rootfs.map(SQLValue.text) ?? .null, .text(container.status.rawValue), .integer(container.created),
             container.started.map(SQLValue.integer) ?? .null, container.finished.map(SQLValue.integer) ?? .null,
             container.exitCode.map { .int(Int($0)) } ?? .null, .int(container.restartCount), .int(container.stopRequested ? 1 : 0),
-            container.options.map { .text($0.json(includingCommand: false).render()) } ?? .null,
+            container.options.map { .text($0.json(includingCommand: false).render()) } ?? .null, .int(container.oomKilled ? 1 : 0),
         ])
         try insertArguments(container.command, container: container.id)
     }
@@ -55,9 +55,11 @@ extension StateTransaction {
         try update(id, "status = 'running', pid = ?, start_time = ?, started = ?", [.int(process.pid), .bits(process.startTime), .integer(started)])
     }
 
-    /// Its command ended with `exitCode`: status exited, no process.
-    func markExited(id: String, exitCode: Int32, finished: Int64) throws(BerthError) {
-        try update(id, "status = 'exited', pid = NULL, start_time = NULL, exit_code = ?, finished = ?", [.int(Int(exitCode)), .integer(finished)])
+    /// Its command ended with `exitCode` (`oomKilled`: the OOM killer ended a process of its
+    /// run): status exited, no process.
+    func markExited(id: String, exitCode: Int32, finished: Int64, oomKilled: Bool = false) throws(BerthError) {
+        try update(id, "status = 'exited', pid = NULL, start_time = NULL, exit_code = ?, finished = ?, oom_killed = ?",
+                   [.int(Int(exitCode)), .integer(finished), .int(oomKilled ? 1 : 0)])
     }
 
     /// Its supervisor will start it again, unless a stop was asked for: returns false then.
@@ -222,7 +224,8 @@ extension StateTransaction {
             process: identities[0], supervisor: identities[1],
             command: [], hostname: row.text(8), rootfs: row.isNull(9) ? nil : row.text(9),
             status: status, created: row.int64(11), started: row.isNull(12) ? nil : row.int64(12), finished: row.isNull(13) ? nil : row.int64(13),
-            exitCode: exitCode, restartCount: Int(clamping: row.int64(15)), stopRequested: row.int64(16) != 0)
+            exitCode: exitCode, restartCount: Int(clamping: row.int64(15)), stopRequested: row.int64(16) != 0,
+            oomKilled: row.int64(18) != 0)
         return RawContainer(record: record, settings: row.isNull(17) ? nil : row.text(17))
     }
 }

@@ -18,6 +18,7 @@ enum ContainerTable {
             ("kind", .string("container")), ("id", .string(container.id)), ("name", .string(container.name)),
             ("image", .string(container.image)), ("command", .array(container.command.map(JSON.string))),
             ("status", .string(container.status.rawValue)), ("exitCode", container.exitCode.map { .int($0) } ?? .null),
+            ("oomKilled", .bool(container.oomKilled)),
             ("orphaned", .bool(container.status != .exited && !container.isSupervised)),
             ("pid", container.process.map { .int($0.pid) } ?? .null), ("supervisorPid", container.supervisor.map { .int($0.pid) } ?? .null),
             ("network", .string(container.network)), ("hostname", .string(container.hostname)), ("rootfs", .optional(container.rootfs)),

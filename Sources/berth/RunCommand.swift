@@ -89,6 +89,7 @@ struct RunArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Restart the command when it ends: no, on-failure[:N] or always.", valueName: "POLICY")) var restart = "no"
     @Flag(help: "Remove the container when its command ends.") var rm = false
     @Flag(help: "Keep all capabilities and an unmasked /proc and /sys, as docker run --privileged.") var privileged = false
+    @OptionGroup(title: "Limits and confinement") var confine: ConfinementArguments
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments (after '--').", valueName: "COMMAND"))
     var command: [String] = []
 
@@ -104,11 +105,12 @@ struct RunArguments: ParsableArguments {
         process.mounts = try volume.map { text throws(BerthError) in try Self.volume(text) }
         process.readOnlyRootfs = readOnly
         process.terminal = tty
+        process.confinement = try confine.confinement()
         return RunOptions(
             process: process, name: name, network: try ContainerNetwork(parsing: network),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
-            interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm)
+            interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm, limits: try confine.limits())
     }
 
     /// `--env-file` entries first, then `-e`, so `-e` wins, as in Docker; a name alone takes

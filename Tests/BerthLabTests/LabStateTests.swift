@@ -116,7 +116,7 @@ struct LabRecordTests {
             let versions = try store.read { tx throws(BerthError) in
                 try tx.db().query("SELECT owner || ' ' || version FROM schema_versions ORDER BY owner") { row in row.text(0) }
             }
-            #expect(versions == ["BerthLab 1", "BerthRun 3"])
+            #expect(versions == ["BerthLab 1", "BerthRun 4"])
             // BerthNetwork's own tables are versioned by user_version (4: publications, 5: instance), apart from the owners above.
             let own = try store.read { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA user_version") { row in row.int(0) } }
             #expect(own == StateSchema.migrations.count && own == 5)

@@ -104,3 +104,16 @@ struct RunValuesTests {
         #expect(try ContainerUser.resolve("0", root: root).uid == 0)
     }
 }
+
+@Suite("Container.cgroupParent")
+struct CgroupParentTests {
+    @Test("berth for the default state; berth-<16 hex digits of FNV-1a> for another (the kernel tests check the sandbox agrees)")
+    func parent() {
+        #expect(Container.cgroupParent(stateDirectory: "/var/lib/berth") == "berth")
+        // FNV-1a 64 of the empty string is its offset basis.
+        #expect(Container.cgroupParent(stateDirectory: "") == "berth-cbf29ce484222325")
+        let other = Container.cgroupParent(stateDirectory: "/tmp/s")
+        #expect(other.hasPrefix("berth-") && other.count == 22)
+        #expect(other != Container.cgroupParent(stateDirectory: "/tmp/t"))
+    }
+}

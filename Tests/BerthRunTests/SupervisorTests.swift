@@ -138,14 +138,15 @@ struct SupervisorKernelTests {
         }
     }
 
-    @Test("the confinement crosses to the supervisor: unshare -U is refused under Docker's profile and runs unconfined; limits are refused, not ignored")
+    @Test("the confinement crosses to the supervisor: unshare -U is refused under Docker's profile and runs unconfined; limits apply (a fork past --pids-limit 1 fails)")
     func confinementCrosses() throws {
         try withHostSandbox { sandbox in
             try withRootfs { rootfs in
                 try rootfs.addApplets(["unshare"])
                 let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
-                func detached(_ confinement: Confinement, limits: ResourceLimits = ResourceLimits()) throws -> ContainerExit {
-                    let spec = ContainerSpec(command: ["unshare", "-U", "true"], rootfs: rootfs.path, confinement: confinement)
+                func detached(_ confinement: Confinement, limits: ResourceLimits = ResourceLimits(),
+                              command: [String] = ["unshare", "-U", "true"]) throws -> ContainerExit {
+                    let spec = ContainerSpec(command: command, rootfs: rootfs.path, confinement: confinement)
                     let started = try Supervisor.start(RunOptions(process: spec, network: .none, limits: limits),
                                                        stateDirectory: sandbox.stateDirectory, entry: entry)
                     // The supervisor exits with the command's status.
@@ -156,13 +157,14 @@ struct SupervisorKernelTests {
                 let admin = Confinement(capabilities: try CapabilitySet.docker.adjusted(adding: ["SYS_ADMIN"], dropping: []))
                 #expect(try detached(admin) == .exited(0))
 
-                let limited = #expect(throws: BerthError.self) { try detached(Confinement(), limits: ResourceLimits(pids: 20)) }
-                #expect(limited?.code == .unsupported && limited?.parameter == "limits", "\(String(describing: limited))")
+                let forking = ["sh", "-c", "true & wait"]
+                #expect(try detached(Confinement(), limits: ResourceLimits(pids: 2), command: forking) == .exited(0))
+                #expect(try detached(Confinement(), limits: ResourceLimits(pids: 1), command: forking) != .exited(0))
                 let invalid = #expect(throws: BerthError.self) { try detached(Confinement(), limits: ResourceLimits(memory: 1 << 20)) }
                 #expect(invalid?.code == .invalidArgument && invalid?.parameter == "memory")
-                // The three that ran stay, exited, until removed; the refused ones left nothing.
+                // The five that ran stay, exited, until removed; the refused one left nothing.
                 let left = try Container.list(manager: manager)
-                #expect(left.count == 3 && left.allSatisfy { $0.status == .exited }, "\(left)")
+                #expect(left.count == 5 && left.allSatisfy { $0.status == .exited }, "\(left)")
                 for record in left { try Container.remove(record.name, manager: manager) }
                 #expect(try Container.list(manager: manager).isEmpty)
             }

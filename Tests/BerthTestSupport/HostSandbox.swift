@@ -71,6 +71,30 @@ public final class HostSandbox: @unchecked Sendable {
         for nsName in names.reversed() { try? NetworkNamespace.delete(named: nsName) }
         try? NetworkNamespace.delete(named: name)
         try? FileManager.default.removeItem(atPath: stateDirectory)
+        removeCgroupParent()
+    }
+
+    /// The cgroup parent `berth run` uses for this sandbox's state directory: `berth-` and the
+    /// FNV-1a hash of its path (as `Container.cgroupParent(stateDirectory:)`, which a test
+    /// checks this against; BerthTestSupport does not depend on BerthRun).
+    public var cgroupParent: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in stateDirectory.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "berth-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Removes the (empty) cgroup parent the containers of this sandbox's state used, in
+    /// every tree under /sys/fs/cgroup. One still holding a container's cgroup stays (a
+    /// leak the test reports on its own).
+    private func removeCgroupParent() {
+        let root = "/sys/fs/cgroup"
+        var trees = [root]
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: root) { trees += names.map { root + "/" + $0 } }
+        for tree in trees { _ = rmdir(tree + "/" + cgroupParent) }
     }
 }
 

@@ -1,6 +1,14 @@
-import BerthCore
+public import BerthCore
 
 extension CgroupManager {
+    /// What `create` checks before it makes anything: `limits` valid, and possible on this
+    /// host (its controllers mounted, a cpuset within its CPUs). For a caller that wants to
+    /// refuse a run before it makes anything else.
+    public func check(_ limits: ResourceLimits) throws(BerthError) {
+        try limits.validate()
+        try checkHost(limits)
+    }
+
     /// Refuses what the host cannot do, before anything is made.
     func checkHost(_ limits: ResourceLimits) throws(BerthError) {
         let needs: [(CgroupController, Bool, String, String)] = [

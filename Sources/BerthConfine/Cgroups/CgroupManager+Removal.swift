@@ -15,6 +15,15 @@ extension CgroupManager {
         return ids.sorted()
     }
 
+    /// Container `id`'s cgroup as it exists now, in the trees where its directory is (what a
+    /// command entering the container joins), or nil if it has none.
+    public func existing(id: String) -> ContainerCgroup? {
+        guard Self.isName(Substring(id)) else { return nil }
+        let all = cgroup(id: id)
+        let present = all.directories.filter { filesystem.exists($0.value) }
+        return present.isEmpty ? nil : ContainerCgroup(id: id, version: all.version, directories: present)
+    }
+
     /// The processes in a container's cgroup now (pids as the caller's pid namespace sees them).
     public func processes(_ cgroup: ContainerCgroup) throws(BerthError) -> [Int32] {
         var pids: Set<Int32> = []

@@ -1,0 +1,96 @@
+public import BerthCore
+public import BerthNetwork
+public import BerthConfine
+
+/// Each container's cgroup: made by `launch` before its process exists (the process is
+/// created in it or joins it before its command runs), removed when the run ends
+/// (`release`), joined by `exec`, and swept by `removeOrphans` after a crash.
+extension Container {
+    /// The cgroup manager for the containers of `manager`'s state. The parent is `berth` for
+    /// the default state directory; any other state directory gets a parent of its own,
+    /// `berth-<hash of its path>`, so that garbage collection of one state (which removes
+    /// every cgroup under its parent that no container of its own holds) never touches the
+    /// containers of another.
+    public static func cgroups(manager: NetworkManager) throws(BerthError) -> CgroupManager {
+        try CgroupManager(parent: cgroupParent(stateDirectory: manager.store.directory))
+    }
+
+    /// `berth`, or `berth-` and the FNV-1a hash of the state directory's path in hex.
+    public static func cgroupParent(stateDirectory: String) -> String {
+        if stateDirectory == StateStore.defaultDirectory { return CgroupManager.defaultParent }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in stateDirectory.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return CgroupManager.defaultParent + "-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Makes the cgroup a run of `record` goes into, with `options.limits`. Without limits a
+    /// host with no usable cgroup hierarchy runs the container without one (nothing is then
+    /// limited, only stats and OOM detection are missing); a limit is never ignored.
+    static func makeCgroup(_ record: ContainerRecord, options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerCgroup? {
+        let cgroups: CgroupManager
+        do {
+            cgroups = try Self.cgroups(manager: manager)
+        } catch {
+            if options.limits.isEmpty { return nil }
+            throw error.with(operation: .run)
+        }
+        do throws(BerthError) {
+            return try cgroups.create(id: record.id, limits: options.limits, restrictDevices: !options.process.privileged)
+        } catch where error.code == .alreadyExists {
+            // Left by a run whose supervisor died before removing it: nothing of this
+            // container runs now (launch is only called then), so it is stale.
+            try cgroups.remove(cgroups.cgroup(id: record.id))
+            return try cgroups.create(id: record.id, limits: options.limits, restrictDevices: !options.process.privileged)
+        }
+    }
+
+    /// Removes container `id`'s cgroup, killing anything still in it. Idempotent; a host
+    /// without cgroups has nothing to remove.
+    static func removeCgroup(id: String, manager: NetworkManager) throws(BerthError) {
+        guard let cgroups = try? Self.cgroups(manager: manager) else { return }
+        guard let cgroup = cgroups.existing(id: id) else { return }
+        try cgroups.remove(cgroup)
+    }
+
+    /// The cgroup of a running container, for a command entering it.
+    static func currentCgroup(id: String, manager: NetworkManager) -> ContainerCgroup? {
+        (try? Self.cgroups(manager: manager))?.existing(id: id)
+    }
+
+    /// Whether the OOM killer ended a process in container `id`'s cgroup during this run
+    /// (read before `release` removes the cgroup).
+    static func wasOOMKilled(id: String, manager: NetworkManager) -> Bool {
+        guard let cgroups = try? Self.cgroups(manager: manager), let cgroup = cgroups.existing(id: id) else { return false }
+        return ((try? cgroups.oomKills(cgroup)) ?? 0) > 0
+    }
+
+    /// Removes the cgroups of this state's containers that have none that could be running
+    /// (not recorded, or exited): what a supervisor SIGKILLed left.
+    static func removeOrphanedCgroups(manager: NetworkManager) throws(BerthError) {
+        guard let cgroups = try? Self.cgroups(manager: manager) else { return }
+        let active = Set(try list(manager: manager).filter { $0.status != .exited }.map(\.id))
+        try cgroups.removeOrphans(keeping: active)
+    }
+}
+
+extension Container {
+    /// What a running container consumes now, from its cgroup (`docker stats`' figures; two
+    /// samples give CPU %, see `CgroupStats.cpuPercent`). A container that is not running
+    /// has no cgroup: `.conflict`.
+    public static func stats(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) -> CgroupStats {
+        guard record.status == .running, let cgroups = try? Self.cgroups(manager: manager), let cgroup = cgroups.existing(id: record.id) else {
+            throw BerthError(.conflict, "container \(record.name) is not running", object: .container(record.name), operation: .stats,
+                             remedy: .listExisting(.container))
+        }
+        return try cgroups.stats(cgroup)
+    }
+}
+
+extension BerthError.Operation {
+    /// Reading a container's resource use.
+    public static let stats = BerthError.Operation(rawValue: "stats")
+}

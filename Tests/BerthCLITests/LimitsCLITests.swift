@@ -1,0 +1,111 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+enum CgroupControllers {
+    /// The v1 (or v2) memory, cpu and pids controllers are mounted where Berth looks.
+    static var usable: Bool {
+        ["memory", "cpu", "pids"].allSatisfy { FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\($0)/cgroup.procs") }
+            || ((try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8))
+                .map { text in ["memory", "cpu", "pids"].allSatisfy { text.split(whereSeparator: \.isWhitespace).contains(Substring($0)) } } ?? false)
+    }
+}
+
+/// `berth run`'s limit and confinement options through the built binary, in a host sandbox.
+@Suite("berth run limits (kernel)", .enabled(if: KernelTests.enabled && CgroupControllers.usable))
+struct LimitsCLITests {
+    /// The container's directory in the pids tree (v1) or the one tree (v2).
+    private func cgroupDirectory(_ sandbox: HostSandbox, id: String) -> String {
+        let v1 = "/sys/fs/cgroup/pids/" + sandbox.cgroupParent + "/" + id
+        return FileManager.default.fileExists(atPath: "/sys/fs/cgroup/pids") ? v1 : "/sys/fs/cgroup/" + sandbox.cgroupParent + "/" + id
+    }
+
+    @Test("bad limits and capabilities: the error names the option; nothing is started or recorded")
+    func refusals() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                let cases: [([String], String)] = [
+                    (["--memory", "lots"], "--memory: "),
+                    (["--memory", "1m"], "--memory: "),
+                    (["--memory-swap", "64m"], "--memory-swap: "),
+                    (["--cpus", "0"], "--cpus: "),
+                    (["--cpu-shares", "1"], "--cpu-shares: "),
+                    (["--cpuset-cpus", "4000"], "--cpuset-cpus: "),
+                    (["--pids-limit", "many"], "--pids-limit: "),
+                    (["--cap-add", "NET_FLY"], "--cap-add/--cap-drop: "),
+                    (["--security-opt", "apparmor=x"], "--security-opt: "),
+                    (["--cap-drop", "SETUID", "-u", "bob"], "--cap-add/--cap-drop: switching to user bob needs the SETUID and SETGID"),
+                ]
+                for detach in [[], ["-d"]] {
+                    for (options, prefix) in cases {
+                        let result = sandbox.berth(["run"] + detach + options + ["--rootfs", rootfs.path, "--", "true"])
+                        #expect(result.status == 1 && result.stderr.contains("berth: " + prefix), "\(options): \(result)")
+                    }
+                }
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.vethsGone(sandbox))
+            }
+        }
+    }
+
+    @Test("--memory 32m: allocating 128 MB is OOM-killed, exit 137, ps -a says so; the cgroup goes with the run")
+    func oomKilled() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs(applets: ["dd"]) { rootfs in
+                let run = sandbox.berth(["run", "--name", "hog", "--network", "none", "--memory", "32m", "--rootfs", rootfs.path, "--",
+                                         "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"])
+                #expect(run.status == 137, "\(run)")
+                let record = try #require(try ContainerCLI.container(sandbox, "hog"))
+                #expect(record["exitCode"] as? Int == 137 && record["oomKilled"] as? Bool == true, "\(record)")
+                #expect(sandbox.berth(["ps", "-a"]).stdout.contains("Exited (137)"))
+                let id = try #require(record["id"] as? String)
+                #expect(!FileManager.default.fileExists(atPath: cgroupDirectory(sandbox, id: id)))
+                #expect(sandbox.berth(["rm", "hog"]).status == 0)
+            }
+        }
+    }
+
+    @Test("--pids-limit, --cpus reach the cgroup, stats shows them; --cap-drop and seccomp=unconfined reach the process; SIGKILL of the supervisor then gc leaves no cgroup")
+    func appliedAndCollected() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs(applets: ["grep", "cat", "sleep"]) { rootfs in
+                let status = sandbox.berth(["run", "--rm", "--network", "none", "--cap-drop", "NET_RAW", "--security-opt", "seccomp=unconfined",
+                                            "--rootfs", rootfs.path, "--", "grep", "-E", "^(CapEff|Seccomp):", "/proc/self/status"])
+                // Docker's 14 capabilities without NET_RAW (bit 13); no filter.
+                #expect(status.stdout == "CapEff:\t00000000a80405fb\nSeccomp:\t0\n", "\(status)")
+                let confined = sandbox.berth(["run", "--rm", "--network", "none", "--rootfs", rootfs.path, "--", "grep", "^Seccomp:", "/proc/self/status"])
+                #expect(confined.stdout == "Seccomp:\t2\n", "\(confined)")
+
+                #expect(sandbox.berth(["run", "-d", "--name", "bounded", "--network", "none", "--pids-limit", "20", "--cpus", "0.5",
+                                       "--rootfs", rootfs.path, "--", "sleep", "1000"]).status == 0)
+                let record = try #require(try ContainerCLI.container(sandbox, "bounded"))
+                let id = try #require(record["id"] as? String)
+                let directory = cgroupDirectory(sandbox, id: id)
+                #expect(try String(contentsOfFile: directory + "/pids.max", encoding: .utf8) == "20\n")
+                if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cpu") {
+                    let cpu = "/sys/fs/cgroup/cpu/" + sandbox.cgroupParent + "/" + id
+                    #expect(try String(contentsOfFile: cpu + "/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
+                }
+                let stats = sandbox.berth(["stats", "--no-stream", "--json", "bounded"])
+                let sample = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [[String: Any]], "\(stats)")
+                #expect(sample.count == 1 && sample[0]["name"] as? String == "bounded" && sample[0]["pids"] as? Int == 1
+                        && sample[0]["pidsLimit"] as? Int == 20 && sample[0]["memoryLimit"] is NSNull && sample[0]["cpuPercent"] is Double,
+                        "\(stats)")
+                let table = sandbox.berth(["stats", "--no-stream"]).stdout.split(separator: "\n")
+                #expect(table.count == 2 && table[0].hasPrefix("CONTAINER ID  NAME     CPU %") && table[1].contains("bounded"), "\(table)")
+                let missing = sandbox.berth(["stats", "--no-stream", "nosuch"])
+                #expect(missing.status == 1 && missing.stderr.contains("nosuch"), "\(missing)")
+                let supervisor = try #require(record["supervisorPid"] as? Int)
+                #expect(kill(pid_t(supervisor), SIGKILL) == 0)
+                #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
+                #expect(FileManager.default.fileExists(atPath: directory), "the supervisor died without removing it")
+                #expect(sandbox.berth(["gc"]).status == 0)
+                #expect(!FileManager.default.fileExists(atPath: directory))
+                let collected = try #require(try ContainerCLI.container(sandbox, "bounded"))
+                #expect(collected["exitCode"] as? Int == 137 && collected["oomKilled"] as? Bool == false, "\(collected)")
+                #expect(sandbox.berth(["rm", "bounded"]).status == 0)
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+@testable import BerthConfine
+import BerthCore
+import BerthNetwork
+@testable import BerthRun
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// `Container.run` with limits, on the host's real cgroup tree (under the sandbox state's own
+/// parent, `berth-<hash>`), in a host sandbox.
+@Suite("Container.run limits (kernel)", .enabled(if: CgroupSupport.available))
+struct ContainerCgroupKernelTests {
+    private func withContainers<T>(_ body: (NetworkManager, BusyboxRootfs, CgroupManager) throws -> T) throws -> T {
+        try withHostSandbox { sandbox in
+            try withRootfs { rootfs in
+                try rootfs.addApplets(["dd", "seq", "grep"])
+                let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+                let cgroups = try Container.cgroups(manager: manager)
+                #expect(cgroups.parent == sandbox.cgroupParent)
+                return try body(manager, rootfs, cgroups)
+            }
+        }
+    }
+
+    private func spec(_ script: String, _ rootfs: BusyboxRootfs, stdout: Int32? = nil) -> ContainerSpec {
+        ContainerSpec(command: ["sh", "-c", script], rootfs: rootfs.path, stdout: stdout)
+    }
+
+    @Test("--memory 32m: a command that allocates 128 MB is OOM-killed, exit 137; the cgroup goes when it ends")
+    func oomKill() throws {
+        try withContainers { manager, rootfs, cgroups in
+            var limits = ResourceLimits()
+            limits.memory = 32 << 20
+            let container = try Container.run(RunOptions(process: spec("dd if=/dev/zero of=/dev/null bs=128M count=1", rootfs),
+                                                         network: .none, limits: limits), manager: manager)
+            let cgroup = try #require(cgroups.existing(id: container.record.id))
+            let memory = try #require(cgroup.directory(.memory))
+            #expect(try String(contentsOfFile: memory + "/memory.limit_in_bytes", encoding: .utf8) == "33554432\n")
+            #expect(try container.wait() == .signaled(SIGKILL))
+            let exited = try Container.find(container.record.id, manager: manager)
+            #expect(exited.exitCode == 137 && exited.oomKilled)
+            #expect(cgroups.existing(id: container.record.id) == nil, "released with the run")
+            try Container.remove(container.record.id, manager: manager)
+        }
+    }
+
+    @Test("--pids-limit 20: forks past 20 fail inside, the container keeps running")
+    func pidsLimit() throws {
+        try withContainers { manager, rootfs, cgroups in
+            var limits = ResourceLimits()
+            limits.pids = 20
+            let out = try OutputPipe()
+            let script = "sh -c 'for i in $(seq 30); do sleep 1000 & done' 2>&1; echo up; exec sleep 1000"
+            let container = try Container.run(RunOptions(process: spec(script, rootfs, stdout: out.write), network: .none, limits: limits),
+                                              manager: manager)
+            out.closeWrite()
+            var text = ""
+            var byte: UInt8 = 0
+            while !text.hasSuffix("up\n"), Foundation.read(out.read, &byte, 1) == 1 { text.append(Character(UnicodeScalar(byte))) }
+            #expect(text.contains("can't fork"), "\(text)")
+            let cgroup = try #require(cgroups.existing(id: container.record.id))
+            #expect(try String(contentsOfFile: try #require(cgroup.directory(.pids)) + "/pids.max", encoding: .utf8) == "20\n")
+            let stats = try cgroups.stats(cgroup)
+            #expect(stats.pidsLimit == 20 && stats.pids >= 19 && stats.pids <= 20, "\(stats)")
+            #expect(container.record.process?.isAlive == true)
+            try container.stop(timeout: .zero)
+            #expect(cgroups.existing(id: container.record.id) == nil)
+            #expect(try cgroups.containerIDs().isEmpty)
+            let stopped = try Container.find(container.record.id, manager: manager)
+            #expect(stopped.exitCode == 137 && !stopped.oomKilled, "killed by stop, not by the OOM killer")
+            try Container.remove(container.record.id, manager: manager)
+        }
+    }
+
+    @Test("--cpus 0.5: quota 50000 of 100000; exec joins the container's cgroup; remove leaves none")
+    func cpusAndExec() throws {
+        try withContainers { manager, rootfs, cgroups in
+            var limits = ResourceLimits()
+            limits.nanoCPUs = 500_000_000
+            let container = try Container.run(RunOptions(process: spec("exec sleep 1000", rootfs), name: "half", network: .none, limits: limits),
+                                              manager: manager)
+            let cgroup = try #require(cgroups.existing(id: container.record.id))
+            let cpu = try #require(cgroup.directory(.cpu))
+            if cgroups.hierarchy.version == 1 {
+                #expect(try String(contentsOfFile: cpu + "/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
+                #expect(try String(contentsOfFile: cpu + "/cpu.cfs_period_us", encoding: .utf8) == "100000\n")
+            } else {
+                #expect(try String(contentsOfFile: cpu + "/cpu.max", encoding: .utf8) == "50000 100000\n")
+            }
+            let out = try OutputPipe()
+            let exec = try Container.exec("half", command: ["cat", "/proc/self/cgroup"], stdout: out.write, manager: manager)
+            out.closeWrite()
+            let output = out.readAll()
+            #expect(try exec.wait() == .exited(0))
+            let line = output.split(separator: "\n").first { $0.split(separator: ":")[1].split(separator: ",").contains("pids") }
+            #expect(line?.hasSuffix(":/\(cgroups.parent)/\(container.record.id)") == true, "\(output)")
+            try container.stop(timeout: .zero)
+            try Container.remove("half", manager: manager)
+            #expect(cgroups.existing(id: container.record.id) == nil)
+            #expect(try cgroups.containerIDs().isEmpty)
+        }
+    }
+
+    @Test("a limit the host cannot apply is refused before anything exists")
+    func refusedBeforeAnything() throws {
+        try withContainers { manager, rootfs, cgroups in
+            var limits = ResourceLimits()
+            limits.cpusetCPUs = try CPUList(parsing: "4000")
+            let error = #expect(throws: BerthError.self) {
+                try Container.run(RunOptions(process: spec("true", rootfs), network: .none, limits: limits), manager: manager)
+            }
+            #expect(error?.parameter == "cpusetCPUs", "\(String(describing: error))")
+            #expect(try Container.list(manager: manager).isEmpty)
+            #expect(try cgroups.containerIDs().isEmpty)
+        }
+    }
+
+    @Test("gc: a cgroup no recorded container holds (its supervisor killed) is removed with what runs in it")
+    func orphanedCgroup() throws {
+        try withContainers { manager, rootfs, cgroups in
+            let id = RecordID.generate()
+            let cgroup = try cgroups.create(id: id, limits: ResourceLimits(pids: 5))
+            let process = try ContainerProcess.spawn(ContainerSpec(command: ["sleep", "1000"], rootfs: rootfs.path), cgroup: cgroup)
+            try process.start()
+            #expect(try cgroups.containerIDs() == [id])
+            _ = try Container.removeOrphans(manager: manager)
+            #expect(try process.wait() == .signaled(SIGKILL))
+            #expect(try cgroups.containerIDs().isEmpty)
+        }
+    }
+}
