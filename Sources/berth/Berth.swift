@@ -15,7 +15,7 @@ struct Berth: ParsableCommand {
         abstract: "Container networking for Linux: networks, endpoints, namespaces, links, addresses and routes.",
         version: berthVersion,
         subcommands: [
-            NetworkCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
+            NetworkCommand.self, InspectCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
             RunCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self, StatsCommand.self,
             HookCommand.self, LabCommand.self,

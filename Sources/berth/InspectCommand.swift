@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import Berth
+
+/// `berth inspect`: containers' settings and state as a JSON array in `docker inspect`'s
+/// shape (its essentials: Id, Name, State, HostConfig, NetworkSettings, Config), from what
+/// the container records and the settings it keeps for restarts.
+///
+/// Like `docker inspect`, a name that matches nothing is reported on stderr after the others
+/// print, and the exit status is then 1.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show containers' settings and state as JSON, as 'docker inspect' does.",
+        discussion: "Networks are inspected with 'berth network inspect'.")
+
+    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var state: StateOption
+
+    func validate() throws {
+        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
+    }
+
+    func run() throws {
+        let manager = try state.manager()
+        let endpoints = Dictionary(try manager.endpoints(network: nil).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var found: [JSON] = []
+        var failures: [BerthError] = []
+        for name in containers {
+            do {
+                let record = try Container.find(name, manager: manager)
+                found.append(ContainerInspection.json(record, endpoint: record.endpointID.flatMap { endpoints[$0] }))
+            } catch {
+                failures.append(error)
+            }
+        }
+        Output.json(.array(found))
+        for failure in failures { Output.error(CLIHints.message(for: failure)) }
+        if !failures.isEmpty { Output.terminate(status: 1) }
+    }
+}
+
+/// One container in `docker inspect`'s shape. Unset limits are 0 (and PidsLimit null), as
+/// Docker shows them (MemorySwap: the effective one, twice Memory unless given); the Name has Docker's leading '/'; times are RFC 3339 in UTC, to the
+/// second (what the records hold).
+enum ContainerInspection {
+    static func json(_ container: ContainerRecord, endpoint: EndpointRecord?) -> JSON {
+        let command = container.command
+        let running = container.status == .running
+        var state: [(String, JSON)] = [
+            ("Status", .string(container.status.rawValue)), ("Running", .bool(running)),
+            ("Restarting", .bool(container.status == .restarting)), ("OOMKilled", .bool(container.oomKilled)),
+            ("Orphaned", .bool(container.status != .exited && !container.isSupervised)),
+            ("Pid", .int(running ? container.process?.pid ?? 0 : 0)), ("ExitCode", .int(container.exitCode ?? 0)),
+        ]
+        if let started = container.started { state.append(("StartedAt", .string(timestamp(started)))) }
+        if let finished = container.finished { state.append(("FinishedAt", .string(timestamp(finished)))) }
+        return .object([
+            ("Id", .string(container.id)), ("Created", .string(timestamp(container.created))),
+            ("Path", .string(command.first ?? "")), ("Args", .array(command.dropFirst().map(JSON.string))),
+            ("State", .object(state)), ("Name", .string("/" + container.name)), ("RestartCount", .int(container.restartCount)),
+            ("HostConfig", hostConfig(container.options)),
+            ("Config", config(container)),
+            ("NetworkSettings", networkSettings(container, endpoint: endpoint)),
+        ])
+    }
+
+    static func hostConfig(_ options: RunOptions?) -> JSON {
+        guard let options else { return .null }
+        let limits = options.limits
+        let process = options.process
+        let capabilities = process.confinement.capabilities
+        let added = capabilities.members.filter { !CapabilitySet.docker.contains($0) }
+        let dropped = CapabilitySet.docker.members.filter { !capabilities.contains($0) }
+        let names = { (list: [Capability]) -> JSON in list.isEmpty ? .null : .array(list.map { .string($0.description) }) }
+        var security: [JSON] = []
+        if process.confinement.seccomp == nil, !process.privileged { security.append(.string("seccomp=unconfined")) }
+        if process.confinement.noNewPrivileges { security.append(.string("no-new-privileges")) }
+        let swap: JSON = switch limits.effectiveMemorySwap {
+        case nil: .int(0)
+        case .unlimited: .int(-1)
+        case .total(let bytes): .int(bytes)
+        }
+        let (policy, retries): (String, Int) = switch options.restart {
+        case .no: ("no", 0)
+        case .always: ("always", 0)
+        case .onFailure(let count): ("on-failure", count ?? 0)
+        }
+        return .object([
+            ("Binds", process.mounts.isEmpty ? .null : .array(process.mounts.map { .string($0.description) })),
+            ("NetworkMode", .string("\(options.network)")),
+            ("PortBindings", .array(options.ports.map { .string("\($0)") })),
+            ("RestartPolicy", .object([("Name", .string(policy)), ("MaximumRetryCount", .int(retries))])),
+            ("AutoRemove", .bool(options.autoRemove)),
+            ("CapAdd", names(added)), ("CapDrop", names(dropped)),
+            ("Privileged", .bool(process.privileged)), ("ReadonlyRootfs", .bool(process.readOnlyRootfs)),
+            ("SecurityOpt", security.isEmpty ? .null : .array(security)),
+            ("Memory", .int(limits.memory ?? 0)), ("MemorySwap", swap), ("NanoCpus", .int(limits.nanoCPUs ?? 0)),
+            ("CpuShares", .int(limits.cpuShares ?? 0)), ("CpusetCpus", .string(limits.cpusetCPUs.map { "\($0)" } ?? "")),
+            ("CpusetMems", .string(limits.cpusetMems.map { "\($0)" } ?? "")), ("PidsLimit", limits.pids.map { .int($0) } ?? .null),
+        ])
+    }
+
+    static func config(_ container: ContainerRecord) -> JSON {
+        let process = container.options?.process
+        return .object([
+            ("Hostname", .string(container.hostname)), ("User", .string(process?.user ?? "")),
+            ("Env", .array((process?.environment ?? []).map(JSON.string))), ("Cmd", .array(container.command.map(JSON.string))),
+            ("WorkingDir", .string(process?.workingDirectory ?? "")), ("Image", .string(container.image)),
+            ("OpenStdin", .bool(container.options?.interactive ?? false)), ("Tty", .bool(process?.terminal ?? false)),
+        ])
+    }
+
+    /// The endpoint while the container has one (a stopped container has no address or ports).
+    static func networkSettings(_ container: ContainerRecord, endpoint: EndpointRecord?) -> JSON {
+        var ports: [(String, JSON)] = []
+        for port in endpoint?.ports ?? [] {
+            let key = "\(port.containerPort)/\(port.proto)"
+            let binding = JSON.object([("HostIp", .string("\(port.hostAddress)")), ("HostPort", .string("\(port.hostPort)"))])
+            if let index = ports.firstIndex(where: { $0.0 == key }), case .array(let bindings) = ports[index].1 {
+                ports[index].1 = .array(bindings + [binding])
+            } else {
+                ports.append((key, .array([binding])))
+            }
+        }
+        return .object([
+            ("Network", .string(container.network)), ("EndpointID", .optional(container.endpointID)),
+            ("IPAddress", .string(endpoint.map { "\($0.address)" } ?? "")), ("MacAddress", .string(endpoint.map { "\($0.mac)" } ?? "")),
+            ("Ports", .object(ports)),
+        ])
+    }
+
+    /// `2026-12-01T13:25:58Z`.
+    static func timestamp(_ seconds: Int64) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        guard gmtime_r(&time, &parts) != nil else { return "" }
+        let two = { (value: Int32) in (value < 10 ? "0" : "") + String(value) }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
