@@ -101,6 +101,32 @@ struct ContainerCgroupKernelTests {
         }
     }
 
+    @Test("--cpus 0.5: two busy loops together get at most about half a CPU (wide margin: the kernel's quota bounds it, not the test's timing)")
+    func cpusThrottle() throws {
+        try withContainers { manager, rootfs, cgroups in
+            var limits = ResourceLimits()
+            limits.nanoCPUs = 500_000_000
+            // Two loops: without the quota they would take both of a 2-core host's CPUs.
+            let container = try Container.run(RunOptions(process: spec("while :; do :; done & while :; do :; done", rootfs),
+                                                         network: .none, limits: limits), manager: manager)
+            let cgroup = try #require(cgroups.existing(id: container.record.id))
+            let clock = ContinuousClock()
+            let before = try cgroups.stats(cgroup).cpuUsageNanoseconds
+            let start = clock.now
+            usleep(2_000_000)
+            let after = try cgroups.stats(cgroup).cpuUsageNanoseconds
+            let wall = clock.now - start
+            let wallNanoseconds = Double(wall.components.seconds) * 1e9 + Double(wall.components.attoseconds) / 1e9
+            let share = Double(after - before) / wallNanoseconds
+            // 20 periods of 100 ms at most 50 ms each; one period's overshoot is 0.05 more.
+            #expect(share <= 0.7, "CPU share \(share)")
+            #expect(share >= 0.02, "the loops ran: CPU share \(share)")
+            try container.stop(timeout: .zero)
+            try Container.remove(container.record.id, manager: manager)
+            #expect(cgroups.existing(id: container.record.id) == nil)
+        }
+    }
+
     @Test("a limit the host cannot apply is refused before anything exists")
     func refusedBeforeAnything() throws {
         try withContainers { manager, rootfs, cgroups in
