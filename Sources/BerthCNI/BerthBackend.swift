@@ -39,7 +39,7 @@ struct BerthBackend {
     private static func check(_ record: NetworkRecord, matches options: NetworkOptions) throws(CNIError) {
         func mismatch(_ key: String, _ recorded: String, _ asked: String) -> CNIError {
             CNIError(.invalidConfig, "network \(record.name) exists with \(key) \(recorded), but the configuration asks for \(asked)",
-                     details: "use the recorded \(key), or another network name (remove the network with 'berth network rm \(record.name)' once it has no attachments)")
+                     details: "use the recorded \(key), or another network name (or remove network \(record.name) once it has no attachments)")
         }
         if let subnet = options.subnet, subnet.network != record.subnet { throw mismatch("subnet", record.subnet.description, subnet.network.description) }
         if let gateway = options.gateway, gateway != record.gateway { throw mismatch("gateway", record.gateway.description, gateway.description) }

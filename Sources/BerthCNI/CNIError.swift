@@ -118,8 +118,8 @@ extension CNIError {
     /// A remedy in the words of someone writing a CNI network configuration.
     static func advice(_ remedy: BerthError.Remedy) -> String {
         switch remedy {
-        case .collectGarbage: "leftovers of a crash are in the way: run the runtime's CNI GC, or 'berth gc' on the host"
-        case .reconcile: "the kernel lost objects Berth recorded: run 'berth reconcile' on the host"
+        case .collectGarbage: "leftovers of a crash are in the way: the runtime's CNI GC (or a DEL of that attachment) removes them"
+        case .reconcile: "the kernel lost objects Berth recorded: DEL and ADD the attachment again to re-create them"
         case .detachEndpoints: "DEL the attachments of this network first"
         case .remove(let object): "remove \(object) first"
         case .stop(let object): "stop \(object) first"

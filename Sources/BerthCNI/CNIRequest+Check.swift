@@ -41,7 +41,7 @@ extension CNIRequest {
         }
         guard problems.isEmpty else {
             throw CNIError(.attachmentIncomplete, "attachment \(env.containerID) \(env.ifname) is incomplete: \(problems.joined(separator: "; "))",
-                           details: "DEL and ADD it again, or run 'berth reconcile' on the host if the kernel lost Berth's objects")
+                           details: "DEL and ADD it again: ADD re-creates what the kernel lost")
         }
         return nil
     }

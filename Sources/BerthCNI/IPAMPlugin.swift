@@ -12,6 +12,11 @@ import BerthCore
 ///
 /// The process must ignore SIGPIPE (berth-cni's `main` does): a plugin that exits without
 /// reading its stdin would otherwise kill the caller.
+///
+/// This is the one program Berth's networking code starts, and only because the CNI
+/// protocol is defined that way: an `ipam` section names a plugin executable (host-local,
+/// static, dhcp) that the main plugin must run with the same config. Berth's own IPAM
+/// (no `ipam` section) and all kernel work stay in-process, over netlink.
 public struct IPAMPlugin: Sendable {
     /// The plugin's `type` (the file name in `CNI_PATH`).
     public let type: String

@@ -33,7 +33,7 @@ public enum HookMessages {
         if let hint = error.hint, !mentionsFlag(hint) { return hint }
         switch error.code {
         case .permissionDenied: return "the runtime must run the hook as root"
-        case .state, .alreadyExists: return "run 'berth gc' in the host's network namespace to remove leftovers"
+        case .state, .alreadyExists: return "leftovers of a crash are in the way: the next poststop for that container, or Berth's garbage collection in the host's network namespace, removes them"
         default: return nil
         }
     }
@@ -41,13 +41,13 @@ public enum HookMessages {
     static func words(for remedy: BerthError.Remedy) -> String {
         switch remedy {
         case .collectGarbage:
-            return "run 'berth gc' in the host's network namespace to remove leftovers"
+            return "leftovers of a crash are in the way: the next poststop for that container, or Berth's garbage collection in the host's network namespace, removes them"
         case .reconcile:
-            return "run 'berth reconcile' to restore what the kernel lost"
+            return "the kernel lost objects Berth recorded: Berth's reconcile in the host's network namespace restores them"
         case .detachEndpoints:
             return "delete the containers attached to it first"
         case .remove(let object) where object.kind == .endpoint:
-            return "delete container \(object.name) first, or detach its endpoint with 'berth detach \(object.name)'"
+            return "delete container \(object.name) first, or detach its endpoint (id \(object.name))"
         case .remove(let object):
             return "remove \(object) first"
         case .stop(let object):
@@ -58,9 +58,9 @@ public enum HookMessages {
         case .privilege(let capability):
             return "the runtime must run the hook as root or with \(capability)"
         case .listExisting(let kind) where kind == .network:
-            return "create it with 'berth network create', or leave annotation \(HookAnnotations.network) out for the default network"
+            return "create that network first, or leave annotation \(HookAnnotations.network) out for the default network"
         case .listExisting(let kind):
-            return "list the existing \(kind.rawValue)s with berth"
+            return "choose one of the existing \(kind.rawValue)s"
         }
     }
 

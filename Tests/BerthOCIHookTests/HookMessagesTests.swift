@@ -12,19 +12,19 @@ struct HookMessagesTests {
                 == "berth-oci-hook: createRuntime: container second: port 0.0.0.0:8080/tcp is already published by endpoint first (choose another value in annotation berth.publish)")
         let network = BerthError(.notFound, "no network named \"web\"", object: .network("web"), remedy: .listExisting(.network))
         #expect(HookMessages.describe(network, stage: .createRuntime).hasSuffix(
-            "(create it with 'berth network create', or leave annotation berth.network out for the default network)"))
+            "(create that network first, or leave annotation berth.network out for the default network)"))
         let privilege = BerthError(.permissionDenied, "cannot create veth", remedy: .privilege("CAP_NET_ADMIN"))
         #expect(HookMessages.describe(privilege, stage: nil) == "berth-oci-hook: cannot create veth (the runtime must run the hook as root or with CAP_NET_ADMIN)")
         let endpoint = BerthError(.conflict, "in use", object: .port("tcp 0.0.0.0:80"), remedy: .remove(.endpoint("c9")))
         #expect(HookMessages.describe(endpoint, stage: .createRuntime, container: "c8")
-                == "berth-oci-hook: createRuntime: container c8: in use (delete container c9 first, or detach its endpoint with 'berth detach c9')")
+                == "berth-oci-hook: createRuntime: container c8: in use (delete container c9 first, or detach its endpoint (id c9))")
     }
 
     @Test("a library hint naming a CLI flag is replaced by advice that fits a hook")
     func flagHints() {
         let clash = BerthError(.alreadyExists, "host veth vb0 of endpoint c1 already exists", hint: "run 'berth gc' to remove leftovers")
         #expect(HookMessages.describe(clash, stage: .createRuntime)
-                == "berth-oci-hook: createRuntime: host veth vb0 of endpoint c1 already exists (run 'berth gc' in the host's network namespace to remove leftovers)")
+                == "berth-oci-hook: createRuntime: host veth vb0 of endpoint c1 already exists (leftovers of a crash are in the way: the next poststop for that container, or Berth's garbage collection in the host's network namespace, removes them)")
         let address = BerthError(.invalidArgument, "10.1.0.9 is outside 10.88.0.0/16", hint: "choose another --ip", parameter: "address")
         #expect(HookMessages.describe(address, stage: nil) == "berth-oci-hook: 10.1.0.9 is outside 10.88.0.0/16 (fix annotation berth.ip)")
         let plain = BerthError(.conflict, "port in use by nginx", hint: "choose another host port, or stop that process")
