@@ -108,6 +108,9 @@ final class Tmux {
         let closeOthers = "for fd in $(ls /proc/$$/fd); do if [ \"$fd\" -gt 2 ]; then eval \"exec $fd>&-\"; fi; done"
         let started = Command.run(["bash", "-c", closeOthers + "; exec " + command + " </dev/null >/dev/null 2>&1"])
         guard started.succeeded else { throw SandboxError("tmux new-session failed: \(started)") }
+        // The server's and the pane's pids, for close: kill-server alone has left servers
+        // (and the pane's `sleep 1000`) running after a passing test.
+        try tmux(["display-message", "-p", "-t", "0", "#{pid} #{pane_pid}"]).stdout.write(toFile: directory + "/pids", atomically: true, encoding: .utf8)
     }
 
     /// Types `text` and Enter.
@@ -144,7 +147,18 @@ final class Tmux {
     }
 
     func close() {
+        let pids = (file("pids") ?? "").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
         tmux(["kill-server"])
+        // Whatever is still there is ours only if its command line says so (pids are reused).
+        if pids.count == 2 {
+            let (server, pane) = (pids[0], pids[1])
+            if let line = try? String(contentsOfFile: "/proc/\(pane)/cmdline", encoding: .utf8), line.contains(directory) {
+                kill(-pane, SIGKILL)  // the pane's shell leads its process group, with its sleep
+            }
+            if let line = try? String(contentsOfFile: "/proc/\(server)/cmdline", encoding: .utf8), line.contains(socket) {
+                kill(server, SIGKILL)
+            }
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
