@@ -42,7 +42,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 make_host "oh$$-docker"
-"$BERTH" hook install --docker-only --runtime-wrapper "$W/bin/berth-oci-runtime" --hook "$HOOK" | head -n 1 | sed "s/^/[$OH_NAME] /"
+# The whole output is read first: `| head -n 1` under pipefail fails when berth writes its
+# second line after head has quit (SIGPIPE).
+INSTALLED=$("$BERTH" hook install --docker-only --runtime-wrapper "$W/bin/berth-oci-runtime" --hook "$HOOK")
+say "${INSTALLED%%$'\n'*}"
 jq -n --arg w "$W/bin/berth-oci-runtime" '{runtimes: {berth: {path: $w}}}' >"$W/daemon.json"
 # The hooks find Berth's state through the wrapper, which passes BERTH_STATE_DIR on.
 nsenter --net=/run/netns/"$HOSTNS" env BERTH_STATE_DIR="$STATE" \
