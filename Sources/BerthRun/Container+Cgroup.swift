@@ -74,6 +74,9 @@ extension Container {
         guard let cgroups = try? Self.cgroups(manager: manager) else { return }
         let active = Set(try list(manager: manager).filter { $0.status != .exited }.map(\.id))
         try cgroups.removeOrphans(keeping: active)
+        // A state directory of its own (tests, experiments) has a parent of its own that
+        // would otherwise stay behind, empty, after its last container.
+        if active.isEmpty { cgroups.removeParentIfUnused() }
     }
 }
 

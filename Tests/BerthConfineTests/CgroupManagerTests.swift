@@ -207,6 +207,37 @@ struct CgroupManagerV1Tests {
         #expect(!fs.isDirectory("/sys/fs/cgroup/cpuset/berth/dead"))
         #expect(fs.isDirectory("/sys/fs/cgroup/memory/docker/abc") && fs.isDirectory("/sys/fs/cgroup/memory/other"))
     }
+
+    @Test("a parent of its own goes when it holds nothing; one still in use and the default berth stay")
+    func unusedParent() throws {
+        let own = try CgroupManager(hierarchy: .hybrid, parent: "berth-0123", filesystem: fs)
+        _ = try own.create(id: "a", limits: ResourceLimits(cpusetCPUs: CPUList([0])))
+        _ = try cgroups.create(id: "b", limits: ResourceLimits())
+        #expect(!own.removeParentIfUnused(), "a cgroup is still in it")
+        #expect(fs.isDirectory("/sys/fs/cgroup/memory/berth-0123/a"))
+        try own.remove(own.cgroup(id: "a"))
+        #expect(own.removeParentIfUnused())
+        for tree in ["cpu", "cpuacct", "cpuset", "devices", "memory", "pids"] {
+            #expect(!fs.isDirectory("/sys/fs/cgroup/\(tree)/berth-0123"), "\(tree)")
+        }
+        try cgroups.remove(cgroups.cgroup(id: "b"))
+        #expect(!cgroups.removeParentIfUnused())
+        #expect(fs.isDirectory("/sys/fs/cgroup/memory/berth"))
+    }
+
+    @Test("a create racing the parent's removal makes the parent again (cpuset filled in) and succeeds")
+    func createRacingParentRemoval() throws {
+        let own = try CgroupManager(hierarchy: .hybrid, parent: "berth-0123", filesystem: fs)
+        _ = try own.create(id: "first", limits: ResourceLimits())
+        try own.remove(own.cgroup(id: "first"))
+        fs.removeBeforeNextChild(of: "/sys/fs/cgroup/cpuset/berth-0123")
+        let cgroup = try own.create(id: "second", limits: ResourceLimits(cpusetCPUs: CPUList([1])))
+        #expect(fs.log.contains("rmdir /sys/fs/cgroup/cpuset/berth-0123"))
+        #expect(fs.isDirectory("/sys/fs/cgroup/cpuset/berth-0123/second"))
+        #expect(fs.file("/sys/fs/cgroup/cpuset/berth-0123/cpuset.cpus") == "0-1")
+        #expect(fs.file("/sys/fs/cgroup/cpuset/berth-0123/second/cpuset.cpus") == "1")
+        #expect(cgroup.directories[.cpuset] == "/sys/fs/cgroup/cpuset/berth-0123/second")
+    }
 }
 
 @Suite("CgroupManager on v2 (fake tree)")

@@ -141,7 +141,7 @@ struct ContainerCgroupKernelTests {
         }
     }
 
-    @Test("gc: a cgroup no recorded container holds (its supervisor killed) is removed with what runs in it")
+    @Test("gc: a cgroup no recorded container holds (its supervisor killed) is removed with what runs in it, then the state's empty parent")
     func orphanedCgroup() throws {
         try withContainers { manager, rootfs, cgroups in
             let id = RecordID.generate()
@@ -152,6 +152,12 @@ struct ContainerCgroupKernelTests {
             _ = try Container.removeOrphans(manager: manager)
             #expect(try process.wait() == .signaled(SIGKILL))
             #expect(try cgroups.containerIDs().isEmpty)
+            // With no container left, the state's own parent goes too (the sandbox's cleanup
+            // would otherwise be what removes it).
+            #expect(!cgroups.parentDirectories.isEmpty)
+            for directory in cgroups.parentDirectories {
+                #expect(access(directory, F_OK) != 0, "\(directory) is left")
+            }
         }
     }
 }

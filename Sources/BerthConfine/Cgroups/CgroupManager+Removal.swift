@@ -82,4 +82,20 @@ extension CgroupManager {
         }
         return removed
     }
+
+    /// Removes the Berth parent from every tree when it holds no container's cgroup — for
+    /// parents of their own (`berth-<hash>` of a temporary state directory), which nothing
+    /// else would ever remove; the default parent is kept. A parent that still holds a
+    /// cgroup (one made since the caller looked) refuses the rmdir (EBUSY) and is kept, and a
+    /// create racing this makes the parent again (see `create`). Returns whether any was removed.
+    @discardableResult
+    public func removeParentIfUnused() -> Bool {
+        guard parent != Self.defaultParent else { return false }
+        var removed = false
+        for directory in parentDirectories where filesystem.exists(directory) {
+            guard ((try? filesystem.subdirectories(directory)) ?? ["?"]).isEmpty else { continue }
+            if (try? filesystem.removeDirectory(directory)) != nil { removed = true }
+        }
+        return removed
+    }
 }

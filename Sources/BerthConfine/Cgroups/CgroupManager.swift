@@ -100,12 +100,22 @@ public struct CgroupManager: Sendable {
         do throws(BerthError) {
             for path in cgroup.paths {
                 let parentPath = String(path.dropLast(id.count + 1))
-                try makeParent(parentPath, cpuset: cgroup.directories[.cpuset] == path)
-                if case .unified(let root, _) = hierarchy {
-                    try enableControllers(cgroup.directories.keys.sorted(), root: root, parentPath: parentPath)
+                let prepareParent = { () throws(BerthError) in
+                    try makeParent(parentPath, cpuset: cgroup.directories[.cpuset] == path)
+                    if case .unified(let root, _) = hierarchy {
+                        try enableControllers(cgroup.directories.keys.sorted(), root: root, parentPath: parentPath)
+                    }
                 }
+                try prepareParent()
                 do throws(BerthError) {
-                    try filesystem.makeDirectory(path)
+                    do throws(BerthError) {
+                        try filesystem.makeDirectory(path)
+                    } catch where errnoCode(error) == ENOENT {
+                        // A gc of the same state removed the empty parent (`removeParentIfUnused`)
+                        // between `makeParent` and this mkdir: make it again, once.
+                        try prepareParent()
+                        try filesystem.makeDirectory(path)
+                    }
                 } catch where errnoCode(error) == EEXIST {
                     // Left by a crash: garbage collection (`removeOrphans`) removes it.
                     throw BerthError(.alreadyExists, "cgroup \(path) of container \(id) already exists", object: .cgroup(path),
@@ -121,7 +131,8 @@ public struct CgroupManager: Sendable {
         return cgroup
     }
 
-    /// The Berth parent: made on first use and kept (it holds every container's cgroup).
+    /// The Berth parent: made on first use and kept while it holds containers' cgroups
+    /// (the default `berth` parent is always kept, as Docker keeps `docker`).
     private func makeParent(_ path: String, cpuset: Bool) throws(BerthError) {
         var current = ""
         for component in path.split(separator: "/") {

@@ -17,6 +17,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         var files: [String: String] = [:]
         var log: [String] = []
         var killed: [Int32] = []
+        var removeBeforeChild: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -49,9 +50,21 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
 
     public func isDirectory(_ path: String) -> Bool { state.withLock { $0.directories.contains(path) } }
 
+    /// The next `makeDirectory` of a child of `parent` first removes `parent` (logged as
+    /// "rmdir"), as a concurrent garbage collection that found it empty would.
+    public func removeBeforeNextChild(of parent: String) {
+        state.withLock { _ = $0.removeBeforeChild.insert(parent) }
+    }
+
     public func makeDirectory(_ path: String) throws(BerthError) {
         let files = controlFiles(path)
         try state.withLock { (state) throws(BerthError) in
+            let parent = Self.parent(of: path)
+            if state.removeBeforeChild.remove(parent) != nil, !state.directories.contains(where: { $0.hasPrefix(parent + "/") }) {
+                state.directories.remove(parent)
+                state.files = state.files.filter { !$0.key.hasPrefix(parent + "/") }
+                state.log.append("rmdir \(parent)")
+            }
             guard !state.directories.contains(path) else { throw Self.failure("create cgroup \(path)", EEXIST) }
             guard state.directories.contains(Self.parent(of: path)) else { throw Self.failure("create cgroup \(path)", ENOENT) }
             state.directories.insert(path)
