@@ -60,6 +60,8 @@ extension Container {
             guard null >= 0 else { throw .system("open /dev/null", Errno(errno)) }
         }
         defer { if null >= 0 { close(null) } }
+        SignalForwarding.hold()
+        defer { SignalForwarding.stop() }
         let process = try exec(nameOrID, command: command, environment: environment, workingDirectory: workingDirectory,
                                stdin: interactive ? attachment.stdin : null, stdout: attachment.stdout, stderr: attachment.stderr,
                                privileged: privileged, user: user, terminal: terminal, terminalSize: attachment.terminal.flatMap(TerminalSize.of),
@@ -69,7 +71,6 @@ extension Container {
             null = -1
         }
         SignalForwarding.forward(to: process)
-        defer { SignalForwarding.stop() }
         guard let master = process.terminal else { return try process.wait() }
         defer { close(master) }
         let raw = interactive ? RawTerminal(attachment.stdin) : nil

@@ -36,6 +36,9 @@ final class Supervision {
         // A caller that stops reading (`berth run … | head -1`) must not kill the supervisor.
         let previousPipeAction = signal(SIGPIPE, SIG_IGN)
         defer { signal(SIGPIPE, previousPipeAction) }
+        // Caught from here on: a signal while the container is being set up waits for its
+        // command instead of killing this process half-way.
+        SignalForwarding.hold()
         defer { SignalForwarding.stop() }
         let clock = ContinuousClock()
         var delay: Duration?
