@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "BerthNetwork", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "CSQLite", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         // Limits and confinement of a container: capabilities, the seccomp profile and its BPF
         // compiler, cgroups. Pure Swift over files and values; BerthRun applies them.
-        .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "BerthConfine", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "BerthConfine", "CBerthShim"]),
         .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
         // The OCI runtime hook's logic; the executable only parses arguments and exits.

@@ -261,10 +261,13 @@ struct CgroupManagerV2Tests {
             "write /sys/fs/cgroup/berth/c1/cpu.max 50000 100000",
             "write /sys/fs/cgroup/berth/c1/cpu.weight 20",
             "write /sys/fs/cgroup/berth/c1/pids.max 20",
+            "bpf-device /sys/fs/cgroup/berth/c1 64",
         ])
-        // Already enabled: nothing more to write on the way down.
-        _ = try cgroups.create(id: "c2", limits: ResourceLimits(pids: 5))
+        #expect(fs.deviceProgram("/sys/fs/cgroup/berth/c1")?.rules == DeviceRule.docker)
+        // Already enabled: nothing more to write on the way down. Privileged: no device filter.
+        _ = try cgroups.create(id: "c2", limits: ResourceLimits(pids: 5), restrictDevices: false)
         #expect(fs.log.suffix(2) == ["mkdir /sys/fs/cgroup/berth/c2", "write /sys/fs/cgroup/berth/c2/pids.max 5"])
+        #expect(fs.deviceProgram("/sys/fs/cgroup/berth/c2") == nil)
     }
 
     @Test("stats and OOM kills from v2's files")

@@ -4,11 +4,14 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
+internal import CBerthShim
 import BerthNamespace
 import SystemPackage
 
 /// kill(2) under a name `KernelCgroupFilesystem.kill` does not shadow, from Glibc or Musl alike.
 private func systemKill(_ pid: Int32, _ signal: Int32) -> Int32 { kill(pid, signal) }
+/// open(2) of a directory, under a name `KernelCgroupFilesystem.open` does not shadow.
+private func openDirectory(_ path: String) -> Int32 { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
 
 /// The few things cgroup code does to the host: directories and small files under
 /// /sys/fs/cgroup, and SIGKILL for what is left in a cgroup being removed. The kernel does
@@ -31,6 +34,8 @@ public protocol CgroupFilesystem: Sendable {
     func subdirectories(_ path: String) throws(BerthError) -> [String]
     /// SIGKILL to a process; false when it no longer exists.
     func kill(_ pid: Int32) -> Bool
+    /// Loads `program` and attaches it to the cgroup v2 directory `path` (bpf(2)).
+    func attachDeviceProgram(_ program: DeviceProgram, to path: String) throws(BerthError)
 }
 
 /// The real thing: system calls on the host's files.
@@ -97,6 +102,28 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
     }
 
     public func kill(_ pid: Int32) -> Bool { systemKill(pid, SIGKILL) == 0 }
+
+    public func attachDeviceProgram(_ program: DeviceProgram, to path: String) throws(BerthError) {
+        let bytes = program.bytes
+        var log = [CChar](repeating: 0, count: 4096)
+        let programFD = bytes.withUnsafeBytes { raw in
+            berth_bpf_load_device_program(raw.baseAddress, UInt32(program.instructions.count), &log, UInt32(log.count))
+        }
+        guard programFD >= 0 else {
+            let error = Errno.current
+            let said = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            // EPERM: no CAP_BPF/CAP_SYS_ADMIN; EINVAL: a kernel without cgroup device programs.
+            throw BerthError.system("load the device filter for \(path)" + (said.isEmpty ? "" : " (verifier: \(said))"), error,
+                                    privilege: "CAP_BPF").with(object: .file(path))
+        }
+        defer { close(programFD) }
+        let directory = openDirectory(path)
+        guard directory >= 0 else { throw Self.failure("open cgroup \(path)", Errno.current, path) }
+        defer { close(directory) }
+        guard berth_bpf_attach_device_program(directory, programFD) == 0 else {
+            throw BerthError.system("attach the device filter to \(path)", Errno.current, privilege: "CAP_BPF").with(object: .file(path))
+        }
+    }
 
     static func failure(_ operation: String, _ error: Errno, _ path: String) -> BerthError {
         BerthError.system(operation, error, privilege: "CAP_DAC_OVERRIDE").with(object: .file(path))

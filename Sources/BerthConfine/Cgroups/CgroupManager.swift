@@ -86,9 +86,9 @@ public struct CgroupManager: Sendable {
     /// host: a limit whose controller the host lacks, a cpuset outside its CPUs or more CPUs
     /// than it has are refused, and nothing is made. A failure part-way removes what it made.
     ///
-    /// `restrictDevices` (false for a privileged container) applies Docker's device allow-list on v1
-    /// (see `DeviceRule.docker`); v2 has no files for it (it takes an eBPF program), so there
-    /// it changes nothing.
+    /// `restrictDevices` (false for a privileged container) applies Docker's device allow-list
+    /// (see `DeviceRule.docker`): in the devices controller's files on v1, as a
+    /// `DeviceProgram` attached to the cgroup on v2.
     public func create(id: String, limits: ResourceLimits, restrictDevices: Bool = true) throws(BerthError) -> ContainerCgroup {
         try limits.validate()
         guard Self.isName(Substring(id)) else {
@@ -124,6 +124,10 @@ public struct CgroupManager: Sendable {
                 made.append(path)
             }
             try write(limits, into: cgroup)
+            // v2 has no devices files: the same allow-list is a program on the cgroup.
+            if restrictDevices, case .unified = hierarchy, let path = cgroup.paths.first {
+                try filesystem.attachDeviceProgram(DeviceProgram(rules: DeviceRule.docker), to: path)
+            }
         } catch {
             for path in made.reversed() { try? filesystem.removeDirectory(path) }
             throw error

@@ -18,6 +18,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         var log: [String] = []
         var killed: [Int32] = []
         var removeBeforeChild: Set<String> = []
+        var devicePrograms: [String: DeviceProgram] = [:]
     }
 
     private let state = Mutex(State())
@@ -109,6 +110,18 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
             state.directories.filter { Self.parent(of: $0) == path }.map { String($0.dropFirst(path.count + 1)) }.sorted()
         }
     }
+
+    /// Logs "bpf-device PATH N" (the program's instruction count); the directory must exist.
+    public func attachDeviceProgram(_ program: DeviceProgram, to path: String) throws(BerthError) {
+        try state.withLock { (state) throws(BerthError) in
+            guard state.directories.contains(path) else { throw Self.failure("attach the device filter to \(path)", ENOENT) }
+            state.devicePrograms[path] = program
+            state.log.append("bpf-device \(path) \(program.instructions.count)")
+        }
+    }
+
+    /// The device program attached to a directory, if any.
+    public func deviceProgram(_ path: String) -> DeviceProgram? { state.withLock { $0.devicePrograms[path] } }
 
     /// Removes the pid from every `cgroup.procs`, as if SIGKILL ended it at once.
     public func kill(_ pid: Int32) -> Bool {

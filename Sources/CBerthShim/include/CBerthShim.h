@@ -23,5 +23,6 @@ extern const int BERTH_CLONE_NEWPID;
 
 #include "BerthSpawn.h"
 #include "BerthReap.h"
+#include "BerthBPF.h"
 
 #endif
