@@ -5,7 +5,12 @@ import PackageDescription
 // (link/libstdc++.so) and no -export-dynamic, so a process touches fewer pages and looks up
 // fewer symbols before main. Only `swift build --static-swift-stdlib` links libstdc++ at all.
 let executableLinking: [LinkerSetting] = [
-    .unsafeFlags(["-L\(Context.packageDirectory)/link", "-Xlinker", "--no-export-dynamic"]),
+    .unsafeFlags([
+        "-L\(Context.packageDirectory)/link", "-Xlinker", "--no-export-dynamic",
+        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/link/hot-symbols.order",
+        "-Xlinker", "--no-warn-symbol-ordering",
+    ]),
 ]
 
 // Dependencies point one way: C modules → BerthCore → BerthNamespace → BerthNetlink
