@@ -59,9 +59,23 @@ public struct MACAddress: Sendable, Hashable, LosslessStringCodable, CustomStrin
     }
 
     public var description: String {
-        bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined(separator: ":")
+        // Written byte by byte into one buffer: the map/joined form cost ~130k instructions,
+        // 3 % of a CLI attach (callgrind, perf3), in String and array machinery.
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 17) { buffer in
+            digits.withUTF8Buffer { hex in
+                var index = 0
+                for (position, byte) in bytes.enumerated() {
+                    if position > 0 {
+                        buffer[index] = UInt8(ascii: ":")
+                        index += 1
+                    }
+                    buffer[index] = hex[Int(byte >> 4)]
+                    buffer[index + 1] = hex[Int(byte & 0x0f)]
+                    index += 2
+                }
+                return index
+            }
+        }
     }
 }

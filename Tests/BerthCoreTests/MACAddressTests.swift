@@ -35,6 +35,14 @@ struct MACAddressTests {
         #expect(mac?.bytes == [0x02, 0x42, 0x0a, 0x58, 0x00, 0x02])
         #expect(MACAddress(bytes: [1, 2, 3, 4, 5]) == nil)
         #expect(MACAddress(bytes: [1, 2, 3, 4, 5, 6, 7]) == nil)
+        #expect(MACAddress(bytes: [0x00, 0x0f, 0x10, 0xa0, 0xff, 0x09])?.description == "00:0f:10:a0:ff:09")
+        // Every byte value in every position prints as two lowercase digits and parses back.
+        for value in 0...255 {
+            let mac = MACAddress(bytes: [UInt8](repeating: UInt8(value), count: 6))
+            let pair = (value < 16 ? "0" : "") + String(value, radix: 16)
+            #expect(mac?.description == Array(repeating: pair, count: 6).joined(separator: ":"))
+            #expect(mac.flatMap { MACAddress($0.description) } == mac)
+        }
     }
 
     @Test func bits() throws {
