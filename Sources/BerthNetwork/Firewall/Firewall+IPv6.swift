@@ -81,3 +81,28 @@ extension Firewall {
         return removed
     }
 }
+
+extension Firewall {
+    /// The plan for the `ip6 berth` table: its skeleton and static rules, and the IPv6
+    /// rules of the dual-stack networks among `networks` — nothing when there is none (a
+    /// host without dual-stack networks needs no ip6 table).
+    func plan6(networks: [NetworkRecord], table6: Ruleset.TableContents?) -> Plan {
+        var plan = Plan()
+        let networkRules = networks.flatMap(rules6(of:))
+        guard !networkRules.isEmpty else { return plan }
+        guard let table6 else {
+            plan.missing.append(Item(owner: nil, object: "nftables table \(IPv6FirewallLayout.table.family) \(IPv6FirewallLayout.table.name)"))
+            for object in IPv6FirewallLayout.skeleton { plan.transaction.add(object) }
+            for rule in IPv6FirewallLayout.staticRules + networkRules { plan.transaction.add(.rule(rule)) }
+            return plan
+        }
+        planSkeleton(&plan, table: table6, skeleton: IPv6FirewallLayout.skeleton)
+        for chain in [IPv6FirewallLayout.guardChain, IPv6FirewallLayout.prerouting, IPv6FirewallLayout.output,
+                      IPv6FirewallLayout.postrouting, IPv6FirewallLayout.forward] {
+            let present = table6.chains.first { $0.chain.name == chain.name }?.rules ?? []
+            planStaticRules(&plan, chain: chain.name, present: present, staticRules: IPv6FirewallLayout.staticRules)
+            planNetworkRules(&plan, desired: networkRules.filter { $0.chain == chain.name }, present: present)
+        }
+        return plan
+    }
+}
