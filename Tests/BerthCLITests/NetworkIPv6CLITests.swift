@@ -99,3 +99,74 @@ struct NetworkIPv6CLITests {
         }
     }
 }
+
+/// Endpoints of dual-stack and IPv4-only networks in the host sandbox (issue 15): the
+/// container's IPv6 address usable at once and reached over IPv6, no IPv6 at all on an
+/// IPv4-only network's interface, ps showing both addresses, detach releasing the lease.
+@Suite("berth CLI: dual-stack endpoints (kernel)", .enabled(if: KernelTests.enabled))
+struct EndpointIPv6CLITests {
+    @Test("dual stack: the container has its IPv6 address (not tentative) and route, answers over IPv6; the host veth has no IPv6 address; ps shows both; detach frees the lease")
+    func dualStack() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.9.0.0/24", "--subnet", "fd00:9::/64"]).succeeded)
+            let ctr = try sandbox.makeNamespace()
+            let ns = try #require(ctr.name)
+            let attach = sandbox.berth(["attach", "web", "--netns", ns, "--id", "e1"])
+            try #require(attach.succeeded, "\(attach)")
+            let inside = Command.run(["ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout
+            // The global address is usable at once (its link-local one may still be tentative).
+            let global = inside.split(separator: "\n").first { $0.contains("inet6 fd00:9::2/64") }.map(String.init) ?? ""
+            #expect(global.contains("nodad") && !global.contains("tentative"), "\(inside)")
+            let routes = Command.run(["ip", "-n", ns, "-6", "route", "show", "default"]).stdout
+            #expect(routes.hasPrefix("default via fd00:9::1 dev eth0"), "\(routes)")
+            #expect(Command.run(["ip", "netns", "exec", ns, "sysctl", "-n", "net.ipv6.conf.eth0.accept_ra"]).stdout.hasPrefix("0"))
+            let ps = sandbox.berth(["ps", "--json"]).stdout
+            let endpoints = try #require(try JSONSerialization.jsonObject(with: Data(ps.utf8)) as? [[String: Any]])
+            let endpoint = try #require(endpoints.first)
+            #expect(endpoint["ip"] as? String == "10.9.0.2" && endpoint["ip6"] as? String == "fd00:9::2")
+            #expect(sandbox.berth(["ps"]).stdout.contains("10.9.0.2,fd00:9::2"))
+            let veth = try #require(endpoint["hostVeth"] as? String)
+            // addrgenmode none before the peer gave the host end carrier: no link-local address.
+            #expect(sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", veth]).stdout.isEmpty)
+            // The host reaches the container over IPv6 (the first neighbour solicitation may
+            // wait a second: docs/ipv6.md).
+            let server = try EchoServer(in: ctr, address: "::", port: 80, banner: "c1")
+            defer { server.stop() }
+            #expect((try? Probe.request(from: sandbox.namespace, to: "fd00:9::2", port: 80, timeout: 3))?.hasPrefix("c1 fd00:9::1 ") == true)
+
+            #expect(sandbox.berth(["detach", "e1"]).succeeded)
+            let other = try #require(try sandbox.makeNamespace().name)
+            try #require(sandbox.berth(["attach", "web", "--netns", other, "--id", "e2"]).succeeded)
+            let again = Command.run(["ip", "-n", other, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout
+            #expect(again.contains("inet6 fd00:9::2/64"), "\(again)")
+        }
+    }
+
+    @Test("an IPv4-only network's container interface has no IPv6 address at all, not even link-local, and IPv6 disabled")
+    func ipv4OnlyHasNoIPv6() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.9.0.0/24"]).succeeded)
+            let ns = try #require(try sandbox.makeNamespace().name)
+            try #require(sandbox.berth(["attach", "web", "--netns", ns]).succeeded)
+            // Up with carrier (the host end is on the bridge): a link-local address would be there by now.
+            let link = Command.run(["ip", "-n", ns, "link", "show", "dev", "eth0"]).stdout
+            #expect(link.contains("LOWER_UP"), "\(link)")
+            #expect(Command.run(["ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout.isEmpty)
+            #expect(Command.run(["ip", "netns", "exec", ns, "sysctl", "-n", "net.ipv6.conf.eth0.disable_ipv6"]).stdout.hasPrefix("1"))
+            #expect(!Command.run(["ip", "netns", "exec", ns, "cat", "/proc/net/if_inet6"]).stdout.contains("eth0"))
+            // IPv4 works as before.
+            #expect(Command.run(["ip", "-n", ns, "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.contains("10.9.0.2/24"))
+        }
+    }
+
+    @Test("--ip6 on an IPv4-only network is refused naming the network, nothing made")
+    func ip6OnIPv4Only() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.9.0.0/24"]).succeeded)
+            let ns = try #require(try sandbox.makeNamespace().name)
+            let result = sandbox.berth(["attach", "web", "--netns", ns, "--ip6", "fd00:9::5"])
+            #expect(result.status == 1 && result.stderr.contains("network \"web\" has no IPv6 subnet"), "\(result)")
+            #expect(!Command.run(["ip", "-n", ns, "link"]).stdout.contains("eth0"))
+        }
+    }
+}
