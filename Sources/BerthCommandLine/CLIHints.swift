@@ -68,7 +68,7 @@ package enum CLIHints {
 
     package static let flags: [String: String] = [
         "interfaceName": "--ifname", "id": "--id", "address": "--ip", "mac": "--mac", "bridge": "--bridge",
-        "subnet": "--subnet", "gateway": "--gateway", "mtu": "--mtu", "name": "--name", "ports": "-p",
+        "subnet": "--subnet", "gateway": "--gateway", "ipv6": "--ipv6", "ipv6Subnet": "--subnet", "ipv6Gateway": "--gateway", "ipv6Address": "--ip6", "mtu": "--mtu", "name": "--name", "ports": "-p",
         "namespace": "--netns", "hostname": "--hostname", "rootfs": "--rootfs", "network": "--network",
         "workingDirectory": "--workdir", "environment": "-e", "internal": "--internal", "stateDirectory": "--state-dir",
         "command": "command", "privileged": "--privileged", "usesExistingBridge": "--bridge-existing", "user": "--user", "volumes": "-v",

@@ -49,13 +49,15 @@ package enum HotPath {
         package var netns: String
         package var id: String?
         package var ip: String?
+        package var ip6: String?
         package var mac: String?
         package var ifname: String
         package var publish: [String]
         package var stateDir: String?
 
-        package init(network: String, netns: String, id: String?, ip: String?, mac: String?, ifname: String, publish: [String],
+        package init(network: String, netns: String, id: String?, ip: String?, ip6: String? = nil, mac: String?, ifname: String, publish: [String],
                      stateDir: String?) {
+            self.ip6 = ip6
             self.network = network
             self.netns = netns
             self.id = id
@@ -73,7 +75,8 @@ package enum HotPath {
                 address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
                 mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
                 interfaceName: try InterfaceName(ifname),
-                ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) })
+                ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
+                ipv6Address: try ip6.map { text throws(BerthError) in try IPv6Address(parsing: text) })
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
             let endpoint = try manager.attach(options)
@@ -111,10 +114,10 @@ package enum HotPath {
     }
 
     package static func attach(_ arguments: ArraySlice<String>) -> Attach? {
-        let single: Set = ["--netns", "--id", "--ip", "--mac", "--ifname", "--state-dir"]
+        let single: Set = ["--netns", "--id", "--ip", "--ip6", "--mac", "--ifname", "--state-dir"]
         guard let parsed = parse(arguments, single: single, repeated: ["-p": "--publish", "--publish": "--publish"]),
               parsed.positionals.count == 1, let netns = parsed.values["--netns"] else { return nil }
-        return Attach(network: parsed.positionals[0], netns: netns, id: parsed.values["--id"], ip: parsed.values["--ip"],
+        return Attach(network: parsed.positionals[0], netns: netns, id: parsed.values["--id"], ip: parsed.values["--ip"], ip6: parsed.values["--ip6"],
                       mac: parsed.values["--mac"], ifname: parsed.values["--ifname"] ?? "eth0",
                       publish: parsed.lists["--publish"] ?? [], stateDir: parsed.values["--state-dir"])
     }

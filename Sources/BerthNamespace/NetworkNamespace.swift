@@ -9,9 +9,9 @@ public import BerthCore
 
 #if canImport(Glibc)
 /// SOCK_CLOEXEC: a member of an enum in Glibc's module, a plain Int32 in Musl's.
-private let socketCloseOnExec = Int32(SOCK_CLOEXEC.rawValue)
+let socketCloseOnExec = Int32(SOCK_CLOEXEC.rawValue)
 #else
-private let socketCloseOnExec = SOCK_CLOEXEC
+let socketCloseOnExec = SOCK_CLOEXEC
 #endif
 
 /// A network namespace, held open by a file descriptor for as long as this object lives.

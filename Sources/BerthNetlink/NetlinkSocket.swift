@@ -53,11 +53,14 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     /// How long to wait for the kernel before giving up; a safety net, never hit normally.
     private static let receiveTimeoutSeconds = 30
 
-    /// Opens a socket on `bus` inside `namespace` (the caller's namespace if nil).
-    public init(_ bus: Bus, in namespace: NetworkNamespace? = nil) throws(BerthError) {
+    /// Opens a socket on `bus` inside `namespace` (the caller's namespace if nil), after
+    /// writing `sysctls` there from the same namespace thread (none without a namespace).
+    public init(_ bus: Bus, in namespace: NetworkNamespace? = nil, writing sysctls: [SysctlWrite] = []) throws(BerthError) {
         let fd: Int32
         if let namespace {
-            fd = try namespace.openSocket(domain: AF_NETLINK, type: socketRaw, protocol: bus.rawValue)
+            fd = sysctls.isEmpty
+                ? try namespace.openSocket(domain: AF_NETLINK, type: socketRaw, protocol: bus.rawValue)
+                : try namespace.openSocket(domain: AF_NETLINK, type: socketRaw, protocol: bus.rawValue, afterWriting: sysctls)
         } else {
             fd = systemSocket(AF_NETLINK, socketRaw | socketCloseOnExec, bus.rawValue)
             guard fd >= 0 else { throw .system("open a netlink socket", .current, privilege: "CAP_NET_ADMIN") }

@@ -140,7 +140,7 @@ public enum Container {
             }
             if let rootfs = spec.rootfs {
                 try ContainerFiles.writeHostname(rootfs: rootfs, hostname: record.hostname)
-                try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: endpoint.map { [.v4($0.address)] } ?? [])
+                try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: ContainerFiles.hostsAddresses(of: endpoint))
                 try ContainerFiles.writeResolvConf(rootfs: rootfs)
             }
             try process.start()

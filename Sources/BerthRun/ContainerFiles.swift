@@ -7,6 +7,7 @@ import Musl
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
 public import BerthCore
 import BerthNamespace
+public import BerthNetwork
 
 /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` inside a root filesystem, written
 /// once the container's address is known and before `ContainerProcess.start()`.
@@ -44,6 +45,13 @@ public enum ContainerFiles {
             text = resolvConf(fromHost: host)
         }
         try write(text, to: "resolv.conf", in: rootfs)
+    }
+
+    /// The addresses `/etc/hosts` names the container at: its endpoint's IPv4 address and,
+    /// on a dual-stack network, its IPv6 address; none without an endpoint.
+    public static func hostsAddresses(of endpoint: EndpointRecord?) -> [IPAddress] {
+        guard let endpoint else { return [] }
+        return [.v4(endpoint.address)] + (endpoint.ipv6Address.map { [.v6($0)] } ?? [])
     }
 
     /// The `/etc/hosts` text for `hostname` at `addresses`.

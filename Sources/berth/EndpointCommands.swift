@@ -9,6 +9,7 @@ struct AttachCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The namespace: a name from /run/netns or a path such as /proc/PID/ns/net.", valueName: "NS")) var netns: String
     @Option(help: "The endpoint id (default: 64 random hex digits).") var id: String?
     @Option(help: ArgumentHelp("A static address in the network's subnet (default: the lowest free one).", valueName: "IP")) var ip: String?
+    @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet (default: the lowest free one).", valueName: "IP")) var ip6: String?
     @Option(help: "The interface's MAC address (default: 02:42 and the four octets of its IP).") var mac: String?
     @Option(help: "The interface name inside the namespace.") var ifname = "eth0"
     @Option(name: [.customShort("p"), .customLong("publish")],
@@ -17,7 +18,7 @@ struct AttachCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        try HotPath.Attach(network: network, netns: netns, id: id, ip: ip, mac: mac, ifname: ifname, publish: publish,
+        try HotPath.Attach(network: network, netns: netns, id: id, ip: ip, ip6: ip6, mac: mac, ifname: ifname, publish: publish,
                            stateDir: state.stateDir).perform()
     }
 }
@@ -70,7 +71,8 @@ struct PsCommand: ParsableCommand {
 enum EndpointTable {
     static func print(_ endpoints: [EndpointRecord]) {
         Output.table(["ID", "NETWORK", "NETNS", "IP", "PORTS"], endpoints.map {
-            [String($0.id.prefix(12)), $0.network, $0.namespacePath, "\($0.address)", ports($0)]
+            // A dual-stack endpoint shows both addresses, IPv4 first, comma-separated.
+            [String($0.id.prefix(12)), $0.network, $0.namespacePath, "\($0.address)" + ($0.ipv6Address.map { ",\($0)" } ?? ""), ports($0)]
         })
     }
 

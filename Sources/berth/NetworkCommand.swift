@@ -12,9 +12,11 @@ struct NetworkCommand: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a bridge network.")
         @Argument(help: "The network name.") var name: String
-        @Option(help: ArgumentHelp("IPv4 subnet, such as 172.30.0.0/16 (default: a free one from 172.17-31.0.0/16, then 192.168.x.0/20).", valueName: "CIDR"))
-        var subnet: String?
-        @Option(help: ArgumentHelp("The bridge's address (default: the subnet's first host).", valueName: "IP")) var gateway: String?
+        @Option(help: ArgumentHelp("Subnet, such as 172.30.0.0/16 (default: a free one from 172.17-31.0.0/16, then 192.168.x.0/20); once more with an IPv6 subnet, such as fd00:1::/64, for dual stack.", valueName: "CIDR"))
+        var subnet: [String] = []
+        @Option(help: ArgumentHelp("The bridge's address in a subnet of its family (default: the subnet's first host; ::1 of an IPv6 subnet).", valueName: "IP"))
+        var gateway: [String] = []
+        @Flag(help: "IPv6 beside IPv4 (dual stack); without an IPv6 --subnet, a /64 of the host's unique local prefix.") var ipv6 = false
         @Option(help: ArgumentHelp("The bridge's name (default: br- and 12 hex digits of the network id).", valueName: "NAME")) var bridge: String?
         @Option(help: "MTU of the bridge and its veths (default: 1500).") var mtu: Int?
         @Flag(help: "Keep traffic inside the network: no outbound masquerade.") var `internal` = false
@@ -23,14 +25,33 @@ struct NetworkCommand: ParsableCommand {
         @OptionGroup var state: StateOption
 
         func run() throws {
+            let subnets = try Self.byFamily(subnet, flag: "--subnet") { text throws(BerthError) in try CIDR(parsing: text).family }
+            let gateways = try Self.byFamily(gateway, flag: "--gateway") { text throws(BerthError) in try IPAddress(parsing: text).family }
             let options = NetworkOptions(
                 name: name,
-                subnet: try subnet.map { text throws(BerthError) in try CIDR(parsing: text) },
-                gateway: try gateway.map { text throws(BerthError) in try IPv4Address(parsing: text) },
+                subnet: try subnets.v4.map { text throws(BerthError) in try CIDR(parsing: text) },
+                gateway: try gateways.v4.map { text throws(BerthError) in try IPv4Address(parsing: text) },
                 bridge: try bridge.map { text throws(BerthError) in try InterfaceName(text) },
-                mtu: mtu, isInternal: `internal`, usesExistingBridge: bridgeExisting)
+                mtu: mtu, isInternal: `internal`, usesExistingBridge: bridgeExisting, ipv6: ipv6,
+                ipv6Subnet: try subnets.v6.map { text throws(BerthError) in try CIDR(parsing: text) },
+                ipv6Gateway: try gateways.v6.map { text throws(BerthError) in try IPv6Address(parsing: text) })
             let network = try state.manager().createNetwork(options)
             print(network.name)
+        }
+
+        /// Sorts the values of a repeated option by family: at most one of each.
+        static func byFamily(_ values: [String], flag: String,
+                             family: (String) throws(BerthError) -> IPFamily) throws(BerthError) -> (v4: String?, v6: String?) {
+            var v4: String?, v6: String?
+            for value in values {
+                let isV6 = try family(value) == .ipv6
+                if (isV6 ? v6 : v4) != nil {
+                    throw BerthError.invalid("\(flag) is given twice for \(isV6 ? "IPv6" : "IPv4")",
+                                             hint: "give \(flag) at most once per family: one IPv4 value and one IPv6 value")
+                }
+                if isV6 { v6 = value } else { v4 = value }
+            }
+            return (v4, v6)
         }
     }
 
@@ -60,8 +81,11 @@ struct NetworkCommand: ParsableCommand {
             if output.json {
                 Output.json(.array(networks.map { NetworkJSON.network($0, endpoints: counts[$0.name] ?? 0) }))
             } else {
+                // A dual-stack network shows both families, IPv4 first, comma-separated.
                 Output.table(["NAME", "BRIDGE", "SUBNET", "GATEWAY", "ENDPOINTS", "INTERNAL"], networks.map {
-                    [$0.name, $0.bridge.rawValue, "\($0.subnet)", "\($0.gateway)", "\(counts[$0.name] ?? 0)", $0.isInternal ? "yes" : "no"]
+                    [$0.name, $0.bridge.rawValue, ([$0.subnet.description] + ($0.ipv6Subnet.map { [$0.description] } ?? [])).joined(separator: ","),
+                     (["\($0.gateway)"] + ($0.ipv6Gateway.map { [$0.description] } ?? [])).joined(separator: ","),
+                     "\(counts[$0.name] ?? 0)", $0.isInternal ? "yes" : "no"]
                 })
             }
         }
@@ -87,10 +111,12 @@ struct NetworkCommand: ParsableCommand {
                 ("Name", network.name), ("Id", network.id),
                 ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
                 ("Bridge MAC", network.bridgeMAC.map(\.description) ?? "its owner's"),
-                ("Subnet", "\(network.subnet)"), ("Gateway", "\(network.gateway)"), ("MTU", "\(network.mtu)"),
+                ("Subnet", "\(network.subnet)"), ("Gateway", "\(network.gateway)"),
+            ] + (network.ipv6Subnet.map { subnet in [("IPv6 subnet", "\(subnet)"), ("IPv6 gateway", network.ipv6Gateway.map(\.description) ?? "")] } ?? []) + [
+                ("MTU", "\(network.mtu)"),
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
             ]
-            for (key, value) in rows { print(key + ":" + String(repeating: " ", count: 12 - key.count) + value) }
+            for (key, value) in rows { print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
             if !endpoints.isEmpty {
                 print("")
                 EndpointTable.print(endpoints)
@@ -108,7 +134,7 @@ extension NetworkCommand {
         guard arguments.count >= 3, arguments[0] == "network" else { return nil }
         let command = arguments[1]
         let values: Set<String>
-        let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json"]
+        let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
         case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--state-dir"]
         case "rm", "remove", "del", "inspect": values = ["--state-dir"]
@@ -142,6 +168,7 @@ enum NetworkJSON {
         [("name", .string(network.name)), ("id", .string(network.id)), ("bridge", .string(network.bridge.rawValue)),
          ("bridgeMAC", .optional(network.bridgeMAC?.description)), ("bridgeExisting", .bool(network.bridgeAdopted)),
          ("subnet", .string("\(network.subnet)")), ("gateway", .string("\(network.gateway)")),
+         ("ipv6Subnet", .optional(network.ipv6Subnet?.description)), ("ipv6Gateway", .optional(network.ipv6Gateway?.description)),
          ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created))]
     }
 
@@ -153,7 +180,8 @@ enum NetworkJSON {
         .object([
             ("id", .string(endpoint.id)), ("network", .string(endpoint.network)), ("netns", .string(endpoint.namespacePath)),
             ("ifname", .string(endpoint.interfaceName.rawValue)), ("hostVeth", .string(endpoint.hostVeth.rawValue)),
-            ("ip", .string("\(endpoint.address)")), ("mac", .string("\(endpoint.mac)")), ("created", .int(endpoint.created)),
+            ("ip", .string("\(endpoint.address)")), ("ip6", .optional(endpoint.ipv6Address?.description)),
+            ("mac", .string("\(endpoint.mac)")), ("created", .int(endpoint.created)),
             ("ports", .array(endpoint.ports.map(port))),
         ])
     }

@@ -10,7 +10,7 @@ struct HotPathParityTests {
     /// argument-parser's reading of an attach, in HotPath's terms; nil if it refuses it.
     private func parser(attach arguments: [String]) -> HotPath.Attach? {
         guard let command = try? AttachCommand.parse(arguments) else { return nil }
-        return HotPath.Attach(network: command.network, netns: command.netns, id: command.id, ip: command.ip, mac: command.mac,
+        return HotPath.Attach(network: command.network, netns: command.netns, id: command.id, ip: command.ip, ip6: command.ip6, mac: command.mac,
                               ifname: command.ifname, publish: command.publish, stateDir: command.state.stateDir)
     }
 
@@ -52,7 +52,7 @@ struct HotPathParityTests {
 
     @Test("attach: every spelling HotPath accepts reads as argument-parser reads it")
     func attachParity() {
-        let full = ["--netns": "/run/netns/ctr1", "--id": "ep1", "--ip": "10.88.0.9", "--mac": "02:42:0a:58:00:09",
+        let full = ["--netns": "/run/netns/ctr1", "--id": "ep1", "--ip": "10.88.0.9", "--ip6": "fd00:9::9", "--mac": "02:42:0a:58:00:09",
                     "--ifname": "eth1", "--state-dir": "/tmp/berth state"]
         let cases = attachSpellings(values: full, publish: ["8080:80", "127.0.0.1:53:53/udp"])
             + attachSpellings(values: ["--netns": "ctr1"], publish: [])

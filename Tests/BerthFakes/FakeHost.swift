@@ -22,6 +22,8 @@ public final class FakeHost: @unchecked Sendable {
 
     /// The instance id a `FakeHost` gives its state, so goldens hold exact tags.
     public static let instance = "f4ce0001"
+    /// The unique local prefix a `FakeHost` gives its state, so goldens hold exact IPv6 subnets.
+    public static let uniqueLocalPrefix = UniqueLocalPrefix(globalID: 0x12_3456_789A)!
 
     /// A fresh fake kernel, or `kernel` shared with another host (another state directory
     /// on the same machine: another instance, `instance`).
@@ -30,7 +32,10 @@ public final class FakeHost: @unchecked Sendable {
         handle = try HostHandle(kernel: kernel, namespace: kernel.host, isCurrent: true)
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-fake-\(UUID().uuidString)").path
         let store = try StateStore(directory: stateDirectory)
-        try store.write { tx throws(BerthError) in try tx.setInstance(StateInstance(id: instance, legacy: legacy)) }
+        try store.write { tx throws(BerthError) in
+            try tx.setInstance(StateInstance(id: instance, legacy: legacy))
+            try tx.setUniqueLocalPrefix(FakeHost.uniqueLocalPrefix)
+        }
         manager = NetworkManager(store: store, host: handle)
     }
 

@@ -285,7 +285,8 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         guard let state = state(of: namespace) else { preconditionFailure("no namespace") }
         let address = try IPAddress(parsing: gateway)
         let oif = state.addresses.first { $0.cidr.contains(address) }?.index
-        state.routes.append(FakeRoute(family: .ipv4, destination: try CIDR(parsing: destination).network, gateway: address, oif: oif))
+        let cidr = try CIDR(parsing: destination)
+        state.routes.append(FakeRoute(family: cidr.family, destination: cidr.network, gateway: address, oif: oif))
     }
 
     /// Binds a socket in the namespace, as a listening process would; returns its inode.

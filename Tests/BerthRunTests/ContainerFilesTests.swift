@@ -1,4 +1,6 @@
 import BerthCore
+import BerthNamespace
+import BerthNetwork
 import BerthRun
 import Foundation
 import Testing
@@ -33,6 +35,17 @@ struct ContainerFilesTests {
 
             """)
         #expect(ContainerFiles.resolvConf(fromHost: "nameserver 127.0.0.1\n") == "")
+    }
+
+    @Test("/etc/hosts names a dual-stack container at both its addresses, IPv4 first; an IPv4-only one at its IPv4 address")
+    func hostsBothFamilies() throws {
+        var endpoint = EndpointRecord(id: "e1", network: "web", namespacePath: "/run/netns/e1", namespaceIdentity: NamespaceIdentity(device: 4, inode: 9),
+                                      interfaceName: try InterfaceName("eth0"), hostVeth: try InterfaceName("vb1"), address: try IPv4Address(parsing: "10.88.0.5"),
+                                      mac: try MACAddress(parsing: "02:42:0a:58:00:05"), created: 1)
+        #expect(ContainerFiles.hostsAddresses(of: endpoint).map(\.description) == ["10.88.0.5"])
+        endpoint.ipv6Address = try IPv6Address(parsing: "fd00:9::5")
+        #expect(ContainerFiles.hosts(hostname: "web", addresses: ContainerFiles.hostsAddresses(of: endpoint)).hasSuffix("\n10.88.0.5\tweb\nfd00:9::5\tweb\n"))
+        #expect(ContainerFiles.hostsAddresses(of: nil).isEmpty)
     }
 
     @Test("hostname, hosts and resolv.conf are written, creating etc when missing")

@@ -11,6 +11,9 @@ public struct AttachOptions: Sendable, Hashable {
     public var id: String?
     /// A static address inside the network's subnet; the lowest free one when nil.
     public var address: IPv4Address?
+    /// A static IPv6 address inside a dual-stack network's IPv6 subnet; the lowest free one
+    /// when nil. Refused on an IPv4-only network.
+    public var ipv6Address: IPv6Address?
     /// The interface's MAC; derived from the address (02:42:…) when nil, as Docker does.
     public var mac: MACAddress?
     /// The interface name inside the namespace.
@@ -19,7 +22,9 @@ public struct AttachOptions: Sendable, Hashable {
     public var ports: [PortSpec]
 
     public init(network: String, namespace: NamespaceReference, id: String? = nil, address: IPv4Address? = nil,
-                mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = []) throws(BerthError) {
+                mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = [],
+                ipv6Address: IPv6Address? = nil) throws(BerthError) {
+        self.ipv6Address = ipv6Address
         self.ports = ports
         self.network = network
         self.namespace = namespace

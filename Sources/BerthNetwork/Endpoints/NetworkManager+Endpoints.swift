@@ -51,6 +51,7 @@ extension NetworkManager {
                                  object: .publication(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }
             let address = try IPAM.allocate(tx, network: network, requested: options.address)
+            let ipv6Address = try IPAM.allocateIPv6(tx, network: network, requested: options.ipv6Address)
             if let mac = options.mac, mac.isMulticast || mac.isZero {
                 throw .invalid("MAC address \(mac) cannot be given to an interface", hint: "use a unicast address such as 02:42:0a:58:00:02",
                                parameter: "mac")
@@ -66,7 +67,7 @@ extension NetworkManager {
             let record = EndpointRecord(
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id, instance: instance.id), address: address,
-                mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports)
+                mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports, ipv6Address: ipv6Address)
             try tx.insertEndpoint(record)
             Trace.mark("attach: address and ports chosen, recorded")
             try host.check(failPoint: "attach.state")

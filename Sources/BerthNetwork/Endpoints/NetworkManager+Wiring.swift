@@ -16,6 +16,12 @@ extension NetworkManager {
                 // In the same sendmsg as the creation: no crash can leave the veth untagged.
                 try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id, instance: instance.id))
                 try changes.setHairpin(.name(endpoint.hostVeth), true)
+                if network.isDualStack {
+                    // No link-local address on the host end (a bridge port needs none): set
+                    // before the peer comes up and gives it carrier. Only on dual stack,
+                    // where the network's creation proved the host has IPv6.
+                    try changes.setAddressGenerationMode(.name(endpoint.hostVeth), .none)
+                }
             }
             guard let link = echoed.first(where: { $0.name == endpoint.hostVeth.rawValue }) else {
                 throw BerthError(.internalError, "the kernel did not echo veth \(endpoint.hostVeth)")
@@ -32,7 +38,20 @@ extension NetworkManager {
         let host = self.host
         rollback.add("delete veth \(endpoint.hostVeth)") { () throws(BerthError) in try host.netlink.deleteLink(.index(hostLink.index)) }
         try host.check(failPoint: "attach.veth")
-        let inside = try host.netlink(in: namespace)
+        if network.isDualStack {
+            // A bridge port's frames go to the bridge; this keeps the port itself deaf to
+            // router advertisements all the same.
+            try host.setSysctl("net/ipv6/conf/\(endpoint.hostVeth)/accept_ra", to: "0")
+        }
+        // Before the interface is up, on the thread that opens the socket in the namespace:
+        // on an IPv4-only network the interface gets no IPv6 at all, not even a link-local
+        // address, and ignores router advertisements (CVE-2024-32473 class); on a dual-stack
+        // one it takes no SLAAC address or route from a rogue advertisement (CVE-2020-13401).
+        let ipv6Key = "net/ipv6/conf/\(endpoint.interfaceName)/"
+        let sysctls = network.isDualStack
+            ? [SysctlWrite(ipv6Key + "accept_ra", "0")]
+            : [SysctlWrite(ipv6Key + "disable_ipv6", "1", skipIfMissing: true)]
+        let inside = try host.netlink(in: namespace, writing: sysctls)
         let peerIndex: Int32
         if let index = hostLink.peerIndex {
             peerIndex = index
@@ -47,6 +66,13 @@ extension NetworkManager {
             // Like Docker, the first network keeps the default route of a namespace
             // attached to several.
             try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex), appendIfExists: true)
+            if let address6 = endpoint.ipv6Address, let subnet6 = network.ipv6Subnet, let gateway6 = network.ipv6Gateway {
+                // After the up (a down drops IPv6 addresses), nodad: usable at once. An
+                // appended IPv6 default route would make one multipath route over both
+                // networks, so the first network keeps it (EEXIST is taken as success).
+                try changes.addAddress(try CIDR(address: .v6(address6), prefixLength: subnet6.prefixLength), to: .index(peerIndex), flags: .noDAD)
+                try changes.addRoute(to: nil, via: .v6(gateway6), device: .index(peerIndex), keepIfExists: true)
+            }
         }
         try host.check(failPoint: "attach.configure")
     }

@@ -70,8 +70,8 @@ extension Firewall {
         return plan
     }
 
-    private func planSkeleton(_ plan: inout Plan, table: Ruleset.TableContents) {
-        for object in FirewallLayout.skeleton {
+    func planSkeleton(_ plan: inout Plan, table: Ruleset.TableContents, skeleton: [Transaction.Object] = FirewallLayout.skeleton) {
+        for object in skeleton {
             switch object {
             case .set(let set) where !table.sets.contains(where: { $0.set.name == set.name }):
                 plan.missing.append(Item(owner: nil, object: "map \(set.name)"))
@@ -87,8 +87,8 @@ extension Firewall {
 
     /// Static rules lead their chain, in layout order: a missing one goes back right after
     /// the static rule before it that is present, or first in the chain.
-    private func planStaticRules(_ plan: inout Plan, chain: String, present: [Rule]) {
-        let statics = FirewallLayout.staticRules.filter { $0.chain == chain }
+    func planStaticRules(_ plan: inout Plan, chain: String, present: [Rule], staticRules: [Rule] = FirewallLayout.staticRules) {
+        let statics = staticRules.filter { $0.chain == chain }
         var predecessor: UInt64?
         var pending: [Rule] = []
         func flush(_ plan: inout Plan) {
@@ -118,7 +118,7 @@ extension Firewall {
 
     /// This instance's network rules go at the end of their chain; an untagged twin of a
     /// store made before instances is replaced by the tagged rule.
-    private func planNetworkRules(_ plan: inout Plan, desired: [Rule], present: [Rule]) {
+    func planNetworkRules(_ plan: inout Plan, desired: [Rule], present: [Rule]) {
         let texts = Set(present.map(Renderer.rule))
         for rule in desired where !texts.contains(Renderer.rule(rule)) {
             let item = Item(owner: rule.comment, object: "rule '\(Renderer.rule(rule))' in chain \(rule.chain)")

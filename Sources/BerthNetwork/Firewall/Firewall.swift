@@ -34,24 +34,36 @@ struct Firewall {
 
     /// Makes sure Berth's table, maps, chains and static rules exist, plus the rules of
     /// `network`; adds only what `current` (the table as last read) lacks, in one batch.
-    func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?) throws(BerthError) {
+    /// A dual-stack network's IPv6 rules go into the `ip6 berth` table (`current6`, read
+    /// here when not given) in the same batch.
+    func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?, current6: Ruleset.TableContents?? = nil) throws(BerthError) {
         var transaction = Transaction()
         if current == nil {
             for object in FirewallLayout.skeleton { transaction.add(object) }
             for rule in FirewallLayout.staticRules { transaction.add(.rule(rule)) }
         }
-        if !Presence(of: network, firewall: self, in: current).hasNetworkRules {
+        let presence = Presence(of: network, firewall: self, in: current)
+        if !presence.hasNetworkRules {
             for rule in rules(of: network) { transaction.add(.rule(rule)) }
+        }
+        if network.isDualStack {
+            let table6: Ruleset.TableContents?
+            if let current6 { table6 = current6 } else { table6 = try self.table6() }
+            addIPv6(of: network, to: &transaction, current6: table6)
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
     }
 
-    /// Removes the rules tagged with the network's name (and this instance).
+    /// Removes the rules tagged with the network's name (and this instance), from both
+    /// tables of a dual-stack network.
     func removeNetwork(_ network: NetworkRecord) throws(BerthError) {
-        guard let current = try table() else { return }
         var transaction = Transaction()
-        for chain in current.chains {
-            for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
+        var tables = [try table()]
+        if network.isDualStack { tables.append(try table6()) }
+        for current in tables.compactMap({ $0 }) {
+            for chain in current.chains {
+                for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
+            }
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
     }
@@ -67,16 +79,26 @@ struct Firewall {
     struct Presence {
         var hasTable: Bool
         var hasNetworkRules: Bool
+        /// The same of the `ip6 berth` table (true when the network has no IPv6: nothing to add).
+        var hasTable6 = true
+        var hasNetworkRules6 = true
 
-        init(of network: NetworkRecord, firewall: Firewall, in table: Ruleset.TableContents?) {
+        init(of network: NetworkRecord, firewall: Firewall, in table: Ruleset.TableContents?, table6: Ruleset.TableContents? = nil) {
             hasTable = table != nil
             hasNetworkRules = table?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
+            if network.isDualStack {
+                hasTable6 = table6 != nil
+                hasNetworkRules6 = table6?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
+            }
         }
     }
 
     /// Takes back what `installNetwork` added to what was there (`before`). The table goes
     /// only if it is new and holds nothing of anyone else's by now.
     func remove(_ network: NetworkRecord, addedSince before: Presence) throws(BerthError) {
+        if network.isDualStack {
+            try removeIPv6(network, addedSince: before)
+        }
         if !before.hasTable {
             let current = try table()
             let others = current.map { table in
@@ -105,6 +127,7 @@ extension Firewall {
         guard let current = try table() else { return [] }
         var transaction = Transaction()
         var removed: [String] = []
+        var forgotten = false
         for chain in current.chains where scope.coversAll {
             for rule in chain.rules {
                 // Only a tag with our id: an untagged rule of a network we do not know is no
@@ -113,6 +136,7 @@ extension Firewall {
                 if !knownNetworks.contains(tag.owner) {
                     transaction.destroy(.rule(rule))
                     removed.append("rule in chain \(chain.chain.name) of network \(tag.owner)")
+                    forgotten = true
                 }
             }
         }
@@ -129,6 +153,10 @@ extension Firewall {
             }
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
+        // A network's IPv6 rules are installed in the same batch as its IPv4 ones, so a
+        // forgotten network leaves rules here too: only then is the ip6 table read, and gc
+        // on a host without leftovers still reads one table.
+        if forgotten { removed += try removeIPv6Leftovers(knownNetworks: knownNetworks) }
         return removed
     }
 }

@@ -102,6 +102,13 @@ public final class HostHandle: @unchecked Sendable {
         RouteNetlink(transport: try kernel.transport(.route, in: namespace), namespace: namespace)
     }
 
+    /// rtnetlink inside another namespace, opened after writing `sysctls` there (on the
+    /// same namespace thread with the system kernel).
+    public func netlink(in namespace: NetworkNamespace, writing sysctls: [SysctlWrite]) throws(BerthError) -> RouteNetlink {
+        guard !sysctls.isEmpty else { return try netlink(in: namespace) }
+        return RouteNetlink(transport: try kernel.transport(.route, in: namespace, writing: sysctls), namespace: namespace)
+    }
+
     // MARK: - The host namespace's sysctls and processes
 
     /// Reads a sysctl of the host namespace.

@@ -19,6 +19,10 @@ public protocol KernelAccess: AnyObject {
     /// A netlink transport on `bus` inside `namespace`.
     func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace?) throws(BerthError) -> any NetlinkTransport
 
+    /// A netlink transport on `bus` inside `namespace`, opened after `sysctls` are written
+    /// there (an attach sets its new interface's IPv6 keys before the link goes up).
+    func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace, writing sysctls: [SysctlWrite]) throws(BerthError) -> any NetlinkTransport
+
     /// The nftables of `namespace`: a `KernelBackend`, or a `FakeBackend` in tests.
     func nftables(in namespace: NetworkNamespace?) throws(BerthError) -> any NFTablesBackend
 
@@ -40,6 +44,18 @@ public protocol KernelAccess: AnyObject {
 }
 
 extension KernelAccess {
+    /// A netlink transport on `bus` inside `namespace`, after writing `sysctls` there. The
+    /// system kernel does both from one namespace thread; this default writes them one by
+    /// one first (the fakes: same outcome, nothing to save).
+    public func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace, writing sysctls: [SysctlWrite]) throws(BerthError) -> any NetlinkTransport {
+        for write in sysctls {
+            do {
+                _ = try setSysctl(write.key, to: write.value, in: namespace)
+            } catch where error.code == .notFound && write.skipIfMissing {}
+        }
+        return try transport(bus, in: namespace)
+    }
+
     /// Deletes the link and waits: for kernels that have no cheaper way.
     public func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError) {
         let netlink = RouteNetlink(transport: try transport(.route, in: namespace), namespace: namespace)

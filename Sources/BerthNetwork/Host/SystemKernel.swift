@@ -23,6 +23,10 @@ public final class SystemKernel: KernelAccess, Sendable {
         try NetlinkSocket(bus, in: namespace)
     }
 
+    public func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace, writing sysctls: [SysctlWrite]) throws(BerthError) -> any NetlinkTransport {
+        try NetlinkSocket(bus, in: namespace, writing: sysctls)
+    }
+
     public func nftables(in namespace: NetworkNamespace?) throws(BerthError) -> any NFTablesBackend {
         try KernelBackend(namespace: namespace)
     }

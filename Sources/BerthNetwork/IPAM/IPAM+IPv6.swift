@@ -85,3 +85,34 @@ extension IPAM {
         }
     }
 }
+
+extension IPAM {
+    /// Picks the IPv6 address for a new endpoint of `network`: nil on an IPv4-only network
+    /// (where asking for one is refused naming the network), else `requested` after
+    /// checking it is usable and free, else the lowest free address of the IPv6 subnet.
+    /// Runs in the transaction that inserts the endpoint, as `allocate` does.
+    public static func allocateIPv6(_ tx: StateTransaction, network: NetworkRecord, requested: IPv6Address?) throws(BerthError) -> IPv6Address? {
+        guard let subnet = network.ipv6Subnet, let gateway = network.ipv6Gateway else {
+            if let requested {
+                throw BerthError(.invalidArgument, "network \"\(network.name)\" has no IPv6 subnet: IPv6 address \(requested) cannot be given",
+                                 hint: "leave the IPv6 address out, or attach to a dual-stack network", object: .network(network.name),
+                                 parameter: "ipv6Address")
+            }
+            return nil
+        }
+        if let requested {
+            try checkRequestedIPv6(requested, subnet: subnet, gateway: gateway, network: network.name)
+            if let holder = try tx.ipv6AddressHolder(requested, network: network.name) {
+                throw BerthError(.conflict, "IPv6 address \(requested) in subnet \(subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
+                                 hint: "choose another address, or leave it out to get a free one",
+                                 object: .endpoint(holder), parameter: "ipv6Address", remedy: .chooseAnother(parameter: "ipv6Address"))
+            }
+            return requested
+        }
+        guard let free = lowestFreeIPv6(in: subnet, gateway: gateway, leased: try tx.leasedIPv6Addresses(network: network.name)) else {
+            throw BerthError(.conflict, "no free IPv6 address left in subnet \(subnet) of network \"\(network.name)\"",
+                             hint: "detach an endpoint, or create a network with a larger IPv6 subnet", object: .network(network.name))
+        }
+        return free
+    }
+}

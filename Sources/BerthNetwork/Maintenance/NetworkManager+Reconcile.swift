@@ -27,7 +27,7 @@ extension NetworkManager {
                 let networks = try tx.networks()
                 let endpoints = try tx.endpoints()
                 let publications = try tx.publications()
-                let view = try HostView(host, addresses: true)
+                let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.isDualStack))
                 var report = ReconcileReport()
                 var bridges: [String: Int32] = [:]
                 for network in networks {
@@ -76,6 +76,12 @@ extension NetworkManager {
                 let plan = firewall.plan(networks: networks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
                 if !plan.transaction.isEmpty { try firewall.backend.apply(plan.transaction) }
                 report.restored += self.problems(plan.missing, endpoints: owners, problem: "missing")
+                if networks.contains(where: \.isDualStack) {
+                    let plan6 = firewall.plan6(networks: networks, table6: try firewall.table6())
+                    if !plan6.transaction.isEmpty { try firewall.backend.apply(plan6.transaction) }
+                    report.restored += self.problems(plan6.missing, endpoints: owners, problem: "missing")
+                    report.retagged += self.problems(plan6.retagged, endpoints: owners, problem: "untagged")
+                }
                 report.retagged += self.problems(plan.retagged, endpoints: owners, problem: "untagged")
                 report.remaining += self.problems(plan.conflicts, endpoints: owners, problem: "conflict").map { problem in
                     var problem = problem

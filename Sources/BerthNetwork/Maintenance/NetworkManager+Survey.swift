@@ -2,17 +2,18 @@ import BerthCore
 import BerthNamespace
 import BerthNetlink
 
-/// The host namespace's links (and, when asked, IPv4 addresses) as read once by `check`,
-/// `reconcile` or `gc`.
+/// The host namespace's links (and, when asked, IPv4 addresses — and IPv6 ones when a
+/// network is dual-stack) as read once by `check`, `reconcile` or `gc`.
 struct HostView {
     var links: [Link]
     var byName: [String: Link]
     var addresses: [Address]
 
-    init(_ host: HostHandle, addresses readAddresses: Bool) throws(BerthError) {
+    init(_ host: HostHandle, addresses readAddresses: Bool, ipv6: Bool = false) throws(BerthError) {
         links = try host.netlink.links()
         byName = Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         addresses = readAddresses ? try host.netlink.addresses(family: .ipv4) : []
+        if readAddresses, ipv6 { addresses += try host.netlink.addresses(family: .ipv6) }
     }
 
     /// Whether the link with index `index` holds `cidr`.
@@ -50,6 +51,10 @@ extension NetworkManager {
         let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
         if !view.has(gateway, on: bridge.index) {
             problems.append(problem("address \(gateway) on \(network.bridge)", "missing"))
+        }
+        // Setting a bridge down drops its IPv6 addresses, and up does not bring them back.
+        if let gateway6 = try network.ipv6GatewayCIDR(), !view.has(gateway6, on: bridge.index) {
+            problems.append(problem("address \(gateway6) on \(network.bridge)", "missing"))
         }
         if !bridge.isUp { problems.append(problem(name, "down")) }
         return problems

@@ -77,6 +77,13 @@ extension NetworkManager {
             } else {
                 hasGateway = try host.netlink.addresses(of: .index(bridge.index), family: .ipv4).contains { $0.cidr == gateway }
             }
+            // The IPv6 gateway, with nodad so it answers at once. A bridge someone set down and
+            // up has lost it (IPv6 addresses go with the link), so an existing one is re-read.
+            let gateway6 = try network.ipv6GatewayCIDR()
+            var hasGateway6 = gateway6 == nil
+            if let gateway6, existing != nil {
+                hasGateway6 = try host.netlink.addresses(of: .index(bridge.index), family: .ipv6).contains { $0.cidr == gateway6 }
+            }
             if !network.bridgeAdopted {
                 // IPv6 router advertisements on the bridge would let a container reconfigure
                 // the host's view of the network; the key is absent when IPv6 is disabled.
@@ -98,12 +105,20 @@ extension NetworkManager {
                 }
                 if !hasGateway { try changes.addAddress(gateway, to: .index(bridge.index)) }
                 if !bridge.isUp { try changes.setUp(.index(bridge.index)) }
+                // After the up: setting a link up never drops its IPv6 addresses, setting it
+                // down does.
+                if let gateway6, !hasGateway6 { try changes.addAddress(gateway6, to: .index(bridge.index), flags: .noDAD) }
             }
             if existing != nil {
                 // Taken back from an existing bridge if a later step fails (a made one goes whole).
                 if !hasGateway {
                     rollback.add("remove address \(gateway) from \(network.bridge)") { () throws(BerthError) in
                         try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
+                    }
+                }
+                if let gateway6, !hasGateway6 {
+                    rollback.add("remove address \(gateway6) from \(network.bridge)") { () throws(BerthError) in
+                        try host.netlink.deleteAddress(gateway6, from: .index(bridge.index))
                     }
                 }
                 if !bridge.isUp {
@@ -117,12 +132,18 @@ extension NetworkManager {
             // arriving anywhere but lo.
             try host.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
             try host.setSysctl("net/ipv4/ip_forward", to: "1")
+            if network.isDualStack {
+                // Forwarding is decided by the interface a packet arrives on, and which ones
+                // are uplinks is the host's business: `all`, as Docker does (docs/ipv6.md).
+                try host.setSysctl("net/ipv6/conf/all/forwarding", to: "1")
+            }
             if installFirewall {
                 // One read of Berth's table serves both what to add and what to take back.
                 let firewall = try self.firewall(instance)
                 let current = try firewall.table()
-                let before = Firewall.Presence(of: network, firewall: firewall, in: current)
-                try firewall.installNetwork(network, current: current)
+                let current6 = network.isDualStack ? try firewall.table6() : nil
+                let before = Firewall.Presence(of: network, firewall: firewall, in: current, table6: current6)
+                try firewall.installNetwork(network, current: current, current6: .some(current6))
                 rollback.add("remove the firewall rules of network \(network.name)") { () throws(BerthError) in
                     try firewall.remove(network, addedSince: before)
                 }
@@ -158,6 +179,12 @@ extension NetworkManager {
 }
 
 extension NetworkRecord {
+    /// The bridge's IPv6 address with the subnet's prefix length; nil on an IPv4-only network.
+    func ipv6GatewayCIDR() throws(BerthError) -> CIDR? {
+        guard let subnet = ipv6Subnet, let gateway = ipv6Gateway else { return nil }
+        return try CIDR(address: .v6(gateway), prefixLength: subnet.prefixLength)
+    }
+
     /// The MTU as the kernel takes it. Checked, because a record changed outside Berth may
     /// hold anything: a bad one is an error naming the network, never a trap.
     func linkMTU() throws(BerthError) -> UInt32 {

@@ -23,6 +23,13 @@ extension NetworkManager {
         if options.usesExistingBridge, options.bridge == nil {
             throw .invalid("using an existing bridge needs the bridge's name", hint: "name the bridge", parameter: "bridge")
         }
+        if options.usesExistingBridge, options.wantsIPv6 {
+            // An adopted bridge may be the host's own LAN link: its IPv6 sysctls and
+            // addresses are its owner's, and Berth does not yet know how to share them.
+            throw BerthError(.unsupported, "an existing bridge cannot carry an IPv6 network yet",
+                             hint: "let Berth make the bridge, or create the network without IPv6", object: .bridge(options.bridge?.rawValue ?? ""),
+                             parameter: "ipv6")
+        }
         return try store.write { tx throws(BerthError) -> NetworkRecord in
             if try tx.network(named: options.name) != nil {
                 throw BerthError(.alreadyExists, "network \(options.name) already exists", hint: "choose another name, or remove that network first",
@@ -38,7 +45,8 @@ extension NetworkManager {
             }
             let existing = try lookupLink(bridge)
             try checkOwnership(of: existing, bridge: bridge, options: options, instance: instance, known: Set(others.map(\.name)))
-            let taken = try takenSubnets(networks: others, except: options.usesExistingBridge ? existing?.index : nil)
+            let adoptedIndex = options.usesExistingBridge ? existing?.index : nil
+            let taken = try takenSubnets(networks: others, except: adoptedIndex)
             let subnet: CIDR
             if let requested = options.subnet {
                 guard requested.family == .ipv4 else {
@@ -56,9 +64,11 @@ extension NetworkManager {
                 let cidr = try CIDR(address: .v4(gateway), prefixLength: subnet.prefixLength)
                 gatewayPresent = try host.netlink.addresses(of: .index(existing.index), family: .ipv4).contains { $0.cidr == cidr }
             }
+            let ipv6 = try chooseIPv6(options, tx: tx, others: others, except: adoptedIndex)
             let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: subnet, gateway: gateway,
                                        mtu: options.mtu ?? NetworkOptions.defaultMTU, isInternal: options.isInternal, created: StateClock.now(),
-                                       bridgeAdopted: options.usesExistingBridge, gatewayAdded: gatewayPresent != true)
+                                       bridgeAdopted: options.usesExistingBridge, gatewayAdded: gatewayPresent != true,
+                                       ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway)
             try tx.insertNetwork(record)
             _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true)
             return record

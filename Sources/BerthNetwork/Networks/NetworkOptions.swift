@@ -17,6 +17,16 @@ public struct NetworkOptions: Sendable, Hashable {
     /// only the gateway address, and only if Berth added it. Without this, a bridge Berth
     /// did not make is refused.
     public var usesExistingBridge: Bool
+    /// IPv6 beside IPv4 (dual stack): an IPv6 subnet (`ipv6Subnet`, else a /64 of the host's
+    /// unique local prefix) whose gateway the bridge holds. Implied by `ipv6Subnet`.
+    public var ipv6: Bool
+    /// The network's IPv6 subnet; nil picks one when `ipv6` is set.
+    public var ipv6Subnet: CIDR?
+    /// The bridge's IPv6 address; nil takes `::1` of the subnet.
+    public var ipv6Gateway: IPv6Address?
+
+    /// Whether the network gets IPv6.
+    public var wantsIPv6: Bool { ipv6 || ipv6Subnet != nil || ipv6Gateway != nil }
 
     /// The MTUs a network may have: the IPv4 minimum to the largest a bridge takes.
     public static let mtuRange = 68...65535
@@ -24,7 +34,8 @@ public struct NetworkOptions: Sendable, Hashable {
     public static let defaultMTU = 1500
 
     public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
-                mtu: Int? = nil, isInternal: Bool = false, usesExistingBridge: Bool = false) {
+                mtu: Int? = nil, isInternal: Bool = false, usesExistingBridge: Bool = false,
+                ipv6: Bool = false, ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil) {
         self.name = name
         self.subnet = subnet
         self.gateway = gateway
@@ -32,6 +43,9 @@ public struct NetworkOptions: Sendable, Hashable {
         self.mtu = mtu
         self.isInternal = isInternal
         self.usesExistingBridge = usesExistingBridge
+        self.ipv6 = ipv6
+        self.ipv6Subnet = ipv6Subnet
+        self.ipv6Gateway = ipv6Gateway
     }
 
     /// Names a network may not have: they mean something else to a container's network

@@ -106,6 +106,25 @@ enum StateSchema {
         ALTER TABLE networks ADD COLUMN gateway_added INTEGER NOT NULL DEFAULT 1 CHECK (gateway_added IN (0, 1));
         ALTER TABLE endpoints ADD COLUMN detaching INTEGER NOT NULL DEFAULT 0 CHECK (detaching IN (0, 1));
         """,
+        // IPv6 (issue 15): a network's IPv6 subnet and gateway (both NULL on an IPv4-only
+        // network, as every older network is), an endpoint's IPv6 lease, and the host's
+        // RFC 4193 unique local prefix that automatic IPv6 subnets come from.
+        //
+        // ipv6 is the address's 16 bytes, most significant first, so SQLite's memcmp order of
+        // BLOBs is the numeric order IPAM walks; the unique index makes the row the lease
+        // (NULLs are distinct, so IPv4-only endpoints never clash). The global ID is drawn
+        // here, once per store, and kept: the same network name gets the same /64 back.
+        """
+        ALTER TABLE networks ADD COLUMN ipv6_subnet TEXT;
+        ALTER TABLE networks ADD COLUMN ipv6_gateway TEXT CHECK ((ipv6_gateway IS NULL) = (ipv6_subnet IS NULL));
+        ALTER TABLE endpoints ADD COLUMN ipv6 BLOB CHECK (ipv6 IS NULL OR length(ipv6) = 16);
+        CREATE UNIQUE INDEX endpoints_by_ipv6 ON endpoints (network, ipv6);
+        CREATE TABLE ipv6_prefix (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            global_id INTEGER NOT NULL CHECK (global_id BETWEEN 0 AND 1099511627775)
+        ) STRICT;
+        INSERT INTO ipv6_prefix (singleton, global_id) VALUES (1, random() & 1099511627775);
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

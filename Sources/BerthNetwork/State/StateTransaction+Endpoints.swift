@@ -2,7 +2,7 @@ public import BerthCore
 import BerthNamespace
 
 extension StateTransaction {
-    private static let endpointColumns = "id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created, detaching"
+    private static let endpointColumns = "id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created, detaching, ipv6"
 
     /// Records a new endpoint together with its port mappings.
     ///
@@ -22,15 +22,20 @@ extension StateTransaction {
                              hint: "choose another address, or leave it out to get a free one",
                              object: .endpoint(holder), parameter: "address", remedy: .chooseAnother(parameter: "address"))
         }
+        if let ipv6 = endpoint.ipv6Address, let holder = try ipv6AddressHolder(ipv6, network: endpoint.network) {
+            throw BerthError(.conflict, "address \(ipv6) in network \"\(endpoint.network)\" is already leased to endpoint \(holder)",
+                             hint: "choose another address, or leave it out to get a free one",
+                             object: .endpoint(holder), parameter: "ipv6Address", remedy: .chooseAnother(parameter: "ipv6Address"))
+        }
         if let holder = try db.queryFirst("SELECT id FROM endpoints WHERE host_veth = ?", [.text(endpoint.hostVeth.rawValue)], { row in row.text(0) }) {
             throw BerthError(.conflict, "host veth \(endpoint.hostVeth) is already used by endpoint \(holder)")
         }
-        try db.execute("INSERT INTO endpoints (\(Self.endpointColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO endpoints (\(Self.endpointColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(endpoint.id), .text(endpoint.network), .text(endpoint.namespacePath),
             .bits(endpoint.namespaceIdentity.device), .bits(endpoint.namespaceIdentity.inode),
             .text(endpoint.interfaceName.rawValue), .text(endpoint.hostVeth.rawValue),
             .int(endpoint.address.value), .text(endpoint.mac.description), .integer(endpoint.created),
-            .bool(endpoint.isDetaching),
+            .bool(endpoint.isDetaching), endpoint.ipv6Address.map { .blob($0.bytes) } ?? .null,
         ])
         for mapping in endpoint.ports {
             guard mapping.endpointID == endpoint.id else {
@@ -119,6 +124,23 @@ extension StateTransaction {
         try db().queryFirst("SELECT id FROM endpoints WHERE network = ? AND ipv4 = ?", [.text(network), .int(address.value)]) { row in row.text(0) }
     }
 
+    /// The id of the endpoint holding the IPv6 `address` in `network`, or nil if it is free.
+    public func ipv6AddressHolder(_ address: IPv6Address, network: String) throws(BerthError) -> String? {
+        try db().queryFirst("SELECT id FROM endpoints WHERE network = ? AND ipv6 = ?", [.text(network), .blob(address.bytes)]) { row in row.text(0) }
+    }
+
+    /// The IPv6 addresses leased in `network`, in ascending order (the index's memcmp order
+    /// of the 16 big-endian bytes is the numeric one).
+    public func leasedIPv6Addresses(network: String) throws(BerthError) -> [IPv6Address] {
+        try db().query("SELECT ipv6 FROM endpoints WHERE network = ? AND ipv6 IS NOT NULL ORDER BY ipv6", [.text(network)]) { row throws(BerthError) in
+            guard let address = IPv6Address(bytes: row.blob(0)) else {
+                throw BerthError(.state, "state database: network \"\(network)\" has an endpoint with an unreadable IPv6 address",
+                                 hint: "the state database was changed outside Berth", object: .network(network))
+            }
+            return address
+        }
+    }
+
     /// Marks the endpoint as being detached: from now on it is only ever finished, never used.
     public func markDetaching(id: String) throws(BerthError) {
         try db().execute("UPDATE endpoints SET detaching = 1 WHERE id = ?", [.text(id)])
@@ -150,8 +172,14 @@ extension StateTransaction {
         guard let mac = MACAddress(macText) else { throw corrupt("MAC address", macText) }
         let identity = NamespaceIdentity(device: row.bits(3), inode: row.bits(4))
         guard let address = UInt32(exactly: row.int64(7)) else { throw corrupt("address", "\(row.int64(7))") }
+        var ipv6: IPv6Address?
+        if !row.isNull(11) {
+            let bytes = row.blob(11)
+            guard let parsed = IPv6Address(bytes: bytes) else { throw corrupt("IPv6 address", bytes.map { String($0, radix: 16) }.joined(separator: " ")) }
+            ipv6 = parsed
+        }
         return EndpointRecord(id: id, network: row.text(1), namespacePath: row.text(2), namespaceIdentity: identity,
                               interfaceName: ifname, hostVeth: veth, address: IPv4Address(address),
-                              mac: mac, created: row.int64(9), isDetaching: row.bool(10))
+                              mac: mac, created: row.int64(9), isDetaching: row.bool(10), ipv6Address: ipv6)
     }
 }

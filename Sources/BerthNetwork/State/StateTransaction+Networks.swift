@@ -1,7 +1,7 @@
 public import BerthCore
 
 extension StateTransaction {
-    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added"
+    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, ipv6_subnet, ipv6_gateway"
 
     /// Records a new network.
     ///
@@ -22,11 +22,15 @@ extension StateTransaction {
         if let other = try db.queryFirst("SELECT name FROM networks WHERE id = ?", [.text(network.id)], { row in row.text(0) }) {
             throw BerthError(.alreadyExists, "network id \(network.id) is already used by network \"\(other)\"")
         }
-        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        guard (network.ipv6Subnet == nil) == (network.ipv6Gateway == nil) else {
+            throw BerthError(.internalError, "network \"\(network.name)\" has an IPv6 subnet without a gateway, or a gateway without a subnet")
+        }
+        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(network.name), .text(network.id), .text(network.bridge.rawValue),
             .text(network.subnet.description), .text(network.gateway.description),
             .int(network.mtu), .bool(network.isInternal), .integer(network.created),
             .bool(network.bridgeAdopted), .bool(network.gatewayAdded),
+            network.ipv6Subnet.map { .text($0.description) } ?? .null, network.ipv6Gateway.map { .text($0.description) } ?? .null,
         ])
     }
 
@@ -83,7 +87,15 @@ extension StateTransaction {
         guard let gateway = IPv4Address(gatewayText) else { throw corrupt("gateway", gatewayText) }
         let mtu = row.int(5)
         guard NetworkOptions.mtuRange.contains(mtu) else { throw corrupt("MTU", "\(mtu)") }
+        var ipv6Subnet: CIDR?, ipv6Gateway: IPv6Address?
+        if !row.isNull(10) {
+            let subnetText = row.text(10), gatewayText = row.text(11)
+            guard let subnet = CIDR(subnetText), subnet.family == .ipv6 else { throw corrupt("IPv6 subnet", subnetText) }
+            guard let gateway = IPv6Address(gatewayText) else { throw corrupt("IPv6 gateway", gatewayText) }
+            (ipv6Subnet, ipv6Gateway) = (subnet, gateway)
+        }
         return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
-                             mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9))
+                             mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9),
+                             ipv6Subnet: ipv6Subnet, ipv6Gateway: ipv6Gateway)
     }
 }

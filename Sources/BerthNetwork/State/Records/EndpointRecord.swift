@@ -18,6 +18,8 @@ public struct EndpointRecord: Sendable, Hashable {
     public var hostVeth: InterfaceName
     /// The leased address, unique within the network.
     public var address: IPv4Address
+    /// The leased IPv6 address, unique within the network; nil on an IPv4-only network.
+    public var ipv6Address: IPv6Address?
     /// The MAC address of the interface inside the namespace.
     public var mac: MACAddress
     /// When the endpoint was attached, in seconds since the Unix epoch.
@@ -31,7 +33,7 @@ public struct EndpointRecord: Sendable, Hashable {
 
     public init(id: String, network: String, namespacePath: String, namespaceIdentity: NamespaceIdentity,
                 interfaceName: InterfaceName, hostVeth: InterfaceName, address: IPv4Address, mac: MACAddress,
-                created: Int64, ports: [PortMappingRecord] = [], isDetaching: Bool = false) {
+                created: Int64, ports: [PortMappingRecord] = [], isDetaching: Bool = false, ipv6Address: IPv6Address? = nil) {
         self.id = id
         self.network = network
         self.namespacePath = namespacePath
@@ -43,5 +45,6 @@ public struct EndpointRecord: Sendable, Hashable {
         self.created = created
         self.ports = ports
         self.isDetaching = isDetaching
+        self.ipv6Address = ipv6Address
     }
 }

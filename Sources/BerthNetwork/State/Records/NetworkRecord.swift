@@ -1,7 +1,7 @@
 public import BerthCore
 
 /// A network as recorded: a bridge with an IPv4 subnet whose first address is usually the
-/// bridge's own (the gateway).
+/// bridge's own (the gateway), and on a dual-stack network an IPv6 subnet and gateway too.
 public struct NetworkRecord: Sendable, Hashable {
     /// The user's name for the network, unique among networks.
     public var name: String
@@ -26,9 +26,15 @@ public struct NetworkRecord: Sendable, Hashable {
     /// Berth put the gateway address on the bridge (on an adopted bridge it may have been
     /// there already, and then stays when the network is removed).
     public var gatewayAdded: Bool
+    /// The network's IPv6 subnet (host bits clear), nil on an IPv4-only network.
+    public var ipv6Subnet: CIDR?
+    /// The bridge's IPv6 address inside `ipv6Subnet`, never leased; nil exactly when
+    /// `ipv6Subnet` is.
+    public var ipv6Gateway: IPv6Address?
 
     public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR, gateway: IPv4Address,
-                mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true) {
+                mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true,
+                ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil) {
         self.name = name
         self.id = id
         self.bridge = bridge
@@ -39,7 +45,12 @@ public struct NetworkRecord: Sendable, Hashable {
         self.created = created
         self.bridgeAdopted = bridgeAdopted
         self.gatewayAdded = gatewayAdded
+        self.ipv6Subnet = ipv6Subnet
+        self.ipv6Gateway = ipv6Gateway
     }
+
+    /// Whether the network carries IPv6 beside IPv4.
+    public var isDualStack: Bool { ipv6Subnet != nil }
 
     /// The MAC address of a bridge Berth makes for this network: fixed, derived from the id,
     /// so the gateway's MAC never changes while the network exists — not when ports come and

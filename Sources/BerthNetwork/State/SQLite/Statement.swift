@@ -29,6 +29,11 @@ final class Statement {
             let rc: Int32 = switch value {
             case .integer(let n): sqlite3_bind_int64(handle, index, n)
             case .null: sqlite3_bind_null(handle, index)
+            case .blob(let bytes):
+                // A zero-length blob still binds as a blob, not NULL: the pointer is never nil.
+                bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), berth_sqlite3_transient())
+                }
             case .text(let s):
                 // The count is in bytes; the transient destructor makes SQLite copy them.
                 s.withCString { sqlite3_bind_text(handle, index, $0, Int32(s.utf8.count), berth_sqlite3_transient()) }
@@ -72,6 +77,13 @@ package struct Row: ~Copyable {
     package func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
     package func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
     package func bits(_ column: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(handle, column)) }
+
+    /// The column's bytes; empty for NULL or a zero-length blob.
+    package func blob(_ column: Int32) -> [UInt8] {
+        guard let bytes = sqlite3_column_blob(handle, column) else { return [] }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
 
     package func text(_ column: Int32) -> String {
         // Ask for the bytes before their count: the text conversion may change the count.

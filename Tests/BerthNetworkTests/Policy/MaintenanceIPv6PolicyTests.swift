@@ -1,0 +1,68 @@
+import BerthCore
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import BerthNFTables
+import Testing
+
+/// `check` and `reconcile` of dual-stack networks against the fake kernel: the bridge's
+/// IPv6 gateway (which a down/up of the bridge drops) and the `ip6 berth` table are checked
+/// and put back; a host with only IPv4 networks never reads the ip6 table.
+@Suite("check and reconcile IPv6 policy (fake kernel)")
+struct MaintenanceIPv6PolicyTests {
+    private func dualStackHost() throws -> FakeHost {
+        let host = try FakeHost()
+        try host.manager.createNetwork(NetworkOptions(name: "web", subnet: CIDR("10.88.0.0/24"), bridge: try InterfaceName("brweb"),
+                                                      ipv6Subnet: CIDR("fd00:beef::/64")))
+        try host.attach("ctr1", id: "e1", ports: ["8080:80"])
+        return host
+    }
+
+    @Test("a clean dual-stack host checks clean; an IPv4-only one reads only Berth's ip table")
+    func clean() throws {
+        let host = try dualStackHost()
+        #expect(try host.manager.check().isEmpty)
+        let v4 = try FakeHost()
+        try v4.network()
+        v4.nftables.resetCounts()
+        #expect(try v4.manager.check().isEmpty)
+        #expect(v4.nftables.tableReads == 1)
+    }
+
+    @Test("a bridge set down and up lost its IPv6 gateway: check names it, reconcile puts it back with nodad")
+    func gatewayLost() throws {
+        let host = try dualStackHost()
+        let index = try #require(host.kernel.link("brweb")).index
+        try host.handle.netlink.setDown(.index(index))
+        try host.handle.netlink.setUp(.index(index))
+        let problems = try host.manager.check()
+        #expect(problems.map(\.description) == ["network web: address fd00:beef::1/64 on brweb: missing"])
+        #expect(problems.allSatisfy { $0.repair == .reconcile })
+        let report = try host.manager.reconcile()
+        #expect(report.restored.map(\.description) == ["network web: address fd00:beef::1/64 on brweb: missing"])
+        #expect(host.kernel.addresses().contains("fd00:beef::1/64 dev brweb nodad"))
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("the ip6 table deleted: check names it, reconcile rebuilds it exactly; a missing IPv6 rule is put back")
+    func tableLost() throws {
+        let host = try dualStackHost()
+        let before = host.nftables.ruleset
+        var drop = Transaction()
+        drop.delete(.table(IPv6FirewallLayout.table))
+        try host.nftables.apply(drop)
+        #expect(try host.manager.check().map(\.description) == ["nftables table ip6 berth: missing"])
+        #expect(try host.manager.reconcile().restored.map(\.description) == ["nftables table ip6 berth: missing"])
+        #expect(host.nftables.ruleset == before)
+        #expect(try host.manager.check().isEmpty)
+
+        let table = try #require(try host.nftables.list(table: IPv6FirewallLayout.table))
+        var cut = Transaction()
+        for rule in table.chains.flatMap(\.rules) where rule.chain == "guard" { cut.delete(.rule(rule)) }
+        try host.nftables.apply(cut)
+        let missing = try host.manager.check().map(\.description)
+        #expect(missing == ["network web: rule 'ip6 daddr fd00:beef::/64 iifname != \"brweb\" drop comment \"berth-network web @f4ce0001\"' in chain guard: missing"])
+        _ = try host.manager.reconcile()
+        #expect(host.nftables.ruleset == before)
+    }
+}
