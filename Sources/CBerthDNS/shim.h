@@ -6,5 +6,31 @@
 #include <sys/inotify.h>
 #include <signal.h>
 #include <malloc.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+
+/// Moves the (single-threaded) resolver process into the network namespace at `path`,
+/// before it opens any socket: Berth starts it for a host namespace that need not be its
+/// caller's. Returns 0, or -1 with errno.
+// Declared here: glibc declares setns only under _GNU_SOURCE, which would make this module's
+// view of the system headers differ from Swift's Glibc module.
+extern int setns(int fd, int nstype);
+
+static inline int berth_dns_enter_netns(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = setns(fd, 0x40000000 /* CLONE_NEWNET */);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/// fork(2), which Swift's Glibc module marks unavailable. Only called at the start of the
+/// single-threaded resolver (`--detach`), before the Swift runtime has made anything.
+static inline pid_t berth_dns_fork(void) {
+    return fork();
+}
 
 #endif

@@ -14,11 +14,13 @@ struct AttachCommand: ParsableCommand {
     @Option(name: [.customShort("p"), .customLong("publish")],
             help: ArgumentHelp("Publish a container port on the host, as docker run -p: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp].", valueName: "SPEC"))
     var publish: [String] = []
+    @Option(help: "The endpoint's name, which the network's other endpoints resolve (networks with DNS on).") var name: String?
+    @Option(help: "Another name for the endpoint; repeatable.") var alias: [String] = []
     @OptionGroup var state: StateOption
 
     func run() throws {
         try HotPath.Attach(network: network, netns: netns, id: id, ip: ip, mac: mac, ifname: ifname, publish: publish,
-                           stateDir: state.stateDir).perform()
+                           stateDir: state.stateDir, name: name, aliases: alias).perform()
     }
 }
 

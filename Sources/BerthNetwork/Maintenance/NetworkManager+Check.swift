@@ -54,6 +54,20 @@ extension NetworkManager {
             problem.repair = .reattach
             return problem
         }
+        if id == nil, let problem = try store.read({ tx throws(BerthError) in try resolverProblem(tx) }) { problems.append(problem) }
         return problems
+    }
+
+    /// The resolver's problem, if it has one: needed (an endpoint on a network with DNS on)
+    /// and never recorded, or recorded and no longer running. `reconcile` and the next
+    /// attach start it again.
+    func resolverProblem(_ tx: StateTransaction) throws(BerthError) -> CheckProblem? {
+        let recorded = try tx.resolver()
+        if let recorded {
+            guard !host.kernel.isRunning(recorded) else { return nil }
+            return CheckProblem(endpoint: nil, network: "", object: "resolver \(recorded)", problem: "not running (stale)")
+        }
+        guard try tx.anyDNSEndpoint() else { return nil }
+        return CheckProblem(endpoint: nil, network: "", object: "resolver \(ResolverLaunch.executableName)", problem: "missing")
     }
 }

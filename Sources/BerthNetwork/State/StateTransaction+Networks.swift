@@ -1,7 +1,7 @@
 public import BerthCore
 
 extension StateTransaction {
-    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added"
+    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, dns, dns_upstreams"
 
     /// Records a new network.
     ///
@@ -22,11 +22,12 @@ extension StateTransaction {
         if let other = try db.queryFirst("SELECT name FROM networks WHERE id = ?", [.text(network.id)], { row in row.text(0) }) {
             throw BerthError(.alreadyExists, "network id \(network.id) is already used by network \"\(other)\"")
         }
-        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(network.name), .text(network.id), .text(network.bridge.rawValue),
             .text(network.subnet.description), .text(network.gateway.description),
             .int(network.mtu), .bool(network.isInternal), .integer(network.created),
             .bool(network.bridgeAdopted), .bool(network.gatewayAdded),
+            .bool(network.dns), network.dnsUpstreams.isEmpty ? .null : .text(network.dnsUpstreams.joined(separator: ",")),
         ])
     }
 
@@ -42,6 +43,26 @@ extension StateTransaction {
                              remedy: .listExisting(.network))
         }
         return network
+    }
+
+    /// Whether `name` is a network with DNS on (false for an unknown one).
+    public func networkHasDNS(_ name: String) throws(BerthError) -> Bool {
+        try db().queryFirst("SELECT dns FROM networks WHERE name = ?", [.text(name)]) { row in row.bool(0) } ?? false
+    }
+
+    /// Whether any network has DNS on: the resolver has something to serve.
+    public func anyNetworkHasDNS() throws(BerthError) -> Bool {
+        try db().queryFirst("SELECT 1 FROM networks WHERE dns = 1 LIMIT 1", []) { _ in true } ?? false
+    }
+
+    /// Whether an endpoint is attached to a network with DNS on: the resolver must run.
+    public func anyDNSEndpoint() throws(BerthError) -> Bool {
+        try db().queryFirst("SELECT 1 FROM endpoints e JOIN networks n ON n.name = e.network WHERE n.dns = 1 LIMIT 1", []) { _ in true } ?? false
+    }
+
+    /// A comma-separated column as its items.
+    static func splitList(_ text: String) -> [String] {
+        text.split(separator: ",").map(String.init)
     }
 
     /// Every network, by name.
@@ -84,6 +105,7 @@ extension StateTransaction {
         let mtu = row.int(5)
         guard NetworkOptions.mtuRange.contains(mtu) else { throw corrupt("MTU", "\(mtu)") }
         return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
-                             mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9))
+                             mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9),
+                             dns: row.bool(10), dnsUpstreams: row.optionalText(11).map(Self.splitList) ?? [])
     }
 }

@@ -26,9 +26,16 @@ public struct NetworkRecord: Sendable, Hashable {
     /// Berth put the gateway address on the bridge (on an adopted bridge it may have been
     /// there already, and then stays when the network is removed).
     public var gatewayAdded: Bool
+    /// The resolver (berth-dns) answers its endpoints' names on the gateway address, and
+    /// containers get the gateway as their nameserver (docs/dns.md).
+    public var dns: Bool
+    /// Where the resolver forwards this network's other queries (`ADDR`, `ADDR:PORT`,
+    /// `[V6]:PORT`); empty means the host's nameservers.
+    public var dnsUpstreams: [String]
 
     public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR, gateway: IPv4Address,
-                mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true) {
+                mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true,
+                dns: Bool = false, dnsUpstreams: [String] = []) {
         self.name = name
         self.id = id
         self.bridge = bridge
@@ -39,6 +46,8 @@ public struct NetworkRecord: Sendable, Hashable {
         self.created = created
         self.bridgeAdopted = bridgeAdopted
         self.gatewayAdded = gatewayAdded
+        self.dns = dns
+        self.dnsUpstreams = dnsUpstreams
     }
 
     /// The MAC address of a bridge Berth makes for this network: fixed, derived from the id,

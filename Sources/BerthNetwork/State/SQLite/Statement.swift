@@ -73,6 +73,9 @@ package struct Row: ~Copyable {
     package func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
     package func bits(_ column: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(handle, column)) }
 
+    /// The text, or nil for NULL.
+    package func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
     package func text(_ column: Int32) -> String {
         // Ask for the bytes before their count: the text conversion may change the count.
         guard let bytes = sqlite3_column_text(handle, column) else { return "" }
