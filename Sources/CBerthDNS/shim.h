@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <errno.h>
+#include <sys/syscall.h>
 
 /// Moves the (single-threaded) resolver process into the network namespace at `path`,
 /// before it opens any socket: Berth starts it for a host namespace that need not be its
@@ -31,6 +32,15 @@ static inline int berth_dns_enter_netns(const char *path) {
 /// single-threaded resolver (`--detach`), before the Swift runtime has made anything.
 static inline pid_t berth_dns_fork(void) {
     return fork();
+}
+
+/// Closes every descriptor from `first` on: a detached resolver must not keep its
+/// starter's pipes (a test runner's, a runtime's) open for its whole life.
+static inline void berth_dns_close_from(int first) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0) return;
+#endif
+    for (int fd = first; fd < 4096; fd++) close(fd);
 }
 
 #endif

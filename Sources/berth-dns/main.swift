@@ -103,17 +103,14 @@ do {
 } catch {
     fail("\(error) (see berth-dns --help)", status: 64)
 }
-let source: any DNSTableSource
-switch (options.table, options.state) {
-case (let path?, nil): source = DNSTableFileSource(path: path)
-case (nil, let directory?): source = StateTableSource(directory: directory)
-default: fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
+guard (options.table == nil) != (options.state == nil) else {
+    fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
 }
-
 if let netns = options.netns, berth_dns_enter_netns(netns) != 0 {
     fail("cannot enter network namespace \(netns): \(String(cString: strerror(errno)))", status: 1)
 }
 if options.detach {
+    berth_dns_close_from(3)
     // The starter waits for this process; the resolver is its child, which the exit below
     // hands to init. The starter learns its pid from the first line.
     let child = berth_dns_fork()
@@ -123,6 +120,14 @@ if options.detach {
         _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
         _exit(0)
     }
+}
+
+// After the fork and the closing of inherited descriptors: a source opens its own.
+let source: any DNSTableSource
+switch (options.table, options.state) {
+case (let path?, nil): source = DNSTableFileSource(path: path)
+case (nil, let directory?): source = StateTableSource(directory: directory)
+default: fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
 }
 
 do {

@@ -144,6 +144,7 @@ struct GCCommand: ParsableCommand {
         for id in report.endpoints { print("removed endpoint \(id)") }
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
+        if let resolver = report.resolver { print("stopped \(resolver)") }
         if report.isEmpty, containers.isEmpty, labs.isEmpty { print("nothing to remove") }
     }
 }

@@ -75,7 +75,7 @@ extension NetworkManager {
             try host.check(failPoint: "attach.state")
             let bridgeIndex = try ensureKernel(of: network, instance: instance)
             Trace.mark("attach: bridge found")
-            let endpoint = try Rollback.perform { rollback throws(BerthError) -> EndpointRecord in
+            return try Rollback.perform { rollback throws(BerthError) -> (EndpointRecord, ResolverProcess?) in
                 try wire(record, network: network, instance: instance, bridgeIndex: bridgeIndex, namespace: namespace, rollback: &rollback)
                 Trace.mark("attach: veth wired")
                 if !record.ports.isEmpty {
@@ -88,11 +88,10 @@ extension NetworkManager {
                     try ConntrackCleanup.afterPublish(record, host: host)
                 }
                 try host.check(failPoint: "attach.publish")
-                return record
+                // Last, so that a resolver that cannot start rolls the attach back; never on
+                // a network without DNS (the default one), whose attach stays as it was.
+                return (record, network.dns ? try ensureResolver(tx) : nil)
             }
-            // Last, so that a resolver that cannot start rolls the attach back; never on a
-            // network without DNS (the default one), whose attach stays as it was.
-            return (endpoint, network.dns ? try ensureResolver(tx) : nil)
         }
         Trace.mark("attach: committed")
         reloadResolver(resolver)
