@@ -37,12 +37,16 @@ struct DNSRunKernelTests {
                 try FileManager.default.createDirectory(atPath: rootfs.path + "/www", withIntermediateDirectories: true)
                 try "hello from web\n".write(toFile: rootfs.path + "/www/index.html", atomically: true, encoding: .utf8)
                 let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+                var running: [RunningContainer] = []
+                defer { for container in running { _ = try? container.stop(timeout: .zero) } }
                 let front = try manager.createNetwork(NetworkOptions(name: "front"))
                 _ = try manager.createNetwork(NetworkOptions(name: "back"))
                 #expect(front.dns)
 
                 let web = try server("web", network: "front", rootfs: rootfs, manager: manager)
+                running.append(web)
                 let hidden = try server("hidden", network: "back", rootfs: rootfs, manager: manager)
+                running.append(hidden)
                 let webAddress = try #require(web.endpoint?.address)
                 let hiddenAddress = try #require(hidden.endpoint?.address)
                 let resolver = try #require(try manager.store.read { tx throws(BerthError) in try tx.resolver() })
@@ -55,7 +59,7 @@ struct DNSRunKernelTests {
                 #expect(!output.contains("\(hiddenAddress)"), "\(output)")
 
                 // Stopped: the detach reloads the resolver, so the name goes at once.
-                _ = try Container.stop("web", timeout: .zero, manager: manager)
+                _ = try web.stop(timeout: .zero)
                 var gone = false
                 for _ in 0..<10 where !gone {
                     gone = !(try resolves("web", network: "front", rootfs: rootfs, manager: manager)).contains("Address: \(webAddress)")
@@ -66,19 +70,23 @@ struct DNSRunKernelTests {
                 // Its old address taken by another container, web comes back elsewhere.
                 let filler = try Container.run(RunOptions(process: ContainerSpec(command: ["sleep", "100"], rootfs: rootfs.path),
                                                           name: "filler", network: .bridge("front"), address: webAddress), manager: manager)
+                running.append(filler)
                 try Container.remove("web", manager: manager)
                 let again = try server("web", network: "front", rootfs: rootfs, manager: manager)
+                running.append(again)
                 let newAddress = try #require(again.endpoint?.address)
                 #expect(newAddress != webAddress)
                 let after = try resolves("web", network: "front", rootfs: rootfs, manager: manager)
                 #expect(after.contains("Address: \(newAddress)") && !after.contains("Address: \(webAddress)"), "\(after)")
                 #expect(try manager.store.read { tx throws(BerthError) in try tx.resolver() } == resolver, "one resolver served it all")
 
-                for name in ["web", "hidden", "filler"] { _ = try Container.remove(name, force: true, manager: manager) }
-                _ = filler
+                for container in [again, hidden, filler] { _ = try container.stop(timeout: .zero) }
+                running = []
+                for name in ["web", "hidden", "filler"] { try Container.remove(name, manager: manager) }
                 try manager.removeNetwork(named: "front")
                 try manager.removeNetwork(named: "back")
                 _ = try manager.gc()
+                waitGone(resolver)
                 #expect(!sandbox.run(["ss", "-lnu"]).stdout.contains(":53 "), "nothing listens on port 53 afterwards")
                 #expect(kill(resolver.pid, 0) != 0 || ProcessStartTime(pid: resolver.pid) != resolver.startTime, "the resolver ended")
             }
@@ -92,8 +100,11 @@ struct DNSRunKernelTests {
                 let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
                 _ = try manager.createNetwork(NetworkOptions(name: "front"))
                 _ = try manager.createNetwork(NetworkOptions(name: "plain", dns: false))
+                var running: [RunningContainer] = []
+                defer { for container in running { _ = try? container.stop(timeout: .zero) } }
                 let first = try Container.run(RunOptions(process: ContainerSpec(command: ["sleep", "100"], rootfs: rootfs.path),
                                                          name: "one", network: .bridge("front")), manager: manager)
+                running.append(first)
                 let started = try #require(try manager.store.read { tx throws(BerthError) in try tx.resolver() })
                 #expect(sandbox.run(["ss", "-lnu"]).stdout.contains(":53 "))
 
@@ -110,11 +121,13 @@ struct DNSRunKernelTests {
                 waitGone(restarted)
                 let second = try Container.run(RunOptions(process: ContainerSpec(command: ["sleep", "100"], rootfs: rootfs.path),
                                                           name: "two", network: .bridge("front")), manager: manager)
+                running.append(second)
                 let third = try #require(try manager.store.read { tx throws(BerthError) in try tx.resolver() })
                 #expect(third != restarted && kill(third.pid, 0) == 0, "the next attach started it again")
 
-                _ = (first, second)
-                for name in ["one", "two"] { _ = try Container.remove(name, force: true, manager: manager) }
+                for container in [first, second] { _ = try container.stop(timeout: .zero) }
+                running = []
+                for name in ["one", "two"] { try Container.remove(name, manager: manager) }
                 try manager.removeNetwork(named: "front")
                 _ = try manager.gc()
                 waitGone(third)
