@@ -60,13 +60,17 @@ extension SystemKernel {
                              hint: "install berth-dns beside berth (or name it in \(ResolverLaunch.executableEnvironmentVariable))",
                              object: .state(launch.executable))
         }
-        let lines = Self.readLines(fds[0], until: "ready", timeoutMilliseconds: 10_000)
+        let lines = Self.readLines(fds[0], until: "ready", timeoutMilliseconds: 30_000)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let child = lines.lazy.compactMap { $0.hasPrefix("pid ") ? Int32($0.dropFirst(4)) : nil }.first
         guard lines.last == "ready", let child, let start = ProcessStartTime.of(pid: child) else {
-            if let child { kill(child, SIGKILL) }
-            throw BerthError(.system, "the resolver did not start: \(Self.lastLine(of: launch.logPath) ?? "no message")",
+            if let child, let start = ProcessStartTime.of(pid: child) {
+                // Gone before the next start tries to bind the same addresses (1 s at most).
+                kill(child, SIGKILL)
+                for _ in 0..<100 where ProcessStartTime.of(pid: child) == start { usleep(10_000) }
+            }
+            throw BerthError(.system, "the resolver did not report ready: \(Self.lastLine(of: launch.logPath) ?? "no message")",
                              hint: "see \(launch.logPath)", object: .state(launch.logPath))
         }
         return ResolverProcess(pid: child, startTime: start)

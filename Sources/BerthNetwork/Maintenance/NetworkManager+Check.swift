@@ -63,11 +63,12 @@ extension NetworkManager {
     /// attach start it again.
     func resolverProblem(_ tx: StateTransaction) throws(BerthError) -> CheckProblem? {
         let recorded = try tx.resolver()
+        if let recorded, host.kernel.isRunning(recorded) { return nil }
+        // One that ended with nothing to serve (`--exit-when-empty`) is no problem.
+        guard try tx.anyDNSEndpoint() else { return nil }
         if let recorded {
-            guard !host.kernel.isRunning(recorded) else { return nil }
             return CheckProblem(endpoint: nil, network: "", object: "resolver \(recorded)", problem: "not running (stale)")
         }
-        guard try tx.anyDNSEndpoint() else { return nil }
         return CheckProblem(endpoint: nil, network: "", object: "resolver \(ResolverLaunch.executableName)", problem: "missing")
     }
 }
