@@ -112,14 +112,13 @@ if let netns = options.netns, berth_dns_enter_netns(netns) != 0 {
 if options.detach {
     berth_dns_close_from(3)
     // The starter waits for this process; the resolver is its child, which the exit below
-    // hands to init. The starter learns its pid from the first line.
+    // hands to init (so no long-lived starter keeps a zombie).
     let child = berth_dns_fork()
     if child < 0 { fail("fork: \(String(cString: strerror(errno)))", status: 1) }
-    if child > 0 {
-        let line = Array("pid \(child)\n".utf8)
-        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-        _exit(0)
-    }
+    if child > 0 { _exit(0) }
+    // The resolver says its own pid, so the line always comes before its "ready".
+    let line = Array("pid \(getpid())\n".utf8)
+    _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
 }
 
 // After the fork and the closing of inherited descriptors: a source opens its own.
