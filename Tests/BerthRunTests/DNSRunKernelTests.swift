@@ -108,6 +108,16 @@ struct DNSRunKernelTests {
                 let started = try #require(try manager.store.read { tx throws(BerthError) in try tx.resolver() })
                 #expect(sandbox.run(["ss", "-lnu"]).stdout.contains(":53 "))
 
+                // A LAN peer routing the network to the host cannot query its resolver.
+                let front = try manager.network(named: "front")
+                let lan = try sandbox.makeLANNeighbor()
+                try lan.route(front.subnet.description)
+                let address = try #require(first.endpoint?.address)
+                let peer = Command.run(["nsenter", "--net=\(lan.namespace.path)", "--", "timeout", "3", "busybox", "nslookup", "one", "\(front.gateway)"])
+                #expect(!peer.stdout.contains("\(address)"), "\(peer)")
+                let inside = try client("nslookup one 2>&1", network: "front", rootfs: rootfs, manager: manager)
+                #expect(inside.contains("Address: \(address)"), "the same query from the network is answered: \(inside)")
+
                 kill(started.pid, SIGKILL)
                 waitGone(started)
                 #expect(try manager.check().contains { $0.object.hasPrefix("resolver") })
