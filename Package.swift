@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "BerthLab", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNetwork", "BerthRun", "CBerthShim"]),
         .target(name: "BerthLabFile", dependencies: ["BerthCore", "BerthNetlink", "BerthLab", .product(name: "Yams", package: "Yams")]),
         // The embedded resolver: DNS codec, name engine, event-loop server (docs/dns.md).
-        .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "CBerthDNS"]),
+        .target(name: "BerthDNS", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "CBerthDNS"]),
         .target(name: "Berth", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthConfine", "BerthRun", "BerthCNI", "BerthOCIHook"]),
         // What both front ends share without argument-parser: the hot-path parser and
         // commands, the wording of errors (CLIHints), stderr output, the version, the
@@ -107,7 +107,7 @@ let package = Package(
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
-        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore", "BerthNetwork", "CBerthDNS"], linkerSettings: executableLinking),
         // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
         .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthNetwork", "BerthOCIHook"], linkerSettings: executableLinking),
 

@@ -52,9 +52,9 @@ struct BerthBackend {
 
     /// Attaches the namespace and describes the endpoint for the result.
     func attach(network: String, namespace: NamespaceReference, id: String, address: IPv4Address?, mac: MACAddress?,
-                ifname: InterfaceName, ports: [PortSpec]) throws(BerthError) -> EndpointDescription {
+                ifname: InterfaceName, ports: [PortSpec], aliases: [String] = []) throws(BerthError) -> EndpointDescription {
         let options = try AttachOptions(network: network, namespace: namespace, id: id, address: address, mac: mac,
-                                        interfaceName: ifname, ports: ports)
+                                        interfaceName: ifname, ports: ports, aliases: aliases)
         let endpoint = try manager.attach(options)
         Trace.mark("cni: attached")
         do throws(BerthError) {

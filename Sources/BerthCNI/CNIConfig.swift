@@ -34,6 +34,9 @@ public struct CNIConfig: Sendable {
     public var ipam: JSONValue?
     /// `dns`, passed through into the result.
     public var dns: JSONValue?
+    /// `dnsEnabled`: a network this plugin creates gets Berth's resolver (off by default:
+    /// CNI runtimes bring their own DNS). On an existing network the network's flag holds.
+    public var dnsEnabled: Bool = false
 
     // Capabilities, from runtimeConfig.
     public var portMappings: [CNIPortMapping]
@@ -41,6 +44,9 @@ public struct CNIConfig: Sendable {
     public var requestedAddress: IPv4Address?
     /// `runtimeConfig.mac`.
     public var requestedMAC: MACAddress?
+    /// `runtimeConfig.aliases[name]`: the container's names on this network's resolver
+    /// (the `aliases` capability: a map of network name to names).
+    public var aliases: [String] = []
 
     /// `prevResult` as given (printed unchanged in chained mode).
     public var prevResult: JSONValue?
@@ -99,6 +105,10 @@ public struct CNIConfig: Sendable {
             }
         }
         dns = try reader.objectValue("dns")
+        if let enabled = json["dnsEnabled"] {
+            guard let flag = enabled.boolValue else { throw CNIError(.invalidConfig, "\"dnsEnabled\" must be true or false") }
+            dnsEnabled = flag
+        }
 
         portMappings = []
         requestedAddress = nil
@@ -121,6 +131,10 @@ public struct CNIConfig: Sendable {
                 requestedAddress = addresses.first
             }
             requestedMAC = try section.parsed("mac", "a MAC address like 02:42:0a:58:00:05", { MACAddress($0) })
+            if let byNetwork = try section.objectValue("aliases"), let list = byNetwork[name]?.arrayValue {
+                aliases = list.compactMap(\.stringValue)
+                if aliases.count != list.count, !lenient { throw section.invalid("aliases", "a map of network name to a list of names") }
+            }
         }
 
         prevResult = try reader.objectValue("prevResult")

@@ -96,7 +96,7 @@ struct CNIRequest {
     /// The network a main-plugin ADD creates when it does not exist yet.
     func networkOptions(subnet: CIDR? = nil, gateway: IPv4Address? = nil) -> NetworkOptions {
         NetworkOptions(name: config.name, subnet: config.subnet ?? subnet, gateway: config.gateway ?? gateway,
-                       bridge: config.bridge, mtu: config.mtu, isInternal: config.isInternal)
+                       bridge: config.bridge, mtu: config.mtu, isInternal: config.isInternal, dns: config.dnsEnabled)
     }
 
     /// Refuses a command the configuration's version does not have (code 1).

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import BerthCore
 import BerthNamespace
 import BerthNetwork
@@ -37,7 +42,8 @@ extension CNIRequest {
             let description: EndpointDescription
             do throws(BerthError) {
                 description = try backend.attach(network: config.name, namespace: namespace, id: attachmentID,
-                                                 address: address, mac: mac, ifname: ifname, ports: ports)
+                                                 address: address, mac: mac, ifname: ifname, ports: ports,
+                                                     aliases: config.aliases)
             } catch {
                 throw CNIError(error)
             }
@@ -70,7 +76,25 @@ extension CNIRequest {
             ],
             ips: [.init(address: cidr, gateway: .v4(network.gateway), interface: 2)],
             routes: [.init(destination: defaultRoute, gateway: .v4(network.gateway))],
-            dns: config.dns ?? ipamResult?.dns ?? .object([]))
+            dns: config.dns ?? ipamResult?.dns ?? resolverDNS(network))
+    }
+
+    /// On a network with DNS on, the resolver on the gateway, with the host's search
+    /// domains; `{}` otherwise.
+    private func resolverDNS(_ network: NetworkRecord) -> JSONValue {
+        guard network.dns else { return .object([]) }
+        var members: [(String, JSONValue)] = [("nameservers", .array([.string(network.gateway.description)]))]
+        var search: [JSONValue] = []
+        let fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC)
+        if fd >= 0, let bytes = try? CNIInput.read(fd: fd, limit: 64 * 1024) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            for line in text.split(separator: "\n") where line.hasPrefix("search ") {
+                search += line.split(separator: " ").dropFirst().map { .string(String($0)) }
+            }
+        }
+        if fd >= 0 { close(fd) }
+        if !search.isEmpty { members.append(("search", .array(search))) }
+        return .object(members)
     }
 
     /// Chained ADD: publish the ports to the address the previous plugin gave the container.

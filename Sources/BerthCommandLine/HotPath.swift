@@ -54,10 +54,14 @@ package enum HotPath {
         package var ifname: String
         package var publish: [String]
         package var stateDir: String?
+        package var name: String?
+        package var aliases: [String]
 
         package init(network: String, netns: String, id: String?, ip: String?, ip6: String? = nil, mac: String?, ifname: String, publish: [String],
-                     stateDir: String?) {
+                     stateDir: String?, name: String? = nil, aliases: [String] = []) {
             self.ip6 = ip6
+            self.name = name
+            self.aliases = aliases
             self.network = network
             self.netns = netns
             self.id = id
@@ -76,7 +80,8 @@ package enum HotPath {
                 mac: try mac.map { text throws(BerthError) in try MACAddress(parsing: text) },
                 interfaceName: try InterfaceName(ifname),
                 ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
-                ipv6Address: try ip6.map { text throws(BerthError) in try IPv6Address(parsing: text) })
+                ipv6Address: try ip6.map { text throws(BerthError) in try IPv6Address(parsing: text) },
+                name: name, aliases: aliases)
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
             let endpoint = try manager.attach(options)
@@ -114,12 +119,13 @@ package enum HotPath {
     }
 
     package static func attach(_ arguments: ArraySlice<String>) -> Attach? {
-        let single: Set = ["--netns", "--id", "--ip", "--ip6", "--mac", "--ifname", "--state-dir"]
-        guard let parsed = parse(arguments, single: single, repeated: ["-p": "--publish", "--publish": "--publish"]),
+        let single: Set = ["--netns", "--id", "--ip", "--ip6", "--mac", "--ifname", "--state-dir", "--name"]
+        guard let parsed = parse(arguments, single: single, repeated: ["-p": "--publish", "--publish": "--publish", "--alias": "--alias"]),
               parsed.positionals.count == 1, let netns = parsed.values["--netns"] else { return nil }
         return Attach(network: parsed.positionals[0], netns: netns, id: parsed.values["--id"], ip: parsed.values["--ip"], ip6: parsed.values["--ip6"],
                       mac: parsed.values["--mac"], ifname: parsed.values["--ifname"] ?? "eth0",
-                      publish: parsed.lists["--publish"] ?? [], stateDir: parsed.values["--state-dir"])
+                      publish: parsed.lists["--publish"] ?? [], stateDir: parsed.values["--state-dir"],
+                      name: parsed.values["--name"], aliases: parsed.lists["--alias"] ?? [])
     }
 
     package static func detach(_ arguments: ArraySlice<String>) -> Detach? {

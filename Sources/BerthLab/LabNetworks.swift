@@ -51,8 +51,10 @@ public struct LabNetworks {
     /// (then the lab only uses it).
     public func create(_ network: NetworkSpec) throws(BerthError) -> Bool {
         do {
+            // No resolver: a lab's topology is what its file declares, and a process answering
+            // on every gateway would be a surprise in an experiment.
             try manager.createNetwork(NetworkOptions(name: network.name, subnet: network.subnet, gateway: network.gateway,
-                                                     isInternal: network.isInternal))
+                                                     isInternal: network.isInternal, dns: false))
             return true
         } catch where error.code == .alreadyExists && error.object == .network(network.name) {
             return false

@@ -123,8 +123,12 @@ public enum Container {
             switch options.network {
             case .bridge(let network):
                 do throws(BerthError) {
+                    // The container's name is its name on the network's resolver, when it is
+                    // a DNS name (Docker's container names may hold '.', which DNS splits).
                     endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
-                                                                address: options.address, ports: options.ports))
+                                                                address: options.address, ports: options.ports,
+                                                                name: EndpointNames.isValid(record.name) ? record.name : nil,
+                                                                aliases: options.networkAliases))
                 } catch {
                     guard error.code == .conflict, error.object?.kind == .port else { throw error }
                     throw portConflict(error, container: record, manager: manager)
@@ -141,7 +145,11 @@ public enum Container {
             if let rootfs = spec.rootfs {
                 try ContainerFiles.writeHostname(rootfs: rootfs, hostname: record.hostname)
                 try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: ContainerFiles.hostsAddresses(of: endpoint))
-                try ContainerFiles.writeResolvConf(rootfs: rootfs)
+                // On a network with DNS on, the resolver on the gateway is the nameserver.
+                let nameservers: [IPAddress]? = if let endpoint, let gateway = try manager.store.read({ tx throws(BerthError) in
+                    try tx.network(named: endpoint.network).flatMap { $0.dns ? $0.gateway : nil }
+                }) { [.v4(gateway)] } else { nil }
+                try ContainerFiles.writeResolvConf(rootfs: rootfs, nameservers: nameservers)
             }
             try process.start()
             let started = StateClock.now()

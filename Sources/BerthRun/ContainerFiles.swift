@@ -35,7 +35,11 @@ public enum ContainerFiles {
     public static func writeResolvConf(rootfs: String, nameservers: [IPAddress]? = nil, hostResolvConf: String = "/etc/resolv.conf") throws(BerthError) {
         let text: String
         if let nameservers {
-            text = nameservers.map { "nameserver \($0)\n" }.joined()
+            // The host's search domains and options still apply: a short name the resolver
+            // does not know is tried with them, and forwarded.
+            let host = (try? readFile(hostResolvConf)) ?? ""
+            let kept = host.split(separator: "\n").filter { $0.hasPrefix("search ") || $0.hasPrefix("domain ") || $0.hasPrefix("options ") }
+            text = nameservers.map { "nameserver \($0)\n" }.joined() + kept.map { $0 + "\n" }.joined()
         } else {
             var host = (try? readFile(hostResolvConf)) ?? ""
             // systemd-resolved's stub points at 127.0.0.53; its upstream servers are here.

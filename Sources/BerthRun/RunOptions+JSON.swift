@@ -37,6 +37,7 @@ extension RunOptions {
             "restart": .string(restart.description),
             "autoRemove": .bool(autoRemove),
             "limits": limits.json,
+            "networkAliases": .array(networkAliases.map(JSONValue.string)),
             "process": .object(process),
         ]
     }
@@ -78,5 +79,7 @@ extension RunOptions {
             autoRemove: try fields.optionalBool("autoRemove") ?? false,
             limits: fields.object["limits"] == nil ? ResourceLimits()
                 : try fields.decoded("limits") { value throws(BerthError) in try ResourceLimits(json: value) })
+        // Absent in the settings of an older berth: no aliases.
+        if fields.object["networkAliases"] != nil { networkAliases = try fields.strings("networkAliases") }
     }
 }

@@ -73,6 +73,9 @@ public struct RunOptions: Sendable, Hashable {
     /// Kept with the rest of the settings; `Container.run` does not make cgroups yet and
     /// refuses limits it cannot apply (see `validate()`), rather than run unlimited.
     public var limits: ResourceLimits
+    /// More names for the container on its network's resolver (`--network-alias`); its
+    /// name is always one when it is a valid DNS name.
+    public var networkAliases: [String] = []
 
     public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
                 address: IPv4Address? = nil, interactive: Bool = false, restart: RestartPolicy = .no, autoRemove: Bool = false,
@@ -99,6 +102,11 @@ public struct RunOptions: Sendable, Hashable {
     /// Checks what can be checked before anything exists.
     public func validate() throws(BerthError) {
         if let name { try Container.validate(name: name) }
+        for alias in networkAliases { try EndpointNames.validate(alias, parameter: "networkAlias") }
+        if !networkAliases.isEmpty, case .bridge = network {} else if !networkAliases.isEmpty {
+            throw .invalid("network \(network) has no resolver, so network aliases cannot be used",
+                           hint: "give no alias, or use a bridge network", parameter: "networkAlias")
+        }
         if autoRemove, restart != .no {
             throw .invalid("a container removed when its command ends cannot restart (restart policy \(restart))",
                            hint: "choose automatic removal or a restart policy, not both", parameter: "restart")

@@ -2,10 +2,12 @@
 //
 // Lean on purpose: no argument parser, no Foundation. It answers the names of each
 // network's endpoints on that network's gateway addresses and forwards the rest
-// (docs/dns.md). Until Berth starts it from attach, its names come from a table file.
+// (docs/dns.md). Berth starts it (`--state DIR --detach`) at the first attach to a network
+// with DNS on; its names come from that state, or from a table file.
 
 import BerthCore
 import BerthDNS
+import CBerthDNS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -13,7 +15,7 @@ import Musl
 #endif
 
 let usage = """
-    usage: berth-dns --table FILE [options]
+    usage: berth-dns (--table FILE | --state DIR) [options]
 
     Answers DNS for Berth networks on their gateway addresses (UDP and TCP) and forwards
     other names upstream. Prints "ready" on stdout once it listens. SIGHUP reloads the
@@ -22,6 +24,9 @@ let usage = """
 
     options:
       --table FILE            the names to serve (see docs/dns.md for the format)
+      --state DIR             serve the networks of Berth's state in DIR instead
+      --netns PATH            run in the network namespace at PATH (entered first)
+      --detach                fork: print "pid N" (the resolver's pid), then "ready"
       --port N                port on every listen address (default 53)
       --upstream SERVER       forward to SERVER (ADDR, ADDR:PORT, [V6]:PORT); repeatable;
                               default: the nameservers of --resolv-conf
@@ -44,6 +49,9 @@ func fail(_ message: String, status: Int32) -> Never {
 
 struct Options {
     var table: String?
+    var state: String?
+    var netns: String?
+    var detach = false
     var configuration = DNSServerConfiguration()
     var upstreams: [DNSUpstream] = []
     var resolvConf = ResolvConf.hostPath
@@ -65,6 +73,9 @@ func parseArguments(_ arguments: ArraySlice<String>) throws(BerthError) -> Optio
     while index < arguments.endIndex {
         switch arguments[index] {
         case "--table": options.table = try value("--table")
+        case "--state": options.state = try value("--state")
+        case "--netns": options.netns = try value("--netns")
+        case "--detach": options.detach = true
         case "--port": options.configuration.port = try number("--port", UInt16.self, minimum: 1)
         case "--upstream": options.upstreams.append(try DNSUpstream(parsing: try value("--upstream")))
         case "--resolv-conf": options.resolvConf = try value("--resolv-conf")
@@ -92,14 +103,44 @@ do {
 } catch {
     fail("\(error) (see berth-dns --help)", status: 64)
 }
-guard let tablePath = options.table else { fail("--table FILE is required (see berth-dns --help)", status: 64) }
+guard (options.table == nil) != (options.state == nil) else {
+    fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
+}
+if let netns = options.netns, berth_dns_enter_netns(netns) != 0 {
+    fail("cannot enter network namespace \(netns): \(String(cString: strerror(errno)))", status: 1)
+}
+if options.detach {
+    berth_dns_close_from(3)
+    // The starter waits for this process; the resolver is its child, which the exit below
+    // hands to init (so no long-lived starter keeps a zombie).
+    let child = berth_dns_fork()
+    if child < 0 { fail("fork: \(String(cString: strerror(errno)))", status: 1) }
+    if child > 0 { _exit(0) }
+    // The resolver says its own pid, so the line always comes before its "ready".
+    let line = Array("pid \(getpid())\n".utf8)
+    _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+}
+
+// After the fork and the closing of inherited descriptors: a source opens its own.
+let source: any DNSTableSource
+switch (options.table, options.state) {
+case (let path?, nil): source = DNSTableFileSource(path: path)
+case (nil, let directory?): source = StateTableSource(directory: directory)
+default: fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
+}
 
 do {
-    let server = try DNSServer(configuration: options.configuration, source: DNSTableFileSource(path: tablePath))
+    let server = try DNSServer(configuration: options.configuration, source: source)
     try server.run {
         // Unbuffered: whoever started the resolver waits for this line.
         let line = Array("ready\n".utf8)
         _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        if options.detach {
+            // Nobody reads stdout after "ready": point it at /dev/null so a later write
+            // cannot fail on a closed pipe.
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { dup2(null, 1); close(null) }
+        }
     }
 } catch {
     fail("\(error)", status: 1)

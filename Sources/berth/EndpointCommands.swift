@@ -15,11 +15,13 @@ struct AttachCommand: ParsableCommand {
     @Option(name: [.customShort("p"), .customLong("publish")],
             help: ArgumentHelp("Publish a container port on the host, as docker run -p: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp].", valueName: "SPEC"))
     var publish: [String] = []
+    @Option(help: "The endpoint's name, which the network's other endpoints resolve (networks with DNS on).") var name: String?
+    @Option(help: "Another name for the endpoint; repeatable.") var alias: [String] = []
     @OptionGroup var state: StateOption
 
     func run() throws {
         try HotPath.Attach(network: network, netns: netns, id: id, ip: ip, ip6: ip6, mac: mac, ifname: ifname, publish: publish,
-                           stateDir: state.stateDir).perform()
+                           stateDir: state.stateDir, name: name, aliases: alias).perform()
     }
 }
 
@@ -144,6 +146,7 @@ struct GCCommand: ParsableCommand {
         for id in report.endpoints { print("removed endpoint \(id)") }
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
+        if let resolver = report.resolver { print("stopped \(resolver)") }
         if report.isEmpty, containers.isEmpty, labs.isEmpty { print("nothing to remove") }
     }
 }

@@ -22,6 +22,10 @@ struct NetworkCommand: ParsableCommand {
         @Flag(help: "Keep traffic inside the network: no outbound masquerade.") var `internal` = false
         @Flag(help: ArgumentHelp("Use the existing bridge --bridge names, which Berth did not make, as it is: Berth adds its gateway address and rules, and never deletes, downs or re-addresses it."))
         var bridgeExisting = false
+        @Option(help: ArgumentHelp("Whether containers resolve each other's names through the resolver on the gateway (default: true, false for the default network 'berth').", valueName: "true|false"))
+        var dns: Bool?
+        @Option(help: ArgumentHelp("Where the resolver forwards other names: ADDR, ADDR:PORT or [V6]:PORT; repeatable (default: the host's nameservers).", valueName: "SERVER"))
+        var dnsUpstream: [String] = []
         @OptionGroup var state: StateOption
 
         func run() throws {
@@ -34,7 +38,8 @@ struct NetworkCommand: ParsableCommand {
                 bridge: try bridge.map { text throws(BerthError) in try InterfaceName(text) },
                 mtu: mtu, isInternal: `internal`, usesExistingBridge: bridgeExisting, ipv6: ipv6,
                 ipv6Subnet: try subnets.v6.map { text throws(BerthError) in try CIDR(parsing: text) },
-                ipv6Gateway: try gateways.v6.map { text throws(BerthError) in try IPv6Address(parsing: text) })
+                ipv6Gateway: try gateways.v6.map { text throws(BerthError) in try IPv6Address(parsing: text) },
+                dns: dns, dnsUpstreams: dnsUpstream)
             let network = try state.manager().createNetwork(options)
             print(network.name)
         }

@@ -69,7 +69,9 @@ struct RunArguments: ParsableArguments {
     @Option(name: [.customShort("p"), .customLong("publish")],
             help: ArgumentHelp("Publish a container port on the host: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp].", valueName: "SPEC"))
     var publish: [String] = []
-    @Option(help: "The container's name (default: berth- and 12 hex digits of its id).") var name: String?
+    @Option(help: "The container's name (default: berth- and 12 hex digits of its id); on a network with DNS on, other containers resolve it.") var name: String?
+    @Option(name: [.customLong("network-alias"), .customLong("alias")], help: ArgumentHelp("Another name for the container on its network's resolver; repeatable.", valueName: "NAME"))
+    var networkAlias: [String] = []
     @Option(help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
     @Option(help: ArgumentHelp("A static address in the network's subnet.", valueName: "IP")) var ip: String?
     @Option(help: ArgumentHelp("A directory to use as the root filesystem (default: the host's files, with a fresh /proc).", valueName: "DIR"))
@@ -106,11 +108,13 @@ struct RunArguments: ParsableArguments {
         process.readOnlyRootfs = readOnly
         process.terminal = tty
         process.confinement = try confine.confinement()
-        return RunOptions(
+        var options = RunOptions(
             process: process, name: name, network: try ContainerNetwork(parsing: network),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm, limits: try confine.limits())
+        options.networkAliases = networkAlias
+        return options
     }
 
     /// `--env-file` entries first, then `-e`, so `-e` wins, as in Docker; a name alone takes

@@ -52,6 +52,8 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     /// Whether links that come up get IPv6 link-local addresses (and lo ::1), as the kernel
     /// does. Off by default, so tests that do not look at IPv6 see only what they made.
     public var generatesLinkLocal = false
+    /// The resolver processes Berth started (see FakeKernel+Resolver.swift).
+    public let resolvers = FakeResolverProcesses()
 
     var states: [UInt64: FakeNamespaceState] = [:]
     private var hostInode: UInt64 = 0

@@ -21,7 +21,7 @@ struct StateStoreTests {
                 try tx.db().query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { row in row.text(0) }
             }
             // Tables of higher targets (BerthRun's containers) come with their owner's StateExtension.
-            #expect(tables == ["endpoints", "instance", "ipv6_prefix", "networks", "port_mappings", "publication_ports", "publications", "schema_versions"])
+            #expect(tables == ["endpoints", "instance", "ipv6_prefix", "networks", "port_mappings", "publication_ports", "publications", "resolver", "schema_versions"])
             // SQLite counts every PRAGMA as a statement that may write, so these run in `write`.
             #expect(try store.write { tx throws(BerthError) in try StateSchema.version(tx.db()) } == StateSchema.currentVersion)
             #expect(try store.write { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA journal_mode") { $0.text(0) } } == "wal")

@@ -6,7 +6,8 @@ import Foundation
 final class BusyboxRootfs {
     let path: String
 
-    static let applets = ["sh", "hostname", "ps", "cat", "true", "false", "sleep", "touch", "pwd", "env", "ls", "echo", "id", "printf", "test", "wc"]
+    static let applets = ["sh", "hostname", "ps", "cat", "true", "false", "sleep", "touch", "pwd", "env", "ls", "echo", "id", "printf", "test", "wc",
+                          "nslookup", "wget", "httpd", "mkdir"]
 
     init() throws {
         path = NSTemporaryDirectory() + "berth-rootfs-\(getpid())-\(UUID().uuidString.prefix(8))"

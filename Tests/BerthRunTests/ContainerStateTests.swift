@@ -57,11 +57,11 @@ struct ContainerStateTests {
     func ownSchema() throws {
         try withTemporaryDirectory { dir in
             let store = try StateStore(directory: dir)
-            #expect(try tables(store) == ["endpoints", "instance", "ipv6_prefix", "networks", "port_mappings", "publication_ports", "publications", "schema_versions"])
+            #expect(try tables(store) == ["endpoints", "instance", "ipv6_prefix", "networks", "port_mappings", "publication_ports", "publications", "resolver", "schema_versions"])
             try store.prepare(ContainerSchema.stateExtension)
             try store.prepare(ContainerSchema.stateExtension)
             #expect(try tables(store) == ["container_args", "containers", "endpoints", "instance", "ipv6_prefix", "networks", "port_mappings", "publication_ports", "publications",
-                                          "schema_versions"])
+                                          "resolver", "schema_versions"])
             #expect(try versions(store) == ["BerthRun": 4])
             // A second process's store sees the tables current and changes nothing.
             let other = try StateStore(directory: dir)

@@ -20,12 +20,20 @@ public struct AttachOptions: Sendable, Hashable {
     public var interfaceName: InterfaceName
     /// Ports to publish on the host, as `docker run -p` takes them.
     public var ports: [PortSpec]
+    /// The endpoint's name on the network's resolver (a container name); unique on the network.
+    public var name: String?
+    /// More names for the endpoint (`--alias`, the CNI `aliases` capability).
+    public var aliases: [String]
 
     public init(network: String, namespace: NamespaceReference, id: String? = nil, address: IPv4Address? = nil,
                 mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = [],
-                ipv6Address: IPv6Address? = nil) throws(BerthError) {
+                ipv6Address: IPv6Address? = nil, name: String? = nil, aliases: [String] = []) throws(BerthError) {
         self.ipv6Address = ipv6Address
         self.ports = ports
+        self.name = name
+        // Repeated aliases are one alias.
+        var seen: Set<String> = []
+        self.aliases = aliases.filter { seen.insert($0.lowercased()).inserted }
         self.network = network
         self.namespace = namespace
         self.id = id

@@ -22,8 +22,8 @@ extension NetworkManager {
     /// namespace, the hand-off, and one nftables batch when ports were published.
     public func detach(id: String) throws(BerthError) {
         do {
-            try store.write { tx throws(BerthError) in
-                guard let endpoint = try tx.endpoint(id: id) else { return }
+            let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
+                guard let endpoint = try tx.endpoint(id: id) else { return nil }
                 Trace.mark("detach: state locked")
                 let instance = try tx.instance()
                 if !endpoint.isDetaching {
@@ -33,8 +33,10 @@ extension NetworkManager {
                 }
                 try host.check(failPoint: "detach.mark")
                 try finishDetach(endpoint, tx: tx, instance: instance, links: nil)
+                return try resolverToReload(after: endpoint, tx: tx)
             }
             Trace.mark("detach: committed")
+            reloadResolver(resolver)
         } catch {
             throw error.with(object: .endpoint(id), operation: .detach)
         }

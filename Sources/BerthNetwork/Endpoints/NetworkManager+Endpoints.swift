@@ -22,6 +22,8 @@ extension NetworkManager {
 
     private func attachEndpoint(_ options: AttachOptions) throws(BerthError) -> EndpointRecord {
         if let id = options.id { try AttachOptions.validate(id: id) }
+        if let name = options.name { try EndpointNames.validate(name, parameter: "name") }
+        for alias in options.aliases { try EndpointNames.validate(alias, parameter: "alias") }
         let namespace: NetworkNamespace
         do {
             namespace = try host.open(options.namespace)
@@ -33,7 +35,7 @@ extension NetworkManager {
                            hint: "attach a container's namespace", parameter: "namespace", object: .namespace(options.namespace.description))
         }
         Trace.mark("attach: namespace opened")
-        let endpoint = try store.write { tx throws(BerthError) -> EndpointRecord in
+        let (endpoint, resolver) = try store.write { tx throws(BerthError) -> (EndpointRecord, ResolverProcess?) in
             Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
             let instance = try tx.instance()
@@ -67,13 +69,14 @@ extension NetworkManager {
             let record = EndpointRecord(
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id, instance: instance.id), address: address,
-                mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports, ipv6Address: ipv6Address)
+                mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports, ipv6Address: ipv6Address,
+                name: options.name, aliases: options.aliases)
             try tx.insertEndpoint(record)
             Trace.mark("attach: address and ports chosen, recorded")
             try host.check(failPoint: "attach.state")
             let bridgeIndex = try ensureKernel(of: network, instance: instance)
             Trace.mark("attach: bridge found")
-            return try Rollback.perform { rollback throws(BerthError) -> EndpointRecord in
+            return try Rollback.perform { rollback throws(BerthError) -> (EndpointRecord, ResolverProcess?) in
                 try wire(record, network: network, instance: instance, bridgeIndex: bridgeIndex, namespace: namespace, rollback: &rollback)
                 Trace.mark("attach: veth wired")
                 if !record.ports.isEmpty {
@@ -86,10 +89,13 @@ extension NetworkManager {
                     try ConntrackCleanup.afterPublish(record, host: host)
                 }
                 try host.check(failPoint: "attach.publish")
-                return record
+                // Last, so that a resolver that cannot start rolls the attach back; never on
+                // a network without DNS (the default one), whose attach stays as it was.
+                return (record, network.dns ? try ensureResolver(tx) : nil)
             }
         }
         Trace.mark("attach: committed")
+        reloadResolver(resolver)
         return endpoint
     }
 

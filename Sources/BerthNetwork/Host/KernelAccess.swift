@@ -41,6 +41,16 @@ public protocol KernelAccess: AnyObject {
     /// wait for once the link is unplugged. `SystemKernel` hands the deletion to a detached
     /// process; a link that outlives it (a crash) keeps its name and tag for `gc`.
     func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError)
+
+    /// Whether `process` still runs: its pid exists with the same start time.
+    func isRunning(_ process: ResolverProcess) -> Bool
+
+    /// Sends `signal` to `process` if it is still the same process; returns whether it was.
+    func signal(_ process: ResolverProcess, _ signal: Int32) -> Bool
+
+    /// Starts the resolver detached (its own session, stdio to its log) inside `namespace`,
+    /// and returns once it reported that it listens.
+    func startResolver(_ launch: ResolverLaunch, in namespace: NetworkNamespace?) throws(BerthError) -> ResolverProcess
 }
 
 extension KernelAccess {

@@ -54,10 +54,12 @@ public struct GCReport: Sendable, Hashable {
     public var links: [String] = []
     /// This instance's nftables rules and elements the state does not know, deleted.
     public var firewallObjects: [String] = []
+    /// The resolver, stopped because no network has DNS on any more.
+    public var resolver: String?
 
     public init() {}
 
-    public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && firewallObjects.isEmpty }
+    public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && firewallObjects.isEmpty && resolver == nil }
 }
 
 /// What `berth reconcile` did.

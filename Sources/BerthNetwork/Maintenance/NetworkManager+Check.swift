@@ -58,6 +58,21 @@ extension NetworkManager {
             problem.repair = .reattach
             return problem
         }
+        if id == nil, let problem = try store.read({ tx throws(BerthError) in try resolverProblem(tx) }) { problems.append(problem) }
         return problems
+    }
+
+    /// The resolver's problem, if it has one: needed (an endpoint on a network with DNS on)
+    /// and never recorded, or recorded and no longer running. `reconcile` and the next
+    /// attach start it again.
+    func resolverProblem(_ tx: StateTransaction) throws(BerthError) -> CheckProblem? {
+        let recorded = try tx.resolver()
+        if let recorded, host.kernel.isRunning(recorded) { return nil }
+        // One that ended with nothing to serve (`--exit-when-empty`) is no problem.
+        guard try tx.anyDNSEndpoint() else { return nil }
+        if let recorded {
+            return CheckProblem(endpoint: nil, network: "", object: "resolver \(recorded)", problem: "not running (stale)")
+        }
+        return CheckProblem(endpoint: nil, network: "", object: "resolver \(ResolverLaunch.executableName)", problem: "missing")
     }
 }

@@ -18,8 +18,16 @@ extension NetworkManager {
     /// Another instance's objects, and untagged ones (which could be anyone's), are left.
     /// Reads the endpoints and publications once, the links once and Berth's nftables
     /// table once.
+    ///
+    /// And the resolver, when no network has DNS on any more: stopped and forgotten.
     public func gc() throws(BerthError) -> GCReport {
-        try collectGarbage(.all)
+        var report = try collectGarbage(.all)
+        do {
+            report.resolver = try stopResolverIfUnneeded()?.description
+        } catch {
+            throw error.with(operation: .gc)
+        }
+        return report
     }
 
     /// `gc` narrowed to endpoint `id`: for a front end told that one container is gone,

@@ -88,6 +88,14 @@ extension NetworkManager {
                     problem.repair = .reattach
                     return problem
                 }
+                if let problem = try resolverProblem(tx) {
+                    if try tx.anyDNSEndpoint() {
+                        _ = try ensureResolver(tx)
+                        report.restored.append(problem)
+                    } else {
+                        try tx.clearResolver()
+                    }
+                }
                 return report
             }
         } catch {

@@ -20,6 +20,7 @@ extension NetworkManager {
         if let mtu = options.mtu, !NetworkOptions.mtuRange.contains(mtu) {
             throw .invalid("invalid MTU \(mtu)", hint: "use an MTU from 68 to 65535", parameter: "mtu")
         }
+        for upstream in options.dnsUpstreams { try NetworkOptions.validate(dnsUpstream: upstream) }
         if options.usesExistingBridge, options.bridge == nil {
             throw .invalid("using an existing bridge needs the bridge's name", hint: "name the bridge", parameter: "bridge")
         }
@@ -68,7 +69,8 @@ extension NetworkManager {
             let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: subnet, gateway: gateway,
                                        mtu: options.mtu ?? NetworkOptions.defaultMTU, isInternal: options.isInternal, created: StateClock.now(),
                                        bridgeAdopted: options.usesExistingBridge, gatewayAdded: gatewayPresent != true,
-                                       ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway)
+                                       ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway,
+                                       dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams)
             try tx.insertNetwork(record)
             _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true)
             return record
@@ -134,7 +136,7 @@ extension NetworkManager {
     /// Berth made for it — or, from an adopted bridge, only the gateway address Berth added.
     public func removeNetwork(named name: String) throws(BerthError) {
         do {
-            try store.write { tx throws(BerthError) in
+            let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
                 let network = try tx.requireNetwork(named: name)
                 let attached = try tx.endpoints(network: name)
                 if !attached.isEmpty {
@@ -162,7 +164,10 @@ extension NetworkManager {
                     }
                 }
                 _ = try tx.deleteNetwork(named: name)
+                // The resolver stops listening on the gateway (and exits if it was the last).
+                return network.dns ? try tx.resolver() : nil
             }
+            reloadResolver(resolver)
         } catch {
             throw error.with(object: .network(name), operation: .removeNetwork)
         }

@@ -27,6 +27,12 @@ public struct NetworkOptions: Sendable, Hashable {
 
     /// Whether the network gets IPv6.
     public var wantsIPv6: Bool { ipv6 || ipv6Subnet != nil || ipv6Gateway != nil }
+    /// Whether the resolver serves the network's names and containers use the gateway as
+    /// their nameserver; nil means on, except for the default network (as in Docker).
+    public var dns: Bool?
+    /// Where the resolver forwards the network's other queries (`ADDR`, `ADDR:PORT`,
+    /// `[V6]:PORT`); empty means the host's nameservers.
+    public var dnsUpstreams: [String]
 
     /// The MTUs a network may have: the IPv4 minimum to the largest a bridge takes.
     public static let mtuRange = 68...65535
@@ -35,7 +41,9 @@ public struct NetworkOptions: Sendable, Hashable {
 
     public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
                 mtu: Int? = nil, isInternal: Bool = false, usesExistingBridge: Bool = false,
-                ipv6: Bool = false, ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil) {
+                ipv6: Bool = false, ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool? = nil, dnsUpstreams: [String] = []) {
+        self.dns = dns
+        self.dnsUpstreams = dnsUpstreams
         self.name = name
         self.subnet = subnet
         self.gateway = gateway
@@ -46,6 +54,28 @@ public struct NetworkOptions: Sendable, Hashable {
         self.ipv6 = ipv6
         self.ipv6Subnet = ipv6Subnet
         self.ipv6Gateway = ipv6Gateway
+    }
+
+    /// Whether the network gets DNS: as asked, else on except for the default network.
+    public var resolvedDNS: Bool { dns ?? (name != KernelNames.defaultNetwork) }
+
+    /// Checks an upstream server: an IP address, `IPv4:PORT` or `[IPv6]:PORT`.
+    public static func validate(dnsUpstream text: String) throws(BerthError) {
+        let invalid = BerthError.invalid("invalid DNS upstream \"\(text)\"", hint: "give an address such as 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53",
+                                         parameter: "dnsUpstream")
+        var host = Substring(text)
+        var port: Substring?
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            guard rest.hasPrefix(":") || rest.isEmpty else { throw invalid }
+            port = rest.isEmpty ? nil : rest.dropFirst()
+        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
+            port = host[host.index(after: colon)...]
+            host = host[..<colon]
+        }
+        guard IPAddress(String(host)) != nil else { throw invalid }
+        if let port { guard let number = UInt16(port), number > 0 else { throw invalid } }
     }
 
     /// Names a network may not have: they mean something else to a container's network

@@ -125,6 +125,24 @@ enum StateSchema {
         ) STRICT;
         INSERT INTO ipv6_prefix (singleton, global_id) VALUES (1, random() & 1099511627775);
         """,
+        // Version 7: name resolution (docs/dns.md). A network's DNS flag and its own upstream
+        // servers; an endpoint's name and aliases (comma-separated), a name unique per network
+        // regardless of case; the resolver process (berth-dns), as pid and start time so that
+        // a recycled pid is never signalled. Networks made before this version keep DNS off:
+        // an upgrade changes nothing for containers already running.
+        """
+        ALTER TABLE networks ADD COLUMN dns INTEGER NOT NULL DEFAULT 0 CHECK (dns IN (0, 1));
+        ALTER TABLE networks ADD COLUMN dns_upstreams TEXT;
+        ALTER TABLE endpoints ADD COLUMN name TEXT;
+        ALTER TABLE endpoints ADD COLUMN aliases TEXT;
+        CREATE UNIQUE INDEX endpoints_by_name ON endpoints (network, lower(name)) WHERE name IS NOT NULL;
+        CREATE TABLE resolver (
+            singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+            pid        INTEGER NOT NULL CHECK (pid > 0),
+            start_time INTEGER NOT NULL,
+            started    INTEGER NOT NULL
+        ) STRICT;
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -2,7 +2,7 @@ public import BerthCore
 import BerthNamespace
 
 extension StateTransaction {
-    private static let endpointColumns = "id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created, detaching, ipv6"
+    private static let endpointColumns = "id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created, detaching, ipv6, name, aliases"
 
     /// Records a new endpoint together with its port mappings.
     ///
@@ -30,12 +30,15 @@ extension StateTransaction {
         if let holder = try db.queryFirst("SELECT id FROM endpoints WHERE host_veth = ?", [.text(endpoint.hostVeth.rawValue)], { row in row.text(0) }) {
             throw BerthError(.conflict, "host veth \(endpoint.hostVeth) is already used by endpoint \(holder)")
         }
-        try db.execute("INSERT INTO endpoints (\(Self.endpointColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        if endpoint.hasNames { try checkNames(of: endpoint) }
+        try db.execute("INSERT INTO endpoints (\(Self.endpointColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(endpoint.id), .text(endpoint.network), .text(endpoint.namespacePath),
             .bits(endpoint.namespaceIdentity.device), .bits(endpoint.namespaceIdentity.inode),
             .text(endpoint.interfaceName.rawValue), .text(endpoint.hostVeth.rawValue),
             .int(endpoint.address.value), .text(endpoint.mac.description), .integer(endpoint.created),
             .bool(endpoint.isDetaching), endpoint.ipv6Address.map { .blob($0.bytes) } ?? .null,
+            endpoint.name.map { .text($0) } ?? .null,
+            endpoint.aliases.isEmpty ? .null : .text(endpoint.aliases.joined(separator: ",")),
         ])
         for mapping in endpoint.ports {
             guard mapping.endpointID == endpoint.id else {
@@ -180,6 +183,7 @@ extension StateTransaction {
         }
         return EndpointRecord(id: id, network: row.text(1), namespacePath: row.text(2), namespaceIdentity: identity,
                               interfaceName: ifname, hostVeth: veth, address: IPv4Address(address),
-                              mac: mac, created: row.int64(9), isDetaching: row.bool(10), ipv6Address: ipv6)
+                              mac: mac, created: row.int64(9), isDetaching: row.bool(10), ipv6Address: ipv6,
+                              name: row.optionalText(12), aliases: row.optionalText(13).map(splitList) ?? [])
     }
 }

@@ -1,7 +1,7 @@
 public import BerthCore
 
 extension StateTransaction {
-    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, ipv6_subnet, ipv6_gateway"
+    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, ipv6_subnet, ipv6_gateway, dns, dns_upstreams"
 
     /// Records a new network.
     ///
@@ -25,12 +25,13 @@ extension StateTransaction {
         guard (network.ipv6Subnet == nil) == (network.ipv6Gateway == nil) else {
             throw BerthError(.internalError, "network \"\(network.name)\" has an IPv6 subnet without a gateway, or a gateway without a subnet")
         }
-        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(network.name), .text(network.id), .text(network.bridge.rawValue),
             .text(network.subnet.description), .text(network.gateway.description),
             .int(network.mtu), .bool(network.isInternal), .integer(network.created),
             .bool(network.bridgeAdopted), .bool(network.gatewayAdded),
             network.ipv6Subnet.map { .text($0.description) } ?? .null, network.ipv6Gateway.map { .text($0.description) } ?? .null,
+            .bool(network.dns), network.dnsUpstreams.isEmpty ? .null : .text(network.dnsUpstreams.joined(separator: ",")),
         ])
     }
 
@@ -46,6 +47,26 @@ extension StateTransaction {
                              remedy: .listExisting(.network))
         }
         return network
+    }
+
+    /// Whether `name` is a network with DNS on (false for an unknown one).
+    public func networkHasDNS(_ name: String) throws(BerthError) -> Bool {
+        try db().queryFirst("SELECT dns FROM networks WHERE name = ?", [.text(name)]) { row in row.bool(0) } ?? false
+    }
+
+    /// Whether any network has DNS on: the resolver has something to serve.
+    public func anyNetworkHasDNS() throws(BerthError) -> Bool {
+        try db().queryFirst("SELECT 1 FROM networks WHERE dns = 1 LIMIT 1", []) { _ in true } ?? false
+    }
+
+    /// Whether an endpoint is attached to a network with DNS on: the resolver must run.
+    public func anyDNSEndpoint() throws(BerthError) -> Bool {
+        try db().queryFirst("SELECT 1 FROM endpoints e JOIN networks n ON n.name = e.network WHERE n.dns = 1 LIMIT 1", []) { _ in true } ?? false
+    }
+
+    /// A comma-separated column as its items.
+    static func splitList(_ text: String) -> [String] {
+        text.split(separator: ",").map(String.init)
     }
 
     /// Every network, by name.
@@ -96,6 +117,7 @@ extension StateTransaction {
         }
         return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
                              mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9),
-                             ipv6Subnet: ipv6Subnet, ipv6Gateway: ipv6Gateway)
+                             ipv6Subnet: ipv6Subnet, ipv6Gateway: ipv6Gateway,
+                             dns: row.bool(12), dnsUpstreams: row.optionalText(13).map(Self.splitList) ?? [])
     }
 }

@@ -30,10 +30,16 @@ public struct EndpointRecord: Sendable, Hashable {
     /// finished: a crash or an error interrupted it. `gc`, `detach` and an attach of the same
     /// id finish it; nothing else uses the endpoint meanwhile.
     public var isDetaching: Bool
+    /// The name other endpoints of the network resolve to its address (`--name`), unique
+    /// on the network regardless of case.
+    public var name: String?
+    /// More names for it (`--alias`); several endpoints may share one (round robin).
+    public var aliases: [String]
 
     public init(id: String, network: String, namespacePath: String, namespaceIdentity: NamespaceIdentity,
                 interfaceName: InterfaceName, hostVeth: InterfaceName, address: IPv4Address, mac: MACAddress,
-                created: Int64, ports: [PortMappingRecord] = [], isDetaching: Bool = false, ipv6Address: IPv6Address? = nil) {
+                created: Int64, ports: [PortMappingRecord] = [], isDetaching: Bool = false, ipv6Address: IPv6Address? = nil,
+                name: String? = nil, aliases: [String] = []) {
         self.id = id
         self.network = network
         self.namespacePath = namespacePath
@@ -46,5 +52,10 @@ public struct EndpointRecord: Sendable, Hashable {
         self.ports = ports
         self.isDetaching = isDetaching
         self.ipv6Address = ipv6Address
+        self.name = name
+        self.aliases = aliases
     }
+
+    /// Whether the resolver's table has anything of this endpoint's.
+    public var hasNames: Bool { name != nil || !aliases.isEmpty }
 }

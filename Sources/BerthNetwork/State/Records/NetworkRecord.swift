@@ -31,10 +31,16 @@ public struct NetworkRecord: Sendable, Hashable {
     /// The bridge's IPv6 address inside `ipv6Subnet`, never leased; nil exactly when
     /// `ipv6Subnet` is.
     public var ipv6Gateway: IPv6Address?
+    /// The resolver (berth-dns) answers its endpoints' names on the gateway address, and
+    /// containers get the gateway as their nameserver (docs/dns.md).
+    public var dns: Bool
+    /// Where the resolver forwards this network's other queries (`ADDR`, `ADDR:PORT`,
+    /// `[V6]:PORT`); empty means the host's nameservers.
+    public var dnsUpstreams: [String]
 
     public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR, gateway: IPv4Address,
                 mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true,
-                ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil) {
+                ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool = false, dnsUpstreams: [String] = []) {
         self.name = name
         self.id = id
         self.bridge = bridge
@@ -47,6 +53,8 @@ public struct NetworkRecord: Sendable, Hashable {
         self.gatewayAdded = gatewayAdded
         self.ipv6Subnet = ipv6Subnet
         self.ipv6Gateway = ipv6Gateway
+        self.dns = dns
+        self.dnsUpstreams = dnsUpstreams
     }
 
     /// Whether the network carries IPv6 beside IPv4.

@@ -84,6 +84,8 @@ package struct Row: ~Copyable {
         let count = Int(sqlite3_column_bytes(handle, column))
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
+    /// The text, or nil for NULL.
+    package func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
 
     package func text(_ column: Int32) -> String {
         // Ask for the bytes before their count: the text conversion may change the count.

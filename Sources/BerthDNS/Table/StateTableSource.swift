@@ -1,0 +1,84 @@
+public import BerthCore
+import BerthNetwork
+internal import CBerthDNS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The resolver's names from Berth's state: one zone per network with DNS on — its gateway
+/// to listen on, its subnet, the names and aliases of its endpoints with their addresses,
+/// and its own upstreams (none for an internal network: nothing is forwarded out of it).
+///
+/// Attach and detach change the state and then send the resolver SIGHUP
+/// (`NetworkManager`'s resolver lifecycle, docs/dns.md), which reloads through `load()`:
+/// one read transaction, no lock, so a reload never waits for a writer.
+///
+/// The state directory is watched too: when its database is deleted (the directory
+/// removed), the table is empty, so a resolver started with `exitWhenEmpty` ends rather
+/// than serve a state nobody can change any more.
+public final class StateTableSource: DNSTableSource {
+    /// The state directory.
+    public let directory: String
+    private var store: StateStore?
+    private let watch: Int32
+
+    public init(directory: String) {
+        self.directory = directory
+        var fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        if fd >= 0, inotify_add_watch(fd, directory, UInt32(IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_MOVED_FROM)) < 0 {
+            close(fd)
+            fd = -1
+        }
+        watch = fd
+    }
+
+    deinit { if watch >= 0 { close(watch) } }
+
+    public func load() throws(BerthError) -> DNSTable {
+        guard access(directory + "/" + StateStore.databaseName, F_OK) == 0 else { return DNSTable() }
+        let store: StateStore
+        if let opened = self.store { store = opened } else { store = try StateStore(directory: directory) }
+        self.store = store
+        let (networks, endpoints) = try store.read { tx throws(BerthError) in
+            (try tx.networks().filter(\.dns), try tx.endpoints().filter { $0.hasNames && !$0.isDetaching })
+        }
+        return try Self.table(networks: networks, endpoints: endpoints)
+    }
+
+    /// The table of `networks` (those with DNS on) and their named `endpoints`.
+    public static func table(networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) -> DNSTable {
+        var byNetwork: [String: [DNSEndpointNames]] = [:]
+        for endpoint in endpoints {
+            // Both are checked at attach; a name the resolver cannot use is left out rather
+            // than failing the whole table. An endpoint with aliases and no name (the CNI
+            // capability) is named by its short id, as Docker answers a container's.
+            guard let name = try? DNSName(hostname: endpoint.name ?? String(endpoint.id.prefix(12))) else { continue }
+            let aliases = endpoint.aliases.compactMap { try? DNSName(hostname: $0) }
+            byNetwork[endpoint.network, default: []].append(DNSEndpointNames(name: name, aliases: aliases, addresses: [.v4(endpoint.address)]))
+        }
+        var zones: [DNSNetworkZone] = []
+        for network in networks {
+            var upstreams: [DNSUpstream]?
+            if network.isInternal {
+                upstreams = []
+            } else if !network.dnsUpstreams.isEmpty {
+                upstreams = try network.dnsUpstreams.map { text throws(BerthError) in try DNSUpstream(parsing: text) }
+            }
+            zones.append(DNSNetworkZone(name: network.name, listenAddresses: [.v4(network.gateway)], subnets: [network.subnet],
+                                        endpoints: byNetwork[network.name] ?? [], upstreams: upstreams))
+        }
+        return DNSTable(networks: zones)
+    }
+
+    public var changeDescriptor: Int32? { watch >= 0 ? watch : nil }
+
+    /// Any deletion in the directory may be the database's; `load` looks.
+    public func drainChanges() -> Bool {
+        var changed = false
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while read(watch, &buffer, buffer.count) > 0 { changed = true }
+        return changed
+    }
+}

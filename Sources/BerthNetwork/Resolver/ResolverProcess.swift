@@ -1,0 +1,40 @@
+
+
+/// The resolver process (`berth-dns`) as recorded: a pid together with its start time
+/// (field 22 of `/proc/PID/stat`), so that a pid the kernel gave to another process after
+/// the resolver died is never signalled.
+public struct ResolverProcess: Sendable, Hashable, CustomStringConvertible {
+    public var pid: Int32
+    /// Clock ticks since boot when the process started.
+    public var startTime: UInt64
+
+    public init(pid: Int32, startTime: UInt64) {
+        self.pid = pid
+        self.startTime = startTime
+    }
+
+    public var description: String { "berth-dns (pid \(pid))" }
+}
+
+/// How to start the resolver: which executable, on which state, logging where.
+public struct ResolverLaunch: Sendable, Hashable {
+    /// The `berth-dns` executable.
+    public var executable: String
+    /// The state directory it serves (`--state`).
+    public var stateDirectory: String
+    /// Where its stderr goes (appended).
+    public var logPath: String
+
+    public init(executable: String, stateDirectory: String, logPath: String) {
+        self.executable = executable
+        self.stateDirectory = stateDirectory
+        self.logPath = logPath
+    }
+
+    /// The name of the resolver's executable, found beside the running one.
+    public static let executableName = "berth-dns"
+    /// The environment variable that names the executable instead (tests, packagers).
+    public static let executableEnvironmentVariable = "BERTH_DNS"
+    /// The resolver's log inside the state directory.
+    public static let logName = "berth-dns.log"
+}

@@ -1,0 +1,121 @@
+import BerthCore
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import Testing
+
+/// Names, aliases, the DNS flag and the resolver's lifecycle against the fake kernel,
+/// whose resolver processes are played (`FakeResolverProcesses`).
+@Suite("DNS names and resolver lifecycle policy (fake kernel)")
+struct DNSPolicyTests {
+    private func named(_ host: FakeHost, _ namespace: String, id: String, name: String?, aliases: [String] = [],
+                       network: String = "web") throws(BerthError) -> EndpointRecord {
+        if host.kernel.state(named: namespace) == nil { host.kernel.addNamespace(namespace) }
+        return try host.manager.attach(AttachOptions(network: network, namespace: .name(namespace), id: id, name: name, aliases: aliases))
+    }
+
+    @Test("DNS is on for a new network, off for the default one and with dns: false; upstreams are checked")
+    func dnsFlag() throws {
+        let host = try FakeHost()
+        #expect(try host.network("web").dns)
+        let off = try host.manager.createNetwork(NetworkOptions(name: "off", subnet: try CIDR(parsing: "10.90.0.0/24"), dns: false))
+        #expect(!off.dns)
+        let dflt = try host.manager.createNetwork(NetworkOptions(name: "berth", subnet: try CIDR(parsing: "10.91.0.0/24")))
+        #expect(!dflt.dns)
+        let up = try host.manager.createNetwork(NetworkOptions(name: "up", subnet: try CIDR(parsing: "10.92.0.0/24"),
+                                                               dnsUpstreams: ["192.0.2.53", "192.0.2.54:5353", "[2001:db8::53]:53"]))
+        #expect(try host.manager.network(named: "up").dnsUpstreams == up.dnsUpstreams)
+        let bad = refusal { _ = try host.manager.createNetwork(NetworkOptions(name: "bad", subnet: try CIDR(parsing: "10.93.0.0/24"), dnsUpstreams: ["dns.example"])) }
+        expect(bad, .invalidArgument, ["dns.example"], parameter: "dnsUpstream")
+        #expect(try host.manager.networks().map(\.name).contains("bad") == false)
+    }
+
+    @Test("names: invalid ones, a duplicate (any case), an alias equal to another's name and a name equal to another's alias are refused naming the holder; nothing is recorded")
+    func nameRefusals() throws {
+        let host = try FakeHost()
+        try host.network()
+        let web = try named(host, "c1", id: "e1", name: "web", aliases: ["www", "lb"])
+        #expect(web.name == "web" && web.aliases == ["www", "lb"])
+        #expect(try host.manager.endpoint("e1").aliases == ["www", "lb"])
+
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "-web") }, .invalidArgument, ["-web", "not a valid DNS name"], parameter: "name")
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "ok", aliases: ["a..b"]) }, .invalidArgument, ["a..b"], parameter: "alias")
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "WEB") }, .conflict, ["web", "endpoint e1"], parameter: "name",
+               remedy: .chooseAnother(parameter: "name"))
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "db", aliases: ["web"]) }, .conflict, ["web", "endpoint e1"], parameter: "alias")
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "www") }, .conflict, ["www", "alias of endpoint e1"], parameter: "name")
+        #expect(try host.recorded() == ["e1 10.88.0.2"], "nothing changed on refusal")
+        #expect(host.kernel.link("eth0", in: try host.namespace("c2")) == nil)
+
+        // A shared alias is fine (round robin), and the same name on another network too.
+        _ = try named(host, "c2", id: "e2", name: "web2", aliases: ["lb"])
+        try host.network("other", subnet: "10.89.0.0/24")
+        _ = try named(host, "c3", id: "e3", name: "web", network: "other")
+        #expect(try host.recorded().count == 3)
+        // Detached, the name is free again.
+        try host.manager.detach(id: "e1")
+        _ = try named(host, "c4", id: "e4", name: "web")
+    }
+
+    @Test("the first attach to a DNS network starts the resolver; later ones and named detaches reload it; a network without DNS never touches it")
+    func lifecycle() throws {
+        let host = try FakeHost()
+        try host.network()
+        _ = try host.manager.createNetwork(NetworkOptions(name: "berth", subnet: try CIDR(parsing: "10.91.0.0/24")))
+        _ = try named(host, "p1", id: "p1", name: "plain", network: "berth")
+        #expect(host.kernel.resolvers.launches.isEmpty && host.kernel.resolvers.signals.isEmpty, "the default network's attach is as before")
+        try host.manager.detach(id: "p1")
+        #expect(host.kernel.resolvers.signals.isEmpty)
+
+        _ = try named(host, "c1", id: "e1", name: "web")
+        let launch = try #require(host.kernel.resolvers.launches.first)
+        #expect(launch.stateDirectory == host.stateDirectory && launch.executable.hasSuffix("/berth-dns") && launch.logPath.hasSuffix("/berth-dns.log"))
+        let resolver = try #require(try host.manager.store.read { tx throws(BerthError) in try tx.resolver() })
+        #expect(host.kernel.resolvers.signals == ["1 \(resolver.pid)"], "reloaded after the commit")
+        _ = try named(host, "c2", id: "e2", name: nil)
+        try host.manager.detach(id: "e1")
+        #expect(host.kernel.resolvers.launches.count == 1)
+        #expect(host.kernel.resolvers.signals == ["1 \(resolver.pid)", "1 \(resolver.pid)", "1 \(resolver.pid)"])
+        try host.manager.detach(id: "e2")
+        #expect(host.kernel.resolvers.signals.count == 3, "an endpoint without names changes nothing the resolver serves")
+
+        // Killed: check reports it, the next attach starts another.
+        _ = try named(host, "c3", id: "e3", name: "db")
+        host.kernel.killResolver(resolver.pid)
+        #expect(try host.manager.resolverStatus() == .stale(resolver))
+        #expect(try host.manager.check().map(\.object).contains("resolver \(resolver)"))
+        _ = try named(host, "c4", id: "e4", name: "cache")
+        let second = try #require(try host.manager.store.read { tx throws(BerthError) in try tx.resolver() })
+        #expect(second != resolver && host.kernel.resolvers.launches.count == 2)
+
+        // Killed again: reconcile brings it back.
+        host.kernel.killResolver(second.pid)
+        let report = try host.manager.reconcile()
+        #expect(report.restored.map(\.object) == ["resolver \(second)"])
+        #expect(host.kernel.resolvers.launches.count == 3)
+        #expect(try host.manager.check().isEmpty)
+
+        // gc stops it only once no network has DNS on.
+        #expect(try host.manager.gc().resolver == nil)
+        try host.manager.detach(id: "e3")
+        try host.manager.detach(id: "e4")
+        try host.manager.removeNetwork(named: "web")
+        let third = try #require(try host.manager.store.read { tx throws(BerthError) in try tx.resolver() })
+        #expect(try host.manager.gc().resolver == third.description)
+        #expect(!host.kernel.isRunning(third))
+        #expect(try host.manager.store.read { tx throws(BerthError) in try tx.resolver() } == nil)
+        #expect(try host.manager.resolverStatus() == .notNeeded)
+    }
+
+    @Test("a resolver that cannot start rolls the attach back")
+    func startFailureRollsBack() throws {
+        let host = try FakeHost()
+        try host.network()
+        host.kernel.resolvers.failsToStart = true
+        host.kernel.addNamespace("c1")
+        let error = refusal { _ = try named(host, "c1", id: "e1", name: "web") }
+        #expect(error?.message.contains("cannot start the resolver") == true)
+        #expect(try host.recorded().isEmpty)
+        #expect(host.kernel.link("eth0", in: try host.namespace("c1")) == nil)
+    }
+}
