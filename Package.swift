@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "BerthConfineTests", dependencies: ["BerthConfine", "BerthTestSupport"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthConfine", "BerthTestSupport"]),
         .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthTestSupport", "BerthFakes"]),
-        .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthTestSupport"]),
+        .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthNetwork", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: [
             "BerthTestSupport", "BerthCore", "BerthNetwork", "BerthRun", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -56,7 +56,9 @@ public final class StateTableSource: DNSTableSource {
             // capability) is named by its short id, as Docker answers a container's.
             guard let name = try? DNSName(hostname: endpoint.name ?? String(endpoint.id.prefix(12))) else { continue }
             let aliases = endpoint.aliases.compactMap { try? DNSName(hostname: $0) }
-            byNetwork[endpoint.network, default: []].append(DNSEndpointNames(name: name, aliases: aliases, addresses: [.v4(endpoint.address)]))
+            // A dual-stack endpoint answers AAAA too (and PTR for its IPv6 address).
+            let addresses: [IPAddress] = [.v4(endpoint.address)] + (endpoint.ipv6Address.map { [.v6($0)] } ?? [])
+            byNetwork[endpoint.network, default: []].append(DNSEndpointNames(name: name, aliases: aliases, addresses: addresses))
         }
         var zones: [DNSNetworkZone] = []
         for network in networks {
@@ -66,7 +68,10 @@ public final class StateTableSource: DNSTableSource {
             } else if !network.dnsUpstreams.isEmpty {
                 upstreams = try network.dnsUpstreams.map { text throws(BerthError) in try DNSUpstream(parsing: text) }
             }
-            zones.append(DNSNetworkZone(name: network.name, listenAddresses: [.v4(network.gateway)], subnets: [network.subnet],
+            // The resolver listens on the IPv4 gateway only (what containers' resolv.conf names);
+            // the IPv6 subnet is served so that its reverse names are answered and never forwarded.
+            zones.append(DNSNetworkZone(name: network.name, listenAddresses: [.v4(network.gateway)],
+                                        subnets: [network.subnet] + (network.ipv6Subnet.map { [$0] } ?? []),
                                         endpoints: byNetwork[network.name] ?? [], upstreams: upstreams))
         }
         return DNSTable(networks: zones)

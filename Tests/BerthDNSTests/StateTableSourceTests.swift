@@ -1,0 +1,42 @@
+import BerthCore
+import BerthNamespace
+import BerthNetwork
+import Testing
+@testable import BerthDNS
+
+/// The table the resolver builds from Berth's state records.
+@Suite("StateTableSource: the table from state records")
+struct StateTableSourceTests {
+    let network = NetworkRecord(name: "front", id: "0123456789ab", bridge: try! InterfaceName("br-0123456789ab"),
+                                subnet: try! CIDR(parsing: "10.89.0.0/24"), gateway: IPv4Address(10, 89, 0, 1), mtu: 1500,
+                                isInternal: false, created: 0, ipv6Subnet: try! CIDR(parsing: "fd00:89::/64"),
+                                ipv6Gateway: try! IPv6Address(parsing: "fd00:89::1"), dns: true)
+
+    func endpoint(_ id: String, _ last: UInt8, name: String?, v6: String? = nil, aliases: [String] = []) throws -> EndpointRecord {
+        EndpointRecord(id: id, network: "front", namespacePath: "/run/netns/x", namespaceIdentity: NamespaceIdentity(device: 1, inode: 2),
+                       interfaceName: try InterfaceName("eth0"), hostVeth: try InterfaceName("vb" + id),
+                       address: IPv4Address(10, 89, 0, last), mac: MACAddress(derivedFrom: IPv4Address(10, 89, 0, last)), created: 0,
+                       ipv6Address: try v6.map { text throws(BerthError) in try IPv6Address(parsing: text) }, name: name, aliases: aliases)
+    }
+
+    @Test("a dual-stack endpoint answers A and AAAA, its IPv6 PTR is answered, and the v6 subnet's other reverse names are NXDOMAIN")
+    func dualStack() throws {
+        let table = try StateTableSource.table(networks: [network], endpoints: [
+            try endpoint("aaaa1", 2, name: "web", v6: "fd00:89::2", aliases: ["www"]),
+            try endpoint("aaaa2", 3, name: "db"),
+        ])
+        let resolver = try DNSResolver(table: table)
+        func answer(_ text: String, _ type: DNSRecordType) throws -> DNSMessage {
+            guard case .answer(let message) = resolver.resolve(query(text, type), zone: 0) else { throw SandboxlessError("no answer for \(text)") }
+            return message
+        }
+        #expect(try answer("www", .aaaa).answers.map(\.data) == [.aaaa(try IPv6Address(parsing: "fd00:89::2"))])
+        #expect(try answer("web", .a).answers.map(\.data) == [.a(IPv4Address(10, 89, 0, 2))])
+        #expect(try answer("db", .aaaa).answers.isEmpty, "an IPv4-only endpoint has no AAAA")
+        let reverse = "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.8.0.0.0.0.d.f.ip6.arpa"
+        #expect(try answer(reverse, .ptr).answers.map(\.data) == [.ptr(name("web.front"))])
+        let other = "9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.8.0.0.0.0.d.f.ip6.arpa"
+        #expect(try answer(other, .ptr).responseCode == .nameError)
+        #expect(table.networks.first?.subnets.map(\.description) == ["10.89.0.0/24", "fd00:89::/64"])
+    }
+}
