@@ -5,6 +5,7 @@ import Musl
 #endif
 public import BerthCore
 public import BerthNetwork
+import BerthNamespace
 
 /// Stopping, removing and cleaning up after containers, from any process.
 extension Container {

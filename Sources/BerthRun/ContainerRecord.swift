@@ -1,3 +1,5 @@
+public import BerthNamespace
+
 /// A container as Berth's state records it, from creation until it is removed — running or
 /// not, as `docker ps -a` lists them.
 ///

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthNetwork
+import BerthNamespace
 
 /// Container rows, in BerthRun's own tables (see `ContainerSchema`). Call them through a
 /// store that `NetworkManager.containerStore()` prepared.

@@ -5,6 +5,7 @@ import Musl
 #endif
 import BerthCore
 import BerthNetwork
+import BerthNamespace
 
 /// What a supervisor does for one container until it stops for good: start its command,
 /// relay its stdio (to the caller and its log), forward signals to it, record its end, and

@@ -2,6 +2,7 @@ import ArgumentParser
 @testable import berth
 import BerthCore
 import BerthNetwork
+import BerthNamespace
 import BerthRun
 import Testing
 

@@ -1,5 +1,5 @@
 import BerthCore
-import BerthNamespace
+@testable import BerthNamespace
 import BerthNetwork
 @testable import BerthRun
 import BerthTestSupport

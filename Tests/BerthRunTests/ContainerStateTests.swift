@@ -1,3 +1,4 @@
+import BerthNamespace
 import BerthCore
 @testable import BerthNetwork
 @testable import BerthRun

@@ -1,20 +1,10 @@
+public import BerthNamespace
 
 
-/// The resolver process (`berth-dns`) as recorded: a pid together with its start time
-/// (field 22 of `/proc/PID/stat`), so that a pid the kernel gave to another process after
-/// the resolver died is never signalled.
-public struct ResolverProcess: Sendable, Hashable, CustomStringConvertible {
-    public var pid: Int32
-    /// Clock ticks since boot when the process started.
-    public var startTime: UInt64
-
-    public init(pid: Int32, startTime: UInt64) {
-        self.pid = pid
-        self.startTime = startTime
-    }
-
-    public var description: String { "berth-dns (pid \(pid))" }
-}
+/// The resolver process (`berth-dns`) as recorded: a `ProcessIdentity` (pid and start
+/// time), so that a pid the kernel gave to another process after the resolver died is
+/// never signalled.
+public typealias ResolverProcess = ProcessIdentity
 
 /// How to start the resolver: which executable, on which state, logging where.
 public struct ResolverLaunch: Sendable, Hashable {

@@ -7,9 +7,8 @@ import Musl
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 internal import CBerthShim
 public import BerthCore
-import BerthNamespace
 
-/// One process for good: its pid and its start time (field 22 of `/proc/PID/stat`, clock
+/// One process for good (a container's command, a supervisor, the resolver): its pid and its start time (field 22 of `/proc/PID/stat`, clock
 /// ticks since boot). A pid the kernel later gives to another process comes with another
 /// start time, so a recorded identity never names the wrong process.
 public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
@@ -74,20 +73,20 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The two fields of `/proc/PID/stat` Berth needs.
-struct ProcStat {
+package struct ProcStat: Equatable {
     /// Field 3: R, S, D, Z (zombie), X (dead)…
-    let state: UInt8
+    package let state: UInt8
     /// Field 22.
-    let startTime: UInt64
+    package let startTime: UInt64
 
-    static func read(pid: Int32) -> ProcStat? {
+    package static func read(pid: Int32) -> ProcStat? {
         let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         return parse(fd)
     }
 
-    static func read(directory: Int32) -> ProcStat? {
+    package static func read(directory: Int32) -> ProcStat? {
         let fd = openat(directory, "stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -105,7 +104,7 @@ struct ProcStat {
 
     /// `pid (comm) state ppid …`: comm may hold spaces and parentheses, so the fields are
     /// counted from the last ')'.
-    static func parse(_ bytes: ArraySlice<UInt8>) -> ProcStat? {
+    package static func parse(_ bytes: ArraySlice<UInt8>) -> ProcStat? {
         guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
         // fields[0] is field 3 (state), so field 22 is fields[19].
@@ -116,8 +115,8 @@ struct ProcStat {
 }
 
 /// Sleeping a thread without Foundation.
-enum Sleep {
-    static func `for`(_ duration: Duration) {
+package enum Sleep {
+    package static func `for`(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
         var remaining = timespec()
