@@ -91,14 +91,7 @@ extension NetworkManager {
         if let mac = link.mac, mac != endpoint.mac {
             problems.append(problem("interface \(endpoint.interfaceName)", "has MAC \(mac), not \(endpoint.mac)"))
         }
-        let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
-        if !(try inside.addresses(of: .index(link.index), family: .ipv4).contains { $0.cidr == cidr }) {
-            problems.append(problem("address \(cidr) on \(endpoint.interfaceName)", "missing"))
-        }
-        let gateway = IPAddress.v4(network.gateway)
-        if !(try inside.routes(family: .ipv4).contains { $0.isDefault && $0.gateway == gateway }) {
-            problems.append(problem("default route via \(network.gateway)", "missing"))
-        }
+        problems += try missingInside(endpoint, network: network, inside: inside, link: link).map { problem($0.object, $0.problem) }
         return problems
     }
 

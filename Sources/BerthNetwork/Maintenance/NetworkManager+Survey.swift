@@ -102,13 +102,8 @@ extension NetworkManager {
         do throws(BerthError) {
             let inside = try host.netlink(in: namespace)
             let link = try inside.link(named: endpoint.interfaceName.rawValue)
-            let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
-            if !(try inside.addresses(of: .index(link.index), family: .ipv4).contains { $0.cidr == cidr }) {
-                problems.append(problem("address \(cidr) on \(endpoint.interfaceName)", "missing", .reattach))
-            }
-            let gateway = IPAddress.v4(network.gateway)
-            if !(try inside.routes(family: .ipv4).contains { $0.isDefault && $0.gateway == gateway }) {
-                problems.append(problem("default route via \(network.gateway)", "missing", .reattach))
+            problems += try missingInside(endpoint, network: network, inside: inside, link: link).map {
+                problem($0.object, $0.problem, .reattach)
             }
         } catch where error.code == .notFound {
             // Without its host end the pair is gone, and gc is what removes the endpoint.
@@ -118,6 +113,41 @@ extension NetworkManager {
             problems.append(problem("network namespace \(endpoint.namespacePath)", "unreadable: \(error)", .reattach))
         }
         return problems
+    }
+
+    /// The endpoint's addresses and default routes missing on `link` inside its namespace:
+    /// the IPv4 address and the default route via the gateway, and on a dual-stack network
+    /// the IPv6 address and an IPv6 default route. Any IPv6 default route will do, as for
+    /// the attach: a second dual-stack network's route is not added beside the first's
+    /// (that would make one multipath route of both), so the first network keeps it.
+    func missingInside(_ endpoint: EndpointRecord, network: NetworkRecord, inside: RouteNetlink,
+                       link: Link) throws(BerthError) -> [(object: String, problem: String)] {
+        var missing: [(object: String, problem: String)] = []
+        let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
+        let cidr6: CIDR? = if let address = endpoint.ipv6Address, let subnet = network.ipv6Subnet {
+            try CIDR(address: .v6(address), prefixLength: subnet.prefixLength)
+        } else {
+            nil
+        }
+        // One dump of each kind: both families at once on a dual-stack network.
+        let family: IPFamily? = cidr6 == nil ? .ipv4 : nil
+        let addresses = try inside.addresses(of: .index(link.index), family: family)
+        if !addresses.contains(where: { $0.cidr == cidr }) {
+            missing.append(("address \(cidr) on \(endpoint.interfaceName)", "missing"))
+        }
+        if let cidr6, !addresses.contains(where: { $0.cidr == cidr6 }) {
+            missing.append(("address \(cidr6) on \(endpoint.interfaceName)", "missing"))
+        }
+        let routes = try inside.routes(family: family)
+        let gateway = IPAddress.v4(network.gateway)
+        if !routes.contains(where: { $0.isDefault && $0.gateway == gateway }) {
+            missing.append(("default route via \(network.gateway)", "missing"))
+        }
+        if cidr6 != nil, let gateway6 = network.ipv6Gateway,
+           !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast }) {
+            missing.append(("IPv6 default route via \(gateway6)", "missing"))
+        }
+        return missing
     }
 
     /// Endpoints that get map elements: not being detached, and with their veth present —

@@ -65,4 +65,28 @@ struct MaintenanceIPv6PolicyTests {
         _ = try host.manager.reconcile()
         #expect(host.nftables.ruleset == before)
     }
+
+    @Test("inside the container: a lost IPv6 address and a lost IPv6 default route are named by check and verifyEndpoint, repaired by a re-attach")
+    func insideLost() throws {
+        let host = try dualStackHost()
+        let ctr1 = try host.namespace("ctr1")
+        let eth0 = try #require(host.kernel.link("eth0", in: ctr1))
+        let inside = try host.handle.netlink(in: ctr1)
+        try inside.deleteRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::1")))
+        let noRoute = try host.manager.check()
+        #expect(noRoute.map(\.description) == ["endpoint e1: IPv6 default route via fd00:beef::1: missing"])
+        #expect(noRoute.allSatisfy { $0.repair == .reattach })
+        try inside.deleteAddress(try CIDR(parsing: "fd00:beef::2/64"), from: .index(eth0.index))
+        #expect(try host.manager.check().map(\.description) == [
+            "endpoint e1: address fd00:beef::2/64 on eth0: missing", "endpoint e1: IPv6 default route via fd00:beef::1: missing",
+        ])
+        #expect(try host.manager.verifyEndpoint(id: "e1").map { "\($0.object): \($0.problem)" } == [
+            "address fd00:beef::2/64 on eth0: missing", "IPv6 default route via fd00:beef::1: missing",
+        ])
+        // The IPv4 side is untouched, and an IPv6 default route via another gateway (a second
+        // network's, which the attach keeps) is no problem.
+        try inside.addAddress(try CIDR(parsing: "fd00:beef::2/64"), to: .index(eth0.index))
+        try inside.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::fe")))
+        #expect(try host.manager.check().isEmpty)
+    }
 }
