@@ -40,7 +40,9 @@ struct NetworkCommand: ParsableCommand {
                 ipv6Subnet: try subnets.v6.map { text throws(BerthError) in try CIDR(parsing: text) },
                 ipv6Gateway: try gateways.v6.map { text throws(BerthError) in try IPv6Address(parsing: text) },
                 dns: dns, dnsUpstreams: dnsUpstream)
-            let network = try state.manager().createNetwork(options)
+            var warnings: [HostWarning] = []
+            let network = try state.manager().createNetwork(options, warnings: &warnings)
+            for warning in warnings { Output.error("warning: \(warning)") }
             print(network.name)
         }
 

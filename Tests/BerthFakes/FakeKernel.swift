@@ -282,13 +282,17 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         state.refreshConnectedRoutes()
     }
 
-    /// Adds a static route (`ip route add DEST via GATEWAY`).
-    public func addRoute(_ destination: String, via gateway: String, in namespace: NetworkNamespace? = nil) throws {
+    /// Adds a route (`ip route add DEST via GATEWAY [dev DEVICE] [proto PROTO]`): static
+    /// unless `proto` says otherwise (9 is a route learned from router advertisements).
+    /// Without `device`, the link whose address covers the gateway.
+    public func addRoute(_ destination: String, via gateway: String, device: String? = nil, proto: UInt8 = 4,
+                         in namespace: NetworkNamespace? = nil) throws {
         guard let state = state(of: namespace) else { preconditionFailure("no namespace") }
         let address = try IPAddress(parsing: gateway)
-        let oif = state.addresses.first { $0.cidr.contains(address) }?.index
+        let oif = device.flatMap { state.link(named: $0)?.index } ?? state.addresses.first { $0.cidr.contains(address) }?.index
         let cidr = try CIDR(parsing: destination)
-        state.routes.append(FakeRoute(family: cidr.family, destination: cidr.network, gateway: address, oif: oif))
+        state.routes.append(FakeRoute(family: cidr.family, destination: cidr.prefixLength == 0 ? nil : cidr.network, gateway: address,
+                                      oif: oif, proto: proto))
     }
 
     /// Binds a socket in the namespace, as a listening process would; returns its inode.

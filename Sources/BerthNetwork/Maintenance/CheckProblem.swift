@@ -70,6 +70,9 @@ public struct ReconcileReport: Sendable, Hashable {
     public var retagged: [CheckProblem] = []
     /// What reconcile cannot restore, each with the repair that can.
     public var remaining: [CheckProblem] = []
+    /// What restoring changed for the host beyond Berth's objects (IPv6 forwarding turned
+    /// back on while an interface relies on router advertisements).
+    public var warnings: [HostWarning] = []
 
     public init() {}
 

@@ -45,7 +45,8 @@ extension NetworkManager {
                     let gatewayPresent = existing.map { view.has(gateway, on: $0.index) }
                     // The table is planned whole below: no need to install each network's rules.
                     bridges[network.name] = try prepareBridge(network, instance: instance, existing: existing,
-                                                              gatewayPresent: gatewayPresent, installFirewall: false)
+                                                              gatewayPresent: gatewayPresent, installFirewall: false,
+                                                              warnings: &report.warnings)
                     if network.bridgeAdopted, !network.gatewayAdded, gatewayPresent == false {
                         // Berth put it back, so removing the network takes it away again.
                         try tx.setGatewayAdded(network: network.name)

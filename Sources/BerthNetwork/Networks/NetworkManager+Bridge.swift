@@ -11,7 +11,11 @@ extension NetworkManager {
         // The fast path of every attach. Neither the gateway address nor the firewall is
         // re-read here (a dump each); `check` names what is missing and `reconcile` restores it.
         if let existing, isReady(existing, for: network, instance: instance) { return existing.index }
-        return try prepareBridge(network, instance: instance, existing: existing, gatewayPresent: nil, installFirewall: true)
+        // An attach has no way to report a warning: the host learns of IPv6 forwarding when
+        // the network is created (or reconciled), which is where it was first turned on.
+        var warnings: [HostWarning] = []
+        return try prepareBridge(network, instance: instance, existing: existing, gatewayPresent: nil, installFirewall: true,
+                                 warnings: &warnings)
     }
 
     /// The link called `name`, or nil.
@@ -41,13 +45,14 @@ extension NetworkManager {
     /// name as last read; nil when there is none): a bridge Berth makes is created with its
     /// MAC and tag, or given them back; the gateway address is added when missing
     /// (`gatewayPresent`, or read here when nil); the bridge goes up; sysctls, forwarding and
-    /// (with `installFirewall`) the network's rules are put in place. Returns its index.
+    /// (with `installFirewall`) the network's rules are put in place. Returns its index;
+    /// adds to `warnings` what turning IPv6 forwarding on changed for the host.
     ///
     /// An adopted bridge that is gone cannot be made again (it was never Berth's), and a
     /// link of another kind holding the name is refused. What this call added is taken back
     /// if a later step fails; corrections of a MAC or a tag are kept.
     func prepareBridge(_ network: NetworkRecord, instance: StateInstance, existing: Link?, gatewayPresent: Bool?,
-                       installFirewall: Bool) throws(BerthError) -> Int32 {
+                       installFirewall: Bool, warnings: inout [HostWarning]) throws(BerthError) -> Int32 {
         if let existing, existing.kind != .bridge {
             throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
                              hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
@@ -135,7 +140,7 @@ extension NetworkManager {
             if network.isDualStack {
                 // Forwarding is decided by the interface a packet arrives on, and which ones
                 // are uplinks is the host's business: `all`, as Docker does (docs/ipv6.md).
-                try host.setSysctl("net/ipv6/conf/all/forwarding", to: "1")
+                warnings += try enableIPv6Forwarding()
             }
             if installFirewall {
                 // One read of Berth's table serves both what to add and what to take back.

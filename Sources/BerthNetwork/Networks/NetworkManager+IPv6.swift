@@ -19,6 +19,31 @@ extension NetworkManager {
         }
     }
 
+    /// Turns IPv6 forwarding on for every interface (`all`), as a dual-stack network needs
+    /// (docs/ipv6.md, "Forwarding and routes"). When Berth is the one that turns it on, it
+    /// first looks for what that breaks: an interface with `accept_ra=1` holding an IPv6
+    /// default route learned from router advertisements (the host's own, on its LAN) —
+    /// forwarding interfaces ignore RAs, so that route is not renewed. Each is a warning.
+    /// Costs one sysctl read when forwarding is already on.
+    func enableIPv6Forwarding() throws(BerthError) -> [HostWarning] {
+        let key = "net/ipv6/conf/all/forwarding"
+        guard try host.sysctl(key) != "1" else { return [] }
+        var warnings: [HostWarning] = []
+        let learned = try host.netlink.routes(family: .ipv6).filter { $0.isDefault && $0.routeProtocol == .routerAdvertisement }
+        if !learned.isEmpty {
+            let names = Dictionary(try host.netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+            var seen: Set<String> = []
+            for route in learned {
+                guard let index = route.linkIndex, let name = names[index], seen.insert(name).inserted else { continue }
+                // accept_ra=2 keeps taking RAs while forwarding; 0 took none to begin with.
+                guard (try? host.sysctl("net/ipv6/conf/\(name)/accept_ra")) == "1" else { continue }
+                warnings.append(HostWarning(.routerAdvertisementsIgnored(interface: name, gateway: route.gateway)))
+            }
+        }
+        try host.setSysctl(key, to: "1")
+        return warnings
+    }
+
     private static func ipv6Disabled(_ name: String, why: String) -> BerthError {
         BerthError(.unsupported, "IPv6 is disabled on this host (\(why)): network \(name) cannot have an IPv6 subnet",
                    hint: "enable IPv6 on the host, or create the network without IPv6", object: .network(name), parameter: "ipv6")

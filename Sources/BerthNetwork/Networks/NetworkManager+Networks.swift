@@ -7,14 +7,23 @@ extension NetworkManager {
     /// (unless internal) outbound masquerade. Nothing is left behind if a step fails.
     @discardableResult
     public func createNetwork(_ options: NetworkOptions) throws(BerthError) -> NetworkRecord {
+        var warnings: [HostWarning] = []
+        return try createNetwork(options, warnings: &warnings)
+    }
+
+    /// `createNetwork`, adding to `warnings` what the new network changed for the host
+    /// beyond Berth's objects (IPv6 forwarding turned on while an interface relies on
+    /// router advertisements), for the caller to show its user.
+    @discardableResult
+    public func createNetwork(_ options: NetworkOptions, warnings: inout [HostWarning]) throws(BerthError) -> NetworkRecord {
         do {
-            return try makeNetwork(options)
+            return try makeNetwork(options, warnings: &warnings)
         } catch {
             throw error.with(object: .network(options.name), operation: .createNetwork)
         }
     }
 
-    private func makeNetwork(_ options: NetworkOptions) throws(BerthError) -> NetworkRecord {
+    private func makeNetwork(_ options: NetworkOptions, warnings: inout [HostWarning]) throws(BerthError) -> NetworkRecord {
         try NetworkOptions.validate(name: options.name)
         try NetworkOptions.refuseReserved(name: options.name)
         if let mtu = options.mtu, !NetworkOptions.mtuRange.contains(mtu) {
@@ -72,7 +81,8 @@ extension NetworkManager {
                                        ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway,
                                        dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams)
             try tx.insertNetwork(record)
-            _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true)
+            _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true,
+                                  warnings: &warnings)
             return record
         }
     }

@@ -1,0 +1,28 @@
+public import BerthCore
+
+/// Something an operation did that changes the host beyond Berth's own objects, which the
+/// caller should tell its user although the operation succeeded. Returned, never printed:
+/// each front end words and shows it its own way (the CLI on stderr, berth-cni in its log).
+public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// Berth turned `net.ipv6.conf.all.forwarding` on while `interface` (with
+        /// `accept_ra=1`) held an IPv6 default route learned from router advertisements:
+        /// a forwarding interface ignores them from now on, so the host's own route is not
+        /// refreshed and goes when its lifetime ends, unless `accept_ra` is 2 there.
+        case routerAdvertisementsIgnored(interface: String, gateway: IPAddress?)
+    }
+
+    public var kind: Kind
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public var description: String {
+        switch kind {
+        case .routerAdvertisementsIgnored(let interface, let gateway):
+            let via = gateway.map { " via \($0)" } ?? ""
+            return "IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1), so \(interface) ignores router advertisements: "
+                + "its IPv6 default route\(via), learned from them, is no longer renewed and goes when its lifetime ends "
+                + "(set net.ipv6.conf.\(interface).accept_ra=2 to keep taking them while forwarding)"
+        }
+    }
+}
