@@ -15,15 +15,18 @@ struct BerthBackend {
     }
 
     /// The network `options.name`, created as `options` says if it does not exist. An
-    /// existing one must match what the configuration asks for (code 7 otherwise).
-    func ensureNetwork(_ options: NetworkOptions) throws(CNIError) -> NetworkRecord {
+    /// existing one must match what the configuration asks for (code 7 otherwise). What
+    /// creating it changed for the host (`HostWarning`) goes to the plugin's log.
+    func ensureNetwork(_ options: NetworkOptions, log: CNILog) throws(CNIError) -> NetworkRecord {
         let record: NetworkRecord
         do throws(BerthError) {
             do throws(BerthError) {
                 record = try manager.network(named: options.name)
             } catch where error.code == .notFound {
                 do throws(BerthError) {
-                    return try manager.createNetwork(options)
+                    var warnings: [HostWarning] = []
+                    defer { for warning in warnings { log.write("warning: \(warning)") } }
+                    return try manager.createNetwork(options, warnings: &warnings)
                 } catch where error.code == .alreadyExists {
                     // Another ADD created it in between: use theirs, checked like any other.
                     record = try manager.network(named: options.name)
@@ -45,16 +48,26 @@ struct BerthBackend {
         if let gateway = options.gateway, gateway != record.gateway { throw mismatch("gateway", record.gateway.description, gateway.description) }
         if let bridge = options.bridge, bridge != record.bridge { throw mismatch("bridge", record.bridge.description, bridge.description) }
         if let mtu = options.mtu, mtu != record.mtu { throw mismatch("mtu", String(record.mtu), String(mtu)) }
+        if options.wantsIPv6, !record.isDualStack {
+            throw CNIError(.invalidConfig, "network \(record.name) exists with IPv4 only, but the configuration asks for IPv6",
+                           details: "remove the IPv6 keys (and IPv6 ranges of the IPAM section), or use another network name (or remove network \(record.name) once it has no attachments)")
+        }
+        if let subnet = options.ipv6Subnet, subnet.network != record.ipv6Subnet {
+            throw mismatch("ipv6Subnet", record.ipv6Subnet?.description ?? "none", subnet.network.description)
+        }
+        if let gateway = options.ipv6Gateway, gateway != record.ipv6Gateway {
+            throw mismatch("ipv6Gateway", record.ipv6Gateway?.description ?? "none", gateway.description)
+        }
         if options.isInternal != record.isInternal {
             throw mismatch("internal", String(record.isInternal), String(options.isInternal))
         }
     }
 
     /// Attaches the namespace and describes the endpoint for the result.
-    func attach(network: String, namespace: NamespaceReference, id: String, address: IPv4Address?, mac: MACAddress?,
-                ifname: InterfaceName, ports: [PortSpec], aliases: [String] = []) throws(BerthError) -> EndpointDescription {
+    func attach(network: String, namespace: NamespaceReference, id: String, address: IPv4Address?, ipv6Address: IPv6Address? = nil,
+                mac: MACAddress?, ifname: InterfaceName, ports: [PortSpec], aliases: [String] = []) throws(BerthError) -> EndpointDescription {
         let options = try AttachOptions(network: network, namespace: namespace, id: id, address: address, mac: mac,
-                                        interfaceName: ifname, ports: ports, aliases: aliases)
+                                        interfaceName: ifname, ports: ports, ipv6Address: ipv6Address, aliases: aliases)
         let endpoint = try manager.attach(options)
         Trace.mark("cni: attached")
         do throws(BerthError) {

@@ -24,6 +24,14 @@ public struct CNIConfig: Sendable {
     // Berth's own keys.
     public var subnet: CIDR?
     public var gateway: IPv4Address?
+    /// `ipv6`: the network is dual-stack (an IPv6 subnet beside the IPv4 one, chosen by
+    /// Berth when `ipv6Subnet` is absent). Implied by `ipv6Subnet` or `ipv6Gateway`.
+    public var ipv6: Bool = false
+    /// `ipv6Subnet`, `ipv6Gateway`: the network's IPv6 subnet and the bridge's IPv6 address.
+    public var ipv6Subnet: CIDR?
+    public var ipv6Gateway: IPv6Address?
+    /// Whether the configuration asks for a dual-stack network.
+    public var wantsIPv6: Bool { ipv6 || ipv6Subnet != nil || ipv6Gateway != nil }
     public var isInternal: Bool
     public var stateDir: String?
     /// A file to append the plugin's log lines to, instead of stderr.
@@ -40,8 +48,10 @@ public struct CNIConfig: Sendable {
 
     // Capabilities, from runtimeConfig.
     public var portMappings: [CNIPortMapping]
-    /// `runtimeConfig.ips`: the address the runtime asks for.
+    /// `runtimeConfig.ips`: the IPv4 address the runtime asks for.
     public var requestedAddress: IPv4Address?
+    /// `runtimeConfig.ips`: the IPv6 address the runtime asks for (a dual-stack network).
+    public var requestedIPv6Address: IPv6Address?
     /// `runtimeConfig.mac`.
     public var requestedMAC: MACAddress?
     /// `runtimeConfig.aliases[name]`: the container's names on this network's resolver
@@ -90,8 +100,19 @@ public struct CNIConfig: Sendable {
                                details: "Berth's networks always \(Self.alwaysDoes[key] ?? "do this"); remove the key (or set \"internal\": true to keep traffic on the bridge)")
             }
         }
-        subnet = try reader.parsed("subnet", "an IPv4 subnet like 10.88.0.0/16", { CIDR($0) })
-        gateway = try reader.parsed("gateway", "an IPv4 address", { IPv4Address($0) })
+        // One key per family, as the library's options and `berth network create` have them;
+        // an address of the other family in a key is refused naming the right key.
+        subnet = try reader.parsed("subnet", "an IPv4 subnet like 10.88.0.0/16 (an IPv6 one goes in \"ipv6Subnet\")",
+                                   { CIDR($0).flatMap { $0.family == .ipv4 ? $0 : nil } })
+        gateway = try reader.parsed("gateway", "an IPv4 address (an IPv6 one goes in \"ipv6Gateway\")", { IPv4Address($0) })
+        ipv6 = try reader.bool("ipv6") ?? false
+        ipv6Subnet = try reader.parsed("ipv6Subnet", "an IPv6 subnet like fd00:88::/64 (an IPv4 one goes in \"subnet\")",
+                                       { CIDR($0).flatMap { $0.family == .ipv6 ? $0 : nil } })
+        ipv6Gateway = try reader.parsed("ipv6Gateway", "an IPv6 address like fd00:88::1 (an IPv4 one goes in \"gateway\")", { IPv6Address($0) })
+        if !lenient, try reader.bool("ipv6") == false, ipv6Subnet != nil || ipv6Gateway != nil {
+            throw CNIError(.invalidConfig, "\"ipv6\": false contradicts \"ipv6Subnet\"/\"ipv6Gateway\"",
+                           details: "remove \"ipv6\": false for a dual-stack network, or the IPv6 keys for an IPv4-only one")
+        }
         isInternal = try reader.bool("internal") ?? false
         stateDir = try reader.string("stateDir")
         logFile = try reader.string("logFile")
@@ -121,14 +142,15 @@ public struct CNIConfig: Sendable {
                 } catch where lenient {}
             }
             if let ips = try section.array("ips") {
-                // One IPv4 network: the first IPv4 entry is the one that applies.
-                let addresses = ips.compactMap { $0.stringValue }.compactMap { text -> IPv4Address? in
-                    IPv4Address(text) ?? CIDR(text).flatMap { $0.address.ipv4 }
+                // One address per family: the first entry of each family is the one that applies.
+                let addresses = ips.compactMap { $0.stringValue }.compactMap { text -> IPAddress? in
+                    IPAddress(text) ?? CIDR(text)?.address
                 }
-                if addresses.isEmpty, !ips.isEmpty, !lenient {
-                    throw section.invalid("ips", "a list of IPv4 addresses like [\"10.88.0.5/16\"]")
+                if addresses.count != ips.count, !lenient {
+                    throw section.invalid("ips", "a list of IP addresses like [\"10.88.0.5/16\", \"fd00:88::5/64\"]")
                 }
-                requestedAddress = addresses.first
+                requestedAddress = addresses.lazy.compactMap(\.ipv4).first
+                requestedIPv6Address = addresses.lazy.compactMap(\.ipv6).first
             }
             requestedMAC = try section.parsed("mac", "a MAC address like 02:42:0a:58:00:05", { MACAddress($0) })
             if let byNetwork = try section.objectValue("aliases"), let list = byNetwork[name]?.arrayValue {

@@ -94,9 +94,14 @@ struct CNIRequest {
     }
 
     /// The network a main-plugin ADD creates when it does not exist yet.
-    func networkOptions(subnet: CIDR? = nil, gateway: IPv4Address? = nil) -> NetworkOptions {
+    /// `subnet`, `gateway` and the IPv6 pair come from a delegated IPAM plugin's result;
+    /// the configuration's keys win over them.
+    func networkOptions(subnet: CIDR? = nil, gateway: IPv4Address? = nil,
+                        ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil) -> NetworkOptions {
         NetworkOptions(name: config.name, subnet: config.subnet ?? subnet, gateway: config.gateway ?? gateway,
-                       bridge: config.bridge, mtu: config.mtu, isInternal: config.isInternal, dns: config.dnsEnabled)
+                       bridge: config.bridge, mtu: config.mtu, isInternal: config.isInternal,
+                       ipv6: config.wantsIPv6, ipv6Subnet: config.ipv6Subnet ?? ipv6Subnet,
+                       ipv6Gateway: config.ipv6Gateway ?? ipv6Gateway, dns: config.dnsEnabled)
     }
 
     /// Refuses a command the configuration's version does not have (code 1).

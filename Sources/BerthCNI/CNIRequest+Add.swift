@@ -23,27 +23,33 @@ extension CNIRequest {
         Trace.mark("cni: state opened")
 
         var ipamResult: CNIResult?
-        var address = try requestedAddress()
+        var (address, address6) = try requestedAddresses()
         var options = networkOptions()
         let ipam = try ipamPlugin()
         if let ipam {
             let result = try ipam.add(stdin: stdin, environment: environment, fallbackStdin: ipamFallbackStdin())
+            // As the reference bridge plugin: the container gets the addresses of both
+            // families from the IPAM result (the first of each), the network their subnets.
             guard let ip = result.ips.first(where: { $0.address.family == .ipv4 }), case .v4(let leased) = ip.address.address else {
                 try? releaseIPAM(ipam)
-                throw CNIError(.ipamFailure, "IPAM plugin \(ipam.type) returned no IPv4 address", details: "Berth's networks are IPv4; give the plugin an IPv4 range")
+                throw CNIError(.ipamFailure, "IPAM plugin \(ipam.type) returned no IPv4 address",
+                               details: "Berth's networks have IPv4 (IPv6 beside it); give the plugin an IPv4 range")
             }
             ipamResult = result
             address = leased
-            options = networkOptions(subnet: ip.address.network, gateway: ip.gateway?.ipv4)
+            let ip6 = result.ips.first { $0.address.family == .ipv6 }
+            address6 = ip6?.address.address.ipv6
+            options = networkOptions(subnet: ip.address.network, gateway: ip.gateway?.ipv4,
+                                     ipv6Subnet: ip6?.address.network, ipv6Gateway: ip6?.gateway?.ipv6)
         }
         do throws(CNIError) {
-            _ = try backend.ensureNetwork(options)
+            _ = try backend.ensureNetwork(options, log: log)
             Trace.mark("cni: network ready")
             let description: EndpointDescription
             do throws(BerthError) {
                 description = try backend.attach(network: config.name, namespace: namespace, id: attachmentID,
-                                                 address: address, mac: mac, ifname: ifname, ports: ports,
-                                                     aliases: config.aliases)
+                                                 address: address, ipv6Address: address6, mac: mac, ifname: ifname, ports: ports,
+                                                 aliases: config.aliases)
             } catch {
                 throw CNIError(error)
             }
@@ -56,15 +62,20 @@ extension CNIRequest {
     }
 
     /// The result of a main-plugin ADD: the bridge, the host veth and the container's
-    /// interface; its address with the gateway; the default route Berth installed; DNS
-    /// from the configuration, else from the IPAM plugin.
+    /// interface; its addresses (IPv4, then IPv6 on a dual-stack network) with their
+    /// gateways; the default routes Berth installed; DNS from the configuration, else from
+    /// the IPAM plugin.
     func result(_ description: EndpointDescription, ipamResult: CNIResult?) throws(CNIError) -> CNIResult {
         let endpoint = description.endpoint, network = description.network
-        let cidr: CIDR
-        let defaultRoute: CIDR
+        var ips: [CNIResult.IPConfig] = []
+        var routes: [CNIResult.Route] = []
         do throws(BerthError) {
-            cidr = try description.addressCIDR
-            defaultRoute = try CIDR(parsing: "0.0.0.0/0")
+            ips.append(.init(address: try description.addressCIDR, gateway: .v4(network.gateway), interface: 2))
+            routes.append(.init(destination: try CIDR(parsing: "0.0.0.0/0"), gateway: .v4(network.gateway)))
+            if let cidr6 = try description.ipv6AddressCIDR, let gateway6 = network.ipv6Gateway {
+                ips.append(.init(address: cidr6, gateway: .v6(gateway6), interface: 2))
+                routes.append(.init(destination: try CIDR(parsing: "::/0"), gateway: .v6(gateway6)))
+            }
         } catch {
             throw CNIError(error)
         }
@@ -74,8 +85,7 @@ extension CNIRequest {
                 .init(name: endpoint.hostVeth.rawValue, mac: description.hostVethMAC?.description),
                 .init(name: endpoint.interfaceName.rawValue, mac: endpoint.mac.description, sandbox: env.netns),
             ],
-            ips: [.init(address: cidr, gateway: .v4(network.gateway), interface: 2)],
-            routes: [.init(destination: defaultRoute, gateway: .v4(network.gateway))],
+            ips: ips, routes: routes,
             dns: config.dns ?? ipamResult?.dns ?? resolverDNS(network))
     }
 
@@ -154,14 +164,26 @@ extension CNIRequest {
         return specs
     }
 
-    /// The address asked for: `runtimeConfig.ips` (the `ips` capability), else `IP` in CNI_ARGS.
-    func requestedAddress() throws(CNIError) -> IPv4Address? {
-        if let address = config.requestedAddress { return address }
-        guard let text = env.arg("IP") else { return nil }
-        guard let address = IPv4Address(text) ?? CIDR(text).flatMap({ $0.address.ipv4 }) else {
-            throw CNIError(.invalidEnvironment, "IP=\(text) in CNI_ARGS is not an IPv4 address")
+    /// The addresses asked for, one per family: `runtimeConfig.ips` (the `ips`
+    /// capability), else `IP` in CNI_ARGS (comma-separated, as host-local reads it).
+    func requestedAddresses() throws(CNIError) -> (IPv4Address?, IPv6Address?) {
+        if config.requestedAddress != nil || config.requestedIPv6Address != nil {
+            return (config.requestedAddress, config.requestedIPv6Address)
         }
-        return address
+        guard let text = env.arg("IP") else { return (nil, nil) }
+        var v4: IPv4Address?, v6: IPv6Address?
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let part = String(item)
+            guard let address = IPAddress(part) ?? CIDR(part)?.address else {
+                throw CNIError(.invalidEnvironment, "IP=\(text) in CNI_ARGS is not a list of IP addresses",
+                               details: "give one address per family, comma-separated, such as IP=10.88.0.5,fd00:88::5")
+            }
+            switch address {
+            case .v4(let a): if v4 == nil { v4 = a }
+            case .v6(let a): if v6 == nil { v6 = a }
+            }
+        }
+        return (v4, v6)
     }
 
     /// The MAC asked for: `runtimeConfig.mac` (the `mac` capability), else `MAC` in CNI_ARGS.

@@ -3,9 +3,9 @@ import BerthNetwork
 
 extension CNIRequest {
     /// CHECK: verifies what ADD made. As the main plugin: the container's interface,
-    /// address and default route, the host veth on its bridge, the lease and the published
+    /// addresses and default routes (both families on a dual-stack network), the host veth on its bridge, the lease and the published
     /// elements (extra routes or addresses a later plugin added are fine), and that
-    /// `prevResult` names the same address. Chained: the published elements. Code 3 when
+    /// `prevResult` names the same addresses. Chained: the published elements. Code 3 when
     /// Berth knows no such attachment, 110 listing what is missing.
     func check() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasCheck, "0.4.0")
@@ -19,8 +19,11 @@ extension CNIRequest {
         do throws(BerthError) {
             if let endpoint = try backend.endpoint(id: attachmentID) {
                 problems = try backend.verifyEndpoint(id: attachmentID)
-                let listed = previous.ips.contains { $0.address.address == .v4(endpoint.address) }
-                if !listed { problems.append("prevResult does not list the attached address \(endpoint.address)") }
+                var attached: [IPAddress] = [.v4(endpoint.address)]
+                if let address6 = endpoint.ipv6Address { attached.append(.v6(address6)) }
+                for address in attached where !previous.ips.contains(where: { $0.address.address == address }) {
+                    problems.append("prevResult does not list the attached address \(address)")
+                }
             } else if try backend.publication(id: attachmentID) != nil {
                 problems = try backend.verifyPublication(id: attachmentID)
             } else if try backend.network(named: config.name) != nil {

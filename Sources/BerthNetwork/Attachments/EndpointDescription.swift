@@ -21,6 +21,15 @@ public struct EndpointDescription: Sendable, Hashable {
     public var addressCIDR: CIDR {
         get throws(BerthError) { try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength) }
     }
+
+    /// The interface's IPv6 address with the network's IPv6 prefix length; nil on an
+    /// IPv4-only network.
+    public var ipv6AddressCIDR: CIDR? {
+        get throws(BerthError) {
+            guard let address = endpoint.ipv6Address, let subnet = network.ipv6Subnet else { return nil }
+            return try CIDR(address: .v6(address), prefixLength: subnet.prefixLength)
+        }
+    }
 }
 
 extension NetworkManager {
