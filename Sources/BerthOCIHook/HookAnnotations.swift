@@ -7,6 +7,7 @@ public import BerthCore
 /// | `berth.network` | a network name                                          | the default network   |
 /// | `berth.publish` | comma-separated `-p` specs in Docker's grammar          | nothing published     |
 /// | `berth.ip`      | an IPv4 address in the network's subnet                 | the lowest free one   |
+/// | `berth.ip6`     | an IPv6 address in a dual-stack network's IPv6 subnet   | the lowest free one   |
 /// | `berth.mac`     | the interface's MAC                                     | derived from the IP   |
 ///
 /// Values are trimmed of spaces; anything else malformed is refused, naming the annotation.
@@ -14,20 +15,26 @@ public struct HookAnnotations: Sendable, Hashable {
     public static let network = "berth.network"
     public static let publish = "berth.publish"
     public static let ip = "berth.ip"
+    /// On a dual-stack network: the IPv6 address (the network gives the endpoint one either way).
+    public static let ip6 = "berth.ip6"
     public static let mac = "berth.mac"
     /// Every annotation the hook reads.
-    public static let all = [network, publish, ip, mac]
+    public static let all = [network, publish, ip, ip6, mac]
 
     /// The network to join; nil means Berth's default network.
     public var network: String?
     public var ports: [PortSpec]
     public var address: IPv4Address?
+    /// The IPv6 address asked for; refused by the attach on an IPv4-only network.
+    public var ipv6Address: IPv6Address?
     public var mac: MACAddress?
 
-    public init(network: String? = nil, ports: [PortSpec] = [], address: IPv4Address? = nil, mac: MACAddress? = nil) {
+    public init(network: String? = nil, ports: [PortSpec] = [], address: IPv4Address? = nil, ipv6Address: IPv6Address? = nil,
+                mac: MACAddress? = nil) {
         self.network = network
         self.ports = ports
         self.address = address
+        self.ipv6Address = ipv6Address
         self.mac = mac
     }
 
@@ -69,6 +76,11 @@ public struct HookAnnotations: Sendable, Hashable {
             address = try value(Self.ip).map { text throws(BerthError) in try IPv4Address(parsing: text) }
         } catch {
             throw refuse(Self.ip, error)
+        }
+        do {
+            ipv6Address = try value(Self.ip6).map { text throws(BerthError) in try IPv6Address(parsing: text) }
+        } catch {
+            throw refuse(Self.ip6, error)
         }
         do {
             mac = try value(Self.mac).map { text throws(BerthError) in try MACAddress(parsing: text) }

@@ -6,7 +6,7 @@ public enum HookFiles {
     public static let runtimeWrapperName = "berth-oci-runtime"
 
     /// Containers carrying any of these annotations get the hook under podman and CRI-O.
-    public static let annotationPattern = "^berth\\.(network|publish|ip|mac)$"
+    public static let annotationPattern = "^berth\\.(network|publish|ip|ip6|mac)$"
 
     /// The stages the hook is installed for.
     public static let stages: [HookStage] = [.createRuntime, .poststop]

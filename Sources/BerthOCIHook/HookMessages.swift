@@ -70,6 +70,7 @@ public enum HookMessages {
         case "network": HookAnnotations.network
         case "ports", "publish": HookAnnotations.publish
         case "address", "ip": HookAnnotations.ip
+        case "ipv6Address", "ip6": HookAnnotations.ip6
         case "mac": HookAnnotations.mac
         case _ where HookAnnotations.all.contains(parameter): parameter
         default: nil

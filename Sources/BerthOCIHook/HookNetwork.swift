@@ -60,7 +60,7 @@ public struct HookNetwork {
         try manager.ensureNetwork(named: network)
         Trace.mark("hook: no earlier endpoint, network there")
         let options = try AttachOptions(network: network, namespace: .open(namespace), id: id, address: request.address,
-                                        mac: request.mac, ports: request.ports)
+                                        mac: request.mac, ports: request.ports, ipv6Address: request.ipv6Address)
         do {
             return .created(try manager.attach(options))
         } catch {

@@ -4,7 +4,7 @@ public import BerthCore
 /// themselves (dockerd: `--add-runtime berth=PATH`, or `runtimes` in daemon.json).
 ///
 /// On `create` and `run`, it reads the bundle's config.json; when the container asks for
-/// Berth — a `BERTH_NETWORK`, `BERTH_PUBLISH`, `BERTH_IP` or `BERTH_MAC` variable in its
+/// Berth — a `BERTH_NETWORK`, `BERTH_PUBLISH`, `BERTH_IP`, `BERTH_IP6` or `BERTH_MAC` variable in its
 /// environment (docker 20.10 has no `--annotation`, so `docker run -e` carries them) or a
 /// `berth.*` annotation — it turns the variables into annotations, adds `createRuntime`
 /// and `poststop` hooks running `berth-oci-hook`, and writes the file back. Then it execs
@@ -13,7 +13,7 @@ public enum RuntimeWrapper {
     /// The environment variables the wrapper turns into annotations.
     public static let variables: [(variable: String, annotation: String)] = [
         ("BERTH_NETWORK", HookAnnotations.network), ("BERTH_PUBLISH", HookAnnotations.publish),
-        ("BERTH_IP", HookAnnotations.ip), ("BERTH_MAC", HookAnnotations.mac),
+        ("BERTH_IP", HookAnnotations.ip), ("BERTH_IP6", HookAnnotations.ip6), ("BERTH_MAC", HookAnnotations.mac),
     ]
 
     /// runc's global options that take a value (runc 1.1); the rest are flags.

@@ -62,6 +62,13 @@ final class HookContainer: @unchecked Sendable {
         ip(["-4", "addr", "show", "dev", "eth0"]).flatMap { ($0["addr_info"] as? [[String: Any]] ?? []).compactMap { $0["local"] as? String } }
     }
 
+    /// The global IPv6 addresses of eth0 inside (link-local ones left out).
+    var eth0v6: [String] {
+        ip(["-6", "addr", "show", "dev", "eth0", "scope", "global"]).flatMap {
+            ($0["addr_info"] as? [[String: Any]] ?? []).compactMap { $0["local"] as? String }
+        }
+    }
+
     /// Ends the process, and with it the namespace; the bundle stays for poststop.
     func end() {
         if process.isRunning { kill(pid, SIGKILL) }

@@ -49,6 +49,9 @@ struct OCIBundleConfigTests {
                                   try PortSpec(parsing: "9000-9001:9000-9001")])
         #expect(request.address == IPv4Address(10, 88, 0, 9))
         #expect(request.mac == (try MACAddress(parsing: "02:42:0a:58:00:09")))
+        #expect(request.ipv6Address == nil)
+        #expect(try HookAnnotations(["berth.ip6": " fd00:88::9 "]).ipv6Address == IPv6Address("fd00:88::9"))
+        #expect(HookAnnotations.present(in: ["berth.ip6": "fd00:88::9"]))
         #expect(try HookAnnotations([:]) == HookAnnotations())
         #expect(try HookAnnotations(["berth.publish": ""]).ports.isEmpty)
         #expect(HookAnnotations.present(in: ["berth.publish": "80"]))
@@ -57,6 +60,8 @@ struct OCIBundleConfigTests {
 
     @Test("a malformed annotation is refused, naming it", arguments: [
         (["berth.ip": "10.0.0.300"], "berth.ip"),
+        (["berth.ip": "fd00::9"], "berth.ip"),
+        (["berth.ip6": "10.0.0.9"], "berth.ip6"),
         (["berth.mac": "02:42"], "berth.mac"),
         (["berth.publish": "8080:80,"], "berth.publish"),
         (["berth.publish": "80:99999"], "berth.publish"),

@@ -69,6 +69,43 @@ struct OCIHookKernelTests {
         }
     }
 
+    @Test("a dual-stack network: berth.ip6 chooses the IPv6 address, without it the lowest free one; the host reaches the container over IPv6; poststop frees both")
+    func dualStack() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "dual", "--subnet", "10.66.0.0/24", "--subnet", "fd00:66::/64"]).succeeded)
+            let chosen = try HookContainer(id: "six")
+            defer { chosen.end() }
+            let annotations = ["berth.network": "dual", "berth.ip6": "fd00:66::99"]
+            let attach = Harness.hook(sandbox, "createRuntime", state: chosen.state(annotations: annotations), cwd: chosen.bundle)
+            try #require(attach.succeeded, "\(attach)")
+            #expect(chosen.eth0 == ["10.66.0.2"])
+            #expect(chosen.eth0v6 == ["fd00:66::99"])
+            let routes = Command.run(["nsenter", "--net=\(chosen.namespacePath)", "--", "ip", "-6", "route", "show", "default"]).stdout
+            #expect(routes.hasPrefix("default via fd00:66::1 dev eth0"), "\(routes)")
+            let server = try EchoServer(in: try NetworkNamespace.open(path: chosen.namespacePath), address: "::", port: 80, banner: "six")
+            defer { server.stop() }
+            #expect((try? Probe.request(from: sandbox.namespace, to: "fd00:66::99", port: 80, timeout: 3))?.hasPrefix("six fd00:66::1 ") == true)
+
+            let lowest = try HookContainer(id: "low")
+            defer { lowest.end() }
+            let second = Harness.hook(sandbox, "createRuntime", state: lowest.state(annotations: ["berth.network": "dual"]), cwd: lowest.bundle)
+            try #require(second.succeeded, "\(second)")
+            #expect(lowest.eth0v6 == ["fd00:66::2"])
+            // The same address again is refused naming its holder; nothing of the second is made.
+            let taken = try HookContainer(id: "taken")
+            defer { taken.end() }
+            let refused = Harness.hook(sandbox, "createRuntime", state: taken.state(annotations: annotations), cwd: taken.bundle)
+            #expect(refused.status == 1 && refused.stderr.contains("fd00:66::99") && refused.stderr.contains("six"), "\(refused)")
+            #expect(taken.eth0.isEmpty)
+
+            #expect(Harness.hook(sandbox, "poststop", state: chosen.state(annotations: annotations), cwd: chosen.bundle).succeeded)
+            let again = try HookContainer(id: "again")
+            defer { again.end() }
+            #expect(Harness.hook(sandbox, "createRuntime", state: again.state(annotations: annotations), cwd: again.bundle).succeeded)
+            #expect(again.eth0v6 == ["fd00:66::99"])
+        }
+    }
+
     @Test("annotations come from config.json when the state has none, and the working directory is the bundle")
     func configAnnotationsAndWorkingDirectory() throws {
         try withHostSandbox { sandbox in

@@ -38,6 +38,10 @@ struct RuntimeWrapperTests {
         // Through the wrapper twice (a restart): still one hook each.
         let again = try #require(try RuntimeWrapper.rewrite(rewritten, hookPath: "/usr/local/bin/berth-oci-hook", hookEnvironment: ["BERTH_STATE_DIR=/s"]))
         #expect(again == rewritten)
+        // BERTH_IP6 alone asks for Berth too, and becomes berth.ip6.
+        let six = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP6=fd00:88::9"]}}"#)
+        let withSix = try #require(try RuntimeWrapper.rewrite(six, hookPath: "/h", hookEnvironment: []))
+        #expect(withSix["annotations"] == ["berth.ip6": "fd00:88::9"])
     }
 
     @Test("a container that asks nothing of Berth is left alone; an annotation beats a variable")
@@ -71,7 +75,7 @@ struct RuntimeWrapperTests {
             #expect(json["hook"]?["args"] == ["berth-oci-hook", .string(stage)])
             #expect(json["hook"]?["env"] == ["BERTH_STATE_DIR=/s"])
             #expect(json["stages"] == [.string(stage)])
-            #expect(json["when"]?["annotations"] == .object([(#"^berth\.(network|publish|ip|mac)$"#, ".*")]))
+            #expect(json["when"]?["annotations"] == .object([(#"^berth\.(network|publish|ip|ip6|mac)$"#, ".*")]))
         }
         let daemon = try JSONValue(parsing: HookFiles.dockerDaemonJSON(wrapperPath: "/usr/local/bin/berth-oci-runtime"))
         #expect(daemon == ["runtimes": ["berth": ["path": "/usr/local/bin/berth-oci-runtime"]]])
