@@ -127,7 +127,7 @@ public enum Container {
                     // a DNS name (Docker's container names may hold '.', which DNS splits).
                     endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
                                                                 address: options.address, ports: options.ports,
-                                                                name: EndpointNames.isValid(record.name) ? record.name : nil,
+                                                                ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
                                                                 aliases: options.networkAliases))
                 } catch {
                     guard error.code == .conflict, error.object?.kind == .port else { throw error }

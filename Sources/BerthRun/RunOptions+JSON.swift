@@ -33,6 +33,7 @@ extension RunOptions {
             "network": .string(network.description),
             "ports": .array(ports.map { .string($0.description) }),
             "address": address.map { .string($0.description) } ?? .null,
+            "ipv6Address": ipv6Address.map { .string($0.description) } ?? .null,
             "interactive": .bool(interactive),
             "restart": .string(restart.description),
             "autoRemove": .bool(autoRemove),
@@ -79,6 +80,8 @@ extension RunOptions {
             autoRemove: try fields.optionalBool("autoRemove") ?? false,
             limits: fields.object["limits"] == nil ? ResourceLimits()
                 : try fields.decoded("limits") { value throws(BerthError) in try ResourceLimits(json: value) })
+        // Absent in the settings of an older berth: none asked for.
+        ipv6Address = try fields.optionalString("ipv6Address", absent: nil).map { text throws(BerthError) in try IPv6Address(parsing: text) }
         // Absent in the settings of an older berth: no aliases.
         if fields.object["networkAliases"] != nil { networkAliases = try fields.strings("networkAliases") }
     }

@@ -60,6 +60,9 @@ public struct RunOptions: Sendable, Hashable {
     public var ports: [PortSpec]
     /// A static address in the network's subnet (bridge networks only).
     public var address: IPv4Address?
+    /// A static IPv6 address in a dual-stack network's IPv6 subnet (`--ip6`); the lowest
+    /// free one when nil. The attach refuses it on an IPv4-only network.
+    public var ipv6Address: IPv6Address?
     /// Keep the command's stdin open (`docker run -i`): under a supervisor, the caller's
     /// input in the foreground, an open pipe nobody writes to when detached. Without it the
     /// command's stdin is /dev/null.
@@ -121,6 +124,10 @@ public struct RunOptions: Sendable, Hashable {
             if let address {
                 throw .invalid("network \(network) gives no address, so address \(address) cannot be used",
                                hint: "give no address, or use a bridge network", parameter: "address")
+            }
+            if let ipv6Address {
+                throw .invalid("network \(network) gives no address, so IPv6 address \(ipv6Address) cannot be used",
+                               hint: "give no IPv6 address, or use a dual-stack bridge network", parameter: "ipv6Address")
             }
         }
         try spec(id: String(repeating: "0", count: 64)).validate()

@@ -27,12 +27,14 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let manager = try state.manager()
         let endpoints = Dictionary(try manager.endpoints(network: nil).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let networks = Dictionary(try manager.networks().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var found: [JSON] = []
         var failures: [BerthError] = []
         for name in containers {
             do {
                 let record = try Container.find(name, manager: manager)
-                found.append(ContainerInspection.json(record, endpoint: record.endpointID.flatMap { endpoints[$0] }))
+                let endpoint = record.endpointID.flatMap { endpoints[$0] }
+                found.append(ContainerInspection.json(record, endpoint: endpoint, network: endpoint.flatMap { networks[$0.network] }))
             } catch {
                 failures.append(error)
             }
@@ -47,7 +49,7 @@ struct InspectCommand: ParsableCommand {
 /// Docker shows them (MemorySwap: the effective one, twice Memory unless given); the Name has Docker's leading '/'; times are RFC 3339 in UTC, to the
 /// second (what the records hold).
 enum ContainerInspection {
-    static func json(_ container: ContainerRecord, endpoint: EndpointRecord?) -> JSON {
+    static func json(_ container: ContainerRecord, endpoint: EndpointRecord?, network: NetworkRecord? = nil) -> JSON {
         let command = container.command
         let running = container.status == .running
         var state: [(String, JSON)] = [
@@ -64,7 +66,7 @@ enum ContainerInspection {
             ("State", .object(state)), ("Name", .string("/" + container.name)), ("RestartCount", .int(container.restartCount)),
             ("HostConfig", hostConfig(container.options)),
             ("Config", config(container)),
-            ("NetworkSettings", networkSettings(container, endpoint: endpoint)),
+            ("NetworkSettings", networkSettings(container, endpoint: endpoint, network: network)),
         ])
     }
 
@@ -114,8 +116,10 @@ enum ContainerInspection {
         ])
     }
 
-    /// The endpoint while the container has one (a stopped container has no address or ports).
-    static func networkSettings(_ container: ContainerRecord, endpoint: EndpointRecord?) -> JSON {
+    /// The endpoint while the container has one (a stopped container has no address or
+    /// ports). As Docker: the IPv6 members are empty strings and 0 when the network is
+    /// IPv4-only.
+    static func networkSettings(_ container: ContainerRecord, endpoint: EndpointRecord?, network: NetworkRecord? = nil) -> JSON {
         var ports: [(String, JSON)] = []
         for port in endpoint?.ports ?? [] {
             let key = "\(port.containerPort)/\(port.proto)"
@@ -126,9 +130,17 @@ enum ContainerInspection {
                 ports.append((key, .array([binding])))
             }
         }
+        // The network's values only while the container holds an address in it.
+        let network = endpoint == nil ? nil : network
+        let address6 = network?.ipv6Subnet == nil ? nil : endpoint?.ipv6Address
         return .object([
             ("Network", .string(container.network)), ("EndpointID", .optional(container.endpointID)),
-            ("IPAddress", .string(endpoint.map { "\($0.address)" } ?? "")), ("MacAddress", .string(endpoint.map { "\($0.mac)" } ?? "")),
+            ("Gateway", .string(network.map { "\($0.gateway)" } ?? "")),
+            ("IPAddress", .string(endpoint.map { "\($0.address)" } ?? "")), ("IPPrefixLen", .int(network?.subnet.prefixLength ?? 0)),
+            ("IPv6Gateway", .string(address6 == nil ? "" : network?.ipv6Gateway.map { "\($0)" } ?? "")),
+            ("GlobalIPv6Address", .string(address6.map { "\($0)" } ?? "")),
+            ("GlobalIPv6PrefixLen", .int(address6 == nil ? 0 : network?.ipv6Subnet?.prefixLength ?? 0)),
+            ("MacAddress", .string(endpoint.map { "\($0.mac)" } ?? "")),
             ("Ports", .object(ports)),
         ])
     }

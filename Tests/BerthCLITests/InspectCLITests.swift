@@ -68,4 +68,46 @@ struct InspectCLITests {
             }
         }
     }
+
+    @Test("run --ip6 on a dual-stack network: the container has that IPv6 address and /etc/hosts names it; inspect carries GlobalIPv6Address, GlobalIPv6PrefixLen, IPv6Gateway beside the IPv4 ones; IPv4-only gives empty IPv6 members")
+    func dualStack() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs(applets: ["sleep", "cat"]) { rootfs in
+                try #require(sandbox.berth(["network", "create", "dual", "--subnet", "10.61.0.0/24", "--subnet", "fd00:61::/64"]).succeeded)
+                let run = sandbox.berth(["run", "-d", "--name", "six", "--network", "dual", "--ip6", "fd00:61::61", "--rootfs", rootfs.path,
+                                         "--", "sleep", "1000"])
+                try #require(run.status == 0, "\(run)")
+                let (_, array) = try inspect(sandbox, ["six"])
+                let six = try #require(array.first)
+                let network = try #require(six["NetworkSettings"] as? [String: Any], "\(six)")
+                #expect(network["GlobalIPv6Address"] as? String == "fd00:61::61" && network["GlobalIPv6PrefixLen"] as? Int == 64
+                        && network["IPv6Gateway"] as? String == "fd00:61::1", "\(network)")
+                #expect(network["IPAddress"] as? String == "10.61.0.2" && network["IPPrefixLen"] as? Int == 24
+                        && network["Gateway"] as? String == "10.61.0.1", "\(network)")
+                let hosts = sandbox.berth(["exec", "six", "--", "cat", "/etc/hosts"])
+                #expect(hosts.stdout.contains("fd00:61::61"), "\(hosts)")
+                let state = try #require(six["State"] as? [String: Any])
+                let pid = try #require(state["Pid"] as? Int)
+                let inside = Command.run(["nsenter", "--net=/proc/\(pid)/ns/net", "--", "ip", "-6", "-o", "addr", "show", "dev", "eth0"]).stdout
+                #expect(inside.contains("inet6 fd00:61::61/64"), "\(inside)")
+
+                // An address taken by another container is refused naming it; nothing is left of the second.
+                let taken = sandbox.berth(["run", "-d", "--name", "late", "--network", "dual", "--ip6", "fd00:61::61", "--rootfs", rootfs.path,
+                                           "--", "sleep", "1000"])
+                #expect(taken.status != 0 && taken.stderr.contains("fd00:61::61"), "\(taken)")
+                // --ip6 on an IPv4-only network is refused naming the network.
+                try #require(sandbox.berth(["network", "create", "four", "--subnet", "10.62.0.0/24"]).succeeded)
+                let refused = sandbox.berth(["run", "--network", "four", "--ip6", "fd00:61::7", "--rootfs", rootfs.path, "--", "sleep", "1"])
+                #expect(refused.status != 0 && refused.stderr.contains("network \"four\" has no IPv6 subnet"), "\(refused)")
+                #expect(sandbox.berth(["run", "-d", "--name", "v4", "--network", "four", "--rootfs", rootfs.path, "--", "sleep", "1000"]).status == 0)
+                let (_, v4) = try inspect(sandbox, ["v4"])
+                let settings = try #require(v4.first?["NetworkSettings"] as? [String: Any])
+                #expect(settings["GlobalIPv6Address"] as? String == "" && settings["GlobalIPv6PrefixLen"] as? Int == 0
+                        && settings["IPv6Gateway"] as? String == "" && settings["IPAddress"] as? String == "10.62.0.2", "\(settings)")
+                #expect(sandbox.berth(["rm", "-f", "six", "v4"]).status == 0)
+                let leftovers = try ContainerCLI.containers(sandbox)
+                #expect(leftovers.allSatisfy { $0["name"] as? String == "late" && $0["status"] as? String != "running" }, "\(leftovers)")
+            }
+        }
+    }
 }

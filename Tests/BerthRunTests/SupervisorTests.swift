@@ -42,8 +42,9 @@ struct SupervisorMessageTests {
         everything.mounts = [BindMount(source: "/srv/data", target: "/data", readOnly: true), BindMount(source: "/a:b", target: "/c")]
         everything.readOnlyRootfs = true
         everything.terminal = true
-        let full = SupervisorRequest(options: RunOptions(process: everything, name: "it", interactive: true, restart: .onFailure(maximumRetries: 2)),
-                                     stateDirectory: "/s")
+        var fullOptions = RunOptions(process: everything, name: "it", interactive: true, restart: .onFailure(maximumRetries: 2))
+        fullOptions.ipv6Address = IPv6Address("fd00:61::61")
+        let full = SupervisorRequest(options: fullOptions, stateDirectory: "/s")
         #expect(try SupervisorRequest(json: JSONValue(parsing: full.json.render())) == full)
         let start = SupervisorRequest(.start(id: String(repeating: "b", count: 64)), stateDirectory: "/s")
         #expect(try SupervisorRequest(json: JSONValue(parsing: start.json.render())) == start)
@@ -61,9 +62,10 @@ struct SupervisorMessageTests {
         #expect(error?.code == .internalError && error?.message.contains("\"network\"") == true)
         // Members added later are optional: settings an older berth stored still read.
         guard case .object(var old) = RunOptions(process: ContainerSpec(command: ["true"])).json(includingCommand: false) else { return }
-        old.removeAll { ["interactive", "restart", "autoRemove", "limits"].contains($0.0) }
+        old.removeAll { ["interactive", "restart", "autoRemove", "limits", "ipv6Address"].contains($0.0) }
         let read = try RunOptions(json: .object(old), command: ["sh"])
         #expect(read.process.command == ["sh"] && read.restart == .no && !read.interactive && !read.autoRemove && read.limits.isEmpty)
+        #expect(read.ipv6Address == nil)
 
         // A confinement or limits that do not read back are refused, never replaced by defaults.
         let text = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"])), stateDirectory: "/s").json.render()
