@@ -72,6 +72,26 @@ struct NetworkIPv6CLITests {
         }
     }
 
+    @Test("turning IPv6 forwarding on while lan0 (accept_ra=1) holds an RA-learned default route: a warning on stderr naming lan0; none for the next network")
+    func forwardingWarning() throws {
+        try withHostSandbox { sandbox in
+            // A veth pair stands for the LAN link (no dummy driver here).
+            for argv in [["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "lan0p"], ["sysctl", "-qw", "net.ipv6.conf.lan0.accept_ra=1"],
+                         ["ip", "link", "set", "lan0p", "up"], ["ip", "link", "set", "lan0", "up"], ["ip", "-6", "route", "add", "default", "via", "fe80::1", "dev", "lan0", "proto", "ra"]] {
+                let result = sandbox.run(argv)
+                try #require(result.succeeded, "\(argv): \(result)")
+            }
+            try #require(sandbox.run(["sysctl", "-n", "net.ipv6.conf.all.forwarding"]).stdout.hasPrefix("0"))
+            let create = sandbox.berth(["network", "create", "web", "--ipv6"])
+            #expect(create.succeeded && create.stdout == "web\n", "\(create)")
+            #expect(create.stderr == "berth: warning: IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1), so lan0 ignores router advertisements: "
+                    + "its IPv6 default route via fe80::1, learned from them, is no longer renewed and goes when its lifetime ends "
+                    + "(set net.ipv6.conf.lan0.accept_ra=2 to keep taking them while forwarding)\n", "\(create)")
+            let second = sandbox.berth(["network", "create", "db", "--ipv6"])
+            #expect(second.succeeded && second.stderr.isEmpty, "\(second)")
+        }
+    }
+
     @Test("IPv6 disabled on the host: refused saying so, no bridge made; an IPv4 network still works")
     func disabled() throws {
         try withHostSandbox { sandbox in
