@@ -7,7 +7,8 @@ extension NetworkManager {
     /// first (nil: the caller would not create it, so its absence is the blocker).
     ///
     /// Looks at the state (readable, the network's free addresses) and the host (the
-    /// bridge's name is free or a bridge, the requested subnet is free). Nothing changes.
+    /// bridge's name is free or a bridge, the requested subnets are free, IPv6 is on when
+    /// the network would have it). Nothing changes.
     public func attachBlockers(network name: String, creating options: NetworkOptions? = nil) throws(BerthError) -> [BerthError] {
         let (instance, record, networks, leased) = try store.read { tx throws(BerthError) -> (StateInstance, NetworkRecord?, [NetworkRecord], Int) in
             let record = try tx.network(named: name)
@@ -51,6 +52,16 @@ extension NetworkManager {
                 try SubnetPool.check(subnet, against: taken)
             } else {
                 _ = try SubnetPool.pick(avoiding: taken)
+            }
+            if options.wantsIPv6 {
+                // The host has IPv6, and a requested IPv6 subnet is free (a picked /64 of
+                // the unique local prefix always is: 65,536 of them, skipping taken ones).
+                try requireIPv6(network: options.name)
+                if let requested = options.ipv6Subnet,
+                   let clash = try takenIPv6Subnets(networks: networks).first(where: { $0.cidr.prefixLength > 0 && $0.cidr.overlaps(requested.network) }) {
+                    throw BerthError(.conflict, "IPv6 subnet \(requested.network) overlaps \(clash.cidr) (\(clash.label))",
+                                     parameter: "ipv6Subnet", remedy: .chooseAnother(parameter: "ipv6Subnet"))
+                }
             }
         } catch {
             blockers.append(error.with(operation: .createNetwork))

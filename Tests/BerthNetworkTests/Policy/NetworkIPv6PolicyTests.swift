@@ -247,4 +247,19 @@ struct NetworkIPv6PolicyTests {
         #expect(!table.contains("berth-network web"))
         #expect(table.contains("berth-network theirs @0ddba11a"))
     }
+
+    @Test("attachBlockers for a dual-stack network to be created: IPv6 off on the host, or a requested IPv6 subnet taken, is named; a free one is none")
+    func blockers() throws {
+        let host = try lanHost()
+        let free = NetworkOptions(name: "web", ipv6: true, ipv6Subnet: CIDR("fd00:9::/64"))
+        #expect(try host.manager.attachBlockers(network: "web", creating: free).isEmpty)
+        let taken = NetworkOptions(name: "web", ipv6Subnet: CIDR("fd00:121::/64"))
+        #expect(try host.manager.attachBlockers(network: "web", creating: taken).map(\.message)
+                == ["IPv6 subnet fd00:121::/64 overlaps fd00:121::/64 (route fd00:121::/64 dev lan0)"])
+        host.kernel.presetSysctl("net/ipv6/conf/default/disable_ipv6", "1")
+        let off = try host.manager.attachBlockers(network: "web", creating: free)
+        #expect(off.map(\.message) == ["IPv6 is disabled on this host (net.ipv6.conf.default.disable_ipv6 is 1): network web cannot have an IPv6 subnet"])
+        // An IPv4-only network is still fine.
+        #expect(try host.manager.attachBlockers(network: "web", creating: NetworkOptions(name: "web")).isEmpty)
+    }
 }
