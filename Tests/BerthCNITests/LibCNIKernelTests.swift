@@ -60,6 +60,42 @@ struct LibCNIKernelTests {
     }
 }
 
+extension LibCNIKernelTests {
+    @Test("a dual-stack network through libcni: the result with both families parses in every version, CHECK passes, DEL cleans up",
+          arguments: Array(["0.3.1", "0.4.0", "1.0.0"].enumerated()))
+    func dualStack(index: Int, version: String) throws {
+        let driver = try LibCNIDriver.build()
+        try withHostSandbox { sandbox in
+            let work = sandbox.stateDirectory + "/libcni"
+            let plugins = work + "/bin"
+            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: plugins + "/berth-cni", withDestinationPath: CNIHarness.binary)
+            let conflist = work + "/net.conflist"
+            try #"""
+                {"cniVersion":"\#(version)","name":"dual\#(index)","plugins":[{"type":"berth-cni","subnet":"10.81.\#(index).0/24",
+                 "ipv6Subnet":"fd00:81:\#(index + 1)::/64","stateDir":"\#(sandbox.stateDirectory)"}]}
+                """#.write(toFile: conflist, atomically: true, encoding: .utf8)
+            func run(_ command: String, _ netns: String) -> CommandResult {
+                sandbox.run([driver, command, conflist, "c1", netns, "eth0", work + "/cache", plugins, "0"])
+            }
+            let container = try sandbox.makeNamespace()
+            let add = run("ADD", container.path)
+            try #require(add.succeeded, "\(add)")
+            let result = try JSONValue(parsing: add.stdout)
+            #expect(result["ips"]?[0]?["address"] == .string("10.81.\(index).2/24"), "\(add)")
+            #expect(result["ips"]?[1]?["address"] == .string("fd00:81:\(index + 1)::2/64"), "\(add)")
+            #expect(result["ips"]?[1]?["gateway"] == .string("fd00:81:\(index + 1)::1"), "\(add)")
+            #expect(result["routes"]?[1]?["dst"] == .string("::/0"), "\(add)")
+            if version >= "0.4.0" {
+                let check = run("CHECK", container.path)
+                #expect(check.succeeded, "\(check)")
+            }
+            #expect(run("DEL", container.path).succeeded)
+            #expect(CNIHarness(sandbox: sandbox).hostVeths().isEmpty)
+        }
+    }
+}
+
 /// Builds the Go driver once per test process, offline, from Debian's libcni sources.
 enum LibCNIDriver {
     static let gopath = "/usr/share/gocode"
