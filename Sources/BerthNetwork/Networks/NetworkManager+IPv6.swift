@@ -35,8 +35,10 @@ extension NetworkManager {
             var seen: Set<String> = []
             for route in learned {
                 guard let index = route.linkIndex, let name = names[index], seen.insert(name).inserted else { continue }
-                // accept_ra=2 keeps taking RAs while forwarding; 0 took none to begin with.
-                guard (try? host.sysctl("net/ipv6/conf/\(name)/accept_ra")) == "1" else { continue }
+                // accept_ra=2 keeps taking RAs while forwarding; 0 took none to begin with; an
+                // interface forwarding on its own already ignores them.
+                guard (try? host.sysctl("net/ipv6/conf/\(name)/accept_ra")) == "1",
+                      (try? host.sysctl("net/ipv6/conf/\(name)/forwarding")) != "1" else { continue }
                 warnings.append(HostWarning(.routerAdvertisementsIgnored(interface: name, gateway: route.gateway)))
             }
         }

@@ -39,11 +39,12 @@ struct ForwardingWarningPolicyTests {
         #expect(try createDualStack(host, "db").isEmpty)
     }
 
-    @Test("no warning when forwarding was on already, with accept_ra=2 or 0, with a static default route, or for an IPv4-only network",
-          arguments: ["forwarding", "accept_ra=2", "accept_ra=0", "static", "ipv4"])
+    @Test("no warning when forwarding was on already (for all or for that interface), with accept_ra=2 or 0, with a static default route, or for an IPv4-only network",
+          arguments: ["forwarding", "lan0 forwarding", "accept_ra=2", "accept_ra=0", "static", "ipv4"])
     func quiet(_ setting: String) throws {
         let host = try raHost(acceptRA: setting == "accept_ra=2" ? "2" : setting == "accept_ra=0" ? "0" : "1")
         if setting == "forwarding" { host.kernel.presetSysctl("net/ipv6/conf/all/forwarding", "1") }
+        if setting == "lan0 forwarding" { host.kernel.presetSysctl("net/ipv6/conf/lan0/forwarding", "1") }
         if setting == "static" {
             let plain = try FakeHost()
             plain.kernel.addLink("lan0", kind: "dummy", up: true)
