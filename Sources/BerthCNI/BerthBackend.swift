@@ -44,11 +44,18 @@ struct BerthBackend {
             CNIError(.invalidConfig, "network \(record.name) exists with \(key) \(recorded), but the configuration asks for \(asked)",
                      details: "use the recorded \(key), or another network name (or remove network \(record.name) once it has no attachments)")
         }
-        if let subnet = options.subnet, subnet.network != record.subnet { throw mismatch("subnet", record.subnet.description, subnet.network.description) }
-        if let gateway = options.gateway, gateway != record.gateway { throw mismatch("gateway", record.gateway.description, gateway.description) }
+        if let subnet = options.subnet, subnet.network != record.subnet {
+            throw mismatch("subnet", record.subnet?.description ?? "none (IPv6-only)", subnet.network.description)
+        }
+        if let gateway = options.gateway, gateway != record.gateway {
+            throw mismatch("gateway", record.gateway?.description ?? "none (IPv6-only)", gateway.description)
+        }
+        if options.ipv4 != record.hasIPv4 {
+            throw mismatch("ipv4", record.hasIPv4 ? "true" : "false", options.ipv4 ? "true" : "false")
+        }
         if let bridge = options.bridge, bridge != record.bridge { throw mismatch("bridge", record.bridge.description, bridge.description) }
         if let mtu = options.mtu, mtu != record.mtu { throw mismatch("mtu", String(record.mtu), String(mtu)) }
-        if options.wantsIPv6, !record.isDualStack {
+        if options.wantsIPv6, !record.hasIPv6 {
             throw CNIError(.invalidConfig, "network \(record.name) exists with IPv4 only, but the configuration asks for IPv6",
                            details: "remove the IPv6 keys (and IPv6 ranges of the IPAM section), or use another network name (or remove network \(record.name) once it has no attachments)")
         }

@@ -32,6 +32,10 @@ public struct CNIConfig: Sendable {
     public var ipv6Gateway: IPv6Address?
     /// Whether the configuration asks for a dual-stack network.
     public var wantsIPv6: Bool { ipv6 || ipv6Subnet != nil || ipv6Gateway != nil }
+    /// `ipv4`: false makes the network IPv6-only (as `--ipv4=false`); it needs IPv6 and
+    /// refuses `subnet`/`gateway`. Absent means true: a network without the IPv4 keys picks
+    /// its IPv4 subnet, as before.
+    public var ipv4: Bool = true
     public var isInternal: Bool
     public var stateDir: String?
     /// A file to append the plugin's log lines to, instead of stderr.
@@ -112,6 +116,17 @@ public struct CNIConfig: Sendable {
         if !lenient, try reader.bool("ipv6") == false, ipv6Subnet != nil || ipv6Gateway != nil {
             throw CNIError(.invalidConfig, "\"ipv6\": false contradicts \"ipv6Subnet\"/\"ipv6Gateway\"",
                            details: "remove \"ipv6\": false for a dual-stack network, or the IPv6 keys for an IPv4-only one")
+        }
+        ipv4 = try reader.bool("ipv4") ?? true
+        if !lenient, !ipv4 {
+            guard wantsIPv6 else {
+                throw CNIError(.invalidConfig, "\"ipv4\": false leaves the network no family",
+                               details: "add \"ipv6\": true (or \"ipv6Subnet\") for an IPv6-only network, or remove \"ipv4\": false")
+            }
+            if subnet != nil || gateway != nil {
+                throw CNIError(.invalidConfig, "\"ipv4\": false contradicts \"subnet\"/\"gateway\"",
+                               details: "remove \"subnet\" and \"gateway\" for an IPv6-only network, or \"ipv4\": false for one with IPv4")
+            }
         }
         isInternal = try reader.bool("internal") ?? false
         stateDir = try reader.string("stateDir")

@@ -101,7 +101,7 @@ struct CNIRequest {
         NetworkOptions(name: config.name, subnet: config.subnet ?? subnet, gateway: config.gateway ?? gateway,
                        bridge: config.bridge, mtu: config.mtu, isInternal: config.isInternal,
                        ipv6: config.wantsIPv6, ipv6Subnet: config.ipv6Subnet ?? ipv6Subnet,
-                       ipv6Gateway: config.ipv6Gateway ?? ipv6Gateway, dns: config.dnsEnabled)
+                       ipv6Gateway: config.ipv6Gateway ?? ipv6Gateway, dns: config.dnsEnabled, ipv4: config.ipv4)
     }
 
     /// Refuses a command the configuration's version does not have (code 1).

@@ -30,16 +30,26 @@ extension CNIRequest {
             let result = try ipam.add(stdin: stdin, environment: environment, fallbackStdin: ipamFallbackStdin())
             // As the reference bridge plugin: the container gets the addresses of both
             // families from the IPAM result (the first of each), the network their subnets.
-            guard let ip = result.ips.first(where: { $0.address.family == .ipv4 }), case .v4(let leased) = ip.address.address else {
-                try? releaseIPAM(ipam)
-                throw CNIError(.ipamFailure, "IPAM plugin \(ipam.type) returned no IPv4 address",
-                               details: "Berth's networks have IPv4 (IPv6 beside it); give the plugin an IPv4 range")
+            // An IPv6-only network ("ipv4": false) takes the IPv6 address alone.
+            let ip = result.ips.first { $0.address.family == .ipv4 }
+            let ip6 = result.ips.first { $0.address.family == .ipv6 }
+            if config.ipv4 {
+                guard let ip, case .v4(let leased) = ip.address.address else {
+                    try? releaseIPAM(ipam)
+                    throw CNIError(.ipamFailure, "IPAM plugin \(ipam.type) returned no IPv4 address",
+                                   details: "Berth's networks have IPv4 unless \"ipv4\" is false; give the plugin an IPv4 range")
+                }
+                address = leased
+            } else {
+                guard ip == nil, ip6 != nil else {
+                    try? releaseIPAM(ipam)
+                    throw CNIError(.ipamFailure, "IPAM plugin \(ipam.type) returned \(ip == nil ? "no IPv6 address" : "an IPv4 address") for IPv6-only network \(config.name)",
+                                   details: "give the plugin only an IPv6 range for an IPv6-only network (\"ipv4\": false)")
+                }
             }
             ipamResult = result
-            address = leased
-            let ip6 = result.ips.first { $0.address.family == .ipv6 }
             address6 = ip6?.address.address.ipv6
-            options = networkOptions(subnet: ip.address.network, gateway: ip.gateway?.ipv4,
+            options = networkOptions(subnet: ip?.address.network, gateway: ip?.gateway?.ipv4,
                                      ipv6Subnet: ip6?.address.network, ipv6Gateway: ip6?.gateway?.ipv6)
         }
         do throws(CNIError) {
@@ -70,8 +80,11 @@ extension CNIRequest {
         var ips: [CNIResult.IPConfig] = []
         var routes: [CNIResult.Route] = []
         do throws(BerthError) {
-            ips.append(.init(address: try description.addressCIDR, gateway: .v4(network.gateway), interface: 2))
-            routes.append(.init(destination: try CIDR(parsing: "0.0.0.0/0"), gateway: .v4(network.gateway)))
+            // Neither on an IPv6-only network.
+            if let cidr = try description.addressCIDR, let gateway = network.gateway {
+                ips.append(.init(address: cidr, gateway: .v4(gateway), interface: 2))
+                routes.append(.init(destination: try CIDR(parsing: "0.0.0.0/0"), gateway: .v4(gateway)))
+            }
             if let cidr6 = try description.ipv6AddressCIDR, let gateway6 = network.ipv6Gateway {
                 ips.append(.init(address: cidr6, gateway: .v6(gateway6), interface: 2))
                 routes.append(.init(destination: try CIDR(parsing: "::/0"), gateway: .v6(gateway6)))
@@ -92,8 +105,8 @@ extension CNIRequest {
     /// On a network with DNS on, the resolver on the gateway, with the host's search
     /// domains; `{}` otherwise.
     private func resolverDNS(_ network: NetworkRecord) -> JSONValue {
-        guard network.dns else { return .object([]) }
-        var members: [(String, JSONValue)] = [("nameservers", .array([.string(network.gateway.description)]))]
+        guard let nameserver = network.nameserver else { return .object([]) }
+        var members: [(String, JSONValue)] = [("nameservers", .array([.string(nameserver.description)]))]
         var search: [JSONValue] = []
         let fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC)
         if fd >= 0, let bytes = try? CNIInput.read(fd: fd, limit: 64 * 1024) {

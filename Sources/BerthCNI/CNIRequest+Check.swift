@@ -19,9 +19,7 @@ extension CNIRequest {
         do throws(BerthError) {
             if let endpoint = try backend.endpoint(id: attachmentID) {
                 problems = try backend.verifyEndpoint(id: attachmentID)
-                var attached: [IPAddress] = [.v4(endpoint.address)]
-                if let address6 = endpoint.ipv6Address { attached.append(.v6(address6)) }
-                for address in attached where !previous.ips.contains(where: { $0.address.address == address }) {
+                for address in endpoint.addresses where !previous.ips.contains(where: { $0.address.address == address }) {
                     problems.append("prevResult does not list the attached address \(address)")
                 }
             } else if try backend.publication(id: attachmentID) != nil {

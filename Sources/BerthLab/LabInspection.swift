@@ -59,7 +59,7 @@ extension LabObservation {
     static func json(_ endpoint: EndpointRecord) -> JSONValue {
         .object([
             ("name", .string(endpoint.network)), ("endpoint", .string(endpoint.id)), ("ifname", .string(endpoint.interfaceName.rawValue)),
-            ("address", .string(endpoint.address.description)),
+            ("address", endpoint.address.map { .string($0.description) } ?? .null),
             ("ports", .array(endpoint.ports.map { port in
                 .object([("protocol", .string(port.proto.description)), ("hostAddress", .string(port.hostAddress.description)),
                          ("hostPort", .integer(Int64(port.hostPort))), ("containerPort", .integer(Int64(port.containerPort))),

@@ -35,8 +35,8 @@ public struct LabNetworks {
         for network in spec.networks {
             guard let record = existing[network.name] else { missing.append(network); continue }
             var differences: [String] = []
-            if let subnet = network.subnet, subnet != record.subnet { differences.append("subnet \(record.subnet), not \(subnet)") }
-            if let gateway = network.gateway, gateway != record.gateway { differences.append("gateway \(record.gateway), not \(gateway)") }
+            if let subnet = network.subnet, subnet != record.subnet { differences.append("subnet \(record.subnet?.description ?? "none"), not \(subnet)") }
+            if let gateway = network.gateway, gateway != record.gateway { differences.append("gateway \(record.gateway?.description ?? "none"), not \(gateway)") }
             if network.isInternal != record.isInternal { differences.append(record.isInternal ? "is internal" : "is not internal") }
             guard differences.isEmpty else {
                 throw BerthError(.conflict, "lab \(lab) declares network \(network.name), which exists with \(differences.joined(separator: ", "))",

@@ -146,9 +146,9 @@ public enum Container {
                 try ContainerFiles.writeHostname(rootfs: rootfs, hostname: record.hostname)
                 try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: ContainerFiles.hostsAddresses(of: endpoint))
                 // On a network with DNS on, the resolver on the gateway is the nameserver.
-                let nameservers: [IPAddress]? = if let endpoint, let gateway = try manager.store.read({ tx throws(BerthError) in
-                    try tx.network(named: endpoint.network).flatMap { $0.dns ? $0.gateway : nil }
-                }) { [.v4(gateway)] } else { nil }
+                let nameservers: [IPAddress]? = if let endpoint, let nameserver = try manager.store.read({ tx throws(BerthError) in
+                    try tx.network(named: endpoint.network)?.nameserver
+                }) { [nameserver] } else { nil }
                 try ContainerFiles.writeResolvConf(rootfs: rootfs, nameservers: nameservers)
             }
             try process.start()

@@ -51,11 +51,10 @@ public enum ContainerFiles {
         try write(text, to: "resolv.conf", in: rootfs)
     }
 
-    /// The addresses `/etc/hosts` names the container at: its endpoint's IPv4 address and,
-    /// on a dual-stack network, its IPv6 address; none without an endpoint.
+    /// The addresses `/etc/hosts` names the container at: its endpoint's IPv4 address and
+    /// IPv6 address, each when its network has that family; none without an endpoint.
     public static func hostsAddresses(of endpoint: EndpointRecord?) -> [IPAddress] {
-        guard let endpoint else { return [] }
-        return [.v4(endpoint.address)] + (endpoint.ipv6Address.map { [.v6($0)] } ?? [])
+        endpoint?.addresses ?? []
     }
 
     /// The `/etc/hosts` text for `hostname` at `addresses`.

@@ -74,7 +74,7 @@ enum EndpointTable {
     static func print(_ endpoints: [EndpointRecord]) {
         Output.table(["ID", "NETWORK", "NETNS", "IP", "PORTS"], endpoints.map {
             // A dual-stack endpoint shows both addresses, IPv4 first, comma-separated.
-            [String($0.id.prefix(12)), $0.network, $0.namespacePath, "\($0.address)" + ($0.ipv6Address.map { ",\($0)" } ?? ""), ports($0)]
+            [String($0.id.prefix(12)), $0.network, $0.namespacePath, $0.addresses.map(\.description).joined(separator: ","), ports($0)]
         })
     }
 

@@ -135,8 +135,9 @@ enum ContainerInspection {
         let address6 = network?.ipv6Subnet == nil ? nil : endpoint?.ipv6Address
         return .object([
             ("Network", .string(container.network)), ("EndpointID", .optional(container.endpointID)),
-            ("Gateway", .string(network.map { "\($0.gateway)" } ?? "")),
-            ("IPAddress", .string(endpoint.map { "\($0.address)" } ?? "")), ("IPPrefixLen", .int(network?.subnet.prefixLength ?? 0)),
+            // Empty on an IPv6-only network, as Docker's are.
+            ("Gateway", .string(network?.gateway.map { "\($0)" } ?? "")),
+            ("IPAddress", .string(endpoint?.address.map { "\($0)" } ?? "")), ("IPPrefixLen", .int(network?.subnet?.prefixLength ?? 0)),
             ("IPv6Gateway", .string(address6 == nil ? "" : network?.ipv6Gateway.map { "\($0)" } ?? "")),
             ("GlobalIPv6Address", .string(address6.map { "\($0)" } ?? "")),
             ("GlobalIPv6PrefixLen", .int(address6 == nil ? 0 : network?.ipv6Subnet?.prefixLength ?? 0)),

@@ -17,6 +17,8 @@ struct NetworkCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The bridge's address in a subnet of its family (default: the subnet's first host; ::1 of an IPv6 subnet).", valueName: "IP"))
         var gateway: [String] = []
         @Flag(help: "IPv6 beside IPv4 (dual stack); without an IPv6 --subnet, a /64 of the host's unique local prefix.") var ipv6 = false
+        @Option(help: ArgumentHelp("Whether the network has IPv4 (default: true); --ipv4=false with --ipv6 makes an IPv6-only network.", valueName: "true|false"))
+        var ipv4 = true
         @Option(help: ArgumentHelp("The bridge's name (default: br- and 12 hex digits of the network id).", valueName: "NAME")) var bridge: String?
         @Option(help: "MTU of the bridge and its veths (default: 1500).") var mtu: Int?
         @Flag(help: "Keep traffic inside the network: no outbound masquerade.") var `internal` = false
@@ -39,7 +41,7 @@ struct NetworkCommand: ParsableCommand {
                 mtu: mtu, isInternal: `internal`, usesExistingBridge: bridgeExisting, ipv6: ipv6,
                 ipv6Subnet: try subnets.v6.map { text throws(BerthError) in try CIDR(parsing: text) },
                 ipv6Gateway: try gateways.v6.map { text throws(BerthError) in try IPv6Address(parsing: text) },
-                dns: dns, dnsUpstreams: dnsUpstream)
+                dns: dns, dnsUpstreams: dnsUpstream, ipv4: ipv4)
             var warnings: [HostWarning] = []
             let network = try state.manager().createNetwork(options, warnings: &warnings)
             for warning in warnings { Output.error("warning: \(warning)") }
@@ -88,10 +90,11 @@ struct NetworkCommand: ParsableCommand {
             if output.json {
                 Output.json(.array(networks.map { NetworkJSON.network($0, endpoints: counts[$0.name] ?? 0) }))
             } else {
-                // A dual-stack network shows both families, IPv4 first, comma-separated.
+                // A dual-stack network shows both families, IPv4 first, comma-separated; an
+                // IPv6-only one its IPv6 subnet and gateway alone.
                 Output.table(["NAME", "BRIDGE", "SUBNET", "GATEWAY", "ENDPOINTS", "INTERNAL"], networks.map {
-                    [$0.name, $0.bridge.rawValue, ([$0.subnet.description] + ($0.ipv6Subnet.map { [$0.description] } ?? [])).joined(separator: ","),
-                     (["\($0.gateway)"] + ($0.ipv6Gateway.map { [$0.description] } ?? [])).joined(separator: ","),
+                    [$0.name, $0.bridge.rawValue, [$0.subnet?.description, $0.ipv6Subnet?.description].compactMap { $0 }.joined(separator: ","),
+                     [$0.gateway?.description, $0.ipv6Gateway?.description].compactMap { $0 }.joined(separator: ","),
                      "\(counts[$0.name] ?? 0)", $0.isInternal ? "yes" : "no"]
                 })
             }
@@ -118,8 +121,8 @@ struct NetworkCommand: ParsableCommand {
                 ("Name", network.name), ("Id", network.id),
                 ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
                 ("Bridge MAC", network.bridgeMAC.map(\.description) ?? "its owner's"),
-                ("Subnet", "\(network.subnet)"), ("Gateway", "\(network.gateway)"),
-            ] + (network.ipv6Subnet.map { subnet in [("IPv6 subnet", "\(subnet)"), ("IPv6 gateway", network.ipv6Gateway.map(\.description) ?? "")] } ?? []) + [
+            ] + (network.ipv4.map { ipv4 in [("Subnet", "\(ipv4.subnet)"), ("Gateway", "\(ipv4.gateway)")] } ?? [])
+              + (network.ipv6Subnet.map { subnet in [("IPv6 subnet", "\(subnet)"), ("IPv6 gateway", network.ipv6Gateway.map(\.description) ?? "")] } ?? []) + [
                 ("MTU", "\(network.mtu)"),
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
             ]
@@ -143,7 +146,7 @@ extension NetworkCommand {
         let values: Set<String>
         let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
-        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--state-dir"]
+        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--state-dir", "--ipv4", "--dns", "--dns-upstream"]
         case "rm", "remove", "del", "inspect": values = ["--state-dir"]
         default: return nil
         }
@@ -174,7 +177,9 @@ enum NetworkJSON {
     static func fields(_ network: NetworkRecord) -> [(String, JSON)] {
         [("name", .string(network.name)), ("id", .string(network.id)), ("bridge", .string(network.bridge.rawValue)),
          ("bridgeMAC", .optional(network.bridgeMAC?.description)), ("bridgeExisting", .bool(network.bridgeAdopted)),
-         ("subnet", .string("\(network.subnet)")), ("gateway", .string("\(network.gateway)")),
+         // null on an IPv6-only network, whose "ipv4" is false (Docker's EnableIPv4).
+         ("ipv4", .bool(network.hasIPv4)), ("ipv6", .bool(network.hasIPv6)),
+         ("subnet", .optional(network.subnet?.description)), ("gateway", .optional(network.gateway?.description)),
          ("ipv6Subnet", .optional(network.ipv6Subnet?.description)), ("ipv6Gateway", .optional(network.ipv6Gateway?.description)),
          ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created))]
     }
@@ -187,7 +192,7 @@ enum NetworkJSON {
         .object([
             ("id", .string(endpoint.id)), ("network", .string(endpoint.network)), ("netns", .string(endpoint.namespacePath)),
             ("ifname", .string(endpoint.interfaceName.rawValue)), ("hostVeth", .string(endpoint.hostVeth.rawValue)),
-            ("ip", .string("\(endpoint.address)")), ("ip6", .optional(endpoint.ipv6Address?.description)),
+            ("ip", .optional(endpoint.address?.description)), ("ip6", .optional(endpoint.ipv6Address?.description)),
             ("mac", .string("\(endpoint.mac)")), ("created", .int(endpoint.created)),
             ("ports", .array(endpoint.ports.map(port))),
         ])

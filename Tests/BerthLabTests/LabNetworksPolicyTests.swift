@@ -54,7 +54,7 @@ struct LabNetworksPolicyTests {
 
         #expect(try networks.converge(web, namespace: namespace.identity) == [.attach(node: "web", network: "lan")])
         let endpoint = try #require(try networks.endpoint(node: "web"))
-        #expect(endpoint.id == "t-web" && endpoint.interfaceName.rawValue == "eth0" && endpoint.address.description == "10.0.9.2")
+        #expect(endpoint.id == "t-web" && endpoint.interfaceName.rawValue == "eth0" && endpoint.address?.description == "10.0.9.2")
         #expect(endpoint.ports.map(\.dockerDescription) == ["0.0.0.0:8080->80/tcp"])
         #expect(host.kernel.addresses(in: namespace).contains("10.0.9.2/24 dev eth0"), "\(host.kernel.addresses(in: namespace))")
         #expect(host.nftables.ruleset.contains("tcp . 8080 comment \"berth-endpoint t-web @f4ce0001\" : 10.0.9.2 . 80"))

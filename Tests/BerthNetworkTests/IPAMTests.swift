@@ -14,7 +14,12 @@ struct IPAMTests {
     }
 
     private func allocate(_ store: StateStore, requested: IPv4Address? = nil) throws(BerthError) -> IPv4Address {
-        try store.write { tx throws(BerthError) in try IPAM.allocate(tx, network: try tx.requireNetwork(named: "web"), requested: requested) }
+        try store.write { tx throws(BerthError) in
+            guard let address = try IPAM.allocate(tx, network: try tx.requireNetwork(named: "web"), requested: requested) else {
+                throw BerthError(.internalError, "network web has no IPv4")
+            }
+            return address
+        }
     }
 
     @Test("hands out the lowest free address, skipping network, gateway and broadcast, then reports exhaustion")

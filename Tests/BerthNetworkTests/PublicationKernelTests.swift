@@ -85,7 +85,7 @@ struct PublicationKernelTests {
             let description = try manager.describe(first)
             #expect(description.network == network)
             #expect(description.bridgeMAC != nil && description.hostVethMAC != nil)
-            #expect(try description.addressCIDR.description == "10.67.0.2/29")
+            #expect(try description.addressCIDR?.description == "10.67.0.2/29")
             #expect(sandbox.run(["ip", "link", "del", first.hostVeth.rawValue]).succeeded)
             let problems = try manager.verifyEndpoint(id: "ep1").map(\.description)
             #expect(problems.contains { $0.contains("veth \(first.hostVeth): missing") }, "\(problems)")

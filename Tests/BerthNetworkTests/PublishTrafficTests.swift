@@ -102,7 +102,7 @@ struct PublishTrafficTests {
         try withHostSandbox { sandbox in
             let host = try Host(sandbox)
             let c1 = try host.container("c1", ports: ["8080:80"])
-            let address = "\(c1.endpoint.address)"
+            let address = "\(try #require(c1.endpoint.address))"
             try host.lan.route(Host.subnet)
             #expect(exchange(from: host.lan.namespace, address, 80, timeout: 1) == nil)
             #expect(exchange(from: host.lan.namespace, address, 80, .udp, timeout: 1) == nil)

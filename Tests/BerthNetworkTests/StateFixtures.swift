@@ -49,7 +49,9 @@ enum Fixture {
     static func attach(_ store: StateStore, id: String, network: String = "web", requested: IPv4Address? = nil) throws(BerthError) -> IPv4Address {
         try store.write { tx throws(BerthError) in
             let net = try tx.requireNetwork(named: network)
-            let address = try IPAM.allocate(tx, network: net, requested: requested)
+            guard let address = try IPAM.allocate(tx, network: net, requested: requested) else {
+                throw BerthError(.internalError, "network \(network) has no IPv4")
+            }
             try tx.insertEndpoint(try Fixture.endpoint(id, network: network, address: address))
             return address
         }

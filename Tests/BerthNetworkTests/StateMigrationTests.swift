@@ -46,7 +46,7 @@ struct StateMigrationTests {
         #expect(networks.count == 1 && network.name == "web" && network.bridge.rawValue == "br-abababababab")
         #expect(!network.bridgeAdopted && network.gatewayAdded && network.bridgeMAC == KernelNames.bridgeMAC(networkID: network.id))
         let endpoint = try #require(endpoints.first)
-        #expect(endpoint.id == "e1" && endpoint.hostVeth.rawValue == "vb088e7b07b539b" && endpoint.address.description == "10.88.0.2")
+        #expect(endpoint.id == "e1" && endpoint.hostVeth.rawValue == "vb088e7b07b539b" && endpoint.address?.description == "10.88.0.2")
         #expect(!endpoint.isDetaching && endpoint.ports.map(\.description) == ["tcp 0.0.0.0:8080->80"])
         // Opening it again changes nothing: the same instance.
         #expect(try temp.open().read { tx throws(BerthError) in try tx.instance() } == instance)

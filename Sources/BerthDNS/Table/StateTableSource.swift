@@ -57,7 +57,7 @@ public final class StateTableSource: DNSTableSource {
             guard let name = try? DNSName(hostname: endpoint.name ?? String(endpoint.id.prefix(12))) else { continue }
             let aliases = endpoint.aliases.compactMap { try? DNSName(hostname: $0) }
             // A dual-stack endpoint answers AAAA too (and PTR for its IPv6 address).
-            let addresses: [IPAddress] = [.v4(endpoint.address)] + (endpoint.ipv6Address.map { [.v6($0)] } ?? [])
+            let addresses = endpoint.addresses
             byNetwork[endpoint.network, default: []].append(DNSEndpointNames(name: name, aliases: aliases, addresses: addresses))
         }
         var zones: [DNSNetworkZone] = []
@@ -68,10 +68,12 @@ public final class StateTableSource: DNSTableSource {
             } else if !network.dnsUpstreams.isEmpty {
                 upstreams = try network.dnsUpstreams.map { text throws(BerthError) in try DNSUpstream(parsing: text) }
             }
-            // The resolver listens on the IPv4 gateway only (what containers' resolv.conf names);
-            // the IPv6 subnet is served so that its reverse names are answered and never forwarded.
-            zones.append(DNSNetworkZone(name: network.name, listenAddresses: [.v4(network.gateway)],
-                                        subnets: [network.subnet] + (network.ipv6Subnet.map { [$0] } ?? []),
+            // The resolver listens on the IPv4 gateway only (what containers' resolv.conf names),
+            // on an IPv6-only network on the IPv6 gateway; the IPv6 subnet is served so that
+            // its reverse names are answered and never forwarded.
+            let listen: [IPAddress] = if let gateway = network.gateway { [.v4(gateway)] } else { network.ipv6Gateway.map { [.v6($0)] } ?? [] }
+            zones.append(DNSNetworkZone(name: network.name, listenAddresses: listen,
+                                        subnets: [network.subnet, network.ipv6Subnet].compactMap { $0 },
                                         endpoints: byNetwork[network.name] ?? [], upstreams: upstreams))
         }
         return DNSTable(networks: zones)

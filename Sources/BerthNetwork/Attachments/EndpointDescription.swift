@@ -17,9 +17,13 @@ public struct EndpointDescription: Sendable, Hashable {
         self.hostVethMAC = hostVethMAC
     }
 
-    /// The interface's address with the network's prefix length (`10.88.0.2/16`).
-    public var addressCIDR: CIDR {
-        get throws(BerthError) { try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength) }
+    /// The interface's address with the network's prefix length (`10.88.0.2/16`); nil on
+    /// an IPv6-only network.
+    public var addressCIDR: CIDR? {
+        get throws(BerthError) {
+            guard let address = endpoint.address, let subnet = network.subnet else { return nil }
+            return try CIDR(address: .v4(address), prefixLength: subnet.prefixLength)
+        }
     }
 
     /// The interface's IPv6 address with the network's IPv6 prefix length; nil on an

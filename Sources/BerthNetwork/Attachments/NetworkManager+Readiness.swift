@@ -21,12 +21,15 @@ extension NetworkManager {
                                            hint: "delete that link", object: .link(record.bridge.rawValue), operation: .attach,
                                            remedy: .remove(.link(record.bridge.rawValue))))
             }
-            let range = try IPAM.hostRange(of: record.subnet)
-            let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(UInt64(record.gateway.value)) ? 1 : 0)
-            if leased >= usable {
-                blockers.append(BerthError(.conflict, "no free address left in subnet \(record.subnet) of network \"\(name)\": all \(usable) usable addresses are leased",
-                                           hint: "detach an endpoint, or create a network with a larger subnet", object: .network(name),
-                                           operation: .attach, parameter: "network", remedy: .detachEndpoints))
+            // An IPv6-only network's /64 (or any IPv6 subnet) is not counted: it does not run out.
+            if let (subnet, gateway) = record.ipv4 {
+                let range = try IPAM.hostRange(of: subnet)
+                let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(UInt64(gateway.value)) ? 1 : 0)
+                if leased >= usable {
+                    blockers.append(BerthError(.conflict, "no free address left in subnet \(subnet) of network \"\(name)\": all \(usable) usable addresses are leased",
+                                               hint: "detach an endpoint, or create a network with a larger subnet", object: .network(name),
+                                               operation: .attach, parameter: "network", remedy: .detachEndpoints))
+                }
             }
             return blockers
         }
@@ -47,11 +50,15 @@ extension NetworkManager {
                 try checkOwnership(of: try optionalLink(named: bridge.rawValue), bridge: bridge, options: options, instance: instance,
                                    known: Set(networks.map(\.name)))
             }
-            let taken = try takenSubnets(networks: networks)
-            if let subnet = options.subnet {
-                try SubnetPool.check(subnet, against: taken)
+            if !options.ipv4 {
+                try Self.checkIPv6Only(options)
             } else {
-                _ = try SubnetPool.pick(avoiding: taken)
+                let taken = try takenSubnets(networks: networks)
+                if let subnet = options.subnet {
+                    try SubnetPool.check(subnet, against: taken)
+                } else {
+                    _ = try SubnetPool.pick(avoiding: taken)
+                }
             }
             if options.wantsIPv6 {
                 // The host has IPv6, and a requested IPv6 subnet is free (a picked /64 of

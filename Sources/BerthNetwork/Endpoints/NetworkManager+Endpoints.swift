@@ -62,14 +62,19 @@ extension NetworkManager {
                 throw .invalid("network \(network.name) is internal: it publishes no ports", hint: "attach to a network that is not internal to publish ports",
                                parameter: "ports", object: .network(network.name))
             }
+            if network.isIPv6Only, !options.ports.isEmpty {
+                throw BerthError(.unsupported, "network \(network.name) is IPv6-only: publishing its containers' ports is not supported yet",
+                                 hint: "attach to a network with IPv4 to publish ports", object: .network(network.name), parameter: "ports")
+            }
             var allocator = PortAllocator(transaction: tx, endpointID: id, host: host)
             let ports = try allocator.resolve(options.ports) { () throws(BerthError) -> Set<IPAddress> in
                 Set(try host.netlink.addresses(family: .ipv4).map(\.cidr.address))
             }
+            let mac = if let given = options.mac { given } else { try Self.derivedMAC(address, ipv6Address, network: network.name) }
             let record = EndpointRecord(
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id, instance: instance.id), address: address,
-                mac: options.mac ?? MACAddress(derivedFrom: address), created: StateClock.now(), ports: ports, ipv6Address: ipv6Address,
+                mac: mac, created: StateClock.now(), ports: ports, ipv6Address: ipv6Address,
                 name: options.name, aliases: options.aliases)
             try tx.insertEndpoint(record)
             Trace.mark("attach: address and ports chosen, recorded")
@@ -97,6 +102,14 @@ extension NetworkManager {
         Trace.mark("attach: committed")
         reloadResolver(resolver)
         return endpoint
+    }
+
+    /// The MAC an endpoint gets when none is given: from its IPv4 address, or on an
+    /// IPv6-only network from its IPv6 one.
+    static func derivedMAC(_ address: IPv4Address?, _ ipv6Address: IPv6Address?, network: String) throws(BerthError) -> MACAddress {
+        if let address { return MACAddress(derivedFrom: address) }
+        if let ipv6Address { return MACAddress(derivedFrom: ipv6Address) }
+        throw BerthError(.internalError, "network \(network) gave an endpoint no address of either family")
     }
 
     /// Every endpoint, optionally of one network.

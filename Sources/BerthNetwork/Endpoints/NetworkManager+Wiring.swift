@@ -16,7 +16,7 @@ extension NetworkManager {
                 // In the same sendmsg as the creation: no crash can leave the veth untagged.
                 try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id, instance: instance.id))
                 try changes.setHairpin(.name(endpoint.hostVeth), true)
-                if network.isDualStack {
+                if network.hasIPv6 {
                     // No link-local address on the host end (a bridge port needs none): set
                     // before the peer comes up and gives it carrier. Only on dual stack,
                     // where the network's creation proved the host has IPv6.
@@ -38,7 +38,7 @@ extension NetworkManager {
         let host = self.host
         rollback.add("delete veth \(endpoint.hostVeth)") { () throws(BerthError) in try host.netlink.deleteLink(.index(hostLink.index)) }
         try host.check(failPoint: "attach.veth")
-        if network.isDualStack {
+        if network.hasIPv6 {
             // A bridge port's frames go to the bridge; this keeps the port itself deaf to
             // router advertisements all the same.
             try host.setSysctl("net/ipv6/conf/\(endpoint.hostVeth)/accept_ra", to: "0")
@@ -48,7 +48,7 @@ extension NetworkManager {
         // address, and ignores router advertisements (CVE-2024-32473 class); on a dual-stack
         // one it takes no SLAAC address or route from a rogue advertisement (CVE-2020-13401).
         let ipv6Key = "net/ipv6/conf/\(endpoint.interfaceName)/"
-        let sysctls = network.isDualStack
+        let sysctls = network.hasIPv6
             ? [SysctlWrite(ipv6Key + "accept_ra", "0")]
             : [SysctlWrite(ipv6Key + "disable_ipv6", "1", skipIfMissing: true)]
         let inside = try host.netlink(in: namespace, writing: sysctls)
@@ -58,14 +58,21 @@ extension NetworkManager {
         } else {
             peerIndex = try inside.link(named: endpoint.interfaceName.rawValue).index
         }
-        let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
+        // None on an IPv6-only network: no IPv4 address, no IPv4 route.
+        let ipv4: (cidr: CIDR, gateway: IPv4Address)? = if let address = endpoint.address, let (subnet, gateway) = network.ipv4 {
+            (try CIDR(address: .v4(address), prefixLength: subnet.prefixLength), gateway)
+        } else {
+            nil
+        }
         try inside.apply { changes throws(BerthError) in
             try changes.setUp(.index(Self.loopbackIndex))
             try changes.setUp(.index(peerIndex))
-            try changes.addAddress(cidr, to: .index(peerIndex))
-            // Like Docker, the first network keeps the default route of a namespace
-            // attached to several.
-            try changes.addRoute(to: nil, via: .v4(network.gateway), device: .index(peerIndex), appendIfExists: true)
+            if let ipv4 {
+                try changes.addAddress(ipv4.cidr, to: .index(peerIndex))
+                // Like Docker, the first network keeps the default route of a namespace
+                // attached to several.
+                try changes.addRoute(to: nil, via: .v4(ipv4.gateway), device: .index(peerIndex), appendIfExists: true)
+            }
             if let address6 = endpoint.ipv6Address, let subnet6 = network.ipv6Subnet, let gateway6 = network.ipv6Gateway {
                 // After the up (a down drops IPv6 addresses), nodad: usable at once. An
                 // appended IPv6 default route would make one multipath route over both

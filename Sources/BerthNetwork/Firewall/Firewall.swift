@@ -26,10 +26,12 @@ struct Firewall {
         return tag
     }
 
-    /// The rules of `network` as this instance tags them.
+    /// The rules of `network` as this instance tags them; none for an IPv6-only network
+    /// (its rules are all in the `ip6 berth` table).
     func rules(of network: NetworkRecord) -> [Rule] {
-        FirewallLayout.networkRules(name: network.name, instance: instance.id, subnet: network.subnet, bridge: network.bridge,
-                                    isInternal: network.isInternal)
+        guard let subnet = network.subnet else { return [] }
+        return FirewallLayout.networkRules(name: network.name, instance: instance.id, subnet: subnet, bridge: network.bridge,
+                                           isInternal: network.isInternal)
     }
 
     /// Makes sure Berth's table, maps, chains and static rules exist, plus the rules of
@@ -46,7 +48,7 @@ struct Firewall {
         if !presence.hasNetworkRules {
             for rule in rules(of: network) { transaction.add(.rule(rule)) }
         }
-        if network.isDualStack {
+        if network.hasIPv6 {
             let table6: Ruleset.TableContents?
             if let current6 { table6 = current6 } else { table6 = try self.table6() }
             addIPv6(of: network, to: &transaction, current6: table6)
@@ -59,7 +61,7 @@ struct Firewall {
     func removeNetwork(_ network: NetworkRecord) throws(BerthError) {
         var transaction = Transaction()
         var tables = [try table()]
-        if network.isDualStack { tables.append(try table6()) }
+        if network.hasIPv6 { tables.append(try table6()) }
         for current in tables.compactMap({ $0 }) {
             for chain in current.chains {
                 for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
@@ -86,7 +88,7 @@ struct Firewall {
         init(of network: NetworkRecord, firewall: Firewall, in table: Ruleset.TableContents?, table6: Ruleset.TableContents? = nil) {
             hasTable = table != nil
             hasNetworkRules = table?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
-            if network.isDualStack {
+            if network.hasIPv6 {
                 hasTable6 = table6 != nil
                 hasNetworkRules6 = table6?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
             }
@@ -96,7 +98,7 @@ struct Firewall {
     /// Takes back what `installNetwork` added to what was there (`before`). The table goes
     /// only if it is new and holds nothing of anyone else's by now.
     func remove(_ network: NetworkRecord, addedSince before: Presence) throws(BerthError) {
-        if network.isDualStack {
+        if network.hasIPv6 {
             try removeIPv6(network, addedSince: before)
         }
         if !before.hasTable {
@@ -164,7 +166,9 @@ extension Firewall {
 extension Firewall {
     /// The map elements of an endpoint's published ports.
     func elements(of endpoint: EndpointRecord) -> [(Element, NFTSet)] {
-        endpoint.ports.map { FirewallLayout.element(for: $0, container: endpoint.address, instance: instance.id) }
+        // An IPv6-only endpoint publishes nothing yet (the attach refuses its ports).
+        guard let address = endpoint.address else { return [] }
+        return endpoint.ports.map { FirewallLayout.element(for: $0, container: address, instance: instance.id) }
     }
 
     /// Adds the endpoint's published ports as map elements in one batch. Elements are

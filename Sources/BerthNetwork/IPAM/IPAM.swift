@@ -12,13 +12,22 @@ public enum IPAM {
     ///
     /// Never returns the network address, the broadcast address or the gateway. Throws
     /// `.invalidArgument` for a requested address that no endpoint may have, and `.conflict`
-    /// naming the holder for a leased one, or naming the subnet when none is left.
-    public static func allocate(_ tx: StateTransaction, network: NetworkRecord, requested: IPv4Address? = nil) throws(BerthError) -> IPv4Address {
-        let range = try hostRange(of: network.subnet)
+    /// naming the holder for a leased one, or naming the subnet when none is left. nil on an
+    /// IPv6-only network, where a requested address is refused naming the network.
+    public static func allocate(_ tx: StateTransaction, network: NetworkRecord, requested: IPv4Address? = nil) throws(BerthError) -> IPv4Address? {
+        guard let (subnet, gatewayAddress) = network.ipv4 else {
+            if let requested {
+                throw BerthError(.invalidArgument, "network \"\(network.name)\" is IPv6-only: IPv4 address \(requested) cannot be given",
+                                 hint: "leave the IPv4 address out, or attach to a network with IPv4", object: .network(network.name),
+                                 parameter: "address")
+            }
+            return nil
+        }
+        let range = try hostRange(of: subnet)
         if let requested {
-            try checkRequested(requested, network: network, range: range)
+            try checkRequested(requested, network: network.name, subnet: subnet, gateway: gatewayAddress, range: range)
             if let holder = try tx.addressHolder(requested, network: network.name) {
-                throw BerthError(.conflict, "address \(requested) in subnet \(network.subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
+                throw BerthError(.conflict, "address \(requested) in subnet \(subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
                                  hint: "choose another address, or leave it out to get a free one",
                                  object: .endpoint(holder), parameter: "address", remedy: .chooseAnother(parameter: "address"))
             }
@@ -26,7 +35,7 @@ public enum IPAM {
         }
         // The leased addresses arrive sorted from the (network, ipv4) index: one query, then
         // one pass that stops at the first gap, however many endpoints the network has.
-        let gateway = UInt64(network.gateway.value)
+        let gateway = UInt64(gatewayAddress.value)
         var candidate = range.lowerBound
         let leased = try tx.leasedAddresses(network: network.name, in: range)
         var index = 0
@@ -41,7 +50,7 @@ public enum IPAM {
             }
         }
         let usable = range.upperBound - range.lowerBound + 1 - (range.contains(gateway) ? 1 : 0)
-        throw BerthError(.conflict, "no free address left in subnet \(network.subnet) of network \"\(network.name)\": all \(usable) usable addresses are leased",
+        throw BerthError(.conflict, "no free address left in subnet \(subnet) of network \"\(network.name)\": all \(usable) usable addresses are leased",
                          hint: "detach an endpoint, or create a network with a larger subnet", object: .network(network.name))
     }
 
@@ -86,11 +95,11 @@ public enum IPAM {
         return (UInt64(base.value) + skip)...(UInt64(last.value) - skip)
     }
 
-    private static func checkRequested(_ address: IPv4Address, network: NetworkRecord, range: ClosedRange<UInt64>) throws(BerthError) {
-        let subnet = network.subnet
+    private static func checkRequested(_ address: IPv4Address, network: String, subnet: CIDR, gateway: IPv4Address,
+                                       range: ClosedRange<UInt64>) throws(BerthError) {
         let hint = "choose another address inside \(subnet), or leave it out to get a free one"
         guard subnet.contains(.v4(address)) else {
-            throw .invalid("address \(address) is not inside subnet \(subnet) of network \"\(network.name)\"", hint: hint, parameter: "address")
+            throw .invalid("address \(address) is not inside subnet \(subnet) of network \"\(network)\"", hint: hint, parameter: "address")
         }
         let value = UInt64(address.value)
         if value < range.lowerBound {
@@ -99,8 +108,8 @@ public enum IPAM {
         if value > range.upperBound {
             throw .invalid("address \(address) is the broadcast address of subnet \(subnet)", hint: hint, parameter: "address")
         }
-        if address == network.gateway {
-            throw BerthError(.conflict, "address \(address) is the gateway of network \"\(network.name)\" (subnet \(subnet))", hint: hint,
+        if address == gateway {
+            throw BerthError(.conflict, "address \(address) is the gateway of network \"\(network)\" (subnet \(subnet))", hint: hint,
                              parameter: "address", remedy: .chooseAnother(parameter: "address"))
         }
     }

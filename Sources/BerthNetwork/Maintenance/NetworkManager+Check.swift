@@ -23,7 +23,7 @@ extension NetworkManager {
             // Publications share the maps: each is checked with everything, none with one endpoint.
             return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [])
         }
-        let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.isDualStack))
+        let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.hasIPv6))
         var problems: [CheckProblem] = []
         let inScope = Set(endpoints.map(\.network))
         let scopedNetworks = networks.filter { id == nil || inScope.contains($0.name) }
@@ -49,7 +49,7 @@ extension NetworkManager {
         let firewall = try self.firewall(instance)
         let plan = firewall.plan(networks: scopedNetworks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
         problems += self.problems(plan.missing, endpoints: owners, problem: "missing")
-        if scopedNetworks.contains(where: \.isDualStack) {
+        if scopedNetworks.contains(where: \.hasIPv6) {
             let plan6 = firewall.plan6(networks: scopedNetworks, table6: try firewall.table6())
             problems += self.problems(plan6.missing, endpoints: owners, problem: "missing")
         }

@@ -27,7 +27,7 @@ extension NetworkManager {
                 let networks = try tx.networks()
                 let endpoints = try tx.endpoints()
                 let publications = try tx.publications()
-                let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.isDualStack))
+                let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.hasIPv6))
                 var report = ReconcileReport()
                 var bridges: [String: Int32] = [:]
                 for network in networks {
@@ -41,8 +41,8 @@ extension NetworkManager {
                         bridges[network.name] = existing.index
                         continue
                     }
-                    let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
-                    let gatewayPresent = existing.map { view.has(gateway, on: $0.index) }
+                    let gateway = try network.ipv4GatewayCIDR()
+                    let gatewayPresent = gateway.flatMap { gateway in existing.map { view.has(gateway, on: $0.index) } }
                     // The table is planned whole below: no need to install each network's rules.
                     bridges[network.name] = try prepareBridge(network, instance: instance, existing: existing,
                                                               gatewayPresent: gatewayPresent, installFirewall: false,
@@ -77,7 +77,7 @@ extension NetworkManager {
                 let plan = firewall.plan(networks: networks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
                 if !plan.transaction.isEmpty { try firewall.backend.apply(plan.transaction) }
                 report.restored += self.problems(plan.missing, endpoints: owners, problem: "missing")
-                if networks.contains(where: \.isDualStack) {
+                if networks.contains(where: \.hasIPv6) {
                     let plan6 = firewall.plan6(networks: networks, table6: try firewall.table6())
                     if !plan6.transaction.isEmpty { try firewall.backend.apply(plan6.transaction) }
                     report.restored += self.problems(plan6.missing, endpoints: owners, problem: "missing")

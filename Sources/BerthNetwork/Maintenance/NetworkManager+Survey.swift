@@ -48,8 +48,7 @@ extension NetworkManager {
                 problems.append(problem(name, "not tagged \"\(KernelNames.networkAlias(network.name, instance: instance.id))\""))
             }
         }
-        let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
-        if !view.has(gateway, on: bridge.index) {
+        if let gateway = try network.ipv4GatewayCIDR(), !view.has(gateway, on: bridge.index) {
             problems.append(problem("address \(gateway) on \(network.bridge)", "missing"))
         }
         // Setting a bridge down drops its IPv6 addresses, and up does not bring them back.
@@ -116,32 +115,35 @@ extension NetworkManager {
     }
 
     /// The endpoint's addresses and default routes missing on `link` inside its namespace:
-    /// the IPv4 address and the default route via the gateway, and on a dual-stack network
-    /// the IPv6 address and an IPv6 default route. Any IPv6 default route will do, as for
+    /// the IPv4 address and the default route via the gateway (none on an IPv6-only
+    /// network), and on a network with IPv6 the IPv6 address and an IPv6 default route. Any IPv6 default route will do, as for
     /// the attach: a second dual-stack network's route is not added beside the first's
     /// (that would make one multipath route of both), so the first network keeps it.
     func missingInside(_ endpoint: EndpointRecord, network: NetworkRecord, inside: RouteNetlink,
                        link: Link) throws(BerthError) -> [(object: String, problem: String)] {
         var missing: [(object: String, problem: String)] = []
-        let cidr = try CIDR(address: .v4(endpoint.address), prefixLength: network.subnet.prefixLength)
+        let cidr: CIDR? = if let address = endpoint.address, let subnet = network.subnet {
+            try CIDR(address: .v4(address), prefixLength: subnet.prefixLength)
+        } else {
+            nil
+        }
         let cidr6: CIDR? = if let address = endpoint.ipv6Address, let subnet = network.ipv6Subnet {
             try CIDR(address: .v6(address), prefixLength: subnet.prefixLength)
         } else {
             nil
         }
         // One dump of each kind: both families at once on a dual-stack network.
-        let family: IPFamily? = cidr6 == nil ? .ipv4 : nil
+        let family: IPFamily? = cidr6 == nil ? .ipv4 : cidr == nil ? .ipv6 : nil
         let addresses = try inside.addresses(of: .index(link.index), family: family)
-        if !addresses.contains(where: { $0.cidr == cidr }) {
+        if let cidr, !addresses.contains(where: { $0.cidr == cidr }) {
             missing.append(("address \(cidr) on \(endpoint.interfaceName)", "missing"))
         }
         if let cidr6, !addresses.contains(where: { $0.cidr == cidr6 }) {
             missing.append(("address \(cidr6) on \(endpoint.interfaceName)", "missing"))
         }
         let routes = try inside.routes(family: family)
-        let gateway = IPAddress.v4(network.gateway)
-        if !routes.contains(where: { $0.isDefault && $0.gateway == gateway }) {
-            missing.append(("default route via \(network.gateway)", "missing"))
+        if cidr != nil, let gateway = network.gateway, !routes.contains(where: { $0.isDefault && $0.gateway == .v4(gateway) }) {
+            missing.append(("default route via \(gateway)", "missing"))
         }
         if cidr6 != nil, let gateway6 = network.ipv6Gateway,
            !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast }) {

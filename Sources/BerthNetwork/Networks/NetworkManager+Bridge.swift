@@ -73,14 +73,19 @@ extension NetworkManager {
                 rollback.add("delete bridge \(network.bridge)") { () throws(BerthError) in try host.netlink.deleteLink(.index(bridge.index)) }
             }
             try host.check(failPoint: "network.bridge")
-            let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
+            // None on an IPv6-only network.
+            let gateway = try network.ipv4GatewayCIDR()
             let hasGateway: Bool
-            if existing == nil {
-                hasGateway = false
-            } else if let gatewayPresent {
-                hasGateway = gatewayPresent
+            if let gateway {
+                if existing == nil {
+                    hasGateway = false
+                } else if let gatewayPresent {
+                    hasGateway = gatewayPresent
+                } else {
+                    hasGateway = try host.netlink.addresses(of: .index(bridge.index), family: .ipv4).contains { $0.cidr == gateway }
+                }
             } else {
-                hasGateway = try host.netlink.addresses(of: .index(bridge.index), family: .ipv4).contains { $0.cidr == gateway }
+                hasGateway = true
             }
             // The IPv6 gateway, with nodad so it answers at once. A bridge someone set down and
             // up has lost it (IPv6 addresses go with the link), so an existing one is re-read.
@@ -108,7 +113,7 @@ extension NetworkManager {
                         try changes.setAlias(.index(bridge.index), to: KernelNames.networkAlias(network.name, instance: instance.id))
                     }
                 }
-                if !hasGateway { try changes.addAddress(gateway, to: .index(bridge.index)) }
+                if let gateway, !hasGateway { try changes.addAddress(gateway, to: .index(bridge.index)) }
                 if !bridge.isUp { try changes.setUp(.index(bridge.index)) }
                 // After the up: setting a link up never drops its IPv6 addresses, setting it
                 // down does.
@@ -116,7 +121,7 @@ extension NetworkManager {
             }
             if existing != nil {
                 // Taken back from an existing bridge if a later step fails (a made one goes whole).
-                if !hasGateway {
+                if let gateway, !hasGateway {
                     rollback.add("remove address \(gateway) from \(network.bridge)") { () throws(BerthError) in
                         try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
                     }
@@ -135,9 +140,11 @@ extension NetworkManager {
             // through the bridge with source 127.0.0.1 before masquerade rewrites it. Only
             // on Berth's bridge, never `all`/`default`; the firewall's guard drops 127/8
             // arriving anywhere but lo.
-            try host.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
-            try host.setSysctl("net/ipv4/ip_forward", to: "1")
-            if network.isDualStack {
+            if network.hasIPv4 {
+                try host.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
+                try host.setSysctl("net/ipv4/ip_forward", to: "1")
+            }
+            if network.hasIPv6 {
                 // Forwarding is decided by the interface a packet arrives on, and which ones
                 // are uplinks is the host's business: `all`, as Docker does (docs/ipv6.md).
                 warnings += try enableIPv6Forwarding()
@@ -146,7 +153,7 @@ extension NetworkManager {
                 // One read of Berth's table serves both what to add and what to take back.
                 let firewall = try self.firewall(instance)
                 let current = try firewall.table()
-                let current6 = network.isDualStack ? try firewall.table6() : nil
+                let current6 = network.hasIPv6 ? try firewall.table6() : nil
                 let before = Firewall.Presence(of: network, firewall: firewall, in: current, table6: current6)
                 try firewall.installNetwork(network, current: current, current6: .some(current6))
                 rollback.add("remove the firewall rules of network \(network.name)") { () throws(BerthError) in
@@ -184,6 +191,12 @@ extension NetworkManager {
 }
 
 extension NetworkRecord {
+    /// The bridge's IPv4 address with the subnet's prefix length; nil on an IPv6-only network.
+    func ipv4GatewayCIDR() throws(BerthError) -> CIDR? {
+        guard let (subnet, gateway) = ipv4 else { return nil }
+        return try CIDR(address: .v4(gateway), prefixLength: subnet.prefixLength)
+    }
+
     /// The bridge's IPv6 address with the subnet's prefix length; nil on an IPv4-only network.
     func ipv6GatewayCIDR() throws(BerthError) -> CIDR? {
         guard let subnet = ipv6Subnet, let gateway = ipv6Gateway else { return nil }

@@ -33,6 +33,9 @@ extension NetworkManager {
         if options.usesExistingBridge, options.bridge == nil {
             throw .invalid("using an existing bridge needs the bridge's name", hint: "name the bridge", parameter: "bridge")
         }
+        if !options.ipv4 {
+            try Self.checkIPv6Only(options)
+        }
         if options.usesExistingBridge, options.wantsIPv6 {
             // An adopted bridge may be the host's own LAN link: its IPv6 sysctls and
             // addresses are its owner's, and Berth does not yet know how to share them.
@@ -57,20 +60,24 @@ extension NetworkManager {
             try checkOwnership(of: existing, bridge: bridge, options: options, instance: instance, known: Set(others.map(\.name)))
             let adoptedIndex = options.usesExistingBridge ? existing?.index : nil
             let taken = try takenSubnets(networks: others, except: adoptedIndex)
-            let subnet: CIDR
-            if let requested = options.subnet {
-                guard requested.family == .ipv4 else {
-                    throw .invalid("subnet \(requested) is not IPv4", hint: "give an IPv4 subnet such as 172.30.0.0/16", parameter: "subnet")
+            var subnet: CIDR?, gateway: IPv4Address?
+            if options.ipv4 {
+                let chosen: CIDR
+                if let requested = options.subnet {
+                    guard requested.family == .ipv4 else {
+                        throw .invalid("subnet \(requested) is not IPv4", hint: "give an IPv4 subnet such as 172.30.0.0/16", parameter: "subnet")
+                    }
+                    try SubnetPool.check(requested, against: taken)
+                    chosen = requested
+                } else {
+                    chosen = try SubnetPool.pick(avoiding: taken)
                 }
-                try SubnetPool.check(requested, against: taken)
-                subnet = requested
-            } else {
-                subnet = try SubnetPool.pick(avoiding: taken)
+                let chosenGateway = if let given = options.gateway { given } else { try IPAM.defaultGateway(for: chosen) }
+                try IPAM.validate(subnet: chosen, gateway: chosenGateway)
+                (subnet, gateway) = (chosen, chosenGateway)
             }
-            let gateway = if let given = options.gateway { given } else { try IPAM.defaultGateway(for: subnet) }
-            try IPAM.validate(subnet: subnet, gateway: gateway)
             var gatewayPresent: Bool?
-            if options.usesExistingBridge, let existing {
+            if options.usesExistingBridge, let existing, let subnet, let gateway {
                 let cidr = try CIDR(address: .v4(gateway), prefixLength: subnet.prefixLength)
                 gatewayPresent = try host.netlink.addresses(of: .index(existing.index), family: .ipv4).contains { $0.cidr == cidr }
             }
@@ -84,6 +91,27 @@ extension NetworkManager {
             _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true,
                                   warnings: &warnings)
             return record
+        }
+    }
+
+    /// Refuses what an IPv6-only network (`ipv4` false) cannot have: no IPv6 (a network
+    /// needs one family), an IPv4 subnet or gateway, an MTU under IPv6's minimum of 1280.
+    static func checkIPv6Only(_ options: NetworkOptions) throws(BerthError) {
+        guard options.wantsIPv6 else {
+            throw BerthError(.invalidArgument, "network \(options.name) would have neither IPv4 nor IPv6: IPv4 is off and IPv6 was not asked for",
+                             hint: "turn IPv6 on for an IPv6-only network, or leave IPv4 on", object: .network(options.name), parameter: "ipv4")
+        }
+        if let subnet = options.subnet {
+            throw BerthError(.invalidArgument, "network \(options.name) is IPv6-only: IPv4 subnet \(subnet) cannot be given",
+                             hint: "leave the IPv4 subnet out, or leave IPv4 on", object: .network(options.name), parameter: "subnet")
+        }
+        if let gateway = options.gateway {
+            throw BerthError(.invalidArgument, "network \(options.name) is IPv6-only: IPv4 gateway \(gateway) cannot be given",
+                             hint: "leave the IPv4 gateway out, or leave IPv4 on", object: .network(options.name), parameter: "gateway")
+        }
+        if let mtu = options.mtu, mtu < 1280 {
+            throw BerthError(.invalidArgument, "network \(options.name) is IPv6-only: MTU \(mtu) is under IPv6's minimum of 1280",
+                             hint: "use an MTU of 1280 or more", object: .network(options.name), parameter: "mtu")
         }
     }
 
@@ -160,8 +188,7 @@ extension NetworkManager {
                 // Gone already (deleted by hand, or a reboot) is fine: forgetting it is all that is left.
                 if let bridge = try lookupLink(network.bridge), bridge.kind == .bridge {
                     if network.bridgeAdopted {
-                        if network.gatewayAdded {
-                            let gateway = try CIDR(address: .v4(network.gateway), prefixLength: network.subnet.prefixLength)
+                        if network.gatewayAdded, let gateway = try network.ipv4GatewayCIDR() {
                             do throws(BerthError) {
                                 try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
                             } catch where error.code == .notFound {}
@@ -197,7 +224,7 @@ extension NetworkManager {
     /// except what is on `bridge` (the index of an adopted bridge, which may carry the
     /// subnet already).
     func takenSubnets(networks: [NetworkRecord], except bridge: Int32? = nil) throws(BerthError) -> [TakenSubnet] {
-        var taken = networks.map { TakenSubnet($0.subnet, label: "network \($0.name)") }
+        var taken = networks.compactMap { network in network.subnet.map { TakenSubnet($0, label: "network \(network.name)") } }
         let links = Dictionary(try host.netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
         for route in try host.netlink.routes(family: .ipv4) where !route.isDefault && (bridge == nil || route.linkIndex != bridge) {
             guard let destination = route.destination else { continue }

@@ -27,6 +27,9 @@ public struct NetworkOptions: Sendable, Hashable {
 
     /// Whether the network gets IPv6.
     public var wantsIPv6: Bool { ipv6 || ipv6Subnet != nil || ipv6Gateway != nil }
+    /// Whether the network gets IPv4 (the default). False makes an IPv6-only network
+    /// (`--ipv4=false`, as Docker's): it needs IPv6, and takes no IPv4 subnet or gateway.
+    public var ipv4: Bool
     /// Whether the resolver serves the network's names and containers use the gateway as
     /// their nameserver; nil means on, except for the default network (as in Docker).
     public var dns: Bool?
@@ -41,7 +44,9 @@ public struct NetworkOptions: Sendable, Hashable {
 
     public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
                 mtu: Int? = nil, isInternal: Bool = false, usesExistingBridge: Bool = false,
-                ipv6: Bool = false, ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool? = nil, dnsUpstreams: [String] = []) {
+                ipv6: Bool = false, ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool? = nil, dnsUpstreams: [String] = [],
+                ipv4: Bool = true) {
+        self.ipv4 = ipv4
         self.dns = dns
         self.dnsUpstreams = dnsUpstreams
         self.name = name

@@ -18,7 +18,7 @@ enum ConntrackCleanup {
             ConntrackFilter.destinationPort(mapping.key.hostPort, protocol: mapping.key.proto,
                                             address: mapping.key.hostAddress.isUnspecified ? nil : mapping.key.hostAddress)
         }
-        if includingAddress { filters.append(.address(.v4(endpoint.address))) }
+        if includingAddress, let address = endpoint.address { filters.append(.address(.v4(address))) }
         return filters
     }
 

@@ -143,7 +143,90 @@ enum StateSchema {
             started    INTEGER NOT NULL
         ) STRICT;
         """,
+        // Version 8: IPv6-only networks (issue 15, `--ipv4=false`). A network's IPv4 subnet
+        // and gateway, and an endpoint's IPv4 lease, may be NULL; a network keeps at least one
+        // family, and an endpoint holds an address of each family its network has (a CHECK
+        // cannot look at another table: two triggers do, on insert and on a change of either
+        // address). SQLite cannot drop NOT NULL in place, so both tables are rebuilt as
+        // sqlite.org/lang_altertable.html ("Making Other Kinds Of Table Schema Changes")
+        // says: new table, copy, drop, rename, indexes again — with foreign keys off around
+        // the transaction (`rebuildsTables`), or dropping `networks` would be refused (ON
+        // DELETE RESTRICT) and dropping `endpoints` would delete every port mapping (ON DELETE
+        // CASCADE). Columns keep their order, names, types, defaults and checks; the indexes
+        // are made with the text they had.
+        """
+        CREATE TABLE new_networks (
+            name     TEXT PRIMARY KEY,
+            id       TEXT NOT NULL UNIQUE,
+            bridge   TEXT NOT NULL UNIQUE,
+            subnet   TEXT,
+            gateway  TEXT CHECK ((gateway IS NULL) = (subnet IS NULL)),
+            mtu      INTEGER NOT NULL,
+            internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
+            created  INTEGER NOT NULL,
+            bridge_adopted INTEGER NOT NULL DEFAULT 0 CHECK (bridge_adopted IN (0, 1)),
+            gateway_added  INTEGER NOT NULL DEFAULT 1 CHECK (gateway_added IN (0, 1)),
+            ipv6_subnet    TEXT,
+            ipv6_gateway   TEXT CHECK ((ipv6_gateway IS NULL) = (ipv6_subnet IS NULL)),
+            dns            INTEGER NOT NULL DEFAULT 0 CHECK (dns IN (0, 1)),
+            dns_upstreams  TEXT,
+            CHECK (subnet IS NOT NULL OR ipv6_subnet IS NOT NULL)
+        ) STRICT;
+        INSERT INTO new_networks (name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added,
+                                  ipv6_subnet, ipv6_gateway, dns, dns_upstreams)
+            SELECT name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added,
+                   ipv6_subnet, ipv6_gateway, dns, dns_upstreams FROM networks;
+        DROP TABLE networks;
+        ALTER TABLE new_networks RENAME TO networks;
+
+        CREATE TABLE new_endpoints (
+            id             TEXT PRIMARY KEY,
+            network        TEXT NOT NULL REFERENCES networks (name) ON DELETE RESTRICT,
+            netns_path     TEXT NOT NULL,
+            netns_dev      INTEGER NOT NULL,
+            netns_ino      INTEGER NOT NULL,
+            ifname         TEXT NOT NULL,
+            host_veth      TEXT NOT NULL UNIQUE,
+            ipv4           INTEGER CHECK (ipv4 BETWEEN 0 AND 4294967295),
+            mac            TEXT NOT NULL,
+            created        INTEGER NOT NULL,
+            detaching      INTEGER NOT NULL DEFAULT 0 CHECK (detaching IN (0, 1)),
+            ipv6           BLOB CHECK (ipv6 IS NULL OR length(ipv6) = 16),
+            name           TEXT,
+            aliases        TEXT,
+            UNIQUE (network, ipv4),
+            CHECK (ipv4 IS NOT NULL OR ipv6 IS NOT NULL)
+        ) STRICT;
+        INSERT INTO new_endpoints (id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created,
+                                   detaching, ipv6, name, aliases)
+            SELECT id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created,
+                   detaching, ipv6, name, aliases FROM endpoints;
+        DROP TABLE endpoints;
+        ALTER TABLE new_endpoints RENAME TO endpoints;
+        CREATE UNIQUE INDEX endpoints_by_ipv6 ON endpoints (network, ipv6);
+        CREATE UNIQUE INDEX endpoints_by_name ON endpoints (network, lower(name)) WHERE name IS NOT NULL;
+
+        CREATE TRIGGER endpoints_families_on_insert BEFORE INSERT ON endpoints
+        WHEN (NEW.ipv4 IS NULL) != ((SELECT subnet FROM networks WHERE name = NEW.network) IS NULL)
+          OR (NEW.ipv6 IS NULL) != ((SELECT ipv6_subnet FROM networks WHERE name = NEW.network) IS NULL)
+        BEGIN
+            SELECT RAISE(ABORT, 'an endpoint needs an address of each family of its network, and no other');
+        END;
+        CREATE TRIGGER endpoints_families_on_update BEFORE UPDATE OF ipv4, ipv6, network ON endpoints
+        WHEN (NEW.ipv4 IS NULL) != ((SELECT subnet FROM networks WHERE name = NEW.network) IS NULL)
+          OR (NEW.ipv6 IS NULL) != ((SELECT ipv6_subnet FROM networks WHERE name = NEW.network) IS NULL)
+        BEGIN
+            SELECT RAISE(ABORT, 'an endpoint needs an address of each family of its network, and no other');
+        END;
+        """,
     ]
+
+    /// The versions whose migration rebuilds tables that other tables' foreign keys name
+    /// (version `v` here is the migration at index `v - 1`). `migrate` runs outside any
+    /// transaction with `PRAGMA foreign_keys = OFF` around its transaction when one of them is
+    /// pending — a PRAGMA that is a no-op inside a transaction, so the runner, not the
+    /// migration, sets it — and checks `PRAGMA foreign_key_check` before it commits.
+    static let rebuildsTables: Set<Int> = [8]
 
     static var currentVersion: Int { migrations.count }
 
@@ -151,19 +234,41 @@ enum StateSchema {
         try db.queryFirst("PRAGMA user_version") { row in row.int(0) } ?? 0
     }
 
-    /// Brings the schema to `currentVersion`. Runs inside a write transaction.
-    static func migrate(_ db: Database) throws(BerthError) {
+    /// Brings the schema to `currentVersion` in one `BEGIN IMMEDIATE` transaction (a crash or
+    /// an error leaves the version it found). Called outside any transaction, under the
+    /// store's lock. When a pending migration rebuilds tables (`rebuildsTables`), foreign key
+    /// enforcement is off for the transaction and back on after it, and the transaction
+    /// commits only if `PRAGMA foreign_key_check` finds no row pointing nowhere.
+    /// `failPoint` (tests) is called after the migrations, before the commit.
+    static func migrate(_ db: Database, to target: Int = currentVersion, failPoint: (() throws(BerthError) -> Void)? = nil) throws(BerthError) {
         let found = try version(db)
         guard found <= currentVersion else {
             throw BerthError(.state, "state database \(db.path) has schema version \(found), newer than this Berth understands (\(currentVersion))",
                              hint: "use a newer Berth, or another state directory",
                              object: .state(db.path), parameter: "stateDirectory")
         }
-        for version in found..<currentVersion {
-            try db.script(migrations[version])
-        }
-        if found != currentVersion {
-            try db.script("PRAGMA user_version = \(currentVersion)")
+        guard found < target else { return }
+        let rebuilds = (found + 1...target).contains { rebuildsTables.contains($0) }
+        if rebuilds { try db.script("PRAGMA foreign_keys = OFF") }
+        defer { if rebuilds { try? db.script("PRAGMA foreign_keys = ON") } }
+        try db.script("BEGIN IMMEDIATE")
+        do throws(BerthError) {
+            for version in found..<target {
+                try db.script(migrations[version])
+            }
+            if rebuilds {
+                let dangling = try db.query("PRAGMA foreign_key_check", []) { row in row.text(0) }
+                guard dangling.isEmpty else {
+                    throw BerthError(.state, "state database \(db.path): migrating to schema version \(target) would leave rows of \(Set(dangling).sorted().joined(separator: ", ")) pointing at rows that do not exist",
+                                     hint: "the state database was changed outside Berth; keep a copy and report it", object: .state(db.path))
+                }
+            }
+            try db.script("PRAGMA user_version = \(target)")
+            try failPoint?()
+            try db.script("COMMIT")
+        } catch {
+            try? db.script("ROLLBACK")
+            throw error
         }
     }
 }

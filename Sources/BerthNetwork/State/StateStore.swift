@@ -126,14 +126,9 @@ public final class StateStore: Sendable {
             throw BerthError(.state, "state database \(db.path) cannot use WAL journaling (got \"\(newMode ?? "nothing")\")",
                              hint: "keep the state directory on a local filesystem")
         }
-        try db.script("BEGIN IMMEDIATE")
-        do {
-            try StateSchema.migrate(db)
-            try db.script("COMMIT")
-        } catch {
-            try? db.script("ROLLBACK")
-            throw error
-        }
+        // Its own transaction: a migration that rebuilds tables needs foreign keys off
+        // around it, which cannot change inside one.
+        try StateSchema.migrate(db)
     }
 }
 

@@ -17,8 +17,8 @@ extension StateTransaction {
                              hint: "choose another id, or detach that endpoint first",
                              object: .endpoint(endpoint.id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
         }
-        if let holder = try addressHolder(endpoint.address, network: endpoint.network) {
-            throw BerthError(.conflict, "address \(endpoint.address) in network \"\(endpoint.network)\" is already leased to endpoint \(holder)",
+        if let address = endpoint.address, let holder = try addressHolder(address, network: endpoint.network) {
+            throw BerthError(.conflict, "address \(address) in network \"\(endpoint.network)\" is already leased to endpoint \(holder)",
                              hint: "choose another address, or leave it out to get a free one",
                              object: .endpoint(holder), parameter: "address", remedy: .chooseAnother(parameter: "address"))
         }
@@ -35,7 +35,7 @@ extension StateTransaction {
             .text(endpoint.id), .text(endpoint.network), .text(endpoint.namespacePath),
             .bits(endpoint.namespaceIdentity.device), .bits(endpoint.namespaceIdentity.inode),
             .text(endpoint.interfaceName.rawValue), .text(endpoint.hostVeth.rawValue),
-            .int(endpoint.address.value), .text(endpoint.mac.description), .integer(endpoint.created),
+            endpoint.address.map { .int($0.value) } ?? .null, .text(endpoint.mac.description), .integer(endpoint.created),
             .bool(endpoint.isDetaching), endpoint.ipv6Address.map { .blob($0.bytes) } ?? .null,
             endpoint.name.map { .text($0) } ?? .null,
             endpoint.aliases.isEmpty ? .null : .text(endpoint.aliases.joined(separator: ",")),
@@ -88,14 +88,14 @@ extension StateTransaction {
         var mappings: [String: [PortMappingRecord]] = [:]
         let collect = { (mapping: PortMappingRecord) in mappings[mapping.endpointID, default: []].append(mapping) }
         if let network {
-            endpoints = try db.query("SELECT \(Self.endpointColumns) FROM endpoints WHERE network = ? ORDER BY ipv4", [.text(network)], Self.decodeEndpoint)
+            endpoints = try db.query("SELECT \(Self.endpointColumns) FROM endpoints WHERE network = ? ORDER BY ipv4, ipv6", [.text(network)], Self.decodeEndpoint)
             // One query for all mappings of the network, not one per endpoint.
             try db.forEach("""
                 SELECT \(Self.portColumns("p")) FROM port_mappings p JOIN endpoints e ON e.id = p.endpoint
                 WHERE e.network = ? ORDER BY p.protocol, p.host_port, p.host_address
                 """, [.text(network)]) { row throws(BerthError) in collect(try Self.decodePortMapping(row)) }
         } else {
-            endpoints = try db.query("SELECT \(Self.endpointColumns) FROM endpoints ORDER BY network, ipv4", [], Self.decodeEndpoint)
+            endpoints = try db.query("SELECT \(Self.endpointColumns) FROM endpoints ORDER BY network, ipv4, ipv6", [], Self.decodeEndpoint)
             try db.forEach("SELECT \(Self.portColumns("p")) FROM port_mappings p ORDER BY p.protocol, p.host_port, p.host_address", []) { row throws(BerthError) in
                 collect(try Self.decodePortMapping(row))
             }
@@ -174,7 +174,11 @@ extension StateTransaction {
         guard let veth = try? InterfaceName(vethText) else { throw corrupt("host veth", vethText) }
         guard let mac = MACAddress(macText) else { throw corrupt("MAC address", macText) }
         let identity = NamespaceIdentity(device: row.bits(3), inode: row.bits(4))
-        guard let address = UInt32(exactly: row.int64(7)) else { throw corrupt("address", "\(row.int64(7))") }
+        var address: IPv4Address?
+        if !row.isNull(7) {
+            guard let value = UInt32(exactly: row.int64(7)) else { throw corrupt("address", "\(row.int64(7))") }
+            address = IPv4Address(value)
+        }
         var ipv6: IPv6Address?
         if !row.isNull(11) {
             let bytes = row.blob(11)
@@ -182,7 +186,7 @@ extension StateTransaction {
             ipv6 = parsed
         }
         return EndpointRecord(id: id, network: row.text(1), namespacePath: row.text(2), namespaceIdentity: identity,
-                              interfaceName: ifname, hostVeth: veth, address: IPv4Address(address),
+                              interfaceName: ifname, hostVeth: veth, address: address,
                               mac: mac, created: row.int64(9), isDetaching: row.bool(10), ipv6Address: ipv6,
                               name: row.optionalText(12), aliases: row.optionalText(13).map(splitList) ?? [])
     }

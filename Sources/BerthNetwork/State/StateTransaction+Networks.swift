@@ -22,12 +22,15 @@ extension StateTransaction {
         if let other = try db.queryFirst("SELECT name FROM networks WHERE id = ?", [.text(network.id)], { row in row.text(0) }) {
             throw BerthError(.alreadyExists, "network id \(network.id) is already used by network \"\(other)\"")
         }
-        guard (network.ipv6Subnet == nil) == (network.ipv6Gateway == nil) else {
-            throw BerthError(.internalError, "network \"\(network.name)\" has an IPv6 subnet without a gateway, or a gateway without a subnet")
+        guard (network.ipv6Subnet == nil) == (network.ipv6Gateway == nil), (network.subnet == nil) == (network.gateway == nil) else {
+            throw BerthError(.internalError, "network \"\(network.name)\" has a subnet without a gateway, or a gateway without a subnet")
+        }
+        guard network.hasIPv4 || network.hasIPv6 else {
+            throw BerthError(.internalError, "network \"\(network.name)\" has neither an IPv4 nor an IPv6 subnet")
         }
         try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(network.name), .text(network.id), .text(network.bridge.rawValue),
-            .text(network.subnet.description), .text(network.gateway.description),
+            network.subnet.map { .text($0.description) } ?? .null, network.gateway.map { .text($0.description) } ?? .null,
             .int(network.mtu), .bool(network.isInternal), .integer(network.created),
             .bool(network.bridgeAdopted), .bool(network.gatewayAdded),
             network.ipv6Subnet.map { .text($0.description) } ?? .null, network.ipv6Gateway.map { .text($0.description) } ?? .null,
@@ -102,10 +105,15 @@ extension StateTransaction {
                        hint: "the state database was changed outside Berth; remove the network and create it again",
                        object: .network(name))
         }
-        let bridgeText = row.text(2), subnetText = row.text(3), gatewayText = row.text(4)
+        let bridgeText = row.text(2)
         guard let bridge = try? InterfaceName(bridgeText) else { throw corrupt("bridge", bridgeText) }
-        guard let subnet = CIDR(subnetText) else { throw corrupt("subnet", subnetText) }
-        guard let gateway = IPv4Address(gatewayText) else { throw corrupt("gateway", gatewayText) }
+        var subnet: CIDR?, gateway: IPv4Address?
+        if !row.isNull(3) {
+            let subnetText = row.text(3), gatewayText = row.text(4)
+            guard let parsed = CIDR(subnetText), parsed.family == .ipv4 else { throw corrupt("subnet", subnetText) }
+            guard let parsedGateway = IPv4Address(gatewayText) else { throw corrupt("gateway", gatewayText) }
+            (subnet, gateway) = (parsed, parsedGateway)
+        }
         let mtu = row.int(5)
         guard NetworkOptions.mtuRange.contains(mtu) else { throw corrupt("MTU", "\(mtu)") }
         var ipv6Subnet: CIDR?, ipv6Gateway: IPv6Address?

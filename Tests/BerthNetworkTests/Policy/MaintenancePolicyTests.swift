@@ -37,7 +37,7 @@ struct MaintenancePolicyTests {
         #expect(report.firewallObjects == ["element tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\" : 10.88.0.2 . 80 of map publish_any"])
         #expect(try host.recorded() == ["e2 10.88.0.3"])
         #expect(!host.nftables.ruleset.contains("berth-endpoint e1"))
-        #expect(try host.attach("ctr3", id: "e3", ports: ["8080:80"]).address.description == "10.88.0.2")
+        #expect(try host.attach("ctr3", id: "e3", ports: ["8080:80"]).address?.description == "10.88.0.2")
     }
 
     @Test("an endpoint whose namespace lost its name but lives on is dropped, and its veth removed as a leftover")

@@ -24,7 +24,7 @@ struct NetworkPolicyTests {
     func createMakesTheBridge() throws {
         let host = try FakeHost()
         let network = try host.network(mtu: 1400)
-        #expect(network.gateway.description == "10.88.0.1")
+        #expect(network.gateway?.description == "10.88.0.1")
         let bridge = try #require(host.kernel.link("brweb"))
         #expect(bridge.kind == "bridge" && bridge.isUp && bridge.mtu == 1400 && bridge.mac == network.bridgeMAC)
         #expect(bridge.alias == "berth-network web @f4ce0001")

@@ -34,7 +34,7 @@ struct ReattachPolicyTests {
         #expect(host.kernel.link("eth0", in: ctr) == nil)
         #expect(host.kernel.link(try KernelNames.detachedVeth(index: eth0.index).rawValue, in: ctr)?.isUp == false)
         let again = try host.attach("ctr1", id: "e1", ports: ["8080:80"])
-        #expect(again.address.description == "10.88.0.2" && host.kernel.link("eth0", in: ctr) != nil)
+        #expect(again.address?.description == "10.88.0.2" && host.kernel.link("eth0", in: ctr) != nil)
         host.kernel.runBackgroundDeletions()
         #expect(host.kernel.links(in: ctr).map(\.name).filter { !$0.hasPrefix("cpad") } == ["lo", "eth0"])
         #expect(try host.manager.check().isEmpty)

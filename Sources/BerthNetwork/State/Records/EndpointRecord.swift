@@ -16,8 +16,8 @@ public struct EndpointRecord: Sendable, Hashable {
     public var interfaceName: InterfaceName
     /// The host end of the veth pair, unique among endpoints.
     public var hostVeth: InterfaceName
-    /// The leased address, unique within the network.
-    public var address: IPv4Address
+    /// The leased IPv4 address, unique within the network; nil on an IPv6-only network.
+    public var address: IPv4Address?
     /// The leased IPv6 address, unique within the network; nil on an IPv4-only network.
     public var ipv6Address: IPv6Address?
     /// The MAC address of the interface inside the namespace.
@@ -37,7 +37,7 @@ public struct EndpointRecord: Sendable, Hashable {
     public var aliases: [String]
 
     public init(id: String, network: String, namespacePath: String, namespaceIdentity: NamespaceIdentity,
-                interfaceName: InterfaceName, hostVeth: InterfaceName, address: IPv4Address, mac: MACAddress,
+                interfaceName: InterfaceName, hostVeth: InterfaceName, address: IPv4Address?, mac: MACAddress,
                 created: Int64, ports: [PortMappingRecord] = [], isDetaching: Bool = false, ipv6Address: IPv6Address? = nil,
                 name: String? = nil, aliases: [String] = []) {
         self.id = id
@@ -54,6 +54,11 @@ public struct EndpointRecord: Sendable, Hashable {
         self.ipv6Address = ipv6Address
         self.name = name
         self.aliases = aliases
+    }
+
+    /// The endpoint's addresses, IPv4 first.
+    public var addresses: [IPAddress] {
+        [address.map(IPAddress.v4), ipv6Address.map(IPAddress.v6)].compactMap { $0 }
     }
 
     /// Whether the resolver's table has anything of this endpoint's.

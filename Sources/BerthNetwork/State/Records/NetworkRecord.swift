@@ -1,7 +1,8 @@
 public import BerthCore
 
 /// A network as recorded: a bridge with an IPv4 subnet whose first address is usually the
-/// bridge's own (the gateway), and on a dual-stack network an IPv6 subnet and gateway too.
+/// bridge's own (the gateway), an IPv6 subnet and gateway instead (IPv6-only), or both (dual
+/// stack). A network has at least one family; `hasIPv4`, `hasIPv6` say which.
 public struct NetworkRecord: Sendable, Hashable {
     /// The user's name for the network, unique among networks.
     public var name: String
@@ -9,10 +10,11 @@ public struct NetworkRecord: Sendable, Hashable {
     public var id: String
     /// The Linux bridge that carries the network, unique among networks.
     public var bridge: InterfaceName
-    /// The network's IPv4 subnet, host bits clear.
-    public var subnet: CIDR
-    /// The bridge's address inside `subnet`; never leased to an endpoint.
-    public var gateway: IPv4Address
+    /// The network's IPv4 subnet, host bits clear; nil on an IPv6-only network.
+    public var subnet: CIDR?
+    /// The bridge's address inside `subnet`, never leased to an endpoint; nil exactly when
+    /// `subnet` is.
+    public var gateway: IPv4Address?
     /// The MTU of the bridge and of every veth attached to it.
     public var mtu: Int
     /// Whether traffic is kept inside the network (no route out, no published ports).
@@ -38,7 +40,7 @@ public struct NetworkRecord: Sendable, Hashable {
     /// `[V6]:PORT`); empty means the host's nameservers.
     public var dnsUpstreams: [String]
 
-    public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR, gateway: IPv4Address,
+    public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR?, gateway: IPv4Address?,
                 mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true,
                 ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool = false, dnsUpstreams: [String] = []) {
         self.name = name
@@ -57,8 +59,38 @@ public struct NetworkRecord: Sendable, Hashable {
         self.dnsUpstreams = dnsUpstreams
     }
 
-    /// Whether the network carries IPv6 beside IPv4.
-    public var isDualStack: Bool { ipv6Subnet != nil }
+    /// The IPv4 subnet and gateway, nil on an IPv6-only network.
+    public var ipv4: (subnet: CIDR, gateway: IPv4Address)? {
+        guard let subnet, let gateway else { return nil }
+        return (subnet, gateway)
+    }
+
+    /// The IPv6 subnet and gateway, nil on an IPv4-only network.
+    public var ipv6: (subnet: CIDR, gateway: IPv6Address)? {
+        guard let ipv6Subnet, let ipv6Gateway else { return nil }
+        return (ipv6Subnet, ipv6Gateway)
+    }
+
+    /// Whether the network carries IPv4 (every network but an IPv6-only one).
+    public var hasIPv4: Bool { subnet != nil }
+    /// Whether the network carries IPv6 (dual stack or IPv6-only).
+    public var hasIPv6: Bool { ipv6Subnet != nil }
+    /// Whether the network carries both families.
+    public var isDualStack: Bool { hasIPv4 && hasIPv6 }
+    /// Whether the network carries IPv6 alone (`--ipv4=false`).
+    public var isIPv6Only: Bool { hasIPv6 && !hasIPv4 }
+    /// Where containers of the network send DNS queries when `dns` is on: the IPv4 gateway,
+    /// or on an IPv6-only network the IPv6 one (the resolver listens there). nil when DNS is off.
+    public var nameserver: IPAddress? {
+        guard dns else { return nil }
+        if let gateway { return .v4(gateway) }
+        return ipv6Gateway.map(IPAddress.v6)
+    }
+
+    /// The families the network carries, IPv4 first: "IPv4", "IPv6", or both.
+    public var familyDescription: String {
+        [hasIPv4 ? "IPv4" : nil, hasIPv6 ? "IPv6" : nil].compactMap { $0 }.joined(separator: " and ")
+    }
 
     /// The MAC address of a bridge Berth makes for this network: fixed, derived from the id,
     /// so the gateway's MAC never changes while the network exists — not when ports come and
