@@ -119,7 +119,7 @@ public struct CNIConfig: Sendable {
         }
         ipv4 = try reader.bool("ipv4") ?? true
         if !lenient, !ipv4 {
-            guard wantsIPv6 else {
+            guard ipv6 || ipv6Subnet != nil || ipv6Gateway != nil else {
                 throw CNIError(.invalidConfig, "\"ipv4\": false leaves the network no family",
                                details: "add \"ipv6\": true (or \"ipv6Subnet\") for an IPv6-only network, or remove \"ipv4\": false")
             }

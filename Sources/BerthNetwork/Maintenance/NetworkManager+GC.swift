@@ -83,6 +83,7 @@ extension NetworkManager {
                 let networks = try tx.networks()
                 let knownNetworks = Set(networks.map(\.name))
                 let knownBridges = Set(networks.map(\.bridge.rawValue))
+                var forgottenBridge = false
                 for link in view.links {
                     // Only tags that carry this instance's id: an untagged link could be any
                     // instance's (or a store's from before instances).
@@ -95,6 +96,7 @@ extension NetworkManager {
                             && live[tag.owner]?.hostVeth.rawValue != link.name
                     case (.network, .bridge) where scope.coversAll:
                         leftover = !knownNetworks.contains(tag.owner) && !knownBridges.contains(link.name)
+                        forgottenBridge = forgottenBridge || leftover
                     default:
                         leftover = false
                     }
@@ -104,9 +106,16 @@ extension NetworkManager {
                     } catch where error.code == .notFound {}
                     report.links.append(link.name)
                 }
-                report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
-                                                                                liveEndpoints: Set(live.keys).union(publications.kept),
-                                                                                scope: scope)
+                let firewall = try firewall(instance)
+                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks,
+                                                                      liveEndpoints: Set(live.keys).union(publications.kept),
+                                                                      scope: scope)
+                // An IPv6-only network has no rule in the ip table, so a create that crashed
+                // after installing its rules is told by its bridge: then the ip6 table is
+                // read too (removeLeftovers read it already if the ip table had rules).
+                if forgottenBridge, !report.firewallObjects.contains(where: { $0.hasPrefix("IPv6 rule") }) {
+                    report.firewallObjects += try firewall.removeIPv6Leftovers(knownNetworks: knownNetworks)
+                }
                 return report
             }
         } catch {

@@ -62,6 +62,18 @@ struct IPv6OnlyPolicyTests {
         #expect(!host.nftables.ruleset.contains("fd00:6::"))
     }
 
+    @Test("gc after a create that crashed past its rules (the state forgot the network): the bridge and its ip6 rules go, though the ip table has none")
+    func gcForgotten() throws {
+        let host = try FakeHost()
+        _ = try ipv6Only(host)
+        try host.manager.store.write { tx throws(BerthError) in _ = try tx.db().execute("DELETE FROM networks WHERE name = 'six'") }
+        let report = try host.manager.gc()
+        #expect(report.links == ["brsix"])
+        #expect(report.firewallObjects.contains { $0.hasPrefix("IPv6 rule in chain guard of network six") }, "\(report.firewallObjects)")
+        #expect(!host.nftables.ruleset.contains("fd00:6::"))
+        #expect(try host.manager.gc().isEmpty)
+    }
+
     @Test("refused: IPv4 off without IPv6, an IPv4 subnet or gateway, an MTU under 1280 — each naming the value, nothing made", arguments: [
         (NetworkOptions(name: "six", ipv4: false), "would have neither IPv4 nor IPv6"),
         (NetworkOptions(name: "six", subnet: CIDR("10.6.0.0/24"), ipv6: true, ipv4: false), "IPv4 subnet 10.6.0.0/24 cannot be given"),

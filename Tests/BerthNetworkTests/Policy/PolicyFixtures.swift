@@ -34,7 +34,7 @@ extension FakeHost {
 
     /// The endpoints recorded, as "id address".
     func recorded() throws -> [String] {
-        try manager.endpoints().map { "\($0.id) \($0.address)" }
+        try manager.endpoints().map { "\($0.id) \($0.addresses.map(\.description).joined(separator: ","))" }
     }
 }
 
