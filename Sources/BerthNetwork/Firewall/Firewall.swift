@@ -14,7 +14,12 @@ struct Firewall {
 
     /// Berth's table as it is now; nil when it does not exist.
     func table() throws(BerthError) -> Ruleset.TableContents? {
-        try backend.list(table: FirewallLayout.table)
+        try table(.ipv4)
+    }
+
+    /// Berth's table of `family` as it is now; nil when it does not exist.
+    func table(_ family: FirewallFamily) throws(BerthError) -> Ruleset.TableContents? {
+        try backend.list(table: family.table)
     }
 
     /// Whether a rule's or element's comment makes it this instance's. An object tagged
@@ -93,109 +98,32 @@ struct Firewall {
         }
     }
 
-    /// Takes back what `installNetwork` added to what was there (`before`). The table goes
-    /// only if it is new and holds nothing of anyone else's by now.
+    /// Takes back what `installNetwork` added to what was there (`before`), in each table.
     func remove(_ network: NetworkRecord, addedSince before: Presence) throws(BerthError) {
         if network.isDualStack {
-            try removeIPv6(network, addedSince: before)
+            try remove(network, from: .ipv6, hadTable: before.hasTable6, hadRules: before.hasNetworkRules6)
         }
-        if !before.hasTable {
-            let current = try table()
-            let others = current.map { table in
-                table.chains.contains { $0.rules.contains { !FirewallLayout.isStatic($0) && !isTagged($0, with: network) } }
-                    || table.sets.contains { !$0.elements.isEmpty }
-            } ?? false
+        try remove(network, from: .ipv4, hadTable: before.hasTable, hadRules: before.hasNetworkRules)
+    }
+
+    /// The table goes only if it is new and holds nothing of anyone else's by now; else the
+    /// network's rules go if they are new.
+    private func remove(_ network: NetworkRecord, from family: FirewallFamily, hadTable: Bool, hadRules: Bool) throws(BerthError) {
+        guard let current = try table(family) else { return }
+        var transaction = Transaction()
+        if !hadTable {
+            let others = current.chains.contains { $0.rules.contains { !family.isStatic($0) && !isTagged($0, with: network) } }
+                || current.sets.contains { !$0.elements.isEmpty }
             if !others {
-                var transaction = Transaction()
-                transaction.destroy(.table(FirewallLayout.table))
+                transaction.destroy(.table(family.table))
                 try backend.apply(transaction)
                 return
             }
         }
-        if !before.hasNetworkRules {
-            try removeNetwork(network)
-        }
-    }
-}
-
-extension Firewall {
-    /// Deletes this instance's rules tagged with a network the state does not know, and its
-    /// elements of endpoints (and publications) not in `liveEndpoints`; returns them in
-    /// words. Untagged and other instances' objects stay. A scope narrowed to one endpoint
-    /// touches only its elements, and no rule.
-    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all) throws(BerthError) -> [String] {
-        guard let current = try table() else { return [] }
-        var transaction = Transaction()
-        var removed: [String] = []
-        var forgotten = false
-        for chain in current.chains where scope.coversAll {
-            for rule in chain.rules {
-                // Only a tag with our id: an untagged rule of a network we do not know is no
-                // one's to remove.
-                guard let tag = KernelNames.Tag(rule.comment), tag.kind == .network, tag.instance == instance.id else { continue }
-                if !knownNetworks.contains(tag.owner) {
-                    transaction.destroy(.rule(rule))
-                    removed.append("rule in chain \(chain.chain.name) of network \(tag.owner)")
-                    forgotten = true
-                }
-            }
-        }
-        for contents in current.sets {
-            for element in contents.elements {
-                guard let tag = owns(element.comment, known: { _ in true }), tag.kind == .endpoint else { continue }
-                // An untagged element of a store made before instances is its own only if it
-                // names a live endpoint; otherwise it may be another instance's.
-                if tag.instance == nil { continue }
-                if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
-                    transaction.destroy(.element(element, in: contents.set))
-                    removed.append("element \(element.rendered) of map \(contents.set.name)")
-                }
-            }
+        guard !hadRules else { return }
+        for chain in current.chains {
+            for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
-        // A network's IPv6 rules are installed in the same batch as its IPv4 ones, so a
-        // forgotten network leaves rules here too: only then is the ip6 table read, and gc
-        // on a host without leftovers still reads one table.
-        if forgotten { removed += try removeIPv6Leftovers(knownNetworks: knownNetworks) }
-        return removed
-    }
-}
-
-extension Firewall {
-    /// The map elements of an endpoint's published ports.
-    func elements(of endpoint: EndpointRecord) -> [(Element, NFTSet)] {
-        endpoint.ports.map { FirewallLayout.element(for: $0, container: endpoint.address, instance: instance.id) }
-    }
-
-    /// Adds the endpoint's published ports as map elements in one batch. Elements are
-    /// *created*, so a key the kernel already holds is refused even if the state missed it —
-    /// also a key another instance publishes.
-    func publish(_ endpoint: EndpointRecord) throws(BerthError) {
-        guard !endpoint.ports.isEmpty else { return }
-        var transaction = Transaction()
-        for (element, map) in elements(of: endpoint) {
-            transaction.create(.element(element, in: map))
-        }
-        do {
-            try backend.apply(transaction)
-        } catch where error.code == .alreadyExists {
-            throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
-                             hint: "another endpoint holds it outside the state (a leftover, or another state directory's): remove leftovers with garbage collection, or choose another host port",
-                             object: .endpoint(endpoint.id), operation: .publish, parameter: "ports", remedy: .collectGarbage, cause: error)
-        }
-    }
-
-    /// Removes the endpoint's map elements; elements already gone are fine.
-    func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
-        guard !endpoint.ports.isEmpty else { return }
-        var transaction = Transaction()
-        for (element, map) in elements(of: endpoint) {
-            transaction.destroy(.element(element, in: map))
-        }
-        do {
-            try backend.apply(transaction)
-        } catch where error.code == .notFound {
-            // Berth's table itself is gone (an `nft flush ruleset`): nothing to remove.
-        }
     }
 }
