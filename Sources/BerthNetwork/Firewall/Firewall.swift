@@ -4,8 +4,9 @@ import BerthNFTables
 /// Installs and removes one instance's nftables objects in Berth's shared table, on any
 /// backend: the kernel's, or a `FakeBackend` whose dump tests compare with goldens.
 ///
-/// Reads only Berth's own table (`list(table:)`), and each operation reads it at most
-/// once; callers that already hold a copy pass it in. Objects of other instances (other
+/// Reads only Berth's own tables (`list(table:)`: `ip berth`, and `ip6 berth` where a
+/// dual-stack network calls for it), each at most once per operation; callers that already
+/// hold a copy pass it in. Objects of other instances (other
 /// state directories) are never changed: each instance's are told apart by their tags.
 struct Firewall {
     let backend: any NFTablesBackend
