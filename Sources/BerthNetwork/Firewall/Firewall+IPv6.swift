@@ -23,17 +23,4 @@ extension Firewall {
     func rules(of network: NetworkRecord, in family: FirewallFamily) -> [Rule] {
         family.family == .ipv6 ? rules6(of: network) : rules(of: network)
     }
-
-    /// Adds to `transaction` what `current6` lacks of the IPv6 table's skeleton and static
-    /// rules and of the network's IPv6 rules.
-    func addIPv6(of network: NetworkRecord, to transaction: inout Transaction, current6: Ruleset.TableContents?) {
-        if current6 == nil {
-            for object in IPv6FirewallLayout.skeleton { transaction.add(object) }
-            for rule in IPv6FirewallLayout.staticRules { transaction.add(.rule(rule)) }
-        }
-        let present = current6?.chains.contains { $0.rules.contains { isTagged($0, with: network) } } ?? false
-        if !present {
-            for rule in rules6(of: network) { transaction.add(.rule(rule)) }
-        }
-    }
 }

@@ -44,20 +44,30 @@ struct Firewall {
     /// here when not given) in the same batch.
     func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?, current6: Ruleset.TableContents?? = nil) throws(BerthError) {
         var transaction = Transaction()
-        if current == nil {
-            for object in FirewallLayout.skeleton { transaction.add(object) }
-            for rule in FirewallLayout.staticRules { transaction.add(.rule(rule)) }
-        }
-        let presence = Presence(of: network, firewall: self, in: current)
-        if !presence.hasNetworkRules {
-            for rule in rules(of: network) { transaction.add(.rule(rule)) }
-        }
+        add(network, in: .ipv4, to: &transaction, current: current)
         if network.isDualStack {
             let table6: Ruleset.TableContents?
             if let current6 { table6 = current6 } else { table6 = try self.table6() }
-            addIPv6(of: network, to: &transaction, current6: table6)
+            add(network, in: .ipv6, to: &transaction, current: table6)
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
+    }
+
+    /// Adds to `transaction` what `current` (the table of `family` as read) lacks of its
+    /// skeleton and static rules and of the network's rules there.
+    private func add(_ network: NetworkRecord, in family: FirewallFamily, to transaction: inout Transaction, current: Ruleset.TableContents?) {
+        if current == nil {
+            for object in family.skeleton { transaction.add(object) }
+            for rule in family.staticRules { transaction.add(.rule(rule)) }
+        }
+        if !hasRules(of: network, in: current) {
+            for rule in rules(of: network, in: family) { transaction.add(.rule(rule)) }
+        }
+    }
+
+    /// Whether `table` holds a rule of `network` (tagged by this instance).
+    func hasRules(of network: NetworkRecord, in table: Ruleset.TableContents?) -> Bool {
+        table?.chains.contains { $0.rules.contains { isTagged($0, with: network) } } ?? false
     }
 
     /// Removes the rules tagged with the network's name (and this instance), from both
@@ -91,10 +101,10 @@ struct Firewall {
 
         init(of network: NetworkRecord, firewall: Firewall, in table: Ruleset.TableContents?, table6: Ruleset.TableContents? = nil) {
             hasTable = table != nil
-            hasNetworkRules = table?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
+            hasNetworkRules = firewall.hasRules(of: network, in: table)
             if network.isDualStack {
                 hasTable6 = table6 != nil
-                hasNetworkRules6 = table6?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
+                hasNetworkRules6 = firewall.hasRules(of: network, in: table6)
             }
         }
     }
