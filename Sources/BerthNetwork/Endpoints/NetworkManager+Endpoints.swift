@@ -9,8 +9,9 @@ extension NetworkManager {
     ///
     /// Kernel round trips: one link lookup (the bridge), one sendmsg creating and tagging
     /// the veth in the host namespace, one sendmsg of four changes inside the namespace,
-    /// and one nftables batch when ports are published. Any failure removes what was made
-    /// and records nothing.
+    /// and one nftables batch when ports are published (with the elements of both tables
+    /// on a dual-stack network, where a port without a host address is published on both
+    /// families). Any failure removes what was made and records nothing.
     @discardableResult
     public func attach(_ options: AttachOptions) throws(BerthError) -> EndpointRecord {
         do {
@@ -63,8 +64,8 @@ extension NetworkManager {
                                parameter: "ports", object: .network(network.name))
             }
             var allocator = PortAllocator(transaction: tx, endpointID: id, host: host)
-            let ports = try allocator.resolve(options.ports) { () throws(BerthError) -> Set<IPAddress> in
-                Set(try host.netlink.addresses(family: .ipv4).map(\.cidr.address))
+            let ports = try allocator.resolve(options.ports, on: network) { (family) throws(BerthError) -> Set<IPAddress> in
+                Set(try host.netlink.addresses(family: family).map(\.cidr.address))
             }
             let record = EndpointRecord(
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,

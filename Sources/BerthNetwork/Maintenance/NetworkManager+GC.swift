@@ -106,7 +106,7 @@ extension NetworkManager {
                 }
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
                                                                                 liveEndpoints: Set(live.keys).union(publications.kept),
-                                                                                scope: scope)
+                                                                                scope: scope, dualStack: networks.contains(where: \.isDualStack))
                 return report
             }
         } catch {
