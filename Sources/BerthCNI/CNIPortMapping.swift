@@ -9,7 +9,9 @@ public struct CNIPortMapping: Sendable, Hashable {
     public var hostPort: UInt16
     public var containerPort: UInt16
     public var proto: TransportProtocol
-    /// Nil for every host address (absent, empty, `0.0.0.0`).
+    /// Nil for every host address of the network's families (absent or empty). An
+    /// unspecified address keeps its family, as the reference portmap plugin reads it and as
+    /// `-p 0.0.0.0:…`/`-p [::]:…` do: `0.0.0.0` is every IPv4 address, `::` every IPv6 one.
     public var hostIP: IPAddress?
 
     public init(hostPort: UInt16, containerPort: UInt16, proto: TransportProtocol = .tcp, hostIP: IPAddress? = nil) {
@@ -58,7 +60,7 @@ public struct CNIPortMapping: Sendable, Hashable {
                 guard let address = IPAddress(text) else {
                     throw CNIError(.invalidConfig, "\"\(path).hostIP\" \"\(text)\" is not an IP address")
                 }
-                if !address.isUnspecified { hostIP = address }
+                hostIP = address
             }
         }
         return CNIPortMapping(hostPort: hostPort, containerPort: containerPort, proto: proto, hostIP: hostIP)

@@ -96,7 +96,7 @@ struct PortCommand: ParsableCommand {
         if output.json {
             Output.json(.array(endpoint.ports.map(NetworkJSON.port)))
         } else {
-            for port in endpoint.ports { print("\(port.containerPort)/\(port.key.proto) -> \(port.key.hostAddress):\(port.key.hostPort)") }
+            for port in endpoint.ports { print("\(port.containerPort)/\(port.key.proto) -> \(port.hostEndpoint)") }
         }
     }
 }

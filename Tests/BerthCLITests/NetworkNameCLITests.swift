@@ -21,6 +21,17 @@ struct NetworkNameCLITests {
         }
     }
 
+    @Test("create's options that take a value are not mistaken for a dashed name: --dns false, --dns=false, --dns-upstream ADDR")
+    func valuedOptions() throws {
+        try withHostSandbox { sandbox in
+            for (name, args) in [("a", ["--dns", "false"]), ("b", ["--dns=false"]), ("c", ["--dns-upstream", "192.0.2.53"])] {
+                let result = sandbox.berth(["network", "create", name] + args)
+                #expect(result.succeeded, "\(args): \(result)")
+            }
+            #expect(CLIOracle.bridgeNames(sandbox).count == 3)
+        }
+    }
+
     @Test("after '--' the name reaches the name check; -h and --help still show help")
     func dashedNameAfterSeparator() throws {
         try withHostSandbox { sandbox in

@@ -100,4 +100,14 @@ struct CNIConfigTests {
         let mapping = try #require(try CNIPortMapping.parse(value, path: "p"))
         #expect(mapping == CNIPortMapping(hostPort: 8080, containerPort: 80, proto: .udp, hostIP: IPAddress("192.0.2.1")))
     }
+
+    @Test("an empty hostIP means every family; 0.0.0.0 and :: keep their family, as portmap reads them",
+          arguments: [("", nil as String?, "8080:80/tcp"), ("0.0.0.0", "0.0.0.0", "0.0.0.0:8080:80/tcp"),
+                      ("::", "::", "[::]:8080:80/tcp")])
+    func unspecifiedHostIP(text: String, address: String?, spec: String) throws {
+        let value = try JSONValue(parsing: #"{"hostPort":8080,"containerPort":80,"hostIP":""# + text + #""}"#)
+        let mapping = try #require(try CNIPortMapping.parse(value, path: "p"))
+        #expect(mapping.hostIP == address.flatMap { IPAddress($0) })
+        #expect(try mapping.portSpec().description == spec)
+    }
 }

@@ -122,4 +122,37 @@ struct CNIDualStackKernelTests {
             #expect(cni.hostVeths().isEmpty)
         }
     }
+
+    @Test("portMappings on a dual-stack network: an empty hostIP answers the LAN peer on the host's IPv4 and IPv6 addresses, 0.0.0.0 on IPv4 only; DEL removes both tables' elements")
+    func publishing() throws {
+        try withHostSandbox { sandbox in
+            let lan = try sandbox.makeLANNeighbor()
+            let cni = CNIHarness(sandbox: sandbox)
+            let container = try sandbox.makeNamespace()
+            let ports = #""runtimeConfig":{"portMappings":[{"hostPort":8080,"containerPort":80,"hostIP":""},"# +
+                #"{"hostPort":8081,"containerPort":80,"hostIP":"0.0.0.0"}]}"#
+            let config = cni.config(extra: #""subnet":"10.77.0.0/24","ipv6Subnet":"fd00:77::/64","# + ports)
+            let add = cni.run("ADD", config, containerID: "c1", netns: container.path)
+            try #require(add.status == 0, "\(add)")
+            // The echo servers' IPv6 socket is IPv6-only, so each family has its own.
+            let server = try EchoServer(in: container, address: "::", port: 80, banner: "ctr")
+            defer { server.stop() }
+            let server4 = try EchoServer(in: container, address: "0.0.0.0", port: 80, banner: "ctr")
+            defer { server4.stop() }
+            let six = try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress6, port: 8080, timeout: 3)
+            #expect(six?.hasPrefix("ctr \(LANNeighbor.address6) ") == true, "\(six ?? "no answer")")
+            let four = try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress, port: 8080, timeout: 3)
+            #expect(four?.hasPrefix("ctr ") == true, "\(four ?? "no answer")")
+            #expect((try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress, port: 8081, timeout: 3))?.hasPrefix("ctr ") == true)
+            #expect((try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress6, port: 8081, timeout: 1)) == nil,
+                    "0.0.0.0 publishes on IPv4 only")
+            let ruleset = sandbox.run(["nft", "list", "ruleset"]).stdout
+            #expect(ruleset.contains("fd00:77::2 . 80"), "\(ruleset)")
+
+            let del = cni.run("DEL", CNIHarness.with(prevResult: add.stdout, config), containerID: "c1", netns: container.path)
+            #expect(del.status == 0, "\(del)")
+            let after = sandbox.run(["nft", "list", "ruleset"]).stdout
+            #expect(!after.contains("fd00:77::2 . 80") && !after.contains("10.77.0.2 . 80"), "\(after)")
+        }
+    }
 }

@@ -51,9 +51,10 @@ extension NetworkManager {
                     } catch where error.code == .notFound {}
                     report.links.append(link.name)
                 }
-                let knownNetworks = Set(try tx.networks().map(\.name))
+                let networks = try tx.networks()
                 let liveEndpoints = Set(endpoints.map(\.id) + (try tx.publications().map(\.id)))
-                report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks, liveEndpoints: liveEndpoints)
+                report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: Set(networks.map(\.name)), liveEndpoints: liveEndpoints,
+                                                                                dualStack: networks.contains(where: \.hasIPv6))
                 return report
             }
         } catch {

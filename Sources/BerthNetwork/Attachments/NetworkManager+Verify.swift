@@ -72,8 +72,11 @@ extension NetworkManager {
             problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
         }
         let firewall = try self.firewall(instance)
-        let plan = firewall.plan(networks: [network], endpoints: [endpoint], table: try firewall.table())
-        problems += (plan.missing + plan.conflicts).map { problem($0.object, "missing") }
+        var plans = [firewall.plan(networks: [network], endpoints: [endpoint], table: try firewall.table())]
+        if network.hasIPv6 {
+            plans.append(firewall.plan(.ipv6, networks: [network], endpoints: [endpoint], table: try firewall.table6()))
+        }
+        problems += plans.flatMap { $0.missing + $0.conflicts }.map { problem($0.object, "missing") }
         return problems
     }
 

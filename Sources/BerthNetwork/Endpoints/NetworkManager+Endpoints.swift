@@ -9,8 +9,9 @@ extension NetworkManager {
     ///
     /// Kernel round trips: one link lookup (the bridge), one sendmsg creating and tagging
     /// the veth in the host namespace, one sendmsg of four changes inside the namespace,
-    /// and one nftables batch when ports are published. Any failure removes what was made
-    /// and records nothing.
+    /// and one nftables batch when ports are published (with the elements of both tables
+    /// on a dual-stack network, where a port without a host address is published on both
+    /// families). Any failure removes what was made and records nothing.
     @discardableResult
     public func attach(_ options: AttachOptions) throws(BerthError) -> EndpointRecord {
         do {
@@ -62,13 +63,9 @@ extension NetworkManager {
                 throw .invalid("network \(network.name) is internal: it publishes no ports", hint: "attach to a network that is not internal to publish ports",
                                parameter: "ports", object: .network(network.name))
             }
-            if network.isIPv6Only, !options.ports.isEmpty {
-                throw BerthError(.unsupported, "network \(network.name) is IPv6-only: publishing its containers' ports is not supported yet",
-                                 hint: "attach to a network with IPv4 to publish ports", object: .network(network.name), parameter: "ports")
-            }
             var allocator = PortAllocator(transaction: tx, endpointID: id, host: host)
-            let ports = try allocator.resolve(options.ports) { () throws(BerthError) -> Set<IPAddress> in
-                Set(try host.netlink.addresses(family: .ipv4).map(\.cidr.address))
+            let ports = try allocator.resolve(options.ports, on: network) { (family) throws(BerthError) -> Set<IPAddress> in
+                Set(try host.netlink.addresses(family: family).map(\.cidr.address))
             }
             let mac = if let given = options.mac { given } else { try Self.derivedMAC(address, ipv6Address, network: network.name) }
             let record = EndpointRecord(

@@ -28,28 +28,32 @@ extension Firewall {
     }
 
     /// The plan for `networks` and `endpoints` (those whose veth exists and that are not
-    /// being detached: an endpoint without its veth gets no elements) against `table`.
-    func plan(networks: [NetworkRecord], endpoints: [EndpointRecord], table: Ruleset.TableContents?) -> Plan {
+    /// being detached: an endpoint without its veth gets no elements) against `table`, the
+    /// table of `family` as read. The `ip6 berth` table is called for only by dual-stack
+    /// networks and their endpoints' IPv6 elements: for a host without them its plan is empty.
+    func plan(_ family: FirewallFamily = .ipv4, networks: [NetworkRecord], endpoints: [EndpointRecord],
+              table: Ruleset.TableContents?) -> Plan {
         var plan = Plan()
-        let networkRules = networks.flatMap(rules(of:))
-        let elements = endpoints.flatMap(elements(of:))
+        let networkRules = networks.flatMap { rules(of: $0, in: family) }
+        let elements = endpoints.flatMap { self.elements(of: $0, in: family) }
+        if family.family == .ipv6, networkRules.isEmpty, elements.isEmpty { return plan }
         guard let table else {
-            plan.missing.append(Item(owner: nil, object: "nftables table \(FirewallLayout.table.family) \(FirewallLayout.table.name)"))
-            for object in FirewallLayout.skeleton { plan.transaction.add(object) }
-            for rule in FirewallLayout.staticRules + networkRules { plan.transaction.add(.rule(rule)) }
+            plan.missing.append(Item(owner: nil, object: family.tableDescription))
+            for object in family.skeleton { plan.transaction.add(object) }
+            for rule in family.staticRules + networkRules { plan.transaction.add(.rule(rule)) }
             for (element, map) in elements { plan.transaction.create(.element(element, in: map)) }
             return plan
         }
-        planSkeleton(&plan, table: table)
-        for chain in [FirewallLayout.guardChain, FirewallLayout.prerouting, FirewallLayout.output, FirewallLayout.postrouting, FirewallLayout.forward] {
+        planSkeleton(&plan, table: table, skeleton: family.skeleton)
+        for chain in family.chains {
             let present = table.chains.first { $0.chain.name == chain.name }?.rules ?? []
-            planStaticRules(&plan, chain: chain.name, present: present)
+            planStaticRules(&plan, chain: chain.name, present: present, staticRules: family.staticRules)
             planNetworkRules(&plan, desired: networkRules.filter { $0.chain == chain.name }, present: present)
         }
         let known = Set(endpoints.map(\.id))
         for (element, map) in elements {
             let held = table.sets.first { $0.set.name == map.name }?.elements.first { $0.key == element.key }
-            let item = Item(owner: element.comment, object: "element \(element.rendered) of map \(map.name)")
+            let item = Item(owner: element.comment, object: "element \(element.rendered) of \(family.label)map \(map.name)")
             guard let held else {
                 plan.missing.append(item)
                 plan.transaction.create(.element(element, in: map))
@@ -64,13 +68,13 @@ extension Firewall {
                 if held.value == element.value { plan.retagged.append(item) } else { plan.missing.append(item) }
             } else {
                 plan.conflicts.append(Item(owner: element.comment,
-                                           object: "element \(element.rendered) of map \(map.name): its key is held by \(held.comment.map { "\"\($0)\"" } ?? "an untagged element")"))
+                                           object: "element \(element.rendered) of \(family.label)map \(map.name): its key is held by \(held.comment.map { "\"\($0)\"" } ?? "an untagged element")"))
             }
         }
         return plan
     }
 
-    func planSkeleton(_ plan: inout Plan, table: Ruleset.TableContents, skeleton: [Transaction.Object] = FirewallLayout.skeleton) {
+    func planSkeleton(_ plan: inout Plan, table: Ruleset.TableContents, skeleton: [Transaction.Object]) {
         for object in skeleton {
             switch object {
             case .set(let set) where !table.sets.contains(where: { $0.set.name == set.name }):
@@ -87,7 +91,7 @@ extension Firewall {
 
     /// Static rules lead their chain, in layout order: a missing one goes back right after
     /// the static rule before it that is present, or first in the chain.
-    func planStaticRules(_ plan: inout Plan, chain: String, present: [Rule], staticRules: [Rule] = FirewallLayout.staticRules) {
+    func planStaticRules(_ plan: inout Plan, chain: String, present: [Rule], staticRules: [Rule]) {
         let statics = staticRules.filter { $0.chain == chain }
         var predecessor: UInt64?
         var pending: [Rule] = []

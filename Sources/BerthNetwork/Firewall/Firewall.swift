@@ -4,8 +4,9 @@ import BerthNFTables
 /// Installs and removes one instance's nftables objects in Berth's shared table, on any
 /// backend: the kernel's, or a `FakeBackend` whose dump tests compare with goldens.
 ///
-/// Reads only Berth's own table (`list(table:)`), and each operation reads it at most
-/// once; callers that already hold a copy pass it in. Objects of other instances (other
+/// Reads only Berth's own tables (`list(table:)`: `ip berth`, and `ip6 berth` where a
+/// dual-stack network calls for it), each at most once per operation; callers that already
+/// hold a copy pass it in. Objects of other instances (other
 /// state directories) are never changed: each instance's are told apart by their tags.
 struct Firewall {
     let backend: any NFTablesBackend
@@ -14,7 +15,12 @@ struct Firewall {
 
     /// Berth's table as it is now; nil when it does not exist.
     func table() throws(BerthError) -> Ruleset.TableContents? {
-        try backend.list(table: FirewallLayout.table)
+        try table(.ipv4)
+    }
+
+    /// Berth's table of `family` as it is now; nil when it does not exist.
+    func table(_ family: FirewallFamily) throws(BerthError) -> Ruleset.TableContents? {
+        try backend.list(table: family.table)
     }
 
     /// Whether a rule's or element's comment makes it this instance's. An object tagged
@@ -40,20 +46,30 @@ struct Firewall {
     /// here when not given) in the same batch.
     func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?, current6: Ruleset.TableContents?? = nil) throws(BerthError) {
         var transaction = Transaction()
-        if current == nil {
-            for object in FirewallLayout.skeleton { transaction.add(object) }
-            for rule in FirewallLayout.staticRules { transaction.add(.rule(rule)) }
-        }
-        let presence = Presence(of: network, firewall: self, in: current)
-        if !presence.hasNetworkRules {
-            for rule in rules(of: network) { transaction.add(.rule(rule)) }
-        }
+        add(network, in: .ipv4, to: &transaction, current: current)
         if network.hasIPv6 {
             let table6: Ruleset.TableContents?
             if let current6 { table6 = current6 } else { table6 = try self.table6() }
-            addIPv6(of: network, to: &transaction, current6: table6)
+            add(network, in: .ipv6, to: &transaction, current: table6)
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
+    }
+
+    /// Adds to `transaction` what `current` (the table of `family` as read) lacks of its
+    /// skeleton and static rules and of the network's rules there.
+    private func add(_ network: NetworkRecord, in family: FirewallFamily, to transaction: inout Transaction, current: Ruleset.TableContents?) {
+        if current == nil {
+            for object in family.skeleton { transaction.add(object) }
+            for rule in family.staticRules { transaction.add(.rule(rule)) }
+        }
+        if !hasRules(of: network, in: current) {
+            for rule in rules(of: network, in: family) { transaction.add(.rule(rule)) }
+        }
+    }
+
+    /// Whether `table` holds a rule of `network` (tagged by this instance).
+    func hasRules(of network: NetworkRecord, in table: Ruleset.TableContents?) -> Bool {
+        table?.chains.contains { $0.rules.contains { isTagged($0, with: network) } } ?? false
     }
 
     /// Removes the rules tagged with the network's name (and this instance), from both
@@ -87,119 +103,40 @@ struct Firewall {
 
         init(of network: NetworkRecord, firewall: Firewall, in table: Ruleset.TableContents?, table6: Ruleset.TableContents? = nil) {
             hasTable = table != nil
-            hasNetworkRules = table?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
+            hasNetworkRules = firewall.hasRules(of: network, in: table)
             if network.hasIPv6 {
                 hasTable6 = table6 != nil
-                hasNetworkRules6 = table6?.chains.contains { $0.rules.contains { firewall.isTagged($0, with: network) } } ?? false
+                hasNetworkRules6 = firewall.hasRules(of: network, in: table6)
             }
         }
     }
 
-    /// Takes back what `installNetwork` added to what was there (`before`). The table goes
-    /// only if it is new and holds nothing of anyone else's by now.
+    /// Takes back what `installNetwork` added to what was there (`before`), in each table.
     func remove(_ network: NetworkRecord, addedSince before: Presence) throws(BerthError) {
         if network.hasIPv6 {
-            try removeIPv6(network, addedSince: before)
+            try remove(network, from: .ipv6, hadTable: before.hasTable6, hadRules: before.hasNetworkRules6)
         }
-        if !before.hasTable {
-            let current = try table()
-            let others = current.map { table in
-                table.chains.contains { $0.rules.contains { !FirewallLayout.isStatic($0) && !isTagged($0, with: network) } }
-                    || table.sets.contains { !$0.elements.isEmpty }
-            } ?? false
+        try remove(network, from: .ipv4, hadTable: before.hasTable, hadRules: before.hasNetworkRules)
+    }
+
+    /// The table goes only if it is new and holds nothing of anyone else's by now; else the
+    /// network's rules go if they are new.
+    private func remove(_ network: NetworkRecord, from family: FirewallFamily, hadTable: Bool, hadRules: Bool) throws(BerthError) {
+        guard let current = try table(family) else { return }
+        var transaction = Transaction()
+        if !hadTable {
+            let others = current.chains.contains { $0.rules.contains { !family.isStatic($0) && !isTagged($0, with: network) } }
+                || current.sets.contains { !$0.elements.isEmpty }
             if !others {
-                var transaction = Transaction()
-                transaction.destroy(.table(FirewallLayout.table))
+                transaction.destroy(.table(family.table))
                 try backend.apply(transaction)
                 return
             }
         }
-        if !before.hasNetworkRules {
-            try removeNetwork(network)
-        }
-    }
-}
-
-extension Firewall {
-    /// Deletes this instance's rules tagged with a network the state does not know, and its
-    /// elements of endpoints (and publications) not in `liveEndpoints`; returns them in
-    /// words. Untagged and other instances' objects stay. A scope narrowed to one endpoint
-    /// touches only its elements, and no rule.
-    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all) throws(BerthError) -> [String] {
-        guard let current = try table() else { return [] }
-        var transaction = Transaction()
-        var removed: [String] = []
-        var forgotten = false
-        for chain in current.chains where scope.coversAll {
-            for rule in chain.rules {
-                // Only a tag with our id: an untagged rule of a network we do not know is no
-                // one's to remove.
-                guard let tag = KernelNames.Tag(rule.comment), tag.kind == .network, tag.instance == instance.id else { continue }
-                if !knownNetworks.contains(tag.owner) {
-                    transaction.destroy(.rule(rule))
-                    removed.append("rule in chain \(chain.chain.name) of network \(tag.owner)")
-                    forgotten = true
-                }
-            }
-        }
-        for contents in current.sets {
-            for element in contents.elements {
-                guard let tag = owns(element.comment, known: { _ in true }), tag.kind == .endpoint else { continue }
-                // An untagged element of a store made before instances is its own only if it
-                // names a live endpoint; otherwise it may be another instance's.
-                if tag.instance == nil { continue }
-                if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
-                    transaction.destroy(.element(element, in: contents.set))
-                    removed.append("element \(element.rendered) of map \(contents.set.name)")
-                }
-            }
+        guard !hadRules else { return }
+        for chain in current.chains {
+            for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
-        // A network's IPv6 rules are installed in the same batch as its IPv4 ones, so a
-        // forgotten network leaves rules here too: only then is the ip6 table read, and gc
-        // on a host without leftovers still reads one table.
-        if forgotten { removed += try removeIPv6Leftovers(knownNetworks: knownNetworks) }
-        return removed
-    }
-}
-
-extension Firewall {
-    /// The map elements of an endpoint's published ports.
-    func elements(of endpoint: EndpointRecord) -> [(Element, NFTSet)] {
-        // An IPv6-only endpoint publishes nothing yet (the attach refuses its ports).
-        guard let address = endpoint.address else { return [] }
-        return endpoint.ports.map { FirewallLayout.element(for: $0, container: address, instance: instance.id) }
-    }
-
-    /// Adds the endpoint's published ports as map elements in one batch. Elements are
-    /// *created*, so a key the kernel already holds is refused even if the state missed it —
-    /// also a key another instance publishes.
-    func publish(_ endpoint: EndpointRecord) throws(BerthError) {
-        guard !endpoint.ports.isEmpty else { return }
-        var transaction = Transaction()
-        for (element, map) in elements(of: endpoint) {
-            transaction.create(.element(element, in: map))
-        }
-        do {
-            try backend.apply(transaction)
-        } catch where error.code == .alreadyExists {
-            throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
-                             hint: "another endpoint holds it outside the state (a leftover, or another state directory's): remove leftovers with garbage collection, or choose another host port",
-                             object: .endpoint(endpoint.id), operation: .publish, parameter: "ports", remedy: .collectGarbage, cause: error)
-        }
-    }
-
-    /// Removes the endpoint's map elements; elements already gone are fine.
-    func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
-        guard !endpoint.ports.isEmpty else { return }
-        var transaction = Transaction()
-        for (element, map) in elements(of: endpoint) {
-            transaction.destroy(.element(element, in: map))
-        }
-        do {
-            try backend.apply(transaction)
-        } catch where error.code == .notFound {
-            // Berth's table itself is gone (an `nft flush ruleset`): nothing to remove.
-        }
     }
 }

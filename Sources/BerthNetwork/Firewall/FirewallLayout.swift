@@ -41,14 +41,6 @@ public enum FirewallLayout {
 
     static let loopback = (try? CIDR(parsing: "127.0.0.0/8"))
 
-    /// Whether `rule` is one of the static rules (shared by every instance): compared by what
-    /// it says, comment included.
-    static func isStatic(_ rule: Rule) -> Bool {
-        staticRuleTexts.contains(rule.chain + " " + Renderer.rule(rule))
-    }
-
-    private static let staticRuleTexts = Set(staticRules.map { $0.chain + " " + Renderer.rule($0) })
-
     /// The rules that do not depend on any network.
     public static var staticRules: [Rule] {
         var rules: [Rule] = []

@@ -47,13 +47,13 @@ extension NetworkManager {
         problems += published.gone
         let owners = endpoints + published.views
         let firewall = try self.firewall(instance)
-        let plan = firewall.plan(networks: scopedNetworks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
-        problems += self.problems(plan.missing, endpoints: owners, problem: "missing")
+        let publishing = plugged(endpoints, view: view) + published.views
+        var plans = [firewall.plan(networks: scopedNetworks, endpoints: publishing, table: try firewall.table())]
         if scopedNetworks.contains(where: \.hasIPv6) {
-            let plan6 = firewall.plan6(networks: scopedNetworks, table6: try firewall.table6())
-            problems += self.problems(plan6.missing, endpoints: owners, problem: "missing")
+            plans.append(firewall.plan(.ipv6, networks: scopedNetworks, endpoints: publishing, table: try firewall.table6()))
         }
-        problems += self.problems(plan.conflicts, endpoints: owners, problem: "conflict").map { problem in
+        problems += self.problems(plans.flatMap(\.missing), endpoints: owners, problem: "missing")
+        problems += self.problems(plans.flatMap(\.conflicts), endpoints: owners, problem: "conflict").map { problem in
             var problem = problem
             problem.repair = .reattach
             return problem

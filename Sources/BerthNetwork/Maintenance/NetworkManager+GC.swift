@@ -106,16 +106,11 @@ extension NetworkManager {
                     } catch where error.code == .notFound {}
                     report.links.append(link.name)
                 }
-                let firewall = try firewall(instance)
-                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: knownNetworks,
-                                                                      liveEndpoints: Set(live.keys).union(publications.kept),
-                                                                      scope: scope)
-                // An IPv6-only network has no rule in the ip table, so a create that crashed
-                // after installing its rules is told by its bridge: then the ip6 table is
-                // read too (removeLeftovers read it already if the ip table had rules).
-                if forgottenBridge, !report.firewallObjects.contains(where: { $0.hasPrefix("IPv6 rule") }) {
-                    report.firewallObjects += try firewall.removeIPv6Leftovers(knownNetworks: knownNetworks)
-                }
+                report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
+                                                                                liveEndpoints: Set(live.keys).union(publications.kept),
+                                                                                scope: scope,
+                                                                                // A forgotten IPv6-only network left rules only in ip6.
+                                                                                dualStack: forgottenBridge || networks.contains(where: \.hasIPv6))
                 return report
             }
         } catch {

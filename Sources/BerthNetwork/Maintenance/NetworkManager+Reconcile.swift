@@ -74,17 +74,15 @@ extension NetworkManager {
                 report.remaining += published.gone
                 let owners = endpoints + published.views
                 let firewall = try self.firewall(instance)
-                let plan = firewall.plan(networks: networks, endpoints: plugged(endpoints, view: view) + published.views, table: try firewall.table())
-                if !plan.transaction.isEmpty { try firewall.backend.apply(plan.transaction) }
-                report.restored += self.problems(plan.missing, endpoints: owners, problem: "missing")
+                let publishing = plugged(endpoints, view: view) + published.views
+                var plans = [firewall.plan(networks: networks, endpoints: publishing, table: try firewall.table())]
                 if networks.contains(where: \.hasIPv6) {
-                    let plan6 = firewall.plan6(networks: networks, table6: try firewall.table6())
-                    if !plan6.transaction.isEmpty { try firewall.backend.apply(plan6.transaction) }
-                    report.restored += self.problems(plan6.missing, endpoints: owners, problem: "missing")
-                    report.retagged += self.problems(plan6.retagged, endpoints: owners, problem: "untagged")
+                    plans.append(firewall.plan(.ipv6, networks: networks, endpoints: publishing, table: try firewall.table6()))
                 }
-                report.retagged += self.problems(plan.retagged, endpoints: owners, problem: "untagged")
-                report.remaining += self.problems(plan.conflicts, endpoints: owners, problem: "conflict").map { problem in
+                for plan in plans where !plan.transaction.isEmpty { try firewall.backend.apply(plan.transaction) }
+                report.restored += self.problems(plans.flatMap(\.missing), endpoints: owners, problem: "missing")
+                report.retagged += self.problems(plans.flatMap(\.retagged), endpoints: owners, problem: "untagged")
+                report.remaining += self.problems(plans.flatMap(\.conflicts), endpoints: owners, problem: "conflict").map { problem in
                     var problem = problem
                     problem.repair = .reattach
                     return problem

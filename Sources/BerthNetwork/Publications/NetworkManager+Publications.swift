@@ -47,8 +47,8 @@ extension NetworkManager {
                                  object: .publication(options.id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }
             var allocator = PortAllocator(transaction: tx, endpointID: options.id, host: host)
-            let ports = try allocator.resolve(options.ports) { () throws(BerthError) -> Set<IPAddress> in
-                Set(try host.netlink.addresses(family: .ipv4).map(\.cidr.address))
+            let ports = try allocator.resolve(options.ports, on: nil) { (family) throws(BerthError) -> Set<IPAddress> in
+                Set(try host.netlink.addresses(family: family).map(\.cidr.address))
             }
             let record = PublicationRecord(id: options.id, group: options.group, address: options.address, namespacePath: namespace.path,
                                            namespaceIdentity: namespace.identity, hostLink: options.hostLink, created: StateClock.now(),

@@ -14,11 +14,18 @@ enum ConntrackCleanup {
     static func filters(for endpoint: EndpointRecord, includingAddress: Bool) -> [ConntrackFilter] {
         let datagram = endpoint.ports.filter { $0.key.proto != .tcp }
         guard !datagram.isEmpty else { return [] }
-        var filters = datagram.map { mapping in
-            ConntrackFilter.destinationPort(mapping.key.hostPort, protocol: mapping.key.proto,
-                                            address: mapping.key.hostAddress.isUnspecified ? nil : mapping.key.hostAddress)
+        var filters: [ConntrackFilter] = []
+        for mapping in datagram {
+            // A wildcard matches any destination of either family, so a dual-stack port's
+            // `0.0.0.0` and `::` mappings are one filter (and one dump of both families).
+            let filter = ConntrackFilter.destinationPort(mapping.key.hostPort, protocol: mapping.key.proto,
+                                                         address: mapping.key.hostAddress.isUnspecified ? nil : mapping.key.hostAddress)
+            if !filters.contains(filter) { filters.append(filter) }
         }
-        if includingAddress, let address = endpoint.address { filters.append(.address(.v4(address))) }
+        if includingAddress {
+            if let address = endpoint.address { filters.append(.address(.v4(address))) }
+            if let ipv6 = endpoint.ipv6Address { filters.append(.address(.v6(ipv6))) }
+        }
         return filters
     }
 

@@ -12,11 +12,14 @@ struct HostListeners {
     }
 
     /// The first socket that would take traffic for `proto` `address:port`: bound to that
-    /// port on the same address, or either side is a wildcard.
+    /// port on the same address, or either side is a wildcard of the address's family. A
+    /// socket on `[::]` counts for IPv4 too: unless it set IPV6_V6ONLY (which sock_diag does
+    /// not say) it takes IPv4 traffic as well.
     func conflict(proto: TransportProtocol, address: IPAddress, port: UInt16) -> BoundSocket? {
         listeners.first { listener in
-            listener.proto == proto && listener.port == port
-                && (listener.address == address || listener.address.isUnspecified || address.isUnspecified)
+            guard listener.proto == proto, listener.port == port else { return false }
+            if listener.address.family != address.family { return listener.address == .v6(.any) }
+            return listener.address == address || listener.address.isUnspecified || address.isUnspecified
         }
     }
 }

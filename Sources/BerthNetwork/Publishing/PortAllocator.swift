@@ -32,15 +32,29 @@ struct PortAllocator {
         self.host = host
     }
 
-    /// Resolves every spec; the result is in spec order.
-    mutating func resolve(_ specs: [PortSpec], localAddresses: () throws(BerthError) -> Set<IPAddress>) throws(BerthError) -> [PortMappingRecord] {
-        var checkedLocal: Set<IPAddress>?
+    /// Resolves every spec; the result is in spec order, and for a spec published on both
+    /// families each IPv4 mapping comes before its IPv6 twin.
+    ///
+    /// The families follow `network` (nil for a publication, which forwards to an IPv4
+    /// address): a spec without a host address is published on every address of each
+    /// family the network has (`0.0.0.0` and, on a dual-stack network, `::`), one with a
+    /// host address on that family only — `0.0.0.0:8080:80` stays IPv4, as in Docker.
+    /// `localAddresses` gives the host's addresses of a family, asked only for a spec that
+    /// names a host address (other than a wildcard or 127.0.0.1).
+    mutating func resolve(_ specs: [PortSpec], on network: NetworkRecord?,
+                          localAddresses: (IPFamily) throws(BerthError) -> Set<IPAddress>) throws(BerthError) -> [PortMappingRecord] {
+        // A list, not a dictionary keyed by the family (see `listeners`).
+        var checkedLocal: [(family: IPFamily, addresses: Set<IPAddress>)] = []
         for spec in specs {
-            let address = try Self.hostAddress(of: spec)
-            if !address.isUnspecified, !address.isLoopback {
+            let addresses = try Self.hostAddresses(of: spec, on: network)
+            for address in addresses where !address.isUnspecified && !address.isLoopback {
                 let local: Set<IPAddress>
-                if let checkedLocal { local = checkedLocal } else { local = try localAddresses() }
-                checkedLocal = local
+                if let known = checkedLocal.first(where: { $0.family == address.family }) {
+                    local = known.addresses
+                } else {
+                    local = try localAddresses(address.family)
+                    checkedLocal.append((address.family, local))
+                }
                 guard local.contains(address) else {
                     throw .invalid("host address \(address) in published port \(spec) is not an address of this host",
                                    hint: "publish on an address the host has, or leave the address out for every address", parameter: "ports")
@@ -53,38 +67,73 @@ struct PortAllocator {
                                   try transaction.publicationPorts(proto: spec.protocol, hostPorts: low...high))
                 }
                 for mapping in mappings {
-                    try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
-                              containerPort: mapping.containerPort, spec: specText)
+                    for address in addresses {
+                        try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
+                                  containerPort: mapping.containerPort, spec: specText)
+                    }
                 }
                 prefetched = nil
             } else {
-                // One host port to choose: from the spec's range, or from the ephemeral range.
+                // One host port to choose, the same for every family (as Docker does): from
+                // the spec's range, or from the ephemeral range.
                 let range: ClosedRange<UInt32>
                 if let ports = spec.hostPorts { range = UInt32(ports.start)...UInt32(ports.end) } else { range = ephemeralRange() }
-                guard let port = try firstFree(spec.protocol, address, in: range, randomStart: spec.hostPorts == nil) else {
+                guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: spec.hostPorts == nil) else {
                     throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
                                      hint: "free a port in that range or widen it", parameter: "ports")
                 }
-                try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
-                          containerPort: spec.containerPorts.start, spec: specText)
+                for address in addresses {
+                    try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
+                              containerPort: spec.containerPorts.start, spec: specText)
+                }
             }
         }
         return chosen
     }
 
-    /// Berth networks are IPv4: a published port's host side must be IPv4 too.
-    static func hostAddress(of spec: PortSpec) throws(BerthError) -> IPAddress {
-        guard let address = spec.hostAddress else { return .v4(.any) }
-        guard case .v4 = address else {
-            if address.isLoopback {
-                throw .invalid("published port \(spec): [::1] cannot reach an IPv4-only container",
-                               hint: "publish on 127.0.0.1 instead, as in 127.0.0.1:\(spec.hostPorts?.description ?? ""):\(spec.containerPorts)",
-                               parameter: "ports")
-            }
-            throw .invalid("published port \(spec): IPv6 host address \(address) on an IPv4-only network",
-                           hint: "publish on an IPv4 address, or leave the address out", parameter: "ports")
+    /// The host addresses a spec is published on, one per family (see `resolve`); refuses a
+    /// host address no DNAT can serve on `network`.
+    static func hostAddresses(of spec: PortSpec, on network: NetworkRecord?) throws(BerthError) -> [IPAddress] {
+        // A publication (no network) forwards to an IPv4 address.
+        let hasIPv4 = network?.hasIPv4 ?? true, hasIPv6 = network?.hasIPv6 ?? false
+        guard let address = spec.hostAddress else {
+            return (hasIPv4 ? [.v4(.any)] : []) + (hasIPv6 ? [.v6(.any)] : [])
         }
-        return address
+        let hostPorts = spec.hostPorts?.description ?? ""
+        guard case .v6(let v6) = address else {
+            if !hasIPv4, let network {
+                throw .invalid("published port \(spec): IPv4 host address \(address) on network \(network.name), which is IPv6-only",
+                               hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
+                               parameter: "ports", object: .network(network.name))
+            }
+            return [address]
+        }
+        guard hasIPv6 else {
+            if v6.isLoopback {
+                throw .invalid("published port \(spec): [::1] cannot reach an IPv4-only container",
+                               hint: "publish on 127.0.0.1 instead, as in 127.0.0.1:\(hostPorts):\(spec.containerPorts)", parameter: "ports")
+            }
+            guard let network else {
+                throw .invalid("published port \(spec): IPv6 host address \(address) for a publication, which forwards to an IPv4 address",
+                               hint: "publish on an IPv4 address, or leave the address out", parameter: "ports")
+            }
+            throw .invalid("published port \(spec): IPv6 host address \(address) on network \(network.name), which is IPv4-only",
+                           hint: "publish on an IPv4 address, or leave the address out; or attach to a network with IPv6", parameter: "ports",
+                           object: .network(network.name))
+        }
+        if v6.isLoopback {
+            // scripts/facts/ipv6/03-loopback-linklocal.sh: the DNATed packet leaves with
+            // source ::1, which the container drops; IPv6 has no route_localnet to allow it.
+            throw .invalid("published port \(spec): [::1] cannot be published: the kernel cannot DNAT a connection from ::1 to a container (IPv6 has no route_localnet)",
+                           hint: "publish on 127.0.0.1, on an IPv6 address of the host, or on [::] for every IPv6 address, as in [::]:\(hostPorts):\(spec.containerPorts)",
+                           parameter: "ports")
+        }
+        if v6.isLinkLocal {
+            // A DNATed packet keeps its link-local source, which the kernel never forwards.
+            throw .invalid("published port \(spec): link-local address \(address) cannot be published: a connection to it keeps its link-local source, which the kernel never forwards to a container",
+                           hint: "publish on a global or unique local IPv6 address of the host, or on [::] for every IPv6 address", parameter: "ports")
+        }
+        return [address]
     }
 
     /// Takes `key` for this endpoint unless an endpoint or a host socket holds it. `spec` is
@@ -107,10 +156,9 @@ struct PortAllocator {
         chosenPorts.insert(key.proto, key.hostPort)
     }
 
-    /// Who holds a key that clashes with `key`: same protocol and port, and the same
-    /// address or a wildcard on either side.
+    /// Who holds a key that clashes with `key` (`PortKey.clashes(with:)`).
     private func holder(of key: PortKey) throws(BerthError) -> String? {
-        if chosenPorts.contains(key.proto, key.hostPort), chosenKeys.contains(where: { Self.clash($0, key) }) {
+        if chosenPorts.contains(key.proto, key.hostPort), chosenKeys.contains(where: { $0.clashes(with: key) }) {
             return "this endpoint (listed twice)"
         }
         let recorded: ArraySlice<PortMappingRecord>
@@ -122,8 +170,8 @@ struct PortAllocator {
             recorded = try transaction.portMappings(proto: key.proto, hostPort: key.hostPort)[...]
             published = try transaction.publicationPorts(proto: key.proto, hostPort: key.hostPort)[...]
         }
-        if let mapping = recorded.first(where: { Self.clash($0.key, key) }) { return "endpoint \(mapping.endpointID)" }
-        return published.first { Self.clash($0.key, key) }.map { "publication \($0.endpointID)" }
+        if let mapping = recorded.first(where: { $0.key.clashes(with: key) }) { return "endpoint \(mapping.endpointID)" }
+        return published.first { $0.key.clashes(with: key) }.map { "publication \($0.endpointID)" }
     }
 
     /// The mappings of host port `port` in `sorted`, which is in ascending host-port order.
@@ -136,11 +184,6 @@ struct PortAllocator {
         var end = low
         while end < sorted.count, sorted[end].key.hostPort == port { end += 1 }
         return sorted[low..<end]
-    }
-
-    static func clash(_ a: PortKey, _ b: PortKey) -> Bool {
-        a.proto == b.proto && a.hostPort == b.hostPort
-            && (a.hostAddress == b.hostAddress || a.hostAddress.isUnspecified || b.hostAddress.isUnspecified)
     }
 
     private mutating func listener(on key: PortKey) throws(BerthError) -> String? {
@@ -157,13 +200,19 @@ struct PortAllocator {
         return host.socketOwner(inode: hit.inode) ?? "a process (socket inode \(hit.inode))"
     }
 
-    private mutating func firstFree(_ proto: TransportProtocol, _ address: IPAddress, in range: ClosedRange<UInt32>, randomStart: Bool) throws(BerthError) -> UInt16? {
+    /// The first port of `range` free for every address of `addresses`.
+    private mutating func firstFree(_ proto: TransportProtocol, _ addresses: [IPAddress], in range: ClosedRange<UInt32>,
+                                    randomStart: Bool) throws(BerthError) -> UInt16? {
         let count = range.upperBound - range.lowerBound + 1
         let start = randomStart ? UInt32.random(in: 0..<count) : 0
-        for step in 0..<count {
+        search: for step in 0..<count {
             let port = UInt16(range.lowerBound + (start + step) % count)
-            let key = PortKey(proto: proto, hostAddress: address, hostPort: port)
-            if try holder(of: key) == nil, try listener(on: key) == nil { return port }
+            for address in addresses {
+                let key = PortKey(proto: proto, hostAddress: address, hostPort: port)
+                if try holder(of: key) != nil { continue search }
+                if try listener(on: key) != nil { continue search }
+            }
+            return port
         }
         return nil
     }

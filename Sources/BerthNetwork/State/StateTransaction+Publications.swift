@@ -71,13 +71,10 @@ extension StateTransaction {
         return record
     }
 
-    /// Who holds a key that clashes with `key` (same protocol and port, the same address or
-    /// a wildcard on either side), among endpoints and publications: the endpoint or the
-    /// publication, or nil.
+    /// Who holds a key that clashes with `key` (`PortKey.clashes(with:)`), among endpoints
+    /// and publications: the endpoint or the publication, or nil.
     public func portHolder(_ key: PortKey) throws(BerthError) -> BerthError.Object? {
-        func clash(_ other: PortMappingRecord) -> Bool {
-            other.key.hostAddress == key.hostAddress || other.key.hostAddress.isUnspecified || key.hostAddress.isUnspecified
-        }
+        func clash(_ other: PortMappingRecord) -> Bool { other.key.clashes(with: key) }
         if let endpoint = try portMappings(proto: key.proto, hostPort: key.hostPort).first(where: clash) { return .endpoint(endpoint.endpointID) }
         return try publicationPorts(proto: key.proto, hostPort: key.hostPort).first(where: clash).map { .publication($0.endpointID) }
     }

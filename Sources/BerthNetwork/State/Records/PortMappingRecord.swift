@@ -13,6 +13,14 @@ public struct PortKey: Sendable, Hashable, CustomStringConvertible {
         self.hostPort = hostPort
     }
 
+    /// Whether `self` and `other` would take the same traffic: same protocol and port, of
+    /// the same family, and the same host address or a wildcard (`0.0.0.0`, `::`) on
+    /// either side. `0.0.0.0:8080` and `[::]:8080` are two keys, one per table.
+    public func clashes(with other: PortKey) -> Bool {
+        proto == other.proto && hostPort == other.hostPort && hostAddress.family == other.hostAddress.family
+            && (hostAddress == other.hostAddress || hostAddress.isUnspecified || other.hostAddress.isUnspecified)
+    }
+
     /// `tcp 0.0.0.0:8080`, or `tcp [::]:8080` for IPv6.
     public var description: String {
         hostAddress.family == .ipv6 ? "\(proto) [\(hostAddress)]:\(hostPort)" : "\(proto) \(hostAddress):\(hostPort)"
@@ -46,6 +54,11 @@ public struct PortMappingRecord: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension PortMappingRecord {
-    /// As `docker ps` prints it: `0.0.0.0:8080->80/tcp`.
-    public var dockerDescription: String { "\(key.hostAddress):\(key.hostPort)->\(containerPort)/\(key.proto)" }
+    /// The host side as Docker prints it: `0.0.0.0:8080`, `[::]:8080`.
+    public var hostEndpoint: String {
+        key.hostAddress.family == .ipv6 ? "[\(key.hostAddress)]:\(key.hostPort)" : "\(key.hostAddress):\(key.hostPort)"
+    }
+
+    /// As `docker ps` prints it: `0.0.0.0:8080->80/tcp`, `[::]:8080->80/tcp`.
+    public var dockerDescription: String { "\(hostEndpoint)->\(containerPort)/\(key.proto)" }
 }

@@ -1,0 +1,131 @@
+import BerthCore
+import BerthNFTables
+
+extension Firewall {
+    /// The map elements of an endpoint's published ports, in both tables: a mapping on an
+    /// IPv4 host address (`0.0.0.0` for every one) in `ip berth` to the endpoint's IPv4
+    /// address, one on an IPv6 host address (`::` for every one) in `ip6 berth` to its IPv6
+    /// address. (An endpoint without an IPv6 address has no IPv6 mappings, nor one without
+    /// an IPv4 address IPv4 ones: the allocator gives each family's only on a network that
+    /// has it.)
+    func elements(of endpoint: EndpointRecord) -> [(Element, NFTSet)] {
+        endpoint.ports.compactMap { mapping in
+            switch mapping.key.hostAddress {
+            case .v4:
+                endpoint.address.map { FirewallLayout.element(for: mapping, container: $0, instance: instance.id) }
+            case .v6:
+                endpoint.ipv6Address.flatMap { IPv6FirewallLayout.element(for: mapping, container: $0, instance: instance.id) }
+            }
+        }
+    }
+
+    /// The endpoint's elements in the table of `family`.
+    func elements(of endpoint: EndpointRecord, in family: FirewallFamily) -> [(Element, NFTSet)] {
+        elements(of: endpoint).filter { $0.1.family == family.table.family }
+    }
+
+    /// Adds the endpoint's published ports as map elements of both tables in one batch:
+    /// all of them or none. Elements are *created*, so a key the kernel already holds is
+    /// refused even if the state missed it — also a key another instance publishes.
+    func publish(_ endpoint: EndpointRecord) throws(BerthError) {
+        let elements = elements(of: endpoint)
+        guard !elements.isEmpty else { return }
+        var transaction = Transaction()
+        for (element, map) in elements {
+            transaction.create(.element(element, in: map))
+        }
+        do {
+            try backend.apply(transaction)
+        } catch where error.code == .alreadyExists {
+            throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
+                             hint: "another endpoint holds it outside the state (a leftover, or another state directory's): remove leftovers with garbage collection, or choose another host port",
+                             object: .endpoint(endpoint.id), operation: .publish, parameter: "ports", remedy: .collectGarbage, cause: error)
+        }
+    }
+
+    /// Removes the endpoint's map elements, of both tables in one batch; elements already
+    /// gone are fine, and so is a table that is gone (an `nft flush ruleset`): then each
+    /// table's elements are removed on their own.
+    func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
+        let elements = elements(of: endpoint)
+        guard !elements.isEmpty else { return }
+        do {
+            try destroy(elements)
+        } catch where error.code == .notFound {
+            for family in [FirewallFamily.ipv4, .ipv6] {
+                do {
+                    try destroy(elements.filter { $0.1.family == family.table.family })
+                } catch where error.code == .notFound {
+                    // That table is gone: nothing of it to remove.
+                }
+            }
+        }
+    }
+
+    private func destroy(_ elements: [(Element, NFTSet)]) throws(BerthError) {
+        var transaction = Transaction()
+        for (element, map) in elements {
+            transaction.destroy(.element(element, in: map))
+        }
+        if !transaction.isEmpty { try backend.apply(transaction) }
+    }
+}
+
+extension Firewall {
+    /// Deletes this instance's rules tagged with a network the state does not know, and its
+    /// elements of endpoints (and publications) not in `liveEndpoints`, in both tables and
+    /// one batch; returns them in words. Untagged and other instances' objects stay. A
+    /// scope narrowed to one endpoint touches only its elements, and no rule.
+    ///
+    /// The `ip6 berth` table is read only when it can hold leftovers: `dualStack` (some
+    /// network of the state has IPv6, so its endpoints have IPv6 elements — or the caller
+    /// found a forgotten network's bridge, whose network may have been IPv6-only and so
+    /// without rules in `ip berth`), or a forgotten network's rules were found in `ip berth`
+    /// (its IPv6 rules were installed in the same batch). gc on a host without either reads
+    /// one table.
+    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all,
+                         dualStack: Bool = false) throws(BerthError) -> [String] {
+        var transaction = Transaction()
+        var removed: [String] = []
+        let forgotten = try collectLeftovers(in: .ipv4, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
+                                             into: &transaction, removed: &removed)
+        if forgotten || dualStack {
+            _ = try collectLeftovers(in: .ipv6, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
+                                     into: &transaction, removed: &removed)
+        }
+        if !transaction.isEmpty { try backend.apply(transaction) }
+        return removed
+    }
+
+    /// Queues the leftovers of one table; returns whether a forgotten network's rule was among them.
+    private func collectLeftovers(in family: FirewallFamily, knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope,
+                                  into transaction: inout Transaction, removed: inout [String]) throws(BerthError) -> Bool {
+        guard let current = try table(family) else { return false }
+        var forgotten = false
+        for chain in current.chains where scope.coversAll {
+            for rule in chain.rules {
+                // Only a tag with our id: an untagged rule of a network we do not know is no
+                // one's to remove.
+                guard let tag = KernelNames.Tag(rule.comment), tag.kind == .network, tag.instance == instance.id else { continue }
+                if !knownNetworks.contains(tag.owner) {
+                    transaction.destroy(.rule(rule))
+                    removed.append("\(family.label)rule in chain \(chain.chain.name) of network \(tag.owner)")
+                    forgotten = true
+                }
+            }
+        }
+        for contents in current.sets {
+            for element in contents.elements {
+                guard let tag = owns(element.comment, known: { _ in true }), tag.kind == .endpoint else { continue }
+                // An untagged element of a store made before instances is its own only if it
+                // names a live endpoint; otherwise it may be another instance's.
+                if tag.instance == nil { continue }
+                if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
+                    transaction.destroy(.element(element, in: contents.set))
+                    removed.append("element \(element.rendered) of \(family.label)map \(contents.set.name)")
+                }
+            }
+        }
+        return forgotten
+    }
+}

@@ -1,0 +1,138 @@
+import BerthCore
+import BerthNamespace
+import BerthNetwork
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Publishing on a dual-stack network in the host sandbox (issue 15): what `attach -p`
+/// installs carries real traffic over IPv6 — from the LAN peer with its own source kept,
+/// from the host to itself, hairpin and sibling — a dual-stack `-p 8080:80` answers on both
+/// families, `-p [v6]:…` only on that address, the guard holds, and a UDP flow that began
+/// before the publish is cleaned up.
+///
+/// A first IPv6 contact may wait up to a second for a neighbour solicitation (docs/ipv6.md,
+/// "The first packets after an attach"): a probe that must be answered waits 3 s, one that
+/// must not 1 s.
+@Suite("Publishing over IPv6 (kernel)", .enabled(if: KernelTests.enabled))
+struct PublishIPv6KernelTests {
+    /// A sandbox host with the LAN peer and the dual-stack network web (10.88.0.0/24, fd00:beef::/64).
+    private struct DualHost {
+        let sandbox: HostSandbox
+        let manager: NetworkManager
+        let lan: LANNeighbor
+
+        init(_ sandbox: HostSandbox) throws {
+            self.sandbox = sandbox
+            lan = try sandbox.makeLANNeighbor()
+            manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+            try manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"),
+                                                     ipv6Subnet: try CIDR(parsing: "fd00:beef::/64")))
+        }
+
+        /// A container with TCP echo servers on `serverPorts` of both families (and UDP on
+        /// 53), attached with `ports`; they answer `"<banner> <peer> <payload>"`.
+        func container(_ id: String, ports: [String], serverPorts: [UInt16] = [80]) throws -> (NetworkNamespace, EndpointRecord, [EchoServer]) {
+            let ns = try sandbox.makeNamespace()
+            var servers: [EchoServer] = []
+            for port in serverPorts {
+                servers.append(try EchoServer(in: ns, port: port, banner: "\(id)-v4:\(port)"))
+                servers.append(try EchoServer(in: ns, address: "::", port: port, banner: "\(id)-v6:\(port)"))
+            }
+            servers.append(try EchoServer(in: ns, address: "::", port: 53, protocol: .udp, banner: "\(id)-udp6"))
+            let specs = try ports.map { text throws(BerthError) in try PortSpec(parsing: text) }
+            let endpoint = try manager.attach(AttachOptions(network: "web", namespace: .open(ns), id: id, ports: specs))
+            return (ns, endpoint, servers)
+        }
+    }
+
+    private static func probe(_ from: NetworkNamespace, _ address: String, _ port: UInt16, _ proto: ProbeProtocol = .tcp) -> String {
+        (try? Probe.request(from: from, to: address, port: port, protocol: proto, timeout: 3)) ?? "no answer"
+    }
+
+    private static func silent(_ from: NetworkNamespace, _ address: String, _ port: UInt16) -> Bool {
+        (try? Probe.request(from: from, to: address, port: port, timeout: 1)) == nil
+    }
+
+    @Test("-p 8080:80 on a dual-stack network: the LAN peer (its source kept), the host itself, hairpin and a sibling over IPv6; IPv4 as before")
+    func dualStackPublish() throws {
+        try withHostSandbox { sandbox in
+            let host = try DualHost(sandbox)
+            let (c1, one, s1) = try host.container("one", ports: ["8080:80", "5353:53/udp"])
+            let (c2, _, s2) = try host.container("two", ports: [])
+            defer { (s1 + s2).forEach { $0.stop() } }
+            #expect(one.ports.map(\.dockerDescription) == ["0.0.0.0:8080->80/tcp", "[::]:8080->80/tcp", "0.0.0.0:5353->53/udp", "[::]:5353->53/udp"])
+            let lan = host.lan.namespace, v6 = LANNeighbor.hostAddress6
+            #expect(Self.probe(lan, v6, 8080).hasPrefix("one-v6:80 fd00:121::2 "), "LAN peer over IPv6, its own source kept")
+            #expect(Self.probe(lan, LANNeighbor.hostAddress, 8080).hasPrefix("one-v4:80 192.0.2.2 "), "and over IPv4")
+            #expect(Self.probe(lan, v6, 5353, .udp).hasPrefix("one-udp6 fd00:121::2 "), "UDP over IPv6")
+            #expect(Self.probe(sandbox.namespace, v6, 8080).hasPrefix("one-v6:80 fd00:121::1 "), "the host to its own IPv6 address")
+            #expect(Self.probe(c1, v6, 8080).hasPrefix("one-v6:80 fd00:beef::1 "), "hairpin to itself")
+            #expect(Self.probe(c2, v6, 8080).hasPrefix("one-v6:80 fd00:beef::1 "), "a sibling through the host")
+            #expect(Self.probe(c2, "fd00:beef::2", 80).hasPrefix("one-v6:80 fd00:beef::3 "), "siblings reach each other directly")
+
+            // Detach takes the IPv6 elements with the IPv4 ones.
+            try host.manager.detach(id: "one")
+            #expect(Self.silent(lan, v6, 8080))
+            let ruleset = sandbox.run(["nft", "list", "table", "ip6", "berth"]).stdout
+            #expect(!ruleset.contains("berth-endpoint one"))
+        }
+    }
+
+    @Test("-p [v6]:9090:80 answers only on that address; 0.0.0.0:9091:80 only on IPv4")
+    func oneAddress() throws {
+        try withHostSandbox { sandbox in
+            let host = try DualHost(sandbox)
+            let second = "fd00:121::10"
+            let added = sandbox.run(["ip", "addr", "add", "\(second)/64", "dev", LANNeighbor.hostInterface, "nodad"])
+            try #require(added.succeeded, "\(added)")
+            let (_, endpoint, servers) = try host.container("one", ports: ["[\(second)]:9090:80", "0.0.0.0:9091:80"])
+            defer { servers.forEach { $0.stop() } }
+            #expect(endpoint.ports.map(\.dockerDescription) == ["[fd00:121::10]:9090->80/tcp", "0.0.0.0:9091->80/tcp"])
+            let lan = host.lan.namespace
+            #expect(Self.probe(lan, second, 9090).hasPrefix("one-v6:80 fd00:121::2 "))
+            #expect(Self.silent(lan, LANNeighbor.hostAddress6, 9090), "not on the host's other IPv6 address")
+            #expect(Self.silent(lan, LANNeighbor.hostAddress, 9090), "not on IPv4")
+            #expect(Self.probe(lan, LANNeighbor.hostAddress, 9091).hasPrefix("one-v4:80 192.0.2.2 "))
+            #expect(Self.silent(lan, LANNeighbor.hostAddress6, 9091), "0.0.0.0 is IPv4 only, as in Docker")
+        }
+    }
+
+    @Test("the guard: a LAN peer routing the container /64 via the host gets no answer from published or unpublished ports (positive control first)")
+    func guardHolds() throws {
+        try withHostSandbox { sandbox in
+            let host = try DualHost(sandbox)
+            let (_, _, servers) = try host.container("one", ports: ["8080:80"], serverPorts: [80, 81])
+            defer { servers.forEach { $0.stop() } }
+            let lan = host.lan.namespace
+            try host.lan.route("fd00:beef::/64")
+            // Positive control: with the network's IPv6 guard rule flushed, the route works.
+            let flushed = sandbox.run(["nft", "flush", "chain", "ip6", "berth", "guard"])
+            try #require(flushed.succeeded, "\(flushed)")
+            #expect(Self.probe(lan, "fd00:beef::2", 81).hasPrefix("one-v6:81 fd00:121::2 "))
+            // reconcile puts the guard back; now nothing answers directly.
+            #expect(try host.manager.reconcile().restored.contains { $0.description.contains("ip6 daddr fd00:beef::/64") })
+            #expect(Self.silent(lan, "fd00:beef::2", 81), "an unpublished port")
+            #expect(Self.silent(lan, "fd00:beef::2", 80), "a published port, directly")
+            #expect(Self.probe(lan, LANNeighbor.hostAddress6, 8080).hasPrefix("one-v6:80 fd00:121::2 "), "the published port through the host still works")
+        }
+    }
+
+    @Test("a UDP flow over IPv6 that began before the publish reaches the container at once (its stale conntrack entry is deleted)")
+    func conntrackIPv6() throws {
+        try withHostSandbox { sandbox in
+            let host = try DualHost(sandbox)
+            let ns = try sandbox.makeNamespace()
+            let server = try EchoServer(in: ns, address: "::", port: 53, protocol: .udp, banner: "ct6")
+            defer { server.stop() }
+            func ask() -> String? {
+                try? Probe.request(from: host.lan.namespace, to: LANNeighbor.hostAddress6, port: 5353, protocol: .udp,
+                                   payload: "q", timeout: 3, sourcePort: 45000)
+            }
+            #expect(ask() == nil, "no mapping yet: the flow is set up without NAT")
+            _ = try host.manager.attach(AttachOptions(network: "web", namespace: .open(ns), id: "ct6", ports: [try PortSpec(parsing: "5353:53/udp")]))
+            let reply = try #require(ask(), "the flow from port 45000 was not redirected after the attach")
+            #expect(reply.hasPrefix("ct6 fd00:121::2 "))
+        }
+    }
+}
