@@ -6,7 +6,8 @@ import Testing
 /// IPv6-only networks (`berth network create --ipv6 --ipv4=false`, issue 15) in the host
 /// sandbox: the bridge holds only the IPv6 gateway, `ip berth` has no rule of the network,
 /// a container has an IPv6 address and route and no IPv4 address besides lo's, reaches the
-/// host and is reached by it over IPv6; what cannot be is refused naming the network.
+/// host and is reached by it over IPv6, `-p 8080:80` publishes `[::]:8080` alone; what
+/// cannot be is refused naming the network.
 @Suite("berth CLI: IPv6-only networks (kernel)", .enabled(if: KernelTests.enabled))
 struct IPv6OnlyCLITests {
     private func json(_ result: CommandResult) throws -> Any {
@@ -14,9 +15,10 @@ struct IPv6OnlyCLITests {
         return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
     }
 
-    @Test("create, attach, traffic both ways over IPv6, no IPv4 in the container, ls/inspect/ps show IPv6 alone, rm leaves nothing")
+    @Test("create, attach -p 8080:80, traffic both ways over IPv6 and from the LAN peer to [::]:8080, no IPv4 in the container, ls/inspect/ps show IPv6 alone, rm leaves nothing")
     func network() throws {
         try withHostSandbox { sandbox in
+            let lan = try sandbox.makeLANNeighbor()
             let create = sandbox.berth(["network", "create", "six", "--ipv6", "--ipv4=false", "--subnet", "fd00:6::/64"])
             try #require(create.succeeded, "\(create)")
             let network = try #require(try json(sandbox.berth(["network", "inspect", "six", "--json"])) as? [String: Any])
@@ -35,7 +37,7 @@ struct IPv6OnlyCLITests {
 
             let ctr = try sandbox.makeNamespace()
             let ns = try #require(ctr.name)
-            let attach = sandbox.berth(["attach", "six", "--netns", ns, "--id", "e1"])
+            let attach = sandbox.berth(["attach", "six", "--netns", ns, "--id", "e1", "-p", "8080:80"])
             try #require(attach.succeeded, "\(attach)")
             // No IPv4 address but lo's, no IPv4 route; the IPv6 address usable at once.
             let inet = Command.run(["ip", "-n", ns, "-4", "-o", "addr"]).stdout
@@ -54,12 +56,18 @@ struct IPv6OnlyCLITests {
             let hostServer = try EchoServer(in: sandbox.namespace, address: "fd00:6::1", port: 7000, banner: "host")
             defer { hostServer.stop() }
             #expect((try? Probe.request(from: ctr, to: "fd00:6::1", port: 7000, timeout: 3))?.hasPrefix("host fd00:6::2 ") == true)
+            // The published port: [::] alone, answering the LAN peer with its source kept;
+            // nothing of it in the ip table.
+            #expect(sandbox.berth(["port", "e1"]).stdout == "80/tcp -> [::]:8080\n")
+            let reply = try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress6, port: 8080, timeout: 3)
+            #expect(reply?.hasPrefix("c1 fd00:121::2 ") == true, "\(reply ?? "no answer")")
+            #expect(!sandbox.run(["nft", "list", "table", "ip", "berth"]).stdout.contains("8080"))
+            #expect(sandbox.run(["nft", "list", "table", "ip6", "berth"]).stdout.contains("tcp . 8080"))
 
             let endpoints = try #require(try json(sandbox.berth(["ps", "--json"])) as? [[String: Any]])
             #expect(endpoints.first?["ip"] is NSNull && endpoints.first?["ip6"] as? String == "fd00:6::2")
-            let ps = sandbox.berth(["ps"]).stdout
-            #expect(ps.contains(" fd00:6::2 ") || ps.contains(" fd00:6::2\n") || ps.contains("fd00:6::2  "), "\(ps)")
-            #expect(!ps.contains("nil") && !ps.contains("Optional"), "\(ps)")
+            let row = try #require(sandbox.berth(["ps"]).stdout.split(separator: "\n").first { $0.hasPrefix("e1 ") })
+            #expect(row.hasSuffix(" fd00:6::2  [::]:8080->80/tcp"), "\(row)")
             let list = sandbox.berth(["network", "ls"]).stdout
             #expect(list.contains("fd00:6::/64") && list.contains("fd00:6::1") && !list.contains("Optional"), "\(list)")
             let text = sandbox.berth(["network", "inspect", "six"]).stdout
@@ -86,13 +94,17 @@ struct IPv6OnlyCLITests {
         }
     }
 
-    @Test("attach --ip, and -p while IPv6 publishing is not there, are refused naming the network, nothing made")
+    @Test("attach --ip, and -p with an IPv4 host address, are refused naming the network, nothing made")
     func refusedAttach() throws {
         try withHostSandbox { sandbox in
             try #require(sandbox.berth(["network", "create", "six", "--ipv6", "--ipv4=false"]).succeeded)
             let ns = try #require(try sandbox.makeNamespace().name)
             let ip = sandbox.berth(["attach", "six", "--netns", ns, "--ip", "10.6.0.5"])
             #expect(ip.status == 1 && ip.stderr.contains("network \"six\" is IPv6-only: IPv4 address 10.6.0.5 cannot be given"), "\(ip)")
+            for spec in ["127.0.0.1:8080:80", "0.0.0.0:8080:80"] {
+                let port = sandbox.berth(["attach", "six", "--netns", ns, "-p", spec])
+                #expect(port.status == 1 && port.stderr.contains("IPv4 host address \(spec.prefix { $0 != ":" }) on network six, which is IPv6-only"), "\(port)")
+            }
             #expect(!Command.run(["ip", "-n", ns, "link"]).stdout.contains("eth0"))
             #expect(sandbox.berth(["ps", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
         }

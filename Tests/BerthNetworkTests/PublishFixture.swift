@@ -57,7 +57,7 @@ struct PublishHost {
         let addresses = sandbox.run(["ip", "-o", "-4", "addr", "show"]).stdout
             .split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(4).dropFirst().joined(separator: " ") }
         return Snapshot(ruleset: ruleset(), links: links.sorted(), addresses: addresses.sorted(),
-                        endpoints: try manager.endpoints().map { "\($0.id) \($0.address) \($0.ports)" })
+                        endpoints: try manager.endpoints().map { "\($0.id) \($0.addresses) \($0.ports)" })
     }
 
     /// The map elements of `endpoint` in the kernel, by their comment.

@@ -23,13 +23,17 @@ struct IPv6OnlyPolicyTests {
                                                      ports: try ports.map { text throws(BerthError) in try PortSpec(parsing: text) }))
     }
 
-    /// The chains of `table ip berth` that hold a rule naming `bridge`.
-    private func ipv4Rules(_ host: FakeHost, naming bridge: String) -> [String] {
+    /// `table ip berth` as the fake renders it ("" when absent).
+    private func ipv4Table(_ host: FakeHost) -> String {
         let ruleset = host.nftables.ruleset
-        guard let start = ruleset.range(of: "table ip berth {") else { return [] }
+        guard let start = ruleset.range(of: "table ip berth {") else { return "" }
         let rest = ruleset[start.lowerBound...]
-        let table = rest.range(of: "\n}").map { String(rest[..<$0.upperBound]) } ?? String(rest)
-        return table.split(separator: "\n").filter { $0.contains("\"\(bridge)\"") }.map(String.init)
+        return rest.range(of: "\n}").map { String(rest[..<$0.upperBound]) } ?? String(rest)
+    }
+
+    /// The lines of `table ip berth` that name `bridge`.
+    private func ipv4Rules(_ host: FakeHost, naming bridge: String) -> [String] {
+        ipv4Table(host).split(separator: "\n").filter { $0.contains("\"\(bridge)\"") }.map(String.init)
     }
 
     @Test("the network: no IPv4 subnet or gateway, the bridge holds only its IPv6 gateway, no IPv4 sysctls beyond arp_notify, ip6 rules only")
@@ -108,6 +112,25 @@ struct IPv6OnlyPolicyTests {
         #expect(try host.manager.check().isEmpty)
         try host.manager.detach(id: "e1")
         #expect(try attach(host, "ctr2", id: "e2").ipv6Address?.description == "fd00:6::2")
+    }
+
+    @Test("-p 8080:80 publishes [::]:8080 alone, as an element of the ip6 map; an IPv4 host address is refused naming the network, nothing made")
+    func publishing() throws {
+        let host = try FakeHost()
+        _ = try ipv6Only(host)
+        let endpoint = try attach(host, "ctr1", id: "e1", ports: ["8080:80", "5353:53/udp"])
+        #expect(endpoint.ports.map(\.dockerDescription) == ["[::]:8080->80/tcp", "[::]:5353->53/udp"])
+        let ruleset = host.nftables.ruleset
+        #expect(ruleset.contains("tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\" : fd00:6::2 . 80"), "\(ruleset)")
+        #expect(ipv4Table(host).contains("map publish_any") && !ipv4Table(host).contains("8080"))
+        try host.manager.detach(id: "e1")
+        #expect(!host.nftables.ruleset.contains("8080"))
+        for spec in ["127.0.0.1:8080:80", "0.0.0.0:8081:80"] {
+            let error = try #require(throws: BerthError.self) { try attach(host, "ctr2", id: "e2", ports: [spec]) }
+            #expect(error.code == .invalidArgument && error.object == .network("six") && error.message.contains("which is IPv6-only"), "\(error)")
+        }
+        #expect(host.kernel.link("eth0", in: try host.namespace("ctr2")) == nil)
+        #expect(try host.manager.endpoints().isEmpty)
     }
 
     @Test("an IPv4 address asked for is refused naming the network, nothing made")
