@@ -37,7 +37,7 @@ struct IPv6OnlyCLITests {
 
             let ctr = try sandbox.makeNamespace()
             let ns = try #require(ctr.name)
-            let attach = sandbox.berth(["attach", "six", "--netns", ns, "--id", "e1", "-p", "8080:80"])
+            let attach = sandbox.berth(["attach", "six", "--netns", ns, "--id", "e1", "--name", "one", "-p", "8080:80"])
             try #require(attach.succeeded, "\(attach)")
             // No IPv4 address but lo's, no IPv4 route; the IPv6 address usable at once.
             let inet = Command.run(["ip", "-n", ns, "-4", "-o", "addr"]).stdout
@@ -56,6 +56,9 @@ struct IPv6OnlyCLITests {
             let hostServer = try EchoServer(in: sandbox.namespace, address: "fd00:6::1", port: 7000, banner: "host")
             defer { hostServer.stop() }
             #expect((try? Probe.request(from: ctr, to: "fd00:6::1", port: 7000, timeout: 3))?.hasPrefix("host fd00:6::2 ") == true)
+            // DNS (on by default): the resolver answers on the IPv6 gateway.
+            let lookup = Command.run(["nsenter", "--net=\(ctr.path)", "--", "timeout", "5", "busybox", "nslookup", "-type=AAAA", "one", "fd00:6::1"])
+            #expect(lookup.stdout.contains("fd00:6::2"), "\(lookup)")
             // The published port: [::] alone, answering the LAN peer with its source kept;
             // nothing of it in the ip table.
             #expect(sandbox.berth(["port", "e1"]).stdout == "80/tcp -> [::]:8080\n")
