@@ -21,7 +21,7 @@ extension NetworkManager {
                                            hint: "delete that link", object: .link(record.bridge.rawValue), operation: .attach,
                                            remedy: .remove(.link(record.bridge.rawValue))))
             }
-            // An IPv6-only network's /64 (or any IPv6 subnet) is not counted: it does not run out.
+            // IPv6 leases are not counted (as on a dual-stack network): only the IPv4 pool runs out here.
             if let (subnet, gateway) = record.ipv4 {
                 let range = try IPAM.hostRange(of: subnet)
                 let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(UInt64(gateway.value)) ? 1 : 0)
