@@ -46,6 +46,9 @@ struct ContainerFilesTests {
         endpoint.ipv6Address = try IPv6Address(parsing: "fd00:9::5")
         #expect(ContainerFiles.hosts(hostname: "web", addresses: ContainerFiles.hostsAddresses(of: endpoint)).hasSuffix("\n10.88.0.5\tweb\nfd00:9::5\tweb\n"))
         #expect(ContainerFiles.hostsAddresses(of: nil).isEmpty)
+        // IPv6-only: the IPv6 address alone.
+        endpoint.address = nil
+        #expect(ContainerFiles.hosts(hostname: "web", addresses: ContainerFiles.hostsAddresses(of: endpoint)).hasSuffix("ip6-allrouters\nfd00:9::5\tweb\n"))
     }
 
     @Test("hostname, hosts and resolv.conf are written, creating etc when missing")
