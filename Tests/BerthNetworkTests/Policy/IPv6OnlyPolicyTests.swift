@@ -2,6 +2,7 @@ import BerthCore
 import BerthFakes
 import BerthNamespace
 import BerthNetwork
+import BerthNFTables
 import Testing
 
 /// IPv6-only networks (`ipv4: false`, issue 15) against the fake kernel: the bridge holds
@@ -43,6 +44,8 @@ struct IPv6OnlyPolicyTests {
         #expect(network.subnet == nil && network.gateway == nil && network.isIPv6Only && !network.isDualStack && network.hasIPv6)
         #expect(network.ipv6Subnet?.description == "fd00:6::/64" && network.ipv6Gateway?.description == "fd00:6::1")
         #expect(try host.manager.network(named: "six") == network)
+        // DNS is on (not the default network): containers ask the resolver on the IPv6 gateway.
+        #expect(network.dns && network.nameserver?.description == "fd00:6::1")
         #expect(host.kernel.addresses().filter { $0.contains("brsix") } == ["fd00:6::1/64 dev brsix nodad"])
         #expect(host.kernel.sysctlWrites == [
             "host: net/ipv6/conf/brsix/accept_ra=0", "host: net/ipv4/conf/brsix/arp_notify=1", "host: net/ipv6/conf/all/forwarding=1",
@@ -54,6 +57,27 @@ struct IPv6OnlyPolicyTests {
         // A second network beside it takes any IPv4 subnet, the first one included.
         let plain = try host.network()
         #expect(plain.subnet?.description == "10.88.0.0/24")
+    }
+
+    @Test("the bridge deleted and the ip6 table flushed: check names them, reconcile makes them again with the IPv6 gateway alone")
+    func reconcile() throws {
+        let host = try FakeHost()
+        _ = try ipv6Only(host)
+        let endpoint = try attach(host, "ctr1", id: "e1", ports: ["8080:80"])
+        let before = host.nftables.ruleset
+        try host.handle.netlink.deleteLink(.index(try #require(host.kernel.link("brsix")).index))
+        var flush = Transaction()
+        flush.destroy(.table(Table(.ip6, "berth")))
+        try host.nftables.apply(flush)
+        let problems = try host.manager.check().map(\.description)
+        #expect(problems.contains("network six: bridge brsix: missing"), "\(problems)")
+        #expect(problems.contains { $0.contains("nftables table ip6 berth") }, "\(problems)")
+        _ = try host.manager.reconcile()
+        #expect(host.kernel.addresses().filter { $0.contains("brsix") } == ["fd00:6::1/64 dev brsix nodad"])
+        #expect(host.nftables.ruleset == before)
+        // The endpoint's veth is on the new bridge again, its element back: nothing left to do.
+        #expect(try host.manager.check().isEmpty)
+        #expect(endpoint.ports.map(\.dockerDescription) == ["[::]:8080->80/tcp"])
     }
 
     @Test("removal takes the bridge and the ip6 rules; check finds nothing wrong before")
