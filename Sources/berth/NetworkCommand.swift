@@ -141,7 +141,7 @@ extension NetworkCommand {
         let values: Set<String>
         let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
-        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--state-dir"]
+        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--dns", "--dns-upstream", "--state-dir"]
         case "rm", "remove", "del", "inspect": values = ["--state-dir"]
         default: return nil
         }
