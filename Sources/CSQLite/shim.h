@@ -14,11 +14,23 @@ static inline sqlite3_destructor_type berth_sqlite3_transient(void) { return SQL
 //   the WAL file is kept, so a close costs no fdatasync and no file re-creation;
 // - instead, after a commit that leaves 64 or more frames in the WAL, a TRUNCATE
 //   checkpoint empties it: about one attach in fifteen pays a few fdatasyncs, and opening
-//   never reads more than ~256 KiB of WAL.
+//   never reads more than ~256 KiB of WAL. TRUNCATE, not PASSIVE: the checkpointed
+//   state of the frames lives only in the shared-memory index, which the next process
+//   rebuilds from the WAL file; frames left in the file would count as new again, and
+//   every process would checkpoint them once more (tried: six times the fdatasyncs).
 static int berth_sqlite3_wal_hook(void *context, sqlite3 *db, const char *name, int frames) {
     (void)context;
     if (frames >= 64) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, 0, 0);
     return SQLITE_OK;
+}
+
+// Before the process's first connection: no memory statistics, so that every SQLite
+// allocation skips the global allocator mutex (about 2,000 lock/unlock pairs per
+// `berth attach`). Berth never reads sqlite3_memory_used(). Once SQLite is initialised
+// (an earlier store, or another library of the same process) this is SQLITE_MISUSE and
+// changes nothing, which is harmless.
+static inline void berth_sqlite3_configure(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 static inline int berth_sqlite3_small_wal(sqlite3 *db) {

@@ -23,6 +23,7 @@ package final class Database {
     /// checks the rest of the path before calling.
     init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 5_000) throws(BerthError) {
         self.path = path
+        _ = Self.configureOnce
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         if create { flags |= SQLITE_OPEN_CREATE }
@@ -39,6 +40,9 @@ package final class Database {
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         _ = berth_sqlite3_small_wal(db)
     }
+
+    /// SQLite's process-wide settings, before the first connection (Sources/CSQLite/shim.h).
+    private static let configureOnce: Void = berth_sqlite3_configure()
 
     deinit {
         statements.removeAll()  // finalizes every cached statement before the close
