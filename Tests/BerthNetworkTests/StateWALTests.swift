@@ -20,13 +20,13 @@ struct StateWALTests {
         let temp = try TempState()
         defer { temp.cleanup() }
         let wal = temp.directory + "/state.db-wal"
-        try temp.open().write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
+        _ = try temp.open().write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
         var largest = 0
         for _ in 0..<300 {
             // A store of its own each time, closed at the end of the iteration: its index is
             // rebuilt from the WAL file, as in a new process. About three quarters of a page
             // per row: every commit writes one or two new pages.
-            try temp.open().write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+            _ = try temp.open().write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
             largest = max(largest, Self.frames(ofWALAt: wal))
         }
         // At most 63 frames below the threshold plus one transaction's pages. A checkpoint that
@@ -37,5 +37,30 @@ struct StateWALTests {
         var info = stat()
         #expect(stat(temp.directory + "/state.db", &info) == 0 && info.st_size > 800_000, "state.db: \(info.st_size) bytes")
         #expect(try temp.open().read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 300)
+    }
+
+    @Test("a store that defers its checkpoints lets the WAL pass the threshold and says one is due; StateStore.checkpoint(directory:) then empties it and every row stays")
+    func deferredCheckpoint() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        let wal = temp.directory + "/state.db-wal"
+        do {
+            let store = try temp.open()
+            store.deferCheckpoints()
+            _ = try store.write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
+            #expect(!store.checkpointIsDue)
+            for _ in 0..<100 {
+                _ = try store.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+            }
+            #expect(store.checkpointIsDue)
+            #expect(Self.frames(ofWALAt: wal) > 80, "WAL: \(Self.frames(ofWALAt: wal)) frames")
+            // As the process a CLI command starts does, beside the store still open.
+            try StateStore.checkpoint(directory: temp.directory)
+            #expect(Self.frames(ofWALAt: wal) == 0)
+            #expect(try store.read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 100)
+        }
+        #expect(try temp.open().read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 100)
+        // A directory that is not a state directory is refused, not created.
+        #expect(throws: BerthError.self) { try StateStore.checkpoint(directory: temp.root + "/missing") }
     }
 }
