@@ -34,9 +34,15 @@ static int berth_sqlite3_wal_hook(void *context, sqlite3 *db, const char *name, 
     return SQLITE_OK;
 }
 
-// The checkpoint the hook runs, on demand: every frame into the database, then the WAL
-// emptied (SQLITE_BUSY when another connection's reader or writer is in the way).
+// A deferred checkpoint, run by a process of its own beside the next Berth command: first
+// PASSIVE, which copies every frame into the database and syncs both files without taking
+// the writer lock, so a command's write goes on meanwhile; then TRUNCATE, which finds
+// nothing left to copy and only empties the WAL, holding the writer lock for that moment
+// (a TRUNCATE alone holds it through the copy and both fdatasyncs, and a command that
+// began a write then would sleep in SQLite's busy handler for as long).
 static inline int berth_sqlite3_checkpoint(sqlite3 *db) {
+    int rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
+    if (rc != SQLITE_OK) return rc;
     return sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, 0, 0);
 }
 
