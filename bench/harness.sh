@@ -65,6 +65,9 @@ berth_publishes() { "$BERTH" attach --help 2>&1 | grep -q -- '--publish'; }
 
 # ------------------------------------------------------------------ methods
 # m_prepare (untimed, once per run), m_attach / m_detach (timed, container vars set).
+# Berth's networks are made with `--dns false`, as netavark's gets "dns_enabled": false and
+# the floor has no resolver: a user network's default (DNS on) starts berth-dns, which
+# re-reads the state after every attach and detach on the same 2 cores (docs/performance.md).
 # WRAP is empty while timing; the peak-RSS pass sets it to /usr/bin/time.
 WRAP=()
 
@@ -72,7 +75,7 @@ m_prepare() {
     case $METHOD in
         berth-cli | berth-lib)
             export BERTH_STATE_DIR=$STATE/berth
-            "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" ;;
+            "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" --dns false ;;
         floor) "$FLOOR" net "$BR" "$GW/$PREFIX" ;;
         shell) "$BENCH/lib/shell-net.sh" net "$BR" "$GW/$PREFIX" "$SUBNET" ;;
         netavark) source "$BENCH/lib/netavark.sh"; mkdir -p "$STATE/netavark" ;;
@@ -360,7 +363,7 @@ range_run() {
     trap 'trap - EXIT; for p in /run/netns/r*; do [[ -e $p ]] && ip netns del "${p##*/}"; done' EXIT
     ip link set lo up
     export BERTH_STATE_DIR=$STATE/berth
-    "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" >&3 2>&3 || die "[range] network create failed"
+    "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" --dns false >&3 2>&3 || die "[range] network create failed"
     local i j t0 t1 raw=$WORK/raw-range.csv reps=$1 ok=1
     for ((i = 1; i <= 11; i++)); do ip netns add "r$i"; done
     # 1,000 ports in one attach, attached and detached REPS times.
@@ -408,7 +411,7 @@ run_run() {
     ip link set lo up
     export BERTH_STATE_DIR=$WORK/state/run
     mkdir -p "$BERTH_STATE_DIR"
-    "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" >&3 2>&3 || return 1
+    "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" --dns false >&3 2>&3 || return 1
     for ((j = 1; j <= reps; j++)); do
         t0=${EPOCHREALTIME/./}
         "$BERTH" run --network bhnet -p $((30000 + j)):80 -- true >&3 2>&3 || return 1
@@ -568,6 +571,8 @@ scale_section() {
         IFS=, read -r -a methods <<<"$BENCH_ONLY"
         IFS=, read -r -a big_methods <<<"$BENCH_ONLY"
     fi
+    # --quick: the CLI and the floor only at N = BIG (issue 16 compares them at 50 and 1,000).
+    ((QUICK)) && [[ -z ${BENCH_ONLY:-} ]] && big_methods=(berth-cli floor)
     local r m
     for ((r = 1; r <= rounds; r++)); do
         for m in "${methods[@]}"; do run_method "$m" "$small" "$r"; done
@@ -665,31 +670,35 @@ fenced() {
     # measuring one of them again; default: all).
     local sections=,${BENCH_SECTIONS:-startup,scale,range,run,dns,hook,podman,lab},
     in_sections() { [[ $sections == *,$1,* ]]; }
+    # A section left out is recorded as such (summarize.py says "not run", never "failed").
+    skip_section() { echo "  skipped (BENCH_SECTIONS)"; fact "$1" "skipped (not in BENCH_SECTIONS)"; }
 
     local small=50 big=1000 rounds=3
-    ((QUICK)) && big=200 rounds=1
+    ((QUICK)) && rounds=1
     fact n_small "$small"
     fact n_big "$big"
     fact rounds "$rounds"
 
     echo "== start-up"
-    if in_sections startup; then startup_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+    if in_sections startup; then startup_section; else skip_section startup; fi
 
     echo "== 1. attach/detach vs size (N=$small x $rounds rounds, N=$big x 1)"
-    if in_sections scale; then scale_section "$small" "$big" "$rounds"; else echo "  skipped (BENCH_SECTIONS)"; fi
+    if in_sections scale; then scale_section "$small" "$big" "$rounds"; else skip_section scale; fi
 
     echo "== 2. publishing a range"
     if ! in_sections range; then
-        echo "  skipped (BENCH_SECTIONS)"
+        skip_section range
     elif [[ $publish == yes ]]; then
         ip netns add bh-range && HOSTS+=(bh-range)
         ip netns exec bh-range bash "$SELF" range $((QUICK ? 3 : 7)) &
         CHILD=$!
         if wait "$CHILD"; then
             echo "  range: ok"
+            fact range measured
         else
             echo "  range: FAILED (log: $OUT/log/range.log)" >&2
             echo "berth-range,11,1,run,-,ok,failed,FAIL" >>"$OUT/checks.csv"
+            fact range "failed: $(tail -n 1 "$OUT/log/range.log" 2>/dev/null)"
         fi
         ip netns del bh-range
         HOSTS=()
@@ -699,21 +708,21 @@ fenced() {
     fi
 
     echo "== 4. berth run"
-    if in_sections run; then run_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+    if in_sections run; then run_section; else skip_section berth_run; fi
 
     echo "== 6. DNS resolver"
-    if in_sections dns; then dns_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+    if in_sections dns; then dns_section; else skip_section dns; fi
 
     if ((PEERS)); then
         echo "== 7. podman run --rm -p with berth-cni, netavark, the reference CNI chain, --network none"
-        if in_sections podman; then podman_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+        if in_sections podman; then podman_section; else skip_section podman; fi
     fi
 
     echo "== 8. OCI hook: runc run -d with and without berth-oci-hook"
-    if in_sections hook; then hook_section; else echo "  skipped (BENCH_SECTIONS)"; fi
+    if in_sections hook; then hook_section; else skip_section hook; fi
 
     echo "== 9. labs: berth lab up/down of a 50-node chain and of a lab with a container"
-    if in_sections lab; then lab_section $((QUICK ? 2 : 5)); else echo "  skipped (BENCH_SECTIONS)"; fi
+    if in_sections lab; then lab_section $((QUICK ? 2 : 5)); else skip_section lab; fi
 
     cat "$WORK"/raw-*.csv >>"$OUT/raw.csv" 2>/dev/null
     return 0

@@ -167,7 +167,7 @@ def main(out):
             w(f"| {label} | {ms(med)} | {ms(p90)} | {count} | {100 * startup / med:.0f} % | {ok}/{total} |")
             csv_rows.append(["range", "berth-cli", n, op + "_median", f"{med / 1000:.3f}", count])
     else:
-        w(f"Not measured: {facts.get('range', 'the range section failed; see log/range.log')}.")
+        w(f"Not measured: {facts.get('range', 'the section did not run')}.")
 
     w("")
     w("### 3. Peak RSS (KiB, `/usr/bin/time -f %M` or getrusage)")
@@ -191,7 +191,7 @@ def main(out):
             w(f"| {label} | {ms(med)} | {ms(p90)} | {count} |")
             csv_rows.append(["run", "berth-cli", 1, op + "_median", f"{med / 1000:.3f}", count])
     else:
-        w(f"Not measured: {facts.get('berth_run', 'unknown')}.")
+        w(f"Not measured: {facts.get('berth_run', 'the section did not run')}.")
 
     dns_section(facts, w, csv_rows)
 

@@ -35,6 +35,10 @@ package enum HotPath {
             return true
         case superviseCommand where arguments.count == 1:
             Supervisor.main()
+        case CheckpointLauncher.command where arguments.count == 2:
+            // Started by an attach or detach that deferred its WAL checkpoint.
+            try StateStore.checkpoint(directory: arguments[1])
+            return true
         case "lab":
             // Labs parse YAML in their own program; `berth lab …` is that program, whatever follows.
             LabLauncher.exec(Array(arguments.dropFirst()))
@@ -84,6 +88,9 @@ package enum HotPath {
                 name: name, aliases: aliases)
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
+            // The command's process exits once attached: a due checkpoint runs elsewhere.
+            manager.store.deferCheckpoints()
+            defer { CheckpointLauncher.startIfDue(manager.store) }
             let endpoint = try manager.attach(options)
             print(endpoint.id)
         }
@@ -103,8 +110,11 @@ package enum HotPath {
         package func perform() throws(BerthError) {
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
-            // The command's process exits once the ids are detached.
+            // The command's process exits once the ids are detached: deletions and a due
+            // checkpoint run elsewhere.
             SystemKernel.processExitsAfterDetach()
+            manager.store.deferCheckpoints()
+            defer { CheckpointLauncher.startIfDue(manager.store) }
             for id in ids { try manager.detach(id: id) }
         }
     }

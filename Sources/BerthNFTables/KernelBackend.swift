@@ -39,6 +39,9 @@ public final class KernelBackend: NFTablesBackend, @unchecked Sendable {
         self.destroyMode = destroyMode
     }
 
+    /// The nfnetlink socket's file descriptor, when the transport is a socket.
+    public var descriptor: Int32? { (transport as? NetlinkSocket)?.descriptor }
+
     // MARK: - Apply
 
     public func apply(_ transaction: Transaction) throws(BerthError) {

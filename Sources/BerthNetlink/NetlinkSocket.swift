@@ -44,6 +44,9 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     public let portID: UInt32
 
     private let socket: OpaquePointer
+
+    /// The socket's file descriptor, owned by this object (closed with it).
+    public var descriptor: Int32 { mnl_socket_get_fd(socket) }
     private var sequence: UInt32
     private var receiveBuffer: [UInt8]
     /// What the send buffer was last grown to (the kernel default is about 208 KiB).

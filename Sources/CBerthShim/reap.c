@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <pthread.h>
 #include <signal.h>
@@ -121,6 +122,30 @@ REAP_NO_STACK_PROTECTOR static int reap_grandchild(void *argument) {
     reap_unmap_and_exit(job->mapping, job->mapping_size, status);
 }
 
+/// What the lingerer needs, at the bottom of the mapping it runs on.
+struct linger_job {
+    int fd;
+    int wake;
+    void *mapping;
+    size_t mapping_size;
+};
+
+/// The lingerer, on a mapping of its own in the caller's memory: keeps only `fd` and the read
+/// end of a pipe whose write end the caller holds, waits for that end to close (the caller's
+/// exit), then unmaps its stack and exits, which closes `fd` last.
+REAP_NO_STACK_PROTECTOR static int reap_linger(void *argument) {
+    struct linger_job *job = argument;
+    int fd = job->fd, wake = job->wake;
+    int low = fd < wake ? fd : wake, high = fd < wake ? wake : fd;
+    reap_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
+    if (low > 0) reap_syscall(SYS_close_range, 0, low - 1, 0, 0, 0, 0);
+    if (high - low > 1) reap_syscall(SYS_close_range, low + 1, high - 1, 0, 0, 0, 0);
+    reap_syscall(SYS_close_range, high + 1, ~0U, 0, 0, 0, 0);
+    char byte;
+    while (reap_syscall(SYS_read, wake, (long)&byte, 1, 0, 0, 0) == -EINTR) {}
+    reap_unmap_and_exit(job->mapping, job->mapping_size, 0);
+}
+
 /// The child: clones the grandchild onto its mapping, sharing the memory (no copy of the
 /// caller's page tables, which a fork would make) and exits, so the caller reaps it at once
 /// and the grandchild belongs to init (or the nearest subreaper) from then on.
@@ -217,6 +242,44 @@ int berth_delete_link_detached(int netns_fd, const char *ifname) {
         // No grandchild: its mapping is the caller's to free.
         munmap(mapping, reap_mapping_size);
         errno = EAGAIN;
+        return -1;
+    }
+    return 0;
+}
+
+int berth_linger_past_exit(int fd) {
+    if (!reap_caller_exits || fd < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+    void *mapping = mmap(NULL, reap_mapping_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mapping == MAP_FAILED) {
+        int saved = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        errno = saved;
+        return -1;
+    }
+    struct linger_job *job = mapping;
+    job->fd = fd;
+    job->wake = pipefd[0];
+    job->mapping = mapping;
+    job->mapping_size = reap_mapping_size;
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t child = clone(reap_linger, (char *)mapping + reap_mapping_size, CLONE_VM | SIGCHLD, job);
+    int saved_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    // The read end is the lingerer's now; the write end stays open (close-on-exec) until
+    // this process exits.
+    close(pipefd[0]);
+    if (child < 0) {
+        close(pipefd[1]);
+        munmap(mapping, reap_mapping_size);
+        errno = saved_errno;
         return -1;
     }
     return 0;

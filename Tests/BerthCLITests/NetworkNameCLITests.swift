@@ -32,6 +32,26 @@ struct NetworkNameCLITests {
         }
     }
 
+    @Test("every option of 'network create' that takes a value passes the name check: --dns false creates the network")
+    func optionsWithValuesPassTheNameCheck() throws {
+        try withHostSandbox { sandbox in
+            let help = sandbox.berth(["network", "create", "--help"])
+            let usage = help.stdout.split(separator: "\n").first { $0.hasPrefix("USAGE: berth network create") } ?? ""
+            // "[--subnet <CIDR> ...] [--bridge <NAME>] [--internal]": options followed by a <value>.
+            let words = usage.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) }
+            let options = zip(words, words.dropFirst()).filter { $0.0.hasPrefix("--") && $0.1.hasPrefix("<") }.map(\.0)
+            #expect(options.contains("--dns") && options.contains("--subnet"), "\(help)")
+            for option in options {
+                // No value: argument-parser's own usage error, never the dashed-name one.
+                let result = sandbox.berth(["network", "create", "probe", option])
+                #expect(result.status == 64 && !result.stderr.contains("is not an option"), "\(option): \(result)")
+            }
+            let created = sandbox.berth(["network", "create", "quiet", "--subnet", "10.9.0.0/24", "--dns", "false", "--dns-upstream", "127.0.0.1"])
+            #expect(created.status == 0 && created.stdout == "quiet\n", "\(created)")
+            #expect(CLIOracle.bridgeNames(sandbox).count == 1)
+        }
+    }
+
     @Test("after '--' the name reaches the name check; -h and --help still show help")
     func dashedNameAfterSeparator() throws {
         try withHostSandbox { sandbox in

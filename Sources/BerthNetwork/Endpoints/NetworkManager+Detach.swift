@@ -49,6 +49,8 @@ extension NetworkManager {
     func finishDetach(_ endpoint: EndpointRecord, tx: StateTransaction, instance: StateInstance, links: [Link]?) throws(BerthError) {
         if !endpoint.ports.isEmpty {
             try firewall(instance).unpublish(endpoint)
+            // The socket's last close would wait for the deleted elements' frees.
+            host.lingerNFTablesPastExit()
             try ConntrackCleanup.afterUnpublish(endpoint, host: host)
             Trace.mark("detach: ports unpublished")
         }

@@ -2,6 +2,7 @@ public import BerthCore
 public import BerthNamespace
 public import BerthNetlink
 public import BerthNFTables
+internal import CBerthShim
 
 /// One host namespace and everything Berth opens in it: rtnetlink, nftables, conntrack and
 /// sock_diag, plus the way to reach container namespaces (open a reference, open rtnetlink
@@ -32,6 +33,8 @@ public final class HostHandle: @unchecked Sendable {
     private var nftablesStorage: (any NFTablesBackend)?
     private var conntrackStorage: Conntrack?
     private var socketDiagnosticsStorage: SocketDiagnostics?
+    /// Whether a child already keeps the nftables socket past this process's exit.
+    private var lingering = false
 
     /// A handle on `namespace` through `kernel`. `isCurrent` says that `namespace` is the
     /// caller's own, so its sockets need no namespace thread.
@@ -131,6 +134,17 @@ public final class HostHandle: @unchecked Sendable {
     /// `KernelAccess.deleteLinkInBackground`).
     public func deleteLinkInBackground(named name: InterfaceName) throws(BerthError) {
         try kernel.deleteLinkInBackground(named: name, in: socketNamespace)
+    }
+
+    /// For a process that exits right after its detach (`SystemKernel.processExitsAfterDetach`):
+    /// the last close of the nftables socket, after a batch that deleted elements, waits for
+    /// nf_tables' deferred frees (an RCU grace period, ≈ 5–20 ms). A detached child keeps a
+    /// copy of the socket and closes it after this process has exited, so that wait is
+    /// nobody's (`berth_linger_past_exit`). Once per handle; nothing for a fake backend or a
+    /// process that lives on.
+    func lingerNFTablesPastExit() {
+        guard !lingering, let backend = nftablesStorage as? KernelBackend, let fd = backend.descriptor else { return }
+        lingering = berth_linger_past_exit(fd) == 0
     }
 
     /// The namespace recorded at `path` with `identity`, if it still exists (see `isAlive`).

@@ -99,6 +99,44 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Declares that this process exits right after its work, as a CLI's attach or detach
+    /// does: a commit that fills the WAL past the checkpoint threshold no longer runs the
+    /// checkpoint (two fdatasyncs, ≈ 1–8 ms, in one call out of four) before returning;
+    /// `checkpointIsDue` says one is due, and the caller starts a process of its own that
+    /// runs `StateStore.checkpoint(directory:)`. Durability does not change: a committed
+    /// transaction is in the WAL either way, and a checkpoint that never runs only leaves
+    /// the next commit to ask again. A process that lives on must not call this.
+    public func deferCheckpoints() {
+        connection.withLock { $0.database.defersCheckpoints = true }
+    }
+
+    /// Whether a checkpoint deferred by `deferCheckpoints` is due.
+    public var checkpointIsDue: Bool {
+        connection.withLock { $0.database.checkpointIsDue }
+    }
+
+    /// Runs a due checkpoint in this process: what a caller does when it cannot start one
+    /// elsewhere.
+    public func checkpoint() throws(BerthError) {
+        try connection.withLock { (connection: inout Connection) throws(BerthError) in try connection.database.checkpoint() }
+    }
+
+    /// Checkpoints the state database in `directory`: copies every WAL frame into the
+    /// database file and empties the WAL, waiting for other processes' transactions as a
+    /// writer does. What a deferred checkpoint runs, in a process of its own; it takes no
+    /// store lock and changes no record, so it may run beside any Berth command.
+    public static func checkpoint(directory: String) throws(BerthError) {
+        // Never created here: a directory that went away has nothing to checkpoint.
+        var info = stat()
+        guard lstat(directory, &info) == 0 else { throw BerthError(.notFound, "state directory \(directory) does not exist") }
+        let dirfd = try StateFiles.openDirectory(directory)
+        defer { close(dirfd) }
+        for name in [databaseName, databaseName + "-wal", databaseName + "-shm"] {
+            try StateFiles.refuseSymlink(name, in: dirfd, directoryPath: directory)
+        }
+        try Database(path: directory + "/" + databaseName, create: false).checkpoint()
+    }
+
     /// Brings the tables of a higher target (`StateExtension`) up to date: a no-op once done
     /// in this process, one read when they are current, else one locked write transaction
     /// that runs the missing migrations. Call it before the owner's first query.

@@ -23,4 +23,13 @@ int berth_delete_link_detached(int netns_fd, const char *ifname);
 /// on must not call this.
 void berth_reap_caller_exits(void);
 
+/// For a process that exits right after its detach (berth_reap_caller_exits): starts a
+/// detached child, sharing the caller's memory, that holds a copy of the descriptor `fd` and
+/// closes it only after the caller has exited. Closing the last reference to an nfnetlink
+/// socket waits for nf_tables' deferred frees of deleted objects (a flush of its destroy
+/// work, which waits for an RCU grace period, ≈ 5–20 ms): with this the wait is the child's,
+/// not the caller's exit's. Returns 0, or -1 with errno set (nothing started; the caller's
+/// own close then waits as before).
+int berth_linger_past_exit(int fd);
+
 #endif

@@ -9,6 +9,8 @@ import BerthCore
 package final class Database {
     package let path: String
     private let handle: OpaquePointer
+    /// Read by the WAL hook (Sources/CSQLite/shim.h): [0] checkpoints deferred, [1] one is due.
+    private let deferral: UnsafeMutablePointer<Int32>
     private var statements: [String: Statement] = [:]
     /// Set while a read transaction runs: any statement that would write is refused, so a
     /// change can never slip past the cross-process lock that only write transactions take.
@@ -23,6 +25,7 @@ package final class Database {
     /// checks the rest of the path before calling.
     init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 5_000) throws(BerthError) {
         self.path = path
+        _ = Self.configureOnce
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         if create { flags |= SQLITE_OPEN_CREATE }
@@ -37,12 +40,40 @@ package final class Database {
         // Waits for SQLite's own file locks (a reader racing a checkpoint). Writers rarely
         // get here: they already hold the store's flock when they BEGIN IMMEDIATE.
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
-        _ = berth_sqlite3_small_wal(db)
+        deferral = .allocate(capacity: 2)
+        deferral.initialize(repeating: 0, count: 2)
+        _ = berth_sqlite3_small_wal(db, deferral)
     }
+
+    /// SQLite's process-wide settings, before the first connection (Sources/CSQLite/shim.h).
+    private static let configureOnce: Void = berth_sqlite3_configure()
 
     deinit {
         statements.removeAll()  // finalizes every cached statement before the close
         sqlite3_close_v2(handle)
+        deferral.deallocate()
+    }
+
+    /// Whether a commit that fills the WAL leaves the checkpoint to `checkpoint()` (see
+    /// `StateStore.deferCheckpoints`) instead of running it at once.
+    var defersCheckpoints: Bool {
+        get { deferral[0] != 0 }
+        set { deferral[0] = newValue ? 1 : 0 }
+    }
+
+    /// Whether a deferred checkpoint is due.
+    var checkpointIsDue: Bool { deferral[1] != 0 }
+
+    /// Copies every WAL frame into the database and empties the WAL (TRUNCATE).
+    func checkpoint() throws(BerthError) {
+        // A connection opens the WAL at its first read, and before SQLite 3.42 a checkpoint
+        // on a connection that has not read yet does nothing and reports success.
+        try script("PRAGMA user_version")
+        let rc = berth_sqlite3_checkpoint(handle)
+        guard rc == SQLITE_OK else {
+            throw .sqlite("checkpoint \(path)", SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle))))
+        }
+        deferral[1] = 0
     }
 
     /// Runs one or more statements without parameters (schema, pragmas, BEGIN/COMMIT).

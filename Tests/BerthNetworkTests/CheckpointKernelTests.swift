@@ -1,0 +1,35 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// `berth attach` and `detach` defer the WAL checkpoint to a process of their own
+/// (`berth _checkpoint DIR`, Sources/BerthCommandLine/CheckpointLauncher.swift).
+@Suite("the CLI's deferred WAL checkpoints (kernel)", .enabled(if: KernelTests.enabled))
+struct CheckpointKernelTests {
+    @Test("36 attaches and 24 detaches through the CLI, hundreds of WAL frames: the checkpoints they start keep the WAL short, and every record and object stays")
+    func checkpointsRunElsewhere() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.46.0.0/24", "--bridge", "brweb", "--dns", "false"]).succeeded)
+            let wal = sandbox.stateDirectory + "/state.db-wal"
+            let names = try (0..<12).map { _ in try #require(try sandbox.makeNamespace().name) }
+            for round in 0..<3 {
+                for (n, name) in names.enumerated() {
+                    let attach = sandbox.berth(["attach", "web", "--netns", name, "--id", "e\(n)", "-p", "\(9000 + n):80"])
+                    try #require(attach.succeeded, "\(attach)")
+                }
+                guard round < 2 else { break }
+                for n in names.indices {
+                    let detach = sandbox.berth(["detach", "e\(n)"])
+                    try #require(detach.succeeded, "\(detach)")
+                }
+            }
+            // Each attach or detach writes several frames: left alone the WAL would hold
+            // hundreds; checkpointed, it is back under the threshold plus one transaction.
+            #expect(Oracle.wait { StateWALTests.frames(ofWALAt: wal) <= 72 }, "WAL: \(StateWALTests.frames(ofWALAt: wal)) frames")
+            let endpoints = try Oracle.endpoints(sandbox)
+            #expect(endpoints.compactMap { $0["id"] as? String }.sorted() == names.indices.map { "e\($0)" }.sorted())
+            let check = sandbox.berth(["check"])
+            #expect(check.succeeded, "\(check)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import BerthCore
+@testable import BerthNetwork
+import Foundation
+import Testing
+
+/// The WAL of a store that short-lived processes open one after another (Sources/CSQLite/shim.h):
+/// kept between processes, checkpointed once 64 frames pile up, restarted from its start by
+/// the next write, so that a fresh process's index rebuild reads only a short WAL.
+@Suite("StateStore: a short WAL")
+struct StateWALTests {
+    /// One WAL frame: a 24-byte header and a 4 KiB page; the file starts with a 32-byte header.
+    static func frames(ofWALAt path: String) -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size >= 32 else { return 0 }
+        return (Int(info.st_size) - 32) / (24 + 4096)
+    }
+
+    @Test("opened anew for each of 300 commits, as one process per attach does, the WAL never holds more than the checkpoint threshold and one transaction, and every row reaches the database")
+    func walStaysShortAcrossOpens() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        let wal = temp.directory + "/state.db-wal"
+        _ = try temp.open().write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
+        var largest = 0
+        for _ in 0..<300 {
+            // A store of its own each time, closed at the end of the iteration: its index is
+            // rebuilt from the WAL file, as in a new process. About three quarters of a page
+            // per row: every commit writes one or two new pages.
+            _ = try temp.open().write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+            largest = max(largest, Self.frames(ofWALAt: wal))
+        }
+        // At most 63 frames below the threshold plus one transaction's pages. A checkpoint that
+        // left the frames in the file (PASSIVE) would let it grow: a rebuilt index counts
+        // them as new.
+        #expect(largest >= 8 && largest <= 72, "largest WAL: \(largest) frames")
+        // The checkpoints copied the rows into the database file itself (300 × 3,000 bytes).
+        var info = stat()
+        #expect(stat(temp.directory + "/state.db", &info) == 0 && info.st_size > 800_000, "state.db: \(info.st_size) bytes")
+        #expect(try temp.open().read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 300)
+    }
+
+    @Test("a store that defers its checkpoints lets the WAL pass the threshold and says one is due; StateStore.checkpoint(directory:) then empties it and every row stays")
+    func deferredCheckpoint() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        let wal = temp.directory + "/state.db-wal"
+        do {
+            let store = try temp.open()
+            store.deferCheckpoints()
+            _ = try store.write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
+            #expect(!store.checkpointIsDue)
+            for _ in 0..<100 {
+                _ = try store.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+            }
+            #expect(store.checkpointIsDue)
+            #expect(Self.frames(ofWALAt: wal) > 80, "WAL: \(Self.frames(ofWALAt: wal)) frames")
+            // As the process a CLI command starts does, beside the store still open.
+            try StateStore.checkpoint(directory: temp.directory)
+            #expect(Self.frames(ofWALAt: wal) == 0)
+            #expect(try store.read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 100)
+        }
+        #expect(try temp.open().read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 100)
+        // A directory that is not a state directory is refused, not created.
+        #expect(throws: BerthError.self) { try StateStore.checkpoint(directory: temp.root + "/missing") }
+    }
+}
