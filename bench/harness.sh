@@ -30,6 +30,8 @@ BR=bh0
 SUBNET=10.88.0.0/16
 PREFIX=16
 GW=10.88.0.1
+SUBNET6=fd00:88::/64
+GW6=fd00:88::1
 CPORT=80
 HPORT_BASE=20000
 
@@ -76,6 +78,10 @@ m_prepare() {
         berth-cli | berth-lib)
             export BERTH_STATE_DIR=$STATE/berth
             "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --bridge "$BR" --dns false ;;
+        berth-cli6)
+            # Issue 15's figure: the same attach on a dual-stack network, -p on both families.
+            export BERTH_STATE_DIR=$STATE/berth
+            "$BERTH" network create bhnet --subnet "$SUBNET" --gateway "$GW" --subnet "$SUBNET6" --bridge "$BR" --dns false ;;
         floor) "$FLOOR" net "$BR" "$GW/$PREFIX" ;;
         shell) "$BENCH/lib/shell-net.sh" net "$BR" "$GW/$PREFIX" "$SUBNET" ;;
         netavark) source "$BENCH/lib/netavark.sh"; mkdir -p "$STATE/netavark" ;;
@@ -87,7 +93,7 @@ m_prepare() {
 
 m_attach() {
     case $METHOD in
-        berth-cli)
+        berth-cli | berth-cli6)
             if ((PUBLISH)); then
                 "${WRAP[@]}" "$BERTH" attach bhnet --netns "$NSPATH" --ip "$IP" -p "$HPORT:$CPORT" --id "$ID"
             else
@@ -103,7 +109,7 @@ m_attach() {
 
 m_detach() {
     case $METHOD in
-        berth-cli) "${WRAP[@]}" "$BERTH" detach "$ID" ;;
+        berth-cli | berth-cli6) "${WRAP[@]}" "$BERTH" detach "$ID" ;;
         floor) "${WRAP[@]}" "$FLOOR" detach "$VETH" "$STATE/$ID.handle" ;;
         shell) "$BENCH/lib/shell-net.sh" detach "$VETH" "$STATE/$ID.handle" ;;
         netavark) netavark_run teardown "$STATE" "$NSPATH" "$ID" "$BR" "$SUBNET" "$GW" "$IP" "$HPORT" "$CPORT" ;;
@@ -145,6 +151,8 @@ check_sample() {
         # Without -p, Berth can only be checked straight at the container's address.
         [[ $METHOD == berth-* ]] && ((!PUBLISH)) && url="http://$IP:$CPORT/"
         http_check "c$i" "$NS" "$CPORT" "$url" "$ID" || bad=$((bad + 1))
+        # A dual-stack network's IPv6 mapping too, through the bridge's IPv6 gateway.
+        [[ $METHOD == berth-cli6 ]] && { http_check "c$i-v6" "$NS" "$CPORT" "http://[$GW6]:$HPORT/" "$ID" || bad=$((bad + 1)); }
     done
     return "$bad"
 }
@@ -564,7 +572,7 @@ dns_section() {
 # N = BIG once.
 scale_section() {
     local small=$1 big=$2 rounds=$3
-    local -a methods=(berth-cli berth-lib floor berth-cni) big_methods=(berth-cli berth-lib floor)
+    local -a methods=(berth-cli berth-cli6 berth-lib floor berth-cni) big_methods=(berth-cli berth-lib floor)
     ((PEERS)) && methods+=(shell netavark cni)
     # BENCH_ONLY=m1,m2 narrows the methods (for working on the harness itself).
     if [[ -n ${BENCH_ONLY:-} ]]; then

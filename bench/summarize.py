@@ -11,6 +11,7 @@ from collections import defaultdict
 
 LABELS = {
     "berth-cli": "Berth CLI (`berth attach`/`detach`, one process each)",
+    "berth-cli6": "Berth CLI on a dual-stack network (`-p` on both families)",
     "berth-lib": "Berth library (`NetworkManager` in one process)",
     "floor": "C floor (libmnl + libnftnl, bench/floor)",
     "shell": "`ip` + `nft` shell script",
@@ -257,6 +258,10 @@ def main(out):
             us = int(facts[f"startup_us.{key}"])
             row(f"{label.split(' (')[0]} start-up ≤ 1.5× a static Swift hello", f"{ms(us)} vs {ms(hello)} ms = {us / hello:.2f}×",
                 us <= 1.5 * hello)
+    cli6_a = fig("scale", "berth-cli6", n0, "attach")[0]
+    if cli6_a == cli6_a:
+        row(f"dual-stack CLI attach ≤ 1.2× the IPv4 one (N = {n0})", f"{ms(cli6_a)} vs {ms(cli_a)} ms = {cli6_a / cli_a:.2f}×",
+            cli6_a <= 1.2 * cli_a)
     if rng == rng:
         row("1,000-port range attach ≤ 15 ms", f"{ms(rng)} ms", rng <= 15000)
     row(f"library attach ≤ the C floor's whole-process attach (N = {n0})", f"{ms(lib_a)} vs {ms(floor_a)} ms", lib_a <= floor_a)
