@@ -87,14 +87,8 @@ extension NetworkManager {
                     problem.repair = .reattach
                     return problem
                 }
-                if let problem = try resolverProblem(tx) {
-                    if try tx.anyDNSEndpoint() {
-                        _ = try ensureResolver(tx)
-                        report.restored.append(problem)
-                    } else {
-                        try tx.clearResolver()
-                    }
-                }
+                if let problem = try resolverProblem(tx) { report.restored.append(problem) }
+                try reviveResolver(tx)
                 return report
             }
         } catch {

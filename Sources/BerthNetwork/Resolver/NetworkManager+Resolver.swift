@@ -51,13 +51,17 @@ extension NetworkManager {
     /// one started, or nil.
     @discardableResult
     public func restartResolverIfNeeded() throws(BerthError) -> ResolverProcess? {
-        try store.write { tx throws(BerthError) -> ResolverProcess? in
-            let recorded = try tx.resolver()
-            if let recorded, host.kernel.isRunning(recorded) { return nil }
-            if try tx.anyDNSEndpoint() { return try ensureResolver(tx) }
-            if recorded != nil { try tx.clearResolver() }
-            return nil
-        }
+        try store.write { tx throws(BerthError) -> ResolverProcess? in try reviveResolver(tx) }
+    }
+
+    /// `restartResolverIfNeeded` inside `tx` (reconcile runs it in its own transaction).
+    @discardableResult
+    func reviveResolver(_ tx: StateTransaction) throws(BerthError) -> ResolverProcess? {
+        let recorded = try tx.resolver()
+        if let recorded, host.kernel.isRunning(recorded) { return nil }
+        if try tx.anyDNSEndpoint() { return try ensureResolver(tx) }
+        if recorded != nil { try tx.clearResolver() }
+        return nil
     }
 
     /// Stops the resolver when no network has DNS on (SIGTERM; it closes every socket) and

@@ -107,6 +107,21 @@ struct DNSPolicyTests {
         #expect(try host.manager.resolverStatus() == .notNeeded)
     }
 
+    @Test("reconcile drops the record of a dead resolver that nothing needs any more, and reports nothing")
+    func reconcileForgetsUnneededResolver() throws {
+        let host = try FakeHost()
+        try host.network()
+        _ = try named(host, "c1", id: "e1", name: "web")
+        let resolver = try #require(try host.manager.store.read { tx throws(BerthError) in try tx.resolver() })
+        try host.manager.detach(id: "e1")
+        host.kernel.killResolver(resolver.pid)
+        #expect(try host.manager.resolverStatus() == .stale(resolver))
+        let report = try host.manager.reconcile()
+        #expect(report.restored.isEmpty && host.kernel.resolvers.launches.count == 1, "nothing to serve: not started again")
+        #expect(try host.manager.store.read { tx throws(BerthError) in try tx.resolver() } == nil)
+        #expect(try host.manager.resolverStatus() == .notNeeded)
+    }
+
     @Test("a resolver that cannot start rolls the attach back")
     func startFailureRollsBack() throws {
         let host = try FakeHost()
