@@ -64,10 +64,8 @@ extension NetworkManager {
                 // The host has IPv6, and a requested IPv6 subnet is free (a picked /64 of
                 // the unique local prefix always is: 65,536 of them, skipping taken ones).
                 try requireIPv6(network: options.name)
-                if let requested = options.ipv6Subnet,
-                   let clash = try takenIPv6Subnets(networks: networks).first(where: { $0.cidr.prefixLength > 0 && $0.cidr.overlaps(requested.network) }) {
-                    throw BerthError(.conflict, "IPv6 subnet \(requested.network) overlaps \(clash.cidr) (\(clash.label))",
-                                     parameter: "ipv6Subnet", remedy: .chooseAnother(parameter: "ipv6Subnet"))
+                if let requested = options.ipv6Subnet {
+                    try Self.checkIPv6Subnet(requested, against: try takenIPv6Subnets(networks: networks))
                 }
             }
         } catch {

@@ -51,6 +51,19 @@ extension NetworkManager {
                    hint: "enable IPv6 on the host, or create the network without IPv6", object: .network(name), parameter: "ipv6")
     }
 
+    /// A requested IPv6 subnet is IPv6 and clear of what is taken (`takenIPv6Subnets`),
+    /// as `createNetwork` and berth-cni's STATUS (`attachBlockers`) both check it.
+    static func checkIPv6Subnet(_ requested: CIDR, against taken: [TakenSubnet]) throws(BerthError) {
+        guard requested.family == .ipv6 else {
+            throw .invalid("IPv6 subnet \(requested) is not IPv6", hint: "give an IPv6 subnet such as fd00:1::/64", parameter: "ipv6Subnet")
+        }
+        if let clash = taken.first(where: { $0.cidr.prefixLength > 0 && $0.cidr.overlaps(requested.network) }) {
+            throw BerthError(.conflict, "IPv6 subnet \(requested.network) overlaps \(clash.cidr) (\(clash.label))",
+                             hint: "choose another IPv6 subnet, or leave it out to get a free one",
+                             parameter: "ipv6Subnet", remedy: .chooseAnother(parameter: "ipv6Subnet"))
+        }
+    }
+
     /// The IPv6 subnet and gateway of a new network: the ones asked for, checked against
     /// reserved ranges and what is taken, or a /64 of the host's unique local prefix.
     /// nil when the options ask for no IPv6.
@@ -61,14 +74,7 @@ extension NetworkManager {
         let taken = try takenIPv6Subnets(networks: others, except: bridge)
         let subnet: CIDR
         if let requested = options.ipv6Subnet {
-            guard requested.family == .ipv6 else {
-                throw .invalid("IPv6 subnet \(requested) is not IPv6", hint: "give an IPv6 subnet such as fd00:1::/64", parameter: "ipv6Subnet")
-            }
-            if let clash = taken.first(where: { $0.cidr.prefixLength > 0 && $0.cidr.overlaps(requested.network) }) {
-                throw BerthError(.conflict, "IPv6 subnet \(requested.network) overlaps \(clash.cidr) (\(clash.label))",
-                                 hint: "choose another IPv6 subnet, or leave it out to get a free one",
-                                 parameter: "ipv6Subnet", remedy: .chooseAnother(parameter: "ipv6Subnet"))
-            }
+            try Self.checkIPv6Subnet(requested, against: taken)
             subnet = requested
         } else {
             subnet = try SubnetPool.pickIPv6(forNetwork: options.name, in: tx.uniqueLocalPrefix(), avoiding: taken)

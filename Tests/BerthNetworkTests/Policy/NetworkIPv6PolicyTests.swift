@@ -256,6 +256,9 @@ struct NetworkIPv6PolicyTests {
         let taken = NetworkOptions(name: "web", ipv6Subnet: CIDR("fd00:121::/64"))
         #expect(try host.manager.attachBlockers(network: "web", creating: taken).map(\.message)
                 == ["IPv6 subnet fd00:121::/64 overlaps fd00:121::/64 (route fd00:121::/64 dev lan0)"])
+        // The same check createNetwork makes: an IPv4 CIDR is not an IPv6 subnet.
+        let wrongFamily = NetworkOptions(name: "web", ipv6Subnet: CIDR("10.9.0.0/24"))
+        #expect(try host.manager.attachBlockers(network: "web", creating: wrongFamily).map(\.message) == ["IPv6 subnet 10.9.0.0/24 is not IPv6"])
         host.kernel.presetSysctl("net/ipv6/conf/default/disable_ipv6", "1")
         let off = try host.manager.attachBlockers(network: "web", creating: free)
         #expect(off.map(\.message) == ["IPv6 is disabled on this host (net.ipv6.conf.default.disable_ipv6 is 1): network web cannot have an IPv6 subnet"])
