@@ -126,6 +126,7 @@ REAP_NO_STACK_PROTECTOR static int reap_grandchild(void *argument) {
 struct linger_job {
     int fd;
     int wake;
+    int wake_write; // the caller's end, which the lingerer's copy of the table must not keep
     void *mapping;
     size_t mapping_size;
 };
@@ -137,6 +138,9 @@ REAP_NO_STACK_PROTECTOR static int reap_linger(void *argument) {
     struct linger_job *job = argument;
     int fd = job->fd, wake = job->wake;
     int low = fd < wake ? fd : wake, high = fd < wake ? wake : fd;
+    // Closed by itself first: were close_range missing (before Linux 5.9), a kept copy of
+    // the write end would mean no end of file ever, and a lingerer that never exits.
+    reap_syscall(SYS_close, job->wake_write, 0, 0, 0, 0, 0);
     reap_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
     if (low > 0) reap_syscall(SYS_close_range, 0, low - 1, 0, 0, 0, 0);
     if (high - low > 1) reap_syscall(SYS_close_range, low + 1, high - 1, 0, 0, 0, 0);
@@ -265,6 +269,7 @@ int berth_linger_past_exit(int fd) {
     struct linger_job *job = mapping;
     job->fd = fd;
     job->wake = pipefd[0];
+    job->wake_write = pipefd[1];
     job->mapping = mapping;
     job->mapping_size = reap_mapping_size;
     sigset_t all, saved;
