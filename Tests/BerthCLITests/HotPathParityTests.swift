@@ -11,7 +11,8 @@ struct HotPathParityTests {
     private func parser(attach arguments: [String]) -> HotPath.Attach? {
         guard let command = try? AttachCommand.parse(arguments) else { return nil }
         return HotPath.Attach(network: command.network, netns: command.netns, id: command.id, ip: command.ip, ip6: command.ip6, mac: command.mac,
-                              ifname: command.ifname, publish: command.publish, stateDir: command.state.stateDir)
+                              ifname: command.ifname, publish: command.publish, stateDir: command.state.stateDir,
+                              name: command.name, aliases: command.alias)
     }
 
     private func parser(detach arguments: [String]) -> HotPath.Detach? {
@@ -57,6 +58,10 @@ struct HotPathParityTests {
         let cases = attachSpellings(values: full, publish: ["8080:80", "127.0.0.1:53:53/udp"])
             + attachSpellings(values: ["--netns": "ctr1"], publish: [])
             + attachSpellings(values: ["--netns": "ctr1", "--ifname": "net0"], publish: ["9000-9001:9000-9001"])
+            + attachSpellings(values: ["--netns": "ctr1", "--name": "web1"], publish: [])
+            // --alias repeats, in both spellings.
+            + [["web", "--netns", "ctr1", "--name", "web1", "--alias", "www", "--alias=front"],
+               ["web", "--alias", "a", "--netns=ctr1", "--alias", "b"]]
             // Values with '=' or spaces, empty values, a negative-looking value after '='.
             + [["web", "--netns=/run/netns/a=b", "--id", "x y"], ["web", "--netns", "", "--id", ""], ["web", "--netns", "ns", "--ip=-1"]]
         #expect(cases.count > 1000)

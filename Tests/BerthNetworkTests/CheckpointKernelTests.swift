@@ -30,6 +30,12 @@ struct CheckpointKernelTests {
             #expect(endpoints.compactMap { $0["id"] as? String }.sorted() == names.indices.map { "e\($0)" }.sorted())
             let check = sandbox.berth(["check"])
             #expect(check.succeeded, "\(check)")
+            // The entry the commands start, run directly: an attach that cannot spawn it
+            // checkpoints in-process, which the figures above would not tell apart. It
+            // empties the WAL (a TRUNCATE checkpoint).
+            let checkpoint = sandbox.berth(["_checkpoint", sandbox.stateDirectory])
+            #expect(checkpoint.succeeded && checkpoint.stdout.isEmpty, "\(checkpoint)")
+            #expect(StateWALTests.frames(ofWALAt: wal) == 0)
         }
     }
 }
