@@ -95,6 +95,13 @@ public struct Transaction: Sendable {
         for element in elements { queue(.delete, .element(element, in: set)) }
     }
 
+    /// Appends another transaction's operations (and its validation error, if this one has
+    /// none), so that plans made apart reach the kernel as one atomic batch.
+    public mutating func append(contentsOf other: Transaction) {
+        operations += other.operations
+        if validationError == nil { validationError = other.validationError }
+    }
+
     private mutating func queue(_ verb: Verb, _ object: Object) {
         let operation = Operation(verb: verb, object: object)
         operations.append(operation)

@@ -79,7 +79,10 @@ extension NetworkManager {
                 if networks.contains(where: \.hasIPv6) {
                     plans.append(firewall.plan(.ipv6, networks: networks, endpoints: publishing, table: try firewall.table6()))
                 }
-                for plan in plans where !plan.transaction.isEmpty { try firewall.backend.apply(plan.transaction) }
+                // Both tables' repairs in one batch: all of them or none.
+                var repair = Transaction()
+                for plan in plans { repair.append(contentsOf: plan.transaction) }
+                if !repair.isEmpty { try firewall.backend.apply(repair) }
                 report.restored += self.problems(plans.flatMap(\.missing), endpoints: owners, problem: "missing")
                 report.retagged += self.problems(plans.flatMap(\.retagged), endpoints: owners, problem: "untagged")
                 report.remaining += self.problems(plans.flatMap(\.conflicts), endpoints: owners, problem: "conflict").map { problem in

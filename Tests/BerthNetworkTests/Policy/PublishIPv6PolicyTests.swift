@@ -200,6 +200,23 @@ struct PublishIPv6PolicyTests {
         #expect(try host.manager.check().isEmpty)
     }
 
+    @Test("elements lost from both tables come back in one nftables batch")
+    func reconcileBothTablesAtOnce() throws {
+        let host = try dualHost()
+        try host.attach("a", id: "a", ports: ["8080:80"])
+        let before = host.nftables.ruleset
+        var cut = Transaction()
+        for name in [FirewallLayout.table, IPv6FirewallLayout.table] {
+            let table = try #require(try host.nftables.list(table: name))
+            for contents in table.sets { for element in contents.elements { cut.delete(.element(element, in: contents.set)) } }
+        }
+        try host.nftables.apply(cut)
+        let batches = host.nftables.applied.count
+        #expect(try host.manager.reconcile().restored.count == 2)
+        #expect(host.nftables.applied.count == batches + 1, "one batch for the repairs of both tables")
+        #expect(host.nftables.ruleset == before)
+    }
+
     @Test("gc removes this instance's IPv6 elements of an endpoint the state does not know (a killed attach), and gc(endpoint:) too")
     func gcIPv6Leftovers() throws {
         let host = try dualHost()
