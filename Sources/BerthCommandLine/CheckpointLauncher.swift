@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import BerthNamespace
 import BerthNetwork
 
 /// The WAL checkpoint of a `berth attach` or `detach`, run by a process of its own.
@@ -26,26 +27,9 @@ enum CheckpointLauncher {
         if !spawn(directory: store.directory) { try? store.checkpoint() }
     }
 
-    /// posix_spawn of this executable with `_checkpoint DIR`; false if it did not start.
+    /// This executable with `_checkpoint DIR`, its stdio on /dev/null; false if it did not start.
     private static func spawn(directory: String) -> Bool {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        // POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID (glibc ≥ 2.26): no signal of the
-        // caller's terminal or process group reaches it half-way.
-        posix_spawnattr_setflags(&attributes, Int16(0x08 | 0x80))
-        let executable = "/proc/self/exe"
-        let words: [String] = [executable, command, directory]
-        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        return posix_spawn(&pid, executable, &actions, &attributes, &argv, environ) == 0
+        if case .success = DetachedSpawn.start(["/proc/self/exe", command, directory]) { return true }
+        return false
     }
 }

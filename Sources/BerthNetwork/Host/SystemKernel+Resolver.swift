@@ -34,31 +34,13 @@ extension SystemKernel {
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         defer { close(fds[0]) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, launch.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGHUP, SIGPIPE, SIGTERM, SIGINT, SIGUSR1, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        // POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID (glibc ≥ 2.26).
-        posix_spawnattr_setflags(&attributes, Int16(0x08 | 0x04 | 0x80))
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, launch.executable, &actions, &attributes, &argv, environ)
+        let spawned = DetachedSpawn.start(arguments, stdout: .descriptor(fds[1]), stderr: .appending(launch.logPath))
         close(fds[1])
-        guard rc == 0 else {
-            throw BerthError(.system, "cannot start the resolver \(launch.executable): \(String(cString: strerror(rc)))",
+        let pid: pid_t
+        switch spawned {
+        case .success(let started): pid = started
+        case .failure(let error):
+            throw BerthError(.system, "cannot start the resolver \(launch.executable): \(error.description)",
                              hint: "install berth-dns as \(launch.executable) (or name another path in \(ResolverLaunch.executableEnvironmentVariable))",
                              object: .state(launch.executable))
         }
