@@ -107,16 +107,12 @@ extension CNIRequest {
     private func resolverDNS(_ network: NetworkRecord) -> JSONValue {
         guard let nameserver = network.nameserver else { return .object([]) }
         var members: [(String, JSONValue)] = [("nameservers", .array([.string(nameserver.description)]))]
-        var search: [JSONValue] = []
-        let fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC)
-        if fd >= 0, let bytes = try? CNIInput.read(fd: fd, limit: 64 * 1024) {
-            let text = String(decoding: bytes, as: UTF8.self)
-            for line in text.split(separator: "\n") where line.hasPrefix("search ") {
-                search += line.split(separator: " ").dropFirst().map { .string(String($0)) }
-            }
+        let fd = open(ResolvConf.hostPath, O_RDONLY | O_CLOEXEC)
+        if fd >= 0, let bytes = try? CNIInput.read(fd: fd, limit: ResolvConf.maxFileSize) {
+            let search = ResolvConf(parsing: String(decoding: bytes, as: UTF8.self)).searchDomains
+            if !search.isEmpty { members.append(("search", .array(search.map { .string($0) }))) }
         }
         if fd >= 0 { close(fd) }
-        if !search.isEmpty { members.append(("search", .array(search))) }
         return .object(members)
     }
 

@@ -37,9 +37,7 @@ public enum ContainerFiles {
         if let nameservers {
             // The host's search domains and options still apply: a short name the resolver
             // does not know is tried with them, and forwarded.
-            let host = (try? readFile(hostResolvConf)) ?? ""
-            let kept = host.split(separator: "\n").filter { $0.hasPrefix("search ") || $0.hasPrefix("domain ") || $0.hasPrefix("options ") }
-            text = nameservers.map { "nameserver \($0)\n" }.joined() + kept.map { $0 + "\n" }.joined()
+            text = ResolvConf(parsing: (try? readFile(hostResolvConf)) ?? "").containerText(nameservers: nameservers)
         } else {
             var host = (try? readFile(hostResolvConf)) ?? ""
             // systemd-resolved's stub points at 127.0.0.53; its upstream servers are here.

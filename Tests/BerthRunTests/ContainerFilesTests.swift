@@ -57,12 +57,18 @@ struct ContainerFilesTests {
             let address = try IPAddress(parsing: "10.88.0.5")
             try ContainerFiles.writeHostname(rootfs: root, hostname: "web")
             try ContainerFiles.writeHosts(rootfs: root, hostname: "web", addresses: [address])
-            try ContainerFiles.writeResolvConf(rootfs: root, nameservers: [try IPAddress(parsing: "1.1.1.1")])
+            let searching = root + "/host-search.conf"
+            try "nameserver 127.0.0.53\nsearch a.example\nsearch b.example c.example\noptions edns0\n".write(toFile: searching, atomically: true, encoding: .utf8)
+            try ContainerFiles.writeResolvConf(rootfs: root, nameservers: [try IPAddress(parsing: "1.1.1.1")], hostResolvConf: searching)
             #expect(try String(contentsOfFile: root + "/etc/hostname", encoding: .utf8) == "web\n")
             let hosts = try String(contentsOfFile: root + "/etc/hosts", encoding: .utf8)
             #expect(hosts.hasPrefix("127.0.0.1\tlocalhost\n"))
             #expect(hosts.hasSuffix("10.88.0.5\tweb\n"))
-            #expect(try String(contentsOfFile: root + "/etc/resolv.conf", encoding: .utf8) == "nameserver 1.1.1.1\n")
+            // The network's resolver, the host's last search line (as glibc reads it), its
+            // options and ndots:0 (ResolvConf.containerText).
+            #expect(try String(contentsOfFile: root + "/etc/resolv.conf", encoding: .utf8)
+                    == "# Written by Berth: the network's resolver; search domains and options from the host.\n"
+                    + "nameserver 1.1.1.1\nsearch b.example c.example\noptions edns0 ndots:0\n")
 
             let hostFile = root + "/host-resolv.conf"
             try "nameserver 127.0.0.53\nnameserver 192.0.2.53\n".write(toFile: hostFile, atomically: true, encoding: .utf8)

@@ -1,3 +1,5 @@
+import BerthCore
+
 /// How the resolver process runs. The names and listen addresses come from the table
 /// source; this is everything else.
 public struct DNSServerConfiguration: Sendable {

@@ -1,7 +1,7 @@
-public import BerthCore
-
-/// The parts of resolv.conf(5) the resolver uses: the host's nameservers (its upstreams),
-/// and the search domains and options that a container's resolv.conf carries over.
+/// The parts of resolv.conf(5) Berth uses: the host's nameservers (the resolver's upstreams),
+/// and the search domains and options that a container's resolv.conf carries over (berth
+/// run, berth-cni's DNS result). A value parsed from text the caller read: BerthDNS reads
+/// the host's file (`ResolvConf.read`).
 public struct ResolvConf: Sendable, Hashable {
     /// Nameserver addresses in file order. Link-local IPv6 servers with a zone
     /// (`fe80::1%eth0`) are left out: a zone means nothing to a socket in another scope.
@@ -14,7 +14,7 @@ public struct ResolvConf: Sendable, Hashable {
     /// The host's resolver configuration file.
     public static let hostPath = "/etc/resolv.conf"
     /// The largest resolv.conf accepted.
-    static let maxFileSize = 64 * 1024
+    public static let maxFileSize = 64 * 1024
 
     public init(nameservers: [IPAddress] = [], searchDomains: [String] = [], options: [String] = []) {
         self.nameservers = nameservers
@@ -44,15 +44,6 @@ public struct ResolvConf: Sendable, Hashable {
             }
         }
     }
-
-    /// Reads and parses a resolv.conf file.
-    public static func read(path: String = hostPath) throws(BerthError) -> ResolvConf {
-        let bytes = try FileBytes.read(path: path, limit: maxFileSize)
-        return ResolvConf(parsing: String(decoding: bytes, as: UTF8.self))
-    }
-
-    /// The upstream servers: the nameservers on port 53.
-    public var upstreams: [DNSUpstream] { nameservers.map { DNSUpstream(address: $0) } }
 
     /// A container's resolv.conf that points at `nameservers` (the network's gateway) and
     /// keeps this file's search list and options. As Docker does for its embedded resolver,
