@@ -86,6 +86,7 @@ package enum HotPath {
                 ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
                 ipv6Address: try ip6.map { text throws(BerthError) in try IPv6Address(parsing: text) },
                 name: name, aliases: aliases)
+            StateStore.allocateForOneCommand()
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
             // The command's process exits once attached: a due checkpoint runs elsewhere.
@@ -108,6 +109,7 @@ package enum HotPath {
 
         /// Detaches every id (an unknown one is already detached): the command itself.
         package func perform() throws(BerthError) {
+            StateStore.allocateForOneCommand()
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
             // The command's process exits once the ids are detached: deletions and a due

@@ -49,6 +49,12 @@ package final class Database {
         _ = berth_sqlite3_small_wal(db, deferral)
     }
 
+    /// Makes SQLite allocate from a bump arena (Sources/CSQLite/shim.h); false once SQLite
+    /// is initialised. For a process that exits right after one command.
+    static func useArena() -> Bool {
+        berth_sqlite3_use_arena() == SQLITE_OK
+    }
+
     /// SQLite's process-wide settings, before the first connection (Sources/CSQLite/shim.h).
     private static let configureOnce: Void = berth_sqlite3_configure()
 
