@@ -4,7 +4,8 @@ import PackageDescription
 // How Berth's executables link (docs/performance.md, start-up): libstdc++ and libgcc's
 // unwinder statically (link/libstdc++.so, -static-libgcc: no libgcc_s.so.1 to load, whose
 // constructor runs CPUID, a VM exit, a dozen times) and no -export-dynamic, so a process
-// touches fewer pages and looks up fewer symbols before main. Only `swift build --static-swift-stdlib` links libstdc++ at all.
+// touches fewer pages and looks up fewer symbols before main. Only
+// `swift build --static-swift-stdlib` links libstdc++ at all.
 let executableLinking: [LinkerSetting] = [
     .unsafeFlags([
         "-L\(Context.packageDirectory)/link", "-Xlinker", "--no-export-dynamic",
