@@ -1,15 +1,18 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// How Berth's executables link (docs/performance.md, start-up): libstdc++ statically
-// (link/libstdc++.so) and no -export-dynamic, so a process touches fewer pages and looks up
-// fewer symbols before main. Only `swift build --static-swift-stdlib` links libstdc++ at all.
+// How Berth's executables link (docs/performance.md, start-up): libstdc++ and libgcc's
+// unwinder statically (link/libstdc++.so, -static-libgcc: no libgcc_s.so.1 to load, whose
+// constructor runs CPUID, a VM exit, a dozen times) and no -export-dynamic, so a process
+// touches fewer pages and looks up fewer symbols before main. Only
+// `swift build --static-swift-stdlib` links libstdc++ at all.
 let executableLinking: [LinkerSetting] = [
     .unsafeFlags([
         "-L\(Context.packageDirectory)/link", "-Xlinker", "--no-export-dynamic",
         "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
         "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/link/hot-symbols.order",
         "-Xlinker", "--no-warn-symbol-ordering",
+        "-Xclang-linker", "-static-libgcc",
     ]),
 ]
 

@@ -86,6 +86,7 @@ package enum HotPath {
                 ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
                 ipv6Address: try ip6.map { text throws(BerthError) in try IPv6Address(parsing: text) },
                 name: name, aliases: aliases)
+            StateStore.allocateForOneCommand()
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
             // The command's process exits once attached: a due checkpoint runs elsewhere.
@@ -108,6 +109,7 @@ package enum HotPath {
 
         /// Detaches every id (an unknown one is already detached): the command itself.
         package func perform() throws(BerthError) {
+            StateStore.allocateForOneCommand()
             let manager = try NetworkManager(stateDirectory: stateDir)
             HotPath.keepUntilExit(manager)
             // The command's process exits once the ids are detached: deletions and a due
@@ -129,28 +131,35 @@ package enum HotPath {
     }
 
     package static func attach(_ arguments: ArraySlice<String>) -> Attach? {
-        let single: Set = ["--netns", "--id", "--ip", "--ip6", "--mac", "--ifname", "--state-dir", "--name"]
-        guard let parsed = parse(arguments, single: single, repeated: ["-p": "--publish", "--publish": "--publish", "--alias": "--alias"]),
-              parsed.positionals.count == 1, let netns = parsed.values["--netns"] else { return nil }
-        return Attach(network: parsed.positionals[0], netns: netns, id: parsed.values["--id"], ip: parsed.values["--ip"], ip6: parsed.values["--ip6"],
-                      mac: parsed.values["--mac"], ifname: parsed.values["--ifname"] ?? "eth0",
-                      publish: parsed.lists["--publish"] ?? [], stateDir: parsed.values["--state-dir"],
-                      name: parsed.values["--name"], aliases: parsed.lists["--alias"] ?? [])
+        let single = ["--netns", "--id", "--ip", "--ip6", "--mac", "--ifname", "--state-dir", "--name"]
+        guard let parsed = parse(arguments, single: single, repeated: [("-p", "--publish"), ("--publish", "--publish"), ("--alias", "--alias")]),
+              parsed.positionals.count == 1, let netns = parsed.value("--netns") else { return nil }
+        return Attach(network: parsed.positionals[0], netns: netns, id: parsed.value("--id"), ip: parsed.value("--ip"), ip6: parsed.value("--ip6"),
+                      mac: parsed.value("--mac"), ifname: parsed.value("--ifname") ?? "eth0",
+                      publish: parsed.list("--publish"), stateDir: parsed.value("--state-dir"),
+                      name: parsed.value("--name"), aliases: parsed.list("--alias"))
     }
 
     package static func detach(_ arguments: ArraySlice<String>) -> Detach? {
-        guard let parsed = parse(arguments, single: ["--state-dir"], repeated: [:]), !parsed.positionals.isEmpty else { return nil }
-        return Detach(ids: parsed.positionals, stateDir: parsed.values["--state-dir"])
+        guard let parsed = parse(arguments, single: ["--state-dir"], repeated: []), !parsed.positionals.isEmpty else { return nil }
+        return Detach(ids: parsed.positionals, stateDir: parsed.value("--state-dir"))
     }
 
+    /// The words read, in arrays rather than `Set`s and `Dictionary`s: a process's first
+    /// `String: Hashable` use costs a scan of every conformance record in the binary
+    /// (≈ 0.13 M instructions), and a command line has a handful of options.
     struct Parsed {
         var positionals: [String] = []
-        var values: [String: String] = [:]
-        var lists: [String: [String]] = [:]
+        var values: [(option: String, value: String)] = []
+        var lists: [(option: String, values: [String])] = []
+
+        func value(_ option: String) -> String? { values.first { $0.option == option }?.value }
+        func list(_ option: String) -> [String] { lists.first { $0.option == option }?.values ?? [] }
     }
 
     /// `--name VALUE`, `--name=VALUE`, `-p VALUE`, positionals; nil for anything else.
-    static func parse(_ arguments: ArraySlice<String>, single: Set<String>, repeated: [String: String]) -> Parsed? {
+    /// `repeated` maps each spelling of a repeatable option to the list it adds to.
+    static func parse(_ arguments: ArraySlice<String>, single: [String], repeated: [(spelling: String, list: String)]) -> Parsed? {
         var parsed = Parsed()
         var index = arguments.startIndex
         while index < arguments.endIndex {
@@ -163,7 +172,8 @@ package enum HotPath {
                 guard value?.isEmpty == false else { return nil }
             }
             if word.hasPrefix("-") {
-                guard single.contains(word) || repeated[word] != nil else { return nil }
+                let list = repeated.first { $0.spelling == word }?.list
+                guard list != nil || single.contains(word) else { return nil }
                 if value == nil {
                     index += 1
                     // argument-parser reads a next word that starts with '-' as an option.
@@ -171,11 +181,15 @@ package enum HotPath {
                     value = arguments[index]
                 }
                 guard let value else { return nil }
-                if let list = repeated[word] {
-                    parsed.lists[list, default: []].append(value)
+                if let list {
+                    if let at = parsed.lists.firstIndex(where: { $0.option == list }) {
+                        parsed.lists[at].values.append(value)
+                    } else {
+                        parsed.lists.append((list, [value]))
+                    }
                 } else {
-                    guard parsed.values[word] == nil else { return nil }
-                    parsed.values[word] = value
+                    guard parsed.value(word) == nil else { return nil }
+                    parsed.values.append((word, value))
                 }
             } else {
                 parsed.positionals.append(word)

@@ -200,7 +200,14 @@ enum Tuple {
     }
 
     static func description(_ values: [Value]) -> String {
-        values.map(\.description).joined(separator: " . ")
+        // Not `joined(separator:)`: the stdlib's unspecialised generic, whose first use in a
+        // process (each batch message's text has one) costs ≈ 0.1 M instructions of lookups.
+        var text = ""
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += " . " }
+            text += value.description
+        }
+        return text
     }
 }
 

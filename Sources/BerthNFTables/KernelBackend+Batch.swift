@@ -13,7 +13,9 @@ extension KernelBackend {
 
     func send(_ operations: [Transaction.Operation], generation: UInt32?) throws(BatchFailure) {
         var request = NetlinkRequest()
-        var bySequence: [UInt32: Transaction.Operation] = [:]
+        // Read only when the kernel refuses a message: an array, as a process's first
+        // `UInt32: Hashable` use (a dictionary's) costs a scan of every conformance record.
+        var bySequence: [(sequence: UInt32, operation: Transaction.Operation)] = []
         let begin = transport.nextSequence()
         request.append(rawMessage: NFTNL.batchBegin(sequence: begin, generation: generation), sequence: begin,
                        operation: generation.map { "begin nftables batch at generation \($0)" } ?? "begin nftables batch", expectsAck: false)
@@ -39,13 +41,13 @@ extension KernelBackend {
                         : "\(operation.verb) \(group.count) elements \(operation.verb == .add || operation.verb == .create ? "to" : "from") \(set.label) { \(group[0].rendered), … }"
                     request.append(rawMessage: NFTNL.elementsMessage(set, group, type: type, flags: flags | NetlinkFlags.ack, sequence: sequence),
                                    sequence: sequence, operation: text, expectsAck: true)
-                    bySequence[sequence] = operation
+                    bySequence.append((sequence, operation))
                     index = end
                     continue
                 }
                 request.append(rawMessage: try Self.message(operation, sequence: sequence), sequence: sequence,
                                operation: operation.description, expectsAck: true)
-                bySequence[sequence] = operation
+                bySequence.append((sequence, operation))
                 index += 1
             }
         } catch {
@@ -56,7 +58,7 @@ extension KernelBackend {
         do {
             _ = try transport.transact(request)
         } catch {
-            throw BatchFailure(netlink: error, operation: bySequence[error.sequence])
+            throw BatchFailure(netlink: error, operation: bySequence.first { $0.sequence == error.sequence }?.operation)
         }
     }
 

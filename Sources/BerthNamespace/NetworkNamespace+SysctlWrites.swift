@@ -41,7 +41,7 @@ extension NetworkNamespace {
                 }
                 defer { try? fd.close() }
                 do throws(Errno) {
-                    _ = try withErrno { try fd.writeAll(Array((write.value + "\n").utf8)) }
+                    try Self.write(write.value + "\n", to: fd)
                 } catch {
                     throw .system("write \(write.value) to \(path)", error)
                 }

@@ -282,7 +282,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
             defer { try? fd.close() }
             // One write: the kernel parses a sysctl from the first write's bytes.
             do throws(Errno) {
-                _ = try withErrno { try fd.writeAll(Array((value + "\n").utf8)) }
+                try Self.write(value + "\n", to: fd)
             } catch {
                 throw .system("write \(value) to \(path)", error)
             }
@@ -292,12 +292,31 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
 
     /// `/proc/sys/...` for a key given with '/' or, when it has no '/', with '.' separators.
     /// Interface names may contain dots, so keys that name one should use '/'.
-    static func sysctlPath(_ key: String) throws(BerthError) -> String {
+    package static func sysctlPath(_ key: String) throws(BerthError) -> String {
         let parts = key.contains("/") ? key.split(separator: "/", omittingEmptySubsequences: false) : key.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.first == "net", parts.count >= 2, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
             throw .invalid("invalid sysctl key \"\(key)\"", hint: "name a per-namespace key under net/, like net/ipv4/ip_forward")
         }
-        return "/proc/sys/" + parts.joined(separator: "/")
+        // Appended part by part: `[Substring].joined(separator:)` is the stdlib's unspecialised
+        // generic, whose first use looks up associated types and conformances at run time
+        // (≈ 0.14 M instructions of an attach).
+        var path = "/proc/sys"
+        for part in parts {
+            path += "/"
+            path += String(part)
+        }
+        return path
+    }
+
+    /// Writes all of `text` to `fd` (a sysctl file: the kernel parses the first write).
+    /// Not swift-system's `writeAll`, a generic over `Sequence` whose first use in a process
+    /// costs ≈ 0.12 M instructions of metadata and conformance lookups.
+    static func write(_ text: String, to fd: FileDescriptor) throws(Errno) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            offset += try withErrno { try bytes.withUnsafeBytes { try fd.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) } }
+        }
     }
 
     private static func readFile(_ path: String) throws(BerthError) -> String {

@@ -10,7 +10,10 @@ public struct NetlinkChanges {
     let handle: RouteNetlink
     /// The messages so far.
     public internal(set) var request = NetlinkRequest()
-    var contexts: [UInt32: ErrorContext] = [:]
+    /// Each message's sequence number and how to explain its refusal, in order. An array,
+    /// not a `[UInt32: ErrorContext]`: it is read only on a refusal, and a process's first
+    /// `UInt32: Hashable` use costs a scan of every conformance record in the binary.
+    var contexts: [(sequence: UInt32, context: ErrorContext)] = []
 
     init(handle: RouteNetlink) { self.handle = handle }
 
@@ -21,7 +24,7 @@ public struct NetlinkChanges {
 
     /// Turns the kernel's refusal into a BerthError that names the object at fault.
     func translate(_ error: NetlinkError) -> BerthError {
-        guard let context = contexts[error.sequence] else { return error.berthError }
+        guard let context = contexts.first(where: { $0.sequence == error.sequence })?.context else { return error.berthError }
         if let text = error.kernelMessage, let match = context.byKernelMessage.first(where: { text.contains($0.fragment) }) {
             return Self.refusal(match.error.code, match.error, cause: error)
         }
@@ -77,6 +80,6 @@ public struct NetlinkChanges {
                          _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
         let sequence = handle.transport.nextSequence()
         try request.append(type: type, flags: flags, sequence: sequence, operation: operation, tolerated: tolerated, build)
-        contexts[sequence] = context
+        contexts.append((sequence, context))
     }
 }

@@ -35,12 +35,7 @@ public final class SystemKernel: KernelAccess, Sendable {
         if let namespace { return try namespace.sysctl(key) }
         // The caller's own namespace: /proc/sys/net shows the reading thread's namespace,
         // so no namespace thread is needed.
-        let separator: Character = key.contains("/") ? "/" : "."
-        let parts = key.split(separator: separator, omittingEmptySubsequences: false)
-        guard parts.first == "net", parts.count >= 2, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
-            throw .invalid("invalid sysctl key \"\(key)\"", hint: "name a per-namespace key under net/, like net/ipv4/ip_forward")
-        }
-        let path = "/proc/sys/" + parts.joined(separator: "/")
+        let path = try NetworkNamespace.sysctlPath(key)
         guard var text = ProcFile.read(path) else {
             throw BerthError(.notFound, "sysctl \(path) does not exist")
         }

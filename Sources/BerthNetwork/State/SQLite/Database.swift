@@ -11,7 +11,11 @@ package final class Database {
     private let handle: OpaquePointer
     /// Read by the WAL hook (Sources/CSQLite/shim.h): [0] checkpoints deferred, [1] one is due.
     private let deferral: UnsafeMutablePointer<Int32>
-    private var statements: [String: Statement] = [:]
+    /// The prepared statements, looked up by their SQL's length, then its text. An array,
+    /// not a `[String: Statement]`: a process's first `String: Hashable` use costs a scan of
+    /// every conformance record in the binary (≈ 0.13 M instructions), which a short-lived
+    /// `berth attach` would otherwise pay here, and a store holds a few dozen statements.
+    private var statements: [(length: Int, sql: String, statement: Statement)] = []
     /// Set while a read transaction runs: any statement that would write is refused, so a
     /// change can never slip past the cross-process lock that only write transactions take.
     var readOnlyGuard = false
@@ -43,6 +47,12 @@ package final class Database {
         deferral = .allocate(capacity: 2)
         deferral.initialize(repeating: 0, count: 2)
         _ = berth_sqlite3_small_wal(db, deferral)
+    }
+
+    /// Makes SQLite allocate from a bump arena (Sources/CSQLite/shim.h); false once SQLite
+    /// is initialised. For a process that exits right after one command.
+    static func useArena() -> Bool {
+        berth_sqlite3_use_arena() == SQLITE_OK
     }
 
     /// SQLite's process-wide settings, before the first connection (Sources/CSQLite/shim.h).
@@ -129,8 +139,9 @@ package final class Database {
     /// The cached statement for `sql`, prepared on first use.
     func prepared(_ sql: String) throws(BerthError) -> Statement {
         let statement: Statement
-        if let cached = statements[sql] {
-            statement = cached
+        let length = sql.utf8.count
+        if let cached = statements.first(where: { $0.length == length && $0.sql == sql }) {
+            statement = cached.statement
         } else {
             var raw: OpaquePointer?
             let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
@@ -138,7 +149,7 @@ package final class Database {
                 throw .sqlite("prepare", sql: sql, SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle))))
             }
             statement = Statement(sql: sql, handle: raw)
-            statements[sql] = statement
+            statements.append((length, sql, statement))
         }
         if readOnlyGuard && !statement.isReadOnly {
             throw BerthError(.internalError, "state database: \"\(sql)\" writes, but it ran in a read transaction",
