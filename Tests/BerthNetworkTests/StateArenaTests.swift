@@ -1,6 +1,7 @@
 import BerthCore
 @testable import BerthNetwork
 import Foundation
+import Synchronization
 import Testing
 
 /// The allocator a CLI's attach or detach gives SQLite (`StateStore.allocateForOneCommand`,
@@ -46,5 +47,46 @@ struct StateArenaTests {
             }
             exit(0)
         }
+    }
+
+    @Test("two threads with a store each allocate through the arena at once and both read back every row")
+    func twoThreads() async {
+        await #expect(processExitsWith: .exitCode(0)) {
+            guard StateStore.allocateForOneCommand() else { exit(10) }
+            // Each thread fills a store of its own in 1,000 transactions of 20 rows; SQLite
+            // takes no global mutex around its allocator, so only the arena's lock keeps
+            // the two threads' allocations and frees apart.
+            let results = Mutex<[Int]>([])
+            let threads = (0..<2).map { _ in
+                Thread {
+                    var rows = -1
+                    if let temp = try? TempState() {
+                        defer { temp.cleanup() }
+                        rows = (try? Self.fill(temp)) ?? -2
+                    }
+                    results.withLock { $0.append(rows) }
+                }
+            }
+            threads.forEach { $0.start() }
+            while results.withLock({ $0.count }) < 2 { usleep(1_000) }
+            exit(results.withLock { $0 } == [20_000, 20_000] ? 0 : 12)
+        }
+    }
+
+    private static func fill(_ temp: TempState) throws -> Int {
+        let store = try temp.open()
+        for batch in 0..<1_000 {
+            _ = try store.write { tx throws(BerthError) in
+                if batch == 0 { try tx.db().execute("CREATE TABLE scratch (n INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
+                for n in 0..<20 {
+                    try tx.db().execute("INSERT INTO scratch (n, payload) VALUES (?1, printf('%0*d', 100 + ?1 % 300, ?1))",
+                                        [.integer(Int64(batch * 20 + n))])
+                }
+            }
+        }
+        let rows = try store.read { tx throws(BerthError) in
+            try tx.db().queryFirst("SELECT count(*) FROM scratch WHERE payload = printf('%0*d', 100 + n % 300, n)") { $0.int(0) }
+        }
+        return rows ?? 0
     }
 }
