@@ -10,9 +10,16 @@ struct BerthBackend {
 
     /// Opens Berth's state in `stateDirectory` (or `BERTH_STATE_DIR`, or /var/lib/berth),
     /// working in the plugin's own network namespace: the runtime runs plugins in the host's.
-    init(stateDirectory: String?) throws(BerthError) {
+    /// In a process that exits once the request is answered, a due WAL checkpoint waits for
+    /// `OpenedBackend.finish`.
+    init(stateDirectory: String?, processExitsAfterwards: Bool = false) throws(BerthError) {
         manager = try NetworkManager(stateDirectory: stateDirectory)
+        if processExitsAfterwards { manager.store.deferCheckpoints() }
+        self.processExitsAfterwards = processExitsAfterwards
     }
+
+    /// Whether the process exits once the request is answered.
+    let processExitsAfterwards: Bool
 
     /// The network `options.name`, created as `options` says if it does not exist. An
     /// existing one must match what the configuration asks for (code 7 otherwise). What
@@ -70,19 +77,15 @@ struct BerthBackend {
         }
     }
 
-    /// Attaches the namespace and describes the endpoint for the result.
+    /// Attaches the namespace and describes the endpoint for the result, from what the
+    /// attach read and made (no second look at the state or the links).
     func attach(network: String, namespace: NamespaceReference, id: String, address: IPv4Address?, ipv6Address: IPv6Address? = nil,
                 mac: MACAddress?, ifname: InterfaceName, ports: [PortSpec], aliases: [String] = []) throws(BerthError) -> EndpointDescription {
         let options = try AttachOptions(network: network, namespace: namespace, id: id, address: address, mac: mac,
                                         interfaceName: ifname, ports: ports, ipv6Address: ipv6Address, aliases: aliases)
-        let endpoint = try manager.attach(options)
+        let description = try manager.attachDescribed(options)
         Trace.mark("cni: attached")
-        do throws(BerthError) {
-            return try manager.describe(endpoint)
-        } catch {
-            try? manager.detach(id: id)
-            throw error
-        }
+        return description
     }
 
     /// Removes the endpoint `id`; nothing if there is none.
@@ -127,5 +130,21 @@ struct BerthBackend {
     /// STATUS: why an ADD with `options` would fail now.
     func blockers(_ options: NetworkOptions) throws(BerthError) -> [BerthError] {
         try manager.attachBlockers(network: options.name, creating: options)
+    }
+}
+
+/// The backend a request's handler opened, if any: what `CNIPlugin.run` finishes with once
+/// the handler returned or threw.
+final class OpenedBackend {
+    var backend: BerthBackend?
+
+    /// In a process that exits once the request is answered: starts a due WAL checkpoint in
+    /// a process of its own (`berth-cni _checkpoint DIR`) and leaves the state and the
+    /// sockets to the exit (closing them would only cost time: the store never checkpoints
+    /// on close). Otherwise nothing: the backend closes when released.
+    func finish() {
+        guard let backend, backend.processExitsAfterwards else { return }
+        CheckpointLauncher.startIfDue(backend.manager.store)
+        _ = Unmanaged.passRetained(backend.manager)
     }
 }

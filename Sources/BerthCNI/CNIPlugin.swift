@@ -19,7 +19,14 @@ public struct CNIResponse: Sendable, Hashable {
 public enum CNIPlugin {
     /// Runs the command named by `CNI_COMMAND` in `environment` with the configuration in
     /// `stdin` (as read by `CNIInput.read`; `stdinError` when that failed).
-    public static func run(environment: [String: String], stdin: [UInt8], stdinError: CNIError? = nil) -> CNIResponse {
+    ///
+    /// `processExitsAfterwards`: the caller is the plugin's process, which exits once the
+    /// response is written. A due WAL checkpoint then runs in a process of its own
+    /// (`berth-cni _checkpoint DIR`, `CheckpointLauncher`) and Berth's state and sockets are
+    /// left to the exit. A process that lives on (a test, a runtime embedding the plugin)
+    /// passes false.
+    public static func run(environment: [String: String], stdin: [UInt8], stdinError: CNIError? = nil,
+                           processExitsAfterwards: Bool = false) -> CNIResponse {
         var version = CNIVersion.latest
         var log = CNILog()
         // Parsed before the environment is checked, so every error speaks the
@@ -35,7 +42,9 @@ public enum CNIPlugin {
             let json = try parsed.get()
             let config = try CNIConfig(json, lenient: env.command == .del)
             Trace.mark("cni: input parsed")
-            let request = CNIRequest(env: env, config: config, stdin: stdin, environment: environment, log: log)
+            let request = CNIRequest(env: env, config: config, stdin: stdin, environment: environment, log: log,
+                                     processExitsAfterwards: processExitsAfterwards)
+            defer { request.opened.finish() }
             let output: JSONValue? = switch env.command {
             case .add: try request.add()
             case .del: try request.del()
@@ -76,13 +85,19 @@ struct CNIRequest {
     /// The plugin's whole environment: delegated IPAM plugins get it too.
     let environment: [String: String]
     let log: CNILog
+    /// Whether the plugin's process exits once this request is answered (see `CNIPlugin.run`).
+    var processExitsAfterwards = false
+    /// The state the handler opened, finished with by `CNIPlugin.run`.
+    let opened = OpenedBackend()
 
     /// The attachment's endpoint (or publication) id in Berth's state.
     var attachmentID: String { CNIAttachment.endpointID(containerID: env.containerID, ifname: env.ifname) }
 
     func backend() throws(CNIError) -> BerthBackend {
         do {
-            return try BerthBackend(stateDirectory: config.stateDir)
+            let backend = try BerthBackend(stateDirectory: config.stateDir, processExitsAfterwards: processExitsAfterwards)
+            opened.backend = backend
+            return backend
         } catch {
             throw CNIError(error)
         }

@@ -6,8 +6,10 @@ import Musl
 
 /// posix_spawn of one of Berth's own executables as a process of its own: a new session (no
 /// signal of the caller's terminal or process group reaches it half-way), no signal blocked,
-/// and the signals it handles at their default disposition whatever the caller ignores.
-/// The resolver (`berth-dns`) and the CLI's deferred WAL checkpoint start this way.
+/// and the signals it handles at their default disposition whatever the caller ignores, and
+/// no descriptor but its stdin, stdout and stderr.
+/// The resolver (`berth-dns`) and the deferred WAL checkpoints of `berth attach`/`detach`,
+/// berth-cni and berth-oci-hook start this way.
 package enum DetachedSpawn {
     /// Where one of the child's standard descriptors comes from.
     package enum Source: Sendable {
@@ -32,6 +34,10 @@ package enum DetachedSpawn {
             case .appending(let path): posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             }
         }
+        // Nothing else of the caller's: a descriptor it inherited without close-on-exec (a
+        // runtime's pipe, the socket Foundation's Process watches for a child's exit) would
+        // keep whoever waits on it waiting for this process instead.
+        closeFrom(3, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -10,15 +10,32 @@ public import BerthNetwork
 /// the fake kernel in tests.
 public struct HookNetwork {
     public let manager: NetworkManager
+    /// Whether the process exits once this stage is done (see `finish`).
+    public let processExitsAfterwards: Bool
 
-    /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth).
-    public init(stateDirectory: String?) throws(BerthError) {
+    /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth). In a
+    /// process that exits after the stage (`processExitsAfterwards`), a due WAL checkpoint
+    /// waits for `finish`.
+    public init(stateDirectory: String?, processExitsAfterwards: Bool = false) throws(BerthError) {
         manager = try NetworkManager(stateDirectory: stateDirectory)
+        self.processExitsAfterwards = processExitsAfterwards
+        if processExitsAfterwards { manager.store.deferCheckpoints() }
         Trace.mark("hook: state opened")
     }
 
     public init(manager: NetworkManager) {
         self.manager = manager
+        processExitsAfterwards = false
+    }
+
+    /// Once the stage is done, in a process that exits afterwards: starts a due WAL
+    /// checkpoint in a process of its own (`berth-oci-hook _checkpoint DIR`,
+    /// `CheckpointLauncher`) and leaves the state and the sockets to the exit (closing them
+    /// would only cost time: the store never checkpoints on close). Otherwise nothing.
+    public func finish() {
+        guard processExitsAfterwards else { return }
+        CheckpointLauncher.startIfDue(manager.store)
+        _ = Unmanaged.passRetained(manager)
     }
 
     /// What `attach` did.

@@ -11,9 +11,14 @@ public import BerthNetwork
 public struct OCIHook {
     /// Berth's state directory; nil means `BERTH_STATE_DIR`, else /var/lib/berth.
     public var stateDirectory: String?
+    /// The hook's process exits once the stage is done: a due WAL checkpoint then runs in a
+    /// process of its own (`berth-oci-hook _checkpoint DIR`) and Berth's state and sockets
+    /// are left to the exit. A process that lives on passes false.
+    public var processExitsAfterwards: Bool
 
-    public init(stateDirectory: String? = nil) {
+    public init(stateDirectory: String? = nil, processExitsAfterwards: Bool = false) {
         self.stateDirectory = stateDirectory
+        self.processExitsAfterwards = processExitsAfterwards
     }
 
     /// What a call did.
@@ -39,7 +44,9 @@ public struct OCIHook {
             case .nothing:
                 return .nothing
             case .detach:
-                return .detached(id: state.id, leftovers: try HookNetwork(stateDirectory: stateDirectory).detach(id: state.id))
+                let network = try HookNetwork(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)
+                defer { network.finish() }
+                return .detached(id: state.id, leftovers: try network.detach(id: state.id))
             case .attach:
                 let config = try bundleConfig(state)
                 // The state's annotations are the runtime's word; config.json fills in those
@@ -47,7 +54,9 @@ public struct OCIHook {
                 let request = try HookAnnotations(config.annotations.merging(state.annotations) { _, fromState in fromState })
                 let namespacePath = try Self.namespacePath(state: state, config: config)
                 Trace.mark("hook: state, config.json and annotations parsed")
-                switch try HookNetwork(stateDirectory: stateDirectory).attach(id: state.id, namespacePath: namespacePath, request: request) {
+                let network = try HookNetwork(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)
+                defer { network.finish() }
+                switch try network.attach(id: state.id, namespacePath: namespacePath, request: request) {
                 case .created(let endpoint): return .attached(endpoint)
                 case .existing(let endpoint): return .alreadyAttached(endpoint)
                 }

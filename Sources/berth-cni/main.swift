@@ -14,6 +14,12 @@ import BerthNetwork
 // reading ours, must give EPIPE, not kill the plugin half-way through.
 signal(SIGPIPE, SIG_IGN)
 
+// `berth-cni _checkpoint DIR`: the WAL checkpoint an ADD or DEL deferred to a process of its
+// own (CheckpointLauncher). Runtimes run the plugin without arguments.
+if let directory = CheckpointLauncher.directory(CommandLine.arguments.dropFirst()) {
+    exit(CheckpointLauncher.run(directory: directory, program: "berth-cni"))
+}
+
 // Every invocation exits once its command is done: a DEL's veth deletion is handed to a
 // child the plugin does not wait for (init reaps it), as `berth detach` does. The child
 // closes every descriptor first, so the runtime reading our stdout is not held either.
@@ -37,7 +43,7 @@ do {
     stdinError = error
 }
 
-let response = CNIPlugin.run(environment: environment, stdin: stdin, stdinError: stdinError)
+let response = CNIPlugin.run(environment: environment, stdin: stdin, stdinError: stdinError, processExitsAfterwards: true)
 if !response.output.isEmpty {
     let bytes = Array((response.output + "\n").utf8)
     var offset = 0

@@ -59,6 +59,12 @@ if programName == HookFiles.runtimeWrapperName {
     fail("berth-oci-runtime: \(error.description)", status: 1)
 }
 
+// `berth-oci-hook _checkpoint DIR`: the WAL checkpoint a stage deferred to a process of its
+// own (CheckpointLauncher). Runtimes call the hook with a stage name.
+if let directory = CheckpointLauncher.directory(arguments[...]) {
+    exit(CheckpointLauncher.run(directory: directory, program: "berth-oci-hook"))
+}
+
 var stageName: String?
 var stateDirectory: String?
 var index = 0
@@ -100,7 +106,7 @@ do {
     Trace.mark("hook: state read")
     let state = try OCIState(parsing: bytes)
     containerID = state.id
-    _ = try OCIHook(stateDirectory: stateDirectory).run(stage, state: state)
+    _ = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
     Trace.mark("done")
 } catch {
     fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)

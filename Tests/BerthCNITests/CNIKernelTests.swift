@@ -27,6 +27,13 @@ struct CNIKernelTests {
             #expect(result["interfaces"]?[2]?["sandbox"] == .string(container.path))
             #expect(result["interfaces"]?[1]?["name"]?.stringValue?.hasPrefix("vb") == true)
             #expect(sandbox.run(["ip", "-n", try #require(container.name), "-4", "-o", "addr", "show", "eth0"]).stdout.contains("10.77.0.2/24"))
+            // The MACs the result names (taken from the attach itself, not looked up again) are the kernel's.
+            for (index, namespace) in [(0, nil), (1, nil), (2, container.name)] {
+                let name = try #require(result["interfaces"]?[index]?["name"]?.stringValue)
+                let ip = ["ip"] + (namespace.map { ["-n", $0] } ?? []) + ["-o", "link", "show", "dev", name]
+                let mac = try #require(result["interfaces"]?[index]?["mac"]?.stringValue)
+                #expect(sandbox.run(ip).stdout.contains("link/ether \(mac) "), "\(name): \(mac)")
+            }
 
             #expect(try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080, payload: "lo") == "ctr 10.77.0.1 lo")
             #expect(try Probe.request(from: sandbox.namespace, to: "10.77.0.1", port: 8080, payload: "gw").hasPrefix("ctr "))

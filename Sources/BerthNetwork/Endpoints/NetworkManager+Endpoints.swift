@@ -14,6 +14,13 @@ extension NetworkManager {
     /// families). Any failure removes what was made and records nothing.
     @discardableResult
     public func attach(_ options: AttachOptions) throws(BerthError) -> EndpointRecord {
+        try attachDescribed(options).endpoint
+    }
+
+    /// Attaches as `attach(_:)` does and describes the endpoint as `describe(_:)` would,
+    /// from what the attach itself read and the kernel echoed: no second read of the state,
+    /// no link lookup. What a caller reporting the endpoint (berth-cni's result) uses.
+    public func attachDescribed(_ options: AttachOptions) throws(BerthError) -> EndpointDescription {
         do {
             return try attachEndpoint(options)
         } catch {
@@ -21,7 +28,7 @@ extension NetworkManager {
         }
     }
 
-    private func attachEndpoint(_ options: AttachOptions) throws(BerthError) -> EndpointRecord {
+    private func attachEndpoint(_ options: AttachOptions) throws(BerthError) -> EndpointDescription {
         if let id = options.id { try AttachOptions.validate(id: id) }
         if let name = options.name { try EndpointNames.validate(name, parameter: "name") }
         for alias in options.aliases { try EndpointNames.validate(alias, parameter: "alias") }
@@ -36,7 +43,7 @@ extension NetworkManager {
                            hint: "attach a container's namespace", parameter: "namespace", object: .namespace(options.namespace.description))
         }
         Trace.mark("attach: namespace opened")
-        let (endpoint, resolver) = try store.write { tx throws(BerthError) -> (EndpointRecord, ResolverProcess?) in
+        let (description, resolver) = try store.write { tx throws(BerthError) -> (EndpointDescription, ResolverProcess?) in
             Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
             let instance = try tx.instance()
@@ -78,8 +85,9 @@ extension NetworkManager {
             try host.check(failPoint: "attach.state")
             let bridgeIndex = try ensureKernel(of: network, instance: instance)
             Trace.mark("attach: bridge found")
-            return try Rollback.perform { rollback throws(BerthError) -> (EndpointRecord, ResolverProcess?) in
-                try wire(record, network: network, instance: instance, bridgeIndex: bridgeIndex, namespace: namespace, rollback: &rollback)
+            return try Rollback.perform { rollback throws(BerthError) -> (EndpointDescription, ResolverProcess?) in
+                let hostLink = try wire(record, network: network, instance: instance, bridgeIndex: bridgeIndex, namespace: namespace,
+                                        rollback: &rollback)
                 Trace.mark("attach: veth wired")
                 if !record.ports.isEmpty {
                     // The batch is atomic: a refused one added nothing, and the key it clashed
@@ -93,12 +101,21 @@ extension NetworkManager {
                 try host.check(failPoint: "attach.publish")
                 // Last, so that a resolver that cannot start rolls the attach back; never on
                 // a network without DNS (the default one), whose attach stays as it was.
-                return (record, network.dns ? try ensureResolver(tx) : nil)
+                // A bridge Berth made has the network's fixed MAC (the bridge lookup above
+                // checked it); an adopted one's follows its ports, so it is read below.
+                let description = EndpointDescription(endpoint: record, network: network, bridgeMAC: network.bridgeMAC,
+                                                      hostVethMAC: hostLink.mac)
+                return (description, network.dns ? try ensureResolver(tx) : nil)
             }
         }
         Trace.mark("attach: committed")
         reloadResolver(resolver)
-        return endpoint
+        guard description.network.bridgeAdopted else { return description }
+        // The attach is committed: a lookup that fails leaves the MAC out (it is optional),
+        // never the attach unreported.
+        var adopted = description
+        adopted.bridgeMAC = (try? optionalLink(named: description.network.bridge.rawValue))??.mac
+        return adopted
     }
 
     /// The MAC an endpoint gets when none is given: from its IPv4 address, or on an

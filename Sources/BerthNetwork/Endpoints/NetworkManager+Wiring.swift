@@ -4,9 +4,10 @@ import BerthNetlink
 
 extension NetworkManager {
     /// Creates the veth pair and configures its peer inside `namespace`; registers the
-    /// pair's removal with `rollback` once it exists.
+    /// pair's removal with `rollback` once it exists. Returns the host end as the kernel
+    /// echoed its creation.
     func wire(_ endpoint: EndpointRecord, network: NetworkRecord, instance: StateInstance, bridgeIndex: Int32, namespace: NetworkNamespace,
-              rollback: inout Rollback) throws(BerthError) {
+              rollback: inout Rollback) throws(BerthError) -> Link {
         let mtu = try network.linkMTU()
         let hostLink: Link
         do throws(BerthError) {
@@ -82,6 +83,7 @@ extension NetworkManager {
             }
         }
         try host.check(failPoint: "attach.configure")
+        return hostLink
     }
 
     /// Loopback is the first device of every network namespace.

@@ -10,6 +10,10 @@ int berth_unshare(int flags);
 /// gettid(2).
 int berth_gettid(void);
 
+/// posix_spawn_file_actions_addclosefrom_np (glibc ≥ 2.34) on a posix_spawn_file_actions_t:
+/// the child closes every descriptor from `from` on. 0 or an error number.
+int berth_spawn_actions_closefrom(void *actions, int from);
+
 /// The filesystem magic (statfs f_type) of an open file or a path; -1 with errno on failure.
 long berth_fd_fs_type(int fd);
 long berth_path_fs_type(const char *path);

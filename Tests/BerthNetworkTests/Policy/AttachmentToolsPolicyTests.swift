@@ -85,6 +85,38 @@ struct AttachmentToolsPolicyTests {
         #expect(try description.addressCIDR?.description == "10.88.0.2/24")
     }
 
+    @Test("attachDescribed describes from the attach itself what describe reads afterwards, without a state read or a link lookup: on a ready bridge, one the attach makes again, an adopted one")
+    func attachDescribed() throws {
+        let host = try populated()
+        host.kernel.addLink("lanbr", kind: "bridge", up: true)
+        _ = try host.manager.createNetwork(NetworkOptions(name: "lan", subnet: CIDR(parsing: "10.60.0.0/24"),
+                                                          bridge: InterfaceName("lanbr"), usesExistingBridge: true))
+        func attach(_ namespace: String, to network: String, id: String) throws -> EndpointDescription {
+            host.kernel.addNamespace(namespace)
+            let mark = host.kernel.mark
+            let description = try host.manager.attachDescribed(AttachOptions(network: network, namespace: .name(namespace), id: id,
+                                                                             ports: [try PortSpec(parsing: "9\(id.count)00:80")]))
+            // The same kernel work as attach: one bridge lookup first, no lookup of the veth
+            // after; an adopted bridge's MAC, which follows its ports, is read again.
+            let operations = host.kernel.operations(since: mark)
+            #expect(operations.filter { $0.contains("get link") }.count == (network == "lan" ? 2 : 1), "\(operations)")
+            return description
+        }
+        let ready = try attach("ctr3", to: "web", id: "e3")
+        #expect(ready == (try host.manager.describe(try host.manager.endpoint("e3"))))
+        // A bridge gone since the last attach is made again, with the network's MAC.
+        try host.handle.netlink.deleteLink(.name(try InterfaceName("brweb")))
+        let remade = try attach("ctr4", to: "web", id: "e4x")
+        #expect(remade == (try host.manager.describe(try host.manager.endpoint("e4x"))))
+        let web = try host.manager.network(named: "web")
+        #expect(remade.bridgeMAC != nil && remade.bridgeMAC == web.bridgeMAC)
+        // An adopted bridge has a MAC of its own, which the result reports as it is after the attach.
+        let adopted = try attach("ctr5", to: "lan", id: "e5xx")
+        #expect(adopted == (try host.manager.describe(try host.manager.endpoint("e5xx"))))
+        #expect(adopted.bridgeMAC != nil && adopted.bridgeMAC == host.kernel.link("lanbr")?.mac)
+        #expect(adopted.hostVethMAC != nil)
+    }
+
     @Test("pruneEndpoints removes a network's endpoints not kept, with their veths, leases and elements; other networks stay")
     func pruneEndpoints() throws {
         let host = try populated()

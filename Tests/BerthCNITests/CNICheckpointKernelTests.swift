@@ -1,0 +1,114 @@
+import BerthCore
+import BerthNetwork
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// berth-cni defers its WAL checkpoint to a process of its own (`berth-cni _checkpoint DIR`,
+/// Sources/BerthNetwork/State/CheckpointLauncher.swift), as the CLI's attach and detach do.
+@Suite("berth-cni's deferred WAL checkpoints (kernel)", .enabled(if: KernelTests.enabled))
+struct CNICheckpointKernelTests {
+    @Test("a checkpoint an ADD starts holds neither of the runtime's pipes; 36 ADDs and 24 DELs keep the WAL short and every record; the entry run directly empties the WAL, and only with exactly its two arguments")
+    func checkpointsRunElsewhere() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let directory = sandbox.stateDirectory
+            let wal = directory + "/state.db-wal"
+            let config = cni.config(extra: #""subnet":"10.79.0.0/24""#)
+            let first = try sandbox.makeNamespace()
+            try #require(cni.run("ADD", config, containerID: "first", netns: first.path).status == 0)
+
+            // A reader on an old snapshot keeps a started checkpoint from finishing (it waits
+            // in SQLite's busy handler). `run` reads the plugin's stdout and stderr to their
+            // end before it returns: a checkpoint process still alive then holds neither.
+            let reader = try SnapshotHolder(directory: directory)
+            var started: [Int32] = []
+            var held: [String] = []
+            for n in 0..<30 where started.isEmpty {
+                let container = try sandbox.makeNamespace()
+                let add = cni.run("ADD", config, containerID: "held\(n)", netns: container.path)
+                try #require(add.status == 0, "\(add)")
+                held.append("held\(n)")
+                started = DeferredCheckpoints.processes(directory: directory)
+            }
+            #expect(!started.isEmpty, "no ADD started a checkpoint")
+            reader.release()
+            #expect(Poll.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
+            for id in held { #expect(cni.run("DEL", config, containerID: id).status == 0) }
+
+            let containers = try (0..<12).map { _ in try sandbox.makeNamespace() }
+            for round in 0..<3 {
+                for (n, container) in containers.enumerated() {
+                    let add = cni.run("ADD", config, containerID: "c\(n)", netns: container.path)
+                    try #require(add.status == 0, "\(add)")
+                }
+                guard round < 2 else { break }
+                for n in containers.indices {
+                    let del = cni.run("DEL", config, containerID: "c\(n)", netns: containers[n].path)
+                    try #require(del.status == 0, "\(del)")
+                }
+            }
+            // Each call writes several frames: left alone the WAL would hold hundreds;
+            // checkpointed, it is back under the threshold plus one transaction.
+            #expect(Poll.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
+            let ids = (Poll.parse(sandbox.berth(["ps", "--json"]).stdout)).compactMap { $0["id"] as? String }.sorted()
+            #expect(ids == (["first-eth0"] + containers.indices.map { "c\($0)-eth0" }).sorted())
+            let check = sandbox.berth(["check"])
+            #expect(check.succeeded, "\(check)")
+
+            // The entry the plugin starts, run directly: an ADD that cannot spawn it
+            // checkpoints in-process, which the figures above would not tell apart.
+            let checkpoint = sandbox.run([CNIHarness.binary, "_checkpoint", directory])
+            #expect(checkpoint.succeeded && checkpoint.stdout.isEmpty && checkpoint.stderr.isEmpty, "\(checkpoint)")
+            #expect(DeferredCheckpoints.frames(ofWALAt: wal) == 0)
+            // With another count of arguments it is a plugin call like any other (here
+            // without CNI_COMMAND), never a checkpoint.
+            let extra = sandbox.run([CNIHarness.binary, "_checkpoint", directory, "x"], input: config)
+            #expect(extra.status == 1 && extra.stdout.contains("CNI_COMMAND"), "\(extra)")
+        }
+    }
+}
+
+/// A read transaction held open on another thread: its snapshot stays, so no checkpoint
+/// can empty the WAL until `release`.
+final class SnapshotHolder: @unchecked Sendable {
+    private let reading = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(directory: String) throws {
+        let store = try StateStore(directory: directory)
+        let thread = Thread { [reading, done, finished] in
+            _ = try? store.read { tx throws(BerthError) in
+                _ = try tx.networks()
+                reading.signal()
+                done.wait()
+            }
+            finished.signal()
+        }
+        thread.start()
+        reading.wait()
+    }
+
+    /// Ends the transaction.
+    func release() {
+        done.signal()
+        finished.wait()
+    }
+}
+
+/// Polling, for states other processes reach.
+enum Poll {
+    static func wait(seconds: Double = 10, until condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    static func parse(_ text: String) -> [[String: Any]] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
+    }
+}

@@ -1,0 +1,108 @@
+import BerthCore
+import BerthNetwork
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// berth-oci-hook defers its WAL checkpoint to a process of its own (`berth-oci-hook
+/// _checkpoint DIR`, Sources/BerthNetwork/State/CheckpointLauncher.swift), as the CLI's
+/// attach and detach do.
+@Suite("berth-oci-hook's deferred WAL checkpoints (kernel)", .enabled(if: KernelTests.enabled))
+struct HookCheckpointKernelTests {
+    static func state(_ container: HookContainer, stage: String) -> String {
+        container.state(status: stage == "poststop" ? "stopped" : "creating")
+    }
+
+    @Test("a checkpoint a stage starts holds neither of the runtime's pipes; 24 createRuntime and 16 poststop calls keep the WAL short; the entry run directly empties the WAL, and only with exactly its two arguments")
+    func checkpointsRunElsewhere() throws {
+        try withHostSandbox { sandbox in
+            let directory = sandbox.stateDirectory
+            let wal = directory + "/state.db-wal"
+            let first = try HookContainer(id: "first-\(KernelTests.uniqueSuffix())")
+            defer { first.end() }
+            let attached = Harness.hook(sandbox, "createRuntime", state: Self.state(first, stage: "createRuntime"), cwd: first.bundle)
+            try #require(attached.succeeded, "\(attached)")
+
+            // A reader on an old snapshot keeps a started checkpoint from finishing (it waits
+            // in SQLite's busy handler). `Harness.hook` reads the hook's stdout and stderr to
+            // their end before it returns: a checkpoint process still alive then holds neither.
+            let reader = try HookSnapshotHolder(directory: directory)
+            var started: [Int32] = []
+            var held: [HookContainer] = []
+            defer { for container in held { container.end() } }
+            for _ in 0..<30 where started.isEmpty {
+                let container = try HookContainer(id: "held-\(KernelTests.uniqueSuffix())")
+                held.append(container)
+                let call = Harness.hook(sandbox, "createRuntime", state: Self.state(container, stage: "createRuntime"), cwd: container.bundle)
+                try #require(call.succeeded, "\(call)")
+                started = DeferredCheckpoints.processes(directory: directory)
+            }
+            #expect(!started.isEmpty, "no createRuntime started a checkpoint")
+            reader.release()
+            #expect(Harness.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
+            for container in held {
+                #expect(Harness.hook(sandbox, "poststop", state: Self.state(container, stage: "poststop"), cwd: container.bundle).succeeded)
+            }
+
+            let containers = try (0..<8).map { _ in try HookContainer(id: "c-\(KernelTests.uniqueSuffix())") }
+            defer { for container in containers { container.end() } }
+            for round in 0..<3 {
+                for container in containers {
+                    let call = Harness.hook(sandbox, "createRuntime", state: Self.state(container, stage: "createRuntime"), cwd: container.bundle)
+                    try #require(call.succeeded, "\(call)")
+                }
+                guard round < 2 else { break }
+                for container in containers {
+                    let call = Harness.hook(sandbox, "poststop", state: Self.state(container, stage: "poststop"), cwd: container.bundle)
+                    try #require(call.succeeded, "\(call)")
+                }
+            }
+            // Each call writes several frames: left alone the WAL would hold hundreds;
+            // checkpointed, it is back under the threshold plus one transaction.
+            #expect(Harness.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
+            let ids = Harness.endpoints(sandbox).compactMap { $0["id"] as? String }.sorted()
+            #expect(ids == ([first.id] + containers.map(\.id)).sorted())
+            let check = sandbox.berth(["check"])
+            #expect(check.succeeded, "\(check)")
+
+            // The entry the hook starts, run directly: a stage that cannot spawn it
+            // checkpoints in-process, which the figures above would not tell apart.
+            let checkpoint = sandbox.run([Harness.hookBinary, "_checkpoint", directory])
+            #expect(checkpoint.succeeded && checkpoint.stdout.isEmpty && checkpoint.stderr.isEmpty, "\(checkpoint)")
+            #expect(DeferredCheckpoints.frames(ofWALAt: wal) == 0)
+            // With another count of arguments it is a stage name like any other.
+            let alone = sandbox.run([Harness.hookBinary, "_checkpoint"], input: "{}")
+            #expect(alone.status == 2 && alone.stderr.contains("_checkpoint"), "\(alone)")
+            let extra = sandbox.run([Harness.hookBinary, "_checkpoint", directory, "x"], input: "{}")
+            #expect(extra.status == 2 && extra.stderr.contains("unexpected argument"), "\(extra)")
+        }
+    }
+}
+
+/// A read transaction held open on another thread: its snapshot stays, so no checkpoint
+/// can empty the WAL until `release`.
+final class HookSnapshotHolder: @unchecked Sendable {
+    private let reading = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(directory: String) throws {
+        let store = try StateStore(directory: directory)
+        let thread = Thread { [reading, done, finished] in
+            _ = try? store.read { tx throws(BerthError) in
+                _ = try tx.networks()
+                reading.signal()
+                done.wait()
+            }
+            finished.signal()
+        }
+        thread.start()
+        reading.wait()
+    }
+
+    /// Ends the transaction.
+    func release() {
+        done.signal()
+        finished.wait()
+    }
+}
