@@ -42,11 +42,19 @@ static int berth_sqlite3_wal_hook(void *context, sqlite3 *db, const char *name, 
 // the writer lock, so a command's write goes on meanwhile; then TRUNCATE, which finds
 // nothing left to copy and only empties the WAL, holding the writer lock for that moment
 // (a TRUNCATE alone holds it through the copy and both fdatasyncs, and a command that
-// began a write then would sleep in SQLite's busy handler for as long).
-static inline int berth_sqlite3_checkpoint(sqlite3 *db) {
+// began a write then would sleep in SQLite's busy handler for as long). The TRUNCATE also
+// waits, holding that lock, for every reader still on an older snapshot (`berth ps`, the
+// resolver's reload): with the connection's 5 s busy timeout a long reader stalled the next
+// command's write for up to 5 s. So it waits `truncate_wait_ms` at most and gives up
+// quietly: the frames are already in the database, and the next commit past the threshold
+// asks for a checkpoint again. The connection's own timeout is restored after.
+static inline int berth_sqlite3_checkpoint(sqlite3 *db, int truncate_wait_ms, int busy_timeout_ms) {
     int rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
     if (rc != SQLITE_OK) return rc;
-    return sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, 0, 0);
+    sqlite3_busy_timeout(db, truncate_wait_ms);
+    rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, 0, 0);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    return rc == SQLITE_BUSY ? SQLITE_OK : rc;
 }
 
 // Before the process's first connection: no memory statistics, so that every SQLite

@@ -63,4 +63,32 @@ struct StateWALTests {
         // A directory that is not a state directory is refused, not created.
         #expect(throws: BerthError.self) { try StateStore.checkpoint(directory: temp.root + "/missing") }
     }
+
+    @Test("a deferred checkpoint beside a reader on an older snapshot copies what it can and leaves the WAL without failing, instead of holding the writer lock for the busy timeout; the next one empties it")
+    func checkpointBesideLongReader() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        let wal = temp.directory + "/state.db-wal"
+        let writer = try temp.open()
+        writer.deferCheckpoints()
+        _ = try writer.write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
+        for _ in 0..<100 {
+            _ = try writer.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+        }
+        let reader = try temp.open()
+        try reader.read { tx throws(BerthError) in
+            // The reader's snapshot: 100 rows. Then a commit it does not see.
+            #expect(try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } == 100)
+            _ = try writer.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+            // TRUNCATE cannot reset the WAL while this snapshot is read: it gives up after
+            // Database.truncateWaitMilliseconds (with the 5 s busy timeout it threw SQLITE_BUSY).
+            try StateStore.checkpoint(directory: temp.directory)
+            #expect(Self.frames(ofWALAt: wal) > 0)
+            // The writer lock was given back: another commit goes through.
+            _ = try writer.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+        }
+        try StateStore.checkpoint(directory: temp.directory)
+        #expect(Self.frames(ofWALAt: wal) == 0)
+        #expect(try reader.read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 102)
+    }
 }

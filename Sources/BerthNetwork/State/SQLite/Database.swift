@@ -22,6 +22,11 @@ package final class Database {
     /// The generation of the transaction now running, so that a `StateTransaction` used after
     /// its closure returned is caught instead of writing outside any transaction.
     var activeTransaction: UInt64?
+    /// How long a statement waits for SQLite's file locks before SQLITE_BUSY.
+    let busyTimeoutMilliseconds: Int32
+    /// How long a checkpoint's TRUNCATE waits for readers on an older snapshot, holding the
+    /// writer lock meanwhile (Sources/CSQLite/shim.h): short, since giving up is harmless.
+    static let truncateWaitMilliseconds: Int32 = 100
 
     /// Opens (and, with `create`, creates) the database at `path`.
     ///
@@ -29,6 +34,7 @@ package final class Database {
     /// checks the rest of the path before calling.
     init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 5_000) throws(BerthError) {
         self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         _ = Self.configureOnce
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -74,12 +80,14 @@ package final class Database {
     /// Whether a deferred checkpoint is due.
     var checkpointIsDue: Bool { deferral[1] != 0 }
 
-    /// Copies every WAL frame into the database and empties the WAL (TRUNCATE).
+    /// Copies every WAL frame into the database and empties the WAL (TRUNCATE); the WAL
+    /// stays as it is when a reader on an older snapshot holds it for longer than
+    /// `truncateWaitMilliseconds`.
     func checkpoint() throws(BerthError) {
         // A connection opens the WAL at its first read, and before SQLite 3.42 a checkpoint
         // on a connection that has not read yet does nothing and reports success.
         try script("PRAGMA user_version")
-        let rc = berth_sqlite3_checkpoint(handle)
+        let rc = berth_sqlite3_checkpoint(handle, Self.truncateWaitMilliseconds, busyTimeoutMilliseconds)
         guard rc == SQLITE_OK else {
             throw .sqlite("checkpoint \(path)", SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle))))
         }
