@@ -9,14 +9,26 @@ extension Firewall {
     /// an IPv4 address IPv4 ones: the allocator gives each family's only on a network that
     /// has it.)
     func elements(of endpoint: EndpointRecord) -> [(Element, NFTSet)] {
-        endpoint.ports.compactMap { mapping in
+        // The tag is made once per endpoint, not once per port: the elements share its storage.
+        var owner: String?
+        var tag = ""
+        var elements: [(Element, NFTSet)] = []
+        elements.reserveCapacity(endpoint.ports.count)
+        for mapping in endpoint.ports {
+            if mapping.endpointID != owner {
+                owner = mapping.endpointID
+                tag = FirewallLayout.endpointTag(mapping.endpointID, instance: instance.id)
+            }
             switch mapping.key.hostAddress {
             case .v4:
-                endpoint.address.map { FirewallLayout.element(for: mapping, container: $0, instance: instance.id) }
+                if let address = endpoint.address { elements.append(FirewallLayout.element(for: mapping, container: address, comment: tag)) }
             case .v6:
-                endpoint.ipv6Address.flatMap { IPv6FirewallLayout.element(for: mapping, container: $0, instance: instance.id) }
+                if let ipv6 = endpoint.ipv6Address, let element = IPv6FirewallLayout.element(for: mapping, container: ipv6, comment: tag) {
+                    elements.append(element)
+                }
             }
         }
+        return elements
     }
 
     /// The endpoint's elements in the table of `family`.
