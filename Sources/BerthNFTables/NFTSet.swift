@@ -45,7 +45,10 @@ public struct NFTSet: Sendable, Hashable {
     }
 
     /// Checks that an element fits this set's types.
-    func validate(_ element: Element) throws(BerthError) {
+    ///
+    /// `commentChecked`: the element's comment is one already found valid (the previous
+    /// element's, in a transaction).
+    func validate(_ element: Element, commentChecked: Bool = false) throws(BerthError) {
         guard Self.values(element.key, are: keyType) else {
             throw .invalid("element \(Tuple.description(element.key)) does not match \(label) type \(keyType)")
         }
@@ -56,7 +59,7 @@ public struct NFTSet: Sendable, Hashable {
         } else if element.value != nil {
             throw .invalid("element \(Tuple.description(element.key)) has data but \(label) is a set, not a map")
         }
-        try Names.validate(comment: element.comment, of: "element \(Tuple.description(element.key))")
+        if !commentChecked { try Names.validate(comment: element.comment, of: "element \(Tuple.description(element.key))") }
     }
 
     /// Whether `values` are of the types of `spec`, in order (compared in place: a batch
