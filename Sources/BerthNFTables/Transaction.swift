@@ -112,8 +112,11 @@ public struct Transaction: Sendable {
         guard validationError == nil else { return }
         do {
             if case .element(let element, let set) = object {
-                let setChecked = validatedSet == set
-                let commentChecked = setChecked && element.comment != nil && element.comment == validatedComment
+                // Unwrapped before comparing: `==` on two optionals is generic, and its first
+                // use costs a one-element transaction a metadata lookup.
+                var setChecked = false, commentChecked = false
+                if let validated = validatedSet { setChecked = validated == set }
+                if setChecked, let comment = element.comment, let validated = validatedComment { commentChecked = comment == validated }
                 try Self.validate(element, in: set, verb: verb, setChecked: setChecked, commentChecked: commentChecked)
                 if !setChecked { validatedSet = set }
                 if !commentChecked { validatedComment = element.comment }

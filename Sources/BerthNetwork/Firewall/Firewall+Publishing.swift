@@ -41,7 +41,7 @@ extension Firewall {
                 elements.append(element)
                 map = host.isUnspecified ? 2 : 3
             }
-            if map != order.last {
+            if order.isEmpty || order[order.count - 1] != map {
                 if order.contains(map) { interleaved = true } else { order.append(map) }
             }
             maps.append(map)

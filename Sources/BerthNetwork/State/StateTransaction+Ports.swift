@@ -38,22 +38,30 @@ extension StateTransaction {
     /// one statement, so a thousand ports are not a thousand statements. A run the store
     /// refuses is written again one row at a time, for the error `insertPortMapping` gives.
     func insertPortMappings(_ mappings: [PortMappingRecord]) throws(BerthError) {
-        // Open runs: the first mapping of each and its length; few (one per protocol and
-        // host address), so a list.
-        var runs: [(first: PortMappingRecord, count: Int)] = []
+        guard mappings.count > 1 else {
+            if let mapping = mappings.first { try insertPortMapping(mapping) }
+            return
+        }
+        // Open runs: the first mapping of each and its length, in two lists (few: one per
+        // protocol and host address; not an array of tuples, whose type a process would
+        // look up on first use).
+        var firsts: [PortMappingRecord] = []
+        var counts: [Int] = []
         for mapping in mappings {
-            if let index = runs.firstIndex(where: { Self.extends($0.first, $0.count, with: mapping) }) {
-                runs[index].count += 1
+            if let index = counts.indices.first(where: { Self.extends(firsts[$0], counts[$0], with: mapping) }) {
+                counts[index] += 1
                 continue
             }
-            if let index = runs.firstIndex(where: { $0.first.key.proto == mapping.key.proto && $0.first.key.hostAddress == mapping.key.hostAddress }) {
-                try insertRun(runs[index].first, count: runs[index].count)
-                runs[index] = (mapping, 1)
+            if let index = firsts.firstIndex(where: { $0.key.proto == mapping.key.proto && $0.key.hostAddress == mapping.key.hostAddress }) {
+                try insertRun(firsts[index], count: counts[index])
+                firsts[index] = mapping
+                counts[index] = 1
             } else {
-                runs.append((mapping, 1))
+                firsts.append(mapping)
+                counts.append(1)
             }
         }
-        for run in runs { try insertRun(run.first, count: run.count) }
+        for index in firsts.indices { try insertRun(firsts[index], count: counts[index]) }
     }
 
     /// Whether `mapping` is the next of the run that starts at `first` and has `count` mappings.
