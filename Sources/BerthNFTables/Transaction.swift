@@ -75,6 +75,10 @@ public struct Transaction: Sendable {
 
     public var isEmpty: Bool { operations.isEmpty }
 
+    /// Makes room for `count` operations in all, so that queuing a thousand map elements does
+    /// not grow (and copy) the list ten times.
+    public mutating func reserveCapacity(_ count: Int) { operations.reserveCapacity(count) }
+
     public mutating func add(_ object: Object) { queue(.add, object) }
     public mutating func create(_ object: Object) { queue(.create, object) }
     public mutating func insert(_ rule: Rule) { queue(.insert, .rule(rule)) }

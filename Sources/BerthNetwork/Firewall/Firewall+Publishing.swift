@@ -67,6 +67,7 @@ extension Firewall {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }
         var transaction = Transaction()
+        transaction.reserveCapacity(elements.count)
         for (element, map) in elements {
             transaction.create(.element(element, in: map))
         }
@@ -100,6 +101,7 @@ extension Firewall {
 
     private func destroy(_ elements: [(Element, NFTSet)]) throws(BerthError) {
         var transaction = Transaction()
+        transaction.reserveCapacity(elements.count)
         for (element, map) in elements {
             transaction.destroy(.element(element, in: map))
         }

@@ -62,6 +62,8 @@ struct PortAllocator {
             }
             let specText = spec.description
             if let mappings = spec.expand() {
+                chosen.reserveCapacity(chosen.count + mappings.count * addresses.count)
+                chosenKeys.reserveCapacity(chosenKeys.count + mappings.count * addresses.count)
                 if mappings.count > 1, let low = mappings.map(\.hostPort).min(), let high = mappings.map(\.hostPort).max() {
                     prefetched = (spec.protocol, low...high, try transaction.portMappings(proto: spec.protocol, hostPorts: low...high),
                                   try transaction.publicationPorts(proto: spec.protocol, hostPorts: low...high))
