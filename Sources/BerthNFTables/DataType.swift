@@ -136,6 +136,23 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Appends `bytes` to `out`.
+    func append(to out: inout [UInt8]) {
+        switch self {
+        case .ipv4(let a):
+            let v = a.value
+            out.append(UInt8(v >> 24))
+            out.append(UInt8(truncatingIfNeeded: v >> 16))
+            out.append(UInt8(truncatingIfNeeded: v >> 8))
+            out.append(UInt8(truncatingIfNeeded: v))
+        case .proto(let p): out.append(p)
+        case .port(let p):
+            out.append(UInt8(p >> 8))
+            out.append(UInt8(truncatingIfNeeded: p))
+        default: out += bytes
+        }
+    }
+
     static func padded(_ name: String) -> [UInt8] {
         let utf8 = Array(name.utf8.prefix(15))
         return utf8 + [UInt8](repeating: 0, count: 16 - utf8.count)
@@ -169,13 +186,32 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
 enum Tuple {
     /// Kernel bytes: one value as is, a concatenation with every part padded to 4 bytes.
     static func bytes(_ values: [Value]) -> [UInt8] {
-        guard values.count > 1 else { return values.first?.bytes ?? [] }
         var out: [UInt8] = []
-        for value in values {
-            let b = value.bytes
-            out += b + [UInt8](repeating: 0, count: ((b.count + 3) & ~3) - b.count)
-        }
+        out.reserveCapacity(length(values))
+        append(values, to: &out)
         return out
+    }
+
+    /// The length of `bytes(values)`, without making them.
+    static func length(_ values: [Value]) -> Int {
+        guard values.count > 1 else { return values.first?.type.length ?? 0 }
+        var total = 0
+        for value in values { total += (value.type.length + 3) & ~3 }
+        return total
+    }
+
+    /// Appends `bytes(values)` to `out` with no array of its own per value: a batch of a
+    /// thousand map elements encodes two tuples each.
+    static func append(_ values: [Value], to out: inout [UInt8]) {
+        guard values.count > 1 else {
+            values.first?.append(to: &out)
+            return
+        }
+        for value in values {
+            value.append(to: &out)
+            let length = value.type.length
+            for _ in length..<((length + 3) & ~3) { out.append(0) }
+        }
     }
 
     static func parse(_ bytes: [UInt8], as spec: TypeSpec) -> [Value]? {

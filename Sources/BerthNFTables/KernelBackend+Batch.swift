@@ -30,10 +30,11 @@ extension KernelBackend {
                     var bytes = 0
                     var end = index
                     while end < operations.count, operations[end].verb == operation.verb,
-                          case .element(let e, let s) = operations[end].object, s == set,
-                          bytes + NFTNL.elementSize(e) < Self.elementBytesPerMessage {
+                          case .element(let e, let s) = operations[end].object, s == set {
+                        let size = NFTNL.elementSize(e)
+                        guard bytes + size < Self.elementBytesPerMessage else { break }
                         group.append(e)
-                        bytes += NFTNL.elementSize(e)
+                        bytes += size
                         end += 1
                     }
                     let (type, flags) = Self.messageType(operation)

@@ -7,26 +7,41 @@ import BerthNetlink
 extension NFTNL {
     /// Upper bound of one element's attributes in a NEWSETELEM message.
     static func elementSize(_ element: Element) -> Int {
-        96 + Tuple.bytes(element.key).count + Tuple.bytes(element.value ?? []).count + (element.comment?.utf8.count ?? 0)
+        96 + Tuple.length(element.key) + Tuple.length(element.value ?? []) + (element.comment?.utf8.count ?? 0)
     }
 
     /// One message carrying `elements` (none: the whole set, for flush and dumps).
+    ///
+    /// The keys and data are encoded into one reused buffer, and the comment's user data is
+    /// made once for a run of elements with the same comment (an endpoint's elements share
+    /// theirs): a range of a thousand ports is a thousand elements in a few messages.
     static func elementsMessage(_ set: NFTSet, _ elements: [Element], type: UInt16, flags: UInt16, sequence: UInt32) -> [UInt8] {
-        let capacity = 1024 + elements.reduce(0) { $0 + elementSize($1) }
+        var capacity = 1024
+        for element in elements { capacity += elementSize(element) }
         return message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence, capacity: capacity) { nlh in
             guard let s = makeSet(set, full: false) else { return }
             defer { nftnl_set_free(s) }
+            let isNew = type == MessageType.newSetElem
+            var scratch: [UInt8] = []
+            scratch.reserveCapacity(64)
+            var userdata: [UInt8] = []
+            var userdataComment: String?
             for element in elements {
                 guard let e = nftnl_set_elem_alloc() else { continue }
-                let key = Tuple.bytes(element.key)
-                key.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
-                if let value = element.value, type == MessageType.newSetElem {
-                    let data = Tuple.bytes(value)
-                    data.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_DATA), $0.baseAddress, UInt32($0.count)) }
+                scratch.removeAll(keepingCapacity: true)
+                Tuple.append(element.key, to: &scratch)
+                scratch.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+                if let value = element.value, isNew {
+                    scratch.removeAll(keepingCapacity: true)
+                    Tuple.append(value, to: &scratch)
+                    scratch.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_DATA), $0.baseAddress, UInt32($0.count)) }
                 }
-                if let comment = element.comment, type == MessageType.newSetElem {
-                    let data = userdata(0, comment)
-                    data.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count)) }
+                if let comment = element.comment, isNew {
+                    if comment != userdataComment {
+                        userdata = Self.userdata(0, comment)
+                        userdataComment = comment
+                    }
+                    userdata.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count)) }
                 }
                 nftnl_set_elem_add(s, e)
             }

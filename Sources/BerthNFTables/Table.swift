@@ -59,7 +59,8 @@ enum Names {
     /// worded only for the error: validating a thousand map elements must not describe each.
     static func validate(comment: String?, of owner: @autoclosure () -> String) throws(BerthError) {
         guard let comment else { return }
-        guard comment.utf8.count <= 127, !comment.contains("\""), !comment.contains("\n") else {
+        // Bytes, not Characters: no grapheme breaking for a check of two ASCII bytes.
+        guard comment.utf8.count <= 127, !comment.utf8.contains(where: { $0 == 0x22 || $0 == 0x0A }) else {
             throw .invalid("comment of \(owner()) \"\(comment)\" must be at most 127 bytes without quotes or newlines")
         }
     }

@@ -66,10 +66,18 @@ public struct Transaction: Sendable {
     public private(set) var operations: [Operation] = []
     /// The first invalid object queued, thrown by `apply`.
     public private(set) var validationError: BerthError?
+    /// The set and the comment of the last element validated: a run of elements of one set
+    /// with one comment (an endpoint's published range) checks them once, not per element.
+    private var validatedSet: NFTSet?
+    private var validatedComment: String?
 
     public init() {}
 
     public var isEmpty: Bool { operations.isEmpty }
+
+    /// Makes room for `count` operations in all, so that queuing a thousand map elements does
+    /// not grow (and copy) the list ten times.
+    public mutating func reserveCapacity(_ count: Int) { operations.reserveCapacity(count) }
 
     public mutating func add(_ object: Object) { queue(.add, object) }
     public mutating func create(_ object: Object) { queue(.create, object) }
@@ -107,9 +115,29 @@ public struct Transaction: Sendable {
         operations.append(operation)
         guard validationError == nil else { return }
         do {
-            try Self.validate(operation)
+            if case .element(let element, let set) = object {
+                // Unwrapped before comparing: `==` on two optionals is generic, and its first
+                // use costs a one-element transaction a metadata lookup.
+                var setChecked = false, commentChecked = false
+                if let validated = validatedSet { setChecked = validated == set }
+                if setChecked, let comment = element.comment, let validated = validatedComment { commentChecked = comment == validated }
+                try Self.validate(element, in: set, verb: verb, setChecked: setChecked, commentChecked: commentChecked)
+                if !setChecked { validatedSet = set }
+                if !commentChecked { validatedComment = element.comment }
+            } else {
+                try Self.validate(operation)
+            }
         } catch {
             validationError = error
+        }
+    }
+
+    private static func validate(_ element: Element, in set: NFTSet, verb: Verb, setChecked: Bool, commentChecked: Bool) throws(BerthError) {
+        if !setChecked { try set.validate() }
+        try set.validate(element, commentChecked: commentChecked)
+        switch verb {
+        case .add, .create, .delete, .destroy: break
+        default: throw .invalid("cannot \(verb) an element")
         }
     }
 
@@ -137,9 +165,7 @@ public struct Transaction: Sendable {
             try s.validate()
             guard [.add, .create, .delete, .destroy, .flush].contains(verb) else { throw .invalid("cannot \(verb) a set") }
         case .element(let e, let s):
-            try s.validate()
-            try s.validate(e)
-            guard [.add, .create, .delete, .destroy].contains(verb) else { throw .invalid("cannot \(verb) an element") }
+            try validate(e, in: s, verb: verb, setChecked: false, commentChecked: false)
         }
     }
 }

@@ -79,6 +79,29 @@ struct PublishIPv6KernelTests {
         }
     }
 
+    @Test("a 1,000-port range on a dual-stack network: 1,000 elements in each table (one batch, the families apart), traffic on both, all gone after detach")
+    func dualStackRange() throws {
+        try withHostSandbox { sandbox in
+            let host = try DualHost(sandbox)
+            let (_, endpoint, servers) = try host.container("rng", ports: ["20000-20999:20000-20999"], serverPorts: [20500])
+            defer { servers.forEach { $0.stop() } }
+            #expect(endpoint.ports.count == 2000)
+            #expect(endpoint.ports.prefix(2).map(\.dockerDescription) == ["0.0.0.0:20000->20000/tcp", "[::]:20000->20000/tcp"])
+            func count(_ family: String) -> Int {
+                sandbox.run(["nft", "list", "table", family, "berth"]).stdout.components(separatedBy: "berth-endpoint rng").count - 1
+            }
+            #expect(count("ip") == 1000 && count("ip6") == 1000)
+            let lan = host.lan.namespace
+            #expect(Self.probe(lan, LANNeighbor.hostAddress6, 20500).hasPrefix("rng-v6:20500 fd00:121::2 "))
+            #expect(Self.probe(lan, LANNeighbor.hostAddress, 20500).hasPrefix("rng-v4:20500 192.0.2.2 "))
+            let recorded = try host.manager.endpoint("rng").ports
+            #expect(Set(recorded) == Set(endpoint.ports))
+            try host.manager.detach(id: "rng")
+            #expect(count("ip") == 0 && count("ip6") == 0)
+            #expect(Self.silent(lan, LANNeighbor.hostAddress6, 20500))
+        }
+    }
+
     @Test("-p [v6]:9090:80 answers only on that address; 0.0.0.0:9091:80 only on IPv4")
     func oneAddress() throws {
         try withHostSandbox { sandbox in

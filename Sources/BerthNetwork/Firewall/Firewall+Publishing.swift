@@ -8,15 +8,51 @@ extension Firewall {
     /// address. (An endpoint without an IPv6 address has no IPv6 mappings, nor one without
     /// an IPv4 address IPv4 ones: the allocator gives each family's only on a network that
     /// has it.)
+    ///
+    /// The elements of each map come together, the maps in the order their first element
+    /// has in `endpoint.ports`: the allocator lists a dual-stack port's two mappings side by
+    /// side, and a batch puts only consecutive elements of one map in a message, so a
+    /// dual-stack range in mapping order was a message (and an acknowledgement) per element.
     func elements(of endpoint: EndpointRecord) -> [(Element, NFTSet)] {
-        endpoint.ports.compactMap { mapping in
-            switch mapping.key.hostAddress {
-            case .v4:
-                endpoint.address.map { FirewallLayout.element(for: mapping, container: $0, instance: instance.id) }
-            case .v6:
-                endpoint.ipv6Address.flatMap { IPv6FirewallLayout.element(for: mapping, container: $0, instance: instance.id) }
+        // The tag is made once per endpoint, not once per port: the elements share its storage.
+        var owner: String?
+        var tag = ""
+        var elements: [(Element, NFTSet)] = []
+        elements.reserveCapacity(endpoint.ports.count)
+        // The map of each element as a number (0–3: each family's any-address and by-address
+        // map), the maps in order of appearance, and whether a map came back after another.
+        var maps: [UInt8] = []
+        maps.reserveCapacity(endpoint.ports.count)
+        var order: [UInt8] = []
+        var interleaved = false
+        for mapping in endpoint.ports {
+            if mapping.endpointID != owner {
+                owner = mapping.endpointID
+                tag = FirewallLayout.endpointTag(mapping.endpointID, instance: instance.id)
             }
+            let map: UInt8
+            switch mapping.key.hostAddress {
+            case .v4(let host):
+                guard let address = endpoint.address else { continue }
+                elements.append(FirewallLayout.element(for: mapping, container: address, comment: tag))
+                map = host.isUnspecified ? 0 : 1
+            case .v6(let host):
+                guard let ipv6 = endpoint.ipv6Address, let element = IPv6FirewallLayout.element(for: mapping, container: ipv6, comment: tag) else { continue }
+                elements.append(element)
+                map = host.isUnspecified ? 2 : 3
+            }
+            if order.isEmpty || order[order.count - 1] != map {
+                if order.contains(map) { interleaved = true } else { order.append(map) }
+            }
+            maps.append(map)
         }
+        guard interleaved else { return elements }
+        var grouped: [(Element, NFTSet)] = []
+        grouped.reserveCapacity(elements.count)
+        for map in order {
+            for index in elements.indices where maps[index] == map { grouped.append(elements[index]) }
+        }
+        return grouped
     }
 
     /// The endpoint's elements in the table of `family`.
@@ -31,6 +67,7 @@ extension Firewall {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }
         var transaction = Transaction()
+        transaction.reserveCapacity(elements.count)
         for (element, map) in elements {
             transaction.create(.element(element, in: map))
         }
@@ -64,6 +101,7 @@ extension Firewall {
 
     private func destroy(_ elements: [(Element, NFTSet)]) throws(BerthError) {
         var transaction = Transaction()
+        transaction.reserveCapacity(elements.count)
         for (element, map) in elements {
             transaction.destroy(.element(element, in: map))
         }

@@ -104,10 +104,14 @@ extension FirewallLayout {
     /// The map element of one published port of an endpoint of `instance`: keyed by protocol
     /// and port in `publish_any` for a wildcard publish, by host address too in `publish_addr`.
     public static func element(for mapping: PortMappingRecord, container: IPv4Address, instance: String) -> (Element, NFTSet) {
+        element(for: mapping, container: container, comment: endpointTag(mapping.endpointID, instance: instance))
+    }
+
+    /// The same with the endpoint's tag made by the caller, once for all its mappings.
+    static func element(for mapping: PortMappingRecord, container: IPv4Address, comment: String) -> (Element, NFTSet) {
         let value: [Value] = [.ipv4(container), .port(mapping.containerPort)]
         let proto = Value.proto(mapping.key.proto.ipProtocolNumber)
         let port = Value.port(mapping.key.hostPort)
-        let comment = endpointTag(mapping.endpointID, instance: instance)
         if case .v4(let host) = mapping.key.hostAddress, !host.isUnspecified {
             return (Element([.ipv4(host), proto, port], value, comment: comment), publishByAddress)
         }

@@ -104,10 +104,14 @@ public enum IPv6FirewallLayout {
     /// `publish_addr`. A mapping on an IPv4 host address has no IPv6 element (nil): a
     /// dual-stack `-p 8080:80` is two mappings, `0.0.0.0:8080` and `[::]:8080`, one per family.
     public static func element(for mapping: PortMappingRecord, container: IPv6Address, instance: String) -> (Element, NFTSet)? {
+        element(for: mapping, container: container, comment: FirewallLayout.endpointTag(mapping.endpointID, instance: instance))
+    }
+
+    /// The same with the endpoint's tag made by the caller, once for all its mappings.
+    static func element(for mapping: PortMappingRecord, container: IPv6Address, comment: String) -> (Element, NFTSet)? {
         let value: [Value] = [.ipv6(container), .port(mapping.containerPort)]
         let proto = Value.proto(mapping.key.proto.ipProtocolNumber)
         let port = Value.port(mapping.key.hostPort)
-        let comment = FirewallLayout.endpointTag(mapping.endpointID, instance: instance)
         switch mapping.key.hostAddress {
         case .v6(let host) where !host.isUnspecified:
             return (Element([.ipv6(host), proto, port], value, comment: comment), publishByAddress)

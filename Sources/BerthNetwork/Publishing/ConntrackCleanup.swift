@@ -12,21 +12,49 @@ import BerthNetlink
 /// table (about 10 ms here).
 enum ConntrackCleanup {
     static func filters(for endpoint: EndpointRecord, includingAddress: Bool) -> [ConntrackFilter] {
-        let datagram = endpoint.ports.filter { $0.key.proto != .tcp }
-        guard !datagram.isEmpty else { return [] }
         var filters: [ConntrackFilter] = []
-        for mapping in datagram {
-            // A wildcard matches any destination of either family, so a dual-stack port's
-            // `0.0.0.0` and `::` mappings are one filter (and one dump of both families).
-            let filter = ConntrackFilter.destinationPort(mapping.key.hostPort, protocol: mapping.key.proto,
-                                                         address: mapping.key.hostAddress.isUnspecified ? nil : mapping.key.hostAddress)
-            if !filters.contains(filter) { filters.append(filter) }
+        // The datagram ports of each protocol and host address, merged into ranges: a
+        // published range is one filter, not one a port (each entry of the dump is compared
+        // with every filter). A wildcard matches any destination of either family, so a
+        // dual-stack port's `0.0.0.0` and `::` mappings are one filter (and one dump of both
+        // families). A list, not a dictionary keyed by the pair (see PortAllocator).
+        var groups: [(proto: TransportProtocol, address: IPAddress?, ports: [UInt16])] = []
+        for mapping in endpoint.ports where mapping.key.proto != .tcp {
+            let address = mapping.key.hostAddress.isUnspecified ? nil : mapping.key.hostAddress
+            if let index = groups.firstIndex(where: { $0.proto == mapping.key.proto && $0.address == address }) {
+                groups[index].ports.append(mapping.key.hostPort)
+            } else {
+                groups.append((mapping.key.proto, address, [mapping.key.hostPort]))
+            }
         }
+        for group in groups {
+            let ports = group.ports.sorted()
+            var low = ports[0], high = ports[0]
+            for port in ports.dropFirst() where port != high {
+                // Sorted: port > high here, so high + 1 cannot overflow.
+                if port == high + 1 {
+                    high = port
+                } else {
+                    append(group.proto, low...high, group.address, to: &filters)
+                    (low, high) = (port, port)
+                }
+            }
+            append(group.proto, low...high, group.address, to: &filters)
+        }
+        guard !filters.isEmpty else { return [] }
         if includingAddress {
             if let address = endpoint.address { filters.append(.address(.v4(address))) }
             if let ipv6 = endpoint.ipv6Address { filters.append(.address(.v6(ipv6))) }
         }
         return filters
+    }
+
+    private static func append(_ proto: TransportProtocol, _ ports: ClosedRange<UInt16>, _ address: IPAddress?, to filters: inout [ConntrackFilter]) {
+        if ports.count > 1, let range = try? PortRange(ports.lowerBound, ports.upperBound) {
+            filters.append(.destinationPort(range, protocol: proto, address: address))
+        } else {
+            for port in ports { filters.append(.destinationPort(port, protocol: proto, address: address)) }
+        }
     }
 
     /// After an attach: flows to the newly published datagram ports.

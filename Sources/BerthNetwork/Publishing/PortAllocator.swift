@@ -15,8 +15,8 @@ struct PortAllocator {
     /// attach never pays for the UDP dump). A list, not a dictionary: the first dictionary
     /// keyed by a type costs a process a scan of every conformance in the binary.
     private var listeners: [(proto: TransportProtocol, sockets: HostListeners)] = []
-    /// Mappings chosen so far in this request, their keys, and which protocol/port pairs
-    /// those are (the clash check looks at the keys only when the bit is set).
+    /// Mappings chosen so far in this request, their keys, and which protocol, family and
+    /// port triples those are (the clash check looks at the keys only when the bit is set).
     private var chosen: [PortMappingRecord] = []
     private var chosenKeys: [PortKey] = []
     private var chosenPorts = PortBitmap()
@@ -62,6 +62,8 @@ struct PortAllocator {
             }
             let specText = spec.description
             if let mappings = spec.expand() {
+                chosen.reserveCapacity(chosen.count + mappings.count * addresses.count)
+                chosenKeys.reserveCapacity(chosenKeys.count + mappings.count * addresses.count)
                 if mappings.count > 1, let low = mappings.map(\.hostPort).min(), let high = mappings.map(\.hostPort).max() {
                     prefetched = (spec.protocol, low...high, try transaction.portMappings(proto: spec.protocol, hostPorts: low...high),
                                   try transaction.publicationPorts(proto: spec.protocol, hostPorts: low...high))
@@ -153,12 +155,12 @@ struct PortAllocator {
         }
         chosen.append(PortMappingRecord(endpointID: endpointID, key: key, containerPort: containerPort))
         chosenKeys.append(key)
-        chosenPorts.insert(key.proto, key.hostPort)
+        chosenPorts.insert(key)
     }
 
     /// Who holds a key that clashes with `key` (`PortKey.clashes(with:)`).
     private func holder(of key: PortKey) throws(BerthError) -> String? {
-        if chosenPorts.contains(key.proto, key.hostPort), chosenKeys.contains(where: { $0.clashes(with: key) }) {
+        if chosenPorts.contains(key), chosenKeys.contains(where: { $0.clashes(with: key) }) {
             return "this endpoint (listed twice)"
         }
         let recorded: ArraySlice<PortMappingRecord>

@@ -219,6 +219,42 @@ enum StateSchema {
             SELECT RAISE(ABORT, 'an endpoint needs an address of each family of its network, and no other');
         END;
         """,
+        // Version 9: the port tables' protocol CHECK as three comparisons instead of
+        // `protocol IN ('tcp', 'udp', 'sctp')`, which allows the same values. SQLite codes an
+        // IN list of more than two constants in a CHECK as a temporary b-tree that it builds
+        // anew for every row written (SQLite 3.40, which Berth links): a 1,000-port range spent
+        // 27 M of its 46 M instructions of port rows there (docs/performance.md, perf5). A
+        // CHECK cannot be changed in place, so both tables are rebuilt as version 8 rebuilds
+        // its own; no table's foreign key names these two, so foreign keys stay on.
+        """
+        CREATE TABLE new_port_mappings (
+            endpoint       TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
+            protocol       TEXT NOT NULL CHECK (protocol = 'tcp' OR protocol = 'udp' OR protocol = 'sctp'),
+            host_address   TEXT NOT NULL,
+            host_port      INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+            container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+            PRIMARY KEY (protocol, host_port, host_address)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO new_port_mappings (endpoint, protocol, host_address, host_port, container_port)
+            SELECT endpoint, protocol, host_address, host_port, container_port FROM port_mappings;
+        DROP TABLE port_mappings;
+        ALTER TABLE new_port_mappings RENAME TO port_mappings;
+        CREATE INDEX port_mappings_by_endpoint ON port_mappings (endpoint);
+
+        CREATE TABLE new_publication_ports (
+            publication    TEXT NOT NULL REFERENCES publications (id) ON DELETE CASCADE,
+            protocol       TEXT NOT NULL CHECK (protocol = 'tcp' OR protocol = 'udp' OR protocol = 'sctp'),
+            host_address   TEXT NOT NULL,
+            host_port      INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+            container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+            PRIMARY KEY (protocol, host_port, host_address)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO new_publication_ports (publication, protocol, host_address, host_port, container_port)
+            SELECT publication, protocol, host_address, host_port, container_port FROM publication_ports;
+        DROP TABLE publication_ports;
+        ALTER TABLE new_publication_ports RENAME TO publication_ports;
+        CREATE INDEX publication_ports_by_publication ON publication_ports (publication);
+        """,
     ]
 
     /// The versions whose migration rebuilds tables that other tables' foreign keys name

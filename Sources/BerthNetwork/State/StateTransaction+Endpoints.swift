@@ -40,12 +40,10 @@ extension StateTransaction {
             endpoint.name.map { .text($0) } ?? .null,
             endpoint.aliases.isEmpty ? .null : .text(endpoint.aliases.joined(separator: ",")),
         ])
-        for mapping in endpoint.ports {
-            guard mapping.endpointID == endpoint.id else {
-                throw BerthError(.internalError, "port mapping \(mapping) names endpoint \(mapping.endpointID), not \(endpoint.id)")
-            }
-            try insertPortMapping(mapping)
+        for mapping in endpoint.ports where mapping.endpointID != endpoint.id {
+            throw BerthError(.internalError, "port mapping \(mapping) names endpoint \(mapping.endpointID), not \(endpoint.id)")
         }
+        try insertPortMappings(endpoint.ports)
     }
 
     /// The endpoint with exactly this id, or nil.

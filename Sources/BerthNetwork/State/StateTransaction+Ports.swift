@@ -31,6 +31,67 @@ extension StateTransaction {
         }
     }
 
+    /// Records the published ports of an existing endpoint, as `insertPortMapping` does one
+    /// by one: each run of mappings on one protocol and host address whose host and
+    /// container ports both go up by one (a published range; on a dual-stack network the
+    /// IPv4 and IPv6 mappings of a range interleave, each family its own run) is written by
+    /// one statement, so a thousand ports are not a thousand statements. A run the store
+    /// refuses is written again one row at a time, for the error `insertPortMapping` gives.
+    func insertPortMappings(_ mappings: [PortMappingRecord]) throws(BerthError) {
+        guard mappings.count > 1 else {
+            if let mapping = mappings.first { try insertPortMapping(mapping) }
+            return
+        }
+        // Open runs: the first mapping of each and its length, in two lists (few: one per
+        // protocol and host address; not an array of tuples, whose type a process would
+        // look up on first use).
+        var firsts: [PortMappingRecord] = []
+        var counts: [Int] = []
+        for mapping in mappings {
+            if let index = counts.indices.first(where: { Self.extends(firsts[$0], counts[$0], with: mapping) }) {
+                counts[index] += 1
+                continue
+            }
+            if let index = firsts.firstIndex(where: { $0.key.proto == mapping.key.proto && $0.key.hostAddress == mapping.key.hostAddress }) {
+                try insertRun(firsts[index], count: counts[index])
+                firsts[index] = mapping
+                counts[index] = 1
+            } else {
+                firsts.append(mapping)
+                counts.append(1)
+            }
+        }
+        for index in firsts.indices { try insertRun(firsts[index], count: counts[index]) }
+    }
+
+    /// Whether `mapping` is the next of the run that starts at `first` and has `count` mappings.
+    private static func extends(_ first: PortMappingRecord, _ count: Int, with mapping: PortMappingRecord) -> Bool {
+        mapping.endpointID == first.endpointID && mapping.key.proto == first.key.proto && mapping.key.hostAddress == first.key.hostAddress
+            && Int(mapping.key.hostPort) == Int(first.key.hostPort) + count && Int(mapping.containerPort) == Int(first.containerPort) + count
+    }
+
+    /// Writes the run of `count` mappings that starts at `first` (see `insertPortMappings`).
+    private func insertRun(_ first: PortMappingRecord, count: Int) throws(BerthError) {
+        guard count > 1 else { return try insertPortMapping(first) }
+        do {
+            // A failing statement undoes only its own rows: the transaction goes on.
+            try db().execute("""
+                WITH RECURSIVE run(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM run WHERE i + 1 < ?6)
+                INSERT INTO port_mappings (endpoint, protocol, host_address, host_port, container_port)
+                SELECT ?1, ?2, ?3, ?4 + i, ?5 + i FROM run
+                """, [
+                .text(first.endpointID), .text(first.proto.rawValue), .text(first.hostAddress.description),
+                .int(first.hostPort), .int(first.containerPort), .int(count),
+            ])
+        } catch {
+            guard let cause = error.cause as? SQLiteError, cause.isConstraintViolation else { throw error }
+            for offset in 0..<count {
+                try insertPortMapping(PortMappingRecord(endpointID: first.endpointID, proto: first.proto, hostAddress: first.hostAddress,
+                                                        hostPort: first.hostPort + UInt16(offset), containerPort: first.containerPort + UInt16(offset)))
+            }
+        }
+    }
+
     /// The mapping that owns `key`, whose `endpointID` names its endpoint; nil if it is free.
     public func portOwner(_ key: PortKey) throws(BerthError) -> PortMappingRecord? {
         try db().queryFirst(
