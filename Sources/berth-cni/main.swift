@@ -25,6 +25,10 @@ if let directory = CheckpointLauncher.directory(CommandLine.arguments.dropFirst(
 // closes every descriptor first, so the runtime reading our stdout is not held either.
 SystemKernel.processExitsAfterDetach()
 
+// One command and the process exits: SQLite allocates from an arena (StateStore.allocateForOneCommand),
+// as `berth attach` and `detach` do.
+StateStore.allocateForOneCommand()
+
 var environment: [String: String] = [:]
 var entry = environ
 while let pointer = entry.pointee {

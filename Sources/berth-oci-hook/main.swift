@@ -65,6 +65,10 @@ if let directory = CheckpointLauncher.directory(arguments[...]) {
     exit(CheckpointLauncher.run(directory: directory, program: "berth-oci-hook"))
 }
 
+// One command and the process exits: SQLite allocates from an arena (StateStore.allocateForOneCommand),
+// as `berth attach` and `detach` do.
+StateStore.allocateForOneCommand()
+
 var stageName: String?
 var stateDirectory: String?
 var index = 0
