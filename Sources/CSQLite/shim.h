@@ -22,18 +22,28 @@ static inline sqlite3_destructor_type berth_sqlite3_transient(void) { return SQL
 //   rebuilds from the WAL file; frames left in the file would count as new again, and
 //   every process would checkpoint them once more (tried: six times the fdatasyncs).
 // - a connection whose process exits right after its work (a CLI's attach or detach)
-//   defers the checkpoint: `context` points at two ints owned by the connection, [0] set
+//   defers the checkpoint: `context` points at three ints owned by the connection, [0] set
 //   when it defers, [1] set by the hook when a checkpoint is due; the caller then runs it
 //   in a process of its own (StateStore.deferCheckpoints) and exits without waiting for
 //   the fdatasyncs. Nothing waits on a checkpoint for safety: a commit is in the WAL.
+//
+// A TRUNCATE checkpoint waits, holding the writer lock, for every reader still on an older
+// snapshot (`berth ps`, the resolver's reload); with the connection's 5 s busy timeout a long
+// reader stalled other commands' writes for up to 5 s. So a checkpoint waits
+// BERTH_SQLITE3_TRUNCATE_WAIT_MS at most and gives up quietly: a commit never depends on a
+// checkpoint, and the next commit past the threshold asks again. [2] of `context` is the
+// connection's own busy timeout, restored after.
+enum { BERTH_SQLITE3_TRUNCATE_WAIT_MS = 100 };
 static int berth_sqlite3_wal_hook(void *context, sqlite3 *db, const char *name, int frames) {
     int *deferral = context;
     if (frames < 64) return SQLITE_OK;
-    if (deferral != 0 && deferral[0]) {
+    if (deferral[0]) {
         deferral[1] = 1;
         return SQLITE_OK;
     }
+    sqlite3_busy_timeout(db, BERTH_SQLITE3_TRUNCATE_WAIT_MS);
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, 0, 0);
+    sqlite3_busy_timeout(db, deferral[2]);
     return SQLITE_OK;
 }
 
@@ -42,19 +52,18 @@ static int berth_sqlite3_wal_hook(void *context, sqlite3 *db, const char *name, 
 // the writer lock, so a command's write goes on meanwhile; then TRUNCATE, which finds
 // nothing left to copy and only empties the WAL, holding the writer lock for that moment
 // (a TRUNCATE alone holds it through the copy and both fdatasyncs, and a command that
-// began a write then would sleep in SQLite's busy handler for as long). The TRUNCATE also
-// waits, holding that lock, for every reader still on an older snapshot (`berth ps`, the
-// resolver's reload): with the connection's 5 s busy timeout a long reader stalled the next
-// command's write for up to 5 s. So it waits `truncate_wait_ms` at most and gives up
-// quietly: the frames are already in the database, and the next commit past the threshold
-// asks for a checkpoint again. The connection's own timeout is restored after.
-static inline int berth_sqlite3_checkpoint(sqlite3 *db, int truncate_wait_ms, int busy_timeout_ms) {
+// began a write then would sleep in SQLite's busy handler for as long). Like the hook's, the
+// TRUNCATE waits BERTH_SQLITE3_TRUNCATE_WAIT_MS at most for readers on an older snapshot and
+// then gives up quietly. SQLITE_BUSY from the PASSIVE means another process is checkpointing
+// (SQLite never waits for that lock): that one does the work, so this one gives up too.
+static inline int berth_sqlite3_checkpoint(sqlite3 *db, int busy_timeout_ms) {
     int rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
+    if ((rc & 0xff) == SQLITE_BUSY) return SQLITE_OK;
     if (rc != SQLITE_OK) return rc;
-    sqlite3_busy_timeout(db, truncate_wait_ms);
+    sqlite3_busy_timeout(db, BERTH_SQLITE3_TRUNCATE_WAIT_MS);
     rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, 0, 0);
     sqlite3_busy_timeout(db, busy_timeout_ms);
-    return rc == SQLITE_BUSY ? SQLITE_OK : rc;
+    return (rc & 0xff) == SQLITE_BUSY ? SQLITE_OK : rc;
 }
 
 // Before the process's first connection: no memory statistics, so that every SQLite

@@ -18,9 +18,10 @@ struct CNICheckpointKernelTests {
             let first = try sandbox.makeNamespace()
             try #require(cni.run("ADD", config, containerID: "first", netns: first.path).status == 0)
 
-            // A reader on an old snapshot keeps a started checkpoint from finishing (it waits
-            // in SQLite's busy handler). `run` reads the plugin's stdout and stderr to their
-            // end before it returns: a checkpoint process still alive then holds neither.
+            // A reader on an old snapshot keeps a started checkpoint alive for a while (its
+            // TRUNCATE waits up to 100 ms in SQLite's busy handler before it gives up).
+            // `run` reads the plugin's stdout and stderr to their end before it returns:
+            // a checkpoint process still alive then holds neither.
             let reader = try SnapshotHolder(directory: directory)
             var started: [Int32] = []
             var held: [String] = []
@@ -58,6 +59,8 @@ struct CNICheckpointKernelTests {
 
             // The entry the plugin starts, run directly: an ADD that cannot spawn it
             // checkpoints in-process, which the figures above would not tell apart.
+            // The last calls' checkpoints first: a checkpoint gives up while another runs.
+            #expect(Poll.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
             let checkpoint = sandbox.run([CNIHarness.binary, "_checkpoint", directory])
             #expect(checkpoint.succeeded && checkpoint.stdout.isEmpty && checkpoint.stderr.isEmpty, "\(checkpoint)")
             #expect(DeferredCheckpoints.frames(ofWALAt: wal) == 0)

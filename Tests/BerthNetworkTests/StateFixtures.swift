@@ -16,6 +16,25 @@ struct TempState {
     func open() throws -> StateStore { try StateStore(directory: directory) }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: root) }
+
+    /// The index in `StateSchema.migrations` of the migration whose SQL contains `marker`
+    /// (found by what it makes, so a renumbering on merge does not break a test); -1 if none.
+    static func migrationIndex(containing marker: String) -> Int {
+        StateSchema.migrations.firstIndex { $0.contains(marker) } ?? -1
+    }
+
+    /// A WAL database in this directory, as the Berth of schema version `version` left it:
+    /// migrations 0..<version run, rows for the caller to add, `user_version` still 0 (the
+    /// caller sets it after its rows).
+    func databaseAtVersion(_ version: Int, foreignKeys: Bool = true) throws -> Database {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = directory + "/" + StateStore.databaseName
+        let db = try Database(path: path, create: true)
+        chmod(path, 0o600)
+        try db.script("PRAGMA journal_mode = WAL" + (foreignKeys ? "; PRAGMA foreign_keys = ON" : ""))
+        for step in 0..<version { try db.script(StateSchema.migrations[step]) }
+        return db
+    }
 }
 
 /// Runs `body` with a fresh store in a fresh temp directory.

@@ -12,21 +12,14 @@ import Testing
 struct StateIPv6OnlyMigrationTests {
     /// The index of the rebuild in `StateSchema.migrations` (found by what it makes, so a
     /// renumbering on merge does not break the test).
-    private static var migrationIndex: Int {
-        StateSchema.migrations.firstIndex { $0.contains("CREATE TABLE new_networks") } ?? -1
-    }
+    private static var migrationIndex: Int { TempState.migrationIndex(containing: "CREATE TABLE new_networks") }
 
     /// A store at the version before the rebuild with two networks (one dual-stack),
     /// endpoints with ports, names and aliases, and a publication with a port.
     private func oldStore(_ temp: TempState) throws -> Database {
         let index = Self.migrationIndex
         try #require(index > 0 && StateSchema.rebuildsTables.contains(index + 1))
-        try FileManager.default.createDirectory(atPath: temp.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let path = temp.directory + "/" + StateStore.databaseName
-        let db = try Database(path: path, create: true)
-        chmod(path, 0o600)
-        try db.script("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON")
-        for version in 0..<index { try db.script(StateSchema.migrations[version]) }
+        let db = try temp.databaseAtVersion(index)
         let v6a = IPv6Address("fd00:beef::2")!.bytes.map { String(format: "%02x", $0) }.joined()
         try db.script("""
             INSERT INTO networks (name, id, bridge, subnet, gateway, mtu, internal, created, dns)

@@ -11,9 +11,7 @@ import Testing
 struct StateIPv6Tests {
     /// The index of the IPv6 migration in `StateSchema.migrations` (found by what it makes,
     /// so a renumbering on merge does not break the test).
-    private static var migrationIndex: Int {
-        StateSchema.migrations.firstIndex { $0.contains("CREATE TABLE ipv6_prefix") } ?? -1
-    }
+    private static var migrationIndex: Int { TempState.migrationIndex(containing: "CREATE TABLE ipv6_prefix") }
 
     private func v6(_ text: String) -> IPv6Address { IPv6Address(text)! }
 
@@ -31,12 +29,7 @@ struct StateIPv6Tests {
         defer { temp.cleanup() }
         let index = Self.migrationIndex
         try #require(index > 0)
-        try FileManager.default.createDirectory(atPath: temp.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let path = temp.directory + "/" + StateStore.databaseName
-        let db = try Database(path: path, create: true)
-        chmod(path, 0o600)
-        try db.script("PRAGMA journal_mode = WAL")
-        for version in 0..<index { try db.script(StateSchema.migrations[version]) }
+        let db = try temp.databaseAtVersion(index, foreignKeys: false)
         try db.script("""
             INSERT INTO networks (name, id, bridge, subnet, gateway, mtu, internal, created)
                 VALUES ('web', 'net1', 'brweb', '10.88.0.0/24', '10.88.0.1', 1500, 0, 5);

@@ -11,19 +11,12 @@ import Testing
 struct StatePortTablesMigrationTests {
     /// The migration's index in `StateSchema.migrations` (found by what it makes, so a
     /// renumbering on merge does not break the test).
-    private static var migrationIndex: Int {
-        StateSchema.migrations.firstIndex { $0.contains("CREATE TABLE new_port_mappings") } ?? -1
-    }
+    private static var migrationIndex: Int { TempState.migrationIndex(containing: "CREATE TABLE new_port_mappings") }
 
     private func oldStore(_ temp: TempState) throws -> Database {
         let index = Self.migrationIndex
         try #require(index > 0)
-        try FileManager.default.createDirectory(atPath: temp.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let path = temp.directory + "/" + StateStore.databaseName
-        let db = try Database(path: path, create: true)
-        chmod(path, 0o600)
-        try db.script("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON")
-        for version in 0..<index { try db.script(StateSchema.migrations[version]) }
+        let db = try temp.databaseAtVersion(index)
         try db.script("""
             INSERT INTO networks (name, id, bridge, subnet, gateway, mtu, internal, created)
                 VALUES ('web', 'net1', 'brweb', '10.88.0.0/24', '10.88.0.1', 1500, 0, 5);
@@ -89,5 +82,22 @@ struct StatePortTablesMigrationTests {
         #expect(try rows(check) == ["m ep2 tcp 0.0.0.0 9090 90", "p pub1 tcp 0.0.0.0 7070 70", "p pub1 udp 0.0.0.0 7071 71"])
         try store.write { tx throws(BerthError) in _ = try tx.db().execute("DELETE FROM publications WHERE id = 'pub1'") }
         #expect(try rows(check) == ["m ep2 tcp 0.0.0.0 9090 90"])
+    }
+
+    @Test("a port row pointing at no endpoint stops the migration with a worded error, before it commits")
+    func foreignKeyCheck() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        let db = try oldStore(temp)
+        try #require(StateSchema.rebuildsTables.contains(Self.migrationIndex + 1))
+        // Written with enforcement off, as a hand edit of the file would be.
+        try db.script("""
+            PRAGMA foreign_keys = OFF;
+            INSERT INTO port_mappings VALUES ('gone', 'tcp', '0.0.0.0', 6060, 60);
+            PRAGMA foreign_keys = ON;
+            """)
+        let error = try #require(throws: BerthError.self) { try StateSchema.migrate(db) }
+        #expect(error.code == .state && error.message.contains("port_mappings") && error.message.contains("pointing at rows that do not exist"))
+        #expect(try StateSchema.version(db) == Self.migrationIndex)
     }
 }

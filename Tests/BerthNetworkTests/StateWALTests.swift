@@ -81,7 +81,7 @@ struct StateWALTests {
             #expect(try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } == 100)
             _ = try writer.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
             // TRUNCATE cannot reset the WAL while this snapshot is read: it gives up after
-            // Database.truncateWaitMilliseconds (with the 5 s busy timeout it threw SQLITE_BUSY).
+            // BERTH_SQLITE3_TRUNCATE_WAIT_MS (shim.h; with the 5 s busy timeout it threw SQLITE_BUSY).
             try StateStore.checkpoint(directory: temp.directory)
             #expect(Self.frames(ofWALAt: wal) > 0)
             // The writer lock was given back: another commit goes through.

@@ -23,9 +23,10 @@ struct HookCheckpointKernelTests {
             let attached = Harness.hook(sandbox, "createRuntime", state: Self.state(first, stage: "createRuntime"), cwd: first.bundle)
             try #require(attached.succeeded, "\(attached)")
 
-            // A reader on an old snapshot keeps a started checkpoint from finishing (it waits
-            // in SQLite's busy handler). `Harness.hook` reads the hook's stdout and stderr to
-            // their end before it returns: a checkpoint process still alive then holds neither.
+            // A reader on an old snapshot keeps a started checkpoint alive for a while (its
+            // TRUNCATE waits up to 100 ms in SQLite's busy handler before it gives up).
+            // `Harness.hook` reads the hook's stdout and stderr to their end before it returns:
+            // a checkpoint process still alive then holds neither.
             let reader = try HookSnapshotHolder(directory: directory)
             var started: [Int32] = []
             var held: [HookContainer] = []
@@ -67,6 +68,8 @@ struct HookCheckpointKernelTests {
 
             // The entry the hook starts, run directly: a stage that cannot spawn it
             // checkpoints in-process, which the figures above would not tell apart.
+            // The last calls' checkpoints first: a checkpoint gives up while another runs.
+            #expect(Harness.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
             let checkpoint = sandbox.run([Harness.hookBinary, "_checkpoint", directory])
             #expect(checkpoint.succeeded && checkpoint.stdout.isEmpty && checkpoint.stderr.isEmpty, "\(checkpoint)")
             #expect(DeferredCheckpoints.frames(ofWALAt: wal) == 0)

@@ -225,7 +225,10 @@ enum StateSchema {
         // anew for every row written (SQLite 3.40, which Berth links): a 1,000-port range spent
         // 27 M of its 46 M instructions of port rows there (docs/performance.md, perf5). A
         // CHECK cannot be changed in place, so both tables are rebuilt as version 8 rebuilds
-        // its own; no table's foreign key names these two, so foreign keys stay on.
+        // its own. No table's foreign key names these two, but their rows name endpoints and
+        // publications: it is listed in `rebuildsTables`, so a row a hand edit left pointing
+        // nowhere stops the migration with foreign_key_check's worded error instead of
+        // SQLite's bare constraint failure at the copy.
         """
         CREATE TABLE new_port_mappings (
             endpoint       TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
@@ -262,7 +265,7 @@ enum StateSchema {
     /// transaction with `PRAGMA foreign_keys = OFF` around its transaction when one of them is
     /// pending — a PRAGMA that is a no-op inside a transaction, so the runner, not the
     /// migration, sets it — and checks `PRAGMA foreign_key_check` before it commits.
-    static let rebuildsTables: Set<Int> = [8]
+    static let rebuildsTables: Set<Int> = [8, 9]
 
     static var currentVersion: Int { migrations.count }
 

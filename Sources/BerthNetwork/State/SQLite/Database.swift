@@ -24,9 +24,6 @@ package final class Database {
     var activeTransaction: UInt64?
     /// How long a statement waits for SQLite's file locks before SQLITE_BUSY.
     let busyTimeoutMilliseconds: Int32
-    /// How long a checkpoint's TRUNCATE waits for readers on an older snapshot, holding the
-    /// writer lock meanwhile (Sources/CSQLite/shim.h): short, since giving up is harmless.
-    static let truncateWaitMilliseconds: Int32 = 100
 
     /// Opens (and, with `create`, creates) the database at `path`.
     ///
@@ -50,8 +47,10 @@ package final class Database {
         // Waits for SQLite's own file locks (a reader racing a checkpoint). Writers rarely
         // get here: they already hold the store's flock when they BEGIN IMMEDIATE.
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
-        deferral = .allocate(capacity: 2)
-        deferral.initialize(repeating: 0, count: 2)
+        // [0] defers, [1] due, [2] the busy timeout the WAL hook restores (shim.h).
+        deferral = .allocate(capacity: 3)
+        deferral.initialize(repeating: 0, count: 3)
+        deferral[2] = busyTimeoutMilliseconds
         _ = berth_sqlite3_small_wal(db, deferral)
     }
 
@@ -82,12 +81,12 @@ package final class Database {
 
     /// Copies every WAL frame into the database and empties the WAL (TRUNCATE); the WAL
     /// stays as it is when a reader on an older snapshot holds it for longer than
-    /// `truncateWaitMilliseconds`.
+    /// BERTH_SQLITE3_TRUNCATE_WAIT_MS or another process is checkpointing (shim.h).
     func checkpoint() throws(BerthError) {
         // A connection opens the WAL at its first read, and before SQLite 3.42 a checkpoint
         // on a connection that has not read yet does nothing and reports success.
         try script("PRAGMA user_version")
-        let rc = berth_sqlite3_checkpoint(handle, Self.truncateWaitMilliseconds, busyTimeoutMilliseconds)
+        let rc = berth_sqlite3_checkpoint(handle, busyTimeoutMilliseconds)
         guard rc == SQLITE_OK else {
             throw .sqlite("checkpoint \(path)", SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle))))
         }
