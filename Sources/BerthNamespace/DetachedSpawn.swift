@@ -36,8 +36,9 @@ package enum DetachedSpawn {
         }
         // Nothing else of the caller's: a descriptor it inherited without close-on-exec (a
         // runtime's pipe, the socket Foundation's Process watches for a child's exit) would
-        // keep whoever waits on it waiting for this process instead.
-        closeFrom(3, in: &actions)
+        // keep whoever waits on it waiting for this process instead. Not started without it.
+        let closing = closeFrom(3, in: &actions)
+        guard closing == 0 else { return .failure(SpawnError(code: closing)) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -315,7 +315,10 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            offset += try withErrno { try bytes.withUnsafeBytes { try fd.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) } }
+            let written = try withErrno { try bytes.withUnsafeBytes { try fd.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) } }
+            // A write of nothing would repeat forever; a sysctl file that takes no bytes is full.
+            guard written > 0 else { throw Errno.noSpace }
+            offset += written
         }
     }
 

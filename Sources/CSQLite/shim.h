@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 
 // SQLITE_TRANSIENT is a cast of -1 to a function pointer, a macro Swift cannot import.
 // Binding with it makes SQLite copy the bytes before the bind returns, so the Swift
@@ -168,7 +169,8 @@ static void *berth_arena_realloc_unlocked(void *p, int n) {
 }
 static inline void berth_arena_lock(void) {
     while (__atomic_test_and_set(&berth_arena.lock, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&berth_arena.lock, __ATOMIC_RELAXED)) {}
+        // Only a second SQLite thread ever waits here; it lets a preempted holder run.
+        while (__atomic_load_n(&berth_arena.lock, __ATOMIC_RELAXED)) sched_yield();
     }
 }
 static inline void berth_arena_unlock(void) { __atomic_clear(&berth_arena.lock, __ATOMIC_RELEASE); }
