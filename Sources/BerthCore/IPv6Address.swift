@@ -25,6 +25,20 @@ public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable
         low = UInt64(truncatingIfNeeded: value)
     }
 
+    /// Sixteen bytes in network order (a state row's blob, a kernel attribute). Not generic,
+    /// beside the generic form below: that one, called across modules unspecialised, made
+    /// the runtime scan all conformance records at its first use (`reduce` on the
+    /// collection), which a dual-stack attach and detach paid once each (perf6).
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 16 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for index in 0..<8 { high = high << 8 | UInt64(bytes[index]) }
+        for index in 8..<16 { low = low << 8 | UInt64(bytes[index]) }
+        self.high = high
+        self.low = low
+    }
+
     /// Sixteen bytes in network order.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
@@ -139,8 +153,15 @@ public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable
                 runStart = -1
             }
         }
+        // Group by group, not `[String].joined(separator:)`: that generic, unspecialised here,
+        // made the runtime scan all conformance records at its first use (perf6).
         func hex(_ range: Range<Int>) -> String {
-            range.map { String(groups[$0], radix: 16) }.joined(separator: ":")
+            var text = ""
+            for index in range {
+                if index > range.lowerBound { text += ":" }
+                text += String(groups[index], radix: 16)
+            }
+            return text
         }
         guard bestStart >= 0 else { return hex(0..<8) }
         return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)

@@ -64,7 +64,7 @@ extension NetlinkChanges {
 
     /// A route message; a delete matches any protocol, type and scope.
     private mutating func appendRoute(_ type: UInt16, flags messageFlags: UInt16, _ spec: RouteSpec, operation: String,
-                                      tolerated: Set<Int32> = [], context: ErrorContext) throws(BerthError) {
+                                      tolerated: [Int32] = [], context: ErrorContext) throws(BerthError) {
         var header = rtmsg()
         header.rtm_family = AddressFamily.of(spec.family)
         header.rtm_dst_len = UInt8(spec.destination?.prefixLength ?? 0)

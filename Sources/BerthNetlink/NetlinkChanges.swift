@@ -49,11 +49,13 @@ public struct NetlinkChanges {
     struct ErrorContext {
         var alreadyExists: BerthError?
         var notFound: BerthError?
-        /// Errnos besides ENOENT/ENODEV/ESRCH that mean "not there" for this message.
-        var alsoNotFound: Set<Int32> = []
+        /// Errnos besides ENOENT/ENODEV/ESRCH that mean "not there" for this message. Arrays,
+        /// not `Set`s, here and in `tolerated`: a `Set<Int32>` literal hashes, and the first
+        /// `Int32: Hashable` use scans all of the binary's conformance records (perf6).
+        var alsoNotFound: [Int32] = []
         var unsupported: BerthError?
         /// Errnos besides EOPNOTSUPP that mean "not supported here" for this message.
-        var alsoUnsupported: Set<Int32> = []
+        var alsoUnsupported: [Int32] = []
         /// Refusals told apart by the kernel's extended-ack text (a fragment of it), checked
         /// first: a missing qdisc module and a missing link both answer ENOENT.
         var byKernelMessage: [(fragment: String, error: BerthError)] = []
@@ -76,7 +78,7 @@ public struct NetlinkChanges {
     }
 
     /// Appends one message with the next sequence number and remembers how to explain its refusal.
-    mutating func append(_ type: UInt16, flags: UInt16, operation: String, context: ErrorContext, tolerated: Set<Int32> = [],
+    mutating func append(_ type: UInt16, flags: UInt16, operation: String, context: ErrorContext, tolerated: [Int32] = [],
                          _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
         let sequence = handle.transport.nextSequence()
         try request.append(type: type, flags: flags, sequence: sequence, operation: operation, tolerated: tolerated, build)

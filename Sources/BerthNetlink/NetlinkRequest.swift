@@ -12,7 +12,7 @@ public struct NetlinkRequest: Sendable {
         public let expectsAck: Bool
         /// Errnos that mean the change is already as wanted, answered as success (EEXIST
         /// for "add this route unless one is there").
-        public var tolerated: Set<Int32> = []
+        public var tolerated: [Int32] = []
     }
 
     /// All messages, concatenated and aligned.
@@ -33,7 +33,7 @@ public struct NetlinkRequest: Sendable {
     /// Appends a message built here with libmnl; NLM_F_REQUEST is added, and NLM_F_ACK unless
     /// `acknowledged` is false (dump requests, which end with NLMSG_DONE instead).
     mutating func append(type: UInt16, flags: UInt16, sequence: UInt32, operation: String, acknowledged: Bool = true,
-                         tolerated: Set<Int32> = [], _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
+                         tolerated: [Int32] = [], _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
         let ack = acknowledged ? NetlinkFlags.ack : 0
         var builder = NetlinkMessageBuilder(type: type, flags: flags | NetlinkFlags.request | ack, sequence: sequence)
         build(&builder)
