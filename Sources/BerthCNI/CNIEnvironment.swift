@@ -33,6 +33,11 @@ public struct CNIEnvironment: Sendable, Hashable {
     /// Reads and checks the variables from `environment`. Errors are code 4 (invalid
     /// environment), naming the variable and what is wrong with it.
     public init(_ environment: [String: String]) throws(CNIError) {
+        try self.init(CNIVariables(environment))
+    }
+
+    /// Reads and checks the variables from `environment` (see `init(_:)` above).
+    public init(_ environment: CNIVariables) throws(CNIError) {
         guard let commandText = environment["CNI_COMMAND"], !commandText.isEmpty else {
             throw CNIError(.invalidEnvironment, "CNI_COMMAND is not set", details: "set it to ADD, DEL, CHECK, GC, STATUS or VERSION")
         }

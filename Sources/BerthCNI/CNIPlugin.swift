@@ -27,6 +27,14 @@ public enum CNIPlugin {
     /// passes false.
     public static func run(environment: [String: String], stdin: [UInt8], stdinError: CNIError? = nil,
                            processExitsAfterwards: Bool = false) -> CNIResponse {
+        run(environment: CNIVariables(environment), stdin: stdin, stdinError: stdinError, processExitsAfterwards: processExitsAfterwards)
+    }
+
+    /// Runs one command as `run(environment:stdin:stdinError:processExitsAfterwards:)` above
+    /// does, with the environment as pairs: berth-cni's own path, which builds no
+    /// String-keyed dictionary (see `CNIVariables`).
+    public static func run(environment: CNIVariables, stdin: [UInt8], stdinError: CNIError? = nil,
+                           processExitsAfterwards: Bool = false) -> CNIResponse {
         var version = CNIVersion.latest
         var log = CNILog()
         // Parsed before the environment is checked, so every error speaks the
@@ -83,7 +91,7 @@ struct CNIRequest {
     /// stdin as received: delegated IPAM plugins get exactly this.
     let stdin: [UInt8]
     /// The plugin's whole environment: delegated IPAM plugins get it too.
-    let environment: [String: String]
+    let environment: CNIVariables
     let log: CNILog
     /// Whether the plugin's process exits once this request is answered (see `CNIPlugin.run`).
     var processExitsAfterwards = false

@@ -27,7 +27,7 @@ extension CNIRequest {
         var options = networkOptions()
         let ipam = try ipamPlugin()
         if let ipam {
-            let result = try ipam.add(stdin: stdin, environment: environment, fallbackStdin: ipamFallbackStdin())
+            let result = try ipam.add(stdin: stdin, environment: environment.dictionary, fallbackStdin: ipamFallbackStdin())
             // As the reference bridge plugin: the container gets the addresses of both
             // families from the IPAM result (the first of each), the network their subnets.
             // An IPv6-only network ("ipv4": false) takes the IPv6 address alone.
@@ -205,7 +205,7 @@ extension CNIRequest {
 
     /// Gives a delegated lease back (DEL with the same configuration).
     func releaseIPAM(_ ipam: IPAMPlugin, overrides: [String: String] = [:]) throws(CNIError) {
-        _ = try ipam.run(.del, stdin: stdin, environment: environment, overrides: overrides, fallbackStdin: ipamFallbackStdin())
+        _ = try ipam.run(.del, stdin: stdin, environment: environment.dictionary, overrides: overrides, fallbackStdin: ipamFallbackStdin())
     }
 
     /// The configuration at 1.0.0 for a delegated plugin that predates a 1.1.0 one (results

@@ -38,7 +38,7 @@ extension CNIRequest {
                            details: "ADD it first, or DEL and ADD it again")
         }
         if let ipam = try ipamPlugin() {
-            _ = try ipam.run(.check, stdin: stdin, environment: environment, fallbackStdin: ipamFallbackStdin())
+            _ = try ipam.run(.check, stdin: stdin, environment: environment.dictionary, fallbackStdin: ipamFallbackStdin())
         }
         guard problems.isEmpty else {
             throw CNIError(.attachmentIncomplete, "attachment \(env.containerID) \(env.ifname) is incomplete: \(problems.joined(separator: "; "))",

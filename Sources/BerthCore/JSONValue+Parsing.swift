@@ -33,6 +33,9 @@ private struct JSONParser {
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
+    /// How many members an object may have before its repeated-key check uses a hash set.
+    static let smallObject = 32
+
     mutating func parseDocument() throws(BerthError) -> JSONValue {
         skipWhitespace()
         guard index < bytes.count else { throw error("no JSON value (the input is empty)") }
@@ -60,7 +63,14 @@ private struct JSONParser {
         try enter()
         index += 1 // {
         var members: [(String, JSONValue)] = []
-        var keys = Set<String>()
+        // Repeated keys are found by comparing with the earlier ones while an object is
+        // small, and by a hash set only past `smallObject` members: a process's first
+        // String-keyed set costs the Swift runtime a scan of every conformance record
+        // (~180,000 instructions, docs/performance.md, perf6), and the documents Berth reads
+        // (CNI configurations, OCI state and config.json) have small objects. The set keeps
+        // a large (hostile) object's check linear, so no object costs more than
+        // `smallObject` comparisons per key.
+        var keys: Set<String>?
         skipWhitespace()
         if peek(UInt8(ascii: "}")) { index += 1; depth -= 1; return .object(members) }
         while true {
@@ -70,7 +80,17 @@ private struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            guard keys.insert(key).inserted else {
+            let repeated: Bool
+            if let inserted = keys?.insert(key).inserted { // in place: no copy of the set
+                repeated = !inserted
+            } else if members.count < Self.smallObject {
+                repeated = members.contains { $0.0 == key }
+            } else {
+                var set = Set(members.lazy.map(\.0))
+                repeated = !set.insert(key).inserted
+                keys = set
+            }
+            guard !repeated else {
                 throw error("key \"\(key)\" appears twice in one object", at: keyStart)
             }
             skipWhitespace()

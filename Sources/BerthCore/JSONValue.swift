@@ -134,6 +134,14 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
 
     private static func writeString(_ text: String, to out: inout String) {
         out += "\""
+        // Most strings (names, addresses, paths) need no escape: appended whole, the same
+        // bytes the loop below would write, without its per-scalar appends (a CNI result's
+        // two dozen strings cost ~110,000 instructions that way; docs/performance.md, perf6).
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0x7F }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -40,6 +40,11 @@ public struct HookAnnotations: Sendable, Hashable {
 
     /// Reads the `berth.*` members of `annotations`; others are ignored.
     public init(_ annotations: [String: String]) throws(BerthError) {
+        try self.init(OCIAnnotations(annotations))
+    }
+
+    /// Reads the `berth.*` members of `annotations`; others are ignored.
+    public init(_ annotations: OCIAnnotations) throws(BerthError) {
         func value(_ key: String) -> String? {
             annotations[key].map(Self.trimmed)
         }
@@ -91,6 +96,11 @@ public struct HookAnnotations: Sendable, Hashable {
 
     /// Whether `annotations` has any `berth.*` member the hook reads.
     public static func present(in annotations: [String: String]) -> Bool {
+        all.contains { annotations[$0] != nil }
+    }
+
+    /// Whether `annotations` has any `berth.*` member the hook reads.
+    public static func present(in annotations: OCIAnnotations) -> Bool {
         all.contains { annotations[$0] != nil }
     }
 

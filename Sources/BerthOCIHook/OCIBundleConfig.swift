@@ -19,11 +19,11 @@ public struct OCIBundleConfig: Sendable, Hashable {
 
     public var networkNamespace: NetworkNamespace
     /// `annotations`; empty when absent.
-    public var annotations: [String: String]
+    public var annotations: OCIAnnotations
     /// `process.env`, `KEY=VALUE` entries; empty when absent.
     public var environment: [String]
 
-    public init(networkNamespace: NetworkNamespace, annotations: [String: String] = [:], environment: [String] = []) {
+    public init(networkNamespace: NetworkNamespace, annotations: OCIAnnotations = [:], environment: [String] = []) {
         self.networkNamespace = networkNamespace
         self.annotations = annotations
         self.environment = environment

@@ -51,7 +51,7 @@ public struct OCIHook {
                 let config = try bundleConfig(state)
                 // The state's annotations are the runtime's word; config.json fills in those
                 // a runtime leaves out of the state.
-                let request = try HookAnnotations(config.annotations.merging(state.annotations) { _, fromState in fromState })
+                let request = try HookAnnotations(config.annotations.merging(state.annotations))
                 let namespacePath = try Self.namespacePath(state: state, config: config)
                 Trace.mark("hook: state, config.json and annotations parsed")
                 let network = try HookNetwork(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)

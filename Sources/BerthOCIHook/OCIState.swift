@@ -23,10 +23,10 @@ public struct OCIState: Sendable, Hashable {
     /// The bundle directory, absolute (the hook's working directory is the bundle too).
     public var bundle: String?
     /// The container's annotations; empty when the runtime sent none.
-    public var annotations: [String: String]
+    public var annotations: OCIAnnotations
 
     public init(ociVersion: String? = nil, id: String, status: String? = nil, pid: Int32? = nil, bundle: String? = nil,
-                annotations: [String: String] = [:]) {
+                annotations: OCIAnnotations = [:]) {
         self.ociVersion = ociVersion
         self.id = id
         self.status = status
@@ -92,19 +92,21 @@ public struct OCIState: Sendable, Hashable {
     }
 
     /// `annotations`: an object whose values are strings, as the spec defines it.
-    static func annotations(_ value: JSONValue?, in document: String) throws(BerthError) -> [String: String] {
+    static func annotations(_ value: JSONValue?, in document: String) throws(BerthError) -> OCIAnnotations {
         switch value {
         case nil, .null?:
-            return [:]
+            return OCIAnnotations()
         case .object(let members)?:
-            var result: [String: String] = [:]
+            var result: [(String, String)] = []
+            result.reserveCapacity(members.count)
             for (key, member) in members {
                 guard let text = member.stringValue else {
                     throw invalid("\(document)'s annotation \"\(key)\" is not a string", parameter: "annotations")
                 }
-                result[key] = text
+                result.append((key, text))
             }
-            return result
+            // The parser refused repeated keys.
+            return OCIAnnotations(uniquePairs: result)
         case let other?:
             throw invalid("\(document)'s \"annotations\" is not an object (\(other.render().prefix(40)))", parameter: "annotations")
         }

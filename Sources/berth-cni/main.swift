@@ -29,12 +29,13 @@ SystemKernel.processExitsAfterDetach()
 // as `berth attach` and `detach` do.
 StateStore.allocateForOneCommand()
 
-var environment: [String: String] = [:]
+// Pairs, not a `[String: String]`: see CNIVariables.
+var environment = CNIVariables()
 var entry = environ
 while let pointer = entry.pointee {
     let text = String(cString: pointer)
     if let equals = text.firstIndex(of: "=") {
-        environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        environment.append(String(text[..<equals]), String(text[text.index(after: equals)...]))
     }
     entry += 1
 }

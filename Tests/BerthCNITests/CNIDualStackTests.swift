@@ -12,7 +12,7 @@ struct CNIDualStackTests {
         let env = ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/run/netns/c1", "CNI_IFNAME": "eth0"]
             .merging(environment) { _, new in new }
         return CNIRequest(env: try CNIEnvironment(env), config: try CNIConfig(try JSONValue(parsing: config)),
-                          stdin: Array(config.utf8), environment: env, log: CNILog())
+                          stdin: Array(config.utf8), environment: CNIVariables(env), log: CNILog())
     }
 
     /// What the library describes after a dual-stack attach (or an IPv4-only one).

@@ -243,4 +243,32 @@ struct JSONValueTests {
         #expect(foundation?["gateway"] is NSNull)
         #expect(try JSONValue(parsing: text) == Self.sample)
     }
+
+    @Test("a repeated key is refused at any size: compared while an object is small, hashed past 32 members", arguments: [1, 31, 32, 33, 100])
+    func repeatedKeysAtEverySize(members: Int) throws {
+        let keys = (0..<members).map { "\"k\($0)\":\($0)" }
+        let object = try JSONValue(parsing: "{" + keys.joined(separator: ",") + "}")
+        #expect(object.objectValue?.count == members)
+        for repeated in Set([0, members / 2, members - 1]) {
+            let text = "{" + keys.joined(separator: ",") + ",\"k\(repeated)\":0,\"z\":1}"
+            #expect(throws: BerthError.self) { try JSONValue(parsing: text) }
+            do {
+                _ = try JSONValue(parsing: text)
+            } catch {
+                #expect(error.message.contains("key \"k\(repeated)\" appears twice in one object"))
+            }
+        }
+        // A key repeated after the set took over (both copies past the 32nd member).
+        if members > 40 {
+            #expect(throws: BerthError.self) { try JSONValue(parsing: "{" + keys.joined(separator: ",") + ",\"n\":1,\"n\":2}") }
+        }
+    }
+
+    @Test("a string that needs no escape renders as the escaping loop wrote it")
+    func plainStringsRenderWhole() {
+        #expect(JSONValue.string("bh0").render() == #""bh0""#)
+        #expect(JSONValue.string("/run/netns/c1 é ☃").render() == "\"/run/netns/c1 é ☃\"")
+        #expect(JSONValue.string("a\"b\\c\u{7F}\u{01}").render() == #""a\"b\\c\u007f\u0001""#)
+        #expect(JSONValue.object([("k", .string(""))]).render() == #"{"k":""}"#)
+    }
 }

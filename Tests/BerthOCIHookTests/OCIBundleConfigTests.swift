@@ -75,4 +75,16 @@ struct OCIBundleConfigTests {
             return error.message.hasPrefix("annotation \(key)") && error.parameter == key && error.object?.name == key
         }
     }
+
+    @Test("annotations as pairs: lookups, the state's value wins a merge, equality ignores order")
+    func annotationPairs() {
+        let config: OCIAnnotations = ["berth.ip": "10.0.0.5", "berth.publish": "80"]
+        let state: OCIAnnotations = ["berth.publish": "8080:80", "other": "x"]
+        let merged = config.merging(state)
+        #expect(merged == ["other": "x", "berth.publish": "8080:80", "berth.ip": "10.0.0.5"])
+        #expect(merged.count == 3 && merged["berth.publish"] == "8080:80" && merged["missing"] == nil)
+        #expect(merged.dictionary == ["berth.ip": "10.0.0.5", "berth.publish": "8080:80", "other": "x"])
+        #expect(merged.hashValue == OCIAnnotations(merged.dictionary).hashValue)
+        #expect(config != state && OCIAnnotations().isEmpty)
+    }
 }
