@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "BerthCLITests", dependencies: [
             "BerthTestSupport", "BerthCore", "BerthNetwork", "BerthRun", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthNamespace", "BerthTestSupport"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthNamespace", "BerthTestSupport", "BerthFakes"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BerthOCIHookTests", dependencies: ["BerthOCIHook", "BerthNetwork", "BerthTestSupport", "BerthFakes"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

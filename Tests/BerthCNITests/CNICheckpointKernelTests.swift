@@ -1,4 +1,5 @@
 import BerthCore
+import BerthFakes
 import BerthNetwork
 import BerthTestSupport
 import Foundation
@@ -22,7 +23,7 @@ struct CNICheckpointKernelTests {
             // TRUNCATE waits up to 100 ms in SQLite's busy handler before it gives up).
             // `run` reads the plugin's stdout and stderr to their end before it returns:
             // a checkpoint process still alive then holds neither.
-            let reader = try SnapshotHolder(directory: directory)
+            let reader = try StateSnapshotHolder(directory: directory)
             var started: [Int32] = []
             var held: [String] = []
             for n in 0..<30 where started.isEmpty {
@@ -52,7 +53,7 @@ struct CNICheckpointKernelTests {
             // Each call writes several frames: left alone the WAL would hold hundreds;
             // checkpointed, it is back under the threshold plus one transaction.
             #expect(Poll.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
-            let ids = (Poll.parse(sandbox.berth(["ps", "--json"]).stdout)).compactMap { $0["id"] as? String }.sorted()
+            let ids = (parseList(sandbox.berth(["ps", "--json"]).stdout)).compactMap { $0["id"] as? String }.sorted()
             #expect(ids == (["first-eth0"] + containers.indices.map { "c\($0)-eth0" }).sorted())
             let check = sandbox.berth(["check"])
             #expect(check.succeeded, "\(check)")
@@ -72,46 +73,7 @@ struct CNICheckpointKernelTests {
     }
 }
 
-/// A read transaction held open on another thread: its snapshot stays, so no checkpoint
-/// can empty the WAL until `release`.
-final class SnapshotHolder: @unchecked Sendable {
-    private let reading = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(directory: String) throws {
-        let store = try StateStore(directory: directory)
-        let thread = Thread { [reading, done, finished] in
-            _ = try? store.read { tx throws(BerthError) in
-                _ = try tx.networks()
-                reading.signal()
-                done.wait()
-            }
-            finished.signal()
-        }
-        thread.start()
-        reading.wait()
-    }
-
-    /// Ends the transaction.
-    func release() {
-        done.signal()
-        finished.wait()
-    }
-}
-
-/// Polling, for states other processes reach.
-enum Poll {
-    static func wait(seconds: Double = 10, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
-    }
-
-    static func parse(_ text: String) -> [[String: Any]] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
-    }
+/// The JSON array `berth ps --json` prints.
+private func parseList(_ text: String) -> [[String: Any]] {
+    (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
 }

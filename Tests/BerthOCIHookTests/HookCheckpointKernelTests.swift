@@ -1,4 +1,5 @@
 import BerthCore
+import BerthFakes
 import BerthNetwork
 import BerthTestSupport
 import Foundation
@@ -27,7 +28,7 @@ struct HookCheckpointKernelTests {
             // TRUNCATE waits up to 100 ms in SQLite's busy handler before it gives up).
             // `Harness.hook` reads the hook's stdout and stderr to their end before it returns:
             // a checkpoint process still alive then holds neither.
-            let reader = try HookSnapshotHolder(directory: directory)
+            let reader = try StateSnapshotHolder(directory: directory)
             var started: [Int32] = []
             var held: [HookContainer] = []
             defer { for container in held { container.end() } }
@@ -82,30 +83,3 @@ struct HookCheckpointKernelTests {
     }
 }
 
-/// A read transaction held open on another thread: its snapshot stays, so no checkpoint
-/// can empty the WAL until `release`.
-final class HookSnapshotHolder: @unchecked Sendable {
-    private let reading = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(directory: String) throws {
-        let store = try StateStore(directory: directory)
-        let thread = Thread { [reading, done, finished] in
-            _ = try? store.read { tx throws(BerthError) in
-                _ = try tx.networks()
-                reading.signal()
-                done.wait()
-            }
-            finished.signal()
-        }
-        thread.start()
-        reading.wait()
-    }
-
-    /// Ends the transaction.
-    func release() {
-        done.signal()
-        finished.wait()
-    }
-}

@@ -150,11 +150,6 @@ enum Harness {
 
     /// Polls `condition` every 10 ms for at most `seconds`; true once it held.
     static func wait(seconds: Double = 10, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
+        Poll.wait(seconds: seconds, until: condition)
     }
 }
