@@ -132,7 +132,7 @@ package enum HotPath {
 
     package static func attach(_ arguments: ArraySlice<String>) -> Attach? {
         let single = ["--netns", "--id", "--ip", "--ip6", "--mac", "--ifname", "--state-dir", "--name"]
-        guard let parsed = parse(arguments, single: single, repeated: [("-p", "--publish"), ("--publish", "--publish"), ("--alias", "--alias")]),
+        guard let parsed = parse(arguments, single: single, repeated: ["--publish", "--alias"]),
               parsed.positionals.count == 1, let netns = parsed.value("--netns") else { return nil }
         return Attach(network: parsed.positionals[0], netns: netns, id: parsed.value("--id"), ip: parsed.value("--ip"), ip6: parsed.value("--ip6"),
                       mac: parsed.value("--mac"), ifname: parsed.value("--ifname") ?? "eth0",
@@ -147,19 +147,29 @@ package enum HotPath {
 
     /// The words read, in arrays rather than `Set`s and `Dictionary`s: a process's first
     /// `String: Hashable` use costs a scan of every conformance record in the binary
-    /// (≈ 0.13 M instructions), and a command line has a handful of options.
+    /// (≈ 0.13 M instructions), and a command line has a handful of options. Options are
+    /// one array of a named type, not tuples: each distinct tuple type (and the array of
+    /// it) is generic metadata the runtime builds at its first use (docs/performance.md, perf7).
     struct Parsed {
-        var positionals: [String] = []
-        var values: [(option: String, value: String)] = []
-        var lists: [(option: String, values: [String])] = []
+        /// An option by its long spelling, with every value given, in order.
+        struct Option {
+            var name: String
+            var values: [String]
+        }
 
-        func value(_ option: String) -> String? { values.first { $0.option == option }?.value }
-        func list(_ option: String) -> [String] { lists.first { $0.option == option }?.values ?? [] }
+        var positionals: [String] = []
+        var options: [Option] = []
+
+        func value(_ option: String) -> String? { options.first { $0.name == option }?.values.first }
+        func list(_ option: String) -> [String] { options.first { $0.name == option }?.values ?? [] }
     }
 
+    /// `-p` is `--publish`'s short spelling; every other option has one spelling.
+    static func longSpelling(_ word: String) -> String { word == "-p" ? "--publish" : word }
+
     /// `--name VALUE`, `--name=VALUE`, `-p VALUE`, positionals; nil for anything else.
-    /// `repeated` maps each spelling of a repeatable option to the list it adds to.
-    static func parse(_ arguments: ArraySlice<String>, single: [String], repeated: [(spelling: String, list: String)]) -> Parsed? {
+    /// `single` options take one value, `repeated` ones (long spellings) collect theirs.
+    static func parse(_ arguments: ArraySlice<String>, single: [String], repeated: [String]) -> Parsed? {
         var parsed = Parsed()
         var index = arguments.startIndex
         while index < arguments.endIndex {
@@ -172,8 +182,9 @@ package enum HotPath {
                 guard value?.isEmpty == false else { return nil }
             }
             if word.hasPrefix("-") {
-                let list = repeated.first { $0.spelling == word }?.list
-                guard list != nil || single.contains(word) else { return nil }
+                let name = longSpelling(word)
+                let isList = repeated.contains(name)
+                guard isList || single.contains(name) else { return nil }
                 if value == nil {
                     index += 1
                     // argument-parser reads a next word that starts with '-' as an option.
@@ -181,15 +192,12 @@ package enum HotPath {
                     value = arguments[index]
                 }
                 guard let value else { return nil }
-                if let list {
-                    if let at = parsed.lists.firstIndex(where: { $0.option == list }) {
-                        parsed.lists[at].values.append(value)
-                    } else {
-                        parsed.lists.append((list, [value]))
-                    }
+                if let at = parsed.options.firstIndex(where: { $0.name == name }) {
+                    // A single option given twice is argument-parser's to refuse.
+                    guard isList else { return nil }
+                    parsed.options[at].values.append(value)
                 } else {
-                    guard parsed.value(word) == nil else { return nil }
-                    parsed.values.append((word, value))
+                    parsed.options.append(Parsed.Option(name: name, values: [value]))
                 }
             } else {
                 parsed.positionals.append(word)

@@ -14,8 +14,9 @@ extension KernelBackend {
     func send(_ operations: [Transaction.Operation], generation: UInt32?) throws(BatchFailure) {
         var request = NetlinkRequest()
         // Read only when the kernel refuses a message: an array, as a process's first
-        // `UInt32: Hashable` use (a dictionary's) costs a scan of every conformance record.
-        var bySequence: [(sequence: UInt32, operation: Transaction.Operation)] = []
+        // `UInt32: Hashable` use (a dictionary's) costs a scan of every conformance record;
+        // of a named type, as a tuple type is generic metadata built at its first use.
+        var bySequence: [SequencedOperation] = []
         let begin = transport.nextSequence()
         request.append(rawMessage: NFTNL.batchBegin(sequence: begin, generation: generation), sequence: begin,
                        operation: generation.map { "begin nftables batch at generation \($0)" } ?? "begin nftables batch", expectsAck: false)
@@ -42,13 +43,13 @@ extension KernelBackend {
                         : "\(operation.verb) \(group.count) elements \(operation.verb == .add || operation.verb == .create ? "to" : "from") \(set.label) { \(group[0].rendered), … }"
                     request.append(rawMessage: NFTNL.elementsMessage(set, group, type: type, flags: flags | NetlinkFlags.ack, sequence: sequence),
                                    sequence: sequence, operation: text, expectsAck: true)
-                    bySequence.append((sequence, operation))
+                    bySequence.append(SequencedOperation(sequence: sequence, operation: operation))
                     index = end
                     continue
                 }
                 request.append(rawMessage: try Self.message(operation, sequence: sequence), sequence: sequence,
                                operation: operation.description, expectsAck: true)
-                bySequence.append((sequence, operation))
+                bySequence.append(SequencedOperation(sequence: sequence, operation: operation))
                 index += 1
             }
         } catch {
@@ -105,4 +106,11 @@ extension KernelBackend {
         case .element(let e, let s): return NFTNL.elementsMessage(s, [e], type: type, flags: f, sequence: sequence)
         }
     }
+}
+
+/// A batch message's sequence number and the operation it carries, to name the operation
+/// the kernel refused.
+private struct SequencedOperation {
+    var sequence: UInt32
+    var operation: Transaction.Operation
 }

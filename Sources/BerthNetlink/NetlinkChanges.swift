@@ -12,8 +12,14 @@ public struct NetlinkChanges {
     public internal(set) var request = NetlinkRequest()
     /// Each message's sequence number and how to explain its refusal, in order. An array,
     /// not a `[UInt32: ErrorContext]`: it is read only on a refusal, and a process's first
-    /// `UInt32: Hashable` use costs a scan of every conformance record in the binary.
-    var contexts: [(sequence: UInt32, context: ErrorContext)] = []
+    /// `UInt32: Hashable` use costs a scan of every conformance record in the binary; of a
+    /// named type, not a tuple, which is generic metadata built at its first use.
+    var contexts: [SequencedContext] = []
+
+    struct SequencedContext {
+        var sequence: UInt32
+        var context: ErrorContext
+    }
 
     init(handle: RouteNetlink) { self.handle = handle }
 
@@ -82,6 +88,6 @@ public struct NetlinkChanges {
                          _ build: (inout NetlinkMessageBuilder) -> Void) throws(BerthError) {
         let sequence = handle.transport.nextSequence()
         try request.append(type: type, flags: flags, sequence: sequence, operation: operation, tolerated: tolerated, build)
-        contexts.append((sequence, context))
+        contexts.append(SequencedContext(sequence: sequence, context: context))
     }
 }

@@ -67,14 +67,22 @@ public struct HookNetwork {
             throw BerthError(.invalidArgument, "\(namespacePath) is the host's own network namespace", object: .namespace(namespacePath),
                              operation: .attach, parameter: "namespace")
         }
-        if let existing = try manager.store.read({ tx throws(BerthError) in try tx.endpoint(id: id) }) {
+        let network = request.network ?? KernelNames.defaultNetwork
+        // The earlier endpoint and the network in one read transaction.
+        var existing: EndpointRecord?
+        var networkRecorded = false
+        try manager.store.read { tx throws(BerthError) in
+            existing = try tx.endpoint(id: id)
+            networkRecorded = try tx.network(named: network) != nil
+        }
+        if let existing {
             // One whose detach was interrupted is on its way out, even in this namespace:
             // detach finishes it, and the attach below makes it anew.
             if existing.namespaceIdentity == namespace.identity, !existing.isDetaching { return .existing(existing) }
             try manager.detach(id: id)
         }
-        let network = request.network ?? KernelNames.defaultNetwork
-        try manager.ensureNetwork(named: network)
+        // Makes Berth's default network on first use, or names the missing one.
+        if !networkRecorded { try manager.ensureNetwork(named: network) }
         Trace.mark("hook: no earlier endpoint, network there")
         let options = try AttachOptions(network: network, namespace: .open(namespace), id: id, address: request.address,
                                         mac: request.mac, ports: request.ports, ipv6Address: request.ipv6Address)
@@ -93,11 +101,7 @@ public struct HookNetwork {
     /// when there is nothing to do. Returns the leftovers removed, in words.
     @discardableResult
     public func detach(id: String) throws(BerthError) -> [String] {
-        let recorded = try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) != nil }
-        if recorded {
-            try manager.detach(id: id)
-            return []
-        }
+        if try manager.detach(id: id) { return [] }
         let report = try manager.gc(endpoint: id)
         return report.endpoints.map { "endpoint \($0)" } + report.links.map { "link \($0)" } + report.firewallObjects
     }

@@ -22,7 +22,7 @@ struct AttachForwardingKernelTests {
             let container = try sandbox.makeNamespace()
             let endpoint = try manager.attach(AttachOptions(network: "front", namespace: .path(container.path), id: "fwd1", name: "one"))
             defer {
-                try? manager.detach(id: endpoint.id)
+                _ = try? manager.detach(id: endpoint.id)
                 try? manager.removeNetwork(named: "front")
                 _ = try? manager.gc()
             }

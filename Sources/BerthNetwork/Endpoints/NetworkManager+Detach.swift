@@ -20,10 +20,16 @@ extension NetworkManager {
     ///
     /// Kernel round trips: one link lookup, one sendmsg on the host end, one inside the
     /// namespace, the hand-off, and one nftables batch when ports were published.
-    public func detach(id: String) throws(BerthError) {
+    ///
+    /// Returns whether the state recorded an endpoint `id` (a caller that cleans up after
+    /// an unrecorded id needs no read transaction of its own first).
+    @discardableResult
+    public func detach(id: String) throws(BerthError) -> Bool {
         do {
+            var recorded = false
             let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
                 guard let endpoint = try tx.endpoint(id: id) else { return nil }
+                recorded = true
                 Trace.mark("detach: state locked")
                 let instance = try tx.instance()
                 if !endpoint.isDetaching {
@@ -37,6 +43,7 @@ extension NetworkManager {
             }
             Trace.mark("detach: committed")
             reloadResolver(resolver)
+            return recorded
         } catch {
             throw error.with(object: .endpoint(id), operation: .detach)
         }

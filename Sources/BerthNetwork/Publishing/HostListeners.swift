@@ -4,11 +4,13 @@ import BerthNetlink
 /// Sockets bound on the host (through sock_diag), so that publishing a port a host process
 /// already listens on is refused with the process's name.
 struct HostListeners {
+    /// The protocol whose sockets these are.
+    let proto: TransportProtocol
     private(set) var listeners: [BoundSocket] = []
 
     /// Reads the host namespace's sockets of one protocol (TCP: listening; UDP: bound).
     static func read(from host: HostHandle, proto: TransportProtocol) throws(BerthError) -> HostListeners {
-        HostListeners(listeners: try host.socketDiagnostics.boundSockets(proto))
+        HostListeners(proto: proto, listeners: try host.socketDiagnostics.boundSockets(proto))
     }
 
     /// The first socket that would take traffic for `proto` `address:port`: bound to that

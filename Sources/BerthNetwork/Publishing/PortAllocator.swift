@@ -14,7 +14,7 @@ struct PortAllocator {
     /// Host listeners, read once per protocol and only if some spec needs them (a TCP-only
     /// attach never pays for the UDP dump). A list, not a dictionary: the first dictionary
     /// keyed by a type costs a process a scan of every conformance in the binary.
-    private var listeners: [(proto: TransportProtocol, sockets: HostListeners)] = []
+    private var listeners: [HostListeners] = []
     /// Mappings chosen so far in this request, their keys, and which protocol, family and
     /// port triples those are (the clash check looks at the keys only when the bit is set).
     private var chosen: [PortMappingRecord] = []
@@ -193,10 +193,10 @@ struct PortAllocator {
         guard key.proto != .sctp else { return nil }
         let listeners: HostListeners
         if let cached = self.listeners.first(where: { $0.proto == key.proto }) {
-            listeners = cached.sockets
+            listeners = cached
         } else {
             listeners = try HostListeners.read(from: host, proto: key.proto)
-            self.listeners.append((key.proto, listeners))
+            self.listeners.append(listeners)
         }
         guard let hit = listeners.conflict(proto: key.proto, address: key.hostAddress, port: key.hostPort) else { return nil }
         return host.socketOwner(inode: hit.inode) ?? "a process (socket inode \(hit.inode))"

@@ -15,7 +15,9 @@ package final class Database {
     /// not a `[String: Statement]`: a process's first `String: Hashable` use costs a scan of
     /// every conformance record in the binary (≈ 0.13 M instructions), which a short-lived
     /// `berth attach` would otherwise pay here, and a store holds a few dozen statements.
-    private var statements: [(length: Int, sql: String, statement: Statement)] = []
+    /// Entries are a named type, not a tuple: a tuple type is generic metadata the runtime
+    /// builds at its first use.
+    private var statements: [CachedStatement] = []
     /// Set while a read transaction runs: any statement that would write is refused, so a
     /// change can never slip past the cross-process lock that only write transactions take.
     var readOnlyGuard = false
@@ -156,7 +158,7 @@ package final class Database {
                 throw .sqlite("prepare", sql: sql, SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle))))
             }
             statement = Statement(sql: sql, handle: raw)
-            statements.append((length, sql, statement))
+            statements.append(CachedStatement(length: length, sql: sql, statement: statement))
         }
         if readOnlyGuard && !statement.isReadOnly {
             throw BerthError(.internalError, "state database: \"\(sql)\" writes, but it ran in a read transaction",
@@ -167,4 +169,11 @@ package final class Database {
 
     /// Whether the connection is inside an open transaction.
     var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+}
+
+/// One entry of `Database`'s statement cache.
+private struct CachedStatement {
+    let length: Int
+    let sql: String
+    let statement: Statement
 }
