@@ -1,5 +1,3 @@
-public import BerthCore
-
 /// A sysctl to write inside a namespace on the thread that is there anyway (the one that
 /// opens a socket), so the write costs no namespace switch of its own.
 public struct SysctlWrite: Sendable, Hashable {
