@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import SystemPackage
-public import BerthCore
-
 /// A sysctl to write inside a namespace on the thread that is there anyway (the one that
 /// opens a socket), so the write costs no namespace switch of its own.
 public struct SysctlWrite: Sendable, Hashable {
@@ -20,35 +12,5 @@ public struct SysctlWrite: Sendable, Hashable {
         self.key = key
         self.value = value
         self.skipIfMissing = skipIfMissing
-    }
-}
-
-extension NetworkNamespace {
-    /// Writes `sysctls` in order, then opens a socket, all from one dedicated short-lived
-    /// thread inside this namespace (`/proc/sys/net` shows the opening thread's namespace).
-    /// The writes are blind — no read first — as they are made for links just created,
-    /// whose values are the defaults.
-    public func openSocket(domain: Int32, type: Int32, protocol proto: Int32, afterWriting sysctls: [SysctlWrite]) throws(BerthError) -> Int32 {
-        let paths = try sysctls.map { write throws(BerthError) in (try Self.sysctlPath(write.key), write) }
-        return try run { () throws(BerthError) -> Int32 in
-            for (path, write) in paths {
-                let fd: FileDescriptor
-                do throws(Errno) {
-                    fd = try FileDescriptor.open(closeOnExec: path, .writeOnly)
-                } catch {
-                    if error.code == ENOENT, write.skipIfMissing { continue }
-                    throw .system("open \(path)", error)
-                }
-                defer { try? fd.close() }
-                do throws(Errno) {
-                    try Self.write(write.value + "\n", to: fd)
-                } catch {
-                    throw .system("write \(write.value) to \(path)", error)
-                }
-            }
-            let fd = socket(domain, type | socketCloseOnExec, proto)
-            guard fd >= 0 else { throw .system("open a socket in network namespace \(self)", .current, privilege: "CAP_NET_ADMIN") }
-            return fd
-        }
     }
 }

@@ -245,20 +245,9 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
 
     // MARK: - Working inside
 
-    /// Opens a socket inside this namespace, from a dedicated short-lived thread.
-    ///
-    /// The socket keeps this namespace for its whole life, so the returned descriptor may
-    /// be used from any thread. The caller owns it and must close it.
-    public func openSocket(domain: Int32, type: Int32, protocol proto: Int32) throws(BerthError) -> Int32 {
-        try run { () throws(BerthError) -> Int32 in
-            let fd = socket(domain, type | socketCloseOnExec, proto)
-            guard fd >= 0 else { throw .system("open a socket in network namespace \(self)", .current, privilege: "CAP_NET_ADMIN") }
-            return fd
-        }
-    }
-
     /// Runs `body` on a dedicated thread that has entered this namespace, and returns its
-    /// result. No shared thread ever changes namespace.
+    /// result. No shared thread ever changes namespace. (A socket needs no Swift inside the
+    /// namespace: `openSocket` does it on a cheaper, bare thread.)
     public func run<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
         try NamespaceThread.run(inNamespace: descriptor, body)
     }

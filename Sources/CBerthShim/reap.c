@@ -14,6 +14,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include "BerthReap.h"
+#include "raw_syscall.h"
 
 /// The RTM_DELLINK request, built by the caller before any clone: the children only send it.
 struct reap_request {
@@ -36,33 +37,6 @@ struct reap_job {
 enum { reap_mapping_size = 16 * 1024 };
 
 #if defined(__x86_64__) || defined(__aarch64__)
-// The grandchild shares the caller's memory and thread pointer, so it must not write errno
-// (the caller's thread's) nor run a stack protector's check against the caller's TLS: it
-// makes raw system calls, which return -errno and touch no memory.
-static inline long reap_syscall(long number, long a, long b, long c, long d, long e, long f) {
-#if defined(__x86_64__)
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    long result;
-    __asm__ volatile("syscall"
-                     : "=a"(result)
-                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return result;
-#else
-    register long x8 __asm__("x8") = number;
-    register long x0 __asm__("x0") = a;
-    register long x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c;
-    register long x3 __asm__("x3") = d;
-    register long x4 __asm__("x4") = e;
-    register long x5 __asm__("x5") = f;
-    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
-    return x0;
-#endif
-}
-
 /// Unmaps the mapping the caller runs on, then exits: no memory is touched between the two
 /// calls (only registers), so the stack may vanish under it (as musl's pthread_exit does).
 __attribute__((noreturn)) static void reap_unmap_and_exit(void *mapping, size_t size, int status) {
@@ -90,30 +64,22 @@ __attribute__((noreturn)) static void reap_unmap_and_exit(void *mapping, size_t 
     __builtin_unreachable();
 }
 
-#if defined(__has_attribute)
-#if __has_attribute(no_stack_protector)
-#define REAP_NO_STACK_PROTECTOR __attribute__((no_stack_protector))
-#endif
-#endif
-#ifndef REAP_NO_STACK_PROTECTOR
-#define REAP_NO_STACK_PROTECTOR
-#endif
 
 /// The grandchild, on a mapping of its own in the caller's memory: out of the caller's
 /// session (a terminal's ^C is not for it), into the namespace, holding nothing of the
 /// caller's (its state lock above all: its descriptor table is a copy), then the request on
 /// a socket of its own; then it unmaps its stack and exits.
-REAP_NO_STACK_PROTECTOR static int reap_grandchild(void *argument) {
+BERTH_NO_STACK_PROTECTOR static int reap_grandchild(void *argument) {
     struct reap_job *job = argument;
     int status = 1;
-    reap_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
-    if (job->netns_fd < 0 || reap_syscall(SYS_setns, job->netns_fd, CLONE_NEWNET, 0, 0, 0, 0) == 0) {
-        reap_syscall(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
-        long fd = reap_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0);
+    berth_raw_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
+    if (job->netns_fd < 0 || berth_raw_syscall(SYS_setns, job->netns_fd, CLONE_NEWNET, 0, 0, 0, 0) == 0) {
+        berth_raw_syscall(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+        long fd = berth_raw_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0);
         if (fd >= 0) {
             long sent;
             do {
-                sent = reap_syscall(SYS_sendto, fd, (long)&job->request, job->request.header.nlmsg_len, 0,
+                sent = berth_raw_syscall(SYS_sendto, fd, (long)&job->request, job->request.header.nlmsg_len, 0,
                                     (long)&job->kernel, sizeof job->kernel);
             } while (sent == -EINTR);
             status = sent < 0;
@@ -134,19 +100,19 @@ struct linger_job {
 /// The lingerer, on a mapping of its own in the caller's memory: keeps only `fd` and the read
 /// end of a pipe whose write end the caller holds, waits for that end to close (the caller's
 /// exit), then unmaps its stack and exits, which closes `fd` last.
-REAP_NO_STACK_PROTECTOR static int reap_linger(void *argument) {
+BERTH_NO_STACK_PROTECTOR static int reap_linger(void *argument) {
     struct linger_job *job = argument;
     int fd = job->fd, wake = job->wake;
     int low = fd < wake ? fd : wake, high = fd < wake ? wake : fd;
     // Closed by itself first: were close_range missing (before Linux 5.9), a kept copy of
     // the write end would mean no end of file ever, and a lingerer that never exits.
-    reap_syscall(SYS_close, job->wake_write, 0, 0, 0, 0, 0);
-    reap_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
-    if (low > 0) reap_syscall(SYS_close_range, 0, low - 1, 0, 0, 0, 0);
-    if (high - low > 1) reap_syscall(SYS_close_range, low + 1, high - 1, 0, 0, 0, 0);
-    reap_syscall(SYS_close_range, high + 1, ~0U, 0, 0, 0, 0);
+    berth_raw_syscall(SYS_close, job->wake_write, 0, 0, 0, 0, 0);
+    berth_raw_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
+    if (low > 0) berth_raw_syscall(SYS_close_range, 0, low - 1, 0, 0, 0, 0);
+    if (high - low > 1) berth_raw_syscall(SYS_close_range, low + 1, high - 1, 0, 0, 0, 0);
+    berth_raw_syscall(SYS_close_range, high + 1, ~0U, 0, 0, 0, 0);
     char byte;
-    while (reap_syscall(SYS_read, wake, (long)&byte, 1, 0, 0, 0) == -EINTR) {}
+    while (berth_raw_syscall(SYS_read, wake, (long)&byte, 1, 0, 0, 0) == -EINTR) {}
     reap_unmap_and_exit(job->mapping, job->mapping_size, 0);
 }
 

@@ -27,6 +27,7 @@ extern const int BERTH_CLONE_NEWPID;
 
 #include "BerthSpawn.h"
 #include "BerthReap.h"
+#include "BerthNamespaceSocket.h"
 #include "BerthBPF.h"
 
 #endif
