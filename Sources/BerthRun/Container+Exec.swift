@@ -75,8 +75,8 @@ extension Container {
         defer { close(master) }
         let raw = interactive ? RawTerminal(attachment.stdin) : nil
         defer { raw?.restore() }
-        let previousPipeAction = signal(SIGPIPE, SIG_IGN)
-        defer { signal(SIGPIPE, previousPipeAction) }
+        let pipeSignal = PipeSignalBlock()
+        defer { pipeSignal.restore() }
         var relay = StdioRelay()
         relay.outputs = [.init(fd: master, stream: .stdout)]
         relay.stdout = attachment.stdout

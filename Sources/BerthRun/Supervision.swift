@@ -35,8 +35,8 @@ final class Supervision {
         let raw = options.interactive && options.process.terminal ? attachment.flatMap { RawTerminal($0.stdin) } : nil
         defer { raw?.restore() }
         // A caller that stops reading (`berth run … | head -1`) must not kill the supervisor.
-        let previousPipeAction = signal(SIGPIPE, SIG_IGN)
-        defer { signal(SIGPIPE, previousPipeAction) }
+        let pipeSignal = PipeSignalBlock()
+        defer { pipeSignal.restore() }
         // Caught from here on: a signal while the container is being set up waits for its
         // command instead of killing this process half-way.
         SignalForwarding.hold()
