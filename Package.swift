@@ -137,3 +137,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// A section per function (and, in C, per object) in release builds of Berth's own targets, so
+// that lld can follow link/hot-symbols.order: it moves whole input sections only, and a
+// whole-module Swift build (or a C file without -ffunction-sections) is one .text section per
+// module, which the ordering file cannot split. Debug builds keep one section per file.
+let sectionPerFunctionSwift: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
+let sectionPerFunctionC: [CSetting] = [.unsafeFlags(["-ffunction-sections", "-fdata-sections"], .when(configuration: .release))]
+for target in package.targets where (target.type == .regular || target.type == .executable) && target.path == nil {
+    target.swiftSettings = (target.swiftSettings ?? []) + sectionPerFunctionSwift
+    target.cSettings = (target.cSettings ?? []) + sectionPerFunctionC
+}
