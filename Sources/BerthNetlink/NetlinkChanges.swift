@@ -25,7 +25,7 @@ public struct NetlinkChanges {
     /// Turns the kernel's refusal into a BerthError that names the object at fault.
     func translate(_ error: NetlinkError) -> BerthError {
         guard let context = contexts.first(where: { $0.sequence == error.sequence })?.context else { return error.berthError }
-        if let text = error.kernelMessage, let match = context.byKernelMessage.first(where: { Self.occurs($0.fragment, in: text) }) {
+        if let text = error.kernelMessage, let match = context.byKernelMessage.first(where: { text.containsBytes(of: $0.fragment) }) {
             return Self.refusal(match.error.code, match.error, cause: error)
         }
         if error.isNotFound || context.alsoNotFound.contains(error.errno.code), let notFound = context.notFound {
@@ -38,18 +38,6 @@ public struct NetlinkChanges {
             return Self.refusal(.unsupported, unsupported, cause: error)
         }
         return error.berthError
-    }
-
-    /// Whether `fragment`'s bytes occur in `text` (kernel messages are ASCII). Not
-    /// `String.contains(_: String)`: that one is _StringProcessing's, and linking it brings
-    /// the regex engine's metadata, ~45 KiB that ld.so relocates at every start.
-    static func occurs(_ fragment: String, in text: String) -> Bool {
-        let needle = Array(fragment.utf8), haystack = Array(text.utf8)
-        guard needle.count <= haystack.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start..<start + needle.count].elementsEqual(needle) {
-            return true
-        }
-        return false
     }
 
     /// `explanation` with `code`, caused by the kernel's refusal: every structured field kept.
