@@ -5,7 +5,11 @@ import PackageDescription
 // unwinder statically (link/libstdc++.so, -static-libgcc: no libgcc_s.so.1 to load, whose
 // constructor runs CPUID, a VM exit, a dozen times) and no -export-dynamic, so a process
 // touches fewer pages and looks up fewer symbols before main. Only
-// `swift build --static-swift-stdlib` links libstdc++ at all.
+// `swift build --static-swift-stdlib` links libstdc++ at all. Release builds also pass
+// `--disable-local-rpath` (README, scripts/bench): without it SwiftPM sets RUNPATH $ORIGIN and
+// ld.so looks for libmnl, libm and libc in 16 subdirectories beside the binary (glibc-hwcaps,
+// tls, haswell…) before its cache: 41 system calls more per start, all failing. The binaries
+// load nothing from beside them (`ldd`: libmnl, libm, libc, ld.so from the system).
 let executableLinking: [LinkerSetting] = [
     .unsafeFlags([
         "-L\(Context.packageDirectory)/link", "-Xlinker", "--no-export-dynamic",
@@ -137,3 +141,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// A section per function (and, in C, per object) in release builds of Berth's own targets, so
+// that lld can follow link/hot-symbols.order: it moves whole input sections only, and a
+// whole-module Swift build (or a C file without -ffunction-sections) is one .text section per
+// module, which the ordering file cannot split. Debug builds keep one section per file.
+let sectionPerFunctionSwift: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
+let sectionPerFunctionC: [CSetting] = [.unsafeFlags(["-ffunction-sections", "-fdata-sections"], .when(configuration: .release))]
+for target in package.targets where (target.type == .regular || target.type == .executable) && target.path == nil {
+    target.swiftSettings = (target.swiftSettings ?? []) + sectionPerFunctionSwift
+    target.cSettings = (target.cSettings ?? []) + sectionPerFunctionC
+}

@@ -112,7 +112,7 @@ extension CNIError {
 
     /// The state lock is held by another process for longer than the store waits.
     private static func isLockTimeout(_ error: BerthError) -> Bool {
-        error.object?.kind == .state || error.message.contains("waiting for the state lock")
+        error.object?.kind == .state || error.message.containsBytes(of: "waiting for the state lock")
     }
 
     /// A remedy in the words of someone writing a CNI network configuration.

@@ -31,7 +31,7 @@ public struct NetlinkChanges {
     /// Turns the kernel's refusal into a BerthError that names the object at fault.
     func translate(_ error: NetlinkError) -> BerthError {
         guard let context = contexts.first(where: { $0.sequence == error.sequence })?.context else { return error.berthError }
-        if let text = error.kernelMessage, let match = context.byKernelMessage.first(where: { text.contains($0.fragment) }) {
+        if let text = error.kernelMessage, let match = context.byKernelMessage.first(where: { text.containsBytes(of: $0.fragment) }) {
             return Self.refusal(match.error.code, match.error, cause: error)
         }
         if error.isNotFound || context.alsoNotFound.contains(error.errno.code), let notFound = context.notFound {

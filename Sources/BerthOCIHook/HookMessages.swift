@@ -11,7 +11,7 @@ public enum HookMessages {
         var text = "berth-oci-hook: "
         if let stage { text += "\(stage): " }
         let id = container ?? error.object.flatMap { $0.kind == .container ? $0.name : nil }
-        if let id, !error.message.contains(id) {
+        if let id, !error.message.containsBytes(of: id) {
             text += "container \(id): "
         }
         text += error.message
@@ -79,6 +79,6 @@ public enum HookMessages {
 
     /// Whether a library hint names a CLI flag or command, which means nothing to a hook's user.
     static func mentionsFlag(_ hint: String) -> Bool {
-        hint.contains("--") || hint.contains("'berth ") || hint.contains(" -p")
+        hint.containsBytes(of: "--") || hint.containsBytes(of: "'berth ") || hint.containsBytes(of: " -p")
     }
 }
