@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 #include "BerthNamespaceSocket.h"
 #include "raw_syscall.h"
 
@@ -68,8 +70,11 @@ int berth_socket_in_namespace(int netns_fd, int domain, int type, int protocol,
     // A thread of the caller's process (CLONE_THREAD: no exit signal, no zombie to wait for,
     // no child a caller's SIGCHLD handler or waitpid(-1) could see), sharing its memory,
     // descriptor table (the socket is the caller's at once), filesystem context and signal
-    // handlers, so the kernel copies nothing. CLONE_VFORK: the caller sleeps until the thread
-    // has released the memory (exit), so the thread's stack may be a buffer on the caller's.
+    // handlers, so the kernel copies nothing. The caller sleeps until the thread has exited:
+    // the kernel zeroes `thread_id` (CLONE_CHILD_CLEARTID) and wakes its futex only once the
+    // thread runs no more user code, so the thread's stack may be a buffer on the caller's —
+    // pthread_join's mechanism. (CLONE_VFORK would do the same wait, but valgrind refuses
+    // CLONE_THREAD | CLONE_VFORK, and scripts/gen-symbol-order profiles an attach under it.)
     // Every signal stays blocked meanwhile: no handler of the caller's runs on that stack,
     // and a signal for the process waits for the caller's thread.
     char stack[8192] __attribute__((aligned(16)));
@@ -77,9 +82,17 @@ int berth_socket_in_namespace(int netns_fd, int domain, int type, int protocol,
     sigfillset(&all);
     int saved_errno = errno;
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_VFORK;
-    int thread = clone(namespace_thread, stack + sizeof stack, flags, &job);
+    int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
+              | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+    // Set by the kernel before clone returns (CLONE_PARENT_SETTID), zeroed at the thread's exit.
+    pid_t thread_id = 0;
+    int thread = clone(namespace_thread, stack + sizeof stack, flags, &job, &thread_id, NULL, &thread_id);
     int clone_errno = errno;
+    if (thread > 0) {
+        pid_t seen;
+        while ((seen = __atomic_load_n(&thread_id, __ATOMIC_ACQUIRE)) != 0)
+            syscall(SYS_futex, &thread_id, FUTEX_WAIT, seen, NULL, NULL, 0); // EAGAIN/EINTR: look again
+    }
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     errno = saved_errno;
     if (thread < 0) {

@@ -6,7 +6,8 @@
 // for the purpose costs more than its work (an 8 MiB stack, a malloc arena of its own, rseq
 // and robust-list set-up, a futex join); this runs the work on a bare thread instead: a
 // clone sharing the caller's memory, files and signal handlers, on a small stack, making raw
-// system calls only, while the caller waits (CLONE_VFORK) with every signal blocked.
+// system calls only, while the caller waits for its exit (CLONE_CHILD_CLEARTID and a futex,
+// as pthread_join does) with every signal blocked.
 
 #include <stddef.h>
 
