@@ -60,10 +60,9 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
 
     /// Waits until the process has ended, polling; true if it did within `timeout`.
     public func waitForExit(timeout: Duration, interval: Duration = .milliseconds(5)) -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = MonotonicClock.now + timeout
         while isAlive {
-            if clock.now >= deadline { return false }
+            if MonotonicClock.now >= deadline { return false }
             Sleep.for(interval)
         }
         return true

@@ -109,13 +109,12 @@ extension Container {
         func current() throws(BerthError) -> ContainerRecord? {
             try store.read { tx throws(BerthError) in try tx.container(id: record.id) }
         }
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
+        let deadline = MonotonicClock.now + .seconds(10)
         while true {
             guard let now = try current() else { return record }     // removed on exit (--rm)
             if now.status == .exited { return now }
             if !now.isSupervised { return try reapOrphan(now, manager: manager, signal: signal) }
-            if clock.now >= deadline {
+            if MonotonicClock.now >= deadline {
                 throw BerthError(.system, "the supervisor of container \(record.name) (process \(now.supervisor?.pid ?? 0)) did not record its end",
                                  object: .container(record.name), operation: .stop, remedy: .collectGarbage)
             }

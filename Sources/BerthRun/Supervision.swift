@@ -41,7 +41,6 @@ final class Supervision {
         // command instead of killing this process half-way.
         SignalForwarding.hold()
         defer { SignalForwarding.stop() }
-        let clock = ContinuousClock()
         var delay: Duration?
         var lastExit = ContainerExit.exited(0)
         while true {
@@ -61,7 +60,7 @@ final class Supervision {
                 started(container)
             }
             SignalForwarding.forward(to: container.process)
-            let began = clock.now
+            let began = MonotonicClock.now
             io.relay.run(until: container.process)
             lastExit = try container.reap()
             SignalForwarding.pause()
@@ -71,7 +70,7 @@ final class Supervision {
             guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager) else {
                 return lastExit
             }
-            let wait = RestartPolicy.delay(previous: delay, lastRun: clock.now - began)
+            let wait = RestartPolicy.delay(previous: delay, lastRun: MonotonicClock.now - began)
             delay = wait
             guard try waitToRestart(wait) else {
                 try Container.unsupervise(record, manager: manager)
@@ -83,14 +82,13 @@ final class Supervision {
     /// Sleeps `delay` in short steps; false as soon as a stop is asked for (in the state, or
     /// by a signal to this process).
     private func waitToRestart(_ delay: Duration) throws(BerthError) -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + delay
+        let deadline = MonotonicClock.now + delay
         let store = try manager.containerStore()
         while true {
             if Self.ends(SignalForwarding.takeCaught()) { return false }
             guard let row = try store.read({ tx throws(BerthError) in try tx.container(id: record.id) }), !row.stopRequested else { return false }
             record = row
-            let left = deadline - clock.now
+            let left = deadline - MonotonicClock.now
             if left <= .zero { return true }
             Sleep.for(min(left, .milliseconds(50)))
         }

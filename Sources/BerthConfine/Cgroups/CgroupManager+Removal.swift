@@ -41,8 +41,7 @@ extension CgroupManager {
     /// twice, or a cgroup half-made by a crash, works. Throws if processes remain after
     /// `timeout` (one stuck in the kernel, state D).
     public func remove(_ cgroup: ContainerCgroup, timeout: Duration = .seconds(10)) throws(BerthError) {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        let deadline = MonotonicClock.now + timeout
         var remaining = cgroup.paths
         while true {
             let pids = try processes(cgroup)
@@ -61,7 +60,7 @@ extension CgroupManager {
                 remaining = busy
                 if remaining.isEmpty { return }
             }
-            guard clock.now < deadline else {
+            guard MonotonicClock.now < deadline else {
                 throw BerthError(.system, "cgroup of container \(cgroup.id) still has processes \(pids) after SIGKILL",
                                  hint: "a process stuck in the kernel (state D) holds it; it is removed once it ends",
                                  object: .cgroup(remaining.first ?? cgroup.id), operation: .removeCgroup)

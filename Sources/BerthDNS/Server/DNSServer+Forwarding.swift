@@ -84,7 +84,7 @@ extension DNSServer {
                     }
                     try register(fd, as: .upstream)
                 }
-                forward.deadline = MonotonicClock.now() + Int64(configuration.upstreamTimeoutMilliseconds)
+                forward.deadline = MonotonicClock.milliseconds() + Int64(configuration.upstreamTimeoutMilliseconds)
                 schedule(forward.deadline)
                 forwards[fd] = forward
                 return

@@ -60,7 +60,7 @@ extension DNSServer {
                 continue
             }
             guard let token = roles[connection]?.token else { continue }
-            let deadline = MonotonicClock.now() + Int64(configuration.tcpIdleTimeoutMilliseconds)
+            let deadline = MonotonicClock.milliseconds() + Int64(configuration.tcpIdleTimeoutMilliseconds)
             clients[connection] = TCPClient(serial: token, address: address, source: source, deadline: deadline)
             schedule(deadline)
         }
@@ -99,7 +99,7 @@ extension DNSServer {
                 closeClient(fd) // a zero-length frame: not DNS
                 return
             }
-            client.deadline = MonotonicClock.now() + Int64(configuration.tcpIdleTimeoutMilliseconds)
+            client.deadline = MonotonicClock.milliseconds() + Int64(configuration.tcpIdleTimeoutMilliseconds)
             schedule(client.deadline)
             for frame in frames {
                 statistics.tcpQueries += 1

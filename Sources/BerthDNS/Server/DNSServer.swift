@@ -86,12 +86,12 @@ public final class DNSServer {
         DNSLog.write("resident set \(resident.before) KiB after start-up, \(resident.after) KiB after trimming")
         running = !(configuration.exitWhenEmpty && resolver.zones.isEmpty)
         while running {
-            let now = MonotonicClock.now()
+            let now = MonotonicClock.milliseconds()
             let timeout = nextDeadline == .max ? -1 : Int32(clamping: max(0, nextDeadline - now))
             for event in loop.wait(timeout: timeout) {
                 dispatch(event)
             }
-            if MonotonicClock.now() >= nextDeadline { expireDeadlines() }
+            if MonotonicClock.milliseconds() >= nextDeadline { expireDeadlines() }
         }
         shutDown()
     }
@@ -168,7 +168,7 @@ public final class DNSServer {
 
     /// Handles every expired client and forward, and finds the next deadline.
     private func expireDeadlines() {
-        let now = MonotonicClock.now()
+        let now = MonotonicClock.milliseconds()
         nextDeadline = .max
         for (fd, forward) in forwards where forwards[fd] === forward {
             if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }

@@ -107,11 +107,3 @@ final class SignalDescriptor {
     }
 }
 
-/// Milliseconds of CLOCK_MONOTONIC, for deadlines.
-enum MonotonicClock {
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-}

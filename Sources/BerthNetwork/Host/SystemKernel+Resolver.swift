@@ -68,9 +68,9 @@ extension SystemKernel {
         var buffer = [UInt8](repeating: 0, count: 256)
         while remaining > 0 {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let before = MonotonicClock.milliseconds()
+            let before = Int(MonotonicClock.milliseconds())
             let ready = poll(&poller, 1, Int32(remaining))
-            remaining -= max(1, MonotonicClock.milliseconds() - before)
+            remaining -= max(1, Int(MonotonicClock.milliseconds()) - before)
             if ready < 0, errno == EINTR { continue }
             guard ready > 0 else { break }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -90,15 +90,5 @@ extension SystemKernel {
     private static func lastLine(of path: String) -> String? {
         guard let text = ProcFile.read(path) else { return nil }
         return text.split(separator: "\n").last.map(String.init)
-    }
-}
-
-/// Start times of processes, from /proc.
-/// Milliseconds of CLOCK_MONOTONIC, for the read deadline.
-enum MonotonicClock {
-    static func milliseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
     }
 }

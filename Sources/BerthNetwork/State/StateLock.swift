@@ -27,8 +27,7 @@ final class StateLock: Sendable {
     /// Takes the lock, waiting at most `timeout` for another process to let go.
     func acquire(timeout: Duration) throws(BerthError) {
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        let deadline = MonotonicClock.now + timeout
         // Polls instead of blocking in flock(2) so the wait has a deadline; the pause starts
         // short because a Berth transaction holds the lock for well under a millisecond.
         var pause: Int = 50_000  // nanoseconds
@@ -38,7 +37,7 @@ final class StateLock: Sendable {
             guard err.code == EWOULDBLOCK || err.code == EINTR else {
                 throw .system("cannot lock \(path)", err)
             }
-            guard clock.now < deadline else {
+            guard MonotonicClock.now < deadline else {
                 throw BerthError(.conflict, "timed out after \(timeout) waiting for the state lock \(path)",
                                  hint: "another process is holding it; wait for it to finish or stop it", object: .state(path))
             }
