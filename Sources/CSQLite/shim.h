@@ -95,11 +95,6 @@ static inline void berth_sqlite3_configure(void) {
 // Each block is an 8-byte header holding
 // the requested size, then the payload; blocks are 16 bytes or more, multiples of 8
 // (SQLite's alignment), and a free block's payload holds the next free block of its size.
-#ifdef MADV_POPULATE_WRITE
-#define BERTH_MADV_POPULATE_WRITE MADV_POPULATE_WRITE
-#else
-#define BERTH_MADV_POPULATE_WRITE 23 // Linux 5.14's value; glibc 2.36's headers lack it
-#endif
 struct berth_sqlite3_arena {
     char *base;
     char *end;
@@ -210,10 +205,8 @@ static inline int berth_sqlite3_use_arena(void) {
     const size_t size = 4u << 20;
     void *region = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (region == MAP_FAILED) return SQLITE_NOMEM;
-    // The pages an attach or a detach touches (~410 KiB at N = 50), made resident in one
-    // call rather than by a page fault each (~100). Best effort: before Linux 5.14 this is
-    // EINVAL and the pages come by fault as before.
-    madvise(region, 512u << 10, BERTH_MADV_POPULATE_WRITE);
+    // Not made resident in advance (MADV_POPULATE_WRITE): fewer page faults, but an attach
+    // took longer — zeroing the pages is the cost, not taking the faults (perf5, perf7).
     berth_arena.fallback = fallback;
     berth_arena.base = region;
     berth_arena.end = (char *)region + size;
