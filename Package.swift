@@ -146,9 +146,15 @@ let package = Package(
 // that lld can follow link/hot-symbols.order: it moves whole input sections only, and a
 // whole-module Swift build (or a C file without -ffunction-sections) is one .text section per
 // module, which the ordering file cannot split. Debug builds keep one section per file.
+// Only when BERTH_FUNCTION_SECTIONS=1 (README's install, scripts/bench, demo, runtime.sh,
+// gen-symbol-order): unsafe flags on a library target would make SwiftPM refuse the `Berth`
+// product to a runtime that depends on this package by version. Every release build of one
+// checkout should set it the same way, or SwiftPM rebuilds everything when it changes.
 let sectionPerFunctionSwift: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
 let sectionPerFunctionC: [CSetting] = [.unsafeFlags(["-ffunction-sections", "-fdata-sections"], .when(configuration: .release))]
-for target in package.targets where (target.type == .regular || target.type == .executable) && target.path == nil {
-    target.swiftSettings = (target.swiftSettings ?? []) + sectionPerFunctionSwift
-    target.cSettings = (target.cSettings ?? []) + sectionPerFunctionC
+if Context.environment["BERTH_FUNCTION_SECTIONS"] == "1" {
+    for target in package.targets where (target.type == .regular || target.type == .executable) && target.path == nil {
+        target.swiftSettings = (target.swiftSettings ?? []) + sectionPerFunctionSwift
+        target.cSettings = (target.cSettings ?? []) + sectionPerFunctionC
+    }
 }

@@ -12,7 +12,9 @@ import Musl
 /// per container included — whose relocated data and start-up constructor every process
 /// then pays for (docs/performance.md, perf7).
 public enum MonotonicClock {
-    /// Now. CLOCK_MONOTONIC never goes back and does not jump with the wall clock.
+    /// Now. CLOCK_MONOTONIC never goes back and does not jump with the wall clock; unlike
+    /// `ContinuousClock` (CLOCK_BOOTTIME on Linux) it stops while the machine is suspended,
+    /// as `nanosleep` does, so a deadline does not run out during a suspend.
     public static var now: Duration {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

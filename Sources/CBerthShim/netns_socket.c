@@ -75,7 +75,9 @@ int berth_socket_in_namespace(int netns_fd, int domain, int type, int protocol,
     // thread runs no more user code, so the thread's stack may be a buffer on the caller's —
     // pthread_join's mechanism. (CLONE_VFORK would do the same wait, but valgrind refuses
     // CLONE_THREAD | CLONE_VFORK, and scripts/gen-symbol-order profiles an attach under it.)
-    // Every signal stays blocked meanwhile: no handler of the caller's runs on that stack,
+    // Every signal the application can use stays blocked meanwhile (pthread_sigmask leaves
+    // glibc's two internal ones, SIGCANCEL and SIGSETXID, which are sent only to threads
+    // glibc made, never to this one): no handler of the caller's runs on that stack,
     // and a signal for the process waits for the caller's thread.
     char stack[8192] __attribute__((aligned(16)));
     sigset_t all, saved;

@@ -37,8 +37,9 @@ berth_cni_binary() {
   if [ -n "${BERTH_CNI_BIN:-}" ]; then echo "$BERTH_CNI_BIN"; return; fi
   local root
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-  (cd "$root" && swift build -c release --static-swift-stdlib --disable-local-rpath --product berth-cni >&2) || return 1
-  echo "$(cd "$root" && swift build -c release --static-swift-stdlib --disable-local-rpath --show-bin-path)/berth-cni"
+  # BERTH_FUNCTION_SECTIONS as in scripts/bench and the README (Package.swift).
+  (cd "$root" && BERTH_FUNCTION_SECTIONS=1 swift build -c release --static-swift-stdlib --disable-local-rpath --product berth-cni >&2) || return 1
+  echo "$(cd "$root" && BERTH_FUNCTION_SECTIONS=1 swift build -c release --static-swift-stdlib --disable-local-rpath --show-bin-path)/berth-cni"
 }
 
 # wait_http URL EXPECTED [NETNS]: GETs URL (from NETNS, if given) for up to 5 s until the

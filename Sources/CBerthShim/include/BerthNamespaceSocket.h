@@ -7,7 +7,7 @@
 // and robust-list set-up, a futex join); this runs the work on a bare thread instead: a
 // clone sharing the caller's memory, files and signal handlers, on a small stack, making raw
 // system calls only, while the caller waits for its exit (CLONE_CHILD_CLEARTID and a futex,
-// as pthread_join does) with every signal blocked.
+// as pthread_join does) with every application signal blocked.
 
 #include <stddef.h>
 
