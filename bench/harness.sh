@@ -4,7 +4,7 @@
 # /run, /var/lib/berth and /var/lib/cni are private tmpfs mounts:
 #
 #   harness.sh fenced OUT QUICK PEERS [DNS_ONLY]   every section (or only the DNS one), results into OUT
-#                                          (BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman,lab
+#                                          (BENCH_SECTIONS=startup,scale,lockstep,range,run,dns,hook,podman,lab
 #                                          narrows them; default: all)
 #   harness.sh method METHOD N ROUND       one method run, inside its own named host netns
 #
@@ -34,6 +34,7 @@ SUBNET6=fd00:88::/64
 GW6=fd00:88::1
 CPORT=80
 HPORT_BASE=20000
+NSP=c # container namespaces are $NSP1..$NSPN (section 1b gives each of its two runs its own)
 
 die() { echo "bench: $*" >&2; exit 1; }
 # Sets CPU_US to the CPU time (user + system, µs) of every child this shell has waited for,
@@ -53,7 +54,7 @@ fact() { echo "$1,\"${2//\"/\'}\"" >>"$OUT/facts.csv"; }
 # Per-container names and numbers for container $1.
 container() {
     I=$1
-    NS=c$I
+    NS=$NSP$I
     NSPATH=/run/netns/$NS
     local k=$((I + 1)) # .0.1 is the gateway
     IP=10.88.$((k / 256)).$((k % 256))
@@ -61,6 +62,11 @@ container() {
     ID=bb$I
     VETH=bv$I
 }
+
+# Section 1b: a method run started by lockstep_section waits for its turn before each timed
+# call and says when it is done; outside it these do nothing.
+lockstep_turn() { [[ -z ${LOCKSTEP_DIR:-} ]] || read -r -t 300 _ <&"$LS_GO" || die "[$METHOD] lockstep: no turn came"; }
+lockstep_done() { [[ -z ${LOCKSTEP_DIR:-} ]] || echo >&"$LS_DONE"; }
 
 # Does `berth attach` publish ports yet? (-p arrived on main after this harness.)
 berth_publishes() { "$BERTH" attach --help 2>&1 | grep -q -- '--publish'; }
@@ -183,10 +189,19 @@ method_run() {
     ip link set lo up
     m_prepare >&3 2>&3 || die "[$METHOD] prepare failed (log: $OUT/log/$METHOD-n$N-r$ROUND.log)"
 
-    local i t0 t1 raw=$WORK/raw-$METHOD-n$N-r$ROUND.csv
+    local i t0 t1 raw=$WORK/raw-$METHOD-n$N-r$ROUND.csv tag=scale
+    # Container namespace names (/run/netns is shared by every host netns): section 1b runs
+    # two methods at once.
+    NSP=c
+    [[ -n ${LOCKSTEP_DIR:-} ]] && NSP=l-$METHOD-
     for ((i = 1; i <= N; i++)); do
-        ip netns add "c$i" || die "[$METHOD] ip netns add c$i failed"
+        ip netns add "$NSP$i" || die "[$METHOD] ip netns add $NSP$i failed"
     done
+    # Section 1b (lockstep_section): each timed call waits for its turn.
+    if [[ -n ${LOCKSTEP_DIR:-} ]]; then
+        tag=lockstep
+        exec {LS_GO}<>"$LOCKSTEP_DIR/go.$METHOD" {LS_DONE}<>"$LOCKSTEP_DIR/done.$METHOD"
+    fi
 
     if [[ $METHOD == berth-lib ]]; then
         lib_run "$raw"
@@ -198,11 +213,13 @@ method_run() {
     cpu0=$CPU_US
     for ((i = 1; i <= N; i++)); do
         container "$i"
+        lockstep_turn
         t0=${EPOCHREALTIME/./}
         m_attach >&3 2>&3 || die "[$METHOD] attach of container $i failed (log: $OUT/log/$METHOD-n$N-r$ROUND.log)"
         t1=${EPOCHREALTIME/./}
+        lockstep_done
         ATTACHED+=("$i")
-        echo "scale,$METHOD,$N,$ROUND,$i,attach,$((t1 - t0))" >>"$raw"
+        echo "$tag,$METHOD,$N,$ROUND,$i,attach,$((t1 - t0))" >>"$raw"
     done
     children_cpu
     fact "cpu_us_attach.$METHOD.n$N.r$ROUND" $(((CPU_US - cpu0) / N))
@@ -210,7 +227,7 @@ method_run() {
     local bad=$?
 
     # Peak RSS of one more attach and detach, outside the timed samples.
-    if [[ $METHOD == berth-cli || $METHOD == berth-cni || $METHOD == floor || $METHOD == netavark ]] && ((ROUND == 1)); then
+    if [[ $METHOD == berth-cli || $METHOD == berth-cni || $METHOD == floor || $METHOD == netavark ]] && [[ $ROUND == 1 ]]; then
         container $((N + 1))
         ip netns add "$NS"
         WRAP=(/usr/bin/time -o "$WORK/rss" -f %M)
@@ -222,11 +239,13 @@ method_run() {
 
     for ((i = 1; i <= N; i++)); do
         container "$i"
+        lockstep_turn
         t0=${EPOCHREALTIME/./}
         m_detach >&3 2>&3 || die "[$METHOD] detach of container $i failed (log: $OUT/log/$METHOD-n$N-r$ROUND.log)"
         t1=${EPOCHREALTIME/./}
+        lockstep_done
         ATTACHED=("${ATTACHED[@]:1}")
-        echo "scale,$METHOD,$N,$ROUND,$i,detach,$((t1 - t0))" >>"$raw"
+        echo "$tag,$METHOD,$N,$ROUND,$i,detach,$((t1 - t0))" >>"$raw"
         ip netns del "$NS"
     done
     local left
@@ -258,7 +277,7 @@ lib_run() {
     local kv
     for kv in $line; do fact "lib_${kv%%=*}.n$N.r$ROUND" "${kv#*=}"; done
     sed "s/^/scale,berth-lib,$N,$ROUND,/" "$lib_out" >>"$raw"
-    for ((i = 1; i <= N; i++)); do ip netns del "c$i"; done
+    for ((i = 1; i <= N; i++)); do ip netns del "$NSP$i"; done
     local left
     left=$(veths_left)
     echo "$METHOD,$N,$ROUND,veths-left,-,0,$left,$([[ $left == 0 ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
@@ -568,6 +587,48 @@ dns_section() {
     HOSTS=()
 }
 
+# Section 1b: the Berth CLI, the floor and berth-cni at N = SMALL, each in its own host netns
+# as in section 1, their timed calls taking turns one by one (and which goes first rotating):
+# the CLI's attach i, the floor's, berth-cni's; then the floor's attach i+1, berth-cni's, the
+# CLI's… So a slow minute of this VM falls on both sides of issues 16's and 13's ratios
+# alike, which runs of whole methods minutes apart cannot promise.
+lockstep_section() {
+    local n=$1 dir=$WORK/lockstep k m ok=1 t0=$SECONDS
+    local -a methods=(berth-cli floor berth-cni) pids=() hosts=()
+    local -A go=() fin=()
+    rm -rf "$dir" && mkdir -p "$dir"
+    for m in "${methods[@]}"; do
+        mkfifo "$dir/go.$m" "$dir/done.$m"
+        exec {k}<>"$dir/go.$m"; go[$m]=$k
+        exec {k}<>"$dir/done.$m"; fin[$m]=$k
+        ip netns add "bh-$m-lockstep" || die "ip netns add bh-$m-lockstep failed"
+        hosts+=("bh-$m-lockstep"); HOSTS+=("bh-$m-lockstep")
+        LOCKSTEP_DIR=$dir timeout -k 5 $((300 + 2 * n)) ip netns exec "bh-$m-lockstep" bash "$SELF" method "$m" "$n" L &
+        pids+=($!)
+    done
+    # n attaches, then n detaches, in each run.
+    for ((k = 1; k <= 2 * n && ok; k++)); do
+        local r=$((k % ${#methods[@]}))
+        local -a order=("${methods[@]:r}" "${methods[@]:0:r}")
+        for m in "${order[@]}"; do
+            echo >&"${go[$m]}"
+            read -r -t 300 _ <&"${fin[$m]}" || { ok=0; break; }
+        done
+    done
+    for k in "${pids[@]}"; do wait "$k" || ok=0; done
+    for m in "${methods[@]}"; do eval "exec ${go[$m]}>&- ${fin[$m]}>&-"; done
+    for m in "${hosts[@]}"; do ip netns del "$m"; done
+    HOSTS=("${HOSTS[@]:0:${#HOSTS[@]}-${#hosts[@]}}")
+    rm -rf "$dir"
+    if ((ok)); then
+        printf '  %-10s N=%-5s lockstep: ok (%s s)\n' "${methods[*]}" "$n" $((SECONDS - t0))
+    else
+        printf '  lockstep N=%s: FAILED (logs: %s)\n' "$n" "$OUT/log/*-n$n-rL.log" >&2
+        echo "lockstep,$n,L,run,-,ok,failed,FAIL" >>"$OUT/checks.csv"
+    fi
+    sleep $((1 + n / 250))
+}
+
 # Section 1: every method at N = SMALL for ROUNDS rounds, then Berth's and the floor's at
 # N = BIG once.
 scale_section() {
@@ -674,9 +735,9 @@ fenced() {
         dns_section
         return 0
     fi
-    # BENCH_SECTIONS=startup,scale,range,run,dns,hook,podman,lab narrows the sections (for
+    # BENCH_SECTIONS=startup,scale,lockstep,range,run,dns,hook,podman,lab narrows the sections (for
     # measuring one of them again; default: all).
-    local sections=,${BENCH_SECTIONS:-startup,scale,range,run,dns,hook,podman,lab},
+    local sections=,${BENCH_SECTIONS:-startup,scale,lockstep,range,run,dns,hook,podman,lab},
     in_sections() { [[ $sections == *,$1,* ]]; }
     # A section left out is recorded as such (summarize.py says "not run", never "failed").
     skip_section() { echo "  skipped (BENCH_SECTIONS)"; fact "$1" "skipped (not in BENCH_SECTIONS)"; }
@@ -692,6 +753,9 @@ fenced() {
 
     echo "== 1. attach/detach vs size (N=$small x $rounds rounds, N=$big x 1)"
     if in_sections scale; then scale_section "$small" "$big" "$rounds"; else skip_section scale; fi
+
+    echo "== 1b. the CLI, the floor and berth-cni call by call (N=$small)"
+    if in_sections lockstep; then lockstep_section "$small"; else skip_section lockstep; fi
 
     echo "== 2. publishing a range"
     if ! in_sections range; then

@@ -153,6 +153,8 @@ def main(out):
       "Attach CPU is the user + system time of the attach processes (and their children) over all "
       "rounds, per attach: unlike wall times, it hardly moves with other load on the machine.")
 
+    lockstep_section(facts, checks, fig, w, csv_rows)
+
     w("")
     w("### 2. Publishing a range (Berth CLI)")
     w("")
@@ -245,6 +247,11 @@ def main(out):
 
     row(f"CLI attach ≤ 2× the C floor (N = {n0})", f"{ms(cli_a)} vs {ms(floor_a)} ms = {cli_a / floor_a:.2f}× "
         f"(CPU {cpu_ratio(facts, n0)})", cli_a <= 2 * floor_a)
+    lock = lockstep_ratio(facts, fig)
+    if lock:
+        c, f, cpu = lock
+        row(f"CLI attach ≤ 2× the C floor (N = {n0}, call by call: section 1b)",
+            f"{ms(c)} vs {ms(f)} ms = {c / f:.2f}× (CPU {cpu})", c <= 2 * f)
     if cli_a1 == cli_a1 and floor_a1 == floor_a1:
         row(f"CLI attach ≤ 2× the C floor (N = {n1})", f"{ms(cli_a1)} vs {ms(floor_a1)} ms = {cli_a1 / floor_a1:.2f}× "
             f"(CPU {cpu_ratio(facts, n1)})", cli_a1 <= 2 * floor_a1)
@@ -274,6 +281,11 @@ def main(out):
         if ref_a == ref_a:
             row(f"berth-cni ADD ≥ 20× faster than bridge + host-local + portmap (N = {n0})", f"{ref_a / cni_a:.1f}× faster", ref_a >= 20 * cni_a)
             row(f"berth-cni DEL ≥ 5× faster than the reference chain (N = {n0})", f"{ref_d / cni_d:.1f}× faster", ref_d >= 5 * cni_d)
+    lock = lockstep_ratio(facts, fig, "berth-cni")
+    if lock:
+        c, f, cpu = lock
+        row(f"berth-cni ADD ≤ 2× the C floor's attach (N = {n0}, call by call: section 1b)",
+            f"{ms(c)} vs {ms(f)} ms = {c / f:.2f}× (CPU {cpu})", c <= 2 * f)
     pod = {v: fig("podman", v, 1, "run-rm-p")[0] for v in ("berth-cni", "netavark", "cni-bridge")}
     if all(x == x for x in pod.values()):
         row("`podman run --rm -p` with berth-cni faster than with netavark", f"{ms(pod['berth-cni'])} vs {ms(pod['netavark'])} ms", pod["berth-cni"] < pod["netavark"])
@@ -286,6 +298,43 @@ def main(out):
     write_results(out, lines, csv_rows)
 
 
+def lockstep_section(facts, checks, fig, w, csv_rows):
+    """Section 1b: the CLI and the floor with their timed calls alternating one by one."""
+    n = int(facts.get("n_small", 50))
+    if fig("lockstep", "berth-cli", n, "attach")[2] == 0 or fig("lockstep", "floor", n, "attach")[2] == 0:
+        return
+    w("")
+    w(f"### 1b. The Berth CLI, the C floor and berth-cni call by call (N = {n}, ms)")
+    w("")
+    w("Each in its own host namespace as in section 1, their timed calls taking turns one by one "
+      "(attach i of each, which goes first rotating), so a slow minute of the machine weighs on "
+      "every side of a ratio alike.")
+    w("")
+    w("| method | attach median | attach p90 | attach CPU (mean) | detach median | samples | checks |")
+    w("|---|---:|---:|---:|---:|---:|---|")
+    for m in ("berth-cli", "floor", "berth-cni"):
+        a_med, a_p90, count = fig("lockstep", m, n, "attach")
+        if not count:
+            continue
+        d_med = fig("lockstep", m, n, "detach")[0]
+        cpu = facts.get(f"cpu_us_attach.{m}.n{n}.rL")
+        ok, total = checks[(m, n)]
+        w(f"| {LABELS[m]} | {ms(a_med)} | {ms(a_p90)} | {ms(int(cpu)) if cpu else '–'} | {ms(d_med)} | {count} "
+          f"| {ok}/{total} (sections 1 and 1b together) |")
+        csv_rows.append(["lockstep", m, n, "attach_median", f"{a_med / 1000:.3f}", count])
+
+
+def lockstep_ratio(facts, fig, method="berth-cli"):
+    """(method's attach, floor's attach, CPU ratio text) of section 1b, or None when it did not run."""
+    n = int(facts.get("n_small", 50))
+    cli, floor = fig("lockstep", method, n, "attach"), fig("lockstep", "floor", n, "attach")
+    if not cli[2] or not floor[2]:
+        return None
+    c_cpu, f_cpu = facts.get(f"cpu_us_attach.{method}.n{n}.rL"), facts.get(f"cpu_us_attach.floor.n{n}.rL")
+    cpu = f"{int(c_cpu) / int(f_cpu):.2f}×" if c_cpu and f_cpu and int(f_cpu) else "–"
+    return cli[0], floor[0], cpu
+
+
 def cpu_ratio(facts, n):
     cli, floor = attach_cpu(facts, "berth-cli", n), attach_cpu(facts, "floor", n)
     return f"{ms(cli)} vs {ms(floor)} ms = {cli / floor:.2f}×" if cli == cli and floor == floor and floor else "–"
@@ -293,7 +342,8 @@ def cpu_ratio(facts, n):
 
 def attach_cpu(facts, method, n):
     """Mean CPU µs per attach over the rounds of a method (harness.sh cpu_us_attach facts)."""
-    values = [int(v) for k, v in facts.items() if k.startswith(f"cpu_us_attach.{method}.n{n}.") and v]
+    # Section 1's rounds only: section 1b's run (round L) has a row of its own.
+    values = [int(v) for k, v in facts.items() if k.startswith(f"cpu_us_attach.{method}.n{n}.") and not k.endswith(".rL") and v]
     return statistics.fmean(values) if values else float("nan")
 
 
