@@ -1,6 +1,6 @@
 # oci-hook.sh: section 8 of scripts/bench. Times `runc run -d` of a busybox httpd bundle
 # without hooks and with berth-oci-hook (createRuntime + poststop, berth.publish=8080:80 on
-# Berth's default network), REPS times each after one untimed warm-up that also checks the
+# Berth's default network), REPS times each (plain, then hooked: summarize.py pairs them) after one untimed warm-up that also checks the
 # page, and the `runc delete` that follows a kill (poststop runs in delete). Runs inside
 # host netns bh-hook, entered with nsenter --net.
 
