@@ -23,28 +23,31 @@ extension NetworkNamespace {
         paths.reserveCapacity(sysctls.count)
         for write in sysctls { paths.append(try Self.sysctlPath(write.key)) }
 
-        // The C strings, each NUL-terminated, in one buffer: path, then value and newline.
+        // The C strings, each NUL-terminated, in one buffer: path, then value and newline;
+        // `starts` holds where each path and each value begins (plain Ints: a tuple array
+        // would cost a metadata build on first use, perf7).
         var strings: [CChar] = []
-        var offsets: [(path: Int, value: Int, length: Int)] = []
-        offsets.reserveCapacity(sysctls.count)
+        var starts: [Int] = []
+        starts.reserveCapacity(2 * sysctls.count)
         for index in sysctls.indices {
-            let path = strings.count
+            starts.append(strings.count)
             for byte in paths[index].utf8 { strings.append(CChar(bitPattern: byte)) }
             strings.append(0)
-            let value = strings.count
+            starts.append(strings.count)
             for byte in sysctls[index].value.utf8 { strings.append(CChar(bitPattern: byte)) }
             strings.append(CChar(bitPattern: UInt8(ascii: "\n")))
-            offsets.append((path, value, strings.count - value))
             strings.append(0)
         }
 
         var outcome = berth_namespace_outcome()
         let fd: Int32 = strings.withUnsafeBufferPointer { characters in
             var writes: [berth_sysctl_write] = []
-            writes.reserveCapacity(offsets.count)
+            writes.reserveCapacity(sysctls.count)
             if let base = characters.baseAddress {
-                for (index, offset) in zip(sysctls.indices, offsets) {
-                    writes.append(berth_sysctl_write(path: base + offset.path, value: base + offset.value, value_length: offset.length,
+                for index in sysctls.indices {
+                    // The value's length counts its newline, not the NUL after it.
+                    writes.append(berth_sysctl_write(path: base + starts[2 * index], value: base + starts[2 * index + 1],
+                                                     value_length: sysctls[index].value.utf8.count + 1,
                                                      skip_if_missing: sysctls[index].skipIfMissing ? 1 : 0))
                 }
             }
