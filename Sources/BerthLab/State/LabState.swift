@@ -63,13 +63,12 @@ public final class LabState: Sendable {
 
     /// Polls `flock` so that the wait has a deadline.
     private func acquire(_ fd: Int32, path: String) throws(BerthError) {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: lockTimeout)
+        let deadline = MonotonicClock.now + lockTimeout
         var pause = 1_000_000 // nanoseconds
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let error = Errno.current
             guard error.code == EWOULDBLOCK || error.code == EINTR else { throw BerthError.system("lock \(path)", error).with(object: .state(path)) }
-            guard clock.now < deadline else {
+            guard MonotonicClock.now < deadline else {
                 throw BerthError(.conflict, "timed out after \(lockTimeout) waiting for another lab command to finish (lock \(path))",
                                  hint: "wait for it to finish or stop it", object: .state(path))
             }
