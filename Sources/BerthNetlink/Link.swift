@@ -25,10 +25,15 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
     public var parentIndex: Int32?
     /// IFLA_LINK_NETNSID: the id, in this namespace, of the namespace `parentIndex` lives in.
     public var linkNetNSID: Int32?
+    /// Whether the kernel keeps IPv6 state for the link (IFLA_AF_SPEC has an AF_INET6 part):
+    /// false on a kernel booted with `ipv6.disable=1` and for a link whose MTU is below
+    /// 1,280. True does not mean IPv6 is on (`disable_ipv6` may be 1): only that IPv6
+    /// settings such as `addrgenmode` can be made.
+    public var hasIPv6: Bool
 
     public init(index: Int32, name: String, kind: LinkKind, mtu: UInt32 = 1500, mac: MACAddress? = nil, flags: LinkFlags = [],
                 masterIndex: Int32? = nil, operState: OperState = .unknown, alias: String? = nil,
-                parentIndex: Int32? = nil, linkNetNSID: Int32? = nil) {
+                parentIndex: Int32? = nil, linkNetNSID: Int32? = nil, hasIPv6: Bool = false) {
         self.index = index
         self.name = name
         self.kind = kind
@@ -40,6 +45,7 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
         self.alias = alias
         self.parentIndex = parentIndex
         self.linkNetNSID = linkNetNSID
+        self.hasIPv6 = hasIPv6
     }
 
     /// Whether the link is administratively up (IFF_UP).

@@ -109,17 +109,32 @@ extension NetlinkChanges {
     }
 
     /// Sets a link's alias, or clears it when `alias` is nil or empty.
-    public mutating func setAlias(_ link: LinkReference, to alias: String?) throws(BerthError) {
+    ///
+    /// With `addressGenerationMode`, the same message also sets the link's IPv6 `addrgenmode`
+    /// (as `setAddressGenerationMode` does): the kernel takes one change of the link instead
+    /// of two, and each change of a link without carrier makes it walk every IPv6 route of
+    /// the namespace. Only for a link the kernel keeps IPv6 state for (`Link.hasIPv6`): on
+    /// one without, the whole message is refused, alias included.
+    public mutating func setAlias(_ link: LinkReference, to alias: String?,
+                                  addressGenerationMode mode: AddressGenerationMode? = nil) throws(BerthError) {
         let bytes = Array((alias ?? "").utf8)
         guard bytes.count < 256, !bytes.contains(0) else {
             throw .invalid("alias of \(link) is over 255 bytes or contains NUL", hint: "use a shorter alias", parameter: "alias",
                            object: handle.object(.link, "\(link)"))
         }
-        try appendLink(RTM.newLink, flags: 0, link: link, operation: "set alias of \(link)\(handle.whereabouts)",
-                       context: .init(notFound: missing(link))) { b in
+        let operation = mode.map { "set alias of \(link) and addrgenmode \($0)\(handle.whereabouts)" } ?? "set alias of \(link)\(handle.whereabouts)"
+        let unavailable = mode == nil ? nil : BerthError(.unsupported, "IPv6 is not available on link \(link)\(handle.whereabouts)",
+                                                         hint: "this kernel runs without IPv6 (ipv6.disable=1)", object: handle.object(.link, "\(link)"))
+        try appendLink(RTM.newLink, flags: 0, link: link, operation: operation,
+                       context: .init(notFound: missing(link), unsupported: unavailable, alsoUnsupported: mode == nil ? [] : [Self.eafnosupport])) { b in
             // Without a terminating NUL, as the kernel measures the alias by attribute length
             // and an empty attribute clears it.
             b.put(IFLA.ifalias, bytes: bytes)
+            if let mode {
+                b.nest(IFLA.afSpec) { b in
+                    b.nest(UInt16(AddressFamily.inet6)) { b in b.put(IFLA.inet6AddrGenMode, u8: mode.rawValue) }
+                }
+            }
         }
     }
 

@@ -57,7 +57,8 @@ extension Link {
                   operState: attributes[IFLA.operstate]?.u8.flatMap(OperState.init(rawValue:)) ?? .unknown,
                   alias: alias?.isEmpty == false ? alias : nil,
                   parentIndex: parentIndex,
-                  linkNetNSID: linkNetNSID)
+                  linkNetNSID: linkNetNSID,
+                  hasIPv6: attributes[IFLA.afSpec]?.nested[UInt16(AddressFamily.inet6)] != nil)
     }
 }
 

@@ -162,15 +162,24 @@ struct EndpointIPv6CLITests {
         }
     }
 
-    @Test("an IPv4-only network's container interface has no IPv6 address at all, not even link-local, and IPv6 disabled")
+    @Test("an IPv4-only network's container interface has no IPv6 address at all, not even link-local, and IPv6 disabled; its host end has no link-local address either")
     func ipv4OnlyHasNoIPv6() throws {
         try withHostSandbox { sandbox in
             try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.9.0.0/24"]).succeeded)
             let ns = try #require(try sandbox.makeNamespace().name)
-            try #require(sandbox.berth(["attach", "web", "--netns", ns]).succeeded)
+            try #require(sandbox.berth(["attach", "web", "--netns", ns, "--id", "e1"]).succeeded)
             // Up with carrier (the host end is on the bridge): a link-local address would be there by now.
             let link = Command.run(["ip", "-n", ns, "link", "show", "dev", "eth0"]).stdout
             #expect(link.contains("LOWER_UP"), "\(link)")
+            // The host end: addrgenmode none, set with its alias before the peer gave it
+            // carrier, so no link-local address and no IPv6 routes of its own on the host.
+            let ps = sandbox.berth(["ps", "--json"]).stdout
+            let endpoints = try #require(try JSONSerialization.jsonObject(with: Data(ps.utf8)) as? [[String: Any]])
+            let veth = try #require(endpoints.first?["hostVeth"] as? String)
+            let hostEnd = sandbox.run(["ip", "-d", "link", "show", "dev", veth]).stdout
+            #expect(hostEnd.contains("LOWER_UP") && hostEnd.contains("addrgenmode none") && hostEnd.contains("alias berth-endpoint e1"), "\(hostEnd)")
+            #expect(sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", veth]).stdout.isEmpty)
+            #expect(!sandbox.run(["ip", "-6", "route", "show", "table", "all", "dev", veth]).stdout.contains("fe80::"))
             #expect(Command.run(["ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout.isEmpty)
             #expect(Command.run(["ip", "netns", "exec", ns, "sysctl", "-n", "net.ipv6.conf.eth0.disable_ipv6"]).stdout.hasPrefix("1"))
             #expect(!Command.run(["ip", "netns", "exec", ns, "cat", "/proc/net/if_inet6"]).stdout.contains("eth0"))

@@ -176,7 +176,8 @@ extension FakeKernel {
     }
 
     /// RTM_NEWLINK as the kernel sends it: ifinfomsg, name, MTU, MAC, master, alias, the
-    /// veth peer's index (IFLA_LINK, with IFLA_LINK_NETNSID when it lives elsewhere), kind.
+    /// veth peer's index (IFLA_LINK, with IFLA_LINK_NETNSID when it lives elsewhere), kind,
+    /// IPv6 state.
     func encode(_ link: FakeLink, in state: FakeNamespaceState, sequence: UInt32) -> NetlinkMessage {
         let loopback = link.kind == "loopback"
         var flags: UInt32 = link.isUp ? 1 : 0
@@ -193,6 +194,12 @@ extension FakeKernel {
         }
         if !loopback {
             body += Wire.attribute(IFLA.linkinfo, Wire.string(IFLA.infoKind, link.kind), nested: true)
+        }
+        // IFLA_AF_SPEC's AF_INET6 part, for a link the kernel keeps IPv6 state for (IPv6 in
+        // the kernel, MTU of at least 1,280); unflagged, as the kernel nests it.
+        if ipv6Available, link.mtu >= 1280 {
+            let inet6 = Wire.attribute(UInt16(10), Wire.attribute(IFLA.inet6AddrGenMode, [link.addressGenerationMode]))
+            body += Wire.attribute(IFLA.afSpec, inet6)
         }
         return Wire.message(type: RTM.newLink, sequence: sequence, flags: 0, body: body)
     }

@@ -30,6 +30,22 @@ struct RouteNetlinkKernelTests {
         }
     }
 
+    @Test("a link shows IPv6 state (hasIPv6) when the kernel keeps it, which it does not for an MTU below 1,280")
+    func ipv6State() throws {
+        try withHostSandbox { sandbox in
+            let netlink = try RouteNetlink(namespace: sandbox.namespace)
+            let big = try netlink.createBridge(named: name("br0"), mtu: 1500, mac: nil, up: false)
+            let small = try netlink.createBridge(named: name("br1"), mtu: 1200, mac: nil, up: false)
+            // The created links are echoed; the lookups ask again.
+            #expect(big.hasIPv6 && !small.hasIPv6)
+            #expect(try netlink.link(named: "br0").hasIPv6)
+            #expect(try !netlink.link(named: "br1").hasIPv6)
+            // The same as the kernel's own account: br1 has no IPv6 sysctls.
+            #expect(sandbox.run(["sysctl", "-n", "net.ipv6.conf.br0.disable_ipv6"]).succeeded)
+            #expect(!sandbox.run(["sysctl", "-n", "net.ipv6.conf.br1.disable_ipv6"]).succeeded)
+        }
+    }
+
     @Test("a veth peer is born in the target namespace, the host end enslaved and up, in one message")
     func vethIntoNamespace() throws {
         try withHostSandbox { sandbox in

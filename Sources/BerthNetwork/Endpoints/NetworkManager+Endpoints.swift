@@ -83,10 +83,10 @@ extension NetworkManager {
             try tx.insertEndpoint(record)
             Trace.mark("attach: address and ports chosen, recorded")
             try host.check(failPoint: "attach.state")
-            let bridgeIndex = try ensureKernel(of: network, instance: instance)
+            let bridge = try ensureKernel(of: network, instance: instance)
             Trace.mark("attach: bridge found")
             return try Rollback.perform { rollback throws(BerthError) -> (EndpointDescription, ResolverProcess?) in
-                let hostLink = try wire(record, network: network, instance: instance, bridgeIndex: bridgeIndex, namespace: namespace,
+                let hostLink = try wire(record, network: network, instance: instance, bridge: bridge, namespace: namespace,
                                         rollback: &rollback)
                 Trace.mark("attach: veth wired")
                 if !record.ports.isEmpty {

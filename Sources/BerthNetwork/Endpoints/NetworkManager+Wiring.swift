@@ -6,23 +6,29 @@ extension NetworkManager {
     /// Creates the veth pair and configures its peer inside `namespace`; registers the
     /// pair's removal with `rollback` once it exists. Returns the host end as the kernel
     /// echoed its creation.
-    func wire(_ endpoint: EndpointRecord, network: NetworkRecord, instance: StateInstance, bridgeIndex: Int32, namespace: NetworkNamespace,
+    func wire(_ endpoint: EndpointRecord, network: NetworkRecord, instance: StateInstance, bridge: ReadyBridge, namespace: NetworkNamespace,
               rollback: inout Rollback) throws(BerthError) -> Link {
         let mtu = try network.linkMTU()
         let hostLink: Link
         do throws(BerthError) {
             let echoed = try host.netlink.apply { changes throws(BerthError) in
                 try changes.createVeth(named: endpoint.hostVeth, peer: endpoint.interfaceName, peerNamespace: namespace,
-                                       master: .index(bridgeIndex), up: true, mtu: mtu, peerMAC: endpoint.mac)
+                                       master: .index(bridge.index), up: true, mtu: mtu, peerMAC: endpoint.mac)
                 // In the same sendmsg as the creation: no crash can leave the veth untagged.
-                try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id, instance: instance.id))
+                // With it, when the host has IPv6 for the link, addrgenmode none: no link-local
+                // address on the host end (a bridge port needs none), set before the peer comes
+                // up and gives it carrier. Each link-local address adds routes to the host's
+                // IPv6 tables, and the kernel walks all of them whenever a link without
+                // carrier changes — as this message changes the new veth — so with link-local
+                // host ends every attach grew with the number of endpoints (docs/performance.md,
+                // perf8). In the alias's message, not one of its own: that would be a second
+                // change and a second walk. Dual stack proved IPv6 when the network was made;
+                // an IPv4-only network asks the bridge, as the kernel refuses the whole message
+                // on a link without IPv6 state (ipv6.disable=1, or an MTU below 1,280).
+                let ipv6State = network.hasIPv6 || (bridge.hasIPv6 && mtu >= Self.minimumIPv6MTU)
+                try changes.setAlias(.name(endpoint.hostVeth), to: KernelNames.endpointAlias(endpoint.id, instance: instance.id),
+                                     addressGenerationMode: ipv6State ? AddressGenerationMode.none : nil)
                 try changes.setHairpin(.name(endpoint.hostVeth), true)
-                if network.hasIPv6 {
-                    // No link-local address on the host end (a bridge port needs none): set
-                    // before the peer comes up and gives it carrier. Only on dual stack,
-                    // where the network's creation proved the host has IPv6.
-                    try changes.setAddressGenerationMode(.name(endpoint.hostVeth), .none)
-                }
             }
             guard let link = echoed.first(where: { $0.name == endpoint.hostVeth.rawValue }) else {
                 throw BerthError(.internalError, "the kernel did not echo veth \(endpoint.hostVeth)")
@@ -85,6 +91,9 @@ extension NetworkManager {
         try host.check(failPoint: "attach.configure")
         return hostLink
     }
+
+    /// IPv6's minimum link MTU: the kernel keeps no IPv6 state for a smaller one.
+    static let minimumIPv6MTU: UInt32 = 1280
 
     /// Loopback is the first device of every network namespace.
     static let loopbackIndex: Int32 = 1

@@ -5,17 +5,29 @@ import BerthNetlink
 extension NetworkManager {
     /// Makes sure the network's kernel objects exist — bridge (up, tagged, with its fixed MAC
     /// and the gateway address, no router advertisements), forwarding, firewall — and returns
-    /// the bridge's index. Cheap when all is in place: one link lookup.
-    func ensureKernel(of network: NetworkRecord, instance: StateInstance) throws(BerthError) -> Int32 {
+    /// the bridge. Cheap when all is in place: one link lookup.
+    func ensureKernel(of network: NetworkRecord, instance: StateInstance) throws(BerthError) -> ReadyBridge {
         let existing = try lookupLink(network.bridge)
         // The fast path of every attach. Neither the gateway address nor the firewall is
         // re-read here (a dump each); `check` names what is missing and `reconcile` restores it.
-        if let existing, isReady(existing, for: network, instance: instance) { return existing.index }
+        if let existing, isReady(existing, for: network, instance: instance) {
+            return ReadyBridge(index: existing.index, hasIPv6: existing.hasIPv6)
+        }
         // An attach has no way to report a warning: the host learns of IPv6 forwarding when
         // the network is created (or reconciled), which is where it was first turned on.
         var warnings: [HostWarning] = []
-        return try prepareBridge(network, instance: instance, existing: existing, gatewayPresent: nil, installFirewall: true,
-                                 warnings: &warnings)
+        let index = try prepareBridge(network, instance: instance, existing: existing, gatewayPresent: nil, installFirewall: true,
+                                      warnings: &warnings)
+        // Not looked up again for this one attach: unknown counts as no IPv6 state (the
+        // host end keeps its link-local address, as before).
+        return ReadyBridge(index: index, hasIPv6: network.hasIPv6)
+    }
+
+    /// The bridge an attach plugs its veth into: its index, and whether the kernel keeps IPv6
+    /// state for it (`Link.hasIPv6`), which tells whether the host has IPv6 at all.
+    struct ReadyBridge {
+        var index: Int32
+        var hasIPv6: Bool
     }
 
     /// The link called `name`, or nil.

@@ -41,12 +41,31 @@ struct AttachIPv6PolicyTests {
         #expect(host.kernel.sysctlWrites.contains("ctr1: net/ipv6/conf/eth0/disable_ipv6=1"))
     }
 
-    @Test("a kernel without IPv6 still attaches IPv4 (the missing key is what was wanted)")
+    @Test("a kernel without IPv6 still attaches IPv4 (the missing key is what was wanted); the host end's alias goes alone, without addrgenmode")
     func kernelWithoutIPv6() throws {
         let host = try host()
         host.kernel.ipv6Available = false
         try host.network()
-        #expect(try host.attach("ctr1", id: "e1").address?.description == "10.88.0.2")
+        let mark = host.kernel.mark
+        let endpoint = try host.attach("ctr1", id: "e1")
+        #expect(endpoint.address?.description == "10.88.0.2")
+        #expect(host.kernel.operations(since: mark).contains("host: set alias of \(endpoint.hostVeth)"))
+    }
+
+    @Test("an IPv4-only network: the host end gets addrgenmode none in its alias's message when the bridge shows IPv6 state, and not below IPv6's minimum MTU")
+    func hostEndAddressGeneration() throws {
+        let host = try host()
+        try host.network()
+        try host.network("small", subnet: "10.89.0.0/24", mtu: 1200)
+        let mark = host.kernel.mark
+        let endpoint = try host.attach("ctr1", id: "e1")
+        let operations = host.kernel.operations(since: mark)
+        #expect(operations.contains("host: set alias of \(endpoint.hostVeth) and addrgenmode none"), "\(operations)")
+        #expect(!operations.contains { $0.contains("set addrgenmode") })
+        #expect(host.kernel.links().first { $0.name == endpoint.hostVeth.rawValue }?.addressGenerationMode == 1)
+        let small = host.kernel.mark
+        let other = try host.attach("ctr2", to: "small", id: "e2")
+        #expect(host.kernel.operations(since: small).contains("host: set alias of \(other.hostVeth)"))
     }
 
     @Test("a dual-stack endpoint: the lowest free IPv6 address with nodad, the IPv6 default route, accept_ra=0 inside and on the host veth, no link-local on the host veth")

@@ -44,7 +44,8 @@ struct AttachPolicyTests {
         let veth = endpoint.hostVeth
         #expect(host.kernel.operations(since: mark) == [
             "host: get link brweb",
-            "host: create veth \(veth) with peer eth0 in network namespace ctr1", "host: set alias of \(veth)", "host: set hairpin on on bridge port \(veth)",
+            "host: create veth \(veth) with peer eth0 in network namespace ctr1", "host: set alias of \(veth) and addrgenmode none",
+            "host: set hairpin on on bridge port \(veth)",
             "ctr1: set link #1 up in network namespace ctr1", "ctr1: set link #2 up in network namespace ctr1",
             "ctr1: add address 10.88.0.2/24 to #2 in network namespace ctr1", "ctr1: add route default via 10.88.0.1 dev #2 in network namespace ctr1",
         ])

@@ -87,10 +87,13 @@ struct PolicyGoldenTests {
                   IFLA_MTU 1500 | 08 00 04 00 dc 05 00 00
                   IFLA_ADDRESS 02:42:0a:58:00:02 | 0a 00 01 00 02 42 0a 58 00 02 00 00
                   IFLA_NET_NS_FD <fd> | 08 00 1c 00 xx xx xx xx
-        nlmsghdr len=84 type=RTM_NEWLINK flags=REQUEST|ACK seq=19 | 54 00 00 00 10 00 05 00 13 00 00 00 00 00 00 00
+        nlmsghdr len=100 type=RTM_NEWLINK flags=REQUEST|ACK seq=19 | 64 00 00 00 10 00 05 00 13 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
           IFLA_IFNAME "vb2ffd49df38d19" | 14 00 03 00 76 62 32 66 66 64 34 39 64 66 33 38 64 31 39 00
           IFLA_IFALIAS "berth-endpoint e1 @f4ce0001" (no NUL) | 1f 00 14 00 62 65 72 74 68 2d 65 6e 64 70 6f 69 6e 74 20 65 31 20 40 66 34 63 65 30 30 30 31 00
+          IFLA_AF_SPEC NESTED | 10 00 1a 80
+            AF_INET6 NESTED | 0c 00 0a 80
+              IFLA_INET6_ADDR_GEN_MODE 1 | 05 00 08 00 01 00 00 00
         nlmsghdr len=80 type=RTM_NEWLINK flags=REQUEST|ACK seq=20 | 50 00 00 00 10 00 05 00 14 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
           IFLA_IFNAME "vb2ffd49df38d19" | 14 00 03 00 76 62 32 66 66 64 34 39 64 66 33 38 64 31 39 00
