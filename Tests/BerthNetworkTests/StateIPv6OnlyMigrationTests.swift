@@ -242,7 +242,7 @@ struct StateIPv6OnlyTests {
                 let cause = error?.cause as? SQLiteError
                 #expect(error?.code == .state && cause?.code == SQLiteError.constraintTrigger
                         && cause?.message == "an endpoint needs an address of each family of its network, and no other")
-                #expect(error?.message.hasPrefix("state database: step failed for \"INSERT INTO endpoints (id, network,") == true)
+                #expect(error?.message.hasPrefix("state database: step failed for \"INSERT INTO endpoints VALUES (?, ?,") == true)
             }
             try store.write { tx throws(BerthError) in try tx.insertEndpoint(try Self.endpoint("f", ipv6: IPv6Address("fd00:6::5"))) }
             #expect(try store.read { tx throws(BerthError) in try tx.endpoints().map(\.id) } == ["f"])
