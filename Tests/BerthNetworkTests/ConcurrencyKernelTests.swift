@@ -40,6 +40,10 @@ struct ConcurrencyKernelTests {
             let detaches = try BerthProcess.all(sandbox, (0..<20).map { ["detach", "ep\($0)"] })
             let failedDetaches = detaches.filter { !$0.succeeded }
             #expect(failedDetaches.isEmpty, "\(failedDetaches)")
+            // Each detach hands its renamed host veth's deletion to a detached process
+            // (berth_delete_link_detached) and exits: under load some are still on their way.
+            // A veth that never goes still fails the comparison below.
+            _ = Oracle.wait { !KernelSnapshot(sandbox).links.contains { $0.contains(" alias=berth-endpoint ") } }
             var after = KernelSnapshot(sandbox, namespaces: containers)
             // The rebuilt bridge stays, as network create left it; everything else is as before.
             let rebuilt = after.links.filter { $0.hasPrefix("brweb ") }

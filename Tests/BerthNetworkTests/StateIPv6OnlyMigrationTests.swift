@@ -74,7 +74,8 @@ struct StateIPv6OnlyMigrationTests {
         #expect(try StateSchema.version(check) == StateSchema.currentVersion)
         #expect(try dump(check) == rowsBefore)
         #expect(try schemaObjects(check, type: "index") == indexesBefore)
-        #expect(try schemaObjects(check, type: "trigger").map { $0.prefix(while: { $0 != ":" }) } == ["endpoints_families_on_insert", "endpoints_families_on_update"])
+        // Version 8 made two triggers, which a later version dropped (StateFamiliesMigrationTests).
+        #expect(try schemaObjects(check, type: "trigger").isEmpty)
         #expect(try check.query("PRAGMA foreign_key_check", []) { row in row.text(0) }.isEmpty)
         // The old NOT NULL columns take NULL now; the new checks are in the tables.
         let tables = try schemaObjects(check, type: "table").joined(separator: "\n")
@@ -216,14 +217,14 @@ struct StateIPv6OnlyTests {
         }
     }
 
-    @Test("the schema refuses a network without a family and an endpoint whose families differ from its network's")
+    @Test("the schema refuses a network without a family; the store an endpoint whose families differ from its network's")
     func schemaRefusals() throws {
         try withStore { store, _ throws in
             try store.write { tx throws(BerthError) in
                 try tx.insertNetwork(try Self.ipv6Only())
                 try tx.insertNetwork(try Fixture.network("web"))
             }
-            // Past the record types, straight to SQL: the schema itself holds the rules.
+            // Past the record types, straight to SQL: the schema itself holds the networks' rules.
             for sql in [
                 "INSERT INTO networks (name, id, bridge, mtu, internal, created) VALUES ('none', 'n0', 'br0', 1500, 0, 1)",
                 "INSERT INTO networks (name, id, bridge, subnet, mtu, internal, created) VALUES ('half', 'n1', 'br1', '10.1.0.0/24', 1500, 0, 1)",
@@ -231,18 +232,19 @@ struct StateIPv6OnlyTests {
                 #expect(throws: BerthError.self) { try store.write { tx throws(BerthError) in _ = try tx.db().execute(sql) } }
             }
             // An IPv4 address on the IPv6-only network; no IPv6 address there; an IPv6
-            // address on the IPv4-only network; no address at all.
+            // address on the IPv4-only network; no address at all: the error the schema's
+            // triggers raised before version 10, now `insertEndpoint`'s.
             for endpoint in [try Self.endpoint("b", ipv4: ip("10.0.0.2"), ipv6: IPv6Address("fd00:6::3")),
                              try Self.endpoint("c", ipv4: ip("10.0.0.3"), ipv6: nil),
                              try Self.endpoint("d", network: "web", ipv4: ip("10.88.0.4"), ipv6: IPv6Address("fd00:6::4")),
                              try Self.endpoint("e", network: "web", ipv4: nil, ipv6: nil)] {
-                #expect(throws: BerthError.self) { try store.write { tx throws(BerthError) in try tx.insertEndpoint(endpoint) } }
+                let error = #expect(throws: BerthError.self) { try store.write { tx throws(BerthError) in try tx.insertEndpoint(endpoint) } }
+                let cause = error?.cause as? SQLiteError
+                #expect(error?.code == .state && cause?.code == SQLiteError.constraintTrigger
+                        && cause?.message == "an endpoint needs an address of each family of its network, and no other")
+                #expect(error?.message.hasPrefix("state database: step failed for \"INSERT INTO endpoints VALUES (?, ?,") == true)
             }
             try store.write { tx throws(BerthError) in try tx.insertEndpoint(try Self.endpoint("f", ipv6: IPv6Address("fd00:6::5"))) }
-            // Nor can an update take a family away.
-            #expect(throws: BerthError.self) {
-                try store.write { tx throws(BerthError) in _ = try tx.db().execute("UPDATE endpoints SET ipv6 = NULL WHERE id = 'f'") }
-            }
             #expect(try store.read { tx throws(BerthError) in try tx.endpoints().map(\.id) } == ["f"])
         }
     }

@@ -149,6 +149,11 @@ struct StateRecordsTests {
             }
             try store.read { tx throws(BerthError) in
                 #expect(try tx.portMappings(proto: .tcp, hostPort: 8080).map(\.endpointID) == ["owner1", "other2"])
+                // The endpoints' and the publications' holders in one statement: the same
+                // mappings, in the same (host-address) order.
+                let holders = try tx.portHolders(proto: .tcp, hostPort: 8080)
+                #expect(holders.mappings == (try tx.portMappings(proto: .tcp, hostPort: 8080)) && holders.publications.isEmpty)
+                #expect(holders.mappings.map(\.key.hostAddress.description) == ["0.0.0.0", "127.0.0.1"])
                 #expect(try tx.portMappings(endpoint: "other2").count == 3)
             }
             // A new endpoint whose port clashes is not recorded at all.
@@ -158,6 +163,19 @@ struct StateRecordsTests {
                 }
             }
             #expect(try store.read { tx throws(BerthError) in try tx.endpoint(id: "late3") } == nil)
+        }
+    }
+
+    @Test("the INSERTs without a column list give the values in the tables' column order")
+    func insertColumnOrder() throws {
+        try withStore { store, _ throws in
+            let columns = { (table: String) throws in
+                try store.read { tx throws(BerthError) in
+                    try tx.db().query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(table)]) { row in row.text(0) }.joined(separator: ", ")
+                }
+            }
+            #expect(try columns("endpoints") == StateTransaction.endpointColumns)
+            #expect(try columns("port_mappings") == StateTransaction.portColumns("p").split(separator: ", ").map { $0.dropFirst(2) }.joined(separator: ", "))
         }
     }
 }

@@ -48,15 +48,18 @@ extension NetworkManager {
             let network = try tx.requireNetwork(named: options.network)
             let instance = try tx.instance()
             let id = options.id ?? RecordID.generate()
-            if let existing = try tx.endpoint(id: id) {
-                guard existing.isDetaching else {
+            // Which of the endpoints and publications hold the id: one cheap statement; the
+            // endpoint's record is read only when there is a detach to finish.
+            let holders = try tx.idHolders(id)
+            if holders.endpoint {
+                guard holders.endpointIsDetaching, let existing = try tx.endpoint(id: id) else {
                     throw BerthError(.alreadyExists, "endpoint \(id) already exists", hint: "choose another id, or detach that endpoint first",
                                      object: .endpoint(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
                 }
                 // A detach of the same id was interrupted: finish it, then attach anew.
                 try finishDetach(existing, tx: tx, instance: instance, links: nil)
             }
-            if try tx.publication(id: id) != nil {
+            if holders.publication {
                 throw BerthError(.alreadyExists, "id \(id) is already in use by a publication", hint: "choose another id, or unpublish it first",
                                  object: .publication(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }

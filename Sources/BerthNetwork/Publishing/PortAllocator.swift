@@ -169,8 +169,9 @@ struct PortAllocator {
             recorded = Self.mappings(of: key.hostPort, in: prefetched.mappings)
             published = Self.mappings(of: key.hostPort, in: prefetched.publications)
         } else {
-            recorded = try transaction.portMappings(proto: key.proto, hostPort: key.hostPort)[...]
-            published = try transaction.publicationPorts(proto: key.proto, hostPort: key.hostPort)[...]
+            let holders = try transaction.portHolders(proto: key.proto, hostPort: key.hostPort)
+            recorded = holders.mappings[...]
+            published = holders.publications[...]
         }
         if let mapping = recorded.first(where: { $0.key.clashes(with: key) }) { return "endpoint \(mapping.endpointID)" }
         return published.first { $0.key.clashes(with: key) }.map { "publication \($0.endpointID)" }

@@ -258,6 +258,17 @@ enum StateSchema {
         ALTER TABLE new_publication_ports RENAME TO publication_ports;
         CREATE INDEX publication_ports_by_publication ON publication_ports (publication);
         """,
+        // Version 10: version 8's two triggers go. Every connection parsed both at its first
+        // statement and every INSERT INTO endpoints prepared one: 0.18 M instructions of each
+        // `berth attach` and berth-cni ADD (docs/performance.md, perf8). Their rule, an
+        // endpoint holds an address of each family of its network and no other, is checked
+        // by `StateTransaction.insertEndpoint` (with the error the trigger gave), the only
+        // statement of Berth that writes an endpoint's addresses or network; none changes
+        // them later.
+        """
+        DROP TRIGGER endpoints_families_on_insert;
+        DROP TRIGGER endpoints_families_on_update;
+        """,
     ]
 
     /// The versions whose migration rebuilds tables that other tables' foreign keys name

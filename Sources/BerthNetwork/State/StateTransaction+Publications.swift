@@ -75,8 +75,9 @@ extension StateTransaction {
     /// and publications: the endpoint or the publication, or nil.
     public func portHolder(_ key: PortKey) throws(BerthError) -> BerthError.Object? {
         func clash(_ other: PortMappingRecord) -> Bool { other.key.clashes(with: key) }
-        if let endpoint = try portMappings(proto: key.proto, hostPort: key.hostPort).first(where: clash) { return .endpoint(endpoint.endpointID) }
-        return try publicationPorts(proto: key.proto, hostPort: key.hostPort).first(where: clash).map { .publication($0.endpointID) }
+        let holders = try portHolders(proto: key.proto, hostPort: key.hostPort)
+        if let endpoint = holders.mappings.first(where: clash) { return .endpoint(endpoint.endpointID) }
+        return holders.publications.first(where: clash).map { .publication($0.endpointID) }
     }
 
     /// The publications' ports of `proto`/`hostPort` on any host address.

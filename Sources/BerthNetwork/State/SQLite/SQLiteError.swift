@@ -16,6 +16,9 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// SQLITE_CONSTRAINT_TRIGGER, a `RAISE(ABORT, …)` in a trigger (a macro Swift cannot import).
+    static let constraintTrigger: Int32 = SQLITE_CONSTRAINT | (7 << 8)
+
     /// The primary result code: the low byte of the extended one.
     public var primaryCode: Int32 { code & 0xFF }
 
