@@ -36,8 +36,9 @@ struct PortBitmap {
     mutating func insert(_ key: PortKey) {
         let word = Self.word(key)
         if word >= words.count {
-            let slots = word / Self.wordsPerSlot + 1
-            words.append(contentsOf: repeatElement(0, count: slots * Self.wordsPerSlot - words.count))
+            // Zeros made with `init(repeating:count:)`, whose array type the runtime has at
+            // hand; `append(contentsOf: repeatElement(…))` costs a metadata build (perf8).
+            words += [UInt64](repeating: 0, count: (word / Self.wordsPerSlot + 1) * Self.wordsPerSlot - words.count)
         }
         words[word] |= 1 << UInt64(key.hostPort & 63)
     }
