@@ -150,7 +150,15 @@ let package = Package(
 // gen-symbol-order): unsafe flags on a library target would make SwiftPM refuse the `Berth`
 // product to a runtime that depends on this package by version. Every release build of one
 // checkout should set it the same way, or SwiftPM rebuilds everything when it changes.
-let sectionPerFunctionSwift: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
+//
+// The same release builds reach a concrete type's metadata through its accessor function
+// rather than by mangled name: a generic type's first use by name (an array of a new element
+// type, an optional's outlined copy) runs the runtime's demangler, about 11,000 instructions
+// a type, 30-40 types in each attach (docs/performance.md, perf8).
+let sectionPerFunctionSwift: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-function-sections", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"],
+                 .when(configuration: .release)),
+]
 let sectionPerFunctionC: [CSetting] = [.unsafeFlags(["-ffunction-sections", "-fdata-sections"], .when(configuration: .release))]
 if Context.environment["BERTH_FUNCTION_SECTIONS"] == "1" {
     for target in package.targets where (target.type == .regular || target.type == .executable) && target.path == nil {
