@@ -13,9 +13,17 @@
 // takes an archive member only for a symbol still undefined, and these are defined by
 // Berth's own object. Should a later runtime need that object for another symbol, the link
 // fails on the duplicate definition — loudly, not silently slower. With the shared runtime
-// (debug builds) the runtime binds its own definition, and both give the same argv.
+// (debug builds) either definition may serve, and both give the same argv.
+//
+// Only Berth's executables link this target (Package.swift), never the library product: a
+// program that embeds Berth keeps its runtime's own. And only with glibc: musl calls ELF
+// constructors without arguments, so there the runtime's search stays.
 
 #include <stddef.h>
+#include <unistd.h>
+#include "CBerthArguments.h"
+
+#if defined(__GLIBC__)
 
 static int berth_process_argc;
 static char **berth_process_argv;
@@ -51,3 +59,5 @@ void _swift_stdlib_overrideUnsafeArgvArgc(char **argv, int argc) {
     berth_override_argv = argv;
     berth_override_argc = argc;
 }
+
+#endif
