@@ -56,6 +56,9 @@ let package = Package(
         // The few things Swift cannot declare or do safely: setns/unshare, and the
         // clone/pivot_root/exec sequence of a container.
         .target(name: "CBerthShim"),
+        // argc and argv for the Swift runtime from glibc, so that no process reads
+        // /proc/self/maps to find them (docs/performance.md, perf8). Executables only.
+        .target(name: "CBerthArguments"),
         // epoll, signalfd and inotify, which the Glibc module does not import.
         .systemLibrary(name: "CBerthDNS", path: "Sources/CBerthDNS"),
 
@@ -89,17 +92,17 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "Berth", "BerthCommandLine", "BerthLab",
+                "Berth", "BerthCommandLine", "BerthLab", "CBerthArguments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: executableLinking
         ),
         // The `berth` binary a runtime runs per container (docs/performance.md).
-        .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine", "CBerthArguments"], linkerSettings: executableLinking),
 
         // The CNI plugin, started once per pod start and stop: BerthCNI only, no
         // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).
-        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI", "BerthNetwork"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-cni", dependencies: ["BerthCNI", "BerthNetwork", "CBerthArguments"], linkerSettings: executableLinking),
 
         .executableTarget(
             name: "berth-lab",
@@ -114,9 +117,9 @@ let package = Package(
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.
-        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore", "BerthNetwork", "CBerthDNS"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore", "BerthNetwork", "CBerthDNS", "CBerthArguments"], linkerSettings: executableLinking),
         // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
-        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthNetwork", "BerthOCIHook"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthNetwork", "BerthOCIHook", "CBerthArguments"], linkerSettings: executableLinking),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
@@ -150,7 +153,15 @@ let package = Package(
 // gen-symbol-order): unsafe flags on a library target would make SwiftPM refuse the `Berth`
 // product to a runtime that depends on this package by version. Every release build of one
 // checkout should set it the same way, or SwiftPM rebuilds everything when it changes.
-let sectionPerFunctionSwift: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
+//
+// The same release builds reach a concrete type's metadata through its accessor function
+// rather than by mangled name: a generic type's first use by name (an array of a new element
+// type, an optional's outlined copy) runs the runtime's demangler, about 11,000 instructions
+// a type, 30-40 types in each attach (docs/performance.md, perf8).
+let sectionPerFunctionSwift: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-function-sections", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"],
+                 .when(configuration: .release)),
+]
 let sectionPerFunctionC: [CSetting] = [.unsafeFlags(["-ffunction-sections", "-fdata-sections"], .when(configuration: .release))]
 if Context.environment["BERTH_FUNCTION_SECTIONS"] == "1" {
     for target in package.targets where (target.type == .regular || target.type == .executable) && target.path == nil {

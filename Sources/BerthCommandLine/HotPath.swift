@@ -93,7 +93,7 @@ package enum HotPath {
             manager.store.deferCheckpoints()
             defer { CheckpointLauncher.startIfDue(manager.store) }
             let endpoint = try manager.attach(options)
-            print(endpoint.id)
+            Output.line(endpoint.id)
         }
     }
 

@@ -13,10 +13,12 @@ extension KernelBackend {
 
     func send(_ operations: [Transaction.Operation], generation: UInt32?) throws(BatchFailure) {
         var request = NetlinkRequest()
-        // Read only when the kernel refuses a message: an array, as a process's first
-        // `UInt32: Hashable` use (a dictionary's) costs a scan of every conformance record;
-        // of a named type, as a tuple type is generic metadata built at its first use.
-        var bySequence: [SequencedOperation] = []
+        // The operation each message carries, in message order (the request's entry i + 1:
+        // entry 0 is the batch's begin), read only when the kernel refuses a message. An
+        // array found by position: a dictionary's first `UInt32: Hashable` use costs a scan
+        // of every conformance record, and an array of a type of its own, or of tuples, a
+        // generic metadata build at first use (docs/performance.md, perf7 and perf8).
+        var carried: [Transaction.Operation] = []
         let begin = transport.nextSequence()
         request.append(rawMessage: NFTNL.batchBegin(sequence: begin, generation: generation), sequence: begin,
                        operation: generation.map { "begin nftables batch at generation \($0)" } ?? "begin nftables batch", expectsAck: false)
@@ -43,13 +45,13 @@ extension KernelBackend {
                         : "\(operation.verb) \(group.count) elements \(operation.verb == .add || operation.verb == .create ? "to" : "from") \(set.label) { \(group[0].rendered), … }"
                     request.append(rawMessage: NFTNL.elementsMessage(set, group, type: type, flags: flags | NetlinkFlags.ack, sequence: sequence),
                                    sequence: sequence, operation: text, expectsAck: true)
-                    bySequence.append(SequencedOperation(sequence: sequence, operation: operation))
+                    carried.append(operation)
                     index = end
                     continue
                 }
                 request.append(rawMessage: try Self.message(operation, sequence: sequence), sequence: sequence,
                                operation: operation.description, expectsAck: true)
-                bySequence.append(SequencedOperation(sequence: sequence, operation: operation))
+                carried.append(operation)
                 index += 1
             }
         } catch {
@@ -60,7 +62,9 @@ extension KernelBackend {
         do {
             _ = try transport.transact(request)
         } catch {
-            throw BatchFailure(netlink: error, operation: bySequence.first { $0.sequence == error.sequence }?.operation)
+            let entry = request.entries.firstIndex { $0.sequence == error.sequence }
+            let refused = entry.flatMap { $0 >= 1 && $0 <= carried.count ? carried[$0 - 1] : nil }
+            throw BatchFailure(netlink: error, operation: refused)
         }
     }
 
@@ -106,11 +110,4 @@ extension KernelBackend {
         case .element(let e, let s): return NFTNL.elementsMessage(s, [e], type: type, flags: f, sequence: sequence)
         }
     }
-}
-
-/// A batch message's sequence number and the operation it carries, to name the operation
-/// the kernel refused.
-private struct SequencedOperation {
-    var sequence: UInt32
-    var operation: Transaction.Operation
 }

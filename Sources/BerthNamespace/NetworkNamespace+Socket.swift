@@ -23,36 +23,39 @@ extension NetworkNamespace {
         paths.reserveCapacity(sysctls.count)
         for write in sysctls { paths.append(try Self.sysctlPath(write.key)) }
 
-        // The C strings, each NUL-terminated, in one buffer: path, then value and newline;
-        // `starts` holds where each path and each value begins (plain Ints: a tuple array
-        // would cost a metadata build on first use, perf7).
-        var strings: [CChar] = []
-        var starts: [Int] = []
-        starts.reserveCapacity(2 * sysctls.count)
-        for index in sysctls.indices {
-            starts.append(strings.count)
-            for byte in paths[index].utf8 { strings.append(CChar(bitPattern: byte)) }
-            strings.append(0)
-            starts.append(strings.count)
-            for byte in sysctls[index].value.utf8 { strings.append(CChar(bitPattern: byte)) }
-            strings.append(CChar(bitPattern: UInt8(ascii: "\n")))
-            strings.append(0)
-        }
-
+        // The C strings, each NUL-terminated, in one buffer: each path, then its value and a
+        // newline. The buffer and the list of writes are scoped allocations, not arrays: each
+        // array of a new element type costs a metadata build at its first use (perf8).
+        var size = 0
+        for index in sysctls.indices { size += paths[index].utf8.count + sysctls[index].value.utf8.count + 3 }
         var outcome = berth_namespace_outcome()
-        let fd: Int32 = strings.withUnsafeBufferPointer { characters in
-            var writes: [berth_sysctl_write] = []
-            writes.reserveCapacity(sysctls.count)
-            if let base = characters.baseAddress {
+        let fd: Int32 = withUnsafeTemporaryAllocation(of: CChar.self, capacity: max(size, 1)) { strings in
+            withUnsafeTemporaryAllocation(of: berth_sysctl_write.self, capacity: max(sysctls.count, 1)) { writes in
+                var offset = 0
+                func append(_ text: String, newline: Bool) -> UnsafePointer<CChar> {
+                    let start = offset
+                    for byte in text.utf8 {
+                        strings[offset] = CChar(bitPattern: byte)
+                        offset += 1
+                    }
+                    if newline {
+                        strings[offset] = CChar(bitPattern: UInt8(ascii: "\n"))
+                        offset += 1
+                    }
+                    strings[offset] = 0
+                    offset += 1
+                    return UnsafePointer(strings.baseAddress.unsafelyUnwrapped + start)
+                }
                 for index in sysctls.indices {
                     // The value's length counts its newline, not the NUL after it.
-                    writes.append(berth_sysctl_write(path: base + starts[2 * index], value: base + starts[2 * index + 1],
-                                                     value_length: sysctls[index].value.utf8.count + 1,
-                                                     skip_if_missing: sysctls[index].skipIfMissing ? 1 : 0))
+                    let path = append(paths[index], newline: false)
+                    let value = append(sysctls[index].value, newline: true)
+                    (writes.baseAddress.unsafelyUnwrapped + index).initialize(to: berth_sysctl_write(
+                        path: path, value: value, value_length: sysctls[index].value.utf8.count + 1,
+                        skip_if_missing: sysctls[index].skipIfMissing ? 1 : 0))
                 }
-            }
-            return writes.withUnsafeBufferPointer { list in
-                berth_socket_in_namespace(descriptor, domain, type, proto, list.baseAddress, Int32(list.count), &outcome)
+                return berth_socket_in_namespace(descriptor, domain, type, proto, sysctls.isEmpty ? nil : UnsafePointer(writes.baseAddress),
+                                                 Int32(sysctls.count), &outcome)
             }
         }
         guard fd < 0 else { return fd }

@@ -48,12 +48,16 @@ extension NetlinkChanges {
     private func routeSpec(_ destination: CIDR?, _ gateway: IPAddress?, _ device: LinkReference?, _ family: IPFamily?,
                            _ table: UInt32, _ metric: UInt32?, _ source: IPAddress?) throws(BerthError) -> RouteSpec {
         let resolvedFamily = destination?.family ?? gateway?.family ?? family ?? .ipv4
-        for (what, address) in [("gateway", gateway), ("source", source)] {
+        // Each address checked in turn, not a loop over an array of (name, address) tuples:
+        // that array's type costs a process a metadata build at first use (perf8).
+        func check(_ what: String, _ address: IPAddress?) throws(BerthError) {
             if let address, address.family != resolvedFamily {
                 throw .invalid("\(what) \(address) is \(address.family) but the route to \(Self.text(destination)) is \(resolvedFamily)",
                                hint: "use addresses of one family in a route")
             }
         }
+        try check("gateway", gateway)
+        try check("source", source)
         if let family, family != resolvedFamily {
             throw .invalid("route to \(Self.text(destination)) is \(resolvedFamily), not \(family)", hint: "drop the family or fix the addresses")
         }

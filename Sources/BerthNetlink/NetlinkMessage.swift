@@ -87,14 +87,23 @@ public struct NetlinkAttributes: Sendable, Sequence {
         }
 
         public mutating func next() -> Attribute? {
-            guard offset + 4 <= bytes.endIndex else { return nil }
-            let length = Int(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8)
-            let rawType = UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8
-            guard length >= 4, offset + length <= bytes.endIndex else { return nil }
-            let attribute = Attribute(type: rawType & 0x3FFF, isNested: rawType & 0x8000 != 0,
-                                      value: bytes[(offset + 4)..<(offset + length)])
-            offset += (length + 3) & ~3
-            return attribute
+            next(ofType: nil)
+        }
+
+        /// The next attribute of `type` (any type for nil). Attributes of other types are
+        /// skipped by their headers, without making an `Attribute` (and a slice) of each.
+        mutating func next(ofType type: UInt16?) -> Attribute? {
+            while offset + 4 <= bytes.endIndex {
+                let length = Int(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8)
+                let rawType = UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8
+                guard length >= 4, offset + length <= bytes.endIndex else { return nil }
+                let start = offset
+                offset += (length + 3) & ~3
+                if let type, rawType & 0x3FFF != type { continue }
+                return Attribute(type: rawType & 0x3FFF, isNested: rawType & 0x8000 != 0,
+                                 value: bytes[(start + 4)..<(start + length)])
+            }
+            return nil
         }
     }
 
@@ -105,9 +114,6 @@ public struct NetlinkAttributes: Sendable, Sequence {
     /// The first attribute of `type`.
     public subscript(type: UInt16) -> Attribute? {
         var iterator = makeIterator()
-        while let attribute = iterator.next() {
-            if attribute.type == type { return attribute }
-        }
-        return nil
+        return iterator.next(ofType: type)
     }
 }

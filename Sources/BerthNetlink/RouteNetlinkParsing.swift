@@ -27,14 +27,31 @@ extension Link {
     init?(message: NetlinkMessage) {
         guard message.type == RTM.newLink, message.payload.count >= Self.headerSize,
               let type = message.u16(at: 2), let index = message.u32(at: 4), let flags = message.u32(at: 8) else { return nil }
-        let attributes = message.attributes(after: Self.headerSize)
+        // The first attribute of each type read, found in one walk over the message (a link
+        // carries some 40 attributes; a lookup by type per field walked them ten times).
+        var info, ifalias, master, link, linkNetNSIDAttribute, ifname, mtu, address, operstate, afSpec: NetlinkAttributes.Attribute?
+        for attribute in message.attributes(after: Self.headerSize) {
+            switch attribute.type {
+            case IFLA.linkinfo where info == nil: info = attribute
+            case IFLA.ifalias where ifalias == nil: ifalias = attribute
+            case IFLA.master where master == nil: master = attribute
+            case IFLA.link where link == nil: link = attribute
+            case IFLA.linkNetNSID where linkNetNSIDAttribute == nil: linkNetNSIDAttribute = attribute
+            case IFLA.ifname where ifname == nil: ifname = attribute
+            case IFLA.mtu where mtu == nil: mtu = attribute
+            case IFLA.address where address == nil: address = attribute
+            case IFLA.operstate where operstate == nil: operstate = attribute
+            case IFLA.afSpec where afSpec == nil: afSpec = attribute
+            default: break
+            }
+        }
         var kindName = ""
-        if let info = attributes[IFLA.linkinfo], let kind = info.nested[IFLA.infoKind] { kindName = kind.string }
+        if let info, let kind = info.nested[IFLA.infoKind] { kindName = kind.string }
         let kind: LinkKind = kindName.isEmpty && type == arphrdLoopback ? .loopback : LinkKind(kindName: kindName)
-        let alias = attributes[IFLA.ifalias]?.string
-        let master = attributes[IFLA.master]?.u32.map { Int32(bitPattern: $0) }
-        let parent = attributes[IFLA.link]?.u32.map { Int32(bitPattern: $0) }
-        let linkNetNSID = attributes[IFLA.linkNetNSID]?.i32
+        let alias = ifalias?.string
+        let masterIndex = master?.u32.map { Int32(bitPattern: $0) }
+        let parent = link?.u32.map { Int32(bitPattern: $0) }
+        let linkNetNSID = linkNetNSIDAttribute?.i32
         let own = Int32(bitPattern: index)
         // IFLA_LINK equal to the link's own index says nothing (a device that is its own
         // link) — unless IFLA_LINK_NETNSID says the index is in another namespace: indexes
@@ -48,17 +65,17 @@ extension Link {
             parent == own ? nil : parent
         }
         self.init(index: own,
-                  name: attributes[IFLA.ifname]?.string ?? "",
+                  name: ifname?.string ?? "",
                   kind: kind,
-                  mtu: attributes[IFLA.mtu]?.u32 ?? 0,
-                  mac: attributes[IFLA.address].flatMap { MACAddress(bytes: $0.value) },
+                  mtu: mtu?.u32 ?? 0,
+                  mac: address.flatMap { MACAddress(bytes: $0.value) },
                   flags: LinkFlags(rawValue: flags),
-                  masterIndex: master == 0 ? nil : master,
-                  operState: attributes[IFLA.operstate]?.u8.flatMap(OperState.init(rawValue:)) ?? .unknown,
+                  masterIndex: masterIndex == 0 ? nil : masterIndex,
+                  operState: operstate?.u8.flatMap(OperState.init(rawValue:)) ?? .unknown,
                   alias: alias?.isEmpty == false ? alias : nil,
                   parentIndex: parentIndex,
                   linkNetNSID: linkNetNSID,
-                  hasIPv6: attributes[IFLA.afSpec]?.nested[UInt16(AddressFamily.inet6)] != nil)
+                  hasIPv6: afSpec?.nested[UInt16(AddressFamily.inet6)] != nil)
     }
 }
 

@@ -43,7 +43,7 @@ extension NetworkManager {
                            hint: "attach a container's namespace", parameter: "namespace", object: .namespace(options.namespace.description))
         }
         Trace.mark("attach: namespace opened")
-        let (description, resolver) = try store.write { tx throws(BerthError) -> (EndpointDescription, ResolverProcess?) in
+        let attached = try store.write { tx throws(BerthError) -> Attached in
             Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
             let instance = try tx.instance()
@@ -88,7 +88,7 @@ extension NetworkManager {
             try host.check(failPoint: "attach.state")
             let bridge = try ensureKernel(of: network, instance: instance)
             Trace.mark("attach: bridge found")
-            return try Rollback.perform { rollback throws(BerthError) -> (EndpointDescription, ResolverProcess?) in
+            return try Rollback.perform { rollback throws(BerthError) -> Attached in
                 let hostLink = try wire(record, network: network, instance: instance, bridge: bridge, namespace: namespace,
                                         rollback: &rollback)
                 Trace.mark("attach: veth wired")
@@ -108,17 +108,25 @@ extension NetworkManager {
                 // checked it); an adopted one's follows its ports, so it is read below.
                 let description = EndpointDescription(endpoint: record, network: network, bridgeMAC: network.bridgeMAC,
                                                       hostVethMAC: hostLink.mac)
-                return (description, network.dns ? try ensureResolver(tx) : nil)
+                return Attached(description: description, resolver: network.dns ? try ensureResolver(tx) : nil)
             }
         }
         Trace.mark("attach: committed")
-        reloadResolver(resolver)
+        let description = attached.description
+        reloadResolver(attached.resolver)
         guard description.network.bridgeAdopted else { return description }
         // The attach is committed: a lookup that fails leaves the MAC out (it is optional),
         // never the attach unreported.
         var adopted = description
         adopted.bridgeMAC = (try? optionalLink(named: description.network.bridge.rawValue))??.mac
         return adopted
+    }
+
+    /// What an attach's state transaction returns: a named type, not a tuple, whose type
+    /// would be generic metadata built at its first use (docs/performance.md, perf8).
+    private struct Attached {
+        var description: EndpointDescription
+        var resolver: ResolverProcess?
     }
 
     /// The MAC an endpoint gets when none is given: from its IPv4 address, or on an
