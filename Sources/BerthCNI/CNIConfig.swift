@@ -99,10 +99,17 @@ public struct CNIConfig: Sendable {
         isDefaultGateway = try reader.bool("isDefaultGateway")
         hairpinMode = try reader.bool("hairpinMode")
         if !lenient {
-            for (key, value) in [("ipMasq", ipMasq), ("isGateway", isGateway), ("isDefaultGateway", isDefaultGateway), ("hairpinMode", hairpinMode)] where value == false {
+            // One check per key, not a loop over an array of (key, value) pairs: that tuple
+            // and its array are two generic types built at first use (perf8).
+            func refuseFalse(_ key: String, _ value: Bool?) throws(CNIError) {
+                guard value == false else { return }
                 throw CNIError(.unsupportedField, "\"\(key)\": false is not supported by berth-cni",
                                details: "Berth's networks always \(Self.alwaysDoes[key] ?? "do this"); remove the key (or set \"internal\": true to keep traffic on the bridge)")
             }
+            try refuseFalse("ipMasq", ipMasq)
+            try refuseFalse("isGateway", isGateway)
+            try refuseFalse("isDefaultGateway", isDefaultGateway)
+            try refuseFalse("hairpinMode", hairpinMode)
         }
         // One key per family, as the library's options and `berth network create` have them;
         // an address of the other family in a key is refused naming the right key.

@@ -4,6 +4,20 @@ public struct CNIEnvironment: Sendable, Hashable {
     /// The operation the runtime asks for.
     public enum Command: String, Sendable, Hashable, CaseIterable {
         case add = "ADD", del = "DEL", check = "CHECK", gc = "GC", status = "STATUS", version = "VERSION"
+
+        /// A `switch`, not the synthesized initializer, which searches an array of the case
+        /// names whose metadata the runtime builds at first use (perf8).
+        public init?(rawValue: String) {
+            switch rawValue {
+            case "ADD": self = .add
+            case "DEL": self = .del
+            case "CHECK": self = .check
+            case "GC": self = .gc
+            case "STATUS": self = .status
+            case "VERSION": self = .version
+            default: return nil
+            }
+        }
     }
 
     public var command: Command
@@ -49,7 +63,7 @@ public struct CNIEnvironment: Sendable, Hashable {
         containerID = environment["CNI_CONTAINERID"] ?? ""
         netns = environment["CNI_NETNS"] ?? ""
         ifname = environment["CNI_IFNAME"] ?? ""
-        path = (environment["CNI_PATH"] ?? "").split(separator: ":").map(String.init)
+        path = Self.splitPath(environment["CNI_PATH"] ?? "")
         args = []
         guard command != .version else { return }
         args = try Self.parseArgs(environment["CNI_ARGS"] ?? "")
@@ -66,6 +80,24 @@ public struct CNIEnvironment: Sendable, Hashable {
         case .gc, .status, .version:
             break
         }
+    }
+
+    /// `CNI_PATH`'s directories, empty ones left out; split on the bytes, so no `[Substring]`
+    /// is built (its metadata is one more first use on every command; perf8).
+    static func splitPath(_ text: String) -> [String] {
+        var directories: [String] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var index = start
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: ":") {
+                if start != index { directories.append(String(text[start..<index])) }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        if start != utf8.endIndex { directories.append(String(text[start...])) }
+        return directories
     }
 
     /// The value of `key` in `CNI_ARGS`, if given.

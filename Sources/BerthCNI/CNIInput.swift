@@ -16,9 +16,13 @@ public enum CNIInput {
     /// arrive, without reading the rest.
     public static func read(fd: Int32, limit: Int = CNIInput.limit) throws(CNIError) -> [UInt8] {
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        // Not zeroed, so only the pages a read fills are touched: a configuration is a few
+        // hundred bytes, and a zeroed 64 KiB chunk cost 16 page faults and ~65,000
+        // instructions of memset per call (perf8).
+        let chunk = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 64 * 1024)
+        defer { chunk.deallocate() }
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let count = Glibc.read(fd, chunk.baseAddress, chunk.count)
             if count == 0 { return bytes }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -28,7 +32,7 @@ public enum CNIInput {
                 throw CNIError(.decodingFailure, "the network configuration on stdin is larger than \(limit) bytes",
                                details: "berth-cni reads at most \(limit / 1024) KiB; send the configuration only")
             }
-            bytes.append(contentsOf: chunk[0..<count])
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<count]))
         }
     }
 

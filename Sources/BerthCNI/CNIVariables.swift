@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A process's environment as name–value pairs in the order given. A later entry of a name
 /// hides an earlier one, as in a dictionary filled from `environ` entry by entry.
 ///
@@ -6,28 +12,80 @@
 /// ~180,000 instructions; docs/performance.md, perf6), and berth-cni's ADD had no other
 /// String-keyed one. Lookups are linear: an environment holds tens of entries, and the
 /// kernel bounds it (`ARG_MAX`), so a lookup stays bounded too.
+///
+/// Names and values are two `[String]`, not one array of pairs: a `[(String, String)]` is a
+/// generic type of its own whose metadata the runtime builds at first use (~11,000
+/// instructions; perf8), `[String]` is on the plugin's path anyway.
 public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
+    private var names: [String]
+    private var values: [String]
+    /// Whether the pairs are the `CNI_*` entries of this process's `environ`
+    /// (`processEnvironment()`): `dictionary` then reads the other entries from `environ`.
+    private var isProcessEnvironment = false
+
     /// The entries as given, duplicates included.
-    public private(set) var pairs: [(String, String)]
+    public var pairs: [(String, String)] { Array(zip(names, values)) }
 
-    public init(_ pairs: [(String, String)] = []) { self.pairs = pairs }
+    public init(_ pairs: [(String, String)] = []) {
+        names = pairs.map(\.0)
+        values = pairs.map(\.1)
+    }
 
-    public init(_ dictionary: [String: String]) { pairs = dictionary.map { ($0.key, $0.value) } }
+    public init(_ dictionary: [String: String]) {
+        names = []
+        values = []
+        for (name, value) in dictionary { append(name, value) }
+    }
 
-    public init(dictionaryLiteral elements: (String, String)...) { pairs = elements }
+    public init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
+
+    /// The `CNI_*` variables of this process's environment, read from `environ` byte by byte:
+    /// no other entry becomes a Swift string (a runtime's environment holds tens of them,
+    /// and berth-cni reads none but `CNI_*`). `dictionary` still gives a delegated IPAM
+    /// plugin the whole environment.
+    public static func processEnvironment() -> CNIVariables {
+        var variables = CNIVariables()
+        variables.isProcessEnvironment = true
+        var entry = environ
+        while let pointer = entry.pointee {
+            entry += 1
+            // "CNI_" compared as bytes; the NUL of a shorter entry ends the comparison.
+            guard pointer[0] == 0x43, pointer[1] == 0x4E, pointer[2] == 0x49, pointer[3] == 0x5F,
+                  let equals = strchr(pointer, 0x3D) else { continue } // "CNI_", "="
+            let nameLength = pointer.distance(to: equals)
+            let name = UnsafeRawBufferPointer(start: pointer, count: nameLength)
+            let value = UnsafeRawBufferPointer(start: equals + 1, count: strlen(equals + 1))
+            variables.append(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        }
+        return variables
+    }
 
     /// Adds an entry; it hides any earlier one of the same name.
-    public mutating func append(_ name: String, _ value: String) { pairs.append((name, value)) }
+    public mutating func append(_ name: String, _ value: String) {
+        names.append(name)
+        values.append(value)
+    }
 
     /// The value of the last entry named `name`.
     public subscript(name: String) -> String? {
-        pairs.last { $0.0 == name }?.1
+        names.lastIndex(of: name).map { values[$0] }
     }
 
     /// The variables as a dictionary (a later entry of a name wins), for a delegated plugin.
     public var dictionary: [String: String] {
         var result: [String: String] = [:]
-        for (name, value) in pairs { result[name] = value }
+        if isProcessEnvironment {
+            // Every entry of `environ`, as the plugin received it: the `CNI_*` pairs came from it.
+            var entry = environ
+            while let pointer = entry.pointee {
+                entry += 1
+                let text = String(cString: pointer)
+                if let equals = text.utf8.firstIndex(of: 0x3D) {
+                    result[String(text[..<equals])] = String(text[text.utf8.index(after: equals)...])
+                }
+            }
+        }
+        for (name, value) in zip(names, values) { result[name] = value }
         return result
     }
 }

@@ -87,77 +87,85 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     /// Strings escape `"`, `\`, and control characters (`\n`, `\t`, ..., else `\u00XX`, and
     /// DEL as `\u007f` like jq); other Unicode is written as UTF-8.
     public func render(pretty: Bool = false) -> String {
-        var out = ""
+        // Into bytes, then one String: appends to a byte array cost a fraction of String
+        // appends (a CNI result's rendering: ~62,000 instructions as String appends; perf8).
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
         write(to: &out, pretty: pretty, indent: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The compact rendering.
     public var description: String { render() }
 
-    private func write(to out: inout String, pretty: Bool, indent: Int) {
+    private func write(to out: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .integer(let value): out += String(value)
-        case .number(let value): out += value.isFinite ? value.description : "null"
+        case .null: Self.append("null", to: &out)
+        case .bool(let value): Self.append(value ? "true" : "false", to: &out)
+        case .integer(let value): Self.append(String(value), to: &out)
+        case .number(let value): Self.append(value.isFinite ? value.description : "null", to: &out)
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let elements):
-            guard !elements.isEmpty else { out += "[]"; return }
-            out += "["
-            for (i, element) in elements.enumerated() {
-                if i > 0 { out += "," }
+            guard !elements.isEmpty else { Self.append("[]", to: &out); return }
+            out.append(UInt8(ascii: "["))
+            for i in elements.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { Self.newline(&out, indent + 2) }
-                element.write(to: &out, pretty: pretty, indent: indent + 2)
+                elements[i].write(to: &out, pretty: pretty, indent: indent + 2)
             }
             if pretty { Self.newline(&out, indent) }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            guard !members.isEmpty else { out += "{}"; return }
-            out += "{"
-            for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += "," }
+            guard !members.isEmpty else { Self.append("{}", to: &out); return }
+            out.append(UInt8(ascii: "{"))
+            for i in members.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { Self.newline(&out, indent + 2) }
-                Self.writeString(key, to: &out)
-                out += pretty ? ": " : ":"
-                value.write(to: &out, pretty: pretty, indent: indent + 2)
+                Self.writeString(members[i].0, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if pretty { out.append(UInt8(ascii: " ")) }
+                members[i].1.write(to: &out, pretty: pretty, indent: indent + 2)
             }
             if pretty { Self.newline(&out, indent) }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(_ out: inout String, _ indent: Int) {
-        out += "\n"
-        out += String(repeating: " ", count: indent)
+    private static func append(_ text: String, to out: inout [UInt8]) {
+        out.append(contentsOf: text.utf8)
     }
 
-    private static func writeString(_ text: String, to out: inout String) {
-        out += "\""
+    private static func newline(_ out: inout [UInt8], _ indent: Int) {
+        out.append(UInt8(ascii: "\n"))
+        for _ in 0..<indent { out.append(UInt8(ascii: " ")) }
+    }
+
+    private static func writeString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         // Most strings (names, addresses, paths) need no escape: appended whole, the same
         // bytes the loop below would write, without its per-scalar appends (a CNI result's
         // two dozen strings cost ~110,000 instructions that way; docs/performance.md, perf6).
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0x7F }) {
-            out += text
-            out += "\""
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
             return
         }
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
+            case "\"": append("\\\"", to: &out)
+            case "\\": append("\\\\", to: &out)
+            case "\n": append("\\n", to: &out)
+            case "\r": append("\\r", to: &out)
+            case "\t": append("\\t", to: &out)
+            case "\u{08}": append("\\b", to: &out)
+            case "\u{0C}": append("\\f", to: &out)
             case "\u{00}"..."\u{1F}", "\u{7F}":
                 let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.utf8.count) + hex
-            default: out.unicodeScalars.append(scalar)
+                append("\\u" + String(repeating: "0", count: 4 - hex.utf8.count) + hex, to: &out)
+            default: out.append(contentsOf: scalar.utf8)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     // MARK: - Equality

@@ -15,8 +15,9 @@ import BerthNetwork
 signal(SIGPIPE, SIG_IGN)
 
 // `berth-cni _checkpoint DIR`: the WAL checkpoint an ADD or DEL deferred to a process of its
-// own (CheckpointLauncher). Runtimes run the plugin without arguments.
-if let directory = CheckpointLauncher.directory(CommandLine.arguments.dropFirst()) {
+// own (CheckpointLauncher). Runtimes run the plugin without arguments, so `argc` is looked
+// at first: `CommandLine.arguments` copies every argument into Swift strings.
+if CommandLine.argc > 1, let directory = CheckpointLauncher.directory(CommandLine.arguments.dropFirst()) {
     exit(CheckpointLauncher.run(directory: directory, program: "berth-cni"))
 }
 
@@ -29,16 +30,8 @@ SystemKernel.processExitsAfterDetach()
 // as `berth attach` and `detach` do.
 StateStore.allocateForOneCommand()
 
-// Pairs, not a `[String: String]`: see CNIVariables.
-var environment = CNIVariables()
-var entry = environ
-while let pointer = entry.pointee {
-    let text = String(cString: pointer)
-    if let equals = text.firstIndex(of: "=") {
-        environment.append(String(text[..<equals]), String(text[text.index(after: equals)...]))
-    }
-    entry += 1
-}
+// The `CNI_*` variables, read byte by byte from `environ` (see CNIVariables).
+let environment = CNIVariables.processEnvironment()
 
 var stdinError: CNIError?
 var stdin: [UInt8] = []
