@@ -4,8 +4,12 @@ import Glibc
 import Musl
 #endif
 
-/// A process's environment as name–value pairs in the order given. A later entry of a name
+/// Environment variables as name–value pairs in the order given. A later entry of a name
 /// hides an earlier one, as in a dictionary filled from `environ` entry by entry.
+///
+/// `processEnvironment()` holds only the process's `CNI_*` variables (what the CNI spec
+/// passes the plugin); `dictionary` alone reads the rest of `environ`, for a delegated
+/// plugin. Read any other variable with `getenv`.
 ///
 /// Not a `[String: String]`: the first String-keyed hash table of a process costs the
 /// Swift runtime a scan of every conformance record in the binary (`String: Hashable`,
@@ -23,20 +27,24 @@ public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
     /// (`processEnvironment()`): `dictionary` then reads the other entries from `environ`.
     private var isProcessEnvironment = false
 
-    /// The entries as given, duplicates included.
+    /// The entries held, duplicates included: as given, or for `processEnvironment()` the
+    /// `CNI_*` entries of `environ` in its order.
     public var pairs: [(String, String)] { Array(zip(names, values)) }
 
+    /// Variables from name–value pairs, in their order (a later name hides an earlier one).
     public init(_ pairs: [(String, String)] = []) {
         names = pairs.map(\.0)
         values = pairs.map(\.1)
     }
 
+    /// Variables from a dictionary (its order is the dictionary's).
     public init(_ dictionary: [String: String]) {
         names = []
         values = []
         for (name, value) in dictionary { append(name, value) }
     }
 
+    /// Variables from a literal, in its order: `["CNI_COMMAND": "ADD"]`.
     public init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
 
     /// The `CNI_*` variables of this process's environment, read from `environ` byte by byte:
@@ -66,7 +74,8 @@ public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
         values.append(value)
     }
 
-    /// The value of the last entry named `name`.
+    /// The value of the last entry named `name`; nil for a name not held — for
+    /// `processEnvironment()` any name outside `CNI_*`, set or not.
     public subscript(name: String) -> String? {
         names.lastIndex(of: name).map { values[$0] }
     }

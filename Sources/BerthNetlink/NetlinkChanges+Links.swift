@@ -124,7 +124,8 @@ extension NetlinkChanges {
         }
         let operation = mode.map { "set alias of \(link) and addrgenmode \($0)\(handle.whereabouts)" } ?? "set alias of \(link)\(handle.whereabouts)"
         let unavailable = mode == nil ? nil : BerthError(.unsupported, "IPv6 is not available on link \(link)\(handle.whereabouts)",
-                                                         hint: "this kernel runs without IPv6 (ipv6.disable=1)", object: handle.object(.link, "\(link)"))
+                                                         hint: "the kernel keeps no IPv6 state for this link (booted with ipv6.disable=1, or an MTU below 1,280): set the alias without addrgenmode",
+                                                         object: handle.object(.link, "\(link)"))
         try appendLink(RTM.newLink, flags: 0, link: link, operation: operation,
                        context: .init(notFound: missing(link), unsupported: unavailable, alsoUnsupported: mode == nil ? [] : [Self.eafnosupport])) { b in
             // Without a terminating NUL, as the kernel measures the alias by attribute length

@@ -39,8 +39,10 @@ static void berth_keep_arguments(int argc, char **argv, char **envp) {
 __attribute__((section(".init_array"), used))
 static void (*const berth_keep_arguments_entry)(int, char **, char **) = berth_keep_arguments;
 
-/// The runtime's entry point (CommandLine.cpp): argv, with argc through `outArgLen`.
-char **_swift_stdlib_getUnsafeArgvArgc(int *outArgLen) {
+/// The runtime's entry point (CommandLine.cpp): argv, with argc through `outArgLen`. The
+/// standard library calls it by `@_silgen_name`, so in Swift's calling convention, as the
+/// runtime defines it (`SWIFT_CC(swift)`).
+__attribute__((swiftcall)) char **_swift_stdlib_getUnsafeArgvArgc(int *outArgLen) {
     static char *emptyArgv[] = {NULL};
     if (berth_override_argv != NULL) {
         *outArgLen = berth_override_argc;

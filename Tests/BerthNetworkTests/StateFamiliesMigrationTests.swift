@@ -11,7 +11,7 @@ import Testing
 struct StateFamiliesMigrationTests {
     /// The migration's index in `StateSchema.migrations` (found by what it does, so a
     /// renumbering on merge does not break the test).
-    private static var migrationIndex: Int { TempState.migrationIndex(containing: "DROP TRIGGER endpoints_families_on_insert") }
+    private static var migrationIndex: Int { TempState.migrationIndex(containing: "DROP TRIGGER IF EXISTS endpoints_families_on_insert") }
 
     private func schemaObjects(_ db: Database) throws -> [String] {
         try db.query("SELECT type || ' ' || name || ': ' || coalesce(sql, '(automatic)') FROM sqlite_master ORDER BY type, name", []) { row in row.text(0) }

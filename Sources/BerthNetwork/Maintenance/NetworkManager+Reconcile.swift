@@ -46,7 +46,7 @@ extension NetworkManager {
                     // The table is planned whole below: no need to install each network's rules.
                     bridges[network.name] = try prepareBridge(network, instance: instance, existing: existing,
                                                               gatewayPresent: gatewayPresent, installFirewall: false,
-                                                              warnings: &report.warnings)
+                                                              warnings: &report.warnings).index
                     if network.bridgeAdopted, !network.gatewayAdded, gatewayPresent == false {
                         // Berth put it back, so removing the network takes it away again.
                         try tx.setGatewayAdded(network: network.name)

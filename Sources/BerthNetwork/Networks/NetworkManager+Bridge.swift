@@ -16,11 +16,8 @@ extension NetworkManager {
         // An attach has no way to report a warning: the host learns of IPv6 forwarding when
         // the network is created (or reconciled), which is where it was first turned on.
         var warnings: [HostWarning] = []
-        let index = try prepareBridge(network, instance: instance, existing: existing, gatewayPresent: nil, installFirewall: true,
-                                      warnings: &warnings)
-        // Not looked up again for this one attach: unknown counts as no IPv6 state (the
-        // host end keeps its link-local address, as before).
-        return ReadyBridge(index: index, hasIPv6: network.hasIPv6)
+        return try prepareBridge(network, instance: instance, existing: existing, gatewayPresent: nil, installFirewall: true,
+                                 warnings: &warnings)
     }
 
     /// The bridge an attach plugs its veth into: its index, and whether the kernel keeps IPv6
@@ -57,14 +54,15 @@ extension NetworkManager {
     /// name as last read; nil when there is none): a bridge Berth makes is created with its
     /// MAC and tag, or given them back; the gateway address is added when missing
     /// (`gatewayPresent`, or read here when nil); the bridge goes up; sysctls, forwarding and
-    /// (with `installFirewall`) the network's rules are put in place. Returns its index;
+    /// (with `installFirewall`) the network's rules are put in place. Returns its index and
+    /// IPv6 state (from the lookup or the creation's echo);
     /// adds to `warnings` what turning IPv6 forwarding on changed for the host.
     ///
     /// An adopted bridge that is gone cannot be made again (it was never Berth's), and a
     /// link of another kind holding the name is refused. What this call added is taken back
     /// if a later step fails; corrections of a MAC or a tag are kept.
     func prepareBridge(_ network: NetworkRecord, instance: StateInstance, existing: Link?, gatewayPresent: Bool?,
-                       installFirewall: Bool, warnings: inout [HostWarning]) throws(BerthError) -> Int32 {
+                       installFirewall: Bool, warnings: inout [HostWarning]) throws(BerthError) -> ReadyBridge {
         if let existing, existing.kind != .bridge {
             throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
                              hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
@@ -76,7 +74,7 @@ extension NetworkManager {
         }
         let mtu = try network.linkMTU()
         let host = self.host
-        return try Rollback.perform { rollback throws(BerthError) -> Int32 in
+        return try Rollback.perform { rollback throws(BerthError) -> ReadyBridge in
             let bridge: Link
             if let existing {
                 bridge = existing
@@ -173,7 +171,7 @@ extension NetworkManager {
                 }
                 try host.check(failPoint: "network.firewall")
             }
-            return bridge.index
+            return ReadyBridge(index: bridge.index, hasIPv6: network.hasIPv6 || bridge.hasIPv6)
         }
     }
 

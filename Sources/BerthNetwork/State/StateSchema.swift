@@ -266,8 +266,8 @@ enum StateSchema {
         // statement of Berth that writes an endpoint's addresses or network; none changes
         // them later.
         """
-        DROP TRIGGER endpoints_families_on_insert;
-        DROP TRIGGER endpoints_families_on_update;
+        DROP TRIGGER IF EXISTS endpoints_families_on_insert;
+        DROP TRIGGER IF EXISTS endpoints_families_on_update;
         """,
     ]
 
