@@ -54,18 +54,24 @@ public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
     public static func processEnvironment() -> CNIVariables {
         var variables = CNIVariables()
         variables.isProcessEnvironment = true
+        forEachEnvironmentEntry(cniOnly: true) { name, value in variables.append(name, value) }
+        return variables
+    }
+
+    /// Calls `body` with each `NAME=value` entry of `environ`, in order (entries without
+    /// `=` are skipped); with `cniOnly`, only those whose name starts with `CNI_`, compared
+    /// as bytes before any of the entry becomes a Swift string.
+    private static func forEachEnvironmentEntry(cniOnly: Bool, _ body: (String, String) -> Void) {
         var entry = environ
         while let pointer = entry.pointee {
             entry += 1
             // "CNI_" compared as bytes; the NUL of a shorter entry ends the comparison.
-            guard pointer[0] == 0x43, pointer[1] == 0x4E, pointer[2] == 0x49, pointer[3] == 0x5F,
-                  let equals = strchr(pointer, 0x3D) else { continue } // "CNI_", "="
-            let nameLength = pointer.distance(to: equals)
-            let name = UnsafeRawBufferPointer(start: pointer, count: nameLength)
+            if cniOnly, !(pointer[0] == 0x43 && pointer[1] == 0x4E && pointer[2] == 0x49 && pointer[3] == 0x5F) { continue }
+            guard let equals = strchr(pointer, 0x3D) else { continue } // "="
+            let name = UnsafeRawBufferPointer(start: pointer, count: pointer.distance(to: equals))
             let value = UnsafeRawBufferPointer(start: equals + 1, count: strlen(equals + 1))
-            variables.append(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            body(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
-        return variables
     }
 
     /// Adds an entry; it hides any earlier one of the same name.
@@ -80,19 +86,13 @@ public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
         names.lastIndex(of: name).map { values[$0] }
     }
 
-    /// The variables as a dictionary (a later entry of a name wins), for a delegated plugin.
+    /// The variables as a dictionary (a later entry of a name wins), for a delegated plugin:
+    /// for `processEnvironment()` every entry of `environ`, as the plugin received it, then
+    /// the entries held (the `CNI_*` ones came from it; any appended since win).
     public var dictionary: [String: String] {
         var result: [String: String] = [:]
         if isProcessEnvironment {
-            // Every entry of `environ`, as the plugin received it: the `CNI_*` pairs came from it.
-            var entry = environ
-            while let pointer = entry.pointee {
-                entry += 1
-                let text = String(cString: pointer)
-                if let equals = text.utf8.firstIndex(of: 0x3D) {
-                    result[String(text[..<equals])] = String(text[text.utf8.index(after: equals)...])
-                }
-            }
+            Self.forEachEnvironmentEntry(cniOnly: false) { name, value in result[name] = value }
         }
         for (name, value) in zip(names, values) { result[name] = value }
         return result

@@ -171,7 +171,7 @@ extension NetworkManager {
                 }
                 try host.check(failPoint: "network.firewall")
             }
-            return ReadyBridge(index: bridge.index, hasIPv6: network.hasIPv6 || bridge.hasIPv6)
+            return ReadyBridge(index: bridge.index, hasIPv6: bridge.hasIPv6)
         }
     }
 
