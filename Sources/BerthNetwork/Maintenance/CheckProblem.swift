@@ -44,7 +44,7 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What `berth gc` removed.
+/// What `NetworkManager.gc()` (or `gc(endpoint:)`) removed.
 public struct GCReport: Sendable, Hashable {
     /// Endpoints and publications forgotten (their address and ports freed): their
     /// namespace or their veth was gone, their detach had been interrupted and is now
@@ -62,7 +62,7 @@ public struct GCReport: Sendable, Hashable {
     public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && firewallObjects.isEmpty && resolver == nil }
 }
 
-/// What `berth reconcile` did.
+/// What `NetworkManager.reconcile()` did.
 public struct ReconcileReport: Sendable, Hashable {
     /// What was missing or wrong and is now as the state says.
     public var restored: [CheckProblem] = []
