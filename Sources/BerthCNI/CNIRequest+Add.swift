@@ -124,13 +124,7 @@ extension CNIRequest {
         let previous = try CNIResult.parse(prevResult, path: "prevResult")
         let ports = try portSpecs()
         guard !ports.isEmpty else { return prevResult }
-        let address = previous.containerAddress(ifname: env.ifname, family: .ipv4)?.ip.address.address.ipv4
-        let address6 = previous.containerAddress(ifname: env.ifname, family: .ipv6)?.ip.address.address.ipv6
-        guard address != nil || address6 != nil else {
-            throw CNIError(.invalidConfig, "prevResult has no IPv4 or IPv6 address for \(env.ifname) to publish ports to",
-                           details: "berth-cni publishes to the container's addresses from prevResult; chain it after a plugin that gives \(env.ifname) one")
-        }
-        try requireFamilies(of: ports, address: address, address6: address6)
+        let (address, address6) = try chainedAddresses(previous, ports: ports)
         let hostLink = previous.firstHostInterface.flatMap { try? InterfaceName($0.name) }
         let namespace = try checkedNamespace()
         let backend = try backend()
@@ -144,9 +138,17 @@ extension CNIRequest {
         return prevResult
     }
 
-    /// A hostIP of a family the container has no address of in prevResult is code 7, naming
-    /// both: its DNAT would have nowhere to go (Docker and portmap refuse it too).
-    private func requireFamilies(of ports: [PortSpec], address: IPv4Address?, address6: IPv6Address?) throws(CNIError) {
+    /// The addresses chained mode publishes `ports` to: the first IPv4 and the first IPv6
+    /// address of CNI_IFNAME in prevResult. None at all is code 7; so is a hostIP of a family
+    /// the container has no address of, naming both: its DNAT would have nowhere to go
+    /// (Docker and portmap refuse it too).
+    func chainedAddresses(_ previous: CNIResult, ports: [PortSpec]) throws(CNIError) -> (IPv4Address?, IPv6Address?) {
+        let address = previous.containerAddress(ifname: env.ifname, family: .ipv4)?.ip.address.address.ipv4
+        let address6 = previous.containerAddress(ifname: env.ifname, family: .ipv6)?.ip.address.address.ipv6
+        guard address != nil || address6 != nil else {
+            throw CNIError(.invalidConfig, "prevResult has no IPv4 or IPv6 address for \(env.ifname) to publish ports to",
+                           details: "berth-cni publishes to the container's addresses from prevResult; chain it after a plugin that gives \(env.ifname) one")
+        }
         let has = address.map { "only IPv4 address \($0)" } ?? address6.map { "only IPv6 address \($0)" } ?? ""
         for spec in ports {
             guard let hostIP = spec.hostAddress else { continue }
@@ -156,6 +158,7 @@ extension CNIRequest {
             throw CNIError(.invalidConfig, "hostIP \(hostIP) in runtimeConfig.portMappings is \(family), and prevResult has no \(family) address for \(env.ifname) (\(has))",
                            details: "leave hostIP out to publish on every address of each family the container has, or give a hostIP of the container's family")
         }
+        return (address, address6)
     }
 
     /// `CNI_NETNS`, opened and checked to be a network namespace other than the plugin's
