@@ -89,6 +89,13 @@ struct CNIChainedKernelTests {
             #expect(byAddress.count == 1 && byAddress.first?.hasPrefix("2001:db8:81::1 . tcp . 8091 comment") == true
                 && byAddress.first?.hasSuffix(": fd00:81::5 . 81") == true, "\(byAddress)")
             #expect(elements(sandbox, "ip", port: 8091).isEmpty, "an IPv6 hostIP has no IPv4 element")
+            // berth ps lists the publication with both addresses and its ports of both families.
+            let ps = sandbox.berth(["ps"]).stdout
+            let row = ps.split(separator: "\n").first { $0.hasPrefix("c1-eth0 ") }.map(String.init) ?? ps
+            #expect(row.contains(" chain6 ") && row.contains(" 10.81.0.5,fd00:81::5 ") && row.contains("[::]:8090->80/tcp")
+                && row.contains("[2001:db8:81::1]:8091->81/tcp") && row.contains("0.0.0.0:8090->80/tcp"), "\(ps)")
+            let listed = try JSONValue(parsing: sandbox.berth(["ps", "--json"]).stdout)
+            #expect(listed[0]?["ip6"] == "fd00:81::5" && listed[0]?["publication"] == .bool(true), "\(listed)")
 
             // Bytes: over IPv6 to the LAN address and to the bridge's, over IPv4 to 127.0.0.1;
             // each reaches the server of its family (the first neighbour solicitation may wait a second).
