@@ -148,17 +148,9 @@ struct CNIChainedKernelTests {
             let container = try sandbox.makeNamespace()
             try wire(sandbox, try #require(container.name))
             let stdin = CNIHarness.with(prevResult: prevResult(container.path, ips: ["fd00:81::5/64"]), self.config(cni, #"{"hostPort":8094,"containerPort":80}"#))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-            process.arguments = ["--net=\(sandbox.namespace.path)", "--", "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=c9", "CNI_NETNS=\(container.path)",
-                                 "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni", "BERTH_FAILPOINT=publish.conntrack:hang", CNIHarness.binary]
-            let input = Pipe()
-            process.standardInput = input
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
+            let process = try Command.start(["nsenter", "--net=\(sandbox.namespace.path)", "--", "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=c9",
+                                             "CNI_NETNS=\(container.path)", "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni",
+                                             "BERTH_FAILPOINT=publish.conntrack:hang", CNIHarness.binary], input: stdin)
             let reached = Poll.wait(seconds: 20) { !elements(sandbox, "ip6", port: 8094).isEmpty }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

@@ -66,23 +66,14 @@ struct PublicationIPv6PolicyTests {
         let record = try publish(host, "pub1", ports: ["8080:80", "192.0.2.1:5353:53/udp", "[2001:db8::1]:8443:443"])
         #expect(record.ports.map(\.description) == ["tcp 0.0.0.0:8080->80", "tcp [::]:8080->80", "udp 192.0.2.1:5353->53", "tcp [2001:db8::1]:8443->443"])
         #expect(record.address == IPv4Address(10, 66, 0, 2) && record.ipv6Address == IPv6Address("fd00:66::2"))
-        expectGolden(maps(host, "ip"), """
-        \tmap publish_addr {
-        \t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
-        \t\telements = { 192.0.2.1 . udp . 5353 comment "berth-endpoint pub1 @f4ce0001" : 10.66.0.2 . 53 }
-        \t}
-
-        \tmap publish_any {
-        \t\ttype inet_proto . inet_service : ipv4_addr . inet_service
-        \t\telements = { tcp . 8080 comment "berth-endpoint pub1 @f4ce0001" : 10.66.0.2 . 80 }
-        \t}
-
-
-        """)
-        // The IPv6 elements, in the skeleton and static rules of ip6 berth and nothing else:
-        // no network's rules (Berth has no network here).
-        expectGolden(table(host) ?? "", """
-        table ip6 berth {
+        // Its IPv4 elements are exactly an IPv4-only publication's of the same ports
+        // (PublicationPolicyTests.publishGolden has their text).
+        let ipv4Only = try wiredHost()
+        try publish(ipv4Only, "pub1", ipv6: nil, ports: ["8080:80", "192.0.2.1:5353:53/udp"])
+        #expect(maps(host, "ip") == maps(ipv4Only, "ip"))
+        #expect(maps(host, "ip").contains("tcp . 8080 comment \"berth-endpoint pub1 @f4ce0001\" : 10.66.0.2 . 80"))
+        // The IPv6 elements: one in each map of ip6 berth.
+        expectGolden(maps(host), """
         \tmap publish_addr {
         \t\ttype ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service
         \t\telements = { 2001:db8::1 . tcp . 8443 comment "berth-endpoint pub1 @f4ce0001" : fd00:66::2 . 443 }
@@ -93,34 +84,14 @@ struct PublicationIPv6PolicyTests {
         \t\telements = { tcp . 8080 comment "berth-endpoint pub1 @f4ce0001" : fd00:66::2 . 80 }
         \t}
 
-        \tchain guard {
-        \t\ttype filter hook prerouting priority raw; policy accept;
-        \t}
 
-        \tchain prerouting {
-        \t\ttype nat hook prerouting priority dstnat; policy accept;
-        \t\tip6 daddr fe80::/10 return comment "berth: link-local is not published"
-        \t\tdnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
-        \t\tfib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any
-        \t}
-
-        \tchain output {
-        \t\ttype nat hook output priority -100; policy accept;
-        \t\tip6 daddr ::1 return comment "berth: ::1 is not published"
-        \t\tip6 daddr fe80::/10 return comment "berth: link-local is not published"
-        \t\tdnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
-        \t\tfib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any
-        \t}
-
-        \tchain postrouting {
-        \t\ttype nat hook postrouting priority srcnat; policy accept;
-        \t}
-
-        \tchain forward {
-        \t\ttype filter hook forward priority filter; policy accept;
-        \t}
-        }
         """)
+        // ip6 berth was made whole, with its static rules (those DNAT through the maps) and
+        // no network's rule: Berth has no network here.
+        let table6 = try #require(table(host))
+        #expect(IPv6FirewallLayout.staticRules.allSatisfy { table6.contains(Renderer.rule($0)) }, "\(table6)")
+        #expect(["guard", "prerouting", "output", "postrouting", "forward"].allSatisfy { table6.contains("\tchain \($0) {") })
+        #expect(!table6.contains("berth-network"))
         #expect(host.kernel.links().map(\.description) == links)
         #expect(host.kernel.addresses() == addresses && host.kernel.routes() == routes)
         // route_localnet for 0.0.0.0:8080 (127.0.0.1 reaches it); IPv6 has none to set.
