@@ -101,9 +101,12 @@ struct BerthBackend {
         try manager.store.read { tx throws(BerthError) in try tx.network(named: name) }
     }
 
-    /// Chained mode: publishes `ports` to an address another plugin configured.
-    func publish(id: String, group: String, address: IPv4Address, namespace: NamespaceReference, hostLink: InterfaceName?, ports: [PortSpec]) throws(BerthError) {
-        try manager.publish(PublicationOptions(id: id, group: group, address: address, namespace: namespace, hostLink: hostLink, ports: ports))
+    /// Chained mode: publishes `ports` to the addresses another plugin configured (an
+    /// IPv4 one, an IPv6 one, or both).
+    func publish(id: String, group: String, address: IPv4Address?, ipv6Address: IPv6Address?, namespace: NamespaceReference,
+                 hostLink: InterfaceName?, ports: [PortSpec]) throws(BerthError) {
+        try manager.publish(PublicationOptions(id: id, group: group, address: address, ipv6Address: ipv6Address, namespace: namespace,
+                                               hostLink: hostLink, ports: ports))
     }
 
     /// Removes the publication `id`; nothing if there is none.

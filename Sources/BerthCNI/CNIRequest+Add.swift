@@ -116,25 +116,49 @@ extension CNIRequest {
         return .object(members)
     }
 
-    /// Chained ADD: publish the ports to the address the previous plugin gave the container.
+    /// Chained ADD: publish the ports to the addresses the previous plugin gave the
+    /// container on CNI_IFNAME, as the reference portmap plugin does behind a dual-stack
+    /// bridge: the first of each family, each mapping on both families — or, when it names
+    /// a hostIP, on that hostIP's family only.
     private func addChained(_ prevResult: JSONValue) throws(CNIError) -> JSONValue {
         let previous = try CNIResult.parse(prevResult, path: "prevResult")
         let ports = try portSpecs()
         guard !ports.isEmpty else { return prevResult }
-        guard let (ip, _) = previous.containerAddress(ifname: env.ifname), case .v4(let address) = ip.address.address else {
-            throw CNIError(.invalidConfig, "prevResult has no IPv4 address for \(env.ifname) to publish ports to",
-                           details: "berth-cni publishes to IPv4 addresses; chain it after a plugin that gives the container one")
-        }
+        let (address, address6) = try chainedAddresses(previous, ports: ports)
         let hostLink = previous.firstHostInterface.flatMap { try? InterfaceName($0.name) }
         let namespace = try checkedNamespace()
         let backend = try backend()
         Trace.mark("cni: state opened")
         do throws(BerthError) {
-            try backend.publish(id: attachmentID, group: config.name, address: address, namespace: namespace, hostLink: hostLink, ports: ports)
+            try backend.publish(id: attachmentID, group: config.name, address: address, ipv6Address: address6, namespace: namespace,
+                                hostLink: hostLink, ports: ports)
         } catch {
             throw CNIError(error)
         }
         return prevResult
+    }
+
+    /// The addresses chained mode publishes `ports` to: the first IPv4 and the first IPv6
+    /// address of CNI_IFNAME in prevResult. None at all is code 7; so is a hostIP of a family
+    /// the container has no address of, naming both: its DNAT would have nowhere to go
+    /// (Docker and portmap refuse it too).
+    func chainedAddresses(_ previous: CNIResult, ports: [PortSpec]) throws(CNIError) -> (IPv4Address?, IPv6Address?) {
+        let address = previous.containerAddress(ifname: env.ifname, family: .ipv4)?.ip.address.address.ipv4
+        let address6 = previous.containerAddress(ifname: env.ifname, family: .ipv6)?.ip.address.address.ipv6
+        guard address != nil || address6 != nil else {
+            throw CNIError(.invalidConfig, "prevResult has no IPv4 or IPv6 address for \(env.ifname) to publish ports to",
+                           details: "berth-cni publishes to the container's addresses from prevResult; chain it after a plugin that gives \(env.ifname) one")
+        }
+        let has = address.map { "only IPv4 address \($0)" } ?? address6.map { "only IPv6 address \($0)" } ?? ""
+        for spec in ports {
+            guard let hostIP = spec.hostAddress else { continue }
+            let missing = hostIP.family == .ipv6 ? address6 == nil : address == nil
+            guard missing else { continue }
+            let family = hostIP.family == .ipv6 ? "IPv6" : "IPv4"
+            throw CNIError(.invalidConfig, "hostIP \(hostIP) in runtimeConfig.portMappings is \(family), and prevResult has no \(family) address for \(env.ifname) (\(has))",
+                           details: "leave hostIP out to publish on every address of each family the container has, or give a hostIP of the container's family")
+        }
+        return (address, address6)
     }
 
     /// `CNI_NETNS`, opened and checked to be a network namespace other than the plugin's

@@ -124,11 +124,12 @@ public struct CNIResult: Sendable, Hashable {
         return result
     }
 
-    /// The first IPv4 address on the interface named `ifname` inside a namespace (or, when
-    /// no entry names an interface, the first IPv4 address at all), with that interface.
-    public func containerAddress(ifname: String) -> (ip: IPConfig, interface: Interface?)? {
+    /// The first address of `family` on the interface named `ifname` inside a namespace
+    /// (or, when no entry names an interface, the first of that family at all), with that
+    /// interface: what the reference portmap plugin publishes to, one per family.
+    public func containerAddress(ifname: String, family: IPFamily = .ipv4) -> (ip: IPConfig, interface: Interface?)? {
         let index = interfaces.firstIndex { $0.name == ifname && $0.sandbox != nil }
-        for ip in ips where ip.address.family == .ipv4 {
+        for ip in ips where ip.address.family == family {
             if let index, ip.interface == index { return (ip, interfaces[index]) }
             if ip.interface == nil { return (ip, index.map { interfaces[$0] }) }
         }

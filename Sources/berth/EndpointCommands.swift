@@ -37,7 +37,8 @@ struct DetachCommand: ParsableCommand {
 }
 
 /// `berth ps`: the running containers (all with `-a`), then the endpoints that belong to no
-/// container.
+/// container and the publications (ports Berth forwards to an address another program
+/// wired: berth-cni's chained mode).
 struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers and endpoints.")
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Show every container, stopped ones too (by default only running ones).")
@@ -58,23 +59,29 @@ struct PsCommand: ParsableCommand {
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let owned = Set(containers.compactMap(\.endpointID))
         let endpoints = all.filter { !owned.contains($0.id) }
+        let publications = try manager.publications(group: network)
         if output.json {
             Output.json(.array(containers.map { ContainerTable.json($0, endpoint: $0.endpointID.flatMap { byID[$0] }) }
-                               + endpoints.map(NetworkJSON.endpoint)))
+                               + endpoints.map(NetworkJSON.endpoint) + publications.map(NetworkJSON.publication)))
         } else {
             // With nothing at all, Docker's container header; endpoints of other tools after.
-            if !containers.isEmpty || endpoints.isEmpty { ContainerTable.print(containers, endpoints: byID) }
-            if !containers.isEmpty, !endpoints.isEmpty { print("") }
-            if !endpoints.isEmpty { EndpointTable.print(endpoints) }
+            let others = endpoints.count + publications.count
+            if !containers.isEmpty || others == 0 { ContainerTable.print(containers, endpoints: byID) }
+            if !containers.isEmpty, others > 0 { print("") }
+            if others > 0 { EndpointTable.print(endpoints, publications: publications) }
         }
     }
 }
 
 enum EndpointTable {
-    static func print(_ endpoints: [EndpointRecord]) {
+    /// Publications are rows too, their group as the network: a chained berth-cni
+    /// attachment shows its addresses (both families) and ports as an endpoint does.
+    static func print(_ endpoints: [EndpointRecord], publications: [PublicationRecord] = []) {
+        // A dual-stack endpoint shows both addresses, IPv4 first, comma-separated.
         Output.table(["ID", "NETWORK", "NETNS", "IP", "PORTS"], endpoints.map {
-            // A dual-stack endpoint shows both addresses, IPv4 first, comma-separated.
             [String($0.id.prefix(12)), $0.network, $0.namespacePath, $0.addresses.map(\.description).joined(separator: ","), ports($0)]
+        } + publications.map {
+            [String($0.id.prefix(12)), $0.group, $0.namespacePath, $0.addresses.map(\.description).joined(separator: ","), PortsColumn.text($0.ports)]
         })
     }
 

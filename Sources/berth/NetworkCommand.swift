@@ -198,6 +198,16 @@ enum NetworkJSON {
         ])
     }
 
+    /// A publication in `berth ps --json`: an endpoint's keys that it has, and
+    /// `"publication": true`.
+    static func publication(_ publication: PublicationRecord) -> JSON {
+        .object([
+            ("id", .string(publication.id)), ("network", .string(publication.group)), ("netns", .string(publication.namespacePath)),
+            ("ip", .optional(publication.address?.description)), ("ip6", .optional(publication.ipv6Address?.description)),
+            ("created", .int(publication.created)), ("ports", .array(publication.ports.map(port))), ("publication", .bool(true)),
+        ])
+    }
+
     static func port(_ port: PortMappingRecord) -> JSON {
         .object([("protocol", .string(port.key.proto.rawValue)), ("hostIP", .string("\(port.key.hostAddress)")),
                  ("hostPort", .int(port.key.hostPort)), ("containerPort", .int(port.containerPort))])

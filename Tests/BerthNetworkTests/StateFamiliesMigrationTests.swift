@@ -50,7 +50,9 @@ struct StateFamiliesMigrationTests {
         let store = try temp.open()
         let check = try Database(path: store.databasePath, create: false)
         #expect(try StateSchema.version(check) == StateSchema.currentVersion)
-        #expect(try schemaObjects(check) == before.filter { !$0.hasPrefix("trigger ") })
+        // Version 11 rebuilds the publications table (StatePublicationsIPv6MigrationTests).
+        #expect(try schemaObjects(check).filter { !$0.hasPrefix("table publications:") }
+            == before.filter { !$0.hasPrefix("trigger ") && !$0.hasPrefix("table publications:") })
         #expect(try rows(check) == rowsBefore)
         #expect(try store.read { tx throws(BerthError) in try tx.endpoint(id: "ep1")?.ports.map(\.description) } == ["tcp 0.0.0.0:8080->80"])
 

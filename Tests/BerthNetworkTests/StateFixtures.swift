@@ -2,6 +2,7 @@ import BerthCore
 import BerthNamespace
 @testable import BerthNetwork
 import Foundation
+import Testing
 
 /// A throwaway state directory under the system temp directory, removed by `cleanup()`.
 struct TempState {
@@ -78,6 +79,20 @@ enum Fixture {
 }
 
 func ip(_ text: String) -> IPv4Address { IPv4Address(text)! }
+
+/// A migration that rebuilds tables (`StateSchema.rebuildsTables`) checks foreign keys
+/// before it commits: `insert`, written with enforcement off as a hand edit of the file
+/// would be, leaves a row of `table` pointing nowhere, and migrating `db` (at `version`, the
+/// rebuild's index) stops with the worded error and leaves that version.
+func expectDanglingRowStopsMigration(_ db: Database, insert: String, table: String, version: Int,
+                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    try #require(StateSchema.rebuildsTables.contains(version + 1), sourceLocation: sourceLocation)
+    try db.script("PRAGMA foreign_keys = OFF; \(insert); PRAGMA foreign_keys = ON;")
+    let error = try #require(throws: BerthError.self, sourceLocation: sourceLocation) { try StateSchema.migrate(db) }
+    #expect(error.code == .state && error.message.contains(table) && error.message.contains("pointing at rows that do not exist"),
+            "\(error)", sourceLocation: sourceLocation)
+    #expect(try StateSchema.version(db) == version, sourceLocation: sourceLocation)
+}
 
 /// stat(2) for assertions on modes and file types.
 func fileMode(_ path: String) -> mode_t? {

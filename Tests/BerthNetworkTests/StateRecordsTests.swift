@@ -176,6 +176,8 @@ struct StateRecordsTests {
             }
             #expect(try columns("endpoints") == StateTransaction.endpointColumns)
             #expect(try columns("port_mappings") == StateTransaction.portColumns("p").split(separator: ", ").map { $0.dropFirst(2) }.joined(separator: ", "))
+            // Listed in its INSERT too: a fresh store and a migrated one have the same order.
+            #expect(try columns("publications") == StateTransaction.publicationColumns)
         }
     }
 }

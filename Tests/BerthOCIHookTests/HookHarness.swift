@@ -111,18 +111,7 @@ enum Harness {
 
     /// A hook call left running (to be killed, as a runtime does at a hook's timeout).
     static func start(_ sandbox: HostSandbox, _ stage: String, state: String, cwd: String, environment: [String]) throws -> Process {
-        let argv = arguments(sandbox, stage, cwd: cwd, stateDirectory: sandbox.stateDirectory, environment: environment)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data(state.utf8))
-        try input.fileHandleForWriting.close()
-        return process
+        try Command.start(arguments(sandbox, stage, cwd: cwd, stateDirectory: sandbox.stateDirectory, environment: environment), input: state)
     }
 
     /// Berth's endpoints in the sandbox, from `berth ps --json`.

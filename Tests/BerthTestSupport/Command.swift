@@ -42,6 +42,23 @@ public enum Command {
                              stderr: String(decoding: errBox.data, as: UTF8.self))
     }
 
+    /// Starts `argv` (its program in /usr/bin, as `nsenter` is) without waiting: `input`
+    /// written to its stdin and closed, its output discarded. For a test that kills it
+    /// mid-way (by this pid: a program that execs, as nsenter and env do, keeps it).
+    public static func start(_ argv: [String], input: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let pipe = Pipe()
+        process.standardInput = pipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        pipe.fileHandleForWriting.write(Data(input.utf8))
+        try pipe.fileHandleForWriting.close()
+        return process
+    }
+
     /// The `berth` binary under test: `BERTH_BIN`, else the debug build beside the tests.
     public static var berthBinary: String {
         if let path = ProcessInfo.processInfo.environment["BERTH_BIN"] { return path }

@@ -19,8 +19,8 @@ extension NetworkManager {
         }
     }
 
-    /// Checks a publication's map elements (publications own nothing else) and that its
-    /// namespace is still the one recorded. Throws `.notFound` when there is none with
+    /// Checks a publication's map elements of both families (publications own nothing
+    /// else) and that its namespace is still the one recorded. Throws `.notFound` when there is none with
     /// this id.
     public func verifyPublication(id: String) throws(BerthError) -> [CheckProblem] {
         do throws(BerthError) {
@@ -33,8 +33,11 @@ extension NetworkManager {
                                              problem: "gone"))
             }
             let firewall = try self.firewall(try store.read { tx throws(BerthError) in try tx.instance() })
-            let plan = firewall.plan(networks: [], endpoints: [try publication.firewallView()], table: try firewall.table())
-            problems += (plan.missing + plan.conflicts).map { CheckProblem(endpoint: id, network: publication.group, object: $0.object, problem: "missing") }
+            // Both families' elements: `ip6 berth` is read for a publication with an IPv6 address.
+            let plans = try firewallPlans(firewall, networks: [], endpoints: [try publication.firewallView()])
+            problems += plans.flatMap { $0.missing + $0.conflicts }.map {
+                CheckProblem(endpoint: id, network: publication.group, object: $0.object, problem: "missing")
+            }
             return problems
         } catch {
             throw error.with(operation: .check)
@@ -72,10 +75,7 @@ extension NetworkManager {
             problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
         }
         let firewall = try self.firewall(instance)
-        var plans = [firewall.plan(networks: [network], endpoints: [endpoint], table: try firewall.table())]
-        if network.hasIPv6 {
-            plans.append(firewall.plan(.ipv6, networks: [network], endpoints: [endpoint], table: try firewall.table6()))
-        }
+        let plans = try firewallPlans(firewall, networks: [network], endpoints: [endpoint])
         problems += plans.flatMap { $0.missing + $0.conflicts }.map { problem($0.object, "missing") }
         return problems
     }

@@ -119,8 +119,9 @@ extension Firewall {
     /// network of the state has IPv6, so its endpoints have IPv6 elements — or the caller
     /// found a forgotten network's bridge, whose network may have been IPv6-only and so
     /// without rules in `ip berth`), or a forgotten network's rules were found in `ip berth`
-    /// (its IPv6 rules were installed in the same batch). gc on a host without either reads
-    /// one table.
+    /// (its IPv6 rules were installed in the same batch), or the caller asks for it (a full
+    /// gc, which may find a crashed publication's IPv6 elements). A prune, or a gc narrowed
+    /// to one endpoint, on a host without either reads one table.
     func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all,
                          dualStack: Bool = false) throws(BerthError) -> [String] {
         var transaction = Transaction()

@@ -48,10 +48,7 @@ extension NetworkManager {
         let owners = endpoints + published.views
         let firewall = try self.firewall(instance)
         let publishing = plugged(endpoints, view: view) + published.views
-        var plans = [firewall.plan(networks: scopedNetworks, endpoints: publishing, table: try firewall.table())]
-        if scopedNetworks.contains(where: \.hasIPv6) {
-            plans.append(firewall.plan(.ipv6, networks: scopedNetworks, endpoints: publishing, table: try firewall.table6()))
-        }
+        let plans = try firewallPlans(firewall, networks: scopedNetworks, endpoints: publishing)
         problems += self.problems(plans.flatMap(\.missing), endpoints: owners, problem: "missing")
         problems += self.problems(plans.flatMap(\.conflicts), endpoints: owners, problem: "conflict").map { problem in
             var problem = problem

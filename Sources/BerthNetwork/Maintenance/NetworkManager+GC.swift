@@ -16,8 +16,9 @@ extension NetworkManager {
     ///   publications.
     ///
     /// Another instance's objects, and untagged ones (which could be anyone's), are left.
-    /// Reads the endpoints and publications once, the links once and Berth's nftables
-    /// table once.
+    /// Reads the endpoints and publications once, the links once and each of Berth's two
+    /// nftables tables once (`ip6 berth` even on a host without IPv6 networks: a crashed
+    /// publication to an IPv6 address leaves elements only there).
     ///
     /// And the resolver, when no network has DNS on any more: stopped and forgotten.
     public func gc() throws(BerthError) -> GCReport {
@@ -109,8 +110,13 @@ extension NetworkManager {
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
                                                                                 liveEndpoints: Set(live.keys).union(publications.kept),
                                                                                 scope: scope,
-                                                                                // A forgotten IPv6-only network left rules only in ip6.
-                                                                                dualStack: forgottenBridge || networks.contains(where: \.hasIPv6))
+                                                                                // A forgotten IPv6-only network left rules only in ip6;
+                                                                                // an ADD that published to an IPv6 address and
+                                                                                // crashed before its record committed left elements
+                                                                                // there that nothing in the state hints at: a full
+                                                                                // gc always reads ip6 (a missing table is one request).
+                                                                                dualStack: scope.coversAll || forgottenBridge
+                                                                                    || networks.contains(where: \.hasIPv6))
                 return report
             }
         } catch {

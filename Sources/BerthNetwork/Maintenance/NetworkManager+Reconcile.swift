@@ -75,10 +75,7 @@ extension NetworkManager {
                 let owners = endpoints + published.views
                 let firewall = try self.firewall(instance)
                 let publishing = plugged(endpoints, view: view) + published.views
-                var plans = [firewall.plan(networks: networks, endpoints: publishing, table: try firewall.table())]
-                if networks.contains(where: \.hasIPv6) {
-                    plans.append(firewall.plan(.ipv6, networks: networks, endpoints: publishing, table: try firewall.table6()))
-                }
+                let plans = try firewallPlans(firewall, networks: networks, endpoints: publishing)
                 // Both tables' repairs in one batch: all of them or none.
                 var repair = Transaction()
                 for plan in plans { repair.append(contentsOf: plan.transaction) }

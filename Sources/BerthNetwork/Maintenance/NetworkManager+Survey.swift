@@ -174,6 +174,21 @@ extension NetworkManager {
         return (views, gone)
     }
 
+    /// The firewall's plans for `networks` and `endpoints` (publications' views among
+    /// them), of `ip berth` and, when a network has IPv6 or an endpoint or publication an
+    /// IPv6 address, of `ip6 berth`: a host without IPv6 reads one table. Publications to
+    /// IPv6 addresses alone, without any network, call for no `ip berth`.
+    func firewallPlans(_ firewall: Firewall, networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) -> [Firewall.Plan] {
+        var plans: [Firewall.Plan] = []
+        if !networks.isEmpty || endpoints.isEmpty || endpoints.contains(where: { $0.address != nil }) {
+            plans.append(firewall.plan(networks: networks, endpoints: endpoints, table: try firewall.table()))
+        }
+        if networks.contains(where: \.hasIPv6) || endpoints.contains(where: { $0.ipv6Address != nil }) {
+            plans.append(firewall.plan(.ipv6, networks: networks, endpoints: endpoints, table: try firewall.table6()))
+        }
+        return plans
+    }
+
     /// Firewall plan items as check problems, each with its owner.
     func problems(_ items: [Firewall.Item], endpoints: [EndpointRecord], problem: String) -> [CheckProblem] {
         items.map { item in

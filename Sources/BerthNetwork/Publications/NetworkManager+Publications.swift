@@ -4,9 +4,11 @@ import BerthNetlink
 
 extension NetworkManager {
     /// Publishes host ports to an address that another program configured (a namespace
-    /// wired by someone else): records the publication and adds one map element per port,
-    /// in one batch, and nothing else — no link, address, route or rule. Refused keys and
-    /// any failure leave nothing behind.
+    /// wired by someone else): records the publication and adds one map element per port
+    /// and family, in one batch, and nothing else — no link, address, route or rule. IPv6
+    /// elements go to `ip6 berth` as a dual-stack endpoint's do. Refused keys and any
+    /// failure leave nothing behind; a crash before the record commits leaves elements
+    /// tagged with the id, which `gc` removes.
     ///
     /// For ports reachable on 127.0.0.1 (published there or on every address) to work,
     /// `hostLink` (the bridge the address is reached through) gets `route_localnet`, as
@@ -25,9 +27,17 @@ extension NetworkManager {
         guard !options.group.isEmpty else {
             throw .invalid("a publication needs a group name", hint: "name the set of publications it belongs to", parameter: "group")
         }
-        guard !options.address.isUnspecified, !options.address.isLoopback, !options.address.isMulticast else {
-            throw .invalid("cannot publish ports to address \(options.address)", hint: "give the container's own unicast address",
+        guard options.address != nil || options.ipv6Address != nil else {
+            throw .invalid("a publication needs an address to forward to", hint: "give the container's IPv4 address, its IPv6 address, or both",
                            parameter: "address")
+        }
+        if let address = options.address, address.isUnspecified || address.isLoopback || address.isMulticast {
+            throw .invalid("cannot publish ports to address \(address)", hint: "give the container's own unicast address", parameter: "address")
+        }
+        if let address = options.ipv6Address, address.isUnspecified || address.isLoopback || address.isMulticast || address.isLinkLocal {
+            // A DNATed packet to a link-local address could not be routed to one interface.
+            throw .invalid("cannot publish ports to IPv6 address \(address)", hint: "give the container's own global or unique local IPv6 address",
+                           parameter: "ipv6Address")
         }
         let namespace: NetworkNamespace
         do {
@@ -47,14 +57,16 @@ extension NetworkManager {
                                  object: .publication(options.id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }
             var allocator = PortAllocator(transaction: tx, endpointID: options.id, host: host)
-            let ports = try allocator.resolve(options.ports, on: nil) { (family) throws(BerthError) -> Set<IPAddress> in
+            let ports = try allocator.resolve(options.ports, on: nil, publication: options) { (family) throws(BerthError) -> Set<IPAddress> in
                 Set(try host.netlink.addresses(family: family).map(\.cidr.address))
             }
-            let record = PublicationRecord(id: options.id, group: options.group, address: options.address, namespacePath: namespace.path,
-                                           namespaceIdentity: namespace.identity, hostLink: options.hostLink, created: StateClock.now(),
-                                           ports: ports)
+            let record = PublicationRecord(id: options.id, group: options.group, address: options.address, ipv6Address: options.ipv6Address,
+                                           namespacePath: namespace.path, namespaceIdentity: namespace.identity, hostLink: options.hostLink,
+                                           created: StateClock.now(), ports: ports)
             try tx.insertPublication(record)
-            if let link = options.hostLink, ports.contains(where: { $0.hostAddress.isLoopback || $0.hostAddress.isUnspecified }) {
+            // IPv4 only: IPv6 has no route_localnet, and [::1] is never published.
+            if let link = options.hostLink,
+               ports.contains(where: { $0.hostAddress.family == .ipv4 && ($0.hostAddress.isLoopback || $0.hostAddress.isUnspecified) }) {
                 do throws(BerthError) {
                     // Left on if a later step fails, as a network's bridge keeps it: harmless
                     // on a bridge whose traffic the other program already routes.
@@ -70,8 +82,9 @@ extension NetworkManager {
             do throws(BerthError) {
                 try firewall.publish(view)
             } catch where error.code == .notFound {
-                // No Berth network has made the table yet: make its skeleton, then publish.
-                try firewall.installTable()
+                // No Berth network has made a table the elements go to yet (`ip6 berth` for
+                // the IPv6 ones): make the skeletons, then publish.
+                try firewall.installTables(for: view)
                 try firewall.publish(view)
             }
             return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in

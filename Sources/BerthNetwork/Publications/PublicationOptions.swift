@@ -2,28 +2,41 @@ public import BerthCore
 public import BerthNamespace
 
 /// What `NetworkManager.publish(_:)` asks for: ports on the host forwarded to an address
-/// that another program configured inside a namespace.
+/// that another program configured inside a namespace — an IPv4 address, an IPv6 address,
+/// or one of each (a dual-stack interface).
+///
+/// The families follow the addresses, as for an endpoint on a network: a port without a
+/// host address is published on every address of each family the publication has
+/// (`0.0.0.0` and `::`), one with a host address on that family only.
 public struct PublicationOptions: Sendable, Hashable {
     /// The publication's id: 1–128 letters, digits, '_', '.', '-', unused by any endpoint.
     public var id: String
     /// A name to list and prune publications together by (see `PublicationRecord.group`).
     public var group: String
-    /// The address the ports forward to.
-    public var address: IPv4Address
+    /// The IPv4 address the ports forward to; nil when the interface has none.
+    public var address: IPv4Address?
+    /// The IPv6 address the ports forward to; nil when the interface has none.
+    public var ipv6Address: IPv6Address?
     /// The namespace the address lives in: by name, path or pid, or one the caller holds open.
     public var namespace: NamespaceReference
-    /// The host-side link traffic to `address` leaves through, when known.
+    /// The host-side link traffic to the address leaves through, when known.
     public var hostLink: InterfaceName?
     /// Ports to publish, as `docker run -p` takes them.
     public var ports: [PortSpec]
 
-    public init(id: String, group: String, address: IPv4Address, namespace: NamespaceReference, hostLink: InterfaceName? = nil,
-                ports: [PortSpec]) {
+    public init(id: String, group: String, address: IPv4Address?, ipv6Address: IPv6Address? = nil, namespace: NamespaceReference,
+                hostLink: InterfaceName? = nil, ports: [PortSpec]) {
         self.id = id
         self.group = group
         self.address = address
+        self.ipv6Address = ipv6Address
         self.namespace = namespace
         self.hostLink = hostLink
         self.ports = ports
+    }
+
+    /// The addresses, IPv4 first.
+    public var addresses: [IPAddress] {
+        [address.map(IPAddress.v4), ipv6Address.map(IPAddress.v6)].compactMap { $0 }
     }
 }

@@ -35,18 +35,18 @@ struct PortAllocator {
     /// Resolves every spec; the result is in spec order, and for a spec published on both
     /// families each IPv4 mapping comes before its IPv6 twin.
     ///
-    /// The families follow `network` (nil for a publication, which forwards to an IPv4
-    /// address): a spec without a host address is published on every address of each
-    /// family the network has (`0.0.0.0` and, on a dual-stack network, `::`), one with a
-    /// host address on that family only — `0.0.0.0:8080:80` stays IPv4, as in Docker.
+    /// The families follow `network`, or for a publication (`network` nil) the addresses
+    /// of `publication`: a spec without a host address is published on every address of
+    /// each family the network (the publication) has (`0.0.0.0` and, dual-stack, `::`), one
+    /// with a host address on that family only — `0.0.0.0:8080:80` stays IPv4, as in Docker.
     /// `localAddresses` gives the host's addresses of a family, asked only for a spec that
     /// names a host address (other than a wildcard or 127.0.0.1).
-    mutating func resolve(_ specs: [PortSpec], on network: NetworkRecord?,
+    mutating func resolve(_ specs: [PortSpec], on network: NetworkRecord?, publication: PublicationOptions? = nil,
                           localAddresses: (IPFamily) throws(BerthError) -> Set<IPAddress>) throws(BerthError) -> [PortMappingRecord] {
         // A list, not a dictionary keyed by the family (see `listeners`).
         var checkedLocal: [(family: IPFamily, addresses: Set<IPAddress>)] = []
         for spec in specs {
-            let addresses = try Self.hostAddresses(of: spec, on: network)
+            let addresses = try Self.hostAddresses(of: spec, on: network, publication: publication)
             for address in addresses where !address.isUnspecified && !address.isLoopback {
                 let local: Set<IPAddress>
                 if let known = checkedLocal.first(where: { $0.family == address.family }) {
@@ -94,16 +94,23 @@ struct PortAllocator {
     }
 
     /// The host addresses a spec is published on, one per family (see `resolve`); refuses a
-    /// host address no DNAT can serve on `network`.
-    static func hostAddresses(of spec: PortSpec, on network: NetworkRecord?) throws(BerthError) -> [IPAddress] {
-        // A publication (no network) forwards to an IPv4 address.
-        let hasIPv4 = network?.hasIPv4 ?? true, hasIPv6 = network?.hasIPv6 ?? false
+    /// host address no DNAT can serve on `network` (or to `publication`'s addresses).
+    static func hostAddresses(of spec: PortSpec, on network: NetworkRecord?, publication: PublicationOptions? = nil) throws(BerthError) -> [IPAddress] {
+        // A publication (no network) has the families of its addresses (IPv4 if none is given).
+        let hasIPv4 = network?.hasIPv4 ?? (publication.map { $0.address != nil } ?? true)
+        let hasIPv6 = network?.hasIPv6 ?? (publication?.ipv6Address != nil)
         guard let address = spec.hostAddress else {
             return (hasIPv4 ? [.v4(.any)] : []) + (hasIPv6 ? [.v6(.any)] : [])
         }
         let hostPorts = spec.hostPorts?.description ?? ""
+        // What a publication forwards to, for its refusals: "IPv6 address fd00::5".
+        let destination = publication?.addresses.map { "\($0.family == .ipv6 ? "IPv6" : "IPv4") address \($0)" }.joined(separator: " and ") ?? ""
         guard case .v6(let v6) = address else {
-            if !hasIPv4, let network {
+            if !hasIPv4 {
+                guard let network else {
+                    throw .invalid("published port \(spec): IPv4 host address \(address) for a publication to \(destination) only, which has no IPv4 address",
+                                   hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address", parameter: "ports")
+                }
                 throw .invalid("published port \(spec): IPv4 host address \(address) on network \(network.name), which is IPv6-only",
                                hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
                                parameter: "ports", object: .network(network.name))
@@ -116,8 +123,9 @@ struct PortAllocator {
                                hint: "publish on 127.0.0.1 instead, as in 127.0.0.1:\(hostPorts):\(spec.containerPorts)", parameter: "ports")
             }
             guard let network else {
-                throw .invalid("published port \(spec): IPv6 host address \(address) for a publication, which forwards to an IPv4 address",
-                               hint: "publish on an IPv4 address, or leave the address out", parameter: "ports")
+                let to = destination.isEmpty ? "an IPv4 address" : destination
+                throw .invalid("published port \(spec): IPv6 host address \(address) for a publication to \(to) only, which has no IPv6 address",
+                               hint: "publish on an IPv4 address, or leave the address out; or give the container an IPv6 address", parameter: "ports")
             }
             throw .invalid("published port \(spec): IPv6 host address \(address) on network \(network.name), which is IPv4-only",
                            hint: "publish on an IPv4 address, or leave the address out; or attach to a network with IPv6", parameter: "ports",

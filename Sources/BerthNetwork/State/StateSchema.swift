@@ -269,6 +269,33 @@ enum StateSchema {
         DROP TRIGGER IF EXISTS endpoints_families_on_insert;
         DROP TRIGGER IF EXISTS endpoints_families_on_update;
         """,
+        // Version 11: a publication's IPv6 address (berth-cni chained behind a dual-stack or
+        // IPv6-only plugin publishes to the container's address of each family). `ipv6` is
+        // the address's 16 bytes, as an endpoint's; `ipv4` may now be NULL, and a publication
+        // keeps at least one. SQLite cannot drop NOT NULL in place, so the table is rebuilt as
+        // version 8 rebuilds its own, with foreign keys off around the transaction
+        // (`rebuildsTables`): publication_ports names it ON DELETE CASCADE, so dropping it
+        // with them on would delete every publication's ports. Columns keep their order,
+        // names, types and checks; `ipv6` comes last, as ALTER TABLE would have put it.
+        """
+        CREATE TABLE new_publications (
+            id         TEXT PRIMARY KEY,
+            grp        TEXT NOT NULL,
+            ipv4       INTEGER CHECK (ipv4 BETWEEN 0 AND 4294967295),
+            netns_path TEXT NOT NULL,
+            netns_dev  INTEGER NOT NULL,
+            netns_ino  INTEGER NOT NULL,
+            host_link  TEXT,
+            created    INTEGER NOT NULL,
+            ipv6       BLOB CHECK (ipv6 IS NULL OR length(ipv6) = 16),
+            CHECK (ipv4 IS NOT NULL OR ipv6 IS NOT NULL)
+        ) STRICT;
+        INSERT INTO new_publications (id, grp, ipv4, netns_path, netns_dev, netns_ino, host_link, created)
+            SELECT id, grp, ipv4, netns_path, netns_dev, netns_ino, host_link, created FROM publications;
+        DROP TABLE publications;
+        ALTER TABLE new_publications RENAME TO publications;
+        CREATE INDEX publications_by_group ON publications (grp);
+        """,
     ]
 
     /// The versions whose migration rebuilds tables that other tables' foreign keys name
@@ -276,7 +303,7 @@ enum StateSchema {
     /// transaction with `PRAGMA foreign_keys = OFF` around its transaction when one of them is
     /// pending — a PRAGMA that is a no-op inside a transaction, so the runner, not the
     /// migration, sets it — and checks `PRAGMA foreign_key_check` before it commits.
-    static let rebuildsTables: Set<Int> = [8, 9]
+    static let rebuildsTables: Set<Int> = [8, 9, 11]
 
     static var currentVersion: Int { migrations.count }
 

@@ -2,7 +2,8 @@ public import BerthCore
 import BerthNamespace
 
 extension StateTransaction {
-    private static let publicationColumns = "id, grp, ipv4, netns_path, netns_dev, netns_ino, host_link, created"
+    /// The columns of `publications` in table order (`insertColumnOrder` ties the two).
+    static let publicationColumns = "id, grp, ipv4, netns_path, netns_dev, netns_ino, host_link, created, ipv6"
     private static let publicationPortColumns = "publication, protocol, host_address, host_port, container_port"
 
     /// Records a publication together with its ports.
@@ -17,10 +18,11 @@ extension StateTransaction {
             throw BerthError(.alreadyExists, "id \(publication.id) is already in use", object: .publication(publication.id), parameter: "id",
                              remedy: .chooseAnother(parameter: "id"))
         }
-        try db.execute("INSERT INTO publications (\(Self.publicationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-            .text(publication.id), .text(publication.group), .int(publication.address.value), .text(publication.namespacePath),
+        try db.execute("INSERT INTO publications (\(Self.publicationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            .text(publication.id), .text(publication.group), publication.address.map { .int($0.value) } ?? .null, .text(publication.namespacePath),
             .bits(publication.namespaceIdentity.device), .bits(publication.namespaceIdentity.inode),
             publication.hostLink.map { .text($0.rawValue) } ?? .null, .integer(publication.created),
+            publication.ipv6Address.map { .blob($0.bytes) } ?? .null,
         ])
         for mapping in publication.ports {
             guard mapping.endpointID == publication.id else {
@@ -103,7 +105,15 @@ extension StateTransaction {
             }
             hostLink = name
         }
-        return PublicationRecord(id: id, group: row.text(1), address: IPv4Address(UInt32(truncatingIfNeeded: row.int64(2))),
+        let address = row.isNull(2) ? nil : IPv4Address(UInt32(truncatingIfNeeded: row.int64(2)))
+        var ipv6: IPv6Address?
+        if !row.isNull(8) {
+            guard let read = IPv6Address(bytes: row.blob(8)) else {
+                throw BerthError(.state, "state database: publication \(id) has an unreadable IPv6 address", object: .publication(id))
+            }
+            ipv6 = read
+        }
+        return PublicationRecord(id: id, group: row.text(1), address: address, ipv6Address: ipv6,
                                  namespacePath: row.text(3), namespaceIdentity: NamespaceIdentity(device: row.bits(4), inode: row.bits(5)),
                                  hostLink: hostLink, created: row.int64(7))
     }

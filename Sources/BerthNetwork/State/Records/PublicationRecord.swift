@@ -13,8 +13,11 @@ public struct PublicationRecord: Sendable, Hashable {
     /// The caller's name for a set of publications, listed and pruned together (for example
     /// the name of the network the other program manages).
     public var group: String
-    /// The address inside the namespace that published ports forward to.
-    public var address: IPv4Address
+    /// The IPv4 address inside the namespace that published ports forward to; nil when
+    /// the interface has none (an IPv6-only one).
+    public var address: IPv4Address?
+    /// The IPv6 address that published ports forward to; nil when the interface has none.
+    public var ipv6Address: IPv6Address?
     /// The namespace the address lives in, as the caller named it.
     public var namespacePath: String
     /// Device and inode of the namespace, to tell whether `namespacePath` still names it.
@@ -27,11 +30,12 @@ public struct PublicationRecord: Sendable, Hashable {
     /// The published ports; each one's `endpointID` is this publication's `id`.
     public var ports: [PortMappingRecord]
 
-    public init(id: String, group: String, address: IPv4Address, namespacePath: String, namespaceIdentity: NamespaceIdentity,
-                hostLink: InterfaceName? = nil, created: Int64, ports: [PortMappingRecord] = []) {
+    public init(id: String, group: String, address: IPv4Address?, ipv6Address: IPv6Address? = nil, namespacePath: String,
+                namespaceIdentity: NamespaceIdentity, hostLink: InterfaceName? = nil, created: Int64, ports: [PortMappingRecord] = []) {
         self.id = id
         self.group = group
         self.address = address
+        self.ipv6Address = ipv6Address
         self.namespacePath = namespacePath
         self.namespaceIdentity = namespaceIdentity
         self.hostLink = hostLink
@@ -39,13 +43,22 @@ public struct PublicationRecord: Sendable, Hashable {
         self.ports = ports
     }
 
-    /// The shape the firewall and conntrack code read (id, address, ports); the host veth
-    /// stands in for a link Berth does not own and is never touched through this view.
+    /// The addresses, IPv4 first.
+    public var addresses: [IPAddress] {
+        [address.map(IPAddress.v4), ipv6Address.map(IPAddress.v6)].compactMap { $0 }
+    }
+
+    /// The shape the firewall and conntrack code read (id, addresses of both families,
+    /// ports): an IPv6 address gets its elements in `ip6 berth` exactly as a dual-stack
+    /// endpoint's does. The host veth stands in for a link Berth does not own and is never
+    /// touched through this view.
     func firewallView() throws(BerthError) -> EndpointRecord {
         let placeholder: InterfaceName
         if let hostLink { placeholder = hostLink } else { placeholder = try InterfaceName("lo") }
+        // Never used (no interface of Berth's): derived as an endpoint's would be.
+        let mac = if address == nil, let ipv6Address { MACAddress(derivedFrom: ipv6Address) } else { MACAddress(derivedFrom: address ?? .any) }
         return EndpointRecord(id: id, network: group, namespacePath: namespacePath, namespaceIdentity: namespaceIdentity,
                               interfaceName: placeholder, hostVeth: placeholder, address: address,
-                              mac: MACAddress(derivedFrom: address), created: created, ports: ports)
+                              mac: mac, created: created, ports: ports, ipv6Address: ipv6Address)
     }
 }
