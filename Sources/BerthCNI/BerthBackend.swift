@@ -77,13 +77,45 @@ struct BerthBackend {
         }
     }
 
-    /// Attaches the namespace and describes the endpoint for the result, from what the
-    /// attach read and made (no second look at the state or the links).
-    func attach(network: String, namespace: NamespaceReference, id: String, address: IPv4Address?, ipv6Address: IPv6Address? = nil,
-                mac: MACAddress?, ifname: InterfaceName, ports: [PortSpec], aliases: [String] = []) throws(BerthError) -> EndpointDescription {
-        let options = try AttachOptions(network: network, namespace: namespace, id: id, address: address, mac: mac,
+    /// Attaches the namespace to the network `network.name` and describes the endpoint for
+    /// the result, from what the attach read and made (no second look at the state or the
+    /// links). The network is `ensureNetwork`'s: a recorded one must match `network` (code 7
+    /// otherwise), checked inside the attach's own transaction before anything is made, so
+    /// the usual ADD takes one state transaction, not a read one first (perf9); a missing one
+    /// is created (`ensureNetwork`) and the attach run again.
+    func attach(network: NetworkOptions, log: CNILog, namespace: NamespaceReference, id: String, address: IPv4Address?,
+                ipv6Address: IPv6Address? = nil, mac: MACAddress?, ifname: InterfaceName, ports: [PortSpec],
+                aliases: [String] = []) throws(CNIError) -> EndpointDescription {
+        let options: AttachOptions
+        do throws(BerthError) {
+            options = try AttachOptions(network: network.name, namespace: namespace, id: id, address: address, mac: mac,
                                         interfaceName: ifname, ports: ports, ipv6Address: ipv6Address, aliases: aliases)
-        let description = try manager.attachDescribed(options)
+        } catch {
+            throw CNIError(error)
+        }
+        // The check's own error, kept whole: the attach carries a stand-in to its end.
+        var mismatch: CNIError?
+        let description: EndpointDescription
+        do throws(BerthError) {
+            description = try manager.attachDescribed(options) { (record) throws(BerthError) in
+                do throws(CNIError) {
+                    try Self.check(record, matches: network)
+                } catch {
+                    mismatch = error
+                    throw BerthError(.conflict, error.message, object: .network(record.name))
+                }
+            }
+        } catch where error.code == .notFound && error.object == .network(network.name) {
+            _ = try ensureNetwork(network, log: log)
+            Trace.mark("cni: network ready")
+            do throws(BerthError) {
+                description = try manager.attachDescribed(options)
+            } catch {
+                throw CNIError(error)
+            }
+        } catch {
+            throw mismatch ?? CNIError(error)
+        }
         Trace.mark("cni: attached")
         return description
     }

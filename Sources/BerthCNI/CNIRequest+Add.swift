@@ -53,16 +53,10 @@ extension CNIRequest {
                                      ipv6Subnet: ip6?.address.network, ipv6Gateway: ip6?.gateway?.ipv6)
         }
         do throws(CNIError) {
-            _ = try backend.ensureNetwork(options, log: log)
-            Trace.mark("cni: network ready")
-            let description: EndpointDescription
-            do throws(BerthError) {
-                description = try backend.attach(network: config.name, namespace: namespace, id: attachmentID,
+            // The network is checked (or, on its first ADD, created) by the attach itself.
+            let description = try backend.attach(network: options, log: log, namespace: namespace, id: attachmentID,
                                                  address: address, ipv6Address: address6, mac: mac, ifname: ifname, ports: ports,
                                                  aliases: config.aliases)
-            } catch {
-                throw CNIError(error)
-            }
             defer { Trace.mark("cni: result built") }
             return try result(description, ipamResult: ipamResult).rendered(version: config.cniVersion)
         } catch {

@@ -20,15 +20,22 @@ extension NetworkManager {
     /// Attaches as `attach(_:)` does and describes the endpoint as `describe(_:)` would,
     /// from what the attach itself read and the kernel echoed: no second read of the state,
     /// no link lookup. What a caller reporting the endpoint (berth-cni's result) uses.
-    public func attachDescribed(_ options: AttachOptions) throws(BerthError) -> EndpointDescription {
+    ///
+    /// `checkNetwork` sees the network's record first thing in the attach's own transaction,
+    /// before anything is chosen or made; what it throws ends the attach with nothing
+    /// changed. A caller that must refuse a network recorded otherwise than it expects
+    /// (berth-cni's configuration) checks it here instead of in a read transaction of its own.
+    public func attachDescribed(_ options: AttachOptions,
+                                checkNetwork: (NetworkRecord) throws(BerthError) -> Void = { _ in }) throws(BerthError) -> EndpointDescription {
         do {
-            return try attachEndpoint(options)
+            return try attachEndpoint(options, checkNetwork: checkNetwork)
         } catch {
             throw error.with(operation: .attach)
         }
     }
 
-    private func attachEndpoint(_ options: AttachOptions) throws(BerthError) -> EndpointDescription {
+    private func attachEndpoint(_ options: AttachOptions,
+                                checkNetwork: (NetworkRecord) throws(BerthError) -> Void) throws(BerthError) -> EndpointDescription {
         if let id = options.id { try AttachOptions.validate(id: id) }
         if let name = options.name { try EndpointNames.validate(name, parameter: "name") }
         for alias in options.aliases { try EndpointNames.validate(alias, parameter: "alias") }
@@ -46,6 +53,7 @@ extension NetworkManager {
         let attached = try store.write { tx throws(BerthError) -> Attached in
             Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
+            try checkNetwork(network)
             let instance = try tx.instance()
             let id = options.id ?? RecordID.generate()
             // Which of the endpoints and publications hold the id: one cheap statement; the

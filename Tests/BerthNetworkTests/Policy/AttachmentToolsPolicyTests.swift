@@ -117,6 +117,32 @@ struct AttachmentToolsPolicyTests {
         #expect(adopted.hostVethMAC != nil)
     }
 
+    @Test("attachDescribed's network check sees the recorded network before anything is made; its refusal ends the attach with nothing recorded, made or published")
+    func attachDescribedCheckRefuses() throws {
+        let host = try populated()
+        host.kernel.addNamespace("ctr3")
+        let mark = host.kernel.mark
+        let ruleset = host.nftables.ruleset
+        var seen: [String] = []
+        #expect {
+            _ = try host.manager.attachDescribed(AttachOptions(network: "web", namespace: .name("ctr3"), id: "e3",
+                                                               ports: [try PortSpec(parsing: "9300:80")])) { (network) throws(BerthError) in
+                seen.append(network.name)
+                throw BerthError(.conflict, "network \(network.name) is not the one configured")
+            }
+        } throws: { error in
+            (error as? BerthError)?.message == "network web is not the one configured" && (error as? BerthError)?.code == .conflict
+        }
+        #expect(seen == ["web"])
+        #expect(host.kernel.operations(since: mark).isEmpty)
+        #expect(try host.manager.endpoints().map(\.id) == ["e1", "e2"])
+        #expect(host.nftables.ruleset == ruleset)
+        // The same attach without the refusal goes through.
+        _ = try host.manager.attachDescribed(AttachOptions(network: "web", namespace: .name("ctr3"), id: "e3",
+                                                           ports: [try PortSpec(parsing: "9300:80")])) { _ in }
+        #expect(try host.manager.endpoints().map(\.id) == ["e1", "e2", "e3"])
+    }
+
     @Test("pruneEndpoints removes a network's endpoints not kept, with their veths, leases and elements; other networks stay")
     func pruneEndpoints() throws {
         let host = try populated()
