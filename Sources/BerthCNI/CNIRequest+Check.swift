@@ -39,7 +39,7 @@ extension CNIRequest {
         } catch {
             throw CNIError(error)
         }
-        if chained, !config.portMappings.isEmpty {
+        if chained, publication != nil || !config.portMappings.isEmpty {
             let (address, address6, ports) = try chainedAddresses(previous, ports: try portSpecs())
             if let publication {
                 problems += Self.addressProblems(publication, address: address, ipv6Address: address6)
