@@ -113,12 +113,14 @@ extension CNIRequest {
     /// Chained ADD: publish the ports to the addresses the previous plugin gave the
     /// container on CNI_IFNAME, as the reference portmap plugin does behind a dual-stack
     /// bridge: the first of each family, each mapping on both families — or, when it names
-    /// a hostIP, on that hostIP's family only.
+    /// a hostIP, on that hostIP's family only. When every mapping is skipped (see
+    /// `chainedAddresses`), nothing is published and prevResult is printed as is.
     private func addChained(_ prevResult: JSONValue) throws(CNIError) -> JSONValue {
         let previous = try CNIResult.parse(prevResult, path: "prevResult")
-        let ports = try portSpecs()
+        let specs = try portSpecs()
+        guard !specs.isEmpty else { return prevResult }
+        let (address, address6, ports) = try chainedAddresses(previous, ports: specs)
         guard !ports.isEmpty else { return prevResult }
-        let (address, address6) = try chainedAddresses(previous, ports: ports)
         let hostLink = previous.firstHostInterface.flatMap { try? InterfaceName($0.name) }
         let namespace = try checkedNamespace()
         let backend = try backend()
@@ -132,11 +134,15 @@ extension CNIRequest {
         return prevResult
     }
 
-    /// The addresses chained mode publishes `ports` to: the first IPv4 and the first IPv6
-    /// address of CNI_IFNAME in prevResult. None at all is code 7; so is a hostIP of a family
-    /// the container has no address of, naming both: its DNAT would have nowhere to go
-    /// (Docker and portmap refuse it too).
-    func chainedAddresses(_ previous: CNIResult, ports: [PortSpec]) throws(CNIError) -> (IPv4Address?, IPv6Address?) {
+    /// The addresses chained mode publishes `ports` to — the first IPv4 and the first IPv6
+    /// address of CNI_IFNAME in prevResult — and the ports it publishes. None at all is
+    /// code 7. A wildcard hostIP (`0.0.0.0`, `::`) of a family the container has no address
+    /// of is skipped for that mapping, as portmap skips it (runtimes such as nerdctl fill in
+    /// `0.0.0.0` for every mapping). A specific hostIP of such a family is code 7 naming
+    /// both: its DNAT would have nowhere to go (portmap skips that too, silently; Berth
+    /// refuses it, as the library's `publish` refuses any hostIP of a family the publication
+    /// lacks — the wildcards skipped here never reach it).
+    func chainedAddresses(_ previous: CNIResult, ports: [PortSpec]) throws(CNIError) -> (IPv4Address?, IPv6Address?, [PortSpec]) {
         let address = previous.containerAddress(ifname: env.ifname, family: .ipv4)?.ip.address.address.ipv4
         let address6 = previous.containerAddress(ifname: env.ifname, family: .ipv6)?.ip.address.address.ipv6
         guard address != nil || address6 != nil else {
@@ -144,15 +150,19 @@ extension CNIRequest {
                            details: "berth-cni publishes to the container's addresses from prevResult; chain it after a plugin that gives \(env.ifname) one")
         }
         let has = address.map { "only IPv4 address \($0)" } ?? address6.map { "only IPv6 address \($0)" } ?? ""
+        var kept: [PortSpec] = []
+        kept.reserveCapacity(ports.count)
         for spec in ports {
-            guard let hostIP = spec.hostAddress else { continue }
-            let missing = hostIP.family == .ipv6 ? address6 == nil : address == nil
-            guard missing else { continue }
-            let family = hostIP.family == .ipv6 ? "IPv6" : "IPv4"
+            guard let hostIP = spec.hostAddress, hostIP.family == .ipv6 ? address6 == nil : address == nil else {
+                kept.append(spec)
+                continue
+            }
+            if hostIP.isUnspecified { continue }
+            let family = hostIP.family.label
             throw CNIError(.invalidConfig, "hostIP \(hostIP) in runtimeConfig.portMappings is \(family), and prevResult has no \(family) address for \(env.ifname) (\(has))",
                            details: "leave hostIP out to publish on every address of each family the container has, or give a hostIP of the container's family")
         }
-        return (address, address6)
+        return (address, address6, kept)
     }
 
     /// `CNI_NETNS`, opened and checked to be a network namespace other than the plugin's

@@ -5,8 +5,10 @@ extension CNIRequest {
     /// CHECK: verifies what ADD made. As the main plugin: the container's interface,
     /// addresses and default routes (both families on a dual-stack network), the host veth on its bridge, the lease and the published
     /// elements (extra routes or addresses a later plugin added are fine), and that
-    /// `prevResult` names the same addresses. Chained: the published elements. Code 3 when
-    /// Berth knows no such attachment, 110 listing what is missing.
+    /// `prevResult` names the same addresses. Chained: the published elements, and that
+    /// the publication forwards to the addresses prevResult names now (one made before
+    /// schema 11 forwards to IPv4 alone). Code 3 when Berth knows no such attachment, 110
+    /// listing what is missing or differs.
     func check() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasCheck, "0.4.0")
         guard let prevResult = config.prevResult else {
@@ -16,22 +18,34 @@ extension CNIRequest {
         let backend = try backend()
         var problems: [String] = []
         var known = true
+        var chained = false
+        var publication: PublicationRecord?
         do throws(BerthError) {
             if let endpoint = try backend.endpoint(id: attachmentID) {
                 problems = try backend.verifyEndpoint(id: attachmentID)
                 for address in endpoint.addresses where !previous.ips.contains(where: { $0.address.address == address }) {
                     problems.append("prevResult does not list the attached address \(address)")
                 }
-            } else if try backend.publication(id: attachmentID) != nil {
+            } else if let found = try backend.publication(id: attachmentID) {
+                publication = found
+                chained = true
                 problems = try backend.verifyPublication(id: attachmentID)
             } else if try backend.network(named: config.name) != nil {
                 // Berth is this network's main plugin and has no such endpoint.
                 known = false
-            } else if !config.portMappings.isEmpty {
-                problems = ["ports \(config.portMappings.map { "\($0.hostPort)->\($0.containerPort)/\($0.proto)" }.joined(separator: ", ")) are not published"]
+            } else {
+                chained = true
             }
         } catch {
             throw CNIError(error)
+        }
+        if chained, publication != nil || !config.portMappings.isEmpty {
+            let (address, address6, ports) = try chainedAddresses(previous, ports: try portSpecs())
+            if let publication {
+                problems += Self.addressProblems(publication, address: address, ipv6Address: address6)
+            } else if !ports.isEmpty {
+                problems = ["ports \(ports.map { "\($0.hostPorts.map(\.description) ?? "")->\($0.containerPorts)/\($0.protocol)" }.joined(separator: ", ")) are not published"]
+            }
         }
         guard known else {
             throw CNIError(.unknownContainer, "berth-cni knows no attachment \(env.containerID) \(env.ifname) on network \(config.name)",
@@ -45,5 +59,14 @@ extension CNIRequest {
                            details: "DEL and ADD it again: ADD re-creates what the kernel lost")
         }
         return nil
+    }
+
+    /// Where `publication` forwards to and the addresses prevResult names differ, each
+    /// difference worded: DEL and ADD publish to prevResult's.
+    static func addressProblems(_ publication: PublicationRecord, address: IPv4Address?, ipv6Address: IPv6Address?) -> [String] {
+        let listed = IPAddress.list(ipv4: address, ipv6: ipv6Address)
+        let stored = publication.addresses
+        return listed.filter { !stored.contains($0) }.map { "prevResult lists \($0.family.label) address \($0) that publication \(publication.id) does not forward to" }
+            + stored.filter { !listed.contains($0) }.map { "publication \(publication.id) forwards to \($0.family.label) address \($0), which prevResult does not list" }
     }
 }

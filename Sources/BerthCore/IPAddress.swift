@@ -3,6 +3,12 @@ public enum IPAddress: Sendable, Hashable, Comparable, LosslessStringCodable, Cu
     case v4(IPv4Address)
     case v6(IPv6Address)
 
+    /// The addresses given, IPv4 first: an interface's (or a record's) one address per
+    /// family, either of which may be absent.
+    public static func list(ipv4: IPv4Address?, ipv6: IPv6Address?) -> [IPAddress] {
+        [ipv4.map(IPAddress.v4), ipv6.map(IPAddress.v6)].compactMap { $0 }
+    }
+
     /// Parses either family: text with a ':' is IPv6, otherwise IPv4.
     public init(parsing text: String) throws(BerthError) {
         guard let parsed = IPAddress(text) else {
@@ -95,6 +101,9 @@ public enum IPFamily: String, Sendable, Hashable, Codable, CustomStringConvertib
 
     /// Address width in bits.
     public var bitWidth: Int { self == .ipv4 ? 32 : 128 }
+
+    /// "IPv4" or "IPv6", as messages name the family.
+    public var label: String { self == .ipv4 ? "IPv4" : "IPv6" }
 
     public var description: String { rawValue }
 }

@@ -43,14 +43,16 @@ struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers and endpoints.")
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Show every container, stopped ones too (by default only running ones).")
     var everyContainer = false
-    @Option(help: "Only containers and endpoints of this network.") var network: String?
+    @Option(help: "Only containers and endpoints of this network, or the publications of this group (berth-cni's chained network).") var network: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
     func run() throws {
         let manager = try state.manager()
-        // An unknown network is an error, not an empty list.
-        if let network { _ = try manager.network(named: network) }
+        let publications = try manager.publications(group: network)
+        // An unknown network is an error, not an empty list; a publication group, which
+        // the NETWORK column shows too, is known (berth-cni's chained network).
+        if let network, publications.isEmpty { _ = try manager.network(named: network) }
         let all = try manager.endpoints(network: network)
         let containers = try Container.list(manager: manager).filter { container in
             (network == nil || container.network == network)
@@ -59,7 +61,6 @@ struct PsCommand: ParsableCommand {
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let owned = Set(containers.compactMap(\.endpointID))
         let endpoints = all.filter { !owned.contains($0.id) }
-        let publications = try manager.publications(group: network)
         if output.json {
             Output.json(.array(containers.map { ContainerTable.json($0, endpoint: $0.endpointID.flatMap { byID[$0] }) }
                                + endpoints.map(NetworkJSON.endpoint) + publications.map(NetworkJSON.publication)))

@@ -94,6 +94,9 @@ struct CNIChainedKernelTests {
             let row = ps.split(separator: "\n").first { $0.hasPrefix("c1-eth0 ") }.map(String.init) ?? ps
             #expect(row.contains(" chain6 ") && row.contains(" 10.81.0.5,fd00:81::5 ") && row.contains("[::]:8090->80/tcp")
                 && row.contains("[2001:db8:81::1]:8091->81/tcp") && row.contains("0.0.0.0:8090->80/tcp"), "\(ps)")
+            // --network takes the group the NETWORK column shows, as it takes a network.
+            let byGroup = sandbox.berth(["ps", "--network", "chain6"])
+            #expect(byGroup.succeeded && byGroup.stdout.contains("c1-eth0 ") && byGroup.stdout.contains(" 10.81.0.5,fd00:81::5 "), "\(byGroup)")
             let listed = try JSONValue(parsing: sandbox.berth(["ps", "--json"]).stdout)
             #expect(listed[0]?["ip6"] == "fd00:81::5" && listed[0]?["publication"] == .bool(true), "\(listed)")
 
@@ -130,6 +133,26 @@ struct CNIChainedKernelTests {
             let refused = cni.run("ADD", v4HostIP, containerID: "c3", netns: container.path)
             #expect(refused.code == 7 && refused.message.contains("hostIP 127.0.0.1") && refused.message.contains("only IPv6 address fd00:81::5"), "\(refused)")
             #expect(!cni.ruleset().contains("c3-eth0"))
+            // A wildcard hostIP of the family the container lacks is skipped, as portmap
+            // skips it: every mapping skipped publishes nothing and prints prevResult as is.
+            let sixPrevious = prevResult(container.path, ips: ["fd00:81::5/64"])
+            let wildcard = CNIHarness.with(prevResult: sixPrevious, self.config(cni, #"{"hostPort":8093,"containerPort":80,"hostIP":"0.0.0.0"}"#))
+            let skipped = cni.run("ADD", wildcard, containerID: "c3", netns: container.path)
+            #expect(skipped.status == 0, "\(skipped)")
+            #expect(skipped.json == (try JSONValue(parsing: sixPrevious)), "prevResult comes back unchanged")
+            #expect(!cni.ruleset().contains("c3-eth0") && elements(sandbox, "ip6", port: 8093).isEmpty)
+            #expect(cni.run("CHECK", wildcard, containerID: "c3", netns: container.path).status == 0)
+            #expect(cni.run("DEL", wildcard, containerID: "c3", netns: container.path).status == 0)
+
+            // A publication to IPv4 alone (as one made before schema 11 reads back) behind
+            // what prevResult now calls dual-stack: CHECK names the IPv6 address it misses.
+            let fourOnly = CNIHarness.with(prevResult: prevResult(container.path, ips: ["10.81.0.5/24"]), self.config(cni, #"{"hostPort":8095,"containerPort":80}"#))
+            try #require(cni.run("ADD", fourOnly, containerID: "c4", netns: container.path).status == 0)
+            #expect(cni.run("CHECK", fourOnly, containerID: "c4", netns: container.path).status == 0)
+            let dualCheck = cni.run("CHECK", CNIHarness.with(prevResult: previous, self.config(cni, #"{"hostPort":8095,"containerPort":80}"#)),
+                                    containerID: "c4", netns: container.path)
+            #expect(dualCheck.code == 110 && dualCheck.message.contains("prevResult lists IPv6 address fd00:81::5 that publication c4-eth0 does not forward to"), "\(dualCheck)")
+            #expect(cni.run("DEL", fourOnly, containerID: "c4", netns: container.path).status == 0)
 
             // The container's namespace goes without a DEL: gc forgets the publication and removes its IPv6 element.
             servers.forEach { $0.stop() }

@@ -1,4 +1,6 @@
 import BerthCore
+import BerthNamespace
+import BerthNetwork
 @testable import BerthCNI
 import Testing
 
@@ -21,6 +23,11 @@ struct CNIChainedTests {
     }
 
     private func addresses(_ prevResult: String, hostIP: String? = nil) throws -> (IPv4Address?, IPv6Address?) {
+        let (address, address6, _) = try chained(prevResult, hostIP: hostIP)
+        return (address, address6)
+    }
+
+    private func chained(_ prevResult: String, hostIP: String? = nil) throws -> (IPv4Address?, IPv6Address?, [PortSpec]) {
         let request = try CNIDualStackTests.request(Self.config(prevResult, hostIP: hostIP))
         let previous = try CNIResult.parse(try #require(request.config.prevResult), path: "prevResult")
         return try request.chainedAddresses(previous, ports: try request.portSpecs())
@@ -54,11 +61,32 @@ struct CNIChainedTests {
         }
     }
 
+    @Test("a wildcard hostIP of a family the container has no address of is skipped (as portmap skips it); one of the container's family is kept")
+    func wildcardSkipped() throws {
+        let four = Self.prevResult([("10.79.0.5/24", 2)]), six = Self.prevResult([("fd00:79::5/64", 2)])
+        let (address, address6, ports) = try chained(four, hostIP: "::")
+        #expect(address == IPv4Address("10.79.0.5") && address6 == nil && ports.isEmpty)
+        let (none, onlySix, sixPorts) = try chained(six, hostIP: "0.0.0.0")
+        #expect(none == nil && onlySix == IPv6Address("fd00:79::5") && sixPorts.isEmpty)
+        #expect(try chained(six, hostIP: "::").2.map(\.hostAddress) == [IPAddress("::")])
+        #expect(try chained(Self.dual, hostIP: "0.0.0.0").2.map(\.hostAddress) == [IPAddress("0.0.0.0")])
+    }
+
+    @Test("CHECK's address comparison names each address prevResult lists and the publication does not forward to, and the reverse")
+    func addressProblems() throws {
+        let upgraded = PublicationRecord(id: "c1-eth0", group: "chain", address: IPv4Address(10, 79, 0, 5), namespacePath: "/run/netns/c1",
+                                         namespaceIdentity: NamespaceIdentity(device: 1, inode: 2), created: 0)
+        #expect(CNIRequest.addressProblems(upgraded, address: IPv4Address(10, 79, 0, 5), ipv6Address: nil).isEmpty)
+        #expect(CNIRequest.addressProblems(upgraded, address: IPv4Address(10, 79, 0, 5), ipv6Address: IPv6Address("fd00:79::5"))
+            == ["prevResult lists IPv6 address fd00:79::5 that publication c1-eth0 does not forward to"])
+        #expect(CNIRequest.addressProblems(upgraded, address: IPv4Address(10, 79, 0, 6), ipv6Address: nil)
+            == ["prevResult lists IPv4 address 10.79.0.6 that publication c1-eth0 does not forward to",
+                "publication c1-eth0 forwards to IPv4 address 10.79.0.5, which prevResult does not list"])
+    }
+
     @Test("a hostIP of a family the container has no address of is code 7 naming the hostIP and the address it has", arguments: [
         ([("10.79.0.5/24", 2)], "2001:db8::1",
          "hostIP 2001:db8::1 in runtimeConfig.portMappings is IPv6, and prevResult has no IPv6 address for eth0 (only IPv4 address 10.79.0.5)"),
-        ([("10.79.0.5/24", 2)], "::",
-         "hostIP :: in runtimeConfig.portMappings is IPv6, and prevResult has no IPv6 address for eth0 (only IPv4 address 10.79.0.5)"),
         ([("fd00:79::5/64", 2)], "192.0.2.1",
          "hostIP 192.0.2.1 in runtimeConfig.portMappings is IPv4, and prevResult has no IPv4 address for eth0 (only IPv6 address fd00:79::5)"),
     ])

@@ -3,7 +3,8 @@ import BerthNFTables
 
 /// The IPv6 side of a dual-stack network's firewall: the `ip6 berth` table of
 /// `IPv6FirewallLayout` (docs/nftables.md, "IPv6"), beside `ip berth` and shaped like it.
-/// Only dual-stack networks touch it, so an IPv4-only host never reads or makes it. What
+/// Dual-stack networks and publications to IPv6 addresses make it; a full `gc` always
+/// reads it (a crashed publication may have left elements there). What
 /// both tables share (planning, publishing, leftovers) is written once, over
 /// `FirewallFamily`; this file holds what only the IPv6 side has.
 extension Firewall {

@@ -5,7 +5,8 @@ import BerthNFTables
 /// backend: the kernel's, or a `FakeBackend` whose dump tests compare with goldens.
 ///
 /// Reads only Berth's own tables (`list(table:)`: `ip berth`, and `ip6 berth` where a
-/// dual-stack network calls for it), each at most once per operation; callers that already
+/// dual-stack network, an IPv6 publication or a full `gc` calls for it), each at most once
+/// per operation; callers that already
 /// hold a copy pass it in. Objects of other instances (other
 /// state directories) are never changed: each instance's are told apart by their tags.
 struct Firewall {

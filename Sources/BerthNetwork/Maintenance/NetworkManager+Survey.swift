@@ -175,15 +175,17 @@ extension NetworkManager {
     }
 
     /// The firewall's plans for `networks` and `endpoints` (publications' views among
-    /// them), of `ip berth` and, when a network has IPv6 or an endpoint or publication an
-    /// IPv6 address, of `ip6 berth`: a host without IPv6 reads one table. Publications to
-    /// IPv6 addresses alone, without any network, call for no `ip berth`.
+    /// them), of `ip berth` and, when a network has IPv6 or an endpoint or publication has
+    /// elements in it, of `ip6 berth`: a host without IPv6 reads one table. Publications
+    /// alone, without any network, call for the tables they have elements in
+    /// (`EndpointRecord.hasElements(in:)`, the rule publishing makes tables by): a
+    /// dual-stack one whose every port is on an IPv6 host address needs no `ip berth`.
     func firewallPlans(_ firewall: Firewall, networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) -> [Firewall.Plan] {
         var plans: [Firewall.Plan] = []
-        if !networks.isEmpty || endpoints.isEmpty || endpoints.contains(where: { $0.address != nil }) {
+        if !networks.isEmpty || endpoints.isEmpty || endpoints.contains(where: { $0.hasElements(in: .ipv4) }) {
             plans.append(firewall.plan(networks: networks, endpoints: endpoints, table: try firewall.table()))
         }
-        if networks.contains(where: \.hasIPv6) || endpoints.contains(where: { $0.ipv6Address != nil }) {
+        if networks.contains(where: \.hasIPv6) || endpoints.contains(where: { $0.hasElements(in: .ipv6) }) {
             plans.append(firewall.plan(.ipv6, networks: networks, endpoints: endpoints, table: try firewall.table6()))
         }
         return plans

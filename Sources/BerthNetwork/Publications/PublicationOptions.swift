@@ -37,6 +37,6 @@ public struct PublicationOptions: Sendable, Hashable {
 
     /// The addresses, IPv4 first.
     public var addresses: [IPAddress] {
-        [address.map(IPAddress.v4), ipv6Address.map(IPAddress.v6)].compactMap { $0 }
+        IPAddress.list(ipv4: address, ipv6: ipv6Address)
     }
 }

@@ -94,7 +94,10 @@ struct PortAllocator {
     }
 
     /// The host addresses a spec is published on, one per family (see `resolve`); refuses a
-    /// host address no DNAT can serve on `network` (or to `publication`'s addresses).
+    /// host address no DNAT can serve on `network` (or to `publication`'s addresses) — a
+    /// wildcard one too: berth-cni's chained mode skips a wildcard hostIP of a family the
+    /// container lacks before it publishes (as portmap does) and refuses a specific one as
+    /// this does (`CNIRequest.chainedAddresses`).
     static func hostAddresses(of spec: PortSpec, on network: NetworkRecord?, publication: PublicationOptions? = nil) throws(BerthError) -> [IPAddress] {
         // A publication (no network) has the families of its addresses (IPv4 if none is given).
         let hasIPv4 = network?.hasIPv4 ?? (publication.map { $0.address != nil } ?? true)
@@ -104,7 +107,7 @@ struct PortAllocator {
         }
         let hostPorts = spec.hostPorts?.description ?? ""
         // What a publication forwards to, for its refusals: "IPv6 address fd00::5".
-        let destination = publication?.addresses.map { "\($0.family == .ipv6 ? "IPv6" : "IPv4") address \($0)" }.joined(separator: " and ") ?? ""
+        let destination = publication?.addresses.map { "\($0.family.label) address \($0)" }.joined(separator: " and ") ?? ""
         guard case .v6(let v6) = address else {
             if !hasIPv4 {
                 guard let network else {

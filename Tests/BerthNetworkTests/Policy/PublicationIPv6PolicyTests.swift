@@ -133,6 +133,22 @@ struct PublicationIPv6PolicyTests {
         #expect(!host.nftables.ruleset.contains("pub6"))
     }
 
+    @Test("dual stack with every port on an IPv6 host address: only ip6 berth is made, and verify, check and reconcile ask for no ip berth")
+    func dualStackIPv6HostAddressesOnly() throws {
+        let host = try wiredHost()
+        let record = try publish(host, "pub1", ports: ["[2001:db8::1]:8443:443", "[::]:8080:80"])
+        #expect(record.ports.map(\.description) == ["tcp [2001:db8::1]:8443->443", "tcp [::]:8080->80"])
+        #expect(table(host, "ip") == nil)
+        #expect(table(host) != nil)
+        let before = host.nftables.ruleset
+        #expect(try host.manager.verifyPublication(id: "pub1").isEmpty)
+        #expect(try host.manager.check().isEmpty)
+        let report = try host.manager.reconcile()
+        #expect(report.restored.isEmpty)
+        #expect(table(host, "ip") == nil)
+        #expect(host.nftables.ruleset == before)
+    }
+
     static let refusals: [(String, String?, String?, String, String, String)] = [
         // (name, IPv4, IPv6, port, words, parameter)
         ("IPv6 hostIP, IPv4 only", "10.66.0.2", nil, "[2001:db8::1]:8080:80",

@@ -58,7 +58,7 @@ public struct EndpointRecord: Sendable, Hashable {
 
     /// The endpoint's addresses, IPv4 first.
     public var addresses: [IPAddress] {
-        [address.map(IPAddress.v4), ipv6Address.map(IPAddress.v6)].compactMap { $0 }
+        IPAddress.list(ipv4: address, ipv6: ipv6Address)
     }
 
     /// Whether the resolver's table has anything of this endpoint's.

@@ -45,7 +45,7 @@ public struct PublicationRecord: Sendable, Hashable {
 
     /// The addresses, IPv4 first.
     public var addresses: [IPAddress] {
-        [address.map(IPAddress.v4), ipv6Address.map(IPAddress.v6)].compactMap { $0 }
+        IPAddress.list(ipv4: address, ipv6: ipv6Address)
     }
 
     /// The shape the firewall and conntrack code read (id, addresses of both families,
