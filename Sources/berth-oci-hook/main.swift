@@ -15,7 +15,8 @@ import BerthOCIHook
 // hand (no argument-parser), links no Foundation, runs no other program, and prints nothing
 // on success. Called as `berth-oci-runtime` (a link), it is docker's runtime wrapper.
 
-let usage = """
+enum Usage {
+    static let text = """
     usage: berth-oci-hook STAGE [--state-dir DIR]
 
     An OCI runtime hook: connects a container's network namespace to a Berth network.
@@ -34,6 +35,7 @@ let usage = """
     See docs/oci-hook.md.
 
     """
+}
 
 /// Writes to fd 1 or 2 with write(2): unbuffered, and no shared FILE* for strict concurrency.
 func emit(_ text: String, to descriptor: Int32) {
@@ -46,83 +48,93 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
-Trace.mark("main")
-// The hook exits once its stage is done: a poststop's veth deletion (when the namespace
-// still exists) is handed to a child it does not wait for, as `berth detach` does; the
-// child closes every descriptor first, so the runtime reading our output is not held.
-SystemKernel.processExitsAfterDetach()
-// The arguments straight from argv, and the program's name compared as C strings:
-// `CommandLine.arguments` and a `split` of argv[0] cost ~64,000 instructions in a call that
-// reads one word, this ~33,000 (the first `[String]`'s growth; perf8).
-var arguments: [String] = []
-arguments.reserveCapacity(Int(CommandLine.argc))
-for position in 1..<max(1, Int(CommandLine.argc)) {
-    if let word = CommandLine.unsafeArgv[position] { arguments.append(String(cString: word)) }
-}
-let calledAsWrapper: Bool = {
-    guard CommandLine.argc > 0, let path = CommandLine.unsafeArgv[0] else { return false }
-    let name = strrchr(path, 0x2F).map { $0 + 1 } ?? path // after the last '/'
-    return HookFiles.runtimeWrapperName.withCString { strcmp(name, $0) == 0 }
-}()
-
-if calledAsWrapper {
-    let error = RuntimeWrapper.run(arguments: arguments)
-    fail("berth-oci-runtime: \(error.description)", status: 1)
-}
-
-// `berth-oci-hook _checkpoint DIR`: the WAL checkpoint a stage deferred to a process of its
-// own (CheckpointLauncher). Runtimes call the hook with a stage name.
-if let directory = CheckpointLauncher.directory(arguments[...]) {
-    exit(CheckpointLauncher.run(directory: directory, program: "berth-oci-hook"))
-}
-
-// One command and the process exits: SQLite allocates from an arena (StateStore.allocateForOneCommand),
-// as `berth attach` and `detach` do.
-StateStore.allocateForOneCommand()
-
-var stageName: String?
-var stateDirectory: String?
-var index = 0
-while index < arguments.count {
-    let word = arguments[index]
-    switch word {
-    case "-h", "--help":
-        emit(usage, to: 1)
-        exit(0)
-    case "--state-dir":
-        guard index + 1 < arguments.count else { fail("berth-oci-hook: --state-dir needs a directory\n\n" + usage, status: 2) }
-        stateDirectory = arguments[index + 1]
-        index += 1
-    case _ where word.hasPrefix("--state-dir="):
-        stateDirectory = String(word.dropFirst("--state-dir=".count))
-    case _ where word.hasPrefix("-"):
-        fail("berth-oci-hook: unknown option \(word)\n\n" + usage, status: 2)
-    default:
-        guard stageName == nil else { fail("berth-oci-hook: unexpected argument \(word)\n\n" + usage, status: 2) }
-        stageName = word
+// All of the hook in a function, not top-level code: Swift 6 makes top-level code the main
+// actor's, and its closures' executor checks linked Swift Concurrency and libdispatch into
+// the binary, whose initializer (`libdispatch_init`: sysconf, two reads of
+// /sys/devices/system/cpu/possible, sched_getaffinity) and relocations ran at every start
+// (perf9).
+func runHook() -> Never {
+    Trace.mark("main")
+    // The hook exits once its stage is done: a poststop's veth deletion (when the namespace
+    // still exists) is handed to a child it does not wait for, as `berth detach` does; the
+    // child closes every descriptor first, so the runtime reading our output is not held.
+    SystemKernel.processExitsAfterDetach()
+    // The arguments straight from argv, and the program's name compared as C strings:
+    // `CommandLine.arguments` and a `split` of argv[0] cost ~64,000 instructions in a call that
+    // reads one word, this ~33,000 (the first `[String]`'s growth; perf8).
+    var arguments: [String] = []
+    arguments.reserveCapacity(Int(CommandLine.argc))
+    for position in 1..<max(1, Int(CommandLine.argc)) {
+        if let word = CommandLine.unsafeArgv[position] { arguments.append(String(cString: word)) }
     }
-    index += 1
+    let calledAsWrapper: Bool = {
+        guard CommandLine.argc > 0, let path = CommandLine.unsafeArgv[0] else { return false }
+        let name = strrchr(path, 0x2F).map { $0 + 1 } ?? path // after the last '/'
+        return HookFiles.runtimeWrapperName.withCString { strcmp(name, $0) == 0 }
+    }()
+
+    if calledAsWrapper {
+        let error = RuntimeWrapper.run(arguments: arguments)
+        fail("berth-oci-runtime: \(error.description)", status: 1)
+    }
+
+    // `berth-oci-hook _checkpoint DIR`: the WAL checkpoint a stage deferred to a process of its
+    // own (CheckpointLauncher). Runtimes call the hook with a stage name.
+    if let directory = CheckpointLauncher.directory(arguments[...]) {
+        exit(CheckpointLauncher.run(directory: directory, program: "berth-oci-hook"))
+    }
+
+    // One command and the process exits: SQLite allocates from an arena (StateStore.allocateForOneCommand),
+    // as `berth attach` and `detach` do.
+    StateStore.allocateForOneCommand()
+
+    var stageName: String?
+    var stateDirectory: String?
+    var index = 0
+    while index < arguments.count {
+        let word = arguments[index]
+        switch word {
+        case "-h", "--help":
+            emit(Usage.text, to: 1)
+            exit(0)
+        case "--state-dir":
+            guard index + 1 < arguments.count else { fail("berth-oci-hook: --state-dir needs a directory\n\n" + Usage.text, status: 2) }
+            stateDirectory = arguments[index + 1]
+            index += 1
+        case _ where word.hasPrefix("--state-dir="):
+            stateDirectory = String(word.dropFirst("--state-dir=".count))
+        case _ where word.hasPrefix("-"):
+            fail("berth-oci-hook: unknown option \(word)\n\n" + Usage.text, status: 2)
+        default:
+            guard stageName == nil else { fail("berth-oci-hook: unexpected argument \(word)\n\n" + Usage.text, status: 2) }
+            stageName = word
+        }
+        index += 1
+    }
+
+    guard let stageName else { fail("berth-oci-hook: no stage given\n\n" + Usage.text, status: 2) }
+    let stage: HookStage
+    do {
+        stage = try HookStage(parsing: stageName)
+    } catch {
+        fail(HookMessages.describe(error, stage: nil), status: 2)
+    }
+    if BoundedInput.isTerminal(0) {
+        fail("berth-oci-hook: \(stage): stdin is a terminal (a runtime writes the container's state there: run it from a runtime's hooks)", status: 2)
+    }
+
+    var containerID: String?
+    do {
+        let bytes = try BoundedInput.read(descriptor: 0, limit: OCIState.maxSize, what: "the container state (stdin)")
+        Trace.mark("hook: state read")
+        let state = try OCIState(parsing: bytes)
+        containerID = state.id
+        _ = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
+        Trace.mark("done")
+    } catch {
+        fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
+    }
+    exit(0)
 }
 
-guard let stageName else { fail("berth-oci-hook: no stage given\n\n" + usage, status: 2) }
-let stage: HookStage
-do {
-    stage = try HookStage(parsing: stageName)
-} catch {
-    fail(HookMessages.describe(error, stage: nil), status: 2)
-}
-if BoundedInput.isTerminal(0) {
-    fail("berth-oci-hook: \(stage): stdin is a terminal (a runtime writes the container's state there: run it from a runtime's hooks)", status: 2)
-}
-
-var containerID: String?
-do {
-    let bytes = try BoundedInput.read(descriptor: 0, limit: OCIState.maxSize, what: "the container state (stdin)")
-    Trace.mark("hook: state read")
-    let state = try OCIState(parsing: bytes)
-    containerID = state.id
-    _ = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
-    Trace.mark("done")
-} catch {
-    fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
-}
+runHook()

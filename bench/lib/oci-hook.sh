@@ -1,8 +1,10 @@
 # oci-hook.sh: section 8 of scripts/bench. Times `runc run -d` of a busybox httpd bundle
-# without hooks and with berth-oci-hook (createRuntime + poststop, berth.publish=8080:80 on
-# Berth's default network), REPS times each (plain, then hooked: summarize.py pairs them) after one untimed warm-up that also checks the
-# page, and the `runc delete` that follows a kill (poststop runs in delete). Runs inside
-# host netns bh-hook, entered with nsenter --net.
+# without hooks, with /bin/true as its createRuntime and poststop hooks (runc's own cost of
+# running a hook, for context) and with berth-oci-hook (createRuntime + poststop,
+# berth.publish=8080:80 on Berth's default network), REPS times each (plain, /bin/true, then
+# hooked: summarize.py pairs them) after one untimed warm-up that also checks the page, and
+# the `runc delete` that follows a kill (poststop runs in delete). Runs inside host netns
+# bh-hook, entered with nsenter --net.
 
 hook_run() {
     local reps=$1 j kind id t0 t1 raw=$WORK/raw-hook.csv b=$WORK/hook
@@ -12,7 +14,7 @@ hook_run() {
     cp /bin/busybox "$b/rootfs/bin/busybox"
     ln -sf busybox "$b/rootfs/bin/httpd"
     echo hook-bench >"$b/rootfs/www/index.html"
-    for kind in plain hook; do
+    for kind in plain true hook; do
         mkdir -p "$b/$kind"
         (cd "$b/$kind" && runc spec)
         jq --arg rootfs "$b/rootfs" --arg hook "$HOOK" --arg state "$WORK/state/hook" --arg kind "$kind" '
@@ -22,6 +24,9 @@ hook_run() {
               .annotations = {"berth.publish": "8080:80"}
               | .hooks = {createRuntime: [{path: $hook, args: ["berth-oci-hook", "createRuntime"], env: ["BERTH_STATE_DIR=\($state)"]}],
                           poststop: [{path: $hook, args: ["berth-oci-hook", "poststop"], env: ["BERTH_STATE_DIR=\($state)"]}]}
+            elif $kind == "true" then
+              .hooks = {createRuntime: [{path: "/bin/true", args: ["true", "createRuntime"]}],
+                        poststop: [{path: "/bin/true", args: ["true", "poststop"]}]}
             else . end' "$b/$kind/config.json" >"$b/$kind/c" && mv "$b/$kind/c" "$b/$kind/config.json"
     done
     # Kill, then wait until runc reports the container stopped.
@@ -42,7 +47,7 @@ hook_run() {
     hook_stop warm
     runc delete warm >&3 2>&3
     for ((j = 1; j <= reps; j++)); do
-        for kind in plain hook; do
+        for kind in plain true hook; do
             id=$kind$j
             t0=${EPOCHREALTIME/./}
             runc run -d --bundle "$b/$kind" "$id" </dev/null >&3 2>&3 || return 1
