@@ -97,51 +97,60 @@ func parseArguments(_ arguments: ArraySlice<String>) throws(BerthError) -> Optio
     return options
 }
 
-let options: Options
-do {
-    options = try parseArguments(CommandLine.arguments.dropFirst())
-} catch {
-    fail("\(error) (see berth-dns --help)", status: 64)
-}
-guard (options.table == nil) != (options.state == nil) else {
-    fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
-}
-if let netns = options.netns, berth_dns_enter_netns(netns) != 0 {
-    fail("cannot enter network namespace \(netns): \(String(cString: strerror(errno)))", status: 1)
-}
-if options.detach {
-    berth_dns_close_from(3)
-    // The starter waits for this process; the resolver is its child, which the exit below
-    // hands to init (so no long-lived starter keeps a zombie).
-    let child = berth_dns_fork()
-    if child < 0 { fail("fork: \(String(cString: strerror(errno)))", status: 1) }
-    if child > 0 { _exit(0) }
-    // The resolver says its own pid, so the line always comes before its "ready".
-    let line = Array("pid \(getpid())\n".utf8)
-    _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-}
-
-// After the fork and the closing of inherited descriptors: a source opens its own.
-let source: any DNSTableSource
-switch (options.table, options.state) {
-case (let path?, nil): source = DNSTableFileSource(path: path)
-case (nil, let directory?): source = StateTableSource(directory: directory)
-default: fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
-}
-
-do {
-    let server = try DNSServer(configuration: options.configuration, source: source)
-    try server.run {
-        // Unbuffered: whoever started the resolver waits for this line.
-        let line = Array("ready\n".utf8)
-        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-        if options.detach {
-            // Nobody reads stdout after "ready": point it at /dev/null so a later write
-            // cannot fail on a closed pipe.
-            let null = open("/dev/null", O_WRONLY)
-            if null >= 0 { dup2(null, 1); close(null) }
-        }
+// All of the resolver in a function, not top-level code: Swift 6 makes top-level code the
+// main actor's, and the executor checks of its closures linked Swift Concurrency and
+// libdispatch into the binary, whose initializer ran at every start (perf9, as for
+// berth-oci-hook and berth-cni).
+func runResolver() -> Never {
+    let options: Options
+    do {
+        options = try parseArguments(CommandLine.arguments.dropFirst())
+    } catch {
+        fail("\(error) (see berth-dns --help)", status: 64)
     }
-} catch {
-    fail("\(error)", status: 1)
+    guard (options.table == nil) != (options.state == nil) else {
+        fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
+    }
+    if let netns = options.netns, berth_dns_enter_netns(netns) != 0 {
+        fail("cannot enter network namespace \(netns): \(String(cString: strerror(errno)))", status: 1)
+    }
+    if options.detach {
+        berth_dns_close_from(3)
+        // The starter waits for this process; the resolver is its child, which the exit below
+        // hands to init (so no long-lived starter keeps a zombie).
+        let child = berth_dns_fork()
+        if child < 0 { fail("fork: \(String(cString: strerror(errno)))", status: 1) }
+        if child > 0 { _exit(0) }
+        // The resolver says its own pid, so the line always comes before its "ready".
+        let line = Array("pid \(getpid())\n".utf8)
+        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+    }
+
+    // After the fork and the closing of inherited descriptors: a source opens its own.
+    let source: any DNSTableSource
+    switch (options.table, options.state) {
+    case (let path?, nil): source = DNSTableFileSource(path: path)
+    case (nil, let directory?): source = StateTableSource(directory: directory)
+    default: fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
+    }
+
+    do {
+        let server = try DNSServer(configuration: options.configuration, source: source)
+        try server.run {
+            // Unbuffered: whoever started the resolver waits for this line.
+            let line = Array("ready\n".utf8)
+            _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+            if options.detach {
+                // Nobody reads stdout after "ready": point it at /dev/null so a later write
+                // cannot fail on a closed pipe.
+                let null = open("/dev/null", O_WRONLY)
+                if null >= 0 { dup2(null, 1); close(null) }
+            }
+        }
+    } catch {
+        fail("\(error)", status: 1)
+    }
+    exit(0)
 }
+
+runResolver()
