@@ -402,9 +402,9 @@ def dns_section(facts, w, csv_rows):
 def hook_section(facts, checks, fig, w, csv_rows, samples):
     """Section 8: runc run -d and delete of a busybox bundle without and with berth-oci-hook;
     returns what the hook adds to run -d (nan when not measured): the median of the paired
-    differences — each rep runs the plain bundle and then the hooked one, so the difference
-    within a rep carries little of the machine's drift, which a difference of two medians
-    taken over the whole section does."""
+    differences — each rep runs the plain bundle, then (when the bench has it) the one with a
+    /bin/true hook, then the hooked one, so a difference within a rep carries little of the
+    machine's drift, which a difference of two medians taken over the whole section does."""
     w("")
     w("### 8. OCI hook: `runc run -d` of a busybox httpd bundle, without and with `berth-oci-hook`")
     w("")
@@ -427,12 +427,12 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
         # the hook's figure includes (runs without this bundle have no such samples).
         true_hook = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-true"), [])]
         if true_hook:
-            t_med, t_p90, _ = fig("hook", "runc", 1, f"{op}-true")
+            t_med, t_p90, t_count = fig("hook", "runc", 1, f"{op}-true")
             t_diffs = [t - p for p, t in zip(plain, true_hook)]
             t_paired = statistics.median(t_diffs)
             w(f"| {label}, runc with a /bin/true hook (context: runc's own cost of running a hook) | {ms(p_med)} ({ms(p_p90)}) "
-              f"| {ms(t_med)} ({ms(t_p90)}) | {ms(t_paired)} ms ({ms(t_med - p_med)} ms) | {count} |")
-            csv_rows.append(["hook", "runc", 1, f"{op}_true_hook_median", f"{t_med / 1000:.3f}", count])
+              f"| {ms(t_med)} ({ms(t_p90)}) | {ms(t_paired)} ms ({ms(t_med - p_med)} ms) | {t_count} |")
+            csv_rows.append(["hook", "runc", 1, f"{op}_true_hook_median", f"{t_med / 1000:.3f}", t_count])
             csv_rows.append(["hook", "runc", 1, f"{op}_true_hook_added_paired_median", f"{t_paired / 1000:.3f}", len(t_diffs)])
         h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
         hooked = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-hook"), [])]
@@ -443,8 +443,9 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
         csv_rows.append(["hook", "runc", 1, f"{op}_hook_median", f"{h_med / 1000:.3f}", count])
         csv_rows.append(["hook", "runc", 1, f"{op}_added_paired_median", f"{paired / 1000:.3f}", len(diffs)])
         if true_hook:
-            beyond[op] = statistics.median([h - t for t, h in zip(true_hook, hooked)])
-            csv_rows.append(["hook", "runc", 1, f"{op}_hook_beyond_true_paired_median", f"{beyond[op] / 1000:.3f}", len(hooked)])
+            beyond_diffs = [h - t for t, h in zip(true_hook, hooked)]
+            beyond[op] = statistics.median(beyond_diffs)
+            csv_rows.append(["hook", "runc", 1, f"{op}_hook_beyond_true_paired_median", f"{beyond[op] / 1000:.3f}", len(beyond_diffs)])
         if op == "run-d":
             added = paired
     if beyond:
