@@ -1,4 +1,5 @@
 @testable import BerthNetwork
+import BerthTestSupport
 internal import CSQLite
 import Foundation
 import Testing
@@ -124,18 +125,5 @@ struct StateArenaAllocatorTests {
         let bytes = p.assumingMemoryBound(to: UInt8.self)
         for i in 0..<count where bytes[i] != seed &+ UInt8(truncatingIfNeeded: i &* 31) { return false }
         return true
-    }
-}
-
-/// SplitMix64: a seeded generator, so a failing run repeats.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
