@@ -279,19 +279,27 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     @discardableResult
     public func setSysctl(_ key: String, to value: String) throws(BerthError) -> Bool {
         let path = try Self.sysctlPath(key)
-        return try runOnSysctls { () throws(BerthError) -> Bool in
-            if try Self.readFile(path) == value { return false }
-            let fd: FileDescriptor
-            do throws(Errno) { fd = try FileDescriptor.open(closeOnExec: path, .writeOnly) } catch { throw .system("open \(path)", error) }
-            defer { try? fd.close() }
-            // One write: the kernel parses a sysctl from the first write's bytes.
-            do throws(Errno) {
-                try Self.write(value + "\n", to: fd)
-            } catch {
-                throw .system("write \(value) to \(path)", error)
-            }
-            return true
+        return try runOnSysctls { () throws(BerthError) -> Bool in try Self.writeSysctl(path, to: value) }
+    }
+
+    /// `setSysctl` in the calling thread's own namespace, with no namespace to compare it
+    /// with: a `/proc/sys/net` file is the opening thread's namespace's.
+    package static func setCallerSysctl(_ key: String, to value: String) throws(BerthError) -> Bool {
+        try writeSysctl(sysctlPath(key), to: value)
+    }
+
+    private static func writeSysctl(_ path: String, to value: String) throws(BerthError) -> Bool {
+        if try readFile(path) == value { return false }
+        let fd: FileDescriptor
+        do throws(Errno) { fd = try FileDescriptor.open(closeOnExec: path, .writeOnly) } catch { throw .system("open \(path)", error) }
+        defer { try? fd.close() }
+        // One write: the kernel parses a sysctl from the first write's bytes.
+        do throws(Errno) {
+            try write(value + "\n", to: fd)
+        } catch {
+            throw .system("write \(value) to \(path)", error)
         }
+        return true
     }
 
     /// `/proc/sys/...` for a key given with '/' or, when it has no '/', with '.' separators.

@@ -86,8 +86,9 @@ static inline void berth_sqlite3_configure(void) {
 // allocation of that size (without that, the arena touched ~50 more pages per attach than
 // glibc, each a page fault). A freed block larger than the lists' 2,040 bytes (each
 // statement's parser, a program's growing opcode array) goes on one more list, taken by the
-// next allocation it fits best, so every prepare reuses the last one's instead of touching
-// fresh pages (perf9: ~20 page faults of an attach). What does not fit goes to the default
+// next allocation it fits best and at most twice over, so every prepare reuses the last
+// one's instead of touching fresh pages (perf9: ~20 page faults of an attach). A realloc
+// moves a block only when it outgrows it. What does not fit goes to the default
 // allocator, and each call tells the two apart by address, so a command that outgrows the
 // arena still works.
 //
@@ -96,8 +97,8 @@ static inline void berth_sqlite3_configure(void) {
 // without memory statistics, takes no global mutex around its allocator: each entry point
 // holds a spin lock (one uncontended atomic exchange, ~2,500 per attach), so a second
 // thread that ever uses SQLite in such a process waits instead of corrupting the lists.
-// Each block is an 8-byte header holding
-// the requested size (for a reused large block, its whole payload's), then the payload;
+// Each block is an 8-byte header holding the requested size (for a reused large block or
+// one reallocated within its room, the block's whole payload), then the payload;
 // blocks are 16 bytes or more, multiples of 8 (SQLite's alignment), and a free block's
 // payload holds the next free block of its list.
 struct berth_sqlite3_arena {
@@ -126,13 +127,17 @@ static inline size_t berth_arena_block(int n) {
 }
 
 static inline int berth_arena_payload(char *block) { return (int)*(int64_t *)block; }
-// The smallest free large block of `size` bytes or more, unlinked; 0 when none fits.
+// The smallest free large block of `size` to 2 × `size` bytes, unlinked; 0 when none fits.
+// The bound keeps a small request from taking (and xSize from reporting) a much larger
+// block, such as a page cache's 88 KB bulk, which the next request of its size would then
+// miss. Not split instead: nothing merges freed blocks again, so a split block would only
+// ever serve smaller requests.
 static char *berth_arena_take_large(size_t size) {
     void **link = &berth_arena.large, **best = 0;
     size_t bestSize = 0;
     for (char *block = *link; block != 0; link = (void **)(block + 8), block = *link) {
         size_t have = berth_arena_block(berth_arena_payload(block));
-        if (have >= size && (best == 0 || have < bestSize)) {
+        if (have >= size && have / 2 <= size && (best == 0 || have < bestSize)) {
             best = link;
             bestSize = have;
             if (have == size) break;
@@ -191,6 +196,13 @@ static void *berth_arena_realloc_unlocked(void *p, int n) {
     if (block + berth_arena_block(old) == berth_arena.next && (size_t)(berth_arena.end - block) >= berth_arena_block(n)) {
         berth_arena.next = block + berth_arena_block(n);
         *(int64_t *)block = n;
+        return p;
+    }
+    // Any other block keeps its place when the new size fits it. Its header then holds the
+    // block's whole payload, which is both what xSize may report (at least n) and the size
+    // that frees the whole block onto its list.
+    if (berth_arena_block(n) <= berth_arena_block(old)) {
+        *(int64_t *)block = (int64_t)(berth_arena_block(old) - 8);
         return p;
     }
     void *q = berth_arena_malloc_unlocked(n);

@@ -2,6 +2,7 @@ import BerthCore
 @testable import BerthLab
 import BerthLabFile
 import BerthNetlink
+import BerthTestSupport
 import Testing
 
 /// The triangle of the issue, with a rate limit and no netem (this kernel has none).
@@ -162,44 +163,5 @@ struct LabFileParserTests {
                 #expect(error.message.hasPrefix("m.yaml"), "\(error)")
             }
         }
-    }
-}
-
-/// A small deterministic generator, so a failing mutation can be reproduced.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-@Suite("lab file parsing: networks and run nodes")
-struct LabFileServicesTests {
-    @Test("a relative rootfs is relative to the file's directory; env keeps its order; networks get their options")
-    func runAndNetworks() throws {
-        let text = """
-        name: x
-        networks:
-          lan: { subnet: 10.0.9.0/24, gateway: 10.0.9.254 }
-          back: { internal: true }
-        nodes:
-          web:
-            network: lan
-            publish: [ "8080:80", "127.0.0.1::53/udp" ]
-            run: { rootfs: www/root, cmd: [ httpd, -f ], env: { B: "2", A: "1", EMPTY: ~ }, workdir: /srv, privileged: true }
-          side: { network: back, run: { cmd: sleep } }
-        """
-        let spec = try LabFileParser.parse(text, source: "/labs/x.yaml", baseDirectory: "/labs")
-        let web = try #require(spec.node("web"))
-        #expect(web.run == RunSpec(rootfs: "/labs/www/root", command: ["httpd", "-f"], environment: ["B=2", "A=1", "EMPTY="],
-                                   workingDirectory: "/srv", privileged: true, location: web.run?.location))
-        #expect(web.publish.map(\.description) == ["8080:80/tcp", "127.0.0.1::53/udp"])
-        #expect(spec.node("side")?.run?.command == ["sleep"] && spec.node("side")?.run?.rootfs == nil)
-        #expect(spec.network("lan")?.gateway?.description == "10.0.9.254" && spec.network("back")?.isInternal == true)
     }
 }

@@ -119,10 +119,11 @@ public final class HostHandle: @unchecked Sendable {
         try kernel.sysctl(key, in: socketNamespace)
     }
 
-    /// Writes a sysctl of the host namespace if it differs; returns whether it wrote.
+    /// Writes a sysctl of the host namespace if it differs; returns whether it wrote. Like
+    /// `sysctl`, from the calling thread when the namespace is the caller's own.
     @discardableResult
     public func setSysctl(_ key: String, to value: String) throws(BerthError) -> Bool {
-        try kernel.setSysctl(key, to: value, in: namespace)
+        try kernel.setSysctl(key, to: value, in: socketNamespace)
     }
 
     /// Who holds the host socket `inode`, for error messages.

@@ -44,8 +44,10 @@ public final class SystemKernel: KernelAccess, Sendable {
     }
 
     public func setSysctl(_ key: String, to value: String, in namespace: NetworkNamespace?) throws(BerthError) -> Bool {
-        let target = if let namespace { namespace } else { try NetworkNamespace.current() }
-        return try target.setSysctl(key, to: value)
+        if let namespace { return try namespace.setSysctl(key, to: value) }
+        // The caller's own namespace, written from this thread as `sysctl` reads it: no
+        // descriptor opened and stat'ed only for the namespace's own-thread check.
+        return try NetworkNamespace.setCallerSysctl(key, to: value)
     }
 
     public func socketOwner(inode: UInt32) -> String? {
