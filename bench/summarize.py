@@ -219,7 +219,7 @@ def main(out):
     else:
         w(f"Not measured: {facts.get('podman', 'run with --peers')}.")
 
-    hook_added = hook_section(facts, checks, fig, w, csv_rows, samples)
+    hook_added, floor_hook_added = hook_section(facts, checks, fig, w, csv_rows, samples)
     lab_section(facts, checks, fig, w, csv_rows)
 
     w("")
@@ -293,6 +293,9 @@ def main(out):
     if hook_added == hook_added and floor_a == floor_a:
         row(f"OCI hook adds ≤ 2× the C floor's attach to `runc run -d` (floor at N = {n0})",
             f"{ms(hook_added)} vs {ms(floor_a)} ms = {hook_added / floor_a:.2f}×", hook_added <= 2 * floor_a)
+    if hook_added == hook_added and floor_hook_added == floor_hook_added and floor_hook_added > 0:
+        row("OCI hook adds ≤ 2× what the C floor adds as the same hooks to `runc run -d` (section 8, the same runs)",
+            f"{ms(hook_added)} vs {ms(floor_hook_added)} ms = {hook_added / floor_hook_added:.2f}×", hook_added <= 2 * floor_hook_added)
     dns_targets(facts, row)
     lab_targets(fig, row)
     write_results(out, lines, csv_rows)
@@ -401,23 +404,24 @@ def dns_section(facts, w, csv_rows):
 
 def hook_section(facts, checks, fig, w, csv_rows, samples):
     """Section 8: runc run -d and delete of a busybox bundle without and with berth-oci-hook;
-    returns what the hook adds to run -d (nan when not measured): the median of the paired
-    differences — each rep runs the plain bundle, then (when the bench has it) the one with a
-    /bin/true hook, then the hooked one, so a difference within a rep carries little of the
-    machine's drift, which a difference of two medians taken over the whole section does."""
+    returns what the hook adds to run -d and what the C floor adds as the same hooks (nan when
+    not measured): medians of the paired differences — each rep runs the plain bundle, then
+    (when the bench has them) the ones with /bin/true and with the floor as hooks, then the
+    hooked one, so a difference within a rep carries little of the machine's drift, which a
+    difference of two medians taken over the whole section does."""
     w("")
     w("### 8. OCI hook: `runc run -d` of a busybox httpd bundle, without and with `berth-oci-hook`")
     w("")
     if facts.get("hook") != "measured":
         w(f"Not measured: {facts.get('hook', 'the section did not run')}.")
-        return float("nan")
+        return float("nan"), float("nan")
     ok, total = checks[("hook", 1)]
     w(f"{facts.get('version.runc', 'runc')}; with the hook: createRuntime + poststop, `berth.publish=8080:80` "
       f"on Berth's default network. Checks: {ok}/{total}.")
     w("")
     w("| command | without hook: median (p90) ms | with hook: median (p90) ms | the hook adds: median of the paired differences (difference of the medians) | samples |")
     w("|---|---:|---:|---:|---:|")
-    added = float("nan")
+    added = floor_added = float("nan")
     beyond = {}
     for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
         p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
@@ -434,6 +438,19 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
               f"| {ms(t_med)} ({ms(t_p90)}) | {ms(t_paired)} ms ({ms(t_med - p_med)} ms) | {t_count} |")
             csv_rows.append(["hook", "runc", 1, f"{op}_true_hook_median", f"{t_med / 1000:.3f}", t_count])
             csv_rows.append(["hook", "runc", 1, f"{op}_true_hook_added_paired_median", f"{t_paired / 1000:.3f}", len(t_diffs)])
+        # The C floor as the same two hooks: the least a hook can do for this wiring, paying
+        # the same runc and the same fresh namespaces as berth-oci-hook.
+        floor_hook = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-floor"), [])]
+        if floor_hook:
+            f_med, f_p90, f_count = fig("hook", "runc", 1, f"{op}-floor")
+            f_diffs = [f - p for p, f in zip(plain, floor_hook)]
+            f_paired = statistics.median(f_diffs)
+            w(f"| {label}, the C floor as its hooks (`floor hook-attach`, `floor detach`) | {ms(p_med)} ({ms(p_p90)}) "
+              f"| {ms(f_med)} ({ms(f_p90)}) | {ms(f_paired)} ms ({ms(f_med - p_med)} ms) | {f_count} |")
+            csv_rows.append(["hook", "runc", 1, f"{op}_floor_hook_median", f"{f_med / 1000:.3f}", f_count])
+            csv_rows.append(["hook", "runc", 1, f"{op}_floor_hook_added_paired_median", f"{f_paired / 1000:.3f}", len(f_diffs)])
+            if op == "run-d":
+                floor_added = f_paired
         h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
         hooked = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-hook"), [])]
         diffs = [h - p for p, h in zip(plain, hooked)]
@@ -454,7 +471,7 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
           "starting a hook process, writing it the state and waiting for it, which any hook pays. The hook beyond "
           f"a /bin/true hook (median of the paired differences): `run -d` {ms(beyond['run-d'])} ms, "
           f"kill … `delete` {ms(beyond['delete'])} ms.")
-    return added
+    return added, floor_added
 
 
 LAB_NODES = 50

@@ -7,6 +7,7 @@
  *   floor net    BRIDGE GATEWAY/PREFIX
  *   floor attach NETNS_PATH BRIDGE HOST_VETH IP/PREFIX GATEWAY HOST_PORT CONTAINER_PORT HANDLE_FILE
  *   floor detach HOST_VETH HANDLE_FILE
+ *   floor hook-attach BRIDGE HOST_VETH IP/PREFIX GATEWAY HOST_PORT CONTAINER_PORT HANDLE_FILE
  *   floor noop   (start-up cost only)
  *
  * net (untimed, like `berth network create`): the bridge with its address,
@@ -22,6 +23,9 @@
  *   3. one nft batch appends "tcp dport HOST_PORT dnat to IP:CONTAINER_PORT"
  *      to chain ports; NLM_F_ECHO returns its handle, kept in HANDLE_FILE.
  * detach deletes the rule by handle (one batch) and the veth (RTM_DELLINK).
+ * hook-attach is attach as an OCI createRuntime hook: the namespace is
+ * /proc/PID/ns/net of the pid in the container's state on stdin (the bench's
+ * section 8 runs it inside runc beside berth-oci-hook; detach is its poststop).
  *
  * Built by scripts/bench with: cc -O2 floor.c -lmnl -lnftnl
  */
@@ -605,6 +609,30 @@ static int cmd_detach(char **a)
 	return 0;
 }
 
+/* attach, its namespace named by the OCI state on stdin: {"pid": N, ...}. */
+static int cmd_hook_attach(char **a)
+{
+	static char state[65536];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof state - 1 && (r = read(0, state + n, sizeof state - 1 - n)) > 0)
+		n += (size_t)r;
+	state[n] = 0;
+	char *p = strstr(state, "\"pid\"");
+	if (!p)
+		fail("no \"pid\" in the state on stdin");
+	p += 5;
+	while (*p == ' ' || *p == ':')
+		p++;
+	long pid = strtol(p, NULL, 10);
+	if (pid <= 0)
+		fail("no pid in the state on stdin");
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+	char *args[8] = { path, a[0], a[1], a[2], a[3], a[4], a[5], a[6] };
+	return cmd_attach(args);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "net"))
@@ -613,11 +641,14 @@ int main(int argc, char **argv)
 		return cmd_attach(argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "detach"))
 		return cmd_detach(argv + 2);
+	if (argc == 9 && !strcmp(argv[1], "hook-attach"))
+		return cmd_hook_attach(argv + 2);
 	if (argc == 2 && !strcmp(argv[1], "noop"))
 		return 0;
 	fputs("usage: floor net BRIDGE GATEWAY/PREFIX\n"
 	      "       floor attach NETNS_PATH BRIDGE HOST_VETH IP/PREFIX GATEWAY HOST_PORT CONTAINER_PORT HANDLE_FILE\n"
 	      "       floor detach HOST_VETH HANDLE_FILE\n"
+	      "       floor hook-attach BRIDGE HOST_VETH IP/PREFIX GATEWAY HOST_PORT CONTAINER_PORT HANDLE_FILE (OCI state on stdin)\n"
 	      "       floor noop\n",
 	      stderr);
 	return 2;

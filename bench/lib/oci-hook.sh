@@ -1,8 +1,10 @@
 # oci-hook.sh: section 8 of scripts/bench. Times `runc run -d` of a busybox httpd bundle
 # without hooks, with /bin/true as its createRuntime and poststop hooks (runc's own cost of
-# running a hook, for context) and with berth-oci-hook (createRuntime + poststop,
-# berth.publish=8080:80 on Berth's default network), REPS times each (plain, /bin/true, then
-# hooked: summarize.py pairs them) after one untimed warm-up that also checks the page, and
+# running a hook, for context), with the C floor as them (`floor hook-attach`, `floor
+# detach`: the least a hook can do for the same wiring, inside the same runc runs) and with
+# berth-oci-hook (createRuntime + poststop, berth.publish=8080:80 on Berth's default
+# network), REPS times each (plain, /bin/true, floor, then hooked: summarize.py pairs them)
+# after one untimed warm-up of the floor's and of Berth's that also checks their pages, and
 # the `runc delete` that follows a kill (poststop runs in delete). Runs inside host netns
 # bh-hook, entered with nsenter --net.
 
@@ -14,16 +16,22 @@ hook_run() {
     cp /bin/busybox "$b/rootfs/bin/busybox"
     ln -sf busybox "$b/rootfs/bin/httpd"
     echo hook-bench >"$b/rootfs/www/index.html"
-    for kind in plain true hook; do
+    # The floor's bridge and table beside Berth's (untimed, as its `net` is in section 1).
+    "$FLOOR" net bfh0 10.93.0.1/16 >&3 2>&3 || return 1
+    for kind in plain true floor hook; do
         mkdir -p "$b/$kind"
         (cd "$b/$kind" && runc spec)
-        jq --arg rootfs "$b/rootfs" --arg hook "$HOOK" --arg state "$WORK/state/hook" --arg kind "$kind" '
+        jq --arg rootfs "$b/rootfs" --arg hook "$HOOK" --arg state "$WORK/state/hook" --arg kind "$kind" \
+           --arg floor "$FLOOR" --arg handle "$b/floor.handle" '
           .process.terminal = false | .process.args = ["/bin/httpd", "-f", "-p", "80", "-h", "/www"]
           | .root = {path: $rootfs, readonly: true}
           | if $kind == "hook" then
               .annotations = {"berth.publish": "8080:80"}
               | .hooks = {createRuntime: [{path: $hook, args: ["berth-oci-hook", "createRuntime"], env: ["BERTH_STATE_DIR=\($state)"]}],
                           poststop: [{path: $hook, args: ["berth-oci-hook", "poststop"], env: ["BERTH_STATE_DIR=\($state)"]}]}
+            elif $kind == "floor" then
+              .hooks = {createRuntime: [{path: $floor, args: ["floor", "hook-attach", "bfh0", "fh0", "10.93.0.2/16", "10.93.0.1", "8081", "80", $handle]}],
+                        poststop: [{path: $floor, args: ["floor", "detach", "fh0", $handle]}]}
             elif $kind == "true" then
               .hooks = {createRuntime: [{path: "/bin/true", args: ["true", "createRuntime"]}],
                         poststop: [{path: "/bin/true", args: ["true", "poststop"]}]}
@@ -35,6 +43,18 @@ hook_run() {
         local k
         for ((k = 0; k < 200; k++)); do [[ $(runc state "$1" 2>/dev/null) == *'"status": "stopped"'* ]] && break; sleep 0.01; done
     }
+    # Warm-up, untimed: the floor's hook, its page through its DNAT from the host namespace's
+    # own address (the floor sets no route_localnet, so not 127.0.0.1), and its cleanup.
+    runc run -d --bundle "$b/floor" fwarm </dev/null >&3 2>&3 || return 1
+    local fbody="" fresult=FAIL k
+    for ((k = 0; k < 40; k++)); do
+        fbody=$(timeout 2 busybox wget -q -O - http://10.93.0.1:8081/ 2>/dev/null) && [[ $fbody == hook-bench ]] && break
+        sleep 0.05
+    done
+    [[ $fbody == hook-bench ]] && fresult=ok
+    echo "hook,1,1,runc-floor-hook,http://10.93.0.1:8081/,hook-bench,${fbody:-none},$fresult" >>"$OUT/checks.csv"
+    hook_stop fwarm
+    runc delete fwarm >&3 2>&3
     # Warm-up, untimed: the first hook creates Berth's default network. Then the page.
     runc run -d --bundle "$b/hook" warm </dev/null >&3 2>&3 || return 1
     local body="" result=FAIL k
@@ -47,7 +67,7 @@ hook_run() {
     hook_stop warm
     runc delete warm >&3 2>&3
     for ((j = 1; j <= reps; j++)); do
-        for kind in plain true hook; do
+        for kind in plain true floor hook; do
             id=$kind$j
             t0=${EPOCHREALTIME/./}
             runc run -d --bundle "$b/$kind" "$id" </dev/null >&3 2>&3 || return 1
@@ -63,5 +83,5 @@ hook_run() {
     local left
     left=$(BERTH_STATE_DIR=$WORK/state/hook "$BERTH" ps --json | tr -d ' \n')
     echo "hook,1,1,endpoints-left,-,[],$left,$([[ $left == "[]" ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
-    [[ $result == ok && $left == "[]" ]]
+    [[ $result == ok && $fresult == ok && $left == "[]" ]]
 }
