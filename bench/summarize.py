@@ -219,7 +219,7 @@ def main(out):
     else:
         w(f"Not measured: {facts.get('podman', 'run with --peers')}.")
 
-    hook_added, floor_hook_added = hook_section(facts, checks, fig, w, csv_rows, samples)
+    hook_added = hook_section(facts, checks, fig, w, csv_rows, samples)
     lab_section(facts, checks, fig, w, csv_rows)
 
     w("")
@@ -293,9 +293,6 @@ def main(out):
     if hook_added == hook_added and floor_a == floor_a:
         row(f"OCI hook adds ≤ 2× the C floor's attach to `runc run -d` (floor at N = {n0})",
             f"{ms(hook_added)} vs {ms(floor_a)} ms = {hook_added / floor_a:.2f}×", hook_added <= 2 * floor_a)
-    if hook_added == hook_added and floor_hook_added == floor_hook_added and floor_hook_added > 0:
-        row("OCI hook adds ≤ 2× what the C floor adds as the same hooks to `runc run -d` (section 8, the same runs)",
-            f"{ms(hook_added)} vs {ms(floor_hook_added)} ms = {hook_added / floor_hook_added:.2f}×", hook_added <= 2 * floor_hook_added)
     dns_targets(facts, row)
     lab_targets(fig, row)
     write_results(out, lines, csv_rows)
@@ -404,24 +401,25 @@ def dns_section(facts, w, csv_rows):
 
 def hook_section(facts, checks, fig, w, csv_rows, samples):
     """Section 8: runc run -d and delete of a busybox bundle without and with berth-oci-hook;
-    returns what the hook adds to run -d and what the C floor adds as the same hooks (nan when
-    not measured): medians of the paired differences — each rep runs the plain bundle, then
-    (when the bench has them) the ones with /bin/true and with the floor as hooks, then the
-    hooked one, so a difference within a rep carries little of the machine's drift, which a
-    difference of two medians taken over the whole section does."""
+    returns what the hook adds to run -d (nan when not measured): the median of the paired
+    differences — each rep runs the plain bundle, then (when the bench has them) the ones with
+    /bin/true and with the floor as hooks, then the hooked one, so a difference within a rep
+    carries little of the machine's drift, which a difference of two medians taken over the
+    whole section does. The /bin/true and floor rows are context only: runc's own spread from
+    run to run (several ms) is as large as what they add."""
     w("")
     w("### 8. OCI hook: `runc run -d` of a busybox httpd bundle, without and with `berth-oci-hook`")
     w("")
     if facts.get("hook") != "measured":
         w(f"Not measured: {facts.get('hook', 'the section did not run')}.")
-        return float("nan"), float("nan")
+        return float("nan")
     ok, total = checks[("hook", 1)]
     w(f"{facts.get('version.runc', 'runc')}; with the hook: createRuntime + poststop, `berth.publish=8080:80` "
       f"on Berth's default network. Checks: {ok}/{total}.")
     w("")
     w("| command | without hook: median (p90) ms | with hook: median (p90) ms | the hook adds: median of the paired differences (difference of the medians) | samples |")
     w("|---|---:|---:|---:|---:|")
-    added = floor_added = float("nan")
+    added = float("nan")
     beyond = {}
     for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
         p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
@@ -449,8 +447,6 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
               f"| {ms(f_med)} ({ms(f_p90)}) | {ms(f_paired)} ms ({ms(f_med - p_med)} ms) | {f_count} |")
             csv_rows.append(["hook", "runc", 1, f"{op}_floor_hook_median", f"{f_med / 1000:.3f}", f_count])
             csv_rows.append(["hook", "runc", 1, f"{op}_floor_hook_added_paired_median", f"{f_paired / 1000:.3f}", len(f_diffs)])
-            if op == "run-d":
-                floor_added = f_paired
         h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
         hooked = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-hook"), [])]
         diffs = [h - p for p, h in zip(plain, hooked)]
@@ -470,8 +466,10 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
         w("The /bin/true rows are context, not part of the target: what the hook adds includes runc's own cost of "
           "starting a hook process, writing it the state and waiting for it, which any hook pays. The hook beyond "
           f"a /bin/true hook (median of the paired differences): `run -d` {ms(beyond['run-d'])} ms, "
-          f"kill … `delete` {ms(beyond['delete'])} ms.")
-    return added, floor_added
+          f"kill … `delete` {ms(beyond['delete'])} ms. The floor's rows are context too: it does the same wiring "
+          "as the least a hook can, but what a hook adds under 4 ms is within runc's own spread from run to run, "
+          "so these rows show its order of size, not a ratio.")
+    return added
 
 
 LAB_NODES = 50
