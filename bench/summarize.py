@@ -423,7 +423,8 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
     beyond = {}
     for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
         p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
-        # Each list is in rep order (oci-hook.sh writes rep by rep: plain, /bin/true, hooked).
+        # Each list is in rep order (oci-hook.sh writes rep by rep: plain, /bin/true, floor,
+        # hooked, which goes first rotating), so pairs are of one rep.
         plain = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-plain"), [])]
         # Context: runc with /bin/true as the hook — what running any hook costs runc, which
         # the hook's figure includes (runs without this bundle have no such samples).
@@ -461,14 +462,18 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
             csv_rows.append(["hook", "runc", 1, f"{op}_hook_beyond_true_paired_median", f"{beyond[op] / 1000:.3f}", len(beyond_diffs)])
         if op == "run-d":
             added = paired
-    if beyond:
+    if "run-d" in beyond and "delete" in beyond:
         w("")
         w("The /bin/true rows are context, not part of the target: what the hook adds includes runc's own cost of "
           "starting a hook process, writing it the state and waiting for it, which any hook pays. The hook beyond "
           f"a /bin/true hook (median of the paired differences): `run -d` {ms(beyond['run-d'])} ms, "
-          f"kill … `delete` {ms(beyond['delete'])} ms. The floor's rows are context too: it does the same wiring "
-          "as the least a hook can, but what a hook adds under 4 ms is within runc's own spread from run to run, "
-          "so these rows show its order of size, not a ratio.")
+          f"kill … `delete` {ms(beyond['delete'])} ms.")
+    if samples.get(("hook", "runc", 1, "run-d-floor")):
+        w("")
+        w("The floor's rows are context too: it does the same wiring as the least a hook can, but what a hook adds "
+          "under 4 ms is within runc's own spread from run to run, so they show its order of size, not a ratio. "
+          "Its poststop deletes the veth before it returns, where berth-oci-hook hands that deletion to a child "
+          "it does not wait for: the delete rows are not a like-for-like comparison.")
     return added
 
 

@@ -198,10 +198,11 @@ static void *berth_arena_realloc_unlocked(void *p, int n) {
         *(int64_t *)block = n;
         return p;
     }
-    // Any other block keeps its place when the new size fits it. Its header then holds the
-    // block's whole payload, which is both what xSize may report (at least n) and the size
-    // that frees the whole block onto its list.
-    if (berth_arena_block(n) <= berth_arena_block(old)) {
+    // Any other block keeps its place when the new size fits it and needs at least half of
+    // it (the bound berth_arena_take_large keeps: no block holds, and reports, many times
+    // what was asked). Its header then holds the block's whole payload, which is both what
+    // xSize may report (at least n) and the size that frees the whole block onto its list.
+    if (berth_arena_block(n) <= berth_arena_block(old) && berth_arena_block(old) / 2 <= berth_arena_block(n)) {
         *(int64_t *)block = (int64_t)(berth_arena_block(old) - 8);
         return p;
     }

@@ -47,11 +47,13 @@ struct StateArenaAllocatorTests {
             guard grown != p, sqlite3_msize(grown) >= 6_000, Self.holds(grown, count: 2_100, seed: 7) else { exit(16) }
             // The shrunk block was freed whole: a 3,000-byte request takes it back.
             guard let back = sqlite3_malloc(3_000), back == p else { exit(17) }
-            // A small block that is not the latest shrinks in place too.
+            // A small block that is not the latest shrinks in place too, down to half of it;
+            // below that it moves, keeping its bytes (no block holds many times its size).
             guard let s = sqlite3_malloc(1_000), let t = sqlite3_malloc(16) else { exit(18) }
             Self.fill(s, count: 1_000, seed: 9)
-            guard let s2 = sqlite3_realloc(s, 100), s2 == s, Self.holds(s2, count: 100, seed: 9) else { exit(19) }
-            [b, grown, back, s2, t].forEach { sqlite3_free($0) }
+            guard let s2 = sqlite3_realloc(s, 600), s2 == s, Self.holds(s2, count: 600, seed: 9) else { exit(19) }
+            guard let s3 = sqlite3_realloc(s2, 100), s3 != s2, sqlite3_msize(s3) < 600, Self.holds(s3, count: 100, seed: 9) else { exit(20) }
+            [b, grown, back, s3, t].forEach { sqlite3_free($0) }
             exit(0)
         }
     }

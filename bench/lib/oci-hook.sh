@@ -3,8 +3,9 @@
 # running a hook, for context), with the C floor as them (`floor hook-attach`, `floor
 # detach`: the least a hook can do for the same wiring, inside the same runc runs) and with
 # berth-oci-hook (createRuntime + poststop, berth.publish=8080:80 on Berth's default
-# network), REPS times each (plain, /bin/true, floor, then hooked: summarize.py pairs them)
-# after one untimed warm-up of the floor's and of Berth's that also checks their pages, and
+# network), REPS times each (the four in turn, which goes first rotating from rep to rep, so
+# that no bundle always follows another's teardown; summarize.py pairs them by rep) after one
+# untimed warm-up of the floor's and of Berth's that also checks their pages, and
 # the `runc delete` that follows a kill (poststop runs in delete). Runs inside host netns
 # bh-hook, entered with nsenter --net.
 
@@ -66,8 +67,11 @@ hook_run() {
     echo "hook,1,1,runc-hook,http://127.0.0.1:8080/,hook-bench,${body:-none},$result" >>"$OUT/checks.csv"
     hook_stop warm
     runc delete warm >&3 2>&3
+    local -a kinds=(plain true floor hook)
+    local n
     for ((j = 1; j <= reps; j++)); do
-        for kind in plain true floor hook; do
+        for ((n = 0; n < 4; n++)); do
+            kind=${kinds[(j + n) % 4]}
             id=$kind$j
             t0=${EPOCHREALTIME/./}
             runc run -d --bundle "$b/$kind" "$id" </dev/null >&3 2>&3 || return 1
@@ -83,5 +87,9 @@ hook_run() {
     local left
     left=$(BERTH_STATE_DIR=$WORK/state/hook "$BERTH" ps --json | tr -d ' \n')
     echo "hook,1,1,endpoints-left,-,[],$left,$([[ $left == "[]" ]] && echo ok || echo FAIL)" >>"$OUT/checks.csv"
-    [[ $result == ok && $fresult == ok && $left == "[]" ]]
+    # The floor's poststop removes its handle file with its rule and veth.
+    local fleft=ok
+    [[ -e $b/floor.handle ]] && fleft=FAIL
+    echo "hook,1,1,floor-left,-,none,$([[ $fleft == ok ]] && echo none || echo handle),$fleft" >>"$OUT/checks.csv"
+    [[ $result == ok && $fresult == ok && $left == "[]" && $fleft == ok ]]
 }
