@@ -257,33 +257,20 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     /// Reads a per-namespace sysctl such as `net/ipv4/ip_forward` (or `net.ipv4.ip_forward`).
     public func sysctl(_ key: String) throws(BerthError) -> String {
         let path = try Self.sysctlPath(key)
-        return try runOnSysctls { () throws(BerthError) -> String in try Self.readFile(path) }
-    }
-
-    /// Runs sysctl file work in this namespace: right here when the calling thread is in it
-    /// already (a `/proc/sys/net` file is the opening thread's namespace's), else on a
-    /// namespace thread (`run`). The host's own namespace is the usual case, and a thread
-    /// for it cost a dual-stack attach an 8 MiB stack, a malloc arena and ~15 system calls
-    /// for its host veth's `accept_ra` (perf9). Only for work that moves no thread and
-    /// opens nothing that outlives it.
-    private func runOnSysctls<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
-        var st = stat()
-        if stat("/proc/thread-self/ns/net", &st) == 0,
-           NamespaceIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) == identity {
-            return try body()
-        }
-        return try run(body)
+        return try run { () throws(BerthError) -> String in try Self.readFile(path) }
     }
 
     /// Writes a per-namespace sysctl only if its value differs; returns whether it wrote.
     @discardableResult
     public func setSysctl(_ key: String, to value: String) throws(BerthError) -> Bool {
         let path = try Self.sysctlPath(key)
-        return try runOnSysctls { () throws(BerthError) -> Bool in try Self.writeSysctl(path, to: value) }
+        return try run { () throws(BerthError) -> Bool in try Self.writeSysctl(path, to: value) }
     }
 
-    /// `setSysctl` in the calling thread's own namespace, with no namespace to compare it
-    /// with: a `/proc/sys/net` file is the opening thread's namespace's.
+    /// `setSysctl` in the calling thread's own namespace, on the calling thread: a
+    /// `/proc/sys/net` file is the opening thread's namespace's, so no namespace thread (an
+    /// 8 MiB stack, a malloc arena, ~15 system calls) is needed. What `SystemKernel` does
+    /// for a host handle on the caller's own namespace (`HostHandle.socketNamespace` nil).
     package static func setCallerSysctl(_ key: String, to value: String) throws(BerthError) -> Bool {
         try writeSysctl(sysctlPath(key), to: value)
     }
