@@ -421,33 +421,33 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
     w("|---|---:|---:|---:|---:|")
     added = float("nan")
     beyond = {}
+    def context_row(op, bundle, name, text):
+        """A context bundle's row and CSV figures against the plain bundle of the same reps;
+        returns its samples in rep order ([] when the run had no such bundle)."""
+        timed = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-{bundle}"), [])]
+        if not timed:
+            return []
+        plain = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-plain"), [])]
+        p_med, p_p90, _ = fig("hook", "runc", 1, f"{op}-plain")
+        med, p90, count = fig("hook", "runc", 1, f"{op}-{bundle}")
+        diffs = [t - p for p, t in zip(plain, timed)]
+        paired = statistics.median(diffs)
+        w(f"| {text} | {ms(p_med)} ({ms(p_p90)}) | {ms(med)} ({ms(p90)}) | {ms(paired)} ms ({ms(med - p_med)} ms) | {count} |")
+        csv_rows.append(["hook", "runc", 1, f"{op}_{name}_median", f"{med / 1000:.3f}", count])
+        csv_rows.append(["hook", "runc", 1, f"{op}_{name}_added_paired_median", f"{paired / 1000:.3f}", len(diffs)])
+        return timed
+
     for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
         p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
         # Each list is in rep order (oci-hook.sh writes rep by rep: plain, /bin/true, floor,
         # hooked, which goes first rotating), so pairs are of one rep.
         plain = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-plain"), [])]
         # Context: runc with /bin/true as the hook — what running any hook costs runc, which
-        # the hook's figure includes (runs without this bundle have no such samples).
-        true_hook = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-true"), [])]
-        if true_hook:
-            t_med, t_p90, t_count = fig("hook", "runc", 1, f"{op}-true")
-            t_diffs = [t - p for p, t in zip(plain, true_hook)]
-            t_paired = statistics.median(t_diffs)
-            w(f"| {label}, runc with a /bin/true hook (context: runc's own cost of running a hook) | {ms(p_med)} ({ms(p_p90)}) "
-              f"| {ms(t_med)} ({ms(t_p90)}) | {ms(t_paired)} ms ({ms(t_med - p_med)} ms) | {t_count} |")
-            csv_rows.append(["hook", "runc", 1, f"{op}_true_hook_median", f"{t_med / 1000:.3f}", t_count])
-            csv_rows.append(["hook", "runc", 1, f"{op}_true_hook_added_paired_median", f"{t_paired / 1000:.3f}", len(t_diffs)])
-        # The C floor as the same two hooks: the least a hook can do for this wiring, paying
-        # the same runc and the same fresh namespaces as berth-oci-hook.
-        floor_hook = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-floor"), [])]
-        if floor_hook:
-            f_med, f_p90, f_count = fig("hook", "runc", 1, f"{op}-floor")
-            f_diffs = [f - p for p, f in zip(plain, floor_hook)]
-            f_paired = statistics.median(f_diffs)
-            w(f"| {label}, the C floor as its hooks (`floor hook-attach`, `floor detach`) | {ms(p_med)} ({ms(p_p90)}) "
-              f"| {ms(f_med)} ({ms(f_p90)}) | {ms(f_paired)} ms ({ms(f_med - p_med)} ms) | {f_count} |")
-            csv_rows.append(["hook", "runc", 1, f"{op}_floor_hook_median", f"{f_med / 1000:.3f}", f_count])
-            csv_rows.append(["hook", "runc", 1, f"{op}_floor_hook_added_paired_median", f"{f_paired / 1000:.3f}", len(f_diffs)])
+        # the hook's figure includes — and the C floor as the same two hooks: the least a hook
+        # can do for this wiring, paying the same runc and fresh namespaces as berth-oci-hook
+        # (runs without these bundles have no such samples).
+        true_hook = context_row(op, "true", "true_hook", f"{label}, runc with a /bin/true hook (context: runc's own cost of running a hook)")
+        context_row(op, "floor", "floor_hook", f"{label}, the C floor as its hooks (`floor hook-attach`, `floor detach`)")
         h_med, h_p90, _ = fig("hook", "runc", 1, f"{op}-hook")
         hooked = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-hook"), [])]
         diffs = [h - p for p, h in zip(plain, hooked)]

@@ -44,29 +44,29 @@ hook_run() {
         local k
         for ((k = 0; k < 200; k++)); do [[ $(runc state "$1" 2>/dev/null) == *'"status": "stopped"'* ]] && break; sleep 0.01; done
     }
-    # Warm-up, untimed: the floor's hook, its page through its DNAT from the host namespace's
-    # own address (the floor sets no route_localnet, so not 127.0.0.1), and its cleanup.
-    runc run -d --bundle "$b/floor" fwarm </dev/null >&3 2>&3 || return 1
-    local fbody="" fresult=FAIL k
-    for ((k = 0; k < 40; k++)); do
-        fbody=$(timeout 2 busybox wget -q -O - http://10.93.0.1:8081/ 2>/dev/null) && [[ $fbody == hook-bench ]] && break
-        sleep 0.05
-    done
-    [[ $fbody == hook-bench ]] && fresult=ok
-    echo "hook,1,1,runc-floor-hook,http://10.93.0.1:8081/,hook-bench,${fbody:-none},$fresult" >>"$OUT/checks.csv"
-    hook_stop fwarm
-    runc delete fwarm >&3 2>&3
-    # Warm-up, untimed: the first hook creates Berth's default network. Then the page.
-    runc run -d --bundle "$b/hook" warm </dev/null >&3 2>&3 || return 1
-    local body="" result=FAIL k
-    for ((k = 0; k < 40; k++)); do
-        body=$(timeout 2 busybox wget -q -O - http://127.0.0.1:8080/ 2>/dev/null) && [[ $body == hook-bench ]] && break
-        sleep 0.05
-    done
-    [[ $body == hook-bench ]] && result=ok
-    echo "hook,1,1,runc-hook,http://127.0.0.1:8080/,hook-bench,${body:-none},$result" >>"$OUT/checks.csv"
-    hook_stop warm
-    runc delete warm >&3 2>&3
+    # Warm-up, untimed: run bundle $1 as $2, fetch its page from $3, record check $4, stop
+    # and delete it. Returns 0 when the page came, 1 when not, 2 when runc failed.
+    hook_warm() {
+        runc run -d --bundle "$b/$1" "$2" </dev/null >&3 2>&3 || return 2
+        local body="" result=FAIL k
+        for ((k = 0; k < 40; k++)); do
+            body=$(timeout 2 busybox wget -q -O - "$3" 2>/dev/null) && [[ $body == hook-bench ]] && break
+            sleep 0.05
+        done
+        [[ $body == hook-bench ]] && result=ok
+        echo "hook,1,1,$4,$3,hook-bench,${body:-none},$result" >>"$OUT/checks.csv"
+        hook_stop "$2"
+        runc delete "$2" >&3 2>&3
+        [[ $result == ok ]]
+    }
+    # The floor's page through its DNAT from the host namespace's own address (the floor
+    # sets no route_localnet, so not 127.0.0.1); Berth's first hook creates its default
+    # network.
+    local fresult=ok result=ok
+    hook_warm floor fwarm http://10.93.0.1:8081/ runc-floor-hook
+    case $? in 0) ;; 1) fresult=FAIL ;; *) return 1 ;; esac
+    hook_warm hook warm http://127.0.0.1:8080/ runc-hook
+    case $? in 0) ;; 1) result=FAIL ;; *) return 1 ;; esac
     local -a kinds=(plain true floor hook)
     local n
     for ((j = 1; j <= reps; j++)); do
