@@ -82,7 +82,7 @@ extension NetworkManager {
                                parameter: "ports", object: .network(network.name))
             }
             var allocator = PortAllocator(transaction: tx, endpointID: id, host: host)
-            let ports = try allocator.resolve(options.ports, on: network) { (family) throws(BerthError) -> Set<IPAddress> in
+            let ports = try allocator.resolve(options.ports, to: .network(network)) { (family) throws(BerthError) -> Set<IPAddress> in
                 Set(try host.netlink.addresses(family: family).map(\.cidr.address))
             }
             let mac = if let given = options.mac { given } else { try Self.derivedMAC(address, ipv6Address, network: network.name) }

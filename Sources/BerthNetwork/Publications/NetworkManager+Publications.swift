@@ -57,7 +57,7 @@ extension NetworkManager {
                                  object: .publication(options.id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }
             var allocator = PortAllocator(transaction: tx, endpointID: options.id, host: host)
-            let ports = try allocator.resolve(options.ports, on: nil, publication: options) { (family) throws(BerthError) -> Set<IPAddress> in
+            let ports = try allocator.resolve(options.ports, to: .publication(options)) { (family) throws(BerthError) -> Set<IPAddress> in
                 Set(try host.netlink.addresses(family: family).map(\.cidr.address))
             }
             let record = PublicationRecord(id: options.id, group: options.group, address: options.address, ipv6Address: options.ipv6Address,

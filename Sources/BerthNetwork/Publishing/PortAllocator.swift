@@ -35,18 +35,18 @@ struct PortAllocator {
     /// Resolves every spec; the result is in spec order, and for a spec published on both
     /// families each IPv4 mapping comes before its IPv6 twin.
     ///
-    /// The families follow `network`, or for a publication (`network` nil) the addresses
-    /// of `publication`: a spec without a host address is published on every address of
-    /// each family the network (the publication) has (`0.0.0.0` and, dual-stack, `::`), one
-    /// with a host address on that family only — `0.0.0.0:8080:80` stays IPv4, as in Docker.
+    /// The families follow `destination` (an endpoint's network, or a publication's
+    /// addresses): a spec without a host address is published on every address of each
+    /// family it has (`0.0.0.0` and, dual-stack, `::`), one with a host address on that
+    /// family only — `0.0.0.0:8080:80` stays IPv4, as in Docker.
     /// `localAddresses` gives the host's addresses of a family, asked only for a spec that
     /// names a host address (other than a wildcard or 127.0.0.1).
-    mutating func resolve(_ specs: [PortSpec], on network: NetworkRecord?, publication: PublicationOptions? = nil,
+    mutating func resolve(_ specs: [PortSpec], to destination: Destination,
                           localAddresses: (IPFamily) throws(BerthError) -> Set<IPAddress>) throws(BerthError) -> [PortMappingRecord] {
         // A list, not a dictionary keyed by the family (see `listeners`).
         var checkedLocal: [(family: IPFamily, addresses: Set<IPAddress>)] = []
         for spec in specs {
-            let addresses = try Self.hostAddresses(of: spec, on: network, publication: publication)
+            let addresses = try Self.hostAddresses(of: spec, to: destination)
             for address in addresses where !address.isUnspecified && !address.isLoopback {
                 let local: Set<IPAddress>
                 if let known = checkedLocal.first(where: { $0.family == address.family }) {
@@ -94,23 +94,19 @@ struct PortAllocator {
     }
 
     /// The host addresses a spec is published on, one per family (see `resolve`); refuses a
-    /// host address no DNAT can serve on `network` (or to `publication`'s addresses) — a
-    /// wildcard one too: berth-cni's chained mode skips a wildcard hostIP of a family the
-    /// container lacks before it publishes (as portmap does) and refuses a specific one as
-    /// this does (`CNIRequest.chainedAddresses`).
-    static func hostAddresses(of spec: PortSpec, on network: NetworkRecord?, publication: PublicationOptions? = nil) throws(BerthError) -> [IPAddress] {
-        // A publication (no network) has the families of its addresses (IPv4 if none is given).
-        let hasIPv4 = network?.hasIPv4 ?? (publication.map { $0.address != nil } ?? true)
-        let hasIPv6 = network?.hasIPv6 ?? (publication?.ipv6Address != nil)
+    /// host address no DNAT can serve at `destination` — a wildcard one too: berth-cni's
+    /// chained mode skips a wildcard hostIP of a family the container lacks before it
+    /// publishes (as portmap does) and refuses a specific one as this does
+    /// (`CNIRequest.chainedAddresses`).
+    static func hostAddresses(of spec: PortSpec, to destination: Destination) throws(BerthError) -> [IPAddress] {
+        let (hasIPv4, hasIPv6) = destination.families
         guard let address = spec.hostAddress else {
             return (hasIPv4 ? [.v4(.any)] : []) + (hasIPv6 ? [.v6(.any)] : [])
         }
         let hostPorts = spec.hostPorts?.description ?? ""
-        // What a publication forwards to, for its refusals: "IPv6 address fd00::5".
-        let destination = publication?.addresses.map { "\($0.family.label) address \($0)" }.joined(separator: " and ") ?? ""
         guard case .v6(let v6) = address else {
             if !hasIPv4 {
-                guard let network else {
+                guard case .network(let network) = destination else {
                     throw .invalid("published port \(spec): IPv4 host address \(address) for a publication to \(destination) only, which has no IPv4 address",
                                    hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address", parameter: "ports")
                 }
@@ -125,9 +121,8 @@ struct PortAllocator {
                 throw .invalid("published port \(spec): [::1] cannot reach an IPv4-only container",
                                hint: "publish on 127.0.0.1 instead, as in 127.0.0.1:\(hostPorts):\(spec.containerPorts)", parameter: "ports")
             }
-            guard let network else {
-                let to = destination.isEmpty ? "an IPv4 address" : destination
-                throw .invalid("published port \(spec): IPv6 host address \(address) for a publication to \(to) only, which has no IPv6 address",
+            guard case .network(let network) = destination else {
+                throw .invalid("published port \(spec): IPv6 host address \(address) for a publication to \(destination) only, which has no IPv6 address",
                                hint: "publish on an IPv4 address, or leave the address out; or give the container an IPv6 address", parameter: "ports")
             }
             throw .invalid("published port \(spec): IPv6 host address \(address) on network \(network.name), which is IPv4-only",
@@ -237,5 +232,31 @@ struct PortAllocator {
         let parts = (text ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt32($0) }
         if parts.count == 2, parts[0] >= 1, parts[0] <= parts[1], parts[1] <= 65535 { return parts[0]...parts[1] }
         return 32768...60999
+    }
+}
+
+extension PortAllocator {
+    /// What published ports forward to: an endpoint on a network (the network's families),
+    /// or a publication (the families of the addresses it forwards to).
+    enum Destination: CustomStringConvertible {
+        case network(NetworkRecord)
+        case publication(PublicationOptions)
+
+        /// Whether ports can be published on IPv4 and on IPv6.
+        var families: (ipv4: Bool, ipv6: Bool) {
+            switch self {
+            case .network(let network): (network.hasIPv4, network.hasIPv6)
+            case .publication(let options): (options.address != nil, options.ipv6Address != nil)
+            }
+        }
+
+        /// For refusals: the network's name, or what a publication forwards to
+        /// ("IPv6 address fd00::5").
+        var description: String {
+            switch self {
+            case .network(let network): "network \(network.name)"
+            case .publication(let options): options.addresses.map { "\($0.family.label) address \($0)" }.joined(separator: " and ")
+            }
+        }
     }
 }
