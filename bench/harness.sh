@@ -662,7 +662,7 @@ hook_section() {
     fi
     fact version.runc "$(runc --version | head -n 1)"
     ip netns add bh-hook && HOSTS+=(bh-hook)
-    nsenter --net=/run/netns/bh-hook bash "$SELF" hook $((QUICK ? 20 : 30)) &
+    nsenter --net=/run/netns/bh-hook bash "$SELF" hook $((QUICK ? 24 : 48)) &
     CHILD=$!
     if wait "$CHILD"; then
         echo "  OCI hook: ok"

@@ -440,7 +440,7 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
     for op, label in (("run-d", "`runc run -d`"), ("delete", "`runc kill` … `runc delete` (poststop runs in delete)")):
         p_med, p_p90, count = fig("hook", "runc", 1, f"{op}-plain")
         # Each list is in rep order (oci-hook.sh writes rep by rep: plain, /bin/true, floor,
-        # hooked, which goes first rotating), so pairs are of one rep.
+        # hooked, in a balanced order), so pairs are of one rep.
         plain = [us for _, us in samples.get(("hook", "runc", 1, f"{op}-plain"), [])]
         # Context: runc with /bin/true as the hook — what running any hook costs runc, which
         # the hook's figure includes — and the C floor as the same two hooks: the least a hook

@@ -3,7 +3,8 @@
 # running a hook, for context), with the C floor as them (`floor hook-attach`, `floor
 # detach`: the least a hook can do for the same wiring, inside the same runc runs) and with
 # berth-oci-hook (createRuntime + poststop, berth.publish=8080:80 on Berth's default
-# network), REPS times each (the four in turn, which goes first rotating from rep to rep, so
+# network), REPS times each (the four in turn, in a balanced order: over every four reps each
+# bundle runs first once and follows each of the other three once — a Williams design — so
 # that no bundle always follows another's teardown; summarize.py pairs them by rep) after one
 # untimed warm-up of the floor's and of Berth's that also checks their pages, and
 # the `runc delete` that follows a kill (poststop runs in delete). Runs inside host netns
@@ -68,10 +69,15 @@ hook_run() {
     hook_warm hook warm http://127.0.0.1:8080/ runc-hook
     case $? in 0) ;; 1) result=FAIL ;; *) return 1 ;; esac
     local -a kinds=(plain true floor hook)
+    # Rows of a Williams square for four: every ordered pair of bundles occurs once in four
+    # reps. A kernel's deferred teardown of one container (its namespace, its veth) lands in
+    # whichever run comes next; a plain rotation always ran the hooked bundle right after the
+    # floor's and the plain one right after the hooked one.
+    local -a order=(0 1 3 2  1 2 0 3  2 3 1 0  3 0 2 1)
     local n
     for ((j = 1; j <= reps; j++)); do
         for ((n = 0; n < 4; n++)); do
-            kind=${kinds[(j + n) % 4]}
+            kind=${kinds[order[(j % 4) * 4 + n]]}
             id=$kind$j
             t0=${EPOCHREALTIME/./}
             runc run -d --bundle "$b/$kind" "$id" </dev/null >&3 2>&3 || return 1
