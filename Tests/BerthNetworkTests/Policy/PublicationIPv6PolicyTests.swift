@@ -320,13 +320,15 @@ struct PublicationIPv6PolicyTests {
         #expect(try host.manager.publications().isEmpty)
 
         // Another instance publishes 8080 on IPv4 alone: ip berth exists, ip6 berth does not.
-        // Our dual-stack publish of 8080 clashes in ip berth; ip6 berth is not left behind.
+        // Our dual-stack publish (its IPv6-only port first, so the elements alone are refused
+        // for want of ip6 berth before the clash shows) clashes in ip berth; ip6 berth, which
+        // its batch would have made, is not left behind.
         let other = try FakeHost(kernel: host.kernel, instance: "0dd1ce00")
         host.kernel.addNamespace("ext2")
         try other.manager.publish(try options("theirs", address: "10.66.0.3", ipv6: nil, namespace: "ext2", ports: ["8080:80"]))
         let before = host.nftables.ruleset
         #expect(table(host, "ip") != nil && table(host) == nil)
-        let clash = refusal { try publish(host, "pub1", ports: ["8080:80"]) }
+        let clash = refusal { try publish(host, "pub1", ports: ["[2001:db8::1]:8443:443", "8080:80"]) }
         expect(clash, .conflict, ["already in Berth's nftables maps"], parameter: "ports", remedy: .collectGarbage)
         #expect(host.nftables.ruleset == before)
         #expect(try host.manager.publications().isEmpty)
