@@ -152,14 +152,17 @@ struct BerthBackend {
     /// What is missing of a publication, in words.
     func verifyPublication(id: String) throws(BerthError) -> [String] { try manager.verifyPublication(id: id).map(\.description) }
 
-    /// GC: removes attachments of `network` (endpoints and publications) not in `keeping`;
-    /// returns the endpoints removed (for the IPAM plugin's DEL) and every id removed.
-    func prune(network: String, keeping: Set<String>) throws(BerthError) -> (endpoints: [EndpointRecord], removed: [String]) {
+    /// GC: removes attachments of `network` (endpoints and publications) not in `keeping`,
+    /// and what crashed ADDs left (veths, elements); returns the endpoints removed (for the
+    /// IPAM plugin's DEL), every id removed, and the leftovers removed, in words.
+    func prune(network: String, keeping: Set<String>) throws(BerthError)
+        -> (endpoints: [EndpointRecord], removed: [String], leftovers: [String]) {
         let before = try manager.endpoints(network: network).filter { !keeping.contains($0.id) }
         let report = try manager.pruneEndpoints(network: network, keeping: keeping)
         let publications = try manager.prunePublications(group: network, keeping: keeping)
         let removed = Set(report.endpoints)
-        return (before.filter { removed.contains($0.id) }, report.endpoints + publications)
+        return (before.filter { removed.contains($0.id) }, report.endpoints + publications.endpoints,
+                report.links + report.firewallObjects + publications.firewallObjects)
     }
 
     /// STATUS: why an ADD with `options` would fail now.

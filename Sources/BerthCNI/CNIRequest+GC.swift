@@ -4,8 +4,10 @@ import BerthNetwork
 extension CNIRequest {
     /// GC (CNI 1.1): removes every attachment of this network that is not in
     /// `cni.dev/valid-attachments` — endpoints with their veths, leases and elements,
-    /// publications, and leftovers of a crashed ADD — and gives each removed endpoint's
-    /// delegated lease back. Valid attachments are untouched.
+    /// publications, and leftovers of a crashed ADD (a main plugin's veth on the bridge, the
+    /// elements of an ADD of either mode killed before its record committed) — and gives
+    /// each removed endpoint's delegated lease back. Valid attachments are untouched; what
+    /// was removed goes to the log.
     func gc() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasGCAndStatus, "1.1.0")
         guard let valid = config.validAttachments else {
@@ -14,13 +16,14 @@ extension CNIRequest {
         }
         let keeping = Set(valid.map { CNIAttachment.endpointID(containerID: $0.containerID, ifname: $0.ifname) })
         let backend = try backend()
-        let pruned: (endpoints: [EndpointRecord], removed: [String])
+        let pruned: (endpoints: [EndpointRecord], removed: [String], leftovers: [String])
         do throws(BerthError) {
             pruned = try backend.prune(network: config.name, keeping: keeping)
         } catch {
             throw CNIError(error)
         }
         if !pruned.removed.isEmpty { log.write("GC \(config.name): removed \(pruned.removed.joined(separator: ", "))") }
+        if !pruned.leftovers.isEmpty { log.write("GC \(config.name): removed leftovers: \(pruned.leftovers.joined(separator: "; "))") }
         guard let ipam = try ipamPlugin() else { return nil }
         var failure: CNIError?
         for endpoint in pruned.endpoints {

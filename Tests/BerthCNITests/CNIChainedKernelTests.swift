@@ -163,22 +163,30 @@ struct CNIChainedKernelTests {
         }
     }
 
-    @Test("an ADD killed after its IPv6 elements went in and before its record committed leaves only what gc removes",
+    /// Starts a chained ADD of `containerID` that stops at `publish.conntrack` (after its
+    /// batch, before its record commits), waits until its element for `port` is in `ip6
+    /// berth`, and SIGKILLs it there.
+    private func killAdd(_ cni: CNIHarness, _ sandbox: HostSandbox, _ stdin: String, containerID: String, netns: String, port: UInt16) throws {
+        let process = try Command.start(["nsenter", "--net=\(sandbox.namespace.path)", "--", "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=\(containerID)",
+                                         "CNI_NETNS=\(netns)", "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni",
+                                         "BERTH_FAILPOINT=publish.conntrack:hang", CNIHarness.binary], input: stdin)
+        let reached = Poll.wait(seconds: 20) { !elements(sandbox, "ip6", port: port).isEmpty }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(reached, "the ADD never published its IPv6 element")
+        #expect(process.terminationReason == .uncaughtSignal)
+    }
+
+    @Test("an ADD killed after its IPv6 elements went in and before its record committed leaves only what gc, or a CNI GC not keeping it, removes",
           .enabled(if: Command.berthBinary.contains("/debug/")))
     func killedMidAdd() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
             let container = try sandbox.makeNamespace()
             try wire(sandbox, try #require(container.name))
-            let stdin = CNIHarness.with(prevResult: prevResult(container.path, ips: ["fd00:81::5/64"]), self.config(cni, #"{"hostPort":8094,"containerPort":80}"#))
-            let process = try Command.start(["nsenter", "--net=\(sandbox.namespace.path)", "--", "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=c9",
-                                             "CNI_NETNS=\(container.path)", "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni",
-                                             "BERTH_FAILPOINT=publish.conntrack:hang", CNIHarness.binary], input: stdin)
-            let reached = Poll.wait(seconds: 20) { !elements(sandbox, "ip6", port: 8094).isEmpty }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            try #require(reached, "the ADD never published its IPv6 element")
-            #expect(process.terminationReason == .uncaughtSignal)
+            let sixOnly = prevResult(container.path, ips: ["fd00:81::5/64"])
+            let stdin = CNIHarness.with(prevResult: sixOnly, self.config(cni, #"{"hostPort":8094,"containerPort":80}"#))
+            try killAdd(cni, sandbox, stdin, containerID: "c9", netns: container.path, port: 8094)
 
             // No record: CHECK knows no such attachment, and no Berth network has IPv6 to hint at ip6 berth.
             let check = cni.run("CHECK", stdin, containerID: "c9", netns: container.path)
@@ -189,7 +197,19 @@ struct CNIChainedKernelTests {
             // The key is free again.
             let again = cni.run("ADD", stdin, containerID: "c9", netns: container.path)
             #expect(again.status == 0, "\(again)")
+
+            // Another ADD killed the same way; the runtime's GC keeps c9: c10's element goes
+            // (and is logged), c9's stays.
+            let other = CNIHarness.with(prevResult: sixOnly, self.config(cni, #"{"hostPort":8096,"containerPort":80}"#))
+            try killAdd(cni, sandbox, other, containerID: "c10", netns: container.path, port: 8096)
+            let gcConfig = cni.config("chain6", version: "1.1.0", extra: #""cni.dev/valid-attachments":[{"containerID":"c9","ifname":"eth0"}]"#)
+            let cniGC = cni.run("GC", gcConfig)
+            #expect(cniGC.status == 0 && cniGC.result.stderr.contains("removed leftovers: element tcp . 8096 comment \"berth-endpoint c10-eth0 @")
+                && cniGC.result.stderr.contains("of IPv6 map publish_any"), "\(cniGC)")
+            #expect(elements(sandbox, "ip6", port: 8096).isEmpty && elements(sandbox, "ip6", port: 8094).count == 1)
+            #expect(cni.run("CHECK", stdin, containerID: "c9", netns: container.path).status == 0)
             #expect(cni.run("DEL", stdin, containerID: "c9", netns: container.path).status == 0)
+            #expect(!cni.ruleset().contains("berth-endpoint c"))
         }
     }
 }

@@ -13,15 +13,23 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
     public private(set) var tableReads = 0
     /// Transactions applied successfully, in order.
     public private(set) var applied: [Transaction] = []
-    /// When set, the next `apply` fails with it and changes nothing.
+    /// When set, the next `apply` (after `applyErrorDelay` others) fails with it and changes nothing.
     public var nextApplyError: BerthError?
+    /// How many calls of `apply` run as usual before `nextApplyError` refuses one: 1 lets an
+    /// operation's batch through and refuses its undo's, as a process killed between the two
+    /// never sends it.
+    public var applyErrorDelay = 0
 
     public init() {}
 
     public func apply(_ transaction: Transaction) throws(BerthError) {
         if let error = nextApplyError {
-            nextApplyError = nil
-            throw error
+            if applyErrorDelay > 0 {
+                applyErrorDelay -= 1
+            } else {
+                nextApplyError = nil
+                throw error
+            }
         }
         try backend.apply(transaction)
         applied.append(transaction)

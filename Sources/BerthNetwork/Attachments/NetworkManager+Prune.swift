@@ -63,19 +63,37 @@ extension NetworkManager {
     }
 
     /// Removes every publication of `group` whose id is not in `keeping` (its elements and
-    /// record); returns their ids.
-    public func prunePublications(group: String, keeping: Set<String>) throws(BerthError) -> [String] {
+    /// record), and what crashed publishes left: this instance's map elements, in `ip berth`
+    /// and `ip6 berth`, of ids that neither an endpoint nor a publication records (a publish
+    /// killed after its batch and before its record committed). Such elements carry their
+    /// id but no group, so any unknown id's go, as `pruneEndpoints` removes them; this
+    /// instance's rules of networks the state does not know go too. Publications in
+    /// `keeping`, other groups, endpoints and other instances' objects are untouched.
+    ///
+    /// One state transaction: the leftovers are read and removed under its lock, so an
+    /// operation in progress (which holds the lock until its record commits) is never
+    /// mistaken for a crashed one. Reads each of Berth's tables once (`ip6 berth` always:
+    /// nothing in the state hints at a crashed publish's IPv6 elements).
+    ///
+    /// Returns the removed publications' ids (`endpoints`) and the leftovers in words
+    /// (`firewallObjects`).
+    public func prunePublications(group: String, keeping: Set<String>) throws(BerthError) -> GCReport {
         do {
-            return try store.write { tx throws(BerthError) -> [String] in
-                var removed: [String] = []
+            return try store.write { tx throws(BerthError) -> GCReport in
+                var report = GCReport()
+                let firewall = try self.firewall(tx.instance())
                 for publication in try tx.publications(group: group) where !keeping.contains(publication.id) {
                     let view = try publication.firewallView()
-                    try firewall(tx.instance()).unpublish(view)
+                    try firewall.unpublish(view)
                     try ConntrackCleanup.afterUnpublish(view, host: host)
                     try tx.deletePublication(id: publication.id)
-                    removed.append(publication.id)
+                    report.endpoints.append(publication.id)
                 }
-                return removed
+                let networks = try tx.networks()
+                let live = Set(try tx.endpoints().map(\.id) + (try tx.publications().map(\.id)))
+                report.firewallObjects = try firewall.removeLeftovers(knownNetworks: Set(networks.map(\.name)), liveEndpoints: live,
+                                                                      dualStack: true)
+                return report
             }
         } catch {
             throw error.with(operation: .prune)

@@ -63,11 +63,12 @@ extension Firewall {
     /// Adds the endpoint's published ports as map elements of both tables in one batch:
     /// all of them or none. Elements are *created*, so a key the kernel already holds is
     /// refused even if the state missed it — also a key another instance publishes.
-    func publish(_ endpoint: EndpointRecord) throws(BerthError) {
+    /// `prefix` goes first in the same batch (the tables a publication makes for them).
+    func publish(_ endpoint: EndpointRecord, after prefix: Transaction = Transaction()) throws(BerthError) {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }
-        var transaction = Transaction()
-        transaction.reserveCapacity(elements.count)
+        var transaction = prefix
+        transaction.reserveCapacity(prefix.operations.count + elements.count)
         for (element, map) in elements {
             transaction.create(.element(element, in: map))
         }

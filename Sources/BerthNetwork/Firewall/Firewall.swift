@@ -126,9 +126,7 @@ struct Firewall {
         guard let current = try table(family) else { return }
         var transaction = Transaction()
         if !hadTable {
-            let others = current.chains.contains { $0.rules.contains { !family.isStatic($0) && !isTagged($0, with: network) } }
-                || current.sets.contains { !$0.elements.isEmpty }
-            if !others {
+            if !holdsOthers(current, in: family, ignoring: { isTagged($0, with: network) }) {
                 transaction.destroy(.table(family.table))
                 try backend.apply(transaction)
                 return

@@ -2,18 +2,53 @@ import BerthCore
 import BerthNFTables
 
 extension Firewall {
-    /// Makes Berth's tables that `endpoint`'s elements go to (`ip berth` for IPv4, `ip6
-    /// berth` for IPv6; `EndpointRecord.hasElements(in:)`), with their maps, chains and
-    /// static rules, where they do not exist, so ports can be published without any network
-    /// of Berth's. One read of each such table, one batch.
-    func installTables(for endpoint: EndpointRecord) throws(BerthError) {
-        var transaction = Transaction()
+    /// Publishes a publication's elements (`publish(_:)`), making in the same batch each of
+    /// Berth's tables they go to that does not exist yet (`ip berth` for IPv4, `ip6 berth`
+    /// for IPv6; `EndpointRecord.hasElements(in:)`) with its maps, chains and static rules,
+    /// so ports can be published without any network of Berth's. All or nothing: a refused
+    /// batch (a key another instance or a leftover holds) makes no table either. Returns the
+    /// families whose tables the batch made, for `unpublish(_:madeTables:)`.
+    ///
+    /// Tables are read only when the elements alone were refused for want of one.
+    func publishMakingTables(_ endpoint: EndpointRecord) throws(BerthError) -> [FirewallFamily] {
+        do {
+            try publish(endpoint)
+            return []
+        } catch where error.code == .notFound {
+            // No Berth network has made a table the elements go to yet (`ip6 berth` for the
+            // IPv6 ones, most often): the batch below makes it with them.
+        }
+        var skeletons = Transaction()
+        var made: [FirewallFamily] = []
         for family in [FirewallFamily.ipv4, .ipv6] where endpoint.hasElements(in: family.family) {
             guard try table(family) == nil else { continue }
-            for object in family.skeleton { transaction.add(object) }
-            for rule in family.staticRules { transaction.add(.rule(rule)) }
+            for object in family.skeleton { skeletons.add(object) }
+            for rule in family.staticRules { skeletons.add(.rule(rule)) }
+            made.append(family)
+        }
+        try publish(endpoint, after: skeletons)
+        return made
+    }
+
+    /// Takes back what `publishMakingTables` did: the elements, then each table of `made`
+    /// unless it holds something else by now (another instance's element, a network's
+    /// rule), so a failed publish leaves Berth's tables as it found them.
+    func unpublish(_ endpoint: EndpointRecord, madeTables made: [FirewallFamily]) throws(BerthError) {
+        try unpublish(endpoint)
+        var transaction = Transaction()
+        for family in made {
+            guard let current = try table(family), !holdsOthers(current, in: family) else { continue }
+            transaction.destroy(.table(family.table))
         }
         if !transaction.isEmpty { try backend.apply(transaction) }
+    }
+
+    /// Whether `table` of `family` holds anything besides its skeleton and static rules: an
+    /// element, or a rule that is not static and not one `ignoring` accepts (the caller's
+    /// own, about to go with the table).
+    func holdsOthers(_ table: Ruleset.TableContents, in family: FirewallFamily, ignoring: (Rule) -> Bool = { _ in false }) -> Bool {
+        table.chains.contains { $0.rules.contains { !family.isStatic($0) && !ignoring($0) } }
+            || table.sets.contains { !$0.elements.isEmpty }
     }
 }
 

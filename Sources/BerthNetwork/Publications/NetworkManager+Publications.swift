@@ -6,9 +6,11 @@ extension NetworkManager {
     /// Publishes host ports to an address that another program configured (a namespace
     /// wired by someone else): records the publication and adds one map element per port
     /// and family, in one batch, and nothing else — no link, address, route or rule. IPv6
-    /// elements go to `ip6 berth` as a dual-stack endpoint's do. Refused keys and any
-    /// failure leave nothing behind; a crash before the record commits leaves elements
-    /// tagged with the id, which `gc` removes.
+    /// elements go to `ip6 berth` as a dual-stack endpoint's do; a table of Berth's that the
+    /// elements need and no network made yet is made in their batch. Refused keys and any
+    /// failure leave nothing behind, not even such a table; a crash before the record
+    /// commits leaves elements tagged with the id, which `gc` and `prunePublications`
+    /// remove.
     ///
     /// For ports reachable on 127.0.0.1 (published there or on every address) to work,
     /// `hostLink` (the bridge the address is reached through) gets `route_localnet`, as
@@ -79,16 +81,14 @@ extension NetworkManager {
             let view = try record.firewallView()
             // Its elements carry this instance's tag, as an endpoint's do.
             let firewall = try self.firewall(tx.instance())
-            do throws(BerthError) {
-                try firewall.publish(view)
-            } catch where error.code == .notFound {
-                // No Berth network has made a table the elements go to yet (`ip6 berth` for
-                // the IPv6 ones): make the skeletons, then publish.
-                try firewall.installTables(for: view)
-                try firewall.publish(view)
-            }
+            // Tables no Berth network has made yet (`ip6 berth` for the IPv6 elements) come
+            // in the elements' batch, so a refused batch leaves none; the undo takes back
+            // the tables it made with the elements.
+            let made = try firewall.publishMakingTables(view)
             return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in
-                rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in try firewall.unpublish(view) }
+                rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in
+                    try firewall.unpublish(view, madeTables: made)
+                }
                 try ConntrackCleanup.afterPublish(view, host: host)
                 try host.check(failPoint: "publish.conntrack")
                 return record

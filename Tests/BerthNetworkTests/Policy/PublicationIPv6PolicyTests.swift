@@ -243,7 +243,101 @@ struct PublicationIPv6PolicyTests {
         #expect(try host.manager.verifyPublication(id: "live").isEmpty)
         #expect(try host.manager.gc().isEmpty)
 
-        #expect(try host.manager.prunePublications(group: "ext", keeping: []) == ["live"])
+        #expect(try host.manager.prunePublications(group: "ext", keeping: []).endpoints == ["live"])
         #expect(!host.nftables.ruleset.contains("berth-endpoint live"))
+    }
+
+    @Test("prunePublications (chained CNI GC) removes the elements of a publish stopped after its batch, before its record committed, in both tables, on a host without IPv6 networks; a kept publication's stay")
+    func pruneCrashedPublish() throws {
+        let host = try wiredHost()
+        host.kernel.addNamespace("ext2")
+        try publish(host, "live", address: "10.66.0.3", ipv6: "fd00:66::3", namespace: "ext2", ports: ["8082:80"])
+        let kept = host.nftables.ruleset
+        // Stopped at publish.conntrack, after its batch: the record never commits (the state
+        // transaction rolls back) and, as in a process killed there, the undo never reaches
+        // the kernel (its batch is refused), so the elements stay with nothing recording them.
+        host.arm("publish.conntrack")
+        host.nftables.nextApplyError = BerthError(.kernel, "killed")
+        host.nftables.applyErrorDelay = 1
+        expect(refusal { try publish(host, "ghost", ports: ["8083:80"]) }, .internalError, ["publish.conntrack"])
+        host.disarm()
+        #expect(try host.manager.publications().map(\.id) == ["live"])
+        expectGolden(maps(host, "ip") + maps(host), """
+        \tmap publish_addr {
+        \t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+        \t}
+
+        \tmap publish_any {
+        \t\ttype inet_proto . inet_service : ipv4_addr . inet_service
+        \t\telements = { tcp . 8082 comment "berth-endpoint live @f4ce0001" : 10.66.0.3 . 80,
+        \t\t\t     tcp . 8083 comment "berth-endpoint ghost @f4ce0001" : 10.66.0.2 . 80 }
+        \t}
+
+        \tmap publish_addr {
+        \t\ttype ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service
+        \t}
+
+        \tmap publish_any {
+        \t\ttype inet_proto . inet_service : ipv6_addr . inet_service
+        \t\telements = { tcp . 8082 comment "berth-endpoint live @f4ce0001" : fd00:66::3 . 80,
+        \t\t\t     tcp . 8083 comment "berth-endpoint ghost @f4ce0001" : fd00:66::2 . 80 }
+        \t}
+
+
+        """)
+
+        let report = try host.manager.prunePublications(group: "ext", keeping: ["live"])
+        #expect(report.endpoints.isEmpty)
+        #expect(report.firewallObjects == [
+            "element tcp . 8083 comment \"berth-endpoint ghost @f4ce0001\" : 10.66.0.2 . 80 of map publish_any",
+            "element tcp . 8083 comment \"berth-endpoint ghost @f4ce0001\" : fd00:66::2 . 80 of IPv6 map publish_any",
+        ])
+        #expect(host.nftables.ruleset == kept)
+        #expect(try host.manager.verifyPublication(id: "live").isEmpty)
+        #expect(try host.manager.prunePublications(group: "ext", keeping: ["live"]).isEmpty)
+        // The freed key can be published again.
+        #expect(try publish(host, "ghost", ports: ["8083:80"]).ports.count == 2)
+    }
+
+    @Test("a failed publish leaves none of the tables it would have made: a refused batch, a key another instance holds in ip berth, a failure after the batch")
+    func failureMakesNoTable() throws {
+        let host = try wiredHost()
+        #expect(table(host, "ip") == nil && table(host) == nil)
+        let empty = host.nftables.ruleset
+
+        // The batch that makes both tables with the elements is refused (the first, of the
+        // elements alone, found no table).
+        host.nftables.nextApplyError = BerthError(.kernel, "nftables refused the batch")
+        host.nftables.applyErrorDelay = 1
+        expect(refusal { try publish(host, "pub1", ports: ["8080:80"]) }, .kernel, ["nftables refused the batch"])
+        #expect(host.nftables.ruleset == empty)
+
+        // A failure after the batch: the undo takes back the elements and both tables it made.
+        host.arm("publish.conntrack")
+        expect(refusal { try publish(host, "pub1", ports: ["8080:80"]) }, .internalError, ["publish.conntrack"])
+        host.disarm()
+        #expect(host.nftables.ruleset == empty)
+        #expect(try host.manager.publications().isEmpty)
+
+        // Another instance publishes 8080 on IPv4 alone: ip berth exists, ip6 berth does not.
+        // Our dual-stack publish (its IPv6-only port first, so the elements alone are refused
+        // for want of ip6 berth before the clash shows) clashes in ip berth; ip6 berth, which
+        // its batch would have made, is not left behind.
+        let other = try FakeHost(kernel: host.kernel, instance: "0dd1ce00")
+        host.kernel.addNamespace("ext2")
+        try other.manager.publish(try options("theirs", address: "10.66.0.3", ipv6: nil, namespace: "ext2", ports: ["8080:80"]))
+        let before = host.nftables.ruleset
+        #expect(table(host, "ip") != nil && table(host) == nil)
+        let clash = refusal { try publish(host, "pub1", ports: ["[2001:db8::1]:8443:443", "8080:80"]) }
+        expect(clash, .conflict, ["already in Berth's nftables maps"], parameter: "ports", remedy: .collectGarbage)
+        #expect(host.nftables.ruleset == before)
+        #expect(try host.manager.publications().isEmpty)
+
+        // With ip berth there already, a failure after the batch takes back our elements and
+        // ip6 berth, which the batch made; ip berth and the other instance's element stay.
+        host.arm("publish.conntrack")
+        expect(refusal { try publish(host, "pub1", ports: ["8081:80"]) }, .internalError, ["publish.conntrack"])
+        host.disarm()
+        #expect(host.nftables.ruleset == before)
     }
 }

@@ -215,7 +215,8 @@ struct PublicationPolicyTests {
         try publish(host, "a2", namespace: .name("ext2"), address: "10.66.0.3", ports: ["8002:80"])
         try publish(host, "a3", ports: ["8003:80"])
         try publish(host, "b1", group: "other", ports: ["8004:80"])
-        #expect(try host.manager.prunePublications(group: "ext", keeping: ["a2"]) == ["a1", "a3"])
+        let report = try host.manager.prunePublications(group: "ext", keeping: ["a2"])
+        #expect(report.endpoints == ["a1", "a3"] && report.firewallObjects.isEmpty)
         #expect(try host.manager.publications().map(\.id) == ["a2", "b1"])
         let ruleset = host.nftables.ruleset
         #expect(!ruleset.contains("berth-endpoint a1 @f4ce0001\"") && !ruleset.contains("berth-endpoint a3 @f4ce0001\""))
