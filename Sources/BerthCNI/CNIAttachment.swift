@@ -1,3 +1,5 @@
+import BerthNetwork
+
 /// How a CNI attachment — the pair (container id, interface name) the specification
 /// makes unique — is known in Berth's state: as the endpoint (or publication) id
 /// `CONTAINERID-IFNAME`, so `berth ps` lists it under a readable id.
@@ -22,6 +24,13 @@ public enum CNIAttachment {
             }
         }
         return id
+    }
+
+    /// Whether `endpoint` is a CNI attachment's: its id is `endpointID(containerID:ifname:)`
+    /// of its own interface name. An endpoint `berth attach` made with an id of exactly that
+    /// form is taken for one too.
+    public static func isAttachment(_ endpoint: EndpointRecord) -> Bool {
+        containerID(endpointID: endpoint.id, ifname: endpoint.interfaceName.rawValue) != nil
     }
 
     /// The container id back from an endpoint id and its interface name, or nil when the id

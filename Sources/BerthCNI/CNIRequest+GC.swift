@@ -3,9 +3,10 @@ import BerthNetwork
 
 extension CNIRequest {
     /// GC (CNI 1.1): removes every attachment of this network that is not in
-    /// `cni.dev/valid-attachments` — endpoints with their veths, leases and elements,
+    /// `cni.dev/valid-attachments` — CNI endpoints with their veths, leases and elements,
     /// publications, and leftovers of a crashed ADD — and gives each removed endpoint's
-    /// delegated lease back. Valid attachments are untouched.
+    /// delegated lease back. Valid attachments, and endpoints that are not CNI attachments
+    /// (`berth attach`'s on a network of the same name), are untouched.
     func gc() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasGCAndStatus, "1.1.0")
         guard let valid = config.validAttachments else {
