@@ -3,12 +3,12 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// STATUS with a delegated IPAM plugin, against fake plugins (shell scripts) whose every
-/// call is recorded: a CNI 1.1 plugin gets STATUS with berth-cni's own stdin, as the
-/// reference bridge plugin passes it on; a plugin that predates it (as Debian 12's
-/// host-local 1.1.1, which refuses it with "missing containerID" or "unknown CNI_COMMAND")
-/// does not block it.
-@Suite("berth-cni passes STATUS on to a delegated IPAM plugin (kernel)", .enabled(if: KernelTests.enabled))
+/// STATUS and GC with a delegated IPAM plugin, against fake plugins (shell scripts) whose
+/// every call is recorded: a CNI 1.1 plugin gets STATUS and GC with berth-cni's own stdin,
+/// as the reference bridge plugin passes them on; a plugin that predates them (as Debian
+/// 12's host-local 1.1.1, which refuses them with "missing containerID" or "unknown
+/// CNI_COMMAND") neither blocks a STATUS nor fails a GC.
+@Suite("berth-cni passes STATUS and GC on to a delegated IPAM plugin (kernel)", .enabled(if: KernelTests.enabled))
 struct CNIIPAMForwardingKernelTests {
     /// A fake IPAM plugin `type` in `directory`. It appends "COMMAND CONTAINERID IFNAME" to
     /// `directory/calls`, keeps each command's stdin in `directory/TYPE.stdin.COMMAND`, and
@@ -40,6 +40,7 @@ struct CNIIPAMForwardingKernelTests {
 
     static let newVersions = ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]
     static let oldVersions = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"]
+    static let lease = #"{"cniVersion":"1.1.0","ips":[{"address":"10.78.0.50/24","gateway":"10.78.0.1"}]}"#
 
     static func calls(_ directory: String) -> [String] {
         ((try? String(contentsOfFile: directory + "/calls", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
@@ -88,6 +89,43 @@ struct CNIIPAMForwardingKernelTests {
             let oldWithID = cni.run("STATUS", config("ipam-old"), containerID: "x", path: plugins)
             #expect(oldWithID.status == 0, "\(oldWithID)")
             #expect(Self.calls(plugins).contains("STATUS x eth0"), "\(Self.calls(plugins))")
+        }
+    }
+
+    @Test("GC: the removed attachments' leases are given back one by one, then the plugin gets GC with the same stdin; a plugin that predates GC does not fail it; another failure of its GC is reported")
+    func garbageCollection() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let plugins = sandbox.stateDirectory + "/plugins"
+            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            let answers: [String: (output: String, status: Int)] = ["ADD": (Self.lease, 0), "DEL": ("", 0)]
+            try Self.fakePlugin("ipam-new", in: plugins, versions: Self.newVersions, answers: answers.merging(["GC": ("", 0)]) { a, _ in a })
+            try Self.fakePlugin("ipam-old", in: plugins, versions: Self.oldVersions, answers: answers)
+            try Self.fakePlugin("ipam-failing", in: plugins, versions: Self.newVersions,
+                                answers: ["GC": (#"{"cniVersion":"1.1.0","code":11,"msg":"lease store locked"}"#, 1)])
+            func config(_ type: String) -> String {
+                cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"\#(type)","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#)
+            }
+            func gcConfig(_ type: String) -> String { String(config(type).dropLast()) + #","cni.dev/valid-attachments":[]}"# }
+
+            let add = cni.run("ADD", config("ipam-new"), containerID: "stale", netns: try sandbox.makeNamespace().path, path: plugins)
+            try #require(add.status == 0, "\(add)")
+            #expect(add.address == "10.78.0.50")
+            let gc = cni.run("GC", gcConfig("ipam-new"), ifname: "", path: plugins)
+            #expect(gc.status == 0 && gc.stdout.isEmpty, "\(gc)")
+            #expect(Array(Self.calls(plugins).suffix(2)) == ["DEL stale eth0", "GC  "], "\(Self.calls(plugins))")
+            #expect(Self.stdin(plugins, "ipam-new", "GC") == gcConfig("ipam-new"))
+            #expect(cni.hostVeths().isEmpty)
+
+            let again = cni.run("ADD", config("ipam-old"), containerID: "stale2", netns: try sandbox.makeNamespace().path, path: plugins)
+            try #require(again.status == 0, "\(again)")
+            let oldGC = cni.run("GC", gcConfig("ipam-old"), ifname: "", path: plugins)
+            #expect(oldGC.status == 0, "\(oldGC)")
+            #expect(Self.calls(plugins).contains("DEL stale2 eth0"), "\(Self.calls(plugins))")
+            #expect(cni.hostVeths().isEmpty)
+
+            let failing = cni.run("GC", gcConfig("ipam-failing"), ifname: "", path: plugins)
+            #expect(failing.status == 1 && failing.code == 11 && failing.message.contains("lease store locked"), "\(failing)")
         }
     }
 }
