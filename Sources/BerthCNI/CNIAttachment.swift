@@ -10,7 +10,15 @@ public enum CNIAttachment {
 
     /// The endpoint id of an attachment. Bytes of the interface name outside letters,
     /// digits, '.' and '-' are written `_XX` (hex), so the id stays within Berth's id
-    /// alphabet and different names never share an id.
+    /// alphabet and two interface names of one container never share an id.
+    ///
+    /// '-' stays as it is, so two attachments of different containers share an id exactly
+    /// when one's interface name has a '-' and the other's container id is the first's, '-'
+    /// and the part of that name before one of its '-': ("a", "b-c") and ("a-b", "c") are
+    /// both `a-b-c`. Runtimes' container ids (hex) and interface names (`eth0`, `net1`)
+    /// never meet that. The scheme stays because escaping '-' would change the ids of
+    /// existing attachments whose interface name has one, and a publication (chained mode)
+    /// records no interface name to tell which pair a legacy id was.
     public static func endpointID(containerID: String, ifname: String) -> String {
         var id = containerID + "-"
         for byte in ifname.utf8 {
