@@ -155,13 +155,23 @@ struct BerthBackend {
     /// GC: removes attachments of `network` (endpoints and publications) not in `keeping`,
     /// and what crashed ADDs left (veths, elements); returns the endpoints removed (for the
     /// IPAM plugin's DEL), every id removed, and the leftovers removed, in words.
+    ///
+    /// Only CNI attachments are candidates: endpoints whose id is
+    /// `CNIAttachment.endpointID(containerID:ifname:)` of their own interface name. The
+    /// network may be shared by name with `berth network create`, and the endpoints
+    /// `berth attach`/`berth run` made on it are not the runtime's to collect. The prune
+    /// decides this inside its transaction, on the records it removes.
     func prune(network: String, keeping: Set<String>) throws(BerthError)
         -> (endpoints: [EndpointRecord], removed: [String], leftovers: [String]) {
-        let before = try manager.endpoints(network: network).filter { !keeping.contains($0.id) }
-        let report = try manager.pruneEndpoints(network: network, keeping: keeping)
+        var candidates: [EndpointRecord] = []
+        let report = try manager.pruneEndpoints(network: network, keeping: keeping) { endpoint in
+            guard CNIAttachment.isAttachment(endpoint) else { return false }
+            candidates.append(endpoint)
+            return true
+        }
         let publications = try manager.prunePublications(group: network, keeping: keeping)
         let removed = Set(report.endpoints)
-        return (before.filter { removed.contains($0.id) }, report.endpoints + publications.endpoints,
+        return (candidates.filter { removed.contains($0.id) }, report.endpoints + publications.endpoints,
                 report.links + report.firewallObjects + publications.firewallObjects)
     }
 

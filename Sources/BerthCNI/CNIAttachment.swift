@@ -1,3 +1,5 @@
+import BerthNetwork
+
 /// How a CNI attachment — the pair (container id, interface name) the specification
 /// makes unique — is known in Berth's state: as the endpoint (or publication) id
 /// `CONTAINERID-IFNAME`, so `berth ps` lists it under a readable id.
@@ -8,7 +10,15 @@ public enum CNIAttachment {
 
     /// The endpoint id of an attachment. Bytes of the interface name outside letters,
     /// digits, '.' and '-' are written `_XX` (hex), so the id stays within Berth's id
-    /// alphabet and different names never share an id.
+    /// alphabet and two interface names of one container never share an id.
+    ///
+    /// '-' stays as it is, so two attachments of different containers share an id exactly
+    /// when one's interface name has a '-' and the other's container id is the first's, '-'
+    /// and the part of that name before one of its '-': ("a", "b-c") and ("a-b", "c") are
+    /// both `a-b-c`. Runtimes' container ids (hex) and interface names (`eth0`, `net1`)
+    /// never meet that. The scheme stays because escaping '-' would change the ids of
+    /// existing attachments whose interface name has one, and a publication (chained mode)
+    /// records no interface name to tell which pair a legacy id was.
     public static func endpointID(containerID: String, ifname: String) -> String {
         var id = containerID + "-"
         for byte in ifname.utf8 {
@@ -22,6 +32,13 @@ public enum CNIAttachment {
             }
         }
         return id
+    }
+
+    /// Whether `endpoint` is a CNI attachment's: its id is `endpointID(containerID:ifname:)`
+    /// of its own interface name. An endpoint `berth attach` made with an id of exactly that
+    /// form is taken for one too.
+    public static func isAttachment(_ endpoint: EndpointRecord) -> Bool {
+        containerID(endpointID: endpoint.id, ifname: endpoint.interfaceName.rawValue) != nil
     }
 
     /// The container id back from an endpoint id and its interface name, or nil when the id

@@ -148,10 +148,7 @@ public struct CNIConfig: Sendable {
             }
         }
         dns = try reader.objectValue("dns")
-        if let enabled = json["dnsEnabled"] {
-            guard let flag = enabled.boolValue else { throw CNIError(.invalidConfig, "\"dnsEnabled\" must be true or false") }
-            dnsEnabled = flag
-        }
+        if let enabled = try reader.bool("dnsEnabled") { dnsEnabled = enabled }
 
         portMappings = []
         requestedAddress = nil

@@ -48,6 +48,9 @@ public struct CNIError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let tryAgainLater = Code(rawValue: 11)
         /// STATUS: the plugin cannot serve ADD now.
         public static let pluginNotAvailable = Code(rawValue: 50)
+        /// STATUS: the plugin cannot serve ADD now, and existing containers may have limited
+        /// connectivity (Berth says 50; a delegated IPAM plugin's 51 is passed on).
+        public static let pluginNotAvailableLimitedConnectivity = Code(rawValue: 51)
 
         // Berth's own codes, one per class of BerthError (see docs/cni.md).
         /// A resource is held by someone else: a host port (the message names the owner), an

@@ -3,11 +3,13 @@ import BerthNetwork
 
 extension CNIRequest {
     /// GC (CNI 1.1): removes every attachment of this network that is not in
-    /// `cni.dev/valid-attachments` — endpoints with their veths, leases and elements,
+    /// `cni.dev/valid-attachments` — CNI endpoints with their veths, leases and elements,
     /// publications, and leftovers of a crashed ADD (a main plugin's veth on the bridge, the
-    /// elements of an ADD of either mode killed before its record committed) — and gives
-    /// each removed endpoint's delegated lease back. Valid attachments are untouched; what
-    /// was removed goes to the log.
+    /// elements of an ADD of either mode killed before its record committed) — gives each
+    /// removed endpoint's delegated lease back, and passes GC on to the delegated IPAM
+    /// plugin. Valid attachments, and endpoints that are not CNI attachments (`berth
+    /// attach`'s on a network of the same name), are untouched; what was removed goes to
+    /// the log.
     func gc() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasGCAndStatus, "1.1.0")
         guard let valid = config.validAttachments else {
@@ -34,6 +36,15 @@ extension CNIRequest {
             } catch {
                 failure = failure ?? error
             }
+        }
+        // Then the plugin's own GC, with the same stdin (the valid attachments): one that
+        // implements it (host-local 1.5 and later) also frees leases Berth never recorded,
+        // such as an ADD's killed between the lease and the attach. One that predates GC
+        // (Debian 12's host-local 1.1.1) has nothing to do; that never fails the GC.
+        do throws(CNIError) {
+            _ = try ipam.runUnlessUnknown(.gc, stdin: stdin, environment: environment.dictionary)
+        } catch {
+            failure = failure ?? error
         }
         if let failure { throw failure }
         return nil

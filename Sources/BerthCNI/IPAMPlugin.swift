@@ -74,6 +74,36 @@ public struct IPAMPlugin: Sendable {
         return output
     }
 
+    /// STATUS or GC (CNI 1.1), passed on as the reference bridge plugin passes them: run
+    /// with `stdin`. Returns false when the plugin predates the command, so it had nothing
+    /// to do: it refused it and either said the configuration's version is not one it
+    /// speaks (code 1) or its VERSION lists no 1.1.0 or later. Such a plugin refuses in its
+    /// own words — Debian 12's host-local 1.1.1 says "missing containerID" (code 3) when
+    /// `CNI_CONTAINERID` is unset, as runtimes send these commands, else "unknown
+    /// CNI_COMMAND" (code 4) — so its VERSION decides, asked only after a refusal. Any
+    /// other failure (including that of a plugin whose VERSION cannot be read) is thrown as
+    /// `run` throws it.
+    public func runUnlessUnknown(_ command: CNIEnvironment.Command, stdin: [UInt8], environment: [String: String]) throws(CNIError) -> Bool {
+        do {
+            _ = try runOnce(command, stdin: stdin, environment: environment, overrides: [:])
+            return true
+        } catch where error.code == .incompatibleVersion {
+            return false
+        } catch {
+            guard let versions = supportedVersions(environment: environment),
+                  !versions.contains(where: { $0 >= CNIVersion(1, 1, 0) }) else { throw error }
+            return false
+        }
+    }
+
+    /// The versions the plugin's VERSION lists; nil when it gives no readable answer.
+    func supportedVersions(environment: [String: String]) -> [CNIVersion]? {
+        let query = Array(#"{"cniVersion":"1.1.0"}"#.utf8)
+        guard let output = try? runOnce(.version, stdin: query, environment: environment, overrides: [:]),
+              let info = try? JSONValue(parsingUTF8: output), let list = info["supportedVersions"]?.arrayValue else { return nil }
+        return list.compactMap { $0.stringValue.flatMap { CNIVersion($0) } }
+    }
+
     /// ADD: the plugin's result.
     public func add(stdin: [UInt8], environment: [String: String], fallbackStdin: [UInt8]? = nil) throws(CNIError) -> CNIResult {
         let output = try run(.add, stdin: stdin, environment: environment, fallbackStdin: fallbackStdin)

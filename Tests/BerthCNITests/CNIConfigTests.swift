@@ -87,10 +87,14 @@ struct CNIConfigTests {
 
     @Test("lenient (DEL) parsing ignores malformed optional keys but not a missing name or version")
     func lenient() throws {
-        let text = #"{"cniVersion":"1.0.0","name":"n","ipMasq":false,"mtu":"x","runtimeConfig":{"portMappings":[{"hostPort":"x"}]}}"#
+        let text = #"{"cniVersion":"1.0.0","name":"n","ipMasq":false,"mtu":"x","dnsEnabled":"yes","runtimeConfig":{"portMappings":[{"hostPort":"x"}]}}"#
         let config = try CNIConfig(try JSONValue(parsing: text), lenient: true)
         #expect(config.mtu == nil)
+        #expect(config.dnsEnabled == false)
         #expect(config.portMappings.isEmpty)
+        // Strict (ADD) parsing still refuses the malformed flag, naming it.
+        let strict = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","dnsEnabled":"yes"}"#)) }
+        #expect(strict.code == .invalidConfig && strict.message.contains("dnsEnabled"), "\(strict)")
         #expect(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0"}"#), lenient: true) }
     }
 

@@ -51,6 +51,12 @@ struct CNIDelegationKernelTests {
             #expect(!FileManager.default.fileExists(atPath: dataDir + "/k8s/" + lease5))
             // GC gives the leases of the attachments it removes back to the IPAM plugin.
             let gcConfig = cni.config("k8s", version: "1.1.0", extra: ipam)
+            // STATUS: host-local 1.1.1 predates it (refuses it; its VERSION stops at 1.0.0), so
+            // the network decides; a host-local missing from CNI_PATH is code 50.
+            let status = cni.run("STATUS", gcConfig, ifname: "")
+            #expect(status.status == 0, "\(status)")
+            let noPlugin = cni.run("STATUS", gcConfig, ifname: "", path: "/nonexistent")
+            #expect(noPlugin.code == 50 && noPlugin.message.contains("host-local"), "\(noPlugin)")
             let again = cni.run("ADD", gcConfig, containerID: "pod4", netns: container.path)
             try #require(again.status == 0, "\(again)")
             let leased = try #require(again.address)

@@ -66,4 +66,14 @@ struct CNIEnvironmentTests {
                                                ifname: String(repeating: "@", count: 15))
         #expect(longest.utf8.count == 128)
     }
+
+    @Test("attachment ids: the documented limit of the scheme — '-' is not escaped, so (a, b-c) and (a-b, c) share an id; one container's names never do")
+    func attachmentIDCollision() {
+        #expect(CNIAttachment.endpointID(containerID: "a", ifname: "b-c") == "a-b-c")
+        #expect(CNIAttachment.endpointID(containerID: "a-b", ifname: "c") == "a-b-c")
+        // Either pair reads the shared id back as its own: only the record's interface name tells them apart.
+        #expect(CNIAttachment.containerID(endpointID: "a-b-c", ifname: "b-c") == "a")
+        #expect(CNIAttachment.containerID(endpointID: "a-b-c", ifname: "c") == "a-b")
+        #expect(CNIAttachment.endpointID(containerID: "a", ifname: "b-c") != CNIAttachment.endpointID(containerID: "a", ifname: "c"))
+    }
 }

@@ -47,6 +47,34 @@ struct CNIMaintenanceKernelTests {
         }
     }
 
+    @Test("GC on a network shared by name with the CLI removes only CNI attachments: berth attach's endpoints stay whole")
+    func garbageCollectionSharedNetwork() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            try #require(sandbox.berth(["network", "create", "cninet", "--subnet", "10.77.0.0/24"]).succeeded)
+            // CLI endpoints: a plain id, and one that ends like a CNI id of another interface
+            // name ("-eth1" on eth0). An id of exactly the CNI form is taken for CNI's.
+            for (id, ifname) in [("cli1", "eth0"), ("web-eth1", "eth0"), ("look-alike-eth0", "eth0")] {
+                let ns = try #require(try sandbox.makeNamespace().name)
+                let attach = sandbox.berth(["attach", "cninet", "--netns", ns, "--id", id, "--ifname", ifname])
+                try #require(attach.succeeded, "\(attach)")
+            }
+            let config = cni.config(version: "1.1.0", extra: #""subnet":"10.77.0.0/24""#)
+            for id in ["keep", "stale"] {
+                let add = cni.run("ADD", config, containerID: id, netns: try sandbox.makeNamespace().path)
+                try #require(add.status == 0, "\(add)")
+            }
+            let gc = cni.run("GC", String(config.dropLast()) + #","cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"}]}"#)
+            #expect(gc.status == 0 && gc.stdout.isEmpty, "\(gc)")
+            let ps = sandbox.berth(["ps"]).stdout
+            for id in ["cli1", "web-eth1", "keep-eth0"] { #expect(ps.contains(id), "\(id) must stay: \(ps)") }
+            for id in ["stale-eth0", "look-alike-eth0"] { #expect(!ps.contains(id), "\(id) must go: \(ps)") }
+            #expect(cni.hostVeths().count == 3, "\(cni.hostVeths())")
+            let check = sandbox.berth(["check"])
+            #expect(check.succeeded, "\(check)")
+        }
+    }
+
     @Test("STATUS: ready; code 50 once the pool is exhausted; code 50 when the state cannot be opened")
     func status() throws {
         try withHostSandbox { sandbox in

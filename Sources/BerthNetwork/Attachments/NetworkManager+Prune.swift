@@ -3,11 +3,12 @@ import BerthNamespace
 import BerthNetlink
 
 extension NetworkManager {
-    /// Removes every endpoint of `network` whose id is not in `keeping` (its veth, record,
-    /// address and elements), and what crashed attaches and detaches to that network left:
-    /// this instance's veths on its bridge, or renamed off it by a detach, that no endpoint
-    /// records, and this instance's map elements of unknown endpoints. Endpoints in
-    /// `keeping`, other networks and other instances' objects are untouched.
+    /// Removes every endpoint of `network` whose id is not in `keeping` and that `among`
+    /// accepts (its veth, record, address and elements), and what crashed attaches and
+    /// detaches to that network left: this instance's veths on its bridge, or renamed off it
+    /// by a detach, that no endpoint records, and this instance's map elements of unknown
+    /// endpoints. Endpoints in `keeping` or not accepted by `among`, other networks and
+    /// other instances' objects are untouched.
     ///
     /// Crash-safe as `detach(id:)` is: the endpoints to remove are marked as detaching,
     /// and that is committed, before the kernel is touched; an interrupted prune leaves the
@@ -16,13 +17,20 @@ extension NetworkManager {
     /// For a caller that knows the full set of attachments that should exist (a runtime
     /// after a restart). An unknown network prunes nothing. Reads the links once and
     /// Berth's table once.
-    public func pruneEndpoints(network name: String, keeping: Set<String>) throws(BerthError) -> GCReport {
+    ///
+    /// `among` is for a caller that owns only some of a network's endpoints (berth-cni's GC:
+    /// its attachments, not those `berth attach` made on a network of the same name). It is
+    /// asked inside the prune's write transaction, so an endpoint someone else attached just
+    /// before is judged by it too, never pruned unasked. Leftovers of crashed attaches (no
+    /// record, so nothing to ask about) are removed whoever made them.
+    public func pruneEndpoints(network name: String, keeping: Set<String>,
+                               among isCandidate: (EndpointRecord) -> Bool = { _ in true }) throws(BerthError) -> GCReport {
         do {
             return try store.write { tx throws(BerthError) -> GCReport in
                 var report = GCReport()
                 guard let network = try tx.network(named: name) else { return report }
                 let instance = try tx.instance()
-                let doomed = try tx.endpoints(network: name).filter { !keeping.contains($0.id) }
+                let doomed = try tx.endpoints(network: name).filter { !keeping.contains($0.id) && isCandidate($0) }
                 if doomed.contains(where: { !$0.isDetaching }) {
                     for endpoint in doomed where !endpoint.isDetaching { try tx.markDetaching(id: endpoint.id) }
                     try tx.commitAndContinue()

@@ -163,6 +163,22 @@ struct AttachmentToolsPolicyTests {
         #expect(try host.attach("ctr5", id: "e5").address?.description == "10.88.0.2")
     }
 
+    @Test("pruneEndpoints among: only the endpoints the caller accepts (asked inside the prune) are candidates; the rest stay whole")
+    func pruneAmong() throws {
+        let host = try populated()
+        try host.attach("ctr3", id: "e3", ports: ["8083:80"])
+        var asked: [String] = []
+        let report = try host.manager.pruneEndpoints(network: "web", keeping: ["e2"]) { endpoint in
+            asked.append(endpoint.id)
+            return endpoint.id != "e3"
+        }
+        #expect(report.endpoints == ["e1"])
+        // Kept ids are not asked about.
+        #expect(asked == ["e1", "e3"])
+        #expect(try host.recorded() == ["e2 10.88.0.3", "e3 10.88.0.4"])
+        #expect(host.nftables.ruleset.contains("berth-endpoint e3 @f4ce0001\""))
+    }
+
     @Test("pruneEndpoints also removes what crashed attaches left: this instance's unrecorded veth on the bridge and unknown elements")
     func pruneLeftovers() throws {
         let host = try populated()
