@@ -31,6 +31,16 @@ struct HookMessagesTests {
         #expect(HookMessages.describe(plain, stage: nil).hasSuffix("(choose another host port, or stop that process)"))
     }
 
+    @Test("eth0 already in the container's namespace: the advice names the cause and --network none, not an interface name no annotation sets")
+    func interfaceClash() {
+        let clash = BerthError(.alreadyExists, "interface eth0 already exists in network namespace /proc/42/ns/net", hint: "choose another interface name",
+                               object: .link("eth0"), parameter: "interfaceName", remedy: .chooseAnother(parameter: "interfaceName"))
+        let wrapped = clash.with(object: .container("c1"))
+        #expect(wrapped.code == .alreadyExists && wrapped.object == .link("eth0"))
+        #expect(HookMessages.describe(wrapped, stage: .createRuntime, container: "c1")
+                == "berth-oci-hook: createRuntime: container c1: interface eth0 already exists in network namespace /proc/42/ns/net (the container's network namespace has an eth0 already, so it is not a namespace of its own with no other network: run the container with --network none, not with docker's --network container:NAME or as a second annotated container of a podman pod)")
+    }
+
     @Test("a bad state says a runtime must send it")
     func stateErrors() throws {
         let error = try #require(throws: BerthError.self) { _ = try OCIState(parsing: Array("{}".utf8)) }
