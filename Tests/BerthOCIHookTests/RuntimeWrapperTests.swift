@@ -15,6 +15,9 @@ struct RuntimeWrapperTests {
         #expect(RuntimeWrapper.parse(["--debug", "run", "-d", "-b", "/b", "c1"]).bundle == "/b")
         #expect(RuntimeWrapper.parse(["run", "--bundle=/b2", "c1"]).bundle == "/b2")
         #expect(RuntimeWrapper.parse(["create", "c1"]).bundle == nil)
+        // A restore makes a container from the bundle's config.json too (docker start --checkpoint).
+        let restore = RuntimeWrapper.parse(["--root", "/r", "restore", "--image-path", "/img", "--work-path", "/w", "--bundle", "/b3", "--detach", "c1"])
+        #expect(restore.createsContainer && restore.bundle == "/b3")
         let delete = RuntimeWrapper.parse(["--root", "/r", "delete", "--force", "c1"])
         #expect(delete.command == "delete" && !delete.createsContainer)
         #expect(RuntimeWrapper.parse(["--version"]).command == nil)
