@@ -24,7 +24,7 @@ enum Usage {
 
       createRuntime, prestart   attach the container, as its annotations say:
                                 berth.network (default: berth), berth.publish (-p specs,
-                                comma-separated), berth.ip, berth.mac
+                                comma-separated), berth.ip, berth.ip6, berth.mac
       poststop                  detach it, by container id
       createContainer, startContainer, poststart
                                 nothing (the state is checked)

@@ -1,5 +1,7 @@
 import BerthCore
 import BerthOCIHook
+import BerthTestSupport
+import Foundation
 import Testing
 
 @Suite("hook error wording")
@@ -39,6 +41,16 @@ struct HookMessagesTests {
         #expect(wrapped.code == .alreadyExists && wrapped.object == .link("eth0"))
         #expect(HookMessages.describe(wrapped, stage: .createRuntime, container: "c1")
                 == "berth-oci-hook: createRuntime: container c1: interface eth0 already exists in network namespace /proc/42/ns/net (the container's network namespace has an eth0 already, so it is not a namespace of its own with no other network: run the container with --network none, not with docker's --network container:NAME or as a second annotated container of a podman pod)")
+    }
+
+    @Test("the usage names every annotation the hook reads", .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
+    func usageNamesAnnotations() {
+        let help = Command.run([Harness.hookBinary, "--help"])
+        #expect(help.succeeded, "\(help)")
+        for annotation in HookAnnotations.all {
+            #expect(help.stdout.contains(annotation + ",") || help.stdout.contains(annotation + " ") || help.stdout.contains(annotation + "\n"),
+                    "usage lacks \(annotation): \(help.stdout)")
+        }
     }
 
     @Test("a bad state says a runtime must send it")
