@@ -5,6 +5,10 @@ public enum HookFiles {
     /// The name the hook answers to as docker's runtime wrapper (a link to `berth-oci-hook`).
     public static let runtimeWrapperName = "berth-oci-runtime"
 
+    /// The first argument that makes `berth-oci-hook` docker's runtime wrapper whatever its
+    /// name (the wrapper script `berth hook install` writes passes it).
+    public static let runtimeWrapperArgument = "_runtime"
+
     /// Containers carrying any of these annotations get the hook under podman and CRI-O.
     public static let annotationPattern = "^berth\\.(network|publish|ip|ip6|mac)$"
 

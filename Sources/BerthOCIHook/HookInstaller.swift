@@ -4,11 +4,14 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
+import BerthNetwork
 import SystemPackage
 
 /// Puts in place what each engine needs to run `berth-oci-hook` (`berth hook install`):
-/// podman's and CRI-O's hooks.d files, and docker's runtime wrapper, a link to the hook
-/// under the name `berth-oci-runtime`.
+/// podman's and CRI-O's hooks.d files, and docker's runtime wrapper `berth-oci-runtime` —
+/// a link to the hook, or, when Berth's state is not in /var/lib/berth, a two-line shell
+/// script that sets `BERTH_STATE_DIR` and runs the hook as the wrapper (the wrapper's own
+/// environment is containerd's, which a system containerd does not take from dockerd).
 public struct HookInstaller: Sendable {
     /// The installed `berth-oci-hook`, absolute.
     public var hookPath: String
@@ -16,7 +19,8 @@ public struct HookInstaller: Sendable {
     public var hooksDirectory: String?
     /// Where to put docker's runtime wrapper; nil installs none.
     public var wrapperPath: String?
-    /// Berth's state directory for the hooks, when it is not the default.
+    /// Berth's state directory for the hooks, when it is not the default: written into the
+    /// hooks.d entries' environment and into the wrapper script.
     public var stateDirectory: String?
 
     public init(hookPath: String, hooksDirectory: String?, wrapperPath: String?, stateDirectory: String? = nil) {
@@ -26,6 +30,26 @@ public struct HookInstaller: Sendable {
         self.stateDirectory = stateDirectory
     }
 
+    /// The state directory in effect for `option` (`--state-dir`), else `BERTH_STATE_DIR`;
+    /// nil when that is the default, /var/lib/berth, which the hooks use without being told.
+    public static func stateDirectoryInEffect(option: String?) -> String? {
+        var directory = StateStore.resolveDirectory(option)
+        while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
+        return directory == StateStore.defaultDirectory ? nil : directory
+    }
+
+    /// The first line after `#!/bin/sh` of the wrapper script, by which a rerun knows it.
+    static let scriptMark = "# berth-oci-runtime: written by berth hook install"
+
+    /// The wrapper as a script: Berth's state in `stateDirectory`, then the hook, told by
+    /// its first argument (`HookFiles.runtimeWrapperArgument`) to be the wrapper.
+    public static func wrapperScript(hookPath: String, stateDirectory: String) -> String {
+        func quoted(_ text: String) -> String { "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
+        return "#!/bin/sh\n\(scriptMark) (docker's runtime wrapper)\n"
+            + "BERTH_STATE_DIR=\(quoted(stateDirectory)); export BERTH_STATE_DIR\n"
+            + "exec \(quoted(hookPath)) \(HookFiles.runtimeWrapperArgument) \"$@\"\n"
+    }
+
     /// podman's default for administrators' hooks (it also reads /usr/share/containers/oci/hooks.d).
     public static let defaultHooksDirectory = "/etc/containers/oci/hooks.d"
 
@@ -33,7 +57,7 @@ public struct HookInstaller: Sendable {
     public struct Installed: Sendable, Hashable {
         /// Files written, in order.
         public var files: [String] = []
-        /// The wrapper link, when one was made.
+        /// The wrapper (a link, or a script when `stateDirectory` is set), when one was made.
         public var wrapper: String?
     }
 
@@ -61,7 +85,15 @@ public struct HookInstaller: Sendable {
             }
         }
         if let wrapperPath {
-            try Self.link(wrapperPath, to: hookPath)
+            try Self.checkReplaceable(wrapperPath)
+            if let slash = wrapperPath.lastIndex(of: "/"), slash != wrapperPath.startIndex {
+                try Self.makeDirectories(String(wrapperPath[..<slash]))
+            }
+            if let stateDirectory {
+                try Self.write(Self.wrapperScript(hookPath: hookPath, stateDirectory: stateDirectory), to: wrapperPath, mode: 0o755)
+            } else {
+                try Self.link(wrapperPath, to: hookPath)
+            }
             installed.wrapper = wrapperPath
         }
         return installed
@@ -78,12 +110,12 @@ public struct HookInstaller: Sendable {
         }
     }
 
-    /// Writes a file (mode 0644) through a temporary one and a rename.
-    static func write(_ text: String, to path: String) throws(BerthError) {
+    /// Writes a file (mode 0644 unless given) through a temporary one and a rename.
+    static func write(_ text: String, to path: String, mode: CModeT = 0o644) throws(BerthError) {
         let temporary = path + ".berth-\(getpid())"
         do {
             let fd = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate, .closeOnExec],
-                                             permissions: FilePermissions(rawValue: 0o644))
+                                             permissions: FilePermissions(rawValue: mode))
             try fd.closeAfter { _ = try fd.writeAll(text.utf8) }
         } catch {
             unlink(temporary)
@@ -96,16 +128,18 @@ public struct HookInstaller: Sendable {
         }
     }
 
-    /// Makes `path` a symbolic link to `target`, replacing an earlier link but never a file.
-    static func link(_ path: String, to target: String) throws(BerthError) {
+    /// Refuses a wrapper path holding anything but an earlier run's link or script.
+    static func checkReplaceable(_ path: String) throws(BerthError) {
         var info = stat()
-        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFLNK {
-            throw BerthError(.alreadyExists, "\(path) exists and is not a link", object: .file(path), parameter: "wrapperPath",
-                             remedy: .remove(.file(path)))
-        }
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            try makeDirectories(String(path[..<slash]))
-        }
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else { return }
+        if info.st_mode & S_IFMT == S_IFREG, let head = try? BoundedInput.readFile(path, limit: 4096),
+           String(decoding: head, as: UTF8.self).hasPrefix("#!/bin/sh\n" + scriptMark) { return }
+        throw BerthError(.alreadyExists, "\(path) exists and is not a link or a wrapper script Berth wrote", object: .file(path),
+                         parameter: "wrapperPath", remedy: .remove(.file(path)))
+    }
+
+    /// Makes `path` a symbolic link to `target`, through a temporary link and a rename.
+    static func link(_ path: String, to target: String) throws(BerthError) {
         let temporary = path + ".berth-\(getpid())"
         unlink(temporary)
         guard symlink(target, temporary) == 0 else { throw systemError("cannot create link \(temporary)", path: path) }

@@ -25,6 +25,9 @@ public enum HookMessages {
         if error.object == OCIState.object {
             return "an OCI runtime writes the container's state to the hook's stdin: run berth-oci-hook from a runtime's hooks"
         }
+        if error.code == .alreadyExists, error.parameter == "interfaceName" || error.remedy == .chooseAnother(parameter: "interfaceName") {
+            return interfaceClash(error.object?.kind == .link ? error.object?.name : nil)
+        }
         if let remedy = error.remedy { return words(for: remedy) }
         if let parameter = error.parameter, let annotation = annotation(for: parameter) {
             if let hint = error.hint, !mentionsFlag(hint) { return "\(hint) in annotation \(annotation)" }
@@ -36,6 +39,14 @@ public enum HookMessages {
         case .state, .alreadyExists: return "leftovers of a crash are in the way: the next poststop for that container, or Berth's garbage collection in the host's network namespace, removes them"
         default: return nil
         }
+    }
+
+    /// The container's namespace has the hook's interface name (eth0) already: no
+    /// annotation chooses another, so the advice names the likely cause — a namespace
+    /// that its engine set up, or that another container shares.
+    static func interfaceClash(_ name: String?) -> String {
+        "the container's network namespace has an \(name ?? "eth0") already, so it is not a namespace of its own with no other network: "
+            + "run the container with --network none, not with docker's --network container:NAME or as a second annotated container of a podman pod"
     }
 
     static func words(for remedy: BerthError.Remedy) -> String {

@@ -1,5 +1,6 @@
 public import BerthCore
 import BerthNamespace
+import BerthNetlink
 public import BerthNetwork
 
 /// The hook's whole use of `NetworkManager`, in one place: attach a container's namespace
@@ -50,10 +51,11 @@ public struct HookNetwork {
     ///
     /// The namespace is opened once, here, and handed to the library open (`.open`), so the
     /// one checked is the one wired even if the path changes meaning meanwhile (the pid
-    /// exits and is reused). Idempotent: an endpoint `id` already in that namespace is kept
-    /// as it is (a runtime calling both `createRuntime` and `prestart`); one in another
-    /// namespace is stale (the container was restarted without its `poststop`): it is
-    /// detached first; one whose detach was interrupted is finished by the attach; what a killed
+    /// exits and is reused). Idempotent: an endpoint `id` already in that namespace whose
+    /// veth pair is there (`isWired`) is kept as it is (a runtime calling both
+    /// `createRuntime` and `prestart`); one in another namespace, or whose pair is gone, is
+    /// stale (the container was restarted without its `poststop`, or a new namespace got
+    /// the old one's inode number): it is detached first; one whose detach was interrupted is finished by the attach; what a killed
     /// earlier attach of `id` left behind is removed (`gc` narrowed to `id`) and the attach
     /// tried once more.
     public func attach(id: String, namespacePath: String, request: HookAnnotations) throws(BerthError) -> Attached {
@@ -85,10 +87,12 @@ public struct HookNetwork {
                 try manager.ensureNetwork(named: network)
                 networkEnsured = true
             } catch where !endpointReplaced && error.code == .alreadyExists && error.object == .endpoint(id) {
-                let existing = try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) }
-                // The endpoint of an earlier createRuntime in this namespace is kept; one in
-                // another namespace is stale (a restart without poststop): detached first.
-                if let existing, existing.namespaceIdentity == namespace.identity, !existing.isDetaching { return .existing(existing) }
+                let (existing, instance) = try manager.store.read { tx throws(BerthError) in (try tx.endpoint(id: id), try tx.instance()) }
+                // The endpoint of an earlier createRuntime in this namespace is kept while its
+                // veth pair is there; one in another namespace, or whose pair is gone, is stale
+                // (a restart without poststop): detached first.
+                if let existing, existing.namespaceIdentity == namespace.identity, !existing.isDetaching,
+                   try isWired(existing, in: namespace, instance: instance) { return .existing(existing) }
                 try manager.detach(id: id)
                 endpointReplaced = true
             } catch where !leftoversCollected {
@@ -96,6 +100,27 @@ public struct HookNetwork {
                 guard let removed = try? manager.gc(endpoint: id), !removed.isEmpty else { throw error }
                 leftoversCollected = true
             }
+        }
+    }
+
+    /// Whether `endpoint`'s veth pair is really there: its host end under the recorded
+    /// name, a veth carrying this endpoint's tag, and the peer of that veth inside
+    /// `namespace` under the endpoint's interface name.
+    ///
+    /// The namespace's identity alone does not say so: the kernel gives a new namespace the
+    /// lowest free inode number, Berth's state outlives a reboot, and crun runs no
+    /// `poststop` after a failed start, so a stale record can name the inode of a new
+    /// namespace that has no interface of Berth's. Two link lookups, made only when `id`
+    /// is recorded already (a runtime's restart or a repeated stage).
+    func isWired(_ endpoint: EndpointRecord, in namespace: NetworkNamespace, instance: StateInstance) throws(BerthError) -> Bool {
+        do {
+            let veth = try manager.host.netlink.link(named: endpoint.hostVeth.rawValue)
+            guard veth.kind == .veth, let tag = KernelNames.Tag(veth.alias), tag.kind == .endpoint, tag.owner == endpoint.id,
+                  tag.belongs(to: instance) else { return false }
+            let inside = try manager.host.netlink(in: namespace).link(named: endpoint.interfaceName.rawValue)
+            return inside.kind == .veth && inside.peerIndex == veth.index && (veth.peerIndex == nil || veth.peerIndex == inside.index)
+        } catch where error.code == .notFound {
+            return false
         }
     }
 

@@ -20,15 +20,50 @@ extension RuntimeWrapper {
         return exec(runc: arguments)
     }
 
-    /// Rewrites `bundle`/config.json if the container asks for Berth. A file that cannot
-    /// be read or parsed is left to runc, whose error about it is the one to show.
-    static func addHooks(bundle: String) throws(BerthError) {
+    /// Rewrites `bundle`/config.json if the container asks for Berth.
+    ///
+    /// A file the strict parser refuses (a repeated key, nesting deeper than 512, over
+    /// 4 MiB) cannot be rewritten. If its bytes hold a `BERTH_*` variable or a `berth.*`
+    /// annotation, the container would run without Berth's network and nobody told, so the
+    /// create is refused; otherwise the file goes to runc untouched, and so does one that
+    /// cannot be read at all (runc's error about it is the one to show).
+    public static func addHooks(bundle: String) throws(BerthError) {
         let path = bundle.hasSuffix("/") ? bundle + "config.json" : bundle + "/config.json"
-        guard let bytes = try? BoundedInput.readFile(path, limit: OCIBundleConfig.maxSize),
-              let config = try? JSONValue(parsingUTF8: bytes) else { return }
+        let config: JSONValue
+        do {
+            config = try JSONValue(parsingUTF8: try BoundedInput.readFile(path, limit: OCIBundleConfig.maxSize))
+        } catch {
+            guard let bytes = try? BoundedInput.readFile(path, limit: scanLimit), let asked = berthRequest(in: bytes) else { return }
+            throw BerthError(.invalidArgument, "\(path) asks for Berth (\(asked)) but the wrapper cannot add Berth's hooks to it, so the container was not created",
+                             hint: "the wrapper rewrites only a config.json of at most 4 MiB, without repeated keys or nesting deeper than 512; start the container without BERTH_* variables and berth.* annotations to run it without Berth",
+                             object: BerthError.Object(.file, path), cause: error)
+        }
         let environment = inheritedVariables.compactMap { name in getenv(name).map { "\(name)=\(String(cString: $0))" } }
         guard let rewritten = try rewrite(config, hookPath: try hookPath(), hookEnvironment: environment) else { return }
         try replace(path, with: rewritten.render())
+    }
+
+    /// How much of a config.json the parser refused is searched for a request for Berth.
+    static let scanLimit = 64 << 20
+
+    /// What in config.json's raw bytes asks for Berth — a `BERTH_…=` variable or a
+    /// `berth.…` annotation key, each in quotes — for a file the parser refused; nil when
+    /// nothing does.
+    public static func berthRequest(in bytes: [UInt8]) -> String? {
+        let markers = variables.map { ("\"\($0.variable)=", $0.variable) } + HookAnnotations.all.map { ("\"\($0)\"", $0) }
+        for (marker, name) in markers where contains(bytes, Array(marker.utf8)) { return name }
+        return nil
+    }
+
+    private static func contains(_ bytes: [UInt8], _ fragment: [UInt8]) -> Bool {
+        guard let first = fragment.first, bytes.count >= fragment.count else { return false }
+        var index = 0
+        let last = bytes.count - fragment.count
+        while index <= last {
+            if bytes[index] == first, bytes[index..<index + fragment.count].elementsEqual(fragment) { return true }
+            index += 1
+        }
+        return false
     }
 
     /// This executable, which is `berth-oci-hook` under another name.

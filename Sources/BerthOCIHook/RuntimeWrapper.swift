@@ -3,7 +3,7 @@ public import BerthCore
 /// `berth-oci-runtime`: runc plus Berth's hooks, for engines that cannot add OCI hooks
 /// themselves (dockerd: `--add-runtime berth=PATH`, or `runtimes` in daemon.json).
 ///
-/// On `create` and `run`, it reads the bundle's config.json; when the container asks for
+/// On `create`, `run` and `restore`, it reads the bundle's config.json; when the container asks for
 /// Berth — a `BERTH_NETWORK`, `BERTH_PUBLISH`, `BERTH_IP`, `BERTH_IP6` or `BERTH_MAC` variable in its
 /// environment (docker 20.10 has no `--annotation`, so `docker run -e` carries them) or a
 /// `berth.*` annotation — it turns the variables into annotations, adds `createRuntime`
@@ -22,13 +22,14 @@ public enum RuntimeWrapper {
     /// The runc subcommand and the bundle directory of a runc command line.
     public struct Invocation: Sendable, Hashable {
         public var command: String?
-        /// `--bundle`/`-b` of `create` and `run`; nil means the working directory.
+        /// `--bundle`/`-b` of `create`, `run` and `restore`; nil means the working directory.
         public var bundle: String?
-        /// Whether the command makes a container from a bundle.
-        public var createsContainer: Bool { command == "create" || command == "run" }
+        /// Whether the command makes a container from a bundle (`restore` makes one from a
+        /// checkpoint and the bundle's config.json).
+        public var createsContainer: Bool { command == "create" || command == "run" || command == "restore" }
     }
 
-    /// Finds the subcommand and, for `create`/`run`, the bundle, in runc's arguments.
+    /// Finds the subcommand and, for `create`/`run`/`restore`, the bundle, in runc's arguments.
     public static func parse(_ arguments: [String]) -> Invocation {
         var invocation = Invocation()
         var index = arguments.startIndex

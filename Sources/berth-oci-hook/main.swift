@@ -24,14 +24,15 @@ enum Usage {
 
       createRuntime, prestart   attach the container, as its annotations say:
                                 berth.network (default: berth), berth.publish (-p specs,
-                                comma-separated), berth.ip, berth.mac
+                                comma-separated), berth.ip, berth.ip6, berth.mac
       poststop                  detach it, by container id
       createContainer, startContainer, poststart
                                 nothing (the state is checked)
 
       --state-dir DIR           Berth's state (default: $BERTH_STATE_DIR, else /var/lib/berth)
 
-    Called as berth-oci-runtime, it is a runc wrapper for docker that adds these hooks.
+    Called as berth-oci-runtime (or as berth-oci-hook _runtime RUNC-ARGS...), it is a runc
+    wrapper for docker that adds these hooks.
     See docs/oci-hook.md.
 
     """
@@ -73,8 +74,10 @@ func runHook() -> Never {
         return HookFiles.runtimeWrapperName.withCString { strcmp(name, $0) == 0 }
     }()
 
-    if calledAsWrapper {
-        let error = RuntimeWrapper.run(arguments: arguments)
+    // The wrapper by name (a link), or by its first argument (the script `berth hook install`
+    // writes when Berth's state is not in /var/lib/berth).
+    if calledAsWrapper || arguments.first == HookFiles.runtimeWrapperArgument {
+        let error = RuntimeWrapper.run(arguments: calledAsWrapper ? arguments : Array(arguments.dropFirst()))
         fail("berth-oci-runtime: \(error.description)", status: 1)
     }
 

@@ -47,7 +47,7 @@ struct HookCommand: ParsableCommand {
             let installer = HookInstaller(
                 hookPath: hookPath, hooksDirectory: dockerOnly ? nil : hooksDir,
                 wrapperPath: podmanOnly ? nil : (runtimeWrapper ?? directory + "/" + HookFiles.runtimeWrapperName),
-                stateDirectory: state.stateDir)
+                stateDirectory: HookInstaller.stateDirectoryInEffect(option: state.stateDir))
             let installed: HookInstaller.Installed
             do {
                 installed = try installer.install()
@@ -56,18 +56,19 @@ struct HookCommand: ParsableCommand {
             }
             for file in installed.files { print("wrote \(file)") }
             if let wrapper = installed.wrapper {
-                print("linked \(wrapper) -> \(hookPath)")
+                if let stateDirectory = installer.stateDirectory {
+                    print("wrote \(wrapper): runs \(hookPath) with BERTH_STATE_DIR=\(stateDirectory)")
+                } else {
+                    print("linked \(wrapper) -> \(hookPath)")
+                }
                 print("register it with dockerd: --add-runtime berth=\(wrapper), or in daemon.json:")
                 print(HookFiles.dockerDaemonJSON(wrapperPath: wrapper))
-                if let stateDir = state.stateDir {
-                    print("and start dockerd with BERTH_STATE_DIR=\(stateDir) in its environment")
-                }
             }
         }
 
         /// The library's error with this command's flags in its advice.
         static func worded(_ error: BerthError) -> BerthError {
-            let flags = ["hookPath": "--hook", "hooksDirectory": "--hooks-dir", "wrapperPath": "--runtime-wrapper", "stateDirectory": "--state-dir"]
+            let flags = ["hookPath": "--hook", "hooksDirectory": "--hooks-dir", "wrapperPath": "--runtime-wrapper", "stateDirectory": "--state-dir (or BERTH_STATE_DIR)"]
             guard let parameter = error.parameter, let flag = flags[parameter] else { return error }
             let hint = switch error.remedy {
             case .remove(let object)?: "remove \(object.name), or choose another \(flag)"

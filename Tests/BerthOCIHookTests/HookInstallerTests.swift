@@ -1,26 +1,72 @@
 import BerthCore
 import BerthOCIHook
+import BerthTestSupport
 import Foundation
 import Testing
 
 @Suite("berth hook install's files")
 struct HookInstallerTests {
-    @Test("writes the hooks.d files and the wrapper link, and a rerun replaces them")
+    @Test("writes the hooks.d files and the wrapper (a link; a script when the state is elsewhere), and a rerun replaces them")
     func install() throws {
         let root = NSTemporaryDirectory() + "berth-hook-install-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let installer = HookInstaller(hookPath: "/bin/true", hooksDirectory: root + "/etc/hooks.d", wrapperPath: root + "/bin/berth-oci-runtime",
+        let wrapper = root + "/bin/berth-oci-runtime"
+        let installer = HookInstaller(hookPath: "/bin/true", hooksDirectory: root + "/etc/hooks.d", wrapperPath: wrapper,
                                       stateDirectory: "/srv/berth")
         for _ in 0..<2 {
             let installed = try installer.install()
             #expect(installed.files == [root + "/etc/hooks.d/50-berth-createRuntime.json", root + "/etc/hooks.d/50-berth-poststop.json"])
-            #expect(installed.wrapper == root + "/bin/berth-oci-runtime")
+            #expect(installed.wrapper == wrapper)
         }
         let created = try JSONValue(parsing: String(contentsOfFile: root + "/etc/hooks.d/50-berth-createRuntime.json", encoding: .utf8))
         #expect(created["hook"]?["path"] == "/bin/true")
         #expect(created["hook"]?["env"] == ["BERTH_STATE_DIR=/srv/berth"])
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/bin/berth-oci-runtime") == "/bin/true")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/etc/hooks.d").sorted() == ["50-berth-createRuntime.json", "50-berth-poststop.json"])
+        #expect(try String(contentsOfFile: wrapper, encoding: .utf8) == HookInstaller.wrapperScript(hookPath: "/bin/true", stateDirectory: "/srv/berth"))
+        #expect(FileManager.default.isExecutableFile(atPath: wrapper))
+
+        // The default state: no environment, and the script gives way to a link again.
+        let plain = try HookInstaller(hookPath: "/bin/true", hooksDirectory: root + "/etc/hooks.d", wrapperPath: wrapper).install()
+        #expect(plain.wrapper == wrapper)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: wrapper) == "/bin/true")
+        let again = try JSONValue(parsing: String(contentsOfFile: root + "/etc/hooks.d/50-berth-poststop.json", encoding: .utf8))
+        #expect(again["hook"]?["env"] == [])
+    }
+
+    @Test("the wrapper script runs the hook as the wrapper with its state directory, which the hooks it adds get; quotes survive",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
+    func wrapperScriptPassesState() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-script-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/bundle", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let state = "/srv/it's berth"
+        let wrapper = root + "/bin/berth-oci-runtime"
+        _ = try HookInstaller(hookPath: Harness.hookBinary, hooksDirectory: nil, wrapperPath: wrapper, stateDirectory: state).install()
+        try #"{"process":{"env":["PATH=/bin","BERTH_PUBLISH=8080:80"]}}"#.write(toFile: root + "/bundle/config.json", atomically: true, encoding: .utf8)
+        // As containerd's shim calls it, with none of dockerd's environment; runc is /bin/true.
+        let run = Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=/bin/true", wrapper, "--root", "/run/x", "create", "--bundle", root + "/bundle", "c1"])
+        #expect(run.succeeded, "\(run)")
+        let config = try JSONValue(parsing: String(contentsOfFile: root + "/bundle/config.json", encoding: .utf8))
+        #expect(config["hooks"]?["createRuntime"]?[0]?["env"] == [.string("BERTH_STATE_DIR=" + state)])
+        #expect(config["hooks"]?["poststop"]?[0]?["env"] == [.string("BERTH_STATE_DIR=" + state)])
+        #expect(config["hooks"]?["createRuntime"]?[0]?["path"] == .string(URL(fileURLWithPath: Harness.hookBinary).resolvingSymlinksInPath().path))
+    }
+
+    @Test("berth hook install writes the state directory in effect: --state-dir, else BERTH_STATE_DIR, nothing for the default",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Command.berthBinary)))
+    func stateDirectoryInEffect() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-env-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func install(_ options: [String], environment: [String]) throws -> JSONValue {
+            let result = Command.run(["/usr/bin/env", "-i"] + environment + [Command.berthBinary, "hook", "install", "--podman-only", "--hook", "/bin/true",
+                                                                              "--hooks-dir", root + "/hooks.d"] + options)
+            try #require(result.succeeded, "\(result)")
+            return try #require(try JSONValue(parsing: String(contentsOfFile: root + "/hooks.d/50-berth-createRuntime.json", encoding: .utf8))["hook"]?["env"])
+        }
+        #expect(try install([], environment: ["BERTH_STATE_DIR=/srv/from-env/"]) == ["BERTH_STATE_DIR=/srv/from-env"])
+        #expect(try install(["--state-dir", "/srv/option"], environment: ["BERTH_STATE_DIR=/srv/from-env"]) == ["BERTH_STATE_DIR=/srv/option"])
+        #expect(try install([], environment: ["BERTH_STATE_DIR=/var/lib/berth"]) == [])
+        #expect(try install([], environment: []) == [])
     }
 
     @Test("refuses relative paths, a missing hook and a wrapper path holding a file, writing nothing")

@@ -1,5 +1,7 @@
 import BerthCore
 import BerthOCIHook
+import BerthTestSupport
+import Foundation
 import Testing
 
 @Suite("hook error wording")
@@ -29,6 +31,26 @@ struct HookMessagesTests {
         #expect(HookMessages.describe(address, stage: nil) == "berth-oci-hook: 10.1.0.9 is outside 10.88.0.0/16 (fix annotation berth.ip)")
         let plain = BerthError(.conflict, "port in use by nginx", hint: "choose another host port, or stop that process")
         #expect(HookMessages.describe(plain, stage: nil).hasSuffix("(choose another host port, or stop that process)"))
+    }
+
+    @Test("eth0 already in the container's namespace: the advice names the cause and --network none, not an interface name no annotation sets")
+    func interfaceClash() {
+        let clash = BerthError(.alreadyExists, "interface eth0 already exists in network namespace /proc/42/ns/net", hint: "choose another interface name",
+                               object: .link("eth0"), parameter: "interfaceName", remedy: .chooseAnother(parameter: "interfaceName"))
+        let wrapped = clash.with(object: .container("c1"))
+        #expect(wrapped.code == .alreadyExists && wrapped.object == .link("eth0"))
+        #expect(HookMessages.describe(wrapped, stage: .createRuntime, container: "c1")
+                == "berth-oci-hook: createRuntime: container c1: interface eth0 already exists in network namespace /proc/42/ns/net (the container's network namespace has an eth0 already, so it is not a namespace of its own with no other network: run the container with --network none, not with docker's --network container:NAME or as a second annotated container of a podman pod)")
+    }
+
+    @Test("the usage names every annotation the hook reads", .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
+    func usageNamesAnnotations() {
+        let help = Command.run([Harness.hookBinary, "--help"])
+        #expect(help.succeeded, "\(help)")
+        for annotation in HookAnnotations.all {
+            #expect(help.stdout.contains(annotation + ",") || help.stdout.contains(annotation + " ") || help.stdout.contains(annotation + "\n"),
+                    "usage lacks \(annotation): \(help.stdout)")
+        }
     }
 
     @Test("a bad state says a runtime must send it")

@@ -73,6 +73,23 @@ struct OCIHookFailureTests {
         }
     }
 
+    @Test("a namespace with an eth0 already is refused with advice to give the container a namespace of its own, and nothing is made")
+    func eth0Taken() throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "shared")
+            defer { container.end() }
+            let made = Command.run(["nsenter", "--net=\(container.namespacePath)", "--", "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"])
+            try #require(made.succeeded, "\(made)")
+            let result = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.contains("interface eth0 already exists"), "\(result)")
+            #expect(result.stderr.contains("has an eth0 already") && result.stderr.contains("--network none"), "\(result)")
+            #expect(!result.stderr.contains("choose another"), "\(result)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+        }
+    }
+
     @Test("a second container asking for a published port fails, naming the holder; the first keeps its mapping and traffic")
     func portConflict() throws {
         try withHostSandbox { sandbox in

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthOCIHook
+import Foundation
 import Testing
 
 @Suite("docker runtime wrapper and installed files")
@@ -15,6 +16,9 @@ struct RuntimeWrapperTests {
         #expect(RuntimeWrapper.parse(["--debug", "run", "-d", "-b", "/b", "c1"]).bundle == "/b")
         #expect(RuntimeWrapper.parse(["run", "--bundle=/b2", "c1"]).bundle == "/b2")
         #expect(RuntimeWrapper.parse(["create", "c1"]).bundle == nil)
+        // A restore makes a container from the bundle's config.json too (docker start --checkpoint).
+        let restore = RuntimeWrapper.parse(["--root", "/r", "restore", "--image-path", "/img", "--work-path", "/w", "--bundle", "/b3", "--detach", "c1"])
+        #expect(restore.createsContainer && restore.bundle == "/b3")
         let delete = RuntimeWrapper.parse(["--root", "/r", "delete", "--force", "c1"])
         #expect(delete.command == "delete" && !delete.createsContainer)
         #expect(RuntimeWrapper.parse(["--version"]).command == nil)
@@ -52,6 +56,34 @@ struct RuntimeWrapperTests {
         #expect(try RuntimeWrapper.rewrite(both, hookPath: "/h", hookEnvironment: [])?["annotations"] == ["berth.ip": "10.0.0.7"])
         let annotated = try JSONValue(parsing: #"{"annotations":{"berth.network":"web"}}"#)
         #expect(try RuntimeWrapper.rewrite(annotated, hookPath: "/h", hookEnvironment: [])?["hooks"]?["createRuntime"]?[0]?["path"] == "/h")
+    }
+
+    @Test("a config.json the parser refuses fails the create when it asks for Berth; otherwise runc gets it untouched")
+    func unparseable() throws {
+        let bundle = NSTemporaryDirectory() + "berth-wrapper-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: bundle) }
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        let cases: [(text: String, asked: String?)] = [
+            (#"{"process":{"env":["BERTH_PUBLISH=8080:80"]},"process":{"cwd":"/"}}"#, "BERTH_PUBLISH"),   // a repeated key
+            (#"{"annotations":{"berth.network":"web"},"x":"# + deep + "}", "berth.network"),           // nesting beyond 512
+            (#"{"process":{"env":["BERTH_IP=10.0.0.9"]},"pad":""# + String(repeating: "x", count: 5 << 20) + #""}"#, "BERTH_IP"), // over 4 MiB
+            (#"{"process":{"env":["PATH=/bin","BERTHA=1"]},"process":{"cwd":"/"}}"#, nil),
+        ]
+        for (text, asked) in cases {
+            try text.write(toFile: bundle + "/config.json", atomically: true, encoding: .utf8)
+            if let asked {
+                let error = try #require(throws: BerthError.self) { try RuntimeWrapper.addHooks(bundle: bundle) }
+                #expect(error.message.contains("asks for Berth (\(asked))") && error.message.contains("the container was not created"), "\(error)")
+                #expect(error.object == BerthError.Object(.file, bundle + "/config.json") && error.cause != nil)
+            } else {
+                try RuntimeWrapper.addHooks(bundle: bundle)
+            }
+            #expect(try String(contentsOfFile: bundle + "/config.json", encoding: .utf8) == text)
+        }
+        // No config.json at all: runc's error is the one to show.
+        try FileManager.default.removeItem(atPath: bundle + "/config.json")
+        try RuntimeWrapper.addHooks(bundle: bundle)
     }
 
     @Test("an integer beyond Int64 is refused rather than written back rounded")

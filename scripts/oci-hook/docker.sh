@@ -1,6 +1,6 @@
 #!/bin/bash
 # docker.sh: Berth's OCI hook under dockerd 20.10 (Debian's docker.io), which has no hook
-# option: `berth hook install` links the runtime wrapper berth-oci-runtime, registered as
+# option: `berth hook install` writes the runtime wrapper berth-oci-runtime, registered as
 # the runtime "berth"; it adds the hooks to the bundle of a container that carries BERTH_*
 # variables (docker 20.10 has no --annotation) and hands over to runc. dockerd runs in the
 # throwaway host namespace with private data and exec roots. Checks: the page through the
@@ -44,11 +44,12 @@ trap 'exit 130' INT TERM
 make_host "oh$$-docker"
 # The whole output is read first: `| head -n 1` under pipefail fails when berth writes its
 # second line after head has quit (SIGPIPE).
-INSTALLED=$("$BERTH" hook install --docker-only --runtime-wrapper "$W/bin/berth-oci-runtime" --hook "$HOOK")
+# Berth's state is not in /var/lib/berth, so the wrapper is a script that sets BERTH_STATE_DIR
+# and passes it on to the hooks: dockerd's environment lacks it, as a system containerd's would.
+INSTALLED=$("$BERTH" hook install --docker-only --runtime-wrapper "$W/bin/berth-oci-runtime" --hook "$HOOK" --state-dir "$STATE")
 say "${INSTALLED%%$'\n'*}"
 jq -n --arg w "$W/bin/berth-oci-runtime" '{runtimes: {berth: {path: $w}}}' >"$W/daemon.json"
-# The hooks find Berth's state through the wrapper, which passes BERTH_STATE_DIR on.
-nsenter --net=/run/netns/"$HOSTNS" env BERTH_STATE_DIR="$STATE" \
+nsenter --net=/run/netns/"$HOSTNS" env -u BERTH_STATE_DIR \
   dockerd --config-file "$W/daemon.json" --data-root "$W/data" --exec-root "$W/exec" --pidfile "$W/dockerd.pid" \
   -H "unix://$W/docker.sock" --bip 10.199.5.1/24 >"$W/dockerd.log" 2>&1 &
 DPID=$!

@@ -1,0 +1,84 @@
+import BerthCore
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import BerthOCIHook
+import Testing
+
+/// `HookNetwork` on the fake kernel: what a repeated `createRuntime` keeps and what it
+/// replaces.
+@Suite("berth-oci-hook attach policy (fake kernel)")
+struct HookNetworkPolicyTests {
+    /// A fake host with network "web" and the hook's view of it.
+    static func setUp() throws -> (FakeHost, HookNetwork, HookAnnotations) {
+        let host = try FakeHost()
+        _ = try host.manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"), bridge: try InterfaceName("brweb")))
+        return (host, HookNetwork(manager: host.manager), HookAnnotations(network: "web"))
+    }
+
+    @Test("a repeated createRuntime in the same namespace keeps the endpoint it finds wired")
+    func repeatedKeeps() throws {
+        let (host, hook, request) = try Self.setUp()
+        host.kernel.addNamespace("c1", pid: 100, loopbackUp: true)
+        guard case .created(let first) = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request) else {
+            Issue.record("the first attach made no endpoint")
+            return
+        }
+        let before = host.kernel.snapshot()
+        guard case .existing(let again) = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request) else {
+            Issue.record("the repeated attach did not keep the endpoint")
+            return
+        }
+        #expect(again == first)
+        // Looked, changed nothing.
+        #expect(host.kernel.snapshot() == before)
+    }
+
+    @Test("a record whose namespace inode was reused by a new namespace without its veth pair is replaced: the container gets eth0")
+    func reusedInode() throws {
+        let (host, hook, request) = try Self.setUp()
+        let old = host.kernel.addNamespace("old", pid: 100, loopbackUp: true)
+        _ = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request)
+        // The container dies without poststop (its pair goes with its namespace); the next
+        // namespace gets the old one's inode number, which the record still holds.
+        host.kernel.destroyNamespace(old)
+        let new = host.kernel.addNamespace("new", pid: 200, loopbackUp: true)
+        try host.manager.store.write { tx throws(BerthError) in
+            var record = try tx.deleteEndpoint(id: "c1")
+            record.namespaceIdentity = new.identity
+            record.namespacePath = "/proc/200/ns/net"
+            try tx.insertEndpoint(record)
+        }
+        #expect(host.kernel.link("eth0", in: new) == nil)
+
+        let result = try hook.attach(id: "c1", namespacePath: "/proc/200/ns/net", request: request)
+        guard case .created(let endpoint) = result else {
+            Issue.record("the stale endpoint was kept: \(result)")
+            return
+        }
+        let eth0 = try #require(host.kernel.link("eth0", in: new))
+        #expect(eth0.kind == "veth")
+        #expect(host.kernel.link(endpoint.hostVeth.rawValue)?.peer?.index == eth0.index)
+        #expect(try host.manager.endpoints().map(\.id) == ["c1"])
+    }
+
+    @Test("a record whose host veth lost its tag, or whose peer is not in the namespace, is replaced")
+    func untaggedOrElsewhere() throws {
+        let (host, hook, request) = try Self.setUp()
+        let namespace = host.kernel.addNamespace("c1", pid: 100, loopbackUp: true)
+        guard case .created(let first) = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request) else {
+            Issue.record("the first attach made no endpoint")
+            return
+        }
+        // The container's end renamed away: the pair is there, but eth0 is not Berth's.
+        let inside = try host.manager.host.netlink(in: namespace)
+        try inside.rename(.name(try InterfaceName("eth0")), to: try InterfaceName("moved0"))
+        let result = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request)
+        guard case .created = result else {
+            Issue.record("an endpoint without its interface was kept: \(result)")
+            return
+        }
+        let eth0 = try #require(host.kernel.link("eth0", in: namespace))
+        #expect(host.kernel.link(first.hostVeth.rawValue)?.peer?.index == eth0.index)
+    }
+}
