@@ -61,7 +61,8 @@ public struct HookInstaller: Sendable {
         public var wrapper: String?
     }
 
-    /// Checks the paths, then writes the hooks.d files and makes the wrapper link.
+    /// Checks the paths (and that the wrapper's path holds nothing but an earlier wrapper),
+    /// then writes the hooks.d files and makes the wrapper link.
     /// Rerunning it replaces what an earlier run wrote.
     public func install() throws(BerthError) -> Installed {
         for (path, parameter) in [(hookPath, "hookPath"), (hooksDirectory, "hooksDirectory"), (wrapperPath, "wrapperPath"),
@@ -74,6 +75,9 @@ public struct HookInstaller: Sendable {
         guard access(hookPath, X_OK) == 0 else {
             throw BerthError(.notFound, "no executable berth-oci-hook at \(hookPath)", object: .file(hookPath), parameter: "hookPath")
         }
+        // Refused before anything is written: a foreign file where the wrapper goes must not
+        // leave podman's hooks installed by a run that failed.
+        if let wrapperPath { try Self.checkReplaceable(wrapperPath) }
         var installed = Installed()
         if let hooksDirectory {
             try Self.makeDirectories(hooksDirectory)
@@ -85,7 +89,6 @@ public struct HookInstaller: Sendable {
             }
         }
         if let wrapperPath {
-            try Self.checkReplaceable(wrapperPath)
             if let slash = wrapperPath.lastIndex(of: "/"), slash != wrapperPath.startIndex {
                 try Self.makeDirectories(String(wrapperPath[..<slash]))
             }

@@ -26,14 +26,24 @@ extension RuntimeWrapper {
     /// 4 MiB) cannot be rewritten. If its bytes hold a `BERTH_*` variable or a `berth.*`
     /// annotation, the container would run without Berth's network and nobody told, so the
     /// create is refused; otherwise the file goes to runc untouched, and so does one that
-    /// cannot be read at all (runc's error about it is the one to show).
+    /// cannot be read at all (runc's error about it is the one to show). A file too large
+    /// to search (over 64 MiB) is refused: it may ask for Berth.
     public static func addHooks(bundle: String) throws(BerthError) {
         let path = bundle.hasSuffix("/") ? bundle + "config.json" : bundle + "/config.json"
         let config: JSONValue
         do {
             config = try JSONValue(parsingUTF8: try BoundedInput.readFile(path, limit: OCIBundleConfig.maxSize))
         } catch {
-            guard let bytes = try? BoundedInput.readFile(path, limit: scanLimit), let asked = berthRequest(in: bytes) else { return }
+            guard let bytes = try? BoundedInput.readFile(path, limit: scanLimit) else {
+                // Unreadable: runc's error about it is the one to show — unless it is a file
+                // only too large to search, which may ask for Berth as well as not.
+                var info = stat()
+                guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) > scanLimit else { return }
+                throw BerthError(.invalidArgument, "\(path) is larger than \(scanLimit >> 20) MiB: the wrapper cannot tell whether it asks for Berth, so the container was not created",
+                                 hint: "run a container with so large a config.json under runc itself, not Berth's runtime",
+                                 object: BerthError.Object(.file, path), cause: error)
+            }
+            guard let asked = berthRequest(in: bytes) else { return }
             throw BerthError(.invalidArgument, "\(path) asks for Berth (\(asked)) but the wrapper cannot add Berth's hooks to it, so the container was not created",
                              hint: "the wrapper rewrites only a config.json of at most 4 MiB, without repeated keys or nesting deeper than 512; start the container without BERTH_* variables and berth.* annotations to run it without Berth",
                              object: BerthError.Object(.file, path), cause: error)

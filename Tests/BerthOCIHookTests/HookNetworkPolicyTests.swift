@@ -80,5 +80,17 @@ struct HookNetworkPolicyTests {
         }
         let eth0 = try #require(host.kernel.link("eth0", in: namespace))
         #expect(host.kernel.link(first.hostVeth.rawValue)?.peer?.index == eth0.index)
+
+        // The host end under its recorded name, its peer eth0 in the namespace, but the tag
+        // names another endpoint: not this record's pair.
+        let instance = try host.manager.store.read { tx throws(BerthError) in try tx.instance() }
+        try host.manager.host.netlink.setAlias(.name(first.hostVeth), to: KernelNames.endpointAlias("other", instance: instance.id))
+        let retagged = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request)
+        guard case .created = retagged else {
+            Issue.record("an endpoint whose host veth carries another tag was kept: \(retagged)")
+            return
+        }
+        let tag = try #require(KernelNames.Tag(host.kernel.link(first.hostVeth.rawValue)?.alias))
+        #expect(tag.owner == "c1")
     }
 }

@@ -81,6 +81,13 @@ struct RuntimeWrapperTests {
             }
             #expect(try String(contentsOfFile: bundle + "/config.json", encoding: .utf8) == text)
         }
+        // Too large to search (a sparse file over 64 MiB): refused, untouched.
+        let handle = try #require(FileHandle(forWritingAtPath: bundle + "/config.json"))
+        try handle.truncate(atOffset: (64 << 20) + 1)
+        try handle.close()
+        let tooLarge = try #require(throws: BerthError.self) { try RuntimeWrapper.addHooks(bundle: bundle) }
+        #expect(tooLarge.message.contains("larger than 64 MiB") && tooLarge.message.contains("the container was not created"), "\(tooLarge)")
+        #expect(try FileManager.default.attributesOfItem(atPath: bundle + "/config.json")[.size] as? UInt64 == (64 << 20) + 1)
         // No config.json at all: runc's error is the one to show.
         try FileManager.default.removeItem(atPath: bundle + "/config.json")
         try RuntimeWrapper.addHooks(bundle: bundle)
