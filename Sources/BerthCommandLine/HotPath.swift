@@ -107,7 +107,13 @@ package enum HotPath {
             self.stateDir = stateDir
         }
 
-        /// Detaches every id (an unknown one is already detached): the command itself.
+        /// Detaches every id (an unknown one is already detached): the command itself. An id
+        /// no endpoint has that is the short form `berth ps` shows — twelve or more hex
+        /// digits, the start of exactly one endpoint's id — detaches that endpoint, as docker
+        /// takes an id's prefix; a prefix of several is refused, naming them. An id that
+        /// matches nothing is reported on stderr and succeeds, so a retry stays safe. Only
+        /// hex of that length is read as a prefix: a short id ("c1") retried after its
+        /// detach must never reach another endpoint ("c10").
         package func perform() throws(BerthError) {
             StateStore.allocateForOneCommand()
             let manager = try NetworkManager(stateDirectory: stateDir)
@@ -117,7 +123,25 @@ package enum HotPath {
             SystemKernel.processExitsAfterDetach()
             manager.store.deferCheckpoints()
             defer { CheckpointLauncher.startIfDue(manager.store) }
-            for id in ids { try manager.detach(id: id) }
+            for id in ids {
+                if try manager.detach(id: id) { continue }
+                if let full = try Self.endpoint(shownAs: id, in: manager) {
+                    try manager.detach(id: full)
+                } else {
+                    Output.error("no endpoint \(id): nothing to detach")
+                }
+            }
+        }
+
+        /// The full id of the one endpoint whose id starts with `short`, when `short` is the
+        /// form `berth ps` shows (at least 12 lowercase hex digits); nil when none does.
+        static func endpoint(shownAs short: String, in manager: NetworkManager) throws(BerthError) -> String? {
+            guard short.utf8.count >= 12, short.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+            do {
+                return try manager.endpoint(short).id
+            } catch where error.code == .notFound {
+                return nil
+            }
         }
     }
 
