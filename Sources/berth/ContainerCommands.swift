@@ -129,8 +129,8 @@ struct ExecCommand: ParsableCommand {
     }
 }
 
-/// A command over several containers goes on past one that fails, as Docker's do: each
-/// error is printed, and berth exits 1 at the end if any failed.
+/// A command over several containers (or networks: `network rm`) goes on past one that
+/// fails, as Docker's do: each error is printed, and berth exits 1 at the end if any failed.
 enum EachContainer {
     static func run(_ names: [String], _ body: (String) throws(BerthError) -> Void) {
         var failed = false

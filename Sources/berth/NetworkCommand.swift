@@ -69,9 +69,11 @@ struct NetworkCommand: ParsableCommand {
         @Argument(help: "The network names.") var names: [String]
         @OptionGroup var state: StateOption
 
+        /// Goes on past a network that cannot be removed, as `docker network rm` does: each
+        /// error is printed, and berth exits 1 at the end if any failed.
         func run() throws {
             let manager = try state.manager()
-            for name in names {
+            EachContainer.run(names) { (name) throws(BerthError) in
                 try manager.removeNetwork(named: name)
                 print(name)
             }
