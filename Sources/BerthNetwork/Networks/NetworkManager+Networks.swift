@@ -36,6 +36,13 @@ extension NetworkManager {
         if !options.ipv4 {
             try Self.checkIPv6Only(options)
         }
+        if options.wantsIPv6, let mtu = options.mtu, mtu < Self.minimumIPv6MTU {
+            // The kernel keeps no IPv6 state on a link under 1,280: the IPv6 gateway's address
+            // would be refused with a bare EINVAL after the bridge was made.
+            throw BerthError(.invalidArgument, "network \(options.name) has IPv6: MTU \(mtu) is under IPv6's minimum of 1280",
+                             hint: options.ipv4 ? "use an MTU of 1280 or more, or leave IPv6 off" : "use an MTU of 1280 or more",
+                             object: .network(options.name), parameter: "mtu")
+        }
         if options.usesExistingBridge, options.wantsIPv6 {
             // An adopted bridge may be the host's own LAN link: its IPv6 sysctls and
             // addresses are its owner's, and Berth does not yet know how to share them.
@@ -108,10 +115,6 @@ extension NetworkManager {
         if let gateway = options.gateway {
             throw BerthError(.invalidArgument, "network \(options.name) is IPv6-only: IPv4 gateway \(gateway) cannot be given",
                              hint: "leave the IPv4 gateway out, or leave IPv4 on", object: .network(options.name), parameter: "gateway")
-        }
-        if let mtu = options.mtu, mtu < 1280 {
-            throw BerthError(.invalidArgument, "network \(options.name) is IPv6-only: MTU \(mtu) is under IPv6's minimum of 1280",
-                             hint: "use an MTU of 1280 or more", object: .network(options.name), parameter: "mtu")
         }
     }
 

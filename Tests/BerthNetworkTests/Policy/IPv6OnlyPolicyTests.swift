@@ -102,11 +102,13 @@ struct IPv6OnlyPolicyTests {
         #expect(try host.manager.gc().isEmpty)
     }
 
-    @Test("refused: IPv4 off without IPv6, an IPv4 subnet or gateway, an MTU under 1280 — each naming the value, nothing made", arguments: [
+    @Test("refused: IPv4 off without IPv6, an IPv4 subnet or gateway, an MTU under 1280 (IPv6-only or dual stack) — each naming the value, nothing made", arguments: [
         (NetworkOptions(name: "six", ipv4: false), "would have neither IPv4 nor IPv6"),
         (NetworkOptions(name: "six", subnet: CIDR("10.6.0.0/24"), ipv6: true, ipv4: false), "IPv4 subnet 10.6.0.0/24 cannot be given"),
         (NetworkOptions(name: "six", gateway: IPv4Address("10.6.0.1"), ipv6: true, ipv4: false), "IPv4 gateway 10.6.0.1 cannot be given"),
         (NetworkOptions(name: "six", mtu: 1000, ipv6: true, ipv4: false), "MTU 1000 is under IPv6's minimum of 1280"),
+        // Dual stack too: the kernel would refuse the IPv6 gateway on the bridge with a bare EINVAL.
+        (NetworkOptions(name: "six", mtu: 1000, ipv6: true), "has IPv6: MTU 1000 is under IPv6's minimum of 1280"),
     ])
     func refused(_ options: NetworkOptions, _ message: String) throws {
         let host = try FakeHost()
