@@ -3,10 +3,11 @@
 ///
 /// Accepted like Docker's `nat.ParsePortSpec`: `80`, `8080:80`, `8080:80/udp`,
 /// `127.0.0.1:8080:80`, `127.0.0.1::80`, `8000-8009:9000-9009`, `8000-8010:80`,
-/// `[::1]:8080:80`, `:80` and `::80` (an empty host address or port is left out), and the
-/// protocol in any case. Deliberately stricter than Docker, so that a typo is not silently
-/// read as something else:
-/// - port 0 is refused (Docker reads host port 0 as "any"; leave the host port out instead);
+/// `[::1]:8080:80`, `:80` and `::80` (an empty host address or port is left out), `0:80` and
+/// `127.0.0.1:0:80` (host port 0 is any free port, as Docker reads it), and the protocol in
+/// any case. Deliberately stricter than Docker, so that a typo is not silently read as
+/// something else:
+/// - a container port of 0, and 0 inside a host port range, are refused;
 /// - an IPv6 host address must be in brackets (Docker reads `::1:8080:80` by splitting on
 ///   the last two colons);
 /// - `80/` (empty protocol) and `80/tcp/x` are refused (Docker reads both as `80/tcp`);
@@ -107,9 +108,10 @@ public struct PortSpec: Sendable, Hashable, LosslessStringCodable, CustomStringC
         }
         let containerPorts = try PortRange(parsing: slashParts[0], role: "container port", in: text)
 
-        // Host ports; an empty field means "any free port", as in 127.0.0.1::80.
+        // Host ports; an empty field means "any free port", as in 127.0.0.1::80, and so does
+        // a host port of 0, as Docker reads 0:80 (a range with 0 in it stays refused).
         var hostPorts: PortRange?
-        if ports.count == 2, !ports[0].isEmpty {
+        if ports.count == 2, !ports[0].isEmpty, !ports[0].allSatisfy({ $0 == "0" }) {
             if ports[0].contains("."), IPAddress(String(ports[0])) != nil {
                 throw fail("\"\(ports[0])\" is an address where a host port belongs", hint: "write \(ports[0])::\(containerPart) for any free host port, or \(ports[0]):HOSTPORT:\(containerPart)")
             }
