@@ -41,8 +41,10 @@ package enum CLIHints {
         case .detachEndpoints:
             return "detach them first with 'berth detach ID'"
         case .chooseAnother(let parameter):
-            // `berth network create` takes the network's name as an argument, not --name.
+            // `berth network create` and `berth netns add` take the name as an argument, not --name.
             if parameter == "name", error.object?.kind == .network { return "choose another name" }
+            // Never "remove it": a namespace of that name may be a live container's.
+            if parameter == "name", error.object?.kind == .namespace { return "choose another name; see 'berth netns ls'" }
             return "choose another \(flag(for: parameter))"
         case .privilege(let capability):
             return "run as root or with \(capability)"

@@ -136,7 +136,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         } catch {
             if error.code == EEXIST {
                 throw BerthError(.alreadyExists, "network namespace \(name) already exists", object: .namespace(name),
-                                 parameter: "name", remedy: .remove(.namespace(name)))
+                                 parameter: "name", remedy: .chooseAnother(parameter: "name"))
             }
             throw .system("create \(path)", error)
         }

@@ -81,6 +81,10 @@ struct CLIHintsTests {
         // A network's name is an argument of `berth network create`, not --name.
         let network = BerthError(.alreadyExists, "network web exists", object: .network("web"), parameter: "name", remedy: .chooseAnother(parameter: "name"))
         #expect(line(network) == "network web exists (choose another name)")
+        // So is a namespace's of `berth netns add`, which may be a live container's: never "remove it".
+        let namespace = BerthError(.alreadyExists, "network namespace c1 already exists", object: .namespace("c1"), parameter: "name",
+                                   remedy: .chooseAnother(parameter: "name"))
+        #expect(line(namespace) == "network namespace c1 already exists (choose another name; see 'berth netns ls')")
         // A field the table does not know is still a flag-shaped word, never dropped.
         #expect(CLIHints.flag(for: "frobnicate") == "--frobnicate")
     }
