@@ -74,9 +74,26 @@ struct NetworkCommand: ParsableCommand {
         func run() throws {
             let manager = try state.manager()
             EachContainer.run(names) { (name) throws(BerthError) in
-                try manager.removeNetwork(named: name)
+                do throws(BerthError) {
+                    try manager.removeNetwork(named: name)
+                } catch where error.remedy == .detachEndpoints {
+                    throw Self.namingContainers(error, network: name, manager: manager)
+                }
                 print(name)
             }
+        }
+
+        /// A refusal for endpoints that belong to `berth run` containers names those and says
+        /// to stop them, as Docker names a network's active containers: detaching a running
+        /// container's endpoint (the generic advice) would cut it off behind its back.
+        static func namingContainers(_ error: BerthError, network: String, manager: NetworkManager) -> BerthError {
+            guard let containers = try? Container.list(manager: manager).filter({ $0.network == network && $0.endpointID != nil }),
+                  !containers.isEmpty else { return error }
+            let names = containers.map(\.name).joined(separator: " ")
+            let others = (try? manager.endpoints(network: network).count).map { $0 > containers.count } ?? false
+            return BerthError(error.code, "\(error.message); used by container(s) \(names)",
+                              hint: "stop them first with 'berth stop \(names)'" + (others ? ", and detach the other endpoints with 'berth detach ID'" : ""),
+                              object: error.object, operation: error.operation)
         }
     }
 

@@ -59,6 +59,11 @@ struct ContainerLifeCLITests {
                 let running = sandbox.berth(["start", "busy"])
                 #expect(running.status == 1 && running.stderr.contains("container busy is already running"), "\(running)")
                 #expect(ContainerCLI.isRunning(pid: pid))
+                // Its network cannot go while it runs: the refusal names the container and says
+                // to stop it, not to detach its endpoint from under it.
+                let network = sandbox.berth(["network", "rm", "berth"])
+                #expect(network.status == 1 && network.stderr.contains("used by container(s) busy")
+                        && network.stderr.contains("stop them first with 'berth stop busy'") && !network.stderr.contains("berth detach"), "\(network)")
                 let unknown = sandbox.berth(["rm", "nosuch", "busy"])
                 #expect(unknown.status == 1 && unknown.stderr.contains("no container named \"nosuch\""), "\(unknown)")
 
