@@ -58,7 +58,7 @@ struct LinkCommand: ParsableCommand {
         @Option(name: .long, help: "The MTU.") var mtu: UInt32?
         @Option(name: .long, help: "The hardware address.") var mac: String?
         @Option(name: .long, help: "The alias (\"\" clears it).") var alias: String?
-        @Option(name: .customLong("move-to"), help: ArgumentHelp("Move the link into this namespace (last).", valueName: "NS"))
+        @Option(name: .customLong("move-to"), help: ArgumentHelp("Move the link into this namespace (then --up, --down and --master apply there).", valueName: "NS"))
         var moveTo: String?
         @OptionGroup var scope: NamespaceOption
 
@@ -76,16 +76,29 @@ struct LinkCommand: ParsableCommand {
             let mac = try mac.map { text throws(BerthError) in try Parse.mac(text) }
             let target = try moveTo.map { text throws(BerthError) in try NetworkNamespace.open(nameOrPath: text) }
             let master = try master.map { text throws(BerthError) in try Parse.link(text) }
+            // A link arrives in another namespace down and off its bridge, so with --move-to
+            // the state and the master are set there after the move — as `ip link set X netns
+            // NS up` ends with X up in NS (the kernel moves first, then applies the rest).
+            let afterMove = target != nil
             try netlink.apply { changes throws(BerthError) in
                 if let mtu { try changes.setMTU(link, to: mtu) }
                 if let mac { try changes.setMAC(link, to: mac) }
                 if let alias { try changes.setAlias(link, to: alias) }
-                if let master { try changes.setMaster(link, to: master) }
-                if nomaster { try changes.setMaster(link, to: nil) }
-                if up { try changes.setUp(link) }
-                if down { try changes.setDown(link) }
+                if !afterMove { try setStateAndMaster(link, master: master, in: &changes) }
                 if let target { try changes.move(link, to: target) }
             }
+            if let target, up || down || master != nil || nomaster {
+                try RouteNetlink(namespace: target).apply { changes throws(BerthError) in
+                    try setStateAndMaster(link, master: master, in: &changes)
+                }
+            }
+        }
+
+        private func setStateAndMaster(_ link: LinkReference, master: LinkReference?, in changes: inout NetlinkChanges) throws(BerthError) {
+            if let master { try changes.setMaster(link, to: master) }
+            if nomaster { try changes.setMaster(link, to: nil) }
+            if up { try changes.setUp(link) }
+            if down { try changes.setDown(link) }
         }
     }
 

@@ -72,6 +72,14 @@ struct BerthCLITests {
             let vb1 = try #require(ip(sandbox, ["link", "show", "dev", "vb1"]).first)
             #expect(vb1["master"] == nil && (vb1["flags"] as? [String])?.contains("UP") == false)
 
+            // Moved and up in one command: up in the target namespace, as `ip link set … netns NS up`.
+            #expect(sandbox.berth(["link", "add", "vm1", "--type", "veth", "--peer", "vm2"]).status == 0)
+            let moved = sandbox.berth(["link", "set", "vm2", "--up", "--mtu", "1400", "--move-to", ns])
+            #expect(moved.status == 0, "\(moved)")
+            let vm2 = try #require(ip(sandbox, ["link", "show", "dev", "vm2"], ns: ns).first)
+            #expect((vm2["flags"] as? [String])?.contains("UP") == true && vm2["mtu"] as? Int == 1400, "\(vm2)")
+            #expect(ip(sandbox, ["link", "show", "dev", "vm2"]).isEmpty)
+
             #expect(sandbox.berth(["link", "del", "vb1"]).status == 0)
             #expect(ip(sandbox, ["link", "show", "dev", "eth0"], ns: ns).isEmpty)
         }
