@@ -91,7 +91,7 @@ struct PublishCLITests {
             }
             let before = state()
             let cases: [(spec: String, network: String, reason: String)] = [
-                ("0:80", "web", "host port \"0\" is 0, which is not a port"),
+                ("0-1:80-81", "web", "host port \"0\" in \"0-1\" is 0, which is not a port"),  // 0:80 alone is any free port
                 ("8080:0", "web", "container port \"0\" is 0, which is not a port"),
                 ("65536:80", "web", "65536"),
                 ("8000-8002:9000-9001", "web", "differ in length"),
