@@ -296,6 +296,14 @@ enum StateSchema {
         ALTER TABLE new_publications RENAME TO publications;
         CREATE INDEX publications_by_group ON publications (grp);
         """,
+        // Version 12: the boot the state's kernel objects belong to (`KernelAccess.bootID`;
+        // StateTransaction+Boot.swift). A reboot destroys them all while this file survives:
+        // the first write after one forgets the endpoints, publications and resolver of the
+        // earlier boot. Empty until a write records the boot it runs in; a store upgraded
+        // here is on a running system, so that first write forgets nothing.
+        """
+        ALTER TABLE instance ADD COLUMN boot TEXT NOT NULL DEFAULT '';
+        """,
     ]
 
     /// The versions whose migration rebuilds tables that other tables' foreign keys name
