@@ -59,7 +59,7 @@ struct StateBootMigrationTests {
         let check = try Database(path: store.databasePath, create: false)
         #expect(try StateSchema.version(check) == StateSchema.currentVersion)
         #expect(try rows(check) == before)
-        #expect(try check.query("SELECT boot FROM instance", []) { row in row.text(0) } == [""])
+        #expect(try check.query("SELECT boot IS NULL FROM instance", []) { row in row.bool(0) } == [true])
 
         // Upgraded on a running system: its objects are this boot's.
         store.bind(boot: "boot-1")

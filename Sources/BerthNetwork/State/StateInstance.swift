@@ -37,7 +37,7 @@ struct InstanceRow {
     var id: String
     var legacy: Bool
     /// The boot id (`KernelAccess.bootID`) the state's kernel objects belong to; empty
-    /// until a write first knew the boot (a store upgraded to schema version 12).
+    /// (NULL) until a write first knew the boot (a store upgraded to schema version 12).
     var boot: String
 }
 
@@ -53,7 +53,9 @@ extension StateTransaction {
 
     /// The instance row, with the boot its kernel objects belong to.
     func instanceRow() throws(BerthError) -> InstanceRow {
-        let row = try db().queryFirst("SELECT id, legacy, boot FROM instance WHERE singleton = 1") { row in
+        // No WHERE: the table's CHECK keeps it to one row, and a statement without one is
+        // cheaper to prepare.
+        let row = try db().queryFirst("SELECT id, legacy, boot FROM instance") { row in
             InstanceRow(id: row.text(0), legacy: row.bool(1), boot: row.text(2))
         }
         guard let row, StateInstance.isValid(row.id) else {

@@ -299,10 +299,11 @@ enum StateSchema {
         // Version 12: the boot the state's kernel objects belong to (`KernelAccess.bootID`;
         // StateTransaction+Boot.swift). A reboot destroys them all while this file survives:
         // the first write after one forgets the endpoints, publications and resolver of the
-        // earlier boot. Empty until a write records the boot it runs in; a store upgraded
-        // here is on a running system, so that first write forgets nothing.
+        // earlier boot. NULL until a write records the boot it runs in; a store upgraded
+        // here is on a running system, so that first write forgets nothing. No NOT NULL or
+        // DEFAULT: every process parses the table's text at open (docs/performance.md).
         """
-        ALTER TABLE instance ADD COLUMN boot TEXT NOT NULL DEFAULT '';
+        ALTER TABLE instance ADD COLUMN boot TEXT;
         """,
     ]
 

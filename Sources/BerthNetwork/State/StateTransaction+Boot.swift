@@ -10,7 +10,7 @@ import BerthCore
 /// again. Nothing in the kernel is touched: what those records named is gone.
 extension StateTransaction {
     /// Brings the state to the boot `current`: records it, first forgetting the records of
-    /// an earlier boot when another one is recorded; an empty one (a store upgraded on a
+    /// an earlier boot when another one is recorded; none (NULL: a store upgraded on a
     /// running system, whose objects are this boot's) is only replaced. Returns whether it
     /// changed anything. Keeps the instance row for `instance()` in this transaction.
     func settleBoot(_ current: String) throws(BerthError) -> Bool {

@@ -117,10 +117,10 @@ struct RebootPolicyTests {
         #expect(try manager.store.read { tx throws(BerthError) in try tx.resolver() } == ResolverProcess(pid: 4242, startTime: 99))
     }
 
-    @Test("a store whose boot is empty (just upgraded on a running system) takes the current boot and keeps everything")
+    @Test("a store whose boot is NULL (just upgraded on a running system) takes the current boot and keeps everything")
     func upgradedStore() throws {
         let host = try usedHost()
-        try host.manager.store.write { tx throws(BerthError) in _ = try tx.db().execute("UPDATE instance SET boot = ''") }
+        try host.manager.store.write { tx throws(BerthError) in _ = try tx.db().execute("UPDATE instance SET boot = NULL") }
         let manager = try host.secondManager()
         #expect(try manager.endpoints().map(\.id) == ["e1"])
         #expect(try manager.publications().map(\.id) == ["pub1"])
