@@ -22,10 +22,13 @@ public final class NetworkManager: @unchecked Sendable {
     /// The namespace that plays the host: where bridges and host-side veths live.
     public var hostNamespace: NetworkNamespace { host.namespace }
 
-    /// Works on `host` and records in `store`.
+    /// Works on `host` and records in `store`. The store learns which boot `host`'s kernel
+    /// is in, so that its first write forgets the endpoints and publications of an earlier
+    /// boot (`StateStore.bind(boot:)`).
     public init(store: StateStore, host: HostHandle) {
         self.store = store
         self.host = host
+        store.bind(boot: host.bootID)
     }
 
     /// Opens the state at `stateDirectory` (`BERTH_STATE_DIR` or /var/lib/berth when nil)

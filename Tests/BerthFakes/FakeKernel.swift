@@ -54,6 +54,12 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public var generatesLinkLocal = false
     /// The resolver processes Berth started (see FakeKernel+Resolver.swift).
     public let resolvers = FakeResolverProcesses()
+    /// The boot id `bootID()` reports (nil: unreadable). Every fake kernel starts in the same
+    /// boot, `FakeKernel.firstBoot`; a test plays a reboot with a new fake kernel (nothing
+    /// of the old one's) in another boot.
+    public var boot: String? = FakeKernel.firstBoot
+    /// The boot id fake kernels start in.
+    public static let firstBoot = "0f4ce000-0000-4000-8000-000000000001"
 
     var states: [UInt64: FakeNamespaceState] = [:]
     private var hostInode: UInt64 = 0
@@ -72,6 +78,8 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         state.addresses.append(FakeAddress(index: 1, cidr: try! CIDR(parsing: "127.0.0.1/8"), label: "lo"))
         host = standIn(for: state, path: "/proc/thread-self/ns/net")
     }
+
+    public func bootID() -> String? { boot }
 
     // MARK: - Namespaces
 

@@ -126,6 +126,9 @@ public final class HostHandle: @unchecked Sendable {
         try kernel.setSysctl(key, to: value, in: socketNamespace)
     }
 
+    /// Which boot of the machine this is (`KernelAccess.bootID`), or nil when unknown.
+    public var bootID: String? { kernel.bootID() }
+
     /// Who holds the host socket `inode`, for error messages.
     public func socketOwner(inode: UInt32) -> String? {
         kernel.socketOwner(inode: inode)

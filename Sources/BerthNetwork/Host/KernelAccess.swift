@@ -51,6 +51,12 @@ public protocol KernelAccess: AnyObject {
     /// Starts the resolver detached (its own session, stdio to its log) inside `namespace`,
     /// and returns once it reported that it listens.
     func startResolver(_ launch: ResolverLaunch, in namespace: NetworkNamespace?) throws(BerthError) -> ResolverProcess
+
+    /// Which boot of the machine this is (`/proc/sys/kernel/random/boot_id`, a UUID the kernel
+    /// draws at each boot), or nil when it cannot be read. Every kernel object Berth makes
+    /// belongs to one boot; the state records which (`StateStore` forgets the endpoints and
+    /// publications of an earlier one). Cheap after the first call.
+    func bootID() -> String?
 }
 
 extension KernelAccess {

@@ -31,22 +31,47 @@ public struct StateInstance: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The `instance` table's one row. A named type, not a tuple: a tuple type is generic
+/// metadata the runtime builds at its first use.
+struct InstanceRow {
+    var id: String
+    var legacy: Bool
+    /// The boot id (`KernelAccess.bootID`) the state's kernel objects belong to; empty
+    /// (NULL) until a write first knew the boot (a store upgraded to schema version 12).
+    var boot: String
+}
+
 extension StateTransaction {
     /// This store's instance.
     public func instance() throws(BerthError) -> StateInstance {
-        let row = try db().queryFirst("SELECT id, legacy FROM instance WHERE singleton = 1") { row in (row.text(0), row.bool(1)) }
-        guard let (id, legacy) = row, StateInstance.isValid(id) else {
+        let db = try db()
+        // The boot check at the start of this transaction read the row already.
+        if db.instanceGeneration == generation { return db.instanceRead }
+        let row = try instanceRow()
+        return StateInstance(id: row.id, legacy: row.legacy)
+    }
+
+    /// The instance row, with the boot its kernel objects belong to.
+    func instanceRow() throws(BerthError) -> InstanceRow {
+        // No WHERE: the table's CHECK keeps it to one row, and a statement without one is
+        // cheaper to prepare.
+        let row = try db().queryFirst("SELECT id, legacy, boot FROM instance") { row in
+            InstanceRow(id: row.text(0), legacy: row.bool(1), boot: row.text(2))
+        }
+        guard let row, StateInstance.isValid(row.id) else {
             throw BerthError(.state, "state database \(database.path) has no readable instance id",
                              hint: "the state database was changed outside Berth; restore it or start a new state directory",
                              object: .state(database.path))
         }
-        return StateInstance(id: id, legacy: legacy)
+        return row
     }
 
     /// Replaces the instance id (tests that compare exact bytes need a fixed one).
     package func setInstance(_ instance: StateInstance) throws(BerthError) {
         guard StateInstance.isValid(instance.id) else { throw .invalid("instance id \"\(instance.id)\" is not 8 lowercase hex digits") }
-        try db().execute("UPDATE instance SET id = ?, legacy = ? WHERE singleton = 1", [.text(instance.id), .bool(instance.legacy)])
+        let db = try db()
+        try db.execute("UPDATE instance SET id = ?, legacy = ? WHERE singleton = 1", [.text(instance.id), .bool(instance.legacy)])
+        db.instanceGeneration = 0
     }
 
     /// Commits what the transaction changed so far and goes on in a new one, still under the

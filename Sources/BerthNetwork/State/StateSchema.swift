@@ -296,6 +296,15 @@ enum StateSchema {
         ALTER TABLE new_publications RENAME TO publications;
         CREATE INDEX publications_by_group ON publications (grp);
         """,
+        // Version 12: the boot the state's kernel objects belong to (`KernelAccess.bootID`;
+        // StateTransaction+Boot.swift). A reboot destroys them all while this file survives:
+        // the first write after one forgets the endpoints, publications and resolver of the
+        // earlier boot. NULL until a write records the boot it runs in; a store upgraded
+        // here is on a running system, so that first write forgets nothing. No NOT NULL or
+        // DEFAULT: every process parses the table's text at open (docs/performance.md).
+        """
+        ALTER TABLE instance ADD COLUMN boot TEXT;
+        """,
     ]
 
     /// The versions whose migration rebuilds tables that other tables' foreign keys name

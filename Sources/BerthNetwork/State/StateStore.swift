@@ -93,9 +93,36 @@ public final class StateStore: Sendable {
     }
 
     /// Runs `body` as one read transaction: a consistent snapshot, no lock, no changes.
+    ///
+    /// Records of an earlier boot are never read as live: when this process's first
+    /// transaction is a read and the state records another boot than `bind(boot:)` gave,
+    /// a write transaction settles the boot first (see `StateTransaction+Boot`).
     public func read<T: Sendable>(_ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T {
         try connection.withLock { (connection: inout Connection) throws(BerthError) -> T in
-            try connection.transaction(writable: false, body)
+            if !connection.bootSettled, let boot = connection.boot {
+                let recorded = try connection.transaction(writable: false) { tx throws(BerthError) in try tx.recordedBoot() }
+                if recorded == boot {
+                    connection.bootSettled = true
+                } else {
+                    try lock.acquire(timeout: lockTimeout)
+                    defer { lock.release() }
+                    try connection.transaction(writable: true) { _ throws(BerthError) in }
+                }
+            }
+            return try connection.transaction(writable: false, body)
+        }
+    }
+
+    /// Declares the boot this process runs in (`KernelAccess.bootID`; `NetworkManager` gives
+    /// its host's). The first transaction after it makes the state record that boot, and
+    /// when the state recorded another one, forgets every endpoint, publication and the
+    /// resolver record of that earlier boot, whose kernel objects a reboot destroyed. nil
+    /// (the boot cannot be read) checks nothing.
+    public func bind(boot: String?) {
+        connection.withLock { (connection: inout Connection) in
+            guard connection.boot != boot else { return }
+            connection.boot = boot
+            connection.bootSettled = false
         }
     }
 
@@ -180,10 +207,17 @@ public final class StateStore: Sendable {
     }
 }
 
-/// The database connection together with the count that tells transactions apart.
+/// The database connection together with the count that tells transactions apart, and
+/// the boot check's state.
 struct Connection: ~Copyable {
     let database: Database
     private var generation: UInt64 = 0
+    /// The boot this process runs in (`StateStore.bind(boot:)`); nil checks nothing.
+    var boot: String?
+    /// Whether the state is known to record `boot`: checked by the first write transaction
+    /// (or read, `StateStore.read`), then never again in this process — which cannot
+    /// outlive a boot.
+    var bootSettled = false
 
     init(_ database: Database) { self.database = database }
 
@@ -198,7 +232,15 @@ struct Connection: ~Copyable {
             db.activeTransaction = nil
         }
         do {
-            let result = try body(StateTransaction(database: db, generation: generation, isWritable: writable))
+            let transaction = StateTransaction(database: db, generation: generation, isWritable: writable)
+            if writable, !bootSettled, let boot {
+                // The instance row is read here, not again by `instance()`: the check costs
+                // no statement of its own. A forget commits at once, so a body that fails
+                // after it leaves the state settled all the same.
+                if try transaction.settleBoot(boot) { try transaction.commitAndContinue() }
+                bootSettled = true
+            }
+            let result = try body(transaction)
             try db.script("COMMIT")
             return result
         } catch {

@@ -24,6 +24,12 @@ package final class Database {
     /// The generation of the transaction now running, so that a `StateTransaction` used after
     /// its closure returned is caught instead of writing outside any transaction.
     var activeTransaction: UInt64?
+    /// The instance row as the boot check of transaction `instanceGeneration` read it, so
+    /// that `StateTransaction.instance()` in the same transaction needs no statement of its
+    /// own; 0 (no transaction has it) when none did. Not an optional: its metadata would be
+    /// built at first use.
+    var instanceGeneration: UInt64 = 0
+    var instanceRead = StateInstance(id: "", legacy: false)
     /// How long a statement waits for SQLite's file locks before SQLITE_BUSY.
     let busyTimeoutMilliseconds: Int32
 
