@@ -290,11 +290,24 @@ static void mount_volumes(struct berth_spawn_config *c) {
     for (int i = 0; i < c->mount_count; i++) {
         const struct berth_bind_mount *m = &c->mounts[i];
         int step = BERTH_STEP_VOLUME + i;
-        if (make_parents(m->target, m->directory)) fail(&c->exec, step);
-        if (!m->directory) {
-            int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-            if (fd < 0 && errno != EISDIR) fail(&c->exec, step);
-            if (fd >= 0) close(fd);
+        if (m->optional) {
+            // Symlinks resolve inside the container's root (this runs after pivot_root).
+            struct stat st;
+            if (stat(m->target, &st) == 0) {
+                if (S_ISDIR(st.st_mode)) continue;
+            } else {
+                // No /etc, a read-only /etc, a dangling symlink (O_EXCL): nothing to mount on.
+                int fd = open(m->target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0) continue;
+                close(fd);
+            }
+        } else {
+            if (make_parents(m->target, m->directory)) fail(&c->exec, step);
+            if (!m->directory) {
+                int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (fd < 0 && errno != EISDIR) fail(&c->exec, step);
+                if (fd >= 0) close(fd);
+            }
         }
         if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
