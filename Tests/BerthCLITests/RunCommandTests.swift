@@ -29,7 +29,9 @@ struct RunCommandTests {
                 #expect(sandbox.run(["nft", "list", "ruleset"]).stdout.contains("18080"))
                 // /etc/hosts names the container at its leased address.
                 let ip = try #require(container["ip"] as? String)
-                let hosts = try String(contentsOfFile: rootfs.path + "/etc/hosts", encoding: .utf8)
+                // (the container's own, bind-mounted over the rootfs's, which stays as it was).
+                let hosts = sandbox.berth(["exec", "web", "--", "cat", "/etc/hosts"]).stdout
+                #expect(((try? String(contentsOfFile: rootfs.path + "/etc/hosts", encoding: .utf8)) ?? "").isEmpty)
                 #expect(hosts.contains("\(ip)\t\(container["hostname"] as? String ?? "?")"))
 
                 let stop = sandbox.berth(["stop", "--time", "1", "web"])
