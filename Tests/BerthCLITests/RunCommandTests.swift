@@ -156,10 +156,14 @@ struct RunCommandTests {
                 #expect(columns.stdout.contains(rootfs.path) && columns.stdout.contains("Up "))
 
                 let missing = sandbox.berth(["exec", "nope", "--", "true"])
-                #expect(missing.status == 1 && missing.stderr.contains("no container named \"nope\""), "\(missing)")
+                #expect(missing.status == 125 && missing.stderr.contains("no container named \"nope\""), "\(missing)")
+                let notFound = sandbox.berth(["exec", "box", "--", "nope"])
+                #expect(notFound.status == 127 && notFound.stderr.contains("command \"nope\" not found"), "\(notFound)")
+                let notExecutable = sandbox.berth(["exec", "box", "--", "/proc"])
+                #expect(notExecutable.status == 126, "\(notExecutable)")
                 #expect(sandbox.berth(["stop", "-t", "0", "box"]).status == 0)
                 let stopped = sandbox.berth(["exec", "box", "--", "true"])
-                #expect(stopped.status == 1 && stopped.stderr.contains("container box is not running"), "\(stopped)")
+                #expect(stopped.status == 125 && stopped.stderr.contains("container box is not running"), "\(stopped)")
                 #expect(sandbox.berth(["rm", "box"]).status == 0)
                 #expect(noContainers(sandbox))
             }
@@ -176,17 +180,22 @@ struct RunCommandTests {
 
                 for detach in [[], ["-d"]] {
                     let name = sandbox.berth(["run"] + detach + ["--name", "one", "--rootfs", rootfs.path, "--", "true"])
-                    #expect(name.status == 1 && name.stderr.contains("container name \"one\" is already in use"), "\(name)")
+                    #expect(name.status == 125 && name.stderr.contains("container name \"one\" is already in use"), "\(name)")
                     let port = sandbox.berth(["run"] + detach + ["--name", "two", "--rootfs", rootfs.path, "-p", "8080:81", "--", "sleep", "1000"])
-                    #expect(port.status == 1 && port.stderr.contains("8080"), "\(port)")
+                    #expect(port.status == 125 && port.stderr.contains("8080"), "\(port)")
                     let rootfsMissing = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path + "/nope", "--", "true"])
-                    #expect(rootfsMissing.status == 1 && rootfsMissing.stderr.contains("does not exist"), "\(rootfsMissing)")
+                    #expect(rootfsMissing.status == 125 && rootfsMissing.stderr.contains("does not exist"), "\(rootfsMissing)")
                     let commandMissing = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "-p", "8081:80", "--", "nope"])
-                    #expect(commandMissing.status == 1 && commandMissing.stderr.contains("command \"nope\" not found"), "\(commandMissing)")
+                    #expect(commandMissing.status == 127 && commandMissing.stderr.contains("command \"nope\" not found"), "\(commandMissing)")
                     let noCommand = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path])
-                    #expect(noCommand.status == 1 && noCommand.stderr.contains("no command given"), "\(noCommand)")
+                    #expect(noCommand.status == 125 && noCommand.stderr.contains("no command given"), "\(noCommand)")
+                    // Docker's codes: 126 for a command that cannot be invoked, 125 for a bad flag.
+                    let notExecutable = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "--", "/etc/hosts"])
+                    #expect(notExecutable.status == 126 && notExecutable.stderr.contains("is not an executable file"), "\(notExecutable)")
+                    let badFlag = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "--name"])
+                    #expect(badFlag.status == 125 && badFlag.stderr.contains("--name"), "\(badFlag)")
                     let hostPorts = sandbox.berth(["run"] + detach + ["--network", "host", "-p", "80", "--", "true"])
-                    #expect(hostPorts.status == 1 && hostPorts.stderr.contains("network host has no bridge to publish ports on"), "\(hostPorts)")
+                    #expect(hostPorts.status == 125 && hostPorts.stderr.contains("network host has no bridge to publish ports on"), "\(hostPorts)")
                 }
                 let names = try psJSON(sandbox).compactMap { $0["name"] as? String }
                 #expect(names == ["one"])
