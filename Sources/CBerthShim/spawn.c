@@ -535,7 +535,11 @@ static void spawn_child(struct berth_spawn_config *c) {
         if (c->mount_sys && mount_sys(c->restrict_kernel_files)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
         if (c->restrict_kernel_files && mask_kernel_files()) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     }
-    // Last: /sys and the volumes' mount points had to be created first.
+    // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),
+    // as runc does: "If the path does not exist, it is created inside the container". Before
+    // the root turns read-only. Without a rootfs it would land on the host's files: never.
+    if (c->rootfs && c->exec.workdir && make_parents(c->exec.workdir, 1)) fail(&c->exec, BERTH_STEP_WORKDIR);
+    // Last: /sys, the volumes' mount points and the working directory had to be created first.
     if (c->rootfs && c->readonly_rootfs && make_root_readonly()) fail(&c->exec, BERTH_STEP_READONLY_ROOT);
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname))) fail(&c->exec, BERTH_STEP_HOSTNAME);
     finish_and_exec(&c->exec);
