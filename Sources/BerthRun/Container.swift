@@ -132,7 +132,7 @@ public enum Container {
                     // The container's name is its name on the network's resolver, when it is
                     // a DNS name (Docker's container names may hold '.', which DNS splits).
                     endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
-                                                                address: options.address, ports: options.ports,
+                                                                address: options.address, mac: options.mac, ports: options.ports,
                                                                 ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
                                                                 aliases: options.networkAliases))
                 } catch {

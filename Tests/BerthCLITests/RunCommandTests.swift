@@ -77,7 +77,15 @@ struct RunCommandTests {
                 let none = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "--", "cat", "/proc/net/dev"])
                 #expect(none.stdout.split(separator: "\n").dropFirst(2).count == 1, "\(none.stdout)")
 
-                // Nothing is left of four finished containers.
+                // --mac-address: eth0 has it; refused where there is no eth0.
+                let mac = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--mac-address", "02:42:de:ad:be:ef", "--", "cat", "/sys/class/net/eth0/address"])
+                #expect(mac.status == 0 && mac.stdout == "02:42:de:ad:be:ef\n", "\(mac)")
+                for network in ["none", "host"] {
+                    let refused = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", network, "--mac-address", "02:42:de:ad:be:ef", "--", "true"])
+                    #expect(refused.status == 125 && refused.stderr.contains("MAC address 02:42:de:ad:be:ef cannot be used"), "\(refused)")
+                }
+
+                // Nothing is left of the finished containers.
                 #expect(noContainers(sandbox))
                 #expect(vethsGone(sandbox))
             }
