@@ -473,9 +473,14 @@ static void finish_and_exec(struct berth_exec_config *c) {
     for (int i = 0; i < 3; i++) {
         if (moved[i] >= 0 && dup2(moved[i], i) < 0) fail(c, BERTH_STEP_STDIO);
     }
-    // A session of its own with the terminal as its controlling one: the shell's job
-    // control works, and ^C typed there signals the container's foreground process group.
-    if (console >= 0 && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0))) fail(c, BERTH_STEP_TERMINAL);
+    // A session of its own in every case, as runc gives: without one the command would stay
+    // in berth's foreground process group, so a ^C typed at berth's terminal would reach it
+    // directly as well as through berth's forwarding (twice), and ^Z would stop it. Reading
+    // a terminal on stdin (-i) still works: SIGTTIN concerns only a controlling terminal.
+    // With -t the console becomes its controlling terminal: the shell's job control works,
+    // and ^C typed there signals the container's foreground process group.
+    if (setsid() < 0) fail(c, BERTH_STEP_TERMINAL);
+    if (console >= 0 && ioctl(0, TIOCSCTTY, 0)) fail(c, BERTH_STEP_TERMINAL);
     // Whatever the parent had open (namespace handles, sockets, state files, and the pipes of
     // containers other threads are spawning right now) must not leak into the container, nor
     // be held while this child waits: that would delay the EOF those pipes signal.

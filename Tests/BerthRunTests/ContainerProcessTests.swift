@@ -58,6 +58,23 @@ struct ContainerProcessKernelTests {
         }
     }
 
+    @Test("without a terminal the command still leads a session of its own: out of berth's process group, so a terminal's ^C and ^Z reach it only through berth")
+    func ownSession() throws {
+        try withRootfs { rootfs in
+            let out = try OutputPipe()
+            let child = try ContainerProcess.spawn(ContainerSpec(
+                command: ["sh", "-c", "read -r pid comm state ppid pgrp session rest < /proc/1/stat; echo \"$pgrp $session\""],
+                rootfs: rootfs.path, stdout: out.write))
+            out.closeWrite()
+            // Held before exec, it already left berth's session and process group.
+            #expect(getsid(child.pid) == child.pid && getsid(child.pid) != getsid(0))
+            #expect(getpgid(child.pid) == child.pid && getpgid(child.pid) != getpgrp())
+            try child.start()
+            #expect(out.readAll() == "1 1\n")
+            #expect(try child.wait() == .exited(0))
+        }
+    }
+
     @Test("environment, default PATH and working directory are applied")
     func environmentAndWorkdir() throws {
         try withRootfs { rootfs in
