@@ -155,7 +155,8 @@ public enum Container {
                 let nameservers: [IPAddress]? = if let endpoint, let nameserver = try manager.store.read({ tx throws(BerthError) in
                     try tx.network(named: endpoint.network)?.nameserver
                 }) { [nameserver] } else { nil }
-                try ContainerFiles.writeResolvConf(directory: filesDirectory, nameservers: nameservers)
+                try ContainerFiles.writeResolvConf(directory: filesDirectory, nameservers: nameservers, hostNetwork: options.network == .host,
+                                                   ipv6: endpoint?.ipv6Address != nil)
             }
             try process.start()
             let started = StateClock.now()

@@ -62,25 +62,39 @@ public enum ContainerFiles {
         try write(hosts(hostname: hostname, addresses: addresses), to: "hosts", in: directory)
     }
 
-    /// Writes `resolv.conf` into `directory`: the given nameservers, or else the host's
-    /// configuration without loopback nameservers (a resolver on the host's 127.0.0.53 is
-    /// unreachable from the container's own network namespace). With none left, the file has
-    /// no nameserver.
-    public static func writeResolvConf(directory: String, nameservers: [IPAddress]? = nil, hostResolvConf: String = "/etc/resolv.conf") throws(BerthError) {
+    /// Writes `resolv.conf` into `directory`, as Docker does:
+    /// - `nameservers` given (a network with Berth's resolver): those, with the host's search
+    ///   domains and options;
+    /// - `hostNetwork` (`--network host`, the host's own namespace, where its loopback
+    ///   resolver answers): the host's file as it is;
+    /// - otherwise the host's configuration without loopback nameservers (a resolver on the
+    ///   host's 127.0.0.53 is unreachable from the container's own network namespace); with
+    ///   none left, Docker's fallback, Google's public servers (`defaultNameservers`, the IPv6
+    ///   ones too when `ipv6`).
+    public static func writeResolvConf(directory: String, nameservers: [IPAddress]? = nil, hostNetwork: Bool = false, ipv6: Bool = false,
+                                       hostResolvConf: String = "/etc/resolv.conf") throws(BerthError) {
         let text: String
         if let nameservers {
             // The host's search domains and options still apply: a short name the resolver
             // does not know is tried with them, and forwarded.
             text = ResolvConf(parsing: (try? readFile(hostResolvConf)) ?? "").containerText(nameservers: nameservers)
+        } else if hostNetwork {
+            text = (try? readFile(hostResolvConf)) ?? ""
         } else {
             var host = (try? readFile(hostResolvConf)) ?? ""
             // systemd-resolved's stub points at 127.0.0.53; its upstream servers are here.
             if !hasUsableNameserver(host), let upstream = try? readFile("/run/systemd/resolve/resolv.conf") {
                 host = upstream
             }
-            text = resolvConf(fromHost: host)
+            text = resolvConf(fromHost: host, ipv6: ipv6)
         }
         try write(text, to: "resolv.conf", in: directory)
+    }
+
+    /// Docker's fallback when the host leaves the container no nameserver: 8.8.8.8 and
+    /// 8.8.4.4, then, with IPv6, 2001:4860:4860::8888 and 2001:4860:4860::8844.
+    public static func defaultNameservers(ipv6: Bool) -> [String] {
+        ["8.8.8.8", "8.8.4.4"] + (ipv6 ? ["2001:4860:4860::8888", "2001:4860:4860::8844"] : [])
     }
 
     /// The addresses `/etc/hosts` names the container at: its endpoint's IPv4 address and
@@ -105,15 +119,20 @@ public enum ContainerFiles {
     }
 
     /// A host resolv.conf with its loopback `nameserver` lines dropped; `search`, `options`
-    /// and other lines are kept as they are.
-    public static func resolvConf(fromHost text: String) -> String {
+    /// and other lines are kept as they are. With no nameserver left, `defaultNameservers`
+    /// are added (without one, glibc would ask 127.0.0.1 inside the container).
+    public static func resolvConf(fromHost text: String, ipv6: Bool = false) -> String {
         var out = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if let server = nameserver(in: line), server.isLoopback { continue }
             out += line + "\n"
         }
         while out.hasSuffix("\n\n") { out.removeLast() }
-        return out == "\n" ? "" : out
+        if out == "\n" { out = "" }
+        if !hasUsableNameserver(out) {
+            out += defaultNameservers(ipv6: ipv6).map { "nameserver \($0)\n" }.joined()
+        }
+        return out
     }
 
     private static func nameserver(in line: Substring) -> IPAddress? {

@@ -50,6 +50,29 @@ struct ContainerFilesKernelTests {
         }
     }
 
+    @Test("--network host: resolv.conf is the host's as it is; --network none: the host's without loopback servers, or Docker's fallback")
+    func resolvConfByNetwork() throws {
+        try withHostSandbox { sandbox in
+            try withRootfs { rootfs in
+                let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+                func resolvConf(_ network: ContainerNetwork) throws -> String {
+                    let out = try OutputPipe()
+                    let container = try Container.run(RunOptions(process: ContainerSpec(command: ["cat", "/etc/resolv.conf"], rootfs: rootfs.path, stdout: out.write),
+                                                                 network: network, autoRemove: true), manager: manager)
+                    out.closeWrite()
+                    let text = out.readAll()
+                    #expect(try container.wait() == .exited(0))
+                    return text
+                }
+                let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+                #expect(try resolvConf(.host) == host)
+                let none = try resolvConf(.none)
+                // Always a nameserver the container can reach: never none, never a loopback one.
+                #expect(none.contains("nameserver ") && !none.contains("nameserver 127.") && !none.contains("nameserver ::1"), "\(none)")
+            }
+        }
+    }
+
     @Test("a rootfs without /etc gets none: the files are not mounted and no directory is made")
     func noEtc() throws {
         try withHostSandbox { sandbox in

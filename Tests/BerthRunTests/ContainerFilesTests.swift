@@ -34,7 +34,10 @@ struct ContainerFilesTests {
             options edns0 trust-ad
 
             """)
-        #expect(ContainerFiles.resolvConf(fromHost: "nameserver 127.0.0.1\n") == "")
+        // Nothing left (dnsmasq or unbound on 127.0.0.1): Docker's fallback, the IPv6 pair too on an IPv6 network.
+        #expect(ContainerFiles.resolvConf(fromHost: "nameserver 127.0.0.1\nsearch lan\n") == "search lan\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+        #expect(ContainerFiles.resolvConf(fromHost: "", ipv6: true)
+                == "nameserver 8.8.8.8\nnameserver 8.8.4.4\nnameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n")
     }
 
     @Test("/etc/hosts names a dual-stack container at both its addresses, IPv4 first; an IPv4-only one at its IPv4 address")
@@ -74,6 +77,9 @@ struct ContainerFilesTests {
             try "nameserver 127.0.0.53\nnameserver 192.0.2.53\n".write(toFile: hostFile, atomically: true, encoding: .utf8)
             try ContainerFiles.writeResolvConf(directory: root, hostResolvConf: hostFile)
             #expect(try String(contentsOfFile: root + "/resolv.conf", encoding: .utf8) == "nameserver 192.0.2.53\n")
+            // --network host: the host's file as it is, its loopback resolver included.
+            try ContainerFiles.writeResolvConf(directory: root, hostNetwork: true, hostResolvConf: hostFile)
+            #expect(try String(contentsOfFile: root + "/resolv.conf", encoding: .utf8) == "nameserver 127.0.0.53\nnameserver 192.0.2.53\n")
         }
     }
 
