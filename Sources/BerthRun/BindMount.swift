@@ -20,11 +20,19 @@ public struct BindMount: Sendable, Hashable, CustomStringConvertible {
     /// Absolute path inside the container, not `/`.
     public var target: String
     public var readOnly: Bool
+    /// A file Berth supplies (`/etc/hosts` and its kind, see `ContainerFiles`): mounted only
+    /// where it can be, never creating directories in the root filesystem.
+    var optional = false
 
     public init(source: String, target: String, readOnly: Bool = false) {
         self.source = source
         self.target = target
         self.readOnly = readOnly
+    }
+
+    init(source: String, target: String, readOnly: Bool, optional: Bool) {
+        self.init(source: source, target: target, readOnly: readOnly)
+        self.optional = optional
     }
 
     /// Docker's `-v` spelling of a bind mount: `SOURCE:TARGET`, then optionally `:ro` or `:rw`

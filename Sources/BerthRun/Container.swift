@@ -33,7 +33,8 @@ import BerthNetlink
 public enum Container {
     /// Creates a container and starts it; returns once its command runs: namespaces made,
     /// network attached (ports published), `/etc/hosts`, `/etc/hostname` and
-    /// `/etc/resolv.conf` written into the rootfs, then the command released.
+    /// `/etc/resolv.conf` written in the container's state directory and bind-mounted over
+    /// the rootfs's (see `ContainerFiles`), then the command released.
     ///
     /// The process runs under `options.process.confinement` (Docker's capabilities and
     /// seccomp profile by default), in a cgroup of its own with `options.limits` (see
@@ -101,6 +102,10 @@ public enum Container {
     static func launch(_ record: ContainerRecord, options: RunOptions, io: SupervisedIO? = nil, manager: NetworkManager) throws(BerthError) -> RunningContainer {
         var spec = options.spec(id: record.id)
         io?.apply(to: &spec)
+        let filesDirectory = ContainerLog.directory(state: manager.store.directory, id: record.id)
+        if spec.rootfs != nil {
+            spec.mounts += try ContainerFiles.prepare(directory: filesDirectory, volumes: spec.mounts)
+        }
         if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
         let store = try manager.containerStore()
         let cgroup = try makeCgroup(record, options: options, manager: manager)
@@ -109,6 +114,7 @@ public enum Container {
             process = try ContainerProcess.spawn(spec, cgroup: cgroup)
         } catch {
             try? removeCgroup(id: record.id, manager: manager)
+            ContainerFiles.remove(directory: filesDirectory)
             throw error
         }
         io?.spawned(terminal: process.terminal)
@@ -126,7 +132,7 @@ public enum Container {
                     // The container's name is its name on the network's resolver, when it is
                     // a DNS name (Docker's container names may hold '.', which DNS splits).
                     endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
-                                                                address: options.address, ports: options.ports,
+                                                                address: options.address, mac: options.mac, ports: options.ports,
                                                                 ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
                                                                 aliases: options.networkAliases))
                 } catch {
@@ -142,14 +148,15 @@ public enum Container {
             case .host:
                 break
             }
-            if let rootfs = spec.rootfs {
-                try ContainerFiles.writeHostname(rootfs: rootfs, hostname: record.hostname)
-                try ContainerFiles.writeHosts(rootfs: rootfs, hostname: record.hostname, addresses: ContainerFiles.hostsAddresses(of: endpoint))
+            if spec.rootfs != nil {
+                try ContainerFiles.writeHostname(directory: filesDirectory, hostname: record.hostname)
+                try ContainerFiles.writeHosts(directory: filesDirectory, hostname: record.hostname, addresses: ContainerFiles.hostsAddresses(of: endpoint))
                 // On a network with DNS on, the resolver on the gateway is the nameserver.
                 let nameservers: [IPAddress]? = if let endpoint, let nameserver = try manager.store.read({ tx throws(BerthError) in
                     try tx.network(named: endpoint.network)?.nameserver
                 }) { [nameserver] } else { nil }
-                try ContainerFiles.writeResolvConf(rootfs: rootfs, nameservers: nameservers)
+                try ContainerFiles.writeResolvConf(directory: filesDirectory, nameservers: nameservers, hostNetwork: options.network == .host,
+                                                   ipv6: endpoint?.ipv6Address != nil)
             }
             try process.start()
             let started = StateClock.now()
@@ -177,10 +184,11 @@ public enum Container {
     }
 
     /// Releases what a container holds while it runs: its endpoint, address and published
-    /// ports, and its cgroup (killing anything left in it). Idempotent.
+    /// ports, its cgroup (killing anything left in it) and its `/etc` files. Idempotent.
     static func release(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
         if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
         try removeCgroup(id: record.id, manager: manager)
+        ContainerFiles.remove(directory: ContainerLog.directory(state: manager.store.directory, id: record.id))
     }
 
     /// A port another container holds, said with that container's name.

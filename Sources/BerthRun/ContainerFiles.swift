@@ -9,44 +9,92 @@ public import BerthCore
 import BerthNamespace
 public import BerthNetwork
 
-/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` inside a root filesystem, written
-/// once the container's address is known and before `ContainerProcess.start()`.
+/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` of a container with a root
+/// filesystem: files of its own in its state directory (`STATE/containers/ID`, beside its
+/// log), bind-mounted over the root filesystem's `/etc/NAME` inside the container's mount
+/// namespace, as Docker does. The root filesystem is never written (two containers on one
+/// rootfs each see their own files), except that a missing `/etc/NAME` is created as an
+/// empty file to mount on when `/etc` exists and is writable; without `/etc`, or where the
+/// file cannot be made, that file is not mounted.
 ///
-/// A root filesystem is untrusted: `etc` or a file in it may be a symlink pointing at the
-/// host's own files. So `etc` is opened without following links, and each file is written
-/// to a fresh temporary name and renamed over the old one, which replaces a symlink instead
-/// of writing through it.
+/// `prepare` makes the files before the process is spawned (the child mounts them while it
+/// sets up); they are written once the container's address is known and before
+/// `ContainerProcess.start()`, in place: a bind mount holds the file's inode, so a rename
+/// would leave the container the old one. `remove` deletes them when the container is
+/// released.
 public enum ContainerFiles {
-    /// Writes `/etc/hostname`.
-    public static func writeHostname(rootfs: String, hostname: String) throws(BerthError) {
-        try ContainerSpec.validate(hostname: hostname)
-        try write(hostname + "\n", to: "hostname", in: rootfs)
+    /// The files, by their name in `/etc`.
+    static let names = ["hostname", "hosts", "resolv.conf"]
+
+    /// Creates `directory` (and its parent) and the three files, empty, in it; returns the
+    /// mounts that put them over `/etc/NAME` in the container, except where a volume already
+    /// targets that path (the user's file wins, as in Docker).
+    static func prepare(directory: String, volumes: [BindMount]) throws(BerthError) -> [BindMount] {
+        let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)])
+        for dir in [parent, directory] where !dir.isEmpty && mkdir(dir, 0o700) != 0 && errno != EEXIST {
+            throw .system("create the container directory \(dir)", Errno(errno))
+        }
+        let taken = Set(volumes.map { BindMount.normalized($0.target) })
+        var mounts: [BindMount] = []
+        for name in names {
+            try write("", to: name, in: directory)
+            if !taken.contains("/etc/" + name) {
+                mounts.append(BindMount(source: directory + "/" + name, target: "/etc/" + name, readOnly: false, optional: true))
+            }
+        }
+        return mounts
     }
 
-    /// Writes `/etc/hosts`: the loopback names plus `hostname` at each of `addresses`.
-    public static func writeHosts(rootfs: String, hostname: String, addresses: [IPAddress]) throws(BerthError) {
-        try ContainerSpec.validate(hostname: hostname)
-        try write(hosts(hostname: hostname, addresses: addresses), to: "hosts", in: rootfs)
+    /// Deletes the files from `directory`; idempotent. The directory stays (the log's).
+    static func remove(directory: String) {
+        for name in names { unlink(directory + "/" + name) }
     }
 
-    /// Writes `/etc/resolv.conf`: the given nameservers, or else the host's configuration
-    /// without loopback nameservers (a resolver on the host's 127.0.0.53 is unreachable from
-    /// the container's own network namespace). With none left, the file has no nameserver.
-    public static func writeResolvConf(rootfs: String, nameservers: [IPAddress]? = nil, hostResolvConf: String = "/etc/resolv.conf") throws(BerthError) {
+    /// Writes `hostname` into `directory`.
+    public static func writeHostname(directory: String, hostname: String) throws(BerthError) {
+        try ContainerSpec.validate(hostname: hostname)
+        try write(hostname + "\n", to: "hostname", in: directory)
+    }
+
+    /// Writes `hosts` into `directory`: the loopback names plus `hostname` at each of `addresses`.
+    public static func writeHosts(directory: String, hostname: String, addresses: [IPAddress]) throws(BerthError) {
+        try ContainerSpec.validate(hostname: hostname)
+        try write(hosts(hostname: hostname, addresses: addresses), to: "hosts", in: directory)
+    }
+
+    /// Writes `resolv.conf` into `directory`, as Docker does:
+    /// - `nameservers` given (a network with Berth's resolver): those, with the host's search
+    ///   domains and options;
+    /// - `hostNetwork` (`--network host`, the host's own namespace, where its loopback
+    ///   resolver answers): the host's file as it is;
+    /// - otherwise the host's configuration without loopback nameservers (a resolver on the
+    ///   host's 127.0.0.53 is unreachable from the container's own network namespace); with
+    ///   none left, Docker's fallback, Google's public servers (`defaultNameservers`, the IPv6
+    ///   ones too when `ipv6`).
+    public static func writeResolvConf(directory: String, nameservers: [IPAddress]? = nil, hostNetwork: Bool = false, ipv6: Bool = false,
+                                       hostResolvConf: String = "/etc/resolv.conf") throws(BerthError) {
         let text: String
         if let nameservers {
             // The host's search domains and options still apply: a short name the resolver
             // does not know is tried with them, and forwarded.
             text = ResolvConf(parsing: (try? readFile(hostResolvConf)) ?? "").containerText(nameservers: nameservers)
+        } else if hostNetwork {
+            text = (try? readFile(hostResolvConf)) ?? ""
         } else {
             var host = (try? readFile(hostResolvConf)) ?? ""
             // systemd-resolved's stub points at 127.0.0.53; its upstream servers are here.
             if !hasUsableNameserver(host), let upstream = try? readFile("/run/systemd/resolve/resolv.conf") {
                 host = upstream
             }
-            text = resolvConf(fromHost: host)
+            text = resolvConf(fromHost: host, ipv6: ipv6)
         }
-        try write(text, to: "resolv.conf", in: rootfs)
+        try write(text, to: "resolv.conf", in: directory)
+    }
+
+    /// Docker's fallback when the host leaves the container no nameserver: 8.8.8.8 and
+    /// 8.8.4.4, then, with IPv6, 2001:4860:4860::8888 and 2001:4860:4860::8844.
+    public static func defaultNameservers(ipv6: Bool) -> [String] {
+        ["8.8.8.8", "8.8.4.4"] + (ipv6 ? ["2001:4860:4860::8888", "2001:4860:4860::8844"] : [])
     }
 
     /// The addresses `/etc/hosts` names the container at: its endpoint's IPv4 address and
@@ -71,15 +119,20 @@ public enum ContainerFiles {
     }
 
     /// A host resolv.conf with its loopback `nameserver` lines dropped; `search`, `options`
-    /// and other lines are kept as they are.
-    public static func resolvConf(fromHost text: String) -> String {
+    /// and other lines are kept as they are. With no nameserver left, `defaultNameservers`
+    /// are added (without one, glibc would ask 127.0.0.1 inside the container).
+    public static func resolvConf(fromHost text: String, ipv6: Bool = false) -> String {
         var out = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if let server = nameserver(in: line), server.isLoopback { continue }
             out += line + "\n"
         }
         while out.hasSuffix("\n\n") { out.removeLast() }
-        return out == "\n" ? "" : out
+        if out == "\n" { out = "" }
+        if !hasUsableNameserver(out) {
+            out += defaultNameservers(ipv6: ipv6).map { "nameserver \($0)\n" }.joined()
+        }
+        return out
     }
 
     private static func nameserver(in line: Substring) -> IPAddress? {
@@ -99,45 +152,21 @@ public enum ContainerFiles {
 
     // MARK: - Files
 
-    private static func write(_ text: String, to name: String, in rootfs: String) throws(BerthError) {
-        try ContainerSpec.validateAbsolute(rootfs, what: "root filesystem", parameter: "rootfs")
-        let root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard root >= 0 else { throw .system("open root filesystem \(rootfs)", Errno(errno)) }
-        defer { close(root) }
-        if mkdirat(root, "etc", 0o755) != 0, errno != EEXIST {
-            throw .system("create \(rootfs)/etc", Errno(errno))
-        }
-        let etc = openat(root, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard etc >= 0 else {
-            let error = Errno(errno)
-            if error.code == ELOOP || error.code == ENOTDIR {
-                throw .invalid("\(rootfs)/etc is not a directory (a symlink?)", hint: "make etc a real directory in the root filesystem")
-            }
-            throw .system("open \(rootfs)/etc", error)
-        }
-        defer { close(etc) }
-        let temporary = ".\(name).berth-\(getpid())"
-        unlinkat(etc, temporary, 0) // a leftover of a crashed earlier write
-        let fd = openat(etc, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("create \(rootfs)/etc/\(temporary)", Errno(errno)) }
+    /// Replaces the file's content in place (same inode: see the type's comment).
+    private static func write(_ text: String, to name: String, in directory: String) throws(BerthError) {
+        let path = directory + "/" + name
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("open \(path)", Errno(errno)) }
+        defer { close(fd) }
+        // The mode a container user other than root needs to read it, whatever the umask.
+        fchmod(fd, 0o644)
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                let error = Errno(errno)
-                close(fd)
-                unlinkat(etc, temporary, 0)
-                throw .system("write \(rootfs)/etc/\(name)", error)
-            }
+            guard n > 0 else { throw .system("write \(path)", Errno(errno)) }
             offset += n
-        }
-        close(fd)
-        guard renameat(etc, temporary, etc, name) == 0 else {
-            let error = Errno(errno)
-            unlinkat(etc, temporary, 0)
-            throw .system("replace \(rootfs)/etc/\(name)", error)
         }
     }
 

@@ -43,6 +43,7 @@ public enum ContainerLog {
         let dir = directory(state: state, id: id)
         unlink(dir + "/" + fileName)
         unlink(dir + "/" + rotatedName)
+        ContainerFiles.remove(directory: dir)
         rmdir(dir)
     }
 

@@ -34,6 +34,7 @@ extension RunOptions {
             "ports": .array(ports.map { .string($0.description) }),
             "address": address.map { .string($0.description) } ?? .null,
             "ipv6Address": ipv6Address.map { .string($0.description) } ?? .null,
+            "mac": mac.map { .string($0.description) } ?? .null,
             "interactive": .bool(interactive),
             "restart": .string(restart.description),
             "autoRemove": .bool(autoRemove),
@@ -82,6 +83,8 @@ extension RunOptions {
                 : try fields.decoded("limits") { value throws(BerthError) in try ResourceLimits(json: value) })
         // Absent in the settings of an older berth: none asked for.
         ipv6Address = try fields.optionalString("ipv6Address", absent: nil).map { text throws(BerthError) in try IPv6Address(parsing: text) }
+        // Absent in the settings of an older berth: the default MAC address.
+        mac = try fields.optionalString("mac", absent: nil).map { text throws(BerthError) in try MACAddress(parsing: text) }
         // Absent in the settings of an older berth: no aliases.
         if fields.object["networkAliases"] != nil { networkAliases = try fields.strings("networkAliases") }
     }

@@ -63,6 +63,9 @@ public struct RunOptions: Sendable, Hashable {
     /// A static IPv6 address in a dual-stack network's IPv6 subnet (`--ip6`); the lowest
     /// free one when nil. The attach refuses it on an IPv4-only network.
     public var ipv6Address: IPv6Address?
+    /// The container's eth0 MAC address (`--mac-address`, bridge networks only); Berth's
+    /// default (02:42 and the IPv4 address's octets, as Docker) when nil.
+    public var mac: MACAddress?
     /// Keep the command's stdin open (`docker run -i`): under a supervisor, the caller's
     /// input in the foreground, an open pipe nobody writes to when detached. Without it the
     /// command's stdin is /dev/null.
@@ -128,6 +131,10 @@ public struct RunOptions: Sendable, Hashable {
             if let ipv6Address {
                 throw .invalid("network \(network) gives no address, so IPv6 address \(ipv6Address) cannot be used",
                                hint: "give no IPv6 address, or use a dual-stack bridge network", parameter: "ipv6Address")
+            }
+            if let mac {
+                throw .invalid("network \(network) gives the container no interface, so MAC address \(mac) cannot be used",
+                               hint: "give no MAC address, or use a bridge network", parameter: "mac")
             }
         }
         try spec(id: String(repeating: "0", count: 64)).validate()

@@ -85,6 +85,7 @@ final class VolumeSources {
             entry.target = UnsafePointer(targets[index].pointer[0])
             entry.directory = directories[index] ? 1 : 0
             entry.read_only = mount.readOnly ? 1 : 0
+            entry.optional = mount.optional ? 1 : 0
             array.append(entry)
         }
         return array.withUnsafeBufferPointer { buffer in

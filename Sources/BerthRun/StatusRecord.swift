@@ -58,12 +58,15 @@ struct SpawnStep {
                 return BerthError(.notFound, "command \"\(program)\" not found\(place)",
                                   hint: "give a path that exists in the container, or set PATH in its environment", parameter: "command", cause: error)
             }
-            return BerthError(.permissionDenied, "command \"\(program)\" is not an executable file\(place)", hint: "check its mode and that it is a regular file", cause: error)
+            return BerthError(.permissionDenied, "command \"\(program)\" is not an executable file\(place)", hint: "check its mode and that it is a regular file",
+                              parameter: "command", cause: error)
         case Int(BERTH_STEP_EXEC):
+            // parameter "command": the command's own failure, which `berth run` exits 126 or
+            // 127 for (docker's codes), not a set-up failure.
             let hint = error.code == ENOENT
                 ? "a dynamically linked program needs its loader and libraries inside the root filesystem"
                 : "check that \(program) is a program for this machine"
-            return BerthError(.system, "cannot execute \"\(program)\"", hint: hint, cause: error)
+            return BerthError(error.code == ENOENT ? .notFound : .system, "cannot execute \"\(program)\"", hint: hint, parameter: "command", cause: error)
         case Int(BERTH_STEP_WORKDIR):
             let dir = spec?.workingDirectory ?? "/"
             if error.code == ENOENT || error.code == ENOTDIR {

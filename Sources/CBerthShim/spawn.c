@@ -290,11 +290,24 @@ static void mount_volumes(struct berth_spawn_config *c) {
     for (int i = 0; i < c->mount_count; i++) {
         const struct berth_bind_mount *m = &c->mounts[i];
         int step = BERTH_STEP_VOLUME + i;
-        if (make_parents(m->target, m->directory)) fail(&c->exec, step);
-        if (!m->directory) {
-            int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-            if (fd < 0 && errno != EISDIR) fail(&c->exec, step);
-            if (fd >= 0) close(fd);
+        if (m->optional) {
+            // Symlinks resolve inside the container's root (this runs after pivot_root).
+            struct stat st;
+            if (stat(m->target, &st) == 0) {
+                if (S_ISDIR(st.st_mode)) continue;
+            } else {
+                // No /etc, a read-only /etc, a dangling symlink (O_EXCL): nothing to mount on.
+                int fd = open(m->target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0) continue;
+                close(fd);
+            }
+        } else {
+            if (make_parents(m->target, m->directory)) fail(&c->exec, step);
+            if (!m->directory) {
+                int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (fd < 0 && errno != EISDIR) fail(&c->exec, step);
+                if (fd >= 0) close(fd);
+            }
         }
         if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
@@ -460,9 +473,14 @@ static void finish_and_exec(struct berth_exec_config *c) {
     for (int i = 0; i < 3; i++) {
         if (moved[i] >= 0 && dup2(moved[i], i) < 0) fail(c, BERTH_STEP_STDIO);
     }
-    // A session of its own with the terminal as its controlling one: the shell's job
-    // control works, and ^C typed there signals the container's foreground process group.
-    if (console >= 0 && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0))) fail(c, BERTH_STEP_TERMINAL);
+    // A session of its own in every case, as runc gives: without one the command would stay
+    // in berth's foreground process group, so a ^C typed at berth's terminal would reach it
+    // directly as well as through berth's forwarding (twice), and ^Z would stop it. Reading
+    // a terminal on stdin (-i) still works: SIGTTIN concerns only a controlling terminal.
+    // With -t the console becomes its controlling terminal: the shell's job control works,
+    // and ^C typed there signals the container's foreground process group.
+    if (setsid() < 0) fail(c, BERTH_STEP_TERMINAL);
+    if (console >= 0 && ioctl(0, TIOCSCTTY, 0)) fail(c, BERTH_STEP_TERMINAL);
     // Whatever the parent had open (namespace handles, sockets, state files, and the pipes of
     // containers other threads are spawning right now) must not leak into the container, nor
     // be held while this child waits: that would delay the EOF those pipes signal.
@@ -522,7 +540,11 @@ static void spawn_child(struct berth_spawn_config *c) {
         if (c->mount_sys && mount_sys(c->restrict_kernel_files)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
         if (c->restrict_kernel_files && mask_kernel_files()) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     }
-    // Last: /sys and the volumes' mount points had to be created first.
+    // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),
+    // as runc does: "If the path does not exist, it is created inside the container". Before
+    // the root turns read-only. Without a rootfs it would land on the host's files: never.
+    if (c->rootfs && c->exec.workdir && make_parents(c->exec.workdir, 1)) fail(&c->exec, BERTH_STEP_WORKDIR);
+    // Last: /sys, the volumes' mount points and the working directory had to be created first.
     if (c->rootfs && c->readonly_rootfs && make_root_readonly()) fail(&c->exec, BERTH_STEP_READONLY_ROOT);
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname))) fail(&c->exec, BERTH_STEP_HOSTNAME);
     finish_and_exec(&c->exec);

@@ -24,11 +24,12 @@ struct Berth: ParsableCommand {
 
     /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`,
     /// worded by `CLIHints`, and exits 1; usage errors keep argument-parser's message and exit
-    /// code.
+    /// code. `berth run` and `berth exec` exit as `docker run` does instead (`ContainerExitCode`).
     static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let containerCommand = arguments.first == "run" || arguments.first == "exec"
         do {
             Trace.mark("main")
-            let arguments = Array(CommandLine.arguments.dropFirst())
             if try HotPath.run(arguments) {
                 Trace.mark("done")
                 return
@@ -43,8 +44,13 @@ struct Berth: ParsableCommand {
             Trace.mark("done")
         } catch let error as BerthError {
             Output.error(CLIHints.message(for: error))
-            Output.terminate(status: 1)
+            Output.terminate(status: containerCommand ? ContainerExitCode.status(for: error) : 1)
         } catch {
+            if containerCommand, exitCode(for: error) != .success {
+                // A bad flag is berth's own failure: 125, as docker's.
+                Output.error(fullMessage(for: error))
+                Output.terminate(status: ContainerExitCode.berthFailed)
+            }
             exit(withError: error)
         }
     }

@@ -75,6 +75,8 @@ struct RunArguments: ParsableArguments {
     @Option(help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
     @Option(help: ArgumentHelp("A static address in the network's subnet.", valueName: "IP")) var ip: String?
     @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet.", valueName: "IPV6")) var ip6: String?
+    @Option(name: .customLong("mac-address"),
+            help: ArgumentHelp("The container's MAC address (default: 02:42 and the four octets of its IP).", valueName: "MAC")) var macAddress: String?
     @Option(help: ArgumentHelp("A directory to use as the root filesystem (default: the host's files, with a fresh /proc).", valueName: "DIR"))
     var rootfs: String?
     @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V"))
@@ -116,6 +118,9 @@ struct RunArguments: ParsableArguments {
             interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm, limits: try confine.limits())
         options.networkAliases = networkAlias
         options.ipv6Address = try ip6.map { text throws(BerthError) in try IPv6Address(parsing: text) }
+        options.mac = try macAddress.map { text throws(BerthError) in
+            do throws(BerthError) { return try MACAddress(parsing: text) } catch { throw error.with(parameter: "mac") }
+        }
         return options
     }
 

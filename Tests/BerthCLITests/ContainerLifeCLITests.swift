@@ -29,7 +29,7 @@ struct ContainerLifeCLITests {
                 #expect(!ContainerCLI.ruleset(sandbox).contains("7000"))
 
                 let again = sandbox.berth(["run", "--rootfs", rootfs.path, "--name", "gone", "--", "true"])
-                #expect(again.status == 1 && again.stderr.contains("container name \"gone\" is already in use"), "\(again)")
+                #expect(again.status == 125 && again.stderr.contains("container name \"gone\" is already in use"), "\(again)")
                 let rm = sandbox.berth(["rm", "gone"])
                 #expect(rm.status == 0 && rm.stdout == "gone\n", "\(rm)")
                 #expect(ContainerCLI.nothingRecorded(sandbox))
@@ -41,7 +41,7 @@ struct ContainerLifeCLITests {
                 #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
                 #expect(ContainerCLI.vethsGone(sandbox))
                 let conflicting = sandbox.berth(["run", "--rm", "--restart", "always", "--rootfs", rootfs.path, "--", "true"])
-                #expect(conflicting.status == 1 && conflicting.stderr.contains("cannot restart"), "\(conflicting)")
+                #expect(conflicting.status == 125 && conflicting.stderr.contains("cannot restart"), "\(conflicting)")
             }
         }
     }

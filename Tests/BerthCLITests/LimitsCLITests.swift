@@ -40,7 +40,7 @@ struct LimitsCLITests {
                 for detach in [[], ["-d"]] {
                     for (options, prefix) in cases {
                         let result = sandbox.berth(["run"] + detach + options + ["--rootfs", rootfs.path, "--", "true"])
-                        #expect(result.status == 1 && result.stderr.contains("berth: " + prefix), "\(options): \(result)")
+                        #expect(result.status == 125 && result.stderr.contains("berth: " + prefix), "\(options): \(result)")
                     }
                 }
                 #expect(ContainerCLI.nothingRecorded(sandbox))

@@ -29,7 +29,9 @@ struct RunCommandTests {
                 #expect(sandbox.run(["nft", "list", "ruleset"]).stdout.contains("18080"))
                 // /etc/hosts names the container at its leased address.
                 let ip = try #require(container["ip"] as? String)
-                let hosts = try String(contentsOfFile: rootfs.path + "/etc/hosts", encoding: .utf8)
+                // (the container's own, bind-mounted over the rootfs's, which stays as it was).
+                let hosts = sandbox.berth(["exec", "web", "--", "cat", "/etc/hosts"]).stdout
+                #expect(((try? String(contentsOfFile: rootfs.path + "/etc/hosts", encoding: .utf8)) ?? "").isEmpty)
                 #expect(hosts.contains("\(ip)\t\(container["hostname"] as? String ?? "?")"))
 
                 let stop = sandbox.berth(["stop", "--time", "1", "web"])
@@ -75,7 +77,15 @@ struct RunCommandTests {
                 let none = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "--", "cat", "/proc/net/dev"])
                 #expect(none.stdout.split(separator: "\n").dropFirst(2).count == 1, "\(none.stdout)")
 
-                // Nothing is left of four finished containers.
+                // --mac-address: eth0 has it; refused where there is no eth0.
+                let mac = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--mac-address", "02:42:de:ad:be:ef", "--", "cat", "/sys/class/net/eth0/address"])
+                #expect(mac.status == 0 && mac.stdout == "02:42:de:ad:be:ef\n", "\(mac)")
+                for network in ["none", "host"] {
+                    let refused = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", network, "--mac-address", "02:42:de:ad:be:ef", "--", "true"])
+                    #expect(refused.status == 125 && refused.stderr.contains("MAC address 02:42:de:ad:be:ef cannot be used"), "\(refused)")
+                }
+
+                // Nothing is left of the finished containers.
                 #expect(noContainers(sandbox))
                 #expect(vethsGone(sandbox))
             }
@@ -154,10 +164,14 @@ struct RunCommandTests {
                 #expect(columns.stdout.contains(rootfs.path) && columns.stdout.contains("Up "))
 
                 let missing = sandbox.berth(["exec", "nope", "--", "true"])
-                #expect(missing.status == 1 && missing.stderr.contains("no container named \"nope\""), "\(missing)")
+                #expect(missing.status == 125 && missing.stderr.contains("no container named \"nope\""), "\(missing)")
+                let notFound = sandbox.berth(["exec", "box", "--", "nope"])
+                #expect(notFound.status == 127 && notFound.stderr.contains("command \"nope\" not found"), "\(notFound)")
+                let notExecutable = sandbox.berth(["exec", "box", "--", "/proc"])
+                #expect(notExecutable.status == 126, "\(notExecutable)")
                 #expect(sandbox.berth(["stop", "-t", "0", "box"]).status == 0)
                 let stopped = sandbox.berth(["exec", "box", "--", "true"])
-                #expect(stopped.status == 1 && stopped.stderr.contains("container box is not running"), "\(stopped)")
+                #expect(stopped.status == 125 && stopped.stderr.contains("container box is not running"), "\(stopped)")
                 #expect(sandbox.berth(["rm", "box"]).status == 0)
                 #expect(noContainers(sandbox))
             }
@@ -174,17 +188,22 @@ struct RunCommandTests {
 
                 for detach in [[], ["-d"]] {
                     let name = sandbox.berth(["run"] + detach + ["--name", "one", "--rootfs", rootfs.path, "--", "true"])
-                    #expect(name.status == 1 && name.stderr.contains("container name \"one\" is already in use"), "\(name)")
+                    #expect(name.status == 125 && name.stderr.contains("container name \"one\" is already in use"), "\(name)")
                     let port = sandbox.berth(["run"] + detach + ["--name", "two", "--rootfs", rootfs.path, "-p", "8080:81", "--", "sleep", "1000"])
-                    #expect(port.status == 1 && port.stderr.contains("8080"), "\(port)")
+                    #expect(port.status == 125 && port.stderr.contains("8080"), "\(port)")
                     let rootfsMissing = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path + "/nope", "--", "true"])
-                    #expect(rootfsMissing.status == 1 && rootfsMissing.stderr.contains("does not exist"), "\(rootfsMissing)")
+                    #expect(rootfsMissing.status == 125 && rootfsMissing.stderr.contains("does not exist"), "\(rootfsMissing)")
                     let commandMissing = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "-p", "8081:80", "--", "nope"])
-                    #expect(commandMissing.status == 1 && commandMissing.stderr.contains("command \"nope\" not found"), "\(commandMissing)")
+                    #expect(commandMissing.status == 127 && commandMissing.stderr.contains("command \"nope\" not found"), "\(commandMissing)")
                     let noCommand = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path])
-                    #expect(noCommand.status == 1 && noCommand.stderr.contains("no command given"), "\(noCommand)")
+                    #expect(noCommand.status == 125 && noCommand.stderr.contains("no command given"), "\(noCommand)")
+                    // Docker's codes: 126 for a command that cannot be invoked, 125 for a bad flag.
+                    let notExecutable = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "--", "/etc/hosts"])
+                    #expect(notExecutable.status == 126 && notExecutable.stderr.contains("is not an executable file"), "\(notExecutable)")
+                    let badFlag = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "--name"])
+                    #expect(badFlag.status == 125 && badFlag.stderr.contains("--name"), "\(badFlag)")
                     let hostPorts = sandbox.berth(["run"] + detach + ["--network", "host", "-p", "80", "--", "true"])
-                    #expect(hostPorts.status == 1 && hostPorts.stderr.contains("network host has no bridge to publish ports on"), "\(hostPorts)")
+                    #expect(hostPorts.status == 125 && hostPorts.stderr.contains("network host has no bridge to publish ports on"), "\(hostPorts)")
                 }
                 let names = try psJSON(sandbox).compactMap { $0["name"] as? String }
                 #expect(names == ["one"])

@@ -34,7 +34,10 @@ struct ContainerFilesTests {
             options edns0 trust-ad
 
             """)
-        #expect(ContainerFiles.resolvConf(fromHost: "nameserver 127.0.0.1\n") == "")
+        // Nothing left (dnsmasq or unbound on 127.0.0.1): Docker's fallback, the IPv6 pair too on an IPv6 network.
+        #expect(ContainerFiles.resolvConf(fromHost: "nameserver 127.0.0.1\nsearch lan\n") == "search lan\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+        #expect(ContainerFiles.resolvConf(fromHost: "", ipv6: true)
+                == "nameserver 8.8.8.8\nnameserver 8.8.4.4\nnameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n")
     }
 
     @Test("/etc/hosts names a dual-stack container at both its addresses, IPv4 first; an IPv4-only one at its IPv4 address")
@@ -51,53 +54,48 @@ struct ContainerFilesTests {
         #expect(ContainerFiles.hosts(hostname: "web", addresses: ContainerFiles.hostsAddresses(of: endpoint)).hasSuffix("ip6-allrouters\nfd00:9::5\tweb\n"))
     }
 
-    @Test("hostname, hosts and resolv.conf are written, creating etc when missing")
+    @Test("hostname, hosts and resolv.conf are written into the container's directory")
     func writesFiles() throws {
         try withTemporaryRootfs { root in
             let address = try IPAddress(parsing: "10.88.0.5")
-            try ContainerFiles.writeHostname(rootfs: root, hostname: "web")
-            try ContainerFiles.writeHosts(rootfs: root, hostname: "web", addresses: [address])
+            try ContainerFiles.writeHostname(directory: root, hostname: "web")
+            try ContainerFiles.writeHosts(directory: root, hostname: "web", addresses: [address])
             let searching = root + "/host-search.conf"
             try "nameserver 127.0.0.53\nsearch a.example\nsearch b.example c.example\noptions edns0\n".write(toFile: searching, atomically: true, encoding: .utf8)
-            try ContainerFiles.writeResolvConf(rootfs: root, nameservers: [try IPAddress(parsing: "1.1.1.1")], hostResolvConf: searching)
-            #expect(try String(contentsOfFile: root + "/etc/hostname", encoding: .utf8) == "web\n")
-            let hosts = try String(contentsOfFile: root + "/etc/hosts", encoding: .utf8)
+            try ContainerFiles.writeResolvConf(directory: root, nameservers: [try IPAddress(parsing: "1.1.1.1")], hostResolvConf: searching)
+            #expect(try String(contentsOfFile: root + "/hostname", encoding: .utf8) == "web\n")
+            let hosts = try String(contentsOfFile: root + "/hosts", encoding: .utf8)
             #expect(hosts.hasPrefix("127.0.0.1\tlocalhost\n"))
             #expect(hosts.hasSuffix("10.88.0.5\tweb\n"))
             // The network's resolver, the host's last search line (as glibc reads it), its
             // options and ndots:0 (ResolvConf.containerText).
-            #expect(try String(contentsOfFile: root + "/etc/resolv.conf", encoding: .utf8)
+            #expect(try String(contentsOfFile: root + "/resolv.conf", encoding: .utf8)
                     == "# Written by Berth: the network's resolver; search domains and options from the host.\n"
                     + "nameserver 1.1.1.1\nsearch b.example c.example\noptions edns0 ndots:0\n")
 
             let hostFile = root + "/host-resolv.conf"
             try "nameserver 127.0.0.53\nnameserver 192.0.2.53\n".write(toFile: hostFile, atomically: true, encoding: .utf8)
-            try ContainerFiles.writeResolvConf(rootfs: root, hostResolvConf: hostFile)
-            #expect(try String(contentsOfFile: root + "/etc/resolv.conf", encoding: .utf8) == "nameserver 192.0.2.53\n")
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: root + "/etc").filter { $0.hasPrefix(".") }
-            #expect(leftovers.isEmpty)
+            try ContainerFiles.writeResolvConf(directory: root, hostResolvConf: hostFile)
+            #expect(try String(contentsOfFile: root + "/resolv.conf", encoding: .utf8) == "nameserver 192.0.2.53\n")
+            // --network host: the host's file as it is, its loopback resolver included.
+            try ContainerFiles.writeResolvConf(directory: root, hostNetwork: true, hostResolvConf: hostFile)
+            #expect(try String(contentsOfFile: root + "/resolv.conf", encoding: .utf8) == "nameserver 127.0.0.53\nnameserver 192.0.2.53\n")
         }
     }
 
-    @Test("a symlink in the rootfs is replaced, never written through")
-    func symlinkSafety() throws {
+    @Test("a file is rewritten in place: the inode a bind mount holds gets the new content")
+    func rewritesInPlace() throws {
         try withTemporaryRootfs { root in
-            let outside = root + "/outside-hosts"
-            try "precious\n".write(toFile: outside, atomically: true, encoding: .utf8)
-            try FileManager.default.createDirectory(atPath: root + "/rootfs/etc", withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: root + "/rootfs/etc/hosts", withDestinationPath: outside)
-            try ContainerFiles.writeHosts(rootfs: root + "/rootfs", hostname: "web", addresses: [])
-            #expect(try String(contentsOfFile: outside, encoding: .utf8) == "precious\n")
-            let type = try FileManager.default.attributesOfItem(atPath: root + "/rootfs/etc/hosts")[.type] as? FileAttributeType
-            #expect(type == .typeRegular)
-
-            // An etc that is itself a symlink is refused.
-            try FileManager.default.createDirectory(atPath: root + "/evil", withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: root + "/elsewhere", withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: root + "/evil/etc", withDestinationPath: root + "/elsewhere")
-            let error = try #require(throws: BerthError.self) { try ContainerFiles.writeHostname(rootfs: root + "/evil", hostname: "x") }
-            #expect(error.message.contains("etc"))
-            #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/elsewhere").isEmpty)
+            try ContainerFiles.writeHosts(directory: root, hostname: "first", addresses: [try IPAddress(parsing: "10.88.0.5")])
+            var before = stat()
+            #expect(stat(root + "/hosts", &before) == 0)
+            try ContainerFiles.writeHosts(directory: root, hostname: "second", addresses: [])
+            var after = stat()
+            #expect(stat(root + "/hosts", &after) == 0)
+            #expect(before.st_ino == after.st_ino)
+            #expect(after.st_mode & 0o777 == 0o644)
+            let hosts = try String(contentsOfFile: root + "/hosts", encoding: .utf8)
+            #expect(!hosts.contains("first") && hosts.hasSuffix("ip6-allrouters\n"))
         }
     }
 }

@@ -58,6 +58,23 @@ struct ContainerProcessKernelTests {
         }
     }
 
+    @Test("without a terminal the command still leads a session of its own: out of berth's process group, so a terminal's ^C and ^Z reach it only through berth")
+    func ownSession() throws {
+        try withRootfs { rootfs in
+            let out = try OutputPipe()
+            let child = try ContainerProcess.spawn(ContainerSpec(
+                command: ["sh", "-c", "read -r pid comm state ppid pgrp session rest < /proc/1/stat; echo \"$pgrp $session\""],
+                rootfs: rootfs.path, stdout: out.write))
+            out.closeWrite()
+            // Held before exec, it already left berth's session and process group.
+            #expect(getsid(child.pid) == child.pid && getsid(child.pid) != getsid(0))
+            #expect(getpgid(child.pid) == child.pid && getpgid(child.pid) != getpgrp())
+            try child.start()
+            #expect(out.readAll() == "1 1\n")
+            #expect(try child.wait() == .exited(0))
+        }
+    }
+
     @Test("environment, default PATH and working directory are applied")
     func environmentAndWorkdir() throws {
         try withRootfs { rootfs in
@@ -137,15 +154,22 @@ struct ContainerProcessKernelTests {
         }
     }
 
-    @Test("a bad working directory is a clear error and leaves no process")
-    func badWorkdir() throws {
+    @Test("a missing working directory is created inside the rootfs (0755, by root, before the user switch); one under a file is a clear error and leaves no process")
+    func workdir() throws {
         try withRootfs { rootfs in
+            let created = try run(ContainerSpec(command: ["sh", "-c", "pwd; id -u"], rootfs: rootfs.path, workingDirectory: "/does/not/exist", user: "1000"))
+            #expect(created.status == .exited(0), "\(created)")
+            #expect(created.output == "/does/not/exist\n1000\n")
+            var st = stat()
+            #expect(stat(rootfs.path + "/does/not/exist", &st) == 0)
+            #expect(st.st_uid == 0 && st.st_mode & 0o7777 == 0o755)
+
             let before = childrenOfThisThread()
             let error = try #require(throws: BerthError.self) {
-                try ContainerProcess.spawn(ContainerSpec(command: ["true"], rootfs: rootfs.path, workingDirectory: "/does/not/exist"))
+                try ContainerProcess.spawn(ContainerSpec(command: ["true"], rootfs: rootfs.path, workingDirectory: "/bin/busybox/sub"))
             }
             #expect(error.code == .notFound)
-            #expect(error.message.contains("/does/not/exist"))
+            #expect(error.message.contains("/bin/busybox/sub"))
             #expect(childrenOfThisThread() == before)
         }
     }

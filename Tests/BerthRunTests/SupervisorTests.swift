@@ -44,8 +44,10 @@ struct SupervisorMessageTests {
         everything.terminal = true
         var fullOptions = RunOptions(process: everything, name: "it", interactive: true, restart: .onFailure(maximumRetries: 2))
         fullOptions.ipv6Address = IPv6Address("fd00:61::61")
+        fullOptions.mac = try MACAddress(parsing: "02:42:de:ad:be:ef")
         let full = SupervisorRequest(options: fullOptions, stateDirectory: "/s")
         #expect(try SupervisorRequest(json: JSONValue(parsing: full.json.render())) == full)
+        #expect(try SupervisorRequest(json: JSONValue(parsing: full.json.render())).options?.mac?.description == "02:42:de:ad:be:ef")
         let start = SupervisorRequest(.start(id: String(repeating: "b", count: 64)), stateDirectory: "/s")
         #expect(try SupervisorRequest(json: JSONValue(parsing: start.json.render())) == start)
     }

@@ -113,6 +113,10 @@ struct berth_bind_mount {
     const char *target;
     int directory;
     int read_only;
+    /// Nonzero: a file Berth supplies (/etc/hosts, ...), mounted only where it can be: on an
+    /// existing non-directory target, or on an empty file created for it when its directory
+    /// exists and is writable. Otherwise it is skipped; no directory is ever created for it.
+    int optional;
 };
 
 struct berth_spawn_config {
