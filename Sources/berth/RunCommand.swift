@@ -31,10 +31,17 @@ struct RunCommand: ParsableCommand {
     static let superviseCommand = HotPath.superviseCommand
 
     /// The command is captured verbatim, so `berth run --help` would otherwise try to run
-    /// a program called "--help".
+    /// a program called "--help", and a mistyped option (`--netwrok web`) a program of that
+    /// name: an option-like first word is an unknown option, as docker's "unknown flag"
+    /// (exit 125), unless it came after '--'.
     func validate() throws {
-        if let first = arguments.command.first, first == "-h" || first == "--help" {
+        guard let first = arguments.command.first else { return }
+        if first == "-h" || first == "--help" {
             throw CleanExit.helpRequest(self)
+        }
+        // The capture keeps a '--' that came first (the options drop it): after it, any name.
+        if first.hasPrefix("-"), first != "--", first != "-" {
+            throw ValidationError("unknown option '\(first)' (a command whose name starts with '-' goes after '--')")
         }
     }
 

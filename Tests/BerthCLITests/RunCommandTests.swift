@@ -202,6 +202,11 @@ struct RunCommandTests {
                     #expect(notExecutable.status == 126 && notExecutable.stderr.contains("is not an executable file"), "\(notExecutable)")
                     let badFlag = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "--name"])
                     #expect(badFlag.status == 125 && badFlag.stderr.contains("--name"), "\(badFlag)")
+                    // A mistyped option is not run as a command; after '--' such a name is one.
+                    let typo = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "--netwrok", "web", "true"])
+                    #expect(typo.status == 125 && typo.stderr.contains("unknown option '--netwrok'"), "\(typo)")
+                    let dashed = sandbox.berth(["run"] + detach + ["--rootfs", rootfs.path, "--", "--netwrok"])
+                    #expect(dashed.status == 127 && dashed.stderr.contains("command \"--netwrok\" not found"), "\(dashed)")
                     let hostPorts = sandbox.berth(["run"] + detach + ["--network", "host", "-p", "80", "--", "true"])
                     #expect(hostPorts.status == 125 && hostPorts.stderr.contains("network host has no bridge to publish ports on"), "\(hostPorts)")
                 }
