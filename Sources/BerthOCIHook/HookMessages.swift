@@ -25,7 +25,7 @@ public enum HookMessages {
         if error.object == OCIState.object {
             return "an OCI runtime writes the container's state to the hook's stdin: run berth-oci-hook from a runtime's hooks"
         }
-        if error.code == .alreadyExists, error.parameter == "interfaceName" || error.remedy == .chooseAnother(parameter: "interfaceName") {
+        if error.code == .alreadyExists, error.remedy == .chooseAnother(parameter: "interfaceName") {
             return interfaceClash(error.object?.kind == .link ? error.object?.name : nil)
         }
         if let remedy = error.remedy { return words(for: remedy) }

@@ -22,7 +22,16 @@ struct HookInstallerTests {
         #expect(created["hook"]?["path"] == "/bin/true")
         #expect(created["hook"]?["env"] == ["BERTH_STATE_DIR=/srv/berth"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/etc/hooks.d").sorted() == ["50-berth-createRuntime.json", "50-berth-poststop.json"])
-        #expect(try String(contentsOfFile: wrapper, encoding: .utf8) == HookInstaller.wrapperScript(hookPath: "/bin/true", stateDirectory: "/srv/berth"))
+        #expect(try String(contentsOfFile: wrapper, encoding: .utf8) == """
+            #!/bin/sh
+            # berth-oci-runtime: written by berth hook install (docker's runtime wrapper)
+            BERTH_STATE_DIR='/srv/berth'; export BERTH_STATE_DIR
+            exec '/bin/true' _runtime "$@"
+
+            """)
+        // A quote in a path is closed, escaped and reopened.
+        #expect(HookInstaller.wrapperScript(hookPath: "/opt/it's/hook", stateDirectory: "/s")
+                .contains(#"exec '/opt/it'\''s/hook' _runtime "$@""#))
         #expect(FileManager.default.isExecutableFile(atPath: wrapper))
 
         // The default state: no environment, and the script gives way to a link again.

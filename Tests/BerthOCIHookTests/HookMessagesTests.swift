@@ -36,7 +36,7 @@ struct HookMessagesTests {
     @Test("eth0 already in the container's namespace: the advice names the cause and --network none, not an interface name no annotation sets")
     func interfaceClash() {
         let clash = BerthError(.alreadyExists, "interface eth0 already exists in network namespace /proc/42/ns/net", hint: "choose another interface name",
-                               object: .link("eth0"), parameter: "interfaceName", remedy: .chooseAnother(parameter: "interfaceName"))
+                               object: .link("eth0"), remedy: .chooseAnother(parameter: "interfaceName"))
         let wrapped = clash.with(object: .container("c1"))
         #expect(wrapped.code == .alreadyExists && wrapped.object == .link("eth0"))
         #expect(HookMessages.describe(wrapped, stage: .createRuntime, container: "c1")

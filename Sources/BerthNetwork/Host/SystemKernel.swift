@@ -57,7 +57,10 @@ public final class SystemKernel: KernelAccess, Sendable {
     /// Read once per process: one open, read and close of a 37-byte file.
     public func bootID() -> String? { Self.boot }
 
-    private static let boot: String? = ProcFile.firstLine("/proc/sys/kernel/random/boot_id")
+    private static let boot: String? = ProcFile.read("/proc/sys/kernel/random/boot_id").flatMap { text in
+        let line = text.prefix { $0 != "\n" }
+        return line.isEmpty ? nil : String(line)
+    }
 
     /// Declares that this process exits right after its detaches, as a CLI does: from then on
     /// a deletion handed off (`deleteLinkInBackground`) is sent by a child of this process
@@ -88,19 +91,6 @@ enum ProcFile {
         defer { close(fd) }
         guard let data = try? FileDescriptor(rawValue: fd).readToEnd() else { return nil }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// The first line of a small file (up to 63 bytes, without its newline), or nil when it
-    /// cannot be read or is empty: one read into a buffer on the stack.
-    static func firstLine(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer -> String? in
-            guard let count = try? FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(buffer)), count > 0 else { return nil }
-            let line = UnsafeBufferPointer(rebasing: buffer[..<count]).prefix { $0 != 0x0A }
-            return line.isEmpty ? nil : String(decoding: line, as: UTF8.self)
-        }
     }
 
     /// "process NAME (pid N)" holding the socket `inode`, found by scanning /proc/*/fd.
