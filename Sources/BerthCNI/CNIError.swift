@@ -129,6 +129,8 @@ extension CNIError {
         case .chooseAnother(let parameter): "choose another \(configName(of: parameter))"
         case .privilege(let capability): "run the plugin as root or with \(capability)"
         case .listExisting(let kind): "list the existing \(kind.rawValue)s with 'berth' on the host"
+        case .give(let parameter): "give \(configName(of: parameter))"
+        case .leaveOut(let parameter): "leave \(configName(of: parameter)) out"
         }
     }
 

@@ -48,6 +48,16 @@ package enum CLIHints {
             return "choose another \(flag(for: parameter))"
         case .privilege(let capability):
             return "run as root or with \(capability)"
+        case .give(let parameter):
+            // IPv4 off without IPv6: either half of the request can change.
+            if error.parameter == "ipv4", parameter == "ipv6" { return "add --ipv6 for an IPv6-only network, or leave out --ipv4=false" }
+            return "add \(flag(for: parameter))"
+        case .leaveOut(let parameter):
+            // The value given belongs to IPv4, which --ipv4=false turns off.
+            if error.parameter == parameter, error.object?.kind == .network, ["subnet", "gateway"].contains(parameter) {
+                return "leave out the IPv4 \(flag(for: parameter)), or --ipv4=false"
+            }
+            return "leave out \(flag(for: parameter))"
         case .listExisting(let kind):
             guard let command = listCommand(kind) else { return remedy.description }
             return "see '\(command)\(namespaced(kind) ? netnsSuffix(namespace) : "")'"

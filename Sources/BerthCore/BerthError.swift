@@ -175,6 +175,10 @@ extension BerthError {
         case privilege(String)
         /// Look the object up among those that exist (its kind).
         case listExisting(Object.Kind)
+        /// Give `parameter`, which the request left out.
+        case give(parameter: String)
+        /// Leave `parameter` out: the rest of the request rules it out.
+        case leaveOut(parameter: String)
 
         public var description: String {
             switch self {
@@ -186,6 +190,8 @@ extension BerthError {
             case .chooseAnother(let parameter): "choose another \(parameter)"
             case .privilege(let capability): "run as root or with \(capability)"
             case .listExisting(let kind): "list the existing \(kind.rawValue)\(kind.rawValue.hasSuffix("s") ? "es" : "s")"
+            case .give(let parameter): "give \(parameter)"
+            case .leaveOut(let parameter): "leave \(parameter) out"
             }
         }
     }

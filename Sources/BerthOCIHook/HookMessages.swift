@@ -72,6 +72,12 @@ public enum HookMessages {
             return "create that network first, or leave annotation \(HookAnnotations.network) out for the default network"
         case .listExisting(let kind):
             return "choose one of the existing \(kind.rawValue)s"
+        case .give(let parameter):
+            if let annotation = annotation(for: parameter) { return "give annotation \(annotation)" }
+            return "give \(parameter)"
+        case .leaveOut(let parameter):
+            if let annotation = annotation(for: parameter) { return "leave annotation \(annotation) out" }
+            return "leave \(parameter) out"
         }
     }
 

@@ -59,6 +59,8 @@ enum SupervisorReport: Sendable {
         case .chooseAnother(let parameter): ["kind": "chooseAnother", "parameter": .string(parameter)]
         case .privilege(let capability): ["kind": "privilege", "capability": .string(capability)]
         case .listExisting(let kind): ["kind": "listExisting", "objectKind": .string(kind.rawValue)]
+        case .give(let parameter): ["kind": "give", "parameter": .string(parameter)]
+        case .leaveOut(let parameter): ["kind": "leaveOut", "parameter": .string(parameter)]
         }
     }
 
@@ -100,6 +102,8 @@ enum SupervisorReport: Sendable {
         case "chooseAnother": return .chooseAnother(parameter: try fields.string("parameter"))
         case "privilege": return .privilege(try fields.string("capability"))
         case "listExisting": return .listExisting(BerthError.Object.Kind(rawValue: try fields.string("objectKind")))
+        case "give": return .give(parameter: try fields.string("parameter"))
+        case "leaveOut": return .leaveOut(parameter: try fields.string("parameter"))
         default: throw fields.malformed("kind")
         }
     }

@@ -25,6 +25,7 @@ enum LabHints {
         case .reconcile: return "run 'berth reconcile' to restore what the kernel lost"
         case .detachEndpoints: return "detach them first with 'berth detach ID'"
         case .chooseAnother(let parameter): return "choose another \(parameter)"
+        case .give, .leaveOut: return error.hint ?? remedy.description
         case .privilege(let capability): return "run as root or with \(capability)"
         case .listExisting(let kind):
             switch kind {

@@ -38,6 +38,19 @@ struct CLIHintsTests {
             == "container web is already running (use 'berth restart web' to start it again)")
     }
 
+    @Test("give and leaveOut name the flag to add or to leave out")
+    func giveAndLeaveOut() {
+        #expect(line(BerthError(.invalidArgument, "using an existing bridge needs the bridge's name", hint: "name the bridge",
+                                parameter: "bridge", remedy: .give(parameter: "bridge")))
+            == "using an existing bridge needs the bridge's name (add --bridge)")
+        #expect(line(BerthError(.invalidArgument, "no IPv4, no IPv6", object: .network("six"), parameter: "ipv4", remedy: .give(parameter: "ipv6")))
+            == "no IPv4, no IPv6 (add --ipv6 for an IPv6-only network, or leave out --ipv4=false)")
+        #expect(line(BerthError(.invalidArgument, "IPv4 subnet given", object: .network("six"), parameter: "subnet",
+                                remedy: .leaveOut(parameter: "subnet")))
+            == "IPv4 subnet given (leave out the IPv4 --subnet, or --ipv4=false)")
+        #expect(line(BerthError(.invalidArgument, "no MAC here", remedy: .leaveOut(parameter: "mac"))) == "no MAC here (leave out --mac)")
+    }
+
     @Test("every listed kind points at the command that lists it")
     func listExisting() {
         let expected: [(BerthError.Object.Kind, String)] = [

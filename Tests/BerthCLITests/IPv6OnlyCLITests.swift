@@ -84,9 +84,13 @@ struct IPv6OnlyCLITests {
     }
 
     @Test("refused naming the problem, nothing made", arguments: [
-        (["network", "create", "six", "--ipv4=false"], "would have neither IPv4 nor IPv6"),
-        (["network", "create", "six", "--ipv4", "false", "--ipv6", "--subnet", "10.6.0.0/24"], "IPv4 subnet 10.6.0.0/24 cannot be given"),
-        (["network", "create", "six", "--ipv4=false", "--ipv6", "--gateway", "10.6.0.1"], "IPv4 gateway 10.6.0.1 cannot be given"),
+        (["network", "create", "six", "--ipv4=false"],
+         "would have neither IPv4 nor IPv6: IPv4 is off and IPv6 was not asked for (add --ipv6 for an IPv6-only network, or leave out --ipv4=false)"),
+        (["network", "create", "six", "--ipv4", "false", "--ipv6", "--subnet", "10.6.0.0/24"],
+         "IPv4 subnet 10.6.0.0/24 cannot be given (leave out the IPv4 --subnet, or --ipv4=false)"),
+        (["network", "create", "six", "--ipv4=false", "--ipv6", "--gateway", "10.6.0.1"],
+         "IPv4 gateway 10.6.0.1 cannot be given (leave out the IPv4 --gateway, or --ipv4=false)"),
+        (["network", "create", "six", "--bridge-existing"], "using an existing bridge needs the bridge's name (add --bridge)"),
     ])
     func refusedCreate(_ args: [String], _ message: String) throws {
         try withHostSandbox { sandbox in

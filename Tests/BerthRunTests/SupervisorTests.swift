@@ -85,7 +85,8 @@ struct SupervisorMessageTests {
         let error = BerthError(.conflict, "port tcp/8080 is taken", hint: "library words", object: BerthError.Object(.port, "tcp/8080"),
                                operation: .publish, parameter: "ports", remedy: .chooseAnother(parameter: "ports"), cause: inner)
         let remedies: [BerthError.Remedy] = [.collectGarbage, .reconcile, .detachEndpoints, .remove(.container("one")), .stop(.container("two")),
-                                             .chooseAnother(parameter: "name"), .privilege("CAP_NET_ADMIN"), .listExisting(.network)]
+                                             .chooseAnother(parameter: "name"), .privilege("CAP_NET_ADMIN"), .listExisting(.network),
+                                             .give(parameter: "bridge"), .leaveOut(parameter: "subnet")]
         for remedy in remedies {
             let text = SupervisorReport.failed(BerthError(.conflict, "x", remedy: remedy)).json.render()
             guard case .failed(let back) = try SupervisorReport(json: JSONValue(parsing: text)) else { Issue.record("not a failure"); continue }

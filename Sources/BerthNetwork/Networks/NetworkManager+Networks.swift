@@ -31,7 +31,8 @@ extension NetworkManager {
         }
         for upstream in options.dnsUpstreams { try NetworkOptions.validate(dnsUpstream: upstream) }
         if options.usesExistingBridge, options.bridge == nil {
-            throw .invalid("using an existing bridge needs the bridge's name", hint: "name the bridge", parameter: "bridge")
+            throw BerthError(.invalidArgument, "using an existing bridge needs the bridge's name", hint: "name the bridge",
+                             parameter: "bridge", remedy: .give(parameter: "bridge"))
         }
         if !options.ipv4 {
             try Self.checkIPv6Only(options)
@@ -106,15 +107,18 @@ extension NetworkManager {
     static func checkIPv6Only(_ options: NetworkOptions) throws(BerthError) {
         guard options.wantsIPv6 else {
             throw BerthError(.invalidArgument, "network \(options.name) would have neither IPv4 nor IPv6: IPv4 is off and IPv6 was not asked for",
-                             hint: "turn IPv6 on for an IPv6-only network, or leave IPv4 on", object: .network(options.name), parameter: "ipv4")
+                             hint: "turn IPv6 on for an IPv6-only network, or leave IPv4 on", object: .network(options.name), parameter: "ipv4",
+                             remedy: .give(parameter: "ipv6"))
         }
         if let subnet = options.subnet {
             throw BerthError(.invalidArgument, "network \(options.name) is IPv6-only: IPv4 subnet \(subnet) cannot be given",
-                             hint: "leave the IPv4 subnet out, or leave IPv4 on", object: .network(options.name), parameter: "subnet")
+                             hint: "leave the IPv4 subnet out, or leave IPv4 on", object: .network(options.name), parameter: "subnet",
+                             remedy: .leaveOut(parameter: "subnet"))
         }
         if let gateway = options.gateway {
             throw BerthError(.invalidArgument, "network \(options.name) is IPv6-only: IPv4 gateway \(gateway) cannot be given",
-                             hint: "leave the IPv4 gateway out, or leave IPv4 on", object: .network(options.name), parameter: "gateway")
+                             hint: "leave the IPv4 gateway out, or leave IPv4 on", object: .network(options.name), parameter: "gateway",
+                             remedy: .leaveOut(parameter: "gateway"))
         }
     }
 
