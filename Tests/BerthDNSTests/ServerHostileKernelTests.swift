@@ -133,4 +133,34 @@ struct ServerHostileKernelTests {
             #expect(try server.statistics()["rejected_tcp"] == 1)
         }
     }
+    @Test("a TCP query waiting upstream past the idle timeout does not spin the loop")
+    func noSpinWhileForwarding() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            // back's only upstream does not exist: the forward waits its full second.
+            let server = try fixture.startServer(["--tcp-idle-timeout", "200", "--upstream-timeout", "1000"])
+            let stream = try TCPStream(from: fixture.back, to: DNSFixture.backGateway, timeout: 3)
+            let before = try Self.cpuTicks(server.pid)
+            try stream.send(DNSStreamFramer.frame(query("fwd.test", .a, id: 9).encoded()) ?? [])
+            let reply = try #require(try stream.readFrame(), "SERVFAIL once the upstream times out")
+            #expect(DNSHeader(reply)?.responseCodeLow == 2)
+            let used = try Self.cpuTicks(server.pid) - before
+            // A loop spinning on a past deadline burns the whole 800 ms after the idle
+            // timeout (80 ticks); an idle one next to nothing.
+            #expect(used < 20, "the resolver used \(used) ticks of CPU in one second")
+            // Answered, the connection gets a fresh idle period and is then closed.
+            #expect(stream.isClosedByPeer())
+            #expect(server.terminate() == 0)
+        }
+    }
+
+    /// User plus system CPU time of `pid`, in clock ticks (/proc/PID/stat fields 14 and 15).
+    static func cpuTicks(_ pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        guard let close = stat.lastIndex(of: ")") else { throw SandboxError("unreadable /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is the state (field 3): utime is field 14, stime 15.
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { throw SandboxError("unreadable /proc/\(pid)/stat") }
+        return user + system
+    }
 }

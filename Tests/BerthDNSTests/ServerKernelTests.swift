@@ -109,4 +109,21 @@ struct ServerKernelTests {
             #expect(stats["relayed"] == 1)
         }
     }
+
+    @Test("at most three upstreams are asked, as glibc reads at most three nameservers")
+    func threeUpstreams() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            // Three closed ports on the LAN peer (each refused at once), then the real upstream.
+            let closed = (1...3).map { "\(LANNeighbor.address):530\($0)" }.joined(separator: ",")
+            try fixture.writeTable(DNSFixture.table.replacingOccurrences(
+                of: "network front listen=10.89.0.1 subnet=10.89.0.0/24",
+                with: "network front listen=10.89.0.1 subnet=10.89.0.0/24 upstream=\(closed),\(LANNeighbor.address)"))
+            let server = try fixture.startServer()
+            let answer = try #require(try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway, timeout: 5))
+            #expect(answer.responseCode == .serverFailure)
+            #expect(fixture.upstream.asked.isEmpty, "the fourth upstream was asked")
+            #expect(server.terminate() == 0)
+        }
+    }
 }

@@ -37,14 +37,19 @@ final class Forward {
 }
 
 extension DNSServer {
+    /// The most upstreams one query is sent to, in order (glibc's MAXNS).
+    static let maxUpstreams = 3
+
     /// Starts forwarding `bytes` to the zone's upstreams, the first one first. A fresh
     /// socket per attempt gives each query its own random source port as well as a random
     /// id (RFC 5452), and a connected socket takes replies from that server only.
     func forward(_ bytes: [UInt8], query: DNSMessage, zone: Int, client: Client) {
         // A server that is this resolver would send the query around in a loop.
+        // At most three, as glibc reads at most three nameservers (MAXNS): a long list
+        // would keep a client waiting for one timeout after another.
         let upstreams = (resolver.upstreams(ofZone: zone) ?? defaultUpstreams).filter {
             !($0.port == configuration.port && listeners[$0.address] != nil)
-        }
+        }.prefix(Self.maxUpstreams)
         guard !upstreams.isEmpty, forwards.count < configuration.maxPendingForwards else {
             statistics.serverFailures += 1
             send(serverFailure(for: query), to: client)
@@ -55,7 +60,7 @@ extension DNSServer {
             connection.inFlight += 1
             updateClient(fd)
         }
-        let forward = Forward(query: query, bytes: bytes, client: client, udpLimit: udpLimit(for: query), upstreams: upstreams)
+        let forward = Forward(query: query, bytes: bytes, client: client, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
         startAttempt(forward)
     }
 
@@ -215,6 +220,10 @@ extension DNSServer {
         send(message, to: forward.client)
         if case .tcp(let fd, let serial) = forward.client, let connection = clients[fd], connection.serial == serial {
             connection.inFlight -= 1
+            if connection.inFlight == 0 {
+                connection.deadline = max(connection.deadline, MonotonicClock.milliseconds() + Int64(configuration.tcpIdleTimeoutMilliseconds))
+                schedule(connection.deadline)
+            }
             updateClient(fd)
         }
     }

@@ -16,7 +16,8 @@ final class TCPClient {
     var output: [UInt8] = []
     /// Queries sent upstream and not answered yet.
     var inFlight = 0
-    /// When it is closed if it has nothing in flight.
+    /// When it is closed if it has nothing in flight. Not scheduled while queries are in
+    /// flight; renewed when the last one completes.
     var deadline: Int64
     /// The client shut down its side: answer what is in flight, then close.
     var peerClosed = false

@@ -173,8 +173,11 @@ public final class DNSServer {
         for (fd, forward) in forwards where forwards[fd] === forward {
             if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }
         }
-        for (fd, client) in clients where clients[fd] === client {
-            if client.inFlight == 0, client.deadline <= now { closeClient(fd) } else { schedule(client.deadline) }
+        // A connection with queries upstream is not idle: its deadline waits (scheduling a
+        // deadline already past would make every wait return at once until the forward
+        // ends). It gets a fresh idle period when its last query completes (`finish`).
+        for (fd, client) in clients where clients[fd] === client && client.inFlight == 0 {
+            if client.deadline <= now { closeClient(fd) } else { schedule(client.deadline) }
         }
     }
 
