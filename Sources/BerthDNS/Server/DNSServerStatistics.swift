@@ -8,7 +8,7 @@ import Musl
 public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var udpQueries = 0
     public var tcpQueries = 0
-    /// Answered from the table (including NXDOMAIN for other networks' names).
+    /// Answered here: the table's names, reverse names of Berth subnets, refusals.
     public var answeredLocally = 0
     /// Sent upstream.
     public var forwarded = 0
