@@ -112,6 +112,25 @@ struct ServerKernelTests {
         }
     }
 
+    @Test("a forwarded query advertises at most the resolver's own payload size upstream, whatever the client's")
+    func forwardedPayloadSize() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer()
+            // The client can take 4096, but the resolver relays at most 1232 over UDP: an
+            // upstream told 4096 would send answers the resolver then has to cut.
+            let reply = try #require(try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway,
+                                                       edns: DNSEDNS(udpPayloadSize: 4096, dnssecOK: true)))
+            #expect(reply.answers.map(\.data) == [.a(TestUpstream.forwardedAddress)])
+            #expect(fixture.upstream.askedPayloadSizes == [1232])
+            // A small size is passed on as it is; no EDNS stays no EDNS.
+            _ = try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway, edns: DNSEDNS(udpPayloadSize: 800))
+            _ = try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway)
+            #expect(fixture.upstream.askedPayloadSizes == [1232, 800, nil])
+            #expect(server.terminate() == 0)
+        }
+    }
+
     @Test("at most three upstreams are asked, as glibc reads at most three nameservers")
     func threeUpstreams() throws {
         try withHostSandbox { sandbox in

@@ -9,7 +9,8 @@ import BerthNamespace
 /// A query on its way upstream: which server it is at, and how to answer its client.
 final class Forward {
     let query: DNSMessage
-    /// The client's bytes, sent upstream verbatim but for the id.
+    /// The client's bytes, sent upstream verbatim but for the id and an EDNS payload size
+    /// over the resolver's own (`cappingPayloadSize`).
     let bytes: [UInt8]
     let client: DNSServer.Client
     let udpLimit: Int
@@ -60,8 +61,22 @@ extension DNSServer {
             connection.inFlight += 1
             updateClient(fd)
         }
-        let forward = Forward(query: query, bytes: bytes, client: client, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
+        let forward = Forward(query: query, bytes: Self.cappingPayloadSize(of: bytes, at: configuration.udpPayloadSize), client: client, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
         startAttempt(forward)
+    }
+
+    /// The query's bytes with the UDP payload size of its OPT record lowered to `limit`
+    /// (never under 512), when it is larger: the resolver relays at most its own size over
+    /// UDP, so an upstream told the client's 4096 would send answers that arrive
+    /// fragmented, only to be replaced by an empty TC answer.
+    static func cappingPayloadSize(of bytes: [UInt8], at limit: UInt16) -> [UInt8] {
+        let limit = max(512, limit)
+        guard let offset = DNSMessage.optClassOffset(in: bytes),
+              UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) > limit else { return bytes }
+        var bytes = bytes
+        bytes[offset] = UInt8(limit >> 8)
+        bytes[offset + 1] = UInt8(truncatingIfNeeded: limit)
+        return bytes
     }
 
     /// Sends the query to the current upstream, moving on while sockets fail; answers the
