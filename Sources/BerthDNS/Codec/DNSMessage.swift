@@ -79,7 +79,8 @@ public struct DNSMessage: Sendable, Hashable {
     public var senderPayloadSize: Int { edns?.effectivePayloadSize ?? 512 }
 
     /// The response skeleton for this query: same id, opcode, RD, CD and question; QR set.
-    /// EDNS is included (with `payloadSize`) when the query had it, as RFC 6891 requires.
+    /// EDNS is included (with `payloadSize`) when the query had it, as RFC 6891 requires,
+    /// with the query's DO bit (RFC 3225 §3: copied into the response).
     public func responseSkeleton(code: DNSResponseCode, payloadSize: UInt16) -> DNSMessage {
         var header = DNSHeader(id: self.header.id)
         header.isResponse = true
@@ -87,7 +88,7 @@ public struct DNSMessage: Sendable, Hashable {
         header.recursionDesired = self.header.recursionDesired
         header.checkingDisabled = self.header.checkingDisabled
         var response = DNSMessage(header: header, questions: questions)
-        if edns != nil { response.edns = DNSEDNS(udpPayloadSize: payloadSize) }
+        if let edns { response.edns = DNSEDNS(udpPayloadSize: payloadSize, dnssecOK: edns.dnssecOK) }
         response.responseCode = code
         return response
     }

@@ -219,16 +219,26 @@ extension DNSServer {
         var reply = reply
         reply[0] = UInt8(forward.query.header.id >> 8)
         reply[1] = UInt8(truncatingIfNeeded: forward.query.header.id)
-        if forward.client.isUDP, reply.count > forward.udpLimit, let upstream = DNSHeader(reply) {
-            var cut = forward.query.responseSkeleton(code: DNSResponseCode(rawValue: UInt16(upstream.responseCodeLow)),
-                                                     payloadSize: configuration.udpPayloadSize)
-            cut.header.flags = upstream.flags
-            cut.header.isTruncated = true
+        if forward.client.isUDP, reply.count > forward.udpLimit,
+           let cut = Self.truncatedRelay(of: reply, to: forward.query, payloadSize: configuration.udpPayloadSize, limit: forward.udpLimit) {
             statistics.truncated += 1
-            reply = cut.encoded(maxSize: forward.udpLimit)
+            reply = cut
         }
         statistics.relayed += 1
         finish(forward, message: reply)
+    }
+
+    /// The empty answer with TC set that stands for an upstream `reply` too large for the
+    /// client: the upstream's flags and full response code (the high bits from its OPT
+    /// record, as BADCOOKIE needs), the question, no records.
+    static func truncatedRelay(of reply: [UInt8], to query: DNSMessage, payloadSize: UInt16, limit: Int) -> [UInt8]? {
+        guard let upstream = DNSHeader(reply) else { return nil }
+        var code = UInt16(upstream.responseCodeLow)
+        if let offset = DNSMessage.optClassOffset(in: reply) { code |= UInt16(reply[offset + 2]) << 4 }
+        var cut = query.responseSkeleton(code: DNSResponseCode(rawValue: code), payloadSize: payloadSize)
+        cut.header.flags = upstream.flags
+        cut.header.isTruncated = true
+        return cut.encoded(maxSize: limit)
     }
 
     private func finish(_ forward: Forward, message: [UInt8]) {
