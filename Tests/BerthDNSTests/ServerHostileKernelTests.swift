@@ -112,11 +112,11 @@ struct ServerHostileKernelTests {
         }
     }
 
-    @Test("TCP: connections over the limit are closed, idle ones time out")
+    @Test("TCP: at the limit a new connection replaces the oldest idle one; idle ones time out")
     func tcpLimits() throws {
         try withHostSandbox { sandbox in
             let fixture = try DNSFixture(sandbox: sandbox)
-            let server = try fixture.startServer(["--max-tcp", "2", "--tcp-idle-timeout", "200"])
+            let server = try fixture.startServer(["--max-tcp", "2", "--tcp-idle-timeout", "500"])
             let gateway = DNSFixture.frontGateway
             let first = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
             let second = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
@@ -125,14 +125,39 @@ struct ServerHostileKernelTests {
                 try stream.send(DNSStreamFramer.frame(query("web", .a, id: id).encoded()) ?? [])
                 #expect(try DNSHeader(#require(try stream.readFrame()))?.id == id)
             }
+            // The third takes the place of the oldest idle connection, and is served.
             let third = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
-            #expect(third.isClosedByPeer())
-            // Idle for 200 ms: closed by the resolver (the read waits up to 5 s).
+            try third.send(DNSStreamFramer.frame(query("web", .a, id: 3).encoded()) ?? [])
+            #expect(try DNSHeader(#require(try third.readFrame()))?.id == 3)
             #expect(first.isClosedByPeer())
+            // Idle for 500 ms: closed by the resolver (the read waits up to 5 s).
             #expect(second.isClosedByPeer())
+            #expect(third.isClosedByPeer())
             #expect(try server.statistics()["rejected_tcp"] == 1)
         }
     }
+
+    @Test("TCP: a client trickling a frame a byte at a time is closed at the idle timeout all the same")
+    func tcpTrickle() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer(["--tcp-idle-timeout", "300"])
+            let stream = try TCPStream(from: fixture.front, to: DNSFixture.frontGateway, timeout: 5)
+            // A frame of 256 bytes announced, then one byte every 100 ms for 1.5 s.
+            var closed = false
+            for byte in [UInt8(0x01), 0x00] + [UInt8](repeating: 0xAB, count: 14) {
+                if (try? stream.send([byte])) == nil { closed = true; break }
+                var probe: UInt8 = 0
+                let count = recv(stream.fd, &probe, 1, Int32(MSG_DONTWAIT))
+                if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { closed = true; break }
+                usleep(100_000)
+            }
+            #expect(closed, "a partial frame must not extend the idle timeout")
+            #expect(try DNSClient.askTCP("web", from: fixture.front, to: DNSFixture.frontGateway)?.answers.count == 1)
+            #expect(server.terminate() == 0)
+        }
+    }
+
     @Test("a TCP query waiting upstream past the idle timeout does not spin the loop")
     func noSpinWhileForwarding() throws {
         try withHostSandbox { sandbox in

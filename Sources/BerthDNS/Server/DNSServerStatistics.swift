@@ -26,7 +26,8 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var truncated = 0
     /// Upstream replies that did not match the query they claimed to answer.
     public var mismatchedReplies = 0
-    /// TCP connections closed at once because of the connection limit.
+    /// TCP connections closed because of the connection limit: the longest idle one to
+    /// make room, or the new one when every connection has a query upstream.
     public var rejectedConnections = 0
     public var reloads = 0
     public var failedReloads = 0
