@@ -179,6 +179,38 @@ struct ServerHostileKernelTests {
         }
     }
 
+    @Test("one source cannot take every forwarding slot: past its own limit it is refused, other sources are forwarded")
+    func forwardsPerSource() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer(["--upstream-timeout", "2000"])
+            let fd = try fixture.front.openSocket(domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue), protocol: 0)
+            defer { close(fd) }
+            DNSClient.setTimeout(fd, 1)
+            var target = try DNSClient.address4(DNSFixture.frontGateway, 53)
+            // silent.test is never answered: each query holds a slot for 2 s.
+            let limit = DNSServerConfiguration().maxPendingForwardsPerSource
+            for id in 1...UInt16(limit + 1) {
+                let bytes = query("silent.test", .a, id: id).encoded()
+                _ = bytes.withUnsafeBytes { raw in
+                    withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                }
+            }
+            // The one over the limit is refused at once (long before any upstream timeout).
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let count = recv(fd, &buffer, buffer.count, 0)
+            let refused = try #require(count > 0 ? DNSHeader(Array(buffer[..<count])) : nil, "no immediate answer")
+            #expect(refused.id == UInt16(limit + 1))
+            #expect(refused.responseCodeLow == UInt8(DNSResponseCode.refused.rawValue))
+            // Meanwhile another network's container is forwarded as usual (its upstream is
+            // dead, so SERVFAIL after the timeout, not REFUSED).
+            let other = try #require(try DNSClient.ask("fwd.test", from: fixture.back, to: DNSFixture.backGateway, timeout: 4))
+            #expect(other.responseCode == .serverFailure)
+            #expect(try server.statistics()["forwarded"] == limit + 1)
+            #expect(server.terminate() == 0)
+        }
+    }
+
     /// User plus system CPU time of `pid`, in clock ticks (/proc/PID/stat fields 14 and 15).
     static func cpuTicks(_ pid: Int32) throws -> Int {
         let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)

@@ -13,6 +13,8 @@ final class Forward {
     /// over the resolver's own (`cappingPayloadSize`).
     let bytes: [UInt8]
     let client: DNSServer.Client
+    /// The client's address, whose share of pending forwards this one counts in.
+    let source: IPAddress?
     let udpLimit: Int
     /// A TCP query goes upstream over TCP (RFC 7766: the client chose TCP for a reason).
     let overTCP: Bool
@@ -27,10 +29,11 @@ final class Forward {
     var output: [UInt8] = []
     var framer = DNSStreamFramer()
 
-    init(query: DNSMessage, bytes: [UInt8], client: DNSServer.Client, udpLimit: Int, upstreams: [DNSUpstream]) {
+    init(query: DNSMessage, bytes: [UInt8], client: DNSServer.Client, source: IPAddress?, udpLimit: Int, upstreams: [DNSUpstream]) {
         self.query = query
         self.bytes = bytes
         self.client = client
+        self.source = source
         self.udpLimit = udpLimit
         self.overTCP = !client.isUDP
         self.upstreams = upstreams
@@ -56,12 +59,23 @@ extension DNSServer {
             send(serverFailure(for: query), to: client)
             return
         }
+        let source = sourceAddress(of: client)
+        if let source {
+            guard forwardsBySource[source, default: 0] < configuration.maxPendingForwardsPerSource else {
+                statistics.limitedForwards += 1
+                var refused = query.responseSkeleton(code: .refused, payloadSize: configuration.udpPayloadSize)
+                refused.header.recursionAvailable = true
+                send(refused.encoded(maxSize: 512), to: client)
+                return
+            }
+            forwardsBySource[source, default: 0] += 1
+        }
         statistics.forwarded += 1
         if case .tcp(let fd, _) = client, let connection = clients[fd] {
             connection.inFlight += 1
             updateClient(fd)
         }
-        let forward = Forward(query: query, bytes: Self.cappingPayloadSize(of: bytes, at: configuration.udpPayloadSize), client: client, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
+        let forward = Forward(query: query, bytes: Self.cappingPayloadSize(of: bytes, at: configuration.udpPayloadSize), client: client, source: source, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
         startAttempt(forward)
     }
 
@@ -242,6 +256,9 @@ extension DNSServer {
     }
 
     private func finish(_ forward: Forward, message: [UInt8]) {
+        if let source = forward.source, let pending = forwardsBySource[source] {
+            forwardsBySource[source] = pending > 1 ? pending - 1 : nil
+        }
         send(message, to: forward.client)
         if case .tcp(let fd, let serial) = forward.client, let connection = clients[fd], connection.serial == serial {
             connection.inFlight -= 1
@@ -250,6 +267,14 @@ extension DNSServer {
                 schedule(connection.deadline)
             }
             updateClient(fd)
+        }
+    }
+
+    /// Where a client's query came from.
+    private func sourceAddress(of client: Client) -> IPAddress? {
+        switch client {
+        case .udp(_, let peer): peer.ipAddress
+        case .tcp(let fd, _): clients[fd]?.source
         }
     }
 

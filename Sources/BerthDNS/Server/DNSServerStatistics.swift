@@ -16,6 +16,8 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var relayed = 0
     /// SERVFAIL because every upstream failed, none was configured, or too many waited.
     public var serverFailures = 0
+    /// REFUSED because the source already had its share of queries upstream.
+    public var limitedForwards = 0
     /// Malformed queries answered FORMERR.
     public var formatErrors = 0
     /// Datagrams dropped without a reply: responses, headerless bytes, refused sources.
@@ -36,7 +38,7 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "udp=\(udpQueries) tcp=\(tcpQueries) local=\(answeredLocally) forwarded=\(forwarded) relayed=\(relayed) "
-            + "servfail=\(serverFailures) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
+            + "servfail=\(serverFailures) limited=\(limitedForwards) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
             + "truncated=\(truncated) mismatched=\(mismatchedReplies) rejected_tcp=\(rejectedConnections) "
             + "reloads=\(reloads) failed_reloads=\(failedReloads)"
     }
