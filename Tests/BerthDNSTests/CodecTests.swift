@@ -90,6 +90,15 @@ struct CodecTests {
         #expect(try DNSMessage(parsing: bytes).responseCode == .badVersion)
     }
 
+    @Test("a response copies the query's DO bit (RFC 3225 §3), and only that: no options")
+    func dnssecOKCopied() throws {
+        let query = try DNSMessage(parsing: header(ar: 1) + labels("web") + hex("0001 0001") + hex("00 0029 1000 00008000 000c 000a 0008 0102030405060708"))
+        let bytes = query.responseSkeleton(code: .noError, payloadSize: 1232).encoded()
+        #expect(bytes == hex("1234 8100 0001 0000 0000 0001") + labels("web") + hex("0001 0001") + hex("00 0029 04d0 00008000 0000"))
+        let plain = try DNSMessage(parsing: header(ar: 1) + labels("web") + hex("0001 0001") + hex("00 0029 1000 00000000 0000"))
+        #expect(plain.responseSkeleton(code: .noError, payloadSize: 1232).edns?.dnssecOK == false)
+    }
+
     @Test("SOA, PTR, NS, MX and opaque records round-trip, names in data compressed")
     func recordTypes() throws {
         var message = DNSMessage(header: DNSHeader(id: 1, flags: 0x8400))

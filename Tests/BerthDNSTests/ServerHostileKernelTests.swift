@@ -112,11 +112,11 @@ struct ServerHostileKernelTests {
         }
     }
 
-    @Test("TCP: connections over the limit are closed, idle ones time out")
+    @Test("TCP: at the limit a new connection replaces the oldest idle one; idle ones time out")
     func tcpLimits() throws {
         try withHostSandbox { sandbox in
             let fixture = try DNSFixture(sandbox: sandbox)
-            let server = try fixture.startServer(["--max-tcp", "2", "--tcp-idle-timeout", "200"])
+            let server = try fixture.startServer(["--max-tcp", "2", "--tcp-idle-timeout", "500"])
             let gateway = DNSFixture.frontGateway
             let first = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
             let second = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
@@ -125,12 +125,99 @@ struct ServerHostileKernelTests {
                 try stream.send(DNSStreamFramer.frame(query("web", .a, id: id).encoded()) ?? [])
                 #expect(try DNSHeader(#require(try stream.readFrame()))?.id == id)
             }
+            // The third takes the place of the oldest idle connection, and is served.
             let third = try TCPStream(from: fixture.front, to: gateway, timeout: 5)
-            #expect(third.isClosedByPeer())
-            // Idle for 200 ms: closed by the resolver (the read waits up to 5 s).
+            try third.send(DNSStreamFramer.frame(query("web", .a, id: 3).encoded()) ?? [])
+            #expect(try DNSHeader(#require(try third.readFrame()))?.id == 3)
             #expect(first.isClosedByPeer())
+            // Idle for 500 ms: closed by the resolver (the read waits up to 5 s).
             #expect(second.isClosedByPeer())
+            #expect(third.isClosedByPeer())
             #expect(try server.statistics()["rejected_tcp"] == 1)
         }
+    }
+
+    @Test("TCP: a client trickling a frame a byte at a time is closed at the idle timeout all the same")
+    func tcpTrickle() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer(["--tcp-idle-timeout", "300"])
+            let stream = try TCPStream(from: fixture.front, to: DNSFixture.frontGateway, timeout: 5)
+            // A frame of 256 bytes announced, then one byte every 100 ms for 1.5 s.
+            var closed = false
+            for byte in [UInt8(0x01), 0x00] + [UInt8](repeating: 0xAB, count: 14) {
+                if (try? stream.send([byte])) == nil { closed = true; break }
+                var probe: UInt8 = 0
+                let count = recv(stream.fd, &probe, 1, Int32(MSG_DONTWAIT))
+                if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { closed = true; break }
+                usleep(100_000)
+            }
+            #expect(closed, "a partial frame must not extend the idle timeout")
+            #expect(try DNSClient.askTCP("web", from: fixture.front, to: DNSFixture.frontGateway)?.answers.count == 1)
+            #expect(server.terminate() == 0)
+        }
+    }
+
+    @Test("a TCP query waiting upstream past the idle timeout does not spin the loop")
+    func noSpinWhileForwarding() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            // back's only upstream does not exist: the forward waits its full second.
+            let server = try fixture.startServer(["--tcp-idle-timeout", "200", "--upstream-timeout", "1000"])
+            let stream = try TCPStream(from: fixture.back, to: DNSFixture.backGateway, timeout: 3)
+            let before = try Self.cpuTicks(server.pid)
+            try stream.send(DNSStreamFramer.frame(query("fwd.test", .a, id: 9).encoded()) ?? [])
+            let reply = try #require(try stream.readFrame(), "SERVFAIL once the upstream times out")
+            #expect(DNSHeader(reply)?.responseCodeLow == 2)
+            let used = try Self.cpuTicks(server.pid) - before
+            // A loop spinning on a past deadline burns the whole 800 ms after the idle
+            // timeout (80 ticks); an idle one next to nothing.
+            #expect(used < 20, "the resolver used \(used) ticks of CPU in one second")
+            // Answered, the connection gets a fresh idle period and is then closed.
+            #expect(stream.isClosedByPeer())
+            #expect(server.terminate() == 0)
+        }
+    }
+
+    @Test("one source cannot take every forwarding slot: past its own limit it is refused, other sources are forwarded")
+    func forwardsPerSource() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer(["--upstream-timeout", "2000"])
+            let fd = try fixture.front.openSocket(domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue), protocol: 0)
+            defer { close(fd) }
+            DNSClient.setTimeout(fd, 1)
+            var target = try DNSClient.address4(DNSFixture.frontGateway, 53)
+            // silent.test is never answered: each query holds a slot for 2 s.
+            let limit = DNSServerConfiguration().maxPendingForwardsPerSource
+            for id in 1...UInt16(limit + 1) {
+                let bytes = query("silent.test", .a, id: id).encoded()
+                _ = bytes.withUnsafeBytes { raw in
+                    withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                }
+            }
+            // The one over the limit is refused at once (long before any upstream timeout).
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let count = recv(fd, &buffer, buffer.count, 0)
+            let refused = try #require(count > 0 ? DNSHeader(Array(buffer[..<count])) : nil, "no immediate answer")
+            #expect(refused.id == UInt16(limit + 1))
+            #expect(refused.responseCodeLow == UInt8(DNSResponseCode.refused.rawValue))
+            // Meanwhile another network's container is forwarded as usual (its upstream is
+            // dead, so SERVFAIL after the timeout, not REFUSED).
+            let other = try #require(try DNSClient.ask("fwd.test", from: fixture.back, to: DNSFixture.backGateway, timeout: 4))
+            #expect(other.responseCode == .serverFailure)
+            #expect(try server.statistics()["forwarded"] == limit + 1)
+            #expect(server.terminate() == 0)
+        }
+    }
+
+    /// User plus system CPU time of `pid`, in clock ticks (/proc/PID/stat fields 14 and 15).
+    static func cpuTicks(_ pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        guard let close = stat.lastIndex(of: ")") else { throw SandboxError("unreadable /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is the state (field 3): utime is field 14, stime 15.
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { throw SandboxError("unreadable /proc/\(pid)/stat") }
+        return user + system
     }
 }

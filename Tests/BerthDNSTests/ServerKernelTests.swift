@@ -7,7 +7,7 @@ import Testing
 
 @Suite("berth-dns in a host sandbox: answers and forwarding", .serialized, .enabled(if: DNSKernelTests.enabled, "needs root"))
 struct ServerKernelTests {
-    @Test("a container gets its network's names over UDP and TCP; other networks' names are NXDOMAIN and never reach the upstream")
+    @Test("a container gets its network's names over UDP and TCP; other networks' names are forwarded like any other name")
     func localNames() throws {
         try withHostSandbox { sandbox in
             let fixture = try DNSFixture(sandbox: sandbox)
@@ -27,18 +27,20 @@ struct ServerKernelTests {
             let ptr = try #require(try DNSClient.ask("2.0.89.10.in-addr.arpa", .ptr, from: fixture.front, to: gateway))
             #expect(ptr.answers.map(\.data) == [.ptr(name("web.front"))])
 
-            // cache lives on back: from front it does not exist, on back it does.
+            // cache lives on back: front does not serve it, so it goes upstream (whose
+            // NXDOMAIN is relayed) as Docker and aardvark-dns do; on back it is answered.
+            // Reverse names of any Berth subnet still never leave the resolver.
             let hidden = try #require(try DNSClient.ask("cache", from: fixture.front, to: gateway))
             #expect(hidden.responseCode == .nameError)
             let hiddenPTR = try #require(try DNSClient.ask("2.0.90.10.in-addr.arpa", .ptr, from: fixture.front, to: gateway))
             #expect(hiddenPTR.responseCode == .nameError)
             let seen = try #require(try DNSClient.ask("cache", from: fixture.back, to: DNSFixture.backGateway))
             #expect(seen.answers.map(\.data) == [.a(IPv4Address(10, 90, 0, 2))])
-            #expect(fixture.upstream.asked.isEmpty, "asked upstream: \(fixture.upstream.asked)")
+            #expect(fixture.upstream.asked.map(\.name) == ["cache."], "asked upstream: \(fixture.upstream.asked)")
 
             let stats = try server.statistics()
-            #expect(stats["local"] == 8)
-            #expect(stats["forwarded"] == 0)
+            #expect(stats["local"] == 7)
+            #expect(stats["forwarded"] == 1)
             #expect(server.terminate() == 0)
         }
     }
@@ -107,6 +109,42 @@ struct ServerKernelTests {
             let stats = try server.statistics()
             #expect(stats["servfail"] == 1)
             #expect(stats["relayed"] == 1)
+        }
+    }
+
+    @Test("a forwarded query advertises at most the resolver's own payload size upstream, whatever the client's")
+    func forwardedPayloadSize() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            let server = try fixture.startServer()
+            // The client can take 4096, but the resolver relays at most 1232 over UDP: an
+            // upstream told 4096 would send answers the resolver then has to cut.
+            let reply = try #require(try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway,
+                                                       edns: DNSEDNS(udpPayloadSize: 4096, dnssecOK: true)))
+            #expect(reply.answers.map(\.data) == [.a(TestUpstream.forwardedAddress)])
+            #expect(fixture.upstream.askedPayloadSizes == [1232])
+            // A small size is passed on as it is; no EDNS stays no EDNS.
+            _ = try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway, edns: DNSEDNS(udpPayloadSize: 800))
+            _ = try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway)
+            #expect(fixture.upstream.askedPayloadSizes == [1232, 800, nil])
+            #expect(server.terminate() == 0)
+        }
+    }
+
+    @Test("at most three upstreams are asked, as glibc reads at most three nameservers")
+    func threeUpstreams() throws {
+        try withHostSandbox { sandbox in
+            let fixture = try DNSFixture(sandbox: sandbox)
+            // Three closed ports on the LAN peer (each refused at once), then the real upstream.
+            let closed = (1...3).map { "\(LANNeighbor.address):530\($0)" }.joined(separator: ",")
+            try fixture.writeTable(DNSFixture.table.replacingOccurrences(
+                of: "network front listen=10.89.0.1 subnet=10.89.0.0/24",
+                with: "network front listen=10.89.0.1 subnet=10.89.0.0/24 upstream=\(closed),\(LANNeighbor.address)"))
+            let server = try fixture.startServer()
+            let answer = try #require(try DNSClient.ask("fwd.test", from: fixture.front, to: DNSFixture.frontGateway, timeout: 5))
+            #expect(answer.responseCode == .serverFailure)
+            #expect(fixture.upstream.asked.isEmpty, "the fourth upstream was asked")
+            #expect(server.terminate() == 0)
         }
     }
 }

@@ -39,4 +39,40 @@ struct StateTableSourceTests {
         #expect(try answer(other, .ptr).responseCode == .nameError)
         #expect(table.networks.first?.subnets.map(\.description) == ["10.89.0.0/24", "fd00:89::/64"])
     }
+
+    func record(_ name: String, _ third: UInt8, upstreams: [String] = []) throws -> NetworkRecord {
+        NetworkRecord(name: name, id: "01234567890\(third)", bridge: try InterfaceName("br-\(name)"),
+                      subnet: try CIDR(parsing: "10.\(third).0.0/24"), gateway: IPv4Address(10, third, 0, 1), mtu: 1500,
+                      isInternal: false, created: 0, dns: true, dnsUpstreams: upstreams)
+    }
+
+    @Test("one network's unparseable upstream leaves out that upstream only; the other networks are intact")
+    func badUpstream() throws {
+        let networks = [try record("front", 89, upstreams: ["192.0.2.53", "not-an-upstream"]), try record("back", 90)]
+        let table = try StateTableSource.table(networks: networks, endpoints: [try endpoint("aaaa1", 2, name: "web")])
+        #expect(table.networks.map(\.name) == ["front", "back"])
+        #expect(table.networks.first?.upstreams == [try DNSUpstream(parsing: "192.0.2.53")])
+        #expect(table.networks.first?.endpoints.map(\.name) == [name("web")])
+        #expect(table.networks.last?.upstreams == nil)
+        #expect(throws: Never.self) { _ = try DNSResolver(table: table) }
+    }
+
+    @Test("a name clash in one network (an id-named endpoint against another's alias) drops that endpoint, not the table")
+    func nameClash() throws {
+        // aaaa1 has aliases and no name: it is named by its id, which db's alias holds.
+        let table = try StateTableSource.table(networks: [network, try record("back", 90)], endpoints: [
+            try endpoint("db0", 3, name: "db", aliases: ["aaaa1"]),
+            try endpoint("aaaa1", 2, name: nil, aliases: ["www"]),
+            try endpoint("aaaa2", 4, name: "web"),
+            try endpoint("aaaa3", 5, name: "WEB"),
+        ])
+        #expect(table.networks.map(\.name) == ["front", "back"])
+        #expect(table.networks.first?.endpoints.map(\.name) == [name("db"), name("web")])
+        let resolver = try DNSResolver(table: table)
+        guard case .answer(let web) = resolver.resolve(query("web", .a), zone: 0) else {
+            Issue.record("web is not answered")
+            return
+        }
+        #expect(web.answers.map(\.data) == [.a(IPv4Address(10, 89, 0, 4))])
+    }
 }

@@ -43,6 +43,28 @@ public struct DNSMessage: Sendable, Hashable {
         return (header, header.questionCount == 0 ? nil : try reader.readQuestion())
     }
 
+    /// Where the OPT record's CLASS field (the UDP payload size; the extended RCODE, version
+    /// and DO follow in its TTL) starts in `bytes`, when the message has an OPT record.
+    /// Bounds-checked: nil for bytes that do not reach it.
+    static func optClassOffset(in bytes: [UInt8]) -> Int? {
+        guard var reader = try? DNSReader(bytes), let header = DNSHeader(bytes) else { return nil }
+        reader.skipHeader()
+        do throws(DNSParseError) {
+            for _ in 0..<header.questionCount { _ = try reader.readQuestion() }
+            let records = Int(header.answerCount) + Int(header.authorityCount) + Int(header.additionalCount)
+            for _ in 0..<records {
+                _ = try reader.readName()
+                let type = try reader.readUInt16()
+                if type == DNSRecordType.opt.rawValue { return reader.remaining >= 8 ? reader.position : nil }
+                _ = try reader.readBytes(6) // class, TTL
+                _ = try reader.readBytes(Int(try reader.readUInt16()))
+            }
+        } catch {
+            return nil
+        }
+        return nil
+    }
+
     /// The full response code: the header's 4 bits, plus the OPT record's 8 high bits.
     public var responseCode: DNSResponseCode {
         get { DNSResponseCode(rawValue: UInt16(edns?.extendedResponseCode ?? 0) << 4 | UInt16(header.responseCodeLow)) }
@@ -57,7 +79,8 @@ public struct DNSMessage: Sendable, Hashable {
     public var senderPayloadSize: Int { edns?.effectivePayloadSize ?? 512 }
 
     /// The response skeleton for this query: same id, opcode, RD, CD and question; QR set.
-    /// EDNS is included (with `payloadSize`) when the query had it, as RFC 6891 requires.
+    /// EDNS is included (with `payloadSize`) when the query had it, as RFC 6891 requires,
+    /// with the query's DO bit (RFC 3225 §3: copied into the response).
     public func responseSkeleton(code: DNSResponseCode, payloadSize: UInt16) -> DNSMessage {
         var header = DNSHeader(id: self.header.id)
         header.isResponse = true
@@ -65,7 +88,7 @@ public struct DNSMessage: Sendable, Hashable {
         header.recursionDesired = self.header.recursionDesired
         header.checkingDisabled = self.header.checkingDisabled
         var response = DNSMessage(header: header, questions: questions)
-        if edns != nil { response.edns = DNSEDNS(udpPayloadSize: payloadSize) }
+        if let edns { response.edns = DNSEDNS(udpPayloadSize: payloadSize, dnssecOK: edns.dnssecOK) }
         response.responseCode = code
         return response
     }

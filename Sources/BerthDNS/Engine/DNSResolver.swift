@@ -26,9 +26,6 @@ public struct DNSResolver: Sendable {
 
     let zones: [Zone]
     let zoneByListenAddress: [IPAddress: Int]
-    /// Every name any network answers: such a name asked on another network is NXDOMAIN,
-    /// never forwarded, so it cannot leak upstream.
-    let allNames: Set<DNSName>
     /// Every network's subnets: reverse names inside them are answered here, never forwarded.
     let allSubnets: [CIDR]
     /// TTL of local answers. 0 by default: names change when containers come and go, and a
@@ -43,7 +40,6 @@ public struct DNSResolver: Sendable {
         try table.validate()
         var zones: [Zone] = []
         var byAddress: [IPAddress: Int] = [:]
-        var allNames = Set<DNSName>()
         for (index, network) in table.networks.enumerated() {
             var addresses: [DNSName: [IPAddress]] = [:]
             var reverse: [IPAddress: DNSName] = [:]
@@ -55,7 +51,6 @@ public struct DNSResolver: Sendable {
                     for address in endpoint.addresses where !(addresses[name]?.contains(address) ?? false) {
                         addresses[name, default: []].append(address)
                     }
-                    allNames.insert(name)
                 }
                 let ptrName = domain.flatMap { endpoint.name.appending($0) } ?? endpoint.name
                 for address in endpoint.addresses where reverse[address] == nil {
@@ -68,7 +63,6 @@ public struct DNSResolver: Sendable {
         }
         self.zones = zones
         self.zoneByListenAddress = byAddress
-        self.allNames = allNames
         self.allSubnets = table.networks.flatMap(\.subnets)
         self.ttl = ttl
         self.payloadSize = max(512, payloadSize)
@@ -117,10 +111,11 @@ public struct DNSResolver: Sendable {
         if let address = ReverseName.address(from: question.name) {
             return resolveReverse(query, question: question, address: address, zone: zones[zone])
         }
-        let key = question.name.lowercased()
-        guard let addresses = zones[zone].addresses[key] else {
-            return allNames.contains(key) ? .answer(negative(to: query, code: .nameError)) : .forward
-        }
+        // Each network's names are its own: a name another network serves is forwarded
+        // like any name this one does not, as Docker's resolver and aardvark-dns do. An
+        // NXDOMAIN here would let an alias such as api.github.com on one network break
+        // that name for every other, and tell other networks what this one holds.
+        guard let addresses = zones[zone].addresses[question.name.lowercased()] else { return .forward }
         if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
             return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
         }

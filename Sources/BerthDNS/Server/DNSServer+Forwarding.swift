@@ -9,9 +9,12 @@ import BerthNamespace
 /// A query on its way upstream: which server it is at, and how to answer its client.
 final class Forward {
     let query: DNSMessage
-    /// The client's bytes, sent upstream verbatim but for the id.
+    /// The client's bytes, sent upstream verbatim but for the id and an EDNS payload size
+    /// over the resolver's own (`cappingPayloadSize`).
     let bytes: [UInt8]
     let client: DNSServer.Client
+    /// The client's address, whose share of pending forwards this one counts in.
+    let source: IPAddress?
     let udpLimit: Int
     /// A TCP query goes upstream over TCP (RFC 7766: the client chose TCP for a reason).
     let overTCP: Bool
@@ -26,10 +29,11 @@ final class Forward {
     var output: [UInt8] = []
     var framer = DNSStreamFramer()
 
-    init(query: DNSMessage, bytes: [UInt8], client: DNSServer.Client, udpLimit: Int, upstreams: [DNSUpstream]) {
+    init(query: DNSMessage, bytes: [UInt8], client: DNSServer.Client, source: IPAddress?, udpLimit: Int, upstreams: [DNSUpstream]) {
         self.query = query
         self.bytes = bytes
         self.client = client
+        self.source = source
         self.udpLimit = udpLimit
         self.overTCP = !client.isUDP
         self.upstreams = upstreams
@@ -37,26 +41,56 @@ final class Forward {
 }
 
 extension DNSServer {
+    /// The most upstreams one query is sent to, in order (glibc's MAXNS).
+    static let maxUpstreams = 3
+
     /// Starts forwarding `bytes` to the zone's upstreams, the first one first. A fresh
     /// socket per attempt gives each query its own random source port as well as a random
     /// id (RFC 5452), and a connected socket takes replies from that server only.
     func forward(_ bytes: [UInt8], query: DNSMessage, zone: Int, client: Client) {
         // A server that is this resolver would send the query around in a loop.
+        // At most three, as glibc reads at most three nameservers (MAXNS): a long list
+        // would keep a client waiting for one timeout after another.
         let upstreams = (resolver.upstreams(ofZone: zone) ?? defaultUpstreams).filter {
             !($0.port == configuration.port && listeners[$0.address] != nil)
-        }
+        }.prefix(Self.maxUpstreams)
         guard !upstreams.isEmpty, forwards.count < configuration.maxPendingForwards else {
             statistics.serverFailures += 1
             send(serverFailure(for: query), to: client)
             return
+        }
+        let source = sourceAddress(of: client)
+        if let source {
+            guard forwardsBySource[source, default: 0] < configuration.maxPendingForwardsPerSource else {
+                statistics.limitedForwards += 1
+                var refused = query.responseSkeleton(code: .refused, payloadSize: configuration.udpPayloadSize)
+                refused.header.recursionAvailable = true
+                send(refused.encoded(maxSize: 512), to: client)
+                return
+            }
+            forwardsBySource[source, default: 0] += 1
         }
         statistics.forwarded += 1
         if case .tcp(let fd, _) = client, let connection = clients[fd] {
             connection.inFlight += 1
             updateClient(fd)
         }
-        let forward = Forward(query: query, bytes: bytes, client: client, udpLimit: udpLimit(for: query), upstreams: upstreams)
+        let forward = Forward(query: query, bytes: Self.cappingPayloadSize(of: bytes, at: configuration.udpPayloadSize), client: client, source: source, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
         startAttempt(forward)
+    }
+
+    /// The query's bytes with the UDP payload size of its OPT record lowered to `limit`
+    /// (never under 512), when it is larger: the resolver relays at most its own size over
+    /// UDP, so an upstream told the client's 4096 would send answers that arrive
+    /// fragmented, only to be replaced by an empty TC answer.
+    static func cappingPayloadSize(of bytes: [UInt8], at limit: UInt16) -> [UInt8] {
+        let limit = max(512, limit)
+        guard let offset = DNSMessage.optClassOffset(in: bytes),
+              UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) > limit else { return bytes }
+        var bytes = bytes
+        bytes[offset] = UInt8(limit >> 8)
+        bytes[offset + 1] = UInt8(truncatingIfNeeded: limit)
+        return bytes
     }
 
     /// Sends the query to the current upstream, moving on while sockets fail; answers the
@@ -199,23 +233,48 @@ extension DNSServer {
         var reply = reply
         reply[0] = UInt8(forward.query.header.id >> 8)
         reply[1] = UInt8(truncatingIfNeeded: forward.query.header.id)
-        if forward.client.isUDP, reply.count > forward.udpLimit, let upstream = DNSHeader(reply) {
-            var cut = forward.query.responseSkeleton(code: DNSResponseCode(rawValue: UInt16(upstream.responseCodeLow)),
-                                                     payloadSize: configuration.udpPayloadSize)
-            cut.header.flags = upstream.flags
-            cut.header.isTruncated = true
+        if forward.client.isUDP, reply.count > forward.udpLimit,
+           let cut = Self.truncatedRelay(of: reply, to: forward.query, payloadSize: configuration.udpPayloadSize, limit: forward.udpLimit) {
             statistics.truncated += 1
-            reply = cut.encoded(maxSize: forward.udpLimit)
+            reply = cut
         }
         statistics.relayed += 1
         finish(forward, message: reply)
     }
 
+    /// The empty answer with TC set that stands for an upstream `reply` too large for the
+    /// client: the upstream's flags and full response code (the high bits from its OPT
+    /// record, as BADCOOKIE needs), the question, no records.
+    static func truncatedRelay(of reply: [UInt8], to query: DNSMessage, payloadSize: UInt16, limit: Int) -> [UInt8]? {
+        guard let upstream = DNSHeader(reply) else { return nil }
+        var code = UInt16(upstream.responseCodeLow)
+        if let offset = DNSMessage.optClassOffset(in: reply) { code |= UInt16(reply[offset + 2]) << 4 }
+        var cut = query.responseSkeleton(code: DNSResponseCode(rawValue: code), payloadSize: payloadSize)
+        cut.header.flags = upstream.flags
+        cut.header.isTruncated = true
+        return cut.encoded(maxSize: limit)
+    }
+
     private func finish(_ forward: Forward, message: [UInt8]) {
+        if let source = forward.source, let pending = forwardsBySource[source] {
+            forwardsBySource[source] = pending > 1 ? pending - 1 : nil
+        }
         send(message, to: forward.client)
         if case .tcp(let fd, let serial) = forward.client, let connection = clients[fd], connection.serial == serial {
             connection.inFlight -= 1
+            if connection.inFlight == 0 {
+                connection.deadline = max(connection.deadline, MonotonicClock.milliseconds() + Int64(configuration.tcpIdleTimeoutMilliseconds))
+                schedule(connection.deadline)
+            }
             updateClient(fd)
+        }
+    }
+
+    /// Where a client's query came from.
+    private func sourceAddress(of client: Client) -> IPAddress? {
+        switch client {
+        case .udp(_, let peer): peer.ipAddress
+        case .tcp(let fd, _): clients[fd]?.source
         }
     }
 

@@ -16,7 +16,9 @@ final class TCPClient {
     var output: [UInt8] = []
     /// Queries sent upstream and not answered yet.
     var inFlight = 0
-    /// When it is closed if it has nothing in flight.
+    /// When it is closed if it has nothing in flight: renewed by each whole frame (not by
+    /// a partial one) and when the last query in flight completes; not watched while
+    /// queries are in flight.
     var deadline: Int64
     /// The client shut down its side: answer what is in flight, then close.
     var peerClosed = false
@@ -44,14 +46,20 @@ extension DNSServer {
             // accept4 is hidden behind _GNU_SOURCE; two fcntl calls per connection are cheap.
             _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-            guard clients.count < configuration.maxTCPConnections else {
-                close(connection)
-                statistics.rejectedConnections += 1
-                continue
-            }
             guard let source = peer.ipAddress, admittedZone(address: address, source: source) != nil else {
                 close(connection)
                 continue
+            }
+            // At the limit the connection idle longest makes room (RFC 7766 §6.2.3: a
+            // server may close idle connections to free resources), so clients that open
+            // connections and never finish a query cannot lock everyone out; with every
+            // connection busy upstream, the new one is closed.
+            if clients.count >= configuration.maxTCPConnections {
+                statistics.rejectedConnections += 1
+                guard closeLongestIdleClient() else {
+                    close(connection)
+                    continue
+                }
             }
             do {
                 try register(connection, as: .client)
@@ -99,8 +107,12 @@ extension DNSServer {
                 closeClient(fd) // a zero-length frame: not DNS
                 return
             }
-            client.deadline = MonotonicClock.milliseconds() + Int64(configuration.tcpIdleTimeoutMilliseconds)
-            schedule(client.deadline)
+            // Only a whole frame renews the idle period: a client trickling a frame a byte
+            // at a time would otherwise hold its connection forever.
+            if !frames.isEmpty {
+                client.deadline = MonotonicClock.milliseconds() + Int64(configuration.tcpIdleTimeoutMilliseconds)
+                schedule(client.deadline)
+            }
             for frame in frames {
                 statistics.tcpQueries += 1
                 // The table may have changed since the connection was accepted.
@@ -152,6 +164,16 @@ extension DNSServer {
             client.writing = writing
             watch(fd, readable: reading, writable: writing)
         }
+    }
+
+    /// Closes the connection with nothing in flight whose idle deadline comes first (the
+    /// one that finished a query longest ago); false when every connection has a query
+    /// upstream.
+    private func closeLongestIdleClient() -> Bool {
+        let idle = clients.filter { $0.value.inFlight == 0 }
+        guard let (fd, _) = idle.min(by: { ($0.value.deadline, $0.value.serial) < ($1.value.deadline, $1.value.serial) }) else { return false }
+        closeClient(fd)
+        return true
     }
 
     func closeClient(_ fd: Int32) {

@@ -13,7 +13,8 @@ import BerthNamespace
 ///
 /// Memory is bounded by configuration: one 64 KiB receive buffer shared by every socket,
 /// at most `maxTCPConnections` connections each holding at most one frame in and a few
-/// out, and at most `maxPendingForwards` queries upstream, each holding its query.
+/// out, and at most `maxPendingForwards` queries upstream (`maxPendingForwardsPerSource`
+/// from one address), each holding its query.
 public final class DNSServer {
     let configuration: DNSServerConfiguration
     let source: any DNSTableSource
@@ -29,6 +30,8 @@ public final class DNSServer {
     var listeners: [IPAddress: Listener] = [:]
     var clients: [Int32: TCPClient] = [:]
     var forwards: [Int32: Forward] = [:]
+    /// Forwards waiting upstream per source address (`maxPendingForwardsPerSource`).
+    var forwardsBySource: [IPAddress: Int] = [:]
     /// The earliest deadline of any client or forward; the loop scans for expired ones
     /// only when it has passed.
     var nextDeadline = Int64.max
@@ -173,8 +176,11 @@ public final class DNSServer {
         for (fd, forward) in forwards where forwards[fd] === forward {
             if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }
         }
-        for (fd, client) in clients where clients[fd] === client {
-            if client.inFlight == 0, client.deadline <= now { closeClient(fd) } else { schedule(client.deadline) }
+        // A connection with queries upstream is not idle: its deadline waits (scheduling a
+        // deadline already past would make every wait return at once until the forward
+        // ends). It gets a fresh idle period when its last query completes (`finish`).
+        for (fd, client) in clients where clients[fd] === client && client.inFlight == 0 {
+            if client.deadline <= now { closeClient(fd) } else { schedule(client.deadline) }
         }
     }
 

@@ -18,7 +18,11 @@ public struct DNSServerConfiguration: Sendable {
     public var upstreamTimeoutMilliseconds = 2000
     /// Queries waiting for an upstream at once; more are answered SERVFAIL.
     public var maxPendingForwards = 256
-    /// Client TCP connections at once; more are closed as they arrive.
+    /// Queries from one source address waiting for an upstream at once; more are answered
+    /// REFUSED, so one container cannot take every slot of `maxPendingForwards`.
+    public var maxPendingForwardsPerSource = 32
+    /// Client TCP connections at once; at the limit a new one replaces the connection
+    /// idle longest (nothing in flight), or is closed when all are busy.
     public var maxTCPConnections = 32
     /// A TCP connection with nothing in flight is closed after this long without a query
     /// (RFC 7766 §6.2.3 asks for seconds, not minutes).

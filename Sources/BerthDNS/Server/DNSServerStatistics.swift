@@ -8,7 +8,7 @@ import Musl
 public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var udpQueries = 0
     public var tcpQueries = 0
-    /// Answered from the table (including NXDOMAIN for other networks' names).
+    /// Answered here: the table's names, reverse names of Berth subnets, refusals.
     public var answeredLocally = 0
     /// Sent upstream.
     public var forwarded = 0
@@ -16,6 +16,8 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var relayed = 0
     /// SERVFAIL because every upstream failed, none was configured, or too many waited.
     public var serverFailures = 0
+    /// REFUSED because the source already had its share of queries upstream.
+    public var limitedForwards = 0
     /// Malformed queries answered FORMERR.
     public var formatErrors = 0
     /// Datagrams dropped without a reply: responses, headerless bytes, refused sources.
@@ -26,7 +28,8 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var truncated = 0
     /// Upstream replies that did not match the query they claimed to answer.
     public var mismatchedReplies = 0
-    /// TCP connections closed at once because of the connection limit.
+    /// TCP connections closed because of the connection limit: the longest idle one to
+    /// make room, or the new one when every connection has a query upstream.
     public var rejectedConnections = 0
     public var reloads = 0
     public var failedReloads = 0
@@ -35,7 +38,7 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "udp=\(udpQueries) tcp=\(tcpQueries) local=\(answeredLocally) forwarded=\(forwarded) relayed=\(relayed) "
-            + "servfail=\(serverFailures) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
+            + "servfail=\(serverFailures) limited=\(limitedForwards) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
             + "truncated=\(truncated) mismatched=\(mismatchedReplies) rejected_tcp=\(rejectedConnections) "
             + "reloads=\(reloads) failed_reloads=\(failedReloads)"
     }

@@ -47,7 +47,10 @@ public final class StateTableSource: DNSTableSource {
         return try Self.table(networks: networks, endpoints: endpoints)
     }
 
-    /// The table of `networks` (those with DNS on) and their named `endpoints`.
+    /// The table of `networks` (those with DNS on) and their named `endpoints`. What the
+    /// resolver cannot use — an upstream that does not parse, an endpoint whose name
+    /// clashes, a network without gateway — is left out with a log line
+    /// (`DNSTable.keepingValid`), so one bad record never stops every network's reload.
     public static func table(networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) -> DNSTable {
         var byNetwork: [String: [DNSEndpointNames]] = [:]
         for endpoint in endpoints {
@@ -66,7 +69,16 @@ public final class StateTableSource: DNSTableSource {
             if network.isInternal {
                 upstreams = []
             } else if !network.dnsUpstreams.isEmpty {
-                upstreams = try network.dnsUpstreams.map { text throws(BerthError) in try DNSUpstream(parsing: text) }
+                // Checked at create; one that no longer parses is left out, not the table.
+                // None left forwards nothing: the network asked not to use the host's.
+                upstreams = network.dnsUpstreams.compactMap { text in
+                    do throws(BerthError) {
+                        return try DNSUpstream(parsing: text)
+                    } catch {
+                        DNSLog.write("network \(network.name): upstream \"\(text)\" left out: \(error.message)")
+                        return nil
+                    }
+                }
             }
             // The resolver listens on the IPv4 gateway only (what containers' resolv.conf names),
             // on an IPv6-only network on the IPv6 gateway; the IPv6 subnet is served so that
@@ -76,7 +88,9 @@ public final class StateTableSource: DNSTableSource {
                                         subnets: [network.subnet, network.ipv6Subnet].compactMap { $0 },
                                         endpoints: byNetwork[network.name] ?? [], upstreams: upstreams))
         }
-        return DNSTable(networks: zones)
+        // A name clash the attach's check did not see (an endpoint named by its id, which
+        // only the table gives it) costs that endpoint, not every network's reload.
+        return DNSTable(networks: zones).keepingValid { DNSLog.write("state table: \($0)") }
     }
 
     public var changeDescriptor: Int32? { watch >= 0 ? watch : nil }

@@ -19,6 +19,7 @@ final class TestUpstream: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var questions: [(name: String, tcp: Bool)] = []
+    private var payloadSizes: [UInt16?] = []
     private let finished = DispatchSemaphore(value: 0)
 
     init(in namespace: NetworkNamespace, address: String, port: UInt16 = 53) throws {
@@ -49,6 +50,9 @@ final class TestUpstream: @unchecked Sendable {
 
     /// The names asked so far, lower case with a trailing dot, and over which transport.
     var asked: [(name: String, tcp: Bool)] { lock.lock(); defer { lock.unlock() }; return questions }
+
+    /// The EDNS UDP payload size of each query received, in order (nil: no EDNS).
+    var askedPayloadSizes: [UInt16?] { lock.lock(); defer { lock.unlock() }; return payloadSizes }
 
     private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
 
@@ -88,7 +92,7 @@ final class TestUpstream: @unchecked Sendable {
     private func answer(_ bytes: [UInt8], overTCP: Bool) -> [UInt8]? {
         guard let query = try? DNSMessage(parsing: bytes), let question = query.questions.first else { return nil }
         let name = question.name.lowercased().description
-        lock.lock(); questions.append((name, overTCP)); lock.unlock()
+        lock.lock(); questions.append((name, overTCP)); payloadSizes.append(query.edns?.udpPayloadSize); lock.unlock()
         var response = query.responseSkeleton(code: .noError, payloadSize: 4096)
         response.header.recursionAvailable = true
         var limit = overTCP ? 65535 : query.senderPayloadSize

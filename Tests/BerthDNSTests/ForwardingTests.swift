@@ -1,0 +1,27 @@
+import BerthCore
+import Testing
+@testable import BerthDNS
+
+/// The forwarding path's byte handling, without sockets.
+@Suite("DNS forwarding: what goes upstream and what comes back")
+struct ForwardingTests {
+    @Test("an upstream reply too large for the client becomes an empty TC answer that keeps the extended RCODE and DO")
+    func truncatedRelayKeepsExtendedCode() throws {
+        // The client asked with EDNS 512 and DO.
+        let query = try DNSMessage(parsing: header(ar: 1) + labels("web") + hex("0001 0001") + hex("00 0029 0200 00008000 0000"))
+        // The upstream answers BADCOOKIE (23: high bits 1 in the OPT, low bits 7 in the header) with 60 records.
+        var upstream = query.responseSkeleton(code: .noError, payloadSize: 4096)
+        upstream.header.recursionAvailable = true
+        upstream.answers = (0..<60).map { DNSRecord(name: name("web"), ttl: 30, data: .a(IPv4Address(198, 51, 100, UInt8($0 + 1)))) }
+        upstream.responseCode = DNSResponseCode(rawValue: 23)
+        let reply = upstream.encoded()
+        #expect(reply.count > 512)
+        let cut = try #require(DNSServer.truncatedRelay(of: reply, to: query, payloadSize: 1232, limit: 512))
+        let message = try DNSMessage(parsing: cut)
+        #expect(message.header.isTruncated && message.header.recursionAvailable)
+        #expect(message.answers.isEmpty)
+        #expect(message.responseCode.rawValue == 23)
+        #expect(message.edns?.dnssecOK == true)
+        #expect(message.edns?.udpPayloadSize == 1232)
+    }
+}
