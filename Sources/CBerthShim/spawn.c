@@ -427,8 +427,11 @@ static int limit_capabilities(unsigned long long keep) {
     struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
-    data[0].effective = data[0].permitted = data[0].inheritable = (unsigned)(keep & 0xffffffffu);
-    data[1].effective = data[1].permitted = data[1].inheritable = (unsigned)(keep >> 32);
+    // The inheritable set stays empty, as runc's since 1.1.2 (CVE-2022-24769): with it, a
+    // program carrying inheritable file capabilities would gain them on exec, a non-root
+    // user's included.
+    data[0].effective = data[0].permitted = (unsigned)(keep & 0xffffffffu);
+    data[1].effective = data[1].permitted = (unsigned)(keep >> 32);
     return (int)syscall(SYS_capset, &header, data);
 }
 

@@ -61,8 +61,9 @@ struct berth_exec_config {
     int sync_fd;
     /// The parent's ends of both pipes (or -1), closed in the child so EOF can happen.
     int parent_fds[2];
-    /// Nonzero: limit the bounding, effective, permitted and inheritable capability sets to
-    /// `keep_caps` (bit n = capability n) and clear the ambient set, just before execve.
+    /// Nonzero: limit the bounding, effective and permitted capability sets to `keep_caps`
+    /// (bit n = capability n), empty the inheritable set and clear the ambient set, just
+    /// before execve.
     int limit_caps;
     unsigned long long keep_caps;
     /// A connected unix socket, or -1. With one, the child opens a new pseudo-terminal from
