@@ -188,6 +188,9 @@ static const char *const masked_paths[] = {
     "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
     "/sys/firmware", "/proc/interrupts",
+    // CVE-2020-8694: the RAPL energy counters leak what the CPU computes (in runc's and
+    // Docker's lists since 2020).
+    "/sys/devices/virtual/powercap",
 };
 
 /// runc's default read-only paths: knobs that act on the whole machine (sysctls, IRQ
