@@ -528,7 +528,18 @@ static void finish_and_exec(struct berth_exec_config *c) {
     fail(c, BERTH_STEP_EXEC);
 }
 
+/// First in the child. Until execve it is berth's own image, holding every capability, and
+/// in the container's pid namespace: not dumpable, so that no process in the container (root
+/// there lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe, the host's berth
+/// binary (CVE-2019-5736's way in). execve of the command makes it dumpable again as usual.
+/// And runc's umask, 022, whatever the caller's: for the directories made here and the command.
+static void harden_child(void) {
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    umask(022);
+}
+
 static void spawn_child(struct berth_spawn_config *c) {
+    harden_child();
     reset_signals();
     close_parent_ends(&c->exec);
     if (c->namespaces & CLONE_NEWNS) {
@@ -628,6 +639,7 @@ struct enter_job {
 };
 
 static void enter_child(struct berth_enter_config *c) {
+    harden_child();
     reset_signals();
     close_parent_ends(&c->exec);
     // The child is single-threaded, which setns into a mount namespace requires.
