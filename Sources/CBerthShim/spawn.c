@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -122,59 +123,131 @@ static int make_dir(const char *path, mode_t mode) {
     return -1;
 }
 
-/// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
-/// lacks (no /dev/tty in some sandboxes) is skipped rather than failing the container.
-static int bind_device(const char *dev, const char *name) {
-    char host[PATH_MAX], target[PATH_MAX];
-    if (join(host, "/dev/", name) || join(target, dev, name)) return -1;
-    struct stat st;
-    if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
-    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-    if (fd < 0) return -1;
-    close(fd);
-    return mount(host, target, NULL, MS_BIND, NULL);
+/// "/proc/self/fd/N": mounting there mounts on what the descriptor refers to, not on whatever
+/// a path names by then (runc's way). Digits by hand: no printf in the child.
+static void fd_path(char out[32], int fd) {
+    static const char prefix[] = "/proc/self/fd/";
+    memcpy(out, prefix, sizeof prefix - 1);
+    char digits[12];
+    int n = 0;
+    unsigned v = (unsigned)fd;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    char *p = out + sizeof prefix - 1;
+    while (n) *p++ = digits[--n];
+    *p = 0;
 }
 
-/// A tmpfs /dev with the harmless host devices, a private devpts and /dev/shm.
-static int mount_dev(const char *root) {
-    char dev[PATH_MAX], path[PATH_MAX];
-    if (join(dev, root, "/dev")) return -1;
-    if (make_dir(dev, 0755)) return -1;
-    if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")) return -1;
-    if (join(dev, root, "/dev/")) return -1;
+static int mount_on(int fd, const char *source, const char *type, unsigned long flags, const char *data) {
+    char path[32];
+    fd_path(path, fd);
+    return mount(source, path, type, flags, data);
+}
+
+/// The directory `name` of `dirfd`, made if missing, as an O_PATH descriptor. A symbolic link
+/// (followed, it could point anywhere on the host: CVE-2021-30465's class) or anything else
+/// that is not a directory fails with ENOTDIR; nothing is made then.
+static int directory_beneath(int dirfd, const char *name, mode_t mode) {
+    if (mkdirat(dirfd, name, mode) && errno != EEXIST) return -1;
+    int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP) errno = ENOTDIR;
+    return fd;
+}
+
+/// Makes `name` in `dirfd` a mount of `type` (made as a directory if missing).
+static int mount_beneath(int dirfd, const char *name, mode_t mode, const char *source, const char *type, unsigned long flags, const char *data) {
+    int fd = directory_beneath(dirfd, name, mode);
+    if (fd < 0) return -1;
+    int rc = mount_on(fd, source, type, flags, data);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
+/// lacks (no /dev/tty in some sandboxes) is skipped rather than failing the container.
+static int bind_device(int dev, const char *name) {
+    char host[PATH_MAX];
+    if (join(host, "/dev/", name)) return -1;
+    struct stat st;
+    if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
+    int fd = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) return -1;
+    int rc = mount_on(fd, host, NULL, MS_BIND, NULL);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/// The tmpfs just mounted on the rootfs's /dev, opened: a fresh tmpfs has a device number of
+/// its own, so a directory renamed into its place (one of the rootfs's own, same device)
+/// is refused (EXDEV), and a symbolic link cannot be opened (O_NOFOLLOW).
+static int open_new_dev(int rootfd) {
+    int dev = openat(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dev < 0) return -1;
+    struct statfs fs;
+    struct stat root, st;
+    if (fstatfs(dev, &fs) || fstat(dev, &st) || fstat(rootfd, &root)) { close(dev); return -1; }
+    if ((unsigned long)fs.f_type != TMPFS_MAGIC || st.st_dev == root.st_dev) { close(dev); errno = EXDEV; return -1; }
+    return dev;
+}
+
+/// A tmpfs /dev with the harmless host devices, a private devpts, /dev/shm and (with an IPC
+/// namespace of its own) /dev/mqueue. Everything is made relative to descriptors: nothing
+/// is resolved through a path the root filesystem's contents could redirect.
+static int fill_dev(int dev, int own_ipc) {
     static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
     for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++) {
         if (bind_device(dev, devices[i])) return -1;
     }
     // newinstance: the container's ptys are its own, never the host's.
-    if (join(path, dev, "pts") || make_dir(path, 0755)) return -1;
-    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")) return -1;
-    if (join(path, dev, "ptmx") || symlink("pts/ptmx", path)) return -1;
-    if (join(path, dev, "shm") || make_dir(path, 01777)) return -1;
-    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")) return -1;
+    if (mount_beneath(dev, "pts", 0755, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")) return -1;
+    if (symlinkat("pts/ptmx", dev, "ptmx")) return -1;
+    if (mount_beneath(dev, "shm", 01777, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")) return -1;
+    // As Docker: the POSIX message queues of the container's IPC namespace (an mqueue mount
+    // shows its mounter's). A kernel without them (ENODEV) gets none.
+    if (own_ipc && mount_beneath(dev, "mqueue", 0755, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) && errno != ENODEV) return -1;
     static const char *const links[][2] = {
         { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
         { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
     };
     for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
-        if (join(path, dev, links[i][0]) || symlink(links[i][1], path)) return -1;
+        if (symlinkat(links[i][1], dev, links[i][0])) return -1;
     }
     return 0;
 }
 
+/// The root filesystem's /proc and /dev belong to its image: each must be a directory (or
+/// absent, then made), never a symbolic link, and each mount is made on the directory
+/// opened beneath the root, not on a path resolved from the host's root. (Followed, a link
+/// `proc -> /x` would put the container's procfs outside its root: it would start without
+/// /proc, its masks silently missing; racing a shared rootfs, device nodes could be made
+/// in host directories.)
 static void enter_rootfs(struct berth_spawn_config *c) {
     const char *root = c->rootfs;
-    char path[PATH_MAX];
     // pivot_root needs the new root to be a mount point; binding it onto itself makes it one,
     // and every mount below is made inside this bind so it moves with the pivot.
     if (mount(root, root, NULL, MS_BIND | MS_REC, NULL)) fail(&c->exec, BERTH_STEP_BIND_ROOTFS);
-    if (join(path, root, "/proc") || make_dir(path, 0555)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    // Opened after the bind, so it is on the bind.
+    int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fail(&c->exec, BERTH_STEP_BIND_ROOTFS);
+    int proc = directory_beneath(rootfd, "proc", 0555);
+    if (proc < 0) fail(&c->exec, BERTH_STEP_ROOTFS_PROC);
     // Mounted by PID 1 of the new pid namespace, so it shows that namespace's processes.
-    if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
-    if (mount_dev(root)) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    if (mount_on(proc, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    close(proc);
+    int devdir = directory_beneath(rootfd, "dev", 0755);
+    if (devdir < 0) fail(&c->exec, BERTH_STEP_ROOTFS_DEV);
+    if (mount_on(devdir, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    close(devdir);
+    int dev = open_new_dev(rootfd);
+    if (dev < 0 || fill_dev(dev, c->namespaces & CLONE_NEWIPC)) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    close(dev);
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
     // only the new root, with no path back to the host's filesystem and no put_old directory.
-    if (chdir(root)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    if (fchdir(rootfd)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    close(rootfd);
     if (syscall(SYS_pivot_root, ".", ".")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (umount2(".", MNT_DETACH)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (chdir("/")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
@@ -238,6 +311,10 @@ static int make_readonly(const char *path) {
 /// Runs in the container's root, after pivot_root (or on the host's files in a private mount
 /// namespace): absolute paths then resolve inside the container, symlinks included.
 static int mask_kernel_files(void) {
+    // Masks laid over anything but procfs would protect nothing: refuse rather than skip.
+    struct statfs fs;
+    if (statfs("/proc", &fs)) return -1;
+    if ((unsigned long)fs.f_type != PROC_SUPER_MAGIC) { errno = EXDEV; return -1; }
     for (unsigned i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
         if (make_readonly(readonly_paths[i])) return -1;
     }

@@ -32,6 +32,9 @@ enum {
     BERTH_STEP_TERMINAL = 20,
     BERTH_STEP_USER = 21,
     BERTH_STEP_READONLY_ROOT = 22,
+    /// The root filesystem's /proc or /dev is not a directory (a symbolic link, a file).
+    BERTH_STEP_ROOTFS_PROC = 23,
+    BERTH_STEP_ROOTFS_DEV = 24,
     /// BERTH_STEP_VOLUME + i: bind mount i (of `berth_spawn_config.mounts`) failed.
     BERTH_STEP_VOLUME = 100,
 };
