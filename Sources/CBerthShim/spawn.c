@@ -457,11 +457,22 @@ static int open_console(struct berth_exec_config *c) {
     return slave;
 }
 
+/// Exactly `groups`, with or without a user switch (runc always sets them): otherwise root in
+/// the container would keep the caller's supplementary groups on the host. A caller that may
+/// not (a user namespace with setgroups denied) and has none passes when none are asked for.
+///
 /// setgroups, setresgid, setresuid as raw system calls: they change this thread only, which
 /// is the whole process here. glibc's wrappers would try to signal the parent's threads,
 /// whose records the clone copied but which do not exist in the child.
+static int set_groups(const struct berth_exec_config *c) {
+    if (syscall(SYS_setgroups, (size_t)c->group_count, c->groups) == 0) return 0;
+    int saved = errno;
+    if (saved == EPERM && c->group_count == 0 && syscall(SYS_getgroups, 0, NULL) == 0) return 0;
+    errno = saved;
+    return -1;
+}
+
 static int switch_user(const struct berth_exec_config *c) {
-    if (syscall(SYS_setgroups, (size_t)c->group_count, c->groups)) return -1;
     if (syscall(SYS_setresgid, c->gid, c->gid, c->gid)) return -1;
     if (syscall(SYS_setresuid, c->uid, c->uid, c->uid)) return -1;
     return 0;
@@ -589,6 +600,8 @@ static void finish_and_exec(struct berth_exec_config *c) {
     } else if (join_cgroups(c)) {
         fail(c, BERTH_STEP_CGROUP);
     }
+    // While every capability is held (CAP_SETGID whatever the container keeps).
+    if (set_groups(c)) fail(c, BERTH_STEP_USER);
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(c, BERTH_STEP_NO_NEW_PRIVS);
     // From here on every system call passes the filter: the rest of this sequence (prctl,
     // capset, rt_sigprocmask, execve, and write/exit_group to report a failure) must be
@@ -596,8 +609,8 @@ static void finish_and_exec(struct berth_exec_config *c) {
     if (c->seccomp_filter && !c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     // The user is switched with the capabilities already limited (CAP_SETUID and CAP_SETGID
-    // must be kept for it) and, without no_new_privs, under the filter: setgroups, setresgid
-    // and setresuid must pass it too.
+    // must be kept for it) and, without no_new_privs, under the filter: setresgid and
+    // setresuid must pass it too.
     if (c->set_user && switch_user(c)) fail(c, BERTH_STEP_USER);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     unblock_signals();

@@ -77,11 +77,13 @@ struct berth_exec_config {
     /// The terminal's size; 0 rows or columns keep the kernel's default (0x0).
     unsigned short console_rows;
     unsigned short console_cols;
-    /// Nonzero: switch to `uid`, `gid` and exactly `groups` (`group_count` of them) just before
-    /// execve, after the capabilities are limited. A non-zero uid loses every capability then.
+    /// Nonzero: switch to `uid` and `gid` just before execve, after the capabilities are
+    /// limited. A non-zero uid loses every capability then.
     int set_user;
     uid_t uid;
     gid_t gid;
+    /// The supplementary groups, `group_count` of them, set in every case (none: an empty
+    /// list), before the capabilities are limited.
     const gid_t *groups;
     int group_count;
     /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them
