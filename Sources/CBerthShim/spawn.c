@@ -56,6 +56,12 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
@@ -389,10 +395,19 @@ static void mount_volumes(struct berth_spawn_config *c) {
                 if (fd >= 0) close(fd);
             }
         }
+        // Read-only all the way down, mounts under the source included, as Docker 25's
+        // default: set on the detached copy, every mount of it (Linux 5.12). Before that
+        // kernel only the top mount, as older Docker.
+        int recursive = 0;
+        if (m->read_only) {
+            struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+            recursive = syscall(SYS_mount_setattr, m->source_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
+            if (!recursive && errno != ENOSYS) fail(&c->exec, step);
+        }
         if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
         if (mount(NULL, m->target, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
-        if (m->read_only) {
+        if (m->read_only && !recursive) {
             unsigned long flags = kept_mount_flags(m->target);
             if (mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL)) fail(&c->exec, step);
         }
