@@ -91,7 +91,7 @@ public final class ContainerProcess: Sendable {
         let user = try spec.user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: spec.rootfs ?? "/") }
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
                                      stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged, user: user,
-                                     confinement: spec.confinement)
+                                     rootGroups: user == nil ? ContainerUser.rootGroups(root: spec.rootfs ?? "/") : [], confinement: spec.confinement)
         let cgroupFiles = try CgroupFiles.open(cgroup)
         defer { cgroupFiles.close() }
         let volumes = try VolumeSources(spec.mounts)
@@ -183,7 +183,8 @@ public final class ContainerProcess: Sendable {
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         let resolvedUser = try user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: "/proc/\(target)/root") }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
-                                     privileged: privileged, user: resolvedUser, confinement: confinement)
+                                     privileged: privileged, user: resolvedUser,
+                                     rootGroups: resolvedUser == nil ? ContainerUser.rootGroups(root: "/proc/\(target)/root") : [], confinement: confinement)
         let cgroupFiles = try CgroupFiles.open(cgroup)
         defer { cgroupFiles.close() }
         let console = try terminal ? ConsoleSocket.make() : nil

@@ -80,6 +80,14 @@ public struct ContainerUser: Sendable, Hashable {
     }
 }
 
+extension ContainerUser {
+    /// The supplementary groups root gets without `-u`, as runc's for its default user: those
+    /// of `root`'s `/etc/group` that list the name uid 0 has in `/etc/passwd`; none without one.
+    static func rootGroups(root: String) -> [UInt32] {
+        (try? resolve("0", root: root))?.groups ?? []
+    }
+}
+
 /// A colon-separated account file (`/etc/passwd`, `/etc/group`) of a root filesystem, read
 /// as untrusted input: through `etc` opened without following links, at most 1 MiB, comment
 /// and malformed lines skipped. A missing or unreadable file is an empty one.

@@ -13,14 +13,15 @@ struct ExecArguments {
     let privileged: Bool
     /// The user to become before execve, resolved in the container's files; nil keeps the caller's.
     let user: ContainerUser?
-    /// The supplementary groups as C memory.
+    /// The supplementary groups as C memory: the user's, or without one root's in the
+    /// container's files (never the caller's own).
     let groups: [gid_t]
     let confinement: Confinement
     /// The compiled seccomp filter (nil: none), made before the clone like everything else.
     let seccomp: [sock_filter]?
 
     init(command: [String], environment: [String], workingDirectory: String?, stdio: (Int32?, Int32?, Int32?), privileged: Bool,
-         user: ContainerUser? = nil, confinement: Confinement = Confinement()) throws(BerthError) {
+         user: ContainerUser? = nil, rootGroups: [UInt32] = [], confinement: Confinement = Confinement()) throws(BerthError) {
         let entries = try ContainerSpec.environmentEntries(environment, home: user?.home ?? "/root")
         let path = entries.first { $0.key == "PATH" }?.value ?? ContainerSpec.defaultPath
         argv = CStringArray(command)
@@ -30,7 +31,7 @@ struct ExecArguments {
         self.stdio = stdio
         self.privileged = privileged
         self.user = user
-        groups = user?.groups.map { gid_t($0) } ?? []
+        groups = (user?.groups ?? rootGroups).map { gid_t($0) }
         // Privileged: the caller's capabilities untouched and no filter, as `--privileged`.
         self.confinement = privileged ? Confinement(capabilities: .all, seccomp: nil, noNewPrivileges: confinement.noNewPrivileges) : confinement
         let program = try self.confinement.seccompProgram()
@@ -65,8 +66,8 @@ struct ExecArguments {
             config.set_user = 1
             config.uid = user.uid
             config.gid = user.gid
-            config.group_count = Int32(groups.count)
         }
+        config.group_count = Int32(groups.count)
         return groups.withUnsafeBufferPointer { groups in
             config.groups = groups.baseAddress
             return cgroup.procs.withUnsafeBufferPointer { fds in

@@ -76,11 +76,22 @@ struct SpawnStep {
             return .system("change to working directory \(dir)", error)
         case Int(BERTH_STEP_BIND_ROOTFS), Int(BERTH_STEP_PIVOT_ROOT):
             return .system("enter root filesystem \(rootfs)", error)
+        case Int(BERTH_STEP_ROOTFS_PROC), Int(BERTH_STEP_ROOTFS_DEV):
+            let name = Int(rawValue) == Int(BERTH_STEP_ROOTFS_PROC) ? "/proc" : "/dev"
+            if error.code == ENOTDIR {
+                return BerthError(.invalidArgument, "\(name) in root filesystem \(rootfs) is not a directory (a symbolic link or a file)",
+                                  hint: "make \(name) a directory of the root filesystem, or remove it (it is then made)", parameter: "rootfs", cause: error)
+            }
+            return BerthError.system("prepare \(name) in \(rootfs)", error).with(parameter: "rootfs")
         case Int(BERTH_STEP_MOUNT_PROC):
             return .system("mount /proc in the container", error)
         case Int(BERTH_STEP_MOUNT_SYS):
             return .system("mount /sys in the container", error)
         case Int(BERTH_STEP_MASK_PATHS):
+            if error.code == EXDEV {
+                return BerthError(.system, "/proc in the container is not a procfs: its kernel files cannot be masked",
+                                  hint: "give the container a root filesystem whose /proc is a directory", parameter: "rootfs", cause: error)
+            }
             return .system("mask the kernel's files under /proc and /sys in the container", error)
         case Int(BERTH_STEP_MOUNT_DEV):
             return .system("set up /dev in \(rootfs)", error)

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -54,6 +55,12 @@
 #endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
 #endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
@@ -122,59 +129,131 @@ static int make_dir(const char *path, mode_t mode) {
     return -1;
 }
 
-/// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
-/// lacks (no /dev/tty in some sandboxes) is skipped rather than failing the container.
-static int bind_device(const char *dev, const char *name) {
-    char host[PATH_MAX], target[PATH_MAX];
-    if (join(host, "/dev/", name) || join(target, dev, name)) return -1;
-    struct stat st;
-    if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
-    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-    if (fd < 0) return -1;
-    close(fd);
-    return mount(host, target, NULL, MS_BIND, NULL);
+/// "/proc/self/fd/N": mounting there mounts on what the descriptor refers to, not on whatever
+/// a path names by then (runc's way). Digits by hand: no printf in the child.
+static void fd_path(char out[32], int fd) {
+    static const char prefix[] = "/proc/self/fd/";
+    memcpy(out, prefix, sizeof prefix - 1);
+    char digits[12];
+    int n = 0;
+    unsigned v = (unsigned)fd;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    char *p = out + sizeof prefix - 1;
+    while (n) *p++ = digits[--n];
+    *p = 0;
 }
 
-/// A tmpfs /dev with the harmless host devices, a private devpts and /dev/shm.
-static int mount_dev(const char *root) {
-    char dev[PATH_MAX], path[PATH_MAX];
-    if (join(dev, root, "/dev")) return -1;
-    if (make_dir(dev, 0755)) return -1;
-    if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")) return -1;
-    if (join(dev, root, "/dev/")) return -1;
+static int mount_on(int fd, const char *source, const char *type, unsigned long flags, const char *data) {
+    char path[32];
+    fd_path(path, fd);
+    return mount(source, path, type, flags, data);
+}
+
+/// The directory `name` of `dirfd`, made if missing, as an O_PATH descriptor. A symbolic link
+/// (followed, it could point anywhere on the host: CVE-2021-30465's class) or anything else
+/// that is not a directory fails with ENOTDIR; nothing is made then.
+static int directory_beneath(int dirfd, const char *name, mode_t mode) {
+    if (mkdirat(dirfd, name, mode) && errno != EEXIST) return -1;
+    int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP) errno = ENOTDIR;
+    return fd;
+}
+
+/// Makes `name` in `dirfd` a mount of `type` (made as a directory if missing).
+static int mount_beneath(int dirfd, const char *name, mode_t mode, const char *source, const char *type, unsigned long flags, const char *data) {
+    int fd = directory_beneath(dirfd, name, mode);
+    if (fd < 0) return -1;
+    int rc = mount_on(fd, source, type, flags, data);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
+/// lacks (no /dev/tty in some sandboxes) is skipped rather than failing the container.
+static int bind_device(int dev, const char *name) {
+    char host[PATH_MAX];
+    if (join(host, "/dev/", name)) return -1;
+    struct stat st;
+    if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
+    int fd = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) return -1;
+    int rc = mount_on(fd, host, NULL, MS_BIND, NULL);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/// The tmpfs just mounted on the rootfs's /dev, opened: a fresh tmpfs has a device number of
+/// its own, so a directory renamed into its place (one of the rootfs's own, same device)
+/// is refused (EXDEV), and a symbolic link cannot be opened (O_NOFOLLOW).
+static int open_new_dev(int rootfd) {
+    int dev = openat(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dev < 0) return -1;
+    struct statfs fs;
+    struct stat root, st;
+    if (fstatfs(dev, &fs) || fstat(dev, &st) || fstat(rootfd, &root)) { close(dev); return -1; }
+    if ((unsigned long)fs.f_type != TMPFS_MAGIC || st.st_dev == root.st_dev) { close(dev); errno = EXDEV; return -1; }
+    return dev;
+}
+
+/// A tmpfs /dev with the harmless host devices, a private devpts, /dev/shm and (with an IPC
+/// namespace of its own) /dev/mqueue. Everything is made relative to descriptors: nothing
+/// is resolved through a path the root filesystem's contents could redirect.
+static int fill_dev(int dev, int own_ipc) {
     static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
     for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++) {
         if (bind_device(dev, devices[i])) return -1;
     }
     // newinstance: the container's ptys are its own, never the host's.
-    if (join(path, dev, "pts") || make_dir(path, 0755)) return -1;
-    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")) return -1;
-    if (join(path, dev, "ptmx") || symlink("pts/ptmx", path)) return -1;
-    if (join(path, dev, "shm") || make_dir(path, 01777)) return -1;
-    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")) return -1;
+    if (mount_beneath(dev, "pts", 0755, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")) return -1;
+    if (symlinkat("pts/ptmx", dev, "ptmx")) return -1;
+    if (mount_beneath(dev, "shm", 01777, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")) return -1;
+    // As Docker: the POSIX message queues of the container's IPC namespace (an mqueue mount
+    // shows its mounter's). A kernel without them (ENODEV) gets none.
+    if (own_ipc && mount_beneath(dev, "mqueue", 0755, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) && errno != ENODEV) return -1;
     static const char *const links[][2] = {
         { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
         { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
     };
     for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
-        if (join(path, dev, links[i][0]) || symlink(links[i][1], path)) return -1;
+        if (symlinkat(links[i][1], dev, links[i][0])) return -1;
     }
     return 0;
 }
 
+/// The root filesystem's /proc and /dev belong to its image: each must be a directory (or
+/// absent, then made), never a symbolic link, and each mount is made on the directory
+/// opened beneath the root, not on a path resolved from the host's root. (Followed, a link
+/// `proc -> /x` would put the container's procfs outside its root: it would start without
+/// /proc, its masks silently missing; racing a shared rootfs, device nodes could be made
+/// in host directories.)
 static void enter_rootfs(struct berth_spawn_config *c) {
     const char *root = c->rootfs;
-    char path[PATH_MAX];
     // pivot_root needs the new root to be a mount point; binding it onto itself makes it one,
     // and every mount below is made inside this bind so it moves with the pivot.
     if (mount(root, root, NULL, MS_BIND | MS_REC, NULL)) fail(&c->exec, BERTH_STEP_BIND_ROOTFS);
-    if (join(path, root, "/proc") || make_dir(path, 0555)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    // Opened after the bind, so it is on the bind.
+    int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fail(&c->exec, BERTH_STEP_BIND_ROOTFS);
+    int proc = directory_beneath(rootfd, "proc", 0555);
+    if (proc < 0) fail(&c->exec, BERTH_STEP_ROOTFS_PROC);
     // Mounted by PID 1 of the new pid namespace, so it shows that namespace's processes.
-    if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
-    if (mount_dev(root)) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    if (mount_on(proc, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
+    close(proc);
+    int devdir = directory_beneath(rootfd, "dev", 0755);
+    if (devdir < 0) fail(&c->exec, BERTH_STEP_ROOTFS_DEV);
+    if (mount_on(devdir, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    close(devdir);
+    int dev = open_new_dev(rootfd);
+    if (dev < 0 || fill_dev(dev, c->namespaces & CLONE_NEWIPC)) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    close(dev);
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
     // only the new root, with no path back to the host's filesystem and no put_old directory.
-    if (chdir(root)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    if (fchdir(rootfd)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    close(rootfd);
     if (syscall(SYS_pivot_root, ".", ".")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (umount2(".", MNT_DETACH)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (chdir("/")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
@@ -188,6 +267,9 @@ static const char *const masked_paths[] = {
     "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
     "/sys/firmware", "/proc/interrupts",
+    // CVE-2020-8694: the RAPL energy counters leak what the CPU computes (in runc's and
+    // Docker's lists since 2020).
+    "/sys/devices/virtual/powercap",
 };
 
 /// runc's default read-only paths: knobs that act on the whole machine (sysctls, IRQ
@@ -235,6 +317,10 @@ static int make_readonly(const char *path) {
 /// Runs in the container's root, after pivot_root (or on the host's files in a private mount
 /// namespace): absolute paths then resolve inside the container, symlinks included.
 static int mask_kernel_files(void) {
+    // Masks laid over anything but procfs would protect nothing: refuse rather than skip.
+    struct statfs fs;
+    if (statfs("/proc", &fs)) return -1;
+    if ((unsigned long)fs.f_type != PROC_SUPER_MAGIC) { errno = EXDEV; return -1; }
     for (unsigned i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
         if (make_readonly(readonly_paths[i])) return -1;
     }
@@ -309,10 +395,19 @@ static void mount_volumes(struct berth_spawn_config *c) {
                 if (fd >= 0) close(fd);
             }
         }
+        // Read-only all the way down, mounts under the source included, as Docker 25's
+        // default: set on the detached copy, every mount of it (Linux 5.12). Before that
+        // kernel only the top mount, as older Docker.
+        int recursive = 0;
+        if (m->read_only) {
+            struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+            recursive = syscall(SYS_mount_setattr, m->source_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
+            if (!recursive && errno != ENOSYS) fail(&c->exec, step);
+        }
         if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
         if (mount(NULL, m->target, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
-        if (m->read_only) {
+        if (m->read_only && !recursive) {
             unsigned long flags = kept_mount_flags(m->target);
             if (mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL)) fail(&c->exec, step);
         }
@@ -377,11 +472,22 @@ static int open_console(struct berth_exec_config *c) {
     return slave;
 }
 
+/// Exactly `groups`, with or without a user switch (runc always sets them): otherwise root in
+/// the container would keep the caller's supplementary groups on the host. A caller that may
+/// not (a user namespace with setgroups denied) and has none passes when none are asked for.
+///
 /// setgroups, setresgid, setresuid as raw system calls: they change this thread only, which
 /// is the whole process here. glibc's wrappers would try to signal the parent's threads,
 /// whose records the clone copied but which do not exist in the child.
+static int set_groups(const struct berth_exec_config *c) {
+    if (syscall(SYS_setgroups, (size_t)c->group_count, c->groups) == 0) return 0;
+    int saved = errno;
+    if (saved == EPERM && c->group_count == 0 && syscall(SYS_getgroups, 0, NULL) == 0) return 0;
+    errno = saved;
+    return -1;
+}
+
 static int switch_user(const struct berth_exec_config *c) {
-    if (syscall(SYS_setgroups, (size_t)c->group_count, c->groups)) return -1;
     if (syscall(SYS_setresgid, c->gid, c->gid, c->gid)) return -1;
     if (syscall(SYS_setresuid, c->uid, c->uid, c->uid)) return -1;
     return 0;
@@ -427,8 +533,11 @@ static int limit_capabilities(unsigned long long keep) {
     struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
-    data[0].effective = data[0].permitted = data[0].inheritable = (unsigned)(keep & 0xffffffffu);
-    data[1].effective = data[1].permitted = data[1].inheritable = (unsigned)(keep >> 32);
+    // The inheritable set stays empty, as runc's since 1.1.2 (CVE-2022-24769): with it, a
+    // program carrying inheritable file capabilities would gain them on exec, a non-root
+    // user's included.
+    data[0].effective = data[0].permitted = (unsigned)(keep & 0xffffffffu);
+    data[1].effective = data[1].permitted = (unsigned)(keep >> 32);
     return (int)syscall(SYS_capset, &header, data);
 }
 
@@ -506,6 +615,8 @@ static void finish_and_exec(struct berth_exec_config *c) {
     } else if (join_cgroups(c)) {
         fail(c, BERTH_STEP_CGROUP);
     }
+    // While every capability is held (CAP_SETGID whatever the container keeps).
+    if (set_groups(c)) fail(c, BERTH_STEP_USER);
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(c, BERTH_STEP_NO_NEW_PRIVS);
     // From here on every system call passes the filter: the rest of this sequence (prctl,
     // capset, rt_sigprocmask, execve, and write/exit_group to report a failure) must be
@@ -513,8 +624,8 @@ static void finish_and_exec(struct berth_exec_config *c) {
     if (c->seccomp_filter && !c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     // The user is switched with the capabilities already limited (CAP_SETUID and CAP_SETGID
-    // must be kept for it) and, without no_new_privs, under the filter: setgroups, setresgid
-    // and setresuid must pass it too.
+    // must be kept for it) and, without no_new_privs, under the filter: setresgid and
+    // setresuid must pass it too.
     if (c->set_user && switch_user(c)) fail(c, BERTH_STEP_USER);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     unblock_signals();
@@ -522,7 +633,18 @@ static void finish_and_exec(struct berth_exec_config *c) {
     fail(c, BERTH_STEP_EXEC);
 }
 
+/// First in the child. Until execve it is berth's own image, holding every capability, and
+/// in the container's pid namespace: not dumpable, so that no process in the container (root
+/// there lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe, the host's berth
+/// binary (CVE-2019-5736's way in). execve of the command makes it dumpable again as usual.
+/// And runc's umask, 022, whatever the caller's: for the directories made here and the command.
+static void harden_child(void) {
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    umask(022);
+}
+
 static void spawn_child(struct berth_spawn_config *c) {
+    harden_child();
     reset_signals();
     close_parent_ends(&c->exec);
     if (c->namespaces & CLONE_NEWNS) {
@@ -622,6 +744,7 @@ struct enter_job {
 };
 
 static void enter_child(struct berth_enter_config *c) {
+    harden_child();
     reset_signals();
     close_parent_ends(&c->exec);
     // The child is single-threaded, which setns into a mount namespace requires.

@@ -29,6 +29,26 @@ struct RunOptionsCLITests {
         }
     }
 
+    /// runc always sets the supplementary groups (the container's, for its user) and a umask
+    /// of 022: nothing of the caller's groups or umask reaches the command.
+    @Test("without -u root gets the container's groups for root, not berth's; the umask is 022 whatever berth's")
+    func groupsAndUmask() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                try "root:x:0:\nwheel:x:10:root\nbob:x:1000:\n".write(toFile: rootfs.path + "/etc/group", atomically: true, encoding: .utf8)
+                var argv = sandbox.berthArguments(["run", "--rm", "--rootfs", rootfs.path, "--", "sh", "-c", "grep '^Groups:' /proc/self/status; umask"])
+                // berth itself runs with supplementary group 4242 and umask 077.
+                argv.insert(contentsOf: ["setpriv", "--groups", "4242", "--", "sh", "-c", "umask 077; exec \"$@\"", "sh"], at: 3)
+                let run = Command.run(argv, environment: sandbox.berthEnvironment())
+                #expect(run.status == 0, "\(run)")
+                let lines = run.stdout.split(separator: "\n")
+                let groups = lines.first { $0.hasPrefix("Groups:") }.map { $0.dropFirst("Groups:".count).split(whereSeparator: \.isWhitespace) }
+                #expect(groups == ["10"], "\(run)")
+                #expect(lines.last == "0022", "\(run)")
+            }
+        }
+    }
+
     @Test("-v binds a host directory (writes land on the host); :ro refuses writes; --read-only keeps / read-only")
     func volumes() throws {
         try withHostSandbox { sandbox in

@@ -162,6 +162,21 @@ struct KernelFilesTests {
         #expect(try callerForwarding() == before)
     }
 
+    /// CVE-2020-8694: RAPL energy counters readable by anyone leak what the CPU computes.
+    /// Docker's and runc's masked paths list the directory. This machine's kernel has none.
+    @Test("/sys/devices/virtual/powercap is an empty read-only tmpfs in the container",
+          .enabled(if: hostHas("/sys/devices/virtual/powercap")))
+    func powercapMasked() throws {
+        try withRootfs { rootfs in
+            let script = "echo entries:$(ls -A /sys/devices/virtual/powercap | wc -l); cat /proc/self/mountinfo"
+            let result = try run(ContainerSpec(command: ["sh", "-c", script], rootfs: rootfs.path))
+            #expect(result.status == .exited(0), "\(result.errors)")
+            #expect(result.output.hasPrefix("entries:0\n"), "\(result.output)")
+            let mount = MountEntry.parse(result.output)["/sys/devices/virtual/powercap"]
+            #expect(mount?.fsType == "tmpfs" && mount?.readOnly == true, "\(String(describing: mount))")
+        }
+    }
+
     @Test("berth exec sees the container's masks: they live in its mount namespace")
     func enterSeesMasks() throws {
         try withRootfs { rootfs in

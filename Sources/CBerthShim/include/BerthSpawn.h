@@ -32,6 +32,9 @@ enum {
     BERTH_STEP_TERMINAL = 20,
     BERTH_STEP_USER = 21,
     BERTH_STEP_READONLY_ROOT = 22,
+    /// The root filesystem's /proc or /dev is not a directory (a symbolic link, a file).
+    BERTH_STEP_ROOTFS_PROC = 23,
+    BERTH_STEP_ROOTFS_DEV = 24,
     /// BERTH_STEP_VOLUME + i: bind mount i (of `berth_spawn_config.mounts`) failed.
     BERTH_STEP_VOLUME = 100,
 };
@@ -61,8 +64,9 @@ struct berth_exec_config {
     int sync_fd;
     /// The parent's ends of both pipes (or -1), closed in the child so EOF can happen.
     int parent_fds[2];
-    /// Nonzero: limit the bounding, effective, permitted and inheritable capability sets to
-    /// `keep_caps` (bit n = capability n) and clear the ambient set, just before execve.
+    /// Nonzero: limit the bounding, effective and permitted capability sets to `keep_caps`
+    /// (bit n = capability n), empty the inheritable set and clear the ambient set, just
+    /// before execve.
     int limit_caps;
     unsigned long long keep_caps;
     /// A connected unix socket, or -1. With one, the child opens a new pseudo-terminal from
@@ -73,11 +77,13 @@ struct berth_exec_config {
     /// The terminal's size; 0 rows or columns keep the kernel's default (0x0).
     unsigned short console_rows;
     unsigned short console_cols;
-    /// Nonzero: switch to `uid`, `gid` and exactly `groups` (`group_count` of them) just before
-    /// execve, after the capabilities are limited. A non-zero uid loses every capability then.
+    /// Nonzero: switch to `uid` and `gid` just before execve, after the capabilities are
+    /// limited. A non-zero uid loses every capability then.
     int set_user;
     uid_t uid;
     gid_t gid;
+    /// The supplementary groups, `group_count` of them, set in every case (none: an empty
+    /// list), before the capabilities are limited.
     const gid_t *groups;
     int group_count;
     /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them

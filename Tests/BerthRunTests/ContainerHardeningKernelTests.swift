@@ -1,0 +1,142 @@
+import BerthCore
+import BerthRun
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// capget(2)/capset(2) act on the calling thread only. glibc exports both; Swift cannot call
+/// the variadic syscall(), so they are looked up by name.
+private typealias CapabilityCall = @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32
+
+private func capabilityCall(_ name: String) -> CapabilityCall? {
+    guard let symbol = dlsym(nil, name) else { return nil }
+    return unsafeBitCast(symbol, to: CapabilityCall.self)
+}
+
+/// Removes `capability` from this thread's effective, permitted and inheritable sets; false if
+/// that failed. The thread must end afterwards (it cannot get it back).
+private func dropFromThisThread(capability: Int) -> Bool {
+    guard let capget = capabilityCall("capget"), let capset = capabilityCall("capset") else { return false }
+    var header: (UInt32, Int32) = (0x2008_0522, 0) // _LINUX_CAPABILITY_VERSION_3, this thread
+    var data: [UInt32] = Array(repeating: 0, count: 6) // 2 x { effective, permitted, inheritable }
+    let got = withUnsafeMutableBytes(of: &header) { h in data.withUnsafeMutableBytes { capget(h.baseAddress!, $0.baseAddress!) } }
+    guard got == 0 else { return false }
+    let word = capability / 32, bit = UInt32(1) << UInt32(capability % 32)
+    for field in 0..<3 { data[word * 3 + field] &= ~bit }
+    return withUnsafeMutableBytes(of: &header) { h in data.withUnsafeMutableBytes { capset(h.baseAddress!, $0.baseAddress!) } } == 0
+}
+
+/// Runs `body` on a thread of its own and waits for it: for tests that change a thread's
+/// credentials, which must not outlive the test.
+private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: T?
+    let thread = Thread {
+        result = body()
+        done.signal()
+    }
+    thread.start()
+    done.wait()
+    return result!
+}
+
+private func readlinkErrno(_ path: String) -> Int32 {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    return readlink(path, &buffer, buffer.count) < 0 ? errno : 0
+}
+
+private let capSysPtrace = 19
+
+/// Hardening runc and Docker apply beyond namespaces, capabilities and the filter.
+@Suite("Container hardening (kernel)", .enabled(if: KernelTests.enabled))
+struct ContainerHardeningKernelTests {
+    @Test("no inheritable capabilities, as root or as another user (CVE-2022-24769)")
+    func noInheritableCapabilities() throws {
+        try withRootfs { rootfs in
+            for user in [nil, "1000"] {
+                var spec = ContainerSpec(command: ["cat", "/proc/self/status"], rootfs: rootfs.path)
+                spec.user = user
+                let result = try run(spec)
+                #expect(result.status == .exited(0), "\(result.errors)")
+                let line = result.output.split(separator: "\n").first { $0.hasPrefix("CapInh:") }
+                #expect(line == "CapInh:\t0000000000000000", "user \(user ?? "root"): \(String(describing: line))")
+            }
+        }
+    }
+
+    /// A process with the held child's own credentials but without CAP_SYS_PTRACE (what root
+    /// in the container has once the child limited its capabilities, right before execve)
+    /// reaches /proc/PID/exe only if the child is dumpable. That link is the host's berth
+    /// binary (CVE-2019-5736). The same credentials do reach a container's exec'd command.
+    @Test("the child is not dumpable before execve: its /proc/PID/exe (berth's binary) is out of reach of a process with its credentials")
+    func childNotDumpable() throws {
+        try withRootfs { rootfs in
+            let path = rootfs.path
+            let (dropped, held, running) = onOwnThread { () -> (Bool, Int32, Int32) in
+                guard dropFromThisThread(capability: capSysPtrace) else { return (false, 0, 0) }
+                guard let child = try? ContainerProcess.spawn(ContainerSpec(command: ["true"], rootfs: path)),
+                      let started = try? Captured(ContainerSpec(command: ["sh", "-c", "echo up; exec sleep 1000"], rootfs: path)) else {
+                    return (true, -1, -1)
+                }
+                defer {
+                    child.abort()
+                    try? started.process.signal(SIGKILL)
+                    _ = try? started.finish()
+                }
+                _ = started.waitFor("up")
+                return (true, readlinkErrno("/proc/\(child.pid)/exe"), readlinkErrno("/proc/\(started.process.pid)/exe"))
+            }
+            try #require(dropped, "could not drop CAP_SYS_PTRACE from a thread")
+            #expect(held == EACCES, "the held child's exe: errno \(held)")
+            #expect(running == 0, "a started container's exe: errno \(running)")
+        }
+    }
+
+    @Test("a root filesystem whose /proc or /dev is a symbolic link is refused, and nothing is made where it points")
+    func symlinkedProcOrDevRefused() throws {
+        for name in ["proc", "dev"] {
+            try withRootfs { rootfs in
+                let outside = NSTemporaryDirectory() + "berth-outside-\(UUID().uuidString.prefix(8))"
+                try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: outside) }
+                try FileManager.default.createSymbolicLink(atPath: rootfs.path + "/" + name, withDestinationPath: outside)
+                let error = #expect(throws: BerthError.self) {
+                    _ = try run(ContainerSpec(command: ["true"], rootfs: rootfs.path))
+                }
+                #expect(error?.message.contains("/\(name) in root filesystem \(rootfs.path) is not a directory") == true, "\(String(describing: error))")
+                #expect(error?.parameter == "rootfs")
+                #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
+            }
+        }
+    }
+
+    @Test("a read-only volume is read-only all the way down: a mount under its source too")
+    func readOnlyVolumeIsRecursive() throws {
+        try withRootfs { rootfs in
+            let host = NSTemporaryDirectory() + "berth-rvolume-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: host + "/sub", withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: host) }
+            // In the tests' own mount namespace (berth_fenced): nothing of it reaches the host.
+            try #require(mount("tmpfs", host + "/sub", "tmpfs", 0, "size=64k") == 0, "mount a tmpfs: errno \(errno)")
+            defer { umount2(host + "/sub", Int32(MNT_DETACH)) }
+            let spec = ContainerSpec(command: ["sh", "-c", "touch /data/top; touch /data/sub/below; echo done"], rootfs: rootfs.path,
+                                     mounts: [BindMount(source: host, target: "/data", readOnly: true)])
+            let result = try run(spec)
+            #expect(result.output == "done\n")
+            let refused = result.errors.split(separator: "\n").filter { $0.hasSuffix("Read-only file system") }
+            #expect(refused.count == 2, "\(result.errors)")
+            #expect(!FileManager.default.fileExists(atPath: host + "/sub/below"))
+        }
+    }
+
+    @Test("/dev/mqueue is the container's own mqueue filesystem, nosuid, nodev, noexec")
+    func messageQueues() throws {
+        try withRootfs { rootfs in
+            let result = try run(ContainerSpec(command: ["cat", "/proc/self/mountinfo"], rootfs: rootfs.path))
+            #expect(result.status == .exited(0), "\(result.errors)")
+            let mqueue = MountEntry.parse(result.output)["/dev/mqueue"]
+            #expect(mqueue?.fsType == "mqueue", "\(result.output)")
+            #expect(mqueue?.options.isSuperset(of: ["nosuid", "nodev", "noexec"]) == true, "\(String(describing: mqueue))")
+        }
+    }
+}
