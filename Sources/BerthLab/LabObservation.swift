@@ -130,7 +130,7 @@ struct LabObserver {
 
     /// `/proc/sys/…` for a key written with '.' or '/' (validated by `LabSpec.validate`).
     static func sysctlPath(_ key: String) -> String {
-        "/proc/sys/" + (key.contains("/") ? key : key.split(separator: ".").joined(separator: "/"))
+        "/proc/sys/" + NodeSpec.Sysctl(key: key, value: "").path
     }
 
     private static func readFile(_ path: String) -> String? {
