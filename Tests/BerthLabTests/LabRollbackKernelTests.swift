@@ -52,7 +52,6 @@ extension LabKernelTests {
             #expect(failing.status == 1, "\(failing)")
             #expect(failing.stdout.contains("could not restore lab \(lab.name)") && !failing.stdout.contains("restored lab"), "\(failing)")
             #expect(try lab.state().record(named: lab.name)?.pending != nil)
-            #expect(lab.namespaces().contains(lab.namespace("h9")))
 
             let gc = lab.lab(["gc"])
             #expect(gc.succeeded && gc.stdout.contains("restored lab \(lab.name)"), "\(gc)")
