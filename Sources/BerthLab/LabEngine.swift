@@ -62,13 +62,15 @@ public final class LabEngine: Sendable {
     /// namespace does not exist cost one failed open.
     public func refuseForeignNamespaces(_ spec: LabSpec, owned: Set<String>) throws(BerthError) {
         var observation = LabObservation(lab: spec.name, nodes: [:])
+        // Owned nodes are checked by the full observation of the plan (`refuseForeign`).
         for node in spec.nodes where !owned.contains(node.name) {
             let name = LabNames.namespace(lab: spec.name, node: node.name)
             guard let namespace = try LabObserver.openNamespace(name) else { continue }
-            let alias = try? RouteNetlink(namespace: namespace).link(index: 1).alias
+            let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
             var seen = ObservedNode.missing(node.name, namespace: name)
             seen.exists = true
             seen.tagged = alias == LabNames.nodeAlias(lab: spec.name, node: node.name, state: stateTag)
+            seen.heldBy = LabObserver.holder(alias: alias, lab: spec.name, node: node.name, stateTag: stateTag)
             observation.nodes[node.name] = seen
         }
         try refuseForeign(spec, observation, owned: owned)
@@ -197,7 +199,13 @@ public final class LabEngine: Sendable {
                              remedy: .remove(.container(name)))
         }
         for node in spec.nodes {
-            guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged, !owned.contains(node.name) else { continue }
+            guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged, !owned.contains(node.name) || seen.heldBy != nil else { continue }
+            if let holder = seen.heldBy {
+                // Never "remove it": it is another lab's running node.
+                throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): network namespace \(seen.namespaceName) of node \(node.name) is already \(holder); nothing was made",
+                                 hint: "rename the lab or the node, so that LAB-NODE names another namespace", object: .namespace(seen.namespaceName),
+                                 operation: .labUp)
+            }
             throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): network namespace \(seen.namespaceName) exists and is not lab \(spec.name)'s node \(node.name); nothing was made",
                              hint: "delete or rename that namespace, or rename the lab or the node", object: .namespace(seen.namespaceName),
                              operation: .labUp, remedy: .remove(.namespace(seen.namespaceName)))

@@ -3,8 +3,7 @@ import BerthCore
 /// How a lab names and tags what it makes, so that `down` and garbage collection find every
 /// piece from the kernel alone, even after a crash and without state:
 ///
-/// - a node is the network namespace `LAB-NODE` (as `ip netns` shows it; a node name has no
-///   '-', so the name is the lab's and node's alone), and its `lo`
+/// - a node is the network namespace `LAB-NODE` (as `ip netns` shows it), and its `lo`
 ///   carries the alias `berth-lab LAB NODE STATE` — the tag that proves the namespace is the
 ///   lab's. STATE names the state store the lab is recorded in (`stateTag`): namespaces
 ///   are machine-wide, and garbage collection over one store must not take another
@@ -63,24 +62,15 @@ public enum LabNames {
         return (String(rest[..<space]), String(rest[rest.index(after: space)...]))
     }
 
-    /// Checks a lab or node name: letters, digits, `_`, `.` and (`allowDash`) `-`, starting
-    /// with a letter or digit, at most `limit` bytes.
-    public static func check(_ name: String, what: String, limit: Int, allowDash: Bool = true) -> String? {
+    /// Checks a lab or node name: letters, digits, `_`, `.` and `-`, starting with a letter
+    /// or digit, at most `limit` bytes.
+    public static func check(_ name: String, what: String, limit: Int) -> String? {
         guard let first = name.utf8.first else { return "\(what) name is empty" }
         if name.utf8.count > limit { return "\(what) name \"\(name)\" is over \(limit) bytes" }
         let isAlnum = { (c: UInt8) in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
-        let dash = allowDash ? UInt8(ascii: "-") : UInt8(ascii: "_")
-        guard isAlnum(first), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == dash }) else {
-            return "\(what) name \"\(name)\" has characters other than letters, digits, '_', '.'\(allowDash ? " and '-'" : "")"
-                + ", or does not start with a letter or digit"
+        guard isAlnum(first), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
+            return "\(what) name \"\(name)\" has characters other than letters, digits, '_', '.' and '-', or does not start with a letter or digit"
         }
         return nil
-    }
-
-    /// Checks a node name: as a lab name, without '-'. `LAB-NODE` then splits at its last
-    /// '-', so two labs' nodes never share a namespace, endpoint or container name (lab `a`
-    /// node `b-c` and lab `a-b` node `c` would both be `a-b-c`).
-    public static func checkNode(_ name: String) -> String? {
-        check(name, what: "node", limit: maxNodeName, allowDash: false)
     }
 }

@@ -18,9 +18,7 @@ extension LabSpec {
 
         var seenNodes: [String: SourceLocation?] = [:]
         for node in nodes {
-            if let problem = LabNames.checkNode(node.name) {
-                throw error(node.location, problem, hint: "use letters, digits, '_' and '.'; '-' is the separator in the namespace name LAB-NODE, so node names have none (e.g. web_1)")
-            }
+            if let problem = LabNames.check(node.name, what: "node", limit: LabNames.maxNodeName) { throw error(node.location, problem, hint: nameHint) }
             if let first = seenNodes[node.name] {
                 throw error(node.location, "node \(node.name) is declared twice" + (first.map { " (first at \($0))" } ?? ""), hint: "give each node its own name")
             }

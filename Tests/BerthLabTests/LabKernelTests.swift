@@ -318,7 +318,7 @@ struct LabKernelTests {
         }
     }
 
-    @Test("down and gc of lab A with a recorded node b-c leave lab A-b's node c (namespace A-b-c, its endpoint) alone",
+    @Test("lab A's node b-c and lab A-b's node c spell one namespace: up of the second is refused naming the first; down and gc of A leave A-b-c alone",
           arguments: ["down", "gc"])
     func collidingNames(cleaner: String) throws {
         try withHostSandbox { sandbox in
@@ -328,7 +328,12 @@ struct LabKernelTests {
             defer { lab.lab(["down", lab.name + "-b"]) }
             let victim = lab.namespace("b-c")
             #expect(lab.namespaces() == [victim])
-            // Lab A's crashed up recorded node b-c (a record from before node names lost '-').
+            // Lab A with node b-c: its up is refused before it changes anything.
+            try lab.write("name: LAB\nnodes:\n  b-c: {}\n")
+            let clash = lab.lab(["up", lab.file])
+            #expect(clash.status == 1 && clash.stderr.contains("namespace \(victim) of node b-c is already node c of lab \(lab.name)-b"), "\(clash)")
+            #expect(lab.namespaces() == [victim] && !lab.recorded)
+            // Lab A's up that crashed after recording node b-c (from a berth that did not check).
             try lab.state().save(LabRecord(name: lab.name, source: "old.yaml", pending: LabSpec(name: lab.name, source: "old.yaml"), nodes: ["b-c"]))
             let clean = lab.lab(cleaner == "down" ? ["down", lab.name] : ["gc"])
             #expect(clean.succeeded, "\(clean)")
