@@ -3,7 +3,7 @@ import BerthNamespace
 import BerthNetlink
 
 /// Carries out a plan in phases, batching each node's changes into one `sendmsg`:
-/// nodes, link deletions, link creations (one request per creating node), per-node
+/// nodes (with their conf/all and conf/default sysctls, which new links take), link deletions, link creations (one request per creating node), per-node
 /// configuration (ends up and tagged, MTU, MAC, addresses, qdiscs), sysctls, routes, and
 /// last the nodes the file no longer has. Networks to create go first (`applyNetworks`);
 /// endpoints, containers and networks to remove go last (`applyServices`).
@@ -12,6 +12,8 @@ struct LabApplier {
     let session: LabSession
     let engine: LabEngine
     let networks: LabNetworkLedger
+    /// Where the values sysctls had before this apply wrote them are kept, for a rollback.
+    var undo: LabSysctlUndo? = nil
 
     private var lab: String { spec.name }
 
@@ -42,6 +44,13 @@ struct LabApplier {
         }
 
         for action in nodes { try makeNode(action) }
+        // conf/default and conf/all first, so that the links made next take them.
+        for (node, pairs) in sysctls.sorted(by: { $0.key < $1.key }) {
+            let early = pairs.filter { NodeSpec.Sysctl(key: $0.0, value: $0.1).appliesToNewInterfaces }
+            guard !early.isEmpty else { continue }
+            try writeSysctls(early, node: node)
+            sysctls[node] = pairs.filter { !NodeSpec.Sysctl(key: $0.0, value: $0.1).appliesToNewInterfaces }
+        }
         try point("lab.nodes")
         for (node, indexes) in deletions.sorted(by: { $0.key < $1.key }) {
             let netlink = try handle(node)
@@ -66,9 +75,8 @@ struct LabApplier {
             try configureNode(node, configure[node] ?? [], newEnds: newEnds[node] ?? [])
         }
         try point("lab.configure")
-        for (node, pairs) in sysctls.sorted(by: { $0.key < $1.key }) {
-            guard case let (namespace, _)? = session.handles[node] else { throw missingHandle(node) }
-            try LabObserver.writeSysctls(pairs, in: namespace, node: node)
+        for (node, pairs) in sysctls.sorted(by: { $0.key < $1.key }) where !pairs.isEmpty {
+            try writeSysctls(pairs, node: node)
         }
         try point("lab.sysctls")
         for node in routes { try syncRoutes(node) }
@@ -120,6 +128,17 @@ struct LabApplier {
     }
 
     // MARK: - Phases
+
+    /// Writes a node's sysctls, first noting the values they had (as observed) in `undo`.
+    private func writeSysctls(_ pairs: [(String, String)], node: String) throws(BerthError) {
+        guard case let (namespace, _)? = session.handles[node] else { throw missingHandle(node) }
+        if let undo, let seen = session.observation.nodes[node], seen.exists {
+            for (key, _) in pairs {
+                if case let old?? = seen.sysctls[key] { undo.note(node: node, key: key, old: old) }
+            }
+        }
+        try LabObserver.writeSysctls(pairs, in: namespace, node: node)
+    }
 
     private func makeNode(_ action: LabAction) throws(BerthError) {
         let node: String

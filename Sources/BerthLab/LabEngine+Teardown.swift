@@ -30,7 +30,10 @@ extension LabEngine {
     /// Removes one node: its container (stopped), its endpoint (detached, its ports
     /// unpublished), then its namespace (taking its links with it). What is already gone is
     /// fine. The container is stopped only if it is the lab's (its namespace carries the
-    /// node's tag) or a stale record; the endpoint only if it is in the node's namespace.
+    /// node's tag) or a stale record; the endpoint and the namespace only if the namespace
+    /// is not tagged for another lab, node or state store (an untagged one is the lab's,
+    /// from a crash between making and tagging it): a name `LAB-NODE` that another lab's
+    /// node also spells, from before node names lost their '-', is left alone.
     @discardableResult
     public func teardown(lab: String, node: String) throws(BerthError) -> LabRemoval {
         var removal = LabRemoval()
@@ -44,6 +47,7 @@ extension LabEngine {
                 removal.containers.append(name)
             }
         }
+        guard try !isForeign(namespace: name, lab: lab, node: node) else { return removal }
         let networks = LabNetworks(lab: lab, manager: manager)
         if try networks.endpoint(node: node) != nil {
             try networks.detach(node: node)
@@ -54,6 +58,15 @@ extension LabEngine {
             removal.namespaces.append(name)
         } catch where error.code == .notFound {}
         return removal
+    }
+
+    /// Whether the namespace `name` exists and its `lo` carries a lab tag other than this
+    /// node's of this state store.
+    func isForeign(namespace name: String, lab: String, node: String) throws(BerthError) -> Bool {
+        guard let namespace = try LabObserver.openNamespace(name) else { return false }
+        let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
+        guard let tag = LabNames.node(fromAlias: alias) else { return false }
+        return !(tag.lab == lab && tag.node == node && tag.state == stateTag)
     }
 
     /// Takes a lab down: every node named (the state's record) and every other namespace

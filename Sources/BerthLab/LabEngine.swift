@@ -62,13 +62,15 @@ public final class LabEngine: Sendable {
     /// namespace does not exist cost one failed open.
     public func refuseForeignNamespaces(_ spec: LabSpec, owned: Set<String>) throws(BerthError) {
         var observation = LabObservation(lab: spec.name, nodes: [:])
+        // Owned nodes are checked by the full observation of the plan (`refuseForeign`).
         for node in spec.nodes where !owned.contains(node.name) {
             let name = LabNames.namespace(lab: spec.name, node: node.name)
             guard let namespace = try LabObserver.openNamespace(name) else { continue }
-            let alias = try? RouteNetlink(namespace: namespace).link(index: 1).alias
+            let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
             var seen = ObservedNode.missing(node.name, namespace: name)
             seen.exists = true
             seen.tagged = alias == LabNames.nodeAlias(lab: spec.name, node: node.name, state: stateTag)
+            seen.heldBy = LabObserver.holder(alias: alias, lab: spec.name, node: node.name, stateTag: stateTag)
             observation.nodes[node.name] = seen
         }
         try refuseForeign(spec, observation, owned: owned)
@@ -108,7 +110,9 @@ public final class LabEngine: Sendable {
     // MARK: - Converging
 
     /// Brings the kernel to `spec`. On failure, converges back to `previous` (nothing, if
-    /// nil) and throws the first error. `startedWith` is the spec the running containers
+    /// nil), puts back the values of sysctls the failed attempt wrote in nodes the previous
+    /// spec keeps, and throws the first error; if going back fails too, the error's cause is a
+    /// `LabRollbackFailure` (`rollbackFailed`) and its remedy garbage collection. `startedWith` is the spec the running containers
     /// were started from (`previous` unless a crash makes it unknown: nil restarts them);
     /// `networks` keeps the networks the lab created, written before each creation.
     /// Returns what it did.
@@ -116,18 +120,30 @@ public final class LabEngine: Sendable {
     public func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
                          networks: LabNetworkLedger) throws(BerthError) -> [LabAction] {
         let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
+        let undo = LabSysctlUndo()
         do throws(BerthError) {
-            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, failPoints: true)
+            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, failPoints: true, undo: undo)
         } catch {
             let target = previous ?? LabSpec(name: spec.name, source: spec.source)
-            _ = try? apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks, failPoints: false)
+            do throws(BerthError) {
+                try LabFailPoint.check("lab.rollback")
+                _ = try apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks, failPoints: false)
+                try undo.restore(lab: spec.name, nodes: Set(target.nodes.map(\.name)))
+            } catch let rollback {
+                throw BerthError(error.code, error.message, hint: error.hint, object: error.object, operation: error.operation,
+                                 parameter: error.parameter, remedy: .collectGarbage, cause: LabRollbackFailure(error: rollback, original: error.cause))
+            }
             throw error
         }
     }
 
+    /// Whether `error`, thrown by `converge`, says that going back failed too: the lab is
+    /// left part-way between its specs.
+    public static func rollbackFailed(_ error: BerthError) -> Bool { error.cause is LabRollbackFailure }
+
     /// Observes, plans and carries out one convergence, without rolling back.
     private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger,
-                       failPoints: Bool) throws(BerthError) -> [LabAction] {
+                       failPoints: Bool, undo: LabSysctlUndo? = nil) throws(BerthError) -> [LabAction] {
         let lab = LabNetworks(lab: spec.name, manager: manager)
         let first = LabServicePlanner(spec: spec, observation: LabObservation(lab: spec.name, nodes: [:]), previous: startedWith,
                                       missingNetworks: try lab.missing(spec), createdNetworks: networks.created).networksFirst()
@@ -136,7 +152,7 @@ public final class LabEngine: Sendable {
         let session = try observeSession(spec, alsoNodes: owned)
         try refuseForeign(spec, session.observation, owned: owned)
         let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned).plan()
-        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks)
+        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo)
         try applier.apply(nodes, failPoints: failPoints)
         let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                      missingNetworks: [], createdNetworks: networks.created).servicesLast()
@@ -183,7 +199,13 @@ public final class LabEngine: Sendable {
                              remedy: .remove(.container(name)))
         }
         for node in spec.nodes {
-            guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged, !owned.contains(node.name) else { continue }
+            guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged, !owned.contains(node.name) || seen.heldBy != nil else { continue }
+            if let holder = seen.heldBy {
+                // Never "remove it": it is another lab's running node.
+                throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): network namespace \(seen.namespaceName) of node \(node.name) is already \(holder); nothing was made",
+                                 hint: "rename the lab or the node, so that LAB-NODE names another namespace", object: .namespace(seen.namespaceName),
+                                 operation: .labUp)
+            }
             throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): network namespace \(seen.namespaceName) exists and is not lab \(spec.name)'s node \(node.name); nothing was made",
                              hint: "delete or rename that namespace, or rename the lab or the node", object: .namespace(seen.namespaceName),
                              operation: .labUp, remedy: .remove(.namespace(seen.namespaceName)))
@@ -235,5 +257,27 @@ final class LabSession: @unchecked Sendable {
     init(lab: String) {
         self.lab = lab
         observation = LabObservation(lab: lab, nodes: [:])
+    }
+}
+
+/// The values sysctls had before a converge wrote them, so that its rollback puts them back:
+/// a key the previous spec does not name is not written by converging back to it.
+final class LabSysctlUndo: @unchecked Sendable {
+    private var saved: [(node: String, key: String, old: String)] = []
+    private var noted: Set<String> = []
+
+    func note(node: String, key: String, old: String) {
+        guard noted.insert(node + "\u{0}" + key).inserted else { return }
+        saved.append((node, key, old))
+    }
+
+    /// Writes the saved values back, in the nodes of `nodes` (the others are gone).
+    func restore(lab: String, nodes: Set<String>) throws(BerthError) {
+        var byNode: [String: [(String, String)]] = [:]
+        for entry in saved where nodes.contains(entry.node) { byNode[entry.node, default: []].append((entry.key, entry.old)) }
+        for (node, pairs) in byNode.sorted(by: { $0.key < $1.key }) {
+            guard let namespace = try LabObserver.openNamespace(LabNames.namespace(lab: lab, node: node)) else { continue }
+            try LabObserver.writeSysctls(pairs, in: namespace, node: node)
+        }
     }
 }

@@ -27,3 +27,16 @@ extension BerthError.Operation {
     public static let labImpair = BerthError.Operation(rawValue: "lab impair")
     public static let labExec = BerthError.Operation(rawValue: "lab exec")
 }
+
+/// Why a failed `converge` left its lab part-way: going back to the previous spec failed
+/// too. The cause of the error `converge` throws (`LabEngine.rollbackFailed`).
+public struct LabRollbackFailure: Error, Sendable, CustomStringConvertible {
+    /// The error of going back.
+    public let error: BerthError
+    /// The first error's own cause, if it had one.
+    public let original: (any Error & Sendable)?
+
+    public var description: String {
+        (original.map { "\($0); " } ?? "") + "going back failed too, the lab is left part-way: \(error.message)"
+    }
+}

@@ -12,14 +12,18 @@ public struct LabGarbageReport: Sendable {
     /// Everything removed: crashed labs' parts, and namespaces and containers tagged for
     /// labs (of this state store) that no record claims.
     public var removed = LabRemoval()
+    /// Labs whose crashed `up` could not be finished, with why: still recorded as
+    /// unfinished, for `check` and the next collection.
+    public var failed: [(lab: String, error: BerthError)] = []
 
-    public var isEmpty: Bool { labs.isEmpty && restored.isEmpty && removed.isEmpty }
+    public var isEmpty: Bool { labs.isEmpty && restored.isEmpty && removed.isEmpty && failed.isEmpty }
 
     /// One line per thing done ("removed namespace t1-r1"), for a front end to print.
     public var lines: [String] {
         labs.map { "removed lab \($0)" } + restored.map { "restored lab \($0) to its last applied spec" }
             + removed.containers.map { "removed container \($0)" } + removed.endpoints.map { "removed endpoint \($0)" }
             + removed.namespaces.map { "removed namespace \($0)" } + removed.networks.map { "removed network \($0)" }
+            + failed.map { "could not restore lab \($0.lab) to its last applied spec: \($0.error.description); it stays unfinished" }
     }
 }
 
@@ -43,7 +47,8 @@ public struct LabProblem: Sendable, Hashable, CustomStringConvertible {
 extension LabManager {
     /// Removes what crashes left, holding the lab lock (so no `up` is running): labs whose
     /// `up` died half-way are taken back to their last applied spec (or down, if they never
-    /// came up); namespaces tagged for labs of this state store that no record claims, and
+    /// came up) — one that cannot be stays recorded as unfinished (`failed`), never
+    /// reported restored; namespaces tagged for labs of this state store that no record claims, and
     /// containers running in such namespaces, are removed.
     public func collectGarbage() throws(BerthError) -> LabGarbageReport {
         do {
@@ -66,7 +71,17 @@ extension LabManager {
                     box.record.networks = created
                     try state.save(box.record)
                 }
-                _ = try? engine.converge(to: applied, from: applied, startedWith: nil, owned: keep, networks: ledger)
+                do throws(BerthError) {
+                    try engine.converge(to: applied, from: applied, startedWith: nil, owned: keep, networks: ledger)
+                } catch {
+                    // Still part-way: the record stays pending for `check` and the next gc.
+                    var pending = record
+                    pending.networks = record.networks.union(ledger.created)
+                    try state.save(pending)
+                    known[record.name] = record.nodes
+                    report.failed.append((record.name, error))
+                    continue
+                }
                 box.record.networks = ledger.created
                 try state.save(box.record)
                 known[record.name] = keep

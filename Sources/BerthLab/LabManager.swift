@@ -55,14 +55,22 @@ public final class LabManager: Sendable {
             do throws(BerthError) {
                 actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger)
             } catch {
+                // Going back failed too: the record stays as it is, pending (its nodes and the
+                // networks it made named), so `check` reports the lab and gc finishes it.
+                if LabEngine.rollbackFailed(error) { throw error.with(operation: .labUp) }
                 // `converge` went back to the previous spec; record that.
                 if var old = record {
                     old.pending = nil
                     old.networks = ledger.created
                     try? state.save(old)
                 } else {
-                    _ = try? engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created)
-                    try? state.remove(named: spec.name)
+                    do throws(BerthError) {
+                        _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created)
+                        try state.remove(named: spec.name)
+                    } catch let cleanup {
+                        throw BerthError(error.code, error.message, hint: error.hint, object: error.object, operation: error.operation ?? .labUp,
+                                         parameter: error.parameter, remedy: .collectGarbage, cause: LabRollbackFailure(error: cleanup, original: error.cause))
+                    }
                 }
                 throw error.with(operation: .labUp)
             }
@@ -118,14 +126,19 @@ public final class LabManager: Sendable {
     }
 
     /// Changes the impairment of one interface of a running lab (until the next `up`,
-    /// which converges it back to the file). Refused before any change if it needs netem
-    /// and the kernel has none.
+    /// which converges it back to the file). Refused before any change if it breaks a
+    /// file's rules (`LabSpec.problem`: jitter without delay, a percentage past 100%) or
+    /// needs netem and the kernel has none.
     public func impair(_ name: String, node: String, interface: InterfaceName, _ impairment: Impairment) throws(BerthError) {
         try state.locked { () throws(BerthError) in
             let (_, spec) = try record(name)
             guard spec.node(node) != nil else {
                 throw BerthError(.notFound, "lab \(name) has no node \(node)", hint: "its nodes are \(spec.nodes.map(\.name).joined(separator: ", "))",
                                  object: .node(lab: name, node), operation: .labImpair, parameter: "node")
+            }
+            if let problem = LabSpec.problem(impairment, of: "\(node):\(interface)") {
+                throw BerthError(.invalidArgument, problem.message, hint: problem.hint, object: .node(lab: name, node),
+                                 operation: .labImpair, parameter: problem.parameter)
             }
             if let netem = impairment.emulation, try !RouteNetlink.kernelSupports(.networkEmulation(netem)) {
                 let missing = NetlinkChanges.missingQdiscKind("netem")

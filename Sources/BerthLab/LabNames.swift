@@ -21,6 +21,9 @@ public enum LabNames {
     public static let maxRoutesPerNode = 256
     public static let maxAddressesPerEndpoint = 64
     public static let maxSysctlsPerNode = 256
+    /// Each declared network is a bridge (and firewall rules) on the host.
+    public static let maxNetworks = 64
+    public static let maxPublishPerNode = 64
 
     /// The namespace of a node.
     public static func namespace(lab: String, node: String) -> String { "\(lab)-\(node)" }

@@ -42,6 +42,9 @@ public struct ObservedNode: Sendable {
     /// Whether a running container named `LAB-NODE` is someone else's (its namespace does
     /// not carry this node's tag): a run node refuses to take its name.
     public var foreignContainer: Bool = false
+    /// The other lab's node whose tag the namespace carries, in words; nil when it carries
+    /// this node's tag or none.
+    public var heldBy: String?
 
     public static func missing(_ name: String, namespace: String) -> ObservedNode {
         ObservedNode(name: name, namespaceName: namespace, exists: false, tagged: false, loopbackUp: false, interfaces: [], routes: [], sysctls: [:])
@@ -97,7 +100,16 @@ struct LabObserver {
         var observed = ObservedNode(name: node, namespaceName: namespaceName, exists: true, tagged: loopback?.alias == tag,
                                     loopbackUp: loopback?.isUp ?? false, interfaces: interfaces, routes: routes, sysctls: values)
         observed.identity = namespace.identity
+        observed.heldBy = Self.holder(alias: loopback?.alias, lab: lab, node: node, stateTag: stateTag)
         return (observed, namespace, netlink)
+    }
+
+    /// The other lab's node whose tag `alias` (a namespace's `lo` alias) is, in words; nil
+    /// for this node's tag of this state store, or no lab tag. `LAB-NODE` is not one name per
+    /// pair: lab `a` node `b-c` and lab `a-b` node `c` both spell `a-b-c`.
+    static func holder(alias: String?, lab: String, node: String, stateTag: String) -> String? {
+        guard let other = LabNames.node(fromAlias: alias), !(other.lab == lab && other.node == node && other.state == stateTag) else { return nil }
+        return other.lab == lab && other.node == node ? "node \(node) of lab \(lab) in another state directory" : "node \(other.node) of lab \(other.lab)"
     }
 
     /// Reads sysctls on one namespace thread (not one thread per key).
@@ -130,7 +142,7 @@ struct LabObserver {
 
     /// `/proc/sys/…` for a key written with '.' or '/' (validated by `LabSpec.validate`).
     static func sysctlPath(_ key: String) -> String {
-        "/proc/sys/" + (key.contains("/") ? key : key.split(separator: ".").joined(separator: "/"))
+        "/proc/sys/" + NodeSpec.Sysctl(key: key, value: "").path
     }
 
     private static func readFile(_ path: String) -> String? {

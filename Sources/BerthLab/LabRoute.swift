@@ -14,7 +14,8 @@ public struct LabRoute: Sendable, Hashable, CustomStringConvertible {
 
     public init(destination: CIDR?, gateway: IPAddress? = nil, device: InterfaceName? = nil, metric: UInt32? = nil,
                 family: IPFamily? = nil, location: SourceLocation? = nil) {
-        self.destination = destination.map { $0.network }
+        // `0.0.0.0/0` and `::/0` are the default route, as the kernel reports it.
+        self.destination = destination.flatMap { $0.prefixLength == 0 ? nil : $0.network }
         self.gateway = gateway
         self.device = device
         self.metric = metric
@@ -22,7 +23,9 @@ public struct LabRoute: Sendable, Hashable, CustomStringConvertible {
         self.location = location
     }
 
-    /// Parses `DEST [via GW] [dev IFACE] [metric N]`; DEST is `default`, `default6` or a CIDR.
+    /// Parses `DEST [via GW] [dev IFACE] [metric N]`; DEST is `default`, `default6` or a CIDR
+    /// (`0.0.0.0/0` and `::/0` are `default` and `default6`; a CIDR with bits set past its
+    /// prefix length is refused, as `ip route` refuses it).
     public init(parsing text: String, location: SourceLocation? = nil) throws(BerthError) {
         let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         let usage = "write a route as DEST [via GATEWAY] [dev IFACE] [metric N], DEST being default, default6 or a CIDR"
@@ -32,7 +35,14 @@ public struct LabRoute: Sendable, Hashable, CustomStringConvertible {
         switch first {
         case "default": break
         case "default6": family = .ipv6
-        default: destination = try CIDR(parsing: first.contains("/") ? first : first + (first.contains(":") ? "/128" : "/32"))
+        default:
+            let cidr = try CIDR(parsing: first.contains("/") ? first : first + (first.contains(":") ? "/128" : "/32"))
+            // `ip route` refuses host bits ("Invalid prefix for given prefix length").
+            guard cidr == cidr.network else {
+                throw .invalid("route \"\(text)\": destination \(cidr) has bits set past its prefix length", hint: "write the network, \(cidr.network)")
+            }
+            destination = cidr
+            if cidr.prefixLength == 0 { family = cidr.family }
         }
         var gateway: IPAddress?, device: InterfaceName?, metric: UInt32?
         var index = 1
@@ -54,7 +64,9 @@ public struct LabRoute: Sendable, Hashable, CustomStringConvertible {
         if let gateway, gateway.family != resolved {
             throw .invalid("route \"\(text)\": gateway \(gateway) is \(gateway.family) but the destination is \(resolved)", hint: "use one family in a route")
         }
-        if let family, family != resolved { throw .invalid("route \"\(text)\": default6 with an IPv4 gateway", hint: "use default for IPv4") }
+        if let family, family != resolved {
+            throw .invalid("route \"\(text)\": \(first) with an \(resolved) gateway", hint: family == .ipv6 ? "use default for IPv4" : "use default6 for IPv6")
+        }
         self.init(destination: destination, gateway: gateway, device: device, metric: metric, family: resolved, location: location)
     }
 
@@ -67,12 +79,14 @@ public struct LabRoute: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The route as the kernel reports it, to compare: no location, no device beside a
-    /// gateway (the kernel fills one in), and IPv6's implicit metric 1024 spelled out.
+    /// gateway (the kernel fills one in), IPv6's implicit metric 1024 spelled out and
+    /// IPv4's metric 0 (the kernel's default, reported as none) left out.
     var comparable: LabRoute {
         var copy = self
         copy.location = nil
         if copy.gateway != nil { copy.device = nil }
         if copy.family == .ipv6, copy.metric == nil { copy.metric = 1024 }
+        if copy.family == .ipv4, copy.metric == 0 { copy.metric = nil }
         return copy
     }
 }

@@ -12,6 +12,9 @@ extension LabSpec {
         if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) { throw error(nameLocation, problem, hint: nameHint) }
         if nodes.count > LabNames.maxNodes { throw error(nil, "\(nodes.count) nodes; a lab has at most \(LabNames.maxNodes)", hint: "split the lab") }
         if links.count > LabNames.maxLinks { throw error(nil, "\(links.count) links; a lab has at most \(LabNames.maxLinks)", hint: "split the lab") }
+        if networks.count > LabNames.maxNetworks {
+            throw error(networks[LabNames.maxNetworks].location, "\(networks.count) networks; a lab has at most \(LabNames.maxNetworks)", hint: "split the lab")
+        }
 
         var seenNodes: [String: SourceLocation?] = [:]
         for node in nodes {
@@ -22,6 +25,9 @@ extension LabSpec {
             seenNodes[node.name] = node.location
             if let network = node.network, !networks.contains(where: { $0.name == network }) {
                 throw error(node.location, "node \(node.name) joins network \(network), which is not under networks", hint: "declare it under networks or fix the name")
+            }
+            if node.publish.count > LabNames.maxPublishPerNode {
+                throw error(node.location, "node \(node.name) publishes over \(LabNames.maxPublishPerNode) ports", hint: "publish a range, like 9000-9009:90-99")
             }
             if !node.publish.isEmpty {
                 guard let name = node.network, let network = self.network(name) else {
@@ -91,16 +97,27 @@ extension LabSpec {
                     throw error(route.location ?? node.location, "route \(route) of node \(node.name) is given twice", hint: "remove one")
                 }
             }
+            var sysctls: [String: SourceLocation?] = [:]
             for sysctl in node.sysctls {
                 let parts = sysctl.key.split(separator: sysctl.key.contains("/") ? "/" : ".", omittingEmptySubsequences: false)
-                guard parts.first == "net", parts.count >= 3, !parts.contains(where: { $0.isEmpty || $0 == ".." }) else {
+                guard parts.first == "net", parts.count >= 3, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
                     throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) is not a per-namespace net.* key",
                                 hint: "use keys such as net.ipv4.ip_forward or net/ipv4/conf/eth1/rp_filter")
                 }
+                // net.ipv4.ip_forward and net/ipv4/ip_forward are one file: both would be written on every up.
+                if let first = sysctls[sysctl.path] {
+                    throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) of node \(node.name) is given twice" + (first.map { " (first at \($0))" } ?? ""),
+                                hint: "keep one; dots and slashes name the same key")
+                }
+                sysctls[sysctl.path] = sysctl.location
                 if sysctl.value.isEmpty || sysctl.value.utf8.contains(where: { $0 == 0x0A || $0 == 0 }) {
                     throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) has an empty or multi-line value", hint: "give one value")
                 }
             }
+        }
+        // Last, so that a file's other mistakes come first. `up` would make (or check) it for nothing.
+        for network in networks where !nodes.contains(where: { $0.network == network.name }) {
+            throw error(network.location, "network \(network.name) is declared, and no node joins it", hint: "give a node network: \(network.name), or remove it")
         }
     }
 
@@ -125,7 +142,12 @@ extension LabSpec {
     /// Network names as Berth takes them; an IPv4 subnet and, when both are given, the
     /// gateway inside it.
     private func checkNetworks() throws(BerthError) {
+        var seen: [String: SourceLocation?] = [:]
         for network in networks {
+            if let first = seen[network.name] {
+                throw error(network.location, "network \(network.name) is declared twice" + (first.map { " (first at \($0))" } ?? ""), hint: "keep one")
+            }
+            seen[network.name] = network.location
             do throws(BerthError) {
                 try NetworkOptions.validate(name: network.name)
             } catch {
@@ -141,13 +163,19 @@ extension LabSpec {
     }
 
     private func check(_ impairment: Impairment, at location: SourceLocation?, of what: String) throws(BerthError) {
-        if let netem = impairment.emulation {
-            for (name, value) in [("loss", netem.loss), ("duplicate", netem.duplicate)] where !(0...100).contains(value) {
-                throw error(location, "netem \(name) of \(what) is \(value)%, outside 0–100%", hint: "write a percentage such as 0.5%")
-            }
-            if netem.jitter > .zero, netem.delay == .zero {
-                throw error(location, "netem of \(what) has jitter but no delay", hint: "give a delay too")
-            }
+        if let problem = Self.problem(impairment, of: what) { throw error(location, problem.message, hint: problem.hint) }
+    }
+
+    /// What is wrong with an impairment, if anything — one rule for files and for
+    /// `LabManager.impair`: netem loss and duplicate within 0–100%, jitter only with a delay.
+    public static func problem(_ impairment: Impairment, of what: String) -> (message: String, hint: String, parameter: String)? {
+        guard let netem = impairment.emulation else { return nil }
+        for (name, value) in [("loss", netem.loss), ("duplicate", netem.duplicate)] where !(0...100).contains(value) {
+            return ("netem \(name) of \(what) is \(value)%, outside 0–100%", "write a percentage such as 0.5%", name)
         }
+        if netem.jitter > .zero, netem.delay == .zero {
+            return ("netem of \(what) has jitter but no delay", "give a delay too", "jitter")
+        }
+        return nil
     }
 }

@@ -78,6 +78,18 @@ public struct NodeSpec: Sendable, Hashable {
             self.value = value
             self.location = location
         }
+
+        /// The key as a path under `/proc/sys` (`net/ipv4/ip_forward`): written with '/'
+        /// as is, with '.' split at each dot.
+        public var path: String { key.contains("/") ? key : key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/") }
+
+        /// Whether the key is one of `net/ipv{4,6}/conf/{all,default}/…`: settings that new
+        /// interfaces take, or that apply to all of them, so `up` writes them as soon as the
+        /// node's namespace exists, before its links come.
+        public var appliesToNewInterfaces: Bool {
+            let parts = path.split(separator: "/")
+            return parts.count >= 5 && (parts[1] == "ipv4" || parts[1] == "ipv6") && parts[2] == "conf" && (parts[3] == "all" || parts[3] == "default")
+        }
     }
 }
 

@@ -12,7 +12,9 @@ import Yams
 /// the wrong shape, a link naming a node that does not exist, an interface used twice, an
 /// address that does not parse, an interface name over 15 bytes — each is an error naming
 /// the file, line and column. Bounded: at most `maxFileSize` bytes and `maxYAMLNodes`
-/// nodes visited, and the node and link caps of `LabNames`.
+/// nodes with aliases expanded (counted on libyaml's events, before Yams composes the
+/// tree: `YAMLEventScan`), keys that are names (never an alias, list or mapping), and the
+/// caps of `LabNames`.
 public enum LabFileParser {
     public static let maxFileSize = 1 << 20
     public static let maxYAMLNodes = 200_000
@@ -30,6 +32,8 @@ public enum LabFileParser {
         guard text.utf8.count <= maxFileSize else {
             throw BerthError.labFile(source, nil, "the file is over \(maxFileSize) bytes", hint: "a lab file is a few kilobytes; split the lab")
         }
+        // Before Yams composes: it hashes keys with their aliases expanded, unbounded.
+        try YAMLEventScan.check(text, source: source, budget: maxYAMLNodes)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

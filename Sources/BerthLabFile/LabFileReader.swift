@@ -38,7 +38,9 @@ struct LabFileReader {
                 for item in items { spec.links.append(try link(item)) }
             case "networks":
                 if reader.isNull(value) { continue }
-                for (name, at, body) in try reader.mapping(value, "networks", allowed: []) { spec.networks.append(try network(name, at: at, body)) }
+                let pairs = try reader.mapping(value, "networks", allowed: [])
+                guard pairs.count <= LabNames.maxNetworks else { throw reader.error(value, "over \(LabNames.maxNetworks) networks", hint: "split the lab") }
+                for (name, at, body) in pairs { spec.networks.append(try network(name, at: at, body)) }
             default: break
             }
         }
@@ -63,7 +65,11 @@ struct LabFileReader {
                 }
             case "network": node.network = try reader.scalar(value, "network of node \(name)")
             case "publish":
-                for (text, at) in try reader.scalars(value, "publish of node \(name)") {
+                let ports = try reader.scalars(value, "publish of node \(name)")
+                guard ports.count <= LabNames.maxPublishPerNode else {
+                    throw reader.error(value, "node \(name) publishes over \(LabNames.maxPublishPerNode) ports", hint: "publish a range, like 9000-9009:90-99")
+                }
+                for (text, at) in ports {
                     node.publish.append(try reader.value(text, at: at, "port of node \(name)") { text throws(BerthError) in try PortSpec(parsing: text) })
                 }
             case "run": node.run = try run(value, node: name)

@@ -53,6 +53,8 @@ struct GCCommand: ParsableCommand {
         let report = try state.manager().collectGarbage()
         for line in report.lines { say(line) }
         if report.isEmpty { say("nothing to collect") }
+        // A crashed up that could not be finished stays for 'berth lab check' and the next gc.
+        if !report.failed.isEmpty { throw ExitCode(1) }
     }
 }
 

@@ -156,6 +156,8 @@ struct GCCommand: ParsableCommand {
         for object in report.firewallObjects { print("removed \(object)") }
         if let resolver = report.resolver { print("stopped \(resolver)") }
         if report.isEmpty, containers.isEmpty, labs.isEmpty { print("nothing to remove") }
+        // A crashed lab up that could not be finished stays for 'berth lab check' and the next gc.
+        if !labs.failed.isEmpty { throw ExitCode(1) }
     }
 }
 

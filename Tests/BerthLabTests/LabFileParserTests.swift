@@ -110,6 +110,12 @@ struct LabFileParserTests {
         ("bad env name", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], env: { \"\": x } } }\n", "bad.yaml:3:13:", "empty name"),
         ("privileged not a boolean", "name: x\nnodes:\n  a: { run: { cmd: [ sh ], privileged: yes } }\n", "bad.yaml:3:40:", "not true or false"),
         ("network name", "name: x\nnetworks: { \"-lan\": {} }\nnodes: {}\n", "bad.yaml:2:13:", "invalid network name"),
+        ("a network no node joins", "name: x\nnetworks: { lan: {}, wan: {} }\nnodes:\n  a: { network: lan }\n", "bad.yaml:2:22:", "no node joins it"),
+        ("a sysctl in two spellings", "name: x\nnodes:\n  a: { sysctls: { net.ipv4.ip_forward: 1, net/ipv4/ip_forward: 1 } }\n", "bad.yaml:3:43:", "given twice (first at 3:19)"),
+        ("a sysctl with a '.' part", "name: x\nnodes:\n  a: { sysctls: { net/ipv4/./ip_forward: 1 } }\n", "bad.yaml:3:19:", "not a per-namespace"),
+        ("a route with host bits", "name: x\nnodes:\n  a: { routes: [ \"10.0.1.5/24 via 10.0.12.1\" ] }\n", "bad.yaml:3:18:", "past its prefix length"),
+        ("a /0 route beside the network's", "name: x\nnetworks: { lan: {} }\nnodes:\n  a: { network: lan, routes: [ \"0.0.0.0/0 via 10.0.9.9\" ] }\n", "bad.yaml:4:32:",
+         "gives it one already"),
         ("IPv6 subnet", "name: x\nnetworks: { lan: { subnet: \"fd00::/64\" } }\n", "bad.yaml:2:13:", "not IPv4"),
         ("gateway outside", "name: x\nnetworks: { lan: { subnet: 10.0.9.0/24, gateway: 10.0.8.1 } }\n", "bad.yaml:2:13:", "outside its subnet"),
     ])
@@ -125,11 +131,67 @@ struct LabFileParserTests {
         let big = "name: x\n# " + String(repeating: "x", count: LabFileParser.maxFileSize) + "\n"
         let tooBig = #expect(throws: BerthError.self) { try LabFileParser.parse(big, source: "big.yaml") }
         #expect(tooBig?.message.contains("over") == true)
-        // Each level doubles the tree: 2^20 nodes from a few hundred bytes.
-        var bomb = "name: x\nnodes:\n  a: { sysctls: { net.x.y: 1 } }\nb0: &b0 [ 1, 1 ]\n"
-        for level in 1...20 { bomb += "b\(level): &b\(level) [ *b\(level - 1), *b\(level - 1) ]\n" }
+        // Each level doubles the tree: 2^20 nodes from a few hundred bytes, under keys the
+        // reader knows (routes of a node), so no other error comes first.
+        var bomb = "name: x\nnodes:\n  a:\n    routes:\n      - &b0 [ 1, 1 ]\n"
+        for level in 1...20 { bomb += "      - &b\(level) [ *b\(level - 1), *b\(level - 1) ]\n" }
         let expanded = #expect(throws: BerthError.self) { try LabFileParser.parse(bomb, source: "bomb.yaml") }
-        #expect(expanded != nil)
+        #expect(expanded?.message.contains("expands to more than \(LabFileParser.maxYAMLNodes) YAML nodes") == true, "\(expanded?.description ?? "no error")")
+        #expect(expanded?.message.hasPrefix("bomb.yaml:") == true, "\(expanded?.description ?? "no error")")
+    }
+
+    @Test("ten levels of ten aliases, the last as a key (10^10 steps for Yams' key hashing), are refused at once, with line and column")
+    func aliasKeyBomb() {
+        var text = "name: x\nnodes:\n  a:\na0: &a0 [ " + Array(repeating: "x", count: 10).joined(separator: ", ") + " ]\n"
+        for level in 1...9 { text += "a\(level): &a\(level) [ " + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + " ]\n" }
+        text += "? *a9\n: 1\n"
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = #expect(throws: BerthError.self) { try LabFileParser.parse(text, source: "bomb.yaml") }
+        #expect(clock.now - start < .milliseconds(500))
+        // a5 is the first anchor over the budget (10^6 nodes), at its last alias.
+        #expect(error?.message.hasPrefix("bomb.yaml:9:") == true, "\(error?.description ?? "no error")")
+        #expect(error?.message.contains("expands to more than \(LabFileParser.maxYAMLNodes) YAML nodes") == true, "\(error?.description ?? "no error")")
+    }
+
+    @Test("an alias as a key, or a key that is a list or mapping, is refused at its line and column",
+          arguments: [("? *v", "alias *v is used as a key"), ("? [ *v ]", "key is a list or mapping"), ("? { k: *v }", "key is a list or mapping")])
+    func aliasKeys(_ key: String, _ words: String) {
+        let text = "name: x\nnodes:\n  a:\nv: &v [ x ]\n\(key)\n: 1\n"
+        let error = #expect(throws: BerthError.self) { try LabFileParser.parse(text, source: "keys.yaml") }
+        #expect(error?.message.hasPrefix("keys.yaml:5:3:") == true, "\(error?.description ?? "no error")")
+        #expect(error?.message.contains(words) == true, "\(error?.description ?? "no error")")
+    }
+
+    @Test("aliases for values still work, counted with their expansion")
+    func aliasValues() throws {
+        let text = "name: x\nnodes:\n  a: { sysctls: &s { net.ipv4.ip_forward: 1 } }\n  b: { sysctls: *s }\n"
+        let spec = try LabFileParser.parse(text, source: "ok.yaml")
+        #expect(spec.node("b")?.sysctls.map(\.key) == ["net.ipv4.ip_forward"])
+    }
+
+    @Test("networks and published ports are capped")
+    func serviceCaps() {
+        var text = "name: x\nnetworks:\n"
+        for i in 0...LabNames.maxNetworks { text += "  n\(i): {}\n" }
+        let networks = #expect(throws: BerthError.self) { try LabFileParser.parse(text + "nodes: { a: { network: n0 } }\n", source: "many.yaml") }
+        #expect(networks?.message.contains("many.yaml:3:3: over \(LabNames.maxNetworks) networks") == true, "\(networks?.description ?? "no error")")
+        let ports = (0...LabNames.maxPublishPerNode).map { "\"\(10000 + $0):80\"" }.joined(separator: ", ")
+        let publish = #expect(throws: BerthError.self) {
+            try LabFileParser.parse("name: x\nnetworks: { lan: {} }\nnodes:\n  a: { network: lan, publish: [ \(ports) ] }\n", source: "many.yaml")
+        }
+        #expect(publish?.message.contains("publishes over \(LabNames.maxPublishPerNode) ports") == true, "\(publish?.description ?? "no error")")
+    }
+
+    @Test("a /0 route is the default route, IPv4 metric 0 is none, as the kernel reports them")
+    func routeSpellings() throws {
+        let v4 = try LabRoute(parsing: "0.0.0.0/0 via 10.0.0.1")
+        #expect(v4.destination == nil && v4.description == "default via 10.0.0.1")
+        #expect(v4.comparable == (try LabRoute(parsing: "default via 10.0.0.1")).comparable)
+        let v6 = try LabRoute(parsing: "::/0 via fd00::1")
+        #expect(v6.destination == nil && v6.family == .ipv6 && v6.description == "default6 via fd00::1")
+        #expect((try LabRoute(parsing: "10.0.3.0/24 via 10.0.0.1 metric 0")).comparable == (try LabRoute(parsing: "10.0.3.0/24 via 10.0.0.1")).comparable)
+        #expect((try LabRoute(parsing: "fd00:3::/64 via fd00::1 metric 1024")).comparable == (try LabRoute(parsing: "fd00:3::/64 via fd00::1")).comparable)
     }
 
     @Test("node and link counts are capped")

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthLab
 import BerthNamespace
 import BerthNetlink
 import BerthTestSupport
@@ -314,6 +315,32 @@ struct LabKernelTests {
             let again = lab.lab(["up", lab.file])
             #expect(again.succeeded, "\(again)")
             lab.down()
+        }
+    }
+
+    @Test("lab A's node b-c and lab A-b's node c spell one namespace: up of the second is refused naming the first; down and gc of A leave A-b-c alone",
+          arguments: ["down", "gc"])
+    func collidingNames(cleaner: String) throws {
+        try withHostSandbox { sandbox in
+            // Lab A-b, node c: namespace and endpoint A-b-c, tagged for lab A-b.
+            let lab = try LabFixture(sandbox, "name: LAB-b\nnetworks: { LABn: { subnet: 10.0.77.0/24 } }\nnodes:\n  c: { network: LABn }\n")
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.lab(["down", lab.name + "-b"]) }
+            let victim = lab.namespace("b-c")
+            #expect(lab.namespaces() == [victim])
+            // Lab A with node b-c: its up is refused before it changes anything.
+            try lab.write("name: LAB\nnodes:\n  b-c: {}\n")
+            let clash = lab.lab(["up", lab.file])
+            #expect(clash.status == 1 && clash.stderr.contains("namespace \(victim) of node b-c is already node c of lab \(lab.name)-b"), "\(clash)")
+            #expect(lab.namespaces() == [victim] && !lab.recorded)
+            // Lab A's up that crashed after recording node b-c (from a berth that did not check).
+            try lab.state().save(LabRecord(name: lab.name, source: "old.yaml", pending: LabSpec(name: lab.name, source: "old.yaml"), nodes: ["b-c"]))
+            let clean = lab.lab(cleaner == "down" ? ["down", lab.name] : ["gc"])
+            #expect(clean.succeeded, "\(clean)")
+            #expect(!clean.stdout.contains(victim), "\(clean)")
+            #expect(lab.namespaces() == [victim])
+            #expect(lab.ip("b-c", ["link", "show", "dev", "eth0"]).count == 1)
+            #expect(!lab.recorded)
         }
     }
 

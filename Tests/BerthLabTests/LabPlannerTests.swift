@@ -24,7 +24,6 @@ struct LabPlannerTests {
       plain: {}
     networks:
       lan: { subnet: 10.0.9.0/24 }
-      wan: {}
     """
 
     private func spec(_ text: String = yaml) throws -> LabSpec { try LabFileParser.parse(text, source: "t.yaml") }
@@ -74,7 +73,7 @@ struct LabPlannerTests {
         let spec = try spec()
         let observation = observed(["web": (try endpoint("web", ports: ["8080:80"]), container(), true), "db": (try endpoint("db"), nil, false),
                                     "plain": (nil, nil, false)])
-        let planner = LabServicePlanner(spec: spec, observation: observation, previous: spec, missingNetworks: [], createdNetworks: ["lan", "wan"])
+        let planner = LabServicePlanner(spec: spec, observation: observation, previous: spec, missingNetworks: [], createdNetworks: ["lan"])
         #expect(planner.servicesLast().isEmpty)
     }
 

@@ -13,7 +13,7 @@ struct LabStateTests {
     static let full = """
     name: full
     nodes:
-      r1: { sysctls: { net.ipv4.ip_forward: 1 } }
+      r1: { sysctls: { net.ipv4.ip_forward: 1 }, network: back }
       h1: { routes: [ "default via 10.0.1.1", "10.9.0.0/16 dev eth0 metric 5" ] }
       web:
         network: lan

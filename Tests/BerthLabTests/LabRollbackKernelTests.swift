@@ -1,0 +1,62 @@
+import BerthCore
+import BerthLab
+import BerthTestSupport
+import Testing
+
+/// A failed `up` whose going back fails too (fail point lab.rollback): nothing is forgotten.
+extension LabKernelTests {
+    @Test("a new lab whose rollback fails stays recorded with its nodes and networks; check reports it, gc finishes it",
+          .enabled(if: labFailPointsCompiledIn))
+    func failedRollbackOfNewLab() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, """
+            name: LAB
+            networks: { LABn: { subnet: 10.0.78.0/24 } }
+            nodes:
+              a: { network: LABn }
+              b: {}
+            links:
+              - endpoints: [ "a:eth1", "b:eth1" ]
+
+            """)
+            let up = lab.lab(["up", lab.file], environment: ["BERTH_FAILPOINT": "lab.links,lab.rollback"])
+            #expect(up.status == 1 && up.stderr.contains("fail point lab.links") && up.stderr.contains("going back failed too"), "\(up)")
+            #expect(lab.namespaces() == ["a", "b"].map(lab.namespace))
+            let record = try lab.state().record(named: lab.name)
+            #expect(record?.pending != nil)
+            #expect(record?.networks == [lab.name + "n"])
+            let check = lab.lab(["check"])
+            #expect(check.status == 1 && check.stderr.contains("lab \(lab.name): up: did not finish"), "\(check)")
+            let gc = lab.lab(["gc"])
+            #expect(gc.succeeded && gc.stdout.contains("removed lab \(lab.name)") && gc.stdout.contains("removed network \(lab.name)n"), "\(gc)")
+            #expect(lab.namespaces().isEmpty)
+            #expect(!lab.recorded)
+        }
+    }
+
+    @Test("a converge whose rollback fails stays unfinished; gc that cannot restore it says so and keeps it; the next gc restores it",
+          .enabled(if: labFailPointsCompiledIn))
+    func failedRollbackOfRunningLab() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, triangleTemplate)
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            try lab.write(triangleTemplate.replacingOccurrences(of: "h1: { routes: [ \"default via 10.0.1.1\" ] }", with: "h1: {}\n  h9: {}")
+                          + "  - endpoints: [ \"h9:eth0\", \"r2:eth2\" ]\n    addresses: [ 10.0.9.2/24, 10.0.9.1/24 ]\n")
+            let up = lab.lab(["up", lab.file], environment: ["BERTH_FAILPOINT": "lab.routes,lab.rollback"])
+            #expect(up.status == 1 && up.stderr.contains("going back failed too"), "\(up)")
+            #expect(try lab.state().record(named: lab.name)?.pending != nil)
+
+            // gc's own converge fails (at lab.routes): not "restored", still unfinished.
+            let failing = lab.lab(["gc"], environment: ["BERTH_FAILPOINT": "lab.routes"])
+            #expect(failing.status == 1, "\(failing)")
+            #expect(failing.stdout.contains("could not restore lab \(lab.name)") && !failing.stdout.contains("restored lab"), "\(failing)")
+            #expect(try lab.state().record(named: lab.name)?.pending != nil)
+
+            let gc = lab.lab(["gc"])
+            #expect(gc.succeeded && gc.stdout.contains("restored lab \(lab.name)"), "\(gc)")
+            #expect(lab.namespaces() == ["h1", "r1", "r2"].map(lab.namespace))
+            #expect(lab.lab(["check"]).succeeded)
+        }
+    }
+}
