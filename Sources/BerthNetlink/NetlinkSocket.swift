@@ -61,7 +61,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     private var receiveBudgetCapped = false
     /// The sequence number of a dump left before its end (an error while reading it): the
     /// kernel keeps the socket busy with it (EBUSY to the next dump) until it is read out.
-    private var abandonedDump: UInt32?
+    /// Internal, not private, for a test that abandons one on purpose.
+    var abandonedDump: UInt32?
     /// The largest datagram read at once (dumps come in several).
     private static let receiveBufferSize = 65536
     /// What the receive budget is assumed to be before it was ever grown.

@@ -64,4 +64,41 @@ struct NetlinkSocketKernelTests {
             #expect(try netlink.link(index: 1).name == "lo")
         }
     }
+
+    @Test("a dump left halfway is read out before the next request: the next dump is not refused EBUSY")
+    func abandonedDumpReadOut() throws {
+        try withHostSandbox { sandbox in
+            let netlink = try RouteNetlink(namespace: sandbox.namespace)
+            // Enough links that a dump of them takes several datagrams.
+            try netlink.apply { changes throws(BerthError) in
+                for n in 0..<150 { try changes.createBridge(named: InterfaceName("bd\(n)")) }
+            }
+            func abandon(_ socket: NetlinkSocket) -> UInt32 {
+                // RTM_GETLINK with NLM_F_DUMP, sent and never read: the kernel queues the
+                // first part and keeps the dump running.
+                let sequence = socket.nextSequence()
+                var bytes = withUnsafeBytes(of: UInt32(32).littleEndian, Array.init) + withUnsafeBytes(of: UInt16(18).littleEndian, Array.init)
+                bytes += withUnsafeBytes(of: UInt16(0x301).littleEndian, Array.init) + withUnsafeBytes(of: sequence.littleEndian, Array.init)
+                bytes += [UInt8](repeating: 0, count: 4 + 16)
+                var request = NetlinkRequest()
+                request.append(rawMessage: bytes, sequence: sequence, operation: "list links", expectsAck: false)
+                _ = try? socket.transact(request)
+                return sequence
+            }
+            // What the kernel does to an unmarked abandoned dump: the next one is EBUSY.
+            let unmarked = try NetlinkSocket(.route, in: sandbox.namespace)
+            _ = abandon(unmarked)
+            do throws(BerthError) {
+                _ = try RouteNetlink(transport: unmarked, namespace: sandbox.namespace).links()
+                Issue.record("the kernel took a second dump while the first ran")
+            } catch {
+                #expect((error.cause as? NetlinkError)?.errno.code == EBUSY)
+            }
+
+            let socket = try NetlinkSocket(.route, in: sandbox.namespace)
+            socket.abandonedDump = abandon(socket)
+            let links = try RouteNetlink(transport: socket, namespace: sandbox.namespace).links()
+            #expect(links.count == 151)
+        }
+    }
 }
