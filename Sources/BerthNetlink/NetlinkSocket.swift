@@ -57,8 +57,9 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     /// a request needed more.
     private var receiveBudget: Int
     /// Whether the kernel granted less than asked (no CAP_NET_ADMIN for SO_RCVBUFFORCE, and
-    /// net.core.rmem_max lower): asking again would only cost system calls.
-    private var receiveBudgetCapped = false
+    /// net.core.rmem_max lower): asking again would only cost system calls. Internal for a
+    /// test that plays such a host.
+    var receiveBudgetCapped = false
     /// The sequence number of a dump left before its end (an error while reading it): the
     /// kernel keeps the socket busy with it (EBUSY to the next dump) until it is read out.
     /// Internal, not private, for a test that abandons one on purpose.

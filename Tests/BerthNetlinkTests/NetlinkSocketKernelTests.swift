@@ -101,4 +101,30 @@ struct NetlinkSocketKernelTests {
             #expect(links.count == 151)
         }
     }
+
+    @Test("answers lost past a buffer that cannot grow make an 'outcome unknown' error, not a refusal; the kernel applied everything")
+    func lostAnswersAreOutcomeUnknown() throws {
+        try withHostSandbox { sandbox in
+            let socket = try NetlinkSocket(.route, in: sandbox.namespace, writing: [], receiveBufferSize: 16384)
+            // A host where the buffer may not grow (no CAP_NET_ADMIN, a low rmem_max).
+            socket.receiveBudgetCapped = true
+            let netlink = RouteNetlink(transport: socket, namespace: sandbox.namespace)
+            let bridge = try netlink.createBridge(named: InterfaceName("br0"))
+            var changes = NetlinkChanges(handle: netlink)
+            for n in 0..<1500 { try changes.setAlias(.index(bridge.index), to: "alias \(n)") }
+            // Straight to the socket, in one sendmsg, as an nftables batch goes.
+            let request = changes.request
+            do throws(NetlinkError) {
+                _ = try socket.transact(request)
+                Issue.record("1,500 acks fit in 32 KiB")
+            } catch {
+                #expect(error.outcomeUnknown && error.errno.code == ENOBUFS)
+                #expect(error.berthError.message.contains("outcome unknown"))
+            }
+            #expect(try netlink.link(index: bridge.index).alias == "alias 1499")
+            // The socket still works for the next request.
+            try netlink.setAlias(.index(bridge.index), to: "after")
+            #expect(try netlink.link(index: bridge.index).alias == "after")
+        }
+    }
 }
