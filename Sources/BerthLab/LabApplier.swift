@@ -168,8 +168,9 @@ struct LabApplier {
         }
     }
 
-    /// One request from `node` creating every link it is the first end of; the echoes give
-    /// both ends' indexes.
+    /// One request from `node` creating every link it is the first end of (sent in chunks of
+    /// `RouteNetlink.messagesPerSend`); the echoes give both ends' indexes, or a lookup by
+    /// name on a kernel that echoes nothing.
     private func createLinks(_ node: String, _ links: [LinkSpec]) throws(BerthError) -> [(LinkSpec, Link)] {
         let netlink = try handle(node)
         var peers: [NetworkNamespace] = []
@@ -188,9 +189,9 @@ struct LabApplier {
         var result: [(LinkSpec, Link)] = []
         for link in links {
             let name = link.endpoints[0].interface.rawValue
-            guard let created = echoed.last(where: { $0.name == name }) else {
-                throw BerthError(.kernel, "the kernel did not echo link \(link.key) from node \(node)", object: .node(lab: lab, node), operation: .labUp)
-            }
+            // Kernels before 6.1 ignore NLM_F_ECHO on RTM_NEWLINK: look the link up by name.
+            let created: Link
+            if let link = echoed.last(where: { $0.name == name }) { created = link } else { created = try netlink.link(named: name) }
             result.append((link, created))
         }
         return result

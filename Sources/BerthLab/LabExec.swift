@@ -13,6 +13,9 @@ public enum LabExec {
     /// with a private mount namespace whose /sys is remounted so that sysfs shows the
     /// node's links. Changing namespace on the calling thread is safe here only because
     /// the process execs right after: call it from a single-threaded command-line front end.
+    /// If the exec fails, the error is thrown with the thread still in the node's network
+    /// and mount namespaces: the front end reports it and exits (berth-lab does), never
+    /// goes on with other work.
     public static func exec(lab: String, node: String, argv: [String]) throws(BerthError) -> Never {
         guard !argv.isEmpty else { throw .invalid("no command to run in node \(node)", hint: "give the command and its arguments", parameter: "command") }
         let name = LabNames.namespace(lab: lab, node: node)

@@ -62,6 +62,7 @@ extension NetlinkChanges {
                 }
             }
         }
+        if let peerNamespace { namespaces.append(peerNamespace) }
     }
 
     /// Deletes a link (and, for a veth, its peer).
@@ -178,6 +179,7 @@ extension NetlinkChanges {
                                       notFound: missing(link))) { b in
             b.put(IFLA.netNSFD, u32: UInt32(bitPattern: namespace.descriptor))
         }
+        namespaces.append(namespace)
     }
 
     /// Turns hairpin mode of a bridge port on or off: with it on, the bridge may send a frame

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNamespace
 
 /// rtnetlink changes recorded for one `sendmsg`: build them in `RouteNetlink.apply`, or
 /// record them here and pass them to `RouteNetlink.send`.
@@ -15,6 +16,10 @@ public struct NetlinkChanges {
     /// `UInt32: Hashable` use costs a scan of every conformance record in the binary; of a
     /// named type, not a tuple, which is generic metadata built at its first use.
     var contexts: [SequencedContext] = []
+    /// The namespaces messages name by descriptor (a veth's peer, a move), kept alive with
+    /// the changes: a namespace closed before the send could have its descriptor number
+    /// reused by another file, and the kernel would read that one.
+    var namespaces: [NetworkNamespace] = []
 
     struct SequencedContext {
         var sequence: UInt32

@@ -12,12 +12,18 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     public let kernelMessage: String?
     /// The sequence number of the refused message.
     public let sequence: UInt32
+    /// Not a refusal: some of the kernel's answers were lost (ENOBUFS, its receive buffer
+    /// overflowed), none that arrived was a refusal, and the changes may well have been
+    /// applied. Whoever acts on the failure (a rollback, recorded state) must read back
+    /// what is there rather than assume nothing was done.
+    public let outcomeUnknown: Bool
 
-    public init(errno: Errno, operation: String, kernelMessage: String? = nil, sequence: UInt32 = 0) {
+    public init(errno: Errno, operation: String, kernelMessage: String? = nil, sequence: UInt32 = 0, outcomeUnknown: Bool = false) {
         self.errno = errno
         self.operation = operation
         self.kernelMessage = kernelMessage
         self.sequence = sequence
+        self.outcomeUnknown = outcomeUnknown
     }
 
     /// EEXIST: the object to create is already there.
@@ -31,6 +37,7 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         var text = operation.isEmpty ? "\(errno)" : "\(operation): \(errno)"
+        if outcomeUnknown { text += " (answers lost: the outcome is unknown)" }
         if let kernelMessage, !kernelMessage.isEmpty { text += " (kernel: \(kernelMessage))" }
         return text
     }
@@ -40,6 +47,10 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     public var berthError: BerthError {
         // The message names the operation; the cause then adds only errno and kernel text.
         let detail = NetlinkError(errno: errno, operation: "", kernelMessage: kernelMessage, sequence: sequence)
+        if outcomeUnknown {
+            return BerthError(.kernel, "\(operation): outcome unknown, the kernel's answers were lost (its receive buffer overflowed) and the changes may have been applied",
+                              hint: "read back the current state before retrying or undoing anything", cause: detail)
+        }
         if isPermissionDenied {
             return BerthError(.permissionDenied, operation, remedy: .privilege("CAP_NET_ADMIN"), cause: detail)
         }

@@ -10,6 +10,8 @@ public struct NetlinkRequest: Sendable {
         public let operation: String
         /// Whether the message carries NLM_F_ACK, so the kernel answers it.
         public let expectsAck: Bool
+        /// Whether the message carries NLM_F_ECHO, so the kernel may send the object back.
+        public var expectsEcho: Bool = false
         /// Errnos that mean the change is already as wanted, answered as success (EEXIST
         /// for "add this route unless one is there").
         public var tolerated: [Int32] = []
@@ -27,7 +29,10 @@ public struct NetlinkRequest: Sendable {
         bytes += rawMessage
         let padding = (4 - rawMessage.count % 4) % 4
         if padding > 0 { bytes += [UInt8](repeating: 0, count: padding) }
-        entries.append(Entry(sequence: sequence, operation: operation, expectsAck: expectsAck))
+        // nlmsg_flags, little-endian at offset 6 of the header.
+        let flags = rawMessage.count >= 8 ? UInt16(rawMessage[6]) | UInt16(rawMessage[7]) << 8 : 0
+        entries.append(Entry(sequence: sequence, operation: operation, expectsAck: expectsAck,
+                             expectsEcho: flags & NetlinkFlags.echo != 0))
     }
 
     /// Appends a message built here with libmnl; NLM_F_REQUEST is added, and NLM_F_ACK unless
@@ -56,6 +61,37 @@ public struct NetlinkRequest: Sendable {
 
     /// How many acknowledgements the kernel will send.
     public var expectedAcks: Int { entries.count { $0.expectsAck } }
+
+    /// Receive-buffer space the kernel's answers to this request may take before Berth reads
+    /// any of them: it queues every ack and echo of one `sendmsg` first. Counted by what the
+    /// kernel charges (an skb's truesize, not its length): about 0.8 KiB per ack or error,
+    /// a few KiB per echoed link; rounded up to 1 KiB and 8 KiB.
+    public var answerBudget: Int { entries.reduce(0) { $0 + ($1.expectsAck ? 1024 : 0) + ($1.expectsEcho ? 8192 : 0) } }
+
+    /// The request cut into requests of at most `limit` messages each, in order (itself
+    /// when it is no longer). Every message keeps its sequence number, words and tolerated
+    /// errnos.
+    func chunks(ofAtMost limit: Int) -> [NetlinkRequest] {
+        guard entries.count > limit, limit > 0 else { return [self] }
+        var result: [NetlinkRequest] = []
+        var current = NetlinkRequest()
+        var offset = 0
+        for entry in entries {
+            // Each message's length is its first header field; messages are 4-byte aligned.
+            guard offset + 4 <= bytes.count else { break }
+            let length = (0..<4).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) }
+            let end = min(bytes.count, offset + ((length + 3) & ~3))
+            current.bytes += bytes[offset..<end]
+            current.entries.append(entry)
+            offset = end
+            if current.entries.count == limit {
+                result.append(current)
+                current = NetlinkRequest()
+            }
+        }
+        if !current.entries.isEmpty { result.append(current) }
+        return result
+    }
 }
 
 /// nlmsghdr flag values (NLM_F_*), spelled once.

@@ -51,14 +51,35 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     private var receiveBuffer: [UInt8]
     /// What the send buffer was last grown to (the kernel default is about 208 KiB).
     private var sendBufferSize = 200_000
+    /// How much the kernel lets queue for this socket before it drops answers (ENOBUFS), as
+    /// far as Berth knows: at first less than the usual default (net.core.rmem_default,
+    /// 212,992), taken on trust to save a system call per socket; the value read back once
+    /// a request needed more.
+    private var receiveBudget: Int
+    /// Whether the kernel granted less than asked (no CAP_NET_ADMIN for SO_RCVBUFFORCE, and
+    /// net.core.rmem_max lower): asking again would only cost system calls. Internal for a
+    /// test that plays such a host.
+    var receiveBudgetCapped = false
+    /// The sequence number of a dump left before its end (an error while reading it): the
+    /// kernel keeps the socket busy with it (EBUSY to the next dump) until it is read out.
+    /// Internal, not private, for a test that abandons one on purpose.
+    var abandonedDump: UInt32?
     /// The largest datagram read at once (dumps come in several).
     private static let receiveBufferSize = 65536
+    /// What the receive budget is assumed to be before it was ever grown.
+    static let assumedReceiveBudget = 128 * 1024
     /// How long to wait for the kernel before giving up; a safety net, never hit normally.
     private static let receiveTimeoutSeconds = 30
 
     /// Opens a socket on `bus` inside `namespace` (the caller's namespace if nil), after
     /// writing `sysctls` there from the same namespace thread (none without a namespace).
-    public init(_ bus: Bus, in namespace: NetworkNamespace? = nil, writing sysctls: [SysctlWrite] = []) throws(BerthError) {
+    public convenience init(_ bus: Bus, in namespace: NetworkNamespace? = nil, writing sysctls: [SysctlWrite] = []) throws(BerthError) {
+        try self.init(bus, in: namespace, writing: sysctls, receiveBufferSize: nil)
+    }
+
+    /// With `receiveBufferSize`, the socket starts with that SO_RCVBUF (the kernel doubles
+    /// it) instead of the kernel's default: for tests of a small buffer.
+    init(_ bus: Bus, in namespace: NetworkNamespace?, writing sysctls: [SysctlWrite], receiveBufferSize: Int32?) throws(BerthError) {
         let fd: Int32
         if let namespace {
             fd = sysctls.isEmpty
@@ -87,8 +108,14 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         }
         var timeout = timeval(tv_sec: Self.receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var bufferSize: Int32 = 1 << 20
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufferSize, socklen_t(MemoryLayout<Int32>.size))
+        // The receive buffer is left at the kernel's default and grown by `transact` when a
+        // request's answers may not fit (`NetlinkRequest.answerBudget`).
+        if var size = receiveBufferSize {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            receiveBudget = Self.receiveBufferGranted(fd) ?? Int(size)
+        } else {
+            receiveBudget = Self.assumedReceiveBudget
+        }
 
         self.socket = socket
         self.namespace = namespace
@@ -112,6 +139,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     // MARK: - Requests
 
     public func transact(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+        // The kernel answers the whole sendmsg before Berth reads a byte: make room first.
+        growReceiveBuffer(toHold: request.answerBudget)
         try send(request)
         // The request's sequence numbers, sorted, and which of them still await an answer:
         // arrays searched by bisection rather than Sets, whose first use of UInt32 keys costs
@@ -124,8 +153,19 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         var pending = awaiting.count { $0 }
         var replies: [NetlinkMessage] = []
         var firstError: NetlinkError?
+        // Set once the kernel said it dropped answers (ENOBUFS): what it did queue is then
+        // read without waiting, as it answered the whole request within the sendmsg.
+        var lost = false
         while pending > 0 {
-            for message in try receive(request) {
+            let datagram: [NetlinkMessage]?
+            do {
+                datagram = try receive(operation: request.entries.first?.operation ?? "netlink receive", waiting: !lost)
+            } catch where error.errno.code == ENOBUFS {
+                lost = true
+                continue
+            }
+            guard let datagram else { break }
+            for message in datagram {
                 guard let index = Self.index(of: message.sequence, in: known) else { continue }
                 if message.type == NetlinkMessageType.error {
                     let (code, text) = Self.parseError(message)
@@ -148,30 +188,46 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
             }
         }
         if let firstError { throw firstError }
+        if pending > 0 {
+            // Acks were dropped, and none that arrived was a refusal: the kernel may well
+            // have applied everything. Not a refusal, and not to be taken for one.
+            throw NetlinkError(errno: Errno(ENOBUFS), operation: (request.entries.first?.operation ?? "netlink request")
+                                   + " (and \(request.entries.count - 1) more): \(pending) of \(request.expectedAcks) answers lost",
+                               outcomeUnknown: true)
+        }
         return replies
     }
 
     public func dump(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
         let maxAttempts = 5
         var attempt = 0
+        let operation = request.entries.first?.operation ?? "netlink dump"
         while true {
             attempt += 1
             try send(request)
+            // Until its NLMSG_DONE (or error) is read, the dump holds the socket.
+            abandonedDump = request.entries.first?.sequence
             var messages: [NetlinkMessage] = []
             var interrupted = false
             var done = false
             let sequences = Set(request.entries.map(\.sequence))
             while !done {
-                for message in try receive(request) where sequences.contains(message.sequence) {
+                for message in try receive(operation: operation) ?? [] where sequences.contains(message.sequence) {
                     if message.flags & NetlinkFlags.dumpInterrupted != 0 { interrupted = true }
                     switch message.type {
                     case NetlinkMessageType.done:
                         done = true
+                        abandonedDump = nil
                         let code = message.payload.count >= 4 ? message.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : 0
                         if code < 0 {
-                            throw NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink dump", sequence: message.sequence)
+                            // With NLM_F_ACK_TLVS, the kernel's text follows the errno.
+                            let text = message.flags & NetlinkFlags.ackTLVs != 0 ? NetlinkAttributes(message.payload, from: 4)[1]?.string : nil
+                            throw NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink dump",
+                                               kernelMessage: text, sequence: message.sequence)
                         }
                     case NetlinkMessageType.error:
+                        // An error ends the dump as NLMSG_DONE would.
+                        abandonedDump = nil
                         let (code, text) = Self.parseError(message)
                         if code != 0 {
                             throw NetlinkError(errno: Errno(-code), operation: request.operation(for: message.sequence) ?? "netlink dump",
@@ -185,7 +241,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
             }
             if !interrupted { return messages }
             if attempt >= maxAttempts {
-                throw NetlinkError(errno: Errno(EINTR), operation: (request.entries.first?.operation ?? "netlink dump") + ": interrupted \(maxAttempts) times by concurrent changes")
+                throw NetlinkError(errno: Errno(EINTR), operation: operation + ": interrupted \(maxAttempts) times by concurrent changes")
             }
         }
     }
@@ -193,10 +249,33 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     // MARK: - Plumbing
 
     private func send(_ request: NetlinkRequest) throws(NetlinkError) {
+        if let abandonedDump { drainDump(abandonedDump) }
         growSendBuffer(toFit: request.bytes.count)
-        let sent = request.bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
-        guard sent == request.bytes.count else {
-            throw NetlinkError(errno: .current, operation: request.entries.first?.operation ?? "netlink send")
+        while true {
+            let sent = request.bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+            if sent == request.bytes.count { return }
+            let operation = request.entries.first?.operation ?? "netlink send"
+            guard sent < 0 else {
+                // A datagram goes whole or not at all; errno says nothing about a short send.
+                throw NetlinkError(errno: Errno(EMSGSIZE), operation: operation + ": the kernel took \(sent) of \(request.bytes.count) bytes")
+            }
+            let error = Errno.current
+            // Interrupted before the kernel took the datagram (it handles a netlink request
+            // within the call once it has it): sending again sends it once.
+            if error.code == EINTR { continue }
+            throw NetlinkError(errno: error, operation: operation)
+        }
+    }
+
+    /// Reads out what is left of an abandoned dump (each read lets the kernel queue its next
+    /// part) up to its end, without waiting: the socket is then free for the next request.
+    private func drainDump(_ dumpSequence: UInt32) {
+        abandonedDump = nil
+        for _ in 0..<100_000 {
+            guard let messages = try? receive(operation: "finish abandoned dump", waiting: false) else { return }
+            if messages.contains(where: { $0.sequence == dumpSequence && ($0.type == NetlinkMessageType.done || $0.type == NetlinkMessageType.error) }) {
+                return
+            }
         }
     }
 
@@ -213,16 +292,67 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         sendBufferSize = Int(wanted)
     }
 
-    private func receive(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+    /// The kernel queues every answer to a `sendmsg` (acks, echoes) before Berth reads any,
+    /// and drops what does not fit in the receive buffer (ENOBUFS) although it applied the
+    /// request. Grows the buffer to hold `size` bytes of answers when it may not: with
+    /// SO_RCVBUFFORCE (CAP_NET_ADMIN), else SO_RCVBUF up to net.core.rmem_max. Costs nothing
+    /// when the answers fit (an attach's few acks and one echo: about 11 KiB).
+    private func growReceiveBuffer(toHold size: Int) {
+        guard size > receiveBudget, !receiveBudgetCapped else { return }
+        let fd = mnl_socket_get_fd(socket)
+        // The kernel doubles the value (room for its bookkeeping) and counts truesize
+        // against the double: the answers' estimate itself leaves a margin of two.
+        var wanted = Int32(clamping: size)
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, socklen_t(MemoryLayout<Int32>.size))
+        }
+        let granted = Self.receiveBufferGranted(fd) ?? size
+        receiveBudget = granted
+        receiveBudgetCapped = granted < size
+    }
+
+    /// What the kernel counts against for the socket's receive queue (SO_RCVBUF read back).
+    private static func receiveBufferGranted(_ fd: Int32) -> Int? {
+        var granted: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &length) == 0 else { return nil }
+        return Int(granted)
+    }
+
+    /// Reads one datagram from the kernel and returns its messages; nil when `waiting` is
+    /// false and nothing is queued.
+    ///
+    /// Only the kernel answers requests: a datagram from another socket (another process of
+    /// the namespace, with CAP_NET_ADMIN there, sending to this port) is dropped, as
+    /// iproute2 does, so it cannot pass for an ack or a dump reply; so is a message addressed
+    /// to another port.
+    private func receive(operation: String, waiting: Bool = true) throws(NetlinkError) -> [NetlinkMessage]? {
+        let fd = mnl_socket_get_fd(socket)
+        // MSG_TRUNC: the datagram's real length, to tell a truncated one.
+        let flags = Int32(MSG_TRUNC) | (waiting ? 0 : Int32(MSG_DONTWAIT))
         while true {
-            let count = receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+            var sender = sockaddr_nl()
+            var senderLength = socklen_t(MemoryLayout<sockaddr_nl>.size)
+            let count = receiveBuffer.withUnsafeMutableBytes { buffer in
+                withUnsafeMutablePointer(to: &sender) { pointer in
+                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buffer.baseAddress, buffer.count, flags, $0, &senderLength) }
+                }
+            }
             if count < 0 {
                 let error = Errno.current
                 if error.code == EINTR { continue }
+                if !waiting, error.code == EAGAIN || error.code == EWOULDBLOCK { return nil }
                 let what = error.code == EAGAIN ? ": no answer from the kernel within \(Self.receiveTimeoutSeconds) s" : ""
-                throw NetlinkError(errno: error, operation: (request.entries.first?.operation ?? "netlink receive") + what)
+                throw NetlinkError(errno: error, operation: operation + what)
             }
-            return receiveBuffer.withUnsafeBytes { NetlinkMessage.split(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            guard sender.nl_family == UInt16(AF_NETLINK), sender.nl_pid == 0 else { continue }
+            guard count <= receiveBuffer.count else {
+                throw NetlinkError(errno: Errno(EMSGSIZE), operation: operation + ": a \(count)-byte answer from the kernel did not fit in \(receiveBuffer.count) bytes")
+            }
+            let port = portID
+            return receiveBuffer.withUnsafeBytes { bytes in
+                NetlinkMessage.split(UnsafeRawBufferPointer(rebasing: bytes[..<count])).filter { $0.portID == port || $0.portID == 0 }
+            }
         }
     }
 

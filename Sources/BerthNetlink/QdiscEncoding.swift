@@ -57,7 +57,9 @@ extension TokenBucket {
         let buffer = UInt64(Self.u32(bytes, 28))
         let burstNs = buffer * nanosecondsPerTick
         let burst = (Double(burstNs) * Double(bytesPerSecond) / 1e9).rounded()
-        self.init(rate: DataRate(bitsPerSecond: bytesPerSecond &* 8), burst: UInt32(clamping: Int64(burst)), limit: limit)
+        // Kernel data, maybe another tool's tbf: a 64-bit rate times a long buffer is a
+        // burst past any integer type (Int64(burst) trapped). Never negative, never NaN.
+        self.init(rate: DataRate(bitsPerSecond: bytesPerSecond &* 8), burst: burst < Double(UInt32.max) ? UInt32(burst) : UInt32.max, limit: limit)
     }
 
     /// Whether `other` is the same bucket as read back from the kernel, which keeps the

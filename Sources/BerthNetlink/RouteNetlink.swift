@@ -34,11 +34,14 @@ public final class RouteNetlink: @unchecked Sendable {
         self.namespace = namespace
     }
 
-    /// Sends every change `build` records in one `sendmsg` and waits for all acks.
+    /// Sends every change `build` records in one `sendmsg` (up to `messagesPerSend`
+    /// messages; more go in several) and waits for all acks.
     ///
     /// The kernel applies the messages in order and keeps going after a refusal, so a
-    /// failure can leave the earlier (and later) changes made; the error names the first
-    /// operation it refused. Returns the links the kernel echoed back for creations.
+    /// failure can leave the earlier (and later ones of the same `sendmsg`) made; the error
+    /// names the first operation it refused, and no later `sendmsg` goes out. Returns the
+    /// links the kernel echoed back for creations: none on kernels before 6.1, which ignore
+    /// NLM_F_ECHO on RTM_NEWLINK (look them up by name then).
     @discardableResult
     public func apply(_ build: (inout NetlinkChanges) throws(BerthError) -> Void) throws(BerthError) -> [Link] {
         var changes = NetlinkChanges(handle: self)
@@ -50,12 +53,25 @@ public final class RouteNetlink: @unchecked Sendable {
     @discardableResult
     public func send(_ changes: NetlinkChanges) throws(BerthError) -> [Link] {
         guard !changes.request.entries.isEmpty else { return [] }
-        do {
-            return try transport.transact(changes.request).compactMap(Link.init(message:))
-        } catch {
-            throw changes.translate(error)
+        // The namespaces the messages name by descriptor stay open (their descriptors not
+        // reused) until the kernel has read the messages.
+        defer { withExtendedLifetime(changes.namespaces) {} }
+        var echoed: [Link] = []
+        // rtnetlink applies each message on its own, so cutting the request loses nothing
+        // of atomicity; it bounds what the kernel queues before Berth reads (ENOBUFS).
+        for chunk in changes.request.chunks(ofAtMost: Self.messagesPerSend) {
+            do {
+                echoed += try transport.transact(chunk).compactMap(Link.init(message:))
+            } catch {
+                throw changes.translate(error)
+            }
         }
+        return echoed
     }
+
+    /// The most messages one `sendmsg` carries: their acks (about 0.8 KiB each, as the
+    /// kernel counts) then fit the default receive buffer with room to spare.
+    public static let messagesPerSend = 128
 
     /// A description of the handle's namespace for messages ("in namespace ctr1").
     var whereabouts: String {

@@ -23,7 +23,7 @@ extension FakeKernel {
         if message.has(Flag.create), existing == nil {
             guard index == 0, let name else { throw Refusal(FakeErrno.noDevice) }
             let created = try createLink(named: name, message, attributes, in: state)
-            guard message.has(Flag.echo), let link = state.links[created] else { return [] }
+            guard message.has(Flag.echo), echoesNewLinks, let link = state.links[created] else { return [] }
             return [encode(link, in: state, sequence: message.sequence)]
         }
         guard var link = existing else { throw Refusal(FakeErrno.noDevice) }

@@ -44,6 +44,9 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     /// Says which link is a veth's peer (IFLA_LINK, IFLA_LINK_NETNSID); false plays a
     /// kernel that does not, so the caller must find the peer another way.
     public var reportsPeers = true
+    /// Echoes a created link when asked (NLM_F_ECHO), as kernels since 6.1 do; false plays
+    /// an older one (5.15, 5.14), which only acks.
+    public var echoesNewLinks = true
     private var pendingDeletions: [(UInt64, String)] = []
     /// The host namespace: lo up, nothing else until a test adds it.
     public private(set) var host: NetworkNamespace!

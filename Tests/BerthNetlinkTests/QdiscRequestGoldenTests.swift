@@ -99,6 +99,26 @@ struct QdiscRequestGoldenTests {
         #expect(decoded.last?.options == .networkEmulation(Self.netem))
         #expect(decoded.first?.isRoot == true && decoded.first?.handle == Impairment.rootHandle)
     }
+
+    @Test("a tbf whose burst is past 2^63 bytes (RATE64 of 2^64-1 B/s, the longest buffer) reads back clamped, not a trap")
+    func hugeBurstClamped() throws {
+        // RTM_NEWQDISC as another tool's tbf would be dumped: link 2, handle 1:0 at the root.
+        let payload = Self.bytes("""
+            00 00 00 00 02 00 00 00 00 00 01 00 ff ff ff ff 00 00 00 00
+            08 00 01 00 74 62 66 00
+            38 00 02 80
+            28 00 01 00 00 01 00 00 00 00 00 00 ff ff ff ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 ff ff ff ff 00 00 00 00
+            0c 00 04 00 ff ff ff ff ff ff ff ff
+            """)
+        let message = NetlinkMessage(type: RTMQdisc.newQdisc, flags: 0, sequence: 0, portID: 0, payload: payload)
+        let qdisc = try #require(Qdisc(message: message))
+        guard case .tokenBucket(let tbf)? = qdisc.options else { Issue.record("no tbf decoded"); return }
+        #expect(tbf.burst == UInt32.max && tbf.limit == 65536)
+    }
+
+    private static func bytes(_ hex: String) -> [UInt8] {
+        hex.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt8($0, radix: 16) }
+    }
 }
 
 /// Checked by hand: DELQDISC at the root of link 5; netem 1: at the root; tbf 2: (0x00020000)

@@ -5,7 +5,7 @@ import BerthNetlink
 extension NetworkManager {
     /// Creates the veth pair and configures its peer inside `namespace`; registers the
     /// pair's removal with `rollback` once it exists. Returns the host end as the kernel
-    /// echoed its creation.
+    /// echoed its creation, or as a lookup finds it on a kernel that echoes nothing.
     func wire(_ endpoint: EndpointRecord, network: NetworkRecord, instance: StateInstance, bridge: ReadyBridge, namespace: NetworkNamespace,
               rollback: inout Rollback) throws(BerthError) -> Link {
         let mtu = try network.linkMTU()
@@ -30,10 +30,13 @@ extension NetworkManager {
                                      addressGenerationMode: ipv6State ? AddressGenerationMode.none : nil)
                 try changes.setHairpin(.name(endpoint.hostVeth), true)
             }
-            guard let link = echoed.first(where: { $0.name == endpoint.hostVeth.rawValue }) else {
-                throw BerthError(.internalError, "the kernel did not echo veth \(endpoint.hostVeth)")
+            // Kernels before 6.1 ignore NLM_F_ECHO on RTM_NEWLINK (Ubuntu 22.04's 5.15, RHEL
+            // 9's 5.14): the veth is then looked up by name, one round trip more.
+            if let link = echoed.first(where: { $0.name == endpoint.hostVeth.rawValue }) {
+                hostLink = link
+            } else {
+                hostLink = try host.netlink.link(named: endpoint.hostVeth.rawValue)
             }
-            hostLink = link
         } catch where error.code == .alreadyExists {
             throw explainVethClash(endpoint, namespace: namespace, cause: error)
         } catch {
