@@ -155,6 +155,22 @@ struct AttachPolicyTests {
         #expect(try host.recorded().isEmpty)
     }
 
+    @Test("a link of someone else's holding the host veth's name does not keep our tag (the kernel goes on after EEXIST): gc leaves it")
+    func foreignLinkKeepsNoTag() throws {
+        let host = try webHost()
+        let name = try KernelNames.hostVeth(forEndpoint: "x", instance: FakeHost.instance).rawValue
+        // Another tool's veth, on no bridge of ours: tagged, gc would delete it.
+        host.kernel.addLink(name, kind: "veth", up: true, alias: "uplink of something else", peerName: "otherp")
+        let error = refusal { try host.attach("ctr1", id: "x") }
+        expect(error, .alreadyExists, ["host veth \(name) of endpoint x already exists"], remedy: .collectGarbage)
+        let tag = KernelNames.endpointAlias("x", instance: FakeHost.instance)
+        #expect(host.kernel.link(name)?.alias != tag)
+        #expect(try host.recorded().isEmpty)
+        let report = try host.manager.gc()
+        #expect(!report.links.contains(name))
+        #expect(host.kernel.link(name) != nil)
+    }
+
     @Test("an attach failing after any step leaves no veth, no element, no lease", arguments: ["attach.state", "attach.veth", "attach.configure", "attach.publish"])
     func attachRollsBack(point: String) throws {
         let host = try webHost()
