@@ -16,8 +16,10 @@ import BerthCore
 /// Unit tests arm the same points on a `HostHandle` (`failPoints`), which works in every
 /// build and touches no process-wide environment.
 ///
-/// Points: network.bridge, network.address, network.firewall, attach.state, attach.veth,
-/// attach.configure, attach.publish; and a detach's, each after its step: detach.mark (the
+/// Points: network.bridge, network.address, network.firewall, attach.state (the record
+/// inserted, not yet committed), attach.veth, attach.configure, attach.publish (each after
+/// the lease was committed, marked); state.commit (an attach's or a publish's, right before
+/// its final COMMIT, inside the scope that undoes its kernel work); and a detach's, each after its step: detach.mark (the
 /// endpoint marked as detaching, committed), detach.unpublish (its elements removed),
 /// detach.unplug (its veth pair down, off the bridge, renamed), detach.delete (the pair's
 /// deletion handed off), detach.forget (the record deleted, not yet committed).

@@ -20,9 +20,24 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
     /// never sends it.
     public var applyErrorDelay = 0
 
+    /// When set, runs once right before the next `apply` (after `beforeApplyDelay` others),
+    /// and is cleared first: what another process does between an operation's read and
+    /// its batch.
+    public var beforeNextApply: (() -> Void)?
+    /// How many calls of `apply` run before `beforeNextApply` does.
+    public var beforeApplyDelay = 0
+
     public init() {}
 
     public func apply(_ transaction: Transaction) throws(BerthError) {
+        if let race = beforeNextApply {
+            if beforeApplyDelay > 0 {
+                beforeApplyDelay -= 1
+            } else {
+                beforeNextApply = nil
+                race()
+            }
+        }
         if let error = nextApplyError {
             if applyErrorDelay > 0 {
                 applyErrorDelay -= 1

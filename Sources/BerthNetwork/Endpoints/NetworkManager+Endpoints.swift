@@ -12,6 +12,11 @@ extension NetworkManager {
     /// and one nftables batch when ports are published (with the elements of both tables
     /// on a dual-stack network, where a port without a host address is published on both
     /// families). Any failure removes what was made and records nothing.
+    ///
+    /// Two commits: the record (the address and port leases) is committed marked as
+    /// detaching before the kernel is touched, and the mark is cleared in the final commit,
+    /// so an attach killed mid-way never gives back an address its veth still holds: `gc`
+    /// (or an attach of the same id) finishes the marked record as an interrupted detach.
     @discardableResult
     public func attach(_ options: AttachOptions) throws(BerthError) -> EndpointRecord {
         try attachDescribed(options).endpoint
@@ -86,17 +91,25 @@ extension NetworkManager {
                 Set(try host.netlink.addresses(family: family).map(\.cidr.address))
             }
             let mac = if let given = options.mac { given } else { try Self.derivedMAC(address, ipv6Address, network: network.name) }
-            let record = EndpointRecord(
+            var record = EndpointRecord(
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id, instance: instance.id), address: address,
-                mac: mac, created: StateClock.now(), ports: ports, ipv6Address: ipv6Address,
+                mac: mac, created: StateClock.now(), ports: ports, isDetaching: true, ipv6Address: ipv6Address,
                 name: options.name, aliases: options.aliases)
             try tx.insertEndpoint(record)
+            record.isDetaching = false
             Trace.mark("attach: address and ports chosen, recorded")
             try host.check(failPoint: "attach.state")
-            let bridge = try ensureKernel(of: network, instance: instance)
-            Trace.mark("attach: bridge found")
-            return try Rollback.perform { rollback throws(BerthError) -> Attached in
+            // The lease is committed, marked, before the kernel is touched: an attach killed
+            // from here on leaves a record that holds its address and ports while its veth
+            // may be on the bridge, and that `gc` or an attach of the same id finishes as an
+            // interrupted detach (the mark is the same). The final commit clears it.
+            try tx.commitAndContinue()
+            Trace.mark("attach: lease committed")
+            var rollback = Rollback()
+            do throws(BerthError) {
+                let bridge = try ensureKernel(of: network, instance: instance)
+                Trace.mark("attach: bridge found")
                 let hostLink = try wire(record, network: network, instance: instance, bridge: bridge, namespace: namespace,
                                         rollback: &rollback)
                 Trace.mark("attach: veth wired")
@@ -116,7 +129,20 @@ extension NetworkManager {
                 // checked it); an adopted one's follows its ports, so it is read below.
                 let description = EndpointDescription(endpoint: record, network: network, bridgeMAC: network.bridgeMAC,
                                                       hostVethMAC: hostLink.mac)
-                return Attached(description: description, resolver: network.dns ? try ensureResolver(tx) : nil)
+                let attached = Attached(description: description, resolver: network.dns ? try ensureResolver(tx) : nil)
+                try tx.markAttached(id: id)
+                // Committed here, inside the rollback's scope: a COMMIT that fails (a full
+                // disk) undoes the kernel work as any other failing step does.
+                try host.check(failPoint: "state.commit")
+                try tx.commit()
+                rollback.disarm()
+                return attached
+            } catch {
+                rollback.run()
+                // An undo that failed left something in the kernel: the marked record stays,
+                // holding the address, for `gc` to finish.
+                if rollback.failures.isEmpty { tx.forgetAbandoned(endpoint: id) }
+                throw error
             }
         }
         Trace.mark("attach: committed")

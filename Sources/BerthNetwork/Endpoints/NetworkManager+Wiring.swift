@@ -38,6 +38,7 @@ extension NetworkManager {
                 hostLink = try host.netlink.link(named: endpoint.hostVeth.rawValue)
             }
         } catch where error.code == .alreadyExists {
+            untagClash(endpoint, instance: instance, bridge: bridge)
             throw explainVethClash(endpoint, namespace: namespace, cause: error)
         } catch {
             // The kernel goes on after a refused message: a refusal of the alias or hairpin
@@ -100,6 +101,21 @@ extension NetworkManager {
 
     /// Loopback is the first device of every network namespace.
     static let loopbackIndex: Int32 = 1
+
+    /// After a creation refused because a link already has the host end's name: the kernel
+    /// went on with the batch, so the alias (and hairpin) messages, which name the host end,
+    /// changed that link. One that is not a veth on this network's bridge is not a pair this
+    /// instance made (every such pair is enslaved in its creation message), so our tag comes
+    /// off it again — else `gc` would delete someone else's veth as a leftover. Its former
+    /// alias cannot be put back (it was not read: that would cost every attach a round
+    /// trip), nor its hairpin setting if it is a port of another bridge. Best effort, on the
+    /// failure path only.
+    private func untagClash(_ endpoint: EndpointRecord, instance: StateInstance, bridge: ReadyBridge) {
+        let tag = KernelNames.endpointAlias(endpoint.id, instance: instance.id)
+        guard let clash = try? host.netlink.link(named: endpoint.hostVeth.rawValue), clash.alias == tag,
+              !(clash.kind == .veth && clash.masterIndex == bridge.index) else { return }
+        try? host.netlink.setAlias(.index(clash.index), to: nil)
+    }
 
     /// Tells which name clashed when the veth could not be created.
     private func explainVethClash(_ endpoint: EndpointRecord, namespace: NetworkNamespace, cause: BerthError) -> BerthError {

@@ -39,8 +39,10 @@ extension Firewall {
         if family.family == .ipv6, networkRules.isEmpty, elements.isEmpty { return plan }
         guard let table else {
             plan.missing.append(Item(owner: nil, object: family.tableDescription))
-            for object in family.skeleton { plan.transaction.add(object) }
-            for rule in family.staticRules + networkRules { plan.transaction.add(.rule(rule)) }
+            // The table created, not added: a race with another process refuses the plan
+            // whole instead of appending the static rules twice.
+            addSkeleton(of: family, to: &plan.transaction)
+            for rule in networkRules { plan.transaction.add(.rule(rule)) }
             for (element, map) in elements { plan.transaction.create(.element(element, in: map)) }
             return plan
         }

@@ -45,27 +45,52 @@ struct Firewall {
     /// `network`; adds only what `current` (the table as last read) lacks, in one batch.
     /// A dual-stack network's IPv6 rules go into the `ip6 berth` table (`current6`, read
     /// here when not given) in the same batch.
-    func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?, current6: Ruleset.TableContents?? = nil) throws(BerthError) {
-        var transaction = Transaction()
-        add(network, in: .ipv4, to: &transaction, current: current)
+    ///
+    /// A table it makes is created (NLM_F_EXCL), not added: when another process made it
+    /// since it was read, the batch is refused whole, and the tables are read again and the
+    /// batch planned anew, once, so no static rule is appended twice. Returns what was in
+    /// place as the batch that applied found it, for `remove(_:addedSince:)`.
+    @discardableResult
+    func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?, current6: Ruleset.TableContents?? = nil) throws(BerthError) -> Presence {
+        var current = current
+        var table6: Ruleset.TableContents? = nil
         if network.hasIPv6 {
-            let table6: Ruleset.TableContents?
             if let current6 { table6 = current6 } else { table6 = try self.table6() }
-            add(network, in: .ipv6, to: &transaction, current: table6)
         }
-        if !transaction.isEmpty { try backend.apply(transaction) }
+        for attempt in 0..<2 {
+            var transaction = Transaction()
+            add(network, in: .ipv4, to: &transaction, current: current)
+            if network.hasIPv6 { add(network, in: .ipv6, to: &transaction, current: table6) }
+            let presence = Presence(of: network, firewall: self, in: current, table6: table6)
+            do {
+                if !transaction.isEmpty { try backend.apply(transaction) }
+                return presence
+            } catch where error.code == .alreadyExists && attempt == 0 && (current == nil || (network.hasIPv6 && table6 == nil)) {
+                // Another process made a table meanwhile: plan against what it made.
+                current = try table()
+                if network.hasIPv6 { table6 = try self.table6() }
+            }
+        }
+        throw BerthError(.internalError, "Berth's nftables tables changed twice while network \(network.name) was installed")
     }
 
     /// Adds to `transaction` what `current` (the table of `family` as read) lacks of its
     /// skeleton and static rules and of the network's rules there.
     private func add(_ network: NetworkRecord, in family: FirewallFamily, to transaction: inout Transaction, current: Ruleset.TableContents?) {
-        if current == nil {
-            for object in family.skeleton { transaction.add(object) }
-            for rule in family.staticRules { transaction.add(.rule(rule)) }
-        }
+        if current == nil { addSkeleton(of: family, to: &transaction) }
         if !hasRules(of: network, in: current) {
             for rule in rules(of: network, in: family) { transaction.add(.rule(rule)) }
         }
+    }
+
+    /// Adds `family`'s table, maps, chains and static rules to `transaction`, the table with
+    /// `create`: a batch that finds it made by another process meanwhile is refused whole
+    /// (EEXIST) instead of appending the static rules a second time.
+    func addSkeleton(of family: FirewallFamily, to transaction: inout Transaction) {
+        for object in family.skeleton {
+            if case .table = object { transaction.create(object) } else { transaction.add(object) }
+        }
+        for rule in family.staticRules { transaction.add(.rule(rule)) }
     }
 
     /// Whether `table` holds a rule of `network` (tagged by this instance).

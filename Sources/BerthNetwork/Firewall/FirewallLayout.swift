@@ -21,8 +21,10 @@ public import BerthNFTables
 /// `berth-endpoint ID @INSTANCE`, so they can be found and removed by their owner.
 ///
 /// The table is shared by every Berth instance on the host (every state directory): the
-/// chains, the maps and the static rules are the same for all, so a host port has one owner
-/// across instances (an element is *created*; the kernel refuses a second with its key).
+/// chains, the maps and the static rules are the same for all, so a key has one owner across
+/// instances (an element is *created*; the kernel refuses a second with its key). A wildcard
+/// key in `publish_any` and an address's in `publish_addr` are two maps' keys: across
+/// instances nothing refuses the pair (within one, the state does; docs/nftables.md).
 /// Each instance adds and removes only its own rules and elements, and never rebuilds the
 /// table (see `Firewall.reconcile`).
 public enum FirewallLayout {

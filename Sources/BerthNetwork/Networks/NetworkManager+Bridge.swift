@@ -164,8 +164,9 @@ extension NetworkManager {
                 let firewall = try self.firewall(instance)
                 let current = try firewall.table()
                 let current6 = network.hasIPv6 ? try firewall.table6() : nil
-                let before = Firewall.Presence(of: network, firewall: firewall, in: current, table6: current6)
-                try firewall.installNetwork(network, current: current, current6: .some(current6))
+                // What was in place as the batch that applied found it (another process may
+                // have made a table since the read).
+                let before = try firewall.installNetwork(network, current: current, current6: .some(current6))
                 rollback.add("remove the firewall rules of network \(network.name)") { () throws(BerthError) in
                     try firewall.remove(network, addedSince: before)
                 }

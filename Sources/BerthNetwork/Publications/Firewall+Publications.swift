@@ -18,16 +18,27 @@ extension Firewall {
             // No Berth network has made a table the elements go to yet (`ip6 berth` for the
             // IPv6 ones, most often): the batch below makes it with them.
         }
-        var skeletons = Transaction()
-        var made: [FirewallFamily] = []
-        for family in [FirewallFamily.ipv4, .ipv6] where endpoint.hasElements(in: family.family) {
-            guard try table(family) == nil else { continue }
-            for object in family.skeleton { skeletons.add(object) }
-            for rule in family.staticRules { skeletons.add(.rule(rule)) }
-            made.append(family)
+        for attempt in 0..<2 {
+            var skeletons = Transaction()
+            var made: [FirewallFamily] = []
+            for family in [FirewallFamily.ipv4, .ipv6] where endpoint.hasElements(in: family.family) {
+                guard try table(family) == nil else { continue }
+                addSkeleton(of: family, to: &skeletons)
+                made.append(family)
+            }
+            do {
+                try publish(endpoint, after: skeletons)
+                return made
+            } catch where attempt == 0 && !made.isEmpty && error.code == .conflict {
+                // The table is created, not added: another process that made it since it
+                // was read refuses the whole batch. Planned anew against what it made; a
+                // clash on an element is refused again, and reported.
+                var raced = false
+                for family in made where try table(family) != nil { raced = true }
+                if !raced { throw error }
+            }
         }
-        try publish(endpoint, after: skeletons)
-        return made
+        throw BerthError(.internalError, "Berth's nftables tables changed twice while the ports of \(endpoint.id) were published")
     }
 
     /// Takes back what `publishMakingTables` did: the elements, then each table of `made`

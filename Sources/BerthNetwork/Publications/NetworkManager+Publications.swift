@@ -91,6 +91,10 @@ extension NetworkManager {
                 }
                 try ConntrackCleanup.afterPublish(view, host: host)
                 try host.check(failPoint: "publish.conntrack")
+                // Committed inside the rollback's scope: a COMMIT that fails takes the
+                // elements back as any failing step does.
+                try host.check(failPoint: "state.commit")
+                try tx.commit()
                 return record
             }
         }

@@ -82,4 +82,33 @@ extension StateTransaction {
         try db.script("COMMIT")
         try db.script("BEGIN IMMEDIATE")
     }
+
+    /// Commits what the transaction changed, now, so that a caller can undo its kernel work
+    /// when COMMIT itself fails (SQLITE_FULL, SQLITE_IOERR): `StateStore.write` commits
+    /// nothing more after a body that called this. Nothing may change the state after it.
+    func commit() throws(BerthError) {
+        let db = try db()
+        do {
+            try db.script("COMMIT")
+        } catch {
+            if db.inTransaction { try? db.script("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// After a failure past `commitAndContinue`: drops what is not committed and, in a
+    /// transaction of its own (still under the store's lock), forgets endpoint `id`, which
+    /// an attach committed marked before its kernel work. Best effort: if this fails too,
+    /// the marked record stays, and `gc` or an attach of the same id finishes it.
+    func forgetAbandoned(endpoint id: String) {
+        guard let db = try? db() else { return }
+        if db.inTransaction { try? db.script("ROLLBACK") }
+        do {
+            try db.script("BEGIN IMMEDIATE")
+            try db.execute("DELETE FROM endpoints WHERE id = ?", [.text(id)])
+            try db.script("COMMIT")
+        } catch {
+            if db.inTransaction { try? db.script("ROLLBACK") }
+        }
+    }
 }

@@ -241,7 +241,8 @@ struct Connection: ~Copyable {
                 bootSettled = true
             }
             let result = try body(transaction)
-            try db.script("COMMIT")
+            // A body may have committed itself (`StateTransaction.commit`).
+            if db.inTransaction { try db.script("COMMIT") }
             return result
         } catch {
             // A failed COMMIT (or body) leaves nothing half-done: roll back whatever is open.

@@ -188,6 +188,12 @@ extension StateTransaction {
         try db().execute("UPDATE endpoints SET detaching = 1 WHERE id = ?", [.text(id)])
     }
 
+    /// Clears the mark an attach commits its record with (`NetworkManager.attach`): the
+    /// endpoint is whole, in use from this transaction's commit on.
+    func markAttached(id: String) throws(BerthError) {
+        try db().execute("UPDATE endpoints SET detaching = 0 WHERE id = ?", [.text(id)])
+    }
+
     /// Removes the endpoint (its lease and port mappings with it) and returns what it was,
     /// so the caller knows what to tear down. Throws `.notFound` if there is none.
     @discardableResult

@@ -155,6 +155,22 @@ struct AttachPolicyTests {
         #expect(try host.recorded().isEmpty)
     }
 
+    @Test("a link of someone else's holding the host veth's name does not keep our tag (the kernel goes on after EEXIST): gc leaves it")
+    func foreignLinkKeepsNoTag() throws {
+        let host = try webHost()
+        let name = try KernelNames.hostVeth(forEndpoint: "x", instance: FakeHost.instance).rawValue
+        // Another tool's veth, on no bridge of ours: tagged, gc would delete it.
+        host.kernel.addLink(name, kind: "veth", up: true, alias: "uplink of something else", peerName: "otherp")
+        let error = refusal { try host.attach("ctr1", id: "x") }
+        expect(error, .alreadyExists, ["host veth \(name) of endpoint x already exists"], remedy: .collectGarbage)
+        let tag = KernelNames.endpointAlias("x", instance: FakeHost.instance)
+        #expect(host.kernel.link(name)?.alias != tag)
+        #expect(try host.recorded().isEmpty)
+        let report = try host.manager.gc()
+        #expect(!report.links.contains(name))
+        #expect(host.kernel.link(name) != nil)
+    }
+
     @Test("an attach failing after any step leaves no veth, no element, no lease", arguments: ["attach.state", "attach.veth", "attach.configure", "attach.publish"])
     func attachRollsBack(point: String) throws {
         let host = try webHost()
@@ -168,6 +184,44 @@ struct AttachPolicyTests {
         #expect(try host.recorded().isEmpty)
         host.disarm()
         #expect(try host.attach("ctr1", id: "doomed", ports: ["8080:80"]).address?.description == "10.88.0.2")
+    }
+
+    @Test("a final COMMIT that fails undoes the kernel work: no veth, no element, no record, the address free")
+    func failedCommitRollsBack() throws {
+        let host = try webHost()
+        let ctr = host.kernel.addNamespace("ctr1", loopbackUp: true)
+        _ = try host.attach("other", id: "other", ports: ["9090:90"])
+        let before = host.kernel.snapshot()
+        let ruleset = host.nftables.ruleset
+        host.arm("state.commit")
+        let error = refusal { try host.attach("ctr1", id: "doomed", ports: ["8080:80", "5353:53/udp"]) }
+        expect(error, .internalError, ["fail point state.commit reached"])
+        #expect(host.kernel.snapshot() == before)
+        #expect(host.nftables.ruleset == ruleset)
+        #expect(host.kernel.links(in: ctr).map(\.name) == ["lo"])
+        #expect(try host.recorded() == ["other 10.88.0.2"])
+        host.disarm()
+        #expect(try host.attach("ctr1", id: "doomed", ports: ["8080:80"]).address?.description == "10.88.0.3")
+    }
+
+    @Test("an attach whose undo fails keeps its record, marked: the address stays taken until gc finishes it")
+    func failedUndoKeepsTheLease() throws {
+        let host = try webHost()
+        host.kernel.addNamespace("ctr1", loopbackUp: true)
+        host.kernel.addNamespace("ctr2", loopbackUp: true)
+        host.arm("attach.publish")
+        let name = try KernelNames.hostVeth(forEndpoint: "doomed", instance: FakeHost.instance).rawValue
+        host.kernel.refuse("delete link", errno: FakeErrno.permission)
+        let error = refusal { try host.attach("ctr1", id: "doomed", ports: ["8080:80"]) }
+        expect(error, .internalError, ["fail point attach.publish reached"])
+        #expect(host.kernel.link(name) != nil)
+        host.disarm()
+        #expect(try host.manager.endpoint("doomed").isDetaching)
+        #expect(try host.attach("ctr2", id: "next").address?.description == "10.88.0.3")
+        let report = try host.manager.gc()
+        #expect(report.endpoints == ["doomed"])
+        #expect(host.kernel.link(name) == nil)
+        #expect(try host.recorded() == ["next 10.88.0.3"])
     }
 
     @Test("the kernel refusing the address inside the namespace removes the veth pair; nothing is recorded")

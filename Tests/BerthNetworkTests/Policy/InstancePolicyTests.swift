@@ -24,6 +24,37 @@ struct InstancePolicyTests {
         return (a, b)
     }
 
+    @Test("two instances racing to make Berth's table: the one that finds it made since its read plans anew; the static rules appear once")
+    func tableRace() throws {
+        let a = try FakeHost()
+        let b = try FakeHost(kernel: a.kernel, instance: "0dd1ce00")
+        // B makes the table between A's read of it (none) and A's batch.
+        a.nftables.beforeNextApply = { _ = try? b.network(subnet: "10.89.0.0/24", bridge: "brwebb") }
+        try a.network()
+        #expect(try b.manager.network(named: "web").bridge.rawValue == "brwebb")
+        let ruleset = a.nftables.ruleset
+        #expect(ruleset.components(separatedBy: "loopback only from lo").count == 2, "\(ruleset)")
+        #expect(ruleset.contains("10.88.0.0/24") && ruleset.contains("10.89.0.0/24"))
+        #expect(try a.manager.check().isEmpty && b.manager.check().isEmpty)
+
+        // The same race on a publish that makes the table: its elements go in, the
+        // skeleton once.
+        let c = try FakeHost()
+        let d = try FakeHost(kernel: c.kernel, instance: "0dd1ce00")
+        c.kernel.addLink("extbr0", kind: "bridge", up: true)
+        try c.kernel.addAddress("10.66.0.1/24", to: "extbr0")
+        c.kernel.addNamespace("ext1", loopbackUp: true)
+        // After the elements alone were refused for want of the table, before the batch
+        // that makes it.
+        c.nftables.beforeApplyDelay = 1
+        c.nftables.beforeNextApply = { _ = try? d.network(subnet: "10.89.0.0/24", bridge: "brwebb") }
+        try c.manager.publish(PublicationOptions(id: "pub1", group: "ext", address: try IPv4Address(parsing: "10.66.0.2"), namespace: .name("ext1"),
+                                                 hostLink: try InterfaceName("extbr0"), ports: [try PortSpec(parsing: "8080:80")]))
+        let ruleset2 = c.nftables.ruleset
+        #expect(ruleset2.components(separatedBy: "loopback only from lo").count == 2, "\(ruleset2)")
+        #expect(ruleset2.contains("comment \"berth-endpoint pub1 @f4ce0001\""), "\(ruleset2)")
+    }
+
     @Test("each instance tags its bridge, veths, rules and elements with its id; both publish side by side")
     func tags() throws {
         let (a, b) = try twoInstances()

@@ -168,6 +168,20 @@ struct PublicationPolicyTests {
         #expect(try publish(host, "pub1", ports: ["8080:80"]).ports.count == 1)
     }
 
+    @Test("a final COMMIT that fails takes the publication's elements back; nothing is recorded")
+    func failedCommitRollsBack() throws {
+        let host = try wiredHost()
+        try host.network()
+        try publish(host, "kept", ports: ["9090:90"])
+        let ruleset = host.nftables.ruleset
+        host.arm("state.commit")
+        expect(refusal { try publish(host, "pub1", ports: ["8080:80", "5353:53/udp"]) }, .internalError, ["state.commit"])
+        host.disarm()
+        #expect(host.nftables.ruleset == ruleset)
+        #expect(try host.manager.publications().map(\.id) == ["kept"])
+        #expect(try publish(host, "pub1", ports: ["8080:80"]).ports.count == 1)
+    }
+
     @Test("datagram ports flush their conntrack flows on publish and unpublish; TCP-only publications skip the walk")
     func conntrack() throws {
         let host = try wiredHost()
