@@ -23,6 +23,7 @@ enum ContainerTable {
             ("pid", container.process.map { .int($0.pid) } ?? .null), ("supervisorPid", container.supervisor.map { .int($0.pid) } ?? .null),
             ("network", .string(container.network)), ("hostname", .string(container.hostname)), ("rootfs", .optional(container.rootfs)),
             ("endpoint", .optional(container.endpointID)), ("ip", .optional(endpoint?.address.map { "\($0)" })),
+            ("ip6", .optional(endpoint?.ipv6Address.map { "\($0)" })),
             ("ports", .array((endpoint?.ports ?? []).map(NetworkJSON.port))), ("created", .int(container.created)),
             ("started", container.started.map { .int($0) } ?? .null), ("finished", container.finished.map { .int($0) } ?? .null),
             ("restartCount", .int(container.restartCount)),

@@ -57,6 +57,20 @@ struct ContainerTableTests {
         #expect(ContainerTable.status(record, now: 105).hasPrefix("Orphaned"))
     }
 
+    @Test("ps --json: a dual-stack container's row has its IPv6 address as ip6 (its endpoint's own row is left out), null without one")
+    func containerJSONAddresses() throws {
+        let record = ContainerRecord(id: String(repeating: "b", count: 64), name: "web", endpointID: "e1", network: "dual", process: nil,
+                                     supervisor: nil, command: ["true"], hostname: "web", rootfs: nil, status: .exited, created: 1)
+        var endpoint = EndpointRecord(id: "e1", network: "dual", namespacePath: "/proc/1/ns/net", namespaceIdentity: NamespaceIdentity(device: 4, inode: 1),
+                                      interfaceName: try InterfaceName("eth0"), hostVeth: try InterfaceName("vb1"),
+                                      address: try IPv4Address(parsing: "10.7.0.2"), mac: try MACAddress(parsing: "02:42:0a:07:00:02"), created: 1,
+                                      ipv6Address: try IPv6Address(parsing: "fd00:7::2"))
+        let dual = ContainerTable.json(record, endpoint: endpoint)
+        #expect(dual["ip"] == .string("10.7.0.2") && dual["ip6"] == .string("fd00:7::2"), "\(dual)")
+        endpoint.ipv6Address = nil
+        #expect(ContainerTable.json(record, endpoint: endpoint)["ip6"] == .null)
+    }
+
     @Test("run flags: -it, -e, -u, -v, --read-only, --restart, --rm build the options; a relative ./ volume becomes absolute")
     func runFlags() throws {
         let command = try RunCommand.parse(["-dit", "--rm", "-e", "A=1", "-u", "bob:staff", "-v", "/srv:/data:ro", "-v", "./here:/here",
