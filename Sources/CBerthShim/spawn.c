@@ -397,12 +397,13 @@ static void mount_volumes(struct berth_spawn_config *c) {
         }
         // Read-only all the way down, mounts under the source included, as Docker 25's
         // default: set on the detached copy, every mount of it (Linux 5.12). Before that
-        // kernel only the top mount, as older Docker.
+        // kernel, or where a seccomp filter around berth refuses the call (EPERM from a
+        // profile older than it), only the top mount, as older Docker.
         int recursive = 0;
         if (m->read_only) {
             struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
             recursive = syscall(SYS_mount_setattr, m->source_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
-            if (!recursive && errno != ENOSYS) fail(&c->exec, step);
+            if (!recursive && errno != ENOSYS && errno != EPERM) fail(&c->exec, step);
         }
         if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
@@ -615,6 +616,8 @@ static void finish_and_exec(struct berth_exec_config *c) {
     } else if (join_cgroups(c)) {
         fail(c, BERTH_STEP_CGROUP);
     }
+    // Released (or never held): from here to execve, not dumpable (harden_child).
+    make_undumpable();
     // While every capability is held (CAP_SETGID whatever the container keeps).
     if (set_groups(c)) fail(c, BERTH_STEP_USER);
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(c, BERTH_STEP_NO_NEW_PRIVS);
@@ -633,18 +636,28 @@ static void finish_and_exec(struct berth_exec_config *c) {
     fail(c, BERTH_STEP_EXEC);
 }
 
-/// First in the child. Until execve it is berth's own image, holding every capability, and
-/// in the container's pid namespace: not dumpable, so that no process in the container (root
-/// there lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe, the host's berth
-/// binary (CVE-2019-5736's way in). execve of the command makes it dumpable again as usual.
-/// And runc's umask, 022, whatever the caller's: for the directories made here and the command.
-static void harden_child(void) {
+/// Until execve the child is berth's own image, holding every capability, and in the
+/// container's pid namespace: not dumpable, so that no process in the container (root there
+/// lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe, the host's berth binary
+/// (CVE-2019-5736's way in). execve of the command makes it dumpable again as usual.
+static void make_undumpable(void) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/// First in the child: runc's umask, 022, whatever the caller's, for the directories made
+/// here and the command; and not dumpable from the start when `now` (`berth exec`, which
+/// joins a pid namespace where the container's processes already run). A new container's
+/// child becomes so once released (finish_and_exec): while it is held its pid namespace
+/// holds no other process, and berth, the parent, opens its /proc/PID/ns/net then, which a
+/// non-dumpable child would refuse to a root without CAP_SYS_PTRACE (berth in a container
+/// with docker's default capabilities).
+static void harden_child(int now) {
+    if (now) make_undumpable();
     umask(022);
 }
 
 static void spawn_child(struct berth_spawn_config *c) {
-    harden_child();
+    harden_child(0);
     reset_signals();
     close_parent_ends(&c->exec);
     if (c->namespaces & CLONE_NEWNS) {
@@ -744,7 +757,7 @@ struct enter_job {
 };
 
 static void enter_child(struct berth_enter_config *c) {
-    harden_child();
+    harden_child(1);
     reset_signals();
     close_parent_ends(&c->exec);
     // The child is single-threaded, which setns into a mount namespace requires.

@@ -30,6 +30,12 @@ extension NetworkManager {
             throw .invalid("invalid MTU \(mtu)", hint: "use an MTU from 68 to 65535", parameter: "mtu")
         }
         for upstream in options.dnsUpstreams { try NetworkOptions.validate(dnsUpstream: upstream) }
+        if options.dnsUpstreams.count > NetworkOptions.maxDNSUpstreams {
+            // The resolver asks the first three, as glibc's resolver does: a fourth would be
+            // taken and never used.
+            throw .invalid("\(options.dnsUpstreams.count) DNS upstreams: a network's resolver asks at most \(NetworkOptions.maxDNSUpstreams)",
+                           hint: "give at most \(NetworkOptions.maxDNSUpstreams) upstreams", parameter: "dnsUpstream")
+        }
         if options.usesExistingBridge, options.bridge == nil {
             throw BerthError(.invalidArgument, "using an existing bridge needs the bridge's name", hint: "name the bridge",
                              parameter: "bridge", remedy: .give(parameter: "bridge"))

@@ -65,6 +65,9 @@ public struct NetworkOptions: Sendable, Hashable {
     public var resolvedDNS: Bool { dns ?? (name != KernelNames.defaultNetwork) }
 
     /// Checks an upstream server: an IP address, `IPv4:PORT` or `[IPv6]:PORT`.
+    /// The upstreams a network's resolver asks, at most (glibc's MAXNS; berth-dns's limit).
+    public static let maxDNSUpstreams = 3
+
     public static func validate(dnsUpstream text: String) throws(BerthError) {
         let invalid = BerthError.invalid("invalid DNS upstream \"\(text)\"", hint: "give an address such as 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53",
                                          parameter: "dnsUpstream")

@@ -28,6 +28,12 @@ struct DNSPolicyTests {
         let bad = refusal { _ = try host.manager.createNetwork(NetworkOptions(name: "bad", subnet: try CIDR(parsing: "10.93.0.0/24"), dnsUpstreams: ["dns.example"])) }
         expect(bad, .invalidArgument, ["dns.example"], parameter: "dnsUpstream")
         #expect(try host.manager.networks().map(\.name).contains("bad") == false)
+        let four = refusal {
+            _ = try host.manager.createNetwork(NetworkOptions(name: "four", subnet: try CIDR(parsing: "10.94.0.0/24"),
+                                                              dnsUpstreams: ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]))
+        }
+        expect(four, .invalidArgument, ["4 DNS upstreams", "at most 3"], parameter: "dnsUpstream")
+        #expect(try host.manager.networks().map(\.name).contains("four") == false)
     }
 
     @Test("names: invalid ones, a duplicate (any case), an alias equal to another's name and a name equal to another's alias are refused naming the holder; nothing is recorded")
