@@ -563,6 +563,14 @@ static int install_seccomp(const struct berth_exec_config *c) {
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0U, &program);
 }
 
+/// Until execve the child is berth's own image, holding every capability, and in the
+/// container's pid namespace: not dumpable, so that no process in the container (root there
+/// lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe, the host's berth binary
+/// (CVE-2019-5736's way in). execve of the command makes it dumpable again as usual.
+static void make_undumpable(void) {
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 /// Common tail of spawn and enter: workdir, command lookup, stdio, descriptor hygiene,
 /// the wait for the go-ahead, execve. Never returns.
 static void finish_and_exec(struct berth_exec_config *c) {
@@ -634,14 +642,6 @@ static void finish_and_exec(struct berth_exec_config *c) {
     unblock_signals();
     execve(path, c->argv, c->envp);
     fail(c, BERTH_STEP_EXEC);
-}
-
-/// Until execve the child is berth's own image, holding every capability, and in the
-/// container's pid namespace: not dumpable, so that no process in the container (root there
-/// lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe, the host's berth binary
-/// (CVE-2019-5736's way in). execve of the command makes it dumpable again as usual.
-static void make_undumpable(void) {
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 /// First in the child: runc's umask, 022, whatever the caller's, for the directories made
