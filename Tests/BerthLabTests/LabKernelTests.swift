@@ -8,6 +8,9 @@ import Testing
 
 /// The triangle with the lab's own name.
 let triangleTemplate = triangleYAML.replacingOccurrences(of: "name: triangle", with: "name: LAB")
+/// The triangle edited: h1 loses its route, a node h9 joins r2 (a converge whose steps can fail).
+let triangleGrown = triangleTemplate.replacingOccurrences(of: "h1: { routes: [ \"default via 10.0.1.1\" ] }", with: "h1: {}\n  h9: {}")
+    + "  - endpoints: [ \"h9:eth0\", \"r2:eth2\" ]\n    addresses: [ 10.0.9.2/24, 10.0.9.1/24 ]\n"
 
 /// Whether this kernel has netem (most distribution kernels do; this project's do not).
 enum LabKernel {
@@ -284,8 +287,7 @@ struct LabKernelTests {
             let lab = try LabFixture(sandbox, triangleTemplate)
             try #require(lab.lab(["up", lab.file]).succeeded)
             defer { lab.down() }
-            try lab.write(triangleTemplate.replacingOccurrences(of: "h1: { routes: [ \"default via 10.0.1.1\" ] }", with: "h1: {}\n  h9: {}")
-                          + "  - endpoints: [ \"h9:eth0\", \"r2:eth2\" ]\n    addresses: [ 10.0.9.2/24, 10.0.9.1/24 ]\n")
+            try lab.write(triangleGrown)
             let up = lab.lab(["up", lab.file], environment: ["BERTH_FAILPOINT": "lab.routes"])
             #expect(up.status == 1, "\(up)")
             // Back to the triangle: no h9, no link to it, h1's route restored.

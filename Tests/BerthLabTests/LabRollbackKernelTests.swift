@@ -41,8 +41,7 @@ extension LabKernelTests {
             let lab = try LabFixture(sandbox, triangleTemplate)
             try #require(lab.lab(["up", lab.file]).succeeded)
             defer { lab.down() }
-            try lab.write(triangleTemplate.replacingOccurrences(of: "h1: { routes: [ \"default via 10.0.1.1\" ] }", with: "h1: {}\n  h9: {}")
-                          + "  - endpoints: [ \"h9:eth0\", \"r2:eth2\" ]\n    addresses: [ 10.0.9.2/24, 10.0.9.1/24 ]\n")
+            try lab.write(triangleGrown)
             let up = lab.lab(["up", lab.file], environment: ["BERTH_FAILPOINT": "lab.routes,lab.rollback"])
             #expect(up.status == 1 && up.stderr.contains("going back failed too"), "\(up)")
             #expect(try lab.state().record(named: lab.name)?.pending != nil)
