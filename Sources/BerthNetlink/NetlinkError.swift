@@ -37,7 +37,8 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         var text = operation.isEmpty ? "\(errno)" : "\(operation): \(errno)"
-        if outcomeUnknown { text += " (answers lost: the outcome is unknown)" }
+        // A cause (no operation) under a BerthError that says so already keeps only the flag.
+        if outcomeUnknown, !operation.isEmpty { text += " (answers lost: the outcome is unknown)" }
         if let kernelMessage, !kernelMessage.isEmpty { text += " (kernel: \(kernelMessage))" }
         return text
     }
@@ -46,7 +47,7 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     /// message is a short verdict; the operation and the kernel's words come from `cause`.
     public var berthError: BerthError {
         // The message names the operation; the cause then adds only errno and kernel text.
-        let detail = NetlinkError(errno: errno, operation: "", kernelMessage: kernelMessage, sequence: sequence)
+        let detail = NetlinkError(errno: errno, operation: "", kernelMessage: kernelMessage, sequence: sequence, outcomeUnknown: outcomeUnknown)
         if outcomeUnknown {
             return BerthError(.kernel, "\(operation): outcome unknown, the kernel's answers were lost (its receive buffer overflowed) and the changes may have been applied",
                               hint: "read back the current state before retrying or undoing anything", cause: detail)
@@ -60,5 +61,19 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
             return BerthError(.unsupported, operation, hint: "the kernel lacks this feature; check that the needed module is available", cause: detail)
         }
         return BerthError(.kernel, operation, cause: detail)
+    }
+}
+
+extension BerthError {
+    /// Whether this error, or one it was caused by, is a netlink request whose answers were
+    /// lost (`NetlinkError.outcomeUnknown`): what it asked for may have been done, so an undo
+    /// must not assume the opposite.
+    public var outcomeIsUnknown: Bool {
+        var current: BerthError? = self
+        while let error = current {
+            if let netlink = error.cause as? NetlinkError, netlink.outcomeUnknown { return true }
+            current = error.cause as? BerthError
+        }
+        return false
     }
 }

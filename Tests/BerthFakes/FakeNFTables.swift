@@ -19,6 +19,9 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
     /// operation's batch through and refuses its undo's, as a process killed between the two
     /// never sends it.
     public var applyErrorDelay = 0
+    /// With `nextApplyError`: the transaction is applied, then the error thrown — a batch
+    /// whose answers were lost (the kernel did it; the caller cannot know).
+    public var nextApplyErrorAfterApplying = false
 
     /// When set, runs once right before the next `apply` (after `beforeApplyDelay` others),
     /// and is cleared first: what another process does between an operation's read and
@@ -43,6 +46,11 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
                 applyErrorDelay -= 1
             } else {
                 nextApplyError = nil
+                if nextApplyErrorAfterApplying {
+                    nextApplyErrorAfterApplying = false
+                    try backend.apply(transaction)
+                    applied.append(transaction)
+                }
                 throw error
             }
         }

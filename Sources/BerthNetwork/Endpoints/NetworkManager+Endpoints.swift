@@ -139,9 +139,10 @@ extension NetworkManager {
                 return attached
             } catch {
                 rollback.run()
-                // An undo that failed left something in the kernel: the marked record stays,
-                // holding the address, for `gc` to finish.
-                if rollback.failures.isEmpty { tx.forgetAbandoned(endpoint: id) }
+                // An undo that failed left something in the kernel, and a step whose answers
+                // were lost (its batch may have been applied, with no undo registered): the
+                // marked record stays, holding the address and ports, for `gc` to finish.
+                if rollback.failures.isEmpty, !error.outcomeIsUnknown { tx.forgetAbandoned(endpoint: id) }
                 throw error
             }
         }

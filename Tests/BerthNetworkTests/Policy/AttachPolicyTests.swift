@@ -1,6 +1,7 @@
 import BerthCore
 import BerthFakes
 import BerthNamespace
+import BerthNetlink
 import BerthNetwork
 import Testing
 
@@ -184,6 +185,27 @@ struct AttachPolicyTests {
         #expect(try host.recorded().isEmpty)
         host.disarm()
         #expect(try host.attach("ctr1", id: "doomed", ports: ["8080:80"]).address?.description == "10.88.0.2")
+    }
+
+    @Test("a publish batch whose answers were lost (applied, outcome unknown) leaves the attach's record marked, holding its address and port, for gc")
+    func outcomeUnknownPublish() throws {
+        let host = try webHost()
+        host.kernel.addNamespace("ctr1", loopbackUp: true)
+        host.nftables.nextApplyError = NetlinkError(errno: Errno(105), operation: "publish", outcomeUnknown: true).berthError
+        host.nftables.nextApplyErrorAfterApplying = true
+        let error = refusal { try host.attach("ctr1", id: "lost", ports: ["8080:80"]) }
+        #expect(error?.outcomeIsUnknown == true, "\(String(describing: error))")
+        // The element may be (here: is) in the kernel, DNATing 8080 to 10.88.0.2: neither the
+        // address nor the port may go to another container before gc.
+        #expect(host.nftables.ruleset.contains("10.88.0.2 . 80"))
+        #expect(try host.recorded() == ["lost 10.88.0.2"])
+        #expect(try host.attach("ctr2", id: "next").address?.description == "10.88.0.3")
+        let taken = refusal { try host.attach("ctr3", id: "port", ports: ["8080:80"]) }
+        #expect(taken?.code == .conflict || taken?.code == .alreadyExists, "\(String(describing: taken))")
+        let report = try host.manager.gc()
+        #expect(report.endpoints.contains("lost"), "\(report)")
+        #expect(!host.nftables.ruleset.contains("10.88.0.2 . 80"))
+        #expect(try host.recorded() == ["next 10.88.0.3"])
     }
 
     @Test("a final COMMIT that fails undoes the kernel work: no veth, no element, no record, the address free")
