@@ -143,6 +143,14 @@ static void fd_path(char out[32], int fd) {
     *p = 0;
 }
 
+/// Closes `fd` and returns `rc` with the errno of the call that produced it.
+static int closing(int fd, int rc) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 static int mount_on(int fd, const char *source, const char *type, unsigned long flags, const char *data) {
     char path[32];
     fd_path(path, fd);
@@ -163,11 +171,7 @@ static int directory_beneath(int dirfd, const char *name, mode_t mode) {
 static int mount_beneath(int dirfd, const char *name, mode_t mode, const char *source, const char *type, unsigned long flags, const char *data) {
     int fd = directory_beneath(dirfd, name, mode);
     if (fd < 0) return -1;
-    int rc = mount_on(fd, source, type, flags, data);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
+    return closing(fd, mount_on(fd, source, type, flags, data));
 }
 
 /// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
@@ -179,11 +183,7 @@ static int bind_device(int dev, const char *name) {
     if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
     int fd = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) return -1;
-    int rc = mount_on(fd, host, NULL, MS_BIND, NULL);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
+    return closing(fd, mount_on(fd, host, NULL, MS_BIND, NULL));
 }
 
 /// The tmpfs just mounted on the rootfs's /dev, opened: a fresh tmpfs has a device number of
