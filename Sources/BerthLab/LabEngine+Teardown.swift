@@ -65,8 +65,7 @@ extension LabEngine {
     func isForeign(namespace name: String, lab: String, node: String) throws(BerthError) -> Bool {
         guard let namespace = try LabObserver.openNamespace(name) else { return false }
         let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
-        guard let tag = LabNames.node(fromAlias: alias) else { return false }
-        return !(tag.lab == lab && tag.node == node && tag.state == stateTag)
+        return LabObserver.holder(alias: alias, lab: lab, node: node, stateTag: stateTag) != nil
     }
 
     /// Takes a lab down: every node named (the state's record) and every other namespace

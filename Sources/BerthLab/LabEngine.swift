@@ -130,8 +130,7 @@ public final class LabEngine: Sendable {
                 _ = try apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks, failPoints: false)
                 try undo.restore(lab: spec.name, nodes: Set(target.nodes.map(\.name)))
             } catch let rollback {
-                throw BerthError(error.code, error.message, hint: error.hint, object: error.object, operation: error.operation,
-                                 parameter: error.parameter, remedy: .collectGarbage, cause: LabRollbackFailure(error: rollback, original: error.cause))
+                throw error.undoFailed(rollback)
             }
             throw error
         }

@@ -40,3 +40,12 @@ public struct LabRollbackFailure: Error, Sendable, CustomStringConvertible {
         (original.map { "\($0); " } ?? "") + "going back failed too, the lab is left part-way: \(error.message)"
     }
 }
+
+extension BerthError {
+    /// This error, its undo having failed with `undo`: the lab is left part-way, for
+    /// garbage collection to finish (its cause a `LabRollbackFailure`).
+    func undoFailed(_ undo: BerthError) -> BerthError {
+        BerthError(code, message, hint: hint, object: object, operation: operation, parameter: parameter, remedy: .collectGarbage,
+                   cause: LabRollbackFailure(error: undo, original: cause))
+    }
+}

@@ -68,8 +68,7 @@ public final class LabManager: Sendable {
                         _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created)
                         try state.remove(named: spec.name)
                     } catch let cleanup {
-                        throw BerthError(error.code, error.message, hint: error.hint, object: error.object, operation: error.operation ?? .labUp,
-                                         parameter: error.parameter, remedy: .collectGarbage, cause: LabRollbackFailure(error: cleanup, original: error.cause))
+                        throw error.undoFailed(cleanup).with(operation: .labUp)
                     }
                 }
                 throw error.with(operation: .labUp)

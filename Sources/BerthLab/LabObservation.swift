@@ -142,7 +142,7 @@ struct LabObserver {
 
     /// `/proc/sys/…` for a key written with '.' or '/' (validated by `LabSpec.validate`).
     static func sysctlPath(_ key: String) -> String {
-        "/proc/sys/" + NodeSpec.Sysctl(key: key, value: "").path
+        "/proc/sys/" + NodeSpec.Sysctl.path(of: key)
     }
 
     private static func readFile(_ path: String) -> String? {

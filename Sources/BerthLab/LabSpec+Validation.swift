@@ -99,7 +99,7 @@ extension LabSpec {
             }
             var sysctls: [String: SourceLocation?] = [:]
             for sysctl in node.sysctls {
-                let parts = sysctl.key.split(separator: sysctl.key.contains("/") ? "/" : ".", omittingEmptySubsequences: false)
+                let parts = sysctl.path.split(separator: "/", omittingEmptySubsequences: false)
                 guard parts.first == "net", parts.count >= 3, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
                     throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) is not a per-namespace net.* key",
                                 hint: "use keys such as net.ipv4.ip_forward or net/ipv4/conf/eth1/rp_filter")

@@ -81,7 +81,12 @@ public struct NodeSpec: Sendable, Hashable {
 
         /// The key as a path under `/proc/sys` (`net/ipv4/ip_forward`): written with '/'
         /// as is, with '.' split at each dot.
-        public var path: String { key.contains("/") ? key : key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/") }
+        public var path: String { Self.path(of: key) }
+
+        /// `key` as a path under `/proc/sys`.
+        public static func path(of key: String) -> String {
+            key.contains("/") ? key : key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")
+        }
 
         /// Whether the key is one of `net/ipv{4,6}/conf/{all,default}/…`: settings that new
         /// interfaces take, or that apply to all of them, so `up` writes them as soon as the
