@@ -324,8 +324,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     ///
     /// Only the kernel answers requests: a datagram from another socket (another process of
     /// the namespace, with CAP_NET_ADMIN there, sending to this port) is dropped, as
-    /// iproute2 does, so it cannot pass for an ack or a dump reply; so is a message addressed
-    /// to another port.
+    /// iproute2 does, so it cannot pass for an ack or a dump reply.
     private func receive(operation: String, waiting: Bool = true) throws(NetlinkError) -> [NetlinkMessage]? {
         let fd = mnl_socket_get_fd(socket)
         // MSG_TRUNC: the datagram's real length, to tell a truncated one.
@@ -349,10 +348,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
             guard count <= receiveBuffer.count else {
                 throw NetlinkError(errno: Errno(EMSGSIZE), operation: operation + ": a \(count)-byte answer from the kernel did not fit in \(receiveBuffer.count) bytes")
             }
-            let port = portID
-            return receiveBuffer.withUnsafeBytes { bytes in
-                NetlinkMessage.split(UnsafeRawBufferPointer(rebasing: bytes[..<count])).filter { $0.portID == port || $0.portID == 0 }
-            }
+            // From the kernel, to this socket (subscribed to no group): its answers only.
+            return receiveBuffer.withUnsafeBytes { bytes in NetlinkMessage.split(UnsafeRawBufferPointer(rebasing: bytes[..<count])) }
         }
     }
 

@@ -53,9 +53,6 @@ public final class RouteNetlink: @unchecked Sendable {
     @discardableResult
     public func send(_ changes: NetlinkChanges) throws(BerthError) -> [Link] {
         guard !changes.request.entries.isEmpty else { return [] }
-        // The namespaces the messages name by descriptor stay open (their descriptors not
-        // reused) until the kernel has read the messages.
-        defer { withExtendedLifetime(changes.namespaces) {} }
         var echoed: [Link] = []
         // rtnetlink applies each message on its own, so cutting the request loses nothing
         // of atomicity; it bounds what the kernel queues before Berth reads (ENOBUFS).
