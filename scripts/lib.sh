@@ -33,11 +33,22 @@ berth_install_deps() {
 # Runs a command inside fresh network and mount namespaces with private /run/netns and
 # /var/lib/berth: the second fence around tests and demos, so nothing they do can reach the
 # machine's own network namespace, its named namespaces or its Berth state.
+# When the command ends, whatever it left running inside the fence goes too: every other
+# process of the fence's mount namespace was started from inside it (a `berth-dns` started
+# with --detach outlives the test that started it until its network is empty, and a test
+# process that crashed ran no teardown), and would keep the fence's namespaces alive.
 berth_fenced() {
   mkdir -p /run/netns /var/lib/berth
   unshare --net --mount --propagation private -- sh -c '
     mount -t tmpfs -o mode=0755 berth-fence /run/netns &&
     mount -t tmpfs -o mode=0700 berth-fence /var/lib/berth &&
     ip link set lo up 2>/dev/null
-    exec "$@"' berth-fenced "$@"
+    "$@"
+    status=$?
+    fence=$(readlink /proc/$$/ns/mnt)
+    for proc in /proc/[0-9]*; do
+      pid=${proc#/proc/}
+      [ "$pid" != $$ ] && [ "$(readlink "$proc/ns/mnt" 2>/dev/null)" = "$fence" ] && kill -KILL "$pid" 2>/dev/null
+    done
+    exit $status' berth-fenced "$@"
 }
