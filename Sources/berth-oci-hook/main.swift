@@ -25,7 +25,8 @@ enum Usage {
       createRuntime, prestart   attach the container, as its annotations say:
                                 berth.network (default: berth), berth.publish (-p specs,
                                 comma-separated), berth.ip, berth.ip6, berth.mac
-      poststop                  detach it, by container id
+      poststop                  detach it, by container id (kept, saying so, while a
+                                namespace the container joined by path is in use)
       createContainer, startContainer, poststart
                                 nothing (the state is checked)
 
@@ -132,8 +133,9 @@ func runHook() -> Never {
         Trace.mark("hook: state read")
         let state = try OCIState(parsing: bytes)
         containerID = state.id
-        _ = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
+        let outcome = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
         Trace.mark("done")
+        if case .kept(let endpoint) = outcome { emit(HookMessages.kept(endpoint) + "\n", to: 2) }
     } catch {
         fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
     }
