@@ -16,8 +16,15 @@ public enum RuntimeWrapper {
         ("BERTH_IP", HookAnnotations.ip), ("BERTH_IP6", HookAnnotations.ip6), ("BERTH_MAC", HookAnnotations.mac),
     ]
 
-    /// runc's global options that take a value (runc 1.1); the rest are flags.
-    static let globalOptionsWithValue: Set = ["--log", "--log-format", "--root", "--criu", "--rootless"]
+    /// runc's global options that take a value (runc 1.1), by name; the rest are flags.
+    static let globalOptionsWithValue: Set = ["log", "log-format", "root", "criu", "rootless"]
+
+    /// runc's subcommands (runc 1.1, with `help`'s alias `h`).
+    static let commands: Set = ["checkpoint", "create", "delete", "events", "exec", "features", "init", "kill", "list", "pause", "ps",
+                                "restore", "resume", "run", "spec", "start", "state", "update", "help", "h"]
+
+    /// The subcommands that make a container from a bundle.
+    static let creatingCommands: Set = ["create", "run", "restore"]
 
     /// The runc subcommand and the bundle directory of a runc command line.
     public struct Invocation: Sendable, Hashable {
@@ -26,33 +33,62 @@ public enum RuntimeWrapper {
         public var bundle: String?
         /// Whether the command makes a container from a bundle (`restore` makes one from a
         /// checkpoint and the bundle's config.json).
-        public var createsContainer: Bool { command == "create" || command == "run" || command == "restore" }
+        public var createsContainer: Bool { command.map(creatingCommands.contains) ?? false }
+    }
+
+    /// An option as Go's flag package (through runc's urfave/cli) reads it: one dash or
+    /// two, then the name, then `=value` or nothing. Nil for an argument that is no option
+    /// (`-` alone is one, and so is `--`, which ends the options and is handled by the caller).
+    static func option(_ word: String) -> (name: Substring, value: Substring?)? {
+        guard word.hasPrefix("-"), word != "-", word != "--" else { return nil }
+        var rest = word.dropFirst()
+        if rest.hasPrefix("-") { rest = rest.dropFirst() }
+        guard let equals = rest.firstIndex(of: "=") else { return (rest, nil) }
+        return (rest[..<equals], rest[rest.index(after: equals)...])
     }
 
     /// Finds the subcommand and, for `create`/`run`/`restore`, the bundle, in runc's arguments.
+    /// Options are read as runc reads them: `--root X`, `-root X`, `--root=X` and `-root=X`
+    /// are one option; `--bundle`, `-bundle`, `--b` and `-b` are the bundle.
     public static func parse(_ arguments: [String]) -> Invocation {
         var invocation = Invocation()
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let word = arguments[index]
             if invocation.command == nil {
-                if globalOptionsWithValue.contains(word) {
-                    index += 2
-                    continue
+                if let parsed = option(word) {
+                    if parsed.value == nil, globalOptionsWithValue.contains(String(parsed.name)) { index += 1 }
+                } else if word != "--" {
+                    invocation.command = word
                 }
-                if !word.hasPrefix("-") { invocation.command = word }
             } else if invocation.createsContainer {
                 if word == "--" { break }
-                if word == "--bundle" || word == "-b" {
-                    if index + 1 < arguments.endIndex { invocation.bundle = arguments[index + 1] }
-                    index += 2
-                    continue
-                }
-                for prefix in ["--bundle=", "-b="] where word.hasPrefix(prefix) {
-                    invocation.bundle = String(word.dropFirst(prefix.count))
+                if let parsed = option(word), parsed.name == "bundle" || parsed.name == "b" {
+                    if let value = parsed.value {
+                        invocation.bundle = String(value)
+                    } else if index + 1 < arguments.endIndex {
+                        invocation.bundle = arguments[index + 1]
+                        index += 1
+                    }
                 }
             }
             index += 1
+        }
+        return invocation
+    }
+
+    /// `parse`, refusing a command line it cannot read that may make a container: no
+    /// subcommand runc has where `create`, `run` or `restore` is among the arguments (a
+    /// global option of a newer runc that takes a value, say). Passed to runc as it is,
+    /// such a container would run without the network it asked for, and nobody told.
+    public static func invocation(_ arguments: [String]) throws(BerthError) -> Invocation {
+        let invocation = parse(arguments)
+        if invocation.command.map(commands.contains) != true, let word = arguments.first(where: creatingCommands.contains) {
+            throw BerthError(.invalidArgument, "cannot read runc's command line \(arguments.joined(separator: " ")): "
+                + (invocation.command.map { "\"\($0)\" is no runc command" } ?? "no runc command found")
+                + ", yet \"\(word)\" is among the arguments, so a container may be made without the hooks it asks for",
+                hint: "call the wrapper with runc's options as runc 1.1 has them, or run the container with runc itself",
+                parameter: "arguments")
         }
         return invocation
     }
