@@ -97,8 +97,10 @@ public enum RuntimeWrapper {
     /// not ask for Berth (then the file stays as it is).
     ///
     /// A `berth.*` annotation already in the config wins over the variable for it. The hooks
-    /// are appended after the engine's own; `hookEnvironment` is their whole environment
-    /// (a runtime gives hooks nothing else, not even PATH).
+    /// are appended after the engine's own, with a `timeout` (`HookFiles.timeout`); `hookEnvironment`
+    /// is their whole environment (a runtime gives hooks nothing else, not even PATH). A
+    /// config that has this hook for a stage already (it passed through the wrapper before)
+    /// gets it replaced, environment and all, not a second one.
     public static func rewrite(_ config: JSONValue, hookPath: String, hookEnvironment: [String]) throws(BerthError) -> JSONValue? {
         guard case .object(var members) = config else {
             throw BerthError(.invalidArgument, "config.json is not a JSON object")
@@ -124,15 +126,19 @@ public enum RuntimeWrapper {
         set(&members, "annotations", .object(annotations))
 
         var hooks = config["hooks"]?.objectValue ?? []
-        for stage in [HookStage.createRuntime, .poststop] {
+        for stage in HookFiles.stages {
             var list = hooks.first { $0.0 == stage.rawValue }?.1.arrayValue ?? []
-            let hook: JSONValue = [
-                "path": .string(hookPath),
-                "args": ["berth-oci-hook", .string(stage.rawValue)],
-                "env": .array(hookEnvironment.map(JSONValue.string)),
-            ]
-            // A config that passed through the wrapper before (a restarted container) has them.
-            if !list.contains(hook) { list.append(hook) }
+            let hook = HookFiles.entry(hookPath: hookPath, stage: stage, environment: hookEnvironment)
+            // A config that passed through the wrapper before (a restarted container) has
+            // this hook for the stage already, perhaps with another environment or none of
+            // the timeout: it is replaced where it stands, and any second one dropped.
+            let ours = { (entry: JSONValue) in entry["path"]?.stringValue == hookPath && entry["args"]?[1]?.stringValue == stage.rawValue }
+            if let first = list.firstIndex(where: ours) {
+                list[first] = hook
+                list = list.enumerated().filter { $0.offset == first || !ours($0.element) }.map(\.element)
+            } else {
+                list.append(hook)
+            }
             set(&hooks, stage.rawValue, .array(list))
         }
         set(&members, "hooks", .object(hooks))
