@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import BerthCore
 import BerthNetwork
 
@@ -102,13 +107,35 @@ struct CNIRequest {
     var attachmentID: String { CNIAttachment.endpointID(containerID: env.containerID, ifname: env.ifname) }
 
     func backend() throws(CNIError) -> BerthBackend {
+        let stateDirectory = try checkedStateDirectory()
         do {
-            let backend = try BerthBackend(stateDirectory: config.stateDir, processExitsAfterwards: processExitsAfterwards)
+            let backend = try BerthBackend(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)
             opened.backend = backend
             return backend
         } catch {
             throw CNIError(error)
         }
+    }
+
+    /// The configuration's `stateDir`, refused unless absolute, as is a relative
+    /// `BERTH_STATE_DIR` when it has none: a runtime runs the plugin in its own working
+    /// directory, so a relative state would be a new, empty one wherever that is, and every
+    /// container would get the same address.
+    func checkedStateDirectory() throws(CNIError) -> String? {
+        let why = "a runtime runs plugins in its own working directory, so it would be a new state wherever that is"
+        if let directory = config.stateDir, !directory.isEmpty {
+            guard directory.hasPrefix("/") else {
+                throw CNIError(.invalidConfig, "\"stateDir\": \(directory) is not an absolute path",
+                               details: "\(why): give \"stateDir\" an absolute path, or leave it out for $BERTH_STATE_DIR, else /var/lib/berth")
+            }
+            return directory
+        }
+        let variable = StateStore.directoryEnvironmentVariable
+        if let value = getenv(variable), value.pointee != 0, value.pointee != 0x2F {
+            throw CNIError(.invalidEnvironment, "\(variable)=\(String(cString: value)) is not an absolute path",
+                           details: "\(why): set \(variable) to an absolute path in the runtime's environment, or give the configuration an absolute \"stateDir\"")
+        }
+        return config.stateDir
     }
 
     func ipamPlugin() throws(CNIError) -> IPAMPlugin? {

@@ -9,9 +9,10 @@ extension CNIRequest {
     func status() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasGCAndStatus, "1.1.0")
         if let type = config.ipamType { try ipamStatus(type) }
+        let stateDirectory = try checkedStateDirectory()
         let blockers: [BerthError]
         do throws(BerthError) {
-            let backend = try BerthBackend(stateDirectory: config.stateDir)
+            let backend = try BerthBackend(stateDirectory: stateDirectory)
             // With a delegated IPAM plugin the subnet comes from its range at ADD: only an
             // existing network can be judged.
             if config.ipamType != nil, try backend.network(named: config.name) == nil { return nil }

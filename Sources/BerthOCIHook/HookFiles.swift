@@ -1,4 +1,5 @@
-import BerthCore
+public import BerthCore
+import BerthNetwork
 
 /// The files each engine needs to run Berth's hook, as `berth hook install` writes them.
 public enum HookFiles {
@@ -15,18 +16,33 @@ public enum HookFiles {
     /// The stages the hook is installed for.
     public static let stages: [HookStage] = [.createRuntime, .poststop]
 
+    /// The `timeout` of the hooks Berth installs, in seconds: longer than a hook may wait for
+    /// Berth's state lock (`StateStore.defaultLockTimeout`, 30 s) and then work, so a hook
+    /// waiting for the lock says why it failed instead of being killed mid-wait; and a
+    /// hook that hangs is killed, not waited for by the runtime forever (runc, crun and
+    /// podman have no timeout of their own).
+    public static let timeout = Int(StateStore.defaultLockTimeout.components.seconds) + 10
+
+    /// One hook entry of config.json's `hooks` (OCI runtime spec): `path`, `args` (the
+    /// hook's name and `stage`), `env` (its whole environment) and `timeout`.
+    public static func entry(hookPath: String, stage: HookStage, environment: [String]) -> JSONValue {
+        [
+            "path": .string(hookPath),
+            "args": ["berth-oci-hook", .string(stage.rawValue)],
+            "env": .array(environment.map(JSONValue.string)),
+            "timeout": .integer(Int64(timeout)),
+        ]
+    }
+
     /// oci-hooks(5) files, one per stage (a hook learns its stage from its arguments):
     /// `50-berth-createRuntime.json` and `50-berth-poststop.json`. `environment` is the
-    /// hook's whole environment (`BERTH_STATE_DIR=…` when the state is not in /var/lib/berth).
+    /// hook's whole environment (`BERTH_STATE_DIR=…` when the state is not in /var/lib/berth);
+    /// the hook's `timeout` is `timeout`.
     public static func podman(hookPath: String, environment: [String] = []) -> [(name: String, contents: String)] {
         stages.map { stage in
             let file: JSONValue = [
                 "version": "1.0.0",
-                "hook": [
-                    "path": .string(hookPath),
-                    "args": ["berth-oci-hook", .string(stage.rawValue)],
-                    "env": .array(environment.map(JSONValue.string)),
-                ],
+                "hook": entry(hookPath: hookPath, stage: stage, environment: environment),
                 "when": ["annotations": .object([(annotationPattern, .string(".*"))])],
                 "stages": [.string(stage.rawValue)],
             ]

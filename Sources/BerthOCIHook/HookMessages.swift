@@ -1,4 +1,5 @@
 public import BerthCore
+public import BerthNetwork
 
 /// How the hook words an error on stderr, which the runtime shows its user: the library's
 /// message, then advice in the hook's own terms — annotations, the runtime, `berth gc` —
@@ -18,6 +19,13 @@ public enum HookMessages {
         if let cause = error.cause { text += ": \(cause)" }
         if let advice = advice(for: error) { text += " (\(advice))" }
         return text
+    }
+
+    /// The one line a `poststop` prints on success: endpoint `endpoint` was kept, since the
+    /// container joined a namespace that is still in use (`OCIHook.Outcome.kept`).
+    public static func kept(_ endpoint: EndpointRecord) -> String {
+        "berth-oci-hook: poststop: container \(endpoint.id): endpoint \(endpoint.id) stays while its network namespace \(endpoint.namespacePath) "
+            + "is in use (the container joined it; other containers may share it): berth gc removes the endpoint once that namespace is gone"
     }
 
     /// Advice for `error` in the hook's terms, when there is any.

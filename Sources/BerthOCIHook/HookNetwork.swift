@@ -124,6 +124,20 @@ public struct HookNetwork {
         }
     }
 
+    /// Endpoint `id` when it must outlive this container's `poststop`: the container joined
+    /// an existing network namespace by path (a podman pod member, docker's
+    /// `--network container:NAME` through the wrapper), so other containers may still use
+    /// the namespace, and its eth0 with it. Kept while the endpoint's recorded namespace is
+    /// alive — opened by its recorded path, with its recorded device and inode, never
+    /// through a process id — and not being detached; `gc` forgets it once the namespace is
+    /// gone. Nil means detach as usual: nothing recorded, the namespace gone, or an
+    /// interrupted detach to finish. One read transaction; only for a joined namespace.
+    public func keptEndpoint(id: String) throws(BerthError) -> EndpointRecord? {
+        guard let endpoint = try manager.store.read({ tx throws(BerthError) in try tx.endpoint(id: id) }), !endpoint.isDetaching,
+              manager.host.isAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) else { return nil }
+        return endpoint
+    }
+
     /// Detaches endpoint `id` from recorded state alone — never through a process id, which
     /// may belong to another process by now — or, when the state records no endpoint `id`,
     /// removes what a killed attach of `id` left behind (`gc` narrowed to `id`). Succeeds

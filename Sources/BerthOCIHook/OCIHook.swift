@@ -7,7 +7,8 @@ public import BerthNetwork
 /// Everything the runtime hands over is parsed and checked before Berth's state is opened,
 /// so refused input changes nothing. At `createRuntime` (and `prestart`) the container's
 /// network namespace is attached as endpoint `id`; at `poststop` endpoint `id` is detached
-/// from recorded state alone. Other stages only check the state.
+/// from recorded state alone — unless the container joined a namespace by path that is still
+/// alive, whose other users keep the endpoint (`Outcome.kept`). Other stages only check the state.
 public struct OCIHook {
     /// Berth's state directory; nil means `BERTH_STATE_DIR`, else /var/lib/berth.
     public var stateDirectory: String?
@@ -28,6 +29,9 @@ public struct OCIHook {
         case alreadyAttached(EndpointRecord)
         /// `poststop`: the endpoint is gone; `leftovers` lists what a killed attach had left.
         case detached(id: String, leftovers: [String])
+        /// `poststop` of a container that joined a namespace by path which is still alive:
+        /// the endpoint stays for the namespace's other users (`HookNetwork.keptEndpoint`).
+        case kept(EndpointRecord)
         /// A stage Berth has no work at.
         case nothing
     }
@@ -44,8 +48,12 @@ public struct OCIHook {
             case .nothing:
                 return .nothing
             case .detach:
+                // A container that joined a namespace by path shares it with others; a bundle
+                // that cannot be read (gone by now, or malformed) is detached as before.
+                let joined = if case .path? = (try? bundleConfig(state))?.networkNamespace { true } else { false }
                 let network = try HookNetwork(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)
                 defer { network.finish() }
+                if joined, let endpoint = try network.keptEndpoint(id: state.id) { return .kept(endpoint) }
                 return .detached(id: state.id, leftovers: try network.detach(id: state.id))
             case .attach:
                 let config = try bundleConfig(state)

@@ -9,13 +9,11 @@ extension RuntimeWrapper {
     /// The wrapper's whole run: rewrite the bundle's config.json when a container asks for
     /// Berth, then exec runc with `arguments`. Returns only with an error to print.
     public static func run(arguments: [String]) -> BerthError {
-        let invocation = parse(arguments)
-        if invocation.createsContainer {
-            do {
-                try addHooks(bundle: invocation.bundle ?? ".")
-            } catch {
-                return error
-            }
+        do {
+            let invocation = try invocation(arguments)
+            if invocation.createsContainer { try addHooks(bundle: invocation.bundle ?? ".") }
+        } catch {
+            return error
         }
         return exec(runc: arguments)
     }

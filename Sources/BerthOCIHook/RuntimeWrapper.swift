@@ -16,8 +16,15 @@ public enum RuntimeWrapper {
         ("BERTH_IP", HookAnnotations.ip), ("BERTH_IP6", HookAnnotations.ip6), ("BERTH_MAC", HookAnnotations.mac),
     ]
 
-    /// runc's global options that take a value (runc 1.1); the rest are flags.
-    static let globalOptionsWithValue: Set = ["--log", "--log-format", "--root", "--criu", "--rootless"]
+    /// runc's global options that take a value (runc 1.1), by name; the rest are flags.
+    static let globalOptionsWithValue: Set = ["log", "log-format", "root", "criu", "rootless"]
+
+    /// runc's subcommands (runc 1.1, with `help`'s alias `h`).
+    static let commands: Set = ["checkpoint", "create", "delete", "events", "exec", "features", "init", "kill", "list", "pause", "ps",
+                                "restore", "resume", "run", "spec", "start", "state", "update", "help", "h"]
+
+    /// The subcommands that make a container from a bundle.
+    static let creatingCommands: Set = ["create", "run", "restore"]
 
     /// The runc subcommand and the bundle directory of a runc command line.
     public struct Invocation: Sendable, Hashable {
@@ -26,33 +33,62 @@ public enum RuntimeWrapper {
         public var bundle: String?
         /// Whether the command makes a container from a bundle (`restore` makes one from a
         /// checkpoint and the bundle's config.json).
-        public var createsContainer: Bool { command == "create" || command == "run" || command == "restore" }
+        public var createsContainer: Bool { command.map(creatingCommands.contains) ?? false }
+    }
+
+    /// An option as Go's flag package (through runc's urfave/cli) reads it: one dash or
+    /// two, then the name, then `=value` or nothing. Nil for an argument that is no option
+    /// (`-` alone is one, and so is `--`, which ends the options and is handled by the caller).
+    static func option(_ word: String) -> (name: Substring, value: Substring?)? {
+        guard word.hasPrefix("-"), word != "-", word != "--" else { return nil }
+        var rest = word.dropFirst()
+        if rest.hasPrefix("-") { rest = rest.dropFirst() }
+        guard let equals = rest.firstIndex(of: "=") else { return (rest, nil) }
+        return (rest[..<equals], rest[rest.index(after: equals)...])
     }
 
     /// Finds the subcommand and, for `create`/`run`/`restore`, the bundle, in runc's arguments.
+    /// Options are read as runc reads them: `--root X`, `-root X`, `--root=X` and `-root=X`
+    /// are one option; `--bundle`, `-bundle`, `--b` and `-b` are the bundle.
     public static func parse(_ arguments: [String]) -> Invocation {
         var invocation = Invocation()
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let word = arguments[index]
             if invocation.command == nil {
-                if globalOptionsWithValue.contains(word) {
-                    index += 2
-                    continue
+                if let parsed = option(word) {
+                    if parsed.value == nil, globalOptionsWithValue.contains(String(parsed.name)) { index += 1 }
+                } else if word != "--" {
+                    invocation.command = word
                 }
-                if !word.hasPrefix("-") { invocation.command = word }
             } else if invocation.createsContainer {
                 if word == "--" { break }
-                if word == "--bundle" || word == "-b" {
-                    if index + 1 < arguments.endIndex { invocation.bundle = arguments[index + 1] }
-                    index += 2
-                    continue
-                }
-                for prefix in ["--bundle=", "-b="] where word.hasPrefix(prefix) {
-                    invocation.bundle = String(word.dropFirst(prefix.count))
+                if let parsed = option(word), parsed.name == "bundle" || parsed.name == "b" {
+                    if let value = parsed.value {
+                        invocation.bundle = String(value)
+                    } else if index + 1 < arguments.endIndex {
+                        invocation.bundle = arguments[index + 1]
+                        index += 1
+                    }
                 }
             }
             index += 1
+        }
+        return invocation
+    }
+
+    /// `parse`, refusing a command line it cannot read that may make a container: no
+    /// subcommand runc has where `create`, `run` or `restore` is among the arguments (a
+    /// global option of a newer runc that takes a value, say). Passed to runc as it is,
+    /// such a container would run without the network it asked for, and nobody told.
+    public static func invocation(_ arguments: [String]) throws(BerthError) -> Invocation {
+        let invocation = parse(arguments)
+        if invocation.command.map(commands.contains) != true, let word = arguments.first(where: creatingCommands.contains) {
+            throw BerthError(.invalidArgument, "cannot read runc's command line \(arguments.joined(separator: " ")): "
+                + (invocation.command.map { "\"\($0)\" is no runc command" } ?? "no runc command found")
+                + ", yet \"\(word)\" is among the arguments, so a container may be made without the hooks it asks for",
+                hint: "call the wrapper with runc's options as runc 1.1 has them, or run the container with runc itself",
+                parameter: "arguments")
         }
         return invocation
     }
@@ -61,8 +97,10 @@ public enum RuntimeWrapper {
     /// not ask for Berth (then the file stays as it is).
     ///
     /// A `berth.*` annotation already in the config wins over the variable for it. The hooks
-    /// are appended after the engine's own; `hookEnvironment` is their whole environment
-    /// (a runtime gives hooks nothing else, not even PATH).
+    /// are appended after the engine's own, with a `timeout` (`HookFiles.timeout`); `hookEnvironment`
+    /// is their whole environment (a runtime gives hooks nothing else, not even PATH). A
+    /// config that has this hook for a stage already (it passed through the wrapper before)
+    /// gets it replaced, environment and all, not a second one.
     public static func rewrite(_ config: JSONValue, hookPath: String, hookEnvironment: [String]) throws(BerthError) -> JSONValue? {
         guard case .object(var members) = config else {
             throw BerthError(.invalidArgument, "config.json is not a JSON object")
@@ -88,15 +126,19 @@ public enum RuntimeWrapper {
         set(&members, "annotations", .object(annotations))
 
         var hooks = config["hooks"]?.objectValue ?? []
-        for stage in [HookStage.createRuntime, .poststop] {
+        for stage in HookFiles.stages {
             var list = hooks.first { $0.0 == stage.rawValue }?.1.arrayValue ?? []
-            let hook: JSONValue = [
-                "path": .string(hookPath),
-                "args": ["berth-oci-hook", .string(stage.rawValue)],
-                "env": .array(hookEnvironment.map(JSONValue.string)),
-            ]
-            // A config that passed through the wrapper before (a restarted container) has them.
-            if !list.contains(hook) { list.append(hook) }
+            let hook = HookFiles.entry(hookPath: hookPath, stage: stage, environment: hookEnvironment)
+            // A config that passed through the wrapper before (a restarted container) has
+            // this hook for the stage already, perhaps with another environment or none of
+            // the timeout: it is replaced where it stands, and any second one dropped.
+            let ours = { (entry: JSONValue) in entry["path"]?.stringValue == hookPath && entry["args"]?[1]?.stringValue == stage.rawValue }
+            if let first = list.firstIndex(where: ours) {
+                list[first] = hook
+                list = list.enumerated().filter { $0.offset == first || !ours($0.element) }.map(\.element)
+            } else {
+                list.append(hook)
+            }
             set(&hooks, stage.rawValue, .array(list))
         }
         set(&members, "hooks", .object(hooks))

@@ -25,11 +25,13 @@ enum Usage {
       createRuntime, prestart   attach the container, as its annotations say:
                                 berth.network (default: berth), berth.publish (-p specs,
                                 comma-separated), berth.ip, berth.ip6, berth.mac
-      poststop                  detach it, by container id
+      poststop                  detach it, by container id (kept, saying so, while a
+                                namespace the container joined by path is in use)
       createContainer, startContainer, poststart
                                 nothing (the state is checked)
 
-      --state-dir DIR           Berth's state (default: $BERTH_STATE_DIR, else /var/lib/berth)
+      --state-dir DIR           Berth's state, an absolute path (default: $BERTH_STATE_DIR,
+                                else /var/lib/berth)
 
     Called as berth-oci-runtime (or as berth-oci-hook _runtime RUNC-ARGS...), it is a runc
     wrapper for docker that adds these hooks.
@@ -122,6 +124,16 @@ func runHook() -> Never {
     } catch {
         fail(HookMessages.describe(error, stage: nil), status: 2)
     }
+    // A runtime runs hooks in the container's bundle: a relative state directory would be a
+    // new, empty state in each bundle, and every container would get the same address.
+    if let stateDirectory, !stateDirectory.isEmpty, !stateDirectory.hasPrefix("/") {
+        fail("berth-oci-hook: \(stage): --state-dir \(stateDirectory) is not an absolute path: a runtime runs hooks in the container's bundle, so it would be a new state in each bundle (give --state-dir an absolute path, or leave it out for $BERTH_STATE_DIR, else /var/lib/berth)",
+             status: 2)
+    }
+    if stateDirectory?.isEmpty ?? true, let value = getenv(StateStore.directoryEnvironmentVariable), value.pointee != 0, value.pointee != 0x2F {
+        fail("berth-oci-hook: \(stage): \(StateStore.directoryEnvironmentVariable)=\(String(cString: value)) is not an absolute path: a runtime runs hooks in the container's bundle, so it would be a new state in each bundle (set \(StateStore.directoryEnvironmentVariable) to an absolute path in the hook's env, or leave it out for /var/lib/berth)",
+             status: 2)
+    }
     if BoundedInput.isTerminal(0) {
         fail("berth-oci-hook: \(stage): stdin is a terminal (a runtime writes the container's state there: run it from a runtime's hooks)", status: 2)
     }
@@ -132,8 +144,9 @@ func runHook() -> Never {
         Trace.mark("hook: state read")
         let state = try OCIState(parsing: bytes)
         containerID = state.id
-        _ = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
+        let outcome = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
         Trace.mark("done")
+        if case .kept(let endpoint) = outcome { emit(HookMessages.kept(endpoint) + "\n", to: 2) }
     } catch {
         fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
     }

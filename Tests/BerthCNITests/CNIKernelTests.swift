@@ -126,6 +126,30 @@ struct CNIKernelTests {
         }
     }
 
+    @Test("a relative stateDir (code 7) or BERTH_STATE_DIR (code 4) is refused, naming it, before a state is made in the working directory",
+          arguments: ["ADD", "DEL", "STATUS"])
+    func relativeStateDirectory(command: String) throws {
+        try withHostSandbox { sandbox in
+            let cwd = sandbox.stateDirectory + "/runtime-cwd"
+            try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+            let container = try sandbox.makeNamespace()
+            func run(_ config: String, _ environment: [String]) -> CNIOutcome {
+                let env = environment + ["CNI_COMMAND=\(command)", "CNI_PATH=/usr/lib/cni", "CNI_CONTAINERID=c1", "CNI_NETNS=\(container.path)",
+                                         "CNI_IFNAME=eth0"]
+                return CNIOutcome(result: sandbox.run(["env", "-C", cwd] + env + [CNIHarness.binary], input: config))
+            }
+            let inConfig = run(#"{"cniVersion":"1.1.0","name":"cninet","type":"berth-cni","subnet":"10.77.0.0/24","stateDir":"state"}"#, [])
+            #expect(inConfig.status == 1 && inConfig.code == 7, "\(inConfig)")
+            #expect(inConfig.message == #""stateDir": state is not an absolute path"#, "\(inConfig)")
+            #expect(inConfig.json?["details"]?.stringValue?.contains("give \"stateDir\" an absolute path") == true, "\(inConfig)")
+            let inEnvironment = run(#"{"cniVersion":"1.1.0","name":"cninet","type":"berth-cni","subnet":"10.77.0.0/24"}"#, ["BERTH_STATE_DIR=berth"])
+            #expect(inEnvironment.status == 1 && inEnvironment.code == 4, "\(inEnvironment)")
+            #expect(inEnvironment.message == "BERTH_STATE_DIR=berth is not an absolute path", "\(inEnvironment)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cwd).isEmpty)
+            #expect(CNIHarness(sandbox: sandbox).hostVeths().isEmpty)
+        }
+    }
+
     @Test("a DEL interrupted mid-detach is finished by the next DEL; CHECK meanwhile says it is incomplete",
           .enabled(if: CNIHarness.binary.contains("/debug/")), arguments: ["detach.mark", "detach.unplug", "detach.forget"])
     func interruptedDelete(_ step: String) throws {

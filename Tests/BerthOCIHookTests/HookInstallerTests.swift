@@ -61,6 +61,27 @@ struct HookInstallerTests {
         #expect(config["hooks"]?["createRuntime"]?[0]?["path"] == .string(URL(fileURLWithPath: Harness.hookBinary).resolvingSymlinksInPath().path))
     }
 
+    @Test("the wrapper reads runc's single-dash options, and fails a command line it cannot read that holds create",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
+    func wrapperSingleDashOptions() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-dash-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/bundle", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let original = #"{"process":{"env":["PATH=/bin","BERTH_PUBLISH=8080:80"]}}"#
+        try original.write(toFile: root + "/bundle/config.json", atomically: true, encoding: .utf8)
+        func wrapper(_ arguments: [String]) -> CommandResult {
+            Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=/bin/true", Harness.hookBinary, "_runtime"] + arguments)
+        }
+        let unreadable = wrapper(["--criu", "-root", "/run/x", "create", "-bundle", root + "/bundle", "c1"])
+        #expect(unreadable.status == 1 && unreadable.stderr.contains("berth-oci-runtime: cannot read runc's command line"), "\(unreadable)")
+        #expect(try String(contentsOfFile: root + "/bundle/config.json", encoding: .utf8) == original)
+        let run = wrapper(["-root", "/run/x", "-log-format", "json", "create", "-bundle", root + "/bundle", "c1"])
+        #expect(run.succeeded, "\(run)")
+        let config = try JSONValue(parsing: String(contentsOfFile: root + "/bundle/config.json", encoding: .utf8))
+        #expect(config["hooks"]?["createRuntime"]?[0]?["args"] == ["berth-oci-hook", "createRuntime"])
+        #expect(config["annotations"] == ["berth.publish": "8080:80"])
+    }
+
     @Test("berth hook install writes the state directory in effect: --state-dir, else BERTH_STATE_DIR, nothing for the default",
           .enabled(if: FileManager.default.isExecutableFile(atPath: Command.berthBinary)))
     func stateDirectoryInEffect() throws {

@@ -30,6 +30,31 @@ struct OCIHookFailureTests {
         }
     }
 
+    @Test("a relative state directory — --state-dir or BERTH_STATE_DIR — is refused, naming it, before a state is made in the bundle",
+          arguments: ["createRuntime", "poststop"])
+    func relativeStateDirectory(stage: String) throws {
+        try withHostSandbox { sandbox in
+            let container = try HookContainer(id: "relative")
+            defer { container.end() }
+            let state = container.state(status: stage == "poststop" ? "stopped" : "creating")
+            let option = Harness.hook(sandbox, stage, state: state, cwd: container.bundle, options: ["--state-dir", "state"])
+            #expect(option.status == 2, "\(option)")
+            #expect(option.stderr.contains("--state-dir state is not an absolute path"), "\(option)")
+            #expect(option.stderr.contains("give --state-dir an absolute path"))
+            let variable = Harness.hook(sandbox, stage, state: state, cwd: container.bundle, stateDirectory: "berth")
+            #expect(variable.status == 2, "\(variable)")
+            #expect(variable.stderr.contains("BERTH_STATE_DIR=berth is not an absolute path"), "\(variable)")
+            #expect(variable.stderr.contains("set BERTH_STATE_DIR to an absolute path in the hook's env"))
+            #expect(!FileManager.default.fileExists(atPath: container.bundle + "/state"))
+            #expect(!FileManager.default.fileExists(atPath: container.bundle + "/berth"))
+            #expect(container.eth0.isEmpty)
+            // An absolute --state-dir beats a relative variable.
+            let absolute = Harness.hook(sandbox, stage, state: state, cwd: container.bundle, stateDirectory: "berth",
+                                        options: ["--state-dir", sandbox.stateDirectory])
+            #expect(absolute.succeeded, "\(absolute)")
+        }
+    }
+
     @Test("a container without a network namespace of its own is refused before anything is touched")
     func sharedNamespaceRefused() throws {
         try withHostSandbox { sandbox in

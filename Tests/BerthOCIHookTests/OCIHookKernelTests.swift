@@ -166,7 +166,7 @@ struct OCIHookKernelTests {
         }
     }
 
-    @Test("a container joining an existing namespace by path is attached there, and detached from it at poststop")
+    @Test("a container joining an existing namespace by path is attached there; its poststop keeps the endpoint while the namespace lives, saying so")
     func joinedNamespace() throws {
         try withHostSandbox { sandbox in
             let joined = try sandbox.makeNamespace("joined")
@@ -175,12 +175,76 @@ struct OCIHookKernelTests {
             // The pid is another process's: the path in config.json decides.
             let attach = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
             #expect(attach.succeeded, "\(attach)")
-            let inJoined = Harness.parse(Command.run(["ip", "-n", joined.name ?? "", "-j", "-4", "addr", "show", "dev", "eth0"]).stdout)
-            #expect(inJoined.count == 1)
+            func inJoined() -> [[String: Any]] {
+                Harness.parse(Command.run(["ip", "-n", joined.name ?? "", "-j", "-4", "addr", "show", "dev", "eth0"]).stdout)
+            }
+            #expect(inJoined().count == 1)
             #expect(container.eth0.isEmpty)
-            #expect(Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle).succeeded)
-            #expect(Harness.parse(Command.run(["ip", "-n", joined.name ?? "", "-j", "link", "show", "dev", "eth0"]).stdout).isEmpty)
+            // Other containers may share the namespace: its eth0 stays, and poststop says why.
+            let poststop = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle)
+            #expect(poststop.succeeded, "\(poststop)")
+            #expect(poststop.stderr.contains("endpoint joiner stays while its network namespace \(joined.path) is in use"), "\(poststop)")
+            #expect(poststop.stderr.contains("berth gc removes the endpoint once that namespace is gone"))
+            #expect(inJoined().count == 1)
+            #expect(Harness.endpoints(sandbox).map { $0["id"] as? String } == ["joiner"])
+            #expect(Harness.berthVeths(sandbox).count == 1)
+        }
+    }
+
+    @Test("a pod member's poststop leaves the infra namespace wired; its restart keeps the endpoint; berth gc removes it once the namespace is gone")
+    func joinedNamespaceOutlivesMember() throws {
+        try withHostSandbox { sandbox in
+            // The infra container holds the namespace; the member joins it by its process's path
+            // (docker's --network container:NAME writes /proc/PID/ns/net).
+            let infra = try HookContainer(id: "infra")
+            defer { infra.end() }
+            let member = try HookContainer(id: "member", annotations: ["berth.publish": "8080:80"], namespace: .path(infra.namespacePath))
+            defer { member.end() }
+            #expect(Harness.hook(sandbox, "createRuntime", state: member.state(), cwd: member.bundle).succeeded)
+            #expect(infra.eth0.count == 1)
+            let poststop = Harness.hook(sandbox, "poststop", state: member.state(status: "stopped"), cwd: member.bundle)
+            #expect(poststop.succeeded && poststop.stderr.contains("endpoint member stays"), "\(poststop)")
+            #expect(infra.eth0.count == 1)
+            #expect(Harness.ruleset(sandbox).contains("berth-endpoint member"))
+            // The member restarts in the same namespace: the endpoint it finds is kept.
+            let again = Harness.hook(sandbox, "createRuntime", state: member.state(), cwd: member.bundle)
+            #expect(again.succeeded && again.stderr.isEmpty, "\(again)")
+            #expect(Harness.endpoints(sandbox).count == 1)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(infra.eth0.count == 1)
+            // The pod goes away: the member's poststop found it in use, so gc removes it.
+            #expect(Harness.hook(sandbox, "poststop", state: member.state(status: "stopped"), cwd: member.bundle).succeeded)
+            infra.end()
+            let gc = sandbox.berth(["gc"])
+            #expect(gc.succeeded, "\(gc)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
             #expect(Harness.berthVeths(sandbox).isEmpty)
+            #expect(!Harness.ruleset(sandbox).contains("berth-endpoint member"))
+        }
+    }
+
+    @Test("poststop detaches a joiner whose namespace is gone, a joiner with no readable bundle, and a container of its own namespace")
+    func joinedNamespaceGone() throws {
+        try withHostSandbox { sandbox in
+            let infra = try HookContainer(id: "infra-gone")
+            let member = try HookContainer(id: "member-gone", namespace: .path(infra.namespacePath))
+            defer { member.end() }
+            #expect(Harness.hook(sandbox, "createRuntime", state: member.state(), cwd: member.bundle).succeeded)
+            infra.end()
+            let poststop = Harness.hook(sandbox, "poststop", state: member.state(status: "stopped"), cwd: member.bundle)
+            #expect(poststop.succeeded && poststop.stderr.isEmpty, "\(poststop)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+
+            // No bundle to read at poststop: detached as before, whatever the namespace.
+            let holder = try HookContainer(id: "holder")
+            defer { holder.end() }
+            let orphan = try HookContainer(id: "orphan", namespace: .path(holder.namespacePath))
+            defer { orphan.end() }
+            #expect(Harness.hook(sandbox, "createRuntime", state: orphan.state(), cwd: orphan.bundle).succeeded)
+            let unreadable = Harness.hook(sandbox, "poststop", state: orphan.state(status: "stopped", bundle: false), cwd: "/")
+            #expect(unreadable.succeeded && unreadable.stderr.isEmpty, "\(unreadable)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(holder.eth0.isEmpty)
         }
     }
 

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNetwork
 import BerthOCIHook
 import Foundation
 import Testing
@@ -24,6 +25,64 @@ struct RuntimeWrapperTests {
         #expect(RuntimeWrapper.parse(["--version"]).command == nil)
     }
 
+    @Test("reads runc's options as runc does: one dash or two, a value apart or after =; -bundle, --b and -b are the bundle")
+    func parseGoFlagSyntax() throws {
+        let single = RuntimeWrapper.parse(["-root", "/r", "create", "-bundle", "/b", "id"])
+        #expect(single.command == "create" && single.bundle == "/b")
+        let mixed = RuntimeWrapper.parse(["-log", "/l.json", "-log-format", "json", "-criu", "/usr/sbin/criu", "-rootless", "false",
+                                          "--systemd-cgroup", "run", "--b", "/b2", "-d", "id"])
+        #expect(mixed.command == "run" && mixed.bundle == "/b2")
+        let inline = RuntimeWrapper.parse(["-root=/r", "--log=/l", "restore", "-bundle=/b3", "id"])
+        #expect(inline.command == "restore" && inline.bundle == "/b3")
+        #expect(RuntimeWrapper.parse(["create", "--b=/b4", "id"]).bundle == "/b4")
+        #expect(RuntimeWrapper.parse(["create", "-b=/b5", "id"]).bundle == "/b5")
+        #expect(RuntimeWrapper.parse(["create", "--pid-file", "/p", "--bundle", "/b6", "id"]).bundle == "/b6")
+        // After the container id's "--", nothing is an option.
+        #expect(RuntimeWrapper.parse(["create", "--", "-b", "/b7"]).bundle == nil)
+        #expect(try RuntimeWrapper.invocation(["-root", "/r", "create", "-bundle", "/b", "id"]) == single)
+        #expect(try RuntimeWrapper.invocation(["--version"]).command == nil)
+        #expect(try RuntimeWrapper.invocation(["-root", "/r", "delete", "-force", "run"]).command == "delete")
+    }
+
+    @Test("a command line without a runc command that holds create, run or restore fails rather than passing through",
+          arguments: [["--new-global-option", "value", "create", "--bundle", "/b", "id"], ["--root", "/r", "-future", "x", "run", "id"],
+                      ["--criu", "--root", "/r", "create", "id"], ["value", "restore"]])
+    func unknownCommandLine(arguments: [String]) throws {
+        let error = try #require(throws: BerthError.self) { try RuntimeWrapper.invocation(arguments) }
+        #expect(error.message.contains("cannot read runc's command line"), "\(error)")
+        #expect(error.message.contains("a container may be made without the hooks it asks for"), "\(error)")
+    }
+
+    @Test("the hooks the wrapper adds carry a timeout above the state lock's wait, as golden JSON")
+    func rewriteGolden() throws {
+        let config = try JSONValue(parsing: #"{"process":{"env":["BERTH_PUBLISH=8080:80"]}}"#)
+        let rewritten = try #require(try RuntimeWrapper.rewrite(config, hookPath: "/usr/local/bin/berth-oci-hook",
+                                                                 hookEnvironment: ["BERTH_STATE_DIR=/s"]))
+        #expect(rewritten.render() == #"{"process":{"env":["BERTH_PUBLISH=8080:80"]},"annotations":{"berth.publish":"8080:80"},"#
+            + #""hooks":{"createRuntime":[{"path":"/usr/local/bin/berth-oci-hook","args":["berth-oci-hook","createRuntime"],"env":["BERTH_STATE_DIR=/s"],"timeout":40}],"#
+            + #""poststop":[{"path":"/usr/local/bin/berth-oci-hook","args":["berth-oci-hook","poststop"],"env":["BERTH_STATE_DIR=/s"],"timeout":40}]}}"#)
+        #expect(HookFiles.timeout > Int(StateStore.defaultLockTimeout.components.seconds))
+    }
+
+    @Test("a config through the wrapper again with another BERTH_STATE_DIR keeps one hook per stage, with the new environment")
+    func rewriteAgainWithOtherEnvironment() throws {
+        let config = try JSONValue(parsing: #"{"process":{"env":["BERTH_NETWORK=web"]},"hooks":{"poststop":[{"path":"/other","args":["x","poststop"]}]}}"#)
+        let first = try #require(try RuntimeWrapper.rewrite(config, hookPath: "/h", hookEnvironment: ["BERTH_STATE_DIR=/one"]))
+        let second = try #require(try RuntimeWrapper.rewrite(first, hookPath: "/h", hookEnvironment: ["BERTH_STATE_DIR=/two"]))
+        for stage in [HookStage.createRuntime, .poststop] {
+            let ours = second["hooks"]?[stage.rawValue]?.arrayValue?.filter { $0["path"] == "/h" } ?? []
+            #expect(ours == [HookFiles.entry(hookPath: "/h", stage: stage, environment: ["BERTH_STATE_DIR=/two"])])
+        }
+        // The engine's own hook stays first, untouched.
+        #expect(second["hooks"]?["poststop"]?[0] == ["path": "/other", "args": ["x", "poststop"]])
+        #expect(second["hooks"]?["poststop"]?.arrayValue?.count == 2)
+        // An entry of an older wrapper (no timeout), twice: one entry, replaced.
+        let old: JSONValue = ["path": "/h", "args": ["berth-oci-hook", "createRuntime"], "env": []]
+        let twice: JSONValue = ["process": ["env": ["BERTH_NETWORK=web"]], "hooks": ["createRuntime": [old, ["path": "/x"], old]]]
+        let fixed = try #require(try RuntimeWrapper.rewrite(twice, hookPath: "/h", hookEnvironment: []))
+        #expect(fixed["hooks"]?["createRuntime"] == [HookFiles.entry(hookPath: "/h", stage: .createRuntime, environment: []), ["path": "/x"]])
+    }
+
     @Test("BERTH_* variables become annotations and the two hooks are appended after the engine's own")
     func rewrite() throws {
         let config = try JSONValue(parsing: """
@@ -34,7 +93,8 @@ struct RuntimeWrapperTests {
                                                                  hookEnvironment: ["BERTH_STATE_DIR=/s"]))
         #expect(rewritten["annotations"] == ["x": "y", "berth.network": "web", "berth.publish": "8080:80"])
         #expect(rewritten["hooks"]?["prestart"] == config["hooks"]?["prestart"])
-        let hook: JSONValue = ["path": "/usr/local/bin/berth-oci-hook", "args": ["berth-oci-hook", "createRuntime"], "env": ["BERTH_STATE_DIR=/s"]]
+        let hook: JSONValue = ["path": "/usr/local/bin/berth-oci-hook", "args": ["berth-oci-hook", "createRuntime"], "env": ["BERTH_STATE_DIR=/s"],
+                               "timeout": 40]
         #expect(rewritten["hooks"]?["createRuntime"] == [hook])
         #expect(rewritten["hooks"]?["poststop"]?[0]?["args"] == ["berth-oci-hook", "poststop"])
         #expect(rewritten["process"] == config["process"])
@@ -101,6 +161,37 @@ struct RuntimeWrapperTests {
         #expect(try RuntimeWrapper.rewrite(fine, hookPath: "/h", hookEnvironment: [])?["linux"] == fine["linux"])
     }
 
+    @Test("the hooks.d file berth hook install writes, as golden text: a timeout above the state lock's wait")
+    func podmanFileGolden() {
+        let file = HookFiles.podman(hookPath: "/usr/local/bin/berth-oci-hook", environment: ["BERTH_STATE_DIR=/s"])[1]
+        #expect(file.name == "50-berth-poststop.json")
+        #expect(file.contents == #"""
+            {
+              "version": "1.0.0",
+              "hook": {
+                "path": "/usr/local/bin/berth-oci-hook",
+                "args": [
+                  "berth-oci-hook",
+                  "poststop"
+                ],
+                "env": [
+                  "BERTH_STATE_DIR=/s"
+                ],
+                "timeout": 40
+              },
+              "when": {
+                "annotations": {
+                  "^berth\\.(network|publish|ip|ip6|mac)$": ".*"
+                }
+              },
+              "stages": [
+                "poststop"
+              ]
+            }
+
+            """#)
+    }
+
     @Test("the podman hooks.d files have the shape podman read in the sample, one per stage")
     func podmanFiles() throws {
         let sample = try JSONValue(parsing: try Fixtures.text("podman-hooks.d-50-berth-createRuntime.json"))
@@ -110,7 +201,9 @@ struct RuntimeWrapperTests {
             let json = try JSONValue(parsing: file.contents)
             #expect(json.objectValue?.map(\.0) == sample.objectValue?.map(\.0))
             #expect(json["version"] == sample["version"])
-            #expect(json["hook"]?.objectValue?.map(\.0) == sample["hook"]?.objectValue?.map(\.0))
+            // The sample's members, and the timeout (oci-hooks(5): the hook is an OCI hook entry).
+            #expect(json["hook"]?.objectValue?.map(\.0) == (sample["hook"]?.objectValue?.map(\.0) ?? []) + ["timeout"])
+            #expect(json["hook"]?["timeout"] == 40)
             #expect(json["hook"]?["args"] == ["berth-oci-hook", .string(stage)])
             #expect(json["hook"]?["env"] == ["BERTH_STATE_DIR=/s"])
             #expect(json["stages"] == [.string(stage)])

@@ -114,5 +114,5 @@ check_nothing_left() {
 hook_entry() {
   local stage=$1; shift
   jq -n --arg path "$HOOK" --arg stage "$stage" --arg state "$STATE" --args '{path: $path, args: ["berth-oci-hook", $stage],
-    env: (["BERTH_STATE_DIR=\($state)"] + $ARGS.positional), timeout: 10}' "$@"
+    env: (["BERTH_STATE_DIR=\($state)"] + $ARGS.positional), timeout: 40}' "$@"
 }

@@ -26,6 +26,9 @@ public final class StateStore: Sendable {
     /// The lock file's name inside the state directory.
     public static let lockName = "lock"
 
+    /// How long `write` waits for another process to release the lock unless told otherwise.
+    public static let defaultLockTimeout: Duration = .seconds(30)
+
     /// The state directory this store uses.
     public let directory: String
     /// How long `write` waits for another process to release the lock.
@@ -49,7 +52,7 @@ public final class StateStore: Sendable {
 
     /// Opens the store in `directory`, creating the directory, the database and its schema
     /// on first use.
-    public init(directory: String = StateStore.resolveDirectory(), lockTimeout: Duration = .seconds(30)) throws(BerthError) {
+    public init(directory: String = StateStore.resolveDirectory(), lockTimeout: Duration = StateStore.defaultLockTimeout) throws(BerthError) {
         // Trailing slashes would make "dir/" + "/state.db"; keep "/" itself as it is.
         var directory = directory
         while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
