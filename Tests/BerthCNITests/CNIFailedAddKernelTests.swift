@@ -15,7 +15,7 @@ struct CNIFailedAddKernelTests {
         let plugins = sandbox.stateDirectory + "/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
         try CNIIPAMForwardingKernelTests.fakePlugin("ipam-fake", in: plugins, versions: CNIIPAMForwardingKernelTests.newVersions,
-                                                    answers: ["ADD": (CNIIPAMForwardingKernelTests.lease, 0), "DEL": ("", 0)])
+                                                    answers: ["ADD": (CNIIPAMForwardingKernelTests.lease, 0), "DEL": ("", 0), "CHECK": ("", 0)])
         let config = cni.config("k8s", extra: #""ipam":{"type":"ipam-fake"},"runtimeConfig":{"portMappings":[{"hostPort":8084,"containerPort":80}]}"#)
         return (cni, plugins, config)
     }

@@ -52,6 +52,7 @@ struct UnpublishLeftoverPolicyTests {
     @Test("a publish whose undo was refused leaves its elements and no record; unpublish of the id removes them")
     func failedUndo() throws {
         let host = try wiredHost()
+        try publish(host, "live", address: "10.66.0.3", ports: ["9090:90"])
         host.arm("publish.conntrack")
         // The publish's batch goes through; its undo's is refused.
         host.nftables.nextApplyError = BerthError(.kernel, "refused undo")
@@ -62,6 +63,7 @@ struct UnpublishLeftoverPolicyTests {
         #expect(host.nftables.ruleset.contains("berth-endpoint stuck @"))
         #expect(try host.manager.unpublish(id: "stuck").count == 1)
         #expect(!host.nftables.ruleset.contains("berth-endpoint stuck @"))
+        #expect(host.nftables.ruleset.contains("berth-endpoint live @"))
     }
 
     @Test("unpublish names its group: another group's publication stays whole; an endpoint's id is never taken for leftovers")
