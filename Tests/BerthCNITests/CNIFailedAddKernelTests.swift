@@ -15,7 +15,7 @@ struct CNIFailedAddKernelTests {
         let plugins = sandbox.stateDirectory + "/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
         try CNIIPAMForwardingKernelTests.fakePlugin("ipam-fake", in: plugins, versions: CNIIPAMForwardingKernelTests.newVersions,
-                                                    answers: ["ADD": (CNIIPAMForwardingKernelTests.lease, 0), "DEL": ("", 0), "CHECK": ("", 0)])
+                                                    answers: ["ADD": (CNIIPAMForwardingKernelTests.lease, 0), "DEL": ("", 0), "CHECK": ("", 0), "GC": ("", 0)])
         let config = cni.config("k8s", extra: #""ipam":{"type":"ipam-fake"},"runtimeConfig":{"portMappings":[{"hostPort":8084,"containerPort":80}]}"#)
         return (cni, plugins, config)
     }
@@ -70,6 +70,25 @@ struct CNIFailedAddKernelTests {
             #expect(!sandbox.berth(["ps"]).stdout.contains("pod3-eth0"))
             #expect(cni.hostVeths().isEmpty)
             #expect(!cni.ruleset().contains("pod3-eth0"))
+        }
+    }
+
+    @Test("a CNI GC finishes such a marked record and gives its lease back even when the runtime lists it valid: it is no working attachment",
+          .enabled(if: CNIHarness.binary.contains("/debug/")))
+    func gcFinishesListedMark() throws {
+        try withHostSandbox { sandbox in
+            let (cni, plugins, _) = try setUp(sandbox)
+            let config = cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"ipam-fake"},"runtimeConfig":{"portMappings":[{"hostPort":8084,"containerPort":80}]}"#)
+            let failed = cni.run("ADD", config, containerID: "pod4", netns: try sandbox.makeNamespace().path, path: plugins,
+                                 environment: ["BERTH_FAILPOINT=attach.publish:lost"])
+            #expect(failed.status == 1, "\(failed)")
+            #expect(sandbox.berth(["ps"]).stdout.contains("pod4-eth0"))
+            let gc = cni.run("GC", String(config.dropLast()) + #","cni.dev/valid-attachments":[{"containerID":"pod4","ifname":"eth0"}]}"#,
+                             ifname: "", path: plugins)
+            #expect(gc.status == 0, "\(gc)")
+            #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod4 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
+            #expect(!sandbox.berth(["ps"]).stdout.contains("pod4-eth0"))
+            #expect(cni.hostVeths().isEmpty)
         }
     }
 }
