@@ -120,12 +120,28 @@ struct BerthBackend {
         return description
     }
 
-    /// Removes the endpoint `id`; nothing if there is none.
-    func detach(id: String) throws(BerthError) { try manager.detach(id: id) }
+    /// Removes the endpoint `id` of network `network`; nothing if there is none (or it is
+    /// another network's). Returns whether it removed one.
+    func detach(id: String, network: String) throws(BerthError) -> Bool { try manager.detach(id: id, network: network) }
 
     /// The endpoint with exactly this id, or nil.
     func endpoint(id: String) throws(BerthError) -> EndpointRecord? {
         try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) }
+    }
+
+    /// What holds attachment id `id` in Berth's state: an endpoint (on its network, marked
+    /// when an attach or detach of it was interrupted) or a publication (in its group); nil
+    /// when nothing does. One read transaction.
+    func holder(of id: String) throws(BerthError) -> AttachmentHolder? {
+        try manager.store.read { tx throws(BerthError) -> AttachmentHolder? in
+            if let endpoint = try tx.endpoint(id: id) {
+                return AttachmentHolder(network: endpoint.network, isPublication: false, isMarked: endpoint.isDetaching)
+            }
+            if let publication = try tx.publication(id: id) {
+                return AttachmentHolder(network: publication.group, isPublication: true, isMarked: false)
+            }
+            return nil
+        }
     }
 
     /// The network of this name, or nil.
@@ -141,8 +157,11 @@ struct BerthBackend {
                                                hostLink: hostLink, ports: ports))
     }
 
-    /// Removes the publication `id`; nothing if there is none.
-    func unpublish(id: String) throws(BerthError) { try manager.unpublish(id: id) }
+    /// Removes the publication `id` of group `group`; nothing if there is none (or it is
+    /// another group's). When nothing at all records `id`, removes the elements a chained
+    /// ADD of `id` left (its batch went in, its record never committed) and returns them,
+    /// in words.
+    func unpublish(id: String, group: String) throws(BerthError) -> [String] { try manager.unpublish(id: id, group: group) }
 
     func publication(id: String) throws(BerthError) -> PublicationRecord? { try manager.publication(id: id) }
 
@@ -179,6 +198,16 @@ struct BerthBackend {
     func blockers(_ options: NetworkOptions) throws(BerthError) -> [BerthError] {
         try manager.attachBlockers(network: options.name, creating: options)
     }
+}
+
+/// What holds an attachment id in Berth's state (`BerthBackend.holder(of:)`).
+struct AttachmentHolder: Sendable, Hashable {
+    /// The endpoint's network, or the publication's group (the network name of chained mode).
+    var network: String
+    /// A publication (chained mode), not an endpoint.
+    var isPublication: Bool
+    /// An endpoint whose attach or detach was interrupted (marked as detaching).
+    var isMarked: Bool
 }
 
 /// The backend a request's handler opened, if any: what `CNIPlugin.run` finishes with once

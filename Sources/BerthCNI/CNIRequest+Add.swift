@@ -60,9 +60,44 @@ extension CNIRequest {
             defer { Trace.mark("cni: result built") }
             return try result(description, ipamResult: ipamResult).rendered(version: config.cniVersion)
         } catch {
-            if let ipam { try? releaseIPAM(ipam) }
-            throw error
+            throw failedAdd(error, backend: backend, ipam: ipam)
         }
+    }
+
+    /// After a failed main-plugin ADD: gives the delegated lease back only when Berth keeps
+    /// no record of the id on this network, and words a refusal of an id in use in the
+    /// runtime's terms. A record that stays means the address may be live: an attachment
+    /// that existed before (the id was refused), or the attach's own record, kept marked
+    /// because its undo failed or a step's outcome is unknown (its veth, address or
+    /// elements may be in the kernel). Its lease goes back when the runtime's DEL (or GC)
+    /// finishes it. When the state cannot be read, the lease is kept too: a lease given
+    /// back too early could go to a second container while the first still has it.
+    private func failedAdd(_ failure: CNIError, backend: BerthBackend, ipam: IPAMPlugin?) -> CNIError {
+        let holder: AttachmentHolder?
+        do throws(BerthError) {
+            holder = try backend.holder(of: attachmentID)
+        } catch {
+            if let ipam { log.write("ADD \(attachmentID): kept the \(ipam.type) lease: Berth's state could not be read: \(CNIError(error))") }
+            return failure
+        }
+        if let ipam {
+            if let holder, holder.network == config.name {
+                log.write("ADD \(attachmentID): kept the \(ipam.type) lease: Berth still records the attachment")
+            } else {
+                try? releaseIPAM(ipam)
+            }
+        }
+        if failure.code == .alreadyExists, let holder, !holder.isMarked { return attachmentExists(holder) }
+        return failure
+    }
+
+    /// An ADD of an attachment Berth already has (CNI_CONTAINERID and CNI_IFNAME name one):
+    /// the library's remedy (another id) is not the runtime user's to take.
+    func attachmentExists(_ holder: AttachmentHolder) -> CNIError {
+        let what = holder.isPublication ? "has ports published by berth-cni in chained mode on network" : "is already attached to network"
+        return CNIError(.alreadyExists, "container \(env.containerID) interface \(env.ifname) \(what) \(holder.network)",
+                        details: "the runtime must DEL that attachment before adding it again: restarting the container or pod does, "
+                            + "and with podman so does 'podman network disconnect'")
     }
 
     /// The result of a main-plugin ADD: the bridge, the host veth and the container's
@@ -128,6 +163,9 @@ extension CNIRequest {
         do throws(BerthError) {
             try backend.publish(id: attachmentID, group: config.name, address: address, ipv6Address: address6, namespace: namespace,
                                 hostLink: hostLink, ports: ports)
+        } catch where error.code == .alreadyExists && error.parameter == "id" {
+            guard let holder = try? backend.holder(of: attachmentID) else { throw CNIError(error) }
+            throw attachmentExists(holder)
         } catch {
             throw CNIError(error)
         }

@@ -8,7 +8,9 @@ extension CNIRequest {
     /// `prevResult` names the same addresses. Chained: the published elements, and that
     /// the publication forwards to the addresses prevResult names now (one made before
     /// schema 11 forwards to IPv4 alone). Code 3 when Berth knows no such attachment, 110
-    /// listing what is missing or differs.
+    /// listing what is missing or differs. An attachment of the same container and interface on
+    /// another network (the id is the same on every network) is not this network's: code 3
+    /// naming it.
     func check() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasCheck, "0.4.0")
         guard let prevResult = config.prevResult else {
@@ -20,6 +22,14 @@ extension CNIRequest {
         var known = true
         var chained = false
         var publication: PublicationRecord?
+        let holder: AttachmentHolder?
+        do throws(BerthError) { holder = try backend.holder(of: attachmentID) } catch { throw CNIError(error) }
+        if let holder, holder.network != config.name {
+            // The id is the container's and interface's, the same on every network.
+            throw CNIError(.unknownContainer, "berth-cni knows no attachment \(env.containerID) \(env.ifname) on network \(config.name): "
+                               + "it has that container's \(env.ifname) on network \(holder.network)",
+                           details: "CHECK with network \(holder.network)'s configuration, or DEL it there and ADD it on \(config.name)")
+        }
         do throws(BerthError) {
             if let endpoint = try backend.endpoint(id: attachmentID) {
                 problems = try backend.verifyEndpoint(id: attachmentID)

@@ -2,23 +2,30 @@ import BerthCore
 import BerthNetwork
 
 extension CNIRequest {
-    /// DEL: removes everything Berth holds for the attachment — its endpoint (veth, lease,
-    /// elements) or, chained, its publication — and gives a delegated lease back. Works
-    /// from Berth's state alone, so a second DEL, a DEL of an id never added, without
-    /// `prevResult`, with an empty `CNI_NETNS` or a namespace that is gone all succeed.
+    /// DEL: removes everything Berth holds for the attachment on this network — its
+    /// endpoint (veth, lease, elements) or, chained, its publication, or the elements a
+    /// chained ADD left when its record never committed — and gives a delegated lease back.
+    /// Works from Berth's state alone, so a second DEL, a DEL of an id never added, without
+    /// `prevResult`, with an empty `CNI_NETNS` or a namespace that is gone all succeed. An
+    /// attachment of the same container and interface on another network (the id is the
+    /// same on every network) is not this DEL's: it is left whole, as if not there.
     /// A failing step does not stop the others; the first failure is reported.
     func del() throws(CNIError) -> JSONValue? {
         var failures: [CNIError] = []
         do throws(CNIError) {
             let backend = try backend()
-            for step in [("detach", { () throws(BerthError) in try backend.detach(id: attachmentID) }),
-                         ("unpublish", { () throws(BerthError) in try backend.unpublish(id: attachmentID) })] {
-                do throws(BerthError) {
-                    try step.1()
-                    Trace.mark("cni: \(step.0) done")
-                } catch {
-                    failures.append(CNIError(error))
+            do throws(BerthError) {
+                // An endpoint's id is never a publication's: the publication is looked for
+                // (and a crashed chained ADD's elements) only when no endpoint was detached.
+                if try backend.detach(id: attachmentID, network: config.name) {
+                    Trace.mark("cni: detach done")
+                } else {
+                    let leftovers = try backend.unpublish(id: attachmentID, group: config.name)
+                    if !leftovers.isEmpty { log.write("DEL \(attachmentID): removed leftovers: \(leftovers.joined(separator: "; "))") }
+                    Trace.mark("cni: unpublish done")
                 }
+            } catch {
+                failures.append(CNIError(error))
             }
         } catch {
             failures.append(error)

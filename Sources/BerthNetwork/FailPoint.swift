@@ -6,12 +6,17 @@ import Musl
 #endif
 #endif
 import BerthCore
+import BerthNamespace
+import BerthNetlink
 
 /// Named points where a debug build can be told to fail, to prove that every step of an
 /// operation rolls back. `BERTH_FAILPOINT=attach.veth` makes the attach fail right after
 /// its veth step; `BERTH_FAILPOINT=attach.veth:hang` makes it stop there for a minute, so a
 /// test can SIGKILL it mid-way (creating the file `BERTH_FAILPOINT_REACHED` names, if set,
-/// once it is there). Release builds compile this to nothing.
+/// once it is there); `BERTH_FAILPOINT=attach.publish:lost` makes it fail there the way a
+/// step whose netlink answers were lost fails (outcome unknown: what it asked for may be done),
+/// so what an operation keeps for such a failure can be seen against a real kernel.
+/// Release builds compile this to nothing.
 ///
 /// Unit tests arm the same points on a `HostHandle` (`failPoints`), which works in every
 /// build and touches no process-wide environment.
@@ -30,6 +35,9 @@ enum FailPoint {
         let value = String(cString: raw)
         if value == name {
             throw BerthError(.internalError, "fail point \(name) reached (BERTH_FAILPOINT)")
+        }
+        if value == name + ":lost" {
+            throw NetlinkError(errno: Errno(105), operation: "fail point \(name) reached (BERTH_FAILPOINT)", outcomeUnknown: true).berthError
         }
         if value == name + ":hang" {
             // Tells a test that waits to kill the process that it is there now.

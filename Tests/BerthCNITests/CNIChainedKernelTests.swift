@@ -177,7 +177,7 @@ struct CNIChainedKernelTests {
         #expect(process.terminationReason == .uncaughtSignal)
     }
 
-    @Test("an ADD killed after its IPv6 elements went in and before its record committed leaves only what gc, or a CNI GC not keeping it, removes",
+    @Test("an ADD killed after its IPv6 elements went in and before its record committed leaves only what gc, a CNI GC not keeping it, or its DEL removes",
           .enabled(if: Command.berthBinary.contains("/debug/")))
     func killedMidAdd() throws {
         try withHostSandbox { sandbox in
@@ -208,6 +208,15 @@ struct CNIChainedKernelTests {
                 && cniGC.result.stderr.contains("of IPv6 map publish_any"), "\(cniGC)")
             #expect(elements(sandbox, "ip6", port: 8096).isEmpty && elements(sandbox, "ip6", port: 8094).count == 1)
             #expect(cni.run("CHECK", stdin, containerID: "c9", netns: container.path).status == 0)
+
+            // A third killed the same way: the runtime's DEL after the failed ADD removes its
+            // element (no record: the one tagged with its id), and c9's stays.
+            let third = CNIHarness.with(prevResult: sixOnly, self.config(cni, #"{"hostPort":8097,"containerPort":80}"#))
+            try killAdd(cni, sandbox, third, containerID: "c11", netns: container.path, port: 8097)
+            let del = cni.run("DEL", third, containerID: "c11", netns: container.path)
+            #expect(del.status == 0 && del.result.stderr.contains("DEL c11-eth0: removed leftovers: element tcp . 8097"), "\(del)")
+            #expect(elements(sandbox, "ip6", port: 8097).isEmpty && elements(sandbox, "ip6", port: 8094).count == 1)
+
             #expect(cni.run("DEL", stdin, containerID: "c9", netns: container.path).status == 0)
             #expect(!cni.ruleset().contains("berth-endpoint c"))
         }

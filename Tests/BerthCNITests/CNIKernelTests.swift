@@ -163,7 +163,7 @@ struct CNIKernelTests {
             let failed = cni.run("DEL", withPrevious, containerID: "c1", netns: container.path, environment: ["BERTH_FAILPOINT=\(step)"])
             #expect(failed.status != 0, "\(failed)")
             let check = cni.run("CHECK", withPrevious, containerID: "c1", netns: container.path)
-            #expect(check.code == 110 && check.message.contains("detach: interrupted"), "\(check)")
+            #expect(check.code == 110 && check.message.contains("attach or detach: interrupted"), "\(check)")
 
             let del = cni.run("DEL", withPrevious, containerID: "c1", netns: container.path)
             #expect(del.status == 0, "\(del)")

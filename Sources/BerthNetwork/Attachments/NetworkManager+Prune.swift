@@ -8,7 +8,12 @@ extension NetworkManager {
     /// detaches to that network left: this instance's veths on its bridge, or renamed off it
     /// by a detach, that no endpoint records, and this instance's map elements of unknown
     /// endpoints. Endpoints in `keeping` or not accepted by `among`, other networks and
-    /// other instances' objects are untouched.
+    /// other instances' objects are untouched — except an endpoint in `keeping` that is
+    /// marked as detaching: under the state lock no attach or detach is in flight, so the
+    /// mark is an interrupted attach's or detach's, and the endpoint no working attachment
+    /// (its veth, address or elements may be half there, or half gone). Keeping it would
+    /// hold its address and ports until some later detach; the prune finishes it as `gc`
+    /// does, and reports it with the others removed.
     ///
     /// Crash-safe as `detach(id:)` is: the endpoints to remove are marked as detaching,
     /// and that is committed, before the kernel is touched; an interrupted prune leaves the
@@ -30,7 +35,9 @@ extension NetworkManager {
                 var report = GCReport()
                 guard let network = try tx.network(named: name) else { return report }
                 let instance = try tx.instance()
-                let doomed = try tx.endpoints(network: name).filter { !keeping.contains($0.id) && isCandidate($0) }
+                // A marked endpoint goes even when kept: under the lock no attach or detach is
+                // in flight, so its mark is an interrupted one's, not a working attachment.
+                let doomed = try tx.endpoints(network: name).filter { (!keeping.contains($0.id) || $0.isDetaching) && isCandidate($0) }
                 if doomed.contains(where: { !$0.isDetaching }) {
                     for endpoint in doomed where !endpoint.isDetaching { try tx.markDetaching(id: endpoint.id) }
                     try tx.commitAndContinue()

@@ -54,8 +54,9 @@ extension NetworkManager {
         func problem(_ object: String, _ what: String) -> CheckProblem {
             CheckProblem(endpoint: endpoint.id, network: network.name, object: object, problem: what)
         }
-        // A detach has begun: the endpoint is on its way out, whatever is left of it.
-        if endpoint.isDetaching { return [problem("detach", "interrupted")] }
+        // Marked: an attach or a detach of it was interrupted (the mark does not say which);
+        // the endpoint is on its way out, whatever is left of it.
+        if endpoint.isDetaching { return [.interrupted(endpoint)] }
         var problems: [CheckProblem] = []
         let bridge = try optionalLink(named: network.bridge.rawValue)
         if let bridge, bridge.kind == .bridge {

@@ -21,14 +21,19 @@ extension NetworkManager {
     /// Kernel round trips: one link lookup, one sendmsg on the host end, one inside the
     /// namespace, the hand-off, and one nftables batch when ports were published.
     ///
-    /// Returns whether the state recorded an endpoint `id` (a caller that cleans up after
-    /// an unrecorded id needs no read transaction of its own first).
+    /// `network`, when given, must be the endpoint's network, else the endpoint is left
+    /// alone as if unknown: a caller that names the network it manages (berth-cni's DEL,
+    /// whose id is the container's and interface's, the same on every network) never
+    /// detaches another network's endpoint.
+    ///
+    /// Returns whether the state recorded an endpoint `id` (on `network`) and detached it (a
+    /// caller that cleans up after an unrecorded id needs no read transaction of its own first).
     @discardableResult
-    public func detach(id: String) throws(BerthError) -> Bool {
+    public func detach(id: String, network: String? = nil) throws(BerthError) -> Bool {
         do {
             var recorded = false
             let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
-                guard let endpoint = try tx.endpoint(id: id) else { return nil }
+                guard let endpoint = try tx.endpoint(id: id), network == nil || endpoint.network == network else { return nil }
                 recorded = true
                 Trace.mark("detach: state locked")
                 let instance = try tx.instance()

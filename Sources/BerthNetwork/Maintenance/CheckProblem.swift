@@ -37,6 +37,13 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         self.repair = repair
     }
 
+    /// An endpoint marked as detaching: an attach or a detach of it was interrupted (the
+    /// mark is the same for both, so the words name neither alone); gc (or detaching it)
+    /// finishes it.
+    static func interrupted(_ endpoint: EndpointRecord) -> CheckProblem {
+        CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: "attach or detach", problem: "interrupted", repair: .collectGarbage)
+    }
+
     public var description: String {
         if let endpoint { return "endpoint \(endpoint.prefix(12)): \(object): \(problem)" }
         if !network.isEmpty { return "network \(network): \(object): \(problem)" }

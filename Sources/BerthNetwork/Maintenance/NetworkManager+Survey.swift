@@ -61,14 +61,14 @@ extension NetworkManager {
 
     /// An endpoint's host end: there (else the endpoint cannot be restored), on its
     /// network's bridge (unless `bridgeRestorable` is false: the bridge's own problem says
-    /// it all), up and tagged. An endpoint being detached is reported as that.
+    /// it all), up and tagged. An endpoint marked as detaching is reported as an interrupted attach or detach.
     func vethProblems(_ endpoint: EndpointRecord, network: NetworkRecord, view: HostView, instance: StateInstance,
                       bridgeRestorable: Bool = true) -> [CheckProblem] {
         func problem(_ object: String, _ what: String, _ repair: CheckProblem.Repair = .reconcile) -> CheckProblem {
             CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: object, problem: what, repair: repair)
         }
         if endpoint.isDetaching {
-            return [problem("detach", "interrupted", .collectGarbage)]
+            return [.interrupted(endpoint)]
         }
         let name = "veth \(endpoint.hostVeth)"
         guard let veth = view.byName[endpoint.hostVeth.rawValue] else {

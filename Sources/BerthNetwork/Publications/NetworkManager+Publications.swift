@@ -101,15 +101,32 @@ extension NetworkManager {
     }
 
     /// Removes a publication's map elements and its record. Unpublishing an unknown id
-    /// succeeds, so a retry after a crash is always safe.
-    public func unpublish(id: String) throws(BerthError) {
+    /// succeeds, so a retry after a crash is always safe; `group`, when given, must be the
+    /// publication's, else it is left alone as if unknown (a caller that names the set of
+    /// publications it manages never removes another's).
+    ///
+    /// When the state records nothing for `id` (no publication, no endpoint), this
+    /// instance's map elements tagged with exactly `id`, in `ip berth` and `ip6 berth`, are
+    /// removed: what a publish of `id` left whose batch went in and whose record never
+    /// committed (killed before its commit, its undo failed, or the batch's answers were
+    /// lost). Under the state lock no publish is in flight, so none is cut short. Only this
+    /// path reads the tables: a publish commits no record before its batch, so its usual
+    /// cost stays one transaction. Returns those leftovers, in words.
+    @discardableResult
+    public func unpublish(id: String, group: String? = nil) throws(BerthError) -> [String] {
         do {
-            try store.write { tx throws(BerthError) in
-                guard let record = try tx.publication(id: id) else { return }
+            return try store.write { tx throws(BerthError) -> [String] in
+                guard let record = try tx.publication(id: id) else {
+                    guard (try? AttachOptions.validate(id: id)) != nil, !(try tx.idHolders(id)).endpoint else { return [] }
+                    return try firewall(tx.instance()).removeLeftovers(knownNetworks: Set(try tx.networks().map(\.name)), liveEndpoints: [],
+                                                                       scope: .endpoint(id), dualStack: true)
+                }
+                guard group == nil || record.group == group else { return [] }
                 let view = try record.firewallView()
                 try firewall(tx.instance()).unpublish(view)
                 try ConntrackCleanup.afterUnpublish(view, host: host)
                 try tx.deletePublication(id: id)
+                return []
             }
         } catch {
             throw error.with(object: .publication(id), operation: .unpublish)

@@ -199,6 +199,9 @@ struct AttachPolicyTests {
         // address nor the port may go to another container before gc.
         #expect(host.nftables.ruleset.contains("10.88.0.2 . 80"))
         #expect(try host.recorded() == ["lost 10.88.0.2"])
+        // A failed attach, not a detach: the words name both, as the mark cannot tell them apart.
+        #expect(try host.manager.verifyEndpoint(id: "lost").map(\.description) == ["endpoint lost: attach or detach: interrupted"])
+        #expect(try host.manager.check(id: "lost").map(\.description) == ["endpoint lost: attach or detach: interrupted"])
         #expect(try host.attach("ctr2", id: "next").address?.description == "10.88.0.3")
         let taken = refusal { try host.attach("ctr3", id: "port", ports: ["8080:80"]) }
         #expect(taken?.code == .conflict || taken?.code == .alreadyExists, "\(String(describing: taken))")

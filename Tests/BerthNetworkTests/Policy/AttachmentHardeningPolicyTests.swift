@@ -122,7 +122,7 @@ struct AttachmentHardeningPolicyTests {
         // Both are marked: check names the interrupted detach, with gc as its repair.
         #expect(try host.manager.endpoints().filter(\.isDetaching).map(\.id).sorted() == ["s1", "s2"])
         #expect(try host.manager.check().filter { $0.repair == .collectGarbage }.map(\.description).sorted()
-            == ["endpoint s1: detach: interrupted", "endpoint s2: detach: interrupted"])
+            == ["endpoint s1: attach or detach: interrupted", "endpoint s2: attach or detach: interrupted"])
         if gcFinishes {
             #expect(try host.manager.gc().endpoints.sorted() == ["s1", "s2"])
         } else {
@@ -135,5 +135,33 @@ struct AttachmentHardeningPolicyTests {
         #expect(try host.manager.check().isEmpty && host.manager.gc().isEmpty)
         // Their addresses and ports are free again.
         #expect(try host.attach("ctr4", id: "s3", ports: ["8081:80"]).address?.description == "10.88.0.3")
+    }
+
+    @Test("pruneEndpoints finishes a marked endpoint even when it is kept: an interrupted attach or detach is no working attachment",
+          arguments: ["attach", "detach"])
+    func pruneFinishesKeptMarks(_ interrupted: String) throws {
+        let host = try FakeHost()
+        try host.network(subnet: "10.88.0.0/29")
+        try host.attach("ctr1", id: "keep", ports: ["8080:80"])
+        if interrupted == "attach" {
+            // An attach whose undo failed keeps its record, marked.
+            host.kernel.addNamespace("ctr2", loopbackUp: true)
+            host.arm("attach.publish")
+            host.kernel.refuse("delete link", errno: FakeErrno.permission)
+            _ = refusal { try host.attach("ctr2", id: "half", ports: ["8081:80"]) }
+        } else {
+            try host.attach("ctr2", id: "half", ports: ["8081:80"])
+            host.arm("detach.mark")
+            _ = refusal { try host.manager.detach(id: "half") }
+        }
+        host.disarm()
+        #expect(try host.manager.endpoint("half").isDetaching)
+        let report = try host.manager.pruneEndpoints(network: "web", keeping: ["keep", "half"])
+        #expect(report.endpoints == ["half"], "\(report)")
+        host.kernel.runBackgroundDeletions()
+        #expect(try host.recorded() == ["keep 10.88.0.2"])
+        #expect(!host.nftables.ruleset.contains("berth-endpoint half"))
+        #expect(try host.manager.check().isEmpty)
+        #expect(try host.attach("ctr3", id: "next", ports: ["8081:80"]).address?.description == "10.88.0.3")
     }
 }

@@ -96,7 +96,7 @@ struct DetachPolicyTests {
         let endpoint = try host.manager.endpoint("e1")
         #expect(endpoint.isDetaching)
         let problems = try host.manager.check(id: "e1")
-        #expect(problems.map(\.description) == ["endpoint e1: detach: interrupted"])
+        #expect(problems.map(\.description) == ["endpoint e1: attach or detach: interrupted"])
         #expect(problems.first?.repair == .collectGarbage)
         // Reconcile adds nothing for it and says what it cannot do.
         let ruleset = host.nftables.ruleset
