@@ -65,14 +65,16 @@ final class Supervision {
             lastExit = try container.reap()
             SignalForwarding.pause()
             // A supervisor told to end (SIGTERM, ^C on a terminal without -t) passed it on; its
-            // container does not come back.
-            let told = Self.ends(SignalForwarding.takeCaught())
+            // container does not come back. So too when the command died of a signal passed on.
+            let told = SignalForwarding.endsRun(lastExit)
             guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager) else {
                 return lastExit
             }
             let wait = RestartPolicy.delay(previous: delay, lastRun: MonotonicClock.now - began)
             delay = wait
-            guard try waitToRestart(wait) else {
+            // The next run begins once the wait is over and no end was asked for: one asked for
+            // from here on is the next run's.
+            guard try waitToRestart(wait), !SignalForwarding.beginRun() else {
                 try Container.unsupervise(record, manager: manager)
                 return lastExit
             }
@@ -80,23 +82,18 @@ final class Supervision {
     }
 
     /// Sleeps `delay` in short steps; false as soon as a stop is asked for (in the state, or
-    /// by a signal to this process).
+    /// by a SIGINT or SIGTERM to this process).
     private func waitToRestart(_ delay: Duration) throws(BerthError) -> Bool {
         let deadline = MonotonicClock.now + delay
         let store = try manager.containerStore()
         while true {
-            if Self.ends(SignalForwarding.takeCaught()) { return false }
+            if SignalForwarding.isEndRequested { return false }
             guard let row = try store.read({ tx throws(BerthError) in try tx.container(id: record.id) }), !row.stopRequested else { return false }
             record = row
             let left = deadline - MonotonicClock.now
             if left <= .zero { return true }
             Sleep.for(min(left, .milliseconds(50)))
         }
-    }
-
-    /// The signals that tell a supervisor to end, not just to pass something on.
-    private static func ends(_ signal: Int32) -> Bool {
-        signal == SIGTERM || signal == SIGINT || signal == SIGHUP || signal == SIGQUIT
     }
 }
 
