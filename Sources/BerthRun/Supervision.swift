@@ -43,6 +43,9 @@ final class Supervision {
         defer { SignalForwarding.stop() }
         var delay: Duration?
         var lastExit = ContainerExit.exited(0)
+        let releaseFailed = { (error: BerthError) in
+            log.write(.stderr, Array("berth: container \(self.record.name): \(error) (left for garbage collection)\n".utf8)[...])
+        }
         while true {
             let io = try SupervisedIO(options: options, attachment: attachment, log: log)
             defer { io.close() }
@@ -52,7 +55,7 @@ final class Supervision {
             } catch {
                 guard hasStarted else { throw error }
                 log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
-                try Container.unsupervise(record, manager: manager)
+                try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
                 return lastExit
             }
             if !hasStarted {
@@ -67,7 +70,8 @@ final class Supervision {
             // A supervisor told to end (SIGTERM, ^C on a terminal without -t) passed it on; its
             // container does not come back. So too when the command died of a signal passed on.
             let told = SignalForwarding.endsRun(lastExit)
-            guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager) else {
+            guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager,
+                                       releaseFailed: releaseFailed) else {
                 return lastExit
             }
             let wait = RestartPolicy.delay(previous: delay, lastRun: MonotonicClock.now - began)
@@ -75,7 +79,7 @@ final class Supervision {
             // The next run begins once the wait is over and no end was asked for: one asked for
             // from here on is the next run's.
             guard try waitToRestart(wait), !SignalForwarding.beginRun() else {
-                try Container.unsupervise(record, manager: manager)
+                try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
                 return lastExit
             }
         }
