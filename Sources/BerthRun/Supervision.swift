@@ -54,7 +54,10 @@ final class Supervision {
                 container = try Container.launch(record, options: options, io: io, manager: manager)
             } catch {
                 guard hasStarted else { throw error }
-                log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
+                // A stop that came while the restart was set up is obeyed, not reported.
+                if !(try isStopRequested()) {
+                    log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
+                }
                 try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
                 return lastExit
             }
@@ -98,6 +101,12 @@ final class Supervision {
             if left <= .zero { return true }
             Sleep.for(min(left, .milliseconds(50)))
         }
+    }
+
+    /// Whether a stop was asked for (or the container is gone).
+    private func isStopRequested() throws(BerthError) -> Bool {
+        let row = try manager.containerStore().read { tx throws(BerthError) in try tx.container(id: record.id) }
+        return row?.stopRequested ?? true
     }
 }
 
