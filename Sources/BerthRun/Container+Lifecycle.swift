@@ -16,10 +16,18 @@ extension Container {
     /// supervisor is gone, once this call has. Stopping a stopped container does nothing.
     @discardableResult
     public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), manager: NetworkManager) throws(BerthError) -> ContainerRecord {
-        let record = try find(nameOrID, manager: manager)
-        if record.status == .exited, record.process == nil { return record }
+        let found = try find(nameOrID, manager: manager)
+        if found.status == .exited, !found.isSupervised { return found }
+        // The flag and the row read in one transaction: a start that recorded its command
+        // running before it is signalled below; one that records it after sees the flag and
+        // kills its command itself.
         let store = try manager.containerStore()
-        try store.write { tx throws(BerthError) in try tx.requestStop(id: record.id) }
+        let read = try store.write { tx throws(BerthError) -> ContainerRecord? in
+            guard let row = try tx.container(id: found.id) else { return nil }
+            try tx.requestStop(id: row.id)
+            return row
+        }
+        guard let record = read else { return found }     // removed meanwhile (--rm)
         var signal: Int32 = 0
         if let process = record.process, try process.signal(SIGTERM) {
             signal = SIGTERM
@@ -38,36 +46,79 @@ extension Container {
     /// Removes a stopped container: its record and its log (and, if anything was left, its
     /// endpoint). A running one is refused unless `force`, which kills it first (SIGKILL, as
     /// `docker rm -f`). Returns the removed record.
+    ///
+    /// The check and the deletion are one transaction, so a container started meanwhile is
+    /// refused, not torn down; what it held is released only once its record is gone.
     @discardableResult
     public static func remove(_ nameOrID: String, force: Bool = false, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         var record = try find(nameOrID, manager: manager)
-        let running = record.isActive || (record.status != .exited && record.process?.isAlive == true)
-        if running {
-            guard force else {
-                throw BerthError(.conflict, "cannot remove container \(record.name): it is running", object: .container(record.name),
-                                 operation: .remove, remedy: .stop(.container(record.name)))
+        var attempts = 0
+        while true {
+            if force, isRunning(record) { record = try stop(record.id, timeout: .zero, manager: manager) }
+            let name = record.name
+            let id = record.id
+            let removed: Result<ContainerRecord?, BerthError>
+            do throws(BerthError) {
+                removed = .success(try manager.containerStore().write { tx throws(BerthError) -> ContainerRecord? in
+                    guard let row = try tx.container(id: id) else { return nil }
+                    if isRunning(row) {
+                        throw BerthError(.conflict, "cannot remove container \(name): it is running", object: .container(name),
+                                         operation: .remove, remedy: .stop(.container(name)))
+                    }
+                    try tx.deleteContainer(id: row.id)
+                    return row
+                })
+            } catch {
+                removed = .failure(error)
             }
-            record = try stop(record.id, timeout: .zero, manager: manager)
+            switch removed {
+            case .success(let row?):
+                // An orphan whose command is gone may still hold its endpoint.
+                defer { ContainerLog.remove(state: manager.store.directory, id: row.id) }
+                try release(row, manager: manager)
+                return row
+            case .success(nil):
+                return record                              // removed meanwhile (--rm)
+            case .failure(let error):
+                // Started again between the stop and the removal: stop it again.
+                attempts += 1
+                guard force, attempts < 3, error.code == .conflict, let again = try? find(record.id, manager: manager) else { throw error }
+                record = again
+            }
         }
-        // An orphan whose command is gone may still hold its endpoint.
-        try release(record, manager: manager)
-        try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
-        ContainerLog.remove(state: manager.store.directory, id: record.id)
-        return record
+    }
+
+    /// Whether its command may still run: it has a live supervisor (running, being set up,
+    /// waiting to restart, or still releasing its network), or its supervisor died and left
+    /// its command alive.
+    private static func isRunning(_ record: ContainerRecord) -> Bool {
+        record.isSupervised || (record.status != .exited && record.process?.isAlive == true)
     }
 
     /// Stops the containers whose supervisor is gone (killed, or crashed): kills the command
     /// if it still runs, releases its endpoint, address, ports and cgroup and records it exited
-    /// (or removes it, if it was to be removed on exit). Also removes the cgroups and logs no
-    /// running container owns.
-    /// Returns the containers it stopped.
+    /// (or removes it, if it was to be removed on exit). Also finishes what a supervisor that
+    /// died after recording an exit left: removes such a container to be removed on exit, and
+    /// releases what another still held. Also removes the cgroups and logs no running
+    /// container owns. Returns the containers it stopped or removed.
     ///
     /// Call it before `NetworkManager.gc()`; that one then finds nothing left of them.
     public static func removeOrphans(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
         var handled: [ContainerRecord] = []
         let records = try list(manager: manager)
-        for record in records where record.status != .exited && !record.isSupervised {
-            handled.append(try reapOrphan(record, manager: manager))
+        for record in records where !record.isSupervised {
+            if record.status != .exited {
+                handled.append(try reapOrphan(record, manager: manager))
+            } else if record.options?.autoRemove == true {
+                // Its supervisor died after recording the exit, before removing it.
+                try release(record, manager: manager)
+                if try manager.containerStore().write({ tx throws(BerthError) in try tx.deleteContainer(id: record.id) }) { handled.append(record) }
+                ContainerLog.remove(state: manager.store.directory, id: record.id)
+            } else if record.supervisor != nil {
+                // Its supervisor died after recording the exit, before releasing the network.
+                try release(record, manager: manager)
+                try manager.containerStore().write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: record.supervisor) }
+            }
         }
         try removeOrphanedCgroups(manager: manager)
         let known = Set(try list(manager: manager).map(\.id))
@@ -79,27 +130,44 @@ extension Container {
 
     // MARK: - Helpers
 
-    /// Records the end of a run this process supervised: releases the network, then — in one
-    /// transaction, against the stop flag — either marks it restarting (the policy allows
-    /// another run and no stop was asked for) or exited and unsupervised. A container to be
-    /// removed on exit is removed. Returns whether it restarts.
+    /// Records the end of a run this process supervised — in one transaction, against the stop
+    /// flag: marks it restarting (the policy allows another run and no stop was asked for),
+    /// or exited (a container to be removed on exit: removed) — then releases the network
+    /// and gives it up. A release that fails goes to `releaseFailed` and leaves the rest for
+    /// garbage collection: the exit is recorded whatever happens to the network. Returns
+    /// whether it restarts.
     static func finish(_ record: ContainerRecord, exit: ContainerExit, restart: RestartPolicy, mayRestart: Bool = true,
-                       manager: NetworkManager) throws(BerthError) -> Bool {
+                       manager: NetworkManager, releaseFailed: (BerthError) -> Void = { _ in }) throws(BerthError) -> Bool {
         let oomKilled = wasOOMKilled(id: record.id, manager: manager)
-        try release(record, manager: manager)
+        let removes = record.options?.autoRemove == true
         let now = StateClock.now()
-        let restarting = try manager.containerStore().write { tx throws(BerthError) -> Bool in
+        let store = try manager.containerStore()
+        let restarting = try store.write { tx throws(BerthError) -> Bool in
             let row = try tx.requireContainer(id: record.id)
             try tx.markExited(id: record.id, exitCode: exit.code, finished: now, oomKilled: oomKilled)
             if mayRestart, restart.restarts(after: exit, restarts: row.restartCount), try tx.markRestarting(id: record.id) { return true }
-            try tx.setSupervisor(id: record.id, nil)
+            if removes { try tx.deleteContainer(id: record.id) }
             return false
         }
-        if !restarting, record.options?.autoRemove == true {
-            try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
-            ContainerLog.remove(state: manager.store.directory, id: record.id)
+        release(record, manager: manager, failed: releaseFailed)
+        if !restarting {
+            if removes {
+                ContainerLog.remove(state: manager.store.directory, id: record.id)
+            } else {
+                // Supervised until released: a start or rm waits for it.
+                try store.write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: record.supervisor) }
+            }
         }
         return restarting
+    }
+
+    /// `release`, its failure handed to `failed` rather than thrown.
+    static func release(_ record: ContainerRecord, manager: NetworkManager, failed: (BerthError) -> Void) {
+        do {
+            try release(record, manager: manager)
+        } catch {
+            failed(error)
+        }
     }
 
     /// Waits until the supervisor of a container whose command was stopped has recorded its
@@ -111,15 +179,33 @@ extension Container {
         }
         let deadline = MonotonicClock.now + .seconds(10)
         while true {
-            guard let now = try current() else { return record }     // removed on exit (--rm)
-            if now.status == .exited { return now }
-            if !now.isSupervised { return try reapOrphan(now, manager: manager, signal: signal) }
+            guard let now = try current() else {
+                // Removed on exit (--rm), in the transaction that recorded it: the supervisor
+                // releases the network right after.
+                if try !isReleased(record, manager: manager), record.isSupervised, MonotonicClock.now < deadline {
+                    Sleep.for(.milliseconds(5))
+                    continue
+                }
+                return record
+            }
+            if now.status == .exited {
+                // Recorded; its supervisor gives it up once it has released the network.
+                if !now.isSupervised { return now }
+            } else if !now.isSupervised {
+                return try reapOrphan(now, manager: manager, signal: signal)
+            }
             if MonotonicClock.now >= deadline {
                 throw BerthError(.system, "the supervisor of container \(record.name) (process \(now.supervisor?.pid ?? 0)) did not record its end",
                                  object: .container(record.name), operation: .stop, remedy: .collectGarbage)
             }
             Sleep.for(.milliseconds(5))
         }
+    }
+
+    /// Whether a container's endpoint is gone (or it had none).
+    private static func isReleased(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) -> Bool {
+        guard let id = record.endpointID else { return true }
+        return try !manager.endpoints().contains { $0.id == id }
     }
 
     /// Does what a dead supervisor did not: kills the command, releases the network, records
@@ -137,10 +223,15 @@ extension Container {
         try release(record, manager: manager)
         let now = StateClock.now()
         var left = record
+        let removes = record.options?.autoRemove == true
         try manager.containerStore().write { tx throws(BerthError) in
             guard try tx.container(id: record.id) != nil else { return }
-            try tx.markExited(id: record.id, exitCode: code, finished: now, oomKilled: oomKilled)
-            try tx.setSupervisor(id: record.id, nil)
+            if removes {
+                try tx.deleteContainer(id: record.id)
+            } else {
+                try tx.markExited(id: record.id, exitCode: code, finished: now, oomKilled: oomKilled)
+                try tx.setSupervisor(id: record.id, nil)
+            }
         }
         left.status = .exited
         left.process = nil
@@ -148,23 +239,23 @@ extension Container {
         left.exitCode = code
         left.oomKilled = oomKilled
         left.finished = now
-        if record.options?.autoRemove == true {
-            try manager.containerStore().write { tx throws(BerthError) in _ = try tx.deleteContainer(id: record.id) }
-            ContainerLog.remove(state: manager.store.directory, id: record.id)
-        }
+        if removes { ContainerLog.remove(state: manager.store.directory, id: record.id) }
         return left
     }
 }
 
 extension Container {
     /// A supervisor gives up a container it holds without a run to record (a start that
-    /// failed, a restart that did not happen): exited, as it last ended, unsupervised.
-    static func unsupervise(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
-        try release(record, manager: manager)
-        try manager.containerStore().write { tx throws(BerthError) in
+    /// failed, a restart that did not happen): exited, as it last ended, then its network
+    /// released (a failure goes to `releaseFailed`, the rest left for garbage collection),
+    /// then unsupervised.
+    static func unsupervise(_ record: ContainerRecord, manager: NetworkManager, releaseFailed: (BerthError) -> Void = { _ in }) throws(BerthError) {
+        let store = try manager.containerStore()
+        try store.write { tx throws(BerthError) in
             guard try tx.container(id: record.id) != nil else { return }
             try tx.setContainerStatus(id: record.id, .exited)
-            try tx.setSupervisor(id: record.id, nil)
         }
+        release(record, manager: manager, failed: releaseFailed)
+        try store.write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: record.supervisor) }
     }
 }

@@ -117,16 +117,29 @@ final class ContainerLogWriter {
     }
 
     /// Appends one chunk (at most `ContainerLog.maximumChunk` bytes). A failed write is
-    /// dropped: the container must not stop because its log cannot be written.
+    /// dropped: the container must not stop because its log cannot be written. What a failed
+    /// or short write left of its frame is cut off again, so the log stays whole frames; a
+    /// file that could not be opened (at a rotation) is tried again at the next write.
     func write(_ stream: ContainerLog.Stream, _ bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty else { return }
         let record = ContainerLog.frame(stream, bytes)
-        if size > 0, size + record.count > maximumSize { rotate() }
+        if fd < 0 { try? openFile() }
         guard fd >= 0 else { return }
-        if FileIO.writeAll(fd, record) { size += record.count }
+        if size > 0, size + record.count > maximumSize {
+            rotate()
+            guard fd >= 0 else { return }
+        }
+        if FileIO.writeAll(fd, record) {
+            size += record.count
+        } else if ftruncate(fd, off_t(size)) != 0 {
+            // The half frame stays: the file goes aside (a reader takes the rotated file as
+            // far as it reads) and a new one starts.
+            rotate()
+        }
     }
 
-    /// The current file becomes the rotated one (replacing it); a new one starts.
+    /// The current file becomes the rotated one (replacing it); a new one starts, or, if it
+    /// cannot be opened, at the next write.
     private func rotate() {
         close(fd)
         fd = -1
@@ -154,28 +167,44 @@ extension ContainerLog {
                 if !unframe(&buffer, output) { return false }
             }
         }
-        let rotated = open(dir + "/" + rotatedName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let current = dir + "/" + fileName
+        // The current file first, then the rotated one: if the current one is still the file
+        // opened, the rotated one is the file before it. A rotation in between would have
+        // made the file opened first the rotated one, and the file before it lost: try again.
+        var fd: Int32 = -1
+        var rotated: Int32 = -1
+        for attempt in 1...10 {
+            fd = open(current, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            rotated = open(dir + "/" + rotatedName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            if attempt == 10 || identity(current) == (fd >= 0 ? identity(fd) : nil) { break }
+            for opened in [fd, rotated] where opened >= 0 { close(opened) }
+        }
+        defer { if fd >= 0 { close(fd) } }
         if rotated >= 0 {
             _ = drain(rotated)
             close(rotated)
             buffer = []
         }
-        var fd = open(dir + "/" + fileName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        defer { if fd >= 0 { close(fd) } }
         while true {
             if fd >= 0, !drain(fd) {
-                throw BerthError(.state, "the log of container \(id) is damaged", hint: "remove the container to start a new log", object: .file(dir + "/" + fileName))
+                throw BerthError(.state, "the log of container \(id) is damaged", hint: "remove the container to start a new log", object: .file(current))
             }
             guard let follow else { return }
-            // Rotated since it was opened: what the old file holds was read; go on in the new one.
-            if let current = identity(dir + "/" + fileName), fd < 0 || identity(fd) != current {
-                if fd >= 0 { close(fd) }
-                fd = open(dir + "/" + fileName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            // Asked before looking for a rotation: output written before the container ended is
+            // read, whichever file it went to.
+            let running = follow()
+            // Rotated since it was opened: the old file is complete now; what was appended to it
+            // since the last read is read, then the new one.
+            if let now = identity(current), fd < 0 || identity(fd) != now {
+                if fd >= 0 {
+                    _ = drain(fd)
+                    close(fd)
+                }
+                fd = open(current, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
                 buffer = []
                 continue
             }
-            // Asked before the last read: output written before the container ended is read.
-            guard follow() else {
+            guard running else {
                 if fd >= 0 { _ = drain(fd) }
                 return
             }

@@ -39,13 +39,14 @@ public final class RunningContainer: Sendable {
         try process.signal(signal)
     }
 
-    /// Blocks until the command ends, then releases the endpoint and records the exit: the
+    /// Blocks until the command ends, then records the exit and releases the endpoint: the
     /// container stays, exited, until `Container.remove` (or goes now if its options say
     /// `autoRemove`). Later calls return the same exit. Blocks a thread: not for a Swift
     /// concurrency one.
     ///
     /// If recording fails the error is thrown; the exit is kept and the next call retries
-    /// (`Container.removeOrphans` and garbage collection also clean up what is left).
+    /// (`Container.removeOrphans` and garbage collection also clean up what is left). A
+    /// release that fails once the exit is recorded is left to garbage collection.
     public func wait() throws(BerthError) -> ContainerExit {
         try finished.withLock { (finished) throws(BerthError) -> ContainerExit in
             if let finished { return finished }

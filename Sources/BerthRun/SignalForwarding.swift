@@ -9,28 +9,41 @@ import Synchronization
 /// The pidfd signals are forwarded to, or -1. A global because a signal handler is a C
 /// function: it can capture nothing.
 private let forwardingTarget = Atomic<Int32>(-1)
-/// The last signal a handler caught, or 0.
-private let caughtSignal = Atomic<Int32>(0)
-/// A signal caught while there was no target (the command was being started), for `forward`
-/// to pass on once there is one; 0 for none. Taken with `exchange`, so it is sent once.
-private let pendingSignal = Atomic<Int32>(0)
+/// Set by a SIGINT or SIGTERM (the signals that tell a supervisor to end) and kept until
+/// `beginRun()` takes it: a signal caught after it does not hide it.
+private let endRequested = Atomic<Bool>(false)
+/// The signals caught since the run began, one bit each (`bit(of:)`).
+private let caughtSignals = Atomic<UInt64>(0)
+/// The signals caught while there was no target (the command was being started), for
+/// `forward` to pass on once there is one. Taken with `exchange`, so each is sent once.
+private let pendingSignals = Atomic<UInt64>(0)
+
+/// Signal N as bit N; 0 for one past the mask (the forwarded signals are all below 32).
+private func bit(of signal: Int32) -> UInt64 { signal > 0 && signal < 64 ? 1 << UInt64(signal) : 0 }
+
+/// Sends each signal of `mask` to `target`, lowest first.
+private func send(_ mask: UInt64, to target: Int32) {
+    var signal: Int32 = 1
+    while signal < 64 {
+        if mask & bit(of: signal) != 0 { _ = berth_pidfd_signal(target, signal) }
+        signal += 1
+    }
+}
 
 /// The handler: a C function, so it reaches its state through the globals above, and calls
 /// nothing that locks or allocates.
 private func forwardingHandler(_ signal: Int32) {
     // The handler interrupts arbitrary code: keep its errno intact.
     let saved = errno
-    caughtSignal.store(signal, ordering: .sequentiallyConsistent)
+    if signal == SIGTERM || signal == SIGINT { endRequested.store(true, ordering: .sequentiallyConsistent) }
+    _ = caughtSignals.bitwiseOr(bit(of: signal), ordering: .sequentiallyConsistent)
     var target = forwardingTarget.load(ordering: .sequentiallyConsistent)
     if target < 0 {
-        pendingSignal.store(signal, ordering: .sequentiallyConsistent)
+        _ = pendingSignals.bitwiseOr(bit(of: signal), ordering: .sequentiallyConsistent)
         // `forward` may have set the target between the load and the store: whichever of the
-        // two takes the pending signal sends it.
+        // two takes the pending signals sends them.
         target = forwardingTarget.load(ordering: .sequentiallyConsistent)
-        if target >= 0 {
-            let pending = pendingSignal.exchange(0, ordering: .sequentiallyConsistent)
-            if pending != 0 { _ = berth_pidfd_signal(target, pending) }
-        }
+        if target >= 0 { send(pendingSignals.exchange(0, ordering: .sequentiallyConsistent), to: target) }
     } else {
         _ = berth_pidfd_signal(target, signal)
     }
@@ -52,19 +65,22 @@ public enum SignalForwarding {
     /// Installs the handlers with no target yet: a signal is caught and kept for `forward`.
     public static func hold(_ signals: [Int32] = defaultSignals) {
         forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
-        _ = pendingSignal.exchange(0, ordering: .sequentiallyConsistent)
+        _ = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
+        _ = beginRun()
         install(signals)
     }
 
     /// Sends each of `signals` to `process` instead of acting on this process, and passes on
-    /// one that came since `hold` or `pause`. One target per process: a later call replaces
-    /// it. Keep `process` alive until `stop()`.
+    /// those that came since `hold` or `pause` (each once, lowest first). One target per
+    /// process: a later call replaces it. Keep `process` alive until `stop()`.
     public static func forward(_ signals: [Int32] = defaultSignals, to process: ContainerProcess) {
         install(signals)
         let target = process.signalDescriptor
         forwardingTarget.store(target, ordering: .sequentiallyConsistent)
-        let pending = pendingSignal.exchange(0, ordering: .sequentiallyConsistent)
-        if pending != 0 { _ = berth_pidfd_signal(target, pending) }
+        let pending = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
+        // Passed on to this run: caught for it, whatever `beginRun` cleared.
+        _ = caughtSignals.bitwiseOr(pending, ordering: .sequentiallyConsistent)
+        send(pending, to: target)
     }
 
     /// Sets the handler for each of `signals` (again, if it is set: harmless) and unblocks them.
@@ -84,21 +100,41 @@ public enum SignalForwarding {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    /// Between two runs of a supervised container: the handlers stay, nothing is forwarded,
-    /// and `takeCaught()` tells the supervisor what came.
+    /// Between two runs of a supervised container: the handlers stay, nothing is forwarded
+    /// (a signal waits for the next run), and `endsRun(_:)` tells the supervisor what came.
     static func pause() {
         forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
     }
 
-    /// The last signal caught since the previous call (0 for none).
-    static func takeCaught() -> Int32 {
-        caughtSignal.exchange(0, ordering: .sequentiallyConsistent)
+    /// Whether a SIGINT or SIGTERM came since the run began: the supervisor is to end.
+    static var isEndRequested: Bool { endRequested.load(ordering: .sequentiallyConsistent) }
+
+    /// Whether the run that ended with `exit` ends the supervision: a SIGINT or SIGTERM came
+    /// during it, or it died of another signal this process caught and passed on.
+    static func endsRun(_ exit: ContainerExit) -> Bool {
+        ends(exit, endRequested: isEndRequested, caught: caughtSignals.load(ordering: .sequentiallyConsistent))
+    }
+
+    /// `endsRun`'s rule over given values.
+    static func ends(_ exit: ContainerExit, endRequested: Bool, caught: UInt64) -> Bool {
+        if endRequested { return true }
+        guard case .signaled(let signal) = exit else { return false }
+        return caught & bit(of: signal) != 0
+    }
+
+    /// A new run begins: what was caught before it is forgotten (what waits to be passed on
+    /// is counted when `forward` sends it). Returns whether an end was requested before it,
+    /// which the caller obeys rather than start the run: taken in one step, so a SIGTERM that
+    /// comes while the run is decided on is never lost.
+    static func beginRun() -> Bool {
+        _ = caughtSignals.exchange(0, ordering: .sequentiallyConsistent)
+        return endRequested.exchange(false, ordering: .sequentiallyConsistent)
     }
 
     /// Stops forwarding: the signals get their default actions back.
     public static func stop(_ signals: [Int32] = defaultSignals) {
         forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
-        _ = pendingSignal.exchange(0, ordering: .sequentiallyConsistent)
+        _ = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
         for signal in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = SIG_DFL

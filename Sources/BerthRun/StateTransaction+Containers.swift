@@ -77,6 +77,13 @@ extension StateTransaction {
                    [supervisor.map { .int($0.pid) } ?? .null, supervisor.map { .bits($0.startTime) } ?? .null])
     }
 
+    /// Its supervisor `supervisor` gives it up: no longer supervised. Nothing if another took
+    /// it meanwhile or it is gone.
+    func clearSupervisor(id: String, if supervisor: ProcessIdentity?) throws(BerthError) {
+        guard let row = try container(id: id), row.supervisor == supervisor else { return }
+        try setSupervisor(id: id, nil)
+    }
+
     /// Asks its supervisor to restart it no more (a stop or a removal is under way).
     func requestStop(id: String) throws(BerthError) {
         try update(id, "stop_requested = 1", [])
@@ -84,12 +91,13 @@ extension StateTransaction {
 
     /// Takes a stopped container for a new start by `supervisor`: status created, restart
     /// count and stop flag reset. Throws `.conflict` if it runs (or is being started) under a
-    /// live supervisor, and `.unsupported` if it has no settings to start it with.
+    /// live supervisor, or its supervisor has recorded its exit but not yet released its
+    /// network; and `.unsupported` if it has no settings to start it with.
     func claimForStart(id: String, supervisor: ProcessIdentity) throws(BerthError) -> ContainerRecord {
         var row = try requireContainer(id: id)
-        if row.status != .exited, row.isSupervised {
-            throw BerthError(.conflict, "container \(row.name) is already running", object: .container(row.name), operation: .start,
-                             remedy: .listExisting(.container))
+        if row.isSupervised {
+            throw BerthError(.conflict, row.status == .exited ? "container \(row.name) is still stopping" : "container \(row.name) is already running",
+                             object: .container(row.name), operation: .start, remedy: .listExisting(.container))
         }
         guard row.options != nil else {
             throw BerthError(.unsupported, "container \(row.name) was created by an older berth that did not record its settings",

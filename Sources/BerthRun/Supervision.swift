@@ -43,6 +43,9 @@ final class Supervision {
         defer { SignalForwarding.stop() }
         var delay: Duration?
         var lastExit = ContainerExit.exited(0)
+        let releaseFailed = { (error: BerthError) in
+            log.write(.stderr, Array("berth: container \(self.record.name): \(error) (left for garbage collection)\n".utf8)[...])
+        }
         while true {
             let io = try SupervisedIO(options: options, attachment: attachment, log: log)
             defer { io.close() }
@@ -51,8 +54,11 @@ final class Supervision {
                 container = try Container.launch(record, options: options, io: io, manager: manager)
             } catch {
                 guard hasStarted else { throw error }
-                log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
-                try Container.unsupervise(record, manager: manager)
+                // A stop that came while the restart was set up is obeyed, not reported.
+                if !(try isStopRequested()) {
+                    log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
+                }
+                try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
                 return lastExit
             }
             if !hasStarted {
@@ -65,27 +71,30 @@ final class Supervision {
             lastExit = try container.reap()
             SignalForwarding.pause()
             // A supervisor told to end (SIGTERM, ^C on a terminal without -t) passed it on; its
-            // container does not come back.
-            let told = Self.ends(SignalForwarding.takeCaught())
-            guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager) else {
+            // container does not come back. So too when the command died of a signal passed on.
+            let told = SignalForwarding.endsRun(lastExit)
+            guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager,
+                                       releaseFailed: releaseFailed) else {
                 return lastExit
             }
             let wait = RestartPolicy.delay(previous: delay, lastRun: MonotonicClock.now - began)
             delay = wait
-            guard try waitToRestart(wait) else {
-                try Container.unsupervise(record, manager: manager)
+            // The next run begins once the wait is over and no end was asked for: one asked for
+            // from here on is the next run's.
+            guard try waitToRestart(wait), !SignalForwarding.beginRun() else {
+                try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
                 return lastExit
             }
         }
     }
 
     /// Sleeps `delay` in short steps; false as soon as a stop is asked for (in the state, or
-    /// by a signal to this process).
+    /// by a SIGINT or SIGTERM to this process).
     private func waitToRestart(_ delay: Duration) throws(BerthError) -> Bool {
         let deadline = MonotonicClock.now + delay
         let store = try manager.containerStore()
         while true {
-            if Self.ends(SignalForwarding.takeCaught()) { return false }
+            if SignalForwarding.isEndRequested { return false }
             guard let row = try store.read({ tx throws(BerthError) in try tx.container(id: record.id) }), !row.stopRequested else { return false }
             record = row
             let left = deadline - MonotonicClock.now
@@ -94,9 +103,10 @@ final class Supervision {
         }
     }
 
-    /// The signals that tell a supervisor to end, not just to pass something on.
-    private static func ends(_ signal: Int32) -> Bool {
-        signal == SIGTERM || signal == SIGINT || signal == SIGHUP || signal == SIGQUIT
+    /// Whether a stop was asked for (or the container is gone).
+    private func isStopRequested() throws(BerthError) -> Bool {
+        let row = try manager.containerStore().read { tx throws(BerthError) in try tx.container(id: record.id) }
+        return row?.stopRequested ?? true
     }
 }
 

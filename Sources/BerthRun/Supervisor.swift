@@ -113,7 +113,12 @@ public enum Supervisor {
             throw BerthError(.conflict, "container \(record.name) is already running", object: .container(record.name), operation: .start,
                              remedy: .stop(.container(record.name)))
         }
-        if record.status != .exited { try Container.reapOrphan(record, manager: manager) }
+        if record.status != .exited {
+            try Container.reapOrphan(record, manager: manager)
+        } else if record.supervisor != nil, !record.isSupervised {
+            // Its supervisor died after recording the exit: what it may still hold goes first.
+            try Container.release(record, manager: manager)
+        }
         guard record.options != nil else {
             throw BerthError(.unsupported, "container \(record.name) was created by an older berth that did not record its settings",
                              hint: "remove it and run it again", object: .container(record.name), operation: .start)

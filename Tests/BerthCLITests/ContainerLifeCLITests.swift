@@ -185,6 +185,33 @@ struct ContainerLifeCLITests {
         }
     }
 
+    @Test("a network that cannot be released when the command ends: the exit is recorded all the same (--rm: the row goes), berth exits with the command's status, gc releases the rest")
+    func releaseFails() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                // The detach fails once it has marked the endpoint (a debug build's fail point).
+                let failing = ["BERTH_FAILPOINT": "detach.mark"]
+                let kept = sandbox.berth(["run", "--name", "kept", "--rootfs", rootfs.path, "-p", "7400:70", "--", "sh", "-c", "exit 3"], environment: failing)
+                #expect(kept.status == 3, "\(kept)")
+                let record = try #require(try ContainerCLI.container(sandbox, "kept"))
+                #expect(record["status"] as? String == "exited" && record["exitCode"] as? Int == 3 && record["supervisorPid"] is NSNull, "\(record)")
+                let removed = sandbox.berth(["run", "--rm", "--name", "brief", "--rootfs", rootfs.path, "-p", "7401:70", "--", "sh", "-c", "exit 4"],
+                                            environment: failing)
+                #expect(removed.status == 4, "\(removed)")
+                #expect(try ContainerCLI.container(sandbox, "brief") == nil)
+                let gc = sandbox.berth(["gc"])
+                #expect(gc.status == 0, "\(gc)")
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7400") && !ContainerCLI.ruleset(sandbox).contains("7401"))
+                // The name is free again, and the port.
+                #expect(sandbox.berth(["run", "--rm", "--name", "brief", "--rootfs", rootfs.path, "-p", "7401:70", "--", "true"]).status == 0)
+                #expect(sandbox.berth(["rm", "kept"]).status == 0)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+            }
+        }
+    }
+
     @Test("SIGKILL of the supervisor, then gc or rm -f: the command is killed and nothing is left")
     func supervisorKilled() throws {
         try withHostSandbox { sandbox in

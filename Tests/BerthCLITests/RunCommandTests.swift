@@ -143,6 +143,41 @@ struct RunCommandTests {
         }
     }
 
+    @Test("restart policy: a forwarded signal the command survives does not end it; a SIGTERM does, even when another signal follows it")
+    func signalsAndRestarts() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                // Runs until /tmp/go exists, then exits 1; each run leaves a line in /tmp/runs.
+                // sh is PID 1 without a QUIT handler: the forwarded QUIT cannot end it.
+                func run(_ name: String, _ command: String, signals: String) -> (status: String, runs: String) {
+                    for file in ["runs", "ready", "go", "term"] { unlink(rootfs.path + "/tmp/" + file) }
+                    let script = """
+                        perl -MPOSIX -e 'sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die; exec @ARGV or die' \
+                          \(Command.berthBinary) run --name \(name) --restart on-failure:2 --rootfs \(rootfs.path) --network none -- sh -c '\(command)' &
+                        pid=$!
+                        while [ ! -e \(rootfs.path)/tmp/ready ]; do sleep 0.01; done
+                        \(signals)
+                        wait $pid
+                        echo "status $?"
+                        """
+                    let result = Command.run(["nsenter", "--net=\(sandbox.namespace.path)", "--", "sh", "-c", script],
+                                             environment: ["BERTH_STATE_DIR": sandbox.stateDirectory])
+                    let runs = (try? String(contentsOfFile: rootfs.path + "/tmp/runs", encoding: .utf8)) ?? ""
+                    return (result.stdout, runs)
+                }
+                let survived = run("quit", "echo run >> /tmp/runs; touch /tmp/ready; while [ ! -e /tmp/go ]; do sleep 0.02; done; exit 1",
+                                   signals: "kill -QUIT $pid; sleep 0.2; touch \(rootfs.path)/tmp/go")
+                #expect(survived == ("status 1\n", "run\nrun\nrun\n"), "a QUIT the command survived ended the policy: \(survived)")
+                // TERM asks berth to end; USR1, caught after it, makes the command exit 1.
+                let told = run("term", "echo run >> /tmp/runs; [ -e /tmp/term ] && exit 1; trap \"touch /tmp/term\" TERM; trap \"exit 1\" USR1; touch /tmp/ready; while :; do sleep 0.02; done",
+                               signals: "kill -TERM $pid; while [ ! -e \(rootfs.path)/tmp/term ]; do sleep 0.01; done; kill -USR1 $pid")
+                #expect(told == ("status 1\n", "run\n"), "the TERM was lost behind the USR1: \(told)")
+                #expect(sandbox.berth(["rm", "quit", "term"]).status == 0)
+                #expect(noContainers(sandbox))
+            }
+        }
+    }
+
     @Test("exec runs in the container's namespaces and exits with the command's status; ps lists the container")
     func exec() throws {
         try withHostSandbox { sandbox in

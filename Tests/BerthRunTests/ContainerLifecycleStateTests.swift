@@ -107,6 +107,13 @@ struct ContainerLifecycleStateTests {
             }
             #expect(late?.code == .conflict)
 
+            // Exited but still supervised (its supervisor releasing the network): no start yet.
+            let stopping = #expect(throws: BerthError.self) {
+                try store.write { tx throws(BerthError) in try tx.claimForStart(id: record.id, supervisor: me) }
+            }
+            #expect(stopping?.code == .conflict && stopping?.message == "container flag is still stopping")
+            try store.write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: me) }
+
             // A new start clears the flag and the count, and says who supervises.
             let claimed = try store.write { tx throws(BerthError) in try tx.claimForStart(id: record.id, supervisor: me) }
             #expect(claimed.status == .created && !claimed.stopRequested && claimed.restartCount == 0 && claimed.supervisor == me)

@@ -1,5 +1,6 @@
 import BerthCore
 @testable import BerthRun
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -91,6 +92,78 @@ struct ContainerLogTests {
                 return false
             }) { _, bytes in seen.append(String(decoding: bytes, as: UTF8.self)) }
             #expect(seen == ["first\n"] + (1...4).map { "line \($0) of the followed log\n" })
+        }
+    }
+
+    /// One chunk of 30 bytes (38 framed), `mark` repeated.
+    private func line(_ mark: Character) -> ArraySlice<UInt8> { Array((String(repeating: mark, count: 29) + "\n").utf8)[...] }
+
+    @Test("a log file that cannot be opened at a rotation is opened again at the next write, not given up for good")
+    func reopenAfterFailedRotation() throws {
+        try withState { state in
+            let writer = try ContainerLogWriter(state: state, id: id, maximumSize: 100)
+            let directory = ContainerLog.directory(state: state, id: id)
+            writer.write(.stdout, line("a"))
+            try FileManager.default.removeItem(atPath: directory)
+            // Into the removed file; then a rotation with no directory to open a new file in.
+            writer.write(.stdout, line("b"))
+            writer.write(.stdout, line("c"))
+            writer.write(.stdout, line("d"))
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            writer.write(.stdout, line("e"))
+            #expect(try read(state, id: id).map(\.1) == [String(decoding: line("e"), as: UTF8.self)])
+        }
+    }
+
+    @Test("a write the disk has no room for leaves no half frame behind: what is written once there is room reads back",
+          .enabled(if: KernelTests.enabled && Self.ownMountNamespace))
+    func diskFull() throws {
+        try withState { state in
+            // Four pages: two for a filler, two for the log.
+            let mounted = "size=16k,mode=0700".withCString { mount("berth-log-test", state, "tmpfs", 0, $0) }
+            try #require(mounted == 0, "mount a tmpfs: errno \(errno)")
+            defer { umount2(state, Int32(MNT_DETACH)) }
+            let filler = state + "/filler"
+            try #require(FileManager.default.createFile(atPath: filler, contents: Data(count: 8192)))
+            let writer = try ContainerLogWriter(state: state, id: id)
+            // 3008 bytes each: two fit, the third is cut short, the fourth finds no room.
+            for mark in ["1", "2", "3", "4"] {
+                writer.write(.stdout, Array(String(repeating: mark, count: 3000).utf8)[...])
+            }
+            #expect(unlink(filler) == 0)
+            writer.write(.stderr, Array("after\n".utf8)[...])
+            let chunks = try read(state, id: id)
+            #expect(chunks.map { $0.1.first.map(String.init) ?? "" } == ["1", "2", "a"], "\(chunks.map { ($0.0, $0.1.prefix(8)) })")
+            #expect(chunks.last?.0 == .stderr)
+        }
+    }
+
+    /// Whether this process has a mount namespace of its own (the tests' fence): a tmpfs
+    /// mounted here is seen by no one else and goes with it.
+    static var ownMountNamespace: Bool {
+        var mine = stat(), first = stat()
+        return stat("/proc/self/ns/mnt", &mine) == 0 && stat("/proc/1/ns/mnt", &first) == 0 && mine.st_ino != first.st_ino
+    }
+
+    @Test("follow: a chunk written to the file just before it rotates is read before the reader moves on to the new one")
+    func followAcrossRotation() throws {
+        try withState { state in
+            let writer = try ContainerLogWriter(state: state, id: id, maximumSize: 100)
+            writer.write(.stdout, line("a"))
+            var seen: [String] = []
+            var polls = 0
+            try ContainerLog.read(state: state, id: id, follow: {
+                polls += 1
+                // The first poll: b into the current file, then c rotates it. Written while the
+                // reader has read a and not yet looked for a rotation.
+                if polls == 1 {
+                    writer.write(.stdout, line("b"))
+                    writer.write(.stdout, line("c"))
+                    return true
+                }
+                return polls < 3
+            }) { _, bytes in seen.append(String(decoding: bytes, as: UTF8.self)) }
+            #expect(seen.map { $0.first.map(String.init) ?? "" } == ["a", "b", "c"])
         }
     }
 }

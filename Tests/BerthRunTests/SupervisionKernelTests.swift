@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNamespace
 import BerthNetwork
 @testable import BerthRun
 import BerthTestSupport
@@ -67,6 +68,39 @@ struct SupervisionKernelTests {
                 #expect(out2.readAll() == "done\n")
                 #expect(try Container.list(manager: manager).isEmpty)
                 #expect(ContainerLog.ids(state: sandbox.stateDirectory).isEmpty)
+            }
+        }
+    }
+
+    @Test("gc removes a --rm container whose supervisor died between recording its exit and removing it; its name is free again")
+    func gcRemovesExitedAutoRemove() throws {
+        try withHostSandbox { sandbox in
+            let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+            let store = try manager.containerStore()
+            var names: [String] = []
+            // Left as a supervisor that crashed leaves it: exited, its supervisor cleared or dead.
+            for (name, supervisor) in [("cleared", nil), ("dead", ProcessIdentity(pid: 999_999, startTime: 1))] as [(String, ProcessIdentity?)] {
+                var options = RunOptions(process: ContainerSpec(command: ["true"]), name: name, network: .none)
+                options.autoRemove = true
+                let record = try Container.create(options, manager: manager)
+                try store.write { tx throws(BerthError) in
+                    try tx.markExited(id: record.id, exitCode: 0, finished: 1)
+                    try tx.setSupervisor(id: record.id, supervisor)
+                }
+                names.append(name)
+            }
+            // A kept container that exited normally stays.
+            let kept = try Container.create(RunOptions(process: ContainerSpec(command: ["true"]), name: "kept", network: .none), manager: manager)
+            try store.write { tx throws(BerthError) in
+                try tx.markExited(id: kept.id, exitCode: 0, finished: 1)
+                try tx.setSupervisor(id: kept.id, nil)
+            }
+            _ = try Container.removeOrphans(manager: manager)
+            #expect(try Container.list(manager: manager).map(\.name) == ["kept"])
+            for name in names {
+                var again = RunOptions(process: ContainerSpec(command: ["true"]), name: name, network: .none)
+                again.autoRemove = true
+                #expect(try Container.create(again, manager: manager).name == name)
             }
         }
     }
