@@ -210,6 +210,22 @@ struct PublishPolicyTests {
         expect(error, .conflict, ["no free host port for published port 80/tcp in 41000-41001"], parameter: "ports")
     }
 
+    @Test("-p 9000-9002 (no host port) publishes every container port, each on a free ephemeral port of its own, as Docker does")
+    func containerRangeWithoutHostPorts() throws {
+        let host = try webHost()
+        host.kernel.presetSysctl("net/ipv4/ip_local_port_range", "41000 41003")
+        try host.kernel.bind(.tcp, "0.0.0.0", 41001, owner: "process x (pid 1)")
+        let ports = try host.attach("a", id: "a", ports: ["9000-9002"]).ports
+        #expect(ports.map(\.containerPort) == [9000, 9001, 9002])
+        #expect(Set(ports.map(\.hostPort)) == [41000, 41002, 41003])
+        // On one address too, and the ports taken are held for the next endpoint: one left.
+        let udp = try host.attach("b", id: "b", ports: ["127.0.0.1::53-54/udp"]).ports
+        #expect(udp.map(\.containerPort) == [53, 54] && Set(udp.map(\.hostPort)).count == 2)
+        expect(refusal { try host.attach("c", id: "c", ports: ["80-81"]) }, .conflict,
+               ["no free host port for published port 80-81/tcp in 41000-41003"], parameter: "ports")
+        #expect(try host.recorded().count == 2)
+    }
+
     @Test("a host port range takes the first port no endpoint and no process holds; one-to-one ranges expand")
     func portRanges() throws {
         let host = try webHost()
