@@ -113,6 +113,9 @@ package enum CLIHints {
             return "remove that link (see 'berth link ls'), then run 'berth reconcile'"
         case .allowInForeignFirewall(let drop):
             return allowForwarding(drop)
+        case .stopHostListener:
+            let id = problem.endpoint ?? "ID"
+            return "stop that process or bind it to another port, or publish on another host port ('berth detach \(id)' and attach it again)"
         }
     }
 

@@ -20,6 +20,9 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         /// table accepting the bridges' traffic (or a change of its policy) helps; Berth
         /// never changes another table, and `reconcile` cannot.
         case allowInForeignFirewall(ForwardDrop)
+        /// A host process bound a published port after it was published: stop it (or bind
+        /// it elsewhere), or publish on another host port.
+        case stopHostListener
     }
 
     /// The endpoint concerned, if any.

@@ -9,7 +9,8 @@ extension NetworkManager {
     /// and default route; then this instance's rules and elements in Berth's table (with
     /// those of its publications, unless `id` narrows the check); IPv4 and IPv6
     /// forwarding on; no other firewall's forward chain dropping by policy what Berth's
-    /// bridges forward. Each problem names the repair that removes it.
+    /// bridges forward; no host socket bound on a published port since (it gets nothing).
+    /// Each problem names the repair that removes it.
     public func check(id: String? = nil) throws(BerthError) -> [CheckProblem] {
         do {
             return try checkKernel(id: id)
@@ -57,6 +58,7 @@ extension NetworkManager {
             return problem
         }
         if id == nil, let problem = try store.read({ tx throws(BerthError) in try resolverProblem(tx) }) { problems.append(problem) }
+        problems += try shadowedListenerProblems(endpoints)
         problems += try forwardingProblems(scopedNetworks)
         problems += try foreignForwardDrops(scopedNetworks).map { drop in
             CheckProblem(endpoint: nil, network: "", object: "chain \(drop.chain) of table \(drop.family) \(drop.table)",

@@ -111,6 +111,22 @@ struct PublishPolicyTests {
         #expect(try host.attach("a", id: "ok", ports: ["5353:53", "192.0.2.1:5353:53/udp"]).ports.count == 2)
     }
 
+    @Test("a host process binding a published port afterwards is shadowed: check names it, the key and the endpoint; other ports and protocols are quiet")
+    func shadowedListener() throws {
+        let host = try webHost()
+        try host.attach("a", id: "a", ports: ["8080:80", "127.0.0.1:5353:53/udp"])
+        #expect(try host.manager.check().isEmpty)
+        try host.kernel.bind(.tcp, "0.0.0.0", 8081, owner: "other (pid 6)")
+        try host.kernel.bind(.udp, "0.0.0.0", 8080, owner: "other (pid 6)")
+        #expect(try host.manager.check().isEmpty)
+        try host.kernel.bind(.tcp, "192.0.2.1", 8080, owner: "nginx (pid 7)")
+        let problems = try host.manager.check()
+        #expect(problems.map(\.description) == [
+            "endpoint a: port tcp 0.0.0.0:8080: also bound on the host by nginx (pid 7), whose socket gets none of its traffic (the container's DNAT comes first)",
+        ])
+        #expect(problems.map(\.repair) == [.stopHostListener])
+    }
+
     @Test("an IPv6 wildcard listener holds the port for IPv4 too; an owner the process table does not know is named by inode")
     func ipv6WildcardListener() throws {
         let host = try webHost()
