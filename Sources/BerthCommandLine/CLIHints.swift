@@ -111,7 +111,52 @@ package enum CLIHints {
             return "create the bridge again (Berth did not make it), then run 'berth reconcile'"
         case .removeLink:
             return "remove that link (see 'berth link ls'), then run 'berth reconcile'"
+        case .allowInForeignFirewall(let drop):
+            return allowForwarding(drop)
+        case .stopHostListener:
+            let id = problem.endpoint ?? "ID"
+            return "stop that process or bind it to another port, or publish on another host port ('berth detach \(id)' and attach it again)"
         }
+    }
+
+    /// What lets Berth's bridges through another firewall's forward chain, in that
+    /// firewall's terms. Accepting all of a bridge's traffic there gives up nothing Berth
+    /// enforces: a packet passes every base chain on the hook, Berth's table keeps dropping
+    /// what it isolates (traffic between networks, new connections into a bridge that are
+    /// not to a published port).
+    package static func allowForwarding(_ drop: ForwardDrop) -> String {
+        let bridges = drop.bridges
+        func each(_ command: (String) -> String) -> String { bridges.map(command).joined(separator: "; ") }
+        switch drop.owner {
+        case .docker:
+            let tool = drop.iptablesCommand
+            return "let the bridge through Docker's DOCKER-USER chain: "
+                + each { "\(tool) -I DOCKER-USER -i \($0) -j ACCEPT; \(tool) -I DOCKER-USER -o \($0) -j ACCEPT" }
+        case .ufw:
+            return "let the bridge through ufw: " + each { "ufw route allow in on \($0); ufw route allow out on \($0)" }
+        case .firewalld:
+            return "put the bridge in firewalld's trusted zone: "
+                + each { "firewall-cmd --permanent --zone=trusted --add-interface=\($0)" } + "; firewall-cmd --reload"
+        case .iptables:
+            let tool = drop.iptablesCommand
+            return "accept the bridge's traffic in that chain: "
+                + each { "\(tool) -I \(drop.chain) -i \($0) -j ACCEPT; \(tool) -I \(drop.chain) -o \($0) -j ACCEPT" }
+        case .nftables:
+            return "accept the bridge's traffic in that chain: "
+                + each { "nft insert rule \(drop.family) \(drop.table) \(drop.chain) iifname \"\($0)\" accept; nft insert rule \(drop.family) \(drop.table) \(drop.chain) oifname \"\($0)\" accept" }
+        }
+    }
+
+    /// What to do about a warning, as commands; nil when the warning says it all.
+    package static func hint(_ warning: HostWarning) -> String? {
+        guard case .forwardDropped(let drop) = warning.kind else { return nil }
+        return allowForwarding(drop)
+    }
+
+    /// A warning as the CLI prints it on stderr: with what to do about it, if anything.
+    package static func warningLine(_ warning: HostWarning) -> String {
+        guard let hint = hint(warning) else { return "warning: \(warning)" }
+        return "warning: \(warning) (\(hint))"
     }
 
     /// The command that lists objects of `kind`.

@@ -14,12 +14,21 @@ public protocol NFTablesBackend: AnyObject {
     /// nil if it does not exist. Reads only that table: a host's other tables (kube-proxy's
     /// or firewalld's sets) are not listed.
     func list(table: Table) throws(BerthError) -> Ruleset.TableContents?
+
+    /// Every chain of every table (base chains with their hook, priority and policy),
+    /// without rules, sets or elements.
+    func listChains() throws(BerthError) -> [Chain]
 }
 
 extension NFTablesBackend {
     /// Filters `list()`; a backend that can ask for one table (`KernelBackend`) does so.
     public func list(table: Table) throws(BerthError) -> Ruleset.TableContents? {
         try list().table(table.family, table.name)
+    }
+
+    /// Picks the chains from `list()`; `KernelBackend` reads them with one chain dump.
+    public func listChains() throws(BerthError) -> [Chain] {
+        try list().tables.flatMap { $0.chains.map(\.chain) }
     }
 
     /// The tables whose names start with `prefix`, as `nft list ruleset` prints them.

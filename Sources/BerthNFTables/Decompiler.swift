@@ -22,7 +22,10 @@ enum Decompiler {
                     out.append(.l4proto(data[0])); i += 2; continue
                 }
             case .meta(let key, 1) where key == Expr.Key.metaIIFName || key == Expr.Key.metaOIFName:
-                if case .cmp(let op, 1, let data) = at(1), data.count == 16 {
+                // nft compares all 16 bytes of the name; iptables-nft (`-i br0`) the name
+                // and its NUL only: the same exact match. (A name without its NUL is a
+                // prefix match, `br+`, and stays unrecognized.)
+                if case .cmp(let op, 1, let data) = at(1), data.count <= 16, data.last == 0 {
                     let name = String(decoding: data.prefix(while: { $0 != 0 }), as: UTF8.self)
                     let negated = op == Expr.Key.cmpNeq
                     out.append(key == Expr.Key.metaIIFName ? .iifname(name, negated: negated) : .oifname(name, negated: negated))

@@ -16,6 +16,12 @@ extension KernelBackend {
         return ruleset
     }
 
+    /// One chain dump of every family: what other tables hook where, read without their
+    /// rules or sets.
+    public func listChains() throws(BerthError) -> [Chain] {
+        try dump(NFTNL.MessageType.getChain, "list nftables chains").compactMap(NFTNL.parseChain)
+    }
+
     /// Asks the kernel for `table` alone: one GETTABLE, then chain, rule and set dumps
     /// filtered by the table (see `NFTNL.dumpRequest`), then the elements of its sets only.
     /// No other table's rules, sets or elements are read, however many the host has.

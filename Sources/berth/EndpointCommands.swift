@@ -177,7 +177,7 @@ struct ReconcileCommand: ParsableCommand {
         }
         for problem in report.retagged { print("tagged \(problem.description.dropLast(": untagged".count)) with this state's instance") }
         for problem in report.remaining { Output.error("not restored: \(problem) (\(CLIHints.repair(problem)))") }
-        for warning in report.warnings { Output.error("warning: \(warning)") }
+        for warning in report.warnings { Output.error(CLIHints.warningLine(warning)) }
         if report.isEmpty {
             print("nothing was missing")
         } else if !report.restored.isEmpty {

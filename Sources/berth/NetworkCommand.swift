@@ -44,7 +44,7 @@ struct NetworkCommand: ParsableCommand {
                 dns: dns, dnsUpstreams: dnsUpstream, ipv4: ipv4)
             var warnings: [HostWarning] = []
             let network = try state.manager().createNetwork(options, warnings: &warnings)
-            for warning in warnings { Output.error("warning: \(warning)") }
+            for warning in warnings { Output.error(CLIHints.warningLine(warning)) }
             print(network.name)
         }
 

@@ -1,5 +1,6 @@
 @testable import berth
 import BerthCore
+import BerthNetwork
 import BerthRun
 import Testing
 
@@ -9,6 +10,24 @@ import Testing
 struct CLIHintsTests {
     private func line(_ error: BerthError, netns: String? = nil) -> String {
         CLIHints.message(for: error, netns: netns)
+    }
+
+    @Test("another firewall's forward drop: each owner's own commands for every bridge, in the warning line and as the check repair")
+    func foreignForwardDrop() {
+        let docker = ForwardDrop(family: "ip", table: "filter", chain: "FORWARD", owner: .docker, bridges: ["br0"])
+        #expect(CLIHints.allowForwarding(docker)
+            == "let the bridge through Docker's DOCKER-USER chain: iptables -I DOCKER-USER -i br0 -j ACCEPT; iptables -I DOCKER-USER -o br0 -j ACCEPT")
+        #expect(CLIHints.repair(CheckProblem(endpoint: nil, network: "", object: "chain FORWARD of table ip filter", problem: "policy drop",
+                                             repair: .allowInForeignFirewall(docker))) == CLIHints.allowForwarding(docker))
+        let ufw = ForwardDrop(family: "ip6", table: "filter", chain: "FORWARD", owner: .ufw, bridges: ["br0", "br1"])
+        #expect(CLIHints.allowForwarding(ufw) == "let the bridge through ufw: ufw route allow in on br0; ufw route allow out on br0; "
+                + "ufw route allow in on br1; ufw route allow out on br1")
+        let firewalld = ForwardDrop(family: "inet", table: "firewalld", chain: "filter_FORWARD", owner: .firewalld, bridges: ["br0"])
+        #expect(CLIHints.warningLine(HostWarning(.forwardDropped(firewalld))).hasSuffix(
+            "(put the bridge in firewalld's trusted zone: firewall-cmd --permanent --zone=trusted --add-interface=br0; firewall-cmd --reload)"))
+        let plain = ForwardDrop(family: "ip6", table: "filter", chain: "FORWARD", owner: .iptables, bridges: ["br0"])
+        #expect(CLIHints.allowForwarding(plain) == "accept the bridge's traffic in that chain: ip6tables -I FORWARD -i br0 -j ACCEPT; ip6tables -I FORWARD -o br0 -j ACCEPT")
+        #expect(CLIHints.warningLine(HostWarning(.ipv4ForwardingEnabled)) == "warning: \(HostWarning(.ipv4ForwardingEnabled))")
     }
 
     @Test("remedies become berth commands")

@@ -77,6 +77,8 @@ struct NetworkIPv6CLITests {
         try withHostSandbox { sandbox in
             // A veth pair stands for the LAN link (no dummy driver here).
             for argv in [["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "lan0p"], ["sysctl", "-qw", "net.ipv6.conf.lan0.accept_ra=1"],
+                         // IPv4 forwarding on already: its own warning is another test's.
+                         ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
                          ["ip", "link", "set", "lan0p", "up"], ["ip", "link", "set", "lan0", "up"], ["ip", "-6", "route", "add", "default", "via", "fe80::1", "dev", "lan0", "proto", "ra"]] {
                 let result = sandbox.run(argv)
                 try #require(result.succeeded, "\(argv): \(result)")

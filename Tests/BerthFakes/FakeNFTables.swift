@@ -11,6 +11,8 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
     public private(set) var rulesetReads = 0
     /// How many times one table was listed.
     public private(set) var tableReads = 0
+    /// How many times the chains (alone) were listed.
+    public private(set) var chainReads = 0
     /// Transactions applied successfully, in order.
     public private(set) var applied: [Transaction] = []
     /// When set, the next `apply` (after `applyErrorDelay` others) fails with it and changes nothing.
@@ -68,6 +70,11 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
         return try backend.list().table(table.family, table.name)
     }
 
+    public func listChains() throws(BerthError) -> [Chain] {
+        chainReads += 1
+        return try backend.list().tables.flatMap { $0.chains.map(\.chain) }
+    }
+
     /// The whole ruleset as `nft list ruleset` prints it (not counted as a read).
     public var ruleset: String { (try? backend.dump()) ?? "" }
 
@@ -75,5 +82,6 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
     public func resetCounts() {
         rulesetReads = 0
         tableReads = 0
+        chainReads = 0
     }
 }

@@ -79,6 +79,7 @@ struct IPv6FirewallLayoutTests {
     		ct status dnat ip6 saddr fd12:3456:789a:b348::/64 oifname "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
     		ip6 saddr fd12:3456:789a:b348::/64 oifname != "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
     		ct status dnat ip6 saddr 2001:db8:1::/64 oifname "br-41c0ffee0001" masquerade comment "berth-network dmz @f4ce0001"
+    		ct status dnat ip6 saddr 2001:db8:1::/64 oifname != "br-41c0ffee0001" masquerade comment "berth-network dmz @f4ce0001"
     	}
 
     	chain forward {

@@ -33,6 +33,22 @@ struct PublishAllocationTests {
         }
     }
 
+    @Test("-p 9000-9001 (no host port) publishes both container ports, each on an ephemeral port of its own: bytes reach each through its port")
+    func containerRangeWithoutHostPorts() throws {
+        try withHostSandbox { sandbox in
+            let host = try Host(sandbox)
+            try sandbox.namespace.setSysctl("net/ipv4/ip_local_port_range", to: "41000 41009")
+            let c1 = try host.container("c1", ports: ["9000-9001"], serverPorts: [9000, 9001])
+            let ports = c1.endpoint.ports
+            #expect(ports.map(\.containerPort) == [9000, 9001])
+            #expect(Set(ports.map(\.key.hostPort)).count == 2 && ports.allSatisfy { (41000...41009).contains($0.key.hostPort) })
+            for mapping in ports {
+                #expect(exchange(from: host.lan.namespace, Host.hostLAN, mapping.key.hostPort)
+                        == echo("c1", .tcp, mapping.containerPort, peer: Host.peerLAN))
+            }
+        }
+    }
+
     @Test("-p 8000-8002:80 takes the first host port of the range that no endpoint and no host process holds")
     func rangeChoice() throws {
         try withHostSandbox { sandbox in

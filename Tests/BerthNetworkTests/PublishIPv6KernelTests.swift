@@ -79,6 +79,22 @@ struct PublishIPv6KernelTests {
         }
     }
 
+    @Test("a container of a network with a global IPv6 subnet reaches a port another network publishes, through the host's IPv6 address (its reply is not dropped by its own guard)")
+    func globalSubnetToOtherNetworksPort() throws {
+        try withHostSandbox { sandbox in
+            let host = try DualHost(sandbox)
+            let (_, _, s1) = try host.container("one", ports: ["8080:80"])
+            defer { s1.forEach { $0.stop() } }
+            try host.manager.createNetwork(NetworkOptions(name: "dmz", subnet: try CIDR(parsing: "10.89.0.0/24"),
+                                                          ipv6Subnet: try CIDR(parsing: "2001:db8:1::/64")))
+            let ns = try sandbox.makeNamespace()
+            _ = try host.manager.attach(AttachOptions(network: "dmz", namespace: .open(ns), id: "client"))
+            // Masqueraded into web: the reply goes to web's gateway, past dmz's guard.
+            #expect(Self.probe(ns, LANNeighbor.hostAddress6, 8080).hasPrefix("one-v6:80 fd00:beef::1 "))
+            #expect(Self.probe(ns, LANNeighbor.hostAddress, 8080).hasPrefix("one-v4:80 10.88.0.1 "), "as over IPv4")
+        }
+    }
+
     @Test("a 1,000-port range on a dual-stack network: 1,000 elements in each table (one batch, the families apart), traffic on both, all gone after detach")
     func dualStackRange() throws {
         try withHostSandbox { sandbox in

@@ -88,6 +88,14 @@ public enum IPv6FirewallLayout {
             rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(subnet), .oifname(bridge.rawValue), .masquerade], comment: tag))
             if masquerades(subnet) {
                 rules.append(table.rule(in: postrouting.name, [.saddr(subnet), .oifname(bridge.rawValue, negated: true), .masquerade], comment: tag))
+            } else {
+                // A global subnet goes out unmasqueraded, but not into another network
+                // through a published port of the host's: the reply would come back to
+                // this subnet from that network's bridge, and this network's guard
+                // (`daddr SUBNET iifname != BRIDGE drop`, before conntrack undoes the NAT)
+                // would drop it. Masqueraded, the reply goes to that bridge's gateway.
+                rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(subnet), .oifname(bridge.rawValue, negated: true), .masquerade],
+                                        comment: tag))
             }
         }
         return rules

@@ -1,7 +1,8 @@
 public import BerthCore
 
-/// Something an operation did that changes the host beyond Berth's own objects, which the
-/// caller should tell its user although the operation succeeded. Returned, never printed:
+/// Something an operation did that changes the host beyond Berth's own objects, or found
+/// on the host that keeps Berth's networks from working (another firewall's drop), which
+/// the caller should tell its user although the operation succeeded. Returned, never printed:
 /// each front end words and shows it its own way (the CLI on stderr, berth-cni in its log).
 public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: Sendable, Hashable {
@@ -10,6 +11,11 @@ public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
         /// a forwarding interface ignores them from now on, so the host's own route is not
         /// refreshed and goes when its lifetime ends, unless `accept_ra` is 2 there.
         case routerAdvertisementsIgnored(interface: String, gateway: IPAddress?)
+        /// Berth turned `net.ipv4.ip_forward` on (it was 0): the host now routes IPv4
+        /// between all its interfaces, not only for Berth's bridges.
+        case ipv4ForwardingEnabled
+        /// Another firewall's forward chain drops what Berth forwards (`ForwardDrop`).
+        case forwardDropped(ForwardDrop)
     }
 
     public var kind: Kind
@@ -23,6 +29,11 @@ public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
             return "IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1), so \(interface) ignores router advertisements: "
                 + "its IPv6 default route\(via), learned from them, is no longer renewed and goes when its lifetime ends "
                 + "(set net.ipv6.conf.\(interface).accept_ra=2 to keep taking them while forwarding)"
+        case .ipv4ForwardingEnabled:
+            return "IPv4 forwarding is now on (net.ipv4.ip_forward=1, it was 0): this host now routes IPv4 packets between all its interfaces, "
+                + "not only for Berth's bridges (Berth's table filters only what enters or leaves its bridges)"
+        case .forwardDropped(let drop):
+            return drop.description
         }
     }
 }

@@ -16,6 +16,13 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         case recreateBridge
         /// A link of another kind holds the bridge's name: remove it, then `reconcile`.
         case removeLink
+        /// Another firewall's forward chain drops what Berth forwards: only a rule in that
+        /// table accepting the bridges' traffic (or a change of its policy) helps; Berth
+        /// never changes another table, and `reconcile` cannot.
+        case allowInForeignFirewall(ForwardDrop)
+        /// A host process bound a published port after it was published: stop it (or bind
+        /// it elsewhere), or publish on another host port.
+        case stopHostListener
     }
 
     /// The endpoint concerned, if any.
@@ -77,8 +84,9 @@ public struct ReconcileReport: Sendable, Hashable {
     public var retagged: [CheckProblem] = []
     /// What reconcile cannot restore, each with the repair that can.
     public var remaining: [CheckProblem] = []
-    /// What restoring changed for the host beyond Berth's objects (IPv6 forwarding turned
-    /// back on while an interface relies on router advertisements).
+    /// What restoring changed for the host beyond Berth's objects (IPv4 forwarding turned
+    /// back on; IPv6 forwarding turned back on while an interface relies on router
+    /// advertisements), and another firewall's forward chain that drops what Berth forwards.
     public var warnings: [HostWarning] = []
 
     public init() {}

@@ -7,8 +7,10 @@ extension NetworkManager {
     /// network's bridge (MAC, tag, gateway address, up), and for each endpoint (or only
     /// `id`) its veth on the bridge, its namespace, and inside it the interface, address
     /// and default route; then this instance's rules and elements in Berth's table (with
-    /// those of its publications, unless `id` narrows the check). Each
-    /// problem names the repair that removes it.
+    /// those of its publications, unless `id` narrows the check); IPv4 and IPv6
+    /// forwarding on; no other firewall's forward chain dropping by policy what Berth's
+    /// bridges forward; no host socket bound on a published port since (it gets nothing).
+    /// Each problem names the repair that removes it.
     public func check(id: String? = nil) throws(BerthError) -> [CheckProblem] {
         do {
             return try checkKernel(id: id)
@@ -56,6 +58,14 @@ extension NetworkManager {
             return problem
         }
         if id == nil, let problem = try store.read({ tx throws(BerthError) in try resolverProblem(tx) }) { problems.append(problem) }
+        problems += try shadowedListenerProblems(endpoints)
+        problems += try forwardingProblems(scopedNetworks)
+        problems += try foreignForwardDrops(scopedNetworks).map { drop in
+            CheckProblem(endpoint: nil, network: "", object: "chain \(drop.chain) of table \(drop.family) \(drop.table)",
+                         problem: "policy drop on the forward hook: drops what Berth forwards through \(drop.bridges.joined(separator: ", ")) "
+                             + "(ports published to other hosts, all the containers send out) unless a rule of that table accepts it",
+                         repair: .allowInForeignFirewall(drop))
+        }
         return problems
     }
 

@@ -8,6 +8,9 @@ extension NetworkManager {
     ///
     /// - every network's bridge: made again if Berth made it (with its fixed MAC and tag),
     ///   its MAC and tag corrected, the gateway address added, set up; sysctls;
+    /// - IPv4 and IPv6 forwarding, when turned off since (a warning when it turns IPv4
+    ///   forwarding on; another firewall's forward chain that drops by policy is a warning
+    ///   too, as Berth never changes it);
     /// - every endpoint's host veth (when it exists): enslaved to its bridge with hairpin
     ///   on, up, tagged;
     /// - this instance's rules and map elements (of endpoints and publications) in Berth's
@@ -53,6 +56,8 @@ extension NetworkManager {
                     }
                     report.restored += problems
                 }
+                // Forwarding turned off since (by hand, a sysctl reload): on again.
+                report.restored += try restoreForwarding(networks, warnings: &report.warnings)
                 let networksByName = Dictionary(networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
                 for endpoint in endpoints {
                     guard let network = networksByName[endpoint.network] else { continue }
@@ -89,6 +94,8 @@ extension NetworkManager {
                 }
                 if let problem = try resolverProblem(tx) { report.restored.append(problem) }
                 try reviveResolver(tx)
+                // Not Berth's to repair: said, as `check` says it.
+                report.warnings += try foreignForwardDrops(networks).map { HostWarning(.forwardDropped($0)) }
                 return report
             }
         } catch {

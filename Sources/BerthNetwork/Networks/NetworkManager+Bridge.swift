@@ -56,7 +56,7 @@ extension NetworkManager {
     /// (`gatewayPresent`, or read here when nil); the bridge goes up; sysctls, forwarding and
     /// (with `installFirewall`) the network's rules are put in place. Returns its index and
     /// IPv6 state (from the lookup or the creation's echo);
-    /// adds to `warnings` what turning IPv6 forwarding on changed for the host.
+    /// adds to `warnings` what turning IPv4 or IPv6 forwarding on changed for the host.
     ///
     /// An adopted bridge that is gone cannot be made again (it was never Berth's), and a
     /// link of another kind holding the name is refused. What this call added is taken back
@@ -152,7 +152,8 @@ extension NetworkManager {
             // arriving anywhere but lo.
             if network.hasIPv4 {
                 try host.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
-                try host.setSysctl("net/ipv4/ip_forward", to: "1")
+                // The host routes from now on: worth saying when Berth is the one that made it.
+                if try enableIPv4Forwarding() { warnings.append(HostWarning(.ipv4ForwardingEnabled)) }
             }
             if network.hasIPv6 {
                 // Forwarding is decided by the interface a packet arrives on, and which ones

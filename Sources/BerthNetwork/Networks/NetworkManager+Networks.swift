@@ -104,6 +104,12 @@ extension NetworkManager {
             try tx.insertNetwork(record)
             _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true,
                                   warnings: &warnings)
+            // Another firewall's forward chain dropping by policy (Docker's, ufw's) would
+            // drop what the new network forwards. A failed read of other tables is no
+            // reason to fail the network: `check` reads them again.
+            if let drops = try? foreignForwardDrops([record]) {
+                warnings += drops.map { HostWarning(.forwardDropped($0)) }
+            }
             return record
         }
     }

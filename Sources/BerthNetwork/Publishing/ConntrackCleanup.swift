@@ -9,7 +9,12 @@ import BerthNetlink
 /// of a host port keeps its stale entry as long as it keeps sending. A TCP flow to a port
 /// with no mapping was refused and a new connection gets a new entry, so TCP-only
 /// endpoints skip the cleanup — and its cost, which is a walk of the whole conntrack hash
-/// table (about 10 ms here).
+/// table (about 10 ms here; a flush filtered in the kernel walks the same buckets).
+///
+/// So an endpoint without datagram ports leaves the entries of its own address behind on
+/// detach, which Docker deletes: a long-lived outbound UDP flow whose peer keeps sending
+/// reaches the next endpoint given the address until the entry times out (a known gap,
+/// docs/networks.md, "Endpoints").
 enum ConntrackCleanup {
     static func filters(for endpoint: EndpointRecord, includingAddress: Bool) -> [ConntrackFilter] {
         var filters: [ConntrackFilter] = []

@@ -75,18 +75,33 @@ struct PortAllocator {
                     }
                 }
                 prefetched = nil
-            } else {
-                // One host port to choose, the same for every family (as Docker does): from
-                // the spec's range, or from the ephemeral range.
-                let range: ClosedRange<UInt32>
-                if let ports = spec.hostPorts { range = UInt32(ports.start)...UInt32(ports.end) } else { range = ephemeralRange() }
-                guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: spec.hostPorts == nil) else {
+            } else if let ports = spec.hostPorts {
+                // A host range for one container port (`8080-8081:80`): one host port to
+                // choose from it, the same for every family (as Docker does).
+                let range = UInt32(ports.start)...UInt32(ports.end)
+                guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: false) else {
                     throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
                                      hint: "free a port in that range or widen it", parameter: "ports")
                 }
                 for address in addresses {
                     try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
                               containerPort: spec.containerPorts.start, spec: specText)
+                }
+            } else {
+                // No host port (`80`, `9000-9002`, `127.0.0.1::53-54/udp`): one free port of
+                // the ephemeral range for each container port, as Docker publishes them, the
+                // same for every family of that container port. The ports claimed so far are
+                // held (`holder(of:)`), so each container port gets a port of its own.
+                let range = ephemeralRange()
+                for containerPort in spec.containerPorts.ports {
+                    guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: true) else {
+                        throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
+                                         hint: "free a port in that range or widen it", parameter: "ports")
+                    }
+                    for address in addresses {
+                        try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
+                                  containerPort: containerPort, spec: specText)
+                    }
                 }
             }
         }

@@ -17,6 +17,8 @@ struct ForwardingWarningPolicyTests {
         try host.kernel.addAddress("2001:db8:1::10/64", to: "lan0")
         try host.kernel.addRoute("::/0", via: "fe80::1", device: "lan0", proto: 9)
         host.kernel.presetSysctl("net/ipv6/conf/lan0/accept_ra", acceptRA)
+        // IPv4 forwarding on already: its own warning is HostForwardingPolicyTests'.
+        host.kernel.presetSysctl("net/ipv4/ip_forward", "1")
         return host
     }
 
@@ -47,6 +49,7 @@ struct ForwardingWarningPolicyTests {
         if setting == "lan0 forwarding" { host.kernel.presetSysctl("net/ipv6/conf/lan0/forwarding", "1") }
         if setting == "static" {
             let plain = try FakeHost()
+            plain.kernel.presetSysctl("net/ipv4/ip_forward", "1")
             plain.kernel.addLink("lan0", kind: "dummy", up: true)
             try plain.kernel.addAddress("2001:db8:1::10/64", to: "lan0")
             try plain.kernel.addRoute("::/0", via: "2001:db8:1::1")

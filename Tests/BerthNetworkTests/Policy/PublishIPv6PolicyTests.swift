@@ -83,6 +83,11 @@ struct PublishIPv6PolicyTests {
         #expect(ports.count == 4)
         #expect(ports[0].hostPort == ports[1].hostPort && ports[0].hostAddress == .v4(.any) && ports[1].hostAddress == .v6(.any))
         #expect(ports[2].hostPort == 9000 && ports[3].hostPort == 9000)
+        // A container range without host ports: a port of its own for each container port,
+        // the same on both families.
+        let range = try host.attach("ctr2", id: "e2", ports: ["7000-7001"]).ports
+        #expect(range.map(\.containerPort) == [7000, 7000, 7001, 7001])
+        #expect(range[0].hostPort == range[1].hostPort && range[2].hostPort == range[3].hostPort && range[0].hostPort != range[2].hostPort)
     }
 
     @Test("keys are owned per family and host address: a wildcard clashes with its own family only")

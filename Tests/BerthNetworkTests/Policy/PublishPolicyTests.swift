@@ -111,6 +111,22 @@ struct PublishPolicyTests {
         #expect(try host.attach("a", id: "ok", ports: ["5353:53", "192.0.2.1:5353:53/udp"]).ports.count == 2)
     }
 
+    @Test("a host process binding a published port afterwards is shadowed: check names it, the key and the endpoint; other ports and protocols are quiet")
+    func shadowedListener() throws {
+        let host = try webHost()
+        try host.attach("a", id: "a", ports: ["8080:80", "127.0.0.1:5353:53/udp"])
+        #expect(try host.manager.check().isEmpty)
+        try host.kernel.bind(.tcp, "0.0.0.0", 8081, owner: "other (pid 6)")
+        try host.kernel.bind(.udp, "0.0.0.0", 8080, owner: "other (pid 6)")
+        #expect(try host.manager.check().isEmpty)
+        try host.kernel.bind(.tcp, "192.0.2.1", 8080, owner: "nginx (pid 7)")
+        let problems = try host.manager.check()
+        #expect(problems.map(\.description) == [
+            "endpoint a: port tcp 0.0.0.0:8080: also bound on the host by nginx (pid 7), whose socket gets none of its traffic (the container's DNAT comes first)",
+        ])
+        #expect(problems.map(\.repair) == [.stopHostListener])
+    }
+
     @Test("an IPv6 wildcard listener holds the port for IPv4 too; an owner the process table does not know is named by inode")
     func ipv6WildcardListener() throws {
         let host = try webHost()
@@ -208,6 +224,22 @@ struct PublishPolicyTests {
         #expect(try host.attach("a", id: "a", ports: ["80"]).ports.map(\.hostPort) == [41001])
         let error = refusal { try host.attach("b", id: "b", ports: ["80"]) }
         expect(error, .conflict, ["no free host port for published port 80/tcp in 41000-41001"], parameter: "ports")
+    }
+
+    @Test("-p 9000-9002 (no host port) publishes every container port, each on a free ephemeral port of its own, as Docker does")
+    func containerRangeWithoutHostPorts() throws {
+        let host = try webHost()
+        host.kernel.presetSysctl("net/ipv4/ip_local_port_range", "41000 41003")
+        try host.kernel.bind(.tcp, "0.0.0.0", 41001, owner: "process x (pid 1)")
+        let ports = try host.attach("a", id: "a", ports: ["9000-9002"]).ports
+        #expect(ports.map(\.containerPort) == [9000, 9001, 9002])
+        #expect(Set(ports.map(\.hostPort)) == [41000, 41002, 41003])
+        // On one address too, and the ports taken are held for the next endpoint: one left.
+        let udp = try host.attach("b", id: "b", ports: ["127.0.0.1::53-54/udp"]).ports
+        #expect(udp.map(\.containerPort) == [53, 54] && Set(udp.map(\.hostPort)).count == 2)
+        expect(refusal { try host.attach("c", id: "c", ports: ["80-81"]) }, .conflict,
+               ["no free host port for published port 80-81/tcp in 41000-41003"], parameter: "ports")
+        #expect(try host.recorded().count == 2)
     }
 
     @Test("a host port range takes the first port no endpoint and no process holds; one-to-one ranges expand")

@@ -1,0 +1,115 @@
+import BerthCore
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import BerthNFTables
+import Testing
+
+/// What outside Berth's objects keeps its networks from forwarding, against the fake
+/// kernel: IPv4 forwarding turned on (a warning), turned off again (a `check` problem that
+/// `reconcile` repairs), and another firewall's forward chain with policy drop (a warning
+/// and a `check` problem naming it, never touched).
+@Suite("host forwarding and foreign forward drops (fake kernel)")
+struct HostForwardingPolicyTests {
+    private func create(_ host: FakeHost, _ name: String = "web", subnet: String = "10.88.0.0/24", ipv6: Bool = false,
+                        isInternal: Bool = false) throws -> [HostWarning] {
+        var warnings: [HostWarning] = []
+        try host.manager.createNetwork(NetworkOptions(name: name, subnet: try CIDR(parsing: subnet), bridge: try InterfaceName("br\(name)"),
+                                                      isInternal: isInternal, ipv6: ipv6), warnings: &warnings)
+        return warnings
+    }
+
+    /// Docker's (iptables-nft) `ip filter`: FORWARD with policy drop, and DOCKER-USER.
+    private func addDockerFilter(_ host: FakeHost, policy: BaseChain.Policy = .drop, family: Family = .ip) throws {
+        let table = Table(family, "filter")
+        var transaction = Transaction()
+        transaction.add(.table(table))
+        transaction.add(.chain(table.chain("FORWARD", BaseChain(type: .filter, hook: .forward, priority: .filter, policy: policy))))
+        transaction.add(.chain(table.chain("DOCKER-USER")))
+        try host.nftables.apply(transaction)
+    }
+
+    @Test("the first network turns IPv4 forwarding on and says so; the next one finds it on and says nothing")
+    func ipv4ForwardingWarning() throws {
+        let host = try FakeHost()
+        #expect(try create(host) == [HostWarning(.ipv4ForwardingEnabled)])
+        #expect(try host.handle.sysctl("net/ipv4/ip_forward") == "1")
+        #expect(HostWarning(.ipv4ForwardingEnabled).description.hasPrefix("IPv4 forwarding is now on (net.ipv4.ip_forward=1, it was 0)"))
+        #expect(try create(host, "db", subnet: "10.89.0.0/24").isEmpty)
+    }
+
+    @Test("ip_forward set back to 0: check says so, reconcile turns it on (with the warning), check is clean again")
+    func ipv4ForwardingOff() throws {
+        let host = try FakeHost()
+        _ = try create(host)
+        #expect(try host.manager.check().isEmpty)
+        try host.handle.setSysctl("net/ipv4/ip_forward", to: "0")
+        let problems = try host.manager.check()
+        #expect(problems.map(\.description) == ["sysctl net.ipv4.ip_forward: 0: the host forwards nothing to or from Berth's networks"])
+        #expect(problems.map(\.repair) == [.reconcile])
+        let report = try host.manager.reconcile()
+        #expect(report.restored == problems && report.warnings == [HostWarning(.ipv4ForwardingEnabled)])
+        #expect(try host.handle.sysctl("net/ipv4/ip_forward") == "1")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("IPv6 forwarding off with a dual-stack network: a check problem reconcile repairs; an internal network needs no forwarding")
+    func ipv6ForwardingOff() throws {
+        let host = try FakeHost()
+        host.kernel.presetSysctl("net/ipv4/ip_forward", "1")
+        _ = try create(host, ipv6: true)
+        try host.handle.setSysctl("net/ipv6/conf/all/forwarding", to: "0")
+        #expect(try host.manager.check().map(\.description) == ["sysctl net.ipv6.conf.all.forwarding: 0: the host forwards nothing to or from Berth's networks"])
+        #expect(try host.manager.reconcile().restored.count == 1)
+        #expect(try host.handle.sysctl("net/ipv6/conf/all/forwarding") == "1")
+
+        let internalOnly = try FakeHost()
+        _ = try create(internalOnly, isInternal: true)
+        try internalOnly.handle.setSysctl("net/ipv4/ip_forward", to: "0")
+        #expect(try internalOnly.manager.check().isEmpty)
+    }
+
+    @Test("Docker's FORWARD policy drop: a warning at create naming the chain and the bridge, a check problem with its repair, nothing changed in that table")
+    func dockerForwardDrop() throws {
+        let host = try FakeHost()
+        host.kernel.presetSysctl("net/ipv4/ip_forward", "1")
+        try addDockerFilter(host)
+        let drop = ForwardDrop(family: "ip", table: "filter", chain: "FORWARD", owner: .docker, bridges: ["brweb"])
+        #expect(try create(host) == [HostWarning(.forwardDropped(drop))])
+        #expect(HostWarning(.forwardDropped(drop)).description.hasPrefix("chain FORWARD of table ip filter (hook forward, policy drop) drops what Berth forwards through bridge brweb: "))
+        let before = try #require(try host.nftables.list(table: Table(.ip, "filter")))
+        host.nftables.resetCounts()
+        let problems = try host.manager.check()
+        #expect(problems.map(\.repair) == [.allowInForeignFirewall(drop)])
+        #expect(problems.first?.description.hasPrefix("chain FORWARD of table ip filter: policy drop on the forward hook: drops what Berth forwards through brweb") == true)
+        // One chain dump, and that table's rules; never the whole ruleset.
+        #expect(host.nftables.chainReads == 1 && host.nftables.rulesetReads == 0)
+        #expect(try host.manager.reconcile().warnings == [HostWarning(.forwardDropped(drop))])
+        #expect(try host.nftables.list(table: Table(.ip, "filter")) == before)
+    }
+
+    @Test("a drop chain whose table names the bridge (the user let it through) is quiet; so is an accept policy, an ip6 table for an IPv4 network, an internal network")
+    func quietDrops() throws {
+        let allowed = try FakeHost()
+        try addDockerFilter(allowed)
+        var transaction = Transaction()
+        transaction.add(.rule(Table(.ip, "filter").rule(in: "DOCKER-USER", [.iifname("brweb"), .accept])))
+        try allowed.nftables.apply(transaction)
+        #expect(try create(allowed).filter { $0 != HostWarning(.ipv4ForwardingEnabled) }.isEmpty)
+        #expect(try allowed.manager.check().isEmpty)
+
+        let accepting = try FakeHost()
+        try addDockerFilter(accepting, policy: .accept)
+        #expect(try create(accepting) == [HostWarning(.ipv4ForwardingEnabled)])
+
+        let ipv6Table = try FakeHost()
+        try addDockerFilter(ipv6Table, family: .ip6)
+        #expect(try create(ipv6Table) == [HostWarning(.ipv4ForwardingEnabled)])
+        #expect(try ipv6Table.manager.check().isEmpty)
+
+        let internalOnly = try FakeHost()
+        try addDockerFilter(internalOnly)
+        #expect(try create(internalOnly, isInternal: true) == [HostWarning(.ipv4ForwardingEnabled)])
+        #expect(try internalOnly.manager.check().isEmpty)
+    }
+}
