@@ -23,12 +23,22 @@ extension NetworkManager {
     ///
     /// Returns whether the state recorded an endpoint `id` (a caller that cleans up after
     /// an unrecorded id needs no read transaction of its own first).
+    ///
+    /// With `acceptingShortID`, an `id` no endpoint has that is the short form of one
+    /// generated id (`EndpointShortID`) detaches that endpoint; a short form of several is
+    /// refused. `check`, run in the same write transaction with `id` and the endpoint found
+    /// (nil for none) before anything changes, may refuse the detach by throwing: how a front
+    /// end keeps an endpoint that something it knows of still uses.
     @discardableResult
-    public func detach(id: String) throws(BerthError) -> Bool {
+    public func detach(id: String, acceptingShortID: Bool = false,
+                       check: ((StateTransaction, String, EndpointRecord?) throws(BerthError) -> Void)? = nil) throws(BerthError) -> Bool {
         do {
             var recorded = false
             let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
-                guard let endpoint = try tx.endpoint(id: id) else { return nil }
+                var found = try tx.endpoint(id: id)
+                if found == nil, acceptingShortID { found = try tx.endpoint(shortID: id) }
+                if let check { try check(tx, id, found) }
+                guard let endpoint = found else { return nil }
                 recorded = true
                 Trace.mark("detach: state locked")
                 let instance = try tx.instance()
