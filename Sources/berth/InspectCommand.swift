@@ -35,6 +35,10 @@ struct InspectCommand: ParsableCommand {
                 let record = try Container.find(name, manager: manager)
                 let endpoint = record.endpointID.flatMap { endpoints[$0] }
                 found.append(ContainerInspection.json(record, endpoint: endpoint, network: endpoint.flatMap { networks[$0.network] }))
+            } catch where error.code == .notFound && networks[name] != nil {
+                // `docker inspect` takes networks too; berth's are inspected apart.
+                failures.append(BerthError(.notFound, "no container named \"\(name)\": \(name) is a network",
+                                           hint: "see 'berth network inspect \(name)'", object: .container(name)))
             } catch {
                 failures.append(error)
             }
