@@ -126,14 +126,14 @@ struct PortCommand: ParsableCommand {
         var container = containers.first { $0.name == name }
         if container == nil, let exact = try endpoint(name) { return exact.ports }
         if container == nil {
-            do {
+            do throws(BerthError) {
                 container = try Container.find(name, manager: manager)
             } catch where error.code == .notFound {
                 // Not a container: an endpoint's short id, or nothing.
             }
         }
         if let container { return try container.endpointID.flatMap(endpoint)?.ports ?? [] }
-        do {
+        do throws(BerthError) {
             return try manager.endpoint(name).ports
         } catch where error.code == .notFound {
             throw BerthError(.notFound, "no container or endpoint \"\(name)\"", object: .endpoint(name), remedy: .listExisting(.container))

@@ -31,7 +31,7 @@ struct InspectCommand: ParsableCommand {
         var found: [JSON] = []
         var failures: [BerthError] = []
         for name in containers {
-            do {
+            do throws(BerthError) {
                 let record = try Container.find(name, manager: manager)
                 let endpoint = record.endpointID.flatMap { endpoints[$0] }
                 found.append(ContainerInspection.json(record, endpoint: endpoint, network: endpoint.flatMap { networks[$0.network] }))
