@@ -13,7 +13,7 @@ struct ContainerEndpointCLITests {
     func runningContainer() throws {
         try withHostSandbox { sandbox in
             try withAccountsRootfs { rootfs in
-                #expect(sandbox.berth(["run", "--name", "first", "--rootfs", rootfs.path, "--", "true"]).status == 0)
+                #expect(sandbox.berth(["run", "--name", "aged", "--rootfs", rootfs.path, "--", "true"]).status == 0)
                 let run = sandbox.berth(["run", "-d", "--name", "busy", "--rootfs", rootfs.path, "-p", "7200:70", "--", "sleep", "1000"])
                 try #require(run.status == 0, "\(run)")
                 let id = try #require(try ContainerCLI.container(sandbox, "busy")?["id"] as? String)
@@ -29,15 +29,16 @@ struct ContainerEndpointCLITests {
                 // Still attached: its port by the container's name, as docker port takes it.
                 let port = sandbox.berth(["port", "busy"])
                 #expect(port.succeeded && port.stdout == "70/tcp -> 0.0.0.0:7200\n", "\(port)")
-                #expect(sandbox.berth(["port", "first"]).stdout.isEmpty)
+                #expect(sandbox.berth(["port", "aged"]).stdout.isEmpty)
                 #expect(sandbox.berth(["check"]).stdout == "ok\n")
 
                 // ids only; every container's with -a, newest first.
-                let firstID = try #require(try ContainerCLI.container(sandbox, "first")?["id"] as? String)
+                let agedID = try #require(try ContainerCLI.container(sandbox, "aged")?["id"] as? String)
                 #expect(sandbox.berth(["ps", "-q"]).stdout == short + "\n")
-                #expect(sandbox.berth(["ps", "-aq"]).stdout == short + "\n" + firstID.prefix(12) + "\n")
+                #expect(sandbox.berth(["ps", "-aq"]).stdout == short + "\n" + agedID.prefix(12) + "\n")
                 let rows = sandbox.berth(["ps", "-a"]).stdout.split(separator: "\n")
-                #expect(rows.count == 3 && rows[1].hasSuffix("busy") && rows[2].hasSuffix("first"), "\(rows)")
+                // "aged" sorts before "busy" by name too: only the order of creation puts busy first.
+                #expect(rows.count == 3 && rows[1].hasSuffix("busy") && rows[2].hasSuffix("aged"), "\(rows)")
 
                 // An endpoint lost behind the container's back (a hand-edited state): check says so.
                 let lost = sandbox.run(["sqlite3", sandbox.stateDirectory + "/state.db",
@@ -46,7 +47,7 @@ struct ContainerEndpointCLITests {
                 let check = sandbox.berth(["check"])
                 #expect(check.status == 1 && check.stderr.contains("container busy runs without its endpoint \(short)")
                         && check.stderr.contains("'berth restart busy'"), "\(check)")
-                #expect(sandbox.berth(["rm", "-f", "busy", "first"]).succeeded)
+                #expect(sandbox.berth(["rm", "-f", "busy", "aged"]).succeeded)
             }
         }
     }
