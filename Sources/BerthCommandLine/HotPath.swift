@@ -108,12 +108,15 @@ package enum HotPath {
         }
 
         /// Detaches every id (an unknown one is already detached): the command itself. An id
-        /// no endpoint has that is the short form `berth ps` shows — twelve or more hex
-        /// digits, the start of exactly one endpoint's id — detaches that endpoint, as docker
-        /// takes an id's prefix; a prefix of several is refused, naming them. An id that
-        /// matches nothing is reported on stderr and succeeds, so a retry stays safe. Only
-        /// hex of that length is read as a prefix: a short id ("c1") retried after its
-        /// detach must never reach another endpoint ("c10").
+        /// no endpoint has that is the short form `berth ps` shows of a generated id
+        /// (`EndpointShortID`: twelve or more of its hex digits, the start of exactly one)
+        /// detaches that endpoint, as docker takes an id's prefix; a prefix of several is
+        /// refused, naming them. An id that matches nothing is reported on stderr and
+        /// succeeds, so a retry stays safe: only a generated id is ever reached by a prefix,
+        /// so a short custom id ("c1") retried after its detach never reaches another ("c10").
+        /// The endpoint of a running `berth run` container (named by its endpoint id or the
+        /// container's name) is refused, naming the container: its stop detaches it. All of
+        /// it in one write transaction per id.
         package func perform() throws(BerthError) {
             StateStore.allocateForOneCommand()
             let manager = try NetworkManager(stateDirectory: stateDir)
@@ -124,23 +127,10 @@ package enum HotPath {
             manager.store.deferCheckpoints()
             defer { CheckpointLauncher.startIfDue(manager.store) }
             for id in ids {
-                if try manager.detach(id: id) { continue }
-                if let full = try Self.endpoint(shownAs: id, in: manager) {
-                    try manager.detach(id: full)
-                } else {
-                    Output.error("no endpoint \(id): nothing to detach")
+                let recorded = try manager.detach(id: id, acceptingShortID: true) { tx, argument, endpoint throws(BerthError) in
+                    try Container.refuseDetachingActive(tx, argument: argument, endpoint: endpoint)
                 }
-            }
-        }
-
-        /// The full id of the one endpoint whose id starts with `short`, when `short` is the
-        /// form `berth ps` shows (at least 12 lowercase hex digits); nil when none does.
-        static func endpoint(shownAs short: String, in manager: NetworkManager) throws(BerthError) -> String? {
-            guard short.utf8.count >= 12, short.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
-            do {
-                return try manager.endpoint(short).id
-            } catch where error.code == .notFound {
-                return nil
+                if !recorded { Output.error("no endpoint \(id): nothing to detach") }
             }
         }
     }

@@ -60,7 +60,7 @@ public enum Container {
 
     // MARK: - Containers of other processes
 
-    /// Every recorded container, running or not, oldest first.
+    /// Every recorded container, running or not, newest first.
     public static func list(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
         try manager.containerStore().read { tx throws(BerthError) in try tx.containers() }
     }

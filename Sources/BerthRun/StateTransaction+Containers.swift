@@ -148,14 +148,14 @@ extension StateTransaction {
         }
     }
 
-    /// Every container, oldest first.
+    /// Every container, newest first (as `docker ps -a` lists them; the later insert first within a second).
     func containers() throws(BerthError) -> [ContainerRecord] {
         let db = try db()
         var arguments: [String: [String]] = [:]
         try db.forEach("SELECT container, arg FROM container_args ORDER BY container, position") { row in
             arguments[row.text(0), default: []].append(row.text(1))
         }
-        return try db.query("SELECT \(Self.containerColumns) FROM containers ORDER BY created, name", [], Self.decodeContainer).map {
+        return try db.query("SELECT \(Self.containerColumns) FROM containers ORDER BY created DESC, rowid DESC", [], Self.decodeContainer).map {
             (container) throws(BerthError) -> ContainerRecord in
             try Self.complete(container, command: arguments[container.record.id] ?? [])
         }

@@ -23,8 +23,8 @@ struct Berth: ParsableCommand {
     )
 
     /// Parses and runs a command. A BerthError prints as `berth: <what went wrong> (<fix>)`,
-    /// worded by `CLIHints`, and exits 1; usage errors keep argument-parser's message and exit
-    /// code. `berth run` and `berth exec` exit as `docker run` does instead (`ContainerExitCode`).
+    /// worded by `CLIHints`, and exits 1; a usage error prints in the same form
+    /// (`UsageErrors`) and exits 64. `berth run` and `berth exec` exit as `docker run` does instead (`ContainerExitCode`).
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let containerCommand = arguments.first == "run" || arguments.first == "exec"
@@ -34,7 +34,7 @@ struct Berth: ParsableCommand {
                 Trace.mark("done")
                 return
             }
-            if let message = NetworkCommand.dashedName(in: arguments) {
+            if let message = NetworkCommand.dashedName(in: arguments) ?? UsageErrors.unknownSubcommand(in: arguments) {
                 Output.error(message)
                 Output.terminate(status: 64)
             }
@@ -46,9 +46,15 @@ struct Berth: ParsableCommand {
             Output.error(CLIHints.message(for: error))
             Output.terminate(status: containerCommand ? ContainerExitCode.status(for: error) : 1)
         } catch {
+            if exitCode(for: error) == .validationFailure {
+                // One line, `berth: unknown option '-q' (see 'berth ps --help')`; a bad flag
+                // of run or exec is berth's own failure: 125, as docker's.
+                Output.error(UsageErrors.line(message(for: error), arguments: arguments))
+                Output.terminate(status: containerCommand ? ContainerExitCode.berthFailed : ExitCode.validationFailure.rawValue)
+            }
             if containerCommand, exitCode(for: error) != .success {
-                // A bad flag is berth's own failure: 125, as docker's.
-                Output.error(fullMessage(for: error))
+                let text = message(for: error)
+                if !text.isEmpty { Output.error(text) }
                 Output.terminate(status: ContainerExitCode.berthFailed)
             }
             exit(withError: error)

@@ -7,10 +7,20 @@ enum ContainerTable {
     static func print(_ containers: [ContainerRecord], endpoints: [String: EndpointRecord]) {
         let now = StateClock.now()
         Output.table(header, containers.map { container in
-            let endpoint = container.endpointID.flatMap { endpoints[$0] }
+            let endpoint = Self.endpoint(of: container, in: endpoints)
             return [String(container.id.prefix(12)), container.image, command(container), HumanDuration.ago(now - container.created),
                     status(container, now: now), endpoint.map { PortsColumn.text($0.ports) } ?? "", container.name]
         })
+    }
+
+    /// A container's endpoint: the one it records (`berth run` on a bridge network) or, for
+    /// a lab node's container (network `host`, run inside the node's namespace), the node's
+    /// endpoint — a lab names both after the node's namespace, `/run/netns/NAME`.
+    static func endpoint(of container: ContainerRecord, in endpoints: [String: EndpointRecord]) -> EndpointRecord? {
+        if let id = container.endpointID { return endpoints[id] }
+        guard container.network == "host", let endpoint = endpoints[container.name],
+              endpoint.namespacePath == NetworkNamespace.runDirectory + "/" + container.name else { return nil }
+        return endpoint
     }
 
     static func json(_ container: ContainerRecord, endpoint: EndpointRecord?) -> JSON {
@@ -22,7 +32,7 @@ enum ContainerTable {
             ("orphaned", .bool(container.status != .exited && !container.isSupervised)),
             ("pid", container.process.map { .int($0.pid) } ?? .null), ("supervisorPid", container.supervisor.map { .int($0.pid) } ?? .null),
             ("network", .string(container.network)), ("hostname", .string(container.hostname)), ("rootfs", .optional(container.rootfs)),
-            ("endpoint", .optional(container.endpointID)), ("ip", .optional(endpoint?.address.map { "\($0)" })),
+            ("endpoint", .optional(container.endpointID ?? endpoint?.id)), ("ip", .optional(endpoint?.address.map { "\($0)" })),
             ("ip6", .optional(endpoint?.ipv6Address.map { "\($0)" })),
             ("ports", .array((endpoint?.ports ?? []).map(NetworkJSON.port))), ("created", .int(container.created)),
             ("started", container.started.map { .int($0) } ?? .null), ("finished", container.finished.map { .int($0) } ?? .null),

@@ -27,8 +27,10 @@ struct AttachCommand: ParsableCommand {
 
 /// `berth detach`: undoes an attach. Idempotent.
 struct DetachCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "detach", abstract: "Detach an endpoint (succeeds if it is already gone).")
-    @Argument(help: "Endpoint ids.") var ids: [String]
+    static let configuration = CommandConfiguration(
+        commandName: "detach", abstract: "Detach an endpoint (succeeds if it is already gone).",
+        discussion: "An endpoint is named by its id, or a generated id by 12 or more of its first hex digits (as 'berth ps' shows it). A running container's endpoint is refused: 'berth stop' detaches it.")
+    @Argument(help: "Endpoint ids (or a generated id's first 12 or more hex digits).") var ids: [String]
     @OptionGroup var state: StateOption
 
     func run() throws {
@@ -43,6 +45,8 @@ struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers and endpoints.")
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Show every container, stopped ones too (by default only running ones).")
     var everyContainer = false
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only container ids (every container's with -a), one a line, as 'docker ps -q'.")
+    var quiet = false
     @Option(help: "Only containers and endpoints of this network, or the publications of this group (berth-cni's chained network).") var network: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
@@ -59,10 +63,14 @@ struct PsCommand: ParsableCommand {
                 && (everyContainer || container.status == .running || container.status == .restarting || (container.status != .exited && !container.isSupervised))
         }
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let owned = Set(containers.compactMap(\.endpointID))
+        // A lab node's container owns its node's endpoint too: its ports show on its row.
+        let owned = Set(containers.compactMap { ContainerTable.endpoint(of: $0, in: byID)?.id })
         let endpoints = all.filter { !owned.contains($0.id) }
-        if output.json {
-            Output.json(.array(containers.map { ContainerTable.json($0, endpoint: $0.endpointID.flatMap { byID[$0] }) }
+        if quiet {
+            // Docker's short ids, so that `berth rm -f $(berth ps -aq)` reads them back.
+            for container in containers { print(container.id.prefix(12)) }
+        } else if output.json {
+            Output.json(.array(containers.map { ContainerTable.json($0, endpoint: ContainerTable.endpoint(of: $0, in: byID)) }
                                + endpoints.map(NetworkJSON.endpoint) + publications.map(NetworkJSON.publication)))
         } else {
             // With nothing at all, Docker's container header; endpoints of other tools after.
@@ -80,9 +88,9 @@ enum EndpointTable {
     static func print(_ endpoints: [EndpointRecord], publications: [PublicationRecord] = []) {
         // A dual-stack endpoint shows both addresses, IPv4 first, comma-separated.
         Output.table(["ID", "NETWORK", "NETNS", "IP", "PORTS"], endpoints.map {
-            [String($0.id.prefix(12)), $0.network, $0.namespacePath, $0.addresses.map(\.description).joined(separator: ","), ports($0)]
+            [EndpointShortID.display($0.id), $0.network, $0.namespacePath, $0.addresses.map(\.description).joined(separator: ","), ports($0)]
         } + publications.map {
-            [String($0.id.prefix(12)), $0.group, $0.namespacePath, $0.addresses.map(\.description).joined(separator: ","), PortsColumn.text($0.ports)]
+            [EndpointShortID.display($0.id), $0.group, $0.namespacePath, $0.addresses.map(\.description).joined(separator: ","), PortsColumn.text($0.ports)]
         })
     }
 
@@ -92,19 +100,43 @@ enum EndpointTable {
     }
 }
 
-/// `berth port ID`: an endpoint's published ports, as `docker port` lists them.
+/// `berth port NAME|ID`: a container's or an endpoint's published ports, as `docker port`
+/// lists them. A container's name comes first, then an endpoint's full id, then a
+/// container's id or id prefix (as rm, stop and logs take it), then a generated endpoint id's
+/// first 12 or more hex digits. A container that is not running has no endpoint, and no
+/// ports to list.
 struct PortCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "port", abstract: "List an endpoint's published ports.")
-    @Argument(help: "The endpoint id (or a unique prefix).") var id: String
+    static let configuration = CommandConfiguration(commandName: "port", abstract: "List a container's or an endpoint's published ports.")
+    @Argument(help: "A container name or id, or an endpoint id (a generated one by its first 12 or more hex digits).") var id: String
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let endpoint = try state.manager().endpoint(id)
+        let ports = try Self.ports(of: id, manager: state.manager())
         if output.json {
-            Output.json(.array(endpoint.ports.map(NetworkJSON.port)))
+            Output.json(.array(ports.map(NetworkJSON.port)))
         } else {
-            for port in endpoint.ports { print("\(port.containerPort)/\(port.key.proto) -> \(port.hostEndpoint)") }
+            for port in ports { print("\(port.containerPort)/\(port.key.proto) -> \(port.hostEndpoint)") }
+        }
+    }
+
+    static func ports(of name: String, manager: NetworkManager) throws(BerthError) -> [PortMappingRecord] {
+        let containers = try Container.list(manager: manager)
+        let endpoint = { (id: String) throws(BerthError) -> EndpointRecord? in try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) } }
+        var container = containers.first { $0.name == name }
+        if container == nil, let exact = try endpoint(name) { return exact.ports }
+        if container == nil {
+            do throws(BerthError) {
+                container = try Container.find(name, manager: manager)
+            } catch where error.code == .notFound {
+                // Not a container: an endpoint's short id, or nothing.
+            }
+        }
+        if let container { return try container.endpointID.flatMap(endpoint)?.ports ?? [] }
+        do throws(BerthError) {
+            return try manager.endpoint(name).ports
+        } catch where error.code == .notFound {
+            throw BerthError(.notFound, "no container or endpoint \"\(name)\"", object: .endpoint(name), remedy: .listExisting(.container))
         }
     }
 }
@@ -120,19 +152,34 @@ struct CheckCommand: ParsableCommand {
         let problems = try manager.check(id: id)
         // Labs too (BerthLab, no YAML): crashed ups, missing nodes, tagged leftovers.
         let labProblems = id == nil ? try LabManager(manager: manager).check() : []
-        if problems.isEmpty, labProblems.isEmpty {
+        // Running containers whose endpoint is gone (detached behind berth's back): cut off.
+        let cutOff = id == nil ? try Self.containersWithoutEndpoint(manager: manager) : []
+        if problems.isEmpty, labProblems.isEmpty, cutOff.isEmpty {
             print("ok")
             return
         }
         // Each network problem with the command that repairs it; lab problems name theirs.
         for problem in problems { Output.error("\(problem) (\(CLIHints.repair(problem)))") }
         for problem in labProblems { Output.error(problem.description) }
+        for container in cutOff {
+            Output.error("container \(container.name) runs without its endpoint \(EndpointShortID.display(container.endpointID ?? "")): it is cut off from network \(container.network) (restart it with 'berth restart \(container.name)')")
+        }
         var advice: [String] = []
         if labProblems.contains(where: \.collectable) { advice.append("'berth gc' removes lab leftovers and finishes crashed labs") }
         if labProblems.contains(where: { !$0.collectable }) { advice.append("'berth lab up FILE' restores a lab") }
-        let total = "\(problems.count + labProblems.count) problem(s) found"
+        let total = "\(problems.count + labProblems.count + cutOff.count) problem(s) found"
         Output.error(advice.isEmpty ? total : "\(total) (\(advice.joined(separator: "; ")))")
         Output.terminate(status: 1)
+    }
+}
+
+extension CheckCommand {
+    /// Running containers (under a live supervisor) whose recorded endpoint the state no longer has.
+    static func containersWithoutEndpoint(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
+        let containers = try Container.list(manager: manager).filter { $0.status == .running && $0.endpointID != nil && $0.isSupervised }
+        guard !containers.isEmpty else { return [] }
+        let endpoints = Set(try manager.endpoints().map(\.id))
+        return containers.filter { !endpoints.contains($0.endpointID ?? "") }
     }
 }
 

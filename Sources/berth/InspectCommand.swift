@@ -31,10 +31,14 @@ struct InspectCommand: ParsableCommand {
         var found: [JSON] = []
         var failures: [BerthError] = []
         for name in containers {
-            do {
+            do throws(BerthError) {
                 let record = try Container.find(name, manager: manager)
                 let endpoint = record.endpointID.flatMap { endpoints[$0] }
                 found.append(ContainerInspection.json(record, endpoint: endpoint, network: endpoint.flatMap { networks[$0.network] }))
+            } catch where error.code == .notFound && networks[name] != nil {
+                // `docker inspect` takes networks too; berth's are inspected apart.
+                failures.append(BerthError(.notFound, "no container named \"\(name)\": \(name) is a network",
+                                           hint: "see 'berth network inspect \(name)'", object: .container(name)))
             } catch {
                 failures.append(error)
             }

@@ -18,12 +18,44 @@ struct NetnsCommand: ParsableCommand {
         }
     }
 
+    /// Refused while recorded endpoints use the namespace: deleting it would strand them
+    /// (their records and published ports stay, `berth ps` lists them, and their veth pairs
+    /// live on in whatever still holds the namespace). `--force` detaches them first.
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "del", abstract: "Delete a named network namespace.", aliases: ["delete", "rm"])
+        static let configuration = CommandConfiguration(
+            commandName: "del", abstract: "Delete a named network namespace.",
+            discussion: "Refused while Berth endpoints are attached in it: detach them first, or add --force to detach them and delete it.",
+            aliases: ["delete", "rm"])
         @Argument(help: "The namespace name.") var name: String
+        @Flag(help: "Detach the Berth endpoints attached in the namespace first (a running container's are still refused).") var force = false
+        @OptionGroup var state: StateOption
 
         func run() throws {
+            let manager = try state.manager()
+            let users = try Self.endpoints(in: name, manager: manager)
+            if !users.isEmpty {
+                let ids = users.map { EndpointShortID.display($0.id) }.joined(separator: " ")
+                guard force else {
+                    throw BerthError(.conflict, "namespace \(name) has endpoint(s) \(ids) attached",
+                                     hint: "detach them first with 'berth detach \(ids)', or add --force to detach them and delete it",
+                                     object: .namespace(name))
+                }
+                for endpoint in users {
+                    try manager.detach(id: endpoint.id) { tx, argument, found throws(BerthError) in
+                        try Container.refuseDetachingActive(tx, argument: argument, endpoint: found)
+                    }
+                }
+            }
             try NetworkNamespace.delete(named: name)
+        }
+
+        /// The recorded endpoints in namespace `name`: the same kernel namespace, or, when it
+        /// cannot be opened, the same path.
+        static func endpoints(in name: String, manager: NetworkManager) throws(BerthError) -> [EndpointRecord] {
+            try NetworkNamespace.validate(name: name)
+            let path = NetworkNamespace.runDirectory + "/" + name
+            let identity = try? NetworkNamespace.open(named: name).identity
+            return try manager.endpoints().filter { $0.namespaceIdentity == identity || $0.namespacePath == path }
         }
     }
 

@@ -21,7 +21,7 @@ struct NetworkCommand: ParsableCommand {
         var ipv4 = true
         @Option(help: ArgumentHelp("The bridge's name (default: br- and 12 hex digits of the network id).", valueName: "NAME")) var bridge: String?
         @Option(help: "MTU of the bridge and its veths (default: 1500).") var mtu: Int?
-        @Flag(help: "Keep traffic inside the network: no outbound masquerade.") var `internal` = false
+        @Flag(help: "Keep traffic inside the network: no outbound masquerade, and no published ports (attach -p and run -p on it are refused).") var `internal` = false
         @Flag(help: ArgumentHelp("Use the existing bridge --bridge names, which Berth did not make, as it is: Berth adds its gateway address and rules, and never deletes, downs or re-addresses it."))
         var bridgeExisting = false
         @Option(help: ArgumentHelp("Whether containers resolve each other's names through the resolver on the gateway (default: true, false for the default network 'berth').", valueName: "true|false"))

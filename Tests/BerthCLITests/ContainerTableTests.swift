@@ -71,6 +71,54 @@ struct ContainerTableTests {
         #expect(ContainerTable.json(record, endpoint: endpoint)["ip6"] == .null)
     }
 
+    @Test("a lab node's container (network host) shows its node's endpoint, named after the node's namespace; nothing else borrows one")
+    func labContainerEndpoint() throws {
+        func endpoint(_ id: String, namespace: String) throws -> EndpointRecord {
+            EndpointRecord(id: id, network: "lan", namespacePath: namespace, namespaceIdentity: NamespaceIdentity(device: 4, inode: 1),
+                           interfaceName: try InterfaceName("eth0"), hostVeth: try InterfaceName("vb1"),
+                           address: try IPv4Address(parsing: "10.7.0.2"), mac: try MACAddress(parsing: "02:42:0a:07:00:02"), created: 1)
+        }
+        let node = try endpoint("lab1-web", namespace: "/run/netns/lab1-web")
+        let elsewhere = try endpoint("other", namespace: "/proc/9/ns/net")
+        let endpoints = [node.id: node, elsewhere.id: elsewhere]
+        var record = ContainerRecord(id: String(repeating: "c", count: 64), name: "lab1-web", endpointID: nil, network: "host", process: nil,
+                                     supervisor: nil, command: ["httpd"], hostname: "web", rootfs: nil, status: .running, created: 1)
+        #expect(ContainerTable.endpoint(of: record, in: endpoints)?.id == "lab1-web")
+        #expect(ContainerTable.json(record, endpoint: node)["endpoint"] == .string("lab1-web"))
+        record.name = "other"
+        #expect(ContainerTable.endpoint(of: record, in: endpoints) == nil)
+        record.name = "lab1-web"
+        record.network = "none"
+        #expect(ContainerTable.endpoint(of: record, in: endpoints) == nil)
+    }
+
+    @Test("ids in lists: a generated id by its first 12 digits, any other in full; a prefix only of a generated id, 12 or more hex digits")
+    func shortIDs() {
+        let generated = String(repeating: "0123456789abcdef", count: 4)
+        #expect(EndpointShortID.display(generated) == "0123456789ab")
+        #expect(EndpointShortID.display("my-long-endpoint-name") == "my-long-endpoint-name")
+        #expect(EndpointShortID.display(String(generated.dropLast())) == String(generated.dropLast()))
+        #expect(EndpointShortID.display(generated.uppercased()) == generated.uppercased())
+        #expect(EndpointShortID.isPrefix("0123456789ab") && EndpointShortID.isPrefix(String(generated.dropLast())))
+        #expect(!EndpointShortID.isPrefix("0123456789a") && !EndpointShortID.isPrefix(generated) && !EndpointShortID.isPrefix("my-long-endp"))
+        #expect(!EndpointShortID.isPrefix("0123456789AB"))
+    }
+
+    @Test("usage errors: berth's one-line form, with the command's help; an unknown subcommand lists the choices")
+    func usageLines() {
+        #expect(UsageErrors.line("Unknown option '-q'", arguments: ["ps", "-q"]) == "unknown option '-q' (see 'berth ps --help')")
+        #expect(UsageErrors.line("Unknown option '--x'", arguments: ["network", "del", "--x"]) == "unknown option '--x' (see 'berth network rm --help')")
+        #expect(UsageErrors.line("unknown option '-x' (a command goes after '--')", arguments: ["run", "-x"])
+                == "unknown option '-x' (a command goes after '--'; see 'berth run --help')")
+        #expect(UsageErrors.unknownSubcommand(in: ["network", "creat", "x"])
+                == "unknown subcommand 'creat' (choose one of: create, rm, ls, inspect; see 'berth network --help')")
+        #expect(UsageErrors.unknownSubcommand(in: ["netns", "delete", "x"]) == nil)
+        #expect(UsageErrors.unknownSubcommand(in: ["network"]) == nil)
+        #expect(UsageErrors.unknownSubcommand(in: ["network", "--help"]) == nil)
+        #expect(UsageErrors.unknownSubcommand(in: ["ps", "extra"]) == nil)
+        #expect(UsageErrors.unknownSubcommand(in: ["help", "network"]) == nil)
+    }
+
     @Test("run flags: -it, -e, -u, -v, --read-only, --restart, --rm build the options; a relative ./ volume becomes absolute")
     func runFlags() throws {
         let command = try RunCommand.parse(["-dit", "--rm", "-e", "A=1", "-u", "bob:staff", "-v", "/srv:/data:ro", "-v", "./here:/here",

@@ -3,7 +3,8 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// `berth detach` with what `berth ps` shows: the first twelve hex digits of a generated id.
+/// `berth detach` and `berth port` with what `berth ps` shows: the first twelve hex digits of
+/// a generated id, any other id in full; one prefix rule for both (`EndpointShortID`).
 @Suite("berth CLI: detach by the id ps shows (kernel)", .enabled(if: KernelTests.enabled))
 struct DetachCLITests {
     @Test("the short id of ps detaches its endpoint; a short custom id is never read as a prefix; an unknown id is reported and succeeds; a prefix of several is refused")
@@ -20,8 +21,10 @@ struct DetachCLITests {
             #expect(generated.utf8.count == 64)
             _ = try attach(["--id", "c10"])
             _ = try attach(["--id", "c1"])
-            _ = try attach(["--id", "aaaaaaaaaaaa1"])
-            _ = try attach(["--id", "aaaaaaaaaaaa2"])
+            // Two generated-form ids with the same first 12 digits, as ps shows both.
+            let twinA = "aaaaaaaaaaaa1" + String(repeating: "0", count: 51), twinB = "aaaaaaaaaaaa2" + String(repeating: "0", count: 51)
+            _ = try attach(["--id", twinA])
+            _ = try attach(["--id", twinB])
             let ids = { () throws -> Set<String> in
                 let listed = try JSONValue(parsing: sandbox.berth(["ps", "--json"]).stdout)
                 return Set((listed.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
@@ -42,9 +45,31 @@ struct DetachCLITests {
             #expect(unknown.succeeded && unknown.stderr.contains("no endpoint 0123456789ab"), "\(unknown)")
 
             let ambiguous = sandbox.berth(["detach", "aaaaaaaaaaaa"])
-            #expect(ambiguous.status == 1 && ambiguous.stderr.contains("ambiguous"), "\(ambiguous)")
-            #expect(try ids() == ["c10", "aaaaaaaaaaaa1", "aaaaaaaaaaaa2"])
+            #expect(ambiguous.status == 1 && ambiguous.stderr.contains("ambiguous") && ambiguous.stderr.contains(twinA)
+                    && ambiguous.stderr.contains(twinB), "\(ambiguous)")
+            #expect(sandbox.berth(["port", "aaaaaaaaaaaa"]).status == 1)
+            #expect(try ids() == ["c10", twinA, twinB])
             #expect(vethCount() == 3)
+        }
+    }
+
+    @Test("ps shows a custom id in full; port and detach take it in full and never by a start of it")
+    func customIDsInFull() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.9.0.0/24"]).succeeded)
+            let ns = try #require(try sandbox.makeNamespace().name)
+            let id = "my-long-endpoint-name"
+            try #require(sandbox.berth(["attach", "web", "--netns", ns, "--id", id, "-p", "8081:80"]).succeeded)
+            let table = sandbox.berth(["ps"])
+            #expect(table.stdout.contains(id + " "), "\(table)")
+            // The cut form ps used to show is no id: port refuses it, and detach leaves the endpoint be.
+            #expect(sandbox.berth(["port", "my-long-endp"]).status == 1)
+            let cut = sandbox.berth(["detach", "my-long-endp"])
+            #expect(cut.succeeded && cut.stderr.contains("no endpoint my-long-endp"), "\(cut)")
+            let port = sandbox.berth(["port", id])
+            #expect(port.succeeded && port.stdout == "80/tcp -> 0.0.0.0:8081\n", "\(port)")
+            #expect(sandbox.berth(["detach", id]).succeeded)
+            #expect(!sandbox.berth(["ps"]).stdout.contains(id))
         }
     }
 }

@@ -61,7 +61,9 @@ struct LabServicesKernelTests {
                 let container = try #require(ps.first { $0["kind"] as? String == "container" && $0["name"] as? String == lab.namespace("web") })
                 let pid = try #require(container["pid"] as? Int)
                 #expect(inode("/proc/\(pid)/ns/net") != nil && inode("/proc/\(pid)/ns/net") == inode("/run/netns/\(lab.namespace("web"))"))
-                #expect(ps.contains { $0["netns"] as? String == "/run/netns/\(lab.namespace("web"))" && $0["id"] as? String == lab.namespace("web") }, "\(ps)")
+                // Its node's endpoint (named after the node's namespace) is shown on its row, ports and all, not on a row of its own.
+                #expect(container["endpoint"] as? String == lab.namespace("web") && (container["ports"] as? [Any])?.isEmpty == false, "\(container)")
+                #expect(!ps.contains { $0["kind"] == nil && $0["id"] as? String == lab.namespace("web") }, "\(ps)")
                 // eth0 from the network, eth1 from the lab link.
                 let eth0 = lab.ip("web", ["addr", "show", "dev", "eth0"]).first?["addr_info"] as? [[String: Any]]
                 #expect((eth0?.first?["local"] as? String)?.hasPrefix("10.0.9.") == true, "\(String(describing: eth0))")

@@ -26,14 +26,24 @@ extension NetworkManager {
     /// whose id is the container's and interface's, the same on every network) never
     /// detaches another network's endpoint.
     ///
+    /// With `acceptingShortID`, an `id` no endpoint has that is the short form of one
+    /// generated id (`EndpointShortID`) detaches that endpoint; a short form of several is
+    /// refused. `check`, run in the same write transaction with `id` and the endpoint found
+    /// (nil for none) before anything changes, may refuse the detach by throwing: how a front
+    /// end keeps an endpoint that something it knows of still uses.
+    ///
     /// Returns whether the state recorded an endpoint `id` (on `network`) and detached it (a
     /// caller that cleans up after an unrecorded id needs no read transaction of its own first).
     @discardableResult
-    public func detach(id: String, network: String? = nil) throws(BerthError) -> Bool {
+    public func detach(id: String, network: String? = nil, acceptingShortID: Bool = false,
+                       check: ((StateTransaction, String, EndpointRecord?) throws(BerthError) -> Void)? = nil) throws(BerthError) -> Bool {
         do {
             var recorded = false
             let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
-                guard let endpoint = try tx.endpoint(id: id), network == nil || endpoint.network == network else { return nil }
+                var found = try tx.endpoint(id: id)
+                if found == nil, acceptingShortID { found = try tx.endpoint(shortID: id) }
+                if let check { try check(tx, id, found) }
+                guard let endpoint = found, network == nil || endpoint.network == network else { return nil }
                 recorded = true
                 Trace.mark("detach: state locked")
                 let instance = try tx.instance()

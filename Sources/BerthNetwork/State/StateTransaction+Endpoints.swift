@@ -96,18 +96,29 @@ extension StateTransaction {
         return endpoint
     }
 
-    /// The endpoint whose id is `idOrPrefix` or, failing that, the only one whose id starts
-    /// with it (as `docker` accepts a short container id).
+    /// The endpoint whose id is `idOrPrefix` or, failing that, the one generated id it is
+    /// the short form of (`EndpointShortID`: 12 or more of its hex digits).
     ///
     /// Throws `.notFound` if none matches and `.conflict` listing them if several do.
     public func endpoint(matching idOrPrefix: String) throws(BerthError) -> EndpointRecord {
         if let exact = try endpoint(id: idOrPrefix) { return exact }
-        let matches = idOrPrefix.isEmpty ? [] : try db().query(
-            "SELECT id FROM endpoints WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6", [.text(idOrPrefix)]) { row in row.text(0) }
+        if let short = try endpoint(shortID: idOrPrefix) { return short }
+        throw BerthError(.notFound, "no endpoint with id \"\(idOrPrefix)\"", object: .endpoint(idOrPrefix), parameter: "id",
+                         remedy: .listExisting(.endpoint))
+    }
+
+    /// The endpoint with a generated id that `short` is the start of, under `EndpointShortID`'s
+    /// rule; nil when `short` is not such a start or none matches. Throws `.conflict` listing
+    /// them if several do.
+    public func endpoint(shortID short: String) throws(BerthError) -> EndpointRecord? {
+        guard EndpointShortID.isPrefix(short) else { return nil }
+        let matches = try db().query("""
+            SELECT id FROM endpoints WHERE length(id) = 64 AND substr(id, 1, length(?1)) = ?1 AND id NOT GLOB '*[^0-9a-f]*'
+            ORDER BY id LIMIT 6
+            """, [.text(short)]) { row in row.text(0) }
         switch matches.count {
         case 0:
-            throw BerthError(.notFound, "no endpoint with id \"\(idOrPrefix)\"", object: .endpoint(idOrPrefix), parameter: "id",
-                             remedy: .listExisting(.endpoint))
+            return nil
         case 1:
             guard let found = try endpoint(id: matches[0]) else {
                 throw BerthError(.internalError, "endpoint \(matches[0]) vanished inside a transaction")
@@ -115,8 +126,8 @@ extension StateTransaction {
             return found
         default:
             let shown = matches.prefix(5).joined(separator: ", ")
-            throw BerthError(.conflict, "endpoint id prefix \"\(idOrPrefix)\" is ambiguous: it matches \(shown)\(matches.count > 5 ? ", ..." : "")",
-                             hint: "give more of the id", parameter: "id")
+            throw BerthError(.conflict, "endpoint id prefix \"\(short)\" is ambiguous: it matches \(shown)\(matches.count > 5 ? ", ..." : "")",
+                             hint: "give more of the id", object: .endpoint(short), parameter: "id")
         }
     }
 

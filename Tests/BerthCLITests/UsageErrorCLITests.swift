@@ -1,0 +1,45 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Usage errors read as every other berth error, `berth: <what> (<fix>)`, on one line, through
+/// the built binary: no argument-parser `Error:` prefix, doubled or not, and no usage block.
+/// Nothing here touches the kernel or a state: each command is refused before it runs.
+@Suite("berth CLI: usage errors")
+struct UsageErrorCLITests {
+    @Test("an unknown option names itself and the command's help, and exits 64 (125 for run and exec, as docker)")
+    func unknownOption() {
+        let ps = Command.run([Command.berthBinary, "ps", "--bogus"])
+        #expect(ps.status == 64 && ps.stderr == "berth: unknown option '--bogus' (see 'berth ps --help')\n", "\(ps)")
+        let ls = Command.run([Command.berthBinary, "network", "ls", "--bogus"])
+        #expect(ls.status == 64 && ls.stderr == "berth: unknown option '--bogus' (see 'berth network ls --help')\n", "\(ls)")
+        let alias = Command.run([Command.berthBinary, "network", "list", "--bogus"])
+        #expect(alias.status == 64 && alias.stderr == "berth: unknown option '--bogus' (see 'berth network ls --help')\n", "\(alias)")
+        let run = Command.run([Command.berthBinary, "run", "--netwrok", "x", "--", "true"])
+        #expect(run.status == 125 && run.stderr.hasPrefix("berth: unknown option '--netwrok'") && !run.stderr.contains("Error"), "\(run)")
+        #expect(run.stderr.hasSuffix("see 'berth run --help')\n") && run.stderr.split(separator: "\n").count == 1, "\(run)")
+        let exec = Command.run([Command.berthBinary, "exec", "--bogus", "c1", "true"])
+        #expect(exec.status == 125 && exec.stderr == "berth: unknown option '--bogus' (see 'berth exec --help')\n", "\(exec)")
+        let missing = Command.run([Command.berthBinary, "port"])
+        #expect(missing.status == 64 && missing.stderr.hasPrefix("berth: missing expected argument") && missing.stderr.hasSuffix("(see 'berth port --help')\n"),
+                "\(missing)")
+    }
+
+    @Test("an unknown subcommand is named, with the subcommands to choose from")
+    func unknownSubcommand() {
+        let creat = Command.run([Command.berthBinary, "network", "creat", "x"])
+        #expect(creat.status == 64, "\(creat)")
+        #expect(creat.stderr == "berth: unknown subcommand 'creat' (choose one of: create, rm, ls, inspect; see 'berth network --help')\n", "\(creat)")
+        let top = Command.run([Command.berthBinary, "frobnicate"])
+        #expect(top.status == 64 && top.stderr == "berth: unknown command 'frobnicate' (see 'berth --help')\n", "\(top)")
+        // Help still works, and a known subcommand is not mistaken for an unknown one.
+        #expect(Command.run([Command.berthBinary, "network", "--help"]).status == 0)
+        #expect(Command.run([Command.berthBinary, "help", "network"]).status == 0)
+    }
+
+    @Test("ps -q is an option (ids only), so 'berth rm -f $(berth ps -aq)' works")
+    func quietIsKnown() {
+        let help = Command.run([Command.berthBinary, "ps", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("-q, --quiet"), "\(help)")
+    }
+}
