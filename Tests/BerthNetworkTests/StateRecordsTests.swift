@@ -74,7 +74,9 @@ struct StateRecordsTests {
                 #expect(try tx.endpoints().map(\.id) == ["cccc3333", "aaaa1111", "bbbb2222"])  // network, then address
                 #expect(try tx.endpointCount(network: "web") == 2)
                 #expect(try tx.endpointCounts() == ["web": 2, "api": 1])
-                #expect(try tx.endpoint(matching: "bbbb").id == "bbbb2222")
+                #expect(try tx.endpoint(matching: "bbbb2222").id == "bbbb2222")
+                // A custom id is taken in full only (EndpointShortID): no prefix of it.
+                #expect(throws: BerthError.self) { try tx.endpoint(matching: "bbbb") }
             }
             let removed = try store.write { tx throws(BerthError) in try tx.deleteEndpoint(id: "aaaa1111") }
             #expect(removed.ports.count == 3)
@@ -110,15 +112,27 @@ struct StateRecordsTests {
             }
             #expect(sameAddress?.code == .conflict)
             #expect(sameAddress?.message.contains("already leased to endpoint ab34") == true)
+            // Generated ids are taken by 12 or more of their first digits; two that share them
+            // are refused together, named.
+            let first = "abcdef012345" + String(repeating: "0", count: 52), second = "abcdef012345" + String(repeating: "1", count: 52)
+            try store.write { tx throws(BerthError) in
+                try tx.insertEndpoint(try Fixture.endpoint(first, address: ip("10.88.0.4")))
+                try tx.insertEndpoint(try Fixture.endpoint(second, address: ip("10.88.0.5")))
+            }
+            #expect(try store.read { tx throws(BerthError) in try tx.endpoint(matching: "abcdef0123450").id } == first)
             let ambiguous = #expect(throws: BerthError.self) {
+                try store.read { tx throws(BerthError) in try tx.endpoint(matching: "abcdef012345") }
+            }
+            #expect(ambiguous?.message == "endpoint id prefix \"abcdef012345\" is ambiguous: it matches \(first), \(second)")
+            let custom = #expect(throws: BerthError.self) {
                 try store.read { tx throws(BerthError) in try tx.endpoint(matching: "ab") }
             }
-            #expect(ambiguous?.message == "endpoint id prefix \"ab\" is ambiguous: it matches ab12, ab34")
+            #expect(custom?.code == .notFound)
             let inUse = #expect(throws: BerthError.self) {
                 try store.write { tx throws(BerthError) in try tx.deleteNetwork(named: "web") }
             }
             #expect(inUse?.code == .conflict)
-            #expect(inUse?.message == "network \"web\" still has 2 endpoints attached")
+            #expect(inUse?.message == "network \"web\" still has 4 endpoints attached")
         }
     }
 

@@ -95,10 +95,11 @@ struct ContainerStateTests {
             #expect(try versions(store) == ["BerthRun": 4])
             #expect(try !columns(store, "containers").contains("command"))
             let listed = try store.read { tx throws(BerthError) in try tx.containers() }
-            #expect(listed.map(\.name) == ["old", "mangled"])
-            #expect(listed.first == running)
+            // Newest first, as `docker ps -a` lists.
+            #expect(listed.map(\.name) == ["mangled", "old"])
+            #expect(listed.last == running)
             // Text the JSON parser cannot read is kept whole, as the one argument.
-            #expect(listed.last?.command == [mangled])
+            #expect(listed.first?.command == [mangled])
             // The adopted table works as a new one: a name stays reserved, rows go away.
             let taken = #expect(throws: BerthError.self) {
                 try store.write { tx throws(BerthError) in try tx.insertContainer(record(name: "old", command: ["true"])) }
