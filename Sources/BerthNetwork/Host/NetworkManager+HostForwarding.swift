@@ -33,12 +33,10 @@ extension NetworkManager {
     }
 
     /// Turns `net.ipv4.ip_forward` on; true when it was off (Berth is the one that turned
-    /// the host into a router, which the caller warns of). One read when it is on already.
+    /// the host into a router, which the caller warns of). `setSysctl` reads before it
+    /// writes and says whether it wrote: one read when it is on already.
     func enableIPv4Forwarding() throws(BerthError) -> Bool {
-        let key = "net/ipv4/ip_forward"
-        guard try host.sysctl(key) != "1" else { return false }
-        try host.setSysctl(key, to: "1")
-        return true
+        try host.setSysctl("net/ipv4/ip_forward", to: "1")
     }
 
     private static func forwardingKeys(_ networks: [NetworkRecord]) -> [(key: String, needed: Bool)] {

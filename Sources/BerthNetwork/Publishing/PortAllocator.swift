@@ -75,33 +75,29 @@ struct PortAllocator {
                     }
                 }
                 prefetched = nil
-            } else if let ports = spec.hostPorts {
-                // A host range for one container port (`8080-8081:80`): one host port to
-                // choose from it, the same for every family (as Docker does).
-                let range = UInt32(ports.start)...UInt32(ports.end)
-                guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: false) else {
-                    throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
-                                     hint: "free a port in that range or widen it", parameter: "ports")
-                }
-                for address in addresses {
-                    try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
-                              containerPort: spec.containerPorts.start, spec: specText)
-                }
             } else {
-                // No host port (`80`, `9000-9002`, `127.0.0.1::53-54/udp`): one free port of
-                // the ephemeral range for each container port, as Docker publishes them, the
-                // same for every family of that container port. The ports claimed so far are
-                // held (`holder(of:)`), so each container port gets a port of its own.
-                let range = ephemeralRange()
-                for containerPort in spec.containerPorts.ports {
-                    guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: true) else {
+                // Host ports to choose, as Docker does: one from the range given for one
+                // container port (`8080-8081:80`), else a free one of the ephemeral range for
+                // each container port (`80`, `9000-9002`, `127.0.0.1::53-54/udp`); the same
+                // for every family of a container port. Each is claimed before the next is
+                // chosen, so the next one is held (`holder(of:)`) and not chosen again.
+                var ephemeral: ClosedRange<UInt32>?
+                _ = try spec.expand { containerPort, candidates throws(BerthError) in
+                    let range: ClosedRange<UInt32>
+                    if let candidates {
+                        range = UInt32(candidates.start)...UInt32(candidates.end)
+                    } else {
+                        range = ephemeral ?? ephemeralRange()
+                        ephemeral = range
+                    }
+                    guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: candidates == nil) else {
                         throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
                                          hint: "free a port in that range or widen it", parameter: "ports")
                     }
                     for address in addresses {
-                        try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
-                                  containerPort: containerPort, spec: specText)
+                        try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port), containerPort: containerPort, spec: specText)
                     }
+                    return port
                 }
             }
         }
