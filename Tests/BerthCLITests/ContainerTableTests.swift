@@ -104,6 +104,16 @@ struct ContainerTableTests {
         #expect(!EndpointShortID.isPrefix("0123456789AB"))
     }
 
+    @Test("check's problems name an endpoint by the same rule: a custom id in full, so 'berth check ID' and 'detach' take it back")
+    func checkProblemIDs() {
+        let generated = String(repeating: "0123456789abcdef", count: 4)
+        let custom = "\(generated)-eth0"
+        #expect(CheckProblem(endpoint: custom, network: "web", object: "veth", problem: "missing", repair: .collectGarbage).description
+            == "endpoint \(custom): veth: missing")
+        #expect(CheckProblem(endpoint: generated, network: "web", object: "veth", problem: "missing", repair: .collectGarbage).description
+            == "endpoint 0123456789ab: veth: missing")
+    }
+
     @Test("usage errors: berth's one-line form, with the command's help; an unknown subcommand lists the choices")
     func usageLines() {
         #expect(UsageErrors.line("Unknown option '-q'", arguments: ["ps", "-q"]) == "unknown option '-q' (see 'berth ps --help')")

@@ -52,7 +52,8 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let endpoint { return "endpoint \(endpoint.prefix(12)): \(object): \(problem)" }
+        // The id as lists show it and `check ID`/`detach` take it back (`EndpointShortID`).
+        if let endpoint { return "endpoint \(EndpointShortID.display(endpoint)): \(object): \(problem)" }
         if !network.isEmpty { return "network \(network): \(object): \(problem)" }
         return "\(object): \(problem)"
     }
