@@ -12,8 +12,8 @@ import BerthOCIHook
 // A runtime runs it synchronously in a container's start (createRuntime) and deletion
 // (poststop), with the container's state on stdin, only the environment the hook entry
 // lists (no PATH) and the bundle as working directory. So it parses its few arguments by
-// hand (no argument-parser), links no Foundation, runs no other program, and prints nothing
-// on success. Called as `berth-oci-runtime` (a link), it is docker's runtime wrapper.
+// hand (no argument-parser), links no Foundation, runs no program but its own `_checkpoint`
+// child and (for a network with DNS on) berth-dns, and prints nothing on success. Called as `berth-oci-runtime` (a link), it is docker's runtime wrapper.
 
 enum Usage {
     static let text = """
