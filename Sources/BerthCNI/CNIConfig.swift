@@ -46,7 +46,7 @@ public struct CNIConfig: Sendable {
     /// refuses `subnet`/`gateway`. Absent means true: a network without the IPv4 keys picks
     /// its IPv4 subnet, as before.
     public var ipv4: Bool = true
-    /// `internal`: a network this plugin creates has no route out (no masquerade); false when absent.
+    /// `internal`: a network this plugin creates gets no outbound masquerade and no published ports; false when absent.
     public var isInternal: Bool
     /// `stateDir`: Berth's state directory, which must be absolute; `$BERTH_STATE_DIR`, else /var/lib/berth, when absent.
     public var stateDir: String?

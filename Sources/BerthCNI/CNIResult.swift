@@ -8,7 +8,7 @@ public import BerthCore
 public struct CNIResult: Sendable, Hashable {
     /// An entry of `interfaces`.
     public struct Interface: Sendable, Hashable {
-        /// The interface's name (`eth0` in the container, the veth's host end, the bridge).
+        /// The interface's name (`CNI_IFNAME` in the container, the veth's host end, the bridge).
         public var name: String
         /// Its MAC address as text; nil when not reported.
         public var mac: String?

@@ -108,35 +108,35 @@ extension BerthError {
             public var rawValue: String
             public init(rawValue: String) { self.rawValue = rawValue }
 
-            /// A Berth network.
+            /// A Berth network, by its name.
             public static let network = Kind(rawValue: "network")
-            /// A container's attachment to a network.
+            /// A container's attachment to a network, by endpoint id.
             public static let endpoint = Kind(rawValue: "endpoint")
-            /// A published port set.
+            /// A set of ports published together, by its id.
             public static let publication = Kind(rawValue: "publication")
-            /// A container.
+            /// A container, by name or id.
             public static let container = Kind(rawValue: "container")
-            /// A network namespace.
+            /// A network namespace, by path or name.
             public static let namespace = Kind(rawValue: "namespace")
-            /// A network interface.
+            /// A network interface, by name.
             public static let link = Kind(rawValue: "link")
-            /// A bridge interface.
+            /// A network's bridge interface, by name.
             public static let bridge = Kind(rawValue: "bridge")
-            /// An IP address.
+            /// An interface address, as `ADDRESS/PREFIX`.
             public static let address = Kind(rawValue: "address")
-            /// An IP prefix.
+            /// An IP prefix, as `ADDRESS/PREFIX`.
             public static let subnet = Kind(rawValue: "subnet")
-            /// A route.
+            /// A route, by its destination.
             public static let route = Kind(rawValue: "route")
-            /// A host port.
+            /// A host port, by its protocol, address and port.
             public static let port = Kind(rawValue: "port")
             /// An nftables table, chain, set or rule.
             public static let nftables = Kind(rawValue: "nftables")
-            /// Berth's state store.
+            /// Berth's state store, by its path.
             public static let state = Kind(rawValue: "state")
-            /// A file.
+            /// A file, by its path.
             public static let file = Kind(rawValue: "file")
-            /// A process.
+            /// A process, by its pid.
             public static let process = Kind(rawValue: "process")
         }
 

@@ -138,7 +138,7 @@ public struct LinkFlags: OptionSet, Sendable, Hashable, CustomStringConvertible 
 
 /// RFC 2863 operational state (IFLA_OPERSTATE).
 public enum OperState: UInt8, Sendable, Hashable, CustomStringConvertible {
-    /// IF_OPER_UNKNOWN: the driver does not report a state (veths before carrier, `lo`).
+    /// IF_OPER_UNKNOWN: the driver does not report a state (`lo`, for one).
     case unknown = 0
     /// IF_OPER_NOTPRESENT: a component is missing.
     case notPresent = 1

@@ -61,7 +61,7 @@ public enum RouteTable {
     public static let main: UInt32 = 254
     /// RT_TABLE_LOCAL (255): the kernel's local and broadcast routes.
     public static let local: UInt32 = 255
-    /// RT_TABLE_DEFAULT (253).
+    /// RT_TABLE_DEFAULT (253): consulted after main; usually empty.
     public static let `default`: UInt32 = 253
 }
 

@@ -20,7 +20,7 @@ import BerthNamespace
 /// try cgroups.remove(cgroup)                                 // kills leftovers, rmdirs
 /// ```
 public struct CgroupManager: Sendable {
-    /// The host's cgroup layout, detected once.
+    /// The host's cgroup layout, detected or as given.
     public let hierarchy: CgroupHierarchy
     /// The directory (relative to each tree's root) that holds the containers' cgroups.
     public let parent: String

@@ -10,7 +10,7 @@ public struct ContainerCgroup: Sendable, Hashable {
     /// The container's directory in each controller's tree; on v2 all are the same.
     public let directories: [CgroupController: String]
 
-    /// A cgroup of cgroup `version` (1 or 2) with a directory per controller.
+    /// A cgroup of version `version` (1 or 2), with its directory in each controller's tree.
     public init(id: String, version: Int, directories: [CgroupController: String]) {
         self.id = id
         self.version = version

@@ -2,7 +2,7 @@
 public struct DeviceRule: Sendable, Hashable, CustomStringConvertible {
     /// The device type a rule covers.
     public enum Kind: String, Sendable, Hashable {
-        /// `c` character devices, `b` block devices, `a` both.
+        /// `c` character devices, `b` block devices, `a` every device (any type and number).
         case char = "c", block = "b", all = "a"
     }
 
