@@ -4,31 +4,41 @@ public import BerthCore
 /// that mean the same for Berth, Berth's own keys, the IPAM section, runtime capabilities
 /// and, from the runtime, `prevResult` and GC's valid attachments.
 public struct CNIConfig: Sendable {
+    /// `cniVersion`: the specification version the runtime speaks, one the plugin supports.
     public var cniVersion: CNIVersion
     /// The network's name: the Berth network an attachment joins (created on first use),
     /// or, chained, the group Berth records publications under.
     public var name: String
+    /// `type`: the plugin's name as the runtime found it; empty when absent.
     public var type: String
 
     // The reference bridge plugin's keys.
+    /// `bridge`: the bridge interface's name for a network this plugin creates.
     public var bridge: InterfaceName?
+    /// `mtu`: the MTU for a network this plugin creates, 68 to 65535.
     public var mtu: Int?
     /// `ipMasq`, `isGateway`, `isDefaultGateway`, `hairpinMode`: Berth's networks always
     /// masquerade (unless internal), hold the gateway address, route by default through it
     /// and set hairpin mode; `true` is accepted, `false` is refused (see `init`).
     public var ipMasq: Bool?
+    /// `isGateway` (see `ipMasq`).
     public var isGateway: Bool?
+    /// `isDefaultGateway` (see `ipMasq`).
     public var isDefaultGateway: Bool?
+    /// `hairpinMode` (see `ipMasq`).
     public var hairpinMode: Bool?
 
     // Berth's own keys.
+    /// `subnet`: the network's IPv4 subnet; Berth picks one when absent.
     public var subnet: CIDR?
+    /// `gateway`: the bridge's IPv4 address in `subnet`; Berth chooses it when absent.
     public var gateway: IPv4Address?
     /// `ipv6`: the network is dual-stack (an IPv6 subnet beside the IPv4 one, chosen by
     /// Berth when `ipv6Subnet` is absent). Implied by `ipv6Subnet` or `ipv6Gateway`.
     public var ipv6: Bool = false
     /// `ipv6Subnet`, `ipv6Gateway`: the network's IPv6 subnet and the bridge's IPv6 address.
     public var ipv6Subnet: CIDR?
+    /// `ipv6Gateway` (see `ipv6Subnet`).
     public var ipv6Gateway: IPv6Address?
     /// Whether the configuration asks for a dual-stack network.
     public var wantsIPv6: Bool { ipv6 || ipv6Subnet != nil || ipv6Gateway != nil }
@@ -36,7 +46,9 @@ public struct CNIConfig: Sendable {
     /// refuses `subnet`/`gateway`. Absent means true: a network without the IPv4 keys picks
     /// its IPv4 subnet, as before.
     public var ipv4: Bool = true
+    /// `internal`: a network this plugin creates gets no outbound masquerade and no published ports; false when absent.
     public var isInternal: Bool
+    /// `stateDir`: Berth's state directory, which must be absolute; `$BERTH_STATE_DIR`, else /var/lib/berth, when absent.
     public var stateDir: String?
     /// A file to append the plugin's log lines to, instead of stderr.
     public var logFile: String?
@@ -51,6 +63,7 @@ public struct CNIConfig: Sendable {
     public var dnsEnabled: Bool = false
 
     // Capabilities, from runtimeConfig.
+    /// `runtimeConfig.portMappings`: the ports to publish.
     public var portMappings: [CNIPortMapping]
     /// `runtimeConfig.ips`: the IPv4 address the runtime asks for.
     public var requestedAddress: IPv4Address?

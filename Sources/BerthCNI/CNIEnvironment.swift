@@ -3,6 +3,7 @@
 public struct CNIEnvironment: Sendable, Hashable {
     /// The operation the runtime asks for.
     public enum Command: String, Sendable, Hashable, CaseIterable {
+        /// `CNI_COMMAND`'s values.
         case add = "ADD", del = "DEL", check = "CHECK", gc = "GC", status = "STATUS", version = "VERSION"
 
         /// A `switch`, not the synthesized initializer, which searches an array of the case
@@ -20,6 +21,7 @@ public struct CNIEnvironment: Sendable, Hashable {
         }
     }
 
+    /// `CNI_COMMAND`.
     public var command: Command
     /// `CNI_CONTAINERID`; empty for GC, STATUS and VERSION.
     public var containerID: String

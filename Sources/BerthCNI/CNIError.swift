@@ -3,12 +3,14 @@ public import BerthCore
 /// A CNI error: what the plugin prints on stdout (`{"cniVersion", "code", "msg", "details"}`)
 /// before it exits non-zero.
 public struct CNIError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The specification's error code (1–99 are the specification's, 100 and up the plugin's).
     public var code: Code
     /// One line naming the problem and the value at fault.
     public var message: String
     /// How to fix it, and the cause, when known.
     public var details: String
 
+    /// An error with `code`, a one-line `message`, and `details` (empty when none).
     public init(_ code: Code, _ message: String, details: String = "") {
         self.code = code
         self.message = message

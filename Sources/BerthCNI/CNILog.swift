@@ -9,6 +9,7 @@ import Musl
 public struct CNILog: Sendable {
     private let path: String?
 
+    /// A log to the file at `path` (appended to), or to stderr when nil.
     public init(path: String? = nil) { self.path = path }
 
     /// Writes one line, `berth-cni[PID]: TEXT`. A log file that cannot be opened falls

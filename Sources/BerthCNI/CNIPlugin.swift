@@ -14,6 +14,7 @@ public struct CNIResponse: Sendable, Hashable {
     /// 0 on success, 1 with an error object on stdout.
     public var exitCode: Int32
 
+    /// A response printing `output` and exiting with `exitCode`.
     public init(output: String, exitCode: Int32) {
         self.output = output
         self.exitCode = exitCode

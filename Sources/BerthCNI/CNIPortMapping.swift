@@ -6,14 +6,18 @@ public import BerthCore
 /// `hostPort`, containerd's CRI sends `HostPort` (go-cni's struct has no JSON tags). An
 /// exact match wins over a case-insensitive one.
 public struct CNIPortMapping: Sendable, Hashable {
+    /// `hostPort`: the port on the host, 1–65535.
     public var hostPort: UInt16
+    /// `containerPort`: the port in the container, 1–65535.
     public var containerPort: UInt16
+    /// `protocol`: tcp unless given.
     public var proto: TransportProtocol
     /// Nil for every host address of the network's families (absent or empty). An
     /// unspecified address keeps its family, as the reference portmap plugin reads it and as
     /// `-p 0.0.0.0:…`/`-p [::]:…` do: `0.0.0.0` is every IPv4 address, `::` every IPv6 one.
     public var hostIP: IPAddress?
 
+    /// A mapping from its fields; tcp on every host address unless told otherwise.
     public init(hostPort: UInt16, containerPort: UInt16, proto: TransportProtocol = .tcp, hostIP: IPAddress? = nil) {
         self.hostPort = hostPort
         self.containerPort = containerPort

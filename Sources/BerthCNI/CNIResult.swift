@@ -6,12 +6,16 @@ public import BerthCore
 /// carries `"version": "4"` (or "6"); from 1.0.0 on it does not. Parsed from any of
 /// 0.3.0–1.1.0 (an IPAM plugin's result, a previous plugin's).
 public struct CNIResult: Sendable, Hashable {
+    /// An entry of `interfaces`.
     public struct Interface: Sendable, Hashable {
+        /// The interface's name (`CNI_IFNAME` in the container, the veth's host end, the bridge).
         public var name: String
+        /// Its MAC address as text; nil when not reported.
         public var mac: String?
         /// The namespace path for an interface inside the container; nil on the host.
         public var sandbox: String?
 
+        /// An interface; on the host unless `sandbox` is given.
         public init(name: String, mac: String? = nil, sandbox: String? = nil) {
             self.name = name
             self.mac = mac
@@ -19,13 +23,16 @@ public struct CNIResult: Sendable, Hashable {
         }
     }
 
+    /// An entry of `ips`.
     public struct IPConfig: Sendable, Hashable {
         /// The address with its prefix length (`10.88.0.2/16`).
         public var address: CIDR
+        /// The default gateway for the address's subnet, if any.
         public var gateway: IPAddress?
         /// Index into `interfaces`.
         public var interface: Int?
 
+        /// An address, with its gateway and the index of its interface when known.
         public init(address: CIDR, gateway: IPAddress? = nil, interface: Int? = nil) {
             self.address = address
             self.gateway = gateway
@@ -33,22 +40,30 @@ public struct CNIResult: Sendable, Hashable {
         }
     }
 
+    /// An entry of `routes`.
     public struct Route: Sendable, Hashable {
+        /// The destination prefix (`0.0.0.0/0` for the default route).
         public var destination: CIDR
+        /// The next hop; nil for the interface's default gateway.
         public var gateway: IPAddress?
 
+        /// A route to `destination`, through `gateway` when given.
         public init(destination: CIDR, gateway: IPAddress? = nil) {
             self.destination = destination
             self.gateway = gateway
         }
     }
 
+    /// The interfaces the plugin made or knows of; `ips` refer to them by index.
     public var interfaces: [Interface]
+    /// The addresses assigned.
     public var ips: [IPConfig]
+    /// The routes installed in the container.
     public var routes: [Route]
     /// The `dns` object as given (nameservers, domain, search, options); `{}` when none.
     public var dns: JSONValue
 
+    /// A result from its parts; empty unless given.
     public init(interfaces: [Interface] = [], ips: [IPConfig] = [], routes: [Route] = [], dns: JSONValue = .object([])) {
         self.interfaces = interfaces
         self.ips = ips

@@ -1,9 +1,13 @@
 /// A CNI specification version (`0.3.1`, `1.1.0`), and what each one changes for a plugin.
 public struct CNIVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The major number.
     public var major: Int
+    /// The minor number.
     public var minor: Int
+    /// The patch number.
     public var patch: Int
 
+    /// The version `major.minor.patch`.
     public init(_ major: Int, _ minor: Int, _ patch: Int) {
         self.major = major
         self.minor = minor

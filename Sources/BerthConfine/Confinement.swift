@@ -19,6 +19,7 @@ public struct Confinement: Sendable, Hashable {
     /// holds CAP_SYS_ADMIN, before capabilities are dropped (runc's order).
     public var noNewPrivileges: Bool
 
+    /// Docker's defaults unless told otherwise: the default capabilities, the default seccomp profile, exec may raise privileges.
     public init(capabilities: CapabilitySet = .docker, seccomp: SeccompProfile? = .docker, noNewPrivileges: Bool = false) {
         self.capabilities = capabilities
         self.seccomp = seccomp
@@ -48,6 +49,7 @@ public enum SecurityOption: Sendable, Hashable {
     /// `no-new-privileges`, `no-new-privileges=true|false` (also with ':').
     case noNewPrivileges(Bool)
 
+    /// Parses one `--security-opt` value; throws for a seccomp profile other than unconfined and for any other option.
     public init(parsing text: String) throws(BerthError) {
         let separator = text.firstIndex { $0 == "=" || $0 == ":" }
         let key = separator.map { String(text[..<$0]) } ?? text

@@ -51,6 +51,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
     /// The lower-level error this one wraps, if any.
     public let cause: (any Error & Sendable)?
 
+    /// An error of `code` with `message`, and whatever else is known about it.
     public init(_ code: Code, _ message: String, hint: String? = nil, object: Object? = nil, operation: Operation? = nil,
                 parameter: String? = nil, remedy: Remedy? = nil, cause: (any Error & Sendable)? = nil) {
         self.code = code
@@ -93,6 +94,7 @@ extension BerthError {
         /// that is not the caller's own: a front end points its advice there.
         public var namespace: String?
 
+        /// An object of `kind` named `name`, in `namespace` when that is not the caller's own.
         public init(_ kind: Kind, _ name: String, namespace: String? = nil) {
             self.kind = kind
             self.name = name
@@ -106,32 +108,57 @@ extension BerthError {
             public var rawValue: String
             public init(rawValue: String) { self.rawValue = rawValue }
 
+            /// A Berth network, by its name.
             public static let network = Kind(rawValue: "network")
+            /// A container's attachment to a network, by endpoint id.
             public static let endpoint = Kind(rawValue: "endpoint")
+            /// A set of ports published together, by its id.
             public static let publication = Kind(rawValue: "publication")
+            /// A container, by name or id.
             public static let container = Kind(rawValue: "container")
+            /// A network namespace, by path or name.
             public static let namespace = Kind(rawValue: "namespace")
+            /// A network interface, by name.
             public static let link = Kind(rawValue: "link")
+            /// A network's bridge interface, by name.
             public static let bridge = Kind(rawValue: "bridge")
+            /// An interface address, as `ADDRESS/PREFIX`.
             public static let address = Kind(rawValue: "address")
+            /// An IP prefix, as `ADDRESS/PREFIX`.
             public static let subnet = Kind(rawValue: "subnet")
+            /// A route, by its destination.
             public static let route = Kind(rawValue: "route")
+            /// A host port, by its protocol, address and port.
             public static let port = Kind(rawValue: "port")
+            /// An nftables table, chain, set or rule.
             public static let nftables = Kind(rawValue: "nftables")
+            /// Berth's state store, by its path.
             public static let state = Kind(rawValue: "state")
+            /// A file, by its path.
             public static let file = Kind(rawValue: "file")
+            /// A process, by its pid.
             public static let process = Kind(rawValue: "process")
         }
 
+        /// The network named `name`.
         public static func network(_ name: String) -> Object { Object(.network, name) }
+        /// The endpoint with id `id`.
         public static func endpoint(_ id: String) -> Object { Object(.endpoint, id) }
+        /// The publication with id `id`.
         public static func publication(_ id: String) -> Object { Object(.publication, id) }
+        /// The container named `name`.
         public static func container(_ name: String) -> Object { Object(.container, name) }
+        /// The network namespace at `path`.
         public static func namespace(_ path: String) -> Object { Object(.namespace, path) }
+        /// The interface `name`, in `namespace` when not the caller's own.
         public static func link(_ name: String, namespace: String? = nil) -> Object { Object(.link, name, namespace: namespace) }
+        /// The bridge `name`.
         public static func bridge(_ name: String) -> Object { Object(.bridge, name) }
+        /// The host port `key`.
         public static func port(_ key: String) -> Object { Object(.port, key) }
+        /// The state store at `path`.
         public static func state(_ path: String) -> Object { Object(.state, path) }
+        /// The file at `path`.
         public static func file(_ path: String) -> Object { Object(.file, path) }
     }
 
@@ -141,19 +168,33 @@ extension BerthError {
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
+        /// Creating a network.
         public static let createNetwork = Operation(rawValue: "create network")
+        /// Removing a network.
         public static let removeNetwork = Operation(rawValue: "remove network")
+        /// Attaching a container to a network.
         public static let attach = Operation(rawValue: "attach")
+        /// Detaching a container from a network.
         public static let detach = Operation(rawValue: "detach")
+        /// Publishing ports.
         public static let publish = Operation(rawValue: "publish")
+        /// Withdrawing published ports.
         public static let unpublish = Operation(rawValue: "unpublish")
+        /// Removing a network's endpoints other than those to keep.
         public static let prune = Operation(rawValue: "prune")
+        /// Checking recorded state against the kernel.
         public static let check = Operation(rawValue: "check")
+        /// Garbage collection of leftovers.
         public static let gc = Operation(rawValue: "gc")
+        /// Bringing the kernel back in line with recorded state.
         public static let reconcile = Operation(rawValue: "reconcile")
+        /// Running a container.
         public static let run = Operation(rawValue: "run")
+        /// Stopping a container.
         public static let stop = Operation(rawValue: "stop")
+        /// Running a process in a container.
         public static let exec = Operation(rawValue: "exec")
+        /// Opening the state store.
         public static let openState = Operation(rawValue: "open state")
     }
 

@@ -8,6 +8,7 @@ public struct CIDR: Sendable, Hashable, LosslessStringCodable, CustomStringConve
     /// The prefix length: 0–32 for IPv4, 0–128 for IPv6.
     public let prefixLength: Int
 
+    /// An address and a prefix length of 0 to the family's bit width; host bits are kept.
     public init(address: IPAddress, prefixLength: Int) throws(BerthError) {
         let width = address.family.bitWidth
         guard (0...width).contains(prefixLength) else {
@@ -37,6 +38,7 @@ public struct CIDR: Sendable, Hashable, LosslessStringCodable, CustomStringConve
         try self.init(address: address, prefixLength: prefix)
     }
 
+    /// Parses `ADDRESS/PREFIX`; nil if malformed.
     public init?(_ text: String) {
         guard let parsed = try? CIDR(parsing: text) else { return nil }
         self = parsed

@@ -7,6 +7,7 @@ public struct DataRate: Sendable, Hashable, Comparable, Codable, CustomStringCon
     /// Bits per second.
     public let bitsPerSecond: UInt64
 
+    /// A rate of `bitsPerSecond` bits per second.
     public init(bitsPerSecond: UInt64) { self.bitsPerSecond = bitsPerSecond }
 
     /// Bytes per second, rounded down: what the kernel's queueing disciplines count in.

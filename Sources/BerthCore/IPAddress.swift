@@ -1,6 +1,8 @@
 /// An IPv4 or IPv6 address.
 public enum IPAddress: Sendable, Hashable, Comparable, LosslessStringCodable, CustomStringConvertible, LosslessStringConvertible {
+    /// An IPv4 address.
     case v4(IPv4Address)
+    /// An IPv6 address.
     case v6(IPv6Address)
 
     /// The addresses given, IPv4 first: an interface's (or a record's) one address per
@@ -17,6 +19,7 @@ public enum IPAddress: Sendable, Hashable, Comparable, LosslessStringCodable, Cu
         self = parsed
     }
 
+    /// Parses either family (text with a ':' is IPv6); nil if malformed.
     public init?(_ text: String) {
         if text.utf8.contains(UInt8(ascii: ":")) {
             guard let v6 = IPv6Address(text) else { return nil }
@@ -62,6 +65,7 @@ public enum IPAddress: Sendable, Hashable, Comparable, LosslessStringCodable, Cu
         return nil
     }
 
+    /// Whether this is 127.0.0.0/8 or ::1.
     public var isLoopback: Bool {
         switch self {
         case .v4(let a): a.isLoopback
@@ -69,6 +73,7 @@ public enum IPAddress: Sendable, Hashable, Comparable, LosslessStringCodable, Cu
         }
     }
 
+    /// Whether this is 0.0.0.0 or ::.
     public var isUnspecified: Bool {
         switch self {
         case .v4(let a): a.isUnspecified
@@ -96,7 +101,9 @@ public enum IPAddress: Sendable, Hashable, Comparable, LosslessStringCodable, Cu
 
 /// An address family.
 public enum IPFamily: String, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// IPv4 (AF_INET).
     case ipv4
+    /// IPv6 (AF_INET6).
     case ipv6
 
     /// Address width in bits.

@@ -6,8 +6,10 @@ public struct IPv4Address: Sendable, Hashable, Comparable, LosslessStringCodable
     /// The address as a number, most significant octet first (`10.0.0.1` is `0x0A00_0001`).
     public var value: UInt32
 
+    /// The address whose number is `value`, most significant octet first.
     public init(_ value: UInt32) { self.value = value }
 
+    /// The address `a.b.c.d`.
     public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
         value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
     }
@@ -26,6 +28,7 @@ public struct IPv4Address: Sendable, Hashable, Comparable, LosslessStringCodable
         self = parsed
     }
 
+    /// Parses strict dotted-quad text; nil if malformed or an octet has a leading zero.
     public init?(_ text: String) {
         var result: UInt32 = 0
         var parts = 0
@@ -71,7 +74,9 @@ public struct IPv4Address: Sendable, Hashable, Comparable, LosslessStringCodable
     /// 224.0.0.0/4.
     public var isMulticast: Bool { value >> 28 == 0xE }
 
+    /// 0.0.0.0.
     public static let any = IPv4Address(0)
+    /// 127.0.0.1.
     public static let loopback = IPv4Address(127, 0, 0, 1)
 
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }

@@ -20,6 +20,7 @@ public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable
     private var high: UInt64
     private var low: UInt64
 
+    /// The address whose number is `value`, first group most significant.
     public init(_ value: UInt128) {
         high = UInt64(truncatingIfNeeded: value >> 64)
         low = UInt64(truncatingIfNeeded: value)
@@ -51,6 +52,7 @@ public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable
         self.init(groups.reduce(0) { $0 << 16 | UInt128($1) })
     }
 
+    /// Parses any RFC 4291 text form; throws for malformed text or a zone suffix.
     public init(parsing text: String) throws(BerthError) {
         guard let parsed = IPv6Address(text) else {
             throw .invalid("invalid IPv6 address \"\(text)\"", hint: "write eight hex groups separated by colons, '::' for a run of zeros, like fd00::1")
@@ -58,6 +60,7 @@ public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable
         self = parsed
     }
 
+    /// Parses any RFC 4291 text form; nil if malformed or zoned.
     public init?(_ text: String) {
         let utf8 = Array(text.utf8)
         guard !utf8.isEmpty, utf8.count <= 45 else { return nil }
@@ -180,7 +183,9 @@ public struct IPv6Address: Sendable, Hashable, Comparable, LosslessStringCodable
     /// ::ffff:0:0/96, an IPv4 address in IPv6 form (RFC 4291 section 2.5.5.2).
     public var isIPv4Mapped: Bool { value >> 32 == 0xFFFF }
 
+    /// ::.
     public static let any = IPv6Address(0)
+    /// ::1.
     public static let loopback = IPv6Address(1)
 
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.value < rhs.value }

@@ -11,6 +11,7 @@ public struct InterfaceName: Sendable, Hashable, Comparable, Codable, CustomStri
     /// The name.
     public let rawValue: String
 
+    /// Checks `name` against the kernel's rules; throws naming the rule it breaks.
     public init(_ name: String) throws(BerthError) {
         let fix = "use 1 to \(Self.maxLength) bytes of letters, digits, '-', '_' or '.'"
         let bytes = name.utf8

@@ -6,13 +6,17 @@
 /// Equality is structural and order-sensitive: `{"a":1,"b":2}` is not `{"b":2,"a":1}`,
 /// and `.integer(1)` is not `.number(1.0)`.
 public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// A number written without fraction or exponent that fits in 64 bits.
     case integer(Int64)
     /// Any other number. Infinity and NaN have no JSON form and render as `null`.
     case number(Double)
+    /// A string.
     case string(String)
+    /// Elements in order.
     case array([JSONValue])
     /// Members in order. Built values may repeat a key; parsed ones never do.
     case object([(String, JSONValue)])
@@ -31,13 +35,16 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         return elements[index]
     }
 
+    /// Whether this is `null`.
     public var isNull: Bool { self == .null }
 
+    /// The value of a `.bool`; nil otherwise.
     public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
+    /// The value of a `.string`; nil otherwise.
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
@@ -68,6 +75,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The elements of an array; nil otherwise.
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
@@ -203,11 +211,17 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
 // `let v: JSONValue = ["name": "web", "ports": [80, 443], "ipv6": false]`.
 extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    /// `nil` is `null`.
     public init(nilLiteral: ()) { self = .null }
+    /// A Boolean literal is `.bool`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An integer literal is `.integer`.
     public init(integerLiteral value: Int64) { self = .integer(value) }
+    /// A floating-point literal is `.number`.
     public init(floatLiteral value: Double) { self = .number(value) }
+    /// A string literal is `.string`.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An array literal is `.array`.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     /// Keeps the members in the order written.
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }

@@ -12,6 +12,7 @@ public struct MACAddress: Sendable, Hashable, LosslessStringCodable, CustomStrin
         self.bytes = Array(bytes)
     }
 
+    /// Parses six hex pairs separated by colons or hyphens.
     public init(parsing text: String) throws(BerthError) {
         guard let parsed = MACAddress(text) else {
             throw .invalid("invalid MAC address \"\(text)\"", hint: "write six hex pairs separated by colons, like 02:42:0a:58:00:02")
@@ -19,6 +20,7 @@ public struct MACAddress: Sendable, Hashable, LosslessStringCodable, CustomStrin
         self = parsed
     }
 
+    /// Parses six hex pairs separated by colons or hyphens; nil if malformed.
     public init?(_ text: String) {
         let utf8 = Array(text.utf8)
         guard utf8.count == 17 else { return nil }

@@ -13,6 +13,7 @@ public struct PortMapping: Sendable, Hashable, Codable, CustomStringConvertible 
     /// The port inside the container, 1–65535.
     public let containerPort: UInt16
 
+    /// A mapping of `hostPort` to `containerPort`; throws if either is 0.
     public init(protocol: TransportProtocol = .tcp, hostAddress: IPAddress? = nil, hostPort: UInt16, containerPort: UInt16) throws(BerthError) {
         guard hostPort != 0, containerPort != 0 else {
             throw .invalid("invalid port mapping \(hostPort)->\(containerPort): port 0 is not a port", hint: "use ports from 1 to 65535")

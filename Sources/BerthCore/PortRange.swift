@@ -29,6 +29,7 @@ public struct PortRange: Sendable, Hashable, LosslessStringCodable, CustomString
         self = try PortRange(parsing: Substring(text), role: "port")
     }
 
+    /// Parses `PORT` or `START-END`; nil if malformed.
     public init?(_ text: String) {
         guard let parsed = try? PortRange(parsing: text) else { return nil }
         self = parsed

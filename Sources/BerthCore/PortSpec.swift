@@ -26,6 +26,7 @@ public struct PortSpec: Sendable, Hashable, LosslessStringCodable, CustomStringC
     /// The transport protocol.
     public let `protocol`: TransportProtocol
 
+    /// A spec from its parts; throws if `hostPorts` and `containerPorts` differ in length and `containerPorts` is not one port.
     public init(hostAddress: IPAddress? = nil, hostPorts: PortRange? = nil, containerPorts: PortRange, protocol: TransportProtocol = .tcp) throws(BerthError) {
         if let hostPorts, hostPorts.count != containerPorts.count, !containerPorts.isSinglePort {
             throw .invalid(
@@ -126,6 +127,7 @@ public struct PortSpec: Sendable, Hashable, LosslessStringCodable, CustomStringC
         }
     }
 
+    /// Parses the `docker run -p` form; nil if malformed.
     public init?(_ text: String) {
         guard let parsed = try? PortSpec(parsing: text) else { return nil }
         self = parsed

@@ -16,6 +16,7 @@ public struct ResolvConf: Sendable, Hashable {
     /// The largest resolv.conf accepted.
     public static let maxFileSize = 64 * 1024
 
+    /// A configuration with the given nameservers, search domains and options.
     public init(nameservers: [IPAddress] = [], searchDomains: [String] = [], options: [String] = []) {
         self.nameservers = nameservers
         self.searchDomains = searchDomains

@@ -26,6 +26,7 @@ public struct Rollback {
     /// The failures of undo steps during the last `run`, in the order they ran.
     public private(set) var failures: [BerthError] = []
 
+    /// An empty rollback, with no steps registered.
     public init() {}
 
     /// Registers the undo of a step that has just succeeded.

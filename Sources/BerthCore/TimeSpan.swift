@@ -6,8 +6,10 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
     /// Nanoseconds.
     public let nanoseconds: UInt64
 
+    /// A span of `nanoseconds` nanoseconds.
     public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
 
+    /// No time at all.
     public static let zero = TimeSpan(nanoseconds: 0)
 
     /// Parses a span; a unit is required (`ns`, `us`, `ms`, `s`).

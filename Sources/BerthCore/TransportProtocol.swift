@@ -1,7 +1,10 @@
 /// A transport protocol a port can be published for.
 public enum TransportProtocol: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    /// TCP (IP protocol 6).
     case tcp
+    /// UDP (IP protocol 17).
     case udp
+    /// SCTP (IP protocol 132).
     case sctp
 
     /// The IP protocol number (IANA), as in the IP header and nftables' `meta l4proto`.

@@ -43,6 +43,7 @@ public struct UniqueLocalPrefix: Sendable, Hashable, LosslessStringCodable, Cust
         self.init(unchecked: UInt64(truncatingIfNeeded: address.value >> 80) & Self.maxGlobalID)
     }
 
+    /// Parses an `fd00::/8` /48 with nothing set past the global ID; nil otherwise.
     public init?(_ text: String) {
         guard let parsed = try? UniqueLocalPrefix(parsing: text) else { return nil }
         self = parsed

@@ -12,9 +12,12 @@ public import BerthCore
 /// ticks since boot). A pid the kernel later gives to another process comes with another
 /// start time, so a recorded identity never names the wrong process.
 public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
+    /// The process id, in the pid namespace of whoever recorded it.
     public var pid: Int32
+    /// The start time: field 22 of `/proc/PID/stat`, in clock ticks since boot.
     public var startTime: UInt64
 
+    /// The process `pid` that started at `startTime` (clock ticks since boot).
     public init(pid: Int32, startTime: UInt64) {
         self.pid = pid
         self.startTime = startTime

@@ -15,6 +15,7 @@ public struct Address: Sendable, Hashable, CustomStringConvertible {
     /// The IPv4 broadcast address, if one is set.
     public var broadcast: IPAddress?
 
+    /// An address on the link with index `linkIndex`.
     public init(linkIndex: Int32, cidr: CIDR, scope: AddressScope = .universe, flags: AddressFlags = [],
                 label: String? = nil, broadcast: IPAddress? = nil) {
         self.linkIndex = linkIndex
@@ -39,11 +40,17 @@ public struct Address: Sendable, Hashable, CustomStringConvertible {
 
 /// Address and route scopes (RT_SCOPE_*).
 public enum AddressScope: Sendable, Hashable, CustomStringConvertible {
+    /// RT_SCOPE_UNIVERSE (0): valid everywhere ("global").
     case universe
+    /// RT_SCOPE_SITE (200): valid inside the site.
     case site
+    /// RT_SCOPE_LINK (253): valid on the link only.
     case link
+    /// RT_SCOPE_HOST (254): valid on this host only.
     case host
+    /// RT_SCOPE_NOWHERE (255): the destination does not exist.
     case nowhere
+    /// A scope number without a name here.
     case other(UInt8)
 
     public init(rawValue: UInt8) {
@@ -83,16 +90,21 @@ public enum AddressScope: Sendable, Hashable, CustomStringConvertible {
 
 /// Address flags (IFA_F_*).
 public struct AddressFlags: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    /// The IFA_F_* bits.
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// IFA_F_SECONDARY: not the first address of its subnet on the link.
     public static let secondary = AddressFlags(rawValue: 0x01)
     /// Skip IPv6 duplicate address detection: the address is usable at once.
     public static let noDAD = AddressFlags(rawValue: 0x02)
+    /// IFA_F_DADFAILED: IPv6 duplicate address detection found the address in use.
     public static let dadFailed = AddressFlags(rawValue: 0x08)
+    /// IFA_F_DEPRECATED: the preferred lifetime ran out; not chosen as a source.
     public static let deprecated = AddressFlags(rawValue: 0x20)
     /// IPv6 duplicate address detection has not finished yet.
     public static let tentative = AddressFlags(rawValue: 0x40)
+    /// IFA_F_PERMANENT: configured, not learned (no lifetime runs out).
     public static let permanent = AddressFlags(rawValue: 0x80)
     /// Do not add the prefix route the kernel otherwise adds with the address.
     public static let noPrefixRoute = AddressFlags(rawValue: 0x200)

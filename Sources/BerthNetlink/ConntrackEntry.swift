@@ -17,10 +17,14 @@ public struct ConntrackTuple: Sendable, Hashable, CustomStringConvertible {
 
     /// The layer-4 key of an ICMP or ICMPv6 flow.
     public struct ICMPKey: Sendable, Hashable {
+        /// The ICMP echo identifier.
         public let id: UInt16
+        /// The ICMP type.
         public let type: UInt8
+        /// The ICMP code.
         public let code: UInt8
 
+        /// The key of an ICMP flow with identifier `id`, `type` and `code`.
         public init(id: UInt16, type: UInt8, code: UInt8) {
             self.id = id
             self.type = type
@@ -28,6 +32,7 @@ public struct ConntrackTuple: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A tuple of any protocol; give ports or an ICMP key as the protocol has them.
     public init(source: IPAddress, destination: IPAddress, protocolNumber: UInt8,
                 sourcePort: UInt16? = nil, destinationPort: UInt16? = nil, icmp: ICMPKey? = nil) {
         self.source = source
@@ -67,12 +72,15 @@ public struct ConntrackTuple: Sendable, Hashable, CustomStringConvertible {
 
 /// Status bits of a tracked connection (`enum ip_conntrack_status`).
 public struct ConntrackStatus: OptionSet, Sendable, Hashable {
+    /// The IPS_* bits.
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// IPS_EXPECTED: the connection was expected by a helper (an FTP data connection).
     public static let expected = ConntrackStatus(rawValue: 1 << 0)
     /// Packets went both ways.
     public static let seenReply = ConntrackStatus(rawValue: 1 << 1)
+    /// IPS_ASSURED: the entry is kept under table pressure, not evicted early.
     public static let assured = ConntrackStatus(rawValue: 1 << 2)
     /// The entry is in the table (not a packet's unconfirmed candidate).
     public static let confirmed = ConntrackStatus(rawValue: 1 << 3)
@@ -80,8 +88,11 @@ public struct ConntrackStatus: OptionSet, Sendable, Hashable {
     public static let sourceNAT = ConntrackStatus(rawValue: 1 << 4)
     /// The connection's destination is rewritten (dnat: a published port).
     public static let destinationNAT = ConntrackStatus(rawValue: 1 << 5)
+    /// IPS_DYING: the entry is being removed.
     public static let dying = ConntrackStatus(rawValue: 1 << 9)
+    /// IPS_UNTRACKED: a packet exempt from tracking.
     public static let untracked = ConntrackStatus(rawValue: 1 << 12)
+    /// IPS_OFFLOAD: the flow is handled by a flowtable.
     public static let offload = ConntrackStatus(rawValue: 1 << 14)
 }
 
@@ -97,9 +108,11 @@ public struct ConntrackEntry: Sendable, Hashable, CustomStringConvertible {
     public let original: ConntrackTuple
     /// The direction of answers.
     public let reply: ConntrackTuple
+    /// The IPS_* status bits.
     public let status: ConntrackStatus
     /// Seconds left before the entry expires, as the kernel reported it.
     public let timeout: UInt32?
+    /// The connection mark (`ct mark`), when the kernel reported one.
     public let mark: UInt32?
     /// The conntrack zone; nil or 0 is the default zone.
     public let zone: UInt16?
@@ -108,6 +121,7 @@ public struct ConntrackEntry: Sendable, Hashable, CustomStringConvertible {
     /// entry of the same tuple that reuses the old one's memory gets the same id, though.
     public let id: UInt32?
 
+    /// An entry with both directions; the optional fields are nil when not reported.
     public init(family: IPFamily, original: ConntrackTuple, reply: ConntrackTuple, status: ConntrackStatus = [],
                 timeout: UInt32? = nil, mark: UInt32? = nil, zone: UInt16? = nil, id: UInt32? = nil) {
         self.family = family

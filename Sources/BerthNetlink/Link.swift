@@ -31,6 +31,7 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
     /// settings such as `addrgenmode` can be made.
     public var hasIPv6: Bool
 
+    /// A link with index `index`; fields default to a down link of MTU 1500 without IPv6.
     public init(index: Int32, name: String, kind: LinkKind, mtu: UInt32 = 1500, mac: MACAddress? = nil, flags: LinkFlags = [],
                 masterIndex: Int32? = nil, operState: OperState = .unknown, alias: String? = nil,
                 parentIndex: Int32? = nil, linkNetNSID: Int32? = nil, hasIPv6: Bool = false) {
@@ -66,7 +67,9 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
 
 /// The type of a link, from IFLA_INFO_KIND (or its absence).
 public enum LinkKind: Sendable, Hashable, CustomStringConvertible {
+    /// A bridge.
     case bridge
+    /// One end of a veth pair.
     case veth
     /// `lo`.
     case loopback
@@ -99,17 +102,27 @@ public enum LinkKind: Sendable, Hashable, CustomStringConvertible {
 
 /// Interface flags (IFF_*), as in `ifi_flags`.
 public struct LinkFlags: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    /// The IFF_* bits.
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// IFF_UP: administratively up.
     public static let up = LinkFlags(rawValue: 0x1)
+    /// IFF_BROADCAST: the link has a broadcast address.
     public static let broadcast = LinkFlags(rawValue: 0x2)
+    /// IFF_LOOPBACK: a loopback link.
     public static let loopback = LinkFlags(rawValue: 0x8)
+    /// IFF_POINTOPOINT: a point-to-point link.
     public static let pointToPoint = LinkFlags(rawValue: 0x10)
+    /// IFF_RUNNING: operationally up (RFC 2863 up).
     public static let running = LinkFlags(rawValue: 0x40)
+    /// IFF_NOARP: no neighbour resolution.
     public static let noARP = LinkFlags(rawValue: 0x80)
+    /// IFF_PROMISC: receives every frame.
     public static let promiscuous = LinkFlags(rawValue: 0x100)
+    /// IFF_MULTICAST: supports multicast.
     public static let multicast = LinkFlags(rawValue: 0x1000)
+    /// IFF_LOWER_UP: the driver reports carrier.
     public static let lowerUp = LinkFlags(rawValue: 0x10000)
 
     private static let names: [(LinkFlags, String)] = [
@@ -125,12 +138,19 @@ public struct LinkFlags: OptionSet, Sendable, Hashable, CustomStringConvertible 
 
 /// RFC 2863 operational state (IFLA_OPERSTATE).
 public enum OperState: UInt8, Sendable, Hashable, CustomStringConvertible {
+    /// IF_OPER_UNKNOWN: the driver does not report a state (`lo`, for one).
     case unknown = 0
+    /// IF_OPER_NOTPRESENT: a component is missing.
     case notPresent = 1
+    /// IF_OPER_DOWN: cannot pass packets.
     case down = 2
+    /// IF_OPER_LOWERLAYERDOWN: down because a link it sits on is down (a veth whose peer is down).
     case lowerLayerDown = 3
+    /// IF_OPER_TESTING: in test mode.
     case testing = 4
+    /// IF_OPER_DORMANT: up but waiting for an external event.
     case dormant = 5
+    /// IF_OPER_UP: can pass packets.
     case up = 6
 
     /// The upper-case form `ip -br link` prints.
@@ -149,7 +169,9 @@ public enum OperState: UInt8, Sendable, Hashable, CustomStringConvertible {
 
 /// Names a link in a request: by name (the kernel looks it up) or by index.
 public enum LinkReference: Sendable, Hashable, CustomStringConvertible {
+    /// By name, which the kernel looks up (IFLA_IFNAME).
     case name(InterfaceName)
+    /// By index (`ifi_index`).
     case index(Int32)
 
     /// Validates `name` and refers to the link by it.

@@ -18,6 +18,7 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     /// what is there rather than assume nothing was done.
     public let outcomeUnknown: Bool
 
+    /// A refusal of `operation` with `errno` (positive); `outcomeUnknown` for lost answers rather than a refusal.
     public init(errno: Errno, operation: String, kernelMessage: String? = nil, sequence: UInt32 = 0, outcomeUnknown: Bool = false) {
         self.errno = errno
         self.operation = operation

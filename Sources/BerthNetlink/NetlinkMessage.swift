@@ -3,13 +3,18 @@
 /// Parsing is bounds-checked Swift over the copied bytes, so a short or malformed message
 /// from the kernel yields nil fields, never a crash.
 public struct NetlinkMessage: Sendable, Hashable {
+    /// `nlmsg_type`: the message type (RTM_*, NLMSG_ERROR, NLMSG_DONE, …).
     public let type: UInt16
+    /// `nlmsg_flags`: NLM_F_* bits (see `NetlinkFlags`).
     public let flags: UInt16
+    /// `nlmsg_seq`: the sequence number of the request it answers.
     public let sequence: UInt32
+    /// `nlmsg_pid`: the sender's port id (0 for the kernel).
     public let portID: UInt32
     /// The bytes after the 16-byte netlink header.
     public let payload: [UInt8]
 
+    /// A message from its header fields (host byte order) and payload.
     public init(type: UInt16, flags: UInt16, sequence: UInt32, portID: UInt32, payload: [UInt8]) {
         self.type = type
         self.flags = flags
@@ -44,20 +49,28 @@ public struct NetlinkMessage: Sendable, Hashable {
 
 /// Type-length-value attributes, read without trusting the lengths the kernel sent.
 public struct NetlinkAttributes: Sendable, Sequence {
+    /// One attribute: its type, whether it nests others, and its value bytes.
     public struct Attribute: Sendable {
         /// The attribute type with the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits cleared.
         public let type: UInt16
         /// Whether NLA_F_NESTED was set.
         public let isNested: Bool
+        /// The value bytes, after the 4-byte attribute header and without padding.
         public let value: ArraySlice<UInt8>
 
+        /// The first byte; nil if the value is empty.
         public var u8: UInt8? { value.count >= 1 ? value[value.startIndex] : nil }
+        /// The first 2 bytes in host byte order; nil if shorter.
         public var u16: UInt16? { value.count >= 2 ? load(UInt16.self) : nil }
+        /// The first 4 bytes in host byte order; nil if shorter.
         public var u32: UInt32? { value.count >= 4 ? load(UInt32.self) : nil }
+        /// The first 8 bytes in host byte order; nil if shorter.
         public var u64: UInt64? { value.count >= 8 ? load(UInt64.self) : nil }
+        /// `u32` as a signed number.
         public var i32: Int32? { u32.map { Int32(bitPattern: $0) } }
         /// A NUL-terminated (or unterminated) string.
         public var string: String { String(decoding: value.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        /// A copy of the value bytes.
         public var bytes: [UInt8] { Array(value) }
         /// The attributes nested inside this one.
         public var nested: NetlinkAttributes { NetlinkAttributes(value, from: 0) }
@@ -86,6 +99,7 @@ public struct NetlinkAttributes: Sendable, Sequence {
             offset = bytes.startIndex
         }
 
+        /// The next attribute; nil at the end or at a malformed length.
         public mutating func next() -> Attribute? {
             next(ofType: nil)
         }
@@ -107,6 +121,7 @@ public struct NetlinkAttributes: Sendable, Sequence {
         }
     }
 
+    /// An iterator over the attributes from the first.
     public func makeIterator() -> Iterator {
         Iterator(bytes)
     }

@@ -5,6 +5,7 @@ import BerthCore
 public struct NetlinkRequest: Sendable {
     /// One message of the request.
     public struct Entry: Sendable {
+        /// The message's `nlmsg_seq`, by which its answer is matched.
         public let sequence: UInt32
         /// What the message does, for errors ("add address 10.0.0.2/24 to eth0").
         public let operation: String
@@ -19,8 +20,10 @@ public struct NetlinkRequest: Sendable {
 
     /// All messages, concatenated and aligned.
     public private(set) var bytes: [UInt8] = []
+    /// The messages, in the order they are sent.
     public private(set) var entries: [Entry] = []
 
+    /// An empty request.
     public init() {}
 
     /// Appends a message built elsewhere (for example by libnftnl). `expectsAck` must match
@@ -96,17 +99,29 @@ public struct NetlinkRequest: Sendable {
 
 /// nlmsghdr flag values (NLM_F_*), spelled once.
 public enum NetlinkFlags {
+    /// NLM_F_REQUEST: a request (set on every message to the kernel).
     public static let request: UInt16 = 0x01
+    /// NLM_F_MULTI: one of several parts, ended by NLMSG_DONE.
     public static let multi: UInt16 = 0x02
+    /// NLM_F_ACK: asks for an NLMSG_ERROR answer (error 0 on success).
     public static let ack: UInt16 = 0x04
+    /// NLM_F_ECHO: asks for the request back (with the object as created).
     public static let echo: UInt16 = 0x08
+    /// NLM_F_DUMP_INTR: the dump changed while it was read and is inconsistent.
     public static let dumpInterrupted: UInt16 = 0x10
+    /// NLM_F_ROOT (GET): the whole table.
     public static let root: UInt16 = 0x100
+    /// NLM_F_MATCH (GET): every matching entry.
     public static let match: UInt16 = 0x200
+    /// NLM_F_DUMP (GET): NLM_F_ROOT | NLM_F_MATCH.
     public static let dump: UInt16 = 0x300
+    /// NLM_F_REPLACE (NEW): replace an existing object.
     public static let replace: UInt16 = 0x100
+    /// NLM_F_EXCL (NEW): fail with EEXIST if the object exists.
     public static let exclusive: UInt16 = 0x200
+    /// NLM_F_CREATE (NEW): create the object if it does not exist.
     public static let create: UInt16 = 0x400
+    /// NLM_F_APPEND (NEW): add to the end of the list.
     public static let append: UInt16 = 0x800
     /// In an NLMSG_ERROR: the echoed request was cut to its header (NETLINK_CAP_ACK).
     public static let capped: UInt16 = 0x100
@@ -116,7 +131,10 @@ public enum NetlinkFlags {
 
 /// Control message types (NLMSG_*).
 public enum NetlinkMessageType {
+    /// NLMSG_NOOP: nothing; ignored.
     public static let noop: UInt16 = 1
+    /// NLMSG_ERROR: an ack (error 0) or a refusal (a negative errno).
     public static let error: UInt16 = 2
+    /// NLMSG_DONE: the end of a dump.
     public static let done: UInt16 = 3
 }

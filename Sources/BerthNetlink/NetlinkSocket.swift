@@ -130,6 +130,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
 
     deinit { mnl_socket_close(socket) }
 
+    /// A fresh sequence number: the last plus one, skipping 0.
     public func nextSequence() -> UInt32 {
         sequence &+= 1
         if sequence == 0 { sequence = 1 }
@@ -138,6 +139,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
 
     // MARK: - Requests
 
+    /// Sends the request in one `sendmsg` and waits for every ack it asked for; returns the other messages received (echoes) and throws the first refusal not tolerated, or an `outcomeUnknown` error when acks were lost.
     public func transact(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
         // The kernel answers the whole sendmsg before Berth reads a byte: make room first.
         growReceiveBuffer(toHold: request.answerBudget)
@@ -198,6 +200,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         return replies
     }
 
+    /// Sends a dump request and returns its messages up to NLMSG_DONE, starting over when the kernel marks the dump interrupted (EINTR after 5 tries).
     public func dump(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
         let maxAttempts = 5
         var attempt = 0

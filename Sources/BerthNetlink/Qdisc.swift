@@ -14,6 +14,7 @@ public struct Qdisc: Sendable, Hashable, CustomStringConvertible {
     /// The options decoded for `tbf` and `netem`; nil for other kinds.
     public var options: QdiscOptions?
 
+    /// A qdisc of `kind` on the link with index `linkIndex`.
     public init(linkIndex: Int32, handle: QdiscHandle, parent: QdiscHandle, kind: String, options: QdiscOptions? = nil) {
         self.linkIndex = linkIndex
         self.handle = handle
@@ -36,6 +37,7 @@ public struct Qdisc: Sendable, Hashable, CustomStringConvertible {
 public struct QdiscHandle: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// The handle `major:minor`.
     public init(major: UInt16, minor: UInt16 = 0) { rawValue = UInt32(major) << 16 | UInt32(minor) }
 
     /// TC_H_ROOT: the parent of a link's egress root qdisc.
@@ -43,7 +45,9 @@ public struct QdiscHandle: RawRepresentable, Sendable, Hashable, CustomStringCon
     /// No handle: the kernel picks one.
     public static let unspecified = QdiscHandle(rawValue: 0)
 
+    /// The upper 16 bits: the qdisc's number.
     public var major: UInt16 { UInt16(rawValue >> 16) }
+    /// The lower 16 bits: the class within the qdisc (0 for the qdisc itself).
     public var minor: UInt16 { UInt16(rawValue & 0xFFFF) }
 
     public var description: String {
@@ -54,7 +58,9 @@ public struct QdiscHandle: RawRepresentable, Sendable, Hashable, CustomStringCon
 
 /// The options of the queueing disciplines Berth installs.
 public enum QdiscOptions: Sendable, Hashable, CustomStringConvertible {
+    /// `tbf` options.
     case tokenBucket(TokenBucket)
+    /// `netem` options.
     case networkEmulation(NetworkEmulation)
 
     /// The kind name the kernel knows it by.
@@ -76,12 +82,14 @@ public enum QdiscOptions: Sendable, Hashable, CustomStringConvertible {
 /// A token-bucket filter (`tbf`): traffic leaves at `rate`, in bursts of at most `burst`
 /// bytes, and at most `limit` bytes wait in its queue (beyond, packets are dropped).
 public struct TokenBucket: Sendable, Hashable, CustomStringConvertible {
+    /// The rate traffic leaves at.
     public var rate: DataRate
     /// Bucket size in bytes.
     public var burst: UInt32
     /// Queue size in bytes.
     public var limit: UInt32
 
+    /// A bucket of `burst` bytes and a queue of `limit` bytes, emptied at `rate`.
     public init(rate: DataRate, burst: UInt32, limit: UInt32) {
         self.rate = rate
         self.burst = burst
@@ -104,7 +112,9 @@ public struct TokenBucket: Sendable, Hashable, CustomStringConvertible {
 
 /// Network emulation (`netem`): delay with jitter, random loss and duplication.
 public struct NetworkEmulation: Sendable, Hashable, CustomStringConvertible {
+    /// The delay added to every packet.
     public var delay: TimeSpan
+    /// The random variation of `delay`, up to this much either way.
     public var jitter: TimeSpan
     /// Packets lost, in percent (0–100).
     public var loss: Double
@@ -113,6 +123,7 @@ public struct NetworkEmulation: Sendable, Hashable, CustomStringConvertible {
     /// Packets the queue holds (netem's default is 1000).
     public var limit: UInt32
 
+    /// Emulation with the given delay, jitter, loss and duplication (percent) and a queue of `limit` packets.
     public init(delay: TimeSpan = .zero, jitter: TimeSpan = .zero, loss: Double = 0, duplicate: Double = 0, limit: UInt32 = 1000) {
         self.delay = delay
         self.jitter = jitter
@@ -153,9 +164,12 @@ public struct NetworkEmulation: Sendable, Hashable, CustomStringConvertible {
 /// `netem` root (`1:`); both a `netem` root with the `tbf` as its child (`2:` under `1:1`),
 /// so packets are delayed first and then shaped, the layout netem's documentation gives.
 public struct Impairment: Sendable, Hashable, CustomStringConvertible {
+    /// The rate limit, if any.
     public var rate: TokenBucket?
+    /// The network emulation, if any.
     public var emulation: NetworkEmulation?
 
+    /// An impairment of `rate`, `emulation`, both or neither.
     public init(rate: TokenBucket? = nil, emulation: NetworkEmulation? = nil) {
         self.rate = rate
         self.emulation = emulation
@@ -168,6 +182,7 @@ public struct Impairment: Sendable, Hashable, CustomStringConvertible {
     public static let rootHandle = QdiscHandle(major: 1)
     /// Where the token bucket hangs when it is netem's child, and its handle.
     public static let childParent = QdiscHandle(major: 1, minor: 1)
+    /// The token bucket's handle when it is netem's child (`2:`).
     public static let childHandle = QdiscHandle(major: 2)
 
     /// The qdiscs that implement it, root first: (parent, handle, options).

@@ -23,6 +23,7 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
     /// The metric (RTA_PRIORITY); lower wins.
     public var metric: UInt32?
 
+    /// A route; fields default to a main-table, static, universe-scope unicast route.
     public init(family: IPFamily, destination: CIDR? = nil, gateway: IPAddress? = nil, linkIndex: Int32? = nil,
                 preferredSource: IPAddress? = nil, table: UInt32 = RouteTable.main, routeProtocol: RouteProtocol = .static,
                 scope: AddressScope = .universe, type: RouteType = .unicast, metric: UInt32? = nil) {
@@ -56,14 +57,19 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
 
 /// Well-known routing table ids.
 public enum RouteTable {
+    /// RT_TABLE_MAIN (254): where routes go unless told otherwise.
     public static let main: UInt32 = 254
+    /// RT_TABLE_LOCAL (255): the kernel's local and broadcast routes.
     public static let local: UInt32 = 255
+    /// RT_TABLE_DEFAULT (253): consulted after main; usually empty.
     public static let `default`: UInt32 = 253
 }
 
 /// Who installed a route (RTPROT_*).
 public enum RouteProtocol: Sendable, Hashable, CustomStringConvertible {
+    /// RTPROT_UNSPEC (0).
     case unspecified
+    /// RTPROT_REDIRECT (1): from an ICMP redirect.
     case redirect
     /// Added by the kernel (prefix routes of addresses).
     case kernel
@@ -73,7 +79,9 @@ public enum RouteProtocol: Sendable, Hashable, CustomStringConvertible {
     case `static`
     /// From an IPv6 router advertisement.
     case routerAdvertisement
+    /// RTPROT_DHCP (16): from a DHCP client.
     case dhcp
+    /// A protocol number without a name here.
     case other(UInt8)
 
     public init(rawValue: UInt8) {
@@ -118,15 +126,25 @@ public enum RouteProtocol: Sendable, Hashable, CustomStringConvertible {
 
 /// What a route does (RTN_*).
 public enum RouteType: Sendable, Hashable, CustomStringConvertible {
+    /// RTN_UNSPEC (0).
     case unspecified
+    /// RTN_UNICAST: a gateway or direct route.
     case unicast
+    /// RTN_LOCAL: an address of this host.
     case local
+    /// RTN_BROADCAST: sent as link broadcast.
     case broadcast
+    /// RTN_ANYCAST: accepted locally as anycast, sent as unicast.
     case anycast
+    /// RTN_MULTICAST: a multicast route.
     case multicast
+    /// RTN_BLACKHOLE: dropped silently.
     case blackhole
+    /// RTN_UNREACHABLE: dropped with an ICMP unreachable.
     case unreachable
+    /// RTN_PROHIBIT: dropped with an ICMP administratively prohibited.
     case prohibit
+    /// A type number without a name here.
     case other(UInt8)
 
     public init(rawValue: UInt8) {

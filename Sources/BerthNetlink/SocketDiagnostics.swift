@@ -4,8 +4,11 @@ public import BerthNamespace
 
 /// A socket bound on the host: what stands in the way of publishing its port.
 public struct BoundSocket: Sendable, Hashable, CustomStringConvertible {
+    /// The socket's protocol (tcp or udp).
     public var proto: TransportProtocol
+    /// The local address it is bound to (`0.0.0.0` or `::` for every address).
     public var address: IPAddress
+    /// The local port.
     public var port: UInt16
     /// The socket's inode, to find the process that holds it.
     public var inode: UInt32
@@ -28,6 +31,7 @@ public final class SocketDiagnostics: @unchecked Sendable {
         transport = try NetlinkSocket(.socketDiagnostics, in: namespace)
     }
 
+    /// Queries through `transport` (a sock_diag socket, or a test double).
     public init(transport: any NetlinkTransport) {
         self.transport = transport
     }

@@ -12,23 +12,31 @@ public import BerthCore
 ///
 /// Values are trimmed of spaces; anything else malformed is refused, naming the annotation.
 public struct HookAnnotations: Sendable, Hashable {
+    /// The network to join: a network name.
     public static let network = "berth.network"
+    /// Ports to publish: comma-separated `-p` specs in Docker's grammar.
     public static let publish = "berth.publish"
+    /// The IPv4 address, in the network's subnet.
     public static let ip = "berth.ip"
     /// On a dual-stack network: the IPv6 address (the network gives the endpoint one either way).
     public static let ip6 = "berth.ip6"
+    /// The interface's MAC address.
     public static let mac = "berth.mac"
     /// Every annotation the hook reads.
     public static let all = [network, publish, ip, ip6, mac]
 
     /// The network to join; nil means Berth's default network.
     public var network: String?
+    /// The ports to publish; none when empty.
     public var ports: [PortSpec]
+    /// The IPv4 address asked for; nil for the lowest free one.
     public var address: IPv4Address?
     /// The IPv6 address asked for; refused by the attach on an IPv4-only network.
     public var ipv6Address: IPv6Address?
+    /// The MAC address asked for; nil for one derived from the address.
     public var mac: MACAddress?
 
+    /// What a container asks for; the defaults ask for nothing in particular.
     public init(network: String? = nil, ports: [PortSpec] = [], address: IPv4Address? = nil, ipv6Address: IPv6Address? = nil,
                 mac: MACAddress? = nil) {
         self.network = network

@@ -23,6 +23,7 @@ public struct HookInstaller: Sendable {
     /// hooks.d entries' environment and into the wrapper script.
     public var stateDirectory: String?
 
+    /// An installer of `hookPath` into the hooks directory and as the wrapper, each only when given.
     public init(hookPath: String, hooksDirectory: String?, wrapperPath: String?, stateDirectory: String? = nil) {
         self.hookPath = hookPath
         self.hooksDirectory = hooksDirectory

@@ -10,6 +10,7 @@ public import BerthNetwork
 /// Every namespace is opened through the manager's `HostHandle`, so the same code runs on
 /// the fake kernel in tests.
 public struct HookNetwork {
+    /// The manager every attach and detach goes through.
     public let manager: NetworkManager
     /// Whether the process exits once this stage is done (see `finish`).
     public let processExitsAfterwards: Bool
@@ -24,6 +25,7 @@ public struct HookNetwork {
         Trace.mark("hook: state opened")
     }
 
+    /// Works through an open `manager` (tests, a long-lived process); the process does not exit after the stage.
     public init(manager: NetworkManager) {
         self.manager = manager
         processExitsAfterwards = false

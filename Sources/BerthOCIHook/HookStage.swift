@@ -17,12 +17,15 @@ public enum HookStage: String, Sendable, Hashable, CaseIterable, CustomStringCon
 
     /// What Berth does at a stage.
     public enum Action: Sendable, Hashable {
+        /// Attach the container's network namespace.
         case attach
+        /// Detach the container's endpoint.
         case detach
         /// The state is still read and checked, so a wrong registration shows at once.
         case nothing
     }
 
+    /// What Berth does at this stage: attach at `createRuntime` and `prestart`, detach at `poststop`.
     public var action: Action {
         switch self {
         case .createRuntime, .prestart: .attach

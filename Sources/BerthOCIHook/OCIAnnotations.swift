@@ -10,19 +10,24 @@ public struct OCIAnnotations: Sendable, Hashable, ExpressibleByDictionaryLiteral
     /// The annotations, each name once.
     public private(set) var pairs: [(String, String)]
 
+    /// No annotations.
     public init() { pairs = [] }
 
     /// `pairs` must not repeat a name (a later one would be hidden by an earlier one).
     init(uniquePairs pairs: [(String, String)]) { self.pairs = pairs }
 
+    /// The dictionary's annotations, in no particular order.
     public init(_ dictionary: [String: String]) { pairs = dictionary.map { ($0.key, $0.value) } }
 
+    /// The annotations written; a repeated name keeps the last value, at the first place.
     public init(dictionaryLiteral elements: (String, String)...) {
         pairs = []
         for (name, value) in elements { self[name] = value }
     }
 
+    /// How many annotations there are.
     public var count: Int { pairs.count }
+    /// Whether there are none.
     public var isEmpty: Bool { pairs.isEmpty }
 
     /// The value of `name`; setting replaces it in place or adds it at the end, nil removes it.

@@ -17,12 +17,14 @@ public struct OCIBundleConfig: Sendable, Hashable {
         case path(String)
     }
 
+    /// Whether the container has a namespace of its own, a new or an existing one.
     public var networkNamespace: NetworkNamespace
     /// `annotations`; empty when absent.
     public var annotations: OCIAnnotations
     /// `process.env`, `KEY=VALUE` entries; empty when absent.
     public var environment: [String]
 
+    /// A configuration from its parts; no annotations or environment unless given.
     public init(networkNamespace: NetworkNamespace, annotations: OCIAnnotations = [:], environment: [String] = []) {
         self.networkNamespace = networkNamespace
         self.annotations = annotations

@@ -17,6 +17,7 @@ public struct OCIHook {
     /// are left to the exit. A process that lives on passes false.
     public var processExitsAfterwards: Bool
 
+    /// A hook using `stateDirectory` (nil: `BERTH_STATE_DIR`, else /var/lib/berth).
     public init(stateDirectory: String? = nil, processExitsAfterwards: Bool = false) {
         self.stateDirectory = stateDirectory
         self.processExitsAfterwards = processExitsAfterwards
@@ -24,6 +25,7 @@ public struct OCIHook {
 
     /// What a call did.
     public enum Outcome: Sendable {
+        /// `createRuntime`/`prestart`: the namespace is attached as this endpoint.
         case attached(EndpointRecord)
         /// A repeated `createRuntime`/`prestart`: the endpoint was there already.
         case alreadyAttached(EndpointRecord)

@@ -25,6 +25,7 @@ public struct OCIState: Sendable, Hashable {
     /// The container's annotations; empty when the runtime sent none.
     public var annotations: OCIAnnotations
 
+    /// A state from its fields; `id` is the only one required.
     public init(ociVersion: String? = nil, id: String, status: String? = nil, pid: Int32? = nil, bundle: String? = nil,
                 annotations: OCIAnnotations = [:]) {
         self.ociVersion = ociVersion

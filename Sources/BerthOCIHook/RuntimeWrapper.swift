@@ -28,6 +28,7 @@ public enum RuntimeWrapper {
 
     /// The runc subcommand and the bundle directory of a runc command line.
     public struct Invocation: Sendable, Hashable {
+        /// The runc subcommand (`create`, `start`, …); nil when the command line names none.
         public var command: String?
         /// `--bundle`/`-b` of `create`, `run` and `restore`; nil means the working directory.
         public var bundle: String?

@@ -19,11 +19,13 @@ public struct BindMount: Sendable, Hashable, CustomStringConvertible {
     public var source: String
     /// Absolute path inside the container, not `/`.
     public var target: String
+    /// Mount it read-only inside the container (`:ro`).
     public var readOnly: Bool
     /// A file Berth supplies (`/etc/hosts` and its kind, see `ContainerFiles`): mounted only
     /// where it can be, never creating directories in the root filesystem.
     var optional = false
 
+    /// A bind of host path `source` at container path `target`, unchecked: `validate()` checks them.
     public init(source: String, target: String, readOnly: Bool = false) {
         self.source = source
         self.target = target

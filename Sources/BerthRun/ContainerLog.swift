@@ -23,7 +23,9 @@ import BerthNamespace
 public enum ContainerLog {
     /// Which of the command's outputs a chunk came from.
     public enum Stream: UInt8, Sendable, Hashable {
+        /// The command's standard output (stream byte 1).
         case stdout = 1
+        /// The command's standard error (stream byte 2).
         case stderr = 2
     }
 

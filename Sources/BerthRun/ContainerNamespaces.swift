@@ -3,6 +3,7 @@ internal import CBerthShim
 /// The namespaces a container gets of its own. Each one left out is shared with the caller:
 /// a container on the `host` network is `.all` without `.network`.
 public struct ContainerNamespaces: OptionSet, Sendable, Hashable {
+    /// One bit per namespace, as the static members define them (not CLONE_* flags).
     public let rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
 

@@ -40,13 +40,17 @@ public struct ContainerRecord: Sendable, Hashable {
     public var supervisor: ProcessIdentity?
     /// The command and its arguments.
     public var command: [String]
+    /// The container's hostname (its UTS namespace's).
     public var hostname: String
     /// The root filesystem, or nil when the container sees the host's files.
     public var rootfs: String?
+    /// Where it is in its life.
     public var status: Status
     /// When it was created, last started and last ended, in seconds since the Unix epoch.
     public var created: Int64
+    /// When its command last started, in seconds since the Unix epoch; nil if never.
     public var started: Int64?
+    /// When its command last ended, in seconds since the Unix epoch; nil if it has not.
     public var finished: Int64?
     /// The status its command last ended with (128 + N for signal N), while not running.
     public var exitCode: Int32?
@@ -61,6 +65,7 @@ public struct ContainerRecord: Sendable, Hashable {
     /// by an older berth, which cannot be started again).
     public var options: RunOptions?
 
+    /// A record from its fields; times are seconds since the Unix epoch.
     public init(id: String, name: String, endpointID: String?, network: String, process: ProcessIdentity?, supervisor: ProcessIdentity?,
                 command: [String], hostname: String, rootfs: String?, status: Status, created: Int64, started: Int64? = nil,
                 finished: Int64? = nil, exitCode: Int32? = nil, restartCount: Int = 0, stopRequested: Bool = false, options: RunOptions? = nil,

@@ -31,7 +31,9 @@ public struct ContainerSpec: Sendable, Hashable {
     /// Descriptors to give the command as stdin, stdout and stderr; nil inherits the caller's.
     /// The caller keeps ownership: they are duplicated, never closed.
     public var stdin: Int32?
+    /// The command's stdout; nil inherits the caller's (see `stdin`).
     public var stdout: Int32?
+    /// The command's stderr; nil inherits the caller's (see `stdin`).
     public var stderr: Int32?
     /// Lift Docker's default confinement, as `docker run --privileged` does. By default root
     /// in the container keeps only Docker's default capabilities (no CAP_SYS_ADMIN,
@@ -64,6 +66,7 @@ public struct ContainerSpec: Sendable, Hashable {
     /// Docker's default `PATH`.
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+    /// A spec for `command` (its program first); every other setting defaults to Docker's.
     public init(command: [String], namespaces: ContainerNamespaces = .all, hostname: String? = nil, rootfs: String? = nil,
                 environment: [String] = [], workingDirectory: String? = nil,
                 stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,

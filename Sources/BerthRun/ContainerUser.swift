@@ -15,13 +15,16 @@ import BerthNamespace
 /// list the user's name; with one, there are none. `HOME` defaults to the user's home
 /// directory from passwd, else `/`.
 public struct ContainerUser: Sendable, Hashable {
+    /// The user id the command runs as.
     public var uid: UInt32
+    /// The primary group id the command runs as.
     public var gid: UInt32
     /// Supplementary groups.
     public var groups: [UInt32]
     /// The home directory, for `HOME`.
     public var home: String
 
+    /// A resolved user; no supplementary groups and `HOME` of `/` unless given.
     public init(uid: UInt32, gid: UInt32, groups: [UInt32] = [], home: String = "/") {
         self.uid = uid
         self.gid = gid

@@ -13,6 +13,7 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
 
     /// The network Docker calls `bridge` and Berth calls `berth`, with bridge `berth0`.
     public static let defaultName = KernelNames.defaultNetwork
+    /// The `berth` bridge network.
     public static let `default` = ContainerNetwork.bridge(defaultName)
 
     /// `none`, `host`, or a network name.
@@ -55,6 +56,7 @@ public struct RunOptions: Sendable, Hashable {
     public var process: ContainerSpec
     /// Unique among containers; `berth-` and 12 hex digits of its id when nil.
     public var name: String?
+    /// The network it joins (`berth` unless told otherwise).
     public var network: ContainerNetwork
     /// Ports to publish, as `docker run -p` takes them (bridge networks only).
     public var ports: [PortSpec]
@@ -83,6 +85,7 @@ public struct RunOptions: Sendable, Hashable {
     /// name is always one when it is a valid DNS name.
     public var networkAliases: [String] = []
 
+    /// Options for running `process`; the settings not taken here keep their defaults.
     public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
                 address: IPv4Address? = nil, interactive: Bool = false, restart: RestartPolicy = .no, autoRemove: Bool = false,
                 limits: ResourceLimits = ResourceLimits()) {

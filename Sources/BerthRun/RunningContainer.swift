@@ -31,7 +31,9 @@ public final class RunningContainer: Sendable {
         self.manager = manager
     }
 
+    /// The container's name.
     public var name: String { record.name }
+    /// The command's pid, as the caller's pid namespace sees it.
     public var pid: Int32 { process.pid }
 
     /// Sends `signal` to the command (PID 1 of the container: see `ContainerProcess`).

@@ -11,10 +11,14 @@ import BerthNamespace
 /// The caller's stdin, stdout and stderr a container runs attached to (`docker run` without
 /// `-d`); this process's own by default.
 public struct Attachment: Sendable, Hashable {
+    /// The descriptor the container's input comes from.
     public var stdin: Int32
+    /// The descriptor the container's standard output goes to.
     public var stdout: Int32
+    /// The descriptor the container's standard error goes to.
     public var stderr: Int32
 
+    /// Attached to the given descriptors; this process's 0, 1 and 2 unless told otherwise.
     public init(stdin: Int32 = 0, stdout: Int32 = 1, stderr: Int32 = 2) {
         self.stdin = stdin
         self.stdout = stdout

@@ -35,6 +35,7 @@ public enum Supervisor {
         /// The arguments that make it call `Supervisor.main()` (a hidden command of its own).
         public var arguments: [String]
 
+        /// An entry that runs `executable` (this program unless told otherwise) with `arguments`.
         public init(executable: String = "/proc/self/exe", arguments: [String]) {
             self.executable = executable
             self.arguments = arguments
@@ -45,6 +46,7 @@ public enum Supervisor {
     public struct Detached: Sendable {
         /// The container's id (64 hex digits) and name.
         public let id: String
+        /// The container's name.
         public let name: String
         /// The supervisor process. It is this process's child: a long-lived caller should
         /// `wait()` on it some time (it ends when the container does), or it stays a zombie

@@ -111,8 +111,10 @@ enum SupervisorReport: Sendable {
 
 /// A cause that crossed a process boundary as text (an errno, a netlink refusal, …).
 public struct ReportedCause: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The cause as the other process described it.
     public let description: String
 
+    /// A cause described as `description`.
     public init(description: String) {
         self.description = description
     }

@@ -6,9 +6,12 @@ import Musl
 
 /// A terminal's size in character cells, as `TIOCGWINSZ` reports it.
 public struct TerminalSize: Sendable, Hashable, CustomStringConvertible {
+    /// Height in character cells (`ws_row`).
     public var rows: UInt16
+    /// Width in character cells (`ws_col`).
     public var columns: UInt16
 
+    /// A size of `rows` by `columns` cells.
     public init(rows: UInt16, columns: UInt16) {
         self.rows = rows
         self.columns = columns

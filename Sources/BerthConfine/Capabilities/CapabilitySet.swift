@@ -12,6 +12,7 @@ public struct CapabilitySet: Sendable, Hashable, CustomStringConvertible {
 
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// The set holding exactly `capabilities`.
     public init<S: Sequence>(_ capabilities: S) where S.Element == Capability {
         rawValue = capabilities.reduce(0) { $0 | (1 << UInt64($1.rawValue)) }
     }
@@ -28,12 +29,16 @@ public struct CapabilitySet: Sendable, Hashable, CustomStringConvertible {
     /// Every capability Berth knows by name (what `ALL` means, and what a privileged container gets).
     public static let all = CapabilitySet((0..<Capability.names.count).compactMap { Capability(rawValue: $0) })
 
+    /// No capabilities.
     public static let none = CapabilitySet(rawValue: 0)
 
+    /// Whether bit `capability.rawValue` is set.
     public func contains(_ capability: Capability) -> Bool { rawValue & (1 << UInt64(capability.rawValue)) != 0 }
 
+    /// Sets `capability`'s bit.
     public mutating func insert(_ capability: Capability) { rawValue |= 1 << UInt64(capability.rawValue) }
 
+    /// Clears `capability`'s bit.
     public mutating func remove(_ capability: Capability) { rawValue &= ~(1 << UInt64(capability.rawValue)) }
 
     /// The capabilities in the set, lowest number first.

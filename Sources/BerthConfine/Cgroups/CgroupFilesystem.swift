@@ -40,16 +40,20 @@ public protocol CgroupFilesystem: Sendable {
 
 /// The real thing: system calls on the host's files.
 public struct KernelCgroupFilesystem: CgroupFilesystem {
+    /// The host's cgroup filesystem.
     public init() {}
 
+    /// mkdir(2) with mode 0755.
     public func makeDirectory(_ path: String) throws(BerthError) {
         guard mkdir(path, 0o755) == 0 else { throw Self.failure("create cgroup \(path)", Errno.current, path) }
     }
 
+    /// rmdir(2).
     public func removeDirectory(_ path: String) throws(BerthError) {
         guard rmdir(path) == 0 else { throw Self.failure("remove cgroup \(path)", Errno.current, path) }
     }
 
+    /// Writes `value` in one write(2); a short write is an error (EIO).
     public func write(_ path: String, _ value: String) throws(BerthError) {
         let fd = try Self.open(path, .writeOnly)
         defer { try? fd.close() }
@@ -62,6 +66,7 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
         guard written == bytes.count else { throw Self.failure("write \"\(value)\" to \(path)", Errno(EIO), path) }
     }
 
+    /// The whole file as UTF-8; throws for a file over 1 MiB.
     public func read(_ path: String) throws(BerthError) -> String {
         let fd = try Self.open(path, .readOnly)
         defer { try? fd.close() }
@@ -81,8 +86,10 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
         }
     }
 
+    /// access(2) with F_OK.
     public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Names of the subdirectories, sorted; none if `path` does not exist.
     public func subdirectories(_ path: String) throws(BerthError) -> [String] {
         guard let dir = opendir(path) else {
             let error = Errno.current
@@ -101,8 +108,10 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
         return names.sorted()
     }
 
+    /// SIGKILL to `pid`; false when kill(2) fails (the process is gone, or not ours to signal).
     public func kill(_ pid: Int32) -> Bool { systemKill(pid, SIGKILL) == 0 }
 
+    /// Loads `program` as a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup v2 directory `path` (needs CAP_BPF or CAP_SYS_ADMIN).
     public func attachDeviceProgram(_ program: DeviceProgram, to path: String) throws(BerthError) {
         let bytes = program.bytes
         var log = [CChar](repeating: 0, count: 4096)

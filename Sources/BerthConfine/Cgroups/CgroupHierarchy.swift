@@ -2,6 +2,7 @@ public import BerthCore
 
 /// The controllers Berth puts a container in.
 public enum CgroupController: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// The kernel's controller names (v1 mount options, v2 `cgroup.controllers` words).
     case cpu, cpuacct, cpuset, devices, memory, pids
 
     public static func < (a: CgroupController, b: CgroupController) -> Bool { a.rawValue < b.rawValue }
@@ -16,11 +17,13 @@ public enum CgroupController: String, Sendable, Hashable, CaseIterable, Comparab
 ///   mount at /sys/fs/cgroup/unified with no controllers, as on Berth's own machines) is
 ///   legacy for Berth's purposes: the v2 tree there has nothing to limit with.
 public enum CgroupHierarchy: Sendable, Hashable, CustomStringConvertible {
+    /// cgroup v2 mounted at `path`, with the controllers its root's `cgroup.controllers` lists.
     case unified(path: String, controllers: Set<CgroupController>)
     /// Mount point of each v1 controller; `unified` is the controller-less v2 mount of a
     /// hybrid host, if any (informational).
     case legacy(mounts: [CgroupController: String], unified: String?)
 
+    /// The cgroup version: 2 for unified, 1 for legacy (hybrid included).
     public var version: Int {
         if case .unified = self { return 2 }
         return 1

@@ -20,11 +20,13 @@ import BerthNamespace
 /// try cgroups.remove(cgroup)                                 // kills leftovers, rmdirs
 /// ```
 public struct CgroupManager: Sendable {
+    /// The host's cgroup layout, detected or as given.
     public let hierarchy: CgroupHierarchy
     /// The directory (relative to each tree's root) that holds the containers' cgroups.
     public let parent: String
     let filesystem: any CgroupFilesystem
 
+    /// The parent directory used unless told otherwise: `berth` under each tree's root.
     public static let defaultParent = "berth"
 
     /// Detects the host's hierarchy.
@@ -32,6 +34,7 @@ public struct CgroupManager: Sendable {
         try self.init(hierarchy: CgroupHierarchy.detect(filesystem: filesystem), parent: parent, filesystem: filesystem)
     }
 
+    /// A manager for a known hierarchy; throws unless `parent` is a relative path of plain names.
     public init(hierarchy: CgroupHierarchy, parent: String = defaultParent,
                 filesystem: any CgroupFilesystem = KernelCgroupFilesystem()) throws(BerthError) {
         let components = parent.split(separator: "/", omittingEmptySubsequences: false)

@@ -14,6 +14,7 @@ public struct CgroupStats: Sendable, Hashable {
     /// Its pids limit; nil when unlimited.
     public var pidsLimit: UInt64?
 
+    /// Stats from their values: bytes, CPU nanoseconds and process counts; nil limits are unlimited.
     public init(memoryUsage: UInt64, memoryLimit: UInt64?, cpuUsageNanoseconds: UInt64, pids: UInt64, pidsLimit: UInt64?) {
         self.memoryUsage = memoryUsage
         self.memoryLimit = memoryLimit

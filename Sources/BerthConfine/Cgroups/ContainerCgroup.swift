@@ -10,6 +10,7 @@ public struct ContainerCgroup: Sendable, Hashable {
     /// The container's directory in each controller's tree; on v2 all are the same.
     public let directories: [CgroupController: String]
 
+    /// A cgroup of version `version` (1 or 2), with its directory in each controller's tree.
     public init(id: String, version: Int, directories: [CgroupController: String]) {
         self.id = id
         self.version = version
@@ -35,10 +36,13 @@ extension BerthError.Object.Kind {
 }
 
 extension BerthError.Object {
+    /// The cgroup directory at `path`.
     public static func cgroup(_ path: String) -> BerthError.Object { BerthError.Object(.cgroup, path) }
 }
 
 extension BerthError.Operation {
+    /// Creating a container's cgroup.
     public static let createCgroup = BerthError.Operation(rawValue: "create cgroup")
+    /// Removing a container's cgroup.
     public static let removeCgroup = BerthError.Operation(rawValue: "remove cgroup")
 }

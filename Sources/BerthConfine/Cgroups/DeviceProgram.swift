@@ -1,13 +1,18 @@
 /// One eBPF instruction, laid out as the kernel's `struct bpf_insn` (8 bytes: opcode,
 /// destination and source registers in one byte, a 16-bit offset, a 32-bit immediate).
 public struct EBPFInstruction: Sendable, Hashable, CustomStringConvertible {
+    /// The opcode (class, operation and source bits).
     public var code: UInt8
+    /// The destination register, 0–10.
     public var destination: UInt8
+    /// The source register, 0–10.
     public var source: UInt8
     /// For a jump: instructions to skip when it is taken; for a load: the byte offset.
     public var offset: Int16
+    /// The 32-bit immediate operand.
     public var immediate: Int32
 
+    /// An instruction; unused fields default to 0.
     public init(code: UInt8, destination: UInt8 = 0, source: UInt8 = 0, offset: Int16 = 0, immediate: Int32 = 0) {
         self.code = code
         self.destination = destination
@@ -17,12 +22,19 @@ public struct EBPFInstruction: Sendable, Hashable, CustomStringConvertible {
     }
 
     // The few opcodes a device filter needs (linux/bpf.h, linux/bpf_common.h).
+    /// Loads 32 bits from memory: `dst = *(u32 *)(src + off)`.
     public static let loadWord: UInt8 = 0x61     // BPF_LDX | BPF_MEM | BPF_W: dst = *(u32 *)(src + off)
+    /// `dst &= imm`, 64-bit.
     public static let andImmediate: UInt8 = 0x57 // BPF_ALU64 | BPF_AND | BPF_K: dst &= imm
+    /// `dst >>= imm`, logical, 64-bit.
     public static let shiftRight: UInt8 = 0x77   // BPF_ALU64 | BPF_RSH | BPF_K: dst >>= imm
+    /// `dst = src`, 64-bit.
     public static let moveRegister: UInt8 = 0xbf // BPF_ALU64 | BPF_MOV | BPF_X: dst = src
+    /// `dst = imm`, 64-bit.
     public static let moveImmediate: UInt8 = 0xb7 // BPF_ALU64 | BPF_MOV | BPF_K: dst = imm
+    /// Skips `offset` instructions if `dst != imm`.
     public static let jumpIfNotEqual: UInt8 = 0x55 // BPF_JMP | BPF_JNE | BPF_K: if dst != imm, skip off
+    /// Ends the program, returning r0.
     public static let exit: UInt8 = 0x95         // BPF_JMP | BPF_EXIT: return r0
 
     /// The 8 bytes the kernel reads, little-endian as on x86_64 and aarch64.
@@ -53,9 +65,12 @@ public struct EBPFInstruction: Sendable, Hashable, CustomStringConvertible {
 /// return 0
 /// ```
 public struct DeviceProgram: Sendable, Hashable {
+    /// The allow-list the program was compiled from, in order.
     public let rules: [DeviceRule]
+    /// The compiled program: one block per rule, then `return 0`.
     public let instructions: [EBPFInstruction]
 
+    /// Compiles `rules` into a program that allows an access any rule allows and denies the rest.
     public init(rules: [DeviceRule]) {
         self.rules = rules
         var program: [EBPFInstruction] = [

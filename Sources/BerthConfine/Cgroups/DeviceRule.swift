@@ -1,16 +1,21 @@
 /// One entry of a v1 devices cgroup's allow-list: `c 1:3 rwm`.
 public struct DeviceRule: Sendable, Hashable, CustomStringConvertible {
+    /// The device type a rule covers.
     public enum Kind: String, Sendable, Hashable {
+        /// `c` character devices, `b` block devices, `a` every device (any type and number).
         case char = "c", block = "b", all = "a"
     }
 
+    /// The device type.
     public var kind: Kind
     /// nil means any (`*`).
     public var major: Int?
+    /// nil means any (`*`).
     public var minor: Int?
     /// Some of "r" (read), "w" (write), "m" (mknod).
     public var access: String
 
+    /// A rule for `kind` devices `major:minor` (nil for `*`) with `access` some of "rwm".
     public init(_ kind: Kind, _ major: Int?, _ minor: Int?, _ access: String) {
         self.kind = kind
         self.major = major

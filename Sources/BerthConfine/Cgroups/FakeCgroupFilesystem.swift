@@ -25,6 +25,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
     /// For a new directory `path`, the names of the files it gets, with their contents.
     private let controlFiles: @Sendable (_ path: String) -> [String: String]
 
+    /// An empty tree; `controlFiles` gives each new directory its files (only an empty `cgroup.procs` unless told otherwise).
     public init(controlFiles: @escaping @Sendable (_ path: String) -> [String: String] = { _ in ["cgroup.procs": ""] }) {
         self.controlFiles = controlFiles
     }
@@ -49,6 +50,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
     /// The content of a file (nil if absent).
     public func file(_ path: String) -> String? { state.withLock { $0.files[path] } }
 
+    /// Whether `path` is a directory of the tree.
     public func isDirectory(_ path: String) -> Bool { state.withLock { $0.directories.contains(path) } }
 
     /// The next `makeDirectory` of a child of `parent` first removes `parent` (logged as
@@ -57,6 +59,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         state.withLock { _ = $0.removeBeforeChild.insert(parent) }
     }
 
+    /// Adds `path` with its control files and logs "mkdir"; EEXIST if there, ENOENT without its parent.
     public func makeDirectory(_ path: String) throws(BerthError) {
         let files = controlFiles(path)
         try state.withLock { (state) throws(BerthError) in
@@ -74,6 +77,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         }
     }
 
+    /// Removes `path` and its files and logs "rmdir"; ENOENT if absent, EBUSY with subdirectories or processes.
     public func removeDirectory(_ path: String) throws(BerthError) {
         try state.withLock { (state) throws(BerthError) in
             guard state.directories.contains(path) else { throw Self.failure("remove cgroup \(path)", ENOENT) }
@@ -86,6 +90,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         }
     }
 
+    /// Replaces an existing file's content and logs "write"; ENOENT for a file the directory lacks.
     public func write(_ path: String, _ value: String) throws(BerthError) {
         try state.withLock { (state) throws(BerthError) in
             guard state.files[path] != nil else { throw Self.failure("open \(path)", ENOENT) }
@@ -94,6 +99,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         }
     }
 
+    /// The file's content; ENOENT if absent.
     public func read(_ path: String) throws(BerthError) -> String {
         try state.withLock { (state) throws(BerthError) -> String in
             guard let content = state.files[path] else { throw Self.failure("open \(path)", ENOENT) }
@@ -101,10 +107,12 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         }
     }
 
+    /// Whether `path` is a directory or file of the tree.
     public func exists(_ path: String) -> Bool {
         state.withLock { $0.directories.contains(path) || $0.files[path] != nil }
     }
 
+    /// Names of the direct subdirectories, sorted.
     public func subdirectories(_ path: String) throws(BerthError) -> [String] {
         state.withLock { state in
             state.directories.filter { Self.parent(of: $0) == path }.map { String($0.dropFirst(path.count + 1)) }.sorted()

@@ -9,6 +9,7 @@ public struct CPUList: Sendable, Hashable, CustomStringConvertible {
     /// The most a list may name; the kernel's NR_CPUS is at most 8192.
     public static let limit = 8192
 
+    /// The list of `numbers`, sorted and without duplicates.
     public init<S: Sequence>(_ numbers: S) where S.Element == Int {
         members = Array(Set(numbers)).sorted()
     }
@@ -36,8 +37,10 @@ public struct CPUList: Sendable, Hashable, CustomStringConvertible {
         self.init(numbers)
     }
 
+    /// Whether the list names no CPU.
     public var isEmpty: Bool { members.isEmpty }
 
+    /// Whether every member is also in `other`.
     public func isSubset(of other: CPUList) -> Bool { Set(members).isSubset(of: Set(other.members)) }
 
     /// The members not in `other`.

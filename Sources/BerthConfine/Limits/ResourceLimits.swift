@@ -31,6 +31,7 @@ public struct ResourceLimits: Sendable, Hashable {
     /// Most processes and threads at once (`--pids-limit`).
     public var pids: UInt64?
 
+    /// Limits as given (nil: no limit); `validate()` checks them.
     public init(memory: UInt64? = nil, memorySwap: SwapLimit? = nil, nanoCPUs: UInt64? = nil, cpuShares: UInt64? = nil,
                 cpusetCPUs: CPUList? = nil, cpusetMems: CPUList? = nil, pids: UInt64? = nil) {
         self.memory = memory

@@ -1,13 +1,16 @@
 /// One classic BPF instruction, laid out as the kernel's `struct sock_filter` (8 bytes:
 /// code, jt, jf, k), so an array of them is the program `seccomp(2)` takes.
 public struct BPFInstruction: Sendable, Hashable, CustomStringConvertible {
+    /// The opcode (BPF_* class, size, mode and operation bits).
     public var code: UInt16
     /// Instructions to skip when a conditional jump's test holds.
     public var jt: UInt8
     /// Instructions to skip when it does not.
     public var jf: UInt8
+    /// The operand: a constant, an offset into `seccomp_data`, or a jump distance.
     public var k: UInt32
 
+    /// An instruction; jump offsets default to 0 (the next instruction).
     public init(code: UInt16, jt: UInt8 = 0, jf: UInt8 = 0, k: UInt32) {
         self.code = code
         self.jt = jt
@@ -16,12 +19,19 @@ public struct BPFInstruction: Sendable, Hashable, CustomStringConvertible {
     }
 
     // The few opcodes a seccomp filter needs (linux/bpf_common.h).
+    /// Loads the 32-bit word at byte offset `k` of `seccomp_data` into A.
     public static let ldAbsW: UInt16 = 0x20   // BPF_LD | BPF_W | BPF_ABS: A = data[k], 32 bits
+    /// `A &= k`.
     public static let andK: UInt16 = 0x54     // BPF_ALU | BPF_AND | BPF_K: A &= k
+    /// Skips `k` instructions unconditionally.
     public static let ja: UInt16 = 0x05       // BPF_JMP | BPF_JA: skip k
+    /// BPF_JMP | BPF_JEQ | BPF_K: jump by `jt` if A == k, else by `jf`.
     public static let jeqK: UInt16 = 0x15     // BPF_JMP | BPF_JEQ | BPF_K
+    /// BPF_JMP | BPF_JGT | BPF_K: jump by `jt` if A > k (unsigned), else by `jf`.
     public static let jgtK: UInt16 = 0x25     // BPF_JMP | BPF_JGT | BPF_K (unsigned)
+    /// BPF_JMP | BPF_JGE | BPF_K: jump by `jt` if A >= k (unsigned), else by `jf`.
     public static let jgeK: UInt16 = 0x35     // BPF_JMP | BPF_JGE | BPF_K (unsigned)
+    /// Returns `k` (a SECCOMP_RET_* value).
     public static let retK: UInt16 = 0x06     // BPF_RET | BPF_K: return k
 
     /// The kernel's limit on a filter's length (BPF_MAXINSNS).

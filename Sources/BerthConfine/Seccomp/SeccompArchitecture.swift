@@ -1,9 +1,11 @@
 /// An ABI a seccomp filter tells apart by `seccomp_data.arch` (an AUDIT_ARCH_* value): one
 /// machine can run several (an x86_64 kernel also runs i386 programs).
 public enum SeccompArchitecture: String, Sendable, Hashable, CaseIterable {
+    /// 64-bit x86 (AUDIT_ARCH_X86_64).
     case x86_64
     /// 32-bit x86 programs on an x86_64 kernel (`int 0x80`, Docker's `SCMP_ARCH_X86`).
     case i386
+    /// 64-bit Arm (AUDIT_ARCH_AARCH64).
     case aarch64
 
     /// AUDIT_ARCH_* from linux/audit.h: the ELF machine plus 64-bit and little-endian flags.

@@ -21,8 +21,11 @@ public import BerthCore
 public enum SeccompCompiler {
     /// Why a compilation failed; a bug in a profile or in the compiler, never user input.
     public enum Failure: Error, Sendable, Hashable {
+        /// A jump names a label that was never placed, or one behind it.
         case unplacedLabel
+        /// The program has this many instructions, over BPF_MAXINSNS (4096).
         case tooLong(Int)
+        /// A condition names an argument outside 0–5.
         case badArgumentIndex(Int)
     }
 

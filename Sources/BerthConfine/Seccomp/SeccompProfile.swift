@@ -10,6 +10,7 @@ public struct SeccompProfile: Sendable, Hashable {
     /// Rules in order; see `SeccompCompiler` for how several rules for one call combine.
     public var rules: [SeccompRule]
 
+    /// A profile with `defaultAction` for calls no rule matches.
     public init(defaultAction: SeccompAction, rules: [SeccompRule]) {
         self.defaultAction = defaultAction
         self.rules = rules
@@ -46,7 +47,9 @@ public enum SeccompAction: Sendable, Hashable, CustomStringConvertible {
 /// One rule: `names` get `action` when every condition holds, on the listed architectures,
 /// given the capability requirements.
 public struct SeccompRule: Sendable, Hashable {
+    /// The system calls, by name; names the ABI lacks are skipped.
     public var names: [String]
+    /// What the calls get when the rule applies and its conditions hold.
     public var action: SeccompAction
     /// All must hold (an empty list always holds).
     public var conditions: [SeccompCondition]
@@ -58,6 +61,7 @@ public struct SeccompRule: Sendable, Hashable {
     /// The rule does not apply to a container holding any of these (Docker's `excludes.caps`).
     public var excludedBy: CapabilitySet
 
+    /// A rule giving `names` `action`; unrestricted unless conditions, architectures or capabilities are given.
     public init(_ names: [String], _ action: SeccompAction = .allow, conditions: [SeccompCondition] = [],
                 architectures: Set<SeccompArchitecture>? = nil, requires: CapabilitySet = .none, excludedBy: CapabilitySet = .none) {
         self.names = names
@@ -80,13 +84,16 @@ public struct SeccompRule: Sendable, Hashable {
 public struct SeccompCondition: Sendable, Hashable {
     /// Which argument, 0 to 5.
     public var index: Int
+    /// What the argument must satisfy.
     public var test: Test
 
+    /// A test of argument `index` (0 to 5).
     public init(_ index: Int, _ test: Test) {
         self.index = index
         self.test = test
     }
 
+    /// A comparison of an argument with constants.
     public enum Test: Sendable, Hashable {
         /// All 64 bits equal the value (a value with stray high bits does not match).
         case equal(UInt64)
