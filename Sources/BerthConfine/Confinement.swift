@@ -59,7 +59,7 @@ public enum SecurityOption: Sendable, Hashable {
             self = .seccompUnconfined
         case ("seccomp", _):
             throw BerthError(.unsupported, "seccomp profile \"\(value ?? "")\" is not supported",
-                             hint: "only Docker's default profile or \"unconfined\" are available", parameter: "securityOptions")
+                             hint: "leave the seccomp option out for Docker's default profile, or give seccomp=unconfined", parameter: "securityOptions")
         case ("no-new-privileges", nil), ("no-new-privileges", "true"?):
             self = .noNewPrivileges(true)
         case ("no-new-privileges", "false"?):

@@ -130,7 +130,7 @@ public struct LinkFlags: OptionSet, Sendable, Hashable, CustomStringConvertible 
         (.running, "RUNNING"), (.noARP, "NOARP"), (.promiscuous, "PROMISC"), (.multicast, "MULTICAST"), (.lowerUp, "LOWER_UP"),
     ]
 
-    /// `UP|BROADCAST|…`, the names `ip link` prints inside <>.
+    /// `UP,BROADCAST,…`: the names `ip link` prints inside <>, comma-separated as it does.
     public var description: String {
         Self.names.filter { contains($0.0) }.map(\.1).joined(separator: ",")
     }

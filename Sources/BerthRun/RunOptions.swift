@@ -78,8 +78,8 @@ public struct RunOptions: Sendable, Hashable {
     public var autoRemove: Bool
     /// Memory, CPU and process limits for the container's cgroup (none by default).
     ///
-    /// Kept with the rest of the settings; `Container.run` does not make cgroups yet and
-    /// refuses limits it cannot apply (see `validate()`), rather than run unlimited.
+    /// `Container.run` makes the container's cgroup and applies them before the command
+    /// starts; a limit the machine's cgroups cannot apply is refused, never ignored.
     public var limits: ResourceLimits
     /// More names for the container on its network's resolver (`--network-alias`); its
     /// name is always one when it is a valid DNS name.

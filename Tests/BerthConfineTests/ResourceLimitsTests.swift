@@ -88,13 +88,14 @@ struct CPUListTests {
         #expect(try CPUList(parsing: "0-3,5").members == [0, 1, 2, 3, 5])
         #expect(try CPUList(parsing: "5,0-3,2").description == "0-3,5")
         #expect(try CPUList(parsing: "0-1\n").description == "0-1")
+        #expect(try CPUList(parsing: " 0-1 \n").description == "0-1")
         #expect(try CPUList(parsing: "7").description == "7")
         #expect(try CPUList(parsing: "").isEmpty)
         #expect(try CPUList(parsing: "\n").isEmpty)
         #expect(try CPUList(parsing: "0-2,4-5,9").description == "0-2,4-5,9")
     }
 
-    @Test("malformed lists are refused", arguments: ["a", "1-", "-1", "3-1", "1,,2", "1-2-3", "0-9000", ",", "1 2x"])
+    @Test("malformed lists are refused", arguments: ["a", "1-", "-1", "3-1", "1,,2", "1-2-3", "0-9000", ",", "1 2x", "1 2", "0,1 2", "0 -3"])
     func malformed(_ text: String) {
         #expect(throws: BerthError.self) { try CPUList(parsing: text) }
     }

@@ -25,7 +25,8 @@ public struct Capability: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.init(index)
     }
 
-    /// The name without `CAP_`, as Docker prints it in `inspect` with the prefix.
+    /// The name without its `CAP_` prefix (`NET_ADMIN`); `description` adds it, as Docker's
+    /// `inspect` prints capabilities.
     public var name: String { Self.names[rawValue] }
 
     /// `CAP_` and the name, as capabilities(7) and Docker spell it.

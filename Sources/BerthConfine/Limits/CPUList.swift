@@ -18,7 +18,9 @@ public struct CPUList: Sendable, Hashable, CustomStringConvertible {
     /// list, as an empty `cpuset.mems` reads). Whitespace around the text (a file's newline)
     /// is ignored.
     public init(parsing text: String, parameter: String = "cpusetCPUs") throws(BerthError) {
-        let trimmed = text.split(whereSeparator: { $0 == "\n" || $0 == " " }).joined()
+        // Only the ends: a space inside ("1 2") is no separator the kernel takes, and joining
+        // the pieces would read it as CPU 12.
+        let trimmed = String(text.drop(while: { $0 == "\n" || $0 == " " }).reversed().drop(while: { $0 == "\n" || $0 == " " }).reversed())
         var numbers: [Int] = []
         let fix = "write CPU numbers and ranges separated by commas, e.g. 0-3,5"
         if trimmed.isEmpty { self.init([]); return }
