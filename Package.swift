@@ -121,6 +121,11 @@ let package = Package(
         // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
         .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthNetwork", "BerthOCIHook", "CBerthArguments"], linkerSettings: executableLinking),
 
+        // What the fuzzers check on every input of berth-cni, the hook's decoders and the DNS
+        // codec (Fuzz/Properties). scripts/fuzz* compile these files into their libFuzzer
+        // harnesses; the tests replay the committed corpora through them. No product links it.
+        .target(name: "BerthFuzzProperties", dependencies: ["BerthCore", "BerthCNI", "BerthOCIHook", "BerthDNS"], path: "Fuzz/Properties"),
+
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
         // Test-only fake kernel (rtnetlink, sock_diag, ctnetlink, namespaces, sysctls, nftables)
@@ -134,13 +139,13 @@ let package = Package(
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthTestSupport", "BerthFakes"]),
         .testTarget(name: "BerthConfineTests", dependencies: ["BerthConfine", "BerthTestSupport"]),
         .testTarget(name: "BerthRunTests", dependencies: ["BerthRun", "BerthConfine", "BerthTestSupport"]),
-        .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthTestSupport", "BerthFakes"]),
-        .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthNamespace", "BerthNetwork", "BerthTestSupport"]),
+        .testTarget(name: "BerthLabTests", dependencies: ["BerthLab", "BerthLabFile", "berth-lab-fuzz", "BerthNetlink", "BerthNetwork", "BerthRun", "BerthTestSupport", "BerthFakes"]),
+        .testTarget(name: "BerthDNSTests", dependencies: ["BerthDNS", "BerthCore", "BerthFuzzProperties", "BerthNamespace", "BerthNetwork", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: [
             "BerthTestSupport", "BerthCore", "BerthNetwork", "BerthRun", "berth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthNetwork", "BerthNamespace", "BerthTestSupport", "BerthFakes"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BerthOCIHookTests", dependencies: ["BerthOCIHook", "BerthNetwork", "BerthTestSupport", "BerthFakes"], exclude: ["Fixtures"]),
+        .testTarget(name: "BerthCNITests", dependencies: ["BerthCNI", "BerthFuzzProperties", "BerthNetwork", "BerthNamespace", "BerthTestSupport", "BerthFakes"], exclude: ["libcni"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BerthOCIHookTests", dependencies: ["BerthOCIHook", "BerthFuzzProperties", "BerthNetwork", "BerthTestSupport", "BerthFakes"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -32,7 +32,9 @@ berth_install_deps() {
 
 # Runs a command inside fresh network and mount namespaces with private /run/netns and
 # /var/lib/berth: the second fence around tests and demos, so nothing they do can reach the
-# machine's own network namespace, its named namespaces or its Berth state.
+# machine's own network namespace, its named namespaces or its Berth state. Without those
+# private mounts nothing runs (the tests would reach the real /run/netns and /var/lib/berth,
+# `berth gc` included); lo up is best effort.
 # When the command ends, whatever it left running inside the fence goes too: every other
 # process of the fence's mount namespace was started from inside it (a `berth-dns` started
 # with --detach outlives the test that started it until its network is empty, and a test
@@ -41,7 +43,8 @@ berth_fenced() {
   mkdir -p /run/netns /var/lib/berth
   unshare --net --mount --propagation private -- sh -c '
     mount -t tmpfs -o mode=0755 berth-fence /run/netns &&
-    mount -t tmpfs -o mode=0700 berth-fence /var/lib/berth &&
+    mount -t tmpfs -o mode=0700 berth-fence /var/lib/berth ||
+      { echo "berth_fenced: cannot mount the private /run/netns and /var/lib/berth; not running $1" >&2; exit 1; }
     ip link set lo up 2>/dev/null
     "$@"
     status=$?

@@ -4,8 +4,14 @@
 //
 //   scripts/fuzz-lab [SECONDS]      builds with -sanitize=fuzzer,address and runs on Fuzz/lab-corpus
 //
-// Built normally (without -DFUZZING) it replays files: `berth-lab-fuzz FILE...` parses each
-// and prints the outcome, to reproduce what the fuzzer found.
+// Built normally (without -DFUZZING) it replays files: `berth-lab-fuzz FILE...` parses each,
+// prints the outcome and checks the same property (LabFileFuzzProperty), to reproduce what
+// the fuzzer found; it exits 1 on a violation.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import BerthCore
 import BerthLabFile
 
@@ -14,12 +20,8 @@ import BerthLabFile
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzLabFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    do {
-        _ = try LabFileParser.parse(text, source: "fuzz.yaml")
-    } catch {
-        // Every refusal names the file: a message without it would be a bug.
-        precondition(error.message.hasPrefix("fuzz.yaml"), "error without a location: \(error)")
-    }
+    // Every refusal names the file: a message without it would be a bug.
+    if let violation = LabFileFuzzProperty.violation(text, source: "fuzz.yaml") { fatalError(violation) }
     return 0
 }
 
@@ -36,18 +38,27 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
     return runFuzzerDriver(&count, &arguments) { data, size in fuzzLabFile(data, size) }
 }
 #else
-/// Replays files through the parser and prints each outcome.
+/// Replays files through the parser, prints each outcome and checks the fuzz property:
+/// exits 1 when a refusal does not name its file first (a file that cannot be read is
+/// reported, not a violation).
 @main
 enum LabFileReplay {
     static func main() {
+        var violations = 0
         for path in CommandLine.arguments.dropFirst() {
             do {
                 let (spec, _) = try LabFileParser.parse(path: path)
                 print("\(path): lab \(spec.name), \(spec.nodes.count) nodes, \(spec.links.count) links")
             } catch {
                 print("\(path): \(error)")
+                let unreadable = (error.code == .notFound || error.code == .system) && error.object == .file(path)
+                if !unreadable, let violation = LabFileFuzzProperty.violation(error, source: path) {
+                    print("\(path): VIOLATION: \(violation)")
+                    violations += 1
+                }
             }
         }
+        if violations > 0 { exit(1) }
     }
 }
 #endif

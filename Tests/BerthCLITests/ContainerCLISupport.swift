@@ -36,7 +36,7 @@ enum ContainerCLI {
 
     /// Host veths in the sandbox (Berth names them vb…).
     static func vethCount(_ sandbox: HostSandbox) -> Int {
-        sandbox.run(["ip", "-br", "link", "show", "type", "veth"]).stdout.split(separator: "\n").count
+        sandbox.witness(["ip", "-br", "link", "show", "type", "veth"]).split(separator: "\n").count
     }
 
     /// A container's pair goes with its namespace, which the kernel tears down asynchronously.
@@ -45,7 +45,7 @@ enum ContainerCLI {
     }
 
     static func ruleset(_ sandbox: HostSandbox) -> String {
-        sandbox.run(["nft", "list", "ruleset"]).stdout
+        sandbox.witness(["nft", "list", "ruleset"])
     }
 
     /// Alive and not a zombie.

@@ -67,6 +67,8 @@ struct ContainerEndpointCLITests {
         try withHostSandbox { sandbox in
             try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.9.0.0/24"]).succeeded)
             let name = "bt-del-\(KernelTests.uniqueSuffix())"
+            // The sandbox deletes it at the end whatever happens here (a deleted one is no matter).
+            sandbox.adopt(namespaceNamed: name)
             try #require(sandbox.berth(["netns", "add", name]).succeeded)
             try #require(sandbox.berth(["attach", "web", "--netns", name, "--id", "e1"]).succeeded)
             let refused = sandbox.berth(["netns", "del", name])

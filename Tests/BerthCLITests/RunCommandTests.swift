@@ -297,7 +297,7 @@ struct RunCommandTests {
 
     /// Host veths of endpoints in the sandbox (Berth names them vb…).
     private func vethCount(_ sandbox: HostSandbox) -> Int {
-        sandbox.run(["ip", "-br", "link", "show", "type", "veth"]).stdout.split(separator: "\n").count
+        sandbox.witness(["ip", "-br", "link", "show", "type", "veth"]).split(separator: "\n").count
     }
 
     /// Whether every veth is gone within 3 s: a container's pair goes with its namespace,

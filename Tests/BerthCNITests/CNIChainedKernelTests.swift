@@ -54,7 +54,7 @@ struct CNIChainedKernelTests {
     /// The elements of Berth's table of `family` (`ip` or `ip6`) for host port `port`, as
     /// nft prints them without the `elements = { … }` around them.
     private func elements(_ sandbox: HostSandbox, _ family: String, port: UInt16) -> [String] {
-        sandbox.run(["nft", "list", "table", family, "berth"]).stdout.split(separator: "\n")
+        sandbox.nftTable(family).split(separator: "\n")
             .filter { $0.contains(" \(port) comment \"berth-endpoint ") }
             .map { line in
                 var text = line.trimmingCharacters(in: .whitespaces)

@@ -6,10 +6,21 @@ import Testing
 /// run the CLI many times at once or to kill it mid-way.
 enum Oracle {
     /// `ip -j ARGS` in the sandbox (or in the named namespace `ns`), parsed; empty when the
-    /// object does not exist.
-    static func ip(_ sandbox: HostSandbox, _ args: [String], ns: String? = nil) -> [[String: Any]] {
-        let result = ns.map { Command.run(["ip", "-n", $0, "-j"] + args) } ?? sandbox.run(["ip", "-j"] + args)
-        guard result.succeeded, let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
+    /// device asked for does not exist. Any other failure of the witness (a namespace that
+    /// cannot be entered, output that is not JSON) is an issue of the test, never "nothing
+    /// there".
+    static func ip(_ sandbox: HostSandbox, _ args: [String], ns: String? = nil,
+                   sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        let argv = ns.map { ["ip", "-n", $0, "-j"] + args } ?? ["ip", "-j"] + args
+        let result = ns == nil ? sandbox.run(argv) : Command.run(argv)
+        guard result.succeeded else {
+            if result.stderr.hasPrefix("Device \""), result.stderr.contains("\" does not exist") { return [] }
+            Issue.record("the oracle failed: \(argv.joined(separator: " ")): \(result)", sourceLocation: sourceLocation)
+            return []
+        }
+        if result.stdout.allSatisfy(\.isWhitespace) { return [] }
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
+            Issue.record("the oracle's output is not a JSON array: \(argv.joined(separator: " ")): \(result.stdout)", sourceLocation: sourceLocation)
             return []
         }
         return parsed
@@ -84,16 +95,16 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
     var networks = ""
     var endpoints = ""
 
-    init(_ sandbox: HostSandbox, namespaces: [String] = []) {
+    init(_ sandbox: HostSandbox, namespaces: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) {
         for ns in [String?.none] + namespaces.map(Optional.some) {
             let prefix = ns.map { "[\($0)] " } ?? ""
-            for link in Oracle.ip(sandbox, ["-d", "link", "show"], ns: ns) {
+            for link in Oracle.ip(sandbox, ["-d", "link", "show"], ns: ns, sourceLocation: sourceLocation) {
                 let name = link["ifname"] as? String ?? "?"
                 let kind = (link["linkinfo"] as? [String: Any])?["info_kind"] as? String ?? "-"
                 let up = (link["flags"] as? [String])?.contains("UP") == true ? "up" : "down"
                 links.append("\(prefix)\(name) kind=\(kind) master=\(link["master"] as? String ?? "-") mtu=\(link["mtu"] as? Int ?? 0) \(up) alias=\(link["ifalias"] as? String ?? "-")")
             }
-            for link in Oracle.ip(sandbox, ["addr", "show"], ns: ns) {
+            for link in Oracle.ip(sandbox, ["addr", "show"], ns: ns, sourceLocation: sourceLocation) {
                 for info in link["addr_info"] as? [[String: Any]] ?? [] {
                     // IPv6 link-local addresses appear by themselves, after DAD, whenever a
                     // link comes up; no command of Berth's adds them.
@@ -101,7 +112,7 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
                     addresses.append("\(prefix)\(link["ifname"] as? String ?? "?") \(info["local"] as? String ?? "?")/\(info["prefixlen"] as? Int ?? -1)")
                 }
             }
-            for route in Oracle.ip(sandbox, ["route", "show", "table", "all"], ns: ns) {
+            for route in Oracle.ip(sandbox, ["route", "show", "table", "all"], ns: ns, sourceLocation: sourceLocation) {
                 // Likewise the kernel's own IPv6 link-local and multicast routes.
                 if let dst = route["dst"] as? String, dst == "fe80::/64" || dst == "ff00::/8" || dst.hasPrefix("fe80:") { continue }
                 let fields = ["type", "dst", "gateway", "dev", "table", "prefsrc", "scope", "protocol"].map { "\($0)=\(route[$0] ?? "-")" }
@@ -111,9 +122,16 @@ struct KernelSnapshot: Equatable, CustomStringConvertible {
         links.sort()
         addresses.sort()
         routes.sort()
-        ruleset = sandbox.run(["nft", "list", "ruleset"]).stdout
-        networks = sandbox.berth(["network", "ls", "--json"]).stdout
-        endpoints = sandbox.berth(["ps", "--json"]).stdout
+        ruleset = Self.output(of: sandbox.run(["nft", "list", "ruleset"]), "nft list ruleset", sourceLocation)
+        networks = Self.output(of: sandbox.berth(["network", "ls", "--json"]), "berth network ls --json", sourceLocation)
+        endpoints = Self.output(of: sandbox.berth(["ps", "--json"]), "berth ps --json", sourceLocation)
+    }
+
+    /// A witness's output; its failure is an issue of the test (two snapshots of failed
+    /// witnesses would otherwise compare equal, both empty).
+    private static func output(of result: CommandResult, _ command: String, _ sourceLocation: SourceLocation) -> String {
+        if !result.succeeded { Issue.record("the snapshot's \(command) failed: \(result)", sourceLocation: sourceLocation) }
+        return result.stdout
     }
 
     var description: String {

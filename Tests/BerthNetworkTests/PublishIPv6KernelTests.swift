@@ -104,7 +104,7 @@ struct PublishIPv6KernelTests {
             #expect(endpoint.ports.count == 2000)
             #expect(endpoint.ports.prefix(2).map(\.dockerDescription) == ["0.0.0.0:20000->20000/tcp", "[::]:20000->20000/tcp"])
             func count(_ family: String) -> Int {
-                sandbox.run(["nft", "list", "table", family, "berth"]).stdout.components(separatedBy: "berth-endpoint rng").count - 1
+                sandbox.nftTable(family).components(separatedBy: "berth-endpoint rng").count - 1
             }
             #expect(count("ip") == 1000 && count("ip6") == 1000)
             let lan = host.lan.namespace

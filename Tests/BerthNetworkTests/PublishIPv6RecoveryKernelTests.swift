@@ -17,8 +17,7 @@ struct PublishIPv6RecoveryKernelTests {
             let attach = try BerthProcess(sandbox, ["attach", "web", "--netns", container, "-p", "8080:80"],
                                           environment: ["BERTH_FAILPOINT": "attach.publish:hang"])
             let reached = Oracle.wait {
-                sandbox.run(["nft", "list", "table", "ip6", "berth"]).stdout.contains("berth-endpoint ")
-                    && sandbox.run(["nft", "list", "table", "ip", "berth"]).stdout.contains("berth-endpoint ")
+                sandbox.nftTable("ip6").contains("berth-endpoint ") && sandbox.nftTable("ip").contains("berth-endpoint ")
             }
             #expect(kill(attach.pid, SIGKILL) == 0)
             let ended = attach.wait()

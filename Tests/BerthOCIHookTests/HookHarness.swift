@@ -53,8 +53,16 @@ final class HookContainer: @unchecked Sendable {
     }
 
     /// `ip -j ARGS` inside the container's namespace.
-    func ip(_ args: [String]) -> [[String: Any]] {
-        Harness.parse(Command.run(["nsenter", "--net=\(namespacePath)", "--", "ip", "-j"] + args).stdout)
+    /// `ip -j ARGS` inside the container's namespace; empty when the device asked for does
+    /// not exist, an issue when `ip` fails otherwise.
+    func ip(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        let result = Command.run(["nsenter", "--net=\(namespacePath)", "--", "ip", "-j"] + args)
+        guard result.succeeded else {
+            if result.stderr.hasPrefix("Device \""), result.stderr.contains("\" does not exist") { return [] }
+            Issue.record("the witness failed: ip -j \(args.joined(separator: " ")) in \(namespacePath): \(result)", sourceLocation: sourceLocation)
+            return []
+        }
+        return Harness.parse(result.stdout, sourceLocation: sourceLocation)
     }
 
     /// The IPv4 addresses of eth0 inside, empty when there is no eth0.
@@ -116,21 +124,26 @@ enum Harness {
 
     /// Berth's endpoints in the sandbox, from `berth ps --json`.
     static func endpoints(_ sandbox: HostSandbox) -> [[String: Any]] {
-        parse(sandbox.berth(["ps", "--json"]).stdout)
+        parse(sandbox.berthWitness(["ps", "--json"]))
     }
 
     /// Host-side veths Berth names `vb…`, in the sandbox.
     static func berthVeths(_ sandbox: HostSandbox) -> [String] {
-        parse(sandbox.run(["ip", "-j", "link", "show", "type", "veth"]).stdout).compactMap { $0["ifname"] as? String }.filter { $0.hasPrefix("vb") }
+        parse(sandbox.witness(["ip", "-j", "link", "show", "type", "veth"])).compactMap { $0["ifname"] as? String }.filter { $0.hasPrefix("vb") }
     }
 
     /// The sandbox's nftables ruleset.
     static func ruleset(_ sandbox: HostSandbox) -> String {
-        sandbox.run(["nft", "list", "ruleset"]).stdout
+        sandbox.witness(["nft", "list", "ruleset"])
     }
 
-    static func parse(_ text: String) -> [[String: Any]] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
+    /// A witness's JSON array; anything else is an issue of the test, not "none".
+    static func parse(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        guard let array = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] else {
+            Issue.record("not a JSON array: \(text)", sourceLocation: sourceLocation)
+            return []
+        }
+        return array
     }
 
     static func json(_ object: Any) -> String {

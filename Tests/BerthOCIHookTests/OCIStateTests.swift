@@ -4,6 +4,17 @@ import Testing
 
 @Suite("OCI state decoding")
 struct OCIStateTests {
+    /// The samples below are arguments, which cannot throw: an unreadable or moved directory
+    /// would run zero of them. Here it fails.
+    @Test("the sample states of every runtime are there")
+    func samplesPresent() throws {
+        let names = try Fixtures.stateNames()
+        #expect(names.count == 11, "\(names)")
+        for runtime in ["runc", "crun", "podman", "docker"] {
+            #expect(names.contains { $0.contains(runtime) }, "no sample state of \(runtime): \(names)")
+        }
+    }
+
     @Test("every sample state a runtime wrote decodes", arguments: Fixtures.states)
     func samples(name: String) throws {
         let state = try OCIState(parsing: try Fixtures.bytes(name))

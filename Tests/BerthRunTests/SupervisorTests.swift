@@ -55,7 +55,10 @@ struct SupervisorMessageTests {
     @Test("a malformed request is an internal error naming the member")
     func malformedRequest() throws {
         let json = SupervisorRequest(options: RunOptions(process: ContainerSpec(command: ["true"])), stateDirectory: "/s").json
-        guard case .object(var members) = json, case .object(var options)? = json["run"] else { Issue.record("not an object"); return }
+        guard case .object(var members) = json, case .object(var options)? = json["run"] else {
+            Issue.record("not an object: \(json.render())")
+            return
+        }
         options.removeAll { $0.0 == "network" }
         members.removeAll { $0.0 == "run" }
         members.append(("run", .object(options)))
@@ -63,7 +66,11 @@ struct SupervisorMessageTests {
         let error = #expect(throws: BerthError.self) { try SupervisorRequest(json: withoutNetwork) }
         #expect(error?.code == .internalError && error?.message.contains("\"network\"") == true)
         // Members added later are optional: settings an older berth stored still read.
-        guard case .object(var old) = RunOptions(process: ContainerSpec(command: ["true"])).json(includingCommand: false) else { return }
+        let stored = RunOptions(process: ContainerSpec(command: ["true"])).json(includingCommand: false)
+        guard case .object(var old) = stored else {
+            Issue.record("RunOptions' JSON is not an object: \(stored.render())")
+            return
+        }
         old.removeAll { ["interactive", "restart", "autoRemove", "limits", "ipv6Address"].contains($0.0) }
         let read = try RunOptions(json: .object(old), command: ["sh"])
         #expect(read.process.command == ["sh"] && read.restart == .no && !read.interactive && !read.autoRemove && read.limits.isEmpty)

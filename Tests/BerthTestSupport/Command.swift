@@ -60,12 +60,21 @@ public enum Command {
     }
 
     /// The `berth` binary under test: `BERTH_BIN`, else the debug build beside the tests.
+    /// Never a `berth` found on PATH (an installed or older build would be tested instead):
+    /// without a build, this is the path beside the tests, and running it fails, naming it.
     public static var berthBinary: String {
-        if let path = ProcessInfo.processInfo.environment["BERTH_BIN"] { return path }
+        builtBinary("berth", environment: "BERTH_BIN")
+    }
+
+    /// The build of `name` under test: the path in `variable`, else the one beside the tests
+    /// (the bundle's directory), else the one in `.build/debug` of the working directory;
+    /// when none exists, the first of those, so that running it fails and says which.
+    public static func builtBinary(_ name: String, environment variable: String) -> String {
+        if let path = ProcessInfo.processInfo.environment[variable] { return path }
         let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
-        let candidates = [bundle.appendingPathComponent("berth").path,
-                          FileManager.default.currentDirectoryPath + "/.build/debug/berth"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "berth"
+        let candidates = [bundle.appendingPathComponent(name).path,
+                          FileManager.default.currentDirectoryPath + "/.build/debug/" + name]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 }
 

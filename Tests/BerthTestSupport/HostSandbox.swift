@@ -16,16 +16,25 @@ public final class HostSandbox: @unchecked Sendable {
 
     private let lock = NSLock()
     private var extraNamespaces: [String] = []
+    /// Whether a `berth` command that starts containers ran here (see `stopContainers`).
+    private var startedContainers = false
 
     init() throws {
         let suffix = KernelTests.uniqueSuffix()
         name = "bt-host-\(suffix)"
         namespace = try NetworkNamespace.create(named: name)
         stateDirectory = NSTemporaryDirectory() + "berth-test-\(suffix)"
-        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        // Loopback is down in a new namespace; a host has it up.
-        let up = Command.run(["ip", "-n", name, "link", "set", "lo", "up"])
-        if !up.succeeded { throw SandboxError("cannot bring lo up in \(name): \(up.stderr)") }
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+            // Loopback is down in a new namespace; a host has it up.
+            let up = Command.run(["ip", "-n", name, "link", "set", "lo", "up"])
+            if !up.succeeded { throw SandboxError("cannot bring lo up in \(name): \(up.stderr)") }
+        } catch {
+            // No sandbox to tear down comes back: leave nothing either.
+            try? NetworkNamespace.delete(named: name)
+            try? FileManager.default.removeItem(atPath: stateDirectory)
+            throw error
+        }
     }
 
     /// Makes another named namespace (a "container" or a "LAN peer"), deleted with the sandbox.
@@ -58,8 +67,14 @@ public final class HostSandbox: @unchecked Sendable {
     /// The argv that runs `berth ARGS` inside the sandbox, for tests that start it themselves
     /// (to run many at once, or to kill one mid-way).
     public func berthArguments(_ args: [String]) -> [String] {
-        ["nsenter", "--net=\(namespace.path)", "--", Command.berthBinary] + args
+        if let command = args.first, Self.containerStarters.contains(command) {
+            lock.lock(); startedContainers = true; lock.unlock()
+        }
+        return ["nsenter", "--net=\(namespace.path)", "--", Command.berthBinary] + args
     }
+
+    /// The `berth` commands that can leave a container (and its supervisor) running.
+    static let containerStarters: Set<String> = ["run", "create", "start", "restart"]
 
     /// The environment changes `berth` runs with in the sandbox: its state directory, plus `extra`.
     public func berthEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
@@ -67,11 +82,28 @@ public final class HostSandbox: @unchecked Sendable {
     }
 
     func tearDown() {
+        stopContainers()
         lock.lock(); let names = extraNamespaces; lock.unlock()
         for nsName in names.reversed() { try? NetworkNamespace.delete(named: nsName) }
         try? NetworkNamespace.delete(named: name)
         try? FileManager.default.removeItem(atPath: stateDirectory)
         removeCgroupParent()
+    }
+
+    /// Stops and removes every container of the sandbox's state, then lets `berth gc` take
+    /// what is left: a test that failed half-way leaves `berth run -d` supervisors and their
+    /// containers (a `--restart always` one restarting) running, which deleting the namespaces
+    /// does not stop. Only when a command that starts containers ran here, or the state has a
+    /// container's files: most sandboxes never run one.
+    private func stopContainers() {
+        lock.lock(); var started = startedContainers; lock.unlock()
+        if !started, let entries = try? FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/containers") {
+            started = !entries.isEmpty
+        }
+        guard started else { return }
+        let ids = berth(["ps", "-a", "-q"]).stdout.split(whereSeparator: \.isNewline).map(String.init)
+        if !ids.isEmpty { berth(["rm", "-f"] + ids) }
+        berth(["gc"])
     }
 
     /// The cgroup parent `berth run` uses for this sandbox's state directory: `berth-` and the

@@ -56,9 +56,20 @@ wait_http() {
 }
 
 # leftovers HOSTNS: what Berth left in the host namespace (veths, published elements).
+# A witness that fails is printed as a leftover too, so the caller's check fails on it: a
+# map that nft says does not exist is empty, a failing `ip` or `nft` is not "nothing left".
 leftovers() {
-  local ns=$1
-  ip -n "$ns" -o link show type veth | grep -o ' vb[0-9a-f]*' || true
-  ip netns exec "$ns" nft list map ip berth publish_any 2>/dev/null | grep -o 'comment "[^"]*"' || true
-  ip netns exec "$ns" nft list map ip berth publish_addr 2>/dev/null | grep -o 'comment "[^"]*"' || true
+  local ns=$1 links map out
+  if links=$(ip -n "$ns" -o link show type veth 2>&1); then
+    grep -o ' vb[0-9a-f]*' <<<"$links" || true
+  else
+    echo "(witness failed: ip -n $ns link show: $links)"
+  fi
+  for map in publish_any publish_addr; do
+    if out=$(ip netns exec "$ns" nft list map ip berth "$map" 2>&1); then
+      grep -o 'comment "[^"]*"' <<<"$out" || true
+    elif ! grep -q '^Error: No such file or directory' <<<"$out"; then
+      echo "(witness failed: nft list map ip berth $map: $out)"
+    fi
+  done
 }

@@ -96,13 +96,16 @@ check_published() {
 
 # Nothing of Berth's left in the host: no vb… veth, no map element, no endpoint (lease).
 check_nothing_left() {
-  local veths elements endpoints i
+  local links veths ruleset elements endpoints i
+  # (A witness that fails fails the check: its silence is not "nothing left".)
   for ((i = 0; i < 100; i++)); do   # the kernel reaps a dead namespace's veth asynchronously
-    veths=$(ip -n "$HOSTNS" -o link show type veth | grep -c ': vb' || true)
+    links=$(ip -n "$HOSTNS" -o link show type veth) || fail "ip -n $HOSTNS link show failed"
+    veths=$(grep -c ': vb' <<<"$links" || true)
     [ "$veths" = 0 ] && break
     sleep 0.05
   done
-  elements=$(ip netns exec "$HOSTNS" nft list ruleset 2>/dev/null | grep -c 'berth-endpoint' || true)
+  ruleset=$(ip netns exec "$HOSTNS" nft list ruleset) || fail "nft list ruleset failed in $HOSTNS"
+  elements=$(grep -c 'berth-endpoint' <<<"$ruleset" || true)
   endpoints=$(berth_in_host ps --json | tr -d ' \n')
   [ "$veths" = 0 ] || fail "veth left: $(ip -n "$HOSTNS" -o link show type veth)"
   [ "$elements" = 0 ] || fail "map elements left: $(ip netns exec "$HOSTNS" nft list ruleset 2>/dev/null | grep berth-endpoint)"

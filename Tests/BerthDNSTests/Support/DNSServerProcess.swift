@@ -10,10 +10,7 @@ final class DNSServerProcess {
 
     /// The binary under test: `BERTH_DNS_BIN`, else the debug build beside the tests.
     static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["BERTH_DNS_BIN"] { return path }
-        let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("berth-dns").path
-        let candidates = [beside, FileManager.default.currentDirectoryPath + "/.build/debug/berth-dns"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "berth-dns"
+        Command.builtBinary("berth-dns", environment: "BERTH_DNS_BIN")
     }
 
     /// Starts `berth-dns ARGS` inside `sandbox` and waits for its "ready" line.
