@@ -2,7 +2,9 @@
 ///
 /// The rules are the kernel's own (`dev_valid_name`): 1–15 bytes (IFNAMSIZ less the NUL),
 /// no '/', ':', whitespace (by the kernel's Latin-1 isspace(), which includes byte 0xA0) or NUL,
-/// and not "." or "..". Checking here turns the kernel's bare EINVAL into an error that says
+/// and not "." or "..". A '%' is refused too: the kernel takes such a name as a pattern
+/// (`dev_get_valid_name`: "eth%d" becomes the first free eth0, eth1…, any other '%' is
+/// EINVAL), so the link would not have the name asked for. Checking here turns the kernel's bare EINVAL into an error that says
 /// which rule the name broke. Names compare byte for byte, as the kernel compares them.
 public struct InterfaceName: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// The longest name the kernel accepts, in bytes.
@@ -30,6 +32,9 @@ public struct InterfaceName: Sendable, Hashable, Comparable, Codable, CustomStri
                 throw .invalid("interface name \"\(name)\" contains '\(Character(Unicode.Scalar(byte)))'", hint: fix)
             case 0:
                 throw .invalid("interface name \"\(name)\" contains a NUL byte", hint: fix)
+            case UInt8(ascii: "%"):
+                throw .invalid("interface name \"\(name)\" contains '%', which the kernel takes as a pattern (\"%d\" becomes the first free number, so the link would be called otherwise)",
+                               hint: fix)
             case UInt8(ascii: " "), 0x09...0x0D:
                 throw .invalid("interface name \"\(name)\" contains whitespace", hint: fix)
             case 0xA0:

@@ -14,15 +14,15 @@ struct NetworkCommand: ParsableCommand {
         @Argument(help: "The network name.") var name: String
         @Option(help: ArgumentHelp("Subnet, such as 172.30.0.0/16 (default: a free one from 172.17-31.0.0/16, then 192.168.x.0/20); once more with an IPv6 subnet, such as fd00:1::/64, for dual stack.", valueName: "CIDR"))
         var subnet: [String] = []
-        @Option(help: ArgumentHelp("The bridge's address in a subnet of its family (default: the subnet's first host; ::1 of an IPv6 subnet).", valueName: "IP"))
+        @Option(help: ArgumentHelp("The bridge's address in a subnet of its family (default: the subnet's first host; ::1 of an IPv6 subnet; with --bridge-existing, the bridge's own address in the subnet).", valueName: "IP"))
         var gateway: [String] = []
         @Flag(help: "IPv6 beside IPv4 (dual stack); without an IPv6 --subnet, a /64 of the host's unique local prefix.") var ipv6 = false
         @Option(help: ArgumentHelp("Whether the network has IPv4 (default: true); --ipv4=false with --ipv6 makes an IPv6-only network.", valueName: "true|false"))
         var ipv4 = true
         @Option(help: ArgumentHelp("The bridge's name (default: br- and 12 hex digits of the network id).", valueName: "NAME")) var bridge: String?
-        @Option(help: "MTU of the bridge and its veths (default: 1500).") var mtu: Int?
+        @Option(help: "MTU of the bridge and its veths (default: 1500; with --bridge-existing, the bridge's, which it may not exceed).") var mtu: Int?
         @Flag(help: "Keep traffic inside the network: no outbound masquerade, and no published ports (attach -p and run -p on it are refused).") var `internal` = false
-        @Flag(help: ArgumentHelp("Use the existing bridge --bridge names, which Berth did not make, as it is: Berth adds its gateway address and rules, and never deletes, downs or re-addresses it."))
+        @Flag(help: ArgumentHelp("Use the existing bridge --bridge names, which Berth did not make, as it is: Berth adds its rules and only the gateway address --gateway names, and never deletes, downs or re-addresses it."))
         var bridgeExisting = false
         @Option(help: ArgumentHelp("Whether containers resolve each other's names through the resolver on the gateway (default: true, false for the default network 'berth').", valueName: "true|false"))
         var dns: Bool?

@@ -39,6 +39,9 @@ struct InterfaceNameTests {
         ("eth\u{0}0", "NUL"),
         (".", "reserved"),
         ("..", "reserved"),
+        ("eth%d", "'%'"),
+        ("br%", "'%'"),
+        ("a%%b", "'%'"),
     ])
     func refusesWhatTheKernelRefuses(name: String, reason: String) {
         do {
@@ -58,6 +61,15 @@ struct InterfaceNameTests {
         #expect(throws: BerthError.self) { try InterfaceName("aà") }
         #expect(throws: BerthError.self) { try InterfaceName("\u{A0}") }
         #expect(throws: Never.self) { try InterfaceName("bé") } // C3 A9
+    }
+
+    /// The kernel takes a name with '%' as a pattern (dev_get_valid_name → dev_alloc_name):
+    /// `eth%d` becomes the first free `eth0`, `eth1`…, any other '%' is EINVAL. The record
+    /// would name a link that never exists, so '%' is refused with its reason.
+    @Test func percentIsAKernelPattern() {
+        let error = #expect(throws: BerthError.self) { try InterfaceName("eth%d") }
+        #expect(error?.message == "interface name \"eth%d\" contains '%', which the kernel takes as a pattern (\"%d\" becomes the first free number, so the link would be called otherwise)")
+        #expect(error?.hint == "use 1 to 15 bytes of letters, digits, '-', '_' or '.'")
     }
 
     /// The kernel compares names as bytes; Swift's String == uses canonical equivalence, which

@@ -267,17 +267,17 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     // MARK: - Setting up and looking
 
     /// Adds a link the way `ip link add` would (a veth gets its peer in the same namespace,
-    /// named `peerName`); returns its index.
+    /// named `peerName`, with the same `mtu`); returns its index.
     @discardableResult
     public func addLink(_ name: String, kind: String, in namespace: NetworkNamespace? = nil, up: Bool = false,
-                        master: String? = nil, alias: String? = nil, peerName: String? = nil) -> Int32 {
+                        master: String? = nil, alias: String? = nil, peerName: String? = nil, mtu: UInt32 = 1500) -> Int32 {
         guard let state = state(of: namespace) else { preconditionFailure("no namespace \(String(describing: namespace))") }
         let masterIndex = master.flatMap { state.link(named: $0)?.index }
-        let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: 1500, mac: nil, isUp: false, master: masterIndex, alias: alias))
+        let index = state.insert(FakeLink(index: 0, name: name, kind: kind, mtu: mtu, mac: nil, isUp: false, master: masterIndex, alias: alias))
         state.links[index]?.mac = state.inventMAC(index)
         if up { state.links[index]?.isUp = true; linkChanged(index, wasUp: false, in: state) }
         if kind == "veth", let peerName {
-            let peer = state.insert(FakeLink(index: 0, name: peerName, kind: "veth", mtu: 1500, mac: state.inventMAC(state.nextIndex), isUp: up,
+            let peer = state.insert(FakeLink(index: 0, name: peerName, kind: "veth", mtu: mtu, mac: state.inventMAC(state.nextIndex), isUp: up,
                                              peer: .init(namespace: state.inode, index: index)))
             state.links[index]?.peer = .init(namespace: state.inode, index: peer)
         }

@@ -61,7 +61,8 @@ struct BridgeHardeningKernelTests {
             #expect(refused.stderr.contains("--bridge-existing"), "\(refused)")
             #expect(KernelSnapshot(sandbox) == before)
 
-            let adopted = sandbox.berth(["network", "create", "lan", "--bridge", "lanbr", "--bridge-existing", "--subnet", "10.42.0.0/24"])
+            let adopted = sandbox.berth(["network", "create", "lan", "--bridge", "lanbr", "--bridge-existing", "--subnet", "10.42.0.0/24",
+                                       "--gateway", "10.42.0.1"])
             try #require(adopted.succeeded, "\(adopted)")
             #expect(Oracle.ipv4(sandbox, dev: "lanbr").sorted() == ["10.42.0.1/24", "192.0.2.1/24"])
             let gateway = try EchoServer(in: sandbox.namespace, port: 7, banner: "host")
@@ -82,6 +83,52 @@ struct BridgeHardeningKernelTests {
             // Berth's table stays for other networks; links, addresses and routes are as they were.
             after.ruleset = before.ruleset
             #expect(after == before, "\(after.difference(from: before))")
+        }
+    }
+
+    @Test("a LAN bridge adopted with its own subnet: its address is the gateway and nothing is added, the host's other address is leased to no one, containers get the bridge's MTU, and traffic routed to the LAN is not dropped")
+    func adoptedLAN() throws {
+        try withHostSandbox { sandbox in
+            // The LAN: a bridge with MTU 1450 (a VXLAN underlay, say) holding two host
+            // addresses, and a peer behind its port.
+            let peer = try sandbox.makeNamespace("lan")
+            let peerName = try #require(peer.name)
+            for step in [["link", "add", "lanbr", "mtu", "1450", "type", "bridge"],
+                         ["link", "add", "lanport", "mtu", "1450", "type", "veth", "peer", "name", "eth0", "mtu", "1450", "netns", peerName],
+                         ["link", "set", "lanport", "master", "lanbr", "up"], ["link", "set", "lanbr", "up"],
+                         ["addr", "add", "192.0.2.1/24", "dev", "lanbr"], ["addr", "add", "192.0.2.2/24", "dev", "lanbr"]] {
+                let result = Command.run(["ip", "-n", sandbox.name] + step)
+                try #require(result.succeeded, "\(step): \(result)")
+            }
+            for step in [["addr", "add", "192.0.2.50/24", "dev", "eth0"], ["link", "set", "eth0", "up"]] {
+                let result = Command.run(["ip", "-n", peerName] + step)
+                try #require(result.succeeded, "\(step): \(result)")
+            }
+            let lanServer = try EchoServer(in: peer, port: 7, banner: "lan")
+            defer { lanServer.stop() }
+            let hostServer = try EchoServer(in: sandbox.namespace, port: 7, banner: "host")
+            defer { hostServer.stop() }
+
+            let tooBig = sandbox.berth(["network", "create", "lan", "--bridge", "lanbr", "--bridge-existing", "--subnet", "192.0.2.0/24", "--mtu", "9000"])
+            #expect(tooBig.status == 1 && tooBig.stderr.contains("MTU 9000 is above the MTU of bridge lanbr (1450)"), "\(tooBig)")
+            let created = sandbox.berth(["network", "create", "lan", "--bridge", "lanbr", "--bridge-existing", "--subnet", "192.0.2.0/24"])
+            try #require(created.succeeded, "\(created)")
+            #expect(Oracle.ipv4(sandbox, dev: "lanbr").sorted() == ["192.0.2.1/24", "192.0.2.2/24"])
+            let inspect = try Oracle.object(sandbox.berth(["network", "inspect", "lan", "--json"]).stdout)
+            #expect(inspect["gateway"] as? String == "192.0.2.1" && inspect["mtu"] as? Int == 1450, "\(inspect)")
+
+            let container = try CLIContainer(sandbox, network: "lan", id: "c1")
+            #expect(container.address == "192.0.2.3")
+            #expect(Oracle.ip(sandbox, ["link", "show", "dev", "eth0"], ns: container.name).first?["mtu"] as? Int == 1450)
+            #expect(container.reaches("192.0.2.2", 7, banner: "host"))
+            #expect(container.reaches("192.0.2.50", 7, banner: "lan"))
+            // A container of another network reaches the LAN peer through the host: no guard
+            // of the LAN's subnet drops what is routed to it.
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.41.0.0/24", "--bridge", "brweb"]).succeeded)
+            let routed = try CLIContainer(sandbox, network: "web", id: "w1")
+            #expect(routed.reaches("192.0.2.50", 7, banner: "lan"))
+            let check = sandbox.berth(["check"])
+            #expect(check.succeeded, "\(check)")
         }
     }
 

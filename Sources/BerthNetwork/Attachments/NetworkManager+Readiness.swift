@@ -16,17 +16,22 @@ extension NetworkManager {
         }
         var blockers: [BerthError] = []
         if let record {
-            if let link = try optionalLink(named: record.bridge.rawValue), link.kind != .bridge {
+            let link = try optionalLink(named: record.bridge.rawValue)
+            if let link, link.kind != .bridge {
                 blockers.append(BerthError(.conflict, "link \(record.bridge) of network \"\(name)\" exists but is a \(link.kind), not a bridge",
                                            hint: "delete that link", object: .link(record.bridge.rawValue), operation: .attach,
                                            remedy: .remove(.link(record.bridge.rawValue))))
             }
             // IPv6 leases are not counted (as on a dual-stack network): only the IPv4 pool runs out here.
             if let (subnet, gateway) = record.ipv4 {
-                let range = try IPAM.hostRange(of: subnet)
-                let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(UInt64(gateway.value)) ? 1 : 0)
-                if leased >= usable {
-                    blockers.append(BerthError(.conflict, "no free address left in subnet \(subnet) of network \"\(name)\": all \(usable) usable addresses are leased",
+                // The host's own addresses on an adopted bridge are no endpoint's to have.
+                var hostAddresses: [CIDR] = []
+                if record.bridgeAdopted, let link, link.kind == .bridge {
+                    hostAddresses = try host.netlink.addresses(of: .index(link.index), family: .ipv4).map(\.cidr)
+                }
+                let capacity = try IPAM.capacity(subnet: subnet, gateway: gateway, hostAddresses: hostAddresses)
+                if leased >= capacity.usable {
+                    blockers.append(BerthError(.conflict, IPAM.exhausted(record, subnet: subnet, capacity: capacity),
                                                hint: "detach an endpoint, or create a network with a larger subnet", object: .network(name),
                                                operation: .attach, parameter: "network", remedy: .detachEndpoints))
                 }
@@ -50,15 +55,13 @@ extension NetworkManager {
                 try checkOwnership(of: try optionalLink(named: bridge.rawValue), bridge: bridge, options: options, instance: instance,
                                    known: Set(networks.map(\.name)))
             }
+            // An adopted bridge: its MTU bounds the network's, its addresses give the gateway.
+            let adopted = if options.usesExistingBridge, let bridge = options.bridge { try optionalLink(named: bridge.rawValue) } else { Link?.none }
+            _ = try Self.chooseMTU(options, adopted: adopted)
             if !options.ipv4 {
                 try Self.checkIPv6Only(options)
             } else {
-                let taken = try takenSubnets(networks: networks)
-                if let subnet = options.subnet {
-                    try SubnetPool.check(subnet, against: taken)
-                } else {
-                    _ = try SubnetPool.pick(avoiding: taken)
-                }
+                _ = try chooseIPv4(options, taken: try takenSubnets(networks: networks), adopted: adopted)
             }
             if options.wantsIPv6 {
                 // The host has IPv6, and a requested IPv6 subnet is free (a picked /64 of

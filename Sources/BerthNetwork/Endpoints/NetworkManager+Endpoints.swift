@@ -76,7 +76,19 @@ extension NetworkManager {
                 throw BerthError(.alreadyExists, "id \(id) is already in use by a publication", hint: "choose another id, or unpublish it first",
                                  object: .publication(id), parameter: "id", remedy: .chooseAnother(parameter: "id"))
             }
-            let address = try IPAM.allocate(tx, network: network, requested: options.address)
+            // An adopted bridge may hold more of the host's addresses in the subnet than the
+            // gateway (the LAN-sharing case): read for such a network only, so the attach to
+            // a bridge Berth made reads nothing more. The lookup serves the bridge step too.
+            var adoptedBridge: Link?? = nil
+            var hostAddresses: [CIDR] = []
+            if network.bridgeAdopted {
+                let link = try lookupLink(network.bridge)
+                if let link, link.kind == .bridge {
+                    hostAddresses = try host.netlink.addresses(of: .index(link.index), family: .ipv4).map(\.cidr)
+                }
+                adoptedBridge = .some(link)
+            }
+            let address = try IPAM.allocate(tx, network: network, requested: options.address, hostAddresses: hostAddresses)
             let ipv6Address = try IPAM.allocateIPv6(tx, network: network, requested: options.ipv6Address)
             if let mac = options.mac, mac.isMulticast || mac.isZero {
                 throw .invalid("MAC address \(mac) cannot be given to an interface", hint: "use a unicast address such as 02:42:0a:58:00:02",
@@ -108,7 +120,7 @@ extension NetworkManager {
             Trace.mark("attach: lease committed")
             var rollback = Rollback()
             do throws(BerthError) {
-                let bridge = try ensureKernel(of: network, instance: instance)
+                let bridge = try ensureKernel(of: network, instance: instance, lookedUp: adoptedBridge)
                 Trace.mark("attach: bridge found")
                 let hostLink = try wire(record, network: network, instance: instance, bridge: bridge, namespace: namespace,
                                         rollback: &rollback)

@@ -38,7 +38,7 @@ struct Firewall {
     func rules(of network: NetworkRecord) -> [Rule] {
         guard let subnet = network.subnet else { return [] }
         return FirewallLayout.networkRules(name: network.name, instance: instance.id, subnet: subnet, bridge: network.bridge,
-                                           isInternal: network.isInternal)
+                                           isInternal: network.isInternal, bridgeAdopted: network.bridgeAdopted)
     }
 
     /// Makes sure Berth's table, maps, chains and static rules exist, plus the rules of

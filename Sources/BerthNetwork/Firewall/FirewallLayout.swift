@@ -7,7 +7,7 @@ public import BerthNFTables
 /// table ip berth {
 ///     map publish_addr { ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }   # HOSTIP:PORT publishes
 ///     map publish_any  { inet_proto . inet_service : ipv4_addr . inet_service }               # PORT publishes (any local address)
-///     chain guard       filter prerouting raw    drop 127/8 not from lo; drop to a subnet not from its bridge
+///     chain guard       filter prerouting raw    drop 127/8 not from lo; drop to a subnet not from its bridge (but an adopted one's)
 ///     chain prerouting  nat prerouting dstnat    dnat through the maps (traffic from outside)
 ///     chain output      nat output dstnat        the same (traffic from the host itself)
 ///     chain postrouting nat postrouting srcnat   masquerade loopback and hairpin DNAT, and outbound traffic
@@ -67,14 +67,19 @@ public enum FirewallLayout {
     /// The comment that tags a network's rules.
     public static func networkTag(_ name: String, instance: String) -> String { KernelNames.networkAlias(name, instance: instance) }
 
-    /// The rules of one network of `instance`.
-    public static func networkRules(name: String, instance: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool) -> [Rule] {
+    /// The rules of one network of `instance`. A network on an adopted bridge
+    /// (`bridgeAdopted`) gets no guard: its subnet may be the LAN the bridge carries, whose
+    /// hosts the host routes to from its other interfaces (containers of other networks, VPN
+    /// peers), and which Berth has no business cutting off (docs/networks.md).
+    public static func networkRules(name: String, instance: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool,
+                                    bridgeAdopted: Bool = false) -> [Rule] {
         let tag = networkTag(name, instance: instance)
-        var rules = [
+        var rules: [Rule] = []
+        if !bridgeAdopted {
             // Containers are reachable only through their bridge (or published ports), not
             // by a LAN peer that routes the subnet to the host.
-            table.rule(in: guardChain.name, [.daddr(subnet), .iifname(bridge.rawValue, negated: true), .drop], comment: tag),
-        ]
+            rules.append(table.rule(in: guardChain.name, [.daddr(subnet), .iifname(bridge.rawValue, negated: true), .drop], comment: tag))
+        }
         if isInternal {
             // An internal network's traffic stays on its bridge: the host routes nothing
             // into or out of it (bridged traffic between its containers is not forwarded).

@@ -10,11 +10,15 @@ public enum IPAM {
     /// Picks the address for a new endpoint of `network`: `requested` after checking it is
     /// usable and free, else the lowest free address of the subnet.
     ///
-    /// Never returns the network address, the broadcast address or the gateway. Throws
+    /// Never returns the network address, the broadcast address, the gateway or one of
+    /// `hostAddresses` — the host's own addresses on an adopted bridge, which the caller
+    /// reads for such a network only (a bridge Berth made holds just the gateway). Throws
     /// `.invalidArgument` for a requested address that no endpoint may have, and `.conflict`
-    /// naming the holder for a leased one, or naming the subnet when none is left. nil on an
-    /// IPv6-only network, where a requested address is refused naming the network.
-    public static func allocate(_ tx: StateTransaction, network: NetworkRecord, requested: IPv4Address? = nil) throws(BerthError) -> IPv4Address? {
+    /// naming the holder for a leased one or the host's address, or naming the subnet when
+    /// none is left. nil on an IPv6-only network, where a requested address is refused
+    /// naming the network.
+    public static func allocate(_ tx: StateTransaction, network: NetworkRecord, requested: IPv4Address? = nil,
+                                hostAddresses: [CIDR] = []) throws(BerthError) -> IPv4Address? {
         guard let (subnet, gatewayAddress) = network.ipv4 else {
             if let requested {
                 throw BerthError(.invalidArgument, "network \"\(network.name)\" is IPv6-only: IPv4 address \(requested) cannot be given",
@@ -24,8 +28,14 @@ public enum IPAM {
             return nil
         }
         let range = try hostRange(of: subnet)
+        let held = hostHeld(hostAddresses, in: range)
         if let requested {
             try checkRequested(requested, network: network.name, subnet: subnet, gateway: gatewayAddress, range: range)
+            if let own = held.first(where: { $0.value == UInt64(requested.value) }) {
+                throw BerthError(.conflict, "address \(requested) is the host's own: \(own.cidr) on bridge \(network.bridge) of network \"\(network.name)\"",
+                                 hint: "choose another address, or leave it out to get a free one",
+                                 object: .network(network.name), parameter: "address", remedy: .chooseAnother(parameter: "address"))
+            }
             if let holder = try tx.addressHolder(requested, network: network.name) {
                 throw BerthError(.conflict, "address \(requested) in subnet \(subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
                                  hint: "choose another address, or leave it out to get a free one",
@@ -38,9 +48,10 @@ public enum IPAM {
         let gateway = UInt64(gatewayAddress.value)
         var candidate = range.lowerBound
         let leased = try tx.leasedAddresses(network: network.name, in: range)
+        let skipped = Set(held.map { $0.value })
         var index = 0
         while candidate <= range.upperBound {
-            if candidate == gateway {
+            if candidate == gateway || (!skipped.isEmpty && skipped.contains(candidate)) {
                 candidate += 1
             } else if index < leased.count, leased[index] <= candidate {
                 if leased[index] == candidate { candidate += 1 }
@@ -49,9 +60,34 @@ public enum IPAM {
                 return IPv4Address(UInt32(candidate))
             }
         }
-        let usable = range.upperBound - range.lowerBound + 1 - (range.contains(gateway) ? 1 : 0)
-        throw BerthError(.conflict, "no free address left in subnet \(subnet) of network \"\(network.name)\": all \(usable) usable addresses are leased",
+        let room = try capacity(subnet: subnet, gateway: gatewayAddress, hostAddresses: hostAddresses)
+        throw BerthError(.conflict, exhausted(network, subnet: subnet, capacity: room),
                          hint: "detach an endpoint, or create a network with a larger subnet", object: .network(network.name))
+    }
+
+    /// The host's addresses among `hostAddresses` inside `range`, as numbers.
+    private static func hostHeld(_ hostAddresses: [CIDR], in range: ClosedRange<UInt64>) -> [(value: UInt64, cidr: CIDR)] {
+        hostAddresses.compactMap { cidr in
+            guard case .v4(let address) = cidr.address, range.contains(UInt64(address.value)) else { return nil }
+            return (UInt64(address.value), cidr)
+        }
+    }
+
+    /// How many addresses endpoints of a network may have — the subnet's host addresses
+    /// less the gateway and `hostAddresses` (the host's on an adopted bridge) — and how many
+    /// of those the host holds besides the gateway.
+    static func capacity(subnet: CIDR, gateway: IPv4Address, hostAddresses: [CIDR]) throws(BerthError) -> (usable: Int, host: Int) {
+        let range = try hostRange(of: subnet)
+        let gatewayValue = UInt64(gateway.value)
+        let host = Set(hostHeld(hostAddresses, in: range).map { $0.value }).subtracting([gatewayValue]).count
+        let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(gatewayValue) ? 1 : 0) - host
+        return (usable, host)
+    }
+
+    /// What a network with no free address left says, the host's addresses counted apart.
+    static func exhausted(_ network: NetworkRecord, subnet: CIDR, capacity: (usable: Int, host: Int)) -> String {
+        let apart = capacity.host > 0 ? " (\(capacity.host) more are the host's on bridge \(network.bridge))" : ""
+        return "no free address left in subnet \(subnet) of network \"\(network.name)\": all \(capacity.usable) usable addresses are leased\(apart)"
     }
 
     /// The gateway a network gets when none is given: the first host of the subnet.

@@ -6,10 +6,13 @@ public struct TakenSubnet: Sendable, Hashable, CustomStringConvertible {
     public var cidr: CIDR
     /// For example `route 10.0.0.0/8 dev eth0` or `network "web"`.
     public var label: String
+    /// The index of the link a route or address is on; nil for a network.
+    public var link: Int32?
 
-    public init(_ cidr: CIDR, label: String) {
+    public init(_ cidr: CIDR, label: String, link: Int32? = nil) {
         self.cidr = cidr
         self.label = label
+        self.link = link
     }
 
     public var description: String { "\(cidr) (\(label))" }

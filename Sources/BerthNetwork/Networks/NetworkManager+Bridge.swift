@@ -5,9 +5,11 @@ import BerthNetlink
 extension NetworkManager {
     /// Makes sure the network's kernel objects exist — bridge (up, tagged, with its fixed MAC
     /// and the gateway address, no router advertisements), forwarding, firewall — and returns
-    /// the bridge. Cheap when all is in place: one link lookup.
-    func ensureKernel(of network: NetworkRecord, instance: StateInstance) throws(BerthError) -> ReadyBridge {
-        let existing = try lookupLink(network.bridge)
+    /// the bridge. Cheap when all is in place: one link lookup, or none when the caller
+    /// looked the bridge up already under the same lock (`lookedUp`: the link, or nil for none).
+    func ensureKernel(of network: NetworkRecord, instance: StateInstance, lookedUp: Link?? = nil) throws(BerthError) -> ReadyBridge {
+        let existing: Link?
+        if let lookedUp { existing = lookedUp } else { existing = try lookupLink(network.bridge) }
         // The fast path of every attach. Neither the gateway address nor the firewall is
         // re-read here (a dump each); `check` names what is missing and `reconcile` restores it.
         if let existing, isReady(existing, for: network, instance: instance) {

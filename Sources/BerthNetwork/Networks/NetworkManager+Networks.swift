@@ -72,37 +72,17 @@ extension NetworkManager {
             }
             let existing = try lookupLink(bridge)
             try checkOwnership(of: existing, bridge: bridge, options: options, instance: instance, known: Set(others.map(\.name)))
-            let adoptedIndex = options.usesExistingBridge ? existing?.index : nil
-            let taken = try takenSubnets(networks: others, except: adoptedIndex)
-            var subnet: CIDR?, gateway: IPv4Address?
-            if options.ipv4 {
-                let chosen: CIDR
-                if let requested = options.subnet {
-                    guard requested.family == .ipv4 else {
-                        throw .invalid("subnet \(requested) is not IPv4", hint: "give an IPv4 subnet such as 172.30.0.0/16", parameter: "subnet")
-                    }
-                    try SubnetPool.check(requested, against: taken)
-                    chosen = requested
-                } else {
-                    chosen = try SubnetPool.pick(avoiding: taken)
-                }
-                let chosenGateway = if let given = options.gateway { given } else { try IPAM.defaultGateway(for: chosen) }
-                try IPAM.validate(subnet: chosen, gateway: chosenGateway)
-                (subnet, gateway) = (chosen, chosenGateway)
-            }
-            var gatewayPresent: Bool?
-            if options.usesExistingBridge, let existing, let subnet, let gateway {
-                let cidr = try CIDR(address: .v4(gateway), prefixLength: subnet.prefixLength)
-                gatewayPresent = try host.netlink.addresses(of: .index(existing.index), family: .ipv4).contains { $0.cidr == cidr }
-            }
-            let ipv6 = try chooseIPv6(options, tx: tx, others: others, except: adoptedIndex)
-            let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: subnet, gateway: gateway,
-                                       mtu: options.mtu ?? NetworkOptions.defaultMTU, isInternal: options.isInternal, created: StateClock.now(),
-                                       bridgeAdopted: options.usesExistingBridge, gatewayAdded: gatewayPresent != true,
+            let adopted = options.usesExistingBridge ? existing : nil
+            let mtu = try Self.chooseMTU(options, adopted: adopted)
+            let ipv4 = try chooseIPv4(options, taken: try takenSubnets(networks: others), adopted: adopted)
+            let ipv6 = try chooseIPv6(options, tx: tx, others: others, except: adopted?.index)
+            let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: ipv4?.subnet, gateway: ipv4?.gateway,
+                                       mtu: mtu, isInternal: options.isInternal, created: StateClock.now(),
+                                       bridgeAdopted: options.usesExistingBridge, gatewayAdded: ipv4?.gatewayPresent != true,
                                        ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway,
                                        dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams)
             try tx.insertNetwork(record)
-            _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true,
+            _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: ipv4?.gatewayPresent, installFirewall: true,
                                   warnings: &warnings)
             // Another firewall's forward chain dropping by policy (Docker's, ufw's) would
             // drop what the new network forwards. A failed read of other tables is no
@@ -239,20 +219,20 @@ extension NetworkManager {
         try store.read { tx throws(BerthError) in try tx.requireNetwork(named: name) }
     }
 
-    /// Subnets a new network must not overlap: host routes and addresses, other networks —
-    /// except what is on `bridge` (the index of an adopted bridge, which may carry the
-    /// subnet already).
-    func takenSubnets(networks: [NetworkRecord], except bridge: Int32? = nil) throws(BerthError) -> [TakenSubnet] {
+    /// Subnets a new network must not overlap: host routes and addresses (each with the
+    /// index of its link, so that what is on an adopted bridge can be told apart), other
+    /// networks.
+    func takenSubnets(networks: [NetworkRecord]) throws(BerthError) -> [TakenSubnet] {
         var taken = networks.compactMap { network in network.subnet.map { TakenSubnet($0, label: "network \(network.name)") } }
         let links = Dictionary(try host.netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-        for route in try host.netlink.routes(family: .ipv4) where !route.isDefault && (bridge == nil || route.linkIndex != bridge) {
+        for route in try host.netlink.routes(family: .ipv4) where !route.isDefault {
             guard let destination = route.destination else { continue }
             let device = route.linkIndex.flatMap { links[$0] }.map { " dev \($0)" } ?? ""
-            taken.append(TakenSubnet(destination.network, label: "route \(destination.network)\(device)"))
+            taken.append(TakenSubnet(destination.network, label: "route \(destination.network)\(device)", link: route.linkIndex))
         }
-        for address in try host.netlink.addresses(family: .ipv4) where !address.cidr.address.isLoopback && (bridge == nil || address.linkIndex != bridge) {
+        for address in try host.netlink.addresses(family: .ipv4) where !address.cidr.address.isLoopback {
             let device = links[address.linkIndex].map { " on \($0)" } ?? ""
-            taken.append(TakenSubnet(address.cidr.network, label: "address \(address.cidr)\(device)"))
+            taken.append(TakenSubnet(address.cidr.network, label: "address \(address.cidr)\(device)", link: address.linkIndex))
         }
         return taken
     }

@@ -89,7 +89,7 @@ struct AttachmentToolsPolicyTests {
     func attachDescribed() throws {
         let host = try populated()
         host.kernel.addLink("lanbr", kind: "bridge", up: true)
-        _ = try host.manager.createNetwork(NetworkOptions(name: "lan", subnet: CIDR(parsing: "10.60.0.0/24"),
+        _ = try host.manager.createNetwork(NetworkOptions(name: "lan", subnet: CIDR(parsing: "10.60.0.0/24"), gateway: IPv4Address(parsing: "10.60.0.1"),
                                                           bridge: InterfaceName("lanbr"), usesExistingBridge: true))
         func attach(_ namespace: String, to network: String, id: String) throws -> EndpointDescription {
             host.kernel.addNamespace(namespace)

@@ -83,12 +83,13 @@ struct BridgePolicyTests {
         #expect(try host.manager.networks().isEmpty)
     }
 
-    @Test("an adopted bridge gets the gateway address and the rules, not Berth's MAC, tag or accept_ra; rm takes only the gateway")
+    @Test("an adopted bridge gets the gateway address asked for and the rules, not Berth's MAC, tag or accept_ra; rm takes only the gateway")
     func adoptedBridge() throws {
         let host = try lanHost()
         let before = (host.kernel.links().map(\.description), host.kernel.addresses(), host.kernel.routes().sorted())
         let lanbr = try #require(host.kernel.link("lanbr"))
         let network = try host.manager.createNetwork(NetworkOptions(name: "lan", subnet: CIDR(parsing: "10.60.0.0/24"),
+                                                                    gateway: IPv4Address(parsing: "10.60.0.1"),
                                                                     bridge: InterfaceName("lanbr"), usesExistingBridge: true))
         #expect(network.bridgeAdopted && network.gatewayAdded && network.bridgeMAC == nil)
         let adopted = try #require(host.kernel.link("lanbr"))
@@ -122,7 +123,7 @@ struct BridgePolicyTests {
     @Test("an adopted bridge that is gone is not made again: check and reconcile name the repair; attach refuses")
     func adoptedBridgeGone() throws {
         let host = try lanHost()
-        try host.manager.createNetwork(NetworkOptions(name: "lan", subnet: CIDR(parsing: "10.60.0.0/24"),
+        try host.manager.createNetwork(NetworkOptions(name: "lan", subnet: CIDR(parsing: "10.60.0.0/24"), gateway: IPv4Address(parsing: "10.60.0.1"),
                                                       bridge: InterfaceName("lanbr"), usesExistingBridge: true))
         try host.attach("ctr1", to: "lan", id: "e1")
         let lanbr = try #require(host.kernel.link("lanbr"))
