@@ -35,6 +35,10 @@ package enum CLIHints {
         let namespace = error.object?.namespace ?? netns
         switch remedy {
         case .collectGarbage:
+            // A network whose create or removal was interrupted: gc removes it.
+            if let object = error.object, object.kind == .network {
+                return "run 'berth gc' to finish it (that removes network \(object.name)), then 'berth network create' it again if it is still wanted"
+            }
             return "run 'berth gc' to remove leftovers"
         case .reconcile:
             return "run 'berth reconcile' to restore what the kernel lost"
@@ -102,8 +106,11 @@ package enum CLIHints {
         case .reconcile:
             return "run 'berth reconcile'"
         case .collectGarbage:
-            let detach = problem.endpoint.map { " or 'berth detach \($0)'" } ?? ""
-            return "it cannot be restored: run 'berth gc'\(detach) to remove the endpoint"
+            guard let endpoint = problem.endpoint else {
+                // A network whose create or removal was interrupted.
+                return "run 'berth gc' or 'berth network rm \(problem.network)' to finish it (the network is removed)"
+            }
+            return "it cannot be restored: run 'berth gc' or 'berth detach \(endpoint)' to remove the endpoint"
         case .reattach:
             let id = problem.endpoint ?? "ID"
             return "detach it with 'berth detach \(id)' and attach it again"

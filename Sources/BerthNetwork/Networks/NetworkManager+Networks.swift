@@ -58,11 +58,16 @@ extension NetworkManager {
                              parameter: "ipv6")
         }
         return try store.write { tx throws(BerthError) -> NetworkRecord in
-            if try tx.network(named: options.name) != nil {
-                throw BerthError(.alreadyExists, "network \(options.name) already exists", hint: "choose another name, or remove that network first",
-                                 object: .network(options.name), parameter: "name", remedy: .chooseAnother(parameter: "name"))
-            }
             let instance = try tx.instance()
+            if let existing = try tx.network(named: options.name) {
+                guard existing.phase != .ready else {
+                    throw BerthError(.alreadyExists, "network \(options.name) already exists", hint: "choose another name, or remove that network first",
+                                     object: .network(options.name), parameter: "name", remedy: .chooseAnother(parameter: "name"))
+                }
+                // A create or removal of this name was interrupted: finish it as a removal
+                // (committed with the new record below), then create anew.
+                try finishRemoval(of: existing, tx: tx, instance: instance)
+            }
             let others = try tx.networks()
             let id = RecordID.generate()
             let bridge = try chooseBridge(options, id: id, instance: instance)
@@ -96,14 +101,29 @@ extension NetworkManager {
                 gatewayPresent = try host.netlink.addresses(of: .index(existing.index), family: .ipv4).contains { $0.cidr == cidr }
             }
             let ipv6 = try chooseIPv6(options, tx: tx, others: others, except: adoptedIndex)
-            let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: subnet, gateway: gateway,
+            var record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: subnet, gateway: gateway,
                                        mtu: options.mtu ?? NetworkOptions.defaultMTU, isInternal: options.isInternal, created: StateClock.now(),
                                        bridgeAdopted: options.usesExistingBridge, gatewayAdded: gatewayPresent != true,
                                        ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway,
-                                       dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams)
+                                       dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams, phase: .creating)
             try tx.insertNetwork(record)
-            _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true,
-                                  warnings: &warnings)
+            // The record is committed, marked, before the kernel is touched: a create killed
+            // from here on leaves a network `gc` (or a create or removal of the same name)
+            // finishes as an interrupted removal — its rules, the bridge Berth made, the
+            // gateway address it added to an adopted bridge. The final commit clears the mark.
+            try tx.commitAndContinue()
+            do throws(BerthError) {
+                _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: gatewayPresent, installFirewall: true,
+                                      warnings: &warnings)
+                try tx.setPhase(.ready, network: record.name)
+            } catch {
+                // prepareBridge took back what it added; the removal also takes what an undo
+                // that failed, or a step whose answers were lost, may have left, and forgets
+                // the network. Best effort: if it fails too, the mark stays for `gc`.
+                tx.abandon { () throws(BerthError) in try finishRemoval(of: record, tx: tx, instance: instance) }
+                throw error
+            }
+            record.phase = .ready
             // Another firewall's forward chain dropping by policy (Docker's, ufw's) would
             // drop what the new network forwards. A failed read of other tables is no
             // reason to fail the network: `check` reads them again.
@@ -203,23 +223,14 @@ extension NetworkManager {
                                      hint: "detach its endpoints first", object: .network(name), remedy: .detachEndpoints)
                 }
                 let instance = try tx.instance()
-                try firewall(instance).removeNetwork(network)
-                // Gone already (deleted by hand, or a reboot) is fine: forgetting it is all that is left.
-                if let bridge = try lookupLink(network.bridge), bridge.kind == .bridge {
-                    if network.bridgeAdopted {
-                        if network.gatewayAdded, let gateway = try network.ipv4GatewayCIDR() {
-                            do throws(BerthError) {
-                                try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
-                            } catch where error.code == .notFound {}
-                        }
-                    } else if isTagged(bridge, by: network, instance: instance) || bridge.mac == network.bridgeMAC {
-                        // Only the bridge Berth made: one of that name made by hand since is left alone.
-                        do throws(BerthError) {
-                            try host.netlink.deleteLink(.index(bridge.index))
-                        } catch where error.code == .notFound {}
-                    }
+                // Committed before the kernel is touched: a removal killed from here on leaves
+                // the mark, nothing attaches to the network any more, and `gc` (or a removal or
+                // create of the same name) finishes it.
+                if network.phase != .removing {
+                    try tx.setPhase(.removing, network: name)
+                    try tx.commitAndContinue()
                 }
-                _ = try tx.deleteNetwork(named: name)
+                try finishRemoval(of: network, tx: tx, instance: instance)
                 // The resolver stops listening on the gateway (and exits if it was the last).
                 return network.dns ? try tx.resolver() : nil
             }
@@ -227,6 +238,49 @@ extension NetworkManager {
         } catch {
             throw error.with(object: .network(name), operation: .removeNetwork)
         }
+    }
+
+    /// The rest of a network's removal, for a network whose record is marked (`.removing`,
+    /// or `.creating` by a create that did not finish) and has no endpoints: its rules, then
+    /// the bridge Berth made for it — or, from an adopted bridge, only the gateway address
+    /// Berth added — then its record (deleted in `tx`, not committed). Each step is
+    /// idempotent, so running it again finishes one that was interrupted.
+    func finishRemoval(of network: NetworkRecord, tx: StateTransaction, instance: StateInstance) throws(BerthError) {
+        try firewall(instance).removeNetwork(network)
+        try host.check(failPoint: "network.rm.firewall")
+        // Gone already (deleted by hand, a reboot, an earlier try) is fine.
+        if let bridge = try lookupLink(network.bridge), bridge.kind == .bridge {
+            if network.bridgeAdopted {
+                if network.gatewayAdded, let gateway = try network.ipv4GatewayCIDR() {
+                    do throws(BerthError) {
+                        try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
+                    } catch where error.code == .notFound {}
+                }
+            } else if isTagged(bridge, by: network, instance: instance) || bridge.mac == network.bridgeMAC {
+                // Only the bridge Berth made: one of that name made by hand since is left alone.
+                do throws(BerthError) {
+                    try host.netlink.deleteLink(.index(bridge.index))
+                } catch where error.code == .notFound {}
+            }
+        }
+        try host.check(failPoint: "network.rm.bridge")
+        _ = try tx.deleteNetwork(named: network.name)
+        try host.check(failPoint: "network.rm.forget")
+    }
+
+    /// Finishes every network whose create or removal a crash interrupted
+    /// (`NetworkRecord.Phase`), as `removeNetwork` would, and commits: what `gc` does before
+    /// it looks for leftovers. One with endpoints (which nothing attaches to a marked
+    /// network: only a hand edit makes one) is left. Returns the names of those finished.
+    func finishInterruptedNetworks(_ tx: StateTransaction, instance: StateInstance) throws(BerthError) -> [String] {
+        var finished: [String] = []
+        for network in try tx.networks() where network.phase != .ready {
+            guard try tx.endpointCount(network: network.name) == 0 else { continue }
+            try finishRemoval(of: network, tx: tx, instance: instance)
+            finished.append(network.name)
+        }
+        if !finished.isEmpty { try tx.commitAndContinue() }
+        return finished
     }
 
     /// Every network, by name.
@@ -255,5 +309,22 @@ extension NetworkManager {
             taken.append(TakenSubnet(address.cidr.network, label: "address \(address.cidr)\(device)"))
         }
         return taken
+    }
+}
+
+extension NetworkRecord {
+    /// Refuses a network whose create or removal a crash interrupted (`phase`): attaching
+    /// to it would plug into a bridge that may have no rules (its removal took them first)
+    /// or be about to go. `.conflict`, remedy `.collectGarbage`, which finishes it.
+    func requireReady() throws(BerthError) {
+        let what: String
+        switch phase {
+        case .ready: return
+        case .creating: what = "its create was interrupted before it finished"
+        case .removing: what = "its removal was interrupted before it finished"
+        }
+        throw BerthError(.conflict, "network \(name) is not ready: \(what)",
+                         hint: "finish it with garbage collection (which removes the network), then create it again if it is still wanted",
+                         object: .network(name), remedy: .collectGarbage)
     }
 }
