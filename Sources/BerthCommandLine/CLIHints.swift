@@ -55,6 +55,9 @@ package enum CLIHints {
         case .give(let parameter):
             // IPv4 off without IPv6: either half of the request can change.
             if error.parameter == "ipv4", parameter == "ipv6" { return "add --ipv6 for an IPv6-only network, or leave out --ipv4=false" }
+            // A gateway without its subnet.
+            if error.parameter == "gateway", parameter == "subnet" { return "add --subnet with the IPv4 subnet the gateway is in, or leave out --gateway" }
+            if error.parameter == "ipv6Gateway", parameter == "ipv6Subnet" { return "add --subnet with the IPv6 subnet the gateway is in, or leave out --gateway" }
             return "add \(flag(for: parameter))"
         case .leaveOut(let parameter):
             // The value given belongs to IPv4, which --ipv4=false turns off.

@@ -43,6 +43,7 @@ extension NetworkManager {
         if !options.ipv4 {
             try Self.checkIPv6Only(options)
         }
+        try Self.refuseGatewayWithoutSubnet(options)
         if options.wantsIPv6, let mtu = options.mtu, mtu < Self.minimumIPv6MTU {
             // The kernel keeps no IPv6 state on a link under 1,280: the IPv6 gateway's address
             // would be refused with a bare EINVAL after the bridge was made.
@@ -86,6 +87,10 @@ extension NetworkManager {
                     guard requested.family == .ipv4 else {
                         throw .invalid("subnet \(requested) is not IPv4", hint: "give an IPv4 subnet such as 172.30.0.0/16", parameter: "subnet")
                     }
+                    // Before the overlap check: a reserved range (127/8, whose route is in the
+                    // local table) may overlap nothing the host routes.
+                    let requestedGateway = if let given = options.gateway { given } else { try IPAM.defaultGateway(for: requested) }
+                    try IPAM.validate(subnet: requested, gateway: requestedGateway)
                     try SubnetPool.check(requested, against: taken)
                     chosen = requested
                 } else {
@@ -131,6 +136,21 @@ extension NetworkManager {
                 warnings += drops.map { HostWarning(.forwardDropped($0)) }
             }
             return record
+        }
+    }
+
+    /// Refuses a gateway given without the subnet of its family: a picked subnet would not
+    /// hold it (Docker and Podman refuse it too: every gateway must have its subnet).
+    static func refuseGatewayWithoutSubnet(_ options: NetworkOptions) throws(BerthError) {
+        if let gateway = options.gateway, options.subnet == nil {
+            throw BerthError(.invalidArgument, "gateway \(gateway) is given without an IPv4 subnet: a gateway needs the subnet it is in",
+                             hint: "give the IPv4 subnet that holds the gateway, or leave the gateway out", object: .network(options.name),
+                             parameter: "gateway", remedy: .give(parameter: "subnet"))
+        }
+        if let gateway = options.ipv6Gateway, options.ipv6Subnet == nil {
+            throw BerthError(.invalidArgument, "IPv6 gateway \(gateway) is given without an IPv6 subnet: a gateway needs the subnet it is in",
+                             hint: "give the IPv6 subnet that holds the gateway, or leave the gateway out", object: .network(options.name),
+                             parameter: "ipv6Gateway", remedy: .give(parameter: "ipv6Subnet"))
         }
     }
 
