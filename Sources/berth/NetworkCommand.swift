@@ -28,9 +28,16 @@ struct NetworkCommand: ParsableCommand {
         var dns: Bool?
         @Option(help: ArgumentHelp("Where the resolver forwards other names: ADDR, ADDR:PORT or [V6]:PORT; repeatable (default: the host's nameservers).", valueName: "SERVER"))
         var dnsUpstream: [String] = []
+        @Option(name: [.customShort("o"), .customLong("opt")],
+                help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
+                                   valueName: "KEY=VALUE"))
+        var opt: [String] = []
         @OptionGroup var state: StateOption
 
         func run() throws {
+            let driver = try NetworkDriverOptions(parsing: opt)
+            let bridge = try NetworkDriverOptions.merge(bridge, driver.bridge, flagName: "--bridge", key: NetworkDriverOptions.bridgeName)
+            let mtu = try NetworkDriverOptions.merge(mtu, driver.mtu, flagName: "--mtu", key: NetworkDriverOptions.mtu)
             let subnets = try Self.byFamily(subnet, flag: "--subnet") { text throws(BerthError) in try CIDR(parsing: text).family }
             let gateways = try Self.byFamily(gateway, flag: "--gateway") { text throws(BerthError) in try IPAddress(parsing: text).family }
             let options = NetworkOptions(
@@ -165,7 +172,7 @@ extension NetworkCommand {
         let values: Set<String>
         let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
-        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "--state-dir"]
+        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt", "--state-dir"]
         case "rm", "remove", "del", "inspect": values = ["--state-dir"]
         default: return nil
         }
