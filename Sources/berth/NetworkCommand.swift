@@ -1,12 +1,12 @@
 import ArgumentParser
 import Berth
 
-/// `berth network create|rm|ls|inspect`: bridge networks, as `docker network` makes them.
+/// `berth network create|rm|prune|ls|inspect`: bridge networks, as `docker network` makes them.
 struct NetworkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network",
         abstract: "Create, remove, list and inspect bridge networks.",
-        subcommands: [Create.self, Remove.self, List.self, Inspect.self]
+        subcommands: [Create.self, Remove.self, Prune.self, List.self, Inspect.self]
     )
 
     struct Create: ParsableCommand {
@@ -101,6 +101,26 @@ struct NetworkCommand: ParsableCommand {
             return BerthError(error.code, "\(error.message); used by container(s) \(names)",
                               hint: "stop them first with 'berth stop \(names)'" + (others ? ", and detach the other endpoints with 'berth detach ID'" : ""),
                               object: error.object, operation: error.operation)
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove every network that has no endpoints and no container, except the default network 'berth'.",
+            discussion: "As 'docker network prune', which never removes its predefined networks. Prints the names of the networks removed.")
+        @Flag(name: .shortAndLong, help: "Accepted for Docker's sake: Berth never asks for confirmation.") var force = false
+        @OptionGroup var state: StateOption
+
+        /// Goes on past a network that cannot be removed: each error is printed, and berth
+        /// exits 1 at the end if any failed.
+        func run() throws {
+            let manager = try state.manager()
+            // A container that is not running still names its network: it needs it to start.
+            let used = Set(try Container.list(manager: manager).map(\.network))
+            let report = try manager.pruneNetworks(keeping: used)
+            for name in report.removed { print(name) }
+            for error in report.failures { Output.error(CLIHints.message(for: error)) }
+            if !report.failures.isEmpty { Output.terminate(status: 1) }
         }
     }
 

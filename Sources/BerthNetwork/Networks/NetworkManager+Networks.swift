@@ -303,6 +303,34 @@ extension NetworkManager {
         return finished
     }
 
+    /// Removes every network that has no endpoints, as `removeNetwork` does, except the
+    /// default network (`KernelNames.defaultNetwork`, which Docker's prune never removes
+    /// either: its predefined networks stay) and those in `keeping` (a front end's users of
+    /// a network that hold no endpoint now, such as stopped containers). A network that
+    /// gains an endpoint meanwhile is left; one removed meanwhile is skipped. Goes on past
+    /// a failure: returns the networks removed, by name, and the errors of those that
+    /// could not be.
+    public func pruneNetworks(keeping: Set<String> = []) throws(BerthError) -> NetworkPruneReport {
+        let candidates = try store.read { tx throws(BerthError) -> [String] in
+            let counts = try tx.endpointCounts()
+            return try tx.networks().map(\.name).filter { name in
+                name != KernelNames.defaultNetwork && !keeping.contains(name) && counts[name, default: 0] == 0
+            }
+        }
+        var report = NetworkPruneReport()
+        for name in candidates {
+            do throws(BerthError) {
+                try removeNetwork(named: name)
+                report.removed.append(name)
+            } catch where error.remedy == .detachEndpoints || (error.code == .notFound && error.remedy == .listExisting(.network)) {
+                // Attached to, or removed, since the read.
+            } catch {
+                report.failures.append(error)
+            }
+        }
+        return report
+    }
+
     /// Every network, by name.
     public func networks() throws(BerthError) -> [NetworkRecord] {
         try store.read { tx throws(BerthError) in try tx.networks() }
@@ -347,4 +375,14 @@ extension NetworkRecord {
                          hint: "finish it with garbage collection (which removes the network), then create it again if it is still wanted",
                          object: .network(name), remedy: .collectGarbage)
     }
+}
+
+/// What `NetworkManager.pruneNetworks` did.
+public struct NetworkPruneReport: Sendable {
+    /// The networks removed, by name.
+    public var removed: [String] = []
+    /// Why the others it tried could not be removed.
+    public var failures: [BerthError] = []
+
+    public init() {}
 }
