@@ -11,11 +11,11 @@ private let failPointsCompiledIn = Command.berthBinary.contains("/debug/")
 @Suite("network create and rm crash recovery (kernel)", .enabled(if: KernelTests.enabled))
 struct NetworkCrashKernelTests {
     /// Runs `berth ARGS` with `step` armed to hang, kills it there with SIGKILL.
-    private func kill(_ sandbox: HostSandbox, _ args: [String], at step: String) throws {
+    private func killAt(_ sandbox: HostSandbox, _ args: [String], at step: String) throws {
         let marker = sandbox.stateDirectory + "/reached-" + step
         let process = try BerthProcess(sandbox, args, environment: ["BERTH_FAILPOINT": step + ":hang", "BERTH_FAILPOINT_REACHED": marker])
         let reached = Oracle.wait { FileManager.default.fileExists(atPath: marker) }
-        #expect(Foundation.kill(process.pid, SIGKILL) == 0)
+        #expect(kill(process.pid, SIGKILL) == 0)
         let ended = process.wait()
         try #require(reached, "berth \(args) never reached \(step): \(ended)")
         #expect(ended.killed && ended.status == SIGKILL, "\(ended)")
@@ -42,7 +42,7 @@ struct NetworkCrashKernelTests {
             try #require(sandbox.berth(["detach", "e1"]).succeeded)
             #expect(berthRules(sandbox, network: "web"))
 
-            try kill(sandbox, ["network", "rm", "web"], at: step)
+            try killAt(sandbox, ["network", "rm", "web"], at: step)
             // Still recorded, marked: an attach would get no forward or masquerade rules.
             let attach = sandbox.berth(["attach", "web", "--netns", container, "--id", "e2"])
             #expect(attach.status == 1 && attach.stderr.contains("network web is not ready: its removal was interrupted")
@@ -67,7 +67,7 @@ struct NetworkCrashKernelTests {
     func removalRetried(step: String) throws {
         try withHostSandbox { sandbox in
             try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.46.0.0/24", "--bridge", "brweb"]).succeeded)
-            try kill(sandbox, ["network", "rm", "web"], at: step)
+            try killAt(sandbox, ["network", "rm", "web"], at: step)
             let again = sandbox.berth(["network", "rm", "web"])
             #expect(again.succeeded && again.stdout == "web\n", "\(again)")
             #expect(try networkNames(sandbox).isEmpty)
@@ -82,7 +82,7 @@ struct NetworkCrashKernelTests {
           arguments: ["network.bridge", "network.address", "network.firewall"])
     func killedCreate(step: String) throws {
         try withHostSandbox { sandbox in
-            try kill(sandbox, ["network", "create", "web", "--subnet", "10.47.0.0/24", "--bridge", "brweb"], at: step)
+            try killAt(sandbox, ["network", "create", "web", "--subnet", "10.47.0.0/24", "--bridge", "brweb"], at: step)
             #expect(try networkNames(sandbox) == ["web"])
             let container = try Oracle.container(in: sandbox)
             let attach = sandbox.berth(["attach", "web", "--netns", container])
@@ -103,7 +103,7 @@ struct NetworkCrashKernelTests {
     func killedCreateOnExistingBridge(step: String) throws {
         try withHostSandbox { sandbox in
             try #require(sandbox.run(["ip", "link", "add", "lanbr", "type", "bridge"]).succeeded)
-            try kill(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"], at: step)
+            try killAt(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"], at: step)
             #expect(Oracle.ipv4(sandbox, dev: "lanbr") == ["10.48.0.1/24"])
 
             let gc = sandbox.berth(["gc"])
@@ -121,7 +121,7 @@ struct NetworkCrashKernelTests {
         try withHostSandbox { sandbox in
             try #require(sandbox.run(["ip", "link", "add", "lanbr", "type", "bridge"]).succeeded)
             let create = ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"]
-            try kill(sandbox, create, at: "network.address")
+            try killAt(sandbox, create, at: "network.address")
             let again = sandbox.berth(create)
             #expect(again.succeeded, "\(again)")
             #expect(Oracle.ipv4(sandbox, dev: "lanbr") == ["10.48.0.1/24"])
@@ -142,7 +142,7 @@ struct NetworkCrashKernelTests {
         try withHostSandbox { sandbox in
             try #require(sandbox.run(["ip", "link", "add", "lanbr", "type", "bridge"]).succeeded)
             try #require(sandbox.run(["ip", "addr", "add", "10.48.0.1/24", "dev", "lanbr"]).succeeded)
-            try kill(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"],
+            try killAt(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"],
                      at: "network.firewall")
             let gc = sandbox.berth(["gc"])
             #expect(gc.succeeded && gc.stdout.contains("removed network web"), "\(gc)")
