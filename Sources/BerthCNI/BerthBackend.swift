@@ -25,10 +25,17 @@ struct BerthBackend {
     /// existing one must match what the configuration asks for (code 7 otherwise). What
     /// creating it changed for the host (`HostWarning`) goes to the plugin's log.
     func ensureNetwork(_ options: NetworkOptions, log: CNILog) throws(CNIError) -> NetworkRecord {
-        let record: NetworkRecord
+        var record: NetworkRecord
         do throws(BerthError) {
             do throws(BerthError) {
                 record = try manager.network(named: options.name)
+                if record.phase != .ready {
+                    // A create or removal of it was interrupted: the create finishes that and
+                    // makes the network anew.
+                    var warnings: [HostWarning] = []
+                    defer { for warning in warnings { log.write("warning: \(warning)") } }
+                    record = try manager.createNetwork(options, warnings: &warnings)
+                }
             } catch where error.code == .notFound {
                 do throws(BerthError) {
                     var warnings: [HostWarning] = []

@@ -35,6 +35,10 @@ package enum CLIHints {
         let namespace = error.object?.namespace ?? netns
         switch remedy {
         case .collectGarbage:
+            // A network whose create or removal was interrupted: gc removes it.
+            if let object = error.object, object.kind == .network {
+                return "run 'berth gc' to finish it (that removes network \(object.name)), then 'berth network create' it again if it is still wanted"
+            }
             return "run 'berth gc' to remove leftovers"
         case .reconcile:
             return "run 'berth reconcile' to restore what the kernel lost"
@@ -51,6 +55,9 @@ package enum CLIHints {
         case .give(let parameter):
             // IPv4 off without IPv6: either half of the request can change.
             if error.parameter == "ipv4", parameter == "ipv6" { return "add --ipv6 for an IPv6-only network, or leave out --ipv4=false" }
+            // A gateway without its subnet.
+            if error.parameter == "gateway", parameter == "subnet" { return "add --subnet with the IPv4 subnet the gateway is in, or leave out --gateway" }
+            if error.parameter == "ipv6Gateway", parameter == "ipv6Subnet" { return "add --subnet with the IPv6 subnet the gateway is in, or leave out --gateway" }
             return "add \(flag(for: parameter))"
         case .leaveOut(let parameter):
             // The value given belongs to IPv4, which --ipv4=false turns off.
@@ -102,8 +109,11 @@ package enum CLIHints {
         case .reconcile:
             return "run 'berth reconcile'"
         case .collectGarbage:
-            let detach = problem.endpoint.map { " or 'berth detach \($0)'" } ?? ""
-            return "it cannot be restored: run 'berth gc'\(detach) to remove the endpoint"
+            guard let endpoint = problem.endpoint else {
+                // A network whose create or removal was interrupted.
+                return "run 'berth gc' or 'berth network rm \(problem.network)' to finish it (the network is removed)"
+            }
+            return "it cannot be restored: run 'berth gc' or 'berth detach \(endpoint)' to remove the endpoint"
         case .reattach:
             let id = problem.endpoint ?? "ID"
             return "detach it with 'berth detach \(id)' and attach it again"

@@ -21,7 +21,11 @@ import BerthNetlink
 /// Unit tests arm the same points on a `HostHandle` (`failPoints`), which works in every
 /// build and touches no process-wide environment.
 ///
-/// Points: network.bridge, network.address, network.firewall, attach.state (the record
+/// Points: network.bridge, network.address, network.firewall (a create's, each after its
+/// step, the network committed marked as creating); network.rm.firewall, network.rm.bridge
+/// (a removal's, each after its step, the network committed marked as removing; the bridge
+/// step is the bridge's deletion, or the gateway's from an adopted one), network.rm.forget
+/// (the record deleted, not yet committed); attach.state (the record
 /// inserted, not yet committed), attach.veth, attach.configure, attach.publish (each after
 /// the lease was committed, marked); state.commit (an attach's or a publish's, right before
 /// its final COMMIT, inside the scope that undoes its kernel work); and a detach's, each after its step: detach.mark (the

@@ -199,6 +199,7 @@ struct GCCommand: ParsableCommand {
         for line in labs.lines { print(line) }
         let report = try manager.gc()
         for id in report.endpoints { print("removed endpoint \(id)") }
+        for network in report.networks { print("removed network \(network) (its create or removal had been interrupted)") }
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
         if let resolver = report.resolver { print("stopped \(resolver)") }

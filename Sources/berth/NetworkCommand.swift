@@ -1,12 +1,12 @@
 import ArgumentParser
 import Berth
 
-/// `berth network create|rm|ls|inspect`: bridge networks, as `docker network` makes them.
+/// `berth network create|rm|prune|ls|inspect`: bridge networks, as `docker network` makes them.
 struct NetworkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network",
         abstract: "Create, remove, list and inspect bridge networks.",
-        subcommands: [Create.self, Remove.self, List.self, Inspect.self]
+        subcommands: [Create.self, Remove.self, Prune.self, List.self, Inspect.self]
     )
 
     struct Create: ParsableCommand {
@@ -28,9 +28,16 @@ struct NetworkCommand: ParsableCommand {
         var dns: Bool?
         @Option(help: ArgumentHelp("Where the resolver forwards other names: ADDR, ADDR:PORT or [V6]:PORT; repeatable (default: the host's nameservers).", valueName: "SERVER"))
         var dnsUpstream: [String] = []
+        @Option(name: [.customShort("o"), .customLong("opt")],
+                help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
+                                   valueName: "KEY=VALUE"))
+        var opt: [String] = []
         @OptionGroup var state: StateOption
 
         func run() throws {
+            let driver = try NetworkDriverOptions(parsing: opt)
+            let bridge = try NetworkDriverOptions.merge(bridge, driver.bridge, flagName: "--bridge", key: NetworkDriverOptions.bridgeName)
+            let mtu = try NetworkDriverOptions.merge(mtu, driver.mtu, flagName: "--mtu", key: NetworkDriverOptions.mtu)
             let subnets = try Self.byFamily(subnet, flag: "--subnet") { text throws(BerthError) in try CIDR(parsing: text).family }
             let gateways = try Self.byFamily(gateway, flag: "--gateway") { text throws(BerthError) in try IPAddress(parsing: text).family }
             let options = NetworkOptions(
@@ -94,6 +101,26 @@ struct NetworkCommand: ParsableCommand {
             return BerthError(error.code, "\(error.message); used by container(s) \(names)",
                               hint: "stop them first with 'berth stop \(names)'" + (others ? ", and detach the other endpoints with 'berth detach ID'" : ""),
                               object: error.object, operation: error.operation)
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove every network that has no endpoints and no container, except the default network 'berth'.",
+            discussion: "As 'docker network prune', which never removes its predefined networks. Prints the names of the networks removed.")
+        @Flag(name: .shortAndLong, help: "Accepted for Docker's sake: Berth never asks for confirmation.") var force = false
+        @OptionGroup var state: StateOption
+
+        /// Goes on past a network that cannot be removed: each error is printed, and berth
+        /// exits 1 at the end if any failed.
+        func run() throws {
+            let manager = try state.manager()
+            // A container that is not running still names its network: it needs it to start.
+            let used = Set(try Container.list(manager: manager).map(\.network))
+            let report = try manager.pruneNetworks(keeping: used)
+            for name in report.removed { print(name) }
+            for error in report.failures { Output.error(CLIHints.message(for: error)) }
+            if !report.failures.isEmpty { Output.terminate(status: 1) }
         }
     }
 
@@ -165,7 +192,7 @@ extension NetworkCommand {
         let values: Set<String>
         let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
-        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "--state-dir"]
+        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt", "--state-dir"]
         case "rm", "remove", "del", "inspect": values = ["--state-dir"]
         default: return nil
         }

@@ -16,6 +16,11 @@ extension NetworkManager {
         }
         var blockers: [BerthError] = []
         if let record {
+            do throws(BerthError) {
+                try record.requireReady()
+            } catch {
+                blockers.append(error.with(operation: .attach))
+            }
             let link = try optionalLink(named: record.bridge.rawValue)
             if let link, link.kind != .bridge {
                 blockers.append(BerthError(.conflict, "link \(record.bridge) of network \"\(name)\" exists but is a \(link.kind), not a bridge",

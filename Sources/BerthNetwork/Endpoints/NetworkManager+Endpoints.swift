@@ -58,6 +58,7 @@ extension NetworkManager {
         let attached = try store.write { tx throws(BerthError) -> Attached in
             Trace.mark("attach: state locked")
             let network = try tx.requireNetwork(named: options.network)
+            try network.requireReady()
             try checkNetwork(network)
             let instance = try tx.instance()
             let id = options.id ?? RecordID.generate()

@@ -96,14 +96,27 @@ public enum IPAM {
         return IPv4Address(UInt32(range.lowerBound))
     }
 
-    /// Checks a subnet and gateway for a new network: IPv4, host bits clear, room for the
-    /// gateway and at least one endpoint, and a gateway that a host may hold.
+    /// IPv4 ranges no network may use, with why, for errors: a bridge address there is not
+    /// routed as a network's (RFC 6890's special-purpose ranges that no host may number an
+    /// interface in).
+    static let reservedIPv4: [(CIDR, String)] = [
+        ("0.0.0.0/8", "\"this network\", RFC 1122"), ("127.0.0.0/8", "loopback addresses"),
+        ("224.0.0.0/4", "multicast addresses"), ("240.0.0.0/4", "reserved addresses and the broadcast address"),
+    ].compactMap { text, what in CIDR(text).map { ($0, what) } }
+
+    /// Checks a subnet and gateway for a new network: IPv4, host bits clear, clear of
+    /// reserved ranges (`reservedIPv4`), room for the gateway and at least one endpoint, and
+    /// a gateway that a host may hold.
     public static func validate(subnet: CIDR, gateway: IPv4Address) throws(BerthError) {
         guard subnet.family == .ipv4 else {
             throw .invalid("subnet \(subnet) is not IPv4", hint: "Berth networks use IPv4 subnets, like 10.88.0.0/16", parameter: "subnet")
         }
         guard subnet.address == subnet.networkAddress else {
             throw .invalid("subnet \(subnet) has host bits set", hint: "use \(subnet.network)", parameter: "subnet")
+        }
+        if let (range, what) = reservedIPv4.first(where: { $0.0.overlaps(subnet) }) {
+            throw .invalid("subnet \(subnet) overlaps \(range) (\(what))",
+                           hint: "use a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)", parameter: "subnet")
         }
         guard subnet.prefixLength <= 30 else {
             throw .invalid("subnet \(subnet) is too small for a network", hint: "use a prefix of /30 or shorter: it needs a gateway and at least one endpoint",

@@ -51,6 +51,13 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: "attach or detach", problem: "interrupted", repair: .collectGarbage)
     }
 
+    /// A network whose create or removal was interrupted (`NetworkRecord.Phase`); gc (or
+    /// removing it) finishes it as a removal.
+    static func interrupted(_ network: NetworkRecord) -> CheckProblem {
+        CheckProblem(endpoint: nil, network: network.name, object: network.phase == .creating ? "create" : "removal",
+                     problem: "interrupted", repair: .collectGarbage)
+    }
+
     public var description: String {
         // The id as lists show it and `check ID`/`detach` take it back (`EndpointShortID`).
         if let endpoint { return "endpoint \(EndpointShortID.display(endpoint)): \(object): \(problem)" }
@@ -67,6 +74,8 @@ public struct GCReport: Sendable, Hashable {
     public var endpoints: [String] = []
     /// Links of this instance the state does not know, deleted.
     public var links: [String] = []
+    /// Networks whose create or removal a crash interrupted, removed.
+    public var networks: [String] = []
     /// This instance's nftables rules and elements the state does not know, deleted.
     public var firewallObjects: [String] = []
     /// The resolver, stopped because no network has DNS on any more.
@@ -74,7 +83,7 @@ public struct GCReport: Sendable, Hashable {
 
     public init() {}
 
-    public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && firewallObjects.isEmpty && resolver == nil }
+    public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && networks.isEmpty && firewallObjects.isEmpty && resolver == nil }
 }
 
 /// What `NetworkManager.reconcile()` did.

@@ -20,13 +20,16 @@ extension NetworkManager {
     }
 
     private func checkKernel(id: String?) throws(BerthError) -> [CheckProblem] {
-        let (instance, networks, endpoints, publications) = try store.read { tx throws(BerthError) in
+        let (instance, recorded, endpoints, publications) = try store.read { tx throws(BerthError) in
             let endpoints = if let id { [try tx.endpoint(matching: id)] } else { try tx.endpoints() }
             // Publications share the maps: each is checked with everything, none with one endpoint.
             return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [])
         }
+        // A network whose create or removal was interrupted is that one problem: its bridge
+        // and rules may be half there, and gc finishes it.
+        var problems: [CheckProblem] = id == nil ? recorded.filter { $0.phase != .ready }.map(CheckProblem.interrupted) : []
+        let networks = recorded.filter { $0.phase == .ready }
         let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.hasIPv6))
-        var problems: [CheckProblem] = []
         let inScope = Set(endpoints.map(\.network))
         let scopedNetworks = networks.filter { id == nil || inScope.contains($0.name) }
         // A bridge reconcile cannot restore takes its ports' "not on bridge" with it.

@@ -15,6 +15,10 @@ extension NetworkManager {
     /// - this instance's rules, and its map elements of unknown networks, endpoints and
     ///   publications.
     ///
+    /// - networks whose create or removal was interrupted (`NetworkRecord.Phase`): the
+    ///   removal finished — their rules, the bridge Berth made, the gateway address Berth
+    ///   added to an adopted bridge, their record.
+    ///
     /// Another instance's objects, and untagged ones (which could be anyone's), are left.
     /// Reads the endpoints and publications once, the links once and each of Berth's two
     /// nftables tables once (`ip6 berth` even on a host without IPv6 networks: a crashed
@@ -25,6 +29,11 @@ extension NetworkManager {
         var report = try collectGarbage(.all)
         do {
             report.resolver = try stopResolverIfUnneeded()?.description
+            // A network whose removal gc finished may have had DNS: a resolver still needed
+            // stops listening on its gateway.
+            if !report.networks.isEmpty, report.resolver == nil {
+                reloadResolver(try store.read { tx throws(BerthError) in try tx.resolver() })
+            }
         } catch {
             throw error.with(operation: .gc)
         }
@@ -55,8 +64,10 @@ extension NetworkManager {
         do {
             return try store.write { tx throws(BerthError) -> GCReport in
                 let instance = try tx.instance()
-                let view = try HostView(host, addresses: false)
                 var report = GCReport()
+                // First, so that the links read next no longer hold their bridges.
+                if scope.coversAll { report.networks = try finishInterruptedNetworks(tx, instance: instance) }
+                let view = try HostView(host, addresses: false)
                 var live: [String: EndpointRecord] = [:]
                 var finished: Set<String> = []
                 for endpoint in try tx.endpoints() {

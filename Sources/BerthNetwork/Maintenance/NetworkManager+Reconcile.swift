@@ -27,11 +27,14 @@ extension NetworkManager {
         do {
             return try store.write { tx throws(BerthError) -> ReconcileReport in
                 let instance = try tx.instance()
-                let networks = try tx.networks()
+                let recorded = try tx.networks()
+                // Never restored: a network whose create or removal was interrupted is gc's to finish.
+                let networks = recorded.filter { $0.phase == .ready }
                 let endpoints = try tx.endpoints()
                 let publications = try tx.publications()
                 let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.hasIPv6))
                 var report = ReconcileReport()
+                report.remaining += recorded.filter { $0.phase != .ready }.map(CheckProblem.interrupted)
                 var bridges: [String: Int32] = [:]
                 for network in networks {
                     let problems = try bridgeProblems(network, view: view, instance: instance)

@@ -13,7 +13,8 @@ extension NetworkManager {
     @discardableResult
     public func ensureNetwork(named name: String) throws(BerthError) -> NetworkRecord {
         if name == KernelNames.defaultNetwork {
-            if let existing = try store.read({ tx throws(BerthError) in try tx.network(named: name) }) { return existing }
+            // One whose create or removal was interrupted is finished and made anew by the create.
+            if let existing = try store.read({ tx throws(BerthError) in try tx.network(named: name) }), existing.phase == .ready { return existing }
             do {
                 return try createNetwork(NetworkOptions(name: name))
             } catch where error.code == .alreadyExists && error.object == .network(name) {

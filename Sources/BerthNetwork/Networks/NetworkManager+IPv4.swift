@@ -29,6 +29,10 @@ extension NetworkManager {
             guard requested.family == .ipv4 else {
                 throw .invalid("subnet \(requested) is not IPv4", hint: "give an IPv4 subnet such as 172.30.0.0/16", parameter: "subnet")
             }
+            // Before the overlap check: a reserved range (127/8, whose route is in the local
+            // table) may overlap nothing the host routes.
+            let requestedGateway = if let given = options.gateway { given } else { try IPAM.defaultGateway(for: requested) }
+            try IPAM.validate(subnet: requested, gateway: requestedGateway)
             let clashes = if let adopted { taken.filter { $0.link != adopted.index } } else { taken }
             try SubnetPool.check(requested, against: clashes)
             subnet = requested

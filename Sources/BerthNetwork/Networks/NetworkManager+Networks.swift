@@ -43,6 +43,7 @@ extension NetworkManager {
         if !options.ipv4 {
             try Self.checkIPv6Only(options)
         }
+        try Self.refuseGatewayWithoutSubnet(options)
         if options.wantsIPv6, let mtu = options.mtu, mtu < Self.minimumIPv6MTU {
             // The kernel keeps no IPv6 state on a link under 1,280: the IPv6 gateway's address
             // would be refused with a bare EINVAL after the bridge was made.
@@ -58,11 +59,16 @@ extension NetworkManager {
                              parameter: "ipv6")
         }
         return try store.write { tx throws(BerthError) -> NetworkRecord in
-            if try tx.network(named: options.name) != nil {
-                throw BerthError(.alreadyExists, "network \(options.name) already exists", hint: "choose another name, or remove that network first",
-                                 object: .network(options.name), parameter: "name", remedy: .chooseAnother(parameter: "name"))
-            }
             let instance = try tx.instance()
+            if let existing = try tx.network(named: options.name) {
+                guard existing.phase != .ready else {
+                    throw BerthError(.alreadyExists, "network \(options.name) already exists", hint: "choose another name, or remove that network first",
+                                     object: .network(options.name), parameter: "name", remedy: .chooseAnother(parameter: "name"))
+                }
+                // A create or removal of this name was interrupted: finish it as a removal
+                // (committed with the new record below), then create anew.
+                try finishRemoval(of: existing, tx: tx, instance: instance)
+            }
             let others = try tx.networks()
             let id = RecordID.generate()
             let bridge = try chooseBridge(options, id: id, instance: instance)
@@ -76,14 +82,29 @@ extension NetworkManager {
             let mtu = try Self.chooseMTU(options, adopted: adopted)
             let ipv4 = try chooseIPv4(options, taken: try takenSubnets(networks: others), adopted: adopted)
             let ipv6 = try chooseIPv6(options, tx: tx, others: others, except: adopted?.index)
-            let record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: ipv4?.subnet, gateway: ipv4?.gateway,
+            var record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: ipv4?.subnet, gateway: ipv4?.gateway,
                                        mtu: mtu, isInternal: options.isInternal, created: StateClock.now(),
                                        bridgeAdopted: options.usesExistingBridge, gatewayAdded: ipv4?.gatewayPresent != true,
                                        ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway,
-                                       dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams)
+                                       dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams, phase: .creating)
             try tx.insertNetwork(record)
-            _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: ipv4?.gatewayPresent, installFirewall: true,
-                                  warnings: &warnings)
+            // The record is committed, marked, before the kernel is touched: a create killed
+            // from here on leaves a network `gc` (or a create or removal of the same name)
+            // finishes as an interrupted removal — its rules, the bridge Berth made, the
+            // gateway address it added to an adopted bridge. The final commit clears the mark.
+            try tx.commitAndContinue()
+            do throws(BerthError) {
+                _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: ipv4?.gatewayPresent, installFirewall: true,
+                                      warnings: &warnings)
+                try tx.setPhase(.ready, network: record.name)
+            } catch {
+                // prepareBridge took back what it added; the removal also takes what an undo
+                // that failed, or a step whose answers were lost, may have left, and forgets
+                // the network. Best effort: if it fails too, the mark stays for `gc`.
+                tx.abandon { () throws(BerthError) in try finishRemoval(of: record, tx: tx, instance: instance) }
+                throw error
+            }
+            record.phase = .ready
             // Another firewall's forward chain dropping by policy (Docker's, ufw's) would
             // drop what the new network forwards. A failed read of other tables is no
             // reason to fail the network: `check` reads them again.
@@ -91,6 +112,21 @@ extension NetworkManager {
                 warnings += drops.map { HostWarning(.forwardDropped($0)) }
             }
             return record
+        }
+    }
+
+    /// Refuses a gateway given without the subnet of its family: a picked subnet would not
+    /// hold it (Docker and Podman refuse it too: every gateway must have its subnet).
+    static func refuseGatewayWithoutSubnet(_ options: NetworkOptions) throws(BerthError) {
+        if let gateway = options.gateway, options.subnet == nil {
+            throw BerthError(.invalidArgument, "gateway \(gateway) is given without an IPv4 subnet: a gateway needs the subnet it is in",
+                             hint: "give the IPv4 subnet that holds the gateway, or leave the gateway out", object: .network(options.name),
+                             parameter: "gateway", remedy: .give(parameter: "subnet"))
+        }
+        if let gateway = options.ipv6Gateway, options.ipv6Subnet == nil {
+            throw BerthError(.invalidArgument, "IPv6 gateway \(gateway) is given without an IPv6 subnet: a gateway needs the subnet it is in",
+                             hint: "give the IPv6 subnet that holds the gateway, or leave the gateway out", object: .network(options.name),
+                             parameter: "ipv6Gateway", remedy: .give(parameter: "ipv6Subnet"))
         }
     }
 
@@ -183,23 +219,14 @@ extension NetworkManager {
                                      hint: "detach its endpoints first", object: .network(name), remedy: .detachEndpoints)
                 }
                 let instance = try tx.instance()
-                try firewall(instance).removeNetwork(network)
-                // Gone already (deleted by hand, or a reboot) is fine: forgetting it is all that is left.
-                if let bridge = try lookupLink(network.bridge), bridge.kind == .bridge {
-                    if network.bridgeAdopted {
-                        if network.gatewayAdded, let gateway = try network.ipv4GatewayCIDR() {
-                            do throws(BerthError) {
-                                try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
-                            } catch where error.code == .notFound {}
-                        }
-                    } else if isTagged(bridge, by: network, instance: instance) || bridge.mac == network.bridgeMAC {
-                        // Only the bridge Berth made: one of that name made by hand since is left alone.
-                        do throws(BerthError) {
-                            try host.netlink.deleteLink(.index(bridge.index))
-                        } catch where error.code == .notFound {}
-                    }
+                // Committed before the kernel is touched: a removal killed from here on leaves
+                // the mark, nothing attaches to the network any more, and `gc` (or a removal or
+                // create of the same name) finishes it.
+                if network.phase != .removing {
+                    try tx.setPhase(.removing, network: name)
+                    try tx.commitAndContinue()
                 }
-                _ = try tx.deleteNetwork(named: name)
+                try finishRemoval(of: network, tx: tx, instance: instance)
                 // The resolver stops listening on the gateway (and exits if it was the last).
                 return network.dns ? try tx.resolver() : nil
             }
@@ -207,6 +234,77 @@ extension NetworkManager {
         } catch {
             throw error.with(object: .network(name), operation: .removeNetwork)
         }
+    }
+
+    /// The rest of a network's removal, for a network whose record is marked (`.removing`,
+    /// or `.creating` by a create that did not finish) and has no endpoints: its rules, then
+    /// the bridge Berth made for it — or, from an adopted bridge, only the gateway address
+    /// Berth added — then its record (deleted in `tx`, not committed). Each step is
+    /// idempotent, so running it again finishes one that was interrupted.
+    func finishRemoval(of network: NetworkRecord, tx: StateTransaction, instance: StateInstance) throws(BerthError) {
+        try firewall(instance).removeNetwork(network)
+        try host.check(failPoint: "network.rm.firewall")
+        // Gone already (deleted by hand, a reboot, an earlier try) is fine.
+        if let bridge = try lookupLink(network.bridge), bridge.kind == .bridge {
+            if network.bridgeAdopted {
+                if network.gatewayAdded, let gateway = try network.ipv4GatewayCIDR() {
+                    do throws(BerthError) {
+                        try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
+                    } catch where error.code == .notFound {}
+                }
+            } else if isTagged(bridge, by: network, instance: instance) || bridge.mac == network.bridgeMAC {
+                // Only the bridge Berth made: one of that name made by hand since is left alone.
+                do throws(BerthError) {
+                    try host.netlink.deleteLink(.index(bridge.index))
+                } catch where error.code == .notFound {}
+            }
+        }
+        try host.check(failPoint: "network.rm.bridge")
+        _ = try tx.deleteNetwork(named: network.name)
+        try host.check(failPoint: "network.rm.forget")
+    }
+
+    /// Finishes every network whose create or removal a crash interrupted
+    /// (`NetworkRecord.Phase`), as `removeNetwork` would, and commits: what `gc` does before
+    /// it looks for leftovers. One with endpoints (which nothing attaches to a marked
+    /// network: only a hand edit makes one) is left. Returns the names of those finished.
+    func finishInterruptedNetworks(_ tx: StateTransaction, instance: StateInstance) throws(BerthError) -> [String] {
+        var finished: [String] = []
+        for network in try tx.networks() where network.phase != .ready {
+            guard try tx.endpointCount(network: network.name) == 0 else { continue }
+            try finishRemoval(of: network, tx: tx, instance: instance)
+            finished.append(network.name)
+        }
+        if !finished.isEmpty { try tx.commitAndContinue() }
+        return finished
+    }
+
+    /// Removes every network that has no endpoints, as `removeNetwork` does, except the
+    /// default network (`KernelNames.defaultNetwork`, which Docker's prune never removes
+    /// either: its predefined networks stay) and those in `keeping` (a front end's users of
+    /// a network that hold no endpoint now, such as stopped containers). A network that
+    /// gains an endpoint meanwhile is left; one removed meanwhile is skipped. Goes on past
+    /// a failure: returns the networks removed, by name, and the errors of those that
+    /// could not be.
+    public func pruneNetworks(keeping: Set<String> = []) throws(BerthError) -> NetworkPruneReport {
+        let candidates = try store.read { tx throws(BerthError) -> [String] in
+            let counts = try tx.endpointCounts()
+            return try tx.networks().map(\.name).filter { name in
+                name != KernelNames.defaultNetwork && !keeping.contains(name) && counts[name, default: 0] == 0
+            }
+        }
+        var report = NetworkPruneReport()
+        for name in candidates {
+            do throws(BerthError) {
+                try removeNetwork(named: name)
+                report.removed.append(name)
+            } catch where error.remedy == .detachEndpoints || (error.code == .notFound && error.remedy == .listExisting(.network)) {
+                // Attached to, or removed, since the read.
+            } catch {
+                report.failures.append(error)
+            }
+        }
+        return report
     }
 
     /// Every network, by name.
@@ -236,4 +334,31 @@ extension NetworkManager {
         }
         return taken
     }
+}
+
+extension NetworkRecord {
+    /// Refuses a network whose create or removal a crash interrupted (`phase`): attaching
+    /// to it would plug into a bridge that may have no rules (its removal took them first)
+    /// or be about to go. `.conflict`, remedy `.collectGarbage`, which finishes it.
+    func requireReady() throws(BerthError) {
+        let what: String
+        switch phase {
+        case .ready: return
+        case .creating: what = "its create was interrupted before it finished"
+        case .removing: what = "its removal was interrupted before it finished"
+        }
+        throw BerthError(.conflict, "network \(name) is not ready: \(what)",
+                         hint: "finish it with garbage collection (which removes the network), then create it again if it is still wanted",
+                         object: .network(name), remedy: .collectGarbage)
+    }
+}
+
+/// What `NetworkManager.pruneNetworks` did.
+public struct NetworkPruneReport: Sendable {
+    /// The networks removed, by name.
+    public var removed: [String] = []
+    /// Why the others it tried could not be removed.
+    public var failures: [BerthError] = []
+
+    public init() {}
 }

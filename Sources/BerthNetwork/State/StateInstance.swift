@@ -96,6 +96,22 @@ extension StateTransaction {
         }
     }
 
+    /// After a failure past `commitAndContinue`: drops what is not committed and runs
+    /// `cleanup` in a transaction of its own (still under the store's lock), committing
+    /// what it changed. Best effort: if it fails, nothing of it is committed, and what was
+    /// committed before stays for `gc` to finish.
+    func abandon(_ cleanup: () throws(BerthError) -> Void) {
+        guard let db = try? db() else { return }
+        if db.inTransaction { try? db.script("ROLLBACK") }
+        do {
+            try db.script("BEGIN IMMEDIATE")
+            try cleanup()
+            try db.script("COMMIT")
+        } catch {
+            if db.inTransaction { try? db.script("ROLLBACK") }
+        }
+    }
+
     /// After a failure past `commitAndContinue`: drops what is not committed and, in a
     /// transaction of its own (still under the store's lock), forgets endpoint `id`, which
     /// an attach committed marked before its kernel work. Best effort: if this fails too,

@@ -305,6 +305,15 @@ enum StateSchema {
         """
         ALTER TABLE instance ADD COLUMN boot TEXT;
         """,
+        // Version 13: a network's phase (NetworkRecord.Phase). A create commits the network
+        // as 'creating' before its kernel work and a removal commits 'removing' before its
+        // own; the final commit clears it (NULL: ready). A crash in between leaves the mark,
+        // and gc (or a create or removal of the same name) finishes it as a removal. Every
+        // older network is ready. No NOT NULL or DEFAULT (the table's text is parsed at every
+        // open, docs/performance.md); two comparisons, not an IN list (version 9).
+        """
+        ALTER TABLE networks ADD COLUMN phase TEXT CHECK (phase = 'creating' OR phase = 'removing');
+        """,
     ]
 
     /// The versions whose migration rebuilds tables that other tables' foreign keys name

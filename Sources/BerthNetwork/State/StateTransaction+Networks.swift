@@ -1,7 +1,7 @@
 public import BerthCore
 
 extension StateTransaction {
-    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, ipv6_subnet, ipv6_gateway, dns, dns_upstreams"
+    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, ipv6_subnet, ipv6_gateway, dns, dns_upstreams, phase"
 
     /// Records a new network.
     ///
@@ -28,13 +28,14 @@ extension StateTransaction {
         guard network.hasIPv4 || network.hasIPv6 else {
             throw BerthError(.internalError, "network \"\(network.name)\" has neither an IPv4 nor an IPv6 subnet")
         }
-        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(network.name), .text(network.id), .text(network.bridge.rawValue),
             network.subnet.map { .text($0.description) } ?? .null, network.gateway.map { .text($0.description) } ?? .null,
             .int(network.mtu), .bool(network.isInternal), .integer(network.created),
             .bool(network.bridgeAdopted), .bool(network.gatewayAdded),
             network.ipv6Subnet.map { .text($0.description) } ?? .null, network.ipv6Gateway.map { .text($0.description) } ?? .null,
             .bool(network.dns), network.dnsUpstreams.isEmpty ? .null : .text(network.dnsUpstreams.joined(separator: ",")),
+            network.phase == .ready ? .null : .text(network.phase.rawValue),
         ])
     }
 
@@ -83,6 +84,11 @@ extension StateTransaction {
         try db().execute("UPDATE networks SET gateway_added = 1 WHERE name = ?", [.text(name)])
     }
 
+    /// Sets the phase of the network called `name` (`NetworkRecord.Phase`).
+    public func setPhase(_ phase: NetworkRecord.Phase, network name: String) throws(BerthError) {
+        try db().execute("UPDATE networks SET phase = ? WHERE name = ?", [phase == .ready ? .null : .text(phase.rawValue), .text(name)])
+    }
+
     /// Removes the network called `name` and returns what it was.
     ///
     /// Throws `.notFound` if there is none and `.conflict` while endpoints are still attached.
@@ -105,6 +111,11 @@ extension StateTransaction {
                        hint: "the state database was changed outside Berth; remove the network and create it again",
                        object: .network(name))
         }
+        func phase(_ row: borrowing Row) throws(BerthError) -> NetworkRecord.Phase {
+            guard let text = row.optionalText(14) else { return .ready }
+            guard let phase = NetworkRecord.Phase(rawValue: text), phase != .ready else { throw corrupt("phase", text) }
+            return phase
+        }
         let bridgeText = row.text(2)
         guard let bridge = try? InterfaceName(bridgeText) else { throw corrupt("bridge", bridgeText) }
         var subnet: CIDR?, gateway: IPv4Address?
@@ -126,6 +137,6 @@ extension StateTransaction {
         return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
                              mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9),
                              ipv6Subnet: ipv6Subnet, ipv6Gateway: ipv6Gateway,
-                             dns: row.bool(12), dnsUpstreams: row.optionalText(13).map(Self.splitList) ?? [])
+                             dns: row.bool(12), dnsUpstreams: row.optionalText(13).map(Self.splitList) ?? [], phase: try phase(row))
     }
 }

@@ -83,6 +83,25 @@ struct NetworkPolicyTests {
          ["bridge brweb already carries network web"], "bridge"),
         ("a veth's name as bridge", NetworkOptions(name: "bad", subnet: CIDR("10.70.0.0/24"), bridge: try? InterfaceName("lan1p")), .conflict,
          ["link lan1p exists but is a veth, not a bridge"], "bridge"),
+        // Reserved ranges: no host route covers them (127/8's is in the local table), so
+        // the overlap check alone lets them through.
+        ("this network", NetworkOptions(name: "bad", subnet: CIDR("0.0.0.0/8")), .invalidArgument,
+         ["subnet 0.0.0.0/8 overlaps 0.0.0.0/8 (\"this network\""], "subnet"),
+        ("loopback", NetworkOptions(name: "bad", subnet: CIDR("127.0.0.0/8")), .invalidArgument,
+         ["subnet 127.0.0.0/8 overlaps 127.0.0.0/8 (loopback addresses)"], "subnet"),
+        ("inside loopback", NetworkOptions(name: "bad", subnet: CIDR("127.1.0.0/24")), .invalidArgument,
+         ["subnet 127.1.0.0/24 overlaps 127.0.0.0/8 (loopback addresses)"], "subnet"),
+        ("multicast", NetworkOptions(name: "bad", subnet: CIDR("224.0.0.0/4")), .invalidArgument,
+         ["subnet 224.0.0.0/4 overlaps 224.0.0.0/4 (multicast addresses)"], "subnet"),
+        ("reserved", NetworkOptions(name: "bad", subnet: CIDR("240.0.0.0/4")), .invalidArgument,
+         ["subnet 240.0.0.0/4 overlaps 240.0.0.0/4 (reserved addresses"], "subnet"),
+        ("around the reserved ranges", NetworkOptions(name: "bad", subnet: CIDR("192.0.0.0/2")), .invalidArgument,
+         ["subnet 192.0.0.0/2 overlaps 224.0.0.0/4"], "subnet"),
+        // A gateway without the subnet of its family (Docker, Podman refuse it too).
+        ("gateway without subnet", NetworkOptions(name: "bad", gateway: IPv4Address("10.60.0.1")), .invalidArgument,
+         ["gateway 10.60.0.1 is given without an IPv4 subnet"], "gateway"),
+        ("IPv6 gateway without IPv6 subnet", NetworkOptions(name: "bad", subnet: CIDR("10.60.0.0/24"), ipv6: true, ipv6Gateway: IPv6Address("fd00:60::1")),
+         .invalidArgument, ["IPv6 gateway fd00:60::1 is given without an IPv6 subnet"], "ipv6Gateway"),
     ]
 
     @Test("bad networks are refused naming the value and the request field; kernel, firewall and state unchanged",

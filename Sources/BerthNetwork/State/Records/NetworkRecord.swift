@@ -39,10 +39,27 @@ public struct NetworkRecord: Sendable, Hashable {
     /// Where the resolver forwards this network's other queries (`ADDR`, `ADDR:PORT`,
     /// `[V6]:PORT`); empty means the host's nameservers.
     public var dnsUpstreams: [String]
+    /// Whether the network is in use, or a create or removal of it is under way (or was
+    /// interrupted by a crash).
+    public var phase: Phase
+
+    /// Where a network is in its life. A create commits the network `.creating` before it
+    /// touches the kernel, a removal commits `.removing` before it does; each clears or
+    /// deletes the record in its final commit. A network found marked was left so by a
+    /// crash (the state lock is held throughout both): nothing attaches to it, and `gc` —
+    /// or a create or removal of the same name — removes what it made and forgets it.
+    public enum Phase: String, Sendable, Hashable {
+        /// Created: endpoints may attach.
+        case ready
+        /// Its create is under way, or was interrupted.
+        case creating
+        /// Its removal is under way, or was interrupted.
+        case removing
+    }
 
     public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR?, gateway: IPv4Address?,
                 mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true,
-                ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool = false, dnsUpstreams: [String] = []) {
+                ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool = false, dnsUpstreams: [String] = [], phase: Phase = .ready) {
         self.name = name
         self.id = id
         self.bridge = bridge
@@ -57,6 +74,7 @@ public struct NetworkRecord: Sendable, Hashable {
         self.ipv6Gateway = ipv6Gateway
         self.dns = dns
         self.dnsUpstreams = dnsUpstreams
+        self.phase = phase
     }
 
     /// The IPv4 subnet and gateway, nil on an IPv6-only network.
