@@ -100,16 +100,23 @@ struct Firewall {
 
     /// Removes the rules tagged with the network's name (and this instance), from both
     /// tables of a dual-stack network.
+    ///
+    /// Guarded by the generation read before the tables: the rules go by the handles read,
+    /// and a table deleted and made again meanwhile numbers its rules from 1 again, so a
+    /// handle read here could name another's rule by the time the batch came.
     func removeNetwork(_ network: NetworkRecord) throws(BerthError) {
-        var transaction = Transaction()
-        var tables = [try table()]
-        if network.hasIPv6 { tables.append(try table6()) }
-        for current in tables.compactMap({ $0 }) {
-            for chain in current.chains {
-                for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
+        try backend.applyGuarded { () throws(BerthError) in
+            let generation = try backend.generation()
+            var transaction = Transaction()
+            var tables = [try table()]
+            if network.hasIPv6 { tables.append(try table6()) }
+            for current in tables.compactMap({ $0 }) {
+                for chain in current.chains {
+                    for rule in chain.rules where isTagged(rule, with: network) { transaction.delete(.rule(rule)) }
+                }
             }
+            return (generation, transaction)
         }
-        if !transaction.isEmpty { try backend.apply(transaction) }
     }
 
     func isTagged(_ rule: Rule, with network: NetworkRecord) -> Bool {
@@ -147,20 +154,21 @@ struct Firewall {
 
     /// The table goes only if it is new and holds nothing of anyone else's by now; else the
     /// network's rules go if they are new.
+    /// Read and batch are guarded by the generation: another instance's rule or element
+    /// added between them refuses the batch, and the table is read and judged again.
     private func remove(_ network: NetworkRecord, from family: FirewallFamily, hadTable: Bool, hadRules: Bool) throws(BerthError) {
-        guard let current = try table(family) else { return }
-        var transaction = Transaction()
-        if !hadTable {
-            if !holdsOthers(current, in: family, ignoring: { isTagged($0, with: network) }) {
-                transaction.destroy(.table(family.table))
-                try backend.apply(transaction)
-                return
+        try backend.applyGuarded(reading: { () throws(BerthError) in try table(family) }) { (current) throws(BerthError) in
+            var transaction = Transaction()
+            guard let current else { return transaction }
+            if !hadTable, !holdsOthers(current, in: family, ignoring: { isTagged($0, with: network) }) {
+                transaction.delete(.table(family.table))
+                return transaction
             }
+            guard !hadRules else { return transaction }
+            for chain in current.chains {
+                for rule in chain.rules where isTagged(rule, with: network) { transaction.delete(.rule(rule)) }
+            }
+            return transaction
         }
-        guard !hadRules else { return }
-        for chain in current.chains {
-            for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
-        }
-        if !transaction.isEmpty { try backend.apply(transaction) }
     }
 }

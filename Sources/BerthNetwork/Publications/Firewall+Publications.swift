@@ -46,12 +46,18 @@ extension Firewall {
     /// rule), so a failed publish leaves Berth's tables as it found them.
     func unpublish(_ endpoint: EndpointRecord, madeTables made: [FirewallFamily]) throws(BerthError) {
         try unpublish(endpoint)
-        var transaction = Transaction()
-        for family in made {
-            guard let current = try table(family), !holdsOthers(current, in: family) else { continue }
-            transaction.destroy(.table(family.table))
+        guard !made.isEmpty else { return }
+        // Guarded by the generation read before the tables: another instance's element
+        // published between the read and the batch refuses it, and the tables are judged again.
+        try backend.applyGuarded { () throws(BerthError) in
+            let generation = try backend.generation()
+            var transaction = Transaction()
+            for family in made {
+                guard let current = try table(family), !holdsOthers(current, in: family) else { continue }
+                transaction.delete(.table(family.table))
+            }
+            return (generation, transaction)
         }
-        if !transaction.isEmpty { try backend.apply(transaction) }
     }
 
     /// Whether `table` of `family` holds anything besides its skeleton and static rules: an
