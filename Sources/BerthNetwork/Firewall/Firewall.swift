@@ -58,6 +58,8 @@ struct Firewall {
             if let current6 { table6 = current6 } else { table6 = try self.table6() }
         }
         for attempt in 0..<2 {
+            try refuseForeign(current, of: .ipv4)
+            if network.hasIPv6 { try refuseForeign(table6, of: .ipv6) }
             var transaction = Transaction()
             add(network, in: .ipv4, to: &transaction, current: current)
             if network.hasIPv6 { add(network, in: .ipv6, to: &transaction, current: table6) }
@@ -72,6 +74,18 @@ struct Firewall {
             }
         }
         throw BerthError(.internalError, "Berth's nftables tables changed twice while network \(network.name) was installed")
+    }
+
+    /// Refuses a table whose chains or maps are not as Berth makes them
+    /// (`FirewallFamily.mismatches(in:)`): a network's rules would be added to another
+    /// program's table, or run through chains that are not hooked as Berth's are.
+    private func refuseForeign(_ table: Ruleset.TableContents?, of family: FirewallFamily) throws(BerthError) {
+        guard let table else { return }
+        let mismatches = family.mismatches(in: table)
+        guard !mismatches.isEmpty else { return }
+        throw BerthError(.conflict, "\(family.tableDescription) is not Berth's layout: " + mismatches.joined(separator: "; "),
+                         hint: "another program made a table of that name, or its chains or maps were changed: Berth never changes them; "
+                             + "move what the table holds elsewhere and delete it, then reconcile every state directory that uses it")
     }
 
     /// Adds to `transaction` what `current` (the table of `family` as read) lacks of its

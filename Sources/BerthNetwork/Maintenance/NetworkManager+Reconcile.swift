@@ -99,6 +99,7 @@ extension NetworkManager {
                     problem.repair = .reattach
                     return problem
                 }
+                report.remaining += foreignProblems(plans)
                 if let problem = try resolverProblem(tx) { report.restored.append(problem) }
                 try reviveResolver(tx)
                 // Not Berth's to repair: said, as `check` says it.
