@@ -123,6 +123,10 @@ package enum CLIHints {
             return "remove that link (see 'berth link ls'), then run 'berth reconcile'"
         case .allowInForeignFirewall(let drop):
             return allowForwarding(drop)
+        case .replaceForeignTable:
+            return "Berth never changes a table object it did not make: move what else the table holds elsewhere, "
+                + "delete the table ('nft delete table \(problem.object.hasPrefix("IPv6 ") ? "ip6" : "ip") berth'), "
+                + "then run 'berth reconcile' (in each state directory that uses it)"
         case .stopHostListener:
             let id = problem.endpoint ?? "ID"
             return "stop that process or bind it to another port, or publish on another host port ('berth detach \(id)' and attach it again)"

@@ -53,6 +53,11 @@ public struct BaseChain: Sendable, Hashable {
         self.priority = priority
         self.policy = policy
     }
+
+    /// As nft prints it atop the chain: `type nat hook prerouting priority dstnat; policy accept;`.
+    public var rendered: String {
+        "type \(type.rawValue) hook \(hook.rawValue) priority \(priority.rendered(hook: hook)); policy \(policy.rawValue);"
+    }
 }
 
 /// A base chain's priority; the named values are nft's standard ones.

@@ -7,44 +7,86 @@ import BerthNetlink
 /// Its errors have the same codes and operation names as `KernelBackend`'s.
 public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
     private var state = Ruleset()
-    private var nextHandle: UInt64 = 1
+    /// The next handle of each table, by `key(_:_:)`: the kernel numbers a table's chains,
+    /// sets and rules from 1 (its `hgenerator`), so a table deleted and made again hands out
+    /// the handles of the old one's rules again.
+    private var handles: [String: UInt64] = [:]
     /// How many transactions were applied successfully.
     public private(set) var appliedCount = 0
+    /// The generation: bumped by every transaction applied, as the kernel's is by every
+    /// committed batch.
+    private var currentGeneration: UInt32 = 1
 
     public init() {}
 
     /// A fake that starts from `state` (a kernel listing), to replay operations against it.
     init(state: Ruleset) {
         self.state = state
-        let handles = state.tables.flatMap { $0.chains.flatMap { $0.rules.compactMap(\.handle) } }
-        nextHandle = (handles.max() ?? 0) + 1
+        for table in state.tables {
+            let used = table.chains.flatMap { $0.rules.compactMap(\.handle) }
+            handles[Self.key(table.table.family, table.table.name)] = (used.max() ?? 0) + 1
+        }
     }
 
     /// Applies one operation to the state; returns the errno the kernel would answer.
     func step(_ operation: Transaction.Operation) -> Int32? {
-        var handle = nextHandle
-        let code = Self.perform(operation, on: &state, handle: &handle)
-        nextHandle = handle
-        return code
+        Self.perform(operation, on: &state, handles: &handles)
     }
 
     public func list() throws(BerthError) -> Ruleset { state }
 
+    public func generation() throws(BerthError) -> UInt32 { currentGeneration }
+
     public func apply(_ transaction: Transaction) throws(BerthError) {
+        try apply(transaction, generation: nil)
+    }
+
+    /// Refused with `.conflict` (the kernel's ERESTART, as `KernelBackend` words it) when a
+    /// transaction was applied since `generation` was read.
+    public func apply(_ transaction: Transaction, generation: UInt32?) throws(BerthError) {
         if let error = transaction.validationError { throw error }
+        if let generation, generation != currentGeneration {
+            throw BerthError(.conflict, "the nftables ruleset changed since generation \(generation) was read", hint: "read it again and retry",
+                             cause: NetlinkError(errno: Errno(KernelErrno.restart), operation: "begin nftables batch at generation \(generation)"))
+        }
         var working = state
-        var handle = nextHandle
+        var next = handles
         for operation in transaction.operations {
-            if let code = Self.perform(operation, on: &working, handle: &handle) {
+            if let code = Self.perform(operation, on: &working, handles: &next) {
                 throw NetlinkError(errno: Errno(code), operation: operation.description).berthError
             }
         }
         state = working
-        nextHandle = handle
+        handles = next
         appliedCount += 1
+        currentGeneration &+= 1
     }
 
     // MARK: - Semantics
+
+    private static func key(_ family: Family, _ table: String) -> String { "\(family) \(table)" }
+
+    /// Applies one operation with the handles of its table; returns the errno the kernel
+    /// would answer, or nil.
+    private static func perform(_ operation: Transaction.Operation, on state: inout Ruleset, handles: inout [String: UInt64]) -> Int32? {
+        let table: String
+        switch operation.object {
+        case .table(let t): table = key(t.family, t.name)
+        case .chain(let c): table = key(c.family, c.table)
+        case .rule(let r): table = key(r.family, r.table)
+        case .set(let s), .element(_, let s): table = key(s.family, s.table)
+        }
+        var handle = handles[table] ?? 1
+        let code = perform(operation, on: &state, handle: &handle)
+        if code == nil {
+            if case .table(let t) = operation.object, state.table(t.family, t.name) == nil {
+                handles[table] = nil
+            } else {
+                handles[table] = handle
+            }
+        }
+        return code
+    }
 
     /// Applies one operation; returns the errno the kernel would answer, or nil.
     private static func perform(_ operation: Transaction.Operation, on state: inout Ruleset, handle: inout UInt64) -> Int32? {
@@ -65,8 +107,11 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
             default: return KernelErrno.invalid
             }
 
+        // `destroy` forgives only the missing object itself (nf_tables_delchain, _delset,
+        // _delrule, _delsetelem: the table, and an element's set, are looked up first and
+        // their absence is ENOENT whatever the verb); a rule's missing chain is forgiven too.
         case .chain(let chain):
-            guard let t = tableIndex(chain.family, chain.table) else { return verb == .destroy ? nil : KernelErrno.noEntry }
+            guard let t = tableIndex(chain.family, chain.table) else { return KernelErrno.noEntry }
             let index = state.tables[t].chains.firstIndex { $0.chain.name == chain.name }
             switch verb {
             case .add, .create:
@@ -84,8 +129,8 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
             }
 
         case .rule(var rule):
-            guard let t = tableIndex(rule.family, rule.table),
-                  let c = state.tables[t].chains.firstIndex(where: { $0.chain.name == rule.chain }) else {
+            guard let t = tableIndex(rule.family, rule.table) else { return KernelErrno.noEntry }
+            guard let c = state.tables[t].chains.firstIndex(where: { $0.chain.name == rule.chain }) else {
                 return verb == .destroy ? nil : KernelErrno.noEntry
             }
             var rules = state.tables[t].chains[c].rules
@@ -131,7 +176,7 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
             state.tables[t].chains[c].rules = rules
 
         case .set(let set):
-            guard let t = tableIndex(set.family, set.table) else { return verb == .destroy ? nil : KernelErrno.noEntry }
+            guard let t = tableIndex(set.family, set.table) else { return KernelErrno.noEntry }
             let index = state.tables[t].sets.firstIndex { $0.set.name == set.name }
             switch verb {
             case .add, .create:
@@ -156,7 +201,7 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
         case .element(let element, let set):
             guard let t = tableIndex(set.family, set.table),
                   let s = state.tables[t].sets.firstIndex(where: { $0.set.name == set.name }) else {
-                return verb == .destroy ? nil : KernelErrno.noEntry
+                return KernelErrno.noEntry
             }
             let stored = state.tables[t].sets[s]
             let index = stored.elements.firstIndex { $0.key == element.key }

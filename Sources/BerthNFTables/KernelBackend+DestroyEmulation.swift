@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNamespace
 import BerthNetlink
 
 /// `destroy` on kernels without NFT_MSG_DESTROY* (before 6.3): deletes of what is present,
@@ -17,8 +18,14 @@ extension KernelBackend {
             for operation in transaction.operations {
                 var effective = operation
                 if operation.verb == .destroy {
+                    // Present: deleted. Absent where destroy forgives it (the object
+                    // itself): dropped. Else (its table, or an element's set, is missing)
+                    // refused whole, as the kernel refuses the destroy.
                     let probe = Transaction.Operation(verb: .delete, object: operation.object)
-                    guard fake.step(probe) == nil else { continue }
+                    if fake.step(probe) != nil {
+                        guard let code = fake.step(operation) else { continue }
+                        throw NetlinkError(errno: Errno(code), operation: operation.description).berthError
+                    }
                     effective = probe
                 } else {
                     _ = fake.step(operation)

@@ -43,16 +43,28 @@ extension KernelBackend {
         guard let found = replies.lazy.compactMap(NFTNL.parseTable).first(where: { $0.family == table.family && $0.name == table.name }) else {
             return nil
         }
+        var unreadable: [String] = []
         let chains = try dump(M.getChain, of: table, "list chains of \(label)").compactMap(NFTNL.parseChain)
-        let rules = try dump(M.getRule, of: table, "list rules of \(label)").compactMap(NFTNL.parseRule)
-        let sets: [NFTSet]
+        var rules: [Rule] = []
+        for message in try dump(M.getRule, of: table, "list rules of \(label)") {
+            if let rule = NFTNL.parseRule(message) { rules.append(rule) } else { unreadable.append("a rule") }
+        }
+        var sets: [NFTSet] = []
         do {
-            sets = try dump(M.getSet, of: table, "list sets of \(label)").compactMap(NFTNL.parseSet)
+            for message in try dump(M.getSet, of: table, "list sets of \(label)") {
+                if let set = NFTNL.parseSet(message) {
+                    sets.append(set)
+                } else if let named = NFTNL.parseSetName(message), named.family == table.family, named.table == table.name {
+                    unreadable.append("set \(named.name)")
+                }
+            }
         } catch where error.code == .notFound {
             // The set dump names the table: ENOENT means it was deleted since GETTABLE.
             return nil
         }
-        return try contents(of: found, chains: chains, rules: rules, sets: sets)
+        var listed = try contents(of: found, chains: chains, rules: rules, sets: sets)
+        listed.unreadable = unreadable
+        return listed
     }
 
     /// `table` with its sets (and their elements, read now), chains and rules, picked from

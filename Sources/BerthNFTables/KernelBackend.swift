@@ -68,35 +68,28 @@ public final class KernelBackend: NFTablesBackend, @unchecked Sendable {
         }
     }
 
-    /// Reads the ruleset and its generation, builds a transaction from them and applies it
-    /// guarded by that generation; retries up to `attempts` times if someone else changed the
-    /// ruleset in between.
-    public func applyGuarded(attempts: Int = 3, _ build: (Ruleset) throws(BerthError) -> Transaction) throws(BerthError) {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let generation = try self.generation()
-            let transaction = try build(try list())
-            do {
-                return try apply(transaction, generation: generation)
-            } catch where error.code == .conflict && attempt < attempts {
-                continue
-            }
-        }
-    }
-
     /// The ruleset's generation id (NFT_MSG_GETGEN); it changes with every committed batch.
     public func generation() throws(BerthError) -> UInt32 {
         var request = NetlinkRequest()
-        let sequence = transport.nextSequence()
-        request.append(rawMessage: NFTNL.message(type: NFTNL.MessageType.getGen, family: 0, flags: NetlinkFlags.ack, sequence: sequence) { _ in },
-                       sequence: sequence, operation: "read the nftables generation", expectsAck: true)
+        appendGenerationRequest(to: &request)
         let replies: [NetlinkMessage]
         do { replies = try transport.transact(request) } catch { throw error.berthError }
-        let newGen = (NFTNL.subsystem << 8) | NFTNL.MessageType.newGen
-        guard let reply = replies.first(where: { $0.type == newGen }), let id = reply.attributes(after: 4)[1]?.u32 else {
+        guard let id = replies.lazy.compactMap(Self.parseGeneration).first else {
             throw BerthError(.kernel, "read the nftables generation: no NFTA_GEN_ID in the kernel's answer")
         }
+        return id
+    }
+
+    /// Appends an NFT_MSG_GETGEN (acknowledged) to `request`.
+    func appendGenerationRequest(to request: inout NetlinkRequest) {
+        let sequence = transport.nextSequence()
+        request.append(rawMessage: NFTNL.message(type: NFTNL.MessageType.getGen, family: 0, flags: NetlinkFlags.ack, sequence: sequence) { _ in },
+                       sequence: sequence, operation: "read the nftables generation", expectsAck: true, expectsReply: true)
+    }
+
+    /// The generation id of an NFT_MSG_NEWGEN answer; nil for any other message.
+    static func parseGeneration(_ reply: NetlinkMessage) -> UInt32? {
+        guard reply.type == (NFTNL.subsystem << 8) | NFTNL.MessageType.newGen, let id = reply.attributes(after: 4)[1]?.u32 else { return nil }
         return UInt32(bigEndian: id)
     }
 }

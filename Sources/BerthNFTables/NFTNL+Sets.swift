@@ -38,6 +38,19 @@ extension NFTNL {
         }
     }
 
+    /// The table and name of a named set (nil for an anonymous one, bound to its rule), for
+    /// one `parseSet` cannot read (types Berth does not know): listed as unreadable, so
+    /// nothing takes a table holding it for empty.
+    static func parseSetName(_ message: NetlinkMessage) -> (family: Family, table: String, name: String)? {
+        withHeader(message) { nlh in
+            guard let s = nftnl_set_alloc() else { return nil }
+            defer { nftnl_set_free(s) }
+            guard nftnl_set_nlmsg_parse(nlh, s) >= 0, let family = Family(nfproto: nftnl_set_get_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue))),
+                  nftnl_set_get_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue)) & SetFlags.anonymous == 0 else { return nil }
+            return (family, string(nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue))), string(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue))))
+        }
+    }
+
     /// A named set (anonymous ones are nil) with types Berth knows (others are nil too).
     static func parseSet(_ message: NetlinkMessage) -> NFTSet? {
         withHeader(message) { nlh in

@@ -7,11 +7,16 @@ public struct Ruleset: Sendable, Hashable {
         public var sets: [SetContents]
         /// Chains in creation order.
         public var chains: [ChainContents]
+        /// Objects the table holds that Berth cannot read ("set NAME" of types it does not
+        /// know, "a rule" libnftnl could not parse), not in `sets` or `chains`: a table
+        /// holding any is never taken for empty.
+        public var unreadable: [String]
 
-        public init(table: Table, sets: [SetContents] = [], chains: [ChainContents] = []) {
+        public init(table: Table, sets: [SetContents] = [], chains: [ChainContents] = [], unreadable: [String] = []) {
             self.table = table
             self.sets = sets
             self.chains = chains
+            self.unreadable = unreadable
         }
     }
 

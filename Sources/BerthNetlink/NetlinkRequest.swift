@@ -16,6 +16,9 @@ public struct NetlinkRequest: Sendable {
         /// Errnos that mean the change is already as wanted, answered as success (EEXIST
         /// for "add this route unless one is there").
         public var tolerated: [Int32] = []
+        /// Whether the kernel answers the message with an object besides its ack (a GET
+        /// that is not a dump), for `answerBudget`.
+        public var expectsReply: Bool = false
     }
 
     /// All messages, concatenated and aligned.
@@ -28,14 +31,17 @@ public struct NetlinkRequest: Sendable {
 
     /// Appends a message built elsewhere (for example by libnftnl). `expectsAck` must match
     /// its NLM_F_ACK flag.
-    public mutating func append(rawMessage: [UInt8], sequence: UInt32, operation: String, expectsAck: Bool) {
+    /// `tolerated`: errnos answered as success (ENOENT for "read this element if it
+    /// exists"); `expectsReply`: the kernel sends an object back (a GET, not a dump).
+    public mutating func append(rawMessage: [UInt8], sequence: UInt32, operation: String, expectsAck: Bool,
+                                tolerated: [Int32] = [], expectsReply: Bool = false) {
         bytes += rawMessage
         let padding = (4 - rawMessage.count % 4) % 4
         if padding > 0 { bytes += [UInt8](repeating: 0, count: padding) }
         // nlmsg_flags, little-endian at offset 6 of the header.
         let flags = rawMessage.count >= 8 ? UInt16(rawMessage[6]) | UInt16(rawMessage[7]) << 8 : 0
         entries.append(Entry(sequence: sequence, operation: operation, expectsAck: expectsAck,
-                             expectsEcho: flags & NetlinkFlags.echo != 0))
+                             expectsEcho: flags & NetlinkFlags.echo != 0, tolerated: tolerated, expectsReply: expectsReply))
     }
 
     /// Appends a message built here with libmnl; NLM_F_REQUEST is added, and NLM_F_ACK unless
@@ -68,8 +74,11 @@ public struct NetlinkRequest: Sendable {
     /// Receive-buffer space the kernel's answers to this request may take before Berth reads
     /// any of them: it queues every ack and echo of one `sendmsg` first. Counted by what the
     /// kernel charges (an skb's truesize, not its length): about 0.8 KiB per ack or error,
-    /// a few KiB per echoed link; rounded up to 1 KiB and 8 KiB.
-    public var answerBudget: Int { entries.reduce(0) { $0 + ($1.expectsAck ? 1024 : 0) + ($1.expectsEcho ? 8192 : 0) } }
+    /// a few KiB per echoed link, about 1 KiB per small object a GET answers with (a set
+    /// element: the kernel trims its skb); rounded up to 1 KiB, 8 KiB and 2 KiB.
+    public var answerBudget: Int {
+        entries.reduce(0) { $0 + ($1.expectsAck ? 1024 : 0) + ($1.expectsEcho ? 8192 : 0) + ($1.expectsReply ? 2048 : 0) }
+    }
 
     /// The request cut into requests of at most `limit` messages each, in order (itself
     /// when it is no longer). Every message keeps its sequence number, words and tolerated

@@ -13,6 +13,10 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
     public private(set) var tableReads = 0
     /// How many times the chains (alone) were listed.
     public private(set) var chainReads = 0
+    /// How many times chosen elements were read by key (`elements(withKeysOf:)`).
+    public private(set) var elementReads = 0
+    /// How many times the generation was read on its own.
+    public private(set) var generationReads = 0
     /// Transactions applied successfully, in order.
     public private(set) var applied: [Transaction] = []
     /// When set, the next `apply` (after `applyErrorDelay` others) fails with it and changes nothing.
@@ -35,6 +39,12 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
     public init() {}
 
     public func apply(_ transaction: Transaction) throws(BerthError) {
+        try apply(transaction, generation: nil)
+    }
+
+    /// `beforeNextApply` runs before the generation is compared: another process's batch
+    /// between an operation's read and its own refuses the guarded one (`.conflict`).
+    public func apply(_ transaction: Transaction, generation: UInt32?) throws(BerthError) {
         if let race = beforeNextApply {
             if beforeApplyDelay > 0 {
                 beforeApplyDelay -= 1
@@ -50,14 +60,25 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
                 nextApplyError = nil
                 if nextApplyErrorAfterApplying {
                     nextApplyErrorAfterApplying = false
-                    try backend.apply(transaction)
+                    try backend.apply(transaction, generation: generation)
                     applied.append(transaction)
                 }
                 throw error
             }
         }
-        try backend.apply(transaction)
+        try backend.apply(transaction, generation: generation)
         applied.append(transaction)
+    }
+
+    public func generation() throws(BerthError) -> UInt32 {
+        generationReads += 1
+        return try backend.generation()
+    }
+
+    /// Counted apart from table reads: one read of the keys asked, not of a table.
+    public func elements(withKeysOf wanted: [(Element, NFTSet)]) throws(BerthError) -> (generation: UInt32, found: [(Element, NFTSet)]) {
+        elementReads += 1
+        return try backend.elements(withKeysOf: wanted)
     }
 
     public func list() throws(BerthError) -> Ruleset {
@@ -83,5 +104,7 @@ public final class FakeNFTables: NFTablesBackend, @unchecked Sendable {
         rulesetReads = 0
         tableReads = 0
         chainReads = 0
+        elementReads = 0
+        generationReads = 0
     }
 }

@@ -62,6 +62,25 @@ struct InstanceKernelTests {
             #expect(a(["check"]).succeeded && traffic() == [true, false])
         }
     }
+
+    @Test("a detach leaves the element another state directory published on a key this endpoint's element held before it was deleted by hand")
+    func detachLeavesOthersKey() throws {
+        try withHostSandbox { sandbox in
+            let other = NSTemporaryDirectory() + "berth-test-other-\(KernelTests.uniqueSuffix())"
+            defer { try? FileManager.default.removeItem(atPath: other) }
+            func a(_ args: [String]) -> CommandResult { sandbox.berth(args) }
+            func b(_ args: [String]) -> CommandResult { sandbox.berth(args + ["--state-dir", other]) }
+            try #require(a(["network", "create", "web", "--subnet", "10.46.0.0/24", "--bridge", "bra"]).succeeded)
+            try #require(b(["network", "create", "web", "--subnet", "10.47.0.0/24", "--bridge", "brb"]).succeeded)
+            _ = try CLIContainer(sandbox, network: "web", id: "a1", ports: ["8083:80"])
+            #expect(sandbox.run(["nft", "delete", "element", "ip", "berth", "publish_any", "{ tcp . 8083 }"]).succeeded)
+            let cb = try CLIContainer(sandbox, network: "web", id: "b1", ports: ["8083:80"], state: other)
+            #expect(a(["detach", "a1"]).succeeded)
+            #expect(sandbox.run(["nft", "list", "ruleset"]).stdout.contains("tcp . 8083 comment \"berth-endpoint b1 @"))
+            #expect((try? Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8083))?.hasPrefix(cb.id + " ") == true)
+            #expect(b(["check"]).succeeded)
+        }
+    }
 }
 
 extension CLIContainer {

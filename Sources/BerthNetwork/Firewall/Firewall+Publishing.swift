@@ -81,32 +81,39 @@ extension Firewall {
         }
     }
 
-    /// Removes the endpoint's map elements, of both tables in one batch; elements already
-    /// gone are fine, and so is a table that is gone (an `nft flush ruleset`): then each
-    /// table's elements are removed on their own.
+    /// Removes the endpoint's map elements, of both tables in one batch: only those that
+    /// are still its own. The kernel deletes an element by its key, whatever its data and
+    /// comment, and the key may be another instance's by now (this endpoint's element was
+    /// deleted by hand or flushed, then the other instance published the same port): so the
+    /// endpoint's keys are read first (those keys alone, not the maps:
+    /// `NFTablesBackend.elements(withKeysOf:)`), only elements tagged with this endpoint
+    /// and instance are deleted, and the batch is guarded by the generation read with them,
+    /// planned again if another process committed in between. Elements already gone, and a
+    /// table that is gone (an `nft flush ruleset`), are fine: nothing of them is deleted.
     func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }
-        do {
-            try destroy(elements)
-        } catch where error.code == .notFound {
-            for family in [FirewallFamily.ipv4, .ipv6] {
-                do {
-                    try destroy(elements.filter { $0.1.family == family.table.family })
-                } catch where error.code == .notFound {
-                    // That table is gone: nothing of it to remove.
-                }
+        // The endpoint ids the elements are tagged with (a publication's view: its own).
+        var owners: [String] = []
+        for mapping in endpoint.ports where !owners.contains(mapping.endpointID) { owners.append(mapping.endpointID) }
+        let tags = owners.map { FirewallLayout.endpointTag($0, instance: instance.id) }
+        try backend.applyGuarded(attempts: 5) { () throws(BerthError) in
+            let (generation, found) = try backend.elements(withKeysOf: elements)
+            var transaction = Transaction()
+            transaction.reserveCapacity(found.count)
+            for (held, map) in found where isOwn(held, tags: tags, owners: owners) {
+                transaction.delete(.element(held, in: map))
             }
+            return (generation, transaction)
         }
     }
 
-    private func destroy(_ elements: [(Element, NFTSet)]) throws(BerthError) {
-        var transaction = Transaction()
-        transaction.reserveCapacity(elements.count)
-        for (element, map) in elements {
-            transaction.destroy(.element(element, in: map))
-        }
-        if !transaction.isEmpty { try backend.apply(transaction) }
+    /// Whether `element` (as read) carries one of `tags`, or, in a store made before
+    /// instances, the untagged tag of one of `owners`.
+    private func isOwn(_ element: Element, tags: [String], owners: [String]) -> Bool {
+        if let comment = element.comment, tags.contains(comment) { return true }
+        guard instance.legacy, let tag = owns(element.comment, known: { _ in true }) else { return false }
+        return tag.kind == .endpoint && owners.contains(tag.owner)
     }
 }
 
@@ -125,15 +132,22 @@ extension Firewall {
     /// to one endpoint, on a host without either reads one table.
     func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all,
                          dualStack: Bool = false) throws(BerthError) -> [String] {
-        var transaction = Transaction()
         var removed: [String] = []
-        let forgotten = try collectLeftovers(in: .ipv4, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
-                                             into: &transaction, removed: &removed)
-        if forgotten || dualStack {
-            _ = try collectLeftovers(in: .ipv6, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
-                                     into: &transaction, removed: &removed)
+        // Guarded by the generation read before the tables: a rule or element another
+        // process adds meanwhile (a rule reusing a handle read here, in a table made
+        // again) is never deleted by a plan that did not see it.
+        try backend.applyGuarded { () throws(BerthError) in
+            let generation = try backend.generation()
+            var transaction = Transaction()
+            removed = []
+            let forgotten = try collectLeftovers(in: .ipv4, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
+                                                 into: &transaction, removed: &removed)
+            if forgotten || dualStack {
+                _ = try collectLeftovers(in: .ipv6, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
+                                         into: &transaction, removed: &removed)
+            }
+            return (generation, transaction)
         }
-        if !transaction.isEmpty { try backend.apply(transaction) }
         return removed
     }
 

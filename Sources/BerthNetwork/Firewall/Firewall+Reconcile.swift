@@ -25,6 +25,10 @@ extension Firewall {
         var retagged: [Item] = []
         /// Elements whose key another owner holds: `transaction` leaves them.
         var conflicts: [Item] = []
+        /// Chains and maps of the skeleton present otherwise than Berth makes them
+        /// (`FirewallFamily.mismatches(in:)`): `transaction` leaves them, nothing of Berth's
+        /// can fix them.
+        var foreign: [Item] = []
     }
 
     /// The plan for `networks` and `endpoints` (those whose veth exists and that are not
@@ -47,6 +51,7 @@ extension Firewall {
             return plan
         }
         planSkeleton(&plan, table: table, skeleton: family.skeleton)
+        plan.foreign = family.mismatches(in: table).map { Item(owner: nil, object: $0) }
         for chain in family.chains {
             let present = table.chains.first { $0.chain.name == chain.name }?.rules ?? []
             planStaticRules(&plan, chain: chain.name, present: present, staticRules: family.staticRules)

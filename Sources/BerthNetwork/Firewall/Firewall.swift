@@ -58,6 +58,8 @@ struct Firewall {
             if let current6 { table6 = current6 } else { table6 = try self.table6() }
         }
         for attempt in 0..<2 {
+            try refuseForeign(current, of: .ipv4)
+            if network.hasIPv6 { try refuseForeign(table6, of: .ipv6) }
             var transaction = Transaction()
             add(network, in: .ipv4, to: &transaction, current: current)
             if network.hasIPv6 { add(network, in: .ipv6, to: &transaction, current: table6) }
@@ -72,6 +74,18 @@ struct Firewall {
             }
         }
         throw BerthError(.internalError, "Berth's nftables tables changed twice while network \(network.name) was installed")
+    }
+
+    /// Refuses a table whose chains or maps are not as Berth makes them
+    /// (`FirewallFamily.mismatches(in:)`): a network's rules would be added to another
+    /// program's table, or run through chains that are not hooked as Berth's are.
+    private func refuseForeign(_ table: Ruleset.TableContents?, of family: FirewallFamily) throws(BerthError) {
+        guard let table else { return }
+        let mismatches = family.mismatches(in: table)
+        guard !mismatches.isEmpty else { return }
+        throw BerthError(.conflict, "\(family.tableDescription) is not Berth's layout: " + mismatches.joined(separator: "; "),
+                         hint: "another program made a table of that name, or its chains or maps were changed: Berth never changes them; "
+                             + "move what the table holds elsewhere and delete it, then reconcile every state directory that uses it")
     }
 
     /// Adds to `transaction` what `current` (the table of `family` as read) lacks of its
@@ -100,16 +114,23 @@ struct Firewall {
 
     /// Removes the rules tagged with the network's name (and this instance), from both
     /// tables of a dual-stack network.
+    ///
+    /// Guarded by the generation read before the tables: the rules go by the handles read,
+    /// and a table deleted and made again meanwhile numbers its rules from 1 again, so a
+    /// handle read here could name another's rule by the time the batch came.
     func removeNetwork(_ network: NetworkRecord) throws(BerthError) {
-        var transaction = Transaction()
-        var tables = [try table()]
-        if network.hasIPv6 { tables.append(try table6()) }
-        for current in tables.compactMap({ $0 }) {
-            for chain in current.chains {
-                for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
+        try backend.applyGuarded { () throws(BerthError) in
+            let generation = try backend.generation()
+            var transaction = Transaction()
+            var tables = [try table()]
+            if network.hasIPv6 { tables.append(try table6()) }
+            for current in tables.compactMap({ $0 }) {
+                for chain in current.chains {
+                    for rule in chain.rules where isTagged(rule, with: network) { transaction.delete(.rule(rule)) }
+                }
             }
+            return (generation, transaction)
         }
-        if !transaction.isEmpty { try backend.apply(transaction) }
     }
 
     func isTagged(_ rule: Rule, with network: NetworkRecord) -> Bool {
@@ -147,20 +168,21 @@ struct Firewall {
 
     /// The table goes only if it is new and holds nothing of anyone else's by now; else the
     /// network's rules go if they are new.
+    /// Read and batch are guarded by the generation: another instance's rule or element
+    /// added between them refuses the batch, and the table is read and judged again.
     private func remove(_ network: NetworkRecord, from family: FirewallFamily, hadTable: Bool, hadRules: Bool) throws(BerthError) {
-        guard let current = try table(family) else { return }
-        var transaction = Transaction()
-        if !hadTable {
-            if !holdsOthers(current, in: family, ignoring: { isTagged($0, with: network) }) {
-                transaction.destroy(.table(family.table))
-                try backend.apply(transaction)
-                return
+        try backend.applyGuarded(reading: { () throws(BerthError) in try table(family) }) { (current) throws(BerthError) in
+            var transaction = Transaction()
+            guard let current else { return transaction }
+            if !hadTable, !holdsOthers(current, in: family, ignoring: { isTagged($0, with: network) }) {
+                transaction.delete(.table(family.table))
+                return transaction
             }
+            guard !hadRules else { return transaction }
+            for chain in current.chains {
+                for rule in chain.rules where isTagged(rule, with: network) { transaction.delete(.rule(rule)) }
+            }
+            return transaction
         }
-        guard !hadRules else { return }
-        for chain in current.chains {
-            for rule in chain.rules where isTagged(rule, with: network) { transaction.destroy(.rule(rule)) }
-        }
-        if !transaction.isEmpty { try backend.apply(transaction) }
     }
 }

@@ -50,6 +50,44 @@ struct FirewallFamily: Sendable {
         staticRuleTexts.contains(rule.chain + " " + Renderer.rule(rule))
     }
 
+    /// What of the skeleton `table` holds otherwise than Berth makes it, in words: a chain
+    /// of Berth's name that is not a base chain of the same type, hook, priority and policy,
+    /// a map of Berth's name of other key or data types or flags, or one Berth cannot read.
+    /// Another program's table that happens to be called `berth`, or someone's edit: Berth
+    /// never changes them (every instance shares the table), and a network or publish
+    /// would not work through them. Missing objects are not mismatches (`reconcile` adds
+    /// them); a table made by any Berth so far has none.
+    func mismatches(in table: Ruleset.TableContents) -> [String] {
+        var found: [String] = []
+        for object in skeleton {
+            switch object {
+            case .chain(let chain):
+                guard let present = table.chains.first(where: { $0.chain.name == chain.name })?.chain, present.base != chain.base else { continue }
+                let want = chain.base?.rendered ?? "a regular chain"
+                found.append("\(label)chain \(chain.name) is \(present.base.map { "'\($0.rendered)'" } ?? "not a base chain"), not '\(want)'")
+            case .set(let set):
+                if table.unreadable.contains("set \(set.name)") {
+                    found.append("\(label)map \(set.name) is of types Berth does not know, not '\(Self.typeText(set))'")
+                    continue
+                }
+                guard let present = table.sets.first(where: { $0.set.name == set.name })?.set,
+                      present.keyType != set.keyType || present.dataType != set.dataType || present.flags != set.flags else { continue }
+                found.append("\(label)\(present.isMap ? "map" : "set") \(set.name) is '\(Self.typeText(present))', not '\(Self.typeText(set))'")
+            default:
+                break
+            }
+        }
+        return found
+    }
+
+    /// `type KEY : DATA` (and its flags), as nft prints a map's type line.
+    private static func typeText(_ set: NFTSet) -> String {
+        var text = "type \(set.keyType)" + (set.dataType.map { " : \($0)" } ?? "")
+        if set.flags.contains(.constant) { text += "; flags constant" }
+        if set.flags.contains(.interval) { text += "; flags interval" }
+        return text
+    }
+
     /// "nftables table ip6 berth", for reports.
     var tableDescription: String { "nftables table \(table.family) \(table.name)" }
 }

@@ -23,6 +23,11 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         /// A host process bound a published port after it was published: stop it (or bind
         /// it elsewhere), or publish on another host port.
         case stopHostListener
+        /// A chain or map of Berth's table is not as Berth makes it (another program's table
+        /// called `berth`, or an edit): Berth never changes it; its owner moves what the
+        /// table holds elsewhere and deletes the table, then every state directory's
+        /// `reconcile` makes it anew.
+        case replaceForeignTable
     }
 
     /// The endpoint concerned, if any.

@@ -60,6 +60,7 @@ extension NetworkManager {
             problem.repair = .reattach
             return problem
         }
+        problems += foreignProblems(plans)
         if id == nil, let problem = try store.read({ tx throws(BerthError) in try resolverProblem(tx) }) { problems.append(problem) }
         problems += try shadowedListenerProblems(endpoints)
         problems += try forwardingProblems(scopedNetworks)

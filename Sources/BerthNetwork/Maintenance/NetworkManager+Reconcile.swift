@@ -83,11 +83,18 @@ extension NetworkManager {
                 let owners = endpoints + published.views
                 let firewall = try self.firewall(instance)
                 let publishing = plugged(endpoints, view: view) + published.views
-                let plans = try firewallPlans(firewall, networks: networks, endpoints: publishing)
-                // Both tables' repairs in one batch: all of them or none.
-                var repair = Transaction()
-                for plan in plans { repair.append(contentsOf: plan.transaction) }
-                if !repair.isEmpty { try firewall.backend.apply(repair) }
+                // Both tables' repairs in one batch: all of them or none, guarded by the
+                // generation read before the tables, and planned again when another process
+                // committed in between (a static rule it put back would be added twice, a
+                // rule replaced by a handle it reused would be another's).
+                var plans: [Firewall.Plan] = []
+                try firewall.backend.applyGuarded { () throws(BerthError) in
+                    let generation = try firewall.backend.generation()
+                    plans = try firewallPlans(firewall, networks: networks, endpoints: publishing)
+                    var repair = Transaction()
+                    for plan in plans { repair.append(contentsOf: plan.transaction) }
+                    return (generation, repair)
+                }
                 report.restored += self.problems(plans.flatMap(\.missing), endpoints: owners, problem: "missing")
                 report.retagged += self.problems(plans.flatMap(\.retagged), endpoints: owners, problem: "untagged")
                 report.remaining += self.problems(plans.flatMap(\.conflicts), endpoints: owners, problem: "conflict").map { problem in
@@ -95,6 +102,7 @@ extension NetworkManager {
                     problem.repair = .reattach
                     return problem
                 }
+                report.remaining += foreignProblems(plans)
                 if let problem = try resolverProblem(tx) { report.restored.append(problem) }
                 try reviveResolver(tx)
                 // Not Berth's to repair: said, as `check` says it.

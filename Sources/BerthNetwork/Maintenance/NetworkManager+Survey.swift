@@ -191,6 +191,12 @@ extension NetworkManager {
         return plans
     }
 
+    /// The skeleton objects of Berth's tables that are not as Berth makes them, as problems
+    /// no Berth command repairs.
+    func foreignProblems(_ plans: [Firewall.Plan]) -> [CheckProblem] {
+        plans.flatMap(\.foreign).map { CheckProblem(endpoint: nil, network: "", object: $0.object, problem: "not Berth's layout", repair: .replaceForeignTable) }
+    }
+
     /// Firewall plan items as check problems, each with its owner.
     func problems(_ items: [Firewall.Item], endpoints: [EndpointRecord], problem: String) -> [CheckProblem] {
         items.map { item in

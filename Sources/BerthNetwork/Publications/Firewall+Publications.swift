@@ -46,20 +46,31 @@ extension Firewall {
     /// rule), so a failed publish leaves Berth's tables as it found them.
     func unpublish(_ endpoint: EndpointRecord, madeTables made: [FirewallFamily]) throws(BerthError) {
         try unpublish(endpoint)
-        var transaction = Transaction()
-        for family in made {
-            guard let current = try table(family), !holdsOthers(current, in: family) else { continue }
-            transaction.destroy(.table(family.table))
+        guard !made.isEmpty else { return }
+        // Guarded by the generation read before the tables: another instance's element
+        // published between the read and the batch refuses it, and the tables are judged again.
+        try backend.applyGuarded { () throws(BerthError) in
+            let generation = try backend.generation()
+            var transaction = Transaction()
+            for family in made {
+                guard let current = try table(family), !holdsOthers(current, in: family) else { continue }
+                transaction.delete(.table(family.table))
+            }
+            return (generation, transaction)
         }
-        if !transaction.isEmpty { try backend.apply(transaction) }
     }
 
     /// Whether `table` of `family` holds anything besides its skeleton and static rules: an
-    /// element, or a rule that is not static and not one `ignoring` accepts (the caller's
-    /// own, about to go with the table).
+    /// element, a rule that is not static and not one `ignoring` accepts (the caller's
+    /// own, about to go with the table), a chain or set not of the skeleton, or anything
+    /// Berth could not read (a set of types it does not know): a table is deleted only when
+    /// all it holds is known to be Berth's.
     func holdsOthers(_ table: Ruleset.TableContents, in family: FirewallFamily, ignoring: (Rule) -> Bool = { _ in false }) -> Bool {
         table.chains.contains { $0.rules.contains { !family.isStatic($0) && !ignoring($0) } }
             || table.sets.contains { !$0.elements.isEmpty }
+            || !table.unreadable.isEmpty
+            || table.chains.contains { chain in !family.chains.contains { $0.name == chain.chain.name } }
+            || table.sets.contains { set in !family.skeleton.contains { if case .set(let s) = $0 { s.name == set.set.name } else { false } } }
     }
 }
 
