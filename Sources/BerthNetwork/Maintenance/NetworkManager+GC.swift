@@ -20,7 +20,9 @@ extension NetworkManager {
     /// nftables tables once (`ip6 berth` even on a host without IPv6 networks: a crashed
     /// publication to an IPv6 address leaves elements only there).
     ///
-    /// And the resolver, when no network has DNS on any more: stopped and forgotten.
+    /// And the resolver: when no network has DNS on any more, stopped and forgotten (one
+    /// running without a record too, found by its lock); else one running without a record
+    /// is recorded, and the one that runs reloads (the names of forgotten endpoints go).
     public func gc() throws(BerthError) -> GCReport {
         var report = try collectGarbage(.all)
         do {
