@@ -23,6 +23,11 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         /// A host process bound a published port after it was published: stop it (or bind
         /// it elsewhere), or publish on another host port.
         case stopHostListener
+        /// Whether the endpoint's namespace is still there could not be told: opening it
+        /// failed with no permission (another process's `/proc/PID/ns/net` takes
+        /// CAP_SYS_PTRACE) or a resource limit. Checking again with the privilege (or the
+        /// resources) tells; `gc` keeps it meanwhile.
+        case recheck
     }
 
     /// The endpoint concerned, if any.
@@ -70,6 +75,10 @@ public struct GCReport: Sendable, Hashable {
     public var firewallObjects: [String] = []
     /// The resolver, stopped because no network has DNS on any more.
     public var resolver: String?
+    /// Endpoints and publications kept because whether their namespace lives could not be
+    /// told (opening it failed with no permission, a resource limit…), in words: "could
+    /// not check namespace PATH of endpoint ID: why". Not counted by `isEmpty`.
+    public var unchecked: [String] = []
 
     public init() {}
 
