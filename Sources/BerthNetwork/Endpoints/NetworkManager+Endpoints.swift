@@ -50,8 +50,8 @@ extension NetworkManager {
         } catch {
             throw error.with(object: .namespace(options.namespace.description), parameter: "namespace")
         }
-        if namespace == host.namespace {
-            throw .invalid("\(options.namespace) is the host's own network namespace",
+        if let role = host.reservedRole(of: namespace) {
+            throw .invalid("\(options.namespace) is \(role)",
                            hint: "attach a container's namespace", parameter: "namespace", object: .namespace(options.namespace.description))
         }
         Trace.mark("attach: namespace opened")
