@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import BerthCore
 import BerthFakes
 import BerthNamespace
@@ -57,6 +62,7 @@ struct MaintenancePolicyTests {
     func gcKeepsUncheckableNamespace() throws {
         let host = try populated()
         let ruleset = host.nftables.ruleset
+        let ctr1 = try host.namespace("ctr1")
         host.kernel.failOpening("/run/netns/ctr1", errno: EACCES)
         host.kernel.failOpening("/run/netns/ctr2", errno: EMFILE)
         let report = try host.manager.gc()
@@ -66,7 +72,7 @@ struct MaintenancePolicyTests {
                 "\(report.unchecked)")
         #expect(try host.recorded() == ["e1 10.88.0.2", "e2 10.88.0.3"])
         #expect(host.nftables.ruleset == ruleset)
-        #expect(host.kernel.link("eth0", in: try host.namespace("ctr1")) != nil)
+        #expect(host.kernel.link("eth0", in: ctr1) != nil)
         let problems = try host.manager.check()
         #expect(problems.map(\.repair) == [.recheck, .recheck], "\(problems)")
         #expect(problems.first?.description.hasPrefix("endpoint e1: network namespace /run/netns/ctr1: could not be checked: ") == true)
@@ -74,7 +80,7 @@ struct MaintenancePolicyTests {
 
         host.kernel.failOpening("/run/netns/ctr1", errno: nil)
         host.kernel.failOpening("/run/netns/ctr2", errno: nil)
-        host.kernel.destroyNamespace(try host.namespace("ctr1"))
+        host.kernel.destroyNamespace(ctr1)
         let after = try host.manager.gc()
         #expect(after.endpoints == ["e1"] && after.unchecked.isEmpty)
     }
