@@ -130,6 +130,8 @@ package enum CLIHints {
         case .stopHostListener:
             let id = problem.endpoint ?? "ID"
             return "stop that process or bind it to another port, or publish on another host port ('berth detach \(id)' and attach it again)"
+        case .recheck:
+            return "run 'berth check' again as root (opening another process's namespace takes CAP_SYS_PTRACE); 'berth gc' keeps it until then"
         }
     }
 

@@ -27,9 +27,10 @@ public enum LabExec {
                              object: .node(lab: lab, node), operation: .labExec)
         }
         guard berth_setns(namespace.descriptor, BERTH_CLONE_NEWNET) == 0 else { throw .system("enter network namespace \(name)", .current) }
-        if berth_unshare(BERTH_CLONE_NEWNS) == 0 {
-            // Best effort, as iproute2: without it the command still runs, with the host's sysfs.
-            _ = mount("", "/", nil, UInt(MS_SLAVE) | UInt(MS_REC), nil)
+        // Best effort, as iproute2: without it the command still runs, with the host's sysfs.
+        // Only once / is a slave: unmounting /sys in a mount namespace whose mounts still
+        // propagate (shared) would take the parent's /sys away too; iproute2 stops there.
+        if berth_unshare(BERTH_CLONE_NEWNS) == 0, mount("", "/", nil, UInt(MS_SLAVE) | UInt(MS_REC), nil) == 0 {
             _ = umount2("/sys", Int32(MNT_DETACH))
             _ = mount(name, "/sys", "sysfs", 0, nil)
         }

@@ -64,11 +64,12 @@ enum NamespaceThread {
         }
     }
 
-    /// Calls `body` on a new thread that has first entered the namespace open at `fd`.
-    static func run<T>(inNamespace fd: Int32, _ body: () throws(BerthError) -> T) throws(BerthError) -> T {
+    /// Calls `body` on a new thread that has first entered the namespace open at `fd`
+    /// (`name` is how errors call it).
+    static func run<T>(inNamespace fd: Int32, named name: String, _ body: () throws(BerthError) -> T) throws(BerthError) -> T {
         try run { () throws(BerthError) -> T in
             guard berth_setns(fd, BERTH_CLONE_NEWNET) == 0 else {
-                throw .system("enter network namespace", .current)
+                throw .system("enter network namespace \(name)", .current)
             }
             return try body()
         }

@@ -70,7 +70,7 @@ extension NetworkNamespace {
         case BERTH_NAMESPACE_STEP_START:
             return .system("start a thread to enter a network namespace", error)
         case BERTH_NAMESPACE_STEP_ENTER:
-            return .system("enter network namespace", error)
+            return .system("enter network namespace \(description)", error)
         case BERTH_NAMESPACE_STEP_OPEN_SYSCTL where paths.indices.contains(index):
             return .system("open \(paths[index])", error)
         case BERTH_NAMESPACE_STEP_WRITE_SYSCTL where paths.indices.contains(index):

@@ -63,6 +63,8 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     deinit { close(descriptor) }
 
     private static let nsfsMagic = 0x6e73_6673
+    /// UMOUNT_NOFOLLOW of <sys/mount.h> (not every C library's module exports it).
+    private static let umountNoFollow: Int32 = 8
 
     // MARK: - Opening
 
@@ -70,7 +72,9 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     public static func open(path: String) throws(BerthError) -> NetworkNamespace {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(closeOnExec: path, .readOnly)
+            // Non-blocking: a FIFO at the path would otherwise block the open forever (it is
+            // refused below as not a namespace); nothing changes for an nsfs file.
+            fd = try FileDescriptor.open(closeOnExec: path, .readOnly, options: [.nonBlocking])
         } catch {
             if error.code == ENOENT {
                 throw BerthError(.notFound, "network namespace \(path) does not exist", object: .namespace(path),
@@ -179,7 +183,9 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     public static func delete(named name: String) throws(BerthError) {
         try validate(name: name)
         let path = runDirectory + "/" + name
-        if umount2(path, Int32(MNT_DETACH)) != 0 {
+        // UMOUNT_NOFOLLOW: a symlink planted at the path is not followed to unmount
+        // whatever it points at; the leftover link itself is unlinked below.
+        if umount2(path, Int32(MNT_DETACH) | umountNoFollow) != 0 {
             let error = Errno.current
             if error.code == ENOENT {
                 throw BerthError(.notFound, "network namespace \(name) does not exist", object: .namespace(name),
@@ -249,7 +255,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     /// result. No shared thread ever changes namespace. (A socket needs no Swift inside the
     /// namespace: `openSocket` does it on a cheaper, bare thread.)
     public func run<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
-        try NamespaceThread.run(inNamespace: descriptor, body)
+        try NamespaceThread.run(inNamespace: descriptor, named: description, body)
     }
 
     // MARK: - sysctl
@@ -324,7 +330,9 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
     private static func readFile(_ path: String) throws(BerthError) -> String {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(closeOnExec: path, .readOnly)
+            // Non-blocking: a FIFO at the path would otherwise block the open forever (it is
+            // refused below as not a namespace); nothing changes for an nsfs file.
+            fd = try FileDescriptor.open(closeOnExec: path, .readOnly, options: [.nonBlocking])
         } catch {
             if error.code == ENOENT { throw BerthError(.notFound, "sysctl \(path) does not exist", cause: error) }
             throw .system("open \(path)", error)

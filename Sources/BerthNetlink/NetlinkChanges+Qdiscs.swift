@@ -50,6 +50,11 @@ extension NetlinkChanges {
     /// A tcmsg for the link, then the kind and its options.
     private mutating func appendQdisc(_ type: UInt16, flags: UInt16, link: LinkReference, parent: QdiscHandle, handle qdisc: QdiscHandle,
                                       options: QdiscOptions?, operation: String) throws(BerthError) {
+        if case .tokenBucket(let tbf)? = options, tbf.rate.bytesPerSecond == 0 {
+            // The kernel counts whole bytes per second, and a rate of 0 is no limit at all.
+            throw .invalid("rate \(tbf.rate) is below 8 bit/s, which a token bucket cannot enforce (it would be no limit)",
+                           hint: "give a rate of at least 8bit", parameter: "rate")
+        }
         let index = try resolve(link)
         var context = ErrorContext(notFound: BerthError(.notFound, "\(operation): the link or qdisc does not exist",
                                                         object: handle.object(.link, link.description), remedy: .listExisting(.link)))

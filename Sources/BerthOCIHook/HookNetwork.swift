@@ -136,7 +136,9 @@ public struct HookNetwork {
     /// interrupted detach to finish. One read transaction; only for a joined namespace.
     public func keptEndpoint(id: String) throws(BerthError) -> EndpointRecord? {
         guard let endpoint = try manager.store.read({ tx throws(BerthError) in try tx.endpoint(id: id) }), !endpoint.isDetaching,
-              manager.host.isAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) else { return nil }
+              // Kept unless the namespace is known to be gone: one that could not be opened
+              // (a resource limit) may hold the other containers of the pod.
+              !manager.host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity).isGone else { return nil }
         return endpoint
     }
 

@@ -7,6 +7,8 @@
 
 import BerthCore
 import BerthDNS
+import BerthNamespace
+import BerthNetwork
 import CBerthDNS
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +26,8 @@ let usage = """
 
     options:
       --table FILE            the names to serve (see docs/dns.md for the format)
-      --state DIR             serve the networks of Berth's state in DIR instead
+      --state DIR             serve the networks of Berth's state in DIR instead; one
+                              resolver per DIR (it holds DIR/berth-dns.lock)
       --netns PATH            run in the network namespace at PATH (entered first)
       --detach                fork: print "pid N" (the resolver's pid), then "ready"
       --port N                port on every listen address (default 53)
@@ -124,6 +127,20 @@ func runResolver() -> Never {
         // The resolver says its own pid, so the line always comes before its "ready".
         let line = Array("pid \(getpid())\n".utf8)
         _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+    }
+
+    // The state's resolver lock, held for the process's life (the descriptor is never
+    // closed), by the resolver itself (after the fork: a lock is its open file's, and the
+    // starter exits). What finds this process when the state has no record of it (its
+    // starter was killed before its COMMIT), and what refuses a second resolver for the
+    // same state by name rather than by a busy address (ResolverLock, docs/dns.md).
+    if let directory = options.state {
+        do {
+            let identity = try ProcessIdentity.current()
+            _ = try ResolverLock.acquire(stateDirectory: directory, as: identity)
+        } catch {
+            fail("\(error)", status: 1)
+        }
     }
 
     // After the fork and the closing of inherited descriptors: a source opens its own.

@@ -203,9 +203,11 @@ struct GCCommand: ParsableCommand {
         for link in report.links { print("removed link \(link)") }
         for object in report.firewallObjects { print("removed \(object)") }
         if let resolver = report.resolver { print("stopped \(resolver)") }
+        // Kept: not known to be gone (no permission to open the namespace, a resource limit).
+        for line in report.unchecked { Output.error("\(line) (kept; run 'berth gc' again as root: opening another process's namespace takes CAP_SYS_PTRACE)") }
         if report.isEmpty, containers.isEmpty, labs.isEmpty { print("nothing to remove") }
         // A crashed lab up that could not be finished stays for 'berth lab check' and the next gc.
-        if !labs.failed.isEmpty { throw ExitCode(1) }
+        if !labs.failed.isEmpty || !report.unchecked.isEmpty { throw ExitCode(1) }
     }
 }
 

@@ -73,6 +73,7 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     private var nextInode: UInt64 = 4_026_531_840
     private var refusals: [(fragment: String, errno: Int32, remaining: Int)] = []
     private var nextInodeForSockets: UInt32 = 1000
+    private var openFailures: [String: Int32] = [:]
 
     public init() {
         let state = makeState(label: "host", paths: ["/proc/thread-self/ns/net", "/proc/self/ns/net"])
@@ -116,6 +117,13 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         paths = paths.filter { $0.value != namespace.identity.inode }
     }
 
+    /// Makes opening the namespace file at `path` fail with `errno` (EACCES: another
+    /// process's /proc/PID/ns/net without CAP_SYS_PTRACE; EMFILE), as
+    /// `NetworkNamespace.open(path:)` fails; nil lets it open again.
+    public func failOpening(_ path: String, errno: Int32?) {
+        openFailures[path] = errno
+    }
+
     public func openNamespace(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace {
         if case .open(let namespace) = reference {
             guard state(of: namespace) != nil else {
@@ -124,6 +132,7 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
             return namespace
         }
         let path = reference.path
+        if let code = openFailures[path] { throw .system("open network namespace \(path)", Errno(code)) }
         guard let inode = paths[path], let state = states[inode] else {
             throw BerthError(.notFound, "network namespace \(path) does not exist")
         }

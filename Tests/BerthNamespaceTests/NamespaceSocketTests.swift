@@ -102,7 +102,7 @@ struct NamespaceSocketKernelTests {
         }
     }
 
-    @Test("a descriptor that is no namespace fails to enter, as the pthread version did")
+    @Test("a descriptor that is no namespace fails to enter, as the pthread version did, naming the namespace")
     func badNamespace() throws {
         try withHostSandbox { _ in
             let notNamespace = NetworkNamespace(standIn: open("/dev/null", O_RDONLY | O_CLOEXEC), identity: NamespaceIdentity(device: 0, inode: 1),
@@ -111,14 +111,14 @@ struct NamespaceSocketKernelTests {
                 try notNamespace.openSocket(domain: AF_INET, type: datagram, protocol: 0, afterWriting: [SysctlWrite("net/ipv4/conf/lo/arp_notify", "1")])
             }
             #expect(invalid?.code == .system)
-            #expect(invalid?.message == "enter network namespace")
+            #expect(invalid?.message == "enter network namespace /dev/null")
             #expect((invalid?.cause as? Errno)?.code == EINVAL)
 
             let closed = NetworkNamespace(standIn: -1, identity: NamespaceIdentity(device: 0, inode: 2), path: "closed", name: nil)
             let badDescriptor = #expect(throws: BerthError.self) {
                 try closed.openSocket(domain: AF_INET, type: datagram, protocol: 0)
             }
-            #expect(badDescriptor?.message == "enter network namespace")
+            #expect(badDescriptor?.message == "enter network namespace closed")
             #expect((badDescriptor?.cause as? Errno)?.code == EBADF)
         }
     }

@@ -67,6 +67,11 @@ struct NetworkNamespaceKernelTests {
             let notNamespace = #expect(throws: BerthError.self) { try NetworkNamespace.open(path: "/etc/hostname") }
             #expect(notNamespace?.code == .invalidArgument)
             #expect(notNamespace?.message.contains("is not a network namespace") == true)
+            // A FIFO is refused at once: the open does not wait for a writer.
+            let fifo = sandbox.stateDirectory + "/not-a-namespace"
+            try #require(mkfifo(fifo, 0o600) == 0)
+            let notFIFO = #expect(throws: BerthError.self) { try NetworkNamespace.open(path: fifo) }
+            #expect(notFIFO?.code == .invalidArgument && notFIFO?.message.contains("is not a network namespace") == true)
             let otherKind = #expect(throws: BerthError.self) { try NetworkNamespace.open(path: "/proc/self/ns/uts") }
             #expect(otherKind?.code == .invalidArgument)
             let noProcess = #expect(throws: BerthError.self) { try NetworkNamespace.open(pid: 999_999_999) }

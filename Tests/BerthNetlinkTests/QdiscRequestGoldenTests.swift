@@ -28,6 +28,20 @@ struct QdiscRequestGoldenTests {
         """)
     }
 
+    @Test("a tbf rate below 8 bit/s (0 bytes per second, which the kernel reads as no limit) is refused, nothing sent")
+    func tokenBucketBelowOneByte() throws {
+        let tbf = TokenBucket(rate: DataRate(bitsPerSecond: 7))
+        #expect(throws: BerthError.self) {
+            try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.tokenBucket(tbf), on: .index(3)) }
+        }
+        do {
+            try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.tokenBucket(tbf), on: .index(3)) }
+        } catch {
+            #expect(error.code == .invalidArgument && error.parameter == "rate" && error.message.contains("below 8 bit/s"), "\(error)")
+        }
+        #expect(transport.requests.isEmpty)
+    }
+
     @Test("netem at the root: tc_netem_qopt (ticks of 64 ns, probabilities of 2^32-1) then 64-bit delays, not nested")
     func networkEmulation() throws {
         try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.networkEmulation(Self.netem), on: .index(4)) }

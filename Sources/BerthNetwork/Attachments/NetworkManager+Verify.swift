@@ -28,9 +28,13 @@ extension NetworkManager {
                 throw BerthError(.notFound, "no publication with id \"\(id)\"", object: .publication(id), parameter: "id")
             }
             var problems: [CheckProblem] = []
-            if !host.isAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+            switch host.namespaceStatus(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+            case .alive: break
+            case .gone:
                 problems.append(CheckProblem(endpoint: id, network: publication.group, object: "network namespace \(publication.namespacePath)",
                                              problem: "gone"))
+            case .unknown(let error):
+                problems.append(Self.unchecked(publication.namespacePath, endpoint: id, network: publication.group, error))
             }
             let firewall = try self.firewall(try store.read { tx throws(BerthError) in try tx.instance() })
             // Both families' elements: `ip6 berth` is read for a publication with an IPv6 address.
@@ -70,10 +74,13 @@ extension NetworkManager {
         } else {
             problems.append(problem("veth \(endpoint.hostVeth)", "missing"))
         }
-        if let namespace = try? host.open(.path(endpoint.namespacePath)), namespace.identity == endpoint.namespaceIdentity {
+        switch host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) {
+        case .alive(let namespace):
             problems += try verifyInside(endpoint, network: network, namespace: namespace, problem: problem)
-        } else {
+        case .gone:
             problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
+        case .unknown(let error):
+            problems.append(Self.unchecked(endpoint.namespacePath, endpoint: endpoint.id, network: network.name, error))
         }
         let firewall = try self.firewall(instance)
         let plans = try firewallPlans(firewall, networks: [network], endpoints: [endpoint])

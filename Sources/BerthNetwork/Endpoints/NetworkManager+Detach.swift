@@ -94,7 +94,8 @@ extension NetworkManager {
     /// destroys the pair with it (a namespace something else still holds keeps it, and
     /// `gc` finds it by its tag).
     func unplug(_ endpoint: EndpointRecord, instance: StateInstance, links: [Link]?) throws(BerthError) -> [InterfaceName] {
-        let namespace = host.aliveNamespace(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
+        let status = host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
+        let namespace = status.namespace
         var doomed: [InterfaceName] = []
         var renamed: String?
         if let veth = try lookupLink(endpoint.hostVeth), veth.kind == .veth {
@@ -110,6 +111,10 @@ extension NetworkManager {
                     } else {
                         try deletePair(veth.index)
                     }
+                } else if !status.isGone {
+                    // The namespace could not be opened (no permission, a resource limit)
+                    // but may live, and the pair with it: deleted from this end.
+                    try deletePair(veth.index)
                 }
             } catch where error.code == .notFound {
                 // The kernel destroyed the pair meanwhile: its namespace was going away.

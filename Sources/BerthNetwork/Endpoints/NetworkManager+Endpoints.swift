@@ -50,8 +50,8 @@ extension NetworkManager {
         } catch {
             throw error.with(object: .namespace(options.namespace.description), parameter: "namespace")
         }
-        if namespace == host.namespace {
-            throw .invalid("\(options.namespace) is the host's own network namespace",
+        if let role = host.reservedRole(of: namespace) {
+            throw .invalid("\(options.namespace) is \(role)",
                            hint: "attach a container's namespace", parameter: "namespace", object: .namespace(options.namespace.description))
         }
         Trace.mark("attach: namespace opened")
@@ -142,7 +142,17 @@ extension NetworkManager {
                 // checked it); an adopted one's follows its ports, so it is read below.
                 let description = EndpointDescription(endpoint: record, network: network, bridgeMAC: network.bridgeMAC,
                                                       hostVethMAC: hostLink.mac)
-                let attached = Attached(description: description, resolver: network.dns ? try ensureResolver(tx) : nil)
+                var resolver: ResolverProcess?
+                if network.dns {
+                    let ensured = try ensureResolver(tx)
+                    resolver = ensured.process
+                    // Its record is this transaction's: one that does not commit must not
+                    // leave it running without one, bound to the gateways.
+                    if ensured.started {
+                        rollback.add("stop the resolver \(ensured.process)") { () throws(BerthError) in _ = self.stopResolver(ensured.process) }
+                    }
+                }
+                let attached = Attached(description: description, resolver: resolver)
                 try tx.markAttached(id: id)
                 // Committed here, inside the rollback's scope: a COMMIT that fails (a full
                 // disk) undoes the kernel work as any other failing step does.

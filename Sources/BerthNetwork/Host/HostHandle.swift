@@ -93,12 +93,44 @@ public final class HostHandle: @unchecked Sendable {
         try kernel.openNamespace(reference)
     }
 
-    /// Whether the namespace recorded at `path` with `identity` still exists: the path
-    /// opens, and to the same namespace (a name may since lead to another one).
-    public func isAlive(path: String, identity: NamespaceIdentity) -> Bool {
-        guard let namespace = try? kernel.openNamespace(.path(path)) else { return false }
-        return namespace.identity == identity
+    /// What became of the namespace recorded at `path` with `identity`: alive (the path
+    /// opens, to the same namespace), gone, or unknown. Only an answer that proves it gone
+    /// is `.gone`: the path does not exist (or its process ended), it is not a network
+    /// namespace, or it leads to another namespace (a name may since lead to another one).
+    /// Any other failure to open it — no permission (another process's `/proc/PID/ns/net`
+    /// takes CAP_SYS_PTRACE), too many open files, no memory — is `.unknown`, on which
+    /// nothing may be removed: the container may well run.
+    public func namespaceStatus(path: String, identity: NamespaceIdentity) -> NamespaceStatus {
+        let namespace: NetworkNamespace
+        do {
+            namespace = try kernel.openNamespace(.path(path))
+        } catch {
+            if NamespaceStatus.provesGone(error) { return .gone }
+            return .unknown(error)
+        }
+        return namespace.identity == identity ? .alive(namespace) : .gone
     }
+
+    /// Why `namespace` must never be wired as a container's, in words, or nil: it is this
+    /// handle's host namespace, the machine's initial one (`/proc/1/ns/net`, init's; not
+    /// compared when it cannot be read, as under a ptrace restriction), or the calling
+    /// thread's own (looked at only when that is not the host namespace already). A
+    /// process fenced in a namespace of its own (or a library caller naming another host
+    /// namespace) would otherwise give the machine's interfaces a veth, an address and a
+    /// default route. Opened through the kernel access, so a fake kernel answers.
+    public func reservedRole(of namespace: NetworkNamespace) -> String? {
+        if namespace == self.namespace { return "the host's own network namespace" }
+        if let initial = initialNamespace, namespace.identity == initial {
+            return "the machine's initial network namespace (that of process 1)"
+        }
+        if socketNamespace != nil, let own = try? kernel.openNamespace(.path("/proc/thread-self/ns/net")), own == namespace {
+            return "the calling process's own network namespace"
+        }
+        return nil
+    }
+
+    /// `/proc/1/ns/net`'s identity, read once per handle; nil when it cannot be read.
+    private lazy var initialNamespace: NamespaceIdentity? = (try? kernel.openNamespace(.path("/proc/1/ns/net")))?.identity
 
     /// rtnetlink inside another namespace, for work there (a container's interface).
     public func netlink(in namespace: NetworkNamespace) throws(BerthError) -> RouteNetlink {
@@ -149,12 +181,6 @@ public final class HostHandle: @unchecked Sendable {
     func lingerNFTablesPastExit() {
         guard !lingering, let backend = nftablesStorage as? KernelBackend, let fd = backend.descriptor else { return }
         lingering = berth_linger_past_exit(fd) == 0
-    }
-
-    /// The namespace recorded at `path` with `identity`, if it still exists (see `isAlive`).
-    public func aliveNamespace(path: String, identity: NamespaceIdentity) -> NetworkNamespace? {
-        guard let namespace = try? kernel.openNamespace(.path(path)), namespace.identity == identity else { return nil }
-        return namespace
     }
 
     /// Fails if the fail point `name` is armed on this handle or, in a debug build, through

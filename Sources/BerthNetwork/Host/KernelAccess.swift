@@ -52,6 +52,11 @@ public protocol KernelAccess: AnyObject {
     /// and returns once it reported that it listens.
     func startResolver(_ launch: ResolverLaunch, in namespace: NetworkNamespace?) throws(BerthError) -> ResolverProcess
 
+    /// The resolver that serves `stateDirectory`, found without the state's record: the
+    /// live holder of its lock (`ResolverLock`), or nil. What a resolver whose starter was
+    /// killed before its COMMIT is found by.
+    func resolverHolding(stateDirectory: String) -> ResolverProcess?
+
     /// Which boot of the machine this is (`/proc/sys/kernel/random/boot_id`, a UUID the kernel
     /// draws at each boot), or nil when it cannot be read. Every kernel object Berth makes
     /// belongs to one boot; the state records which (`StateStore` forgets the endpoints and

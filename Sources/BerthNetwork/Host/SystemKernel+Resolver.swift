@@ -10,6 +10,10 @@ import SystemPackage
 extension SystemKernel {
     public func isRunning(_ process: ResolverProcess) -> Bool { process.isAlive }
 
+    public func resolverHolding(stateDirectory: String) -> ResolverProcess? {
+        ResolverLock.holder(stateDirectory: stateDirectory)
+    }
+
     /// Through a handle on /proc/PID checked against the start time: never another process.
     public func signal(_ process: ResolverProcess, _ signal: Int32) -> Bool {
         (try? process.signal(signal)) ?? false

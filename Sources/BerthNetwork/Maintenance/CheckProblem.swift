@@ -28,6 +28,11 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         /// table holds elsewhere and deletes the table, then every state directory's
         /// `reconcile` makes it anew.
         case replaceForeignTable
+        /// Whether the endpoint's namespace is still there could not be told: opening it
+        /// failed with no permission (another process's `/proc/PID/ns/net` takes
+        /// CAP_SYS_PTRACE) or a resource limit. Checking again with the privilege (or the
+        /// resources) tells; `gc` keeps it meanwhile.
+        case recheck
     }
 
     /// The endpoint concerned, if any.
@@ -85,6 +90,10 @@ public struct GCReport: Sendable, Hashable {
     public var firewallObjects: [String] = []
     /// The resolver, stopped because no network has DNS on any more.
     public var resolver: String?
+    /// Endpoints and publications kept because whether their namespace lives could not be
+    /// told (opening it failed with no permission, a resource limit…), in words: "could
+    /// not check namespace PATH of endpoint ID: why". Not counted by `isEmpty`.
+    public var unchecked: [String] = []
 
     public init() {}
 

@@ -74,11 +74,15 @@ extension NetworkManager {
     }
 
     /// The resolver's problem, if it has one: needed (an endpoint on a network with DNS on)
-    /// and never recorded, or recorded and no longer running. `reconcile` and the next
-    /// attach start it again.
+    /// and never recorded, or recorded and no longer running — `reconcile` and the next
+    /// attach start it again — or running without a record, which they record.
     func resolverProblem(_ tx: StateTransaction) throws(BerthError) -> CheckProblem? {
         let recorded = try tx.resolver()
         if let recorded, host.kernel.isRunning(recorded) { return nil }
+        // Its starter was killed before its COMMIT: it runs, holding the state's lock.
+        if let unrecorded = host.kernel.resolverHolding(stateDirectory: store.directory) {
+            return CheckProblem(endpoint: nil, network: "", object: "resolver \(unrecorded)", problem: "running without a record")
+        }
         // One that ended with nothing to serve (`--exit-when-empty`) is no problem.
         guard try tx.anyDNSEndpoint() else { return nil }
         if let recorded {

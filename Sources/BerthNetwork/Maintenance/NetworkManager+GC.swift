@@ -7,8 +7,13 @@ extension NetworkManager {
     ///
     /// - endpoints whose kernel objects are gone — their namespace is gone, or their host
     ///   veth is (the pair dies as one) — and endpoints whose detach was interrupted, which
-    ///   it finishes: their record, address and ports;
+    ///   it finishes: their record, address and ports (and the conntrack entries of their
+    ///   datagram ports and address, as a detach);
     /// - publications whose namespace is gone: their record and ports;
+    ///
+    /// A namespace is gone only when opening it proves it (`HostHandle.namespaceStatus`):
+    /// one that could not be opened otherwise (no permission, a resource limit) keeps its
+    /// endpoint or publication, and `GCReport.unchecked` says which and why.
     /// - links tagged with this instance that the state does not know: veths of endpoints
     ///   it does not have (or no longer has under that name: a detach's renamed pair), and
     ///   bridges of networks it does not have;
@@ -24,7 +29,9 @@ extension NetworkManager {
     /// nftables tables once (`ip6 berth` even on a host without IPv6 networks: a crashed
     /// publication to an IPv6 address leaves elements only there).
     ///
-    /// And the resolver, when no network has DNS on any more: stopped and forgotten.
+    /// And the resolver: when no network has DNS on any more, stopped and forgotten (one
+    /// running without a record too, found by its lock); else one running without a record
+    /// is recorded, and the one that runs reloads (the names of forgotten endpoints go).
     public func gc() throws(BerthError) -> GCReport {
         var report = try collectGarbage(.all)
         do {
@@ -77,21 +84,33 @@ extension NetworkManager {
                     } else if endpoint.isDetaching {
                         try finishDetach(endpoint, tx: tx, instance: instance, links: view.links)
                         finished.insert(endpoint.id)
-                    } else if !host.isAlive(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
-                                || view.byName[endpoint.hostVeth.rawValue] == nil {
+                    } else {
+                        // The pair gone is the endpoint gone; else its namespace is looked at.
+                        let status = view.byName[endpoint.hostVeth.rawValue] == nil ? nil
+                            : host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
+                        if case .unknown(let error)? = status {
+                            // Not known to be gone (no permission to open it, a resource
+                            // limit): the container may run. Kept, and said.
+                            report.unchecked.append("could not check namespace \(endpoint.namespacePath) of endpoint \(endpoint.id): \(error)")
+                        }
+                        if let status, !status.isGone {
+                            live[endpoint.id] = endpoint
+                            continue
+                        }
                         // The kernel destroyed the pair with the namespace, or the pair is gone
                         // and the endpoint with it. A pair something else keeps alive is a
                         // leftover link below.
                         _ = try tx.deleteEndpoint(id: endpoint.id)
-                    } else {
-                        live[endpoint.id] = endpoint
-                        continue
+                        // As a detach does: flows to its datagram ports and its address.
+                        try ConntrackCleanup.afterUnpublish(endpoint, host: host)
                     }
                     report.endpoints.append(endpoint.id)
                 }
                 // Publications have ids of their own: a narrowed gc leaves them all alone.
-                let publications = if scope.coversAll { try collectPublications(tx) } else { (removed: [String](), kept: try tx.publications().map(\.id)) }
+                let publications = if scope.coversAll { try collectPublications(tx) }
+                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [String]()) }
                 report.endpoints += publications.removed
+                report.unchecked += publications.unchecked
                 let networks = try tx.networks()
                 let knownNetworks = Set(networks.map(\.name))
                 let knownBridges = Set(networks.map(\.bridge.rawValue))

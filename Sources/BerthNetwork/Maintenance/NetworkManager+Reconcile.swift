@@ -24,8 +24,10 @@ extension NetworkManager {
     /// Reads the state once, the links and addresses once and Berth's table once.
     @discardableResult
     public func reconcile() throws(BerthError) -> ReconcileReport {
+        // A resolver started here is recorded by this transaction: stopped if it fails.
+        var started: ResolverProcess?
         do {
-            return try store.write { tx throws(BerthError) -> ReconcileReport in
+            let (report, resolver) = try store.write { tx throws(BerthError) -> (ReconcileReport, ResolverProcess?) in
                 let instance = try tx.instance()
                 let recorded = try tx.networks()
                 // Never restored: a network whose create or removal was interrupted is gc's to finish.
@@ -103,13 +105,20 @@ extension NetworkManager {
                     return problem
                 }
                 report.remaining += foreignProblems(plans)
-                if let problem = try resolverProblem(tx) { report.restored.append(problem) }
-                try reviveResolver(tx)
                 // Not Berth's to repair: said, as `check` says it.
                 report.warnings += try foreignForwardDrops(networks).map { HostWarning(.forwardDropped($0)) }
-                return report
+                // Last, so that only the COMMIT can fail after a resolver was started.
+                if let problem = try resolverProblem(tx) { report.restored.append(problem) }
+                let revived = try reviveResolver(tx)
+                if revived.started { started = revived.running }
+                return (report, revived.running)
             }
+            // Always, not only to one started or recorded here: a reload lost to a crash
+            // between an attach's (or detach's) COMMIT and its signal is made up for.
+            reloadResolver(resolver)
+            return report
         } catch {
+            if let started { stopResolver(started) }
             throw error.with(operation: .reconcile)
         }
     }

@@ -94,8 +94,11 @@ extension NetworkManager {
         func problem(_ object: String, _ what: String, _ repair: CheckProblem.Repair) -> CheckProblem {
             CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: object, problem: what, repair: repair)
         }
-        guard let namespace = host.aliveNamespace(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) else {
-            return [problem("network namespace \(endpoint.namespacePath)", "gone", .collectGarbage)]
+        let namespace: NetworkNamespace
+        switch host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) {
+        case .alive(let alive): namespace = alive
+        case .gone: return [problem("network namespace \(endpoint.namespacePath)", "gone", .collectGarbage)]
+        case .unknown(let error): return [Self.unchecked(endpoint.namespacePath, endpoint: endpoint.id, network: endpoint.network, error)]
         }
         var problems: [CheckProblem] = []
         do throws(BerthError) {
@@ -159,19 +162,30 @@ extension NetworkManager {
     }
 
     /// The firewall's view of the publications that get map elements (their namespace
-    /// lives), and a problem for each whose namespace is gone (`gc` forgets those).
+    /// lives, or could not be checked: `gc` keeps those), and a problem for each whose
+    /// namespace is gone (`gc` forgets those) or could not be checked.
     func publishable(_ publications: [PublicationRecord]) throws(BerthError) -> (views: [EndpointRecord], gone: [CheckProblem]) {
         var views: [EndpointRecord] = []
         var gone: [CheckProblem] = []
         for publication in publications {
-            if host.isAlive(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+            switch host.namespaceStatus(path: publication.namespacePath, identity: publication.namespaceIdentity) {
+            case .alive:
                 views.append(try publication.firewallView())
-            } else {
+            case .gone:
                 gone.append(CheckProblem(endpoint: publication.id, network: publication.group,
                                          object: "network namespace \(publication.namespacePath)", problem: "gone", repair: .collectGarbage))
+            case .unknown(let error):
+                views.append(try publication.firewallView())
+                gone.append(Self.unchecked(publication.namespacePath, endpoint: publication.id, network: publication.group, error))
             }
         }
         return (views, gone)
+    }
+
+    /// A namespace that could not be opened for another reason than being gone.
+    static func unchecked(_ path: String, endpoint: String, network: String, _ error: BerthError) -> CheckProblem {
+        CheckProblem(endpoint: endpoint, network: network, object: "network namespace \(path)",
+                     problem: "could not be checked: \(error)", repair: .recheck)
     }
 
     /// The firewall's plans for `networks` and `endpoints` (publications' views among

@@ -47,8 +47,8 @@ extension NetworkManager {
         } catch {
             throw error.with(object: .namespace(options.namespace.description), parameter: "namespace")
         }
-        if namespace == host.namespace {
-            throw .invalid("\(options.namespace) is the host's own network namespace", hint: "publish to a container's namespace",
+        if let role = host.reservedRole(of: namespace) {
+            throw .invalid("\(options.namespace) is \(role)", hint: "publish to a container's namespace",
                            parameter: "namespace", object: .namespace(options.namespace.description))
         }
         return try store.write { tx throws(BerthError) -> PublicationRecord in

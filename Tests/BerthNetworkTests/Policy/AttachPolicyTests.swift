@@ -132,6 +132,34 @@ struct AttachPolicyTests {
         #expect(try host.recorded() == ["first 10.88.0.2"], "\(label)")
     }
 
+    @Test("the machine's initial namespace (/proc/1/ns/net) and the calling process's own are refused, not only the handle's host namespace; kernel and state unchanged")
+    func machineNamespacesRefused() throws {
+        let host = try webHost()
+        // Process 1 in a namespace other than the caller's: a fenced caller's view.
+        let initial = host.kernel.addNamespace("init", pid: 1, loopbackUp: true)
+        let before = host.kernel.snapshot()
+        for reference in [NamespaceReference.pid(1), .path("/proc/1/ns/net")] {
+            let error = refusal { try host.manager.attach(AttachOptions(network: "web", namespace: reference)) }
+            expect(error, .invalidArgument, ["\(reference) is the machine's initial network namespace"], parameter: "namespace")
+        }
+        #expect(host.kernel.snapshot() == before)
+        #expect(host.kernel.link("eth0", in: initial) == nil)
+
+        // A library caller's handle on another host namespace than its own: its own is refused.
+        let other = host.kernel.addNamespace("other-host", loopbackUp: true)
+        let manager = NetworkManager(store: try StateStore(directory: host.stateDirectory), host: try HostHandle(kernel: host.kernel, namespace: other))
+        _ = try manager.createNetwork(NetworkOptions(name: "inner", subnet: try CIDR(parsing: "10.77.0.0/24")))
+        let own = refusal { try manager.attach(AttachOptions(network: "inner", namespace: .path("/proc/thread-self/ns/net"))) }
+        expect(own, .invalidArgument, ["/proc/thread-self/ns/net is the calling process's own network namespace"], parameter: "namespace")
+        let initialToo = refusal { try manager.attach(AttachOptions(network: "inner", namespace: .pid(1))) }
+        expect(initialToo, .invalidArgument, ["is the machine's initial network namespace"], parameter: "namespace")
+        #expect(host.kernel.link("eth0") == nil)
+        #expect(try host.recorded().isEmpty)
+        // A container's namespace is attached as ever.
+        host.kernel.addNamespace("ctr")
+        #expect(try manager.attach(AttachOptions(network: "inner", namespace: .name("ctr"))).network == "inner")
+    }
+
     @Test("an interface name the namespace already has is refused naming it; the lease is not kept")
     func interfaceNameTaken() throws {
         let host = try webHost()

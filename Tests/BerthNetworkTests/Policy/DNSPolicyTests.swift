@@ -139,4 +139,66 @@ struct DNSPolicyTests {
         #expect(try host.recorded().isEmpty)
         #expect(host.kernel.link("eth0", in: try host.namespace("c1")) == nil)
     }
+    private func recordedResolver(_ host: FakeHost) throws -> ResolverProcess? {
+        try host.manager.store.read { tx throws(BerthError) in try tx.resolver() }
+    }
+
+    @Test("an attach that fails after starting the resolver stops it; one running without a record (its attach killed before COMMIT) is reported, and adopted by the next attach instead of a second start")
+    func unrecordedResolverAdoptedByAttach() throws {
+        let host = try FakeHost()
+        try host.network()
+        host.kernel.addNamespace("c1")
+        host.arm("state.commit")
+        let error = refusal { _ = try named(host, "c1", id: "e1", name: "web") }
+        #expect(error?.message.contains("fail point state.commit") == true)
+        #expect(host.kernel.resolvers.launches.count == 1)
+        #expect(host.kernel.resolvers.running.isEmpty, "the resolver the failed attach started runs on without a record")
+        #expect(try recordedResolver(host) == nil && host.recorded().isEmpty)
+        host.disarm()
+
+        // The attach killed between the start and its COMMIT: no rollback ran.
+        let unrecorded = host.kernel.resolvers.startUnrecorded(stateDirectory: host.stateDirectory)
+        #expect(try host.manager.resolverStatus() == .unrecorded(unrecorded))
+        #expect(try host.manager.check().map(\.description) == ["resolver \(unrecorded): running without a record"])
+        _ = try named(host, "c1", id: "e1", name: "web")
+        #expect(host.kernel.resolvers.launches.count == 1, "adopted, no second start (whose bind would fail)")
+        #expect(try recordedResolver(host) == unrecorded)
+        #expect(host.kernel.resolvers.signals.last == "1 \(unrecorded.pid)", "reloaded after the commit")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("reconcile always reloads the running resolver (a SIGHUP lost to a crash after a COMMIT), and records one running without a record")
+    func reconcileReloadsAndAdopts() throws {
+        let host = try FakeHost()
+        try host.network()
+        _ = try named(host, "c1", id: "e1", name: "web")
+        let resolver = try #require(try recordedResolver(host))
+        #expect(host.kernel.resolvers.signals == ["1 \(resolver.pid)"])
+        #expect(try host.manager.reconcile().isEmpty)
+        #expect(host.kernel.resolvers.signals == ["1 \(resolver.pid)", "1 \(resolver.pid)"])
+
+        // A reconcile that started one and was killed before its COMMIT.
+        host.kernel.killResolver(resolver.pid)
+        let unrecorded = host.kernel.resolvers.startUnrecorded(stateDirectory: host.stateDirectory)
+        let report = try host.manager.reconcile()
+        #expect(report.restored.map(\.description) == ["resolver \(unrecorded): running without a record"])
+        #expect(try recordedResolver(host) == unrecorded && host.kernel.resolvers.launches.count == 1)
+        #expect(host.kernel.resolvers.signals.last == "1 \(unrecorded.pid)")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("gc records a resolver running without a record while a network has DNS on, and stops it once none has")
+    func gcAdoptsOrStopsUnrecordedResolver() throws {
+        let host = try FakeHost()
+        try host.network()
+        let first = host.kernel.resolvers.startUnrecorded(stateDirectory: host.stateDirectory)
+        #expect(try host.manager.gc().resolver == nil)
+        #expect(try recordedResolver(host) == first && host.kernel.isRunning(first))
+
+        try host.manager.removeNetwork(named: "web")
+        try host.manager.store.write { tx throws(BerthError) in try tx.clearResolver() }
+        #expect(try host.manager.gc().resolver == first.description)
+        #expect(host.kernel.resolvers.running.isEmpty)
+        #expect(try host.manager.resolverStatus() == .notNeeded)
+    }
 }

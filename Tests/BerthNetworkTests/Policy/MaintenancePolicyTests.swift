@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import BerthCore
 import BerthFakes
 import BerthNamespace
@@ -51,6 +56,33 @@ struct MaintenancePolicyTests {
         #expect(report.links == [veth])
         #expect(host.kernel.link(veth) == nil)
         #expect(host.kernel.links(in: ctr1).map(\.name) == ["lo"])
+    }
+
+    @Test("a namespace that cannot be opened (EACCES, EMFILE) is not gone: gc keeps its endpoint and says why, check says it could not be checked; gone once it opens and is")
+    func gcKeepsUncheckableNamespace() throws {
+        let host = try populated()
+        let ruleset = host.nftables.ruleset
+        let ctr1 = try host.namespace("ctr1")
+        host.kernel.failOpening("/run/netns/ctr1", errno: EACCES)
+        host.kernel.failOpening("/run/netns/ctr2", errno: EMFILE)
+        let report = try host.manager.gc()
+        #expect(report.isEmpty, "\(report)")
+        #expect(report.unchecked.count == 2)
+        #expect(report.unchecked.first?.hasPrefix("could not check namespace /run/netns/ctr1 of endpoint e1: open network namespace /run/netns/ctr1: ") == true,
+                "\(report.unchecked)")
+        #expect(try host.recorded() == ["e1 10.88.0.2", "e2 10.88.0.3"])
+        #expect(host.nftables.ruleset == ruleset)
+        #expect(host.kernel.link("eth0", in: ctr1) != nil)
+        let problems = try host.manager.check()
+        #expect(problems.map(\.repair) == [.recheck, .recheck], "\(problems)")
+        #expect(problems.first?.description.hasPrefix("endpoint e1: network namespace /run/netns/ctr1: could not be checked: ") == true)
+        #expect(!problems.contains { $0.description.contains("gone") })
+
+        host.kernel.failOpening("/run/netns/ctr1", errno: nil)
+        host.kernel.failOpening("/run/netns/ctr2", errno: nil)
+        host.kernel.destroyNamespace(ctr1)
+        let after = try host.manager.gc()
+        #expect(after.endpoints == ["e1"] && after.unchecked.isEmpty)
     }
 
     @Test("gc removes links tagged with its instance that the state does not know, and nothing else")

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import BerthCore
 import BerthFakes
 import BerthNamespace
@@ -278,5 +283,29 @@ struct PublicationPolicyTests {
         #expect(try host.manager.reconcile().restored.map(\.description)
             == ["endpoint pub1: element tcp . 8080 comment \"berth-endpoint pub1 @f4ce0001\" : 10.66.0.2 . 80 of map publish_any: missing"])
         #expect(host.nftables.ruleset == before)
+    }
+    @Test("gc keeps a publication whose namespace cannot be opened (EACCES) and says why; check says it could not be checked")
+    func gcKeepsUncheckablePublication() throws {
+        let host = try wiredHost()
+        try publish(host, "p1", ports: ["9090:90"])
+        host.kernel.failOpening("/run/netns/ext1", errno: EACCES)
+        let report = try host.manager.gc()
+        #expect(report.isEmpty, "\(report)")
+        #expect(report.unchecked.count == 1)
+        #expect(report.unchecked.first?.hasPrefix("could not check namespace /run/netns/ext1 of publication p1: ") == true, "\(report.unchecked)")
+        #expect(try host.manager.publications().map(\.id) == ["p1"])
+        #expect(maps(host).contains("berth-endpoint p1"))
+        #expect(try host.manager.check().map(\.repair) == [.recheck])
+        #expect(try host.manager.verifyPublication(id: "p1").map(\.repair) == [.recheck])
+    }
+    @Test("publishing to the machine's initial namespace (/proc/1/ns/net) is refused, as to the host's own")
+    func initialNamespaceRefused() throws {
+        let host = try wiredHost()
+        host.kernel.addNamespace("init", pid: 1, loopbackUp: true)
+        let before = host.kernel.snapshot()
+        let error = refusal { try publish(host, "p1", namespace: .pid(1), ports: ["9090:90"]) }
+        expect(error, .invalidArgument, ["pid 1 is the machine's initial network namespace"], parameter: "namespace")
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.manager.publications().isEmpty)
     }
 }
