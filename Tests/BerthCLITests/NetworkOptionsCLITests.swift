@@ -63,7 +63,7 @@ struct NetworkOptionsCLITests {
             let create = sandbox.berth(["network", "create", "web", "-o", "com.docker.network.bridge.host_binding_ipv4=127.0.0.1"])
             #expect(create.status == 1 && create.stderr.contains("unsupported bridge network option com.docker.network.bridge.host_binding_ipv4"),
                     "\(create)")
-            #expect(NetworkNameCLITests.bridgeNames(sandbox).isEmpty)
+            #expect(CLIOracle.bridgeNames(sandbox).isEmpty)
             #expect(sandbox.berth(["network", "ls"]).stdout.split(separator: "\n").count == 1)
         }
     }

@@ -18,7 +18,7 @@ struct NetworkPruneCLITests {
             #expect(prune.succeeded && prune.stdout == "idle\nspare\n", "\(prune)")
             let left = try JSONSerialization.jsonObject(with: Data(sandbox.berth(["network", "ls", "--json"]).stdout.utf8)) as? [[String: Any]]
             #expect(left?.compactMap { $0["name"] as? String } == ["berth", "busy"])
-            #expect(Set(NetworkNameCLITests.bridgeNames(sandbox)).count == 2)
+            #expect(Set(CLIOracle.bridgeNames(sandbox)).count == 2)
             let again = sandbox.berth(["network", "prune"])
             #expect(again.succeeded && again.stdout.isEmpty, "\(again)")
         }

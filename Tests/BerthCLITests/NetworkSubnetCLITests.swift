@@ -15,7 +15,7 @@ struct NetworkSubnetCLITests {
         try withHostSandbox { sandbox in
             let create = sandbox.berth(["network", "create", "web"] + args)
             #expect(create.status == 1 && create.stderr.contains(message) && create.stderr.contains(hint), "\(create)")
-            #expect(NetworkNameCLITests.bridgeNames(sandbox).isEmpty)
+            #expect(CLIOracle.bridgeNames(sandbox).isEmpty)
         }
     }
 
@@ -24,7 +24,7 @@ struct NetworkSubnetCLITests {
         try withHostSandbox { sandbox in
             let create = sandbox.berth(["network", "create", "web", "--subnet", subnet])
             #expect(create.status == 1 && create.stderr.contains("subnet \(subnet) overlaps"), "\(create)")
-            #expect(NetworkNameCLITests.bridgeNames(sandbox).isEmpty)
+            #expect(CLIOracle.bridgeNames(sandbox).isEmpty)
         }
     }
 }
