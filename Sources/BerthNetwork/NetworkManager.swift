@@ -11,9 +11,14 @@ public import BerthNamespace
 ///
 /// One manager serves one host namespace, through the `HostHandle` it is given: it never
 /// opens a socket of its own, so the same code runs against the kernel and, in tests,
-/// against a fake one. It is not for concurrent use within a process; separate processes
-/// are serialised by the lock.
-public final class NetworkManager: @unchecked Sendable {
+/// against a fake one.
+///
+/// Safe for concurrent use within a process (one manager can serve a runtime's threads):
+/// operations that change state run one at a time under the store's lock, which also
+/// serialises separate processes; reads and kernel checks outside it (`check`, a
+/// publication's verification) use the handle's sockets, each of which serves one whole
+/// request at a time (`HostHandle`, `NetlinkSocket`).
+public final class NetworkManager: Sendable {
     /// Where networks, endpoints and leases are recorded.
     public let store: StateStore
     /// The host namespace and everything Berth opens in it.
