@@ -107,6 +107,15 @@ extension StateTransaction {
                          remedy: .listExisting(.endpoint))
     }
 
+    /// `endpoint(matching:)` with `acceptingShortID`, else the endpoint with exactly this id;
+    /// `.notFound` when there is none.
+    public func endpoint(_ id: String, acceptingShortID: Bool) throws(BerthError) -> EndpointRecord {
+        if acceptingShortID { return try endpoint(matching: id) }
+        if let exact = try endpoint(id: id) { return exact }
+        throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id",
+                         remedy: .listExisting(.endpoint))
+    }
+
     /// The endpoint with a generated id that `short` is the start of, under `EndpointShortID`'s
     /// rule; nil when `short` is not such a start or none matches. Throws `.conflict` listing
     /// them if several do.
