@@ -30,6 +30,8 @@ extension NetworkManager {
     /// before anything is chosen or made; what it throws ends the attach with nothing
     /// changed. A caller that must refuse a network recorded otherwise than it expects
     /// (berth-cni's configuration) checks it here instead of in a read transaction of its own.
+    /// It runs inside the state's write lock: it must not call back into this manager or its
+    /// store (that takes the lock again: a deadlock, or a trap for a recursive lock).
     public func attachDescribed(_ options: AttachOptions,
                                 checkNetwork: (NetworkRecord) throws(BerthError) -> Void = { _ in }) throws(BerthError) -> EndpointDescription {
         do {
