@@ -2,7 +2,8 @@ public import BerthCore
 
 /// Where transactions go: the kernel (`KernelBackend`) or memory (`FakeBackend`). Both have the
 /// same semantics and list the same `Ruleset`, so higher layers test against golden nft text.
-public protocol NFTablesBackend: AnyObject {
+/// A backend is shared by a `HostHandle`'s callers on any thread: safe for concurrent use.
+public protocol NFTablesBackend: AnyObject, Sendable {
     /// Applies every operation or none. Throws the first invalid object, or the first operation
     /// refused, named in the error's message (codes: alreadyExists, notFound, conflict, unsupported…).
     func apply(_ transaction: Transaction) throws(BerthError)

@@ -1,13 +1,16 @@
 public import BerthCore
 public import BerthNamespace
 public import BerthNetlink
+import Synchronization
 
 /// Applies transactions to the kernel's nf_tables as one `NFNL_MSG_BATCH_BEGIN … END` batch
 /// built with libnftnl, every message acknowledged, so a refusal names its operation; reads
 /// the ruleset back through netlink dumps.
 ///
-/// Not for concurrent use (it owns one socket); open one per task.
-public final class KernelBackend: NFTablesBackend, @unchecked Sendable {
+/// Safe for concurrent use: each batch and each dump is one request/reply cycle of its
+/// transport (`NetlinkTransport`), and `destroyMode` is behind a lock. Two threads' batches
+/// are applied one after the other, each atomically.
+public final class KernelBackend: NFTablesBackend, Sendable {
     /// How `destroy` operations reach the kernel.
     public enum DestroyMode: Sendable {
         /// NFT_MSG_DESTROY* (Linux 6.3+); falls back to `.emulated` if the kernel refuses them.
@@ -18,7 +21,12 @@ public final class KernelBackend: NFTablesBackend, @unchecked Sendable {
     }
 
     let transport: any NetlinkTransport
-    public var destroyMode: DestroyMode
+    /// How destroys reach the kernel; becomes `.emulated` when the kernel refuses native ones.
+    public var destroyMode: DestroyMode {
+        get { destroyModeStorage.withLock { $0 } }
+        set { destroyModeStorage.withLock { $0 = newValue } }
+    }
+    private let destroyModeStorage: Mutex<DestroyMode>
     /// Elements per NEWSETELEM message are capped so one message stays well below 64 KiB
     /// (nested attribute lengths are 16-bit).
     static let elementBytesPerMessage = 16384
@@ -30,13 +38,13 @@ public final class KernelBackend: NFTablesBackend, @unchecked Sendable {
         } catch {
             throw error
         }
-        self.destroyMode = destroyMode
+        destroyModeStorage = Mutex(destroyMode)
     }
 
     /// Uses an existing transport (a socket, or a recorder in tests).
     public init(transport: any NetlinkTransport, destroyMode: DestroyMode = .native) {
         self.transport = transport
-        self.destroyMode = destroyMode
+        destroyModeStorage = Mutex(destroyMode)
     }
 
     /// The nfnetlink socket's file descriptor, when the transport is a socket.

@@ -14,8 +14,9 @@ public import BerthNamespace
 /// try conntrack.deleteEntries(matchingAny: mappings.map(ConntrackFilter.published) + [.address(containerIP)])
 /// ```
 ///
-/// Not for concurrent use: one request at a time, like the socket it holds.
-public final class Conntrack: @unchecked Sendable {
+/// Safe for concurrent use: it keeps no state of its own, and its transport serves one
+/// request/reply cycle at a time (`NetlinkTransport`).
+public final class Conntrack: Sendable {
     /// The namespace the handle works in; nil for the caller's own.
     public let namespace: NetworkNamespace?
     /// Where requests go: a `NetlinkSocket` or, in tests, a recorder.

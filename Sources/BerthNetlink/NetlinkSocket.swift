@@ -6,6 +6,7 @@ import Musl
 internal import CMNL
 public import BerthCore
 public import BerthNamespace
+import Synchronization
 
 #if canImport(Glibc)
 /// SOCK_RAW and SOCK_CLOEXEC: members of an enum in Glibc's module, plain Int32s in Musl's.
@@ -24,7 +25,13 @@ private func systemSocket(_ domain: Int32, _ type: Int32, _ proto: Int32) -> Int
 /// extended acks (the kernel's error text lands in `NetlinkError`), strict checking of dump
 /// requests, and capped acks (errors do not echo whole batches back).
 ///
-/// Not for concurrent use: one request at a time. Create one per task or guard it.
+/// Safe for concurrent use: each request's whole cycle (its `sendmsg` and every answer up
+/// to its last ack or NLMSG_DONE) holds the socket's lock, so an answer is never read by
+/// another request's caller. Requests from several threads are served one at a time.
+///
+/// `@unchecked`: `exchange` guards every `var` below (`nextSequence`, `transact` and `dump`
+/// take it for their whole run; the rest is reached only from inside them, or by
+/// single-threaded tests); `socket` and the `let`s never change after `init`.
 public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     /// Which netlink bus the socket speaks.
     public enum Bus: Int32, Sendable {
@@ -44,6 +51,9 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     public let portID: UInt32
 
     private let socket: OpaquePointer
+    /// Held by each request/reply cycle and by `nextSequence`: what makes the socket's
+    /// state (sequence, buffers, an abandoned dump) and its answers one request's at a time.
+    private let exchange = Mutex<Void>(())
 
     /// The socket's file descriptor, owned by this object (closed with it).
     public var descriptor: Int32 { mnl_socket_get_fd(socket) }
@@ -132,15 +142,27 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
 
     /// A fresh sequence number: the last plus one, skipping 0.
     public func nextSequence() -> UInt32 {
-        sequence &+= 1
-        if sequence == 0 { sequence = 1 }
-        return sequence
+        exchange.withLock { _ in
+            sequence &+= 1
+            if sequence == 0 { sequence = 1 }
+            return sequence
+        }
     }
 
     // MARK: - Requests
 
     /// Sends the request in one `sendmsg` and waits for every ack it asked for; returns the other messages received (echoes) and throws the first refusal not tolerated, or an `outcomeUnknown` error when acks were lost.
     public func transact(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+        try exchange.withLock { _ throws(NetlinkError) in try transactLocked(request) }
+    }
+
+    /// Sends a dump request and returns its messages up to NLMSG_DONE, starting over when the kernel marks the dump interrupted (EINTR after 5 tries).
+    public func dump(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+        try exchange.withLock { _ throws(NetlinkError) in try dumpLocked(request) }
+    }
+
+    /// `transact`, with `exchange` held.
+    private func transactLocked(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
         // The kernel answers the whole sendmsg before Berth reads a byte: make room first.
         growReceiveBuffer(toHold: request.answerBudget)
         try send(request)
@@ -200,8 +222,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         return replies
     }
 
-    /// Sends a dump request and returns its messages up to NLMSG_DONE, starting over when the kernel marks the dump interrupted (EINTR after 5 tries).
-    public func dump(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
+    /// `dump`, with `exchange` held.
+    private func dumpLocked(_ request: NetlinkRequest) throws(NetlinkError) -> [NetlinkMessage] {
         let maxAttempts = 5
         var attempt = 0
         let operation = request.entries.first?.operation ?? "netlink dump"

@@ -1,6 +1,12 @@
 /// Where netlink requests go: the kernel (`NetlinkSocket`) or, in tests, a recorder that
 /// keeps the bytes for goldens and answers with acks.
-public protocol NetlinkTransport: AnyObject {
+///
+/// A transport is shared by every handle built on it (`RouteNetlink`, `Conntrack`, …) and
+/// used from any thread, so an implementation is safe for concurrent use: `nextSequence`
+/// never hands out one number twice, and each `transact` or `dump` is one whole
+/// request/reply cycle that no other call's answers enter (`NetlinkSocket` holds a lock
+/// across it).
+public protocol NetlinkTransport: AnyObject, Sendable {
     /// A fresh sequence number for the next message.
     func nextSequence() -> UInt32
 

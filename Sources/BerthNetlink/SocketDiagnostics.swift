@@ -23,7 +23,9 @@ public struct BoundSocket: Sendable, Hashable, CustomStringConvertible {
 /// Much cheaper than reading /proc/net/tcp, which walks the whole connection hash table
 /// (milliseconds even when empty): a dump restricted to the LISTEN state walks only the
 /// listening hash.
-public final class SocketDiagnostics: @unchecked Sendable {
+///
+/// Safe for concurrent use, like its transport (`NetlinkTransport`).
+public final class SocketDiagnostics: Sendable {
     private let transport: any NetlinkTransport
 
     /// Opens a sock_diag socket in `namespace` (the caller's when nil).

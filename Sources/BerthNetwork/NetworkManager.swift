@@ -11,9 +11,14 @@ public import BerthNamespace
 ///
 /// One manager serves one host namespace, through the `HostHandle` it is given: it never
 /// opens a socket of its own, so the same code runs against the kernel and, in tests,
-/// against a fake one. It is not for concurrent use within a process; separate processes
-/// are serialised by the lock.
-public final class NetworkManager: @unchecked Sendable {
+/// against a fake one.
+///
+/// Safe for concurrent use within a process (one manager can serve a runtime's threads):
+/// operations that change state run one at a time under the store's lock, which also
+/// serialises separate processes; reads and kernel checks outside it (`check`, a
+/// publication's verification) use the handle's sockets, each of which serves one whole
+/// request at a time (`HostHandle`, `NetlinkSocket`).
+public final class NetworkManager: Sendable {
     /// Where networks, endpoints and leases are recorded.
     public let store: StateStore
     /// The host namespace and everything Berth opens in it.
@@ -21,21 +26,30 @@ public final class NetworkManager: @unchecked Sendable {
 
     /// The namespace that plays the host: where bridges and host-side veths live.
     public var hostNamespace: NetworkNamespace { host.namespace }
+    /// The DNS resolver's executable (`berth-dns`), as given to `init`; nil to look for it
+    /// when a network with DNS on first needs it: `BERTH_DNS`, else `berth-dns` beside the
+    /// running executable — which, in a runtime that embeds Berth, is the runtime's own
+    /// binary, so an embedding runtime names it here.
+    public let resolverExecutable: String?
 
     /// Works on `host` and records in `store`. The store learns which boot `host`'s kernel
     /// is in, so that its first write forgets the endpoints and publications of an earlier
-    /// boot (`StateStore.bind(boot:)`).
-    public init(store: StateStore, host: HostHandle) {
+    /// boot (`StateStore.bind(boot:)`). `resolverExecutable` is the absolute path of
+    /// `berth-dns`, which attaches to a network with DNS on start (see the property).
+    public init(store: StateStore, host: HostHandle, resolverExecutable: String? = nil) {
         self.store = store
         self.host = host
+        self.resolverExecutable = resolverExecutable
         store.bind(boot: host.bootID)
     }
 
     /// Opens the state at `stateDirectory` (`BERTH_STATE_DIR` or /var/lib/berth when nil)
-    /// and the machine's kernel in `hostNamespace` (the caller's namespace when nil).
-    public convenience init(stateDirectory: String? = nil, hostNamespace: NetworkNamespace? = nil) throws(BerthError) {
+    /// and the machine's kernel in `hostNamespace` (the caller's namespace when nil);
+    /// `resolverExecutable` as for `init(store:host:resolverExecutable:)`.
+    public convenience init(stateDirectory: String? = nil, hostNamespace: NetworkNamespace? = nil,
+                            resolverExecutable: String? = nil) throws(BerthError) {
         let store = try StateStore(directory: StateStore.resolveDirectory(stateDirectory))
-        self.init(store: store, host: try HostHandle(namespace: hostNamespace))
+        self.init(store: store, host: try HostHandle(namespace: hostNamespace), resolverExecutable: resolverExecutable)
     }
 
     /// Berth's nftables in the host namespace (opened on first use), as `instance` changes it.

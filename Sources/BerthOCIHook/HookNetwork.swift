@@ -9,7 +9,7 @@ public import BerthNetwork
 /// The manager works in the hook's own network namespace, which is the runtime's: the host.
 /// Every namespace is opened through the manager's `HostHandle`, so the same code runs on
 /// the fake kernel in tests.
-public struct HookNetwork {
+public struct HookNetwork: Sendable {
     /// The manager every attach and detach goes through.
     public let manager: NetworkManager
     /// Whether the process exits once this stage is done (see `finish`).

@@ -9,7 +9,7 @@ public import BerthNetwork
 /// network namespace is attached as endpoint `id`; at `poststop` endpoint `id` is detached
 /// from recorded state alone — unless the container joined a namespace by path that is still
 /// alive, whose other users keep the endpoint (`Outcome.kept`). Other stages only check the state.
-public struct OCIHook {
+public struct OCIHook: Sendable {
     /// Berth's state directory; nil means `BERTH_STATE_DIR`, else /var/lib/berth.
     public var stateDirectory: String?
     /// The hook's process exits once the stage is done: a due WAL checkpoint then runs in a

@@ -94,11 +94,14 @@ public enum Supervisor {
     /// its stdio; the container's output goes to its log (`Container.logs`). The state is the
     /// one in `stateDirectory` (else `BERTH_STATE_DIR`, else /var/lib/berth), seen from the
     /// caller's network namespace. `options.process` must not carry stdio descriptors: they
-    /// belong to this process.
-    public static func start(_ options: RunOptions, stateDirectory: String? = nil, entry: Entry) throws(BerthError) -> Detached {
+    /// belong to this process. `resolverExecutable` is the supervisor's
+    /// `NetworkManager.resolverExecutable` (`berth-dns`'s path; nil looks beside `entry`).
+    public static func start(_ options: RunOptions, stateDirectory: String? = nil, resolverExecutable: String? = nil,
+                             entry: Entry) throws(BerthError) -> Detached {
         try options.validate()
         try refuseDescriptors(options)
-        let request = SupervisorRequest(options: options, stateDirectory: try absolute(StateStore.resolveDirectory(stateDirectory)))
+        let request = SupervisorRequest(options: options, stateDirectory: try absolute(StateStore.resolveDirectory(stateDirectory)),
+                                        resolverExecutable: resolverExecutable)
         return try launch(request, entry: entry)
     }
 
@@ -106,10 +109,11 @@ public enum Supervisor {
     /// was created with (network, ports, root filesystem, command, environment, …); returns
     /// once it runs. Throws `.conflict` if it runs already, and the start's error — a port
     /// someone else took meanwhile, say — leaving it stopped as it was. A container orphaned
-    /// by a dead supervisor is stopped first.
-    public static func start(existing nameOrID: String, stateDirectory: String? = nil, entry: Entry) throws(BerthError) -> Detached {
+    /// by a dead supervisor is stopped first. `resolverExecutable` as for `start(_:…)`.
+    public static func start(existing nameOrID: String, stateDirectory: String? = nil, resolverExecutable: String? = nil,
+                             entry: Entry) throws(BerthError) -> Detached {
         let directory = try absolute(StateStore.resolveDirectory(stateDirectory))
-        let manager = try NetworkManager(stateDirectory: directory)
+        let manager = try NetworkManager(stateDirectory: directory, resolverExecutable: resolverExecutable)
         let record = try Container.find(nameOrID, manager: manager)
         if record.isActive {
             throw BerthError(.conflict, "container \(record.name) is already running", object: .container(record.name), operation: .start,
@@ -125,7 +129,7 @@ public enum Supervisor {
             throw BerthError(.unsupported, "container \(record.name) was created by an older berth that did not record its settings",
                              hint: "remove it and run it again", object: .container(record.name), operation: .start)
         }
-        return try launch(SupervisorRequest(.start(id: record.id), stateDirectory: directory), entry: entry)
+        return try launch(SupervisorRequest(.start(id: record.id), stateDirectory: directory, resolverExecutable: resolverExecutable), entry: entry)
     }
 
     /// Runs `entry` with `request` on its stdin and reads its one report.
@@ -196,7 +200,7 @@ public enum Supervisor {
         }
         do throws(BerthError) {
             let request = try SupervisorRequest(json: JSONValue(parsingUTF8: input))
-            let manager = try NetworkManager(stateDirectory: request.stateDirectory)
+            let manager = try NetworkManager(stateDirectory: request.stateDirectory, resolverExecutable: request.resolverExecutable)
             let record: ContainerRecord
             let options: RunOptions
             switch request.work {

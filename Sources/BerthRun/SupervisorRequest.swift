@@ -17,21 +17,26 @@ struct SupervisorRequest: Sendable, Hashable {
     var work: Work
     /// Absolute: the supervisor starts in `/`.
     var stateDirectory: String
+    /// The supervisor's `NetworkManager.resolverExecutable`: the caller's.
+    var resolverExecutable: String?
 
-    init(_ work: Work, stateDirectory: String) {
+    init(_ work: Work, stateDirectory: String, resolverExecutable: String? = nil) {
         self.work = work
         self.stateDirectory = stateDirectory
+        self.resolverExecutable = resolverExecutable
     }
 
-    init(options: RunOptions, stateDirectory: String) {
-        self.init(.run(options), stateDirectory: stateDirectory)
+    init(options: RunOptions, stateDirectory: String, resolverExecutable: String? = nil) {
+        self.init(.run(options), stateDirectory: stateDirectory, resolverExecutable: resolverExecutable)
     }
 
     var json: JSONValue {
-        switch work {
-        case .run(let options): ["stateDirectory": .string(stateDirectory), "run": options.json()]
-        case .start(let id): ["stateDirectory": .string(stateDirectory), "start": .string(id)]
+        var members: [(String, JSONValue)] = switch work {
+        case .run(let options): [("stateDirectory", .string(stateDirectory)), ("run", options.json())]
+        case .start(let id): [("stateDirectory", .string(stateDirectory)), ("start", .string(id))]
         }
+        if let resolverExecutable { members.append(("resolverExecutable", .string(resolverExecutable))) }
+        return .object(members)
     }
 
     /// Reads a request; anything missing or of the wrong type is an internal error (the
@@ -46,6 +51,7 @@ struct SupervisorRequest: Sendable, Hashable {
             throw fields.malformed("run")
         }
         stateDirectory = try fields.string("stateDirectory")
+        resolverExecutable = try fields.optionalString("resolverExecutable", absent: nil)
     }
 
     /// The options of a `run` request.

@@ -122,7 +122,7 @@ struct PortCommand: ParsableCommand {
 
     static func ports(of name: String, manager: NetworkManager) throws(BerthError) -> [PortMappingRecord] {
         let containers = try Container.list(manager: manager)
-        let endpoint = { (id: String) throws(BerthError) -> EndpointRecord? in try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) } }
+        let endpoint = { (id: String) throws(BerthError) -> EndpointRecord? in try manager.endpoint(id: id) }
         var container = containers.first { $0.name == name }
         if container == nil, let exact = try endpoint(name) { return exact.ports }
         if container == nil {
@@ -134,7 +134,7 @@ struct PortCommand: ParsableCommand {
         }
         if let container { return try container.endpointID.flatMap(endpoint)?.ports ?? [] }
         do throws(BerthError) {
-            return try manager.endpoint(name).ports
+            return try manager.endpoint(name, acceptingShortID: true).ports
         } catch where error.code == .notFound {
             throw BerthError(.notFound, "no container or endpoint \"\(name)\"", object: .endpoint(name), remedy: .listExisting(.container))
         }
@@ -149,7 +149,7 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let manager = try state.manager()
-        let problems = try manager.check(id: id)
+        let problems = try manager.check(id: id, acceptingShortID: true)
         // Labs too (BerthLab, no YAML): crashed ups, missing nodes, tagged leftovers.
         let labProblems = id == nil ? try LabManager(manager: manager).check() : []
         // Running containers whose endpoint is gone (detached behind berth's back): cut off.

@@ -132,7 +132,7 @@ struct NetworkCommand: ParsableCommand {
         func run() throws {
             let manager = try state.manager()
             let networks = try manager.networks()
-            let counts = try manager.store.read { tx throws(BerthError) in try tx.endpointCounts() }
+            let counts = try manager.endpointCounts()
             if output.json {
                 Output.json(.array(networks.map { NetworkJSON.network($0, endpoints: counts[$0.name] ?? 0) }))
             } else {

@@ -5,7 +5,7 @@ import BerthNetlink
 /// A netlink socket of the fake kernel, bound to one namespace and bus: it records each
 /// request, answers rtnetlink, sock_diag and ctnetlink as the kernel would, and — like the
 /// kernel — goes on after a refused message and reports the first refusal.
-final class FakeTransport: NetlinkTransport {
+final class FakeTransport: NetlinkTransport, @unchecked Sendable {
     private let kernel: FakeKernel
     private let state: FakeNamespaceState
     private let bus: NetlinkSocket.Bus

@@ -6,7 +6,7 @@ import BerthTestSupport
 import Testing
 
 /// A transport that passes everything to a real socket and keeps the requests and replies.
-final class TappedTransport: NetlinkTransport {
+final class TappedTransport: NetlinkTransport, @unchecked Sendable {
     let inner: any NetlinkTransport
     private(set) var requests: [NetlinkRequest] = []
     private(set) var replies: [NetlinkMessage] = []

@@ -3,7 +3,7 @@ import BerthNamespace
 
 /// Answers nf_tables read requests from a script, as a kernel holding those objects would,
 /// and keeps every request: the scoped-read goldens need no kernel.
-final class ScriptedTransport: NetlinkTransport {
+final class ScriptedTransport: NetlinkTransport, @unchecked Sendable {
     private(set) var requests: [NetlinkRequest] = []
     private var sequence: UInt32 = 0
     /// Reply messages per NFT_MSG_GET* type (the low byte of nlmsg_type).

@@ -127,7 +127,7 @@ struct ConntrackFilterTests {
 }
 
 /// A recorder that also plays a conntrack table for dumps and can refuse deletions.
-final class ConntrackFakeTransport: NetlinkTransport {
+final class ConntrackFakeTransport: NetlinkTransport, @unchecked Sendable {
     private(set) var requests: [NetlinkRequest] = []
     private var sequence: UInt32 = 0
     /// What dumps return.

@@ -4,7 +4,7 @@ import BerthTestSupport
 /// A transport that keeps every request instead of sending it, numbers messages from 1,
 /// acknowledges everything, and — like the kernel — answers a message flagged NLM_F_ECHO
 /// with a copy of itself, so creations return a link without a kernel.
-final class RecordingTransport: NetlinkTransport {
+final class RecordingTransport: NetlinkTransport, @unchecked Sendable {
     private(set) var requests: [NetlinkRequest] = []
     private var sequence: UInt32 = 0
 

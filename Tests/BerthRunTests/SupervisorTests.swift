@@ -22,9 +22,10 @@ struct SupervisorMessageTests {
         let options = RunOptions(process: process, name: "web", network: .bridge("front"),
                                  ports: [try PortSpec(parsing: "8080:80"), try PortSpec(parsing: "127.0.0.1:5353:53/udp"), try PortSpec(parsing: "9000-9001:90-91")],
                                  address: try IPv4Address(parsing: "10.88.0.7"), limits: limits)
-        let request = SupervisorRequest(options: options, stateDirectory: "/var/lib/other")
+        let request = SupervisorRequest(options: options, stateDirectory: "/var/lib/other", resolverExecutable: "/opt/rt/berth-dns")
         let text = request.json.render()
         #expect(try SupervisorRequest(json: JSONValue(parsing: text)) == request)
+        #expect(try SupervisorRequest(json: JSONValue(parsing: text)).resolverExecutable == "/opt/rt/berth-dns")
 
         let back = try SupervisorRequest(json: JSONValue(parsing: text))
         #expect(back.options?.process.confinement == confinement && back.options?.limits == limits)

@@ -30,7 +30,10 @@ extension NetworkManager {
     /// generated id (`EndpointShortID`) detaches that endpoint; a short form of several is
     /// refused. `check`, run in the same write transaction with `id` and the endpoint found
     /// (nil for none) before anything changes, may refuse the detach by throwing: how a front
-    /// end keeps an endpoint that something it knows of still uses.
+    /// end keeps an endpoint that something it knows of still uses. It runs inside the
+    /// state's write lock: it reads the state through the transaction it is given only, and
+    /// must not call back into this manager or its store (that takes the lock again: a
+    /// deadlock, or a trap for a recursive lock).
     ///
     /// Returns whether the state recorded an endpoint `id` (on `network`) and detached it (a
     /// caller that cleans up after an unrecorded id needs no read transaction of its own first).

@@ -30,6 +30,8 @@ extension NetworkManager {
     /// before anything is chosen or made; what it throws ends the attach with nothing
     /// changed. A caller that must refuse a network recorded otherwise than it expects
     /// (berth-cni's configuration) checks it here instead of in a read transaction of its own.
+    /// It runs inside the state's write lock: it must not call back into this manager or its
+    /// store (that takes the lock again: a deadlock, or a trap for a recursive lock).
     public func attachDescribed(_ options: AttachOptions,
                                 checkNetwork: (NetworkRecord) throws(BerthError) -> Void = { _ in }) throws(BerthError) -> EndpointDescription {
         do {
@@ -200,8 +202,22 @@ extension NetworkManager {
         try store.read { tx throws(BerthError) in try tx.endpoints(network: network) }
     }
 
-    /// One endpoint, by id or unique id prefix.
-    public func endpoint(_ idOrPrefix: String) throws(BerthError) -> EndpointRecord {
-        try store.read { tx throws(BerthError) in try tx.endpoint(matching: idOrPrefix) }
+    /// The endpoint `id`, exactly; `.notFound` when there is none. With
+    /// `acceptingShortID`, an `id` no endpoint has that is the short form of one generated
+    /// id (`EndpointShortID`, a CLI's way to name one) finds that endpoint, and the short
+    /// form of several is refused (`.conflict`). A runtime that names endpoints by its own
+    /// ids leaves it off: an id of its own may be the start of a generated one.
+    public func endpoint(_ id: String, acceptingShortID: Bool = false) throws(BerthError) -> EndpointRecord {
+        try store.read { tx throws(BerthError) in try tx.endpoint(id, acceptingShortID: acceptingShortID) }
+    }
+
+    /// The endpoint with exactly this id, or nil.
+    public func endpoint(id: String) throws(BerthError) -> EndpointRecord? {
+        try store.read { tx throws(BerthError) in try tx.endpoint(id: id) }
+    }
+
+    /// How many endpoints each network has, by network name (networks without any are absent).
+    public func endpointCounts() throws(BerthError) -> [String: Int] {
+        try store.read { tx throws(BerthError) in try tx.endpointCounts() }
     }
 }

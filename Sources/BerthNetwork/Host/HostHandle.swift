@@ -3,6 +3,7 @@ public import BerthNamespace
 public import BerthNetlink
 public import BerthNFTables
 internal import CBerthShim
+import Synchronization
 
 /// One host namespace and everything Berth opens in it: rtnetlink, nftables, conntrack and
 /// sock_diag, plus the way to reach container namespaces (open a reference, open rtnetlink
@@ -14,8 +15,9 @@ internal import CBerthShim
 /// publishing, gc, check and reconcile are unit-tested without privilege.
 ///
 /// nftables, conntrack and sock_diag are opened on first use, so an attach without
-/// published ports opens only rtnetlink. Not for concurrent use, like the sockets it holds.
-public final class HostHandle: @unchecked Sendable {
+/// published ports opens only rtnetlink. Safe for concurrent use: what it opens on first use
+/// is behind a lock (opened once), and the sockets it holds serve one request at a time.
+public final class HostHandle: Sendable {
     /// The host namespace: where bridges, host-side veths and Berth's nftables live.
     public let namespace: NetworkNamespace
     /// What the handle opens sockets and namespaces through.
@@ -28,13 +30,21 @@ public final class HostHandle: @unchecked Sendable {
 
     /// Fail points armed on this handle, by name (see `FailPoint`): tests arm them to prove
     /// that each step of an operation rolls back.
-    package var failPoints: Set<String> = []
+    package var failPoints: Set<String> {
+        get { owned.withLock { $0.failPoints } }
+        set { owned.withLock { $0.failPoints = newValue } }
+    }
 
-    private var nftablesStorage: (any NFTablesBackend)?
-    private var conntrackStorage: Conntrack?
-    private var socketDiagnosticsStorage: SocketDiagnostics?
-    /// Whether a child already keeps the nftables socket past this process's exit.
-    private var lingering = false
+    /// What the handle opens on first use, and its other mutable state, behind one lock.
+    private struct Owned {
+        var nftables: (any NFTablesBackend)?
+        var conntrack: Conntrack?
+        var socketDiagnostics: SocketDiagnostics?
+        /// Whether a child already keeps the nftables socket past this process's exit.
+        var lingering = false
+        var failPoints: Set<String> = []
+    }
+    private let owned = Mutex(Owned())
 
     /// A handle on `namespace` through `kernel`. `isCurrent` says that `namespace` is the
     /// caller's own, so its sockets need no namespace thread.
@@ -59,30 +69,36 @@ public final class HostHandle: @unchecked Sendable {
     /// nftables in the host namespace.
     public var nftables: any NFTablesBackend {
         get throws(BerthError) {
-            if let nftablesStorage { return nftablesStorage }
-            let backend = try kernel.nftables(in: socketNamespace)
-            nftablesStorage = backend
-            return backend
+            try owned.withLock { (owned: inout Owned) throws(BerthError) -> any NFTablesBackend in
+                if let backend = owned.nftables { return backend }
+                let backend = try kernel.nftables(in: socketNamespace)
+                owned.nftables = backend
+                return backend
+            }
         }
     }
 
     /// The host namespace's connection tracking table.
     public var conntrack: Conntrack {
         get throws(BerthError) {
-            if let conntrackStorage { return conntrackStorage }
-            let conntrack = Conntrack(transport: try kernel.transport(.netfilter, in: socketNamespace), namespace: socketNamespace)
-            conntrackStorage = conntrack
-            return conntrack
+            try owned.withLock { (owned: inout Owned) throws(BerthError) -> Conntrack in
+                if let conntrack = owned.conntrack { return conntrack }
+                let conntrack = Conntrack(transport: try kernel.transport(.netfilter, in: socketNamespace), namespace: socketNamespace)
+                owned.conntrack = conntrack
+                return conntrack
+            }
         }
     }
 
     /// The host namespace's bound sockets, through sock_diag.
     public var socketDiagnostics: SocketDiagnostics {
         get throws(BerthError) {
-            if let socketDiagnosticsStorage { return socketDiagnosticsStorage }
-            let diagnostics = SocketDiagnostics(transport: try kernel.transport(.socketDiagnostics, in: socketNamespace))
-            socketDiagnosticsStorage = diagnostics
-            return diagnostics
+            try owned.withLock { (owned: inout Owned) throws(BerthError) -> SocketDiagnostics in
+                if let diagnostics = owned.socketDiagnostics { return diagnostics }
+                let diagnostics = SocketDiagnostics(transport: try kernel.transport(.socketDiagnostics, in: socketNamespace))
+                owned.socketDiagnostics = diagnostics
+                return diagnostics
+            }
         }
     }
 
@@ -179,14 +195,16 @@ public final class HostHandle: @unchecked Sendable {
     /// nobody's (`berth_linger_past_exit`). Once per handle; nothing for a fake backend or a
     /// process that lives on.
     func lingerNFTablesPastExit() {
-        guard !lingering, let backend = nftablesStorage as? KernelBackend, let fd = backend.descriptor else { return }
-        lingering = berth_linger_past_exit(fd) == 0
+        owned.withLock { owned in
+            guard !owned.lingering, let backend = owned.nftables as? KernelBackend, let fd = backend.descriptor else { return }
+            owned.lingering = berth_linger_past_exit(fd) == 0
+        }
     }
 
     /// Fails if the fail point `name` is armed on this handle or, in a debug build, through
     /// `BERTH_FAILPOINT`.
     func check(failPoint name: String) throws(BerthError) {
-        if failPoints.contains(name) { throw BerthError(.internalError, "fail point \(name) reached") }
+        if owned.withLock({ $0.failPoints.contains(name) }) { throw BerthError(.internalError, "fail point \(name) reached") }
         try FailPoint.check(name)
     }
 }

@@ -12,7 +12,10 @@ public import BerthNFTables
 ///
 /// Wherever a namespace is optional, nil means the caller's own: a socket opened there
 /// needs no namespace thread.
-public protocol KernelAccess: AnyObject {
+///
+/// A `HostHandle` uses its kernel from any thread: an implementation is safe for
+/// concurrent use.
+public protocol KernelAccess: AnyObject, Sendable {
     /// Opens the namespace `reference` names; `.notFound` when there is none.
     func openNamespace(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace
 

@@ -67,7 +67,7 @@ public final class SystemKernel: KernelAccess, Sendable {
     /// that it does not wait for, and that its exit hands to init (no wait for a busy CPU
     /// to run that child; docs/performance.md). A process that lives on — a runtime using
     /// the library, the supervisor — must not call it: it would keep a zombie per deletion.
-    public static func processExitsAfterDetach() {
+    package static func processExitsAfterDetach() {
         berth_reap_caller_exits()
     }
 

@@ -10,18 +10,19 @@ extension NetworkManager {
     /// those of its publications, unless `id` narrows the check); IPv4 and IPv6
     /// forwarding on; no other firewall's forward chain dropping by policy what Berth's
     /// bridges forward; no host socket bound on a published port since (it gets nothing).
-    /// Each problem names the repair that removes it.
-    public func check(id: String? = nil) throws(BerthError) -> [CheckProblem] {
+    /// Each problem names the repair that removes it. `id` names an endpoint exactly, or
+    /// with `acceptingShortID` also by its short form (as `endpoint(_:acceptingShortID:)`).
+    public func check(id: String? = nil, acceptingShortID: Bool = false) throws(BerthError) -> [CheckProblem] {
         do {
-            return try checkKernel(id: id)
+            return try checkKernel(id: id, acceptingShortID: acceptingShortID)
         } catch {
             throw error.with(operation: .check)
         }
     }
 
-    private func checkKernel(id: String?) throws(BerthError) -> [CheckProblem] {
+    private func checkKernel(id: String?, acceptingShortID: Bool) throws(BerthError) -> [CheckProblem] {
         let (instance, recorded, endpoints, publications) = try store.read { tx throws(BerthError) in
-            let endpoints = if let id { [try tx.endpoint(matching: id)] } else { try tx.endpoints() }
+            let endpoints = if let id { [try tx.endpoint(id, acceptingShortID: acceptingShortID)] } else { try tx.endpoints() }
             // Publications share the maps: each is checked with everything, none with one endpoint.
             return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [])
         }

@@ -160,18 +160,21 @@ extension NetworkManager {
         return settled.stopped
     }
 
-    /// The executable to start: `BERTH_DNS`, else `berth-dns` beside the running executable
-    /// (berth, berth-cni and berth-oci-hook are installed together with it).
+    /// The executable to start: `resolverExecutable`, else `BERTH_DNS`, else `berth-dns`
+    /// beside the running executable (berth, berth-cni and berth-oci-hook are installed
+    /// together with it).
     func resolverLaunch() throws(BerthError) -> ResolverLaunch {
         var executable: String
-        if let value = getenv(ResolverLaunch.executableEnvironmentVariable), value.pointee != 0 {
+        if let resolverExecutable {
+            executable = resolverExecutable
+        } else if let value = getenv(ResolverLaunch.executableEnvironmentVariable), value.pointee != 0 {
             executable = String(cString: value)
         } else {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
             guard count > 0 else {
                 throw BerthError(.system, "cannot find the running executable to locate \(ResolverLaunch.executableName) beside it",
-                                 hint: "name the resolver's executable in \(ResolverLaunch.executableEnvironmentVariable)")
+                                 hint: "name the resolver's executable (NetworkManager's resolverExecutable, or \(ResolverLaunch.executableEnvironmentVariable))")
             }
             let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."

@@ -136,7 +136,7 @@ public final class StateStore: Sendable {
     /// runs `StateStore.checkpoint(directory:)`. Durability does not change: a committed
     /// transaction is in the WAL either way, and a checkpoint that never runs only leaves
     /// the next commit to ask again. A process that lives on must not call this.
-    public func deferCheckpoints() {
+    package func deferCheckpoints() {
         connection.withLock { $0.database.defersCheckpoints = true }
     }
 
@@ -146,7 +146,7 @@ public final class StateStore: Sendable {
     /// free per command. Returns false, changing nothing, once SQLite is in use. A process
     /// that lives on must not call this.
     @discardableResult
-    public static func allocateForOneCommand() -> Bool {
+    package static func allocateForOneCommand() -> Bool {
         Database.useArena()
     }
 

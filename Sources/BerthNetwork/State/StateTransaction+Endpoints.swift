@@ -9,7 +9,7 @@ extension StateTransaction {
     /// The address should come from `IPAM.allocate` in this same transaction; the store checks
     /// it again all the same. Throws `.notFound` for an unknown network, `.alreadyExists` for a
     /// taken id, and `.conflict` naming the holder for a taken address, host veth or port.
-    public func insertEndpoint(_ endpoint: EndpointRecord) throws(BerthError) {
+    package func insertEndpoint(_ endpoint: EndpointRecord) throws(BerthError) {
         let db = try db()
         let network = try requireNetwork(named: endpoint.network)
         if try idHolders(endpoint.id).endpoint {
@@ -107,6 +107,15 @@ extension StateTransaction {
                          remedy: .listExisting(.endpoint))
     }
 
+    /// `endpoint(matching:)` with `acceptingShortID`, else the endpoint with exactly this id;
+    /// `.notFound` when there is none.
+    public func endpoint(_ id: String, acceptingShortID: Bool) throws(BerthError) -> EndpointRecord {
+        if acceptingShortID { return try endpoint(matching: id) }
+        if let exact = try endpoint(id: id) { return exact }
+        throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id",
+                         remedy: .listExisting(.endpoint))
+    }
+
     /// The endpoint with a generated id that `short` is the start of, under `EndpointShortID`'s
     /// rule; nil when `short` is not such a start or none matches. Throws `.conflict` listing
     /// them if several do.
@@ -195,7 +204,7 @@ extension StateTransaction {
     }
 
     /// Marks the endpoint as being detached: from now on it is only ever finished, never used.
-    public func markDetaching(id: String) throws(BerthError) {
+    package func markDetaching(id: String) throws(BerthError) {
         try db().execute("UPDATE endpoints SET detaching = 1 WHERE id = ?", [.text(id)])
     }
 
@@ -208,7 +217,7 @@ extension StateTransaction {
     /// Removes the endpoint (its lease and port mappings with it) and returns what it was,
     /// so the caller knows what to tear down. Throws `.notFound` if there is none.
     @discardableResult
-    public func deleteEndpoint(id: String) throws(BerthError) -> EndpointRecord {
+    package func deleteEndpoint(id: String) throws(BerthError) -> EndpointRecord {
         guard let endpoint = try endpoint(id: id) else {
             throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id",
                              remedy: .listExisting(.endpoint))

@@ -7,7 +7,7 @@ extension StateTransaction {
     ///
     /// Throws `.alreadyExists` if the name or id is taken and `.conflict` naming the other
     /// network if its bridge is.
-    public func insertNetwork(_ network: NetworkRecord) throws(BerthError) {
+    package func insertNetwork(_ network: NetworkRecord) throws(BerthError) {
         let db = try db()
         if try self.network(named: network.name) != nil {
             throw BerthError(.alreadyExists, "network \"\(network.name)\" already exists",
@@ -80,7 +80,7 @@ extension StateTransaction {
 
     /// Records that Berth put the gateway address on the network's (adopted) bridge, so that
     /// removing the network takes it away again.
-    public func setGatewayAdded(network name: String) throws(BerthError) {
+    package func setGatewayAdded(network name: String) throws(BerthError) {
         try db().execute("UPDATE networks SET gateway_added = 1 WHERE name = ?", [.text(name)])
     }
 
@@ -93,7 +93,7 @@ extension StateTransaction {
     ///
     /// Throws `.notFound` if there is none and `.conflict` while endpoints are still attached.
     @discardableResult
-    public func deleteNetwork(named name: String) throws(BerthError) -> NetworkRecord {
+    package func deleteNetwork(named name: String) throws(BerthError) -> NetworkRecord {
         let network = try requireNetwork(named: name)
         let attached = try endpointCount(network: name)
         guard attached == 0 else {

@@ -9,7 +9,7 @@ extension StateTransaction {
     ///
     /// The key (protocol, host address, host port) has a single owner: a second claim throws
     /// `.conflict` naming the endpoint that holds it.
-    public func insertPortMapping(_ mapping: PortMappingRecord) throws(BerthError) {
+    package func insertPortMapping(_ mapping: PortMappingRecord) throws(BerthError) {
         let db = try db()
         do {
             // The values in the table's column order (`portColumns`; a test holds the two
@@ -160,7 +160,7 @@ extension StateTransaction {
 
     /// Removes every published port of one endpoint; returns how many there were.
     @discardableResult
-    public func deletePortMappings(endpoint id: String) throws(BerthError) -> Int {
+    package func deletePortMappings(endpoint id: String) throws(BerthError) -> Int {
         try db().execute("DELETE FROM port_mappings WHERE endpoint = ?", [.text(id)])
     }
 

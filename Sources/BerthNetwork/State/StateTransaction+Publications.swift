@@ -10,7 +10,7 @@ extension StateTransaction {
     ///
     /// Throws `.alreadyExists` for an id an endpoint or a publication has, and `.conflict`
     /// naming the holder for a port key an endpoint or another publication holds.
-    public func insertPublication(_ publication: PublicationRecord) throws(BerthError) {
+    package func insertPublication(_ publication: PublicationRecord) throws(BerthError) {
         let db = try db()
         let publicationExists = try self.publication(id: publication.id) != nil
         let endpointExists = try endpoint(id: publication.id) != nil
@@ -66,7 +66,7 @@ extension StateTransaction {
 
     /// Removes a publication and its ports; returns what it was, or nil if there was none.
     @discardableResult
-    public func deletePublication(id: String) throws(BerthError) -> PublicationRecord? {
+    package func deletePublication(id: String) throws(BerthError) -> PublicationRecord? {
         guard let record = try publication(id: id) else { return nil }
         // ON DELETE CASCADE removes its ports.
         try db().execute("DELETE FROM publications WHERE id = ?", [.text(id)])

@@ -9,7 +9,7 @@ extension StateTransaction {
     }
 
     /// Records the resolver process that now runs.
-    public func setResolver(_ process: ResolverProcess) throws(BerthError) {
+    package func setResolver(_ process: ResolverProcess) throws(BerthError) {
         try db().execute("""
             INSERT INTO resolver (singleton, pid, start_time, started) VALUES (1, ?, ?, ?)
             ON CONFLICT (singleton) DO UPDATE SET pid = excluded.pid, start_time = excluded.start_time, started = excluded.started
@@ -17,7 +17,7 @@ extension StateTransaction {
     }
 
     /// Forgets the resolver process.
-    public func clearResolver() throws(BerthError) {
+    package func clearResolver() throws(BerthError) {
         try db().execute("DELETE FROM resolver", [])
     }
 }

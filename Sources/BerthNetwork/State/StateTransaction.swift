@@ -4,7 +4,8 @@ import BerthCore
 /// it makes belongs to that one transaction.
 ///
 /// Valid only inside the closure it was given to; using it afterwards throws. In a read
-/// transaction every changing method throws too.
+/// transaction every changing method throws too. Outside the package only reads are
+/// offered: changes go through `NetworkManager`, which keeps the kernel in step with them.
 public struct StateTransaction {
     let database: Database
     let generation: UInt64

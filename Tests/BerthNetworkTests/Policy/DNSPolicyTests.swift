@@ -128,6 +128,17 @@ struct DNSPolicyTests {
         #expect(try host.manager.resolverStatus() == .notNeeded)
     }
 
+    @Test("a manager given its resolver's executable (an embedding runtime's) starts that one, not berth-dns beside the running binary")
+    func givenResolverExecutable() throws {
+        let host = try FakeHost()
+        try host.network()
+        let manager = NetworkManager(store: host.manager.store, host: host.handle, resolverExecutable: "/opt/runtime/libexec/berth-dns")
+        host.kernel.addNamespace("c1")
+        _ = try manager.attach(AttachOptions(network: "web", namespace: .name("c1"), id: "e1", name: "web"))
+        #expect(host.kernel.resolvers.launches.map(\.executable) == ["/opt/runtime/libexec/berth-dns"])
+        #expect(host.kernel.resolvers.launches.first?.stateDirectory == host.stateDirectory)
+    }
+
     @Test("a resolver that cannot start rolls the attach back")
     func startFailureRollsBack() throws {
         let host = try FakeHost()
