@@ -121,7 +121,7 @@ struct ContainerTableTests {
         #expect(UsageErrors.line("unknown option '-x' (a command goes after '--')", arguments: ["run", "-x"])
                 == "unknown option '-x' (a command goes after '--'; see 'berth run --help')")
         #expect(UsageErrors.unknownSubcommand(in: ["network", "creat", "x"])
-                == "unknown subcommand 'creat' (choose one of: create, rm, ls, inspect; see 'berth network --help')")
+                == "unknown subcommand 'creat' (choose one of: create, rm, prune, ls, inspect; see 'berth network --help')")
         #expect(UsageErrors.unknownSubcommand(in: ["netns", "delete", "x"]) == nil)
         #expect(UsageErrors.unknownSubcommand(in: ["network"]) == nil)
         #expect(UsageErrors.unknownSubcommand(in: ["network", "--help"]) == nil)

@@ -36,11 +36,14 @@ struct NetworkNameCLITests {
     func optionsWithValuesPassTheNameCheck() throws {
         try withHostSandbox { sandbox in
             let help = sandbox.berth(["network", "create", "--help"])
-            let usage = help.stdout.split(separator: "\n").first { $0.hasPrefix("USAGE: berth network create") } ?? ""
-            // "[--subnet <CIDR> ...] [--bridge <NAME>] [--internal]": options followed by a <value>.
-            let words = usage.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) }
-            let options = zip(words, words.dropFirst()).filter { $0.0.hasPrefix("--") && $0.1.hasPrefix("<") }.map(\.0)
-            #expect(options.contains("--dns") && options.contains("--subnet"), "\(help)")
+            // The OPTIONS section ("  --subnet <CIDR>  …", "  -o, --opt <KEY=VALUE>  …"): the
+            // options followed by a <value>, short and long (the usage line is "[<options>]").
+            let options = help.stdout.split(separator: "\n").flatMap { line -> [String] in
+                let words = line.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
+                guard let first = words.first, first.hasPrefix("-"), let value = words.firstIndex(where: { $0.hasPrefix("<") }) else { return [] }
+                return words[..<value].filter { $0.hasPrefix("-") }
+            }
+            #expect(options.contains("--dns") && options.contains("--subnet") && options.contains("-o") && options.contains("--opt"), "\(help)")
             for option in options {
                 // No value: argument-parser's own usage error, never the dashed-name one.
                 let result = sandbox.berth(["network", "create", "probe", option])

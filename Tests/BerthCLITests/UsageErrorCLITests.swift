@@ -29,7 +29,7 @@ struct UsageErrorCLITests {
     func unknownSubcommand() {
         let creat = Command.run([Command.berthBinary, "network", "creat", "x"])
         #expect(creat.status == 64, "\(creat)")
-        #expect(creat.stderr == "berth: unknown subcommand 'creat' (choose one of: create, rm, ls, inspect; see 'berth network --help')\n", "\(creat)")
+        #expect(creat.stderr == "berth: unknown subcommand 'creat' (choose one of: create, rm, prune, ls, inspect; see 'berth network --help')\n", "\(creat)")
         let top = Command.run([Command.berthBinary, "frobnicate"])
         #expect(top.status == 64 && top.stderr == "berth: unknown command 'frobnicate' (see 'berth --help')\n", "\(top)")
         // Help still works, and a known subcommand is not mistaken for an unknown one.

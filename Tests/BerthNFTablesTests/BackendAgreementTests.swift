@@ -122,12 +122,12 @@ struct BackendAgreementTests {
                 "notFound: add rule ip berth-agree nosuch accept",
                 "alreadyExists: create table ip berth-agree",
                 "ok",
-                "notFound: destroy element from map ip berth-agree publish { 10.0.0.1 . tcp . 8080 }",
+                "notFound: destroy element from map ip berth-agree publish { 10.0.0.1 . tcp . 8080 comment \"c1\" : 172.17.0.2 . 80 }",
                 "notFound: destroy map ip berth-agree publish",
-                "notFound: destroy chain ip berth-agree guard",
-                "notFound: destroy rule ip berth-agree guard handle 1",
+                "notFound: destroy chain ip berth-agree prerouting",
+                "notFound: destroy rule ip berth-agree prerouting handle 1",
                 "ok",
-                "notFound: destroy element from map ip berth-agree publish { 10.0.0.1 . tcp . 8080 }",
+                "notFound: destroy element from map ip berth-agree publish { 10.0.0.1 . tcp . 8080 comment \"c1\" : 172.17.0.2 . 80 }",
                 "ok",
             ])
         }

@@ -103,7 +103,7 @@ struct NetworkCrashKernelTests {
     func killedCreateOnExistingBridge(step: String) throws {
         try withHostSandbox { sandbox in
             try #require(sandbox.run(["ip", "link", "add", "lanbr", "type", "bridge"]).succeeded)
-            try killAt(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"], at: step)
+            try killAt(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--gateway", "10.48.0.1", "--bridge", "lanbr", "--bridge-existing"], at: step)
             #expect(Oracle.ipv4(sandbox, dev: "lanbr") == ["10.48.0.1/24"])
 
             let gc = sandbox.berth(["gc"])
@@ -120,7 +120,7 @@ struct NetworkCrashKernelTests {
     func killedCreateOnExistingBridgeRetried() throws {
         try withHostSandbox { sandbox in
             try #require(sandbox.run(["ip", "link", "add", "lanbr", "type", "bridge"]).succeeded)
-            let create = ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"]
+            let create = ["network", "create", "web", "--subnet", "10.48.0.0/24", "--gateway", "10.48.0.1", "--bridge", "lanbr", "--bridge-existing"]
             try killAt(sandbox, create, at: "network.address")
             let again = sandbox.berth(create)
             #expect(again.succeeded, "\(again)")
@@ -142,7 +142,7 @@ struct NetworkCrashKernelTests {
         try withHostSandbox { sandbox in
             try #require(sandbox.run(["ip", "link", "add", "lanbr", "type", "bridge"]).succeeded)
             try #require(sandbox.run(["ip", "addr", "add", "10.48.0.1/24", "dev", "lanbr"]).succeeded)
-            try killAt(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--bridge", "lanbr", "--bridge-existing"],
+            try killAt(sandbox, ["network", "create", "web", "--subnet", "10.48.0.0/24", "--gateway", "10.48.0.1", "--bridge", "lanbr", "--bridge-existing"],
                      at: "network.firewall")
             let gc = sandbox.berth(["gc"])
             #expect(gc.succeeded && gc.stdout.contains("removed network web"), "\(gc)")

@@ -51,8 +51,11 @@ struct StateFamiliesMigrationTests {
         let check = try Database(path: store.databasePath, create: false)
         #expect(try StateSchema.version(check) == StateSchema.currentVersion)
         // Version 11 rebuilds the publications table (StatePublicationsIPv6MigrationTests),
-        // version 12 adds the instance's boot (StateBootMigrationTests).
-        let later = { (object: String) in object.hasPrefix("table publications:") || object.hasPrefix("table instance:") }
+        // version 12 adds the instance's boot (StateBootMigrationTests), version 13 the
+        // networks' phase (StateNetworkPhaseMigrationTests).
+        let later = { (object: String) in
+            object.hasPrefix("table publications:") || object.hasPrefix("table instance:") || object.hasPrefix("table networks:")
+        }
         #expect(try schemaObjects(check).filter { !later($0) } == before.filter { !$0.hasPrefix("trigger ") && !later($0) })
         #expect(try rows(check) == rowsBefore)
         #expect(try store.read { tx throws(BerthError) in try tx.endpoint(id: "ep1")?.ports.map(\.description) } == ["tcp 0.0.0.0:8080->80"])

@@ -43,6 +43,8 @@ public final class HostHandle: Sendable {
         /// Whether a child already keeps the nftables socket past this process's exit.
         var lingering = false
         var failPoints: Set<String> = []
+        /// `/proc/1/ns/net`'s identity once read: nil before, `.some(nil)` when unreadable.
+        var initialNamespace: NamespaceIdentity??
     }
     private let owned = Mutex(Owned())
 
@@ -146,7 +148,14 @@ public final class HostHandle: Sendable {
     }
 
     /// `/proc/1/ns/net`'s identity, read once per handle; nil when it cannot be read.
-    private lazy var initialNamespace: NamespaceIdentity? = (try? kernel.openNamespace(.path("/proc/1/ns/net")))?.identity
+    private var initialNamespace: NamespaceIdentity? {
+        owned.withLock { owned in
+            if let read = owned.initialNamespace { return read }
+            let identity = (try? kernel.openNamespace(.path("/proc/1/ns/net")))?.identity
+            owned.initialNamespace = .some(identity)
+            return identity
+        }
+    }
 
     /// rtnetlink inside another namespace, for work there (a container's interface).
     public func netlink(in namespace: NetworkNamespace) throws(BerthError) -> RouteNetlink {

@@ -196,7 +196,9 @@ extension NetworkManager {
     /// dual-stack one whose every port is on an IPv6 host address needs no `ip berth`.
     func firewallPlans(_ firewall: Firewall, networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) -> [Firewall.Plan] {
         var plans: [Firewall.Plan] = []
-        if !networks.isEmpty || endpoints.isEmpty || endpoints.contains(where: { $0.hasElements(in: .ipv4) }) {
+        // Nothing recorded needs a table (a fresh state, or the last network removed by gc
+        // before its create had made one): its absence is no problem.
+        if !networks.isEmpty || endpoints.contains(where: { $0.hasElements(in: .ipv4) }) {
             plans.append(firewall.plan(networks: networks, endpoints: endpoints, table: try firewall.table()))
         }
         if networks.contains(where: \.hasIPv6) || endpoints.contains(where: { $0.hasElements(in: .ipv6) }) {

@@ -14,8 +14,7 @@ extension NetworkManager {
     ///
     /// A subnet given is checked against `taken` less what is on the adopted bridge (`adopted`),
     /// so the network may use the subnet that bridge carries. A subnet picked avoids all of
-    /// `taken`, the adopted bridge's own addresses and routes included: the pick never lands
-    /// on the LAN the bridge may carry.
+    /// `taken`; on an adopted bridge none is picked (the subnet must be given).
     ///
     /// Without a gateway given, a bridge Berth makes gets the subnet's first host; an adopted
     /// bridge's own address in the subnet (with the subnet's prefix length) is the gateway,
@@ -36,6 +35,13 @@ extension NetworkManager {
             let clashes = if let adopted { taken.filter { $0.link != adopted.index } } else { taken }
             try SubnetPool.check(requested, against: clashes)
             subnet = requested
+        } else if let adopted {
+            // A subnet of Berth's choosing on a bridge it did not make would need a gateway
+            // address added that nobody asked for, and a gateway is only taken with its subnet.
+            throw BerthError(.invalidArgument,
+                             "a network on bridge \(adopted.name), which Berth did not make, needs its subnet given: Berth picks none for a bridge that is not its own",
+                             hint: "give the subnet the bridge carries (its address there is the gateway), or a subnet with the gateway address to add",
+                             object: .bridge(adopted.name), parameter: "subnet", remedy: .give(parameter: "subnet"))
         } else {
             subnet = try SubnetPool.pick(avoiding: taken)
         }

@@ -213,7 +213,7 @@ extension NetworkManager {
                 let network = try tx.requireNetwork(named: name)
                 let attached = try tx.endpoints(network: name)
                 if !attached.isEmpty {
-                    let ids = attached.prefix(5).map { String($0.id.prefix(12)) }.joined(separator: ", ")
+                    let ids = attached.prefix(5).map { EndpointShortID.display($0.id) }.joined(separator: ", ")
                     let more = attached.count > 5 ? " and \(attached.count - 5) more" : ""
                     throw BerthError(.conflict, "network \(name) has \(attached.count) endpoint(s) attached: \(ids)\(more)",
                                      hint: "detach its endpoints first", object: .network(name), remedy: .detachEndpoints)

@@ -28,25 +28,23 @@ struct AdoptedBridgePolicyTests {
 
     // MARK: - The subnet and the gateway
 
-    @Test("without a subnet, the pick avoids the adopted bridge's own addresses: the LAN's 172.17.5.0/24 rules out 172.17.0.0/16")
-    func pickAvoidsTheBridgesAddresses() throws {
+    @Test("without a subnet, nothing is picked for a bridge Berth did not make: refused naming the subnet, nothing added or recorded")
+    func noSubnetOnAnAdoptedBridge() throws {
         let host = try lanHost(["172.17.5.1/24"])
-        let network = try adopt(host, gateway: "172.18.0.1")
-        #expect(network.subnet?.description == "172.18.0.0/16")
-        #expect(network.gateway?.description == "172.18.0.1" && network.gatewayAdded)
-        #expect(host.kernel.addresses().filter { $0.hasSuffix("dev lanbr") } == ["172.17.5.1/24 dev lanbr", "172.18.0.1/16 dev lanbr"])
+        let before = host.kernel.snapshot()
+        expect(refusal { _ = try adopt(host) }, .invalidArgument, ["a network on bridge lanbr, which Berth did not make, needs its subnet given"],
+               parameter: "subnet", remedy: .give(parameter: "subnet"))
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.manager.networks().isEmpty)
     }
 
     @Test("without a gateway, a subnet the bridge holds no address in is refused, naming what it holds; nothing is added or recorded")
     func noAddressNoGateway() throws {
         let host = try lanHost(["172.17.5.1/24"])
         let before = host.kernel.snapshot()
-        for subnet in [nil, "10.60.0.0/24"] {
-            let error = refusal { _ = try adopt(host, subnet: subnet) }
-            let expected = subnet ?? "172.18.0.0/16"
-            expect(error, .invalidArgument, ["bridge lanbr holds no address in subnet \(expected) (it holds 172.17.5.1/24)"],
-                   parameter: "gateway", remedy: .give(parameter: "gateway"))
-        }
+        let error = refusal { _ = try adopt(host, subnet: "10.60.0.0/24") }
+        expect(error, .invalidArgument, ["bridge lanbr holds no address in subnet 10.60.0.0/24 (it holds 172.17.5.1/24)"],
+               parameter: "gateway", remedy: .give(parameter: "gateway"))
         #expect(host.kernel.snapshot() == before)
         #expect(try host.manager.networks().isEmpty)
     }

@@ -17,7 +17,7 @@ struct NetworkLifecyclePolicyTests {
         let host = try FakeHost()
         host.kernel.addLink("lanbr", kind: "bridge", up: true)
         try host.manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"),
-                                                      bridge: try InterfaceName("lanbr"), usesExistingBridge: true))
+                                                      gateway: try IPv4Address(parsing: "10.88.0.1"), bridge: try InterfaceName("lanbr"), usesExistingBridge: true))
         try host.manager.store.write { tx throws(BerthError) in try tx.setPhase(.creating, network: "web") }
         #expect(host.kernel.addresses().contains("10.88.0.1/24 dev lanbr"))
         return host
@@ -76,7 +76,7 @@ struct NetworkLifecyclePolicyTests {
         host.arm(point)
         let error = refusal {
             try host.manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"),
-                                                          bridge: try InterfaceName("lanbr"), usesExistingBridge: true))
+                                                          gateway: try IPv4Address(parsing: "10.88.0.1"), bridge: try InterfaceName("lanbr"), usesExistingBridge: true))
         }
         expect(error, .internalError, ["fail point \(point) reached"])
         #expect(!host.kernel.addresses().contains("10.88.0.1/24 dev lanbr"))
@@ -102,7 +102,7 @@ struct NetworkLifecyclePolicyTests {
     func createRetriedFinishesTheMarkedOne() throws {
         let host = try interruptedCreateOnExistingBridge()
         let again = try host.manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"),
-                                                                  bridge: try InterfaceName("lanbr"), usesExistingBridge: true))
+                                                                  gateway: try IPv4Address(parsing: "10.88.0.1"), bridge: try InterfaceName("lanbr"), usesExistingBridge: true))
         #expect(again.phase == .ready && again.gatewayAdded)
         #expect(try host.manager.network(named: "web").phase == .ready)
         try host.manager.removeNetwork(named: "web")
