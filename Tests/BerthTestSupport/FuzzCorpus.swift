@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The fuzzers' committed corpora (Fuzz/corpus/*, Fuzz/lab-corpus), for tests that replay
 /// every input through the fuzz property, so that what the fuzzers once found stays fixed
@@ -22,5 +23,19 @@ public enum FuzzCorpus {
             files.append((name, [UInt8](try Data(contentsOf: file))))
         }
         return files
+    }
+
+    /// Runs every file of `directory` through `property` (nil when the property holds, else
+    /// the violation), recording an issue per violating file and failing when the corpus is
+    /// empty or cannot be read.
+    public static func replay(_ directory: String, sourceLocation: SourceLocation = #_sourceLocation,
+                              _ property: ([UInt8]) -> String?) throws {
+        let files = try files(directory)
+        try #require(files.count > 0, "\(directory) is empty", sourceLocation: sourceLocation)
+        for file in files {
+            if let violation = property(file.bytes) {
+                Issue.record("\(directory)/\(file.name): \(violation)", sourceLocation: sourceLocation)
+            }
+        }
     }
 }

@@ -9,17 +9,6 @@ import Testing
 /// handle its state still names, or changed the table between its read and its batch.
 @Suite("firewall ownership across instances (fake kernel)")
 struct FirewallOwnershipPolicyTests {
-    /// Instance A (f4ce0001: web, 10.88.0.0/24, e1 publishing 8080) and instance B
-    /// (0dd1ce00: its own web, 10.89.0.0/24 on brwebb).
-    private func twoInstances() throws -> (FakeHost, FakeHost) {
-        let a = try FakeHost()
-        let b = try FakeHost(kernel: a.kernel, instance: "0dd1ce00")
-        try a.network()
-        try b.network(subnet: "10.89.0.0/24", bridge: "brwebb")
-        try a.attach("ctr1", id: "e1", ports: ["8080:80"])
-        return (a, b)
-    }
-
     /// Deletes the element of `publish_any` tagged `comment`, as `nft delete element` would.
     private func deleteElement(tagged comment: String, in host: FakeHost) throws {
         let table = try #require(try host.nftables.list(table: FirewallLayout.table))
@@ -31,7 +20,7 @@ struct FirewallOwnershipPolicyTests {
 
     @Test("a detach leaves a key another instance took after this endpoint's element was deleted by hand")
     func detachLeavesOthersKey() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: false)
         try deleteElement(tagged: "berth-endpoint e1 @f4ce0001", in: a)
         try b.attach("ctr2", id: "b1", ports: ["8080:80"])
         #expect(try a.manager.check().map(\.endpoint).contains("e1"))
@@ -42,7 +31,7 @@ struct FirewallOwnershipPolicyTests {
 
     @Test("a detach whose element is replaced by another instance's between its read and its batch plans again and leaves it")
     func detachRace() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: false)
         // Between A's read of its keys and A's batch: e1's element goes, B publishes 8080.
         a.nftables.beforeNextApply = {
             try? deleteElement(tagged: "berth-endpoint e1 @f4ce0001", in: a)
@@ -56,7 +45,7 @@ struct FirewallOwnershipPolicyTests {
 
     @Test("a detach reads only its own keys, not the maps")
     func detachReadsKeys() throws {
-        let (a, _) = try twoInstances()
+        let (a, _) = try twoInstances(bPublishes: false)
         a.nftables.resetCounts()
         try a.manager.detach(id: "e1")
         #expect(a.nftables.elementReads == 1 && a.nftables.tableReads == 0 && a.nftables.rulesetReads == 0)
@@ -97,7 +86,7 @@ struct FirewallOwnershipPolicyTests {
 
     @Test("reconcile after a flush plans again when another instance made the table between its read and its batch")
     func reconcileRace() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: false)
         var flush = Transaction()
         flush.delete(.table(FirewallLayout.table))
         try a.nftables.apply(flush)

@@ -11,19 +11,6 @@ import Testing
 /// alone in gc, check and reconcile.
 @Suite("instances (fake kernel)")
 struct InstancePolicyTests {
-    /// Instance A (f4ce0001: web, 10.88.0.0/24, e1 publishing 8080) and instance B
-    /// (0dd1ce00: its own network also called web, 10.89.0.0/24 on brwebb, b1 publishing
-    /// 9090) on one kernel.
-    private func twoInstances() throws -> (FakeHost, FakeHost) {
-        let a = try FakeHost()
-        let b = try FakeHost(kernel: a.kernel, instance: "0dd1ce00")
-        try a.network()
-        try b.network(subnet: "10.89.0.0/24", bridge: "brwebb")
-        try a.attach("ctr1", id: "e1", ports: ["8080:80"])
-        try b.attach("ctr2", id: "b1", ports: ["9090:80"])
-        return (a, b)
-    }
-
     @Test("two instances racing to make Berth's table: the one that finds it made since its read plans anew; the static rules appear once")
     func tableRace() throws {
         let a = try FakeHost()
@@ -57,7 +44,7 @@ struct InstancePolicyTests {
 
     @Test("each instance tags its bridge, veths, rules and elements with its id; both publish side by side")
     func tags() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: true)
         #expect(a.kernel.link("brweb")?.alias == "berth-network web @f4ce0001")
         #expect(a.kernel.link("brwebb")?.alias == "berth-network web @0dd1ce00")
         #expect(a.kernel.link(try a.manager.endpoint("e1").hostVeth.rawValue)?.alias == "berth-endpoint e1 @f4ce0001")
@@ -72,7 +59,7 @@ struct InstancePolicyTests {
 
     @Test("the same endpoint id in two instances gets two veths")
     func sameIDTwice() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: true)
         let mine = try a.attach("ctr3", id: "same")
         let theirs = try b.attach("ctr4", id: "same")
         #expect(mine.hostVeth != theirs.hostVeth)
@@ -80,7 +67,7 @@ struct InstancePolicyTests {
 
     @Test("a host port one instance publishes is refused to the other by the kernel's map")
     func portOwnedAcrossInstances() throws {
-        let (_, b) = try twoInstances()
+        let (_, b) = try twoInstances(bPublishes: true)
         let error = refusal { try b.attach("ctr3", id: "b2", ports: ["8080:80"]) }
         expect(error, .conflict, ["a published port of endpoint b2 is already in Berth's nftables maps"], parameter: "ports")
         #expect(try b.manager.endpoints().map(\.id) == ["b1"])
@@ -88,7 +75,7 @@ struct InstancePolicyTests {
 
     @Test("gc in one instance leaves the other's bridge, veths, rules and elements; its own leftovers go")
     func gcLeavesOthers() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: true)
         let before = a.kernel.snapshot()
         #expect(try a.manager.gc().isEmpty)
         #expect(try b.manager.gc().isEmpty)
@@ -104,7 +91,7 @@ struct InstancePolicyTests {
 
     @Test("check in one instance reports only its own objects")
     func checkOwnOnly() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: true)
         let veth = try #require(a.kernel.link(try b.manager.endpoint("b1").hostVeth.rawValue))
         try a.handle.netlink.deleteLink(.index(veth.index))
         #expect(try a.manager.check().isEmpty)
@@ -113,7 +100,7 @@ struct InstancePolicyTests {
 
     @Test("after a flush, reconcile in one instance restores the skeleton and its own objects only; the other's reconcile adds its own")
     func reconcileOwnOnly() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: true)
         let whole = a.nftables.ruleset
         var flush = Transaction()
         flush.delete(.table(FirewallLayout.table))
@@ -130,7 +117,7 @@ struct InstancePolicyTests {
 
     @Test("reconcile of one instance puts back a static rule in its place without rebuilding the other's objects")
     func reconcileStaticRuleInPlace() throws {
-        let (a, b) = try twoInstances()
+        let (a, b) = try twoInstances(bPublishes: true)
         let before = a.nftables.ruleset
         let table = try #require(try a.nftables.list(table: FirewallLayout.table))
         let guardRule = try #require(table.chains.first { $0.chain.name == "guard" }?.rules.first { $0.comment == "berth: loopback only from lo" })

@@ -45,6 +45,19 @@ extension FakeKernel {
     }
 }
 
+/// Two state directories on one fake kernel: instance A (f4ce0001: web, 10.88.0.0/24, e1
+/// publishing 8080) and instance B (0dd1ce00: its own network also called web, 10.89.0.0/24
+/// on brwebb; with `bPublishes`, b1 publishing 9090).
+func twoInstances(bPublishes: Bool) throws -> (FakeHost, FakeHost) {
+    let a = try FakeHost()
+    let b = try FakeHost(kernel: a.kernel, instance: "0dd1ce00")
+    try a.network()
+    try b.network(subnet: "10.89.0.0/24", bridge: "brwebb")
+    try a.attach("ctr1", id: "e1", ports: ["8080:80"])
+    if bPublishes { try b.attach("ctr2", id: "b1", ports: ["9090:80"]) }
+    return (a, b)
+}
+
 /// Expects `body` to throw a BerthError and returns it.
 func refusal(_ sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) -> BerthError? {
     #expect(throws: BerthError.self, sourceLocation: sourceLocation) { try body() }
