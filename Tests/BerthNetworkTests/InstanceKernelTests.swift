@@ -7,8 +7,10 @@ import Testing
 /// check and reconcile in one leave the other's bridge, veths, elements and traffic intact.
 @Suite("two instances on one host (kernel)", .enabled(if: KernelTests.enabled))
 struct InstanceKernelTests {
-    @Test("gc, check and reconcile in one state directory leave the other's bridge, veths, elements and traffic intact")
-    func sideBySide() throws {
+    /// A host sandbox with two state directories (the sandbox's, then `other`), each with a
+    /// network called web (10.46.0.0/24 on bra; 10.47.0.0/24 on brb); `a` and `b` run berth
+    /// in one and the other.
+    private func withTwoInstances(_ body: (HostSandbox, String, ([String]) -> CommandResult, ([String]) -> CommandResult) throws -> Void) throws {
         try withHostSandbox { sandbox in
             let other = NSTemporaryDirectory() + "berth-test-other-\(KernelTests.uniqueSuffix())"
             defer { try? FileManager.default.removeItem(atPath: other) }
@@ -16,6 +18,13 @@ struct InstanceKernelTests {
             func b(_ args: [String]) -> CommandResult { sandbox.berth(args + ["--state-dir", other]) }
             try #require(a(["network", "create", "web", "--subnet", "10.46.0.0/24", "--bridge", "bra"]).succeeded)
             try #require(b(["network", "create", "web", "--subnet", "10.47.0.0/24", "--bridge", "brb"]).succeeded)
+            try body(sandbox, other, a, b)
+        }
+    }
+
+    @Test("gc, check and reconcile in one state directory leave the other's bridge, veths, elements and traffic intact")
+    func sideBySide() throws {
+        try withTwoInstances { sandbox, other, a, b in
             // Networks of the same name; the same endpoint id in both is a policy test.
             let ca = try CLIContainer(sandbox, network: "web", id: "a1", ports: ["8081:80"])
             let cb = try CLIContainer(sandbox, network: "web", id: "b1", ports: ["8082:80"], state: other)
@@ -65,13 +74,7 @@ struct InstanceKernelTests {
 
     @Test("a detach leaves the element another state directory published on a key this endpoint's element held before it was deleted by hand")
     func detachLeavesOthersKey() throws {
-        try withHostSandbox { sandbox in
-            let other = NSTemporaryDirectory() + "berth-test-other-\(KernelTests.uniqueSuffix())"
-            defer { try? FileManager.default.removeItem(atPath: other) }
-            func a(_ args: [String]) -> CommandResult { sandbox.berth(args) }
-            func b(_ args: [String]) -> CommandResult { sandbox.berth(args + ["--state-dir", other]) }
-            try #require(a(["network", "create", "web", "--subnet", "10.46.0.0/24", "--bridge", "bra"]).succeeded)
-            try #require(b(["network", "create", "web", "--subnet", "10.47.0.0/24", "--bridge", "brb"]).succeeded)
+        try withTwoInstances { sandbox, other, a, b in
             _ = try CLIContainer(sandbox, network: "web", id: "a1", ports: ["8083:80"])
             #expect(sandbox.run(["nft", "delete", "element", "ip", "berth", "publish_any", "{ tcp . 8083 }"]).succeeded)
             let cb = try CLIContainer(sandbox, network: "web", id: "b1", ports: ["8083:80"], state: other)

@@ -21,6 +21,17 @@ struct NetworkCrashKernelTests {
         #expect(ended.killed && ended.status == SIGKILL, "\(ended)")
     }
 
+    /// `berth gc` finishes the interrupted network web: gone from the state, no bridge, no
+    /// rules left, and `check` finds nothing.
+    private func expectGCRemovesWeb(_ sandbox: HostSandbox, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let gc = sandbox.berth(["gc"])
+        #expect(gc.succeeded && gc.stdout.contains("removed network web"), "\(gc)", sourceLocation: sourceLocation)
+        #expect(try networkNames(sandbox).isEmpty, sourceLocation: sourceLocation)
+        #expect(Oracle.bridges(sandbox).isEmpty, "\(Oracle.bridges(sandbox))", sourceLocation: sourceLocation)
+        #expect(!berthRules(sandbox, network: "web"), sourceLocation: sourceLocation)
+        #expect(sandbox.berth(["check"]).succeeded, sourceLocation: sourceLocation)
+    }
+
     private func networkNames(_ sandbox: HostSandbox) throws -> [String] {
         let ls = sandbox.berth(["network", "ls", "--json"])
         try #require(ls.succeeded, "\(ls)")
@@ -51,12 +62,7 @@ struct NetworkCrashKernelTests {
             let check = sandbox.berth(["check"])
             #expect(check.status == 1 && check.stderr.contains("network web: removal: interrupted"), "\(check)")
 
-            let gc = sandbox.berth(["gc"])
-            #expect(gc.succeeded && gc.stdout.contains("removed network web"), "\(gc)")
-            #expect(try networkNames(sandbox).isEmpty)
-            #expect(Oracle.bridges(sandbox).isEmpty, "\(Oracle.bridges(sandbox))")
-            #expect(!berthRules(sandbox, network: "web"))
-            #expect(sandbox.berth(["check"]).succeeded)
+            try expectGCRemovesWeb(sandbox)
             #expect(sandbox.berth(["gc"]).stdout.contains("nothing to remove"))
             #expect(sandbox.berth(["network", "create", "web", "--subnet", "10.46.0.0/24", "--bridge", "brweb"]).succeeded)
         }
@@ -88,12 +94,7 @@ struct NetworkCrashKernelTests {
             let attach = sandbox.berth(["attach", "web", "--netns", container])
             #expect(attach.status == 1 && attach.stderr.contains("network web is not ready: its create was interrupted"), "\(attach)")
 
-            let gc = sandbox.berth(["gc"])
-            #expect(gc.succeeded && gc.stdout.contains("removed network web"), "\(gc)")
-            #expect(try networkNames(sandbox).isEmpty)
-            #expect(Oracle.bridges(sandbox).isEmpty, "\(Oracle.bridges(sandbox))")
-            #expect(!berthRules(sandbox, network: "web"))
-            #expect(sandbox.berth(["check"]).succeeded)
+            try expectGCRemovesWeb(sandbox)
         }
     }
 
