@@ -158,12 +158,6 @@ extension StateTransaction {
         return a.key.hostAddress.description < b.key.hostAddress.description
     }
 
-    /// Removes every published port of one endpoint; returns how many there were.
-    @discardableResult
-    package func deletePortMappings(endpoint id: String) throws(BerthError) -> Int {
-        try db().execute("DELETE FROM port_mappings WHERE endpoint = ?", [.text(id)])
-    }
-
     static func decodePortMapping(_ row: borrowing Row) throws(BerthError) -> PortMappingRecord {
         let endpoint = row.text(0), protoText = row.text(1), addressText = row.text(2)
         guard let proto = TransportProtocol(rawValue: protoText), let address = IPAddress(addressText),
