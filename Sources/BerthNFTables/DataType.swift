@@ -96,7 +96,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     case proto(UInt8)
     /// A port number.
     case port(UInt16)
-    /// An interface name (`ifname`); the kernel keeps its first 15 bytes.
+    /// An interface name (`ifname`); only its first 15 bytes reach the kernel.
     case ifname(String)
     /// A packet mark (`mark`), printed as 8 hex digits.
     case mark(UInt32)

@@ -87,7 +87,7 @@ public struct CTState: OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    /// `invalid`: the packet belongs to no known connection and cannot start one.
+    /// `invalid`: connection tracking could not place the packet (malformed, or outside the connection's state).
     public static let invalid = CTState(rawValue: 1)
     /// `established`: packets have gone both ways.
     public static let established = CTState(rawValue: 2)
