@@ -2,11 +2,17 @@ public import BerthCore
 
 /// One nftables data type, as a set's key or data declares it (`ipv4_addr`, `inet_service`…).
 public enum DataType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// `ipv4_addr`: 4 bytes, network order.
     case ipv4Address = "ipv4_addr"
+    /// `ipv6_addr`: 16 bytes, network order.
     case ipv6Address = "ipv6_addr"
+    /// `inet_proto`: a layer 4 protocol number, 1 byte.
     case inetProto = "inet_proto"
+    /// `inet_service`: a port, 2 bytes, network order.
     case inetService = "inet_service"
+    /// `ifname`: an interface name, 16 bytes NUL-padded.
     case ifname = "ifname"
+    /// `mark`: a packet mark, 4 bytes, host order.
     case mark = "mark"
 
     /// nft's TYPE_* number, stored in the set so that `nft` knows how to print it.
@@ -46,9 +52,12 @@ public struct TypeSpec: Sendable, Hashable, CustomStringConvertible, Expressible
     /// The concatenated types, in order; never empty.
     public let components: [DataType]
 
+    /// The concatenation of `components`, in order; a spec with none is refused when its set is queued.
     public init(_ components: [DataType]) { self.components = components }
+    /// `[.ipv4Address, .inetService]` for `ipv4_addr . inet_service`.
     public init(arrayLiteral elements: DataType...) { self.components = elements }
 
+    /// As nft prints it: `ipv4_addr . inet_service`.
     public var description: String { components.map(\.rawValue).joined(separator: " . ") }
 
     var isConcatenation: Bool { components.count > 1 }
@@ -79,17 +88,24 @@ public struct TypeSpec: Sendable, Hashable, CustomStringConvertible, Expressible
 
 /// A typed value of a set key, map data or match: one component of a (possibly concatenated) key.
 public enum Value: Sendable, Hashable, CustomStringConvertible {
+    /// An IPv4 address (`ipv4_addr`).
     case ipv4(IPv4Address)
+    /// An IPv6 address (`ipv6_addr`).
     case ipv6(IPv6Address)
     /// A layer 4 protocol number (`tcp` = 6, `udp` = 17).
     case proto(UInt8)
     /// A port number.
     case port(UInt16)
+    /// An interface name (`ifname`); only its first 15 bytes reach the kernel.
     case ifname(String)
+    /// A packet mark (`mark`), printed as 8 hex digits.
     case mark(UInt32)
 
+    /// `tcp` (6).
     public static let tcp = Value.proto(6)
+    /// `udp` (17).
     public static let udp = Value.proto(17)
+    /// `sctp` (132).
     public static let sctp = Value.proto(132)
 
     /// An address of either family.

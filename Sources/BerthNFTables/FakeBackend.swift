@@ -17,6 +17,8 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
     /// committed batch.
     private var currentGeneration: UInt32 = 1
 
+    /// An empty ruleset at generation 1. Unlike `KernelBackend` it takes no lock: use one
+    /// from one thread at a time.
     public init() {}
 
     /// A fake that starts from `state` (a kernel listing), to replay operations against it.
@@ -33,10 +35,14 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
         Self.perform(operation, on: &state, handles: &handles)
     }
 
+    /// The whole in-memory ruleset; never throws.
     public func list() throws(BerthError) -> Ruleset { state }
 
+    /// 1, plus one per transaction applied; never throws.
     public func generation() throws(BerthError) -> UInt32 { currentGeneration }
 
+    /// Applies every operation to a copy and keeps it only if all succeed; an error carries
+    /// the errno and operation wording `KernelBackend` would give.
     public func apply(_ transaction: Transaction) throws(BerthError) {
         try apply(transaction, generation: nil)
     }

@@ -30,6 +30,7 @@ public enum Family: String, Sendable, Hashable, CaseIterable, CustomStringConver
 
 /// An IP version, for statements that exist once per version (`ip saddr`, `dnat ip to`).
 public enum IPVersion: String, Sendable, Hashable {
+    /// `ip` (IPv4), `ip6` (IPv6).
     case ip, ip6
 
     var nfproto: UInt32 { self == .ip ? 2 : 10 }

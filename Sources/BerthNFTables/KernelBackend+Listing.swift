@@ -3,6 +3,11 @@ import BerthNetlink
 
 /// Reading the ruleset back through nfnetlink dumps: all of it, or one table.
 extension KernelBackend {
+    /// Every table of every family with its chains, rules, named sets and their elements: one
+    /// dump each of tables, chains, rules and sets, then elements set by set. The dumps are
+    /// separate requests, so a batch committed in between can show in some and not others.
+    /// Rules and sets it cannot parse are left out, not named in `unreadable` as
+    /// `list(table:)` names them.
     public func list() throws(BerthError) -> Ruleset {
         typealias M = NFTNL.MessageType
         let tables = try dump(M.getTable, "list nftables tables").compactMap(NFTNL.parseTable)

@@ -52,6 +52,7 @@ public final class KernelBackend: NFTablesBackend, Sendable {
 
     // MARK: - Apply
 
+    /// Applies `transaction` as one batch, unguarded (see `apply(_:generation:)`).
     public func apply(_ transaction: Transaction) throws(BerthError) {
         try apply(transaction, generation: nil)
     }

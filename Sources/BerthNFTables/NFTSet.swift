@@ -4,15 +4,23 @@ import BerthCore
 ///
 /// Named `NFTSet`, not `Set`, so that importing this module does not shadow `Swift.Set`.
 public struct NFTSet: Sendable, Hashable {
+    /// The family of the set's table.
     public var family: Family
+    /// The name of the set's table.
     public var table: String
+    /// The set's name, unique in its table.
     public var name: String
+    /// The type of each element's key; a set's key and a map's data are at most 64 bytes in the kernel's layout.
     public var keyType: TypeSpec
     /// The data type of a map; nil for a set.
     public var dataType: TypeSpec?
+    /// `constant` or nothing: `interval` is refused when the set is queued.
     public var flags: SetFlags
+    /// A comment kept in the set's user data: at most 127 bytes, without quotes or newlines.
     public var comment: String?
 
+    /// A set (`dataType` nil) or a map. Nothing is checked until a transaction queues it;
+    /// `Table.set` and `Table.map` fill in the family and table.
     public init(family: Family, table: String, name: String, keyType: TypeSpec, dataType: TypeSpec? = nil,
                 flags: SetFlags = [], comment: String? = nil) {
         self.family = family
@@ -24,6 +32,7 @@ public struct NFTSet: Sendable, Hashable {
         self.comment = comment
     }
 
+    /// Whether elements carry data (a map).
     public var isMap: Bool { dataType != nil }
 
     /// "map ip berth publish", for messages.
@@ -74,6 +83,7 @@ public struct NFTSet: Sendable, Hashable {
 
 /// Set flags (NFT_SET_*) Berth uses.
 public struct SetFlags: OptionSet, Sendable, Hashable {
+    /// The NFT_SET_* bits.
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -96,10 +106,14 @@ public struct SetFlags: OptionSet, Sendable, Hashable {
 
 /// One element of a set or map: a (possibly concatenated) key, the data of a map, a comment.
 public struct Element: Sendable, Hashable {
+    /// The key: one value per component of the set's key type, in order.
     public var key: [Value]
+    /// A map element's data, one value per component of the map's data type; nil in a set.
     public var value: [Value]?
+    /// A comment kept in the element's user data: at most 127 bytes, without quotes or newlines.
     public var comment: String?
 
+    /// An element with `key`, and `value` for a map. Its types are checked against the set when queued.
     public init(_ key: [Value], _ value: [Value]? = nil, comment: String? = nil) {
         self.key = key
         self.value = value

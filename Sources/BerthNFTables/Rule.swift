@@ -3,16 +3,23 @@ import BerthCore
 /// A rule: statements evaluated left to right, an optional comment, and the kernel's handle
 /// once it exists (needed to replace, delete or insert relative to it).
 public struct Rule: Sendable, Hashable {
+    /// The family of the rule's table.
     public var family: Family
+    /// The name of the rule's table.
     public var table: String
+    /// The name of the chain the rule is in.
     public var chain: String
+    /// The statements, evaluated in order; at least one.
     public var statements: [Statement]
+    /// A comment kept in the rule's user data: at most 127 bytes, without quotes or newlines.
     public var comment: String?
     /// The kernel's handle: set when read back; required to replace or delete.
     public var handle: UInt64?
     /// For add/insert: place the rule after (add) or before (insert) the rule with this handle.
     public var position: UInt64?
 
+    /// A rule of `chain`; `handle` to replace or delete a rule read back, `position` to add or
+    /// insert next to one. Nothing is checked until a transaction queues it.
     public init(family: Family, table: String, chain: String, _ statements: [Statement], comment: String? = nil,
                 handle: UInt64? = nil, position: UInt64? = nil) {
         self.family = family

@@ -9,9 +9,11 @@ public enum Statement: Sendable, Hashable {
     case thDport(UInt16)
     /// `ip saddr 10.0.0.0/8`, `ip6 daddr fd00::1`: an address or a prefix of either family.
     case saddr(CIDR)
+    /// `ip daddr 10.0.0.0/8`, `ip6 daddr fd00::1`: the destination address or prefix; a /0 is refused.
     case daddr(CIDR)
     /// `iifname "eth0"` or `iifname != "lo"`.
     case iifname(String, negated: Bool = false)
+    /// `oifname "br0"` or `oifname != "br0"`: the output interface's name, 1 to 15 bytes.
     case oifname(String, negated: Bool = false)
     /// `fib daddr type local`: the destination is an address of this host.
     case fibDaddrTypeLocal
@@ -28,11 +30,15 @@ public enum Statement: Sendable, Hashable {
     case dnatMap(IPVersion, key: [MapKeyField], map: String)
     /// `masquerade`
     case masquerade
+    /// `accept`: the packet passes this hook (later chains of the hook still see it).
     case accept
+    /// `drop`: the packet is discarded.
     case drop
     /// `return`
     case `return`
+    /// `jump CHAIN`: evaluate the chain of this table, then continue after this rule.
     case jump(String)
+    /// `goto CHAIN`: evaluate the chain of this table and do not come back.
     case goto(String)
     /// Read back but outside Berth's vocabulary; rendered as a comment-like placeholder.
     case unrecognized(String)
@@ -50,6 +56,8 @@ public enum Statement: Sendable, Hashable {
 
 /// A packet field used to build a map key.
 public enum MapKeyField: Sendable, Hashable {
+    /// `ip daddr`, `ip saddr`, `ip6 daddr`, `ip6 saddr` (one IP version per map key),
+    /// `meta l4proto`, `th dport`.
     case ipDaddr, ipSaddr, ip6Daddr, ip6Saddr, l4proto, thDport
 
     var rendered: String {
@@ -75,13 +83,19 @@ public enum MapKeyField: Sendable, Hashable {
 
 /// Conntrack states (NF_CT_STATE_* bits), printed in nft's order.
 public struct CTState: OptionSet, Sendable, Hashable {
+    /// The NF_CT_STATE_* bits.
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// `invalid`: connection tracking could not place the packet (malformed, or outside the connection's state).
     public static let invalid = CTState(rawValue: 1)
+    /// `established`: packets have gone both ways.
     public static let established = CTState(rawValue: 2)
+    /// `related`: a new connection expected by an existing one (ICMP errors, FTP data).
     public static let related = CTState(rawValue: 4)
+    /// `new`: the connection's first packet (or packets, before a reply).
     public static let new = CTState(rawValue: 8)
+    /// `untracked`: exempted from connection tracking (`notrack`).
     public static let untracked = CTState(rawValue: 64)
 
     var rendered: String {

@@ -4,10 +4,14 @@ import BerthCore
 ///
 /// Berth never sets `NFT_TABLE_F_OWNER`: its rules must outlive the process that made them.
 public struct Table: Sendable, Hashable {
+    /// Which packets the table's chains see.
     public var family: Family
+    /// The table's name, unique in its family: letters, digits, `-`, `_` and `.`, starting with a letter (checked when queued).
     public var name: String
+    /// A comment kept in the table's user data: at most 127 bytes, without quotes or newlines (checked when queued).
     public var comment: String?
 
+    /// The table `family name`. Nothing is checked until a transaction queues it.
     public init(_ family: Family, _ name: String, comment: String? = nil) {
         self.family = family
         self.name = name

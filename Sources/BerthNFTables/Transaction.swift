@@ -8,7 +8,8 @@ public import BerthCore
 public struct Transaction: Sendable {
     /// What an operation does to its object.
     public enum Verb: String, Sendable, Hashable, CustomStringConvertible {
-        /// Create, or do nothing if it exists (elements: unless its data differs).
+        /// Create, or do nothing if it exists (elements: unless its data differs). Rules: a new
+        /// rule at the end of the chain, or after `position`.
         case add
         /// Create; fail with `alreadyExists` if it exists.
         case create
@@ -31,16 +32,23 @@ public struct Transaction: Sendable {
 
     /// The object an operation acts on.
     public enum Object: Sendable, Hashable {
+        /// A table (add, create, delete, destroy).
         case table(Table)
+        /// A chain (add, create, delete, destroy; `flush(_:)` empties one).
         case chain(Chain)
+        /// A rule (add, insert, replace, delete, destroy; all but add and insert need its handle).
         case rule(Rule)
+        /// A set or map (add, create, delete, destroy, flush).
         case set(NFTSet)
+        /// An element of a set or map (add, create, delete, destroy).
         case element(Element, in: NFTSet)
     }
 
     /// One queued change.
     public struct Operation: Sendable, Hashable, CustomStringConvertible {
+        /// What the operation does.
         public let verb: Verb
+        /// What it does it to.
         public let object: Object
 
         /// The operation in words, as errors name it: "add element to map ip berth publish { … }".
@@ -63,6 +71,7 @@ public struct Transaction: Sendable {
         }
     }
 
+    /// The operations queued, in the order the kernel applies them.
     public private(set) var operations: [Operation] = []
     /// The first invalid object queued, thrown by `apply`.
     public private(set) var validationError: BerthError?
@@ -71,19 +80,31 @@ public struct Transaction: Sendable {
     private var validatedSet: NFTSet?
     private var validatedComment: String?
 
+    /// An empty transaction.
     public init() {}
 
+    /// Whether nothing is queued (`KernelBackend` sends nothing for an empty transaction).
     public var isEmpty: Bool { operations.isEmpty }
 
     /// Makes room for `count` operations in all, so that queuing a thousand map elements does
     /// not grow (and copy) the list ten times.
     public mutating func reserveCapacity(_ count: Int) { operations.reserveCapacity(count) }
 
+    /// Queues creating `object`, or nothing if it exists (an element: unless with other data,
+    /// a set: unless of other types or flags, both `alreadyExists`). A rule is always added: at
+    /// the end of its chain, or after `position`.
     public mutating func add(_ object: Object) { queue(.add, object) }
+    /// Queues creating `object`: `alreadyExists` if it exists. Not for rules (refused).
     public mutating func create(_ object: Object) { queue(.create, object) }
+    /// Queues a rule at the start of its chain, or before the rule with handle `position`.
     public mutating func insert(_ rule: Rule) { queue(.insert, .rule(rule)) }
+    /// Queues replacing the rule with `rule.handle` (required) by `rule`: `notFound` if there is none.
     public mutating func replace(_ rule: Rule) { queue(.replace, .rule(rule)) }
+    /// Queues removing `object`: `notFound` if it is missing; a rule needs its handle, and a
+    /// chain jumped to or a map a rule uses is refused (EBUSY).
     public mutating func delete(_ object: Object) { queue(.delete, object) }
+    /// Queues removing `object` if present (a rule needs its handle). Only the object's own
+    /// absence is forgiven: a missing table, or an element's missing set, is `notFound`.
     public mutating func destroy(_ object: Object) { queue(.destroy, object) }
 
     /// Flushes a chain's rules.
@@ -99,6 +120,8 @@ public struct Transaction: Sendable {
         for element in elements { queue(.add, .element(element, in: set)) }
     }
 
+    /// Queues deleting several elements (one operation each, batched into few kernel
+    /// messages): `notFound` at apply if any is missing.
     public mutating func delete(_ elements: [Element], from set: NFTSet) {
         for element in elements { queue(.delete, .element(element, in: set)) }
     }

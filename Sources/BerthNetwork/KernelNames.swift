@@ -65,7 +65,9 @@ public enum KernelNames {
 
     /// A tag read back from the kernel: whose object it is.
     public struct Tag: Sendable, Hashable {
+        /// Whose object: an endpoint's (`berth-endpoint …`) or a network's (`berth-network …`).
         public enum Kind: Sendable, Hashable { case endpoint, network }
+        /// Whether the tag names an endpoint or a network.
         public var kind: Kind
         /// The endpoint id or network name.
         public var owner: String

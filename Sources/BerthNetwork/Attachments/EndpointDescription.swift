@@ -3,13 +3,16 @@ public import BerthCore
 /// An endpoint with what a caller reporting it needs besides the record: its network and
 /// the MAC addresses of the host-side links (the bridge and the veth).
 public struct EndpointDescription: Sendable, Hashable {
+    /// The endpoint as recorded.
     public var endpoint: EndpointRecord
+    /// The network it is attached to, as recorded.
     public var network: NetworkRecord
     /// The bridge's MAC, nil if the kernel reports none (or the bridge is gone).
     public var bridgeMAC: MACAddress?
     /// The host veth's MAC, nil if the kernel reports none (or the veth is gone).
     public var hostVethMAC: MACAddress?
 
+    /// A description from the two records and the MACs read from the kernel.
     public init(endpoint: EndpointRecord, network: NetworkRecord, bridgeMAC: MACAddress?, hostVethMAC: MACAddress?) {
         self.endpoint = endpoint
         self.network = network

@@ -25,6 +25,9 @@ public struct AttachOptions: Sendable, Hashable {
     /// More names for the endpoint (`--alias`, the CNI `aliases` capability).
     public var aliases: [String]
 
+    /// Options for an attach; `interfaceName` nil is `eth0`, and repeated aliases (compared
+    /// without case) are kept once. Throws only if `eth0` were not a valid name; the rest is
+    /// checked by the attach.
     public init(network: String, namespace: NamespaceReference, id: String? = nil, address: IPv4Address? = nil,
                 mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = [],
                 ipv6Address: IPv6Address? = nil, name: String? = nil, aliases: [String] = []) throws(BerthError) {

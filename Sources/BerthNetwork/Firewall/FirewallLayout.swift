@@ -28,17 +28,29 @@ public import BerthNFTables
 /// Each instance adds and removes only its own rules and elements, and never rebuilds the
 /// table (see `Firewall.reconcile`).
 public enum FirewallLayout {
+    /// `table ip berth`, shared by every instance on the host.
     public static let table = Table(.ip, "berth")
 
+    /// `publish_addr`: host address . protocol . port → container address . port, for ports
+    /// published on one host address.
     public static let publishByAddress = table.map(
         "publish_addr", type: [.ipv4Address, .inetProto, .inetService], data: [.ipv4Address, .inetService])
+    /// `publish_any`: protocol . port → container address . port, for ports published on
+    /// every local address (looked up only for packets to a local address).
     public static let publishAny = table.map(
         "publish_any", type: [.inetProto, .inetService], data: [.ipv4Address, .inetService])
 
+    /// `guard` (filter, prerouting, raw): drops 127.0.0.0/8 not from `lo`, and packets to a
+    /// network's subnet not from its bridge (no rule for an adopted bridge).
     public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
+    /// `prerouting` (nat, dstnat): published ports of packets from outside, through the maps.
     public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))
+    /// `output` (nat, output, dstnat): the same for packets the host itself sends.
     public static let output = table.chain("output", BaseChain(type: .nat, hook: .output, priority: .dstnat))
+    /// `postrouting` (nat, srcnat): masquerades DNATed loopback and hairpin traffic, and what
+    /// a non-internal network sends out of its bridge.
     public static let postrouting = table.chain("postrouting", BaseChain(type: .nat, hook: .postrouting, priority: .srcnat))
+    /// `forward` (filter): drops what an internal network's bridge would route in or out.
     public static let forward = table.chain("forward", BaseChain(type: .filter, hook: .forward, priority: .filter))
 
     static let loopback = (try? CIDR(parsing: "127.0.0.0/8"))

@@ -27,17 +27,27 @@ public import BerthNFTables
 /// - outbound masquerade only for unique local subnets (fc00::/7), as Docker does: a
 ///   global subnet is meant to be routed to the host, not hidden behind it.
 public enum IPv6FirewallLayout {
+    /// `table ip6 berth`, shared by every instance on the host.
     public static let table = Table(.ip6, "berth")
 
+    /// `publish_addr`: host IPv6 address . protocol . port → container address . port.
     public static let publishByAddress = table.map(
         "publish_addr", type: [.ipv6Address, .inetProto, .inetService], data: [.ipv6Address, .inetService])
+    /// `publish_any`: protocol . port → container IPv6 address . port, for ports published on
+    /// every local IPv6 address (`[::]`).
     public static let publishAny = table.map(
         "publish_any", type: [.inetProto, .inetService], data: [.ipv6Address, .inetService])
 
+    /// `guard` (filter, prerouting, raw): drops packets to a network's IPv6 subnet not from its bridge.
     public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
+    /// `prerouting` (nat, dstnat): leaves link-local destinations alone, DNATs published ports through the maps.
     public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))
+    /// `output` (nat, output, dstnat): the same for the host's own packets, leaving ::1 alone too.
     public static let output = table.chain("output", BaseChain(type: .nat, hook: .output, priority: .dstnat))
+    /// `postrouting` (nat, srcnat): masquerades hairpin DNAT, what a unique local (fc00::/7)
+    /// subnet sends out of its bridge, and a global subnet's DNATed traffic into another network.
     public static let postrouting = table.chain("postrouting", BaseChain(type: .nat, hook: .postrouting, priority: .srcnat))
+    /// `forward` (filter): drops what an internal network's bridge would route in or out.
     public static let forward = table.chain("forward", BaseChain(type: .filter, hook: .forward, priority: .filter))
 
     static let loopback = CIDR("::1/128")

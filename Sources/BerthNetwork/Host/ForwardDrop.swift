@@ -25,13 +25,17 @@ public struct ForwardDrop: Sendable, Hashable, CustomStringConvertible {
 
     /// The table's family (`ip`, `ip6` or `inet`).
     public var family: String
+    /// The table's name (`filter`, `firewalld`, …).
     public var table: String
+    /// The base chain on the forward hook whose policy is drop (`FORWARD`, `filter_FORWARD`, …).
     public var chain: String
+    /// Which firewall the table likely belongs to.
     public var owner: Owner
     /// The bridges of Berth's networks (of the table's families) that no rule of the table
     /// names as input or output interface.
     public var bridges: [String]
 
+    /// The drop chain `family table chain` of `owner`, missing rules for `bridges`.
     public init(family: String, table: String, chain: String, owner: Owner, bridges: [String]) {
         self.family = family
         self.table = table
@@ -43,6 +47,8 @@ public struct ForwardDrop: Sendable, Hashable, CustomStringConvertible {
     /// The version of iptables that writes the table: `ip6tables` for an `ip6` table.
     public var iptablesCommand: String { family == "ip6" ? "ip6tables" : "iptables" }
 
+    /// One line for a log or a warning: the chain, the bridges, what it drops, and that
+    /// Berth leaves it alone. Front ends that know the owner word their own advice.
     public var description: String {
         let names = bridges.joined(separator: ", ")
         return "chain \(chain) of table \(family) \(table) (hook forward, policy drop) drops what Berth forwards through bridge\(bridges.count == 1 ? "" : "s") \(names): "

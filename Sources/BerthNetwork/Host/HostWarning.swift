@@ -5,6 +5,7 @@ public import BerthCore
 /// the caller should tell its user although the operation succeeded. Returned, never printed:
 /// each front end words and shows it its own way (the CLI on stderr, berth-cni in its log).
 public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
+    /// The warnings there are, each with what it needs to be worded.
     public enum Kind: Sendable, Hashable {
         /// Berth turned `net.ipv6.conf.all.forwarding` on while `interface` (with
         /// `accept_ra=1`) held an IPv6 default route learned from router advertisements:
@@ -18,10 +19,14 @@ public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
         case forwardDropped(ForwardDrop)
     }
 
+    /// What happened or was found.
     public var kind: Kind
 
+    /// A warning of `kind`.
     public init(_ kind: Kind) { self.kind = kind }
 
+    /// The warning in one line for a user: what changed or was found, and what it means for
+    /// the host (with the sysctl to set, for router advertisements).
     public var description: String {
         switch kind {
         case .routerAdvertisementsIgnored(let interface, let gateway):

@@ -8,8 +8,11 @@ public import BerthNamespace
 import SystemPackage
 
 extension SystemKernel {
+    /// Whether `/proc/PID` exists with the recorded start time: a reused pid is not the resolver.
     public func isRunning(_ process: ResolverProcess) -> Bool { process.isAlive }
 
+    /// The live holder of the state directory's resolver lock (`ResolverLock.holder`): an
+    /// open, a non-blocking flock and a read, waiting up to 0.5 s for a starting holder's identity.
     public func resolverHolding(stateDirectory: String) -> ResolverProcess? {
         ResolverLock.holder(stateDirectory: stateDirectory)
     }

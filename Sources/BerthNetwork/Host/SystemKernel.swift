@@ -13,24 +13,34 @@ public import BerthNFTables
 /// The machine's kernel: real netlink sockets (opened inside a namespace from a namespace
 /// thread), `KernelBackend` for nftables, namespace files and `/proc`.
 public final class SystemKernel: KernelAccess, Sendable {
+    /// The machine's kernel. Holds nothing: sockets are opened per call.
     public init() {}
 
+    /// Opens the namespace file `reference` names (`NetworkNamespace.open`); `.notFound` when there is none.
     public func openNamespace(_ reference: NamespaceReference) throws(BerthError) -> NetworkNamespace {
         try NetworkNamespace.open(reference)
     }
 
+    /// A new netlink socket on `bus`, opened inside `namespace` from a namespace thread (the caller's own namespace if nil).
     public func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace?) throws(BerthError) -> any NetlinkTransport {
         try NetlinkSocket(bus, in: namespace)
     }
 
+    /// A new netlink socket on `bus` inside `namespace`, opened on the same namespace thread
+    /// visit that first writes `sysctls` there.
     public func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace, writing sysctls: [SysctlWrite]) throws(BerthError) -> any NetlinkTransport {
         try NetlinkSocket(bus, in: namespace, writing: sysctls)
     }
 
+    /// A `KernelBackend` on a new nfnetlink socket inside `namespace`, destroying natively
+    /// until the kernel refuses it.
     public func nftables(in namespace: NetworkNamespace?) throws(BerthError) -> any NFTablesBackend {
         try KernelBackend(namespace: namespace)
     }
 
+    /// The value of `key` (`net/ipv4/ip_forward`) without its trailing newlines; `.notFound`
+    /// when the file does not exist. The caller's own namespace is read from /proc/sys on
+    /// this thread, and there any failure to read (no permission too) is `.notFound`.
     public func sysctl(_ key: String, in namespace: NetworkNamespace?) throws(BerthError) -> String {
         if let namespace { return try namespace.sysctl(key) }
         // The caller's own namespace: /proc/sys/net shows the reading thread's namespace,
@@ -43,6 +53,8 @@ public final class SystemKernel: KernelAccess, Sendable {
         return text
     }
 
+    /// Writes `value` to `key` unless it holds it already; returns whether it wrote. The
+    /// caller's own namespace is written from this thread.
     public func setSysctl(_ key: String, to value: String, in namespace: NetworkNamespace?) throws(BerthError) -> Bool {
         if let namespace { return try namespace.setSysctl(key, to: value) }
         // The caller's own namespace, written from this thread as `sysctl` reads it: no
@@ -50,6 +62,8 @@ public final class SystemKernel: KernelAccess, Sendable {
         return try NetworkNamespace.setCallerSysctl(key, to: value)
     }
 
+    /// "process NAME (pid N)" holding socket `inode`, found by reading every /proc/PID/fd
+    /// link: slow on a busy host, for error messages only.
     public func socketOwner(inode: UInt32) -> String? {
         ProcFile.owner(ofSocket: inode)
     }

@@ -3,18 +3,22 @@ public import BerthCore
 /// A prefix already in use on the host, with a label that says by whom: a route, a host
 /// address, another Berth network. The label is what errors print.
 public struct TakenSubnet: Sendable, Hashable, CustomStringConvertible {
+    /// The prefix in use.
     public var cidr: CIDR
     /// For example `route 10.0.0.0/8 dev eth0` or `network "web"`.
     public var label: String
     /// The index of the link a route or address is on; nil for a network.
     public var link: Int32?
 
+    /// `cidr` taken by what `label` names; `link` for a route or an address, so that an
+    /// adopted bridge's own prefixes can be told apart.
     public init(_ cidr: CIDR, label: String, link: Int32? = nil) {
         self.cidr = cidr
         self.label = label
         self.link = link
     }
 
+    /// `10.0.0.0/8 (route 10.0.0.0/8 dev eth0)`.
     public var description: String { "\(cidr) (\(label))" }
 }
 

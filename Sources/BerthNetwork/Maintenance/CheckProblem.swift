@@ -46,6 +46,7 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
     /// What repairs it.
     public var repair: Repair
 
+    /// A problem `reconcile` repairs unless another `repair` is named.
     public init(endpoint: String?, network: String, object: String, problem: String, repair: Repair = .reconcile) {
         self.endpoint = endpoint
         self.network = network
@@ -68,6 +69,8 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
                      problem: "interrupted", repair: .collectGarbage)
     }
 
+    /// `endpoint ID: OBJECT: PROBLEM` (the id shortened as lists show it), else `network
+    /// NAME: …`, else `OBJECT: PROBLEM`; the repair is not included.
     public var description: String {
         // The id as lists show it and `check ID`/`detach` take it back (`EndpointShortID`).
         if let endpoint { return "endpoint \(EndpointShortID.display(endpoint)): \(object): \(problem)" }
@@ -95,8 +98,10 @@ public struct GCReport: Sendable, Hashable {
     /// not check namespace PATH of endpoint ID: why". Not counted by `isEmpty`.
     public var unchecked: [String] = []
 
+    /// A report of nothing removed.
     public init() {}
 
+    /// Nothing was removed and no resolver stopped (`unchecked` is not counted).
     public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && networks.isEmpty && firewallObjects.isEmpty && resolver == nil }
 }
 
@@ -113,6 +118,7 @@ public struct ReconcileReport: Sendable, Hashable {
     /// advertisements), and another firewall's forward chain that drops what Berth forwards.
     public var warnings: [HostWarning] = []
 
+    /// A report of nothing done.
     public init() {}
 
     /// Nothing was missing, nothing needed a tag, nothing is left.

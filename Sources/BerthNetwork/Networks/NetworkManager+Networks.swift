@@ -360,5 +360,6 @@ public struct NetworkPruneReport: Sendable {
     /// Why the others it tried could not be removed.
     public var failures: [BerthError] = []
 
+    /// A report of nothing removed.
     public init() {}
 }

@@ -4,10 +4,19 @@ public import BerthCore
 /// subnet from the default pools, its first host address as gateway, a bridge named after
 /// the network id, MTU 1500.
 public struct NetworkOptions: Sendable, Hashable {
+    /// The network's name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 64 bytes, not a reserved one.
     public var name: String
+    /// The IPv4 subnet; nil picks a free one from the default pools (but on an existing
+    /// bridge, where the subnet must be given).
     public var subnet: CIDR?
+    /// The bridge's IPv4 address in `subnet` (which must then be given); nil takes the
+    /// subnet's first host, or on an existing bridge its own address in the subnet.
     public var gateway: IPv4Address?
+    /// The bridge's name; nil is `berth0` for the default network, else `br-` and the first
+    /// 12 hex digits of the network id. Required with `usesExistingBridge`.
     public var bridge: InterfaceName?
+    /// The MTU of the bridge and its veths, 68–65535 (1280 or more with IPv6); nil is 1500,
+    /// or an existing bridge's own.
     public var mtu: Int?
     /// No outbound masquerade and no published ports: traffic stays on the bridge.
     public var isInternal: Bool
@@ -42,6 +51,8 @@ public struct NetworkOptions: Sendable, Hashable {
     /// The MTU a network gets when none is given.
     public static let defaultMTU = 1500
 
+    /// Options as given (an IPv4 network with defaults for everything); `createNetwork`
+    /// checks them.
     public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
                 mtu: Int? = nil, isInternal: Bool = false, usesExistingBridge: Bool = false,
                 ipv6: Bool = false, ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool? = nil, dnsUpstreams: [String] = [],
@@ -64,10 +75,11 @@ public struct NetworkOptions: Sendable, Hashable {
     /// Whether the network gets DNS: as asked, else on except for the default network.
     public var resolvedDNS: Bool { dns ?? (name != KernelNames.defaultNetwork) }
 
-    /// Checks an upstream server: an IP address, `IPv4:PORT` or `[IPv6]:PORT`.
     /// The upstreams a network's resolver asks, at most (glibc's MAXNS; berth-dns's limit).
     public static let maxDNSUpstreams = 3
 
+    /// Checks an upstream server: an IP address, `IPv4:PORT` or `[IPv6]:PORT`, the port
+    /// 1–65535; `.invalidArgument` (parameter `dnsUpstream`) otherwise.
     public static func validate(dnsUpstream text: String) throws(BerthError) {
         let invalid = BerthError.invalid("invalid DNS upstream \"\(text)\"", hint: "give an address such as 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53",
                                          parameter: "dnsUpstream")

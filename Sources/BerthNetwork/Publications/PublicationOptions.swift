@@ -24,6 +24,8 @@ public struct PublicationOptions: Sendable, Hashable {
     /// Ports to publish, as `docker run -p` takes them.
     public var ports: [PortSpec]
 
+    /// Options as given; nothing is checked until `NetworkManager.publish(_:)` runs (the id,
+    /// a non-empty group, at least one unicast address, the ports).
     public init(id: String, group: String, address: IPv4Address?, ipv6Address: IPv6Address? = nil, namespace: NamespaceReference,
                 hostLink: InterfaceName? = nil, ports: [PortSpec]) {
         self.id = id

@@ -15,6 +15,7 @@ public struct ResolverLaunch: Sendable, Hashable {
     /// Where its stderr goes (appended).
     public var logPath: String
 
+    /// A launch of `executable` serving `stateDirectory`, its stderr appended to `logPath`.
     public init(executable: String, stateDirectory: String, logPath: String) {
         self.executable = executable
         self.stateDirectory = stateDirectory

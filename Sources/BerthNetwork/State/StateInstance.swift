@@ -18,6 +18,7 @@ public struct StateInstance: Sendable, Hashable, CustomStringConvertible {
     /// instance's, so no instance collects it as garbage.
     public var legacy: Bool
 
+    /// The instance `id` (not checked here: the store draws and reads it).
     public init(id: String, legacy: Bool = false) {
         self.id = id
         self.legacy = legacy

@@ -36,6 +36,8 @@ public struct EndpointRecord: Sendable, Hashable {
     /// More names for it (`--alias`); several endpoints may share one (round robin).
     public var aliases: [String]
 
+    /// A record as given; the store checks the uniqueness of the id, the veth name, the
+    /// addresses and the name when it is inserted.
     public init(id: String, network: String, namespacePath: String, namespaceIdentity: NamespaceIdentity,
                 interfaceName: InterfaceName, hostVeth: InterfaceName, address: IPv4Address?, mac: MACAddress,
                 created: Int64, ports: [PortMappingRecord] = [], isDetaching: Bool = false, ipv6Address: IPv6Address? = nil,

@@ -57,6 +57,8 @@ public struct NetworkRecord: Sendable, Hashable {
         case removing
     }
 
+    /// A record as given: a bridge Berth makes (`bridgeAdopted` false) holding the gateway it
+    /// added, ready, without DNS unless said. The store checks uniqueness when it is inserted.
     public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR?, gateway: IPv4Address?,
                 mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true,
                 ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool = false, dnsUpstreams: [String] = [], phase: Phase = .ready) {

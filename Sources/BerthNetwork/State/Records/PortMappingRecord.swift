@@ -2,11 +2,14 @@ public import BerthCore
 
 /// What a published port is known by on the host: at most one endpoint owns each key.
 public struct PortKey: Sendable, Hashable, CustomStringConvertible {
+    /// The transport protocol (tcp, udp or sctp).
     public var proto: TransportProtocol
     /// The host address the port is published on; `0.0.0.0` (or `::`) for every address.
     public var hostAddress: IPAddress
+    /// The port on the host.
     public var hostPort: UInt16
 
+    /// The key `proto hostAddress:hostPort`.
     public init(proto: TransportProtocol, hostAddress: IPAddress, hostPort: UInt16) {
         self.proto = proto
         self.hostAddress = hostAddress
@@ -32,21 +35,28 @@ public struct PortKey: Sendable, Hashable, CustomStringConvertible {
 public struct PortMappingRecord: Sendable, Hashable, CustomStringConvertible {
     /// The endpoint that owns the mapping.
     public var endpointID: String
+    /// What the mapping is known by on the host.
     public var key: PortKey
+    /// The port at the endpoint's (or publication's) address that traffic is forwarded to.
     public var containerPort: UInt16
 
+    /// Traffic to `key` goes to `containerPort` of the endpoint or publication `endpointID`.
     public init(endpointID: String, key: PortKey, containerPort: UInt16) {
         self.endpointID = endpointID
         self.key = key
         self.containerPort = containerPort
     }
 
+    /// The same with the key's parts given one by one.
     public init(endpointID: String, proto: TransportProtocol, hostAddress: IPAddress, hostPort: UInt16, containerPort: UInt16) {
         self.init(endpointID: endpointID, key: PortKey(proto: proto, hostAddress: hostAddress, hostPort: hostPort), containerPort: containerPort)
     }
 
+    /// `key.proto`.
     public var proto: TransportProtocol { key.proto }
+    /// `key.hostAddress`: `0.0.0.0` or `::` for every address of its family.
     public var hostAddress: IPAddress { key.hostAddress }
+    /// `key.hostPort`.
     public var hostPort: UInt16 { key.hostPort }
 
     /// `tcp 0.0.0.0:8080->80`.

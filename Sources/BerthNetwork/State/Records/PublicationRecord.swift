@@ -30,6 +30,8 @@ public struct PublicationRecord: Sendable, Hashable {
     /// The published ports; each one's `endpointID` is this publication's `id`.
     public var ports: [PortMappingRecord]
 
+    /// A record as given; when it is inserted the store's keys refuse an id or a port key
+    /// already held (`publish` checks the id against endpoints first).
     public init(id: String, group: String, address: IPv4Address?, ipv6Address: IPv6Address? = nil, namespacePath: String,
                 namespaceIdentity: NamespaceIdentity, hostLink: InterfaceName? = nil, created: Int64, ports: [PortMappingRecord] = []) {
         self.id = id

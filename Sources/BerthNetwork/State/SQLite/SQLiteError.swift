@@ -11,6 +11,7 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `sqlite3_errmsg` at the time of the failure.
     public let message: String
 
+    /// A failure with the extended result `code` and SQLite's `message`.
     public init(code: Int32, message: String) {
         self.code = code
         self.message = message
@@ -25,6 +26,7 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether a UNIQUE, PRIMARY KEY, CHECK or FOREIGN KEY constraint refused the change.
     public var isConstraintViolation: Bool { primaryCode == SQLITE_CONSTRAINT }
 
+    /// SQLite's message and the extended code: `database is locked (sqlite code 5)`.
     public var description: String { "\(message) (sqlite code \(code))" }
 }
 
