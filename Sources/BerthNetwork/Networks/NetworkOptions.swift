@@ -79,7 +79,8 @@ public struct NetworkOptions: Sendable, Hashable {
     public static let maxDNSUpstreams = 3
 
     /// Checks an upstream server: an IP address, `IPv4:PORT` or `[IPv6]:PORT`, the port
-    /// 1–65535; `.invalidArgument` (parameter `dnsUpstream`) otherwise.
+    /// 1–65535, never the unspecified address; `.invalidArgument` (parameter `dnsUpstream`)
+    /// otherwise.
     public static func validate(dnsUpstream text: String) throws(BerthError) {
         let invalid = BerthError.invalid("invalid DNS upstream \"\(text)\"", hint: "give an address such as 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53",
                                          parameter: "dnsUpstream")
@@ -94,7 +95,13 @@ public struct NetworkOptions: Sendable, Hashable {
             port = host[host.index(after: colon)...]
             host = host[..<colon]
         }
-        guard IPAddress(String(host)) != nil else { throw invalid }
+        guard let address = IPAddress(String(host)) else { throw invalid }
+        guard !address.isUnspecified else {
+            // berth-dns would drop it (DNSUpstream refuses it too), and a network whose only
+            // upstream it was would forward nothing.
+            throw BerthError.invalid("DNS upstream \"\(text)\" is the unspecified address, where no server answers",
+                                     hint: "give the address of a DNS server, such as 192.0.2.53", parameter: "dnsUpstream")
+        }
         if let port { guard let number = UInt16(port), number > 0 else { throw invalid } }
     }
 

@@ -28,6 +28,14 @@ struct DNSPolicyTests {
         let bad = refusal { _ = try host.manager.createNetwork(NetworkOptions(name: "bad", subnet: try CIDR(parsing: "10.93.0.0/24"), dnsUpstreams: ["dns.example"])) }
         expect(bad, .invalidArgument, ["dns.example"], parameter: "dnsUpstream")
         #expect(try host.manager.networks().map(\.name).contains("bad") == false)
+        // berth-dns drops an unspecified upstream (no server answers there): refused at create.
+        for unspecified in ["0.0.0.0", "[::]:53"] {
+            let nowhere = refusal {
+                _ = try host.manager.createNetwork(NetworkOptions(name: "nowhere", subnet: try CIDR(parsing: "10.95.0.0/24"), dnsUpstreams: [unspecified]))
+            }
+            expect(nowhere, .invalidArgument, [unspecified, "unspecified"], parameter: "dnsUpstream")
+        }
+        #expect(try host.manager.networks().map(\.name).contains("nowhere") == false)
         let four = refusal {
             _ = try host.manager.createNetwork(NetworkOptions(name: "four", subnet: try CIDR(parsing: "10.94.0.0/24"),
                                                               dnsUpstreams: ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]))
