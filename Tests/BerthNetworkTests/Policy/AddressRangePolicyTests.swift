@@ -42,19 +42,19 @@ struct AddressRangePolicyTests {
     @Test("a range as FIRST-LAST; auxiliary addresses are skipped, counted apart when it runs out, and refused when asked for, in the range or not")
     func auxiliaryAddressesAreNeverLeased() throws {
         let host = try FakeHost()
-        let network = try create(host, range: "10.70.0.8-10.70.0.11", auxiliary: ["router": "10.70.0.9", "printer": "10.70.0.200"])
-        #expect(network.ipRange?.description == "10.70.0.8-10.70.0.11")
+        let network = try create(host, range: "10.70.0.8-10.70.0.12", auxiliary: ["router": "10.70.0.9", "printer": "10.70.0.200"])
+        #expect(network.ipRange?.description == "10.70.0.8-10.70.0.12")
         #expect(try host.manager.network(named: "web").auxiliaryAddresses == ["router": .v4(ip("10.70.0.9")), "printer": .v4(ip("10.70.0.200"))])
-        let got = try (0..<3).map { n in try host.attach("ctr\(n)", id: "e\(n)").address?.description }
-        #expect(got == ["10.70.0.8", "10.70.0.10", "10.70.0.11"])
-        expect(refusal { try host.attach("ctr3", id: "e3") }, .conflict,
-               ["no free address left in range 10.70.0.8-10.70.0.11 of network \"web\" (subnet 10.70.0.0/24): all 3 usable addresses of the range are leased (1 more are auxiliary addresses)"])
+        let got = try (0..<4).map { n in try host.attach("ctr\(n)", id: "e\(n)").address?.description }
+        #expect(got == ["10.70.0.8", "10.70.0.10", "10.70.0.11", "10.70.0.12"])
+        expect(refusal { try host.attach("ctr4", id: "e4") }, .conflict,
+               ["no free address left in range 10.70.0.8-10.70.0.12 of network \"web\" (subnet 10.70.0.0/24): all 4 usable addresses of the range are leased (1 more are auxiliary addresses)"])
         for (name, address) in [("router", "10.70.0.9"), ("printer", "10.70.0.200")] {
             expect(refusal { try host.attach("ctrx", id: "x", address: address) }, .conflict,
                    ["address \(address) is auxiliary address \(name) of network \"web\", which no endpoint may have"],
                    parameter: "address", remedy: .chooseAnother(parameter: "address"))
         }
-        #expect(try host.recorded().count == 3)
+        #expect(try host.recorded().count == 4)
     }
 
     @Test("without a range, auxiliary addresses are skipped in the whole subnet")
@@ -70,7 +70,7 @@ struct AddressRangePolicyTests {
     @Test("an IPv6 range and IPv6 auxiliary address on a dual-stack network: IPv6 leases from the range, the auxiliary one skipped and refused")
     func ipv6Range() throws {
         let host = try FakeHost()
-        let network = try create(host, ipv6Subnet: "fd00:70::/64", ipv6Range: "fd00:70::100/126", auxiliary: ["gw2": "fd00:70::101"])
+        let network = try create(host, auxiliary: ["gw2": "fd00:70::101"], ipv6Subnet: "fd00:70::/64", ipv6Range: "fd00:70::100/126")
         #expect(network.ipv6Range?.description == "fd00:70::100/126")
         let first = try host.attach("ctr0", id: "e0")
         let second = try host.attach("ctr1", id: "e1")
@@ -87,25 +87,37 @@ struct AddressRangePolicyTests {
         #expect(pinned.ipv6Address?.description == "fd00:70::9")
     }
 
-    @Test("refused at create, naming the problem, with nothing made or recorded", arguments: [
-        (nil as String?, "10.70.0.0/25", [:] as [String: String],
+    /// Options a create refuses: subnet, range, auxiliary addresses, the message, the parameter.
+    struct Refused: Sendable, CustomTestStringConvertible {
+        var subnet: String?, range: String?, auxiliary: [String: String], message: String, parameter: String
+        init(_ subnet: String?, _ range: String?, _ auxiliary: [String: String], _ message: String, _ parameter: String) {
+            (self.subnet, self.range, self.auxiliary, self.message, self.parameter) = (subnet, range, auxiliary, message, parameter)
+        }
+        var testDescription: String { message }
+    }
+
+    static let refusedCases: [Refused] = [
+        Refused(nil, "10.70.0.0/25", [:],
          "address range 10.70.0.0/25 is given without an IPv4 subnet: a range needs the subnet it is in", "ipRange"),
-        ("10.70.0.0/24", "10.71.0.0/24", [:], "address range 10.71.0.0/24 is not inside subnet 10.70.0.0/24 of network \"web\"", "ipRange"),
-        ("10.70.0.0/24", "10.70.0.0/23", [:], "address range 10.70.0.0/23 is not inside subnet 10.70.0.0/24", "ipRange"),
-        ("10.70.0.0/24", "10.70.0.1/32", [:], "address range 10.70.0.1/32 of network \"web\" holds no address an endpoint may have", "ipRange"),
-        ("10.70.0.0/24", "10.70.0.0/32", [:], "address range 10.70.0.0/32 of network \"web\" holds no address an endpoint may have", "ipRange"),
-        ("10.70.0.0/24", "10.70.0.4/31", ["a": "10.70.0.4", "b": "10.70.0.5"], "address range 10.70.0.4/31 of network \"web\" holds no address an endpoint may have", "ipRange"),
-        ("10.70.0.0/24", nil, ["r": "10.71.0.5"], "auxiliary address r=10.71.0.5 is not inside subnet 10.70.0.0/24 of network \"web\"", "auxiliaryAddress"),
-        ("10.70.0.0/24", nil, ["r": "10.70.0.1"], "auxiliary address r=10.70.0.1 is the gateway of network \"web\"", "auxiliaryAddress"),
-        ("10.70.0.0/24", nil, ["r": "fd00::5"], "auxiliary address r=fd00::5 is given without an IPv6 subnet", "auxiliaryAddress"),
-        ("10.70.0.0/24", nil, ["-r": "10.70.0.5"], "invalid auxiliary address name \"-r\"", "auxiliaryAddress"),
-        ("10.70.0.0/24", nil, ["a": "10.70.0.5", "b": "10.70.0.5"], "auxiliary addresses a and b are both 10.70.0.5", "auxiliaryAddress"),
-        (nil, nil, ["r": "10.70.0.5"], "auxiliary address r=10.70.0.5 is given without an IPv4 subnet", "auxiliaryAddress"),
-    ])
-    func refusedAtCreate(subnet: String?, range: String?, auxiliary: [String: String], message: String, parameter: String) throws {
+        Refused("10.70.0.0/24", "10.71.0.0/24", [:], "address range 10.71.0.0/24 is not inside subnet 10.70.0.0/24 of network \"web\"", "ipRange"),
+        Refused("10.70.0.0/24", "10.70.0.0/23", [:], "address range 10.70.0.0/23 is not inside subnet 10.70.0.0/24", "ipRange"),
+        Refused("10.70.0.0/24", "10.70.0.1/32", [:], "address range 10.70.0.1/32 of network \"web\" holds no address an endpoint may have", "ipRange"),
+        Refused("10.70.0.0/24", "10.70.0.0/32", [:], "address range 10.70.0.0/32 of network \"web\" holds no address an endpoint may have", "ipRange"),
+        Refused("10.70.0.0/24", "10.70.0.4/31", ["a": "10.70.0.4", "b": "10.70.0.5"], "address range 10.70.0.4/31 of network \"web\" holds no address an endpoint may have", "ipRange"),
+        Refused("10.70.0.0/24", nil, ["r": "10.71.0.5"], "auxiliary address r=10.71.0.5 is not inside subnet 10.70.0.0/24 of network \"web\"", "auxiliaryAddress"),
+        Refused("10.70.0.0/24", nil, ["r": "10.70.0.1"], "auxiliary address r=10.70.0.1 is the gateway of network \"web\"", "auxiliaryAddress"),
+        Refused("10.70.0.0/24", nil, ["r": "fd00::5"], "auxiliary address r=fd00::5 is given without an IPv6 subnet", "auxiliaryAddress"),
+        Refused("10.70.0.0/24", nil, ["-r": "10.70.0.5"], "invalid auxiliary address name \"-r\"", "auxiliaryAddress"),
+        Refused("10.70.0.0/24", nil, ["a": "10.70.0.5", "b": "10.70.0.5"], "auxiliary addresses a and b are both 10.70.0.5", "auxiliaryAddress"),
+        Refused(nil, nil, ["r": "10.70.0.5"], "auxiliary address r=10.70.0.5 is given without an IPv4 subnet", "auxiliaryAddress"),
+    ]
+
+    @Test("refused at create, naming the problem, with nothing made or recorded", arguments: refusedCases)
+    func refusedAtCreate(_ refused: Refused) throws {
         let host = try FakeHost()
         let before = host.kernel.snapshot()
-        expect(refusal { _ = try create(host, subnet: subnet, range: range, auxiliary: auxiliary) }, .invalidArgument, [message], parameter: parameter)
+        expect(refusal { _ = try create(host, subnet: refused.subnet, range: refused.range, auxiliary: refused.auxiliary) }, .invalidArgument,
+               [refused.message], parameter: refused.parameter)
         #expect(host.kernel.snapshot() == before)
         #expect(try host.manager.networks().isEmpty)
     }
@@ -159,6 +171,7 @@ struct AddressRangeTests {
         let range = try AddressRange(parsing: "10.0.0.5-10.0.0.9")
         #expect(range.contains(.v4(ip("10.0.0.5"))) && range.contains(.v4(ip("10.0.0.9"))))
         #expect(!range.contains(.v4(ip("10.0.0.4"))) && !range.contains(.v4(ip("10.0.0.10"))) && !range.contains(.v6(IPv6Address("::a")!)))
-        #expect(range.isInside(try CIDR(parsing: "10.0.0.0/28")) && !range.isInside(try CIDR(parsing: "10.0.0.8/29")))
+        let outer = try CIDR(parsing: "10.0.0.0/28"), narrow = try CIDR(parsing: "10.0.0.8/29")
+        #expect(range.isInside(outer) && !range.isInside(narrow))
     }
 }
