@@ -57,6 +57,24 @@ struct AddressRangePolicyTests {
         #expect(try host.recorded().count == 4)
     }
 
+    @Test("on an adopted LAN bridge, the range confines the leases, skipping the host's address and the auxiliary ones, each counted apart")
+    func adoptedBridge() throws {
+        let host = try FakeHost()
+        host.kernel.addLink("lanbr", kind: "bridge", up: true, mtu: 1500)
+        try host.kernel.addAddress("192.168.1.10/24", to: "lanbr")
+        try host.kernel.addAddress("192.168.1.2/24", to: "lanbr")
+        let network = try host.manager.createNetwork(NetworkOptions(
+            name: "lan", subnet: try CIDR(parsing: "192.168.1.0/24"), bridge: try InterfaceName("lanbr"), usesExistingBridge: true,
+            ipRange: try AddressRange(parsing: "192.168.1.8/29"), auxiliaryAddresses: ["router": .v4(ip("192.168.1.9"))]))
+        #expect(network.gateway?.description == "192.168.1.10" && network.ipRange?.description == "192.168.1.8/29")
+        let got = try (0..<6).map { n in try host.attach("ctr\(n)", to: "lan", id: "e\(n)").address?.description }
+        #expect(got == ["192.168.1.8", "192.168.1.11", "192.168.1.12", "192.168.1.13", "192.168.1.14", "192.168.1.15"])
+        // The host's other address lies outside the range: it is not counted against it.
+        expect(refusal { try host.attach("ctr6", to: "lan", id: "e6") }, .conflict,
+               ["no free address left in range 192.168.1.8/29 of network \"lan\" (subnet 192.168.1.0/24): all 6 usable addresses of the range are leased (1 more are auxiliary addresses)"])
+        #expect(try host.attach("ctr7", to: "lan", id: "s7", address: "192.168.1.100").address?.description == "192.168.1.100")
+    }
+
     @Test("without a range, auxiliary addresses are skipped in the whole subnet")
     func auxiliaryWithoutRange() throws {
         let host = try FakeHost()
