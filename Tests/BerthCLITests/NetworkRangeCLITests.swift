@@ -33,3 +33,22 @@ struct NetworkRangeCLITests {
         #expect(error?.code == .invalidArgument && error?.message == message && error?.hint != nil, "\(String(describing: error))")
     }
 }
+
+/// The CLI's advice for the library's range refusals names berth's flags.
+@Suite("CLIHints: --ip-range, --aux-address")
+struct NetworkRangeHintTests {
+    @Test("a range or auxiliary address without its subnet: add --subnet of that family, or leave the flag out; an auxiliary --ip: choose another --ip")
+    func hints() throws {
+        let range = BerthError(.invalidArgument, "address range 10.0.0.0/25 is given without an IPv4 subnet", object: .network("web"),
+                               parameter: "ipRange", remedy: .give(parameter: "subnet"))
+        #expect(CLIHints.message(for: range, netns: nil)
+            == "address range 10.0.0.0/25 is given without an IPv4 subnet (add --subnet with the IPv4 subnet it is in, or leave out --ip-range)")
+        let aux = BerthError(.invalidArgument, "auxiliary address r=fd00::5 is given without an IPv6 subnet", object: .network("web"),
+                             parameter: "auxiliaryAddress", remedy: .give(parameter: "ipv6Subnet"))
+        #expect(CLIHints.message(for: aux, netns: nil)
+            == "auxiliary address r=fd00::5 is given without an IPv6 subnet (add --subnet with the IPv6 subnet it is in, or leave out --aux-address)")
+        let taken = BerthError(.conflict, "address 10.0.0.9 is auxiliary address router of network \"web\", which no endpoint may have",
+                               object: .network("web"), parameter: "address", remedy: .chooseAnother(parameter: "address"))
+        #expect(CLIHints.message(for: taken, netns: nil).hasSuffix("(choose another --ip)"))
+    }
+}
