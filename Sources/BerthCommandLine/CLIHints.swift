@@ -58,6 +58,10 @@ package enum CLIHints {
             // A gateway without its subnet.
             if error.parameter == "gateway", parameter == "subnet" { return "add --subnet with the IPv4 subnet the gateway is in, or leave out --gateway" }
             if error.parameter == "ipv6Gateway", parameter == "ipv6Subnet" { return "add --subnet with the IPv6 subnet the gateway is in, or leave out --gateway" }
+            // An address range or auxiliary address without its subnet.
+            if let given = error.parameter, ["ipRange", "ipv6Range", "auxiliaryAddress"].contains(given), parameter == "subnet" || parameter == "ipv6Subnet" {
+                return "add --subnet with the \(parameter == "subnet" ? "IPv4" : "IPv6") subnet it is in, or leave out \(flag(for: given))"
+            }
             return "add \(flag(for: parameter))"
         case .leaveOut(let parameter):
             // The value given belongs to IPv4, which --ipv4=false turns off.
@@ -87,6 +91,7 @@ package enum CLIHints {
 
     package static let flags: [String: String] = [
         "interfaceName": "--ifname", "id": "--id", "address": "--ip", "mac": "--mac", "bridge": "--bridge",
+        "ipRange": "--ip-range", "ipv6Range": "--ip-range", "auxiliaryAddress": "--aux-address",
         "subnet": "--subnet", "gateway": "--gateway", "ipv6": "--ipv6", "ipv6Subnet": "--subnet", "ipv6Gateway": "--gateway", "ipv6Address": "--ip6", "mtu": "--mtu", "name": "--name", "ports": "-p",
         "namespace": "--netns", "hostname": "--hostname", "rootfs": "--rootfs", "network": "--network",
         "workingDirectory": "--workdir", "environment": "-e", "internal": "--internal", "stateDirectory": "--state-dir",

@@ -8,8 +8,8 @@ struct AttachCommand: ParsableCommand {
     @Argument(help: "The network.") var network: String
     @Option(help: ArgumentHelp("The namespace: a name from /run/netns or a path such as /proc/PID/ns/net.", valueName: "NS")) var netns: String
     @Option(help: "The endpoint id (default: 64 random hex digits).") var id: String?
-    @Option(help: ArgumentHelp("A static address in the network's subnet (default: the lowest free one).", valueName: "IP")) var ip: String?
-    @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet (default: the lowest free one).", valueName: "IP")) var ip6: String?
+    @Option(help: ArgumentHelp("A static address in the network's subnet, inside its --ip-range or not, never one of its --aux-address (default: the lowest free one of its --ip-range, else of its subnet).", valueName: "IP")) var ip: String?
+    @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet (default: the lowest free one of its IPv6 --ip-range, else of its IPv6 subnet).", valueName: "IP")) var ip6: String?
     @Option(help: "The interface's MAC address (default: 02:42 and the four octets of its IP).") var mac: String?
     @Option(help: "The interface name inside the namespace.") var ifname = "eth0"
     @Option(name: [.customShort("p"), .customLong("publish")],

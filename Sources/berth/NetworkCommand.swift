@@ -16,6 +16,10 @@ struct NetworkCommand: ParsableCommand {
         var subnet: [String] = []
         @Option(help: ArgumentHelp("The bridge's address in a subnet of its family (default: the subnet's first host; ::1 of an IPv6 subnet; with --bridge-existing, the bridge's own address in the subnet).", valueName: "IP"))
         var gateway: [String] = []
+        @Option(help: ArgumentHelp("Lease addresses to endpoints that ask for none only from this part of the subnet: a prefix inside it, such as 172.30.5.0/24, or FIRST-LAST, such as 172.30.5.10-172.30.5.99 (an --ip may still be anywhere in the subnet); once more with an IPv6 range for the IPv6 subnet. Needs --subnet of its family.", valueName: "RANGE"))
+        var ipRange: [String] = []
+        @Option(help: ArgumentHelp("An address of the subnet that no endpoint may have, not even with --ip (a LAN host, a router); repeatable. Needs --subnet of its family.", valueName: "NAME=IP"))
+        var auxAddress: [String] = []
         @Flag(help: "IPv6 beside IPv4 (dual stack); without an IPv6 --subnet, a /64 of the host's unique local prefix.") var ipv6 = false
         @Option(help: ArgumentHelp("Whether the network has IPv4 (default: true); --ipv4=false with --ipv6 makes an IPv6-only network.", valueName: "true|false"))
         var ipv4 = true
@@ -40,6 +44,7 @@ struct NetworkCommand: ParsableCommand {
             let mtu = try NetworkDriverOptions.merge(mtu, driver.mtu, flagName: "--mtu", key: NetworkDriverOptions.mtu)
             let subnets = try Self.byFamily(subnet, flag: "--subnet") { text throws(BerthError) in try CIDR(parsing: text).family }
             let gateways = try Self.byFamily(gateway, flag: "--gateway") { text throws(BerthError) in try IPAddress(parsing: text).family }
+            let ranges = try Self.byFamily(ipRange, flag: "--ip-range") { text throws(BerthError) in try AddressRange(parsing: text).family }
             let options = NetworkOptions(
                 name: name,
                 subnet: try subnets.v4.map { text throws(BerthError) in try CIDR(parsing: text) },
@@ -48,11 +53,35 @@ struct NetworkCommand: ParsableCommand {
                 mtu: mtu, isInternal: `internal`, usesExistingBridge: bridgeExisting, ipv6: ipv6,
                 ipv6Subnet: try subnets.v6.map { text throws(BerthError) in try CIDR(parsing: text) },
                 ipv6Gateway: try gateways.v6.map { text throws(BerthError) in try IPv6Address(parsing: text) },
-                dns: dns, dnsUpstreams: dnsUpstream, ipv4: ipv4)
+                dns: dns, dnsUpstreams: dnsUpstream, ipv4: ipv4,
+                ipRange: try ranges.v4.map { text throws(BerthError) in try AddressRange(parsing: text) },
+                ipv6Range: try ranges.v6.map { text throws(BerthError) in try AddressRange(parsing: text) },
+                auxiliaryAddresses: try Self.auxiliaryAddresses(auxAddress))
             var warnings: [HostWarning] = []
             let network = try state.manager().createNetwork(options, warnings: &warnings)
             for warning in warnings { Output.error(CLIHints.warningLine(warning)) }
             print(network.name)
+        }
+
+        /// The `--aux-address NAME=IP` values by name: each name once.
+        static func auxiliaryAddresses(_ values: [String]) throws(BerthError) -> [String: IPAddress] {
+            var addresses: [String: IPAddress] = [:]
+            for value in values {
+                guard let equals = value.firstIndex(of: "=") else {
+                    throw BerthError.invalid("invalid --aux-address \"\(value)\": no '='", hint: "give --aux-address as NAME=IP, such as router=192.168.1.1")
+                }
+                let name = String(value[..<equals])
+                try NetworkOptions.validate(auxiliaryName: name)
+                guard let address = IPAddress(String(value[value.index(after: equals)...])) else {
+                    throw BerthError.invalid("invalid --aux-address \"\(value)\": \"\(value[value.index(after: equals)...])\" is not an IP address",
+                                             hint: "give --aux-address as NAME=IP, such as router=192.168.1.1")
+                }
+                guard addresses[name] == nil else {
+                    throw BerthError.invalid("--aux-address names \"\(name)\" twice", hint: "give each --aux-address its own name")
+                }
+                addresses[name] = address
+            }
+            return addresses
         }
 
         /// Sorts the values of a repeated option by family: at most one of each.
@@ -168,7 +197,9 @@ struct NetworkCommand: ParsableCommand {
                 ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
                 ("Bridge MAC", network.bridgeMAC.map(\.description) ?? "its owner's"),
             ] + (network.ipv4.map { ipv4 in [("Subnet", "\(ipv4.subnet)"), ("Gateway", "\(ipv4.gateway)")] } ?? [])
-              + (network.ipv6Subnet.map { subnet in [("IPv6 subnet", "\(subnet)"), ("IPv6 gateway", network.ipv6Gateway.map(\.description) ?? "")] } ?? []) + [
+              + (network.ipv6Subnet.map { subnet in [("IPv6 subnet", "\(subnet)"), ("IPv6 gateway", network.ipv6Gateway.map(\.description) ?? "")] } ?? [])
+              + [network.ipRange.map { ("IP range", "\($0)") }, network.ipv6Range.map { ("IPv6 range", "\($0)") }].compactMap { $0 }
+              + network.auxiliaryAddresses.sorted { $0.key < $1.key }.map { ("Aux address", "\($0.key)=\($0.value)") } + [
                 ("MTU", "\(network.mtu)"),
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
             ]
@@ -192,7 +223,7 @@ extension NetworkCommand {
         let values: Set<String>
         let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
-        case "create": values = ["--subnet", "--gateway", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt", "--state-dir"]
+        case "create": values = ["--subnet", "--gateway", "--ip-range", "--aux-address", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt", "--state-dir"]
         case "rm", "remove", "del", "inspect": values = ["--state-dir"]
         default: return nil
         }
@@ -227,6 +258,9 @@ enum NetworkJSON {
          ("ipv4", .bool(network.hasIPv4)), ("ipv6", .bool(network.hasIPv6)),
          ("subnet", .optional(network.subnet?.description)), ("gateway", .optional(network.gateway?.description)),
          ("ipv6Subnet", .optional(network.ipv6Subnet?.description)), ("ipv6Gateway", .optional(network.ipv6Gateway?.description)),
+         // Docker's IPAM config IPRange and AuxiliaryAddresses (null and {} when not given).
+         ("ipRange", .optional(network.ipRange?.description)), ("ipv6Range", .optional(network.ipv6Range?.description)),
+         ("auxiliaryAddresses", .object(network.auxiliaryAddresses.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.description)) })),
          ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created))]
     }
 

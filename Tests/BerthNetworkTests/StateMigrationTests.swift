@@ -40,7 +40,7 @@ struct StateMigrationTests {
         let (version, instance, networks, endpoints) = try store.read { tx throws(BerthError) in
             (try StateSchema.version(tx.db()), try tx.instance(), try tx.networks(), try tx.endpoints())
         }
-        #expect(version == StateSchema.currentVersion && version == 13)
+        #expect(version == StateSchema.currentVersion && version == 14)
         #expect(instance.legacy && StateInstance.isValid(instance.id))
         let network = try #require(networks.first)
         #expect(networks.count == 1 && network.name == "web" && network.bridge.rawValue == "br-abababababab")
@@ -72,7 +72,7 @@ struct StateMigrationTests {
         try makeVersion3Store(in: temp.directory)
 
         let store = try temp.open()
-        #expect(try store.write { tx throws(BerthError) in try StateSchema.version(tx.db()) } == 13)
+        #expect(try store.write { tx throws(BerthError) in try StateSchema.version(tx.db()) } == 14)
         let (networks, endpoints, owners) = try store.read { tx throws(BerthError) in
             (try tx.networks().map(\.name), try tx.endpoints().map { "\($0.id) \($0.address?.description ?? "none") \($0.ports)" },
              try tx.db().query("SELECT owner, version FROM schema_versions") { row in "\(row.text(0)) \(row.int(1))" })
@@ -119,7 +119,7 @@ struct StateMigrationTests {
             (try StateSchema.version(tx.db()), try tx.instance(), try tx.publications())
         }
         // Its elements carry tags without an instance id: legacy keeps them its own.
-        #expect(version == 13 && instance.legacy && StateInstance.isValid(instance.id))
+        #expect(version == 14 && instance.legacy && StateInstance.isValid(instance.id))
         #expect(publications.map(\.id) == ["pub1"] && publications.first?.ports.map(\.description) == ["tcp 0.0.0.0:8080->80"])
     }
 

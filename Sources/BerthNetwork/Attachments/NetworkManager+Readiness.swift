@@ -12,7 +12,17 @@ extension NetworkManager {
     public func attachBlockers(network name: String, creating options: NetworkOptions? = nil) throws(BerthError) -> [BerthError] {
         let (instance, record, networks, leased) = try store.read { tx throws(BerthError) -> (StateInstance, NetworkRecord?, [NetworkRecord], Int) in
             let record = try tx.network(named: name)
-            return (try tx.instance(), record, try tx.networks(), record == nil ? 0 : try tx.endpointCount(network: name))
+            // On a network with an address range, only the leases inside it count against it.
+            let leased = if let record, let subnet = record.subnet, record.ipRange != nil {
+                try IPAM.pool(of: record, hosts: try IPAM.hostRange(of: subnet)).map { pool throws(BerthError) in
+                    try tx.leasedAddresses(network: name, in: pool).count
+                } ?? 0
+            } else if record != nil {
+                try tx.endpointCount(network: name)
+            } else {
+                0
+            }
+            return (try tx.instance(), record, try tx.networks(), leased)
         }
         var blockers: [BerthError] = []
         if let record {
@@ -34,10 +44,12 @@ extension NetworkManager {
                 if record.bridgeAdopted, let link, link.kind == .bridge {
                     hostAddresses = try host.netlink.addresses(of: .index(link.index), family: .ipv4).map(\.cidr)
                 }
-                let capacity = try IPAM.capacity(subnet: subnet, gateway: gateway, hostAddresses: hostAddresses)
+                let capacity = try IPAM.capacity(network: record, subnet: subnet, gateway: gateway, hostAddresses: hostAddresses)
                 if leased >= capacity.usable {
                     blockers.append(BerthError(.conflict, IPAM.exhausted(record, subnet: subnet, capacity: capacity),
-                                               hint: "detach an endpoint, or create a network with a larger subnet", object: .network(name),
+                                               hint: record.ipRange == nil ? "detach an endpoint, or create a network with a larger subnet"
+                                                   : "detach an endpoint, or give the endpoint an address of the subnet outside the range",
+                                               object: .network(name),
                                                operation: .attach, parameter: "network", remedy: .detachEndpoints))
                 }
             }

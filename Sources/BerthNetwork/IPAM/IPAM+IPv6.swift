@@ -53,18 +53,27 @@ extension IPAM {
         subnet.host(1)?.ipv6
     }
 
-    /// The lowest address of `subnet` that is neither its anycast address, nor `gateway`,
-    /// nor in `leased` (ascending, as the state's index returns them); nil when every
-    /// address is taken.
-    public static func lowestFreeIPv6(in subnet: CIDR, gateway: IPv6Address, leased: [IPv6Address]) -> IPv6Address? {
+    /// The lowest address of `subnet` (of `range` inside it, if given) that is neither the
+    /// subnet's anycast address, nor `gateway`, nor in `excluded` (auxiliary addresses), nor
+    /// in `leased` (ascending, as the state's index returns them); nil when every address is
+    /// taken.
+    public static func lowestFreeIPv6(in subnet: CIDR, gateway: IPv6Address, leased: [IPv6Address],
+                                      range: AddressRange? = nil, excluded: Set<IPv6Address> = []) -> IPv6Address? {
         guard case .v6(let first) = subnet.networkAddress, case .v6(let last) = subnet.lastAddress, first.value < last.value else { return nil }
         var candidate = first.value + 1
+        var end = last.value
+        if let range, range.family == .ipv6 {
+            candidate = max(candidate, range.bounds.lowerBound)
+            end = min(end, range.bounds.upperBound)
+            guard candidate <= end else { return nil }
+        }
         var index = 0
         while true {
             while index < leased.count, leased[index].value < candidate { index += 1 }
             let taken = candidate == gateway.value || (index < leased.count && leased[index].value == candidate)
+                || (!excluded.isEmpty && excluded.contains(IPv6Address(candidate)))
             if !taken { return IPv6Address(candidate) }
-            if candidate == last.value { return nil }
+            if candidate == end { return nil }
             candidate += 1
         }
     }
@@ -102,6 +111,7 @@ extension IPAM {
         }
         if let requested {
             try checkRequestedIPv6(requested, subnet: subnet, gateway: gateway, network: network.name)
+            try refuseAuxiliary(.v6(requested), of: network)
             if let holder = try tx.ipv6AddressHolder(requested, network: network.name) {
                 throw BerthError(.conflict, "IPv6 address \(requested) in subnet \(subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
                                  hint: "choose another address, or leave it out to get a free one",
@@ -109,7 +119,15 @@ extension IPAM {
             }
             return requested
         }
-        guard let free = lowestFreeIPv6(in: subnet, gateway: gateway, leased: try tx.leasedIPv6Addresses(network: network.name)) else {
+        var excluded: Set<IPv6Address> = []
+        for case .v6(let address) in network.auxiliaryAddresses.values { excluded.insert(address) }
+        guard let free = lowestFreeIPv6(in: subnet, gateway: gateway, leased: try tx.leasedIPv6Addresses(network: network.name),
+                                        range: network.ipv6Range, excluded: excluded) else {
+            if let range = network.ipv6Range {
+                throw BerthError(.conflict, "no free IPv6 address left in range \(range) of network \"\(network.name)\" (subnet \(subnet))",
+                                 hint: "detach an endpoint, give the endpoint an IPv6 address of the subnet outside the range, or create a network with a larger range",
+                                 object: .network(network.name))
+            }
             throw BerthError(.conflict, "no free IPv6 address left in subnet \(subnet) of network \"\(network.name)\"",
                              hint: "detach an endpoint, or create a network with a larger IPv6 subnet", object: .network(network.name))
         }

@@ -36,6 +36,7 @@ public enum IPAM {
                                  hint: "choose another address, or leave it out to get a free one",
                                  object: .network(network.name), parameter: "address", remedy: .chooseAnother(parameter: "address"))
             }
+            try refuseAuxiliary(.v4(requested), of: network)
             if let holder = try tx.addressHolder(requested, network: network.name) {
                 throw BerthError(.conflict, "address \(requested) in subnet \(subnet) of network \"\(network.name)\" is already leased to endpoint \(holder)",
                                  hint: "choose another address, or leave it out to get a free one",
@@ -44,25 +45,54 @@ public enum IPAM {
             return requested
         }
         // The leased addresses arrive sorted from the (network, ipv4) index: one query, then
-        // one pass that stops at the first gap, however many endpoints the network has.
+        // one pass that stops at the first gap, however many endpoints the network has. Only
+        // the network's address range (`ipRange`, else the subnet) is walked.
         let gateway = UInt64(gatewayAddress.value)
-        var candidate = range.lowerBound
-        let leased = try tx.leasedAddresses(network: network.name, in: range)
-        let skipped = Set(held.map { $0.value })
-        var index = 0
-        while candidate <= range.upperBound {
-            if candidate == gateway || (!skipped.isEmpty && skipped.contains(candidate)) {
-                candidate += 1
-            } else if index < leased.count, leased[index] <= candidate {
-                if leased[index] == candidate { candidate += 1 }
-                index += 1
-            } else {
-                return IPv4Address(UInt32(candidate))
+        if let pool = pool(of: network, hosts: range) {
+            var candidate = pool.lowerBound
+            let leased = try tx.leasedAddresses(network: network.name, in: pool)
+            var skipped = Set(held.map { $0.value })
+            if !network.auxiliaryAddresses.isEmpty {
+                for case .v4(let address) in network.auxiliaryAddresses.values { skipped.insert(UInt64(address.value)) }
+            }
+            var index = 0
+            while candidate <= pool.upperBound {
+                if candidate == gateway || (!skipped.isEmpty && skipped.contains(candidate)) {
+                    candidate += 1
+                } else if index < leased.count, leased[index] <= candidate {
+                    if leased[index] == candidate { candidate += 1 }
+                    index += 1
+                } else {
+                    return IPv4Address(UInt32(candidate))
+                }
             }
         }
-        let room = try capacity(subnet: subnet, gateway: gatewayAddress, hostAddresses: hostAddresses)
+        let room = try capacity(network: network, subnet: subnet, gateway: gatewayAddress, hostAddresses: hostAddresses)
         throw BerthError(.conflict, exhausted(network, subnet: subnet, capacity: room),
-                         hint: "detach an endpoint, or create a network with a larger subnet", object: .network(network.name))
+                         hint: network.ipRange == nil ? "detach an endpoint, or create a network with a larger subnet"
+                             : "detach an endpoint, give the endpoint an address of the subnet outside the range, or create a network with a larger range",
+                         object: .network(network.name))
+    }
+
+    /// The addresses an endpoint asking for none may get, as numbers: the subnet's host
+    /// addresses (`hosts`) inside the network's address range, if it has one. nil when the
+    /// two do not meet (a create refuses such a range).
+    static func pool(of network: NetworkRecord, hosts: ClosedRange<UInt64>) -> ClosedRange<UInt64>? {
+        guard let ipRange = network.ipRange else { return hosts }
+        let low = max(hosts.lowerBound, UInt64(clamping: ipRange.bounds.lowerBound))
+        let high = min(hosts.upperBound, UInt64(clamping: ipRange.bounds.upperBound))
+        return low <= high ? low...high : nil
+    }
+
+    /// Refuses an address asked for that is one of the network's auxiliary addresses
+    /// (libnetwork reserves them: asking for one fails as an address in use).
+    static func refuseAuxiliary(_ address: IPAddress, of network: NetworkRecord) throws(BerthError) {
+        guard !network.auxiliaryAddresses.isEmpty,
+              let name = network.auxiliaryAddresses.filter({ $0.value == address }).keys.min() else { return }
+        let parameter = address.family == .ipv4 ? "address" : "ipv6Address"
+        throw BerthError(.conflict, "address \(address) is auxiliary address \(name) of network \"\(network.name)\", which no endpoint may have",
+                         hint: "choose another address, or leave it out to get a free one",
+                         object: .network(network.name), parameter: parameter, remedy: .chooseAnother(parameter: parameter))
     }
 
     /// The host's addresses among `hostAddresses` inside `range`, as numbers.
@@ -73,21 +103,35 @@ public enum IPAM {
         }
     }
 
-    /// How many addresses endpoints of a network may have — the subnet's host addresses
-    /// less the gateway and `hostAddresses` (the host's on an adopted bridge) — and how many
-    /// of those the host holds besides the gateway.
-    static func capacity(subnet: CIDR, gateway: IPv4Address, hostAddresses: [CIDR]) throws(BerthError) -> (usable: Int, host: Int) {
-        let range = try hostRange(of: subnet)
+    /// How many addresses endpoints asking for none may get on a network — the host
+    /// addresses of its address range (else of its subnet) less the gateway,
+    /// `hostAddresses` (the host's on an adopted bridge) and its auxiliary addresses — and
+    /// how many of those the host holds besides the gateway, and how many more are auxiliary.
+    static func capacity(network: NetworkRecord, subnet: CIDR, gateway: IPv4Address,
+                         hostAddresses: [CIDR]) throws(BerthError) -> (usable: Int, host: Int, auxiliary: Int) {
+        guard let pool = pool(of: network, hosts: try hostRange(of: subnet)) else { return (0, 0, 0) }
         let gatewayValue = UInt64(gateway.value)
-        let host = Set(hostHeld(hostAddresses, in: range).map { $0.value }).subtracting([gatewayValue]).count
-        let usable = Int(range.upperBound - range.lowerBound + 1) - (range.contains(gatewayValue) ? 1 : 0) - host
-        return (usable, host)
+        let host = Set(hostHeld(hostAddresses, in: pool).map { $0.value }).subtracting([gatewayValue])
+        var auxiliary: Set<UInt64> = []
+        for case .v4(let address) in network.auxiliaryAddresses.values where pool.contains(UInt64(address.value)) {
+            auxiliary.insert(UInt64(address.value))
+        }
+        auxiliary.subtract(host.union([gatewayValue]))
+        let usable = Int(pool.upperBound - pool.lowerBound + 1) - (pool.contains(gatewayValue) ? 1 : 0) - host.count - auxiliary.count
+        return (usable, host.count, auxiliary.count)
     }
 
-    /// What a network with no free address left says, the host's addresses counted apart.
-    static func exhausted(_ network: NetworkRecord, subnet: CIDR, capacity: (usable: Int, host: Int)) -> String {
-        let apart = capacity.host > 0 ? " (\(capacity.host) more are the host's on bridge \(network.bridge))" : ""
-        return "no free address left in subnet \(subnet) of network \"\(network.name)\": all \(capacity.usable) usable addresses are leased\(apart)"
+    /// What a network with no free address left says, the host's and auxiliary addresses
+    /// counted apart.
+    static func exhausted(_ network: NetworkRecord, subnet: CIDR, capacity: (usable: Int, host: Int, auxiliary: Int)) -> String {
+        var apart: [String] = []
+        if capacity.host > 0 { apart.append("\(capacity.host) more are the host's on bridge \(network.bridge)") }
+        if capacity.auxiliary > 0 { apart.append("\(capacity.auxiliary) more are auxiliary addresses") }
+        let notes = apart.isEmpty ? "" : " (\(apart.joined(separator: ", ")))"
+        if let ipRange = network.ipRange {
+            return "no free address left in range \(ipRange) of network \"\(network.name)\" (subnet \(subnet)): all \(capacity.usable) usable addresses of the range are leased\(notes)"
+        }
+        return "no free address left in subnet \(subnet) of network \"\(network.name)\": all \(capacity.usable) usable addresses are leased\(notes)"
     }
 
     /// The gateway a network gets when none is given: the first host of the subnet.

@@ -44,6 +44,7 @@ extension NetworkManager {
             try Self.checkIPv6Only(options)
         }
         try Self.refuseGatewayWithoutSubnet(options)
+        try Self.refuseRangesWithoutSubnet(options)
         if options.wantsIPv6, let mtu = options.mtu, mtu < Self.minimumIPv6MTU {
             // The kernel keeps no IPv6 state on a link under 1,280: the IPv6 gateway's address
             // would be refused with a bare EINVAL after the bridge was made.
@@ -82,11 +83,13 @@ extension NetworkManager {
             let mtu = try Self.chooseMTU(options, adopted: adopted)
             let ipv4 = try chooseIPv4(options, taken: try takenSubnets(networks: others), adopted: adopted)
             let ipv6 = try chooseIPv6(options, tx: tx, others: others, except: adopted?.index)
+            try Self.checkRanges(options, ipv4: ipv4.map { ($0.subnet, $0.gateway) }, ipv6: ipv6)
             var record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: ipv4?.subnet, gateway: ipv4?.gateway,
                                        mtu: mtu, isInternal: options.isInternal, created: StateClock.now(),
                                        bridgeAdopted: options.usesExistingBridge, gatewayAdded: ipv4?.gatewayPresent != true,
                                        ipv6Subnet: ipv6?.subnet, ipv6Gateway: ipv6?.gateway,
-                                       dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams, phase: .creating)
+                                       dns: options.resolvedDNS, dnsUpstreams: options.dnsUpstreams, phase: .creating,
+                                       ipRange: options.ipRange, ipv6Range: options.ipv6Range, auxiliaryAddresses: options.auxiliaryAddresses)
             try tx.insertNetwork(record)
             // The record is committed, marked, before the kernel is touched: a create killed
             // from here on leaves a network `gc` (or a create or removal of the same name)

@@ -46,6 +46,17 @@ public struct NetworkOptions: Sendable, Hashable {
     /// `[V6]:PORT`); empty means the host's nameservers.
     public var dnsUpstreams: [String]
 
+    /// The part of the IPv4 subnet that endpoints asking for no address get theirs from
+    /// (Docker's `--ip-range`); needs `subnet`. nil: the whole subnet.
+    public var ipRange: AddressRange?
+    /// The part of the IPv6 subnet that endpoints asking for no IPv6 address get theirs
+    /// from; needs `ipv6Subnet`. nil: the whole IPv6 subnet.
+    public var ipv6Range: AddressRange?
+    /// Addresses of the given subnets that no endpoint may have, by name (Docker's
+    /// `--aux-address`): not even when asked for. Each lies in `subnet` or `ipv6Subnet` and
+    /// is not a gateway.
+    public var auxiliaryAddresses: [String: IPAddress]
+
     /// The MTUs a network may have: the IPv4 minimum to the largest a bridge takes.
     public static let mtuRange = 68...65535
     /// The MTU a network gets when none is given.
@@ -56,8 +67,12 @@ public struct NetworkOptions: Sendable, Hashable {
     public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, bridge: InterfaceName? = nil,
                 mtu: Int? = nil, isInternal: Bool = false, usesExistingBridge: Bool = false,
                 ipv6: Bool = false, ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool? = nil, dnsUpstreams: [String] = [],
-                ipv4: Bool = true) {
+                ipv4: Bool = true, ipRange: AddressRange? = nil, ipv6Range: AddressRange? = nil,
+                auxiliaryAddresses: [String: IPAddress] = [:]) {
         self.ipv4 = ipv4
+        self.ipRange = ipRange
+        self.ipv6Range = ipv6Range
+        self.auxiliaryAddresses = auxiliaryAddresses
         self.dns = dns
         self.dnsUpstreams = dnsUpstreams
         self.name = name
@@ -125,6 +140,17 @@ public struct NetworkOptions: Sendable, Hashable {
         func isAlnum(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
         guard isAlnum(first), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
             throw .invalid("invalid network name \"\(name)\"", hint: fix, parameter: "name")
+        }
+    }
+
+    /// Checks the name of an auxiliary address: what a network name may be
+    /// (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 64 bytes).
+    public static func validate(auxiliaryName name: String) throws(BerthError) {
+        do {
+            try validate(name: name)
+        } catch {
+            throw .invalid("invalid auxiliary address name \"\(name)\"",
+                           hint: "use letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 bytes", parameter: "auxiliaryAddress")
         }
     }
 }

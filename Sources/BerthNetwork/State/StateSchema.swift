@@ -314,6 +314,19 @@ enum StateSchema {
         """
         ALTER TABLE networks ADD COLUMN phase TEXT CHECK (phase = 'creating' OR phase = 'removing');
         """,
+        // Version 14: a network's address ranges and auxiliary addresses (`--ip-range`,
+        // `--aux-address`; NetworkRecord.ipRange, ipv6Range, auxiliaryAddresses). The ranges
+        // are `AddressRange` text (`10.60.0.128/25` or `10.60.0.100-10.60.0.199`); the
+        // auxiliary addresses `NAME=ADDRESS` items joined by ',' (names hold neither '=' nor
+        // ','), in name order. NULL: the whole subnet, no auxiliary address — every older
+        // network. Read with the row attach reads already, so attach makes no query more.
+        // No CHECK, NOT NULL or DEFAULT (the table's text is parsed at every open,
+        // docs/performance.md): the decoder refuses unreadable text, naming the network.
+        """
+        ALTER TABLE networks ADD COLUMN ip_range TEXT;
+        ALTER TABLE networks ADD COLUMN ipv6_range TEXT;
+        ALTER TABLE networks ADD COLUMN aux_addresses TEXT;
+        """,
     ]
 
     /// The versions whose migration rebuilds tables that other tables' foreign keys name

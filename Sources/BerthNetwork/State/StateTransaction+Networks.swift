@@ -1,7 +1,7 @@
 public import BerthCore
 
 extension StateTransaction {
-    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, ipv6_subnet, ipv6_gateway, dns, dns_upstreams, phase"
+    private static let networkColumns = "name, id, bridge, subnet, gateway, mtu, internal, created, bridge_adopted, gateway_added, ipv6_subnet, ipv6_gateway, dns, dns_upstreams, phase, ip_range, ipv6_range, aux_addresses"
 
     /// Records a new network.
     ///
@@ -28,7 +28,7 @@ extension StateTransaction {
         guard network.hasIPv4 || network.hasIPv6 else {
             throw BerthError(.internalError, "network \"\(network.name)\" has neither an IPv4 nor an IPv6 subnet")
         }
-        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO networks (\(Self.networkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(network.name), .text(network.id), .text(network.bridge.rawValue),
             network.subnet.map { .text($0.description) } ?? .null, network.gateway.map { .text($0.description) } ?? .null,
             .int(network.mtu), .bool(network.isInternal), .integer(network.created),
@@ -36,6 +36,8 @@ extension StateTransaction {
             network.ipv6Subnet.map { .text($0.description) } ?? .null, network.ipv6Gateway.map { .text($0.description) } ?? .null,
             .bool(network.dns), network.dnsUpstreams.isEmpty ? .null : .text(network.dnsUpstreams.joined(separator: ",")),
             network.phase == .ready ? .null : .text(network.phase.rawValue),
+            network.ipRange.map { .text($0.description) } ?? .null, network.ipv6Range.map { .text($0.description) } ?? .null,
+            network.auxiliaryAddresses.isEmpty ? .null : .text(Self.encodeAuxiliary(network.auxiliaryAddresses)),
         ])
     }
 
@@ -134,9 +136,44 @@ extension StateTransaction {
             guard let gateway = IPv6Address(gatewayText) else { throw corrupt("IPv6 gateway", gatewayText) }
             (ipv6Subnet, ipv6Gateway) = (subnet, gateway)
         }
+        func range(_ row: borrowing Row, _ column: Int32, _ field: String, in subnet: CIDR?) throws(BerthError) -> AddressRange? {
+            guard let text = row.optionalText(column) else { return nil }
+            guard let range = AddressRange(text), let subnet, range.isInside(subnet) else { throw corrupt(field, text) }
+            return range
+        }
+        let ipRange = try range(row, 15, "address range", in: subnet)
+        let ipv6Range = try range(row, 16, "IPv6 address range", in: ipv6Subnet)
+        var auxiliary: [String: IPAddress] = [:]
+        if let text = row.optionalText(17) {
+            guard let decoded = decodeAuxiliary(text),
+                  decoded.values.allSatisfy({ address in [subnet, ipv6Subnet].contains { $0?.contains(address) == true } }) else {
+                throw corrupt("auxiliary addresses", text)
+            }
+            auxiliary = decoded
+        }
         return NetworkRecord(name: name, id: row.text(1), bridge: bridge, subnet: subnet, gateway: gateway,
                              mtu: mtu, isInternal: row.bool(6), created: row.int64(7), bridgeAdopted: row.bool(8), gatewayAdded: row.bool(9),
                              ipv6Subnet: ipv6Subnet, ipv6Gateway: ipv6Gateway,
-                             dns: row.bool(12), dnsUpstreams: row.optionalText(13).map(Self.splitList) ?? [], phase: try phase(row))
+                             dns: row.bool(12), dnsUpstreams: row.optionalText(13).map(Self.splitList) ?? [], phase: try phase(row),
+                             ipRange: ipRange, ipv6Range: ipv6Range, auxiliaryAddresses: auxiliary)
+    }
+
+    /// The `aux_addresses` column's text: `NAME=ADDRESS` items in name order, joined by ','.
+    static func encodeAuxiliary(_ addresses: [String: IPAddress]) -> String {
+        addresses.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    /// The `aux_addresses` column's items; nil for text `encodeAuxiliary` cannot have written
+    /// (an item without '=', a name `NetworkOptions.validate(auxiliaryName:)` refuses, an
+    /// unreadable address, a name twice).
+    static func decodeAuxiliary(_ text: String) -> [String: IPAddress]? {
+        var addresses: [String: IPAddress] = [:]
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, (try? NetworkOptions.validate(auxiliaryName: String(parts[0]))) != nil,
+                  let address = IPAddress(String(parts[1])), addresses[String(parts[0])] == nil else { return nil }
+            addresses[String(parts[0])] = address
+        }
+        return addresses
     }
 }

@@ -39,6 +39,16 @@ public struct NetworkRecord: Sendable, Hashable {
     /// Where the resolver forwards this network's other queries (`ADDR`, `ADDR:PORT`,
     /// `[V6]:PORT`); empty means the host's nameservers.
     public var dnsUpstreams: [String]
+    /// The part of `subnet` that endpoints asking for no address get theirs from
+    /// (`AddressRange`); nil: the whole subnet. An address asked for may lie outside it.
+    public var ipRange: AddressRange?
+    /// The part of `ipv6Subnet` that endpoints asking for no IPv6 address get theirs from;
+    /// nil: the whole IPv6 subnet.
+    public var ipv6Range: AddressRange?
+    /// Addresses of the subnets that no endpoint may have, by name (Docker's auxiliary
+    /// addresses: other hosts on the bridge, a router Berth does not know of). Never the
+    /// gateway.
+    public var auxiliaryAddresses: [String: IPAddress]
     /// Whether the network is in use, or a create or removal of it is under way (or was
     /// interrupted by a crash).
     public var phase: Phase
@@ -61,7 +71,11 @@ public struct NetworkRecord: Sendable, Hashable {
     /// added, ready, without DNS unless said. The store checks uniqueness when it is inserted.
     public init(name: String, id: String, bridge: InterfaceName, subnet: CIDR?, gateway: IPv4Address?,
                 mtu: Int, isInternal: Bool, created: Int64, bridgeAdopted: Bool = false, gatewayAdded: Bool = true,
-                ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool = false, dnsUpstreams: [String] = [], phase: Phase = .ready) {
+                ipv6Subnet: CIDR? = nil, ipv6Gateway: IPv6Address? = nil, dns: Bool = false, dnsUpstreams: [String] = [], phase: Phase = .ready,
+                ipRange: AddressRange? = nil, ipv6Range: AddressRange? = nil, auxiliaryAddresses: [String: IPAddress] = [:]) {
+        self.ipRange = ipRange
+        self.ipv6Range = ipv6Range
+        self.auxiliaryAddresses = auxiliaryAddresses
         self.name = name
         self.id = id
         self.bridge = bridge
