@@ -102,6 +102,9 @@ extension ContainerUser {
 /// through the descriptor that was checked.
 enum PasswdFile {
     static let limit = 1 << 20
+    /// O_PATH (Linux's value on every architecture Berth builds for), which Glibc's Swift
+    /// module leaves out (it is a _GNU_SOURCE name).
+    static let pathOnly: Int32 = 0o10_000_000
 
     static func read(root: String, name: String) -> [[String]] {
         let rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -110,7 +113,7 @@ enum PasswdFile {
         let etc = openat(rootfd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard etc >= 0 else { return [] }
         defer { close(etc) }
-        let path = openat(etc, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+        let path = openat(etc, name, Self.pathOnly | O_NOFOLLOW | O_CLOEXEC)
         guard path >= 0 else { return [] }
         defer { close(path) }
         var st = stat()
