@@ -20,7 +20,7 @@ struct PasswdFileTests {
         let root = try Self.root()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let node = root + "/etc/group"
-        try #require(mknod(node, S_IFCHR | 0o644, makedev(1, 3)) == 0, "mknod: \(errno)") // /dev/null's numbers
+        try #require(mknod(node, S_IFCHR | 0o644, dev_t(1 << 8 | 3)) == 0, "mknod: \(errno)") // 1:3, /dev/null's numbers (makedev is a macro)
         let watch = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         try #require(watch >= 0)
         defer { close(watch) }
