@@ -27,16 +27,21 @@ extension Container {
         return CgroupManager.defaultParent + "-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    /// Makes the cgroup a run of `record` goes into, with `options.limits`. Without limits a
-    /// host with no usable cgroup hierarchy runs the container without one (nothing is then
-    /// limited, only stats and OOM detection are missing); a limit is never ignored.
+    /// Makes the cgroup a run of `record` goes into, with `options.limits`. A privileged
+    /// container without limits runs without one on a host with no usable cgroup hierarchy
+    /// (nothing is then limited, only stats and OOM detection are missing); any other is
+    /// refused there: a limit is never ignored, and neither is Docker's device allow-list,
+    /// which only a cgroup applies (without it, root in the container keeps CAP_MKNOD and
+    /// could make and open a node of the host's disks).
     static func makeCgroup(_ record: ContainerRecord, options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerCgroup? {
         let cgroups: CgroupManager
         do {
             cgroups = try Self.cgroups(manager: manager)
         } catch {
-            if options.limits.isEmpty { return nil }
-            throw error.with(operation: .run)
+            guard options.limits.isEmpty else { throw error.with(operation: .run) }
+            if options.process.privileged { return nil }
+            throw BerthError(.unsupported, "this host has no usable cgroup hierarchy, so the container's device nodes cannot be restricted",
+                             hint: "mount the cgroup controllers, or run the container privileged", operation: .run, cause: error)
         }
         do throws(BerthError) {
             return try cgroups.create(id: record.id, limits: options.limits, restrictDevices: !options.process.privileged)

@@ -103,24 +103,34 @@ public enum Container {
         var spec = options.spec(id: record.id)
         io?.apply(to: &spec)
         let filesDirectory = ContainerLog.directory(state: manager.store.directory, id: record.id)
-        if spec.rootfs != nil {
-            spec.mounts += try ContainerFiles.prepare(directory: filesDirectory, volumes: spec.mounts)
-        }
-        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
-        let store = try manager.containerStore()
-        let cgroup = try makeCgroup(record, options: options, manager: manager)
+        let store: StateStore
         let process: ContainerProcess
-        do {
-            process = try ContainerProcess.spawn(spec, cgroup: cgroup)
+        do throws(BerthError) {
+            if spec.rootfs != nil {
+                spec.mounts += try ContainerFiles.prepare(directory: filesDirectory, volumes: spec.mounts)
+            }
+            if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
+            store = try manager.containerStore()
+            let cgroup = try makeCgroup(record, options: options, manager: manager)
+            do throws(BerthError) {
+                process = try ContainerProcess.spawn(spec, cgroup: cgroup)
+            } catch {
+                try? removeCgroup(id: record.id, manager: manager)
+                throw error
+            }
         } catch {
-            try? removeCgroup(id: record.id, manager: manager)
+            // The /etc files prepared for this run (and the cgroup, removed above) go too.
             ContainerFiles.remove(directory: filesDirectory)
             throw error
         }
         io?.spawned(terminal: process.terminal)
         guard let identity = ProcessIdentity.of(pid: process.pid) else {
             process.abort()
+            _ = try? process.wait()
             if io == nil, let master = process.terminal { close(master) }
+            // Nothing was attached yet: the cgroup and the files are all there is.
+            try? removeCgroup(id: record.id, manager: manager)
+            ContainerFiles.remove(directory: filesDirectory)
             throw BerthError(.internalError, "container process \(process.pid) vanished while held before exec")
         }
         var endpoint: EndpointRecord?

@@ -94,8 +94,17 @@ extension ContainerUser {
 /// A colon-separated account file (`/etc/passwd`, `/etc/group`) of a root filesystem, read
 /// as untrusted input: through `etc` opened without following links, at most 1 MiB, comment
 /// and malformed lines skipped. A missing or unreadable file is an empty one.
+///
+/// The file is looked at (O_PATH) before it is opened: root in a running container can
+/// replace it by a device node (`mknod /etc/group c 10 130`), and opening that from the
+/// host, as `berth exec` reads the container's files through /proc/PID/root, would open the
+/// host's device (a watchdog, a tape) with its side effects. Only a regular file is opened,
+/// through the descriptor that was checked.
 enum PasswdFile {
     static let limit = 1 << 20
+    /// O_PATH (Linux's value on every architecture Berth builds for), which Glibc's Swift
+    /// module leaves out (it is a _GNU_SOURCE name).
+    static let pathOnly: Int32 = 0o10_000_000
 
     static func read(root: String, name: String) -> [[String]] {
         let rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -104,11 +113,17 @@ enum PasswdFile {
         let etc = openat(rootfd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard etc >= 0 else { return [] }
         defer { close(etc) }
-        let fd = openat(etc, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        let path = openat(etc, name, Self.pathOnly | O_NOFOLLOW | O_CLOEXEC)
+        guard path >= 0 else { return [] }
+        defer { close(path) }
+        var st = stat()
+        guard fstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return [] }
+        let fd = open("/proc/self/fd/\(path)", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return [] }
+        // The same file as checked (a reopen through the descriptor cannot be redirected).
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, opened.st_dev == st.st_dev, opened.st_ino == st.st_ino else { return [] }
         return parse(FileIO.readAll(fd, limit: limit))
     }
 

@@ -116,6 +116,14 @@ static void close_parent_ends(struct berth_exec_config *c) {
     for (int i = 0; i < 2; i++) {
         if (c->parent_fds[i] >= 0) close(c->parent_fds[i]);
     }
+    // The cgroup2 directory the parent clones into: a directory of the host's, which a path
+    // in the container could reach through /proc/self/fd while it is open here (the
+    // working directory made or entered, a volume's mount point: see finish_and_exec). The
+    // child has no use for it (clone3 has used it, or the cgroup.procs files join).
+    if (c->cgroup_dir_fd >= 0) {
+        close(c->cgroup_dir_fd);
+        c->cgroup_dir_fd = -1;
+    }
     c->status_fd = above_stdio(c->status_fd);
     if (c->status_fd < 0) _exit(127);
     if (c->sync_fd >= 0) {
@@ -340,11 +348,16 @@ static int mask_kernel_files(void) {
 /// would show the caller's network devices, the wrong namespace's, and the tree a rootless
 /// caller could not mount is no business of the container either; software inside reads its
 /// links over netlink or /proc/net, which follow the container's namespace.
-static int mount_sys(int read_only) {
+///
+/// That holds with a root filesystem of its own (`own_root`). Without one, the host's /sys
+/// would stay as it is, writable where the host's is — its cgroup tree above the
+/// container's own included, a way out of the device allow-list —, so EPERM is a failure
+/// there unless the container is privileged (`read_only` false).
+static int mount_sys(int read_only, int own_root) {
     if (make_dir("/sys", 0555)) return -1;
     unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (read_only ? MS_RDONLY : 0);
     if (mount("sysfs", "/sys", "sysfs", flags, NULL) == 0) return 0;
-    return errno == EPERM ? 0 : -1;
+    return errno == EPERM && (own_root || !read_only) ? 0 : -1;
 }
 
 // MARK: - Bind mounts and a read-only root
@@ -574,9 +587,6 @@ static void make_undumpable(void) {
 /// Common tail of spawn and enter: workdir, command lookup, stdio, descriptor hygiene,
 /// the wait for the go-ahead, execve. Never returns.
 static void finish_and_exec(struct berth_exec_config *c) {
-    if (chdir(c->workdir ? c->workdir : "/")) fail(c, BERTH_STEP_WORKDIR);
-    const char *path = find_command(c);
-    if (!path) fail(c, BERTH_STEP_LOOKUP);
     int console = -1;
     if (c->console_fd >= 0) {
         console = open_console(c);
@@ -607,6 +617,19 @@ static void finish_and_exec(struct berth_exec_config *c) {
     for (int i = 0; i < c->cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[kept++] = c->cgroup_fds[i];
     if (c->cgroup_count > BERTH_MAX_CGROUP_FDS) { errno = EINVAL; fail(c, BERTH_STEP_CGROUP); }
     if (close_others(keep, kept)) fail(c, BERTH_STEP_DESCRIPTORS);
+    // Only now, with nothing of the host's open (CVE-2024-21626, runc's "Leaky Vessels"): a
+    // process of the container may have made the working directory a symbolic link to
+    // /proc/self/fd/N, and a directory the parent had open as N (the container's cgroup
+    // directory, handed to clone3) would put the command's working directory on the host,
+    // from where `..` reaches the host's root. What is kept here is pipes and cgroup.procs
+    // files, which no path can pass through. The check after is runc's second fence: a
+    // directory outside the root gets "(unreachable)" from the kernel, ENOENT from getcwd.
+    if (chdir(c->workdir ? c->workdir : "/")) fail(c, BERTH_STEP_WORKDIR);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) fail(c, BERTH_STEP_WORKDIR);
+    if (cwd[0] != '/') { errno = ENOENT; fail(c, BERTH_STEP_WORKDIR); }
+    const char *path = find_command(c);
+    if (!path) fail(c, BERTH_STEP_LOOKUP);
     if (c->sync_fd >= 0) {
         int ready[2] = { BERTH_STEP_READY, 0 };
         if (write(c->status_fd, ready, sizeof ready) != sizeof ready) _exit(127);
@@ -656,10 +679,31 @@ static void harden_child(int now) {
     umask(022);
 }
 
+/// First in a new container's child: closes every descriptor inherited from the parent that
+/// the child does not use. The parent (berth, or a runtime embedding Berth) may hold
+/// directories of the host open, and a path of the container's own making — a working
+/// directory or a volume's mount point turned into a symbolic link to /proc/self/fd/N —
+/// would lead through one onto the host while the child creates or enters it (runc's
+/// CVE-2024-21626). Kept: the status and start pipes, the cgroup.procs files, stdio, the
+/// console socket and the volumes' detached trees; finish_and_exec closes the rest of those
+/// before the working directory is entered.
+static void close_inherited(struct berth_spawn_config *c) {
+    int count = 0;
+    int keep[6 + BERTH_MAX_CGROUP_FDS + (c->mount_count > 0 ? c->mount_count : 0)];
+    keep[count++] = c->exec.status_fd;
+    keep[count++] = c->exec.sync_fd;
+    keep[count++] = c->exec.console_fd;
+    for (int i = 0; i < 3; i++) keep[count++] = c->exec.stdio[i];
+    for (int i = 0; i < c->exec.cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[count++] = c->exec.cgroup_fds[i];
+    for (int i = 0; i < c->mount_count; i++) keep[count++] = c->mounts[i].source_fd;
+    if (close_others(keep, count)) fail(&c->exec, BERTH_STEP_DESCRIPTORS);
+}
+
 static void spawn_child(struct berth_spawn_config *c) {
     harden_child(0);
     reset_signals();
     close_parent_ends(&c->exec);
+    close_inherited(c);
     if (c->namespaces & CLONE_NEWNS) {
         // Before any mount: nothing the container mounts may propagate to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, BERTH_STEP_PROPAGATION);
@@ -672,7 +716,7 @@ static void spawn_child(struct berth_spawn_config *c) {
     }
     // Only with a mount namespace of its own: otherwise these mounts would land on the host.
     if (c->namespaces & CLONE_NEWNS) {
-        if (c->mount_sys && mount_sys(c->restrict_kernel_files)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
+        if (c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
         if (c->restrict_kernel_files && mask_kernel_files()) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     }
     // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),

@@ -50,6 +50,35 @@ private let capSysPtrace = 19
 /// Hardening runc and Docker apply beyond namespaces, capabilities and the filter.
 @Suite("Container hardening (kernel)", .enabled(if: KernelTests.enabled))
 struct ContainerHardeningKernelTests {
+    /// runc's CVE-2024-21626: a directory the parent holds open is reachable from the child
+    /// as /proc/self/fd/N until it is closed, and a working directory the container made a
+    /// link to it would start the command (or create directories) on the host. The test
+    /// holds such a directory open itself, as any embedding runtime may, and links the
+    /// rootfs's /app to it: the command must neither read the file there nor create
+    /// anything in it.
+    @Test("a working directory linked to /proc/self/fd/N never reaches a directory the parent holds open (CVE-2024-21626)")
+    func workingDirectoryThroughInheritedDescriptor() throws {
+        try withRootfs { rootfs in
+            let outside = NSTemporaryDirectory() + "berth-outside-\(getpid())-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: outside) }
+            try "host secret\n".write(toFile: outside + "/secret", atomically: false, encoding: .utf8)
+            let fd = open(outside, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            try #require(fd >= 0)
+            defer { close(fd) }
+            try FileManager.default.createSymbolicLink(atPath: rootfs.path + "/app", withDestinationPath: "/proc/self/fd/\(fd)")
+            for workdir in ["/app", "/app/sub"] {
+                var spec = ContainerSpec(command: ["cat", "secret"], rootfs: rootfs.path)
+                spec.workingDirectory = workdir
+                let result = Result { try run(spec) }
+                if case .success(let ran) = result {
+                    #expect(!ran.output.contains("host secret"), "-w \(workdir) started the command in the parent's directory")
+                }
+                #expect(!FileManager.default.fileExists(atPath: outside + "/sub"), "-w \(workdir) made a directory through the link")
+            }
+        }
+    }
+
     @Test("no inheritable capabilities, as root or as another user (CVE-2022-24769)")
     func noInheritableCapabilities() throws {
         try withRootfs { rootfs in

@@ -98,6 +98,12 @@ public struct CgroupManager: Sendable {
             throw .invalid("invalid container id \"\(id)\" for a cgroup", hint: "use letters, digits, '_', '.' and '-'", parameter: "id")
         }
         try checkHost(limits)
+        if restrictDevices, case .legacy = hierarchy, !hierarchy.controllers.contains(.devices) {
+            // As dockerd ("Devices cgroup isn't mounted"): without the allow-list, root in the
+            // container keeps CAP_MKNOD and could make and open a node of the host's disks.
+            throw BerthError(.unsupported, "this host's cgroups have no devices controller (\(hierarchy)), so the container's device nodes cannot be restricted",
+                             hint: "mount the devices controller, or run the container privileged", object: .cgroup(parent), operation: .createCgroup)
+        }
         let cgroup = self.cgroup(id: id, controllers: controllers(for: limits, restrictDevices: restrictDevices))
         var made: [String] = []
         do throws(BerthError) {

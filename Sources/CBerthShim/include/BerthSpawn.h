@@ -89,7 +89,7 @@ struct berth_exec_config {
     /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them
     /// (at most BERTH_MAX_CGROUP_FDS). The child writes "0" (itself) to each and closes them
     /// before execve: with a start pipe, right after reporting ready (the join then overlaps
-    /// the parent's work while the child is held); without, before it looks up the command.
+    /// the parent's work while the child is held); without, after it looks up the command.
     /// The command and everything it starts are accounted and limited there.
     const int *cgroup_fds;
     int cgroup_count;
