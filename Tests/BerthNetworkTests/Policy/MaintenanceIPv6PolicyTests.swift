@@ -110,10 +110,13 @@ struct MaintenanceIPv6PolicyTests {
         #expect(try host.manager.verifyEndpoint(id: "e1").map { "\($0.object): \($0.problem)" } == [
             "address fd00:beef::2/64 on eth0: missing", "IPv6 default route via fd00:beef::1: missing",
         ])
-        // The IPv4 side is untouched, and an IPv6 default route via another gateway (a second
-        // network's, which the attach keeps) is no problem.
+        // The IPv4 side is untouched. An IPv6 default route via another gateway does not
+        // stand in for the network's (it goes with its own network); the network's own at
+        // another metric (behind a first network's) is no problem.
         try inside.addAddress(try CIDR(parsing: "fd00:beef::2/64"), to: .index(eth0.index))
         try inside.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::fe")))
+        #expect(try host.manager.check().map(\.description) == ["endpoint e1: IPv6 default route via fd00:beef::1: missing"])
+        try inside.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::1")), metric: 1025)
         #expect(try host.manager.check().isEmpty)
     }
 }
