@@ -67,10 +67,10 @@ public enum ContainerFiles {
     ///   domains and options;
     /// - `hostNetwork` (`--network host`, the host's own namespace, where its loopback
     ///   resolver answers): the host's file as it is;
-    /// - otherwise the host's configuration without loopback nameservers (a resolver on the
-    ///   host's 127.0.0.53 is unreachable from the container's own network namespace); with
-    ///   none left, Docker's fallback, Google's public servers (`defaultNameservers`, the IPv6
-    ///   ones too when `ipv6`).
+    /// - otherwise the host's configuration without the nameservers the container cannot
+    ///   reach (`resolvConf(fromHost:ipv6:)`); with none left, Docker's fallback, Google's
+    ///   public servers (`defaultNameservers`, the IPv6 ones too when `ipv6`: the container
+    ///   has an IPv6 address).
     public static func writeResolvConf(directory: String, nameservers: [IPAddress]? = nil, hostNetwork: Bool = false, ipv6: Bool = false,
                                        hostResolvConf: String = "/etc/resolv.conf") throws(BerthError) {
         let text: String
@@ -83,7 +83,7 @@ public enum ContainerFiles {
         } else {
             var host = (try? readFile(hostResolvConf)) ?? ""
             // systemd-resolved's stub points at 127.0.0.53; its upstream servers are here.
-            if !hasUsableNameserver(host), let upstream = try? readFile("/run/systemd/resolve/resolv.conf") {
+            if !hasUsableNameserver(host, ipv6: ipv6), let upstream = try? readFile("/run/systemd/resolve/resolv.conf") {
                 host = upstream
             }
             text = resolvConf(fromHost: host, ipv6: ipv6)
@@ -118,21 +118,33 @@ public enum ContainerFiles {
         return text
     }
 
-    /// A host resolv.conf with its loopback `nameserver` lines dropped; `search`, `options`
-    /// and other lines are kept as they are. With no nameserver left, `defaultNameservers`
-    /// are added (without one, glibc would ask 127.0.0.1 inside the container).
+    /// A host resolv.conf with the `nameserver` lines the container cannot use dropped, as
+    /// Docker's FilterResolvDNS does: loopback ones (the host's own resolver, not the
+    /// container's), IPv6 ones when the container has no IPv6 (`ipv6` false: glibc would try
+    /// them first and wait out each timeout), and IPv6 link-local ones always (their zone,
+    /// `fe80::1%eth0`, names a host interface). `search`, `options` and other lines are kept
+    /// as they are. With no nameserver left, `defaultNameservers` are added (without one,
+    /// glibc would ask 127.0.0.1 inside the container).
     public static func resolvConf(fromHost text: String, ipv6: Bool = false) -> String {
         var out = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if let server = nameserver(in: line), server.isLoopback { continue }
+            if let server = nameserver(in: line), !usable(server, ipv6: ipv6) { continue }
             out += line + "\n"
         }
         while out.hasSuffix("\n\n") { out.removeLast() }
         if out == "\n" { out = "" }
-        if !hasUsableNameserver(out) {
+        if !hasUsableNameserver(out, ipv6: ipv6) {
             out += defaultNameservers(ipv6: ipv6).map { "nameserver \($0)\n" }.joined()
         }
         return out
+    }
+
+    /// Whether a container (with IPv6 when `ipv6`) can reach the host's nameserver `server`.
+    private static func usable(_ server: IPAddress, ipv6: Bool) -> Bool {
+        switch server {
+        case .v4(let address): !address.isLoopback
+        case .v6(let address): ipv6 && !address.isLoopback && !address.isLinkLocal
+        }
     }
 
     private static func nameserver(in line: Substring) -> IPAddress? {
@@ -143,10 +155,10 @@ public enum ContainerFiles {
         return IPAddress(address)
     }
 
-    private static func hasUsableNameserver(_ text: String) -> Bool {
+    private static func hasUsableNameserver(_ text: String, ipv6: Bool) -> Bool {
         text.split(separator: "\n").contains { line in
             guard let server = nameserver(in: line) else { return false }
-            return !server.isLoopback
+            return usable(server, ipv6: ipv6)
         }
     }
 

@@ -86,7 +86,9 @@ struct NetworkIPv6CLITests {
             try #require(sandbox.run(["sysctl", "-n", "net.ipv6.conf.all.forwarding"]).stdout.hasPrefix("0"))
             let create = sandbox.berth(["network", "create", "web", "--ipv6"])
             #expect(create.succeeded && create.stdout == "web\n", "\(create)")
-            #expect(create.stderr == "berth: warning: IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1), so lan0 ignores router advertisements: "
+            #expect(create.stderr == "berth: warning: IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1, it was 0): this host now routes "
+                    + "IPv6 packets between all its interfaces, not only for Berth's bridges (Berth's table filters only what enters or leaves its bridges)\n"
+                    + "berth: warning: IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1), so lan0 ignores router advertisements: "
                     + "its IPv6 default route via fe80::1, learned from them, is no longer renewed and goes when its lifetime ends "
                     + "(set net.ipv6.conf.lan0.accept_ra=2 to keep taking them while forwarding)\n", "\(create)")
             let second = sandbox.berth(["network", "create", "db", "--ipv6"])

@@ -29,7 +29,7 @@ struct IPv6FirewallKernelTests {
         }
     }
 
-    @Test("published v6 ports: LAN peer, host, hairpin; masquerade of a ULA subnet; the guard; ::1 left to the host")
+    @Test("published v6 ports: LAN peer, host, hairpin; outbound masquerade of a ULA and a global subnet; the guard; ::1 left to the host")
     func traffic() throws {
         try withHostSandbox { sandbox in
             let lan = try sandbox.makeLANNeighbor()
@@ -40,6 +40,14 @@ struct IPv6FirewallKernelTests {
             let c1 = try sandbox.makeNamespace(), c2 = try sandbox.makeNamespace()
             try Self.attach(sandbox, c1, to: bridge, address: "fd00:beef::2/64", gateway: "fd00:beef::1")
             try Self.attach(sandbox, c2, to: bridge, address: "fd00:beef::3/64", gateway: "fd00:beef::1")
+            // A second network with a global subnet: its outbound traffic must be masqueraded
+            // too, or the reply (the LAN peer routes everything back via the host) meets its
+            // guard on the uplink.
+            let globalBridge = "b6g\(KernelTests.uniqueSuffix())"
+            let globalSubnet = try CIDR(parsing: "2001:db8:1::/64")
+            try Self.bridge(sandbox, globalBridge, gateway: "2001:db8:1::1/64")
+            let c3 = try sandbox.makeNamespace()
+            try Self.attach(sandbox, c3, to: globalBridge, address: "2001:db8:1::2/64", gateway: "2001:db8:1::1")
             let servers = [try EchoServer(in: c1, address: "::", port: 80, banner: "c1"),
                            try EchoServer(in: c1, address: "::", port: 81, banner: "c1-unpublished"),
                            try EchoServer(in: c1, address: "::", port: 53, protocol: .udp, banner: "c1-udp"),
@@ -67,6 +75,10 @@ struct IPv6FirewallKernelTests {
             for rule in IPv6FirewallLayout.networkRules(name: "web", instance: "f4ce0001", subnet: subnet, bridge: try InterfaceName(bridge), isInternal: false) {
                 transaction.add(.rule(rule))
             }
+            for rule in IPv6FirewallLayout.networkRules(name: "dmz", instance: "f4ce0001", subnet: globalSubnet, bridge: try InterfaceName(globalBridge),
+                                                        isInternal: false) {
+                transaction.add(.rule(rule))
+            }
             let one = try IPv6Address(parsing: "fd00:beef::2"), two = try IPv6Address(parsing: "fd00:beef::3")
             for (mapping, container) in [
                 (PortMappingRecord(endpointID: "one", proto: .tcp, hostAddress: .v6(.any), hostPort: 8080, containerPort: 80), one),
@@ -87,6 +99,8 @@ struct IPv6FirewallKernelTests {
             #expect(probe(c1, host6, 8080).hasPrefix("c1 fd00:beef::1 "), "hairpin to itself")
             #expect(probe(c2, host6, 8080).hasPrefix("c1 fd00:beef::1 "), "a sibling through the host")
             #expect(probe(c1, LANNeighbor.address6, 80).hasPrefix("lan fd00:121::1 "), "outbound from a ULA subnet is masqueraded")
+            #expect(probe(c3, LANNeighbor.address6, 80).hasPrefix("lan fd00:121::1 "), "outbound from a global subnet is masqueraded")
+            #expect(probe(c3, host6, 8080).hasPrefix("c1 fd00:beef::1 "), "... and into another network through a published port")
             #expect(probe(c2, "fd00:beef::2", 81).hasPrefix("c1-unpublished fd00:beef::3 "), "containers reach each other directly")
             #expect(silent(lan.namespace, "fd00:beef::2", 81), "the guard: no direct access from the LAN")
             #expect(silent(lan.namespace, "fd00:beef::2", 80), "... to a published port either")

@@ -9,7 +9,7 @@ import Testing
 /// same transaction into the kernel and sends traffic through it.
 @Suite("IPv6 firewall layout")
 struct IPv6FirewallLayoutTests {
-    /// Three networks — `web` (a ULA /64), `dmz` (a global /64: no outbound masquerade)
+    /// Three networks — `web` (a ULA /64), `dmz` (a global /64, masqueraded the same way)
     /// and the internal `iso` — and three publishes of two endpoints.
     static func transaction() throws -> Transaction {
         var transaction = Transaction()
@@ -79,7 +79,7 @@ struct IPv6FirewallLayoutTests {
     		ct status dnat ip6 saddr fd12:3456:789a:b348::/64 oifname "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
     		ip6 saddr fd12:3456:789a:b348::/64 oifname != "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
     		ct status dnat ip6 saddr 2001:db8:1::/64 oifname "br-41c0ffee0001" masquerade comment "berth-network dmz @f4ce0001"
-    		ct status dnat ip6 saddr 2001:db8:1::/64 oifname != "br-41c0ffee0001" masquerade comment "berth-network dmz @f4ce0001"
+    		ip6 saddr 2001:db8:1::/64 oifname != "br-41c0ffee0001" masquerade comment "berth-network dmz @f4ce0001"
     	}
 
     	chain forward {
@@ -109,13 +109,5 @@ struct IPv6FirewallLayoutTests {
         let any = PortMappingRecord(endpointID: "e", proto: .sctp, hostAddress: .v6(.any), hostPort: 9, containerPort: 9)
         #expect(IPv6FirewallLayout.element(for: any, container: container, instance: "f4ce0001")?.1 == IPv6FirewallLayout.publishAny)
         #expect(IPv6FirewallLayout.element(for: any, container: container, instance: "f4ce0001")?.0.rendered == "sctp . 9 comment \"berth-endpoint e @f4ce0001\" : fd00:1::2 . 9")
-    }
-
-    @Test("outbound masquerade for unique local subnets only")
-    func masquerade() {
-        #expect(IPv6FirewallLayout.masquerades(CIDR("fd12:3456:789a:1::/64")!))
-        #expect(IPv6FirewallLayout.masquerades(CIDR("fc00:1::/64")!))
-        #expect(!IPv6FirewallLayout.masquerades(CIDR("2001:db8:1::/64")!))
-        #expect(!IPv6FirewallLayout.masquerades(CIDR("fc00::/6")!))
     }
 }

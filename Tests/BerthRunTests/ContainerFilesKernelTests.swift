@@ -50,7 +50,7 @@ struct ContainerFilesKernelTests {
         }
     }
 
-    @Test("--network host: resolv.conf is the host's as it is; --network none: the host's without loopback servers, or Docker's fallback")
+    @Test("--network host: resolv.conf is the host's as it is; --network none: the host's without loopback or IPv6 servers, or Docker's fallback")
     func resolvConfByNetwork() throws {
         try withHostSandbox { sandbox in
             try withRootfs { rootfs in
@@ -69,6 +69,8 @@ struct ContainerFilesKernelTests {
                 let none = try resolvConf(.none)
                 // Always a nameserver the container can reach: never none, never a loopback one.
                 #expect(none.contains("nameserver ") && !none.contains("nameserver 127.") && !none.contains("nameserver ::1"), "\(none)")
+                // Without IPv6 (only lo), no IPv6 server either.
+                #expect(!none.split(separator: "\n").contains { $0.hasPrefix("nameserver ") && $0.contains(":") }, "\(none)")
             }
         }
     }

@@ -14,7 +14,7 @@ struct ContainerFilesTests {
         return try body(path)
     }
 
-    @Test("resolv.conf keeps upstream servers, search and options, drops loopback servers")
+    @Test("resolv.conf keeps upstream servers, search and options, drops loopback and link-local servers, and IPv6 ones for a container without IPv6")
     func resolvConfFiltering() {
         let host = """
             # generated
@@ -22,6 +22,7 @@ struct ContainerFilesTests {
             nameserver 10.0.0.2
             nameserver ::1
             nameserver fe80::1%eth0
+            nameserver 2001:db8::53
             search lan example.com
             options edns0 trust-ad
 
@@ -29,11 +30,23 @@ struct ContainerFilesTests {
         #expect(ContainerFiles.resolvConf(fromHost: host) == """
             # generated
             nameserver 10.0.0.2
-            nameserver fe80::1%eth0
             search lan example.com
             options edns0 trust-ad
 
             """)
+        #expect(ContainerFiles.resolvConf(fromHost: host, ipv6: true) == """
+            # generated
+            nameserver 10.0.0.2
+            nameserver 2001:db8::53
+            search lan example.com
+            options edns0 trust-ad
+
+            """)
+        // Only IPv6 nameservers on the host, none usable by a container without IPv6 (or
+        // only link-local ones): Docker's fallback.
+        #expect(ContainerFiles.resolvConf(fromHost: "nameserver 2001:db8::53\nsearch lan\n") == "search lan\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+        #expect(ContainerFiles.resolvConf(fromHost: "nameserver fe80::1%eth0\n", ipv6: true)
+                == "nameserver 8.8.8.8\nnameserver 8.8.4.4\nnameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n")
         // Nothing left (dnsmasq or unbound on 127.0.0.1): Docker's fallback, the IPv6 pair too on an IPv6 network.
         #expect(ContainerFiles.resolvConf(fromHost: "nameserver 127.0.0.1\nsearch lan\n") == "search lan\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n")
         #expect(ContainerFiles.resolvConf(fromHost: "", ipv6: true)

@@ -75,26 +75,55 @@ extension NetworkManager {
         } else {
             nil
         }
-        try inside.apply { changes throws(BerthError) in
-            try changes.setUp(.index(Self.loopbackIndex))
-            try changes.setUp(.index(peerIndex))
-            if let ipv4 {
-                try changes.addAddress(ipv4.cidr, to: .index(peerIndex))
-                // Like Docker, the first network keeps the default route of a namespace
-                // attached to several.
-                try changes.addRoute(to: nil, via: .v4(ipv4.gateway), device: .index(peerIndex), appendIfExists: true)
+        let ipv6: (cidr: CIDR, gateway: IPv6Address)? = if let address6 = endpoint.ipv6Address, let subnet6 = network.ipv6Subnet,
+                                                           let gateway6 = network.ipv6Gateway {
+            (try CIDR(address: .v6(address6), prefixLength: subnet6.prefixLength), gateway6)
+        } else {
+            nil
+        }
+        do throws(BerthError) {
+            try inside.apply { changes throws(BerthError) in
+                try changes.setUp(.index(Self.loopbackIndex))
+                try changes.setUp(.index(peerIndex))
+                if let ipv4 {
+                    try changes.addAddress(ipv4.cidr, to: .index(peerIndex))
+                    // Like Docker, the first network keeps the default route of a namespace
+                    // attached to several; this one waits behind it.
+                    try changes.addRoute(to: nil, via: .v4(ipv4.gateway), device: .index(peerIndex), appendIfExists: true)
+                }
+                if let ipv6 {
+                    // After the up (a down drops IPv6 addresses), nodad: usable at once.
+                    try changes.addAddress(ipv6.cidr, to: .index(peerIndex), flags: .noDAD)
+                    // Last: refused (EEXIST) when the namespace has an IPv6 default route at
+                    // the kernel's default metric already, everything before it applied.
+                    try changes.addRoute(to: nil, via: .v6(ipv6.gateway), device: .index(peerIndex))
+                }
             }
-            if let address6 = endpoint.ipv6Address, let subnet6 = network.ipv6Subnet, let gateway6 = network.ipv6Gateway {
-                // After the up (a down drops IPv6 addresses), nodad: usable at once. An
-                // appended IPv6 default route would make one multipath route over both
-                // networks, so the first network keeps it (EEXIST is taken as success).
-                try changes.addAddress(try CIDR(address: .v6(address6), prefixLength: subnet6.prefixLength), to: .index(peerIndex), flags: .noDAD)
-                try changes.addRoute(to: nil, via: .v6(gateway6), device: .index(peerIndex), keepIfExists: true)
-            }
+        } catch where error.code == .alreadyExists && error.object?.kind == .route {
+            guard let ipv6 else { throw error }
+            try addIPv6DefaultRouteBehind(via: ipv6.gateway, device: peerIndex, inside: inside)
         }
         try host.check(failPoint: "attach.configure")
         return hostLink
     }
+
+    /// The IPv6 default route of a namespace's further network, behind those it has (another
+    /// network's, or anyone's): at the metric after the highest of theirs, as IPv4's appended
+    /// route waits behind the first. Not appended at their metric: the kernel would join the
+    /// two into one multipath route over both networks (docs/ipv6.md). At a metric of its own
+    /// it is a route of its own, which takes over when the one before it goes with its
+    /// network's interface (a detach) — kept, the first network's route would leave the
+    /// namespace without IPv6 egress then. One route dump, only when the kernel's default
+    /// metric is taken (a network attached once the first is gone finds it free, and its
+    /// route goes first).
+    private func addIPv6DefaultRouteBehind(via gateway: IPv6Address, device: Int32, inside: RouteNetlink) throws(BerthError) {
+        let metrics = try inside.routes(family: .ipv6).filter { $0.isDefault && $0.type == .unicast }.map { $0.metric ?? Self.defaultIPv6Metric }
+        let highest = min(metrics.max() ?? Self.defaultIPv6Metric, UInt32.max - 1)
+        try inside.addRoute(to: nil, via: .v6(gateway), device: .index(device), metric: highest + 1)
+    }
+
+    /// The metric the kernel gives an IPv6 route added without one (IP6_RT_PRIO_USER).
+    static let defaultIPv6Metric: UInt32 = 1024
 
     /// IPv6's minimum link MTU: the kernel keeps no IPv6 state for a smaller one.
     static let minimumIPv6MTU: UInt32 = 1280

@@ -11,7 +11,7 @@ public import BerthNFTables
 ///     chain guard       filter prerouting raw    drop to a subnet not from its bridge
 ///     chain prerouting  nat prerouting dstnat    leave link-local alone; dnat through the maps
 ///     chain output      nat output dstnat        leave ::1 and link-local alone; dnat through the maps
-///     chain postrouting nat postrouting srcnat   masquerade hairpin DNAT, and outbound traffic of ULA subnets
+///     chain postrouting nat postrouting srcnat   masquerade hairpin DNAT, and outbound traffic
 ///     chain forward     filter forward filter    keep an internal network's traffic on its bridge
 /// }
 /// ```
@@ -23,9 +23,13 @@ public import BerthNFTables
 /// - `fib daddr type local` is true for ::1 (output) and for the host's link-local
 ///   addresses, where a DNAT can never work (a link-local source is never forwarded, and
 ///   ::1 cannot leave the host): those return first, so a wildcard publish leaves them to
-///   the host's own listeners instead of capturing and dropping them;
-/// - outbound masquerade only for unique local subnets (fc00::/7), as Docker does: a
-///   global subnet is meant to be routed to the host, not hidden behind it.
+///   the host's own listeners instead of capturing and dropping them.
+///
+/// Outbound traffic of every subnet is masqueraded, unique local or global, as IPv4's is
+/// and as Docker's default (`gateway_mode_ipv6=nat`) and netavark do: the guard drops
+/// whatever arrives for the subnet on any other device than its bridge, before conntrack,
+/// so the reply to an unmasqueraded container address would never get in. A routed mode
+/// (a global subnet reached directly by the LAN) is not offered.
 public enum IPv6FirewallLayout {
     /// `table ip6 berth`, shared by every instance on the host.
     public static let table = Table(.ip6, "berth")
@@ -52,7 +56,6 @@ public enum IPv6FirewallLayout {
 
     static let loopback = CIDR("::1/128")
     static let linkLocal = CIDR("fe80::/10")
-    static let uniqueLocal = CIDR("fc00::/7")
 
     /// The rules that do not depend on any network.
     public static var staticRules: [Rule] {
@@ -75,11 +78,6 @@ public enum IPv6FirewallLayout {
         return rules
     }
 
-    /// Whether outbound traffic of `subnet` is masqueraded: unique local subnets only.
-    public static func masquerades(_ subnet: CIDR) -> Bool {
-        uniqueLocal?.contains(subnet) ?? false
-    }
-
     /// The rules of one network's IPv6 subnet, tagged like its IPv4 rules (with the
     /// instance that owns them).
     public static func networkRules(name: String, instance: String, subnet: CIDR, bridge: InterfaceName, isInternal: Bool) -> [Rule] {
@@ -96,17 +94,9 @@ public enum IPv6FirewallLayout {
             // Hairpin: a container reaching its own or a sibling's published port through
             // the host must see the reply come back from the host.
             rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(subnet), .oifname(bridge.rawValue), .masquerade], comment: tag))
-            if masquerades(subnet) {
-                rules.append(table.rule(in: postrouting.name, [.saddr(subnet), .oifname(bridge.rawValue, negated: true), .masquerade], comment: tag))
-            } else {
-                // A global subnet goes out unmasqueraded, but not into another network
-                // through a published port of the host's: the reply would come back to
-                // this subnet from that network's bridge, and this network's guard
-                // (`daddr SUBNET iifname != BRIDGE drop`, before conntrack undoes the NAT)
-                // would drop it. Masqueraded, the reply goes to that bridge's gateway.
-                rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(subnet), .oifname(bridge.rawValue, negated: true), .masquerade],
-                                        comment: tag))
-            }
+            // Outbound, global subnets too: the reply to a container address arriving on
+            // the uplink would meet the guard before conntrack could undo anything.
+            rules.append(table.rule(in: postrouting.name, [.saddr(subnet), .oifname(bridge.rawValue, negated: true), .masquerade], comment: tag))
         }
         return rules
     }

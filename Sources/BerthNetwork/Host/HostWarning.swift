@@ -15,6 +15,9 @@ public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
         /// Berth turned `net.ipv4.ip_forward` on (it was 0): the host now routes IPv4
         /// between all its interfaces, not only for Berth's bridges.
         case ipv4ForwardingEnabled
+        /// Berth turned `net.ipv6.conf.all.forwarding` on (it was 0): the host now routes
+        /// IPv6 between all its interfaces, not only for Berth's bridges.
+        case ipv6ForwardingEnabled
         /// Another firewall's forward chain drops what Berth forwards (`ForwardDrop`).
         case forwardDropped(ForwardDrop)
     }
@@ -36,6 +39,9 @@ public struct HostWarning: Sendable, Hashable, CustomStringConvertible {
                 + "(set net.ipv6.conf.\(interface).accept_ra=2 to keep taking them while forwarding)"
         case .ipv4ForwardingEnabled:
             return "IPv4 forwarding is now on (net.ipv4.ip_forward=1, it was 0): this host now routes IPv4 packets between all its interfaces, "
+                + "not only for Berth's bridges (Berth's table filters only what enters or leaves its bridges)"
+        case .ipv6ForwardingEnabled:
+            return "IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1, it was 0): this host now routes IPv6 packets between all its interfaces, "
                 + "not only for Berth's bridges (Berth's table filters only what enters or leaves its bridges)"
         case .forwardDropped(let drop):
             return drop.description

@@ -119,9 +119,9 @@ extension NetworkManager {
 
     /// The endpoint's addresses and default routes missing on `link` inside its namespace:
     /// the IPv4 address and the default route via the gateway (none on an IPv6-only
-    /// network), and on a network with IPv6 the IPv6 address and an IPv6 default route. Any IPv6 default route will do, as for
-    /// the attach: a second dual-stack network's route is not added beside the first's
-    /// (that would make one multipath route of both), so the first network keeps it.
+    /// network), and on a network with IPv6 the IPv6 address and the IPv6 default route via
+    /// the IPv6 gateway, at any metric: a namespace's further dual-stack network has its
+    /// route behind the first's, at a higher metric (`wire`).
     func missingInside(_ endpoint: EndpointRecord, network: NetworkRecord, inside: RouteNetlink,
                        link: Link) throws(BerthError) -> [(object: String, problem: String)] {
         var missing: [(object: String, problem: String)] = []
@@ -149,7 +149,7 @@ extension NetworkManager {
             missing.append(("default route via \(gateway)", "missing"))
         }
         if cidr6 != nil, let gateway6 = network.ipv6Gateway,
-           !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast }) {
+           !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast && $0.gateway == .v6(gateway6) }) {
             missing.append(("IPv6 default route via \(gateway6)", "missing"))
         }
         return missing

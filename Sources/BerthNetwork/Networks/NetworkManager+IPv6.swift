@@ -20,15 +20,16 @@ extension NetworkManager {
     }
 
     /// Turns IPv6 forwarding on for every interface (`all`), as a dual-stack network needs
-    /// (docs/ipv6.md, "Forwarding and routes"). When Berth is the one that turns it on, it
-    /// first looks for what that breaks: an interface with `accept_ra=1` holding an IPv6
-    /// default route learned from router advertisements (the host's own, on its LAN) —
-    /// forwarding interfaces ignore RAs, so that route is not renewed. Each is a warning.
-    /// Costs one sysctl read when forwarding is already on.
+    /// (docs/ipv6.md, "Forwarding and routes"). When Berth is the one that turns it on, that
+    /// is a warning (the host routes IPv6 from now on, as `ipv4ForwardingEnabled` says of
+    /// IPv4), and it first looks for what that breaks: an interface with `accept_ra=1`
+    /// holding an IPv6 default route learned from router advertisements (the host's own, on
+    /// its LAN) — forwarding interfaces ignore RAs, so that route is not renewed. Each is a
+    /// warning too. Costs one sysctl read when forwarding is already on.
     func enableIPv6Forwarding() throws(BerthError) -> [HostWarning] {
         let key = "net/ipv6/conf/all/forwarding"
         guard try host.sysctl(key) != "1" else { return [] }
-        var warnings: [HostWarning] = []
+        var warnings = [HostWarning(.ipv6ForwardingEnabled)]
         let learned = try host.netlink.routes(family: .ipv6).filter { $0.isDefault && $0.routeProtocol == .routerAdvertisement }
         if !learned.isEmpty {
             let names = Dictionary(try host.netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })

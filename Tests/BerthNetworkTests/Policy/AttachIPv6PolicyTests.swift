@@ -102,17 +102,33 @@ struct AttachIPv6PolicyTests {
         #expect(again.address?.description == "10.88.0.2" && again.ipv6Address?.description == "fd00:beef::2")
     }
 
-    @Test("a namespace on two dual-stack networks: the first keeps the IPv6 default route, the second adds no multipath")
+    @Test("a namespace on two dual-stack networks: the first keeps the IPv6 default route, the second's waits behind it at the next metric (no multipath), and takes over when the first is detached; a later one takes the default metric if it is free")
     func twoNetworks() throws {
         let host = try host()
         try dualStack(host)
         try dualStack(host, "db", subnet: "10.89.0.0/24", ipv6Subnet: "fd00:cafe::/64")
+        try dualStack(host, "cache", subnet: "10.90.0.0/24", ipv6Subnet: "fd00:cace::/64")
         _ = try attach(host, "ctr1", id: "e1")
-        host.kernel.addNamespace("unused")
         let second = try host.manager.attach(AttachOptions(network: "db", namespace: .name("ctr1"), id: "e2", interfaceName: InterfaceName("eth1")))
         #expect(second.ipv6Address?.description == "fd00:cafe::2")
-        let routes = host.kernel.routes(in: try host.namespace("ctr1")).filter { $0.hasPrefix("default via fd00") }
-        #expect(routes == ["default via fd00:beef::1 dev eth0 metric 1024"] || (routes.count == 1 && routes[0].hasPrefix("default via fd00:beef::1 dev eth0")), "\(routes)")
+        let ctr1 = try host.namespace("ctr1")
+        func defaults() -> [String] { host.kernel.routes(in: ctr1).filter { $0.hasPrefix("default via fd00") } }
+        #expect(defaults() == ["default via fd00:beef::1 dev eth0", "default via fd00:cafe::1 dev eth1 metric 1025"])
+        #expect(try host.manager.check().isEmpty)
+        // The first network detached takes its route with its interface: the second's is left.
+        try host.manager.detach(id: "e1")
+        #expect(defaults() == ["default via fd00:cafe::1 dev eth1 metric 1025"])
+        #expect(try host.manager.check().isEmpty)
+        // A third finds the kernel's default metric free again and takes it (the route
+        // dump is made only when that metric is taken).
+        _ = try host.manager.attach(AttachOptions(network: "cache", namespace: .name("ctr1"), id: "e3", interfaceName: InterfaceName("eth2")))
+        #expect(defaults() == ["default via fd00:cafe::1 dev eth1 metric 1025", "default via fd00:cace::1 dev eth2"])
+        #expect(try host.manager.check().isEmpty)
+        // A fourth, with 1024 taken, goes behind the highest metric there.
+        try dualStack(host, "queue", subnet: "10.91.0.0/24", ipv6Subnet: "fd00:face::/64")
+        _ = try host.manager.attach(AttachOptions(network: "queue", namespace: .name("ctr1"), id: "e4", interfaceName: InterfaceName("eth3")))
+        #expect(defaults().last == "default via fd00:face::1 dev eth3 metric 1026")
+        #expect(try host.manager.check().isEmpty)
     }
 
     static let badIPv6: [(String, Bool, String, BerthError.Code, [String])] = [

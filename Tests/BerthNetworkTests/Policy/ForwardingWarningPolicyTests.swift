@@ -28,12 +28,13 @@ struct ForwardingWarningPolicyTests {
         return warnings
     }
 
-    @Test("turning forwarding on with an RA-learned default route on an accept_ra=1 interface: one warning naming it, and forwarding is on")
+    @Test("turning forwarding on with an RA-learned default route on an accept_ra=1 interface: forwarding on, and a warning naming it")
     func warns() throws {
         let host = try raHost()
         let warnings = try createDualStack(host)
-        #expect(warnings == [HostWarning(.routerAdvertisementsIgnored(interface: "lan0", gateway: IPAddress("fe80::1")))])
-        #expect(warnings.first?.description == "IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1), so lan0 ignores router advertisements: "
+        #expect(warnings == [HostWarning(.ipv6ForwardingEnabled),
+                             HostWarning(.routerAdvertisementsIgnored(interface: "lan0", gateway: IPAddress("fe80::1")))])
+        #expect(warnings.last?.description == "IPv6 forwarding is now on (net.ipv6.conf.all.forwarding=1), so lan0 ignores router advertisements: "
                 + "its IPv6 default route via fe80::1, learned from them, is no longer renewed and goes when its lifetime ends "
                 + "(set net.ipv6.conf.lan0.accept_ra=2 to keep taking them while forwarding)")
         #expect(try host.handle.sysctl("net/ipv6/conf/all/forwarding") == "1")
@@ -41,7 +42,7 @@ struct ForwardingWarningPolicyTests {
         #expect(try createDualStack(host, "db").isEmpty)
     }
 
-    @Test("no warning when forwarding was on already (for all or for that interface), with accept_ra=2 or 0, with a static default route, or for an IPv4-only network",
+    @Test("no RA warning when forwarding was on already (for all or for that interface: no warning at all then), with accept_ra=2 or 0, with a static default route, or for an IPv4-only network",
           arguments: ["forwarding", "lan0 forwarding", "accept_ra=2", "accept_ra=0", "static", "ipv4"])
     func quiet(_ setting: String) throws {
         let host = try raHost(acceptRA: setting == "accept_ra=2" ? "2" : setting == "accept_ra=0" ? "0" : "1")
@@ -53,7 +54,7 @@ struct ForwardingWarningPolicyTests {
             plain.kernel.addLink("lan0", kind: "dummy", up: true)
             try plain.kernel.addAddress("2001:db8:1::10/64", to: "lan0")
             try plain.kernel.addRoute("::/0", via: "2001:db8:1::1")
-            #expect(try createDualStack(plain).isEmpty)
+            #expect(try createDualStack(plain) == [HostWarning(.ipv6ForwardingEnabled)])
             return
         }
         if setting == "ipv4" {
@@ -63,7 +64,8 @@ struct ForwardingWarningPolicyTests {
             #expect(try host.handle.sysctl("net/ipv6/conf/all/forwarding") == "0")
             return
         }
-        #expect(try createDualStack(host).isEmpty)
+        let forwardingWasOn = setting == "forwarding"
+        #expect(try createDualStack(host) == (forwardingWasOn ? [] : [HostWarning(.ipv6ForwardingEnabled)]))
         #expect(try host.handle.sysctl("net/ipv6/conf/all/forwarding") == "1")
     }
 
@@ -74,7 +76,8 @@ struct ForwardingWarningPolicyTests {
         try host.handle.setSysctl("net/ipv6/conf/all/forwarding", to: "0")
         try host.handle.netlink.deleteLink(.name(try InterfaceName("brweb")))
         let report = try host.manager.reconcile()
-        #expect(report.warnings == [HostWarning(.routerAdvertisementsIgnored(interface: "lan0", gateway: IPAddress("fe80::1")))])
+        #expect(report.warnings == [HostWarning(.ipv6ForwardingEnabled),
+                                    HostWarning(.routerAdvertisementsIgnored(interface: "lan0", gateway: IPAddress("fe80::1")))])
         #expect(try host.handle.sysctl("net/ipv6/conf/all/forwarding") == "1")
     }
 }

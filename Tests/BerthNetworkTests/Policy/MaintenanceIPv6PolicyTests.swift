@@ -66,6 +66,33 @@ struct MaintenanceIPv6PolicyTests {
         #expect(host.nftables.ruleset == before)
     }
 
+    @Test("a global-subnet network made before global subnets were masqueraded: check names the outbound masquerade, reconcile adds it")
+    func globalSubnetMasqueradeAdded() throws {
+        let host = try FakeHost()
+        try host.manager.createNetwork(NetworkOptions(name: "pub", subnet: CIDR("10.89.0.0/24"), bridge: try InterfaceName("brpub"),
+                                                      ipv6Subnet: CIDR("2001:db8:1::/64")))
+        // What an older Berth made: the outbound masquerade only for DNATed traffic.
+        let table = try #require(try host.nftables.list(table: IPv6FirewallLayout.table))
+        let outbound = try #require(table.chains.flatMap(\.rules).first {
+            Renderer.rule($0).hasPrefix("ip6 saddr 2001:db8:1::/64 oifname != \"brpub\" masquerade")
+        })
+        var older = Transaction()
+        older.delete(.rule(outbound))
+        older.add(.rule(IPv6FirewallLayout.table.rule(in: IPv6FirewallLayout.postrouting.name,
+                                                      [.ctStatusDnat, .saddr(CIDR("2001:db8:1::/64")!), .oifname("brpub", negated: true), .masquerade],
+                                                      comment: "berth-network pub @f4ce0001")))
+        try host.nftables.apply(older)
+        #expect(try host.manager.check().map(\.description) == [
+            "network pub: rule 'ip6 saddr 2001:db8:1::/64 oifname != \"brpub\" masquerade comment \"berth-network pub @f4ce0001\"' in chain postrouting: missing",
+        ])
+        _ = try host.manager.reconcile()
+        #expect(host.nftables.ruleset.contains("\t\tip6 saddr 2001:db8:1::/64 oifname != \"brpub\" masquerade comment \"berth-network pub @f4ce0001\""))
+        #expect(try host.manager.check().isEmpty)
+        // The older rule is the network's (its tag): it goes with it.
+        try host.manager.removeNetwork(named: "pub")
+        #expect(!host.nftables.ruleset.contains("2001:db8:1::"))
+    }
+
     @Test("inside the container: a lost IPv6 address and a lost IPv6 default route are named by check and verifyEndpoint, repaired by a re-attach")
     func insideLost() throws {
         let host = try dualStackHost()
@@ -83,10 +110,13 @@ struct MaintenanceIPv6PolicyTests {
         #expect(try host.manager.verifyEndpoint(id: "e1").map { "\($0.object): \($0.problem)" } == [
             "address fd00:beef::2/64 on eth0: missing", "IPv6 default route via fd00:beef::1: missing",
         ])
-        // The IPv4 side is untouched, and an IPv6 default route via another gateway (a second
-        // network's, which the attach keeps) is no problem.
+        // The IPv4 side is untouched. An IPv6 default route via another gateway does not
+        // stand in for the network's (it goes with its own network); the network's own at
+        // another metric (behind a first network's) is no problem.
         try inside.addAddress(try CIDR(parsing: "fd00:beef::2/64"), to: .index(eth0.index))
         try inside.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::fe")))
+        #expect(try host.manager.check().map(\.description) == ["endpoint e1: IPv6 default route via fd00:beef::1: missing"])
+        try inside.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::1")), metric: 1025)
         #expect(try host.manager.check().isEmpty)
     }
 }

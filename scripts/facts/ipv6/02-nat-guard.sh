@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Outbound masquerade of a ULA subnet, hairpin over v6 (with and without br_netfilter's
-# bridge-nf-call-ip6tables), and the direct-access guard for a v6 subnet routed by a LAN peer.
+# bridge-nf-call-ip6tables), the direct-access guard for a v6 subnet routed by a LAN peer,
+# and why a global subnet behind that guard needs the outbound masquerade too.
 . "$(dirname "$0")/lib.sh"
 topology
 serve c1 tcp :: 80 c1; serve c1 tcp :: 81 c1-unpublished; serve c2 tcp :: 80 c2
@@ -62,4 +63,25 @@ expect_not "guard: c1:80 (published as 8080) unreachable directly" probe lan tcp
 answers "guard: the published port still answers" "c1 fd00:121::2" lan tcp fd00:121::1 8080
 answers "guard: the host still reaches c1 directly" "c1-unpublished fd00:beef::1" h tcp fd00:beef::2 81
 answers "guard: c2 still reaches c1 directly" "c1-unpublished fd00:beef::3" c2 tcp fd00:beef::2 81
+
+# A global subnet on a second bridge (c3 on br1, 2001:db8:1::/64). The LAN peer's default
+# route sends the replies to it back via the host.
+ip netns add c3; x c3 ip link set lo up
+ip -n h link add br1 type bridge
+x h sysctl -qw net.ipv6.conf.br1.accept_ra=0
+ip -n h link set br1 up
+ip -n h addr add 2001:db8:1::1/64 dev br1 nodad
+ip -n h link add vbc3 master br1 up type veth peer name eth0 netns c3
+x c3 sysctl -qw net.ipv6.conf.eth0.accept_ra=0
+ip -n c3 link set eth0 up
+ip -n c3 addr add 2001:db8:1::2/64 dev eth0 nodad
+ip -n c3 -6 route add default via 2001:db8:1::1
+x c3 ping -6 -c1 -W3 2001:db8:1::1 >/dev/null 2>&1 # the first neighbour solicitation may be lost
+answers "positive control: no guard, no masquerade: a global subnet is routed, the LAN peer sees its address" "lan 2001:db8:1::2" c3 tcp fd00:121::2 80
+x h nft add rule ip6 berth guard ip6 daddr 2001:db8:1::/64 iifname != br1 drop
+expect_not "its guard, no outbound masquerade: c3 -> LAN peer fails (the reply to 2001:db8:1::2 arrives on lan0, the guard drops it)" probe c3 tcp fd00:121::2 80 x
+x h nft add rule ip6 berth postrouting ip6 saddr 2001:db8:1::/64 oifname != br1 masquerade
+answers "guard and 'ip6 saddr 2001:db8:1::/64 oifname != br1 masquerade': the LAN peer sees the host's address" "lan fd00:121::1" c3 tcp fd00:121::2 80
+ip -n lan -6 route del default
+answers "... with no route back on the LAN peer but its own link (the internet's view)" "lan fd00:121::1" c3 tcp fd00:121::2 80
 finish

@@ -49,6 +49,9 @@ ip -n m -6 route add default via fd00:beef::1 dev e1
 expect_not "ip -6 route add default (NLM_F_CREATE|NLM_F_EXCL) beside an existing one is refused (EEXIST)" ip -n m -6 route add default via fd00:beef::1 dev e2
 grep -q "File exists" /tmp/fact.out && note "kernel: $(cat /tmp/fact.out)"
 expect "... while a different metric is a separate route" ip -n m -6 route add default via fd00:beef::1 dev e2 metric 1100
+ip -n m link del e1
+[ "$(ip -n m -6 route show default)" = "default via fd00:beef::1 dev e2 metric 1100 pref medium" ] \
+  && ok "... which is left when the first route's link goes (a detach of the first network)" || { fail "after e1 deleted"; ip -n m -6 route show default; }
 
 # An IPv6 address on a down link has no prefix route until the link comes up.
 ip -n m link add d0 type veth peer name d1
