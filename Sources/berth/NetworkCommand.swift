@@ -136,13 +136,25 @@ struct NetworkCommand: ParsableCommand {
             if output.json {
                 Output.json(.array(networks.map { NetworkJSON.network($0, endpoints: counts[$0.name] ?? 0) }))
             } else {
-                // A dual-stack network shows both families, IPv4 first, comma-separated; an
-                // IPv6-only one its IPv6 subnet and gateway alone.
-                Output.table(["NAME", "BRIDGE", "SUBNET", "GATEWAY", "ENDPOINTS", "INTERNAL"], networks.map {
-                    [$0.name, $0.bridge.rawValue, [$0.subnet?.description, $0.ipv6Subnet?.description].compactMap { $0 }.joined(separator: ","),
-                     [$0.gateway?.description, $0.ipv6Gateway?.description].compactMap { $0 }.joined(separator: ","),
-                     "\(counts[$0.name] ?? 0)", $0.isInternal ? "yes" : "no"]
-                })
+                Output.table(Self.header, Self.rows(networks, counts: counts))
+            }
+            // What to do about a network whose create or removal did not finish, on stderr:
+            // stdout stays the table (or the JSON) alone.
+            for network in networks {
+                if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
+            }
+        }
+
+        static let header = ["NAME", "BRIDGE", "SUBNET", "GATEWAY", "ENDPOINTS", "INTERNAL", "STATUS"]
+
+        /// A dual-stack network shows both families, IPv4 first, comma-separated; an
+        /// IPv6-only one its IPv6 subnet and gateway alone. STATUS is the network's phase:
+        /// `ready`, or `creating`/`removing` for one whose create or removal did not finish.
+        static func rows(_ networks: [NetworkRecord], counts: [String: Int]) -> [[String]] {
+            networks.map {
+                [$0.name, $0.bridge.rawValue, [$0.subnet?.description, $0.ipv6Subnet?.description].compactMap { $0 }.joined(separator: ","),
+                 [$0.gateway?.description, $0.ipv6Gateway?.description].compactMap { $0 }.joined(separator: ","),
+                 "\(counts[$0.name] ?? 0)", $0.isInternal ? "yes" : "no", $0.phase.rawValue]
             }
         }
     }
@@ -171,8 +183,10 @@ struct NetworkCommand: ParsableCommand {
               + (network.ipv6Subnet.map { subnet in [("IPv6 subnet", "\(subnet)"), ("IPv6 gateway", network.ipv6Gateway.map(\.description) ?? "")] } ?? []) + [
                 ("MTU", "\(network.mtu)"),
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
+                ("Status", network.phase.rawValue),
             ]
             for (key, value) in rows { print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
+            if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
             if !endpoints.isEmpty {
                 print("")
                 EndpointTable.print(endpoints)
@@ -227,7 +241,10 @@ enum NetworkJSON {
          ("ipv4", .bool(network.hasIPv4)), ("ipv6", .bool(network.hasIPv6)),
          ("subnet", .optional(network.subnet?.description)), ("gateway", .optional(network.gateway?.description)),
          ("ipv6Subnet", .optional(network.ipv6Subnet?.description)), ("ipv6Gateway", .optional(network.ipv6Gateway?.description)),
-         ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created))]
+         ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created)),
+         // "ready", or "creating"/"removing" for a network whose create or removal did not
+         // finish (nothing attaches to it; gc or a removal finishes it).
+         ("status", .string(network.phase.rawValue))]
     }
 
     static func network(_ network: NetworkRecord, endpoints: Int) -> JSON {
