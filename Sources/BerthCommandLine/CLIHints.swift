@@ -140,6 +140,21 @@ package enum CLIHints {
         }
     }
 
+    /// What `network ls` and `network inspect` say on stderr about a network whose create
+    /// or removal did not finish (`NetworkRecord.Phase`): nothing attaches to it until it
+    /// is finished, which removes it. Nil for a ready network.
+    package static func unfinished(network name: String, phase: NetworkRecord.Phase) -> String? {
+        let what: String
+        switch phase {
+        case .ready: return nil
+        case .creating: what = "its create was interrupted"
+        case .removing: what = "its removal was interrupted"
+        }
+        return "network \(name) is not ready: \(what); nothing attaches to it "
+            + "(run 'berth gc' or 'berth network rm \(name)' to finish it, which removes the network, "
+            + "then 'berth network create' it again if it is still wanted)"
+    }
+
     /// What lets Berth's bridges through another firewall's forward chain, in that
     /// firewall's terms. Accepting all of a bridge's traffic there gives up nothing Berth
     /// enforces: a packet passes every base chain on the hook, Berth's table keeps dropping

@@ -28,9 +28,11 @@ public struct LabNetworks {
 
     /// The declared networks that do not exist yet. Those that exist are checked against
     /// the spec: a different subnet, gateway or internal flag is a conflict, refused before
-    /// anything is made.
+    /// anything is made. A network whose create or removal did not finish
+    /// (`NetworkRecord.Phase`) counts as missing: nothing attaches to it, and creating the
+    /// network finishes it (removes what it made) before making it anew, as the spec says.
     public func missing(_ spec: LabSpec) throws(BerthError) -> [NetworkSpec] {
-        let existing = Dictionary(try manager.networks().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let existing = Dictionary(try manager.networks().filter { $0.phase == .ready }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var missing: [NetworkSpec] = []
         for network in spec.networks {
             guard let record = existing[network.name] else { missing.append(network); continue }

@@ -221,9 +221,16 @@ struct ReconcileCommand: ParsableCommand {
     func run() throws {
         let report = try state.manager().reconcile()
         for problem in report.restored {
-            // "restored network web: bridge br0", "fixed endpoint e1: veth vb…: not on bridge br0"
+            // "restored network web: bridge br0", "fixed endpoint e1: veth vb…: not on bridge br0",
+            // "removed network lan: rule '…' in chain guard" (a rule the layout no longer calls for)
             let text = problem.description
-            print(text.hasSuffix(": missing") ? "restored " + text.dropLast(": missing".count) : "fixed " + text)
+            if text.hasSuffix(": missing") {
+                print("restored " + text.dropLast(": missing".count))
+            } else if text.hasSuffix(": stale") {
+                print("removed " + text.dropLast(": stale".count))
+            } else {
+                print("fixed " + text)
+            }
         }
         for problem in report.retagged { print("tagged \(problem.description.dropLast(": untagged".count)) with this state's instance") }
         for problem in report.remaining { Output.error("not restored: \(problem) (\(CLIHints.repair(problem)))") }

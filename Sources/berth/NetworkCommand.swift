@@ -165,13 +165,25 @@ struct NetworkCommand: ParsableCommand {
             if output.json {
                 Output.json(.array(networks.map { NetworkJSON.network($0, endpoints: counts[$0.name] ?? 0) }))
             } else {
-                // A dual-stack network shows both families, IPv4 first, comma-separated; an
-                // IPv6-only one its IPv6 subnet and gateway alone.
-                Output.table(["NAME", "BRIDGE", "SUBNET", "GATEWAY", "ENDPOINTS", "INTERNAL"], networks.map {
-                    [$0.name, $0.bridge.rawValue, [$0.subnet?.description, $0.ipv6Subnet?.description].compactMap { $0 }.joined(separator: ","),
-                     [$0.gateway?.description, $0.ipv6Gateway?.description].compactMap { $0 }.joined(separator: ","),
-                     "\(counts[$0.name] ?? 0)", $0.isInternal ? "yes" : "no"]
-                })
+                Output.table(Self.header, Self.rows(networks, counts: counts))
+            }
+            // What to do about a network whose create or removal did not finish, on stderr:
+            // stdout stays the table (or the JSON) alone.
+            for network in networks {
+                if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
+            }
+        }
+
+        static let header = ["NAME", "BRIDGE", "SUBNET", "GATEWAY", "ENDPOINTS", "INTERNAL", "STATUS"]
+
+        /// A dual-stack network shows both families, IPv4 first, comma-separated; an
+        /// IPv6-only one its IPv6 subnet and gateway alone. STATUS is the network's phase:
+        /// `ready`, or `creating`/`removing` for one whose create or removal did not finish.
+        static func rows(_ networks: [NetworkRecord], counts: [String: Int]) -> [[String]] {
+            networks.map {
+                [$0.name, $0.bridge.rawValue, [$0.subnet?.description, $0.ipv6Subnet?.description].compactMap { $0 }.joined(separator: ","),
+                 [$0.gateway?.description, $0.ipv6Gateway?.description].compactMap { $0 }.joined(separator: ","),
+                 "\(counts[$0.name] ?? 0)", $0.isInternal ? "yes" : "no", $0.phase.rawValue]
             }
         }
     }
@@ -202,8 +214,10 @@ struct NetworkCommand: ParsableCommand {
               + network.auxiliaryAddresses.sorted { $0.key < $1.key }.map { ("Aux address", "\($0.key)=\($0.value)") } + [
                 ("MTU", "\(network.mtu)"),
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
+                ("Status", network.phase.rawValue),
             ]
             for (key, value) in rows { print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
+            if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
             if !endpoints.isEmpty {
                 print("")
                 EndpointTable.print(endpoints)
@@ -261,7 +275,10 @@ enum NetworkJSON {
          // Docker's IPAM config IPRange and AuxiliaryAddresses (null and {} when not given).
          ("ipRange", .optional(network.ipRange?.description)), ("ipv6Range", .optional(network.ipv6Range?.description)),
          ("auxiliaryAddresses", .object(network.auxiliaryAddresses.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.description)) })),
-         ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created))]
+         ("mtu", .int(network.mtu)), ("internal", .bool(network.isInternal)), ("created", .int(network.created)),
+         // "ready", or "creating"/"removing" for a network whose create or removal did not
+         // finish (nothing attaches to it; gc or a removal finishes it).
+         ("status", .string(network.phase.rawValue))]
     }
 
     static func network(_ network: NetworkRecord, endpoints: Int) -> JSON {

@@ -1,6 +1,7 @@
 import BerthCore
 import BerthNamespace
 import BerthNetwork
+import Foundation
 import Testing
 @testable import BerthDNS
 
@@ -74,5 +75,33 @@ struct StateTableSourceTests {
             return
         }
         #expect(web.answers.map(\.data) == [.a(IPv4Address(10, 89, 0, 4))])
+    }
+
+    @Test("a network whose create or removal did not finish is not served, from the records or from a state directory; the others are",
+          arguments: [NetworkRecord.Phase.creating, .removing])
+    func unfinishedNetwork(phase: NetworkRecord.Phase) throws {
+        var back = try record("back", 90)
+        back.phase = phase
+        let table = try StateTableSource.table(networks: [network, back], endpoints: [try endpoint("aaaa1", 2, name: "web")])
+        #expect(table.networks.map(\.name) == ["front"])
+
+        let directory = NSTemporaryDirectory() + "berth-dns-phase-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StateStore(directory: directory)
+        try store.write { tx throws(BerthError) in
+            try tx.setInstance(StateInstance(id: "f4ce0001"))
+            try tx.insertNetwork(network)
+            try tx.insertNetwork(back)
+        }
+        let source = StateTableSource(directory: directory)
+        #expect(try source.load().networks.map(\.name) == ["front"])
+        // Finished (the record gone) or made ready, the reload follows the state.
+        try store.write { tx throws(BerthError) in try tx.setPhase(.ready, network: "back") }
+        #expect(try source.load().networks.map(\.name).sorted() == ["back", "front"])
+        try store.write { tx throws(BerthError) in
+            try tx.setPhase(phase, network: "front")
+            _ = try tx.deleteNetwork(named: "back")
+        }
+        #expect(try source.load().networks.isEmpty)
     }
 }

@@ -34,6 +34,27 @@ struct LabNetworksPolicyTests {
         #expect(error.map { !namesCLI($0.message + " " + ($0.hint ?? "")) } == true)
     }
 
+    @Test("a network whose create or removal did not finish is missing, not used nor a conflict: creating it finishes it and makes it anew; its node attaches",
+          arguments: [NetworkRecord.Phase.creating, .removing])
+    func unfinishedNetwork(phase: NetworkRecord.Phase) throws {
+        let host = try FakeHost()
+        try createNetwork(host, "lan", subnet: "10.0.9.0/24")
+        try host.manager.store.write { tx throws(BerthError) in try tx.setPhase(phase, network: "lan") }
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+        // Declared with another subnet: the old network is going away, so no conflict.
+        let spec = LabSpec(name: "t", networks: [NetworkSpec(name: "lan", subnet: try CIDR(parsing: "10.0.7.0/24"))])
+        #expect(try networks.missing(spec).map(\.name) == ["lan"])
+        #expect(try networks.create(spec.networks[0]))
+        let made = try host.manager.network(named: "lan")
+        #expect(made.phase == .ready && made.subnet?.description == "10.0.7.0/24")
+        // The old bridge went with the old network; the new one has its own.
+        #expect(made.bridge.rawValue != "brlan" && host.kernel.link("brlan") == nil && host.kernel.link(made.bridge.rawValue)?.kind == "bridge")
+        #expect(try networks.missing(spec).isEmpty)
+        let namespace = host.kernel.addNamespace("t-web")
+        #expect(try networks.converge(try node("web", network: "lan"), namespace: namespace.identity) == [.attach(node: "web", network: "lan")])
+        #expect(try networks.endpoint(node: "web")?.address?.description == "10.0.7.2")
+    }
+
     @Test("create makes the network's bridge; a network another process made meanwhile is only used")
     func create() throws {
         let host = try FakeHost()

@@ -7,7 +7,7 @@ import Glibc
 import Musl
 #endif
 
-/// The resolver's names from Berth's state: one zone per network with DNS on — its gateway
+/// The resolver's names from Berth's state: one zone per ready network with DNS on — its gateway
 /// to listen on, its subnet, the names and aliases of its endpoints with their addresses,
 /// and its own upstreams (none for an internal network: nothing is forwarded out of it).
 ///
@@ -47,7 +47,9 @@ public final class StateTableSource: DNSTableSource {
         return try Self.table(networks: networks, endpoints: endpoints)
     }
 
-    /// The table of `networks` (those with DNS on) and their named `endpoints`. What the
+    /// The table of `networks` (those with DNS on) and their named `endpoints`. A network
+    /// whose create or removal did not finish (`NetworkRecord.Phase`) is not served: its
+    /// bridge and gateway may be gone or about to go, and nothing attaches to it. What the
     /// resolver cannot use — an upstream that does not parse, an endpoint whose name
     /// clashes, a network without gateway — is left out with a log line
     /// (`DNSTable.keepingValid`), so one bad record never stops every network's reload.
@@ -64,7 +66,7 @@ public final class StateTableSource: DNSTableSource {
             byNetwork[endpoint.network, default: []].append(DNSEndpointNames(name: name, aliases: aliases, addresses: addresses))
         }
         var zones: [DNSNetworkZone] = []
-        for network in networks {
+        for network in networks where network.phase == .ready {
             var upstreams: [DNSUpstream]?
             if network.isInternal {
                 upstreams = []

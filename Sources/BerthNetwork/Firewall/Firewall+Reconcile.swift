@@ -7,7 +7,8 @@ import BerthNFTables
 /// Reconciling never rebuilds the table: the table, chains, maps and static rules are shared
 /// by every instance and are only ever added when missing (a missing static rule is put
 /// back in its place in the chain), and of the rules and elements only this instance's are
-/// added or re-tagged. Another instance's objects are left exactly as they are.
+/// added or re-tagged — or, for a rule of one of its networks that the layout no longer
+/// calls for (`Plan.stale`), deleted. Another instance's objects are left exactly as they are.
 extension Firewall {
     /// One object in words, with the tag of its owner (nil for the shared skeleton).
     struct Item {
@@ -23,6 +24,10 @@ extension Firewall {
         /// Objects of a store made before instances, present with an untagged comment:
         /// `transaction` replaces them with tagged ones (not a problem for `check`).
         var retagged: [Item] = []
+        /// This instance's rules of a network that the layout no longer calls for — the
+        /// subnet guard an earlier Berth gave a network on an adopted bridge, which gets none
+        /// now (`FirewallLayout.networkRules`): `transaction` deletes them by the handles read.
+        var stale: [Item] = []
         /// Elements whose key another owner holds: `transaction` leaves them.
         var conflicts: [Item] = []
         /// Chains and maps of the skeleton present otherwise than Berth makes them
@@ -56,6 +61,7 @@ extension Firewall {
             let present = table.chains.first { $0.chain.name == chain.name }?.rules ?? []
             planStaticRules(&plan, chain: chain.name, present: present, staticRules: family.staticRules)
             planNetworkRules(&plan, desired: networkRules.filter { $0.chain == chain.name }, present: present)
+            planStaleRules(&plan, desired: networkRules.filter { $0.chain == chain.name }, present: present, networks: networks)
         }
         let known = Set(endpoints.map(\.id))
         for (element, map) in elements {
@@ -142,6 +148,25 @@ extension Firewall {
                 plan.missing.append(item)
             }
             plan.transaction.add(.rule(rule))
+        }
+    }
+
+    /// A rule in `present` tagged with one of `networks` (this instance's tag, or a store
+    /// made before instances' untagged one) whose text, tagged, is none of `desired`, goes:
+    /// deleted by its handle, in a plan applied guarded by the generation read before the
+    /// table (a handle read here names another's rule once the table was made anew). Rules
+    /// of other instances, untagged rules of unknown networks and the static rules are
+    /// never touched.
+    func planStaleRules(_ plan: inout Plan, desired: [Rule], present: [Rule], networks: [NetworkRecord]) {
+        let texts = Set(desired.map(Renderer.rule))
+        for rule in present where rule.handle != nil {
+            guard let network = networks.first(where: { isTagged(rule, with: $0) }) else { continue }
+            var tagged = rule
+            tagged.comment = FirewallLayout.networkTag(network.name, instance: instance.id)
+            // Desired as it is, or an untagged twin that `planNetworkRules` replaces.
+            guard !texts.contains(Renderer.rule(rule)), !texts.contains(Renderer.rule(tagged)) else { continue }
+            plan.stale.append(Item(owner: rule.comment, object: "rule '\(Renderer.rule(rule))' in chain \(rule.chain)"))
+            plan.transaction.delete(.rule(rule))
         }
     }
 }

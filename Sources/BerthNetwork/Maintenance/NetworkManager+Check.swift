@@ -56,6 +56,8 @@ extension NetworkManager {
         let publishing = plugged(endpoints, view: view) + published.views
         let plans = try firewallPlans(firewall, networks: scopedNetworks, endpoints: publishing)
         problems += self.problems(plans.flatMap(\.missing), endpoints: owners, problem: "missing")
+        // Called for by an earlier Berth only (an adopted network's subnet guard): reconcile deletes it.
+        problems += self.problems(plans.flatMap(\.stale), endpoints: owners, problem: "stale")
         problems += self.problems(plans.flatMap(\.conflicts), endpoints: owners, problem: "conflict").map { problem in
             var problem = problem
             problem.repair = .reattach

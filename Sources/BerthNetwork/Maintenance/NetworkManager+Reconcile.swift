@@ -14,7 +14,9 @@ extension NetworkManager {
     /// - every endpoint's host veth (when it exists): enslaved to its bridge with hairpin
     ///   on, up, tagged;
     /// - this instance's rules and map elements (of endpoints and publications) in Berth's
-    ///   shared table, and the table's skeleton and static rules when missing — in one
+    ///   shared table, and the table's skeleton and static rules when missing; this
+    ///   instance's rules of a network that the layout no longer calls for (an adopted
+    ///   network's subnet guard, from an earlier Berth) deleted — in one
     ///   atomic batch, touching no other instance's objects. Endpoints whose veth is gone,
     ///   and publications whose namespace is gone, get no elements.
     ///
@@ -98,6 +100,8 @@ extension NetworkManager {
                     return (generation, repair)
                 }
                 report.restored += self.problems(plans.flatMap(\.missing), endpoints: owners, problem: "missing")
+                // Deleted: this instance's rules the layout no longer calls for.
+                report.restored += self.problems(plans.flatMap(\.stale), endpoints: owners, problem: "stale")
                 report.retagged += self.problems(plans.flatMap(\.retagged), endpoints: owners, problem: "untagged")
                 report.remaining += self.problems(plans.flatMap(\.conflicts), endpoints: owners, problem: "conflict").map { problem in
                     var problem = problem

@@ -212,7 +212,7 @@ extension NetworkManager {
     /// Berth made for it — or, from an adopted bridge, only the gateway address Berth added.
     public func removeNetwork(named name: String) throws(BerthError) {
         do {
-            let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
+            try store.write { tx throws(BerthError) in
                 let network = try tx.requireNetwork(named: name)
                 let attached = try tx.endpoints(network: name)
                 if !attached.isEmpty {
@@ -229,11 +229,12 @@ extension NetworkManager {
                     try tx.setPhase(.removing, network: name)
                     try tx.commitAndContinue()
                 }
+                // The resolver serves no network marked removing: told now, with the mark
+                // committed, it stops listening on the gateway (and exits if it was the
+                // last) before the bridge goes — and even if this removal is killed.
+                if network.dns { reloadResolver(try tx.resolver()) }
                 try finishRemoval(of: network, tx: tx, instance: instance)
-                // The resolver stops listening on the gateway (and exits if it was the last).
-                return network.dns ? try tx.resolver() : nil
             }
-            reloadResolver(resolver)
         } catch {
             throw error.with(object: .network(name), operation: .removeNetwork)
         }

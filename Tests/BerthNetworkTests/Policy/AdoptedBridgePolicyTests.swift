@@ -1,5 +1,6 @@
 import BerthCore
 import BerthFakes
+import BerthNFTables
 import BerthNetwork
 import Foundation
 import BerthTestSupport
@@ -135,6 +136,41 @@ struct AdoptedBridgePolicyTests {
         try host.attach("ctr1", to: "lan", id: "e1")
         #expect(try host.manager.check().isEmpty)
         #expect(try host.manager.reconcile().restored.isEmpty)
+    }
+
+    @Test("an adopted network's subnet guard from an earlier Berth is stale: check reports it, reconcile deletes it alone (not another instance's twin, not another network's guard), guarded by the generation")
+    func staleGuardRemoved() throws {
+        let host = try lanHost(["192.168.1.10/24"])
+        try host.network()
+        try adopt(host, subnet: "192.168.1.0/24")
+        let subnet = try CIDR(parsing: "192.168.1.0/24")
+        // What an earlier Berth gave the adopted network, and the same rule of another instance.
+        let stale = try #require(FirewallLayout.networkRules(name: "lan", instance: FakeHost.instance, subnet: subnet,
+                                                             bridge: InterfaceName("lanbr"), isInternal: false).first)
+        var foreign = stale
+        foreign.comment = FirewallLayout.networkTag("lan", instance: "0bad0002")
+        var add = Transaction()
+        add.add(.rule(stale))
+        add.add(.rule(foreign))
+        try host.nftables.apply(add)
+        let text = "rule 'ip daddr 192.168.1.0/24 iifname != \"lanbr\" drop comment \"berth-network lan @f4ce0001\"' in chain guard"
+        #expect(try host.manager.check().map(\.description) == ["network lan: \(text): stale"])
+        #expect(try host.manager.check().first?.repair == .reconcile)
+
+        let generation = try host.nftables.generation()
+        let report = try host.manager.reconcile()
+        #expect(report.restored.map(\.description) == ["network lan: \(text): stale"])
+        #expect(report.remaining.isEmpty)
+        // One batch, guarded by the generation read before the table.
+        #expect(try host.nftables.generation() == generation &+ 1)
+        let tagged = host.nftables.ruleset.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.contains("drop comment \"berth-network") }
+        expectGolden(tagged.joined(separator: "\n"), """
+        ip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
+        ip daddr 192.168.1.0/24 iifname != "lanbr" drop comment "berth-network lan @0bad0002"
+        """)
+        #expect(try host.manager.check().isEmpty)
+        #expect(try host.manager.reconcile().isEmpty)
     }
 
     // MARK: - MTU

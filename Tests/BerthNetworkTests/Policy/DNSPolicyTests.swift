@@ -220,4 +220,22 @@ struct DNSPolicyTests {
         #expect(host.kernel.resolvers.running.isEmpty)
         #expect(try host.manager.resolverStatus() == .notNeeded)
     }
+
+    @Test("network rm tells the resolver once its mark is committed, so a removal that fails (or is killed) after it leaves nothing served")
+    func removalReloadsAfterItsMark() throws {
+        let host = try FakeHost()
+        try host.network()
+        _ = try named(host, "c1", id: "e1", name: "web1")
+        try host.manager.detach(id: "e1")
+        let resolver = try #require(try recordedResolver(host))
+        let before = host.kernel.resolvers.signals.count
+        host.arm("network.rm.firewall")
+        #expect(throws: BerthError.self) { try host.manager.removeNetwork(named: "web") }
+        host.disarm()
+        #expect(try host.manager.network(named: "web").phase == .removing)
+        #expect(Array(host.kernel.resolvers.signals.dropFirst(before)) == ["1 \(resolver.pid)"], "reloaded with the mark committed")
+        // Finished by rm again: reloaded again, once.
+        try host.manager.removeNetwork(named: "web")
+        #expect(Array(host.kernel.resolvers.signals.dropFirst(before)) == ["1 \(resolver.pid)", "1 \(resolver.pid)"])
+    }
 }
