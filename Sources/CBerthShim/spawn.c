@@ -386,6 +386,21 @@ static int make_parents(const char *target, int last) {
 /// the host path would not do: the source's mounts belong to the parent's mount namespace,
 /// which a bind refuses, and its path no longer exists here.)
 static void mount_volumes(struct berth_spawn_config *c) {
+    // Read-only all the way down, mounts under the source included, as Docker 25's default:
+    // set on each detached copy, every mount of it (Linux 5.12). Before that kernel, or
+    // where a seccomp filter around berth refuses the call (EPERM from a profile older than
+    // it), only the top mount once moved, as older Docker. All of them first: the copies
+    // stay open (as /proc/self/fd/N) while the targets below are made, and a target the
+    // rootfs links to a later read-only volume's copy would otherwise be made in it.
+    int recursive[c->mount_count > 0 ? c->mount_count : 1];
+    for (int i = 0; i < c->mount_count; i++) {
+        const struct berth_bind_mount *m = &c->mounts[i];
+        recursive[i] = 0;
+        if (!m->read_only) continue;
+        struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+        recursive[i] = syscall(SYS_mount_setattr, m->source_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
+        if (!recursive[i] && errno != ENOSYS && errno != EPERM) fail(&c->exec, BERTH_STEP_VOLUME + i);
+    }
     for (int i = 0; i < c->mount_count; i++) {
         const struct berth_bind_mount *m = &c->mounts[i];
         int step = BERTH_STEP_VOLUME + i;
@@ -408,20 +423,10 @@ static void mount_volumes(struct berth_spawn_config *c) {
                 if (fd >= 0) close(fd);
             }
         }
-        // Read-only all the way down, mounts under the source included, as Docker 25's
-        // default: set on the detached copy, every mount of it (Linux 5.12). Before that
-        // kernel, or where a seccomp filter around berth refuses the call (EPERM from a
-        // profile older than it), only the top mount, as older Docker.
-        int recursive = 0;
-        if (m->read_only) {
-            struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
-            recursive = syscall(SYS_mount_setattr, m->source_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
-            if (!recursive && errno != ENOSYS && errno != EPERM) fail(&c->exec, step);
-        }
         if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
         if (mount(NULL, m->target, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
-        if (m->read_only && !recursive) {
+        if (m->read_only && !recursive[i]) {
             unsigned long flags = kept_mount_flags(m->target);
             if (mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL)) fail(&c->exec, step);
         }

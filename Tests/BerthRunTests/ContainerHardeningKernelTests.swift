@@ -79,6 +79,31 @@ struct ContainerHardeningKernelTests {
         }
     }
 
+    /// The volumes' detached copies stay open in the child (as /proc/self/fd/N) while their
+    /// targets are made: a read-only one must be read-only before any target is, or a
+    /// target under a link the rootfs holds (`/a/x`, `/a` → `/proc/self/fd/N`) is made on
+    /// the host in the read-only source. N is not known here: every number is tried.
+    @Test("a volume's target never leads into a read-only volume's source before it is read-only")
+    func volumeTargetIntoReadOnlySource() throws {
+        try withRootfs { rootfs in
+            let base = NSTemporaryDirectory() + "berth-volumes-\(getpid())-\(UUID().uuidString.prefix(8))"
+            let (writable, readOnly) = (base + "/rw", base + "/ro")
+            for dir in [writable, readOnly] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            defer { try? FileManager.default.removeItem(atPath: base) }
+            let highest = (try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")).compactMap { Int($0) }.max() ?? 64
+            for n in 3...(highest + 16) {
+                unlink(rootfs.path + "/a")
+                try FileManager.default.createSymbolicLink(atPath: rootfs.path + "/a", withDestinationPath: "/proc/self/fd/\(n)")
+                var spec = ContainerSpec(command: ["true"], rootfs: rootfs.path)
+                spec.mounts = [BindMount(source: writable, target: "/a/x"), BindMount(source: readOnly, target: "/ro", readOnly: true)]
+                _ = try? run(spec)
+                let made = FileManager.default.fileExists(atPath: readOnly + "/x")
+                #expect(!made, "descriptor \(n): the target was made in the read-only source")
+                if made { break }
+            }
+        }
+    }
+
     @Test("no inheritable capabilities, as root or as another user (CVE-2022-24769)")
     func noInheritableCapabilities() throws {
         try withRootfs { rootfs in

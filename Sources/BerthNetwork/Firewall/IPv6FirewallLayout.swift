@@ -48,8 +48,8 @@ public enum IPv6FirewallLayout {
     public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))
     /// `output` (nat, output, dstnat): the same for the host's own packets, leaving ::1 alone too.
     public static let output = table.chain("output", BaseChain(type: .nat, hook: .output, priority: .dstnat))
-    /// `postrouting` (nat, srcnat): masquerades hairpin DNAT, what a unique local (fc00::/7)
-    /// subnet sends out of its bridge, and a global subnet's DNATed traffic into another network.
+    /// `postrouting` (nat, srcnat): masquerades hairpin DNAT and what every subnet sends out
+    /// of its bridge, global ones too (Docker's default `gateway_mode_ipv6=nat`).
     public static let postrouting = table.chain("postrouting", BaseChain(type: .nat, hook: .postrouting, priority: .srcnat))
     /// `forward` (filter): drops what an internal network's bridge would route in or out.
     public static let forward = table.chain("forward", BaseChain(type: .filter, hook: .forward, priority: .filter))

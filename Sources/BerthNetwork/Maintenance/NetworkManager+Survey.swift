@@ -148,8 +148,13 @@ extension NetworkManager {
         if cidr != nil, let gateway = network.gateway, !routes.contains(where: { $0.isDefault && $0.gateway == .v4(gateway) }) {
             missing.append(("default route via \(gateway)", "missing"))
         }
+        // The network's own IPv6 default route, at any metric (a further network's waits
+        // behind the first's). Another network's stands in for it: an endpoint an earlier
+        // Berth attached as a namespace's further network never got one of its own, and its
+        // egress goes through the first's, as before; only a namespace left with none is
+        // reported (re-attaching gives it its own).
         if cidr6 != nil, let gateway6 = network.ipv6Gateway,
-           !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast && $0.gateway == .v6(gateway6) }) {
+           !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast && $0.gateway != nil }) {
             missing.append(("IPv6 default route via \(gateway6)", "missing"))
         }
         return missing
