@@ -55,6 +55,7 @@ struct StateAddressRangeMigrationTests {
         ("aux_addresses", "'router'", "network \"web\" has an unreadable auxiliary addresses \"router\""),
         ("aux_addresses", "'far=10.99.0.9'", "network \"web\" has an unreadable auxiliary addresses \"far=10.99.0.9\""),
         ("aux_addresses", "''", "network \"web\" has an unreadable auxiliary addresses \"\""),
+        ("aux_addresses", "'=10.88.0.9'", "network \"web\" has an unreadable auxiliary addresses \"=10.88.0.9\""),
     ])
     func refusesUnreadable(column: String, value: String, message: String) throws {
         try withStore { store, _ in

@@ -164,13 +164,14 @@ extension StateTransaction {
     }
 
     /// The `aux_addresses` column's items; nil for text `encodeAuxiliary` cannot have written
-    /// (an item without '=', a name `NetworkOptions.validate(auxiliaryName:)` refuses, an
-    /// unreadable address, a name twice).
+    /// (an item without '=' or with an empty name, an unreadable address, a name twice). The
+    /// grammar is the column's own, not today's rule for names: a rule tightened later must
+    /// not make stored rows unreadable (and every command that lists networks with them).
     static func decodeAuxiliary(_ text: String) -> [String: IPAddress]? {
         var addresses: [String: IPAddress] = [:]
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "=", omittingEmptySubsequences: false)
-            guard parts.count == 2, (try? NetworkOptions.validate(auxiliaryName: String(parts[0]))) != nil,
+            guard parts.count == 2, !parts[0].isEmpty,
                   let address = IPAddress(String(parts[1])), addresses[String(parts[0])] == nil else { return nil }
             addresses[String(parts[0])] = address
         }
