@@ -204,6 +204,10 @@ public struct CNIConfig: Sendable {
                 pairs.append((containerID, ifname))
             }
             validAttachments = pairs
+        } else if reader.object["cni.dev/valid-attachments"]?.isNull == true || reader.object["cni.dev/attachments"]?.isNull == true {
+            // libcni's GCNetworkList sends an empty Go slice as null (CRI-O's for a network
+            // with no live pod): no attachment is valid, as host-local reads it too.
+            validAttachments = []
         }
     }
 

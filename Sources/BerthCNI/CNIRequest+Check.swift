@@ -43,6 +43,12 @@ extension CNIRequest {
             } else if try backend.network(named: config.name) != nil {
                 // Berth is this network's main plugin and has no such endpoint.
                 known = false
+            } else if config.ipam != nil || config.subnet != nil || config.ipv6Subnet != nil || config.bridge != nil {
+                // A main plugin's configuration (only a main plugin leases, or names a
+                // subnet or bridge) whose network the state does not know — its stateDir
+                // changed, or the network was removed: the container is unknown here, never
+                // a chained one with nothing to check.
+                known = false
             } else {
                 chained = true
             }

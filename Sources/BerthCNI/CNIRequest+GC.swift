@@ -17,17 +17,32 @@ extension CNIRequest {
                            details: "without the list of valid attachments every attachment would look stale; the runtime passes it")
         }
         let keeping = Set(valid.map { CNIAttachment.endpointID(containerID: $0.containerID, ifname: $0.ifname) })
-        let backend = try backend()
-        let pruned: (endpoints: [EndpointRecord], removed: [String], leftovers: [String])
-        do throws(BerthError) {
-            pruned = try backend.prune(network: config.name, keeping: keeping)
+        // The spec: on an error, go on and remove as much as possible, and always pass GC on
+        // to the delegated plugin; the first failure is returned at the end (as DEL does).
+        var failure: CNIError?
+        var pruned: (endpoints: [EndpointRecord], removed: [String], leftovers: [String]) = ([], [], [])
+        do throws(CNIError) {
+            let backend = try backend()
+            do throws(BerthError) {
+                pruned = try backend.prune(network: config.name, keeping: keeping)
+            } catch {
+                throw CNIError(error)
+            }
         } catch {
-            throw CNIError(error)
+            failure = error
         }
         if !pruned.removed.isEmpty { log.write("GC \(config.name): removed \(pruned.removed.joined(separator: ", "))") }
         if !pruned.leftovers.isEmpty { log.write("GC \(config.name): removed leftovers: \(pruned.leftovers.joined(separator: "; "))") }
-        guard let ipam = try ipamPlugin() else { return nil }
-        var failure: CNIError?
+        let ipam: IPAMPlugin?
+        do throws(CNIError) {
+            ipam = try ipamPlugin()
+        } catch {
+            throw failure ?? error
+        }
+        guard let ipam else {
+            if let failure { throw failure }
+            return nil
+        }
         for endpoint in pruned.endpoints {
             let ifname = endpoint.interfaceName.rawValue
             guard let containerID = CNIAttachment.containerID(endpointID: endpoint.id, ifname: ifname) else { continue }

@@ -104,20 +104,30 @@ public struct IPAMPlugin: Sendable {
         return list.compactMap { $0.stringValue.flatMap { CNIVersion($0) } }
     }
 
-    /// ADD: the plugin's result.
+    /// ADD: the plugin's result. A plugin that succeeded with output Berth cannot use is
+    /// sent DEL before the error is returned: its lease must not stay held until the
+    /// runtime happens to send a DEL (the spec's "execute again with DEL before returning
+    /// failure", as the reference bridge plugin's deferred IPAM DEL does).
     public func add(stdin: [UInt8], environment: [String: String], fallbackStdin: [UInt8]? = nil) throws(CNIError) -> CNIResult {
         let output = try run(.add, stdin: stdin, environment: environment, fallbackStdin: fallbackStdin)
-        let json: JSONValue
-        do {
-            json = try JSONValue(parsingUTF8: output)
+        let failure: CNIError
+        do throws(CNIError) {
+            let json: JSONValue
+            do {
+                json = try JSONValue(parsingUTF8: output)
+            } catch {
+                throw CNIError(.ipamFailure, "IPAM plugin \(type) printed a result that is not JSON: \(error.message)")
+            }
+            do {
+                return try CNIResult.parse(json, path: "IPAM result")
+            } catch {
+                throw CNIError(.ipamFailure, "IPAM plugin \(type) printed an unusable result: \(error.message)")
+            }
         } catch {
-            throw CNIError(.ipamFailure, "IPAM plugin \(type) printed a result that is not JSON: \(error.message)")
+            failure = error
         }
-        do {
-            return try CNIResult.parse(json, path: "IPAM result")
-        } catch {
-            throw CNIError(.ipamFailure, "IPAM plugin \(type) printed an unusable result: \(error.message)")
-        }
+        _ = try? run(.del, stdin: stdin, environment: environment, fallbackStdin: fallbackStdin)
+        throw failure
     }
 
     /// Starts the plugin, feeds it stdin, reads its stdout (at most `CNIInput.limit` bytes)

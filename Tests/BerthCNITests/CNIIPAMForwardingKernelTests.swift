@@ -92,6 +92,55 @@ struct CNIIPAMForwardingKernelTests {
         }
     }
 
+    /// libcni's GCNetworkList sends an empty Go slice as null (CRI-O's list for a network
+    /// with no live pod): nothing is valid then, as host-local reads it.
+    @Test("GC with \"cni.dev/valid-attachments\": null removes every attachment and passes GC on")
+    func garbageCollectionNullList() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let plugins = sandbox.stateDirectory + "/plugins"
+            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            try Self.fakePlugin("ipam-new", in: plugins, versions: Self.newVersions,
+                                answers: ["ADD": (Self.lease, 0), "DEL": ("", 0), "GC": ("", 0)])
+            let config = cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"ipam-new","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#)
+            let add = cni.run("ADD", config, containerID: "stale", netns: try sandbox.makeNamespace().path, path: plugins)
+            try #require(add.status == 0, "\(add)")
+            let gc = cni.run("GC", String(config.dropLast()) + #","cni.dev/valid-attachments":null,"cni.dev/attachments":null}"#, ifname: "", path: plugins)
+            #expect(gc.status == 0 && gc.stdout.isEmpty, "\(gc)")
+            #expect(Array(Self.calls(plugins).suffix(2)) == ["DEL stale eth0", "GC  "], "\(Self.calls(plugins))")
+            #expect(cni.hostVeths().isEmpty)
+            // "If an error is encountered, a plugin should continue" and pass GC on: Berth's
+            // own part failing (a state directory that is a file) still reaches the plugin.
+            let blocked = sandbox.stateDirectory + "/a-file"
+            FileManager.default.createFile(atPath: blocked, contents: Data())
+            let broken = config.replacingOccurrences(of: #""stateDir":"\#(sandbox.stateDirectory)""#, with: #""stateDir":"\#(blocked)""#)
+            try #require(broken != config)
+            let failed = cni.run("GC", String(broken.dropLast()) + #","cni.dev/valid-attachments":[]}"#, ifname: "", path: plugins)
+            #expect(failed.status == 1, "\(failed)")
+            #expect(Self.calls(plugins).filter { $0 == "GC  " }.count == 2, "\(Self.calls(plugins))")
+        }
+    }
+
+    /// The spec: a delegated plugin that succeeded is sent DEL before the upper plugin
+    /// fails; a result Berth cannot use must not leave its lease held.
+    @Test("ADD: an IPAM result Berth cannot use gets DEL before the error, and nothing is attached")
+    func unusableResultReleased() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let plugins = sandbox.stateDirectory + "/plugins"
+            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            // An interface index without interfaces: not a usable result.
+            try Self.fakePlugin("ipam-odd", in: plugins, versions: Self.newVersions,
+                                answers: ["ADD": (#"{"cniVersion":"1.0.0","ips":[{"address":"10.78.0.5/24","interface":0}]}"#, 0), "DEL": ("", 0)])
+            let config = cni.config("k8s", version: "1.0.0", extra: #""ipam":{"type":"ipam-odd","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#)
+            let add = cni.run("ADD", config, containerID: "c1", netns: try sandbox.makeNamespace().path, path: plugins)
+            #expect(add.status == 1, "\(add)")
+            #expect(add.message.contains("unusable result"), "\(add)")
+            #expect(Self.calls(plugins) == ["ADD c1 eth0", "DEL c1 eth0"], "\(Self.calls(plugins))")
+            #expect(cni.hostVeths().isEmpty)
+        }
+    }
+
     @Test("GC: the removed attachments' leases are given back one by one, then the plugin gets GC with the same stdin; a plugin that predates GC does not fail it; another failure of its GC is reported")
     func garbageCollection() throws {
         try withHostSandbox { sandbox in

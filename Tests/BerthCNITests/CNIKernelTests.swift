@@ -63,6 +63,22 @@ struct CNIKernelTests {
         }
     }
 
+    /// CHECK "should return an error if a resource created by the plugin, and listed in
+    /// prevResult, is missing": a main plugin's configuration whose network the state does
+    /// not know (its stateDir changed, or the network went) is an unknown container (code 3),
+    /// never a chained one with nothing to check.
+    @Test("CHECK of a main plugin's attachment the state does not know is code 3, not success")
+    func checkUnknownToState() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let config = cni.config(extra: #""subnet":"10.77.9.0/24""#)
+            let namespace = try sandbox.makeNamespace()
+            let previous = #"{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"\#(namespace.path)"}],"ips":[{"address":"10.77.9.2/24","interface":0}]}"#
+            let check = cni.run("CHECK", CNIHarness.with(prevResult: previous, config), containerID: "c1", netns: namespace.path)
+            #expect(check.status == 1 && check.code == 3, "\(check)")
+        }
+    }
+
     @Test("DEL is idempotent: twice, never added, without prevResult and CNI_NETNS, after the namespace is gone")
     func deleteCases() throws {
         try withHostSandbox { sandbox in
