@@ -139,7 +139,10 @@ struct CNIDualStackKernelTests {
             defer { server.stop() }
             let server4 = try EchoServer(in: container, address: "0.0.0.0", port: 80, banner: "ctr")
             defer { server4.stop() }
-            let six = try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress6, port: 8080, timeout: 3)
+            // The first packet through the fresh bridge waits for the kernel's linkwatch (up to
+            // a second, longer on a loaded host): 6 s lets a third SYN go (at 0, 1 and 3 s),
+            // where 3 s failed now and then under a parallel build.
+            let six = try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress6, port: 8080, timeout: 6)
             #expect(six?.hasPrefix("ctr \(LANNeighbor.address6) ") == true, "\(six ?? "no answer")")
             let four = try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress, port: 8080, timeout: 3)
             #expect(four?.hasPrefix("ctr ") == true, "\(four ?? "no answer")")
