@@ -38,6 +38,13 @@ struct CNIIPAMForwardingKernelTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
     }
 
+    /// A directory for fake plugins in the sandbox's state directory (CNI_PATH).
+    static func pluginDirectory(_ sandbox: HostSandbox) throws -> String {
+        let plugins = sandbox.stateDirectory + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        return plugins
+    }
+
     static let newVersions = ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]
     static let oldVersions = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"]
     static let lease = #"{"cniVersion":"1.1.0","ips":[{"address":"10.78.0.50/24","gateway":"10.78.0.1"}]}"#
@@ -54,8 +61,7 @@ struct CNIIPAMForwardingKernelTests {
     func status() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
-            let plugins = sandbox.stateDirectory + "/plugins"
-            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            let plugins = try Self.pluginDirectory(sandbox)
             try Self.fakePlugin("ipam-ready", in: plugins, versions: Self.newVersions, answers: ["STATUS": ("", 0)])
             try Self.fakePlugin("ipam-full", in: plugins, versions: Self.newVersions,
                                 answers: ["STATUS": (#"{"cniVersion":"1.1.0","code":50,"msg":"no address left in range 10.78.0.0/24"}"#, 1)])
@@ -98,8 +104,7 @@ struct CNIIPAMForwardingKernelTests {
     func garbageCollectionNullList() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
-            let plugins = sandbox.stateDirectory + "/plugins"
-            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            let plugins = try Self.pluginDirectory(sandbox)
             try Self.fakePlugin("ipam-new", in: plugins, versions: Self.newVersions,
                                 answers: ["ADD": (Self.lease, 0), "DEL": ("", 0), "GC": ("", 0)])
             let config = cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"ipam-new","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#)
@@ -127,8 +132,7 @@ struct CNIIPAMForwardingKernelTests {
     func unusableResultReleased() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
-            let plugins = sandbox.stateDirectory + "/plugins"
-            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            let plugins = try Self.pluginDirectory(sandbox)
             // An interface index without interfaces: not a usable result.
             try Self.fakePlugin("ipam-odd", in: plugins, versions: Self.newVersions,
                                 answers: ["ADD": (#"{"cniVersion":"1.0.0","ips":[{"address":"10.78.0.5/24","interface":0}]}"#, 0), "DEL": ("", 0)])
@@ -145,8 +149,7 @@ struct CNIIPAMForwardingKernelTests {
     func garbageCollection() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
-            let plugins = sandbox.stateDirectory + "/plugins"
-            try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+            let plugins = try Self.pluginDirectory(sandbox)
             let answers: [String: (output: String, status: Int)] = ["ADD": (Self.lease, 0), "DEL": ("", 0)]
             try Self.fakePlugin("ipam-new", in: plugins, versions: Self.newVersions, answers: answers.merging(["GC": ("", 0)]) { a, _ in a })
             try Self.fakePlugin("ipam-old", in: plugins, versions: Self.oldVersions, answers: answers)

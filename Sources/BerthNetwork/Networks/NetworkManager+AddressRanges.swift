@@ -5,26 +5,8 @@ extension NetworkManager {
     /// family (as Docker does: each must lie in a subnet given with it), and a range of the
     /// wrong family. Runs before anything is made.
     static func refuseRangesWithoutSubnet(_ options: NetworkOptions) throws(BerthError) {
-        if let range = options.ipRange {
-            guard range.family == .ipv4 else {
-                throw .invalid("address range \(range) is not IPv4", hint: "give an IPv6 range as the network's IPv6 range", parameter: "ipRange")
-            }
-            guard options.subnet != nil else {
-                throw BerthError(.invalidArgument, "address range \(range) is given without an IPv4 subnet: a range needs the subnet it is in",
-                                 hint: "give the IPv4 subnet that holds the range, or leave the range out", object: .network(options.name),
-                                 parameter: "ipRange", remedy: .give(parameter: "subnet"))
-            }
-        }
-        if let range = options.ipv6Range {
-            guard range.family == .ipv6 else {
-                throw .invalid("IPv6 address range \(range) is not IPv6", hint: "give an IPv4 range as the network's IPv4 range", parameter: "ipv6Range")
-            }
-            guard options.ipv6Subnet != nil else {
-                throw BerthError(.invalidArgument, "IPv6 address range \(range) is given without an IPv6 subnet: a range needs the subnet it is in",
-                                 hint: "give the IPv6 subnet that holds the range, or leave the range out", object: .network(options.name),
-                                 parameter: "ipv6Range", remedy: .give(parameter: "ipv6Subnet"))
-            }
-        }
+        try refuse(options.ipRange, of: .ipv4, subnet: options.subnet, network: options.name)
+        try refuse(options.ipv6Range, of: .ipv6, subnet: options.ipv6Subnet, network: options.name)
         for (name, address) in options.auxiliaryAddresses.sorted(by: { $0.key < $1.key }) {
             try NetworkOptions.validate(auxiliaryName: name)
             let subnet = address.family == .ipv4 ? options.subnet : options.ipv6Subnet
@@ -34,6 +16,22 @@ extension NetworkManager {
                                  hint: "give the \(family) subnet that holds the address, or leave the address out", object: .network(options.name),
                                  parameter: "auxiliaryAddress", remedy: .give(parameter: address.family == .ipv4 ? "subnet" : "ipv6Subnet"))
             }
+        }
+    }
+
+    /// Refuses `range` (the network's range of `family`, if any) when it is of the other
+    /// family or given without a subnet of its family.
+    private static func refuse(_ range: AddressRange?, of family: IPFamily, subnet: CIDR?, network: String) throws(BerthError) {
+        guard let range else { return }
+        let (name, other) = family == .ipv4 ? ("IPv4", "IPv6") : ("IPv6", "IPv4")
+        let (label, parameter, subnetParameter) = family == .ipv4 ? ("address range", "ipRange", "subnet") : ("IPv6 address range", "ipv6Range", "ipv6Subnet")
+        guard range.family == family else {
+            throw .invalid("\(label) \(range) is not \(name)", hint: "give an \(other) range as the network's \(other) range", parameter: parameter)
+        }
+        guard subnet != nil else {
+            throw BerthError(.invalidArgument, "\(label) \(range) is given without an \(name) subnet: a range needs the subnet it is in",
+                             hint: "give the \(name) subnet that holds the range, or leave the range out", object: .network(network),
+                             parameter: parameter, remedy: .give(parameter: subnetParameter))
         }
     }
 
