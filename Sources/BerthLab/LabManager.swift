@@ -58,8 +58,10 @@ public final class LabManager: Sendable {
                 // Going back failed too: the record stays as it is, pending (its nodes and the
                 // networks it made named), so `check` reports the lab and gc finishes it.
                 if LabEngine.rollbackFailed(error) { throw error.with(operation: .labUp) }
-                // `converge` went back to the previous spec; record that.
-                if var old = record {
+                // `converge` went back to the previous spec; record that. A lab that never
+                // came up (its first `up` crashed: pending, nothing applied) went back to
+                // nothing, so it goes, as a new lab's does.
+                if var old = record, old.applied != nil {
                     old.pending = nil
                     old.networks = ledger.created
                     try? state.save(old)
