@@ -256,6 +256,31 @@ struct LabKernelTests {
         }
     }
 
+    @Test("exec enters only the node's own tagged namespace: not an untagged one named like it, nor another lab's node whose name concatenates the same")
+    func execChecksTheTag() throws {
+        try withHostSandbox { sandbox in
+            // Lab A-b, node c: namespace A-b-c, tagged for lab A-b.
+            let lab = try LabFixture(sandbox, "name: LAB-b\nnodes:\n  c: {}\n")
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.lab(["down", lab.name + "-b"]) }
+            let own = lab.lab(["exec", lab.name + "-b", "c", "--", "true"])
+            #expect(own.succeeded, "\(own)")
+            let other = lab.lab(["exec", lab.name, "b-c", "--", "true"])
+            #expect(other.status == 1 && other.stderr.contains("lab \(lab.name) has no node b-c")
+                && other.stderr.contains("is node c of lab \(lab.name)-b"), "\(other)")
+            // A namespace Berth never made, named like lab A's node db.
+            let foreign = lab.namespace("db")
+            try #require(Command.run(["ip", "netns", "add", foreign]).succeeded)
+            sandbox.adopt(namespaceNamed: foreign)
+            let untagged = lab.lab(["exec", lab.name, "db", "--", "true"])
+            #expect(untagged.status == 1 && untagged.stderr.contains("lab \(lab.name) has no node db")
+                && untagged.stderr.contains("is not tagged as a lab's node"), "\(untagged)")
+            // The node of the same lab in another state store is not this store's node.
+            let elsewhere = lab.lab(["exec", "--state-dir", sandbox.stateDirectory + "/other", lab.name + "-b", "c", "--", "true"])
+            #expect(elsewhere.status == 1 && elsewhere.stderr.contains("in another state directory"), "\(elsewhere)")
+        }
+    }
+
     @Test("bad files are refused with line and column by the CLI, and nothing is made")
     func badFilesCLI() throws {
         try withHostSandbox { sandbox in
