@@ -153,7 +153,10 @@ public final class LabManager: Sendable {
                 throw BerthError(.notFound, "\(node):\(interface) is not a link of lab \(name)", hint: "name one of the lab's link ends",
                                  object: .link(interface.rawValue), operation: .labImpair, parameter: "interface")
             }
-            try netlink.setImpairment(impairment, on: .index(link.index))
+            // The burst holds at least one frame of the link as its MTU is now.
+            var fitted = impairment
+            fitted.rate = impairment.rate?.fitting(mtu: link.mtu)
+            try netlink.setImpairment(fitted, on: .index(link.index))
         }
     }
 }

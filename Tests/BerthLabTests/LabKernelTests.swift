@@ -210,6 +210,31 @@ struct LabKernelTests {
         }
     }
 
+    @Test("a rate-limited link of MTU 65535 carries a 40,000-byte ping: the tbf burst holds a frame (a 32 KiB one drops it)")
+    func rateOnJumboLink() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, """
+            name: LAB
+            nodes: { a: {}, b: {} }
+            links:
+              - endpoints: [ "a:eth0", "b:eth0" ]
+                addresses: [ 10.0.66.1/24, 10.0.66.2/24 ]
+                mtu: 65535
+                rate: 10mbit
+
+            """)
+            let up = lab.lab(["up", lab.file])
+            try #require(up.succeeded, "\(up)")
+            defer { lab.down() }
+            // Under timeout: a ping whose packet tbf drops can block in sendto past its -w.
+            let ping = lab.run("a", ["timeout", "-s", "KILL", "20", "busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "-s", "40000", "10.0.66.2"])
+            #expect(ping.succeeded, "\(ping)")
+            // The next up plans nothing: the burst the kernel holds is the file's.
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+        }
+    }
+
     @Test("impair changes a running link's rate; the next up converges it back to the file")
     func impair() throws {
         try withHostSandbox { sandbox in
