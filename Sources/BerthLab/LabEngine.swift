@@ -37,7 +37,16 @@ public final class LabEngine: Sendable {
     public init(manager: NetworkManager, supervisor: Supervisor.Entry? = nil, stopTimeout: Duration = .zero) {
         self.manager = manager
         containers = LabContainers(manager: manager, supervisor: supervisor, stopTimeout: stopTimeout)
-        stateTag = LabNames.stateTag(directory: Self.resolve(manager.store.directory))
+        stateTag = Self.stateTag(directory: manager.store.directory)
+    }
+
+    /// The tag of the state store in `directory` (`LabNames.stateTag` of its resolved path),
+    /// as every engine over that store computes it.
+    static func stateTag(directory: String) -> String {
+        var directory = directory
+        // As `StateStore` trims them: "dir/" is the store "dir".
+        while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
+        return LabNames.stateTag(directory: resolve(directory))
     }
 
     // MARK: - Looking

@@ -58,8 +58,10 @@ public final class LabManager: Sendable {
                 // Going back failed too: the record stays as it is, pending (its nodes and the
                 // networks it made named), so `check` reports the lab and gc finishes it.
                 if LabEngine.rollbackFailed(error) { throw error.with(operation: .labUp) }
-                // `converge` went back to the previous spec; record that.
-                if var old = record {
+                // `converge` went back to the previous spec; record that. A lab that never
+                // came up (its first `up` crashed: pending, nothing applied) went back to
+                // nothing, so it goes, as a new lab's does.
+                if var old = record, old.applied != nil {
                     old.pending = nil
                     old.networks = ledger.created
                     try? state.save(old)
@@ -151,7 +153,10 @@ public final class LabManager: Sendable {
                 throw BerthError(.notFound, "\(node):\(interface) is not a link of lab \(name)", hint: "name one of the lab's link ends",
                                  object: .link(interface.rawValue), operation: .labImpair, parameter: "interface")
             }
-            try netlink.setImpairment(impairment, on: .index(link.index))
+            // The burst holds at least one frame of the link as its MTU is now.
+            var fitted = impairment
+            fitted.rate = impairment.rate?.fitting(mtu: link.mtu)
+            try netlink.setImpairment(fitted, on: .index(link.index))
         }
     }
 }

@@ -179,6 +179,8 @@ struct LabFileReader {
                 endpoints[i].addresses = addresses[i]
             }
             if endpoints[i].impairment.rate == nil { endpoints[i].impairment.rate = rate }
+            // A burst below the link's frame size would drop every larger packet.
+            if let mtu { endpoints[i].impairment.rate = endpoints[i].impairment.rate?.fitting(mtu: mtu) }
             if endpoints[i].impairment.emulation == nil { endpoints[i].impairment.emulation = netem }
         }
         return LinkSpec(endpoints: endpoints, mtu: mtu, location: at)

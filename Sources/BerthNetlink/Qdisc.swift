@@ -97,14 +97,30 @@ public struct TokenBucket: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `rate` with the bucket and queue sized as is usual: a burst of 10 ms of traffic (at
-    /// least 32 KiB, so a full-size segment of a veth's offloads fits), and a queue that
-    /// holds `latency` of traffic on top of it.
-    public init(rate: DataRate, latency: TimeSpan = TimeSpan(nanoseconds: 50_000_000)) {
+    /// least 32 KiB, so a full-size segment of a veth's offloads fits, and at least one
+    /// frame of `mtu`, see `fitting(mtu:)`), and a queue that holds `latency` of traffic on
+    /// top of it.
+    public init(rate: DataRate, mtu: UInt32? = nil, latency: TimeSpan = TimeSpan(nanoseconds: 50_000_000)) {
         let bytesPerSecond = max(rate.bytesPerSecond, 1)
         let burst = max(bytesPerSecond / 100, 32 * 1024)
         let queued = bytesPerSecond.multipliedReportingOverflow(by: latency.nanoseconds)
         let limit = (queued.overflow ? UInt64.max : queued.partialValue / 1_000_000_000) + burst
         self.init(rate: rate, burst: UInt32(clamping: burst), limit: UInt32(clamping: limit))
+        if let mtu { self = fitting(mtu: mtu) }
+    }
+
+    /// The largest frame a link of `mtu` sends: the MTU and an Ethernet header.
+    public static func frameSize(mtu: UInt32) -> UInt32 { mtu.addingReportingOverflow(14).overflow ? .max : mtu + 14 }
+
+    /// This bucket with its burst raised, if it is smaller, to one frame of a link of `mtu`
+    /// (`frameSize`), and its queue by as much: tbf drops every packet larger than its burst
+    /// that is not a GSO segment it can split (the kernel logs "burst … is lower than device
+    /// mtu"), so a 32 KiB burst on a link of MTU 65535 would drop large pings silently.
+    public func fitting(mtu: UInt32) -> TokenBucket {
+        let frame = Self.frameSize(mtu: mtu)
+        guard burst < frame else { return self }
+        let raised = limit.addingReportingOverflow(frame - burst)
+        return TokenBucket(rate: rate, burst: frame, limit: raised.overflow ? .max : raised.partialValue)
     }
 
     public var description: String { "tbf rate \(rate) burst \(burst)b limit \(limit)b" }

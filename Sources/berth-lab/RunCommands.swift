@@ -13,9 +13,10 @@ struct ExecCommand: ParsableCommand {
     @Argument(help: "The lab's name or file.") var lab: String
     @Argument(help: "The node.") var node: String
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+    @OptionGroup var state: StateOptions
 
     func run() throws {
-        try LabExec.exec(lab: try LabArgument.name(lab), node: node, argv: command)
+        try LabExec.exec(lab: try LabArgument.name(lab), node: node, stateDirectory: state.stateDir, argv: command)
     }
 }
 

@@ -46,6 +46,25 @@ struct LabFileParserTests {
         #expect(spec.nodes[0].location == SourceLocation(line: 3, column: 3))
     }
 
+    @Test("a rate's burst holds one frame of the link's MTU (tbf drops larger packets), the link's rate and an end's own; 32 KiB at the default MTU")
+    func burstFitsTheMTU() throws {
+        let spec = try LabFileParser.parse("""
+        name: big
+        nodes: { a: {}, b: {}, c: {} }
+        links:
+          - endpoints: [ "a:eth0", { node: b, interface: eth0, rate: 1mbit } ]
+            mtu: 65535
+            rate: 10mbit
+          - endpoints: [ "a:eth1", "c:eth0" ]
+            rate: 10mbit
+        """, source: "big.yaml")
+        let big = spec.links[0].endpoints.compactMap(\.impairment.rate)
+        #expect(big.map(\.burst) == [65_549, 65_549] && big.map(\.rate.bitsPerSecond) == [10_000_000, 1_000_000])
+        // The queue keeps its 50 ms of traffic on top of the burst.
+        #expect(big.map(\.limit) == [62_500 + 65_549, 6_250 + 65_549])
+        #expect(spec.links[1].endpoints.map { $0.impairment.rate?.burst } == [32_768, 32_768])
+    }
+
     @Test("netem, endpoint mappings with a MAC and their own rate, and networks parse")
     func longForms() throws {
         let spec = try LabFileParser.parse("""

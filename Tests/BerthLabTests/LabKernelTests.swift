@@ -210,6 +210,31 @@ struct LabKernelTests {
         }
     }
 
+    @Test("a rate-limited link of MTU 65535 carries a 40,000-byte ping: the tbf burst holds a frame (a 32 KiB one drops it)")
+    func rateOnJumboLink() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, """
+            name: LAB
+            nodes: { a: {}, b: {} }
+            links:
+              - endpoints: [ "a:eth0", "b:eth0" ]
+                addresses: [ 10.0.66.1/24, 10.0.66.2/24 ]
+                mtu: 65535
+                rate: 10mbit
+
+            """)
+            let up = lab.lab(["up", lab.file])
+            try #require(up.succeeded, "\(up)")
+            defer { lab.down() }
+            // Under timeout: a ping whose packet tbf drops can block in sendto past its -w.
+            let ping = lab.run("a", ["timeout", "-s", "KILL", "20", "busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "-s", "40000", "10.0.66.2"])
+            #expect(ping.succeeded, "\(ping)")
+            // The next up plans nothing: the burst the kernel holds is the file's.
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+        }
+    }
+
     @Test("impair changes a running link's rate; the next up converges it back to the file")
     func impair() throws {
         try withHostSandbox { sandbox in
@@ -253,6 +278,31 @@ struct LabKernelTests {
             #expect(!lab.recorded)
             #expect(!lab.lab(["gc"]).stdout.contains(foreign))
             #expect(lab.namespaces() == [foreign])
+        }
+    }
+
+    @Test("exec enters only the node's own tagged namespace: not an untagged one named like it, nor another lab's node whose name concatenates the same")
+    func execChecksTheTag() throws {
+        try withHostSandbox { sandbox in
+            // Lab A-b, node c: namespace A-b-c, tagged for lab A-b.
+            let lab = try LabFixture(sandbox, "name: LAB-b\nnodes:\n  c: {}\n")
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.lab(["down", lab.name + "-b"]) }
+            let own = lab.lab(["exec", lab.name + "-b", "c", "--", "true"])
+            #expect(own.succeeded, "\(own)")
+            let other = lab.lab(["exec", lab.name, "b-c", "--", "true"])
+            #expect(other.status == 1 && other.stderr.contains("lab \(lab.name) has no node b-c")
+                && other.stderr.contains("is node c of lab \(lab.name)-b"), "\(other)")
+            // A namespace Berth never made, named like lab A's node db.
+            let foreign = lab.namespace("db")
+            try #require(Command.run(["ip", "netns", "add", foreign]).succeeded)
+            sandbox.adopt(namespaceNamed: foreign)
+            let untagged = lab.lab(["exec", lab.name, "db", "--", "true"])
+            #expect(untagged.status == 1 && untagged.stderr.contains("lab \(lab.name) has no node db")
+                && untagged.stderr.contains("is not tagged as a lab's node"), "\(untagged)")
+            // The node of the same lab in another state store is not this store's node.
+            let elsewhere = lab.lab(["exec", "--state-dir", sandbox.stateDirectory + "/other", lab.name + "-b", "c", "--", "true"])
+            #expect(elsewhere.status == 1 && elsewhere.stderr.contains("in another state directory"), "\(elsewhere)")
         }
     }
 

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthLab
+import BerthLabFile
 import BerthTestSupport
 import Testing
 
@@ -31,6 +32,27 @@ extension LabKernelTests {
             #expect(gc.succeeded && gc.stdout.contains("removed lab \(lab.name)") && gc.stdout.contains("removed network \(lab.name)n"), "\(gc)")
             #expect(lab.namespaces().isEmpty)
             #expect(!lab.recorded)
+        }
+    }
+
+    @Test("a failed up of a lab whose first up died (pending, never applied) goes back to nothing: no record is left, and gc and check find nothing",
+          .enabled(if: labFailPointsCompiledIn))
+    func failedUpAfterCrashedFirstUp() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, triangleTemplate)
+            defer { lab.down() }
+            // The first up died right after recording its intent.
+            let spec = try LabFileParser.parse(path: lab.file).spec
+            try lab.state().save(LabRecord(name: lab.name, source: lab.file, pending: spec, nodes: Set(spec.nodes.map(\.name))))
+            let up = lab.lab(["up", lab.file], environment: ["BERTH_FAILPOINT": "lab.links"])
+            #expect(up.status == 1 && up.stderr.contains("fail point lab.links") && !up.stderr.contains("going back failed"), "\(up)")
+            #expect(lab.namespaces().isEmpty)
+            #expect(!lab.recorded)
+            let ls = lab.lab(["ls"])
+            #expect(ls.succeeded && !ls.stdout.contains(lab.name), "\(ls)")
+            let gc = lab.lab(["gc"])
+            #expect(gc.succeeded && gc.stdout == "nothing to collect\n", "\(gc)")
+            #expect(lab.lab(["check"]).succeeded)
         }
     }
 

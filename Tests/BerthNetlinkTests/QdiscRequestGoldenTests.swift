@@ -13,6 +13,21 @@ struct QdiscRequestGoldenTests {
 
     static let netem = NetworkEmulation(delay: TimeSpan(nanoseconds: 20_000_000), jitter: TimeSpan(nanoseconds: 2_000_000), loss: 0.5, duplicate: 1)
 
+    @Test("a tbf's burst holds at least one frame of the link (MTU + 14): raised with its queue, never lowered")
+    func burstFitsTheMTU() throws {
+        let rate = try DataRate(parsing: "10mbit")
+        #expect(TokenBucket(rate: rate).burst == 32_768)
+        let big = TokenBucket(rate: rate, mtu: 65_535)
+        #expect(big.burst == 65_549 && big.limit == 62_500 + 65_549)
+        #expect(TokenBucket(rate: rate).fitting(mtu: 65_535) == big)
+        #expect(TokenBucket(rate: rate, mtu: 1500) == TokenBucket(rate: rate))
+        let fast = TokenBucket(rate: try DataRate(parsing: "100mbit"))
+        #expect(fast.fitting(mtu: 9000) == fast && fast.burst == 125_000)
+        #expect(TokenBucket(rate: rate, burst: 100, limit: .max).fitting(mtu: .max) == TokenBucket(rate: rate, burst: .max, limit: .max))
+        try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.tokenBucket(big), on: .index(3)) }
+        #expect(transport.annotated.contains("TCA_TBF_BURST 65549 |"), "\(transport.annotated)")
+    }
+
     @Test("tbf at the root: rate in bytes per second, ethernet link layer (no rate table), burst as bytes and as ticks")
     func tokenBucket() throws {
         let tbf = TokenBucket(rate: try DataRate(parsing: "100mbit"))
