@@ -589,8 +589,9 @@ static void make_undumpable(void) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/// Common tail of spawn and enter: workdir, command lookup, stdio, descriptor hygiene,
-/// the wait for the go-ahead, execve. Never returns.
+/// Common tail of spawn and enter: stdio, descriptor hygiene, then — with nothing of the
+/// host's open — the working directory and the command lookup, the wait for the go-ahead,
+/// execve. Never returns.
 static void finish_and_exec(struct berth_exec_config *c) {
     int console = -1;
     if (c->console_fd >= 0) {
