@@ -84,6 +84,7 @@ extension LabSpec {
             if node.routes.count > LabNames.maxRoutesPerNode { throw error(node.location, "node \(node.name) has over \(LabNames.maxRoutesPerNode) routes", hint: "use fewer") }
             if node.sysctls.count > LabNames.maxSysctlsPerNode { throw error(node.location, "node \(node.name) has over \(LabNames.maxSysctlsPerNode) sysctls", hint: "use fewer") }
             var routes: Set<LabRoute> = []
+            var slots: [String: LabRoute] = [:]
             for route in node.routes {
                 if let device = route.device, interfaces[node.name]?[device.rawValue] == nil {
                     throw error(route.location ?? node.location, "route \(route) of node \(node.name) goes through \(device), which no link gives it",
@@ -96,6 +97,16 @@ extension LabSpec {
                 guard routes.insert(route.comparable).inserted else {
                     throw error(route.location ?? node.location, "route \(route) of node \(node.name) is given twice", hint: "remove one")
                 }
+                // The kernel keeps one route per family, destination and metric (`ip route add`
+                // says "File exists" for a second one through another gateway or device).
+                let comparable = route.comparable
+                let slot = "\(comparable.family) \(comparable.destination.map(\.description) ?? "default") \(comparable.metric ?? 0)"
+                if let first = slots[slot] {
+                    throw error(route.location ?? node.location,
+                                "route \(route) of node \(node.name) has the destination and metric of route \(first): the kernel keeps one of them",
+                                hint: "give one of them another metric, or remove one")
+                }
+                slots[slot] = route
             }
             var sysctls: [String: SourceLocation?] = [:]
             for sysctl in node.sysctls {

@@ -99,7 +99,16 @@ struct LabFileReader {
                 run.command = try reader.scalars(raw, "cmd of node \(name)").map(\.0)
                 sawCommand = true
             case "env":
-                for (key, _, entry) in try reader.mapping(raw, "env of node \(name)", allowed: []) {
+                var seen: Set<String> = []
+                for (key, at, entry) in try reader.mapping(raw, "env of node \(name)", allowed: []) {
+                    // By the key's text: YAML 1.1's resolver (Yams's) tells `ON` from "ON" and
+                    // 8080 from "8080", which are one variable.
+                    guard !key.contains("=") else {
+                        throw reader.error(at, "env name \"\(key)\" of node \(name) holds '='", hint: "write NAME: value, NAME without '='")
+                    }
+                    guard seen.insert(key).inserted else {
+                        throw reader.error(at, "env \(key) of node \(name) is given twice", hint: "give each variable once")
+                    }
                     run.environment.append(key + "=" + (reader.isNull(entry) ? "" : try reader.scalar(entry, "env \(key) of node \(name)")))
                 }
             case "workdir": run.workingDirectory = try reader.scalar(raw, "workdir of node \(name)")
