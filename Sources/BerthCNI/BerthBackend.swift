@@ -30,11 +30,17 @@ struct BerthBackend {
             do throws(BerthError) {
                 record = try manager.network(named: options.name)
                 if record.phase != .ready {
-                    // A create or removal of it was interrupted: the create finishes that and
-                    // makes the network anew.
-                    var warnings: [HostWarning] = []
-                    defer { for warning in warnings { log.write("warning: \(warning)") } }
-                    record = try manager.createNetwork(options, warnings: &warnings)
+                    // A create or removal of it was interrupted — or another ADD's create is
+                    // under way, its `creating` mark committed: the create waits for the state
+                    // lock, then finishes an interrupted one and makes the network anew, or
+                    // finds the other ADD's made (used, checked like any other).
+                    do throws(BerthError) {
+                        var warnings: [HostWarning] = []
+                        defer { for warning in warnings { log.write("warning: \(warning)") } }
+                        record = try manager.createNetwork(options, warnings: &warnings)
+                    } catch where error.code == .alreadyExists {
+                        record = try manager.network(named: options.name)
+                    }
                 }
             } catch where error.code == .notFound {
                 do throws(BerthError) {
