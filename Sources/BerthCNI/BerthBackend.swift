@@ -25,33 +25,11 @@ struct BerthBackend {
     /// existing one must match what the configuration asks for (code 7 otherwise). What
     /// creating it changed for the host (`HostWarning`) goes to the plugin's log.
     func ensureNetwork(_ options: NetworkOptions, log: CNILog) throws(CNIError) -> NetworkRecord {
-        var record: NetworkRecord
+        var warnings: [HostWarning] = []
+        defer { for warning in warnings { log.write("warning: \(warning)") } }
+        let record: NetworkRecord
         do throws(BerthError) {
-            do throws(BerthError) {
-                record = try manager.network(named: options.name)
-                if record.phase != .ready {
-                    // A create or removal of it was interrupted — or another ADD's create is
-                    // under way, its `creating` mark committed: the create waits for the state
-                    // lock, then finishes an interrupted one and makes the network anew, or
-                    // finds the other ADD's made (used, checked like any other).
-                    do throws(BerthError) {
-                        var warnings: [HostWarning] = []
-                        defer { for warning in warnings { log.write("warning: \(warning)") } }
-                        record = try manager.createNetwork(options, warnings: &warnings)
-                    } catch where error.code == .alreadyExists {
-                        record = try manager.network(named: options.name)
-                    }
-                }
-            } catch where error.code == .notFound {
-                do throws(BerthError) {
-                    var warnings: [HostWarning] = []
-                    defer { for warning in warnings { log.write("warning: \(warning)") } }
-                    return try manager.createNetwork(options, warnings: &warnings)
-                } catch where error.code == .alreadyExists {
-                    // Another ADD created it in between: use theirs, checked like any other.
-                    record = try manager.network(named: options.name)
-                }
-            }
+            record = try manager.ensureNetwork(options, warnings: &warnings)
         } catch {
             throw CNIError(error)
         }

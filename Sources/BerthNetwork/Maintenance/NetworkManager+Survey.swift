@@ -119,9 +119,9 @@ extension NetworkManager {
 
     /// The endpoint's addresses and default routes missing on `link` inside its namespace:
     /// the IPv4 address and the default route via the gateway (none on an IPv6-only
-    /// network), and on a network with IPv6 the IPv6 address and the IPv6 default route via
-    /// the IPv6 gateway, at any metric: a namespace's further dual-stack network has its
-    /// route behind the first's, at a higher metric (`wire`).
+    /// network), and on a network with IPv6 the IPv6 address and an IPv6 default route via a
+    /// gateway, at any metric: a namespace's further dual-stack network has its own behind
+    /// the first's (`wire`), and one attached by an earlier Berth uses the first's.
     func missingInside(_ endpoint: EndpointRecord, network: NetworkRecord, inside: RouteNetlink,
                        link: Link) throws(BerthError) -> [(object: String, problem: String)] {
         var missing: [(object: String, problem: String)] = []

@@ -13,14 +13,24 @@ extension NetworkManager {
     @discardableResult
     public func ensureNetwork(named name: String) throws(BerthError) -> NetworkRecord {
         if name == KernelNames.defaultNetwork {
-            // One whose create or removal was interrupted is finished and made anew by the create.
-            if let existing = try store.read({ tx throws(BerthError) in try tx.network(named: name) }), existing.phase == .ready { return existing }
-            do {
-                return try createNetwork(NetworkOptions(name: name))
-            } catch where error.code == .alreadyExists && error.object == .network(name) {
-                // Another process created it between the read and the create.
-            }
+            var warnings: [HostWarning] = []
+            return try ensureNetwork(NetworkOptions(name: name), warnings: &warnings)
         }
         return try store.read { tx throws(BerthError) in try tx.requireNetwork(named: name) }
+    }
+
+    /// The network `options.name`: the recorded one when it is ready, else made as `options`
+    /// say (a create whose create or removal was interrupted is finished by the create and
+    /// made anew), with what that changed for the host in `warnings`. Two processes at once
+    /// are fine: one creates it, the other — its create waiting for the state lock, then
+    /// finding the network made — uses it. A recorded network is returned as it is: whether it
+    /// matches `options` is the caller's to judge.
+    public func ensureNetwork(_ options: NetworkOptions, warnings: inout [HostWarning]) throws(BerthError) -> NetworkRecord {
+        if let existing = try store.read({ tx throws(BerthError) in try tx.network(named: options.name) }), existing.phase == .ready { return existing }
+        do {
+            return try createNetwork(options, warnings: &warnings)
+        } catch where error.code == .alreadyExists && error.object == .network(options.name) {
+            return try store.read { tx throws(BerthError) in try tx.requireNetwork(named: options.name) }
+        }
     }
 }
