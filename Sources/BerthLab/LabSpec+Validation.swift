@@ -78,6 +78,13 @@ extension LabSpec {
                 }
                 try check(end.impairment, at: end.location ?? link.location, of: end.description)
             }
+            // Each end is in its own namespace, so the kernel takes one address on both; then
+            // neither end can reach the other (each answers its own ARP), a lab broken silently.
+            let (near, far) = (link.endpoints[0], link.endpoints[1])
+            if let shared = far.addresses.first(where: { cidr in near.addresses.contains { $0.address == cidr.address } }) {
+                throw error(far.location ?? link.location, "address \(shared.address) is on both ends of the link \(near) – \(far)",
+                            hint: "give each end its own address in the link's subnet")
+            }
         }
 
         for node in nodes {

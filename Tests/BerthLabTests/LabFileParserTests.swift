@@ -99,6 +99,8 @@ struct LabFileParserTests {
          "bad.yaml:5:18:", "interface a:eth0 is used twice (first at 4:18)"),
         ("bad address", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    addresses: [ 10.0.0.1/24, 10.0.0.300/24 ]\n",
          "bad.yaml:5:31:", "address \"10.0.0.300/24\""),
+        ("one address on both ends", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    addresses: [ 10.0.0.1/24, 10.0.0.1/24 ]\n",
+         "bad.yaml:4:", "address 10.0.0.1 is on both ends of the link a:eth0 – b:eth0"),
         ("address without prefix", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    addresses: [ 10.0.0.1, 10.0.0.2/24 ]\n",
          "bad.yaml:5:18:", "no prefix length"),
         ("interface name over 15 bytes", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:averyverylongname\", \"b:eth0\" ]\n",
