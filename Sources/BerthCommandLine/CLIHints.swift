@@ -126,6 +126,9 @@ package enum CLIHints {
             return "create the bridge again (Berth did not make it), then run 'berth reconcile'"
         case .removeLink:
             return "remove that link (see 'berth link ls'), then run 'berth reconcile'"
+        case .bridgeNameTaken:
+            return "Berth never takes over a bridge it did not make: remove the network ('berth network rm \(problem.network)') and create it "
+                + "again with another --bridge, or delete that bridge if nothing uses it, then run 'berth reconcile'"
         case .allowInForeignFirewall(let drop):
             return allowForwarding(drop)
         case .replaceForeignTable:

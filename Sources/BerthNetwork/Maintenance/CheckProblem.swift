@@ -16,6 +16,11 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         case recreateBridge
         /// A link of another kind holds the bridge's name: remove it, then `reconcile`.
         case removeLink
+        /// A bridge Berth did not make for the network holds its name (another state
+        /// directory's, or one a program made after the network's was gone): Berth never
+        /// takes it over. The network is made again on another bridge name, or that bridge is
+        /// removed if nothing uses it, then `reconcile`.
+        case bridgeNameTaken
         /// Another firewall's forward chain drops what Berth forwards: only a rule in that
         /// table accepting the bridges' traffic (or a change of its policy) helps; Berth
         /// never changes another table, and `reconcile` cannot.

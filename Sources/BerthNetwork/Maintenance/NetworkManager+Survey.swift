@@ -39,6 +39,9 @@ extension NetworkManager {
         guard bridge.kind == .bridge else {
             return [problem(name, "held by a link of another kind (\(bridge.kind))", .removeLink)]
         }
+        guard isOwnBridge(bridge, for: network, instance: instance) else {
+            return [problem(name, "held by a bridge Berth did not make for this network (\(Self.owner(of: bridge)))", .bridgeNameTaken)]
+        }
         var problems: [CheckProblem] = []
         if !network.bridgeAdopted {
             if let mac = network.bridgeMAC, bridge.mac != mac {

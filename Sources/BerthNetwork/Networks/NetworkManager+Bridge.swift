@@ -45,6 +45,31 @@ extension NetworkManager {
         return link.mac == network.bridgeMAC && isTagged(link, by: network, instance: instance)
     }
 
+    /// Whether `link`, a bridge holding the name of `network`'s bridge, is the one Berth made
+    /// for it: it carries the network's tag or its fixed MAC (a tag cleared by hand), or, in a
+    /// legacy store, no Berth tag at all (docs/networks.md). Anything else — another state
+    /// directory's bridge, or one a program made after this network's was gone (a reboot takes
+    /// every bridge) — is never taken over, re-tagged or deleted. An adopted bridge is the
+    /// user's by design.
+    func isOwnBridge(_ link: Link, for network: NetworkRecord, instance: StateInstance) -> Bool {
+        if network.bridgeAdopted || isTagged(link, by: network, instance: instance) { return true }
+        if let mac = network.bridgeMAC, link.mac == mac { return true }
+        return instance.legacy && KernelNames.Tag(link.alias) == nil
+    }
+
+    /// The refusal of a bridge that holds `network`'s bridge name and is not its own.
+    func foreignBridge(_ link: Link, of network: NetworkRecord) -> BerthError {
+        BerthError(.conflict, "bridge \(network.bridge) of network \(network.name) is held by a bridge Berth did not make for it (\(Self.owner(of: link)))",
+                   hint: "remove the network and create it again with another bridge name, or delete that bridge if nothing uses it",
+                   object: .bridge(network.bridge.rawValue))
+    }
+
+    /// Who a bridge's tag says made it, in words.
+    static func owner(of link: Link) -> String {
+        guard KernelNames.Tag(link.alias) != nil, let alias = link.alias else { return "no Berth tag" }
+        return "tagged \"\(alias)\""
+    }
+
     /// Whether `link` carries the tag of `network` of `instance` (or, in a store made
     /// before instances, the network's tag without an id).
     func isTagged(_ link: Link, by network: NetworkRecord, instance: StateInstance) -> Bool {
@@ -61,7 +86,8 @@ extension NetworkManager {
     /// adds to `warnings` what turning IPv4 or IPv6 forwarding on changed for the host.
     ///
     /// An adopted bridge that is gone cannot be made again (it was never Berth's), and a
-    /// link of another kind holding the name is refused. What this call added is taken back
+    /// link of another kind holding the name is refused, as is a bridge that is not the
+    /// network's own (`isOwnBridge`). What this call added is taken back
     /// if a later step fails; corrections of a MAC or a tag are kept.
     func prepareBridge(_ network: NetworkRecord, instance: StateInstance, existing: Link?, gatewayPresent: Bool?,
                        installFirewall: Bool, warnings: inout [HostWarning]) throws(BerthError) -> ReadyBridge {
@@ -69,6 +95,9 @@ extension NetworkManager {
             throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
                              hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
                              parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
+        }
+        if let existing, !isOwnBridge(existing, for: network, instance: instance) {
+            throw foreignBridge(existing, of: network)
         }
         if existing == nil, network.bridgeAdopted {
             throw BerthError(.notFound, "bridge \(network.bridge) of network \(network.name) is gone; it was adopted, not made by Berth, so Berth does not make it again",

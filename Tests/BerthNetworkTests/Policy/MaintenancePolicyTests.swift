@@ -324,3 +324,74 @@ struct MaintenancePolicyTests {
         #expect(try host.manager.check().map(\.repair) == [.removeLink])
     }
 }
+
+/// A bridge holding a network's bridge name that is not the one Berth made for it — another
+/// state directory's network on the same name after a reboot took this one's, or a bridge a
+/// program made since — is never taken over: no new MAC, no tag, no address, and no
+/// deletion by `network rm`.
+@Suite("a bridge of the network's name that is not its own (fake kernel)")
+struct ForeignBridgePolicyTests {
+    /// A's network web on brweb, whose bridge is then gone (a reboot) and made again by
+    /// `takeOver` (B's network on the same name, or a hand-made one).
+    private func reclaimed(by takeOver: (FakeHost, FakeHost) throws -> Void) throws -> (FakeHost, FakeHost) {
+        let a = try FakeHost()
+        let b = try FakeHost(kernel: a.kernel, instance: "0dd1ce00")
+        try a.network()
+        let bridge = try #require(a.kernel.link("brweb"))
+        try a.handle.netlink.deleteLink(.index(bridge.index))
+        try takeOver(a, b)
+        return (a, b)
+    }
+
+    private func expectUntouched(_ host: FakeHost, alias: String?, mac: String?, addresses: [String],
+                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let bridge = try #require(host.kernel.link("brweb"), sourceLocation: sourceLocation)
+        #expect(bridge.alias == alias && bridge.mac?.description == mac, sourceLocation: sourceLocation)
+        #expect(host.kernel.addresses().filter { $0.hasSuffix(" dev brweb") } == addresses, sourceLocation: sourceLocation)
+    }
+
+    @Test("another state directory's network on the bridge name: A's attach, reconcile and rm leave B's bridge as it is")
+    func anotherInstancesBridge() throws {
+        let (a, b) = try reclaimed { _, b in try b.network("lan", subnet: "10.89.0.0/24", bridge: "brweb") }
+        let before = try #require(a.kernel.link("brweb"))
+        let alias = before.alias, mac = before.mac?.description
+        let addresses = a.kernel.addresses().filter { $0.hasSuffix(" dev brweb") }
+        #expect(alias == "berth-network lan @0dd1ce00")
+
+        expect(refusal { try a.attach("ctr2", id: "e2") }, .conflict,
+               ["bridge brweb of network web is held by a bridge Berth did not make for it", "tagged \"berth-network lan @0dd1ce00\""])
+        try expectUntouched(a, alias: alias, mac: mac, addresses: addresses)
+
+        let problems = try a.manager.check()
+        #expect(problems.map(\.description) == ["network web: bridge brweb: held by a bridge Berth did not make for this network (tagged \"berth-network lan @0dd1ce00\")"])
+        #expect(problems.map(\.repair) == [.bridgeNameTaken])
+        let report = try a.manager.reconcile()
+        #expect(report.remaining.map(\.repair) == [.bridgeNameTaken] && report.restored.isEmpty)
+        try expectUntouched(a, alias: alias, mac: mac, addresses: addresses)
+
+        try a.manager.removeNetwork(named: "web")
+        try expectUntouched(a, alias: alias, mac: mac, addresses: addresses)
+        #expect(try b.manager.check().isEmpty)
+    }
+
+    @Test("a bridge a program made on the name (untagged): refused, never re-tagged or deleted")
+    func handMadeBridge() throws {
+        let (a, _) = try reclaimed { a, _ in a.kernel.addLink("brweb", kind: "bridge", up: true) }
+        let mac = a.kernel.link("brweb")?.mac?.description
+        expect(refusal { try a.attach("ctr2", id: "e2") }, .conflict, ["held by a bridge Berth did not make for it (no Berth tag)"])
+        try expectUntouched(a, alias: nil, mac: mac, addresses: [])
+        #expect(try a.manager.check().map(\.repair) == [.bridgeNameTaken])
+        try a.manager.removeNetwork(named: "web")
+        try expectUntouched(a, alias: nil, mac: mac, addresses: [])
+    }
+
+    @Test("the network's own bridge with its tag cleared by hand is still its own (its fixed MAC): attach re-tags it")
+    func ownBridgeUntagged() throws {
+        let host = try FakeHost()
+        try host.network()
+        let bridge = try #require(host.kernel.link("brweb"))
+        try host.handle.netlink.setAlias(.index(bridge.index), to: nil)
+        try host.attach("ctr1", id: "e1")
+        #expect(host.kernel.link("brweb")?.alias == "berth-network web @f4ce0001")
+    }
+}
