@@ -177,12 +177,7 @@ extension NetworkManager {
                 }
             }
             try host.check(failPoint: "network.address")
-            // Lets the host reach ports published on 127.0.0.1: the DNATed packet leaves
-            // through the bridge with source 127.0.0.1 before masquerade rewrites it. Only
-            // on Berth's bridge, never `all`/`default`; the firewall's guard drops 127/8
-            // arriving anywhere but lo.
             if network.hasIPv4 {
-                try host.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
                 // The host routes from now on: worth saying when Berth is the one that made it.
                 if try enableIPv4Forwarding() { warnings.append(HostWarning(.ipv4ForwardingEnabled)) }
             }
@@ -203,6 +198,16 @@ extension NetworkManager {
                     try firewall.remove(network, addedSince: before)
                 }
                 try host.check(failPoint: "network.firewall")
+            }
+            if network.hasIPv4, !network.bridgeAdopted {
+                // Lets the host reach ports published on 127.0.0.1: the DNATed packet leaves
+                // through the bridge with source 127.0.0.1 before masquerade rewrites it. Only
+                // on a bridge Berth made, never `all`/`default`, and after the network's rules
+                // (the table's guard drops 127/8 arriving anywhere but lo). Never on an
+                // adopted bridge: with it, the LAN that bridge carries would reach the
+                // host's loopback services should the guard ever be flushed away
+                // (CVE-2020-8558); a loopback publish is refused there instead.
+                try host.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
             }
             return ReadyBridge(index: bridge.index, hasIPv6: bridge.hasIPv6)
         }

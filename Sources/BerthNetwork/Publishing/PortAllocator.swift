@@ -125,6 +125,15 @@ struct PortAllocator {
                                hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
                                parameter: "ports", object: .network(network.name))
             }
+            if case .v4(let v4) = address, v4.isLoopback, case .network(let network) = destination, network.bridgeAdopted {
+                // The DNATed connection leaves with source 127.0.0.1, which the kernel routes
+                // out of a link only with route_localnet, and Berth sets it only on bridges it
+                // made: on a LAN bridge it would let the LAN reach the host's loopback services
+                // whenever Berth's guard is gone (a flushed ruleset).
+                throw .invalid("published port \(spec): \(address) cannot be published on network \(network.name): its bridge \(network.bridge) is not Berth's, and a connection from the host's loopback reaches a container only through a bridge with route_localnet, which Berth sets only on the bridges it makes",
+                               hint: "publish on an address of the host, or leave the address out for every address, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
+                               parameter: "ports", object: .network(network.name))
+            }
             return [address]
         }
         guard hasIPv6 else {

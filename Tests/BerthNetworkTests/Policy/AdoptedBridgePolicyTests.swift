@@ -119,6 +119,19 @@ struct AdoptedBridgePolicyTests {
 
     // MARK: - Firewall
 
+    @Test("a publish on 127.0.0.1 to a network on an adopted bridge is refused, naming why; a wildcard publish is not; nothing is recorded")
+    func loopbackPublishRefused() throws {
+        let host = try lanHost(["192.168.1.10/24"])
+        try adopt(host, subnet: "192.168.1.0/24")
+        let error = refusal { try host.attach("ctr1", to: "lan", id: "e1", ports: ["127.0.0.1:8080:80"]) }
+        expect(error, .invalidArgument, ["published port 127.0.0.1:8080:80/tcp: 127.0.0.1 cannot be published on network lan", "its bridge lanbr is not Berth's",
+                                 "route_localnet"], parameter: "ports")
+        #expect(error?.hint?.contains("8080:80") == true)
+        #expect(try host.recorded().isEmpty)
+        #expect(try host.attach("ctr1", to: "lan", id: "e1", ports: ["8080:80"]).ports.count == 1)
+        #expect(!host.kernel.sysctlWrites.contains { $0.contains("lanbr/route_localnet") })
+    }
+
     @Test("an adopted network gets no subnet guard (its subnet may be the LAN, routed to from anywhere); hairpin and masquerade as usual")
     func noGuardOnAdoptedBridge() throws {
         let host = try lanHost(["192.168.1.10/24"])

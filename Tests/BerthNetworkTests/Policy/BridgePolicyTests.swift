@@ -83,7 +83,7 @@ struct BridgePolicyTests {
         #expect(try host.manager.networks().isEmpty)
     }
 
-    @Test("an adopted bridge gets the gateway address asked for and the rules, not Berth's MAC, tag or accept_ra; rm takes only the gateway")
+    @Test("an adopted bridge gets the gateway address asked for and the rules, not Berth's MAC, tag, accept_ra or route_localnet; rm takes only the gateway")
     func adoptedBridge() throws {
         let host = try lanHost()
         let before = (host.kernel.links().map(\.description), host.kernel.addresses(), host.kernel.routes().sorted())
@@ -96,7 +96,11 @@ struct BridgePolicyTests {
         #expect(adopted.index == lanbr.index && adopted.mac == lanbr.mac && adopted.alias == nil)
         #expect(host.kernel.addresses().contains("10.60.0.1/24 dev lanbr"))
         #expect(!host.kernel.sysctlWrites.contains { $0.contains("lanbr/accept_ra") })
+        // With it the LAN would reach the host's loopback services whenever the guard is gone.
+        #expect(!host.kernel.sysctlWrites.contains { $0.contains("lanbr/route_localnet") })
         try host.attach("ctr1", to: "lan", id: "e1")
+        #expect(try host.manager.reconcile().restored.isEmpty)
+        #expect(!host.kernel.sysctlWrites.contains { $0.contains("lanbr/route_localnet") })
         #expect(try host.manager.check().isEmpty)
         try host.manager.detach(id: "e1")
         try host.manager.removeNetwork(named: "lan")

@@ -30,8 +30,9 @@ struct NetworkPolicyTests {
         #expect(bridge.alias == "berth-network web @f4ce0001")
         #expect(host.kernel.addresses().contains("10.88.0.1/24 dev brweb"))
         #expect(host.kernel.sysctlWrites == [
-            "host: net/ipv6/conf/brweb/accept_ra=0", "host: net/ipv4/conf/brweb/arp_notify=1", "host: net/ipv4/conf/brweb/route_localnet=1",
-            "host: net/ipv4/ip_forward=1",
+            "host: net/ipv6/conf/brweb/accept_ra=0", "host: net/ipv4/conf/brweb/arp_notify=1", "host: net/ipv4/ip_forward=1",
+            // After the rules: the guard drops 127/8 arriving anywhere but lo.
+            "host: net/ipv4/conf/brweb/route_localnet=1",
         ])
         // A second network leaves ip_forward alone: it is already on.
         try host.network("db", subnet: "10.89.0.0/24")
