@@ -7,7 +7,7 @@ public import BerthNFTables
 /// table ip berth {
 ///     map publish_addr { ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }   # HOSTIP:PORT publishes
 ///     map publish_any  { inet_proto . inet_service : ipv4_addr . inet_service }               # PORT publishes (any local address)
-///     chain guard       filter prerouting raw    drop 127/8 not from lo; drop to a subnet not from its bridge (but an adopted one's)
+///     chain guard       filter prerouting raw    drop to or from 127/8 not from lo; drop to a subnet not from its bridge (but an adopted one's)
 ///     chain prerouting  nat prerouting dstnat    dnat through the maps (traffic from outside)
 ///     chain output      nat output dstnat        the same (traffic from the host itself)
 ///     chain postrouting nat postrouting srcnat   masquerade loopback and hairpin DNAT, and outbound traffic
@@ -40,7 +40,7 @@ public enum FirewallLayout {
     public static let publishAny = table.map(
         "publish_any", type: [.inetProto, .inetService], data: [.ipv4Address, .inetService])
 
-    /// `guard` (filter, prerouting, raw): drops 127.0.0.0/8 not from `lo`, and packets to a
+    /// `guard` (filter, prerouting, raw): drops packets to or from 127.0.0.0/8 not from `lo`, and packets to a
     /// network's subnet not from its bridge (no rule for an adopted bridge).
     public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
     /// `prerouting` (nat, dstnat): published ports of packets from outside, through the maps.
@@ -62,6 +62,12 @@ public enum FirewallLayout {
             // A LAN peer that routes 127.0.0.0/8 to the host must not reach ports published
             // on 127.0.0.1, nor (with route_localnet on a bridge) host services on loopback.
             rules.append(table.rule(in: guardChain.name, [.iifname("lo", negated: true), .daddr(loopback), .drop],
+                                    comment: "berth: loopback only from lo"))
+            // Nor may a container (a raw socket is in Docker's default capabilities) send from
+            // 127/8 to a host service that trusts loopback: with route_localnet on its bridge,
+            // the kernel no longer takes such a source for a martian (only the host's own
+            // 127.0.0.1, as a local address).
+            rules.append(table.rule(in: guardChain.name, [.iifname("lo", negated: true), .saddr(loopback), .drop],
                                     comment: "berth: loopback only from lo"))
         }
         for chain in [prerouting, output] {

@@ -94,7 +94,7 @@ struct FirewallOwnershipPolicyTests {
         let report = try a.manager.reconcile()
         #expect(report.remaining.isEmpty, "\(report.remaining)")
         let ruleset = a.nftables.ruleset
-        #expect(ruleset.components(separatedBy: "loopback only from lo").count == 2, "\(ruleset)")
+        #expect(ruleset.components(separatedBy: "loopback only from lo").count == 3, "\(ruleset)")
         #expect(ruleset.contains("berth-endpoint e1 @f4ce0001") && ruleset.contains("berth-network web @0dd1ce00"))
         #expect(try a.manager.check().isEmpty && b.manager.check().isEmpty)
     }

@@ -138,6 +138,7 @@ struct PolicyGoldenTests {
         \tchain guard {
         \t\ttype filter hook prerouting priority raw; policy accept;
         \t\tiifname != "lo" ip daddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
+        \t\tiifname != "lo" ip saddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
         \t\tip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
         \t\tip daddr 10.90.0.0/24 iifname != "briso" drop comment "berth-network iso @f4ce0001"
         \t}
