@@ -77,7 +77,15 @@ extension KernelBackend {
     private func contents(of table: Table, chains: [Chain], rules: [Rule], sets: [NFTSet]) throws(BerthError) -> Ruleset.TableContents {
         var contents = Ruleset.TableContents(table: table)
         for set in sets where set.family == table.family && set.table == table.name {
-            contents.sets.append(Ruleset.SetContents(set: set, elements: try elements(of: set)))
+            do {
+                contents.sets.append(Ruleset.SetContents(set: set, elements: try elements(of: set)))
+            } catch where error.code == .notFound {
+                // The element dump names the table and the set: ENOENT means one of them was
+                // deleted since the set dump (another process's rollback, a hand edit). The
+                // set is listed as absent, as a dump a moment later would find it; a batch
+                // planned from this listing is guarded by the generation read before it.
+                continue
+            }
         }
         for chain in chains where chain.family == table.family && chain.table == table.name {
             contents.chains.append(Ruleset.ChainContents(chain: chain, rules: rules.filter {
