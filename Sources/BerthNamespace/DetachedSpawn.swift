@@ -17,7 +17,7 @@ package enum DetachedSpawn {
         case null
         /// A descriptor of the caller, duplicated onto it.
         case descriptor(Int32)
-        /// A file opened for appending (created, mode 0600).
+        /// A file opened for appending (created, mode 0600; never through a symlink).
         case appending(String)
     }
 
@@ -31,7 +31,7 @@ package enum DetachedSpawn {
             switch source {
             case .null: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
             case .descriptor(let from): posix_spawn_file_actions_adddup2(&actions, from, fd)
-            case .appending(let path): posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            case .appending(let path): posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
             }
         }
         // Nothing else of the caller's: a descriptor it inherited without close-on-exec (a

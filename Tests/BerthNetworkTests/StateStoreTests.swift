@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNamespace
 @testable import BerthNetwork
 import Foundation
 import Testing
@@ -58,6 +59,58 @@ struct StateStoreTests {
         #expect(error?.code == .permissionDenied)
         #expect(error?.message.contains(open) == true)
         #expect(fileMode(open + "/state.db") == nil)
+    }
+
+    @Test("a state directory another user owns, or under a directory others can write that is not sticky, is refused; under a sticky one it is not",
+          .enabled(if: geteuid() == 0, "giving a directory to another user takes root"))
+    func ownerAndAncestors() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        // Another user's directory: its owner could swap state.db under root.
+        let theirs = temp.root + "/theirs"
+        try FileManager.default.createDirectory(atPath: theirs, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try #require(chown(theirs, 4242, 4242) == 0)
+        let owned = #expect(throws: BerthError.self) { try StateStore(directory: theirs) }
+        #expect(owned?.code == .permissionDenied && owned?.message.contains("belongs to user id 4242") == true, "\(String(describing: owned))")
+        #expect(fileMode(theirs + "/state.db") == nil)
+
+        // Under a directory anyone can write (not sticky): anyone could rename it away.
+        let open = temp.root + "/open"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
+        chmod(open, 0o777)
+        let under = #expect(throws: BerthError.self) { try StateStore(directory: open + "/state") }
+        #expect(under?.code == .permissionDenied && under?.message.contains("\(open), above the state directory \(open)/state, is writable by group or others (mode 0777)") == true,
+                "\(String(describing: under))")
+        #expect(fileMode(open + "/state/state.db") == nil)
+        // And one owned by another user, however tight.
+        let foreign = temp.root + "/foreign"
+        try FileManager.default.createDirectory(atPath: foreign + "/state", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try #require(chown(foreign, 4242, 4242) == 0)
+        let foreignError = #expect(throws: BerthError.self) { try StateStore(directory: foreign + "/state") }
+        #expect(foreignError?.message.contains("\(foreign), above the state directory") == true, "\(String(describing: foreignError))")
+
+        // Sticky, as /tmp: others cannot rename what they do not own.
+        let sticky = temp.root + "/sticky"
+        try FileManager.default.createDirectory(atPath: sticky, withIntermediateDirectories: false)
+        chmod(sticky, 0o1777)
+        _ = try StateStore(directory: sticky + "/state")
+        #expect(fileMode(sticky + "/state/state.db") != nil)
+    }
+
+    @Test("a symlink planted as the resolver's lock is refused and its target is left untouched")
+    func symlinkedResolverLock() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        try FileManager.default.createDirectory(atPath: temp.directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let target = temp.root + "/victim"
+        let original = Data("do not truncate\n".utf8)
+        try original.write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: ResolverLock.path(stateDirectory: temp.directory), withDestinationPath: target)
+        let error = #expect(throws: BerthError.self) {
+            try ResolverLock.acquire(stateDirectory: temp.directory, as: ProcessIdentity(pid: 1, startTime: 1))
+        }
+        #expect(error?.code == .permissionDenied && error?.message.contains("is a symbolic link") == true, "\(String(describing: error))")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == original)
     }
 
     @Test("a symlinked state directory is refused and its target is left untouched")

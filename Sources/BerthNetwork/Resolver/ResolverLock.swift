@@ -33,8 +33,16 @@ public enum ResolverLock {
     public static func acquire(stateDirectory: String, as process: ProcessIdentity,
                                timeout: Duration = .seconds(1)) throws(BerthError) -> Int32 {
         let path = path(stateDirectory: stateDirectory)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .system("open \(path)", .current) }
+        // Never through a symlink: root truncates and writes the file.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            let error = Errno.current
+            if error.code == ELOOP {
+                throw BerthError(.permissionDenied, "resolver lock \(path) is a symbolic link; Berth does not follow symlinks in its state directory",
+                                 hint: "remove the link \(path); Berth will create the file", object: .state(path))
+            }
+            throw .system("open \(path)", error)
+        }
         // A checker (`holder`) takes the lock shared for an instant: wait it out.
         let deadline = MonotonicClock.now + timeout
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -68,7 +76,7 @@ public enum ResolverLock {
     /// wrote, checked against the process table. Nil when the file is missing, nobody holds
     /// it, or its holder is not the process it names. Costs an open, a flock and a read.
     public static func holder(stateDirectory: String) -> ProcessIdentity? {
-        let fd = open(path(stateDirectory: stateDirectory), O_RDONLY | O_CLOEXEC)
+        let fd = open(path(stateDirectory: stateDirectory), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         if flock(fd, LOCK_SH | LOCK_NB) == 0 {

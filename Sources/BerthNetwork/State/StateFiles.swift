@@ -42,6 +42,20 @@ enum StateFiles {
             close(fd)
             throw .system("cannot inspect state directory \(path)", err)
         }
+        // Its owner could swap state.db for one naming the host's uplink as an endpoint's
+        // veth, which root's detach or gc would then delete: only this user's, or root's.
+        if info.st_uid != geteuid(), info.st_uid != 0 {
+            close(fd)
+            throw BerthError(.permissionDenied, "state directory \(path) belongs to user id \(info.st_uid), neither this user nor root",
+                             hint: "give it to this user (chown), or choose another state directory",
+                             object: .state(path), parameter: "stateDirectory")
+        }
+        do throws(BerthError) {
+            try checkAncestors(of: path)
+        } catch {
+            close(fd)
+            throw error
+        }
         let mode = info.st_mode & 0o7777
         if mode & 0o022 != 0 {
             close(fd)
@@ -111,6 +125,41 @@ enum StateFiles {
         }
         return BerthError(.invalidArgument, "state directory \(path) is not a directory", hint: "choose another state directory",
                           object: .state(path), parameter: "stateDirectory", remedy: .chooseAnother(parameter: "stateDirectory"))
+    }
+
+    /// Refuses a state directory under a directory someone else could rename it out of, or
+    /// swap it in: SQLite, the resolver's lock and its log open their files by path, after
+    /// the directory's own checks. Each directory above it must belong to this user or root
+    /// and be writable by no one else, unless it is sticky (`/tmp`: others cannot rename what
+    /// they do not own). As OpenSSH's StrictModes judges the paths to its keys. A relative
+    /// path is judged from the working directory.
+    static func checkAncestors(of path: String) throws(BerthError) {
+        var absolute = path
+        if !path.hasPrefix("/") {
+            guard let cwd = getcwd(nil, 0) else { throw .system("cannot read the working directory for the state directory \(path)", Errno.current) }
+            absolute = String(cString: cwd) + "/" + path
+            free(cwd)
+        }
+        var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard !components.isEmpty else { return }
+        components.removeLast()
+        var ancestor = "/"
+        var index = 0
+        while true {
+            var info = stat()
+            guard stat(ancestor, &info) == 0 else { throw .system("cannot inspect \(ancestor), above the state directory \(path)", Errno.current) }
+            if info.st_uid != geteuid(), info.st_uid != 0 {
+                throw BerthError(.permissionDenied, "\(ancestor), above the state directory \(path), belongs to user id \(info.st_uid), neither this user nor root: its owner could replace the state directory",
+                                 hint: "choose a state directory under directories only root (or this user) can change", object: .state(path), parameter: "stateDirectory")
+            }
+            if info.st_mode & 0o022 != 0, info.st_mode & mode_t(S_ISVTX) == 0 {
+                throw BerthError(.permissionDenied, "\(ancestor), above the state directory \(path), is writable by group or others (mode \(octal(info.st_mode & 0o7777))): anyone who can write there could replace the state directory",
+                                 hint: "choose a state directory under directories only root (or this user) can change", object: .state(path), parameter: "stateDirectory")
+            }
+            guard index < components.count else { return }
+            ancestor += (ancestor == "/" ? "" : "/") + components[index]
+            index += 1
+        }
     }
 
     /// `mkdir -p` for the parents of `path`, with ordinary 0755 permissions: only the state
