@@ -31,6 +31,11 @@ struct InstanceKernelTests {
             // The same host port cannot be published by both.
             let clash = try CLIContainer.attachFails(sandbox, network: "web", ports: ["8081:80"], state: other)
             #expect(clash.contains("already in Berth's nftables maps"), "\(clash)")
+            // A range the kernel refuses as one message: the error names the held port and its
+            // owner, not the range's first port.
+            let range = try CLIContainer.attachFails(sandbox, network: "web", ports: ["8061-8081:8061-8081"], state: other)
+            #expect(range.contains("maps: tcp . 8081 in map publish_any, held by \"berth-endpoint a1 @"),
+                    "\(range)")
 
             func traffic() -> [Bool] {
                 [(8081, ca.id), (8082, cb.id)].map { port, id in

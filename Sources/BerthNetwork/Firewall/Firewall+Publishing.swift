@@ -75,10 +75,22 @@ extension Firewall {
         do {
             try backend.apply(transaction)
         } catch where error.code == .alreadyExists {
-            throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(error.message)",
+            throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(heldKeys(of: elements) ?? error.message)",
                              hint: "another endpoint holds it outside the state (a leftover, or another state directory's): remove leftovers with garbage collection, or choose another host port",
                              object: .endpoint(endpoint.id), operation: .publish, parameter: "ports", remedy: .collectGarbage, cause: error)
         }
+    }
+
+    /// The keys of `elements` the maps hold now, with their owners' tags, in words; nil if
+    /// none can be read. The refused batch made none of them, so each is another's. Read
+    /// because the kernel refuses a message of many elements (a range) as a whole, so its
+    /// error names the message's first element, not the one it found held.
+    private func heldKeys(of elements: [(Element, NFTSet)]) -> String? {
+        guard let (_, found) = try? backend.elements(withKeysOf: elements), !found.isEmpty else { return nil }
+        let shown = found.prefix(3).map { held, map in
+            "\(Element(held.key).rendered) in \(map.family == .ip6 ? "ip6 " : "")map \(map.name), held by \(held.comment.map { "\"\($0)\"" } ?? "an untagged element")"
+        }
+        return shown.joined(separator: "; ") + (found.count > 3 ? "; and \(found.count - 3) more" : "")
     }
 
     /// Removes the endpoint's map elements, of both tables in one batch: only those that
