@@ -48,40 +48,67 @@ extension Container {
     /// `exec` attached to the caller's stdio, as `docker exec [-i] [-t]`: with `terminal`, the
     /// caller's terminal is put in raw mode (restored on return) and relayed to the command's
     /// new terminal, its window size followed; otherwise the command's stdout and stderr are
-    /// the caller's, and its stdin too with `interactive` (else /dev/null). The signals this
-    /// process gets go to the command. Returns its exit.
+    /// pipes copied to the caller's, and its stdin one the caller's input is copied into with
+    /// `interactive` (else /dev/null): never the caller's own descriptors, which on a terminal
+    /// could be read from inside the container, by a background process even after the
+    /// command ends. The signals this process gets go to the command. Returns its exit.
     public static func exec(_ nameOrID: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
                             privileged: Bool = false, user: String? = nil, interactive: Bool, terminal: Bool,
                             attachment: Attachment = Attachment(), manager: NetworkManager) throws(BerthError) -> ContainerExit {
         try attachment.validate(interactive: interactive, terminal: terminal)
-        var null: Int32 = -1
-        if !interactive, !terminal {
-            null = open("/dev/null", O_RDONLY | O_CLOEXEC)
-            guard null >= 0 else { throw .system("open /dev/null", Errno(errno)) }
+        // The command's ends of its pipes, closed once it has its own copies; this process's.
+        var childEnds: [Int32] = []
+        var ownEnds: [Int32] = []
+        defer { for fd in childEnds + ownEnds { close(fd) } }
+        var relay = StdioRelay()
+        relay.stdout = attachment.stdout
+        var stdio: (stdin: Int32?, stdout: Int32?, stderr: Int32?) = (nil, nil, nil)
+        var inputWrite: Int32 = -1
+        defer { if inputWrite >= 0 { close(inputWrite) } }
+        if !terminal {
+            relay.stderr = attachment.stderr
+            if interactive {
+                let pipe = try Pipe.make()
+                childEnds.append(pipe.read)
+                inputWrite = pipe.write
+                stdio.stdin = pipe.read
+            } else {
+                let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                guard null >= 0 else { throw .system("open /dev/null", Errno(errno)) }
+                childEnds.append(null)
+                stdio.stdin = null
+            }
+            for stream in [ContainerLog.Stream.stdout, .stderr] {
+                let pipe = try Pipe.make()
+                childEnds.append(pipe.write)
+                ownEnds.append(pipe.read)
+                relay.outputs.append(.init(fd: pipe.read, stream: stream))
+                if stream == .stdout { stdio.stdout = pipe.write } else { stdio.stderr = pipe.write }
+            }
         }
-        defer { if null >= 0 { close(null) } }
         SignalForwarding.hold()
         defer { SignalForwarding.stop() }
         let process = try exec(nameOrID, command: command, environment: environment, workingDirectory: workingDirectory,
-                               stdin: interactive ? attachment.stdin : null, stdout: attachment.stdout, stderr: attachment.stderr,
+                               stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr,
                                privileged: privileged, user: user, terminal: terminal, terminalSize: attachment.terminal.flatMap(TerminalSize.of),
                                manager: manager)
-        if null >= 0 {
-            close(null)
-            null = -1
-        }
+        for fd in childEnds { close(fd) }
+        childEnds = []
         SignalForwarding.forward(to: process)
-        guard let master = process.terminal else { return try process.wait() }
-        defer { close(master) }
-        let raw = interactive ? RawTerminal(attachment.stdin) : nil
+        if let master = process.terminal {
+            ownEnds.append(master)
+            relay.outputs = [.init(fd: master, stream: .stdout)]
+            if interactive { relay.input = (attachment.stdin, master) }
+            if let terminal = attachment.terminal { relay.resize = (terminal, master) }
+        } else if inputWrite >= 0 {
+            relay.input = (attachment.stdin, inputWrite)
+            relay.closesInputTarget = true
+            inputWrite = -1
+        }
+        let raw = terminal && interactive ? RawTerminal(attachment.stdin) : nil
         defer { raw?.restore() }
         let pipeSignal = PipeSignalBlock()
         defer { pipeSignal.restore() }
-        var relay = StdioRelay()
-        relay.outputs = [.init(fd: master, stream: .stdout)]
-        relay.stdout = attachment.stdout
-        if interactive { relay.input = (attachment.stdin, master) }
-        if let terminal = attachment.terminal { relay.resize = (terminal, master) }
         relay.run(until: process)
         return try process.wait()
     }

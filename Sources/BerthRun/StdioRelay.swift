@@ -26,8 +26,13 @@ struct StdioRelay {
     }
 
     var outputs: [Output] = []
-    /// The caller's input and where it goes (a terminal's master).
+    /// The caller's input and where it goes (a terminal's master, or a pipe's write end).
     var input: (source: Int32, target: Int32)?
+    /// Whether `input.target` is a pipe the relay owns: closed once the caller's input ends,
+    /// so the process reads end of file (`echo hi | berth run -i … cat`), and at the latest
+    /// when the relay stops. A terminal's master stays open: its end of input is the
+    /// caller's ^D, typed through.
+    var closesInputTarget = false
     /// The caller's stdout and stderr; nil when detached.
     var stdout: Int32?
     var stderr: Int32?
@@ -48,6 +53,14 @@ struct StdioRelay {
         if let stderr { sinks[.stderr] = stderr }
         var pending: [UInt8] = []
         var reading = input != nil
+        var targetOpen = input != nil
+        /// Closes an owned input pipe once nothing more will go through it.
+        func closeTargetIfDone(force: Bool = false) {
+            guard let input, closesInputTarget, targetOpen, force || (!reading && pending.isEmpty) else { return }
+            close(input.target)
+            targetOpen = false
+        }
+        defer { closeTargetIfDone(force: true) }
         var buffer = [UInt8](repeating: 0, count: ContainerLog.maximumChunk)
 
         /// Reads one chunk of `output`.
@@ -72,7 +85,7 @@ struct StdioRelay {
             let inputIndex = fds.count
             if let input, reading, pending.isEmpty { fds.append(pollfd(fd: input.source, events: Int16(POLLIN), revents: 0)) }
             let targetIndex = fds.count
-            if let input, !pending.isEmpty { fds.append(pollfd(fd: input.target, events: Int16(POLLOUT), revents: 0)) }
+            if let input, targetOpen, !pending.isEmpty { fds.append(pollfd(fd: input.target, events: Int16(POLLOUT), revents: 0)) }
             let winchIndex = fds.count
             if let winch { fds.append(pollfd(fd: winch, events: Int16(POLLIN), revents: 0)) }
 
@@ -101,11 +114,13 @@ struct StdioRelay {
                 if n > 0 {
                     pending.removeFirst(n)
                 } else if n < 0, errno != EINTR, errno != EAGAIN {
-                    // The process's input is gone (its terminal hung up): nothing more to send.
+                    // The process's input is gone (its terminal hung up, or it closed its
+                    // stdin pipe: EPIPE): nothing more to send.
                     pending = []
                     reading = false
                 }
             }
+            closeTargetIfDone()
             if let winch, let resize, winchIndex < fds.count, fds[winchIndex].fd == winch, fds[winchIndex].revents != 0 {
                 WindowChanges.drain(winch)
                 TerminalSize.of(resize.terminal)?.apply(to: resize.master)

@@ -47,8 +47,11 @@ public struct Attachment: Sendable, Hashable {
 ///
 /// - A terminal (`-t`): the container makes it; its master is relayed to the caller's
 ///   stdout (and from the caller's stdin with `-i`), following the caller's window size.
-/// - Otherwise stdout and stderr are pipes the supervisor copies; stdin is the caller's own
-///   with `-i` in the foreground, a pipe held open with `-i` when detached, else /dev/null.
+/// - Otherwise stdout and stderr are pipes the supervisor copies; stdin with `-i` is a pipe
+///   the caller's input is copied into in the foreground (closed at its end of file), a pipe
+///   held open when detached, else /dev/null. The container never gets one of the caller's
+///   own descriptors: one on the caller's terminal could be read from inside it, even by a
+///   background process after the run, as Docker relays too.
 ///
 /// Everything is copied to the container's log as well.
 final class SupervisedIO {
@@ -62,6 +65,9 @@ final class SupervisedIO {
     private var childEnds: [Int32] = []
     /// This process's ends, closed after the run.
     private var ownEnds: [Int32] = []
+    /// The write end of the stdin pipe of a foreground `-i` run: the relay's once the
+    /// process runs (it closes it at the caller's end of input), until then this one's.
+    private var inputWrite: Int32 = -1
 
     init(options: RunOptions, attachment: Attachment?, log: ContainerLogWriter?) throws(BerthError) {
         terminal = options.process.terminal
@@ -73,8 +79,11 @@ final class SupervisedIO {
         relay.stderr = attachment?.stderr
         do throws(BerthError) {
             if terminal { return }
-            if interactive, let attachment {
-                spec.stdin = attachment.stdin
+            if interactive, attachment != nil {
+                let pipe = try Pipe.make()
+                childEnds.append(pipe.read)
+                inputWrite = pipe.write
+                spec.stdin = pipe.read
             } else if interactive {
                 // Detached: a pipe whose write end this supervisor holds and never writes, so
                 // a shell reading its input waits instead of ending (`docker run -dit`).
@@ -114,6 +123,11 @@ final class SupervisedIO {
     func spawned(terminal master: Int32?) {
         for fd in childEnds { systemClose(fd) }
         childEnds = []
+        if inputWrite >= 0, let attachment {
+            relay.input = (attachment.stdin, inputWrite)
+            relay.closesInputTarget = true
+            inputWrite = -1
+        }
         guard let master else { return }
         ownEnds.append(master)
         relay.outputs = [.init(fd: master, stream: .stdout)]
@@ -126,6 +140,8 @@ final class SupervisedIO {
     /// Closes every descriptor of the run still open.
     func close() {
         for fd in childEnds + ownEnds { systemClose(fd) }
+        if inputWrite >= 0 { systemClose(inputWrite) }
+        inputWrite = -1
         childEnds = []
         ownEnds = []
     }

@@ -67,7 +67,11 @@ final class Supervision {
             }
             SignalForwarding.forward(to: container.process)
             let began = MonotonicClock.now
+            // A caller's closed stdout, or a container that closed its stdin pipe, is a write
+            // error for the relay, not a signal that ends this process.
+            let pipeSignal = PipeSignalBlock()
             io.relay.run(until: container.process)
+            pipeSignal.restore()
             lastExit = try container.reap()
             SignalForwarding.pause()
             // A supervisor told to end (SIGTERM, ^C on a terminal without -t) passed it on; its
