@@ -14,14 +14,21 @@ public enum RestartPolicy: Sendable, Hashable, CustomStringConvertible {
     case onFailure(maximumRetries: Int?)
     /// Whatever the status.
     case always
+    /// Whatever the status, until stopped on purpose: Docker's difference from `always` is
+    /// that its daemon does not start such a container again at boot after a stop. Berth
+    /// starts nothing at boot and a stop ends every policy, so it restarts as `always` does;
+    /// it is kept apart for `inspect` and for scripts written for Docker.
+    case unlessStopped
 
-    /// `no`, `on-failure`, `on-failure:N` or `always`, as Docker spells them.
+    /// `no`, `on-failure`, `on-failure:N`, `always` or `unless-stopped`, as Docker spells
+    /// them; `on-failure:0` is `on-failure` (Docker enforces no maximum for a count of 0).
     public init(parsing text: String) throws(BerthError) {
-        let hint = "use no, on-failure, on-failure:N or always"
+        let hint = "use no, on-failure, on-failure:N, always or unless-stopped"
         switch text {
         case "no": self = .no
         case "always": self = .always
-        case "on-failure": self = .onFailure(maximumRetries: nil)
+        case "unless-stopped": self = .unlessStopped
+        case "on-failure", "on-failure:0": self = .onFailure(maximumRetries: nil)
         default:
             guard text.hasPrefix("on-failure:") else {
                 throw .invalid("invalid restart policy \"\(text)\"", hint: hint, parameter: "restart")
@@ -37,6 +44,7 @@ public enum RestartPolicy: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .no: "no"
         case .always: "always"
+        case .unlessStopped: "unless-stopped"
         case .onFailure(nil): "on-failure"
         case .onFailure(let count?): "on-failure:\(count)"
         }
@@ -46,7 +54,7 @@ public enum RestartPolicy: Sendable, Hashable, CustomStringConvertible {
     public func restarts(after exit: ContainerExit, restarts: Int) -> Bool {
         switch self {
         case .no: false
-        case .always: true
+        case .always, .unlessStopped: true
         case .onFailure(let maximum):
             exit != .exited(0) && (maximum.map { restarts < $0 } ?? true)
         }

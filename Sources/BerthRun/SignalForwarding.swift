@@ -59,8 +59,16 @@ private func forwardingHandler(_ signal: Int32) {
 /// as the command exists. A child never runs them: `spawn.c` blocks every signal across its
 /// clone and resets all handlers in the child before unblocking.
 public enum SignalForwarding {
-    /// What a foreground run or exec forwards.
-    public static let defaultSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+    /// What a foreground run or exec forwards. SIGTSTP too, as `docker run` does: a ^Z at a
+    /// terminal without `-t` must not stop the supervisor (the command, in a session of its
+    /// own, would run on unread and unreaped, and a `stop` from elsewhere would wait for an
+    /// exit nobody records); the command gets it, and one that does not handle it as PID 1
+    /// is not stopped by it.
+    public static let defaultSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTSTP]
+
+    /// Ignored while forwarding: a supervisor put in the background (`berth run … &`) keeps
+    /// relaying instead of being stopped when it writes to, or reads from, its terminal.
+    static let backgroundSignals: [Int32] = [SIGTTIN, SIGTTOU]
 
     /// Installs the handlers with no target yet: a signal is caught and kept for `forward`.
     public static func hold(_ signals: [Int32] = defaultSignals) {
@@ -68,6 +76,14 @@ public enum SignalForwarding {
         _ = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
         _ = beginRun()
         install(signals)
+        for signal in backgroundSignals { setDisposition(signal, SIG_IGN) }
+    }
+
+    private static func setDisposition(_ signal: Int32, _ handler: sighandler_t?) {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = handler
+        sigemptyset(&action.sa_mask)
+        sigaction(signal, &action, nil)
     }
 
     /// Sends each of `signals` to `process` instead of acting on this process, and passes on
@@ -135,11 +151,6 @@ public enum SignalForwarding {
     public static func stop(_ signals: [Int32] = defaultSignals) {
         forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
         _ = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
-        for signal in signals {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = SIG_DFL
-            sigemptyset(&action.sa_mask)
-            sigaction(signal, &action, nil)
-        }
+        for signal in signals + backgroundSignals { setDisposition(signal, SIG_DFL) }
     }
 }

@@ -93,6 +93,7 @@ enum ContainerInspection {
         let (policy, retries): (String, Int) = switch options.restart {
         case .no: ("no", 0)
         case .always: ("always", 0)
+        case .unlessStopped: ("unless-stopped", 0)
         case .onFailure(let count): ("on-failure", count ?? 0)
         }
         return .object([

@@ -98,7 +98,7 @@ struct RunArguments: ParsableArguments {
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Flag(name: [.customShort("i"), .long], help: "Keep stdin open (the caller's in the foreground).") var interactive = false
     @Flag(name: [.customShort("t"), .long], help: "Give the command a terminal (with -i, berth's terminal is attached to it).") var tty = false
-    @Option(help: ArgumentHelp("Restart the command when it ends: no, on-failure[:N] or always.", valueName: "POLICY")) var restart = "no"
+    @Option(help: ArgumentHelp("Restart the command when it ends: no, on-failure[:N] (0: no maximum), always or unless-stopped (as always: a stop ends every policy).", valueName: "POLICY")) var restart = "no"
     @Flag(help: "Remove the container when its command ends.") var rm = false
     @Flag(help: "Keep all capabilities and an unmasked /proc and /sys, as docker run --privileged.") var privileged = false
     @OptionGroup(title: "Limits and confinement") var confine: ConfinementArguments

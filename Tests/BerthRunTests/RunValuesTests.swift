@@ -42,10 +42,14 @@ struct RunValuesTests {
         #expect(try RestartPolicy(parsing: "always") == .always)
         #expect(try RestartPolicy(parsing: "on-failure") == .onFailure(maximumRetries: nil))
         #expect(try RestartPolicy(parsing: "on-failure:3") == .onFailure(maximumRetries: 3))
-        for text in ["no", "always", "on-failure", "on-failure:0", "on-failure:12"] {
+        // Docker enforces no maximum for a count of 0.
+        #expect(try RestartPolicy(parsing: "on-failure:0") == .onFailure(maximumRetries: nil))
+        #expect(try RestartPolicy(parsing: "unless-stopped") == .unlessStopped)
+        #expect(RestartPolicy.unlessStopped.restarts(after: .exited(0), restarts: 100))
+        for text in ["no", "always", "on-failure", "on-failure:12", "unless-stopped"] {
             #expect(try RestartPolicy(parsing: text).description == text)
         }
-        for bad in ["sometimes", "on-failure:", "on-failure:-1", "on-failure:x", "unless-stopped"] {
+        for bad in ["sometimes", "on-failure:", "on-failure:-1", "on-failure:x", "unless_stopped"] {
             let error = #expect(throws: BerthError.self) { try RestartPolicy(parsing: bad) }
             #expect(error?.parameter == "restart", "\(bad)")
         }
