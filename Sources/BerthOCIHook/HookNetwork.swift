@@ -55,9 +55,11 @@ public struct HookNetwork: Sendable {
     /// one checked is the one wired even if the path changes meaning meanwhile (the pid
     /// exits and is reused). Idempotent: an endpoint `id` already in that namespace whose
     /// veth pair is there (`isWired`) is kept as it is (a runtime calling both
-    /// `createRuntime` and `prestart`); one in another namespace, or whose pair is gone, is
-    /// stale (the container was restarted without its `poststop`, or a new namespace got
-    /// the old one's inode number): it is detached first; one whose detach was interrupted is finished by the attach; what a killed
+    /// `createRuntime` and `prestart`); one in another namespace that is alive and wired is
+    /// another container's of the same id (another runtime root) and refused
+    /// (`refuseIfHeld`); one whose namespace or pair is gone is stale (the container was
+    /// restarted without its `poststop`, or a new namespace got the old one's inode
+    /// number): it is detached first; one whose detach was interrupted is finished by the attach; what a killed
     /// earlier attach of `id` left behind is removed (`gc` narrowed to `id`) and the attach
     /// tried once more.
     public func attach(id: String, namespacePath: String, request: HookAnnotations) throws(BerthError) -> Attached {
@@ -91,10 +93,17 @@ public struct HookNetwork: Sendable {
             } catch where !endpointReplaced && error.code == .alreadyExists && error.object == .endpoint(id) {
                 let (existing, instance) = try manager.store.read { tx throws(BerthError) in (try tx.endpoint(id: id), try tx.instance()) }
                 // The endpoint of an earlier createRuntime in this namespace is kept while its
-                // veth pair is there; one in another namespace, or whose pair is gone, is stale
-                // (a restart without poststop): detached first.
-                if let existing, existing.namespaceIdentity == namespace.identity, !existing.isDetaching,
-                   try isWired(existing, in: namespace, instance: instance) { return .existing(existing) }
+                // veth pair is there. One in another namespace is another container's while
+                // that namespace lives and is wired (ids are unique only per runtime root):
+                // refused. One whose namespace is gone, or whose pair is gone, is stale (a
+                // restart without poststop): detached first.
+                if let existing, !existing.isDetaching {
+                    if existing.namespaceIdentity == namespace.identity {
+                        if try isWired(existing, in: namespace, instance: instance) { return .existing(existing) }
+                    } else {
+                        try refuseIfHeld(existing, instance: instance)
+                    }
+                }
                 try manager.detach(id: id)
                 endpointReplaced = true
             } catch where !leftoversCollected {
@@ -102,6 +111,30 @@ public struct HookNetwork: Sendable {
                 guard let removed = try? manager.gc(endpoint: id), !removed.isEmpty else { throw error }
                 leftoversCollected = true
             }
+        }
+    }
+
+    /// Refuses to replace `endpoint`, recorded in a namespace other than the one being
+    /// attached, while that namespace is alive and still wired: another container with the
+    /// same id holds it. Container ids are unique only within one runtime root (runc and
+    /// crun, or two roots of one runtime, may each run a `web`), so a record in another
+    /// namespace is a restart leftover only once its namespace is gone (`namespaceStatus`:
+    /// its recorded path no longer leads to its recorded identity) or its veth pair is.
+    /// A namespace whose fate cannot be told is refused too: nothing may be removed on it.
+    func refuseIfHeld(_ endpoint: EndpointRecord, instance: StateInstance) throws(BerthError) {
+        let held = "endpoint \(endpoint.id) is attached to network namespace \(endpoint.namespacePath)"
+        switch manager.host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) {
+        case .gone:
+            return
+        case .alive(let namespace):
+            guard try isWired(endpoint, in: namespace, instance: instance) else { return }
+            throw BerthError(.alreadyExists, "\(held), which is alive and wired: another container with id \(endpoint.id) holds it "
+                             + "(container ids are unique only within one runtime root), so this container was not attached",
+                             object: .endpoint(endpoint.id), operation: .attach, remedy: .chooseAnother(parameter: "id"))
+        case .unknown(let error):
+            throw BerthError(.alreadyExists, "\(held), and whether that namespace is still alive cannot be told: another container with id "
+                             + "\(endpoint.id) may hold it, so this container was not attached",
+                             object: .endpoint(endpoint.id), operation: .attach, remedy: .chooseAnother(parameter: "id"), cause: error)
         }
     }
 

@@ -166,6 +166,29 @@ struct OCIHookKernelTests {
         }
     }
 
+    @Test("a second live container with the same id (another runtime root) is refused; the first keeps its eth0, endpoint and port")
+    func sameIDTwoLiveNamespaces() throws {
+        try withHostSandbox { sandbox in
+            let first = try HookContainer(id: "twin", annotations: ["berth.publish": "8080:80"])
+            defer { first.end() }
+            try #require(Harness.hook(sandbox, "createRuntime", state: first.state(), cwd: first.bundle).succeeded)
+            let address = first.eth0
+            let second = try HookContainer(id: "twin", annotations: ["berth.publish": "8081:80"])
+            defer { second.end() }
+            let refused = Harness.hook(sandbox, "createRuntime", state: second.state(), cwd: second.bundle)
+            #expect(!refused.succeeded)
+            #expect(refused.stderr.contains("another container with id twin holds it"), "\(refused)")
+            #expect(refused.stderr.contains("another container id"), "\(refused)")
+            #expect(first.eth0 == address && address.count == 1)
+            #expect(second.eth0.isEmpty)
+            let endpoints = Harness.endpoints(sandbox)
+            #expect(endpoints.count == 1)
+            #expect(endpoints.first?["netns"] as? String == first.namespacePath)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(Harness.ruleset(sandbox).contains("8080"))
+        }
+    }
+
     @Test("a container joining an existing namespace by path is attached there; its poststop keeps the endpoint while the namespace lives, saying so")
     func joinedNamespace() throws {
         try withHostSandbox { sandbox in
