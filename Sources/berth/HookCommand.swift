@@ -31,7 +31,7 @@ struct HookCommand: ParsableCommand {
         var hook: String?
         @Option(help: ArgumentHelp("podman's hooks directory.", valueName: "DIR"))
         var hooksDir = HookInstaller.defaultHooksDirectory
-        @Option(help: ArgumentHelp("Where to link docker's runtime wrapper (default: berth-oci-runtime beside the hook).", valueName: "PATH"))
+        @Option(help: ArgumentHelp("Where to link docker's runtime wrapper, under any name (default: berth-oci-runtime beside the hook).", valueName: "PATH"))
         var runtimeWrapper: String?
         @Flag(help: "Only podman's hooks.d files.") var podmanOnly = false
         @Flag(help: "Only docker's runtime wrapper.") var dockerOnly = false

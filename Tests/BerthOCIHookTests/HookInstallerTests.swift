@@ -121,4 +121,27 @@ struct HookInstallerTests {
         // Refused before the hooks.d files: podman's hooks are not left installed.
         #expect(!FileManager.default.fileExists(atPath: root + "/h"))
     }
+
+    @Test("the wrapper works under any installed name: a link named berth-runc rewrites config.json and runs runc",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
+    func wrapperUnderAnotherName() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-name-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/bundle", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let wrapper = root + "/bin/berth-runc"
+        _ = try HookInstaller(hookPath: Harness.hookBinary, hooksDirectory: nil, wrapperPath: wrapper).install()
+        try #"{"process":{"env":["PATH=/bin","BERTH_PUBLISH=8080:80"]}}"#.write(toFile: root + "/bundle/config.json", atomically: true, encoding: .utf8)
+        // As go-runc runs it: argv[0] the installed path.
+        let run = Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=/bin/true", wrapper, "--root", "/run/x", "--log-format", "json",
+                               "create", "--bundle", root + "/bundle", "c1"])
+        #expect(run.succeeded, "\(run)")
+        let config = try JSONValue(parsing: String(contentsOfFile: root + "/bundle/config.json", encoding: .utf8))
+        #expect(config["hooks"]?["createRuntime"]?[0]?["args"] == ["berth-oci-hook", "createRuntime"])
+        // runc's other calls pass through, --version among them (dockerd asks it).
+        let version = Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=/bin/echo", wrapper, "--version"])
+        #expect(version.succeeded && version.stdout == "--version\n", "\(version)")
+        // Under the same name, a hook stage is the hook's.
+        let stage = Command.run(["/usr/bin/env", "-i", wrapper, "createContainer"], input: #"{"id":"c1"}"#)
+        #expect(stage.succeeded, "\(stage)")
+    }
 }
