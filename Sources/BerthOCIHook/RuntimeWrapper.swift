@@ -118,12 +118,8 @@ public enum RuntimeWrapper {
             }
         }
         guard asked else { return nil }
-        // JSONValue keeps integers exact up to Int64; a larger one (a uint64 limit) would be
-        // written back as a rounded float that runc cannot read. Refuse rather than corrupt.
-        if let number = firstInexactInteger(config) {
-            throw BerthError(.unsupported, "config.json holds the integer \(number), beyond what the wrapper rewrites exactly",
-                             object: BerthError.Object(.file, "config.json"))
-        }
+        // Every integer is written back as it was read (JSONValue keeps one beyond Int64 as
+        // its text: docker's unlimited rlimits are uint64 max).
         set(&members, "annotations", .object(annotations))
 
         var hooks = config["hooks"]?.objectValue ?? []
@@ -144,16 +140,6 @@ public enum RuntimeWrapper {
         }
         set(&members, "hooks", .object(hooks))
         return .object(members)
-    }
-
-    /// A number in `value` written as an integer too large for Int64, if any.
-    static func firstInexactInteger(_ value: JSONValue) -> Double? {
-        switch value {
-        case .number(let number) where number.rounded() == number && abs(number) >= 0x1p63: return number
-        case .array(let elements): return elements.lazy.compactMap(firstInexactInteger).first
-        case .object(let members): return members.lazy.compactMap { firstInexactInteger($0.1) }.first
-        default: return nil
-        }
     }
 
     /// Replaces member `key`, or appends it.
