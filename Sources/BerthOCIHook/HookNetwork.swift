@@ -62,7 +62,14 @@ public struct HookNetwork: Sendable {
     /// number): it is detached first; one whose detach was interrupted is finished by the attach; what a killed
     /// earlier attach of `id` left behind is removed (`gc` narrowed to `id`) and the attach
     /// tried once more.
-    public func attach(id: String, namespacePath: String, request: HookAnnotations) throws(BerthError) -> Attached {
+    ///
+    /// `processNamespacePath` (`/proc/PID/ns/net` of the state's pid), given for a namespace
+    /// the container joins by path, is the truth: the namespace at `namespacePath` must be
+    /// the same one (both held open while compared), else the attach is refused, naming
+    /// both — config.json's path may lead elsewhere by now. `namespacePath` stays the one
+    /// recorded.
+    public func attach(id: String, namespacePath: String, processNamespacePath: String? = nil,
+                       request: HookAnnotations) throws(BerthError) -> Attached {
         let namespace: NetworkNamespace
         do {
             namespace = try manager.host.open(.path(namespacePath))
@@ -72,6 +79,19 @@ public struct HookNetwork: Sendable {
         if namespace == manager.hostNamespace {
             throw BerthError(.invalidArgument, "\(namespacePath) is the host's own network namespace", object: .namespace(namespacePath),
                              operation: .attach, parameter: "namespace")
+        }
+        if let processNamespacePath {
+            let process: NetworkNamespace
+            do {
+                process = try manager.host.open(.path(processNamespacePath))
+            } catch {
+                throw error.with(object: .namespace(processNamespacePath), operation: .attach, parameter: "pid")
+            }
+            guard process.identity == namespace.identity else {
+                throw BerthError(.invalidArgument, "the network namespace config.json names, \(namespacePath), is not the one the container's process is in (\(processNamespacePath)), so neither was attached",
+                                 hint: "the container joins a namespace by path: that path must lead to the namespace its process joined",
+                                 object: .namespace(namespacePath), operation: .attach, parameter: "linux.namespaces")
+            }
         }
         let network = request.network ?? KernelNames.defaultNetwork
         let options = try AttachOptions(network: network, namespace: .open(namespace), id: id, address: request.address,
