@@ -72,6 +72,7 @@ struct HookCommand: ParsableCommand {
             guard let parameter = error.parameter, let flag = flags[parameter] else { return error }
             let hint = switch error.remedy {
             case .remove(let object)?: "remove \(object.name), or choose another \(flag)"
+            case .chooseAnother?: "choose another \(flag)"
             default:
                 if error.code == .invalidArgument { "give an absolute path with \(flag)" }
                 else if parameter == "hookPath" { "build it with 'swift build --product berth-oci-hook', or give its path with \(flag)" }

@@ -122,6 +122,35 @@ struct HookInstallerTests {
         #expect(!FileManager.default.fileExists(atPath: root + "/h"))
     }
 
+    @Test("a symlink at the wrapper path is replaced only when it leads to the hook; any other is refused naming where it points")
+    func foreignSymlink() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-link-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // The host's runc as a link (as /usr/bin/runc is on some systems).
+        try FileManager.default.createSymbolicLink(atPath: root + "/runc", withDestinationPath: "/bin/false")
+        let refused = try #require(throws: BerthError.self) {
+            _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: root + "/h", wrapperPath: root + "/runc").install()
+        }
+        #expect(refused.code == .alreadyExists && refused.parameter == "wrapperPath" && refused.remedy == .chooseAnother(parameter: "wrapperPath"))
+        #expect(refused.message.contains(root + "/runc") && refused.message.contains("/bin/false"), "\(refused.message)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/runc") == "/bin/false")
+        #expect(!FileManager.default.fileExists(atPath: root + "/h"))
+        // A dangling link is no earlier wrapper either.
+        try FileManager.default.createSymbolicLink(atPath: root + "/dangling", withDestinationPath: root + "/nothing")
+        #expect(throws: BerthError.self) {
+            _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: nil, wrapperPath: root + "/dangling").install()
+        }
+        // A link to the hook (another path to the same file) or to a berth-oci-hook is an earlier wrapper.
+        try FileManager.default.createSymbolicLink(atPath: root + "/true-link", withDestinationPath: "/bin/true")
+        try FileManager.default.createSymbolicLink(atPath: root + "/wrapper", withDestinationPath: root + "/true-link")
+        _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: nil, wrapperPath: root + "/wrapper").install()
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/wrapper") == "/bin/true")
+        try FileManager.default.createSymbolicLink(atPath: root + "/old", withDestinationPath: "/opt/old/berth-oci-hook")
+        _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: nil, wrapperPath: root + "/old").install()
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/old") == "/bin/true")
+    }
+
     @Test("the wrapper works under any installed name: a link named berth-runc rewrites config.json and runs runc",
           .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
     func wrapperUnderAnotherName() throws {
