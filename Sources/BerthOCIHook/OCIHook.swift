@@ -81,6 +81,10 @@ public struct OCIHook: Sendable {
     /// The bundle's config.json: `bundle` from the state, else the working directory (a
     /// runtime starts its hooks in the bundle).
     func bundleConfig(_ state: OCIState) throws(BerthError) -> OCIBundleConfig {
+        if state.bundle?.isEmpty == true {
+            throw BerthError(.invalidArgument, "the container state's \"bundle\" is empty (a runtime sends the bundle directory's absolute path)",
+                             object: OCIState.object, parameter: "bundle")
+        }
         let path = state.bundle.map { $0.hasSuffix("/") ? $0 + "config.json" : $0 + "/config.json" } ?? "config.json"
         return try OCIBundleConfig(parsing: BoundedInput.readFile(path, limit: OCIBundleConfig.maxSize), path: path)
     }

@@ -30,7 +30,8 @@ public enum RuntimeWrapper {
     public struct Invocation: Sendable, Hashable {
         /// The runc subcommand (`create`, `start`, …); nil when the command line names none.
         public var command: String?
-        /// `--bundle`/`-b` of `create`, `run` and `restore`; nil means the working directory.
+        /// `--bundle`/`-b` of `create`, `run` and `restore`; nil means the working directory,
+        /// and so does an empty value, as runc takes it (`--bundle=`).
         public var bundle: String?
         /// Whether the command makes a container from a bundle (`restore` makes one from a
         /// checkpoint and the bundle's config.json).
@@ -66,9 +67,9 @@ public enum RuntimeWrapper {
                 if word == "--" { break }
                 if let parsed = option(word), parsed.name == "bundle" || parsed.name == "b" {
                     if let value = parsed.value {
-                        invocation.bundle = String(value)
+                        invocation.bundle = value.isEmpty ? nil : String(value)
                     } else if index + 1 < arguments.endIndex {
-                        invocation.bundle = arguments[index + 1]
+                        invocation.bundle = arguments[index + 1].isEmpty ? nil : arguments[index + 1]
                         index += 1
                     }
                 }

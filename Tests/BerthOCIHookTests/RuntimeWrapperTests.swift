@@ -167,6 +167,14 @@ struct RuntimeWrapperTests {
         #expect(try JSONValue(parsing: rendered)["process"]?["rlimits"] == config["process"]?["rlimits"])
     }
 
+    @Test("an empty --bundle=, -b= or -b \"\" is the working directory, as runc takes it, not /")
+    func emptyBundle() {
+        #expect(RuntimeWrapper.parse(["create", "--bundle=", "c1"]).bundle == nil)
+        #expect(RuntimeWrapper.parse(["run", "-b=", "c1"]).bundle == nil)
+        #expect(RuntimeWrapper.parse(["create", "-b", "", "c1"]).bundle == nil)
+        #expect(RuntimeWrapper.parse(["create", "-b", "/b", "c1"]).bundle == "/b")
+    }
+
     @Test("the hooks.d file berth hook install writes, as golden text: a timeout above the state lock's wait")
     func podmanFileGolden() {
         let file = HookFiles.podman(hookPath: "/usr/local/bin/berth-oci-hook", environment: ["BERTH_STATE_DIR=/s"])[1]
