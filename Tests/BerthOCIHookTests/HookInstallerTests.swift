@@ -167,8 +167,10 @@ struct HookInstallerTests {
         let config = try JSONValue(parsing: String(contentsOfFile: root + "/bundle/config.json", encoding: .utf8))
         #expect(config["hooks"]?["createRuntime"]?[0]?["args"] == ["berth-oci-hook", "createRuntime"])
         // runc's other calls pass through, --version among them (dockerd asks it).
-        let version = Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=/bin/echo", wrapper, "--version"])
-        #expect(version.succeeded && version.stdout == "--version\n", "\(version)")
+        try "#!/bin/sh\necho \"runc $*\"\n".write(toFile: root + "/runc", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/runc")
+        let version = Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=" + root + "/runc", wrapper, "--version"])
+        #expect(version.succeeded && version.stdout == "runc --version\n", "\(version)")
         // Under the same name, a hook stage is the hook's.
         let stage = Command.run(["/usr/bin/env", "-i", wrapper, "createContainer"], input: #"{"id":"c1"}"#)
         #expect(stage.succeeded, "\(stage)")
