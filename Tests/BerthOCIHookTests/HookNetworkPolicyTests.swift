@@ -140,4 +140,26 @@ struct HookNetworkPolicyTests {
         #expect(try host.manager.endpoints().map(\.id) == ["web"])
         #expect(host.kernel.link("eth0", in: new) != nil)
     }
+
+    @Test("a joined namespace must be the process's: a path leading elsewhere is refused naming both; the same one is attached and its path recorded")
+    func joinedPathIsTheProcesses() throws {
+        let (host, hook, request) = try Self.setUp()
+        let joined = host.kernel.addNamespace("joined", pid: 100, loopbackUp: true)
+        let elsewhere = host.kernel.addNamespace("elsewhere", pid: 200, loopbackUp: true)
+        let before = host.kernel.snapshot()
+        let error = try #require(throws: BerthError.self) {
+            _ = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", processNamespacePath: "/proc/200/ns/net", request: request)
+        }
+        #expect(error.message.contains("/proc/100/ns/net") && error.message.contains("/proc/200/ns/net"), "\(error)")
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.manager.endpoints().isEmpty)
+        #expect(host.kernel.link("eth0", in: elsewhere) == nil)
+        guard case .created(let endpoint) = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", processNamespacePath: "/proc/100/ns/net",
+                                                            request: request) else {
+            Issue.record("the process's own namespace was not attached")
+            return
+        }
+        #expect(endpoint.namespacePath == "/proc/100/ns/net")
+        #expect(host.kernel.link("eth0", in: joined) != nil)
+    }
 }
