@@ -267,7 +267,7 @@ private struct JSONParser {
             guard digits() > 0 else { throw error("number needs a digit in its exponent", at: start) }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        if isInteger, let value = Int64(text) { return .integer(value) }
+        if isInteger { return Int64(text).map(JSONValue.integer) ?? .largeInteger(text) }
         guard let value = Double(text), value.isFinite else {
             throw error("number \(text) is out of range", at: start)
         }

@@ -1,7 +1,9 @@
 /// A JSON document, built or parsed without Foundation (which the product leaves out for
 /// start-up time).
 ///
-/// Integers stay exact as `Int64` (`.integer`); other numbers are `Double` (`.number`).
+/// Integers stay exact: as `Int64` (`.integer`), or beyond its range as their text
+/// (`.largeInteger`: a uint64 limit such as 18446744073709551615 renders back as it was
+/// written); other numbers are `Double` (`.number`).
 /// Objects keep their keys in order, so output is stable and reads as it was built.
 /// Equality is structural and order-sensitive: `{"a":1,"b":2}` is not `{"b":2,"a":1}`,
 /// and `.integer(1)` is not `.number(1.0)`.
@@ -12,6 +14,9 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     case bool(Bool)
     /// A number written without fraction or exponent that fits in 64 bits.
     case integer(Int64)
+    /// A number written without fraction or exponent beyond `Int64`'s range, as its text
+    /// (an optional `-`, then digits without a leading zero), rendered back as it is.
+    case largeInteger(String)
     /// Any other number. Infinity and NaN have no JSON form and render as `null`.
     case number(Double)
     /// A string.
@@ -71,6 +76,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .integer(let value): Double(value)
         case .number(let value): value
+        case .largeInteger(let text): Double(text).flatMap { $0.isFinite ? $0 : nil }
         default: nil
         }
     }
@@ -112,6 +118,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         case .bool(let value): Self.append(value ? "true" : "false", to: &out)
         case .integer(let value): Self.append(String(value), to: &out)
         case .number(let value): Self.append(value.isFinite ? value.description : "null", to: &out)
+        case .largeInteger(let text): Self.append(text, to: &out)
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let elements):
             guard !elements.isEmpty else { Self.append("[]", to: &out); return }
@@ -184,6 +191,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         case (.bool(let a), .bool(let b)): a == b
         case (.integer(let a), .integer(let b)): a == b
         case (.number(let a), .number(let b)): a == b
+        case (.largeInteger(let a), .largeInteger(let b)): a == b
         case (.string(let a), .string(let b)): a == b
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)): a.elementsEqual(b) { $0.0 == $1.0 && $0.1 == $1.1 }
@@ -197,6 +205,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         case .bool(let value): hasher.combine(1); hasher.combine(value)
         case .integer(let value): hasher.combine(2); hasher.combine(value)
         case .number(let value): hasher.combine(3); hasher.combine(value)
+        case .largeInteger(let text): hasher.combine(7); hasher.combine(text)
         case .string(let value): hasher.combine(4); hasher.combine(value)
         case .array(let value): hasher.combine(5); hasher.combine(value)
         case .object(let members):

@@ -3,7 +3,8 @@ import BerthNetwork
 
 /// The files each engine needs to run Berth's hook, as `berth hook install` writes them.
 public enum HookFiles {
-    /// The name the hook answers to as docker's runtime wrapper (a link to `berth-oci-hook`).
+    /// The name the hook answers to as docker's runtime wrapper (a link to `berth-oci-hook`);
+    /// under other names it is the wrapper when its arguments are runc's (`HookRole`).
     public static let runtimeWrapperName = "berth-oci-runtime"
 
     /// The first argument that makes `berth-oci-hook` docker's runtime wrapper whatever its

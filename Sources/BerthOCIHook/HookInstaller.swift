@@ -78,7 +78,7 @@ public struct HookInstaller: Sendable {
         }
         // Refused before anything is written: a foreign file where the wrapper goes must not
         // leave podman's hooks installed by a run that failed.
-        if let wrapperPath { try Self.checkReplaceable(wrapperPath) }
+        if let wrapperPath { try Self.checkReplaceable(wrapperPath, hookPath: hookPath) }
         var installed = Installed()
         if let hooksDirectory {
             try Self.makeDirectories(hooksDirectory)
@@ -132,10 +132,24 @@ public struct HookInstaller: Sendable {
         }
     }
 
-    /// Refuses a wrapper path holding anything but an earlier run's link or script.
-    static func checkReplaceable(_ path: String) throws(BerthError) {
+    /// Refuses a wrapper path holding anything but an earlier run's link or script. A
+    /// symbolic link counts as an earlier wrapper only when it leads to the hook (the same
+    /// file as `hookPath`, by device and inode) or to a file named `berth-oci-hook` (an
+    /// earlier install's): `--runtime-wrapper /usr/bin/runc` where that is a link to the
+    /// host's runc must not replace the host's runc.
+    static func checkReplaceable(_ path: String, hookPath: String) throws(BerthError) {
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else { return }
+        guard lstat(path, &info) == 0 else { return }
+        if info.st_mode & S_IFMT == S_IFLNK {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let count = readlink(path, &buffer, buffer.count - 1)
+            let target = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+            var resolved = stat(), hook = stat()
+            if stat(path, &resolved) == 0, stat(hookPath, &hook) == 0, resolved.st_dev == hook.st_dev, resolved.st_ino == hook.st_ino { return }
+            if target.split(separator: "/").last == Substring(HookRole.hookName) { return }
+            throw BerthError(.alreadyExists, "\(path) is a link to \(target), not to berth-oci-hook: replacing it would replace that program",
+                             object: .file(path), parameter: "wrapperPath", remedy: .chooseAnother(parameter: "wrapperPath"))
+        }
         if info.st_mode & S_IFMT == S_IFREG, let head = try? BoundedInput.readFile(path, limit: 4096),
            String(decoding: head, as: UTF8.self).hasPrefix("#!/bin/sh\n" + scriptMark) { return }
         throw BerthError(.alreadyExists, "\(path) exists and is not a link or a wrapper script Berth wrote", object: .file(path),

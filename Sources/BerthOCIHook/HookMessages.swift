@@ -71,6 +71,8 @@ public enum HookMessages {
             return "remove \(object) first"
         case .stop(let object):
             return "stop \(object) first"
+        case .chooseAnother(parameter: "id"):
+            return "another container holds that id: run this one under another container id, or delete the other container first"
         case .chooseAnother(let parameter):
             if let annotation = annotation(for: parameter) { return "choose another value in annotation \(annotation)" }
             return "choose another \(parameter)"

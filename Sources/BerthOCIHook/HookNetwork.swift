@@ -55,12 +55,21 @@ public struct HookNetwork: Sendable {
     /// one checked is the one wired even if the path changes meaning meanwhile (the pid
     /// exits and is reused). Idempotent: an endpoint `id` already in that namespace whose
     /// veth pair is there (`isWired`) is kept as it is (a runtime calling both
-    /// `createRuntime` and `prestart`); one in another namespace, or whose pair is gone, is
-    /// stale (the container was restarted without its `poststop`, or a new namespace got
-    /// the old one's inode number): it is detached first; one whose detach was interrupted is finished by the attach; what a killed
+    /// `createRuntime` and `prestart`); one in another namespace that is alive and wired is
+    /// another container's of the same id (another runtime root) and refused
+    /// (`refuseIfHeld`); one whose namespace or pair is gone is stale (the container was
+    /// restarted without its `poststop`, or a new namespace got the old one's inode
+    /// number): it is detached first; one whose detach was interrupted is finished by the attach; what a killed
     /// earlier attach of `id` left behind is removed (`gc` narrowed to `id`) and the attach
     /// tried once more.
-    public func attach(id: String, namespacePath: String, request: HookAnnotations) throws(BerthError) -> Attached {
+    ///
+    /// `processNamespacePath` (`/proc/PID/ns/net` of the state's pid), given for a namespace
+    /// the container joins by path, is the truth: the namespace at `namespacePath` must be
+    /// the same one (both held open while compared), else the attach is refused, naming
+    /// both — config.json's path may lead elsewhere by now. `namespacePath` stays the one
+    /// recorded.
+    public func attach(id: String, namespacePath: String, processNamespacePath: String? = nil,
+                       request: HookAnnotations) throws(BerthError) -> Attached {
         let namespace: NetworkNamespace
         do {
             namespace = try manager.host.open(.path(namespacePath))
@@ -70,6 +79,19 @@ public struct HookNetwork: Sendable {
         if namespace == manager.hostNamespace {
             throw BerthError(.invalidArgument, "\(namespacePath) is the host's own network namespace", object: .namespace(namespacePath),
                              operation: .attach, parameter: "namespace")
+        }
+        if let processNamespacePath {
+            let process: NetworkNamespace
+            do {
+                process = try manager.host.open(.path(processNamespacePath))
+            } catch {
+                throw error.with(object: .namespace(processNamespacePath), operation: .attach, parameter: "pid")
+            }
+            guard process.identity == namespace.identity else {
+                throw BerthError(.invalidArgument, "the network namespace config.json names, \(namespacePath), is not the one the container's process is in (\(processNamespacePath)), so neither was attached",
+                                 hint: "the container joins a namespace by path: that path must lead to the namespace its process joined",
+                                 object: .namespace(namespacePath), operation: .attach, parameter: "linux.namespaces")
+            }
         }
         let network = request.network ?? KernelNames.defaultNetwork
         let options = try AttachOptions(network: network, namespace: .open(namespace), id: id, address: request.address,
@@ -91,10 +113,17 @@ public struct HookNetwork: Sendable {
             } catch where !endpointReplaced && error.code == .alreadyExists && error.object == .endpoint(id) {
                 let (existing, instance) = try manager.store.read { tx throws(BerthError) in (try tx.endpoint(id: id), try tx.instance()) }
                 // The endpoint of an earlier createRuntime in this namespace is kept while its
-                // veth pair is there; one in another namespace, or whose pair is gone, is stale
-                // (a restart without poststop): detached first.
-                if let existing, existing.namespaceIdentity == namespace.identity, !existing.isDetaching,
-                   try isWired(existing, in: namespace, instance: instance) { return .existing(existing) }
+                // veth pair is there. One in another namespace is another container's while
+                // that namespace lives and is wired (ids are unique only per runtime root):
+                // refused. One whose namespace is gone, or whose pair is gone, is stale (a
+                // restart without poststop): detached first.
+                if let existing, !existing.isDetaching {
+                    if existing.namespaceIdentity == namespace.identity {
+                        if try isWired(existing, in: namespace, instance: instance) { return .existing(existing) }
+                    } else {
+                        try refuseIfHeld(existing, instance: instance)
+                    }
+                }
                 try manager.detach(id: id)
                 endpointReplaced = true
             } catch where !leftoversCollected {
@@ -102,6 +131,30 @@ public struct HookNetwork: Sendable {
                 guard let removed = try? manager.gc(endpoint: id), !removed.isEmpty else { throw error }
                 leftoversCollected = true
             }
+        }
+    }
+
+    /// Refuses to replace `endpoint`, recorded in a namespace other than the one being
+    /// attached, while that namespace is alive and still wired: another container with the
+    /// same id holds it. Container ids are unique only within one runtime root (runc and
+    /// crun, or two roots of one runtime, may each run a `web`), so a record in another
+    /// namespace is a restart leftover only once its namespace is gone (`namespaceStatus`:
+    /// its recorded path no longer leads to its recorded identity) or its veth pair is.
+    /// A namespace whose fate cannot be told is refused too: nothing may be removed on it.
+    func refuseIfHeld(_ endpoint: EndpointRecord, instance: StateInstance) throws(BerthError) {
+        let held = "endpoint \(endpoint.id) is attached to network namespace \(endpoint.namespacePath)"
+        switch manager.host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) {
+        case .gone:
+            return
+        case .alive(let namespace):
+            guard try isWired(endpoint, in: namespace, instance: instance) else { return }
+            throw BerthError(.alreadyExists, "\(held), which is alive and wired: another container with id \(endpoint.id) holds it "
+                             + "(container ids are unique only within one runtime root), so this container was not attached",
+                             object: .endpoint(endpoint.id), operation: .attach, remedy: .chooseAnother(parameter: "id"))
+        case .unknown(let error):
+            throw BerthError(.alreadyExists, "\(held), and whether that namespace is still alive cannot be told: another container with id "
+                             + "\(endpoint.id) may hold it, so this container was not attached",
+                             object: .endpoint(endpoint.id), operation: .attach, remedy: .chooseAnother(parameter: "id"), cause: error)
         }
     }
 

@@ -63,10 +63,12 @@ public struct OCIHook: Sendable {
                 // a runtime leaves out of the state.
                 let request = try HookAnnotations(config.annotations.merging(state.annotations))
                 let namespacePath = try Self.namespacePath(state: state, config: config)
+                // A joined namespace must be the one the container's process is in.
+                let processPath: String? = if case .path = config.networkNamespace, let pid = state.pid { "/proc/\(pid)/ns/net" } else { nil }
                 Trace.mark("hook: state, config.json and annotations parsed")
                 let network = try HookNetwork(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)
                 defer { network.finish() }
-                switch try network.attach(id: state.id, namespacePath: namespacePath, request: request) {
+                switch try network.attach(id: state.id, namespacePath: namespacePath, processNamespacePath: processPath, request: request) {
                 case .created(let endpoint): return .attached(endpoint)
                 case .existing(let endpoint): return .alreadyAttached(endpoint)
                 }
@@ -79,11 +81,17 @@ public struct OCIHook: Sendable {
     /// The bundle's config.json: `bundle` from the state, else the working directory (a
     /// runtime starts its hooks in the bundle).
     func bundleConfig(_ state: OCIState) throws(BerthError) -> OCIBundleConfig {
+        if state.bundle?.isEmpty == true {
+            throw BerthError(.invalidArgument, "the container state's \"bundle\" is empty (a runtime sends the bundle directory's absolute path)",
+                             object: OCIState.object, parameter: "bundle")
+        }
         let path = state.bundle.map { $0.hasSuffix("/") ? $0 + "config.json" : $0 + "/config.json" } ?? "config.json"
         return try OCIBundleConfig(parsing: BoundedInput.readFile(path, limit: OCIBundleConfig.maxSize), path: path)
     }
 
     /// Where the container's network namespace is: the path it joins, else its process's.
+    /// (A path joined is checked against the process's namespace by `HookNetwork.attach`,
+    /// when the state has a pid, and is the one recorded: poststop and gc open it.)
     /// A container without a network namespace of its own is refused: wiring it would wire
     /// the host.
     static func namespacePath(state: OCIState, config: OCIBundleConfig) throws(BerthError) -> String {

@@ -68,6 +68,11 @@ public struct OCIState: Sendable, Hashable {
         ociVersion = try Self.optionalString(json, "ociVersion")
         status = try Self.optionalString(json, "status")
         bundle = try Self.optionalString(json, "bundle")
+        // Runtimes send the bundle's absolute path; an empty one would send the hook to
+        // /config.json, a file of the host's choosing.
+        if bundle?.isEmpty == true {
+            throw Self.invalid("the container state's \"bundle\" is empty (a runtime sends the bundle directory's absolute path)", parameter: "bundle")
+        }
         switch json["pid"] {
         case nil, .null?:
             pid = nil

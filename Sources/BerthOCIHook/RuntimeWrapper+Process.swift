@@ -27,6 +27,8 @@ extension RuntimeWrapper {
     /// cannot be read at all (runc's error about it is the one to show). A file too large
     /// to search (over 64 MiB) is refused: it may ask for Berth.
     public static func addHooks(bundle: String) throws(BerthError) {
+        // An empty bundle is the working directory, as runc takes it, never "/config.json".
+        let bundle = bundle.isEmpty ? "." : bundle
         let path = bundle.hasSuffix("/") ? bundle + "config.json" : bundle + "/config.json"
         let config: JSONValue
         do {

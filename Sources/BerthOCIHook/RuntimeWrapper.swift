@@ -30,7 +30,8 @@ public enum RuntimeWrapper {
     public struct Invocation: Sendable, Hashable {
         /// The runc subcommand (`create`, `start`, …); nil when the command line names none.
         public var command: String?
-        /// `--bundle`/`-b` of `create`, `run` and `restore`; nil means the working directory.
+        /// `--bundle`/`-b` of `create`, `run` and `restore`; nil means the working directory,
+        /// and so does an empty value, as runc takes it (`--bundle=`).
         public var bundle: String?
         /// Whether the command makes a container from a bundle (`restore` makes one from a
         /// checkpoint and the bundle's config.json).
@@ -66,9 +67,9 @@ public enum RuntimeWrapper {
                 if word == "--" { break }
                 if let parsed = option(word), parsed.name == "bundle" || parsed.name == "b" {
                     if let value = parsed.value {
-                        invocation.bundle = String(value)
+                        invocation.bundle = value.isEmpty ? nil : String(value)
                     } else if index + 1 < arguments.endIndex {
-                        invocation.bundle = arguments[index + 1]
+                        invocation.bundle = arguments[index + 1].isEmpty ? nil : arguments[index + 1]
                         index += 1
                     }
                 }
@@ -118,12 +119,8 @@ public enum RuntimeWrapper {
             }
         }
         guard asked else { return nil }
-        // JSONValue keeps integers exact up to Int64; a larger one (a uint64 limit) would be
-        // written back as a rounded float that runc cannot read. Refuse rather than corrupt.
-        if let number = firstInexactInteger(config) {
-            throw BerthError(.unsupported, "config.json holds the integer \(number), beyond what the wrapper rewrites exactly",
-                             object: BerthError.Object(.file, "config.json"))
-        }
+        // Every integer is written back as it was read (JSONValue keeps one beyond Int64 as
+        // its text: docker's unlimited rlimits are uint64 max).
         set(&members, "annotations", .object(annotations))
 
         var hooks = config["hooks"]?.objectValue ?? []
@@ -144,16 +141,6 @@ public enum RuntimeWrapper {
         }
         set(&members, "hooks", .object(hooks))
         return .object(members)
-    }
-
-    /// A number in `value` written as an integer too large for Int64, if any.
-    static func firstInexactInteger(_ value: JSONValue) -> Double? {
-        switch value {
-        case .number(let number) where number.rounded() == number && abs(number) >= 0x1p63: return number
-        case .array(let elements): return elements.lazy.compactMap(firstInexactInteger).first
-        case .object(let members): return members.lazy.compactMap { firstInexactInteger($0.1) }.first
-        default: return nil
-        }
     }
 
     /// Replaces member `key`, or appends it.

@@ -13,7 +13,8 @@ import BerthOCIHook
 // (poststop), with the container's state on stdin, only the environment the hook entry
 // lists (no PATH) and the bundle as working directory. So it parses its few arguments by
 // hand (no argument-parser), links no Foundation, runs no program but its own `_checkpoint`
-// child and (for a network with DNS on) berth-dns, and prints nothing on success. Called as `berth-oci-runtime` (a link), it is docker's runtime wrapper.
+// child and (for a network with DNS on) berth-dns, and prints nothing on success. Called as `berth-oci-runtime` (a link), or under
+// any other name with runc's arguments (HookRole), it is docker's runtime wrapper.
 
 enum Usage {
     static let text = """
@@ -33,8 +34,9 @@ enum Usage {
       --state-dir DIR           Berth's state, an absolute path (default: $BERTH_STATE_DIR,
                                 else /var/lib/berth)
 
-    Called as berth-oci-runtime (or as berth-oci-hook _runtime RUNC-ARGS...), it is a runc
-    wrapper for docker that adds these hooks.
+    Called as berth-oci-runtime, as berth-oci-hook _runtime RUNC-ARGS..., or under any other
+    name with arguments that are no stage (runc's), it is a runc wrapper for docker that adds
+    these hooks.
     See docs/oci-hook.md.
 
     """
@@ -70,16 +72,16 @@ func runHook() -> Never {
     for position in 1..<max(1, Int(CommandLine.argc)) {
         if let word = CommandLine.unsafeArgv[position] { arguments.append(String(cString: word)) }
     }
-    let calledAsWrapper: Bool = {
-        guard CommandLine.argc > 0, let path = CommandLine.unsafeArgv[0] else { return false }
-        let name = strrchr(path, 0x2F).map { $0 + 1 } ?? path // after the last '/'
-        return HookFiles.runtimeWrapperName.withCString { strcmp(name, $0) == 0 }
+    let name: String = {
+        guard CommandLine.argc > 0, let path = CommandLine.unsafeArgv[0] else { return HookRole.hookName }
+        return String(cString: strrchr(path, 0x2F).map { $0 + 1 } ?? path) // after the last '/'
     }()
 
-    // The wrapper by name (a link), or by its first argument (the script `berth hook install`
-    // writes when Berth's state is not in /var/lib/berth).
-    if calledAsWrapper || arguments.first == HookFiles.runtimeWrapperArgument {
-        let error = RuntimeWrapper.run(arguments: calledAsWrapper ? arguments : Array(arguments.dropFirst()))
+    // The wrapper by name (a link named berth-oci-runtime), by its first argument (the script
+    // `berth hook install` writes when Berth's state is not in /var/lib/berth), or, under any
+    // name but the hook's own, by arguments that are no hook's (a link named berth-runc).
+    if case .wrapper(let runcArguments) = HookRole(name: name, arguments: arguments) {
+        let error = RuntimeWrapper.run(arguments: runcArguments)
         fail("berth-oci-runtime: \(error.description)", status: 1)
     }
 

@@ -31,7 +31,7 @@ struct HookCommand: ParsableCommand {
         var hook: String?
         @Option(help: ArgumentHelp("podman's hooks directory.", valueName: "DIR"))
         var hooksDir = HookInstaller.defaultHooksDirectory
-        @Option(help: ArgumentHelp("Where to link docker's runtime wrapper (default: berth-oci-runtime beside the hook).", valueName: "PATH"))
+        @Option(help: ArgumentHelp("Where to link docker's runtime wrapper, under any name (default: berth-oci-runtime beside the hook).", valueName: "PATH"))
         var runtimeWrapper: String?
         @Flag(help: "Only podman's hooks.d files.") var podmanOnly = false
         @Flag(help: "Only docker's runtime wrapper.") var dockerOnly = false
@@ -72,6 +72,7 @@ struct HookCommand: ParsableCommand {
             guard let parameter = error.parameter, let flag = flags[parameter] else { return error }
             let hint = switch error.remedy {
             case .remove(let object)?: "remove \(object.name), or choose another \(flag)"
+            case .chooseAnother?: "choose another \(flag)"
             default:
                 if error.code == .invalidArgument { "give an absolute path with \(flag)" }
                 else if parameter == "hookPath" { "build it with 'swift build --product berth-oci-hook', or give its path with \(flag)" }

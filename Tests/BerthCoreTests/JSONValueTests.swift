@@ -83,6 +83,8 @@ struct JSONValueTests {
         #"null"#, #"true"#, #"false"#, #"0"#, #"-1"#, #"123456789012"#, #"1.5"#, #"-0.25"#, #"1e+300"#,
         #""""#, #""a\"b\\c\n""#, #"[]"#, #"{}"#, #"[1,[2,[3,{}]]]"#, #"{"b":1,"a":2,"c":{"z":[],"y":null}}"#,
         #"["é","名","😀"]"#, #"{"":""}"#,
+        #"18446744073709551615"#, #"-9223372036854775809"#, #"[18446744073709551615,-1,-18446744073709551616]"#,
+        #"{"hard":123456789012345678901234567890}"#,
     ])
     func compactTextRoundTrips(text: String) throws {
         let value = try JSONValue(parsing: text)
@@ -117,7 +119,11 @@ struct JSONValueTests {
     @Test func numbers() throws {
         #expect(try JSONValue(parsing: "9223372036854775807") == .integer(.max))
         #expect(try JSONValue(parsing: "-9223372036854775808") == .integer(.min))
-        #expect(try JSONValue(parsing: "9223372036854775808") == .number(9_223_372_036_854_775_808))
+        #expect(try JSONValue(parsing: "9223372036854775808") == .largeInteger("9223372036854775808"))
+        #expect(try JSONValue(parsing: "-9223372036854775809") == .largeInteger("-9223372036854775809"))
+        #expect(try JSONValue(parsing: "18446744073709551615").doubleValue == 18_446_744_073_709_551_615)
+        #expect(try JSONValue(parsing: "18446744073709551615").int64Value == nil)
+        #expect(try JSONValue(parsing: "1" + String(repeating: "0", count: 400)).doubleValue == nil)
         #expect(try JSONValue(parsing: "-0") == .integer(0))
         #expect(try JSONValue(parsing: "1.0") == .number(1))
         #expect(try JSONValue(parsing: "1E2") == .number(100))

@@ -33,14 +33,21 @@ final class HookContainer: @unchecked Sendable {
         let config: [String: Any] = ["ociVersion": "1.0.2", "process": ["args": ["sleep"], "env": ["PATH=/bin"]],
                                      "linux": ["namespaces": namespaces], "annotations": annotations]
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: bundle + "/config.json"))
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["--net", "--", "/bin/sleep", "1000"]
+        // The process is in the container's namespace, as a runtime's is at createRuntime: a
+        // new one, or the one it joins by path.
+        if case .path(let path) = namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+            process.arguments = ["--net=\(path)", "--", "/bin/sleep", "1000"]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--net", "--", "/bin/sleep", "1000"]
+        }
         try process.run()
         pid = process.processIdentifier
-        // The pid is unshare's until it has made the namespace and exec'd sleep.
-        let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
-        let ready = Harness.wait { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")).map { $0 != own } ?? false }
-        try #require(ready, "unshare never made the container's namespace")
+        // The pid is unshare's (nsenter's) until it has entered the namespace and exec'd sleep.
+        let pid = pid
+        let ready = Harness.wait { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"))?.hasSuffix("/sleep") ?? false }
+        try #require(ready, "the container's process never entered its namespace")
     }
 
     /// The state JSON a runtime writes, runc-style (`creating`, pid, bundle, annotations).

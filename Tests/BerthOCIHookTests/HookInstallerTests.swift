@@ -121,4 +121,58 @@ struct HookInstallerTests {
         // Refused before the hooks.d files: podman's hooks are not left installed.
         #expect(!FileManager.default.fileExists(atPath: root + "/h"))
     }
+
+    @Test("a symlink at the wrapper path is replaced only when it leads to the hook; any other is refused naming where it points")
+    func foreignSymlink() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-link-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // The host's runc as a link (as /usr/bin/runc is on some systems).
+        try FileManager.default.createSymbolicLink(atPath: root + "/runc", withDestinationPath: "/bin/false")
+        let refused = try #require(throws: BerthError.self) {
+            _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: root + "/h", wrapperPath: root + "/runc").install()
+        }
+        #expect(refused.code == .alreadyExists && refused.parameter == "wrapperPath" && refused.remedy == .chooseAnother(parameter: "wrapperPath"))
+        #expect(refused.message.contains(root + "/runc") && refused.message.contains("/bin/false"), "\(refused.message)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/runc") == "/bin/false")
+        #expect(!FileManager.default.fileExists(atPath: root + "/h"))
+        // A dangling link is no earlier wrapper either.
+        try FileManager.default.createSymbolicLink(atPath: root + "/dangling", withDestinationPath: root + "/nothing")
+        #expect(throws: BerthError.self) {
+            _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: nil, wrapperPath: root + "/dangling").install()
+        }
+        // A link to the hook (another path to the same file) or to a berth-oci-hook is an earlier wrapper.
+        try FileManager.default.createSymbolicLink(atPath: root + "/true-link", withDestinationPath: "/bin/true")
+        try FileManager.default.createSymbolicLink(atPath: root + "/wrapper", withDestinationPath: root + "/true-link")
+        _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: nil, wrapperPath: root + "/wrapper").install()
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/wrapper") == "/bin/true")
+        try FileManager.default.createSymbolicLink(atPath: root + "/old", withDestinationPath: "/opt/old/berth-oci-hook")
+        _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: nil, wrapperPath: root + "/old").install()
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/old") == "/bin/true")
+    }
+
+    @Test("the wrapper works under any installed name: a link named berth-runc rewrites config.json and runs runc",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
+    func wrapperUnderAnotherName() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-name-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/bundle", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let wrapper = root + "/bin/berth-runc"
+        _ = try HookInstaller(hookPath: Harness.hookBinary, hooksDirectory: nil, wrapperPath: wrapper).install()
+        try #"{"process":{"env":["PATH=/bin","BERTH_PUBLISH=8080:80"]}}"#.write(toFile: root + "/bundle/config.json", atomically: true, encoding: .utf8)
+        // As go-runc runs it: argv[0] the installed path.
+        let run = Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=/bin/true", wrapper, "--root", "/run/x", "--log-format", "json",
+                               "create", "--bundle", root + "/bundle", "c1"])
+        #expect(run.succeeded, "\(run)")
+        let config = try JSONValue(parsing: String(contentsOfFile: root + "/bundle/config.json", encoding: .utf8))
+        #expect(config["hooks"]?["createRuntime"]?[0]?["args"] == ["berth-oci-hook", "createRuntime"])
+        // runc's other calls pass through, --version among them (dockerd asks it).
+        try "#!/bin/sh\necho \"runc $*\"\n".write(toFile: root + "/runc", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/runc")
+        let version = Command.run(["/usr/bin/env", "-i", "BERTH_RUNC=" + root + "/runc", wrapper, "--version"])
+        #expect(version.succeeded && version.stdout == "runc --version\n", "\(version)")
+        // Under the same name, a hook stage is the hook's.
+        let stage = Command.run(["/usr/bin/env", "-i", wrapper, "createContainer"], input: #"{"id":"c1"}"#)
+        #expect(stage.succeeded, "\(stage)")
+    }
 }

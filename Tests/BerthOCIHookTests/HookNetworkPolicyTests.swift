@@ -93,4 +93,73 @@ struct HookNetworkPolicyTests {
         let tag = try #require(KernelNames.Tag(host.kernel.link(first.hostVeth.rawValue)?.alias))
         #expect(tag.owner == "c1")
     }
+
+    @Test("a createRuntime of an id whose endpoint is wired in another live namespace is refused, naming the id; the live container keeps its network")
+    func sameIDElsewhereLive() throws {
+        let (host, hook, _) = try Self.setUp()
+        let request = try HookAnnotations(["berth.network": "web", "berth.publish": "8080:80"])
+        let live = host.kernel.addNamespace("live", pid: 100, loopbackUp: true)
+        guard case .created(let first) = try hook.attach(id: "web", namespacePath: "/proc/100/ns/net", request: request) else {
+            Issue.record("the first attach made no endpoint")
+            return
+        }
+        // A container of another runtime root with the same id.
+        let other = host.kernel.addNamespace("other", pid: 200, loopbackUp: true)
+        let before = host.kernel.snapshot()
+        do {
+            _ = try hook.attach(id: "web", namespacePath: "/proc/200/ns/net", request: request)
+            Issue.record("the second container took the live one's endpoint")
+        } catch {
+            #expect(error.code == .alreadyExists)
+            #expect(error.message.contains("web"))
+            #expect(error.message.contains("/proc/100/ns/net"))
+            let text = HookMessages.describe(error, stage: .createRuntime, container: "web")
+            #expect(text.contains("another container"), "\(text)")
+            #expect(text.contains("another container id"), "\(text)")
+        }
+        // Nothing changed: the live container keeps its veth, lease and ports.
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.manager.endpoints() == [first])
+        let eth0 = try #require(host.kernel.link("eth0", in: live))
+        #expect(host.kernel.link(first.hostVeth.rawValue)?.peer?.index == eth0.index)
+        #expect(host.kernel.link("eth0", in: other) == nil)
+    }
+
+    @Test("a createRuntime of an id whose recorded namespace is gone (a restart without poststop) replaces the endpoint")
+    func sameIDElsewhereGone() throws {
+        let (host, hook, request) = try Self.setUp()
+        let old = host.kernel.addNamespace("old", pid: 100, loopbackUp: true)
+        _ = try hook.attach(id: "web", namespacePath: "/proc/100/ns/net", request: request)
+        host.kernel.destroyNamespace(old)
+        let new = host.kernel.addNamespace("new", pid: 200, loopbackUp: true)
+        guard case .created(let endpoint) = try hook.attach(id: "web", namespacePath: "/proc/200/ns/net", request: request) else {
+            Issue.record("the stale endpoint was kept")
+            return
+        }
+        #expect(endpoint.namespaceIdentity == new.identity)
+        #expect(try host.manager.endpoints().map(\.id) == ["web"])
+        #expect(host.kernel.link("eth0", in: new) != nil)
+    }
+
+    @Test("a joined namespace must be the process's: a path leading elsewhere is refused naming both; the same one is attached and its path recorded")
+    func joinedPathIsTheProcesses() throws {
+        let (host, hook, request) = try Self.setUp()
+        let joined = host.kernel.addNamespace("joined", pid: 100, loopbackUp: true)
+        let elsewhere = host.kernel.addNamespace("elsewhere", pid: 200, loopbackUp: true)
+        let before = host.kernel.snapshot()
+        let error = try #require(throws: BerthError.self) {
+            _ = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", processNamespacePath: "/proc/200/ns/net", request: request)
+        }
+        #expect(error.message.contains("/proc/100/ns/net") && error.message.contains("/proc/200/ns/net"), "\(error)")
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.manager.endpoints().isEmpty)
+        #expect(host.kernel.link("eth0", in: elsewhere) == nil)
+        guard case .created(let endpoint) = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", processNamespacePath: "/proc/100/ns/net",
+                                                            request: request) else {
+            Issue.record("the process's own namespace was not attached")
+            return
+        }
+        #expect(endpoint.namespacePath == "/proc/100/ns/net")
+        #expect(host.kernel.link("eth0", in: joined) != nil)
+    }
 }

@@ -166,20 +166,43 @@ struct OCIHookKernelTests {
         }
     }
 
+    @Test("a second live container with the same id (another runtime root) is refused; the first keeps its eth0, endpoint and port")
+    func sameIDTwoLiveNamespaces() throws {
+        try withHostSandbox { sandbox in
+            let first = try HookContainer(id: "twin", annotations: ["berth.publish": "8080:80"])
+            defer { first.end() }
+            try #require(Harness.hook(sandbox, "createRuntime", state: first.state(), cwd: first.bundle).succeeded)
+            let address = first.eth0
+            let second = try HookContainer(id: "twin", annotations: ["berth.publish": "8081:80"])
+            defer { second.end() }
+            let refused = Harness.hook(sandbox, "createRuntime", state: second.state(), cwd: second.bundle)
+            #expect(!refused.succeeded)
+            #expect(refused.stderr.contains("another container with id twin holds it"), "\(refused)")
+            #expect(refused.stderr.contains("another container id"), "\(refused)")
+            #expect(first.eth0 == address && address.count == 1)
+            #expect(second.eth0.isEmpty)
+            let endpoints = Harness.endpoints(sandbox)
+            #expect(endpoints.count == 1)
+            #expect(endpoints.first?["netns"] as? String == first.namespacePath)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(Harness.ruleset(sandbox).contains("8080"))
+        }
+    }
+
     @Test("a container joining an existing namespace by path is attached there; its poststop keeps the endpoint while the namespace lives, saying so")
     func joinedNamespace() throws {
         try withHostSandbox { sandbox in
             let joined = try sandbox.makeNamespace("joined")
             let container = try HookContainer(id: "joiner", namespace: .path(joined.path))
             defer { container.end() }
-            // The pid is another process's: the path in config.json decides.
+            // The process is in the joined namespace, as a runtime's is: the path is recorded.
             let attach = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
             #expect(attach.succeeded, "\(attach)")
             func inJoined() -> [[String: Any]] {
                 Harness.parse(Command.run(["ip", "-n", joined.name ?? "", "-j", "-4", "addr", "show", "dev", "eth0"]).stdout)
             }
             #expect(inJoined().count == 1)
-            #expect(container.eth0.isEmpty)
+            #expect(container.eth0 == inJoined().flatMap { ($0["addr_info"] as? [[String: Any]] ?? []).compactMap { $0["local"] as? String } })
             // Other containers may share the namespace: its eth0 stays, and poststop says why.
             let poststop = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle)
             #expect(poststop.succeeded, "\(poststop)")
@@ -188,6 +211,28 @@ struct OCIHookKernelTests {
             #expect(inJoined().count == 1)
             #expect(Harness.endpoints(sandbox).map { $0["id"] as? String } == ["joiner"])
             #expect(Harness.berthVeths(sandbox).count == 1)
+        }
+    }
+
+    @Test("a joined namespace is the container process's: a config.json path to another namespace is refused, naming both")
+    func joinedPathNotTheProcesses() throws {
+        try withHostSandbox { sandbox in
+            let joined = try sandbox.makeNamespace("joined-elsewhere")
+            let container = try HookContainer(id: "misled", namespace: .path(joined.path))
+            defer { container.end() }
+            // The state's pid is a process in a namespace of its own, not the one config.json names.
+            let other = try HookContainer(id: "elsewhere")
+            defer { other.end() }
+            let refused = Harness.hook(sandbox, "createRuntime", state: container.state(pid: other.pid), cwd: container.bundle)
+            #expect(!refused.succeeded)
+            #expect(refused.stderr.contains(joined.path) && refused.stderr.contains("/proc/\(other.pid)/ns/net"), "\(refused)")
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+            #expect(other.eth0.isEmpty)
+            // Its own process's pid: attached, and the path is what is recorded.
+            let attach = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
+            #expect(attach.succeeded, "\(attach)")
+            #expect(Harness.endpoints(sandbox).first?["netns"] as? String == joined.path)
         }
     }
 
@@ -214,6 +259,7 @@ struct OCIHookKernelTests {
             #expect(infra.eth0.count == 1)
             // The pod goes away: the member's poststop found it in use, so gc removes it.
             #expect(Harness.hook(sandbox, "poststop", state: member.state(status: "stopped"), cwd: member.bundle).succeeded)
+            member.end()
             infra.end()
             let gc = sandbox.berth(["gc"])
             #expect(gc.succeeded, "\(gc)")
@@ -230,6 +276,7 @@ struct OCIHookKernelTests {
             let member = try HookContainer(id: "member-gone", namespace: .path(infra.namespacePath))
             defer { member.end() }
             #expect(Harness.hook(sandbox, "createRuntime", state: member.state(), cwd: member.bundle).succeeded)
+            member.end()
             infra.end()
             let poststop = Harness.hook(sandbox, "poststop", state: member.state(status: "stopped"), cwd: member.bundle)
             #expect(poststop.succeeded && poststop.stderr.isEmpty, "\(poststop)")

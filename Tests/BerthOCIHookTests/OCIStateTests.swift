@@ -106,4 +106,12 @@ struct OCIStateTests {
         let deep = #"{"id":"c1","x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
         #expect(throws: BerthError.self) { _ = try OCIState(parsing: Array(deep.utf8)) }
     }
+
+    @Test("an empty bundle is refused, naming it (runtimes send an absolute one; the hook would read /config.json)")
+    func emptyBundle() throws {
+        let error = try #require(throws: BerthError.self) { _ = try OCIState(parsing: Array(#"{"id":"c1","pid":42,"bundle":""}"#.utf8)) }
+        #expect(error.parameter == "bundle")
+        #expect(error.message.contains("bundle"))
+        #expect(try OCIState(parsing: Array(#"{"id":"c1","bundle":"/srv/b"}"#.utf8)).bundle == "/srv/b")
+    }
 }

@@ -153,12 +153,26 @@ struct RuntimeWrapperTests {
         try RuntimeWrapper.addHooks(bundle: bundle)
     }
 
-    @Test("an integer beyond Int64 is refused rather than written back rounded")
+    @Test("integers of any size round-trip exactly: docker's unlimited rlimits (uint64 max), -1 and a big negative")
     func hugeIntegers() throws {
-        let config = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP=10.0.0.9"]},"linux":{"resources":{"memory":{"limit":18446744073709551615}}}}"#)
-        #expect(throws: BerthError.self) { _ = try RuntimeWrapper.rewrite(config, hookPath: "/h", hookEnvironment: []) }
-        let fine = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP=10.0.0.9"]},"linux":{"resources":{"memory":{"limit":9223372036854775807,"swap":-1},"cpu":{"quota":1.5}}}}"#)
-        #expect(try RuntimeWrapper.rewrite(fine, hookPath: "/h", hookEnvironment: [])?["linux"] == fine["linux"])
+        let rlimits = #"[{"type":"RLIMIT_MEMLOCK","hard":18446744073709551615,"soft":18446744073709551615},{"type":"RLIMIT_NOFILE","hard":-1,"soft":-18446744073709551616}]"#
+        let text = #"{"process":{"env":["BERTH_IP=10.0.0.9"],"rlimits":"# + rlimits + #"},"linux":{"resources":{"memory":{"limit":9223372036854775807,"swap":-9223372036854775808},"cpu":{"quota":1.5}}}}"#
+        let config = try JSONValue(parsing: text)
+        let rewritten = try #require(try RuntimeWrapper.rewrite(config, hookPath: "/h", hookEnvironment: []))
+        let rendered = rewritten.render()
+        #expect(rendered.contains(rlimits), "\(rendered)")
+        #expect(rendered.contains(#""memory":{"limit":9223372036854775807,"swap":-9223372036854775808}"#), "\(rendered)")
+        #expect(rewritten["linux"] == config["linux"])
+        // Parsed again, the same values.
+        #expect(try JSONValue(parsing: rendered)["process"]?["rlimits"] == config["process"]?["rlimits"])
+    }
+
+    @Test("an empty --bundle=, -b= or -b \"\" is the working directory, as runc takes it, not /")
+    func emptyBundle() {
+        #expect(RuntimeWrapper.parse(["create", "--bundle=", "c1"]).bundle == nil)
+        #expect(RuntimeWrapper.parse(["run", "-b=", "c1"]).bundle == nil)
+        #expect(RuntimeWrapper.parse(["create", "-b", "", "c1"]).bundle == nil)
+        #expect(RuntimeWrapper.parse(["create", "-b", "/b", "c1"]).bundle == "/b")
     }
 
     @Test("the hooks.d file berth hook install writes, as golden text: a timeout above the state lock's wait")
