@@ -14,7 +14,7 @@ import BerthNamespace
 /// Memory is bounded by configuration: one 64 KiB receive buffer shared by every socket,
 /// at most `maxTCPConnections` connections each holding at most one frame in and a few
 /// out, and at most `maxPendingForwards` queries upstream (`maxPendingForwardsPerSource`
-/// from one address), each holding its query.
+/// from one address, `maxPendingForwardsPerNetwork` from one network), each holding its query.
 public final class DNSServer {
     let configuration: DNSServerConfiguration
     let source: any DNSTableSource
@@ -32,6 +32,8 @@ public final class DNSServer {
     var forwards: [Int32: Forward] = [:]
     /// Forwards waiting upstream per source address (`maxPendingForwardsPerSource`).
     var forwardsBySource: [IPAddress: Int] = [:]
+    /// Forwards waiting upstream per network name (`maxPendingForwardsPerNetwork`).
+    var forwardsByNetwork: [String: Int] = [:]
     /// The earliest deadline of any client or forward; the loop scans for expired ones
     /// only when it has passed.
     var nextDeadline = Int64.max

@@ -21,6 +21,13 @@ public struct DNSServerConfiguration: Sendable {
     /// Queries from one source address waiting for an upstream at once; more are answered
     /// REFUSED, so one container cannot take every slot of `maxPendingForwards`.
     public var maxPendingForwardsPerSource = 32
+    /// Queries from one network waiting for an upstream at once, of `networks` served:
+    /// an equal part of `maxPendingForwards`, at least 16 (the parts may add up to more
+    /// than the pool). More are answered REFUSED, so one network flooding slow names
+    /// cannot leave every other network SERVFAIL.
+    public func maxPendingForwardsPerNetwork(networks: Int) -> Int {
+        max(min(16, maxPendingForwards), maxPendingForwards / max(1, networks))
+    }
     /// Client TCP connections at once. At the limit a new one takes the place of a
     /// connection of the source address that holds the most (the one idle longest, busy
     /// ones last).
