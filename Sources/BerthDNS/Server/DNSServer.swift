@@ -37,6 +37,9 @@ public final class DNSServer {
     /// The earliest deadline of any client or forward; the loop scans for expired ones
     /// only when it has passed.
     var nextDeadline = Int64.max
+    /// After a failed reload: when it is tried again, and the wait before that one (100 ms,
+    /// doubling up to 5 s), until a reload succeeds.
+    var reloadRetry: (at: Int64, delay: Int64)?
     var nextSerial: UInt64 = 0
     var running = false
     /// The one receive buffer: the loop handles one datagram or read at a time.
@@ -128,7 +131,10 @@ public final class DNSServer {
         }
     }
 
-    /// Reads the table and upstreams again and rebinds; on failure keeps what it had.
+    /// Reads the table and upstreams again and rebinds. On failure it keeps what it had and
+    /// tries again later (100 ms, doubling up to 5 s), without waiting for another signal:
+    /// a stopped container's name must stop resolving, and a new one start, even when the
+    /// reload that said so met a busy database or a half-written file.
     func reload(reason: String) {
         do {
             let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1)
@@ -137,16 +143,24 @@ public final class DNSServer {
             try reconcileListeners(strict: false)
             ResidentMemory.trim()
             statistics.reloads += 1
+            reloadRetry = nil
             DNSLog.write("reloaded (\(reason)): \(resolver.zones.count) network(s) on \(describeListeners())")
         } catch {
             statistics.failedReloads += 1
-            DNSLog.write("reload (\(reason)) failed, keeping the previous table: \(error)")
+            let delay = reloadRetry.map { min($0.delay * 2, Self.maxReloadRetryDelay) } ?? Self.firstReloadRetryDelay
+            let at = MonotonicClock.milliseconds() + delay
+            reloadRetry = (at, delay)
+            schedule(at)
+            DNSLog.write("reload (\(reason)) failed, keeping the previous table, trying again in \(delay) ms: \(error)")
         }
         if configuration.exitWhenEmpty, resolver.zones.isEmpty {
             DNSLog.write("no network to serve: exiting")
             running = false
         }
     }
+
+    static let firstReloadRetryDelay: Int64 = 100
+    static let maxReloadRetryDelay: Int64 = 5000
 
     private func loadState(serial: UInt32) throws(BerthError) -> (DNSResolver, [DNSUpstream]) {
         let table = try source.load()
@@ -171,10 +185,13 @@ public final class DNSServer {
         if deadline < nextDeadline { nextDeadline = deadline }
     }
 
-    /// Handles every expired client and forward, and finds the next deadline.
+    /// Handles every expired client and forward and a reload retry due, and finds the next deadline.
     private func expireDeadlines() {
         let now = MonotonicClock.milliseconds()
         nextDeadline = .max
+        if let retry = reloadRetry {
+            if retry.at <= now { reload(reason: "retry") } else { schedule(retry.at) }
+        }
         for (fd, forward) in forwards where forwards[fd] === forward {
             if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }
         }
