@@ -71,7 +71,7 @@ public final class DNSServer {
         loop = try EventLoop()
         defaultUpstreams = []
         resolver = try DNSResolver(table: DNSTable(), ttl: configuration.ttl, payloadSize: configuration.udpPayloadSize)
-        let (resolver, upstreams) = try loadState(serial: 1)
+        let (resolver, upstreams) = try loadState(serial: 1, reloading: false)
         self.resolver = resolver
         defaultUpstreams = upstreams
     }
@@ -137,7 +137,7 @@ public final class DNSServer {
     /// reload that said so met a busy database or a half-written file.
     func reload(reason: String) {
         do {
-            let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1)
+            let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1, reloading: true)
             self.resolver = resolver
             defaultUpstreams = upstreams
             try reconcileListeners(strict: false)
@@ -162,19 +162,32 @@ public final class DNSServer {
     static let firstReloadRetryDelay: Int64 = 100
     static let maxReloadRetryDelay: Int64 = 5000
 
-    private func loadState(serial: UInt32) throws(BerthError) -> (DNSResolver, [DNSUpstream]) {
+    /// The table and the upstreams. At a reload, upstreams that cannot be read, or a
+    /// resolv.conf without nameservers (a file being rewritten, a network manager between
+    /// two states), keep the previous ones: forwarding goes off only when it never had
+    /// upstreams.
+    private func loadState(serial: UInt32, reloading: Bool) throws(BerthError) -> (DNSResolver, [DNSUpstream]) {
         let table = try source.load()
         let resolver = try DNSResolver(table: table, ttl: configuration.ttl, payloadSize: configuration.udpPayloadSize, serial: serial)
-        let upstreams: [DNSUpstream]
+        var upstreams: [DNSUpstream]
         switch configuration.upstreams {
         case .fixed(let list): upstreams = list
         case .resolvConf(let path):
             do {
                 upstreams = try ResolvConf.read(path: path).upstreams
+                if upstreams.isEmpty, reloading, !defaultUpstreams.isEmpty {
+                    DNSLog.write("\(path) names no nameserver, keeping the upstreams \(describeUpstreams())")
+                    upstreams = defaultUpstreams
+                }
             } catch {
-                // No resolv.conf is a host without DNS: Berth's names still resolve.
-                DNSLog.write("cannot read upstreams from \(path), forwarding is off: \(error)")
-                upstreams = []
+                if reloading, !defaultUpstreams.isEmpty {
+                    DNSLog.write("cannot read upstreams from \(path), keeping \(describeUpstreams()): \(error)")
+                    upstreams = defaultUpstreams
+                } else {
+                    // No resolv.conf is a host without DNS: Berth's names still resolve.
+                    DNSLog.write("cannot read upstreams from \(path), forwarding is off: \(error)")
+                    upstreams = []
+                }
             }
         }
         return (resolver, upstreams)
