@@ -76,6 +76,14 @@ public final class DNSServer {
         defaultUpstreams = upstreams
     }
 
+    /// Blocks the signals `run` takes (SIGHUP, SIGTERM, SIGINT, SIGUSR1) for the calling
+    /// thread, so that one arriving before `run` opens its signalfd waits for it instead of
+    /// killing the process (SIGHUP's default action): call it first thing in the resolver's
+    /// main thread, before forking (the child keeps the mask) or announcing a pid.
+    public static func blockSignals() throws(BerthError) {
+        try SignalDescriptor.block()
+    }
+
     /// Binds every listen address and serves until SIGTERM or SIGINT (or, with
     /// `exitWhenEmpty`, until a reload leaves no network). `ready` is called once every
     /// socket is bound. Signals are taken through a signalfd, so call this from the main
