@@ -22,6 +22,8 @@ public struct DNSResolver: Sendable {
         /// Address → the name PTR answers with.
         let reverse: [IPAddress: DNSName]
         let upstreams: [DNSUpstream]?
+        /// `NETWORK.` when the network's name is a DNS label: the apex of its qualified names.
+        let domain: DNSName?
     }
 
     let zones: [Zone]
@@ -58,7 +60,7 @@ public struct DNSResolver: Sendable {
                 }
             }
             zones.append(Zone(name: network.name, subnets: network.subnets, addresses: addresses, reverse: reverse,
-                              upstreams: network.upstreams))
+                              upstreams: network.upstreams, domain: domain?.lowercased()))
             for address in network.listenAddresses { byAddress[address] = index }
         }
         self.zones = zones
@@ -130,25 +132,38 @@ public struct DNSResolver: Sendable {
             }
         }
         // A name with no record of the asked type exists all the same: NOERROR, no data.
-        guard !records.isEmpty else { return .answer(negative(to: query, code: .noError)) }
+        guard !records.isEmpty else {
+            // The SOA of the zone the name is in (RFC 2308 §3): NETWORK. for NAME.NETWORK,
+            // the root for a single-label name.
+            let apex = zones[zone].domain.flatMap { question.name.isSubdomain(of: $0) ? $0 : nil } ?? .root
+            return .answer(negative(to: query, code: .noError, apex: apex))
+        }
         var answer = response(to: query, code: .noError)
         answer.answers = records
         return .answer(answer)
     }
 
     private func resolveReverse(_ query: DNSMessage, question: DNSQuestion, address: IPAddress, zone: Zone) -> DNSResolution {
+        let subnet = servedSubnet { $0.contains(address) }
+        let apex = subnet.map { ReverseName.zoneName(of: ReverseName.zone(of: $0)) }
+            ?? (address.family == .ipv4 ? ReverseName.inAddrArpa : ReverseName.ip6Arpa)
         if let target = zone.reverse[address] {
-            guard question.type == .ptr || question.type == .any else { return .answer(negative(to: query, code: .noError)) }
+            guard question.type == .ptr || question.type == .any else { return .answer(negative(to: query, code: .noError, apex: apex)) }
             var answer = response(to: query, code: .noError)
             answer.answers = [DNSRecord(name: question.name, ttl: ttl, data: .ptr(target))]
             return .answer(answer)
         }
         // An address of any Berth network (this one's unused ones, or another network's)
         // is Berth's business: answered here so that it never leaks upstream.
-        if allSubnets.contains(where: { $0.contains(address) }) {
-            return .answer(negative(to: query, code: .nameError))
+        if subnet != nil {
+            return .answer(negative(to: query, code: .nameError, apex: apex))
         }
         return .forward
+    }
+
+    /// The most specific served subnet that `matches`.
+    private func servedSubnet(where matches: (CIDR) -> Bool) -> CIDR? {
+        allSubnets.filter(matches).max { $0.prefixLength < $1.prefixLength }
     }
 
     /// An authoritative response with recursion available (the resolver forwards).
@@ -159,16 +174,19 @@ public struct DNSResolver: Sendable {
         return response
     }
 
-    /// NXDOMAIN or NODATA with an SOA whose minimum is the local TTL (RFC 2308), so that a
-    /// caching client keeps the negative answer no longer than a positive one.
-    private func negative(to query: DNSMessage, code: DNSResponseCode) -> DNSMessage {
+    /// NXDOMAIN or NODATA with the SOA of the zone at `apex` (RFC 2308 §3), whose minimum is
+    /// the local TTL, so that a caching client keeps the negative answer no longer than a
+    /// positive one.
+    private func negative(to query: DNSMessage, code: DNSResponseCode, apex: DNSName) -> DNSMessage {
         var answer = response(to: query, code: code)
-        if let question = query.questions.first {
-            let soa = DNSSOA(primaryServer: Self.serverName, responsible: Self.hostmaster, serial: serial,
-                             refresh: 3600, retry: 600, expire: 86400, minimum: ttl)
-            answer.authorities = [DNSRecord(name: question.name, ttl: ttl, data: .soa(soa))]
-        }
+        answer.authorities = [soaRecord(apex: apex)]
         return answer
+    }
+
+    private func soaRecord(apex: DNSName) -> DNSRecord {
+        let soa = DNSSOA(primaryServer: Self.serverName, responsible: Self.hostmaster, serial: serial,
+                         refresh: 3600, retry: 600, expire: 86400, minimum: ttl)
+        return DNSRecord(name: apex, ttl: ttl, data: .soa(soa))
     }
 
     static let serverName = DNSName(trustedWire: [9] + Array("berth-dns".utf8) + [0])

@@ -53,6 +53,38 @@ public enum ReverseName {
         return nil
     }
 
+    /// The reverse zone of `subnet`: its prefix cut to whole labels (octets for IPv4, nibbles
+    /// for IPv6), so a /24 gives `0.89.10.in-addr.arpa.`, a /20 `89.10.in-addr.arpa.` (no
+    /// RFC 2317 classless zones).
+    public static func zone(of subnet: CIDR) -> CIDR {
+        let step = subnet.family == .ipv4 ? 8 : 4
+        let cut = subnet.prefixLength / step * step
+        return (try? CIDR(address: subnet.networkAddress, prefixLength: cut).network) ?? subnet
+    }
+
+    /// The name of the reverse zone `block` (whose prefix is whole labels): `0.89.10.in-addr.arpa.`.
+    public static func zoneName(of block: CIDR) -> DNSName {
+        var wire: [UInt8] = []
+        let bytes = block.networkAddress.bytes
+        switch block.family {
+        case .ipv4:
+            for index in (0..<(block.prefixLength / 8)).reversed() {
+                let digits = Array(String(bytes[index]).utf8)
+                wire.append(UInt8(digits.count))
+                wire.append(contentsOf: digits)
+            }
+            wire.append(contentsOf: inAddrArpa.wire)
+        case .ipv6:
+            let hex = Array("0123456789abcdef".utf8)
+            for index in (0..<(block.prefixLength / 4)).reversed() {
+                let byte = bytes[index / 2]
+                wire.append(contentsOf: [1, hex[Int(index % 2 == 0 ? byte >> 4 : byte & 0x0F)]])
+            }
+            wire.append(contentsOf: ip6Arpa.wire)
+        }
+        return DNSName(trustedWire: wire)
+    }
+
     private static func decimalOctet(_ label: ArraySlice<UInt8>) -> UInt8? {
         guard (1...3).contains(label.count), label.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
         if label.count > 1, label.first == 0x30 { return nil }
