@@ -113,6 +113,9 @@ public struct DNSResolver: Sendable {
         if let address = ReverseName.address(from: question.name) {
             return resolveReverse(query, question: question, address: address, zone: zones[zone])
         }
+        if let (block, below) = ReverseName.block(from: question.name) {
+            return resolveReverseBlock(query, question: question, block: block, below: below, zone: zones[zone])
+        }
         // Each network's names are its own: a name another network serves is forwarded
         // like any name this one does not, as Docker's resolver and aardvark-dns do. An
         // NXDOMAIN here would let an alias such as api.github.com on one network break
@@ -159,6 +162,33 @@ public struct DNSResolver: Sendable {
             return .answer(negative(to: query, code: .nameError, apex: apex))
         }
         return .forward
+    }
+
+    /// A reverse name that is not one address: a block (`0.89.10.in-addr.arpa.`), maybe
+    /// with labels below it that no address has. At, under or above a served subnet's
+    /// reverse zone it is answered here and never forwarded (as RFC 6303 has local zones
+    /// answered locally): the zone's apex has its SOA; a block holding one of this
+    /// network's endpoints, or on the way down to a subnet, is an empty non-terminal
+    /// (NODATA); anything else under the zone does not exist (NXDOMAIN).
+    private func resolveReverseBlock(_ query: DNSMessage, question: DNSQuestion, block: CIDR, below: Bool, zone: Zone) -> DNSResolution {
+        guard let subnet = servedSubnet(where: { $0.overlaps(block) }) else { return .forward }
+        let reverseZone = ReverseName.zone(of: subnet)
+        let inZone = block.prefixLength >= reverseZone.prefixLength
+        // The SOA of the subnet's zone; above it, of the name itself (a local zone of its own).
+        let apex = inZone ? ReverseName.zoneName(of: reverseZone) : question.name
+        if below {
+            // Labels under a block that no address continues: nothing there, if it is ours.
+            guard inZone else { return .forward }
+            return .answer(negative(to: query, code: .nameError, apex: apex))
+        }
+        if block.prefixLength == reverseZone.prefixLength, question.type == .soa || question.type == .any {
+            var answer = response(to: query, code: .noError)
+            answer.answers = [soaRecord(apex: apex)]
+            return .answer(answer)
+        }
+        let exists = block.prefixLength <= reverseZone.prefixLength || block.prefixLength < subnet.prefixLength
+            || zone.reverse.keys.contains { block.contains($0) }
+        return .answer(negative(to: query, code: exists ? .noError : .nameError, apex: apex))
     }
 
     /// The most specific served subnet that `matches`.
