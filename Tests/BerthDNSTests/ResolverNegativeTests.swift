@@ -101,4 +101,23 @@ struct ResolverNegativeTests {
         let missing = try answer(query("6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0." + apex, .ptr), resolver: resolver)
         #expect(soaOwner(missing) == apex + ".")
     }
+
+    @Test("FORMERR for zero or several questions, and NOTIMP then, carry no question")
+    func refusalsEchoNothing() throws {
+        var two = query("web", .a)
+        two.questions.append(DNSQuestion(name: name("db"), type: .a))
+        let formErr = try answer(two)
+        #expect(formErr.responseCode == .formatError && formErr.questions.isEmpty)
+        var none = query("web", .a)
+        none.questions = []
+        #expect(try answer(none).questions.isEmpty)
+        var notify = two
+        notify.header.opcode = .notify
+        let notImplemented = try answer(notify)
+        #expect(notImplemented.responseCode == .notImplemented && notImplemented.questions.isEmpty)
+        // With one question, NOTIMP echoes it as before.
+        var one = query("web", .a)
+        one.header.opcode = .notify
+        #expect(try answer(one).questions.count == 1)
+    }
 }

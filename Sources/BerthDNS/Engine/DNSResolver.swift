@@ -101,9 +101,13 @@ public struct DNSResolver: Sendable {
     /// Decides what to do with a parsed query that arrived on `zone`.
     public func resolve(_ query: DNSMessage, zone: Int) -> DNSResolution {
         guard !query.header.isResponse else { return .drop }
-        guard query.header.opcode == .query else { return .answer(response(to: query, code: .notImplemented)) }
+        // Without exactly one question nothing is echoed (RFC 1035 allows several; no server
+        // answers them, and echoing them would amplify).
+        guard query.header.opcode == .query else {
+            return .answer(response(to: query, code: .notImplemented, echo: query.questions.count == 1))
+        }
         guard query.questions.count == 1, let question = query.questions.first else {
-            return .answer(response(to: query, code: .formatError))
+            return .answer(response(to: query, code: .formatError, echo: false))
         }
         if let edns = query.edns, edns.version != 0 {
             return .answer(response(to: query, code: .badVersion))
@@ -196,9 +200,11 @@ public struct DNSResolver: Sendable {
         allSubnets.filter(matches).max { $0.prefixLength < $1.prefixLength }
     }
 
-    /// An authoritative response with recursion available (the resolver forwards).
-    private func response(to query: DNSMessage, code: DNSResponseCode) -> DNSMessage {
+    /// An authoritative response with recursion available (the resolver forwards); with
+    /// `echo` false, without the question section.
+    private func response(to query: DNSMessage, code: DNSResponseCode, echo: Bool = true) -> DNSMessage {
         var response = query.responseSkeleton(code: code, payloadSize: payloadSize)
+        if !echo { response.questions = [] }
         response.header.isAuthoritative = code == .noError || code == .nameError
         response.header.recursionAvailable = true
         return response
