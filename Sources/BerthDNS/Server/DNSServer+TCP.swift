@@ -179,9 +179,10 @@ extension DNSServer {
     }
 
     /// Closes one connection of `sources` to make room: one with nothing in flight first,
-    /// the one idle longest (its idle deadline first); with `busyToo`, one with queries
-    /// upstream when none is idle (its answers are lost: the client asks again). False
-    /// when nothing was closed.
+    /// among those one with every answer written (closing one with answers still to write
+    /// would lose them), then the one idle longest (its idle deadline first); with
+    /// `busyToo`, one with queries upstream when none is idle (its answers are lost: the
+    /// client asks again). False when nothing was closed.
     @discardableResult
     private func closeClient(evictingFrom sources: Set<IPAddress>, busyToo: Bool) -> Bool {
         let candidates = clients.filter { sources.contains($0.value.source) && (busyToo || $0.value.inFlight == 0) }
@@ -190,9 +191,10 @@ extension DNSServer {
         return true
     }
 
-    /// Lower goes first: idle before busy, then the idle deadline that comes first.
-    private static func evictionOrder(_ client: TCPClient) -> (Int, Int64, UInt64) {
-        (client.inFlight == 0 ? 0 : 1, client.deadline, client.serial)
+    /// Lower goes first: idle before busy, nothing left to write before answers waiting,
+    /// then the idle deadline that comes first.
+    private static func evictionOrder(_ client: TCPClient) -> (Int, Int, Int64, UInt64) {
+        (client.inFlight == 0 ? 0 : 1, client.output.isEmpty ? 0 : 1, client.deadline, client.serial)
     }
 
     func closeClient(_ fd: Int32) {

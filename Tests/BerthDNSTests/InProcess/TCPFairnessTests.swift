@@ -67,4 +67,37 @@ struct TCPFairnessTests {
         #expect(a2.ask("web", id: 8)?.id == 8)
         server.stop()
     }
+
+    @Test("an idle connection with answers not yet written is evicted only when no idle connection has none")
+    func evictionSparesPendingOutput() throws {
+        // 40 endpoints share the alias "many": each answer is about 700 bytes.
+        let endpoints = (0..<40).map { DNSEndpointNames(name: name("e\($0)"), aliases: [name("many")], addresses: [block.ip(1, UInt8(10 + $0))]) }
+        var configuration = DNSServerConfiguration()
+        configuration.port = block.port
+        configuration.upstreams = .fixed([])
+        configuration.maxTCPConnections = 2
+        let server = try InProcessServer(table: DNSTable(networks: [try block.zone("front", 1, endpoints: endpoints)]), configuration: configuration)
+        let gateway = block.address(1, 1)
+        // x asks 360 times and reads nothing: of its ~240 KB of answers (under the 256 KiB a
+        // connection may have waiting) what the kernels do not hold waits in the resolver.
+        // It is the connection idle longest.
+        let x = try LoopbackStream(from: block.address(1, 100), to: gateway, block.port, timeout: 3, receiveBuffer: 2048, maxSegment: 536)
+        var queries: [UInt8] = []
+        for id in 1...360 { queries += DNSStreamFramer.frame(query("many", .a, id: UInt16(id)).encoded()) ?? [] }
+        x.send(queries)
+        usleep(300_000)
+        let y = try LoopbackStream(from: block.address(1, 101), to: gateway, block.port)
+        #expect(y.ask("web", id: 1)?.id == 1)
+        // z needs a place: y (idle, nothing unwritten) goes, not x.
+        let z = try LoopbackStream(from: block.address(1, 102), to: gateway, block.port)
+        #expect(z.ask("e1", id: 2)?.answers == 1)
+        var received = 0
+        while let frame = x.readFrame(), DNSHeader(frame) != nil {
+            received += 1
+            if received == 360 { break }
+        }
+        #expect(received == 360, "x lost answers it had asked for")
+        #expect(y.isClosedByPeer())
+        server.stop()
+    }
 }
