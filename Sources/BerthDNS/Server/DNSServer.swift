@@ -40,6 +40,9 @@ public final class DNSServer {
     /// After a failed reload: when it is tried again, and the wait before that one (100 ms,
     /// doubling up to 5 s), until a reload succeeds.
     var reloadRetry: (at: Int64, delay: Int64)?
+    /// What the last failed reload said: a retry failing the same way is not logged again
+    /// (a table file with an error would otherwise log every 5 s until it is fixed).
+    var lastReloadFailure: String?
     var nextSerial: UInt64 = 0
     var running = false
     /// The one receive buffer: the loop handles one datagram or read at a time.
@@ -152,6 +155,7 @@ public final class DNSServer {
             ResidentMemory.trim()
             statistics.reloads += 1
             reloadRetry = nil
+            lastReloadFailure = nil
             DNSLog.write("reloaded (\(reason)): \(resolver.zones.count) network(s) on \(describeListeners())")
         } catch {
             statistics.failedReloads += 1
@@ -159,7 +163,11 @@ public final class DNSServer {
             let at = MonotonicClock.milliseconds() + delay
             reloadRetry = (at, delay)
             schedule(at)
-            DNSLog.write("reload (\(reason)) failed, keeping the previous table, trying again in \(delay) ms: \(error)")
+            let failure = "\(error)"
+            if failure != lastReloadFailure {
+                DNSLog.write("reload (\(reason)) failed, keeping the previous table, trying again in \(delay) ms (up to every \(Self.maxReloadRetryDelay) ms): \(failure)")
+            }
+            lastReloadFailure = failure
         }
         if configuration.exitWhenEmpty, resolver.zones.isEmpty {
             DNSLog.write("no network to serve: exiting")
