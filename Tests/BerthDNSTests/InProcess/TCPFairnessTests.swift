@@ -21,7 +21,9 @@ struct TCPFairnessTests {
 
     @Test("a source holding connections busy upstream cannot take every slot (RFC 7766 §6.2.2): another source is served")
     func perSourceCap() throws {
-        let silent = try Loopback.udp(block.address(9, 1), port: block.port)
+        // A TCP query is forwarded over TCP: the upstream's kernel completes the handshake
+        // and takes the query, and nothing ever answers.
+        let silent = try Loopback.tcpListener(block.address(9, 1), port: block.port)
         defer { close(silent) }
         let server = try start(maxTCP: 8)
         let gateway = block.address(1, 1)

@@ -148,6 +148,16 @@ enum Loopback {
         return fd
     }
 
+    /// A listening TCP socket that never accepts: connections complete in the kernel's
+    /// backlog and what they send is never read or answered.
+    static func tcpListener(_ address: String, port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SandboxlessError("socket: \(String(cString: strerror(errno)))") }
+        do { try bind(fd, address, port) } catch { close(fd); throw error }
+        listen(fd, 64)
+        return fd
+    }
+
     static func send(_ fd: Int32, _ bytes: [UInt8], to address: String, _ port: UInt16) {
         var sa = sockaddr4(address, port)
         _ = bytes.withUnsafeBytes { raw in
