@@ -24,10 +24,14 @@ public struct DNSResolver: Sendable {
         let upstreams: [DNSUpstream]?
         /// `NETWORK.` when the network's name is a DNS label: the apex of its qualified names.
         let domain: DNSName?
+        /// Address → the container it belongs to (`DNSNetworkZone.members`).
+        let members: [IPAddress: String]
     }
 
     let zones: [Zone]
     let zoneByListenAddress: [IPAddress: Int]
+    /// Container key → the zones it has an endpoint on, in table order.
+    let zonesByMember: [String: [Int]]
     /// Every network's subnets: reverse names inside them are answered here, never forwarded.
     let allSubnets: [CIDR]
     /// TTL of local answers. 0 by default: names change when containers come and go, and a
@@ -60,11 +64,16 @@ public struct DNSResolver: Sendable {
                 }
             }
             zones.append(Zone(name: network.name, subnets: network.subnets, addresses: addresses, reverse: reverse,
-                              upstreams: network.upstreams, domain: domain?.lowercased()))
+                              upstreams: network.upstreams, domain: domain?.lowercased(), members: network.members))
             for address in network.listenAddresses { byAddress[address] = index }
         }
         self.zones = zones
         self.zoneByListenAddress = byAddress
+        var byMember: [String: [Int]] = [:]
+        for (index, zone) in zones.enumerated() {
+            for member in Set(zone.members.values) { byMember[member, default: []].append(index) }
+        }
+        self.zonesByMember = byMember
         self.allSubnets = table.networks.flatMap(\.subnets)
         self.ttl = ttl
         self.payloadSize = max(512, payloadSize)
@@ -98,8 +107,9 @@ public struct DNSResolver: Sendable {
         return header.bytes
     }
 
-    /// Decides what to do with a parsed query that arrived on `zone`.
-    public func resolve(_ query: DNSMessage, zone: Int) -> DNSResolution {
+    /// Decides what to do with a parsed query that arrived on `zone` from `source` (nil:
+    /// unknown; only the zone's own names are then looked up).
+    public func resolve(_ query: DNSMessage, zone: Int, source: IPAddress? = nil) -> DNSResolution {
         guard !query.header.isResponse else { return .drop }
         // Without exactly one question nothing is echoed (RFC 1035 allows several; no server
         // answers them, and echoing them would amplify).
@@ -124,7 +134,19 @@ public struct DNSResolver: Sendable {
         // like any name this one does not, as Docker's resolver and aardvark-dns do. An
         // NXDOMAIN here would let an alias such as api.github.com on one network break
         // that name for every other, and tell other networks what this one holds.
-        guard let addresses = zones[zone].addresses[question.name.lowercased()] else { return .forward }
+        // The asking container's other networks come next (aardvark-dns answers from every
+        // network of the container): still only the asker's own networks.
+        let key = question.name.lowercased()
+        var found = zones[zone].addresses[key].map { (zone: zone, addresses: $0) }
+        if found == nil, let source, let member = zones[zone].members[source] {
+            for other in zonesByMember[member] ?? [] where other != zone {
+                if let addresses = zones[other].addresses[key] {
+                    found = (other, addresses)
+                    break
+                }
+            }
+        }
+        guard let (answering, addresses) = found else { return .forward }
         if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
             return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
         }
@@ -142,7 +164,7 @@ public struct DNSResolver: Sendable {
         guard !records.isEmpty else {
             // The SOA of the zone the name is in (RFC 2308 §3): NETWORK. for NAME.NETWORK,
             // the root for a single-label name.
-            let apex = zones[zone].domain.flatMap { question.name.isSubdomain(of: $0) ? $0 : nil } ?? .root
+            let apex = zones[answering].domain.flatMap { question.name.isSubdomain(of: $0) ? $0 : nil } ?? .root
             return .answer(negative(to: query, code: .noError, apex: apex))
         }
         var answer = response(to: query, code: .noError)

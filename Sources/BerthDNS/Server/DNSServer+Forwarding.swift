@@ -286,7 +286,7 @@ extension DNSServer {
     }
 
     /// Where a client's query came from.
-    private func sourceAddress(of client: Client) -> IPAddress? {
+    func sourceAddress(of client: Client) -> IPAddress? {
         switch client {
         case .udp(_, let peer): peer.ipAddress
         case .tcp(let fd, _): clients[fd]?.source
