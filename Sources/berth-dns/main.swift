@@ -105,6 +105,14 @@ func parseArguments(_ arguments: ArraySlice<String>) throws(BerthError) -> Optio
 // libdispatch into the binary, whose initializer ran at every start (perf9, as for
 // berth-oci-hook and berth-cni).
 func runResolver() -> Never {
+    // Before anything announces this process (the pid line, the lock's pid): a SIGHUP sent
+    // by an attach as soon as it sees the pid would otherwise kill it before the server's
+    // signalfd exists. Blocked, it waits as pending and the signalfd reads it (a reload).
+    do {
+        try DNSServer.blockSignals()
+    } catch {
+        fail("\(error)", status: 1)
+    }
     let options: Options
     do {
         options = try parseArguments(CommandLine.arguments.dropFirst())

@@ -22,10 +22,16 @@ public struct DNSResolver: Sendable {
         /// Address → the name PTR answers with.
         let reverse: [IPAddress: DNSName]
         let upstreams: [DNSUpstream]?
+        /// `NETWORK.` when the network's name is a DNS label: the apex of its qualified names.
+        let domain: DNSName?
+        /// Address → the container it belongs to (`DNSNetworkZone.members`).
+        let members: [IPAddress: String]
     }
 
     let zones: [Zone]
     let zoneByListenAddress: [IPAddress: Int]
+    /// Container key → the zones it has an endpoint on, in table order.
+    let zonesByMember: [String: [Int]]
     /// Every network's subnets: reverse names inside them are answered here, never forwarded.
     let allSubnets: [CIDR]
     /// TTL of local answers. 0 by default: names change when containers come and go, and a
@@ -58,11 +64,16 @@ public struct DNSResolver: Sendable {
                 }
             }
             zones.append(Zone(name: network.name, subnets: network.subnets, addresses: addresses, reverse: reverse,
-                              upstreams: network.upstreams))
+                              upstreams: network.upstreams, domain: domain?.lowercased(), members: network.members))
             for address in network.listenAddresses { byAddress[address] = index }
         }
         self.zones = zones
         self.zoneByListenAddress = byAddress
+        var byMember: [String: [Int]] = [:]
+        for (index, zone) in zones.enumerated() {
+            for member in Set(zone.members.values) { byMember[member, default: []].append(index) }
+        }
+        self.zonesByMember = byMember
         self.allSubnets = table.networks.flatMap(\.subnets)
         self.ttl = ttl
         self.payloadSize = max(512, payloadSize)
@@ -96,12 +107,17 @@ public struct DNSResolver: Sendable {
         return header.bytes
     }
 
-    /// Decides what to do with a parsed query that arrived on `zone`.
-    public func resolve(_ query: DNSMessage, zone: Int) -> DNSResolution {
+    /// Decides what to do with a parsed query that arrived on `zone` from `source` (nil:
+    /// unknown; only the zone's own names are then looked up).
+    public func resolve(_ query: DNSMessage, zone: Int, source: IPAddress? = nil) -> DNSResolution {
         guard !query.header.isResponse else { return .drop }
-        guard query.header.opcode == .query else { return .answer(response(to: query, code: .notImplemented)) }
+        // Without exactly one question nothing is echoed (RFC 1035 allows several; no server
+        // answers them, and echoing them would amplify).
+        guard query.header.opcode == .query else {
+            return .answer(response(to: query, code: .notImplemented, echo: query.questions.count == 1))
+        }
         guard query.questions.count == 1, let question = query.questions.first else {
-            return .answer(response(to: query, code: .formatError))
+            return .answer(response(to: query, code: .formatError, echo: false))
         }
         if let edns = query.edns, edns.version != 0 {
             return .answer(response(to: query, code: .badVersion))
@@ -111,11 +127,26 @@ public struct DNSResolver: Sendable {
         if let address = ReverseName.address(from: question.name) {
             return resolveReverse(query, question: question, address: address, zone: zones[zone])
         }
+        if let (block, below) = ReverseName.block(from: question.name) {
+            return resolveReverseBlock(query, question: question, block: block, below: below, zone: zones[zone])
+        }
         // Each network's names are its own: a name another network serves is forwarded
         // like any name this one does not, as Docker's resolver and aardvark-dns do. An
         // NXDOMAIN here would let an alias such as api.github.com on one network break
         // that name for every other, and tell other networks what this one holds.
-        guard let addresses = zones[zone].addresses[question.name.lowercased()] else { return .forward }
+        // The asking container's other networks come next (aardvark-dns answers from every
+        // network of the container): still only the asker's own networks.
+        let key = question.name.lowercased()
+        var found = zones[zone].addresses[key].map { (zone: zone, addresses: $0) }
+        if found == nil, let source, let member = zones[zone].members[source] {
+            for other in zonesByMember[member] ?? [] where other != zone {
+                if let addresses = zones[other].addresses[key] {
+                    found = (other, addresses)
+                    break
+                }
+            }
+        }
+        guard let (answering, addresses) = found else { return .forward }
         if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
             return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
         }
@@ -130,45 +161,90 @@ public struct DNSResolver: Sendable {
             }
         }
         // A name with no record of the asked type exists all the same: NOERROR, no data.
-        guard !records.isEmpty else { return .answer(negative(to: query, code: .noError)) }
+        guard !records.isEmpty else {
+            // The SOA of the zone the name is in (RFC 2308 §3): NETWORK. for NAME.NETWORK,
+            // the root for a single-label name.
+            let apex = zones[answering].domain.flatMap { question.name.isSubdomain(of: $0) ? $0 : nil } ?? .root
+            return .answer(negative(to: query, code: .noError, apex: apex))
+        }
         var answer = response(to: query, code: .noError)
         answer.answers = records
         return .answer(answer)
     }
 
     private func resolveReverse(_ query: DNSMessage, question: DNSQuestion, address: IPAddress, zone: Zone) -> DNSResolution {
+        let subnet = servedSubnet { $0.contains(address) }
+        let apex = subnet.map { ReverseName.zoneName(of: ReverseName.zone(of: $0)) }
+            ?? (address.family == .ipv4 ? ReverseName.inAddrArpa : ReverseName.ip6Arpa)
         if let target = zone.reverse[address] {
-            guard question.type == .ptr || question.type == .any else { return .answer(negative(to: query, code: .noError)) }
+            guard question.type == .ptr || question.type == .any else { return .answer(negative(to: query, code: .noError, apex: apex)) }
             var answer = response(to: query, code: .noError)
             answer.answers = [DNSRecord(name: question.name, ttl: ttl, data: .ptr(target))]
             return .answer(answer)
         }
         // An address of any Berth network (this one's unused ones, or another network's)
         // is Berth's business: answered here so that it never leaks upstream.
-        if allSubnets.contains(where: { $0.contains(address) }) {
-            return .answer(negative(to: query, code: .nameError))
+        if subnet != nil {
+            return .answer(negative(to: query, code: .nameError, apex: apex))
         }
         return .forward
     }
 
-    /// An authoritative response with recursion available (the resolver forwards).
-    private func response(to query: DNSMessage, code: DNSResponseCode) -> DNSMessage {
+    /// A reverse name that is not one address: a block (`0.89.10.in-addr.arpa.`), maybe
+    /// with labels below it that no address has. At, under or above a served subnet's
+    /// reverse zone it is answered here and never forwarded (as RFC 6303 has local zones
+    /// answered locally): the zone's apex has its SOA; a block holding one of this
+    /// network's endpoints, or on the way down to a subnet, is an empty non-terminal
+    /// (NODATA); anything else under the zone does not exist (NXDOMAIN).
+    private func resolveReverseBlock(_ query: DNSMessage, question: DNSQuestion, block: CIDR, below: Bool, zone: Zone) -> DNSResolution {
+        guard let subnet = servedSubnet(where: { $0.overlaps(block) }) else { return .forward }
+        let reverseZone = ReverseName.zone(of: subnet)
+        let inZone = block.prefixLength >= reverseZone.prefixLength
+        // The SOA of the subnet's zone; above it, of the name itself (a local zone of its own).
+        let apex = inZone ? ReverseName.zoneName(of: reverseZone) : question.name
+        if below {
+            // Labels under a block that no address continues: nothing there, if it is ours.
+            guard inZone else { return .forward }
+            return .answer(negative(to: query, code: .nameError, apex: apex))
+        }
+        if block.prefixLength == reverseZone.prefixLength, question.type == .soa || question.type == .any {
+            var answer = response(to: query, code: .noError)
+            answer.answers = [soaRecord(apex: apex)]
+            return .answer(answer)
+        }
+        let exists = block.prefixLength <= reverseZone.prefixLength || block.prefixLength < subnet.prefixLength
+            || zone.reverse.keys.contains { block.contains($0) }
+        return .answer(negative(to: query, code: exists ? .noError : .nameError, apex: apex))
+    }
+
+    /// The most specific served subnet that `matches`.
+    private func servedSubnet(where matches: (CIDR) -> Bool) -> CIDR? {
+        allSubnets.filter(matches).max { $0.prefixLength < $1.prefixLength }
+    }
+
+    /// An authoritative response with recursion available (the resolver forwards); with
+    /// `echo` false, without the question section.
+    private func response(to query: DNSMessage, code: DNSResponseCode, echo: Bool = true) -> DNSMessage {
         var response = query.responseSkeleton(code: code, payloadSize: payloadSize)
+        if !echo { response.questions = [] }
         response.header.isAuthoritative = code == .noError || code == .nameError
         response.header.recursionAvailable = true
         return response
     }
 
-    /// NXDOMAIN or NODATA with an SOA whose minimum is the local TTL (RFC 2308), so that a
-    /// caching client keeps the negative answer no longer than a positive one.
-    private func negative(to query: DNSMessage, code: DNSResponseCode) -> DNSMessage {
+    /// NXDOMAIN or NODATA with the SOA of the zone at `apex` (RFC 2308 §3), whose minimum is
+    /// the local TTL, so that a caching client keeps the negative answer no longer than a
+    /// positive one.
+    private func negative(to query: DNSMessage, code: DNSResponseCode, apex: DNSName) -> DNSMessage {
         var answer = response(to: query, code: code)
-        if let question = query.questions.first {
-            let soa = DNSSOA(primaryServer: Self.serverName, responsible: Self.hostmaster, serial: serial,
-                             refresh: 3600, retry: 600, expire: 86400, minimum: ttl)
-            answer.authorities = [DNSRecord(name: question.name, ttl: ttl, data: .soa(soa))]
-        }
+        answer.authorities = [soaRecord(apex: apex)]
         return answer
+    }
+
+    private func soaRecord(apex: DNSName) -> DNSRecord {
+        let soa = DNSSOA(primaryServer: Self.serverName, responsible: Self.hostmaster, serial: serial,
+                         refresh: 3600, retry: 600, expire: 86400, minimum: ttl)
+        return DNSRecord(name: apex, ttl: ttl, data: .soa(soa))
     }
 
     static let serverName = DNSName(trustedWire: [9] + Array("berth-dns".utf8) + [0])

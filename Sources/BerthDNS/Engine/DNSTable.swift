@@ -54,14 +54,20 @@ public struct DNSNetworkZone: Sendable, Hashable {
     public var endpoints: [DNSEndpointNames]
     /// Upstream servers for this network's forwarded queries; nil uses the server's.
     public var upstreams: [DNSUpstream]?
+    /// Which container each address of the network belongs to (named or not), by an opaque
+    /// key the same on every network the container is on (Berth's state: its network
+    /// namespace). A container asking here also gets the names of its other networks, as
+    /// aardvark-dns answers. Empty: the network's names only (a table file has none).
+    public var members: [IPAddress: String]
 
     public init(name: String, listenAddresses: [IPAddress], subnets: [CIDR], endpoints: [DNSEndpointNames] = [],
-                upstreams: [DNSUpstream]? = nil) {
+                upstreams: [DNSUpstream]? = nil, members: [IPAddress: String] = [:]) {
         self.name = name
         self.listenAddresses = listenAddresses
         self.subnets = subnets
         self.endpoints = endpoints
         self.upstreams = upstreams
+        self.members = members
     }
 
     /// The suffix for qualified names, when the network's name is a valid DNS label.

@@ -15,6 +15,8 @@ final class Forward {
     let client: DNSServer.Client
     /// The client's address, whose share of pending forwards this one counts in.
     let source: IPAddress?
+    /// The network (by name: a reload may renumber zones) whose share it counts in.
+    let network: String
     let udpLimit: Int
     /// A TCP query goes upstream over TCP (RFC 7766: the client chose TCP for a reason).
     let overTCP: Bool
@@ -29,11 +31,12 @@ final class Forward {
     var output: [UInt8] = []
     var framer = DNSStreamFramer()
 
-    init(query: DNSMessage, bytes: [UInt8], client: DNSServer.Client, source: IPAddress?, udpLimit: Int, upstreams: [DNSUpstream]) {
+    init(query: DNSMessage, bytes: [UInt8], client: DNSServer.Client, source: IPAddress?, network: String, udpLimit: Int, upstreams: [DNSUpstream]) {
         self.query = query
         self.bytes = bytes
         self.client = client
         self.source = source
+        self.network = network
         self.udpLimit = udpLimit
         self.overTCP = !client.isUDP
         self.upstreams = upstreams
@@ -54,28 +57,37 @@ extension DNSServer {
         let upstreams = (resolver.upstreams(ofZone: zone) ?? defaultUpstreams).filter {
             !($0.port == configuration.port && listeners[$0.address] != nil)
         }.prefix(Self.maxUpstreams)
-        guard !upstreams.isEmpty, forwards.count < configuration.maxPendingForwards else {
+        guard !upstreams.isEmpty else {
             statistics.serverFailures += 1
             send(serverFailure(for: query), to: client)
             return
         }
+        // Shares of the pending forwards, smallest first: one source address's, then one
+        // network's, so that one container, or one network flooding slow names, cannot
+        // take every slot and leave the other networks SERVFAIL. Past a share: REFUSED.
         let source = sourceAddress(of: client)
-        if let source {
-            guard forwardsBySource[source, default: 0] < configuration.maxPendingForwardsPerSource else {
-                statistics.limitedForwards += 1
-                var refused = query.responseSkeleton(code: .refused, payloadSize: configuration.udpPayloadSize)
-                refused.header.recursionAvailable = true
-                send(refused.encoded(maxSize: 512), to: client)
-                return
-            }
-            forwardsBySource[source, default: 0] += 1
+        let network = resolver.networkName(ofZone: zone)
+        let overSource = source.map { forwardsBySource[$0, default: 0] >= configuration.maxPendingForwardsPerSource } ?? false
+        if overSource || forwardsByNetwork[network, default: 0] >= configuration.maxPendingForwardsPerNetwork(networks: resolver.zones.count) {
+            statistics.limitedForwards += 1
+            var refused = query.responseSkeleton(code: .refused, payloadSize: configuration.udpPayloadSize)
+            refused.header.recursionAvailable = true
+            send(refused.encoded(maxSize: 512), to: client)
+            return
         }
+        guard forwards.count < configuration.maxPendingForwards else {
+            statistics.serverFailures += 1
+            send(serverFailure(for: query), to: client)
+            return
+        }
+        if let source { forwardsBySource[source, default: 0] += 1 }
+        forwardsByNetwork[network, default: 0] += 1
         statistics.forwarded += 1
         if case .tcp(let fd, _) = client, let connection = clients[fd] {
             connection.inFlight += 1
             updateClient(fd)
         }
-        let forward = Forward(query: query, bytes: Self.cappingPayloadSize(of: bytes, at: configuration.udpPayloadSize), client: client, source: source, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
+        let forward = Forward(query: query, bytes: Self.cappingPayloadSize(of: bytes, at: configuration.udpPayloadSize), client: client, source: source, network: network, udpLimit: udpLimit(for: query), upstreams: Array(upstreams))
         startAttempt(forward)
     }
 
@@ -259,6 +271,9 @@ extension DNSServer {
         if let source = forward.source, let pending = forwardsBySource[source] {
             forwardsBySource[source] = pending > 1 ? pending - 1 : nil
         }
+        if let pending = forwardsByNetwork[forward.network] {
+            forwardsByNetwork[forward.network] = pending > 1 ? pending - 1 : nil
+        }
         send(message, to: forward.client)
         if case .tcp(let fd, let serial) = forward.client, let connection = clients[fd], connection.serial == serial {
             connection.inFlight -= 1
@@ -271,7 +286,7 @@ extension DNSServer {
     }
 
     /// Where a client's query came from.
-    private func sourceAddress(of client: Client) -> IPAddress? {
+    func sourceAddress(of client: Client) -> IPAddress? {
         switch client {
         case .udp(_, let peer): peer.ipAddress
         case .tcp(let fd, _): clients[fd]?.source

@@ -47,6 +47,17 @@ extension DNSServer {
 
     /// Parses, decides and answers or forwards one query.
     func handleQuery(_ bytes: [UInt8], zone: Int, client: Client) {
+        // Several questions are refused on the header alone, before anything is parsed or
+        // allocated for them: FORMERR with no question (nothing echoed).
+        if let header = DNSHeader(bytes), header.questionCount > 1 {
+            if let response = DNSResolver.formatError(for: bytes) {
+                statistics.formatErrors += 1
+                send(response, to: client)
+            } else {
+                statistics.dropped += 1
+            }
+            return
+        }
         let query: DNSMessage
         do {
             query = try DNSMessage(parsing: bytes)
@@ -60,7 +71,7 @@ extension DNSServer {
             if configuration.verbose { DNSLog.write("malformed query (\(error))") }
             return
         }
-        switch resolver.resolve(query, zone: zone) {
+        switch resolver.resolve(query, zone: zone, source: sourceAddress(of: client)) {
         case .answer(let response):
             statistics.answeredLocally += 1
             let bytes = response.encoded(maxSize: client.isUDP ? udpLimit(for: query) : 65535)

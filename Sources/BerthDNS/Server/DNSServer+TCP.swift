@@ -50,16 +50,20 @@ extension DNSServer {
                 close(connection)
                 continue
             }
-            // At the limit the connection idle longest makes room (RFC 7766 §6.2.3: a
-            // server may close idle connections to free resources), so clients that open
-            // connections and never finish a query cannot lock everyone out; with every
-            // connection busy upstream, the new one is closed.
-            if clients.count >= configuration.maxTCPConnections {
+            // One source holds at most its share of the connections (RFC 7766 §6.2.2: limit
+            // connections per client), so one container cannot lock every network out of
+            // TCP. At its share, its own idle connection makes room (RFC 7766 §6.2.3: a
+            // server may close idle connections to free resources), else the newcomer is
+            // closed. At the global limit, the source holding the most gives one up.
+            if clients.values.filter({ $0.source == source }).count >= configuration.maxTCPConnectionsPerSource {
                 statistics.rejectedConnections += 1
-                guard closeLongestIdleClient() else {
+                guard closeClient(evictingFrom: [source], busyToo: false) else {
                     close(connection)
                     continue
                 }
+            } else if clients.count >= configuration.maxTCPConnections {
+                statistics.rejectedConnections += 1
+                closeClient(evictingFrom: largestHolders(), busyToo: true)
             }
             do {
                 try register(connection, as: .client)
@@ -166,14 +170,31 @@ extension DNSServer {
         }
     }
 
-    /// Closes the connection with nothing in flight whose idle deadline comes first (the
-    /// one that finished a query longest ago); false when every connection has a query
-    /// upstream.
-    private func closeLongestIdleClient() -> Bool {
-        let idle = clients.filter { $0.value.inFlight == 0 }
-        guard let (fd, _) = idle.min(by: { ($0.value.deadline, $0.value.serial) < ($1.value.deadline, $1.value.serial) }) else { return false }
+    /// The source addresses that hold the most connections.
+    private func largestHolders() -> Set<IPAddress> {
+        var counts: [IPAddress: Int] = [:]
+        for client in clients.values { counts[client.source, default: 0] += 1 }
+        guard let most = counts.values.max() else { return [] }
+        return Set(counts.filter { $0.value == most }.keys)
+    }
+
+    /// Closes one connection of `sources` to make room: one with nothing in flight first,
+    /// among those one with every answer written (closing one with answers still to write
+    /// would lose them), then the one idle longest (its idle deadline first); with
+    /// `busyToo`, one with queries upstream when none is idle (its answers are lost: the
+    /// client asks again). False when nothing was closed.
+    @discardableResult
+    private func closeClient(evictingFrom sources: Set<IPAddress>, busyToo: Bool) -> Bool {
+        let candidates = clients.filter { sources.contains($0.value.source) && (busyToo || $0.value.inFlight == 0) }
+        guard let (fd, _) = candidates.min(by: { Self.evictionOrder($0.value) < Self.evictionOrder($1.value) }) else { return false }
         closeClient(fd)
         return true
+    }
+
+    /// Lower goes first: idle before busy, nothing left to write before answers waiting,
+    /// then the idle deadline that comes first.
+    private static func evictionOrder(_ client: TCPClient) -> (Int, Int, Int64, UInt64) {
+        (client.inFlight == 0 ? 0 : 1, client.output.isEmpty ? 0 : 1, client.deadline, client.serial)
     }
 
     func closeClient(_ fd: Int32) {

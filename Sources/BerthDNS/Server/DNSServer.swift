@@ -14,7 +14,7 @@ import BerthNamespace
 /// Memory is bounded by configuration: one 64 KiB receive buffer shared by every socket,
 /// at most `maxTCPConnections` connections each holding at most one frame in and a few
 /// out, and at most `maxPendingForwards` queries upstream (`maxPendingForwardsPerSource`
-/// from one address), each holding its query.
+/// from one address, `maxPendingForwardsPerNetwork` from one network), each holding its query.
 public final class DNSServer {
     let configuration: DNSServerConfiguration
     let source: any DNSTableSource
@@ -32,9 +32,17 @@ public final class DNSServer {
     var forwards: [Int32: Forward] = [:]
     /// Forwards waiting upstream per source address (`maxPendingForwardsPerSource`).
     var forwardsBySource: [IPAddress: Int] = [:]
+    /// Forwards waiting upstream per network name (`maxPendingForwardsPerNetwork`).
+    var forwardsByNetwork: [String: Int] = [:]
     /// The earliest deadline of any client or forward; the loop scans for expired ones
     /// only when it has passed.
     var nextDeadline = Int64.max
+    /// After a failed reload: when it is tried again, and the wait before that one (100 ms,
+    /// doubling up to 5 s), until a reload succeeds.
+    var reloadRetry: (at: Int64, delay: Int64)?
+    /// What the last failed reload said: a retry failing the same way is not logged again
+    /// (a table file with an error would otherwise log every 5 s until it is fixed).
+    var lastReloadFailure: String?
     var nextSerial: UInt64 = 0
     var running = false
     /// The one receive buffer: the loop handles one datagram or read at a time.
@@ -66,9 +74,17 @@ public final class DNSServer {
         loop = try EventLoop()
         defaultUpstreams = []
         resolver = try DNSResolver(table: DNSTable(), ttl: configuration.ttl, payloadSize: configuration.udpPayloadSize)
-        let (resolver, upstreams) = try loadState(serial: 1)
+        let (resolver, upstreams) = try loadState(serial: 1, reloading: false)
         self.resolver = resolver
         defaultUpstreams = upstreams
+    }
+
+    /// Blocks the signals `run` takes (SIGHUP, SIGTERM, SIGINT, SIGUSR1) for the calling
+    /// thread, so that one arriving before `run` opens its signalfd waits for it instead of
+    /// killing the process (SIGHUP's default action): call it first thing in the resolver's
+    /// main thread, before forking (the child keeps the mask) or announcing a pid.
+    public static func blockSignals() throws(BerthError) {
+        try SignalDescriptor.block()
     }
 
     /// Binds every listen address and serves until SIGTERM or SIGINT (or, with
@@ -126,19 +142,32 @@ public final class DNSServer {
         }
     }
 
-    /// Reads the table and upstreams again and rebinds; on failure keeps what it had.
+    /// Reads the table and upstreams again and rebinds. On failure it keeps what it had and
+    /// tries again later (100 ms, doubling up to 5 s), without waiting for another signal:
+    /// a stopped container's name must stop resolving, and a new one start, even when the
+    /// reload that said so met a busy database or a half-written file.
     func reload(reason: String) {
         do {
-            let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1)
+            let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1, reloading: true)
             self.resolver = resolver
             defaultUpstreams = upstreams
             try reconcileListeners(strict: false)
             ResidentMemory.trim()
             statistics.reloads += 1
+            reloadRetry = nil
+            lastReloadFailure = nil
             DNSLog.write("reloaded (\(reason)): \(resolver.zones.count) network(s) on \(describeListeners())")
         } catch {
             statistics.failedReloads += 1
-            DNSLog.write("reload (\(reason)) failed, keeping the previous table: \(error)")
+            let delay = reloadRetry.map { min($0.delay * 2, Self.maxReloadRetryDelay) } ?? Self.firstReloadRetryDelay
+            let at = MonotonicClock.milliseconds() + delay
+            reloadRetry = (at, delay)
+            schedule(at)
+            let failure = "\(error)"
+            if failure != lastReloadFailure {
+                DNSLog.write("reload (\(reason)) failed, keeping the previous table, trying again in \(delay) ms (up to every \(Self.maxReloadRetryDelay) ms): \(failure)")
+            }
+            lastReloadFailure = failure
         }
         if configuration.exitWhenEmpty, resolver.zones.isEmpty {
             DNSLog.write("no network to serve: exiting")
@@ -146,19 +175,35 @@ public final class DNSServer {
         }
     }
 
-    private func loadState(serial: UInt32) throws(BerthError) -> (DNSResolver, [DNSUpstream]) {
+    static let firstReloadRetryDelay: Int64 = 100
+    static let maxReloadRetryDelay: Int64 = 5000
+
+    /// The table and the upstreams. At a reload, upstreams that cannot be read, or a
+    /// resolv.conf without nameservers (a file being rewritten, a network manager between
+    /// two states), keep the previous ones: forwarding goes off only when it never had
+    /// upstreams.
+    private func loadState(serial: UInt32, reloading: Bool) throws(BerthError) -> (DNSResolver, [DNSUpstream]) {
         let table = try source.load()
         let resolver = try DNSResolver(table: table, ttl: configuration.ttl, payloadSize: configuration.udpPayloadSize, serial: serial)
-        let upstreams: [DNSUpstream]
+        var upstreams: [DNSUpstream]
         switch configuration.upstreams {
         case .fixed(let list): upstreams = list
         case .resolvConf(let path):
             do {
                 upstreams = try ResolvConf.read(path: path).upstreams
+                if upstreams.isEmpty, reloading, !defaultUpstreams.isEmpty {
+                    DNSLog.write("\(path) names no nameserver, keeping the upstreams \(describeUpstreams())")
+                    upstreams = defaultUpstreams
+                }
             } catch {
-                // No resolv.conf is a host without DNS: Berth's names still resolve.
-                DNSLog.write("cannot read upstreams from \(path), forwarding is off: \(error)")
-                upstreams = []
+                if reloading, !defaultUpstreams.isEmpty {
+                    DNSLog.write("cannot read upstreams from \(path), keeping \(describeUpstreams()): \(error)")
+                    upstreams = defaultUpstreams
+                } else {
+                    // No resolv.conf is a host without DNS: Berth's names still resolve.
+                    DNSLog.write("cannot read upstreams from \(path), forwarding is off: \(error)")
+                    upstreams = []
+                }
             }
         }
         return (resolver, upstreams)
@@ -169,10 +214,13 @@ public final class DNSServer {
         if deadline < nextDeadline { nextDeadline = deadline }
     }
 
-    /// Handles every expired client and forward, and finds the next deadline.
+    /// Handles every expired client and forward and a reload retry due, and finds the next deadline.
     private func expireDeadlines() {
         let now = MonotonicClock.milliseconds()
         nextDeadline = .max
+        if let retry = reloadRetry {
+            if retry.at <= now { reload(reason: "retry") } else { schedule(retry.at) }
+        }
         for (fd, forward) in forwards where forwards[fd] === forward {
             if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }
         }

@@ -21,9 +21,21 @@ public struct DNSServerConfiguration: Sendable {
     /// Queries from one source address waiting for an upstream at once; more are answered
     /// REFUSED, so one container cannot take every slot of `maxPendingForwards`.
     public var maxPendingForwardsPerSource = 32
-    /// Client TCP connections at once; at the limit a new one replaces the connection
-    /// idle longest (nothing in flight), or is closed when all are busy.
+    /// Queries from one network waiting for an upstream at once, of `networks` served:
+    /// an equal part of `maxPendingForwards`, at least 16 (the parts may add up to more
+    /// than the pool). More are answered REFUSED, so one network flooding slow names
+    /// cannot leave every other network SERVFAIL.
+    public func maxPendingForwardsPerNetwork(networks: Int) -> Int {
+        max(min(16, maxPendingForwards), maxPendingForwards / max(1, networks))
+    }
+    /// Client TCP connections at once. At the limit a new one takes the place of a
+    /// connection of the source address that holds the most (the one idle longest, busy
+    /// ones last).
     public var maxTCPConnections = 32
+    /// Client TCP connections from one source address at once (RFC 7766 §6.2.2): an eighth
+    /// of `maxTCPConnections`, at least 2. At this share a new one replaces the source's own
+    /// connection idle longest, or is closed when all of them have queries upstream.
+    public var maxTCPConnectionsPerSource: Int { max(2, maxTCPConnections / 8) }
     /// A TCP connection with nothing in flight is closed after this long without a query
     /// (RFC 7766 §6.2.3 asks for seconds, not minutes).
     public var tcpIdleTimeoutMilliseconds = 10_000

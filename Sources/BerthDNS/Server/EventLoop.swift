@@ -76,13 +76,26 @@ final class SignalDescriptor {
         case reload, terminate, statistics, other
     }
 
-    /// Blocks SIGHUP, SIGTERM, SIGINT and SIGUSR1 for the calling thread (the process must
-    /// not have started other threads, which would still take them) and opens the signalfd.
-    init() throws(BerthError) {
+    /// The signals the signalfd takes.
+    static var handled: sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in [SIGHUP, SIGTERM, SIGINT, SIGUSR1] { sigaddset(&set, signal) }
+        return set
+    }
+
+    /// Blocks the handled signals for the calling thread; the ones that arrive meanwhile
+    /// stay pending until a signalfd reads them.
+    static func block() throws(BerthError) {
+        var set = handled
         guard pthread_sigmask(SIG_BLOCK, &set, nil) == 0 else { throw BerthError.system("block signals", .current) }
+    }
+
+    /// Blocks SIGHUP, SIGTERM, SIGINT and SIGUSR1 for the calling thread (the process must
+    /// not have started other threads, which would still take them) and opens the signalfd.
+    init() throws(BerthError) {
+        try Self.block()
+        var set = Self.handled
         descriptor = signalfd(-1, &set, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
         guard descriptor >= 0 else { throw BerthError.system("open a signalfd", .current) }
         // A peer that closes a TCP connection mid-answer must not kill the resolver.

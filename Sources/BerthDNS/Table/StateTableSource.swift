@@ -42,7 +42,7 @@ public final class StateTableSource: DNSTableSource {
         if let opened = self.store { store = opened } else { store = try StateStore(directory: directory) }
         self.store = store
         let (networks, endpoints) = try store.read { tx throws(BerthError) in
-            (try tx.networks().filter(\.dns), try tx.endpoints().filter { $0.hasNames && !$0.isDetaching })
+            (try tx.networks().filter(\.dns), try tx.endpoints().filter { !$0.isDetaching })
         }
         return try Self.table(networks: networks, endpoints: endpoints)
     }
@@ -55,7 +55,12 @@ public final class StateTableSource: DNSTableSource {
     /// (`DNSTable.keepingValid`), so one bad record never stops every network's reload.
     public static func table(networks: [NetworkRecord], endpoints: [EndpointRecord]) throws(BerthError) -> DNSTable {
         var byNetwork: [String: [DNSEndpointNames]] = [:]
+        // Every endpoint, named or not, marks its addresses as its container's (by network
+        // namespace), so a container on several networks gets the names of each.
+        var members: [String: [IPAddress: String]] = [:]
         for endpoint in endpoints {
+            for address in endpoint.addresses { members[endpoint.network, default: [:]][address] = endpoint.namespaceIdentity.description }
+            guard endpoint.hasNames else { continue }
             // Both are checked at attach; a name the resolver cannot use is left out rather
             // than failing the whole table. An endpoint with aliases and no name (the CNI
             // capability) is named by its short id, as Docker answers a container's.
@@ -88,7 +93,8 @@ public final class StateTableSource: DNSTableSource {
             let listen: [IPAddress] = if let gateway = network.gateway { [.v4(gateway)] } else { network.ipv6Gateway.map { [.v6($0)] } ?? [] }
             zones.append(DNSNetworkZone(name: network.name, listenAddresses: listen,
                                         subnets: [network.subnet, network.ipv6Subnet].compactMap { $0 },
-                                        endpoints: byNetwork[network.name] ?? [], upstreams: upstreams))
+                                        endpoints: byNetwork[network.name] ?? [], upstreams: upstreams,
+                                        members: members[network.name] ?? [:]))
         }
         // A name clash the attach's check did not see (an endpoint named by its id, which
         // only the table gives it) costs that endpoint, not every network's reload.

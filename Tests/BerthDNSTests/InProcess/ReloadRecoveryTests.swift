@@ -1,0 +1,83 @@
+import BerthCore
+import Foundation
+import Testing
+@testable import BerthDNS
+
+/// Reloads that fail, on an in-process server (loopback only).
+@Suite("berth-dns reload: a failure is retried, upstreams are kept", .serialized)
+struct ReloadRecoveryTests {
+    let block = LoopbackBlock()
+
+    /// Asks `name` every 50 ms until it has an answer or `seconds` have passed.
+    func waitForAnswer(_ text: String, seconds: Double) throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if let answer = try Loopback.ask(text, from: block.address(1, 10), to: block.address(1, 1), block.port, timeout: 0.2),
+               !answer.answers.isEmpty { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    @Test("a reload that fails is retried without another signal, so a new name resolves soon after")
+    func retryAfterFailure() throws {
+        var configuration = DNSServerConfiguration()
+        configuration.port = block.port
+        configuration.upstreams = .fixed([])
+        let web = DNSEndpointNames(name: name("web"), addresses: [block.ip(1, 2)])
+        let server = try InProcessServer(table: DNSTable(networks: [try block.zone("front", 1, endpoints: [web])]), configuration: configuration)
+        #expect(try waitForAnswer("web", seconds: 1))
+        // The next load fails once (a busy database, a half-written file); the one after
+        // that would give the new table, but nothing signals again.
+        let db = DNSEndpointNames(name: name("db"), addresses: [block.ip(1, 3)])
+        server.source.set(DNSTable(networks: [try block.zone("front", 1, endpoints: [db])]), failing: 1)
+        server.source.poke()
+        #expect(try waitForAnswer("db", seconds: 3), "the failed reload was never retried")
+        let statistics = server.stop()
+        #expect(statistics.failedReloads == 1)
+        #expect(statistics.reloads >= 1)
+    }
+
+    @Test("a reload that cannot read resolv.conf, or reads no nameserver, keeps the previous upstreams",
+          .enabled(if: getuid() == 0, "binds port 53 on loopback"))
+    func keepsUpstreams() throws {
+        // resolv.conf upstreams are on port 53.
+        let recorder = try Loopback.udp(block.address(9, 1), port: 53, timeout: 1)
+        defer { close(recorder) }
+        let path = NSTemporaryDirectory() + "berth-dns-resolv-\(block.b)-\(block.port).conf"
+        try "nameserver \(block.address(9, 1))\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        var configuration = DNSServerConfiguration()
+        configuration.port = block.port
+        configuration.upstreams = .resolvConf(path: path)
+        let server = try InProcessServer(table: DNSTable(networks: [try block.zone("front", 1)]), configuration: configuration)
+
+        func forwarded(_ text: String) throws -> Bool {
+            let client = try Loopback.udp(block.address(1, 10), timeout: 0.2)
+            defer { close(client) }
+            Loopback.send(client, query(text, .a, id: 5).encoded(), to: block.address(1, 1), block.port)
+            let got = Loopback.receive(recorder).flatMap { try? DNSMessage(parsing: $0) }
+            return got?.questions.first?.name == name(text)
+        }
+        func reload() {
+            let before = server.source.loads
+            server.source.poke()
+            for _ in 0..<100 where server.source.loads == before { usleep(10_000) }
+            usleep(50_000)
+        }
+        #expect(try forwarded("one.example"))
+        // resolv.conf is being rewritten (gone for a moment) at the reload.
+        unlink(path)
+        reload()
+        #expect(try forwarded("two.example"), "a missing resolv.conf at a reload turned forwarding off")
+        // A resolv.conf without nameservers at a reload.
+        try "search example\n".write(toFile: path, atomically: true, encoding: .utf8)
+        reload()
+        #expect(try forwarded("three.example"), "an empty resolv.conf at a reload turned forwarding off")
+        // A new list replaces the old one as before.
+        try "nameserver \(block.address(9, 2))\n".write(toFile: path, atomically: true, encoding: .utf8)
+        reload()
+        #expect(try !forwarded("four.example"))
+        server.stop()
+    }
+}
