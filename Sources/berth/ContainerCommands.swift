@@ -45,7 +45,9 @@ struct StartCommand: ParsableCommand {
 
     func run() throws {
         EachContainer.run(containers) { name throws(BerthError) in
-            print(try Supervisor.start(existing: name, stateDirectory: state.stateDir, entry: RunCommand.entry).name)
+            let started = try Supervisor.start(existing: name, stateDirectory: state.stateDir, entry: RunCommand.entry)
+            RunCommand.warn(started.hostWarnings)
+            print(started.name)
         }
     }
 }
@@ -66,7 +68,9 @@ struct RestartCommand: ParsableCommand {
         let manager = try state.manager()
         EachContainer.run(containers) { name throws(BerthError) in
             let stopped = try Container.stop(name, timeout: .seconds(time), manager: manager)
-            print(try Supervisor.start(existing: stopped.id, stateDirectory: state.stateDir, entry: RunCommand.entry).name)
+            let started = try Supervisor.start(existing: stopped.id, stateDirectory: state.stateDir, entry: RunCommand.entry)
+            RunCommand.warn(started.hostWarnings)
+            print(started.name)
         }
     }
 }
