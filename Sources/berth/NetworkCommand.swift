@@ -136,13 +136,25 @@ struct NetworkCommand: ParsableCommand {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove every network that has no endpoints and no container, except the default network 'berth'.",
-            discussion: "As 'docker network prune', which never removes its predefined networks. Prints the names of the networks removed.")
-        @Flag(name: .shortAndLong, help: "Accepted for Docker's sake: Berth never asks for confirmation.") var force = false
+            discussion: """
+                As 'docker network prune', which never removes its predefined networks: asks for confirmation on stderr and reads \
+                the answer from stdin (y or yes goes on; anything else, or no answer, removes nothing) unless --force. \
+                Prints the names of the networks removed.
+                """)
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation.") var force = false
         @OptionGroup var state: StateOption
+
+        /// Docker's question, word for word.
+        static let question = "WARNING! This will remove all custom networks not used by at least one container.\n"
+            + "Are you sure you want to continue? [y/N] "
 
         /// Goes on past a network that cannot be removed: each error is printed, and berth
         /// exits 1 at the end if any failed.
         func run() throws {
+            guard force || Confirmation.ask(Self.question) else {
+                Output.error("network prune cancelled: nothing was removed (answer y to remove, or pass -f)")
+                return
+            }
             let manager = try state.manager()
             // A container that is not running still names its network: it needs it to start.
             let used = Set(try Container.list(manager: manager).map(\.network))
