@@ -103,10 +103,13 @@ struct NetworkCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks that have no endpoints.", aliases: ["remove", "del"])
         @Argument(help: "The network names.") var names: [String]
+        @Flag(name: .shortAndLong, help: "A network that does not exist is no error (as docker network rm -f).") var force = false
         @OptionGroup var state: StateOption
 
         /// Goes on past a network that cannot be removed, as `docker network rm` does: each
-        /// error is printed, and berth exits 1 at the end if any failed.
+        /// error is printed, and berth exits 1 at the end if any failed. With `--force` a
+        /// network that does not exist is a note on stderr (Docker 23 and later); a network
+        /// with endpoints is still refused.
         func run() throws {
             let manager = try state.manager()
             EachContainer.run(names) { (name) throws(BerthError) in
@@ -114,6 +117,9 @@ struct NetworkCommand: ParsableCommand {
                     try manager.removeNetwork(named: name)
                 } catch where error.remedy == .detachEndpoints {
                     throw Self.namingContainers(error, network: name, manager: manager)
+                } catch where force && error.code == .notFound && error.object == .network(name) {
+                    Output.error("no network named \"\(name)\": nothing to remove")
+                    return
                 }
                 print(name)
             }
@@ -247,10 +253,13 @@ extension NetworkCommand {
         guard arguments.count >= 3, arguments[0] == "network" else { return nil }
         let command = arguments[1]
         let values: Set<String>
-        let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
+        var flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
         case "create": values = ["--subnet", "--gateway", "--ip-range", "--aux-address", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt", "--state-dir"]
-        case "rm", "remove", "del", "inspect": values = ["--state-dir"]
+        case "rm", "remove", "del":
+            values = ["--state-dir"]
+            flags.formUnion(["-f", "--force"])
+        case "inspect": values = ["--state-dir"]
         default: return nil
         }
         var index = 2
