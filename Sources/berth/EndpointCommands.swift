@@ -104,20 +104,49 @@ enum EndpointTable {
 /// lists them. A container's name comes first, then an endpoint's full id, then a
 /// container's id or id prefix (as rm, stop and logs take it), then a generated endpoint id's
 /// first 12 or more hex digits. A container that is not running has no endpoint, and no
-/// ports to list.
+/// ports to list. With `PRIVATE_PORT[/PROTO]` (tcp unless said), as `docker port`: only the
+/// host addresses that port is published on, and an error when it is published on none.
 struct PortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "port", abstract: "List a container's or an endpoint's published ports.")
     @Argument(help: "A container name or id, or an endpoint id (a generated one by its first 12 or more hex digits).") var id: String
+    @Argument(help: ArgumentHelp("Only this container port, such as 80 or 53/udp (tcp unless said); prints its host addresses alone.",
+                                 valueName: "PRIVATE_PORT[/PROTO]"))
+    var privatePort: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
+    func validate() throws {
+        if let privatePort, Self.filter(privatePort) == nil {
+            throw ValidationError("invalid port \"\(privatePort)\": give PORT or PORT/PROTO, such as 80 or 53/udp (PROTO: tcp, udp or sctp)")
+        }
+    }
+
     func run() throws {
-        let ports = try Self.ports(of: id, manager: state.manager())
+        var ports = try Self.ports(of: id, manager: state.manager())
+        if let privatePort, let wanted = Self.filter(privatePort) {
+            let (port, proto) = wanted
+            ports = ports.filter { $0.containerPort == port && $0.key.proto == proto }
+            guard !ports.isEmpty else {
+                throw BerthError(.notFound, "no public port '\(port)/\(proto)' published for \(id)",
+                                 hint: "see 'berth port \(id)' for the ports it publishes", object: .port("\(port)/\(proto)"))
+            }
+        }
         if output.json {
             Output.json(.array(ports.map(NetworkJSON.port)))
+        } else if privatePort != nil {
+            for port in ports { print(port.hostEndpoint) }
         } else {
             for port in ports { print("\(port.containerPort)/\(port.key.proto) -> \(port.hostEndpoint)") }
         }
+    }
+
+    /// `80` or `80/udp`: a container port (1-65535) and its protocol, tcp unless said.
+    static func filter(_ text: String) -> (port: UInt16, proto: TransportProtocol)? {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let port = UInt16(parts[0]), port > 0 else { return nil }
+        guard parts.count == 2 else { return (port, .tcp) }
+        guard let proto = TransportProtocol(rawValue: String(parts[1]).lowercased()) else { return nil }
+        return (port, proto)
     }
 
     static func ports(of name: String, manager: NetworkManager) throws(BerthError) -> [PortMappingRecord] {

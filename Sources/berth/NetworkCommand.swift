@@ -36,7 +36,15 @@ struct NetworkCommand: ParsableCommand {
                 help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
                                    valueName: "KEY=VALUE"))
         var opt: [String] = []
+        @Option(name: [.customShort("d"), .long], help: ArgumentHelp("The network driver: bridge, the one Berth has (as docker network create -d bridge).", valueName: "DRIVER"))
+        var driver = "bridge"
         @OptionGroup var state: StateOption
+
+        func validate() throws {
+            guard driver == "bridge" else {
+                throw ValidationError("network driver '\(driver)' is not supported: Berth makes bridge networks only (leave out --driver, or give --driver bridge)")
+            }
+        }
 
         func run() throws {
             let driver = try NetworkDriverOptions(parsing: opt)
@@ -173,12 +181,21 @@ struct NetworkCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.", aliases: ["list"])
+        @Flag(name: .shortAndLong, help: "Print only the networks' names, one a line (as docker network ls -q).") var quiet = false
         @OptionGroup var output: JSONOption
         @OptionGroup var state: StateOption
+
+        func validate() throws {
+            if quiet && output.json { throw ValidationError("--quiet and --json exclude each other") }
+        }
 
         func run() throws {
             let manager = try state.manager()
             let networks = try manager.networks()
+            if quiet {
+                for network in networks { print(network.name) }
+                return
+            }
             let counts = try manager.endpointCounts()
             if output.json {
                 Output.json(.array(networks.map { NetworkJSON.network($0, endpoints: counts[$0.name] ?? 0) }))
@@ -255,7 +272,9 @@ extension NetworkCommand {
         let values: Set<String>
         var flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
-        case "create": values = ["--subnet", "--gateway", "--ip-range", "--aux-address", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt", "--state-dir"]
+        case "create":
+            values = ["--subnet", "--gateway", "--ip-range", "--aux-address", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt",
+                      "-d", "--driver", "--state-dir"]
         case "rm", "remove", "del":
             values = ["--state-dir"]
             flags.formUnion(["-f", "--force"])
