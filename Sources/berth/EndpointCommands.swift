@@ -51,6 +51,10 @@ struct PsCommand: ParsableCommand {
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
+    func validate() throws {
+        if quiet && output.json { throw ValidationError("--quiet and --json exclude each other") }
+    }
+
     func run() throws {
         let manager = try state.manager()
         let publications = try manager.publications(group: network)
@@ -70,8 +74,10 @@ struct PsCommand: ParsableCommand {
             // Docker's short ids, so that `berth rm -f $(berth ps -aq)` reads them back.
             for container in containers { print(container.id.prefix(12)) }
         } else if output.json {
+            // Each row says what it is: "kind" is "container", "endpoint" or "publication".
             Output.json(.array(containers.map { ContainerTable.json($0, endpoint: ContainerTable.endpoint(of: $0, in: byID)) }
-                               + endpoints.map(NetworkJSON.endpoint) + publications.map(NetworkJSON.publication)))
+                               + endpoints.map { Self.kind("endpoint", NetworkJSON.endpoint($0)) }
+                               + publications.map { Self.kind("publication", NetworkJSON.publication($0)) }))
         } else {
             // With nothing at all, Docker's container header; endpoints of other tools after.
             let others = endpoints.count + publications.count
@@ -79,6 +85,12 @@ struct PsCommand: ParsableCommand {
             if !containers.isEmpty, others > 0 { print("") }
             if others > 0 { EndpointTable.print(endpoints, publications: publications) }
         }
+    }
+
+    /// `row` with `"kind": kind` first, as a container's row has it.
+    static func kind(_ kind: String, _ row: JSON) -> JSON {
+        guard case .object(let members) = row else { return row }
+        return .object([("kind", .string(kind))] + members)
     }
 }
 
