@@ -112,7 +112,8 @@ struct LogsCommand: ParsableCommand {
 
     func run() throws {
         try Container.logs(container, follow: follow, manager: state.manager()) { stream, bytes in
-            Output.write(stream == .stderr ? 2 : 1, bytes)
+            // The reader went away (`berth logs -f web | head -1`): nothing more to show it.
+            guard Output.write(stream == .stderr ? 2 : 1, bytes) else { Output.terminate(status: 0) }
         }
     }
 }
