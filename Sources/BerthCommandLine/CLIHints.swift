@@ -73,6 +73,11 @@ package enum CLIHints {
             guard let command = listCommand(kind) else { return remedy.description }
             return "see '\(command)\(namespaced(kind) ? netnsSuffix(namespace) : "")'"
         case .remove(let object):
+            // A link name taken (`berth link add eth0 …`): the link holding it may be the
+            // host's own eth0, never to be removed for a name; another name is the fix.
+            if error.code == .alreadyExists, error.parameter == "name", object.kind == .link {
+                return "choose another name; see 'berth link ls\(netnsSuffix(object.namespace ?? namespace))'"
+            }
             guard let command = removeCommand(object) else { return remedy.description }
             return "remove it first with '\(command)\(namespaced(object.kind) ? netnsSuffix(object.namespace ?? namespace) : "")'"
         case .stop(let object):

@@ -34,6 +34,7 @@ package enum FullCLI {
         }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
+        Output.resetBrokenPipe()
         execv(path, argv)
         let err = errno
         let reason = String(cString: strerror(err))

@@ -17,6 +17,7 @@ package enum LabLauncher {
         let path = FullCLI.sibling(name) ?? "./\(name)"
         var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) }
         argv.append(nil)
+        Output.resetBrokenPipe()
         execv(path, &argv)
         let code = errno
         let reason = code == ENOENT ? "it is not there" : String(cString: strerror(code))

@@ -26,7 +26,8 @@ package enum Output {
             while left > 0 {
                 let written = write(1, next, left)
                 if written < 0, errno == EINTR { continue }
-                // Like `print`, a stdout that refuses the line does not fail the command.
+                // Like `print`, a stdout that refuses the line (EPIPE: the reader went away)
+                // does not fail the command.
                 guard written > 0 else { return }
                 next += written
                 left -= written
@@ -37,5 +38,22 @@ package enum Output {
     /// Ends the process with `status`.
     package static func terminate(status: Int32) -> Never {
         exit(status)
+    }
+
+    /// Makes a write to a reader that went away (a closed pipe: `berth attach … | true`, a
+    /// runtime that closed its end) fail with EPIPE instead of killing the process with
+    /// SIGPIPE: the command's own success decides its exit status, not whether anyone read
+    /// its output (an attach that printed its id to no one still made the endpoint, and still
+    /// starts its deferred checkpoint). Both `berth` and `berth-cli` call it first thing. Not
+    /// inherited by what they start: a container's spawn resets every disposition,
+    /// `DetachedSpawn` (berth-dns, checkpoints) resets SIGPIPE, and `resetBrokenPipe()` runs
+    /// before an exec of `berth-cli` or `berth-lab`.
+    package static func ignoreBrokenPipe() {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// SIGPIPE back at its default, for a program this process is about to become.
+    package static func resetBrokenPipe() {
+        _ = signal(SIGPIPE, SIG_DFL)
     }
 }

@@ -110,8 +110,16 @@ public struct PortSpec: Sendable, Hashable, LosslessStringCodable, CustomStringC
         let containerPorts = try PortRange(parsing: slashParts[0], role: "container port", in: text)
 
         // Host ports; an empty field means "any free port", as in 127.0.0.1::80, and so does
-        // a host port of 0, as Docker reads 0:80 (a range with 0 in it stays refused).
+        // a host port of 0, as Docker reads 0:80 (a range with 0 in it stays refused). Host
+        // port 0 with a container range is a host range of one port for several container
+        // ports, which Docker refuses too ("invalid ranges specified for container and host
+        // ports"): an empty host port (`::80-82`, or `80-82`) is how to ask for free ones.
         var hostPorts: PortRange?
+        if ports.count == 2, !ports[0].isEmpty, ports[0].allSatisfy({ $0 == "0" }), !containerPorts.isSinglePort {
+            throw fail("invalid ranges specified for container and host ports: host port \(ports[0]) with container ports \(containerPorts)",
+                       hint: "leave the host port out for a free one each, like \(containerPorts), or give a host range of \(containerPorts.count) ports, "
+                           + "like HOSTPORT-END:\(containerPorts)")
+        }
         if ports.count == 2, !ports[0].isEmpty, !ports[0].allSatisfy({ $0 == "0" }) {
             if ports[0].contains("."), IPAddress(String(ports[0])) != nil {
                 throw fail("\"\(ports[0])\" is an address where a host port belongs", hint: "write \(ports[0])::\(containerPart) for any free host port, or \(ports[0]):HOSTPORT:\(containerPart)")

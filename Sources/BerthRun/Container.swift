@@ -42,10 +42,14 @@ public enum Container {
     ///
     /// Each step that fails undoes the ones before it: a taken name, a port conflict or a
     /// missing command leaves no process, endpoint or record behind.
+    ///
+    /// What making the default network on first use changed for the host is in the
+    /// container's `hostWarnings`, for the caller to tell its user.
     public static func run(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> RunningContainer {
-        let record = try create(options, manager: manager)
+        var warnings: [HostWarning] = []
+        let record = try create(options, manager: manager, warnings: &warnings)
         do {
-            return try launch(record, options: options, manager: manager)
+            return try launch(record, options: options, manager: manager, warnings: warnings)
         } catch {
             try? discard(record, manager: manager)
             throw error
@@ -73,8 +77,9 @@ public enum Container {
     // MARK: - Steps
 
     /// Records a new container, status created, supervised by this process, its settings kept
-    /// for later starts. The row reserves the name.
-    static func create(_ options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
+    /// for later starts. The row reserves the name. Making the default network on first use
+    /// adds what it changed for the host to `warnings`.
+    static func create(_ options: RunOptions, manager: NetworkManager, warnings: inout [HostWarning]) throws(BerthError) -> ContainerRecord {
         try options.validate()
         // What the host cannot limit (a controller it lacks, a cpuset outside its CPUs) is
         // refused before anything exists; `launch` makes the cgroup.
@@ -90,7 +95,7 @@ public enum Container {
             hostname: spec.hostname ?? defaultHostname(id: id), rootfs: spec.rootfs, status: .created, created: StateClock.now(),
             options: options)
         // Checked before anything exists: a missing network is a usage error, not a rollback.
-        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
+        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager, warnings: &warnings) }
         try manager.containerStore().write { tx throws(BerthError) in try tx.insertContainer(record) }
         return record
     }
@@ -98,8 +103,11 @@ public enum Container {
     /// Starts a recorded container's command with `options` (its own settings), stdio from
     /// `io` when a supervisor relays it: spawns it held, attaches it to its network, writes
     /// its files, releases it and records it running. Any failure stops and releases what
-    /// was made and leaves the record as it was.
-    static func launch(_ record: ContainerRecord, options: RunOptions, io: SupervisedIO? = nil, manager: NetworkManager) throws(BerthError) -> RunningContainer {
+    /// was made and leaves the record as it was. The container's `hostWarnings` are
+    /// `warnings` (the create's) and what making the default network here changed.
+    static func launch(_ record: ContainerRecord, options: RunOptions, io: SupervisedIO? = nil, manager: NetworkManager,
+                       warnings: [HostWarning] = []) throws(BerthError) -> RunningContainer {
+        var warnings = warnings
         var spec = options.spec(id: record.id)
         io?.apply(to: &spec)
         let filesDirectory = ContainerLog.directory(state: manager.store.directory, id: record.id)
@@ -109,7 +117,7 @@ public enum Container {
             if spec.rootfs != nil {
                 spec.mounts += try ContainerFiles.prepare(directory: filesDirectory, volumes: spec.mounts)
             }
-            if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager) }
+            if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager, warnings: &warnings) }
             store = try manager.containerStore()
             let cgroup = try makeCgroup(record, options: options, manager: manager)
             do throws(BerthError) {
@@ -183,7 +191,7 @@ public enum Container {
             try? release(record, manager: manager)
             throw error
         }
-        return RunningContainer(record: running, endpoint: endpoint, process: process, manager: manager)
+        return RunningContainer(record: running, endpoint: endpoint, process: process, manager: manager, hostWarnings: warnings)
     }
 
     /// A container that never ran goes entirely: record and log.
@@ -222,11 +230,12 @@ public enum Container {
 
     // MARK: - Helpers
 
-    /// Makes sure the network exists: the library's `ensureNetwork(named:)`, which creates
-    /// the default network on first use, like Docker's default bridge.
-    static func ensureNetwork(_ name: String, manager: NetworkManager) throws(BerthError) {
+    /// Makes sure the network exists: the library's `ensureNetwork(named:warnings:)`, which
+    /// creates the default network on first use, like Docker's default bridge, and adds what
+    /// that changed for the host to `warnings`.
+    static func ensureNetwork(_ name: String, manager: NetworkManager, warnings: inout [HostWarning]) throws(BerthError) {
         do {
-            try manager.ensureNetwork(named: name)
+            try manager.ensureNetwork(named: name, warnings: &warnings)
         } catch {
             throw error.with(operation: .run)
         }

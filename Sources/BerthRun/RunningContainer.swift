@@ -20,14 +20,20 @@ public final class RunningContainer: Sendable {
     /// The command's process. With a terminal (`ContainerSpec.terminal`), its `terminal` is
     /// the master, which the caller closes.
     public let process: ContainerProcess
+    /// What starting it changed for the host beyond Berth's own objects — the default
+    /// network made on first use: forwarding turned on, another firewall's forward chain
+    /// that drops its traffic — for the caller to tell its user (`HostWarning`). Empty when
+    /// the network existed.
+    public let hostWarnings: [HostWarning]
     private let manager: NetworkManager
     /// The exit, once reaped and recorded.
     private let finished = Mutex<ContainerExit?>(nil)
 
-    init(record: ContainerRecord, endpoint: EndpointRecord?, process: ContainerProcess, manager: NetworkManager) {
+    init(record: ContainerRecord, endpoint: EndpointRecord?, process: ContainerProcess, manager: NetworkManager, hostWarnings: [HostWarning] = []) {
         self.record = record
         self.endpoint = endpoint
         self.process = process
+        self.hostWarnings = hostWarnings
         self.manager = manager
     }
 

@@ -18,12 +18,17 @@ final class Supervision {
     private var record: ContainerRecord
     /// Whether the command ran at least once (a failure before that is the caller's to undo).
     private(set) var hasStarted = false
+    /// Told what the first start changed for the host (`RunningContainer.hostWarnings`),
+    /// before `started`; a restart's go to the container's log.
+    private let warned: ([HostWarning]) -> Void
 
-    init(record: ContainerRecord, options: RunOptions, attachment: Attachment?, manager: NetworkManager) {
+    init(record: ContainerRecord, options: RunOptions, attachment: Attachment?, manager: NetworkManager,
+         warned: @escaping ([HostWarning]) -> Void = { _ in }) {
         self.record = record
         self.options = options
         self.attachment = attachment
         self.manager = manager
+        self.warned = warned
     }
 
     /// Runs the container until it stops for good and returns its last exit. `started` is
@@ -62,8 +67,13 @@ final class Supervision {
                 return lastExit
             }
             if !hasStarted {
+                if !container.hostWarnings.isEmpty { warned(container.hostWarnings) }
                 hasStarted = true
                 started(container)
+            } else {
+                for warning in container.hostWarnings {
+                    log.write(.stderr, Array("berth: warning: container \(record.name): \(warning)\n".utf8)[...])
+                }
             }
             SignalForwarding.forward(to: container.process)
             let began = MonotonicClock.now

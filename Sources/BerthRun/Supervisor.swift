@@ -52,6 +52,9 @@ public enum Supervisor {
         /// `wait()` on it some time (it ends when the container does), or it stays a zombie
         /// until the caller exits.
         public let supervisor: ContainerProcess
+        /// What starting it changed for the host — the default network made on first use
+        /// (`HostWarning`) — for the caller to tell its user. Empty when the network existed.
+        public let hostWarnings: [HostWarning]
     }
 
     /// The most a request or a report may hold; a command line cannot be longer than the
@@ -69,15 +72,23 @@ public enum Supervisor {
     /// command runs. Returns the command's last exit, after the network was released and the
     /// exit recorded (or the container removed, with `options.autoRemove`).
     ///
+    /// `warned` is told what making the default network on first use changed for the host
+    /// (`HostWarning`: forwarding turned on, another firewall's forward chain that drops its
+    /// traffic), as soon as it is made — before the caller's terminal is put in raw mode —
+    /// for the caller to tell its user.
+    ///
     /// With a restart policy it starts the command again as the policy says, until a stop or
     /// a terminating signal.
     public static func run(_ options: RunOptions, manager: NetworkManager, attachment: Attachment = Attachment(),
+                           warned: @escaping ([HostWarning]) -> Void = { _ in },
                            started: (RunningContainer) -> Void = { _ in }) throws(BerthError) -> ContainerExit {
         try options.validate()
         try attachment.validate(interactive: options.interactive, terminal: options.process.terminal)
         try refuseDescriptors(options)
-        let record = try Container.create(options, manager: manager)
-        let supervision = Supervision(record: record, options: options, attachment: attachment, manager: manager)
+        var warnings: [HostWarning] = []
+        let record = try Container.create(options, manager: manager, warnings: &warnings)
+        if !warnings.isEmpty { warned(warnings) }
+        let supervision = Supervision(record: record, options: options, attachment: attachment, manager: manager, warned: warned)
         do {
             return try supervision.run(started: started)
         } catch {
@@ -165,8 +176,8 @@ public enum Supervisor {
         let bytes = FileIO.readAll(report.read, limit: reportLimit)
         close(report.read)
         switch try? SupervisorReport(json: JSONValue(parsingUTF8: bytes)) {
-        case .started(let id, let name):
-            return Detached(id: id, name: name, supervisor: supervisor)
+        case .started(let id, let name, let warnings):
+            return Detached(id: id, name: name, supervisor: supervisor, hostWarnings: warnings)
         case .failed(let error):
             _ = try? supervisor.wait()
             throw error
@@ -203,20 +214,22 @@ public enum Supervisor {
             let manager = try NetworkManager(stateDirectory: request.stateDirectory, resolverExecutable: request.resolverExecutable)
             let record: ContainerRecord
             let options: RunOptions
+            // What making the default network changed for the host: the caller tells its user.
+            var warnings: [HostWarning] = []
             switch request.work {
             case .run(let given):
                 options = given
-                record = try Container.create(options, manager: manager)
+                record = try Container.create(options, manager: manager, warnings: &warnings)
             case .start(let id):
                 let me = try ProcessIdentity.current()
                 record = try manager.containerStore().write { tx throws(BerthError) in try tx.claimForStart(id: id, supervisor: me) }
                 guard let kept = record.options else { throw BerthError(.internalError, "container \(record.name) has no settings") }
                 options = kept
             }
-            let supervision = Supervision(record: record, options: options, attachment: nil, manager: manager)
+            let supervision = Supervision(record: record, options: options, attachment: nil, manager: manager) { more in warnings += more }
             let status: ContainerExit
             do {
-                status = try supervision.run { container in send(.started(id: container.record.id, name: container.name)) }
+                status = try supervision.run { container in send(.started(id: container.record.id, name: container.name, warnings: warnings)) }
             } catch {
                 if !supervision.hasStarted {
                     if case .run = request.work { try? Container.discard(record, manager: manager) } else { try? Container.unsupervise(record, manager: manager) }

@@ -1,16 +1,19 @@
 import BerthCore
+import BerthNetwork
 
 /// The one message a detached supervisor sends back on its stdout, as a JSON line: the
 /// container it started, or the error that left nothing behind — with every field of the
 /// `BerthError`, so the caller words it exactly as if `Container.run` had failed in its own
 /// process.
 enum SupervisorReport: Sendable {
-    case started(id: String, name: String)
+    /// With what starting it changed for the host (the default network made on first use).
+    case started(id: String, name: String, warnings: [HostWarning])
     case failed(BerthError)
 
     var json: JSONValue {
         switch self {
-        case .started(let id, let name): ["started": ["id": .string(id), "name": .string(name)]]
+        case .started(let id, let name, let warnings):
+            ["started": ["id": .string(id), "name": .string(name), "warnings": .array(warnings.map(\.reportJSON))]]
         case .failed(let error): ["failed": Self.json(error)]
         }
     }
@@ -18,7 +21,9 @@ enum SupervisorReport: Sendable {
     init(json: JSONValue) throws(BerthError) {
         if let started = json["started"] {
             let fields = Fields(started, what: "supervisor report")
-            self = .started(id: try fields.string("id"), name: try fields.string("name"))
+            var warnings: [HostWarning] = []
+            for warning in started["warnings"]?.arrayValue ?? [] { warnings.append(try HostWarning(reportJSON: warning)) }
+            self = .started(id: try fields.string("id"), name: try fields.string("name"), warnings: warnings)
         } else if let failed = json["failed"] {
             self = .failed(try Self.error(failed, depth: 0))
         } else {

@@ -14,6 +14,8 @@ import BerthNetwork
 import BerthRun
 import BerthCommandLine
 
+// Before any output: a reader that went away makes a write fail, not the command.
+Output.ignoreBrokenPipe()
 let arguments = CommandLine.arguments
 Trace.mark("main")
 if arguments.count == 2, arguments[1] == "--version" {

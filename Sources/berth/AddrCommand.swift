@@ -25,10 +25,16 @@ struct AddrCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "del", abstract: "Remove an address from a link.", aliases: ["delete", "rm"])
         @Argument(help: "ADDRESS/PREFIX.") var cidr: String
         @Option(name: .long, help: "The link.") var dev: String
+        @Flag(name: .long, help: "Remove an address from a link Berth uses (a network's bridge, an endpoint's veth) anyway.") var force = false
         @OptionGroup var scope: NamespaceOption
+        @OptionGroup var state: StateOption
 
         func run() throws {
-            try scope.netlink().deleteAddress(Parse.cidr(cidr), from: Parse.link(dev))
+            let netlink = try scope.netlink()
+            let address = try Parse.cidr(cidr)
+            let link = try Parse.link(dev)
+            try LinkOwnership.refuse("remove the address", link: dev, netns: scope.netns, netlink: netlink, force: force, state: state)
+            try netlink.deleteAddress(address, from: link)
         }
     }
 

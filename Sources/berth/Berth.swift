@@ -26,6 +26,8 @@ struct Berth: ParsableCommand {
     /// worded by `CLIHints`, and exits 1; a usage error prints in the same form
     /// (`UsageErrors`) and exits 64. `berth run` and `berth exec` exit as `docker run` does instead (`ContainerExitCode`).
     static func main() {
+        // Before any output: a reader that went away makes a write fail, not the command.
+        Output.ignoreBrokenPipe()
         let arguments = Array(CommandLine.arguments.dropFirst())
         let containerCommand = arguments.first == "run" || arguments.first == "exec"
         do {

@@ -6,7 +6,10 @@ import Berth
 struct ConfinementArguments: ParsableArguments {
     @Option(name: [.customShort("m"), .long], help: ArgumentHelp("A memory limit: bytes or with k, m, g (at least 6m).", valueName: "BYTES"))
     var memory: String?
-    @Option(name: .customLong("memory-swap"), help: ArgumentHelp("Memory plus swap (default twice --memory; -1 for unlimited swap).", valueName: "BYTES"))
+    // `.unconditional`: the next word is the value even when it starts with '-', so the
+    // documented `--memory-swap -1` and `--pids-limit -1` work as separate words, as in
+    // docker (argument-parser would take `-1` for an option and say the value is missing).
+    @Option(name: .customLong("memory-swap"), parsing: .unconditional, help: ArgumentHelp("Memory plus swap (default twice --memory; -1 for unlimited swap).", valueName: "BYTES"))
     var memorySwap: String?
     @Option(help: ArgumentHelp("How many CPUs' time the container may use, such as 0.5.", valueName: "N")) var cpus: String?
     @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: ArgumentHelp("Relative CPU weight (default 1024).", valueName: "N"))
@@ -15,7 +18,7 @@ struct ConfinementArguments: ParsableArguments {
     var cpusetCPUs: String?
     @Option(name: .customLong("cpuset-mems"), help: ArgumentHelp("The memory nodes it may use, such as 0.", valueName: "LIST"))
     var cpusetMems: String?
-    @Option(name: .customLong("pids-limit"), help: ArgumentHelp("At most this many processes (-1 or 0: unlimited).", valueName: "N"))
+    @Option(name: .customLong("pids-limit"), parsing: .unconditional, help: ArgumentHelp("At most this many processes (-1 or 0: unlimited).", valueName: "N"))
     var pidsLimit: String?
     @Option(name: .customLong("cap-add"), help: ArgumentHelp("Add a capability to Docker's default set (ALL for every one).", valueName: "CAP"))
     var capAdd: [String] = []

@@ -45,7 +45,9 @@ struct StartCommand: ParsableCommand {
 
     func run() throws {
         EachContainer.run(containers) { name throws(BerthError) in
-            print(try Supervisor.start(existing: name, stateDirectory: state.stateDir, entry: RunCommand.entry).name)
+            let started = try Supervisor.start(existing: name, stateDirectory: state.stateDir, entry: RunCommand.entry)
+            RunCommand.warn(started.hostWarnings)
+            print(started.name)
         }
     }
 }
@@ -66,7 +68,9 @@ struct RestartCommand: ParsableCommand {
         let manager = try state.manager()
         EachContainer.run(containers) { name throws(BerthError) in
             let stopped = try Container.stop(name, timeout: .seconds(time), manager: manager)
-            print(try Supervisor.start(existing: stopped.id, stateDirectory: state.stateDir, entry: RunCommand.entry).name)
+            let started = try Supervisor.start(existing: stopped.id, stateDirectory: state.stateDir, entry: RunCommand.entry)
+            RunCommand.warn(started.hostWarnings)
+            print(started.name)
         }
     }
 }
@@ -75,17 +79,24 @@ struct RestartCommand: ParsableCommand {
 struct RmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove stopped containers (their record and log).")
     @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
-    @Flag(name: [.customShort("f"), .long], help: "Kill running containers (SIGKILL) and remove them.") var force = false
+    @Flag(name: [.customShort("f"), .long], help: "Kill running containers (SIGKILL) and remove them; a container that does not exist is no error.")
+    var force = false
     @OptionGroup var state: StateOption
 
     func validate() throws {
         guard !containers.isEmpty else { throw ValidationError("name at least one container") }
     }
 
+    /// With `-f` a container that does not exist is a note on stderr, not a failure, as
+    /// `docker rm -f` (Docker 20.10 and later): what was asked for — no such container — holds.
     func run() throws {
         let manager = try state.manager()
         EachContainer.run(containers) { name throws(BerthError) in
-            print(try Container.remove(name, force: force, manager: manager).name)
+            do throws(BerthError) {
+                print(try Container.remove(name, force: force, manager: manager).name)
+            } catch where force && error.code == .notFound && error.object == .container(name) {
+                Output.error("no container named \"\(name)\": nothing to remove")
+            }
         }
     }
 }
@@ -101,7 +112,8 @@ struct LogsCommand: ParsableCommand {
 
     func run() throws {
         try Container.logs(container, follow: follow, manager: state.manager()) { stream, bytes in
-            Output.write(stream == .stderr ? 2 : 1, bytes)
+            // The reader went away (`berth logs -f web | head -1`): nothing more to show it.
+            guard Output.write(stream == .stderr ? 2 : 1, bytes) else { Output.terminate(status: 0) }
         }
     }
 }

@@ -51,6 +51,10 @@ struct PsCommand: ParsableCommand {
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
+    func validate() throws {
+        if quiet && output.json { throw ValidationError("--quiet and --json exclude each other") }
+    }
+
     func run() throws {
         let manager = try state.manager()
         let publications = try manager.publications(group: network)
@@ -70,8 +74,10 @@ struct PsCommand: ParsableCommand {
             // Docker's short ids, so that `berth rm -f $(berth ps -aq)` reads them back.
             for container in containers { print(container.id.prefix(12)) }
         } else if output.json {
+            // Each row says what it is: "kind" is "container", "endpoint" or "publication".
             Output.json(.array(containers.map { ContainerTable.json($0, endpoint: ContainerTable.endpoint(of: $0, in: byID)) }
-                               + endpoints.map(NetworkJSON.endpoint) + publications.map(NetworkJSON.publication)))
+                               + endpoints.map { Self.kind("endpoint", NetworkJSON.endpoint($0)) }
+                               + publications.map { Self.kind("publication", NetworkJSON.publication($0)) }))
         } else {
             // With nothing at all, Docker's container header; endpoints of other tools after.
             let others = endpoints.count + publications.count
@@ -79,6 +85,12 @@ struct PsCommand: ParsableCommand {
             if !containers.isEmpty, others > 0 { print("") }
             if others > 0 { EndpointTable.print(endpoints, publications: publications) }
         }
+    }
+
+    /// `row` with `"kind": kind` first, as a container's row has it.
+    static func kind(_ kind: String, _ row: JSON) -> JSON {
+        guard case .object(let members) = row else { return row }
+        return .object([("kind", .string(kind))] + members)
     }
 }
 
@@ -104,20 +116,49 @@ enum EndpointTable {
 /// lists them. A container's name comes first, then an endpoint's full id, then a
 /// container's id or id prefix (as rm, stop and logs take it), then a generated endpoint id's
 /// first 12 or more hex digits. A container that is not running has no endpoint, and no
-/// ports to list.
+/// ports to list. With `PRIVATE_PORT[/PROTO]` (tcp unless said), as `docker port`: only the
+/// host addresses that port is published on, and an error when it is published on none.
 struct PortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "port", abstract: "List a container's or an endpoint's published ports.")
     @Argument(help: "A container name or id, or an endpoint id (a generated one by its first 12 or more hex digits).") var id: String
+    @Argument(help: ArgumentHelp("Only this container port, such as 80 or 53/udp (tcp unless said); prints its host addresses alone.",
+                                 valueName: "PRIVATE_PORT[/PROTO]"))
+    var privatePort: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var state: StateOption
 
+    func validate() throws {
+        if let privatePort, Self.filter(privatePort) == nil {
+            throw ValidationError("invalid port \"\(privatePort)\": give PORT or PORT/PROTO, such as 80 or 53/udp (PROTO: tcp, udp or sctp)")
+        }
+    }
+
     func run() throws {
-        let ports = try Self.ports(of: id, manager: state.manager())
+        var ports = try Self.ports(of: id, manager: state.manager())
+        if let privatePort, let wanted = Self.filter(privatePort) {
+            let (port, proto) = wanted
+            ports = ports.filter { $0.containerPort == port && $0.key.proto == proto }
+            guard !ports.isEmpty else {
+                throw BerthError(.notFound, "no public port '\(port)/\(proto)' published for \(id)",
+                                 hint: "see 'berth port \(id)' for the ports it publishes", object: .port("\(port)/\(proto)"))
+            }
+        }
         if output.json {
             Output.json(.array(ports.map(NetworkJSON.port)))
+        } else if privatePort != nil {
+            for port in ports { print(port.hostEndpoint) }
         } else {
             for port in ports { print("\(port.containerPort)/\(port.key.proto) -> \(port.hostEndpoint)") }
         }
+    }
+
+    /// `80` or `80/udp`: a container port (1-65535) and its protocol, tcp unless said.
+    static func filter(_ text: String) -> (port: UInt16, proto: TransportProtocol)? {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let port = UInt16(parts[0]), port > 0 else { return nil }
+        guard parts.count == 2 else { return (port, .tcp) }
+        guard let proto = TransportProtocol(rawValue: String(parts[1]).lowercased()) else { return nil }
+        return (port, proto)
     }
 
     static func ports(of name: String, manager: NetworkManager) throws(BerthError) -> [PortMappingRecord] {

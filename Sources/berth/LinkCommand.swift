@@ -60,7 +60,9 @@ struct LinkCommand: ParsableCommand {
         @Option(name: .long, help: "The alias (\"\" clears it).") var alias: String?
         @Option(name: .customLong("move-to"), help: ArgumentHelp("Move the link into this namespace (then --up, --down and --master apply there).", valueName: "NS"))
         var moveTo: String?
+        @Flag(name: .long, help: "Set a link Berth uses (a network's bridge, an endpoint's veth) down, off its bridge or away anyway.") var force = false
         @OptionGroup var scope: NamespaceOption
+        @OptionGroup var state: StateOption
 
         func validate() throws {
             if up && down { throw ValidationError("--up and --down exclude each other") }
@@ -73,6 +75,11 @@ struct LinkCommand: ParsableCommand {
         func run() throws {
             let netlink = try scope.netlink()
             let link = try Parse.link(name)
+            // What would cut a network or an endpoint off; an MTU, MAC or alias does not.
+            if down || nomaster || moveTo != nil {
+                let action = down ? "set it down" : nomaster ? "take it off its bridge" : "move it"
+                try LinkOwnership.refuse(action, link: name, netns: scope.netns, netlink: netlink, force: force, state: state)
+            }
             let mac = try mac.map { text throws(BerthError) in try Parse.mac(text) }
             let target = try moveTo.map { text throws(BerthError) in try NetworkNamespace.open(nameOrPath: text) }
             let master = try master.map { text throws(BerthError) in try Parse.link(text) }
@@ -106,10 +113,15 @@ struct LinkCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "del", abstract: "Delete a link (a veth takes its peer along).",
                                                         aliases: ["delete", "rm"])
         @Argument(help: "The link's name.") var name: String
+        @Flag(name: .long, help: "Delete a link Berth uses (a network's bridge, an endpoint's veth) anyway.") var force = false
         @OptionGroup var scope: NamespaceOption
+        @OptionGroup var state: StateOption
 
         func run() throws {
-            try scope.netlink().deleteLink(Parse.link(name))
+            let netlink = try scope.netlink()
+            let link = try Parse.link(name)
+            try LinkOwnership.refuse("delete it", link: name, netns: scope.netns, netlink: netlink, force: force, state: state)
+            try netlink.deleteLink(link)
         }
     }
 

@@ -40,6 +40,12 @@ struct NetnsCommand: ParsableCommand {
                                      hint: "detach them first with 'berth detach \(ids)', or add --force to detach them and delete it",
                                      object: .namespace(name))
                 }
+                // All or nothing: a running container's endpoint refuses before any other is
+                // detached, so a refusal leaves the namespace as it was. Each detach checks
+                // again in its own transaction (a container started meanwhile).
+                try manager.store.read { tx throws(BerthError) in
+                    for endpoint in users { try Container.refuseDetachingActive(tx, argument: endpoint.id, endpoint: endpoint) }
+                }
                 for endpoint in users {
                     try manager.detach(id: endpoint.id) { tx, argument, found throws(BerthError) in
                         try Container.refuseDetachingActive(tx, argument: argument, endpoint: found)

@@ -36,7 +36,15 @@ struct NetworkCommand: ParsableCommand {
                 help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
                                    valueName: "KEY=VALUE"))
         var opt: [String] = []
+        @Option(name: [.customShort("d"), .long], help: ArgumentHelp("The network driver: bridge, the one Berth has (as docker network create -d bridge).", valueName: "DRIVER"))
+        var driver = "bridge"
         @OptionGroup var state: StateOption
+
+        func validate() throws {
+            guard driver == "bridge" else {
+                throw ValidationError("network driver '\(driver)' is not supported: Berth makes bridge networks only (leave out --driver, or give --driver bridge)")
+            }
+        }
 
         func run() throws {
             let driver = try NetworkDriverOptions(parsing: opt)
@@ -103,10 +111,13 @@ struct NetworkCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks that have no endpoints.", aliases: ["remove", "del"])
         @Argument(help: "The network names.") var names: [String]
+        @Flag(name: .shortAndLong, help: "A network that does not exist is no error (as docker network rm -f).") var force = false
         @OptionGroup var state: StateOption
 
         /// Goes on past a network that cannot be removed, as `docker network rm` does: each
-        /// error is printed, and berth exits 1 at the end if any failed.
+        /// error is printed, and berth exits 1 at the end if any failed. With `--force` a
+        /// network that does not exist is a note on stderr (Docker 23 and later); a network
+        /// with endpoints is still refused.
         func run() throws {
             let manager = try state.manager()
             EachContainer.run(names) { (name) throws(BerthError) in
@@ -114,6 +125,9 @@ struct NetworkCommand: ParsableCommand {
                     try manager.removeNetwork(named: name)
                 } catch where error.remedy == .detachEndpoints {
                     throw Self.namingContainers(error, network: name, manager: manager)
+                } catch where force && error.code == .notFound && error.object == .network(name) {
+                    Output.error("no network named \"\(name)\": nothing to remove")
+                    return
                 }
                 print(name)
             }
@@ -136,13 +150,25 @@ struct NetworkCommand: ParsableCommand {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove every network that has no endpoints and no container, except the default network 'berth'.",
-            discussion: "As 'docker network prune', which never removes its predefined networks. Prints the names of the networks removed.")
-        @Flag(name: .shortAndLong, help: "Accepted for Docker's sake: Berth never asks for confirmation.") var force = false
+            discussion: """
+                As 'docker network prune', which never removes its predefined networks: asks for confirmation on stderr and reads \
+                the answer from stdin (y or yes goes on; anything else, or no answer, removes nothing) unless --force. \
+                Prints the names of the networks removed.
+                """)
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation.") var force = false
         @OptionGroup var state: StateOption
+
+        /// Docker's question, word for word.
+        static let question = "WARNING! This will remove all custom networks not used by at least one container.\n"
+            + "Are you sure you want to continue? [y/N] "
 
         /// Goes on past a network that cannot be removed: each error is printed, and berth
         /// exits 1 at the end if any failed.
         func run() throws {
+            guard force || Confirmation.ask(Self.question) else {
+                Output.error("network prune cancelled: nothing was removed (answer y to remove, or pass -f)")
+                return
+            }
             let manager = try state.manager()
             // A container that is not running still names its network: it needs it to start.
             let used = Set(try Container.list(manager: manager).map(\.network))
@@ -155,12 +181,21 @@ struct NetworkCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.", aliases: ["list"])
+        @Flag(name: .shortAndLong, help: "Print only the networks' names, one a line (as docker network ls -q).") var quiet = false
         @OptionGroup var output: JSONOption
         @OptionGroup var state: StateOption
+
+        func validate() throws {
+            if quiet && output.json { throw ValidationError("--quiet and --json exclude each other") }
+        }
 
         func run() throws {
             let manager = try state.manager()
             let networks = try manager.networks()
+            if quiet {
+                for network in networks { print(network.name) }
+                return
+            }
             let counts = try manager.endpointCounts()
             if output.json {
                 Output.json(.array(networks.map { NetworkJSON.network($0, endpoints: counts[$0.name] ?? 0) }))
@@ -235,10 +270,15 @@ extension NetworkCommand {
         guard arguments.count >= 3, arguments[0] == "network" else { return nil }
         let command = arguments[1]
         let values: Set<String>
-        let flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
+        var flags: Set<String> = ["-h", "--help", "--version", "--internal", "--bridge-existing", "--json", "--ipv6"]
         switch command {
-        case "create": values = ["--subnet", "--gateway", "--ip-range", "--aux-address", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt", "--state-dir"]
-        case "rm", "remove", "del", "inspect": values = ["--state-dir"]
+        case "create":
+            values = ["--subnet", "--gateway", "--ip-range", "--aux-address", "--bridge", "--mtu", "--ipv4", "--dns", "--dns-upstream", "-o", "--opt",
+                      "-d", "--driver", "--state-dir"]
+        case "rm", "remove", "del":
+            values = ["--state-dir"]
+            flags.formUnion(["-f", "--force"])
+        case "inspect": values = ["--state-dir"]
         default: return nil
         }
         var index = 2

@@ -31,14 +31,17 @@ extension Output {
         print(value.render(pretty: true))
     }
 
-    /// Writes bytes as they are to `fd` (1 or 2), whole; stops quietly if the reader is gone.
-    static func write(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {
+    /// Writes bytes as they are to `fd` (1 or 2), whole; stops quietly if the reader is gone,
+    /// and returns false then.
+    @discardableResult
+    static func write(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> Bool {
         var rest = bytes
         while !rest.isEmpty {
             let n = rest.withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
-            guard n > 0 else { return }
+            guard n > 0 else { return false }
             rest = rest.dropFirst(n)
         }
+        return true
     }
 }

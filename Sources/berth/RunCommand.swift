@@ -49,11 +49,18 @@ struct RunCommand: ParsableCommand {
         let options = try arguments.options()
         if detach {
             let started = try Supervisor.start(options, stateDirectory: state.stateDir, entry: Self.entry)
+            Self.warn(started.hostWarnings)
             print(started.name)
         } else {
-            let exit = try Supervisor.run(options, manager: state.manager())
+            let exit = try Supervisor.run(options, manager: state.manager(), warned: Self.warn)
             Output.terminate(status: exit.code)
         }
+    }
+
+    /// What making the default network on first use changed for the host, on stderr as
+    /// `berth network create` says it.
+    static func warn(_ warnings: [HostWarning]) {
+        for warning in warnings { Output.error(CLIHints.warningLine(warning)) }
     }
 
     /// How BerthRun reaches this program's `Supervisor.main()`.

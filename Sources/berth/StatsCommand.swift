@@ -42,7 +42,9 @@ struct StatsCommand: ParsableCommand {
                 Output.table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"], rows.map { $0.columns(hostMemory: memory) })
             }
             if noStream { return }
-            fflush(nil)   // every stream: a pipe reader sees each sample as it comes
+            // Every stream: a pipe reader sees each sample as it comes. One that went away
+            // (`berth stats | head`) ends the stream: SIGPIPE is ignored, so nothing else would.
+            if fflush(nil) != 0 { return }
             earlier = later
             then = now
         }

@@ -99,6 +99,15 @@ struct CLIHintsTests {
         #expect(line(taken) == "link eth0 exists (remove it first with 'berth link del eth0 --netns ctr1')")
     }
 
+    @Test("a link name taken by link add (the host's eth0, say) is answered with another name, never with deleting the link")
+    func linkNameTaken() {
+        let host = BerthError(.alreadyExists, "link eth0 already exists", object: .link("eth0"), parameter: "name", remedy: .remove(.link("eth0")))
+        #expect(line(host) == "link eth0 already exists (choose another name; see 'berth link ls')")
+        let inside = BerthError(.alreadyExists, "link eth0 already exists in network namespace ctr1", object: .link("eth0", namespace: "ctr1"),
+                                parameter: "name", remedy: .remove(.link("eth0", namespace: "ctr1")))
+        #expect(line(inside) == "link eth0 already exists in network namespace ctr1 (choose another name; see 'berth link ls --netns ctr1')")
+    }
+
     @Test("chooseAnother names the flag of each request field")
     func flags() {
         let expected = [

@@ -85,4 +85,32 @@ struct ContainerEndpointCLITests {
             #expect(sandbox.berth(["netns", "del", name]).succeeded)
         }
     }
+
+    @Test("netns del --force of a namespace that also holds a running container's endpoint: refused naming the container, and no endpoint detached")
+    func netnsForceAllOrNothing() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                // Endpoints are taken in network order: "aaa"'s comes before the default network "berth"'s.
+                try #require(sandbox.berth(["network", "create", "aaa", "--subnet", "10.9.0.0/24"]).succeeded)
+                let run = sandbox.berth(["run", "-d", "--name", "busy", "--rootfs", rootfs.path, "--", "sleep", "1000"])
+                try #require(run.status == 0, "\(run)")
+                let pid = try #require(try ContainerCLI.container(sandbox, "busy")?["pid"] as? Int)
+                // The container's namespace under a name, as `ip netns attach` gives it one.
+                let name = "bt-ctr-\(KernelTests.uniqueSuffix())"
+                sandbox.adopt(namespaceNamed: name)
+                try #require(sandbox.run(["ip", "netns", "attach", name, "\(pid)"]).succeeded)
+                try #require(sandbox.berth(["attach", "aaa", "--netns", name, "--id", "e1", "--ifname", "eth1"]).succeeded)
+                let refused = sandbox.berth(["netns", "del", "--force", name])
+                #expect(refused.status == 1 && refused.stderr.contains("belongs to running container busy")
+                        && refused.stderr.contains("'berth stop busy'"), "\(refused)")
+                // Nothing half done: e1 is still attached, its interface still inside, the namespace still named.
+                let endpoints = sandbox.berth(["ps", "--json"])
+                #expect(endpoints.stdout.contains("\"e1\""), "\(endpoints)")
+                #expect(sandbox.run(["ip", "-n", name, "link", "show", "eth1"]).succeeded)
+                #expect(sandbox.berth(["netns", "ls"]).stdout.contains(name))
+                #expect(sandbox.berth(["rm", "-f", "busy"]).succeeded)
+                #expect(sandbox.berth(["detach", "e1"]).succeeded)
+            }
+        }
+    }
 }

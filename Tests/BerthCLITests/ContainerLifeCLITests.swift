@@ -12,6 +12,9 @@ struct ContainerLifeCLITests {
     func exitedStays() throws {
         try withHostSandbox { sandbox in
             try withAccountsRootfs { rootfs in
+                // A host that forwards already: making the default network warns of nothing, so
+                // stderr is the command's alone (RunWarningCLITests has the warnings).
+                try #require(sandbox.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"]).succeeded)
                 let run = sandbox.berth(["run", "--rootfs", rootfs.path, "--name", "gone", "-p", "7000:70", "--", "sh", "-c", "echo out; echo err >&2; exit 3"])
                 #expect(run.status == 3 && run.stdout == "out\n" && run.stderr == "err\n", "\(run)")
                 // `ps` shows running containers only; `ps -a` this one, as Docker words it.

@@ -49,6 +49,27 @@ struct LimitsCLITests {
         }
     }
 
+    @Test("--memory-swap -1 and --pids-limit -1 as separate words (as documented and as docker takes them): unlimited, not a missing value")
+    func minusOneSeparate() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs(applets: ["sleep"]) { rootfs in
+                let run = sandbox.berth(["run", "-d", "--name", "free", "--network", "none", "--memory", "32m", "--memory-swap", "-1",
+                                         "--pids-limit", "-1", "--rootfs", rootfs.path, "--", "sleep", "1000"])
+                #expect(run.status == 0 && run.stdout == "free\n", "\(run)")
+                let inspect = sandbox.berth(["inspect", "free"])
+                let objects = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]], "\(inspect)")
+                let host = try #require(objects.first?["HostConfig"] as? [String: Any], "\(inspect)")
+                #expect(host["MemorySwap"] as? Int == -1 && host["PidsLimit"] is NSNull && host["Memory"] as? Int == 32 << 20, "\(host)")
+                #expect(sandbox.berth(["rm", "-f", "free"]).status == 0)
+                // Each alone, before other options.
+                for option in [["--memory", "32m", "--memory-swap", "-1"], ["--pids-limit", "-1"]] {
+                    let alone = sandbox.berth(["run", "--rm", "--network", "none"] + option + ["--rootfs", rootfs.path, "--", "true"])
+                    #expect(alone.status == 0, "\(option): \(alone)")
+                }
+            }
+        }
+    }
+
     @Test("--memory 32m: allocating 128 MB is OOM-killed, exit 137, ps -a says so; the cgroup goes with the run")
     func oomKilled() throws {
         try withHostSandbox { sandbox in

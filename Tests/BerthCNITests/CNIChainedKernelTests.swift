@@ -98,7 +98,7 @@ struct CNIChainedKernelTests {
             let byGroup = sandbox.berth(["ps", "--network", "chain6"])
             #expect(byGroup.succeeded && byGroup.stdout.contains("c1-eth0 ") && byGroup.stdout.contains(" 10.81.0.5,fd00:81::5 "), "\(byGroup)")
             let listed = try JSONValue(parsing: sandbox.berth(["ps", "--json"]).stdout)
-            #expect(listed[0]?["ip6"] == "fd00:81::5" && listed[0]?["publication"] == .bool(true), "\(listed)")
+            #expect(listed[0]?["ip6"] == "fd00:81::5" && listed[0]?["publication"] == .bool(true) && listed[0]?["kind"] == "publication", "\(listed)")
 
             // Bytes: over IPv6 to the LAN address and to the bridge's, over IPv4 to 127.0.0.1;
             // each reaches the server of its family (the first neighbour solicitation may wait a second).

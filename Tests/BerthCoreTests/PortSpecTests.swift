@@ -86,6 +86,9 @@ struct PortSpecTests {
         ("8080:http", "container port \"http\" is not a number"),
         ("8000-8009:9000-9008", "differ in length (10 and 9)"),
         ("8080:9000-9001", "differ in length (1 and 2)"),
+        // Host port 0 is any free port for one container port only, as Docker reads it.
+        ("0:80-82", "invalid ranges specified for container and host ports: host port 0 with container ports 80-82"),
+        ("127.0.0.1:0:53-54/udp", "invalid ranges specified for container and host ports"),
         ("9000-8000:80", "host port range \"9000-8000\" is reversed"),
         ("80:90-85", "container port range \"90-85\" is reversed"),
         ("300.0.0.1:8080:80", "host address \"300.0.0.1\" is not an IP address"),
@@ -132,6 +135,7 @@ struct PortSpecTests {
         #expect(hint("::1:8080:80") == "write [::1]:8080:80")
         #expect(hint("127.0.0.1:80")?.contains("127.0.0.1::80") == true)
         #expect(hint("0:80") == nil)  // accepted: any free host port, as Docker reads it
+        #expect(hint("0:80-82") == "leave the host port out for a free one each, like 80-82, or give a host range of 3 ports, like HOSTPORT-END:80-82")
         #expect(hint("9000-8000:80") == "write the lower port first: 8000-9000")
         #expect(hint("8080:80/icmp") == "use tcp, udp or sctp")
         #expect(hint("8000-8009:9000-9008")?.contains("same length") == true)

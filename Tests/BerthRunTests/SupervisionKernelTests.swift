@@ -78,11 +78,12 @@ struct SupervisionKernelTests {
             let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
             let store = try manager.containerStore()
             var names: [String] = []
+            var warnings: [HostWarning] = []
             // Left as a supervisor that crashed leaves it: exited, its supervisor cleared or dead.
             for (name, supervisor) in [("cleared", nil), ("dead", ProcessIdentity(pid: 999_999, startTime: 1))] as [(String, ProcessIdentity?)] {
                 var options = RunOptions(process: ContainerSpec(command: ["true"]), name: name, network: .none)
                 options.autoRemove = true
-                let record = try Container.create(options, manager: manager)
+                let record = try Container.create(options, manager: manager, warnings: &warnings)
                 try store.write { tx throws(BerthError) in
                     try tx.markExited(id: record.id, exitCode: 0, finished: 1)
                     try tx.setSupervisor(id: record.id, supervisor)
@@ -90,7 +91,7 @@ struct SupervisionKernelTests {
                 names.append(name)
             }
             // A kept container that exited normally stays.
-            let kept = try Container.create(RunOptions(process: ContainerSpec(command: ["true"]), name: "kept", network: .none), manager: manager)
+            let kept = try Container.create(RunOptions(process: ContainerSpec(command: ["true"]), name: "kept", network: .none), manager: manager, warnings: &warnings)
             try store.write { tx throws(BerthError) in
                 try tx.markExited(id: kept.id, exitCode: 0, finished: 1)
                 try tx.setSupervisor(id: kept.id, nil)
@@ -100,7 +101,7 @@ struct SupervisionKernelTests {
             for name in names {
                 var again = RunOptions(process: ContainerSpec(command: ["true"]), name: name, network: .none)
                 again.autoRemove = true
-                #expect(try Container.create(again, manager: manager).name == name)
+                #expect(try Container.create(again, manager: manager, warnings: &warnings).name == name)
             }
         }
     }

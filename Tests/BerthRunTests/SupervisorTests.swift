@@ -109,9 +109,18 @@ struct SupervisorMessageTests {
         #expect(String(describing: try #require(backInner.cause)) == "Address in use")
         #expect(back.description == error.description)
 
-        guard case .started(let id, let name) = try SupervisorReport(json: JSONValue(parsing: SupervisorReport.started(id: "abc", name: "web").json.render()))
+        let warnings = [HostWarning(.ipv4ForwardingEnabled), HostWarning(.ipv6ForwardingEnabled),
+                        HostWarning(.routerAdvertisementsIgnored(interface: "lan0", gateway: try IPAddress(parsing: "fe80::1"))),
+                        HostWarning(.routerAdvertisementsIgnored(interface: "lan1", gateway: nil)),
+                        HostWarning(.forwardDropped(ForwardDrop(family: "ip", table: "filter", chain: "FORWARD", owner: .docker, bridges: ["berth0", "br-1"])))]
+        guard case .started(let id, let name, let back) = try SupervisorReport(
+            json: JSONValue(parsing: SupervisorReport.started(id: "abc", name: "web", warnings: warnings).json.render()))
         else { Issue.record("not a start"); return }
-        #expect(id == "abc" && name == "web")
+        #expect(id == "abc" && name == "web" && back == warnings)
+        // A report without warnings (a supervisor of an older build) reads as none.
+        guard case .started(_, _, let none) = try SupervisorReport(json: JSONValue(parsing: #"{"started":{"id":"abc","name":"web"}}"#))
+        else { Issue.record("not a start"); return }
+        #expect(none.isEmpty)
     }
 }
 

@@ -9,14 +9,23 @@ extension NetworkManager {
     ///
     /// For front ends that attach without a prior `createNetwork` (`Container.run`, the OCI
     /// hook). Two processes making the default network at once are fine: one creates it,
-    /// the other uses it.
+    /// the other uses it. What making it changed for the host (a bridge, forwarding turned
+    /// on, another firewall's forward chain that drops its traffic) is added to `warnings`,
+    /// as `createNetwork` reports it, for the caller to tell its user.
     @discardableResult
-    public func ensureNetwork(named name: String) throws(BerthError) -> NetworkRecord {
+    public func ensureNetwork(named name: String, warnings: inout [HostWarning]) throws(BerthError) -> NetworkRecord {
         if name == KernelNames.defaultNetwork {
-            var warnings: [HostWarning] = []
             return try ensureNetwork(NetworkOptions(name: name), warnings: &warnings)
         }
         return try store.read { tx throws(BerthError) in try tx.requireNetwork(named: name) }
+    }
+
+    /// `ensureNetwork(named:warnings:)` for a caller that has no one to tell what making the
+    /// default network changed for the host.
+    @discardableResult
+    public func ensureNetwork(named name: String) throws(BerthError) -> NetworkRecord {
+        var warnings: [HostWarning] = []
+        return try ensureNetwork(named: name, warnings: &warnings)
     }
 
     /// The network `options.name`: the recorded one when it is ready, else made as `options`
