@@ -243,7 +243,7 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
                     case NetlinkMessageType.done:
                         done = true
                         abandonedDump = nil
-                        let code = message.payload.count >= 4 ? message.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : 0
+                        let code = message.payload.count >= 4 ? Self.checkedCode(message.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }) : 0
                         if code < 0 {
                             // With NLM_F_ACK_TLVS, the kernel's text follows the errno.
                             let text = message.flags & NetlinkFlags.ackTLVs != 0 ? NetlinkAttributes(message.payload, from: 4)[1]?.string : nil
@@ -388,11 +388,19 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         return low < sorted.count && sorted[low] == sequence ? low : nil
     }
 
-    /// The errno (negative, or 0 for an ack) and the extended-ack text of an NLMSG_ERROR.
+    /// The errno of an NLMSG_ERROR or NLMSG_DONE as the kernel sends it (negative, or 0 for
+    /// an ack), checked: what no kernel sends (a positive code, or `Int32.min`, whose negation
+    /// traps) is EPROTO, so no reply can crash the caller.
+    static func checkedCode(_ raw: Int32) -> Int32 {
+        raw <= 0 && raw != .min ? raw : -EPROTO
+    }
+
+    /// The errno (negative, or 0 for an ack; `checkedCode`) and the extended-ack text of an
+    /// NLMSG_ERROR.
     static func parseError(_ message: NetlinkMessage) -> (Int32, String?) {
         let payload = message.payload
         guard payload.count >= 4 else { return (-EPROTO, nil) }
-        let code = payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+        let code = checkedCode(payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })
         guard message.flags & NetlinkFlags.ackTLVs != 0, payload.count >= 20 else { return (code, nil) }
         // After the errno comes the offending message: its header only when capped.
         let echoedLength = payload.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) }

@@ -15,6 +15,7 @@
 #include <linux/rtnetlink.h>
 #include "BerthReap.h"
 #include "raw_syscall.h"
+#include "close_range.h"
 
 /// The RTM_DELLINK request, built by the caller before any clone: the children only send it.
 struct reap_request {
@@ -74,7 +75,7 @@ BERTH_NO_STACK_PROTECTOR static int reap_grandchild(void *argument) {
     int status = 1;
     berth_raw_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
     if (job->netns_fd < 0 || berth_raw_syscall(SYS_setns, job->netns_fd, CLONE_NEWNET, 0, 0, 0, 0) == 0) {
-        berth_raw_syscall(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+        berth_close_range(0, ~0U);
         long fd = berth_raw_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0);
         if (fd >= 0) {
             long sent;
@@ -104,13 +105,13 @@ BERTH_NO_STACK_PROTECTOR static int reap_linger(void *argument) {
     struct linger_job *job = argument;
     int fd = job->fd, wake = job->wake;
     int low = fd < wake ? fd : wake, high = fd < wake ? wake : fd;
-    // Closed by itself first: were close_range missing (before Linux 5.9), a kept copy of
-    // the write end would mean no end of file ever, and a lingerer that never exits.
+    // Closed by itself first: should every way of closing the rest fail, a kept copy of the
+    // write end would mean no end of file ever, and a lingerer that never exits.
     berth_raw_syscall(SYS_close, job->wake_write, 0, 0, 0, 0, 0);
     berth_raw_syscall(SYS_setsid, 0, 0, 0, 0, 0, 0);
-    if (low > 0) berth_raw_syscall(SYS_close_range, 0, low - 1, 0, 0, 0, 0);
-    if (high - low > 1) berth_raw_syscall(SYS_close_range, low + 1, high - 1, 0, 0, 0, 0);
-    berth_raw_syscall(SYS_close_range, high + 1, ~0U, 0, 0, 0, 0);
+    if (low > 0) berth_close_range(0, (unsigned)low - 1);
+    if (high - low > 1) berth_close_range((unsigned)low + 1, (unsigned)high - 1);
+    berth_close_range((unsigned)high + 1, ~0U);
     char byte;
     while (berth_raw_syscall(SYS_read, wake, (long)&byte, 1, 0, 0, 0) == -EINTR) {}
     reap_unmap_and_exit(job->mapping, job->mapping_size, 0);

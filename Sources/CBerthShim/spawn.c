@@ -37,6 +37,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include "BerthSpawn.h"
+#include "close_range.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -526,7 +527,9 @@ static const char *find_command(const struct berth_exec_config *c) {
     return NULL;
 }
 
-/// Closes every descriptor from 3 up except those in `keep` (each -1 or >= 3; sorted here).
+/// Closes every descriptor from 3 up except those in `keep` (each -1 or >= 3; sorted here);
+/// without close_range (before Linux 5.9, or refused by a seccomp filter) as
+/// `berth_close_range` falls back.
 static int close_others(int *keep, int count) {
     for (int i = 1; i < count; i++) {
         for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
@@ -534,10 +537,10 @@ static int close_others(int *keep, int count) {
     unsigned low = 3;
     for (int i = 0; i < count; i++) {
         if (keep[i] < (int)low) continue;
-        if ((unsigned)keep[i] > low && syscall(SYS_close_range, low, (unsigned)keep[i] - 1, 0U)) return -1;
+        if ((unsigned)keep[i] > low && berth_close_range(low, (unsigned)keep[i] - 1)) return -1;
         low = (unsigned)keep[i] + 1;
     }
-    return syscall(SYS_close_range, low, ~0U, 0U) ? -1 : 0;
+    return berth_close_range(low, ~0U) ? -1 : 0;
 }
 
 /// Root in the container keeps only `keep`: the bounding set decides what an exec'd root
@@ -900,6 +903,10 @@ int berth_socketpair_cloexec(int fds[2]) {
 
 int berth_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+void berth_close_listed_descriptors(unsigned low, unsigned high) {
+    berth_close_listed(low, high);
 }
 
 int berth_memfd_cloexec(const char *name) {

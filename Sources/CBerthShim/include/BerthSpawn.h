@@ -190,6 +190,11 @@ int berth_socketpair_cloexec(int fds[2]);
 /// pipe2(fds, O_CLOEXEC) (pipe2 needs _GNU_SOURCE).
 int berth_pipe_cloexec(int fds[2]);
 
+/// What the children do where close_range is missing (before Linux 5.9) or refused by a
+/// seccomp filter: closes the descriptors from `low` to `high` that /proc/self/fd lists. For
+/// tests of that fallback, which this kernel never takes by itself.
+void berth_close_listed_descriptors(unsigned low, unsigned high);
+
 /// memfd_create(name, MFD_CLOEXEC): an anonymous file, for handing a child bytes on a
 /// descriptor without a pipe's capacity limit (memfd_create needs _GNU_SOURCE).
 int berth_memfd_cloexec(const char *name);
