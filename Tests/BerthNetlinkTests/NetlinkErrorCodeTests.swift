@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import BerthCore
 @testable import BerthNetlink
 import Testing
@@ -13,8 +18,8 @@ struct NetlinkErrorCodeTests {
     }
 
     @Test("an errno, an ack, Int32.min and a positive code", arguments: [
-        (Int32(-17), Int32(-17)), (0, 0), (Int32.min, -EPROTO), (5, -EPROTO),
-    ])
+        (Int32(-17), Int32(-17)), (Int32(0), Int32(0)), (Int32.min, -EPROTO), (Int32(5), -EPROTO),
+    ] as [(Int32, Int32)])
     func codes(raw: Int32, expected: Int32) {
         #expect(NetlinkSocket.parseError(errorMessage(raw)).0 == expected)
         // Every checked code negates without a trap.
