@@ -106,18 +106,17 @@ extension Container {
     public static func removeOrphans(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
         var handled: [ContainerRecord] = []
         let records = try list(manager: manager)
+        // Each is claimed before anything of it is released: one started (or reaped) since
+        // this list was read is skipped.
         for record in records where !record.isSupervised {
             if record.status != .exited {
-                handled.append(try reapOrphan(record, manager: manager))
+                if let left = try reapOrphan(record, manager: manager) { handled.append(left) }
             } else if record.options?.autoRemove == true {
                 // Its supervisor died after recording the exit, before removing it.
-                try release(record, manager: manager)
-                if try manager.containerStore().write({ tx throws(BerthError) in try tx.deleteContainer(id: record.id) }) { handled.append(record) }
-                ContainerLog.remove(state: manager.store.directory, id: record.id)
+                if try finishOrphan(record, removes: true, manager: manager) { handled.append(record) }
             } else if record.supervisor != nil {
                 // Its supervisor died after recording the exit, before releasing the network.
-                try release(record, manager: manager)
-                try manager.containerStore().write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: record.supervisor) }
+                _ = try finishOrphan(record, removes: false, manager: manager)
             }
         }
         try removeOrphanedCgroups(manager: manager)
@@ -192,7 +191,9 @@ extension Container {
                 // Recorded; its supervisor gives it up once it has released the network.
                 if !now.isSupervised { return now }
             } else if !now.isSupervised {
-                return try reapOrphan(now, manager: manager, signal: signal)
+                // Nil: the row changed meanwhile (another reaped it); read it again.
+                if let left = try reapOrphan(now, manager: manager, signal: signal) { return left }
+                continue
             }
             if MonotonicClock.now >= deadline {
                 throw BerthError(.system, "the supervisor of container \(record.name) (process \(now.supervisor?.pid ?? 0)) did not record its end",
@@ -211,9 +212,17 @@ extension Container {
     /// Does what a dead supervisor did not: kills the command, releases the network, records
     /// the exit (128 + the signal that ended it when this process sent one, else 255, as
     /// Docker reports an exit it did not see) — or removes the container, if it was to be
-    /// removed on exit. Returns the record as it was left.
+    /// removed on exit. Returns the record as it was left, or nil if its row no longer is as
+    /// `seen` read it (started, stopped or reaped by someone else meanwhile): then nothing
+    /// was touched.
+    ///
+    /// The orphan is claimed first (`claimOrphan`: this process becomes its supervisor, so a
+    /// concurrent start refuses); only then is anything killed or released.
     @discardableResult
-    static func reapOrphan(_ record: ContainerRecord, manager: NetworkManager, signal: Int32 = 0) throws(BerthError) -> ContainerRecord {
+    static func reapOrphan(_ seen: ContainerRecord, manager: NetworkManager, signal: Int32 = 0) throws(BerthError) -> ContainerRecord? {
+        let me = try ProcessIdentity.current()
+        let store = try manager.containerStore()
+        guard let record = try store.write({ tx throws(BerthError) in try tx.claimOrphan(seen, reaper: me) }) else { return nil }
         var code: Int32 = signal == 0 ? 255 : 128 + signal
         if let process = record.process, try process.signal(SIGKILL) {
             _ = process.waitForExit(timeout: .seconds(10))
@@ -224,8 +233,8 @@ extension Container {
         let now = StateClock.now()
         var left = record
         let removes = record.options?.autoRemove == true
-        try manager.containerStore().write { tx throws(BerthError) in
-            guard try tx.container(id: record.id) != nil else { return }
+        try store.write { tx throws(BerthError) in
+            guard let row = try tx.container(id: record.id), row.supervisor == me else { return }
             if removes {
                 try tx.deleteContainer(id: record.id)
             } else {
@@ -241,6 +250,26 @@ extension Container {
         left.finished = now
         if removes { ContainerLog.remove(state: manager.store.directory, id: record.id) }
         return left
+    }
+
+    /// What a supervisor that died after recording an exit left: claims the row (as
+    /// `reapOrphan`), releases what it may still hold, then removes it (`removes`) or gives
+    /// it up. False, touching nothing, if the row changed since `seen` was read.
+    static func finishOrphan(_ seen: ContainerRecord, removes: Bool, manager: NetworkManager) throws(BerthError) -> Bool {
+        let me = try ProcessIdentity.current()
+        let store = try manager.containerStore()
+        guard let record = try store.write({ tx throws(BerthError) in try tx.claimOrphan(seen, reaper: me) }) else { return false }
+        try release(record, manager: manager)
+        if removes {
+            let removed = try store.write { tx throws(BerthError) -> Bool in
+                guard let row = try tx.container(id: record.id), row.supervisor == me else { return false }
+                return try tx.deleteContainer(id: record.id)
+            }
+            if removed { ContainerLog.remove(state: manager.store.directory, id: record.id) }
+            return removed
+        }
+        try store.write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: me) }
+        return true
     }
 }
 

@@ -84,6 +84,20 @@ extension StateTransaction {
         try setSupervisor(id: id, nil)
     }
 
+    /// Takes an orphan for clean-up by `reaper` (the process that releases what it holds),
+    /// if its row is still as `seen` found it: same status, same supervisor, and that one
+    /// dead. A container started, stopped or reaped by someone else meanwhile is left alone:
+    /// nil. While `reaper` holds it, a start is refused (`claimForStart` finds it
+    /// supervised), so nothing it releases can belong to a newer run.
+    func claimOrphan(_ seen: ContainerRecord, reaper: ProcessIdentity) throws(BerthError) -> ContainerRecord? {
+        guard var row = try container(id: seen.id), row.status == seen.status, row.supervisor == seen.supervisor, !row.isSupervised else {
+            return nil
+        }
+        try setSupervisor(id: row.id, reaper)
+        row.supervisor = reaper
+        return row
+    }
+
     /// Asks its supervisor to restart it no more (a stop or a removal is under way).
     func requestStop(id: String) throws(BerthError) {
         try update(id, "stop_requested = 1", [])

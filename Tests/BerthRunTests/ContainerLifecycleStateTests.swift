@@ -122,4 +122,67 @@ struct ContainerLifecycleStateTests {
             #expect(row.status == .restarting && row.restartCount == 1 && row.exitCode == 1 && row.finished == 20 && row.process == nil)
         }
     }
+
+    /// A container row for the clean-up tests: no network, so releasing it touches no kernel.
+    private func orphanRow(_ name: String, status: ContainerRecord.Status, supervisor: ProcessIdentity?, autoRemove: Bool = false) -> ContainerRecord {
+        var options = RunOptions(process: ContainerSpec(command: ["sleep", "60"]), name: name, network: .none)
+        options.autoRemove = autoRemove
+        return ContainerRecord(id: RecordID.generate(), name: name, endpointID: nil, network: "none",
+                               process: status == .exited ? nil : ProcessIdentity(pid: 999_998, startTime: 1), supervisor: supervisor,
+                               command: ["sleep", "60"], hostname: name, rootfs: nil, status: status, created: 1, options: options)
+    }
+
+    @Test("an orphan's clean-up acts only on the row it read: one started meanwhile is left as its new supervisor has it, and one claimed refuses a start")
+    func orphanClaim() throws {
+        let dir = NSTemporaryDirectory() + "berth-orphan-\(UUID().uuidString.prefix(8))/state"
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        let manager = try NetworkManager(stateDirectory: dir)
+        let store = try manager.containerStore()
+        let dead = ProcessIdentity(pid: 999_999, startTime: 1)     // no process has this start time
+        let me = try ProcessIdentity.current()
+
+        // gc (or a start's clean-up) read X orphaned; meanwhile `berth start X` claimed it.
+        for status in [ContainerRecord.Status.running, .exited] {
+            let orphan = orphanRow("raced-\(status)", status: status, supervisor: dead)
+            try store.write { tx throws(BerthError) in try tx.insertContainer(orphan) }
+            let stale = try Container.find(orphan.name, manager: manager)
+            #expect(!stale.isSupervised)
+            _ = try store.write { tx throws(BerthError) in try tx.claimForStart(id: orphan.id, supervisor: me) }
+            if status == .exited {
+                #expect(try !Container.finishOrphan(stale, removes: false, manager: manager))
+            } else {
+                _ = try Container.reapOrphan(stale, manager: manager)
+            }
+            let row = try #require(try store.read { tx throws(BerthError) in try tx.container(id: orphan.id) })
+            #expect(row.status == .created && row.supervisor == me, "the new start's row was taken by a stale clean-up: \(row.status)")
+            #expect(try Container.removeOrphans(manager: manager).isEmpty, "a supervised container is no orphan")
+        }
+
+        // A stale --rm row is not deleted once started again.
+        let removable = orphanRow("rm-raced", status: .exited, supervisor: nil, autoRemove: true)
+        try store.write { tx throws(BerthError) in try tx.insertContainer(removable) }
+        let staleRemovable = try Container.find("rm-raced", manager: manager)
+        _ = try store.write { tx throws(BerthError) in try tx.claimForStart(id: removable.id, supervisor: me) }
+        #expect(try !Container.finishOrphan(staleRemovable, removes: true, manager: manager))
+        #expect(try store.read { tx throws(BerthError) in try tx.container(id: removable.id) } != nil)
+
+        // Claimed by a reaper (a live process), an orphan refuses a start until it is released.
+        let orphan = orphanRow("claimed", status: .running, supervisor: dead)
+        try store.write { tx throws(BerthError) in try tx.insertContainer(orphan) }
+        let claimed = try store.write { tx throws(BerthError) in try tx.claimOrphan(orphan, reaper: me) }
+        #expect(claimed?.supervisor == me)
+        #expect(try store.write { tx throws(BerthError) in try tx.claimOrphan(orphan, reaper: me) } == nil, "claimed once only")
+        let refused = #expect(throws: BerthError.self) {
+            try store.write { tx throws(BerthError) in try tx.claimForStart(id: orphan.id, supervisor: ProcessIdentity(pid: 1, startTime: 1)) }
+        }
+        #expect(refused?.code == .conflict)
+
+        // A real orphan is still reaped: exited 255 (no exit seen), unsupervised.
+        let lost = orphanRow("lost", status: .running, supervisor: dead)
+        try store.write { tx throws(BerthError) in try tx.insertContainer(lost) }
+        let handled = try Container.removeOrphans(manager: manager)
+        #expect(handled.map(\.name) == ["lost"])
+        let left = try #require(try store.read { tx throws(BerthError) in try tx.container(id: lost.id) })
+        #expect(left.status == .exited && left.exitCode == 255 && left.supervisor == nil)
+    }
 }
