@@ -14,8 +14,13 @@ extension Container {
     /// restart policy does not apply: a stopped container stays stopped. Returns the record
     /// once its supervisor has recorded the exit and released the network — or, if the
     /// supervisor is gone, once this call has. Stopping a stopped container does nothing.
+    ///
+    /// `restarting`: the stop is the first half of a restart (`docker restart`): a container
+    /// to be removed on exit (`--rm`) is kept, exited, for the start that follows — which
+    /// clears the mark, so its next end removes it as usual.
     @discardableResult
-    public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), manager: NetworkManager) throws(BerthError) -> ContainerRecord {
+    public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), restarting: Bool = false,
+                            manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         let found = try find(nameOrID, manager: manager)
         if found.status == .exited, !found.isSupervised { return found }
         // The flag and the row read in one transaction: a start that recorded its command
@@ -24,7 +29,7 @@ extension Container {
         let store = try manager.containerStore()
         let read = try store.write { tx throws(BerthError) -> ContainerRecord? in
             guard let row = try tx.container(id: found.id) else { return nil }
-            try tx.requestStop(id: row.id)
+            try tx.requestStop(id: row.id, restarting: restarting)
             return row
         }
         guard let record = read else { return found }     // removed meanwhile (--rm)
@@ -111,7 +116,7 @@ extension Container {
         for record in records where !record.isSupervised {
             if record.status != .exited {
                 if let left = try reapOrphan(record, manager: manager) { handled.append(left) }
-            } else if record.options?.autoRemove == true {
+            } else if record.options?.autoRemove == true, !record.restartRequested {
                 // Its supervisor died after recording the exit, before removing it.
                 if try finishOrphan(record, removes: true, manager: manager) { handled.append(record) }
             } else if record.supervisor != nil {
@@ -138,13 +143,15 @@ extension Container {
     static func finish(_ record: ContainerRecord, exit: ContainerExit, restart: RestartPolicy, mayRestart: Bool = true,
                        manager: NetworkManager, releaseFailed: (BerthError) -> Void = { _ in }) throws(BerthError) -> Bool {
         let oomKilled = wasOOMKilled(id: record.id, manager: manager)
-        let removes = record.options?.autoRemove == true
         let now = StateClock.now()
         let store = try manager.containerStore()
+        var removes = false
         let restarting = try store.write { tx throws(BerthError) -> Bool in
             let row = try tx.requireContainer(id: record.id)
             try tx.markExited(id: record.id, exitCode: exit.code, finished: now, oomKilled: oomKilled)
             if mayRestart, restart.restarts(after: exit, restarts: row.restartCount), try tx.markRestarting(id: record.id) { return true }
+            // A restart's stop keeps it for the start that follows.
+            removes = record.options?.autoRemove == true && !row.restartRequested
             if removes { try tx.deleteContainer(id: record.id) }
             return false
         }
@@ -232,7 +239,8 @@ extension Container {
         try release(record, manager: manager)
         let now = StateClock.now()
         var left = record
-        let removes = record.options?.autoRemove == true
+        // A restart's stop keeps it for the start that follows.
+        let removes = record.options?.autoRemove == true && !record.restartRequested
         try store.write { tx throws(BerthError) in
             guard let row = try tx.container(id: record.id), row.supervisor == me else { return }
             if removes {

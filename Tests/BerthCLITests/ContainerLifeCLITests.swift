@@ -212,6 +212,30 @@ struct ContainerLifeCLITests {
         }
     }
 
+    @Test("restart of a --rm container starts it again (Docker skips the auto-removal of a restart); its next stop removes it")
+    func restartKeepsAutoRemove() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                #expect(sandbox.berth(["run", "-d", "--rm", "--name", "w", "--rootfs", rootfs.path, "-p", "7500:70", "--", "sleep", "1000"]).status == 0)
+                let first = try #require(try ContainerCLI.container(sandbox, "w")?["pid"] as? Int)
+                let restart = sandbox.berth(["restart", "-t", "0", "w"])
+                #expect(restart.status == 0 && restart.stdout == "w\n", "\(restart)")
+                #expect(!ContainerCLI.isRunning(pid: first))
+                let record = try #require(try ContainerCLI.container(sandbox, "w"), "restart removed the --rm container")
+                let second = try #require(record["pid"] as? Int)
+                #expect(record["status"] as? String == "running" && second != first && ContainerCLI.isRunning(pid: second), "\(record)")
+                #expect(ContainerCLI.ruleset(sandbox).contains("7500"))
+                // Still --rm: the next stop removes it.
+                let stop = sandbox.berth(["stop", "-t", "0", "w"])
+                #expect(stop.status == 0, "\(stop)")
+                #expect(!ContainerCLI.isRunning(pid: second))
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+                #expect(ContainerCLI.vethsGone(sandbox))
+            }
+        }
+    }
+
     @Test("SIGKILL of the supervisor, then gc or rm -f: the command is killed and nothing is left")
     func supervisorKilled() throws {
         try withHostSandbox { sandbox in
