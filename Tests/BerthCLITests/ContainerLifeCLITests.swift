@@ -236,6 +236,30 @@ struct ContainerLifeCLITests {
         }
     }
 
+    @Test("a supervisor that fails after the command ran (a debug build's fail point) records its end and releases it: berth exits with the command's status, nothing is orphaned")
+    func failureAfterStart() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                let failing = ["BERTH_FAILPOINT": "supervise.finish"]
+                let run = sandbox.berth(["run", "--name", "failed", "--rootfs", rootfs.path, "-p", "7600:70", "--", "sh", "-c", "exit 3"], environment: failing)
+                #expect(run.status == 3 && run.stderr.contains("fail point supervise.finish"), "\(run)")
+                let record = try #require(try ContainerCLI.container(sandbox, "failed"))
+                #expect(record["status"] as? String == "exited" && record["exitCode"] as? Int == 3 && record["supervisorPid"] is NSNull, "\(record)")
+                #expect(!sandbox.berth(["ps"]).stdout.contains("Orphaned"))
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7600"))
+                #expect(sandbox.berth(["logs", "failed"]).stderr.contains("fail point supervise.finish"))
+                // --rm: the row goes too.
+                let removed = sandbox.berth(["run", "--rm", "--name", "brief", "--rootfs", rootfs.path, "--", "sh", "-c", "exit 4"], environment: failing)
+                #expect(removed.status == 4, "\(removed)")
+                #expect(try ContainerCLI.container(sandbox, "brief") == nil)
+                #expect(sandbox.berth(["rm", "failed"]).status == 0)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+            }
+        }
+    }
+
     @Test("SIGKILL of the supervisor, then gc or rm -f: the command is killed and nothing is left")
     func supervisorKilled() throws {
         try withHostSandbox { sandbox in
