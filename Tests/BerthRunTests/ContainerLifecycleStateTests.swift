@@ -16,7 +16,7 @@ struct ContainerLifecycleStateTests {
         try body(try StateStore(directory: dir), dir)
     }
 
-    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 5, rows and arguments kept")
+    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 6, rows and arguments kept")
     func versionTwo() throws {
         try withStore { store, dir in
             // What the previous berth left: its two migrations, and a running container.
@@ -32,7 +32,7 @@ struct ContainerLifecycleStateTests {
 
             let reopened = try StateStore(directory: dir)
             try reopened.prepare(ContainerSchema.stateExtension)
-            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 5)
+            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 6)
             let row = try #require(try reopened.read { tx throws(BerthError) in try tx.container(id: id) })
             #expect(!row.oomKilled, "a row from before version 4 was not OOM-killed")
             #expect(!row.restartRequested, "a row from before version 5 has no restart under way")
@@ -185,5 +185,47 @@ struct ContainerLifecycleStateTests {
         #expect(handled.map(\.name) == ["lost"])
         let left = try #require(try store.read { tx throws(BerthError) in try tx.container(id: lost.id) })
         #expect(left.status == .exited && left.exitCode == 255 && left.supervisor == nil)
+    }
+
+    @Test("after a reboot (another boot recorded), the earlier boot's containers are exited 255 and unsupervised before anything reads them; nothing is signalled")
+    func reboot() throws {
+        let dir = NSTemporaryDirectory() + "berth-reboot-\(UUID().uuidString.prefix(8))/state"
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        // What the earlier boot left: identities that now name a live, unrelated process (this one).
+        let me = try ProcessIdentity.current()
+        let raw = try StateStore(directory: dir)
+        try raw.prepare(ContainerSchema.stateExtension)
+        var running = orphanRow("up", status: .running, supervisor: me)
+        running.process = me
+        let restarting = orphanRow("again", status: .restarting, supervisor: me)
+        var stopped = orphanRow("down", status: .exited, supervisor: me)
+        stopped.exitCode = 3
+        try raw.write { tx throws(BerthError) in
+            for row in [running, restarting, stopped] { try tx.insertContainer(row) }
+            _ = try tx.db().execute("INSERT INTO container_boot (singleton, boot) VALUES (1, 'an-earlier-boot')")
+        }
+
+        let manager = try NetworkManager(stateDirectory: dir)
+        let boot = try #require(manager.host.bootID)
+        let rows = Dictionary(uniqueKeysWithValues: try Container.list(manager: manager).map { ($0.name, $0) })
+        for name in ["up", "again"] {
+            let row = try #require(rows[name])
+            #expect(row.status == .exited && row.exitCode == 255 && row.finished != nil && row.process == nil && row.supervisor == nil, "\(name): \(row)")
+        }
+        let down = try #require(rows["down"])
+        #expect(down.status == .exited && down.exitCode == 3 && down.supervisor == nil)
+        #expect(try manager.store.read { tx throws(BerthError) in try tx.containerBoot() } == boot)
+        // Nothing is left to reap: gc signals no one (this process is still here to say so).
+        #expect(try Container.removeOrphans(manager: manager).isEmpty)
+
+        // This boot's rows are left alone; a store with no boot recorded only records it.
+        try manager.store.write { tx throws(BerthError) in
+            #expect(try tx.settleContainers(boot: boot, now: 9) == 0)
+            _ = try tx.db().execute("DELETE FROM container_boot")
+            try tx.insertContainer(orphanRow("fresh", status: .running, supervisor: me))
+            #expect(try tx.settleContainers(boot: boot, now: 9) == 0)
+        }
+        #expect(try Container.find("fresh", manager: manager).status == .running)
+        #expect(try manager.store.read { tx throws(BerthError) in try tx.containerBoot() } == boot)
     }
 }
