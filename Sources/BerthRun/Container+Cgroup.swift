@@ -74,14 +74,20 @@ extension Container {
     }
 
     /// Removes the cgroups of this state's containers that have none that could be running
-    /// (not recorded, or exited): what a supervisor SIGKILLed left.
+    /// (not recorded, or exited and unsupervised): what a supervisor SIGKILLed left.
+    ///
+    /// The rows are read and the cgroups removed inside one write transaction: a start (whose
+    /// claim or new row is a write, made before its cgroup) either is seen here or waits
+    /// until the sweep is over, so the cgroup of a run begun meanwhile is never taken.
     static func removeOrphanedCgroups(manager: NetworkManager) throws(BerthError) {
         guard let cgroups = try? Self.cgroups(manager: manager) else { return }
-        let active = Set(try list(manager: manager).filter { $0.status != .exited }.map(\.id))
-        try cgroups.removeOrphans(keeping: active)
-        // A state directory of its own (tests, experiments) has a parent of its own that
-        // would otherwise stay behind, empty, after its last container.
-        if active.isEmpty { cgroups.removeParentIfUnused() }
+        try manager.containerStore().write { tx throws(BerthError) in
+            let active = Set(try tx.containers().filter { $0.status != .exited || $0.isSupervised }.map(\.id))
+            _ = try cgroups.removeOrphans(keeping: active)
+            // A state directory of its own (tests, experiments) has a parent of its own that
+            // would otherwise stay behind, empty, after its last container.
+            if active.isEmpty { _ = cgroups.removeParentIfUnused() }
+        }
     }
 }
 

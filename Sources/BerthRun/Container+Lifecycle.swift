@@ -14,8 +14,13 @@ extension Container {
     /// restart policy does not apply: a stopped container stays stopped. Returns the record
     /// once its supervisor has recorded the exit and released the network — or, if the
     /// supervisor is gone, once this call has. Stopping a stopped container does nothing.
+    ///
+    /// `restarting`: the stop is the first half of a restart (`docker restart`): a container
+    /// to be removed on exit (`--rm`) is kept, exited, for the start that follows — which
+    /// clears the mark, so its next end removes it as usual.
     @discardableResult
-    public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), manager: NetworkManager) throws(BerthError) -> ContainerRecord {
+    public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), restarting: Bool = false,
+                            manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         let found = try find(nameOrID, manager: manager)
         if found.status == .exited, !found.isSupervised { return found }
         // The flag and the row read in one transaction: a start that recorded its command
@@ -24,7 +29,7 @@ extension Container {
         let store = try manager.containerStore()
         let read = try store.write { tx throws(BerthError) -> ContainerRecord? in
             guard let row = try tx.container(id: found.id) else { return nil }
-            try tx.requestStop(id: row.id)
+            try tx.requestStop(id: row.id, restarting: restarting)
             return row
         }
         guard let record = read else { return found }     // removed meanwhile (--rm)
@@ -106,18 +111,17 @@ extension Container {
     public static func removeOrphans(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
         var handled: [ContainerRecord] = []
         let records = try list(manager: manager)
+        // Each is claimed before anything of it is released: one started (or reaped) since
+        // this list was read is skipped.
         for record in records where !record.isSupervised {
             if record.status != .exited {
-                handled.append(try reapOrphan(record, manager: manager))
-            } else if record.options?.autoRemove == true {
+                if let left = try reapOrphan(record, manager: manager) { handled.append(left) }
+            } else if record.options?.autoRemove == true, !record.restartRequested {
                 // Its supervisor died after recording the exit, before removing it.
-                try release(record, manager: manager)
-                if try manager.containerStore().write({ tx throws(BerthError) in try tx.deleteContainer(id: record.id) }) { handled.append(record) }
-                ContainerLog.remove(state: manager.store.directory, id: record.id)
+                if try finishOrphan(record, removes: true, manager: manager) { handled.append(record) }
             } else if record.supervisor != nil {
                 // Its supervisor died after recording the exit, before releasing the network.
-                try release(record, manager: manager)
-                try manager.containerStore().write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: record.supervisor) }
+                _ = try finishOrphan(record, removes: false, manager: manager)
             }
         }
         try removeOrphanedCgroups(manager: manager)
@@ -139,13 +143,15 @@ extension Container {
     static func finish(_ record: ContainerRecord, exit: ContainerExit, restart: RestartPolicy, mayRestart: Bool = true,
                        manager: NetworkManager, releaseFailed: (BerthError) -> Void = { _ in }) throws(BerthError) -> Bool {
         let oomKilled = wasOOMKilled(id: record.id, manager: manager)
-        let removes = record.options?.autoRemove == true
         let now = StateClock.now()
         let store = try manager.containerStore()
+        var removes = false
         let restarting = try store.write { tx throws(BerthError) -> Bool in
             let row = try tx.requireContainer(id: record.id)
             try tx.markExited(id: record.id, exitCode: exit.code, finished: now, oomKilled: oomKilled)
             if mayRestart, restart.restarts(after: exit, restarts: row.restartCount), try tx.markRestarting(id: record.id) { return true }
+            // A restart's stop keeps it for the start that follows.
+            removes = record.options?.autoRemove == true && !row.restartRequested
             if removes { try tx.deleteContainer(id: record.id) }
             return false
         }
@@ -192,7 +198,9 @@ extension Container {
                 // Recorded; its supervisor gives it up once it has released the network.
                 if !now.isSupervised { return now }
             } else if !now.isSupervised {
-                return try reapOrphan(now, manager: manager, signal: signal)
+                // Nil: the row changed meanwhile (another reaped it); read it again.
+                if let left = try reapOrphan(now, manager: manager, signal: signal) { return left }
+                continue
             }
             if MonotonicClock.now >= deadline {
                 throw BerthError(.system, "the supervisor of container \(record.name) (process \(now.supervisor?.pid ?? 0)) did not record its end",
@@ -211,9 +219,17 @@ extension Container {
     /// Does what a dead supervisor did not: kills the command, releases the network, records
     /// the exit (128 + the signal that ended it when this process sent one, else 255, as
     /// Docker reports an exit it did not see) — or removes the container, if it was to be
-    /// removed on exit. Returns the record as it was left.
+    /// removed on exit. Returns the record as it was left, or nil if its row no longer is as
+    /// `seen` read it (started, stopped or reaped by someone else meanwhile): then nothing
+    /// was touched.
+    ///
+    /// The orphan is claimed first (`claimOrphan`: this process becomes its supervisor, so a
+    /// concurrent start refuses); only then is anything killed or released.
     @discardableResult
-    static func reapOrphan(_ record: ContainerRecord, manager: NetworkManager, signal: Int32 = 0) throws(BerthError) -> ContainerRecord {
+    static func reapOrphan(_ seen: ContainerRecord, manager: NetworkManager, signal: Int32 = 0) throws(BerthError) -> ContainerRecord? {
+        let me = try ProcessIdentity.current()
+        let store = try manager.containerStore()
+        guard let record = try store.write({ tx throws(BerthError) in try tx.claimOrphan(seen, reaper: me) }) else { return nil }
         var code: Int32 = signal == 0 ? 255 : 128 + signal
         if let process = record.process, try process.signal(SIGKILL) {
             _ = process.waitForExit(timeout: .seconds(10))
@@ -223,9 +239,10 @@ extension Container {
         try release(record, manager: manager)
         let now = StateClock.now()
         var left = record
-        let removes = record.options?.autoRemove == true
-        try manager.containerStore().write { tx throws(BerthError) in
-            guard try tx.container(id: record.id) != nil else { return }
+        // A restart's stop keeps it for the start that follows.
+        let removes = record.options?.autoRemove == true && !record.restartRequested
+        try store.write { tx throws(BerthError) in
+            guard let row = try tx.container(id: record.id), row.supervisor == me else { return }
             if removes {
                 try tx.deleteContainer(id: record.id)
             } else {
@@ -241,6 +258,26 @@ extension Container {
         left.finished = now
         if removes { ContainerLog.remove(state: manager.store.directory, id: record.id) }
         return left
+    }
+
+    /// What a supervisor that died after recording an exit left: claims the row (as
+    /// `reapOrphan`), releases what it may still hold, then removes it (`removes`) or gives
+    /// it up. False, touching nothing, if the row changed since `seen` was read.
+    static func finishOrphan(_ seen: ContainerRecord, removes: Bool, manager: NetworkManager) throws(BerthError) -> Bool {
+        let me = try ProcessIdentity.current()
+        let store = try manager.containerStore()
+        guard let record = try store.write({ tx throws(BerthError) in try tx.claimOrphan(seen, reaper: me) }) else { return false }
+        try release(record, manager: manager)
+        if removes {
+            let removed = try store.write { tx throws(BerthError) -> Bool in
+                guard let row = try tx.container(id: record.id), row.supervisor == me else { return false }
+                return try tx.deleteContainer(id: record.id)
+            }
+            if removed { ContainerLog.remove(state: manager.store.directory, id: record.id) }
+            return removed
+        }
+        try store.write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: me) }
+        return true
     }
 }
 

@@ -276,9 +276,10 @@ extension BerthError.Operation {
 
 extension NetworkManager {
     /// The manager's store with BerthRun's tables in place (created or migrated on first
-    /// use; see `ContainerSchema`).
+    /// use; see `ContainerSchema`), their rows settled to this boot (`ContainerBoot`).
     func containerStore() throws(BerthError) -> StateStore {
         try store.prepare(ContainerSchema.stateExtension)
+        try ContainerBoot.settle(self)
         return store
     }
 }

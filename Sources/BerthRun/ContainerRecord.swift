@@ -61,6 +61,9 @@ public struct ContainerRecord: Sendable, Hashable {
     public var restartCount: Int
     /// A stop or removal was asked for: its supervisor restarts it no more.
     public var stopRequested: Bool
+    /// The stop asked for is a restart's (`Container.stop(restarting:)`): the end it causes
+    /// keeps a container to be removed on exit, for the start that follows. Cleared by that start.
+    public var restartRequested: Bool
     /// The options it was created with, for starting it again (nil for a container recorded
     /// by an older berth, which cannot be started again).
     public var options: RunOptions?
@@ -69,7 +72,7 @@ public struct ContainerRecord: Sendable, Hashable {
     public init(id: String, name: String, endpointID: String?, network: String, process: ProcessIdentity?, supervisor: ProcessIdentity?,
                 command: [String], hostname: String, rootfs: String?, status: Status, created: Int64, started: Int64? = nil,
                 finished: Int64? = nil, exitCode: Int32? = nil, restartCount: Int = 0, stopRequested: Bool = false, options: RunOptions? = nil,
-                oomKilled: Bool = false) {
+                oomKilled: Bool = false, restartRequested: Bool = false) {
         self.id = id
         self.name = name
         self.endpointID = endpointID
@@ -88,6 +91,7 @@ public struct ContainerRecord: Sendable, Hashable {
         self.stopRequested = stopRequested
         self.options = options
         self.oomKilled = oomKilled
+        self.restartRequested = restartRequested
     }
 
     /// What `docker ps` calls the image: the root filesystem, or `host` for the host's files.

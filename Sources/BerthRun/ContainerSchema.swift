@@ -15,7 +15,7 @@ import BerthNetwork
 enum ContainerSchema {
     static let owner = "BerthRun"
 
-    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle, oomKilled])
+    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle, oomKilled, restartRequested, containerBoot])
 
     /// Version 1: the `containers` table as BerthNetwork's schema version 2 created it (with
     /// the command as a JSON array), adopted where it exists and created where it does not.
@@ -140,5 +140,19 @@ enum ContainerSchema {
     /// (Docker's `OOMKilled`), read from its cgroup when the run ends. Older rows: false.
     @Sendable static func oomKilled(_ tx: StateTransaction) throws(BerthError) {
         try tx.db().script("ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0 CHECK (oom_killed IN (0, 1));")
+    }
+
+    /// Version 5: the stop under way is the first half of a restart (`berth restart`): the
+    /// end it causes keeps a container to be removed on exit (`--rm`) for the start that
+    /// follows, as Docker's `HasBeenManuallyRestarted` skips its auto-removal. Older rows: 0.
+    @Sendable static func restartRequested(_ tx: StateTransaction) throws(BerthError) {
+        try tx.db().script("ALTER TABLE containers ADD COLUMN restart_requested INTEGER NOT NULL DEFAULT 0 CHECK (restart_requested IN (0, 1));")
+    }
+
+    /// Version 6: `container_boot`, the boot (`KernelAccess.bootID`) the containers' process
+    /// and supervisor identities belong to, one row; a process that finds another boot there
+    /// settles the containers first (`ContainerBoot`). Empty until a process records its boot.
+    @Sendable static func containerBoot(_ tx: StateTransaction) throws(BerthError) {
+        try tx.db().script("CREATE TABLE container_boot (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), boot TEXT NOT NULL) STRICT;")
     }
 }

@@ -7,7 +7,7 @@ import BerthNamespace
 extension StateTransaction {
     private static let containerColumns = """
         id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time, hostname, rootfs, status, created,
-        started, finished, exit_code, restart_count, stop_requested, settings, oom_killed
+        started, finished, exit_code, restart_count, stop_requested, settings, oom_killed, restart_requested
         """
 
     /// Records a new container. Throws `.alreadyExists` naming the holder if its name or id
@@ -21,7 +21,7 @@ extension StateTransaction {
         if try self.container(id: container.id) != nil {
             throw BerthError(.alreadyExists, "container \(container.id) already exists", object: .container(container.id), operation: .run, parameter: "id")
         }
-        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(container.id), .text(container.name), container.endpointID.map(SQLValue.text) ?? .null, .text(container.network),
             container.process.map { .int($0.pid) } ?? .null, container.process.map { .bits($0.startTime) } ?? .null,
             container.supervisor.map { .int($0.pid) } ?? .null, container.supervisor.map { .bits($0.startTime) } ?? .null,
@@ -29,6 +29,7 @@ extension StateTransaction {
             container.started.map(SQLValue.integer) ?? .null, container.finished.map(SQLValue.integer) ?? .null,
             container.exitCode.map { .int(Int($0)) } ?? .null, .int(container.restartCount), .int(container.stopRequested ? 1 : 0),
             container.options.map { .text($0.json(includingCommand: false).render()) } ?? .null, .int(container.oomKilled ? 1 : 0),
+            .int(container.restartRequested ? 1 : 0),
         ])
         try insertArguments(container.command, container: container.id)
     }
@@ -84,9 +85,24 @@ extension StateTransaction {
         try setSupervisor(id: id, nil)
     }
 
-    /// Asks its supervisor to restart it no more (a stop or a removal is under way).
-    func requestStop(id: String) throws(BerthError) {
-        try update(id, "stop_requested = 1", [])
+    /// Takes an orphan for clean-up by `reaper` (the process that releases what it holds),
+    /// if its row is still as `seen` found it: same status, same supervisor, and that one
+    /// dead. A container started, stopped or reaped by someone else meanwhile is left alone:
+    /// nil. While `reaper` holds it, a start is refused (`claimForStart` finds it
+    /// supervised), so nothing it releases can belong to a newer run.
+    func claimOrphan(_ seen: ContainerRecord, reaper: ProcessIdentity) throws(BerthError) -> ContainerRecord? {
+        guard var row = try container(id: seen.id), row.status == seen.status, row.supervisor == seen.supervisor, !row.isSupervised else {
+            return nil
+        }
+        try setSupervisor(id: row.id, reaper)
+        row.supervisor = reaper
+        return row
+    }
+
+    /// Asks its supervisor to restart it no more (a stop or a removal is under way);
+    /// `restarting`: the stop is a restart's, so an end it causes keeps a `--rm` container.
+    func requestStop(id: String, restarting: Bool = false) throws(BerthError) {
+        try update(id, restarting ? "stop_requested = 1, restart_requested = 1" : "stop_requested = 1", [])
     }
 
     /// Takes a stopped container for a new start by `supervisor`: status created, restart
@@ -103,12 +119,13 @@ extension StateTransaction {
             throw BerthError(.unsupported, "container \(row.name) was created by an older berth that did not record its settings",
                              hint: "remove it and run it again", object: .container(row.name), operation: .start)
         }
-        try update(id, "status = 'created', supervisor_pid = ?, supervisor_start_time = ?, restart_count = 0, stop_requested = 0",
+        try update(id, "status = 'created', supervisor_pid = ?, supervisor_start_time = ?, restart_count = 0, stop_requested = 0, restart_requested = 0",
                    [.int(supervisor.pid), .bits(supervisor.startTime)])
         row.status = .created
         row.supervisor = supervisor
         row.restartCount = 0
         row.stopRequested = false
+        row.restartRequested = false
         return row
     }
 
@@ -234,7 +251,7 @@ extension StateTransaction {
             command: [], hostname: row.text(8), rootfs: row.isNull(9) ? nil : row.text(9),
             status: status, created: row.int64(11), started: row.isNull(12) ? nil : row.int64(12), finished: row.isNull(13) ? nil : row.int64(13),
             exitCode: exitCode, restartCount: Int(clamping: row.int64(15)), stopRequested: row.int64(16) != 0,
-            oomKilled: row.int64(18) != 0)
+            oomKilled: row.int64(18) != 0, restartRequested: row.int64(19) != 0)
         return RawContainer(record: record, settings: row.isNull(17) ? nil : row.text(17))
     }
 }

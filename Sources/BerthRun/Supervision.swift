@@ -16,11 +16,16 @@ final class Supervision {
     /// The caller's stdio in the foreground; nil for a detached supervisor.
     private let attachment: Attachment?
     private var record: ContainerRecord
-    /// Whether the command ran at least once (a failure before that is the caller's to undo).
+    /// Whether the command ran at least once (a failure before that is the caller's to undo;
+    /// one after it, this supervision's: see `abandon`).
     private(set) var hasStarted = false
     /// Told what the first start changed for the host (`RunningContainer.hostWarnings`),
     /// before `started`; a restart's go to the container's log.
     private let warned: ([HostWarning]) -> Void
+    /// The run under way, until its command is reaped.
+    private var unreaped: RunningContainer?
+    /// How the command last ended, once it has.
+    private var lastExit: ContainerExit?
 
     init(record: ContainerRecord, options: RunOptions, attachment: Attachment?, manager: NetworkManager,
          warned: @escaping ([HostWarning]) -> Void = { _ in }) {
@@ -34,12 +39,57 @@ final class Supervision {
     /// Runs the container until it stops for good and returns its last exit. `started` is
     /// called once, when the command first runs. A failure to start it the first time is
     /// thrown; a failed restart ends the supervision (the error goes to the container's log).
+    /// Any other failure once the command ran is `abandon`ed: the container is left stopped
+    /// and released, never running or restarting without a supervisor.
     func run(started: (RunningContainer) -> Void) throws(BerthError) -> ContainerExit {
         let log = try ContainerLogWriter(state: manager.store.directory, id: record.id)
+        do {
+            return try supervise(log: log, started: started)
+        } catch {
+            guard hasStarted else { throw error }
+            return try abandon(after: error, log: log)
+        }
+    }
+
+    /// What an error after the command first ran leaves to do: kills and reaps the command if
+    /// it still runs, records its end (the last exit seen, else 255: an exit nobody saw, as
+    /// Docker reports it; `--rm`: removed), releases the network and gives the container up,
+    /// each step best effort. The error goes to the container's log. Returns the command's
+    /// last exit when there is one (the foreground exits with it, the error written to the
+    /// caller's stderr); throws the error otherwise.
+    private func abandon(after error: BerthError, log: ContainerLogWriter) throws(BerthError) -> ContainerExit {
+        if let container = unreaped {
+            _ = try? container.process.signal(SIGKILL)
+            // Its exit, if it can still be had; an earlier run's is not this one's.
+            lastExit = try? container.reap()
+            unreaped = nil
+        }
+        let line = Array("berth: container \(record.name): \(error) (its supervision ended here)\n".utf8)
+        log.write(.stderr, line[...])
+        // Thrown, the caller says it; returned as an exit, the caller's stderr is told here.
+        if lastExit != nil, let attachment { FileIO.writeAll(attachment.stderr, line) }
+        let releaseFailed = { (error: BerthError) in
+            log.write(.stderr, Array("berth: container \(self.record.name): \(error) (left for garbage collection)\n".utf8)[...])
+        }
+        do {
+            _ = try Container.finish(record, exit: lastExit ?? .exited(255), restart: .no, mayRestart: false, manager: manager,
+                                     releaseFailed: releaseFailed)
+        } catch {
+            // The state could not record it: at least nothing stays held.
+            if (try? Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)) == nil {
+                Container.release(record, manager: manager, failed: releaseFailed)
+            }
+        }
+        guard let lastExit else { throw error }
+        return lastExit
+    }
+
+    private func supervise(log: ContainerLogWriter, started: (RunningContainer) -> Void) throws(BerthError) -> ContainerExit {
         // Raw: every key goes to the container's terminal, ^C included, and nothing echoes twice.
         let raw = options.interactive && options.process.terminal ? attachment.flatMap { RawTerminal($0.stdin) } : nil
         defer { raw?.restore() }
-        // A caller that stops reading (`berth run … | head -1`) must not kill the supervisor.
+        // A caller that stops reading (`berth run … | head -1`), or a container that closed
+        // its stdin pipe, must not kill the supervisor: a write error for the relay.
         let pipeSignal = PipeSignalBlock()
         defer { pipeSignal.restore() }
         // Caught from here on: a signal while the container is being set up waits for its
@@ -47,7 +97,6 @@ final class Supervision {
         SignalForwarding.hold()
         defer { SignalForwarding.stop() }
         var delay: Duration?
-        var lastExit = ContainerExit.exited(0)
         let releaseFailed = { (error: BerthError) in
             log.write(.stderr, Array("berth: container \(self.record.name): \(error) (left for garbage collection)\n".utf8)[...])
         }
@@ -64,8 +113,9 @@ final class Supervision {
                     log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
                 }
                 try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
-                return lastExit
+                return lastExit ?? .exited(0)
             }
+            unreaped = container
             if !hasStarted {
                 if !container.hostWarnings.isEmpty { warned(container.hostWarnings) }
                 hasStarted = true
@@ -77,19 +127,18 @@ final class Supervision {
             }
             SignalForwarding.forward(to: container.process)
             let began = MonotonicClock.now
-            // A caller's closed stdout, or a container that closed its stdin pipe, is a write
-            // error for the relay, not a signal that ends this process.
-            let pipeSignal = PipeSignalBlock()
             io.relay.run(until: container.process)
-            pipeSignal.restore()
-            lastExit = try container.reap()
+            let exit = try container.reap()
+            unreaped = nil
+            lastExit = exit
             SignalForwarding.pause()
+            try RunFailPoint.check("supervise.finish")
             // A supervisor told to end (SIGTERM, ^C on a terminal without -t) passed it on; its
             // container does not come back. So too when the command died of a signal passed on.
-            let told = SignalForwarding.endsRun(lastExit)
-            guard try Container.finish(record, exit: lastExit, restart: options.restart, mayRestart: !told, manager: manager,
+            let told = SignalForwarding.endsRun(exit)
+            guard try Container.finish(record, exit: exit, restart: options.restart, mayRestart: !told, manager: manager,
                                        releaseFailed: releaseFailed) else {
-                return lastExit
+                return exit
             }
             let wait = RestartPolicy.delay(previous: delay, lastRun: MonotonicClock.now - began)
             delay = wait
@@ -97,7 +146,7 @@ final class Supervision {
             // from here on is the next run's.
             guard try waitToRestart(wait), !SignalForwarding.beginRun() else {
                 try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
-                return lastExit
+                return exit
             }
         }
     }

@@ -130,11 +130,13 @@ public enum Supervisor {
             throw BerthError(.conflict, "container \(record.name) is already running", object: .container(record.name), operation: .start,
                              remedy: .stop(.container(record.name)))
         }
+        // Claimed before anything is released (a concurrent gc or start then leaves it alone);
+        // one that changed meanwhile is left to the new supervisor's claim to judge.
         if record.status != .exited {
             try Container.reapOrphan(record, manager: manager)
         } else if record.supervisor != nil, !record.isSupervised {
             // Its supervisor died after recording the exit: what it may still hold goes first.
-            try Container.release(record, manager: manager)
+            _ = try Container.finishOrphan(record, removes: false, manager: manager)
         }
         guard record.options != nil else {
             throw BerthError(.unsupported, "container \(record.name) was created by an older berth that did not record its settings",

@@ -67,7 +67,8 @@ struct RestartCommand: ParsableCommand {
     func run() throws {
         let manager = try state.manager()
         EachContainer.run(containers) { name throws(BerthError) in
-            let stopped = try Container.stop(name, timeout: .seconds(time), manager: manager)
+            // A restart's stop: a --rm container is kept for the start.
+            let stopped = try Container.stop(name, timeout: .seconds(time), restarting: true, manager: manager)
             let started = try Supervisor.start(existing: stopped.id, stateDirectory: state.stateDir, entry: RunCommand.entry)
             RunCommand.warn(started.hostWarnings)
             print(started.name)

@@ -215,6 +215,54 @@ struct ContainerLifeCLITests {
         }
     }
 
+    @Test("restart of a --rm container starts it again (Docker skips the auto-removal of a restart); its next stop removes it")
+    func restartKeepsAutoRemove() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                #expect(sandbox.berth(["run", "-d", "--rm", "--name", "w", "--rootfs", rootfs.path, "-p", "7500:70", "--", "sleep", "1000"]).status == 0)
+                let first = try #require(try ContainerCLI.container(sandbox, "w")?["pid"] as? Int)
+                let restart = sandbox.berth(["restart", "-t", "0", "w"])
+                #expect(restart.status == 0 && restart.stdout == "w\n", "\(restart)")
+                #expect(!ContainerCLI.isRunning(pid: first))
+                let record = try #require(try ContainerCLI.container(sandbox, "w"), "restart removed the --rm container")
+                let second = try #require(record["pid"] as? Int)
+                #expect(record["status"] as? String == "running" && second != first && ContainerCLI.isRunning(pid: second), "\(record)")
+                #expect(ContainerCLI.ruleset(sandbox).contains("7500"))
+                // Still --rm: the next stop removes it.
+                let stop = sandbox.berth(["stop", "-t", "0", "w"])
+                #expect(stop.status == 0, "\(stop)")
+                #expect(!ContainerCLI.isRunning(pid: second))
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+                #expect(ContainerCLI.vethsGone(sandbox))
+            }
+        }
+    }
+
+    @Test("a supervisor that fails after the command ran (a debug build's fail point) records its end and releases it: berth exits with the command's status, nothing is orphaned")
+    func failureAfterStart() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                let failing = ["BERTH_FAILPOINT": "supervise.finish"]
+                let run = sandbox.berth(["run", "--name", "failed", "--rootfs", rootfs.path, "-p", "7600:70", "--", "sh", "-c", "exit 3"], environment: failing)
+                #expect(run.status == 3 && run.stderr.contains("fail point supervise.finish"), "\(run)")
+                let record = try #require(try ContainerCLI.container(sandbox, "failed"))
+                #expect(record["status"] as? String == "exited" && record["exitCode"] as? Int == 3 && record["supervisorPid"] is NSNull, "\(record)")
+                #expect(!sandbox.berth(["ps"]).stdout.contains("Orphaned"))
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7600"))
+                #expect(sandbox.berth(["logs", "failed"]).stderr.contains("fail point supervise.finish"))
+                // --rm: the row goes too.
+                let removed = sandbox.berth(["run", "--rm", "--name", "brief", "--rootfs", rootfs.path, "--", "sh", "-c", "exit 4"], environment: failing)
+                #expect(removed.status == 4, "\(removed)")
+                #expect(try ContainerCLI.container(sandbox, "brief") == nil)
+                #expect(sandbox.berth(["rm", "failed"]).status == 0)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+            }
+        }
+    }
+
     @Test("SIGKILL of the supervisor, then gc or rm -f: the command is killed and nothing is left")
     func supervisorKilled() throws {
         try withHostSandbox { sandbox in

@@ -16,7 +16,7 @@ struct ContainerLifecycleStateTests {
         try body(try StateStore(directory: dir), dir)
     }
 
-    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 4, rows and arguments kept")
+    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 6, rows and arguments kept")
     func versionTwo() throws {
         try withStore { store, dir in
             // What the previous berth left: its two migrations, and a running container.
@@ -32,9 +32,10 @@ struct ContainerLifecycleStateTests {
 
             let reopened = try StateStore(directory: dir)
             try reopened.prepare(ContainerSchema.stateExtension)
-            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 4)
+            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 6)
             let row = try #require(try reopened.read { tx throws(BerthError) in try tx.container(id: id) })
             #expect(!row.oomKilled, "a row from before version 4 was not OOM-killed")
+            #expect(!row.restartRequested, "a row from before version 5 has no restart under way")
             #expect(row.name == "legacy" && row.status == .running && row.command == ["sh", "-c", "echo 'a b'", ""])
             #expect(row.process == ProcessIdentity(pid: 4321, startTime: 77) && row.supervisor == ProcessIdentity(pid: 4320, startTime: 76))
             #expect(row.started == 1000 && row.finished == nil && row.exitCode == nil && row.restartCount == 0 && !row.stopRequested)
@@ -121,5 +122,110 @@ struct ContainerLifecycleStateTests {
             let row = try #require(try store.read { tx throws(BerthError) in try tx.container(id: record.id) })
             #expect(row.status == .restarting && row.restartCount == 1 && row.exitCode == 1 && row.finished == 20 && row.process == nil)
         }
+    }
+
+    /// A container row for the clean-up tests: no network, so releasing it touches no kernel.
+    private func orphanRow(_ name: String, status: ContainerRecord.Status, supervisor: ProcessIdentity?, autoRemove: Bool = false) -> ContainerRecord {
+        var options = RunOptions(process: ContainerSpec(command: ["sleep", "60"]), name: name, network: .none)
+        options.autoRemove = autoRemove
+        return ContainerRecord(id: RecordID.generate(), name: name, endpointID: nil, network: "none",
+                               process: status == .exited ? nil : ProcessIdentity(pid: 999_998, startTime: 1), supervisor: supervisor,
+                               command: ["sleep", "60"], hostname: name, rootfs: nil, status: status, created: 1, options: options)
+    }
+
+    @Test("an orphan's clean-up acts only on the row it read: one started meanwhile is left as its new supervisor has it, and one claimed refuses a start")
+    func orphanClaim() throws {
+        let dir = NSTemporaryDirectory() + "berth-orphan-\(UUID().uuidString.prefix(8))/state"
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        let manager = try NetworkManager(stateDirectory: dir)
+        let store = try manager.containerStore()
+        let dead = ProcessIdentity(pid: 999_999, startTime: 1)     // no process has this start time
+        let me = try ProcessIdentity.current()
+
+        // gc (or a start's clean-up) read X orphaned; meanwhile `berth start X` claimed it.
+        for status in [ContainerRecord.Status.running, .exited] {
+            let orphan = orphanRow("raced-\(status)", status: status, supervisor: dead)
+            try store.write { tx throws(BerthError) in try tx.insertContainer(orphan) }
+            let stale = try Container.find(orphan.name, manager: manager)
+            #expect(!stale.isSupervised)
+            _ = try store.write { tx throws(BerthError) in try tx.claimForStart(id: orphan.id, supervisor: me) }
+            if status == .exited {
+                #expect(try !Container.finishOrphan(stale, removes: false, manager: manager))
+            } else {
+                _ = try Container.reapOrphan(stale, manager: manager)
+            }
+            let row = try #require(try store.read { tx throws(BerthError) in try tx.container(id: orphan.id) })
+            #expect(row.status == .created && row.supervisor == me, "the new start's row was taken by a stale clean-up: \(row.status)")
+            #expect(try Container.removeOrphans(manager: manager).isEmpty, "a supervised container is no orphan")
+        }
+
+        // A stale --rm row is not deleted once started again.
+        let removable = orphanRow("rm-raced", status: .exited, supervisor: nil, autoRemove: true)
+        try store.write { tx throws(BerthError) in try tx.insertContainer(removable) }
+        let staleRemovable = try Container.find("rm-raced", manager: manager)
+        _ = try store.write { tx throws(BerthError) in try tx.claimForStart(id: removable.id, supervisor: me) }
+        #expect(try !Container.finishOrphan(staleRemovable, removes: true, manager: manager))
+        #expect(try store.read { tx throws(BerthError) in try tx.container(id: removable.id) } != nil)
+
+        // Claimed by a reaper (a live process), an orphan refuses a start until it is released.
+        let orphan = orphanRow("claimed", status: .running, supervisor: dead)
+        try store.write { tx throws(BerthError) in try tx.insertContainer(orphan) }
+        let claimed = try store.write { tx throws(BerthError) in try tx.claimOrphan(orphan, reaper: me) }
+        #expect(claimed?.supervisor == me)
+        #expect(try store.write { tx throws(BerthError) in try tx.claimOrphan(orphan, reaper: me) } == nil, "claimed once only")
+        let refused = #expect(throws: BerthError.self) {
+            try store.write { tx throws(BerthError) in try tx.claimForStart(id: orphan.id, supervisor: ProcessIdentity(pid: 1, startTime: 1)) }
+        }
+        #expect(refused?.code == .conflict)
+
+        // A real orphan is still reaped: exited 255 (no exit seen), unsupervised.
+        let lost = orphanRow("lost", status: .running, supervisor: dead)
+        try store.write { tx throws(BerthError) in try tx.insertContainer(lost) }
+        let handled = try Container.removeOrphans(manager: manager)
+        #expect(handled.map(\.name) == ["lost"])
+        let left = try #require(try store.read { tx throws(BerthError) in try tx.container(id: lost.id) })
+        #expect(left.status == .exited && left.exitCode == 255 && left.supervisor == nil)
+    }
+
+    @Test("after a reboot (another boot recorded), the earlier boot's containers are exited 255 and unsupervised before anything reads them; nothing is signalled")
+    func reboot() throws {
+        let dir = NSTemporaryDirectory() + "berth-reboot-\(UUID().uuidString.prefix(8))/state"
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        // What the earlier boot left: identities that now name a live, unrelated process (this one).
+        let me = try ProcessIdentity.current()
+        let raw = try StateStore(directory: dir)
+        try raw.prepare(ContainerSchema.stateExtension)
+        var running = orphanRow("up", status: .running, supervisor: me)
+        running.process = me
+        let restarting = orphanRow("again", status: .restarting, supervisor: me)
+        var stopped = orphanRow("down", status: .exited, supervisor: me)
+        stopped.exitCode = 3
+        try raw.write { tx throws(BerthError) in
+            for row in [running, restarting, stopped] { try tx.insertContainer(row) }
+            _ = try tx.db().execute("INSERT INTO container_boot (singleton, boot) VALUES (1, 'an-earlier-boot')")
+        }
+
+        let manager = try NetworkManager(stateDirectory: dir)
+        let boot = try #require(manager.host.bootID)
+        let rows = Dictionary(uniqueKeysWithValues: try Container.list(manager: manager).map { ($0.name, $0) })
+        for name in ["up", "again"] {
+            let row = try #require(rows[name])
+            #expect(row.status == .exited && row.exitCode == 255 && row.finished != nil && row.process == nil && row.supervisor == nil, "\(name): \(row)")
+        }
+        let down = try #require(rows["down"])
+        #expect(down.status == .exited && down.exitCode == 3 && down.supervisor == nil)
+        #expect(try manager.store.read { tx throws(BerthError) in try tx.containerBoot() } == boot)
+        // Nothing is left to reap: gc signals no one (this process is still here to say so).
+        #expect(try Container.removeOrphans(manager: manager).isEmpty)
+
+        // This boot's rows are left alone; a store with no boot recorded only records it.
+        try manager.store.write { tx throws(BerthError) in
+            #expect(try tx.settleContainers(boot: boot, now: 9) == 0)
+            _ = try tx.db().execute("DELETE FROM container_boot")
+            try tx.insertContainer(orphanRow("fresh", status: .running, supervisor: me))
+            #expect(try tx.settleContainers(boot: boot, now: 9) == 0)
+        }
+        #expect(try Container.find("fresh", manager: manager).status == .running)
+        #expect(try manager.store.read { tx throws(BerthError) in try tx.containerBoot() } == boot)
     }
 }
