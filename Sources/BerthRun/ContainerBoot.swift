@@ -23,7 +23,7 @@ enum ContainerBoot {
         if let boot = manager.host.bootID {
             let recorded = try manager.store.read { tx throws(BerthError) in try tx.containerBoot() }
             if recorded != boot {
-                try manager.store.write { tx throws(BerthError) in try tx.settleContainers(boot: boot, now: StateClock.now()) }
+                _ = try manager.store.write { tx throws(BerthError) in try tx.settleContainers(boot: boot, now: StateClock.now()) }
             }
         }
         settled.withLock { _ = $0.insert(directory) }
