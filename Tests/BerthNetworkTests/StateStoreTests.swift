@@ -89,6 +89,16 @@ struct StateStoreTests {
         let foreignError = #expect(throws: BerthError.self) { try StateStore(directory: foreign + "/state") }
         #expect(foreignError?.message.contains("\(foreign), above the state directory") == true, "\(String(describing: foreignError))")
 
+        // A symlinked ancestor is judged by what it leads into too: here a root-owned
+        // directory inside another user's.
+        let inner = foreign + "/inner"
+        try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        let link = temp.root + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: inner)
+        let linked = #expect(throws: BerthError.self) { try StateStore(directory: link + "/state") }
+        #expect(linked?.message.contains("\(foreign), above the state directory \(link)/state, belongs to user id 4242") == true,
+                "\(String(describing: linked))")
+
         // Sticky, as /tmp: others cannot rename what they do not own.
         let sticky = temp.root + "/sticky"
         try FileManager.default.createDirectory(atPath: sticky, withIntermediateDirectories: false)

@@ -1,4 +1,4 @@
-public import BerthCore
+import BerthCore
 
 extension DNSTable {
     /// The table without what `validate()` would refuse, each part left out with a line to

@@ -52,6 +52,9 @@ enum StateFiles {
         }
         do throws(BerthError) {
             try checkAncestors(of: path)
+            // And those of where the path leads: a symlinked ancestor (`/srv/berth` leading
+            // into another user's home) is judged by what it points into too.
+            if let real = realPath(of: fd), real != path { try checkAncestors(of: real, shownAs: path) }
         } catch {
             close(fd)
             throw error
@@ -132,12 +135,15 @@ enum StateFiles {
     /// the directory's own checks. Each directory above it must belong to this user or root
     /// and be writable by no one else, unless it is sticky (`/tmp`: others cannot rename what
     /// they do not own). As OpenSSH's StrictModes judges the paths to its keys. A relative
-    /// path is judged from the working directory.
-    static func checkAncestors(of path: String) throws(BerthError) {
-        var absolute = path
-        if !path.hasPrefix("/") {
+    /// path is judged from the working directory. `walked` is the path whose ancestors are
+    /// judged; messages name the state directory as given (`path`, when `walked` is where it
+    /// really is).
+    static func checkAncestors(of walked: String, shownAs path: String? = nil) throws(BerthError) {
+        let path = path ?? walked
+        var absolute = walked
+        if !walked.hasPrefix("/") {
             guard let cwd = getcwd(nil, 0) else { throw .system("cannot read the working directory for the state directory \(path)", Errno.current) }
-            absolute = String(cString: cwd) + "/" + path
+            absolute = String(cString: cwd) + "/" + walked
             free(cwd)
         }
         var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
@@ -160,6 +166,14 @@ enum StateFiles {
             ancestor += (ancestor == "/" ? "" : "/") + components[index]
             index += 1
         }
+    }
+
+    /// The directory `fd` is, with every symlink resolved (`/proc/self/fd`); nil if unreadable.
+    static func realPath(of fd: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        guard count > 0, buffer[0] == 0x2F else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// `mkdir -p` for the parents of `path`, with ordinary 0755 permissions: only the state
