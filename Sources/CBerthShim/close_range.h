@@ -10,20 +10,35 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include "raw_syscall.h"
 
+/// Every number from `low` to `high`, up to the soft RLIMIT_NOFILE (at most 2^20).
+static inline void berth_close_counted(unsigned low, unsigned high) {
+    struct rlimit limit = {0, 0};
+    unsigned end = high < (1u << 20) ? high : (1u << 20);
+    if (berth_raw_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&limit, 0, 0) == 0 && limit.rlim_cur > 0
+        && limit.rlim_cur - 1 < end) {
+        end = (unsigned)(limit.rlim_cur - 1);
+    }
+    for (unsigned fd = low; fd <= end; fd++) berth_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+}
+
 /// The fallback alone: closes the descriptors from `low` to `high` that /proc/self/fd lists,
-/// or, without /proc, every number up to the soft RLIMIT_NOFILE (at most 2^20).
+/// or, without a real procfs there, every number up to the soft RLIMIT_NOFILE. Only a procfs
+/// is believed: in a container's mount namespace `/proc` is the container's to cover (a tmpfs
+/// with an empty `self/fd` would hide the descriptors to close).
 static inline void berth_close_listed(unsigned low, unsigned high) {
     long directory = berth_raw_syscall(SYS_openat, AT_FDCWD, (long)"/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
     if (directory < 0) {
-        struct rlimit limit = {0, 0};
-        unsigned end = high < (1u << 20) ? high : (1u << 20);
-        if (berth_raw_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&limit, 0, 0) == 0 && limit.rlim_cur > 0
-            && limit.rlim_cur - 1 < end) {
-            end = (unsigned)(limit.rlim_cur - 1);
-        }
-        for (unsigned fd = low; fd <= end; fd++) berth_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+        berth_close_counted(low, high);
+        return;
+    }
+    struct statfs filesystem;
+    if (berth_raw_syscall(SYS_fstatfs, directory, (long)&filesystem, 0, 0, 0, 0) != 0 || filesystem.f_type != PROC_SUPER_MAGIC) {
+        berth_raw_syscall(SYS_close, directory, 0, 0, 0, 0, 0);
+        berth_close_counted(low, high);
         return;
     }
     // /proc/self/fd reads in descriptor order and its position is the next number, so
