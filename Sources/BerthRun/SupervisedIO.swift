@@ -66,7 +66,7 @@ final class SupervisedIO {
     /// This process's ends, closed after the run.
     private var ownEnds: [Int32] = []
     /// The write end of the stdin pipe of a foreground `-i` run: the relay's once the
-    /// process runs (it closes it at the caller's end of input), until then this one's.
+    /// relay runs (`runRelay`: it closes it at the caller's end of input), until then this one's.
     private var inputWrite: Int32 = -1
 
     init(options: RunOptions, attachment: Attachment?, log: ContainerLogWriter?) throws(BerthError) {
@@ -123,11 +123,6 @@ final class SupervisedIO {
     func spawned(terminal master: Int32?) {
         for fd in childEnds { systemClose(fd) }
         childEnds = []
-        if inputWrite >= 0, let attachment {
-            relay.input = (attachment.stdin, inputWrite)
-            relay.closesInputTarget = true
-            inputWrite = -1
-        }
         guard let master else { return }
         ownEnds.append(master)
         relay.outputs = [.init(fd: master, stream: .stdout)]
@@ -135,6 +130,18 @@ final class SupervisedIO {
             if interactive { relay.input = (attachment.stdin, master) }
             if let terminal = attachment.terminal { relay.resize = (terminal, master) }
         }
+    }
+
+    /// Relays until `process` ends. The stdin pipe's write end (a foreground `-i` run) is the
+    /// relay's from here, which closes it at the caller's end of input; until this call it
+    /// is this object's, so a launch that fails after the spawn has `close()` close it.
+    func runRelay(until process: ContainerProcess) {
+        if inputWrite >= 0, let attachment {
+            relay.input = (attachment.stdin, inputWrite)
+            relay.closesInputTarget = true
+            inputWrite = -1
+        }
+        relay.run(until: process)
     }
 
     /// Closes every descriptor of the run still open.

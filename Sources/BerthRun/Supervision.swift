@@ -127,7 +127,7 @@ final class Supervision {
             }
             SignalForwarding.forward(to: container.process)
             let began = MonotonicClock.now
-            io.relay.run(until: container.process)
+            io.runRelay(until: container.process)
             let exit = try container.reap()
             unreaped = nil
             lastExit = exit
