@@ -8,8 +8,8 @@ import BerthNetwork
 /// other name — a wrapper installed as `berth-runc`, which dockerd's containerd runs with
 /// argv[0] that path — the first argument decides, since a hook's and runc's never meet: a
 /// hook stage (`createRuntime`, `poststop`, …), `_checkpoint`, `--state-dir` or `-h`/`--help`
-/// make it the hook; anything else (runc's global options and commands, `--version`, which
-/// dockerd asks runc, or nothing) makes it the wrapper. `_runtime` as the first argument (the
+/// make it the hook; runc's global options and commands (`--version` too, which dockerd asks
+/// runc), or nothing, make it the wrapper; any other word is the hook's (a usage error). `_runtime` as the first argument (the
 /// wrapper script `berth hook install` writes) makes it the wrapper under any name, runc's
 /// arguments after it.
 public enum HookRole: Sendable, Hashable {
@@ -29,9 +29,26 @@ public enum HookRole: Sendable, Hashable {
             self = .wrapper(arguments: Array(arguments.dropFirst()))
         } else if name == Self.hookName || arguments.first.map(Self.isHookArgument) == true {
             self = .hook
-        } else {
+        } else if arguments.first.map(Self.isRuntimeArgument) ?? true {
             self = .wrapper(arguments: arguments)
+        } else {
+            // Neither's: a mistyped stage (`prestar`) gets the hook's usage error, not a runc
+            // run with the OCI state on its stdin.
+            self = .hook
         }
+    }
+
+    /// runc's global options (one dash or two, urfave/cli takes both; a value after '=' or
+    /// as the next word) and commands: a first argument that makes it the wrapper.
+    static let runtimeOptions: Set<String> = ["root", "log", "log-format", "criu", "systemd-cgroup", "rootless", "debug", "version", "v", "help", "h"]
+    static let runtimeCommands: Set<String> = ["checkpoint", "create", "delete", "events", "exec", "init", "kill", "list", "pause", "ps",
+                                               "restore", "resume", "run", "spec", "start", "state", "update", "features", "help"]
+
+    /// Whether `word`, a first argument, is one of runc's.
+    static func isRuntimeArgument(_ word: String) -> Bool {
+        guard word.hasPrefix("-") else { return runtimeCommands.contains(word) }
+        let option = word.drop { $0 == "-" }.prefix { $0 != "=" }
+        return word.prefix(3) != "---" && runtimeOptions.contains(String(option))
     }
 
     /// Whether `word`, a first argument, is one only the hook takes.

@@ -21,6 +21,12 @@ struct HookRoleTests {
         #expect(HookRole(name: "hook", arguments: [first]) == .hook)
     }
 
+    @Test("under any other name, a word neither takes is the hook's (its usage error), never a runc run with the state on stdin",
+          arguments: ["prestar", "CreateRuntime", "--frobnicate", "---root", "c1"])
+    func otherNameUnknown(first: String) {
+        #expect(HookRole(name: "berth-runc", arguments: [first]) == .hook)
+    }
+
     @Test("under any other name, runc's arguments make it the wrapper: the way containerd's shim, dockerd and people call runc",
           arguments: [["--root", "/var/run/docker/runtime-runc/moby", "--log", "/run/x/log.json", "--log-format", "json", "create", "--bundle", "/b", "c1"],
                       ["--version"], ["-v"], [], ["delete", "--force", "poststop"], ["state", "createRuntime"], ["-root", "/r", "run", "prestart"],
