@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Berth
 
 /// A link that Berth's state says is in use — a network's bridge, the host end of an
@@ -12,7 +17,11 @@ enum LinkOwnership {
     /// what `check` says to delete.
     static func refuse(_ action: String, link name: String, netns: String?, netlink: RouteNetlink, force: Bool, state: StateOption) throws(BerthError) {
         guard !force, let kind = try? netlink.link(named: name).kind, kind == .bridge || kind == .veth else { return }
-        let manager = try state.manager()
+        // Only a state that exists and opens is asked: a link command works without one (no
+        // Berth on the host, or in a user namespace where root's state is nobody's), as
+        // `ip link` does, and never makes one.
+        let directory = StateStore.resolveDirectory(state.stateDir)
+        guard access(directory + "/state.db", F_OK) == 0, let manager = try? state.manager() else { return }
         let given = try netns.map { text throws(BerthError) in try NetworkNamespace.open(nameOrPath: text).identity }
         let own = try NetworkNamespace.current().identity
         let inOwn = given == nil || given == own

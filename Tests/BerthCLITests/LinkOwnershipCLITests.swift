@@ -64,6 +64,11 @@ struct LinkOwnershipCLITests {
             #expect(clash.status == 1 && clash.stderr.contains("(choose another name; see 'berth link ls')"), "\(clash)")
             #expect(sandbox.berth(["link", "add", "br9", "--type", "bridge"]).succeeded)
             #expect(sandbox.berth(["link", "del", "br9"]).succeeded)
+            // Without a state, nothing is asked and none is made, as `ip link` needs none.
+            let none = sandbox.stateDirectory + "-none"
+            #expect(sandbox.berth(["link", "add", "br8", "--type", "bridge"]).succeeded)
+            #expect(sandbox.berth(["link", "del", "br8", "--state-dir", none]).succeeded)
+            #expect(!FileManager.default.fileExists(atPath: none) && !linkExists(sandbox, "br8"))
             #expect(sandbox.berth(["link", "del", "eth0", "--netns", ns, "--force"]).succeeded)
             #expect(!linkExists(sandbox, veth))
             #expect(sandbox.berth(["detach", "e1"]).succeeded)
