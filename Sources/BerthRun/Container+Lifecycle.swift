@@ -230,6 +230,18 @@ extension Container {
         let me = try ProcessIdentity.current()
         let store = try manager.containerStore()
         guard let record = try store.write({ tx throws(BerthError) in try tx.claimOrphan(seen, reaper: me) }) else { return nil }
+        do {
+            return try reapClaimed(record, me: me, store: store, manager: manager, signal: signal)
+        } catch {
+            // Given up again, so the next gc or start finds an orphan, not this process's.
+            _ = try? store.write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: me) }
+            throw error
+        }
+    }
+
+    /// `reapOrphan`'s work once `record` is claimed by `me`.
+    private static func reapClaimed(_ record: ContainerRecord, me: ProcessIdentity, store: StateStore, manager: NetworkManager,
+                                    signal: Int32) throws(BerthError) -> ContainerRecord {
         var code: Int32 = signal == 0 ? 255 : 128 + signal
         if let process = record.process, try process.signal(SIGKILL) {
             _ = process.waitForExit(timeout: .seconds(10))
@@ -267,7 +279,12 @@ extension Container {
         let me = try ProcessIdentity.current()
         let store = try manager.containerStore()
         guard let record = try store.write({ tx throws(BerthError) in try tx.claimOrphan(seen, reaper: me) }) else { return false }
-        try release(record, manager: manager)
+        do throws(BerthError) {
+            try release(record, manager: manager)
+        } catch {
+            _ = try? store.write { tx throws(BerthError) in try tx.clearSupervisor(id: record.id, if: me) }
+            throw error
+        }
         if removes {
             let removed = try store.write { tx throws(BerthError) -> Bool in
                 guard let row = try tx.container(id: record.id), row.supervisor == me else { return false }
