@@ -72,7 +72,8 @@ public enum HookMessages {
         case .stop(let object):
             return "stop \(object) first"
         case .chooseAnother(parameter: "id"):
-            return "another container holds that id: run this one under another container id, or delete the other container first"
+            return "another container holds that id: run this one under another container id, or delete the other container first "
+                + "(if it is gone and only its namespace is left, as when its runtime died before poststop, 'berth detach ID' frees the id)"
         case .chooseAnother(let parameter):
             if let annotation = annotation(for: parameter) { return "choose another value in annotation \(annotation)" }
             return "choose another \(parameter)"

@@ -131,7 +131,7 @@ struct PortAllocator {
                 // made: on a LAN bridge it would let the LAN reach the host's loopback services
                 // whenever Berth's guard is gone (a flushed ruleset).
                 throw .invalid("published port \(spec): \(address) cannot be published on network \(network.name): its bridge \(network.bridge) is not Berth's, and a connection from the host's loopback reaches a container only through a bridge with route_localnet, which Berth sets only on the bridges it makes",
-                               hint: "publish on an address of the host, or leave the address out for every address, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
+                               hint: "publish on another address of the host, or leave the address out, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts), which answers on the host's addresses (not on 127.0.0.1 on this network)",
                                parameter: "ports", object: .network(network.name))
             }
             return [address]
