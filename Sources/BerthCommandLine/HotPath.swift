@@ -92,7 +92,7 @@ package enum HotPath {
             // The command's process exits once attached: a due checkpoint runs elsewhere.
             manager.store.deferCheckpoints()
             defer { CheckpointLauncher.startIfDue(manager.store) }
-            let endpoint = try manager.attach(options)
+            let endpoint = try manager.attachDescribed(options, checkNetwork: options.checkAliasesServed).endpoint
             Output.line(endpoint.id)
         }
     }

@@ -149,10 +149,11 @@ public enum Container {
                 do throws(BerthError) {
                     // The container's name is its name on the network's resolver, when it is
                     // a DNS name (Docker's container names may hold '.', which DNS splits).
-                    endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
-                                                                address: options.address, mac: options.mac, ports: options.ports,
-                                                                ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
-                                                                aliases: options.networkAliases))
+                    let attach = try AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
+                                                   address: options.address, mac: options.mac, ports: options.ports,
+                                                   ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
+                                                   aliases: options.networkAliases)
+                    endpoint = try manager.attachDescribed(attach, checkNetwork: attach.checkAliasesServed).endpoint
                 } catch {
                     guard error.code == .conflict, error.object?.kind == .port else { throw error }
                     throw portConflict(error, container: record, manager: manager)

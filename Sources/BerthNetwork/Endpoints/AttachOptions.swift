@@ -25,6 +25,18 @@ public struct AttachOptions: Sendable, Hashable {
     /// More names for the endpoint (`--alias`, the CNI `aliases` capability).
     public var aliases: [String]
 
+    /// Refuses aliases on a network without a resolver (DNS off, as on the default network),
+    /// where they would never resolve: Docker refuses network aliases on its default bridge
+    /// alike. Front ends that take aliases from a user (`berth attach`, `berth run`) pass it as
+    /// `attachDescribed`'s `checkNetwork`; berth-cni does not, since podman sends a
+    /// container's short id and name as aliases to every network.
+    public func checkAliasesServed(by network: NetworkRecord) throws(BerthError) {
+        guard !aliases.isEmpty, !network.dns else { return }
+        let names = aliases.joined(separator: ", ")
+        throw .invalid("network \(network.name) has DNS off, so the alias\(aliases.count == 1 ? "" : "es") \(names) would never resolve",
+                       hint: "give no alias, or use a network with DNS on", parameter: "alias", object: .network(network.name))
+    }
+
     /// Options for an attach; `interfaceName` nil is `eth0`, and repeated aliases (compared
     /// without case) are kept once. Throws only if `eth0` were not a valid name; the rest is
     /// checked by the attach.

@@ -238,4 +238,23 @@ struct DNSPolicyTests {
         try host.manager.removeNetwork(named: "web")
         #expect(Array(host.kernel.resolvers.signals.dropFirst(before)) == ["1 \(resolver.pid)", "1 \(resolver.pid)"])
     }
+
+    @Test("aliases on a network with DNS off are refused when the front end asks (berth attach, berth run), naming the network, and nothing is made; berth-cni's way (no check) keeps them")
+    func aliasesWithoutResolver() throws {
+        let host = try FakeHost()
+        _ = try host.manager.createNetwork(NetworkOptions(name: "off", subnet: try CIDR(parsing: "10.90.0.0/24"), dns: false))
+        host.kernel.addNamespace("c1")
+        let mark = host.kernel.mark
+        let options = try AttachOptions(network: "off", namespace: .name("c1"), id: "e1", name: "web", aliases: ["www"])
+        let refused = refusal { _ = try host.manager.attachDescribed(options, checkNetwork: options.checkAliasesServed) }
+        expect(refused, .invalidArgument, ["network off has DNS off", "www", "never resolve"], parameter: "alias")
+        #expect(host.kernel.operations(since: mark).isEmpty)
+        #expect(try host.manager.endpoints().isEmpty)
+        // A name alone is what Docker's default bridge takes too (the container's name).
+        let nameOnly = try AttachOptions(network: "off", namespace: .name("c1"), id: "e1", name: "web")
+        #expect(try host.manager.attachDescribed(nameOnly, checkNetwork: nameOnly.checkAliasesServed).endpoint.name == "web")
+        // The unchecked attach (berth-cni: podman sends aliases to every network) records them.
+        host.kernel.addNamespace("c2")
+        #expect(try named(host, "c2", id: "e2", name: nil, aliases: ["db"], network: "off").aliases == ["db"])
+    }
 }
