@@ -11,8 +11,9 @@ package enum LabLauncher {
     /// The lab program's file name; it is installed beside `berth`.
     package static let name = "berth-lab"
 
-    /// Replaces this process with `berth-lab ARGUMENTS`; prints an error and exits 1 when
-    /// the program is missing.
+    /// Replaces this process with `berth-lab ARGUMENTS`; prints an error and exits 127 when
+    /// the program is missing (126 when it cannot be run), as `berth` does for `berth-cli`
+    /// and a shell for a command.
     package static func exec(_ arguments: [String]) -> Never {
         let path = FullCLI.sibling(name) ?? "./\(name)"
         var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) }
@@ -22,6 +23,6 @@ package enum LabLauncher {
         let code = errno
         let reason = code == ENOENT ? "it is not there" : String(cString: strerror(code))
         Output.error("berth lab runs \(path), and \(reason); install berth-lab from the same build beside berth")
-        Output.terminate(status: 1)
+        Output.terminate(status: code == ENOENT ? 127 : 126)
     }
 }

@@ -31,7 +31,39 @@ struct BerthLabCommand: ParsableCommand {
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             terminate(1)
         } catch {
-            exit(withError: error)
+            // Usage errors in berth's one-line form, as the rest of berth's commands give them
+            // (argument-parser's own is `Error: …` and a usage block); help and the rest as it has them.
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            let text = unknownSubcommand() ?? usageLine(message(for: error))
+            let line = Array("berth lab: \(text)\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            terminate(ExitCode.validationFailure.rawValue)
         }
+    }
+
+    /// `berth lab frob`: the subcommands to choose from, as `berth network frob` names its own.
+    static func unknownSubcommand(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> String? {
+        guard let word = arguments.first, !word.hasPrefix("-"), word != "help", subcommand(named: word) == nil else { return nil }
+        let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
+        return "unknown subcommand '\(word)' (choose one of: \(names.joined(separator: ", ")); see 'berth lab --help')"
+    }
+
+    private static func subcommand(named word: String) -> ParsableCommand.Type? {
+        configuration.subcommands.first { $0._commandName == word || $0.configuration.aliases.contains(word) }
+    }
+
+    /// `message` lower-cased at its start, with where to look: `unknown option '-x' (see
+    /// 'berth lab up --help')`; a message that ends in its own parenthesised advice gets the
+    /// pointer inside it.
+    static func usageLine(_ message: String, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> String {
+        var text = message.first.map { $0.lowercased() + message.dropFirst() } ?? message
+        var path = "berth lab"
+        if let word = arguments.first, let sub = subcommand(named: word) { path += " " + sub._commandName }
+        let see = "see '\(path) --help'"
+        if text.hasSuffix(")") {
+            text.removeLast()
+            return text + "; " + see + ")"
+        }
+        return text + " (" + see + ")"
     }
 }

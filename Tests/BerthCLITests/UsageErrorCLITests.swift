@@ -37,6 +37,28 @@ struct UsageErrorCLITests {
         #expect(Command.run([Command.berthBinary, "help", "network"]).status == 0)
     }
 
+    @Test("berth lab's usage errors read the same way and exit 64; a berth-lab that is not installed exits 127 as a missing berth-cli does")
+    func labUsage() throws {
+        let frob = Command.run([Command.berthBinary, "lab", "frob"])
+        #expect(frob.status == 64, "\(frob)")
+        #expect(frob.stderr == "berth lab: unknown subcommand 'frob' (choose one of: up, down, ls, inspect, exec, graph, impair, gc, check; see 'berth lab --help')\n",
+                "\(frob)")
+        let up = Command.run([Command.berthBinary, "lab", "up"])
+        #expect(up.status == 64 && up.stderr == "berth lab: missing expected argument '<file>' (see 'berth lab up --help')\n", "\(up)")
+        let option = Command.run([Command.berthBinary, "lab", "ls", "--bogus"])
+        #expect(option.status == 64 && option.stderr == "berth lab: unknown option '--bogus' (see 'berth lab ls --help')\n", "\(option)")
+        #expect(Command.run([Command.berthBinary, "lab", "--help"]).status == 0)
+
+        // berth alone, without berth-lab beside it.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-lab-missing-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lone = directory.appendingPathComponent("berth").path
+        try FileManager.default.copyItem(atPath: Command.berthBinary, toPath: lone)
+        let missing = Command.run([lone, "lab", "ls"])
+        #expect(missing.status == 127 && missing.stderr.contains("install berth-lab from the same build beside berth"), "\(missing)")
+    }
+
     @Test("ps -q is an option (ids only), so 'berth rm -f $(berth ps -aq)' works")
     func quietIsKnown() {
         let help = Command.run([Command.berthBinary, "ps", "--help"])
