@@ -178,7 +178,7 @@ extension Container {
 
     /// Waits until the supervisor of a container whose command was stopped has recorded its
     /// end; does it here if the supervisor is gone. Returns the record as it is then.
-    private static func awaitSupervisor(_ record: ContainerRecord, signal: Int32, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
+    static func awaitSupervisor(_ record: ContainerRecord, signal: Int32, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         let store = try manager.containerStore()
         func current() throws(BerthError) -> ContainerRecord? {
             try store.read { tx throws(BerthError) in try tx.container(id: record.id) }

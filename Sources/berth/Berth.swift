@@ -17,7 +17,8 @@ struct Berth: ParsableCommand {
         subcommands: [
             NetworkCommand.self, InspectCommand.self, AttachCommand.self, DetachCommand.self, PsCommand.self, PortCommand.self, CheckCommand.self, GCCommand.self, ReconcileCommand.self,
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
-            RunCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self, StatsCommand.self,
+            RunCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, KillCommand.self, WaitCommand.self, RmCommand.self, LogsCommand.self,
+            ExecCommand.self, StatsCommand.self,
             HookCommand.self, LabCommand.self,
         ]
     )

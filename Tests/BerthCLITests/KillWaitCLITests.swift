@@ -1,0 +1,59 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// `berth kill` and `berth wait` through the built binary, as `docker kill` and `docker wait`.
+@Suite("berth kill and wait (kernel)", .enabled(if: KernelTests.enabled))
+struct KillWaitCLITests {
+    @Test("kill sends SIGKILL by default and returns once stopped (exit 137), without a restart; wait prints each status; a stopped container cannot be killed")
+    func killAndWait() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                try #require(sandbox.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"]).succeeded)
+                try #require(sandbox.berth(["run", "-d", "--name", "busy", "--restart", "always", "--rootfs", rootfs.path, "-p", "7300:70",
+                                            "--", "sleep", "1000"]).succeeded)
+                let kill = sandbox.berth(["kill", "busy"])
+                #expect(kill.status == 0 && kill.stdout == "busy\n", "\(kill)")
+                // Stopped when kill returns, and not restarted by --restart always.
+                let record = try #require(try ContainerCLI.container(sandbox, "busy"))
+                #expect(record["status"] as? String == "exited" && record["exitCode"] as? Int == 137, "\(record)")
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7300"))
+                Thread.sleep(forTimeInterval: 0.3)
+                #expect(try ContainerCLI.container(sandbox, "busy")?["status"] as? String == "exited")
+
+                let again = sandbox.berth(["kill", "busy"])
+                #expect(again.status == 1 && again.stderr.hasPrefix("berth: container busy is not running"), "\(again)")
+                let unknown = sandbox.berth(["kill", "nosuch"])
+                #expect(unknown.status == 1, "\(unknown)")
+                let bad = sandbox.berth(["kill", "-s", "FOO", "busy"])
+                #expect(bad.status == 64 && bad.stderr.hasPrefix("berth: invalid signal FOO"), "\(bad)")
+
+                // wait: a stopped container's status at once; a running one's when it ends.
+                let stopped = sandbox.berth(["wait", "busy"])
+                #expect(stopped.status == 0 && stopped.stdout == "137\n", "\(stopped)")
+                try #require(sandbox.berth(["run", "-d", "--name", "brief", "--rootfs", rootfs.path, "--", "sh", "-c", "sleep 0.5; exit 3"]).succeeded)
+                let waited = sandbox.berth(["wait", "brief", "busy"])
+                #expect(waited.status == 0 && waited.stdout == "3\n137\n", "\(waited)")
+
+                // Another signal is only sent: a command that traps it ends as it chooses.
+                try #require(sandbox.berth(["run", "-d", "--name", "trap", "--rootfs", rootfs.path, "--",
+                                            "sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.05; done"]).succeeded)
+                Thread.sleep(forTimeInterval: 0.3)
+                let usr1 = sandbox.berth(["kill", "--signal", "SIGUSR1", "trap"])
+                #expect(usr1.status == 0 && usr1.stdout == "trap\n", "\(usr1)")
+                let trapped = sandbox.berth(["wait", "trap"])
+                #expect(trapped.status == 0 && trapped.stdout == "7\n", "\(trapped)")
+
+                // A --rm container's status goes with it.
+                try #require(sandbox.berth(["run", "-d", "--rm", "--name", "gone", "--rootfs", rootfs.path, "--", "sh", "-c", "sleep 0.3"]).succeeded)
+                let removed = sandbox.berth(["wait", "gone"])
+                #expect(removed.status == 1 && removed.stderr.contains("was removed when it ended"), "\(removed)")
+
+                #expect(sandbox.berth(["rm", "busy", "brief", "trap"]).succeeded)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+            }
+        }
+    }
+}
