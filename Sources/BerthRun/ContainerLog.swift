@@ -154,11 +154,25 @@ extension ContainerLog {
     /// Reads the log of container `id` from its start (the rotated file, then the current
     /// one), handing each chunk to `output`. With `follow`, keeps reading what the supervisor
     /// appends, across rotations, for as long as `follow()` says the container runs: once it
-    /// says no, what is left is read and the call returns.
-    static func read(state: String, id: String, follow: (() -> Bool)?, output: (Stream, ArraySlice<UInt8>) -> Void) throws(BerthError) {
+    /// says no, what is left is read and the call returns. With `tail`, only the last `tail`
+    /// lines of what the log holds when the call starts are handed on (`LogTail`), then
+    /// what follows.
+    static func read(state: String, id: String, follow: (() -> Bool)?, tail: Int? = nil,
+                     output: (Stream, ArraySlice<UInt8>) -> Void) throws(BerthError) {
         let dir = directory(state: state, id: id)
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var collecting = tail.map(LogTail.init(limit:))
+        func hand(_ stream: Stream, _ bytes: ArraySlice<UInt8>) {
+            if collecting != nil { collecting?.add(stream, bytes) } else { output(stream, bytes) }
+        }
+        /// Hands on the collected tail once what the log held at the start is read.
+        func endTail() {
+            guard let tail = collecting else { return }
+            collecting = nil
+            for (stream, line) in tail.finish() { output(stream, line[...]) }
+        }
+        defer { endTail() }
         /// Reads `fd` to its current end; false when the bytes are not a log.
         func drain(_ fd: Int32) -> Bool {
             while true {
@@ -166,7 +180,7 @@ extension ContainerLog {
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { return true }
                 buffer += chunk[..<n]
-                if !unframe(&buffer, output) { return false }
+                if !unframe(&buffer, hand) { return false }
             }
         }
         let current = dir + "/" + fileName
@@ -192,6 +206,7 @@ extension ContainerLog {
                 throw BerthError(.state, "the log of container \(id) is damaged", hint: "remove the container to start a new log", object: .file(current))
             }
             guard let follow else { return }
+            endTail()
             // Asked before looking for a rotation: output written before the container ended is
             // read, whichever file it went to.
             let running = follow()

@@ -109,10 +109,23 @@ struct LogsCommand: ParsableCommand {
         discussion: "Its stdout goes to stdout and its stderr to stderr. The log keeps the last 10 to 20 MiB of output and goes with the container.")
     @Argument(help: "The container's name (or a unique id prefix).") var container: String
     @Flag(name: [.customShort("f"), .long], help: "Follow the output until the container stops.") var follow = false
+    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Show only the last N lines of the output so far (default: all).", valueName: "N|all"))
+    var tail = "all"
     @OptionGroup var state: StateOption
 
+    /// `--tail`'s lines: nil for all (`all`, or a negative number, as docker takes it).
+    var lines: Int? {
+        get throws {
+            if tail == "all" { return nil }
+            guard let count = Int(tail) else { throw ValidationError("--tail takes a number of lines or 'all', not '\(tail)'") }
+            return count < 0 ? nil : count
+        }
+    }
+
+    func validate() throws { _ = try lines }
+
     func run() throws {
-        try Container.logs(container, follow: follow, manager: state.manager()) { stream, bytes in
+        try Container.logs(container, follow: follow, tail: try lines, manager: state.manager()) { stream, bytes in
             // The reader went away (`berth logs -f web | head -1`): nothing more to show it.
             guard Output.write(stream == .stderr ? 2 : 1, bytes) else { Output.terminate(status: 0) }
         }

@@ -174,6 +174,12 @@ struct ContainerLifeCLITests {
                 let runs = try String(contentsOfFile: rootfs.path + "/tmp/runs", encoding: .utf8)
                 #expect(runs == "run\nrun\nrun\n")
                 #expect(sandbox.berth(["logs", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
+                // --tail / -n as docker logs takes them.
+                #expect(sandbox.berth(["logs", "--tail", "2", "flaky"]).stdout == "attempt\nattempt\n")
+                #expect(sandbox.berth(["logs", "-n", "0", "flaky"]).stdout.isEmpty)
+                #expect(sandbox.berth(["logs", "-n", "all", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
+                let badTail = sandbox.berth(["logs", "--tail", "many", "flaky"])
+                #expect(badTail.status == 64 && badTail.stderr.contains("--tail takes a number of lines or 'all'"), "\(badTail)")
                 #expect(sandbox.berth(["ps", "-a"]).stdout.contains("Exited (1) "))
                 #expect(ContainerCLI.vethsGone(sandbox))
                 #expect(!ContainerCLI.ruleset(sandbox).contains("7200"))

@@ -95,6 +95,55 @@ struct ContainerLogTests {
         }
     }
 
+    @Test("tail: the last N lines over both files, each stream's lines whole though the chunks interleave; 0 shows none; follow then goes on")
+    func tail() throws {
+        try withState { state in
+            let writer = try ContainerLogWriter(state: state, id: id, maximumSize: 100)
+            writer.write(.stdout, Array("a1\na2\na".utf8)[...])
+            writer.write(.stderr, Array("e1\n".utf8)[...])
+            writer.write(.stdout, Array("3\na4\n".utf8)[...])
+            for index in 0..<3 { writer.write(.stdout, Array("r\(index) \(String(repeating: "x", count: 40))\n".utf8)[...]) }
+            writer.write(.stderr, Array("e2 unfinished".utf8)[...])
+            let directory = ContainerLog.directory(state: state, id: id)
+            #expect(FileManager.default.fileExists(atPath: directory + "/container.log.1"))
+            func tail(_ count: Int) throws -> [String] {
+                var seen: [String] = []
+                try ContainerLog.read(state: state, id: id, follow: nil, tail: count) { stream, bytes in
+                    seen.append("\(stream == .stderr ? "E" : "O") " + String(decoding: bytes, as: UTF8.self))
+                }
+                return seen
+            }
+            let long = String(repeating: "x", count: 40)
+            #expect(try tail(3) == ["O r1 \(long)\n", "O r2 \(long)\n", "E e2 unfinished"])
+            #expect(try tail(0).isEmpty)
+            // What the rotations dropped (a 100-byte cap keeps one long line a file) is gone from the tail too.
+            let all = try tail(100)
+            #expect(all == ["O r1 \(long)\n", "O r2 \(long)\n", "E e2 unfinished"], "\(all)")
+
+            // With follow: the last line so far, then what comes.
+            var seen: [String] = []
+            var polls = 0
+            try ContainerLog.read(state: state, id: id, follow: {
+                polls += 1
+                if polls == 1 { writer.write(.stdout, Array("next\n".utf8)[...]); return true }
+                return false
+            }, tail: 1) { _, bytes in seen.append(String(decoding: bytes, as: UTF8.self)) }
+            #expect(seen == ["e2 unfinished", "next\n"])
+        }
+    }
+
+    @Test("tail keeps stdout's unfinished line apart from stderr's lines")
+    func tailInterleaved() {
+        var tail = LogTail(limit: 3)
+        tail.add(.stdout, Array("a".utf8)[...])
+        tail.add(.stderr, Array("e1\ne2\n".utf8)[...])
+        tail.add(.stdout, Array("b\nc\n".utf8)[...])
+        #expect(tail.finish().map { String(decoding: $0.1, as: UTF8.self) } == ["e2\n", "ab\n", "c\n"])
+        var many = LogTail(limit: 2)
+        for index in 0..<500 { many.add(.stdout, Array("\(index)\n".utf8)[...]) }
+        #expect(many.finish().map { String(decoding: $0.1, as: UTF8.self) } == ["498\n", "499\n"])
+    }
+
     /// One chunk of 30 bytes (38 framed), `mark` repeated.
     private func line(_ mark: Character) -> ArraySlice<UInt8> { Array((String(repeating: mark, count: 29) + "\n").utf8)[...] }
 
