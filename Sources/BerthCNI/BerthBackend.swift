@@ -157,7 +157,9 @@ struct BerthBackend {
     func publication(id: String) throws(BerthError) -> PublicationRecord? { try manager.publication(id: id) }
 
     /// What is missing of an endpoint, in words.
-    func verifyEndpoint(id: String) throws(BerthError) -> [String] { try manager.verifyEndpoint(id: id).map(\.description) }
+    func verifyEndpoint(id: String, expectedMAC: MACAddress? = nil) throws(BerthError) -> [String] {
+        try manager.verifyEndpoint(id: id, expectedMAC: expectedMAC).map(\.description)
+    }
 
     /// What is missing of a publication, in words.
     func verifyPublication(id: String) throws(BerthError) -> [String] { try manager.verifyPublication(id: id).map(\.description) }

@@ -207,6 +207,11 @@ extension CNIRequest {
     /// own: a missing path, a regular file or the host's namespace is code 4. The library
     /// is handed the namespace opened here, so it cannot be swapped in between.
     func checkedNamespace() throws(CNIError) -> NamespaceReference {
+        .open(try openedNamespace())
+    }
+
+    /// `CNI_NETNS` opened and checked as `checkedNamespace` says (code 4 otherwise).
+    func openedNamespace() throws(CNIError) -> NetworkNamespace {
         let path = env.netns
         guard path.hasPrefix("/") else {
             throw CNIError(.invalidEnvironment, "CNI_NETNS \"\(path)\" is not an absolute path", details: "give the path of the container's network namespace")
@@ -227,7 +232,7 @@ extension CNIRequest {
             throw CNIError(.invalidEnvironment, "CNI_NETNS \(path) is the plugin's own network namespace",
                            details: "the runtime must give the container's namespace, never the host's")
         }
-        return .open(namespace)
+        return namespace
     }
 
     /// runtimeConfig.portMappings as `-p` specs (code 7 for ones Berth cannot publish).
