@@ -77,7 +77,9 @@ public struct CNIEnvironment: Sendable, Hashable {
             }
             try Self.checkIfname(ifname)
         case .del:
-            try Self.checkContainerID(containerID)
+            // No length limit: the specification sets none, and DEL must finish for an id
+            // ADD refused as too long, so a delegated lease is given back (see `del`).
+            try Self.checkContainerID(containerID, limitingLength: false)
             try Self.checkIfname(ifname)
         case .gc, .status, .version:
             break
@@ -129,8 +131,10 @@ public struct CNIEnvironment: Sendable, Hashable {
         return pairs
     }
 
-    /// Alphanumeric first, then alphanumerics, '_', '.' and '-' (the specification's rule).
-    static func checkContainerID(_ id: String) throws(CNIError) {
+    /// Alphanumeric first, then alphanumerics, '_', '.' and '-' (the specification's rule);
+    /// with `limitingLength`, at most `CNIAttachment.maxContainerIDLength` bytes (Berth's
+    /// ids have at most 128).
+    static func checkContainerID(_ id: String, limitingLength: Bool = true) throws(CNIError) {
         guard !id.isEmpty else {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is not set", details: "the runtime must name the container")
         }
@@ -140,7 +144,7 @@ public struct CNIEnvironment: Sendable, Hashable {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID \"\(id)\" is invalid",
                            details: "a container id starts with a letter or digit and holds only letters, digits, '_', '.' and '-'")
         }
-        guard bytes.count <= CNIAttachment.maxContainerIDLength else {
+        guard !limitingLength || bytes.count <= CNIAttachment.maxContainerIDLength else {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is \(bytes.count) bytes long",
                            details: "berth-cni takes container ids of at most \(CNIAttachment.maxContainerIDLength) bytes")
         }

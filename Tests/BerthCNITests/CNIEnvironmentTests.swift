@@ -39,6 +39,8 @@ struct CNIEnvironmentTests {
         (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "K8S_POD_NAME=x"], "unknown key \"K8S_POD_NAME\""),
         (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "IgnoreUnknown=1;novalue"], "is not KEY=VALUE"),
         (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": String(repeating: "a", count: 83), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "83 bytes long"),
+        (["CNI_COMMAND": "CHECK", "CNI_CONTAINERID": String(repeating: "a", count: 83), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "83 bytes long"),
+        (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": String(repeating: "a", count: 200) + "/", "CNI_IFNAME": "eth0"], "is invalid"),
     ])
     func refusals(environment: [String: String], words: String) throws {
         let error = try #require(throws: CNIError.self) { try CNIEnvironment(environment) }
@@ -46,10 +48,13 @@ struct CNIEnvironmentTests {
         #expect(error.message.contains(words), "\(error.message)")
     }
 
-    @Test("DEL needs no CNI_NETNS; GC, STATUS and VERSION need nothing but the command")
+    @Test("DEL needs no CNI_NETNS and takes a container id of any length; GC, STATUS and VERSION need nothing but the command")
     func optional() throws {
         #expect(try CNIEnvironment(["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"]).netns == "")
         for command in ["GC", "STATUS", "VERSION"] { _ = try CNIEnvironment(["CNI_COMMAND": command]) }
+        // The specification limits no id's length: DEL of one ADD refused as too long must finish.
+        let long = String(repeating: "a", count: 200)
+        #expect(try CNIEnvironment(["CNI_COMMAND": "DEL", "CNI_CONTAINERID": long, "CNI_IFNAME": "eth0"]).containerID == long)
         #expect(try CNIEnvironment(add).path == ["/a", "/b"])
     }
 
