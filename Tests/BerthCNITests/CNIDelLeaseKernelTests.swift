@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BerthCore
 import BerthTestSupport
 import Foundation
@@ -32,6 +35,48 @@ struct CNIDelLeaseKernelTests {
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL \(long) eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
             let bad = cni.run("DEL", config, containerID: long + "/x", netns: "", path: plugins)
             #expect(bad.code == 4 && bad.message.contains("is invalid"), "\(bad)")
+        }
+    }
+
+    @Test("a DEL whose detach fails after marking the endpoint keeps the lease; the next DEL finishes it and gives the lease back",
+          .enabled(if: CNIHarness.binary.contains("/debug/")))
+    func failedDetachKeepsLease() throws {
+        try withHostSandbox { sandbox in
+            let (cni, plugins, config) = try setUp(sandbox)
+            let container = try sandbox.makeNamespace()
+            try #require(cni.run("ADD", config, containerID: "pod5", netns: container.path, path: plugins).status == 0)
+            let failed = cni.run("DEL", config, containerID: "pod5", netns: container.path, path: plugins, environment: ["BERTH_FAILPOINT=detach.mark"])
+            #expect(failed.status == 1 && failed.message.contains("fail point detach.mark"), "\(failed)")
+            #expect(!CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod5 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
+            #expect(sandbox.berth(["ps"]).stdout.contains("pod5-eth0"), "the marked record holds the address")
+
+            let del = cni.run("DEL", config, containerID: "pod5", netns: container.path, path: plugins)
+            #expect(del.status == 0, "\(del)")
+            #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod5 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
+            #expect(!sandbox.berth(["ps"]).stdout.contains("pod5-eth0"))
+        }
+    }
+
+    @Test("a DEL that cannot take the state lock (held past its 30 s timeout) is code 11 and keeps the lease; the retry gives it back",
+          .timeLimit(.minutes(2)))
+    func lockedStateKeepsLease() throws {
+        try withHostSandbox { sandbox in
+            let (cni, plugins, config) = try setUp(sandbox)
+            let container = try sandbox.makeNamespace()
+            try #require(cni.run("ADD", config, containerID: "pod6", netns: container.path, path: plugins).status == 0)
+            // flock locks belong to the open file description: this one blocks the plugin's.
+            let fd = open(sandbox.stateDirectory + "/lock", O_RDWR | O_CLOEXEC)
+            try #require(fd >= 0)
+            try #require(flock(fd, LOCK_EX) == 0)
+            let locked = cni.run("DEL", config, containerID: "pod6", netns: container.path, path: plugins)
+            close(fd)
+            #expect(locked.status == 1 && locked.code == 11, "\(locked)")
+            #expect(!CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod6 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
+
+            let del = cni.run("DEL", config, containerID: "pod6", netns: container.path, path: plugins)
+            #expect(del.status == 0, "\(del)")
+            #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod6 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
+            #expect(cni.hostVeths().isEmpty)
         }
     }
 }
