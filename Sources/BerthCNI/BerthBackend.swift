@@ -76,11 +76,11 @@ struct BerthBackend {
     /// is created (`ensureNetwork`) and the attach run again.
     func attach(network: NetworkOptions, log: CNILog, namespace: NamespaceReference, id: String, address: IPv4Address?,
                 ipv6Address: IPv6Address? = nil, mac: MACAddress?, ifname: InterfaceName, ports: [PortSpec],
-                aliases: [String] = []) throws(CNIError) -> EndpointDescription {
+                aliases: [String] = [], routes: [AttachOptions.Route] = []) throws(CNIError) -> EndpointDescription {
         let options: AttachOptions
         do throws(BerthError) {
             options = try AttachOptions(network: network.name, namespace: namespace, id: id, address: address, mac: mac,
-                                        interfaceName: ifname, ports: ports, ipv6Address: ipv6Address, aliases: aliases)
+                                        interfaceName: ifname, ports: ports, ipv6Address: ipv6Address, aliases: aliases, routes: routes)
         } catch {
             throw CNIError(error)
         }

@@ -24,14 +24,29 @@ public struct AttachOptions: Sendable, Hashable {
     public var name: String?
     /// More names for the endpoint (`--alias`, the CNI `aliases` capability).
     public var aliases: [String]
+    /// Routes to install on the interface inside the namespace beside the default routes
+    /// (a CNI IPAM plugin's), in the same netlink batch as its addresses. Not recorded: they
+    /// go with the interface, and `verify`/`reconcile` do not know them.
+    public var routes: [Route]
+
+    /// A route inside the namespace: to `destination` via `gateway`, or on the link when nil.
+    public struct Route: Sendable, Hashable {
+        public var destination: CIDR
+        public var gateway: IPAddress?
+        public init(destination: CIDR, gateway: IPAddress? = nil) {
+            self.destination = destination
+            self.gateway = gateway
+        }
+    }
 
     /// Options for an attach; `interfaceName` nil is `eth0`, and repeated aliases (compared
     /// without case) are kept once. Throws only if `eth0` were not a valid name; the rest is
     /// checked by the attach.
     public init(network: String, namespace: NamespaceReference, id: String? = nil, address: IPv4Address? = nil,
                 mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = [],
-                ipv6Address: IPv6Address? = nil, name: String? = nil, aliases: [String] = []) throws(BerthError) {
+                ipv6Address: IPv6Address? = nil, name: String? = nil, aliases: [String] = [], routes: [Route] = []) throws(BerthError) {
         self.ipv6Address = ipv6Address
+        self.routes = routes
         self.ports = ports
         self.name = name
         // Repeated aliases are one alias.
