@@ -105,6 +105,32 @@ struct CNIConfigTests {
         #expect(mapping == CNIPortMapping(hostPort: 8080, containerPort: 80, proto: .udp, hostIP: IPAddress("192.0.2.1")))
     }
 
+    @Test("runtimeConfig.ipRanges with Berth's own IPAM gives each family's subnet and gateway, over the configuration's keys; with a delegated plugin it is the plugin's")
+    func ipRanges() throws {
+        let ranges = #""runtimeConfig":{"ipRanges":[[{"subnet":"10.99.0.0/24","gateway":"10.99.0.1"}],[{"subnet":"fd00:99::/64"}]]}"#
+        let own = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","subnet":"10.88.0.0/16","# + ranges + "}"))
+        #expect(own.subnet == CIDR("10.99.0.0/24") && own.gateway == IPv4Address("10.99.0.1"))
+        #expect(own.ipv6Subnet == CIDR("fd00:99::/64") && own.ipv6Gateway == nil && own.wantsIPv6)
+        let delegated = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local"},"# + ranges + "}"))
+        #expect(delegated.subnet == nil && delegated.ipv6Subnet == nil)
+        // DEL's lenient reading does not need them.
+        _ = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"ipRanges":[[{"subnet":"10.99.0.0/24","rangeStart":"10.99.0.9"}]]}}"#), lenient: true)
+    }
+
+    @Test("runtimeConfig.ipRanges Berth's own IPAM cannot follow is code 2 naming the key and host-local", arguments: [
+        (#"[[{"subnet":"10.99.0.0/24","rangeStart":"10.99.0.10"}]]"#, "ipRanges[0][0].rangeStart"),
+        (#"[[{"subnet":"10.99.0.0/24","rangeEnd":"10.99.0.20"}]]"#, "ipRanges[0][0].rangeEnd"),
+        (#"[[{"subnet":"10.99.0.0/24"},{"subnet":"10.98.0.0/24"}]]"#, "ipRanges[0]\" has 2 ranges"),
+        (#"[[{"subnet":"10.99.0.0/24"}],[{"subnet":"10.98.0.0/24"}]]"#, "second IPv4 range set"),
+    ])
+    func ipRangesRefused(ranges: String, words: String) throws {
+        let text = #"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"ipRanges":"# + ranges + "}}"
+        let error = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: text)) }
+        #expect(error.code == .unsupportedField, "\(error)")
+        #expect(error.message.contains(words), "\(error.message)")
+        #expect(error.details.contains("host-local"), "\(error.details)")
+    }
+
     @Test("an empty hostIP means every family; 0.0.0.0 and :: keep their family, as portmap reads them",
           arguments: [("", nil as String?, "8080:80/tcp"), ("0.0.0.0", "0.0.0.0", "0.0.0.0:8080:80/tcp"),
                       ("::", "::", "[::]:8080:80/tcp")])
