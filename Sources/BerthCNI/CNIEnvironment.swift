@@ -52,8 +52,16 @@ public struct CNIEnvironment: Sendable, Hashable {
         try self.init(CNIVariables(environment))
     }
 
-    /// Reads and checks the variables from `environment` (see `init(_:)` above).
+    /// The variables the specification passes a plugin.
+    static let variables = ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"]
+
+    /// Reads and checks the variables from `environment` (see `init(_:)` above). One of
+    /// them that is not valid UTF-8 is code 4 naming it.
     public init(_ environment: CNIVariables) throws(CNIError) {
+        // Read as it is, a bad byte would be U+FFFD: another id, path or name than the runtime's.
+        if let name = environment.malformedNames.first(where: { Self.variables.contains($0) }) {
+            throw CNIError(.invalidEnvironment, "\(name) is not valid UTF-8", details: "the runtime must pass the CNI_* variables as UTF-8 text")
+        }
         guard let commandText = environment["CNI_COMMAND"], !commandText.isEmpty else {
             throw CNIError(.invalidEnvironment, "CNI_COMMAND is not set", details: "set it to ADD, DEL, CHECK, GC, STATUS or VERSION")
         }

@@ -58,6 +58,24 @@ struct CNIEnvironmentTests {
         #expect(try CNIEnvironment(add).path == ["/a", "/b"])
     }
 
+    @Test("a CNI_* value that is not valid UTF-8 is code 4 naming the variable, not read with U+FFFD in its place")
+    func invalidUTF8() throws {
+        for (name, bytes) in [("CNI_IFNAME", [0x65, 0x74, 0xFF] as [UInt8]), ("CNI_NETNS", [0x2F, 0xC3]), ("CNI_CONTAINERID", [0x61, 0xED, 0xA0, 0x80])] {
+            var variables: CNIVariables = ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"]
+            bytes.withUnsafeBytes { variables.append(name, bytes: $0) }
+            #expect(variables.malformedNames == [name])
+            let error = try #require(throws: CNIError.self) { try CNIEnvironment(variables) }
+            #expect(error.code == .invalidEnvironment && error.message == "\(name) is not valid UTF-8", "\(error)")
+        }
+        // A variable the specification does not pass is not read, so not refused.
+        var other: CNIVariables = ["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"]
+        [UInt8(0xFF)].withUnsafeBytes { other.append("CNI_OTHER", bytes: $0) }
+        #expect(try CNIEnvironment(other).command == .del)
+        var valid: CNIVariables = ["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc"]
+        Array("eth\u{E9}".utf8).withUnsafeBytes { valid.append("CNI_IFNAME", bytes: $0) }
+        #expect(valid.malformedNames.isEmpty && valid["CNI_IFNAME"] == "eth\u{E9}")
+    }
+
     @Test("attachment ids: readable, reversible, distinct for distinct names")
     func attachmentIDs() {
         #expect(CNIAttachment.endpointID(containerID: "c4b2", ifname: "eth0") == "c4b2-eth0")
