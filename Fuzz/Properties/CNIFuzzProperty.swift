@@ -15,6 +15,10 @@ public enum CNIFuzzProperty {
         }
         for lenient in [false, true] {
             guard let config = try? CNIConfig(json, lenient: lenient) else { continue }
+            // Paths and names reach C: one holding U+0000 would be cut short there.
+            for text in [config.name, config.stateDir, config.logFile, config.ipamType] where text?.utf8.contains(0) == true {
+                return "U+0000 accepted in \(text.map { JSONValue.string($0).render() } ?? "")"
+            }
             for mapping in config.portMappings { _ = try? mapping.portSpec() }
             if let previous = config.prevResult, let result = try? CNIResult.parse(previous, path: "prevResult") {
                 _ = result.containerAddress(ifname: "eth0")

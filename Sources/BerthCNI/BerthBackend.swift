@@ -76,11 +76,11 @@ struct BerthBackend {
     /// is created (`ensureNetwork`) and the attach run again.
     func attach(network: NetworkOptions, log: CNILog, namespace: NamespaceReference, id: String, address: IPv4Address?,
                 ipv6Address: IPv6Address? = nil, mac: MACAddress?, ifname: InterfaceName, ports: [PortSpec],
-                aliases: [String] = []) throws(CNIError) -> EndpointDescription {
+                aliases: [String] = [], routes: [AttachOptions.Route] = []) throws(CNIError) -> EndpointDescription {
         let options: AttachOptions
         do throws(BerthError) {
             options = try AttachOptions(network: network.name, namespace: namespace, id: id, address: address, mac: mac,
-                                        interfaceName: ifname, ports: ports, ipv6Address: ipv6Address, aliases: aliases)
+                                        interfaceName: ifname, ports: ports, ipv6Address: ipv6Address, aliases: aliases, routes: routes)
         } catch {
             throw CNIError(error)
         }
@@ -157,7 +157,9 @@ struct BerthBackend {
     func publication(id: String) throws(BerthError) -> PublicationRecord? { try manager.publication(id: id) }
 
     /// What is missing of an endpoint, in words.
-    func verifyEndpoint(id: String) throws(BerthError) -> [String] { try manager.verifyEndpoint(id: id).map(\.description) }
+    func verifyEndpoint(id: String, expectedMAC: MACAddress? = nil) throws(BerthError) -> [String] {
+        try manager.verifyEndpoint(id: id, expectedMAC: expectedMAC).map(\.description)
+    }
 
     /// What is missing of a publication, in words.
     func verifyPublication(id: String) throws(BerthError) -> [String] { try manager.verifyPublication(id: id).map(\.description) }

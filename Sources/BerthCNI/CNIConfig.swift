@@ -189,6 +189,10 @@ public struct CNIConfig: Sendable {
                 aliases = list.compactMap(\.stringValue)
                 if aliases.count != list.count, !lenient { throw section.invalid("aliases", "a map of network name to a list of names") }
             }
+            // A delegated IPAM plugin reads ipRanges from the same stdin itself.
+            if !lenient, ipam == nil, let sets = try section.array("ipRanges"), !sets.isEmpty {
+                try applyIPRanges(sets)
+            }
         }
 
         prevResult = try reader.objectValue("prevResult")
@@ -208,6 +212,48 @@ public struct CNIConfig: Sendable {
             // libcni's GCNetworkList sends an empty Go slice as null (CRI-O's for a network
             // with no live pod): no attachment is valid, as host-local reads it too.
             validAttachments = []
+        }
+    }
+
+    /// `runtimeConfig.ipRanges` (the `ipRanges` capability) with Berth's own IPAM: each
+    /// range set's one range gives its family's subnet and gateway, over the configuration's
+    /// keys, as host-local takes ipRanges over its own ranges. What Berth's IPAM cannot do —
+    /// `rangeStart`/`rangeEnd`, several ranges in a set, two sets of a family — is code 2
+    /// naming the key: a runtime's ranges silently dropped would lease outside them.
+    private mutating func applyIPRanges(_ sets: [JSONValue]) throws(CNIError) {
+        let fix = "Berth's own IPAM leases from the network's whole subnet, one per family; for address ranges give the network an \"ipam\" section with host-local, which reads runtimeConfig.ipRanges"
+        var families: Set<IPFamily> = []
+        for (i, set) in sets.enumerated() {
+            let path = "runtimeConfig.ipRanges[\(i)]"
+            guard let ranges = set.arrayValue, let first = ranges.first, first.objectValue != nil else {
+                throw CNIError(.invalidConfig, "\"\(path)\" must be a list of ranges like [{\"subnet\": \"10.88.0.0/16\"}]")
+            }
+            guard ranges.count == 1 else {
+                throw CNIError(.unsupportedField, "\"\(path)\" has \(ranges.count) ranges", details: fix)
+            }
+            let range = CNIConfigReader(first, path: "\(path)[0]")
+            for key in ["rangeStart", "rangeEnd"] where range.value(key) != nil {
+                throw CNIError(.unsupportedField, "\"\(range.name(key))\" is not supported with Berth's own IPAM", details: fix)
+            }
+            guard let cidr = try range.parsed("subnet", "a subnet like 10.88.0.0/16", { CIDR($0) }) else {
+                throw CNIError(.invalidConfig, "\"\(range.name("subnet"))\" is missing", details: "give each range a subnet")
+            }
+            guard families.insert(cidr.family).inserted else {
+                throw CNIError(.unsupportedField, "\"\(path)\" is a second \(cidr.family.label) range set", details: fix)
+            }
+            let gatewayAddress = try range.parsed("gateway", "an address in \(cidr)", { IPAddress($0).flatMap { $0.family == cidr.family ? $0 : nil } })
+            switch cidr.family {
+            case .ipv4:
+                guard ipv4 else {
+                    throw CNIError(.invalidConfig, "\"\(path)\" is an IPv4 range, and the network is IPv6-only (\"ipv4\": false)",
+                                   details: "give an IPv6 range, or remove \"ipv4\": false")
+                }
+                subnet = cidr
+                gateway = gatewayAddress?.ipv4
+            case .ipv6:
+                ipv6Subnet = cidr
+                ipv6Gateway = gatewayAddress?.ipv6
+            }
         }
     }
 

@@ -43,18 +43,31 @@ struct CNIConfigReader {
         }
     }
 
+    /// A string member. One holding U+0000 is refused even by a lenient reader: paths and
+    /// names reach C cut short at it (another state directory, log file or plugin), and
+    /// taken as absent it would name the default one.
     func string(_ key: String) throws(CNIError) -> String? {
-        try optional(key) { value throws(CNIError) in
+        let text = try optional(key) { value throws(CNIError) in
             guard let text = value.stringValue else { throw invalid(key, "a string") }
             return text
         }
+        try refuseNUL(key, text)
+        return text
     }
 
     func requiredString(_ key: String) throws(CNIError) -> String {
         guard let text = value(key)?.stringValue, !text.isEmpty else {
             throw CNIError(.invalidConfig, "the network configuration has no \"\(name(key))\"", details: "add \"\(name(key))\": a non-empty string")
         }
+        try refuseNUL(key, text)
         return text
+    }
+
+    /// Code 7 for a string holding U+0000 (`\u0000` in the JSON text).
+    func refuseNUL(_ key: String, _ text: String?) throws(CNIError) {
+        guard let text, text.utf8.contains(0) else { return }
+        throw CNIError(.invalidConfig, "\"\(name(key))\" in the network configuration holds U+0000",
+                       details: "remove the \\u0000: paths and names end at it")
     }
 
     func bool(_ key: String) throws(CNIError) -> Bool? {

@@ -52,8 +52,16 @@ public struct CNIEnvironment: Sendable, Hashable {
         try self.init(CNIVariables(environment))
     }
 
-    /// Reads and checks the variables from `environment` (see `init(_:)` above).
+    /// The variables the specification passes a plugin.
+    static let variables = ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"]
+
+    /// Reads and checks the variables from `environment` (see `init(_:)` above). One of
+    /// them that is not valid UTF-8 is code 4 naming it.
     public init(_ environment: CNIVariables) throws(CNIError) {
+        // Read as it is, a bad byte would be U+FFFD: another id, path or name than the runtime's.
+        if let name = environment.malformedNames.first(where: { Self.variables.contains($0) }) {
+            throw CNIError(.invalidEnvironment, "\(name) is not valid UTF-8", details: "the runtime must pass the CNI_* variables as UTF-8 text")
+        }
         guard let commandText = environment["CNI_COMMAND"], !commandText.isEmpty else {
             throw CNIError(.invalidEnvironment, "CNI_COMMAND is not set", details: "set it to ADD, DEL, CHECK, GC, STATUS or VERSION")
         }
@@ -77,7 +85,9 @@ public struct CNIEnvironment: Sendable, Hashable {
             }
             try Self.checkIfname(ifname)
         case .del:
-            try Self.checkContainerID(containerID)
+            // No length limit: the specification sets none, and DEL must finish for an id
+            // ADD refused as too long, so a delegated lease is given back (see `del`).
+            try Self.checkContainerID(containerID, limitingLength: false)
             try Self.checkIfname(ifname)
         case .gc, .status, .version:
             break
@@ -129,8 +139,10 @@ public struct CNIEnvironment: Sendable, Hashable {
         return pairs
     }
 
-    /// Alphanumeric first, then alphanumerics, '_', '.' and '-' (the specification's rule).
-    static func checkContainerID(_ id: String) throws(CNIError) {
+    /// Alphanumeric first, then alphanumerics, '_', '.' and '-' (the specification's rule);
+    /// with `limitingLength`, at most `CNIAttachment.maxContainerIDLength` bytes (Berth's
+    /// ids have at most 128).
+    static func checkContainerID(_ id: String, limitingLength: Bool = true) throws(CNIError) {
         guard !id.isEmpty else {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is not set", details: "the runtime must name the container")
         }
@@ -140,7 +152,7 @@ public struct CNIEnvironment: Sendable, Hashable {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID \"\(id)\" is invalid",
                            details: "a container id starts with a letter or digit and holds only letters, digits, '_', '.' and '-'")
         }
-        guard bytes.count <= CNIAttachment.maxContainerIDLength else {
+        guard !limitingLength || bytes.count <= CNIAttachment.maxContainerIDLength else {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is \(bytes.count) bytes long",
                            details: "berth-cni takes container ids of at most \(CNIAttachment.maxContainerIDLength) bytes")
         }

@@ -48,7 +48,8 @@ public enum CNIPlugin {
         let parsed: Result<JSONValue, CNIError> = stdinError.map { .failure($0) } ?? Result { () throws(CNIError) in try CNIInput.parse(stdin) }
         if case .success(let json) = parsed {
             if let text = json["cniVersion"]?.stringValue, let given = CNIVersion(text), given.isSupported { version = given }
-            if let path = json["logFile"]?.stringValue, !path.isEmpty { log = CNILog(path: path) }
+            // One holding U+0000 would open another file; CNIConfig refuses it (code 7).
+            if let path = json["logFile"]?.stringValue, !path.isEmpty, !path.utf8.contains(0) { log = CNILog(path: path) }
         }
         do throws(CNIError) {
             let env = try CNIEnvironment(environment)

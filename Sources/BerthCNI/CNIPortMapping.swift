@@ -3,8 +3,9 @@ public import BerthCore
 /// One entry of `runtimeConfig.portMappings`.
 ///
 /// Keys match case-insensitively, as Go's JSON decoder matches struct fields: podman sends
-/// `hostPort`, containerd's CRI sends `HostPort` (go-cni's struct has no JSON tags). An
-/// exact match wins over a case-insensitive one.
+/// `hostPort`, containerd's CRI sends `HostPort` (go-cni's struct has no JSON tags). Two
+/// keys that differ only in case (`hostPort` and `HostPort`) are refused (code 7): Go's
+/// decoder lets the later one win, whatever its case, so which is meant is not clear.
 public struct CNIPortMapping: Sendable, Hashable {
     /// `hostPort`: the port on the host, 1–65535.
     public var hostPort: UInt16
@@ -25,11 +26,16 @@ public struct CNIPortMapping: Sendable, Hashable {
         self.hostIP = hostIP
     }
 
-    /// The member of `object` named `key` in any letter case; the exact spelling first.
-    static func member(_ object: [(String, JSONValue)], _ key: String) -> JSONValue? {
-        if let exact = object.first(where: { $0.0 == key }) { return exact.1 }
+    /// The member of `object` named `key` in any letter case; code 7 (naming `path`) when
+    /// two members match.
+    static func member(_ object: [(String, JSONValue)], _ key: String, path: String) throws(CNIError) -> JSONValue? {
         let lower = key.lowercased()
-        return object.first { $0.0.lowercased() == lower }?.1
+        let matches = object.filter { $0.0.lowercased() == lower }
+        guard matches.count <= 1 else {
+            throw CNIError(.invalidConfig, "\"\(path)\" has \(key) more than once: \(matches.map { "\"\($0.0)\"" }.joined(separator: ", "))",
+                           details: "keys match in any letter case, as Go's JSON decoder reads them; give \(key) once")
+        }
+        return matches.first?.1
     }
 
     /// Parses one mapping; `path` names it in errors (`runtimeConfig.portMappings[0]`).
@@ -39,7 +45,7 @@ public struct CNIPortMapping: Sendable, Hashable {
             throw CNIError(.invalidConfig, "\"\(path)\" must be an object like {\"hostPort\": 8080, \"containerPort\": 80, \"protocol\": \"tcp\"}")
         }
         func port(_ key: String, allowZero: Bool) throws(CNIError) -> UInt16 {
-            guard let member = member(object, key), !member.isNull else {
+            guard let member = try member(object, key, path: path), !member.isNull else {
                 throw CNIError(.invalidConfig, "\"\(path)\" has no \(key)", details: "give \(key) as a number from 1 to 65535")
             }
             guard let number = member.intValue, (allowZero ? 0 : 1)...65535 ~= number else {
@@ -51,14 +57,14 @@ public struct CNIPortMapping: Sendable, Hashable {
         let containerPort = try port("containerPort", allowZero: false)
         guard hostPort != 0 else { return nil }
         var proto = TransportProtocol.tcp
-        if let member = member(object, "protocol"), !member.isNull {
+        if let member = try member(object, "protocol", path: path), !member.isNull {
             guard let text = member.stringValue, let parsed = TransportProtocol(rawValue: text.lowercased()) else {
                 throw CNIError(.invalidConfig, "\"\(path).protocol\" must be \"tcp\", \"udp\" or \"sctp\"")
             }
             proto = parsed
         }
         var hostIP: IPAddress?
-        if let member = member(object, "hostIP"), !member.isNull {
+        if let member = try member(object, "hostIP", path: path), !member.isNull {
             guard let text = member.stringValue else { throw CNIError(.invalidConfig, "\"\(path).hostIP\" must be a string") }
             if !text.isEmpty {
                 guard let address = IPAddress(text) else {

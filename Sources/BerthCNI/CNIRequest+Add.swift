@@ -23,6 +23,7 @@ extension CNIRequest {
         Trace.mark("cni: state opened")
 
         var ipamResult: CNIResult?
+        var routes: [AttachOptions.Route] = []
         var (address, address6) = try requestedAddresses()
         var options = networkOptions()
         let ipam = try ipamPlugin()
@@ -49,6 +50,12 @@ extension CNIRequest {
             }
             ipamResult = result
             address6 = ip6?.address.address.ipv6
+            do throws(CNIError) {
+                routes = try ipamRoutes(result, ipv4: config.ipv4 ? ip : nil, ipv6: ip6)
+            } catch {
+                try? releaseIPAM(ipam)
+                throw error
+            }
             options = networkOptions(subnet: ip?.address.network, gateway: ip?.gateway?.ipv4,
                                      ipv6Subnet: ip6?.address.network, ipv6Gateway: ip6?.gateway?.ipv6)
         }
@@ -56,9 +63,9 @@ extension CNIRequest {
             // The network is checked (or, on its first ADD, created) by the attach itself.
             let description = try backend.attach(network: options, log: log, namespace: namespace, id: attachmentID,
                                                  address: address, ipv6Address: address6, mac: mac, ifname: ifname, ports: ports,
-                                                 aliases: config.aliases)
+                                                 aliases: config.aliases, routes: routes)
             defer { Trace.mark("cni: result built") }
-            return try result(description, ipamResult: ipamResult).rendered(version: config.cniVersion)
+            return try result(description, ipamResult: ipamResult, routes: routes).rendered(version: config.cniVersion)
         } catch {
             throw failedAdd(error, backend: backend, ipam: ipam)
         }
@@ -100,11 +107,29 @@ extension CNIRequest {
                             + "and with podman so does 'podman network disconnect'")
     }
 
+    /// The routes of a delegated IPAM result other than default routes (Berth installs the
+    /// default route via the network's gateway), to install on the container's interface as
+    /// the reference bridge plugin does: one without `gw` goes via the gateway of its
+    /// family's address in the result, or on the link when that has none. A route of a
+    /// family the container gets no address of is code 7 naming it.
+    func ipamRoutes(_ result: CNIResult, ipv4: CNIResult.IPConfig?, ipv6: CNIResult.IPConfig?) throws(CNIError) -> [AttachOptions.Route] {
+        var routes: [AttachOptions.Route] = []
+        for route in result.routes where route.destination.prefixLength > 0 {
+            let family = route.destination.family
+            guard let ip = family == .ipv4 ? ipv4 : ipv6 else {
+                throw CNIError(.invalidConfig, "IPAM plugin \(config.ipamType ?? "") returned route \(route.destination), and the container gets no \(family.label) address",
+                               details: "give the plugin a \(family.label) range, or remove the route from its configuration")
+            }
+            routes.append(AttachOptions.Route(destination: route.destination, gateway: route.gateway ?? ip.gateway))
+        }
+        return routes
+    }
+
     /// The result of a main-plugin ADD: the bridge, the host veth and the container's
     /// interface; its addresses (IPv4, then IPv6 on a dual-stack network) with their
-    /// gateways; the default routes Berth installed; DNS from the configuration, else from
-    /// the IPAM plugin.
-    func result(_ description: EndpointDescription, ipamResult: CNIResult?) throws(CNIError) -> CNIResult {
+    /// gateways; the default routes Berth installed, then the IPAM plugin's other routes
+    /// (`routes`, as installed); DNS from the configuration, else from the IPAM plugin.
+    func result(_ description: EndpointDescription, ipamResult: CNIResult?, routes extra: [AttachOptions.Route] = []) throws(CNIError) -> CNIResult {
         let endpoint = description.endpoint, network = description.network
         var ips: [CNIResult.IPConfig] = []
         var routes: [CNIResult.Route] = []
@@ -121,6 +146,7 @@ extension CNIRequest {
         } catch {
             throw CNIError(error)
         }
+        routes += extra.map { CNIResult.Route(destination: $0.destination, gateway: $0.gateway) }
         return CNIResult(
             interfaces: [
                 .init(name: network.bridge.rawValue, mac: description.bridgeMAC?.description),
@@ -207,6 +233,11 @@ extension CNIRequest {
     /// own: a missing path, a regular file or the host's namespace is code 4. The library
     /// is handed the namespace opened here, so it cannot be swapped in between.
     func checkedNamespace() throws(CNIError) -> NamespaceReference {
+        .open(try openedNamespace())
+    }
+
+    /// `CNI_NETNS` opened and checked as `checkedNamespace` says (code 4 otherwise).
+    func openedNamespace() throws(CNIError) -> NetworkNamespace {
         let path = env.netns
         guard path.hasPrefix("/") else {
             throw CNIError(.invalidEnvironment, "CNI_NETNS \"\(path)\" is not an absolute path", details: "give the path of the container's network namespace")
@@ -227,7 +258,7 @@ extension CNIRequest {
             throw CNIError(.invalidEnvironment, "CNI_NETNS \(path) is the plugin's own network namespace",
                            details: "the runtime must give the container's namespace, never the host's")
         }
-        return .open(namespace)
+        return namespace
     }
 
     /// runtimeConfig.portMappings as `-p` specs (code 7 for ones Berth cannot publish).

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNamespace
 import BerthNetwork
 
 extension CNIRequest {
@@ -11,14 +12,37 @@ extension CNIRequest {
     /// listing what is missing or differs. An attachment of the same container and interface on
     /// another network (the id is the same on every network) is not this network's: code 3
     /// naming it.
+    ///
+    /// As the reference bridge plugin: `CNI_NETNS` must open as a network namespace (code 4
+    /// otherwise) and be the one the attachment was made in; prevResult's interface named
+    /// `CNI_IFNAME` with a sandbox must name `CNI_NETNS` as that sandbox, and when it gives a
+    /// MAC, the container's interface must have that MAC (a later plugin such as `tuning`
+    /// may have changed it) rather than the one Berth recorded.
     func check() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasCheck, "0.4.0")
         guard let prevResult = config.prevResult else {
             throw CNIError(.invalidConfig, "CHECK needs prevResult", details: "the runtime passes the result of ADD as prevResult")
         }
         let previous = try CNIResult.parse(prevResult, path: "prevResult")
+        let namespace = try openedNamespace()
+        let container = previous.interfaces.first { $0.name == env.ifname && $0.sandbox != nil }
+        var expectedMAC: MACAddress?
+        if let text = container?.mac, !text.isEmpty {
+            guard let mac = MACAddress(text) else {
+                throw CNIError(.invalidConfig, "prevResult's interface \(env.ifname) has MAC \"\(text)\", which is not a MAC address",
+                               details: "the runtime passes the result of ADD as prevResult")
+            }
+            expectedMAC = mac
+        }
         let backend = try backend()
         var problems: [String] = []
+        if let sandbox = container?.sandbox, sandbox != env.netns {
+            problems.append("prevResult puts \(env.ifname) in sandbox \(sandbox), not in CNI_NETNS \(env.netns)")
+        }
+        func namespaceProblem(recordedPath: String, recorded: NamespaceIdentity) -> [String] {
+            namespace.identity == recorded ? []
+                : ["CNI_NETNS \(env.netns) (\(namespace.identity)) is not the namespace the attachment was made in (\(recordedPath), \(recorded))"]
+        }
         var known = true
         var chained = false
         var publication: PublicationRecord?
@@ -32,14 +56,16 @@ extension CNIRequest {
         }
         do throws(BerthError) {
             if let endpoint = try backend.endpoint(id: attachmentID) {
-                problems = try backend.verifyEndpoint(id: attachmentID)
+                problems += namespaceProblem(recordedPath: endpoint.namespacePath, recorded: endpoint.namespaceIdentity)
+                problems += try backend.verifyEndpoint(id: attachmentID, expectedMAC: expectedMAC)
                 for address in endpoint.addresses where !previous.ips.contains(where: { $0.address.address == address }) {
                     problems.append("prevResult does not list the attached address \(address)")
                 }
             } else if let found = try backend.publication(id: attachmentID) {
                 publication = found
                 chained = true
-                problems = try backend.verifyPublication(id: attachmentID)
+                problems += namespaceProblem(recordedPath: found.namespacePath, recorded: found.namespaceIdentity)
+                problems += try backend.verifyPublication(id: attachmentID)
             } else if try backend.network(named: config.name) != nil {
                 // Berth is this network's main plugin and has no such endpoint.
                 known = false
@@ -60,7 +86,7 @@ extension CNIRequest {
             if let publication {
                 problems += Self.addressProblems(publication, address: address, ipv6Address: address6)
             } else if !ports.isEmpty {
-                problems = ["ports \(ports.map { "\($0.hostPorts.map(\.description) ?? "")->\($0.containerPorts)/\($0.protocol)" }.joined(separator: ", ")) are not published"]
+                problems += ["ports \(ports.map { "\($0.hostPorts.map(\.description) ?? "")->\($0.containerPorts)/\($0.protocol)" }.joined(separator: ", ")) are not published"]
             }
         }
         guard known else {

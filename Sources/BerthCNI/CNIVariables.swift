@@ -26,6 +26,9 @@ public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
     /// Whether the pairs are the `CNI_*` entries of this process's `environ`
     /// (`processEnvironment()`): `dictionary` then reads the other entries from `environ`.
     private var isProcessEnvironment = false
+    /// The names of entries whose value was not valid UTF-8 (`append(_:bytes:)`), in order:
+    /// `CNIEnvironment` refuses them (code 4) rather than read U+FFFD in their place.
+    public private(set) var malformedNames: [String] = []
 
     /// The entries held, duplicates included: as given, or for `processEnvironment()` the
     /// `CNI_*` entries of `environ` in its order.
@@ -54,24 +57,45 @@ public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
     public static func processEnvironment() -> CNIVariables {
         var variables = CNIVariables()
         variables.isProcessEnvironment = true
-        forEachEnvironmentEntry(cniOnly: true) { name, value in variables.append(name, value) }
+        forEachCNIEntry { name, value in variables.append(name, bytes: value) }
         return variables
     }
 
     /// Calls `body` with each `NAME=value` entry of `environ`, in order (entries without
-    /// `=` are skipped); with `cniOnly`, only those whose name starts with `CNI_`, compared
-    /// as bytes before any of the entry becomes a Swift string.
-    private static func forEachEnvironmentEntry(cniOnly: Bool, _ body: (String, String) -> Void) {
+    /// `=` are skipped).
+    private static func forEachEnvironmentEntry(_ body: (String, String) -> Void) {
         var entry = environ
         while let pointer = entry.pointee {
             entry += 1
-            // "CNI_" compared as bytes; the NUL of a shorter entry ends the comparison.
-            if cniOnly, !(pointer[0] == 0x43 && pointer[1] == 0x4E && pointer[2] == 0x49 && pointer[3] == 0x5F) { continue }
             guard let equals = strchr(pointer, 0x3D) else { continue } // "="
             let name = UnsafeRawBufferPointer(start: pointer, count: pointer.distance(to: equals))
             let value = UnsafeRawBufferPointer(start: equals + 1, count: strlen(equals + 1))
             body(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
+    }
+
+    /// Calls `body` with each `CNI_*` entry of `environ`, in order (entries without `=` are
+    /// skipped), its value as bytes; the prefix is compared as bytes before any of the
+    /// entry becomes a Swift string.
+    private static func forEachCNIEntry(_ body: (String, UnsafeRawBufferPointer) -> Void) {
+        var entry = environ
+        while let pointer = entry.pointee {
+            entry += 1
+            // "CNI_" compared as bytes; the NUL of a shorter entry ends the comparison.
+            guard pointer[0] == 0x43 && pointer[1] == 0x4E && pointer[2] == 0x49 && pointer[3] == 0x5F else { continue }
+            guard let equals = strchr(pointer, 0x3D) else { continue } // "="
+            let name = UnsafeRawBufferPointer(start: pointer, count: pointer.distance(to: equals))
+            body(String(decoding: name, as: UTF8.self), UnsafeRawBufferPointer(start: equals + 1, count: strlen(equals + 1)))
+        }
+    }
+
+    /// Adds an entry from its value's bytes (it hides any earlier one of the same name). A
+    /// value that is not valid UTF-8 is held with U+FFFD for its bad bytes, and its name
+    /// listed in `malformedNames`.
+    public mutating func append(_ name: String, bytes: UnsafeRawBufferPointer) {
+        let value = String(decoding: bytes, as: UTF8.self)
+        if !value.utf8.elementsEqual(bytes) { malformedNames.append(name) }
+        append(name, value)
     }
 
     /// Adds an entry; it hides any earlier one of the same name.
@@ -92,7 +116,7 @@ public struct CNIVariables: Sendable, ExpressibleByDictionaryLiteral {
     public var dictionary: [String: String] {
         var result: [String: String] = [:]
         if isProcessEnvironment {
-            Self.forEachEnvironmentEntry(cniOnly: false) { name, value in result[name] = value }
+            Self.forEachEnvironmentEntry { name, value in result[name] = value }
         }
         for (name, value) in zip(names, values) { result[name] = value }
         return result

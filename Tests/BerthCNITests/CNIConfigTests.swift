@@ -98,11 +98,55 @@ struct CNIConfigTests {
         #expect(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0"}"#), lenient: true) }
     }
 
-    @Test("port mapping keys match in any case, an exact spelling winning")
+    @Test("port mapping keys match in any case; two that differ only in case are code 7 (Go lets the later win, whatever its case)")
     func keyCase() throws {
-        let value = try JSONValue(parsing: #"{"HOSTPORT":1,"hostPort":8080,"containerport":80,"PROTOCOL":"UDP","hostip":"192.0.2.1"}"#)
+        let value = try JSONValue(parsing: #"{"HostPort":8080,"containerport":80,"PROTOCOL":"UDP","hostip":"192.0.2.1"}"#)
         let mapping = try #require(try CNIPortMapping.parse(value, path: "p"))
         #expect(mapping == CNIPortMapping(hostPort: 8080, containerPort: 80, proto: .udp, hostIP: IPAddress("192.0.2.1")))
+        for twice in [#"{"HOSTPORT":1,"hostPort":8080,"containerPort":80}"#, #"{"hostPort":8080,"HostPort":1,"containerPort":80}"#,
+                      #"{"hostPort":8080,"containerPort":80,"protocol":"tcp","Protocol":"udp"}"#] {
+            let error = try #require(throws: CNIError.self) { try CNIPortMapping.parse(try JSONValue(parsing: twice), path: "p") }
+            #expect(error.code == .invalidConfig && error.message.contains("more than once"), "\(error)")
+        }
+    }
+
+    @Test("a string holding U+0000 is code 7 naming its key, also in lenient (DEL) parsing, where it would be taken for absent",
+          arguments: [#""stateDir":"/var/lib/berth\u0000x""#, #""logFile":"/tmp/log\u0000x""#, #""ipam":{"type":"host-local\u0000x"}"#])
+    func nul(member: String) throws {
+        let text = #"{"cniVersion":"1.0.0","name":"n","# + member + "}"
+        for lenient in [false, true] {
+            let error = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: text), lenient: lenient) }
+            #expect(error.code == .invalidConfig, "\(error)")
+            #expect(error.message.contains("U+0000"), "\(error)")
+        }
+        let name = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n\u0000x"}"#)) }
+        #expect(name.code == .invalidConfig && name.message.contains("U+0000"), "\(name)")
+    }
+
+    @Test("runtimeConfig.ipRanges with Berth's own IPAM gives each family's subnet and gateway, over the configuration's keys; with a delegated plugin it is the plugin's")
+    func ipRanges() throws {
+        let ranges = #""runtimeConfig":{"ipRanges":[[{"subnet":"10.99.0.0/24","gateway":"10.99.0.1"}],[{"subnet":"fd00:99::/64"}]]}"#
+        let own = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","subnet":"10.88.0.0/16","# + ranges + "}"))
+        #expect(own.subnet == CIDR("10.99.0.0/24") && own.gateway == IPv4Address("10.99.0.1"))
+        #expect(own.ipv6Subnet == CIDR("fd00:99::/64") && own.ipv6Gateway == nil && own.wantsIPv6)
+        let delegated = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local"},"# + ranges + "}"))
+        #expect(delegated.subnet == nil && delegated.ipv6Subnet == nil)
+        // DEL's lenient reading does not need them.
+        _ = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"ipRanges":[[{"subnet":"10.99.0.0/24","rangeStart":"10.99.0.9"}]]}}"#), lenient: true)
+    }
+
+    @Test("runtimeConfig.ipRanges Berth's own IPAM cannot follow is code 2 naming the key and host-local", arguments: [
+        (#"[[{"subnet":"10.99.0.0/24","rangeStart":"10.99.0.10"}]]"#, "ipRanges[0][0].rangeStart"),
+        (#"[[{"subnet":"10.99.0.0/24","rangeEnd":"10.99.0.20"}]]"#, "ipRanges[0][0].rangeEnd"),
+        (#"[[{"subnet":"10.99.0.0/24"},{"subnet":"10.98.0.0/24"}]]"#, "ipRanges[0]\" has 2 ranges"),
+        (#"[[{"subnet":"10.99.0.0/24"}],[{"subnet":"10.98.0.0/24"}]]"#, "second IPv4 range set"),
+    ])
+    func ipRangesRefused(ranges: String, words: String) throws {
+        let text = #"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"ipRanges":"# + ranges + "}}"
+        let error = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: text)) }
+        #expect(error.code == .unsupportedField, "\(error)")
+        #expect(error.message.contains(words), "\(error.message)")
+        #expect(error.details.contains("host-local"), "\(error.details)")
     }
 
     @Test("an empty hostIP means every family; 0.0.0.0 and :: keep their family, as portmap reads them",

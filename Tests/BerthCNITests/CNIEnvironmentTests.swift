@@ -39,6 +39,8 @@ struct CNIEnvironmentTests {
         (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "K8S_POD_NAME=x"], "unknown key \"K8S_POD_NAME\""),
         (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "IgnoreUnknown=1;novalue"], "is not KEY=VALUE"),
         (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": String(repeating: "a", count: 83), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "83 bytes long"),
+        (["CNI_COMMAND": "CHECK", "CNI_CONTAINERID": String(repeating: "a", count: 83), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "83 bytes long"),
+        (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": String(repeating: "a", count: 200) + "/", "CNI_IFNAME": "eth0"], "is invalid"),
     ])
     func refusals(environment: [String: String], words: String) throws {
         let error = try #require(throws: CNIError.self) { try CNIEnvironment(environment) }
@@ -46,11 +48,32 @@ struct CNIEnvironmentTests {
         #expect(error.message.contains(words), "\(error.message)")
     }
 
-    @Test("DEL needs no CNI_NETNS; GC, STATUS and VERSION need nothing but the command")
+    @Test("DEL needs no CNI_NETNS and takes a container id of any length; GC, STATUS and VERSION need nothing but the command")
     func optional() throws {
         #expect(try CNIEnvironment(["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"]).netns == "")
         for command in ["GC", "STATUS", "VERSION"] { _ = try CNIEnvironment(["CNI_COMMAND": command]) }
+        // The specification limits no id's length: DEL of one ADD refused as too long must finish.
+        let long = String(repeating: "a", count: 200)
+        #expect(try CNIEnvironment(["CNI_COMMAND": "DEL", "CNI_CONTAINERID": long, "CNI_IFNAME": "eth0"]).containerID == long)
         #expect(try CNIEnvironment(add).path == ["/a", "/b"])
+    }
+
+    @Test("a CNI_* value that is not valid UTF-8 is code 4 naming the variable, not read with U+FFFD in its place")
+    func invalidUTF8() throws {
+        for (name, bytes) in [("CNI_IFNAME", [0x65, 0x74, 0xFF] as [UInt8]), ("CNI_NETNS", [0x2F, 0xC3]), ("CNI_CONTAINERID", [0x61, 0xED, 0xA0, 0x80])] {
+            var variables: CNIVariables = ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"]
+            bytes.withUnsafeBytes { variables.append(name, bytes: $0) }
+            #expect(variables.malformedNames == [name])
+            let error = try #require(throws: CNIError.self) { try CNIEnvironment(variables) }
+            #expect(error.code == .invalidEnvironment && error.message == "\(name) is not valid UTF-8", "\(error)")
+        }
+        // A variable the specification does not pass is not read, so not refused.
+        var other: CNIVariables = ["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"]
+        [UInt8(0xFF)].withUnsafeBytes { other.append("CNI_OTHER", bytes: $0) }
+        #expect(try CNIEnvironment(other).command == .del)
+        var valid: CNIVariables = ["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc"]
+        Array("eth\u{E9}".utf8).withUnsafeBytes { valid.append("CNI_IFNAME", bytes: $0) }
+        #expect(valid.malformedNames.isEmpty && valid["CNI_IFNAME"] == "eth\u{E9}")
     }
 
     @Test("attachment ids: readable, reversible, distinct for distinct names")

@@ -1,5 +1,6 @@
 import BerthCore
 @testable import BerthCNI
+import Foundation
 import Testing
 
 @Suite("berth-cni without a kernel: VERSION, version matrix, environment errors")
@@ -44,6 +45,19 @@ struct CNIPluginTests {
         let answer = try JSONValue(parsing: response.output)
         #expect(answer["code"] == .integer(4))
         #expect(answer["msg"]?.stringValue?.contains(words) == true, "\(response.output)")
+    }
+
+    @Test("a logFile holding U+0000 is code 7, and no file at the path cut short at it is written (DEL too)", arguments: ["ADD", "DEL"])
+    func nulLogFile(command: String) throws {
+        let cut = NSTemporaryDirectory() + "berth-cni-nul-\(getpid())-\(command)"
+        defer { try? FileManager.default.removeItem(atPath: cut) }
+        let env = ["CNI_COMMAND": command, "CNI_CONTAINERID": "c", "CNI_NETNS": "/run/netns/berth-cni-test-missing", "CNI_IFNAME": "eth0"]
+        let stdin = #"{"cniVersion":"1.0.0","name":"n","stateDir":"/nonexistent/berth-cni-test","logFile":"\#(cut)\u0000.log"}"#
+        let response = CNIPlugin.run(environment: env, stdin: Array(stdin.utf8))
+        let answer = try JSONValue(parsing: response.output)
+        #expect(answer["code"] == .integer(7), "\(response.output)")
+        #expect(answer["msg"]?.stringValue == #""logFile" in the network configuration holds U+0000"#, "\(response.output)")
+        #expect(!FileManager.default.fileExists(atPath: cut))
     }
 
     @Test("ADD refuses the plugin's own namespace with code 4")

@@ -10,10 +10,12 @@ extension NetworkManager {
     /// the network's rules. Extra routes, addresses or links are not problems.
     ///
     /// Returns what is missing or wrong, empty when all is in place. Throws `.notFound`
-    /// when no endpoint has this id (there is no lease).
-    public func verifyEndpoint(id: String) throws(BerthError) -> [CheckProblem] {
+    /// when no endpoint has this id (there is no lease). `expectedMAC`, when given, is the
+    /// MAC the interface must have instead of the recorded one (a later CNI plugin such as
+    /// `tuning` may have changed it, and says so in its result).
+    public func verifyEndpoint(id: String, expectedMAC: MACAddress? = nil) throws(BerthError) -> [CheckProblem] {
         do {
-            return try verify(endpointID: id)
+            return try verify(endpointID: id, expectedMAC: expectedMAC)
         } catch {
             throw error.with(operation: .check)
         }
@@ -48,7 +50,7 @@ extension NetworkManager {
         }
     }
 
-    private func verify(endpointID id: String) throws(BerthError) -> [CheckProblem] {
+    private func verify(endpointID id: String, expectedMAC: MACAddress?) throws(BerthError) -> [CheckProblem] {
         let (instance, endpoint, network) = try store.read { tx throws(BerthError) -> (StateInstance, EndpointRecord, NetworkRecord) in
             guard let endpoint = try tx.endpoint(id: id) else {
                 throw BerthError(.notFound, "no endpoint with id \"\(id)\"", object: .endpoint(id), parameter: "id")
@@ -76,7 +78,7 @@ extension NetworkManager {
         }
         switch host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) {
         case .alive(let namespace):
-            problems += try verifyInside(endpoint, network: network, namespace: namespace, problem: problem)
+            problems += try verifyInside(endpoint, network: network, namespace: namespace, expectedMAC: expectedMAC ?? endpoint.mac, problem: problem)
         case .gone:
             problems.append(problem("network namespace \(endpoint.namespacePath)", "gone"))
         case .unknown(let error):
@@ -88,7 +90,7 @@ extension NetworkManager {
         return problems
     }
 
-    private func verifyInside(_ endpoint: EndpointRecord, network: NetworkRecord, namespace: NetworkNamespace,
+    private func verifyInside(_ endpoint: EndpointRecord, network: NetworkRecord, namespace: NetworkNamespace, expectedMAC: MACAddress,
                               problem: (String, String) -> CheckProblem) throws(BerthError) -> [CheckProblem] {
         var problems: [CheckProblem] = []
         let inside = try host.netlink(in: namespace)
@@ -99,8 +101,8 @@ extension NetworkManager {
             return [problem("interface \(endpoint.interfaceName) in \(endpoint.namespacePath)", "missing")]
         }
         if !link.isUp { problems.append(problem("interface \(endpoint.interfaceName)", "down")) }
-        if let mac = link.mac, mac != endpoint.mac {
-            problems.append(problem("interface \(endpoint.interfaceName)", "has MAC \(mac), not \(endpoint.mac)"))
+        if let mac = link.mac, mac != expectedMAC {
+            problems.append(problem("interface \(endpoint.interfaceName)", "has MAC \(mac), not \(expectedMAC)"))
         }
         problems += try missingInside(endpoint, network: network, inside: inside, link: link).map { problem($0.object, $0.problem) }
         return problems

@@ -24,6 +24,20 @@ public struct AttachOptions: Sendable, Hashable {
     public var name: String?
     /// More names for the endpoint (`--alias`, the CNI `aliases` capability).
     public var aliases: [String]
+    /// Routes to install on the interface inside the namespace beside the default routes
+    /// (a CNI IPAM plugin's), in the same netlink batch as its addresses. Not recorded: they
+    /// go with the interface, and `verify`/`reconcile` do not know them.
+    public var routes: [Route]
+
+    /// A route inside the namespace: to `destination` via `gateway`, or on the link when nil.
+    public struct Route: Sendable, Hashable {
+        public var destination: CIDR
+        public var gateway: IPAddress?
+        public init(destination: CIDR, gateway: IPAddress? = nil) {
+            self.destination = destination
+            self.gateway = gateway
+        }
+    }
 
     /// Refuses aliases on a network without a resolver (DNS off, as on the default network),
     /// where they would never resolve: Docker refuses network aliases on its default bridge
@@ -42,8 +56,9 @@ public struct AttachOptions: Sendable, Hashable {
     /// checked by the attach.
     public init(network: String, namespace: NamespaceReference, id: String? = nil, address: IPv4Address? = nil,
                 mac: MACAddress? = nil, interfaceName: InterfaceName? = nil, ports: [PortSpec] = [],
-                ipv6Address: IPv6Address? = nil, name: String? = nil, aliases: [String] = []) throws(BerthError) {
+                ipv6Address: IPv6Address? = nil, name: String? = nil, aliases: [String] = [], routes: [Route] = []) throws(BerthError) {
         self.ipv6Address = ipv6Address
+        self.routes = routes
         self.ports = ports
         self.name = name
         // Repeated aliases are one alias.

@@ -126,7 +126,7 @@ extension NetworkManager {
                 let bridge = try ensureKernel(of: network, instance: instance, lookedUp: adoptedBridge)
                 Trace.mark("attach: bridge found")
                 let hostLink = try wire(record, network: network, instance: instance, bridge: bridge, namespace: namespace,
-                                        rollback: &rollback)
+                                        routes: options.routes, rollback: &rollback)
                 Trace.mark("attach: veth wired")
                 if !record.ports.isEmpty {
                     // The batch is atomic: a refused one added nothing, and the key it clashed

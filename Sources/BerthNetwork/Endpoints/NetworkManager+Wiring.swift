@@ -6,8 +6,10 @@ extension NetworkManager {
     /// Creates the veth pair and configures its peer inside `namespace`; registers the
     /// pair's removal with `rollback` once it exists. Returns the host end as the kernel
     /// echoed its creation, or as a lookup finds it on a kernel that echoes nothing.
+    /// `routes` (`AttachOptions.routes`) go on the peer in the batch of its addresses, each
+    /// after its family's address.
     func wire(_ endpoint: EndpointRecord, network: NetworkRecord, instance: StateInstance, bridge: ReadyBridge, namespace: NetworkNamespace,
-              rollback: inout Rollback) throws(BerthError) -> Link {
+              routes: [AttachOptions.Route] = [], rollback: inout Rollback) throws(BerthError) -> Link {
         let mtu = try network.linkMTU()
         let hostLink: Link
         do throws(BerthError) {
@@ -91,15 +93,24 @@ extension NetworkManager {
                     // attached to several; this one waits behind it.
                     try changes.addRoute(to: nil, via: .v4(ipv4.gateway), device: .index(peerIndex), appendIfExists: true)
                 }
+                for route in routes where route.destination.family == .ipv4 {
+                    try changes.addRoute(to: route.destination, via: route.gateway, device: .index(peerIndex))
+                }
                 if let ipv6 {
                     // After the up (a down drops IPv6 addresses), nodad: usable at once.
                     try changes.addAddress(ipv6.cidr, to: .index(peerIndex), flags: .noDAD)
+                }
+                // Before the IPv6 default route, which may be refused with the rest applied.
+                for route in routes where route.destination.family == .ipv6 {
+                    try changes.addRoute(to: route.destination, via: route.gateway, device: .index(peerIndex))
+                }
+                if let ipv6 {
                     // Last: refused (EEXIST) when the namespace has an IPv6 default route at
                     // the kernel's default metric already, everything before it applied.
                     try changes.addRoute(to: nil, via: .v6(ipv6.gateway), device: .index(peerIndex))
                 }
             }
-        } catch where error.code == .alreadyExists && error.object?.kind == .route {
+        } catch where error.code == .alreadyExists && error.object?.kind == .route && error.object?.name == "default" {
             guard let ipv6 else { throw error }
             try addIPv6DefaultRouteBehind(via: ipv6.gateway, device: peerIndex, inside: inside)
         }
