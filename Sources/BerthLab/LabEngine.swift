@@ -63,7 +63,8 @@ public final class LabEngine: Sendable {
         let services = LabServicePlanner(spec: spec, observation: session.observation, previous: previous,
                                          missingNetworks: try LabNetworks(lab: spec.name, manager: manager).missing(spec),
                                          createdNetworks: createdNetworks)
-        return services.networksFirst() + LabPlanner(spec: spec, observation: session.observation, owned: owned).plan() + services.servicesLast()
+        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: [previous].compactMap { $0 }).plan()
+        return services.networksFirst() + nodes + services.servicesLast()
     }
 
     /// Refuses a spec whose node namespaces exist without this lab's tag and are not among
@@ -127,16 +128,18 @@ public final class LabEngine: Sendable {
     /// Returns what it did.
     @discardableResult
     public func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
-                         networks: LabNetworkLedger) throws(BerthError) -> [LabAction] {
+                         networks: LabNetworkLedger, known: [LabSpec] = []) throws(BerthError) -> [LabAction] {
         let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
         let undo = LabSysctlUndo()
+        let others = [previous, startedWith].compactMap { $0 } + known
         do throws(BerthError) {
-            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, failPoints: true, undo: undo)
+            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, known: others, failPoints: true, undo: undo)
         } catch {
             let target = previous ?? LabSpec(name: spec.name, source: spec.source)
             do throws(BerthError) {
                 try LabFailPoint.check("lab.rollback")
-                _ = try apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks, failPoints: false)
+                _ = try apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks,
+                              known: [spec] + others, failPoints: false)
                 try undo.restore(lab: spec.name, nodes: Set(target.nodes.map(\.name)))
             } catch let rollback {
                 throw error.undoFailed(rollback)
@@ -150,7 +153,9 @@ public final class LabEngine: Sendable {
     public static func rollbackFailed(_ error: BerthError) -> Bool { error.cause is LabRollbackFailure }
 
     /// Observes, plans and carries out one convergence, without rolling back.
-    private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger,
+    /// `known` are the lab's other specs (previous, pending, the one being left): what they
+    /// declare is the lab's to undo.
+    private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger, known: [LabSpec],
                        failPoints: Bool, undo: LabSysctlUndo? = nil) throws(BerthError) -> [LabAction] {
         let lab = LabNetworks(lab: spec.name, manager: manager)
         let first = LabServicePlanner(spec: spec, observation: LabObservation(lab: spec.name, nodes: [:]), previous: startedWith,
@@ -159,7 +164,7 @@ public final class LabEngine: Sendable {
 
         let session = try observeSession(spec, alsoNodes: owned)
         try refuseForeign(spec, session.observation, owned: owned)
-        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned).plan()
+        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: known).plan()
         let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo)
         try applier.apply(nodes, failPoints: failPoints)
         let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,

@@ -72,7 +72,7 @@ extension LabManager {
                     try state.save(box.record)
                 }
                 do throws(BerthError) {
-                    try engine.converge(to: applied, from: applied, startedWith: nil, owned: keep, networks: ledger)
+                    try engine.converge(to: applied, from: applied, startedWith: nil, owned: keep, networks: ledger, known: [record.pending].compactMap { $0 })
                 } catch {
                     // Still part-way: the record stays pending for `check` and the next gc.
                     var pending = record

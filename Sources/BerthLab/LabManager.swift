@@ -53,7 +53,8 @@ public final class LabManager: Sendable {
             }
             let actions: [LabAction]
             do throws(BerthError) {
-                actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger)
+                actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger,
+                                              known: [record?.pending].compactMap { $0 })
             } catch {
                 // Going back failed too: the record stays as it is, pending (its nodes and the
                 // networks it made named), so `check` reports the lab and gc finishes it.

@@ -66,6 +66,10 @@ struct LabPlanner {
     let observation: LabObservation
     /// Nodes the lab may delete without seeing its tag (from its state); others only if tagged.
     var owned: Set<String> = []
+    /// Other specs of the lab (the previous one, or the one a rollback leaves): a link-scope
+    /// address one of them (or `spec`) declares is the lab's to delete; any other (the
+    /// kernel's own `fe80::`) is left alone.
+    var known: [LabSpec] = []
 
     /// The veth MTU when the file says none.
     static let defaultMTU: UInt32 = 1500
@@ -122,7 +126,7 @@ struct LabPlanner {
                 if seen.link.mtu != mtu { actions.append(.setMTU(node: end.node, interface: iface, mtu: mtu)) }
                 if let mac = end.mac, seen.link.mac != mac { actions.append(.setMAC(node: end.node, interface: iface, mac: mac)) }
                 if !seen.link.isUp { actions.append(.setUp(node: end.node, interface: iface)) }
-                for cidr in seen.addresses where !end.addresses.contains(cidr) {
+                for cidr in seen.addresses where !end.addresses.contains(cidr) && (!seen.linkScoped.contains(cidr) || declared(cidr, end)) {
                     actions.append(.deleteAddress(node: end.node, interface: iface, cidr))
                 }
                 for cidr in end.addresses where !seen.addresses.contains(cidr) {
@@ -154,6 +158,13 @@ struct LabPlanner {
             actions.append(.deleteNode(name))
         }
         return actions
+    }
+
+    /// Whether a spec of the lab declares `cidr` on the end `end` names.
+    private func declared(_ cidr: CIDR, _ end: EndpointSpec) -> Bool {
+        ([spec] + known).contains { other in
+            other.links.contains { link in link.endpoints.contains { $0.node == end.node && $0.interface == end.interface && $0.addresses.contains(cidr) } }
+        }
     }
 
     /// Whether a node's static routes are the file's.
