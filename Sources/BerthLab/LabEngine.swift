@@ -166,9 +166,9 @@ public final class LabEngine: Sendable {
         try refuseForeign(spec, session.observation, owned: owned)
         let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: known).plan()
         let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo)
-        try applier.apply(nodes, failPoints: failPoints)
         let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                      missingNetworks: [], createdNetworks: networks.created).servicesLast()
+        try applier.apply(nodes, services: last, failPoints: failPoints)
         try applier.applyServices(last, failPoints: failPoints)
         return first + nodes + last
     }

@@ -93,9 +93,11 @@ extension LabSpec {
             var routes: Set<LabRoute> = []
             var slots: [String: LabRoute] = [:]
             for route in node.routes {
-                if let device = route.device, interfaces[node.name]?[device.rawValue] == nil {
-                    throw error(route.location ?? node.location, "route \(route) of node \(node.name) goes through \(device), which no link gives it",
-                                hint: "name one of its interfaces: \((interfaces[node.name]?.keys.sorted() ?? []).joined(separator: ", "))")
+                // A node on a Berth network has that network's eth0 too.
+                let own = (interfaces[node.name]?.keys.sorted() ?? []) + (node.network != nil ? [LabNetworks.interfaceName] : [])
+                if let device = route.device, !own.contains(device.rawValue) {
+                    throw error(route.location ?? node.location, "route \(route) of node \(node.name) goes through \(device), which no link or network gives it",
+                                hint: "name one of its interfaces: \(own.sorted().joined(separator: ", "))")
                 }
                 if let network = node.network, route.destination == nil, route.family == .ipv4, (route.metric ?? 0) == 0 {
                     throw error(route.location ?? node.location, "node \(node.name) has default route \(route), and network \(network) gives it one already",

@@ -46,4 +46,45 @@ extension LabKernelTests {
             #expect(drop.stdout.split(separator: "\n").sorted() == ["delete fe80::1/64 from a:eth1", "delete fe80::2/64 from b:eth1"], "\(drop)")
         }
     }
+
+    @Test("a network node's route via the network's gateway and its eth0 sysctl come up; a changed publish keeps them")
+    func networkNodeRoutesAndSysctls() throws {
+        try withHostSandbox { sandbox in
+            func file(port: Int) -> String {
+                """
+                name: LAB
+                nodes:
+                  web:
+                    network: lan
+                    publish: [ "\(port):80" ]
+                    routes: [ "10.77.0.0/16 via 10.0.9.1", "10.78.0.0/16 dev eth0" ]
+                    sysctls: { net.ipv4.conf.eth0.rp_filter: 2 }
+                  peer: {}
+                networks:
+                  lan: { subnet: 10.0.9.0/24, gateway: 10.0.9.1 }
+                links:
+                  - endpoints: [ "web:eth1", "peer:eth1" ]
+                    addresses: [ 10.0.2.2/24, 10.0.2.1/24 ]
+
+                """
+            }
+            let lab = try LabFixture(sandbox, file(port: 8090))
+            let up = lab.lab(["up", lab.file])
+            try #require(up.succeeded, "\(up)")
+            defer { lab.down() }
+            func routes() -> String { lab.run("web", ["ip", "route", "show", "proto", "static"]).stdout }
+            #expect(routes().contains("10.77.0.0/16 via 10.0.9.1 dev eth0"), "\(routes())")
+            #expect(routes().contains("10.78.0.0/16 dev eth0"), "\(routes())")
+            #expect(Self.sysctl(lab, "web", "net/ipv4/conf/eth0/rp_filter") == "2")
+
+            try lab.write(file(port: 8091))
+            let moved = lab.lab(["up", lab.file])
+            #expect(moved.succeeded, "\(moved)")
+            #expect(routes().contains("10.77.0.0/16 via 10.0.9.1 dev eth0"), "\(routes())")
+            #expect(routes().contains("10.78.0.0/16 dev eth0"), "\(routes())")
+            #expect(Self.sysctl(lab, "web", "net/ipv4/conf/eth0/rp_filter") == "2")
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+        }
+    }
 }
