@@ -141,6 +141,22 @@ extension LabSpec {
         }
     }
 
+    /// The lab's, nodes' and networks' names, which become namespace paths and kernel
+    /// names: what a recorded spec read back without `validate()` must still pass.
+    func validateNames() throws(BerthError) {
+        if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) { throw error(nameLocation, problem) }
+        for node in nodes {
+            if let problem = LabNames.check(node.name, what: "node", limit: LabNames.maxNodeName) { throw error(node.location, problem) }
+        }
+        for network in networks {
+            do throws(BerthError) {
+                try NetworkOptions.validate(name: network.name)
+            } catch {
+                throw self.error(network.location, error.message)
+            }
+        }
+    }
+
     /// A run node's container: a command, an absolute root filesystem and working
     /// directory, `KEY=VALUE` environment entries.
     private func check(_ run: RunSpec, of node: NodeSpec) throws(BerthError) {

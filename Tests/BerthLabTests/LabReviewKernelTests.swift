@@ -87,4 +87,42 @@ extension LabKernelTests {
             #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
         }
     }
+
+    @Test("a record that no longer validates blocks neither gc of the other labs nor berth gc's network part")
+    func badRecordDoesNotBlockGC() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, triangleTemplate)
+            let state = try lab.state()
+            // Recorded by an older Berth: a link end names a node the spec lacks.
+            var bad = LabSpec(name: lab.name + "x", nodes: [NodeSpec(name: "a")])
+            bad.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: try InterfaceName("eth1")),
+                                              EndpointSpec(node: "zz", interface: try InterfaceName("eth1"))])]
+            try state.save(LabRecord(name: bad.name, source: "old.yaml", applied: bad, nodes: ["a"]))
+            // A good lab whose first up died: pending, a node made.
+            let good = LabSpec(name: lab.name, nodes: [NodeSpec(name: "n")])
+            try state.save(LabRecord(name: good.name, source: "good.yaml", pending: good, nodes: ["n"]))
+            #expect(Command.run(["ip", "netns", "add", lab.namespace("n")]).succeeded)
+            sandbox.adopt(namespaceNamed: lab.namespace("n"))
+            // A record with unreadable JSON, as a damaged store has it.
+            let sql = "INSERT INTO labs (name, source, applied, pending, updated) VALUES ('\(lab.name)y', 'y.yaml', '{not json', NULL, 0)"
+            #expect(sandbox.run(["sqlite3", sandbox.stateDirectory + "/state.db", sql]).succeeded)
+
+            // An endpoint whose namespace is gone, for berth gc's network part.
+            try #require(sandbox.berth(["network", "create", "gcnet", "--subnet", "10.9.7.0/24"]).succeeded)
+            let ns = try #require(try sandbox.makeNamespace().name)
+            try #require(sandbox.berth(["attach", "gcnet", "--netns", ns, "--id", "gone1"]).succeeded)
+            #expect(Command.run(["ip", "netns", "del", ns]).succeeded)
+
+            let ls = lab.lab(["ls"])
+            #expect(ls.stdout.contains(lab.name + "x"), "\(ls)")
+            let gc = sandbox.berth(["gc"])
+            #expect(gc.stdout.contains("removed lab \(lab.name)\n"), "\(gc)")
+            #expect(gc.status == 1 && gc.stdout.contains("could not collect lab \(lab.name)y"), "\(gc)")
+            #expect(lab.namespaces().isEmpty)
+            #expect(!lab.recorded)
+            #expect(gc.stdout.contains("removed endpoint gone1"), "\(gc)")
+            let down = lab.lab(["down", lab.name + "x"])
+            #expect(down.succeeded, "\(down)")
+        }
+    }
 }
