@@ -15,6 +15,9 @@ struct LabApplier {
     let networks: LabNetworkLedger
     /// Where the values sysctls had before this apply wrote them are kept, for a rollback.
     var undo: LabSysctlUndo? = nil
+    /// The lab's other specs (see `LabEngine.converge`): a removed node's stopped container
+    /// is the lab's if it runs what one of them gave the node.
+    var known: [LabSpec] = []
 
     private var lab: String { spec.name }
 
@@ -97,7 +100,7 @@ struct LabApplier {
         try point("lab.routes")
         for node in removals {
             session.handles[node] = nil
-            try engine.teardown(lab: lab, node: node)
+            try engine.teardown(lab: lab, node: node, runs: known.compactMap { $0.node(node)?.run })
         }
     }
 

@@ -52,13 +52,15 @@ public final class LabEngine: Sendable {
     // MARK: - Looking
 
     /// Reads the kernel and the state for the nodes of `spec` and of `alsoNodes`.
-    public func observe(_ spec: LabSpec, alsoNodes: Set<String> = []) throws(BerthError) -> LabObservation {
-        try observeSession(spec, alsoNodes: alsoNodes).observation
+    /// `known` are the lab's other specs (a stopped container is the lab's if it runs what
+    /// one of them, or `spec`, gives its node).
+    public func observe(_ spec: LabSpec, alsoNodes: Set<String> = [], known: [LabSpec] = []) throws(BerthError) -> LabObservation {
+        try observeSession(spec, alsoNodes: alsoNodes, known: known).observation
     }
 
     /// What `converge` would do, without doing it.
     public func plan(_ spec: LabSpec, from previous: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = []) throws(BerthError) -> [LabAction] {
-        let session = try observeSession(spec, alsoNodes: owned)
+        let session = try observeSession(spec, alsoNodes: owned, known: [previous].compactMap { $0 })
         try refuseForeign(spec, session.observation, owned: owned)
         let services = LabServicePlanner(spec: spec, observation: session.observation, previous: previous,
                                          missingNetworks: try LabNetworks(lab: spec.name, manager: manager).missing(spec),
@@ -162,10 +164,10 @@ public final class LabEngine: Sendable {
                                       missingNetworks: try lab.missing(spec), createdNetworks: networks.created).networksFirst()
         try LabApplier(spec: spec, session: LabSession(lab: spec.name), engine: self, networks: networks).applyNetworks(first, failPoints: failPoints)
 
-        let session = try observeSession(spec, alsoNodes: owned)
+        let session = try observeSession(spec, alsoNodes: owned, known: known)
         try refuseForeign(spec, session.observation, owned: owned)
         let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: known).plan()
-        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo)
+        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo, known: known)
         let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                      missingNetworks: [], createdNetworks: networks.created).servicesLast()
         try applier.apply(nodes, services: last, failPoints: failPoints)
@@ -175,7 +177,7 @@ public final class LabEngine: Sendable {
 
     // MARK: - Plumbing
 
-    func observeSession(_ spec: LabSpec, alsoNodes: Set<String>) throws(BerthError) -> LabSession {
+    func observeSession(_ spec: LabSpec, alsoNodes: Set<String>, known: [LabSpec] = []) throws(BerthError) -> LabSession {
         let observer = LabObserver(lab: spec.name, stateTag: stateTag)
         let session = LabSession(lab: spec.name)
         let names = Set(spec.nodes.map(\.name)).union(alsoNodes).sorted()
@@ -187,10 +189,8 @@ public final class LabEngine: Sendable {
             let id = LabNames.namespace(lab: spec.name, node: name)
             if let endpoint = endpoints[id], endpoint.namespacePath == NamespaceReference.name(id).path { node.endpoint = endpoint }
             if let container = records[id] {
-                let tag = containers.labTag(of: container)
-                let ours = tag.map { $0.lab == spec.name && $0.node == name && $0.state == stateTag }
-                    ?? !(container.process?.isAlive ?? false)
-                if ours {
+                let runs = ([spec] + known).compactMap { $0.node(name)?.run }
+                if containers.isLab(container, lab: spec.name, node: name, stateTag: stateTag, runs: runs) {
                     node.container = container
                     node.containerRunning = containers.isRunning(container, in: node.identity)
                 } else {
@@ -208,7 +208,7 @@ public final class LabEngine: Sendable {
         for node in spec.nodes where node.run != nil && observation.nodes[node.name]?.foreignContainer == true {
             let name = LabContainers.name(lab: spec.name, node: node.name)
             throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): container \(name) exists and is not lab \(spec.name)'s node \(node.name); nothing was made",
-                             hint: "stop that container, or rename the lab or the node", object: .container(name), operation: .labUp,
+                             hint: "remove that container, or rename the lab or the node", object: .container(name), operation: .labUp,
                              remedy: .remove(.container(name)))
         }
         for node in spec.nodes {

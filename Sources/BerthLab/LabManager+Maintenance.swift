@@ -100,7 +100,8 @@ extension LabManager {
         guard record.pending != nil else { known[record.name] = record.nodes; return }
         if let applied = record.applied {
             let keep = Set(applied.nodes.map(\.name))
-            report.removed.add(try engine.down(lab: record.name, nodes: record.nodes.subtracting(keep), scanTags: false))
+            report.removed.add(try engine.down(lab: record.name, nodes: record.nodes.subtracting(keep), scanTags: false,
+                                               specs: [applied] + [record.pending].compactMap { $0 }))
             let box = RecordBox(LabRecord(name: record.name, source: record.source, applied: applied, nodes: keep, networks: record.networks))
             let ledger = LabNetworkLedger(created: record.networks) { [state] created throws(BerthError) in
                 box.record.networks = created
@@ -122,7 +123,8 @@ extension LabManager {
             known[record.name] = keep
             report.restored.append(record.name)
         } else {
-            report.removed.add(try engine.down(lab: record.name, nodes: record.nodes, networks: record.networks))
+            report.removed.add(try engine.down(lab: record.name, nodes: record.nodes, networks: record.networks,
+                                               specs: [record.pending].compactMap { $0 }))
             try state.remove(named: record.name)
             report.labs.append(record.name)
         }

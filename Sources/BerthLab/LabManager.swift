@@ -68,7 +68,8 @@ public final class LabManager: Sendable {
                     try? state.save(old)
                 } else {
                     do throws(BerthError) {
-                        _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created)
+                        _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created,
+                                            specs: [spec] + [record?.pending].compactMap { $0 })
                         try state.remove(named: spec.name)
                     } catch let cleanup {
                         throw error.undoFailed(cleanup).with(operation: .labUp)
@@ -93,7 +94,8 @@ public final class LabManager: Sendable {
             for spec in [record?.applied, record?.pending].compactMap({ $0 }) { nodes.formUnion(spec.nodes.map(\.name)) }
             let removal: LabRemoval
             do throws(BerthError) {
-                removal = try engine.down(lab: name, nodes: nodes, networks: record?.networks ?? [])
+                removal = try engine.down(lab: name, nodes: nodes, networks: record?.networks ?? [],
+                                          specs: [record?.applied, record?.pending].compactMap { $0 })
             } catch {
                 throw error.with(object: .lab(name), operation: .labDown)
             }
@@ -124,7 +126,7 @@ public final class LabManager: Sendable {
     /// What the kernel and the state hold for a lab.
     public func inspect(_ name: String) throws(BerthError) -> (LabSpec, LabObservation) {
         let (record, spec) = try record(name)
-        return (spec, try engine.observe(spec, alsoNodes: record.nodes))
+        return (spec, try engine.observe(spec, alsoNodes: record.nodes, known: [record.pending].compactMap { $0 }))
     }
 
     /// Changes the impairment of one interface of a running lab (until the next `up`,

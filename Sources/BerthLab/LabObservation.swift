@@ -39,8 +39,9 @@ public struct ObservedNode: Sendable {
     public var container: ContainerRecord?
     /// Whether that container's command runs, in this namespace.
     public var containerRunning: Bool = false
-    /// Whether a running container named `LAB-NODE` is someone else's (its namespace does
-    /// not carry this node's tag): a run node refuses to take its name.
+    /// Whether a container named `LAB-NODE` is someone else's (`LabContainers.isLab` says
+    /// no: running in a namespace without this node's tag, or stopped and not what the lab
+    /// would have started): a run node refuses to take its name.
     public var foreignContainer: Bool = false
     /// The other lab's node whose tag the namespace carries, in words; nil when it carries
     /// this node's tag or none.

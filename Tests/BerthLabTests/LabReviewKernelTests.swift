@@ -88,6 +88,34 @@ extension LabKernelTests {
         }
     }
 
+    @Test("a stopped container of the user's named like a node without run stays through up and down")
+    func foreignStoppedContainer() throws {
+        try withHostSandbox { sandbox in
+            try withLabRootfs { rootfs in
+                let lab = try LabFixture(sandbox, """
+                name: LAB
+                nodes:
+                  r1: {}
+                  r2: {}
+                links:
+                  - endpoints: [ "r1:eth1", "r2:eth1" ]
+
+                """)
+                let name = lab.namespace("r1")
+                let run = sandbox.berth(["run", "--name", name, "--network", "none", "--rootfs", rootfs.path, "--", "true"])
+                try #require(run.succeeded, "\(run)")
+                defer { sandbox.berth(["rm", "-f", name]) }
+                let up = lab.lab(["up", lab.file])
+                #expect(up.succeeded, "\(up)")
+                #expect(sandbox.berth(["ps", "-a"]).stdout.contains(name))
+                let down = lab.lab(["down", lab.name])
+                #expect(down.succeeded, "\(down)")
+                let ps = sandbox.berth(["ps", "-a"])
+                #expect(ps.stdout.contains(name), "\(ps)")
+            }
+        }
+    }
+
     @Test("a record that no longer validates blocks neither gc of the other labs nor berth gc's network part")
     func badRecordDoesNotBlockGC() throws {
         try withHostSandbox { sandbox in
