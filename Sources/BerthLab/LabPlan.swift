@@ -108,12 +108,15 @@ struct LabPlanner {
             }
         }
 
+        // Sysctls of an interface made anew: the old one's values went with it.
+        var resysctl: [String: Set<String>] = [:] // node: interfaces
         for link in spec.links {
             let present = link.endpoints.allSatisfy { keep.contains($0.description) }
             if !present {
                 actions.append(.createLink(link))
                 for end in link.endpoints {
                     touched.insert(end.node)
+                    resysctl[end.node, default: []].insert(end.interface.rawValue)
                     for cidr in end.addresses { actions.append(.addAddress(node: end.node, interface: end.interface.rawValue, cidr)) }
                     if !end.impairment.isEmpty { actions.append(.setImpairment(node: end.node, interface: end.interface.rawValue, end.impairment)) }
                 }
@@ -140,9 +143,10 @@ struct LabPlanner {
 
         for node in spec.nodes {
             let seen = observation.nodes[node.name]
+            let fresh = resysctl[node.name] ?? []
             for sysctl in node.sysctls {
                 let current = seen?.sysctls[sysctl.key] ?? nil
-                if current.map(Self.normalize) != Self.normalize(sysctl.value) {
+                if current.map(Self.normalize) != Self.normalize(sysctl.value) || fresh.contains(where: { sysctl.names(interface: $0) }) {
                     actions.append(.setSysctl(node: node.name, key: sysctl.key, value: sysctl.value))
                 }
             }

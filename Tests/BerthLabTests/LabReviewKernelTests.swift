@@ -88,6 +88,34 @@ extension LabKernelTests {
         }
     }
 
+    @Test("a per-interface sysctl survives its link being made anew")
+    func interfaceSysctlOnRecreatedLink() throws {
+        try withHostSandbox { sandbox in
+            func file(peer: String) -> String {
+                """
+                name: LAB
+                nodes:
+                  r1: { sysctls: { net.ipv4.conf.eth1.rp_filter: 2 } }
+                  r2: {}
+                  r3: {}
+                links:
+                  - endpoints: [ "r1:eth1", "\(peer):eth1" ]
+
+                """
+            }
+            let lab = try LabFixture(sandbox, file(peer: "r2"))
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            #expect(Self.sysctl(lab, "r1", "net/ipv4/conf/eth1/rp_filter") == "2")
+            try lab.write(file(peer: "r3"))
+            let up = lab.lab(["up", lab.file])
+            #expect(up.succeeded, "\(up)")
+            #expect(Self.sysctl(lab, "r1", "net/ipv4/conf/eth1/rp_filter") == "2")
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+        }
+    }
+
     @Test("a stopped container of the user's named like a node without run stays through up and down")
     func foreignStoppedContainer() throws {
         try withHostSandbox { sandbox in
