@@ -130,7 +130,8 @@ public final class LabManager: Sendable {
     }
 
     /// Changes the impairment of one interface of a running lab (until the next `up`,
-    /// which converges it back to the file). Refused before any change if it breaks a
+    /// which converges it back to the file), in the node's namespace only when it carries the
+    /// node's tag (as `LabExec`). Refused before any change if it breaks a
     /// file's rules (`LabSpec.problem`: jitter without delay, a percentage past 100%) or
     /// needs netem and the kernel has none.
     public func impair(_ name: String, node: String, interface: InterfaceName, _ impairment: Impairment) throws(BerthError) {
@@ -150,6 +151,13 @@ public final class LabManager: Sendable {
                                  object: missing.object, operation: .labImpair)
             }
             let namespace = try NetworkNamespace.open(named: LabNames.namespace(lab: name, node: node))
+            // As exec: only the node's own namespace (its `lo` carries the node's tag), never one
+            // that is someone else's under that name.
+            do throws(BerthError) {
+                try LabExec.checkTag(of: namespace, lab: name, node: node, stateTag: engine.stateTag)
+            } catch {
+                throw BerthError(error.code, error.message, hint: error.hint, object: error.object, operation: .labImpair, parameter: "node")
+            }
             let netlink = try RouteNetlink(namespace: namespace)
             let link = try netlink.link(.name(interface))
             guard LabNames.link(fromAlias: link.alias)?.lab == name else {

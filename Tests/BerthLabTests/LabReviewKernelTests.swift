@@ -144,6 +144,24 @@ extension LabKernelTests {
         }
     }
 
+    @Test("impair leaves alone a namespace named like a node that is not the lab's, as exec does")
+    func impairChecksTheTag() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, triangleTemplate)
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            // Someone else's namespace now holds the name, with a link that carries the lab's link tag.
+            let ns = lab.namespace("h1")
+            #expect(Command.run(["ip", "netns", "del", ns]).succeeded)
+            #expect(Command.run(["ip", "netns", "add", ns]).succeeded)
+            #expect(Command.run(["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth9"]).succeeded)
+            #expect(Command.run(["ip", "-n", ns, "link", "set", "eth0", "alias", "berth-lab \(lab.name) h1:eth0 r1:eth2"]).succeeded)
+            let impair = lab.lab(["impair", lab.name, "h1:eth0", "--rate", "1mbit"])
+            #expect(impair.status == 1 && impair.stderr.contains("has no node h1"), "\(impair)")
+            #expect(!Command.run(["tc", "-n", ns, "qdisc", "show", "dev", "eth0"]).stdout.contains("tbf"))
+        }
+    }
+
     @Test("a record that no longer validates blocks neither gc of the other labs nor berth gc's network part")
     func badRecordDoesNotBlockGC() throws {
         try withHostSandbox { sandbox in
