@@ -82,7 +82,7 @@ extension LabSpec {
     private static func json(_ network: NetworkSpec) -> JSONValue {
         .object([
             ("name", .string(network.name)), ("subnet", network.subnet.map { .string($0.description) } ?? .null),
-            ("gateway", network.gateway.map { .string($0.description) } ?? .null), ("internal", .bool(network.isInternal)),
+            ("gateway", network.gateway.map { .string($0.description) } ?? .null), ("internal", network.isInternal.map(JSONValue.bool) ?? .null),
         ])
     }
 
@@ -138,7 +138,7 @@ extension LabSpec {
                     gateway: try fields.optionalString("gateway").map { text throws(BerthError) in
                         try fields.parse(text) { t throws(BerthError) in try IPv4Address(parsing: t) }
                     },
-                    isInternal: try fields.bool("internal"))
+                    isInternal: try fields.optionalBool("internal"))
     }
 }
 
@@ -197,6 +197,12 @@ private struct SpecFields {
 
     func bool(_ key: String) throws(BerthError) -> Bool {
         guard let flag = object[key]?.boolValue else { throw malformed(key) }
+        return flag
+    }
+
+    func optionalBool(_ key: String) throws(BerthError) -> Bool? {
+        guard let found = try optional(key) else { return nil }
+        guard let flag = found.boolValue else { throw malformed(key) }
         return flag
     }
 

@@ -33,7 +33,7 @@ extension LabSpec {
                 guard let name = node.network, let network = self.network(name) else {
                     throw error(node.location, "node \(node.name) publishes ports but joins no network", hint: "give it a network to publish from")
                 }
-                if network.isInternal {
+                if network.isInternal == true {
                     throw error(node.location, "node \(node.name) publishes ports on network \(name), which is internal", hint: "publish on a network that is not internal")
                 }
             }

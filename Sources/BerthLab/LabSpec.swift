@@ -139,11 +139,12 @@ public struct NetworkSpec: Sendable, Hashable {
     /// The subnet; when the network exists, it must be this one.
     public var subnet: CIDR?
     public var gateway: IPv4Address?
-    /// No outbound masquerade and no published ports.
-    public var isInternal: Bool
+    /// No outbound masquerade and no published ports; nil when the file does not say (an
+    /// existing network is used as it is, a created one is not internal).
+    public var isInternal: Bool?
     public var location: SourceLocation?
 
-    public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, isInternal: Bool = false, location: SourceLocation? = nil) {
+    public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, isInternal: Bool? = nil, location: SourceLocation? = nil) {
         self.name = name
         self.subnet = subnet
         self.gateway = gateway
