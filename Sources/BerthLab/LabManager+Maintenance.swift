@@ -148,7 +148,14 @@ extension LabManager {
                     continue
                 }
                 guard let spec = record.applied else { continue }
-                let observation = try engine.observe(spec)
+                // One lab that cannot be observed is reported; the others are still checked.
+                let observation: LabObservation
+                do throws(BerthError) {
+                    observation = try engine.observe(spec, known: [record.pending].compactMap { $0 })
+                } catch {
+                    problems.append(LabProblem(lab: record.name, object: "lab", problem: "could not be checked: \(error.description)", collectable: false))
+                    continue
+                }
                 for node in spec.nodes {
                     guard let seen = observation.nodes[node.name], seen.exists else {
                         problems.append(LabProblem(lab: spec.name, node: node.name, object: "network namespace \(LabNames.namespace(lab: spec.name, node: node.name))",
