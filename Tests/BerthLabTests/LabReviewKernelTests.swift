@@ -144,6 +144,33 @@ extension LabKernelTests {
         }
     }
 
+    @Test("the lab's own container whose command ended is still the lab's: the next up starts it again, down removes it")
+    func endedContainerIsTheLabs() throws {
+        try withHostSandbox { sandbox in
+            try withLabRootfs { rootfs in
+                let lab = try LabFixture(sandbox, """
+                name: LAB
+                nodes:
+                  r1: { run: { rootfs: \(rootfs.path), cmd: [ "true" ] } }
+
+                """)
+                let name = lab.namespace("r1")
+                try #require(lab.lab(["up", lab.file]).succeeded)
+                defer { lab.down() }
+                let ended = Poll.wait(until: { sandbox.berth(["ps", "-a"]).stdout.contains("Exited") })
+                #expect(ended, "\(sandbox.berth(["ps", "-a"]))")
+                let plan = lab.lab(["up", "--dry-run", lab.file])
+                #expect(plan.stdout == "stop the container of node r1\nstart the container of node r1\n", "\(plan)")
+                let again = lab.lab(["up", lab.file])
+                #expect(again.succeeded, "\(again)")
+                let down = lab.lab(["down", lab.name])
+                #expect(down.succeeded, "\(down)")
+                let ps = sandbox.berth(["ps", "-a"])
+                #expect(!ps.stdout.contains(name), "\(ps)")
+            }
+        }
+    }
+
     @Test("impair leaves alone a namespace named like a node that is not the lab's, as exec does")
     func impairChecksTheTag() throws {
         try withHostSandbox { sandbox in
