@@ -113,7 +113,7 @@ let package = Package(
         ),
 
         // The lab file parser under libFuzzer (scripts/fuzz-lab); a corpus replayer otherwise.
-        .executableTarget(name: "berth-lab-fuzz", dependencies: ["BerthCore", "BerthLabFile"]),
+        .executableTarget(name: "berth-lab-fuzz", dependencies: ["BerthCore", "BerthLab", "BerthLabFile"]),
 
         .executableTarget(name: "berth-bench", dependencies: ["Berth"]),
         // The resolver process: lean (no argument-parser, no Foundation), one per host.

@@ -4,9 +4,10 @@ import BerthNetlink
 
 /// Carries out a plan in phases, batching each node's changes into one `sendmsg`:
 /// nodes (with their conf/all and conf/default sysctls, which new links take), link deletions, link creations (one request per creating node), per-node
-/// configuration (ends up and tagged, MTU, MAC, addresses, qdiscs), sysctls, routes, and
-/// last the nodes the file no longer has. Networks to create go first (`applyNetworks`);
-/// endpoints, containers and networks to remove go last (`applyServices`).
+/// configuration (ends up and tagged, MTU, MAC, addresses, qdiscs), endpoints (detach,
+/// attach: a node's `eth0` on its Berth network), sysctls, routes (so that both can name
+/// `eth0` and its gateway), and last the nodes the file no longer has. Networks to create go
+/// first (`applyNetworks`); containers and networks to remove go last (`applyServices`).
 struct LabApplier {
     let spec: LabSpec
     let session: LabSession
@@ -14,10 +15,15 @@ struct LabApplier {
     let networks: LabNetworkLedger
     /// Where the values sysctls had before this apply wrote them are kept, for a rollback.
     var undo: LabSysctlUndo? = nil
+    /// The lab's other specs (see `LabEngine.converge`): a removed node's stopped container
+    /// is the lab's if it runs what one of them gave the node.
+    var known: [LabSpec] = []
 
     private var lab: String { spec.name }
 
-    func apply(_ actions: [LabAction], failPoints: Bool = true) throws(BerthError) {
+    /// Carries out the node actions of `actions`, and the endpoint ones (attach, detach) of
+    /// `services` once links are configured, before sysctls and routes.
+    func apply(_ actions: [LabAction], services: [LabAction] = [], failPoints: Bool = true) throws(BerthError) {
         func point(_ name: String) throws(BerthError) { if failPoints { try LabFailPoint.check(name) } }
         var configure: [String: [LabAction]] = [:]
         var creations: [String: [LinkSpec]] = [:]
@@ -75,6 +81,17 @@ struct LabApplier {
             try configureNode(node, configure[node] ?? [], newEnds: newEnds[node] ?? [])
         }
         try point("lab.configure")
+        // A node's eth0 comes with its endpoint: its sysctls and routes (a route via the
+        // network's gateway, or through eth0) need it. One detached and attached again (a
+        // changed publish) has a new eth0: its eth0 sysctls and its routes are set again.
+        for node in try applyEndpoints(services) where spec.node(node) != nil {
+            if !routes.contains(node) { routes.append(node) }
+            for sysctl in spec.node(node)?.sysctls ?? [] where sysctl.names(interface: LabNetworks.interfaceName)
+                && !(sysctls[node] ?? []).contains(where: { $0.0 == sysctl.key }) {
+                sysctls[node, default: []].append((sysctl.key, sysctl.value))
+            }
+        }
+        try point("lab.attach")
         for (node, pairs) in sysctls.sorted(by: { $0.key < $1.key }) where !pairs.isEmpty {
             try writeSysctls(pairs, node: node)
         }
@@ -83,7 +100,7 @@ struct LabApplier {
         try point("lab.routes")
         for node in removals {
             session.handles[node] = nil
-            try engine.teardown(lab: lab, node: node)
+            try engine.teardown(lab: lab, node: node, runs: known.compactMap { $0.node(node)?.run })
         }
     }
 
@@ -97,21 +114,31 @@ struct LabApplier {
         if failPoints { try LabFailPoint.check("lab.networks") }
     }
 
-    /// Detaches and attaches endpoints, stops and starts containers, removes networks, in
-    /// that order.
-    func applyServices(_ actions: [LabAction], failPoints: Bool) throws(BerthError) {
-        func point(_ name: String) throws(BerthError) { if failPoints { try LabFailPoint.check(name) } }
+    /// Detaches and attaches endpoints, in order; returns the nodes whose eth0 changed.
+    private func applyEndpoints(_ actions: [LabAction]) throws(BerthError) -> [String] {
         let networks = LabNetworks(lab: lab, manager: engine.manager)
+        var changed: [String] = []
         for action in actions {
             switch action {
-            case .detach(let node): try networks.detach(node: node)
+            case .detach(let node):
+                try networks.detach(node: node)
+                changed.append(node)
             case .attach(let node, let network):
                 guard let spec = spec.node(node) else { continue }
                 try networks.attach(spec, network: network)
+                changed.append(node)
             default: continue
             }
         }
-        try point("lab.attach")
+        var seen: Set<String> = []
+        return changed.filter { seen.insert($0).inserted }
+    }
+
+    /// Stops and starts containers, removes networks, in that order (endpoints are
+    /// attached by `apply`).
+    func applyServices(_ actions: [LabAction], failPoints: Bool) throws(BerthError) {
+        func point(_ name: String) throws(BerthError) { if failPoints { try LabFailPoint.check(name) } }
+        let networks = LabNetworks(lab: lab, manager: engine.manager)
         for case .stopContainer(let node) in actions {
             try engine.containers.stop(named: LabContainers.name(lab: lab, node: node))
         }
@@ -233,7 +260,10 @@ struct LabApplier {
         let wanted = spec.node(node)?.routes ?? []
         var seen = session.observation.nodes[node] ?? .missing(node, namespace: LabNames.namespace(lab: lab, node: node))
         seen.routes = try netlink.routes(table: RouteTable.main)
-        seen.interfaces = try netlink.links().filter { $0.kind != .loopback }.map { ObservedInterface(link: $0, addresses: [], impairment: Impairment()) }
+        let links = try netlink.links()
+        seen.interfaces = links.filter { $0.kind != .loopback }.map { ObservedInterface(link: $0, addresses: [], impairment: Impairment()) }
+        // An endpoint attached in this apply made a new eth0.
+        for link in links { session.indexes[node, default: [:]][link.name] = link.index }
         let have = LabPlanner.managed(seen.routes, seen)
         let wantedComparable = Set(wanted.map(\.comparable))
         let haveComparable = Set(have.map { LabPlanner.labRoute($0, seen).comparable })

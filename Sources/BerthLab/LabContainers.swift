@@ -56,6 +56,18 @@ public final class LabContainers: Sendable {
         return LabNames.node(fromAlias: loopback.alias)
     }
 
+    /// Whether `record`, the container named after node `node` of lab `lab`, is the lab's:
+    /// its command runs in a namespace that carries the node's tag for `stateTag`; or, its
+    /// command having ended (no namespace left to read a tag from), it is what the lab would
+    /// have started for the node — network `host`, the command and root filesystem of one of
+    /// `runs` (the node's `run` in the lab's specs). A node without `run` has no container, so
+    /// a stopped one of the user's that happens to be called `LAB-NODE` is never the lab's.
+    func isLab(_ record: ContainerRecord, lab: String, node: String, stateTag: String, runs: [RunSpec]) -> Bool {
+        if let tag = labTag(of: record) { return tag.lab == lab && tag.node == node && tag.state == stateTag }
+        if record.process?.isAlive == true { return false }
+        return record.network == "host" && runs.contains { record.command == $0.command && record.rootfs == $0.rootfs }
+    }
+
     /// Whether a running container does what `run` asks: its command and root filesystem
     /// are recorded; environment, working directory and privilege are compared with
     /// `startedWith`, the run spec it was started from as far as the lab knows.

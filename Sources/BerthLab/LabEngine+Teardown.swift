@@ -29,20 +29,18 @@ public struct LabRemoval: Sendable, Hashable {
 extension LabEngine {
     /// Removes one node: its container (stopped), its endpoint (detached, its ports
     /// unpublished), then its namespace (taking its links with it). What is already gone is
-    /// fine. The container is stopped only if it is the lab's (its namespace carries the
-    /// node's tag) or a stale record; the endpoint and the namespace only if the namespace
+    /// fine. The container is stopped only if it is the lab's (`LabContainers.isLab`: its
+    /// namespace carries the node's tag, or it ended and runs what one of `runs`, the node's
+    /// `run` in the lab's specs, gives); the endpoint and the namespace only if the namespace
     /// is not tagged for another lab, node or state store (an untagged one is the lab's,
     /// from a crash between making and tagging it): a name `LAB-NODE` that another lab's
     /// node also spells, from before node names lost their '-', is left alone.
     @discardableResult
-    public func teardown(lab: String, node: String) throws(BerthError) -> LabRemoval {
+    public func teardown(lab: String, node: String, runs: [RunSpec] = []) throws(BerthError) -> LabRemoval {
         var removal = LabRemoval()
         let name = LabNames.namespace(lab: lab, node: node)
         if let container = try containers.container(named: name) {
-            let tag = containers.labTag(of: container)
-            let ours = tag.map { $0.lab == lab && $0.node == node && $0.state == stateTag }
-                ?? !(container.process?.isAlive ?? false)
-            if ours {
+            if containers.isLab(container, lab: lab, node: node, stateTag: stateTag, runs: runs) {
                 try containers.stop(named: name)
                 removal.containers.append(name)
             }
@@ -70,18 +68,21 @@ extension LabEngine {
 
     /// Takes a lab down: every node named (the state's record) and every other namespace
     /// tagged for the lab in this state store (unless `scanTags` is false), then the
-    /// networks it created (`networks`), unless others' endpoints still use them.
+    /// networks it created (`networks`), unless others' endpoints still use them. `specs`
+    /// are the lab's recorded specs: a stopped container is the lab's only if it runs what
+    /// one of them gives its node.
     @discardableResult
-    public func down(lab: String, nodes: Set<String>, networks created: Set<String> = [], scanTags: Bool = true) throws(BerthError) -> LabRemoval {
+    public func down(lab: String, nodes: Set<String>, networks created: Set<String> = [], scanTags: Bool = true,
+                     specs: [LabSpec] = []) throws(BerthError) -> LabRemoval {
         var removal = LabRemoval()
         var done: Set<String> = []
         for node in nodes.sorted() {
-            removal.add(try teardown(lab: lab, node: node))
+            removal.add(try teardown(lab: lab, node: node, runs: specs.compactMap { $0.node(node)?.run }))
             done.insert(node)
         }
         if scanTags {
             for found in try taggedNamespaces(prefix: lab + "-") where found.lab == lab && !done.contains(found.node) {
-                removal.add(try teardown(lab: lab, node: found.node))
+                removal.add(try teardown(lab: lab, node: found.node, runs: specs.compactMap { $0.node(found.node)?.run }))
             }
             for (container, tag) in try labContainers() where tag.lab == lab && !done.contains(tag.node) {
                 try containers.stop(named: container.name)

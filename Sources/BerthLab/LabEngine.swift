@@ -52,18 +52,21 @@ public final class LabEngine: Sendable {
     // MARK: - Looking
 
     /// Reads the kernel and the state for the nodes of `spec` and of `alsoNodes`.
-    public func observe(_ spec: LabSpec, alsoNodes: Set<String> = []) throws(BerthError) -> LabObservation {
-        try observeSession(spec, alsoNodes: alsoNodes).observation
+    /// `known` are the lab's other specs (a stopped container is the lab's if it runs what
+    /// one of them, or `spec`, gives its node).
+    public func observe(_ spec: LabSpec, alsoNodes: Set<String> = [], known: [LabSpec] = []) throws(BerthError) -> LabObservation {
+        try observeSession(spec, alsoNodes: alsoNodes, known: known).observation
     }
 
     /// What `converge` would do, without doing it.
     public func plan(_ spec: LabSpec, from previous: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = []) throws(BerthError) -> [LabAction] {
-        let session = try observeSession(spec, alsoNodes: owned)
+        let session = try observeSession(spec, alsoNodes: owned, known: [previous].compactMap { $0 })
         try refuseForeign(spec, session.observation, owned: owned)
         let services = LabServicePlanner(spec: spec, observation: session.observation, previous: previous,
                                          missingNetworks: try LabNetworks(lab: spec.name, manager: manager).missing(spec),
                                          createdNetworks: createdNetworks)
-        return services.networksFirst() + LabPlanner(spec: spec, observation: session.observation, owned: owned).plan() + services.servicesLast()
+        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: [previous].compactMap { $0 }).plan()
+        return services.networksFirst() + nodes + services.servicesLast()
     }
 
     /// Refuses a spec whose node namespaces exist without this lab's tag and are not among
@@ -127,16 +130,18 @@ public final class LabEngine: Sendable {
     /// Returns what it did.
     @discardableResult
     public func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
-                         networks: LabNetworkLedger) throws(BerthError) -> [LabAction] {
+                         networks: LabNetworkLedger, known: [LabSpec] = []) throws(BerthError) -> [LabAction] {
         let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
         let undo = LabSysctlUndo()
+        let others = [previous, startedWith].compactMap { $0 } + known
         do throws(BerthError) {
-            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, failPoints: true, undo: undo)
+            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, known: others, failPoints: true, undo: undo)
         } catch {
             let target = previous ?? LabSpec(name: spec.name, source: spec.source)
             do throws(BerthError) {
                 try LabFailPoint.check("lab.rollback")
-                _ = try apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks, failPoints: false)
+                _ = try apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks,
+                              known: [spec] + others, failPoints: false)
                 try undo.restore(lab: spec.name, nodes: Set(target.nodes.map(\.name)))
             } catch let rollback {
                 throw error.undoFailed(rollback)
@@ -150,27 +155,29 @@ public final class LabEngine: Sendable {
     public static func rollbackFailed(_ error: BerthError) -> Bool { error.cause is LabRollbackFailure }
 
     /// Observes, plans and carries out one convergence, without rolling back.
-    private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger,
+    /// `known` are the lab's other specs (previous, pending, the one being left): what they
+    /// declare is the lab's to undo.
+    private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger, known: [LabSpec],
                        failPoints: Bool, undo: LabSysctlUndo? = nil) throws(BerthError) -> [LabAction] {
         let lab = LabNetworks(lab: spec.name, manager: manager)
         let first = LabServicePlanner(spec: spec, observation: LabObservation(lab: spec.name, nodes: [:]), previous: startedWith,
                                       missingNetworks: try lab.missing(spec), createdNetworks: networks.created).networksFirst()
         try LabApplier(spec: spec, session: LabSession(lab: spec.name), engine: self, networks: networks).applyNetworks(first, failPoints: failPoints)
 
-        let session = try observeSession(spec, alsoNodes: owned)
+        let session = try observeSession(spec, alsoNodes: owned, known: known)
         try refuseForeign(spec, session.observation, owned: owned)
-        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned).plan()
-        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo)
-        try applier.apply(nodes, failPoints: failPoints)
+        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: known).plan()
+        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo, known: known)
         let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                      missingNetworks: [], createdNetworks: networks.created).servicesLast()
+        try applier.apply(nodes, services: last, failPoints: failPoints)
         try applier.applyServices(last, failPoints: failPoints)
         return first + nodes + last
     }
 
     // MARK: - Plumbing
 
-    func observeSession(_ spec: LabSpec, alsoNodes: Set<String>) throws(BerthError) -> LabSession {
+    func observeSession(_ spec: LabSpec, alsoNodes: Set<String>, known: [LabSpec] = []) throws(BerthError) -> LabSession {
         let observer = LabObserver(lab: spec.name, stateTag: stateTag)
         let session = LabSession(lab: spec.name)
         let names = Set(spec.nodes.map(\.name)).union(alsoNodes).sorted()
@@ -182,10 +189,8 @@ public final class LabEngine: Sendable {
             let id = LabNames.namespace(lab: spec.name, node: name)
             if let endpoint = endpoints[id], endpoint.namespacePath == NamespaceReference.name(id).path { node.endpoint = endpoint }
             if let container = records[id] {
-                let tag = containers.labTag(of: container)
-                let ours = tag.map { $0.lab == spec.name && $0.node == name && $0.state == stateTag }
-                    ?? !(container.process?.isAlive ?? false)
-                if ours {
+                let runs = ([spec] + known).compactMap { $0.node(name)?.run }
+                if containers.isLab(container, lab: spec.name, node: name, stateTag: stateTag, runs: runs) {
                     node.container = container
                     node.containerRunning = containers.isRunning(container, in: node.identity)
                 } else {
@@ -203,7 +208,7 @@ public final class LabEngine: Sendable {
         for node in spec.nodes where node.run != nil && observation.nodes[node.name]?.foreignContainer == true {
             let name = LabContainers.name(lab: spec.name, node: node.name)
             throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): container \(name) exists and is not lab \(spec.name)'s node \(node.name); nothing was made",
-                             hint: "stop that container, or rename the lab or the node", object: .container(name), operation: .labUp,
+                             hint: "remove that container, or rename the lab or the node", object: .container(name), operation: .labUp,
                              remedy: .remove(.container(name)))
         }
         for node in spec.nodes {

@@ -15,8 +15,17 @@ public struct LabGarbageReport: Sendable {
     /// Labs whose crashed `up` could not be finished, with why: still recorded as
     /// unfinished, for `check` and the next collection.
     public var failed: [(lab: String, error: BerthError)] = []
+    /// Labs it could not look at or finish for another reason (a record that cannot be
+    /// read, an error taking one down), with why: left recorded; the other labs were still
+    /// collected.
+    public var uncollected: [(lab: String, error: BerthError)] = []
 
-    public var isEmpty: Bool { labs.isEmpty && restored.isEmpty && removed.isEmpty && failed.isEmpty }
+    public init() {}
+
+    public var isEmpty: Bool { labs.isEmpty && restored.isEmpty && removed.isEmpty && failed.isEmpty && uncollected.isEmpty }
+
+    /// Whether a lab was left unfinished or uncollected (a front end exits 1).
+    public var hasFailures: Bool { !failed.isEmpty || !uncollected.isEmpty }
 
     /// One line per thing done ("removed namespace t1-r1"), for a front end to print.
     public var lines: [String] {
@@ -24,6 +33,7 @@ public struct LabGarbageReport: Sendable {
             + removed.containers.map { "removed container \($0)" } + removed.endpoints.map { "removed endpoint \($0)" }
             + removed.namespaces.map { "removed namespace \($0)" } + removed.networks.map { "removed network \($0)" }
             + failed.map { "could not restore lab \($0.lab) to its last applied spec: \($0.error.description); it stays unfinished" }
+            + uncollected.map { "could not collect lab \($0.lab): \($0.error.description); it stays recorded" }
     }
 }
 
@@ -62,34 +72,12 @@ extension LabManager {
         var report = LabGarbageReport()
         var known: [String: Set<String>] = [:]
         for record in try state.records() {
-            guard record.pending != nil else { known[record.name] = record.nodes; continue }
-            if let applied = record.applied {
-                let keep = Set(applied.nodes.map(\.name))
-                report.removed.add(try engine.down(lab: record.name, nodes: record.nodes.subtracting(keep), scanTags: false))
-                let box = RecordBox(LabRecord(name: record.name, source: record.source, applied: applied, nodes: keep, networks: record.networks))
-                let ledger = LabNetworkLedger(created: record.networks) { [state] created throws(BerthError) in
-                    box.record.networks = created
-                    try state.save(box.record)
-                }
-                do throws(BerthError) {
-                    try engine.converge(to: applied, from: applied, startedWith: nil, owned: keep, networks: ledger)
-                } catch {
-                    // Still part-way: the record stays pending for `check` and the next gc.
-                    var pending = record
-                    pending.networks = record.networks.union(ledger.created)
-                    try state.save(pending)
-                    known[record.name] = record.nodes
-                    report.failed.append((record.name, error))
-                    continue
-                }
-                box.record.networks = ledger.created
-                try state.save(box.record)
-                known[record.name] = keep
-                report.restored.append(record.name)
-            } else {
-                report.removed.add(try engine.down(lab: record.name, nodes: record.nodes, networks: record.networks))
-                try state.remove(named: record.name)
-                report.labs.append(record.name)
+            // One lab's failure is reported, and the others are still collected.
+            do throws(BerthError) {
+                try collect(record, into: &report, known: &known)
+            } catch {
+                known[record.name] = record.nodes
+                report.uncollected.append((record.name, error))
             }
         }
         for found in try engine.taggedNamespaces() where known[found.lab]?.contains(found.node) != true {
@@ -102,6 +90,46 @@ extension LabManager {
         return report
     }
 
+    /// Collects one lab's record: finishes its crashed `up`, if it has one.
+    private func collect(_ record: LabRecord, into report: inout LabGarbageReport, known: inout [String: Set<String>]) throws(BerthError) {
+        if let damage = record.unreadable {
+            known[record.name] = record.nodes
+            throw BerthError(.state, "the record of lab \(record.name) cannot be read (\(damage))", object: .lab(record.name), operation: .labGC,
+                             remedy: .remove(.lab(record.name)))
+        }
+        guard record.pending != nil else { known[record.name] = record.nodes; return }
+        if let applied = record.applied {
+            let keep = Set(applied.nodes.map(\.name))
+            report.removed.add(try engine.down(lab: record.name, nodes: record.nodes.subtracting(keep), scanTags: false,
+                                               specs: [applied] + [record.pending].compactMap { $0 }))
+            let box = RecordBox(LabRecord(name: record.name, source: record.source, applied: applied, nodes: keep, networks: record.networks))
+            let ledger = LabNetworkLedger(created: record.networks) { [state] created throws(BerthError) in
+                box.record.networks = created
+                try state.save(box.record)
+            }
+            do throws(BerthError) {
+                try engine.converge(to: applied, from: applied, startedWith: nil, owned: keep, networks: ledger, known: [record.pending].compactMap { $0 })
+            } catch {
+                // Still part-way: the record stays pending for `check` and the next gc.
+                var pending = record
+                pending.networks = record.networks.union(ledger.created)
+                try state.save(pending)
+                known[record.name] = record.nodes
+                report.failed.append((record.name, error))
+                return
+            }
+            box.record.networks = ledger.created
+            try state.save(box.record)
+            known[record.name] = keep
+            report.restored.append(record.name)
+        } else {
+            report.removed.add(try engine.down(lab: record.name, nodes: record.nodes, networks: record.networks,
+                                               specs: [record.pending].compactMap { $0 }))
+            try state.remove(named: record.name)
+            report.labs.append(record.name)
+        }
+    }
+
     /// Checks every lab against the kernel, holding the lab lock: an `up` that did not
     /// finish; nodes whose namespace, endpoint or container is missing; and leftovers —
     /// namespaces and containers tagged for labs of this state store that no record claims.
@@ -111,12 +139,23 @@ extension LabManager {
             var known: [String: Set<String>] = [:]
             for record in try state.records() {
                 known[record.name] = record.nodes
+                if let damage = record.unreadable {
+                    problems.append(LabProblem(lab: record.name, object: "record", problem: "cannot be read (\(damage)); taking the lab down removes it", collectable: false))
+                    continue
+                }
                 if record.pending != nil {
                     problems.append(LabProblem(lab: record.name, object: "up", problem: "did not finish (crashed or killed)", collectable: true))
                     continue
                 }
                 guard let spec = record.applied else { continue }
-                let observation = try engine.observe(spec)
+                // One lab that cannot be observed is reported; the others are still checked.
+                let observation: LabObservation
+                do throws(BerthError) {
+                    observation = try engine.observe(spec, known: [record.pending].compactMap { $0 })
+                } catch {
+                    problems.append(LabProblem(lab: record.name, object: "lab", problem: "could not be checked: \(error.description)", collectable: false))
+                    continue
+                }
                 for node in spec.nodes {
                     guard let seen = observation.nodes[node.name], seen.exists else {
                         problems.append(LabProblem(lab: spec.name, node: node.name, object: "network namespace \(LabNames.namespace(lab: spec.name, node: node.name))",

@@ -53,7 +53,8 @@ public final class LabManager: Sendable {
             }
             let actions: [LabAction]
             do throws(BerthError) {
-                actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger)
+                actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger,
+                                              known: [record?.pending].compactMap { $0 })
             } catch {
                 // Going back failed too: the record stays as it is, pending (its nodes and the
                 // networks it made named), so `check` reports the lab and gc finishes it.
@@ -67,7 +68,8 @@ public final class LabManager: Sendable {
                     try? state.save(old)
                 } else {
                     do throws(BerthError) {
-                        _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created)
+                        _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created,
+                                            specs: [spec] + [record?.pending].compactMap { $0 })
                         try state.remove(named: spec.name)
                     } catch let cleanup {
                         throw error.undoFailed(cleanup).with(operation: .labUp)
@@ -92,7 +94,8 @@ public final class LabManager: Sendable {
             for spec in [record?.applied, record?.pending].compactMap({ $0 }) { nodes.formUnion(spec.nodes.map(\.name)) }
             let removal: LabRemoval
             do throws(BerthError) {
-                removal = try engine.down(lab: name, nodes: nodes, networks: record?.networks ?? [])
+                removal = try engine.down(lab: name, nodes: nodes, networks: record?.networks ?? [],
+                                          specs: [record?.applied, record?.pending].compactMap { $0 })
             } catch {
                 throw error.with(object: .lab(name), operation: .labDown)
             }
@@ -123,11 +126,12 @@ public final class LabManager: Sendable {
     /// What the kernel and the state hold for a lab.
     public func inspect(_ name: String) throws(BerthError) -> (LabSpec, LabObservation) {
         let (record, spec) = try record(name)
-        return (spec, try engine.observe(spec, alsoNodes: record.nodes))
+        return (spec, try engine.observe(spec, alsoNodes: record.nodes, known: [record.pending].compactMap { $0 }))
     }
 
     /// Changes the impairment of one interface of a running lab (until the next `up`,
-    /// which converges it back to the file). Refused before any change if it breaks a
+    /// which converges it back to the file), in the node's namespace only when it carries the
+    /// node's tag (as `LabExec`). Refused before any change if it breaks a
     /// file's rules (`LabSpec.problem`: jitter without delay, a percentage past 100%) or
     /// needs netem and the kernel has none.
     public func impair(_ name: String, node: String, interface: InterfaceName, _ impairment: Impairment) throws(BerthError) {
@@ -147,6 +151,13 @@ public final class LabManager: Sendable {
                                  object: missing.object, operation: .labImpair)
             }
             let namespace = try NetworkNamespace.open(named: LabNames.namespace(lab: name, node: node))
+            // As exec: only the node's own namespace (its `lo` carries the node's tag), never one
+            // that is someone else's under that name.
+            do throws(BerthError) {
+                try LabExec.checkTag(of: namespace, lab: name, node: node, stateTag: engine.stateTag)
+            } catch {
+                throw BerthError(error.code, error.message, hint: error.hint, object: error.object, operation: .labImpair, parameter: "node")
+            }
             let netlink = try RouteNetlink(namespace: namespace)
             let link = try netlink.link(.name(interface))
             guard LabNames.link(fromAlias: link.alias)?.lab == name else {

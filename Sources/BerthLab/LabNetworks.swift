@@ -27,7 +27,8 @@ public struct LabNetworks {
     // MARK: - Networks
 
     /// The declared networks that do not exist yet. Those that exist are checked against
-    /// the spec: a different subnet, gateway or internal flag is a conflict, refused before
+    /// the spec: a different subnet, gateway or internal flag (each only when the spec gives
+    /// it) is a conflict, refused before
     /// anything is made. A network whose create or removal did not finish
     /// (`NetworkRecord.Phase`) counts as missing: nothing attaches to it, and creating the
     /// network finishes it (removes what it made) before making it anew, as the spec says.
@@ -39,7 +40,7 @@ public struct LabNetworks {
             var differences: [String] = []
             if let subnet = network.subnet, subnet != record.subnet { differences.append("subnet \(record.subnet?.description ?? "none"), not \(subnet)") }
             if let gateway = network.gateway, gateway != record.gateway { differences.append("gateway \(record.gateway?.description ?? "none"), not \(gateway)") }
-            if network.isInternal != record.isInternal { differences.append(record.isInternal ? "is internal" : "is not internal") }
+            if let wanted = network.isInternal, wanted != record.isInternal { differences.append(record.isInternal ? "is internal" : "is not internal") }
             guard differences.isEmpty else {
                 throw BerthError(.conflict, "lab \(lab) declares network \(network.name), which exists with \(differences.joined(separator: ", "))",
                                  hint: "declare it as it is, or give the lab's network another name",
@@ -56,7 +57,7 @@ public struct LabNetworks {
             // No resolver: a lab's topology is what its file declares, and a process answering
             // on every gateway would be a surprise in an experiment.
             try manager.createNetwork(NetworkOptions(name: network.name, subnet: network.subnet, gateway: network.gateway,
-                                                     isInternal: network.isInternal, dns: false))
+                                                     isInternal: network.isInternal ?? false, dns: false))
             return true
         } catch where error.code == .alreadyExists && error.object == .network(network.name) {
             return false

@@ -39,8 +39,9 @@ public struct ObservedNode: Sendable {
     public var container: ContainerRecord?
     /// Whether that container's command runs, in this namespace.
     public var containerRunning: Bool = false
-    /// Whether a running container named `LAB-NODE` is someone else's (its namespace does
-    /// not carry this node's tag): a run node refuses to take its name.
+    /// Whether a container named `LAB-NODE` is someone else's (`LabContainers.isLab` says
+    /// no: running in a namespace without this node's tag, or stopped and not what the lab
+    /// would have started): a run node refuses to take its name.
     public var foreignContainer: Bool = false
     /// The other lab's node whose tag the namespace carries, in words; nil when it carries
     /// this node's tag or none.
@@ -59,11 +60,15 @@ public struct ObservedNode: Sendable {
     public func interface(_ name: String) -> ObservedInterface? { interfaces.first { $0.link.name == name } }
 }
 
-/// An interface of a node with its addresses (global scope) and Berth's qdiscs.
+/// An interface of a node with its addresses (every scope but host: a file may declare a
+/// link-local `fe80::1/64`) and Berth's qdiscs.
 public struct ObservedInterface: Sendable {
     public var link: Link
     public var addresses: [CIDR]
     public var impairment: Impairment
+    /// Those of `addresses` of link scope: the kernel's own `fe80::` among them, which the
+    /// lab deletes only when a spec of the lab declared it.
+    public var linkScoped: Set<CIDR> = []
 }
 
 /// Reads a node's namespace: one open and four dumps (links, addresses, routes, qdiscs).
@@ -92,9 +97,10 @@ struct LabObserver {
         let loopback = links.first { $0.kind == .loopback }
         let tag = LabNames.nodeAlias(lab: lab, node: node, state: stateTag)
         let interfaces = links.filter { $0.kind != .loopback }.map { link in
-            ObservedInterface(link: link,
-                              addresses: addresses.filter { $0.linkIndex == link.index && $0.scope == .universe }.map(\.cidr),
-                              impairment: Impairment(qdiscs: qdiscs.filter { $0.linkIndex == link.index }))
+            let own = addresses.filter { $0.linkIndex == link.index && $0.scope != .host }
+            return ObservedInterface(link: link, addresses: own.map(\.cidr),
+                                     impairment: Impairment(qdiscs: qdiscs.filter { $0.linkIndex == link.index }),
+                                     linkScoped: Set(own.filter { $0.scope == .link }.map(\.cidr)))
         }
         let values = sysctls.isEmpty ? [:] : try Self.readSysctls(sysctls, in: namespace)
         var observed = ObservedNode(name: node, namespaceName: namespaceName, exists: true, tagged: loopback?.alias == tag,

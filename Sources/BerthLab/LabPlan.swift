@@ -66,6 +66,10 @@ struct LabPlanner {
     let observation: LabObservation
     /// Nodes the lab may delete without seeing its tag (from its state); others only if tagged.
     var owned: Set<String> = []
+    /// Other specs of the lab (the previous one, or the one a rollback leaves): a link-scope
+    /// address one of them (or `spec`) declares is the lab's to delete; any other (the
+    /// kernel's own `fe80::`) is left alone.
+    var known: [LabSpec] = []
 
     /// The veth MTU when the file says none.
     static let defaultMTU: UInt32 = 1500
@@ -104,12 +108,15 @@ struct LabPlanner {
             }
         }
 
+        // Sysctls of an interface made anew: the old one's values went with it.
+        var resysctl: [String: Set<String>] = [:] // node: interfaces
         for link in spec.links {
             let present = link.endpoints.allSatisfy { keep.contains($0.description) }
             if !present {
                 actions.append(.createLink(link))
                 for end in link.endpoints {
                     touched.insert(end.node)
+                    resysctl[end.node, default: []].insert(end.interface.rawValue)
                     for cidr in end.addresses { actions.append(.addAddress(node: end.node, interface: end.interface.rawValue, cidr)) }
                     if !end.impairment.isEmpty { actions.append(.setImpairment(node: end.node, interface: end.interface.rawValue, end.impairment)) }
                 }
@@ -122,7 +129,7 @@ struct LabPlanner {
                 if seen.link.mtu != mtu { actions.append(.setMTU(node: end.node, interface: iface, mtu: mtu)) }
                 if let mac = end.mac, seen.link.mac != mac { actions.append(.setMAC(node: end.node, interface: iface, mac: mac)) }
                 if !seen.link.isUp { actions.append(.setUp(node: end.node, interface: iface)) }
-                for cidr in seen.addresses where !end.addresses.contains(cidr) {
+                for cidr in seen.addresses where !end.addresses.contains(cidr) && (!seen.linkScoped.contains(cidr) || declared(cidr, end)) {
                     actions.append(.deleteAddress(node: end.node, interface: iface, cidr))
                 }
                 for cidr in end.addresses where !seen.addresses.contains(cidr) {
@@ -136,9 +143,10 @@ struct LabPlanner {
 
         for node in spec.nodes {
             let seen = observation.nodes[node.name]
+            let fresh = resysctl[node.name] ?? []
             for sysctl in node.sysctls {
                 let current = seen?.sysctls[sysctl.key] ?? nil
-                if current.map(Self.normalize) != Self.normalize(sysctl.value) {
+                if current.map(Self.normalize) != Self.normalize(sysctl.value) || fresh.contains(where: { sysctl.names(interface: $0) }) {
                     actions.append(.setSysctl(node: node.name, key: sysctl.key, value: sysctl.value))
                 }
             }
@@ -154,6 +162,13 @@ struct LabPlanner {
             actions.append(.deleteNode(name))
         }
         return actions
+    }
+
+    /// Whether a spec of the lab declares `cidr` on the end `end` names.
+    private func declared(_ cidr: CIDR, _ end: EndpointSpec) -> Bool {
+        ([spec] + known).contains { other in
+            other.links.contains { link in link.endpoints.contains { $0.node == end.node && $0.interface == end.interface && $0.addresses.contains(cidr) } }
+        }
     }
 
     /// Whether a node's static routes are the file's.

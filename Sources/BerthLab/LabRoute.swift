@@ -79,13 +79,14 @@ public struct LabRoute: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The route as the kernel reports it, to compare: no location, no device beside a
-    /// gateway (the kernel fills one in), IPv6's implicit metric 1024 spelled out and
-    /// IPv4's metric 0 (the kernel's default, reported as none) left out.
+    /// gateway (the kernel fills one in), IPv6's implicit metric 1024 spelled out (for no
+    /// metric and for metric 0, which the kernel makes 1024) and IPv4's metric 0 (the
+    /// kernel's default, reported as none) left out.
     var comparable: LabRoute {
         var copy = self
         copy.location = nil
         if copy.gateway != nil { copy.device = nil }
-        if copy.family == .ipv6, copy.metric == nil { copy.metric = 1024 }
+        if copy.family == .ipv6, (copy.metric ?? 0) == 0 { copy.metric = 1024 }
         if copy.family == .ipv4, copy.metric == 0 { copy.metric = nil }
         return copy
     }

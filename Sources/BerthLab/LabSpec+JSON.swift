@@ -16,8 +16,11 @@ extension LabSpec {
         ])
     }
 
-    /// Reads a spec that `json` wrote, and validates it; anything else is a state error.
-    public init(json: JSONValue) throws(BerthError) {
+    /// Reads a spec that `json` wrote, and validates it (unless `validating` is false: a
+    /// lab's record is read back as it was written, so that one a newer Berth would refuse
+    /// can still be taken down; its names are checked all the same, as they become paths
+    /// and kernel names); anything else is a state error.
+    public init(json: JSONValue, validating: Bool = true) throws(BerthError) {
         let fields = SpecFields(json, what: "lab")
         self.init(name: try fields.string("name"), source: try fields.string("source"))
         nodes = try fields.array("nodes").map { value throws(BerthError) in try Self.node(SpecFields(value, what: "node of lab \(name)")) }
@@ -26,7 +29,7 @@ extension LabSpec {
             try Self.network(SpecFields(value, what: "network of lab \(name)"))
         }
         do {
-            try validate()
+            try validating ? validate() : validateNames()
         } catch {
             throw BerthError(.state, "the recorded spec of lab \(name) does not validate", object: .lab(name), remedy: .collectGarbage, cause: error)
         }
@@ -79,7 +82,7 @@ extension LabSpec {
     private static func json(_ network: NetworkSpec) -> JSONValue {
         .object([
             ("name", .string(network.name)), ("subnet", network.subnet.map { .string($0.description) } ?? .null),
-            ("gateway", network.gateway.map { .string($0.description) } ?? .null), ("internal", .bool(network.isInternal)),
+            ("gateway", network.gateway.map { .string($0.description) } ?? .null), ("internal", network.isInternal.map(JSONValue.bool) ?? .null),
         ])
     }
 
@@ -135,7 +138,7 @@ extension LabSpec {
                     gateway: try fields.optionalString("gateway").map { text throws(BerthError) in
                         try fields.parse(text) { t throws(BerthError) in try IPv4Address(parsing: t) }
                     },
-                    isInternal: try fields.bool("internal"))
+                    isInternal: try fields.optionalBool("internal"))
     }
 }
 
@@ -194,6 +197,12 @@ private struct SpecFields {
 
     func bool(_ key: String) throws(BerthError) -> Bool {
         guard let flag = object[key]?.boolValue else { throw malformed(key) }
+        return flag
+    }
+
+    func optionalBool(_ key: String) throws(BerthError) -> Bool? {
+        guard let found = try optional(key) else { return nil }
+        guard let flag = found.boolValue else { throw malformed(key) }
         return flag
     }
 

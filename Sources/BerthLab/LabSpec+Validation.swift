@@ -33,7 +33,7 @@ extension LabSpec {
                 guard let name = node.network, let network = self.network(name) else {
                     throw error(node.location, "node \(node.name) publishes ports but joins no network", hint: "give it a network to publish from")
                 }
-                if network.isInternal {
+                if network.isInternal == true {
                     throw error(node.location, "node \(node.name) publishes ports on network \(name), which is internal", hint: "publish on a network that is not internal")
                 }
             }
@@ -48,6 +48,11 @@ extension LabSpec {
                 throw error(link.location, "a link has exactly two endpoints, this one \(link.endpoints.count)", hint: "write endpoints: [ \"a:eth0\", \"b:eth0\" ]")
             }
             if let mtu = link.mtu, !(68...65535).contains(mtu) { throw error(link.location, "mtu \(mtu) is out of range", hint: "use 68 to 65535") }
+            // Below 1280 the kernel turns IPv6 off on the interface, and its addresses cannot be added.
+            if let mtu = link.mtu, mtu < 1280, let end = link.endpoints.first(where: { $0.addresses.contains { $0.family == .ipv6 } }) {
+                throw error(link.location, "mtu \(mtu) of link \(link.key) is under 1280, IPv6's minimum, and \(end) has an IPv6 address",
+                            hint: "give an mtu of at least 1280, or IPv4 addresses only")
+            }
             for end in link.endpoints {
                 guard seenNodes[end.node] != nil else {
                     throw error(end.location, "link endpoint \(end) names node \(end.node), which is not under nodes",
@@ -66,7 +71,14 @@ extension LabSpec {
                 if end.addresses.count > LabNames.maxAddressesPerEndpoint {
                     throw error(end.location, "interface \(end) has over \(LabNames.maxAddressesPerEndpoint) addresses", hint: "use fewer")
                 }
+                var lengths: [IPAddress: CIDR] = [:]
                 for cidr in end.addresses {
+                    // The kernel keeps one IPv6 address per interface whatever its prefix length.
+                    if let other = lengths[cidr.address], other != cidr {
+                        throw error(end.location, "address \(cidr.address) is given twice on \(end), as \(other) and \(cidr)",
+                                    hint: "give each address once, with one prefix length")
+                    }
+                    lengths[cidr.address] = cidr
                     if let first = addresses[end.node]?[cidr] {
                         throw error(end.location, "address \(cidr) is given twice in node \(end.node)" + (first.map { " (first at \($0))" } ?? ""),
                                     hint: "give each interface its own address")
@@ -92,10 +104,25 @@ extension LabSpec {
             if node.sysctls.count > LabNames.maxSysctlsPerNode { throw error(node.location, "node \(node.name) has over \(LabNames.maxSysctlsPerNode) sysctls", hint: "use fewer") }
             var routes: Set<LabRoute> = []
             var slots: [String: LabRoute] = [:]
+            let connected = connectedSubnets(of: node)
             for route in node.routes {
-                if let device = route.device, interfaces[node.name]?[device.rawValue] == nil {
-                    throw error(route.location ?? node.location, "route \(route) of node \(node.name) goes through \(device), which no link gives it",
-                                hint: "name one of its interfaces: \((interfaces[node.name]?.keys.sorted() ?? []).joined(separator: ", "))")
+                if let gateway = route.gateway {
+                    var linkLocal = false
+                    if case .v6(let v6) = gateway { linkLocal = v6.isLinkLocal }
+                    if linkLocal, route.device == nil {
+                        throw error(route.location ?? node.location, "route \(route) of node \(node.name) has a link-local gateway and no device",
+                                    hint: "name the interface it is on: \(route) dev IFACE")
+                    }
+                    if let subnets = connected[gateway.family], !linkLocal, !subnets.contains(where: { $0.contains(gateway) }) {
+                        throw error(route.location ?? node.location, "route \(route) of node \(node.name): gateway \(gateway) is on none of the node's subnets",
+                                    hint: "give a gateway inside a subnet of one of its links (\(subnets.map(\.description).sorted().joined(separator: ", ")))")
+                    }
+                }
+                // A node on a Berth network has that network's eth0 too.
+                let own = (interfaces[node.name]?.keys.sorted() ?? []) + (node.network != nil ? [LabNetworks.interfaceName] : [])
+                if let device = route.device, !own.contains(device.rawValue) {
+                    throw error(route.location ?? node.location, "route \(route) of node \(node.name) goes through \(device), which no link or network gives it",
+                                hint: "name one of its interfaces: \(own.sorted().joined(separator: ", "))")
                 }
                 if let network = node.network, route.destination == nil, route.family == .ipv4, (route.metric ?? 0) == 0 {
                     throw error(route.location ?? node.location, "node \(node.name) has default route \(route), and network \(network) gives it one already",
@@ -136,6 +163,38 @@ extension LabSpec {
         // Last, so that a file's other mistakes come first. `up` would make (or check) it for nothing.
         for network in networks where !nodes.contains(where: { $0.network == network.name }) {
             throw error(network.location, "network \(network.name) is declared, and no node joins it", hint: "give a node network: \(network.name), or remove it")
+        }
+    }
+
+    /// The subnets a node reaches directly, by family: those of its link ends' addresses and
+    /// of its network, and the destinations of its routes without a gateway. A family is left
+    /// out when any address of it may be on-link (a default route through a device, a
+    /// network whose subnet Berth picks).
+    private func connectedSubnets(of node: NodeSpec) -> [IPFamily: [CIDR]] {
+        var subnets: [IPFamily: [CIDR]] = [.ipv4: [], .ipv6: []]
+        for link in links { for end in link.endpoints where end.node == node.name { for cidr in end.addresses { subnets[cidr.family]?.append(cidr.network) } } }
+        if let name = node.network {
+            if let subnet = network(name)?.subnet { subnets[.ipv4]?.append(subnet.network) } else { subnets[.ipv4] = nil }
+        }
+        for route in node.routes where route.gateway == nil {
+            if let destination = route.destination { subnets[route.family]?.append(destination) } else { subnets[route.family] = nil }
+        }
+        return subnets
+    }
+
+    /// The lab's, nodes' and networks' names, which become namespace paths and kernel
+    /// names: what a recorded spec read back without `validate()` must still pass.
+    func validateNames() throws(BerthError) {
+        if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) { throw error(nameLocation, problem) }
+        for node in nodes {
+            if let problem = LabNames.check(node.name, what: "node", limit: LabNames.maxNodeName) { throw error(node.location, problem) }
+        }
+        for network in networks {
+            do throws(BerthError) {
+                try NetworkOptions.validate(name: network.name)
+            } catch {
+                throw self.error(network.location, error.message)
+            }
         }
     }
 

@@ -88,6 +88,13 @@ public struct NodeSpec: Sendable, Hashable {
             key.contains("/") ? key : key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")
         }
 
+        /// Whether the key is a setting of the interface `interface`
+        /// (`net/ipv{4,6}/{conf,neigh}/IFACE/…`): one a link made anew loses.
+        public func names(interface: String) -> Bool {
+            let parts = path.split(separator: "/")
+            return parts.count >= 5 && (parts[2] == "conf" || parts[2] == "neigh") && parts[3] == interface
+        }
+
         /// Whether the key is one of `net/ipv{4,6}/conf/{all,default}/…`: settings that new
         /// interfaces take, or that apply to all of them, so `up` writes them as soon as the
         /// node's namespace exists, before its links come.
@@ -132,11 +139,12 @@ public struct NetworkSpec: Sendable, Hashable {
     /// The subnet; when the network exists, it must be this one.
     public var subnet: CIDR?
     public var gateway: IPv4Address?
-    /// No outbound masquerade and no published ports.
-    public var isInternal: Bool
+    /// No outbound masquerade and no published ports; nil when the file does not say (an
+    /// existing network is used as it is, a created one is not internal).
+    public var isInternal: Bool?
     public var location: SourceLocation?
 
-    public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, isInternal: Bool = false, location: SourceLocation? = nil) {
+    public init(name: String, subnet: CIDR? = nil, gateway: IPv4Address? = nil, isInternal: Bool? = nil, location: SourceLocation? = nil) {
         self.name = name
         self.subnet = subnet
         self.gateway = gateway

@@ -13,6 +13,7 @@ import Glibc
 import Musl
 #endif
 import BerthCore
+import BerthLab
 import BerthLabFile
 
 #if FUZZING
@@ -39,8 +40,8 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
 }
 #else
 /// Replays files through the parser, prints each outcome and checks the fuzz property:
-/// exits 1 when a refusal does not name its file first (a file that cannot be read is
-/// reported, not a violation).
+/// exits 1 when a refusal does not name its file first or an accepted spec does not read
+/// back from its JSON (a file that cannot be read is reported, not a violation).
 @main
 enum LabFileReplay {
     static func main() {
@@ -49,6 +50,10 @@ enum LabFileReplay {
             do {
                 let (spec, _) = try LabFileParser.parse(path: path)
                 print("\(path): lab \(spec.name), \(spec.nodes.count) nodes, \(spec.links.count) links")
+                if let violation = LabFileFuzzProperty.violation(roundTrip: spec) {
+                    print("\(path): VIOLATION: \(violation)")
+                    violations += 1
+                }
             } catch {
                 print("\(path): \(error)")
                 let unreadable = (error.code == .notFound || error.code == .system) && error.object == .file(path)

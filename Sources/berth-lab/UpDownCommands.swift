@@ -54,7 +54,7 @@ struct GCCommand: ParsableCommand {
         for line in report.lines { say(line) }
         if report.isEmpty { say("nothing to collect") }
         // A crashed up that could not be finished stays for 'berth lab check' and the next gc.
-        if !report.failed.isEmpty { throw ExitCode(1) }
+        if report.hasFailures { throw ExitCode(1) }
     }
 }
 

@@ -236,7 +236,15 @@ struct GCCommand: ParsableCommand {
         for container in containers { print("stopped orphaned container \(container.name)") }
         // Then labs (BerthLab, no YAML): crashed ups finished, tagged leftovers removed. A
         // crashed converge may restart a run node's container, under berth's own supervisor.
-        let labs = try LabManager(manager: manager, supervisor: Supervisor.Entry(arguments: [RunCommand.superviseCommand])).collectGarbage()
+        // A lab gc that fails (its lock, its tables) is reported, and the rest of gc still runs.
+        var labs = LabGarbageReport()
+        var labFailure = false
+        do {
+            labs = try LabManager(manager: manager, supervisor: Supervisor.Entry(arguments: [RunCommand.superviseCommand])).collectGarbage()
+        } catch {
+            Output.error("lab garbage collection failed: \(error)")
+            labFailure = true
+        }
         for line in labs.lines { print(line) }
         let report = try manager.gc()
         for id in report.endpoints { print("removed endpoint \(id)") }
@@ -246,9 +254,9 @@ struct GCCommand: ParsableCommand {
         if let resolver = report.resolver { print("stopped \(resolver)") }
         // Kept: not known to be gone (no permission to open the namespace, a resource limit).
         for line in report.unchecked { Output.error("\(line) (kept; run 'berth gc' again as root: opening another process's namespace takes CAP_SYS_PTRACE)") }
-        if report.isEmpty, containers.isEmpty, labs.isEmpty { print("nothing to remove") }
+        if report.isEmpty, containers.isEmpty, labs.isEmpty, !labFailure { print("nothing to remove") }
         // A crashed lab up that could not be finished stays for 'berth lab check' and the next gc.
-        if !labs.failed.isEmpty || !report.unchecked.isEmpty { throw ExitCode(1) }
+        if labFailure || labs.hasFailures || !report.unchecked.isEmpty { throw ExitCode(1) }
     }
 }
 

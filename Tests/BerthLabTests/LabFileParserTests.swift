@@ -141,6 +141,16 @@ struct LabFileParserTests {
         ("a /0 route beside the network's", "name: x\nnetworks: { lan: {} }\nnodes:\n  a: { network: lan, routes: [ \"0.0.0.0/0 via 10.0.9.9\" ] }\n", "bad.yaml:4:32:",
          "gives it one already"),
         ("IPv6 subnet", "name: x\nnetworks: { lan: { subnet: \"fd00::/64\" } }\n", "bad.yaml:2:13:", "not IPv4"),
+        ("IPv6 metric 0 beside none", "name: x\nnodes:\n  a: { routes: [ \"fd00:3::/64 via fd00:1::2\", \"fd00:3::/64 via fd00:1::3 metric 0\" ] }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ \"fd00:1::1/64\", \"fd00:1::2/64\" ]\n",
+         "bad.yaml:3:", "has the destination and metric of route fd00:3::/64 via fd00:1::2"),
+        ("a gateway on none of the node's subnets", "name: x\nnodes:\n  a: { routes: [ \"10.0.3.0/24 via 10.0.13.2\" ] }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 10.0.12.1/24, 10.0.12.2/24 ]\n",
+         "bad.yaml:3:18:", "gateway 10.0.13.2 is on none of the node's subnets"),
+        ("a link-local gateway without a device", "name: x\nnodes:\n  a: { routes: [ \"default6 via fe80::1\" ] }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n",
+         "bad.yaml:3:18:", "link-local gateway and no device"),
+        ("an mtu under 1280 with IPv6", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    mtu: 1200\n    addresses: [ \"fd00:1::1/64\", \"fd00:1::2/64\" ]\n",
+         "bad.yaml:4:", "under 1280"),
+        ("one address with two prefix lengths on one end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ [ \"fd00:1::1/64\", \"fd00:1::1/80\" ], \"fd00:1::2/64\" ]\n",
+         "bad.yaml:4:18:", "address fd00:1::1 is given twice on a:eth1"),
         ("gateway outside", "name: x\nnetworks: { lan: { subnet: 10.0.9.0/24, gateway: 10.0.8.1 } }\n", "bad.yaml:2:13:", "outside its subnet"),
     ])
     func badFiles(_ name: String, _ text: String, _ place: String, _ words: String) {
@@ -216,6 +226,8 @@ struct LabFileParserTests {
         #expect(v6.destination == nil && v6.family == .ipv6 && v6.description == "default6 via fd00::1")
         #expect((try LabRoute(parsing: "10.0.3.0/24 via 10.0.0.1 metric 0")).comparable == (try LabRoute(parsing: "10.0.3.0/24 via 10.0.0.1")).comparable)
         #expect((try LabRoute(parsing: "fd00:3::/64 via fd00::1 metric 1024")).comparable == (try LabRoute(parsing: "fd00:3::/64 via fd00::1")).comparable)
+        // The kernel makes an IPv6 metric 0 its 1024.
+        #expect((try LabRoute(parsing: "fd00:3::/64 via fd00::1 metric 0")).comparable == (try LabRoute(parsing: "fd00:3::/64 via fd00::1")).comparable)
     }
 
     @Test("node and link counts are capped")

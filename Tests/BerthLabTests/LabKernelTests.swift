@@ -82,7 +82,7 @@ struct LabKernelTests {
                     #expect(interface["mtu"] as? Int == ip["mtu"] as? Int, "\(name):\(ifname)")
                     #expect(interface["address"] as? String == ip["address"] as? String, "\(name):\(ifname)")
                     #expect(interface["ifindex"] as? Int == ip["ifindex"] as? Int, "\(name):\(ifname)")
-                    let global = (ip["addr_info"] as? [[String: Any]] ?? []).filter { $0["scope"] as? String == "global" }
+                    let global = (ip["addr_info"] as? [[String: Any]] ?? []).filter { $0["scope"] as? String != "host" }
                         .compactMap { info -> String? in
                             guard let local = info["local"] as? String, let prefix = info["prefixlen"] as? Int else { return nil }
                             return "\(local)/\(prefix)"

@@ -34,6 +34,18 @@ struct LabNetworksPolicyTests {
         #expect(error.map { !namesCLI($0.message + " " + ($0.hint ?? "")) } == true)
     }
 
+    @Test("internal is compared only when the file gives it: an existing internal network matches a declaration without it")
+    func internalLeftOut() throws {
+        let host = try FakeHost()
+        try createNetwork(host, "back", subnet: "10.0.9.0/24", isInternal: true)
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+        #expect(try networks.missing(LabSpec(name: "t", networks: [NetworkSpec(name: "back")])).isEmpty)
+        var spec = LabSpec(name: "t", networks: [NetworkSpec(name: "back")])
+        spec.networks[0].isInternal = false
+        let error = #expect(throws: BerthError.self) { try networks.missing(spec) }
+        #expect(error?.message.contains("is internal") == true, "\(String(describing: error))")
+    }
+
     @Test("a network whose create or removal did not finish is missing, not used nor a conflict: creating it finishes it and makes it anew; its node attaches",
           arguments: [NetworkRecord.Phase.creating, .removing])
     func unfinishedNetwork(phase: NetworkRecord.Phase) throws {

@@ -123,16 +123,25 @@ struct LabRecordTests {
         }
     }
 
-    @Test("a recorded spec that is not what BerthLab wrote is a state error naming the lab, never a crash")
+    @Test("a recorded spec that is not what BerthLab wrote makes the record unreadable (its nodes still known), never a crash; one that only fails validation reads")
     func corruptSpec() throws {
         try withState { state, store in
             for text in ["{", "[]", "{\"name\": \"x\"}", "{\"name\":\"x\",\"source\":\"s\",\"nodes\":[{\"name\":\"../etc\"}],\"links\":[],\"networks\":[]}"] {
                 try store.write { tx throws(BerthError) in
                     _ = try tx.db().execute("INSERT OR REPLACE INTO labs (name, source, applied, pending, updated) VALUES ('x', 's', ?, NULL, 0)", [.text(text)])
+                    _ = try tx.db().execute("INSERT OR REPLACE INTO lab_nodes (lab, node) VALUES ('x', 'r1')", [])
                 }
-                let error = #expect(throws: BerthError.self, "\(text)") { try state.record(named: "x") }
-                #expect(error?.code == .state && error?.object == .lab("x"), "\(text): \(String(describing: error))")
+                let record = try #require(try state.record(named: "x"), "\(text)")
+                #expect(record.status == .unreadable && record.applied == nil && record.unreadable != nil && record.nodes == ["r1"], "\(text): \(record)")
+                #expect(try state.records().map(\.name) == ["x"])
             }
+            // A spec an older Berth recorded that this one's checks refuse (a link end naming no
+            // node) is read as it was written, to be taken down.
+            var old = LabSpec(name: "y", nodes: [NodeSpec(name: "a")])
+            old.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: try InterfaceName("eth1")),
+                                              EndpointSpec(node: "zz", interface: try InterfaceName("eth1"))])]
+            try state.save(LabRecord(name: "y", source: "y.yaml", applied: old, nodes: ["a"]))
+            #expect(try state.record(named: "y")?.applied?.links.count == 1)
         }
     }
 

@@ -17,6 +17,10 @@ public struct LabRecord: Sendable, Hashable {
     /// The Berth networks the lab created (recorded before it creates them): `down` removes
     /// them. Networks that existed before are only used.
     public var networks: Set<String>
+    /// Why the recorded specs cannot be read (a damaged row), if so: then `applied` and
+    /// `pending` are nil, and only the nodes and networks are known — enough to take the lab
+    /// down.
+    public var unreadable: String?
 
     public init(name: String, source: String, applied: LabSpec? = nil, pending: LabSpec? = nil,
                 nodes: Set<String> = [], networks: Set<String> = []) {
@@ -29,14 +33,15 @@ public struct LabRecord: Sendable, Hashable {
     }
 
     /// Up and matching its file; converging (an `up` of an edited file is running or died);
-    /// incomplete (its first `up` is running or died).
+    /// incomplete (its first `up` is running or died); unreadable (its specs are damaged).
     public var status: Status {
+        if unreadable != nil { return .unreadable }
         if pending == nil { return .up }
         return applied == nil ? .incomplete : .converging
     }
 
     public enum Status: String, Sendable, Hashable {
-        case up, converging, incomplete
+        case up, converging, incomplete, unreadable
     }
 
     /// The spec to show: as applied, else as being applied.

@@ -12,8 +12,17 @@ extension StateTransaction {
         }) else { return nil }
         let nodes = try db.query("SELECT node FROM lab_nodes WHERE lab = ?", [.text(name)]) { row in row.text(0) }
         let networks = try db.query("SELECT network FROM lab_networks WHERE lab = ?", [.text(name)]) { row in row.text(0) }
-        return LabRecord(name: row.name, source: row.source, applied: try Self.spec(row.applied, lab: name),
-                         pending: try Self.spec(row.pending, lab: name), nodes: Set(nodes), networks: Set(networks))
+        var record = LabRecord(name: row.name, source: row.source, nodes: Set(nodes), networks: Set(networks))
+        do throws(BerthError) {
+            record.applied = try Self.spec(row.applied, lab: name)
+            record.pending = try Self.spec(row.pending, lab: name)
+        } catch {
+            // One damaged row must not hide the others, nor keep this lab from going down.
+            record.applied = nil
+            record.pending = nil
+            record.unreadable = error.description
+        }
+        return record
     }
 
     /// Every lab, by name.
@@ -56,7 +65,9 @@ extension StateTransaction {
     private static func spec(_ text: String?, lab: String) throws(BerthError) -> LabSpec? {
         guard let text else { return nil }
         do {
-            return try LabSpec(json: JSONValue(parsing: text))
+            // Not validated: a spec recorded by an older Berth that a newer one refuses is still
+            // the lab's, to converge from and take down.
+            return try LabSpec(json: JSONValue(parsing: text), validating: false)
         } catch where error.code == .state {
             throw error.with(object: .lab(lab))
         } catch {
