@@ -17,10 +17,12 @@ extension BerthError.Operation {
 /// `docker kill` and `docker wait` for containers started by any process.
 extension Container {
     /// Sends `signal` to a running container's command (PID 1 of its namespaces), as `docker
-    /// kill` does: SIGKILL unless told otherwise, no grace period. The end that follows does
-    /// not restart it (Docker cancels the restart policy on a kill alike), and a container
-    /// waiting to restart is kept from it. With SIGKILL it returns once the supervisor has
-    /// recorded the end and released the network, as `stop` does; with any other signal,
+    /// kill` does: SIGKILL unless told otherwise, no grace period. After SIGKILL, SIGTERM or
+    /// SIGINT (what stops a container) the end that follows is not restarted (Docker cancels
+    /// the restart policy for its stop signal and SIGKILL alike), and a container waiting to
+    /// restart is kept from it; another signal leaves the policy as it was. With SIGKILL it
+    /// returns once the supervisor has recorded the end and released the network, as `stop`
+    /// does (an orphan's, whose supervisor is gone, is recorded here); with any other signal,
     /// once the signal is sent — the command may handle or ignore it (PID 1 ignores what it
     /// has no handler for).
     ///
@@ -33,12 +35,16 @@ extension Container {
         // The flag, set with the row read in one transaction: the supervisor reads it when
         // the command ends (or before a restart), so the end is not restarted.
         let read = try store.write { tx throws(BerthError) -> ContainerRecord? in
-            guard let row = try tx.container(id: found.id), row.isSupervised else { return nil }
+            guard let row = try tx.container(id: found.id) else { return nil }
             switch row.status {
-            case .running where row.process?.isAlive == true, .restarting: break
+            // An orphan (its supervisor gone) whose command lives is running too, as `ps` shows it.
+            case .running where row.process?.isAlive == true: break
+            case .restarting where row.isSupervised: break
             default: return nil
             }
-            try tx.requestStop(id: row.id)
+            // Only a signal that ends the command as `stop` does cancels the restart policy:
+            // one a command handles (HUP to reload, USR1) leaves it running under its policy.
+            if Self.ends(signal) { try tx.requestStop(id: row.id) }
             return row
         }
         guard let record = read else {
@@ -47,9 +53,15 @@ extension Container {
         }
         var sent: Int32 = 0
         if record.status == .running, let process = record.process, try process.signal(signal) { sent = signal }
-        guard signal == SIGKILL || record.status == .restarting else { return record }
+        // A restarting container has no command to signal: the flag keeps it from the next run.
+        guard signal == SIGKILL || (record.status == .restarting && Self.ends(signal)) else { return record }
         return try awaitSupervisor(record, signal: sent, manager: manager)
     }
+
+    /// Whether `signal` is one Berth stops a container with (SIGTERM, SIGINT, SIGKILL):
+    /// its end is then not restarted, as `docker kill` cancels the policy for the stop
+    /// signal and SIGKILL.
+    static func ends(_ signal: Int32) -> Bool { signal == SIGKILL || signal == SIGTERM || signal == SIGINT }
 
     /// Blocks until a container's command ends and returns its exit status, as `docker wait`:
     /// at once for a stopped container (its last status), else at its next end — one its
@@ -58,23 +70,31 @@ extension Container {
     /// (killed) is waited for by its command, and its end recorded here, as `stop` would.
     ///
     /// A container removed on exit (`--rm`) leaves no status once it is gone: that is
-    /// `.notFound`, saying so. One that never ran and that nothing starts (a start that
-    /// failed) returns at once, 0 unless a status was recorded.
+    /// `.notFound`, saying so (as for one removed otherwise meanwhile). One that never ran
+    /// and that nothing starts (a start that failed), or one whose supervisor died while it
+    /// waited to restart, returns at once: its last recorded status, 0 when none.
     public static func wait(_ nameOrID: String, interval: Duration = .milliseconds(50), manager: NetworkManager) throws(BerthError) -> Int32 {
         let first = try find(nameOrID, manager: manager)
         let store = try manager.containerStore()
         var seen = first
         while true {
             if seen.status == .exited { return seen.exitCode ?? 0 }
-            // Ended since the first read, and restarting or restarted already.
+            // Ended since the first read, and restarting or restarted already: another end
+            // time or count, or another process (a restart within the second of the last end).
             if seen.finished != first.finished || seen.restartCount != first.restartCount { return seen.exitCode ?? 0 }
+            if let was = first.process, let now = seen.process, was != now { return seen.exitCode ?? 0 }
             if first.status != .restarting, seen.status == .restarting { return seen.exitCode ?? 0 }
             if !seen.isSupervised {
-                if seen.status == .created { return seen.exitCode ?? 0 }
+                // Nothing starts it: a start that failed, or a supervisor gone while it waited
+                // to restart (its last end is recorded; gc finishes it).
+                if seen.status == .created || seen.status == .restarting { return seen.exitCode ?? 0 }
                 if seen.process?.isAlive != true, let left = try reapOrphan(seen, manager: manager) { return left.exitCode ?? 255 }
             }
             Sleep.for(interval)
             guard let next = try store.read({ tx throws(BerthError) in try tx.container(id: first.id) }) else {
+                guard first.options?.autoRemove == true else {
+                    throw BerthError(.notFound, "container \(first.name) was removed before its end was seen", object: .container(first.name), operation: .wait)
+                }
                 throw BerthError(.notFound, "container \(first.name) was removed when it ended, with its exit status",
                                  hint: "wait for a container that is not removed on exit", object: .container(first.name), operation: .wait)
             }

@@ -94,8 +94,22 @@ public enum Container {
             network: options.network.description, process: nil, supervisor: try ProcessIdentity.current(), command: spec.command,
             hostname: spec.hostname ?? defaultHostname(id: id), rootfs: spec.rootfs, status: .created, created: StateClock.now(),
             options: options)
-        // Checked before anything exists: a missing network is a usage error, not a rollback.
-        if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager, warnings: &warnings) }
+        if case .bridge(let network) = options.network {
+            // Aliases on a network without DNS would never resolve: refused when the container
+            // is made, as Docker does, not at a later start of one an older berth made.
+            if !options.networkAliases.isEmpty {
+                let dns: Bool
+                do throws(BerthError) {
+                    dns = try manager.network(named: network).dns
+                } catch where error.code == .notFound {
+                    // The default network, made below on first use, has DNS off.
+                    dns = network != ContainerNetwork.defaultName
+                }
+                if !dns { try AttachOptions.refuseAliases(options.networkAliases, onNetworkWithoutDNS: network, parameter: "networkAlias") }
+            }
+            // Checked before anything exists: a missing network is a usage error, not a rollback.
+            try ensureNetwork(network, manager: manager, warnings: &warnings)
+        }
         try manager.containerStore().write { tx throws(BerthError) in try tx.insertContainer(record) }
         return record
     }
@@ -149,11 +163,10 @@ public enum Container {
                 do throws(BerthError) {
                     // The container's name is its name on the network's resolver, when it is
                     // a DNS name (Docker's container names may hold '.', which DNS splits).
-                    let attach = try AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
-                                                   address: options.address, mac: options.mac, ports: options.ports,
-                                                   ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
-                                                   aliases: options.networkAliases)
-                    endpoint = try manager.attachDescribed(attach, checkNetwork: attach.checkAliasesServed).endpoint
+                    endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
+                                                                address: options.address, mac: options.mac, ports: options.ports,
+                                                                ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
+                                                                aliases: options.networkAliases))
                 } catch {
                     guard error.code == .conflict, error.object?.kind == .port else { throw error }
                     throw portConflict(error, container: record, manager: manager)

@@ -155,22 +155,22 @@ extension ContainerLog {
     /// one), handing each chunk to `output`. With `follow`, keeps reading what the supervisor
     /// appends, across rotations, for as long as `follow()` says the container runs: once it
     /// says no, what is left is read and the call returns. With `tail`, only the last `tail`
-    /// lines of what the log holds when the call starts are handed on (`LogTail`), then
-    /// what follows.
+    /// lines of what the log holds when the call starts are handed on (`LogLines`: a pass
+    /// that counts them, then one that hands on the last), then what follows.
     static func read(state: String, id: String, follow: (() -> Bool)?, tail: Int? = nil,
                      output: (Stream, ArraySlice<UInt8>) -> Void) throws(BerthError) {
         let dir = directory(state: state, id: id)
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        var collecting = tail.map(LogTail.init(limit:))
+        var lines: LogLines?
         func hand(_ stream: Stream, _ bytes: ArraySlice<UInt8>) {
-            if collecting != nil { collecting?.add(stream, bytes) } else { output(stream, bytes) }
+            if lines != nil { lines?.add(stream, bytes, to: output) } else { output(stream, bytes) }
         }
-        /// Hands on the collected tail once what the log held at the start is read.
+        /// Ends the tail's pass once what the log held at the start is read: its unfinished
+        /// lines are handed on, and what follows goes on as it comes.
         func endTail() {
-            guard let tail = collecting else { return }
-            collecting = nil
-            for (stream, line) in tail.finish() { output(stream, line[...]) }
+            lines?.finish(to: output)
+            lines = nil
         }
         defer { endTail() }
         /// Reads `fd` to its current end; false when the bytes are not a log.
@@ -196,6 +196,17 @@ extension ContainerLog {
             for opened in [fd, rotated] where opened >= 0 { close(opened) }
         }
         defer { if fd >= 0 { close(fd) } }
+        if let tail {
+            // The counting pass, then back to the start of both files for the one that hands on.
+            lines = LogLines(first: nil)
+            for opened in [rotated, fd] where opened >= 0 {
+                _ = drain(opened)
+                buffer = []
+                lseek(opened, 0, SEEK_SET)
+            }
+            lines?.finish(to: output)
+            lines = LogLines(first: max(0, (lines?.count ?? 0) - max(0, tail)))
+        }
         if rotated >= 0 {
             _ = drain(rotated)
             close(rotated)

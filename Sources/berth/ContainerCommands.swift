@@ -109,7 +109,9 @@ struct LogsCommand: ParsableCommand {
         discussion: "Its stdout goes to stdout and its stderr to stderr. The log keeps the last 10 to 20 MiB of output and goes with the container.")
     @Argument(help: "The container's name (or a unique id prefix).") var container: String
     @Flag(name: [.customShort("f"), .long], help: "Follow the output until the container stops.") var follow = false
-    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Show only the last N lines of the output so far (default: all).", valueName: "N|all"))
+    // Unconditional, so that `-n -1` (all, as docker takes it) is a value, not an option.
+    @Option(name: [.customShort("n"), .long], parsing: .unconditional,
+            help: ArgumentHelp("Show only the last N lines of the output so far (default: all).", valueName: "N|all"))
     var tail = "all"
     @OptionGroup var state: StateOption
 

@@ -33,6 +33,9 @@ struct AliasCLITests {
                 #expect(run.status == 125, "\(run)")
                 #expect(run.stderr.contains("network berth has DNS off, so the alias api would never resolve"), "\(run)")
                 #expect(vethCount() == 1)
+                // Refused before anything was made: not even the default network.
+                #expect(sandbox.berth(["network", "ls", "-q"]).stdout == "quiet\n")
+                #expect(sandbox.berth(["ps", "-aq"]).stdout.isEmpty)
             }
         }
     }

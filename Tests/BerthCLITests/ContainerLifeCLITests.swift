@@ -178,6 +178,8 @@ struct ContainerLifeCLITests {
                 #expect(sandbox.berth(["logs", "--tail", "2", "flaky"]).stdout == "attempt\nattempt\n")
                 #expect(sandbox.berth(["logs", "-n", "0", "flaky"]).stdout.isEmpty)
                 #expect(sandbox.berth(["logs", "-n", "all", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
+                #expect(sandbox.berth(["logs", "-n", "-1", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
+                #expect(sandbox.berth(["logs", "--tail", "9223372036854775807", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
                 let badTail = sandbox.berth(["logs", "--tail", "many", "flaky"])
                 #expect(badTail.status == 64 && badTail.stderr.contains("--tail takes a number of lines or 'all'"), "\(badTail)")
                 #expect(sandbox.berth(["ps", "-a"]).stdout.contains("Exited (1) "))

@@ -2,6 +2,9 @@ import BerthCore
 import BerthTestSupport
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `berth kill` and `berth wait` through the built binary, as `docker kill` and `docker wait`.
 @Suite("berth kill and wait (kernel)", .enabled(if: KernelTests.enabled))
@@ -13,8 +16,8 @@ struct KillWaitCLITests {
                 try #require(sandbox.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"]).succeeded)
                 try #require(sandbox.berth(["run", "-d", "--name", "busy", "--restart", "always", "--rootfs", rootfs.path, "-p", "7300:70",
                                             "--", "sleep", "1000"]).succeeded)
-                let kill = sandbox.berth(["kill", "busy"])
-                #expect(kill.status == 0 && kill.stdout == "busy\n", "\(kill)")
+                let killed = sandbox.berth(["kill", "busy"])
+                #expect(killed.status == 0 && killed.stdout == "busy\n", "\(killed)")
                 // Stopped when kill returns, and not restarted by --restart always.
                 let record = try #require(try ContainerCLI.container(sandbox, "busy"))
                 #expect(record["status"] as? String == "exited" && record["exitCode"] as? Int == 137, "\(record)")
@@ -51,7 +54,31 @@ struct KillWaitCLITests {
                 let removed = sandbox.berth(["wait", "gone"])
                 #expect(removed.status == 1 && removed.stderr.contains("was removed when it ended"), "\(removed)")
 
-                #expect(sandbox.berth(["rm", "busy", "brief", "trap"]).succeeded)
+                // A signal the command handles leaves its restart policy as it was: HUP ends this
+                // one with 1, and --restart always starts it again; a kill then ends it for good.
+                try #require(sandbox.berth(["run", "-d", "--name", "reload", "--restart", "always", "--rootfs", rootfs.path, "--",
+                                            "sh", "-c", "trap 'exit 1' HUP; while :; do sleep 0.05; done"]).succeeded)
+                Thread.sleep(forTimeInterval: 0.3)
+                #expect(sandbox.berth(["kill", "-s", "HUP", "reload"]).succeeded)
+                #expect(ContainerCLI.eventually {
+                    let record = try? ContainerCLI.container(sandbox, "reload")
+                    return (record?["restartCount"] as? Int ?? 0) >= 1 && record?["status"] as? String == "running"
+                }, "\(String(describing: try? ContainerCLI.container(sandbox, "reload")))")
+                #expect(sandbox.berth(["kill", "reload"]).succeeded)
+                #expect(try ContainerCLI.container(sandbox, "reload")?["status"] as? String == "exited")
+
+                // An orphan (its supervisor killed) whose command still runs is killed and recorded.
+                try #require(sandbox.berth(["run", "-d", "--name", "orphan", "--rootfs", rootfs.path, "-p", "7301:70", "--", "sleep", "1000"]).succeeded)
+                let supervisor = try #require(try ContainerCLI.container(sandbox, "orphan")?["supervisorPid"] as? Int)
+                kill(pid_t(supervisor), SIGKILL)
+                #expect(ContainerCLI.eventually { kill(pid_t(supervisor), 0) != 0 })
+                let orphan = sandbox.berth(["kill", "orphan"])
+                #expect(orphan.status == 0, "\(orphan)")
+                let reaped = try #require(try ContainerCLI.container(sandbox, "orphan"))
+                #expect(reaped["status"] as? String == "exited" && reaped["exitCode"] as? Int == 137, "\(reaped)")
+                #expect(!ContainerCLI.ruleset(sandbox).contains("7301"))
+
+                #expect(sandbox.berth(["rm", "busy", "brief", "trap", "reload", "orphan"]).succeeded)
                 #expect(ContainerCLI.nothingRecorded(sandbox))
             }
         }

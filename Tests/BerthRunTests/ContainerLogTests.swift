@@ -132,16 +132,28 @@ struct ContainerLogTests {
         }
     }
 
-    @Test("tail keeps stdout's unfinished line apart from stderr's lines")
-    func tailInterleaved() {
-        var tail = LogTail(limit: 3)
-        tail.add(.stdout, Array("a".utf8)[...])
-        tail.add(.stderr, Array("e1\ne2\n".utf8)[...])
-        tail.add(.stdout, Array("b\nc\n".utf8)[...])
-        #expect(tail.finish().map { String(decoding: $0.1, as: UTF8.self) } == ["e2\n", "ab\n", "c\n"])
-        var many = LogTail(limit: 2)
-        for index in 0..<500 { many.add(.stdout, Array("\(index)\n".utf8)[...]) }
-        #expect(many.finish().map { String(decoding: $0.1, as: UTF8.self) } == ["498\n", "499\n"])
+    @Test("tail: each stream's lines whole though their chunks interleave, numbered as they end; memory is one unfinished line a stream, whatever N")
+    func tailLines() {
+        func tail(_ count: Int, _ chunks: [(ContainerLog.Stream, String)]) -> [String] {
+            var counter = LogLines(first: nil)
+            for (stream, text) in chunks { counter.add(stream, Array(text.utf8)[...]) { _, _ in Issue.record("the counting pass handed on") } }
+            counter.finish { _, _ in Issue.record("the counting pass handed on") }
+            var lines = LogLines(first: max(0, counter.count - count))
+            var seen: [String] = []
+            let output = { (stream: ContainerLog.Stream, bytes: ArraySlice<UInt8>) in
+                seen.append((stream == .stderr ? "E " : "O ") + String(decoding: bytes, as: UTF8.self))
+            }
+            for (stream, text) in chunks { lines.add(stream, Array(text.utf8)[...], to: output) }
+            lines.finish(to: output)
+            return seen
+        }
+        let chunks: [(ContainerLog.Stream, String)] = [(.stdout, "a"), (.stderr, "e1\ne2\n"), (.stdout, "b\nc\n"), (.stderr, "e3")]
+        #expect(tail(3, chunks) == ["O ab\n", "O c\n", "E e3"])
+        #expect(tail(4, chunks) == ["E e2\n", "O ab\n", "O c\n", "E e3"])
+        #expect(tail(0, chunks).isEmpty)
+        #expect(tail(.max, chunks) == ["E e1\n", "E e2\n", "O ab\n", "O c\n", "E e3"])
+        let many = (0..<500).map { (ContainerLog.Stream.stdout, "\($0)\n") }
+        #expect(tail(2, many) == ["O 498\n", "O 499\n"])
     }
 
     /// One chunk of 30 bytes (38 framed), `mark` repeated.

@@ -41,14 +41,20 @@ public struct AttachOptions: Sendable, Hashable {
 
     /// Refuses aliases on a network without a resolver (DNS off, as on the default network),
     /// where they would never resolve: Docker refuses network aliases on its default bridge
-    /// alike. Front ends that take aliases from a user (`berth attach`, `berth run`) pass it as
-    /// `attachDescribed`'s `checkNetwork`; berth-cni does not, since podman sends a
-    /// container's short id and name as aliases to every network.
+    /// alike. `berth attach` passes it as `attachDescribed`'s `checkNetwork`; berth-cni does
+    /// not, since podman sends a container's short id and name as aliases to every network.
     public func checkAliasesServed(by network: NetworkRecord) throws(BerthError) {
-        guard !aliases.isEmpty, !network.dns else { return }
+        guard !network.dns else { return }
+        try Self.refuseAliases(aliases, onNetworkWithoutDNS: network.name)
+    }
+
+    /// The refusal of `aliases` (none: nothing) on `network`, whose DNS is off, naming
+    /// `parameter` as the one to leave out.
+    public static func refuseAliases(_ aliases: [String], onNetworkWithoutDNS network: String, parameter: String = "alias") throws(BerthError) {
+        guard !aliases.isEmpty else { return }
         let names = aliases.joined(separator: ", ")
-        throw .invalid("network \(network.name) has DNS off, so the alias\(aliases.count == 1 ? "" : "es") \(names) would never resolve",
-                       hint: "give no alias, or use a network with DNS on", parameter: "alias", object: .network(network.name))
+        throw .invalid("network \(network) has DNS off, so the alias\(aliases.count == 1 ? "" : "es") \(names) would never resolve",
+                       hint: "give no alias, or use a network with DNS on", parameter: parameter, object: .network(network))
     }
 
     /// Options for an attach; `interfaceName` nil is `eth0`, and repeated aliases (compared
