@@ -34,6 +34,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include "BerthSpawn.h"
@@ -69,6 +70,15 @@
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
+#ifndef DEVPTS_SUPER_MAGIC
+#define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+/// The kernel's struct open_how of openat2(2) (Linux 5.6) and its RESOLVE_NO_SYMLINKS.
+struct berth_open_how { uint64_t flags, mode, resolve; };
+#define BERTH_RESOLVE_NO_SYMLINKS 0x04
 
 // MARK: - Child helpers (async-signal-safe only)
 
@@ -466,11 +476,50 @@ static int send_fd(int socket, int fd) {
     return n == 1 ? 0 : -1;
 }
 
-/// Opens a pseudo-terminal from this process's /dev/ptmx, sends the master to the parent
-/// and returns the slave. Inside a root filesystem /dev/ptmx is the container's devpts
-/// (newinstance), so the terminal is /dev/pts/0 there, as in Docker.
+/// The multiplexer of this process's /dev/pts, opened: inside a root filesystem the
+/// container's devpts (newinstance). Not /dev/ptmx, which root in a running container may
+/// replace with any node or link: `berth exec -t` would open that as root with every
+/// capability (CVE-2025-52565's class; opening a watchdog's node, for one, arms it). The
+/// node is looked at through O_PATH first (no link followed on the way, nothing opened)
+/// and must be char 5:2 on a devpts, as runc 1.2.8 checks; only then is it opened, through
+/// that descriptor, and checked to be the same inode. Anything else is refused as its own
+/// step (BERTH_STEP_PTMX), never opened.
+static int open_ptmx(const struct berth_exec_config *c) {
+    // No link anywhere on the path (openat2 RESOLVE_NO_SYMLINKS); where openat2 is missing
+    // or refused by a filter around berth, none at the end (O_NOFOLLOW).
+    struct berth_open_how how = { O_PATH | O_CLOEXEC, 0, BERTH_RESOLVE_NO_SYMLINKS };
+    int node = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/pts/ptmx", &how, sizeof how);
+    if (node < 0 && (errno == ENOSYS || errno == EPERM)) node = open("/dev/pts/ptmx", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (node < 0) {
+        if (errno == ELOOP) { errno = ENOTTY; fail(c, BERTH_STEP_PTMX); }
+        return -1;
+    }
+    struct stat st, opened;
+    struct statfs fs;
+    if (fstat(node, &st) || fstatfs(node, &fs)) return closing(node, -1);
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2) || (unsigned long)fs.f_type != DEVPTS_SUPER_MAGIC) {
+        close(node);
+        errno = ENOTTY;
+        fail(c, BERTH_STEP_PTMX);
+    }
+    char path[32];
+    fd_path(path, node);
+    int master = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    close(node);
+    if (master < 0) return -1;
+    if (fstat(master, &opened) || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+        close(master);
+        errno = ENOTTY;
+        fail(c, BERTH_STEP_PTMX);
+    }
+    return master;
+}
+
+/// Opens a pseudo-terminal from this process's /dev/pts (open_ptmx), sends the master to
+/// the parent and returns the slave. Inside a root filesystem that is the container's
+/// devpts (newinstance), so the terminal is /dev/pts/0 there, as in Docker.
 static int open_console(struct berth_exec_config *c) {
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int master = open_ptmx(c);
     if (master < 0) return -1;
     int unlock = 0;
     if (ioctl(master, TIOCSPTLCK, &unlock)) return -1;
@@ -653,7 +702,7 @@ static void finish_and_exec(struct berth_exec_config *c) {
         // that it never writes into a pipe nobody reads.
         if (joined) { errno = saved; fail(c, BERTH_STEP_CGROUP); }
         if (n != 1 || go != 'G') _exit(125); // aborted: the parent closed the pipe or died
-    } else if (join_cgroups(c)) {
+    } else if (join_cgroups(c)) { // spawn without a start pipe (enter_child has joined already)
         fail(c, BERTH_STEP_CGROUP);
     }
     // Released (or never held): from here to execve, not dumpable (harden_child).
@@ -809,14 +858,40 @@ struct enter_job {
     int error;
 };
 
+/// First in `berth exec`'s child, before it joins the container's namespaces: closes every
+/// descriptor inherited from the parent but the status pipe, stdio, the console socket, the
+/// cgroup.procs files and the namespace files it is about to join. Once in the container's
+/// mount namespace, a path of the container's making (a link to /proc/self/fd/N, a /dev/ptmx
+/// replaced) could otherwise reach one of berth's descriptors while the child still holds
+/// every capability (close_inherited's reason, CVE-2024-21626).
+static void close_inherited_entering(struct berth_enter_config *c) {
+    int count = 0;
+    int ns = c->ns_count > 0 ? c->ns_count : 0;
+    int keep[6 + BERTH_MAX_CGROUP_FDS + ns];
+    keep[count++] = c->exec.status_fd;
+    keep[count++] = c->exec.sync_fd;
+    keep[count++] = c->exec.console_fd;
+    for (int i = 0; i < 3; i++) keep[count++] = c->exec.stdio[i];
+    for (int i = 0; i < c->exec.cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[count++] = c->exec.cgroup_fds[i];
+    for (int i = 0; i < ns; i++) keep[count++] = c->ns_fds[i];
+    if (close_others(keep, count)) fail(&c->exec, BERTH_STEP_DESCRIPTORS);
+}
+
 static void enter_child(struct berth_enter_config *c) {
     harden_child(1);
     reset_signals();
     close_parent_ends(&c->exec);
+    close_inherited_entering(c);
     // The child is single-threaded, which setns into a mount namespace requires.
     for (int i = 0; i < c->ns_count; i++) {
         if (setns(c->ns_fds[i], c->ns_types[i])) fail(&c->exec, BERTH_STEP_SETNS);
+        close(c->ns_fds[i]);
     }
+    // Into the container's cgroups (v1, or v2 without clone3) before anything of the
+    // container is opened: its device allow-list then applies to the terminal's node too.
+    if (c->exec.cgroup_count > BERTH_MAX_CGROUP_FDS) { errno = EINVAL; fail(&c->exec, BERTH_STEP_CGROUP); }
+    if (join_cgroups(&c->exec)) fail(&c->exec, BERTH_STEP_CGROUP);
+    c->exec.cgroup_count = 0;
     finish_and_exec(&c->exec);
 }
 

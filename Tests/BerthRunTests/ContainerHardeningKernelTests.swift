@@ -187,6 +187,63 @@ struct ContainerHardeningKernelTests {
         }
     }
 
+    /// Everything a terminal sends until every slave is closed (then the master reads EIO).
+    private static func drain(_ master: Int32) -> String {
+        var output = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(master, &buffer, buffer.count)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            output += buffer[..<n]
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Root in the container may replace its /dev/ptmx with any node (CVE-2025-52565's
+    /// class): an exec with a terminal, which opens it with every capability and before its
+    /// device cgroup, must not use it. The devpts instance's own ptmx is taken instead.
+    @Test("berth exec -t takes its terminal from the container's devpts, not from a /dev/ptmx the container replaced")
+    func execTerminalIgnoresReplacedPtmx() throws {
+        try withRootfs { rootfs in
+            let container = try Captured(ContainerSpec(command: ["sh", "-c", "rm /dev/ptmx && mknod /dev/ptmx c 1 3 && echo replaced; exec sleep 60"],
+                                                       rootfs: rootfs.path))
+            defer {
+                try? container.process.signal(SIGKILL)
+                _ = try? container.finish()
+            }
+            #expect(container.waitFor("replaced").contains("replaced"))
+            let inside = try ContainerProcess.enter(pid: container.process.pid, command: ["tty"], terminal: true)
+            let master = try #require(inside.terminal)
+            defer { close(master) }
+            let output = Self.drain(master)
+            #expect(try inside.wait() == .exited(0))
+            #expect(output.hasPrefix("/dev/pts/"), "\(output)")
+        }
+    }
+
+    /// A privileged container can unmount its devpts and leave any node at /dev/pts/ptmx, or
+    /// make /dev/pts a link to another devpts: both are refused, never opened.
+    @Test("berth exec -t refuses a /dev/pts/ptmx that is not a devpts ptmx, or reached through a link",
+          arguments: ["umount /dev/pts && mknod /dev/pts/ptmx c 1 3",
+                      "umount /dev/pts && rmdir /dev/pts && mkdir /x && mount -t devpts -o newinstance devpts /x && ln -s /x /dev/pts"])
+    func execTerminalRefusesFakePtmx(replace: String) throws {
+        try withRootfs { rootfs in
+            var spec = ContainerSpec(command: ["sh", "-c", "\(replace) && echo replaced; exec sleep 60"], rootfs: rootfs.path)
+            spec.privileged = true
+            let container = try Captured(spec)
+            defer {
+                try? container.process.signal(SIGKILL)
+                _ = try? container.finish()
+            }
+            #expect(container.waitFor("replaced").contains("replaced"))
+            let error = #expect(throws: BerthError.self) {
+                _ = try ContainerProcess.enter(pid: container.process.pid, command: ["tty"], privileged: true, terminal: true)
+            }
+            #expect(error?.message.contains("not the pseudo-terminal multiplexer of a devpts filesystem") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test("/dev/mqueue is the container's own mqueue filesystem, nosuid, nodev, noexec")
     func messageQueues() throws {
         try withRootfs { rootfs in
