@@ -67,6 +67,9 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -391,6 +394,24 @@ static int make_parents(const char *target, int last) {
     return 0;
 }
 
+/// A file volume's target, as a descriptor to mount on. One that exists is never opened for
+/// reading or writing — a FIFO would block the set-up forever, a device node would be
+/// opened by root with every capability —, only looked up (O_PATH; links resolve inside
+/// the container's root, as /etc/localtime's); a missing one is made empty, with no link
+/// followed and nothing there before (O_EXCL). A directory is EISDIR: a file's tree cannot
+/// be attached there.
+static int file_target(const char *target) {
+    int fd = open(target, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT) return -1;
+        return open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    }
+    struct stat st;
+    if (fstat(fd, &st)) return closing(fd, -1);
+    if (S_ISDIR(st.st_mode)) { close(fd); errno = EISDIR; return -1; }
+    return fd;
+}
+
 /// Attaches each volume's source (a detached copy of the host's mount tree, made by the
 /// parent with open_tree) over its target (created if missing), private, read-only if asked.
 /// Runs after pivot_root: the target resolves inside the container's root. (A plain bind of
@@ -415,6 +436,7 @@ static void mount_volumes(struct berth_spawn_config *c) {
     for (int i = 0; i < c->mount_count; i++) {
         const struct berth_bind_mount *m = &c->mounts[i];
         int step = BERTH_STEP_VOLUME + i;
+        int target_fd = -1;
         if (m->optional) {
             // Symlinks resolve inside the container's root (this runs after pivot_root).
             struct stat st;
@@ -428,13 +450,14 @@ static void mount_volumes(struct berth_spawn_config *c) {
             }
         } else {
             if (make_parents(m->target, m->directory)) fail(&c->exec, step);
-            if (!m->directory) {
-                int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-                if (fd < 0 && errno != EISDIR) fail(&c->exec, step);
-                if (fd >= 0) close(fd);
-            }
+            // A file is attached onto the node looked at, never onto what the path names by then.
+            if (!m->directory && (target_fd = file_target(m->target)) < 0) fail(&c->exec, step);
         }
-        if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
+        long moved = target_fd >= 0
+            ? syscall(SYS_move_mount, m->source_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+            : syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH);
+        if (target_fd >= 0) closing(target_fd, 0);
+        if (moved) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
         if (mount(NULL, m->target, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
         if (m->read_only && !recursive[i]) {

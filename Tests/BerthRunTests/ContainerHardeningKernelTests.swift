@@ -2,6 +2,7 @@ import BerthCore
 import BerthRun
 import BerthTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// capget(2)/capset(2) act on the calling thread only. glibc exports both; Swift cannot call
@@ -46,6 +47,11 @@ private func readlinkErrno(_ path: String) -> Int32 {
 }
 
 private let capSysPtrace = 19
+
+/// Set by a watchdog thread, read by the test.
+private final class WatchdogFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}
 
 /// Hardening runc and Docker apply beyond namespaces, capabilities and the filter.
 @Suite("Container hardening (kernel)", .enabled(if: KernelTests.enabled))
@@ -241,6 +247,36 @@ struct ContainerHardeningKernelTests {
                 _ = try ContainerProcess.enter(pid: container.process.pid, command: ["tty"], privileged: true, terminal: true)
             }
             #expect(error?.message.contains("not the pseudo-terminal multiplexer of a devpts filesystem") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// A file volume's target that exists is mounted on, never opened: a FIFO there would
+    /// block the set-up forever (and a device node would be opened by root with every
+    /// capability). A watchdog opens the FIFO's other end after 5 s, so a child stuck in
+    /// the open fails the test rather than hanging it.
+    @Test("a file volume onto a FIFO in the root filesystem starts the container without opening the FIFO")
+    func fileVolumeOntoFIFO() throws {
+        try withRootfs { rootfs in
+            let host = NSTemporaryDirectory() + "berth-filevolume-\(UUID().uuidString.prefix(8))"
+            try "from the host\n".write(toFile: host, atomically: false, encoding: .utf8)
+            defer { unlink(host) }
+            try #require(mkfifo(rootfs.path + "/target", 0o644) == 0, "mkfifo: errno \(errno)")
+            let fifo = rootfs.path + "/target"
+            let unblocked = WatchdogFlag()
+            let watchdog = DispatchWorkItem {
+                let fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+                unblocked.value.store(true, ordering: .sequentiallyConsistent)
+                if fd >= 0 { sleep(1); close(fd) }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
+            let result = Result { try run(ContainerSpec(command: ["cat", "/target"], rootfs: rootfs.path,
+                                                        mounts: [BindMount(source: host, target: "/target")])) }
+            watchdog.cancel()
+            let blocked = unblocked.value.load(ordering: .sequentiallyConsistent)
+            #expect(!blocked, "the set-up blocked opening the FIFO")
+            let ran = try result.get()
+            #expect(ran.status == .exited(0), "\(ran.errors)")
+            #expect(ran.output == "from the host\n")
         }
     }
 
