@@ -246,13 +246,28 @@ static int fill_dev(int dev, int own_ipc) {
     return 0;
 }
 
+/// The null device at `name` of `dirfd`, as an O_PATH descriptor the masks are bound from:
+/// char 1:3, no link followed (ENODEV otherwise). Taken in the new /dev right after it is
+/// filled, before any volume is attached: a volume on /dev/null, or a node root in the
+/// container leaves there, would otherwise become what the masks show (runc's
+/// CVE-2025-31133).
+static int open_null(int dirfd, const char *name) {
+    int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st)) return closing(fd, -1);
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) { close(fd); errno = ENODEV; return -1; }
+    return fd;
+}
+
 /// The root filesystem's /proc and /dev belong to its image: each must be a directory (or
 /// absent, then made), never a symbolic link, and each mount is made on the directory
 /// opened beneath the root, not on a path resolved from the host's root. (Followed, a link
 /// `proc -> /x` would put the container's procfs outside its root: it would start without
 /// /proc, its masks silently missing; racing a shared rootfs, device nodes could be made
-/// in host directories.)
-static void enter_rootfs(struct berth_spawn_config *c) {
+/// in host directories.) Returns the new /dev's null device (open_null), or -1 when the host
+/// has none to bind.
+static int enter_rootfs(struct berth_spawn_config *c) {
     const char *root = c->rootfs;
     // pivot_root needs the new root to be a mount point; binding it onto itself makes it one,
     // and every mount below is made inside this bind so it moves with the pivot.
@@ -271,6 +286,8 @@ static void enter_rootfs(struct berth_spawn_config *c) {
     close(devdir);
     int dev = open_new_dev(rootfd);
     if (dev < 0 || fill_dev(dev, c->namespaces & CLONE_NEWIPC)) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    int null = open_null(dev, "null");
+    if (null < 0 && errno != ENOENT) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
     close(dev);
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
     // only the new root, with no path back to the host's filesystem and no put_old directory.
@@ -279,6 +296,7 @@ static void enter_rootfs(struct berth_spawn_config *c) {
     if (syscall(SYS_pivot_root, ".", ".")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (umount2(".", MNT_DETACH)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (chdir("/")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    return null;
 }
 
 // MARK: - Kernel files the container must not reach (Docker's defaults)
@@ -301,13 +319,17 @@ static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
-static int mask_path(const char *path) {
+/// `null`: an O_PATH descriptor of the null device (open_null), bound through
+/// /proc/self/fd/N, never by a path.
+static int mask_path(const char *path, int null) {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
     if (S_ISDIR(st.st_mode)) {
         return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=555");
     }
-    return mount("/dev/null", path, NULL, MS_BIND, NULL);
+    char source[32];
+    fd_path(source, null);
+    return mount(source, path, NULL, MS_BIND, NULL);
 }
 
 /// The per-mount flags a read-only remount must restate: a bind remount sets the mount's
@@ -337,8 +359,9 @@ static int make_readonly(const char *path) {
 }
 
 /// Runs in the container's root, after pivot_root (or on the host's files in a private mount
-/// namespace): absolute paths then resolve inside the container, symlinks included.
-static int mask_kernel_files(void) {
+/// namespace): absolute paths then resolve inside the container, symlinks included. `null`
+/// is the new /dev's null device, or -1: then /dev/null, checked the same way.
+static int mask_kernel_files(int null) {
     // Masks laid over anything but procfs would protect nothing: refuse rather than skip.
     struct statfs fs;
     if (statfs("/proc", &fs)) return -1;
@@ -346,9 +369,12 @@ static int mask_kernel_files(void) {
     for (unsigned i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
         if (make_readonly(readonly_paths[i])) return -1;
     }
+    int own = -1;
+    if (null < 0 && (null = own = open_null(AT_FDCWD, "/dev/null")) < 0) return -1;
     for (unsigned i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++) {
-        if (mask_path(masked_paths[i])) return -1;
+        if (mask_path(masked_paths[i], null)) return own >= 0 ? closing(own, -1) : -1;
     }
+    if (own >= 0) close(own);
     return 0;
 }
 
@@ -789,8 +815,9 @@ static void spawn_child(struct berth_spawn_config *c) {
         // Before any mount: nothing the container mounts may propagate to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, BERTH_STEP_PROPAGATION);
     }
+    int null = -1;
     if (c->rootfs) {
-        enter_rootfs(c);
+        null = enter_rootfs(c);
         mount_volumes(c);
     } else if (c->remount_proc) {
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
@@ -798,8 +825,9 @@ static void spawn_child(struct berth_spawn_config *c) {
     // Only with a mount namespace of its own: otherwise these mounts would land on the host.
     if (c->namespaces & CLONE_NEWNS) {
         if (c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
-        if (c->restrict_kernel_files && mask_kernel_files()) fail(&c->exec, BERTH_STEP_MASK_PATHS);
+        if (c->restrict_kernel_files && mask_kernel_files(null)) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     }
+    if (null >= 0) close(null);
     // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),
     // as runc does: "If the path does not exist, it is created inside the container". Before
     // the root turns read-only. Without a rootfs it would land on the host's files: never.

@@ -280,6 +280,23 @@ struct ContainerHardeningKernelTests {
         }
     }
 
+    /// The masks bind the container's null device over the kernel's files: a volume on
+    /// /dev/null (or any node root in the container leaves there) must not become what
+    /// /proc/interrupts shows (runc's CVE-2025-31133). The device is the one Berth bound,
+    /// checked to be char 1:3, taken before any volume is attached.
+    @Test("a volume on /dev/null does not become the masks over the kernel's files")
+    func masksUseTheNullDevice() throws {
+        try withRootfs { rootfs in
+            let host = NSTemporaryDirectory() + "berth-nullvolume-\(UUID().uuidString.prefix(8))"
+            try "not the null device\n".write(toFile: host, atomically: false, encoding: .utf8)
+            defer { unlink(host) }
+            let result = try run(ContainerSpec(command: ["sh", "-c", "cat /proc/interrupts; echo end"], rootfs: rootfs.path,
+                                               mounts: [BindMount(source: host, target: "/dev/null")]))
+            #expect(result.status == .exited(0), "\(result.errors)")
+            #expect(result.output == "end\n", "\(result.output)")
+        }
+    }
+
     @Test("/dev/mqueue is the container's own mqueue filesystem, nosuid, nodev, noexec")
     func messageQueues() throws {
         try withRootfs { rootfs in
