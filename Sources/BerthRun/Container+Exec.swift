@@ -34,7 +34,7 @@ extension Container {
                                                  workingDirectory: workingDirectory ?? settings?.workingDirectory, stdin: stdin, stdout: stdout,
                                                  stderr: stderr, privileged: privileged, user: user ?? settings?.user, terminal: terminal,
                                                  terminalSize: terminalSize, confinement: settings?.confinement ?? Confinement(),
-                                                 cgroup: currentCgroup(id: record.id, manager: manager))
+                                                 cgroup: currentCgroup(record, manager: manager))
         // The pid could have been reused between the check and the namespace files' opening.
         guard target.isAlive else {
             _ = try? process.signal(SIGKILL)

@@ -24,6 +24,29 @@ extension CgroupManager {
         return present.isEmpty ? nil : ContainerCgroup(id: id, version: all.version, directories: present)
     }
 
+    /// Container `id`'s cgroup for a command entering it (`exec`). With `restrictDevices` (a
+    /// container that is not privileged) a cgroup that cannot be found is refused, and on v1
+    /// one without its devices tree too: the command would run outside the container's limits
+    /// and, worse, outside its device allow-list, where root's CAP_MKNOD could make and open
+    /// a node of the host's disks. Without, whatever exists (possibly nothing).
+    public func entering(id: String, restrictDevices: Bool) throws(BerthError) -> ContainerCgroup? {
+        let found = existing(id: id)
+        guard restrictDevices else { return found }
+        let expected = cgroup(id: id)
+        guard let found else {
+            throw BerthError(.notFound, "the cgroup of container \(id) is missing, so a command entering it would escape its limits and device allow-list",
+                             hint: "start the container again: its cgroup is made afresh at each start",
+                             object: .cgroup(expected.paths.first ?? id), operation: .exec)
+        }
+        if found.version == 1, found.directory(.devices) == nil {
+            let path = expected.directory(.devices) ?? id
+            throw BerthError(.notFound, "the devices cgroup of container \(id) is missing, so a command entering it would escape its device allow-list",
+                             hint: "start the container again: its cgroup is made afresh at each start",
+                             object: .cgroup(path), operation: .exec)
+        }
+        return found
+    }
+
     /// The processes in a container's cgroup now (pids as the caller's pid namespace sees them).
     public func processes(_ cgroup: ContainerCgroup) throws(BerthError) -> [Int32] {
         var pids: Set<Int32> = []
