@@ -59,7 +59,10 @@ extension CgroupManager {
     }
 
     /// Removes a container's cgroup: SIGKILL to whatever still runs in it (normally nothing:
-    /// the command and its children ended with PID 1 of their namespace), then rmdir once
+    /// the command and its children ended with PID 1 of their namespace) — on v2 through
+    /// `cgroup.kill` (Linux 5.14), which the kernel applies to the cgroup's members
+    /// themselves, so no pid read from `cgroup.procs` can have been reused by another process
+    /// by the time it is signalled; else, and on v1, to each pid listed —, then rmdir once
     /// the kernel has let the last process go. A directory already gone is fine, so removing
     /// twice, or a cgroup half-made by a crash, works. Throws if processes remain after
     /// `timeout` (one stuck in the kernel, state D).
@@ -68,7 +71,7 @@ extension CgroupManager {
         var remaining = cgroup.paths
         while true {
             let pids = try processes(cgroup)
-            for pid in pids { _ = filesystem.kill(pid) }
+            if !pids.isEmpty { killAll(cgroup, pids: pids) }
             if pids.isEmpty {
                 var busy: [String] = []
                 for path in remaining {
@@ -90,6 +93,16 @@ extension CgroupManager {
             }
             usleep(2000)
         }
+    }
+
+    /// SIGKILL to every process of `cgroup`: "1" to each `cgroup.kill` on v2 where the kernel
+    /// has it, else to each of `pids`.
+    private func killAll(_ cgroup: ContainerCgroup, pids: [Int32]) {
+        if cgroup.version == 2 {
+            let files = cgroup.paths.map { $0 + "/cgroup.kill" }
+            if files.allSatisfy({ filesystem.exists($0) }), files.allSatisfy({ (try? filesystem.write($0, "1")) != nil }) { return }
+        }
+        for pid in pids { _ = filesystem.kill(pid) }
     }
 
     /// Removes the cgroups under the Berth parent of every container not in `keeping`
