@@ -29,7 +29,7 @@ extension Container {
         var namespaces = ContainerNamespaces.all
         if record.network == ContainerNetwork.host.description { namespaces.remove(.network) }
         let settings = record.options?.process
-        let process = try ContainerProcess.enter(pid: target.pid, namespaces: namespaces, command: command,
+        let process = try ContainerProcess.enter(pid: target.pid, startTime: target.startTime, namespaces: namespaces, command: command,
                                                  environment: (settings?.environment ?? []) + environment,
                                                  workingDirectory: workingDirectory ?? settings?.workingDirectory, stdin: stdin, stdout: stdout,
                                                  stderr: stderr, privileged: privileged, user: user ?? settings?.user, terminal: terminal,
