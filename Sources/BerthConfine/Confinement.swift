@@ -9,8 +9,8 @@ public import BerthCore
 /// `--security-opt no-new-privileges` sets `noNewPrivileges`. A command entering a running
 /// container (`ContainerProcess.enter`) is given the container's confinement.
 public struct Confinement: Sendable, Hashable {
-    /// The capabilities root in the container keeps (bounding, permitted, effective,
-    /// inheritable; the ambient set is cleared).
+    /// The capabilities root in the container keeps (bounding, permitted, effective; the
+    /// inheritable set is emptied and the ambient set cleared, as runc ≥ 1.1.2).
     public var capabilities: CapabilitySet
     /// The system call filter, or nil for none (unconfined).
     public var seccomp: SeccompProfile?

@@ -61,9 +61,20 @@ extension Container {
         try cgroups.remove(cgroup)
     }
 
-    /// The cgroup of a running container, for a command entering it.
-    static func currentCgroup(id: String, manager: NetworkManager) -> ContainerCgroup? {
-        (try? Self.cgroups(manager: manager))?.existing(id: id)
+    /// The cgroup of a running container, for a command entering it. A container that is not
+    /// privileged must have one, with its devices tree on v1 (`CgroupManager.entering`): the
+    /// command is refused rather than run outside its device allow-list. A privileged one
+    /// on a host without a usable cgroup hierarchy has none.
+    static func currentCgroup(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) -> ContainerCgroup? {
+        let restrictDevices = !(record.options?.process.privileged ?? false)
+        let cgroups: CgroupManager
+        do {
+            cgroups = try Self.cgroups(manager: manager)
+        } catch {
+            guard restrictDevices else { return nil }
+            throw error.with(object: .container(record.name), operation: .exec)
+        }
+        return try cgroups.entering(id: record.id, restrictDevices: restrictDevices)
     }
 
     /// Whether the OOM killer ended a process in container `id`'s cgroup during this run

@@ -29,12 +29,12 @@ extension Container {
         var namespaces = ContainerNamespaces.all
         if record.network == ContainerNetwork.host.description { namespaces.remove(.network) }
         let settings = record.options?.process
-        let process = try ContainerProcess.enter(pid: target.pid, namespaces: namespaces, command: command,
+        let process = try ContainerProcess.enter(pid: target.pid, startTime: target.startTime, namespaces: namespaces, command: command,
                                                  environment: (settings?.environment ?? []) + environment,
                                                  workingDirectory: workingDirectory ?? settings?.workingDirectory, stdin: stdin, stdout: stdout,
                                                  stderr: stderr, privileged: privileged, user: user ?? settings?.user, terminal: terminal,
                                                  terminalSize: terminalSize, confinement: settings?.confinement ?? Confinement(),
-                                                 cgroup: currentCgroup(id: record.id, manager: manager))
+                                                 cgroup: currentCgroup(record, manager: manager))
         // The pid could have been reused between the check and the namespace files' opening.
         guard target.isAlive else {
             _ = try? process.signal(SIGKILL)

@@ -174,17 +174,26 @@ public final class ContainerProcess: Sendable {
     /// files the process `pid` sees. Give it the container's `confinement` and `cgroup`: a
     /// command entering a container runs under the same capabilities, filter and limits as
     /// the container's own.
-    public static func enter(pid target: Int32, namespaces: ContainerNamespaces = .all, command: [String], environment: [String] = [],
-                             workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
-                             privileged: Bool = false, user: String? = nil, terminal: Bool = false, terminalSize: TerminalSize? = nil,
-                             confinement: Confinement = Confinement(), cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
+    ///
+    /// With `startTime` (field 22 of its `/proc/PID/stat`, `ProcessIdentity.startTime`), the
+    /// process `pid` must be the one that started then: everything of it (its namespaces, the
+    /// files `user` is resolved in) is reached through one handle on `/proc/PID` taken before
+    /// that check, which keeps naming that process even if the pid is reused meanwhile.
+    public static func enter(pid target: Int32, startTime: UInt64? = nil, namespaces: ContainerNamespaces = .all, command: [String],
+                             environment: [String] = [], workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil,
+                             stderr: Int32? = nil, privileged: Bool = false, user: String? = nil, terminal: Bool = false,
+                             terminalSize: TerminalSize? = nil, confinement: Confinement = Confinement(),
+                             cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
-        let resolvedUser = try user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: "/proc/\(target)/root") }
+        let processDirectory = try Self.openProcess(target, startTime: startTime)
+        defer { close(processDirectory) }
+        let root = "/proc/self/fd/\(processDirectory)/root"
+        let resolvedUser = try user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: root) }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
                                      privileged: privileged, user: resolvedUser,
-                                     rootGroups: resolvedUser == nil ? ContainerUser.rootGroups(root: "/proc/\(target)/root") : [], confinement: confinement)
+                                     rootGroups: resolvedUser == nil ? ContainerUser.rootGroups(root: root) : [], confinement: confinement)
         let cgroupFiles = try CgroupFiles.open(cgroup)
         defer { cgroupFiles.close() }
         let console = try terminal ? ConsoleSocket.make() : nil
@@ -198,10 +207,12 @@ public final class ContainerProcess: Sendable {
         }
         for kind in namespaces.kernelTypes {
             let path = "/proc/\(target)/ns/\(kind.file)"
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let fd = openat(processDirectory, "ns/\(kind.file)", O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 let error = Errno(errno)
-                if error.code == ENOENT { throw BerthError(.notFound, "no process \(target)", hint: "is the container running?", cause: error) }
+                if error.code == ENOENT || error.code == ESRCH {
+                    throw BerthError(.notFound, "no process \(target)", hint: "is the container running?", cause: error)
+                }
                 throw .system("open \(path)", error)
             }
             if try Self.isOwn(namespaceFd: fd, file: kind.file) { close(fd); continue }
@@ -353,6 +364,23 @@ public final class ContainerProcess: Sendable {
         default:
             .system("start the container process", error)
         }
+    }
+
+    /// A handle on `/proc/PID`, checked to be the process that started at `startTime` when
+    /// given (a handle keeps naming the process it was opened on: a pid reused after the
+    /// check makes what is opened through it fail, never reach another process).
+    private static func openProcess(_ pid: Int32, startTime: UInt64?) throws(BerthError) -> Int32 {
+        let fd = open("/proc/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let error = Errno(errno)
+            if error.code == ENOENT { throw BerthError(.notFound, "no process \(pid)", hint: "is the container running?", cause: error) }
+            throw .system("open /proc/\(pid)", error)
+        }
+        if let startTime, ProcStat.read(directory: fd)?.startTime != startTime {
+            close(fd)
+            throw BerthError(.notFound, "process \(pid) is no longer the one that was started", hint: "is the container running?")
+        }
+        return fd
     }
 
     /// Whether a namespace file refers to the caller's own namespace of that kind.

@@ -109,6 +109,10 @@ struct SpawnStep {
             return .system("join the container's namespaces", error)
         case Int(BERTH_STEP_TERMINAL):
             return .system("give the container a terminal", error)
+        case Int(BERTH_STEP_PTMX):
+            return BerthError(.conflict, "/dev/pts/ptmx in the container is not the pseudo-terminal multiplexer of a devpts filesystem: it is not opened for a terminal",
+                              hint: "give the container a devpts on /dev/pts again (it has one when it starts), or run the command without a terminal",
+                              cause: error)
         case Int(BERTH_STEP_USER):
             return BerthError.system("switch to user \(spec?.user ?? "as asked")", error).with(parameter: "user")
         case Int(BERTH_STEP_READONLY_ROOT):

@@ -34,6 +34,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include "BerthSpawn.h"
@@ -66,9 +67,21 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
+#ifndef DEVPTS_SUPER_MAGIC
+#define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+/// The kernel's struct open_how of openat2(2) (Linux 5.6) and its RESOLVE_NO_SYMLINKS.
+struct berth_open_how { uint64_t flags, mode, resolve; };
+#define BERTH_RESOLVE_NO_SYMLINKS 0x04
 
 // MARK: - Child helpers (async-signal-safe only)
 
@@ -233,13 +246,28 @@ static int fill_dev(int dev, int own_ipc) {
     return 0;
 }
 
+/// The null device at `name` of `dirfd`, as an O_PATH descriptor the masks are bound from:
+/// char 1:3, no link followed (ENODEV otherwise). Taken in the new /dev right after it is
+/// filled, before any volume is attached: a volume on /dev/null, or a node root in the
+/// container leaves there, would otherwise become what the masks show (runc's
+/// CVE-2025-31133).
+static int open_null(int dirfd, const char *name) {
+    int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st)) return closing(fd, -1);
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) { close(fd); errno = ENODEV; return -1; }
+    return fd;
+}
+
 /// The root filesystem's /proc and /dev belong to its image: each must be a directory (or
 /// absent, then made), never a symbolic link, and each mount is made on the directory
 /// opened beneath the root, not on a path resolved from the host's root. (Followed, a link
 /// `proc -> /x` would put the container's procfs outside its root: it would start without
 /// /proc, its masks silently missing; racing a shared rootfs, device nodes could be made
-/// in host directories.)
-static void enter_rootfs(struct berth_spawn_config *c) {
+/// in host directories.) Returns the new /dev's null device (open_null), or -1 when the host
+/// has none to bind.
+static int enter_rootfs(struct berth_spawn_config *c) {
     const char *root = c->rootfs;
     // pivot_root needs the new root to be a mount point; binding it onto itself makes it one,
     // and every mount below is made inside this bind so it moves with the pivot.
@@ -258,6 +286,8 @@ static void enter_rootfs(struct berth_spawn_config *c) {
     close(devdir);
     int dev = open_new_dev(rootfd);
     if (dev < 0 || fill_dev(dev, c->namespaces & CLONE_NEWIPC)) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
+    int null = open_null(dev, "null");
+    if (null < 0 && errno != ENOENT) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
     close(dev);
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
     // only the new root, with no path back to the host's filesystem and no put_old directory.
@@ -266,6 +296,7 @@ static void enter_rootfs(struct berth_spawn_config *c) {
     if (syscall(SYS_pivot_root, ".", ".")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (umount2(".", MNT_DETACH)) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
     if (chdir("/")) fail(&c->exec, BERTH_STEP_PIVOT_ROOT);
+    return null;
 }
 
 // MARK: - Kernel files the container must not reach (Docker's defaults)
@@ -288,13 +319,17 @@ static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
-static int mask_path(const char *path) {
+/// `null`: an O_PATH descriptor of the null device (open_null), bound through
+/// /proc/self/fd/N, never by a path.
+static int mask_path(const char *path, int null) {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
     if (S_ISDIR(st.st_mode)) {
         return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=555");
     }
-    return mount("/dev/null", path, NULL, MS_BIND, NULL);
+    char source[32];
+    fd_path(source, null);
+    return mount(source, path, NULL, MS_BIND, NULL);
 }
 
 /// The per-mount flags a read-only remount must restate: a bind remount sets the mount's
@@ -324,8 +359,9 @@ static int make_readonly(const char *path) {
 }
 
 /// Runs in the container's root, after pivot_root (or on the host's files in a private mount
-/// namespace): absolute paths then resolve inside the container, symlinks included.
-static int mask_kernel_files(void) {
+/// namespace): absolute paths then resolve inside the container, symlinks included. `null`
+/// is the new /dev's null device, or -1: then /dev/null, checked the same way.
+static int mask_kernel_files(int null) {
     // Masks laid over anything but procfs would protect nothing: refuse rather than skip.
     struct statfs fs;
     if (statfs("/proc", &fs)) return -1;
@@ -333,9 +369,12 @@ static int mask_kernel_files(void) {
     for (unsigned i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
         if (make_readonly(readonly_paths[i])) return -1;
     }
+    int own = -1;
+    if (null < 0 && (null = own = open_null(AT_FDCWD, "/dev/null")) < 0) return -1;
     for (unsigned i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++) {
-        if (mask_path(masked_paths[i])) return -1;
+        if (mask_path(masked_paths[i], null)) return own >= 0 ? closing(own, -1) : -1;
     }
+    if (own >= 0) close(own);
     return 0;
 }
 
@@ -381,6 +420,24 @@ static int make_parents(const char *target, int last) {
     return 0;
 }
 
+/// A file volume's target, as a descriptor to mount on. One that exists is never opened for
+/// reading or writing — a FIFO would block the set-up forever, a device node would be
+/// opened by root with every capability —, only looked up (O_PATH; links resolve inside
+/// the container's root, as /etc/localtime's); a missing one is made empty, with no link
+/// followed and nothing there before (O_EXCL). A directory is EISDIR: a file's tree cannot
+/// be attached there.
+static int file_target(const char *target) {
+    int fd = open(target, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT) return -1;
+        return open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    }
+    struct stat st;
+    if (fstat(fd, &st)) return closing(fd, -1);
+    if (S_ISDIR(st.st_mode)) { close(fd); errno = EISDIR; return -1; }
+    return fd;
+}
+
 /// Attaches each volume's source (a detached copy of the host's mount tree, made by the
 /// parent with open_tree) over its target (created if missing), private, read-only if asked.
 /// Runs after pivot_root: the target resolves inside the container's root. (A plain bind of
@@ -405,6 +462,7 @@ static void mount_volumes(struct berth_spawn_config *c) {
     for (int i = 0; i < c->mount_count; i++) {
         const struct berth_bind_mount *m = &c->mounts[i];
         int step = BERTH_STEP_VOLUME + i;
+        int target_fd = -1;
         if (m->optional) {
             // Symlinks resolve inside the container's root (this runs after pivot_root).
             struct stat st;
@@ -418,13 +476,14 @@ static void mount_volumes(struct berth_spawn_config *c) {
             }
         } else {
             if (make_parents(m->target, m->directory)) fail(&c->exec, step);
-            if (!m->directory) {
-                int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-                if (fd < 0 && errno != EISDIR) fail(&c->exec, step);
-                if (fd >= 0) close(fd);
-            }
+            // A file is attached onto the node looked at, never onto what the path names by then.
+            if (!m->directory && (target_fd = file_target(m->target)) < 0) fail(&c->exec, step);
         }
-        if (syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH)) fail(&c->exec, step);
+        long moved = target_fd >= 0
+            ? syscall(SYS_move_mount, m->source_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+            : syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH);
+        if (target_fd >= 0) closing(target_fd, 0);
+        if (moved) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
         if (mount(NULL, m->target, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
         if (m->read_only && !recursive[i]) {
@@ -466,11 +525,50 @@ static int send_fd(int socket, int fd) {
     return n == 1 ? 0 : -1;
 }
 
-/// Opens a pseudo-terminal from this process's /dev/ptmx, sends the master to the parent
-/// and returns the slave. Inside a root filesystem /dev/ptmx is the container's devpts
-/// (newinstance), so the terminal is /dev/pts/0 there, as in Docker.
+/// The multiplexer of this process's /dev/pts, opened: inside a root filesystem the
+/// container's devpts (newinstance). Not /dev/ptmx, which root in a running container may
+/// replace with any node or link: `berth exec -t` would open that as root with every
+/// capability (CVE-2025-52565's class; opening a watchdog's node, for one, arms it). The
+/// node is looked at through O_PATH first (no link followed on the way, nothing opened)
+/// and must be char 5:2 on a devpts, as runc 1.2.8 checks; only then is it opened, through
+/// that descriptor, and checked to be the same inode. Anything else is refused as its own
+/// step (BERTH_STEP_PTMX), never opened.
+static int open_ptmx(const struct berth_exec_config *c) {
+    // No link anywhere on the path (openat2 RESOLVE_NO_SYMLINKS); where openat2 is missing
+    // or refused by a filter around berth, none at the end (O_NOFOLLOW).
+    struct berth_open_how how = { O_PATH | O_CLOEXEC, 0, BERTH_RESOLVE_NO_SYMLINKS };
+    int node = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/pts/ptmx", &how, sizeof how);
+    if (node < 0 && (errno == ENOSYS || errno == EPERM)) node = open("/dev/pts/ptmx", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (node < 0) {
+        if (errno == ELOOP) { errno = ENOTTY; fail(c, BERTH_STEP_PTMX); }
+        return -1;
+    }
+    struct stat st, opened;
+    struct statfs fs;
+    if (fstat(node, &st) || fstatfs(node, &fs)) return closing(node, -1);
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2) || (unsigned long)fs.f_type != DEVPTS_SUPER_MAGIC) {
+        close(node);
+        errno = ENOTTY;
+        fail(c, BERTH_STEP_PTMX);
+    }
+    char path[32];
+    fd_path(path, node);
+    int master = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    close(node);
+    if (master < 0) return -1;
+    if (fstat(master, &opened) || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+        close(master);
+        errno = ENOTTY;
+        fail(c, BERTH_STEP_PTMX);
+    }
+    return master;
+}
+
+/// Opens a pseudo-terminal from this process's /dev/pts (open_ptmx), sends the master to
+/// the parent and returns the slave. Inside a root filesystem that is the container's
+/// devpts (newinstance), so the terminal is /dev/pts/0 there, as in Docker.
 static int open_console(struct berth_exec_config *c) {
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int master = open_ptmx(c);
     if (master < 0) return -1;
     int unlock = 0;
     if (ioctl(master, TIOCSPTLCK, &unlock)) return -1;
@@ -653,7 +751,7 @@ static void finish_and_exec(struct berth_exec_config *c) {
         // that it never writes into a pipe nobody reads.
         if (joined) { errno = saved; fail(c, BERTH_STEP_CGROUP); }
         if (n != 1 || go != 'G') _exit(125); // aborted: the parent closed the pipe or died
-    } else if (join_cgroups(c)) {
+    } else if (join_cgroups(c)) { // spawn without a start pipe (enter_child has joined already)
         fail(c, BERTH_STEP_CGROUP);
     }
     // Released (or never held): from here to execve, not dumpable (harden_child).
@@ -717,8 +815,9 @@ static void spawn_child(struct berth_spawn_config *c) {
         // Before any mount: nothing the container mounts may propagate to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, BERTH_STEP_PROPAGATION);
     }
+    int null = -1;
     if (c->rootfs) {
-        enter_rootfs(c);
+        null = enter_rootfs(c);
         mount_volumes(c);
     } else if (c->remount_proc) {
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
@@ -726,8 +825,9 @@ static void spawn_child(struct berth_spawn_config *c) {
     // Only with a mount namespace of its own: otherwise these mounts would land on the host.
     if (c->namespaces & CLONE_NEWNS) {
         if (c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
-        if (c->restrict_kernel_files && mask_kernel_files()) fail(&c->exec, BERTH_STEP_MASK_PATHS);
+        if (c->restrict_kernel_files && mask_kernel_files(null)) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     }
+    if (null >= 0) close(null);
     // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),
     // as runc does: "If the path does not exist, it is created inside the container". Before
     // the root turns read-only. Without a rootfs it would land on the host's files: never.
@@ -809,14 +909,40 @@ struct enter_job {
     int error;
 };
 
+/// First in `berth exec`'s child, before it joins the container's namespaces: closes every
+/// descriptor inherited from the parent but the status pipe, stdio, the console socket, the
+/// cgroup.procs files and the namespace files it is about to join. Once in the container's
+/// mount namespace, a path of the container's making (a link to /proc/self/fd/N, a /dev/ptmx
+/// replaced) could otherwise reach one of berth's descriptors while the child still holds
+/// every capability (close_inherited's reason, CVE-2024-21626).
+static void close_inherited_entering(struct berth_enter_config *c) {
+    int count = 0;
+    int ns = c->ns_count > 0 ? c->ns_count : 0;
+    int keep[6 + BERTH_MAX_CGROUP_FDS + ns];
+    keep[count++] = c->exec.status_fd;
+    keep[count++] = c->exec.sync_fd;
+    keep[count++] = c->exec.console_fd;
+    for (int i = 0; i < 3; i++) keep[count++] = c->exec.stdio[i];
+    for (int i = 0; i < c->exec.cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[count++] = c->exec.cgroup_fds[i];
+    for (int i = 0; i < ns; i++) keep[count++] = c->ns_fds[i];
+    if (close_others(keep, count)) fail(&c->exec, BERTH_STEP_DESCRIPTORS);
+}
+
 static void enter_child(struct berth_enter_config *c) {
     harden_child(1);
     reset_signals();
     close_parent_ends(&c->exec);
+    close_inherited_entering(c);
     // The child is single-threaded, which setns into a mount namespace requires.
     for (int i = 0; i < c->ns_count; i++) {
         if (setns(c->ns_fds[i], c->ns_types[i])) fail(&c->exec, BERTH_STEP_SETNS);
+        close(c->ns_fds[i]);
     }
+    // Into the container's cgroups (v1, or v2 without clone3) before anything of the
+    // container is opened: its device allow-list then applies to the terminal's node too.
+    if (c->exec.cgroup_count > BERTH_MAX_CGROUP_FDS) { errno = EINVAL; fail(&c->exec, BERTH_STEP_CGROUP); }
+    if (join_cgroups(&c->exec)) fail(&c->exec, BERTH_STEP_CGROUP);
+    c->exec.cgroup_count = 0;
     finish_and_exec(&c->exec);
 }
 

@@ -41,6 +41,30 @@ struct CgroupExistingTests {
         #expect(try #require(cgroups.existing(id: "c2")).paths == ["/sys/fs/cgroup/berth/c2"])
     }
 
+    /// `exec` must not run a command of a non-privileged container outside its device
+    /// allow-list: a cgroup that cannot be found (or, on v1, its devices tree) is refused.
+    @Test("entering: a missing cgroup, or a v1 cgroup without its devices tree, is refused unless the devices are not restricted")
+    func entering() throws {
+        let host = fakeHost(.hybrid)
+        let cgroups = try CgroupManager(hierarchy: .hybrid, filesystem: host)
+        let missing = try #require(throws: BerthError.self) { try cgroups.entering(id: "c1", restrictDevices: true) }
+        #expect(missing.code == .notFound)
+        #expect(missing.message.contains("cgroup of container c1 is missing"), "\(missing.message)")
+        #expect(try cgroups.entering(id: "c1", restrictDevices: false) == nil, "a privileged container may have none")
+        let made = try cgroups.create(id: "c1", limits: ResourceLimits())
+        #expect(try cgroups.entering(id: "c1", restrictDevices: true) == made)
+        try host.removeDirectory("/sys/fs/cgroup/devices/berth/c1")
+        let noDevices = try #require(throws: BerthError.self) { try cgroups.entering(id: "c1", restrictDevices: true) }
+        #expect(noDevices.message.contains("devices cgroup of container c1 is missing"), "\(noDevices.message)")
+        #expect(noDevices.object == .cgroup("/sys/fs/cgroup/devices/berth/c1"))
+        #expect(try cgroups.entering(id: "c1", restrictDevices: false)?.directory(.memory) == "/sys/fs/cgroup/memory/berth/c1")
+
+        let v2 = try CgroupManager(hierarchy: .v2, filesystem: fakeHost(.v2))
+        #expect(throws: BerthError.self) { try v2.entering(id: "c2", restrictDevices: true) }
+        let unified = try v2.create(id: "c2", limits: ResourceLimits())
+        #expect(try v2.entering(id: "c2", restrictDevices: true)?.paths == unified.paths)
+    }
+
     @Test("check refuses what create would, making nothing")
     func check() throws {
         let host = fakeHost(.hybrid)

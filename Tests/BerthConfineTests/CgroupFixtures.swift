@@ -48,7 +48,7 @@ func fakeControlFiles(_ path: String) -> [String: String] {
         files.merge(["pids.max": "max\n", "pids.current": "0\n"]) { $1 }
     } else if path.hasPrefix("/sys/fs/cgroup/") {
         // v2: one directory with every enabled controller's files.
-        files.merge(["cgroup.subtree_control": "\n", "memory.max": "max\n", "memory.swap.max": "max\n", "memory.current": "0\n",
+        files.merge(["cgroup.subtree_control": "\n", "cgroup.kill": "", "memory.max": "max\n", "memory.swap.max": "max\n", "memory.current": "0\n",
                      "memory.stat": "anon 0\ninactive_file 0\n", "memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
                      "cpu.max": "max 100000\n", "cpu.weight": "100\n", "cpu.stat": "usage_usec 0\n",
                      "cpuset.cpus": "\n", "cpuset.mems": "\n", "pids.max": "max\n", "pids.current": "0\n"]) { $1 }

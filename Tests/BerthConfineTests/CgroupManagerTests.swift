@@ -196,6 +196,28 @@ struct CgroupManagerV1Tests {
         #expect(try cgroups.containerIDs() == [])
     }
 
+    /// A pid read from cgroup.procs may be reused before kill(2) reaches it; v2's cgroup.kill
+    /// (Linux 5.14) signals the members themselves. Without it, the pids are killed one by one.
+    @Test("remove on v2 writes cgroup.kill where the kernel has it, and kills by pid where it has not")
+    func removeThroughCgroupKill() throws {
+        let host = fakeHost(.v2)
+        let v2 = try CgroupManager(hierarchy: .v2, filesystem: host)
+        let cgroup = try v2.create(id: "k", limits: ResourceLimits())
+        host.seed(files: ["/sys/fs/cgroup/berth/k/cgroup.procs": "4242\n4243\n"])
+        try v2.remove(cgroup)
+        #expect(host.log.suffix(2) == ["write /sys/fs/cgroup/berth/k/cgroup.kill 1", "rmdir /sys/fs/cgroup/berth/k"], "\(host.log)")
+        #expect(!host.log.contains { $0.hasPrefix("kill ") })
+
+        let old = FakeCgroupFilesystem { path in fakeControlFiles(path).filter { $0.key != "cgroup.kill" } }
+        old.seed(directories: ["/sys/fs/cgroup"], files: ["/sys/fs/cgroup/cgroup.subtree_control": "\n", "/sys/fs/cgroup/cpuset.cpus.effective": "0-1\n",
+                                                          "/sys/fs/cgroup/cpuset.mems.effective": "0\n", "/sys/devices/system/cpu/online": "0-1\n"])
+        let before514 = try CgroupManager(hierarchy: .v2, filesystem: old)
+        let other = try before514.create(id: "k", limits: ResourceLimits())
+        old.seed(files: ["/sys/fs/cgroup/berth/k/cgroup.procs": "4242\n"])
+        try before514.remove(other)
+        #expect(old.log.suffix(2) == ["kill 4242", "rmdir /sys/fs/cgroup/berth/k"], "\(old.log)")
+    }
+
     @Test("orphans: every cgroup under the parent but the kept ones is removed, others' never touched")
     func orphans() throws {
         _ = try cgroups.create(id: "alive", limits: ResourceLimits())

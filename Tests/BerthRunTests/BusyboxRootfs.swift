@@ -7,7 +7,7 @@ final class BusyboxRootfs {
     let path: String
 
     static let applets = ["sh", "hostname", "ps", "cat", "true", "false", "sleep", "touch", "pwd", "env", "ls", "echo", "id", "printf", "test", "wc",
-                          "nslookup", "wget", "httpd", "mkdir"]
+                          "nslookup", "wget", "httpd", "mkdir", "mknod", "mkfifo", "rm", "umount", "tty", "ln", "rmdir", "mount"]
 
     init() throws {
         path = NSTemporaryDirectory() + "berth-rootfs-\(getpid())-\(UUID().uuidString.prefix(8))"

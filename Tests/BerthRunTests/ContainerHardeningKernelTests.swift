@@ -2,6 +2,7 @@ import BerthCore
 import BerthRun
 import BerthTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// capget(2)/capset(2) act on the calling thread only. glibc exports both; Swift cannot call
@@ -46,6 +47,11 @@ private func readlinkErrno(_ path: String) -> Int32 {
 }
 
 private let capSysPtrace = 19
+
+/// Set by a watchdog thread, read by the test.
+private final class WatchdogFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}
 
 /// Hardening runc and Docker apply beyond namespaces, capabilities and the filter.
 @Suite("Container hardening (kernel)", .enabled(if: KernelTests.enabled))
@@ -184,6 +190,110 @@ struct ContainerHardeningKernelTests {
             let refused = result.errors.split(separator: "\n").filter { $0.hasSuffix("Read-only file system") }
             #expect(refused.count == 2, "\(result.errors)")
             #expect(!FileManager.default.fileExists(atPath: host + "/sub/below"))
+        }
+    }
+
+    /// Everything a terminal sends until every slave is closed (then the master reads EIO).
+    private static func drain(_ master: Int32) -> String {
+        var output = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(master, &buffer, buffer.count)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            output += buffer[..<n]
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Root in the container may replace its /dev/ptmx with any node (CVE-2025-52565's
+    /// class): an exec with a terminal, which opens it with every capability and before its
+    /// device cgroup, must not use it. The devpts instance's own ptmx is taken instead.
+    @Test("berth exec -t takes its terminal from the container's devpts, not from a /dev/ptmx the container replaced")
+    func execTerminalIgnoresReplacedPtmx() throws {
+        try withRootfs { rootfs in
+            let container = try Captured(ContainerSpec(command: ["sh", "-c", "rm /dev/ptmx && mknod /dev/ptmx c 1 3 && echo replaced; exec sleep 60"],
+                                                       rootfs: rootfs.path))
+            defer {
+                try? container.process.signal(SIGKILL)
+                _ = try? container.finish()
+            }
+            #expect(container.waitFor("replaced").contains("replaced"))
+            let inside = try ContainerProcess.enter(pid: container.process.pid, command: ["tty"], terminal: true)
+            let master = try #require(inside.terminal)
+            defer { close(master) }
+            let output = Self.drain(master)
+            #expect(try inside.wait() == .exited(0))
+            #expect(output.hasPrefix("/dev/pts/"), "\(output)")
+        }
+    }
+
+    /// A privileged container can unmount its devpts and leave any node at /dev/pts/ptmx, or
+    /// make /dev/pts a link to another devpts: both are refused, never opened.
+    @Test("berth exec -t refuses a /dev/pts/ptmx that is not a devpts ptmx, or reached through a link",
+          arguments: ["umount /dev/pts && mknod /dev/pts/ptmx c 1 3",
+                      "umount /dev/pts && rmdir /dev/pts && mkdir /x && mount -t devpts -o newinstance devpts /x && ln -s /x /dev/pts"])
+    func execTerminalRefusesFakePtmx(replace: String) throws {
+        try withRootfs { rootfs in
+            var spec = ContainerSpec(command: ["sh", "-c", "\(replace) && echo replaced; exec sleep 60"], rootfs: rootfs.path)
+            spec.privileged = true
+            let container = try Captured(spec)
+            defer {
+                try? container.process.signal(SIGKILL)
+                _ = try? container.finish()
+            }
+            #expect(container.waitFor("replaced").contains("replaced"))
+            let error = #expect(throws: BerthError.self) {
+                _ = try ContainerProcess.enter(pid: container.process.pid, command: ["tty"], privileged: true, terminal: true)
+            }
+            #expect(error?.message.contains("not the pseudo-terminal multiplexer of a devpts filesystem") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// A file volume's target that exists is mounted on, never opened: a FIFO there would
+    /// block the set-up forever (and a device node would be opened by root with every
+    /// capability). A watchdog opens the FIFO's other end after 5 s, so a child stuck in
+    /// the open fails the test rather than hanging it.
+    @Test("a file volume onto a FIFO in the root filesystem starts the container without opening the FIFO")
+    func fileVolumeOntoFIFO() throws {
+        try withRootfs { rootfs in
+            let host = NSTemporaryDirectory() + "berth-filevolume-\(UUID().uuidString.prefix(8))"
+            try "from the host\n".write(toFile: host, atomically: false, encoding: .utf8)
+            defer { unlink(host) }
+            try #require(mkfifo(rootfs.path + "/target", 0o644) == 0, "mkfifo: errno \(errno)")
+            let fifo = rootfs.path + "/target"
+            let unblocked = WatchdogFlag()
+            let watchdog = DispatchWorkItem {
+                let fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+                unblocked.value.store(true, ordering: .sequentiallyConsistent)
+                if fd >= 0 { sleep(1); close(fd) }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
+            let result = Result { try run(ContainerSpec(command: ["cat", "/target"], rootfs: rootfs.path,
+                                                        mounts: [BindMount(source: host, target: "/target")])) }
+            watchdog.cancel()
+            let blocked = unblocked.value.load(ordering: .sequentiallyConsistent)
+            #expect(!blocked, "the set-up blocked opening the FIFO")
+            let ran = try result.get()
+            #expect(ran.status == .exited(0), "\(ran.errors)")
+            #expect(ran.output == "from the host\n")
+        }
+    }
+
+    /// The masks bind the container's null device over the kernel's files: a volume on
+    /// /dev/null (or any node root in the container leaves there) must not become what
+    /// /proc/interrupts shows (runc's CVE-2025-31133). The device is the one Berth bound,
+    /// checked to be char 1:3, taken before any volume is attached.
+    @Test("a volume on /dev/null does not become the masks over the kernel's files")
+    func masksUseTheNullDevice() throws {
+        try withRootfs { rootfs in
+            let host = NSTemporaryDirectory() + "berth-nullvolume-\(UUID().uuidString.prefix(8))"
+            try "not the null device\n".write(toFile: host, atomically: false, encoding: .utf8)
+            defer { unlink(host) }
+            let result = try run(ContainerSpec(command: ["sh", "-c", "cat /proc/interrupts; echo end"], rootfs: rootfs.path,
+                                               mounts: [BindMount(source: host, target: "/dev/null")]))
+            #expect(result.status == .exited(0), "\(result.errors)")
+            #expect(result.output == "end\n", "\(result.output)")
         }
     }
 

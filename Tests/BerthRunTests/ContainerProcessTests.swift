@@ -238,6 +238,18 @@ struct ContainerProcessKernelTests {
                 try ContainerProcess.enter(pid: container.pid, command: ["no-such-tool"])
             }
             #expect(missing.code == .notFound)
+
+            // A pid reused by another process: its start time differs, and nothing is entered.
+            let identity = try #require(ProcessIdentity.of(pid: container.pid))
+            let out2 = try OutputPipe()
+            let same = try ContainerProcess.enter(pid: container.pid, startTime: identity.startTime, command: ["hostname"], stdout: out2.write)
+            #expect(out2.readAll() == "entered\n")
+            #expect(try same.wait() == .exited(0))
+            let reused = try #require(throws: BerthError.self) {
+                try ContainerProcess.enter(pid: container.pid, startTime: identity.startTime + 1, command: ["true"])
+            }
+            #expect(reused.code == .notFound)
+            #expect(reused.message.contains("no longer the one that was started"), "\(reused.message)")
         }
     }
     @Test("dropping a held child's handle kills and reaps it")

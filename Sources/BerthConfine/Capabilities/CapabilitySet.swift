@@ -1,7 +1,8 @@
 public import BerthCore
 
-/// The capabilities root in a container keeps: its bounding, permitted, effective and
-/// inheritable sets (the ambient set is cleared). Bit n is capability n.
+/// The capabilities root in a container keeps: its bounding, permitted and effective sets
+/// (the inheritable set is emptied and the ambient set cleared, CVE-2022-24769). Bit n is
+/// capability n.
 ///
 /// ```swift
 /// var caps = try CapabilitySet.docker.adjusted(adding: ["NET_ADMIN"], dropping: ["NET_RAW"])

@@ -24,6 +24,29 @@ extension CgroupManager {
         return present.isEmpty ? nil : ContainerCgroup(id: id, version: all.version, directories: present)
     }
 
+    /// Container `id`'s cgroup for a command entering it (`exec`). With `restrictDevices` (a
+    /// container that is not privileged) a cgroup that cannot be found is refused, and on v1
+    /// one without its devices tree too: the command would run outside the container's limits
+    /// and, worse, outside its device allow-list, where root's CAP_MKNOD could make and open
+    /// a node of the host's disks. Without, whatever exists (possibly nothing).
+    public func entering(id: String, restrictDevices: Bool) throws(BerthError) -> ContainerCgroup? {
+        let found = existing(id: id)
+        guard restrictDevices else { return found }
+        let expected = cgroup(id: id)
+        guard let found else {
+            throw BerthError(.notFound, "the cgroup of container \(id) is missing, so a command entering it would escape its limits and device allow-list",
+                             hint: "start the container again: its cgroup is made afresh at each start",
+                             object: .cgroup(expected.paths.first ?? id), operation: .exec)
+        }
+        if found.version == 1, found.directory(.devices) == nil {
+            let path = expected.directory(.devices) ?? id
+            throw BerthError(.notFound, "the devices cgroup of container \(id) is missing, so a command entering it would escape its device allow-list",
+                             hint: "start the container again: its cgroup is made afresh at each start",
+                             object: .cgroup(path), operation: .exec)
+        }
+        return found
+    }
+
     /// The processes in a container's cgroup now (pids as the caller's pid namespace sees them).
     public func processes(_ cgroup: ContainerCgroup) throws(BerthError) -> [Int32] {
         var pids: Set<Int32> = []
@@ -36,7 +59,10 @@ extension CgroupManager {
     }
 
     /// Removes a container's cgroup: SIGKILL to whatever still runs in it (normally nothing:
-    /// the command and its children ended with PID 1 of their namespace), then rmdir once
+    /// the command and its children ended with PID 1 of their namespace) — on v2 through
+    /// `cgroup.kill` (Linux 5.14), which the kernel applies to the cgroup's members
+    /// themselves, so no pid read from `cgroup.procs` can have been reused by another process
+    /// by the time it is signalled; else, and on v1, to each pid listed —, then rmdir once
     /// the kernel has let the last process go. A directory already gone is fine, so removing
     /// twice, or a cgroup half-made by a crash, works. Throws if processes remain after
     /// `timeout` (one stuck in the kernel, state D).
@@ -45,7 +71,7 @@ extension CgroupManager {
         var remaining = cgroup.paths
         while true {
             let pids = try processes(cgroup)
-            for pid in pids { _ = filesystem.kill(pid) }
+            if !pids.isEmpty { killAll(cgroup, pids: pids) }
             if pids.isEmpty {
                 var busy: [String] = []
                 for path in remaining {
@@ -67,6 +93,16 @@ extension CgroupManager {
             }
             usleep(2000)
         }
+    }
+
+    /// SIGKILL to every process of `cgroup`: "1" to each `cgroup.kill` on v2 where the kernel
+    /// has it, else to each of `pids`.
+    private func killAll(_ cgroup: ContainerCgroup, pids: [Int32]) {
+        if cgroup.version == 2 {
+            let files = cgroup.paths.map { $0 + "/cgroup.kill" }
+            if files.allSatisfy({ filesystem.exists($0) }), files.allSatisfy({ (try? filesystem.write($0, "1")) != nil }) { return }
+        }
+        for pid in pids { _ = filesystem.kill(pid) }
     }
 
     /// Removes the cgroups under the Berth parent of every container not in `keeping`

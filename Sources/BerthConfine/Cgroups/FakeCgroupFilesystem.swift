@@ -90,12 +90,18 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         }
     }
 
-    /// Replaces an existing file's content and logs "write"; ENOENT for a file the directory lacks.
+    /// Replaces an existing file's content and logs "write"; ENOENT for a file the directory
+    /// lacks. "1" written to a `cgroup.kill` empties that directory's `cgroup.procs`, as the
+    /// kernel's SIGKILL to every member would.
     public func write(_ path: String, _ value: String) throws(BerthError) {
         try state.withLock { (state) throws(BerthError) in
             guard state.files[path] != nil else { throw Self.failure("open \(path)", ENOENT) }
             state.files[path] = value
             state.log.append("write \(path) \(value)")
+            // v2's cgroup.kill: every member ends at once.
+            if path.hasSuffix("/cgroup.kill"), value == "1" {
+                state.files[String(path.dropLast("kill".count)) + "procs"] = ""
+            }
         }
     }
 

@@ -35,6 +35,8 @@ enum {
     /// The root filesystem's /proc or /dev is not a directory (a symbolic link, a file).
     BERTH_STEP_ROOTFS_PROC = 23,
     BERTH_STEP_ROOTFS_DEV = 24,
+    /// /dev/pts/ptmx is not a devpts multiplexer (char 5:2 on a devpts): never opened.
+    BERTH_STEP_PTMX = 25,
     /// BERTH_STEP_VOLUME + i: bind mount i (of `berth_spawn_config.mounts`) failed.
     BERTH_STEP_VOLUME = 100,
 };
@@ -70,7 +72,9 @@ struct berth_exec_config {
     int limit_caps;
     unsigned long long keep_caps;
     /// A connected unix socket, or -1. With one, the child opens a new pseudo-terminal from
-    /// its own /dev/ptmx (inside a root filesystem: the container's devpts), makes the slave
+    /// its own /dev/pts/ptmx, checked first to be the multiplexer of a devpts (inside a root
+    /// filesystem: the container's own; never /dev/ptmx, which the container may have
+    /// replaced), makes the slave
     /// its controlling terminal (new session) and its stdin, stdout and stderr (overriding
     /// `stdio`), and sends the master over the socket (SCM_RIGHTS) before it reports ready.
     int console_fd;
@@ -89,7 +93,9 @@ struct berth_exec_config {
     /// Open `cgroup.procs` files (write-only) of the cgroups to join, `cgroup_count` of them
     /// (at most BERTH_MAX_CGROUP_FDS). The child writes "0" (itself) to each and closes them
     /// before execve: with a start pipe, right after reporting ready (the join then overlaps
-    /// the parent's work while the child is held); without, after it looks up the command.
+    /// the parent's work while the child is held); without, after it looks up the command —
+    /// except `berth_enter`'s child, which joins right after setns, before it opens anything
+    /// of the container's (its terminal), so the device allow-list applies to that too.
     /// The command and everything it starts are accounted and limited there.
     const int *cgroup_fds;
     int cgroup_count;
