@@ -4,9 +4,16 @@ import BerthNetwork
 /// makes unique — is known in Berth's state: as the endpoint (or publication) id
 /// `CONTAINERID-IFNAME`, so `berth ps` lists it under a readable id.
 public enum CNIAttachment {
-    /// Endpoint ids have at most 128 bytes: the container id, '-', and an interface name
-    /// of at most 15 bytes (escaped bytes take three).
-    public static let maxContainerIDLength = 128 - 1 - 15 * 3
+    /// The longest attachment id: Berth's endpoint id limit (102 bytes, what an nftables
+    /// element's comment holds with its tag) for the container id, '-' and the interface
+    /// name, whose bytes other than letters, digits, '.' and '-' take three.
+    public static let maxIDLength = AttachOptions.maxIDLength
+
+    /// Whether the attachment of `containerID` on `ifname` has an id Berth can record: a
+    /// 64-digit runtime id on `eth0` takes 69 bytes.
+    public static func fits(containerID: String, ifname: String) -> Bool {
+        endpointID(containerID: containerID, ifname: ifname).utf8.count <= maxIDLength
+    }
 
     /// The endpoint id of an attachment. Bytes of the interface name outside letters,
     /// digits, '.' and '-' are written `_XX` (hex), so the id stays within Berth's id

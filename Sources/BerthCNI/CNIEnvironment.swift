@@ -84,10 +84,16 @@ public struct CNIEnvironment: Sendable, Hashable {
                 throw CNIError(.invalidEnvironment, "CNI_NETNS is not set", details: "\(command.rawValue) needs the path of the container's network namespace")
             }
             try Self.checkIfname(ifname)
+            guard CNIAttachment.fits(containerID: containerID, ifname: ifname) else {
+                let length = CNIAttachment.endpointID(containerID: containerID, ifname: ifname).utf8.count
+                throw CNIError(.invalidEnvironment, "CNI_CONTAINERID (\(containerID.utf8.count) bytes) and CNI_IFNAME make an attachment id of \(length) bytes",
+                               details: "berth-cni records an attachment as CONTAINERID-IFNAME in at most \(CNIAttachment.maxIDLength) bytes "
+                                   + "(an interface name's bytes other than letters, digits, '.' and '-' take three): use a shorter container id")
+            }
         case .del:
             // No length limit: the specification sets none, and DEL must finish for an id
             // ADD refused as too long, so a delegated lease is given back (see `del`).
-            try Self.checkContainerID(containerID, limitingLength: false)
+            try Self.checkContainerID(containerID)
             try Self.checkIfname(ifname)
         case .gc, .status, .version:
             break
@@ -140,9 +146,8 @@ public struct CNIEnvironment: Sendable, Hashable {
     }
 
     /// Alphanumeric first, then alphanumerics, '_', '.' and '-' (the specification's rule);
-    /// with `limitingLength`, at most `CNIAttachment.maxContainerIDLength` bytes (Berth's
-    /// ids have at most 128).
-    static func checkContainerID(_ id: String, limitingLength: Bool = true) throws(CNIError) {
+    /// the length is the attachment id's (`CNIAttachment.fits`), checked with the interface name.
+    static func checkContainerID(_ id: String) throws(CNIError) {
         guard !id.isEmpty else {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is not set", details: "the runtime must name the container")
         }
@@ -151,10 +156,6 @@ public struct CNIEnvironment: Sendable, Hashable {
         guard isAlnum(bytes[0]), bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
             throw CNIError(.invalidEnvironment, "CNI_CONTAINERID \"\(id)\" is invalid",
                            details: "a container id starts with a letter or digit and holds only letters, digits, '_', '.' and '-'")
-        }
-        guard !limitingLength || bytes.count <= CNIAttachment.maxContainerIDLength else {
-            throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is \(bytes.count) bytes long",
-                           details: "berth-cni takes container ids of at most \(CNIAttachment.maxContainerIDLength) bytes")
         }
     }
 

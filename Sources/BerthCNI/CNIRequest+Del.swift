@@ -12,13 +12,13 @@ extension CNIRequest {
     /// same on every network) is not this DEL's: it is left whole, as if not there.
     /// A failing step does not stop the others; the first failure is reported.
     ///
-    /// A container id longer than ADD takes (`CNIAttachment.maxContainerIDLength`) was never
+    /// An attachment whose id is longer than ADD takes (`CNIAttachment.fits`) was never
     /// recorded: Berth's part is skipped and only the delegated lease is given back (the
     /// IPAM plugin may have leased before Berth refused the id).
     func del() throws(CNIError) -> JSONValue? {
         var failures: [CNIError] = []
         var backend: BerthBackend?
-        if env.containerID.utf8.count > CNIAttachment.maxContainerIDLength {
+        if !CNIAttachment.fits(containerID: env.containerID, ifname: env.ifname) {
             log.write("DEL \(env.containerID) \(env.ifname): the container id is longer than berth-cni records; only the IPAM plugin's part is released")
         } else {
             do throws(CNIError) {

@@ -29,7 +29,7 @@ struct CNIDelLeaseKernelTests {
             let (cni, plugins, config) = try setUp(sandbox)
             let long = String(repeating: "f", count: 100)
             let refused = cni.run("ADD", config, containerID: long, netns: try sandbox.makeNamespace().path, path: plugins)
-            #expect(refused.code == 4 && refused.message.contains("100 bytes long"), "\(refused)")
+            #expect(refused.code == 4 && refused.message.contains("(100 bytes) and CNI_IFNAME make an attachment id of 105 bytes"), "\(refused)")
             let del = cni.run("DEL", config, containerID: long, netns: "", path: plugins)
             #expect(del.status == 0 && del.stdout.isEmpty, "\(del)")
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL \(long) eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")

@@ -1,3 +1,4 @@
+import BerthNetwork
 @testable import BerthCNI
 import Testing
 
@@ -38,8 +39,10 @@ struct CNIEnvironmentTests {
         (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/n", "CNI_IFNAME": ".."], "not a valid interface name"),
         (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "K8S_POD_NAME=x"], "unknown key \"K8S_POD_NAME\""),
         (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0", "CNI_ARGS": "IgnoreUnknown=1;novalue"], "is not KEY=VALUE"),
-        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": String(repeating: "a", count: 83), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "83 bytes long"),
-        (["CNI_COMMAND": "CHECK", "CNI_CONTAINERID": String(repeating: "a", count: 83), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "83 bytes long"),
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": String(repeating: "a", count: 98), "CNI_NETNS": "/n", "CNI_IFNAME": "eth0"], "(98 bytes) and CNI_IFNAME make an attachment id of 103 bytes"),
+        (["CNI_COMMAND": "CHECK", "CNI_CONTAINERID": String(repeating: "a", count: 84), "CNI_NETNS": "/n", "CNI_IFNAME": "@@@@@@"], "attachment id of 103"),
+        // Under the old 82-byte container id limit, but its attachment id is over Berth's 102.
+        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": String(repeating: "a", count: 80), "CNI_NETNS": "/n", "CNI_IFNAME": "@@@@@@@@"], "attachment id of 105"),
         (["CNI_COMMAND": "DEL", "CNI_CONTAINERID": String(repeating: "a", count: 200) + "/", "CNI_IFNAME": "eth0"], "is invalid"),
     ])
     func refusals(environment: [String: String], words: String) throws {
@@ -85,9 +88,13 @@ struct CNIEnvironmentTests {
         #expect(CNIAttachment.containerID(endpointID: "c4b2-eth0", ifname: "eth0") == "c4b2")
         #expect(CNIAttachment.containerID(endpointID: "c-net_401", ifname: "net@1") == "c")
         #expect(CNIAttachment.containerID(endpointID: "c4b2-eth0", ifname: "eth1") == nil)
-        let longest = CNIAttachment.endpointID(containerID: String(repeating: "a", count: CNIAttachment.maxContainerIDLength),
-                                               ifname: String(repeating: "@", count: 15))
-        #expect(longest.utf8.count == 128)
+        // The limit is the attachment id's, Berth's endpoint id limit: 97 bytes of id fit on eth0,
+        // an escaped name takes three bytes a byte.
+        #expect(CNIAttachment.fits(containerID: String(repeating: "a", count: 97), ifname: "eth0"))
+        #expect(!CNIAttachment.fits(containerID: String(repeating: "a", count: 98), ifname: "eth0"))
+        #expect(!CNIAttachment.fits(containerID: String(repeating: "a", count: 57), ifname: String(repeating: "@", count: 15)))
+        #expect(CNIAttachment.fits(containerID: String(repeating: "a", count: 57), ifname: String(repeating: "@", count: 15 - 1) + "a"))
+        #expect(CNIAttachment.maxIDLength == AttachOptions.maxIDLength)
     }
 
     @Test("attachment ids: the documented limit of the scheme — '-' is not escaped, so (a, b-c) and (a-b, c) share an id; one container's names never do")
