@@ -1,5 +1,5 @@
 # runtime.sh: shared by the acceptance scripts that drive real container runtimes
-# (scripts/accept-*). Sourced, not run.
+# (scripts/accept-*). Sourced, not run, after scripts/lib.sh.
 #
 # Runtimes create state outside the private directories they are given (/run/containerd/s,
 # libcni's /var/lib/cni, podman's /run/containers, ...). remember_absent PATH... notes which
@@ -28,8 +28,8 @@ install_packages() {
   [ -z "$missing" ] && return 0
   echo "==> installing:$missing"
   apt-get update -qq
-  # policy-rc.d on these machines keeps apt from starting containerd or dockerd.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  # berth_apt_install (scripts/lib.sh) keeps apt from starting containerd or dockerd.
+  berth_apt_install $missing
 }
 
 # The berth-cni binary to test: BERTH_CNI_BIN, else a release build with a static stdlib.
