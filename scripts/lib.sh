@@ -10,6 +10,25 @@ fi
 # (tmux, for `berth run -it`). The product never runs them.
 BERTH_APT_PACKAGES="libmnl-dev libnftnl-dev libsqlite3-dev pkg-config iproute2 nftables util-linux busybox-static procps curl tmux"
 
+# berth_apt_install PKG...: apt-get install, with services kept from starting. Debian's
+# maintainer scripts start what they install (dockerd, containerd) through invoke-rc.d or
+# deb-systemd-invoke, in the machine's own network namespace, unless /usr/sbin/policy-rc.d
+# refuses (exit 101). A fresh Debian 12 has none: write one for the install and remove it
+# afterwards (also on failure or Ctrl-C); one that exists already is left as it is.
+berth_apt_install() {
+  (
+    policy=/usr/sbin/policy-rc.d
+    trap 'exit 130' INT TERM
+    # noclobber: written only if absent, so the EXIT trap removes only this one.
+    if [ ! -e "$policy" ] && [ ! -L "$policy" ] &&
+      (set -C; printf '#!/bin/sh\n# Berth'"'"'s scripts, for one apt-get install: start no services\nexit 101\n' >"$policy") 2>/dev/null; then
+      trap 'rm -f "$policy"' EXIT
+      chmod 755 "$policy"
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  )
+}
+
 berth_install_deps() {
   local missing=""
   for pkg in $BERTH_APT_PACKAGES; do
@@ -22,7 +41,7 @@ berth_install_deps() {
     fi
     echo "==> installing:$missing"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    berth_apt_install $missing
   fi
   if ! command -v swift >/dev/null 2>&1; then
     echo "scripts: no Swift toolchain on PATH (expected /opt/swift/usr/bin/swift)" >&2

@@ -1,5 +1,5 @@
 # runtime.sh: shared by the acceptance scripts that drive real container runtimes
-# (scripts/accept-*). Sourced, not run.
+# (scripts/accept-*). Sourced, not run, after scripts/lib.sh.
 #
 # Runtimes create state outside the private directories they are given (/run/containerd/s,
 # libcni's /var/lib/cni, podman's /run/containers, ...). remember_absent PATH... notes which
@@ -19,6 +19,29 @@ runtime_lock() {
   fi
 }
 
+# runtime_fence SCRIPT [ARG...]: re-executes SCRIPT inside fresh network and mount
+# namespaces with private tmpfs on /run (the runtime's sockets and state, the named
+# namespaces), /var/lib/berth and, if it exists, /var/lib/cni (libcni's cache), as
+# scripts/accept-oci-hooks does: whatever a runtime does by mistake stays out of the
+# machine's own network namespace and state. Inside the fence it returns, after checking
+# that it is one: /run is the fence's tmpfs and lo the only link (a BERTH_RUNTIME_FENCED=1
+# from elsewhere is not taken for a fence).
+runtime_fence() {
+  if [ "${BERTH_RUNTIME_FENCED:-}" = 1 ]; then
+    [ "$(findmnt -n -o SOURCE --mountpoint /run)" = berth-accept ] && [ "$(ip -o link show | grep -vc ': lo:')" = 0 ] ||
+      { echo "$1: BERTH_RUNTIME_FENCED=1 but not inside runtime_fence's namespaces; not running" >&2; exit 1; }
+    return 0
+  fi
+  export BERTH_RUNTIME_FENCED=1
+  exec unshare --net --mount --propagation private -- sh -c '
+    mkdir -p /var/lib/berth &&
+    mount -t tmpfs -o mode=0755 berth-accept /run &&
+    mount -t tmpfs -o mode=0700 berth-accept /var/lib/berth &&
+    { [ ! -d /var/lib/cni ] || mount -t tmpfs -o mode=0700 berth-accept /var/lib/cni; } &&
+    ip link set lo up &&
+    exec bash "$0" "$@"' "$@"
+}
+
 # Installs Debian packages that are missing (after apt-get update).
 install_packages() {
   local missing="" pkg
@@ -28,8 +51,8 @@ install_packages() {
   [ -z "$missing" ] && return 0
   echo "==> installing:$missing"
   apt-get update -qq
-  # policy-rc.d on these machines keeps apt from starting containerd or dockerd.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  # berth_apt_install (scripts/lib.sh) keeps apt from starting containerd or dockerd.
+  berth_apt_install $missing
 }
 
 # The berth-cni binary to test: BERTH_CNI_BIN, else a release build with a static stdlib.

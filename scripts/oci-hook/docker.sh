@@ -19,19 +19,35 @@ DPID=
 # containerd makes /opt/containerd (/run is the fence's tmpfs already).
 remember_absent /etc/docker/key.json /opt/containerd
 remember_absent_cgroup docker
+# TERM, 10 s of grace, then KILL (the PID this script started) and wait: cleanup must not
+# delete $W under a dockerd that still uses it.
 stop_dockerd() {
-  local i
+  local i rc=0 cpid
   [ -n "$DPID" ] || return 0
   kill "$DPID" 2>/dev/null
   for ((i = 0; i < 100; i++)); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$DPID" 2>/dev/null && { echo "dockerd $DPID did not exit in 10 s" >&2; return 1; }
+  if kill -0 "$DPID" 2>/dev/null; then
+    echo "dockerd $DPID did not exit in 10 s of SIGTERM; sending SIGKILL" >&2
+    kill -KILL "$DPID" 2>/dev/null
+    rc=1
+  fi
+  wait "$DPID" 2>/dev/null || true   # its status is not ours (set -e)
   DPID=
+  # A killed dockerd leaves the containerd it started (pid file in its exec root) running.
+  if ((rc)) && [ -f "$W/exec/containerd/containerd.pid" ]; then
+    cpid=$(cat "$W/exec/containerd/containerd.pid")
+    case $(tr '\0' ' ' <"/proc/$cpid/cmdline" 2>/dev/null) in containerd\ *) kill -KILL "$cpid" 2>/dev/null ;; esac
+  fi
+  return "$rc"
 }
 cleanup() {
   local rc=$?
   set +e
   [ -n "$DPID" ] && "${D[@]}" rm -f $("${D[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1
   stop_dockerd
+  # The data root's own mounts (overlay, netns bind mounts) exist only in the fence's mount
+  # namespace; lift them before deleting it.
+  grep -o " $W/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l 2>/dev/null
   remove_host
   remove_remembered
   remove_remembered_cgroups

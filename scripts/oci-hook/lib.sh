@@ -19,10 +19,18 @@ fail() { echo "[$OH_NAME] FAIL: $*" >&2; exit 1; }
 OH_ABSENT=()
 remember_absent() { local p; for p in "$@"; do [ -e "$p" ] || OH_ABSENT+=("$p"); done; }
 remove_remembered() { local p; for p in "${OH_ABSENT[@]}"; do rm -rf -- "$p"; done; }
-# The same for the parent cgroups an engine makes in every v1 hierarchy (docker,
-# libpod_parent); removed with rmdir, deepest first, which only ever removes empty ones.
+# The same for the parent cgroups an engine makes (docker, libpod_parent): in every v1
+# hierarchy (and the hybrid layout's unified/), or at the root of a unified cgroup2 mount;
+# removed with rmdir, deepest first, which only ever removes empty ones.
 OH_CGROUPS=()
-remember_absent_cgroup() { local d; for d in /sys/fs/cgroup/*/; do [ -e "$d$1" ] || OH_CGROUPS+=("$d$1"); done; }
+remember_absent_cgroup() {
+  local d
+  if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    [ -e "/sys/fs/cgroup/$1" ] || OH_CGROUPS+=("/sys/fs/cgroup/$1")
+    return 0
+  fi
+  for d in /sys/fs/cgroup/*/; do [ -e "$d$1" ] || OH_CGROUPS+=("$d$1"); done
+}
 remove_remembered_cgroups() {
   local p
   for p in "${OH_CGROUPS[@]}"; do [ -d "$p" ] && find "$p" -depth -type d -exec rmdir {} + 2>/dev/null; done
