@@ -120,6 +120,14 @@ struct BerthBackend {
         try manager.store.read { tx throws(BerthError) in try tx.endpoint(id: id) }
     }
 
+    /// Whether the namespace the endpoint `id` was recorded in is gone for sure (its path
+    /// missing, or another namespace there now): then its address is in use nowhere.
+    func namespaceGone(ofEndpoint id: String) throws(BerthError) -> Bool {
+        guard let endpoint = try endpoint(id: id) else { return false }
+        if case .gone = manager.host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) { return true }
+        return false
+    }
+
     /// What holds attachment id `id` in Berth's state: an endpoint (on its network, marked
     /// when an attach or detach of it was interrupted) or a publication (in its group); nil
     /// when nothing does. One read transaction.

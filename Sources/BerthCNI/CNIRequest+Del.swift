@@ -48,13 +48,17 @@ extension CNIRequest {
     }
 
     /// Why the delegated lease stays after Berth's part of DEL failed, as `failedAdd` keeps
-    /// it: Berth still records the id on this network (its address may be live; the next DEL
-    /// or a GC finishes the record and gives the lease back then), or its state cannot be
-    /// read. nil when nothing of Berth's on this network records the id.
+    /// it: Berth still records the id on this network and its namespace may live (its
+    /// address may be in use; the next DEL or a GC finishes the record and gives the lease
+    /// back then), or its state cannot be read. nil when nothing of Berth's on this network
+    /// records the id, or the recorded namespace is gone: a runtime that does not retry DEL
+    /// (podman's CNI backend) would otherwise leave the lease taken for good, as `berth gc`
+    /// forgets the endpoint but knows nothing of the plugin's lease.
     private func leaseKept(_ backend: BerthBackend?) -> String? {
         guard let backend else { return "Berth's state could not be opened" }
         do throws(BerthError) {
             guard let holder = try backend.holder(of: attachmentID), holder.network == config.name else { return nil }
+            if !holder.isPublication, try backend.namespaceGone(ofEndpoint: attachmentID) { return nil }
             return "Berth still records the attachment"
         } catch {
             return "Berth's state could not be read: \(CNIError(error))"

@@ -259,6 +259,9 @@ struct LabApplier {
         let netlink = try handle(node)
         let wanted = spec.node(node)?.routes ?? []
         var seen = session.observation.nodes[node] ?? .missing(node, namespace: LabNames.namespace(lab: lab, node: node))
+        // The endpoint as it is now: the observation was read before this apply attached or
+        // detached it, and the default route its attach made is the network's, not the file's.
+        seen.endpoint = try LabNetworks(lab: lab, manager: engine.manager).endpoint(node: node)
         seen.routes = try netlink.routes(table: RouteTable.main)
         let links = try netlink.links()
         seen.interfaces = links.filter { $0.kind != .loopback }.map { ObservedInterface(link: $0, addresses: [], impairment: Impairment()) }

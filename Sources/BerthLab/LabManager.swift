@@ -118,7 +118,9 @@ public final class LabManager: Sendable {
             throw BerthError(.notFound, "there is no lab named \(name)", object: .lab(name), remedy: .listExisting(.lab))
         }
         guard let spec = record.spec else {
-            throw BerthError(.state, "lab \(name) has no recorded spec", object: .lab(name), remedy: .collectGarbage)
+            // An unreadable record is one gc refuses too (it points at down): no loop between them.
+            throw BerthError(.state, "lab \(name) has no recorded spec", object: .lab(name),
+                             remedy: record.unreadable != nil ? .remove(.lab(name)) : .collectGarbage)
         }
         return (record, spec)
     }

@@ -183,14 +183,17 @@ struct LabPlanner {
         Self.managed(seen.routes, seen).map { Self.labRoute($0, seen) }
     }
 
-    /// The routes the lab manages in a node: static ones, but for the default route its
-    /// Berth network's attach made (IPv4, through the network's interface, metric 0).
+    /// The routes the lab manages in a node: static ones, but for the default routes its
+    /// Berth network's attach made through the network's interface: IPv4 at metric 0, and on
+    /// a dual-stack network IPv6 at the kernel's default metric (1024), where a file's
+    /// default route of that family and metric could not be beside it anyway.
     static func managed(_ routes: [Route], _ seen: ObservedNode) -> [Route] {
         let networkIndex = seen.networkInterface?.link.index
         return routes.filter { route in
             guard route.routeProtocol == .static else { return false }
-            let attached = route.isDefault && route.family == .ipv4 && route.linkIndex == networkIndex && (route.metric ?? 0) == 0
-            return !(networkIndex != nil && attached)
+            guard networkIndex != nil, route.isDefault, route.linkIndex == networkIndex else { return true }
+            let metric = route.metric ?? 0
+            return !(route.family == .ipv4 ? metric == 0 : metric == 0 || metric == 1024)
         }
     }
 

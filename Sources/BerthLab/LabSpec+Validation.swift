@@ -175,6 +175,8 @@ extension LabSpec {
         for link in links { for end in link.endpoints where end.node == node.name { for cidr in end.addresses { subnets[cidr.family]?.append(cidr.network) } } }
         if let name = node.network {
             if let subnet = network(name)?.subnet { subnets[.ipv4]?.append(subnet.network) } else { subnets[.ipv4] = nil }
+            // An existing network may be dual stack: its IPv6 subnet is not in the file.
+            subnets[.ipv6] = nil
         }
         for route in node.routes where route.gateway == nil {
             if let destination = route.destination { subnets[route.family]?.append(destination) } else { subnets[route.family] = nil }

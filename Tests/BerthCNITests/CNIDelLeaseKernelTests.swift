@@ -57,6 +57,20 @@ struct CNIDelLeaseKernelTests {
         }
     }
 
+    @Test("a DEL whose detach fails when the container's namespace is gone gives the lease back: its address is in use nowhere, and a runtime that never retries DEL would leak it",
+          .enabled(if: CNIHarness.binary.contains("/debug/")))
+    func goneNamespaceReleasesLease() throws {
+        try withHostSandbox { sandbox in
+            let (cni, plugins, config) = try setUp(sandbox)
+            let container = try sandbox.makeNamespace()
+            try #require(cni.run("ADD", config, containerID: "pod7", netns: container.path, path: plugins).status == 0)
+            try #require(sandbox.run(["ip", "netns", "delete", try #require(container.name)]).succeeded)
+            let failed = cni.run("DEL", config, containerID: "pod7", netns: "", path: plugins, environment: ["BERTH_FAILPOINT=detach.mark"])
+            #expect(failed.status == 1 && failed.message.contains("fail point detach.mark"), "\(failed)")
+            #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod7 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
+        }
+    }
+
     @Test("a DEL that cannot take the state lock (held past its 30 s timeout) is code 11 and keeps the lease; the retry gives it back",
           .timeLimit(.minutes(2)))
     func lockedStateKeepsLease() throws {

@@ -37,6 +37,22 @@ struct CNIIPAMRoutesKernelTests {
         }
     }
 
+    @Test("a route the namespace has already (the subnet's own connected route) is added behind it, not refused, as the reference plugins add routes")
+    func existingRoute() throws {
+        try withHostSandbox { sandbox in
+            let lease = #"{"cniVersion":"1.1.0","ips":[{"address":"10.78.0.50/24","gateway":"10.78.0.1"}],"routes":[{"dst":"10.78.0.0/24","gw":"10.78.0.1"}]}"#
+            let (cni, plugins, config) = try setUp(sandbox, lease: lease)
+            let container = try sandbox.makeNamespace()
+            let add = cni.run("ADD", config, containerID: "pod1", netns: container.path, path: plugins)
+            try #require(add.status == 0, "\(add)")
+            let routes = sandbox.run(["ip", "-n", try #require(container.name), "-4", "route", "show", "10.78.0.0/24"]).stdout
+            // The connected route keeps precedence: it is listed first.
+            #expect(routes.hasPrefix("10.78.0.0/24 dev eth0 proto kernel"), "\(routes)")
+            #expect(cni.run("DEL", config, containerID: "pod1", netns: container.path, path: plugins).status == 0)
+            #expect(cni.hostVeths().isEmpty)
+        }
+    }
+
     @Test("a route of a family the container gets no address of is code 7 naming it; the lease goes back and nothing is made")
     func otherFamily() throws {
         try withHostSandbox { sandbox in

@@ -93,8 +93,12 @@ extension NetworkManager {
                     // attached to several; this one waits behind it.
                     try changes.addRoute(to: nil, via: .v4(ipv4.gateway), device: .index(peerIndex), appendIfExists: true)
                 }
+                // Not exclusive, as the reference plugins add them: a route the namespace has
+                // already (the subnet's own connected route, another network's same route)
+                // keeps precedence, this one behind it (IPv4) or left out (IPv6, where an
+                // append would join the two into one multipath route).
                 for route in routes where route.destination.family == .ipv4 {
-                    try changes.addRoute(to: route.destination, via: route.gateway, device: .index(peerIndex))
+                    try changes.addRoute(to: route.destination, via: route.gateway, device: .index(peerIndex), appendIfExists: true)
                 }
                 if let ipv6 {
                     // After the up (a down drops IPv6 addresses), nodad: usable at once.
@@ -102,7 +106,7 @@ extension NetworkManager {
                 }
                 // Before the IPv6 default route, which may be refused with the rest applied.
                 for route in routes where route.destination.family == .ipv6 {
-                    try changes.addRoute(to: route.destination, via: route.gateway, device: .index(peerIndex))
+                    try changes.addRoute(to: route.destination, via: route.gateway, device: .index(peerIndex), keepIfExists: true)
                 }
                 if let ipv6 {
                     // Last: refused (EEXIST) when the namespace has an IPv6 default route at
