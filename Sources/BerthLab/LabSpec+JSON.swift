@@ -229,3 +229,24 @@ private struct SpecFields {
         }
     }
 }
+
+extension LabSpec {
+    /// This spec without its file positions: what its JSON record reads back as (`json`
+    /// keeps no positions), for the round trip the fuzz property and the tests check.
+    public func withoutLocations() -> LabSpec {
+        var spec = self
+        spec.nameLocation = nil
+        for i in spec.nodes.indices {
+            spec.nodes[i].location = nil
+            spec.nodes[i].run?.location = nil
+            for j in spec.nodes[i].routes.indices { spec.nodes[i].routes[j].location = nil }
+            for j in spec.nodes[i].sysctls.indices { spec.nodes[i].sysctls[j].location = nil }
+        }
+        for i in spec.links.indices {
+            spec.links[i].location = nil
+            for j in spec.links[i].endpoints.indices { spec.links[i].endpoints[j].location = nil }
+        }
+        for i in spec.networks.indices { spec.networks[i].location = nil }
+        return spec
+    }
+}

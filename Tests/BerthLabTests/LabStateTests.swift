@@ -35,27 +35,10 @@ struct LabStateTests {
     func jsonRoundTrip() throws {
         let spec = try LabFileParser.parse(Self.full, source: "full.yaml")
         let back = try LabSpec(json: JSONValue(parsing: spec.json.render()))
-        #expect(back == Self.withoutLocations(spec))
+        #expect(back == spec.withoutLocations())
         #expect(back.node("web")?.run?.environment == ["A=1", "EMPTY="])
         #expect(back.node("web")?.publish.map(\.description) == ["8080:80/tcp", "127.0.0.1:5353:53/udp", "9000-9001:90-91/tcp"])
         #expect(back.links[0].endpoints[0].impairment.rate?.rate.bitsPerSecond == 40_000_000_000)
-    }
-
-    static func withoutLocations(_ spec: LabSpec) -> LabSpec {
-        var spec = spec
-        spec.nameLocation = nil
-        for i in spec.nodes.indices {
-            spec.nodes[i].location = nil
-            spec.nodes[i].run?.location = nil
-            for j in spec.nodes[i].routes.indices { spec.nodes[i].routes[j].location = nil }
-            for j in spec.nodes[i].sysctls.indices { spec.nodes[i].sysctls[j].location = nil }
-        }
-        for i in spec.links.indices {
-            spec.links[i].location = nil
-            for j in spec.links[i].endpoints.indices { spec.links[i].endpoints[j].location = nil }
-        }
-        for i in spec.networks.indices { spec.networks[i].location = nil }
-        return spec
     }
 }
 
@@ -77,7 +60,7 @@ struct LabRecordTests {
             try state.save(record)
             let read = try #require(try state.record(named: "full"))
             #expect(read.status == .incomplete && read.nodes == ["r1", "h1", "web"] && read.networks == ["lan"])
-            #expect(read.pending == LabStateTests.withoutLocations(spec) && read.applied == nil)
+            #expect(read.pending == spec.withoutLocations() && read.applied == nil)
             record.applied = spec
             record.pending = nil
             record.nodes = ["r1"]
