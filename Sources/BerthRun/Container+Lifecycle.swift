@@ -152,7 +152,7 @@ extension Container {
             if mayRestart, restart.restarts(after: exit, restarts: row.restartCount), try tx.markRestarting(id: record.id) { return true }
             // A restart's stop keeps it for the start that follows.
             removes = record.options?.autoRemove == true && !row.restartRequested
-            if removes { try tx.deleteContainer(id: record.id) }
+            if removes { try tx.removeEnded(id: record.id, exitCode: exit.code, finished: now) }
             return false
         }
         release(record, manager: manager, failed: releaseFailed)
@@ -256,7 +256,7 @@ extension Container {
         try store.write { tx throws(BerthError) in
             guard let row = try tx.container(id: record.id), row.supervisor == me else { return }
             if removes {
-                try tx.deleteContainer(id: record.id)
+                try tx.removeEnded(id: record.id, exitCode: code, finished: now)
             } else {
                 try tx.markExited(id: record.id, exitCode: code, finished: now, oomKilled: oomKilled)
                 try tx.setSupervisor(id: record.id, nil)
@@ -288,7 +288,7 @@ extension Container {
         if removes {
             let removed = try store.write { tx throws(BerthError) -> Bool in
                 guard let row = try tx.container(id: record.id), row.supervisor == me else { return false }
-                return try tx.deleteContainer(id: record.id)
+                return try tx.removeEnded(id: record.id, exitCode: row.exitCode ?? 255, finished: row.finished ?? StateClock.now())
             }
             if removed { ContainerLog.remove(state: manager.store.directory, id: record.id) }
             return removed

@@ -15,7 +15,7 @@ import BerthNetwork
 enum ContainerSchema {
     static let owner = "BerthRun"
 
-    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle, oomKilled, restartRequested, containerBoot])
+    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle, oomKilled, restartRequested, containerBoot, removedExits])
 
     /// Version 1: the `containers` table as BerthNetwork's schema version 2 created it (with
     /// the command as a JSON array), adopted where it exists and created where it does not.
@@ -154,5 +154,18 @@ enum ContainerSchema {
     /// settles the containers first (`ContainerBoot`). Empty until a process records its boot.
     @Sendable static func containerBoot(_ tx: StateTransaction) throws(BerthError) {
         try tx.db().script("CREATE TABLE container_boot (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), boot TEXT NOT NULL) STRICT;")
+    }
+
+    /// Version 7: `container_exits`, the exit status of a container removed when it ended
+    /// (`--rm`), kept an hour after its row is gone, so that `wait` started before the end
+    /// still answers it, as Docker's daemon does for its waiters.
+    @Sendable static func removedExits(_ tx: StateTransaction) throws(BerthError) {
+        try tx.db().script("""
+            CREATE TABLE container_exits (
+                id        TEXT PRIMARY KEY,
+                exit_code INTEGER NOT NULL,
+                finished  INTEGER NOT NULL
+            ) STRICT, WITHOUT ROWID;
+            """)
     }
 }

@@ -184,6 +184,26 @@ extension StateTransaction {
         try db().execute("DELETE FROM containers WHERE id = ?", [.text(id)]) == 1
     }
 
+    /// How long the exit status of a container removed when it ended is kept.
+    static let removedExitLifetime: Int64 = 3600
+
+    /// Removes the row of a container that ended with `exitCode` and is removed on exit,
+    /// keeping its status for `wait` (`container_exits`, an hour; older ones go here);
+    /// returns whether there was a row.
+    @discardableResult
+    func removeEnded(id: String, exitCode: Int32, finished: Int64) throws(BerthError) -> Bool {
+        let db = try db()
+        try db.execute("DELETE FROM container_exits WHERE finished < ?", [.int(finished - Self.removedExitLifetime)])
+        try db.execute("INSERT OR REPLACE INTO container_exits (id, exit_code, finished) VALUES (?, ?, ?)",
+                       [.text(id), .int(Int64(exitCode)), .int(finished)])
+        return try deleteContainer(id: id)
+    }
+
+    /// The exit status of the container `id`, removed when it ended within the hour.
+    func removedExit(id: String) throws(BerthError) -> Int32? {
+        try db().query("SELECT exit_code FROM container_exits WHERE id = ?", [.text(id)]) { row in Int32(truncatingIfNeeded: row.int(0)) }.first
+    }
+
     // MARK: - Rows
 
     private func update(_ id: String, _ assignments: String, _ values: [SQLValue]) throws(BerthError) {

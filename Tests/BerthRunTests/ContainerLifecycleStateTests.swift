@@ -16,7 +16,7 @@ struct ContainerLifecycleStateTests {
         try body(try StateStore(directory: dir), dir)
     }
 
-    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 6, rows and arguments kept")
+    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 7, rows and arguments kept")
     func versionTwo() throws {
         try withStore { store, dir in
             // What the previous berth left: its two migrations, and a running container.
@@ -32,7 +32,7 @@ struct ContainerLifecycleStateTests {
 
             let reopened = try StateStore(directory: dir)
             try reopened.prepare(ContainerSchema.stateExtension)
-            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 6)
+            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 7)
             let row = try #require(try reopened.read { tx throws(BerthError) in try tx.container(id: id) })
             #expect(!row.oomKilled, "a row from before version 4 was not OOM-killed")
             #expect(!row.restartRequested, "a row from before version 5 has no restart under way")
