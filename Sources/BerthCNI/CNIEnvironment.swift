@@ -88,7 +88,7 @@ public struct CNIEnvironment: Sendable, Hashable {
                 let length = CNIAttachment.endpointID(containerID: containerID, ifname: ifname).utf8.count
                 throw CNIError(.invalidEnvironment, "CNI_CONTAINERID (\(containerID.utf8.count) bytes) and CNI_IFNAME make an attachment id of \(length) bytes",
                                details: "berth-cni records an attachment as CONTAINERID-IFNAME in at most \(CNIAttachment.maxIDLength) bytes "
-                                   + "(an interface name's bytes other than letters, digits, '.' and '-' take three): use a shorter container id")
+                                   + "(an interface name's bytes other than letters, digits, '.' and '-' take three): use a shorter container id or interface name")
             }
         case .del:
             // No length limit: the specification sets none, and DEL must finish for an id

@@ -19,7 +19,7 @@ extension CNIRequest {
         var failures: [CNIError] = []
         var backend: BerthBackend?
         if !CNIAttachment.fits(containerID: env.containerID, ifname: env.ifname) {
-            log.write("DEL \(env.containerID) \(env.ifname): the container id is longer than berth-cni records; only the IPAM plugin's part is released")
+            log.write("DEL \(env.containerID) \(env.ifname): the attachment id CONTAINERID-IFNAME is over \(CNIAttachment.maxIDLength) bytes, so Berth never recorded it; only the IPAM plugin's part is released")
         } else {
             do throws(CNIError) {
                 let state = try self.backend()

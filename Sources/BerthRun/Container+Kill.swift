@@ -69,9 +69,9 @@ extension Container {
     /// waiting process is no child of the supervisor's. A container whose supervisor is gone
     /// (killed) is waited for by its command, and its end recorded here, as `stop` would.
     ///
-    /// A container removed on exit (`--rm`) leaves its status an hour after its row is gone
-    /// (`container_exits`), so a wait begun before its end answers it; one removed otherwise
-    /// meanwhile (`rm -f`) is `.notFound`, saying so. One that never ran
+    /// A container removed once it ended (`--rm`, `rm -f`) leaves its status an hour after
+    /// its row is gone (`container_exits`), so a wait begun before its end answers it; one
+    /// whose row went without a status (never ran) is `.notFound`, saying so. One that never ran
     /// and that nothing starts (a start that failed), or one whose supervisor died while it
     /// waited to restart, returns at once: its last recorded status, 0 when none.
     public static func wait(_ nameOrID: String, interval: Duration = .milliseconds(50), manager: NetworkManager) throws(BerthError) -> Int32 {
@@ -94,13 +94,9 @@ extension Container {
             Sleep.for(interval)
             let (row, removedExit) = try store.read { tx throws(BerthError) in (try tx.container(id: first.id), try tx.removedExit(id: first.id)) }
             guard let next = row else {
-                // Removed when it ended (--rm): its status is kept for an hour.
+                // Removed once it ended (--rm, or rm after its end): its status is kept an hour.
                 if let removedExit { return removedExit }
-                guard first.options?.autoRemove == true else {
-                    throw BerthError(.notFound, "container \(first.name) was removed before its end was seen", object: .container(first.name), operation: .wait)
-                }
-                throw BerthError(.notFound, "container \(first.name) was removed when it ended, with its exit status",
-                                 hint: "wait for a container that is not removed on exit", object: .container(first.name), operation: .wait)
+                throw BerthError(.notFound, "container \(first.name) was removed before its end was seen", object: .container(first.name), operation: .wait)
             }
             seen = next
         }

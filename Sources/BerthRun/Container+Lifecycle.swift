@@ -70,7 +70,12 @@ extension Container {
                         throw BerthError(.conflict, "cannot remove container \(name): it is running", object: .container(name),
                                          operation: .remove, remedy: .stop(.container(name)))
                     }
-                    try tx.deleteContainer(id: row.id)
+                    // An ended one keeps its status for a `wait` begun before the removal.
+                    if let code = row.exitCode, row.status == .exited {
+                        try tx.removeEnded(id: row.id, exitCode: code, finished: row.finished ?? StateClock.now())
+                    } else {
+                        try tx.deleteContainer(id: row.id)
+                    }
                     return row
                 })
             } catch {

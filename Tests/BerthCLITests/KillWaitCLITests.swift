@@ -51,7 +51,7 @@ struct KillWaitCLITests {
 
                 // A --rm container's status outlives its row, for a wait begun before its end
                 // (docker run -d --rm; docker wait), as Docker's daemon keeps it for its waiters.
-                try #require(sandbox.berth(["run", "-d", "--rm", "--name", "gone", "--rootfs", rootfs.path, "--", "sh", "-c", "sleep 0.3; exit 5"]).succeeded)
+                try #require(sandbox.berth(["run", "-d", "--rm", "--name", "gone", "--rootfs", rootfs.path, "--", "sh", "-c", "sleep 2; exit 5"]).succeeded)
                 let removed = sandbox.berth(["wait", "gone"])
                 #expect(removed.status == 0 && removed.stdout == "5\n", "\(removed)")
                 #expect(sandbox.berth(["ps", "-aq"]).stdout.split(separator: "\n").count == 3, "the --rm container is gone")
@@ -79,6 +79,27 @@ struct KillWaitCLITests {
                 let reaped = try #require(try ContainerCLI.container(sandbox, "orphan"))
                 #expect(reaped["status"] as? String == "exited" && reaped["exitCode"] as? Int == 137, "\(reaped)")
                 #expect(!ContainerCLI.ruleset(sandbox).contains("7301"))
+
+                // A wait begun before rm -f gets the status of the kill that removal made.
+                try #require(sandbox.berth(["run", "-d", "--name", "doomed", "--rootfs", rootfs.path, "--", "sleep", "1000"]).succeeded)
+                let waiter = Process()
+                waiter.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                waiter.arguments = sandbox.berthArguments(["wait", "doomed"])
+                waiter.environment = ProcessInfo.processInfo.environment.merging(sandbox.berthEnvironment()) { _, new in new }
+                let pipe = Pipe()
+                waiter.standardOutput = pipe
+                waiter.standardError = FileHandle.nullDevice
+                try waiter.run()
+                // A bound against a hang, not a timing.
+                let pid = waiter.processIdentifier
+                let watchdog = DispatchWorkItem { kill(pid, SIGTERM) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+                defer { watchdog.cancel() }
+                Thread.sleep(forTimeInterval: 0.5)
+                #expect(sandbox.berth(["rm", "-f", "doomed"]).succeeded)
+                waiter.waitUntilExit()
+                let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                #expect(waiter.terminationStatus == 0 && printed == "137\n", "\(printed)")
 
                 #expect(sandbox.berth(["rm", "busy", "brief", "trap", "reload", "orphan"]).succeeded)
                 #expect(ContainerCLI.nothingRecorded(sandbox))

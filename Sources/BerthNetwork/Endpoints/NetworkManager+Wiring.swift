@@ -93,10 +93,10 @@ extension NetworkManager {
                     // attached to several; this one waits behind it.
                     try changes.addRoute(to: nil, via: .v4(ipv4.gateway), device: .index(peerIndex), appendIfExists: true)
                 }
-                // Not exclusive, as the reference plugins add them: a route the namespace has
-                // already (the subnet's own connected route, another network's same route)
-                // keeps precedence, this one behind it (IPv4) or left out (IPv6, where an
-                // append would join the two into one multipath route).
+                // Not exclusive: a route the namespace has already (the subnet's own connected
+                // route, another network's same route) keeps precedence, this one behind it
+                // (IPv4) or left out (IPv6, where an append would join the two into one
+                // multipath route), rather than failing the attach.
                 for route in routes where route.destination.family == .ipv4 {
                     try changes.addRoute(to: route.destination, via: route.gateway, device: .index(peerIndex), appendIfExists: true)
                 }
