@@ -102,6 +102,7 @@ package enum CLIHints {
         "workingDirectory": "--workdir", "environment": "-e", "internal": "--internal", "stateDirectory": "--state-dir",
         "command": "command", "privileged": "--privileged", "usesExistingBridge": "--bridge-existing", "user": "--user", "volumes": "-v",
         "readOnlyRootfs": "--read-only", "terminal": "-t", "interactive": "-i", "restart": "--restart", "stdio": "stdio",
+        "stopSignal": "--stop-signal", "stopTimeout": "--stop-timeout",
         "memory": "--memory", "memorySwap": "--memory-swap", "cpus": "--cpus", "cpuShares": "--cpu-shares",
         "cpusetCPUs": "--cpuset-cpus", "cpusetMems": "--cpuset-mems", "pids": "--pids-limit", "capabilities": "--cap-add/--cap-drop",
         "securityOptions": "--security-opt", "seccomp": "--security-opt seccomp=", "noNewPrivileges": "--security-opt no-new-privileges",

@@ -17,10 +17,11 @@ extension BerthError.Operation {
 /// `docker kill` and `docker wait` for containers started by any process.
 extension Container {
     /// Sends `signal` to a running container's command (PID 1 of its namespaces), as `docker
-    /// kill` does: SIGKILL unless told otherwise, no grace period. After SIGKILL, SIGTERM or
-    /// SIGINT (what stops a container) the end that follows is not restarted (Docker cancels
-    /// the restart policy for its stop signal and SIGKILL alike), and a container waiting to
-    /// restart is kept from it; another signal leaves the policy as it was. With SIGKILL it
+    /// kill` does: SIGKILL unless told otherwise, no grace period. After SIGKILL, the
+    /// container's stop signal (`RunOptions.stopSignal`), SIGTERM or SIGINT (what stops a
+    /// container) the end that follows is not restarted (Docker cancels the restart policy
+    /// for its stop signal and SIGKILL alike), and a container waiting to restart is kept
+    /// from it; another signal leaves the policy as it was. With SIGKILL it
     /// returns once the supervisor has recorded the end and released the network, as `stop`
     /// does (an orphan's, whose supervisor is gone, is recorded here); with any other signal,
     /// once the signal is sent — the command may handle or ignore it (PID 1 ignores what it
@@ -44,7 +45,7 @@ extension Container {
             }
             // Only a signal that ends the command as `stop` does cancels the restart policy:
             // one a command handles (HUP to reload, USR1) leaves it running under its policy.
-            if Self.ends(signal) { try tx.requestStop(id: row.id) }
+            if Self.ends(signal, stopSignal: row.options?.stopSignal) { try tx.requestStop(id: row.id) }
             return row
         }
         guard let record = read else {
@@ -54,14 +55,18 @@ extension Container {
         var sent: Int32 = 0
         if record.status == .running, let process = record.process, try process.signal(signal) { sent = signal }
         // A restarting container has no command to signal: the flag keeps it from the next run.
-        guard signal == SIGKILL || (record.status == .restarting && Self.ends(signal)) else { return record }
+        guard signal == SIGKILL || (record.status == .restarting && Self.ends(signal, stopSignal: record.options?.stopSignal)) else {
+            return record
+        }
         return try awaitSupervisor(record, signal: sent, manager: manager)
     }
 
-    /// Whether `signal` is one Berth stops a container with (SIGTERM, SIGINT, SIGKILL):
-    /// its end is then not restarted, as `docker kill` cancels the policy for the stop
-    /// signal and SIGKILL.
-    static func ends(_ signal: Int32) -> Bool { signal == SIGKILL || signal == SIGTERM || signal == SIGINT }
+    /// Whether `signal` is one Berth stops a container with (SIGKILL, the container's
+    /// `stopSignal`, and SIGTERM and SIGINT whatever that is): its end is then not restarted,
+    /// as `docker kill` cancels the policy for the stop signal and SIGKILL.
+    static func ends(_ signal: Int32, stopSignal: Int32?) -> Bool {
+        signal == SIGKILL || signal == SIGTERM || signal == SIGINT || signal == stopSignal
+    }
 
     /// Blocks until a container's command ends and returns its exit status, as `docker wait`:
     /// at once for a stopped container (its last status), else at its next end — one its

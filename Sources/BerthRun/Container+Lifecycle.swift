@@ -9,17 +9,20 @@ import BerthNamespace
 
 /// Stopping, removing and cleaning up after containers, from any process.
 extension Container {
-    /// Stops a container started by any process: SIGTERM, then SIGKILL after `timeout` (the
-    /// command is PID 1 of its namespace, which ignores SIGTERM unless it handles it). Its
-    /// restart policy does not apply: a stopped container stays stopped. Returns the record
-    /// once its supervisor has recorded the exit and released the network — or, if the
-    /// supervisor is gone, once this call has. Stopping a stopped container does nothing.
+    /// Stops a container started by any process: its stop signal (`RunOptions.stopSignal`,
+    /// SIGTERM by default), then SIGKILL after `timeout` (the command is PID 1 of its
+    /// namespace, which ignores a signal it has no handler for). A nil `timeout` is the
+    /// container's own (`RunOptions.stopTimeout`, 10 s by default); a negative one sends no
+    /// SIGKILL: it waits until the command ends, as Docker's -1. Its restart policy does not
+    /// apply: a stopped container stays stopped. Returns the record once its supervisor has
+    /// recorded the exit and released the network — or, if the supervisor is gone, once this
+    /// call has. Stopping a stopped container does nothing.
     ///
     /// `restarting`: the stop is the first half of a restart (`docker restart`): a container
     /// to be removed on exit (`--rm`) is kept, exited, for the start that follows — which
     /// clears the mark, so its next end removes it as usual.
     @discardableResult
-    public static func stop(_ nameOrID: String, timeout: Duration = .seconds(10), restarting: Bool = false,
+    public static func stop(_ nameOrID: String, timeout: Duration? = nil, restarting: Bool = false,
                             manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         let found = try find(nameOrID, manager: manager)
         if found.status == .exited, !found.isSupervised { return found }
@@ -34,9 +37,10 @@ extension Container {
         }
         guard let record = read else { return found }     // removed meanwhile (--rm)
         var signal: Int32 = 0
-        if let process = record.process, try process.signal(SIGTERM) {
-            signal = SIGTERM
-            if !process.waitForExit(timeout: timeout) {
+        let stopSignal = record.options?.effectiveStopSignal ?? SIGTERM
+        if let process = record.process, try process.signal(stopSignal) {
+            signal = stopSignal
+            if !waitForExit(process, timeout: timeout ?? stopTimeout(of: record)) {
                 try process.signal(SIGKILL)
                 signal = SIGKILL
                 guard process.waitForExit(timeout: .seconds(10)) else {
@@ -46,6 +50,18 @@ extension Container {
             }
         }
         return try awaitSupervisor(record, signal: signal, manager: manager)
+    }
+
+    /// The container's own stop timeout: negative for none.
+    static func stopTimeout(of record: ContainerRecord) -> Duration {
+        .seconds(record.options?.stopTimeout ?? RunOptions.defaultStopTimeout)
+    }
+
+    /// Whether `process` ended within `timeout`; a negative `timeout` waits until it does.
+    static func waitForExit(_ process: ProcessIdentity, timeout: Duration) -> Bool {
+        guard timeout < .zero else { return process.waitForExit(timeout: timeout) }
+        while !process.waitForExit(timeout: .seconds(60)) {}
+        return true
     }
 
     /// Removes a stopped container: its record and its log (and, if anything was left, its

@@ -40,6 +40,20 @@ public enum ContainerSignal {
         throw .invalid("invalid signal \(text)", hint: "give a signal such as KILL, TERM, HUP or 9", parameter: "signal")
     }
 
+    /// The name of signal `number` as Docker writes one (`SIGQUIT`, `SIGRTMIN+3`, `SIGRTMAX`),
+    /// or its number when it has none (32, 33: the C library's own).
+    public static func name(of number: Int32) -> String {
+        if let found = names.first(where: { $0.1 == number }) { return "SIG" + found.0 }
+        if number == realTimeMinimum { return "SIGRTMIN" }
+        if number == highest { return "SIGRTMAX" }
+        if number > realTimeMinimum, number < highest {
+            // Docker's table names the first half from RTMIN up, the second from RTMAX down.
+            let up = number - realTimeMinimum
+            return up <= (highest - realTimeMinimum) / 2 ? "SIGRTMIN+\(up)" : "SIGRTMAX-\(highest - number)"
+        }
+        return String(number)
+    }
+
     /// `RTMIN`, `RTMIN+N`, `RTMAX`, `RTMAX-N` within the real-time range.
     private static func realTime(_ name: String) -> Int32? {
         func offset(_ rest: Substring, sign: Character) -> Int32? {

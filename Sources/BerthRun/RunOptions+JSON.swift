@@ -40,6 +40,8 @@ extension RunOptions {
             "autoRemove": .bool(autoRemove),
             "limits": limits.json,
             "networkAliases": .array(networkAliases.map(JSONValue.string)),
+            "stopSignal": stopSignal.map { .integer(Int64($0)) } ?? .null,
+            "stopTimeout": stopTimeout.map { .integer(Int64($0)) } ?? .null,
             "process": .object(process),
         ]
     }
@@ -87,5 +89,14 @@ extension RunOptions {
         mac = try fields.optionalString("mac", absent: nil).map { text throws(BerthError) in try MACAddress(parsing: text) }
         // Absent in the settings of an older berth: no aliases.
         if fields.object["networkAliases"] != nil { networkAliases = try fields.strings("networkAliases") }
+        // Absent in the settings of an older berth: SIGTERM, then SIGKILL after 10 s, as it stopped.
+        if let number = try fields.optionalInteger("stopSignal") {
+            guard let signal = Int32(exactly: number), (1...ContainerSignal.highest).contains(signal) else { throw fields.malformed("stopSignal") }
+            stopSignal = signal
+        }
+        if let seconds = try fields.optionalInteger("stopTimeout") {
+            guard let timeout = Int(exactly: seconds), timeout >= -1 else { throw fields.malformed("stopTimeout") }
+            stopTimeout = timeout
+        }
     }
 }

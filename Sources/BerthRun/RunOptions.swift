@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 public import BerthCore
 public import BerthConfine
 import BerthNetwork
@@ -84,6 +89,19 @@ public struct RunOptions: Sendable, Hashable {
     /// More names for the container on its network's resolver (`--network-alias`); its
     /// name is always one when it is a valid DNS name.
     public var networkAliases: [String] = []
+    /// The signal `Container.stop` sends first (`docker run --stop-signal`), 1 to 64; nil for
+    /// SIGTERM, Docker's default. `Container.kill` with it cancels the restart policy, as
+    /// SIGKILL does.
+    public var stopSignal: Int32?
+    /// Seconds `Container.stop` waits after the stop signal before SIGKILL
+    /// (`docker run --stop-timeout`) when the caller gives no timeout: nil for 10, Docker's
+    /// default; -1 for no SIGKILL (it waits until the command ends, as Docker's -1).
+    public var stopTimeout: Int?
+
+    /// SIGTERM unless `stopSignal` says otherwise.
+    public var effectiveStopSignal: Int32 { stopSignal ?? SIGTERM }
+    /// Docker's default stop timeout.
+    public static let defaultStopTimeout = 10
 
     /// Options for running `process`; the settings not taken here keep their defaults.
     public init(process: ContainerSpec, name: String? = nil, network: ContainerNetwork = .default, ports: [PortSpec] = [],
@@ -139,6 +157,13 @@ public struct RunOptions: Sendable, Hashable {
                 throw .invalid("network \(network) gives the container no interface, so MAC address \(mac) cannot be used",
                                hint: "give no MAC address, or use a bridge network", parameter: "mac")
             }
+        }
+        if let stopSignal, !(1...ContainerSignal.highest).contains(stopSignal) {
+            throw .invalid("invalid stop signal \(stopSignal): signal numbers are 1 to \(ContainerSignal.highest)",
+                           hint: "give a signal such as TERM, QUIT, INT or 15", parameter: "stopSignal")
+        }
+        if let stopTimeout, stopTimeout < -1 {
+            throw .invalid("invalid stop timeout \(stopTimeout)", hint: "give 0 or more seconds, or -1 to wait without SIGKILL", parameter: "stopTimeout")
         }
         try spec(id: String(repeating: "0", count: 64)).validate()
         try limits.validate()

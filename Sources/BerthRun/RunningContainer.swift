@@ -70,14 +70,16 @@ public final class RunningContainer: Sendable {
         try process.wait()
     }
 
-    /// SIGTERM, then SIGKILL if the command still runs after `timeout`; then `wait()`.
+    /// The container's stop signal (SIGTERM by default), then SIGKILL if the command still
+    /// runs after `timeout` (nil: the container's stop timeout; negative: no SIGKILL, see
+    /// `Container.stop`); then `wait()`.
     @discardableResult
-    public func stop(timeout: Duration = .seconds(10)) throws(BerthError) -> ContainerExit {
+    public func stop(timeout: Duration? = nil) throws(BerthError) -> ContainerExit {
         guard let identity = record.process else { return try wait() }
         do {
-            try process.signal(SIGTERM)
+            try process.signal(record.options?.effectiveStopSignal ?? SIGTERM)
             // An exited child stays a zombie until `wait` reaps it: `isAlive` is false then.
-            if !identity.waitForExit(timeout: timeout) { try process.signal(SIGKILL) }
+            if !Container.waitForExit(identity, timeout: timeout ?? Container.stopTimeout(of: record)) { try process.signal(SIGKILL) }
         } catch where error.code == .notFound {
             // It ended on its own meanwhile.
         }

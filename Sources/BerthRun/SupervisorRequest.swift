@@ -119,6 +119,12 @@ struct Fields {
         return try strings(key)
     }
 
+    /// An integer, nil when missing or null.
+    func optionalInteger(_ key: String) throws(BerthError) -> Int64? {
+        guard let value = object[key], !value.isNull else { return nil }
+        return try integer(key)
+    }
+
     /// A Boolean, nil when missing or null.
     func optionalBool(_ key: String) throws(BerthError) -> Bool? {
         guard let value = object[key], !value.isNull else { return nil }

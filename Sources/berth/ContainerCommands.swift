@@ -6,29 +6,47 @@ import Musl
 import ArgumentParser
 import Berth
 
-/// `berth stop`: SIGTERM, then SIGKILL after a grace period; returns once cleaned up.
+/// `berth stop`: the container's stop signal (SIGTERM by default), then SIGKILL after a
+/// grace period; returns once cleaned up.
 struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop", abstract: "Stop running containers.",
         discussion: """
-            The command is PID 1 of its container and ignores SIGTERM unless it handles it: after --time seconds it gets SIGKILL. \
+            Each gets its stop signal ('berth run --stop-signal', SIGTERM by default). The command is PID 1 of its container and \
+            ignores a signal it has no handler for: after --time seconds (default: the container's --stop-timeout, else 10) it gets SIGKILL. \
             A stopped container keeps its name and settings, but no address or ports, until 'berth start' or 'berth rm'.
             """)
     @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
-    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("Seconds to wait after SIGTERM before SIGKILL.", valueName: "S")) var time = 10
+    @OptionGroup var time: StopTimeOption
     @OptionGroup var state: StateOption
 
     func validate() throws {
         guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-        guard time >= 0 else { throw ValidationError("--time must be 0 or more seconds") }
     }
 
     func run() throws {
         let manager = try state.manager()
         EachContainer.run(containers) { name throws(BerthError) in
-            print(try Container.stop(name, timeout: .seconds(time), manager: manager).name)
+            print(try Container.stop(name, timeout: time.timeout, manager: manager).name)
         }
     }
+}
+
+/// `-t/--time` of `stop` and `restart`: when given, it wins over the container's own stop
+/// timeout, as Docker's.
+struct StopTimeOption: ParsableArguments {
+    // Unconditional, so that `-t -1` is a value, not an option.
+    @Option(name: [.customShort("t"), .long], parsing: .unconditional,
+            help: ArgumentHelp("Seconds to wait after the stop signal before SIGKILL (default: the container's --stop-timeout, else 10; -1: no SIGKILL).",
+                               valueName: "S"))
+    var time: Int?
+
+    func validate() throws {
+        if let time, time < -1 { throw ValidationError("--time must be 0 or more seconds, or -1 for no SIGKILL, not \(time)") }
+    }
+
+    /// Nil when not given: the container's own.
+    var timeout: Duration? { time.map { .seconds($0) } }
 }
 
 /// `berth start`: a stopped container's command again, with the same settings, detached.
@@ -54,21 +72,22 @@ struct StartCommand: ParsableCommand {
 
 /// `berth restart`: stop (if running), then start.
 struct RestartCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop containers (if running), then start them again.")
+    static let configuration = CommandConfiguration(
+        commandName: "restart", abstract: "Stop containers (if running), then start them again.",
+        discussion: "The stop is 'berth stop''s: the container's stop signal, then SIGKILL after --time seconds.")
     @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
-    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("Seconds to wait after SIGTERM before SIGKILL.", valueName: "S")) var time = 10
+    @OptionGroup var time: StopTimeOption
     @OptionGroup var state: StateOption
 
     func validate() throws {
         guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-        guard time >= 0 else { throw ValidationError("--time must be 0 or more seconds") }
     }
 
     func run() throws {
         let manager = try state.manager()
         EachContainer.run(containers) { name throws(BerthError) in
             // A restart's stop: a --rm container is kept for the start.
-            let stopped = try Container.stop(name, timeout: .seconds(time), restarting: true, manager: manager)
+            let stopped = try Container.stop(name, timeout: time.timeout, restarting: true, manager: manager)
             let started = try Supervisor.start(existing: stopped.id, stateDirectory: state.stateDir, entry: RunCommand.entry)
             RunCommand.warn(started.hostWarnings)
             print(started.name)

@@ -111,14 +111,18 @@ enum ContainerInspection {
         ])
     }
 
+    /// StopSignal and StopTimeout only when `run` was given them, as Docker omits them.
     static func config(_ container: ContainerRecord) -> JSON {
         let process = container.options?.process
-        return .object([
+        var members: [(String, JSON)] = [
             ("Hostname", .string(container.hostname)), ("User", .string(process?.user ?? "")),
             ("Env", .array((process?.environment ?? []).map(JSON.string))), ("Cmd", .array(container.command.map(JSON.string))),
             ("WorkingDir", .string(process?.workingDirectory ?? "")), ("Image", .string(container.image)),
             ("OpenStdin", .bool(container.options?.interactive ?? false)), ("Tty", .bool(process?.terminal ?? false)),
-        ])
+        ]
+        if let signal = container.options?.stopSignal { members.append(("StopSignal", .string(ContainerSignal.name(of: signal)))) }
+        if let timeout = container.options?.stopTimeout { members.append(("StopTimeout", .int(timeout))) }
+        return .object(members)
     }
 
     /// The endpoint while the container has one (a stopped container has no address or

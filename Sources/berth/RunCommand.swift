@@ -35,14 +35,16 @@ struct RunCommand: ParsableCommand {
     /// name: an option-like first word is an unknown option, as docker's "unknown flag"
     /// (exit 125), unless it came after '--'.
     func validate() throws {
-        guard let first = arguments.command.first else { return }
-        if first == "-h" || first == "--help" {
-            throw CleanExit.helpRequest(self)
+        if let first = arguments.command.first {
+            if first == "-h" || first == "--help" {
+                throw CleanExit.helpRequest(self)
+            }
+            // The capture keeps a '--' that came first (the options drop it): after it, any name.
+            if first.hasPrefix("-"), first != "--", first != "-" {
+                throw ValidationError("unknown option '\(first)' (a command whose name starts with '-' goes after '--')")
+            }
         }
-        // The capture keeps a '--' that came first (the options drop it): after it, any name.
-        if first.hasPrefix("-"), first != "--", first != "-" {
-            throw ValidationError("unknown option '\(first)' (a command whose name starts with '-' goes after '--')")
-        }
+        try arguments.validateStop()
     }
 
     func run() throws {
@@ -107,6 +109,12 @@ struct RunArguments: ParsableArguments {
     @Flag(name: [.customShort("t"), .long], help: "Give the command a terminal (with -i, berth's terminal is attached to it).") var tty = false
     @Option(help: ArgumentHelp("Restart the command when it ends: no, on-failure[:N] (0: no maximum), always or unless-stopped (as always: a stop ends every policy).", valueName: "POLICY")) var restart = "no"
     @Flag(help: "Remove the container when its command ends.") var rm = false
+    @Option(name: .customLong("stop-signal"), help: ArgumentHelp("The signal 'berth stop' sends first: a name (SIGQUIT, INT, RTMIN+1) or a number (default: SIGTERM).", valueName: "SIGNAL"))
+    var stopSignal: String?
+    // Unconditional, so that `--stop-timeout -1` is a value, not an option.
+    @Option(name: .customLong("stop-timeout"), parsing: .unconditional,
+            help: ArgumentHelp("Seconds 'berth stop' waits after the stop signal before SIGKILL (default: 10; -1: no SIGKILL).", valueName: "S"))
+    var stopTimeout: Int?
     @Flag(help: "Keep all capabilities and an unmasked /proc and /sys, as docker run --privileged.") var privileged = false
     @OptionGroup(title: "Limits and confinement") var confine: ConfinementArguments
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments (after '--').", valueName: "COMMAND"))
@@ -131,11 +139,32 @@ struct RunArguments: ParsableArguments {
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm, limits: try confine.limits())
         options.networkAliases = networkAlias
+        options.stopSignal = try stopSignalNumber()
+        options.stopTimeout = stopTimeout
         options.ipv6Address = try ip6.map { text throws(BerthError) in try IPv6Address(parsing: text) }
         options.mac = try macAddress.map { text throws(BerthError) in
             do throws(BerthError) { return try MACAddress(parsing: text) } catch { throw error.with(parameter: "mac") }
         }
         return options
+    }
+
+    /// `--stop-signal`'s number; nil when not given (SIGTERM), so `inspect` shows it only when set, as Docker.
+    func stopSignalNumber() throws(BerthError) -> Int32? {
+        try stopSignal.map { text throws(BerthError) in
+            do throws(BerthError) { return try ContainerSignal.number(parsing: text) } catch { throw error.with(parameter: "stopSignal") }
+        }
+    }
+
+    /// The usage errors of `--stop-signal` and `--stop-timeout`, for `validate()`.
+    func validateStop() throws {
+        do {
+            _ = try stopSignalNumber()
+        } catch {
+            throw ValidationError("--stop-signal: " + (error.hint.map { "\(error.message) (\($0))" } ?? error.message))
+        }
+        if let stopTimeout, stopTimeout < -1 {
+            throw ValidationError("--stop-timeout must be 0 or more seconds, or -1 for no SIGKILL, not \(stopTimeout)")
+        }
     }
 
     /// `--env-file` entries first, then `-e`, so `-e` wins, as in Docker; a name alone takes

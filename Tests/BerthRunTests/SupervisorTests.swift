@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BerthConfine
 import BerthCore
 import BerthNetwork
@@ -84,6 +87,63 @@ struct SupervisorMessageTests {
             let broken = #expect(throws: BerthError.self) { try SupervisorRequest(json: JSONValue(parsing: text.replacingOccurrences(of: from, with: to))) }
             #expect(broken?.code == .internalError && broken?.message.contains("\"\(member)\"") == true, "\(String(describing: broken))")
         }
+    }
+
+    @Test("the stop signal and stop timeout read back; an older record without them stops with SIGTERM after 10 s; a bad one is refused")
+    func stopSettings() throws {
+        var options = RunOptions(process: ContainerSpec(command: ["sh"]), restart: .always)
+        options.stopSignal = SIGUSR1
+        options.stopTimeout = 1
+        let back = try RunOptions(json: JSONValue(parsing: options.json().render()))
+        #expect(back == options && back.stopSignal == SIGUSR1 && back.stopTimeout == 1 && back.effectiveStopSignal == SIGUSR1)
+        options.stopSignal = 64
+        options.stopTimeout = -1
+        #expect(try RunOptions(json: JSONValue(parsing: options.json().render())) == options)
+        let plain = RunOptions(process: ContainerSpec(command: ["sh"]))
+        #expect(try RunOptions(json: JSONValue(parsing: plain.json().render())).stopSignal == nil)
+
+        // Settings an older berth stored: no members at all.
+        guard case .object(var old) = plain.json(includingCommand: false) else {
+            Issue.record("RunOptions' JSON is not an object")
+            return
+        }
+        #expect(old.contains { $0.0 == "stopSignal" } && old.contains { $0.0 == "stopTimeout" })
+        old.removeAll { ["stopSignal", "stopTimeout"].contains($0.0) }
+        let read = try RunOptions(json: .object(old), command: ["sh"])
+        #expect(read.stopSignal == nil && read.stopTimeout == nil && read.effectiveStopSignal == SIGTERM)
+        func record(_ options: RunOptions?) -> ContainerRecord {
+            ContainerRecord(id: String(repeating: "a", count: 64), name: "old", endpointID: nil, network: "none", process: nil, supervisor: nil,
+                            command: ["sh"], hostname: "h", rootfs: nil, status: .exited, created: 0, options: options)
+        }
+        #expect(Container.stopTimeout(of: record(read)) == .seconds(10) && Container.stopTimeout(of: record(nil)) == .seconds(10))
+        var timed = read
+        timed.stopTimeout = 3
+        #expect(Container.stopTimeout(of: record(timed)) == .seconds(3))
+
+        // Stored, a signal out of range or a timeout below -1 is refused, never replaced.
+        let text = plain.json().render()
+        #expect(text.contains("\"stopSignal\":null") && text.contains("\"stopTimeout\":null"), "\(text)")
+        for (from, to, member) in [("\"stopSignal\":null", "\"stopSignal\":65", "stopSignal"), ("\"stopSignal\":null", "\"stopSignal\":\"USR1\"", "stopSignal"),
+                                   ("\"stopTimeout\":null", "\"stopTimeout\":-2", "stopTimeout")] {
+            let broken = #expect(throws: BerthError.self) { try RunOptions(json: JSONValue(parsing: text.replacingOccurrences(of: from, with: to))) }
+            #expect(broken?.code == .internalError && broken?.message.contains("\"\(member)\"") == true, "\(String(describing: broken))")
+        }
+
+        // Given through the API, the same values are invalid arguments naming the parameter.
+        for (signal, timeout, parameter) in [(Int32(0), Int?.none, "stopSignal"), (65, nil, "stopSignal"), (nil, -2, "stopTimeout")] {
+            var bad = plain
+            bad.stopSignal = signal
+            bad.stopTimeout = timeout
+            let error = #expect(throws: BerthError.self) { try bad.validate() }
+            #expect(error?.code == .invalidArgument && error?.parameter == parameter, "\(String(describing: error))")
+        }
+    }
+
+    @Test("kill cancels the restart policy for SIGKILL, SIGTERM, SIGINT and the container's stop signal, not another")
+    func killEnds() {
+        #expect(Container.ends(SIGKILL, stopSignal: nil) && Container.ends(SIGTERM, stopSignal: nil) && Container.ends(SIGINT, stopSignal: nil))
+        #expect(!Container.ends(SIGUSR1, stopSignal: nil) && !Container.ends(SIGHUP, stopSignal: SIGUSR1))
+        #expect(Container.ends(SIGUSR1, stopSignal: SIGUSR1) && Container.ends(SIGTERM, stopSignal: SIGQUIT))
     }
 
     @Test("a failure report keeps every field of the error, causes included")
