@@ -20,9 +20,10 @@ extension Container {
     ///
     /// `restarting`: the stop is the first half of a restart (`docker restart`): a container
     /// to be removed on exit (`--rm`) is kept, exited, for the start that follows — which
-    /// clears the mark, so its next end removes it as usual.
+    /// clears the mark, so its next end removes it as usual. `killing`: SIGKILL at once, no
+    /// stop signal first (`rm -f`, as Docker's: a handler for the stop signal never starts).
     @discardableResult
-    public static func stop(_ nameOrID: String, timeout: Duration? = nil, restarting: Bool = false,
+    public static func stop(_ nameOrID: String, timeout: Duration? = nil, restarting: Bool = false, killing: Bool = false,
                             manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         let found = try find(nameOrID, manager: manager)
         if found.status == .exited, !found.isSupervised { return found }
@@ -37,7 +38,7 @@ extension Container {
         }
         guard let record = read else { return found }     // removed meanwhile (--rm)
         var signal: Int32 = 0
-        let stopSignal = record.options?.effectiveStopSignal ?? SIGTERM
+        let stopSignal = killing ? SIGKILL : record.options?.effectiveStopSignal ?? SIGTERM
         if let process = record.process, try process.signal(stopSignal) {
             signal = stopSignal
             if !waitForExit(process, timeout: timeout ?? stopTimeout(of: record)) {
@@ -75,7 +76,7 @@ extension Container {
         var record = try find(nameOrID, manager: manager)
         var attempts = 0
         while true {
-            if force, isRunning(record) { record = try stop(record.id, timeout: .zero, manager: manager) }
+            if force, isRunning(record) { record = try stop(record.id, timeout: .zero, killing: true, manager: manager) }
             let name = record.name
             let id = record.id
             let removed: Result<ContainerRecord?, BerthError>
