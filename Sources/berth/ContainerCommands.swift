@@ -16,13 +16,11 @@ struct StopCommand: ParsableCommand {
             ignores a signal it has no handler for: after --time seconds (default: the container's --stop-timeout, else 10) it gets SIGKILL. \
             A stopped container keeps its name and settings, but no address or ports, until 'berth start' or 'berth rm'.
             """)
-    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var names: ContainerNames
+    var containers: [String] { names.containers }
     @OptionGroup var time: StopTimeOption
     @OptionGroup var state: StateOption
 
-    func validate() throws {
-        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-    }
 
     func run() throws {
         let manager = try state.manager()
@@ -30,6 +28,12 @@ struct StopCommand: ParsableCommand {
             print(try Container.stop(name, timeout: time.timeout, manager: manager).name)
         }
     }
+}
+
+/// The containers a command acts on, one or more (argument-parser refuses none: "missing
+/// expected argument"): `stop`, `start`, `restart`, `kill`, `wait`, `rm`, `inspect`.
+struct ContainerNames: ParsableArguments {
+    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
 }
 
 /// `-t/--time` of `stop` and `restart`: when given, it wins over the container's own stop
@@ -54,12 +58,10 @@ struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start", abstract: "Start stopped containers again, in the background.",
         discussion: "Each gets its network, address and published ports back (or fails, naming who took a port), and the command, environment and volumes it was created with.")
-    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var names: ContainerNames
+    var containers: [String] { names.containers }
     @OptionGroup var state: StateOption
 
-    func validate() throws {
-        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-    }
 
     func run() throws {
         EachContainer.run(containers) { name throws(BerthError) in
@@ -75,13 +77,11 @@ struct RestartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restart", abstract: "Stop containers (if running), then start them again.",
         discussion: "The stop is 'berth stop''s: the container's stop signal, then SIGKILL after --time seconds.")
-    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var names: ContainerNames
+    var containers: [String] { names.containers }
     @OptionGroup var time: StopTimeOption
     @OptionGroup var state: StateOption
 
-    func validate() throws {
-        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-    }
 
     func run() throws {
         let manager = try state.manager()
@@ -98,14 +98,12 @@ struct RestartCommand: ParsableCommand {
 /// `berth rm`: removes stopped containers (`-f` stops running ones first).
 struct RmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove stopped containers (their record and log).")
-    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var names: ContainerNames
+    var containers: [String] { names.containers }
     @Flag(name: [.customShort("f"), .long], help: "Kill running containers (SIGKILL) and remove them; a container that does not exist is no error.")
     var force = false
     @OptionGroup var state: StateOption
 
-    func validate() throws {
-        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-    }
 
     /// With `-f` a container that does not exist is a note on stderr, not a failure, as
     /// `docker rm -f` (Docker 20.10 and later): what was asked for — no such container — holds.

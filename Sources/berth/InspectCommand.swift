@@ -17,12 +17,10 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect", abstract: "Show containers' settings and state as JSON, as 'docker inspect' does.",
         discussion: "Networks are inspected with 'berth network inspect'.")
 
-    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var names: ContainerNames
+    var containers: [String] { names.containers }
     @OptionGroup var state: StateOption
 
-    func validate() throws {
-        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-    }
 
     func run() throws {
         let manager = try state.manager()

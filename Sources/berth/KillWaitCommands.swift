@@ -9,13 +9,13 @@ struct KillCommand: ParsableCommand {
             No grace period, unlike 'berth stop'. The end that follows is not restarted by the restart policy. \
             With SIGKILL it returns once the container has stopped; any other signal is only sent: PID 1 ignores a signal it has no handler for.
             """)
-    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var names: ContainerNames
+    var containers: [String] { names.containers }
     @Option(name: [.customShort("s"), .long], help: ArgumentHelp("The signal: a name (KILL, SIGTERM, HUP, RTMIN+1) or a number.", valueName: "SIGNAL"))
     var signal = "KILL"
     @OptionGroup var state: StateOption
 
     func validate() throws {
-        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
         do {
             _ = try ContainerSignal.number(parsing: signal)
         } catch {
@@ -38,12 +38,10 @@ struct WaitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wait", abstract: "Wait until containers stop, then print their exit statuses.",
         discussion: "One line a container, in the order given; a stopped container's status prints at once.")
-    @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
+    @OptionGroup var names: ContainerNames
+    var containers: [String] { names.containers }
     @OptionGroup var state: StateOption
 
-    func validate() throws {
-        guard !containers.isEmpty else { throw ValidationError("name at least one container") }
-    }
 
     func run() throws {
         let manager = try state.manager()
