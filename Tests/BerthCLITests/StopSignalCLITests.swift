@@ -65,7 +65,7 @@ struct StopSignalCLITests {
         }
     }
 
-    @Test("--stop-timeout 1: a command ignoring the stop signal gets SIGKILL after about 1 s (137); an explicit -t wins over it")
+    @Test("--stop-timeout 1: a command ignoring the stop signal gets SIGKILL after about 1 s (137); an explicit -t wins over it; -t -1 and rm -f")
     func stopTimeout() throws {
         try withHostSandbox { sandbox in
             try withAccountsRootfs { rootfs in
@@ -109,6 +109,21 @@ struct StopSignalCLITests {
                 Thread.sleep(forTimeInterval: 0.3)
                 #expect(sandbox.berth(["stop", "forever"]).succeeded)
                 #expect(try exitCode(sandbox, "forever") == 9)
+                // `stop -t -1` reads -1 as the value (not as an option), as `docker stop -t -1`.
+                try #require(sandbox.berth(["start", "forever"]).succeeded)
+                Thread.sleep(forTimeInterval: 0.3)
+                let (unbounded, unboundedTook) = timed(sandbox, ["stop", "-t", "-1", "forever"])
+                #expect(unbounded.status == 0 && unbounded.stdout == "forever\n" && unboundedTook < 5, "\(unbounded) after \(unboundedTook) s")
+                #expect(try exitCode(sandbox, "forever") == 9)
+
+                // rm -f sends SIGKILL at once, whatever the stop timeout: a command that ignores
+                // every signal, kept with -1 (no SIGKILL under stop), is gone well within 10 s.
+                try #require(sandbox.berth(["run", "-d", "--name", "deaf", "--network", "none", "--stop-timeout", "-1",
+                                            "--rootfs", rootfs.path, "--"] + Self.ignoresAll).succeeded)
+                Thread.sleep(forTimeInterval: 0.2)
+                let (removed, removeTook) = timed(sandbox, ["rm", "-f", "deaf"])
+                #expect(removed.status == 0 && removeTook < 5, "\(removed) after \(removeTook) s")
+                #expect(try ContainerCLI.container(sandbox, "deaf") == nil)
                 #expect(sandbox.berth(["rm", "stubborn", "patient", "forever"]).succeeded)
                 #expect(ContainerCLI.nothingRecorded(sandbox))
             }
