@@ -52,6 +52,12 @@ extension Container {
             throw BerthError(.conflict, "container \(found.name) is not running", object: .container(found.name), operation: .kill,
                              remedy: .listExisting(.container))
         }
+        // Between runs there is no command to take a signal it would handle: refused, as
+        // Docker refuses it ("is restarting, wait until the container is running").
+        if record.status == .restarting, !Self.ends(signal, stopSignal: record.options?.stopSignal) {
+            throw BerthError(.conflict, "container \(record.name) is restarting: wait until it runs", object: .container(record.name),
+                             operation: .kill)
+        }
         var sent: Int32 = 0
         if record.status == .running, let process = record.process, try process.signal(signal) { sent = signal }
         // A restarting container has no command to signal: the flag keeps it from the next run.

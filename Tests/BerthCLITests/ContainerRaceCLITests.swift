@@ -75,6 +75,28 @@ struct ContainerRaceCLITests {
         }
     }
 
+    @Test("kill -s HUP of a container waiting to restart is refused (no command to take it), as Docker; kill ends the wait for good")
+    func killWhileRestarting() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                try #require(sandbox.berth(["run", "-d", "--name", "flaky", "--restart", "always", "--network", "none", "--rootfs", rootfs.path,
+                                            "--", "sh", "-c", "exit 3"]).succeeded)
+                // After four restarts the back-off is 1.6 s: the kills below land in it.
+                #expect(try ContainerCLI.eventually {
+                    guard let row = try ContainerCLI.container(sandbox, "flaky") else { return false }
+                    return row["status"] as? String == "restarting" && (row["restartCount"] as? Int ?? 0) >= 4
+                })
+                let hup = sandbox.berth(["kill", "-s", "HUP", "flaky"])
+                #expect(hup.status == 1 && hup.stderr.hasPrefix("berth: container flaky is restarting: wait until it runs"), "\(hup)")
+                let killed = sandbox.berth(["kill", "flaky"])
+                #expect(killed.status == 0 && killed.stdout == "flaky\n", "\(killed)")
+                #expect(try ContainerCLI.container(sandbox, "flaky")?["status"] as? String == "exited")
+                #expect(sandbox.berth(["rm", "flaky"]).succeeded)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+            }
+        }
+    }
+
     @Test("gc of a container whose supervisor died while it waited to restart keeps the status of its last end, not 255")
     func restartingOrphanKeepsStatus() throws {
         try withHostSandbox { sandbox in
