@@ -123,7 +123,9 @@ extension Container {
         let store = try manager.containerStore()
         let running: (() -> Bool)? = follow ? {
             guard let now = try? store.read({ tx throws(BerthError) in try tx.container(id: record.id) }) else { return false }
-            return now.isActive
+            // Until its supervisor lets go (it has released the network once it has recorded
+            // the end), so `logs -f c; rm c` finds it free, as `wait` does.
+            return now.isSupervised
         } : nil
         do {
             try ContainerLog.read(state: manager.store.directory, id: record.id, follow: running, tail: tail, output: output)

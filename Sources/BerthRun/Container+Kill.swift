@@ -52,6 +52,12 @@ extension Container {
             throw BerthError(.conflict, "container \(found.name) is not running", object: .container(found.name), operation: .kill,
                              remedy: .listExisting(.container))
         }
+        // Between runs there is no command to take a signal it would handle: refused, as
+        // Docker refuses it ("is restarting, wait until the container is running").
+        if record.status == .restarting, !Self.ends(signal, stopSignal: record.options?.stopSignal) {
+            throw BerthError(.conflict, "container \(record.name) is restarting: wait until it runs", object: .container(record.name),
+                             operation: .kill)
+        }
         var sent: Int32 = 0
         if record.status == .running, let process = record.process, try process.signal(signal) { sent = signal }
         // A restarting container has no command to signal: the flag keeps it from the next run.
@@ -73,6 +79,8 @@ extension Container {
     /// restart policy restarts included. `interval` is how often the state is read: the
     /// waiting process is no child of the supervisor's. A container whose supervisor is gone
     /// (killed) is waited for by its command, and its end recorded here, as `stop` would.
+    /// An end is returned once the supervisor has released the container's network (as
+    /// `stop` returns), so an `rm` or `start` right after finds it free.
     ///
     /// A container removed once it ended (`--rm`, `rm -f`) leaves its status an hour after
     /// its row is gone (`container_exits`), so a wait begun before its end answers it; one
@@ -83,18 +91,29 @@ extension Container {
         let first = try find(nameOrID, manager: manager)
         let store = try manager.containerStore()
         var seen = first
+        // An exited container whose supervisor still releases its network is not yet free for
+        // `rm` or `start` (they refuse it as running, "still stopping"): `wait c && rm c` must
+        // work, as with Docker, so its release is waited for too, as `stop` does (up to 10 s).
+        let releaseDeadline = MonotonicClock.now + .seconds(10)
+        var ended: Int32?
         while true {
-            if seen.status == .exited { return seen.exitCode ?? 0 }
-            // Ended since the first read, and restarting or restarted already: another end
-            // time or count, or another process (a restart within the second of the last end).
-            if seen.finished != first.finished || seen.restartCount != first.restartCount { return seen.exitCode ?? 0 }
-            if let was = first.process, let now = seen.process, was != now { return seen.exitCode ?? 0 }
-            if first.status != .restarting, seen.status == .restarting { return seen.exitCode ?? 0 }
-            if !seen.isSupervised {
-                // Nothing starts it: a start that failed, or a supervisor gone while it waited
-                // to restart (its last end is recorded; gc finishes it).
-                if seen.status == .created || seen.status == .restarting { return seen.exitCode ?? 0 }
-                if seen.process?.isAlive != true, let left = try reapOrphan(seen, manager: manager) { return left.exitCode ?? 255 }
+            if seen.status == .exited {
+                if !seen.isSupervised || MonotonicClock.now >= releaseDeadline { return seen.exitCode ?? 0 }
+                ended = seen.exitCode ?? 0
+            } else if let ended {
+                return ended                               // started again since its end was seen
+            } else {
+                // Ended since the first read, and restarting or restarted already: another end
+                // time or count, or another process (a restart within the second of the last end).
+                if seen.finished != first.finished || seen.restartCount != first.restartCount { return seen.exitCode ?? 0 }
+                if let was = first.process, let now = seen.process, was != now { return seen.exitCode ?? 0 }
+                if first.status != .restarting, seen.status == .restarting { return seen.exitCode ?? 0 }
+                if !seen.isSupervised {
+                    // Nothing starts it: a start that failed, or a supervisor gone while it waited
+                    // to restart (its last end is recorded; gc finishes it).
+                    if seen.status == .created || seen.status == .restarting { return seen.exitCode ?? 0 }
+                    if seen.process?.isAlive != true, let left = try reapOrphan(seen, manager: manager) { return left.exitCode ?? 255 }
+                }
             }
             Sleep.for(interval)
             let (row, removedExit) = try store.read { tx throws(BerthError) in (try tx.container(id: first.id), try tx.removedExit(id: first.id)) }

@@ -147,8 +147,12 @@ extension Container {
             }
         }
         try removeOrphanedCgroups(manager: manager)
+        // The directories first, then the rows: a container's row is inserted before its
+        // directory is made, so a directory listed here belongs to a row read after it (a
+        // `run` making one now keeps its log and /etc files) unless that row is gone.
+        let directories = ContainerLog.ids(state: manager.store.directory)
         let known = Set(try list(manager: manager).map(\.id))
-        for id in ContainerLog.ids(state: manager.store.directory) where !known.contains(id) {
+        for id in directories where !known.contains(id) {
             ContainerLog.remove(state: manager.store.directory, id: id)
         }
         return handled
@@ -177,6 +181,7 @@ extension Container {
             if removes { try tx.removeEnded(id: record.id, exitCode: exit.code, finished: now) }
             return false
         }
+        try RunFailPoint.check("supervise.release")
         release(record, manager: manager, failed: releaseFailed)
         if !restarting {
             if removes {
@@ -265,13 +270,18 @@ extension Container {
     private static func reapClaimed(_ record: ContainerRecord, me: ProcessIdentity, store: StateStore, manager: NetworkManager,
                                     signal: Int32) throws(BerthError) -> ContainerRecord {
         var code: Int32 = signal == 0 ? 255 : 128 + signal
+        var now = StateClock.now()
+        // Waiting to restart, it has no command: its last end, recorded, is its status.
+        if record.status == .restarting, record.process == nil, let last = record.exitCode {
+            code = last
+            now = record.finished ?? now
+        }
         if let process = record.process, try process.signal(SIGKILL) {
             _ = process.waitForExit(timeout: .seconds(10))
             code = 128 + SIGKILL
         }
         let oomKilled = wasOOMKilled(id: record.id, manager: manager)
         try release(record, manager: manager)
-        let now = StateClock.now()
         var left = record
         // A restart's stop keeps it for the start that follows.
         let removes = record.options?.autoRemove == true && !record.restartRequested

@@ -190,9 +190,16 @@ public enum Container {
                 try ContainerFiles.writeResolvConf(directory: filesDirectory, nameservers: nameservers, hostNetwork: options.network == .host,
                                                    ipv6: endpoint?.ipv6Address != nil)
             }
-            try process.start()
+            try RunFailPoint.check("run.start")
             let started = StateClock.now()
-            try store.write { tx throws(BerthError) in try tx.markRunning(id: record.id, process: identity, started: started) }
+            // The stop flag is read and the command released in one transaction (start()
+            // returns once it has exec'd): a stop that came first keeps the command from ever
+            // running (markRunning throws, the held child is killed below); one that comes
+            // after finds it running, recorded, with its command exec'd to receive the signal.
+            try store.write { tx throws(BerthError) in
+                try tx.markRunning(id: record.id, process: identity, started: started)
+                try process.start()
+            }
             running.status = .running
             running.process = identity
             running.started = started

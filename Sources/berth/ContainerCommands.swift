@@ -65,7 +65,16 @@ struct StartCommand: ParsableCommand {
 
     func run() throws {
         EachContainer.run(containers) { name throws(BerthError) in
-            let started = try Supervisor.start(existing: name, stateDirectory: state.stateDir, entry: RunCommand.entry)
+            let started: Supervisor.Detached
+            do throws(BerthError) {
+                started = try Supervisor.start(existing: name, stateDirectory: state.stateDir, entry: RunCommand.entry)
+            } catch where error.code == .conflict {
+                // Running already (or just started by a concurrent start): what was asked
+                // holds, and `docker start` of a running container succeeds too.
+                guard let now = try? Container.find(name, manager: state.manager()), now.isActive else { throw error }
+                print(now.name)
+                return
+            }
             RunCommand.warn(started.hostWarnings)
             print(started.name)
         }
