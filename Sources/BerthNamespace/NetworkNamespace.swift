@@ -120,7 +120,17 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         // NS_GET_NSTYPE = _IO(0xb7, 0x3); answers CLONE_NEWNET for a network namespace.
         let nsGetNSType: UInt = 0xb703
         let type = ioctl(descriptor, nsGetNSType)
-        if type >= 0, type != BERTH_CLONE_NEWNET {
+        let isNetwork: Bool
+        if type >= 0 {
+            isNetwork = type == BERTH_CLONE_NEWNET
+        } else {
+            // No answer (a kernel before 4.11): the descriptor's link, `net:[INODE]` for a
+            // network namespace, tells the kind. Anything else is refused, not assumed.
+            var link = [UInt8](repeating: 0, count: 64)
+            let count = readlink("/proc/self/fd/\(descriptor)", &link, link.count)
+            isNetwork = count > 5 && link[..<5].elementsEqual("net:[".utf8)
+        }
+        if !isNetwork {
             throw .invalid("\(path) is a namespace, but not a network namespace", hint: "use a path such as /proc/PID/ns/net",
                            object: .namespace(path))
         }

@@ -85,14 +85,11 @@ public final class Conntrack: Sendable {
             let chunk = entries[start..<min(start + Self.deletionsPerRequest, entries.count)]
             start = chunk.endIndex
             var request = NetlinkRequest()
-            for entry in chunk { try appendDelete(entry, to: &request) }
+            // An entry that expired since the dump answers ENOENT: tolerated per message, so
+            // the first refusal reported is a real one, with its own entry's words.
+            for entry in chunk { try appendDelete(entry, to: &request, tolerating: [Self.noSuchEntry]) }
             do {
                 _ = try transport.transact(request)
-            } catch where error.errno.code == Self.noSuchEntry {
-                // The kernel answered every message, but only the first refusal is reported:
-                // one entry vanished, and another refusal may hide behind it. Deleting the
-                // survivors one by one makes any real refusal surface with its own entry.
-                try deleteSurvivors(of: Array(chunk))
             } catch {
                 throw error.berthError
             }
@@ -121,19 +118,13 @@ public final class Conntrack: Sendable {
 
     // MARK: - Plumbing
 
-    private func appendDelete(_ entry: ConntrackEntry, to request: inout NetlinkRequest) throws(BerthError) {
+    private func appendDelete(_ entry: ConntrackEntry, to request: inout NetlinkRequest, tolerating tolerated: [Int32] = []) throws(BerthError) {
         try request.append(type: CTNL.delete, flags: 0, sequence: transport.nextSequence(),
-                           operation: "delete conntrack entry \(entry.original)\(whereabouts)") { b in
+                           operation: "delete conntrack entry \(entry.original)\(whereabouts)", tolerated: tolerated) { b in
             b.putFamilyHeader(Self.header(AddressFamily.of(entry.family)))
             b.nest(CTA.tupleOrig) { b in entry.original.put(into: &b) }
             if let id = entry.id { b.put(CTA.id, u32: id.bigEndian) }
             if let zone = entry.zone, zone != 0 { b.put(CTA.zone, u16: zone.bigEndian) }
-        }
-    }
-
-    private func deleteSurvivors(of chunk: [ConntrackEntry]) throws(BerthError) {
-        for entry in try entries() where chunk.contains(where: { $0.original == entry.original && ($0.id == nil || $0.id == entry.id) }) {
-            try delete(entry)
         }
     }
 

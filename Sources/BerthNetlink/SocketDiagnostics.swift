@@ -38,7 +38,7 @@ public final class SocketDiagnostics: Sendable {
         self.transport = transport
     }
 
-    /// TCP sockets in LISTEN and every bound UDP socket, IPv4 and IPv6.
+    /// TCP sockets in LISTEN and every bound, unconnected UDP socket, IPv4 and IPv6.
     public func boundSockets() throws(BerthError) -> [BoundSocket] {
         var sockets: [BoundSocket] = []
         for family in Self.families {
@@ -49,7 +49,7 @@ public final class SocketDiagnostics: Sendable {
     }
 
     /// The sockets of one protocol that hold a port, IPv4 and IPv6: TCP sockets in LISTEN,
-    /// or every bound UDP socket; none for other protocols. A UDP dump walks the kernel's
+    /// or every bound, unconnected UDP socket; none for other protocols. A UDP dump walks the kernel's
     /// whole UDP hash table, which is sized from the machine's memory, so a caller that
     /// publishes only TCP ports asks for TCP alone.
     public func boundSockets(_ proto: TransportProtocol) throws(BerthError) -> [BoundSocket] {
@@ -65,8 +65,12 @@ public final class SocketDiagnostics: Sendable {
 
     private func dump(family: IPFamily, familyCode: UInt8, proto: TransportProtocol) throws(BerthError) -> [BoundSocket] {
         var header = inet_diag_req_v2()
-        // TCP: only sockets in LISTEN (the listening hash alone is walked); UDP: all.
-        let states: UInt32 = proto == .tcp ? 1 << 10 : 0xFFFF_FFFF
+        // TCP: only sockets in LISTEN (the listening hash alone is walked). UDP: only bound,
+        // unconnected sockets (TCP_CLOSE, 7), which receive whatever comes to their port; a
+        // connected one (TCP_ESTABLISHED, a client's DNS or NTP socket on an ephemeral port)
+        // receives only its peer's replies, which conntrack keeps from any DNAT, and must not
+        // make a publish of that port fail now and then.
+        let states: UInt32 = proto == .tcp ? 1 << 10 : 1 << 7
         header.sdiag_family = familyCode
         header.sdiag_protocol = proto.ipProtocolNumber
         header.idiag_states = states

@@ -77,8 +77,12 @@ struct ConntrackKernelTests {
             #expect(left.contains { $0.original.destinationPort == 7203 })
             #expect(!Self.procEntries(sandbox).contains { $0.contains("dst=127.0.0.2") })
             #expect(try conntrack.delete(doomed[0]) == false)
-            // A batch of entries that are all gone is not an error either.
+            // A batch of entries that are all gone is not an error either, nor one where only
+            // some are: the others go.
             #expect(try conntrack.delete(doomed) == 2)
+            let live = try #require(try conntrack.entries(matching: .destinationPort(7203, protocol: .udp)).first)
+            #expect(try conntrack.delete([doomed[0], live, doomed[1]]) == 3)
+            #expect(try conntrack.entries(matching: .destinationPort(7203, protocol: .udp)).isEmpty)
         }
     }
 

@@ -56,6 +56,20 @@ struct ConntrackRequestGoldenTests {
         """)
     }
 
+    @Test("a batch of deletions tolerates ENOENT per message (an entry that expired meanwhile): no second dump, no one-by-one retry; a single delete does not")
+    func batchToleratesExpired() throws {
+        let entries = try (0..<3).map { i in
+            try ConntrackEntry(family: .ipv4, original: Self.udp("10.0.0.1", 40000 + UInt16(i), "192.168.1.10", 8080),
+                               reply: Self.udp("10.88.0.2", 80, "10.0.0.1", 40000 + UInt16(i)))
+        }
+        #expect(try conntrack.delete(entries) == 3)
+        #expect(transport.requests.count == 1)
+        let batch = try #require(transport.requests.first)
+        #expect(batch.entries.count == 3 && batch.entries.allSatisfy { $0.tolerated == [2] }, "\(batch.entries.map(\.tolerated))")
+        try conntrack.delete(entries[0])
+        #expect(transport.requests.last?.entries.map(\.tolerated) == [[]])
+    }
+
     @Test("deleteEntries: one IPv4 dump, then the matching entries' deletions in one request")
     func deleteEntriesBatches() throws {
         let published = try ConntrackEntry(family: .ipv4, original: Self.udp("10.0.0.1", 40000, "10.0.0.5", 8080),
