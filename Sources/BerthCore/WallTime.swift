@@ -38,8 +38,8 @@ public struct WallTime: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Whole seconds since the epoch (rounded down) and the nanoseconds past them (0...999_999_999).
     public var secondsAndNanoseconds: (seconds: Int64, nanoseconds: Int64) {
-        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds + 1) / 1_000_000_000 - 1
-        return (seconds, nanoseconds - seconds * 1_000_000_000)
+        let (seconds, rest) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        return rest < 0 ? (seconds - 1, rest + 1_000_000_000) : (seconds, rest)
     }
 
     /// `2026-12-03T07:08:00.120000000Z`: Docker's `RFC3339NanoFixed` in UTC, what
