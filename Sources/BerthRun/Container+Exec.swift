@@ -115,9 +115,10 @@ extension Container {
 
     /// Prints a container's log (`docker logs`): each chunk of its output as it came, to
     /// `output`, from the oldest kept (see `ContainerLog` for the bound), or only its last
-    /// `tail` lines (`docker logs --tail`). With `follow`, also what it writes next, until it
-    /// stops.
-    public static func logs(_ nameOrID: String, follow: Bool = false, tail: Int? = nil, manager: NetworkManager,
+    /// `tail` lines (`docker logs --tail`), those `filter` selects, with their times if it
+    /// says so (`--since`, `--until`, `--timestamps`: see `LogFilter`). With `follow`, also
+    /// what it writes next, until it stops (or `filter.until` passes).
+    public static func logs(_ nameOrID: String, follow: Bool = false, tail: Int? = nil, filter: LogFilter = LogFilter(), manager: NetworkManager,
                             output: (ContainerLog.Stream, ArraySlice<UInt8>) -> Void) throws(BerthError) {
         let record = try find(nameOrID, manager: manager)
         let store = try manager.containerStore()
@@ -128,7 +129,7 @@ extension Container {
             return now.isSupervised
         } : nil
         do {
-            try ContainerLog.read(state: manager.store.directory, id: record.id, follow: running, tail: tail, output: output)
+            try ContainerLog.read(state: manager.store.directory, id: record.id, follow: running, tail: tail, filter: filter, output: output)
         } catch {
             throw error.with(object: .container(record.name), operation: .logs)
         }

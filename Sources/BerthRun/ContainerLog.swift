@@ -17,9 +17,13 @@ import BerthNamespace
 /// never takes more than twice that (20 MiB). Older output is gone, as with Docker's
 /// `max-size`/`max-file` options.
 ///
-/// Each chunk is framed as Docker's multiplexed attach stream is: one byte for the stream
-/// (1 stdout, 2 stderr), three zero bytes, the length as a 32-bit big-endian number, then the
-/// bytes; a chunk never spans two files.
+/// Each chunk is framed after Docker's multiplexed attach stream: one byte for the stream,
+/// three zero bytes, the length of the bytes as a 32-bit big-endian number, then — in a timed
+/// frame — when the supervisor read the chunk, as nanoseconds since the Unix epoch
+/// (CLOCK_REALTIME) in a 64-bit big-endian two's-complement number, then the bytes. The
+/// stream byte says which: 1 stdout, 2 stderr (Docker's, untimed: what Berth wrote before
+/// it kept times, still read), 0x11 stdout and 0x12 stderr timed (what it writes now). A
+/// chunk never spans two files.
 public enum ContainerLog {
     /// Which of the command's outputs a chunk came from.
     public enum Stream: UInt8, Sendable, Hashable {
@@ -63,27 +67,49 @@ public enum ContainerLog {
         return ids
     }
 
-    /// Frames one chunk.
-    static func frame(_ stream: Stream, _ bytes: ArraySlice<UInt8>) -> [UInt8] {
+    /// The stream byte's flag for a timed frame.
+    static let timedFlag: UInt8 = 0x10
+
+    /// Frames one chunk, with the time it was read (nil: an untimed frame, as Berth wrote
+    /// before it kept times).
+    static func frame(_ stream: Stream, _ bytes: ArraySlice<UInt8>, time: WallTime?) -> [UInt8] {
         let count = UInt32(bytes.count)
-        return [stream.rawValue, 0, 0, 0, UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)] + bytes
+        var record: [UInt8] = []
+        record.reserveCapacity(16 + bytes.count)
+        record += [stream.rawValue | (time == nil ? 0 : timedFlag), 0, 0, 0,
+                   UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
+        if let time {
+            let bits = UInt64(bitPattern: time.nanoseconds)
+            for shift in stride(from: 56, through: 0, by: -8) { record.append(UInt8(bits >> UInt64(shift) & 0xff)) }
+        }
+        record += bytes
+        return record
     }
 
-    /// Splits framed bytes into chunks; the bytes of an incomplete last frame are left in
-    /// `buffer`. A frame that cannot be one (an unknown stream, a length over the chunk size)
-    /// ends the parse: the rest of the file is not Berth's writing.
-    static func unframe(_ buffer: inout [UInt8], _ body: (Stream, ArraySlice<UInt8>) -> Void) -> Bool {
+    /// Splits framed bytes into chunks, each with its time (nil in an untimed frame); the
+    /// bytes of an incomplete last frame are left in `buffer`. A frame that cannot be one (an
+    /// unknown stream byte, a length over the chunk size) ends the parse: the rest of the file
+    /// is not Berth's writing.
+    static func unframe(_ buffer: inout [UInt8], _ body: (Stream, WallTime?, ArraySlice<UInt8>) -> Void) -> Bool {
         var offset = 0
         defer { buffer.removeFirst(offset) }
         while buffer.count - offset >= 8 {
-            guard let stream = Stream(rawValue: buffer[offset]), buffer[offset + 1] == 0, buffer[offset + 2] == 0, buffer[offset + 3] == 0 else {
+            let code = buffer[offset]
+            guard let stream = Stream(rawValue: code & ~timedFlag), buffer[offset + 1] == 0, buffer[offset + 2] == 0, buffer[offset + 3] == 0 else {
                 return false
             }
+            let header = code & timedFlag != 0 ? 16 : 8
             let count = Int(buffer[offset + 4]) << 24 | Int(buffer[offset + 5]) << 16 | Int(buffer[offset + 6]) << 8 | Int(buffer[offset + 7])
             guard count <= maximumChunk else { return false }
-            guard buffer.count - offset - 8 >= count else { break }
-            body(stream, buffer[(offset + 8)..<(offset + 8 + count)])
-            offset += 8 + count
+            guard buffer.count - offset - header >= count else { break }
+            var time: WallTime?
+            if header == 16 {
+                var bits: UInt64 = 0
+                for index in (offset + 8)..<(offset + 16) { bits = bits << 8 | UInt64(buffer[index]) }
+                time = WallTime(nanoseconds: Int64(bitPattern: bits))
+            }
+            body(stream, time, buffer[(offset + header)..<(offset + header + count)])
+            offset += header + count
         }
         return true
     }
@@ -122,9 +148,10 @@ final class ContainerLogWriter {
     /// dropped: the container must not stop because its log cannot be written. What a failed
     /// or short write left of its frame is cut off again, so the log stays whole frames; a
     /// file that could not be opened (at a rotation) is tried again at the next write.
-    func write(_ stream: ContainerLog.Stream, _ bytes: ArraySlice<UInt8>) {
+    /// `time`: when the chunk was read; now unless given (a test writes old, untimed frames with nil).
+    func write(_ stream: ContainerLog.Stream, _ bytes: ArraySlice<UInt8>, time: WallTime? = .now) {
         guard !bytes.isEmpty else { return }
-        let record = ContainerLog.frame(stream, bytes)
+        let record = ContainerLog.frame(stream, bytes, time: time)
         if fd < 0 { try? openFile() }
         guard fd >= 0 else { return }
         if size > 0, size + record.count > maximumSize {
@@ -157,15 +184,21 @@ extension ContainerLog {
     /// says no, what is left is read and the call returns. With `tail`, only the last `tail`
     /// lines of what the log holds when the call starts are handed on (`LogLines`: a pass
     /// that counts them, then one that hands on the last), then what follows.
-    static func read(state: String, id: String, follow: (() -> Bool)?, tail: Int? = nil,
+    ///
+    /// With a `filter` that selects by time or prints it, the output is lines (`LogLines`),
+    /// each handed on whole once it ends (or the log does), also while following; without
+    /// one, chunks are handed on as they were read. A line after `filter.until` ends the
+    /// call, and so, while following, does that moment.
+    static func read(state: String, id: String, follow: (() -> Bool)?, tail: Int? = nil, filter: LogFilter = LogFilter(),
                      output: (Stream, ArraySlice<UInt8>) -> Void) throws(BerthError) {
         let dir = directory(state: state, id: id)
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        var lines: LogLines?
-        func hand(_ stream: Stream, _ bytes: ArraySlice<UInt8>) {
-            if lines != nil { lines?.add(stream, bytes, to: output) } else { output(stream, bytes) }
+        var lines: LogLines? = filter.cutsLines ? LogLines(first: 0, filter: filter) : nil
+        func hand(_ stream: Stream, _ time: WallTime?, _ bytes: ArraySlice<UInt8>) {
+            if lines != nil { lines?.add(stream, time, bytes, to: output) } else { output(stream, bytes) }
         }
+        var ended: Bool { lines?.ended ?? false }
         /// Ends the tail's pass once what the log held at the start is read: its unfinished
         /// lines are handed on, and what follows goes on as it comes.
         func endTail() {
@@ -173,15 +206,17 @@ extension ContainerLog {
             lines = nil
         }
         defer { endTail() }
-        /// Reads `fd` to its current end; false when the bytes are not a log.
+        /// Reads `fd` to its current end (or until a line after `filter.until`); false when
+        /// the bytes are not a log.
         func drain(_ fd: Int32) -> Bool {
-            while true {
+            while !ended {
                 let n = systemRead(fd, &chunk, chunk.count)
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { return true }
                 buffer += chunk[..<n]
                 if !unframe(&buffer, hand) { return false }
             }
+            return true
         }
         let current = dir + "/" + fileName
         // The current file first, then the rotated one: if the current one is still the file
@@ -205,7 +240,7 @@ extension ContainerLog {
                 lseek(opened, 0, SEEK_SET)
             }
             lines?.finish(to: output)
-            lines = LogLines(first: max(0, (lines?.count ?? 0) - max(0, tail)))
+            lines = LogLines(first: max(0, (lines?.count ?? 0) - max(0, tail)), filter: filter)
         }
         if rotated >= 0 {
             _ = drain(rotated)
@@ -216,11 +251,12 @@ extension ContainerLog {
             if fd >= 0, !drain(fd) {
                 throw BerthError(.state, "the log of container \(id) is damaged", hint: "remove the container to start a new log", object: .file(current))
             }
-            guard let follow else { return }
-            endTail()
+            guard let follow, !ended else { return }
+            // Lines to cut stay lines while following; plain output goes on chunk by chunk.
+            if !filter.cutsLines { endTail() }
             // Asked before looking for a rotation: output written before the container ended is
-            // read, whichever file it went to.
-            let running = follow()
+            // read, whichever file it went to. Past `until`, following ends as if it had.
+            let running = follow() && !(filter.until.map { WallTime.now > $0 } ?? false)
             // Rotated since it was opened: the old file is complete now; what was appended to it
             // since the last read is read, then the new one.
             if let now = identity(current), fd < 0 || identity(fd) != now {

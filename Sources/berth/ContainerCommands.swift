@@ -132,14 +132,42 @@ struct RmCommand: ParsableCommand {
 struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs", abstract: "Print a container's output.",
-        discussion: "Its stdout goes to stdout and its stderr to stderr. The log keeps the last 10 to 20 MiB of output and goes with the container.")
+        discussion: """
+            Its stdout goes to stdout and its stderr to stderr. The log keeps the last 10 to 20 MiB of output and goes with the container. \
+            A line's time is when its first bytes were read; output logged by a berth that kept no times has none (shown as \
+            0001-01-01T00:00:00.000000000Z, before any --since). --tail takes the last lines first, then --since and --until select among them, as docker does.
+            """)
     @Argument(help: "The container's name (or a unique id prefix).") var container: String
     @Flag(name: [.customShort("f"), .long], help: "Follow the output until the container stops.") var follow = false
     // Unconditional, so that `-n -1` (all, as docker takes it) is a value, not an option.
     @Option(name: [.customShort("n"), .long], parsing: .unconditional,
             help: ArgumentHelp("Show only the last N lines of the output so far (default: all).", valueName: "N|all"))
     var tail = "all"
+    @Flag(name: [.customShort("t"), .long], help: "Begin each line with when it was written (RFC 3339, nanoseconds, UTC).") var timestamps = false
+    @Option(help: ArgumentHelp("Show lines from TIME on: a date-time (2026-12-03T07:08:00Z), a date, a unix time, or a duration before now (42m, 1h30m).",
+                               valueName: "TIME"))
+    var since: String?
+    @Option(help: ArgumentHelp("Show lines up to TIME (forms as --since); -f stops there.", valueName: "TIME")) var until: String?
     @OptionGroup var state: StateOption
+
+    /// `--since`, `--until` and `--timestamps`, read as docker reads them (`WallTime(dockerTime:)`);
+    /// an empty value is none, and so is an `--until` of 0.
+    var filter: LogFilter {
+        get throws {
+            let now = WallTime.now
+            func time(_ option: String, _ text: String?) throws -> WallTime? {
+                guard let text, !text.isEmpty, !(option == "--until" && text == "0") else { return nil }
+                guard let time = WallTime(dockerTime: text, now: now, localOffset: WallTime.localOffset(at: now)) else {
+                    throw ValidationError("""
+                        \(option) takes an RFC 3339 date-time (2026-12-03T07:08:00Z, 2026-12-03T07:08:00.5+01:00; local time without a zone), \
+                        a date (2026-12-03), a unix time (1700000000[.nnnnnnnnn]) or a duration before now (42s, 10m, 1h30m), not '\(text)'
+                        """)
+                }
+                return time
+            }
+            return LogFilter(since: try time("--since", since), until: try time("--until", until), timestamps: timestamps)
+        }
+    }
 
     /// `--tail`'s lines: nil for all (`all`, or a negative number, as docker takes it).
     var lines: Int? {
@@ -150,10 +178,13 @@ struct LogsCommand: ParsableCommand {
         }
     }
 
-    func validate() throws { _ = try lines }
+    func validate() throws {
+        _ = try lines
+        _ = try filter
+    }
 
     func run() throws {
-        try Container.logs(container, follow: follow, tail: try lines, manager: state.manager()) { stream, bytes in
+        try Container.logs(container, follow: follow, tail: try lines, filter: try filter, manager: state.manager()) { stream, bytes in
             // The reader went away (`berth logs -f web | head -1`): nothing more to show it.
             guard Output.write(stream == .stderr ? 2 : 1, bytes) else { Output.terminate(status: 0) }
         }

@@ -25,14 +25,74 @@ struct ContainerLogTests {
 
     @Test("frames are Docker's multiplexed stream: stream byte, three zeros, big-endian length; a partial frame waits")
     func framing() throws {
-        let frame = ContainerLog.frame(.stderr, Array("hi\n".utf8)[...])
+        let frame = ContainerLog.frame(.stderr, Array("hi\n".utf8)[...], time: nil)
         #expect(frame == [2, 0, 0, 0, 0, 0, 0, 3, 0x68, 0x69, 0x0a])
-        var buffer = frame + ContainerLog.frame(.stdout, Array("more".utf8)[...]).dropLast(2)
+        var buffer = frame + ContainerLog.frame(.stdout, Array("more".utf8)[...], time: nil).dropLast(2)
         var seen: [String] = []
-        #expect(ContainerLog.unframe(&buffer) { _, bytes in seen.append(String(decoding: bytes, as: UTF8.self)) })
+        #expect(ContainerLog.unframe(&buffer) { _, _, bytes in seen.append(String(decoding: bytes, as: UTF8.self)) })
         #expect(seen == ["hi\n"] && buffer.count == 10)
         var garbage: [UInt8] = [9, 0, 0, 0, 0, 0, 0, 1, 0x41]
-        #expect(!ContainerLog.unframe(&garbage) { _, _ in })
+        #expect(!ContainerLog.unframe(&garbage) { _, _, _ in })
+    }
+
+    @Test("timed frames: stream byte 0x11 or 0x12, the length, then the time as big-endian nanoseconds; old and new frames read in one file")
+    func timedFraming() throws {
+        let time = WallTime(nanoseconds: 0x0102_0304_0506_0708)
+        let timed = ContainerLog.frame(.stdout, Array("hi".utf8)[...], time: time)
+        #expect(timed == [0x11, 0, 0, 0, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8, 0x68, 0x69])
+        #expect(ContainerLog.frame(.stderr, [0x41], time: WallTime(nanoseconds: -1))
+            == [0x12, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x41])
+        // An old frame, a timed one, an old one, a timed one before the epoch, and half a timed frame.
+        let later = ContainerLog.frame(.stdout, Array("later".utf8)[...], time: time)
+        var buffer = ContainerLog.frame(.stderr, Array("old\n".utf8)[...], time: nil) + timed
+            + ContainerLog.frame(.stdout, Array("old2".utf8)[...], time: nil)
+            + ContainerLog.frame(.stderr, [0x41], time: WallTime(nanoseconds: -1)) + later.prefix(12)
+        var seen: [String] = []
+        #expect(ContainerLog.unframe(&buffer) { stream, time, bytes in
+            seen.append("\(stream) \(time?.nanoseconds.description ?? "-") \(String(decoding: bytes, as: UTF8.self))")
+        })
+        #expect(seen == ["stderr - old\n", "stdout 72623859790382856 hi", "stdout - old2", "stderr -1 A"])
+        // The half frame waits for its rest, time included.
+        #expect(buffer == Array(later.prefix(12)))
+        buffer += later.dropFirst(12)
+        seen = []
+        #expect(ContainerLog.unframe(&buffer) { _, time, bytes in seen.append("\(time == WallTime(nanoseconds: 0x0102_0304_0506_0708)) \(String(decoding: bytes, as: UTF8.self))") })
+        #expect(seen == ["true later"] && buffer.isEmpty)
+        // Unknown stream bytes end the parse, timed or not: 0x10 (no stream), 0x13, 0x21, 0x91; so does a timed frame whose zeros are not.
+        for code: UInt8 in [0, 3, 0x10, 0x13, 0x21, 0x91] {
+            var unknown = ContainerLog.frame(.stdout, [0x41], time: nil) + [code, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0x41]
+            var count = 0
+            #expect(!ContainerLog.unframe(&unknown) { _, _, _ in count += 1 }, "\(code)")
+            #expect(count == 1)
+        }
+        var bad = [0x11, 0, 1, 0, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 9)
+        #expect(!ContainerLog.unframe(&bad) { _, _, _ in })
+        // A length over the chunk size is no frame of Berth's.
+        var long: [UInt8] = [0x11, 0, 0, 0, 0, 1, 0, 1] + [UInt8](repeating: 0, count: 8)
+        #expect(!ContainerLog.unframe(&long) { _, _, _ in })
+    }
+
+    @Test("the writer times each chunk with the wall clock; a log begun by an older berth reads on, old chunks without a time")
+    func writerTimes() throws {
+        try withState { state in
+            let old = try ContainerLogWriter(state: state, id: id)
+            old.write(.stdout, Array("before the upgrade\n".utf8)[...], time: nil)
+            let before = WallTime.now
+            let writer = try ContainerLogWriter(state: state, id: id)
+            writer.write(.stderr, Array("after\n".utf8)[...])
+            let after = WallTime.now
+            var times: [WallTime?] = []
+            var texts: [String] = []
+            var buffer = Array(try Data(contentsOf: URL(fileURLWithPath: ContainerLog.directory(state: state, id: id) + "/container.log")))
+            #expect(ContainerLog.unframe(&buffer) { _, time, bytes in
+                times.append(time)
+                texts.append(String(decoding: bytes, as: UTF8.self))
+            })
+            #expect(texts == ["before the upgrade\n", "after\n"])
+            #expect(times.first == .some(nil))
+            let written = try #require(times.last ?? nil)
+            #expect(before <= written && written <= after)
+        }
     }
 
     @Test("written chunks read back in order with their streams; the file and its directory are private")
@@ -59,7 +119,7 @@ struct ContainerLogTests {
     func rotation() throws {
         try withState { state in
             let writer = try ContainerLogWriter(state: state, id: id, maximumSize: 100)
-            // Each chunk is 8 + 30 bytes: two fit in a file, the third rotates it.
+            // Each chunk is 16 + 30 bytes: two fit in a file, the third rotates it.
             for index in 0..<7 {
                 writer.write(.stdout, Array(String(repeating: "\(index)", count: 29).utf8 + [0x0a])[...])
             }
@@ -136,14 +196,14 @@ struct ContainerLogTests {
     func tailLines() {
         func tail(_ count: Int, _ chunks: [(ContainerLog.Stream, String)]) -> [String] {
             var counter = LogLines(first: nil)
-            for (stream, text) in chunks { counter.add(stream, Array(text.utf8)[...]) { _, _ in Issue.record("the counting pass handed on") } }
+            for (stream, text) in chunks { counter.add(stream, nil, Array(text.utf8)[...]) { _, _ in Issue.record("the counting pass handed on") } }
             counter.finish { _, _ in Issue.record("the counting pass handed on") }
             var lines = LogLines(first: max(0, counter.count - count))
             var seen: [String] = []
             let output = { (stream: ContainerLog.Stream, bytes: ArraySlice<UInt8>) in
                 seen.append((stream == .stderr ? "E " : "O ") + String(decoding: bytes, as: UTF8.self))
             }
-            for (stream, text) in chunks { lines.add(stream, Array(text.utf8)[...], to: output) }
+            for (stream, text) in chunks { lines.add(stream, nil, Array(text.utf8)[...], to: output) }
             lines.finish(to: output)
             return seen
         }
@@ -187,7 +247,7 @@ struct ContainerLogTests {
             let filler = state + "/filler"
             try #require(FileManager.default.createFile(atPath: filler, contents: Data(count: 8192)))
             let writer = try ContainerLogWriter(state: state, id: id)
-            // 3008 bytes each: two fit, the third is cut short, the fourth finds no room.
+            // 3016 bytes each: two fit, the third is cut short, the fourth finds no room.
             for mark in ["1", "2", "3", "4"] {
                 writer.write(.stdout, Array(String(repeating: mark, count: 3000).utf8)[...])
             }
