@@ -1,5 +1,3 @@
-import BerthNetwork
-
 /// How a CNI attachment — the pair (container id, interface name) the specification
 /// makes unique — is known in Berth's state: as the endpoint (or publication) id
 /// `CONTAINERID-IFNAME`, so `berth ps` lists it under a readable id.
@@ -7,7 +5,11 @@ public enum CNIAttachment {
     /// The longest attachment id: Berth's endpoint id limit (102 bytes, what an nftables
     /// element's comment holds with its tag) for the container id, '-' and the interface
     /// name, whose bytes other than letters, digits, '.' and '-' take three.
-    public static let maxIDLength = AttachOptions.maxIDLength
+    ///
+    /// Restated here rather than read from BerthNetwork's `AttachOptions.maxIDLength`, so the
+    /// decoding half of berth-cni builds without the kernel modules (scripts/fuzz compiles it
+    /// alone); `CNIEnvironmentTests` pins the two equal.
+    public static let maxIDLength = 102
 
     /// Whether the attachment of `containerID` on `ifname` has an id Berth can record: a
     /// 64-digit runtime id on `eth0` takes 69 bytes.
@@ -39,13 +41,6 @@ public enum CNIAttachment {
             }
         }
         return id
-    }
-
-    /// Whether `endpoint` is a CNI attachment's: its id is `endpointID(containerID:ifname:)`
-    /// of its own interface name. An endpoint `berth attach` made with an id of exactly that
-    /// form is taken for one too.
-    public static func isAttachment(_ endpoint: EndpointRecord) -> Bool {
-        containerID(endpointID: endpoint.id, ifname: endpoint.interfaceName.rawValue) != nil
     }
 
     /// The container id back from an endpoint id and its interface name, or nil when the id

@@ -1,5 +1,4 @@
 public import BerthCore
-import BerthNetwork
 
 /// The files each engine needs to run Berth's hook, as `berth hook install` writes them.
 public enum HookFiles {
@@ -22,7 +21,11 @@ public enum HookFiles {
     /// waiting for the lock says why it failed instead of being killed mid-wait; and a
     /// hook that hangs is killed, not waited for by the runtime forever (runc, crun and
     /// podman have no timeout of their own).
-    public static let timeout = Int(StateStore.defaultLockTimeout.components.seconds) + 10
+    ///
+    /// Written out rather than computed from BerthNetwork's `StateStore`, so the decoders and
+    /// the docker wrapper's rewrite build without the kernel modules (scripts/fuzz-oci-hook
+    /// compiles them alone); `RuntimeWrapperTests` pins it to the lock's wait plus 10 s.
+    public static let timeout = 40
 
     /// One hook entry of config.json's `hooks` (OCI runtime spec): `path`, `args` (the
     /// hook's name and `stage`), `env` (its whole environment) and `timeout`.
