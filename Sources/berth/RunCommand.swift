@@ -21,7 +21,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             The command runs in new network, UTS, IPC, PID and mount namespaces; its network is ready before it starts. \
             The container stays, exited, when its command ends (see 'berth ps -a') until 'berth rm' removes it, unless --rm.
-            """)
+            """,
+        // `-h` is --hostname's short form, as in docker run and podman run: help is --help alone.
+        helpNames: [.long])
 
     @OptionGroup var arguments: RunArguments
     @Flag(name: [.customShort("d"), .long], help: "Run in the background and print the container's name.") var detach = false
@@ -33,10 +35,11 @@ struct RunCommand: ParsableCommand {
     /// The command is captured verbatim, so `berth run --help` would otherwise try to run
     /// a program called "--help", and a mistyped option (`--netwrok web`) a program of that
     /// name: an option-like first word is an unknown option, as docker's "unknown flag"
-    /// (exit 125), unless it came after '--'.
+    /// (exit 125), unless it came after '--'. (`-h` is `--hostname`, as docker's: argument-parser
+    /// reads it, and a `-h` with no value is its usage error.)
     func validate() throws {
         if let first = arguments.command.first {
-            if first == "-h" || first == "--help" {
+            if first == "--help" {
                 throw CleanExit.helpRequest(self)
             }
             // The capture keeps a '--' that came first (the options drop it): after it, any name.
@@ -88,7 +91,7 @@ struct RunArguments: ParsableArguments {
     @Option(help: "The container's name (default: berth- and 12 hex digits of its id); on a network with DNS on, other containers resolve it.") var name: String?
     @Option(name: [.customLong("network-alias"), .customLong("alias")], help: ArgumentHelp("Another name for the container on its network's resolver; repeatable.", valueName: "NAME"))
     var networkAlias: [String] = []
-    @Option(help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
+    @Option(name: [.customShort("h"), .long], help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
     @Option(help: ArgumentHelp("A static address in the network's subnet.", valueName: "IP")) var ip: String?
     @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet.", valueName: "IPV6")) var ip6: String?
     @Option(name: .customLong("mac-address"),
