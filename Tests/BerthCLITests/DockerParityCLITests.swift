@@ -6,12 +6,24 @@ import Testing
 /// them, refused before anything runs: nothing here touches the kernel or a state.
 @Suite("berth CLI: docker's and iproute2's spellings (usage)")
 struct DockerParityUsageTests {
+    private func berth(_ arguments: [String]) -> CommandResult {
+        Command.run([Command.berthBinary] + arguments)
+    }
+
     @Test("run -h is --hostname's short form, as docker's: -h with no value is a usage error (125), not help and 0; --help is help")
     func hostnameShortForm() {
-        let alone = Command.run([Command.berthBinary, "run", "-h"])
+        let alone = berth(["run", "-h"])
         #expect(alone.status == 125 && alone.stdout.isEmpty && alone.stderr.hasPrefix("berth: missing value for '-h <hostname>'"), "\(alone)")
-        let help = Command.run([Command.berthBinary, "run", "--help"])
+        let help = berth(["run", "--help"])
         #expect(help.status == 0 && help.stdout.contains("-h, --hostname <hostname>"), "\(help)")
+    }
+
+    @Test("run --network container:NAME is refused as unsupported, saying what to use instead")
+    func containerNetwork() {
+        let refused = berth(["run", "--rm", "--network", "container:web", "--", "true"])
+        #expect(refused.status == 125 && refused.stdout.isEmpty, "\(refused)")
+        #expect(refused.stderr.hasPrefix("berth: network mode \"container:web\" is not supported") && refused.stderr.contains("'berth exec web COMMAND'"),
+                "\(refused)")
     }
 }
 
@@ -24,6 +36,28 @@ struct DockerParityKernelTests {
             try withRunRootfs { rootfs in
                 let run = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "-h", "box", "--", "hostname"])
                 #expect(run.status == 0 && run.stdout == "box\n", "\(run)")
+            }
+        }
+    }
+
+    @Test("run --network bridge and --network default join Berth's default network, berth; no network of those names is made")
+    func dockerDefaultNetworkNames() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                for name in ["bridge", "default"] {
+                    let run = sandbox.berth(["run", "-d", "--name", name + "-net", "--rootfs", rootfs.path, "--network", name, "--", "sleep", "1000"])
+                    #expect(run.status == 0, "\(run)")
+                    let container = try ContainerCLI.container(sandbox, name + "-net")
+                    #expect(container?["network"] as? String == "berth" && (container?["ip"] as? String)?.isEmpty == false, "\(String(describing: container))")
+                    #expect(sandbox.berth(["rm", "-f", name + "-net"]).status == 0)
+                }
+                let networks = sandbox.berth(["network", "ls", "-q"])
+                #expect(networks.stdout == "berth\n", "\(networks)")
+                // attach stays strict (it names networks as 'network create' made them), and says which is the default.
+                let ns = try #require(try sandbox.makeNamespace().name)
+                let attach = sandbox.berth(["attach", "bridge", "--netns", ns])
+                #expect(attach.status == 1 && attach.stderr == "berth: no network named \"bridge\" (Berth's default network, Docker's 'bridge', is named 'berth'; see 'berth network ls')\n",
+                        "\(attach)")
             }
         }
     }
