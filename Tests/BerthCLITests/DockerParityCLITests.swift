@@ -25,6 +25,16 @@ struct DockerParityUsageTests {
         #expect(refused.stderr.hasPrefix("berth: network mode \"container:web\" is not supported") && refused.stderr.contains("'berth exec web COMMAND'"),
                 "\(refused)")
     }
+
+    @Test("-p's key=value form refuses host_ip and unknown keys rather than publish on every address")
+    func publishKeyValueRefusals() {
+        let hostIP = berth(["run", "-p", "published=8080,target=80,host_ip=127.0.0.1", "--", "true"])
+        #expect(hostIP.status == 125 && hostIP.stderr.contains("host_ip is not supported") && hostIP.stderr.contains("127.0.0.1:8080:80"), "\(hostIP)")
+        let unknown = berth(["run", "-p", "published=8080,target=80,mode=ingress", "--", "true"])
+        #expect(unknown.status == 125 && unknown.stderr.contains("unknown key \"mode\""), "\(unknown)")
+        let pair = berth(["run", "-p", "published=8080,80", "--", "true"])
+        #expect(pair.status == 125 && pair.stderr.contains("invalid publish opts format (should be name=value but got '80')"), "\(pair)")
+    }
 }
 
 /// The same spellings doing what they say, through the built binary in a host sandbox.
