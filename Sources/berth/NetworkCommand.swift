@@ -32,11 +32,11 @@ struct NetworkCommand: ParsableCommand {
         var dns: Bool?
         @Option(help: ArgumentHelp("Where the resolver forwards other names: ADDR, ADDR:PORT or [V6]:PORT; repeatable (default: the host's nameservers).", valueName: "SERVER"))
         var dnsUpstream: [String] = []
-        @Option(name: [.customShort("o"), .customLong("opt")],
+        @Option(name: [.customShort("o", allowingJoined: true), .customLong("opt")],
                 help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
                                    valueName: "KEY=VALUE"))
         var opt: [String] = []
-        @Option(name: [.customShort("d"), .long], help: ArgumentHelp("The network driver: bridge, the one Berth has (as docker network create -d bridge).", valueName: "DRIVER"))
+        @Option(name: [.customShort("d", allowingJoined: true), .long], help: ArgumentHelp("The network driver: bridge, the one Berth has (as docker network create -d bridge).", valueName: "DRIVER"))
         var driver = "bridge"
         @OptionGroup var state: StateOption
 
@@ -290,7 +290,9 @@ extension NetworkCommand {
                 continue
             }
             let option = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
-            if flags.contains(word) || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
+            // `-obridge.name=x`, `-dbridge`: a short option with its value joined, as docker's.
+            let joinedShort = !word.hasPrefix("--") && word.count > 2 && values.contains(String(word.prefix(2)))
+            if flags.contains(word) || joinedShort || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
                 index += 1
                 continue
             }

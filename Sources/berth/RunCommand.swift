@@ -44,10 +44,61 @@ struct RunCommand: ParsableCommand {
             }
             // The capture keeps a '--' that came first (the options drop it): after it, any name.
             if first.hasPrefix("-"), first != "--", first != "-" {
-                throw ValidationError("unknown option '\(first)' (a command whose name starts with '-' goes after '--')")
+                throw ValidationError(Self.misspelledOption(first))
             }
         }
         try arguments.validateStop()
+    }
+
+    /// The usage error for an option-like word where the command belongs. One that begins
+    /// with an option of run's (`--rm=true`, `-d=1`, `-itx`) names that option and what is
+    /// wrong with it: the advice to put a command named so after '--' would only run a
+    /// program that does not exist (127).
+    static func misspelledOption(_ word: String) -> String {
+        if word.hasPrefix("--") {
+            let name = String(word.prefix { $0 != "=" })
+            switch option(name) {
+            case .flag: return "option '\(name)' takes no value: '\(word)' gives it one (write \(name) alone, or leave it out)"
+            case .value: return "option '\(name)' needs a value after '=' in '\(word)' (write \(name) VALUE)"
+            case nil: return "unknown option '\(word)' (a command whose name starts with '-' goes after '--')"
+            }
+        }
+        // Short options grouped: flags, then at most one that takes the rest as its value.
+        var previous: String?
+        for letter in word.dropFirst() {
+            let name = "-" + String(letter)
+            switch option(name) {
+            case .flag:
+                previous = name
+            case .value:
+                return "option '\(name)' needs a value in '\(word)' (write \(name) VALUE)"
+            case nil:
+                if letter == "=", let previous {
+                    return "option '\(previous)' takes no value: '\(word)' gives it one (write \(previous) alone, or leave it out)"
+                }
+                guard previous != nil || word.count > 2 else { break }
+                return "unknown option '\(name)' in '\(word)'"
+            }
+        }
+        return "unknown option '\(word)' (a command whose name starts with '-' goes after '--')"
+    }
+
+    enum OptionKind { case flag, value }
+
+    /// Whether `name` (`--rm`, `-p`) is an option of run, and of which kind, as argument-parser
+    /// reads it: a name that parses alone is a flag; one refused for want of a value takes
+    /// one; one run captures as the command's first word is none of its options.
+    static func option(_ name: String) -> OptionKind? {
+        switch name {
+        case "-d", "--detach", "--help": return .flag
+        case "--state-dir": return .value
+        default: break
+        }
+        do {
+            return try RunArguments.parse([name]).command.isEmpty ? .flag : nil
+        } catch {
+            return RunArguments.message(for: error).hasPrefix("Missing value") ? .value : nil
+        }
     }
 
     func run() throws {
@@ -85,27 +136,27 @@ struct RunCommand: ParsableCommand {
 struct RunArguments: ParsableArguments {
     @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own).", valueName: "NAME"))
     var network = ContainerNetwork.defaultName
-    @Option(name: [.customShort("p"), .customLong("publish")],
-            help: ArgumentHelp("Publish a container port on the host: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp].", valueName: "SPEC"))
+    @Option(name: [.customShort("p", allowingJoined: true), .customLong("publish")],
+            help: ArgumentHelp("Publish a container port on the host: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], or published=HOSTPORT,target=CONTAINERPORT[,protocol=udp].", valueName: "SPEC"))
     var publish: [String] = []
     @Option(help: "The container's name (default: berth- and 12 hex digits of its id); on a network with DNS on, other containers resolve it.") var name: String?
     @Option(name: [.customLong("network-alias"), .customLong("alias")], help: ArgumentHelp("Another name for the container on its network's resolver; repeatable.", valueName: "NAME"))
     var networkAlias: [String] = []
-    @Option(name: [.customShort("h"), .long], help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
+    @Option(name: [.customShort("h", allowingJoined: true), .long], help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
     @Option(help: ArgumentHelp("A static address in the network's subnet.", valueName: "IP")) var ip: String?
     @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet.", valueName: "IPV6")) var ip6: String?
     @Option(name: .customLong("mac-address"),
             help: ArgumentHelp("The container's MAC address (default: 02:42 and the four octets of its IP).", valueName: "MAC")) var macAddress: String?
     @Option(help: ArgumentHelp("A directory to use as the root filesystem (default: the host's files, with a fresh /proc).", valueName: "DIR"))
     var rootfs: String?
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V"))
+    @Option(name: [.customShort("e", allowingJoined: true), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V"))
     var env: [String] = []
     @Option(name: .customLong("env-file"), help: ArgumentHelp("Read environment variables from a file, one K=V a line ('#' comments).", valueName: "FILE"))
     var envFile: [String] = []
-    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
-    @Option(name: [.customShort("u"), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
+    @Option(name: [.customShort("w", allowingJoined: true), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
+    @Option(name: [.customShort("u", allowingJoined: true), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
     var user: String?
-    @Option(name: [.customShort("v"), .long], help: ArgumentHelp("Bind a host directory or file into the container, read-only with :ro.", valueName: "SRC:DST[:ro]"))
+    @Option(name: [.customShort("v", allowingJoined: true), .long], help: ArgumentHelp("Bind a host directory or file into the container, read-only with :ro.", valueName: "SRC:DST[:ro]"))
     var volume: [String] = []
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Flag(name: [.customShort("i"), .long], help: "Keep stdin open (the caller's in the foreground).") var interactive = false

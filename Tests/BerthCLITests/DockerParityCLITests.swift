@@ -26,6 +26,36 @@ struct DockerParityUsageTests {
                 "\(refused)")
     }
 
+    @Test("short options take their value joined, as docker's: the value is read (and checked) as the option's, not as a command")
+    func joinedShortOptions() {
+        for (arguments, reason) in [
+            (["run", "-pbogus", "--", "true"], "invalid port mapping \"bogus\""),
+            (["run", "-m5x", "--", "true"], "--memory: "),
+            (["run", "-cx", "--", "true"], "--cpu-shares: "),
+            (["run", "-v/tmp:/mnt", "--network", "container:x", "--", "true"], "network mode \"container:x\""),
+        ] {
+            let result = berth(arguments)
+            #expect(result.status == 125 && result.stderr.contains(reason) && !result.stderr.contains("unknown option"), "\(arguments): \(result)")
+        }
+        let attach = berth(["attach", "web", "--netns", "/nonexistent-berth-ns", "-pbogus", "--state-dir", "/nonexistent-berth-state"])
+        #expect(attach.status == 1 && attach.stderr.contains("invalid port mapping \"bogus\""), "\(attach)")
+    }
+
+    @Test("an option-like first command word that begins with an option of run's names that option, not '--' (which would run a program of that name: 127)")
+    func misspelledOption() {
+        for (word, message) in [
+            ("--rm=true", "option '--rm' takes no value: '--rm=true' gives it one (write --rm alone, or leave it out"),
+            ("-itx", "unknown option '-x' in '-itx' (see 'berth run --help')"),
+            ("-d=1", "option '-d' takes no value: '-d=1' gives it one"),
+        ] {
+            let result = berth(["run", word, "sh"])
+            #expect(result.status == 125 && result.stderr.hasPrefix("berth: " + message) && !result.stderr.contains("goes after '--'"), "\(word): \(result)")
+        }
+        // A word that is no option of run's keeps the advice.
+        let unknown = berth(["run", "--netwrok", "x", "sh"])
+        #expect(unknown.status == 125 && unknown.stderr.contains("unknown option '--netwrok' (a command whose name starts with '-' goes after '--'"), "\(unknown)")
+    }
+
     @Test("-p's key=value form refuses host_ip and unknown keys rather than publish on every address")
     func publishKeyValueRefusals() {
         let hostIP = berth(["run", "-p", "published=8080,target=80,host_ip=127.0.0.1", "--", "true"])
@@ -68,6 +98,38 @@ struct DockerParityKernelTests {
                 let attach = sandbox.berth(["attach", "bridge", "--netns", ns])
                 #expect(attach.status == 1 && attach.stderr == "berth: no network named \"bridge\" (Berth's default network, Docker's 'bridge', is named 'berth'; see 'berth network ls')\n",
                         "\(attach)")
+            }
+        }
+    }
+
+    @Test("joined short options run as spelled apart: run -eK=V -w/DIR -uUID -hNAME -vSRC:DST -pPORTS, exec -eK=V -w/DIR, attach -pPORTS")
+    func joinedShortOptions() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs(applets: ["id"]) { rootfs in
+                let volume = NSTemporaryDirectory() + "berth-joined-\(getpid())"
+                try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: volume) }
+                try "from the host\n".write(toFile: volume + "/note", atomically: true, encoding: .utf8)
+                let run = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "-eFOO=joined", "-w/tmp", "-u0", "-hbox",
+                                         "-v\(volume):/mnt:ro", "--", "sh", "-c", "echo $FOO; pwd; id -u; hostname; cat /mnt/note"])
+                #expect(run.status == 0 && run.stdout == "joined\n/tmp\n0\nbox\nfrom the host\n", "\(run)")
+
+                let detached = sandbox.berth(["run", "-d", "--name", "web", "--rootfs", rootfs.path, "-p18081:80", "-p", "published=18082,target=53,protocol=udp",
+                                              "--", "sleep", "1000"])
+                #expect(detached.status == 0, "\(detached)")
+                #expect(sandbox.berth(["port", "web", "80"]).stdout == "0.0.0.0:18081\n")
+                #expect(sandbox.berth(["port", "web", "53/udp"]).stdout == "0.0.0.0:18082\n")
+                let exec = sandbox.berth(["exec", "-eBAR=2", "-w/etc", "web", "--", "sh", "-c", "echo $BAR; pwd"])
+                #expect(exec.status == 0 && exec.stdout == "2\n/etc\n", "\(exec)")
+                #expect(sandbox.berth(["rm", "-f", "web"]).status == 0)
+
+                // attach, read by the lean binary's own parser (HotPath).
+                let ns = try #require(try sandbox.makeNamespace().name)
+                let attach = sandbox.berth(["attach", "berth", "--netns", ns, "--id", "e1", "-p18083:80", "-p", "published=18084,target=81"])
+                #expect(attach.status == 0, "\(attach)")
+                #expect(sandbox.berth(["port", "e1", "80"]).stdout == "0.0.0.0:18083\n")
+                #expect(sandbox.berth(["port", "e1", "81"]).stdout == "0.0.0.0:18084\n")
+                #expect(sandbox.berth(["detach", "e1"]).status == 0)
             }
         }
     }
