@@ -134,8 +134,11 @@ struct RunCommand: ParsableCommand {
 
 /// The options of `berth run`.
 struct RunArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own).", valueName: "NAME"))
-    var network = ContainerNetwork.defaultName
+    @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own); 'bridge' and 'default' are the default network (default: berth).",
+                               valueName: "NAME"))
+    var network: String?
+    /// `--net`, docker's and podman's older spelling of `--network`, kept out of the help.
+    @Option(name: .customLong("net"), help: .hidden) var net: String?
     @Option(name: [.customShort("p", allowingJoined: true), .customLong("publish")],
             help: ArgumentHelp("Publish a container port on the host: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], or published=HOSTPORT,target=CONTAINERPORT[,protocol=udp].", valueName: "SPEC"))
     var publish: [String] = []
@@ -188,7 +191,7 @@ struct RunArguments: ParsableArguments {
         process.terminal = tty
         process.confinement = try confine.confinement()
         var options = RunOptions(
-            process: process, name: name, network: try ContainerNetwork(parsing: network),
+            process: process, name: name, network: try ContainerNetwork(parsing: network ?? net ?? ContainerNetwork.defaultName),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm, limits: try confine.limits())
@@ -209,8 +212,12 @@ struct RunArguments: ParsableArguments {
         }
     }
 
-    /// The usage errors of `--stop-signal` and `--stop-timeout`, for `validate()`.
+    /// The usage errors of `--stop-signal` and `--stop-timeout` (and of `--net` with
+    /// `--network`), for `validate()`.
     func validateStop() throws {
+        if network != nil, net != nil {
+            throw ValidationError("--net and --network are one option (--net is its older spelling): give one of them")
+        }
         do {
             _ = try stopSignalNumber()
         } catch {

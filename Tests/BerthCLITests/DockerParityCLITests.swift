@@ -65,6 +65,15 @@ struct DockerParityUsageTests {
         let pair = berth(["run", "-p", "published=8080,80", "--", "true"])
         #expect(pair.status == 125 && pair.stderr.contains("invalid publish opts format (should be name=value but got '80')"), "\(pair)")
     }
+
+    @Test("run --net is --network's older spelling (hidden from the help); both at once is a usage error")
+    func netAlias() {
+        let net = berth(["run", "--net", "container:web", "--", "true"])
+        #expect(net.status == 125 && net.stderr.hasPrefix("berth: network mode \"container:web\" is not supported"), "\(net)")
+        let both = berth(["run", "--net", "none", "--network", "host", "--", "true"])
+        #expect(both.status == 125 && both.stderr.contains("--net and --network are one option"), "\(both)")
+        #expect(!berth(["run", "--help"]).stdout.contains("--net "))
+    }
 }
 
 /// The same spellings doing what they say, through the built binary in a host sandbox.
