@@ -74,6 +74,20 @@ struct DockerParityUsageTests {
         #expect(both.status == 125 && both.stderr.contains("--net and --network are one option"), "\(both)")
         #expect(!berth(["run", "--help"]).stdout.contains("--net "))
     }
+
+    @Test("addr, route and link written with iproute2's words: the usage error shows the line in berth's options")
+    func iproute2Words() {
+        let addr = berth(["addr", "add", "10.0.0.2/24", "dev", "eth0"])
+        #expect(addr.status == 64 && addr.stderr.contains("(write it as 'berth addr add 10.0.0.2/24 --dev eth0'"), "\(addr)")
+        let route = berth(["route", "add", "default", "via", "10.0.0.1", "dev", "eth0", "metric", "5", "table", "main"])
+        #expect(route.status == 64 && route.stderr.contains("(write it as 'berth route add default --via 10.0.0.1 --dev eth0 --metric 5 --table main'"),
+                "\(route)")
+        #expect(route.stderr.hasSuffix("see 'berth route add --help')\n") && route.stderr.split(separator: "\n").count == 1, "\(route)")
+        let link = berth(["link", "set", "dev", "eth0", "up", "mtu", "1400"])
+        #expect(link.status == 64 && link.stderr.contains("(write it as 'berth link set eth0 --up --mtu 1400'"), "\(link)")
+        let table = berth(["route", "ls", "--table", "mian"])
+        #expect(table.status == 64 && table.stderr.contains("'mian' is invalid for '--table <TABLE>'"), "\(table)")
+    }
 }
 
 /// The same spellings doing what they say, through the built binary in a host sandbox.
@@ -140,6 +154,24 @@ struct DockerParityKernelTests {
                 #expect(sandbox.berth(["port", "e1", "81"]).stdout == "0.0.0.0:18084\n")
                 #expect(sandbox.berth(["detach", "e1"]).status == 0)
             }
+        }
+    }
+
+    @Test("route --table takes iproute2's names: main, local and default read as 254, 255 and 253")
+    func routeTableNames() throws {
+        try withHostSandbox { sandbox in
+            for (name, id) in [("main", "254"), ("local", "255"), ("default", "253")] {
+                let named = sandbox.berth(["route", "ls", "--table", name, "--json"])
+                let numbered = sandbox.berth(["route", "ls", "--table", id, "--json"])
+                #expect(named.status == 0 && named.stdout == numbered.stdout, "\(named)\n\(numbered)")
+            }
+            let local = sandbox.berth(["route", "ls", "--table", "local"])
+            #expect(local.stdout.contains("127.0.0.1"), "\(local)")
+            try #require(sandbox.run(["ip", "link", "add", "dummy9", "type", "dummy"]).succeeded)
+            try #require(sandbox.run(["ip", "link", "set", "dummy9", "up"]).succeeded)
+            let add = sandbox.berth(["route", "add", "10.77.0.0/24", "--dev", "dummy9", "--table", "default"])
+            #expect(add.status == 0, "\(add)")
+            #expect(sandbox.run(["ip", "route", "show", "table", "253"]).stdout.contains("10.77.0.0/24 dev dummy9"))
         }
     }
 }
