@@ -223,22 +223,43 @@ struct NetworkCommand: ParsableCommand {
         }
     }
 
+    /// `berth network inspect NAME...`: as `berth inspect` (and `docker network inspect`),
+    /// each network found is shown, a name that matches none is reported on stderr after
+    /// them, and the exit status is then 1. `--json` is one array of them whatever their
+    /// number, as `docker network inspect` and `berth inspect` print, so a script reads the
+    /// same shape for one name or several; the text is a block a network, a blank line apart.
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a network and its endpoints.")
-        @Argument(help: "The network name.") var name: String
+        static let configuration = CommandConfiguration(abstract: "Show networks and their endpoints.")
+        @Argument(help: "The network names.") var names: [String]
         @OptionGroup var output: JSONOption
         @OptionGroup var state: StateOption
 
         func run() throws {
             let manager = try state.manager()
-            let network = try manager.network(named: name)
-            let endpoints = try manager.endpoints(network: name)
-            if output.json {
-                var object = NetworkJSON.fields(network)
-                object.append(("endpoints", .array(endpoints.map(NetworkJSON.endpoint))))
-                Output.json(.object(object))
-                return
+            var found: [JSON] = []
+            var printed = false
+            var failures: [BerthError] = []
+            for name in names {
+                do throws(BerthError) {
+                    let network = try manager.network(named: name)
+                    let endpoints = try manager.endpoints(network: name)
+                    if output.json {
+                        found.append(.object(NetworkJSON.fields(network) + [("endpoints", .array(endpoints.map(NetworkJSON.endpoint)))]))
+                    } else {
+                        if printed { Swift.print("") }
+                        Self.print(network, endpoints: endpoints)
+                        printed = true
+                    }
+                } catch {
+                    failures.append(error)
+                }
             }
+            if output.json { Output.json(.array(found)) }
+            for failure in failures { Output.error(CLIHints.message(for: failure)) }
+            if !failures.isEmpty { Output.terminate(status: 1) }
+        }
+
+        static func print(_ network: NetworkRecord, endpoints: [EndpointRecord]) {
             let rows: [(String, String)] = [
                 ("Name", network.name), ("Id", network.id),
                 ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
@@ -251,10 +272,10 @@ struct NetworkCommand: ParsableCommand {
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
                 ("Status", network.phase.rawValue),
             ]
-            for (key, value) in rows { print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
+            for (key, value) in rows { Swift.print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
             if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
             if !endpoints.isEmpty {
-                print("")
+                Swift.print("")
                 EndpointTable.print(endpoints)
             }
         }

@@ -157,6 +157,25 @@ struct DockerParityKernelTests {
         }
     }
 
+    @Test("network inspect takes several names: an array of those found (--json) or their blocks, an unknown one on stderr after, exit 1")
+    func networkInspectSeveral() throws {
+        try withHostSandbox { sandbox in
+            for (name, subnet) in [("web", "10.9.0.0/24"), ("db", "10.9.1.0/24")] {
+                try #require(sandbox.berth(["network", "create", name, "--subnet", subnet]).succeeded)
+            }
+            let json = sandbox.berth(["network", "inspect", "web", "nope", "db", "--json"])
+            let networks = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json)")
+            #expect(json.status == 1 && networks.compactMap { $0["name"] as? String } == ["web", "db"], "\(json)")
+            #expect(json.stderr == "berth: no network named \"nope\" (see 'berth network ls')\n", "\(json)")
+            let one = sandbox.berth(["network", "inspect", "db", "--json"])
+            let only = try JSONSerialization.jsonObject(with: Data(one.stdout.utf8)) as? [[String: Any]]
+            #expect(one.status == 0 && only?.count == 1, "\(one)")
+            let text = sandbox.berth(["network", "inspect", "web", "db", "nope"])
+            #expect(text.status == 1 && text.stdout.contains("Name:       web\n") && text.stdout.contains("\n\nName:       db\n"), "\(text)")
+            #expect(text.stderr.contains("no network named \"nope\""), "\(text)")
+        }
+    }
+
     @Test("route --table takes iproute2's names: main, local and default read as 254, 255 and 253")
     func routeTableNames() throws {
         try withHostSandbox { sandbox in
