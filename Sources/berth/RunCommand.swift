@@ -44,61 +44,10 @@ struct RunCommand: ParsableCommand {
             }
             // The capture keeps a '--' that came first (the options drop it): after it, any name.
             if first.hasPrefix("-"), first != "--", first != "-" {
-                throw ValidationError(Self.misspelledOption(first))
+                throw ValidationError("unknown option '\(first)' (a command whose name starts with '-' goes after '--')")
             }
         }
         try arguments.validateStop()
-    }
-
-    /// The usage error for an option-like word where the command belongs. One that begins
-    /// with an option of run's (`--rm=true`, `-d=1`, `-itx`) names that option and what is
-    /// wrong with it: the advice to put a command named so after '--' would only run a
-    /// program that does not exist (127).
-    static func misspelledOption(_ word: String) -> String {
-        if word.hasPrefix("--") {
-            let name = String(word.prefix { $0 != "=" })
-            switch option(name) {
-            case .flag: return "option '\(name)' takes no value: '\(word)' gives it one (write \(name) alone, or leave it out)"
-            case .value: return "option '\(name)' needs a value after '=' in '\(word)' (write \(name) VALUE)"
-            case nil: return "unknown option '\(word)' (a command whose name starts with '-' goes after '--')"
-            }
-        }
-        // Short options grouped: flags, then at most one that takes the rest as its value.
-        var previous: String?
-        for letter in word.dropFirst() {
-            let name = "-" + String(letter)
-            switch option(name) {
-            case .flag:
-                previous = name
-            case .value:
-                return "option '\(name)' needs a value in '\(word)' (write \(name) VALUE)"
-            case nil:
-                if letter == "=", let previous {
-                    return "option '\(previous)' takes no value: '\(word)' gives it one (write \(previous) alone, or leave it out)"
-                }
-                guard previous != nil || word.count > 2 else { break }
-                return "unknown option '\(name)' in '\(word)'"
-            }
-        }
-        return "unknown option '\(word)' (a command whose name starts with '-' goes after '--')"
-    }
-
-    enum OptionKind { case flag, value }
-
-    /// Whether `name` (`--rm`, `-p`) is an option of run, and of which kind, as argument-parser
-    /// reads it: a name that parses alone is a flag; one refused for want of a value takes
-    /// one; one run captures as the command's first word is none of its options.
-    static func option(_ name: String) -> OptionKind? {
-        switch name {
-        case "-d", "--detach", "--help": return .flag
-        case "--state-dir": return .value
-        default: break
-        }
-        do {
-            return try RunArguments.parse([name]).command.isEmpty ? .flag : nil
-        } catch {
-            return RunArguments.message(for: error).hasPrefix("Missing value") ? .value : nil
-        }
     }
 
     func run() throws {

@@ -13,7 +13,7 @@ struct DockerParityUsageTests {
     @Test("run -h is --hostname's short form, as docker's: -h with no value is a usage error (125), not help and 0; --help is help")
     func hostnameShortForm() {
         let alone = berth(["run", "-h"])
-        #expect(alone.status == 125 && alone.stdout.isEmpty && alone.stderr.hasPrefix("berth: missing value for '-h <hostname>'"), "\(alone)")
+        #expect(alone.status == 125 && alone.stdout.isEmpty && alone.stderr.hasPrefix("berth: missing value for '-h'"), "\(alone)")
         let help = berth(["run", "--help"])
         #expect(help.status == 0 && help.stdout.contains("-h, --hostname <hostname>"), "\(help)")
     }
@@ -41,12 +41,13 @@ struct DockerParityUsageTests {
         #expect(attach.status == 1 && attach.stderr.contains("invalid port mapping \"bogus\""), "\(attach)")
     }
 
-    @Test("an option-like first command word that begins with an option of run's names that option, not '--' (which would run a program of that name: 127)")
+    @Test("a misspelled option of run's is named as that option (argument-parser's error, the joined forms being known), never advised to go after '--' (which would run a program of that name: 127)")
     func misspelledOption() {
         for (word, message) in [
-            ("--rm=true", "option '--rm' takes no value: '--rm=true' gives it one (write --rm alone, or leave it out"),
-            ("-itx", "unknown option '-x' in '-itx' (see 'berth run --help')"),
-            ("-d=1", "option '-d' takes no value: '-d=1' gives it one"),
+            ("--rm=true", "the option '--rm' does not take any value, but 'true' was specified."),
+            ("-itx", "unknown option '-x'"),
+            ("-d=1", "the option '-d' does not take any value, but '1' was specified."),
+            ("-pbogus", "invalid port mapping \"bogus\""),
         ] {
             let result = berth(["run", word, "sh"])
             #expect(result.status == 125 && result.stderr.hasPrefix("berth: " + message) && !result.stderr.contains("goes after '--'"), "\(word): \(result)")
