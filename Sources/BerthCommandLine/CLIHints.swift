@@ -28,6 +28,16 @@ package enum CLIHints {
 
     /// The advice for an error: its remedy worded for the CLI, else the library's hint.
     package static func advice(for error: BerthError, netns: String?) -> String? {
+        // `--network container:NAME`, Docker's shared network namespace.
+        if error.code == .unsupported, error.parameter == "network", let object = error.object, object.kind == .container {
+            return "run a command in its namespaces with 'berth exec \(object.name) COMMAND', "
+                + "or run both containers on one network, where each reaches the other at its address (and by --name where DNS is on)"
+        }
+        // `berth attach bridge`, `berth network inspect default`: Docker's and Podman's names
+        // for their default network, which no Berth network has.
+        if error.code == .notFound, let object = error.object, object.kind == .network, ["bridge", "default"].contains(object.name) {
+            return "Berth's default network, Docker's '\(object.name)', is named 'berth'; see 'berth network ls'"
+        }
         if error.parameter == "usesExistingBridge" {
             return "choose another --bridge, or add --bridge-existing to use that bridge as it is (Berth then never deletes, downs or re-addresses it)"
         }

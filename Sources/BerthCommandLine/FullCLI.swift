@@ -26,11 +26,17 @@ package enum FullCLI {
 
     /// Replaces this process with `berth-cli`, given `arguments` (argv, argv[0] included)
     /// unchanged. Returns only by ending the process with a message when that fails: 127 when
-    /// the binary is missing, 126 when it cannot be run, as env(1) and shells do.
+    /// the binary is missing, 126 when it cannot be run, as env(1) and shells do — except for
+    /// `berth run` and `berth exec`, whose 126 and 127 mean the container's command cannot be
+    /// invoked or is not found (docs/run.md): for them it is berth that failed, 125, as
+    /// `docker run` exits when the docker CLI itself does.
     package static func exec(_ arguments: [String]) -> Never {
+        let containerCommand = arguments.count > 1 && (arguments[1] == "run" || arguments[1] == "exec")
+        let missing: Int32 = containerCommand ? 125 : 127
+        let unrunnable: Int32 = containerCommand ? 125 : 126
         guard let path = path() else {
             Output.error("cannot find \(name): /proc/self/exe is unreadable (is /proc mounted?)")
-            Output.terminate(status: 127)
+            Output.terminate(status: missing)
         }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
@@ -41,9 +47,9 @@ package enum FullCLI {
         if err == ENOENT {
             Output.error("cannot run \(path): \(reason) (berth runs every command but attach and detach through \(name), "
                          + "installed beside it: install both from the same build)")
-            Output.terminate(status: 127)
+            Output.terminate(status: missing)
         }
         Output.error("cannot run \(path): \(reason) (check that it is an executable file)")
-        Output.terminate(status: 126)
+        Output.terminate(status: unrunnable)
     }
 }

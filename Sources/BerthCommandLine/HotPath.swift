@@ -181,7 +181,8 @@ package enum HotPath {
     /// `-p` is `--publish`'s short spelling; every other option has one spelling.
     static func longSpelling(_ word: String) -> String { word == "-p" ? "--publish" : word }
 
-    /// `--name VALUE`, `--name=VALUE`, `-p VALUE`, positionals; nil for anything else.
+    /// `--name VALUE`, `--name=VALUE`, `-p VALUE`, `-pVALUE` (joined, as docker's and
+    /// argument-parser's `allowingJoined`), positionals; nil for anything else.
     /// `single` options take one value, `repeated` ones (long spellings) collect theirs.
     static func parse(_ arguments: ArraySlice<String>, single: [String], repeated: [String]) -> Parsed? {
         var parsed = Parsed()
@@ -194,6 +195,12 @@ package enum HotPath {
                 word = String(word[..<equals])
                 // argument-parser refuses `--name=` with nothing after it.
                 guard value?.isEmpty == false else { return nil }
+            } else if word.hasPrefix("-p"), word.utf8.count > 2 {
+                // `-pVALUE`. argument-parser reads `-p=80` as the value "=80" (pflag as "80"):
+                // left to it, as is any other joined short option.
+                value = String(word.dropFirst(2))
+                word = "-p"
+                guard value?.hasPrefix("=") == false else { return nil }
             }
             if word.hasPrefix("-") {
                 let name = longSpelling(word)

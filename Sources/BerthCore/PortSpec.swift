@@ -40,8 +40,13 @@ public struct PortSpec: Sendable, Hashable, LosslessStringCodable, CustomStringC
         self.protocol = `protocol`
     }
 
-    /// Parses the `docker run -p` syntax.
+    /// Parses the `docker run -p` syntax, and its long form `published=8080,target=80,protocol=udp`
+    /// (`init(keyValues:)`).
     public init(parsing text: String) throws(BerthError) {
+        if text.contains("=") {
+            self = try PortSpec(keyValues: text)
+            return
+        }
         let usage = "write CONTAINERPORT, HOSTPORT:CONTAINERPORT or HOSTIP:HOSTPORT:CONTAINERPORT, like 8080:80 or 127.0.0.1:8080:80/udp"
         func fail(_ problem: String, hint: String = usage) -> BerthError {
             .invalid("invalid port mapping \"\(text)\": \(problem)", hint: hint)
@@ -132,6 +137,53 @@ public struct PortSpec: Sendable, Hashable, LosslessStringCodable, CustomStringC
         } catch {
             throw fail("host ports \(hostPorts?.description ?? "") and container ports \(containerPorts) differ in length (\(hostPorts?.count ?? 0) and \(containerPorts.count))",
                        hint: error.hint ?? usage)
+        }
+    }
+
+    /// Docker's key=value form of `-p`, `published=8080,target=80,protocol=udp`: as docker/cli
+    /// reads it (`convertToStandardNotation`: any value with '=' is comma-separated
+    /// `name=value` pairs, rewritten to `published:target/protocol`, protocol tcp unless
+    /// given; a pair without '=' is refused), then parsed as that. Stricter than Docker, which
+    /// ignores any other key: `host_ip` (Docker would publish on every address, not the one
+    /// asked for) and unknown keys are refused, as are a key given twice, a missing or empty
+    /// `target`, and a `published` or `target` that is more than a port or a range. An
+    /// empty or absent `published` (or 0) is any free host port.
+    public init(keyValues text: String) throws(BerthError) {
+        let usage = "write published=HOSTPORT,target=CONTAINERPORT[,protocol=tcp|udp|sctp], like published=8080,target=80"
+        func fail(_ problem: String, hint: String = usage) -> BerthError {
+            .invalid("invalid port mapping \"\(text)\": \(problem)", hint: hint)
+        }
+        var values: [(key: Substring, value: Substring)] = []
+        for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw fail("invalid publish opts format (should be name=value but got '\(pair)')")
+            }
+            let key = pair[..<equals]
+            let value = pair[pair.index(after: equals)...]
+            switch key {
+            case "published", "target", "protocol":
+                guard !values.contains(where: { $0.key == key }) else { throw fail("\(key) given twice") }
+                values.append((key, value))
+            case "host_ip":
+                throw fail("host_ip is not supported in the key=value form (Docker ignores it and publishes on every address)",
+                           hint: "write HOSTIP:HOSTPORT:CONTAINERPORT, like 127.0.0.1:8080:80, to publish on one address")
+            default:
+                throw fail("unknown key \"\(key)\"", hint: "use published, target and protocol: " + usage.dropFirst("write ".count))
+            }
+        }
+        func value(_ key: String) -> Substring? { values.first { $0.key == key }?.value }
+        let published = value("published") ?? ""
+        guard let target = value("target"), !target.isEmpty else { throw fail("no target (the container port)") }
+        let proto = value("protocol") ?? "tcp"
+        guard !proto.isEmpty else { throw fail("protocol= has no value", hint: "write protocol=tcp, protocol=udp or protocol=sctp, or leave it out for tcp") }
+        for (key, part) in [("published", published), ("target", target), ("protocol", proto)] where part.contains(where: { ":/[]".contains($0) }) {
+            throw fail("\(key) \"\(part)\" is more than \(key == "protocol" ? "a protocol" : "a port or a range")",
+                       hint: key == "published" ? "write HOSTIP:HOSTPORT:CONTAINERPORT, like 127.0.0.1:8080:80, to publish on one address" : usage)
+        }
+        do {
+            self = try PortSpec(parsing: "\(published):\(target)/\(proto)")
+        } catch {
+            throw BerthError(error.code, "\(error.message) (from \"\(text)\")", hint: error.hint, parameter: error.parameter)
         }
     }
 

@@ -21,11 +21,20 @@ public enum ContainerNetwork: Sendable, Hashable, CustomStringConvertible {
     /// The `berth` bridge network.
     public static let `default` = ContainerNetwork.bridge(defaultName)
 
-    /// `none`, `host`, or a network name.
+    /// `none`, `host`, or a network name. `bridge` and `default`, the names Docker and
+    /// Podman give their default network (`NetworkOptions.reservedNames`: no network has
+    /// them), are Berth's default network. `container:NAME` (another container's network
+    /// namespace) is refused as unsupported: each container has a namespace of its own.
     public init(parsing text: String) throws(BerthError) {
         switch text {
         case "none": self = .none
         case "host": self = .host
+        case "bridge", "default": self = .default
+        case _ where text.hasPrefix("container:"):
+            let name = String(text.dropFirst("container:".count))
+            throw BerthError(.unsupported, "network mode \"\(text)\" is not supported: every container has a network namespace of its own",
+                             hint: "run the command in that container's namespaces, or both containers on one network",
+                             object: .container(name), parameter: "network")
         default:
             do {
                 try NetworkOptions.validate(name: text)

@@ -41,7 +41,7 @@ struct Berth: ParsableCommand {
                 Output.error(message)
                 Output.terminate(status: 64)
             }
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(JoinedValues.split(arguments))
             Trace.mark("parsed")
             try command.run()
             Trace.mark("done")

@@ -4,7 +4,7 @@ import Berth
 /// The `berth run` options that bound a container (its cgroup's limits) and confine it
 /// (capabilities, seccomp), spelled and parsed as `docker run`'s.
 struct ConfinementArguments: ParsableArguments {
-    @Option(name: [.customShort("m"), .long], help: ArgumentHelp("A memory limit: bytes or with k, m, g (at least 6m).", valueName: "BYTES"))
+    @Option(name: [.customShort("m", allowingJoined: true), .long], help: ArgumentHelp("A memory limit: bytes or with k, m, g (at least 6m).", valueName: "BYTES"))
     var memory: String?
     // `.unconditional`: the next word is the value even when it starts with '-', so the
     // documented `--memory-swap -1` and `--pids-limit -1` work as separate words, as in
@@ -12,7 +12,7 @@ struct ConfinementArguments: ParsableArguments {
     @Option(name: .customLong("memory-swap"), parsing: .unconditional, help: ArgumentHelp("Memory plus swap (default twice --memory; -1 for unlimited swap).", valueName: "BYTES"))
     var memorySwap: String?
     @Option(help: ArgumentHelp("How many CPUs' time the container may use, such as 0.5.", valueName: "N")) var cpus: String?
-    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: ArgumentHelp("Relative CPU weight (default 1024).", valueName: "N"))
+    @Option(name: [.customShort("c", allowingJoined: true), .customLong("cpu-shares")], help: ArgumentHelp("Relative CPU weight (default 1024).", valueName: "N"))
     var cpuShares: String?
     @Option(name: .customLong("cpuset-cpus"), help: ArgumentHelp("The CPUs it may run on, such as 0-1 or 0,2.", valueName: "LIST"))
     var cpusetCPUs: String?

@@ -40,7 +40,7 @@ struct ContainerNames: ParsableArguments {
 /// timeout, as Docker's.
 struct StopTimeOption: ParsableArguments {
     // Unconditional, so that `-t -1` is a value, not an option.
-    @Option(name: [.customShort("t"), .long], parsing: .unconditional,
+    @Option(name: [.customShort("t", allowingJoined: true), .long], parsing: .unconditional,
             help: ArgumentHelp("Seconds to wait after the stop signal before SIGKILL (default: the container's --stop-timeout, else 10; -1: no SIGKILL).",
                                valueName: "S"))
     var time: Int?
@@ -194,9 +194,9 @@ struct LogsCommand: ParsableCommand {
 /// `berth exec`: a command inside a running container's namespaces; exits with its status.
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable.", valueName: "K=V")) var env: [String] = []
-    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
-    @Option(name: [.customShort("u"), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
+    @Option(name: [.customShort("e", allowingJoined: true), .long], help: ArgumentHelp("Set an environment variable.", valueName: "K=V")) var env: [String] = []
+    @Option(name: [.customShort("w", allowingJoined: true), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
+    @Option(name: [.customShort("u", allowingJoined: true), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
     var user: String?
     @Flag(name: [.customShort("i"), .long], help: "Keep stdin open (berth's).") var interactive = false
     @Flag(name: [.customShort("t"), .long], help: "Give the command a terminal (with -i, berth's terminal is attached to it).") var tty = false

@@ -12,8 +12,8 @@ struct AttachCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet (default: the lowest free one of its IPv6 --ip-range, else of its IPv6 subnet).", valueName: "IP")) var ip6: String?
     @Option(help: "The interface's MAC address (default: 02:42 and the four octets of its IP).") var mac: String?
     @Option(help: "The interface name inside the namespace.") var ifname = "eth0"
-    @Option(name: [.customShort("p"), .customLong("publish")],
-            help: ArgumentHelp("Publish a container port on the host, as docker run -p: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp].", valueName: "SPEC"))
+    @Option(name: [.customShort("p", allowingJoined: true), .customLong("publish")],
+            help: ArgumentHelp("Publish a container port on the host, as docker run -p: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], or published=HOSTPORT,target=CONTAINERPORT[,protocol=udp].", valueName: "SPEC"))
     var publish: [String] = []
     @Option(help: "The endpoint's name, which the network's other endpoints resolve (networks with DNS on).") var name: String?
     @Option(help: "Another name for the endpoint; repeatable.") var alias: [String] = []

@@ -11,7 +11,7 @@ struct KillCommand: ParsableCommand {
             """)
     @OptionGroup var names: ContainerNames
     var containers: [String] { names.containers }
-    @Option(name: [.customShort("s"), .long], help: ArgumentHelp("The signal: a name (KILL, SIGTERM, HUP, RTMIN+1) or a number.", valueName: "SIGNAL"))
+    @Option(name: [.customShort("s", allowingJoined: true), .long], help: ArgumentHelp("The signal: a name (KILL, SIGTERM, HUP, RTMIN+1) or a number.", valueName: "SIGNAL"))
     var signal = "KILL"
     @OptionGroup var state: StateOption
 

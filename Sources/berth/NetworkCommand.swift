@@ -32,11 +32,11 @@ struct NetworkCommand: ParsableCommand {
         var dns: Bool?
         @Option(help: ArgumentHelp("Where the resolver forwards other names: ADDR, ADDR:PORT or [V6]:PORT; repeatable (default: the host's nameservers).", valueName: "SERVER"))
         var dnsUpstream: [String] = []
-        @Option(name: [.customShort("o"), .customLong("opt")],
+        @Option(name: [.customShort("o", allowingJoined: true), .customLong("opt")],
                 help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
                                    valueName: "KEY=VALUE"))
         var opt: [String] = []
-        @Option(name: [.customShort("d"), .long], help: ArgumentHelp("The network driver: bridge, the one Berth has (as docker network create -d bridge).", valueName: "DRIVER"))
+        @Option(name: [.customShort("d", allowingJoined: true), .long], help: ArgumentHelp("The network driver: bridge, the one Berth has (as docker network create -d bridge).", valueName: "DRIVER"))
         var driver = "bridge"
         @OptionGroup var state: StateOption
 
@@ -223,22 +223,43 @@ struct NetworkCommand: ParsableCommand {
         }
     }
 
+    /// `berth network inspect NAME...`: as `berth inspect` (and `docker network inspect`),
+    /// each network found is shown, a name that matches none is reported on stderr after
+    /// them, and the exit status is then 1. `--json` is one array of them whatever their
+    /// number, as `docker network inspect` and `berth inspect` print, so a script reads the
+    /// same shape for one name or several; the text is a block a network, a blank line apart.
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a network and its endpoints.")
-        @Argument(help: "The network name.") var name: String
+        static let configuration = CommandConfiguration(abstract: "Show networks and their endpoints.")
+        @Argument(help: "The network names.") var names: [String]
         @OptionGroup var output: JSONOption
         @OptionGroup var state: StateOption
 
         func run() throws {
             let manager = try state.manager()
-            let network = try manager.network(named: name)
-            let endpoints = try manager.endpoints(network: name)
-            if output.json {
-                var object = NetworkJSON.fields(network)
-                object.append(("endpoints", .array(endpoints.map(NetworkJSON.endpoint))))
-                Output.json(.object(object))
-                return
+            var found: [JSON] = []
+            var printed = false
+            var failures: [BerthError] = []
+            for name in names {
+                do throws(BerthError) {
+                    let network = try manager.network(named: name)
+                    let endpoints = try manager.endpoints(network: name)
+                    if output.json {
+                        found.append(.object(NetworkJSON.fields(network) + [("endpoints", .array(endpoints.map(NetworkJSON.endpoint)))]))
+                    } else {
+                        if printed { Swift.print("") }
+                        Self.print(network, endpoints: endpoints)
+                        printed = true
+                    }
+                } catch {
+                    failures.append(error)
+                }
             }
+            if output.json { Output.json(.array(found)) }
+            for failure in failures { Output.error(CLIHints.message(for: failure)) }
+            if !failures.isEmpty { Output.terminate(status: 1) }
+        }
+
+        static func print(_ network: NetworkRecord, endpoints: [EndpointRecord]) {
             let rows: [(String, String)] = [
                 ("Name", network.name), ("Id", network.id),
                 ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
@@ -251,10 +272,10 @@ struct NetworkCommand: ParsableCommand {
                 ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
                 ("Status", network.phase.rawValue),
             ]
-            for (key, value) in rows { print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
+            for (key, value) in rows { Swift.print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
             if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
             if !endpoints.isEmpty {
-                print("")
+                Swift.print("")
                 EndpointTable.print(endpoints)
             }
         }
@@ -290,7 +311,9 @@ extension NetworkCommand {
                 continue
             }
             let option = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
-            if flags.contains(word) || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
+            // `-obridge.name=x`, `-dbridge`: a short option with its value joined, as docker's.
+            let joinedShort = !word.hasPrefix("--") && word.count > 2 && values.contains(String(word.prefix(2)))
+            if flags.contains(word) || joinedShort || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
                 index += 1
                 continue
             }

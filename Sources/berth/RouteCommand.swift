@@ -15,7 +15,8 @@ struct RouteCommand: ParsableCommand {
         @Option(name: .long, help: "The gateway.") var via: String?
         @Option(name: .long, help: "The output link.") var dev: String?
         @Option(name: .long, help: "The metric.") var metric: UInt32?
-        @Option(name: .long, help: "The routing table id (main is 254).") var table: UInt32 = RouteTable.main
+        @Option(name: .long, help: ArgumentHelp("The routing table: an id, or main (254), local (255) or default (253), as iproute2 names them.", valueName: "TABLE"))
+        var table = RouteTableID(RouteTable.main)
         @Flag(name: .customShort("6"), help: "A default route without --via is IPv6.") var ipv6 = false
 
         struct Parsed {
@@ -41,7 +42,7 @@ struct RouteCommand: ParsableCommand {
         func run() throws {
             let r = try route.parsed()
             try scope.netlink().addRoute(to: r.destination, via: r.gateway, device: r.device, family: r.family,
-                                         table: route.table, metric: route.metric)
+                                         table: route.table.id, metric: route.metric)
         }
     }
 
@@ -53,7 +54,7 @@ struct RouteCommand: ParsableCommand {
         func run() throws {
             let r = try route.parsed()
             try scope.netlink().deleteRoute(to: r.destination, via: r.gateway, device: r.device, family: r.family,
-                                            table: route.table, metric: route.metric)
+                                            table: route.table.id, metric: route.metric)
         }
     }
 
@@ -61,14 +62,15 @@ struct RouteCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List routes of the main table.", aliases: ["list", "show"])
         @Flag(name: .customShort("4"), help: "IPv4 only.") var ipv4 = false
         @Flag(name: .customShort("6"), help: "IPv6 only.") var ipv6 = false
-        @Option(name: .long, help: "The routing table id (main is 254).") var table: UInt32 = RouteTable.main
+        @Option(name: .long, help: ArgumentHelp("The routing table: an id, or main (254), local (255) or default (253), as iproute2 names them.", valueName: "TABLE"))
+        var table = RouteTableID(RouteTable.main)
         @OptionGroup var scope: NamespaceOption
         @OptionGroup var output: JSONOption
 
         func run() throws {
             let netlink = try scope.netlink()
             let family: IPFamily? = ipv4 == ipv6 ? nil : (ipv4 ? .ipv4 : .ipv6)
-            let routes = try netlink.routes(family: family, table: table)
+            let routes = try netlink.routes(family: family, table: table.id)
             let names = Dictionary(try netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
             let dev = { (route: Route) in route.linkIndex.map { names[$0] ?? "#\($0)" } }
             let destination = { (route: Route) in route.isDefault ? "default" : route.destination?.description ?? "default" }
@@ -91,4 +93,25 @@ struct RouteCommand: ParsableCommand {
             })
         }
     }
+}
+
+/// `--table`: a table id, or the names iproute2 gives the kernel's tables (`ip route … table
+/// main`; /etc/iproute2/rt_tables): main 254, local 255, default 253.
+struct RouteTableID: ExpressibleByArgument {
+    let id: UInt32
+
+    init(_ id: UInt32) { self.id = id }
+
+    init?(argument: String) {
+        switch argument {
+        case "main": id = RouteTable.main
+        case "local": id = RouteTable.local
+        case "default": id = RouteTable.default
+        default:
+            guard let number = UInt32(argument) else { return nil }
+            id = number
+        }
+    }
+
+    var defaultValueDescription: String { id == RouteTable.main ? "main" : "\(id)" }
 }

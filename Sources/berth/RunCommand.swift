@@ -21,7 +21,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             The command runs in new network, UTS, IPC, PID and mount namespaces; its network is ready before it starts. \
             The container stays, exited, when its command ends (see 'berth ps -a') until 'berth rm' removes it, unless --rm.
-            """)
+            """,
+        // `-h` is --hostname's short form, as in docker run and podman run: help is --help alone.
+        helpNames: [.long])
 
     @OptionGroup var arguments: RunArguments
     @Flag(name: [.customShort("d"), .long], help: "Run in the background and print the container's name.") var detach = false
@@ -33,10 +35,11 @@ struct RunCommand: ParsableCommand {
     /// The command is captured verbatim, so `berth run --help` would otherwise try to run
     /// a program called "--help", and a mistyped option (`--netwrok web`) a program of that
     /// name: an option-like first word is an unknown option, as docker's "unknown flag"
-    /// (exit 125), unless it came after '--'.
+    /// (exit 125), unless it came after '--'. (`-h` is `--hostname`, as docker's: argument-parser
+    /// reads it, and a `-h` with no value is its usage error.)
     func validate() throws {
         if let first = arguments.command.first {
-            if first == "-h" || first == "--help" {
+            if first == "--help" {
                 throw CleanExit.helpRequest(self)
             }
             // The capture keeps a '--' that came first (the options drop it): after it, any name.
@@ -80,29 +83,32 @@ struct RunCommand: ParsableCommand {
 
 /// The options of `berth run`.
 struct RunArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own).", valueName: "NAME"))
-    var network = ContainerNetwork.defaultName
-    @Option(name: [.customShort("p"), .customLong("publish")],
-            help: ArgumentHelp("Publish a container port on the host: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp].", valueName: "SPEC"))
+    @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own); 'bridge' and 'default' are the default network (default: berth).",
+                               valueName: "NAME"))
+    var network: String?
+    /// `--net`, docker's and podman's older spelling of `--network`, kept out of the help.
+    @Option(name: .customLong("net"), help: .hidden) var net: String?
+    @Option(name: [.customShort("p", allowingJoined: true), .customLong("publish")],
+            help: ArgumentHelp("Publish a container port on the host: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], or published=HOSTPORT,target=CONTAINERPORT[,protocol=udp].", valueName: "SPEC"))
     var publish: [String] = []
     @Option(help: "The container's name (default: berth- and 12 hex digits of its id); on a network with DNS on, other containers resolve it.") var name: String?
     @Option(name: [.customLong("network-alias"), .customLong("alias")], help: ArgumentHelp("Another name for the container on its network's resolver; repeatable.", valueName: "NAME"))
     var networkAlias: [String] = []
-    @Option(help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
+    @Option(name: [.customShort("h", allowingJoined: true), .long], help: "The hostname inside (default: 12 hex digits of its id).") var hostname: String?
     @Option(help: ArgumentHelp("A static address in the network's subnet.", valueName: "IP")) var ip: String?
     @Option(help: ArgumentHelp("A static IPv6 address in a dual-stack network's IPv6 subnet.", valueName: "IPV6")) var ip6: String?
     @Option(name: .customLong("mac-address"),
             help: ArgumentHelp("The container's MAC address (default: 02:42 and the four octets of its IP).", valueName: "MAC")) var macAddress: String?
     @Option(help: ArgumentHelp("A directory to use as the root filesystem (default: the host's files, with a fresh /proc).", valueName: "DIR"))
     var rootfs: String?
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V"))
+    @Option(name: [.customShort("e", allowingJoined: true), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V"))
     var env: [String] = []
     @Option(name: .customLong("env-file"), help: ArgumentHelp("Read environment variables from a file, one K=V a line ('#' comments).", valueName: "FILE"))
     var envFile: [String] = []
-    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
-    @Option(name: [.customShort("u"), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
+    @Option(name: [.customShort("w", allowingJoined: true), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
+    @Option(name: [.customShort("u", allowingJoined: true), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
     var user: String?
-    @Option(name: [.customShort("v"), .long], help: ArgumentHelp("Bind a host directory or file into the container, read-only with :ro.", valueName: "SRC:DST[:ro]"))
+    @Option(name: [.customShort("v", allowingJoined: true), .long], help: ArgumentHelp("Bind a host directory or file into the container, read-only with :ro.", valueName: "SRC:DST[:ro]"))
     var volume: [String] = []
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Flag(name: [.customShort("i"), .long], help: "Keep stdin open (the caller's in the foreground).") var interactive = false
@@ -134,7 +140,7 @@ struct RunArguments: ParsableArguments {
         process.terminal = tty
         process.confinement = try confine.confinement()
         var options = RunOptions(
-            process: process, name: name, network: try ContainerNetwork(parsing: network),
+            process: process, name: name, network: try ContainerNetwork(parsing: network ?? net ?? ContainerNetwork.defaultName),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm, limits: try confine.limits())
@@ -155,8 +161,12 @@ struct RunArguments: ParsableArguments {
         }
     }
 
-    /// The usage errors of `--stop-signal` and `--stop-timeout`, for `validate()`.
+    /// The usage errors of `--stop-signal` and `--stop-timeout` (and of `--net` with
+    /// `--network`), for `validate()`.
     func validateStop() throws {
+        if network != nil, net != nil {
+            throw ValidationError("--net and --network are one option (--net is its older spelling): give one of them")
+        }
         do {
             _ = try stopSignalNumber()
         } catch {

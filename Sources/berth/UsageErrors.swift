@@ -9,6 +9,9 @@ enum UsageErrors {
     static func line(_ message: String, arguments: [String]) -> String {
         var text = message.first.map { $0.lowercased() + message.dropFirst() } ?? message
         let see = "see '\(path(of: arguments).joined(separator: " ")) --help'"
+        if let rewritten = iproute2Spelling(arguments) {
+            return text + " (write it as '\(rewritten)': berth spells iproute2's words as options; " + see + ")"
+        }
         // A message that carries its own advice in parentheses gets the pointer inside them.
         if text.hasSuffix(")") {
             text.removeLast()
@@ -30,6 +33,62 @@ enum UsageErrors {
         let choices = path.count == 1 ? "" : "choose one of: \(names.joined(separator: ", ")); "
         return "unknown \(what) '\(word)' (\(choices)see '\(path.joined(separator: " ")) --help')"
     }
+
+    /// iproute2's words in an `addr`, `route` or `link` command line (`berth route add default
+    /// via 10.0.0.1 dev eth0`, as `ip route add` takes it), rewritten as berth's options
+    /// (`--via 10.0.0.1 --dev eth0`); nil when there are none. For `link`, whose link is its
+    /// argument, `dev NAME` and `name NAME` are that argument.
+    static func iproute2Spelling(_ arguments: [String]) -> String? {
+        let path = path(of: arguments)
+        guard path.count == 3, ["addr", "route", "link"].contains(path[1]) else { return nil }
+        let options: Set<String>
+        var flags: Set<String> = []
+        var positional: Set<String> = []
+        switch path[1] {
+        case "addr": options = ["dev"]
+        case "route": options = ["dev", "via", "metric", "table"]
+        default:
+            options = ["type", "mtu", "master", "peer"]
+            flags = ["up", "down", "nomaster"]
+            positional = ["dev", "name"]
+        }
+        var words = Array(arguments.prefix(path.count - 1))
+        var changed = false
+        var index = path.count - 1
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--" {
+                words += arguments[index...]
+                break
+            }
+            if word.hasPrefix("-") {
+                // An option of berth's own and its value, as they are.
+                words.append(word)
+                if word.hasPrefix("--"), !word.contains("="), !Self.iproute2CommandFlags.contains(word), index + 1 < arguments.count,
+                   !arguments[index + 1].hasPrefix("-") {
+                    index += 1
+                    words.append(arguments[index])
+                }
+            } else if options.contains(word), index + 1 < arguments.count {
+                words += ["--" + word, arguments[index + 1]]
+                index += 1
+                changed = true
+            } else if flags.contains(word) {
+                words.append("--" + word)
+                changed = true
+            } else if positional.contains(word), index + 1 < arguments.count {
+                // `ip link set dev eth0 up`: the link is berth's argument.
+                changed = true
+            } else {
+                words.append(word)
+            }
+            index += 1
+        }
+        return changed ? (["berth"] + words).joined(separator: " ") : nil
+    }
+
+    /// The flags (options without a value) of `addr`, `route` and `link`.
+    private static let iproute2CommandFlags: Set<String> = ["--nodad", "--up", "--down", "--nomaster", "--force", "--json", "--help"]
 
     /// `berth` and the commands `arguments` name, as far as they name any.
     static func path(of arguments: [String]) -> [String] {

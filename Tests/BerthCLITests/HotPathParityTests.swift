@@ -25,11 +25,12 @@ struct HotPathParityTests {
         joined ? ["\(name)=\(value)"] : [name, value]
     }
 
-    /// Every mix of `--x v` and `--x=v` over all single options, `-p`/`--publish`/`--publish=`
+    /// Every mix of `--x v` and `--x=v` over all single options, `-p`/`-pSPEC`/`--publish`/`--publish=`
     /// for the repeated one, and the network at every position between options.
     private func attachSpellings(values: [String: String], publish: [String]) -> [[String]] {
         let singles = values.keys.sorted()
-        let publishSpellings: [(String, Bool)] = [("-p", false), ("--publish", false), ("--publish", true)]
+        // ("-p", true) is the joined `-pSPEC`.
+        let publishSpellings: [(String, Bool)] = [("-p", false), ("-p", true), ("--publish", false), ("--publish", true)]
         var result: [[String]] = []
         for mask in 0..<(1 << singles.count) {
             for publishStyle in 0..<(publish.isEmpty ? 1 : publishSpellings.count) {
@@ -39,7 +40,7 @@ struct HotPathParityTests {
                 for (offset, spec) in publish.enumerated() {
                     // The two -p's take different spellings, so a mix is covered too.
                     let (name, joined) = publishSpellings[(publishStyle + offset) % publishSpellings.count]
-                    options.append(joined ? ["\(name)=\(spec)"] : [name, spec])
+                    options.append(joined ? [name == "-p" ? "-p\(spec)" : "\(name)=\(spec)"] : [name, spec])
                 }
                 for position in 0...options.count {
                     var words = options
@@ -64,6 +65,8 @@ struct HotPathParityTests {
                ["web", "--alias", "a", "--netns=ctr1", "--alias", "b"]]
             // Values with '=' or spaces, empty values, a negative-looking value after '='.
             + [["web", "--netns=/run/netns/a=b", "--id", "x y"], ["web", "--netns", "", "--id", ""], ["web", "--netns", "ns", "--ip=-1"]]
+            // Joined -p values as docker users write them, one that looks like an option among them.
+            + [["web", "--netns", "ns", "-p8080:80"], ["-p127.0.0.1:53:53/udp", "web", "--netns", "ns", "-p", "80"], ["web", "--netns", "ns", "-p-1"]]
         #expect(cases.count > 1000)
         var accepted = 0
         for arguments in cases {
@@ -102,7 +105,7 @@ struct HotPathParityTests {
         ["web", "--netns", "--id", "x"], ["web", "--netns", "-x"],
         ["web", "--netns", "ns", "--", "x"], ["web", "--netns", "ns", "--unknown", "x"], ["web", "--netns", "ns", "-x"],
         ["web", "--netns", "ns", "--id", "a", "--id", "b"], ["web", "--netns", "a", "--netns=b"],
-        ["web", "--netns", "ns", "-p=80"], ["web", "--netns", "ns", "-p80"], ["web", "--netns", "ns", "--publish"],
+        ["web", "--netns", "ns", "-p=80"], ["web", "--netns", "ns", "--publish"], ["web", "--netns", "ns", "-x80"], ["web", "--netns", "ns", "-P80"],
         ["web", "--netns", "ns", "--NETNS", "x"], ["web", "--net", "ns"], ["web", "--netns", "ns", "--ifname"],
         // argument-parser refuses an empty value after '='.
         ["web", "--netns="], ["web", "--netns", "ns", "--id="], ["web", "--netns", "ns", "-p", "80", "--publish="],

@@ -21,7 +21,7 @@ struct IPv6OnlyCLITests {
             let lan = try sandbox.makeLANNeighbor()
             let create = sandbox.berth(["network", "create", "six", "--ipv6", "--ipv4=false", "--subnet", "fd00:6::/64"])
             try #require(create.succeeded, "\(create)")
-            let network = try #require(try json(sandbox.berth(["network", "inspect", "six", "--json"])) as? [String: Any])
+            let network = try #require((try json(sandbox.berth(["network", "inspect", "six", "--json"])) as? [[String: Any]])?.first)
             #expect(network["ipv4"] as? Bool == false && network["ipv6"] as? Bool == true)
             #expect(network["subnet"] is NSNull && network["gateway"] is NSNull)
             #expect(network["ipv6Subnet"] as? String == "fd00:6::/64" && network["ipv6Gateway"] as? String == "fd00:6::1")

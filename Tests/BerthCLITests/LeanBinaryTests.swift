@@ -30,7 +30,7 @@ struct LeanBinaryTests {
         #expect(Command.run([Command.berthBinary, "nosuch"]).status == 64)
     }
 
-    @Test("without berth-cli beside it, berth names the missing binary and exits 127; --version still works")
+    @Test("without berth-cli beside it, berth names the missing binary and exits 127 (125 for run and exec); --version still works")
     func missingFullCLI() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-lean-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -43,6 +43,14 @@ struct LeanBinaryTests {
         #expect(help.stdout.isEmpty)
         #expect(help.stderr.hasPrefix("berth: cannot run \(directory.path)/berth-cli: No such file or directory"), "\(help)")
         #expect(help.stderr.contains("install both from the same build"))
+
+        // run and exec keep 126 and 127 for the container's command: berth-cli missing is berth's failure, 125.
+        for command in [["run", "--rm", "--", "true"], ["exec", "web", "true"]] {
+            let container = Command.run([copy] + command)
+            #expect(container.status == 125 && container.stdout.isEmpty
+                    && container.stderr.hasPrefix("berth: cannot run \(directory.path)/berth-cli: No such file or directory"), "\(container)")
+        }
+        #expect(Command.run([copy, "ps"]).status == 127)
 
         let version = Command.run([copy, "--version"])
         #expect(version.status == 0)

@@ -9,7 +9,7 @@ import Testing
 struct LinkOwnershipCLITests {
     private func bridge(_ sandbox: HostSandbox, _ network: String) throws -> String {
         let inspect = sandbox.berth(["network", "inspect", network, "--json"])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any], "\(inspect)")
+        let object = try #require((try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])?.first, "\(inspect)")
         return try #require(object["bridge"] as? String)
     }
 

@@ -12,7 +12,7 @@ struct NetworkIPv6CLITests {
     private func inspect(_ sandbox: HostSandbox, _ name: String) throws -> [String: Any] {
         let result = sandbox.berth(["network", "inspect", name, "--json"])
         try #require(result.succeeded, "\(result)")
-        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        return try #require((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])?.first)
     }
 
     @Test("--ipv6 with both subnets: v6 gateway with nodad on the bridge, forwarding on, the guard holds, ls and inspect show both, rm takes the v6 rules")

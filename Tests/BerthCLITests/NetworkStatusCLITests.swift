@@ -72,7 +72,7 @@ struct NetworkStatusCLITests {
             #expect(old.status == 0 && old.stdout.contains("\nStatus:      removing\n"), "\(old)")
             #expect(old.stderr.contains("run 'berth gc' or 'berth network rm old' to finish it"), "\(old)")
             let json = Command.run([Command.berthBinary, "network", "inspect", "old", "--json", "--state-dir", directory])
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json)")
+            let object = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first, "\(json)")
             #expect(object["status"] as? String == "removing")
             let web = Command.run([Command.berthBinary, "network", "inspect", "web", "--state-dir", directory])
             #expect(web.status == 0 && web.stdout.contains("\nStatus:      ready\n") && web.stderr.isEmpty, "\(web)")

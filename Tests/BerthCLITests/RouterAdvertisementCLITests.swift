@@ -51,7 +51,7 @@ struct RouterAdvertisementCLITests {
 
     private func bridge(of network: String, _ sandbox: HostSandbox) throws -> String {
         let result = sandbox.berth(["network", "inspect", network, "--json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
+        let json = try #require((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])?.first, "\(result)")
         return try #require(json["bridge"] as? String)
     }
 

@@ -128,6 +128,47 @@ struct PortSpecTests {
         #expect(PortSpec(text) == nil)
     }
 
+    @Test("docker's key=value form reads as docker/cli rewrites it: published:target/protocol, tcp by default", arguments: [
+        ("published=8080,target=80", "8080:80/tcp"),
+        ("published=8080,target=80,protocol=udp", "8080:80/udp"),
+        ("target=80,published=8080,protocol=SCTP", "8080:80/sctp"),
+        ("target=80", "80/tcp"),
+        ("published=,target=80", "80/tcp"),
+        ("published=0,target=53,protocol=udp", "53/udp"),
+        ("published=8000-8009,target=9000-9009", "8000-8009:9000-9009/tcp"),
+    ])
+    func keyValueForm(text: String, canonical: String) throws {
+        let spec = try PortSpec(parsing: text)
+        #expect(spec.description == canonical)
+        let standard = try PortSpec(parsing: canonical)
+        #expect(spec == standard)
+    }
+
+    @Test("the key=value form refuses what Docker ignores or misreads, naming it", arguments: [
+        ("published=8080,80", "invalid publish opts format (should be name=value but got '80')"),
+        ("=80", "invalid publish opts format (should be name=value but got '=80')"),
+        ("published=8080,target=80,host_ip=127.0.0.1", "host_ip is not supported"),
+        ("published=8080,target=80,mode=host", "unknown key \"mode\""),
+        ("published=8080,target=80,target=81", "target given twice"),
+        ("published=8080", "no target"),
+        ("published=8080,target=", "no target"),
+        ("published=8080,target=80,protocol=", "protocol= has no value"),
+        ("published=8080,target=80,protocol=icmp", "unknown protocol \"icmp\""),
+        ("published=127.0.0.1:8080,target=80", "published \"127.0.0.1:8080\" is more than a port or a range"),
+        ("published=8080,target=80/udp", "target \"80/udp\" is more than a port or a range"),
+        ("published=x,target=80", "host port \"x\" is not a number"),
+    ])
+    func keyValueRefusals(text: String, reason: String) {
+        do {
+            let spec = try PortSpec(parsing: text)
+            Issue.record("accepted \(text.debugDescription) as \(spec)")
+        } catch {
+            #expect(error.code == .invalidArgument)
+            #expect(error.message.contains(reason) && error.message.contains("\"\(text)\""), "\(error.message)")
+            #expect(error.hint != nil)
+        }
+    }
+
     @Test func hintsShowTheFix() {
         func hint(_ text: String) -> String? {
             do { _ = try PortSpec(parsing: text); return nil } catch { return error.hint }

@@ -20,7 +20,7 @@ struct AddressRangeKernelTests {
 
             let inspect = sandbox.berth(["network", "inspect", "web", "--json"])
             try #require(inspect.succeeded, "\(inspect)")
-            let network = try Oracle.object(inspect.stdout)
+            let network = try Oracle.network(inspect.stdout)
             #expect(network["ipRange"] as? String == "10.34.0.64/26")
             #expect(network["auxiliaryAddresses"] as? [String: String] == ["router": "10.34.0.64"])
             let endpoint = try #require((network["endpoints"] as? [[String: Any]])?.first)

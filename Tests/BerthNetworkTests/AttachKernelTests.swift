@@ -19,7 +19,7 @@ struct AttachKernelTests {
 
             let inspect = sandbox.berth(["network", "inspect", "web", "--json"])
             try #require(inspect.succeeded, "\(inspect)")
-            let network = try Oracle.object(inspect.stdout)
+            let network = try Oracle.network(inspect.stdout)
             let bridgeName = try #require(network["bridge"] as? String)
             #expect(network["subnet"] as? String == "10.31.0.0/24")
             #expect(network["gateway"] as? String == "10.31.0.1")

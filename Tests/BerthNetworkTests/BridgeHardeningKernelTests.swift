@@ -40,7 +40,7 @@ struct BridgeHardeningKernelTests {
                 #expect(sandbox.berth(["detach", container.id]).succeeded)
             }
             #expect(sandbox.mac(of: "brweb") == fixed)
-            let inspect = try Oracle.object(sandbox.berth(["network", "inspect", "web", "--json"]).stdout)
+            let inspect = try Oracle.network(sandbox.berth(["network", "inspect", "web", "--json"]).stdout)
             #expect(inspect["bridgeMAC"] as? String == fixed)
         }
     }
@@ -114,7 +114,7 @@ struct BridgeHardeningKernelTests {
             let created = sandbox.berth(["network", "create", "lan", "--bridge", "lanbr", "--bridge-existing", "--subnet", "192.0.2.0/24"])
             try #require(created.succeeded, "\(created)")
             #expect(Oracle.ipv4(sandbox, dev: "lanbr").sorted() == ["192.0.2.1/24", "192.0.2.2/24"])
-            let inspect = try Oracle.object(sandbox.berth(["network", "inspect", "lan", "--json"]).stdout)
+            let inspect = try Oracle.network(sandbox.berth(["network", "inspect", "lan", "--json"]).stdout)
             #expect(inspect["gateway"] as? String == "192.0.2.1" && inspect["mtu"] as? Int == 1450, "\(inspect)")
 
             let container = try CLIContainer(sandbox, network: "lan", id: "c1")

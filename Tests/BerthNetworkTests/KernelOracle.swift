@@ -62,9 +62,11 @@ enum Oracle {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]], "not a JSON array: \(text)")
     }
 
-    /// Parses a JSON object.
-    static func object(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text)")
+    /// The one network of `berth network inspect NAME --json`, a JSON array.
+    static func network(_ text: String) throws -> [String: Any] {
+        let networks = try objects(text)
+        try #require(networks.count == 1, "not one network: \(text)")
+        return networks[0]
     }
 
     /// `berth ps --json` in the sandbox.

@@ -1,0 +1,47 @@
+/// `-eFOO=1`: a short option with a joined value that holds '=', as docker's users write it.
+/// argument-parser reads a single-dash word with '=' as a name and a value (`-eFOO`, `1`)
+/// and refuses it; docker's pflag reads it as `-e FOO=1`. Before parsing, `run` and `exec`
+/// get such a word split in two — only among their options: the scan stops at '--' and at
+/// the first word that is not an option (run's command, exec's container), so the
+/// container's command keeps its arguments as written.
+enum JoinedValues {
+    /// The short options of `run` whose value may be joined (all of them take one).
+    static let runShort: Set<Character> = ["p", "h", "e", "w", "u", "v", "m", "c"]
+    static let execShort: Set<Character> = ["e", "w", "u"]
+
+    /// Options that take their value as the next word (anything else is a flag, whose
+    /// next word may already be the command).
+    static let runValues: Set<String> = [
+        "--network", "--net", "-p", "--publish", "--name", "--network-alias", "--alias", "-h", "--hostname", "--ip", "--ip6", "--mac-address",
+        "--rootfs", "-e", "--env", "--env-file", "-w", "--workdir", "-u", "--user", "-v", "--volume", "--restart", "--stop-signal", "--stop-timeout",
+        "-m", "--memory", "--memory-swap", "--cpus", "-c", "--cpu-shares", "--cpuset-cpus", "--cpuset-mems", "--pids-limit", "--cap-add", "--cap-drop",
+        "--security-opt", "--state-dir",
+    ]
+    static let execValues: Set<String> = ["-e", "--env", "-w", "--workdir", "-u", "--user", "--state-dir"]
+
+    static func split(_ arguments: [String]) -> [String] {
+        guard let command = arguments.first, command == "run" || command == "exec" else { return arguments }
+        let short = command == "run" ? runShort : execShort
+        let values = command == "run" ? runValues : execValues
+        var result = [command]
+        var index = 1
+        while index < arguments.count {
+            let word = arguments[index]
+            guard word != "--", word.hasPrefix("-"), word.count > 1 else { break }
+            if values.contains(word) {
+                result.append(word)
+                if index + 1 < arguments.count { result.append(arguments[index + 1]) }
+                index = min(index + 2, arguments.count)
+                continue
+            }
+            let letters = Array(word.dropFirst())
+            if !word.hasPrefix("--"), letters.count > 1, short.contains(letters[0]), word.contains("=") {
+                result += [String(word.prefix(2)), String(letters.dropFirst())]
+            } else {
+                result.append(word)
+            }
+            index += 1
+        }
+        return result + arguments[index...]
+    }
+}
