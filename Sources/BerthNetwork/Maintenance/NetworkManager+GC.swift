@@ -13,7 +13,11 @@ extension NetworkManager {
     ///
     /// A namespace is gone only when opening it proves it (`HostHandle.namespaceStatus`):
     /// one that could not be opened otherwise (no permission, a resource limit) keeps its
-    /// endpoint or publication, and `GCReport.unchecked` says which and why.
+    /// endpoint or publication, and `GCReport.unchecked` says which and why. Each endpoint
+    /// and publication is collected in a savepoint of its own: one whose teardown fails is
+    /// kept whole in the state (with its links and elements), `GCReport.failed` says which
+    /// and why, and the rest — the other endpoints, the leftover links and elements — is
+    /// collected all the same (a gc narrowed to one endpoint throws instead).
     /// - links tagged with this instance that the state does not know: veths of endpoints
     ///   it does not have (or no longer has under that name: a detach's renamed pair), and
     ///   bridges of networks it does not have;
@@ -77,40 +81,59 @@ extension NetworkManager {
                 let view = try HostView(host, addresses: false)
                 var live: [String: EndpointRecord] = [:]
                 var finished: Set<String> = []
+                // Endpoints whose teardown failed: kept whole in the state (their savepoint
+                // rolled back), their links and elements left for the next gc.
+                var failed: Set<String> = []
                 for endpoint in try tx.endpoints() {
                     if !scope.covers(endpoint: endpoint.id) {
                         live[endpoint.id] = endpoint
                         continue
-                    } else if endpoint.isDetaching {
-                        try finishDetach(endpoint, tx: tx, instance: instance, links: view.links)
-                        finished.insert(endpoint.id)
-                    } else {
-                        // The pair gone is the endpoint gone; else its namespace is looked at.
-                        let status = view.byName[endpoint.hostVeth.rawValue] == nil ? nil
-                            : host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
-                        if case .unknown(let error)? = status {
-                            // Not known to be gone (no permission to open it, a resource
-                            // limit): the container may run. Kept, and said.
-                            report.unchecked.append("could not check namespace \(endpoint.namespacePath) of endpoint \(endpoint.id): \(error)")
+                    }
+                    do throws(BerthError) {
+                        if endpoint.isDetaching {
+                            try tx.savepoint { () throws(BerthError) in
+                                try finishDetach(endpoint, tx: tx, instance: instance, links: view.links)
+                            }
+                            finished.insert(endpoint.id)
+                        } else {
+                            // The pair gone is the endpoint gone; else its namespace is looked at.
+                            let status = view.byName[endpoint.hostVeth.rawValue] == nil ? nil
+                                : host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
+                            if case .unknown(let error)? = status {
+                                // Not known to be gone (no permission to open it, a resource
+                                // limit): the container may run. Kept, and said.
+                                report.unchecked.append("could not check namespace \(endpoint.namespacePath) of endpoint \(endpoint.id): \(error)")
+                            }
+                            if let status, !status.isGone {
+                                live[endpoint.id] = endpoint
+                                continue
+                            }
+                            // The kernel destroyed the pair with the namespace, or the pair is
+                            // gone and the endpoint with it. A pair something else keeps alive
+                            // is a leftover link below.
+                            try tx.savepoint { () throws(BerthError) in
+                                _ = try tx.deleteEndpoint(id: endpoint.id)
+                                // As a detach does: flows to its datagram ports and its address.
+                                try ConntrackCleanup.afterUnpublish(endpoint, host: host)
+                            }
                         }
-                        if let status, !status.isGone {
-                            live[endpoint.id] = endpoint
-                            continue
-                        }
-                        // The kernel destroyed the pair with the namespace, or the pair is gone
-                        // and the endpoint with it. A pair something else keeps alive is a
-                        // leftover link below.
-                        _ = try tx.deleteEndpoint(id: endpoint.id)
-                        // As a detach does: flows to its datagram ports and its address.
-                        try ConntrackCleanup.afterUnpublish(endpoint, host: host)
+                    } catch {
+                        // A gc narrowed to this endpoint has nothing else to collect: its
+                        // caller hears why. A full one keeps it, says so, and goes on.
+                        guard scope.coversAll else { throw error }
+                        report.failed.append("endpoint \(endpoint.id): \(error)")
+                        live[endpoint.id] = endpoint
+                        failed.insert(endpoint.id)
+                        continue
                     }
                     report.endpoints.append(endpoint.id)
                 }
                 // Publications have ids of their own: a narrowed gc leaves them all alone.
                 let publications = if scope.coversAll { try collectPublications(tx) }
-                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [String]()) }
+                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [String](), failed: [String]()) }
                 report.endpoints += publications.removed
                 report.unchecked += publications.unchecked
+                report.failed += publications.failed
                 let networks = try tx.networks()
                 let knownNetworks = Set(networks.map(\.name))
                 let knownBridges = Set(networks.map(\.bridge.rawValue))
@@ -123,7 +146,7 @@ extension NetworkManager {
                     switch (tag.kind, link.kind) {
                     case (.endpoint, .veth):
                         // finishDetach handed those of finished detaches to the kernel already.
-                        leftover = scope.covers(endpoint: tag.owner) && !finished.contains(tag.owner)
+                        leftover = scope.covers(endpoint: tag.owner) && !finished.contains(tag.owner) && !failed.contains(tag.owner)
                             && live[tag.owner]?.hostVeth.rawValue != link.name
                     case (.network, .bridge) where scope.coversAll:
                         leftover = !knownNetworks.contains(tag.owner) && !knownBridges.contains(link.name)
