@@ -22,7 +22,9 @@ extension NetworkManager {
     ///   it does not have (or no longer has under that name: a detach's renamed pair), and
     ///   bridges of networks it does not have;
     /// - this instance's rules, and its map elements of unknown networks, endpoints and
-    ///   publications.
+    ///   publications; and a Berth table no network or publication of the state uses any
+    ///   more (one a publish killed before its commit made), unless it holds anything else
+    ///   (another instance's rule or element).
     ///
     /// - networks whose create or removal was interrupted (`NetworkRecord.Phase`): the
     ///   removal finished — their rules, the bridge Berth made, the gateway address Berth
@@ -160,6 +162,15 @@ extension NetworkManager {
                     } catch where error.code == .notFound {}
                     report.links.append(link.name)
                 }
+                // A table of Berth's that nothing in the state puts anything in any more (a
+                // publish killed before its commit made it, or the last network or
+                // publication left it) goes, unless it holds someone else's objects.
+                var unusedTables: Set<IPFamily> = []
+                if scope.coversAll {
+                    let remaining = try tx.publications().map { (publication) throws(BerthError) in try publication.firewallView() }
+                    if networks.isEmpty, !remaining.contains(where: { $0.hasElements(in: .ipv4) }) { unusedTables.insert(.ipv4) }
+                    if !networks.contains(where: \.hasIPv6), !remaining.contains(where: { $0.hasElements(in: .ipv6) }) { unusedTables.insert(.ipv6) }
+                }
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
                                                                                 liveEndpoints: Set(live.keys).union(publications.kept),
                                                                                 scope: scope,
@@ -169,7 +180,8 @@ extension NetworkManager {
                                                                                 // there that nothing in the state hints at: a full
                                                                                 // gc always reads ip6 (a missing table is one request).
                                                                                 dualStack: scope.coversAll || forgottenBridge
-                                                                                    || networks.contains(where: \.hasIPv6))
+                                                                                    || networks.contains(where: \.hasIPv6),
+                                                                                unusedTables: unusedTables)
                 return report
             }
         } catch {
