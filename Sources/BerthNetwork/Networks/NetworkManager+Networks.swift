@@ -100,6 +100,11 @@ extension NetworkManager {
                 _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: ipv4?.gatewayPresent, installFirewall: true,
                                       warnings: &warnings)
                 try tx.setPhase(.ready, network: record.name)
+                // Committed here, as an attach commits: a COMMIT that fails (a full disk)
+                // abandons the network as any failing step does, instead of leaving its
+                // kernel objects behind a record still marked as creating.
+                try host.check(failPoint: "state.commit")
+                try tx.commit()
             } catch {
                 // prepareBridge took back what it added; the removal also takes what an undo
                 // that failed, or a step whose answers were lost, may have left, and forgets

@@ -86,6 +86,22 @@ struct NetworkLifecyclePolicyTests {
         #expect(try host.manager.gc().networks.isEmpty)
     }
 
+    @Test("a create whose final COMMIT fails takes back what it made, as a failing step does")
+    func createCommitFails() throws {
+        let host = try FakeHost()
+        host.arm("state.commit")
+        expect(refusal { try host.network() }, .internalError, ["fail point state.commit reached"])
+        host.disarm()
+        #expect(host.kernel.link("brweb") == nil)
+        #expect(!host.nftables.ruleset.contains("berth-network web"))
+        #expect(try host.manager.networks().isEmpty)
+        // Only the table's skeleton is left (a removal leaves it), which a full gc takes.
+        let gc = try host.manager.gc()
+        #expect(gc.endpoints.isEmpty && gc.networks.isEmpty && gc.links.isEmpty && gc.firewallObjects == ["table ip berth"], "\(gc)")
+        try host.network()
+        #expect(try host.manager.network(named: "web").phase == .ready)
+    }
+
     @Test("gc finishes a create interrupted on a bridge Berth did not make: the gateway address it added goes, the bridge stays")
     func gcFinishesInterruptedCreate() throws {
         let host = try interruptedCreateOnExistingBridge()
