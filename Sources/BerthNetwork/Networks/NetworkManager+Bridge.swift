@@ -88,16 +88,18 @@ extension NetworkManager {
     ///
     /// An adopted bridge that is gone cannot be made again (it was never Berth's), and a
     /// link of another kind holding the name is refused, as is a bridge that is not the
-    /// network's own (`isOwnBridge`). What this call added is taken back
+    /// network's own (`isOwnBridge`) — unless `takingLeftover`: a create found it tagged by
+    /// this instance for a network the state does not know (`checkOwnership`), a leftover it
+    /// takes and tags anew. What this call added is taken back
     /// if a later step fails; corrections of a MAC or a tag are kept.
     func prepareBridge(_ network: NetworkRecord, instance: StateInstance, existing: Link?, gatewayPresent: Bool?,
-                       installFirewall: Bool, warnings: inout [HostWarning]) throws(BerthError) -> ReadyBridge {
+                       installFirewall: Bool, takingLeftover: Bool = false, warnings: inout [HostWarning]) throws(BerthError) -> ReadyBridge {
         if let existing, existing.kind != .bridge {
             throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
                              hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
                              parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
         }
-        if let existing, !isOwnBridge(existing, for: network, instance: instance) {
+        if let existing, !takingLeftover, !isOwnBridge(existing, for: network, instance: instance) {
             throw foreignBridge(existing, of: network)
         }
         if existing == nil, network.bridgeAdopted {
