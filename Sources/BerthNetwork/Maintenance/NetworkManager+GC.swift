@@ -168,7 +168,13 @@ extension NetworkManager {
                 var unusedTables: Set<IPFamily> = []
                 if scope.coversAll {
                     let remaining = try tx.publications().map { (publication) throws(BerthError) in try publication.firewallView() }
-                    if networks.isEmpty, !remaining.contains(where: { $0.hasElements(in: .ipv4) }) { unusedTables.insert(.ipv4) }
+                    // Its guard (127/8 arriving anywhere but lo is dropped) stays while any
+                    // link routes to loopback: route_localnet, which a publication leaves on
+                    // its host link (a CNI main plugin's bridge) when it goes.
+                    if networks.isEmpty, !remaining.contains(where: { $0.hasElements(in: .ipv4) }),
+                       !(["all"] + view.links.map(\.name)).contains(where: { (try? host.sysctl("net/ipv4/conf/\($0)/route_localnet")) == "1" }) {
+                        unusedTables.insert(.ipv4)
+                    }
                     if !networks.contains(where: \.hasIPv6), !remaining.contains(where: { $0.hasElements(in: .ipv6) }) { unusedTables.insert(.ipv6) }
                 }
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
