@@ -27,8 +27,8 @@ import BerthNetlink
 /// step is the bridge's deletion, or the gateway's from an adopted one), network.rm.forget
 /// (the record deleted, not yet committed); attach.state (the record
 /// inserted, not yet committed), attach.veth, attach.configure, attach.publish (each after
-/// the lease was committed, marked); state.commit (an attach's or a publish's, right before
-/// its final COMMIT, inside the scope that undoes its kernel work); and a detach's, each after its step: detach.mark (the
+/// the lease was committed, marked); state.commit (an attach's, a publish's or a network create's, right
+/// before its final COMMIT, inside the scope that undoes its kernel work); and a detach's, each after its step: detach.mark (the
 /// endpoint marked as detaching, committed), detach.unpublish (its elements removed),
 /// detach.unplug (its veth pair down, off the bridge, renamed), detach.delete (the pair's
 /// deletion handed off), detach.forget (the record deleted, not yet committed).

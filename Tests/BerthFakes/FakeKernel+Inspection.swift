@@ -81,8 +81,8 @@ extension FakeKernel {
     }
 
     /// Everything a test compares to prove nothing changed: every live namespace's links,
-    /// addresses and routes, and the host's nftables. Sysctls are left out: a rollback does
-    /// not turn forwarding off again (see `sysctls(in:)` and `sysctlWrites`).
+    /// addresses and routes, and the host's nftables. Sysctls are left out (see `sysctls(in:)`
+    /// and `sysctlWrites`): a network's rollback keeps the per-bridge ones it corrected.
     public func snapshot() -> String {
         var lines: [String] = []
         for state in states.values.sorted(by: { $0.inode < $1.inode }) where state.isAlive {

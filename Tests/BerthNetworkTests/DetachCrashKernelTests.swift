@@ -80,4 +80,47 @@ struct DetachCrashKernelTests {
             #expect(sandbox.berth(["check"]).succeeded)
         }
     }
+
+    /// Makes, inside `container`, a veth pair whose first end has the name its eth0 gets on
+    /// detach (`vd` and eth0's index in 8 hex digits, which the container sees), as a
+    /// container with CAP_NET_ADMIN in its namespace can.
+    private func squat(_ container: CLIContainer, in sandbox: HostSandbox) throws -> String {
+        let index = try #require(Oracle.ip(sandbox, ["link", "show", "eth0"], ns: container.name).first?["ifindex"] as? Int)
+        var hex = String(index, radix: 16)
+        while hex.count < 8 { hex = "0" + hex }
+        let name = "vd" + hex
+        let made = Command.run(["ip", "-n", container.name, "link", "add", name, "type", "veth", "peer", "name", "squat" + container.id])
+        try #require(made.succeeded, "\(made)")
+        return name
+    }
+
+    @Test("a container holding the name its interface would be renamed to on detach blocks neither detach nor gc: the pair is deleted there and then")
+    func renameTargetTaken() throws {
+        try withHostSandbox { sandbox in
+            try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.49.0.0/24", "--bridge", "brweb"]).succeeded)
+            let c1 = try CLIContainer(sandbox, network: "web", id: "c1", ports: ["8080:80"])
+            let c2 = try CLIContainer(sandbox, network: "web", id: "c2")
+            let squat1 = try squat(c1, in: sandbox), squat2 = try squat(c2, in: sandbox)
+            let detach = sandbox.berth(["detach", "c1"])
+            #expect(detach.succeeded, "\(detach)")
+            if failPointsCompiledIn {
+                // An interrupted detach, which gc finishes.
+                let failed = sandbox.berth(["detach", "c2"], environment: ["BERTH_FAILPOINT": "detach.mark"])
+                #expect(failed.status == 1, "\(failed)")
+                let gc = sandbox.berth(["gc"])
+                #expect(gc.succeeded && gc.stdout.contains("removed endpoint c2"), "\(gc)")
+            } else {
+                #expect(sandbox.berth(["detach", "c2"]).succeeded)
+            }
+            #expect(try Oracle.endpoints(sandbox).isEmpty)
+            #expect(Oracle.ip(sandbox, ["link", "show", "type", "veth"]).isEmpty)
+            // Each container keeps its own links, and nothing of Berth's.
+            for (container, name) in [(c1, squat1), (c2, squat2)] {
+                let names = Oracle.ip(sandbox, ["link", "show"], ns: container.name).compactMap { $0["ifname"] as? String }.sorted()
+                #expect(names == ["lo", name, "squat" + container.id].sorted(), "\(names)")
+            }
+            #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("berth-endpoint c1 "))
+            #expect(sandbox.berth(["check"]).succeeded)
+        }
+    }
 }

@@ -151,4 +151,29 @@ struct NetworkCrashKernelTests {
             #expect(!berthRules(sandbox, network: "web"))
         }
     }
+
+    /// The sandbox namespace's forwarding sysctls, as `sysctl` reads them there.
+    private func forwarding(_ sandbox: HostSandbox) -> [String] {
+        ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"].map { sandbox.run(["sysctl", "-n", $0]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    @Test("an internal network (IPv4 or dual stack) leaves the host's forwarding off; a create failing at its firewall step turns back off what it turned on")
+    func forwardingLeftAsFound() throws {
+        try withHostSandbox { sandbox in
+            // Off to begin with, whatever this namespace inherited.
+            #expect(sandbox.run(["sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"]).succeeded)
+            let inner = sandbox.berth(["network", "create", "inner", "--internal", "--subnet", "10.47.0.0/24", "--ipv6", "--bridge", "brinner"])
+            #expect(inner.succeeded, "\(inner)")
+            #expect(forwarding(sandbox) == ["0", "0"])
+            if failPointsCompiledIn {
+                let failed = sandbox.berth(["network", "create", "web", "--subnet", "10.48.0.0/24", "--ipv6", "--bridge", "brweb"],
+                                           environment: ["BERTH_FAILPOINT": "network.firewall"])
+                #expect(failed.status == 1, "\(failed)")
+                #expect(forwarding(sandbox) == ["0", "0"])
+                let names = try networkNames(sandbox)
+                #expect(names == ["inner"])
+            }
+            #expect(sandbox.berth(["check"]).succeeded)
+        }
+    }
 }

@@ -161,7 +161,8 @@ extension NetworkManager {
     /// the index the host end reports; failing that, by the endpoint's interface name, if
     /// that is a veth with the endpoint's MAC whose peer is `veth` (an interface the
     /// container made under that name is never touched). Returns false when it is not
-    /// found while the pair lives: the caller must not leave it in the namespace.
+    /// found while the pair lives, or cannot be renamed (the container made a link of the
+    /// `vd…` name first): the caller must not leave it in the namespace, and deletes the pair.
     private func unplugPeer(of veth: Link, _ endpoint: EndpointRecord, in namespace: NetworkNamespace) throws(BerthError) -> Bool {
         let inside = try host.netlink(in: namespace)
         Trace.mark("detach: socket in the namespace")
@@ -186,6 +187,14 @@ extension NetworkManager {
             }
         } catch where error.code == .notFound {
             // Gone with its pair already.
+        } catch {
+            // It cannot be moved out of the way: the container holds a link of the new name
+            // (it sees the index the name is made of, and may make links in its own
+            // namespace: EEXIST), or the kernel refused the rename otherwise. Left to the
+            // caller to delete with its pair, so that no container can make its own detach,
+            // and with it every gc, fail for good.
+            Trace.mark("detach: container end not renamed")
+            return false
         }
         return true
     }

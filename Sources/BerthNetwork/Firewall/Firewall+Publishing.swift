@@ -142,8 +142,16 @@ extension Firewall {
     /// (its IPv6 rules were installed in the same batch), or the caller asks for it (a full
     /// gc, which may find a crashed publication's IPv6 elements). A prune, or a gc narrowed
     /// to one endpoint, on a host without either reads one table.
+    ///
+    /// `unusedTables`: the families whose table the state no longer needs (no network and
+    /// no publication puts anything there). With a full scope, such a table is deleted
+    /// whole, in the same batch, when all it holds besides its skeleton and static rules is
+    /// leftovers removed here (`holdsOthers`, `FirewallFamily.mismatches`): the table a
+    /// publish killed before its commit made, or one the last network or publication left.
+    /// Another instance's rule or element keeps it, and the generation guard keeps one that
+    /// another process starts using meanwhile.
     func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all,
-                         dualStack: Bool = false) throws(BerthError) -> [String] {
+                         dualStack: Bool = false, unusedTables: Set<IPFamily> = []) throws(BerthError) -> [String] {
         var removed: [String] = []
         // Guarded by the generation read before the tables: a rule or element another
         // process adds meanwhile (a rule reusing a handle read here, in a table made
@@ -153,44 +161,59 @@ extension Firewall {
             var transaction = Transaction()
             removed = []
             let forgotten = try collectLeftovers(in: .ipv4, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
-                                                 into: &transaction, removed: &removed)
+                                                 deletingUnused: unusedTables.contains(.ipv4), into: &transaction, removed: &removed)
             if forgotten || dualStack {
                 _ = try collectLeftovers(in: .ipv6, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
-                                         into: &transaction, removed: &removed)
+                                         deletingUnused: unusedTables.contains(.ipv6), into: &transaction, removed: &removed)
             }
             return (generation, transaction)
         }
         return removed
     }
 
-    /// Queues the leftovers of one table; returns whether a forgotten network's rule was among them.
+    /// Queues the leftovers of one table — or, with `deletingUnused` and a full scope, the
+    /// table itself when nothing else is left in it; returns whether a forgotten network's
+    /// rule was among them.
     private func collectLeftovers(in family: FirewallFamily, knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope,
-                                  into transaction: inout Transaction, removed: inout [String]) throws(BerthError) -> Bool {
+                                  deletingUnused: Bool = false, into transaction: inout Transaction, removed: inout [String]) throws(BerthError) -> Bool {
         guard let current = try table(family) else { return false }
         var forgotten = false
-        for chain in current.chains where scope.coversAll {
+        var doomed: [Transaction.Object] = []
+        // What the table holds once the leftovers are gone.
+        var remaining = current
+        for (index, chain) in current.chains.enumerated() where scope.coversAll {
             for rule in chain.rules {
                 // Only a tag with our id: an untagged rule of a network we do not know is no
                 // one's to remove.
                 guard let tag = KernelNames.Tag(rule.comment), tag.kind == .network, tag.instance == instance.id else { continue }
                 if !knownNetworks.contains(tag.owner) {
-                    transaction.destroy(.rule(rule))
+                    doomed.append(.rule(rule))
                     removed.append("\(family.label)rule in chain \(chain.chain.name) of network \(tag.owner)")
+                    remaining.chains[index].rules.removeAll { $0 == rule }
                     forgotten = true
                 }
             }
         }
-        for contents in current.sets {
+        for (index, contents) in current.sets.enumerated() {
+            var gone: Set<Element> = []
             for element in contents.elements {
                 guard let tag = owns(element.comment, known: { _ in true }), tag.kind == .endpoint else { continue }
                 // An untagged element of a store made before instances is its own only if it
                 // names a live endpoint; otherwise it may be another instance's.
                 if tag.instance == nil { continue }
                 if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
-                    transaction.destroy(.element(element, in: contents.set))
+                    doomed.append(.element(element, in: contents.set))
                     removed.append("element \(element.rendered) of \(family.label)map \(contents.set.name)")
+                    gone.insert(element)
                 }
             }
+            if !gone.isEmpty { remaining.sets[index].elements.removeAll { gone.contains($0) } }
+        }
+        if deletingUnused, scope.coversAll, !holdsOthers(remaining, in: family), family.mismatches(in: remaining).isEmpty {
+            transaction.delete(.table(family.table))
+            removed.append("table \(family.table.family) \(family.table.name)")
+        } else {
+            for object in doomed { transaction.destroy(object) }
         }
         return forgotten
     }

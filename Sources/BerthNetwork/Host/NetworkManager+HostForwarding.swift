@@ -27,22 +27,45 @@ extension NetworkManager {
         let problems = try forwardingProblems(networks)
         guard !problems.isEmpty else { return [] }
         let keys = Self.forwardingKeys(networks)
-        if keys[0].needed, try enableIPv4Forwarding() { warnings.append(HostWarning(.ipv4ForwardingEnabled)) }
+        if keys[0].needed, try enableIPv4Forwarding() != nil { warnings.append(HostWarning(.ipv4ForwardingEnabled)) }
         if keys[1].needed { warnings += try enableIPv6Forwarding() }
         return problems
     }
 
-    /// Turns `net.ipv4.ip_forward` on; true when it was off (Berth is the one that turned
-    /// the host into a router, which the caller warns of). `setSysctl` reads before it
-    /// writes and says whether it wrote: one read when it is on already.
-    func enableIPv4Forwarding() throws(BerthError) -> Bool {
-        try host.setSysctl("net/ipv4/ip_forward", to: "1")
+    /// Turns `net.ipv4.ip_forward` on; returns the value it had when it was not on (Berth
+    /// is the one that turned the host into a router, which the caller warns of, and which
+    /// a failing create takes back), nil when it was on already (one read).
+    func enableIPv4Forwarding() throws(BerthError) -> String? {
+        let was = try host.sysctl(Self.ipv4ForwardingKey)
+        guard was != "1" else { return nil }
+        return try host.setSysctl(Self.ipv4ForwardingKey, to: "1") ? was : nil
     }
+
+    /// Whether Berth's tables hold a network rule of another instance: a network that may
+    /// need the forwarding a failing create turned on (another state directory's, created
+    /// meanwhile, found it on and said nothing), so the undo leaves it on. This instance's
+    /// own networks were made under the same lock: one that needed forwarding had it on
+    /// already, and the create changed nothing.
+    func otherInstancesHaveNetworks(_ instance: StateInstance) throws(BerthError) -> Bool {
+        let firewall = try self.firewall(instance)
+        for table in [try firewall.table(), try firewall.table6()] {
+            for chain in table?.chains ?? [] {
+                for rule in chain.rules {
+                    guard let tag = KernelNames.Tag(rule.comment), tag.kind == .network else { continue }
+                    if tag.instance != instance.id { return true }
+                }
+            }
+        }
+        return false
+    }
+
+    static let ipv4ForwardingKey = "net/ipv4/ip_forward"
+    static let ipv6ForwardingKey = "net/ipv6/conf/all/forwarding"
 
     private static func forwardingKeys(_ networks: [NetworkRecord]) -> [(key: String, needed: Bool)] {
         let routed = networks.filter { !$0.isInternal }
-        return [("net/ipv4/ip_forward", routed.contains(where: \.hasIPv4)),
-                ("net/ipv6/conf/all/forwarding", routed.contains(where: \.hasIPv6))]
+        return [(ipv4ForwardingKey, routed.contains(where: \.hasIPv4)),
+                (ipv6ForwardingKey, routed.contains(where: \.hasIPv6))]
     }
 
     /// The base chains of other tables (IPv4, IPv6 and inet) on the forward hook whose

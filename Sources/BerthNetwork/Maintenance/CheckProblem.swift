@@ -102,11 +102,16 @@ public struct GCReport: Sendable, Hashable {
     /// told (opening it failed with no permission, a resource limit…), in words: "could
     /// not check namespace PATH of endpoint ID: why". Not counted by `isEmpty`.
     public var unchecked: [String] = []
+    /// Endpoints and publications a full `gc` could not remove because a step of their
+    /// teardown failed, each kept with its record (and what of it the failing step left) for
+    /// the next `gc`, in words: "endpoint ID: why". The others were collected all the same.
+    /// Not counted by `isEmpty`.
+    public var failed: [String] = []
 
     /// A report of nothing removed.
     public init() {}
 
-    /// Nothing was removed and no resolver stopped (`unchecked` is not counted).
+    /// Nothing was removed and no resolver stopped (`unchecked` and `failed` are not counted).
     public var isEmpty: Bool { endpoints.isEmpty && links.isEmpty && networks.isEmpty && firewallObjects.isEmpty && resolver == nil }
 }
 

@@ -13,12 +13,18 @@ extension NetworkManager {
     ///
     /// A namespace is gone only when opening it proves it (`HostHandle.namespaceStatus`):
     /// one that could not be opened otherwise (no permission, a resource limit) keeps its
-    /// endpoint or publication, and `GCReport.unchecked` says which and why.
+    /// endpoint or publication, and `GCReport.unchecked` says which and why. Each endpoint
+    /// and publication is collected in a savepoint of its own: one whose teardown fails is
+    /// kept whole in the state (with its links and elements), `GCReport.failed` says which
+    /// and why, and the rest — the other endpoints, the leftover links and elements — is
+    /// collected all the same (a gc narrowed to one endpoint throws instead).
     /// - links tagged with this instance that the state does not know: veths of endpoints
     ///   it does not have (or no longer has under that name: a detach's renamed pair), and
     ///   bridges of networks it does not have;
     /// - this instance's rules, and its map elements of unknown networks, endpoints and
-    ///   publications.
+    ///   publications; and a Berth table no network or publication of the state uses any
+    ///   more (one a publish killed before its commit made), unless it holds anything else
+    ///   (another instance's rule or element).
     ///
     /// - networks whose create or removal was interrupted (`NetworkRecord.Phase`): the
     ///   removal finished — their rules, the bridge Berth made, the gateway address Berth
@@ -77,40 +83,59 @@ extension NetworkManager {
                 let view = try HostView(host, addresses: false)
                 var live: [String: EndpointRecord] = [:]
                 var finished: Set<String> = []
+                // Endpoints whose teardown failed: kept whole in the state (their savepoint
+                // rolled back), their links and elements left for the next gc.
+                var failed: Set<String> = []
                 for endpoint in try tx.endpoints() {
                     if !scope.covers(endpoint: endpoint.id) {
                         live[endpoint.id] = endpoint
                         continue
-                    } else if endpoint.isDetaching {
-                        try finishDetach(endpoint, tx: tx, instance: instance, links: view.links)
-                        finished.insert(endpoint.id)
-                    } else {
-                        // The pair gone is the endpoint gone; else its namespace is looked at.
-                        let status = view.byName[endpoint.hostVeth.rawValue] == nil ? nil
-                            : host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
-                        if case .unknown(let error)? = status {
-                            // Not known to be gone (no permission to open it, a resource
-                            // limit): the container may run. Kept, and said.
-                            report.unchecked.append("could not check namespace \(endpoint.namespacePath) of endpoint \(endpoint.id): \(error)")
+                    }
+                    do throws(BerthError) {
+                        if endpoint.isDetaching {
+                            try tx.savepoint { () throws(BerthError) in
+                                try finishDetach(endpoint, tx: tx, instance: instance, links: view.links)
+                            }
+                            finished.insert(endpoint.id)
+                        } else {
+                            // The pair gone is the endpoint gone; else its namespace is looked at.
+                            let status = view.byName[endpoint.hostVeth.rawValue] == nil ? nil
+                                : host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity)
+                            if case .unknown(let error)? = status {
+                                // Not known to be gone (no permission to open it, a resource
+                                // limit): the container may run. Kept, and said.
+                                report.unchecked.append("could not check namespace \(endpoint.namespacePath) of endpoint \(endpoint.id): \(error)")
+                            }
+                            if let status, !status.isGone {
+                                live[endpoint.id] = endpoint
+                                continue
+                            }
+                            // The kernel destroyed the pair with the namespace, or the pair is
+                            // gone and the endpoint with it. A pair something else keeps alive
+                            // is a leftover link below.
+                            try tx.savepoint { () throws(BerthError) in
+                                _ = try tx.deleteEndpoint(id: endpoint.id)
+                                // As a detach does: flows to its datagram ports and its address.
+                                try ConntrackCleanup.afterUnpublish(endpoint, host: host)
+                            }
                         }
-                        if let status, !status.isGone {
-                            live[endpoint.id] = endpoint
-                            continue
-                        }
-                        // The kernel destroyed the pair with the namespace, or the pair is gone
-                        // and the endpoint with it. A pair something else keeps alive is a
-                        // leftover link below.
-                        _ = try tx.deleteEndpoint(id: endpoint.id)
-                        // As a detach does: flows to its datagram ports and its address.
-                        try ConntrackCleanup.afterUnpublish(endpoint, host: host)
+                    } catch {
+                        // A gc narrowed to this endpoint has nothing else to collect: its
+                        // caller hears why. A full one keeps it, says so, and goes on.
+                        guard scope.coversAll else { throw error }
+                        report.failed.append("endpoint \(endpoint.id): \(error)")
+                        live[endpoint.id] = endpoint
+                        failed.insert(endpoint.id)
+                        continue
                     }
                     report.endpoints.append(endpoint.id)
                 }
                 // Publications have ids of their own: a narrowed gc leaves them all alone.
                 let publications = if scope.coversAll { try collectPublications(tx) }
-                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [String]()) }
+                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [String](), failed: [String]()) }
                 report.endpoints += publications.removed
                 report.unchecked += publications.unchecked
+                report.failed += publications.failed
                 let networks = try tx.networks()
                 let knownNetworks = Set(networks.map(\.name))
                 let knownBridges = Set(networks.map(\.bridge.rawValue))
@@ -123,7 +148,7 @@ extension NetworkManager {
                     switch (tag.kind, link.kind) {
                     case (.endpoint, .veth):
                         // finishDetach handed those of finished detaches to the kernel already.
-                        leftover = scope.covers(endpoint: tag.owner) && !finished.contains(tag.owner)
+                        leftover = scope.covers(endpoint: tag.owner) && !finished.contains(tag.owner) && !failed.contains(tag.owner)
                             && live[tag.owner]?.hostVeth.rawValue != link.name
                     case (.network, .bridge) where scope.coversAll:
                         leftover = !knownNetworks.contains(tag.owner) && !knownBridges.contains(link.name)
@@ -137,6 +162,21 @@ extension NetworkManager {
                     } catch where error.code == .notFound {}
                     report.links.append(link.name)
                 }
+                // A table of Berth's that nothing in the state puts anything in any more (a
+                // publish killed before its commit made it, or the last network or
+                // publication left it) goes, unless it holds someone else's objects.
+                var unusedTables: Set<IPFamily> = []
+                if scope.coversAll {
+                    let remaining = try tx.publications().map { (publication) throws(BerthError) in try publication.firewallView() }
+                    // Its guard (127/8 arriving anywhere but lo is dropped) stays while any
+                    // link routes to loopback: route_localnet, which a publication leaves on
+                    // its host link (a CNI main plugin's bridge) when it goes.
+                    if networks.isEmpty, !remaining.contains(where: { $0.hasElements(in: .ipv4) }),
+                       !(["all"] + view.links.map(\.name)).contains(where: { (try? host.sysctl("net/ipv4/conf/\($0)/route_localnet")) == "1" }) {
+                        unusedTables.insert(.ipv4)
+                    }
+                    if !networks.contains(where: \.hasIPv6), !remaining.contains(where: { $0.hasElements(in: .ipv6) }) { unusedTables.insert(.ipv6) }
+                }
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
                                                                                 liveEndpoints: Set(live.keys).union(publications.kept),
                                                                                 scope: scope,
@@ -146,7 +186,8 @@ extension NetworkManager {
                                                                                 // there that nothing in the state hints at: a full
                                                                                 // gc always reads ip6 (a missing table is one request).
                                                                                 dualStack: scope.coversAll || forgottenBridge
-                                                                                    || networks.contains(where: \.hasIPv6))
+                                                                                    || networks.contains(where: \.hasIPv6),
+                                                                                unusedTables: unusedTables)
                 return report
             }
         } catch {

@@ -83,20 +83,23 @@ extension NetworkManager {
     /// (`gatewayPresent`, or read here when nil); the bridge goes up; sysctls, forwarding and
     /// (with `installFirewall`) the network's rules are put in place. Returns its index and
     /// IPv6 state (from the lookup or the creation's echo);
-    /// adds to `warnings` what turning IPv4 or IPv6 forwarding on changed for the host.
+    /// adds to `warnings` what turning IPv4 or IPv6 forwarding on changed for the host (an
+    /// internal network turns neither on).
     ///
     /// An adopted bridge that is gone cannot be made again (it was never Berth's), and a
     /// link of another kind holding the name is refused, as is a bridge that is not the
-    /// network's own (`isOwnBridge`). What this call added is taken back
+    /// network's own (`isOwnBridge`) — unless `takingLeftover`: a create found it tagged by
+    /// this instance for a network the state does not know (`checkOwnership`), a leftover it
+    /// takes and tags anew. What this call added is taken back
     /// if a later step fails; corrections of a MAC or a tag are kept.
     func prepareBridge(_ network: NetworkRecord, instance: StateInstance, existing: Link?, gatewayPresent: Bool?,
-                       installFirewall: Bool, warnings: inout [HostWarning]) throws(BerthError) -> ReadyBridge {
+                       installFirewall: Bool, takingLeftover: Bool = false, warnings: inout [HostWarning]) throws(BerthError) -> ReadyBridge {
         if let existing, existing.kind != .bridge {
             throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
                              hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
                              parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
         }
-        if let existing, !isOwnBridge(existing, for: network, instance: instance) {
+        if let existing, !takingLeftover, !isOwnBridge(existing, for: network, instance: instance) {
             throw foreignBridge(existing, of: network)
         }
         if existing == nil, network.bridgeAdopted {
@@ -177,14 +180,29 @@ extension NetworkManager {
                 }
             }
             try host.check(failPoint: "network.address")
-            if network.hasIPv4 {
+            // An internal network routes nothing past its bridge: it needs no forwarding
+            // (`forwardingKeys`), and turning IPv6 forwarding on would also stop the host
+            // taking router advertisements on interfaces with accept_ra=1. What is turned on
+            // here is turned back off if a later step fails.
+            if network.hasIPv4, !network.isInternal, let was = try enableIPv4Forwarding() {
                 // The host routes from now on: worth saying when Berth is the one that made it.
-                if try enableIPv4Forwarding() { warnings.append(HostWarning(.ipv4ForwardingEnabled)) }
+                warnings.append(HostWarning(.ipv4ForwardingEnabled))
+                rollback.add("set net.ipv4.ip_forward back to \(was)") { () throws(BerthError) in
+                    guard try !self.otherInstancesHaveNetworks(instance) else { return }
+                    _ = try host.setSysctl(Self.ipv4ForwardingKey, to: was)
+                }
             }
-            if network.hasIPv6 {
+            if network.hasIPv6, !network.isInternal {
                 // Forwarding is decided by the interface a packet arrives on, and which ones
                 // are uplinks is the host's business: `all`, as Docker does (docs/ipv6.md).
-                warnings += try enableIPv6Forwarding()
+                var was: String?
+                warnings += try enableIPv6Forwarding(turnedOnFrom: &was)
+                if let was {
+                    rollback.add("set net.ipv6.conf.all.forwarding back to \(was)") { () throws(BerthError) in
+                        guard try !self.otherInstancesHaveNetworks(instance) else { return }
+                        _ = try host.setSysctl(Self.ipv6ForwardingKey, to: was)
+                    }
+                }
             }
             if installFirewall {
                 // One read of Berth's table serves both what to add and what to take back.

@@ -27,8 +27,16 @@ extension NetworkManager {
     /// its LAN) — forwarding interfaces ignore RAs, so that route is not renewed. Each is a
     /// warning too. Costs one sysctl read when forwarding is already on.
     func enableIPv6Forwarding() throws(BerthError) -> [HostWarning] {
-        let key = "net/ipv6/conf/all/forwarding"
-        guard try host.sysctl(key) != "1" else { return [] }
+        var was: String?
+        return try enableIPv6Forwarding(turnedOnFrom: &was)
+    }
+
+    /// `enableIPv6Forwarding()`, setting `was` to the value the key had when this call
+    /// turned it on (nil when it was on already), for an undo.
+    func enableIPv6Forwarding(turnedOnFrom was: inout String?) throws(BerthError) -> [HostWarning] {
+        let key = Self.ipv6ForwardingKey
+        let current = try host.sysctl(key)
+        guard current != "1" else { return [] }
         var warnings = [HostWarning(.ipv6ForwardingEnabled)]
         let learned = try host.netlink.routes(family: .ipv6).filter { $0.isDefault && $0.routeProtocol == .routerAdvertisement }
         if !learned.isEmpty {
@@ -43,7 +51,7 @@ extension NetworkManager {
                 warnings.append(HostWarning(.routerAdvertisementsIgnored(interface: name, gateway: route.gateway)))
             }
         }
-        try host.setSysctl(key, to: "1")
+        if try host.setSysctl(key, to: "1") { was = current }
         return warnings
     }
 

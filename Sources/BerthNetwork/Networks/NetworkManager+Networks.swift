@@ -78,7 +78,7 @@ extension NetworkManager {
                                  object: .bridge(bridge.rawValue), parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
             }
             let existing = try lookupLink(bridge)
-            try checkOwnership(of: existing, bridge: bridge, options: options, instance: instance, known: Set(others.map(\.name)))
+            let leftover = try checkOwnership(of: existing, bridge: bridge, options: options, instance: instance, known: Set(others.map(\.name)))
             let adopted = options.usesExistingBridge ? existing : nil
             let mtu = try Self.chooseMTU(options, adopted: adopted)
             let ipv4 = try chooseIPv4(options, taken: try takenSubnets(networks: others), adopted: adopted)
@@ -98,8 +98,13 @@ extension NetworkManager {
             try tx.commitAndContinue()
             do throws(BerthError) {
                 _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: ipv4?.gatewayPresent, installFirewall: true,
-                                      warnings: &warnings)
+                                      takingLeftover: leftover, warnings: &warnings)
                 try tx.setPhase(.ready, network: record.name)
+                // Committed here, as an attach commits: a COMMIT that fails (a full disk)
+                // abandons the network as any failing step does, instead of leaving its
+                // kernel objects behind a record still marked as creating.
+                try host.check(failPoint: "state.commit")
+                try tx.commit()
             } catch {
                 // prepareBridge took back what it added; the removal also takes what an undo
                 // that failed, or a step whose answers were lost, may have left, and forgets
@@ -166,16 +171,18 @@ extension NetworkManager {
     /// Refuses a link of the bridge's name that the network may not take: another kind of
     /// link; a bridge of another Berth instance or of a network this store knows; and, unless
     /// the caller asked to use an existing bridge, any bridge Berth did not make. A bridge
-    /// of this instance tagged with a network the store does not know is a leftover of a
-    /// create that crashed, and is taken.
+    /// of this instance tagged with a network the store does not know is a leftover (what
+    /// `gc` would delete): it is taken, and true returned, so that `prepareBridge` gives it
+    /// the new network's MAC and tag.
+    @discardableResult
     func checkOwnership(of existing: Link?, bridge: InterfaceName, options: NetworkOptions, instance: StateInstance,
-                                known: Set<String>) throws(BerthError) {
+                                known: Set<String>) throws(BerthError) -> Bool {
         guard let existing else {
             if options.usesExistingBridge {
                 throw BerthError(.notFound, "bridge \(bridge) does not exist", hint: "create it first, or let Berth make the bridge",
                                  object: .bridge(bridge.rawValue), parameter: "bridge", remedy: .listExisting(.link))
             }
-            return
+            return false
         }
         guard existing.kind == .bridge else {
             throw BerthError(.conflict, "link \(bridge) exists but is a \(existing.kind), not a bridge",
@@ -193,7 +200,7 @@ extension NetworkManager {
                     throw BerthError(.conflict, "bridge \(bridge) carries the tag of network \(tag.owner)", hint: "choose another bridge name",
                                      object: .bridge(bridge.rawValue), parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
                 }
-                return
+                return true
             }
             if options.usesExistingBridge {
                 throw BerthError(.conflict, "bridge \(bridge) was made by Berth for network \(tag.owner); only a bridge Berth did not make can be used as it is",
@@ -206,6 +213,7 @@ extension NetworkManager {
                              hint: "choose another bridge name, or ask to use the existing bridge as it is (Berth then never deletes or re-addresses it)",
                              object: .bridge(bridge.rawValue), parameter: "usesExistingBridge")
         }
+        return false
     }
 
     /// Removes a network with no endpoints: its nftables rules, its record and the bridge

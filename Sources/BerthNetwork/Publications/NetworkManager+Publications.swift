@@ -14,7 +14,9 @@ extension NetworkManager {
     ///
     /// For ports reachable on 127.0.0.1 (published there or on every address) to work,
     /// `hostLink` (the bridge the address is reached through) gets `route_localnet`, as
-    /// Berth's own bridges do.
+    /// Berth's own bridges do; a publish that fails turns it back off if it turned it on.
+    /// Once on, it stays on when the publication goes (as the reference portmap plugin
+    /// leaves it): the state does not record which publication turned it on.
     @discardableResult
     public func publish(_ options: PublicationOptions) throws(BerthError) -> PublicationRecord {
         do {
@@ -67,35 +69,43 @@ extension NetworkManager {
                                            created: StateClock.now(), ports: ports)
             try tx.insertPublication(record)
             // IPv4 only: IPv6 has no route_localnet, and [::1] is never published.
+            var localnetTurnedOn: InterfaceName?
             if let link = options.hostLink,
                ports.contains(where: { $0.hostAddress.family == .ipv4 && ($0.hostAddress.isLoopback || $0.hostAddress.isUnspecified) }) {
                 do throws(BerthError) {
-                    // Left on if a later step fails, as a network's bridge keeps it: harmless
-                    // on a bridge whose traffic the other program already routes.
-                    try host.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "1")
+                    if try host.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "1") { localnetTurnedOn = link }
                 } catch where error.code == .notFound {
                     throw BerthError(.notFound, "host link \(link) does not exist", hint: "name the host-side link of the container's address",
                                      object: .link(link.rawValue), parameter: "hostLink")
                 }
             }
-            let view = try record.firewallView()
-            // Its elements carry this instance's tag, as an endpoint's do.
-            let firewall = try self.firewall(tx.instance())
-            // Tables no Berth network has made yet (`ip6 berth` for the IPv6 elements) come
-            // in the elements' batch, so a refused batch leaves none; the undo takes back
-            // the tables it made with the elements.
-            let made = try firewall.publishMakingTables(view)
-            return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in
-                rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in
-                    try firewall.unpublish(view, madeTables: made)
+            do throws(BerthError) {
+                let view = try record.firewallView()
+                // Its elements carry this instance's tag, as an endpoint's do.
+                let firewall = try self.firewall(tx.instance())
+                // Tables no Berth network has made yet (`ip6 berth` for the IPv6 elements) come
+                // in the elements' batch, so a refused batch leaves none; the undo takes back
+                // the tables it made with the elements.
+                let made = try firewall.publishMakingTables(view)
+                return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in
+                    rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in
+                        try firewall.unpublish(view, madeTables: made)
+                    }
+                    try ConntrackCleanup.afterPublish(view, host: host)
+                    try host.check(failPoint: "publish.conntrack")
+                    // Committed inside the rollback's scope: a COMMIT that fails takes the
+                    // elements back as any failing step does.
+                    try host.check(failPoint: "state.commit")
+                    try tx.commit()
+                    return record
                 }
-                try ConntrackCleanup.afterPublish(view, host: host)
-                try host.check(failPoint: "publish.conntrack")
-                // Committed inside the rollback's scope: a COMMIT that fails takes the
-                // elements back as any failing step does.
-                try host.check(failPoint: "state.commit")
-                try tx.commit()
-                return record
+            } catch {
+                // The link is not Berth's (a CNI main plugin's bridge): a publish that fails
+                // turns back off what it turned on, as nothing of it is left to need it
+                // (CVE-2020-8558: with the table's guard flushed, the link's neighbours would
+                // reach the host's loopback services). Best effort: the error is the publish's.
+                if let link = localnetTurnedOn { _ = try? host.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "0") }
+                throw error
             }
         }
     }

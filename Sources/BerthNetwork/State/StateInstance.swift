@@ -97,6 +97,24 @@ extension StateTransaction {
         }
     }
 
+    /// Runs `body` inside a savepoint of this transaction: what it changed stays in the
+    /// transaction when it returns, and is rolled back alone when it throws (then rethrown),
+    /// the transaction going on — so one item of a batch (an endpoint `gc` collects) that
+    /// fails never takes the others with it.
+    func savepoint<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
+        let db = try db()
+        try db.script("SAVEPOINT item")
+        do {
+            let result = try body()
+            try db.script("RELEASE item")
+            return result
+        } catch {
+            try? db.script("ROLLBACK TO item")
+            try? db.script("RELEASE item")
+            throw error
+        }
+    }
+
     /// After a failure past `commitAndContinue`: drops what is not committed and runs
     /// `cleanup` in a transaction of its own (still under the store's lock), committing
     /// what it changed. Best effort: if it fails, nothing of it is committed, and what was

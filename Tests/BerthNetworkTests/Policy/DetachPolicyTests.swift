@@ -86,6 +86,53 @@ struct DetachPolicyTests {
         #expect(!host.nftables.ruleset.contains("berth-endpoint e1"))
     }
 
+    /// ctr1 (CAP_NET_ADMIN in its own namespace) makes a veth pair whose first end takes the
+    /// name its eth0 would be renamed to on detach (`vd` and eth0's index, which it sees).
+    private func squat(_ host: FakeHost) throws -> (ctr: NetworkNamespace, squatter: String) {
+        let ctr = try host.namespace("ctr1")
+        let eth0 = try #require(host.kernel.link("eth0", in: ctr))
+        let squatter = try KernelNames.detachedVeth(index: eth0.index).rawValue
+        host.kernel.addLink(squatter, kind: "veth", in: ctr, up: true, peerName: "squat1")
+        return (ctr, squatter)
+    }
+
+    @Test("a container that made a link of the name its end would be renamed to cannot block its detach: the pair is deleted at once",
+          arguments: [true, false])
+    func renameTargetTaken(newerKernel: Bool) throws {
+        let host = try host()
+        host.kernel.renamesLinksThatAreUp = newerKernel
+        host.kernel.holdsBackgroundDeletions = true
+        let (ctr, squatter) = try squat(host)
+        try host.manager.detach(id: "e1")
+        #expect(try host.recorded().isEmpty)
+        // Deleted synchronously, not handed off: nothing of the pair is left, on either side.
+        #expect(host.kernel.backgroundDeletions.isEmpty)
+        #expect(!host.kernel.links().contains { $0.alias?.hasPrefix("berth-endpoint") == true || $0.name.hasPrefix("v") })
+        // The container's own links are its own: untouched.
+        #expect(host.kernel.links(in: ctr).map(\.name) == ["lo", squatter, "squat1"])
+        #expect(!host.nftables.ruleset.contains("berth-endpoint e1"))
+        #expect(try host.manager.gc().isEmpty)
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("gc finishes an interrupted detach whose container end's new name a link of the container holds, and collects the rest")
+    func gcRenameTargetTaken() throws {
+        let host = try host()
+        try host.attach("ctr2", id: "e2")
+        let (ctr, squatter) = try squat(host)
+        host.arm("detach.mark")
+        _ = refusal { try host.manager.detach(id: "e1") }
+        host.disarm()
+        // e2's namespace goes: gc has it to collect as well.
+        host.kernel.destroyNamespace(try host.namespace("ctr2"))
+        let report = try host.manager.gc()
+        #expect(report.endpoints.sorted() == ["e1", "e2"])
+        #expect(try host.recorded().isEmpty)
+        #expect(!host.kernel.links().contains { $0.alias?.hasPrefix("berth-endpoint") == true })
+        #expect(host.kernel.links(in: ctr).map(\.name) == ["lo", squatter, "squat1"])
+        #expect(try host.manager.gc().isEmpty)
+    }
+
     @Test("the detaching mark is committed before the kernel is touched", arguments: steps)
     func markedFirst(_ step: String) throws {
         let host = try host()

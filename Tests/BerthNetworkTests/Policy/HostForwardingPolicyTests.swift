@@ -74,6 +74,41 @@ struct HostForwardingPolicyTests {
         #expect(try internalOnly.manager.check().isEmpty)
     }
 
+    @Test("an internal network, IPv4 or dual stack, turns no forwarding on and warns of none")
+    func internalTurnsNothingOn() throws {
+        let host = try FakeHost()
+        #expect(try create(host, isInternal: true).isEmpty)
+        #expect(try create(host, "db", subnet: "10.89.0.0/24", ipv6: true, isInternal: true).isEmpty)
+        #expect(try host.handle.sysctl("net/ipv4/ip_forward") == "0")
+        #expect(try host.handle.sysctl("net/ipv6/conf/all/forwarding") == "0")
+        #expect(!host.kernel.sysctlWrites.contains { $0.contains("forwarding") || $0.contains("ip_forward") })
+        // An attach (which makes sure the bridge is ready) turns none on either.
+        try host.attach("ctr1", to: "web")
+        #expect(try host.handle.sysctl("net/ipv4/ip_forward") == "0")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("a create that fails after turning forwarding on turns it off again; forwarding that was on stays on",
+          arguments: ["network.firewall"])
+    func failedCreateRestoresForwarding(_ step: String) throws {
+        let host = try FakeHost()
+        host.arm(step)
+        _ = refusal { _ = try create(host, ipv6: true) }
+        host.disarm()
+        #expect(try host.handle.sysctl("net/ipv4/ip_forward") == "0")
+        #expect(try host.handle.sysctl("net/ipv6/conf/all/forwarding") == "0")
+        #expect(try host.manager.networks().isEmpty)
+
+        let on = try FakeHost()
+        on.kernel.presetSysctl("net/ipv4/ip_forward", "1")
+        on.kernel.presetSysctl("net/ipv6/conf/all/forwarding", "1")
+        on.arm(step)
+        _ = refusal { _ = try create(on, ipv6: true) }
+        on.disarm()
+        #expect(try on.handle.sysctl("net/ipv4/ip_forward") == "1")
+        #expect(try on.handle.sysctl("net/ipv6/conf/all/forwarding") == "1")
+    }
+
     @Test("Docker's FORWARD policy drop: a warning at create naming the chain and the bridge, a check problem with its repair, nothing changed in that table")
     func dockerForwardDrop() throws {
         let host = try FakeHost()
@@ -114,7 +149,7 @@ struct HostForwardingPolicyTests {
 
         let internalOnly = try FakeHost()
         try addDockerFilter(internalOnly)
-        #expect(try create(internalOnly, isInternal: true) == [HostWarning(.ipv4ForwardingEnabled)])
+        #expect(try create(internalOnly, isInternal: true).isEmpty)
         #expect(try internalOnly.manager.check().isEmpty)
     }
 }

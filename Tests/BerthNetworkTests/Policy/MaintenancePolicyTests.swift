@@ -45,6 +45,37 @@ struct MaintenancePolicyTests {
         #expect(try host.attach("ctr3", id: "e3", ports: ["8080:80"]).address?.description == "10.88.0.2")
     }
 
+    @Test("an endpoint whose teardown fails is kept with its record and veth; gc still collects every other endpoint, link and element, and the next gc finishes it")
+    func gcOneEndpointFails() throws {
+        let host = try populated()
+        try host.attach("ctr3", id: "e3", ports: ["9090:80"])
+        // e1 and e3: detaches interrupted after their mark; e2: its namespace gone.
+        for id in ["e1", "e3"] {
+            host.arm("detach.mark")
+            _ = refusal { try host.manager.detach(id: id) }
+            host.disarm()
+        }
+        host.kernel.destroyNamespace(try host.namespace("ctr2"))
+        // A leftover link of this instance (a crashed attach's) and a leftover element.
+        host.kernel.addLink("vbleft", kind: "veth", alias: "berth-endpoint gone1 @f4ce0001", peerName: "vbleftp")
+        // e1's host end cannot be unplugged (EPERM, once).
+        let veth1 = try #require(host.kernel.link(try host.manager.endpoint("e1").hostVeth.rawValue))
+        host.kernel.refuse("update link #\(veth1.index): rename", errno: FakeErrno.permission)
+        let report = try host.manager.gc()
+        #expect(report.endpoints.sorted() == ["e2", "e3"])
+        #expect(report.links.contains("vbleft"))
+        #expect(try host.manager.endpoints().map(\.id) == ["e1"])
+        #expect(try host.manager.endpoint("e1").isDetaching)
+        #expect(host.kernel.link(veth1.name) != nil)
+        #expect(!host.nftables.ruleset.contains("berth-endpoint e3") && !host.nftables.ruleset.contains("berth-endpoint e2"))
+        // The refusal was once: the next gc finishes e1.
+        let again = try host.manager.gc()
+        #expect(again.endpoints == ["e1"])
+        #expect(try host.manager.endpoints().isEmpty)
+        #expect(!host.kernel.links().contains { $0.alias?.hasPrefix("berth-endpoint") == true })
+        #expect(try host.manager.check().isEmpty)
+    }
+
     @Test("an endpoint whose namespace lost its name but lives on is dropped, and its veth removed as a leftover")
     func gcRemovesVethOfUnnamedNamespace() throws {
         let host = try populated()

@@ -86,6 +86,39 @@ struct NetworkLifecyclePolicyTests {
         #expect(try host.manager.gc().networks.isEmpty)
     }
 
+    @Test("a create whose final COMMIT fails takes back what it made, as a failing step does")
+    func createCommitFails() throws {
+        let host = try FakeHost()
+        host.arm("state.commit")
+        expect(refusal { try host.network() }, .internalError, ["fail point state.commit reached"])
+        host.disarm()
+        #expect(host.kernel.link("brweb") == nil)
+        #expect(!host.nftables.ruleset.contains("berth-network web"))
+        #expect(try host.manager.networks().isEmpty)
+        // Only the table's skeleton is left (a removal leaves it), which a full gc takes.
+        let gc = try host.manager.gc()
+        #expect(gc.endpoints.isEmpty && gc.networks.isEmpty && gc.links.isEmpty && gc.firewallObjects == ["table ip berth"], "\(gc)")
+        try host.network()
+        #expect(try host.manager.network(named: "web").phase == .ready)
+    }
+
+    @Test("a bridge of this instance tagged with a network the state does not know (a leftover) is taken by a create of its name, and tagged anew")
+    func leftoverBridgeTaken() throws {
+        let host = try FakeHost()
+        host.kernel.addLink("brweb", kind: "bridge", up: true, alias: "berth-network old @f4ce0001")
+        let record = try host.network()
+        let bridge = try #require(host.kernel.link("brweb"))
+        #expect(bridge.alias == "berth-network web @f4ce0001")
+        #expect(bridge.mac == record.bridgeMAC && bridge.isUp)
+        #expect(host.kernel.addresses().contains("10.88.0.1/24 dev brweb"))
+        #expect(try host.manager.check().isEmpty)
+        #expect(try host.manager.gc().isEmpty)
+        try host.attach("ctr1", id: "e1")
+        try host.manager.detach(id: "e1")
+        try host.manager.removeNetwork(named: "web")
+        #expect(host.kernel.link("brweb") == nil)
+    }
+
     @Test("gc finishes a create interrupted on a bridge Berth did not make: the gateway address it added goes, the bridge stays")
     func gcFinishesInterruptedCreate() throws {
         let host = try interruptedCreateOnExistingBridge()

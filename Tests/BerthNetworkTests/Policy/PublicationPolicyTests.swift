@@ -173,6 +173,32 @@ struct PublicationPolicyTests {
         #expect(try publish(host, "pub1", ports: ["8080:80"]).ports.count == 1)
     }
 
+    @Test("a publish that fails after turning route_localnet on for its host link turns it off again; one that was on stays on",
+          arguments: ["publish.conntrack", "state.commit"])
+    func failedPublishRestoresLocalnet(_ step: String) throws {
+        let host = try wiredHost()
+        let key = "net/ipv4/conf/extbr0/route_localnet"
+        host.arm(step)
+        _ = refusal { try publish(host, "pub1", ports: ["8080:80"]) }
+        host.disarm()
+        #expect(try host.handle.sysctl(key) == "0")
+        host.kernel.presetSysctl(key, "1")
+        host.arm(step)
+        _ = refusal { try publish(host, "pub1", ports: ["8081:80"]) }
+        host.disarm()
+        #expect(try host.handle.sysctl(key) == "1")
+        // A publication that turned it on leaves it on when it goes, and gc then keeps
+        // Berth's table, whose guard keeps the link's neighbours off the host's loopback.
+        try publish(host, "pub2", ports: ["8082:80"])
+        try host.manager.unpublish(id: "pub2")
+        #expect(try host.handle.sysctl(key) == "1")
+        _ = try host.manager.gc()
+        #expect(host.nftables.ruleset.contains("table ip berth"))
+        host.kernel.presetSysctl(key, "0")
+        _ = try host.manager.gc()
+        #expect(!host.nftables.ruleset.contains("table ip berth"))
+    }
+
     @Test("a final COMMIT that fails takes the publication's elements back; nothing is recorded")
     func failedCommitRollsBack() throws {
         let host = try wiredHost()

@@ -49,6 +49,30 @@ struct UnpublishLeftoverPolicyTests {
         #expect(try host.manager.unpublish(id: "lost").isEmpty)
     }
 
+    @Test("a publish whose batch made Berth's table and whose record never committed, on a host without Berth networks: gc removes its elements and the table; a table in use stays")
+    func gcRemovesCrashedPublishTable() throws {
+        let host = try wiredHost()
+        // The elements alone are refused (no table), then the batch that makes the table goes
+        // in and its answers are lost: what a publish killed before its commit leaves.
+        host.nftables.nextApplyError = NetlinkError(errno: Errno(105), operation: "publish", outcomeUnknown: true).berthError
+        host.nftables.nextApplyErrorAfterApplying = true
+        host.nftables.applyErrorDelay = 1
+        _ = refusal { try publish(host, "lost", ports: ["8080:80"]) }
+        #expect(try host.manager.publication(id: "lost") == nil)
+        #expect(host.nftables.ruleset.contains("table ip berth"))
+        _ = try host.manager.gc()
+        #expect(!host.nftables.ruleset.contains("table ip berth"), "\(host.nftables.ruleset)")
+        #expect(try host.manager.gc().isEmpty)
+        // A publication's table stays, and so does a network's.
+        try publish(host, "live", ports: ["9090:90"])
+        #expect(try host.manager.gc().isEmpty)
+        #expect(host.nftables.ruleset.contains("table ip berth"))
+        try host.manager.unpublish(id: "live")
+        try host.network()
+        #expect(try host.manager.gc().isEmpty)
+        #expect(host.nftables.ruleset.contains("table ip berth"))
+    }
+
     @Test("a publish whose undo was refused leaves its elements and no record; unpublish of the id removes them")
     func failedUndo() throws {
         let host = try wiredHost()
