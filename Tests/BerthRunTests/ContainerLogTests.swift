@@ -95,6 +95,31 @@ struct ContainerLogTests {
         }
     }
 
+    @Test("a torn frame at the end of a log (a supervisor killed mid-write) is cut off when the next supervisor opens it: the log reads whole, old chunks and new")
+    func tornFrameCutAtOpen() throws {
+        try withState { state in
+            let first = try ContainerLogWriter(state: state, id: id)
+            first.write(.stdout, Array("before\n".utf8)[...])
+            first.write(.stderr, Array("also before\n".utf8)[...])
+            let path = ContainerLog.directory(state: state, id: id) + "/container.log"
+            // Half of a timed 64-byte chunk's frame: its header says more than follows.
+            let torn = Array(ContainerLog.frame(.stdout, Array(repeating: 0x78, count: 64)[...], time: .now).prefix(30))
+            let handle = try #require(FileHandle(forWritingAtPath: path))
+            handle.seekToEndOfFile()
+            handle.write(Data(torn))
+            handle.closeFile()
+            // Appended after a torn frame, a new chunk would be read as the torn one's rest.
+            let second = try ContainerLogWriter(state: state, id: id)
+            second.write(.stdout, Array("after\n".utf8)[...])
+            let chunks = try read(state, id: id)
+            #expect(chunks.map(\.1) == ["before\n", "also before\n", "after\n"], "\(chunks)")
+            // Foreign bytes at the end go the same way; a log of whole frames is left as it is.
+            let whole = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+            _ = try ContainerLogWriter(state: state, id: id)
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == whole)
+        }
+    }
+
     @Test("written chunks read back in order with their streams; the file and its directory are private")
     func roundTrip() throws {
         try withState { state in
