@@ -7,7 +7,7 @@ import Testing
 /// `berth`, `--dns=false`) they would never resolve, so `berth attach --alias` and
 /// `berth run --network-alias` refuse them there, as Docker refuses network aliases on its
 /// default bridge, and make nothing.
-@Suite("berth CLI: aliases need a network with DNS (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: aliases need a network with DNS (kernel)", .enabled(if: try KernelTests.enabled))
 struct AliasCLITests {
     @Test("attach --alias and run --alias on a network with DNS off are refused naming the network and make nothing; --name alone attaches")
     func refusedWithoutResolver() throws {

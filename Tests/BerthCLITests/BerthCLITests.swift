@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The built `berth` binary, run inside a sandbox; iproute2 checks what it did.
-@Suite("berth CLI (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI (kernel)", .enabled(if: try KernelTests.enabled))
 struct BerthCLITests {
     /// `ip -j ARGS` in the sandbox (or in namespace `ns`), parsed.
     private func ip(_ sandbox: HostSandbox, _ args: [String], ns: String? = nil) -> [[String: Any]] {

@@ -7,7 +7,7 @@ import Testing
 /// refuses it (its stop detaches it), port takes the container's name, ps -q lists ids
 /// newest first, check notices a container cut off, inspect points a network at network
 /// inspect, and netns del refuses a namespace endpoints still use.
-@Suite("berth CLI: containers' endpoints (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: containers' endpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct ContainerEndpointCLITests {
     @Test("detach refuses a running container's endpoint, by id or name; port takes its name; ps -q and -a list newest first; check sees it cut off")
     func runningContainer() throws {

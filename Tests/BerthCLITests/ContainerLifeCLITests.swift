@@ -6,7 +6,7 @@ import Testing
 /// The life of a container through the built binary in a host sandbox, as `docker run`
 /// users know it: exited containers stay until `rm`, `start` gives them their ports back,
 /// `logs` shows what they wrote, the supervisor restarts them by policy, and nothing leaks.
-@Suite("berth container life (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth container life (kernel)", .enabled(if: try KernelTests.enabled))
 struct ContainerLifeCLITests {
     @Test("an exited container stays in ps -a as Exited (CODE) with no network; its name stays taken until rm; --rm leaves nothing")
     func exitedStays() throws {

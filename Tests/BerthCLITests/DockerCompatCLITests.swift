@@ -4,7 +4,7 @@ import Testing
 
 /// Docker's spellings that scripts use: `network ls -q`, `network create -d bridge`,
 /// `port CONTAINER PRIVATE_PORT[/PROTO]`.
-@Suite("berth CLI: Docker's spellings (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: Docker's spellings (kernel)", .enabled(if: try KernelTests.enabled))
 struct DockerCompatCLITests {
     @Test("network ls -q prints the names alone; -q with --json is a usage error")
     func networkQuiet() throws {

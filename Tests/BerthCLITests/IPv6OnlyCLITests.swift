@@ -8,7 +8,7 @@ import Testing
 /// a container has an IPv6 address and route and no IPv4 address besides lo's, reaches the
 /// host and is reached by it over IPv6, `-p 8080:80` publishes `[::]:8080` alone; what
 /// cannot be is refused naming the network.
-@Suite("berth CLI: IPv6-only networks (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: IPv6-only networks (kernel)", .enabled(if: try KernelTests.enabled))
 struct IPv6OnlyCLITests {
     private func json(_ result: CommandResult) throws -> Any {
         try #require(result.succeeded, "\(result)")

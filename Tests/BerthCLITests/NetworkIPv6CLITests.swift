@@ -7,7 +7,7 @@ import Testing
 /// the IPv6 gateway usable at once, IPv6 forwarding is on, the `ip6 berth` guard stops a LAN
 /// peer that routes the network's /64 via the host, ls and inspect show both families, and
 /// what is refused leaves nothing made.
-@Suite("berth CLI: dual-stack networks (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: dual-stack networks (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkIPv6CLITests {
     private func inspect(_ sandbox: HostSandbox, _ name: String) throws -> [String: Any] {
         let result = sandbox.berth(["network", "inspect", name, "--json"])
@@ -127,7 +127,7 @@ struct NetworkIPv6CLITests {
 /// Endpoints of dual-stack and IPv4-only networks in the host sandbox (issue 15): the
 /// container's IPv6 address usable at once and reached over IPv6, no IPv6 at all on an
 /// IPv4-only network's interface, ps showing both addresses, detach releasing the lease.
-@Suite("berth CLI: dual-stack endpoints (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: dual-stack endpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct EndpointIPv6CLITests {
     @Test("dual stack: the container has its IPv6 address (not tentative) and route, answers over IPv6; the host veth has no IPv6 address; ps shows both; detach frees the lease")
     func dualStack() throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// `berth run`, `stop`, `exec`, `ps` and `gc` on containers, through the built binary inside
 /// a host sandbox; iproute2, nft and curl check the kernel side independently.
-@Suite("berth run (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth run (kernel)", .enabled(if: try KernelTests.enabled))
 struct RunCommandTests {
     @Test("run -d publishes httpd: curl through the host port gets the page; stop removes veth, elements, lease and row")
     func detachedHTTPServer() throws {

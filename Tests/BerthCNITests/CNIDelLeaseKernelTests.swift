@@ -11,7 +11,7 @@ import Testing
 /// done or nothing of Berth's records the id — also for a container id too long for Berth
 /// to have recorded — and kept while Berth still records the attachment after its own part
 /// failed, as a failed ADD keeps it.
-@Suite("berth-cni: DEL gives a delegated lease back unless Berth still records the attachment (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: DEL gives a delegated lease back unless Berth still records the attachment (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIDelLeaseKernelTests {
     private func setUp(_ sandbox: HostSandbox) throws -> (cni: CNIHarness, plugins: String, config: String) {
         let cni = CNIHarness(sandbox: sandbox)

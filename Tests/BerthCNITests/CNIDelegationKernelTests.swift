@@ -6,7 +6,7 @@ import Testing
 
 /// Berth with Debian's reference plugins (containernetworking-plugins in /usr/lib/cni).
 @Suite("berth-cni with the reference plugins: host-local IPAM, chained behind bridge (kernel)",
-       .enabled(if: KernelTests.enabled && FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local")))
+       .enabled(if: try KernelTests.enabled && FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local")))
 struct CNIDelegationKernelTests {
     @Test("ipam host-local: the address comes from its range, the lease is in its dataDir, DEL gives it back")
     func hostLocal() throws {

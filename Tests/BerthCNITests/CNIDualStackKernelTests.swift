@@ -6,7 +6,7 @@ import Testing
 /// berth-cni on a dual-stack network, the built binary driven as a runtime drives it, in a
 /// host sandbox: both addresses and default routes in the container, IPv6 traffic to it,
 /// CHECK of both families, DEL leaving nothing; and host-local handing out both families.
-@Suite("berth-cni dual stack: ADD, CHECK, DEL against the kernel", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni dual stack: ADD, CHECK, DEL against the kernel", .enabled(if: try KernelTests.enabled))
 struct CNIDualStackKernelTests {
     @Test("ADD on a dual-stack network: both addresses and default routes inside, the host reaches the container over IPv6, CHECK sees a lost IPv6 address and route, DEL leaves nothing",
           arguments: ["0.4.0", "1.1.0"])

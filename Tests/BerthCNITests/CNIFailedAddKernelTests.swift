@@ -8,7 +8,7 @@ import Testing
 /// 10.78.0.50 to whoever asks: given back (IPAM DEL) when Berth keeps nothing of the
 /// attachment, kept while Berth records the id on this network — an attachment that
 /// existed before, or the ADD's own record, kept marked when a step's outcome is unknown.
-@Suite("berth-cni: a failed ADD gives a delegated lease back only when Berth keeps nothing of it (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: a failed ADD gives a delegated lease back only when Berth keeps nothing of it (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIFailedAddKernelTests {
     private func setUp(_ sandbox: HostSandbox) throws -> (cni: CNIHarness, plugins: String, config: String) {
         let cni = CNIHarness(sandbox: sandbox)

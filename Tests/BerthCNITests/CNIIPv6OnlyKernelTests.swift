@@ -6,7 +6,7 @@ import Testing
 /// berth-cni on an IPv6-only network (`"ipv4": false`), the built binary in a host sandbox:
 /// the result and the container hold the IPv6 address and route alone, CHECK passes, DEL
 /// leaves nothing; a configuration that disagrees with the network's families is refused.
-@Suite("berth-cni IPv6-only: ADD, CHECK, DEL against the kernel", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni IPv6-only: ADD, CHECK, DEL against the kernel", .enabled(if: try KernelTests.enabled))
 struct CNIIPv6OnlyKernelTests {
     @Test("ADD: only the IPv6 address and ::/0 in the result and the container, no IPv4 address but lo's; CHECK passes; DEL leaves nothing")
     func lifecycle() throws {

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// The built berth-cni binary driven as a runtime drives it, in a host sandbox.
-@Suite("berth-cni: ADD, CHECK, DEL against the kernel", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: ADD, CHECK, DEL against the kernel", .enabled(if: try KernelTests.enabled))
 struct CNIKernelTests {
     let ports = #""runtimeConfig":{"portMappings":[{"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]}"#
 

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The files under examples/ come up as their comments say, and go down without a trace.
-@Suite("berth lab: the examples (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("berth lab: the examples (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct LabExamplesKernelTests {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples").path

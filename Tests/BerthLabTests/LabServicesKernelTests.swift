@@ -37,7 +37,7 @@ func webTemplate(rootfs: String, port: Int = 8080) -> String {
 }
 
 /// Serialized with the other lab suites' reasons: `gc` takes every leftover its store tags.
-@Suite("berth lab: Berth networks, published ports, run nodes (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("berth lab: Berth networks, published ports, run nodes (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct LabServicesKernelTests {
     @Test("web on a Berth network: bytes through the published port from the host, h1 reaches it through the routers; down leaves nothing")
     func webOnNetwork() throws {

@@ -4,7 +4,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("NetworkNamespace (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("NetworkNamespace (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkNamespaceKernelTests {
     @Test("a namespace made by Berth is listed by ip netns and deleted cleanly")
     func createdIsSeenByIproute2() throws {

@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("rtnetlink opened inside a namespace (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("rtnetlink opened inside a namespace (kernel)", .enabled(if: try KernelTests.enabled))
 struct NamespaceSocketNetlinkKernelTests {
     @Test("a link made through a socket opened after sysctl writes is in the target namespace, not the caller's")
     func linkThroughNamespaceSocket() throws {

@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("RouteNetlink (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("RouteNetlink (kernel)", .enabled(if: try KernelTests.enabled))
 struct RouteNetlinkKernelTests {
     private func name(_ text: String) throws -> InterfaceName { try InterfaceName(text) }
 

@@ -9,7 +9,7 @@ import Testing
 /// The proposed `ip6 berth` table in the kernel, installed through libnftnl as Berth would:
 /// nft prints it as the fake renders it, and traffic takes the paths docs/ipv6.md describes
 /// (LAN peer, host, hairpin, masquerade, the direct-access guard, ::1 left alone).
-@Suite("IPv6 firewall layout (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("IPv6 firewall layout (kernel)", .enabled(if: try KernelTests.enabled))
 struct IPv6FirewallKernelTests {
     @Test("nft lists the table exactly as the fake renders it")
     func agreement() throws {

@@ -7,7 +7,7 @@ import Testing
 
 /// Publications: ports to an address another program wired (here `ip`, playing a bridge
 /// plugin), and the library calls a CNI plugin needs: verify, describe, prune, readiness.
-@Suite("Publications, verify, prune and readiness (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Publications, verify, prune and readiness (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublicationKernelTests {
     /// Wires `ns` to a bridge `extbr0` (10.66.0.1/24) with `ip`, as another program would;
     /// the container gets 10.66.0.2.

@@ -14,7 +14,7 @@ import Testing
 /// A first IPv6 contact may wait up to a second for a neighbour solicitation (docs/ipv6.md,
 /// "The first packets after an attach"): a probe that must be answered waits 3 s, one that
 /// must not 1 s.
-@Suite("Publishing over IPv6 (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Publishing over IPv6 (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishIPv6KernelTests {
     /// A sandbox host with the LAN peer and the dual-stack network web (10.88.0.0/24, fd00:beef::/64).
     private struct DualHost {

@@ -7,7 +7,7 @@ import Testing
 private let failPointsCompiledIn = Command.berthBinary.contains("/debug/")
 
 /// Failures and crashes in the middle of `network create` and `attach`: rollback, `gc`, `check`.
-@Suite("attach path recovery (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("attach path recovery (kernel)", .enabled(if: try KernelTests.enabled))
 struct RecoveryKernelTests {
     @Test("a network create failing after any step leaves no bridge, no nft change, no record",
           .enabled(if: failPointsCompiledIn),

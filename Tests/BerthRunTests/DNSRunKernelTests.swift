@@ -8,7 +8,7 @@ import Testing
 
 /// Name resolution between `berth run` containers through the resolver Berth starts
 /// (docs/dns.md): the real `berth-dns` beside the test binary, busybox clients.
-@Suite("Name resolution with berth run (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("Name resolution with berth run (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct DNSRunKernelTests {
     /// Runs `script` with `sh -c` in a container on `network`; returns what it printed.
     private func client(_ script: String, network: String, rootfs: BusyboxRootfs, manager: NetworkManager) throws -> String {
