@@ -22,7 +22,7 @@ struct AliasCLITests {
                 #expect(attach.stderr.hasPrefix("berth: network quiet has DNS off, so the alias www would never resolve"), "\(attach)")
                 #expect(attach.stderr.contains("give no alias"))
                 #expect(vethCount() == 0)
-                #expect(sandbox.berth(["ps", "-q"]).stdout.isEmpty)
+                #expect(sandbox.berthWitness(["ps", "-q"]).isEmpty)
 
                 let named = sandbox.berth(["attach", "quiet", "--netns", ns, "--name", "web"])
                 #expect(named.succeeded, "\(named)")
@@ -35,7 +35,7 @@ struct AliasCLITests {
                 #expect(vethCount() == 1)
                 // Refused before anything was made: not even the default network.
                 #expect(sandbox.berth(["network", "ls", "-q"]).stdout == "quiet\n")
-                #expect(sandbox.berth(["ps", "-aq"]).stdout.isEmpty)
+                #expect(sandbox.berthWitness(["ps", "-aq"]).isEmpty)
             }
         }
     }

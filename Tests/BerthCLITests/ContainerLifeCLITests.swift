@@ -18,7 +18,7 @@ struct ContainerLifeCLITests {
                 let run = sandbox.berth(["run", "--rootfs", rootfs.path, "--name", "gone", "-p", "7000:70", "--", "sh", "-c", "echo out; echo err >&2; exit 3"])
                 #expect(run.status == 3 && run.stdout == "out\n" && run.stderr == "err\n", "\(run)")
                 // `ps` shows running containers only; `ps -a` this one, as Docker words it.
-                #expect(!sandbox.berth(["ps"]).stdout.contains("gone"))
+                #expect(!sandbox.berthWitness(["ps"]).contains("gone"))
                 let table = sandbox.berth(["ps", "-a"]).stdout.split(separator: "\n").map(String.init)
                 #expect(table.first?.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
                         == "CONTAINER ID IMAGE COMMAND CREATED STATUS PORTS NAMES", "\(table)")
@@ -176,7 +176,7 @@ struct ContainerLifeCLITests {
                 #expect(sandbox.berth(["logs", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
                 // --tail / -n as docker logs takes them.
                 #expect(sandbox.berth(["logs", "--tail", "2", "flaky"]).stdout == "attempt\nattempt\n")
-                #expect(sandbox.berth(["logs", "-n", "0", "flaky"]).stdout.isEmpty)
+                #expect(sandbox.berthWitness(["logs", "-n", "0", "flaky"]).isEmpty)
                 #expect(sandbox.berth(["logs", "-n", "all", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
                 #expect(sandbox.berth(["logs", "-n", "-1", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
                 #expect(sandbox.berth(["logs", "--tail", "9223372036854775807", "flaky"]).stdout == "attempt\nattempt\nattempt\n")
@@ -256,7 +256,7 @@ struct ContainerLifeCLITests {
                 #expect(run.status == 3 && run.stderr.contains("fail point supervise.finish"), "\(run)")
                 let record = try #require(try ContainerCLI.container(sandbox, "failed"))
                 #expect(record["status"] as? String == "exited" && record["exitCode"] as? Int == 3 && record["supervisorPid"] is NSNull, "\(record)")
-                #expect(!sandbox.berth(["ps"]).stdout.contains("Orphaned"))
+                #expect(!sandbox.berthWitness(["ps"]).contains("Orphaned"))
                 #expect(ContainerCLI.vethsGone(sandbox))
                 #expect(!ContainerCLI.ruleset(sandbox).contains("7600"))
                 #expect(sandbox.berth(["logs", "failed"]).stderr.contains("fail point supervise.finish"))

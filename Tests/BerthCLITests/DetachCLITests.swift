@@ -69,7 +69,7 @@ struct DetachCLITests {
             let port = sandbox.berth(["port", id])
             #expect(port.succeeded && port.stdout == "80/tcp -> 0.0.0.0:8081\n", "\(port)")
             #expect(sandbox.berth(["detach", id]).succeeded)
-            #expect(!sandbox.berth(["ps"]).stdout.contains(id))
+            #expect(!sandbox.berthWitness(["ps"]).contains(id))
         }
     }
 }

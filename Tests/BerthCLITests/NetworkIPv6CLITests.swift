@@ -50,7 +50,7 @@ struct NetworkIPv6CLITests {
             #expect(text.contains("IPv6 subnet: fd00:9::/64") && text.contains("IPv6 gateway: fd00:9::1"), "\(text)")
 
             #expect(sandbox.berth(["network", "rm", "web"]).succeeded)
-            #expect(!sandbox.run(["nft", "list", "table", "ip6", "berth"]).stdout.contains("fd00:9::"))
+            #expect(!sandbox.nftTable("ip6").contains("fd00:9::"))
             #expect(CLIOracle.bridgeNames(sandbox).isEmpty)
         }
     }
@@ -151,7 +151,7 @@ struct EndpointIPv6CLITests {
             #expect(sandbox.berth(["ps"]).stdout.contains("10.9.0.2,fd00:9::2"))
             let veth = try #require(endpoint["hostVeth"] as? String)
             // addrgenmode none before the peer gave the host end carrier: no link-local address.
-            #expect(sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", veth]).stdout.isEmpty)
+            #expect(sandbox.witness(["ip", "-6", "-o", "addr", "show", "dev", veth]).isEmpty)
             // The host reaches the container over IPv6 (the first neighbour solicitation may
             // wait a second: docs/ipv6.md).
             let server = try EchoServer(in: ctr, address: "::", port: 80, banner: "c1")
@@ -182,11 +182,11 @@ struct EndpointIPv6CLITests {
             let veth = try #require(endpoints.first?["hostVeth"] as? String)
             let hostEnd = sandbox.run(["ip", "-d", "link", "show", "dev", veth]).stdout
             #expect(hostEnd.contains("LOWER_UP") && hostEnd.contains("addrgenmode none") && hostEnd.contains("alias berth-endpoint e1"), "\(hostEnd)")
-            #expect(sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", veth]).stdout.isEmpty)
-            #expect(!sandbox.run(["ip", "-6", "route", "show", "table", "all", "dev", veth]).stdout.contains("fe80::"))
-            #expect(Command.run(["ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout.isEmpty)
+            #expect(sandbox.witness(["ip", "-6", "-o", "addr", "show", "dev", veth]).isEmpty)
+            #expect(!sandbox.witness(["ip", "-6", "route", "show", "table", "all", "dev", veth]).contains("fe80::"))
+            #expect(Command.witness(["ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).isEmpty)
             #expect(Command.run(["ip", "netns", "exec", ns, "sysctl", "-n", "net.ipv6.conf.eth0.disable_ipv6"]).stdout.hasPrefix("1"))
-            #expect(!Command.run(["ip", "netns", "exec", ns, "cat", "/proc/net/if_inet6"]).stdout.contains("eth0"))
+            #expect(!Command.witness(["ip", "netns", "exec", ns, "cat", "/proc/net/if_inet6"]).contains("eth0"))
             // IPv4 works as before.
             #expect(Command.run(["ip", "-n", ns, "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.contains("10.9.0.2/24"))
         }
@@ -199,7 +199,7 @@ struct EndpointIPv6CLITests {
             let ns = try #require(try sandbox.makeNamespace().name)
             let result = sandbox.berth(["attach", "web", "--netns", ns, "--ip6", "fd00:9::5"])
             #expect(result.status == 1 && result.stderr.contains("network \"web\" has no IPv6 subnet"), "\(result)")
-            #expect(!Command.run(["ip", "-n", ns, "link"]).stdout.contains("eth0"))
+            #expect(!Command.witness(["ip", "-n", ns, "link"]).contains("eth0"))
         }
     }
 }

@@ -70,7 +70,7 @@ struct PublishCLITests {
             #expect(reply == "ctr 10.88.0.1 cli")
 
             #expect(sandbox.berth(["detach", "ep1"]).status == 0)
-            #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("berth-endpoint ep1"))
+            #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("berth-endpoint ep1"))
         }
     }
 

@@ -53,7 +53,7 @@ struct CNIDelLeaseKernelTests {
             let del = cni.run("DEL", config, containerID: "pod5", netns: container.path, path: plugins)
             #expect(del.status == 0, "\(del)")
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod5 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod5-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod5-eth0"))
         }
     }
 

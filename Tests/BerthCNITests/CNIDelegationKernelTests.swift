@@ -45,7 +45,7 @@ struct CNIDelegationKernelTests {
             #expect(partial.status == 1 && partial.code == 111, "\(partial)")
             #expect(partial.stdout.split(separator: "\n").count == 1)
             #expect(cni.hostVeths().isEmpty)
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod5-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod5-eth0"))
             #expect(FileManager.default.fileExists(atPath: dataDir + "/k8s/" + lease5))
             #expect(cni.run("DEL", config, containerID: "pod5", netns: container.path).status == 0)
             #expect(!FileManager.default.fileExists(atPath: dataDir + "/k8s/" + lease5))

@@ -61,7 +61,7 @@ struct CNIDualStackKernelTests {
             let del = cni.run("DEL", withPrevious, containerID: "c1", netns: container.path)
             #expect(del.status == 0 && del.stdout.isEmpty, "\(del)")
             #expect(cni.hostVeths().isEmpty)
-            #expect(!sandbox.berth(["ps"]).stdout.contains("c1-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("c1-eth0"))
             // Both leases are free: the next ADD gets the same addresses.
             let again = cni.run("ADD", config, containerID: "c2", netns: try sandbox.makeNamespace().path)
             #expect(again.json?["ips"]?[1]?["address"] == "fd00:77::2/64", "\(again)")
@@ -89,7 +89,7 @@ struct CNIDualStackKernelTests {
             let refused = cni.run("ADD", cni.config("v4net", extra: #""ipv6":true"#), containerID: "c3", netns: other.path)
             #expect(refused.code == 7 && refused.message == "network v4net exists with IPv4 only, but the configuration asks for IPv6", "\(refused)")
             #expect(cni.hostVeths() == veths)
-            #expect(!sandbox.run(["ip", "-n", try #require(other.name), "link"]).stdout.contains("eth0"))
+            #expect(!sandbox.witness(["ip", "-n", try #require(other.name), "link"]).contains("eth0"))
         }
     }
 

@@ -67,7 +67,7 @@ struct CNIFailedAddKernelTests {
             let del = cni.run("DEL", config, containerID: "pod3", netns: container.path, path: plugins)
             #expect(del.status == 0, "\(del)")
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod3 eth0"))
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod3-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod3-eth0"))
             #expect(cni.hostVeths().isEmpty)
             #expect(!cni.ruleset().contains("pod3-eth0"))
         }
@@ -87,7 +87,7 @@ struct CNIFailedAddKernelTests {
                              ifname: "", path: plugins)
             #expect(gc.status == 0, "\(gc)")
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod4 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod4-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod4-eth0"))
             #expect(cni.hostVeths().isEmpty)
         }
     }

@@ -32,7 +32,7 @@ struct CNINetworkNameKernelTests {
             #expect(cni.run("CHECK", CNIHarness.with(prevResult: add.stdout, a), containerID: "c1", netns: container.path).status == 0)
 
             #expect(cni.run("DEL", a, containerID: "c1", netns: container.path).status == 0)
-            #expect(!sandbox.berth(["ps"]).stdout.contains("c1-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("c1-eth0"))
             #expect(!cni.ruleset().contains("berth-endpoint c1-eth0"))
         }
     }

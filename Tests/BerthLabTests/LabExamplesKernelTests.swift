@@ -49,8 +49,8 @@ struct LabExamplesKernelTests {
             #expect(lab.lab(["down", lab.name]).succeeded)
             #expect(lab.namespaces().isEmpty && !lab.recorded)
             #expect(try lab.psJSON().isEmpty)
-            #expect(!sandbox.berth(["network", "ls"]).stdout.contains("dmz"))
-            #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("8080"))
+            #expect(!sandbox.berthWitness(["network", "ls"]).contains("dmz"))
+            #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("8080"))
         }
     }
 }

@@ -247,7 +247,7 @@ struct LabKernelTests {
             #expect(tc.contains("\"kind\":\"tbf\"") && tc.contains("\"rate\":1000000"), "\(tc)")
             #expect(lab.lab(["up", "--dry-run", lab.file]).stdout.contains("impair h1:eth0: none"))
             try #require(lab.lab(["up", lab.file]).succeeded)
-            #expect(!Command.run(["tc", "-n", lab.namespace("h1"), "qdisc", "show", "dev", "eth0"]).stdout.contains("tbf"))
+            #expect(!Command.witness(["tc", "-n", lab.namespace("h1"), "qdisc", "show", "dev", "eth0"]).contains("tbf"))
         }
     }
 

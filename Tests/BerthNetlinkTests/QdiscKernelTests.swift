@@ -53,7 +53,7 @@ struct QdiscKernelTests {
             #expect(try host.impairment(of: .index(va.index)).rate.map { $0.matches(faster) } == true)
             try host.setImpairment(Impairment(), on: .index(va.index))
             #expect(try host.impairment(of: .index(va.index)).isEmpty)
-            #expect(!sandbox.run(["tc", "qdisc", "show", "dev", "va"]).stdout.contains("tbf"))
+            #expect(!sandbox.witness(["tc", "qdisc", "show", "dev", "va"]).contains("tbf"))
         }
     }
 

@@ -31,8 +31,8 @@ struct PublishIPv6RecoveryKernelTests {
             let gc = sandbox.berth(["gc"])
             #expect(gc.succeeded, "\(gc)")
             #expect(gc.stdout.contains("removed endpoint \(id)"), "\(gc)")
-            #expect(!sandbox.run(["nft", "list", "table", "ip6", "berth"]).stdout.contains("berth-endpoint "))
-            #expect(!sandbox.run(["nft", "list", "table", "ip", "berth"]).stdout.contains("berth-endpoint "))
+            #expect(!sandbox.nftTable("ip6").contains("berth-endpoint "))
+            #expect(!sandbox.nftTable("ip").contains("berth-endpoint "))
             // A deletion gc handed to a detached process may still be under way.
             #expect(Oracle.wait { KernelSnapshot(sandbox, namespaces: [container]) == before },
                     "\(KernelSnapshot(sandbox, namespaces: [container]).difference(from: before))")

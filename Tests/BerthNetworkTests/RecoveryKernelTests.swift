@@ -96,7 +96,7 @@ struct RecoveryKernelTests {
             #expect(try Oracle.endpoints(sandbox).compactMap { $0["id"] as? String } == ["second"])
             // A deletion gc handed to a detached process may still be under way.
             #expect(Oracle.wait { Oracle.berthVeths(sandbox).count == 1 })
-            #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("berth-endpoint killed "))
+            #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("berth-endpoint killed "))
 
             // Its address is free again, and with the second one gone the kernel is as before.
             #expect(sandbox.berth(["detach", "second"]).succeeded)

@@ -78,7 +78,7 @@ struct OCIHookFailureTests {
             #expect(result.stderr.contains("is the host's own network namespace"), "\(result)")
             #expect(Harness.endpoints(sandbox).isEmpty)
             #expect(Harness.berthVeths(sandbox).isEmpty)
-            #expect(Harness.parse(sandbox.run(["ip", "-j", "link", "show", "type", "bridge"]).stdout).isEmpty)
+            #expect(Harness.parse(sandbox.witness(["ip", "-j", "link", "show", "type", "bridge"])).isEmpty)
         }
     }
 
