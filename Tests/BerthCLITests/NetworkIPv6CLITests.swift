@@ -42,7 +42,14 @@ struct NetworkIPv6CLITests {
             // A first neighbour solicitation may go unanswered for a second (docs/ipv6.md).
             // The reply is the banner and the source the server saw.
             #expect((try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress6, port: 7000, timeout: 3))?.hasPrefix("host fd00:121::2 ") == true)
-            #expect((try? Probe.request(from: lan.namespace, to: "fd00:9::1", port: 7000, timeout: 1)) == nil)
+            // Positive control: with the guard flushed the gateway answers over the route;
+            // reconcile puts the guard back, and then it drops.
+            let flushed = sandbox.run(["nft", "flush", "chain", "ip6", "berth", "guard"])
+            try #require(flushed.succeeded, "\(flushed)")
+            #expect((try? Probe.request(from: lan.namespace, to: "fd00:9::1", port: 7000, timeout: 3))?.hasPrefix("host fd00:121::2 ") == true)
+            let reconcile = sandbox.berth(["reconcile"])
+            #expect(reconcile.succeeded && reconcile.stdout.contains("ip6 daddr fd00:9::/64"), "\(reconcile)")
+            Probe.expectNoReply(.dropped, from: lan.namespace, to: "fd00:9::1", port: 7000, "the guard")
 
             let list = sandbox.berth(["network", "ls"]).stdout
             #expect(list.contains("10.9.0.0/24,fd00:9::/64") && list.contains("10.9.0.1,fd00:9::1"), "\(list)")
