@@ -6,7 +6,8 @@ import Testing
 
 /// Berth with Debian's reference plugins (containernetworking-plugins in /usr/lib/cni).
 @Suite("berth-cni with the reference plugins: host-local IPAM, chained behind bridge (kernel)",
-       .enabled(if: try KernelTests.enabled && FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local")))
+       .enabled(if: try KernelTests.enabled
+                && Prerequisite.installed(FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local"), "/usr/lib/cni/host-local (containernetworking-plugins)")))
 struct CNIDelegationKernelTests {
     @Test("ipam host-local: the address comes from its range, the lease is in its dataDir, DEL gives it back")
     func hostLocal() throws {

@@ -94,7 +94,7 @@ struct CNIDualStackKernelTests {
     }
 
     @Test("ipam host-local with an IPv4 and an IPv6 range: the container gets both addresses from it, DEL gives both back",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local")))
+          .enabled(if: try Prerequisite.installed(FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local"), "/usr/lib/cni/host-local (containernetworking-plugins)")))
     func hostLocalDualStack() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)

@@ -38,6 +38,22 @@ public enum KernelTests {
     private static let counter = Counter()
 }
 
+/// A program or library a suite needs that scripts/test installs (tmux, Go and libcni's
+/// sources, the reference CNI plugins): missing, the suite is skipped, except with CI=true,
+/// where it fails instead (scripts/test installed it, so missing is a broken setup).
+public enum Prerequisite {
+    /// Use as `.enabled(if: try Prerequisite.installed(Tool.available, "tmux"))`.
+    public static func installed(_ present: Bool, _ what: String) throws -> Bool {
+        if !present, ProcessInfo.processInfo.environment["CI"] == "true" { throw PrerequisiteMissing(what: what) }
+        return present
+    }
+}
+
+public struct PrerequisiteMissing: Error, CustomStringConvertible {
+    public let what: String
+    public var description: String { "\(what) is missing (CI=true): scripts/test installs it" }
+}
+
 public struct KernelTestsRefused: Error, CustomStringConvertible {
     public let reason: String
     public var description: String {
