@@ -238,7 +238,7 @@ struct RouteNetlinkKernelTests {
             #expect(unknown?.code == .unsupported)
             #expect((unknown?.cause as? NetlinkError)?.kernelMessage?.isEmpty == false)
 
-            #expect(#expect(throws: BerthError.self) { try netlink.link(named: "abcdefghijklmnop") }?.code == .notFound)
+            #expect(#expect(throws: BerthError.self) { try netlink.link(named: "abcdefghijklmnop") }?.code == .invalidArgument, "16 bytes: longer than IFNAMSIZ allows")
 
             // In a batch, the error names the operation the kernel refused.
             let batch = #expect(throws: BerthError.self) {
