@@ -58,6 +58,9 @@ berth_install_deps() {
 # process of the fence's mount namespace was started from inside it (a `berth-dns` started
 # with --detach outlives the test that started it until its network is empty, and a test
 # process that crashed ran no teardown), and would keep the fence's namespaces alive.
+# BERTH_FENCED=1 tells the tests they are fenced; they check it (KernelTests in
+# Tests/BerthTestSupport: the private tmpfs mounts, a network namespace of their own) and run
+# no kernel test without it.
 berth_fenced() {
   mkdir -p /run/netns /var/lib/berth
   unshare --net --mount --propagation private -- sh -c '
@@ -65,7 +68,7 @@ berth_fenced() {
     mount -t tmpfs -o mode=0700 berth-fence /var/lib/berth ||
       { echo "berth_fenced: cannot mount the private /run/netns and /var/lib/berth; not running $1" >&2; exit 1; }
     ip link set lo up 2>/dev/null
-    "$@"
+    BERTH_FENCED=1 "$@"
     status=$?
     fence=$(readlink /proc/$$/ns/mnt)
     for proc in /proc/[0-9]*; do

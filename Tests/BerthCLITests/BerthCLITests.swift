@@ -4,13 +4,13 @@ import Foundation
 import Testing
 
 /// The built `berth` binary, run inside a sandbox; iproute2 checks what it did.
-@Suite("berth CLI (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI (kernel)", .enabled(if: try KernelTests.enabled))
 struct BerthCLITests {
-    /// `ip -j ARGS` in the sandbox (or in namespace `ns`), parsed.
-    private func ip(_ sandbox: HostSandbox, _ args: [String], ns: String? = nil) -> [[String: Any]] {
-        let result = ns.map { Command.run(["ip", "-n", $0, "-j"] + args) } ?? sandbox.run(["ip", "-j"] + args)
-        guard result.succeeded, let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return [] }
-        return parsed
+    /// `ip -j ARGS` in the sandbox (or in namespace `ns`), parsed: empty when iproute2 says
+    /// the device does not exist, an issue on any other failure (`IPWitness`).
+    private func ip(_ sandbox: HostSandbox, _ args: [String], ns: String? = nil,
+                    sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        IPWitness.json(sandbox, args, namespace: ns, sourceLocation: sourceLocation)
     }
 
     private func parseJSON(_ text: String) throws -> [[String: Any]] {
@@ -131,7 +131,7 @@ struct BerthCLITests {
             let json = try parseJSON(sandbox.berth(["netns", "ls", "--json"]).stdout)
             #expect(json.contains { $0["name"] as? String == name })
             #expect(sandbox.berth(["netns", "del", name]).status == 0)
-            #expect(!Command.run(["ip", "netns", "list"]).stdout.contains(name))
+            #expect(!Command.witness(["ip", "netns", "list"]).contains(name))
             let again = sandbox.berth(["netns", "del", name])
             #expect(again.status == 1)
             #expect(again.stderr.hasPrefix("berth: network namespace \(name) does not exist"))

@@ -6,7 +6,7 @@ import Testing
 /// closed its end of the pipe) fails berth's write, not berth: the command's own success
 /// decides its exit status. Before, SIGPIPE killed berth (exit 141) after the attach had
 /// committed, so the runtime saw a failure for an endpoint that existed.
-@Suite("berth CLI: a closed stdout (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: a closed stdout (kernel)", .enabled(if: try KernelTests.enabled))
 struct ClosedStdoutCLITests {
     /// Runs `berth ARGS` in the sandbox with a stdout pipe whose read end is closed before
     /// berth starts: its first write meets no reader, whenever it comes.

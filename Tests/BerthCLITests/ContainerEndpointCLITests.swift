@@ -7,7 +7,7 @@ import Testing
 /// refuses it (its stop detaches it), port takes the container's name, ps -q lists ids
 /// newest first, check notices a container cut off, inspect points a network at network
 /// inspect, and netns del refuses a namespace endpoints still use.
-@Suite("berth CLI: containers' endpoints (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: containers' endpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct ContainerEndpointCLITests {
     @Test("detach refuses a running container's endpoint, by id or name; port takes its name; ps -q and -a list newest first; check sees it cut off")
     func runningContainer() throws {
@@ -29,7 +29,7 @@ struct ContainerEndpointCLITests {
                 // Still attached: its port by the container's name, as docker port takes it.
                 let port = sandbox.berth(["port", "busy"])
                 #expect(port.succeeded && port.stdout == "70/tcp -> 0.0.0.0:7200\n", "\(port)")
-                #expect(sandbox.berth(["port", "aged"]).stdout.isEmpty)
+                #expect(sandbox.berthWitness(["port", "aged"]).isEmpty)
                 #expect(sandbox.berth(["check"]).stdout == "ok\n")
 
                 // ids only; every container's with -a, newest first.
@@ -78,8 +78,8 @@ struct ContainerEndpointCLITests {
             #expect(sandbox.berth(["netns", "ls"]).stdout.contains(name))
             let forced = sandbox.berth(["netns", "del", "--force", name])
             #expect(forced.succeeded, "\(forced)")
-            #expect(!sandbox.berth(["netns", "ls"]).stdout.contains(name))
-            #expect(!sandbox.berth(["ps"]).stdout.contains("e1"))
+            #expect(!sandbox.berthWitness(["netns", "ls"]).contains(name))
+            #expect(!sandbox.berthWitness(["ps"]).contains("e1"))
             // A namespace nothing uses is deleted as before.
             try #require(sandbox.berth(["netns", "add", name]).succeeded)
             #expect(sandbox.berth(["netns", "del", name]).succeeded)

@@ -4,7 +4,7 @@ import Testing
 
 /// `rm -f` and `network rm -f` of what does not exist succeed, as Docker's do (docker rm -f
 /// since 20.10, docker/cli#2678; docker network rm -f since 23): the state asked for holds.
-@Suite("berth CLI: rm -f and network rm -f of what does not exist (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: rm -f and network rm -f of what does not exist (kernel)", .enabled(if: try KernelTests.enabled))
 struct ForceRemoveCLITests {
     @Test("rm -f of a missing container exits 0 with a note on stderr and nothing on stdout; without -f it is still an error; the others are removed")
     func container() throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// `berth inspect` through the built binary, in a host sandbox: what the records hold, in
 /// `docker inspect`'s shape.
-@Suite("berth inspect (kernel)", .enabled(if: KernelTests.enabled && CgroupControllers.usable))
+@Suite("berth inspect (kernel)", .enabled(if: try KernelTests.enabled && CgroupControllers.usable))
 struct InspectCLITests {
     private func inspect(_ sandbox: HostSandbox, _ names: [String]) throws -> (CommandResult, [[String: Any]]) {
         let result = sandbox.berth(["inspect"] + names)

@@ -5,7 +5,7 @@ import Testing
 
 /// `berth run -it` and `berth exec -it` used as a person would: tmux runs them in a pane,
 /// the test types with send-keys and reads the screen with capture-pane.
-@Suite("berth -it in a terminal (kernel, tmux)", .enabled(if: KernelTests.enabled && Tmux.available))
+@Suite("berth -it in a terminal (kernel, tmux)", .enabled(if: try KernelTests.enabled && Prerequisite.installed(Tmux.available, "tmux")))
 struct InteractiveCLITests {
     @Test("run -it sh: the container's hostname, ^C reaches the container, SIGWINCH resizes it, exit 3 is berth's status, the terminal is restored")
     func interactiveShell() throws {

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// `berth kill` and `berth wait` through the built binary, as `docker kill` and `docker wait`.
-@Suite("berth kill and wait (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth kill and wait (kernel)", .enabled(if: try KernelTests.enabled))
 struct KillWaitCLITests {
     @Test("kill sends SIGKILL by default and returns once stopped (exit 137), without a restart; wait prints each status; a stopped container cannot be killed")
     func killAndWait() throws {

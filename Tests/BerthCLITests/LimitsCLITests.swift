@@ -13,7 +13,7 @@ enum CgroupControllers {
 }
 
 /// `berth run`'s limit and confinement options through the built binary, in a host sandbox.
-@Suite("berth run limits (kernel)", .enabled(if: KernelTests.enabled && CgroupControllers.usable))
+@Suite("berth run limits (kernel)", .enabled(if: try KernelTests.enabled && CgroupControllers.usable))
 struct LimitsCLITests {
     /// The container's directory in the pids tree (v1) or the one tree (v2).
     private func cgroupDirectory(_ sandbox: HostSandbox, id: String) -> String {

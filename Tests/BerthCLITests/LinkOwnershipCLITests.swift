@@ -5,7 +5,7 @@ import Testing
 /// `link del`, `link set --down` and `addr del` on the links Berth's state uses are refused
 /// naming the owner and what removes it (`--force` overrides), as `netns del` refuses a
 /// namespace with endpoints; a name clash in `link add` asks for another name.
-@Suite("berth CLI: links Berth uses (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: links Berth uses (kernel)", .enabled(if: try KernelTests.enabled))
 struct LinkOwnershipCLITests {
     private func bridge(_ sandbox: HostSandbox, _ network: String) throws -> String {
         let inspect = sandbox.berth(["network", "inspect", network, "--json"])

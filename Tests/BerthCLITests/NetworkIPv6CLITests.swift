@@ -7,7 +7,7 @@ import Testing
 /// the IPv6 gateway usable at once, IPv6 forwarding is on, the `ip6 berth` guard stops a LAN
 /// peer that routes the network's /64 via the host, ls and inspect show both families, and
 /// what is refused leaves nothing made.
-@Suite("berth CLI: dual-stack networks (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: dual-stack networks (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkIPv6CLITests {
     private func inspect(_ sandbox: HostSandbox, _ name: String) throws -> [String: Any] {
         let result = sandbox.berth(["network", "inspect", name, "--json"])
@@ -42,7 +42,14 @@ struct NetworkIPv6CLITests {
             // A first neighbour solicitation may go unanswered for a second (docs/ipv6.md).
             // The reply is the banner and the source the server saw.
             #expect((try? Probe.request(from: lan.namespace, to: LANNeighbor.hostAddress6, port: 7000, timeout: 3))?.hasPrefix("host fd00:121::2 ") == true)
-            #expect((try? Probe.request(from: lan.namespace, to: "fd00:9::1", port: 7000, timeout: 1)) == nil)
+            // Positive control: with the guard flushed the gateway answers over the route;
+            // reconcile puts the guard back, and then it drops.
+            let flushed = sandbox.run(["nft", "flush", "chain", "ip6", "berth", "guard"])
+            try #require(flushed.succeeded, "\(flushed)")
+            #expect((try? Probe.request(from: lan.namespace, to: "fd00:9::1", port: 7000, timeout: 3))?.hasPrefix("host fd00:121::2 ") == true)
+            let reconcile = sandbox.berth(["reconcile"])
+            #expect(reconcile.succeeded && reconcile.stdout.contains("ip6 daddr fd00:9::/64"), "\(reconcile)")
+            Probe.expectNoReply(.dropped, from: lan.namespace, to: "fd00:9::1", port: 7000, "the guard")
 
             let list = sandbox.berth(["network", "ls"]).stdout
             #expect(list.contains("10.9.0.0/24,fd00:9::/64") && list.contains("10.9.0.1,fd00:9::1"), "\(list)")
@@ -50,7 +57,7 @@ struct NetworkIPv6CLITests {
             #expect(text.contains("IPv6 subnet: fd00:9::/64") && text.contains("IPv6 gateway: fd00:9::1"), "\(text)")
 
             #expect(sandbox.berth(["network", "rm", "web"]).succeeded)
-            #expect(!sandbox.run(["nft", "list", "table", "ip6", "berth"]).stdout.contains("fd00:9::"))
+            #expect(!sandbox.nftTable("ip6").contains("fd00:9::"))
             #expect(CLIOracle.bridgeNames(sandbox).isEmpty)
         }
     }
@@ -127,7 +134,7 @@ struct NetworkIPv6CLITests {
 /// Endpoints of dual-stack and IPv4-only networks in the host sandbox (issue 15): the
 /// container's IPv6 address usable at once and reached over IPv6, no IPv6 at all on an
 /// IPv4-only network's interface, ps showing both addresses, detach releasing the lease.
-@Suite("berth CLI: dual-stack endpoints (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: dual-stack endpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct EndpointIPv6CLITests {
     @Test("dual stack: the container has its IPv6 address (not tentative) and route, answers over IPv6; the host veth has no IPv6 address; ps shows both; detach frees the lease")
     func dualStack() throws {
@@ -151,7 +158,7 @@ struct EndpointIPv6CLITests {
             #expect(sandbox.berth(["ps"]).stdout.contains("10.9.0.2,fd00:9::2"))
             let veth = try #require(endpoint["hostVeth"] as? String)
             // addrgenmode none before the peer gave the host end carrier: no link-local address.
-            #expect(sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", veth]).stdout.isEmpty)
+            #expect(sandbox.witness(["ip", "-6", "-o", "addr", "show", "dev", veth]).isEmpty)
             // The host reaches the container over IPv6 (the first neighbour solicitation may
             // wait a second: docs/ipv6.md).
             let server = try EchoServer(in: ctr, address: "::", port: 80, banner: "c1")
@@ -182,11 +189,11 @@ struct EndpointIPv6CLITests {
             let veth = try #require(endpoints.first?["hostVeth"] as? String)
             let hostEnd = sandbox.run(["ip", "-d", "link", "show", "dev", veth]).stdout
             #expect(hostEnd.contains("LOWER_UP") && hostEnd.contains("addrgenmode none") && hostEnd.contains("alias berth-endpoint e1"), "\(hostEnd)")
-            #expect(sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", veth]).stdout.isEmpty)
-            #expect(!sandbox.run(["ip", "-6", "route", "show", "table", "all", "dev", veth]).stdout.contains("fe80::"))
-            #expect(Command.run(["ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout.isEmpty)
+            #expect(sandbox.witness(["ip", "-6", "-o", "addr", "show", "dev", veth]).isEmpty)
+            #expect(!sandbox.witness(["ip", "-6", "route", "show", "table", "all", "dev", veth]).contains("fe80::"))
+            #expect(Command.witness(["ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).isEmpty)
             #expect(Command.run(["ip", "netns", "exec", ns, "sysctl", "-n", "net.ipv6.conf.eth0.disable_ipv6"]).stdout.hasPrefix("1"))
-            #expect(!Command.run(["ip", "netns", "exec", ns, "cat", "/proc/net/if_inet6"]).stdout.contains("eth0"))
+            #expect(!Command.witness(["ip", "netns", "exec", ns, "cat", "/proc/net/if_inet6"]).contains("eth0"))
             // IPv4 works as before.
             #expect(Command.run(["ip", "-n", ns, "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.contains("10.9.0.2/24"))
         }
@@ -199,7 +206,7 @@ struct EndpointIPv6CLITests {
             let ns = try #require(try sandbox.makeNamespace().name)
             let result = sandbox.berth(["attach", "web", "--netns", ns, "--ip6", "fd00:9::5"])
             #expect(result.status == 1 && result.stderr.contains("network \"web\" has no IPv6 subnet"), "\(result)")
-            #expect(!Command.run(["ip", "-n", ns, "link"]).stdout.contains("eth0"))
+            #expect(!Command.witness(["ip", "-n", ns, "link"]).contains("eth0"))
         }
     }
 }

@@ -5,7 +5,7 @@ import Testing
 
 /// Names the CLI must refuse clearly (issue 12): a network name that reads as an option,
 /// reserved names, an unknown network to list, an endpoint id too long for its tag.
-@Suite("berth CLI: network names (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: network names (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkNameCLITests {
     @Test("a network name beginning with '-' is a clear usage error, never help with status 0", arguments: [
         ["network", "create", "-web"], ["network", "create", "-h2"], ["network", "create", "--subnet", "10.9.0.0/24", "-x"],

@@ -43,7 +43,7 @@ struct NetworkOptionsTests {
     }
 }
 
-@Suite("berth CLI: network create -o (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: network create -o (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkOptionsCLITests {
     @Test("-o com.docker.network.bridge.name and com.docker.network.driver.mtu make the bridge Docker's script asks for")
     func driverOptions() throws {

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `berth network prune`, as `docker network prune`.
-@Suite("berth CLI: network prune (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: network prune (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkPruneCLITests {
     @Test("network prune -f removes the networks without endpoints, never the default one, prints their names, without asking")
     func prune() throws {

@@ -3,7 +3,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("berth CLI: network rm of several (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: network rm of several (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkRemoveCLITests {
     @Test("network rm goes on past a network with endpoints, removes the others and exits 1 naming the refusal")
     func goesOn() throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// What `berth network create` refuses of the addresses asked for: a gateway without the
 /// subnet of its family (as Docker and Podman), a reserved IPv4 range.
-@Suite("berth CLI: network create's gateway and subnet checks (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: network create's gateway and subnet checks (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkSubnetCLITests {
     @Test("--gateway without --subnet is refused with the hint to give the subnet", arguments: [
         (["--gateway", "10.9.0.1"], "gateway 10.9.0.1 is given without an IPv4 subnet", "add --subnet with the IPv4 subnet the gateway is in"),

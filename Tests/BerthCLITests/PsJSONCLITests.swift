@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `berth ps --json`: every row says what it is (`"kind"`), as a container's row always did.
-@Suite("berth CLI: ps --json kinds (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: ps --json kinds (kernel)", .enabled(if: try KernelTests.enabled))
 struct PsJSONCLITests {
     @Test("ps --json: an endpoint's row has \"kind\": \"endpoint\" beside its other keys; ps -q with --json is a usage error")
     func psKinds() throws {

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `berth attach -p`, `berth ps` and `berth port`, run as the built binary in a sandbox.
-@Suite("berth CLI: port publishing (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: port publishing (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishCLITests {
     private func parseJSON(_ text: String) throws -> [[String: Any]] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]], "not a JSON array: \(text)")
@@ -70,7 +70,7 @@ struct PublishCLITests {
             #expect(reply == "ctr 10.88.0.1 cli")
 
             #expect(sandbox.berth(["detach", "ep1"]).status == 0)
-            #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("berth-endpoint ep1"))
+            #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("berth-endpoint ep1"))
         }
     }
 

@@ -6,7 +6,7 @@ import Testing
 /// `berth attach -p`, `ps` and `port` on a dual-stack network, as the built binary in a
 /// sandbox (issue 15): both families listed as Docker lists them, the IPv6 mapping answers,
 /// and the IPv6 host addresses no DNAT can serve are refused with nothing changed.
-@Suite("berth CLI: IPv6 port publishing (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: IPv6 port publishing (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishIPv6CLITests {
     @Test("-p 8080:80 on a dual-stack network: ps, port and --json show 0.0.0.0 and [::]; the IPv6 mapping answers the LAN peer")
     func listing() throws {

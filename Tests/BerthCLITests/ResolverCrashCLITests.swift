@@ -4,7 +4,7 @@ import Testing
 
 /// The resolver of a state directory when the attach that started it is killed before its
 /// COMMIT (docs/dns.md, "Lifecycle"): the real `berth-dns` beside the `berth` under test.
-@Suite("berth CLI: a resolver whose attach was killed before its COMMIT (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("berth CLI: a resolver whose attach was killed before its COMMIT (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct ResolverCrashCLITests {
     /// The `berth-dns` processes serving `stateDirectory` (`--state DIR` in their command line).
     static func resolvers(serving stateDirectory: String) -> [Int32] {

@@ -10,7 +10,7 @@ import Testing
 /// hand, not by Berth) is the positive control: it takes the forged prefix and route, so
 /// the RA did reach the segment. The packet is built in Swift (`RouterAdvertisement`), the
 /// same as scripts/facts/ipv6/05-ra.sh sends.
-@Suite("berth CLI: forged router advertisements from a container (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: forged router advertisements from a container (kernel)", .enabled(if: try KernelTests.enabled))
 struct RouterAdvertisementCLITests {
     /// A namespace's IPv6 addresses (interface and address, no flags or lifetimes) and
     /// routes (no expiry), sorted: what an RA could change.

@@ -6,7 +6,7 @@ import Testing
 /// `docker run`'s options for servers, through the built binary in a host sandbox: the
 /// environment, working directory, user, bind mounts, a read-only root — and the bad inputs
 /// that must change nothing.
-@Suite("berth run options (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth run options (kernel)", .enabled(if: try KernelTests.enabled))
 struct RunOptionsCLITests {
     @Test("-e, --env-file, -w and -u reach the command; a user name is resolved in the container's /etc/passwd")
     func environmentAndUser() throws {

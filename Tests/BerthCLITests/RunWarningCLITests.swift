@@ -5,7 +5,7 @@ import Testing
 /// `berth run` making the default network on first use says on stderr what that changed for
 /// the host, as `berth network create` does: forwarding turned on, another firewall's forward
 /// chain that drops the bridge's traffic (with what to add there).
-@Suite("berth run: host warnings of the default network (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth run: host warnings of the default network (kernel)", .enabled(if: try KernelTests.enabled))
 struct RunWarningCLITests {
     static let forwarding = "berth: warning: IPv4 forwarding is now on (net.ipv4.ip_forward=1, it was 0): this host now routes IPv4 packets "
         + "between all its interfaces, not only for Berth's bridges (Berth's table filters only what enters or leaves its bridges)\n"

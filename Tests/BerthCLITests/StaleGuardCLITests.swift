@@ -5,7 +5,7 @@ import Testing
 /// The subnet guard an earlier Berth gave a network on an adopted bridge (`--bridge-existing`),
 /// which gets none now: `check` reports it as stale, `reconcile` deletes it from the kernel's
 /// table — that rule alone — and says so. In the sandbox's own namespace.
-@Suite("berth CLI: stale guard of an adopted network (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: stale guard of an adopted network (kernel)", .enabled(if: try KernelTests.enabled))
 struct StaleGuardCLITests {
     @Test("check reports the adopted network's old guard as stale; reconcile removes it and nothing else; check is clean after")
     func staleGuard() throws {

@@ -5,7 +5,7 @@ import Testing
 /// `run -i` and `exec` without a terminal hand the command pipes this process relays, never
 /// the caller's own descriptors: one on the caller's terminal could be read from inside the
 /// container — by a background process even after the command ends — as Docker relays too.
-@Suite("stdio through pipes (CLI)", .enabled(if: KernelTests.enabled))
+@Suite("stdio through pipes (CLI)", .enabled(if: try KernelTests.enabled))
 struct StdioPipesCLITests {
     private static func quote(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"

@@ -5,7 +5,7 @@ import Testing
 /// `berth run --stop-signal` and `--stop-timeout` through the built binary, as `docker run`
 /// takes them: `stop`, `restart` and `kill` use what the container keeps. Times are bounds
 /// against the 10 s default, never tight measurements.
-@Suite("berth run --stop-signal and --stop-timeout (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth run --stop-signal and --stop-timeout (kernel)", .enabled(if: try KernelTests.enabled))
 struct StopSignalCLITests {
     /// A PID 1 that ends with 9 on SIGUSR1 and ignores SIGTERM (no handler for it).
     static let trapsUSR1 = ["sh", "-c", "trap 'exit 9' USR1; while :; do sleep 0.05; done"]

@@ -15,7 +15,7 @@ import Testing
 /// prevResult is the one the bridge plugin would print. Bytes go through the published
 /// ports over IPv6 and IPv4; CHECK, `berth check`/`reconcile`, DEL and `gc` cover the IPv6
 /// elements.
-@Suite("berth-cni chained on both families (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni chained on both families (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIChainedKernelTests {
     /// The bridge, the host veth and the container's eth0, both families with nodad (no
     /// duplicate address detection to wait for), default routes of both families inside,

@@ -8,7 +8,7 @@ import Testing
 /// bridge plugin does: the namespace must be the attachment's, prevResult's sandbox must be
 /// `CNI_NETNS`, and a MAC prevResult gives (a chained `tuning` may have set it) is the one
 /// the interface must have.
-@Suite("berth-cni: CHECK against CNI_NETNS and prevResult's interface (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: CHECK against CNI_NETNS and prevResult's interface (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNICheckNamespaceKernelTests {
     @Test("CHECK with another namespace's path is code 110 naming CNI_NETNS; a relative or missing one is code 4; a sandbox in prevResult other than CNI_NETNS is code 110")
     func otherNamespace() throws {

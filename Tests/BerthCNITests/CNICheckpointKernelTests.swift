@@ -7,7 +7,7 @@ import Testing
 
 /// berth-cni defers its WAL checkpoint to a process of its own (`berth-cni _checkpoint DIR`,
 /// Sources/BerthNetwork/State/CheckpointLauncher.swift), as the CLI's attach and detach do.
-@Suite("berth-cni's deferred WAL checkpoints (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni's deferred WAL checkpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNICheckpointKernelTests {
     @Test("a checkpoint an ADD starts holds neither of the runtime's pipes; 36 ADDs and 24 DELs keep the WAL short and every record; the entry run directly empties the WAL, and only with exactly its two arguments")
     func checkpointsRunElsewhere() throws {

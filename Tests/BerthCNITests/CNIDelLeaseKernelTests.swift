@@ -11,7 +11,7 @@ import Testing
 /// done or nothing of Berth's records the id — also for a container id too long for Berth
 /// to have recorded — and kept while Berth still records the attachment after its own part
 /// failed, as a failed ADD keeps it.
-@Suite("berth-cni: DEL gives a delegated lease back unless Berth still records the attachment (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: DEL gives a delegated lease back unless Berth still records the attachment (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIDelLeaseKernelTests {
     private func setUp(_ sandbox: HostSandbox) throws -> (cni: CNIHarness, plugins: String, config: String) {
         let cni = CNIHarness(sandbox: sandbox)
@@ -53,7 +53,7 @@ struct CNIDelLeaseKernelTests {
             let del = cni.run("DEL", config, containerID: "pod5", netns: container.path, path: plugins)
             #expect(del.status == 0, "\(del)")
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod5 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod5-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod5-eth0"))
         }
     }
 

@@ -6,7 +6,8 @@ import Testing
 
 /// Berth with Debian's reference plugins (containernetworking-plugins in /usr/lib/cni).
 @Suite("berth-cni with the reference plugins: host-local IPAM, chained behind bridge (kernel)",
-       .enabled(if: KernelTests.enabled && FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local")))
+       .enabled(if: try KernelTests.enabled
+                && Prerequisite.installed(FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/host-local"), "/usr/lib/cni/host-local (containernetworking-plugins)")))
 struct CNIDelegationKernelTests {
     @Test("ipam host-local: the address comes from its range, the lease is in its dataDir, DEL gives it back")
     func hostLocal() throws {
@@ -45,7 +46,7 @@ struct CNIDelegationKernelTests {
             #expect(partial.status == 1 && partial.code == 111, "\(partial)")
             #expect(partial.stdout.split(separator: "\n").count == 1)
             #expect(cni.hostVeths().isEmpty)
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod5-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod5-eth0"))
             #expect(FileManager.default.fileExists(atPath: dataDir + "/k8s/" + lease5))
             #expect(cni.run("DEL", config, containerID: "pod5", netns: container.path).status == 0)
             #expect(!FileManager.default.fileExists(atPath: dataDir + "/k8s/" + lease5))

@@ -8,7 +8,7 @@ import Testing
 /// 10.78.0.50 to whoever asks: given back (IPAM DEL) when Berth keeps nothing of the
 /// attachment, kept while Berth records the id on this network — an attachment that
 /// existed before, or the ADD's own record, kept marked when a step's outcome is unknown.
-@Suite("berth-cni: a failed ADD gives a delegated lease back only when Berth keeps nothing of it (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: a failed ADD gives a delegated lease back only when Berth keeps nothing of it (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIFailedAddKernelTests {
     private func setUp(_ sandbox: HostSandbox) throws -> (cni: CNIHarness, plugins: String, config: String) {
         let cni = CNIHarness(sandbox: sandbox)
@@ -67,7 +67,7 @@ struct CNIFailedAddKernelTests {
             let del = cni.run("DEL", config, containerID: "pod3", netns: container.path, path: plugins)
             #expect(del.status == 0, "\(del)")
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod3 eth0"))
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod3-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod3-eth0"))
             #expect(cni.hostVeths().isEmpty)
             #expect(!cni.ruleset().contains("pod3-eth0"))
         }
@@ -87,7 +87,7 @@ struct CNIFailedAddKernelTests {
                              ifname: "", path: plugins)
             #expect(gc.status == 0, "\(gc)")
             #expect(CNIIPAMForwardingKernelTests.calls(plugins).contains("DEL pod4 eth0"), "\(CNIIPAMForwardingKernelTests.calls(plugins))")
-            #expect(!sandbox.berth(["ps"]).stdout.contains("pod4-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("pod4-eth0"))
             #expect(cni.hostVeths().isEmpty)
         }
     }

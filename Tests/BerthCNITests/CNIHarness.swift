@@ -1,6 +1,7 @@
 import BerthCore
 import BerthTestSupport
 import Foundation
+import Testing
 
 /// Runs the built `berth-cni` binary the way a runtime does: `CNI_*` in its environment,
 /// the configuration on stdin, inside a host sandbox (the runtime's namespace).
@@ -39,8 +40,8 @@ struct CNIHarness {
     }
 
     /// The host sandbox's links named like Berth's host veths.
-    func hostVeths() -> [String] {
-        sandbox.run(["ip", "-o", "link", "show", "type", "veth"]).stdout.split(separator: "\n").compactMap { line in
+    func hostVeths(sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+        sandbox.witness(["ip", "-o", "link", "show", "type", "veth"], sourceLocation: sourceLocation).split(separator: "\n").compactMap { line in
             let name = line.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces) ?? ""
             return name.hasPrefix("vb") ? String(name.split(separator: "@").first ?? "") : nil
         }
@@ -56,8 +57,10 @@ struct CNIHarness {
         return nil
     }
 
-    /// `nft list ruleset` of the sandbox.
-    func ruleset() -> String { sandbox.run(["nft", "list", "ruleset"]).stdout }
+    /// `nft list ruleset` of the sandbox; an issue when nft fails.
+    func ruleset(sourceLocation: SourceLocation = #_sourceLocation) -> String {
+        sandbox.witness(["nft", "list", "ruleset"], sourceLocation: sourceLocation)
+    }
 }
 
 /// One plugin run: its exit status, stdout (parsed when it is JSON) and stderr.

@@ -8,7 +8,7 @@ import Testing
 /// as the reference bridge plugin passes them on; a plugin that predates them (as Debian
 /// 12's host-local 1.1.1, which refuses them with "missing containerID" or "unknown
 /// CNI_COMMAND") neither blocks a STATUS nor fails a GC.
-@Suite("berth-cni passes STATUS and GC on to a delegated IPAM plugin (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni passes STATUS and GC on to a delegated IPAM plugin (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIIPAMForwardingKernelTests {
     /// A fake IPAM plugin `type` in `directory`. It appends "COMMAND CONTAINERID IFNAME" to
     /// `directory/calls`, keeps each command's stdin in `directory/TYPE.stdin.COMMAND`, and

@@ -6,7 +6,7 @@ import Testing
 /// A delegated IPAM plugin's routes other than the default route go on the container's
 /// interface and into the result, as the reference bridge plugin installs them (through
 /// the fake plugin of CNIIPAMForwardingKernelTests).
-@Suite("berth-cni: a delegated IPAM plugin's routes are installed and reported (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: a delegated IPAM plugin's routes are installed and reported (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIIPAMRoutesKernelTests {
     private func setUp(_ sandbox: HostSandbox, lease: String) throws -> (cni: CNIHarness, plugins: String, config: String) {
         let cni = CNIHarness(sandbox: sandbox)

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// The built berth-cni binary driven as a runtime drives it, in a host sandbox.
-@Suite("berth-cni: ADD, CHECK, DEL against the kernel", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: ADD, CHECK, DEL against the kernel", .enabled(if: try KernelTests.enabled))
 struct CNIKernelTests {
     let ports = #""runtimeConfig":{"portMappings":[{"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]}"#
 
@@ -58,7 +58,7 @@ struct CNIKernelTests {
             #expect(del.status == 0 && del.stdout.isEmpty, "\(del)")
             #expect(cni.hostVeths().isEmpty)
             #expect(!cni.ruleset().contains("berth-endpoint c1-eth0"))
-            #expect(!sandbox.berth(["ps"]).stdout.contains("c1-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("c1-eth0"))
             #expect(throws: (any Error).self) { try Probe.request(from: sandbox.namespace, to: "127.0.0.1", port: 8080, timeout: 0.5) }
         }
     }
@@ -104,7 +104,7 @@ struct CNIKernelTests {
             let gone = cni.run("DEL", CNIHarness.with(prevResult: again.stdout, config), containerID: "c2", netns: second.path)
             #expect(gone.status == 0, "\(gone)")
             #expect(!cni.ruleset().contains("berth-endpoint c2-eth0"))
-            #expect(!sandbox.berth(["ps"]).stdout.contains("c2-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("c2-eth0"))
             // The freed lease is handed out again.
             let third = try sandbox.makeNamespace()
             #expect(cni.run("ADD", config, containerID: "c3", netns: third.path).address == "10.77.0.2")
@@ -124,7 +124,7 @@ struct CNIKernelTests {
             #expect(refused.code == 100)
             #expect(refused.message.contains("owner-eth0"), "\(refused)")
             #expect(cni.hostVeths() == veths)
-            #expect(!sandbox.run(["ip", "-n", try #require(other.name), "link"]).stdout.contains("eth0"))
+            #expect(!sandbox.witness(["ip", "-n", try #require(other.name), "link"]).contains("eth0"))
         }
     }
 
@@ -138,7 +138,7 @@ struct CNIKernelTests {
                 #expect(refused.code == 4, "\(netns): \(refused)")
             }
             #expect(cni.hostVeths().isEmpty)
-            #expect(!sandbox.berth(["network", "ls"]).stdout.contains("cninet"))
+            #expect(!sandbox.berthWitness(["network", "ls"]).contains("cninet"))
         }
     }
 
@@ -185,7 +185,7 @@ struct CNIKernelTests {
             #expect(del.status == 0, "\(del)")
             #expect(cni.hostVeths().isEmpty)
             #expect(!cni.ruleset().contains("berth-endpoint c1-eth0"))
-            #expect(!sandbox.berth(["ps"]).stdout.contains("c1-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("c1-eth0"))
             // The same attachment comes back with the same address and port.
             let again = cni.run("ADD", config, containerID: "c1", netns: container.path)
             #expect(again.address == "10.77.0.2", "\(again)")

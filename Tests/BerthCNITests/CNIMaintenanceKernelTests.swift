@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// GC, STATUS and many ADDs at once, through the built binary.
-@Suite("berth-cni: GC, STATUS, concurrency (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: GC, STATUS, concurrency (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIMaintenanceKernelTests {
     @Test("GC removes attachments not in cni.dev/valid-attachments and a crashed ADD's veth; valid ones stay whole")
     func garbageCollection() throws {

@@ -6,7 +6,7 @@ import Testing
 /// The attachment id is CNI_CONTAINERID and CNI_IFNAME, the same on every network: DEL and
 /// CHECK with another network's configuration must not take that network's attachment for
 /// theirs.
-@Suite("berth-cni: DEL and CHECK act on their own network's attachment only (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-cni: DEL and CHECK act on their own network's attachment only (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNINetworkNameKernelTests {
     @Test("DEL with network B's configuration leaves network A's attachment whole (success, as for an unknown one); CHECK with it is code 3 naming A")
     func otherNetwork() throws {
@@ -32,7 +32,7 @@ struct CNINetworkNameKernelTests {
             #expect(cni.run("CHECK", CNIHarness.with(prevResult: add.stdout, a), containerID: "c1", netns: container.path).status == 0)
 
             #expect(cni.run("DEL", a, containerID: "c1", netns: container.path).status == 0)
-            #expect(!sandbox.berth(["ps"]).stdout.contains("c1-eth0"))
+            #expect(!sandbox.berthWitness(["ps"]).contains("c1-eth0"))
             #expect(!cni.ruleset().contains("berth-endpoint c1-eth0"))
         }
     }

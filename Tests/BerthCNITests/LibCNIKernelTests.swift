@@ -6,7 +6,7 @@ import Testing
 /// libcni 1.1.2 (Debian's golang-github-appc-cni-dev, the library inside podman 4.3 and
 /// containerd 1.6) drives berth-cni through a small Go program built here: proof that it
 /// parses every result and error Berth prints.
-@Suite("libcni drives berth-cni (kernel)", .enabled(if: KernelTests.enabled && LibCNIDriver.available))
+@Suite("libcni drives berth-cni (kernel)", .enabled(if: try KernelTests.enabled && Prerequisite.installed(LibCNIDriver.available, "Go with libcni's sources (golang-go, golang-github-appc-cni-dev)")))
 struct LibCNIKernelTests {
     @Test("AddNetworkList, CheckNetworkList, DelNetworkList in every version libcni speaks; errors arrive with Berth's code and message",
           arguments: Array(["0.3.0", "0.3.1", "0.4.0", "1.0.0"].enumerated()))

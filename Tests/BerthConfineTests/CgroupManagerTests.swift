@@ -1,5 +1,7 @@
 import BerthConfine
 import BerthCore
+import BerthTestSupport
+import Foundation
 import Testing
 
 @Suite("CgroupHierarchy")
@@ -38,15 +40,21 @@ struct CgroupHierarchyTests {
         #expect(try CgroupHierarchy.detect(mountinfo: text) { _ in "" } == .legacy(mounts: [.memory: "/sys/fs/cgroup/my memory"], unified: nil))
     }
 
-    @Test("this host's layout is detected", .enabled(if: KernelFilesystemProbe.hasCgroups))
+    @Test("this host's layout is detected: the version and the controllers the files under /sys/fs/cgroup show",
+          .enabled(if: CgroupProbe.version != nil))
     func host() throws {
         let hierarchy = try CgroupHierarchy.detect()
-        #expect(!hierarchy.controllers.isEmpty)
+        #expect(hierarchy.version == CgroupProbe.version, "\(hierarchy)")
+        #expect(Set(hierarchy.controllers.map(\.rawValue)) == CgroupProbe.controllers, "\(hierarchy)")
+        // Each v1 controller where its tree is: /sys/fs/cgroup/NAME (a link to a shared
+        // mount such as cpu,cpuacct included).
+        if case .legacy(let mounts, _) = hierarchy {
+            for (controller, path) in mounts {
+                let expected = URL(fileURLWithPath: "/sys/fs/cgroup/" + controller.rawValue).resolvingSymlinksInPath().path
+                #expect(URL(fileURLWithPath: path).resolvingSymlinksInPath().path == expected, "\(controller)")
+            }
+        }
     }
-}
-
-enum KernelFilesystemProbe {
-    static var hasCgroups: Bool { KernelCgroupFilesystem().exists("/sys/fs/cgroup") }
 }
 
 @Suite("CgroupManager on v1 (fake tree)")

@@ -8,7 +8,7 @@ import Testing
 /// Forwarding through the resolver Berth starts on attach: an upstream in a LAN peer's
 /// namespace (the network's `--dns-upstream`) answers a name Berth does not know, and the
 /// container gets that answer through its gateway.
-@Suite("Name resolution: forwarding from an attached container (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Name resolution: forwarding from an attached container (kernel)", .enabled(if: try KernelTests.enabled))
 struct AttachForwardingKernelTests {
     @Test("a container asks its gateway for fwd.test: the LAN upstream's answer comes back; its own name is answered locally, never forwarded")
     func forwardedThroughTheGateway() throws {

@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("berth-dns in a host sandbox: hostile clients and limits", .serialized, .enabled(if: DNSKernelTests.enabled, "needs root"))
+@Suite("berth-dns in a host sandbox: hostile clients and limits", .serialized, .enabled(if: try DNSKernelTests.enabled, "needs root"))
 struct ServerHostileKernelTests {
     /// Malformed datagrams that have a query header: each must get FORMERR with its id.
     static let formErrCases: [(String, [UInt8])] = [

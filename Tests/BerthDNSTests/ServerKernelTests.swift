@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("berth-dns in a host sandbox: answers and forwarding", .serialized, .enabled(if: DNSKernelTests.enabled, "needs root"))
+@Suite("berth-dns in a host sandbox: answers and forwarding", .serialized, .enabled(if: try DNSKernelTests.enabled, "needs root"))
 struct ServerKernelTests {
     @Test("a container gets its network's names over UDP and TCP; other networks' names are forwarded like any other name")
     func localNames() throws {

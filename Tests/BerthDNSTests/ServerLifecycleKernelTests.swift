@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("berth-dns in a host sandbox: reload and exit", .serialized, .enabled(if: DNSKernelTests.enabled, "needs root"))
+@Suite("berth-dns in a host sandbox: reload and exit", .serialized, .enabled(if: try DNSKernelTests.enabled, "needs root"))
 struct ServerLifecycleKernelTests {
     /// Asks until `done` holds for the answer (the reload is asynchronous to the writer);
     /// at most 5 s, then returns the last answer for the expectation to fail on.

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The files under examples/ come up as their comments say, and go down without a trace.
-@Suite("berth lab: the examples (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("berth lab: the examples (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct LabExamplesKernelTests {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples").path
@@ -49,8 +49,8 @@ struct LabExamplesKernelTests {
             #expect(lab.lab(["down", lab.name]).succeeded)
             #expect(lab.namespaces().isEmpty && !lab.recorded)
             #expect(try lab.psJSON().isEmpty)
-            #expect(!sandbox.berth(["network", "ls"]).stdout.contains("dmz"))
-            #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("8080"))
+            #expect(!sandbox.berthWitness(["network", "ls"]).contains("dmz"))
+            #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("8080"))
         }
     }
 }

@@ -45,11 +45,11 @@ final class LabFixture: @unchecked Sendable {
             .map { String($0.split(separator: " ").first ?? "") }.filter { $0.hasPrefix(name + "-") }.sorted()
     }
 
-    /// `ip -n NS -j ARGS`, parsed.
-    func ip(_ node: String, _ args: [String]) -> [[String: Any]] {
-        let result = Command.run(["ip", "-n", namespace(node), "-j"] + args)
-        guard result.succeeded, let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return [] }
-        return parsed
+    /// `ip -n NS -j ARGS`, parsed: empty when iproute2 says the device does not exist, an
+    /// issue on any other failure (`IPWitness`).
+    func ip(_ node: String, _ args: [String], sourceLocation: Testing.SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        let argv = ["ip", "-n", namespace(node), "-j"] + args
+        return IPWitness.parse(Command.run(argv), argv, sourceLocation: sourceLocation)
     }
 
     /// Runs a command in a node with iproute2 (an oracle independent of `berth lab exec`).

@@ -189,7 +189,7 @@ extension LabKernelTests {
             #expect(Command.run(["ip", "-n", ns, "link", "set", "eth0", "alias", "berth-lab \(lab.name) h1:eth0 r1:eth2"]).succeeded)
             let impair = lab.lab(["impair", lab.name, "h1:eth0", "--rate", "1mbit"])
             #expect(impair.status == 1 && impair.stderr.contains("has no node h1"), "\(impair)")
-            #expect(!Command.run(["tc", "-n", ns, "qdisc", "show", "dev", "eth0"]).stdout.contains("tbf"))
+            #expect(!Command.witness(["tc", "-n", ns, "qdisc", "show", "dev", "eth0"]).contains("tbf"))
         }
     }
 

@@ -58,7 +58,7 @@ extension LabKernelTests {
             defer { lab.down() }
             let impair = lab.lab(["impair", lab.name, "h1:eth0", "--jitter", "2ms"])
             #expect(impair.status == 1 && impair.stderr.contains("jitter but no delay"), "\(impair)")
-            #expect(!Command.run(["tc", "-n", lab.namespace("h1"), "qdisc", "show", "dev", "eth0"]).stdout.contains("netem"))
+            #expect(!Command.witness(["tc", "-n", lab.namespace("h1"), "qdisc", "show", "dev", "eth0"]).contains("netem"))
         }
     }
 }

@@ -97,7 +97,7 @@ enum Scenario {
     }
 }
 
-@Suite("nftables backends agree (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("nftables backends agree (kernel)", .enabled(if: try KernelTests.enabled))
 struct BackendAgreementTests {
     @Test("fake and kernel give the same dumps and errors for the same transactions")
     func agree() throws {

@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("nftables kernel backend (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("nftables kernel backend (kernel)", .enabled(if: try KernelTests.enabled))
 struct KernelBackendTests {
     @Test("nft list table prints exactly what Berth renders")
     func nftAgrees() throws {

@@ -30,7 +30,7 @@ final class TappedTransport: NetlinkTransport, @unchecked Sendable {
     }
 }
 
-@Suite("nftables scoped reads (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("nftables scoped reads (kernel)", .enabled(if: try KernelTests.enabled))
 struct ScopedListKernelTests {
     @Test("list(table:) reads Berth's table and none of another table's 5000 elements")
     func onlyBerthsTable() throws {

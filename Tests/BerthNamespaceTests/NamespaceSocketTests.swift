@@ -7,7 +7,7 @@ import Testing
 /// `openSocket(...afterWriting:)`: the bare namespace thread of CBerthShim. Leak checks look
 /// only at what is unique to each test (sockets in its own namespace, its own sysctl paths),
 /// as the other suites of the process open and close descriptors meanwhile.
-@Suite("Namespace socket (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("Namespace socket (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct NamespaceSocketKernelTests {
     private let datagram = Int32(SOCK_DGRAM.rawValue)
 

@@ -4,7 +4,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("NetworkNamespace (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("NetworkNamespace (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkNamespaceKernelTests {
     @Test("a namespace made by Berth is listed by ip netns and deleted cleanly")
     func createdIsSeenByIproute2() throws {
@@ -18,8 +18,9 @@ struct NetworkNamespaceKernelTests {
             #expect(reopened == ns)
             #expect(reopened != sandbox.namespace)
             try NetworkNamespace.delete(named: name)
-            #expect(!Command.run(["ip", "netns", "list"]).stdout.contains(name))
-            #expect(throws: BerthError.self) { try NetworkNamespace.open(named: name) }
+            #expect(!Command.witness(["ip", "netns", "list"]).contains(name))
+            let gone = #expect(throws: BerthError.self) { try NetworkNamespace.open(named: name) }
+            #expect(gone?.code == .notFound && gone?.message == "network namespace /run/netns/\(name) does not exist", "\(String(describing: gone))")
         }
     }
 
@@ -76,7 +77,8 @@ struct NetworkNamespaceKernelTests {
             #expect(otherKind?.code == .invalidArgument)
             let noProcess = #expect(throws: BerthError.self) { try NetworkNamespace.open(pid: 999_999_999) }
             #expect(noProcess?.code == .notFound)
-            #expect(throws: BerthError.self) { try NetworkNamespace.open(pid: -1) }
+            let negative = #expect(throws: BerthError.self) { try NetworkNamespace.open(pid: -1) }
+            #expect(negative?.code == .invalidArgument && negative?.message == "invalid process id -1", "\(String(describing: negative))")
         }
     }
 

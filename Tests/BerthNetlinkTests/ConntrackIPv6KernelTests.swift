@@ -8,7 +8,7 @@ import Testing
 /// Conntrack of IPv6 flows over ctnetlink (AF_INET6 dumps and deletions) against the kernel:
 /// the stale-entry problem of a v6 UDP publish and its fix, and removing a container's v6
 /// flows by address, as Berth does on attach and detach (docs/ipv6.md).
-@Suite("Conntrack IPv6 (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Conntrack IPv6 (kernel)", .enabled(if: try KernelTests.enabled))
 struct ConntrackIPv6KernelTests {
     @Test("a v6 UDP flow older than its DNAT rule is forwarded only after deleteEntries")
     func staleFlowForwardedAfterCleanup() throws {

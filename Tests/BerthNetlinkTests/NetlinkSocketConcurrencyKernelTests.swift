@@ -11,7 +11,7 @@ import Testing
 
 /// One socket shared by many threads, as a runtime's threads share a `NetworkManager`'s
 /// handle: every request's answers must reach its own caller.
-@Suite("NetlinkSocket shared by threads (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("NetlinkSocket shared by threads (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetlinkSocketConcurrencyKernelTests {
     @Test("8 threads on one RouteNetlink: gets, link dumps and alias changes each get their own answers, none EBUSY")
     func concurrentRequestsGetTheirOwnReplies() throws {

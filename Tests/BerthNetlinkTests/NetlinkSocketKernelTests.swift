@@ -9,7 +9,7 @@ import Testing
 
 /// The transport itself against the kernel: answers that overflow the receive buffer, and
 /// answers that do not come from the kernel.
-@Suite("NetlinkSocket (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("NetlinkSocket (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetlinkSocketKernelTests {
     @Test("1,500 alias changes on a socket with a small receive buffer are all applied and acknowledged, not ENOBUFS")
     func manyAcksOverflowNoMore() throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// `--ip-range` and `--aux-address` through the `berth` CLI, checked against iproute2 and a
 /// real TCP exchange.
-@Suite("address range (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("address range (kernel)", .enabled(if: try KernelTests.enabled))
 struct AddressRangeKernelTests {
     @Test("a container attached to a network with --ip-range gets an address in the range on its interface, past the --aux-address, and is reachable there")
     func attachInRange() throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// Networks and endpoints made by the `berth` CLI, checked against iproute2, nft and real
 /// TCP exchanges.
-@Suite("attach path (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("attach path (kernel)", .enabled(if: try KernelTests.enabled))
 struct AttachKernelTests {
     @Test("network inspect --json and ps --json say what the kernel holds: bridge, addresses, veths, routes")
     func jsonMatchesKernel() throws {

@@ -6,7 +6,7 @@ import Testing
 /// A network's bridge under the things users and hosts do to it (issue 12): endpoints
 /// leaving, a bridge Berth did not make, a bridge deleted by hand. All through the CLI,
 /// checked with iproute2 and real connections.
-@Suite("bridge hardening (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("bridge hardening (kernel)", .enabled(if: try KernelTests.enabled))
 struct BridgeHardeningKernelTests {
     @Test("the bridge MAC stays while endpoints come and go, the lowest-MAC one included; a sibling reaches the LAN peer right after")
     func macStays() throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// `berth attach` and `detach` defer the WAL checkpoint to a process of their own
 /// (`berth _checkpoint DIR`, Sources/BerthCommandLine/CheckpointLauncher.swift).
-@Suite("the CLI's deferred WAL checkpoints (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("the CLI's deferred WAL checkpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct CheckpointKernelTests {
     @Test("36 attaches and 24 detaches through the CLI, hundreds of WAL frames: the checkpoints they start keep the WAL short, and every record and object stays")
     func checkpointsRunElsewhere() throws {

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Many `berth` processes at once, and detach's idempotence.
-@Suite("attach path concurrency (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("attach path concurrency (kernel)", .enabled(if: try KernelTests.enabled))
 struct ConcurrencyKernelTests {
     @Test("20 attach processes at once on a network whose bridge is gone: distinct addresses, one bridge, one gateway; 20 detaches undo them")
     func parallelAttachesRebuildOneBridge() throws {

@@ -7,7 +7,7 @@ import Testing
 private let failPointsCompiledIn = Command.berthBinary.contains("/debug/")
 
 /// `kill -9` in the middle of a detach, at each of its steps, then `gc` (issue 12).
-@Suite("detach crash recovery (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("detach crash recovery (kernel)", .enabled(if: try KernelTests.enabled))
 struct DetachCrashKernelTests {
     @Test("SIGKILL at each step of a detach, then gc: every record has its objects and every object its record; leases and ports are free",
           .enabled(if: failPointsCompiledIn),

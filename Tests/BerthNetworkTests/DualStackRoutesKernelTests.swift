@@ -8,7 +8,7 @@ import Testing
 /// A namespace on two dual-stack networks in the host sandbox: the second network's IPv6
 /// default route waits behind the first's at the next metric (two routes, not one multipath
 /// route), and carries the namespace's IPv6 traffic once the first network is detached.
-@Suite("Dual-stack default routes (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Dual-stack default routes (kernel)", .enabled(if: try KernelTests.enabled))
 struct DualStackRoutesKernelTests {
     @Test("attach to dual-stack A, then B, detach A: B's IPv6 default route is left and works; check is clean throughout")
     func secondNetworkTakesOver() throws {

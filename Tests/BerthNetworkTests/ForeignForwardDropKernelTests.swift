@@ -9,7 +9,7 @@ import Testing
 /// `table ip filter`, FORWARD policy drop, jumping to DOCKER-USER): it drops what Berth
 /// forwards whatever Berth's table accepts; `check` names it with Docker's repair, and once
 /// DOCKER-USER accepts the bridge (the repair's rules), traffic flows and `check` is clean.
-@Suite("Foreign forward drop (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Foreign forward drop (kernel)", .enabled(if: try KernelTests.enabled))
 struct ForeignForwardDropKernelTests {
     typealias Host = PublishHost
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Two state directories on one host (issue 12): each attaches and publishes, and gc,
 /// check and reconcile in one leave the other's bridge, veths, elements and traffic intact.
-@Suite("two instances on one host (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("two instances on one host (kernel)", .enabled(if: try KernelTests.enabled))
 struct InstanceKernelTests {
     /// A host sandbox with two state directories (the sandbox's, then `other`), each with a
     /// network called web (10.46.0.0/24 on bra; 10.47.0.0/24 on brb); `a` and `b` run berth

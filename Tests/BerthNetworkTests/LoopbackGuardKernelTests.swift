@@ -7,7 +7,7 @@ import Testing
 /// network's bridge (set for 127.0.0.1 publishes) the kernel no longer takes a 127/8 source
 /// arriving there for a martian, so only the guard's `ip saddr 127.0.0.0/8` rule stands
 /// between a container and host services that trust loopback.
-@Suite("loopback source guard (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("loopback source guard (kernel)", .enabled(if: try KernelTests.enabled))
 struct LoopbackGuardKernelTests {
     /// An IPv4 `sockaddr_in` for `address:port`.
     private func socketAddress(_ address: String, _ port: UInt16) -> sockaddr_in {

@@ -8,7 +8,7 @@ private let failPointsCompiledIn = Command.berthBinary.contains("/debug/")
 
 /// `kill -9` in the middle of `network create` and `network rm`, then `gc` (or the same
 /// command again): the network is either whole and ready or gone with everything it made.
-@Suite("network create and rm crash recovery (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("network create and rm crash recovery (kernel)", .enabled(if: try KernelTests.enabled))
 struct NetworkCrashKernelTests {
     /// Runs `berth ARGS` with `step` armed to hang, kills it there with SIGKILL.
     private func killAt(_ sandbox: HostSandbox, _ args: [String], at step: String) throws {

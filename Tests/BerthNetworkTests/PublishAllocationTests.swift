@@ -7,7 +7,7 @@ import Testing
 
 /// Host ports Berth chooses: `-p 80` from the host's ephemeral range, `-p 8000-8002:80` the
 /// first free one of the range, skipping ports held by endpoints or host processes.
-@Suite("Port publishing: chosen host ports (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Port publishing: chosen host ports (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishAllocationTests {
     typealias Host = PublishHost
 

@@ -7,7 +7,7 @@ import Testing
 
 /// Publishing is all or nothing: a refused attach names why and leaves the ruleset, the
 /// links and the state exactly as they were; a detach takes away exactly what the attach added.
-@Suite("Port publishing: conflicts and cleanup (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Port publishing: conflicts and cleanup (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishConflictTests {
     typealias Host = PublishHost
 

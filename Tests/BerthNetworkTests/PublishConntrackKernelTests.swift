@@ -7,7 +7,7 @@ import Testing
 
 /// The stale-conntrack paths of a published UDP port (kernel-facts: a datagram flow keeps
 /// its conntrack entry, and with it its old NAT decision, while it keeps sending).
-@Suite("Publishing: conntrack cleanup (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Publishing: conntrack cleanup (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishConntrackKernelTests {
     @Test("a UDP flow that began before the mapping, or went to the previous owner, reaches the new container at once")
     func udpFlowFollowsThePublish() throws {

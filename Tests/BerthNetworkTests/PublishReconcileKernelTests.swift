@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("Publishing: check and reconcile after a firewall reload (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Publishing: check and reconcile after a firewall reload (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishReconcileKernelTests {
     @Test("after nft flush ruleset, check names what is missing and reconcile makes every mapping and guard work again")
     func reconcileAfterFlush() throws {

@@ -8,7 +8,7 @@ import Testing
 /// Bytes through published ports on every path a host has: from the host itself (its LAN
 /// address, the gateway, 127.0.0.1), from a LAN peer, and back from containers (hairpin);
 /// and the paths that must stay closed.
-@Suite("Port publishing: traffic (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Port publishing: traffic (kernel)", .enabled(if: try KernelTests.enabled))
 struct PublishTrafficTests {
     typealias Host = PublishHost
 

@@ -10,7 +10,7 @@ import Testing
 /// 16), with the veth's two ends given the same index, each in its own namespace — what
 /// two fresh namespaces often do, and what made `berth lab up` fail now and then with
 /// "eth0 already exists".
-@Suite("re-attach after detach (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("re-attach after detach (kernel)", .enabled(if: try KernelTests.enabled))
 struct ReattachKernelTests {
     @Test("ends with the same index: when detach returns eth0 is gone from the container, and the same id attaches again at once")
     func sameIndexBothEnds() throws {

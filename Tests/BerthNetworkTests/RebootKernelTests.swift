@@ -9,7 +9,7 @@ import Testing
 /// deleted, the bridge deleted, Berth's tables flushed) and the state is told it recorded
 /// another boot, as a state that survived a reboot would. The next attach of another id
 /// with the same address and port succeeds and the page is served through the port.
-@Suite("Reboot: the earlier boot's endpoints are forgotten (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Reboot: the earlier boot's endpoints are forgotten (kernel)", .enabled(if: try KernelTests.enabled))
 struct RebootKernelTests {
     @Test("after a played reboot, an attach of another id takes the same address and host port, and the port serves its container")
     func attachAfterReboot() throws {

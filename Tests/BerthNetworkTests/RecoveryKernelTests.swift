@@ -7,7 +7,7 @@ import Testing
 private let failPointsCompiledIn = Command.berthBinary.contains("/debug/")
 
 /// Failures and crashes in the middle of `network create` and `attach`: rollback, `gc`, `check`.
-@Suite("attach path recovery (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("attach path recovery (kernel)", .enabled(if: try KernelTests.enabled))
 struct RecoveryKernelTests {
     @Test("a network create failing after any step leaves no bridge, no nft change, no record",
           .enabled(if: failPointsCompiledIn),
@@ -96,7 +96,7 @@ struct RecoveryKernelTests {
             #expect(try Oracle.endpoints(sandbox).compactMap { $0["id"] as? String } == ["second"])
             // A deletion gc handed to a detached process may still be under way.
             #expect(Oracle.wait { Oracle.berthVeths(sandbox).count == 1 })
-            #expect(!sandbox.run(["nft", "list", "ruleset"]).stdout.contains("berth-endpoint killed "))
+            #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("berth-endpoint killed "))
 
             // Its address is free again, and with the second one gone the kernel is as before.
             #expect(sandbox.berth(["detach", "second"]).succeeded)

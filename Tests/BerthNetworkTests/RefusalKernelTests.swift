@@ -19,7 +19,7 @@ struct Refusal: Sendable, CustomTestStringConvertible {
 }
 
 /// Bad networks and bad attaches: a clear error, and neither state nor kernel changed.
-@Suite("attach path refusals (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("attach path refusals (kernel)", .enabled(if: try KernelTests.enabled))
 struct RefusalKernelTests {
     /// Every case starts from: network `web` (10.40.0.0/24 on bridge `brweb`) with endpoint
     /// `first` at 10.40.0.2; a veth `lan0` (192.0.2.1/24, up) with peer `lan0p`; a route

@@ -89,11 +89,12 @@ struct StateIPv6OnlyMigrationTests {
         #expect(records.1.map(\.id) == ["ep2", "ep1"] || records.1.map(\.id) == ["ep1", "ep2"])
         #expect(records.1.first { $0.id == "ep1" }?.ports.count == 2 && records.1.first { $0.id == "ep1" }?.aliases == ["uno", "eins"])
         // ON DELETE RESTRICT: a network with endpoints cannot go, even past the store's own check.
-        #expect(throws: BerthError.self) {
+        let restricted = #expect(throws: BerthError.self) {
             try store.write { tx throws(BerthError) in _ = try tx.db().execute("DELETE FROM networks WHERE name = 'web'") }
         }
+        #expect(String(describing: restricted).contains("FOREIGN KEY constraint failed"), "\(String(describing: restricted))")
         // REFERENCES: an endpoint of no network is refused.
-        #expect(throws: BerthError.self) {
+        let orphan = #expect(throws: BerthError.self) {
             try store.write { tx throws(BerthError) in
                 _ = try tx.db().execute("""
                     INSERT INTO endpoints (id, network, netns_path, netns_dev, netns_ino, ifname, host_veth, ipv4, mac, created)
@@ -101,6 +102,7 @@ struct StateIPv6OnlyMigrationTests {
                     """)
             }
         }
+        #expect(String(describing: orphan).contains("FOREIGN KEY constraint failed"), "\(String(describing: orphan))")
         // ON DELETE CASCADE: the endpoint's port mappings go with it, others' stay.
         try store.write { tx throws(BerthError) in _ = try tx.deleteEndpoint(id: "ep1") }
         #expect(try count(check, "port_mappings") == 1)
@@ -225,11 +227,14 @@ struct StateIPv6OnlyTests {
                 try tx.insertNetwork(try Fixture.network("web"))
             }
             // Past the record types, straight to SQL: the schema itself holds the networks' rules.
-            for sql in [
-                "INSERT INTO networks (name, id, bridge, mtu, internal, created) VALUES ('none', 'n0', 'br0', 1500, 0, 1)",
-                "INSERT INTO networks (name, id, bridge, subnet, mtu, internal, created) VALUES ('half', 'n1', 'br1', '10.1.0.0/24', 1500, 0, 1)",
+            for (sql, constraint) in [
+                ("INSERT INTO networks (name, id, bridge, mtu, internal, created) VALUES ('none', 'n0', 'br0', 1500, 0, 1)",
+                 "CHECK constraint failed: subnet IS NOT NULL OR ipv6_subnet IS NOT NULL"),
+                ("INSERT INTO networks (name, id, bridge, subnet, mtu, internal, created) VALUES ('half', 'n1', 'br1', '10.1.0.0/24', 1500, 0, 1)",
+                 "CHECK constraint failed: (gateway IS NULL) = (subnet IS NULL)"),
             ] {
-                #expect(throws: BerthError.self) { try store.write { tx throws(BerthError) in _ = try tx.db().execute(sql) } }
+                let error = #expect(throws: BerthError.self) { try store.write { tx throws(BerthError) in _ = try tx.db().execute(sql) } }
+                #expect(String(describing: error).contains(constraint), "\(String(describing: error))")
             }
             // An IPv4 address on the IPv6-only network; no IPv6 address there; an IPv6
             // address on the IPv4-only network; no address at all: the error the schema's

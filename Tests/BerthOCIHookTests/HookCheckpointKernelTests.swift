@@ -8,7 +8,7 @@ import Testing
 /// berth-oci-hook defers its WAL checkpoint to a process of its own (`berth-oci-hook
 /// _checkpoint DIR`, Sources/BerthNetwork/State/CheckpointLauncher.swift), as the CLI's
 /// attach and detach do.
-@Suite("berth-oci-hook's deferred WAL checkpoints (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-oci-hook's deferred WAL checkpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct HookCheckpointKernelTests {
     static func state(_ container: HookContainer, stage: String) -> String {
         container.state(status: stage == "poststop" ? "stopped" : "creating")

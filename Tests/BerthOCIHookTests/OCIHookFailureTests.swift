@@ -4,7 +4,7 @@ import Testing
 
 /// Refused input, a port clash, a reused pid and a hook killed at its timeout: each leaves
 /// nothing half-made, and the next call works.
-@Suite("berth-oci-hook refusals and recovery (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-oci-hook refusals and recovery (kernel)", .enabled(if: try KernelTests.enabled))
 struct OCIHookFailureTests {
     @Test("malformed state, missing id: non-zero exit, a clear message, Berth's state never opened",
           arguments: ["createRuntime", "poststop"], ["", "not json", #"{"id":"c1""#, #"{"status":"creating","pid":1}"#, #"{"id":""}"#, "[1]"])
@@ -78,7 +78,7 @@ struct OCIHookFailureTests {
             #expect(result.stderr.contains("is the host's own network namespace"), "\(result)")
             #expect(Harness.endpoints(sandbox).isEmpty)
             #expect(Harness.berthVeths(sandbox).isEmpty)
-            #expect(Harness.parse(sandbox.run(["ip", "-j", "link", "show", "type", "bridge"]).stdout).isEmpty)
+            #expect(Harness.parse(sandbox.witness(["ip", "-j", "link", "show", "type", "bridge"])).isEmpty)
         }
     }
 

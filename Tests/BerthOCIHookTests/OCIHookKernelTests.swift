@@ -5,7 +5,7 @@ import Testing
 
 /// `berth-oci-hook` run the way runtimes run it: in the host's (the sandbox's) namespace,
 /// the state on stdin, no environment but what the hook entry lists, cwd the bundle.
-@Suite("berth-oci-hook attach and detach (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth-oci-hook attach and detach (kernel)", .enabled(if: try KernelTests.enabled))
 struct OCIHookKernelTests {
     /// Each runtime's createRuntime (or prestart) sample with its poststop sample.
     static let samplePairs = [

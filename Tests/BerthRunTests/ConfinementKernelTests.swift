@@ -33,7 +33,7 @@ private func hex(_ caps: CapabilitySet) -> String {
     return String(repeating: "0", count: 16 - digits.count) + digits
 }
 
-@Suite("Seccomp and capabilities (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Seccomp and capabilities (kernel)", .enabled(if: try KernelTests.enabled))
 struct ConfinementKernelTests {
     private func status(_ spec: ContainerSpec) throws -> Status {
         let result = try run(spec)

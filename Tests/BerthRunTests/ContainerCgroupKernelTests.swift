@@ -8,7 +8,7 @@ import Testing
 
 /// `Container.run` with limits, on the host's real cgroup tree (under the sandbox state's own
 /// parent, `berth-<hash>`), in a host sandbox.
-@Suite("Container.run limits (kernel)", .enabled(if: CgroupSupport.available))
+@Suite("Container.run limits (kernel)", .enabled(if: try KernelTests.enabled && CgroupSupport.available))
 struct ContainerCgroupKernelTests {
     private func withContainers<T>(_ body: (NetworkManager, BusyboxRootfs, CgroupManager) throws -> T) throws -> T {
         try withHostSandbox { sandbox in

@@ -7,7 +7,7 @@ import Testing
 
 /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` are the container's own, bind-mounted
 /// over its rootfs's: the rootfs directory is never rewritten (docs/run.md).
-@Suite("Container /etc files (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("Container /etc files (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct ContainerFilesKernelTests {
     @Test("two containers on one rootfs each see their own hostname and hosts; the rootfs's files are unchanged after both exit")
     func twoContainersOneRootfs() throws {

@@ -54,7 +54,7 @@ private final class WatchdogFlag: Sendable {
 }
 
 /// Hardening runc and Docker apply beyond namespaces, capabilities and the filter.
-@Suite("Container hardening (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Container hardening (kernel)", .enabled(if: try KernelTests.enabled))
 struct ContainerHardeningKernelTests {
     /// runc's CVE-2024-21626: a directory the parent holds open is reachable from the child
     /// as /proc/self/fd/N until it is closed, and a working directory the container made a

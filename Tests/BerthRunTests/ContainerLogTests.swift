@@ -262,7 +262,7 @@ struct ContainerLogTests {
     }
 
     @Test("a write the disk has no room for leaves no half frame behind: what is written once there is room reads back",
-          .enabled(if: KernelTests.enabled && Self.ownMountNamespace))
+          .enabled(if: try KernelTests.enabled && Self.ownMountNamespace))
     func diskFull() throws {
         try withState { state in
             // Four pages: two for a filler, two for the log.

@@ -5,7 +5,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("ContainerProcess (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("ContainerProcess (kernel)", .enabled(if: try KernelTests.enabled))
 struct ContainerProcessKernelTests {
     @Test("exit codes and signals come back as docker reports them")
     func exitCodes() throws {

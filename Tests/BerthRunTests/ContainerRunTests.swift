@@ -6,7 +6,7 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("Container.run (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Container.run (kernel)", .enabled(if: try KernelTests.enabled))
 struct ContainerRunKernelTests {
     @Test("run on the default network: created on first use with berth0, the command sees eth0 with its address; wait releases it, remove removes it")
     func runWaitCleanUp() throws {

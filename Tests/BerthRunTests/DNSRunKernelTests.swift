@@ -8,7 +8,7 @@ import Testing
 
 /// Name resolution between `berth run` containers through the resolver Berth starts
 /// (docs/dns.md): the real `berth-dns` beside the test binary, busybox clients.
-@Suite("Name resolution with berth run (kernel)", .enabled(if: KernelTests.enabled), .serialized)
+@Suite("Name resolution with berth run (kernel)", .enabled(if: try KernelTests.enabled), .serialized)
 struct DNSRunKernelTests {
     /// Runs `script` with `sh -c` in a container on `network`; returns what it printed.
     private func client(_ script: String, network: String, rootfs: BusyboxRootfs, manager: NetworkManager) throws -> String {
@@ -87,7 +87,7 @@ struct DNSRunKernelTests {
                 try manager.removeNetwork(named: "back")
                 _ = try manager.gc()
                 waitGone(resolver)
-                #expect(!sandbox.run(["ss", "-lnu"]).stdout.contains(":53 "), "nothing listens on port 53 afterwards")
+                #expect(!sandbox.witness(["ss", "-lnu"]).contains(":53 "), "nothing listens on port 53 afterwards")
                 #expect(kill(resolver.pid, 0) != 0 || ProcessStartTime(pid: resolver.pid) != resolver.startTime, "the resolver ended")
             }
         }
@@ -143,7 +143,7 @@ struct DNSRunKernelTests {
                 waitGone(third)
                 #expect(kill(third.pid, 0) != 0 || ProcessStartTime(pid: third.pid) != third.startTime)
                 #expect(try manager.store.read { tx throws(BerthError) in try tx.resolver() } == nil)
-                #expect(!sandbox.run(["ss", "-lnu"]).stdout.contains(":53 "), "nothing listens afterwards")
+                #expect(!sandbox.witness(["ss", "-lnu"]).contains(":53 "), "nothing listens afterwards")
                 try manager.removeNetwork(named: "plain")
             }
         }

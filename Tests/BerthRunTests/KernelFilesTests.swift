@@ -83,7 +83,7 @@ private func callerForwarding() throws -> String {
     try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8)
 }
 
-@Suite("Kernel files in the container (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Kernel files in the container (kernel)", .enabled(if: try KernelTests.enabled))
 struct KernelFilesTests {
     /// Checks what every non-privileged container gets, with or without a rootfs.
     private func expectConfined(_ report: ProbeReport) {

@@ -9,7 +9,7 @@ import Testing
 /// The supervisor's side of a container's stdio, in this process: a terminal made inside the
 /// container, the caller's streams relayed apart, the log, and volumes, users and a
 /// read-only root as the process sees them.
-@Suite("Supervision and process features (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Supervision and process features (kernel)", .enabled(if: try KernelTests.enabled))
 struct SupervisionKernelTests {
     @Test("a terminal is made inside the container: the command's stdio and controlling terminal, at the size asked; the caller gets the master")
     func terminal() throws {

@@ -186,7 +186,7 @@ struct SupervisorMessageTests {
 
 /// `Supervisor.start` with the built berth binary as the program whose hidden entry calls
 /// `Supervisor.main()`.
-@Suite("Supervisor (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("Supervisor (kernel)", .enabled(if: try KernelTests.enabled))
 struct SupervisorKernelTests {
     private let entry = Supervisor.Entry(executable: Command.berthBinary, arguments: ["_supervise"])
 

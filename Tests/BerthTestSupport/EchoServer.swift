@@ -1,5 +1,6 @@
 import BerthNamespace
 import Foundation
+import Testing
 
 /// Transport of a probe.
 public enum ProbeProtocol: Sendable { case tcp, udp }
@@ -108,19 +109,75 @@ public enum Probe {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let rc = sa.withSockaddr { connect(fd, $0, $1) }
-        guard rc == 0 else { throw SandboxError("connect \(address):\(port): \(String(cString: strerror(errno)))") }
+        guard rc == 0 else { throw ProbeError(stage: "connect", address: address, port: port, code: errno) }
         let bytes = Array(payload.utf8)
         var buffer = [UInt8](repeating: 0, count: 65536)
         var reply: [UInt8] = []
+        var failure: Int32 = 0
         for _ in 0..<attempts where reply.isEmpty {
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
             while true {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n > 0 { reply += buffer[..<n]; if proto == .udp { break } else { continue } }
+                failure = n == 0 ? 0 : errno
                 break
             }
         }
-        if reply.isEmpty { throw SandboxError("no reply from \(address):\(port) (\(String(cString: strerror(errno))))") }
+        if reply.isEmpty { throw ProbeError(stage: "reply", address: address, port: port, code: failure) }
         return String(decoding: reply, as: UTF8.self)
+    }
+
+    /// What a probe that must get no answer expects instead.
+    public enum Silence: Sendable, CustomStringConvertible {
+        /// Dropped: nothing comes back until the timeout.
+        case dropped
+        /// Refused: a TCP reset or an ICMP unreachable (ECONNREFUSED), as from a port
+        /// nothing listens on.
+        case refused
+        public var description: String { self == .dropped ? "dropped (a timeout)" : "refused (ECONNREFUSED)" }
+    }
+
+    /// Expects `request` to get no answer, in the way `silence` says; records an issue on a
+    /// reply and on any other failure (no route, a closed connection, a socket error), which
+    /// would otherwise pass as "no answer". Returns whether it went as expected.
+    @discardableResult
+    public static func expectNoReply(_ silence: Silence, from namespace: NetworkNamespace, to address: String, port: UInt16,
+                                     protocol proto: ProbeProtocol = .tcp, payload: String = "ping", timeout: Double = 1,
+                                     _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        let context = comment.map { ": \($0)" } ?? ""
+        do {
+            let reply = try request(from: namespace, to: address, port: port, protocol: proto, payload: payload, timeout: timeout)
+            Issue.record("\(address):\(port) answered \(reply.debugDescription), expected it \(silence)\(context)", sourceLocation: sourceLocation)
+            return false
+        } catch let error as ProbeError {
+            let matches = switch silence {
+            case .dropped: error.timedOut
+            case .refused: error.refused
+            }
+            if !matches { Issue.record("\(error), expected it \(silence)\(context)", sourceLocation: sourceLocation) }
+            return matches
+        } catch {
+            Issue.record("the probe failed: \(error)\(context)", sourceLocation: sourceLocation)
+            return false
+        }
+    }
+}
+
+/// Why a probe got no answer: the step and the errno (0: the peer closed without a reply).
+public struct ProbeError: Error, CustomStringConvertible {
+    public let stage: String
+    public let address: String
+    public let port: UInt16
+    public let code: Int32
+
+    /// Nothing came back in time: a connect that the send timeout cut short (EINPROGRESS),
+    /// or a receive timeout.
+    public var timedOut: Bool { [EINPROGRESS, ETIMEDOUT, EAGAIN, EWOULDBLOCK].contains(code) }
+    /// A reset or an ICMP port unreachable.
+    public var refused: Bool { code == ECONNREFUSED }
+
+    public var description: String {
+        let reason = code == 0 ? "closed without a reply" : String(cString: strerror(code))
+        return stage == "connect" ? "connect \(address):\(port): \(reason)" : "no reply from \(address):\(port) (\(reason))"
     }
 }

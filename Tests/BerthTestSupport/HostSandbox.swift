@@ -20,6 +20,9 @@ public final class HostSandbox: @unchecked Sendable {
     private var startedContainers = false
 
     init() throws {
+        // Only inside berth_fenced: the sandbox is named under /run/netns and runs `berth`,
+        // which must never reach the machine's own (a kernel test not gated by KernelTests).
+        if let refusal = KernelTests.refusal { throw SandboxError("no host sandbox: \(refusal)") }
         let suffix = KernelTests.uniqueSuffix()
         name = "bt-host-\(suffix)"
         namespace = try NetworkNamespace.create(named: name)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// The independent witnesses tests read the kernel and Berth's state through (`nft`, `ip`,
@@ -26,6 +27,46 @@ extension HostSandbox {
         if result.succeeded { return result.stdout }
         if result.stderr.hasPrefix("Error: No such file or directory") { return "" }
         Issue.record("the witness failed: nft list table \(family) \(name): \(result)", sourceLocation: sourceLocation)
+        return result.stdout
+    }
+}
+
+/// `ip -j` as a witness, for the oracles of each test target.
+public enum IPWitness {
+    /// `ip -j ARGS` run as `argv` gave `result`, parsed: [] when iproute2 says the device
+    /// asked for does not exist (or prints nothing: no such route, no address); an issue on
+    /// any other failure (a namespace that cannot be entered, output that is not JSON), never
+    /// "nothing there".
+    public static func parse(_ result: CommandResult, _ argv: [String],
+                             sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        guard result.succeeded else {
+            if result.stderr.hasPrefix("Device \""), result.stderr.contains("\" does not exist") { return [] }
+            Issue.record("the witness failed: \(argv.joined(separator: " ")): \(result)", sourceLocation: sourceLocation)
+            return []
+        }
+        if result.stdout.allSatisfy(\.isWhitespace) { return [] }
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
+            Issue.record("the witness's output is not a JSON array: \(argv.joined(separator: " ")): \(result.stdout)", sourceLocation: sourceLocation)
+            return []
+        }
+        return parsed
+    }
+
+    /// `ip -j ARGS` in `sandbox`, or `ip -n NS -j ARGS` when `namespace` names one.
+    public static func json(_ sandbox: HostSandbox, _ args: [String], namespace: String? = nil,
+                            sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        let argv = namespace.map { ["ip", "-n", $0, "-j"] + args } ?? ["ip", "-j"] + args
+        let result = namespace == nil ? sandbox.run(argv) : Command.run(argv)
+        return parse(result, argv, sourceLocation: sourceLocation)
+    }
+}
+
+extension Command {
+    /// The output of `argv` as a witness (run where the test runs, not in a sandbox): an
+    /// issue when it fails, never "nothing there".
+    public static func witness(_ argv: [String], sourceLocation: SourceLocation = #_sourceLocation) -> String {
+        let result = run(argv)
+        if !result.succeeded { Issue.record("the witness failed: \(argv.joined(separator: " ")): \(result)", sourceLocation: sourceLocation) }
         return result.stdout
     }
 }

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthDNS
@@ -39,7 +40,7 @@ struct ReloadRecoveryTests {
     }
 
     @Test("a reload that cannot read resolv.conf, or reads no nameserver, keeps the previous upstreams",
-          .enabled(if: getuid() == 0, "binds port 53 on loopback"))
+          .enabled(if: try KernelTests.enabled, "binds port 53 on loopback"))
     func keepsUpstreams() throws {
         // resolv.conf upstreams are on port 53.
         let recorder = try Loopback.udp(block.address(9, 1), port: 53, timeout: 1)

@@ -80,5 +80,5 @@ struct DNSFixture {
 
 /// Kernel tests need root; they also need the `berth-dns` binary built beside them.
 enum DNSKernelTests {
-    static var enabled: Bool { KernelTests.enabled }
+    static var enabled: Bool { get throws { try KernelTests.enabled } }
 }

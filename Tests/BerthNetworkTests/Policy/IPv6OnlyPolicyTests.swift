@@ -24,17 +24,19 @@ struct IPv6OnlyPolicyTests {
                                                      ports: try ports.map { text throws(BerthError) in try PortSpec(parsing: text) }))
     }
 
-    /// `table ip berth` as the fake renders it ("" when absent).
-    private func ipv4Table(_ host: FakeHost) -> String {
+    /// `table ip berth` as the fake renders it; the table must be there (Berth keeps it for
+    /// its guards and maps whatever the networks' families), or an absent table would pass
+    /// every check of what it does not hold.
+    private func ipv4Table(_ host: FakeHost, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let ruleset = host.nftables.ruleset
-        guard let start = ruleset.range(of: "table ip berth {") else { return "" }
+        let start = try #require(ruleset.range(of: "table ip berth {"), "no table ip berth in:\n\(ruleset)", sourceLocation: sourceLocation)
         let rest = ruleset[start.lowerBound...]
         return rest.range(of: "\n}").map { String(rest[..<$0.upperBound]) } ?? String(rest)
     }
 
     /// The lines of `table ip berth` that name `bridge`.
-    private func ipv4Rules(_ host: FakeHost, naming bridge: String) -> [String] {
-        ipv4Table(host).split(separator: "\n").filter { $0.contains("\"\(bridge)\"") }.map(String.init)
+    private func ipv4Rules(_ host: FakeHost, naming bridge: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String] {
+        try ipv4Table(host, sourceLocation: sourceLocation).split(separator: "\n").filter { $0.contains("\"\(bridge)\"") }.map(String.init)
     }
 
     @Test("the network: no IPv4 subnet or gateway, the bridge holds only its IPv6 gateway, no IPv4 sysctls beyond arp_notify, ip6 rules only")
@@ -50,7 +52,7 @@ struct IPv6OnlyPolicyTests {
         #expect(host.kernel.sysctlWrites == [
             "host: net/ipv6/conf/brsix/accept_ra=0", "host: net/ipv4/conf/brsix/arp_notify=1", "host: net/ipv6/conf/all/forwarding=1",
         ])
-        #expect(ipv4Rules(host, naming: "brsix").isEmpty)
+        #expect(try ipv4Rules(host, naming: "brsix").isEmpty)
         let ruleset = host.nftables.ruleset
         #expect(ruleset.contains("ip6 daddr fd00:6::/64 iifname != \"brsix\" drop comment \"berth-network six @f4ce0001\""))
         #expect(ruleset.contains("ip6 saddr fd00:6::/64 oifname != \"brsix\" masquerade"))
@@ -148,7 +150,8 @@ struct IPv6OnlyPolicyTests {
         #expect(endpoint.ports.map(\.dockerDescription) == ["[::]:8080->80/tcp", "[::]:5353->53/udp"])
         let ruleset = host.nftables.ruleset
         #expect(ruleset.contains("tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\" : fd00:6::2 . 80"), "\(ruleset)")
-        #expect(ipv4Table(host).contains("map publish_any") && !ipv4Table(host).contains("8080"))
+        let table = try ipv4Table(host)
+        #expect(table.contains("map publish_any") && !table.contains("8080"), "\(table)")
         try host.manager.detach(id: "e1")
         #expect(!host.nftables.ruleset.contains("8080"))
         for spec in ["127.0.0.1:8080:80", "0.0.0.0:8081:80"] {
