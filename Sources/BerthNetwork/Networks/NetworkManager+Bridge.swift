@@ -27,6 +27,9 @@ extension NetworkManager {
     struct ReadyBridge {
         var index: Int32
         var hasIPv6: Bool
+        /// What this call turned forwarding on from (per sysctl key), for a caller whose
+        /// later step fails after the call's own rollback scope has ended (a create's commit).
+        var forwardingWas: [(key: String, value: String)] = []
     }
 
     /// The link called `name`, or nil.
@@ -184,7 +187,9 @@ extension NetworkManager {
             // (`forwardingKeys`), and turning IPv6 forwarding on would also stop the host
             // taking router advertisements on interfaces with accept_ra=1. What is turned on
             // here is turned back off if a later step fails.
+            var forwardingWas: [(key: String, value: String)] = []
             if network.hasIPv4, !network.isInternal, let was = try enableIPv4Forwarding() {
+                forwardingWas.append((Self.ipv4ForwardingKey, was))
                 // The host routes from now on: worth saying when Berth is the one that made it.
                 warnings.append(HostWarning(.ipv4ForwardingEnabled))
                 rollback.add("set net.ipv4.ip_forward back to \(was)") { () throws(BerthError) in
@@ -198,6 +203,7 @@ extension NetworkManager {
                 var was: String?
                 warnings += try enableIPv6Forwarding(turnedOnFrom: &was)
                 if let was {
+                    forwardingWas.append((Self.ipv6ForwardingKey, was))
                     rollback.add("set net.ipv6.conf.all.forwarding back to \(was)") { () throws(BerthError) in
                         guard try !self.otherInstancesHaveNetworks(instance) else { return }
                         _ = try host.setSysctl(Self.ipv6ForwardingKey, to: was)
@@ -227,7 +233,7 @@ extension NetworkManager {
                 // (CVE-2020-8558); a loopback publish is refused there instead.
                 try host.setSysctl("net/ipv4/conf/\(network.bridge)/route_localnet", to: "1")
             }
-            return ReadyBridge(index: bridge.index, hasIPv6: bridge.hasIPv6)
+            return ReadyBridge(index: bridge.index, hasIPv6: bridge.hasIPv6, forwardingWas: forwardingWas)
         }
     }
 

@@ -96,9 +96,10 @@ extension NetworkManager {
             // finishes as an interrupted removal — its rules, the bridge Berth made, the
             // gateway address it added to an adopted bridge. The final commit clears the mark.
             try tx.commitAndContinue()
+            var forwardingWas: [(key: String, value: String)] = []
             do throws(BerthError) {
-                _ = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: ipv4?.gatewayPresent, installFirewall: true,
-                                      takingLeftover: leftover, warnings: &warnings)
+                forwardingWas = try prepareBridge(record, instance: instance, existing: existing, gatewayPresent: ipv4?.gatewayPresent,
+                                                  installFirewall: true, takingLeftover: leftover, warnings: &warnings).forwardingWas
                 try tx.setPhase(.ready, network: record.name)
                 // Committed here, as an attach commits: a COMMIT that fails (a full disk)
                 // abandons the network as any failing step does, instead of leaving its
@@ -110,6 +111,11 @@ extension NetworkManager {
                 // that failed, or a step whose answers were lost, may have left, and forgets
                 // the network. Best effort: if it fails too, the mark stays for `gc`.
                 tx.abandon { () throws(BerthError) in try finishRemoval(of: record, tx: tx, instance: instance) }
+                // Forwarding this create turned on goes back too (prepareBridge's own undo
+                // ended with its scope), unless another state's networks rely on it.
+                if !forwardingWas.isEmpty, (try? otherInstancesHaveNetworks(instance)) == false {
+                    for (key, value) in forwardingWas { _ = try? host.setSysctl(key, to: value) }
+                }
                 throw error
             }
             record.phase = .ready

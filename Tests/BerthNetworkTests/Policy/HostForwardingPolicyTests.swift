@@ -89,7 +89,7 @@ struct HostForwardingPolicyTests {
     }
 
     @Test("a create that fails after turning forwarding on turns it off again; forwarding that was on stays on",
-          arguments: ["network.firewall"])
+          arguments: ["network.firewall", "state.commit"])
     func failedCreateRestoresForwarding(_ step: String) throws {
         let host = try FakeHost()
         host.arm(step)
