@@ -49,8 +49,9 @@ struct LogLines {
     private(set) var ended = false
     /// Whether a line at or after `filter.since` came: later ones are not checked.
     private var sinceMet = false
-    /// Each stream's unfinished line: its first chunk's time and, when handing on, its bytes.
-    private var unfinished: [ContainerLog.Stream: (time: WallTime?, bytes: [UInt8])] = [:]
+    /// Each stream's unfinished line: its first chunk's time, its length and, when handing
+    /// on, its bytes.
+    private var unfinished: [ContainerLog.Stream: (time: WallTime?, bytes: [UInt8], length: Int)] = [:]
 
     /// `first`: see `first`; nil counts.
     init(first: Int?, filter: LogFilter = LogFilter()) {
@@ -58,22 +59,40 @@ struct LogLines {
         self.filter = filter
     }
 
+    /// The longest line kept whole: a longer one is handed on in pieces of this size, each a
+    /// line of its own, as Docker's log drivers cut lines at 16 KiB. So memory stays bounded
+    /// while following a command that never prints a newline (a progress bar, binary output).
+    static let maximumLine = 16 << 10
+
     /// The lines of a chunk of `stream` read at `time`; those numbered `first` or later that
     /// the filter lets through go to `output`.
     mutating func add(_ stream: ContainerLog.Stream, _ time: WallTime?, _ bytes: ArraySlice<UInt8>,
                       to output: (ContainerLog.Stream, ArraySlice<UInt8>) -> Void) {
         var rest = bytes
-        while let newline = rest.firstIndex(of: UInt8(ascii: "\n")) {
-            if let head = unfinished.removeValue(forKey: stream) {
-                hand(stream, head.time, head.bytes.isEmpty ? rest[...newline] : (head.bytes + rest[...newline])[...], to: output)
+        while !rest.isEmpty {
+            let pending = unfinished[stream]
+            let length = pending?.length ?? 0
+            // Up to a newline, or to the length cap, whichever comes first.
+            let room = Self.maximumLine - length
+            let newline = rest.prefix(room).firstIndex(of: UInt8(ascii: "\n"))
+            let end = newline.map { rest.index(after: $0) } ?? rest.index(rest.startIndex, offsetBy: min(room, rest.count))
+            let piece = rest[..<end]
+            rest = rest[end...]
+            if newline != nil || length + piece.count == Self.maximumLine {
+                unfinished[stream] = nil
+                if let head = pending?.bytes, !head.isEmpty {
+                    hand(stream, pending?.time ?? time, (head + piece)[...], to: output)
+                } else {
+                    hand(stream, pending?.time ?? time, piece, to: output)
+                }
             } else {
-                hand(stream, time, rest[...newline], to: output)
+                var entry = pending ?? (time, [], 0)
+                // The counting pass keeps only the length: where the cap cuts.
+                if first != nil { entry.bytes += piece }
+                entry.length += piece.count
+                unfinished[stream] = entry
             }
-            rest = rest[rest.index(after: newline)...]
         }
-        guard !rest.isEmpty else { return }
-        if unfinished[stream] == nil { unfinished[stream] = (time, []) }
-        if first != nil { unfinished[stream]?.bytes += rest }
     }
 
     /// Ends the pass: each stream's unfinished line (stdout's first) is a line of its own.

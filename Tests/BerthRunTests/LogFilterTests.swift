@@ -32,6 +32,25 @@ struct LogFilterTests {
         return seen
     }
 
+    @Test("a line longer than 16 KiB is handed on in 16 KiB pieces, as Docker's drivers cut it, and counted the same way by the tail's first pass: following output with no newline holds at most 16 KiB")
+    func longLinesCut() {
+        let chunk = Array(repeating: UInt8(ascii: "x"), count: 10_000)[...]
+        var shown = LogLines(first: 0, filter: LogFilter(timestamps: true))
+        var counter = LogLines(first: nil)
+        var sizes: [Int] = []
+        for _ in 0..<4 {
+            shown.add(.stdout, at(1), chunk) { _, bytes in sizes.append(bytes.count) }
+            counter.add(.stdout, at(1), chunk) { _, _ in }
+        }
+        // 40,000 bytes so far: two whole pieces out, 7,232 held. Each piece carries its time
+        // (31 bytes: 30 of the time and a space).
+        #expect(sizes == [31 + 16_384, 31 + 16_384])
+        shown.add(.stdout, at(2), Array("yy\n".utf8)[...]) { _, bytes in sizes.append(bytes.count) }
+        counter.add(.stdout, at(2), Array("yy\n".utf8)[...]) { _, _ in }
+        #expect(sizes == [31 + 16_384, 31 + 16_384, 31 + 7_235])
+        #expect(counter.count == 3 && shown.count == 3)
+    }
+
     @Test("timestamps: each line begins with its first chunk's time, nine digits, UTC; a line without one with Go's zero time")
     func timestamps() {
         let chunks: [(ContainerLog.Stream, WallTime?, String)] = [
