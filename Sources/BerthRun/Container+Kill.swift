@@ -93,12 +93,15 @@ extension Container {
         var seen = first
         // An exited container whose supervisor still releases its network is not yet free for
         // `rm` or `start` (they refuse it as running, "still stopping"): `wait c && rm c` must
-        // work, as with Docker, so its release is waited for too, as `stop` does (up to 10 s).
-        let releaseDeadline = MonotonicClock.now + .seconds(10)
+        // work, as with Docker, so its release is waited for too, as `stop` does (up to 10 s
+        // from when the end was first seen).
+        var releaseDeadline: Duration?
         var ended: Int32?
         while true {
             if seen.status == .exited {
-                if !seen.isSupervised || MonotonicClock.now >= releaseDeadline { return seen.exitCode ?? 0 }
+                let deadline = releaseDeadline ?? MonotonicClock.now + .seconds(10)
+                releaseDeadline = deadline
+                if !seen.isSupervised || MonotonicClock.now >= deadline { return seen.exitCode ?? 0 }
                 ended = seen.exitCode ?? 0
             } else if let ended {
                 return ended                               // started again since its end was seen
