@@ -192,14 +192,19 @@ public enum Container {
             }
             try RunFailPoint.check("run.start")
             let started = StateClock.now()
-            // The stop flag is read and the command released in one transaction (start()
-            // returns once it has exec'd): a stop that came first keeps the command from ever
-            // running (markRunning throws, the held child is killed below); one that comes
-            // after finds it running, recorded, with its command exec'd to receive the signal.
+            // The stop flag is read and the command released in one transaction, which ends
+            // once it has exec'd: a stop that came first keeps the command from ever running
+            // (markRunning throws, the held child is killed below); one that comes after finds
+            // it running, recorded, with its command exec'd to receive the signal. The state's
+            // lock is held for the exec at most `execWithinLock`: an exec stuck on a hung
+            // network filesystem must not stop every other berth command on this state; past
+            // that, the record commits and the exec is waited for without the lock.
+            var execd = false
             try store.write { tx throws(BerthError) in
                 try tx.markRunning(id: record.id, process: identity, started: started)
-                try process.start()
+                execd = try process.release(waitingAtMost: Self.execWithinLock)
             }
+            if !execd { try process.awaitExec() }
             running.status = .running
             running.process = identity
             running.started = started
@@ -214,6 +219,9 @@ public enum Container {
         }
         return RunningContainer(record: running, endpoint: endpoint, process: process, manager: manager, hostWarnings: warnings)
     }
+
+    /// How long a start holds the state's lock waiting for its command's exec (see `launch`).
+    static let execWithinLock: Duration = .seconds(2)
 
     /// A container that never ran goes entirely: record and log.
     static func discard(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {

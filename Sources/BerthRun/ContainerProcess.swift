@@ -44,6 +44,8 @@ public final class ContainerProcess: Sendable {
     private enum Phase {
         /// Blocked before execve; the parent's ends of the start and status pipes.
         case held(startFd: Int32, statusFd: Int32)
+        /// Released, its exec not yet reported; the parent's end of the status pipe.
+        case releasing(statusFd: Int32)
         case running
         case aborted
     }
@@ -61,6 +63,7 @@ public final class ContainerProcess: Sendable {
         // running one is left alone (a detached container outlives the CLI that started it).
         let held: (Int32, Int32)? = phase.withLock { phase in
             if case .held(let startFd, let statusFd) = phase { return (startFd, statusFd) }
+            if case .releasing(let statusFd) = phase { phase = .running; close(statusFd) }
             return nil
         }
         if let (startFd, statusFd) = held {
@@ -269,24 +272,53 @@ public final class ContainerProcess: Sendable {
     /// Lets the held process exec its command. Throws, with nothing left running, if exec
     /// fails (a binary for another architecture, a missing dynamic loader, …).
     public func start() throws(BerthError) {
+        if try !release(waitingAtMost: nil) { try awaitExec() }
+    }
+
+    /// Lets the held process exec its command and waits at most `limit` (nil: as long as it
+    /// takes) for the exec: true once it has exec'd, false if it has not reported yet (an
+    /// exec blocked on a hung network filesystem) — `awaitExec()` then waits for the rest.
+    /// Throws, with nothing left running, if exec fails.
+    public func release(waitingAtMost limit: Duration?) throws(BerthError) -> Bool {
         let fds: (Int32, Int32) = try phase.withLock { (phase) throws(BerthError) -> (Int32, Int32) in
             guard case .held(let startFd, let statusFd) = phase else {
                 throw BerthError(.invalidArgument, "container process \(pid) was already started or aborted")
             }
-            phase = .running
+            phase = .releasing(statusFd: statusFd)
             return (startFd, statusFd)
         }
         let (startFd, statusFd) = fds
-        defer { close(statusFd) }
         var go = UInt8(ascii: "G")
         let written = write(startFd, &go, 1)
         let writeError = Errno(errno)
         close(startFd)
         guard written == 1 else {
+            finishReleasing(statusFd)
             reapAfterFailure()
             throw .system("release container process \(pid)", writeError)
         }
-        switch StatusRecord.read(from: statusFd) {
+        if let limit {
+            var ready = pollfd(fd: statusFd, events: Int16(POLLIN), revents: 0)
+            let milliseconds = Int32(clamping: limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000)
+            var polled: Int32
+            repeat { polled = poll(&ready, 1, milliseconds) } while polled < 0 && errno == EINTR
+            if polled == 0 { return false }
+        }
+        try awaitExec()
+        return true
+    }
+
+    /// Waits for the exec of a process `release(waitingAtMost:)` let go before it reported;
+    /// throws, with nothing left running, if exec failed. Returns at once once reported.
+    public func awaitExec() throws(BerthError) {
+        let statusFd: Int32? = phase.withLock { phase in
+            guard case .releasing(let statusFd) = phase else { return nil }
+            return statusFd
+        }
+        guard let statusFd else { return }
+        let status = StatusRecord.read(from: statusFd)
+        finishReleasing(statusFd)
+        switch status {
         case .ended:
             return
         case .failed(let step, let error):
@@ -296,6 +328,14 @@ public final class ContainerProcess: Sendable {
             reapAfterFailure()
             throw BerthError(.internalError, "container process \(pid) sent an unexpected report")
         }
+    }
+
+    /// The exec reported (or cannot be): the status pipe goes, the process runs or is reaped.
+    private func finishReleasing(_ statusFd: Int32) {
+        phase.withLock { phase in
+            if case .releasing(let fd) = phase, fd == statusFd { phase = .running }
+        }
+        close(statusFd)
     }
 
     /// Kills a process that was never started (its network attach failed, say) and reaps

@@ -8,7 +8,7 @@ import Glibc
 /// Races between a container's supervisor and the commands run beside it, each staged with a
 /// debug build's fail point that holds the supervisor at the racy moment (`:hold`: until the
 /// test removes the marker file), so the outcome is the same on every run.
-@Suite("container races: stop during start, wait and rm, start and gc (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("container races: stop during start, wait and rm, start and gc (kernel)", .enabled(if: try KernelTests.enabled))
 struct ContainerRaceCLITests {
     /// Runs `script` with sh in the sandbox's namespace, berth's state directory set.
     private func shell(_ sandbox: HostSandbox, _ script: String) -> CommandResult {

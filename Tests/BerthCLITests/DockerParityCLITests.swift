@@ -100,7 +100,7 @@ struct DockerParityUsageTests {
 }
 
 /// The same spellings doing what they say, through the built binary in a host sandbox.
-@Suite("berth CLI: docker's and iproute2's spellings (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth CLI: docker's and iproute2's spellings (kernel)", .enabled(if: try KernelTests.enabled))
 struct DockerParityKernelTests {
     @Test("run -h NAME sets the hostname and runs the command")
     func hostname() throws {

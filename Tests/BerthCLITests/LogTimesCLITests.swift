@@ -5,7 +5,7 @@ import Testing
 /// `berth logs -t/--timestamps`, `--since` and `--until` through the built binary, over a
 /// container that writes each line when the test says so: the moments between its lines are
 /// known on the host's wall clock, which the supervisor times chunks with.
-@Suite("berth logs --timestamps, --since, --until (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("berth logs --timestamps, --since, --until (kernel)", .enabled(if: try KernelTests.enabled))
 struct LogTimesCLITests {
     /// `one` on stdout, then `two` on stderr once /tmp/go1 exists, then `three` once /tmp/go2 does.
     static let script = "echo one; until [ -e /tmp/go1 ]; do sleep 0.02; done; echo two >&2; until [ -e /tmp/go2 ]; do sleep 0.02; done; echo three"

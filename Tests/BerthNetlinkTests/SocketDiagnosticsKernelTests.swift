@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// sock_diag against the kernel: which sockets hold a port a publish would take.
-@Suite("SocketDiagnostics (kernel)", .enabled(if: KernelTests.enabled))
+@Suite("SocketDiagnostics (kernel)", .enabled(if: try KernelTests.enabled))
 struct SocketDiagnosticsKernelTests {
     @Test("bound sockets: a TCP listener and an unconnected UDP socket hold their ports; a connected UDP client socket does not")
     func boundSockets() throws {

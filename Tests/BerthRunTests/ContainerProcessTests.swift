@@ -27,6 +27,32 @@ struct ContainerProcessKernelTests {
         }
     }
 
+    @Test("release without waiting for the exec (a start's bounded wait under the state lock), then awaitExec: the command runs; an exec that fails is reported by awaitExec and nothing is left")
+    func releaseThenAwaitExec() throws {
+        try withRootfs { rootfs in
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["sh", "-c", "exit 4"], rootfs: rootfs.path))
+            // No wait at all: the exec may or may not have reported yet; awaitExec finishes it.
+            if try !child.release(waitingAtMost: .zero) { try child.awaitExec() }
+            try child.awaitExec()                     // reported already: returns at once
+            #expect(try child.wait() == .exited(4))
+
+            // Executable but no program the kernel can run: exec fails after the release.
+            try "not a program\n".write(toFile: rootfs.path + "/bin/garbage", atomically: true, encoding: .utf8)
+            chmod(rootfs.path + "/bin/garbage", 0o755)
+            let failing = try ContainerProcess.spawn(ContainerSpec(command: ["/bin/garbage"], rootfs: rootfs.path))
+            let failed: BerthError? = {
+                do throws(BerthError) {
+                    if try !failing.release(waitingAtMost: .zero) { try failing.awaitExec() }
+                    return nil
+                } catch {
+                    return error
+                }
+            }()
+            #expect(failed != nil, "the exec of a file that is no program must fail")
+            #expect(throws: BerthError.self) { try failing.signal(0) }   // reaped: nothing left
+        }
+    }
+
     @Test("the command is PID 1 of its own pid namespace and ps sees only it")
     func pidNamespace() throws {
         try withRootfs { rootfs in
