@@ -93,16 +93,22 @@ extension NetworkManager {
     /// link of another kind holding the name is refused, as is a bridge that is not the
     /// network's own (`isOwnBridge`) — unless `takingLeftover`: a create found it tagged by
     /// this instance for a network the state does not know (`checkOwnership`), a leftover it
-    /// takes and tags anew. What this call added is taken back
-    /// if a later step fails; corrections of a MAC or a tag are kept.
+    /// deletes, as `gc` would, and makes anew (what it carries — another network's gateway
+    /// addresses and MTU, its ports — is not this network's). What this call added is taken
+    /// back if a later step fails; corrections of a MAC or a tag are kept.
     func prepareBridge(_ network: NetworkRecord, instance: StateInstance, existing: Link?, gatewayPresent: Bool?,
                        installFirewall: Bool, takingLeftover: Bool = false, warnings: inout [HostWarning]) throws(BerthError) -> ReadyBridge {
+        var existing = existing
+        if takingLeftover, let leftover = existing, leftover.kind == .bridge {
+            try host.netlink.deleteLink(.index(leftover.index))
+            existing = nil
+        }
         if let existing, existing.kind != .bridge {
             throw BerthError(.conflict, "link \(network.bridge) exists but is a \(existing.kind), not a bridge",
                              hint: "choose another bridge name, or delete that link", object: .link(network.bridge.rawValue),
                              parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
         }
-        if let existing, !takingLeftover, !isOwnBridge(existing, for: network, instance: instance) {
+        if let existing, !isOwnBridge(existing, for: network, instance: instance) {
             throw foreignBridge(existing, of: network)
         }
         if existing == nil, network.bridgeAdopted {

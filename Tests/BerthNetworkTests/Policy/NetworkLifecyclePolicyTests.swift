@@ -106,8 +106,13 @@ struct NetworkLifecyclePolicyTests {
     func leftoverBridgeTaken() throws {
         let host = try FakeHost()
         host.kernel.addLink("brweb", kind: "bridge", up: true, alias: "berth-network old @f4ce0001")
+        let leftover = try #require(host.kernel.link("brweb"))
+        try host.handle.netlink.addAddress(CIDR(parsing: "10.1.0.1/24"), to: .index(leftover.index))
         let record = try host.network()
         let bridge = try #require(host.kernel.link("brweb"))
+        // Made anew: the forgotten network's gateway address is not this one's.
+        #expect(bridge.index != leftover.index)
+        #expect(!host.kernel.addresses().contains("10.1.0.1/24 dev brweb"), "\(host.kernel.addresses())")
         #expect(bridge.alias == "berth-network web @f4ce0001")
         #expect(bridge.mac == record.bridgeMAC && bridge.isUp)
         #expect(host.kernel.addresses().contains("10.88.0.1/24 dev brweb"))
