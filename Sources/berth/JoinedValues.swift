@@ -1,7 +1,7 @@
 /// `-eFOO=1`: a short option with a joined value that holds '=', as docker's users write it.
 /// argument-parser reads a single-dash word with '=' as a name and a value (`-eFOO`, `1`)
 /// and refuses it; docker's pflag reads it as `-e FOO=1`. Before parsing, `run` and `exec`
-/// get such a word split in two — only among their options: the scan stops at '--' and at
+/// (and `network create`'s `-oKEY=VALUE`) get such a word split in two — only among their options: the scan stops at '--' and at
 /// the first word that is not an option (run's command, exec's container), so the
 /// container's command keeps its arguments as written.
 enum JoinedValues {
@@ -20,6 +20,7 @@ enum JoinedValues {
     static let execValues: Set<String> = ["-e", "--env", "-w", "--workdir", "-u", "--user", "--state-dir"]
 
     static func split(_ arguments: [String]) -> [String] {
+        if arguments.count > 2, arguments[0] == "network", arguments[1] == "create" { return splitNetworkCreate(arguments) }
         guard let command = arguments.first, command == "run" || command == "exec" else { return arguments }
         let short = command == "run" ? runShort : execShort
         let values = command == "run" ? runValues : execValues
@@ -43,5 +44,20 @@ enum JoinedValues {
             index += 1
         }
         return result + arguments[index...]
+    }
+
+    /// `network create -ocom.docker.network.bridge.name=br0`: every `-o` value holds '=' (KEY=VALUE), and a
+    /// network name cannot begin with '-', so any such word before `--` is the option.
+    private static func splitNetworkCreate(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        for (index, word) in arguments.enumerated() {
+            if word == "--" { return result + arguments[index...] }
+            if index > 1, word.hasPrefix("-o"), word.count > 2, word.contains("=") {
+                result += ["-o", String(word.dropFirst(2))]
+            } else {
+                result.append(word)
+            }
+        }
+        return result
     }
 }

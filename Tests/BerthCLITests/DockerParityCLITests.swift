@@ -134,7 +134,7 @@ struct DockerParityKernelTests {
         }
     }
 
-    @Test("joined short options run as spelled apart: run -eK=V -w/DIR -uUID -hNAME -vSRC:DST -pPORTS, exec -eK=V -w/DIR, attach -pPORTS")
+    @Test("joined short options run as spelled apart: run -eK=V -w/DIR -uUID -hNAME -vSRC:DST -pPORTS, exec -eK=V -w/DIR, attach -pPORTS, network create -oKEY=VALUE")
     func joinedShortOptions() throws {
         try withHostSandbox { sandbox in
             try withRunRootfs(applets: ["id"]) { rootfs in
@@ -162,6 +162,12 @@ struct DockerParityKernelTests {
                 #expect(sandbox.berth(["port", "e1", "80"]).stdout == "0.0.0.0:18083\n")
                 #expect(sandbox.berth(["port", "e1", "81"]).stdout == "0.0.0.0:18084\n")
                 #expect(sandbox.berth(["detach", "e1"]).status == 0)
+
+                // network create -oKEY=VALUE, as docker network create -o takes it.
+                let network = sandbox.berth(["network", "create", "-ocom.docker.network.bridge.name=brjoined", "--subnet", "10.9.7.0/24", "joined"])
+                #expect(network.status == 0, "\(network)")
+                #expect(sandbox.run(["ip", "link", "show", "brjoined"]).succeeded)
+                #expect(sandbox.berth(["network", "rm", "joined"]).status == 0)
             }
         }
     }
