@@ -16,6 +16,19 @@ struct ContainerRaceCLITests {
                     environment: ["BERTH_STATE_DIR": sandbox.stateDirectory])
     }
 
+    /// The row of container `name` once it waits to restart after four restarts: a back-off
+    /// of 1.6 s (100 ms doubled each time), time enough for what a test does next.
+    private func waitingToRestart(_ sandbox: HostSandbox, _ name: String) throws -> [String: Any] {
+        var found: [String: Any]?
+        #expect(try ContainerCLI.eventually {
+            guard let row = try ContainerCLI.container(sandbox, name), row["status"] as? String == "restarting",
+                  (row["restartCount"] as? Int ?? 0) >= 4, row["supervisorPid"] is Int else { return false }
+            found = row
+            return true
+        })
+        return try #require(found, "container \(name) never waited to restart")
+    }
+
     @Test("a stop that comes while the start is being set up keeps the command from ever running")
     func stopDuringStart() throws {
         try withHostSandbox { sandbox in
@@ -81,11 +94,8 @@ struct ContainerRaceCLITests {
             try withAccountsRootfs { rootfs in
                 try #require(sandbox.berth(["run", "-d", "--name", "flaky", "--restart", "always", "--network", "none", "--rootfs", rootfs.path,
                                             "--", "sh", "-c", "exit 3"]).succeeded)
-                // After four restarts the back-off is 1.6 s: the kills below land in it.
-                #expect(try ContainerCLI.eventually {
-                    guard let row = try ContainerCLI.container(sandbox, "flaky") else { return false }
-                    return row["status"] as? String == "restarting" && (row["restartCount"] as? Int ?? 0) >= 4
-                })
+                // The kills below land in its back-off.
+                _ = try waitingToRestart(sandbox, "flaky")
                 let hup = sandbox.berth(["kill", "-s", "HUP", "flaky"])
                 #expect(hup.status == 1 && hup.stderr.hasPrefix("berth: container flaky is restarting: wait until it runs"), "\(hup)")
                 let killed = sandbox.berth(["kill", "flaky"])
@@ -103,16 +113,8 @@ struct ContainerRaceCLITests {
             try withAccountsRootfs { rootfs in
                 try #require(sandbox.berth(["run", "-d", "--name", "flaky", "--restart", "on-failure", "--network", "none", "--rootfs", rootfs.path,
                                             "--", "sh", "-c", "exit 3"]).succeeded)
-                // After four restarts the back-off is 1.6 s: time enough to kill the supervisor
-                // while it waits.
-                var supervisor: Int?
-                #expect(try ContainerCLI.eventually {
-                    guard let row = try ContainerCLI.container(sandbox, "flaky"), row["status"] as? String == "restarting",
-                          (row["restartCount"] as? Int ?? 0) >= 4 else { return false }
-                    supervisor = row["supervisorPid"] as? Int
-                    return supervisor != nil
-                })
-                let pid = try #require(supervisor)
+                // Time enough to kill the supervisor while it waits.
+                let pid = try #require(try waitingToRestart(sandbox, "flaky")["supervisorPid"] as? Int)
                 #expect(kill(pid_t(pid), SIGKILL) == 0)
                 #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: pid) })
                 let gc = sandbox.berth(["gc"])

@@ -170,9 +170,10 @@ extension NetworkManager {
                     let remaining = try tx.publications().map { (publication) throws(BerthError) in try publication.firewallView() }
                     // Its guard (127/8 arriving anywhere but lo is dropped) stays while any
                     // link routes to loopback: route_localnet, which a publication leaves on
-                    // its host link (a CNI main plugin's bridge) when it goes.
+                    // its host link (a CNI main plugin's bridge) when it goes — or while links
+                    // made from now on would (`default`).
                     if networks.isEmpty, !remaining.contains(where: { $0.hasElements(in: .ipv4) }),
-                       !(["all"] + view.links.map(\.name)).contains(where: { (try? host.sysctl("net/ipv4/conf/\($0)/route_localnet")) == "1" }) {
+                       !(["all", "default"] + view.links.map(\.name)).contains(where: { (try? host.sysctl("net/ipv4/conf/\($0)/route_localnet")) == "1" }) {
                         unusedTables.insert(.ipv4)
                     }
                     if !networks.contains(where: \.hasIPv6), !remaining.contains(where: { $0.hasElements(in: .ipv6) }) { unusedTables.insert(.ipv6) }

@@ -195,6 +195,11 @@ struct PublicationPolicyTests {
         _ = try host.manager.gc()
         #expect(host.nftables.ruleset.contains("table ip berth"))
         host.kernel.presetSysctl(key, "0")
+        // Links made from now on would route to loopback too: the guard stays for them.
+        host.kernel.presetSysctl("net/ipv4/conf/default/route_localnet", "1")
+        _ = try host.manager.gc()
+        #expect(host.nftables.ruleset.contains("table ip berth"))
+        host.kernel.presetSysctl("net/ipv4/conf/default/route_localnet", "0")
         _ = try host.manager.gc()
         #expect(!host.nftables.ruleset.contains("table ip berth"))
     }
