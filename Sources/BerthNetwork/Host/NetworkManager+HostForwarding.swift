@@ -41,12 +41,18 @@ extension NetworkManager {
         return try host.setSysctl(Self.ipv4ForwardingKey, to: "1") ? was : nil
     }
 
-    /// Whether Berth's tables hold a network rule of another instance: a network that may
-    /// need the forwarding a failing create turned on (another state directory's, created
+    /// Whether a bridge tagged for another instance's network exists, or Berth's tables hold
+    /// a network rule of another instance: a network that may need the forwarding a failing
+    /// create turned on (another state directory's, created
     /// meanwhile, found it on and said nothing), so the undo leaves it on. This instance's
     /// own networks were made under the same lock: one that needed forwarding had it on
     /// already, and the create changed nothing.
     func otherInstancesHaveNetworks(_ instance: StateInstance) throws(BerthError) -> Bool {
+        // A bridge comes before its rules: another state directory's create that has made
+        // its bridge and read forwarding as on, but not yet installed its rules, is one too.
+        for link in try host.netlink.links() where link.kind == .bridge {
+            if let tag = KernelNames.Tag(link.alias), tag.kind == .network, tag.instance != instance.id { return true }
+        }
         let firewall = try self.firewall(instance)
         for table in [try firewall.table(), try firewall.table6()] {
             for chain in table?.chains ?? [] {

@@ -109,6 +109,17 @@ struct HostForwardingPolicyTests {
         #expect(try on.handle.sysctl("net/ipv6/conf/all/forwarding") == "1")
     }
 
+    @Test("a failed create leaves forwarding on while another state directory's create has made its bridge (its rules not yet in place)")
+    func failedCreateSparesAnotherCreate() throws {
+        let host = try FakeHost()
+        // Another instance's network, half made: its bridge, tagged, and no rule yet.
+        host.kernel.addLink("brother", kind: "bridge", up: true, alias: "berth-network other @0dd1ce00")
+        host.arm("network.firewall")
+        _ = refusal { _ = try create(host) }
+        host.disarm()
+        #expect(try host.handle.sysctl("net/ipv4/ip_forward") == "1")
+    }
+
     @Test("Docker's FORWARD policy drop: a warning at create naming the chain and the bridge, a check problem with its repair, nothing changed in that table")
     func dockerForwardDrop() throws {
         let host = try FakeHost()
