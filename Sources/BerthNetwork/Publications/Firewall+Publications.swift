@@ -29,6 +29,9 @@ extension Firewall {
             do {
                 try publish(endpoint, after: skeletons)
                 return made
+            } catch where attempt == 0 && error.code == .notFound {
+                // A table read as there went before the batch (another state directory's gc
+                // deleted it as unused): planned anew, making it this time.
             } catch where attempt == 0 && !made.isEmpty && error.code == .conflict {
                 // The table is created, not added: another process that made it since it
                 // was read refuses the whole batch. Planned anew against what it made; a

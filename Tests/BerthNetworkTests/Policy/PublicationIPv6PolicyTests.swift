@@ -106,6 +106,24 @@ struct PublicationIPv6PolicyTests {
         try host.manager.unpublish(id: "pub1")
     }
 
+    @Test("a table read as there and gone before the batch (another state directory's gc deleted it unused) is made in a batch planned anew")
+    func tableGoneBeforeBatch() throws {
+        let host = try wiredHost()
+        // ip berth exists and is unused; ip6 berth does not: the elements alone are refused,
+        // then the batch that makes ip6 berth finds ip berth gone.
+        try publish(host, "v4", ipv6: nil, ports: ["8080:80"])
+        try host.manager.unpublish(id: "v4")
+        #expect(table(host, "ip") != nil && table(host) == nil)
+        host.nftables.beforeApplyDelay = 1
+        host.nftables.beforeNextApply = {
+            var drop = Transaction()
+            drop.delete(.table(FirewallLayout.table))
+            try? host.nftables.backend.apply(drop)
+        }
+        try publish(host, "both", ports: ["8081:80"])
+        #expect(table(host, "ip")?.contains("berth-endpoint both") == true && table(host)?.contains("berth-endpoint both") == true)
+    }
+
     @Test("IPv6 only: its ports on IPv6 alone, no ip berth table made, no route_localnet")
     func ipv6Only() throws {
         let host = try wiredHost()
