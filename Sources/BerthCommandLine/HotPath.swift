@@ -196,11 +196,11 @@ package enum HotPath {
                 // argument-parser refuses `--name=` with nothing after it.
                 guard value?.isEmpty == false else { return nil }
             } else if word.hasPrefix("-p"), word.utf8.count > 2 {
-                // `-pVALUE`. argument-parser reads `-p=80` as the value "=80" (pflag as "80"):
-                // left to it, as is any other joined short option.
-                value = String(word.dropFirst(2))
+                // `-pVALUE`, and `-p=VALUE` read as pflag reads it (the full CLI splits it so
+                // too: JoinedValues); `-p=` with nothing after it is left to argument-parser.
+                value = String(word.dropFirst(word.dropFirst(2).hasPrefix("=") ? 3 : 2))
                 word = "-p"
-                guard value?.hasPrefix("=") == false else { return nil }
+                guard value?.isEmpty == false else { return nil }
             }
             if word.hasPrefix("-") {
                 let name = longSpelling(word)

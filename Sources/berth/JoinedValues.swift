@@ -1,9 +1,12 @@
 /// `-eFOO=1`: a short option with a joined value that holds '=', as docker's users write it.
 /// argument-parser reads a single-dash word with '=' as a name and a value (`-eFOO`, `1`)
-/// and refuses it; docker's pflag reads it as `-e FOO=1`. Before parsing, `run` and `exec`
-/// (and `network create`'s `-oKEY=VALUE`) get such a word split in two — only among their options: the scan stops at '--' and at
-/// the first word that is not an option (run's command, exec's container), so the
-/// container's command keeps its arguments as written.
+/// and refuses it; docker's pflag reads it as `-e FOO=1`. pflag also reads `-p=8080:80` as
+/// `-p 8080:80`, where argument-parser would take `=8080:80` as the value. Before parsing,
+/// `run` and `exec` get such words split in two — only among their options: the scan stops
+/// at '--' and at the first word that is not an option (run's command, exec's container),
+/// so the container's command keeps its arguments as written. Commands whose positionals
+/// are names (`attach -p=…`, `kill -s=…`, `stop`/`restart -t=…`, `network create -o…`)
+/// get theirs split up to '--'.
 enum JoinedValues {
     /// The short options of `run` whose value may be joined (all of them take one).
     static let runShort: Set<Character> = ["p", "h", "e", "w", "u", "v", "m", "c"]
@@ -18,9 +21,13 @@ enum JoinedValues {
         "--security-opt", "--state-dir",
     ]
     static let execValues: Set<String> = ["-e", "--env", "-w", "--workdir", "-u", "--user", "--state-dir"]
+    /// The short options that take a value of the commands whose every other word is an
+    /// option, its value or a name (which cannot begin with '-').
+    static let namedShort: [String: Set<Character>] = ["attach": ["p"], "kill": ["s"], "stop": ["t"], "restart": ["t"]]
 
     static func split(_ arguments: [String]) -> [String] {
         if arguments.count > 2, arguments[0] == "network", arguments[1] == "create" { return splitNetworkCreate(arguments) }
+        if let command = arguments.first, let short = namedShort[command] { return splitNamed(arguments, short: short) }
         guard let command = arguments.first, command == "run" || command == "exec" else { return arguments }
         let short = command == "run" ? runShort : execShort
         let values = command == "run" ? runValues : execValues
@@ -35,9 +42,8 @@ enum JoinedValues {
                 index = min(index + 2, arguments.count)
                 continue
             }
-            let letters = Array(word.dropFirst())
-            if !word.hasPrefix("--"), letters.count > 1, short.contains(letters[0]), word.contains("=") {
-                result += [String(word.prefix(2)), String(letters.dropFirst())]
+            if let pair = pflagPair(word, short: short, joinedEquals: true) {
+                result += pair
             } else {
                 result.append(word)
             }
@@ -46,13 +52,38 @@ enum JoinedValues {
         return result + arguments[index...]
     }
 
-    /// `network create -ocom.docker.network.bridge.name=br0`: every `-o` value holds '=' (KEY=VALUE), and a
-    /// network name cannot begin with '-', so any such word before `--` is the option.
+    /// A single-dash word of a short option in `short` that argument-parser would misread:
+    /// `-X=VALUE` (pflag's `-X VALUE`) and, with `joinedEquals`, `-XVALUE` whose value holds
+    /// '='. Nil for anything else.
+    private static func pflagPair(_ word: String, short: Set<Character>, joinedEquals: Bool) -> [String]? {
+        guard !word.hasPrefix("--"), word.hasPrefix("-") else { return nil }
+        let letters = Array(word.dropFirst())
+        guard letters.count > 1, short.contains(letters[0]) else { return nil }
+        if letters[1] == "=" { return [String(word.prefix(2)), String(letters.dropFirst(2))] }
+        guard joinedEquals, letters.contains("=") else { return nil }
+        return [String(word.prefix(2)), String(letters.dropFirst())]
+    }
+
+    /// `attach web -p=8080:80`, `kill -s=KILL web`: up to '--'.
+    private static func splitNamed(_ arguments: [String], short: Set<Character>) -> [String] {
+        var result = [arguments[0]]
+        for (index, word) in arguments.enumerated().dropFirst() {
+            if word == "--" { return result + arguments[index...] }
+            result += pflagPair(word, short: short, joinedEquals: false) ?? [word]
+        }
+        return result
+    }
+
+    /// `network create -ocom.docker.network.bridge.name=br0`, `-o=KEY=VALUE`, `-d=bridge`: every
+    /// `-o` value holds '=' (KEY=VALUE), and a network name cannot begin with '-', so any such
+    /// word before `--` is the option.
     private static func splitNetworkCreate(_ arguments: [String]) -> [String] {
         var result: [String] = []
         for (index, word) in arguments.enumerated() {
             if word == "--" { return result + arguments[index...] }
-            if index > 1, word.hasPrefix("-o"), word.count > 2, word.contains("=") {
+            if index > 1, let pair = pflagPair(word, short: ["o", "d"], joinedEquals: false) {
+                result += pair
+            } else if index > 1, word.hasPrefix("-o"), word.count > 2, word.contains("=") {
                 result += ["-o", String(word.dropFirst(2))]
             } else {
                 result.append(word)

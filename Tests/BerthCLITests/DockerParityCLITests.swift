@@ -33,6 +33,9 @@ struct DockerParityUsageTests {
     func joinedShortOptions() {
         for (arguments, reason) in [
             (["run", "-pbogus", "--", "true"], "invalid port mapping \"bogus\""),
+            // pflag's -X=VALUE: the value is what follows '=', for every command's short options.
+            (["run", "-p=bogus", "--", "true"], "invalid port mapping \"bogus\""),
+            (["run", "-m=5x", "--", "true"], "--memory: "),
             (["run", "-m5x", "--", "true"], "--memory: "),
             (["run", "-cx", "--", "true"], "--cpu-shares: "),
             (["run", "-v/tmp:/mnt", "--network", "container:x", "--", "true"], "network mode \"container:x\""),
@@ -47,6 +50,10 @@ struct DockerParityUsageTests {
         #expect(execEnv.status == 125 && !execEnv.stderr.contains("unknown option"), "\(execEnv)")
         let attach = berth(["attach", "web", "--netns", "/nonexistent-berth-ns", "-pbogus", "--state-dir", "/nonexistent-berth-state"])
         #expect(attach.status == 1 && attach.stderr.contains("invalid port mapping \"bogus\""), "\(attach)")
+        let attachEquals = berth(["attach", "web", "--netns", "/nonexistent-berth-ns", "-p=bogus", "--state-dir", "/nonexistent-berth-state"])
+        #expect(attachEquals.status == 1 && attachEquals.stderr.contains("invalid port mapping \"bogus\""), "\(attachEquals)")
+        let kill = berth(["kill", "-s=BOGUS", "--state-dir", "/nonexistent-berth-state", "web"])
+        #expect(kill.status == 64 && kill.stderr.hasPrefix("berth: invalid signal BOGUS ("), "\(kill)")
     }
 
     @Test("a misspelled option of run's is named as that option (argument-parser's error, the joined forms being known), never advised to go after '--' (which would run a program of that name: 127)")
@@ -147,20 +154,22 @@ struct DockerParityKernelTests {
                 #expect(run.status == 0 && run.stdout == "joined\n/tmp\n0\nbox\nfrom the host\n", "\(run)")
 
                 let detached = sandbox.berth(["run", "-d", "--name", "web", "--rootfs", rootfs.path, "-p18081:80", "-p", "published=18082,target=53,protocol=udp",
-                                              "--", "sleep", "1000"])
+                                              "-p=18085:85", "--", "sleep", "1000"])
                 #expect(detached.status == 0, "\(detached)")
                 #expect(sandbox.berth(["port", "web", "80"]).stdout == "0.0.0.0:18081\n")
                 #expect(sandbox.berth(["port", "web", "53/udp"]).stdout == "0.0.0.0:18082\n")
+                #expect(sandbox.berth(["port", "web", "85"]).stdout == "0.0.0.0:18085\n")
                 let exec = sandbox.berth(["exec", "-eBAR=2", "-w/etc", "web", "--", "sh", "-c", "echo $BAR; pwd"])
                 #expect(exec.status == 0 && exec.stdout == "2\n/etc\n", "\(exec)")
                 #expect(sandbox.berth(["rm", "-f", "web"]).status == 0)
 
                 // attach, read by the lean binary's own parser (HotPath).
                 let ns = try #require(try sandbox.makeNamespace().name)
-                let attach = sandbox.berth(["attach", "berth", "--netns", ns, "--id", "e1", "-p18083:80", "-p", "published=18084,target=81"])
+                let attach = sandbox.berth(["attach", "berth", "--netns", ns, "--id", "e1", "-p18083:80", "-p", "published=18084,target=81", "-p=18086:86"])
                 #expect(attach.status == 0, "\(attach)")
                 #expect(sandbox.berth(["port", "e1", "80"]).stdout == "0.0.0.0:18083\n")
                 #expect(sandbox.berth(["port", "e1", "81"]).stdout == "0.0.0.0:18084\n")
+                #expect(sandbox.berth(["port", "e1", "86"]).stdout == "0.0.0.0:18086\n")
                 #expect(sandbox.berth(["detach", "e1"]).status == 0)
 
                 // network create -oKEY=VALUE, as docker network create -o takes it.

@@ -7,9 +7,10 @@ import Testing
 /// to argument-parser (return nil), never misread.
 @Suite("HotPath parity with argument-parser")
 struct HotPathParityTests {
-    /// argument-parser's reading of an attach, in HotPath's terms; nil if it refuses it.
+    /// The full CLI's reading of an attach (JoinedValues, then argument-parser), in HotPath's
+    /// terms; nil if it refuses it.
     private func parser(attach arguments: [String]) -> HotPath.Attach? {
-        guard let command = try? AttachCommand.parse(arguments) else { return nil }
+        guard let command = try? AttachCommand.parse(Array(JoinedValues.split(["attach"] + arguments).dropFirst())) else { return nil }
         return HotPath.Attach(network: command.network, netns: command.netns, id: command.id, ip: command.ip, ip6: command.ip6, mac: command.mac,
                               ifname: command.ifname, publish: command.publish, stateDir: command.state.stateDir,
                               name: command.name, aliases: command.alias)
@@ -67,6 +68,8 @@ struct HotPathParityTests {
             + [["web", "--netns=/run/netns/a=b", "--id", "x y"], ["web", "--netns", "", "--id", ""], ["web", "--netns", "ns", "--ip=-1"]]
             // Joined -p values as docker users write them, one that looks like an option among them.
             + [["web", "--netns", "ns", "-p8080:80"], ["-p127.0.0.1:53:53/udp", "web", "--netns", "ns", "-p", "80"], ["web", "--netns", "ns", "-p-1"]]
+            // pflag's -p=SPEC, as docker reads it (the value after '=').
+            + [["web", "--netns", "ns", "-p=8080:80"], ["-p=[::1]:53:53/udp", "web", "--netns=ns", "-p", "80"]]
         #expect(cases.count > 1000)
         var accepted = 0
         for arguments in cases {
@@ -105,7 +108,7 @@ struct HotPathParityTests {
         ["web", "--netns", "--id", "x"], ["web", "--netns", "-x"],
         ["web", "--netns", "ns", "--", "x"], ["web", "--netns", "ns", "--unknown", "x"], ["web", "--netns", "ns", "-x"],
         ["web", "--netns", "ns", "--id", "a", "--id", "b"], ["web", "--netns", "a", "--netns=b"],
-        ["web", "--netns", "ns", "-p=80"], ["web", "--netns", "ns", "--publish"], ["web", "--netns", "ns", "-x80"], ["web", "--netns", "ns", "-P80"],
+        ["web", "--netns", "ns", "-p="], ["web", "--netns", "ns", "--publish"], ["web", "--netns", "ns", "-x80"], ["web", "--netns", "ns", "-P80"],
         ["web", "--netns", "ns", "--NETNS", "x"], ["web", "--net", "ns"], ["web", "--netns", "ns", "--ifname"],
         // argument-parser refuses an empty value after '='.
         ["web", "--netns="], ["web", "--netns", "ns", "--id="], ["web", "--netns", "ns", "-p", "80", "--publish="],
