@@ -45,6 +45,29 @@ struct ResolverMemberTests {
         #expect(resolver.resolve(query("web", .a), zone: 1, source: .v4(IPv4Address(10, 90, 0, 2))) == .forward)
     }
 
+    @Test("PTR on one network's gateway names the asker's other networks' containers; others get NXDOMAIN, never a leak")
+    func reverseOfOtherNetworks() throws {
+        let resolver = try resolver()
+        let member = IPAddress.v4(IPv4Address(10, 89, 0, 7))
+        guard case .answer(let cache) = resolver.resolve(query("2.0.90.10.in-addr.arpa", .ptr), zone: 0, source: member) else {
+            Issue.record("the PTR of back's cache not answered")
+            return
+        }
+        #expect(cache.responseCode == .noError && cache.answers.map(\.data) == [.ptr(name("cache.back"))])
+        // A container on front only: back's addresses are Berth's, so NXDOMAIN (not forwarded).
+        guard case .answer(let other) = resolver.resolve(query("2.0.90.10.in-addr.arpa", .ptr), zone: 0, source: .v4(IPv4Address(10, 89, 0, 8))) else {
+            Issue.record("the PTR of a served subnet was forwarded")
+            return
+        }
+        #expect(other.responseCode == .nameError && other.answers.isEmpty)
+        // The own network's names come first: front's web.
+        guard case .answer(let web) = resolver.resolve(query("2.0.89.10.in-addr.arpa", .ptr), zone: 0, source: member) else {
+            Issue.record("web's PTR not answered")
+            return
+        }
+        #expect(web.answers.map(\.data) == [.ptr(name("web.front"))])
+    }
+
     @Test("the state's table marks every endpoint, named or not, by its network namespace")
     func stateMembers() throws {
         func network(_ name: String, _ third: UInt8) throws -> NetworkRecord {

@@ -40,6 +40,19 @@ struct ResolverNegativeTests {
                                         refresh: 3600, retry: 600, expire: 86400, minimum: 0)))
     }
 
+    @Test("the network's apex NETWORK. is answered here (its SOA, NODATA otherwise), never forwarded; another network's apex is forwarded")
+    func networkApex() throws {
+        let soa = try answer(query("Front", .soa))
+        #expect(soa.responseCode == .noError && soa.header.isAuthoritative)
+        #expect(soa.answers.map(\.type) == [.soa] && soa.answers.first?.name.description == "Front.")
+        let a = try answer(query("front", .a))
+        #expect(a.responseCode == .noError && a.answers.isEmpty && soaOwner(a) == "front.")
+        #expect(try answer(query("front", .init(rawValue: 252))).responseCode == .notImplemented)
+        // back's apex asked on front, by a container that is not on back: not front's business.
+        #expect(resolver.resolve(query("back", .soa), zone: front) == .forward)
+        #expect(resolver.resolve(query("back", .soa), zone: back) != .forward)
+    }
+
     @Test("negative answers for reverse names carry the SOA of the subnet's reverse zone")
     func reverseApex() throws {
         let missing = try answer(query("99.0.89.10.in-addr.arpa", .ptr))

@@ -125,7 +125,7 @@ public struct DNSResolver: Sendable {
         guard question.recordClass == .internet || question.recordClass == .any else { return .forward }
 
         if let address = ReverseName.address(from: question.name) {
-            return resolveReverse(query, question: question, address: address, zone: zones[zone])
+            return resolveReverse(query, question: question, address: address, zones: askersZones(zone, source: source))
         }
         if let (block, below) = ReverseName.block(from: question.name) {
             return resolveReverseBlock(query, question: question, block: block, below: below, zone: zones[zone])
@@ -137,16 +137,24 @@ public struct DNSResolver: Sendable {
         // The asking container's other networks come next (aardvark-dns answers from every
         // network of the container): still only the asker's own networks.
         let key = question.name.lowercased()
-        var found = zones[zone].addresses[key].map { (zone: zone, addresses: $0) }
-        if found == nil, let source, let member = zones[zone].members[source] {
-            for other in zonesByMember[member] ?? [] where other != zone {
-                if let addresses = zones[other].addresses[key] {
-                    found = (other, addresses)
-                    break
+        let asked = askersZones(zone, source: source)
+        guard let answering = asked.first(where: { zones[$0].addresses[key] != nil }), let addresses = zones[answering].addresses[key] else {
+            // `NETWORK.` itself, the apex Berth's negative answers name in their SOA, is
+            // Berth's too: forwarded, an upstream's NXDOMAIN for it would deny every
+            // NAME.NETWORK below it to a client that caches by RFC 8020.
+            if let apex = asked.lazy.compactMap({ self.zones[$0].domain }).first(where: { $0 == key }) {
+                if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
+                    return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
                 }
+                if question.type == .soa || question.type == .any {
+                    var answer = response(to: query, code: .noError)
+                    answer.answers = [soaRecord(apex: question.name)]
+                    return .answer(answer)
+                }
+                return .answer(negative(to: query, code: .noError, apex: apex))
             }
+            return .forward
         }
-        guard let (answering, addresses) = found else { return .forward }
         if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
             return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
         }
@@ -172,11 +180,19 @@ public struct DNSResolver: Sendable {
         return .answer(answer)
     }
 
-    private func resolveReverse(_ query: DNSMessage, question: DNSQuestion, address: IPAddress, zone: Zone) -> DNSResolution {
+    /// The zones whose names a query on `zone` from `source` gets, in order: the zone's own,
+    /// then the asking container's other networks' (aardvark-dns answers from every network
+    /// of the container) — still only the asker's own networks.
+    private func askersZones(_ zone: Int, source: IPAddress?) -> [Int] {
+        guard let source, let member = zones[zone].members[source] else { return [zone] }
+        return [zone] + (zonesByMember[member] ?? []).filter { $0 != zone }
+    }
+
+    private func resolveReverse(_ query: DNSMessage, question: DNSQuestion, address: IPAddress, zones asked: [Int]) -> DNSResolution {
         let subnet = servedSubnet { $0.contains(address) }
         let apex = subnet.map { ReverseName.zoneName(of: ReverseName.zone(of: $0)) }
             ?? (address.family == .ipv4 ? ReverseName.inAddrArpa : ReverseName.ip6Arpa)
-        if let target = zone.reverse[address] {
+        if let target = asked.lazy.compactMap({ self.zones[$0].reverse[address] }).first {
             guard question.type == .ptr || question.type == .any else { return .answer(negative(to: query, code: .noError, apex: apex)) }
             var answer = response(to: query, code: .noError)
             answer.answers = [DNSRecord(name: question.name, ttl: ttl, data: .ptr(target))]
