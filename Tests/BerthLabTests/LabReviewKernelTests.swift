@@ -230,4 +230,50 @@ extension LabKernelTests {
             #expect(down.succeeded, "\(down)")
         }
     }
+
+    @Test("a lab collection that fails as a whole (its lock cannot be opened) is reported on stderr, exit 1, and berth gc's network part runs all the same")
+    func failedLabCollectionDoesNotBlockGC() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, triangleTemplate)
+            // A lab whose first up died: pending, a node made. Collected only once the lab
+            // part of gc runs.
+            let pending = LabSpec(name: lab.name, nodes: [NodeSpec(name: "n")])
+            try lab.state().save(LabRecord(name: pending.name, source: "pending.yaml", pending: pending, nodes: ["n"]))
+            #expect(Command.run(["ip", "netns", "add", lab.namespace("n")]).succeeded)
+            sandbox.adopt(namespaceNamed: lab.namespace("n"))
+
+            // An endpoint whose namespace is gone, with a published port, for the network part.
+            try #require(sandbox.berth(["network", "create", "gcnet", "--subnet", "10.9.7.0/24"]).succeeded)
+            let ns = try #require(try sandbox.makeNamespace().name)
+            try #require(sandbox.berth(["attach", "gcnet", "--netns", ns, "--id", "gone1", "-p", "8080:80"]).succeeded)
+            #expect(Command.run(["ip", "netns", "del", ns]).succeeded)
+
+            // A directory where the lab lock goes: opening it fails (EISDIR), so the lab
+            // collection throws before it looks at any record.
+            let lock = sandbox.stateDirectory + "/" + LabState.lockName
+            try? FileManager.default.removeItem(atPath: lock)
+            try FileManager.default.createDirectory(atPath: lock, withIntermediateDirectories: false)
+
+            let gc = sandbox.berth(["gc"])
+            #expect(gc.status == 1, "\(gc)")
+            #expect(gc.stderr.hasPrefix("berth: lab garbage collection failed: ") && gc.stderr.contains(lock), "\(gc)")
+            #expect(gc.stderr.split(separator: "\n").count == 1, "\(gc)")
+            #expect(gc.stdout.contains("removed endpoint gone1\n") && !gc.stdout.contains("removed lab"), "\(gc)")
+            let ps = sandbox.berthWitness(["ps", "--json"])
+            #expect(!ps.contains("gone1"), "\(ps)")
+            let ruleset = sandbox.witness(["nft", "list", "ruleset"])
+            #expect(!ruleset.contains("berth-endpoint gone1 "), "\(ruleset)")
+            // The lab part did nothing: the crashed lab is still there.
+            #expect(lab.recorded)
+            #expect(lab.namespaces() == [lab.namespace("n")])
+
+            // Once the lock opens, gc finishes the lab, and nothing is left for the network part.
+            try FileManager.default.removeItem(atPath: lock)
+            let again = sandbox.berth(["gc"])
+            #expect(again.succeeded && again.stderr.isEmpty, "\(again)")
+            #expect(again.stdout.contains("removed lab \(lab.name)\n") && !again.stdout.contains("removed endpoint"), "\(again)")
+            #expect(!lab.recorded)
+            #expect(lab.namespaces().isEmpty)
+        }
+    }
 }

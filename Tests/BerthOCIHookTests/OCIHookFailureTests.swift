@@ -55,6 +55,38 @@ struct OCIHookFailureTests {
         }
     }
 
+    @Test("stdin a terminal (the hook run by hand): exit 2 at once, saying a runtime writes the state there, and nothing made",
+          arguments: ["createRuntime", "poststop"])
+    func terminalStdin(stage: String) throws {
+        try withHostSandbox { sandbox in
+            let terminal = try PseudoTerminal()
+            let stateDirectory = sandbox.stateDirectory + "/never"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = Harness.arguments(sandbox, stage, cwd: "/", stateDirectory: stateDirectory, environment: [])
+            process.standardInput = FileHandle(fileDescriptor: terminal.slave, closeOnDealloc: false)
+            let err = Pipe()
+            process.standardError = err
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let pid = process.processIdentifier
+            // A hook that waited for a state on the terminal would wait forever: ended with
+            // SIGKILL, whatever it does.
+            defer { if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() } }
+            let ended = Harness.wait { !process.isRunning }
+            #expect(ended, "the hook waited on the terminal")
+            guard ended else { return }
+            process.waitUntilExit()
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationReason == .exit && process.terminationStatus == 2, "exit \(process.terminationStatus): \(stderr)")
+            #expect(stderr == "berth-oci-hook: \(stage): stdin is a terminal (a runtime writes the container's state there: run it from a runtime's hooks)\n",
+                    "\(stderr)")
+            #expect(!FileManager.default.fileExists(atPath: stateDirectory))
+            #expect(Harness.berthVeths(sandbox).isEmpty)
+            #expect(Harness.ruleset(sandbox).isEmpty)
+        }
+    }
+
     @Test("a container without a network namespace of its own is refused before anything is touched")
     func sharedNamespaceRefused() throws {
         try withHostSandbox { sandbox in
@@ -252,5 +284,40 @@ struct OCIHookFailureTests {
             #expect(Harness.endpoints(sandbox).isEmpty && Harness.berthVeths(sandbox).isEmpty)
             #expect(!Harness.ruleset(sandbox).contains("berth-endpoint again"))
         }
+    }
+}
+
+/// A pseudo-terminal pair, as a person's shell has: the slave is what a program run by hand
+/// gets as stdin. Both ends are closed at deinit.
+private final class PseudoTerminal {
+    let master: Int32
+    let slave: Int32
+
+    init() throws {
+        // posix_openpt, grantpt, unlockpt and ptsname are not visible through Swift's Glibc:
+        // their ioctls on /dev/ptmx (grantpt is nothing to do on devpts).
+        master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        try #require(master >= 0, "open /dev/ptmx: \(String(cString: strerror(errno)))")
+        var unlock: CInt = 0
+        var number: CUnsignedInt = 0
+        let tiocsptlck: UInt = 0x4004_5431, tiocgptn: UInt = 0x8004_5430
+        guard ioctl(master, tiocsptlck, &unlock) == 0, ioctl(master, tiocgptn, &number) == 0 else {
+            let error = String(cString: strerror(errno))
+            close(master)
+            throw SandboxError("unlock or number of the pseudo-terminal: \(error)")
+        }
+        let path = "/dev/pts/\(number)"
+        slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard slave >= 0 else {
+            let error = String(cString: strerror(errno))
+            close(master)
+            throw SandboxError("open \(path): \(error)")
+        }
+        #expect(isatty(slave) == 1)
+    }
+
+    deinit {
+        close(slave)
+        close(master)
     }
 }
