@@ -80,6 +80,15 @@ public struct CNIConfig: Sendable {
     /// GC's `cni.dev/valid-attachments` (or `cni.dev/attachments`): (container id, ifname).
     public var validAttachments: [(containerID: String, ifname: String)]?
 
+    /// Whether this is a main plugin's configuration by its keys: only a main plugin leases
+    /// (`ipam`) or shapes the network it creates (`subnet`, `gateway`, `bridge`, `mtu`,
+    /// `ipv6`, `ipv6Subnet`, `ipv6Gateway`, `"ipv4": false`, `"internal": true`,
+    /// `"dnsEnabled": true`); a chained configuration publishes ports and has none of them.
+    /// A bare `{"type":"berth-cni"}` may be either: prevResult tells (CHECK).
+    public var isMainConfiguration: Bool {
+        ipam != nil || subnet != nil || gateway != nil || bridge != nil || mtu != nil || wantsIPv6 || !ipv4 || isInternal || dnsEnabled
+    }
+
     /// The type of the delegated IPAM plugin.
     public var ipamType: String? { ipam?["type"]?.stringValue }
 
