@@ -89,6 +89,17 @@ public struct CNIConfig: Sendable {
         ipam != nil || subnet != nil || gateway != nil || bridge != nil || mtu != nil || wantsIPv6 || !ipv4 || isInternal || dnsEnabled
     }
 
+    /// `dns` when it sets something — nameservers, search domains, options or a domain —
+    /// else nil: as the reference bridge plugin, an empty `"dns": {}` (or one of empty
+    /// lists) does not hide the IPAM plugin's DNS or Berth's resolver.
+    public var dnsIfSet: JSONValue? {
+        guard let dns else { return nil }
+        let lists = ["nameservers", "search", "options"].contains { dns[$0]?.arrayValue?.isEmpty == false }
+        // Optional.none, not JSONValue's nil literal (null), which would win over the rest.
+        guard lists || dns["domain"]?.stringValue?.isEmpty == false else { return Optional<JSONValue>.none }
+        return dns
+    }
+
     /// The type of the delegated IPAM plugin.
     public var ipamType: String? { ipam?["type"]?.stringValue }
 

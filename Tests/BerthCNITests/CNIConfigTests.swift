@@ -182,4 +182,14 @@ struct CNIConfigTests {
         #expect(try !lists(#"{"name":"vb0123456789ABC"}"#))
         #expect(try !lists(#"{"name":"vb0123456789ab"}"#))
     }
+
+    @Test("dns counts only when it sets something, as in the reference bridge plugin", arguments: [
+        (#"{}"#, false), (#"{"nameservers":[]}"#, false), (#"{"nameservers":[],"search":[],"options":[],"domain":""}"#, false),
+        (#"{"nameservers":["10.0.0.53"]}"#, true), (#"{"search":["example"]}"#, true), (#"{"options":["ndots:2"]}"#, true), (#"{"domain":"cluster.local"}"#, true),
+    ])
+    func dnsIfSet(dns: String, set: Bool) throws {
+        let config = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","dns":\#(dns)}"#))
+        #expect((config.dnsIfSet != nil) == set)
+        #expect(config.dnsIfSet != .some(.null))
+    }
 }

@@ -4,7 +4,8 @@ import Foundation
 import Testing
 
 /// What berth-cni makes of a delegated IPAM plugin's answer (through the fake plugin of
-/// CNIIPAMForwardingKernelTests): its error codes.
+/// CNIIPAMForwardingKernelTests): its error codes, and its DNS beside an empty `dns` of the
+/// configuration.
 @Suite("berth-cni: a delegated IPAM plugin's error codes and DNS (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNIIPAMAnswerKernelTests {
     private func setUp(_ sandbox: HostSandbox, add: (String, Int)) throws -> (cni: CNIHarness, plugins: String) {
@@ -27,6 +28,26 @@ struct CNIIPAMAnswerKernelTests {
                 #expect(add.json?["details"]?.stringValue?.contains("IPAM plugin code \(code): no addresses left") == true, "\(add)")
             }
             #expect(cni.hostVeths().isEmpty)
+        }
+    }
+
+    @Test("an empty dns in the configuration does not hide the IPAM plugin's (the reference bridge applies the configuration's only when it sets something); a set one wins")
+    func emptyDNS() throws {
+        try withHostSandbox { sandbox in
+            let lease = #"{"cniVersion":"1.1.0","ips":[{"address":"10.78.0.50/24","gateway":"10.78.0.1"}],"dns":{"nameservers":["10.78.0.53"]}}"#
+            let (cni, plugins) = try setUp(sandbox, add: (lease, 0))
+            let container = try sandbox.makeNamespace()
+            for (index, dns) in [#"{}"#, #"{"nameservers":[],"search":[]}"#].enumerated() {
+                let config = cni.config("k8s", extra: #""ipam":{"type":"ipam-answer"},"dns":\#(dns)"#)
+                let add = cni.run("ADD", config, containerID: "pod\(index)", netns: container.path, path: plugins)
+                try #require(add.status == 0, "\(add)")
+                #expect(add.json?["dns"] == (try JSONValue(parsing: #"{"nameservers":["10.78.0.53"]}"#)), "\(dns): \(add)")
+                #expect(cni.run("DEL", config, containerID: "pod\(index)", netns: container.path, path: plugins).status == 0)
+            }
+            let set = cni.config("k8s", extra: #""ipam":{"type":"ipam-answer"},"dns":{"domain":"cluster.local"}"#)
+            let add = cni.run("ADD", set, containerID: "pod9", netns: container.path, path: plugins)
+            try #require(add.status == 0, "\(add)")
+            #expect(add.json?["dns"] == (try JSONValue(parsing: #"{"domain":"cluster.local"}"#)), "\(add)")
         }
     }
 }
