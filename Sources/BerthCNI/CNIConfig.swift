@@ -50,7 +50,8 @@ public struct CNIConfig: Sendable {
     public var isInternal: Bool
     /// `stateDir`: Berth's state directory, which must be absolute; `$BERTH_STATE_DIR`, else /var/lib/berth, when absent.
     public var stateDir: String?
-    /// A file to append the plugin's log lines to, instead of stderr.
+    /// A file to append the plugin's log lines to, instead of stderr: an absolute path (a
+    /// relative one is refused, code 7; DEL ignores it).
     public var logFile: String?
 
     /// The `ipam` section (an object with a `type`), delegated to that plugin; nil means
@@ -171,6 +172,15 @@ public struct CNIConfig: Sendable {
         isInternal = try reader.bool("internal") ?? false
         stateDir = try reader.string("stateDir")
         logFile = try reader.string("logFile")
+        if let path = logFile, !path.isEmpty, !path.hasPrefix("/") {
+            // As a relative stateDir: a runtime runs plugins in its own working directory.
+            // DEL (lenient) logs to stderr instead, so a teardown is never blocked.
+            guard lenient else {
+                throw CNIError(.invalidConfig, "\"logFile\": \(path) is not an absolute path",
+                               details: "a runtime runs plugins in its own working directory, so it would be a file wherever that is: give \"logFile\" an absolute path, or leave it out to log to stderr")
+            }
+            logFile = nil
+        }
 
         ipam = try reader.objectValue("ipam")
         if let ipam {

@@ -48,8 +48,9 @@ public enum CNIPlugin {
         let parsed: Result<JSONValue, CNIError> = stdinError.map { .failure($0) } ?? Result { () throws(CNIError) in try CNIInput.parse(stdin) }
         if case .success(let json) = parsed {
             if let text = json["cniVersion"]?.stringValue, let given = CNIVersion(text), given.isSupported { version = given }
-            // One holding U+0000 would open another file; CNIConfig refuses it (code 7).
-            if let path = json["logFile"]?.stringValue, !path.isEmpty, !path.utf8.contains(0) { log = CNILog(path: path) }
+            // One holding U+0000 would open another file, a relative one a file in the
+            // runtime's working directory; CNIConfig refuses both (code 7), to stderr.
+            if let path = json["logFile"]?.stringValue, path.hasPrefix("/"), !path.utf8.contains(0) { log = CNILog(path: path) }
         }
         do throws(CNIError) {
             let env = try CNIEnvironment(environment)
