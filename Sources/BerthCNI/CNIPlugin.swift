@@ -77,11 +77,13 @@ public enum CNIPlugin {
     }
 
     /// VERSION: the versions Berth speaks. stdin may be empty or hold `{"cniVersion": …}`;
-    /// the answer names that version when Berth speaks it, else the latest.
+    /// the answer's `cniVersion` is that one whenever it reads as a version, as the spec
+    /// asks ("the value of cniVersion specified on input"), spoken by Berth or not; else
+    /// the latest. (The reference plugins' skel answers its own latest whatever comes in;
+    /// libcni reads only `supportedVersions`, so either satisfies it.)
     static func versionInfo(stdin: [UInt8]) -> CNIResponse {
         var version = CNIVersion.latest
-        if let json = try? JSONValue(parsingUTF8: stdin), let text = json["cniVersion"]?.stringValue,
-           let given = CNIVersion(text), given.isSupported {
+        if let json = try? JSONValue(parsingUTF8: stdin), let text = json["cniVersion"]?.stringValue, let given = CNIVersion(text) {
             version = given
         }
         let info: JSONValue = .object([

@@ -5,8 +5,9 @@ import Testing
 
 @Suite("berth-cni without a kernel: VERSION, version matrix, environment errors")
 struct CNIPluginTests {
-    @Test("VERSION lists every version; its cniVersion is the request's when Berth speaks it", arguments: [
-        ("", "1.1.0"), (#"{"cniVersion":"0.3.1"}"#, "0.3.1"), (#"{"cniVersion":"1.0.0"}"#, "1.0.0"), (#"{"cniVersion":"0.2.0"}"#, "1.1.0"), ("garbage", "1.1.0"),
+    @Test("VERSION lists every version; its cniVersion is the request's whenever that reads as a version (the spec's \"the value of cniVersion specified on input\"), else the latest", arguments: [
+        ("", "1.1.0"), (#"{"cniVersion":"0.3.1"}"#, "0.3.1"), (#"{"cniVersion":"1.0.0"}"#, "1.0.0"), (#"{"cniVersion":"0.2.0"}"#, "0.2.0"),
+        (#"{"cniVersion":"2.0.0"}"#, "2.0.0"), (#"{"cniVersion":"1.0"}"#, "1.1.0"), (#"{"cniVersion":7}"#, "1.1.0"), (#"{}"#, "1.1.0"), ("garbage", "1.1.0"),
     ])
     func version(stdin: String, echoed: String) {
         let response = CNIPlugin.run(environment: ["CNI_COMMAND": "VERSION"], stdin: Array(stdin.utf8))
