@@ -50,7 +50,8 @@ public struct CNIConfig: Sendable {
     public var isInternal: Bool
     /// `stateDir`: Berth's state directory, which must be absolute; `$BERTH_STATE_DIR`, else /var/lib/berth, when absent.
     public var stateDir: String?
-    /// A file to append the plugin's log lines to, instead of stderr.
+    /// A file to append the plugin's log lines to, instead of stderr: an absolute path (a
+    /// relative one is refused, code 7; DEL ignores it).
     public var logFile: String?
 
     /// The `ipam` section (an object with a `type`), delegated to that plugin; nil means
@@ -79,6 +80,26 @@ public struct CNIConfig: Sendable {
     public var prevResult: JSONValue?
     /// GC's `cni.dev/valid-attachments` (or `cni.dev/attachments`): (container id, ifname).
     public var validAttachments: [(containerID: String, ifname: String)]?
+
+    /// Whether this is a main plugin's configuration by its keys: only a main plugin leases
+    /// (`ipam`) or shapes the network it creates (`subnet`, `gateway`, `bridge`, `mtu`,
+    /// `ipv6`, `ipv6Subnet`, `ipv6Gateway`, `"ipv4": false`, `"internal": true`,
+    /// `"dnsEnabled": true`); a chained configuration publishes ports and has none of them.
+    /// A bare `{"type":"berth-cni"}` may be either: prevResult tells (CHECK).
+    public var isMainConfiguration: Bool {
+        ipam != nil || subnet != nil || gateway != nil || bridge != nil || mtu != nil || wantsIPv6 || !ipv4 || isInternal || dnsEnabled
+    }
+
+    /// `dns` when it sets something — nameservers, search domains, options or a domain —
+    /// else nil: as the reference bridge plugin, an empty `"dns": {}` (or one of empty
+    /// lists) does not hide the IPAM plugin's DNS or Berth's resolver.
+    public var dnsIfSet: JSONValue? {
+        guard let dns else { return nil }
+        let lists = ["nameservers", "search", "options"].contains { dns[$0]?.arrayValue?.isEmpty == false }
+        // Optional.none, not JSONValue's nil literal (null), which would win over the rest.
+        guard lists || dns["domain"]?.stringValue?.isEmpty == false else { return Optional<JSONValue>.none }
+        return dns
+    }
 
     /// The type of the delegated IPAM plugin.
     public var ipamType: String? { ipam?["type"]?.stringValue }
@@ -151,6 +172,15 @@ public struct CNIConfig: Sendable {
         isInternal = try reader.bool("internal") ?? false
         stateDir = try reader.string("stateDir")
         logFile = try reader.string("logFile")
+        if let path = logFile, !path.isEmpty, !path.hasPrefix("/") {
+            // As a relative stateDir: a runtime runs plugins in its own working directory.
+            // DEL (lenient) logs to stderr instead, so a teardown is never blocked.
+            guard lenient else {
+                throw CNIError(.invalidConfig, "\"logFile\": \(path) is not an absolute path",
+                               details: "a runtime runs plugins in its own working directory, so it would be a file wherever that is: give \"logFile\" an absolute path, or leave it out to log to stderr")
+            }
+            logFile = nil
+        }
 
         ipam = try reader.objectValue("ipam")
         if let ipam {

@@ -48,8 +48,9 @@ public enum CNIPlugin {
         let parsed: Result<JSONValue, CNIError> = stdinError.map { .failure($0) } ?? Result { () throws(CNIError) in try CNIInput.parse(stdin) }
         if case .success(let json) = parsed {
             if let text = json["cniVersion"]?.stringValue, let given = CNIVersion(text), given.isSupported { version = given }
-            // One holding U+0000 would open another file; CNIConfig refuses it (code 7).
-            if let path = json["logFile"]?.stringValue, !path.isEmpty, !path.utf8.contains(0) { log = CNILog(path: path) }
+            // One holding U+0000 would open another file, a relative one a file in the
+            // runtime's working directory; CNIConfig refuses both (code 7), to stderr.
+            if let path = json["logFile"]?.stringValue, path.hasPrefix("/"), !path.utf8.contains(0) { log = CNILog(path: path) }
         }
         do throws(CNIError) {
             let env = try CNIEnvironment(environment)
@@ -76,11 +77,13 @@ public enum CNIPlugin {
     }
 
     /// VERSION: the versions Berth speaks. stdin may be empty or hold `{"cniVersion": …}`;
-    /// the answer names that version when Berth speaks it, else the latest.
+    /// the answer's `cniVersion` is that one whenever it reads as a version, as the spec
+    /// asks ("the value of cniVersion specified on input"), spoken by Berth or not; else
+    /// the latest. (The reference plugins' skel answers its own latest whatever comes in;
+    /// libcni reads only `supportedVersions`, so either satisfies it.)
     static func versionInfo(stdin: [UInt8]) -> CNIResponse {
         var version = CNIVersion.latest
-        if let json = try? JSONValue(parsingUTF8: stdin), let text = json["cniVersion"]?.stringValue,
-           let given = CNIVersion(text), given.isSupported {
+        if let json = try? JSONValue(parsingUTF8: stdin), let text = json["cniVersion"]?.stringValue, let given = CNIVersion(text) {
             version = given
         }
         let info: JSONValue = .object([

@@ -154,7 +154,7 @@ extension CNIRequest {
                 .init(name: endpoint.interfaceName.rawValue, mac: endpoint.mac.description, sandbox: env.netns),
             ],
             ips: ips, routes: routes,
-            dns: config.dns ?? ipamResult?.dns ?? resolverDNS(network))
+            dns: config.dnsIfSet ?? ipamResult?.dns ?? resolverDNS(network))
     }
 
     /// On a network with DNS on, the resolver on the gateway, with the host's search

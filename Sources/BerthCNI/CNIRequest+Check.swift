@@ -8,10 +8,18 @@ extension CNIRequest {
     /// elements (extra routes or addresses a later plugin added are fine), and that
     /// `prevResult` names the same addresses. Chained: the published elements, and that
     /// the publication forwards to the addresses prevResult names now (one made before
-    /// schema 11 forwards to IPv4 alone). Code 3 when Berth knows no such attachment, 110
-    /// listing what is missing or differs. An attachment of the same container and interface on
-    /// another network (the id is the same on every network) is not this network's: code 3
-    /// naming it.
+    /// schema 11 forwards to IPv4 alone). 110 listing what is missing or differs.
+    ///
+    /// An attachment Berth does not record is code 3 (the spec's "Container unknown", which
+    /// tells the runtime it need not DEL) only where nothing can be held: no delegated IPAM
+    /// plugin (whose lease a DEL gives back) and a network Berth does not run. On a network
+    /// Berth runs it is 110, whose DEL and ADD remove what a killed ADD left and give a
+    /// delegated lease back. An attachment of the same container and interface on another
+    /// network (the id is the same on every network) is not this network's: named, 3 or 110
+    /// by the same rule. Main or chained is told by the configuration's keys that only a
+    /// main plugin's has (`isMainConfiguration`) or by prevResult, which lists Berth's host
+    /// veth when Berth's ADD made it (`listsBerthHostVeth`): a bare `{"type":"berth-cni"}`
+    /// on a network the state does not know is never a chained one with nothing to check.
     ///
     /// As the reference bridge plugin: `CNI_NETNS` must open as a network namespace (code 4
     /// otherwise) and be the one the attachment was made in; prevResult's interface named
@@ -44,13 +52,16 @@ extension CNIRequest {
                 : ["CNI_NETNS \(env.netns) (\(namespace.identity)) is not the namespace the attachment was made in (\(recordedPath), \(recorded))"]
         }
         var known = true
+        var networkRun = false
         var chained = false
         var publication: PublicationRecord?
         let holder: AttachmentHolder?
         do throws(BerthError) { holder = try backend.holder(of: attachmentID) } catch { throw CNIError(error) }
         if let holder, holder.network != config.name {
             // The id is the container's and interface's, the same on every network.
-            throw CNIError(.unknownContainer, "berth-cni knows no attachment \(env.containerID) \(env.ifname) on network \(config.name): "
+            let networkRun: Bool
+            do throws(BerthError) { networkRun = try backend.network(named: config.name) != nil } catch { throw CNIError(error) }
+            throw CNIError(unknownCode(networkRun: networkRun), "berth-cni knows no attachment \(env.containerID) \(env.ifname) on network \(config.name): "
                                + "it has that container's \(env.ifname) on network \(holder.network)",
                            details: "CHECK with network \(holder.network)'s configuration, or DEL it there and ADD it on \(config.name)")
         }
@@ -69,11 +80,11 @@ extension CNIRequest {
             } else if try backend.network(named: config.name) != nil {
                 // Berth is this network's main plugin and has no such endpoint.
                 known = false
-            } else if config.ipam != nil || config.subnet != nil || config.ipv6Subnet != nil || config.bridge != nil {
-                // A main plugin's configuration (only a main plugin leases, or names a
-                // subnet or bridge) whose network the state does not know — its stateDir
-                // changed, or the network was removed: the container is unknown here, never
-                // a chained one with nothing to check.
+                networkRun = true
+            } else if config.isMainConfiguration || Self.listsBerthHostVeth(previous) {
+                // A main plugin's configuration whose network the state does not know — its
+                // stateDir changed, or the network was removed: the container is unknown
+                // here, never a chained one with nothing to check.
                 known = false
             } else {
                 chained = true
@@ -90,7 +101,7 @@ extension CNIRequest {
             }
         }
         guard known else {
-            throw CNIError(.unknownContainer, "berth-cni knows no attachment \(env.containerID) \(env.ifname) on network \(config.name)",
+            throw CNIError(unknownCode(networkRun: networkRun), "berth-cni knows no attachment \(env.containerID) \(env.ifname) on network \(config.name)",
                            details: "ADD it first, or DEL and ADD it again")
         }
         if let ipam = try ipamPlugin() {
@@ -101,6 +112,25 @@ extension CNIRequest {
                            details: "DEL and ADD it again: ADD re-creates what the kernel lost")
         }
         return nil
+    }
+
+    /// The code of a CHECK whose attachment Berth does not record: 3 (the runtime need not
+    /// DEL) only where nothing can be held — no delegated IPAM plugin, which may hold a
+    /// lease, and not a network Berth runs, where a killed ADD may have left a veth or
+    /// elements — else 110, whose DEL gives them back.
+    func unknownCode(networkRun: Bool) -> CNIError.Code {
+        networkRun || config.ipam != nil ? .attachmentIncomplete : .unknownContainer
+    }
+
+    /// Whether `result` lists a host veth of Berth's (`vb` and 13 hex digits, no sandbox):
+    /// the result of Berth's own main-plugin ADD, never of a plugin Berth is chained behind.
+    static func listsBerthHostVeth(_ result: CNIResult) -> Bool {
+        result.interfaces.contains { interface in
+            guard interface.sandbox?.isEmpty ?? true else { return false }
+            let bytes = Array(interface.name.utf8)
+            return bytes.count == 15 && interface.name.hasPrefix(KernelNames.hostVethPrefix)
+                && bytes.dropFirst(2).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        }
     }
 
     /// Where `publication` forwards to and the addresses prevResult names differ, each

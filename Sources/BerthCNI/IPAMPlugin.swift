@@ -41,8 +41,9 @@ public struct IPAMPlugin: Sendable {
 
     /// Runs the plugin for `command` with `stdin`, in `environment` (the plugin's own
     /// environment as received; `CNI_COMMAND` and `overrides` replace entries). Returns its
-    /// stdout on success; a failure becomes a CNI error carrying the plugin's own code and
-    /// message.
+    /// stdout on success; a failure becomes a CNI error carrying the plugin's message and,
+    /// for a code the spec defines (1-99), its code; any other code is 111 naming it in
+    /// `details`.
     ///
     /// `fallbackStdin`, when given, is sent in a second run if the plugin refuses the
     /// configuration's version (code 1): the same configuration at an older version, for
@@ -65,8 +66,15 @@ public struct IPAMPlugin: Sendable {
         guard status == 0 else {
             let detail = String(decoding: output.prefix(4096), as: UTF8.self)
             if let error = try? JSONValue(parsingUTF8: output), let code = error["code"]?.intValue, let message = error["msg"]?.stringValue {
-                throw CNIError(CNIError.Code(rawValue: code), "IPAM plugin \(type) failed \(command.rawValue): \(message)",
-                               details: error["details"]?.stringValue ?? "")
+                let text = "IPAM plugin \(type) failed \(command.rawValue): \(message)"
+                let details = error["details"]?.stringValue ?? ""
+                // The spec's codes (1-99) mean the same from any plugin and are passed on. A
+                // plugin's own (100 and up) would read as one of Berth's, which mean other
+                // things, and 0 or a negative one is no error code: 111, the code kept in details.
+                guard (1...99).contains(code) else {
+                    throw CNIError(.ipamFailure, text, details: "IPAM plugin code \(code): \(message)" + (details.isEmpty ? "" : " (\(details))"))
+                }
+                throw CNIError(CNIError.Code(rawValue: code), text, details: details)
             }
             throw CNIError(.ipamFailure, "IPAM plugin \(type) failed \(command.rawValue) (\(status < 0 ? "killed by signal \(-status)" : "exit \(status)"))",
                            details: detail.isEmpty ? "it printed nothing; see the runtime's log for its stderr" : "it printed: \(detail)")

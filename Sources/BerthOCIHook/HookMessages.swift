@@ -28,6 +28,15 @@ public enum HookMessages {
             + "is in use (the container joined it; other containers may share it): berth gc removes the endpoint once that namespace is gone"
     }
 
+    /// The one line a `poststop` prints when endpoint `endpoint`, recorded under the stopped
+    /// container's id, is another container's (`OCIHook.Outcome.held`): its namespace is
+    /// alive and wired, or its fate cannot be told.
+    public static func held(_ endpoint: EndpointRecord) -> String {
+        "berth-oci-hook: poststop: container \(endpoint.id): endpoint \(endpoint.id) stays: it is attached to network namespace \(endpoint.namespacePath), "
+            + "which is alive and wired (or cannot be checked) and is not this stopped container's: another container with id \(endpoint.id) holds it "
+            + "(container ids are unique only within one runtime root; this one was not attached)"
+    }
+
     /// Advice for `error` in the hook's terms, when there is any.
     static func advice(for error: BerthError) -> String? {
         if error.object == OCIState.object {

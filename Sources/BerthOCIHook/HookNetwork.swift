@@ -179,20 +179,55 @@ public struct HookNetwork: Sendable {
         }
     }
 
-    /// Endpoint `id` when it must outlive this container's `poststop`: the container joined
-    /// an existing network namespace by path (a podman pod member, docker's
-    /// `--network container:NAME` through the wrapper), so other containers may still use
-    /// the namespace, and its eth0 with it. Kept while the endpoint's recorded namespace is
-    /// alive — opened by its recorded path, with its recorded device and inode, never
-    /// through a process id — and not being detached; `gc` forgets it once the namespace is
-    /// gone. Nil means detach as usual: nothing recorded, the namespace gone, or an
-    /// interrupted detach to finish. One read transaction; only for a joined namespace.
-    public func keptEndpoint(id: String) throws(BerthError) -> EndpointRecord? {
-        guard let endpoint = try manager.store.read({ tx throws(BerthError) in try tx.endpoint(id: id) }), !endpoint.isDetaching,
-              // Kept unless the namespace is known to be gone: one that could not be opened
-              // (a resource limit) may hold the other containers of the pod.
-              !manager.host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity).isGone else { return nil }
-        return endpoint
+    /// What `poststop` did (`poststop(id:joined:)`).
+    public enum Stopped: Sendable {
+        /// Endpoint `id` is gone; `leftovers` lists what a killed attach had left.
+        case detached(leftovers: [String])
+        /// The container joined a namespace by path that is still alive: the endpoint stays
+        /// for the namespace's other users.
+        case kept(EndpointRecord)
+        /// The endpoint recorded under `id` is attached to a namespace that is alive and
+        /// wired (or whose fate cannot be told), which is not the stopped container's:
+        /// another container with the same id holds it (a `createRuntime` of this one was
+        /// refused), so it stays.
+        case held(EndpointRecord)
+    }
+
+    /// `poststop` of container `id`: detaches endpoint `id` from recorded state alone
+    /// (`detach(id:)`) unless the endpoint must outlive this container.
+    ///
+    /// Never through the state's pid, which may belong to another process by now: the
+    /// endpoint's recorded namespace is opened by its recorded path and checked against its
+    /// recorded device and inode (`namespaceStatus`). Kept:
+    /// - `joined` (config.json joins a namespace by path, a podman pod member, docker's
+    ///   `--network container:NAME`): while that namespace is not known to be gone (one
+    ///   that could not be opened may hold the pod's other containers) — `.kept`.
+    /// - otherwise (a namespace of its own, or a bundle that cannot be read): while the
+    ///   recorded namespace is alive and still wired (`isWired`), or its fate cannot be
+    ///   told — `.held`. A container's own namespace is recorded as `/proc/PID/ns/net` of
+    ///   its process, which has exited by `poststop`, so that path no longer leads to the
+    ///   recorded namespace (even one pinned by a bind mount or a leftover process): a
+    ///   recorded namespace alive there is another container's, of the same id from
+    ///   another runtime root, whose `createRuntime` refused this one (runc runs the
+    ///   `poststop` hooks of a container whose start failed). One alive but unwired (a
+    ///   process reusing the pid in a new namespace that got the old inode number) is
+    ///   stale and detached, as `attach` replaces it.
+    ///
+    /// An endpoint whose detach was interrupted is finished, whatever its namespace.
+    public func poststop(id: String, joined: Bool) throws(BerthError) -> Stopped {
+        let (recorded, instance) = try manager.store.read { tx throws(BerthError) in (try tx.endpoint(id: id), try tx.instance()) }
+        if let endpoint = recorded, !endpoint.isDetaching {
+            switch manager.host.namespaceStatus(path: endpoint.namespacePath, identity: endpoint.namespaceIdentity) {
+            case .gone:
+                break
+            case .unknown:
+                return joined ? .kept(endpoint) : .held(endpoint)
+            case .alive(let namespace):
+                if joined { return .kept(endpoint) }
+                if try isWired(endpoint, in: namespace, instance: instance) { return .held(endpoint) }
+            }
+        }
+        return .detached(leftovers: try detach(id: id))
     }
 
     /// Detaches endpoint `id` from recorded state alone — never through a process id, which

@@ -8,7 +8,8 @@ public import BerthNetwork
 /// so refused input changes nothing. At `createRuntime` (and `prestart`) the container's
 /// network namespace is attached as endpoint `id`; at `poststop` endpoint `id` is detached
 /// from recorded state alone — unless the container joined a namespace by path that is still
-/// alive, whose other users keep the endpoint (`Outcome.kept`). Other stages only check the state.
+/// alive, whose other users keep the endpoint (`Outcome.kept`), or the endpoint recorded under
+/// `id` is another live container's (`Outcome.held`). Other stages only check the state.
 public struct OCIHook: Sendable {
     /// Berth's state directory; nil means `BERTH_STATE_DIR`, else /var/lib/berth.
     public var stateDirectory: String?
@@ -32,8 +33,13 @@ public struct OCIHook: Sendable {
         /// `poststop`: the endpoint is gone; `leftovers` lists what a killed attach had left.
         case detached(id: String, leftovers: [String])
         /// `poststop` of a container that joined a namespace by path which is still alive:
-        /// the endpoint stays for the namespace's other users (`HookNetwork.keptEndpoint`).
+        /// the endpoint stays for the namespace's other users (`HookNetwork.poststop`).
         case kept(EndpointRecord)
+        /// `poststop` of a container whose id is recorded for a namespace that is alive and
+        /// wired and not the container's: another container with the same id (another
+        /// runtime root) holds the endpoint — this one's `createRuntime` was refused — so
+        /// it stays (`HookNetwork.poststop`).
+        case held(EndpointRecord)
         /// A stage Berth has no work at.
         case nothing
     }
@@ -51,12 +57,16 @@ public struct OCIHook: Sendable {
                 return .nothing
             case .detach:
                 // A container that joined a namespace by path shares it with others; a bundle
-                // that cannot be read (gone by now, or malformed) is detached as before.
+                // that cannot be read (gone by now, or malformed) counts as a namespace of
+                // its own (`HookNetwork.poststop`).
                 let joined = if case .path? = (try? bundleConfig(state))?.networkNamespace { true } else { false }
                 let network = try HookNetwork(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)
                 defer { network.finish() }
-                if joined, let endpoint = try network.keptEndpoint(id: state.id) { return .kept(endpoint) }
-                return .detached(id: state.id, leftovers: try network.detach(id: state.id))
+                switch try network.poststop(id: state.id, joined: joined) {
+                case .detached(let leftovers): return .detached(id: state.id, leftovers: leftovers)
+                case .kept(let endpoint): return .kept(endpoint)
+                case .held(let endpoint): return .held(endpoint)
+                }
             case .attach:
                 let config = try bundleConfig(state)
                 // The state's annotations are the runtime's word; config.json fills in those

@@ -27,7 +27,8 @@ enum Usage {
                                 berth.network (default: berth), berth.publish (-p specs,
                                 comma-separated), berth.ip, berth.ip6, berth.mac
       poststop                  detach it, by container id (kept, saying so, while a
-                                namespace the container joined by path is in use)
+                                namespace the container joined by path is in use, or
+                                while another live container of that id holds it)
       createContainer, startContainer, poststart
                                 nothing (the state is checked)
 
@@ -148,7 +149,11 @@ func runHook() -> Never {
         containerID = state.id
         let outcome = try OCIHook(stateDirectory: stateDirectory, processExitsAfterwards: true).run(stage, state: state)
         Trace.mark("done")
-        if case .kept(let endpoint) = outcome { emit(HookMessages.kept(endpoint) + "\n", to: 2) }
+        switch outcome {
+        case .kept(let endpoint): emit(HookMessages.kept(endpoint) + "\n", to: 2)
+        case .held(let endpoint): emit(HookMessages.held(endpoint) + "\n", to: 2)
+        default: break
+        }
     } catch {
         fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
     }

@@ -158,4 +158,38 @@ struct CNIConfigTests {
         #expect(mapping.hostIP == address.flatMap { IPAddress($0) })
         #expect(try mapping.portSpec().description == spec)
     }
+
+    @Test("main plugin or chained: a main plugin's keys say main; a bare configuration is told by prevResult listing Berth's host veth", arguments: [
+        (#""ipam":{"type":"host-local"}"#, true), (#""subnet":"10.88.0.0/24""#, true), (#""gateway":"10.88.0.1""#, true), (#""bridge":"br0""#, true),
+        (#""mtu":1400"#, true), (#""ipv6":true"#, true), (#""ipv6Subnet":"fd00:88::/64""#, true), (#""ipv4":false,"ipv6":true"#, true),
+        (#""internal":true"#, true), (#""dnsEnabled":true"#, true), (#""ipv4":true"#, false), (#""internal":false,"dnsEnabled":false"#, false),
+        (#""capabilities":{"portMappings":true}"#, false),
+    ])
+    func mainConfiguration(keys: String, main: Bool) throws {
+        let config = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","type":"berth-cni",\#(keys)}"#))
+        #expect(config.isMainConfiguration == main)
+    }
+
+    @Test("Berth's host veth in a result: vb and 13 hex digits without a sandbox; the reference bridge's veth, a container's interface or a longer name are not")
+    func berthHostVeth() throws {
+        func lists(_ interfaces: String) throws -> Bool {
+            CNIRequest.listsBerthHostVeth(try CNIResult.parse(try JSONValue(parsing: #"{"interfaces":[\#(interfaces)]}"#), path: "prevResult"))
+        }
+        #expect(try lists(#"{"name":"br-1"},{"name":"vb0123456789abc"},{"name":"eth0","sandbox":"/run/netns/x"}"#))
+        #expect(try lists(#"{"name":"vb0123456789abc","sandbox":""}"#))
+        #expect(try !lists(#"{"name":"cni0"},{"name":"veth1234abcd"},{"name":"eth0","sandbox":"/run/netns/x"}"#))
+        #expect(try !lists(#"{"name":"vb0123456789abc","sandbox":"/run/netns/x"}"#))
+        #expect(try !lists(#"{"name":"vb0123456789ABC"}"#))
+        #expect(try !lists(#"{"name":"vb0123456789ab"}"#))
+    }
+
+    @Test("dns counts only when it sets something, as in the reference bridge plugin", arguments: [
+        (#"{}"#, false), (#"{"nameservers":[]}"#, false), (#"{"nameservers":[],"search":[],"options":[],"domain":""}"#, false),
+        (#"{"nameservers":["10.0.0.53"]}"#, true), (#"{"search":["example"]}"#, true), (#"{"options":["ndots:2"]}"#, true), (#"{"domain":"cluster.local"}"#, true),
+    ])
+    func dnsIfSet(dns: String, set: Bool) throws {
+        let config = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","dns":\#(dns)}"#))
+        #expect((config.dnsIfSet != nil) == set)
+        #expect(config.dnsIfSet != .some(.null))
+    }
 }

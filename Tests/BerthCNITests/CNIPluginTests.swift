@@ -5,8 +5,9 @@ import Testing
 
 @Suite("berth-cni without a kernel: VERSION, version matrix, environment errors")
 struct CNIPluginTests {
-    @Test("VERSION lists every version; its cniVersion is the request's when Berth speaks it", arguments: [
-        ("", "1.1.0"), (#"{"cniVersion":"0.3.1"}"#, "0.3.1"), (#"{"cniVersion":"1.0.0"}"#, "1.0.0"), (#"{"cniVersion":"0.2.0"}"#, "1.1.0"), ("garbage", "1.1.0"),
+    @Test("VERSION lists every version; its cniVersion is the request's whenever that reads as a version (the spec's \"the value of cniVersion specified on input\"), else the latest", arguments: [
+        ("", "1.1.0"), (#"{"cniVersion":"0.3.1"}"#, "0.3.1"), (#"{"cniVersion":"1.0.0"}"#, "1.0.0"), (#"{"cniVersion":"0.2.0"}"#, "0.2.0"),
+        (#"{"cniVersion":"2.0.0"}"#, "2.0.0"), (#"{"cniVersion":"1.0"}"#, "1.1.0"), (#"{"cniVersion":7}"#, "1.1.0"), (#"{}"#, "1.1.0"), ("garbage", "1.1.0"),
     ])
     func version(stdin: String, echoed: String) {
         let response = CNIPlugin.run(environment: ["CNI_COMMAND": "VERSION"], stdin: Array(stdin.utf8))
@@ -58,6 +59,29 @@ struct CNIPluginTests {
         #expect(answer["code"] == .integer(7), "\(response.output)")
         #expect(answer["msg"]?.stringValue == #""logFile" in the network configuration holds U+0000"#, "\(response.output)")
         #expect(!FileManager.default.fileExists(atPath: cut))
+    }
+
+    @Test("a relative logFile is code 7 naming it (DEL, lenient, logs to stderr instead), and no file is made in the working directory", arguments: ["ADD", "DEL"])
+    func relativeLogFile(command: String) throws {
+        let name = "berth-cni-relative-\(getpid())-\(command).log"
+        let inWorkingDirectory = FileManager.default.currentDirectoryPath + "/" + name
+        // DEL goes on to open a state: one of its own, removed afterwards.
+        let state = NSTemporaryDirectory() + "berth-cni-relative-state-\(getpid())-\(command)"
+        defer {
+            try? FileManager.default.removeItem(atPath: inWorkingDirectory)
+            try? FileManager.default.removeItem(atPath: state)
+        }
+        let env = ["CNI_COMMAND": command, "CNI_CONTAINERID": "c", "CNI_NETNS": "/run/netns/berth-cni-test-missing", "CNI_IFNAME": "eth0"]
+        let stdin = #"{"cniVersion":"1.0.0","name":"n","stateDir":"\#(state)","logFile":"\#(name)"}"#
+        let response = CNIPlugin.run(environment: env, stdin: Array(stdin.utf8))
+        let answer = (try? JSONValue(parsing: response.output)) ?? .object([])
+        if command == "DEL" {
+            #expect(answer["msg"]?.stringValue?.contains("logFile") != true, "\(response.output)")
+        } else {
+            #expect(answer["code"] == .integer(7), "\(response.output)")
+            #expect(answer["msg"]?.stringValue == "\"logFile\": \(name) is not an absolute path", "\(response.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: inWorkingDirectory))
     }
 
     @Test("ADD refuses the plugin's own namespace with code 4")

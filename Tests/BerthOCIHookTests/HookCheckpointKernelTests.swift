@@ -42,19 +42,25 @@ struct HookCheckpointKernelTests {
             #expect(!started.isEmpty, "no createRuntime started a checkpoint")
             reader.release()
             #expect(Harness.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
+            // A runtime runs poststop once the container's process is gone.
             for container in held {
+                container.end()
                 #expect(Harness.hook(sandbox, "poststop", state: Self.state(container, stage: "poststop"), cwd: container.bundle).succeeded)
             }
 
-            let containers = try (0..<8).map { _ in try HookContainer(id: "c-\(KernelTests.uniqueSuffix())") }
+            // Eight ids, each run three times (a new process each time), stopped twice.
+            let ids = (0..<8).map { _ in "c-\(KernelTests.uniqueSuffix())" }
+            var containers: [HookContainer] = []
             defer { for container in containers { container.end() } }
             for round in 0..<3 {
+                containers = try ids.map { try HookContainer(id: $0) }
                 for container in containers {
                     let call = Harness.hook(sandbox, "createRuntime", state: Self.state(container, stage: "createRuntime"), cwd: container.bundle)
                     try #require(call.succeeded, "\(call)")
                 }
                 guard round < 2 else { break }
                 for container in containers {
+                    container.end()
                     let call = Harness.hook(sandbox, "poststop", state: Self.state(container, stage: "poststop"), cwd: container.bundle)
                     try #require(call.succeeded, "\(call)")
                 }
@@ -62,8 +68,8 @@ struct HookCheckpointKernelTests {
             // Each call writes several frames: left alone the WAL would hold hundreds;
             // checkpointed, it is back under the threshold plus one transaction.
             #expect(Harness.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
-            let ids = Harness.endpoints(sandbox).compactMap { $0["id"] as? String }.sorted()
-            #expect(ids == ([first.id] + containers.map(\.id)).sorted())
+            let recorded = Harness.endpoints(sandbox).compactMap { $0["id"] as? String }.sorted()
+            #expect(recorded == ([first.id] + ids).sorted())
             let check = sandbox.berth(["check"])
             #expect(check.succeeded, "\(check)")
 

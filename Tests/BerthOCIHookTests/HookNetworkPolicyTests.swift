@@ -123,6 +123,55 @@ struct HookNetworkPolicyTests {
         let eth0 = try #require(host.kernel.link("eth0", in: live))
         #expect(host.kernel.link(first.hostVeth.rawValue)?.peer?.index == eth0.index)
         #expect(host.kernel.link("eth0", in: other) == nil)
+
+        // runc destroys the refused container and runs its poststop hooks: the endpoint
+        // recorded under its id is the live one's, and stays with its veth, lease and port.
+        host.kernel.destroyNamespace(other)
+        guard case .held(let held) = try hook.poststop(id: "web", joined: false) else {
+            Issue.record("the refused container's poststop detached the live one's endpoint")
+            return
+        }
+        #expect(held == first)
+        #expect(try host.manager.endpoints() == [first])
+        #expect(host.kernel.link(first.hostVeth.rawValue)?.peer?.index == host.kernel.link("eth0", in: live)?.index)
+        #expect(try host.manager.store.read { tx throws(BerthError) in try tx.endpoint(id: "web") }?.ports == first.ports)
+        #expect(!first.ports.isEmpty)
+        // Joined or not, the same: the bundle may be unreadable by poststop.
+        guard case .kept = try hook.poststop(id: "web", joined: true) else {
+            Issue.record("a joined poststop detached the live endpoint")
+            return
+        }
+        #expect(try host.manager.endpoints() == [first])
+    }
+
+    @Test("poststop detaches the container's own endpoint once its namespace is gone, and one whose namespace lives on but lost its veth pair")
+    func poststopOwnEndpoint() throws {
+        let (host, hook, request) = try Self.setUp()
+        let own = host.kernel.addNamespace("own", pid: 100, loopbackUp: true)
+        guard case .created(let endpoint) = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request) else {
+            Issue.record("the attach made no endpoint")
+            return
+        }
+        host.kernel.destroyNamespace(own)
+        guard case .detached = try hook.poststop(id: "c1", joined: false) else {
+            Issue.record("the container's own endpoint was kept after its namespace went")
+            return
+        }
+        #expect(try host.manager.endpoints().isEmpty)
+        #expect(host.kernel.link(endpoint.hostVeth.rawValue) == nil)
+
+        // Alive under the recorded path and identity, but with no pair of Berth's: stale.
+        let again = host.kernel.addNamespace("again", pid: 200, loopbackUp: true)
+        _ = try hook.attach(id: "c2", namespacePath: "/proc/200/ns/net", request: request)
+        let record = try #require(try host.manager.endpoints().first)
+        try host.manager.host.netlink.setAlias(.name(record.hostVeth), to: "not berth's")
+        guard case .detached = try hook.poststop(id: "c2", joined: false) else {
+            Issue.record("an endpoint without its veth pair was kept")
+            return
+        }
+        #expect(try host.manager.endpoints().isEmpty)
+        #expect(host.kernel.link(record.hostVeth.rawValue) == nil)
+        #expect(host.kernel.link("eth0", in: again) == nil)
     }
 
     @Test("a createRuntime of an id whose recorded namespace is gone (a restart without poststop) replaces the endpoint")

@@ -255,7 +255,7 @@ struct OCIHookFailureTests {
         }
     }
 
-    @Test("a poststop interrupted mid-detach is finished by the next createRuntime in the same namespace, which attaches anew",
+    @Test("a detach interrupted mid-way is finished by the next createRuntime in the same namespace, which attaches anew",
           .enabled(if: Harness.failPointsCompiledIn))
     func interruptedPoststop() throws {
         try withHostSandbox { sandbox in
@@ -263,8 +263,9 @@ struct OCIHookFailureTests {
             defer { container.end() }
             let first = Harness.hook(sandbox, "createRuntime", state: container.state(), cwd: container.bundle)
             try #require(first.succeeded, "\(first)")
-            let stop = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle,
-                                    environment: ["BERTH_FAILPOINT=detach.unplug"])
+            // A detach interrupted while the namespace lives (berth detach: a poststop leaves
+            // the endpoint of a namespace that is alive and wired, never its own by then).
+            let stop = sandbox.berth(["detach", "again"], environment: ["BERTH_FAILPOINT": "detach.unplug"])
             #expect(!stop.succeeded, "\(stop)")
             // Unplugged (the container's end renamed away), still recorded, marked.
             #expect(container.eth0.isEmpty)
@@ -279,6 +280,7 @@ struct OCIHookFailureTests {
             let check = sandbox.berth(["check"])
             #expect(check.succeeded, "\(check)")
 
+            container.end()
             let done = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle)
             #expect(done.succeeded, "\(done)")
             #expect(Harness.endpoints(sandbox).isEmpty && Harness.berthVeths(sandbox).isEmpty)

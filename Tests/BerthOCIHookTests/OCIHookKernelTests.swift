@@ -38,10 +38,11 @@ struct OCIHookKernelTests {
             #expect(Harness.endpoints(sandbox).map { $0["id"] as? String } == [container.id])
             #expect(Harness.ruleset(sandbox).contains("berth-endpoint \(container.id)"))
 
+            // A runtime runs poststop once the container's process is gone.
+            container.end()
             let detach = Harness.hook(sandbox, "poststop", state: try Self.sample(poststop, for: container), cwd: container.bundle)
             #expect(detach.succeeded && detach.stderr.isEmpty, "\(detach)")
             #expect(Harness.endpoints(sandbox).isEmpty)
-            #expect(container.eth0.isEmpty)
             #expect(Harness.berthVeths(sandbox).isEmpty)
             #expect(!Harness.ruleset(sandbox).contains("berth-endpoint \(container.id)"))
         }
@@ -98,7 +99,8 @@ struct OCIHookKernelTests {
             #expect(refused.status == 1 && refused.stderr.contains("fd00:66::99") && refused.stderr.contains("six"), "\(refused)")
             #expect(taken.eth0.isEmpty)
 
-            #expect(Harness.hook(sandbox, "poststop", state: chosen.state(annotations: annotations), cwd: chosen.bundle).succeeded)
+            chosen.end()
+            #expect(Harness.hook(sandbox, "poststop", state: chosen.state(status: "stopped", annotations: annotations), cwd: chosen.bundle).succeeded)
             let again = try HookContainer(id: "again")
             defer { again.end() }
             #expect(Harness.hook(sandbox, "createRuntime", state: again.state(annotations: annotations), cwd: again.bundle).succeeded)
@@ -138,6 +140,7 @@ struct OCIHookKernelTests {
             #expect(container.eth0.count == 1)
             #expect(Harness.berthVeths(sandbox).count == 1)
             #expect(Harness.ruleset(sandbox).components(separatedBy: "berth-endpoint twice").count - 1 == 1)
+            container.end()
             for _ in 0..<2 {
                 let result = Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), cwd: container.bundle)
                 #expect(result.succeeded, "\(result)")
@@ -186,6 +189,25 @@ struct OCIHookKernelTests {
             #expect(endpoints.first?["netns"] as? String == first.namespacePath)
             #expect(Harness.berthVeths(sandbox).count == 1)
             #expect(Harness.ruleset(sandbox).contains("8080"))
+
+            // runc destroys the refused container and runs its poststop hooks: the endpoint
+            // recorded under its id is the live first one's, which keeps its eth0, lease,
+            // veth and port; the poststop says why.
+            second.end()
+            let poststop = Harness.hook(sandbox, "poststop", state: second.state(status: "stopped"), cwd: second.bundle)
+            #expect(poststop.succeeded, "\(poststop)")
+            #expect(poststop.stderr.contains("endpoint twin stays") && poststop.stderr.contains(first.namespacePath), "\(poststop)")
+            #expect(first.eth0 == address)
+            let after = Harness.endpoints(sandbox)
+            #expect(after.count == 1)
+            #expect(after.first?["netns"] as? String == first.namespacePath)
+            #expect(Harness.berthVeths(sandbox).count == 1)
+            #expect(Harness.ruleset(sandbox).contains("8080"))
+            // The first one's own poststop, once it is gone, detaches it.
+            first.end()
+            #expect(Harness.hook(sandbox, "poststop", state: first.state(status: "stopped"), cwd: first.bundle).succeeded)
+            #expect(Harness.endpoints(sandbox).isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
         }
     }
 
@@ -269,7 +291,7 @@ struct OCIHookKernelTests {
         }
     }
 
-    @Test("poststop detaches a joiner whose namespace is gone, a joiner with no readable bundle, and a container of its own namespace")
+    @Test("poststop detaches a joiner whose namespace is gone; a joiner with no readable bundle keeps its endpoint while the namespace is alive and wired, and loses it once gone")
     func joinedNamespaceGone() throws {
         try withHostSandbox { sandbox in
             let infra = try HookContainer(id: "infra-gone")
@@ -282,16 +304,24 @@ struct OCIHookKernelTests {
             #expect(poststop.succeeded && poststop.stderr.isEmpty, "\(poststop)")
             #expect(Harness.endpoints(sandbox).isEmpty)
 
-            // No bundle to read at poststop: detached as before, whatever the namespace.
+            // No bundle to read at poststop: whether it joined cannot be told, so the endpoint
+            // stays while its namespace is alive and wired (never a namespace of the
+            // container's own by then), and goes once that namespace is gone.
             let holder = try HookContainer(id: "holder")
             defer { holder.end() }
             let orphan = try HookContainer(id: "orphan", namespace: .path(holder.namespacePath))
             defer { orphan.end() }
             #expect(Harness.hook(sandbox, "createRuntime", state: orphan.state(), cwd: orphan.bundle).succeeded)
             let unreadable = Harness.hook(sandbox, "poststop", state: orphan.state(status: "stopped", bundle: false), cwd: "/")
-            #expect(unreadable.succeeded && unreadable.stderr.isEmpty, "\(unreadable)")
+            #expect(unreadable.succeeded && unreadable.stderr.contains("endpoint orphan stays"), "\(unreadable)")
+            #expect(Harness.endpoints(sandbox).count == 1)
+            #expect(holder.eth0.count == 1)
+            orphan.end()
+            holder.end()
+            let gone = Harness.hook(sandbox, "poststop", state: orphan.state(status: "stopped", bundle: false), cwd: "/")
+            #expect(gone.succeeded && gone.stderr.isEmpty, "\(gone)")
             #expect(Harness.endpoints(sandbox).isEmpty)
-            #expect(holder.eth0.isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
         }
     }
 
@@ -306,8 +336,9 @@ struct OCIHookKernelTests {
             #expect(FileManager.default.fileExists(atPath: other + "/state.db"))
             #expect(Harness.endpoints(sandbox).isEmpty)
             #expect(container.eth0.count == 1)
+            container.end()
             #expect(Harness.hook(sandbox, "poststop", state: container.state(status: "stopped"), options: ["--state-dir=\(other)"]).succeeded)
-            #expect(container.eth0.isEmpty)
+            #expect(Harness.berthVeths(sandbox).isEmpty)
         }
     }
 
