@@ -39,9 +39,13 @@ enum ContainerCLI {
         sandbox.witness(["ip", "-br", "link", "show", "type", "veth"]).split(separator: "\n").count
     }
 
-    /// A container's pair goes with its namespace, which the kernel tears down asynchronously.
+    /// Whether every veth is gone, polling. A container's pair goes with its namespace, which
+    /// the kernel tears down asynchronously: once the namespace's last reference is dropped,
+    /// its cleanup waits for the kernel's single netns cleanup worker, which contends on RTNL
+    /// with every other test's netlink traffic and can take seconds on a loaded machine. The
+    /// 30 s is a bound against hanging, not a claim about how fast the pair goes.
     static func vethsGone(_ sandbox: HostSandbox) -> Bool {
-        eventually(5) { vethCount(sandbox) == 0 }
+        eventually(30) { vethCount(sandbox) == 0 }
     }
 
     static func ruleset(_ sandbox: HostSandbox) -> String {
