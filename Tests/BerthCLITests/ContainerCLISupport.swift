@@ -48,6 +48,20 @@ enum ContainerCLI {
         eventually(30) { vethCount(sandbox) == 0 }
     }
 
+    /// Waits until `berth logs NAME` has printed a `ready` line `times` times (the log keeps
+    /// every run's lines): a command prints it once its `trap` is set, since PID 1 of a pid
+    /// namespace ignores a signal it has no handler for. False after 30 s, a bound against
+    /// hanging.
+    static func ready(_ sandbox: HostSandbox, _ name: String, times: Int = 1) -> Bool {
+        eventually(30) { sandbox.berth(["logs", name]).stdout.split(separator: "\n").filter { $0 == "ready" }.count >= times }
+    }
+
+    /// `berth ARGS` in the sandbox, killed (SIGTERM, exit 124) after `seconds`: for commands
+    /// such as `wait` that would hang the suite if the container never ended.
+    static func bounded(_ sandbox: HostSandbox, _ args: [String], seconds: Int = 60) -> CommandResult {
+        Command.run(["timeout", String(seconds)] + sandbox.berthArguments(args), environment: sandbox.berthEnvironment())
+    }
+
     static func ruleset(_ sandbox: HostSandbox) -> String {
         sandbox.witness(["nft", "list", "ruleset"])
     }
