@@ -39,9 +39,27 @@ enum ContainerCLI {
         sandbox.witness(["ip", "-br", "link", "show", "type", "veth"]).split(separator: "\n").count
     }
 
-    /// A container's pair goes with its namespace, which the kernel tears down asynchronously.
+    /// Whether every veth is gone, polling. A container's pair goes with its namespace, which
+    /// the kernel tears down asynchronously: once the namespace's last reference is dropped,
+    /// its cleanup waits for the kernel's single netns cleanup worker, which contends on RTNL
+    /// with every other test's netlink traffic and can take seconds on a loaded machine. The
+    /// 30 s is a bound against hanging, not a claim about how fast the pair goes.
     static func vethsGone(_ sandbox: HostSandbox) -> Bool {
-        eventually(5) { vethCount(sandbox) == 0 }
+        eventually(30) { vethCount(sandbox) == 0 }
+    }
+
+    /// Waits until `berth logs NAME` has printed a `ready` line `times` times (the log keeps
+    /// every run's lines): a command prints it once its `trap` is set, since PID 1 of a pid
+    /// namespace ignores a signal it has no handler for. False after 30 s, a bound against
+    /// hanging.
+    static func ready(_ sandbox: HostSandbox, _ name: String, times: Int = 1) -> Bool {
+        eventually(30) { sandbox.berth(["logs", name]).stdout.split(separator: "\n").filter { $0 == "ready" }.count >= times }
+    }
+
+    /// `berth ARGS` in the sandbox, killed (SIGTERM, exit 124) after `seconds`: for commands
+    /// such as `wait` that would hang the suite if the container never ended.
+    static func bounded(_ sandbox: HostSandbox, _ args: [String], seconds: Int = 60) -> CommandResult {
+        Command.run(["timeout", String(seconds)] + sandbox.berthArguments(args), environment: sandbox.berthEnvironment())
     }
 
     static func ruleset(_ sandbox: HostSandbox) -> String {

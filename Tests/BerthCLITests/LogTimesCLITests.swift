@@ -104,6 +104,9 @@ struct LogTimesCLITests {
             try withAccountsRootfs { rootfs in
                 try #require(sandbox.berth(["run", "-d", "--name", "ticker", "--rootfs", rootfs.path, "--network", "none", "--",
                                             "sh", "-c", "while :; do echo tick; sleep 0.1; done"]).succeeded)
+                // Ticking before the moment is set, so that lines up to it exist however slowly
+                // the container started.
+                #expect(ContainerCLI.eventually(30) { sandbox.berth(["logs", "ticker"]).stdout.contains("tick\n") })
                 let until = Date().addingTimeInterval(1.5)
                 let format = ISO8601DateFormatter()
                 format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -111,11 +114,13 @@ struct LogTimesCLITests {
                 let follow = sandbox.berth(["logs", "-f", "-t", "--until", format.string(from: until), "ticker"])
                 let took = Date().timeIntervalSince(started)
                 #expect(follow.status == 0, "\(follow)")
-                // It ended at the moment (give or take a poll), not with the container, which still runs.
-                #expect(took >= 1.0 && took < 8, "logs -f --until took \(took) s")
+                // It ended at the moment, not with the container, which still runs (the upper
+                // bound is against a hang: the container never ends).
+                #expect(took >= 1.0 && took < 30, "logs -f --until took \(took) s")
                 #expect(try ContainerCLI.container(sandbox, "ticker")?["status"] as? String == "running")
                 let lines = stamped(follow.stdout)
-                #expect(lines.count >= 5 && lines.allSatisfy { $0.1 == "tick" }, "\(follow.stdout)")
+                // The tick seen before the moment and at least one followed up to it.
+                #expect(lines.count >= 2 && lines.allSatisfy { $0.1 == "tick" }, "\(follow.stdout)")
                 #expect(lines.allSatisfy { $0.0.map { $0 <= until.addingTimeInterval(0.001) } ?? false }, "\(follow.stdout)")
                 #expect(sandbox.berth(["rm", "-f", "ticker"]).succeeded)
             }

@@ -61,20 +61,22 @@ struct ResolverCrashCLITests {
             #expect(Self.resolvers(serving: sandbox.stateDirectory) == orphans, "one resolver, the same")
             let healthy = sandbox.berth(["check"])
             #expect(healthy.succeeded && healthy.stdout == "ok\n", "\(healthy)")
-            // The adopted resolver serves the new name (it was told to reload after the commit).
-            let answer = sandbox.run(["nsenter", "--net=/run/netns/\(second)", "--", "busybox", "nslookup", "two", "10.9.0.1"])
-            #expect(answer.stdout.contains("Address: 10.9.0.2"), "\(answer)")
+            // The adopted resolver serves the new name: it was told to reload after the commit
+            // (a SIGHUP), and reloads as it gets to it, so the name is asked until it answers.
+            var answer: CommandResult?
+            let served = ContainerCLI.eventually(20) {
+                answer = sandbox.run(["nsenter", "--net=/run/netns/\(second)", "--", "busybox", "nslookup", "two", "10.9.0.1"])
+                return answer?.stdout.contains("Address: 10.9.0.2") == true
+            }
+            #expect(served, "\(String(describing: answer))")
 
             let endpoint = again.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(sandbox.berth(["detach", endpoint]).succeeded)
             #expect(sandbox.berth(["network", "rm", "web"]).succeeded)
             let last = sandbox.berth(["gc"])
             #expect(last.succeeded, "\(last)")
-            var gone = false
-            for _ in 0..<200 where !gone {
-                gone = Self.resolvers(serving: sandbox.stateDirectory).isEmpty
-                if !gone { usleep(10_000) }
-            }
+            // A bound against hanging, not a timing claim.
+            let gone = ContainerCLI.eventually(20) { Self.resolvers(serving: sandbox.stateDirectory).isEmpty }
             #expect(gone, "the resolver outlived the last network with DNS")
         }
     }

@@ -25,7 +25,7 @@ struct RunCommandTests {
                 let container = try #require(state.first { $0["name"] as? String == "web" })
                 #expect(container["status"] as? String == "running")
                 #expect(container["network"] as? String == "berth")
-                #expect(vethCount(sandbox) == 1)
+                #expect(ContainerCLI.vethCount(sandbox) == 1)
                 #expect(sandbox.run(["nft", "list", "ruleset"]).stdout.contains("18080"))
                 // /etc/hosts names the container at its leased address.
                 let ip = try #require(container["ip"] as? String)
@@ -39,7 +39,7 @@ struct RunCommandTests {
                 #expect(stop.stdout == "web\n")
                 // Stopped, it stays until removed, holding nothing.
                 #expect(try ContainerCLI.container(sandbox, "web")?["status"] as? String == "exited")
-                #expect(vethsGone(sandbox))
+                #expect(ContainerCLI.vethsGone(sandbox))
                 #expect(sandbox.berth(["rm", "web"]).status == 0)
                 #expect(noContainers(sandbox))
                 #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("18080"))
@@ -50,7 +50,7 @@ struct RunCommandTests {
                 #expect(again.status == 0, "\(again)")
                 #expect(again.stdout.contains("\(ip)\t"))
                 #expect(noContainers(sandbox))
-                #expect(vethsGone(sandbox))
+                #expect(ContainerCLI.vethsGone(sandbox))
             }
         }
     }
@@ -87,7 +87,7 @@ struct RunCommandTests {
 
                 // Nothing is left of the finished containers.
                 #expect(noContainers(sandbox))
-                #expect(vethsGone(sandbox))
+                #expect(ContainerCLI.vethsGone(sandbox))
             }
         }
     }
@@ -163,7 +163,7 @@ struct RunCommandTests {
                                          environment: ["BERTH_STATE_DIR": sandbox.stateDirectory])
                 #expect(result.stdout == "status 7\n", "\(result)")
                 #expect(noContainers(sandbox))
-                #expect(vethsGone(sandbox))
+                #expect(ContainerCLI.vethsGone(sandbox))
             }
         }
     }
@@ -272,7 +272,7 @@ struct RunCommandTests {
                 }
                 let names = try psJSON(sandbox).compactMap { $0["name"] as? String }
                 #expect(names == ["one"])
-                #expect(vethCount(sandbox) == 1)
+                #expect(ContainerCLI.vethCount(sandbox) == 1)
                 #expect(sandbox.run(["nft", "list", "ruleset"]).stdout == before)
             }
         }
@@ -287,20 +287,19 @@ struct RunCommandTests {
                 let container = try #require(try psJSON(sandbox).first)
                 let supervisor = try #require(container["supervisorPid"] as? Int)
                 let pid = try #require(container["pid"] as? Int)
-                #expect(isRunning(pid: pid) && isRunning(pid: supervisor))
+                #expect(ContainerCLI.isRunning(pid: pid) && ContainerCLI.isRunning(pid: supervisor))
                 #expect(kill(pid_t(supervisor), SIGKILL) == 0)
                 // Until gc, ps says so.
-                var waited = 0
-                while isRunning(pid: supervisor), waited < 500 { usleep(10_000); waited += 1 }
+                _ = ContainerCLI.eventually(30) { !ContainerCLI.isRunning(pid: supervisor) }
                 #expect(sandbox.berth(["ps"]).stdout.contains("Orphaned"))
 
                 let gc = sandbox.berth(["gc"])
                 #expect(gc.status == 0, "\(gc)")
                 #expect(gc.stdout.contains("stopped orphaned container orphan"), "\(gc)")
-                #expect(!isRunning(pid: pid))
+                #expect(!ContainerCLI.isRunning(pid: pid))
                 #expect(sandbox.berth(["rm", "orphan"]).status == 0)
                 #expect(noContainers(sandbox))
-                #expect(vethsGone(sandbox))
+                #expect(ContainerCLI.vethsGone(sandbox))
                 #expect(!sandbox.witness(["nft", "list", "ruleset"]).contains("7070"))
                 #expect(sandbox.berth(["gc"]).stdout == "nothing to remove\n")
             }
@@ -318,30 +317,6 @@ struct RunCommandTests {
     /// `berth ps -a --json` says `[]`: no container (running or not) and no endpoint.
     private func noContainers(_ sandbox: HostSandbox) -> Bool {
         ContainerCLI.nothingRecorded(sandbox)
-    }
-
-    /// Host veths of endpoints in the sandbox (Berth names them vb…).
-    private func vethCount(_ sandbox: HostSandbox) -> Int {
-        sandbox.witness(["ip", "-br", "link", "show", "type", "veth"]).split(separator: "\n").count
-    }
-
-    /// Whether every veth is gone within 3 s: a container's pair goes with its namespace,
-    /// which the kernel tears down asynchronously once the command has exited.
-    private func vethsGone(_ sandbox: HostSandbox) -> Bool {
-        let deadline = Date().addingTimeInterval(3)
-        while vethCount(sandbox) > 0 {
-            if Date() > deadline { return false }
-            usleep(50_000)
-        }
-        return true
-    }
-
-    /// Alive and not a zombie.
-    private func isRunning(pid: Int) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].split(separator: " ").first
-        return state != "Z" && state != "X"
     }
 }
 

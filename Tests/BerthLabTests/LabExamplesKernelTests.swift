@@ -22,7 +22,7 @@ struct LabExamplesKernelTests {
             let lab = try LabFixture(sandbox, try Self.example("triangle.yaml", name: "triangle"))
             let up = lab.lab(["up", lab.file])
             try #require(up.succeeded, "\(up)")
-            #expect(lab.run("h1", ["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.0.12.2"]).succeeded)
+            #expect(lab.ping("h1", "10.0.12.2").succeeded)
             #expect(lab.lab(["down", lab.name]).succeeded)
             #expect(lab.namespaces().isEmpty && !lab.recorded)
         }

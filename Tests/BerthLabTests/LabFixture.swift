@@ -57,6 +57,19 @@ final class LabFixture: @unchecked Sendable {
         Command.run(["ip", "netns", "exec", namespace(node)] + argv)
     }
 
+    /// `busybox ping` (ping6 for an IPv6 address) from `node` to `address`, one echo at a
+    /// time until one is answered, for up to `seconds` (a bound against hanging): busybox's
+    /// `ping -c 1` sends a single echo and never resends it, and one can be lost while a
+    /// fresh path settles (neighbour resolution, a queue full) on a loaded machine. The last
+    /// attempt's result. For reachability only: a test that expects no reply pings once.
+    func ping(_ node: String, _ address: String, seconds: Double = 20) -> CommandResult {
+        let argv = ["busybox", address.contains(":") ? "ping6" : "ping", "-c", "1", "-W", "2", "-w", "2", address]
+        let deadline = Date().addingTimeInterval(seconds)
+        var result = run(node, argv)
+        while !result.succeeded, Date() < deadline { result = run(node, argv) }
+        return result
+    }
+
     /// Everything iproute2 sees in the lab's nodes: links (with index, mtu, mac, alias,
     /// state), addresses, routes, qdiscs — to compare before and after.
     func snapshot() -> [String] {

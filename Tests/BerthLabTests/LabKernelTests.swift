@@ -31,9 +31,9 @@ struct LabKernelTests {
             #expect(lab.namespaces() == ["h1", "r1", "r2"].map(lab.namespace))
             #expect(lab.recorded)
 
-            let ping = lab.run("h1", ["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.0.12.2"])
+            let ping = lab.ping("h1", "10.0.12.2")
             #expect(ping.succeeded, "\(ping)")
-            let ping6 = lab.run("h1", ["busybox", "ping6", "-c", "1", "-W", "5", "-w", "5", "fd00:1::1"])
+            let ping6 = lab.ping("h1", "fd00:1::1")
             #expect(ping6.succeeded, "\(ping6)")
             // berth lab exec runs in the node too.
             let exec = lab.lab(["exec", lab.name, "h1", "--", "ip", "-o", "addr", "show", "dev", "eth0"])
@@ -151,7 +151,7 @@ struct LabKernelTests {
             #expect(lab.ip("h1", ["link", "show", "dev", "eth0"]).isEmpty)
             #expect(lab.ip("r1", ["link", "show", "dev", "eth2"]).isEmpty)
             #expect(lab.ip("h1", ["route", "show", "proto", "static"]).isEmpty)
-            #expect(lab.run("h2", ["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.0.12.2"]).succeeded)
+            #expect(lab.ping("h2", "10.0.12.2").succeeded)
             // The untouched link is the same link, not a new one.
             #expect(lab.ip("r2", ["link", "show", "dev", "eth1"]).first?["ifindex"] as? Int == r2Before)
             #expect(lab.lab(["up", "--dry-run", lab.file]).stdout.isEmpty)
@@ -162,7 +162,7 @@ struct LabKernelTests {
             #expect(back.succeeded, "\(back)")
             #expect(lab.namespaces() == ["h1", "r1", "r2"].map(lab.namespace))
             #expect(lab.ip("r2", ["link", "show", "dev", "eth2"]).isEmpty)
-            #expect(lab.run("h1", ["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.0.12.2"]).succeeded)
+            #expect(lab.ping("h1", "10.0.12.2").succeeded)
         }
     }
 
@@ -204,7 +204,7 @@ struct LabKernelTests {
             """)
             try #require(lab.lab(["up", lab.file]).succeeded)
             defer { lab.down() }
-            let ping = lab.run("a", ["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.9.0.2"])
+            let ping = lab.ping("a", "10.9.0.2")
             let time = ping.stdout.split(separator: " ").first { $0.hasPrefix("time=") }.flatMap { Double($0.dropFirst(5)) }
             #expect((time ?? 0) >= 50, "\(ping)")
         }
@@ -344,7 +344,7 @@ struct LabKernelTests {
             #expect(lab.namespaces() == ["h1", "r1", "r2"].map(lab.namespace))
             #expect(lab.ip("r2", ["link", "show", "dev", "eth2"]).isEmpty)
             #expect(lab.ip("h1", ["route", "show", "proto", "static"]).first?["gateway"] as? String == "10.0.1.1")
-            #expect(lab.run("h1", ["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.0.12.2"]).succeeded)
+            #expect(lab.ping("h1", "10.0.12.2").succeeded)
         }
     }
 

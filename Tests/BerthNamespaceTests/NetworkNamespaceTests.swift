@@ -11,14 +11,13 @@ struct NetworkNamespaceKernelTests {
         try withHostSandbox { sandbox in
             let ns = try sandbox.makeNamespace()
             let name = try #require(ns.name)
-            let listed = Command.run(["ip", "netns", "list"])
-            #expect(listed.stdout.contains(name))
+            #expect(IPWitness.namespaceNames().contains(name))
             #expect(try NetworkNamespace.list().contains(name))
             let reopened = try NetworkNamespace.open(named: name)
             #expect(reopened == ns)
             #expect(reopened != sandbox.namespace)
             try NetworkNamespace.delete(named: name)
-            #expect(!Command.witness(["ip", "netns", "list"]).contains(name))
+            #expect(!IPWitness.namespaceNames().contains(name))
             let gone = #expect(throws: BerthError.self) { try NetworkNamespace.open(named: name) }
             #expect(gone?.code == .notFound && gone?.message == "network namespace /run/netns/\(name) does not exist", "\(String(describing: gone))")
         }

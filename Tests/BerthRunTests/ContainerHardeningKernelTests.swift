@@ -252,8 +252,12 @@ struct ContainerHardeningKernelTests {
 
     /// A file volume's target that exists is mounted on, never opened: a FIFO there would
     /// block the set-up forever (and a device node would be opened by root with every
-    /// capability). A watchdog opens the FIFO's other end after 5 s, so a child stuck in
-    /// the open fails the test rather than hanging it.
+    /// capability). A watchdog looks for a process in the FIFO every 20 ms while the
+    /// container runs and counts only one that is there: a reader (a writing open without
+    /// O_NONBLOCK succeeds only when a reader holds the FIFO, ENXIO otherwise) or a writer
+    /// (with the FIFO open for reading, an empty read says EAGAIN while a writer holds it,
+    /// end of file otherwise). Either open also lets the stuck open go on, so a set-up that
+    /// opens the FIFO fails the test rather than hanging it; a slow start counts for nothing.
     @Test("a file volume onto a FIFO in the root filesystem starts the container without opening the FIFO")
     func fileVolumeOntoFIFO() throws {
         try withRootfs { rootfs in
@@ -262,18 +266,35 @@ struct ContainerHardeningKernelTests {
             defer { unlink(host) }
             try #require(mkfifo(rootfs.path + "/target", 0o644) == 0, "mkfifo: errno \(errno)")
             let fifo = rootfs.path + "/target"
-            let unblocked = WatchdogFlag()
-            let watchdog = DispatchWorkItem {
-                let fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-                unblocked.value.store(true, ordering: .sequentiallyConsistent)
-                if fd >= 0 { sleep(1); close(fd) }
+            let opened = WatchdogFlag()
+            let finished = WatchdogFlag()
+            let watching = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                defer { watching.signal() }
+                // Watches until the run returns (a stuck open is found, and released, within
+                // 20 ms); the deadline only ends the thread should the run never return.
+                let deadline = Date().addingTimeInterval(300)
+                while !finished.value.load(ordering: .sequentiallyConsistent), Date() < deadline {
+                    let writer = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                    if writer >= 0 {
+                        opened.value.store(true, ordering: .sequentiallyConsistent)
+                        close(writer)
+                    }
+                    let reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+                    if reader >= 0 {
+                        var byte: UInt8 = 0
+                        if read(reader, &byte, 1) != 0 { opened.value.store(true, ordering: .sequentiallyConsistent) }
+                        close(reader)
+                    }
+                    usleep(20_000)
+                }
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
             let result = Result { try run(ContainerSpec(command: ["cat", "/target"], rootfs: rootfs.path,
                                                         mounts: [BindMount(source: host, target: "/target")])) }
-            watchdog.cancel()
-            let blocked = unblocked.value.load(ordering: .sequentiallyConsistent)
-            #expect(!blocked, "the set-up blocked opening the FIFO")
+            finished.value.store(true, ordering: .sequentiallyConsistent)
+            watching.wait()
+            let seen = opened.value.load(ordering: .sequentiallyConsistent)
+            #expect(!seen, "the set-up opened the FIFO")
             let ran = try result.get()
             #expect(ran.status == .exited(0), "\(ran.errors)")
             #expect(ran.output == "from the host\n")

@@ -61,6 +61,16 @@ public enum IPWitness {
     }
 }
 
+extension IPWitness {
+    /// The names `ip netns list` prints (the first word of each line, before any
+    /// "(id: N)"), as a witness. Compare whole names: the namespaces of parallel tests share
+    /// /run/netns, and a generated name such as bt-ctr-123x1 is a prefix of bt-ctr-123x10.
+    public static func namespaceNames(sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+        Command.witness(["ip", "netns", "list"], sourceLocation: sourceLocation).split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+    }
+}
+
 extension Command {
     /// The output of `argv` as a witness (run where the test runs, not in a sandbox): an
     /// issue when it fails, never "nothing there".

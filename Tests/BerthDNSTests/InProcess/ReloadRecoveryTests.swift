@@ -9,7 +9,8 @@ import Testing
 struct ReloadRecoveryTests {
     let block = LoopbackBlock()
 
-    /// Asks `name` every 50 ms until it has an answer or `seconds` have passed.
+    /// Asks `name` every 50 ms until it has an answer or `seconds` have passed (a bound
+    /// against hanging, not a timing claim).
     func waitForAnswer(_ text: String, seconds: Double) throws -> Bool {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
@@ -27,13 +28,13 @@ struct ReloadRecoveryTests {
         configuration.upstreams = .fixed([])
         let web = DNSEndpointNames(name: name("web"), addresses: [block.ip(1, 2)])
         let server = try InProcessServer(table: DNSTable(networks: [try block.zone("front", 1, endpoints: [web])]), configuration: configuration)
-        #expect(try waitForAnswer("web", seconds: 1))
+        #expect(try waitForAnswer("web", seconds: 10))
         // The next load fails once (a busy database, a half-written file); the one after
         // that would give the new table, but nothing signals again.
         let db = DNSEndpointNames(name: name("db"), addresses: [block.ip(1, 3)])
         server.source.set(DNSTable(networks: [try block.zone("front", 1, endpoints: [db])]), failing: 1)
         server.source.poke()
-        #expect(try waitForAnswer("db", seconds: 3), "the failed reload was never retried")
+        #expect(try waitForAnswer("db", seconds: 10), "the failed reload was never retried")
         let statistics = server.stop()
         #expect(statistics.failedReloads == 1)
         #expect(statistics.reloads >= 1)
@@ -60,10 +61,12 @@ struct ReloadRecoveryTests {
             let got = Loopback.receive(recorder).flatMap { try? DNSMessage(parsing: $0) }
             return got?.questions.first?.name == name(text)
         }
-        func reload() {
+        // The server reads resolv.conf in the same step as the table, on its one thread: a
+        // query sent once it has loaded is answered with what it read.
+        func reload(sourceLocation: SourceLocation = #_sourceLocation) {
             let before = server.source.loads
             server.source.poke()
-            for _ in 0..<100 where server.source.loads == before { usleep(10_000) }
+            #expect(Poll.wait(seconds: 10) { server.source.loads != before }, "the server never reloaded", sourceLocation: sourceLocation)
             usleep(50_000)
         }
         #expect(try forwarded("one.example"))
