@@ -3,8 +3,8 @@
 # forwarded packet the host solicits the next hop's MAC from a link-local address of the
 # outgoing link that is not tentative (ndisc_send_ns: ipv6_get_lladdr without
 # IFA_F_TENTATIVE|IFA_F_OPTIMISTIC) and sends nothing while it has none; the bridge's
-# link-local appears when it comes up (or, on older kernels, with its first port's carrier)
-# and goes through DAD. Each trial: a bridge made and set up, a container attached at once,
+# link-local appears when it first has carrier (here at the up; a bridge Berth makes gets
+# carrier with its first port) and goes through DAD. Each trial: a bridge made and set up, a container attached at once,
 # and the LAN peer's first TCP connect to it through the host (as a published port's DNATed
 # SYN goes), started the moment the attach is done.
 . "$(dirname "$0")/lib.sh"
