@@ -29,7 +29,12 @@ struct DetachCLITests {
                 let listed = try JSONValue(parsing: sandbox.berth(["ps", "--json"]).stdout)
                 return Set((listed.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
             }
-            let vethCount = { sandbox.run(["ip", "-o", "link", "show", "type", "veth"]).stdout.split(separator: "\n").count }
+            // Host ends still attached (vb…): a detached one is renamed vd… and deleted by a
+            // detached process after the command exits, so it may still be listed.
+            let vethCount = {
+                sandbox.run(["ip", "-o", "link", "show", "type", "veth"]).stdout.split(separator: "\n")
+                    .filter { $0.split(separator: " ").dropFirst().first?.hasPrefix("vb") == true }.count
+            }
             #expect(vethCount() == 5)
 
             let short = sandbox.berth(["detach", String(generated.prefix(12))])

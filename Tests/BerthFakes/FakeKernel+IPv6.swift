@@ -8,7 +8,8 @@ import BerthNetlink
 // - IFLA_AF_SPEC {AF_INET6 {IFLA_INET6_ADDR_GEN_MODE}} sets a link's mode, and is refused
 //   in a create request (EAFNOSUPPORT);
 // - with `generatesLinkLocal`, a link that comes up gets fe80::EUI-64/64 (lo gets ::1)
-//   unless IPv6 is disabled on it or its mode is none; any link that goes down loses its
+//   unless IPv6 is disabled on it or its mode is none, tentative as above when the link's
+//   accept_dad is on; any link that goes down loses its
 //   IPv6 addresses (keep_addr_on_down=0);
 // - `ipv6Available = false` is a kernel booted with ipv6.disable=1: no net/ipv6 sysctls,
 //   IPv6 addresses and IFLA_AF_SPEC refused with EAFNOSUPPORT.
@@ -103,7 +104,9 @@ extension FakeKernel {
                 address = nil
             }
             if let address, !state.addresses.contains(where: { $0.index == index && $0.cidr == address }) {
-                state.addresses.append(FakeAddress(index: index, cidr: address, flags: AddressFlags.permanent.rawValue))
+                // Through DAD like any address without nodad, unless accept_dad is 0 on the link.
+                let dad = needsDAD(on: index, in: state) ? AddressFlags.tentative.rawValue : 0
+                state.addresses.append(FakeAddress(index: index, cidr: address, flags: AddressFlags.permanent.rawValue | dad))
             }
         }
         state.refreshConnectedRoutes()

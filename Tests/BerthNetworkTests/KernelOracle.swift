@@ -80,6 +80,15 @@ enum Oracle {
     static func wait(seconds: Double = 10, until condition: () -> Bool) -> Bool {
         Poll.wait(seconds: seconds, until: condition)
     }
+
+    /// Whether no endpoint's host end is left: none tagged `berth-endpoint` and none renamed
+    /// `vd…` by a detach, whose deletion a detached process does after the command exits
+    /// (berth_delete_link_detached), so a snapshot right after a detach may still see it.
+    static func detachedLinksGone(_ sandbox: HostSandbox, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        !ip(sandbox, ["link", "show"], sourceLocation: sourceLocation).contains { link in
+            (link["ifname"] as? String)?.hasPrefix("vd") == true || (link["ifalias"] as? String)?.hasPrefix("berth-endpoint") == true
+        }
+    }
 }
 
 /// What a failed command must not change: the sandbox's links, addresses, routes and

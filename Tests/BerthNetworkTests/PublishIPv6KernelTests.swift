@@ -82,6 +82,35 @@ struct PublishIPv6KernelTests {
         }
     }
 
+    @Test("a fresh bridge forwards to its first container at once: its link-local is never tentative (accept_dad=0), so the first LAN probe to a published IPv6 port is answered, one attempt")
+    func firstContactOnFreshBridge() throws {
+        try withHostSandbox { sandbox in
+            let host = try DualHost(sandbox)
+            let bridge = try host.manager.network(named: "web").bridge.rawValue
+            // The host solicits a forwarded packet's next hop from a non-tentative link-local
+            // address of the bridge, and sends nothing while it has none (ndisc_send_ns):
+            // with DAD the first SYN went nowhere for 1-2 s, and a connection failed with
+            // EHOSTUNREACH at 3 s when DAD ran longer (docs/ipv6.md).
+            func linkLocal() -> String {
+                sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", bridge, "scope", "link"]).stdout
+            }
+            #expect(sandbox.run(["sysctl", "-n", "net.ipv6.conf.\(bridge).accept_dad"]).stdout.hasPrefix("0"))
+            let created = linkLocal()
+            #expect(!created.contains("tentative"), "right after the create: \(created)")
+            let (_, _, servers) = try host.container("one", ports: ["8080:80"])
+            defer { servers.forEach { $0.stop() } }
+            let attached = linkLocal()
+            #expect(attached.contains("inet6 fe80::") && !attached.contains("tentative"), "right after the first attach: \(attached)")
+            var answer: String
+            do {
+                answer = try Probe.request(from: host.lan.namespace, to: LANNeighbor.hostAddress6, port: 8080, timeout: 3)
+            } catch {
+                answer = "\(error)"
+            }
+            #expect(answer.hasPrefix("one-v6:80 fd00:121::2 "), "the first LAN probe, one attempt: \(answer)")
+        }
+    }
+
     @Test("a container of a network with a global IPv6 subnet reaches a port another network publishes, through the host's IPv6 address (its reply is not dropped by its own guard)")
     func globalSubnetToOtherNetworksPort() throws {
         try withHostSandbox { sandbox in

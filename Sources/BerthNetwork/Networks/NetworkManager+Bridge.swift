@@ -153,6 +153,13 @@ extension NetworkManager {
                 // Not on an adopted bridge: it may be the host's own link to its LAN.
                 do throws(BerthError) {
                     try host.setSysctl("net/ipv6/conf/\(network.bridge)/accept_ra", to: "0")
+                    // No DAD on the bridge, written before it is up (its link-local comes with
+                    // the up or the first port's carrier): the host solicits the next hop of
+                    // a packet it forwards (a published port's DNATed SYN) only from a
+                    // link-local address that is not tentative, and sends nothing until DAD
+                    // ends — 1-2 s, and past 3 s on a loaded host, when the connection fails
+                    // with EHOSTUNREACH. Its only neighbours are containers (docs/ipv6.md).
+                    if network.hasIPv6 { try host.setSysctl("net/ipv6/conf/\(network.bridge)/accept_dad", to: "0") }
                 } catch where error.code == .notFound {}
                 // Should the bridge's MAC ever change (a bridge made before fixed MACs gets
                 // its own below), it announces the change, so containers update the

@@ -92,6 +92,26 @@ struct AttachIPv6PolicyTests {
         #expect(host.kernel.addresses(in: try host.namespace("ctr3")).contains("fd00:beef::10/64 dev eth0 nodad"))
     }
 
+    @Test("a bridge Berth makes for a network with IPv6 gets accept_dad=0 before it is up: its link-local is never tentative (the host solicits for a forwarded packet only from one that is not); an IPv4-only network's bridge keeps DAD")
+    func bridgeWithoutDAD() throws {
+        let host = try host()
+        try dualStack(host)
+        func linkLocal(_ bridge: String) -> [String] {
+            host.kernel.addresses().filter { $0.hasPrefix("fe80::") && $0.contains(" dev \(bridge)") }
+        }
+        #expect(host.kernel.sysctls().contains("net/ipv6/conf/brweb/accept_dad=0"))
+        #expect(linkLocal("brweb").count == 1 && linkLocal("brweb").allSatisfy { !$0.contains("tentative") }, "\(linkLocal("brweb"))")
+        _ = try attach(host, "ctr1", id: "e1")
+        #expect(linkLocal("brweb").count == 1 && linkLocal("brweb").allSatisfy { !$0.contains("tentative") }, "\(linkLocal("brweb"))")
+        // A bridge set down and up by someone gets its link-local again, still without DAD.
+        try host.handle.netlink.setDown(.name(InterfaceName("brweb")))
+        try host.handle.netlink.setUp(.name(InterfaceName("brweb")))
+        #expect(linkLocal("brweb").count == 1 && linkLocal("brweb").allSatisfy { !$0.contains("tentative") }, "\(linkLocal("brweb"))")
+        // Nothing forwards IPv6 into an IPv4-only network: its bridge is left as the kernel makes it.
+        try host.network("plain", subnet: "10.89.0.0/24")
+        #expect(!host.kernel.sysctlWrites.contains { $0.contains("accept_dad") && !$0.contains("brweb") })
+    }
+
     @Test("detach releases the IPv6 lease with the IPv4 one")
     func detachReleases() throws {
         let host = try host()

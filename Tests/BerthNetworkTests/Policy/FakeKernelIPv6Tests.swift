@@ -47,6 +47,8 @@ struct FakeKernelIPv6Tests {
         let (kernel, host, ctr, inside, eth0) = try setUp(linkLocal: true)
         try inside.setUp(.index(eth0))
         #expect(kernel.addresses(in: ctr).count == 1 && kernel.addresses(in: ctr)[0].hasPrefix("fe80::"))
+        // Through DAD, as any address without nodad: tentative while accept_dad is on.
+        #expect(kernel.addresses(in: ctr)[0].hasSuffix(" tentative"), "\(kernel.addresses(in: ctr))")
         #expect(kernel.routes(in: ctr) == ["fe80::/64 dev eth0 proto kernel metric 256"])
         // The same with addrgenmode none sent before the up, in one sendmsg.
         let other = kernel.addNamespace("other")

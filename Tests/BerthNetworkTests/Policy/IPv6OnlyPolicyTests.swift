@@ -50,7 +50,8 @@ struct IPv6OnlyPolicyTests {
         #expect(network.dns && network.nameserver?.description == "fd00:6::1")
         #expect(host.kernel.addresses().filter { $0.contains("brsix") } == ["fd00:6::1/64 dev brsix nodad"])
         #expect(host.kernel.sysctlWrites == [
-            "host: net/ipv6/conf/brsix/accept_ra=0", "host: net/ipv4/conf/brsix/arp_notify=1", "host: net/ipv6/conf/all/forwarding=1",
+            "host: net/ipv6/conf/brsix/accept_ra=0", "host: net/ipv6/conf/brsix/accept_dad=0", "host: net/ipv4/conf/brsix/arp_notify=1",
+            "host: net/ipv6/conf/all/forwarding=1",
         ])
         #expect(try ipv4Rules(host, naming: "brsix").isEmpty)
         let ruleset = host.nftables.ruleset

@@ -47,7 +47,7 @@ struct NetworkIPv6PolicyTests {
         #expect(network.subnet?.description == "10.88.0.0/24" && network.gateway?.description == "10.88.0.1")
         #expect(host.kernel.addresses().filter { $0.hasSuffix("brweb") || $0.contains("brweb ") } == ["10.88.0.1/24 dev brweb", "fd12:3456:789a:b348::1/64 dev brweb nodad"])
         #expect(host.kernel.sysctlWrites == [
-            "host: net/ipv6/conf/brweb/accept_ra=0", "host: net/ipv4/conf/brweb/arp_notify=1",
+            "host: net/ipv6/conf/brweb/accept_ra=0", "host: net/ipv6/conf/brweb/accept_dad=0", "host: net/ipv4/conf/brweb/arp_notify=1",
             "host: net/ipv4/ip_forward=1", "host: net/ipv6/conf/all/forwarding=1", "host: net/ipv4/conf/brweb/route_localnet=1",
         ])
         #expect(try host.manager.network(named: "web") == network)
