@@ -196,8 +196,13 @@ static int mount_beneath(int dirfd, const char *name, mode_t mode, const char *s
     return closing(fd, mount_on(fd, source, type, flags, data));
 }
 
-/// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
-/// lacks (no /dev/tty in some sandboxes) is skipped rather than failing the container.
+static unsigned long kept_mount_flags(const char *path);
+
+/// The host's device node `name` bound onto an empty file in the new /dev, then made
+/// read-only: only where the node cannot be made (make_device). Read-only, the bind lets
+/// root in the container read and write the device but not chmod or chown it (EROFS): the
+/// node is the host's own. A device the host lacks (no /dev/tty in some sandboxes) is
+/// skipped rather than failing the container.
 static int bind_device(int dev, const char *name) {
     char host[PATH_MAX];
     if (join(host, "/dev/", name)) return -1;
@@ -205,7 +210,34 @@ static int bind_device(int dev, const char *name) {
     if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
     int fd = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) return -1;
-    return closing(fd, mount_on(fd, host, NULL, MS_BIND, NULL));
+    if (mount_on(fd, host, NULL, MS_BIND, NULL)) return closing(fd, -1);
+    close(fd);
+    // The remount acts on the mount a path names, the bind's root: opened after it.
+    int bound = openat(dev, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (bound < 0) return -1;
+    char path[32];
+    fd_path(path, bound);
+    // A bind remount sets the mount's flags to exactly these: keep the host mount's nosuid,
+    // noexec, … (in a user namespace they are locked, and leaving them out is EPERM).
+    unsigned long flags = kept_mount_flags(path);
+    return closing(bound, mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL));
+}
+
+/// The device `name` (char major:minor) made in the new /dev, as runc does outside a user
+/// namespace: a node of the container's own on its tmpfs, mode 0666 whatever the umask.
+/// Never the host's node bound in: root in the container (CAP_FOWNER, CAP_CHOWN, no user
+/// namespace) could chmod or chown that, the host's /dev/null for everyone on the host.
+/// The devices cgroup lets any node be made (`c *:* m`); opening is what it restricts, to
+/// these among others. Where mknod is refused (EPERM: berth without CAP_MKNOD, in a user
+/// namespace), the host's node is bound read-only instead (bind_device).
+static int make_device(int dev, const char *name, unsigned major, unsigned minor) {
+    mode_t mask = umask(0);
+    int rc = mknodat(dev, name, S_IFCHR | 0666, makedev(major, minor));
+    int saved = errno;
+    umask(mask);
+    if (rc == 0) return 0;
+    if (saved != EPERM) { errno = saved; return -1; }
+    return bind_device(dev, name);
 }
 
 /// The tmpfs just mounted on the rootfs's /dev, opened: a fresh tmpfs has a device number of
@@ -221,13 +253,16 @@ static int open_new_dev(int rootfd) {
     return dev;
 }
 
-/// A tmpfs /dev with the harmless host devices, a private devpts, /dev/shm and (with an IPC
-/// namespace of its own) /dev/mqueue. Everything is made relative to descriptors: nothing
-/// is resolved through a path the root filesystem's contents could redirect.
+/// A tmpfs /dev with the harmless devices (make_device), a private devpts, /dev/shm and
+/// (with an IPC namespace of its own) /dev/mqueue. Everything is made relative to
+/// descriptors: nothing is resolved through a path the root filesystem's contents could
+/// redirect.
 static int fill_dev(int dev, int own_ipc) {
-    static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+    static const struct { const char *name; unsigned major, minor; } devices[] = {
+        { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+    };
     for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-        if (bind_device(dev, devices[i])) return -1;
+        if (make_device(dev, devices[i].name, devices[i].major, devices[i].minor)) return -1;
     }
     // newinstance: the container's ptys are its own, never the host's.
     if (mount_beneath(dev, "pts", 0755, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")) return -1;
@@ -265,8 +300,8 @@ static int open_null(int dirfd, const char *name) {
 /// opened beneath the root, not on a path resolved from the host's root. (Followed, a link
 /// `proc -> /x` would put the container's procfs outside its root: it would start without
 /// /proc, its masks silently missing; racing a shared rootfs, device nodes could be made
-/// in host directories.) Returns the new /dev's null device (open_null), or -1 when the host
-/// has none to bind.
+/// in host directories.) Returns the new /dev's null device (open_null), or -1 when there is
+/// none (mknod refused and the host has none to bind).
 static int enter_rootfs(struct berth_spawn_config *c) {
     const char *root = c->rootfs;
     // pivot_root needs the new root to be a mount point; binding it onto itself makes it one,
@@ -282,6 +317,7 @@ static int enter_rootfs(struct berth_spawn_config *c) {
     close(proc);
     int devdir = directory_beneath(rootfd, "dev", 0755);
     if (devdir < 0) fail(&c->exec, BERTH_STEP_ROOTFS_DEV);
+    // Not nodev, as Docker's: the device nodes are made on it (fill_dev).
     if (mount_on(devdir, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
     close(devdir);
     int dev = open_new_dev(rootfd);
