@@ -854,15 +854,16 @@ static void spawn_child(struct berth_spawn_config *c) {
     int null = -1;
     if (c->rootfs) {
         null = enter_rootfs(c);
-        mount_volumes(c);
     } else if (c->remount_proc) {
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
     }
-    // Only with a mount namespace of its own: otherwise these mounts would land on the host.
-    if (c->namespaces & CLONE_NEWNS) {
-        if (c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
-        if (c->restrict_kernel_files && mask_kernel_files(null)) fail(&c->exec, BERTH_STEP_MASK_PATHS);
-    }
+    // runc's order: the container's own filesystems (/proc, /dev, /sys), then the volumes —
+    // one under /sys (`-v /sys/fs/cgroup:/sys/fs/cgroup:ro`) would otherwise be hidden under
+    // the fresh sysfs —, then the masks over everything. Only with a mount namespace of its
+    // own: otherwise these mounts would land on the host.
+    if ((c->namespaces & CLONE_NEWNS) && c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
+    if (c->rootfs) mount_volumes(c);
+    if ((c->namespaces & CLONE_NEWNS) && c->restrict_kernel_files && mask_kernel_files(null)) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     if (null >= 0) close(null);
     // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),
     // as runc does: "If the path does not exist, it is created inside the container". Before
