@@ -677,14 +677,24 @@ static int close_others(int *keep, int count) {
     return berth_close_range(low, ~0U) ? -1 : 0;
 }
 
-/// Root in the container keeps only `keep`: the bounding set decides what an exec'd root
-/// program gets back, so it is cut first (that needs CAP_SETPCAP, which we still hold).
-static int limit_capabilities(unsigned long long keep) {
+/// The bounding set cut to `keep`, first: it decides what an exec'd root program gets back.
+/// That needs CAP_SETPCAP, which the child still holds here (runc's ApplyBoundingSet, done
+/// before the user is switched).
+static int drop_bounding(unsigned long long keep) {
     for (int cap = 0; cap < 64; cap++) {
         if (keep & (1ULL << cap)) continue;
         // EINVAL: past the kernel's last capability.
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL) return -1;
     }
+    return 0;
+}
+
+/// The effective and permitted sets become `keep`, the inheritable set empty, the ambient
+/// set cleared (runc's ApplyCaps, after the user switch). For uid 0 that is what the
+/// command runs with; a non-root uid's execve keeps none of them (no ambient, no
+/// inheritable capabilities), as with Docker. Needs no capability: every set only shrinks
+/// from the permitted set the child holds (kept across a user switch by PR_SET_KEEPCAPS).
+static int set_capabilities(unsigned long long keep) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) return -1;
     struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct data[2];
@@ -695,6 +705,20 @@ static int limit_capabilities(unsigned long long keep) {
     data[0].effective = data[0].permitted = (unsigned)(keep & 0xffffffffu);
     data[1].effective = data[1].permitted = (unsigned)(keep >> 32);
     return (int)syscall(SYS_capset, &header, data);
+}
+
+/// runc's finalizeNamespace: the user switched with PR_SET_KEEPCAPS on, so the permitted
+/// set survives a move from uid 0 (without it the kernel empties it, and the capabilities
+/// could no longer be set after), then the flag cleared. setresgid and setresuid run with
+/// every capability still effective: the container need not keep SETUID and SETGID to be
+/// started as another user (`--cap-drop ALL --user 1000`, as Docker). `keep_caps`: whether
+/// the capabilities are set after (not for a privileged container, whose non-root user
+/// loses them as any setuid does).
+static int become_user(const struct berth_exec_config *c, int keep_caps) {
+    if (keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)) return -1;
+    if (switch_user(c)) return -1;
+    if (keep_caps && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)) return -1;
+    return 0;
 }
 
 /// Writes "0" to each open cgroup.procs: moves this (single-threaded) process into those
@@ -799,11 +823,12 @@ static void finish_and_exec(struct berth_exec_config *c) {
     // capset, rt_sigprocmask, execve, and write/exit_group to report a failure) must be
     // allowed by any profile Berth installs.
     if (c->seccomp_filter && !c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
-    if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
-    // The user is switched with the capabilities already limited (CAP_SETUID and CAP_SETGID
-    // must be kept for it) and, without no_new_privs, under the filter: setresgid and
-    // setresuid must pass it too.
-    if (c->set_user && switch_user(c)) fail(c, BERTH_STEP_USER);
+    // runc's order: bounding set, user (with every capability still effective: see
+    // become_user), then the capabilities. Without no_new_privs all of it runs under the
+    // filter: prctl, setresgid, setresuid and capset must pass it too.
+    if (c->limit_caps && drop_bounding(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
+    if (c->set_user && become_user(c, c->limit_caps)) fail(c, BERTH_STEP_USER);
+    if (c->limit_caps && set_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     unblock_signals();
     execve(path, c->argv, c->envp);
