@@ -934,7 +934,10 @@ static pid_t clone_child(unsigned long flags, int *pidfd, int cgroup_fd, int *bo
         *born_in_cgroup = 1;
         pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) return 0;
-        if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) *born_in_cgroup = 0;
+        // ENOSYS: a kernel before 5.7; E2BIG: one without CLONE_INTO_CGROUP's field; EPERM: a
+        // seccomp filter around berth that refuses clone3 (Docker's profiles before 20.10, as
+        // for mount_setattr and openat2 here).
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EPERM)) *born_in_cgroup = 0;
     }
     if (!*born_in_cgroup) {
         // x86_64 and arm64 agree on (flags, stack, parent_tid, ...); CLONE_PIDFD writes parent_tid.
