@@ -123,12 +123,9 @@ public struct ContainerSpec: Sendable, Hashable {
         }
         if let workingDirectory { try Self.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         if let user {
+            // Any capability set: the user is switched before the capabilities are limited
+            // (runc's PR_SET_KEEPCAPS order), so SETUID and SETGID need not be kept.
             try ContainerUser.validate(user)
-            // The user is switched after the capabilities are limited, with the ones kept.
-            if !privileged, !(confinement.capabilities.contains(.setuid) && confinement.capabilities.contains(.setgid)) {
-                throw .invalid("switching to user \(user) needs the SETUID and SETGID capabilities, which the container does not keep",
-                               hint: "keep SETUID and SETGID, or run as the image's default user", parameter: "capabilities")
-            }
         }
         if !mounts.isEmpty {
             guard rootfs != nil else {

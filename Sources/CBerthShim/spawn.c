@@ -196,8 +196,13 @@ static int mount_beneath(int dirfd, const char *name, mode_t mode, const char *s
     return closing(fd, mount_on(fd, source, type, flags, data));
 }
 
-/// Bind-mounts a host device node onto an empty file in the new /dev. A device the host
-/// lacks (no /dev/tty in some sandboxes) is skipped rather than failing the container.
+static unsigned long kept_mount_flags(const char *path);
+
+/// The host's device node `name` bound onto an empty file in the new /dev, then made
+/// read-only: only where the node cannot be made (make_device). Read-only, the bind lets
+/// root in the container read and write the device but not chmod or chown it (EROFS): the
+/// node is the host's own. A device the host lacks (no /dev/tty in some sandboxes) is
+/// skipped rather than failing the container.
 static int bind_device(int dev, const char *name) {
     char host[PATH_MAX];
     if (join(host, "/dev/", name)) return -1;
@@ -205,7 +210,34 @@ static int bind_device(int dev, const char *name) {
     if (stat(host, &st) != 0) return errno == ENOENT ? 0 : -1;
     int fd = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) return -1;
-    return closing(fd, mount_on(fd, host, NULL, MS_BIND, NULL));
+    if (mount_on(fd, host, NULL, MS_BIND, NULL)) return closing(fd, -1);
+    close(fd);
+    // The remount acts on the mount a path names, the bind's root: opened after it.
+    int bound = openat(dev, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (bound < 0) return -1;
+    char path[32];
+    fd_path(path, bound);
+    // A bind remount sets the mount's flags to exactly these: keep the host mount's nosuid,
+    // noexec, … (in a user namespace they are locked, and leaving them out is EPERM).
+    unsigned long flags = kept_mount_flags(path);
+    return closing(bound, mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL));
+}
+
+/// The device `name` (char major:minor) made in the new /dev, as runc does outside a user
+/// namespace: a node of the container's own on its tmpfs, mode 0666 whatever the umask.
+/// Never the host's node bound in: root in the container (CAP_FOWNER, CAP_CHOWN, no user
+/// namespace) could chmod or chown that, the host's /dev/null for everyone on the host.
+/// The devices cgroup lets any node be made (`c *:* m`); opening is what it restricts, to
+/// these among others. Where mknod is refused (EPERM: berth without CAP_MKNOD, in a user
+/// namespace), the host's node is bound read-only instead (bind_device).
+static int make_device(int dev, const char *name, unsigned major, unsigned minor) {
+    mode_t mask = umask(0);
+    int rc = mknodat(dev, name, S_IFCHR | 0666, makedev(major, minor));
+    int saved = errno;
+    umask(mask);
+    if (rc == 0) return 0;
+    if (saved != EPERM) { errno = saved; return -1; }
+    return bind_device(dev, name);
 }
 
 /// The tmpfs just mounted on the rootfs's /dev, opened: a fresh tmpfs has a device number of
@@ -221,13 +253,16 @@ static int open_new_dev(int rootfd) {
     return dev;
 }
 
-/// A tmpfs /dev with the harmless host devices, a private devpts, /dev/shm and (with an IPC
-/// namespace of its own) /dev/mqueue. Everything is made relative to descriptors: nothing
-/// is resolved through a path the root filesystem's contents could redirect.
+/// A tmpfs /dev with the harmless devices (make_device), a private devpts, /dev/shm and
+/// (with an IPC namespace of its own) /dev/mqueue. Everything is made relative to
+/// descriptors: nothing is resolved through a path the root filesystem's contents could
+/// redirect.
 static int fill_dev(int dev, int own_ipc) {
-    static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+    static const struct { const char *name; unsigned major, minor; } devices[] = {
+        { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+    };
     for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-        if (bind_device(dev, devices[i])) return -1;
+        if (make_device(dev, devices[i].name, devices[i].major, devices[i].minor)) return -1;
     }
     // newinstance: the container's ptys are its own, never the host's.
     if (mount_beneath(dev, "pts", 0755, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")) return -1;
@@ -265,8 +300,8 @@ static int open_null(int dirfd, const char *name) {
 /// opened beneath the root, not on a path resolved from the host's root. (Followed, a link
 /// `proc -> /x` would put the container's procfs outside its root: it would start without
 /// /proc, its masks silently missing; racing a shared rootfs, device nodes could be made
-/// in host directories.) Returns the new /dev's null device (open_null), or -1 when the host
-/// has none to bind.
+/// in host directories.) Returns the new /dev's null device (open_null), or -1 when there is
+/// none (mknod refused and the host has none to bind).
 static int enter_rootfs(struct berth_spawn_config *c) {
     const char *root = c->rootfs;
     // pivot_root needs the new root to be a mount point; binding it onto itself makes it one,
@@ -282,6 +317,7 @@ static int enter_rootfs(struct berth_spawn_config *c) {
     close(proc);
     int devdir = directory_beneath(rootfd, "dev", 0755);
     if (devdir < 0) fail(&c->exec, BERTH_STEP_ROOTFS_DEV);
+    // Not nodev, as Docker's: the device nodes are made on it (fill_dev).
     if (mount_on(devdir, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")) fail(&c->exec, BERTH_STEP_MOUNT_DEV);
     close(devdir);
     int dev = open_new_dev(rootfd);
@@ -641,14 +677,24 @@ static int close_others(int *keep, int count) {
     return berth_close_range(low, ~0U) ? -1 : 0;
 }
 
-/// Root in the container keeps only `keep`: the bounding set decides what an exec'd root
-/// program gets back, so it is cut first (that needs CAP_SETPCAP, which we still hold).
-static int limit_capabilities(unsigned long long keep) {
+/// The bounding set cut to `keep`, first: it decides what an exec'd root program gets back.
+/// That needs CAP_SETPCAP, which the child still holds here (runc's ApplyBoundingSet, done
+/// before the user is switched).
+static int drop_bounding(unsigned long long keep) {
     for (int cap = 0; cap < 64; cap++) {
         if (keep & (1ULL << cap)) continue;
         // EINVAL: past the kernel's last capability.
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL) return -1;
     }
+    return 0;
+}
+
+/// The effective and permitted sets become `keep`, the inheritable set empty, the ambient
+/// set cleared (runc's ApplyCaps, after the user switch). For uid 0 that is what the
+/// command runs with; a non-root uid's execve keeps none of them (no ambient, no
+/// inheritable capabilities), as with Docker. Needs no capability: every set only shrinks
+/// from the permitted set the child holds (kept across a user switch by PR_SET_KEEPCAPS).
+static int set_capabilities(unsigned long long keep) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) return -1;
     struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct data[2];
@@ -659,6 +705,20 @@ static int limit_capabilities(unsigned long long keep) {
     data[0].effective = data[0].permitted = (unsigned)(keep & 0xffffffffu);
     data[1].effective = data[1].permitted = (unsigned)(keep >> 32);
     return (int)syscall(SYS_capset, &header, data);
+}
+
+/// runc's finalizeNamespace: the user switched with PR_SET_KEEPCAPS on, so the permitted
+/// set survives a move from uid 0 (without it the kernel empties it, and the capabilities
+/// could no longer be set after), then the flag cleared. setresgid and setresuid run with
+/// every capability still effective: the container need not keep SETUID and SETGID to be
+/// started as another user (`--cap-drop ALL --user 1000`, as Docker). `keep_caps`: whether
+/// the capabilities are set after (not for a privileged container, whose non-root user
+/// loses them as any setuid does).
+static int become_user(const struct berth_exec_config *c, int keep_caps) {
+    if (keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)) return -1;
+    if (switch_user(c)) return -1;
+    if (keep_caps && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)) return -1;
+    return 0;
 }
 
 /// Writes "0" to each open cgroup.procs: moves this (single-threaded) process into those
@@ -763,11 +823,12 @@ static void finish_and_exec(struct berth_exec_config *c) {
     // capset, rt_sigprocmask, execve, and write/exit_group to report a failure) must be
     // allowed by any profile Berth installs.
     if (c->seccomp_filter && !c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
-    if (c->limit_caps && limit_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
-    // The user is switched with the capabilities already limited (CAP_SETUID and CAP_SETGID
-    // must be kept for it) and, without no_new_privs, under the filter: setresgid and
-    // setresuid must pass it too.
-    if (c->set_user && switch_user(c)) fail(c, BERTH_STEP_USER);
+    // runc's order: bounding set, user (with every capability still effective: see
+    // become_user), then the capabilities. Without no_new_privs all of it runs under the
+    // filter: prctl, setresgid, setresuid and capset must pass it too.
+    if (c->limit_caps && drop_bounding(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
+    if (c->set_user && become_user(c, c->limit_caps)) fail(c, BERTH_STEP_USER);
+    if (c->limit_caps && set_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
     unblock_signals();
     execve(path, c->argv, c->envp);
@@ -818,15 +879,16 @@ static void spawn_child(struct berth_spawn_config *c) {
     int null = -1;
     if (c->rootfs) {
         null = enter_rootfs(c);
-        mount_volumes(c);
     } else if (c->remount_proc) {
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail(&c->exec, BERTH_STEP_MOUNT_PROC);
     }
-    // Only with a mount namespace of its own: otherwise these mounts would land on the host.
-    if (c->namespaces & CLONE_NEWNS) {
-        if (c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
-        if (c->restrict_kernel_files && mask_kernel_files(null)) fail(&c->exec, BERTH_STEP_MASK_PATHS);
-    }
+    // runc's order: the container's own filesystems (/proc, /dev, /sys), then the volumes —
+    // one under /sys (`-v /sys/fs/cgroup:/sys/fs/cgroup:ro`) would otherwise be hidden under
+    // the fresh sysfs —, then the masks over everything. Only with a mount namespace of its
+    // own: otherwise these mounts would land on the host.
+    if ((c->namespaces & CLONE_NEWNS) && c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
+    if (c->rootfs) mount_volumes(c);
+    if ((c->namespaces & CLONE_NEWNS) && c->restrict_kernel_files && mask_kernel_files(null)) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     if (null >= 0) close(null);
     // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),
     // as runc does: "If the path does not exist, it is created inside the container". Before
@@ -872,7 +934,10 @@ static pid_t clone_child(unsigned long flags, int *pidfd, int cgroup_fd, int *bo
         *born_in_cgroup = 1;
         pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) return 0;
-        if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) *born_in_cgroup = 0;
+        // ENOSYS: a kernel before 5.7; E2BIG: one without CLONE_INTO_CGROUP's field; EPERM: a
+        // seccomp filter around berth that refuses clone3 (Docker's profiles before 20.10, as
+        // for mount_setattr and openat2 here).
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EPERM)) *born_in_cgroup = 0;
     }
     if (!*born_in_cgroup) {
         // x86_64 and arm64 agree on (flags, stack, parent_tid, ...); CLONE_PIDFD writes parent_tid.

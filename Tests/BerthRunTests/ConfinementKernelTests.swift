@@ -12,7 +12,10 @@ private struct Status {
     let seccomp: String?
     let noNewPrivs: String?
     let capEff: String?
+    let capPrm: String?
     let capBnd: String?
+    /// What the command printed before the status fields (`id -u` in the user tests).
+    let lines: [String]
 
     init(_ text: String) {
         var fields: [String: String] = [:]
@@ -24,7 +27,9 @@ private struct Status {
         seccomp = fields["Seccomp"]
         noNewPrivs = fields["NoNewPrivs"]
         capEff = fields["CapEff"]
+        capPrm = fields["CapPrm"]
         capBnd = fields["CapBnd"]
+        lines = text.split(separator: "\n").map(String.init)
     }
 }
 
@@ -67,6 +72,36 @@ struct ConfinementKernelTests {
             let adjusted = Confinement(capabilities: try CapabilitySet.docker.adjusted(adding: ["NET_ADMIN"], dropping: ["CHOWN"]))
             let tweaked = try status(ContainerSpec(command: command, rootfs: rootfs.path, confinement: adjusted))
             #expect(tweaked.capEff == hex(adjusted.capabilities))
+        }
+    }
+
+    /// runc's order: the bounding set is cut, PR_SET_KEEPCAPS kept while the user changes,
+    /// the capabilities set after. So a container keeping neither SETUID nor SETGID (Docker's
+    /// `--cap-drop ALL --user 1000`) still switches user; a non-root user then ends with no
+    /// capabilities (execve of a program without file capabilities grants a non-root uid
+    /// none, as in Docker), the bounding set the container's; uid 0 keeps its set.
+    @Test("--cap-drop ALL --user 1000 runs as 1000 with no capabilities; uid 0 keeps the container's set",
+          arguments: [("1000", "none"), ("1000", "docker"), ("0", "none"), ("0", "docker"), ("1000:1000", "SETUID")])
+    func userWithoutSetuid(user: String, caps: String) throws {
+        try withRootfs { rootfs in
+            let set: CapabilitySet = switch caps {
+            case "none": try CapabilitySet.docker.adjusted(adding: [], dropping: ["ALL"])
+            case "docker": .docker
+            default: try CapabilitySet.docker.adjusted(adding: [], dropping: [caps])
+            }
+            var spec = ContainerSpec(command: ["sh", "-c", "id -u; id -g; cat /proc/self/status"], rootfs: rootfs.path,
+                                     confinement: Confinement(capabilities: set))
+            spec.user = user
+            try spec.validate()
+            let seen = try self.status(spec)
+            let parts = user.split(separator: ":").map(String.init)
+            // No /etc/passwd in this rootfs: a bare uid gets gid 0, as in Docker.
+            let (uid, gid) = (parts[0], parts.count > 1 ? parts[1] : "0")
+            #expect(Array(seen.lines.prefix(2)) == [uid, gid], "\(seen.lines.prefix(2))")
+            #expect(seen.seccomp == "2")
+            #expect(seen.capBnd == hex(set))
+            let held = uid == "0" ? hex(set) : hex(.none)
+            #expect(seen.capEff == held && seen.capPrm == held, "uid \(uid), \(caps): CapEff \(seen.capEff ?? "-"), CapPrm \(seen.capPrm ?? "-")")
         }
     }
 

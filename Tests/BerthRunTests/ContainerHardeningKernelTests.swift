@@ -1,3 +1,4 @@
+import BerthConfine
 import BerthCore
 import BerthRun
 import BerthTestSupport
@@ -47,6 +48,7 @@ private func readlinkErrno(_ path: String) -> Int32 {
 }
 
 private let capSysPtrace = 19
+private let capMknod = 27
 
 /// Set by a watchdog thread, read by the test.
 private final class WatchdogFlag: Sendable {
@@ -315,6 +317,84 @@ struct ContainerHardeningKernelTests {
                                                mounts: [BindMount(source: host, target: "/dev/null")]))
             #expect(result.status == .exited(0), "\(result.errors)")
             #expect(result.output == "end\n", "\(result.output)")
+        }
+    }
+
+    /// The six device nodes the container gets, with the numbers the kernel gives them.
+    private static let devices: [(name: String, major: Int, minor: Int)] = [
+        ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
+    ]
+
+    /// `stat -c '%n %d %i %F %t:%T %a'` of /dev and each device node, inside a container run
+    /// from `spec`; by name: (device, inode, type, major:minor in hex, mode in octal).
+    private static func deviceStats(_ spec: ContainerSpec) throws -> [String: (dev: String, ino: String, type: String, rdev: String, mode: String)] {
+        var spec = spec
+        spec.command = ["stat", "-c", "%n|%d|%i|%F|%t:%T|%a", "/dev"] + devices.map { "/dev/" + $0.name }
+        let result = try run(spec)
+        #expect(result.status == .exited(0), "\(result.errors)")
+        var stats: [String: (dev: String, ino: String, type: String, rdev: String, mode: String)] = [:]
+        for line in result.output.split(separator: "\n") {
+            let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 6 else { continue }
+            stats[fields[0]] = (fields[1], fields[2], fields[3], fields[4], fields[5])
+        }
+        return stats
+    }
+
+    /// A host device node's (device, inode), as the container's `stat -c %d %i` prints them.
+    private static func hostNode(_ path: String) -> (dev: String, ino: String)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return (String(st.st_dev), String(st.st_ino))
+    }
+
+    /// Bound from the host's /dev, the container's /dev/null would be the host's node: root in
+    /// the container (CAP_FOWNER, no user namespace) could chmod or chown the host's
+    /// /dev/null, through /dev/null or through a masked path bound from it. runc makes them
+    /// with mknod on the new tmpfs. Checked by numbers only (device and inode inside against
+    /// outside): nothing here changes any device's mode, even were the nodes still the host's.
+    @Test("/dev's device nodes are made on the container's own tmpfs, never the host's bound in")
+    func deviceNodesAreTheContainersOwn() throws {
+        try withRootfs { rootfs in
+            try rootfs.addApplets(["stat"])
+            let stats = try Self.deviceStats(ContainerSpec(command: ["true"], rootfs: rootfs.path))
+            let dev = try #require(stats["/dev"], "\(stats)")
+            for device in Self.devices {
+                let path = "/dev/" + device.name
+                let node = try #require(stats[path], "\(path): \(stats)")
+                #expect(node.dev == dev.dev, "\(path) is not on the container's /dev tmpfs: \(node) vs /dev \(dev)")
+                #expect(node.type == "character special file", "\(path): \(node)")
+                #expect(node.rdev == String(device.major, radix: 16) + ":" + String(device.minor, radix: 16), "\(path): \(node)")
+                #expect(node.mode == "666", "\(path): \(node)")
+                if let host = Self.hostNode(path) {
+                    #expect(!(node.dev == host.dev && node.ino == host.ino), "\(path) is the host's node")
+                }
+            }
+        }
+    }
+
+    /// Where mknod is refused (a berth without CAP_MKNOD: a user namespace, a caller that
+    /// dropped it), the host's node is bound in, as before, but read-only: chmod and chown
+    /// then fail with EROFS. Checked in the container's mount table, never by a chmod.
+    @Test("without CAP_MKNOD the devices are the host's bound read-only")
+    func deviceBindsReadOnlyWithoutMknod() throws {
+        try withRootfs { rootfs in
+            try rootfs.addApplets(["stat"])
+            let path = rootfs.path
+            let result = onOwnThread { () -> (dropped: Bool, output: String, errors: String) in
+                guard dropFromThisThread(capability: capMknod) else { return (false, "", "") }
+                // The container cannot keep what its creator no longer has.
+                guard let caps = try? CapabilitySet.docker.adjusted(adding: [], dropping: ["MKNOD"]),
+                      let ran = try? run(ContainerSpec(command: ["cat", "/proc/self/mountinfo"], rootfs: path, confinement: Confinement(capabilities: caps)))
+                else { return (true, "", "the container did not start") }
+                return (true, ran.output, ran.errors)
+            }
+            try #require(result.dropped, "could not drop CAP_MKNOD from a thread")
+            let mounts = MountEntry.parse(result.output)
+            for device in Self.devices where Self.hostNode("/dev/" + device.name) != nil {
+                let mount = mounts["/dev/" + device.name]
+                #expect(mount?.readOnly == true, "/dev/\(device.name): \(String(describing: mount)) \(result.errors)")
+            }
         }
     }
 

@@ -177,6 +177,30 @@ struct KernelFilesTests {
         }
     }
 
+    /// runc mounts /sys first and the volumes after it: a volume under /sys (Docker's
+    /// `-v /sys/fs/cgroup:/sys/fs/cgroup:ro`) is what the container sees there, not hidden
+    /// under the fresh sysfs. The masks come last, over both.
+    @Test("a volume under /sys is visible in the container, over the fresh sysfs; the masks still apply")
+    func volumeUnderSys() throws {
+        try withRootfs { rootfs in
+            let host = NSTemporaryDirectory() + "berth-sysvolume-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: host) }
+            try "from the host\n".write(toFile: host + "/marker", atomically: false, encoding: .utf8)
+            let script = "cat /sys/fs/cgroup/marker; echo firmware-entries:$(ls -A /sys/firmware 2>/dev/null | wc -l); cat /proc/self/mountinfo"
+            let result = try run(ContainerSpec(command: ["sh", "-c", script], rootfs: rootfs.path,
+                                               mounts: [BindMount(source: host, target: "/sys/fs/cgroup", readOnly: true)]))
+            #expect(result.status == .exited(0), "\(result.errors)")
+            #expect(result.output.hasPrefix("from the host\nfirmware-entries:0\n"), "\(result.output)")
+            let mounts = MountEntry.parse(result.output)
+            #expect(mounts["/sys"]?.fsType == "sysfs" && mounts["/sys"]?.readOnly == true, "\(String(describing: mounts["/sys"]))")
+            #expect(mounts["/sys/fs/cgroup"]?.readOnly == true, "\(String(describing: mounts["/sys/fs/cgroup"]))")
+            if hostHas("/sys/firmware") {
+                #expect(mounts["/sys/firmware"]?.fsType == "tmpfs", "\(String(describing: mounts["/sys/firmware"]))")
+            }
+        }
+    }
+
     @Test("berth exec sees the container's masks: they live in its mount namespace")
     func enterSeesMasks() throws {
         try withRootfs { rootfs in

@@ -68,7 +68,7 @@ struct berth_exec_config {
     int parent_fds[2];
     /// Nonzero: limit the bounding, effective and permitted capability sets to `keep_caps`
     /// (bit n = capability n), empty the inheritable set and clear the ambient set, just
-    /// before execve.
+    /// before execve: the bounding set before the user switch, the others after it.
     int limit_caps;
     unsigned long long keep_caps;
     /// A connected unix socket, or -1. With one, the child opens a new pseudo-terminal from
@@ -81,8 +81,10 @@ struct berth_exec_config {
     /// The terminal's size; 0 rows or columns keep the kernel's default (0x0).
     unsigned short console_rows;
     unsigned short console_cols;
-    /// Nonzero: switch to `uid` and `gid` just before execve, after the capabilities are
-    /// limited. A non-zero uid loses every capability then.
+    /// Nonzero: switch to `uid` and `gid` just before execve, with every capability still
+    /// effective and PR_SET_KEEPCAPS on (runc's order: bounding set, user, capabilities),
+    /// so `keep_caps` need not hold SETUID and SETGID. A non-zero uid's execve then grants
+    /// it no capability (none inheritable or ambient), as with Docker.
     int set_user;
     uid_t uid;
     gid_t gid;
