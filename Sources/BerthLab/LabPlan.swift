@@ -131,6 +131,10 @@ struct LabPlanner {
                 if !seen.link.isUp { actions.append(.setUp(node: end.node, interface: iface)) }
                 for cidr in seen.addresses where !end.addresses.contains(cidr) && (!seen.linkScoped.contains(cidr) || declared(cidr, end)) {
                     actions.append(.deleteAddress(node: end.node, interface: iface, cidr))
+                    // The kernel removes every route through an interface whose last IPv4
+                    // address goes (fib_disable_ip), even when another is added in the same
+                    // request: the node's routes are read again and put back.
+                    touched.insert(end.node)
                 }
                 for cidr in end.addresses where !seen.addresses.contains(cidr) {
                     actions.append(.addAddress(node: end.node, interface: iface, cidr))

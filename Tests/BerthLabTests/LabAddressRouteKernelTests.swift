@@ -1,0 +1,44 @@
+import BerthCore
+import BerthLab
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Addresses and routes that change under a running lab: what the kernel does on its own
+/// (routes flushed with an interface's last IPv4 address, secondaries deleted with their
+/// primary) and what it requires (a gateway reachable when its route is added).
+extension LabKernelTests {
+    @Test("renumbering an interface's only IPv4 address keeps the node's routes (the kernel flushes them with the last address); a second up plans nothing")
+    func renumberKeepsRoutes() throws {
+        try withHostSandbox { sandbox in
+            func file(h1: String) -> String {
+                """
+                name: LAB
+                nodes:
+                  h1: { routes: [ "default via 10.0.1.1", "10.8.0.0/16 via 10.0.1.1 metric 5" ] }
+                  r1: {}
+                links:
+                  - endpoints: [ "h1:eth0", "r1:eth0" ]
+                    addresses: [ \(h1), 10.0.1.1/24 ]
+
+                """
+            }
+            let lab = try LabFixture(sandbox, file(h1: "10.0.1.2/24"))
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            func routes() -> String { lab.run("h1", ["ip", "-4", "route", "show", "proto", "static"]).stdout }
+            #expect(routes().contains("default via 10.0.1.1 dev eth0"), "\(routes())")
+
+            try lab.write(file(h1: "10.0.1.3/24"))
+            let up = lab.lab(["up", lab.file])
+            #expect(up.succeeded, "\(up)")
+            #expect(routes().contains("default via 10.0.1.1 dev eth0"), "\(routes())")
+            #expect(routes().contains("10.8.0.0/16 via 10.0.1.1 dev eth0 metric 5"), "\(routes())")
+            let addresses = lab.run("h1", ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout
+            #expect(addresses.contains("10.0.1.3/24") && !addresses.contains("10.0.1.2/"), "\(addresses)")
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+        }
+    }
+
+}
