@@ -167,6 +167,14 @@ struct LabApplier {
         try LabObserver.writeSysctls(pairs, in: namespace, node: node)
     }
 
+    /// Written in every namespace the lab makes, before its links. A new namespace has
+    /// promote_secondaries 0: deleting an interface's primary IPv4 address would delete
+    /// the secondaries of its subnet with it, addresses the file keeps (`[10.0.0.1/24,
+    /// 10.0.0.2/24]` edited to `[10.0.0.2/24]` left none). With 1 the kernel makes a
+    /// secondary the primary. `default`, not `all`: the kernel ORs the two, and `all` would
+    /// override a file's per-interface 0.
+    static let nodeDefaults = [("net.ipv4.conf.default.promote_secondaries", "1")]
+
     private func makeNode(_ action: LabAction) throws(BerthError) {
         let node: String
         let namespace: NetworkNamespace
@@ -188,6 +196,9 @@ struct LabApplier {
                 try changes.setUp(.index(1))
                 try changes.setAlias(.index(1), to: LabNames.nodeAlias(lab: lab, node: node, state: engine.stateTag))
             }
+            // Before the node's links exist, so that they take it; the file's own value (its
+            // conf/default sysctls are written next, its per-interface ones after the links) wins.
+            try LabObserver.writeSysctls(Self.nodeDefaults, in: namespace, node: node)
         } catch {
             // An untagged namespace would not be recognised as the lab's: remove it now.
             if case .createNode = action { try? NetworkNamespace.delete(named: LabNames.namespace(lab: lab, node: node)) }

@@ -41,4 +41,34 @@ extension LabKernelTests {
         }
     }
 
+    @Test("dropping an interface's primary IPv4 address keeps the secondary the file keeps (promote_secondaries)")
+    func primaryDeletionKeepsSecondary() throws {
+        try withHostSandbox { sandbox in
+            func file(_ a: String) -> String {
+                """
+                name: LAB
+                nodes:
+                  a: {}
+                  b: {}
+                links:
+                  - endpoints: [ "a:eth1", "b:eth1" ]
+                    addresses: [ \(a), 10.0.0.9/24 ]
+
+                """
+            }
+            let lab = try LabFixture(sandbox, file("[ 10.0.0.1/24, 10.0.0.2/24 ]"))
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            try lab.write(file("[ 10.0.0.2/24 ]"))
+            let up = lab.lab(["up", lab.file])
+            #expect(up.succeeded, "\(up)")
+            let addresses = lab.run("a", ["ip", "-4", "-o", "addr", "show", "dev", "eth1"]).stdout
+            #expect(addresses.contains("10.0.0.2/24") && !addresses.contains("10.0.0.1/"), "\(addresses)")
+            let ping = lab.run("a", ["busybox", "ping", "-c", "1", "-W", "5", "-w", "5", "10.0.0.9"])
+            #expect(ping.succeeded, "\(ping)")
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+        }
+    }
+
 }
