@@ -286,7 +286,11 @@ struct LabApplier {
                 try changes.deleteRoute(to: route.isDefault ? nil : route.destination, via: route.gateway, device: route.linkIndex.map { .index($0) },
                                         family: route.family, metric: route.metric)
             }
-            for route in wanted where !haveComparable.contains(route.comparable) {
+            // Routes without a gateway first, in the file's order, then those with one: the
+            // kernel refuses a gateway it cannot reach yet (ENETUNREACH), and a file may name
+            // the route that reaches it after the route through it.
+            for route in wanted.filter({ $0.gateway == nil }) + wanted.filter({ $0.gateway != nil })
+            where !haveComparable.contains(route.comparable) {
                 let device = try route.device.map { name throws(BerthError) -> LinkReference in .index(try index(node, name.rawValue)) }
                 try changes.addRoute(to: route.destination, via: route.gateway, device: device, family: route.family, metric: route.metric)
             }

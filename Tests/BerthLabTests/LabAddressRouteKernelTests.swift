@@ -71,4 +71,27 @@ extension LabKernelTests {
         }
     }
 
+    @Test("a route through a gateway that a later route of the file makes reachable comes up (routes without a gateway go first)")
+    func routeOrder() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, """
+            name: LAB
+            nodes:
+              a: { routes: [ "10.9.0.0/16 via 10.5.0.1", "10.5.0.0/24 dev eth1" ] }
+              b: {}
+            links:
+              - endpoints: [ "a:eth1", "b:eth1" ]
+                addresses: [ 10.0.0.1/24, 10.0.0.2/24 ]
+
+            """)
+            let up = lab.lab(["up", lab.file])
+            #expect(up.succeeded, "\(up)")
+            defer { lab.down() }
+            let routes = lab.run("a", ["ip", "-4", "route", "show", "proto", "static"]).stdout
+            #expect(routes.contains("10.9.0.0/16 via 10.5.0.1 dev eth1") && routes.contains("10.5.0.0/24 dev eth1"), "\(routes)")
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+        }
+    }
+
 }
