@@ -278,11 +278,10 @@ struct LabApplier {
         seen.interfaces = links.filter { $0.kind != .loopback }.map { ObservedInterface(link: $0, addresses: [], impairment: Impairment()) }
         // An endpoint attached in this apply made a new eth0.
         for link in links { session.indexes[node, default: [:]][link.name] = link.index }
-        let have = LabPlanner.managed(seen.routes, seen)
-        let wantedComparable = Set(wanted.map(\.comparable))
-        let haveComparable = Set(have.map { LabPlanner.labRoute($0, seen).comparable })
+        let have = LabPlanner.managed(seen.routes, seen).map { ($0, LabPlanner.labRoute($0, seen)) }
         try netlink.apply { changes throws(BerthError) in
-            for route in have where !wantedComparable.contains(LabPlanner.labRoute(route, seen).comparable) {
+            // A route whose device changed goes before the new one comes (one per destination and metric).
+            for (route, installed) in have where !wanted.contains(where: { $0.matches(installed) }) {
                 try changes.deleteRoute(to: route.isDefault ? nil : route.destination, via: route.gateway, device: route.linkIndex.map { .index($0) },
                                         family: route.family, metric: route.metric)
             }
@@ -290,7 +289,7 @@ struct LabApplier {
             // kernel refuses a gateway it cannot reach yet (ENETUNREACH), and a file may name
             // the route that reaches it after the route through it.
             for route in wanted.filter({ $0.gateway == nil }) + wanted.filter({ $0.gateway != nil })
-            where !haveComparable.contains(route.comparable) {
+            where !have.contains(where: { route.matches($0.1) }) {
                 let device = try route.device.map { name throws(BerthError) -> LinkReference in .index(try index(node, name.rawValue)) }
                 try changes.addRoute(to: route.destination, via: route.gateway, device: device, family: route.family, metric: route.metric)
             }

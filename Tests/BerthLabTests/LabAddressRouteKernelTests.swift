@@ -94,4 +94,35 @@ extension LabKernelTests {
         }
     }
 
+    @Test("a route's device changed under the same gateway is applied; a second up plans nothing")
+    func routeDeviceChange() throws {
+        try withHostSandbox { sandbox in
+            func file(dev: String) -> String {
+                """
+                name: LAB
+                nodes:
+                  a: { routes: [ "default6 via fe80::1 dev \(dev)" ] }
+                  b: {}
+                  c: {}
+                links:
+                  - endpoints: [ "a:eth1", "b:eth1" ]
+                  - endpoints: [ "a:eth2", "c:eth1" ]
+
+                """
+            }
+            let lab = try LabFixture(sandbox, file(dev: "eth1"))
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            func routes() -> String { lab.run("a", ["ip", "-6", "route", "show", "proto", "static"]).stdout }
+            #expect(routes().contains("default via fe80::1 dev eth1"), "\(routes())")
+            try lab.write(file(dev: "eth2"))
+            let plan = lab.lab(["up", "--dry-run", lab.file])
+            #expect(plan.stdout == "sync routes of node a\n", "\(plan)")
+            let up = lab.lab(["up", lab.file])
+            #expect(up.succeeded, "\(up)")
+            #expect(routes().contains("default via fe80::1 dev eth2") && !routes().contains("dev eth1"), "\(routes())")
+            let again = lab.lab(["up", "--dry-run", lab.file])
+            #expect(again.succeeded && again.stdout.isEmpty, "\(again)")
+        }
+    }
 }
