@@ -76,6 +76,16 @@ extension TokenBucket {
 }
 
 extension NetworkEmulation {
+    /// This emulation as the kernel reads it back: its percentages through the kernel's
+    /// 32-bit probabilities, to three decimals (a file's `0.12345%` is installed as the
+    /// nearest probability and read back as 0.123%).
+    public var asInstalled: NetworkEmulation {
+        var copy = self
+        copy.loss = Self.percent(probability: Self.probability(loss))
+        copy.duplicate = Self.percent(probability: Self.probability(duplicate))
+        return copy
+    }
+
     /// TCA_OPTIONS of a `netem`: struct tc_netem_qopt followed by attributes (not a nest),
     /// as the kernel parses it. Delays go as 64-bit nanoseconds too, which take precedence
     /// over the tick fields.
@@ -109,9 +119,9 @@ extension NetworkEmulation {
 
 extension Impairment {
     /// Whether the qdiscs read back (as an Impairment) are this one, allowing for the
-    /// kernel's rounding of a token bucket's burst.
+    /// kernel's rounding of a token bucket's burst and of netem's percentages (`asInstalled`).
     public func matches(_ installed: Impairment) -> Bool {
-        guard emulation == installed.emulation else { return false }
+        guard emulation?.asInstalled == installed.emulation else { return false }
         switch (rate, installed.rate) {
         case (nil, nil): return true
         case (let a?, let b?): return a.matches(b)

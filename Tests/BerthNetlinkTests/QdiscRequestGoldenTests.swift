@@ -129,6 +129,21 @@ struct QdiscRequestGoldenTests {
         #expect(decoded.first?.isRoot == true && decoded.first?.handle == Impairment.rootHandle)
     }
 
+    @Test("netem percentages finer than the kernel's read-back (three decimals) still match what it reads back")
+    func fineNetemPercentagesMatch() throws {
+        let netem = NetworkEmulation(delay: TimeSpan(nanoseconds: 1_000_000), loss: 0.12345, duplicate: 0.00001)
+        try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.networkEmulation(netem), on: .index(4)) }
+        let sent = try #require(transport.requests.first).bytes.withUnsafeBytes { NetlinkMessage.split($0) }
+        let replies = sent.map { NetlinkMessage(type: RTMQdisc.newQdisc, flags: 0, sequence: 0, portID: 0, payload: $0.payload) }
+        let decoded = try #require(replies.compactMap(Qdisc.init(message:)).first)
+        guard case .networkEmulation(let read)? = decoded.options else { Issue.record("no netem decoded"); return }
+        #expect(read.loss == 0.123 && read.duplicate == 0)
+        #expect(Impairment(emulation: netem).matches(Impairment(emulation: read)))
+        var other = read
+        other.loss = 0.124
+        #expect(!Impairment(emulation: netem).matches(Impairment(emulation: other)))
+    }
+
     @Test("a tbf whose burst is past 2^63 bytes (RATE64 of 2^64-1 B/s, the longest buffer) reads back clamped, not a trap")
     func hugeBurstClamped() throws {
         // RTM_NEWQDISC as another tool's tbf would be dumped: link 2, handle 1:0 at the root.
