@@ -134,7 +134,8 @@ public final class LabManager: Sendable {
     /// Changes the impairment of one interface of a running lab (until the next `up`,
     /// which converges it back to the file), in the node's namespace only when it carries the
     /// node's tag (as `LabExec`). Refused before any change if it breaks a
-    /// file's rules (`LabSpec.problem`: jitter without delay, a percentage past 100%) or
+    /// file's rules (`LabSpec.problem`: jitter without delay, a percentage past 100%, a rate
+    /// too slow for tbf to hold its burst) or
     /// needs netem and the kernel has none.
     public func impair(_ name: String, node: String, interface: InterfaceName, _ impairment: Impairment) throws(BerthError) {
         try state.locked { () throws(BerthError) in
@@ -169,6 +170,11 @@ public final class LabManager: Sendable {
             // The burst holds at least one frame of the link as its MTU is now.
             var fitted = impairment
             fitted.rate = impairment.rate?.fitting(mtu: link.mtu)
+            // A larger burst needs a faster rate (`TokenBucket.leastRate`).
+            if let problem = LabSpec.problem(fitted, of: "\(node):\(interface)") {
+                throw BerthError(.invalidArgument, problem.message, hint: problem.hint, object: .node(lab: name, node),
+                                 operation: .labImpair, parameter: problem.parameter)
+            }
             try netlink.setImpairment(fitted, on: .index(link.index))
         }
     }

@@ -62,6 +62,17 @@ extension TokenBucket {
         self.init(rate: DataRate(bitsPerSecond: bytesPerSecond &* 8), burst: burst < Double(UInt32.max) ? UInt32(burst) : UInt32.max, limit: limit)
     }
 
+    /// The lowest rate at which tbf holds this bucket's burst: the kernel keeps the burst
+    /// as the time it takes at the rate and dumps it as a 32-bit count of 64 ns ticks (about
+    /// 275 s), so at a slower rate it would read back as another bucket (and below 8 bit/s
+    /// the rate is 0 bytes per second, no limit at all). 1% is left for the kernel's own
+    /// rounding. A 32 KiB burst needs 968 bit/s, a frame of MTU 65535 1928 bit/s.
+    public var leastRate: DataRate {
+        let most = UInt64(UInt32.max) / 100 * 99 * nanosecondsPerTick
+        let bytesPerSecond = (UInt64(burst) * 1_000_000_000 + most - 1) / most
+        return DataRate(bitsPerSecond: max(bytesPerSecond, 1) * 8)
+    }
+
     /// Whether `other` is the same bucket as read back from the kernel, which keeps the
     /// burst as a time and so rounds it: rate and queue exact, burst within 1%.
     public func matches(_ other: TokenBucket) -> Bool {
