@@ -58,14 +58,18 @@ public final class LabEngine: Sendable {
         try observeSession(spec, alsoNodes: alsoNodes, known: known).observation
     }
 
-    /// What `converge` would do, without doing it.
-    public func plan(_ spec: LabSpec, from previous: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = []) throws(BerthError) -> [LabAction] {
-        let session = try observeSession(spec, alsoNodes: owned, known: [previous].compactMap { $0 })
-        try refuseForeign(spec, session.observation, owned: owned)
-        let services = LabServicePlanner(spec: spec, observation: session.observation, previous: previous,
+    /// What `converge` would do, without doing it: given what `converge` is given, it
+    /// observes the same nodes and plans with the same owned nodes and known specs.
+    public func plan(_ spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = [],
+                     known: [LabSpec] = []) throws(BerthError) -> [LabAction] {
+        let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
+        let others = [previous, startedWith].compactMap { $0 } + known
+        let session = try observeSession(spec, alsoNodes: allOwned, known: others)
+        try refuseForeign(spec, session.observation, owned: allOwned)
+        let services = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                          missingNetworks: try LabNetworks(lab: spec.name, manager: manager).missing(spec),
                                          createdNetworks: createdNetworks)
-        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: [previous].compactMap { $0 }).plan()
+        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: allOwned, known: others).plan()
         return services.networksFirst() + nodes + services.servicesLast()
     }
 

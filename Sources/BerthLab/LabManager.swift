@@ -39,7 +39,9 @@ public final class LabManager: Sendable {
             // After a crash the lab cannot tell what its containers were started from.
             let startedWith = record?.pending == nil ? record?.applied : nil
             if dryRun {
-                return try engine.plan(spec, from: startedWith, owned: owned, createdNetworks: record?.networks ?? [])
+                // As `converge` below is given them, so that the plan is what it would do.
+                return try engine.plan(spec, from: record?.applied, startedWith: startedWith, owned: owned, createdNetworks: record?.networks ?? [],
+                                       known: [record?.pending].compactMap { $0 })
             }
             let intent = RecordBox(record ?? LabRecord(name: spec.name, source: spec.source))
             intent.record.pending = spec
