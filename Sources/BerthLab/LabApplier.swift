@@ -18,6 +18,8 @@ struct LabApplier {
     /// The lab's other specs (see `LabEngine.converge`): a removed node's stopped container
     /// is the lab's if it runs what one of them gave the node.
     var known: [LabSpec] = []
+    /// Where the nodes whose namespaces this apply creates are noted.
+    var made: LabMadeNodes? = nil
 
     private var lab: String { spec.name }
 
@@ -182,6 +184,7 @@ struct LabApplier {
         case .createNode(let name):
             node = name
             namespace = try NetworkNamespace.create(named: LabNames.namespace(lab: lab, node: name))
+            made?.insert(name)
         case .tagNode(let name):
             node = name
             guard case let (existing, _)? = session.handles[name] else { throw missingHandle(name) }

@@ -54,9 +54,10 @@ public final class LabManager: Sendable {
                 try state.save(intent.record)
             }
             let actions: [LabAction]
+            let made = LabMadeNodes()
             do throws(BerthError) {
                 actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger,
-                                              known: [record?.pending].compactMap { $0 })
+                                              known: [record?.pending].compactMap { $0 }, made: made)
             } catch {
                 // Going back failed too: the record stays as it is, pending (its nodes and the
                 // networks it made named), so `check` reports the lab and gc finishes it.
@@ -70,7 +71,9 @@ public final class LabManager: Sendable {
                     try? state.save(old)
                 } else {
                     do throws(BerthError) {
-                        _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created,
+                        // The nodes it owned and those this up made, not every name of the
+                        // file: one someone else made meanwhile is not the lab's.
+                        _ = try engine.down(lab: spec.name, nodes: owned.union(made.nodes), networks: ledger.created,
                                             specs: [spec] + [record?.pending].compactMap { $0 })
                         try state.remove(named: spec.name)
                     } catch let cleanup {

@@ -1,5 +1,7 @@
 import BerthCore
 import BerthLab
+import BerthLabFile
+import BerthNetwork
 import BerthTestSupport
 import Foundation
 import Testing
@@ -37,6 +39,42 @@ extension LabKernelTests {
             #expect(real.succeeded, "\(real)")
             let addresses = lab.run("a", ["ip", "-6", "-o", "addr", "show", "dev", "eth1"]).stdout
             #expect(!addresses.contains("fe80::1/64"), "\(addresses)")
+        }
+    }
+}
+
+/// A namespace of one of the file's names that someone else makes while `up` runs.
+extension LabKernelTests {
+    @Test("a failed converge goes back without deleting a namespace of the file's names that someone else made meanwhile")
+    func rollbackLeavesOthersNamespace() throws {
+        try withHostSandbox { sandbox in
+            let two = """
+            name: LAB
+            nodes:
+              a: {}
+              b: {}
+            links:
+              - endpoints: [ "a:eth1", "b:eth1" ]
+
+            """
+            let lab = try LabFixture(sandbox, two)
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            let previous = try LabFileParser.parse(path: lab.file).spec
+            try lab.write(two.replacingOccurrences(of: "  b: {}\n", with: "  b: {}\n  c: {}\n") + "  - endpoints: [ \"b:eth2\", \"c:eth1\" ]\n")
+            let spec = try LabFileParser.parse(path: lab.file).spec
+            // Made after up checked the file's names (LabManager.up), before the engine observes.
+            let other = lab.namespace("c")
+            try #require(Command.run(["ip", "netns", "add", other]).succeeded)
+            sandbox.adopt(namespaceNamed: other)
+            let engine = LabEngine(manager: try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace))
+            let ledger = LabNetworkLedger(created: []) { _ throws(BerthError) in }
+            let error = #expect(throws: BerthError.self) {
+                try engine.converge(to: spec, from: previous, startedWith: previous, owned: ["a", "b"], networks: ledger)
+            }
+            #expect(error?.code == .conflict && !LabEngine.rollbackFailed(error ?? BerthError(.internalError, "")), "\(String(describing: error))")
+            #expect(lab.namespaces().contains(other), "\(lab.namespaces())")
+            #expect(lab.namespaces().contains(lab.namespace("a")) && lab.namespaces().contains(lab.namespace("b")))
         }
     }
 }
