@@ -78,3 +78,21 @@ extension LabKernelTests {
         }
     }
 }
+
+/// `down FILE` after an edit that broke the file.
+extension LabKernelTests {
+    @Test("down FILE reads only the file's name: it takes the lab down after an edit that broke the rest of the file")
+    func downBrokenFile() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, triangleTemplate)
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            try lab.write(triangleTemplate + "  - endpoints: [ \"h1:eth5\", \"nowhere:eth0\" ]\n")
+            #expect(lab.lab(["up", "--dry-run", lab.file]).status != 0)
+            let down = lab.lab(["down", lab.file])
+            #expect(down.succeeded, "\(down)")
+            #expect(lab.namespaces().isEmpty)
+            #expect(!lab.recorded)
+        }
+    }
+}
