@@ -18,6 +18,8 @@ struct LabApplier {
     /// The lab's other specs (see `LabEngine.converge`): a removed node's stopped container
     /// is the lab's if it runs what one of them gave the node.
     var known: [LabSpec] = []
+    /// Where the nodes whose namespaces this apply creates are noted.
+    var made: LabMadeNodes? = nil
 
     private var lab: String { spec.name }
 
@@ -167,6 +169,14 @@ struct LabApplier {
         try LabObserver.writeSysctls(pairs, in: namespace, node: node)
     }
 
+    /// Written in every namespace the lab makes, before its links. A new namespace has
+    /// promote_secondaries 0: deleting an interface's primary IPv4 address would delete
+    /// the secondaries of its subnet with it, addresses the file keeps (`[10.0.0.1/24,
+    /// 10.0.0.2/24]` edited to `[10.0.0.2/24]` left none). With 1 the kernel makes a
+    /// secondary the primary. `default`, not `all`: the kernel ORs the two, and `all` would
+    /// override a file's per-interface 0.
+    static let nodeDefaults = [("net.ipv4.conf.default.promote_secondaries", "1")]
+
     private func makeNode(_ action: LabAction) throws(BerthError) {
         let node: String
         let namespace: NetworkNamespace
@@ -174,6 +184,7 @@ struct LabApplier {
         case .createNode(let name):
             node = name
             namespace = try NetworkNamespace.create(named: LabNames.namespace(lab: lab, node: name))
+            made?.insert(name)
         case .tagNode(let name):
             node = name
             guard case let (existing, _)? = session.handles[name] else { throw missingHandle(name) }
@@ -188,6 +199,9 @@ struct LabApplier {
                 try changes.setUp(.index(1))
                 try changes.setAlias(.index(1), to: LabNames.nodeAlias(lab: lab, node: node, state: engine.stateTag))
             }
+            // Before the node's links exist, so that they take it; the file's own value (its
+            // conf/default sysctls are written next, its per-interface ones after the links) wins.
+            try LabObserver.writeSysctls(Self.nodeDefaults, in: namespace, node: node)
         } catch {
             // An untagged namespace would not be recognised as the lab's: remove it now.
             if case .createNode = action { try? NetworkNamespace.delete(named: LabNames.namespace(lab: lab, node: node)) }
@@ -267,15 +281,18 @@ struct LabApplier {
         seen.interfaces = links.filter { $0.kind != .loopback }.map { ObservedInterface(link: $0, addresses: [], impairment: Impairment()) }
         // An endpoint attached in this apply made a new eth0.
         for link in links { session.indexes[node, default: [:]][link.name] = link.index }
-        let have = LabPlanner.managed(seen.routes, seen)
-        let wantedComparable = Set(wanted.map(\.comparable))
-        let haveComparable = Set(have.map { LabPlanner.labRoute($0, seen).comparable })
+        let have = LabPlanner.managed(seen.routes, seen).map { ($0, LabPlanner.labRoute($0, seen)) }
         try netlink.apply { changes throws(BerthError) in
-            for route in have where !wantedComparable.contains(LabPlanner.labRoute(route, seen).comparable) {
+            // A route whose device changed goes before the new one comes (one per destination and metric).
+            for (route, installed) in have where !wanted.contains(where: { $0.matches(installed) }) {
                 try changes.deleteRoute(to: route.isDefault ? nil : route.destination, via: route.gateway, device: route.linkIndex.map { .index($0) },
                                         family: route.family, metric: route.metric)
             }
-            for route in wanted where !haveComparable.contains(route.comparable) {
+            // Routes without a gateway first, in the file's order, then those with one: the
+            // kernel refuses a gateway it cannot reach yet (ENETUNREACH), and a file may name
+            // the route that reaches it after the route through it.
+            for route in wanted.filter({ $0.gateway == nil }) + wanted.filter({ $0.gateway != nil })
+            where !have.contains(where: { route.matches($0.1) }) {
                 let device = try route.device.map { name throws(BerthError) -> LinkReference in .index(try index(node, name.rawValue)) }
                 try changes.addRoute(to: route.destination, via: route.gateway, device: device, family: route.family, metric: route.metric)
             }

@@ -58,14 +58,18 @@ public final class LabEngine: Sendable {
         try observeSession(spec, alsoNodes: alsoNodes, known: known).observation
     }
 
-    /// What `converge` would do, without doing it.
-    public func plan(_ spec: LabSpec, from previous: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = []) throws(BerthError) -> [LabAction] {
-        let session = try observeSession(spec, alsoNodes: owned, known: [previous].compactMap { $0 })
-        try refuseForeign(spec, session.observation, owned: owned)
-        let services = LabServicePlanner(spec: spec, observation: session.observation, previous: previous,
+    /// What `converge` would do, without doing it: given what `converge` is given, it
+    /// observes the same nodes and plans with the same owned nodes and known specs.
+    public func plan(_ spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = [],
+                     known: [LabSpec] = []) throws(BerthError) -> [LabAction] {
+        let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
+        let others = [previous, startedWith].compactMap { $0 } + known
+        let session = try observeSession(spec, alsoNodes: allOwned, known: others)
+        try refuseForeign(spec, session.observation, owned: allOwned)
+        let services = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                          missingNetworks: try LabNetworks(lab: spec.name, manager: manager).missing(spec),
                                          createdNetworks: createdNetworks)
-        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: [previous].compactMap { $0 }).plan()
+        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: allOwned, known: others).plan()
         return services.networksFirst() + nodes + services.servicesLast()
     }
 
@@ -131,16 +135,26 @@ public final class LabEngine: Sendable {
     @discardableResult
     public func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
                          networks: LabNetworkLedger, known: [LabSpec] = []) throws(BerthError) -> [LabAction] {
+        try converge(to: spec, from: previous, startedWith: startedWith, owned: owned, networks: networks, known: known, made: LabMadeNodes())
+    }
+
+    /// `converge`, noting in `made` the namespaces it creates (what a failed first `up`
+    /// takes down besides `owned`).
+    func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
+                  networks: LabNetworkLedger, known: [LabSpec], made: LabMadeNodes) throws(BerthError) -> [LabAction] {
         let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
         let undo = LabSysctlUndo()
         let others = [previous, startedWith].compactMap { $0 } + known
         do throws(BerthError) {
-            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, known: others, failPoints: true, undo: undo)
+            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, known: others, failPoints: true, undo: undo, made: made)
         } catch {
             let target = previous ?? LabSpec(name: spec.name, source: spec.source)
             do throws(BerthError) {
                 try LabFailPoint.check("lab.rollback")
-                _ = try apply(target, startedWith: spec, owned: allOwned.union(spec.nodes.map(\.name)), networks: networks,
+                // Only the namespaces this attempt made, besides those the lab owned: one of
+                // the file's names that someone else made meanwhile (refused by the
+                // observation, or EEXIST at its creation) is not the lab's to delete.
+                _ = try apply(target, startedWith: spec, owned: allOwned.union(made.nodes), networks: networks,
                               known: [spec] + others, failPoints: false)
                 try undo.restore(lab: spec.name, nodes: Set(target.nodes.map(\.name)))
             } catch let rollback {
@@ -158,7 +172,7 @@ public final class LabEngine: Sendable {
     /// `known` are the lab's other specs (previous, pending, the one being left): what they
     /// declare is the lab's to undo.
     private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger, known: [LabSpec],
-                       failPoints: Bool, undo: LabSysctlUndo? = nil) throws(BerthError) -> [LabAction] {
+                       failPoints: Bool, undo: LabSysctlUndo? = nil, made: LabMadeNodes? = nil) throws(BerthError) -> [LabAction] {
         let lab = LabNetworks(lab: spec.name, manager: manager)
         let first = LabServicePlanner(spec: spec, observation: LabObservation(lab: spec.name, nodes: [:]), previous: startedWith,
                                       missingNetworks: try lab.missing(spec), createdNetworks: networks.created).networksFirst()
@@ -167,7 +181,7 @@ public final class LabEngine: Sendable {
         let session = try observeSession(spec, alsoNodes: owned, known: known)
         try refuseForeign(spec, session.observation, owned: owned)
         let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: known).plan()
-        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo, known: known)
+        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo, known: known, made: made)
         let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                      missingNetworks: [], createdNetworks: networks.created).servicesLast()
         try applier.apply(nodes, services: last, failPoints: failPoints)
@@ -257,6 +271,12 @@ public final class LabNetworkLedger: @unchecked Sendable {
         created.subtract(networks)
         try save(created)
     }
+}
+
+/// The nodes whose namespaces a converge created (`NetworkNamespace.create` succeeded).
+final class LabMadeNodes: @unchecked Sendable {
+    private(set) var nodes: Set<String> = []
+    func insert(_ node: String) { nodes.insert(node) }
 }
 
 /// The handles and indexes one converge works with.

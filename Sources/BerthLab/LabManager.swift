@@ -39,7 +39,9 @@ public final class LabManager: Sendable {
             // After a crash the lab cannot tell what its containers were started from.
             let startedWith = record?.pending == nil ? record?.applied : nil
             if dryRun {
-                return try engine.plan(spec, from: startedWith, owned: owned, createdNetworks: record?.networks ?? [])
+                // As `converge` below is given them, so that the plan is what it would do.
+                return try engine.plan(spec, from: record?.applied, startedWith: startedWith, owned: owned, createdNetworks: record?.networks ?? [],
+                                       known: [record?.pending].compactMap { $0 })
             }
             let intent = RecordBox(record ?? LabRecord(name: spec.name, source: spec.source))
             intent.record.pending = spec
@@ -52,9 +54,10 @@ public final class LabManager: Sendable {
                 try state.save(intent.record)
             }
             let actions: [LabAction]
+            let made = LabMadeNodes()
             do throws(BerthError) {
                 actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger,
-                                              known: [record?.pending].compactMap { $0 })
+                                              known: [record?.pending].compactMap { $0 }, made: made)
             } catch {
                 // Going back failed too: the record stays as it is, pending (its nodes and the
                 // networks it made named), so `check` reports the lab and gc finishes it.
@@ -68,7 +71,9 @@ public final class LabManager: Sendable {
                     try? state.save(old)
                 } else {
                     do throws(BerthError) {
-                        _ = try engine.down(lab: spec.name, nodes: intent.record.nodes, networks: ledger.created,
+                        // The nodes it owned and those this up made, not every name of the
+                        // file: one someone else made meanwhile is not the lab's.
+                        _ = try engine.down(lab: spec.name, nodes: owned.union(made.nodes), networks: ledger.created,
                                             specs: [spec] + [record?.pending].compactMap { $0 })
                         try state.remove(named: spec.name)
                     } catch let cleanup {
@@ -134,7 +139,8 @@ public final class LabManager: Sendable {
     /// Changes the impairment of one interface of a running lab (until the next `up`,
     /// which converges it back to the file), in the node's namespace only when it carries the
     /// node's tag (as `LabExec`). Refused before any change if it breaks a
-    /// file's rules (`LabSpec.problem`: jitter without delay, a percentage past 100%) or
+    /// file's rules (`LabSpec.problem`: jitter without delay, a percentage past 100%, a rate
+    /// too slow for tbf to hold its burst) or
     /// needs netem and the kernel has none.
     public func impair(_ name: String, node: String, interface: InterfaceName, _ impairment: Impairment) throws(BerthError) {
         try state.locked { () throws(BerthError) in
@@ -169,6 +175,11 @@ public final class LabManager: Sendable {
             // The burst holds at least one frame of the link as its MTU is now.
             var fitted = impairment
             fitted.rate = impairment.rate?.fitting(mtu: link.mtu)
+            // A larger burst needs a faster rate (`TokenBucket.leastRate`).
+            if let problem = LabSpec.problem(fitted, of: "\(node):\(interface)") {
+                throw BerthError(.invalidArgument, problem.message, hint: problem.hint, object: .node(lab: name, node),
+                                 operation: .labImpair, parameter: problem.parameter)
+            }
             try netlink.setImpairment(fitted, on: .index(link.index))
         }
     }

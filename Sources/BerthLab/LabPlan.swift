@@ -131,6 +131,10 @@ struct LabPlanner {
                 if !seen.link.isUp { actions.append(.setUp(node: end.node, interface: iface)) }
                 for cidr in seen.addresses where !end.addresses.contains(cidr) && (!seen.linkScoped.contains(cidr) || declared(cidr, end)) {
                     actions.append(.deleteAddress(node: end.node, interface: iface, cidr))
+                    // The kernel removes every route through an interface whose last IPv4
+                    // address goes (fib_disable_ip), even when another is added in the same
+                    // request: the node's routes are read again and put back.
+                    touched.insert(end.node)
                 }
                 for cidr in end.addresses where !seen.addresses.contains(cidr) {
                     actions.append(.addAddress(node: end.node, interface: iface, cidr))
@@ -174,8 +178,9 @@ struct LabPlanner {
     /// Whether a node's static routes are the file's.
     private func routesMatch(_ node: NodeSpec, _ seen: ObservedNode?) -> Bool {
         guard let seen else { return node.routes.isEmpty }
-        let have = Set(staticRoutes(seen).map(\.comparable))
-        return have == Set(node.routes.map(\.comparable))
+        let have = staticRoutes(seen)
+        return have.allSatisfy { installed in node.routes.contains { $0.matches(installed) } }
+            && node.routes.allSatisfy { wanted in have.contains { wanted.matches($0) } }
     }
 
     /// The node's routes that Berth would have made (protocol static), as LabRoutes.
@@ -197,9 +202,11 @@ struct LabPlanner {
         }
     }
 
+    /// A route as a file would write it, with the device it goes through (with or without
+    /// a gateway: `LabRoute.matches` ignores the device of a gateway route that names none).
     static func labRoute(_ route: Route, _ seen: ObservedNode) -> LabRoute {
-        let device = route.gateway == nil ? route.linkIndex.flatMap { index in seen.interfaces.first { $0.link.index == index } }
-            .flatMap { try? InterfaceName($0.link.name) } : nil
+        let device = route.linkIndex.flatMap { index in seen.interfaces.first { $0.link.index == index } }
+            .flatMap { try? InterfaceName($0.link.name) }
         return LabRoute(destination: route.isDefault ? nil : route.destination, gateway: route.gateway, device: device,
                         metric: route.metric == 0 ? nil : route.metric, family: route.family)
     }

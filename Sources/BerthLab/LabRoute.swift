@@ -78,16 +78,25 @@ public struct LabRoute: Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    /// The route as the kernel reports it, to compare: no location, no device beside a
-    /// gateway (the kernel fills one in), IPv6's implicit metric 1024 spelled out (for no
-    /// metric and for metric 0, which the kernel makes 1024) and IPv4's metric 0 (the
-    /// kernel's default, reported as none) left out.
+    /// The route as the kernel reports it, to compare: no location, IPv6's implicit metric
+    /// 1024 spelled out (for no metric and for metric 0, which the kernel makes 1024) and
+    /// IPv4's metric 0 (the kernel's default, reported as none) left out. The device stays:
+    /// `matches` leaves it out for a route that has a gateway and names none.
     var comparable: LabRoute {
         var copy = self
         copy.location = nil
-        if copy.gateway != nil { copy.device = nil }
         if copy.family == .ipv6, (copy.metric ?? 0) == 0 { copy.metric = 1024 }
         if copy.family == .ipv4, copy.metric == 0 { copy.metric = nil }
         return copy
+    }
+
+    /// Whether `installed` (a route read from the kernel, with the device it goes through)
+    /// is this route of a file: a route with a gateway and no `dev` takes whichever device
+    /// the kernel filled in; one that names its device wants that one.
+    func matches(_ installed: LabRoute) -> Bool {
+        let wanted = comparable
+        var installed = installed.comparable
+        if wanted.gateway != nil, wanted.device == nil { installed.device = nil }
+        return wanted == installed
     }
 }

@@ -246,8 +246,14 @@ extension LabSpec {
     }
 
     /// What is wrong with an impairment, if anything — one rule for files and for
-    /// `LabManager.impair`: netem loss and duplicate within 0–100%, jitter only with a delay.
+    /// `LabManager.impair`: a rate at which tbf holds its burst (`TokenBucket.leastRate`),
+    /// netem loss and duplicate within 0–100%, jitter only with a delay.
     public static func problem(_ impairment: Impairment, of what: String) -> (message: String, hint: String, parameter: String)? {
+        if let tbf = impairment.rate, tbf.rate < tbf.leastRate {
+            let least = tbf.leastRate
+            return ("rate \(tbf.rate) of \(what) is below \(least), the least at which tbf holds its burst of \(tbf.burst) bytes",
+                    "give a rate of at least \((least.bitsPerSecond + 999) / 1000)kbit", "rate")
+        }
         guard let netem = impairment.emulation else { return nil }
         for (name, value) in [("loss", netem.loss), ("duplicate", netem.duplicate)] where !(0...100).contains(value) {
             return ("netem \(name) of \(what) is \(value)%, outside 0–100%", "write a percentage such as 0.5%", name)

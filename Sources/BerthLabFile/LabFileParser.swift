@@ -26,9 +26,34 @@ public enum LabFileParser {
         return (try parse(text, source: path, baseDirectory: directory(of: path)), text)
     }
 
+    /// The lab's name in the file at `path`, the rest of the file unchecked: a lab whose
+    /// file was since edited into one that does not validate is still found by it (`down
+    /// FILE`). The file must still be YAML, within the same bounds, with a valid `name:`.
+    public static func name(path: String) throws(BerthError) -> String {
+        let text = try readFile(path)
+        let root = try compose(text, source: path)
+        let reader = YAMLReader(source: path, budget: maxYAMLNodes)
+        for (key, at, value) in try reader.mapping(root, "the lab file", allowed: []) where key == "name" {
+            let name = try reader.scalar(value, "name")
+            if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) {
+                throw BerthError.labFile(path, YAMLReader.location(value.mark) ?? at, problem, hint: "use letters, digits, '_', '.' and '-'")
+            }
+            return name
+        }
+        throw BerthError.labFile(path, YAMLReader.location(root.mark), "the file has no name", hint: "write name: LAB at its top")
+    }
+
     /// Parses lab-file text; `source` names it in errors, `baseDirectory` (absolute) is
     /// where a relative `rootfs` is found (without it, a relative one is an error).
     public static func parse(_ text: String, source: String, baseDirectory: String? = nil) throws(BerthError) -> LabSpec {
+        let root = try compose(text, source: source)
+        let spec = try LabFileReader(reader: YAMLReader(source: source, budget: maxYAMLNodes), baseDirectory: baseDirectory).lab(root)
+        try spec.validate()
+        return spec
+    }
+
+    /// The YAML tree of lab-file text, within the size and node bounds.
+    private static func compose(_ text: String, source: String) throws(BerthError) -> Node {
         guard text.utf8.count <= maxFileSize else {
             throw BerthError.labFile(source, nil, "the file is over \(maxFileSize) bytes", hint: "a lab file is a few kilobytes; split the lab")
         }
@@ -43,9 +68,7 @@ public enum LabFileParser {
             throw BerthError.labFile(source, nil, "not valid YAML: \(error)")
         }
         guard let root else { throw BerthError.labFile(source, nil, "the file is empty", hint: "write at least name: and nodes:") }
-        let spec = try LabFileReader(reader: YAMLReader(source: source, budget: maxYAMLNodes), baseDirectory: baseDirectory).lab(root)
-        try spec.validate()
-        return spec
+        return root
     }
 
     static func translate(_ error: YamlError, source: String) -> BerthError {

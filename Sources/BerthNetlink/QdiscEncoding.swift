@@ -62,6 +62,17 @@ extension TokenBucket {
         self.init(rate: DataRate(bitsPerSecond: bytesPerSecond &* 8), burst: burst < Double(UInt32.max) ? UInt32(burst) : UInt32.max, limit: limit)
     }
 
+    /// The lowest rate at which tbf holds this bucket's burst: the kernel keeps the burst
+    /// as the time it takes at the rate and dumps it as a 32-bit count of 64 ns ticks (about
+    /// 275 s), so at a slower rate it would read back as another bucket (and below 8 bit/s
+    /// the rate is 0 bytes per second, no limit at all). 1% is left for the kernel's own
+    /// rounding. A 32 KiB burst needs 968 bit/s, a frame of MTU 65535 1928 bit/s.
+    public var leastRate: DataRate {
+        let most = UInt64(UInt32.max) / 100 * 99 * nanosecondsPerTick
+        let bytesPerSecond = (UInt64(burst) * 1_000_000_000 + most - 1) / most
+        return DataRate(bitsPerSecond: max(bytesPerSecond, 1) * 8)
+    }
+
     /// Whether `other` is the same bucket as read back from the kernel, which keeps the
     /// burst as a time and so rounds it: rate and queue exact, burst within 1%.
     public func matches(_ other: TokenBucket) -> Bool {
@@ -76,6 +87,16 @@ extension TokenBucket {
 }
 
 extension NetworkEmulation {
+    /// This emulation as the kernel reads it back: its percentages through the kernel's
+    /// 32-bit probabilities, to three decimals (a file's `0.12345%` is installed as the
+    /// nearest probability and read back as 0.123%).
+    public var asInstalled: NetworkEmulation {
+        var copy = self
+        copy.loss = Self.percent(probability: Self.probability(loss))
+        copy.duplicate = Self.percent(probability: Self.probability(duplicate))
+        return copy
+    }
+
     /// TCA_OPTIONS of a `netem`: struct tc_netem_qopt followed by attributes (not a nest),
     /// as the kernel parses it. Delays go as 64-bit nanoseconds too, which take precedence
     /// over the tick fields.
@@ -109,9 +130,9 @@ extension NetworkEmulation {
 
 extension Impairment {
     /// Whether the qdiscs read back (as an Impairment) are this one, allowing for the
-    /// kernel's rounding of a token bucket's burst.
+    /// kernel's rounding of a token bucket's burst and of netem's percentages (`asInstalled`).
     public func matches(_ installed: Impairment) -> Bool {
-        guard emulation == installed.emulation else { return false }
+        guard emulation?.asInstalled == installed.emulation else { return false }
         switch (rate, installed.rate) {
         case (nil, nil): return true
         case (let a?, let b?): return a.matches(b)

@@ -38,10 +38,11 @@ struct StateOptions: ParsableArguments {
 }
 
 /// A lab named on the command line: a name, or the path of its file (anything with a '/' or
-/// ending in .yaml/.yml that exists).
+/// ending in .yaml/.yml that exists). Of a file only its `name:` is read, so that `down FILE`
+/// works after an edit that broke the rest of it.
 enum LabArgument {
     static func name(_ argument: String) throws(BerthError) -> String {
-        if isFile(argument) { return try LabFileParser.parse(path: argument).spec.name }
+        if isFile(argument) { return try LabFileParser.name(path: argument) }
         return argument
     }
 

@@ -152,6 +152,12 @@ struct LabFileParserTests {
         ("one address with two prefix lengths on one end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ [ \"fd00:1::1/64\", \"fd00:1::1/80\" ], \"fd00:1::2/64\" ]\n",
          "bad.yaml:4:18:", "address fd00:1::1 is given twice on a:eth1"),
         ("gateway outside", "name: x\nnetworks: { lan: { subnet: 10.0.9.0/24, gateway: 10.0.8.1 } }\n", "bad.yaml:2:13:", "outside its subnet"),
+        ("a rate under 8 bit/s", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    rate: 5bit\n",
+         "bad.yaml:4:18:", "rate 5bit of a:eth0 is below 968bit"),
+        ("a rate too slow for tbf's burst", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    rate: 500bit\n",
+         "bad.yaml:4:18:", "rate 500bit of a:eth0 is below 968bit"),
+        ("a rate too slow for a burst of MTU 65535", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    mtu: 65535\n    rate: 1kbit\n",
+         "bad.yaml:4:18:", "rate 1kbit of a:eth0 is below 1928bit"),
     ])
     func badFiles(_ name: String, _ text: String, _ place: String, _ words: String) {
         let error = #expect(throws: BerthError.self, "\(name)") { try LabFileParser.parse(text, source: "bad.yaml") }

@@ -61,4 +61,21 @@ extension LabKernelTests {
             #expect(!Command.witness(["tc", "-n", lab.namespace("h1"), "qdisc", "show", "dev", "eth0"]).contains("netem"))
         }
     }
+
+    @Test("impair refuses a rate too slow for tbf to hold its burst, as a file does, the burst being one frame of the link's MTU, and changes nothing")
+    func impairRateTooSlow() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, triangleTemplate)
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            let slow = lab.lab(["impair", lab.name, "h1:eth0", "--rate", "500bit"])
+            #expect(slow.status == 1 && slow.stderr.contains("below 968bit"), "\(slow)")
+            #expect(!Command.witness(["tc", "-n", lab.namespace("h1"), "qdisc", "show", "dev", "eth0"]).contains("tbf"))
+            // On a link of MTU 65535 the burst is a 65549-byte frame: 1kbit passes the first check, not the second.
+            #expect(Command.run(["ip", "-n", lab.namespace("h1"), "link", "set", "eth0", "mtu", "65535"]).succeeded)
+            let big = lab.lab(["impair", lab.name, "h1:eth0", "--rate", "1kbit"])
+            #expect(big.status == 1 && big.stderr.contains("below 1928bit"), "\(big)")
+            #expect(!Command.witness(["tc", "-n", lab.namespace("h1"), "qdisc", "show", "dev", "eth0"]).contains("tbf"))
+        }
+    }
 }

@@ -129,6 +129,40 @@ struct QdiscRequestGoldenTests {
         #expect(decoded.first?.isRoot == true && decoded.first?.handle == Impairment.rootHandle)
     }
 
+    @Test("leastRate: at it a tbf's buffer (32-bit ticks) holds the burst and reads back as the same bucket; far below it, not")
+    func leastRate() throws {
+        let small = TokenBucket(rate: DataRate(bitsPerSecond: 500))
+        #expect(small.leastRate == DataRate(bitsPerSecond: 968))
+        #expect(TokenBucket(rate: DataRate(bitsPerSecond: 500), mtu: 65_535).leastRate == DataRate(bitsPerSecond: 1928))
+        #expect(TokenBucket(rate: DataRate(bitsPerSecond: 1)).leastRate == DataRate(bitsPerSecond: 968))
+        for (bits, same) in [(UInt64(968), true), (1928, true), (500, false), (7, false)] {
+            let tbf = TokenBucket(rate: DataRate(bitsPerSecond: bits), mtu: bits == 1928 ? 65_535 : nil)
+            #expect((bits >= tbf.leastRate.bitsPerSecond) == same, "\(bits)")
+            guard bits >= 8 else { continue }
+            let transport = RecordingTransport()
+            try RouteNetlink(transport: transport).apply { changes throws(BerthError) in try changes.replaceQdisc(.tokenBucket(tbf), on: .index(3)) }
+            let sent = try #require(transport.requests.first).bytes.withUnsafeBytes { NetlinkMessage.split($0) }
+            let reply = NetlinkMessage(type: RTMQdisc.newQdisc, flags: 0, sequence: 0, portID: 0, payload: try #require(sent.first).payload)
+            guard case .tokenBucket(let read)? = Qdisc(message: reply)?.options else { Issue.record("no tbf decoded"); continue }
+            #expect(read.matches(tbf) == same, "\(bits): \(read) against \(tbf)")
+        }
+    }
+
+    @Test("netem percentages finer than the kernel's read-back (three decimals) still match what it reads back")
+    func fineNetemPercentagesMatch() throws {
+        let netem = NetworkEmulation(delay: TimeSpan(nanoseconds: 1_000_000), loss: 0.12345, duplicate: 0.00001)
+        try netlink.apply { changes throws(BerthError) in try changes.replaceQdisc(.networkEmulation(netem), on: .index(4)) }
+        let sent = try #require(transport.requests.first).bytes.withUnsafeBytes { NetlinkMessage.split($0) }
+        let replies = sent.map { NetlinkMessage(type: RTMQdisc.newQdisc, flags: 0, sequence: 0, portID: 0, payload: $0.payload) }
+        let decoded = try #require(replies.compactMap(Qdisc.init(message:)).first)
+        guard case .networkEmulation(let read)? = decoded.options else { Issue.record("no netem decoded"); return }
+        #expect(read.loss == 0.123 && read.duplicate == 0)
+        #expect(Impairment(emulation: netem).matches(Impairment(emulation: read)))
+        var other = read
+        other.loss = 0.124
+        #expect(!Impairment(emulation: netem).matches(Impairment(emulation: other)))
+    }
+
     @Test("a tbf whose burst is past 2^63 bytes (RATE64 of 2^64-1 B/s, the longest buffer) reads back clamped, not a trap")
     func hugeBurstClamped() throws {
         // RTM_NEWQDISC as another tool's tbf would be dumped: link 2, handle 1:0 at the root.
