@@ -155,8 +155,20 @@ package enum CLIHints {
             let id = problem.endpoint ?? "ID"
             return "stop that process or bind it to another port, or publish on another host port ('berth detach \(id)' and attach it again)"
         case .recheck:
+            return "run 'berth check' again; 'berth gc' keeps it until then"
+        case .recheckWithPrivilege:
             return "run 'berth check' again as root (opening another process's namespace takes CAP_SYS_PTRACE); 'berth gc' keeps it until then"
         }
+    }
+
+    /// What `berth gc` says after a namespace it could not open (`GCReport.unchecked`): its
+    /// endpoint or publication is kept; refused, it is opened as root, else just again (a
+    /// resource limit may pass).
+    package static func kept(_ unchecked: UncheckedNamespace) -> String {
+        let advice = unchecked.code == .permissionDenied
+            ? "run 'berth gc' again as root: opening another process's namespace takes CAP_SYS_PTRACE"
+            : "run 'berth gc' again (kept until it can be opened)"
+        return "\(unchecked) (kept; \(advice))"
     }
 
     /// What `network ls` and `network inspect` say on stderr about a network whose create

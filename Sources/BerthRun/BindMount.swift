@@ -96,6 +96,16 @@ public struct BindMount: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The order the mounts are attached in: by the number of components of the target, fewest
+    /// first, as Docker's `sortMounts` — a parent (`/mnt`) before what goes under it
+    /// (`/mnt/x`), which it would otherwise hide —; equal depths keep the order given.
+    static func inMountOrder(_ mounts: [BindMount]) -> [BindMount] {
+        mounts.enumerated()
+            .map { (depth: $0.element.target.split(separator: "/").count, index: $0.offset, mount: $0.element) }
+            .sorted { ($0.depth, $0.index) < ($1.depth, $1.index) }
+            .map(\.mount)
+    }
+
     /// `/a//b/` as `/a/b`.
     static func normalized(_ path: String) -> String {
         "/" + path.split(separator: "/").joined(separator: "/")

@@ -91,6 +91,9 @@ public final class ContainerProcess: Sendable {
     /// left running.
     public static func spawn(_ spec: ContainerSpec, cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
         try spec.validate()
+        // Parents before the mounts below them; a failed step's index names a mount of this order.
+        var spec = spec
+        spec.mounts = BindMount.inMountOrder(spec.mounts)
         let user = try spec.user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: spec.rootfs ?? "/") }
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
                                      stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged, user: user,

@@ -47,7 +47,8 @@ public struct ContainerSpec: Sendable, Hashable {
     /// resolved in the container's `/etc/passwd` and `/etc/group` (see `ContainerUser`);
     /// nil keeps the caller's (root).
     public var user: String?
-    /// Host paths bound into the root filesystem (needs `rootfs`), in order.
+    /// Host paths bound into the root filesystem (needs `rootfs`), attached parents first
+    /// (by the target's depth, equal depths in this order: `BindMount.inMountOrder`).
     public var mounts: [BindMount]
     /// Make the root filesystem read-only, as `docker run --read-only` (needs `rootfs`):
     /// `/dev`, `/dev/shm` and the volumes stay writable.

@@ -478,7 +478,8 @@ static int file_target(const char *target) {
 /// parent with open_tree) over its target (created if missing), private, read-only if asked.
 /// Runs after pivot_root: the target resolves inside the container's root. (A plain bind of
 /// the host path would not do: the source's mounts belong to the parent's mount namespace,
-/// which a bind refuses, and its path no longer exists here.)
+/// which a bind refuses, and its path no longer exists here.) In the order given: the caller
+/// puts parents first (BindMount.inMountOrder), so a later volume is never hidden by one above it.
 static void mount_volumes(struct berth_spawn_config *c) {
     // Read-only all the way down, mounts under the source included, as Docker 25's default:
     // set on each detached copy, every mount of it (Linux 5.12). Before that kernel, or

@@ -253,7 +253,7 @@ struct GCCommand: ParsableCommand {
         for object in report.firewallObjects { print("removed \(object)") }
         if let resolver = report.resolver { print("stopped \(resolver)") }
         // Kept: not known to be gone (no permission to open the namespace, a resource limit).
-        for line in report.unchecked { Output.error("\(line) (kept; run 'berth gc' again as root: opening another process's namespace takes CAP_SYS_PTRACE)") }
+        for unchecked in report.unchecked { Output.error(CLIHints.kept(unchecked)) }
         // Kept: a step of their teardown failed; the rest was collected all the same.
         for line in report.failed { Output.error("could not remove \(line) (kept; 'berth check' shows what is left of it, and 'berth gc' tries again)") }
         if report.isEmpty, report.failed.isEmpty, containers.isEmpty, labs.isEmpty, !labFailure { print("nothing to remove") }

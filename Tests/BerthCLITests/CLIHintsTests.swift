@@ -130,6 +130,25 @@ struct CLIHintsTests {
         #expect(CLIHints.flag(for: "frobnicate") == "--frobnicate")
     }
 
+    @Test("a namespace that could not be checked: the root hint only where permission was refused, else just again")
+    func uncheckedNamespaceHints() {
+        let limit = CheckProblem(endpoint: "e2", network: "web", object: "network namespace /run/netns/ctr2",
+                                 problem: "could not be checked: open network namespace /run/netns/ctr2: Too many open files", repair: .recheck)
+        #expect(CLIHints.repair(limit) == "run 'berth check' again; 'berth gc' keeps it until then")
+        var refused = limit
+        refused.repair = .recheckWithPrivilege
+        #expect(CLIHints.repair(refused)
+            == "run 'berth check' again as root (opening another process's namespace takes CAP_SYS_PTRACE); 'berth gc' keeps it until then")
+
+        let emfile = UncheckedNamespace(owner: .endpoint, id: "e2", path: "/run/netns/ctr2",
+                                        error: BerthError(.system, "open network namespace /run/netns/ctr2: Too many open files"))
+        #expect(CLIHints.kept(emfile) == "\(emfile) (kept; run 'berth gc' again (kept until it can be opened))")
+        #expect(CLIHints.kept(emfile).hasPrefix("could not check namespace /run/netns/ctr2 of endpoint e2: open network namespace /run/netns/ctr2"))
+        let eacces = UncheckedNamespace(owner: .publication, id: "p1", path: "/proc/42/ns/net", code: .permissionDenied, reason: "denied")
+        #expect(CLIHints.kept(eacces) == "could not check namespace /proc/42/ns/net of publication p1: denied "
+                + "(kept; run 'berth gc' again as root: opening another process's namespace takes CAP_SYS_PTRACE)")
+    }
+
     @Test("without a remedy the library's hint is kept; causes are worded too, recursively")
     func hintsAndCauses() {
         struct Errno: Error, CustomStringConvertible { var description: String { "Operation not permitted" } }

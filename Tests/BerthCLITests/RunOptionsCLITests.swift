@@ -79,6 +79,27 @@ struct RunOptionsCLITests {
         }
     }
 
+    /// Docker sorts a container's mounts by the depth of their destination (`sortMounts`):
+    /// a parent is mounted before what goes below it, whatever order `-v` gave them in.
+    @Test("-v d1:/mnt/x -v d2:/mnt: the parent is mounted first, so both volumes are seen")
+    func nestedVolumesParentFirst() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                let base = NSTemporaryDirectory() + "berth-nested-\(UUID().uuidString.prefix(8))"
+                defer { try? FileManager.default.removeItem(atPath: base) }
+                for name in ["d1", "d2"] { try FileManager.default.createDirectory(atPath: base + "/" + name, withIntermediateDirectories: true) }
+                try "one\n".write(toFile: base + "/d1/f1", atomically: true, encoding: .utf8)
+                try "two\n".write(toFile: base + "/d2/f2", atomically: true, encoding: .utf8)
+
+                let run = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "-v", "\(base)/d1:/mnt/x", "-v", "\(base)/d2:/mnt", "--",
+                                         "sh", "-c", "cat /mnt/x/f1 /mnt/f2"])
+                #expect(run.status == 0 && run.stdout == "one\ntwo\n", "\(run)")
+                // The child's mount point was made in the parent volume: on the host, in d2.
+                #expect(FileManager.default.fileExists(atPath: base + "/d2/x"))
+            }
+        }
+    }
+
     @Test("bad input: an unknown user or group, a missing volume source, -it without a terminal, a bad restart policy — clear errors, nothing left")
     func refusals() throws {
         try withHostSandbox { sandbox in

@@ -7,6 +7,15 @@ import Testing
 /// users — parsed as Docker spells them, refused with the value at fault.
 @Suite("Run option values")
 struct RunValuesTests {
+    @Test("volumes are attached parents first (by the target's depth, as Docker's sortMounts); equal depths keep their order")
+    func mountOrder() {
+        let given = [BindMount(source: "/a", target: "/mnt/x"), BindMount(source: "/b", target: "/mnt"),
+                     BindMount(source: "/c", target: "//srv//y/"), BindMount(source: "/d", target: "/opt"),
+                     BindMount(source: "/e", target: "/mnt/x/deep")]
+        #expect(BindMount.inMountOrder(given).map(\.source) == ["/b", "/d", "/a", "/c", "/e"])
+        #expect(BindMount.inMountOrder([]).isEmpty)
+    }
+
     @Test("-v SRC:DST[:ro|rw] parses and prints back; bad spellings name the volume")
     func bindMounts() throws {
         #expect(try BindMount(parsing: "/srv/data:/data") == BindMount(source: "/srv/data", target: "/data"))

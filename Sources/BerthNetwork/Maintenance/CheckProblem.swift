@@ -34,10 +34,13 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         /// `reconcile` makes it anew.
         case replaceForeignTable
         /// Whether the endpoint's namespace is still there could not be told: opening it
-        /// failed with no permission (another process's `/proc/PID/ns/net` takes
-        /// CAP_SYS_PTRACE) or a resource limit. Checking again with the privilege (or the
-        /// resources) tells; `gc` keeps it meanwhile.
+        /// failed for a reason that may pass (a resource limit: EMFILE, ENFILE, ENOMEM).
+        /// Checking again tells; `gc` keeps it meanwhile.
         case recheck
+        /// Whether the endpoint's namespace is still there could not be told: opening it was
+        /// refused (EACCES, EPERM: another process's `/proc/PID/ns/net` takes
+        /// CAP_SYS_PTRACE). Checking again with that privilege tells; `gc` keeps it meanwhile.
+        case recheckWithPrivilege
     }
 
     /// The endpoint concerned, if any.
@@ -99,9 +102,10 @@ public struct GCReport: Sendable, Hashable {
     /// The resolver, stopped because no network has DNS on any more.
     public var resolver: String?
     /// Endpoints and publications kept because whether their namespace lives could not be
-    /// told (opening it failed with no permission, a resource limit…), in words: "could
-    /// not check namespace PATH of endpoint ID: why". Not counted by `isEmpty`.
-    public var unchecked: [String] = []
+    /// told (opening it failed with no permission, a resource limit…): which, and why (its
+    /// description: "could not check namespace PATH of endpoint ID: why"). Not counted by
+    /// `isEmpty`.
+    public var unchecked: [UncheckedNamespace] = []
     /// Endpoints and publications a full `gc` could not remove because a step of their
     /// teardown failed, each kept with its record (and what of it the failing step left) for
     /// the next `gc`, in words: "endpoint ID: why". The others were collected all the same.

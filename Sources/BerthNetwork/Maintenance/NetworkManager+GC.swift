@@ -104,7 +104,7 @@ extension NetworkManager {
                             if case .unknown(let error)? = status {
                                 // Not known to be gone (no permission to open it, a resource
                                 // limit): the container may run. Kept, and said.
-                                report.unchecked.append("could not check namespace \(endpoint.namespacePath) of endpoint \(endpoint.id): \(error)")
+                                report.unchecked.append(UncheckedNamespace(owner: .endpoint, id: endpoint.id, path: endpoint.namespacePath, error: error))
                             }
                             if let status, !status.isGone {
                                 live[endpoint.id] = endpoint
@@ -132,7 +132,7 @@ extension NetworkManager {
                 }
                 // Publications have ids of their own: a narrowed gc leaves them all alone.
                 let publications = if scope.coversAll { try collectPublications(tx) }
-                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [String](), failed: [String]()) }
+                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [UncheckedNamespace](), failed: [String]()) }
                 report.endpoints += publications.removed
                 report.unchecked += publications.unchecked
                 report.failed += publications.failed

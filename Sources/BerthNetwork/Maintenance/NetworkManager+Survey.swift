@@ -190,10 +190,11 @@ extension NetworkManager {
         return (views, gone)
     }
 
-    /// A namespace that could not be opened for another reason than being gone.
+    /// A namespace that could not be opened for another reason than being gone: refused
+    /// (`.permissionDenied`) is checked again with the privilege, anything else just again.
     static func unchecked(_ path: String, endpoint: String, network: String, _ error: BerthError) -> CheckProblem {
         CheckProblem(endpoint: endpoint, network: network, object: "network namespace \(path)",
-                     problem: "could not be checked: \(error)", repair: .recheck)
+                     problem: "could not be checked: \(error)", repair: error.code == .permissionDenied ? .recheckWithPrivilege : .recheck)
     }
 
     /// The firewall's plans for `networks` and `endpoints` (publications' views among

@@ -99,13 +99,16 @@ struct MaintenancePolicyTests {
         let report = try host.manager.gc()
         #expect(report.isEmpty, "\(report)")
         #expect(report.unchecked.count == 2)
-        #expect(report.unchecked.first?.hasPrefix("could not check namespace /run/netns/ctr1 of endpoint e1: open network namespace /run/netns/ctr1: ") == true,
+        #expect(report.unchecked.first?.description.hasPrefix("could not check namespace /run/netns/ctr1 of endpoint e1: open network namespace /run/netns/ctr1: ") == true,
                 "\(report.unchecked)")
+        // The cause, for the front end to advise on: refused, or a resource limit.
+        #expect(report.unchecked.map(\.code) == [.permissionDenied, .system], "\(report.unchecked)")
+        #expect(report.unchecked.map(\.id) == ["e1", "e2"] && report.unchecked.allSatisfy { $0.owner == .endpoint })
         #expect(try host.recorded() == ["e1 10.88.0.2", "e2 10.88.0.3"])
         #expect(host.nftables.ruleset == ruleset)
         #expect(host.kernel.link("eth0", in: ctr1) != nil)
         let problems = try host.manager.check()
-        #expect(problems.map(\.repair) == [.recheck, .recheck], "\(problems)")
+        #expect(problems.map(\.repair) == [.recheckWithPrivilege, .recheck], "\(problems)")
         #expect(problems.first?.description.hasPrefix("endpoint e1: network namespace /run/netns/ctr1: could not be checked: ") == true)
         #expect(!problems.contains { $0.description.contains("gone") })
 
@@ -114,6 +117,26 @@ struct MaintenancePolicyTests {
         host.kernel.destroyNamespace(ctr1)
         let after = try host.manager.gc()
         #expect(after.endpoints == ["e1"] && after.unchecked.isEmpty)
+    }
+
+    /// EMFILE says nothing of permission: neither the cause gc reports nor check's repair may
+    /// send the user to root for it.
+    @Test("a namespace that fails to open with EMFILE: gc's cause is not a refusal, check's repair is a plain recheck")
+    func uncheckableForResourceLimit() throws {
+        let host = try populated()
+        host.kernel.failOpening("/run/netns/ctr2", errno: EMFILE)
+        let report = try host.manager.gc()
+        #expect(report.isEmpty, "\(report)")
+        #expect(report.unchecked.count == 1)
+        let unchecked = try #require(report.unchecked.first)
+        #expect(unchecked.owner == .endpoint && unchecked.id == "e2" && unchecked.path == "/run/netns/ctr2")
+        #expect(unchecked.code == .system, "\(unchecked)")
+        #expect(unchecked.description.hasPrefix("could not check namespace /run/netns/ctr2 of endpoint e2: open network namespace /run/netns/ctr2: "),
+                "\(unchecked)")
+        #expect(unchecked.reason.contains("Too many open files"), "\(unchecked)")
+        let problems = try host.manager.check()
+        #expect(problems.map(\.repair) == [.recheck], "\(problems)")
+        #expect(try host.recorded() == ["e1 10.88.0.2", "e2 10.88.0.3"])
     }
 
     @Test("gc removes links tagged with its instance that the state does not know, and nothing else")

@@ -323,11 +323,12 @@ struct PublicationPolicyTests {
         let report = try host.manager.gc()
         #expect(report.isEmpty, "\(report)")
         #expect(report.unchecked.count == 1)
-        #expect(report.unchecked.first?.hasPrefix("could not check namespace /run/netns/ext1 of publication p1: ") == true, "\(report.unchecked)")
+        #expect(report.unchecked.first?.description.hasPrefix("could not check namespace /run/netns/ext1 of publication p1: ") == true, "\(report.unchecked)")
+        #expect(report.unchecked.map(\.owner) == [.publication] && report.unchecked.map(\.code) == [.permissionDenied], "\(report.unchecked)")
         #expect(try host.manager.publications().map(\.id) == ["p1"])
         #expect(maps(host).contains("berth-endpoint p1"))
-        #expect(try host.manager.check().map(\.repair) == [.recheck])
-        #expect(try host.manager.verifyPublication(id: "p1").map(\.repair) == [.recheck])
+        #expect(try host.manager.check().map(\.repair) == [.recheckWithPrivilege])
+        #expect(try host.manager.verifyPublication(id: "p1").map(\.repair) == [.recheckWithPrivilege])
     }
     @Test("publishing to the machine's initial namespace (/proc/1/ns/net) is refused, as to the host's own")
     func initialNamespaceRefused() throws {
