@@ -125,12 +125,7 @@ extension CNIRequest {
     /// Whether `result` lists a host veth of Berth's (`vb` and 13 hex digits, no sandbox):
     /// the result of Berth's own main-plugin ADD, never of a plugin Berth is chained behind.
     static func listsBerthHostVeth(_ result: CNIResult) -> Bool {
-        result.interfaces.contains { interface in
-            guard interface.sandbox?.isEmpty ?? true else { return false }
-            let bytes = Array(interface.name.utf8)
-            return bytes.count == 15 && interface.name.hasPrefix(KernelNames.hostVethPrefix)
-                && bytes.dropFirst(2).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
-        }
+        result.interfaces.contains { ($0.sandbox?.isEmpty ?? true) && KernelNames.isHostVeth($0.name) }
     }
 
     /// Where `publication` forwards to and the addresses prevResult names differ, each

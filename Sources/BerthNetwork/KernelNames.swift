@@ -35,6 +35,14 @@ public enum KernelNames {
         return try InterfaceName(hostVethPrefix + hex)
     }
 
+    /// Whether `name` has the shape of an endpoint's host-side veth (`hostVeth`): `vb` and
+    /// 13 lower-case hex digits.
+    public static func isHostVeth(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        return bytes.count == 15 && name.hasPrefix(hostVethPrefix)
+            && bytes.dropFirst(2).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     /// The name a veth end with interface index `index` takes while its deletion is under
     /// way: unique in its namespace, and never an endpoint's `vb…` name.
     public static func detachedVeth(index: Int32) throws(BerthError) -> InterfaceName {

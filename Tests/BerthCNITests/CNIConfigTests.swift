@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNetwork
 @testable import BerthCNI
 import Testing
 
@@ -181,6 +182,11 @@ struct CNIConfigTests {
         #expect(try !lists(#"{"name":"vb0123456789abc","sandbox":"/run/netns/x"}"#))
         #expect(try !lists(#"{"name":"vb0123456789ABC"}"#))
         #expect(try !lists(#"{"name":"vb0123456789ab"}"#))
+        // The shape is the one the names Berth makes have.
+        for id in ["c1", "a-much-longer-endpoint-id", ""] {
+            let made = try KernelNames.hostVeth(forEndpoint: id, instance: "0dd1ce00").rawValue
+            #expect(try lists(#"{"name":"\#(made)"}"#), "\(made)")
+        }
     }
 
     @Test("dns counts only when it sets something, as in the reference bridge plugin", arguments: [
