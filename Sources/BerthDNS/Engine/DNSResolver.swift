@@ -138,25 +138,21 @@ public struct DNSResolver: Sendable {
         // network of the container): still only the asker's own networks.
         let key = question.name.lowercased()
         let asked = askersZones(zone, source: source)
-        guard let answering = asked.first(where: { zones[$0].addresses[key] != nil }), let addresses = zones[answering].addresses[key] else {
-            // `NETWORK.` itself, the apex Berth's negative answers name in their SOA, is
-            // Berth's too: forwarded, an upstream's NXDOMAIN for it would deny every
-            // NAME.NETWORK below it to a client that caches by RFC 8020.
-            if let apex = asked.lazy.compactMap({ self.zones[$0].domain }).first(where: { $0 == key }) {
-                if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
-                    return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
-                }
-                if question.type == .soa || question.type == .any {
-                    var answer = response(to: query, code: .noError)
-                    answer.answers = [soaRecord(apex: question.name)]
-                    return .answer(answer)
-                }
-                return .answer(negative(to: query, code: .noError, apex: apex))
-            }
-            return .forward
-        }
+        let answering = asked.first { zones[$0].addresses[key] != nil }
+        // `NETWORK.` itself, the apex Berth's negative answers name in their SOA, is Berth's
+        // too: forwarded, an upstream's NXDOMAIN for it would deny every NAME.NETWORK below
+        // it to a client that caches by RFC 8020.
+        let isApex = answering == nil && asked.contains { zones[$0].domain == key }
+        guard answering != nil || isApex else { return .forward }
         if question.type == DNSRecordType(rawValue: 251) || question.type == DNSRecordType(rawValue: 252) {
             return .answer(response(to: query, code: .notImplemented)) // IXFR, AXFR: no zone transfers
+        }
+        guard let answering, let addresses = zones[answering].addresses[key] else {
+            // The apex: its SOA, NODATA for any other type.
+            guard question.type == .soa || question.type == .any else { return .answer(negative(to: query, code: .noError, apex: key)) }
+            var answer = response(to: query, code: .noError)
+            answer.answers = [soaRecord(apex: question.name)]
+            return .answer(answer)
         }
         let records: [DNSRecord] = addresses.compactMap { address in
             switch (address, question.type) {
