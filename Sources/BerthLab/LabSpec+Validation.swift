@@ -8,8 +8,8 @@ extension LabSpec {
     /// interfaces used twice, routes through interfaces a node does not have, counts.
     /// The error names the file, line and column of the first problem.
     public func validate() throws(BerthError) {
-        let nameHint = "use letters, digits, '_', '.' and '-'"
-        if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) { throw error(nameLocation, problem, hint: nameHint) }
+        let nameHint = Self.nameHint
+        try validateName()
         if nodes.count > LabNames.maxNodes { throw error(nil, "\(nodes.count) nodes; a lab has at most \(LabNames.maxNodes)", hint: "split the lab") }
         if links.count > LabNames.maxLinks { throw error(nil, "\(links.count) links; a lab has at most \(LabNames.maxLinks)", hint: "split the lab") }
         if networks.count > LabNames.maxNetworks {
@@ -182,6 +182,15 @@ extension LabSpec {
             if let destination = route.destination { subnets[route.family]?.append(destination) } else { subnets[route.family] = nil }
         }
         return subnets
+    }
+
+    /// What a lab's or node's name may hold.
+    static let nameHint = "use letters, digits, '_', '.' and '-'"
+
+    /// The lab's name alone, the first check of `validate()`: what is read of a file only
+    /// for its name (`LabFileParser.name(path:)`).
+    public func validateName() throws(BerthError) {
+        if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) { throw error(nameLocation, problem, hint: Self.nameHint) }
     }
 
     /// The lab's, nodes' and networks' names, which become namespace paths and kernel

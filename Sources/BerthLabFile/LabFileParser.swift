@@ -34,11 +34,9 @@ public enum LabFileParser {
         let root = try compose(text, source: path)
         let reader = YAMLReader(source: path, budget: maxYAMLNodes)
         for (key, at, value) in try reader.mapping(root, "the lab file", allowed: []) where key == "name" {
-            let name = try reader.scalar(value, "name")
-            if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) {
-                throw BerthError.labFile(path, YAMLReader.location(value.mark) ?? at, problem, hint: "use letters, digits, '_', '.' and '-'")
-            }
-            return name
+            let spec = LabSpec(name: try reader.scalar(value, "name"), source: path, nameLocation: YAMLReader.location(value.mark) ?? at)
+            try spec.validateName()
+            return spec.name
         }
         throw BerthError.labFile(path, YAMLReader.location(root.mark), "the file has no name", hint: "write name: LAB at its top")
     }
