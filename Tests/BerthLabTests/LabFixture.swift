@@ -96,6 +96,12 @@ final class LabFixture: @unchecked Sendable {
     var stateTag: String { LabNames.stateTag(directory: URL(fileURLWithPath: sandbox.stateDirectory).resolvingSymlinksInPath().path) }
 
     func down() { lab(["down", name]) }
+
+    /// That the lab is what its file says: `up --dry-run` succeeds and plans nothing.
+    func expectNothingPlanned(_ comment: String = "", sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        let plan = lab(["up", "--dry-run", file])
+        #expect(plan.succeeded && plan.stdout.isEmpty, "\(comment)\(plan)", sourceLocation: sourceLocation)
+    }
 }
 
 /// `berth lab …` started without waiting, to kill mid-way.

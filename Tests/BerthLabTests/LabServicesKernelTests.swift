@@ -78,8 +78,7 @@ struct LabServicesKernelTests {
                 #expect((web["container"] as? [String: Any])?["running"] as? Bool == true)
 
                 // A second up changes nothing: the container keeps running, the same process.
-                let plan = lab.lab(["up", "--dry-run", lab.file])
-                #expect(plan.succeeded && plan.stdout.isEmpty, "\(plan)")
+                lab.expectNothingPlanned()
                 let again = lab.lab(["up", lab.file])
                 #expect(again.succeeded && again.stdout.contains("up to date"), "\(again)")
                 #expect(try lab.psJSON().first { $0["name"] as? String == lab.namespace("web") }?["pid"] as? Int == pid)

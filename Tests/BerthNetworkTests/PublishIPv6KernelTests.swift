@@ -95,8 +95,7 @@ struct PublishIPv6KernelTests {
                 sandbox.run(["ip", "-6", "-o", "addr", "show", "dev", bridge, "scope", "link"]).stdout
             }
             #expect(sandbox.run(["sysctl", "-n", "net.ipv6.conf.\(bridge).accept_dad"]).stdout.hasPrefix("0"))
-            let created = linkLocal()
-            #expect(!created.contains("tentative"), "right after the create: \(created)")
+            // (No link-local before the first port: a bridge without carrier has none to check.)
             let (_, _, servers) = try host.container("one", ports: ["8080:80"])
             defer { servers.forEach { $0.stop() } }
             let attached = linkLocal()
