@@ -69,7 +69,7 @@ extension NFTNL {
                 ? data { nftnl_set_get_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), $0) } : []
             return NFTSet(family: family, table: string(nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue))),
                           name: string(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue))), keyType: key, dataType: dataType,
-                          flags: SetFlags(rawValue: flags & (SetFlags.constant.rawValue | SetFlags.interval.rawValue)),
+                          flags: SetFlags(rawValue: flags & ~(SetFlags.map | SetFlags.anonymous)),
                           comment: comment(in: udata, type: 7))
         }
     }

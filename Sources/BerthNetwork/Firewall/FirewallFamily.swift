@@ -100,6 +100,9 @@ struct FirewallFamily: Sendable {
         var text = "type \(set.keyType)" + (set.dataType.map { " : \($0)" } ?? "")
         if set.flags.contains(.constant) { text += "; flags constant" }
         if set.flags.contains(.interval) { text += "; flags interval" }
+        // Flags Berth never sets (timeout, dynamic, …), as their bits.
+        let other = set.flags.subtracting([.constant, .interval]).rawValue
+        if other != 0 { text += "; flags 0x" + String(other, radix: 16) }
         return text
     }
 
