@@ -25,7 +25,8 @@ enum Decompiler {
                 // nft compares all 16 bytes of the name; iptables-nft (`-i br0`) the name
                 // and its NUL only: the same exact match. (A name without its NUL is a
                 // prefix match, `br+`, and stays unrecognized.)
-                if case .cmp(let op, 1, let data) = at(1), data.count <= 16, data.last == 0 {
+                // Only == and !=: another comparison (<, >=, …) of a name is not Berth's.
+                if case .cmp(let op, 1, let data) = at(1), op == Expr.Key.cmpEq || op == Expr.Key.cmpNeq, data.count <= 16, data.last == 0 {
                     let name = String(decoding: data.prefix(while: { $0 != 0 }), as: UTF8.self)
                     let negated = op == Expr.Key.cmpNeq
                     out.append(key == Expr.Key.metaIIFName ? .iifname(name, negated: negated) : .oifname(name, negated: negated))
@@ -94,8 +95,8 @@ enum Decompiler {
         if case .cmp(Expr.Key.cmpEq, 1, let data) = next, data.count == length, length <= full {
             bytes = data + [UInt8](repeating: 0, count: full - length)
             prefix = length * 8
-        } else if case .bitwise(1, 1, let mask, _) = next, length == full, mask.count == full,
-                  case .cmp(Expr.Key.cmpEq, 1, let data) = after, data.count == full {
+        } else if case .bitwise(1, 1, let mask, let xor) = next, length == full, mask.count == full, Self.isPrefixMask(mask),
+                  xor.allSatisfy({ $0 == 0 }), case .cmp(Expr.Key.cmpEq, 1, let data) = after, data.count == full {
             bytes = data
             prefix = mask.reduce(0) { $0 + $1.nonzeroBitCount }
             used = 3
@@ -116,6 +117,20 @@ enum Decompiler {
             return (.dnat(to: ip, port: nil), 1)
         }
         return nil
+    }
+
+    /// Whether `mask` is leading one bits then zero bits only (a prefix), as nft makes for
+    /// `ip daddr 10.0.0.0/8`; any other mask is not a prefix match.
+    static func isPrefixMask(_ mask: [UInt8]) -> Bool {
+        var ended = false
+        for byte in mask {
+            if ended { if byte != 0 { return false }; continue }
+            if byte == 0xff { continue }
+            // A partial byte: ones then zeros (0x80, 0xc0, …, 0xfe), then only zero bytes.
+            guard byte == 0 || (~byte &+ 1) & ~byte == 0 else { return false }
+            ended = true
+        }
+        return true
     }
 
     /// Loads into consecutive registers, a lookup into register 1, then dnat from it.
@@ -142,8 +157,12 @@ enum Decompiler {
         }
         guard !fields.isEmpty, i + 1 < exprs.count,
               case .lookup(1, 1?, let map) = exprs[i],
-              case .nat(Expr.Key.natDnat, let family, 1?, _?, _) = exprs[i + 1],
-              let version: IPVersion = family == 2 ? .ip : family == 10 ? .ip6 : nil else { return nil }
+              case .nat(Expr.Key.natDnat, let family, 1?, let proto?, let flags) = exprs[i + 1],
+              let version: IPVersion = family == 2 ? .ip : family == 10 ? .ip6 : nil,
+              // The port right after the address in the map's data, both taken from it: as
+              // Berth compiles it, not another register or range flags.
+              proto == Expr.register(word: Expr.words(version.addressLength)),
+              flags == Expr.Key.rangeMapIPs | Expr.Key.rangeProtoSpecified else { return nil }
         return (.dnatMap(version, key: fields, map: map), i + 2)
     }
 }

@@ -43,7 +43,7 @@ extension KernelBackend {
                     let (type, flags) = Self.messageType(operation)
                     let text = group.count == 1 ? operation.description
                         : "\(operation.verb) \(group.count) elements \(operation.verb == .add || operation.verb == .create ? "to" : "from") \(set.label) { \(group[0].rendered), … }"
-                    request.append(rawMessage: NFTNL.elementsMessage(set, group, type: type, flags: flags | NetlinkFlags.ack, sequence: sequence),
+                    request.append(rawMessage: try NFTNL.elementsMessage(set, group, type: type, flags: flags | NetlinkFlags.ack, sequence: sequence),
                                    sequence: sequence, operation: text, expectsAck: true)
                     carried.append(operation)
                     index = end
@@ -101,13 +101,13 @@ extension KernelBackend {
         let (type, flags) = messageType(operation)
         let f = flags | NetlinkFlags.ack
         switch operation.object {
-        case .table(let t): return NFTNL.tableMessage(t, type: type, flags: f, sequence: sequence)
-        case .chain(let c): return NFTNL.chainMessage(c, type: type, flags: f, sequence: sequence)
+        case .table(let t): return try NFTNL.tableMessage(t, type: type, flags: f, sequence: sequence)
+        case .chain(let c): return try NFTNL.chainMessage(c, type: type, flags: f, sequence: sequence)
         case .rule(let r): return try NFTNL.ruleMessage(r, type: type, flags: f, sequence: sequence)
         case .set(let s):
-            if operation.verb == .flush { return NFTNL.elementsMessage(s, [], type: type, flags: f, sequence: sequence) }
-            return NFTNL.setMessage(s, type: type, flags: f, sequence: sequence)
-        case .element(let e, let s): return NFTNL.elementsMessage(s, [e], type: type, flags: f, sequence: sequence)
+            if operation.verb == .flush { return try NFTNL.elementsMessage(s, [], type: type, flags: f, sequence: sequence) }
+            return try NFTNL.setMessage(s, type: type, flags: f, sequence: sequence)
+        case .element(let e, let s): return try NFTNL.elementsMessage(s, [e], type: type, flags: f, sequence: sequence)
         }
     }
 }

@@ -35,7 +35,7 @@ extension KernelBackend {
         let label = "nftables table \(table.family) \(table.name)"
         let sequence = transport.nextSequence()
         var request = NetlinkRequest()
-        request.append(rawMessage: NFTNL.getTableRequest(table, sequence: sequence), sequence: sequence,
+        request.append(rawMessage: try NFTNL.getTableRequest(table, sequence: sequence), sequence: sequence,
                        operation: "read \(label)", expectsAck: true)
         let replies: [NetlinkMessage]
         do {
@@ -99,7 +99,7 @@ extension KernelBackend {
     private func elements(of set: NFTSet) throws(BerthError) -> [Element] {
         let sequence = transport.nextSequence()
         var request = NetlinkRequest()
-        request.append(rawMessage: NFTNL.elementsMessage(set, [], type: NFTNL.MessageType.getSetElem, flags: NetlinkFlags.dump, sequence: sequence),
+        request.append(rawMessage: try NFTNL.elementsMessage(set, [], type: NFTNL.MessageType.getSetElem, flags: NetlinkFlags.dump, sequence: sequence),
                        sequence: sequence, operation: "list elements of \(set.label)", expectsAck: false)
         var elements: [Element] = []
         do {
@@ -113,7 +113,7 @@ extension KernelBackend {
     private func dump(_ type: UInt16, of table: Table? = nil, _ operation: String) throws(BerthError) -> [NetlinkMessage] {
         let sequence = transport.nextSequence()
         var request = NetlinkRequest()
-        request.append(rawMessage: NFTNL.dumpRequest(type, of: table, sequence: sequence),
+        request.append(rawMessage: try NFTNL.dumpRequest(type, of: table, sequence: sequence),
                        sequence: sequence, operation: operation, expectsAck: false)
         do {
             return try transport.dump(request)

@@ -19,7 +19,7 @@ extension KernelBackend {
         var start = 0
         repeat {
             var request = NetlinkRequest()
-            if generation == nil { appendGenerationRequest(to: &request) }
+            if generation == nil { try appendGenerationRequest(to: &request) }
             let end = min(wanted.count, start + Self.keysPerLookup)
             // The sequence of each key's message, in `wanted` order from `start`.
             var sequences: [UInt32] = []
@@ -28,7 +28,7 @@ extension KernelBackend {
                 let (element, set) = wanted[index]
                 let sequence = transport.nextSequence()
                 // Only the key goes: a GETSETELEM message carries neither data nor comment.
-                request.append(rawMessage: NFTNL.elementsMessage(set, [element], type: NFTNL.MessageType.getSetElem, flags: NetlinkFlags.ack, sequence: sequence),
+                request.append(rawMessage: try NFTNL.elementsMessage(set, [element], type: NFTNL.MessageType.getSetElem, flags: NetlinkFlags.ack, sequence: sequence),
                                sequence: sequence, operation: "read element \(element.rendered) of \(set.label)", expectsAck: true,
                                tolerated: [KernelErrno.noEntry], expectsReply: true)
                 sequences.append(sequence)

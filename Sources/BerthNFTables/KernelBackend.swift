@@ -80,7 +80,7 @@ public final class KernelBackend: NFTablesBackend, Sendable {
     /// The ruleset's generation id (NFT_MSG_GETGEN); it changes with every committed batch.
     public func generation() throws(BerthError) -> UInt32 {
         var request = NetlinkRequest()
-        appendGenerationRequest(to: &request)
+        try appendGenerationRequest(to: &request)
         let replies: [NetlinkMessage]
         do { replies = try transport.transact(request) } catch { throw error.berthError }
         guard let id = replies.lazy.compactMap(Self.parseGeneration).first else {
@@ -90,9 +90,9 @@ public final class KernelBackend: NFTablesBackend, Sendable {
     }
 
     /// Appends an NFT_MSG_GETGEN (acknowledged) to `request`.
-    func appendGenerationRequest(to request: inout NetlinkRequest) {
+    func appendGenerationRequest(to request: inout NetlinkRequest) throws(BerthError) {
         let sequence = transport.nextSequence()
-        request.append(rawMessage: NFTNL.message(type: NFTNL.MessageType.getGen, family: 0, flags: NetlinkFlags.ack, sequence: sequence) { _ in },
+        request.append(rawMessage: try NFTNL.message(type: NFTNL.MessageType.getGen, family: 0, flags: NetlinkFlags.ack, sequence: sequence) { _ in },
                        sequence: sequence, operation: "read the nftables generation", expectsAck: true, expectsReply: true)
     }
 

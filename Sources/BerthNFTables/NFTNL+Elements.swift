@@ -15,11 +15,15 @@ extension NFTNL {
     /// The keys and data are encoded into one reused buffer, and the comment's user data is
     /// made once for a run of elements with the same comment (an endpoint's elements share
     /// theirs): a range of a thousand ports is a thousand elements in a few messages.
-    static func elementsMessage(_ set: NFTSet, _ elements: [Element], type: UInt16, flags: UInt16, sequence: UInt32) -> [UInt8] {
+    ///
+    /// Throws when libnftnl cannot allocate the set or an element (`allocateElement`, which
+    /// tests replace): a batch must fail, never commit without that element.
+    static func elementsMessage(_ set: NFTSet, _ elements: [Element], type: UInt16, flags: UInt16, sequence: UInt32,
+                                allocateElement: () -> OpaquePointer? = newElement) throws(BerthError) -> [UInt8] {
         var capacity = 1024
         for element in elements { capacity += elementSize(element) }
-        return message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence, capacity: capacity) { nlh in
-            guard let s = makeSet(set, full: false) else { return }
+        return try message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence, capacity: capacity) { nlh throws(BerthError) in
+            guard let s = makeSet(set, full: false) else { throw BerthError(.system, "allocate an nftnl set for \(set.label)") }
             defer { nftnl_set_free(s) }
             let isNew = type == MessageType.newSetElem
             var scratch: [UInt8] = []
@@ -27,7 +31,7 @@ extension NFTNL {
             var userdata: [UInt8] = []
             var userdataComment: String?
             for element in elements {
-                guard let e = nftnl_set_elem_alloc() else { continue }
+                guard let e = allocateElement() else { throw BerthError(.system, "allocate an nftnl element for \(element.rendered) of \(set.label)") }
                 scratch.removeAll(keepingCapacity: true)
                 Tuple.append(element.key, to: &scratch)
                 scratch.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
@@ -48,6 +52,9 @@ extension NFTNL {
             nftnl_set_elems_nlmsg_build_payload(nlh, s)
         }
     }
+
+    /// A new libnftnl element (nil when out of memory): `elementsMessage`'s allocator.
+    static func newElement() -> OpaquePointer? { nftnl_set_elem_alloc() }
 
     static func parseElements(_ message: NetlinkMessage, of set: NFTSet) -> [Element] {
         parseElementsOrNil(message, of: set) ?? []

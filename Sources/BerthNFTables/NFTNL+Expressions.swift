@@ -125,6 +125,11 @@ extension NFTNL {
                         proto: has(NFTNL_EXPR_NAT_REG_PROTO_MIN) ? u32(NFTNL_EXPR_NAT_REG_PROTO_MIN) : nil,
                         flags: has(NFTNL_EXPR_NAT_FLAGS) ? u32(NFTNL_EXPR_NAT_FLAGS) : 0)
         case "masq":
+            // Berth's masquerade has no flags (random, persistent, fully-random) and no port
+            // range: another is read as something else, so `check` does not take it for Berth's.
+            if (has(NFTNL_EXPR_MASQ_FLAGS) && u32(NFTNL_EXPR_MASQ_FLAGS) != 0) || has(NFTNL_EXPR_MASQ_REG_PROTO_MIN) {
+                return .unknown("masq flags \(has(NFTNL_EXPR_MASQ_FLAGS) ? u32(NFTNL_EXPR_MASQ_FLAGS) : 0)\(has(NFTNL_EXPR_MASQ_REG_PROTO_MIN) ? " to a port range" : "")")
+            }
             return .masq
         case "immediate":
             if has(NFTNL_EXPR_IMM_VERDICT) {

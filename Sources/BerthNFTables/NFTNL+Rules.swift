@@ -53,7 +53,7 @@ extension NFTNL {
             r = bare
         }
         defer { nftnl_rule_free(r) }
-        return message(type: type, family: rule.family.nfproto, flags: flags, sequence: sequence, capacity: 32768) { nlh in
+        return try message(type: type, family: rule.family.nfproto, flags: flags, sequence: sequence, capacity: 32768) { nlh in
             nftnl_rule_nlmsg_build_payload(nlh, r)
         }
     }

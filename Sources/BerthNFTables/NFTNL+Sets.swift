@@ -30,9 +30,9 @@ extension NFTNL {
         return s
     }
 
-    static func setMessage(_ set: NFTSet, type: UInt16, flags: UInt16, sequence: UInt32) -> [UInt8] {
-        message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence) { nlh in
-            guard let s = makeSet(set, full: type == MessageType.newSet, id: sequence) else { return }
+    static func setMessage(_ set: NFTSet, type: UInt16, flags: UInt16, sequence: UInt32) throws(BerthError) -> [UInt8] {
+        try message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence) { nlh throws(BerthError) in
+            guard let s = makeSet(set, full: type == MessageType.newSet, id: sequence) else { throw BerthError(.system, "allocate an nftnl set for \(set.label)") }
             defer { nftnl_set_free(s) }
             nftnl_set_nlmsg_build_payload(nlh, s)
         }
@@ -69,7 +69,7 @@ extension NFTNL {
                 ? data { nftnl_set_get_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), $0) } : []
             return NFTSet(family: family, table: string(nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue))),
                           name: string(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue))), keyType: key, dataType: dataType,
-                          flags: SetFlags(rawValue: flags & (SetFlags.constant.rawValue | SetFlags.interval.rawValue)),
+                          flags: SetFlags(rawValue: flags & ~(SetFlags.map | SetFlags.anonymous)),
                           comment: comment(in: udata, type: 7))
         }
     }

@@ -27,15 +27,29 @@ enum NFTNL {
     // MARK: Message building
 
     /// Builds one message into a scratch buffer of `capacity` bytes with `body`.
+    ///
+    /// Throws when the header cannot be built or `body` throws (an object libnftnl could not
+    /// allocate): a message missing its payload must never go out in a batch that would
+    /// commit without it.
     static func message(type: UInt16, family: UInt32, flags: UInt16, sequence: UInt32, capacity: Int = 16384,
-                        _ body: (UnsafeMutablePointer<nlmsghdr>) -> Void) -> [UInt8] {
+                        _ body: (UnsafeMutablePointer<nlmsghdr>) throws(BerthError) -> Void) throws(BerthError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: capacity)
+        var failure: BerthError?
         let length = buffer.withUnsafeMutableBytes { raw -> Int in
             guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self),
-                  let nlh = nftnl_nlmsg_build_hdr(base, type, UInt16(family), flags, sequence) else { return 0 }
-            body(nlh)
+                  let nlh = nftnl_nlmsg_build_hdr(base, type, UInt16(family), flags, sequence) else {
+                failure = BerthError(.system, "build the header of nftables message \(type)")
+                return 0
+            }
+            do throws(BerthError) {
+                try body(nlh)
+            } catch {
+                failure = error
+                return 0
+            }
             return Int(nlh.pointee.nlmsg_len)
         }
+        if let failure { throw failure }
         return Array(buffer.prefix(length))
     }
 }

@@ -95,11 +95,14 @@ public struct SetFlags: OptionSet, Sendable, Hashable {
     static let map: UInt32 = 0x8
     static let anonymous: UInt32 = 0x1
 
-    /// "constant,interval", as nft prints them.
+    /// "constant,interval", as nft prints them; other bits (a set read back with `timeout`,
+    /// `dynamic`, …) as a number, so a table with them never renders as Berth's.
     var rendered: String {
         var names: [String] = []
         if contains(.constant) { names.append("constant") }
         if contains(.interval) { names.append("interval") }
+        let other = rawValue & ~(Self.constant.rawValue | Self.interval.rawValue)
+        if other != 0 { names.append("0x" + String(other, radix: 16)) }
         return names.joined(separator: ",")
     }
 }

@@ -14,15 +14,15 @@ struct ScopedListTests {
         let (table, publish, wild, chains, rules) = Fixture.publishTable(name)
         let other = Table(.ip, "kube-proxy")
         let transport = ScriptedTransport()
-        transport.replies[M.getTable] = [NFTNL.tableMessage(table, type: M.newTable, flags: 0, sequence: 0)]
-        transport.replies[M.getChain] = (chains + [other.chain("services")]).map { NFTNL.chainMessage($0, type: M.newChain, flags: 0, sequence: 0) }
+        transport.replies[M.getTable] = try [NFTNL.tableMessage(table, type: M.newTable, flags: 0, sequence: 0)]
+        transport.replies[M.getChain] = try (chains + [other.chain("services")]).map { try NFTNL.chainMessage($0, type: M.newChain, flags: 0, sequence: 0) }
         transport.replies[M.getRule] = try rules.map { rule throws(BerthError) in try NFTNL.ruleMessage(rule, type: M.newRule, flags: 0, sequence: 0) }
-        transport.replies[M.getSet] = [publish, wild].map { NFTNL.setMessage($0, type: M.newSet, flags: 0, sequence: 0) }
+        transport.replies[M.getSet] = try [publish, wild].map { try NFTNL.setMessage($0, type: M.newSet, flags: 0, sequence: 0) }
         // One element a message: libnftnl numbers the list entries of a message it builds 1, 2, …,
         // while its parser (like the kernel's replies) wants every entry typed NFTA_LIST_ELEM.
         // Listed in the order the kernel's hash lists them, as `Fixture.publishText` shows.
-        transport.elementReplies["publish"] = [2, 1, 0].map {
-            NFTNL.elementsMessage(publish, [Fixture.publishElements[$0]], type: M.newSetElem, flags: 0, sequence: 0)
+        transport.elementReplies["publish"] = try [2, 1, 0].map {
+            try NFTNL.elementsMessage(publish, [Fixture.publishElements[$0]], type: M.newSetElem, flags: 0, sequence: 0)
         }
         return transport
     }

@@ -29,7 +29,7 @@ struct IPv6FirewallKernelTests {
         }
     }
 
-    @Test("published v6 ports: LAN peer, host, hairpin; outbound masquerade of a ULA and a global subnet; the guard; ::1 left to the host")
+    @Test("published v6 ports: LAN peer, host, hairpin; outbound masquerade of a ULA and a global subnet; the guard; the host to the gateway; ::1 left to the host")
     func traffic() throws {
         try withHostSandbox { sandbox in
             let lan = try sandbox.makeLANNeighbor()
@@ -53,7 +53,8 @@ struct IPv6FirewallKernelTests {
                            try EchoServer(in: c1, address: "::", port: 53, protocol: .udp, banner: "c1-udp"),
                            try EchoServer(in: c2, address: "::", port: 80, banner: "c2"),
                            try EchoServer(in: lan.namespace, address: "::", port: 80, banner: "lan"),
-                           try EchoServer(in: sandbox.namespace, address: "::1", port: 8080, banner: "host-loopback")]
+                           try EchoServer(in: sandbox.namespace, address: "::1", port: 8080, banner: "host-loopback"),
+                           try EchoServer(in: sandbox.namespace, address: "fd00:beef::1", port: 82, banner: "host-gateway")]
             defer { servers.forEach { $0.stop() } }
             // A first neighbour solicitation may go unanswered for up to a second (docs/ipv6.md):
             // a probe that should be answered waits 3 s, one that should not waits 1 s.
@@ -105,6 +106,9 @@ struct IPv6FirewallKernelTests {
             #expect(probe(c2, "fd00:beef::2", 81).hasPrefix("c1-unpublished fd00:beef::3 "), "containers reach each other directly")
             dropped(lan.namespace, "fd00:beef::2", 81, "the guard: no direct access from the LAN")
             dropped(lan.namespace, "fd00:beef::2", 80, "... to a published port either")
+            // The host's own packets to the gateway come back in through lo, past the guard.
+            #expect(probe(sandbox.namespace, "fd00:beef::1", 82).hasPrefix("host-gateway fd00:beef::1 "), "the host reaches its service on the gateway")
+            dropped(lan.namespace, "fd00:beef::1", 82, "the guard: not the gateway from the LAN either")
             #expect(probe(sandbox.namespace, "::1", 8080).hasPrefix("host-loopback ::1 "), "::1 is left to the host's own listener")
         }
     }

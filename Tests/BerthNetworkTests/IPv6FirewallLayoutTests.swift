@@ -54,15 +54,15 @@ struct IPv6FirewallLayoutTests {
 
     	chain guard {
     		type filter hook prerouting priority raw; policy accept;
-    		ip6 daddr fd12:3456:789a:b348::/64 iifname != "br-9dac4f8b21d1" drop comment "berth-network web @f4ce0001"
-    		ip6 daddr 2001:db8:1::/64 iifname != "br-41c0ffee0001" drop comment "berth-network dmz @f4ce0001"
-    		ip6 daddr fd12:3456:789a:1::/64 iifname != "br-50ba11ad0002" drop comment "berth-network iso @f4ce0001"
+    		iifname != "lo" ip6 daddr fd12:3456:789a:b348::/64 iifname != "br-9dac4f8b21d1" drop comment "berth-network web @f4ce0001"
+    		iifname != "lo" ip6 daddr 2001:db8:1::/64 iifname != "br-41c0ffee0001" drop comment "berth-network dmz @f4ce0001"
+    		iifname != "lo" ip6 daddr fd12:3456:789a:1::/64 iifname != "br-50ba11ad0002" drop comment "berth-network iso @f4ce0001"
     	}
 
     	chain prerouting {
     		type nat hook prerouting priority dstnat; policy accept;
     		ip6 daddr fe80::/10 return comment "berth: link-local is not published"
-    		dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
+    		fib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
     		fib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any
     	}
 
@@ -70,7 +70,7 @@ struct IPv6FirewallLayoutTests {
     		type nat hook output priority -100; policy accept;
     		ip6 daddr ::1 return comment "berth: ::1 is not published"
     		ip6 daddr fe80::/10 return comment "berth: link-local is not published"
-    		dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
+    		fib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
     		fib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any
     	}
 

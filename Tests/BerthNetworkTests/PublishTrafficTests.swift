@@ -45,6 +45,28 @@ struct PublishTrafficTests {
         }
     }
 
+    @Test("a publish on a host address stops capturing once the address has left the host (a VIP failed over): traffic routed through the host reaches its new owner")
+    func addressMovedAway() throws {
+        try withHostSandbox { sandbox in
+            let host = try Host(sandbox)
+            let vip = "192.0.2.50"
+            try #require(sandbox.run(["ip", "addr", "add", "\(vip)/32", "dev", LANNeighbor.hostInterface]).succeeded)
+            _ = try host.container("c1", ports: ["\(vip):8081:80"])
+            let c2 = try host.container("c2", ports: [])
+            let lanServer = try EchoServer(in: host.lan.namespace, port: 8081, banner: "lan")
+            defer { lanServer.stop() }
+            // While the host holds it, the publish answers, from the LAN and from a container.
+            #expect(exchange(from: host.lan.namespace, vip, 8081) == echo("c1", .tcp, peer: Host.peerLAN))
+            #expect(exchange(from: c2.namespace, vip, 8081) == echo("c1", .tcp, peer: Host.gateway))
+            // The address moves to the LAN peer; the element stays. A container's connection
+            // to it is routed out to its new owner (masqueraded), not DNATed to c1.
+            try #require(sandbox.run(["ip", "addr", "del", "\(vip)/32", "dev", LANNeighbor.hostInterface]).succeeded)
+            try #require(Command.run(["ip", "-n", host.lan.name, "addr", "add", "\(vip)/32", "dev", "eth0"]).succeeded)
+            #expect(host.elements(of: "c1").count == 1)
+            #expect(exchange(from: c2.namespace, vip, 8081, payload: "moved") == "lan \(Host.hostLAN) moved")
+        }
+    }
+
     @Test("ranges of TCP and UDP ports map one to one")
     func ranges() throws {
         try withHostSandbox { sandbox in
@@ -94,6 +116,26 @@ struct PublishTrafficTests {
             for proto in [ProbeProtocol.tcp, .udp] {
                 #expect(exchange(from: host.lan.namespace, "127.0.0.1", 8080, proto) == echo("c1", proto, peer: Host.peerLAN))
             }
+        }
+    }
+
+    @Test("the host reaches its own service on the gateway address (it comes back in through lo); a LAN peer routing the subnet to the host does not")
+    func hostToGateway() throws {
+        try withHostSandbox { sandbox in
+            let host = try Host(sandbox)
+            // What berth-dns is: a host service bound to the gateway, asked by the host too.
+            let servers = [try EchoServer(in: sandbox.namespace, address: Host.gateway, port: 5300, protocol: .tcp, banner: "gw/tcp"),
+                           try EchoServer(in: sandbox.namespace, address: Host.gateway, port: 5300, protocol: .udp, banner: "gw/udp")]
+            defer { servers.forEach { $0.stop() } }
+            for proto in [ProbeProtocol.tcp, .udp] {
+                // From whichever of its addresses the host picks as the source.
+                let reply = exchange(from: sandbox.namespace, Host.gateway, 5300, proto, payload: "own")
+                #expect(reply?.hasPrefix("gw/\(proto == .tcp ? "tcp" : "udp") ") == true && reply?.hasSuffix(" own") == true, "\(String(describing: reply))")
+            }
+            // The guard still drops the gateway to a LAN peer that routes the subnet here.
+            try host.lan.route(Host.subnet)
+            #expect(exchange(from: host.lan.namespace, Host.gateway, 5300, timeout: 1) == nil)
+            #expect(exchange(from: host.lan.namespace, Host.gateway, 5300, .udp, timeout: 1) == nil)
         }
     }
 

@@ -26,7 +26,9 @@ extension Firewall {
         var retagged: [Item] = []
         /// This instance's rules of a network that the layout no longer calls for — the
         /// subnet guard an earlier Berth gave a network on an adopted bridge, which gets none
-        /// now (`FirewallLayout.networkRules`): `transaction` deletes them by the handles read.
+        /// now, or one without the exemption of `lo` (`FirewallLayout.networkRules`) — and
+        /// static rules the layout replaced (`FirewallFamily.supersededStaticRules`):
+        /// `transaction` deletes them by the handles read.
         var stale: [Item] = []
         /// Elements whose key another owner holds: `transaction` leaves them.
         var conflicts: [Item] = []
@@ -62,6 +64,7 @@ extension Firewall {
             planStaticRules(&plan, chain: chain.name, present: present, staticRules: family.staticRules)
             planNetworkRules(&plan, desired: networkRules.filter { $0.chain == chain.name }, present: present)
             planStaleRules(&plan, desired: networkRules.filter { $0.chain == chain.name }, present: present, networks: networks)
+            planSupersededRules(&plan, present: present, family: family)
         }
         let known = Set(endpoints.map(\.id))
         for (element, map) in elements {
@@ -148,6 +151,17 @@ extension Firewall {
                 plan.missing.append(item)
             }
             plan.transaction.add(.rule(rule))
+        }
+    }
+
+    /// A static rule of an earlier Berth that the layout replaced (`supersededStaticRules`,
+    /// shared by every instance) goes, deleted by its handle in the same guarded batch that
+    /// puts its successor in its place (`planStaticRules`): both DNAT lookups of one map
+    /// would otherwise stay, the old one still capturing what the new one leaves alone.
+    func planSupersededRules(_ plan: inout Plan, present: [Rule], family: FirewallFamily) {
+        for rule in present where rule.handle != nil && family.isSuperseded(rule) {
+            plan.stale.append(Item(owner: rule.comment, object: "rule '\(Renderer.rule(rule))' in chain \(rule.chain)"))
+            plan.transaction.delete(.rule(rule))
         }
     }
 

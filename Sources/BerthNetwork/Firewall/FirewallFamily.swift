@@ -11,6 +11,8 @@ struct FirewallFamily: Sendable {
     let skeleton: [Transaction.Object]
     /// The rules that belong to no network, in layout order.
     let staticRules: [Rule]
+    /// Static rules of an earlier Berth that `staticRules` replaced: deleted by `reconcile`.
+    let supersededStaticRules: [Rule]
     /// The base chains, in layout order.
     let chains: [Chain]
     /// "" for IPv4, "IPv6 " for IPv6: put before "rule" and "map" in reports, so the two
@@ -18,23 +20,30 @@ struct FirewallFamily: Sendable {
     let label: String
     private let staticRuleTexts: Set<String>
 
-    private init(family: IPFamily, table: Table, skeleton: [Transaction.Object], staticRules: [Rule], chains: [Chain], label: String) {
+    private let supersededRuleTexts: Set<String>
+
+    private init(family: IPFamily, table: Table, skeleton: [Transaction.Object], staticRules: [Rule], supersededStaticRules: [Rule],
+                 chains: [Chain], label: String) {
         self.family = family
         self.table = table
         self.skeleton = skeleton
         self.staticRules = staticRules
+        self.supersededStaticRules = supersededStaticRules
         self.chains = chains
         self.label = label
         staticRuleTexts = Set(staticRules.map { $0.chain + " " + Renderer.rule($0) })
+        supersededRuleTexts = Set(supersededStaticRules.map { $0.chain + " " + Renderer.rule($0) })
     }
 
     static let ipv4 = FirewallFamily(
         family: .ipv4, table: FirewallLayout.table, skeleton: FirewallLayout.skeleton, staticRules: FirewallLayout.staticRules,
+        supersededStaticRules: FirewallLayout.supersededStaticRules,
         chains: [FirewallLayout.guardChain, FirewallLayout.prerouting, FirewallLayout.output, FirewallLayout.postrouting, FirewallLayout.forward],
         label: "")
 
     static let ipv6 = FirewallFamily(
         family: .ipv6, table: IPv6FirewallLayout.table, skeleton: IPv6FirewallLayout.skeleton, staticRules: IPv6FirewallLayout.staticRules,
+        supersededStaticRules: IPv6FirewallLayout.supersededStaticRules,
         chains: [IPv6FirewallLayout.guardChain, IPv6FirewallLayout.prerouting, IPv6FirewallLayout.output, IPv6FirewallLayout.postrouting,
                  IPv6FirewallLayout.forward],
         label: "IPv6 ")
@@ -48,6 +57,12 @@ struct FirewallFamily: Sendable {
     /// compared by what it says, comment included.
     func isStatic(_ rule: Rule) -> Bool {
         staticRuleTexts.contains(rule.chain + " " + Renderer.rule(rule))
+    }
+
+    /// Whether `rule` is a static rule of an earlier Berth that the layout replaced
+    /// (`supersededStaticRules`): shared like the static rules, and `reconcile`'s to delete.
+    func isSuperseded(_ rule: Rule) -> Bool {
+        supersededRuleTexts.contains(rule.chain + " " + Renderer.rule(rule))
     }
 
     /// What of the skeleton `table` holds otherwise than Berth makes it, in words: a chain
@@ -85,6 +100,9 @@ struct FirewallFamily: Sendable {
         var text = "type \(set.keyType)" + (set.dataType.map { " : \($0)" } ?? "")
         if set.flags.contains(.constant) { text += "; flags constant" }
         if set.flags.contains(.interval) { text += "; flags interval" }
+        // Flags Berth never sets (timeout, dynamic, …), as their bits.
+        let other = set.flags.subtracting([.constant, .interval]).rawValue
+        if other != 0 { text += "; flags 0x" + String(other, radix: 16) }
         return text
     }
 

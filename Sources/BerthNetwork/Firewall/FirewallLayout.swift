@@ -7,7 +7,7 @@ public import BerthNFTables
 /// table ip berth {
 ///     map publish_addr { ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }   # HOSTIP:PORT publishes
 ///     map publish_any  { inet_proto . inet_service : ipv4_addr . inet_service }               # PORT publishes (any local address)
-///     chain guard       filter prerouting raw    drop to or from 127/8 not from lo; drop to a subnet not from its bridge (but an adopted one's)
+///     chain guard       filter prerouting raw    drop to or from 127/8 not from lo; drop to a subnet not from its bridge or lo (but an adopted one's)
 ///     chain prerouting  nat prerouting dstnat    dnat through the maps (traffic from outside)
 ///     chain output      nat output dstnat        the same (traffic from the host itself)
 ///     chain postrouting nat postrouting srcnat   masquerade loopback and hairpin DNAT, and outbound traffic
@@ -41,7 +41,8 @@ public enum FirewallLayout {
         "publish_any", type: [.inetProto, .inetService], data: [.ipv4Address, .inetService])
 
     /// `guard` (filter, prerouting, raw): drops packets to or from 127.0.0.0/8 not from `lo`, and packets to a
-    /// network's subnet not from its bridge (no rule for an adopted bridge).
+    /// network's subnet not from its bridge nor from `lo` (the host's own, to the gateway; no
+    /// rule for an adopted bridge).
     public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
     /// `prerouting` (nat, dstnat): published ports of packets from outside, through the maps.
     public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))
@@ -71,7 +72,10 @@ public enum FirewallLayout {
                                     comment: "berth: loopback only from lo"))
         }
         for chain in [prerouting, output] {
-            rules.append(table.rule(in: chain.name, [.dnatMap(.ip, key: [.ipDaddr, .l4proto, .thDport], map: publishByAddress.name)]))
+            // Both maps only for an address of this host (127.0.0.1 is one): an address that
+            // left the host (a DHCP change, a VIP failed over) keeps its elements, but traffic
+            // routed through the host to its new owner is no longer captured.
+            rules.append(table.rule(in: chain.name, [.fibDaddrTypeLocal, .dnatMap(.ip, key: [.ipDaddr, .l4proto, .thDport], map: publishByAddress.name)]))
             rules.append(table.rule(in: chain.name, [.fibDaddrTypeLocal, .dnatMap(.ip, key: [.l4proto, .thDport], map: publishAny.name)]))
         }
         if let loopback {
@@ -80,6 +84,16 @@ public enum FirewallLayout {
                                     comment: "berth: loopback publishes"))
         }
         return rules
+    }
+
+    /// Static rules an earlier Berth made that `staticRules` replaced: `reconcile` deletes
+    /// them (and adds their successors), `check` reports them as stale, and a table is
+    /// deleted with them as with the static rules. The `publish_addr` lookup without
+    /// `fib daddr type local`.
+    public static var supersededStaticRules: [Rule] {
+        [prerouting, output].map { chain in
+            table.rule(in: chain.name, [.dnatMap(.ip, key: [.ipDaddr, .l4proto, .thDport], map: publishByAddress.name)])
+        }
     }
 
     /// The comment that tags a network's rules.
@@ -95,8 +109,10 @@ public enum FirewallLayout {
         var rules: [Rule] = []
         if !bridgeAdopted {
             // Containers are reachable only through their bridge (or published ports), not
-            // by a LAN peer that routes the subnet to the host.
-            rules.append(table.rule(in: guardChain.name, [.daddr(subnet), .iifname(bridge.rawValue, negated: true), .drop], comment: tag))
+            // by a LAN peer that routes the subnet to the host. The host's own packets to the
+            // gateway (an address of its own, in the subnet) come back in through `lo`: they
+            // pass, or a host service bound to the gateway (berth-dns) is cut off from the host.
+            rules.append(table.rule(in: guardChain.name, subnetGuard(subnet, bridge: bridge), comment: tag))
         }
         if isInternal {
             // An internal network's traffic stays on its bridge: the host routes nothing
@@ -110,6 +126,12 @@ public enum FirewallLayout {
             rules.append(table.rule(in: postrouting.name, [.saddr(subnet), .oifname(bridge.rawValue, negated: true), .masquerade], comment: tag))
         }
         return rules
+    }
+
+    /// `iifname != "lo" ip daddr SUBNET iifname != BRIDGE drop`: the statements of a
+    /// network's subnet guard, in either family's table.
+    static func subnetGuard(_ subnet: CIDR, bridge: InterfaceName) -> [BerthNFTables.Statement] {
+        [.iifname("lo", negated: true), .daddr(subnet), .iifname(bridge.rawValue, negated: true), .drop]
     }
 
     /// The chains and maps, in creation order.

@@ -8,9 +8,9 @@ public import BerthNFTables
 /// table ip6 berth {
 ///     map publish_addr { ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service }   # [HOSTIP]:PORT publishes
 ///     map publish_any  { inet_proto . inet_service : ipv6_addr . inet_service }               # PORT publishes (any local v6 address)
-///     chain guard       filter prerouting raw    drop to a subnet not from its bridge
-///     chain prerouting  nat prerouting dstnat    leave link-local alone; dnat through the maps
-///     chain output      nat output dstnat        leave ::1 and link-local alone; dnat through the maps
+///     chain guard       filter prerouting raw    drop to a subnet not from its bridge or lo
+///     chain prerouting  nat prerouting dstnat    leave link-local alone; dnat through the maps (to a local address)
+///     chain output      nat output dstnat        leave ::1 and link-local alone; dnat through the maps (to a local address)
 ///     chain postrouting nat postrouting srcnat   masquerade hairpin DNAT, and outbound traffic
 ///     chain forward     filter forward filter    keep an internal network's traffic on its bridge
 /// }
@@ -42,7 +42,7 @@ public enum IPv6FirewallLayout {
     public static let publishAny = table.map(
         "publish_any", type: [.inetProto, .inetService], data: [.ipv6Address, .inetService])
 
-    /// `guard` (filter, prerouting, raw): drops packets to a network's IPv6 subnet not from its bridge.
+    /// `guard` (filter, prerouting, raw): drops packets to a network's IPv6 subnet not from its bridge nor from `lo`.
     public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
     /// `prerouting` (nat, dstnat): leaves link-local destinations alone, DNATs published ports through the maps.
     public static let prerouting = table.chain("prerouting", BaseChain(type: .nat, hook: .prerouting, priority: .dstnat))
@@ -72,10 +72,20 @@ public enum IPv6FirewallLayout {
             rules.append(table.rule(in: output.name, [.daddr(linkLocal), .return], comment: "berth: link-local is not published"))
         }
         for chain in [prerouting, output] {
-            rules.append(table.rule(in: chain.name, [.dnatMap(.ip6, key: [.ip6Daddr, .l4proto, .thDport], map: publishByAddress.name)]))
+            // Only for an address of this host, as in IPv4: one that left it is not captured.
+            rules.append(table.rule(in: chain.name, [.fibDaddrTypeLocal, .dnatMap(.ip6, key: [.ip6Daddr, .l4proto, .thDport], map: publishByAddress.name)]))
             rules.append(table.rule(in: chain.name, [.fibDaddrTypeLocal, .dnatMap(.ip6, key: [.l4proto, .thDport], map: publishAny.name)]))
         }
         return rules
+    }
+
+    /// Static rules an earlier Berth made that `staticRules` replaced (see
+    /// `FirewallLayout.supersededStaticRules`): the `publish_addr` lookup without
+    /// `fib daddr type local`.
+    public static var supersededStaticRules: [Rule] {
+        [prerouting, output].map { chain in
+            table.rule(in: chain.name, [.dnatMap(.ip6, key: [.ip6Daddr, .l4proto, .thDport], map: publishByAddress.name)])
+        }
     }
 
     /// The rules of one network's IPv6 subnet, tagged like its IPv4 rules (with the
@@ -84,8 +94,9 @@ public enum IPv6FirewallLayout {
         let tag = FirewallLayout.networkTag(name, instance: instance)
         var rules = [
             // Containers are reachable only through their bridge (or published ports), not
-            // by a LAN peer that routes the subnet to the host.
-            table.rule(in: guardChain.name, [.daddr(subnet), .iifname(bridge.rawValue, negated: true), .drop], comment: tag),
+            // by a LAN peer that routes the subnet to the host; the host's own packets to the
+            // gateway come in through `lo` and pass.
+            table.rule(in: guardChain.name, FirewallLayout.subnetGuard(subnet, bridge: bridge), comment: tag),
         ]
         if isInternal {
             rules.append(table.rule(in: forward.name, [.iifname(bridge.rawValue), .oifname(bridge.rawValue, negated: true), .drop], comment: tag))

@@ -63,13 +63,14 @@ extension Firewall {
         }
     }
 
-    /// Whether `table` of `family` holds anything besides its skeleton and static rules: an
+    /// Whether `table` of `family` holds anything besides its skeleton and static rules (or
+    /// those an earlier Berth made, `FirewallFamily.supersededStaticRules`): an
     /// element, a rule that is not static and not one `ignoring` accepts (the caller's
     /// own, about to go with the table), a chain or set not of the skeleton, or anything
     /// Berth could not read (a set of types it does not know): a table is deleted only when
     /// all it holds is known to be Berth's.
     func holdsOthers(_ table: Ruleset.TableContents, in family: FirewallFamily, ignoring: (Rule) -> Bool = { _ in false }) -> Bool {
-        table.chains.contains { $0.rules.contains { !family.isStatic($0) && !ignoring($0) } }
+        table.chains.contains { $0.rules.contains { !family.isStatic($0) && !family.isSuperseded($0) && !ignoring($0) } }
             || table.sets.contains { !$0.elements.isEmpty }
             || !table.unreadable.isEmpty
             || table.chains.contains { chain in !family.chains.contains { $0.name == chain.chain.name } }

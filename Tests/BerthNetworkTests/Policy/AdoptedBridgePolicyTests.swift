@@ -140,7 +140,7 @@ struct AdoptedBridgePolicyTests {
         let tagged = host.nftables.ruleset.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { $0.contains("comment \"berth-network") }
         expectGolden(tagged.joined(separator: "\n"), """
-        ip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
+        iifname != "lo" ip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
         ct status dnat ip saddr 10.88.0.0/24 oifname "brweb" masquerade comment "berth-network web @f4ce0001"
         ip saddr 10.88.0.0/24 oifname != "brweb" masquerade comment "berth-network web @f4ce0001"
         ct status dnat ip saddr 192.168.1.0/24 oifname "lanbr" masquerade comment "berth-network lan @f4ce0001"
@@ -158,8 +158,8 @@ struct AdoptedBridgePolicyTests {
         try adopt(host, subnet: "192.168.1.0/24")
         let subnet = try CIDR(parsing: "192.168.1.0/24")
         // What an earlier Berth gave the adopted network, and the same rule of another instance.
-        let stale = try #require(FirewallLayout.networkRules(name: "lan", instance: FakeHost.instance, subnet: subnet,
-                                                             bridge: InterfaceName("lanbr"), isInternal: false).first)
+        let stale = FirewallLayout.table.rule(in: FirewallLayout.guardChain.name, [.daddr(subnet), .iifname("lanbr", negated: true), .drop],
+                                              comment: FirewallLayout.networkTag("lan", instance: FakeHost.instance))
         var foreign = stale
         foreign.comment = FirewallLayout.networkTag("lan", instance: "0bad0002")
         var add = Transaction()
@@ -179,7 +179,7 @@ struct AdoptedBridgePolicyTests {
         let tagged = host.nftables.ruleset.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { $0.contains("drop comment \"berth-network") }
         expectGolden(tagged.joined(separator: "\n"), """
-        ip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
+        iifname != "lo" ip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
         ip daddr 192.168.1.0/24 iifname != "lanbr" drop comment "berth-network lan @0bad0002"
         """)
         #expect(try host.manager.check().isEmpty)

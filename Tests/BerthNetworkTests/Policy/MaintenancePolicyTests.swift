@@ -286,7 +286,7 @@ struct MaintenancePolicyTests {
         cut.delete(.element(element, in: FirewallLayout.publishAny))
         try host.nftables.apply(cut)
         #expect(try host.manager.check().map(\.description) == [
-            "network db: rule 'ip daddr 10.89.0.0/24 iifname != \"brdb\" drop comment \"berth-network db @f4ce0001\"' in chain guard: missing",
+            "network db: rule 'iifname != \"lo\" ip daddr 10.89.0.0/24 iifname != \"brdb\" drop comment \"berth-network db @f4ce0001\"' in chain guard: missing",
             "endpoint e1: element tcp . 8080 comment \"berth-endpoint e1 @f4ce0001\" : 10.88.0.2 . 80 of map publish_any: missing",
         ])
         #expect(try host.manager.check(id: "e2").isEmpty)

@@ -63,13 +63,13 @@ struct NetworkIPv6PolicyTests {
 
             \tchain guard {
             \t\ttype filter hook prerouting priority raw; policy accept;
-            \t\tip6 daddr fd12:3456:789a:b348::/64 iifname != "brweb" drop comment "berth-network web @f4ce0001"
+            \t\tiifname != "lo" ip6 daddr fd12:3456:789a:b348::/64 iifname != "brweb" drop comment "berth-network web @f4ce0001"
             \t}
 
             \tchain prerouting {
             \t\ttype nat hook prerouting priority dstnat; policy accept;
             \t\tip6 daddr fe80::/10 return comment "berth: link-local is not published"
-            \t\tdnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
+            \t\tfib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
             \t\tfib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any
             \t}
 
@@ -77,7 +77,7 @@ struct NetworkIPv6PolicyTests {
             \t\ttype nat hook output priority -100; policy accept;
             \t\tip6 daddr ::1 return comment "berth: ::1 is not published"
             \t\tip6 daddr fe80::/10 return comment "berth: link-local is not published"
-            \t\tdnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
+            \t\tfib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_addr
             \t\tfib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any
             \t}
 

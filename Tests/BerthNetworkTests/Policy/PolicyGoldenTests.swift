@@ -139,19 +139,19 @@ struct PolicyGoldenTests {
         \t\ttype filter hook prerouting priority raw; policy accept;
         \t\tiifname != "lo" ip daddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
         \t\tiifname != "lo" ip saddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
-        \t\tip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
-        \t\tip daddr 10.90.0.0/24 iifname != "briso" drop comment "berth-network iso @f4ce0001"
+        \t\tiifname != "lo" ip daddr 10.88.0.0/24 iifname != "brweb" drop comment "berth-network web @f4ce0001"
+        \t\tiifname != "lo" ip daddr 10.90.0.0/24 iifname != "briso" drop comment "berth-network iso @f4ce0001"
         \t}
 
         \tchain prerouting {
         \t\ttype nat hook prerouting priority dstnat; policy accept;
-        \t\tdnat ip to ip daddr . meta l4proto . th dport map @publish_addr
+        \t\tfib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @publish_addr
         \t\tfib daddr type local dnat ip to meta l4proto . th dport map @publish_any
         \t}
 
         \tchain output {
         \t\ttype nat hook output priority -100; policy accept;
-        \t\tdnat ip to ip daddr . meta l4proto . th dport map @publish_addr
+        \t\tfib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @publish_addr
         \t\tfib daddr type local dnat ip to meta l4proto . th dport map @publish_any
         \t}
 
