@@ -38,16 +38,19 @@ func withErrno<T>(_ body: () throws -> T) throws(Errno) -> T {
 extension BerthError {
     /// Wraps a failed system call, choosing the code and remedy from errno so that the
     /// commonest causes (no privilege, missing object) read as what they are.
-    public static func system(_ operation: String, _ errno: Errno, privilege: String = "CAP_SYS_ADMIN") -> BerthError {
+    /// `object`, when given, is what the call was about (a namespace, a file), so a front end
+    /// can word its advice from it.
+    public static func system(_ operation: String, _ errno: Errno, privilege: String = "CAP_SYS_ADMIN",
+                              object: BerthError.Object? = nil) -> BerthError {
         switch errno.code {
         case EPERM, EACCES:
-            BerthError(.permissionDenied, operation, remedy: .privilege(privilege), cause: errno)
+            BerthError(.permissionDenied, operation, object: object, remedy: .privilege(privilege), cause: errno)
         case ENOENT:
-            BerthError(.notFound, operation, cause: errno)
+            BerthError(.notFound, operation, object: object, cause: errno)
         case EEXIST:
-            BerthError(.alreadyExists, operation, cause: errno)
+            BerthError(.alreadyExists, operation, object: object, cause: errno)
         default:
-            BerthError(.system, operation, cause: errno)
+            BerthError(.system, operation, object: object, cause: errno)
         }
     }
 }

@@ -69,7 +69,7 @@ enum NamespaceThread {
     static func run<T>(inNamespace fd: Int32, named name: String, _ body: () throws(BerthError) -> T) throws(BerthError) -> T {
         try run { () throws(BerthError) -> T in
             guard berth_setns(fd, BERTH_CLONE_NEWNET) == 0 else {
-                throw .system("enter network namespace \(name)", .current)
+                throw .system("enter network namespace \(name)", .current, object: .namespace(name))
             }
             return try body()
         }

@@ -70,13 +70,13 @@ extension NetworkNamespace {
         case BERTH_NAMESPACE_STEP_START:
             return .system("start a thread to enter a network namespace", error)
         case BERTH_NAMESPACE_STEP_ENTER:
-            return .system("enter network namespace \(description)", error)
+            return .system("enter network namespace \(description)", error, object: .namespace(description))
         case BERTH_NAMESPACE_STEP_OPEN_SYSCTL where paths.indices.contains(index):
             return .system("open \(paths[index])", error)
         case BERTH_NAMESPACE_STEP_WRITE_SYSCTL where paths.indices.contains(index):
             return .system("write \(sysctls[index].value) to \(paths[index])", error)
         case BERTH_NAMESPACE_STEP_SOCKET:
-            return .system("open a socket in network namespace \(self)", error, privilege: "CAP_NET_ADMIN")
+            return .system("open a socket in network namespace \(self)", error, privilege: "CAP_NET_ADMIN", object: .namespace(description))
         default:
             return BerthError(.internalError, "namespace thread ended at unknown step \(outcome.step)")
         }

@@ -37,7 +37,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         guard fstat(descriptor, &st) == 0 else {
             let error = Errno.current
             close(descriptor)
-            throw .system("stat network namespace \(path)", error)
+            throw .system("stat network namespace \(path)", error, object: .namespace(path))
         }
         if berth_fd_fs_type(descriptor) != Self.nsfsMagic {
             close(descriptor)
@@ -70,6 +70,14 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
 
     /// Opens the namespace at `path` (`/run/netns/NAME`, `/proc/PID/ns/net`, …).
     public static func open(path: String) throws(BerthError) -> NetworkNamespace {
+        // Only an nsfs file is opened: `--netns /dev/watchdog` by mistake must not open a
+        // device, which can act on open (the watchdog starts counting). A path that cannot
+        // be read here is left to the open below, which words its error.
+        let fsType = berth_path_fs_type(path)
+        if fsType >= 0, fsType != nsfsMagic {
+            throw .invalid("\(path) is not a network namespace", hint: "give a name from \(runDirectory) or a path such as /proc/PID/ns/net",
+                           object: .namespace(path))
+        }
         let fd: FileDescriptor
         do {
             // Non-blocking: a FIFO at the path would otherwise block the open forever (it is
@@ -80,7 +88,9 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
                 throw BerthError(.notFound, "network namespace \(path) does not exist", object: .namespace(path),
                                  remedy: .listExisting(.namespace))
             }
-            throw .system("open network namespace \(path)", error)
+            // Another user's /proc/PID/ns/net is guarded by ptrace access, not CAP_SYS_ADMIN.
+            throw .system("open network namespace \(path)", error, privilege: path.hasPrefix("/proc/") ? "CAP_SYS_PTRACE" : "CAP_SYS_ADMIN",
+                          object: .namespace(path))
         }
         let fileName = path.split(separator: "/").last.map(String.init)
         let isNamed = path.hasPrefix(runDirectory + "/") && path.split(separator: "/").count == 3
@@ -149,18 +159,25 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
             try? fd.close()
         } catch {
             if error.code == EEXIST {
+                // An empty file, not a namespace: a create that was interrupted between the
+                // file and its bind mount (iproute2 leaves the same). Not removed here: a
+                // concurrent create may be between the two steps.
+                if berth_path_fs_type(path) != nsfsMagic {
+                    throw BerthError(.alreadyExists, "\(path) is a leftover file of an interrupted namespace create, not a namespace",
+                                     object: .namespace(name), remedy: .remove(.namespace(name)))
+                }
                 throw BerthError(.alreadyExists, "network namespace \(name) already exists", object: .namespace(name),
                                  parameter: "name", remedy: .chooseAnother(parameter: "name"))
             }
-            throw .system("create \(path)", error)
+            throw .system("create \(path)", error, object: .namespace(name))
         }
         do {
             try NamespaceThread.run { () throws(BerthError) in
                 guard berth_unshare(BERTH_CLONE_NEWNET) == 0 else {
-                    throw .system("create a network namespace (unshare)", .current)
+                    throw .system("create a network namespace (unshare)", .current, object: .namespace(name))
                 }
                 guard mount("/proc/thread-self/ns/net", path, "none", UInt(MS_BIND), nil) == 0 else {
-                    throw .system("bind-mount the new namespace on \(path)", .current)
+                    throw .system("bind-mount the new namespace on \(path)", .current, object: .namespace(name))
                 }
             }
             return try open(path: path)
@@ -202,10 +219,10 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
                                  remedy: .listExisting(.namespace))
             }
             // EINVAL: not a mount point, a leftover file; unlink it all the same.
-            if error.code != EINVAL { throw .system("unmount \(path)", error) }
+            if error.code != EINVAL { throw .system("unmount \(path)", error, object: .namespace(name)) }
         }
         if unlink(path) != 0, errno != ENOENT {
-            throw .system("remove \(path)", .current)
+            throw .system("remove \(path)", .current, object: .namespace(name))
         }
     }
 

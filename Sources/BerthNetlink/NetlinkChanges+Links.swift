@@ -175,7 +175,7 @@ extension NetlinkChanges {
         try appendLink(RTM.newLink, flags: 0, link: link, operation: "move link \(link)\(handle.whereabouts) to network namespace \(namespace)",
                        context: .init(alreadyExists: BerthError(.alreadyExists, "network namespace \(namespace) already has a link named like \(link)",
                                                                 hint: "rename or delete the link there first",
-                                                                object: BerthError.Object(.link, "\(link)")),
+                                                                object: BerthError.Object(.link, "\(link)", namespace: namespace.description)),
                                       notFound: missing(link))) { b in
             b.put(IFLA.netNSFD, u32: UInt32(bitPattern: namespace.descriptor))
         }

@@ -13,8 +13,8 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     /// The sequence number of the refused message.
     public let sequence: UInt32
     /// Not a refusal: some of the kernel's answers were lost (ENOBUFS, its receive buffer
-    /// overflowed), none that arrived was a refusal, and the changes may well have been
-    /// applied. Whoever acts on the failure (a rollback, recorded state) must read back
+    /// overflowed) or could not be read (too big, none within the timeout) after the request
+    /// was sent, and the changes may well have been applied. Whoever acts on the failure (a rollback, recorded state) must read back
     /// what is there rather than assume nothing was done.
     public let outcomeUnknown: Bool
 

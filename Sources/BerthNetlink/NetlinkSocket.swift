@@ -58,7 +58,8 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
     /// The socket's file descriptor, owned by this object (closed with it).
     public var descriptor: Int32 { mnl_socket_get_fd(socket) }
     private var sequence: UInt32
-    private var receiveBuffer: [UInt8]
+    /// Where answers are read; internal so a test can make it too small for an answer.
+    var receiveBuffer: [UInt8]
     /// What the send buffer was last grown to (the kernel default is about 208 KiB).
     private var sendBufferSize = 200_000
     /// How much the kernel lets queue for this socket before it drops answers (ENOBUFS), as
@@ -187,6 +188,11 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
             } catch where error.errno.code == ENOBUFS {
                 lost = true
                 continue
+            } catch {
+                // The kernel applied the request within the sendmsg; what could not be read
+                // (an answer too big, no answer within the timeout) leaves its outcome
+                // unknown, never a refusal that a rollback would take for "nothing done".
+                throw NetlinkError(errno: error.errno, operation: error.operation, kernelMessage: error.kernelMessage, outcomeUnknown: true)
             }
             guard let datagram else { break }
             for message in datagram {

@@ -80,7 +80,7 @@ public final class RouteNetlink: Sendable {
     /// What an error is about: an object of `kind` named `name`, living in the handle's
     /// namespace. Front ends word their advice (which command lists links, where) from it.
     func object(_ kind: BerthError.Object.Kind, _ name: String) -> BerthError.Object {
-        BerthError.Object(kind, name)
+        BerthError.Object(kind, name, namespace: namespace?.description)
     }
 
     /// Runs a dump and returns every message.

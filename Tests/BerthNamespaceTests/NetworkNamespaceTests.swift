@@ -101,6 +101,50 @@ struct NetworkNamespaceKernelTests {
         }
     }
 
+    @Test("a path that is no namespace is refused without being opened: no device or file sees an open")
+    func refusedWithoutOpening() throws {
+        try withHostSandbox { sandbox in
+            // inotify reports every open of the watched file (IN_OPEN): a device such as a
+            // watchdog acts on open, so refusing after opening is too late.
+            let file = sandbox.stateDirectory + "/not-a-namespace-file"
+            try #require(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+            let watcher = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+            try #require(watcher >= 0)
+            defer { close(watcher) }
+            try #require(inotify_add_watch(watcher, file, UInt32(IN_OPEN)) >= 0)
+            let refused = #expect(throws: BerthError.self) { try NetworkNamespace.open(path: file) }
+            #expect(refused?.code == .invalidArgument && refused?.message == "\(file) is not a network namespace")
+            #expect(refused?.object == .namespace(file))
+            var events = [UInt8](repeating: 0, count: 4096)
+            let count = read(watcher, &events, events.count)
+            #expect(count < 0 && errno == EAGAIN, "the file was opened: \(count) bytes of inotify events")
+            // The watch itself works: an open is seen.
+            let probe = open(file, O_RDONLY | O_CLOEXEC)
+            close(probe)
+            #expect(read(watcher, &events, events.count) > 0)
+        }
+    }
+
+    @Test("a leftover file of an interrupted create is named as such, and delete clears the name for a new create")
+    func leftoverFileOfInterruptedCreate() throws {
+        try withHostSandbox { sandbox in
+            let name = "bt-left-\(KernelTests.uniqueSuffix())"
+            // What a create killed between its mount point and its bind mount leaves.
+            let path = NetworkNamespace.runDirectory + "/" + name
+            try #require(FileManager.default.createFile(atPath: path, contents: nil))
+            sandbox.adopt(namespaceNamed: name)
+            let leftover = #expect(throws: BerthError.self) { try NetworkNamespace.create(named: name) }
+            #expect(leftover?.code == .alreadyExists)
+            #expect(leftover?.message == "\(path) is a leftover file of an interrupted namespace create, not a namespace", "\(String(describing: leftover))")
+            #expect(leftover?.remedy == .remove(.namespace(name)))
+            #expect(try !NetworkNamespace.list().contains(name))
+            try NetworkNamespace.delete(named: name)
+            let made = try NetworkNamespace.create(named: name)
+            #expect(made.name == name)
+            #expect(try NetworkNamespace.list().contains(name))
+        }
+    }
+
     @Test("creating an existing name fails, and list shows exactly the live namespaces")
     func createTwiceAndList() throws {
         try withHostSandbox { sandbox in

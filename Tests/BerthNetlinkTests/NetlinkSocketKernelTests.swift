@@ -102,6 +102,39 @@ struct NetlinkSocketKernelTests {
         }
     }
 
+    @Test("an answer too big to read after the request went out is 'outcome unknown', not a refusal: the kernel made the link")
+    func unreadableAnswerIsOutcomeUnknown() throws {
+        try withHostSandbox { sandbox in
+            let socket = try NetlinkSocket(.route, in: sandbox.namespace)
+            // Room for an ack, not for the created link's echo (over 1 KiB).
+            socket.receiveBuffer = [UInt8](repeating: 0, count: 256)
+            let netlink = RouteNetlink(transport: socket, namespace: sandbox.namespace)
+            do throws(BerthError) {
+                try netlink.createBridge(named: InterfaceName("brbig"))
+                Issue.record("the echo fitted in 256 bytes")
+            } catch {
+                let cause = error.cause as? NetlinkError
+                #expect(cause?.errno.code == EMSGSIZE)
+                #expect(cause?.outcomeUnknown == true, "\(error)")
+                #expect(error.outcomeIsUnknown)
+            }
+            let fresh = try RouteNetlink(namespace: sandbox.namespace)
+            #expect(try fresh.link(named: "brbig").kind == .bridge)
+        }
+    }
+
+    @Test("an error about a link in a handle's namespace names that namespace, for the front end's advice")
+    func errorObjectNamesTheNamespace() throws {
+        try withHostSandbox { sandbox in
+            let target = try sandbox.makeNamespace()
+            let netlink = try RouteNetlink(namespace: target)
+            let missing = #expect(throws: BerthError.self) { try netlink.setUp(.named("nosuch0")) }
+            #expect(missing?.code == .notFound)
+            #expect(missing?.object?.namespace == target.description && target.name != nil, "\(String(describing: missing?.object))")
+            #expect(missing?.object?.kind == .link && missing?.object?.name.contains("nosuch0") == true)
+        }
+    }
+
     @Test("answers lost past a buffer that cannot grow make an 'outcome unknown' error, not a refusal; the kernel applied everything")
     func lostAnswersAreOutcomeUnknown() throws {
         try withHostSandbox { sandbox in
