@@ -183,6 +183,27 @@ struct DetachPolicyTests {
         #expect(host.nftables.ruleset == ruleset)
     }
 
+    @Test("check calls a marked record in progress while another process holds the state lock (an attach or removal under way), interrupted once it is free")
+    func markedWhileLocked() throws {
+        let host = try host()
+        host.arm("detach.mark")
+        _ = refusal { try host.manager.detach(id: "e1") }
+        host.disarm()
+        try host.network("idle", subnet: "10.89.0.0/24")
+        host.arm("network.rm.firewall")
+        _ = refusal { try host.manager.removeNetwork(named: "idle") }
+        host.disarm()
+        // Another process's write transaction: it holds the lock, as a running attach does.
+        let other = try StateStore(directory: host.stateDirectory)
+        let (held, one) = try other.write { _ throws(BerthError) in (try host.manager.check(), try host.manager.check(id: "e1")) }
+        #expect(held.map(\.description) == ["network idle: removal: in progress", "endpoint e1: attach or detach: in progress"])
+        #expect(held.allSatisfy { $0.repair == .awaitOperation })
+        #expect(one.map(\.description) == ["endpoint e1: attach or detach: in progress"])
+        let free = try host.manager.check()
+        #expect(free.map(\.description) == ["network idle: removal: interrupted", "endpoint e1: attach or detach: interrupted"])
+        #expect(free.allSatisfy { $0.repair == .collectGarbage })
+    }
+
     @Test("after a failure at any step of a detach, gc finishes it: no record, no kernel object, lease and ports free",
           arguments: steps, [false, true])
     func gcFinishes(_ step: String, deletionsLost: Bool) throws {
