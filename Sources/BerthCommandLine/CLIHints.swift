@@ -158,6 +158,8 @@ package enum CLIHints {
             return "run 'berth check' again; 'berth gc' keeps it until then"
         case .recheckWithPrivilege:
             return "run 'berth check' again as root (opening another process's namespace takes CAP_SYS_PTRACE); 'berth gc' keeps it until then"
+        case .awaitOperation:
+            return "another Berth command holds the state lock (its attach, detach, create or removal is under way): run 'berth check' again once it has finished"
         }
     }
 

@@ -104,19 +104,22 @@ extension NetworkManager {
         if let veth = try lookupLink(endpoint.hostVeth), veth.kind == .veth {
             Trace.mark("detach: host end found")
             let name = try KernelNames.detachedVeth(index: veth.index)
-            renamed = name.rawValue
             do {
-                try unplugHostEnd(veth.index, renamingTo: name)
-                Trace.mark("detach: host end unplugged")
-                if let namespace {
-                    if try unplugPeer(of: veth, endpoint, in: namespace) {
-                        doomed.append(name)
-                    } else {
+                if try unplugHostEnd(veth.index, renamingTo: name) {
+                    renamed = name.rawValue
+                    Trace.mark("detach: host end unplugged")
+                    if let namespace {
+                        if try unplugPeer(of: veth, endpoint, in: namespace) {
+                            doomed.append(name)
+                        } else {
+                            try deletePair(veth.index)
+                        }
+                    } else if !status.isGone {
+                        // The namespace could not be opened (no permission, a resource limit)
+                        // but may live, and the pair with it: deleted from this end.
                         try deletePair(veth.index)
                     }
-                } else if !status.isGone {
-                    // The namespace could not be opened (no permission, a resource limit)
-                    // but may live, and the pair with it: deleted from this end.
+                } else {
                     try deletePair(veth.index)
                 }
             } catch where error.code == .notFound {
@@ -125,10 +128,12 @@ extension NetworkManager {
         }
         if endpoint.isDetaching {
             // An interrupted detach may have renamed the host end already: find it by its tag.
+            // A store made before instances takes a tag without an id too (its veths attached
+            // then carry one): the tag names this endpoint's id, so it is this endpoint's pair.
             let all = if let links { links } else { try host.netlink.links() }
             for link in all where link.kind == .veth && link.name != endpoint.hostVeth.rawValue && link.name != renamed {
                 guard let tag = KernelNames.Tag(link.alias), tag.kind == .endpoint, tag.owner == endpoint.id,
-                      tag.instance == instance.id, let name = try? InterfaceName(link.name) else { continue }
+                      tag.belongs(to: instance), let name = try? InterfaceName(link.name) else { continue }
                 if let namespace, try !unplugPeer(of: link, endpoint, in: namespace) {
                     try deletePair(link.index)
                 } else {
@@ -142,18 +147,30 @@ extension NetworkManager {
     /// The host end: renamed, down and off the bridge. Kernels since 6.2 take it in one
     /// message (they rename a link that is up), so the kernel's lock is taken once; older
     /// ones refuse that (EBUSY, nothing changed) and get three, down first.
-    private func unplugHostEnd(_ index: Int32, renamingTo name: InterfaceName) throws(BerthError) {
+    ///
+    /// Returns false when a link already holds the new name (EEXIST: one made by hand or
+    /// by another program, as the name is free while this index lives otherwise): the pair
+    /// cannot be moved out of the way, and the caller deletes it at once, as it does a pair
+    /// whose container end cannot be renamed — else this detach, and every gc and prune
+    /// after it, would fail on that link for good.
+    private func unplugHostEnd(_ index: Int32, renamingTo name: InterfaceName) throws(BerthError) -> Bool {
         do {
-            try host.netlink.apply { changes throws(BerthError) in
-                try changes.update(.index(index), renameTo: name, up: false, releaseMaster: true)
+            do {
+                try host.netlink.apply { changes throws(BerthError) in
+                    try changes.update(.index(index), renameTo: name, up: false, releaseMaster: true)
+                }
+            } catch where Self.isBusy(error) {
+                try host.netlink.apply { changes throws(BerthError) in
+                    try changes.setDown(.index(index))
+                    try changes.setMaster(.index(index), to: nil)
+                    try changes.rename(.index(index), to: name)
+                }
             }
-        } catch where Self.isBusy(error) {
-            try host.netlink.apply { changes throws(BerthError) in
-                try changes.setDown(.index(index))
-                try changes.setMaster(.index(index), to: nil)
-                try changes.rename(.index(index), to: name)
-            }
+        } catch where error.code == .alreadyExists {
+            Trace.mark("detach: host end not renamed")
+            return false
         }
+        return true
     }
 
     /// The container end of `veth`: renamed and down (its routes go with it), so its name is

@@ -44,8 +44,9 @@ extension NetworkManager {
             throw explainVethClash(endpoint, namespace: namespace, cause: error)
         } catch {
             // The kernel goes on after a refused message: a refusal of the alias or hairpin
-            // leaves the veth made by the first one.
-            try? host.netlink.deleteLink(.name(endpoint.hostVeth))
+            // leaves the veth made by the first one — and a creation refused otherwise (no
+            // memory, a limit) lets them run on a link of that name someone else has.
+            removeFailedVeth(endpoint, instance: instance, bridge: bridge)
             throw error
         }
         let host = self.host
@@ -145,6 +146,25 @@ extension NetworkManager {
 
     /// Loopback is the first device of every network namespace.
     static let loopbackIndex: Int32 = 1
+
+    /// After the veth's batch failed otherwise than on the host end's name: deletes the
+    /// veth if its creation went through — a veth on this network's bridge, as every pair
+    /// this instance makes is enslaved in its creation message. A refused creation leaves
+    /// nothing: the kernel unregisters a link it made when a later part of the same message
+    /// (the master, the flags) fails, so it cannot leave our veth off the bridge. Only
+    /// someone taking it off the bridge in between could; such a link cannot be told from
+    /// another's, and is left as one, untagged: a leftover by hand, never a deletion of
+    /// someone else's link. Anything else of that name is not ours: it is never deleted,
+    /// and our tag, which the batch's alias message may have put on it, comes off
+    /// (`untagClash`). Best effort, on the failure path only.
+    private func removeFailedVeth(_ endpoint: EndpointRecord, instance: StateInstance, bridge: ReadyBridge) {
+        guard let link = try? host.netlink.link(named: endpoint.hostVeth.rawValue) else { return }
+        if link.kind == .veth, link.masterIndex == bridge.index {
+            try? host.netlink.deleteLink(.index(link.index))
+        } else {
+            untagClash(endpoint, instance: instance, bridge: bridge)
+        }
+    }
 
     /// After a creation refused because a link already has the host end's name: the kernel
     /// went on with the batch, so the alias (and hairpin) messages, which name the host end,

@@ -41,6 +41,10 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         /// refused (EACCES, EPERM: another process's `/proc/PID/ns/net` takes
         /// CAP_SYS_PTRACE). Checking again with that privilege tells; `gc` keeps it meanwhile.
         case recheckWithPrivilege
+        /// The record is marked as begun while another Berth command holds the state's lock:
+        /// most likely that command's own attach, detach, create or removal, under way.
+        /// Checking again once it is done tells whether it was interrupted instead.
+        case awaitOperation
     }
 
     /// The endpoint concerned, if any.
@@ -68,6 +72,18 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
     /// finishes it.
     static func interrupted(_ endpoint: EndpointRecord) -> CheckProblem {
         CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: "attach or detach", problem: "interrupted", repair: .collectGarbage)
+    }
+
+    /// An endpoint marked as detaching while the state's lock is held: its attach or detach
+    /// is most likely under way; `check` says so instead of advising gc.
+    static func inProgress(_ endpoint: EndpointRecord) -> CheckProblem {
+        CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: "attach or detach", problem: "in progress", repair: .awaitOperation)
+    }
+
+    /// A network marked as creating or removing while the state's lock is held.
+    static func inProgress(_ network: NetworkRecord) -> CheckProblem {
+        CheckProblem(endpoint: nil, network: network.name, object: network.phase == .creating ? "create" : "removal",
+                     problem: "in progress", repair: .awaitOperation)
     }
 
     /// A network whose create or removal was interrupted (`NetworkRecord.Phase`); gc (or

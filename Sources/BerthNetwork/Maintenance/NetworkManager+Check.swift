@@ -21,14 +21,29 @@ extension NetworkManager {
     }
 
     private func checkKernel(id: String?, acceptingShortID: Bool) throws(BerthError) -> [CheckProblem] {
-        let (instance, recorded, endpoints, publications) = try store.read { tx throws(BerthError) in
+        let snapshot = { (tx: StateTransaction) throws(BerthError) in
             let endpoints = if let id { [try tx.endpoint(id, acceptingShortID: acceptingShortID)] } else { try tx.endpoints() }
             // Publications share the maps: each is checked with everything, none with one endpoint.
             return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [])
         }
+        var (instance, recorded, endpoints, publications) = try store.read(snapshot)
+        // A record marked as begun is an interrupted operation's only if none is under way:
+        // the state is read without the lock, and an attach, detach, create or removal in
+        // progress has its mark committed too. Read again holding the lock, if it is free
+        // (never waiting for it); held, the marks are reported as in progress.
+        var underWay = false
+        if endpoints.contains(where: \.isDetaching) || (id == nil && recorded.contains { $0.phase != .ready }) {
+            if let settled = try store.readIfIdle(snapshot) {
+                (instance, recorded, endpoints, publications) = settled
+            } else {
+                underWay = true
+            }
+        }
         // A network whose create or removal was interrupted is that one problem: its bridge
         // and rules may be half there, and gc finishes it.
-        var problems: [CheckProblem] = id == nil ? recorded.filter { $0.phase != .ready }.map(CheckProblem.interrupted) : []
+        var problems: [CheckProblem] = id == nil
+            ? recorded.filter { $0.phase != .ready }.map { underWay ? CheckProblem.inProgress($0) : CheckProblem.interrupted($0) }
+            : []
         let networks = recorded.filter { $0.phase == .ready }
         let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.hasIPv6))
         let inScope = Set(endpoints.map(\.network))
@@ -43,6 +58,10 @@ extension NetworkManager {
         let networksByName = Dictionary(networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for endpoint in endpoints {
             guard let network = networksByName[endpoint.network] else { continue }
+            if endpoint.isDetaching, underWay {
+                problems.append(.inProgress(endpoint))
+                continue
+            }
             problems += vethProblems(endpoint, network: network, view: view, instance: instance,
                                      bridgeRestorable: !unrestorable.contains(network.name))
             if !endpoint.isDetaching {

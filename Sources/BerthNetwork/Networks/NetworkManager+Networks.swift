@@ -82,6 +82,9 @@ extension NetworkManager {
             let adopted = options.usesExistingBridge ? existing : nil
             let mtu = try Self.chooseMTU(options, adopted: adopted)
             let ipv4 = try chooseIPv4(options, taken: try takenSubnets(networks: others), adopted: adopted)
+            if adopted != nil, let ipv4 {
+                try refuseSharedSubnet(ipv4.subnet, bridge: bridge, instance: instance, known: Set(others.map(\.name)))
+            }
             let ipv6 = try chooseIPv6(options, tx: tx, others: others, except: adopted?.index)
             try Self.checkRanges(options, ipv4: ipv4.map { ($0.subnet, $0.gateway) }, ipv6: ipv6)
             var record = NetworkRecord(name: options.name, id: id, bridge: bridge, subnet: ipv4?.subnet, gateway: ipv4?.gateway,
@@ -265,7 +268,8 @@ extension NetworkManager {
         // Gone already (deleted by hand, a reboot, an earlier try) is fine.
         if let bridge = try lookupLink(network.bridge), bridge.kind == .bridge {
             if network.bridgeAdopted {
-                if network.gatewayAdded, let gateway = try network.ipv4GatewayCIDR() {
+                if network.gatewayAdded, let gateway = try network.ipv4GatewayCIDR(),
+                   try !gatewayShared(gateway, bridge: network.bridge, instance: instance, tx: tx) {
                     do throws(BerthError) {
                         try host.netlink.deleteAddress(gateway, from: .index(bridge.index))
                     } catch where error.code == .notFound {}

@@ -6,11 +6,11 @@ public import BerthCore
 /// (`berth-network web @3f9a2c1b`) — and `gc`, `check` and `reconcile` touch only objects
 /// of their own instance.
 ///
-/// The id is 8 hex digits, drawn when the store's schema reaches version 4.
+/// The id is 8 hex digits, drawn when the store's schema reaches version 5.
 public struct StateInstance: Sendable, Hashable, CustomStringConvertible {
     /// 8 lowercase hex digits.
     public var id: String
-    /// The store recorded networks before instances existed (it was migrated to version 4
+    /// The store recorded networks before instances existed (it was migrated to version 5
     /// with networks in it): its older objects carry tags without an id. Such a store also
     /// takes an untagged object for its own when one of its records names it (a bridge of
     /// its network, an endpoint's veth, a rule of its network, an element of its endpoint);

@@ -47,6 +47,16 @@ final class StateLock: Sendable {
         }
     }
 
+    /// Takes the lock if it is free; false, without waiting, when another open file holds it.
+    func tryAcquire() throws(BerthError) -> Bool {
+        while true {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+            let err = Errno.current
+            if err.code == EWOULDBLOCK { return false }
+            guard err.code == EINTR else { throw .system("cannot lock \(path)", err) }
+        }
+    }
+
     func release() {
         flock(descriptor, LOCK_UN)
     }

@@ -116,6 +116,24 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Runs `body` as one read transaction while holding the cross-process lock, if no
+    /// other process (or store) holds it: then no write is under way, and what the
+    /// snapshot shows marked as begun (an endpoint detaching, a network creating or
+    /// removing) is what an interrupted operation left. Returns nil, running nothing, when
+    /// the lock is held: an operation is under way, and its marks may be its own. Never
+    /// waits; the lock is held for the read only.
+    public func readIfIdle<T: Sendable>(_ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T? {
+        try connection.withLock { (connection: inout Connection) throws(BerthError) -> T? in
+            guard try lock.tryAcquire() else { return nil }
+            defer { lock.release() }
+            if !connection.bootSettled, connection.boot != nil {
+                // As `read` does, with the lock already held: a write settles the boot.
+                try connection.transaction(writable: true) { _ throws(BerthError) in }
+            }
+            return try connection.transaction(writable: false, body)
+        }
+    }
+
     /// Declares the boot this process runs in (`KernelAccess.bootID`; `NetworkManager` gives
     /// its host's). The first transaction after it makes the state record that boot, and
     /// when the state recorded another one, forgets every endpoint, publication and the

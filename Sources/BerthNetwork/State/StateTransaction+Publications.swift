@@ -105,7 +105,15 @@ extension StateTransaction {
             }
             hostLink = name
         }
-        let address = row.isNull(2) ? nil : IPv4Address(UInt32(truncatingIfNeeded: row.int64(2)))
+        var address: IPv4Address?
+        if !row.isNull(2) {
+            // Checked, as an endpoint's is: a hand edit's out-of-range value is named, never wrapped
+            // into another address whose elements would forward elsewhere.
+            guard let value = UInt32(exactly: row.int64(2)) else {
+                throw BerthError(.state, "state database: publication \(id) has an unreadable address \"\(row.int64(2))\"", object: .publication(id))
+            }
+            address = IPv4Address(value)
+        }
         var ipv6: IPv6Address?
         if !row.isNull(8) {
             guard let read = IPv6Address(bytes: row.blob(8)) else {

@@ -75,6 +75,46 @@ struct AdoptedBridgePolicyTests {
         #expect(host.kernel.addresses().filter { $0.hasSuffix("dev lanbr") } == ["192.168.1.10/24 dev lanbr"])
     }
 
+    @Test("another instance's network on the adopted bridge with an overlapping subnet is refused, naming it; another subnet is not, and each rm takes only its own gateway")
+    func sharedSubnetRefused() throws {
+        let a = try lanHost(["192.168.1.10/24"])
+        let b = try FakeHost(kernel: a.kernel, instance: "0dd1ce00")
+        try adopt(a, subnet: "10.70.0.0/24", gateway: "10.70.0.1")
+        let before = a.kernel.snapshot()
+        for subnet in ["10.70.0.0/24", "10.70.0.128/25", "10.0.0.0/8"] {
+            let error = refusal { _ = try adopt(b, subnet: subnet, gateway: subnet == "10.0.0.0/8" ? "10.80.0.1" : "10.70.0.129") }
+            expect(error, .conflict, ["bridge lanbr carries network lan of another Berth instance (f4ce0001, another state directory) on subnet 10.70.0.0/24, which overlaps \(subnet)"],
+                   parameter: "subnet", remedy: .chooseAnother(parameter: "subnet"))
+            #expect(a.kernel.snapshot() == before)
+            #expect(try b.manager.networks().isEmpty)
+        }
+        // The LAN's own subnet, the bridge's address the gateway of both: refused as well.
+        let c = try FakeHost(kernel: a.kernel, instance: "0c0c0c0c")
+        try adopt(c, subnet: "192.168.1.0/24")
+        expect(refusal { _ = try adopt(b, subnet: "192.168.1.0/24") }, .conflict, ["carries network lan of another Berth instance (0c0c0c0c"])
+        try adopt(b, subnet: "10.71.0.0/24", gateway: "10.71.0.1")
+        try a.manager.removeNetwork(named: "lan")
+        #expect(a.kernel.addresses().filter { $0.hasSuffix("dev lanbr") } == ["192.168.1.10/24 dev lanbr", "10.71.0.1/24 dev lanbr"])
+    }
+
+    @Test("rm keeps the gateway address it added while another instance's network on the bridge has it in its subnet (adopted before that was refused)")
+    func sharedGatewayKept() throws {
+        let a = try lanHost([])
+        try adopt(a, subnet: "10.70.0.0/24", gateway: "10.70.0.1")
+        #expect(a.kernel.addresses().contains("10.70.0.1/24 dev lanbr"))
+        // Instance 0dd1ce00's network on the same bridge and subnet, as its rules show it.
+        var theirs = Transaction()
+        for rule in FirewallLayout.networkRules(name: "lan", instance: "0dd1ce00", subnet: try CIDR(parsing: "10.70.0.0/24"),
+                                                bridge: try InterfaceName("lanbr"), isInternal: false, bridgeAdopted: true) {
+            theirs.add(.rule(rule))
+        }
+        try a.nftables.apply(theirs)
+        try a.manager.removeNetwork(named: "lan")
+        #expect(try a.manager.networks().isEmpty)
+        #expect(a.kernel.addresses().contains("10.70.0.1/24 dev lanbr"))
+        #expect(a.nftables.ruleset.contains("berth-network lan @0dd1ce00") && !a.nftables.ruleset.contains("berth-network lan @f4ce0001"))
+    }
+
     // MARK: - Leases
 
     @Test("an attach skips the addresses the host holds on the adopted bridge")

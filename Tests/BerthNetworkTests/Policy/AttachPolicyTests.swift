@@ -200,6 +200,31 @@ struct AttachPolicyTests {
         #expect(host.kernel.link(name) != nil)
     }
 
+    @Test("a creation refused otherwise (no memory) never deletes someone else's link holding the host veth's name, and leaves our tag off it")
+    func refusedCreationSparesForeignLink() throws {
+        let host = try webHost()
+        host.kernel.addNamespace("ctr1")
+        let name = try KernelNames.hostVeth(forEndpoint: "x", instance: FakeHost.instance).rawValue
+        host.kernel.addLink(name, kind: "veth", up: true, alias: "uplink of something else", peerName: "otherp")
+        // ENOMEM: the kernel refuses the creation, then runs the batch's alias and hairpin
+        // messages, which name the host end, on that link.
+        host.kernel.refuse("create veth \(name)", errno: 12)
+        let error = refusal { try host.attach("ctr1", id: "x") }
+        #expect(error != nil && error?.code != .alreadyExists)
+        let link = try #require(host.kernel.link(name))
+        #expect(link.kind == "veth" && link.alias != KernelNames.endpointAlias("x", instance: FakeHost.instance))
+        #expect(try host.recorded().isEmpty)
+        #expect(!(try host.manager.gc().links.contains(name)))
+        #expect(host.kernel.link(name) != nil)
+        // Refused on a free name, nothing is left; the next try attaches.
+        host.kernel.refuse("create veth", errno: 12)
+        try host.handle.netlink.deleteLink(.name(InterfaceName(name)))
+        let before = host.kernel.snapshot()
+        #expect(throws: BerthError.self) { try host.attach("ctr1", id: "x") }
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.attach("ctr1", id: "x").address?.description == "10.88.0.2")
+    }
+
     @Test("an attach failing after any step leaves no veth, no element, no lease", arguments: ["attach.state", "attach.veth", "attach.configure", "attach.publish"])
     func attachRollsBack(point: String) throws {
         let host = try webHost()

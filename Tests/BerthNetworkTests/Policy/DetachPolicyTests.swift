@@ -115,6 +115,37 @@ struct DetachPolicyTests {
         #expect(try host.manager.check().isEmpty)
     }
 
+    @Test("a host link holding the name the host end would be renamed to cannot block its detach, gc or prune: the pair is deleted at once",
+          arguments: [true, false])
+    func hostRenameTargetTaken(newerKernel: Bool) throws {
+        let host = try host()
+        host.kernel.renamesLinksThatAreUp = newerKernel
+        host.kernel.holdsBackgroundDeletions = true
+        let ctr = try host.namespace("ctr1")
+        let veth = try #require(host.kernel.link(try host.manager.endpoint("e1").hostVeth.rawValue))
+        let squatter = try KernelNames.detachedVeth(index: veth.index).rawValue
+        host.kernel.addLink(squatter, kind: "dummy", up: true)
+        try host.manager.detach(id: "e1")
+        #expect(try host.recorded().isEmpty)
+        // Deleted synchronously, not handed off: nothing of the pair is left, on either side.
+        #expect(host.kernel.backgroundDeletions.isEmpty)
+        #expect(host.kernel.link(veth.name) == nil && !host.kernel.links().contains { $0.alias?.hasPrefix("berth-endpoint") == true })
+        #expect(host.kernel.links(in: ctr).map(\.name) == ["lo"])
+        #expect(host.kernel.link(squatter)?.kind == "dummy")
+        #expect(!host.nftables.ruleset.contains("berth-endpoint e1"))
+        // gc, finishing an interrupted detach, takes the same way.
+        try host.attach("ctr2", id: "e2")
+        let veth2 = try #require(host.kernel.link(try host.manager.endpoint("e2").hostVeth.rawValue))
+        host.kernel.addLink(try KernelNames.detachedVeth(index: veth2.index).rawValue, kind: "dummy")
+        host.arm("detach.mark")
+        _ = refusal { try host.manager.detach(id: "e2") }
+        host.disarm()
+        #expect(try host.manager.gc().endpoints == ["e2"])
+        #expect(try host.recorded().isEmpty && host.kernel.link(veth2.name) == nil)
+        #expect(try host.manager.gc().isEmpty)
+        #expect(try host.manager.check().isEmpty)
+    }
+
     @Test("gc finishes an interrupted detach whose container end's new name a link of the container holds, and collects the rest")
     func gcRenameTargetTaken() throws {
         let host = try host()
@@ -150,6 +181,27 @@ struct DetachPolicyTests {
         let report = try host.manager.reconcile()
         #expect(report.remaining == problems)
         #expect(host.nftables.ruleset == ruleset)
+    }
+
+    @Test("check calls a marked record in progress while another process holds the state lock (an attach or removal under way), interrupted once it is free")
+    func markedWhileLocked() throws {
+        let host = try host()
+        host.arm("detach.mark")
+        _ = refusal { try host.manager.detach(id: "e1") }
+        host.disarm()
+        try host.network("idle", subnet: "10.89.0.0/24")
+        host.arm("network.rm.firewall")
+        _ = refusal { try host.manager.removeNetwork(named: "idle") }
+        host.disarm()
+        // Another process's write transaction: it holds the lock, as a running attach does.
+        let other = try StateStore(directory: host.stateDirectory)
+        let (held, one) = try other.write { _ throws(BerthError) in (try host.manager.check(), try host.manager.check(id: "e1")) }
+        #expect(held.map(\.description) == ["network idle: removal: in progress", "endpoint e1: attach or detach: in progress"])
+        #expect(held.allSatisfy { $0.repair == .awaitOperation })
+        #expect(one.map(\.description) == ["endpoint e1: attach or detach: in progress"])
+        let free = try host.manager.check()
+        #expect(free.map(\.description) == ["network idle: removal: interrupted", "endpoint e1: attach or detach: interrupted"])
+        #expect(free.allSatisfy { $0.repair == .collectGarbage })
     }
 
     @Test("after a failure at any step of a detach, gc finishes it: no record, no kernel object, lease and ports free",
@@ -203,6 +255,33 @@ struct DetachPolicyTests {
         #expect(try host.manager.check().isEmpty)
         #expect(try host.manager.gc().isEmpty)
         #expect(host.kernel.links().filter { $0.alias?.hasPrefix("berth-endpoint e1") == true }.count == 1)
+    }
+
+    @Test("in a store made before instances, an interrupted detach of an endpoint whose veth carries a tag without the id is finished: its renamed pair goes",
+          arguments: ["gc", "detach"])
+    func legacyInterruptedDetach(_ finisher: String) throws {
+        let host = try FakeHost(legacy: true)
+        try host.network(subnet: "10.88.0.0/29")
+        let endpoint = try host.attach("ctr1", id: "e1")
+        let ctr = try host.namespace("ctr1")
+        // What an older Berth made: the veth's tag has no instance id.
+        try host.handle.netlink.setAlias(.name(endpoint.hostVeth), to: "berth-endpoint e1")
+        let veth = try #require(host.kernel.link(endpoint.hostVeth.rawValue))
+        // Interrupted after the unplug: both ends renamed, nothing handed off for deletion.
+        host.arm("detach.unplug")
+        _ = refusal { try host.manager.detach(id: "e1") }
+        host.disarm()
+        let doomed = try KernelNames.detachedVeth(index: veth.index).rawValue
+        #expect(host.kernel.link(doomed)?.alias == "berth-endpoint e1")
+        if finisher == "gc" {
+            #expect(try host.manager.gc().endpoints == ["e1"])
+        } else {
+            try host.manager.detach(id: "e1")
+        }
+        #expect(try host.recorded().isEmpty)
+        #expect(host.kernel.link(doomed) == nil)
+        #expect(!host.kernel.links().contains { $0.alias?.hasPrefix("berth-endpoint") == true })
+        #expect(host.kernel.links(in: ctr).map(\.name) == ["lo"])
     }
 
     @Test("gc forgets an endpoint whose veth is gone though its namespace lives, and frees its address and ports")

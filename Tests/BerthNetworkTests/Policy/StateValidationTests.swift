@@ -51,4 +51,15 @@ struct StateValidationTests {
         try tamper(host, "UPDATE endpoints SET ipv4 = 4294967296")
         expect(refusal { _ = try host.manager.endpoints() }, .state, ["endpoint e1 has an unreadable address \"4294967296\""])
     }
+
+    @Test("a publication's address out of range is unreadable state naming it, as an endpoint's is, not wrapped to another address")
+    func badPublicationAddress() throws {
+        let host = try FakeHost()
+        host.kernel.addNamespace("ext1", loopbackUp: true)
+        try host.manager.publish(PublicationOptions(id: "pub1", group: "ext", address: IPv4Address(10, 66, 0, 2), namespace: .name("ext1"),
+                                                    ports: [try PortSpec(parsing: "8080:80")]))
+        // 2^32 + 10.66.0.2 would read back as 10.66.0.2 if wrapped.
+        try tamper(host, "UPDATE publications SET ipv4 = 4294967296 + 172097538")
+        expect(refusal { _ = try host.manager.publications() }, .state, ["publication pub1 has an unreadable address \"4467064834\""])
+    }
 }
