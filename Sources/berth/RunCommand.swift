@@ -68,8 +68,9 @@ struct RunCommand: ParsableCommand {
         for warning in warnings { Output.error(CLIHints.warningLine(warning)) }
     }
 
-    /// How BerthRun reaches this program's `Supervisor.main()`.
-    static let entry = Supervisor.Entry(arguments: [superviseCommand])
+    /// How BerthRun starts a detached supervisor: the lean `berth` beside this program
+    /// (`LeanBerth`), not this one.
+    static let entry = LeanBerth.supervisorEntry()
 
     /// `path` made absolute against the current directory.
     static func absolute(_ path: String, what: String) throws(BerthError) -> String {
