@@ -194,7 +194,7 @@ struct LogsCommand: ParsableCommand {
 /// `berth exec`: a command inside a running container's namespaces; exits with its status.
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
-    @Option(name: [.customShort("e", allowingJoined: true), .long], help: ArgumentHelp("Set an environment variable.", valueName: "K=V")) var env: [String] = []
+    @Option(name: [.customShort("e", allowingJoined: true), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V")) var env: [String] = []
     @Option(name: [.customShort("w", allowingJoined: true), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
     @Option(name: [.customShort("u", allowingJoined: true), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
     var user: String?
@@ -208,7 +208,7 @@ struct ExecCommand: ParsableCommand {
 
     func run() throws {
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
-        let exit = try Container.exec(container, command: argv, environment: env, workingDirectory: workdir, privileged: privileged, user: user,
+        let exit = try Container.exec(container, command: argv, environment: EnvironmentEntries.resolve(env), workingDirectory: workdir, privileged: privileged, user: user,
                                       interactive: interactive, terminal: tty, manager: state.manager())
         Output.terminate(status: exit.code)
     }
