@@ -101,6 +101,17 @@ struct DockerParityUsageTests {
         #expect(route.stderr.hasSuffix("see 'berth route add --help')\n") && route.stderr.split(separator: "\n").count == 1, "\(route)")
         let link = berth(["link", "set", "dev", "eth0", "up", "mtu", "1400"])
         #expect(link.status == 64 && link.stderr.contains("(write it as 'berth link set eth0 --up --mtu 1400'"), "\(link)")
+        // A veth's peer: iproute2's words after `peer` are the peer's own.
+        for (words, rewritten) in [
+            (["link", "add", "v0", "type", "veth", "peer", "name", "v1"], "berth link add v0 --type veth --peer v1"),
+            (["link", "add", "v0", "type", "veth", "peer", "v1"], "berth link add v0 --type veth --peer v1"),
+            (["link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", "ns1"], "berth link add v0 --type veth --peer v1 --peer-netns ns1"),
+            (["link", "add", "br9", "address", "02:00:00:00:00:09", "type", "bridge"], "berth link add br9 --mac 02:00:00:00:00:09 --type bridge"),
+            (["link", "set", "dev", "v0", "netns", "ns1", "address", "02:00:00:00:00:01"], "berth link set v0 --move-to ns1 --mac 02:00:00:00:00:01"),
+        ] {
+            let result = berth(words)
+            #expect(result.status == 64 && result.stderr.contains("(write it as '\(rewritten)':"), "\(words): \(result)")
+        }
         let table = berth(["route", "ls", "--table", "mian"])
         #expect(table.status == 64 && table.stderr.contains("'mian' is invalid for '--table <TABLE>'"), "\(table)")
     }
@@ -109,17 +120,6 @@ struct DockerParityUsageTests {
 /// The same spellings doing what they say, through the built binary in a host sandbox.
 @Suite("berth CLI: docker's and iproute2's spellings (kernel)", .enabled(if: try KernelTests.enabled))
 struct DockerParityKernelTests {
-    @Test("run -h NAME sets the hostname and runs the command")
-    func hostname() throws {
-        try withHostSandbox { sandbox in
-            try withRunRootfs { rootfs in
-                let run = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "-h", "box", "--", "hostname"])
-                #expect(run.status == 0 && run.stdout == "box\n", "\(run)")
-            }
-        }
-    }
-
-    @Test("run --network bridge and --network default join Berth's default network, berth; no network of those names is made")
     @Test("exec -e NAME takes berth's own value of NAME, as run -e NAME does; a name berth has no value for is dropped")
     func execEnvironmentName() throws {
         try withHostSandbox { sandbox in
@@ -156,6 +156,17 @@ struct DockerParityKernelTests {
     /// A name no directory of PATH holds, as an image's name would be.
     private var sandboxMissingProgram: String { "berth-test-image-\(getpid())" }
 
+    @Test("run -h NAME sets the hostname and runs the command")
+    func hostname() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                let run = sandbox.berth(["run", "--rm", "--rootfs", rootfs.path, "--network", "none", "-h", "box", "--", "hostname"])
+                #expect(run.status == 0 && run.stdout == "box\n", "\(run)")
+            }
+        }
+    }
+
+    @Test("run --network bridge and --network default join Berth's default network, berth; no network of those names is made")
     func dockerDefaultNetworkNames() throws {
         try withHostSandbox { sandbox in
             try withRunRootfs { rootfs in
