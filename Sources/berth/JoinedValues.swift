@@ -5,7 +5,7 @@
 /// `run` and `exec` get such words split in two — only among their options: the scan stops
 /// at '--' and at the first word that is not an option (run's command, exec's container),
 /// so the container's command keeps its arguments as written. Commands whose positionals
-/// are names (`attach -p=…`, `kill -s=…`, `stop`/`restart -t=…`, `network create -o…`)
+/// are names (`attach -p=…`, `kill -s=…`, `stop`/`restart -t=…`, `logs -n=…`, `network create -o…`)
 /// get theirs split up to '--'.
 enum JoinedValues {
     /// The short options of `run` whose value may be joined (all of them take one).
@@ -23,7 +23,7 @@ enum JoinedValues {
     static let execValues: Set<String> = ["-e", "--env", "-w", "--workdir", "-u", "--user", "--state-dir"]
     /// The short options that take a value of the commands whose every other word is an
     /// option, its value or a name (which cannot begin with '-').
-    static let namedShort: [String: Set<Character>] = ["attach": ["p"], "kill": ["s"], "stop": ["t"], "restart": ["t"]]
+    static let namedShort: [String: Set<Character>] = ["attach": ["p"], "kill": ["s"], "stop": ["t"], "restart": ["t"], "logs": ["n"]]
 
     static func split(_ arguments: [String]) -> [String] {
         if arguments.count > 2, arguments[0] == "network", arguments[1] == "create" { return splitNetworkCreate(arguments) }
