@@ -15,6 +15,8 @@ struct NetworkOptionsTests {
         ])
         #expect(options == NetworkDriverOptions(bridge: "br-x", mtu: 1450))
         #expect(try NetworkDriverOptions(parsing: []) == NetworkDriverOptions())
+        // Podman's name for the MTU.
+        #expect(try NetworkDriverOptions(parsing: ["mtu=1400"]) == NetworkDriverOptions(mtu: 1400))
     }
 
     @Test("-o refuses other keys by name, turning masquerade or icc off, bad values and what is not KEY=VALUE", arguments: [
@@ -24,6 +26,7 @@ struct NetworkOptionsTests {
         ("com.docker.network.bridge.enable_icc=0", .unsupported, "unsupported bridge network option com.docker.network.bridge.enable_icc=0"),
         ("com.docker.network.bridge.enable_icc=maybe", .invalidArgument, "is not true or false"),
         ("com.docker.network.driver.mtu=big", .invalidArgument, "the MTU is not a number"),
+        ("mtu=big", .invalidArgument, "-o mtu=big: the MTU is not a number"),
         ("com.docker.network.bridge.name=", .invalidArgument, "has no value"),
         ("nokey", .invalidArgument, "is not KEY=VALUE"),
         ("=value", .invalidArgument, "is not KEY=VALUE"),
