@@ -245,6 +245,8 @@ struct NetworkCommand: ParsableCommand {
                     let endpoints = try manager.endpoints(network: name)
                     if output.json {
                         found.append(.object(NetworkJSON.fields(network) + [("endpoints", .array(endpoints.map(NetworkJSON.endpoint)))]))
+                        // As `ls --json`: stdout stays the JSON alone, the advice goes to stderr.
+                        if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
                     } else {
                         if printed { Swift.print("") }
                         Self.print(network, endpoints: endpoints)
