@@ -315,7 +315,9 @@ extension NetworkCommand {
             let option = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
             // `-obridge.name=x`, `-dbridge`: a short option with its value joined, as docker's.
             let joinedShort = !word.hasPrefix("--") && word.count > 2 && values.contains(String(word.prefix(2)))
-            if flags.contains(word) || joinedShort || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
+            // `--internal=true`: a flag with a value, which JoinedValues reads (or argument-parser refuses).
+            let flagWithValue = word.contains("=") && flags.contains(option)
+            if flags.contains(word) || joinedShort || flagWithValue || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
                 index += 1
                 continue
             }
