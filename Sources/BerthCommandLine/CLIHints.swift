@@ -80,6 +80,11 @@ package enum CLIHints {
             }
             return "leave out \(flag(for: parameter))"
         case .listExisting(let kind):
+            // exec, kill or stats of a stopped container: starting it is the fix, not a listing.
+            if error.code == .conflict, let object = error.object, object.kind == .container,
+               let operation = error.operation, [.exec, .kill, .stats].contains(operation) {
+                return "start it with 'berth start \(object.name)'"
+            }
             guard let command = listCommand(kind) else { return remedy.description }
             return "see '\(command)\(namespaced(kind) ? netnsSuffix(namespace) : "")'"
         case .remove(let object):
@@ -232,7 +237,9 @@ package enum CLIHints {
     package static func listCommand(_ kind: BerthError.Object.Kind) -> String? {
         switch kind {
         case .network: "berth network ls"
-        case .endpoint, .container: "berth ps"
+        case .endpoint: "berth ps"
+        // `ps` lists running containers only; a stopped one is named, or looked for, too.
+        case .container: "berth ps -a"
         case .namespace: "berth netns ls"
         case .link, .bridge: "berth link ls"
         case .address: "berth addr ls"

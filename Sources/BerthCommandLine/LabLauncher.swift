@@ -13,9 +13,14 @@ package enum LabLauncher {
 
     /// Replaces this process with `berth-lab ARGUMENTS`; prints an error and exits 127 when
     /// the program is missing (126 when it cannot be run), as `berth` does for `berth-cli`
-    /// and a shell for a command.
+    /// and a shell for a command. Its directory is this binary's, from `/proc/self/exe`:
+    /// when that cannot be read, nothing else says where it is (never the current
+    /// directory, whose `berth-lab` could be anyone's), so that is refused too.
     package static func exec(_ arguments: [String]) -> Never {
-        let path = FullCLI.sibling(name) ?? "./\(name)"
+        guard let path = FullCLI.sibling(name) else {
+            Output.error("cannot find \(name): /proc/self/exe is unreadable (mount /proc: berth runs \(name) from its own directory)")
+            Output.terminate(status: 127)
+        }
         var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) }
         argv.append(nil)
         Output.resetBrokenPipe()

@@ -36,11 +36,12 @@ struct ContainerNames: ParsableArguments {
     @Argument(help: "Container names (or unique id prefixes).") var containers: [String]
 }
 
-/// `-t/--time` of `stop` and `restart`: when given, it wins over the container's own stop
+/// `-t/--time/--timeout` of `stop` and `restart`: when given, it wins over the container's own stop
 /// timeout, as Docker's.
 struct StopTimeOption: ParsableArguments {
     // Unconditional, so that `-t -1` is a value, not an option.
-    @Option(name: [.customShort("t", allowingJoined: true), .long], parsing: .unconditional,
+    // `--timeout` is docker's spelling since 25 (`--time` is deprecated there), and podman's.
+    @Option(name: [.customShort("t", allowingJoined: true), .long, .customLong("timeout")], parsing: .unconditional,
             help: ArgumentHelp("Seconds to wait after the stop signal before SIGKILL (default: the container's --stop-timeout, else 10; -1: no SIGKILL).",
                                valueName: "S"))
     var time: Int?
@@ -140,7 +141,7 @@ struct LogsCommand: ParsableCommand {
     @Argument(help: "The container's name (or a unique id prefix).") var container: String
     @Flag(name: [.customShort("f"), .long], help: "Follow the output until the container stops.") var follow = false
     // Unconditional, so that `-n -1` (all, as docker takes it) is a value, not an option.
-    @Option(name: [.customShort("n"), .long], parsing: .unconditional,
+    @Option(name: [.customShort("n", allowingJoined: true), .long], parsing: .unconditional,
             help: ArgumentHelp("Show only the last N lines of the output so far (default: all).", valueName: "N|all"))
     var tail = "all"
     @Flag(name: [.customShort("t"), .long], help: "Begin each line with when it was written (RFC 3339, nanoseconds, UTC).") var timestamps = false
@@ -194,7 +195,7 @@ struct LogsCommand: ParsableCommand {
 /// `berth exec`: a command inside a running container's namespaces; exits with its status.
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
-    @Option(name: [.customShort("e", allowingJoined: true), .long], help: ArgumentHelp("Set an environment variable.", valueName: "K=V")) var env: [String] = []
+    @Option(name: [.customShort("e", allowingJoined: true), .long], help: ArgumentHelp("Set an environment variable (a name alone takes it from berth's environment).", valueName: "K=V")) var env: [String] = []
     @Option(name: [.customShort("w", allowingJoined: true), .long], help: ArgumentHelp("The working directory inside.", valueName: "DIR")) var workdir: String?
     @Option(name: [.customShort("u", allowingJoined: true), .long], help: ArgumentHelp("The user inside: a name or uid, optionally :group or :gid.", valueName: "USER[:GROUP]"))
     var user: String?
@@ -208,7 +209,7 @@ struct ExecCommand: ParsableCommand {
 
     func run() throws {
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
-        let exit = try Container.exec(container, command: argv, environment: env, workingDirectory: workdir, privileged: privileged, user: user,
+        let exit = try Container.exec(container, command: argv, environment: EnvironmentEntries.resolve(env), workingDirectory: workdir, privileged: privileged, user: user,
                                       interactive: interactive, terminal: tty, manager: state.manager())
         Output.terminate(status: exit.code)
     }

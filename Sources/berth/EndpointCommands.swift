@@ -229,6 +229,11 @@ struct GCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove endpoints whose namespace is gone, Berth objects the state does not know, and what crashed labs left.")
     @OptionGroup var state: StateOption
 
+    /// The line for a lab garbage collection that failed, worded as every other error.
+    static func labFailure(_ error: any Error) -> String {
+        "lab garbage collection failed: " + ((error as? BerthError).map { CLIHints.message(for: $0) } ?? "\(error)")
+    }
+
     func run() throws {
         let manager = try state.manager()
         // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
@@ -240,9 +245,9 @@ struct GCCommand: ParsableCommand {
         var labs = LabGarbageReport()
         var labFailure = false
         do {
-            labs = try LabManager(manager: manager, supervisor: Supervisor.Entry(arguments: [RunCommand.superviseCommand])).collectGarbage()
+            labs = try LabManager(manager: manager, supervisor: RunCommand.entry).collectGarbage()
         } catch {
-            Output.error("lab garbage collection failed: \(error)")
+            Output.error(Self.labFailure(error))
             labFailure = true
         }
         for line in labs.lines { print(line) }

@@ -5,7 +5,7 @@
 /// `run` and `exec` get such words split in two — only among their options: the scan stops
 /// at '--' and at the first word that is not an option (run's command, exec's container),
 /// so the container's command keeps its arguments as written. Commands whose positionals
-/// are names (`attach -p=…`, `kill -s=…`, `stop`/`restart -t=…`, `network create -o…`)
+/// are names (`attach -p=…`, `kill -s=…`, `stop`/`restart -t=…`, `logs -n=…`, `network create -o…`)
 /// get theirs split up to '--'.
 enum JoinedValues {
     /// The short options of `run` whose value may be joined (all of them take one).
@@ -23,9 +23,10 @@ enum JoinedValues {
     static let execValues: Set<String> = ["-e", "--env", "-w", "--workdir", "-u", "--user", "--state-dir"]
     /// The short options that take a value of the commands whose every other word is an
     /// option, its value or a name (which cannot begin with '-').
-    static let namedShort: [String: Set<Character>] = ["attach": ["p"], "kill": ["s"], "stop": ["t"], "restart": ["t"]]
+    static let namedShort: [String: Set<Character>] = ["attach": ["p"], "kill": ["s"], "stop": ["t"], "restart": ["t"], "logs": ["n"]]
 
-    static func split(_ arguments: [String]) -> [String] {
+    static func split(_ given: [String]) -> [String] {
+        let arguments = booleanValues(given)
         if arguments.count > 2, arguments[0] == "network", arguments[1] == "create" { return splitNetworkCreate(arguments) }
         if let command = arguments.first, let short = namedShort[command] { return splitNamed(arguments, short: short) }
         guard let command = arguments.first, command == "run" || command == "exec" else { return arguments }
@@ -50,6 +51,32 @@ enum JoinedValues {
             index += 1
         }
         return result + arguments[index...]
+    }
+
+    /// The flags of `network`'s commands, which docker's (pflag's) take with a value too.
+    static let networkFlags: [String: Set<String>] = [
+        "create": ["--ipv6", "--internal", "--bridge-existing"],
+        "rm": ["-f", "--force"], "remove": ["-f", "--force"], "del": ["-f", "--force"], "prune": ["-f", "--force"],
+        "ls": ["-q", "--quiet", "--json"], "list": ["-q", "--quiet", "--json"], "inspect": ["--json"],
+    ]
+
+    /// `network create --internal=true`, `network rm --force=false`: pflag takes a boolean
+    /// flag's value joined by '=' (Go's ParseBool: true, false, 1, 0, t, f, …); argument-parser
+    /// refuses any value of a flag. Such a word becomes the flag when true and goes when
+    /// false; any other value is left for argument-parser to refuse (`does not take any value`).
+    static func booleanValues(_ arguments: [String]) -> [String] {
+        guard arguments.count > 2, arguments[0] == "network", let flags = networkFlags[arguments[1]] else { return arguments }
+        var result = Array(arguments.prefix(2))
+        for (index, word) in arguments.enumerated().dropFirst(2) {
+            if word == "--" { return result + arguments[index...] }
+            guard let equals = word.firstIndex(of: "="), flags.contains(String(word[..<equals])),
+                  let value = NetworkDriverOptions.bool(String(word[word.index(after: equals)...])) else {
+                result.append(word)
+                continue
+            }
+            if value { result.append(String(word[..<equals])) }
+        }
+        return result
     }
 
     /// A single-dash word of a short option in `short` that argument-parser would misread:

@@ -33,7 +33,7 @@ struct NetworkCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Where the resolver forwards other names: ADDR, ADDR:PORT or [V6]:PORT; repeatable (default: the host's nameservers).", valueName: "SERVER"))
         var dnsUpstream: [String] = []
         @Option(name: [.customShort("o", allowingJoined: true), .customLong("opt")],
-                help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
+                help: ArgumentHelp("A driver option of 'docker network create -o': com.docker.network.bridge.name=NAME (as --bridge), com.docker.network.driver.mtu=N or podman's mtu=N (as --mtu); com.docker.network.bridge.enable_ip_masquerade and enable_icc only =true (Berth's behaviour); others are refused. Repeatable.",
                                    valueName: "KEY=VALUE"))
         var opt: [String] = []
         @Option(name: [.customShort("d", allowingJoined: true), .long], help: ArgumentHelp("The network driver: bridge, the one Berth has (as docker network create -d bridge).", valueName: "DRIVER"))
@@ -245,6 +245,8 @@ struct NetworkCommand: ParsableCommand {
                     let endpoints = try manager.endpoints(network: name)
                     if output.json {
                         found.append(.object(NetworkJSON.fields(network) + [("endpoints", .array(endpoints.map(NetworkJSON.endpoint)))]))
+                        // As `ls --json`: stdout stays the JSON alone, the advice goes to stderr.
+                        if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
                     } else {
                         if printed { Swift.print("") }
                         Self.print(network, endpoints: endpoints)
@@ -313,7 +315,9 @@ extension NetworkCommand {
             let option = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
             // `-obridge.name=x`, `-dbridge`: a short option with its value joined, as docker's.
             let joinedShort = !word.hasPrefix("--") && word.count > 2 && values.contains(String(word.prefix(2)))
-            if flags.contains(word) || joinedShort || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
+            // `--internal=true`: a flag with a value, which JoinedValues reads (or argument-parser refuses).
+            let flagWithValue = word.contains("=") && flags.contains(option)
+            if flags.contains(word) || joinedShort || flagWithValue || (word.hasPrefix("--") && word.contains("=") && values.contains(option)) {
                 index += 1
                 continue
             }

@@ -1,8 +1,8 @@
 import Berth
 
 /// `berth network create -o KEY=VALUE`: the bridge driver options of `docker network create
-/// -o` that Berth has an equivalent for. The bridge's name and the MTU map to `--bridge`
-/// and `--mtu`; masquerade and inter-container traffic are always on in Berth, so those
+/// -o` that Berth has an equivalent for. The bridge's name and the MTU (also podman's
+/// `mtu`) map to `--bridge` and `--mtu`; masquerade and inter-container traffic are always on in Berth, so those
 /// two keys are taken when they ask for that and refused when they turn it off. Any other
 /// key is refused by name, as Podman refuses it.
 struct NetworkDriverOptions: Equatable {
@@ -10,7 +10,9 @@ struct NetworkDriverOptions: Equatable {
     static let mtu = "com.docker.network.driver.mtu"
     static let masquerade = "com.docker.network.bridge.enable_ip_masquerade"
     static let interContainer = "com.docker.network.bridge.enable_icc"
-    static let keys = [bridgeName, mtu, masquerade, interContainer]
+    /// Podman's bridge driver's name for the MTU (`podman network create -o mtu=1400`).
+    static let podmanMTU = "mtu"
+    static let keys = [bridgeName, mtu, podmanMTU, masquerade, interContainer]
 
     var bridge: String?
     var mtu: Int?
@@ -32,7 +34,7 @@ struct NetworkDriverOptions: Equatable {
             case Self.bridgeName:
                 guard !value.isEmpty else { throw BerthError.invalid("-o \(key) has no value", hint: "give the bridge's name, such as \(key)=br-web") }
                 bridge = value
-            case Self.mtu:
+            case Self.mtu, Self.podmanMTU:
                 guard let number = Int(value) else {
                     throw BerthError.invalid("-o \(key)=\(value): the MTU is not a number", hint: "give a number, such as \(key)=1400")
                 }

@@ -52,14 +52,29 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let options = try arguments.options()
-        if detach {
-            let started = try Supervisor.start(options, stateDirectory: state.stateDir, entry: Self.entry)
-            Self.warn(started.hostWarnings)
-            print(started.name)
-        } else {
-            let exit = try Supervisor.run(options, manager: state.manager(), warned: Self.warn)
-            Output.terminate(status: exit.code)
+        do throws(BerthError) {
+            if detach {
+                let started = try Supervisor.start(options, stateDirectory: state.stateDir, entry: Self.entry)
+                Self.warn(started.hostWarnings)
+                print(started.name)
+            } else {
+                let exit = try Supervisor.run(options, manager: state.manager(), warned: Self.warn)
+                Output.terminate(status: exit.code)
+            }
+        } catch {
+            let bareName = arguments.commandLine.first.map { !$0.contains("/") } ?? false
+            throw arguments.rootfs == nil && bareName ? Self.noImages(error) : error
         }
+    }
+
+    /// `berth run ubuntu bash`, as a docker user types it: without --rootfs the command is
+    /// looked for on the host, and "ubuntu" is not found there. The lookup's failure (a
+    /// name without '/' that no directory of PATH holds) gets the advice that berth runs no
+    /// images; any other error is returned as it is.
+    static func noImages(_ error: BerthError) -> BerthError {
+        guard error.code == .notFound, error.parameter == "command", error.message.hasSuffix("not found") else { return error }
+        return BerthError(error.code, error.message, hint: "berth runs no images: the first word is the command; give --rootfs DIR to run it in another root filesystem",
+                          object: error.object, operation: error.operation, parameter: error.parameter, remedy: error.remedy, cause: error.cause)
     }
 
     /// What making the default network on first use changed for the host, on stderr as
@@ -68,8 +83,9 @@ struct RunCommand: ParsableCommand {
         for warning in warnings { Output.error(CLIHints.warningLine(warning)) }
     }
 
-    /// How BerthRun reaches this program's `Supervisor.main()`.
-    static let entry = Supervisor.Entry(arguments: [superviseCommand])
+    /// How BerthRun starts a detached supervisor: the lean `berth` beside this program
+    /// (`LeanBerth`), not this one.
+    static let entry = LeanBerth.supervisorEntry()
 
     /// `path` made absolute against the current directory.
     static func absolute(_ path: String, what: String) throws(BerthError) -> String {
@@ -183,16 +199,9 @@ struct RunArguments: ParsableArguments {
         var entries: [String] = []
         for path in envFile {
             let text = try InputFile.read(path, limit: EnvironmentFile.limit, what: "environment file")
-            entries += try EnvironmentFile.parse(text, source: path, lookup: Self.lookup)
+            entries += try EnvironmentFile.parse(text, source: path, lookup: EnvironmentEntries.lookup)
         }
-        for entry in env {
-            if entry.contains("=") {
-                entries.append(entry)
-            } else if let value = Self.lookup(entry) {
-                entries.append(entry + "=" + value)
-            }
-        }
-        return entries
+        return entries + EnvironmentEntries.resolve(env)
     }
 
     /// `-v`: a source starting with '.' is a path relative to the current directory, as the
@@ -202,10 +211,6 @@ struct RunArguments: ParsableArguments {
         var mount = try BindMount(parsing: text)
         if mount.source.hasPrefix(".") { mount.source = try RunCommand.absolute(mount.source, what: "volume source") }
         return mount
-    }
-
-    static func lookup(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
     }
 }
 

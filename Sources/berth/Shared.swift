@@ -7,3 +7,4 @@ typealias Output = BerthCommandLine.Output
 typealias CLIHints = BerthCommandLine.CLIHints
 typealias HotPath = BerthCommandLine.HotPath
 let berthVersion = BerthCommandLine.berthVersion
+typealias LeanBerth = BerthCommandLine.LeanBerth

@@ -37,26 +37,40 @@ enum UsageErrors {
     /// iproute2's words in an `addr`, `route` or `link` command line (`berth route add default
     /// via 10.0.0.1 dev eth0`, as `ip route add` takes it), rewritten as berth's options
     /// (`--via 10.0.0.1 --dev eth0`); nil when there are none. For `link`, whose link is its
-    /// argument, `dev NAME` and `name NAME` are that argument.
+    /// argument, `dev NAME` and `name NAME` are that argument; `address` is `--mac`, and
+    /// `netns NS` is `--netns` for `link add` (the link is made there) and `--move-to` for
+    /// `link set`. After `link add`'s `peer`, the words are the peer's, as iproute2 reads
+    /// them: `peer name v1` (or `peer v1`) is `--peer v1`, and `netns NS` `--peer-netns NS`.
     static func iproute2Spelling(_ arguments: [String]) -> String? {
         let path = path(of: arguments)
         guard path.count == 3, ["addr", "route", "link"].contains(path[1]) else { return nil }
-        let options: Set<String>
+        var options: [String: String] = [:]
         var flags: Set<String> = []
         var positional: Set<String> = []
         switch path[1] {
-        case "addr": options = ["dev"]
-        case "route": options = ["dev", "via", "metric", "table"]
+        case "addr": options = ["dev": "--dev"]
+        case "route": options = ["dev": "--dev", "via": "--via", "metric": "--metric", "table": "--table"]
         default:
-            options = ["type", "mtu", "master", "peer"]
+            options = ["type": "--type", "mtu": "--mtu", "master": "--master", "address": "--mac"]
+            if path[2] == "set" {
+                options["netns"] = "--move-to"
+                options["alias"] = "--alias"
+            } else {
+                options["netns"] = "--netns"
+            }
             flags = ["up", "down", "nomaster"]
             positional = ["dev", "name"]
         }
+        let peerOptions = ["name": "--peer", "netns": "--peer-netns"]
         var words = Array(arguments.prefix(path.count - 1))
         var changed = false
+        // After `peer` in `link add`: the peer's words, its name first.
+        var inPeer = false
+        var peerNamed = false
         var index = path.count - 1
         while index < arguments.count {
             let word = arguments[index]
+            let hasValue = index + 1 < arguments.count
             if word == "--" {
                 words += arguments[index...]
                 break
@@ -64,19 +78,33 @@ enum UsageErrors {
             if word.hasPrefix("-") {
                 // An option of berth's own and its value, as they are.
                 words.append(word)
-                if word.hasPrefix("--"), !word.contains("="), !Self.iproute2CommandFlags.contains(word), index + 1 < arguments.count,
+                if word.hasPrefix("--"), !word.contains("="), !Self.iproute2CommandFlags.contains(word), hasValue,
                    !arguments[index + 1].hasPrefix("-") {
                     index += 1
                     words.append(arguments[index])
                 }
-            } else if options.contains(word), index + 1 < arguments.count {
-                words += ["--" + word, arguments[index + 1]]
+            } else if path[1] == "link", path[2] == "add", word == "peer", !inPeer {
+                inPeer = true
+                changed = true
+            } else if inPeer, let option = peerOptions[word], hasValue {
+                words += [option, arguments[index + 1]]
+                if option == "--peer" { peerNamed = true }
+                index += 1
+            } else if inPeer, !peerNamed, options[word] == nil, !flags.contains(word) {
+                // `peer v1`: iproute2 takes a first word that is no keyword as the peer's name.
+                words += ["--peer", word]
+                peerNamed = true
+            } else if inPeer {
+                // The peer's other settings (`address`, `mtu`) have no option here: kept as written.
+                words.append(word)
+            } else if let option = options[word], hasValue {
+                words += [option, arguments[index + 1]]
                 index += 1
                 changed = true
             } else if flags.contains(word) {
                 words.append("--" + word)
                 changed = true
-            } else if positional.contains(word), index + 1 < arguments.count {
+            } else if positional.contains(word), hasValue {
                 // `ip link set dev eth0 up`: the link is berth's argument.
                 changed = true
             } else {

@@ -73,7 +73,7 @@ struct CLIHintsTests {
     @Test("every listed kind points at the command that lists it")
     func listExisting() {
         let expected: [(BerthError.Object.Kind, String)] = [
-            (.network, "berth network ls"), (.endpoint, "berth ps"), (.container, "berth ps"), (.namespace, "berth netns ls"),
+            (.network, "berth network ls"), (.endpoint, "berth ps"), (.container, "berth ps -a"), (.namespace, "berth netns ls"),
             (.link, "berth link ls"), (.bridge, "berth link ls"), (.address, "berth addr ls"), (.route, "berth route ls"),
             (BerthError.Object.Kind(rawValue: "lab"), "berth lab ls"),
         ]
@@ -82,6 +82,23 @@ struct CLIHintsTests {
         }
         // A kind with no command keeps the library's words.
         #expect(CLIHints.advice(for: BerthError(.notFound, "x", remedy: .listExisting(.file)), netns: nil) == "list the existing files")
+    }
+
+    @Test("a container that is not running, for exec, kill or stats: start it; an unknown one: ps -a, which lists stopped ones too")
+    func notRunning() {
+        for operation in [BerthError.Operation.exec, .kill, .stats] {
+            let error = BerthError(.conflict, "container web is not running", object: .container("web"), operation: operation,
+                                   remedy: .listExisting(.container))
+            #expect(line(error) == "container web is not running (start it with 'berth start web')", "\(operation)")
+        }
+        #expect(line(BerthError(.notFound, "no container named \"web\"", object: .container("web"), remedy: .listExisting(.container)))
+                == "no container named \"web\" (see 'berth ps -a')")
+    }
+
+    @Test("gc words a lab garbage collection that failed as every other error")
+    func labGarbageFailure() {
+        let error = BerthError(.state, "the recorded spec of lab x is not readable JSON", object: .lab("x"), remedy: .collectGarbage)
+        #expect(GCCommand.labFailure(error) == "lab garbage collection failed: the recorded spec of lab x is not readable JSON (run 'berth gc' to remove leftovers)")
     }
 
     @Test("a suggested command looks in the object's namespace, or the command's --netns")

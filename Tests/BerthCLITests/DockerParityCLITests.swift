@@ -101,6 +101,17 @@ struct DockerParityUsageTests {
         #expect(route.stderr.hasSuffix("see 'berth route add --help')\n") && route.stderr.split(separator: "\n").count == 1, "\(route)")
         let link = berth(["link", "set", "dev", "eth0", "up", "mtu", "1400"])
         #expect(link.status == 64 && link.stderr.contains("(write it as 'berth link set eth0 --up --mtu 1400'"), "\(link)")
+        // A veth's peer: iproute2's words after `peer` are the peer's own.
+        for (words, rewritten) in [
+            (["link", "add", "v0", "type", "veth", "peer", "name", "v1"], "berth link add v0 --type veth --peer v1"),
+            (["link", "add", "v0", "type", "veth", "peer", "v1"], "berth link add v0 --type veth --peer v1"),
+            (["link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", "ns1"], "berth link add v0 --type veth --peer v1 --peer-netns ns1"),
+            (["link", "add", "br9", "address", "02:00:00:00:00:09", "type", "bridge"], "berth link add br9 --mac 02:00:00:00:00:09 --type bridge"),
+            (["link", "set", "dev", "v0", "netns", "ns1", "address", "02:00:00:00:00:01"], "berth link set v0 --move-to ns1 --mac 02:00:00:00:00:01"),
+        ] {
+            let result = berth(words)
+            #expect(result.status == 64 && result.stderr.contains("(write it as '\(rewritten)':"), "\(words): \(result)")
+        }
         let table = berth(["route", "ls", "--table", "mian"])
         #expect(table.status == 64 && table.stderr.contains("'mian' is invalid for '--table <TABLE>'"), "\(table)")
     }
@@ -109,6 +120,42 @@ struct DockerParityUsageTests {
 /// The same spellings doing what they say, through the built binary in a host sandbox.
 @Suite("berth CLI: docker's and iproute2's spellings (kernel)", .enabled(if: try KernelTests.enabled))
 struct DockerParityKernelTests {
+    @Test("exec -e NAME takes berth's own value of NAME, as run -e NAME does; a name berth has no value for is dropped")
+    func execEnvironmentName() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                let detached = sandbox.berth(["run", "-d", "--name", "envs", "--network", "none", "--rootfs", rootfs.path, "--", "sleep", "1000"])
+                try #require(detached.status == 0, "\(detached)")
+                let exec = sandbox.berth(["exec", "-e", "BERTH_TEST_FROM_HOST", "-e", "BERTH_TEST_NOT_SET", "envs", "--",
+                                          "sh", "-c", "echo ${BERTH_TEST_FROM_HOST-none} ${BERTH_TEST_NOT_SET-unset}"],
+                                         environment: ["BERTH_TEST_FROM_HOST": "from the host"])
+                #expect(exec.status == 0 && exec.stdout == "from the host unset\n", "\(exec)")
+                let run = sandbox.berth(["run", "--rm", "--network", "none", "--rootfs", rootfs.path, "-e", "BERTH_TEST_FROM_HOST", "--",
+                                         "sh", "-c", "echo $BERTH_TEST_FROM_HOST"], environment: ["BERTH_TEST_FROM_HOST": "from the host"])
+                #expect(run.status == 0 && run.stdout == "from the host\n", "\(run)")
+                #expect(sandbox.berth(["rm", "-f", "envs"]).status == 0)
+            }
+        }
+    }
+
+    @Test("run IMAGE COMMAND, as a docker user types it, without --rootfs: 127, saying berth runs no images; with --rootfs, not")
+    func noImages() throws {
+        let image = sandboxMissingProgram
+        try withHostSandbox { sandbox in
+            let run = sandbox.berth(["run", "--rm", "--network", "none", image, "sh"])
+            #expect(run.status == 127 && run.stderr.hasPrefix("berth: command \"\(image)\" not found")
+                    && run.stderr.hasSuffix(" (berth runs no images: the first word is the command; give --rootfs DIR to run it in another root filesystem)\n")
+                    && run.stderr.split(separator: "\n").count == 1, "\(run)")
+            try withRunRootfs { rootfs in
+                let inside = sandbox.berth(["run", "--rm", "--network", "none", "--rootfs", rootfs.path, image, "sh"])
+                #expect(inside.status == 127 && !inside.stderr.contains("runs no images"), "\(inside)")
+            }
+        }
+    }
+
+    /// A name no directory of PATH holds, as an image's name would be.
+    private var sandboxMissingProgram: String { "berth-test-image-\(getpid())" }
+
     @Test("run -h NAME sets the hostname and runs the command")
     func hostname() throws {
         try withHostSandbox { sandbox in

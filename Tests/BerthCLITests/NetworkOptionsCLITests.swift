@@ -15,6 +15,8 @@ struct NetworkOptionsTests {
         ])
         #expect(options == NetworkDriverOptions(bridge: "br-x", mtu: 1450))
         #expect(try NetworkDriverOptions(parsing: []) == NetworkDriverOptions())
+        // Podman's name for the MTU.
+        #expect(try NetworkDriverOptions(parsing: ["mtu=1400"]) == NetworkDriverOptions(mtu: 1400))
     }
 
     @Test("-o refuses other keys by name, turning masquerade or icc off, bad values and what is not KEY=VALUE", arguments: [
@@ -24,6 +26,7 @@ struct NetworkOptionsTests {
         ("com.docker.network.bridge.enable_icc=0", .unsupported, "unsupported bridge network option com.docker.network.bridge.enable_icc=0"),
         ("com.docker.network.bridge.enable_icc=maybe", .invalidArgument, "is not true or false"),
         ("com.docker.network.driver.mtu=big", .invalidArgument, "the MTU is not a number"),
+        ("mtu=big", .invalidArgument, "-o mtu=big: the MTU is not a number"),
         ("com.docker.network.bridge.name=", .invalidArgument, "has no value"),
         ("nokey", .invalidArgument, "is not KEY=VALUE"),
         ("=value", .invalidArgument, "is not KEY=VALUE"),
@@ -54,6 +57,25 @@ struct NetworkOptionsCLITests {
             #expect(create.succeeded, "\(create)")
             let link = sandbox.run(["ip", "-o", "link", "show", "dev", "brdocker"]).stdout
             #expect(link.contains("mtu 1400"), "\(link)")
+        }
+    }
+
+    @Test("the flags of network create and rm take pflag's values: --internal=true, --ipv6=false, rm --force=true; another value is argument-parser's error")
+    func flagValues() throws {
+        try withHostSandbox { sandbox in
+            let create = sandbox.berth(["network", "create", "web", "--subnet", "10.49.1.0/24", "--internal=true", "--ipv6=false", "--bridge-existing=false",
+                                        "-o", "mtu=1400"])
+            #expect(create.status == 0 && create.stdout == "web\n", "\(create)")
+            let json = sandbox.berth(["network", "inspect", "web", "--json=true"])
+            let network = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first, "\(json)")
+            #expect(network["internal"] as? Bool == true && network["ipv6"] as? Bool == false && network["mtu"] as? Int == 1400, "\(network)")
+            let maybe = sandbox.berth(["network", "create", "db", "--internal=maybe"])
+            #expect(maybe.status == 64 && maybe.stderr.hasPrefix("berth: the option '--internal' does not take any value, but 'maybe' was specified."),
+                    "\(maybe)")
+            let forced = sandbox.berth(["network", "rm", "--force=true", "nosuch", "web"])
+            #expect(forced.status == 0 && forced.stdout == "web\n" && forced.stderr == "berth: no network named \"nosuch\": nothing to remove\n", "\(forced)")
+            let unforced = sandbox.berth(["network", "rm", "-f=false", "nosuch"])
+            #expect(unforced.status == 1 && unforced.stderr.contains("no network named \"nosuch\" (see 'berth network ls')"), "\(unforced)")
         }
     }
 

@@ -74,6 +74,7 @@ struct NetworkStatusCLITests {
             let json = Command.run([Command.berthBinary, "network", "inspect", "old", "--json", "--state-dir", directory])
             let object = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first, "\(json)")
             #expect(object["status"] as? String == "removing")
+            #expect(json.stderr == "berth: " + (CLIHints.unfinished(network: "old", phase: .removing) ?? "") + "\n", "\(json)")
             let web = Command.run([Command.berthBinary, "network", "inspect", "web", "--state-dir", directory])
             #expect(web.status == 0 && web.stdout.contains("\nStatus:      ready\n") && web.stderr.isEmpty, "\(web)")
         }

@@ -59,6 +59,21 @@ struct UsageErrorCLITests {
         #expect(missing.status == 127 && missing.stderr.contains("install berth-lab from the same build beside berth"), "\(missing)")
     }
 
+    @Test("logs -n and stop/restart --timeout read their values as docker's do: -n5, -n=5, --timeout S")
+    func logsTailAndTimeout() {
+        for words in [["logs", "-nbogus", "web"], ["logs", "-n=bogus", "web"]] {
+            let result = Command.run([Command.berthBinary] + words)
+            #expect(result.status == 64 && result.stderr.hasPrefix("berth: --tail takes a number of lines or 'all', not 'bogus'"), "\(words): \(result)")
+        }
+        for command in ["stop", "restart"] {
+            let result = Command.run([Command.berthBinary, command, "--timeout", "-5", "web"])
+            #expect(result.status == 64 && result.stderr.hasPrefix("berth: --time must be 0 or more seconds, or -1 for no SIGKILL, not -5"),
+                    "\(command): \(result)")
+            let help = Command.run([Command.berthBinary, command, "--help"])
+            #expect(help.stdout.contains("--timeout"), "\(help)")
+        }
+    }
+
     @Test("ps -q is an option (ids only), so 'berth rm -f $(berth ps -aq)' works")
     func quietIsKnown() {
         let help = Command.run([Command.berthBinary, "ps", "--help"])
