@@ -31,7 +31,8 @@ enum LabHints {
             switch kind {
             case .lab: return "see 'berth lab ls'"
             case .network: return "see 'berth network ls'"
-            case .container, .endpoint: return "see 'berth ps'"
+            case .container: return "see 'berth ps -a'"
+            case .endpoint: return "see 'berth ps'"
             case .namespace: return "see 'berth netns ls'"
             default: return error.hint ?? remedy.description
             }

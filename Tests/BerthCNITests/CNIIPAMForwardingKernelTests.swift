@@ -117,7 +117,7 @@ struct CNIIPAMForwardingKernelTests {
             // "If an error is encountered, a plugin should continue" and pass GC on: Berth's
             // own part failing (a state directory that is a file) still reaches the plugin.
             let blocked = sandbox.stateDirectory + "/a-file"
-            FileManager.default.createFile(atPath: blocked, contents: Data())
+            try #require(FileManager.default.createFile(atPath: blocked, contents: Data()))
             let broken = config.replacingOccurrences(of: #""stateDir":"\#(sandbox.stateDirectory)""#, with: #""stateDir":"\#(blocked)""#)
             try #require(broken != config)
             let failed = cni.run("GC", String(broken.dropLast()) + #","cni.dev/valid-attachments":[]}"#, ifname: "", path: plugins)
