@@ -96,6 +96,14 @@ final class Supervision {
         // command instead of killing this process half-way.
         SignalForwarding.hold()
         defer { SignalForwarding.stop() }
+        // From here too: a `stop` that records its SIGKILL's deadline tells this process.
+        let store = try manager.containerStore()
+        let id = record.id
+        let escalation = StopEscalation {
+            let row = try? store.read { tx throws(BerthError) in try tx.container(id: id) }
+            return row.flatMap { $0.stopRequested ? $0.killAt : nil }
+        }
+        defer { escalation?.stop() }
         var delay: Duration?
         let releaseFailed = { (error: BerthError) in
             log.write(.stderr, Array("berth: container \(self.record.name): \(error) (left for garbage collection)\n".utf8)[...])
@@ -127,7 +135,7 @@ final class Supervision {
             }
             SignalForwarding.forward(to: container.process)
             let began = MonotonicClock.now
-            io.runRelay(until: container.process)
+            io.runRelay(until: container.process, escalation: escalation)
             let exit = try container.reap()
             unreaped = nil
             lastExit = exit
