@@ -115,9 +115,16 @@ final class Supervision {
             do {
                 container = try Container.launch(record, options: options, io: io, manager: manager)
             } catch {
-                guard hasStarted else { throw error }
-                // A stop that came while the restart was set up is obeyed, not reported.
-                if !(try isStopRequested()) {
+                guard hasStarted else {
+                    // A SIGINT or SIGTERM cut the set-up short (it killed the held command):
+                    // said so, rather than as the step that then failed.
+                    guard SignalForwarding.isEndRequested else { throw error }
+                    throw BerthError(.conflict, "container \(record.name) was not started: berth was told to end (SIGINT or SIGTERM) while it was being set up",
+                                     object: .container(record.name), operation: .run, cause: error)
+                }
+                // A stop that came while the restart was set up is obeyed, not reported; so is
+                // a SIGINT or SIGTERM to this process, which cut the set-up short.
+                if !(try isStopRequested()), !SignalForwarding.isEndRequested {
                     log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
                 }
                 try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
