@@ -27,21 +27,27 @@ extension Container {
                             manager: NetworkManager) throws(BerthError) -> ContainerRecord {
         let found = try find(nameOrID, manager: manager)
         if found.status == .exited, !found.isSupervised { return found }
+        let wait = killing ? .zero : timeout ?? stopTimeout(of: found)
         // The flag and the row read in one transaction: a start that recorded its command
         // running before it is signalled below; one that records it after sees the flag and
-        // kills its command itself.
+        // kills its command itself. The SIGKILL's deadline goes with the flag: the supervisor
+        // sends it then (`StopEscalation`) even if this process is gone by that time.
         let store = try manager.containerStore()
         let read = try store.write { tx throws(BerthError) -> ContainerRecord? in
             guard let row = try tx.container(id: found.id) else { return nil }
-            try tx.requestStop(id: row.id, restarting: restarting)
+            let killAt = wait < .zero ? nil : MonotonicClock.milliseconds() + milliseconds(wait)
+            try tx.requestStop(id: row.id, restarting: restarting, killAt: killAt)
             return row
         }
         guard let record = read else { return found }     // removed meanwhile (--rm)
+        // Told to read the deadline: SIGCONT, which a supervisor that does not catch it (an
+        // older berth's) ignores; one that is not running or setting up reads the flag anyway.
+        if record.status == .running, let supervisor = record.supervisor { _ = try? supervisor.signal(SIGCONT) }
         var signal: Int32 = 0
         let stopSignal = killing ? SIGKILL : record.options?.effectiveStopSignal ?? SIGTERM
         if let process = record.process, try process.signal(stopSignal) {
             signal = stopSignal
-            if !waitForExit(process, timeout: timeout ?? stopTimeout(of: record)) {
+            if !waitForExit(process, timeout: wait) {
                 try process.signal(SIGKILL)
                 signal = SIGKILL
                 guard process.waitForExit(timeout: .seconds(10)) else {
@@ -51,6 +57,12 @@ extension Container {
             }
         }
         return try awaitSupervisor(record, signal: signal, manager: manager)
+    }
+
+    /// Whole milliseconds of a non-negative duration, rounded up.
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     }
 
     /// The container's own stop timeout: negative for none.
@@ -73,7 +85,9 @@ extension Container {
     /// refused, not torn down; what it held is released only once its record is gone.
     @discardableResult
     public static func remove(_ nameOrID: String, force: Bool = false, manager: NetworkManager) throws(BerthError) -> ContainerRecord {
-        var record = try find(nameOrID, manager: manager)
+        let found = try find(nameOrID, manager: manager)
+        // Ended, its supervisor still releasing it (`run -d … true; rm`): waited out, not refused.
+        guard var record = try awaitRelease(found, manager: manager) else { return found }
         var attempts = 0
         while true {
             if force, isRunning(record) { record = try stop(record.id, timeout: .zero, killing: true, manager: manager) }
@@ -200,6 +214,22 @@ extension Container {
             try release(record, manager: manager)
         } catch {
             failed(error)
+        }
+    }
+
+    /// A container whose end is recorded but whose supervisor still releases its network
+    /// (`finish` gives it up right after): waited for, as `awaitSupervisor` does, 10 s at
+    /// most, so a `start` or `rm` right after the command ended is not refused for it.
+    /// Returns the row as it is then (still supervised if the supervisor took longer: the
+    /// caller refuses it as before), or nil if it was removed meanwhile (`--rm`).
+    static func awaitRelease(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) -> ContainerRecord? {
+        guard record.status == .exited, record.isSupervised else { return record }
+        let store = try manager.containerStore()
+        let deadline = MonotonicClock.now + .seconds(10)
+        while true {
+            guard let row = try store.read({ tx throws(BerthError) in try tx.container(id: record.id) }) else { return nil }
+            if row.status != .exited || !row.isSupervised || MonotonicClock.now >= deadline { return row }
+            Sleep.for(.milliseconds(5))
         }
     }
 

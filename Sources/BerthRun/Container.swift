@@ -199,6 +199,13 @@ public enum Container {
             // lock is held for the exec at most `execWithinLock`: an exec stuck on a hung
             // network filesystem must not stop every other berth command on this state; past
             // that, the record commits and the exec is waited for without the lock.
+            // Held no more: a SIGINT or SIGTERM from here on waits for the command and is
+            // passed to it. One that came before killed the held command: no start, then (a
+            // killed child would pass for one that exec'd, its status pipe closed unreported).
+            SignalForwarding.released(process.signalDescriptor)
+            if SignalForwarding.isEndRequested {
+                throw BerthError(.conflict, "its command was killed before it ran", object: .container(record.name), operation: .run)
+            }
             var execd = false
             try store.write { tx throws(BerthError) in
                 try tx.markRunning(id: record.id, process: identity, started: started)

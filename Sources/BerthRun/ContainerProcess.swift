@@ -73,6 +73,7 @@ public final class ContainerProcess: Sendable {
             var exited: Int32 = 0, value: Int32 = 0
             _ = berth_pidfd_wait(pidfd, &exited, &value)
         }
+        SignalForwarding.released(pidfd)
         close(pidfd)
     }
 
@@ -151,6 +152,8 @@ public final class ContainerProcess: Sendable {
             throw Self.cloneFailure(cloneError)
         }
         console?.closeChild()
+        // From here until it runs, a ^C to a forwarding process kills it (its set-up may hang).
+        SignalForwarding.holding(pidfd)
         let report = StatusRecord.read(from: status.read)
         // The terminal is sent before the ready report, so it is waiting in the socket.
         let master = if case .ready = report, let console { console.receive() } else { Int32?.none }
@@ -248,6 +251,7 @@ public final class ContainerProcess: Sendable {
             throw .system("start a process in container \(target)", cloneError)
         }
         console?.closeChild()
+        SignalForwarding.holding(pidfd)
         let report = StatusRecord.read(from: status.read)
         close(status.read)
         // Sent before exec, so it is waiting in the socket once the status pipe closed.
@@ -283,6 +287,9 @@ public final class ContainerProcess: Sendable {
     /// exec blocked on a hung network filesystem) — `awaitExec()` then waits for the rest.
     /// Throws, with nothing left running, if exec fails.
     public func release(waitingAtMost limit: Duration?) throws(BerthError) -> Bool {
+        // Its go-ahead given, it is no longer held: a signal from here on waits for `forward`
+        // and reaches the command, as it did before it was held.
+        SignalForwarding.released(pidfd)
         let fds: (Int32, Int32) = try phase.withLock { (phase) throws(BerthError) -> (Int32, Int32) in
             guard case .held(let startFd, let statusFd) = phase else {
                 throw BerthError(.invalidArgument, "container process \(pid) was already started or aborted")

@@ -64,6 +64,10 @@ public struct ContainerRecord: Sendable, Hashable {
     /// The stop asked for is a restart's (`Container.stop(restarting:)`): the end it causes
     /// keeps a container to be removed on exit, for the start that follows. Cleared by that start.
     public var restartRequested: Bool
+    /// When the stop under way escalates to SIGKILL, in milliseconds on CLOCK_MONOTONIC
+    /// (`MonotonicClock.milliseconds()`): its supervisor sends it then, whether or not the
+    /// `stop` that asked for it still waits. Nil when no stop is under way or it sends none.
+    public var killAt: Int64?
     /// The options it was created with, for starting it again (nil for a container recorded
     /// by an older berth, which cannot be started again).
     public var options: RunOptions?
@@ -72,7 +76,7 @@ public struct ContainerRecord: Sendable, Hashable {
     public init(id: String, name: String, endpointID: String?, network: String, process: ProcessIdentity?, supervisor: ProcessIdentity?,
                 command: [String], hostname: String, rootfs: String?, status: Status, created: Int64, started: Int64? = nil,
                 finished: Int64? = nil, exitCode: Int32? = nil, restartCount: Int = 0, stopRequested: Bool = false, options: RunOptions? = nil,
-                oomKilled: Bool = false, restartRequested: Bool = false) {
+                oomKilled: Bool = false, restartRequested: Bool = false, killAt: Int64? = nil) {
         self.id = id
         self.name = name
         self.endpointID = endpointID
@@ -92,6 +96,7 @@ public struct ContainerRecord: Sendable, Hashable {
         self.options = options
         self.oomKilled = oomKilled
         self.restartRequested = restartRequested
+        self.killAt = killAt
     }
 
     /// What `docker ps` calls the image: the root filesystem, or `host` for the host's files.

@@ -15,7 +15,7 @@ import BerthNetwork
 enum ContainerSchema {
     static let owner = "BerthRun"
 
-    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle, oomKilled, restartRequested, containerBoot, removedExits])
+    static let stateExtension = StateExtension(owner: owner, migrations: [adoptContainers, argumentsTable, lifeCycle, oomKilled, restartRequested, containerBoot, removedExits, killDeadline])
 
     /// Version 1: the `containers` table as BerthNetwork's schema version 2 created it (with
     /// the command as a JSON array), adopted where it exists and created where it does not.
@@ -167,5 +167,14 @@ enum ContainerSchema {
                 finished  INTEGER NOT NULL
             ) STRICT, WITHOUT ROWID;
             """)
+    }
+
+    /// Version 8: `kill_at`, when the stop under way escalates to SIGKILL — milliseconds on
+    /// CLOCK_MONOTONIC, which every process of one boot reads alike (rows of an earlier boot
+    /// are settled first: `ContainerBoot`). `stop` records it with the stop flag and the
+    /// supervisor sends the SIGKILL then, so the stop completes even if the `stop` that asked
+    /// for it dies while it waits. NULL: no SIGKILL (no stop under way, or `stop -t -1`).
+    @Sendable static func killDeadline(_ tx: StateTransaction) throws(BerthError) {
+        try tx.db().script("ALTER TABLE containers ADD COLUMN kill_at INTEGER;")
     }
 }

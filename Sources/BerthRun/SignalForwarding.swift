@@ -12,6 +12,12 @@ private let forwardingTarget = Atomic<Int32>(-1)
 /// Set by a SIGINT or SIGTERM (the signals that tell a supervisor to end) and kept until
 /// `beginRun()` takes it: a signal caught after it does not hide it.
 private let endRequested = Atomic<Bool>(false)
+/// The pidfd of a command held before its exec while its container is set up, or -1: a
+/// SIGINT or SIGTERM that comes while there is no target kills it (`holding`).
+private let heldTarget = Atomic<Int32>(-1)
+/// Whether the handlers are installed (`hold` or `forward` until `stop`): only then is a
+/// held command registered.
+private let handling = Atomic<Bool>(false)
 /// The signals caught since the run began, one bit each (`bit(of:)`).
 private let caughtSignals = Atomic<UInt64>(0)
 /// The signals caught while there was no target (the command was being started), for
@@ -39,6 +45,10 @@ private func forwardingHandler(_ signal: Int32) {
     _ = caughtSignals.bitwiseOr(bit(of: signal), ordering: .sequentiallyConsistent)
     var target = forwardingTarget.load(ordering: .sequentiallyConsistent)
     if target < 0 {
+        // Being set up: an end asked for cuts it short. The held command dies, so whatever
+        // the set-up waits for fails, and the launch is undone, instead of a hang waited out.
+        let held = heldTarget.load(ordering: .sequentiallyConsistent)
+        if held >= 0, signal == SIGTERM || signal == SIGINT { _ = berth_pidfd_signal(held, SIGKILL) }
         _ = pendingSignals.bitwiseOr(bit(of: signal), ordering: .sequentiallyConsistent)
         // `forward` may have set the target between the load and the store: whichever of the
         // two takes the pending signals sends them.
@@ -73,6 +83,8 @@ public enum SignalForwarding {
     /// Installs the handlers with no target yet: a signal is caught and kept for `forward`.
     public static func hold(_ signals: [Int32] = defaultSignals) {
         forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
+        heldTarget.store(-1, ordering: .sequentiallyConsistent)
+        handling.store(true, ordering: .sequentiallyConsistent)
         _ = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
         _ = beginRun()
         install(signals)
@@ -91,12 +103,30 @@ public enum SignalForwarding {
     /// process: a later call replaces it. Keep `process` alive until `stop()`.
     public static func forward(_ signals: [Int32] = defaultSignals, to process: ContainerProcess) {
         install(signals)
+        handling.store(true, ordering: .sequentiallyConsistent)
         let target = process.signalDescriptor
         forwardingTarget.store(target, ordering: .sequentiallyConsistent)
+        heldTarget.store(-1, ordering: .sequentiallyConsistent)
         let pending = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
         // Passed on to this run: caught for it, whatever `beginRun` cleared.
         _ = caughtSignals.bitwiseOr(pending, ordering: .sequentiallyConsistent)
         send(pending, to: target)
+    }
+
+    /// A command is held before its exec (`pidfd`) while its container is set up: until
+    /// `forward` (or `released`), a SIGINT or SIGTERM kills it, so ^C interrupts a set-up
+    /// that hangs (a volume on a hung network filesystem, the held child's own set-up) and
+    /// the launch fails and is undone; one that came since the run began kills it at once.
+    /// Nothing while no handlers are installed (a process that does not forward).
+    static func holding(_ pidfd: Int32) {
+        guard handling.load(ordering: .sequentiallyConsistent) else { return }
+        heldTarget.store(pidfd, ordering: .sequentiallyConsistent)
+        if isEndRequested { _ = berth_pidfd_signal(pidfd, SIGKILL) }
+    }
+
+    /// The command of `pidfd` is no longer held (it runs, or its descriptor is closed).
+    static func released(_ pidfd: Int32) {
+        _ = heldTarget.compareExchange(expected: pidfd, desired: -1, ordering: .sequentiallyConsistent)
     }
 
     /// Sets the handler for each of `signals` (again, if it is set: harmless) and unblocks them.
@@ -120,6 +150,7 @@ public enum SignalForwarding {
     /// (a signal waits for the next run), and `endsRun(_:)` tells the supervisor what came.
     static func pause() {
         forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
+        heldTarget.store(-1, ordering: .sequentiallyConsistent)
     }
 
     /// Whether a SIGINT or SIGTERM came since the run began: the supervisor is to end.
@@ -150,6 +181,8 @@ public enum SignalForwarding {
     /// Stops forwarding: the signals get their default actions back.
     public static func stop(_ signals: [Int32] = defaultSignals) {
         forwardingTarget.store(-1, ordering: .sequentiallyConsistent)
+        heldTarget.store(-1, ordering: .sequentiallyConsistent)
+        handling.store(false, ordering: .sequentiallyConsistent)
         _ = pendingSignals.exchange(0, ordering: .sequentiallyConsistent)
         for signal in signals + backgroundSignals { setDisposition(signal, SIG_DFL) }
     }

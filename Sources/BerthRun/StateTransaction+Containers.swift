@@ -7,7 +7,7 @@ import BerthNamespace
 extension StateTransaction {
     private static let containerColumns = """
         id, name, endpoint, network, pid, start_time, supervisor_pid, supervisor_start_time, hostname, rootfs, status, created,
-        started, finished, exit_code, restart_count, stop_requested, settings, oom_killed, restart_requested
+        started, finished, exit_code, restart_count, stop_requested, settings, oom_killed, restart_requested, kill_at
         """
 
     /// Records a new container. Throws `.alreadyExists` naming the holder if its name or id
@@ -21,7 +21,7 @@ extension StateTransaction {
         if try self.container(id: container.id) != nil {
             throw BerthError(.alreadyExists, "container \(container.id) already exists", object: .container(container.id), operation: .run, parameter: "id")
         }
-        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO containers (\(Self.containerColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(container.id), .text(container.name), container.endpointID.map(SQLValue.text) ?? .null, .text(container.network),
             container.process.map { .int($0.pid) } ?? .null, container.process.map { .bits($0.startTime) } ?? .null,
             container.supervisor.map { .int($0.pid) } ?? .null, container.supervisor.map { .bits($0.startTime) } ?? .null,
@@ -29,7 +29,7 @@ extension StateTransaction {
             container.started.map(SQLValue.integer) ?? .null, container.finished.map(SQLValue.integer) ?? .null,
             container.exitCode.map { .int(Int($0)) } ?? .null, .int(container.restartCount), .int(container.stopRequested ? 1 : 0),
             container.options.map { .text($0.json(includingCommand: false).render()) } ?? .null, .int(container.oomKilled ? 1 : 0),
-            .int(container.restartRequested ? 1 : 0),
+            .int(container.restartRequested ? 1 : 0), container.killAt.map(SQLValue.integer) ?? .null,
         ])
         try insertArguments(container.command, container: container.id)
     }
@@ -47,14 +47,18 @@ extension StateTransaction {
         try update(id, "status = ?", [.text(status.rawValue)])
     }
 
-    /// Its command runs as `process`: status running, started now. Refused when a stop was
-    /// asked for meanwhile (the caller then kills the process it just started).
+    /// Its command runs as `process`: status running, started now, and the mark of a
+    /// restart's stop cleared — only here, once the command really runs, so a start that
+    /// fails before leaves a `--rm` container marked, kept for another start or `rm`.
+    /// Refused when a stop was asked for meanwhile (the caller then kills the process it
+    /// just started).
     func markRunning(id: String, process: ProcessIdentity, started: Int64) throws(BerthError) {
         let row = try requireContainer(id: id)
         if row.stopRequested {
             throw BerthError(.conflict, "container \(row.name) was stopped while it started", object: .container(row.name), operation: .run)
         }
-        try update(id, "status = 'running', pid = ?, start_time = ?, started = ?", [.int(process.pid), .bits(process.startTime), .integer(started)])
+        try update(id, "status = 'running', pid = ?, start_time = ?, started = ?, restart_requested = 0",
+                   [.int(process.pid), .bits(process.startTime), .integer(started)])
     }
 
     /// Its command ended with `exitCode` (`oomKilled`: the OOM killer ended a process of its
@@ -99,14 +103,19 @@ extension StateTransaction {
         return row
     }
 
-    /// Asks its supervisor to restart it no more (a stop or a removal is under way);
-    /// `restarting`: the stop is a restart's, so an end it causes keeps a `--rm` container.
-    func requestStop(id: String, restarting: Bool = false) throws(BerthError) {
-        try update(id, restarting ? "stop_requested = 1, restart_requested = 1" : "stop_requested = 1", [])
+    /// Asks its supervisor to restart it no more (a stop or a removal is under way), and to
+    /// SIGKILL its command at `killAt` (milliseconds on CLOCK_MONOTONIC; nil: never) if it
+    /// still runs; `restarting`: the stop is a restart's, so an end it causes keeps a `--rm`
+    /// container. A stop that is not a restart's takes the mark of one before it back: the
+    /// end it causes removes a `--rm` container, as a stop does.
+    func requestStop(id: String, restarting: Bool = false, killAt: Int64? = nil) throws(BerthError) {
+        try update(id, "stop_requested = 1, restart_requested = ?, kill_at = ?",
+                   [.int(restarting ? 1 : 0), killAt.map(SQLValue.integer) ?? .null])
     }
 
     /// Takes a stopped container for a new start by `supervisor`: status created, restart
-    /// count and stop flag reset. Throws `.conflict` if it runs (or is being started) under a
+    /// count, stop flag and kill deadline reset; the mark of a restart's stop stays until the
+    /// command runs (`markRunning`). Throws `.conflict` if it runs (or is being started) under a
     /// live supervisor, or its supervisor has recorded its exit but not yet released its
     /// network; and `.unsupported` if it has no settings to start it with.
     func claimForStart(id: String, supervisor: ProcessIdentity) throws(BerthError) -> ContainerRecord {
@@ -119,13 +128,13 @@ extension StateTransaction {
             throw BerthError(.unsupported, "container \(row.name) was created by an older berth that did not record its settings",
                              hint: "remove it and run it again", object: .container(row.name), operation: .start)
         }
-        try update(id, "status = 'created', supervisor_pid = ?, supervisor_start_time = ?, restart_count = 0, stop_requested = 0, restart_requested = 0",
+        try update(id, "status = 'created', supervisor_pid = ?, supervisor_start_time = ?, restart_count = 0, stop_requested = 0, kill_at = NULL",
                    [.int(supervisor.pid), .bits(supervisor.startTime)])
         row.status = .created
         row.supervisor = supervisor
         row.restartCount = 0
         row.stopRequested = false
-        row.restartRequested = false
+        row.killAt = nil
         return row
     }
 
@@ -271,7 +280,7 @@ extension StateTransaction {
             command: [], hostname: row.text(8), rootfs: row.isNull(9) ? nil : row.text(9),
             status: status, created: row.int64(11), started: row.isNull(12) ? nil : row.int64(12), finished: row.isNull(13) ? nil : row.int64(13),
             exitCode: exitCode, restartCount: Int(clamping: row.int64(15)), stopRequested: row.int64(16) != 0,
-            oomKilled: row.int64(18) != 0, restartRequested: row.int64(19) != 0)
+            oomKilled: row.int64(18) != 0, restartRequested: row.int64(19) != 0, killAt: row.isNull(20) ? nil : row.int64(20))
         return RawContainer(record: record, settings: row.isNull(17) ? nil : row.text(17))
     }
 }

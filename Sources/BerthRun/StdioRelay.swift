@@ -40,6 +40,8 @@ struct StdioRelay {
     /// Follow the caller's terminal size: on SIGWINCH, read it from `terminal` and set it on
     /// `master`.
     var resize: (terminal: Int32, master: Int32)?
+    /// A supervisor's: the SIGKILL a `stop` asked for at its deadline.
+    var escalation: StopEscalation?
 
     /// Relays until `process` ends, then reads what its outputs still hold.
     func run(until process: ContainerProcess) {
@@ -62,6 +64,7 @@ struct StdioRelay {
         }
         defer { closeTargetIfDone(force: true) }
         var buffer = [UInt8](repeating: 0, count: ContainerLog.maximumChunk)
+        escalation?.refresh()
 
         /// Reads one chunk of `output`.
         func pump(_ output: Output) -> Pumped {
@@ -74,7 +77,8 @@ struct StdioRelay {
         func deliver(_ stream: ContainerLog.Stream, _ bytes: ArraySlice<UInt8>) {
             log?.write(stream, bytes)
             if let sink = sinks[stream], !FileIO.writeAll(sink, Array(bytes)) {
-                // The caller stopped reading (a closed pipe): its output goes to the log only.
+                // The caller stopped reading (a closed pipe, EPIPE; or a full non-blocking one
+                // that took nothing for `FileIO.stalledWriteLimit`): its output goes to the log only.
                 sinks[stream] = nil
             }
         }
@@ -88,13 +92,19 @@ struct StdioRelay {
             if let input, targetOpen, !pending.isEmpty { fds.append(pollfd(fd: input.target, events: Int16(POLLOUT), revents: 0)) }
             let winchIndex = fds.count
             if let winch { fds.append(pollfd(fd: winch, events: Int16(POLLIN), revents: 0)) }
+            let wakeupIndex = fds.count
+            if let escalation { fds.append(pollfd(fd: escalation.wakeup, events: Int16(POLLIN), revents: 0)) }
 
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            let ready = poll(&fds, nfds_t(fds.count), escalation?.pollTimeout ?? -1)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
             }
             if fds[0].revents != 0 { break }
+            if let escalation {
+                if fds[wakeupIndex].revents != 0 { escalation.refresh() }
+                escalation.escalate(process)
+            }
             var index = 1
             open = open.filter { output in
                 defer { index += 1 }

@@ -132,10 +132,12 @@ final class SupervisedIO {
         }
     }
 
-    /// Relays until `process` ends. The stdin pipe's write end (a foreground `-i` run) is the
+    /// Relays until `process` ends (sending it the SIGKILL of `escalation`'s deadline, if a
+    /// stop records one meanwhile). The stdin pipe's write end (a foreground `-i` run) is the
     /// relay's from here, which closes it at the caller's end of input; until this call it
     /// is this object's, so a launch that fails after the spawn has `close()` close it.
-    func runRelay(until process: ContainerProcess) {
+    func runRelay(until process: ContainerProcess, escalation: StopEscalation? = nil) {
+        relay.escalation = escalation
         if inputWrite >= 0, let attachment {
             relay.input = (attachment.stdin, inputWrite)
             relay.closesInputTarget = true

@@ -96,6 +96,14 @@ final class Supervision {
         // command instead of killing this process half-way.
         SignalForwarding.hold()
         defer { SignalForwarding.stop() }
+        // From here too: a `stop` that records its SIGKILL's deadline tells this process.
+        let store = try manager.containerStore()
+        let id = record.id
+        let escalation = StopEscalation {
+            let row = try? store.read { tx throws(BerthError) in try tx.container(id: id) }
+            return row.flatMap { $0.stopRequested ? $0.killAt : nil }
+        }
+        defer { escalation?.stop() }
         var delay: Duration?
         let releaseFailed = { (error: BerthError) in
             log.write(.stderr, Array("berth: container \(self.record.name): \(error) (left for garbage collection)\n".utf8)[...])
@@ -107,9 +115,16 @@ final class Supervision {
             do {
                 container = try Container.launch(record, options: options, io: io, manager: manager)
             } catch {
-                guard hasStarted else { throw error }
-                // A stop that came while the restart was set up is obeyed, not reported.
-                if !(try isStopRequested()) {
+                guard hasStarted else {
+                    // A SIGINT or SIGTERM cut the set-up short (it killed the held command):
+                    // said so, rather than as the step that then failed.
+                    guard SignalForwarding.isEndRequested else { throw error }
+                    throw BerthError(.conflict, "container \(record.name) was not started: berth was told to end (SIGINT or SIGTERM) while it was being set up",
+                                     object: .container(record.name), operation: .run, cause: error)
+                }
+                // A stop that came while the restart was set up is obeyed, not reported; so is
+                // a SIGINT or SIGTERM to this process, which cut the set-up short.
+                if !(try isStopRequested()), !SignalForwarding.isEndRequested {
                     log.write(.stderr, Array("berth: cannot restart container \(record.name): \(error)\n".utf8)[...])
                 }
                 try Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)
@@ -127,7 +142,7 @@ final class Supervision {
             }
             SignalForwarding.forward(to: container.process)
             let began = MonotonicClock.now
-            io.runRelay(until: container.process)
+            io.runRelay(until: container.process, escalation: escalation)
             let exit = try container.reap()
             unreaped = nil
             lastExit = exit

@@ -125,7 +125,12 @@ public enum Supervisor {
                              entry: Entry) throws(BerthError) -> Detached {
         let directory = try absolute(StateStore.resolveDirectory(stateDirectory))
         let manager = try NetworkManager(stateDirectory: directory, resolverExecutable: resolverExecutable)
-        let record = try Container.find(nameOrID, manager: manager)
+        let found = try Container.find(nameOrID, manager: manager)
+        // Ended, its supervisor still releasing it: waited out rather than refused as stopping.
+        guard let record = try Container.awaitRelease(found, manager: manager) else {
+            throw BerthError(.notFound, "container \(found.name) was removed when it ended (--rm)", object: .container(found.name),
+                             operation: .start, remedy: .listExisting(.container))
+        }
         if record.isActive {
             throw BerthError(.conflict, "container \(record.name) is already running", object: .container(record.name), operation: .start,
                              remedy: .stop(.container(record.name)))
@@ -133,7 +138,11 @@ public enum Supervisor {
         // Claimed before anything is released (a concurrent gc or start then leaves it alone);
         // one that changed meanwhile is left to the new supervisor's claim to judge.
         if record.status != .exited {
-            try Container.reapOrphan(record, manager: manager)
+            // A `--rm` one is removed by its clean-up: nothing is left to start.
+            if let left = try Container.reapOrphan(record, manager: manager), left.options?.autoRemove == true, !left.restartRequested {
+                throw BerthError(.notFound, "container \(record.name) was removed when its orphaned run was cleaned up (--rm)",
+                                 object: .container(record.name), operation: .start, remedy: .listExisting(.container))
+            }
         } else if record.supervisor != nil, !record.isSupervised {
             // Its supervisor died after recording the exit: what it may still hold goes first.
             _ = try Container.finishOrphan(record, removes: false, manager: manager)
@@ -296,15 +305,36 @@ enum FileIO {
         return data
     }
 
-    /// Writes all of `bytes`; false (errno set) if a write failed.
+    /// How long a write to a non-blocking descriptor waits for room without any progress
+    /// before it fails (EAGAIN): a reader that has stopped for good, not a slow one.
+    static let stalledWriteLimit: Duration = .seconds(30)
+
+    /// Writes all of `bytes`; false (errno set) if a write failed. A descriptor in
+    /// non-blocking mode (a caller's stdout whose open file another process made so) that
+    /// is full is waited on until it takes more (EAGAIN is no failure), for at most
+    /// `stalled` without progress; then false, errno EAGAIN.
     @discardableResult
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], stalled: Duration = stalledWriteLimit) -> Bool {
         var offset = 0
+        var deadline: Duration?
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                let limit = deadline ?? MonotonicClock.now + stalled
+                deadline = limit
+                let left = limit - MonotonicClock.now
+                guard left > .zero else {
+                    errno = EAGAIN
+                    return false
+                }
+                var room = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&room, 1, Int32(clamping: Container.milliseconds(min(left, .seconds(1)))))
+                continue
+            }
             if n <= 0 { return false }
             offset += n
+            deadline = nil
         }
         return true
     }

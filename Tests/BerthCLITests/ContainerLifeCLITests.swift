@@ -273,6 +273,26 @@ struct ContainerLifeCLITests {
         }
     }
 
+    @Test("start of an orphaned --rm container: its clean-up removes it, and start says so instead of launching a supervisor for a missing row")
+    func startOrphanedAutoRemove() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                #expect(sandbox.berth(["run", "-d", "--rm", "--name", "lost", "--rootfs", rootfs.path, "--network", "none", "--", "sleep", "1000"]).status == 0)
+                let record = try #require(try ContainerCLI.container(sandbox, "lost"))
+                let supervisor = try #require(record["supervisorPid"] as? Int)
+                let pid = try #require(record["pid"] as? Int)
+                #expect(kill(pid_t(supervisor), SIGKILL) == 0)
+                #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
+                let start = sandbox.berth(["start", "lost"])
+                #expect(start.status != 0 && start.stderr.contains("container lost was removed when its orphaned run was cleaned up (--rm)"), "\(start)")
+                #expect(!start.stderr.contains("no container with id"), "\(start)")
+                #expect(!ContainerCLI.isRunning(pid: pid))
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+                #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
+            }
+        }
+    }
+
     @Test("SIGKILL of the supervisor, then gc or rm -f: the command is killed and nothing is left")
     func supervisorKilled() throws {
         try withHostSandbox { sandbox in

@@ -133,6 +133,32 @@ struct StopSignalCLITests {
         }
     }
 
+    /// Docker's daemon finishes a stop whatever happens to its client; here the supervisor
+    /// sends the SIGKILL at the deadline `stop` recorded. Before, the `stop` process sent it
+    /// itself, and one killed while it waited left the command running, marked stopped.
+    @Test("a stop killed while it waits (timeout -s KILL) still ends in SIGKILL at its deadline, sent by the supervisor: exited 137, not restarted")
+    func stopOutlivesItsCaller() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                try #require(sandbox.berth(["run", "-d", "--name", "abandoned", "--network", "none", "--stop-timeout", "1", "--restart", "always",
+                                            "--rootfs", rootfs.path, "--"] + Self.ignoresAll).succeeded)
+                let pid = try #require(try ContainerCLI.container(sandbox, "abandoned")?["pid"] as? Int)
+                // SIGKILL to `berth stop` half-way through its 1 s wait: it never sends its own.
+                let stop = Command.run(["timeout", "-s", "KILL", "0.5"] + sandbox.berthArguments(["stop", "abandoned"]),
+                                       environment: sandbox.berthEnvironment())
+                // Killed before it finished (timeout's KILL goes to its process group, itself too).
+                #expect(!stop.succeeded && stop.stdout.isEmpty, "\(stop)")
+                #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: pid) }, "the command outlived its stop's deadline")
+                #expect(try ContainerCLI.eventually { try ContainerCLI.container(sandbox, "abandoned")?["status"] as? String == "exited" })
+                let row = try #require(try ContainerCLI.container(sandbox, "abandoned"))
+                // Stopped, so its restart policy does not bring it back.
+                #expect(row["exitCode"] as? Int == 137 && row["restartCount"] as? Int == 0, "\(row)")
+                #expect(sandbox.berth(["rm", "abandoned"]).succeeded)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+            }
+        }
+    }
+
     @Test("a bad --stop-signal or --stop-timeout is a usage error (125) and makes nothing; a bad stop -t is one too (64)")
     func usageErrors() throws {
         try withHostSandbox { sandbox in

@@ -226,6 +226,40 @@ struct CgroupManagerV1Tests {
         #expect(old.log.suffix(2) == ["kill 4242", "rmdir /sys/fs/cgroup/berth/k"], "\(old.log)")
     }
 
+    /// On v1 the pids are read from cgroup.procs and signalled one by one; one may end and
+    /// its pid go to a process elsewhere in between. Each is pinned, then the cgroup read
+    /// again: only a pid still listed is signalled (through its pin).
+    @Test("remove on v1 signals only the pids the cgroup still lists once they are pinned, never one that left it meanwhile")
+    func removeSkipsReusedPid() throws {
+        let cgroup = try cgroups.create(id: "reuse", limits: ResourceLimits(pids: 5))
+        let procs = "/sys/fs/cgroup/pids/berth/reuse/cgroup.procs"
+        fs.seed(files: [procs: "4242\n4243\n"])
+        // 4242 ends once read: the cgroup lists only 4243 when the pins are checked.
+        let fake = fs
+        fs.whenPinned { pid in if pid == 4242 { fake.seed(files: [procs: "4243\n"]) } }
+        try cgroups.remove(cgroup)
+        #expect(fs.log.contains("kill 4243"), "\(fs.log)")
+        #expect(!fs.log.contains("kill 4242"), "a pid that left the cgroup was signalled: \(fs.log)")
+        #expect(!fs.isDirectory("/sys/fs/cgroup/pids/berth/reuse"))
+    }
+
+    @Test("pin and kill on the host: a live child is pinned and killed through its pidfd; a pid nobody has is not pinned")
+    func kernelPin() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["30"]
+        try child.run()
+        defer { if child.isRunning { child.terminate() } }
+        let kernel = KernelCgroupFilesystem()
+        let pinned = try #require(kernel.pin(child.processIdentifier))
+        #expect(kernel.kill(pinned))
+        child.waitUntilExit()
+        #expect(child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL)
+        // Reaped: its pidfd names a process that has ended.
+        #expect(!kernel.kill(pinned))
+        #expect(kernel.pin(Int32.max) == nil)
+    }
+
     @Test("orphans: every cgroup under the parent but the kept ones is removed, others' never touched")
     func orphans() throws {
         _ = try cgroups.create(id: "alive", limits: ResourceLimits())

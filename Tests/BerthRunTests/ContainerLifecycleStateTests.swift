@@ -16,7 +16,7 @@ struct ContainerLifecycleStateTests {
         try body(try StateStore(directory: dir), dir)
     }
 
-    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 7, rows and arguments kept")
+    @Test("a store with BerthRun's version 2 tables (a running container of an older berth) opens at version 8, rows and arguments kept")
     func versionTwo() throws {
         try withStore { store, dir in
             // What the previous berth left: its two migrations, and a running container.
@@ -32,10 +32,11 @@ struct ContainerLifecycleStateTests {
 
             let reopened = try StateStore(directory: dir)
             try reopened.prepare(ContainerSchema.stateExtension)
-            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 7)
+            #expect(try reopened.read { tx throws(BerthError) in try tx.schemaVersion(of: ContainerSchema.owner) } == 8)
             let row = try #require(try reopened.read { tx throws(BerthError) in try tx.container(id: id) })
             #expect(!row.oomKilled, "a row from before version 4 was not OOM-killed")
             #expect(!row.restartRequested, "a row from before version 5 has no restart under way")
+            #expect(row.killAt == nil, "a row from before version 8 has no SIGKILL due")
             #expect(row.name == "legacy" && row.status == .running && row.command == ["sh", "-c", "echo 'a b'", ""])
             #expect(row.process == ProcessIdentity(pid: 4321, startTime: 77) && row.supervisor == ProcessIdentity(pid: 4320, startTime: 76))
             #expect(row.started == 1000 && row.finished == nil && row.exitCode == nil && row.restartCount == 0 && !row.stopRequested)
@@ -185,6 +186,62 @@ struct ContainerLifecycleStateTests {
         #expect(handled.map(\.name) == ["lost"])
         let left = try #require(try store.read { tx throws(BerthError) in try tx.container(id: lost.id) })
         #expect(left.status == .exited && left.exitCode == 255 && left.supervisor == nil)
+    }
+
+    /// `berth restart` of a `--rm` container whose start then fails (a port another container
+    /// took meanwhile): the start's supervisor gives it up (`unsupervise`) without its command
+    /// having run. Before, the start's claim had cleared the restart's mark already, and the
+    /// next gc deleted the container.
+    @Test("a restart's mark lasts until the command runs: a start that fails first leaves the --rm container for start or rm, and gc keeps it")
+    func restartMarkKept() throws {
+        let dir = NSTemporaryDirectory() + "berth-mark-\(UUID().uuidString.prefix(8))/state"
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        let manager = try NetworkManager(stateDirectory: dir)
+        let store = try manager.containerStore()
+        let me = try ProcessIdentity.current()
+        let kept = orphanRow("again", status: .exited, supervisor: nil, autoRemove: true)
+        try store.write { tx throws(BerthError) in try tx.insertContainer(kept) }
+        func row() throws -> ContainerRecord? { try store.read { tx throws(BerthError) in try tx.container(id: kept.id) } }
+
+        try store.write { tx throws(BerthError) in try tx.requestStop(id: kept.id, restarting: true) }
+        let claimed = try store.write { tx throws(BerthError) in try tx.claimForStart(id: kept.id, supervisor: me) }
+        #expect(claimed.restartRequested && !claimed.stopRequested)
+        try Container.unsupervise(claimed, manager: manager)
+        let failed = try #require(try row())
+        #expect(failed.status == .exited && failed.restartRequested && failed.supervisor == nil, "\(failed)")
+        #expect(try Container.removeOrphans(manager: manager).isEmpty)
+        #expect(try row() != nil, "gc removed a --rm container whose restart's start failed")
+
+        // A start whose command runs clears it: the next end removes the container as usual.
+        _ = try store.write { tx throws(BerthError) in try tx.claimForStart(id: kept.id, supervisor: me) }
+        try store.write { tx throws(BerthError) in try tx.markRunning(id: kept.id, process: ProcessIdentity(pid: 999_997, startTime: 1), started: 5) }
+        #expect(try row()?.restartRequested == false)
+        // A plain stop after a restart's takes the mark back: the end it causes removes it.
+        try store.write { tx throws(BerthError) in try tx.requestStop(id: kept.id, restarting: true) }
+        try store.write { tx throws(BerthError) in try tx.requestStop(id: kept.id) }
+        #expect(try row()?.restartRequested == false)
+    }
+
+    @Test("a stop records when its SIGKILL is due with the flag (none for -1); a new start clears it")
+    func killDeadline() throws {
+        try withStore { store, _ in
+            try store.prepare(ContainerSchema.stateExtension)
+            let me = try ProcessIdentity.current()
+            let record = ContainerRecord(id: RecordID.generate(), name: "due", endpointID: nil, network: "none", process: nil, supervisor: nil,
+                                         command: ["true"], hostname: "h", rootfs: nil, status: .exited, created: 1,
+                                         options: RunOptions(process: ContainerSpec(command: ["true"]), network: .none))
+            try store.write { tx throws(BerthError) in try tx.insertContainer(record) }
+            func row() throws -> ContainerRecord? { try store.read { tx throws(BerthError) in try tx.container(id: record.id) } }
+            try store.write { tx throws(BerthError) in try tx.requestStop(id: record.id, killAt: 123_456) }
+            #expect(try row()?.killAt == 123_456 && row()?.stopRequested == true)
+            try store.write { tx throws(BerthError) in try tx.requestStop(id: record.id) }
+            #expect(try row()?.killAt == nil, "stop -t -1 sends no SIGKILL")
+            try store.write { tx throws(BerthError) in try tx.requestStop(id: record.id, killAt: 7) }
+            let claimed = try store.write { tx throws(BerthError) in try tx.claimForStart(id: record.id, supervisor: me) }
+            #expect(claimed.killAt == nil)
+            #expect(try row()?.killAt == nil && row()?.stopRequested == false)
+            #expect(Container.milliseconds(.seconds(10)) == 10_000 && Container.milliseconds(.microseconds(1500)) == 2)
+        }
     }
 
     @Test("after a reboot (another boot recorded), the earlier boot's containers are exited 255 and unsupervised before anything reads them; nothing is signalled")

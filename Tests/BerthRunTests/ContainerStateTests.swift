@@ -63,11 +63,11 @@ struct ContainerStateTests {
             try store.prepare(ContainerSchema.stateExtension)
             #expect(try tables(store) == ["container_args", "container_boot", "container_exits", "containers", "endpoints", "instance", "ipv6_prefix", "networks", "port_mappings", "publication_ports", "publications",
                                           "resolver", "schema_versions"])
-            #expect(try versions(store) == ["BerthRun": 7])
+            #expect(try versions(store) == ["BerthRun": 8])
             // A second process's store sees the tables current and changes nothing.
             let other = try StateStore(directory: dir)
             try other.prepare(ContainerSchema.stateExtension)
-            #expect(try versions(other) == ["BerthRun": 7])
+            #expect(try versions(other) == ["BerthRun": 8])
         }
     }
 
@@ -92,7 +92,7 @@ struct ContainerStateTests {
             #expect(try columns(store, "containers").contains("command"))
 
             try store.prepare(ContainerSchema.stateExtension)
-            #expect(try versions(store) == ["BerthRun": 7])
+            #expect(try versions(store) == ["BerthRun": 8])
             #expect(try !columns(store, "containers").contains("command"))
             let listed = try store.read { tx throws(BerthError) in try tx.containers() }
             // Newest first, as `docker ps -a` lists.

@@ -32,10 +32,29 @@ public protocol CgroupFilesystem: Sendable {
     func exists(_ path: String) -> Bool
     /// Names of the subdirectories of a directory (none if it does not exist).
     func subdirectories(_ path: String) throws(BerthError) -> [String]
-    /// SIGKILL to a process; false when it no longer exists.
-    func kill(_ pid: Int32) -> Bool
+    /// The process that has `pid` now, held so that a signal reaches it and never a process
+    /// the pid is given to later; nil when no process has it.
+    func pin(_ pid: Int32) -> PinnedProcess?
+    /// SIGKILL to a pinned process; false when it has ended.
+    func kill(_ process: PinnedProcess) -> Bool
     /// Loads `program` and attaches it to the cgroup v2 directory `path` (bpf(2)).
     func attachDeviceProgram(_ program: DeviceProgram, to path: String) throws(BerthError)
+}
+
+/// A process as `CgroupFilesystem.pin` holds it: its pid and, from the kernel, a pidfd
+/// (closed with the last reference), or -1 where the kernel has no pidfd_open (before 5.3).
+public final class PinnedProcess: Sendable {
+    /// The pid it had when it was pinned.
+    public let pid: Int32
+    let descriptor: Int32
+
+    /// `descriptor` becomes this object's, closed when it goes.
+    public init(pid: Int32, descriptor: Int32 = -1) {
+        self.pid = pid
+        self.descriptor = descriptor
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
 }
 
 /// The real thing: system calls on the host's files.
@@ -108,8 +127,19 @@ public struct KernelCgroupFilesystem: CgroupFilesystem {
         return names.sorted()
     }
 
-    /// SIGKILL to `pid`; false when kill(2) fails (the process is gone, or not ours to signal).
-    public func kill(_ pid: Int32) -> Bool { systemKill(pid, SIGKILL) == 0 }
+    /// pidfd_open(2) of `pid`; nil when no process has it. A kernel without pidfd_open (ENOSYS)
+    /// gets a process pinned by pid alone, signalled by kill(2) as before.
+    public func pin(_ pid: Int32) -> PinnedProcess? {
+        let fd = berth_pidfd_open(pid)
+        if fd >= 0 { return PinnedProcess(pid: pid, descriptor: fd) }
+        return errno == ENOSYS ? PinnedProcess(pid: pid) : nil
+    }
+
+    /// pidfd_send_signal(2) of SIGKILL (kill(2) for one pinned by pid alone); false when it
+    /// fails (the process has ended, or is not ours to signal).
+    public func kill(_ process: PinnedProcess) -> Bool {
+        process.descriptor >= 0 ? berth_pidfd_signal(process.descriptor, SIGKILL) == 0 : systemKill(process.pid, SIGKILL) == 0
+    }
 
     /// Loads `program` as a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup v2 directory `path` (needs CAP_BPF or CAP_SYS_ADMIN).
     public func attachDeviceProgram(_ program: DeviceProgram, to path: String) throws(BerthError) {

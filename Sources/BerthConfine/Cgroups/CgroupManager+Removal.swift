@@ -62,7 +62,8 @@ extension CgroupManager {
     /// the command and its children ended with PID 1 of their namespace) — on v2 through
     /// `cgroup.kill` (Linux 5.14), which the kernel applies to the cgroup's members
     /// themselves, so no pid read from `cgroup.procs` can have been reused by another process
-    /// by the time it is signalled; else, and on v1, to each pid listed —, then rmdir once
+    /// by the time it is signalled; else, and on v1, to each pid listed, pinned and found
+    /// listed again first (`killAll`) —, then rmdir once
     /// the kernel has let the last process go. A directory already gone is fine, so removing
     /// twice, or a cgroup half-made by a crash, works. Throws if processes remain after
     /// `timeout` (one stuck in the kernel, state D).
@@ -96,13 +97,18 @@ extension CgroupManager {
     }
 
     /// SIGKILL to every process of `cgroup`: "1" to each `cgroup.kill` on v2 where the kernel
-    /// has it, else to each of `pids`.
+    /// has it, else to each of `pids` still in it. A pid read from `cgroup.procs` may have
+    /// ended and been given to another process by now: each is pinned first (a pidfd), then
+    /// the cgroup read again, and only one it still lists is signalled — through the pin, so
+    /// the signal reaches the member that was listed, or (if that one ended since) nobody.
     private func killAll(_ cgroup: ContainerCgroup, pids: [Int32]) {
         if cgroup.version == 2 {
             let files = cgroup.paths.map { $0 + "/cgroup.kill" }
             if files.allSatisfy({ filesystem.exists($0) }), files.allSatisfy({ (try? filesystem.write($0, "1")) != nil }) { return }
         }
-        for pid in pids { _ = filesystem.kill(pid) }
+        let pinned = pids.compactMap { filesystem.pin($0) }
+        guard !pinned.isEmpty, let members = try? Set(processes(cgroup)) else { return }
+        for process in pinned where members.contains(process.pid) { _ = filesystem.kill(process) }
     }
 
     /// Removes the cgroups under the Berth parent of every container not in `keeping`

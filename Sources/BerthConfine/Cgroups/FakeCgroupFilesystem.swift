@@ -19,6 +19,7 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         var killed: [Int32] = []
         var removeBeforeChild: Set<String> = []
         var devicePrograms: [String: DeviceProgram] = [:]
+        var pinned: (@Sendable (Int32) -> Void)?
     }
 
     private let state = Mutex(State())
@@ -137,9 +138,23 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
     /// The device program attached to a directory, if any.
     public func deviceProgram(_ path: String) -> DeviceProgram? { state.withLock { $0.devicePrograms[path] } }
 
+    /// `body` runs after each `pin`, outside the lock: a test changes the tree there as the
+    /// kernel might between a pid's listing and its signal (the process ends, its pid reused).
+    public func whenPinned(_ body: @escaping @Sendable (Int32) -> Void) {
+        state.withLock { $0.pinned = body }
+    }
+
+    /// Any pid is taken to exist; unlogged.
+    public func pin(_ pid: Int32) -> PinnedProcess? {
+        let hook = state.withLock { $0.pinned }
+        hook?(pid)
+        return PinnedProcess(pid: pid)
+    }
+
     /// Removes the pid from every `cgroup.procs`, as if SIGKILL ended it at once.
-    public func kill(_ pid: Int32) -> Bool {
-        state.withLock { state in
+    public func kill(_ process: PinnedProcess) -> Bool {
+        let pid = process.pid
+        return state.withLock { state in
             var found = false
             for (path, content) in state.files where path.hasSuffix("/cgroup.procs") {
                 let pids = content.split(separator: "\n").filter { $0 != "\(pid)" }

@@ -176,6 +176,10 @@ struct berth_enter_config {
 /// status pipe as with berth_spawn.
 int berth_enter(const struct berth_enter_config *config, int *pidfd);
 
+/// pidfd_open(2) (Linux 5.3): a descriptor (close-on-exec) naming the process that has `pid`
+/// now, which stays that process's even once the pid is reused; -1 with errno set.
+int berth_pidfd_open(int pid);
+
 /// pidfd_send_signal(2): signals exactly the process the pidfd refers to, never a reused pid.
 int berth_pidfd_signal(int pidfd, int sig);
 
