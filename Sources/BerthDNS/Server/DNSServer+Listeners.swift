@@ -31,7 +31,7 @@ extension DNSServer {
         reportUnbound(failures.map(\.0))
         guard let first = failures.first?.1 else { return }
         let list = failures.map { "\($0.0) (\($0.1.message))" }.joined(separator: ", ")
-        throw BerthError(first.code, "cannot listen on \(list)", cause: first)
+        throw BerthError(first.code, "cannot listen on \(list)", cause: first.cause)
     }
 
     func closeListener(_ address: IPAddress) {
