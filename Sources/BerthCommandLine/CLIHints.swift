@@ -159,6 +159,8 @@ package enum CLIHints {
         case .stopHostListener:
             let id = problem.endpoint ?? "ID"
             return "stop that process or bind it to another port, or publish on another host port ('berth detach \(id)' and attach it again)"
+        case .freeResolverAddress:
+            return "stop the process that holds port 53 on that address ('ss -lunp'); the resolver listens there by itself once it is free (see berth-dns.log in the state directory)"
         case .recheck:
             return "run 'berth check' again; 'berth gc' keeps it until then"
         case .recheckWithPrivilege:

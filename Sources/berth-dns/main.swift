@@ -29,7 +29,8 @@ let usage = """
       --state DIR             serve the networks of Berth's state in DIR instead; one
                               resolver per DIR (it holds DIR/berth-dns.lock)
       --netns PATH            run in the network namespace at PATH (entered first)
-      --detach                fork: print "pid N" (the resolver's pid), then "ready"
+      --detach                fork: print "pid N START" (the resolver's pid and start time,
+                              field 22 of /proc/N/stat), then "ready"; work in /
       --port N                port on every listen address (default 53)
       --upstream SERVER       forward to SERVER (ADDR, ADDR:PORT, [V6]:PORT); repeatable;
                               default: the nameservers of --resolv-conf
@@ -51,6 +52,20 @@ func fail(_ message: String, status: Int32) -> Never {
 }
 
 struct Options {
+    /// Relative paths made absolute against the current directory, before a detached
+    /// resolver leaves it for `/`.
+    mutating func makePathsAbsolute() {
+        guard let cwd = getcwd(nil, 0) else { return }
+        let base = String(cString: cwd)
+        free(cwd)
+        func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : base + "/" + path }
+        table = table.map(absolute)
+        state = state.map(absolute)
+        resolvConf = absolute(resolvConf)
+        if case .resolvConf = configuration.upstreams { configuration.upstreams = .resolvConf(path: resolvConf) }
+    }
+
+
     var table: String?
     var state: String?
     var netns: String?
@@ -113,7 +128,7 @@ func runResolver() -> Never {
     } catch {
         fail("\(error)", status: 1)
     }
-    let options: Options
+    var options: Options
     do {
         options = try parseArguments(CommandLine.arguments.dropFirst())
     } catch {
@@ -127,13 +142,25 @@ func runResolver() -> Never {
     }
     if options.detach {
         berth_dns_close_from(3)
+        // A resolver lives long: it must not keep its starter's working directory (a
+        // container bundle, a mount that could then not be unmounted) busy. Relative paths
+        // are made absolute first.
+        options.makePathsAbsolute()
+        guard chdir("/") == 0 else { fail("cannot change directory to /: \(String(cString: strerror(errno)))", status: 1) }
         // The starter waits for this process; the resolver is its child, which the exit below
         // hands to init (so no long-lived starter keeps a zombie).
         let child = berth_dns_fork()
         if child < 0 { fail("fork: \(String(cString: strerror(errno)))", status: 1) }
         if child > 0 { _exit(0) }
-        // The resolver says its own pid, so the line always comes before its "ready".
-        let line = Array("pid \(getpid())\n".utf8)
+        // The resolver says its own pid and start time, read by itself, so the starter never
+        // takes another process for it, and the line always comes before its "ready".
+        let identity: ProcessIdentity
+        do {
+            identity = try ProcessIdentity.current()
+        } catch {
+            fail("\(error)", status: 1)
+        }
+        let line = Array((ResolverLaunch.pidLine(identity) + "\n").utf8)
         _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
     }
 
@@ -149,6 +176,10 @@ func runResolver() -> Never {
         } catch {
             fail("\(error)", status: 1)
         }
+    }
+
+    if let directory = options.state {
+        options.configuration.unboundReportPath = directory + "/" + ResolverLaunch.unboundReportName
     }
 
     // After the fork and the closing of inherited descriptors: a source opens its own.

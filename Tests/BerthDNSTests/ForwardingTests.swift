@@ -24,4 +24,24 @@ struct ForwardingTests {
         #expect(message.edns?.dnssecOK == true)
         #expect(message.edns?.udpPayloadSize == 1232)
     }
+
+    @Test("an upstream reply counts only with the id sent and the question's exact bytes: one differing only in case (0x20) is refused")
+    func replyMatchesQuestionExactly() throws {
+        let asked = DNSQuestion(name: name("wWw.ExAmple.COM"), type: .a)
+        var header = DNSHeader(id: 0x1234)
+        header.isResponse = true
+        func reply(_ text: String, id: UInt16 = 0x1234, code: UInt8 = 0, question: Bool = true) -> [UInt8] {
+            var header = header
+            header.id = id
+            header.responseCodeLow = code
+            return DNSMessage(header: header, questions: question ? [DNSQuestion(name: name(text), type: .a)] : []).encoded()
+        }
+        #expect(DNSServer.matchingReplyHeader(reply("wWw.ExAmple.COM"), id: 0x1234, question: asked)?.id == 0x1234)
+        #expect(DNSServer.matchingReplyHeader(reply("www.example.com"), id: 0x1234, question: asked) == nil, "case folded: 0x20 defeated")
+        #expect(DNSServer.matchingReplyHeader(reply("WWW.EXAMPLE.COM"), id: 0x1234, question: asked) == nil)
+        #expect(DNSServer.matchingReplyHeader(reply("wWw.ExAmple.COM", id: 0x1235), id: 0x1234, question: asked) == nil)
+        // An error without a question (FORMERR from a server that echoes nothing) still counts.
+        #expect(DNSServer.matchingReplyHeader(reply("", code: 1, question: false), id: 0x1234, question: asked) != nil)
+        #expect(DNSServer.matchingReplyHeader(reply("", question: false), id: 0x1234, question: asked) == nil)
+    }
 }

@@ -142,6 +142,22 @@ struct ResolverTests {
         #expect(resolver.resolve(chaos, zone: front) == .forward)
     }
 
+    @Test("a reverse name of a served subnet in another class (CH, HS) is refused here, never forwarded; outside Berth's subnets it is forwarded")
+    func reverseOtherClass() throws {
+        for text in ["2.0.89.10.in-addr.arpa", "77.0.89.10.in-addr.arpa", "0.89.10.in-addr.arpa", "x.0.89.10.in-addr.arpa"] {
+            for recordClass in [DNSClass.chaos, DNSClass(rawValue: 4)] {
+                var asked = query(text, .ptr)
+                asked.questions[0].recordClass = recordClass
+                let reply = try answer(asked)
+                #expect(reply.responseCode == .refused && reply.answers.isEmpty, "\(text) \(recordClass)")
+                #expect(reply.questions == asked.questions)
+            }
+        }
+        var outside = query("1.2.0.192.in-addr.arpa", .ptr)
+        outside.questions[0].recordClass = .chaos
+        #expect(resolver.resolve(outside, zone: front) == .forward)
+    }
+
     @Test("responses are dropped; other opcodes NOTIMP; zero or two questions FORMERR; EDNS version 1 BADVERS")
     func refusals() throws {
         var response = query("web", .a)

@@ -1,4 +1,6 @@
 import BerthCore
+import BerthNamespace
+import BerthNetwork
 import BerthTestSupport
 import Foundation
 import Testing
@@ -9,7 +11,7 @@ import Testing
 struct StartupSignalTests {
     let block = LoopbackBlock()
 
-    @Test("SIGHUPs sent from the moment the detached resolver says its pid until it is ready reload it instead of killing it")
+    @Test("SIGHUPs sent from the moment the detached resolver says its pid until it is ready reload it instead of killing it; it reports its start time and works in /")
     func earlyHangUp() throws {
         let directory = NSTemporaryDirectory() + "berth-dns-early-\(block.b)-\(block.port)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -57,6 +59,7 @@ struct StartupSignalTests {
         let fd = pipeFDs[0]
         text = ""
         var pid: pid_t = 0
+        var identity: ProcessIdentity?
         var signalled = 0
         let end = Date().addingTimeInterval(10)
         while Date() < end, !text.contains("ready\n") {
@@ -72,8 +75,11 @@ struct StartupSignalTests {
                 let count = read(fd, &buffer, buffer.count)
                 if count <= 0 { break } // every writer gone: it died
                 text += String(decoding: buffer[..<count], as: UTF8.self)
-                if pid == 0, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("pid ") }), let value = pid_t(line.dropFirst(4)) {
-                    pid = value
+                // Whole lines only: a pid line read in two parts would give a wrong start time.
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+                if pid == 0, let reported = ResolverLaunch.reportedIdentity(in: lines) {
+                    pid = reported.pid
+                    identity = reported
                 }
             } else if pid > 0 {
                 usleep(100)
@@ -91,6 +97,11 @@ struct StartupSignalTests {
         #expect(signalled > 0)
         #expect(text.contains("ready\n"), "the resolver died before it was ready: \(text)")
         #expect(kill(pid, 0) == 0, "the resolver is gone")
+        // It reported its own identity (pid and start time, as /proc has them), so that
+        // its starter never records a process that took its pid after it.
+        #expect(identity == ProcessIdentity.of(pid: pid), "pid line \(String(describing: identity))")
+        // It works in / and does not keep its starter's working directory busy.
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == "/")
         // It serves, and took the signals as a reload.
         let answer = try Loopback.ask("web", from: block.address(1, 10), to: block.address(1, 1), block.port, timeout: 5)
         #expect(answer?.answers.count == 1)

@@ -51,8 +51,11 @@ public struct DNSResolver: Sendable {
             var reverse: [IPAddress: DNSName] = [:]
             let domain = network.domain
             for endpoint in network.endpoints {
-                var names = [endpoint.name] + endpoint.aliases
-                if let domain { names += names.compactMap { $0.appending(domain) } }
+                let raw = [endpoint.name] + endpoint.aliases
+                // A name under another network's domain answers only in its qualified form:
+                // never under that network's apex (`DNSTable.foreignDomainHolder`).
+                var names = raw.filter { table.foreignDomainHolder(of: $0, zone: index) == nil }
+                if let domain { names += raw.compactMap { $0.appending(domain) } }
                 for name in names.map({ $0.lowercased() }) {
                     for address in endpoint.addresses where !(addresses[name]?.contains(address) ?? false) {
                         addresses[name, default: []].append(address)
@@ -122,14 +125,20 @@ public struct DNSResolver: Sendable {
         if let edns = query.edns, edns.version != 0 {
             return .answer(response(to: query, code: .badVersion))
         }
-        guard question.recordClass == .internet || question.recordClass == .any else { return .forward }
-
+        // Reverse names of served subnets are never forwarded, whatever the class: one
+        // other than IN or ANY is refused where IN would be answered here (they are IN
+        // data), and forwarded only where IN would be too.
+        let isInternet = question.recordClass == .internet || question.recordClass == .any
+        var reverse: DNSResolution?
         if let address = ReverseName.address(from: question.name) {
-            return resolveReverse(query, question: question, address: address, zones: askersZones(zone, source: source))
+            reverse = resolveReverse(query, question: question, address: address, zones: askersZones(zone, source: source))
+        } else if let (block, below) = ReverseName.block(from: question.name) {
+            reverse = resolveReverseBlock(query, question: question, block: block, below: below, zone: zones[zone])
         }
-        if let (block, below) = ReverseName.block(from: question.name) {
-            return resolveReverseBlock(query, question: question, block: block, below: below, zone: zones[zone])
+        if let reverse {
+            return isInternet || reverse == .forward ? reverse : .answer(response(to: query, code: .refused))
         }
+        guard isInternet else { return .forward }
         // Each network's names are its own: a name another network serves is forwarded
         // like any name this one does not, as Docker's resolver and aardvark-dns do. An
         // NXDOMAIN here would let an alias such as api.github.com on one network break

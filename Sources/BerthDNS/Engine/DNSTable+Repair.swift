@@ -8,7 +8,11 @@ extension DNSTable {
     ///   address an earlier network serves is left out;
     /// - within a network, an endpoint is left out when its name is already held (any case)
     ///   or is an earlier endpoint's alias, or when one of its aliases is an earlier
-    ///   endpoint's name: the first in table order keeps the name.
+    ///   endpoint's name: the first in table order keeps the name (every form of a name is
+    ///   compared, `forms(of:)`).
+    ///
+    /// A name under another network's domain is kept but reported: the resolver does not
+    /// answer it as it is (`foreignDomainHolder`).
     public func keepingValid(report: (String) -> Void) -> DNSTable {
         var listeners: [IPAddress: String] = [:]
         var kept: [DNSNetworkZone] = []
@@ -30,27 +34,41 @@ extension DNSTable {
             zone.endpoints = zone.keptEndpoints(report: report)
             kept.append(zone)
         }
-        return DNSTable(networks: kept)
+        let table = DNSTable(networks: kept)
+        for (index, zone) in kept.enumerated() {
+            for endpoint in zone.endpoints {
+                for name in [endpoint.name] + endpoint.aliases {
+                    if let other = table.foreignDomainHolder(of: name, zone: index) {
+                        let only = zone.domain.map { ", only as \(name.text).\($0.text)" } ?? ""
+                        report("\(name.text) of \(endpoint.describe) on network \(zone.name) is not answered as it is\(only): it is under network \(other)'s domain")
+                    }
+                }
+            }
+        }
+        return table
     }
 }
 
 extension DNSNetworkZone {
     /// The endpoints that `validateNames()` accepts, first come first served.
     func keptEndpoints(report: (String) -> Void) -> [DNSEndpointNames] {
+        // Every form of every kept name (`forms(of:)`), and of every kept alias.
         var names: [DNSName: DNSEndpointNames] = [:]
         var aliases: [DNSName: DNSEndpointNames] = [:]
         var kept: [DNSEndpointNames] = []
         for endpoint in endpoints {
-            if let holder = names[endpoint.name] ?? aliases[endpoint.name] {
-                report("\(endpoint.describe) left out of network \(name): name \(endpoint.name.text) is held by \(holder.describe)")
+            let nameForms = forms(of: endpoint.name)
+            if let form = nameForms.first(where: { names[$0] != nil || aliases[$0] != nil }), let holder = names[form] ?? aliases[form] {
+                report("\(endpoint.describe) left out of network \(name): name \(endpoint.name.text) is held by \(holder.describe)\(clashNote(endpoint.name, names[form] == nil ? form : holder.name, form))")
                 continue
             }
-            if let alias = endpoint.aliases.first(where: { names[$0] != nil }), let holder = names[alias] {
-                report("\(endpoint.describe) left out of network \(name): its alias \(alias.text) is the name of \(holder.describe)")
+            let aliasForms = endpoint.aliases.flatMap { alias in forms(of: alias).map { (alias, $0) } }
+            if let hit = aliasForms.first(where: { names[$0.1] != nil }), let holder = names[hit.1] {
+                report("\(endpoint.describe) left out of network \(name): its alias \(hit.0.text) is the name of \(holder.describe)\(clashNote(hit.0, holder.name, hit.1))")
                 continue
             }
-            names[endpoint.name] = endpoint
-            for alias in endpoint.aliases where aliases[alias] == nil { aliases[alias] = endpoint }
+            for form in nameForms { names[form] = endpoint }
+            for (_, form) in aliasForms where aliases[form] == nil { aliases[form] = endpoint }
             kept.append(endpoint)
         }
         return kept

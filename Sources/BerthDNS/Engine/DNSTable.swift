@@ -41,6 +41,22 @@ public struct DNSTable: Sendable, Hashable {
     }
 }
 
+extension DNSTable {
+    /// The network, other than the one at `zone`, under whose domain `name` lies (`cache.back`
+    /// under network `back`), if any. Such a name is not answered as it is on the network at
+    /// `zone` — only its qualified form is — so that a name from one network never answers
+    /// under another network's apex, where it would stand in for that network's own names
+    /// for a container on both. The attach refuses such names (`checkNames`); this covers
+    /// a network made after them, and table files.
+    public func foreignDomainHolder(of name: DNSName, zone: Int) -> String? {
+        guard name.labelCount > 1 else { return nil }
+        for (index, other) in networks.enumerated() where index != zone {
+            if let domain = other.domain, name.labelCount > domain.labelCount, name.isSubdomain(of: domain) { return other.name }
+        }
+        return nil
+    }
+}
+
 /// The names of one network, and where its resolver listens.
 public struct DNSNetworkZone: Sendable, Hashable {
     /// The network's name. When it is a valid DNS label, every endpoint name is also
@@ -76,20 +92,38 @@ public struct DNSNetworkZone: Sendable, Hashable {
         return name
     }
 
+    /// The lower-cased forms a name is answered as on this network: itself, and
+    /// `NAME.NETWORK` when the network's name is a DNS label. Two endpoints clash when any
+    /// of their forms do (`db` and an alias `db.front` on network `front`).
+    func forms(of name: DNSName) -> [DNSName] {
+        let raw = name.lowercased()
+        guard let domain, let qualified = raw.appending(domain.lowercased()) else { return [raw] }
+        return [raw, qualified]
+    }
+
+    /// " (both answered as FORM)" when two names clash in a qualified form only.
+    func clashNote(_ name: DNSName, _ other: DNSName, _ form: DNSName) -> String {
+        name.lowercased() == form && other.lowercased() == form ? "" : " (both answered as \(form.text))"
+    }
+
     func validateNames() throws(BerthError) {
         let object = BerthError.Object.network(name)
         var owners: [DNSName: Int] = [:]
         for (index, endpoint) in endpoints.enumerated() {
-            if let holder = owners.updateValue(index, forKey: endpoint.name) {
-                throw BerthError(.conflict, "name \(endpoint.name.text) is already held by another endpoint on network \(name) (\(endpoints[holder].describe))",
-                                 object: object, parameter: "name", remedy: .chooseAnother(parameter: "name"))
+            for form in forms(of: endpoint.name) {
+                if let holder = owners.updateValue(index, forKey: form), holder != index {
+                    throw BerthError(.conflict, "name \(endpoint.name.text) is already held by another endpoint on network \(name) (\(endpoints[holder].describe))\(clashNote(endpoint.name, endpoints[holder].name, form))",
+                                     object: object, parameter: "name", remedy: .chooseAnother(parameter: "name"))
+                }
             }
         }
-        for endpoint in endpoints {
+        for (index, endpoint) in endpoints.enumerated() {
             for alias in endpoint.aliases {
-                if let holder = owners[alias], endpoints[holder] != endpoint {
-                    throw BerthError(.conflict, "alias \(alias.text) of \(endpoint.describe) is the name of another endpoint on network \(name) (\(endpoints[holder].describe))",
-                                     object: object, parameter: "aliases", remedy: .chooseAnother(parameter: "alias"))
+                for form in forms(of: alias) {
+                    if let holder = owners[form], holder != index {
+                        throw BerthError(.conflict, "alias \(alias.text) of \(endpoint.describe) is the name of another endpoint on network \(name) (\(endpoints[holder].describe))\(clashNote(alias, endpoints[holder].name, form))",
+                                         object: object, parameter: "aliases", remedy: .chooseAnother(parameter: "alias"))
+                    }
                 }
             }
         }

@@ -205,10 +205,7 @@ extension DNSServer {
     /// Relays a reply that answers the question asked under the id sent; retries on
     /// SERVFAIL, REFUSED and NOTIMP, as the next server may do better (Docker does too).
     private func handleReply(_ fd: Int32, _ forward: Forward, _ reply: [UInt8]) {
-        let question = forward.query.questions.first
-        guard let (header, replyQuestion) = try? DNSMessage.header(andFirstQuestionOf: reply),
-              header.isResponse, header.id == forward.upstreamID,
-              replyQuestion == question || (replyQuestion == nil && header.responseCodeLow != 0) else {
+        guard let header = Self.matchingReplyHeader(reply, id: forward.upstreamID, question: forward.query.questions.first) else {
             statistics.mismatchedReplies += 1
             // Over UDP a stray or spoofed datagram is ignored; a TCP stream that carries
             // one is not trusted further.
@@ -223,6 +220,27 @@ extension DNSServer {
         }
         closeUpstream(fd)
         finish(forward, reply: reply)
+    }
+
+    /// The header of `reply` when it is a response under `id` to `question` — the same
+    /// bytes, case included: the query went upstream verbatim, so a client's 0x20 case
+    /// randomisation must come back as sent, or it protects nothing against a spoofed
+    /// reply (`DNSQuestion ==` folds case). A reply without a question counts only as an
+    /// error. Nil for anything else.
+    static func matchingReplyHeader(_ reply: [UInt8], id: UInt16, question: DNSQuestion?) -> DNSHeader? {
+        guard let (header, replyQuestion) = try? DNSMessage.header(andFirstQuestionOf: reply),
+              header.isResponse, header.id == id else { return nil }
+        switch (replyQuestion, question) {
+        case (let got?, let asked?):
+            guard got.name.wire == asked.name.wire, got.type == asked.type, got.recordClass == asked.recordClass else { return nil }
+        case (nil, nil):
+            break
+        case (nil, _?):
+            guard header.responseCodeLow != 0 else { return nil }
+        case (_?, nil):
+            return nil
+        }
+        return header
     }
 
     /// Gives up on the current upstream and tries the next.

@@ -9,20 +9,29 @@ import BerthNamespace
 extension DNSServer {
     /// Binds the listen addresses of the current table that have no sockets yet and
     /// closes those of addresses no longer in it. `strict` (at start-up) fails on the first
-    /// address that cannot be bound; a reload logs it and serves the others.
+    /// address that cannot be bound; a reload binds every address it can and then throws
+    /// naming those it could not (another process on the port, an address taken), so that
+    /// the reload counts as failed and is tried again (`reload`): a network whose gateway
+    /// has no socket would otherwise have every lookup time out, silently.
     func reconcileListeners(strict: Bool) throws(BerthError) {
         let wanted = Set(resolver.zoneByListenAddress.keys)
         for address in listeners.keys where !wanted.contains(address) {
             closeListener(address)
         }
+        var failures: [(IPAddress, BerthError)] = []
         for address in wanted.sorted() where listeners[address] == nil {
             do {
                 listeners[address] = try openListener(address)
             } catch {
                 if strict { throw error }
-                DNSLog.write("cannot listen on \(address): \(error)")
+                failures.append((address, error))
             }
         }
+        statistics.unboundAddresses = failures.count
+        reportUnbound(failures.map(\.0))
+        guard let first = failures.first?.1 else { return }
+        let list = failures.map { "\($0.0) (\($0.1.message))" }.joined(separator: ", ")
+        throw BerthError(first.code, "cannot listen on \(list)", cause: first.cause)
     }
 
     func closeListener(_ address: IPAddress) {

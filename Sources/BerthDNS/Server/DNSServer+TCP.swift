@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import BerthCore
+import BerthNamespace
 
 /// One client's TCP connection: the frame being read, the answers not yet written.
 final class TCPClient {
@@ -42,7 +43,15 @@ extension DNSServer {
         while true {
             var peer = SocketAddress()
             let connection = peer.withMutableSockaddr { accept(fd, $0, $1) }
-            guard connection >= 0 else { return }
+            guard connection >= 0 else {
+                let code = errno
+                if code == EINTR || code == ECONNABORTED { continue }
+                // Out of descriptors or memory, the connection stays queued and the
+                // level-triggered loop would report the listener again at once: a busy loop.
+                if code != EAGAIN, code != EWOULDBLOCK { pauseAccepting(fd, address: address, Errno(rawValue: code)) }
+                return
+            }
+            acceptPauseLogged = false
             // accept4 is hidden behind _GNU_SOURCE; two fcntl calls per connection are cheap.
             _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
@@ -76,6 +85,43 @@ extension DNSServer {
             clients[connection] = TCPClient(serial: token, address: address, source: source, deadline: deadline)
             schedule(deadline)
         }
+    }
+
+    /// The wait before a listener that could not accept (EMFILE, ENFILE, ENOBUFS, ENOMEM)
+    /// is watched again: what it waits for is a descriptor freed, by a connection that
+    /// ends or an upstream query answered.
+    static let acceptPauseMilliseconds: Int64 = 100
+
+    /// Stops watching a listener whose `accept` failed for want of resources, until
+    /// `acceptPauseMilliseconds` have passed (`resumeAccepting`). Logged once until a
+    /// connection is accepted again.
+    func pauseAccepting(_ fd: Int32, address: IPAddress, _ error: Errno) {
+        guard let token = roles[fd]?.token else { return }
+        watch(fd, readable: false, writable: false)
+        pausedListeners[fd] = token
+        statistics.acceptPauses += 1
+        let at = MonotonicClock.milliseconds() + Self.acceptPauseMilliseconds
+        if acceptResumeAt == nil { acceptResumeAt = at }
+        schedule(acceptResumeAt ?? at)
+        if !acceptPauseLogged {
+            DNSLog.write("cannot accept TCP connections on \(address): \(error); not accepting for \(Self.acceptPauseMilliseconds) ms at a time until it can")
+            acceptPauseLogged = true
+        }
+    }
+
+    /// Watches the paused listeners again once their pause is over (a listener closed
+    /// meanwhile, its descriptor maybe reused, is told by its token).
+    func resumeAccepting(now: Int64) {
+        guard let at = acceptResumeAt else { return }
+        guard at <= now else {
+            schedule(at)
+            return
+        }
+        for (fd, token) in pausedListeners where roles[fd]?.token == token {
+            watch(fd, readable: true, writable: false)
+        }
+        pausedListeners = [:]
+        acceptResumeAt = nil
     }
 
     func serviceClient(_ fd: Int32, _ event: EventLoop.Ready) {

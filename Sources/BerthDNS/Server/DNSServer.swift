@@ -44,6 +44,13 @@ public final class DNSServer {
     /// (a table file with an error would otherwise log every 5 s until it is fixed).
     var lastReloadFailure: String?
     var nextSerial: UInt64 = 0
+    /// TCP listeners not watched for a moment because `accept` ran out of descriptors
+    /// (`pauseAccepting`), by descriptor with their token; and when they are watched again.
+    var pausedListeners: [Int32: UInt64] = [:]
+    var acceptResumeAt: Int64?
+    var acceptPauseLogged = false
+    /// The addresses last written to `configuration.unboundReportPath`; nil before the first.
+    var reportedUnbound: [IPAddress]?
     var running = false
     /// The one receive buffer: the loop handles one datagram or read at a time.
     var buffer = [UInt8](repeating: 0, count: 65536)
@@ -151,24 +158,43 @@ public final class DNSServer {
             let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1, reloading: true)
             self.resolver = resolver
             defaultUpstreams = upstreams
-            try reconcileListeners(strict: false)
-            ResidentMemory.trim()
-            statistics.reloads += 1
-            reloadRetry = nil
-            lastReloadFailure = nil
-            DNSLog.write("reloaded (\(reason)): \(resolver.zones.count) network(s) on \(describeListeners())")
         } catch {
-            statistics.failedReloads += 1
-            let delay = reloadRetry.map { min($0.delay * 2, Self.maxReloadRetryDelay) } ?? Self.firstReloadRetryDelay
-            let at = MonotonicClock.milliseconds() + delay
-            reloadRetry = (at, delay)
-            schedule(at)
-            let failure = "\(error)"
-            if failure != lastReloadFailure {
-                DNSLog.write("reload (\(reason)) failed, keeping the previous table, trying again in \(delay) ms (up to every \(Self.maxReloadRetryDelay) ms): \(failure)")
-            }
-            lastReloadFailure = failure
+            reloadFailed(reason: reason, keeping: "keeping the previous table", error)
+            exitIfEmpty()
+            return
         }
+        do {
+            // The new table serves on every address that could be bound; one that could not
+            // makes the reload a failure, retried like a table that did not load.
+            try reconcileListeners(strict: false)
+        } catch {
+            reloadFailed(reason: reason, keeping: "serving \(resolver.zones.count) network(s) on \(describeListeners())", error)
+            exitIfEmpty()
+            return
+        }
+        ResidentMemory.trim()
+        statistics.reloads += 1
+        reloadRetry = nil
+        lastReloadFailure = nil
+        DNSLog.write("reloaded (\(reason)): \(resolver.zones.count) network(s) on \(describeListeners())")
+        exitIfEmpty()
+    }
+
+    /// Counts a failed reload and schedules the next try (100 ms, doubling up to 5 s).
+    private func reloadFailed(reason: String, keeping: String, _ error: BerthError) {
+        statistics.failedReloads += 1
+        let delay = reloadRetry.map { min($0.delay * 2, Self.maxReloadRetryDelay) } ?? Self.firstReloadRetryDelay
+        let at = MonotonicClock.milliseconds() + delay
+        reloadRetry = (at, delay)
+        schedule(at)
+        let failure = "\(error)"
+        if failure != lastReloadFailure {
+            DNSLog.write("reload (\(reason)) failed, \(keeping), trying again in \(delay) ms (up to every \(Self.maxReloadRetryDelay) ms): \(failure)")
+        }
+        lastReloadFailure = failure
+    }
+
+    private func exitIfEmpty() {
         if configuration.exitWhenEmpty, resolver.zones.isEmpty {
             DNSLog.write("no network to serve: exiting")
             running = false
@@ -221,6 +247,7 @@ public final class DNSServer {
         if let retry = reloadRetry {
             if retry.at <= now { reload(reason: "retry") } else { schedule(retry.at) }
         }
+        resumeAccepting(now: now)
         for (fd, forward) in forwards where forwards[fd] === forward {
             if forward.deadline <= now { upstreamFailed(fd, reason: "timed out") } else { schedule(forward.deadline) }
         }

@@ -51,6 +51,10 @@ public struct DNSServerConfiguration: Sendable {
     public var exitWhenEmpty = false
     /// Log each query's outcome to stderr (for debugging; off at load).
     public var verbose = false
+    /// Where to list the listen addresses that could not be bound (`ADDRESS NETWORK` per
+    /// line; no file when all are), for `berth check`; nil: nowhere. `berth-dns --state
+    /// DIR` uses `DIR/berth-dns.unbound` (`ResolverLaunch.unboundReportName`).
+    public var unboundReportPath: String?
 
     public init() {}
 }

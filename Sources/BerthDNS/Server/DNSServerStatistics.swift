@@ -31,16 +31,22 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     /// TCP connections closed because of the connection limit: the longest idle one to
     /// make room, or the new one when every connection has a query upstream.
     public var rejectedConnections = 0
+    /// Times a TCP listener was left unwatched for a moment because `accept` ran out of
+    /// descriptors or memory.
+    public var acceptPauses = 0
     public var reloads = 0
     public var failedReloads = 0
+    /// Listen addresses of the table without sockets after the last reload (another process
+    /// holds the port, or the address cannot be bound): their reload is being retried.
+    public var unboundAddresses = 0
 
     public init() {}
 
     public var description: String {
         "udp=\(udpQueries) tcp=\(tcpQueries) local=\(answeredLocally) forwarded=\(forwarded) relayed=\(relayed) "
             + "servfail=\(serverFailures) limited=\(limitedForwards) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
-            + "truncated=\(truncated) mismatched=\(mismatchedReplies) rejected_tcp=\(rejectedConnections) "
-            + "reloads=\(reloads) failed_reloads=\(failedReloads)"
+            + "truncated=\(truncated) mismatched=\(mismatchedReplies) rejected_tcp=\(rejectedConnections) accept_paused=\(acceptPauses) "
+            + "reloads=\(reloads) failed_reloads=\(failedReloads) unbound=\(unboundAddresses)"
     }
 }
 

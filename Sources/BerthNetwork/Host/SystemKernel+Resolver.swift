@@ -30,8 +30,8 @@ extension SystemKernel {
     ///
     /// posix_spawn of `berth-dns --state DIR --exit-when-empty --detach [--netns PATH]`
     /// in a new session, stdin from /dev/null, stderr appended to the log and stdout a pipe
-    /// on which it says `pid N` (the resolver, a grandchild that init adopts, so that no
-    /// caller keeps a zombie) and then `ready`.
+    /// on which it says `pid N STARTTIME` (the resolver, a grandchild that init adopts, so
+    /// that no caller keeps a zombie; `ResolverLaunch.pidLine`) and then `ready`.
     public func startResolver(_ launch: ResolverLaunch, in namespace: NetworkNamespace?) throws(BerthError) -> ResolverProcess {
         var arguments = [launch.executable, "--state", launch.stateDirectory, "--exit-when-empty", "--detach"]
         if let namespace { arguments += ["--netns", "/proc/\(getpid())/fd/\(namespace.descriptor)"] }
@@ -54,10 +54,14 @@ extension SystemKernel {
         let lines = Self.readLines(fds[0], until: "ready", timeoutMilliseconds: 30_000)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let child = lines.lazy.compactMap { $0.hasPrefix("pid ") ? Int32($0.dropFirst(4)) : nil }.first
-        guard lines.last == "ready", let child, let resolver = ProcessIdentity.of(pid: child), resolver.isAlive else {
-            if let child, let stray = ProcessIdentity.of(pid: child) {
-                // Gone before the next start tries to bind the same addresses (1 s at most).
+        // The identity the resolver reported for itself (pid and start time): the resolver
+        // is init's child, not ours, so /proc/PID read now might already be another
+        // process's, had it exited and its pid been reused.
+        let reported = ResolverLaunch.reportedIdentity(in: lines)
+        guard lines.last == "ready", let resolver = reported, resolver.isAlive else {
+            if let stray = reported {
+                // Gone before the next start tries to bind the same addresses (1 s at most);
+                // the signal goes to that very process only (`ProcessIdentity.signal`).
                 _ = try? stray.signal(SIGKILL)
                 _ = stray.waitForExit(timeout: .seconds(1), interval: .milliseconds(10))
             }

@@ -28,6 +28,10 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         /// A host process bound a published port after it was published: stop it (or bind
         /// it elsewhere), or publish on another host port.
         case stopHostListener
+        /// The resolver cannot listen on a network's gateway (another process holds port
+        /// 53 there, or the address cannot be bound): stop that process; the resolver
+        /// binds the address by itself once it is free (it retries up to every 5 s).
+        case freeResolverAddress
         /// A chain or map of Berth's table is not as Berth makes it (another program's table
         /// called `berth`, or an edit): Berth never changes it; its owner moves what the
         /// table holds elsewhere and deletes the table, then every state directory's

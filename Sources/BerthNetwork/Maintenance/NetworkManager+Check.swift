@@ -84,6 +84,7 @@ extension NetworkManager {
         }
         problems += foreignProblems(plans)
         if id == nil, let problem = try store.read({ tx throws(BerthError) in try resolverProblem(tx) }) { problems.append(problem) }
+        if id == nil { problems += resolverUnboundProblems() }
         problems += try shadowedListenerProblems(endpoints)
         problems += try forwardingProblems(scopedNetworks)
         problems += try foreignForwardDrops(scopedNetworks).map { drop in
@@ -93,6 +94,24 @@ extension NetworkManager {
                          repair: .allowInForeignFirewall(drop))
         }
         return problems
+    }
+
+    /// The gateway addresses the running resolver says it cannot listen on
+    /// (`ResolverLaunch.unboundReportName`: another process holds the port, or the address
+    /// cannot be bound): lookups there go unanswered while it keeps trying. Reads one file
+    /// that does not exist when all is well; only then asks whether the resolver runs.
+    func resolverUnboundProblems() -> [CheckProblem] {
+        let path = store.directory + "/" + ResolverLaunch.unboundReportName
+        guard let text = ProcFile.read(path), !text.isEmpty,
+              host.kernel.resolverHolding(stateDirectory: store.directory) != nil else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 2 else { return nil }
+            return CheckProblem(endpoint: nil, network: String(fields[1]), object: "resolver address \(fields[0]) port 53",
+                                problem: "the resolver cannot listen there (another process holds the port, or the address cannot be bound): "
+                                    + "the network's lookups go unanswered; it tries again by itself",
+                                repair: .freeResolverAddress)
+        }
     }
 
     /// The resolver's problem, if it has one: needed (an endpoint on a network with DNS on)

@@ -29,7 +29,7 @@ extension StateTransaction {
         // statements on every attach (perf8).
         if endpoint.hasNames || familiesDiffer {
             try checkLeases(of: endpoint)
-            if endpoint.hasNames { try checkNames(of: endpoint) }
+            if endpoint.hasNames { try checkNames(of: endpoint, on: network) }
         }
         if familiesDiffer {
             throw .sqlite("step", sql: insert, SQLiteError(code: SQLiteError.constraintTrigger,

@@ -40,6 +40,39 @@ struct ReloadRecoveryTests {
         #expect(statistics.reloads >= 1)
     }
 
+    @Test("a reload whose new gateway cannot be bound (another process holds the port) counts as failed and is retried until it binds")
+    func retryUnboundAddress() throws {
+        var configuration = DNSServerConfiguration()
+        configuration.port = block.port
+        configuration.upstreams = .fixed([])
+        let report = NSTemporaryDirectory() + "berth-dns-unbound-\(block.b)-\(block.port)"
+        configuration.unboundReportPath = report
+        defer { unlink(report) }
+        let server = try InProcessServer(table: DNSTable(networks: [try block.zone("front", 1)]), configuration: configuration)
+        // Another process has the new network's gateway port before the reload adds it.
+        var squatter: Int32? = try Loopback.udp(block.address(2, 1), port: block.port)
+        defer { if let squatter { close(squatter) } }
+        let cache = DNSEndpointNames(name: name("cache"), addresses: [block.ip(2, 2)])
+        server.source.set(DNSTable(networks: [try block.zone("front", 1), try block.zone("back", 2, endpoints: [cache])]))
+        let before = server.source.loads
+        server.source.poke()
+        // The failed reload is retried (another load) with no signal: wait for two loads.
+        #expect(Poll.wait(seconds: 10) { server.source.loads >= before + 2 }, "a reload with an unbound gateway was not retried")
+        // What `berth check` reads: the address, and its network.
+        #expect((try? String(contentsOfFile: report, encoding: .utf8)) == "\(block.address(2, 1)) back\n")
+        if let fd = squatter { close(fd) }
+        squatter = nil
+        func answered() throws -> Bool {
+            try Loopback.ask("cache", from: block.address(2, 10), to: block.address(2, 1), block.port, timeout: 0.2).map { !$0.answers.isEmpty } ?? false
+        }
+        #expect(Poll.wait(seconds: 15) { (try? answered()) == true }, "the gateway was never bound once the port was free")
+        let statistics = server.stop()
+        #expect(statistics.failedReloads >= 1)
+        #expect(statistics.unboundAddresses == 0)
+        #expect(!FileManager.default.fileExists(atPath: report), "the report outlived the unbound address")
+        #expect(statistics.description.hasSuffix("failed_reloads=\(statistics.failedReloads) unbound=0"))
+    }
+
     @Test("a reload that cannot read resolv.conf, or reads no nameserver, keeps the previous upstreams",
           .enabled(if: try KernelTests.enabled, "binds port 53 on loopback"))
     func keepsUpstreams() throws {

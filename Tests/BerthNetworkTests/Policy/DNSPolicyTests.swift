@@ -2,6 +2,7 @@ import BerthCore
 import BerthFakes
 import BerthNamespace
 import BerthNetwork
+import Foundation
 import Testing
 
 /// Names, aliases, the DNS flag and the resolver's lifecycle against the fake kernel,
@@ -69,6 +70,47 @@ struct DNSPolicyTests {
         // Detached, the name is free again.
         try host.manager.detach(id: "e1")
         _ = try named(host, "c4", id: "e4", name: "web")
+    }
+
+    @Test("names clash in every form the resolver answers (db and db.web on network web); a name under another DNS network's domain is refused naming it")
+    func qualifiedNameRefusals() throws {
+        let host = try FakeHost()
+        try host.network()
+        _ = try named(host, "c1", id: "e1", name: "db", aliases: ["www"])
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "x", aliases: ["DB.web"]) }, .conflict,
+               ["alias db.web", "name of endpoint e1", "answered as db.web"], parameter: "alias", remedy: .chooseAnother(parameter: "alias"))
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "db.web") }, .conflict,
+               ["name db.web", "already held by endpoint e1", "answered as db.web"], parameter: "name")
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "www.web") }, .conflict, ["www.web", "alias of endpoint e1"], parameter: "name")
+        // Another network with DNS on: its domain is its own; one with DNS off has none.
+        try host.network("back", subnet: "10.89.0.0/24")
+        _ = try host.manager.createNetwork(NetworkOptions(name: "off", subnet: try CIDR(parsing: "10.90.0.0/24"), dns: false))
+        let foreign = refusal { _ = try named(host, "c2", id: "e2", name: "x", aliases: ["cache.BACK"]) }
+        expect(foreign, .conflict, ["alias cache.back", "ends in .back", "network back"], parameter: "alias", remedy: .chooseAnother(parameter: "alias"))
+        #expect(foreign?.object == .network("back"))
+        #expect(try host.recorded() == ["e1 10.88.0.2"], "nothing changed on refusal")
+        // A dotted name under no other network's domain (a podman container called api.web) is fine.
+        _ = try named(host, "c2", id: "e2", name: "api.web", aliases: ["x.off"])
+        #expect(try host.recorded().count == 2)
+    }
+
+    @Test("check reports the gateway addresses the running resolver says it cannot listen on, and nothing once it can")
+    func unboundAddressesChecked() throws {
+        let host = try FakeHost()
+        try host.network()
+        _ = try named(host, "c1", id: "e1", name: "web")
+        #expect(try host.manager.check().isEmpty)
+        let report = host.stateDirectory + "/" + ResolverLaunch.unboundReportName
+        #expect(FileManager.default.createFile(atPath: report, contents: Data("10.88.0.1 web\n".utf8)))
+        let problems = try host.manager.check()
+        #expect(problems.map(\.description) == ["network web: resolver address 10.88.0.1 port 53: the resolver cannot listen there "
+                                                + "(another process holds the port, or the address cannot be bound): the network's lookups go unanswered; it tries again by itself"])
+        #expect(problems.map(\.repair) == [.freeResolverAddress])
+        // A file a resolver that is gone left behind says nothing (check reports it stale).
+        let resolver = try #require(try host.manager.store.read { tx throws(BerthError) in try tx.resolver() })
+        host.kernel.killResolver(resolver.pid)
+        #expect(try host.manager.check().map(\.object) == ["resolver \(resolver)"])
+        unlink(report)
     }
 
     @Test("the first attach to a DNS network starts the resolver; later ones and named detaches reload it; a network without DNS never touches it")
