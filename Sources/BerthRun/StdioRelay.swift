@@ -76,7 +76,9 @@ struct StdioRelay {
         }
         func deliver(_ stream: ContainerLog.Stream, _ bytes: ArraySlice<UInt8>) {
             log?.write(stream, bytes)
-            if let sink = sinks[stream], !FileIO.writeAll(sink, Array(bytes)) {
+            // A stop's deadline still passes while a stalled reader holds the write.
+            let waiting: (() -> Void)? = escalation.map { escalation in { escalation.tick(process) } }
+            if let sink = sinks[stream], !FileIO.writeAll(sink, Array(bytes), waiting: waiting) {
                 // The caller stopped reading (a closed pipe, EPIPE; or a full non-blocking one
                 // that took nothing for `FileIO.stalledWriteLimit`): its output goes to the log only.
                 sinks[stream] = nil

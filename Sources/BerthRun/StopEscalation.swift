@@ -68,6 +68,16 @@ final class StopEscalation {
         killAt = readDeadline()
     }
 
+    /// Between the relay's polls (a write waiting on a stalled reader): reads the deadline
+    /// again only if `wakeup` says it changed, then escalates if it has passed.
+    func tick(_ process: ContainerProcess) {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        var woken = false
+        while systemRead(wakeup, &bytes, bytes.count) > 0 { woken = true }
+        if woken { killAt = readDeadline() }
+        escalate(process)
+    }
+
     /// How long the relay may wait before `escalate` has something to do: milliseconds, or
     /// -1 without a deadline.
     var pollTimeout: Int32 {

@@ -312,9 +312,11 @@ enum FileIO {
     /// Writes all of `bytes`; false (errno set) if a write failed. A descriptor in
     /// non-blocking mode (a caller's stdout whose open file another process made so) that
     /// is full is waited on until it takes more (EAGAIN is no failure), for at most
-    /// `stalled` without progress; then false, errno EAGAIN.
+    /// `stalled` without progress; then false, errno EAGAIN. `waiting` runs at least every
+    /// 100 ms of that wait: the relay's own duties (a stop's SIGKILL at its deadline) do not
+    /// wait for a stalled reader.
     @discardableResult
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], stalled: Duration = stalledWriteLimit) -> Bool {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], stalled: Duration = stalledWriteLimit, waiting: (() -> Void)? = nil) -> Bool {
         var offset = 0
         var deadline: Duration?
         while offset < bytes.count {
@@ -329,7 +331,8 @@ enum FileIO {
                     return false
                 }
                 var room = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&room, 1, Int32(clamping: Container.milliseconds(min(left, .seconds(1)))))
+                _ = poll(&room, 1, Int32(clamping: Container.milliseconds(min(left, .milliseconds(100)))))
+                waiting?()
                 continue
             }
             if n <= 0 { return false }

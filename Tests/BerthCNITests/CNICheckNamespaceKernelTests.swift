@@ -32,7 +32,7 @@ struct CNICheckNamespaceKernelTests {
             let missing = cni.run("CHECK", withPrevious, containerID: "c1", netns: "/run/netns/berth-no-such-namespace")
             #expect(missing.status == 1 && missing.code == 4, "\(missing)")
             let file = sandbox.stateDirectory + "/not-a-namespace"
-            FileManager.default.createFile(atPath: file, contents: Data())
+            try #require(FileManager.default.createFile(atPath: file, contents: Data()))
             let regular = cni.run("CHECK", withPrevious, containerID: "c1", netns: file)
             #expect(regular.status == 1 && regular.code == 4, "\(regular)")
         }

@@ -35,6 +35,19 @@ import Testing
         #expect(reader.value() == bytes)
     }
 
+    @Test("while a write waits on a stalled reader, the caller's duties run every 100 ms at most (a stop's deadline is not held up)")
+    func waitingRunsDuties() throws {
+        let ends = try nonBlockingPipe()
+        defer { close(ends.read); close(ends.write) }
+        let bytes = [UInt8](repeating: 7, count: 1 << 20)
+        var ticks = 0
+        let stalled = FileIO.writeAll(ends.write, bytes, stalled: .seconds(2)) { ticks += 1 }
+        #expect(!stalled)
+        // 2 s of waiting in polls of at most 100 ms (each up to 1 s before): a slow machine
+        // may stretch some polls, not most of twenty.
+        #expect(ticks >= 3, "\(ticks) calls")
+    }
+
     @Test("a non-blocking pipe nobody reads fails once the stall limit passes, with EAGAIN; a closed one at once, with EPIPE")
     func stalledAndClosed() throws {
         let ends = try nonBlockingPipe()
