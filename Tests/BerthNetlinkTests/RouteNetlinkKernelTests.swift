@@ -205,11 +205,13 @@ struct RouteNetlinkKernelTests {
     func errors() throws {
         try withHostSandbox { sandbox in
             let netlink = try RouteNetlink(namespace: sandbox.namespace)
+            // Each object names the handle's namespace: the front end's advice looks there.
+            let here = sandbox.namespace.description
             let missing = #expect(throws: BerthError.self) { try netlink.deleteLink(.named("nosuch0")) }
             #expect(missing?.code == .notFound)
             #expect(missing?.message.hasPrefix("link nosuch0 does not exist") == true)
             // What the error is about and the fix, as fields a front end words; no CLI text.
-            #expect(missing?.object == .link("nosuch0"))
+            #expect(missing?.object == BerthError.Object(.link, "nosuch0", namespace: here))
             #expect(missing?.remedy == .listExisting(.link))
             #expect(missing?.hint == nil)
             #expect(missing.map { !String(describing: $0).contains("berth ") } == true)
@@ -218,15 +220,15 @@ struct RouteNetlinkKernelTests {
             try netlink.createBridge(named: name("br0"))
             let duplicate = #expect(throws: BerthError.self) { try netlink.createBridge(named: name("br0")) }
             #expect(duplicate?.code == .alreadyExists)
-            #expect(duplicate?.object == .link("br0"))
+            #expect(duplicate?.object == BerthError.Object(.link, "br0", namespace: here))
             #expect(duplicate?.parameter == "name")
-            #expect(duplicate?.remedy == .remove(.link("br0")))
+            #expect(duplicate?.remedy == .remove(BerthError.Object(.link, "br0", namespace: here)))
 
             let address = try CIDR(parsing: "10.77.0.1/24")
             try netlink.addAddress(address, to: .named("br0"))
             let taken = #expect(throws: BerthError.self) { try netlink.addAddress(address, to: .named("br0")) }
             #expect(taken?.code == .alreadyExists)
-            #expect(taken?.object == BerthError.Object(.address, "10.77.0.1/24"))
+            #expect(taken?.object == BerthError.Object(.address, "10.77.0.1/24", namespace: here))
             #expect(taken?.remedy == .listExisting(.address))
             let noRoute = #expect(throws: BerthError.self) { try netlink.deleteRoute(to: CIDR(parsing: "10.99.0.0/16"), device: .named("br0")) }
             #expect(noRoute?.code == .notFound)
