@@ -6,7 +6,6 @@ import Musl
 /// read(2) and write(2) under names no member here shadows, from Glibc or Musl alike.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
-internal import CBerthShim
 import BerthCore
 import Synchronization
 
@@ -171,27 +170,11 @@ enum WindowChanges {
 
     /// Installs the handler; returns the descriptor that becomes readable on each change.
     static func start() -> Int32? {
-        var fds: [Int32] = [-1, -1]
-        guard berth_pipe_cloexec(&fds) == 0 else { return nil }
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        windowChangePipe.store(fds[1], ordering: .sequentiallyConsistent)
-        readEnd.withLock { $0 = fds[0] }
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            let saved = errno
-            let fd = windowChangePipe.load(ordering: .sequentiallyConsistent)
-            var byte: UInt8 = 1
-            if fd >= 0 { _ = write(fd, &byte, 1) }
-            errno = saved
+        guard let ends = SignalPipe.install(SIGWINCH, slot: windowChangePipe, handler: { _ in SignalPipe.notify(windowChangePipe) }) else {
+            return nil
         }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        sigaction(SIGWINCH, &action, nil)
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGWINCH)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        return fds[0]
+        readEnd.withLock { $0 = ends.read }
+        return ends.read
     }
 
     static func drain(_ fd: Int32) {
@@ -201,12 +184,7 @@ enum WindowChanges {
 
     /// Restores SIGWINCH's default (ignore) and closes the pipe.
     static func stop() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = SIG_DFL
-        sigemptyset(&action.sa_mask)
-        sigaction(SIGWINCH, &action, nil)
-        let write = windowChangePipe.exchange(-1, ordering: .sequentiallyConsistent)
-        if write >= 0 { close(write) }
+        SignalPipe.uninstall(SIGWINCH, slot: windowChangePipe)
         readEnd.withLock { fd in
             if fd >= 0 { close(fd) }
             fd = -1

@@ -3,10 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-/// read(2) and write(2) under names no member here shadows, from Glibc or Musl alike.
+/// read(2) under a name no member here shadows, from Glibc or Musl alike.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
-internal import CBerthShim
 import BerthCore
 import Synchronization
 
@@ -29,7 +27,6 @@ private let stopWakeupPipe = Atomic<Int32>(-1)
 final class StopEscalation {
     /// Readable once a `stop` told this process to read its deadline.
     let wakeup: Int32
-    private let wakeEnd: Int32
     /// The row's kill deadline when a stop is under way (ms on CLOCK_MONOTONIC), else nil.
     private let readDeadline: () -> Int64?
     private var killAt: Int64?
@@ -37,28 +34,11 @@ final class StopEscalation {
     /// Catches SIGCONT until `stop()`; nil if its pipe cannot be made (the `stop` process
     /// then remains the only one to send the SIGKILL, as before).
     init?(readDeadline: @escaping () -> Int64?) {
-        var fds: [Int32] = [-1, -1]
-        guard berth_pipe_cloexec(&fds) == 0 else { return nil }
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        wakeup = fds[0]
-        wakeEnd = fds[1]
-        self.readDeadline = readDeadline
-        stopWakeupPipe.store(wakeEnd, ordering: .sequentiallyConsistent)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            let saved = errno
-            let fd = stopWakeupPipe.load(ordering: .sequentiallyConsistent)
-            var byte: UInt8 = 1
-            if fd >= 0 { _ = systemWrite(fd, &byte, 1) }
-            errno = saved
+        guard let ends = SignalPipe.install(SIGCONT, slot: stopWakeupPipe, handler: { _ in SignalPipe.notify(stopWakeupPipe) }) else {
+            return nil
         }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        sigaction(SIGCONT, &action, nil)
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGCONT)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        wakeup = ends.read
+        self.readDeadline = readDeadline
     }
 
     /// Reads the deadline again (a run begins, or `wakeup` became readable), emptying `wakeup`.
@@ -94,12 +74,7 @@ final class StopEscalation {
 
     /// SIGCONT back to its default, the pipe closed.
     func stop() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = SIG_DFL
-        sigemptyset(&action.sa_mask)
-        sigaction(SIGCONT, &action, nil)
-        _ = stopWakeupPipe.exchange(-1, ordering: .sequentiallyConsistent)
-        close(wakeEnd)
+        SignalPipe.uninstall(SIGCONT, slot: stopWakeupPipe)
         close(wakeup)
     }
 }
