@@ -22,11 +22,37 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
     public var type: RouteType
     /// The metric (RTA_PRIORITY); lower wins.
     public var metric: UInt32?
+    /// A multipath (ECMP) route's next hops (RTA_MULTIPATH), each with a gateway and link
+    /// of its own; empty for a route of one path, which keeps them in `gateway` and
+    /// `linkIndex`. The kernel sends IPv6 routes of one key joined by an append, and IPv4
+    /// routes made with several `nexthop`s, this way.
+    public var nextHops: [NextHop]
+
+    /// One path of a multipath route (`struct rtnexthop` and its attributes).
+    public struct NextHop: Sendable, Hashable, CustomStringConvertible {
+        /// The path's gateway, if it has one.
+        public var gateway: IPAddress?
+        /// The path's output link.
+        public var linkIndex: Int32
+        /// Its share of the flows: the kernel's `rtnh_hops` plus one, as `ip route` shows it.
+        public var weight: Int
+
+        /// A next hop.
+        public init(gateway: IPAddress? = nil, linkIndex: Int32, weight: Int = 1) {
+            self.gateway = gateway
+            self.linkIndex = linkIndex
+            self.weight = weight
+        }
+
+        public var description: String {
+            (gateway.map { "nexthop via \($0) " } ?? "nexthop ") + "dev #\(linkIndex) weight \(weight)"
+        }
+    }
 
     /// A route; fields default to a main-table, static, universe-scope unicast route.
     public init(family: IPFamily, destination: CIDR? = nil, gateway: IPAddress? = nil, linkIndex: Int32? = nil,
                 preferredSource: IPAddress? = nil, table: UInt32 = RouteTable.main, routeProtocol: RouteProtocol = .static,
-                scope: AddressScope = .universe, type: RouteType = .unicast, metric: UInt32? = nil) {
+                scope: AddressScope = .universe, type: RouteType = .unicast, metric: UInt32? = nil, nextHops: [NextHop] = []) {
         self.family = family
         self.destination = destination
         self.gateway = gateway
@@ -37,10 +63,17 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
         self.scope = scope
         self.type = type
         self.metric = metric
+        self.nextHops = nextHops
     }
 
     /// Whether this is a default route (destination /0 or none).
     public var isDefault: Bool { destination == nil || destination?.prefixLength == 0 }
+
+    /// Every gateway the route sends through: its own, or each next hop's.
+    public var gateways: [IPAddress] {
+        if let gateway { return [gateway] }
+        return nextHops.compactMap(\.gateway)
+    }
 
     public var description: String {
         var text = type == .unicast ? "" : "\(type) "
@@ -51,6 +84,7 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
         text += " proto \(routeProtocol) scope \(scope)"
         if let preferredSource { text += " src \(preferredSource)" }
         if let metric { text += " metric \(metric)" }
+        for hop in nextHops { text += " \(hop)" }
         return text
     }
 }

@@ -61,6 +61,8 @@ enum RTA {
     static let gateway: UInt16 = 5
     static let priority: UInt16 = 6
     static let prefsrc: UInt16 = 7
+    /// A multipath route's next hops: `struct rtnexthop`s, each followed by its attributes.
+    static let multipath: UInt16 = 9
     static let table: UInt16 = 15
 }
 

@@ -125,6 +125,28 @@ extension Route {
                   preferredSource: attributes[RTA.prefsrc].flatMap { IPAddress(bytes: $0.value) },
                   table: attributes[RTA.table]?.u32 ?? UInt32(table8),
                   routeProtocol: RouteProtocol(rawValue: proto), scope: AddressScope(rawValue: scope),
-                  type: RouteType(rawValue: type), metric: attributes[RTA.priority]?.u32)
+                  type: RouteType(rawValue: type), metric: attributes[RTA.priority]?.u32,
+                  nextHops: attributes[RTA.multipath].map { Self.nextHops($0.value) } ?? [])
+    }
+
+    /// sizeof(struct rtnexthop): length, flags, hops, ifindex.
+    static let nextHopHeaderSize = 8
+
+    /// The next hops of an RTA_MULTIPATH value, read without trusting its lengths: the walk
+    /// stops at the first that is too short or runs past the value.
+    static func nextHops(_ value: ArraySlice<UInt8>) -> [NextHop] {
+        var hops: [NextHop] = []
+        var offset = value.startIndex
+        while offset + nextHopHeaderSize <= value.endIndex {
+            let length = Int(UInt16(value[offset]) | UInt16(value[offset + 1]) << 8)
+            guard length >= nextHopHeaderSize, offset + length <= value.endIndex else { break }
+            let hopCount = Int(value[offset + 3])
+            let index = value[(offset + 4)..<(offset + 8)].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+            let attributes = NetlinkAttributes(value[(offset + nextHopHeaderSize)..<(offset + length)], from: 0)
+            hops.append(NextHop(gateway: attributes[RTA.gateway].flatMap { IPAddress(bytes: $0.value) },
+                                linkIndex: index, weight: hopCount + 1))
+            offset += (length + 3) & ~3
+        }
+        return hops
     }
 }

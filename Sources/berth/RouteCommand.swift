@@ -72,23 +72,35 @@ struct RouteCommand: ParsableCommand {
             let family: IPFamily? = ipv4 == ipv6 ? nil : (ipv4 ? .ipv4 : .ipv6)
             let routes = try netlink.routes(family: family, table: table.id)
             let names = Dictionary(try netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
-            let dev = { (route: Route) in route.linkIndex.map { names[$0] ?? "#\($0)" } }
+            let name = { (index: Int32) in names[index] ?? "#\(index)" }
+            // A multipath route's gateways and links are its next hops' (`ip route`'s
+            // "nexthop via … dev …" lines), joined by commas in the table.
+            let dev = { (route: Route) -> String? in
+                route.nextHops.isEmpty ? route.linkIndex.map(name) : route.nextHops.map { name($0.linkIndex) }.joined(separator: ",")
+            }
+            let gateway = { (route: Route) -> String? in
+                route.gateways.isEmpty ? nil : route.gateways.map(\.description).joined(separator: ",")
+            }
             let destination = { (route: Route) in route.isDefault ? "default" : route.destination?.description ?? "default" }
             if output.json {
                 Output.json(.array(routes.map { route in
                     .object([
                         ("family", .string(route.family.rawValue)), ("destination", .string(destination(route))),
-                        ("gateway", .optional(route.gateway?.description)), ("dev", .optional(dev(route))),
+                        ("gateway", .optional(route.gateway?.description)), ("dev", .optional(route.linkIndex.map(name))),
                         ("table", .int(route.table)), ("protocol", .string(route.routeProtocol.description)),
                         ("scope", .string(route.scope.description)), ("type", .string(route.type.description)),
                         ("metric", route.metric.map { .int($0) } ?? .null),
                         ("source", .optional(route.preferredSource?.description)),
+                        ("nexthops", .array(route.nextHops.map { hop in
+                            .object([("gateway", .optional(hop.gateway?.description)), ("dev", .string(name(hop.linkIndex))),
+                                     ("weight", .int(hop.weight))])
+                        })),
                     ])
                 }))
                 return
             }
             Output.table(["DESTINATION", "GATEWAY", "DEV", "PROTO", "SCOPE", "METRIC"], routes.map { route in
-                [destination(route), route.gateway?.description ?? "-", dev(route) ?? "-", route.routeProtocol.description,
+                [destination(route), gateway(route) ?? "-", dev(route) ?? "-", route.routeProtocol.description,
                  route.scope.description, route.metric.map { "\($0)" } ?? "-"]
             })
         }

@@ -144,16 +144,31 @@ extension FakeKernel {
     func getRoutes(_ message: WireMessage, in state: FakeNamespaceState) throws(Refusal) -> [NetlinkMessage] {
         guard message.body.count >= 12 else { throw Refusal(FakeErrno.invalid) }
         let family = Self.family(message.body[0])
-        return state.routes.filter { family == nil || $0.family == family }.map { route in
+        let routes = state.routes.filter { family == nil || $0.family == family }
+        // As the kernel dumps them, the routes of a multipath route are one message: its
+        // first's, their paths in RTA_MULTIPATH instead of RTA_GATEWAY and RTA_OIF.
+        return routes.enumerated().compactMap { position, route in
+            let siblings = route.multipath ? routes.filter { $0.multipath && $0.sameKey(route) } : [route]
+            if route.multipath, routes[..<position].contains(where: { $0.multipath && $0.sameKey(route) }) { return nil }
             var body: [UInt8] = [Self.code(route.family), UInt8(route.destination?.prefixLength ?? 0), 0, 0,
                                  route.table < 256 ? UInt8(route.table) : 252, route.proto, route.scope, 1] + Wire.le32(0)
             body += Wire.u32(RTA.table, route.table)
             if let destination = route.destination { body += Wire.attribute(RTA.dst, destination.address.bytes) }
-            if let gateway = route.gateway { body += Wire.attribute(RTA.gateway, gateway.bytes) }
-            if let oif = route.oif { body += Wire.u32(RTA.oif, UInt32(bitPattern: oif)) }
+            if siblings.count > 1 {
+                body += Wire.attribute(RTA.multipath, siblings.flatMap(Self.nextHop))
+            } else {
+                if let gateway = route.gateway { body += Wire.attribute(RTA.gateway, gateway.bytes) }
+                if let oif = route.oif { body += Wire.u32(RTA.oif, UInt32(bitPattern: oif)) }
+            }
             if let metric = route.metric { body += Wire.u32(RTA.priority, metric) }
             if let source = route.source { body += Wire.attribute(RTA.prefsrc, source.bytes) }
             return Wire.message(type: RTM.newRoute, sequence: message.sequence, body: body)
         }
+    }
+
+    /// A `struct rtnexthop` (length, flags, hops 0 for weight 1, ifindex) and its gateway.
+    private static func nextHop(_ route: FakeRoute) -> [UInt8] {
+        let gateway = route.gateway.map { Wire.attribute(RTA.gateway, $0.bytes) } ?? []
+        return Wire.le16(UInt16(8 + gateway.count)) + [0, 0] + Wire.le32(UInt32(bitPattern: route.oif ?? 0)) + gateway
     }
 }

@@ -27,7 +27,7 @@ enum IFA {
 }
 
 enum RTA {
-    static let dst: UInt16 = 1, oif: UInt16 = 4, gateway: UInt16 = 5, priority: UInt16 = 6, prefsrc: UInt16 = 7, table: UInt16 = 15
+    static let dst: UInt16 = 1, oif: UInt16 = 4, gateway: UInt16 = 5, priority: UInt16 = 6, prefsrc: UInt16 = 7, table: UInt16 = 15, multipath: UInt16 = 9
 }
 
 /// errno values the fake answers with, as the kernel does.

@@ -172,6 +172,33 @@ struct RouteNetlinkKernelTests {
         }
     }
 
+    @Test("multipath routes iproute2 made read back with each next hop's gateway, link and weight, in both families")
+    func multipathRoutes() throws {
+        try withHostSandbox { sandbox in
+            let netlink = try RouteNetlink(namespace: sandbox.namespace)
+            let va = try netlink.createVeth(named: name("va"), peer: name("vb"), up: true)
+            let vc = try netlink.createVeth(named: name("vc"), peer: name("vd"), up: true)
+            try netlink.addAddress(CIDR(parsing: "10.77.0.2/24"), to: .named("va"))
+            try netlink.addAddress(CIDR(parsing: "10.79.0.2/24"), to: .named("vc"))
+            try netlink.addAddress(CIDR(parsing: "fd00:77::2/64"), to: .named("va"), flags: .noDAD)
+            try netlink.addAddress(CIDR(parsing: "fd00:79::2/64"), to: .named("vc"), flags: .noDAD)
+            for family in ["-4", "-6"] {
+                let (first, second) = family == "-4" ? ("10.77.0.1", "10.79.0.1") : ("fd00:77::1", "fd00:79::1")
+                let made = sandbox.run(["ip", family, "route", "add", "default", "nexthop", "via", first, "dev", "va", "weight", "3",
+                                        "nexthop", "via", second, "dev", "vc"])
+                try #require(made.succeeded, "\(made.stderr)")
+            }
+            for family in [IPFamily.ipv4, .ipv6] {
+                let (first, second) = family == .ipv4 ? ("10.77.0.1", "10.79.0.1") : ("fd00:77::1", "fd00:79::1")
+                let route = try #require(try netlink.routes(family: family).first { $0.isDefault }, "\(family)")
+                #expect(route.gateway == nil)
+                #expect(route.nextHops == [Route.NextHop(gateway: IPAddress(first), linkIndex: va.index, weight: 3),
+                                           Route.NextHop(gateway: IPAddress(second), linkIndex: vc.index, weight: 1)], "\(route)")
+                #expect(route.gateways == [IPAddress(first), IPAddress(second)])
+            }
+        }
+    }
+
     @Test("the attach batch runs in one request inside the container, and TCP crosses the bridge Berth built")
     func tcpAcrossBridge() throws {
         try withHostSandbox { sandbox in

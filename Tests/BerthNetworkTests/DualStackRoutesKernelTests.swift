@@ -42,4 +42,31 @@ struct DualStackRoutesKernelTests {
             #expect(viaDB.hasPrefix("lan fd00:121::1 "), "IPv6 egress through db once web is detached: \(viaDB)")
         }
     }
+
+    @Test("default routes someone made multipath over both networks (ip route … nexthop … nexthop): check is clean, and names a network whose gateway is left out")
+    func multipathDefaults() throws {
+        try withHostSandbox { sandbox in
+            let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
+            try manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"), ipv6Subnet: try CIDR(parsing: "fd00:beef::/64")))
+            try manager.createNetwork(NetworkOptions(name: "db", subnet: try CIDR(parsing: "10.89.0.0/24"), ipv6Subnet: try CIDR(parsing: "fd00:cafe::/64")))
+            let ns = try sandbox.makeNamespace()
+            let name = try #require(ns.name)
+            _ = try manager.attach(AttachOptions(network: "web", namespace: .open(ns), id: "a"))
+            _ = try manager.attach(AttachOptions(network: "db", namespace: .open(ns), id: "b", interfaceName: try InterfaceName("eth1")))
+            func ip(_ args: [String]) throws {
+                let result = sandbox.run(["ip", "-n", name] + args)
+                try #require(result.succeeded, "ip \(args.joined(separator: " ")): \(result.stderr)")
+            }
+            for family in ["-4", "-6"] {
+                for _ in 0..<4 where sandbox.run(["ip", "-n", name, family, "route", "del", "default"]).succeeded {}
+            }
+            try ip(["-4", "route", "add", "default", "nexthop", "via", "10.88.0.1", "dev", "eth0", "nexthop", "via", "10.89.0.1", "dev", "eth1"])
+            try ip(["-6", "route", "add", "default", "nexthop", "via", "fd00:beef::1", "dev", "eth0", "nexthop", "via", "fd00:cafe::1", "dev", "eth1"])
+            #expect(try manager.check().isEmpty)
+            // Without web's gateway among the next hops, web's IPv4 default route is missing;
+            // IPv6 is satisfied by any default route via a gateway (db's stands in).
+            try ip(["-4", "route", "replace", "default", "nexthop", "via", "10.89.0.1", "dev", "eth1", "weight", "2"])
+            #expect(try manager.check().map(\.description) == ["endpoint a: default route via 10.88.0.1: missing"])
+        }
+    }
 }

@@ -148,7 +148,9 @@ extension NetworkManager {
             missing.append(("address \(cidr6) on \(endpoint.interfaceName)", "missing"))
         }
         let routes = try inside.routes(family: family)
-        if cidr != nil, let gateway = network.gateway, !routes.contains(where: { $0.isDefault && $0.gateway == .v4(gateway) }) {
+        // A multipath default route with a next hop via the gateway counts too: someone
+        // spreading the namespace's egress over several networks kept ours among them.
+        if cidr != nil, let gateway = network.gateway, !routes.contains(where: { $0.isDefault && $0.gateways.contains(.v4(gateway)) }) {
             missing.append(("default route via \(gateway)", "missing"))
         }
         // The network's own IPv6 default route, at any metric (a further network's waits
@@ -157,7 +159,7 @@ extension NetworkManager {
         // egress goes through the first's, as before; only a namespace left with none is
         // reported (re-attaching gives it its own).
         if cidr6 != nil, let gateway6 = network.ipv6Gateway,
-           !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast && $0.gateway != nil }) {
+           !routes.contains(where: { $0.family == .ipv6 && $0.isDefault && $0.type == .unicast && !$0.gateways.isEmpty }) {
             missing.append(("IPv6 default route via \(gateway6)", "missing"))
         }
         return missing

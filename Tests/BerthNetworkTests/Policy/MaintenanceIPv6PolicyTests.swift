@@ -123,6 +123,15 @@ struct MaintenanceIPv6PolicyTests {
         #expect(try host.manager.check().isEmpty)
         try inside.deleteRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::fe")))
         #expect(try host.manager.check().map(\.description) == ["endpoint e1: IPv6 default route via fd00:beef::1: missing"])
+        // A multipath default route with the network's gateway among its next hops (the
+        // kernel dumps it as one route, its gateways in RTA_MULTIPATH) counts as well.
+        try inside.apply { changes throws(BerthError) in
+            try changes.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::1")), device: .index(eth0.index))
+            try changes.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::fe")), device: .index(eth0.index), appendIfExists: true)
+        }
+        let multipath = try #require(try inside.routes(family: .ipv6).first { $0.isDefault })
+        #expect(multipath.gateway == nil && multipath.gateways == [IPAddress("fd00:beef::1"), IPAddress("fd00:beef::fe")], "\(multipath)")
+        #expect(try host.manager.check().isEmpty)
         try inside.addRoute(to: nil, via: .v6(try IPv6Address(parsing: "fd00:beef::1")), metric: 1025)
         #expect(try host.manager.check().isEmpty)
     }
