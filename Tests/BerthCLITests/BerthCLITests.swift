@@ -112,6 +112,16 @@ struct BerthCLITests {
             #expect(columns.hasPrefix("DESTINATION"))
             #expect(columns.contains("10.56.0.0/16"))
 
+            // A multipath route made by iproute2: one row, its next hops' gateways and devices.
+            #expect(sandbox.run(["ip", "route", "add", "10.57.0.0/16", "nexthop", "via", "10.55.0.1", "dev", "va",
+                                 "nexthop", "via", "10.55.0.3", "dev", "va", "weight", "2"]).succeeded)
+            let multipath = sandbox.berth(["route", "ls", "-4"]).stdout.split(separator: "\n").filter { $0.hasPrefix("10.57.0.0/16") }
+            #expect(multipath.count == 1 && multipath.first?.split(separator: " ").prefix(3) == ["10.57.0.0/16", "10.55.0.1,10.55.0.3", "va,va"],
+                    "\(multipath)")
+            let hops = try parseJSON(sandbox.berth(["route", "ls", "-4", "--json"]).stdout).first { $0["destination"] as? String == "10.57.0.0/16" }
+            let nexthops = hops?["nexthops"] as? [[String: Any]] ?? []
+            #expect(nexthops.map { "\($0["gateway"] ?? "-") \($0["dev"] ?? "-") \($0["weight"] ?? "-")" } == ["10.55.0.1 va 1", "10.55.0.3 va 2"])
+
             #expect(sandbox.berth(["route", "del", "default", "--via", "10.55.0.1"]).status == 0)
             #expect(!ip(sandbox, ["-4", "route", "show"]).contains { $0["dst"] as? String == "default" })
             #expect(sandbox.berth(["addr", "del", "10.55.0.2/24", "--dev", "va"]).status == 0)
