@@ -1,3 +1,5 @@
+import ArgumentParser
+
 /// `-eFOO=1`: a short option with a joined value that holds '=', as docker's users write it.
 /// argument-parser reads a single-dash word with '=' as a name and a value (`-eFOO`, `1`)
 /// and refuses it; docker's pflag reads it as `-e FOO=1`. pflag also reads `-p=8080:80` as
@@ -21,17 +23,21 @@ enum JoinedValues {
         "--security-opt", "--state-dir",
     ]
     static let execValues: Set<String> = ["-e", "--env", "-w", "--workdir", "-u", "--user", "--state-dir"]
+    /// The flags of `run` and `exec`, which pflag takes with a value too (`--rm=false`).
+    static let runFlags: Set<String> = ["-d", "--detach", "--rm", "--read-only", "-i", "--interactive", "-t", "--tty", "--privileged"]
+    static let execFlags: Set<String> = ["-i", "--interactive", "-t", "--tty", "--privileged"]
     /// The short options that take a value of the commands whose every other word is an
     /// option, its value or a name (which cannot begin with '-').
     static let namedShort: [String: Set<Character>] = ["attach": ["p"], "kill": ["s"], "stop": ["t"], "restart": ["t"], "logs": ["n"]]
 
-    static func split(_ given: [String]) -> [String] {
-        let arguments = booleanValues(given)
+    static func split(_ given: [String]) throws -> [String] {
+        let arguments = try booleanValues(given)
         if arguments.count > 2, arguments[0] == "network", arguments[1] == "create" { return splitNetworkCreate(arguments) }
         if let command = arguments.first, let short = namedShort[command] { return splitNamed(arguments, short: short) }
         guard let command = arguments.first, command == "run" || command == "exec" else { return arguments }
         let short = command == "run" ? runShort : execShort
         let values = command == "run" ? runValues : execValues
+        let flags = command == "run" ? runFlags : execFlags
         var result = [command]
         var index = 1
         while index < arguments.count {
@@ -43,7 +49,9 @@ enum JoinedValues {
                 index = min(index + 2, arguments.count)
                 continue
             }
-            if let pair = pflagPair(word, short: short, joinedEquals: true) {
+            if let flag = try booleanFlag(word, flags: flags) {
+                result += flag
+            } else if let pair = pflagPair(word, short: short, joinedEquals: true) {
                 result += pair
             } else {
                 result.append(word)
@@ -62,21 +70,29 @@ enum JoinedValues {
 
     /// `network create --internal=true`, `network rm --force=false`: pflag takes a boolean
     /// flag's value joined by '=' (Go's ParseBool: true, false, 1, 0, t, f, …); argument-parser
-    /// refuses any value of a flag. Such a word becomes the flag when true and goes when
-    /// false; any other value is left for argument-parser to refuse (`does not take any value`).
-    static func booleanValues(_ arguments: [String]) -> [String] {
+    /// refuses any value of a flag but an empty one, which it takes as the flag. Such a word
+    /// becomes the flag when true and goes when false (`booleanFlag`).
+    static func booleanValues(_ arguments: [String]) throws -> [String] {
         guard arguments.count > 2, arguments[0] == "network", let flags = networkFlags[arguments[1]] else { return arguments }
         var result = Array(arguments.prefix(2))
         for (index, word) in arguments.enumerated().dropFirst(2) {
             if word == "--" { return result + arguments[index...] }
-            guard let equals = word.firstIndex(of: "="), flags.contains(String(word[..<equals])),
-                  let value = NetworkDriverOptions.bool(String(word[word.index(after: equals)...])) else {
-                result.append(word)
-                continue
-            }
-            if value { result.append(String(word[..<equals])) }
+            result += try booleanFlag(word, flags: flags) ?? [word]
         }
         return result
+    }
+
+    /// `FLAG=VALUE` of one of `flags`: `[FLAG]` for a true value, `[]` for a false one; nil
+    /// for any other word. Any other value, the empty one too (`--rm=`, which argument-parser
+    /// would take as the flag), is refused as pflag refuses it.
+    static func booleanFlag(_ word: String, flags: Set<String>) throws -> [String]? {
+        guard let equals = word.firstIndex(of: "="), flags.contains(String(word[..<equals])) else { return nil }
+        let flag = String(word[..<equals])
+        let text = String(word[word.index(after: equals)...])
+        guard let value = NetworkDriverOptions.bool(text) else {
+            throw ValidationError("the flag '\(flag)' takes true or false after '=', but '\(text)' was given (\(flag)=true, \(flag)=false, or \(flag) alone)")
+        }
+        return value ? [flag] : []
     }
 
     /// A single-dash word of a short option in `short` that argument-parser would misread:

@@ -43,6 +43,14 @@ struct ContainerLifeCLITests {
                 #expect(ContainerCLI.nothingRecorded(sandbox))
                 #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
                 #expect(ContainerCLI.vethsGone(sandbox))
+                // pflag's values of a flag, as docker takes them: --rm=false keeps the container,
+                // -d=false runs it in the foreground, --rm=1 removes it.
+                let kept = sandbox.berth(["run", "--rm=false", "-d=false", "--rootfs", rootfs.path, "--name", "kept", "--", "sh", "-c", "exit 5"])
+                #expect(kept.status == 5, "\(kept)")
+                #expect(try ContainerCLI.container(sandbox, "kept")?["status"] as? String == "exited")
+                #expect(sandbox.berth(["rm", "kept"]).status == 0)
+                let one = sandbox.berth(["run", "--rm=1", "--rootfs", rootfs.path, "--name", "one", "--", "sh", "-c", "exit 6"])
+                #expect(one.status == 6 && ContainerCLI.nothingRecorded(sandbox), "\(one)")
                 let conflicting = sandbox.berth(["run", "--rm", "--restart", "always", "--rootfs", rootfs.path, "--", "true"])
                 #expect(conflicting.status == 125 && conflicting.stderr.contains("cannot restart"), "\(conflicting)")
             }

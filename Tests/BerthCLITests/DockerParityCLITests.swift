@@ -59,9 +59,10 @@ struct DockerParityUsageTests {
     @Test("a misspelled option of run's is named as that option (argument-parser's error, the joined forms being known), never advised to go after '--' (which would run a program of that name: 127)")
     func misspelledOption() {
         for (word, message) in [
-            ("--rm=true", "the option '--rm' does not take any value, but 'true' was specified."),
+            ("--rm=yes", "the flag '--rm' takes true or false after '=', but 'yes' was given"),
             ("-itx", "unknown option '-x'"),
-            ("-d=1", "the option '-d' does not take any value, but '1' was specified."),
+            ("-d=", "the flag '-d' takes true or false after '=', but '' was given"),
+            ("--privileged=on", "the flag '--privileged' takes true or false after '=', but 'on' was given"),
             ("-pbogus", "invalid port mapping \"bogus\""),
         ] {
             let result = berth(["run", word, "sh"])

@@ -60,7 +60,7 @@ struct NetworkOptionsCLITests {
         }
     }
 
-    @Test("the flags of network create and rm take pflag's values: --internal=true, --ipv6=false, rm --force=true; another value is argument-parser's error")
+    @Test("the flags of network create and rm take pflag's values: --internal=true, --ipv6=false, rm --force=true; any other value, the empty one too, is refused naming the flag")
     func flagValues() throws {
         try withHostSandbox { sandbox in
             let create = sandbox.berth(["network", "create", "web", "--subnet", "10.49.1.0/24", "--internal=true", "--ipv6=false", "--bridge-existing=false",
@@ -70,8 +70,13 @@ struct NetworkOptionsCLITests {
             let network = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first, "\(json)")
             #expect(network["internal"] as? Bool == true && network["ipv6"] as? Bool == false && network["mtu"] as? Int == 1400, "\(network)")
             let maybe = sandbox.berth(["network", "create", "db", "--internal=maybe"])
-            #expect(maybe.status == 64 && maybe.stderr.hasPrefix("berth: the option '--internal' does not take any value, but 'maybe' was specified."),
+            #expect(maybe.status == 64 && maybe.stderr.hasPrefix("berth: the flag '--internal' takes true or false after '=', but 'maybe' was given"),
                     "\(maybe)")
+            // An empty value too, which argument-parser alone would take as the flag.
+            let empty = sandbox.berth(["network", "create", "db", "--internal="])
+            #expect(empty.status == 64 && empty.stderr.hasPrefix("berth: the flag '--internal' takes true or false after '=', but '' was given"),
+                    "\(empty)")
+            #expect(sandbox.berth(["network", "ls", "-q"]).stdout == "web\n", "db was never made")
             let forced = sandbox.berth(["network", "rm", "--force=true", "nosuch", "web"])
             #expect(forced.status == 0 && forced.stdout == "web\n" && forced.stderr == "berth: no network named \"nosuch\": nothing to remove\n", "\(forced)")
             let unforced = sandbox.berth(["network", "rm", "-f=false", "nosuch"])
