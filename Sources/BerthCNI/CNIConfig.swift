@@ -86,14 +86,24 @@ public struct CNIConfig: Sendable {
     /// `ipv6`, `ipv6Subnet`, `ipv6Gateway`, `"ipv4": false`, `"internal": true`,
     /// `"dnsEnabled": true`); a chained configuration publishes ports and has none of them.
     /// A bare `{"type":"berth-cni"}` may be either: prevResult tells (CHECK).
-    public var isMainConfiguration: Bool {
-        ipam != nil || subnet != nil || gateway != nil || bridge != nil || mtu != nil || wantsIPv6 || !ipv4 || isInternal || dnsEnabled
+    public var isMainConfiguration: Bool { !mainKeys.isEmpty }
+
+    /// The keys present that make this a main plugin's configuration, in the order above.
+    public var mainKeys: [String] {
+        [("ipam", ipam != nil), ("subnet", subnet != nil), ("gateway", gateway != nil), ("bridge", bridge != nil), ("mtu", mtu != nil),
+         ("ipv6", ipv6), ("ipv6Subnet", ipv6Subnet != nil), ("ipv6Gateway", ipv6Gateway != nil), ("ipv4", !ipv4),
+         ("internal", isInternal), ("dnsEnabled", dnsEnabled)].filter(\.1).map(\.0)
     }
 
     /// `dns` when it sets something — nameservers, search domains, options or a domain —
     /// else nil: as the reference bridge plugin, an empty `"dns": {}` (or one of empty
     /// lists) does not hide the IPAM plugin's DNS or Berth's resolver.
-    public var dnsIfSet: JSONValue? {
+    public var dnsIfSet: JSONValue? { Self.setting(dns) }
+
+    /// A `dns` object when it sets something (nameservers, search domains, options or a
+    /// domain), else nil — for the configuration's and for an IPAM result's, whose parse
+    /// always has one (`{}` from host-local without `resolvConf`).
+    public static func setting(_ dns: JSONValue?) -> JSONValue? {
         guard let dns else { return nil }
         let lists = ["nameservers", "search", "options"].contains { dns[$0]?.arrayValue?.isEmpty == false }
         // Optional.none, not JSONValue's nil literal (null), which would win over the rest.
@@ -170,7 +180,12 @@ public struct CNIConfig: Sendable {
             }
         }
         isInternal = try reader.bool("internal") ?? false
-        stateDir = try reader.string("stateDir")
+        // Where the teardown happens, and what gives back the lease: a malformed `stateDir`
+        // or `ipam` is refused even by DEL's lenient reader, as taken for absent it would
+        // tear down in the default state (finding nothing, and succeeding) or skip the
+        // IPAM plugin's DEL, leaving the real attachment and its lease behind.
+        let strict = CNIConfigReader(json)
+        stateDir = try strict.string("stateDir")
         logFile = try reader.string("logFile")
         if let path = logFile, !path.isEmpty, !path.hasPrefix("/") {
             // As a relative stateDir: a runtime runs plugins in its own working directory.
@@ -182,7 +197,7 @@ public struct CNIConfig: Sendable {
             logFile = nil
         }
 
-        ipam = try reader.objectValue("ipam")
+        ipam = try strict.objectValue("ipam")
         if let ipam {
             let section = CNIConfigReader(ipam, path: "ipam", lenient: lenient)
             let type = try section.requiredString("type")

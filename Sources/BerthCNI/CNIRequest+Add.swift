@@ -13,7 +13,18 @@ extension CNIRequest {
     /// the main plugin: it leases an address (its own IPAM or the delegated plugin's),
     /// creates the network on first use, attaches `CNI_NETNS` and publishes the ports.
     func add() throws(CNIError) -> JSONValue {
-        if let prevResult = config.prevResult { return try addChained(prevResult) }
+        if let prevResult = config.prevResult {
+            // A main plugin's keys behind another plugin: the list is out of order. Chained,
+            // it would publish at most, and the container would have no Berth network the
+            // configuration asks for (and CHECK, which goes by those keys, none to find).
+            let keys = config.mainKeys
+            guard keys.isEmpty else {
+                throw CNIError(.invalidConfig, "berth-cni with \(keys.map { "\"\($0)\"" }.joined(separator: ", ")) is a main plugin, "
+                               + "but it got a prevResult: another plugin ran before it",
+                               details: "put it first in the plugin list; a chained berth-cni (after another main plugin) takes only the portMappings capability")
+            }
+            return try addChained(prevResult)
+        }
         let ports = try portSpecs()
         let ifname: InterfaceName
         do { ifname = try InterfaceName(env.ifname) } catch { throw CNIError(.invalidEnvironment, "CNI_IFNAME: \(error.message)") }
@@ -154,7 +165,7 @@ extension CNIRequest {
                 .init(name: endpoint.interfaceName.rawValue, mac: endpoint.mac.description, sandbox: env.netns),
             ],
             ips: ips, routes: routes,
-            dns: config.dnsIfSet ?? ipamResult?.dns ?? resolverDNS(network))
+            dns: config.dnsIfSet ?? CNIConfig.setting(ipamResult?.dns) ?? resolverDNS(network))
     }
 
     /// On a network with DNS on, the resolver on the gateway, with the host's search

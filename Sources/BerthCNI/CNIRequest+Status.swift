@@ -14,8 +14,10 @@ extension CNIRequest {
         do throws(BerthError) {
             let backend = try BerthBackend(stateDirectory: stateDirectory)
             // With a delegated IPAM plugin the subnet comes from its range at ADD: only an
-            // existing network can be judged.
-            if config.ipamType != nil, try backend.network(named: config.name) == nil { return nil }
+            // existing network can be judged. Nor can a configuration without a main
+            // plugin's keys: chained behind another plugin (STATUS has no prevResult to
+            // tell), its ADD only publishes, and never makes the network.
+            if config.ipamType != nil || !config.isMainConfiguration, try backend.network(named: config.name) == nil { return nil }
             blockers = try backend.blockers(networkOptions())
         } catch {
             throw CNIError(.pluginNotAvailable, "berth-cni cannot serve ADD: \(error.message)", details: CNIError(error).details)

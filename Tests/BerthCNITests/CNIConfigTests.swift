@@ -99,6 +99,17 @@ struct CNIConfigTests {
         #expect(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0"}"#), lenient: true) }
     }
 
+    @Test("a malformed stateDir or ipam is code 7 in lenient (DEL) parsing too: taken for absent, DEL would tear down in the default state or skip the IPAM plugin's DEL",
+          arguments: [#""stateDir":["/srv/berth"]"#, #""stateDir":7"#, #""ipam":"host-local""#, #""ipam":["host-local"]"#])
+    func teardownKeys(member: String) throws {
+        let text = #"{"cniVersion":"1.0.0","name":"n","# + member + "}"
+        for lenient in [false, true] {
+            let error = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: text), lenient: lenient) }
+            #expect(error.code == .invalidConfig, "\(error)")
+            #expect(error.message.contains(member.hasPrefix(#""stateDir""#) ? "\"stateDir\"" : "\"ipam\""), "\(error)")
+        }
+    }
+
     @Test("port mapping keys match in any case; two that differ only in case are code 7 (Go lets the later win, whatever its case)")
     func keyCase() throws {
         let value = try JSONValue(parsing: #"{"HostPort":8080,"containerport":80,"PROTOCOL":"UDP","hostip":"192.0.2.1"}"#)

@@ -37,6 +37,21 @@ struct CNIIPv6OnlyTests {
         #expect(try CNIResult.parse(result.rendered(version: version), path: "prevResult") == result)
     }
 
+    @Test("a delegated IPAM plugin's empty dns (host-local's {} without resolvConf) leaves the network's resolver in the result; one that sets something wins")
+    func ipamEmptyDNS() throws {
+        let request = try CNIDualStackTests.request(#"{"cniVersion":"1.1.0","name":"six","ipv6":true,"ipv4":false,"dnsEnabled":true,"ipam":{"type":"host-local"}}"#)
+        for empty in [#"{}"#, #"{"nameservers":[]}"#] {
+            let lease = try CNIResult.parse(try JSONValue(parsing: #"{"cniVersion":"1.1.0","ips":[{"address":"fd00:77::2/64"}],"dns":\#(empty)}"#),
+                                            path: "ipam")
+            let result = try request.result(try Self.description(), ipamResult: lease)
+            // (With the host's search domains, when its resolv.conf has any.)
+            #expect(result.dns["nameservers"] == .array([.string("fd00:77::1")]), "\(empty): \(result.dns)")
+        }
+        let set = try CNIResult.parse(try JSONValue(parsing: #"{"cniVersion":"1.1.0","ips":[{"address":"fd00:77::2/64"}],"dns":{"nameservers":["fd00:77::53"]}}"#),
+                                      path: "ipam")
+        #expect(try request.result(try Self.description(), ipamResult: set).dns == (try JSONValue(parsing: #"{"nameservers":["fd00:77::53"]}"#)))
+    }
+
     @Test("\"ipv4\": false becomes the network's options; absent means IPv4")
     func key() throws {
         let options = try CNIDualStackTests.request(#"{"cniVersion":"1.0.0","name":"six","ipv6Subnet":"fd00:77::/64","ipv4":false}"#).networkOptions()

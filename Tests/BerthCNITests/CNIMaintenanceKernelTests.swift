@@ -91,6 +91,14 @@ struct CNIMaintenanceKernelTests {
             let refused = cni.run("ADD", config, containerID: "more", netns: try sandbox.makeNamespace().path)
             #expect(refused.code == 100, "\(refused)")
 
+            // A configuration with no main plugin's key may be chained behind another plugin,
+            // whose ADD makes no network: STATUS does not judge a network it would create
+            // (here one whose name Berth reserves).
+            let bare = cni.run("STATUS", #"{"cniVersion":"1.1.0","name":"bridge","type":"berth-cni"}"#)
+            #expect(bare.status == 0 && bare.stdout.isEmpty, "\(bare)")
+            let named = cni.run("STATUS", #"{"cniVersion":"1.1.0","name":"bridge","type":"berth-cni","subnet":"10.78.0.0/24"}"#)
+            #expect(named.code == 50 && named.message.contains("bridge"), "\(named)")
+
             let file = sandbox.stateDirectory + "/not-a-directory"
             #expect(FileManager.default.createFile(atPath: file, contents: Data()))
             let broken = #"{"cniVersion":"1.1.0","name":"x","stateDir":"\#(file)"}"#
