@@ -127,17 +127,21 @@ public struct CNIEnvironment: Sendable, Hashable {
     /// reference plugins.
     static let knownArgs: Set = ["IgnoreUnknown", "IP", "MAC"]
 
-    /// `KEY=VALUE;KEY=VALUE`.
+    /// `KEY=VALUE;KEY=VALUE`, split at the bytes ';' and '=' as the reference plugins split
+    /// it — not at Characters, where U+037E would count as ';' and an '=' followed by a
+    /// combining mark would not be one.
     static func parseArgs(_ text: String) throws(CNIError) -> [(String, String)] {
         guard !text.isEmpty else { return [] }
         var pairs: [(String, String)] = []
-        for item in text.split(separator: ";", omittingEmptySubsequences: true) {
-            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-                throw CNIError(.invalidEnvironment, "CNI_ARGS item \"\(item)\" is not KEY=VALUE", details: "separate KEY=VALUE pairs with ';'")
+        for item in text.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true) {
+            guard let equals = item.firstIndex(of: UInt8(ascii: "=")), equals != item.startIndex else {
+                throw CNIError(.invalidEnvironment, "CNI_ARGS item \"\(String(decoding: item, as: UTF8.self))\" is not KEY=VALUE",
+                               details: "separate KEY=VALUE pairs with ';'")
             }
-            pairs.append((String(item[..<equals]), String(item[item.index(after: equals)...])))
+            pairs.append((String(decoding: item[..<equals], as: UTF8.self), String(decoding: item[item.index(after: equals)...], as: UTF8.self)))
         }
-        let ignoreUnknown = pairs.contains { $0.0 == "IgnoreUnknown" && ["1", "true", "True", "TRUE"].contains($0.1) }
+        // As the reference's UnmarshallableBool: "1" or "true" in any case.
+        let ignoreUnknown = pairs.contains { $0.0 == "IgnoreUnknown" && ($0.1 == "1" || $0.1.lowercased() == "true") }
         if !ignoreUnknown, let unknown = pairs.first(where: { !knownArgs.contains($0.0) }) {
             throw CNIError(.invalidEnvironment, "CNI_ARGS has the unknown key \"\(unknown.0)\"",
                            details: "berth-cni understands IP and MAC; add IgnoreUnknown=1 to pass others")

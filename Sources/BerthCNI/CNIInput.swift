@@ -22,7 +22,7 @@ public enum CNIInput {
         let chunk = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 64 * 1024)
         defer { chunk.deallocate() }
         while true {
-            let count = Glibc.read(fd, chunk.baseAddress, chunk.count)
+            let count = systemRead(fd, chunk.baseAddress, chunk.count)
             if count == 0 { return bytes }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -54,4 +54,14 @@ public enum CNIInput {
         }
         return value
     }
+}
+
+/// read(2), named apart from `CNIInput.read`, which an unqualified call inside it would
+/// find first — by the C library's module, whichever it is.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.read(fd, buffer, count)
+    #elseif canImport(Musl)
+    Musl.read(fd, buffer, count)
+    #endif
 }

@@ -21,7 +21,17 @@ public struct CNILog: Sendable {
             let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             if opened >= 0 { fd = opened }
         }
-        _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        _ = line.withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
         if fd != 2 { close(fd) }
     }
+}
+
+/// write(2), named apart from `CNILog.write`, which an unqualified call inside it would
+/// find first — by the C library's module, whichever it is.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buffer, count)
+    #elseif canImport(Musl)
+    Musl.write(fd, buffer, count)
+    #endif
 }

@@ -154,9 +154,22 @@ public struct IPAMPlugin: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        // berth-cni ignores SIGPIPE (main.swift): the plugin gets the default disposition
+        // and an empty mask, as the runtime would have started it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
         let spawned = withCStrings([path]) { argv in
-            withCStrings(environment) { envp in posix_spawn(&pid, path, &actions, nil, argv, envp) }
+            withCStrings(environment) { envp in posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
         }
         close(input[0])
         close(output[1])

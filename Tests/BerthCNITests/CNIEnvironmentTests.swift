@@ -23,6 +23,18 @@ struct CNIEnvironmentTests {
         #expect(secondDel.netns.isEmpty)
     }
 
+    @Test("CNI_ARGS splits at the bytes ';' and '=' (U+037E is no ';', '=' before a combining mark is still '='); IgnoreUnknown takes 1 or true in any case")
+    func argsBytes() throws {
+        let greek = try CNIEnvironment.parseArgs("IgnoreUnknown=1;K8S_POD_NAME=a\u{037E}b")
+        #expect(greek.map(\.0) == ["IgnoreUnknown", "K8S_POD_NAME"] && greek.last?.1 == "a\u{037E}b")
+        let combining = try CNIEnvironment.parseArgs("IgnoreUnknown=1;NOTE=\u{0301}x")
+        #expect(combining.last?.0 == "NOTE" && combining.last?.1 == "\u{0301}x")
+        for yes in ["tRuE", "TRUE", "1"] {
+            #expect(try CNIEnvironment.parseArgs("IgnoreUnknown=\(yes);K8S_POD_NAME=x").count == 2)
+        }
+        #expect(throws: CNIError.self) { try CNIEnvironment.parseArgs("IgnoreUnknown=yes;K8S_POD_NAME=x") }
+    }
+
     @Test("refused environments", arguments: [
         (["CNI_COMMAND": ""], "CNI_COMMAND is not set"),
         (["CNI_COMMAND": "add"], "CNI_COMMAND \"add\" is not a CNI command"),

@@ -50,4 +50,35 @@ struct CNIIPAMAnswerKernelTests {
             #expect(add.json?["dns"] == (try JSONValue(parsing: #"{"domain":"cluster.local"}"#)), "\(add)")
         }
     }
+
+    @Test("the IPAM plugin starts with SIGPIPE at its default and no signal blocked, though berth-cni ignores SIGPIPE")
+    func pluginSignals() throws {
+        try withHostSandbox { sandbox in
+            let plugins = try CNIIPAMForwardingKernelTests.pluginDirectory(sandbox)
+            let script = """
+                #!/bin/sh
+                cat > /dev/null
+                case "$CNI_COMMAND" in
+                VERSION) printf '%s' '{"cniVersion":"1.0.0","supportedVersions":["1.0.0","1.1.0"]}'; exit 0;;
+                ADD) grep -E '^Sig(Ign|Blk):' /proc/$$/status > '\(plugins)/signals'
+                     printf '%s' '{"cniVersion":"1.1.0","ips":[{"address":"10.78.0.50/24","gateway":"10.78.0.1"}]}'; exit 0;;
+                esac
+                exit 0
+
+                """
+            try script.write(toFile: plugins + "/ipam-signals", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: plugins + "/ipam-signals")
+            let cni = CNIHarness(sandbox: sandbox)
+            let add = cni.run("ADD", cni.config("k8s", extra: #""ipam":{"type":"ipam-signals"}"#), containerID: "pod1",
+                              netns: try sandbox.makeNamespace().path, path: plugins)
+            try #require(add.status == 0, "\(add)")
+            let lines = try String(contentsOfFile: plugins + "/signals", encoding: .utf8).split(separator: "\n")
+            func mask(_ name: String) -> UInt64? {
+                lines.first { $0.hasPrefix(name + ":") }.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) }
+            }
+            let ignored = try #require(mask("SigIgn"), "\(lines)")
+            #expect(ignored & (1 << (13 - 1)) == 0, "SIGPIPE ignored in the plugin: \(lines)")
+            #expect(mask("SigBlk") == 0, "\(lines)")
+        }
+    }
 }

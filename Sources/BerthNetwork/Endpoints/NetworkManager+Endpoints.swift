@@ -45,7 +45,6 @@ extension NetworkManager {
                                 checkNetwork: (NetworkRecord) throws(BerthError) -> Void) throws(BerthError) -> EndpointDescription {
         if let id = options.id { try AttachOptions.validate(id: id) }
         if let name = options.name { try EndpointNames.validate(name, parameter: "name") }
-        for alias in options.aliases { try EndpointNames.validate(alias, parameter: "alias") }
         let namespace: NetworkNamespace
         do {
             namespace = try host.open(options.namespace)
@@ -62,6 +61,17 @@ extension NetworkManager {
             let network = try tx.requireNetwork(named: options.network)
             try network.requireReady()
             try checkNetwork(network)
+            // Aliases are DNS names where a resolver answers them. On a network without one
+            // (berth-cni keeps the aliases podman sends to every network) an alias that is
+            // no DNS name is left out rather than refused: it would never be answered either
+            // way, and refusing it failed the attach for a name nothing serves.
+            let aliases: [String]
+            if network.dns {
+                for alias in options.aliases { try EndpointNames.validate(alias, parameter: "alias") }
+                aliases = options.aliases
+            } else {
+                aliases = options.aliases.filter(EndpointNames.isValid)
+            }
             let instance = try tx.instance()
             let id = options.id ?? RecordID.generate()
             // Which of the endpoints and publications hold the id: one cheap statement; the
@@ -110,7 +120,7 @@ extension NetworkManager {
                 id: id, network: network.name, namespacePath: namespace.path, namespaceIdentity: namespace.identity,
                 interfaceName: options.interfaceName, hostVeth: try KernelNames.hostVeth(forEndpoint: id, instance: instance.id), address: address,
                 mac: mac, created: StateClock.now(), ports: ports, isDetaching: true, ipv6Address: ipv6Address,
-                name: options.name, aliases: options.aliases)
+                name: options.name, aliases: aliases)
             try tx.insertEndpoint(record)
             record.isDetaching = false
             Trace.mark("attach: address and ports chosen, recorded")

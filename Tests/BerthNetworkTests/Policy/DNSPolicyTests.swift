@@ -72,6 +72,17 @@ struct DNSPolicyTests {
         _ = try named(host, "c4", id: "e4", name: "web")
     }
 
+    @Test("on a network with DNS off, an alias that is no DNS name (podman sends the container's to every network) is left out, not refused; valid ones are kept")
+    func aliasesWithoutDNS() throws {
+        let host = try FakeHost()
+        _ = try host.manager.createNetwork(NetworkOptions(name: "off", subnet: try CIDR(parsing: "10.90.0.0/24"), dns: false))
+        let record = try named(host, "c1", id: "e1", name: "web", aliases: ["ok", "trailing-", "a..b"], network: "off")
+        #expect(record.aliases == ["ok"])
+        #expect(try host.manager.endpoint("e1").aliases == ["ok"])
+        // The name is still checked: the CLI's --name is taken there, and must be one.
+        expect(refusal { _ = try named(host, "c2", id: "e2", name: "-web", network: "off") }, .invalidArgument, ["-web"], parameter: "name")
+    }
+
     @Test("names clash in every form the resolver answers (db and db.web on network web); a name under another DNS network's domain is refused naming it")
     func qualifiedNameRefusals() throws {
         let host = try FakeHost()
