@@ -670,12 +670,18 @@ static int close_others(int *keep, int count) {
         for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
     }
     unsigned low = 3;
+    // berth_close_range returns -errno and leaves errno be: set it for the failure report.
     for (int i = 0; i < count; i++) {
         if (keep[i] < (int)low) continue;
-        if ((unsigned)keep[i] > low && berth_close_range(low, (unsigned)keep[i] - 1)) return -1;
+        if ((unsigned)keep[i] > low) {
+            int rc = berth_close_range(low, (unsigned)keep[i] - 1);
+            if (rc) { errno = -rc; return -1; }
+        }
         low = (unsigned)keep[i] + 1;
     }
-    return berth_close_range(low, ~0U) ? -1 : 0;
+    int rc = berth_close_range(low, ~0U);
+    if (rc) { errno = -rc; return -1; }
+    return 0;
 }
 
 /// The bounding set cut to `keep`, first: it decides what an exec'd root program gets back.
@@ -700,12 +706,40 @@ static int set_capabilities(unsigned long long keep) {
     struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
+    // Only what the child holds: capset refuses (EPERM) a bit outside its permitted set —
+    // one past an older kernel's last capability (`--cap-add ALL` names PERFMON, BPF and
+    // CHECKPOINT_RESTORE, Linux 5.8/5.9), or one berth itself was started without.
+    if (syscall(SYS_capget, &header, data)) return -1;
+    keep &= (unsigned long long)data[0].permitted | (unsigned long long)data[1].permitted << 32;
+    memset(data, 0, sizeof data);
     // The inheritable set stays empty, as runc's since 1.1.2 (CVE-2022-24769): with it, a
     // program carrying inheritable file capabilities would gain them on exec, a non-root
     // user's included.
     data[0].effective = data[0].permitted = (unsigned)(keep & 0xffffffffu);
     data[1].effective = data[1].permitted = (unsigned)(keep >> 32);
     return (int)syscall(SYS_capset, &header, data);
+}
+
+/// runc's fixStdioPermissions, narrowed: the command's stdio given to the user it runs as,
+/// so that it can open /dev/stdout, /dev/stderr or its terminal by name (nginx-style logging
+/// to /dev/stderr, su, script) — but only what berth made for the container: its pipes
+/// (pipefs) and the console's slave (`console`, the container's devpts). A descriptor berth
+/// passed through (its caller's terminal, a named FIFO or file of the host's) keeps its
+/// owner: chowning it would hand a host file to the container's uid. Only the owner
+/// changes, as runc's. EINVAL, EPERM or EROFS: left as it is, as runc does.
+static int give_stdio(const struct berth_exec_config *c, int console) {
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        struct statfs fs;
+        if (fstat(fd, &st) || fstatfs(fd, &fs)) {
+            if (errno == EBADF) continue;
+            return -1;
+        }
+        int made = fs.f_type == PIPEFS_MAGIC || (console && fs.f_type == DEVPTS_SUPER_MAGIC);
+        if (!made || st.st_uid == c->uid) continue;
+        if (fchown(fd, c->uid, (gid_t)-1) && errno != EINVAL && errno != EPERM && errno != EROFS) return -1;
+    }
+    return 0;
 }
 
 /// runc's finalizeNamespace: the user switched with PR_SET_KEEPCAPS on, so the permitted
@@ -793,8 +827,11 @@ static void finish_and_exec(struct berth_exec_config *c) {
     // files, which no path can pass through. The check after is runc's second fence: a
     // directory outside the root gets "(unreachable)" from the kernel, ENOENT from getcwd.
     if (chdir(c->workdir ? c->workdir : "/")) fail(c, BERTH_STEP_WORKDIR);
+    // The system call itself, not glibc's getcwd: on "(unreachable)" or ENAMETOOLONG that
+    // falls back to walking `..` with opendir — memory allocation in a child cloned from a
+    // threaded process, and a path that starts with '/' whatever the kernel said.
     char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd)) fail(c, BERTH_STEP_WORKDIR);
+    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0) fail(c, BERTH_STEP_WORKDIR);
     if (cwd[0] != '/') { errno = ENOENT; fail(c, BERTH_STEP_WORKDIR); }
     const char *path = find_command(c);
     if (!path) fail(c, BERTH_STEP_LOOKUP);
@@ -819,6 +856,8 @@ static void finish_and_exec(struct berth_exec_config *c) {
     make_undumpable();
     // While every capability is held (CAP_SETGID whatever the container keeps).
     if (set_groups(c)) fail(c, BERTH_STEP_USER);
+    // Before the filter, which need not allow fstatfs and fchown (a custom profile).
+    if (c->set_user && c->uid != 0 && give_stdio(c, console >= 0)) fail(c, BERTH_STEP_USER);
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(c, BERTH_STEP_NO_NEW_PRIVS);
     // From here on every system call passes the filter: the rest of this sequence (prctl,
     // capset, rt_sigprocmask, execve, and write/exit_group to report a failure) must be

@@ -64,6 +64,21 @@ struct LimitsCLITests {
         }
     }
 
+    @Test("--cap-add ALL under a berth started without a capability (setpriv --bounding-set -sys_module): the container gets what there is, not a capset failure")
+    func capAddAllWithoutOne() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs(applets: ["grep"]) { rootfs in
+                let line = ["setpriv", "--bounding-set", "-sys_module", "--"]
+                    + sandbox.berthArguments(["run", "--rm", "--network", "none", "--cap-add", "ALL", "--rootfs", rootfs.path, "--", "grep", "CapEff", "/proc/self/status"])
+                let run = Command.run(line, environment: sandbox.berthEnvironment())
+                let mask = run.stdout.split(separator: "\t").last.flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines), radix: 16) }
+                #expect(run.status == 0 && mask != nil, "\(run)")
+                // CAP_SYS_MODULE (16) is not there; CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21) are.
+                #expect(mask.map { $0 & (1 << 16) == 0 && $0 & (1 << 12) != 0 && $0 & (1 << 21) != 0 } == true, "\(run)")
+            }
+        }
+    }
+
     @Test("--memory-swap -1 and --pids-limit -1 as separate words (as documented and as docker takes them): unlimited, not a missing value")
     func minusOneSeparate() throws {
         try withHostSandbox { sandbox in

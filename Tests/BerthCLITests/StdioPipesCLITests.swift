@@ -47,4 +47,30 @@ struct StdioPipesCLITests {
             }
         }
     }
+
+    @Test("a command run as another user (-u 1000) opens /dev/stdout and /dev/stderr by name, as under runc: its pipes are its user's; the host's file behind berth keeps its owner")
+    func stdioOfUser() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs(applets: ["cat", "sleep"]) { rootfs in
+                let run = sandbox.berth(["run", "--rm", "-u", "1000", "--network", "none", "--rootfs", rootfs.path, "--",
+                                         "sh", "-c", "echo out > /dev/stdout && echo err > /dev/stderr && id -u"])
+                #expect(run.status == 0 && run.stdout == "out\n1000\n" && run.stderr == "err\n", "\(run)")
+                #expect(sandbox.berth(["run", "-d", "--name", "box", "--network", "none", "--rootfs", rootfs.path, "--", "sleep", "1000"]).status == 0)
+                let exec = sandbox.berth(["exec", "-u", "bob", "box", "sh", "-c", "echo err > /dev/stderr"])
+                #expect(exec.status == 0 && exec.stderr == "err\n", "\(exec)")
+                #expect(sandbox.berth(["rm", "-f", "box"]).status == 0)
+
+                let directory = NSTemporaryDirectory() + "berth-stdio-\(KernelTests.uniqueSuffix())"
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: directory) }
+                let output = directory + "/out"
+                let line = sandbox.berthArguments(["run", "--rm", "-u", "1000", "--network", "none", "--rootfs", rootfs.path, "--", "sh", "-c", "echo hi > /dev/stdout"])
+                    .map(Self.quote).joined(separator: " ")
+                let redirected = Command.run(["timeout", "60", "sh", "-c", "\(line) > \(Self.quote(output))"], environment: sandbox.berthEnvironment())
+                #expect(redirected.status == 0 && (try? String(contentsOfFile: output, encoding: .utf8)) == "hi\n", "\(redirected)")
+                let owner = try FileManager.default.attributesOfItem(atPath: output)[.ownerAccountID] as? NSNumber
+                #expect(owner?.intValue == 0)
+            }
+        }
+    }
 }
