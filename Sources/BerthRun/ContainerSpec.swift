@@ -109,6 +109,12 @@ public struct ContainerSpec: Sendable, Hashable {
             guard namespaces.contains(.mount) else {
                 throw .invalid("a root filesystem needs a mount namespace", hint: "keep the mount namespace, or give no root filesystem", parameter: "rootfs")
             }
+            // Without a pid namespace of its own, the container's /proc shows the host's
+            // processes, and a path through /proc/1/root (the host's root) made by the child
+            // with every capability (a volume's mount point, -w) would land on the host.
+            guard namespaces.contains(.pid) else {
+                throw .invalid("a root filesystem needs a pid namespace", hint: "keep the pid namespace, or give no root filesystem", parameter: "rootfs")
+            }
             var st = stat()
             guard stat(rootfs, &st) == 0 else {
                 let error = Errno(errno)

@@ -18,7 +18,7 @@ struct ContainerSpecTests {
         #expect(try rejection(ContainerSpec(command: [""])).code == .invalidArgument)
     }
 
-    @Test("root filesystem: absolute, existing, a directory, with a mount namespace")
+    @Test("root filesystem: absolute, existing, a directory, with a mount and a pid namespace")
     func rootfs() throws {
         #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "relative/root")).message.contains("relative/root"))
         #expect(try rejection(ContainerSpec(command: ["sh"], rootfs: "/")).code == .invalidArgument)
@@ -28,6 +28,8 @@ struct ContainerSpecTests {
         #expect(file.message.contains("not a directory"))
         let noMount = try rejection(ContainerSpec(command: ["sh"], namespaces: [.pid, .network], rootfs: "/tmp"))
         #expect(noMount.message.contains("mount namespace"))
+        let noPID = try rejection(ContainerSpec(command: ["sh"], namespaces: [.mount, .network], rootfs: "/tmp"))
+        #expect(noPID.message == "a root filesystem needs a pid namespace" && noPID.parameter == "rootfs", "\(noPID)")
     }
 
     @Test("hostname: valid characters and a UTS namespace")
