@@ -54,7 +54,7 @@ public enum HookRole: Sendable, Hashable {
     /// The usage error for the hook called by its own name with runc's arguments — the
     /// hook itself registered as docker's runtime (`--add-runtime berth=…/berth-oci-hook`),
     /// which containerd then runs as runc — or nil for any other first argument. (`help`
-    /// and `-h` are left to the usage.)
+    /// and `-h` are left to the usage.) `program` is argv[0], read only for the message.
     public static func runtimeMisregistered(_ arguments: [String], program: @autoclosure () -> String) -> String? {
         guard let first = arguments.first, first != "help", first != "h", !isHookArgument(first), isRuntimeArgument(first) else { return nil }
         // containerd runs a runtime by the path it was registered with: the wrapper the
