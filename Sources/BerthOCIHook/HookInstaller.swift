@@ -78,7 +78,10 @@ public struct HookInstaller: Sendable {
         }
         // Refused before anything is written: a foreign file where the wrapper goes must not
         // leave podman's hooks installed by a run that failed.
-        if let wrapperPath { try Self.checkReplaceable(wrapperPath, hookPath: hookPath) }
+        if let wrapperPath {
+            try Self.checkNotHook(wrapperPath, hookPath: hookPath)
+            try Self.checkReplaceable(wrapperPath, hookPath: hookPath)
+        }
         var installed = Installed()
         if let hooksDirectory {
             try Self.makeDirectories(hooksDirectory)
@@ -117,8 +120,12 @@ public struct HookInstaller: Sendable {
     /// Writes a file (mode 0644 unless given) through a temporary one and a rename.
     static func write(_ text: String, to path: String, mode: CModeT = 0o644) throws(BerthError) {
         let temporary = path + ".berth-\(getpid())"
+        // A leftover at the temporary path (an earlier run's with this pid, or a symbolic
+        // link planted there) is removed, and the file made anew and never followed: opened
+        // through a link, it would truncate and overwrite the file the link leads to.
+        unlink(temporary)
         do {
-            let fd = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate, .closeOnExec],
+            let fd = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
                                              permissions: FilePermissions(rawValue: mode))
             try fd.closeAfter { _ = try fd.writeAll(text.utf8) }
         } catch {
@@ -130,6 +137,30 @@ public struct HookInstaller: Sendable {
             unlink(temporary)
             throw error
         }
+    }
+
+    /// Refuses a wrapper path that is the hook itself: the same path, the same directory
+    /// entry reached through linked directories, or the hook's file under another name
+    /// (not a symbolic link, which an earlier install made). A link or a script there would
+    /// replace the hook, and a link to itself leaves neither hook nor wrapper.
+    static func checkNotHook(_ path: String, hookPath: String) throws(BerthError) {
+        var info = stat(), hook = stat()
+        let sameEntry = path == hookPath || entry(path).map { $0 == entry(hookPath) } == true
+        let sameFile = lstat(path, &info) == 0 && info.st_mode & S_IFMT != S_IFLNK && stat(hookPath, &hook) == 0
+            && info.st_dev == hook.st_dev && info.st_ino == hook.st_ino
+        guard sameEntry || sameFile else { return }
+        throw BerthError(.invalidArgument, "\(path) is berth-oci-hook itself (\(hookPath)): the wrapper made there would replace the hook",
+                         object: .file(path), parameter: "wrapperPath", remedy: .chooseAnother(parameter: "wrapperPath"))
+    }
+
+    /// `path`'s directory, every link in it resolved, and its last component: the directory
+    /// entry it names. Nil when the directory cannot be resolved.
+    static func entry(_ path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let directory = slash == path.startIndex ? "/" : String(path[..<slash])
+        guard let resolved = realpath(directory, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved) + "/" + path[path.index(after: slash)...]
     }
 
     /// Refuses a wrapper path holding anything but an earlier run's link or script. A

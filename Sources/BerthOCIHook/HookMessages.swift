@@ -45,6 +45,9 @@ public enum HookMessages {
         if error.code == .alreadyExists, error.remedy == .chooseAnother(parameter: "interfaceName") {
             return interfaceClash(error.object?.kind == .link ? error.object?.name : nil)
         }
+        if error.parameter == "linux.namespaces", error.object?.kind == .container {
+            return noNamespaceOfItsOwn
+        }
         if let remedy = error.remedy { return words(for: remedy) }
         if let parameter = error.parameter, let annotation = annotation(for: parameter) {
             if let hint = error.hint, !mentionsFlag(hint) { return "\(hint) in annotation \(annotation)" }
@@ -65,6 +68,11 @@ public enum HookMessages {
         "the container's network namespace has an \(name ?? "eth0") already, so it is not a namespace of its own with no other network: "
             + "run the container with --network none, not with docker's --network container:NAME or as a second annotated container of a podman pod"
     }
+
+    /// The container shares the host's network namespace (config.json's linux.namespaces
+    /// has no network entry): the library's hint names flags, so the fix is worded here.
+    static let noNamespaceOfItsOwn =
+        "run the container with --network none (docker, podman) or give it a network entry in linux.namespaces"
 
     static func words(for remedy: BerthError.Remedy) -> String {
         switch remedy {
@@ -90,6 +98,10 @@ public enum HookMessages {
             return "the runtime must run the hook as root or with \(capability)"
         case .listExisting(let kind) where kind == .network:
             return "create that network first, or leave annotation \(HookAnnotations.network) out for the default network"
+        case .listExisting(let kind) where kind == .namespace:
+            // The hook names no namespace but the one config.json or the container's process
+            // gives it: when that is gone, there is nothing to choose among.
+            return "the network namespace path in config.json's linux.namespaces, or the container's process, is gone"
         case .listExisting(let kind):
             return "choose one of the existing \(kind.rawValue)s"
         case .give(let parameter):

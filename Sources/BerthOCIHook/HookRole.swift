@@ -51,6 +51,21 @@ public enum HookRole: Sendable, Hashable {
         return word.prefix(3) != "---" && runtimeOptions.contains(String(option))
     }
 
+    /// The usage error for the hook called by its own name with runc's arguments — the
+    /// hook itself registered as docker's runtime (`--add-runtime berth=…/berth-oci-hook`),
+    /// which containerd then runs as runc — or nil for any other first argument. (`help`
+    /// and `-h` are left to the usage.) `program` is argv[0], read only for the message.
+    public static func runtimeMisregistered(_ arguments: [String], program: @autoclosure () -> String) -> String? {
+        guard let first = arguments.first, first != "help", first != "h", !isHookArgument(first), isRuntimeArgument(first) else { return nil }
+        // containerd runs a runtime by the path it was registered with: the wrapper the
+        // installer links is beside it.
+        let program = program()
+        let wrapper = (program.lastIndex(of: "/").map { String(program[...$0]) } ?? "") + HookFiles.runtimeWrapperName
+        return "berth-oci-hook: called with runc's arguments (\(arguments.prefix(4).joined(separator: " "))\(arguments.count > 4 ? " …" : "")): "
+            + "berth-oci-hook itself is registered as a runtime, which must be the runc wrapper \(HookFiles.runtimeWrapperName) "
+            + "('berth hook install' links it beside the hook): register berth=\(wrapper) with dockerd's --add-runtime or \"runtimes\" in daemon.json"
+    }
+
     /// Whether `word`, a first argument, is one only the hook takes.
     static func isHookArgument(_ word: String) -> Bool {
         HookStage(rawValue: word) != nil || word == CheckpointLauncher.command || word == "-h" || word == "--help"

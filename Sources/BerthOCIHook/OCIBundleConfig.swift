@@ -13,7 +13,8 @@ public struct OCIBundleConfig: Sendable, Hashable {
         case shared
         /// A `network` entry without a path: the runtime makes a new namespace.
         case new
-        /// A `network` entry with a path: the container joins that existing namespace.
+        /// A `network` entry with a path, absolute (a relative one is refused): the container
+        /// joins that existing namespace.
         case path(String)
     }
 
@@ -66,6 +67,13 @@ public struct OCIBundleConfig: Sendable, Hashable {
                     switch entry["path"] {
                     case nil, .null?: namespace = .new
                     case .string(let text)? where text.isEmpty: namespace = .new
+                    case .string(let text)? where !text.hasPrefix("/"):
+                        // The spec says MUST be absolute. Taken relative to the bundle, it
+                        // would be recorded as it is, and poststop and gc, running elsewhere,
+                        // would find no namespace there and remove a live container's endpoint.
+                        throw BerthError(.invalidArgument, "\(path): the network namespace's \"path\" \(text) in linux.namespaces is not absolute (the OCI runtime spec requires an absolute path)",
+                                         hint: "give the network entry of linux.namespaces an absolute path, such as /run/netns/NAME",
+                                         object: object, parameter: "linux.namespaces")
                     case .string(let text)?: namespace = .path(text)
                     default: throw invalid("the network namespace's \"path\" is not a string", "linux.namespaces")
                     }

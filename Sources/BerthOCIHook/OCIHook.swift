@@ -117,7 +117,7 @@ public struct OCIHook: Sendable {
             return "/proc/\(pid)/ns/net"
         case .shared:
             throw BerthError(.invalidArgument, "container \(state.id) has no network namespace of its own (config.json's linux.namespaces has no \"network\" entry), so it shares the host's, which Berth never wires",
-                             hint: "give it one: a \"network\" entry in linux.namespaces, as 'runc spec' writes, or podman --network none",
+                             hint: "give it a \"network\" entry in config.json's linux.namespaces",
                              object: .container(state.id), parameter: "linux.namespaces")
         }
     }

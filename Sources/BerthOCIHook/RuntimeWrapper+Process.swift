@@ -10,6 +10,7 @@ extension RuntimeWrapper {
     /// Berth, then exec runc with `arguments`. Returns only with an error to print.
     public static func run(arguments: [String]) -> BerthError {
         do {
+            try checkNotLooping()
             let invocation = try invocation(arguments)
             if invocation.createsContainer { try addHooks(bundle: invocation.bundle ?? ".") }
         } catch {
@@ -83,7 +84,26 @@ extension RuntimeWrapper {
         guard count > 0 else {
             throw BerthError(.system, "cannot find the path of berth-oci-hook (/proc/self/exe): \(String(cString: strerror(errno)))")
         }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return try hookPath(link: String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                            executable: { access($0, X_OK) == 0 })
+    }
+
+    /// What the kernel appends to /proc/self/exe's target once the file is unlinked.
+    public static let deletedSuffix = " (deleted)"
+
+    /// The hook's path from `link`, /proc/self/exe's target. After an upgrade replaced the
+    /// binary (a rename over it) the target ends in " (deleted)": the path without it is
+    /// the hook hooks should run when `executable` says a file is there now; when none is,
+    /// no path would run, so the create is refused rather than hooks written that fail.
+    public static func hookPath(link: String, executable: (String) -> Bool) throws(BerthError) -> String {
+        guard link.hasSuffix(deletedSuffix) else { return link }
+        let path = String(link.dropLast(deletedSuffix.count))
+        guard executable(path) else {
+            throw BerthError(.notFound, "berth-oci-hook was removed while the wrapper ran (\(link)), and nothing executable is at \(path) now, so no hooks can be added",
+                             hint: "reinstall berth-oci-hook at \(path) and retry the container",
+                             object: .file(path))
+        }
+        return path
     }
 
     /// Writes `text` to a new file beside `path` with the same mode and renames it over
@@ -121,12 +141,29 @@ extension RuntimeWrapper {
         }
     }
 
+    /// The variable the wrapper sets before it execs runc: a wrapper that finds it set was
+    /// started, through some chain of execs, by itself, and would loop forever.
+    public static let loopGuardVariable = "BERTH_OCI_RUNTIME_WRAPPED"
+
+    /// Refuses a run of the wrapper started by the wrapper: the runc it found leads back
+    /// to it (a wrapper script or some other program that runs the wrapper, under the name
+    /// runc earlier on PATH, or as BERTH_RUNC).
+    static func checkNotLooping() throws(BerthError) {
+        guard getenv(loopGuardVariable) != nil else { return }
+        throw BerthError(.invalidArgument, "the runc the wrapper ran runs the wrapper again (\(loopGuardVariable) is set), which would loop forever",
+                         hint: "set BERTH_RUNC to the real runc's absolute path in the engine's environment, or take whatever runs berth-oci-runtime off PATH under the name runc",
+                         parameter: "BERTH_RUNC")
+    }
+
     /// Replaces this process with runc. Returns only on failure.
     static func exec(runc arguments: [String]) -> BerthError {
-        guard let runc = findRunc() else {
-            return BerthError(.notFound, "runc not found (looked at BERTH_RUNC, PATH, /usr/sbin, /usr/bin, /usr/local/sbin, /usr/local/bin)",
-                              hint: "install runc, or set BERTH_RUNC to its path in the engine's environment")
+        let runc: String
+        do {
+            runc = try findRunc()
+        } catch {
+            return error
         }
+        setenv(loopGuardVariable, "1", 1)
         let argv = ["runc"] + arguments
         var pointers: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         pointers.append(nil)
@@ -136,23 +173,47 @@ extension RuntimeWrapper {
         return BerthError(.system, "cannot run \(runc): \(String(cString: strerror(code)))")
     }
 
-    /// `BERTH_RUNC`, else the first `runc` on PATH, else the usual places — never this
-    /// executable itself (installed under the name runc by mistake, it would loop).
-    static func findRunc() -> String? {
+    /// `BERTH_RUNC` when set — it alone, refused when not an absolute path to an executable
+    /// — else the first `runc` on PATH, else the usual places; never this executable itself
+    /// (installed under the name runc by mistake, it would loop) nor a wrapper script
+    /// `berth hook install` wrote, which runs it.
+    static func findRunc() throws(BerthError) -> String {
+        var me = stat()
+        let knowMe = stat("/proc/self/exe", &me) == 0
+        func isWrapper(_ candidate: String) -> Bool {
+            var info = stat()
+            guard stat(candidate, &info) == 0 else { return false }
+            if knowMe, info.st_dev == me.st_dev, info.st_ino == me.st_ino { return true }
+            // Only a small regular file can be the script; runc itself is megabytes.
+            guard info.st_mode & S_IFMT == S_IFREG, info.st_size < 4096, let head = try? BoundedInput.readFile(candidate, limit: 4096) else { return false }
+            return String(decoding: head, as: UTF8.self).hasPrefix("#!/bin/sh\n" + HookInstaller.scriptMark)
+        }
+        if let given = getenv("BERTH_RUNC") {
+            let path = String(cString: given)
+            guard path.hasPrefix("/") else {
+                throw BerthError(.invalidArgument, "BERTH_RUNC=\(path) is not an absolute path (the wrapper runs in the runtime's working directory)",
+                                 hint: "set BERTH_RUNC to runc's absolute path, or leave it out for the runc on PATH", parameter: "BERTH_RUNC")
+            }
+            var info = stat()
+            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(path, X_OK) == 0 else {
+                throw BerthError(.notFound, "BERTH_RUNC=\(path) is not an executable file", hint: "set BERTH_RUNC to runc's absolute path, or leave it out for the runc on PATH",
+                                 object: .file(path), parameter: "BERTH_RUNC")
+            }
+            guard !isWrapper(path) else {
+                throw BerthError(.invalidArgument, "BERTH_RUNC=\(path) is Berth's runtime wrapper itself, which would run itself forever",
+                                 hint: "set BERTH_RUNC to the real runc's absolute path", object: .file(path), parameter: "BERTH_RUNC")
+            }
+            return path
+        }
         var candidates: [String] = []
-        if let given = getenv("BERTH_RUNC") { candidates.append(String(cString: given)) }
         if let path = getenv("PATH") {
             candidates += String(cString: path).split(separator: ":").map { "\($0)/runc" }
         }
         candidates += ["/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc", "/usr/local/bin/runc"]
-        var me = stat()
-        let knowMe = stat("/proc/self/exe", &me) == 0
-        for candidate in candidates where candidate.hasPrefix("/") && access(candidate, X_OK) == 0 {
-            var info = stat()
-            guard stat(candidate, &info) == 0 else { continue }
-            if knowMe, info.st_dev == me.st_dev, info.st_ino == me.st_ino { continue }
+        for candidate in candidates where candidate.hasPrefix("/") && access(candidate, X_OK) == 0 && !isWrapper(candidate) {
             return candidate
         }
-        return nil
+        throw BerthError(.notFound, "runc not found (looked at PATH, /usr/sbin, /usr/bin, /usr/local/sbin, /usr/local/bin)",
+                         hint: "install runc, or set BERTH_RUNC to its path in the engine's environment")
     }
 }

@@ -86,6 +86,12 @@ func runHook() -> Never {
         fail("berth-oci-runtime: \(error.description)", status: 1)
     }
 
+    // The hook registered as docker's runtime by its own name: runc's arguments get advice,
+    // not "unknown option --root".
+    if let message = HookRole.runtimeMisregistered(arguments, program: CommandLine.argc > 0 ? CommandLine.unsafeArgv[0].map { String(cString: $0) } ?? "" : "") {
+        fail(message, status: 2)
+    }
+
     // `berth-oci-hook _checkpoint DIR`: the WAL checkpoint a stage deferred to a process of its
     // own (CheckpointLauncher). Runtimes call the hook with a stage name.
     if let directory = CheckpointLauncher.directory(arguments[...]) {

@@ -151,6 +151,47 @@ struct HookInstallerTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/old") == "/bin/true")
     }
 
+    @Test("a symbolic link left at a temporary file's path is replaced, never followed: the file it leads to keeps its bytes")
+    func temporaryLinkNotFollowed() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-temp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/h", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try "precious".write(toFile: root + "/victim", atomically: true, encoding: .utf8)
+        // The installer runs in this process: its temporary files are PATH.berth-<our pid>.
+        let target = root + "/h/50-berth-createRuntime.json"
+        try FileManager.default.createSymbolicLink(atPath: target + ".berth-\(getpid())", withDestinationPath: root + "/victim")
+        try FileManager.default.createSymbolicLink(atPath: root + "/wrapper.berth-\(getpid())", withDestinationPath: root + "/victim")
+        _ = try HookInstaller(hookPath: "/bin/true", hooksDirectory: root + "/h", wrapperPath: root + "/wrapper", stateDirectory: "/srv/b").install()
+        #expect(try String(contentsOfFile: root + "/victim", encoding: .utf8) == "precious")
+        let written = try FileManager.default.attributesOfItem(atPath: target)
+        #expect(written[.type] as? FileAttributeType == .typeRegular)
+        #expect(try JSONValue(parsing: String(contentsOfFile: target, encoding: .utf8))["hook"]?["path"] == "/bin/true")
+        #expect(try FileManager.default.attributesOfItem(atPath: root + "/wrapper")[.type] as? FileAttributeType == .typeRegular)
+        #expect(try String(contentsOfFile: root + "/wrapper", encoding: .utf8).hasPrefix("#!/bin/sh\n# berth-oci-runtime"))
+    }
+
+    @Test("a wrapper path that is the hook itself — the same path, through a linked directory, or the hook a link leads to — is refused, the hook kept")
+    func wrapperIsTheHook() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-self-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.copyItem(atPath: "/bin/true", toPath: root + "/bin/berth-oci-hook")
+        try FileManager.default.createSymbolicLink(atPath: root + "/alias", withDestinationPath: root + "/bin")
+        try FileManager.default.createSymbolicLink(atPath: root + "/hook-link", withDestinationPath: root + "/bin/berth-oci-hook")
+        let hook = root + "/bin/berth-oci-hook"
+        for (hookPath, wrapperPath, state) in [(hook, hook, nil), (hook, root + "/alias/berth-oci-hook", nil), (root + "/hook-link", root + "/hook-link", nil),
+                                               (root + "/hook-link", hook, "/srv/b"), (hook, hook, "/srv/b")] as [(String, String, String?)] {
+            let refused = try #require(throws: BerthError.self, "\(hookPath) as \(wrapperPath)") {
+                _ = try HookInstaller(hookPath: hookPath, hooksDirectory: root + "/h", wrapperPath: wrapperPath, stateDirectory: state).install()
+            }
+            #expect(refused.code == .invalidArgument && refused.parameter == "wrapperPath" && refused.remedy == .chooseAnother(parameter: "wrapperPath"))
+            #expect(refused.message == "\(wrapperPath) is berth-oci-hook itself (\(hookPath)): the wrapper made there would replace the hook", "\(refused.message)")
+            #expect(FileManager.default.contentsEqual(atPath: hook, andPath: "/bin/true"))
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/hook-link") == hook)
+            #expect(!FileManager.default.fileExists(atPath: root + "/h"))
+        }
+    }
+
     @Test("the wrapper works under any installed name: a link named berth-runc rewrites config.json and runs runc",
           .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
     func wrapperUnderAnotherName() throws {

@@ -43,6 +43,69 @@ struct HookMessagesTests {
                 == "berth-oci-hook: createRuntime: container c1: interface eth0 already exists in network namespace /proc/42/ns/net (the container's network namespace has an eth0 already, so it is not a namespace of its own with no other network: run the container with --network none, not with docker's --network container:NAME or as a second annotated container of a podman pod)")
     }
 
+    @Test("a container sharing the host's namespace gets the whole fix on its line: --network none or a network entry in linux.namespaces")
+    func sharedNamespaceAdvice() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-shared-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try #"{"linux":{"namespaces":[{"type":"pid"},{"type":"mount"}]}}"#.write(toFile: root + "/config.json", atomically: true, encoding: .utf8)
+        let state = #"{"ociVersion":"1.0.2","id":"hostnet","status":"creating","pid":4242,"bundle":"\#(root)"}"#
+        let error = try #require(throws: BerthError.self) {
+            _ = try OCIHook(stateDirectory: root + "/never").run(.createRuntime, state: Array(state.utf8))
+        }
+        #expect(HookMessages.describe(error, stage: .createRuntime, container: "hostnet")
+                == #"berth-oci-hook: createRuntime: container hostnet has no network namespace of its own (config.json's linux.namespaces has no "network" entry), so it shares the host's, which Berth never wires (run the container with --network none (docker, podman) or give it a network entry in linux.namespaces)"#)
+        #expect(!FileManager.default.fileExists(atPath: root + "/never"))
+    }
+
+    @Test("a namespace that is gone says config.json's path or the container's process is gone, not to choose another")
+    func namespaceGone() {
+        let gone = BerthError(.notFound, "network namespace /run/netns/web does not exist", object: .namespace("/run/netns/web"), remedy: .listExisting(.namespace))
+        #expect(HookMessages.describe(gone, stage: .createRuntime, container: "c1")
+                == "berth-oci-hook: createRuntime: container c1: network namespace /run/netns/web does not exist (the network namespace path in config.json's linux.namespaces, or the container's process, is gone)")
+    }
+
+    @Test("a relative namespace path in config.json is refused before Berth's state is opened, with advice to make it absolute")
+    func relativeNamespacePath() throws {
+        let root = NSTemporaryDirectory() + "berth-hook-relative-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try #"{"linux":{"namespaces":[{"type":"network","path":"netns"}]}}"#.write(toFile: root + "/config.json", atomically: true, encoding: .utf8)
+        let state = #"{"ociVersion":"1.0.2","id":"ctr-x","status":"creating","pid":4242,"bundle":"\#(root)"}"#
+        let error = try #require(throws: BerthError.self) {
+            _ = try OCIHook(stateDirectory: root + "/never").run(.createRuntime, state: Array(state.utf8))
+        }
+        #expect(HookMessages.describe(error, stage: .createRuntime, container: "ctr-x")
+                == #"berth-oci-hook: createRuntime: container ctr-x: \#(root)/config.json: the network namespace's "path" netns in linux.namespaces is not absolute (the OCI runtime spec requires an absolute path) (give the network entry of linux.namespaces an absolute path, such as /run/netns/NAME)"#)
+        #expect(!FileManager.default.fileExists(atPath: root + "/never"))
+    }
+
+    @Test("the hook registered as docker's runtime by its own name: runc's arguments get advice to register berth-oci-runtime instead")
+    func hookRegisteredAsRuntime() {
+        let arguments = ["--root", "/var/run/docker/runtime-runc/moby", "--log", "/run/x/log.json", "--log-format", "json", "create", "--bundle", "/b", "c1"]
+        #expect(HookRole.runtimeMisregistered(arguments, program: "/usr/local/bin/berth-oci-hook")
+                == "berth-oci-hook: called with runc's arguments (--root /var/run/docker/runtime-runc/moby --log /run/x/log.json …): berth-oci-hook itself is registered as a runtime, "
+                + "which must be the runc wrapper berth-oci-runtime ('berth hook install' links it beside the hook): register berth=/usr/local/bin/berth-oci-runtime with dockerd's --add-runtime or \"runtimes\" in daemon.json")
+        for runc in [["create", "c1"], ["delete", "c1"], ["state", "c1"], ["--version"], ["-root=/r", "kill", "c1", "9"]] {
+            #expect(HookRole.runtimeMisregistered(runc, program: "berth-oci-hook")?.hasSuffix("register berth=berth-oci-runtime with dockerd's --add-runtime or \"runtimes\" in daemon.json") == true,
+                    "\(runc)")
+        }
+        for hook in [["createRuntime"], ["poststop", "--state-dir", "/s"], ["--state-dir=/s", "poststop"], ["--help"], ["-h"], ["help"], ["prestar"], ["--frobnicate"], []] {
+            #expect(HookRole.runtimeMisregistered(hook, program: "berth-oci-hook") == nil, "\(hook)")
+        }
+    }
+
+    @Test("berth-oci-hook run with runc's arguments exits 2 with that advice, not \"unknown option --root\"",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
+    func hookBinaryAsRuntime() {
+        let run = Command.run([Harness.hookBinary, "--root", "/run/x", "create", "--bundle", "/b", "c1"], input: "")
+        let directory = URL(fileURLWithPath: Harness.hookBinary).deletingLastPathComponent().path
+        #expect(run.status == 2, "\(run)")
+        #expect(run.stderr == "berth-oci-hook: called with runc's arguments (--root /run/x create --bundle …): berth-oci-hook itself is registered as a runtime, "
+                + "which must be the runc wrapper berth-oci-runtime ('berth hook install' links it beside the hook): register berth=\(directory)/berth-oci-runtime with dockerd's --add-runtime or \"runtimes\" in daemon.json\n",
+                "\(run)")
+    }
+
     @Test("the usage names every annotation the hook reads", .enabled(if: FileManager.default.isExecutableFile(atPath: Harness.hookBinary)))
     func usageNamesAnnotations() {
         let help = Command.run([Harness.hookBinary, "--help"])

@@ -23,6 +23,13 @@ struct OCIBundleConfigTests {
         #expect(try parse("[]") == .shared)
         #expect(try OCIBundleConfig(parsing: Array("{}".utf8)).networkNamespace == .shared)
         #expect(throws: BerthError.self) { _ = try parse(#"[{"type":"network","path":3}]"#) }
+        // The spec's path MUST be absolute: a relative one would be recorded relative, and
+        // poststop and gc, elsewhere, would take the namespace for gone.
+        for relative in ["netns", "./netns", "run/netns/web"] {
+            let error = try #require(throws: BerthError.self) { _ = try parse(#"[{"type":"network","path":"\#(relative)"}]"#) }
+            #expect(error.code == .invalidArgument && error.parameter == "linux.namespaces", "\(error)")
+            #expect(error.message == #"config.json: the network namespace's "path" \#(relative) in linux.namespaces is not absolute (the OCI runtime spec requires an absolute path)"#)
+        }
         #expect(throws: BerthError.self) { _ = try parse(#"[{"path":"/x"}]"#) }
         #expect(throws: BerthError.self) { _ = try parse(#"{"type":"network"}"#) }
     }
