@@ -162,7 +162,7 @@ struct LabPlanner {
         }
 
         for (name, seen) in observation.nodes.sorted(by: { $0.key < $1.key })
-        where seen.exists && !wanted.contains(name) && (seen.tagged || owned.contains(name)) {
+        where (seen.exists || seen.leftover) && !wanted.contains(name) && (seen.tagged || owned.contains(name)) {
             actions.append(.deleteNode(name))
         }
         return actions
