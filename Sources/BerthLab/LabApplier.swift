@@ -183,6 +183,11 @@ struct LabApplier {
         switch action {
         case .createNode(let name):
             node = name
+            // A leftover empty file of an interrupted create of this node (the lab owns it:
+            // `refuseForeign` refused the others) stands where the namespace is mounted.
+            if session.observation.nodes[name]?.leftover == true {
+                try NetworkNamespace.delete(named: LabNames.namespace(lab: lab, node: name))
+            }
             namespace = try NetworkNamespace.create(named: LabNames.namespace(lab: lab, node: name))
             made?.insert(name)
         case .tagNode(let name):

@@ -34,7 +34,9 @@ extension LabEngine {
     /// `run` in the lab's specs, gives); the endpoint and the namespace only if the namespace
     /// is not tagged for another lab, node or state store (an untagged one is the lab's,
     /// from a crash between making and tagging it): a name `LAB-NODE` that another lab's
-    /// node also spells, from before node names lost their '-', is left alone.
+    /// node also spells (lab `a` node `b-c` and lab `a-b` node `c` are both `a-b-c`) is left
+    /// alone. A leftover empty file of an interrupted create at the namespace's path
+    /// (`NetworkNamespace.isLeftover`) is removed like a namespace.
     @discardableResult
     public func teardown(lab: String, node: String, runs: [RunSpec] = []) throws(BerthError) -> LabRemoval {
         var removal = LabRemoval()
@@ -59,7 +61,7 @@ extension LabEngine {
     }
 
     /// Whether the namespace `name` exists and its `lo` carries a lab tag other than this
-    /// node's of this state store.
+    /// node's of this state store (a leftover file is no namespace, so not foreign).
     func isForeign(namespace name: String, lab: String, node: String) throws(BerthError) -> Bool {
         guard let namespace = try LabObserver.openNamespace(name) else { return false }
         let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil

@@ -81,7 +81,14 @@ public final class LabEngine: Sendable {
         // Owned nodes are checked by the full observation of the plan (`refuseForeign`).
         for node in spec.nodes where !owned.contains(node.name) {
             let name = LabNames.namespace(lab: spec.name, node: node.name)
-            guard let namespace = try LabObserver.openNamespace(name) else { continue }
+            guard let namespace = try LabObserver.openNamespace(name) else {
+                if NetworkNamespace.isLeftover(named: name) {
+                    var seen = ObservedNode.missing(node.name, namespace: name)
+                    seen.leftover = true
+                    observation.nodes[node.name] = seen
+                }
+                continue
+            }
             let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
             var seen = ObservedNode.missing(node.name, namespace: name)
             seen.exists = true
@@ -224,6 +231,13 @@ public final class LabEngine: Sendable {
             throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): container \(name) exists and is not lab \(spec.name)'s node \(node.name); nothing was made",
                              hint: "remove that container, or rename the lab or the node", object: .container(name), operation: .labUp,
                              remedy: .remove(.container(name)))
+        }
+        // A leftover file of an interrupted create: the lab's to remove if it owns the node
+        // (its up or a crash made it), else someone else's, refused as `NetworkNamespace.create` would.
+        for node in spec.nodes where !owned.contains(node.name) && observation.nodes[node.name]?.leftover == true {
+            let name = LabNames.namespace(lab: spec.name, node: node.name)
+            throw BerthError(.alreadyExists, "\(spec.source):\(node.location.map(\.description) ?? "?"): \(NetworkNamespace.runDirectory)/\(name) of node \(node.name) is a leftover file of an interrupted namespace create, not a namespace; nothing was made",
+                             object: .namespace(name), operation: .labUp, remedy: .remove(.namespace(name)))
         }
         for node in spec.nodes {
             guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged, !owned.contains(node.name) || seen.heldBy != nil else { continue }

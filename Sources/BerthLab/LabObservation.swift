@@ -46,6 +46,10 @@ public struct ObservedNode: Sendable {
     /// The other lab's node whose tag the namespace carries, in words; nil when it carries
     /// this node's tag or none.
     public var heldBy: String?
+    /// Whether, the namespace missing, its path is a leftover empty file of an interrupted
+    /// create (`NetworkNamespace.isLeftover`): `up` removes it before creating the node if
+    /// the lab owns the node, and refuses the lab otherwise.
+    public var leftover: Bool = false
 
     public static func missing(_ name: String, namespace: String) -> ObservedNode {
         ObservedNode(name: name, namespaceName: namespace, exists: false, tagged: false, loopbackUp: false, interfaces: [], routes: [], sysctls: [:])
@@ -77,18 +81,25 @@ struct LabObserver {
     /// The state store's tag, part of each node's tag.
     let stateTag: String
 
-    /// Opens a node's namespace, nil if it does not exist.
+    /// Opens a node's namespace, nil if it does not exist or its path is a leftover empty
+    /// file of a create that was interrupted (`NetworkNamespace.isLeftover`): no namespace,
+    /// which `NetworkNamespace.delete(named:)` removes (`down`, gc) and `up` removes before
+    /// creating the node — if the lab owns the node (`ObservedNode.leftover`).
     static func openNamespace(_ namespaceName: String) throws(BerthError) -> NetworkNamespace? {
         do throws(BerthError) {
             return try NetworkNamespace.open(named: namespaceName)
-        } catch where error.code == .notFound {
+        } catch where error.code == .notFound || NetworkNamespace.isLeftover(named: namespaceName) {
             return nil
         }
     }
 
     func observe(node: String, sysctls: [String]) throws(BerthError) -> (ObservedNode, NetworkNamespace?, RouteNetlink?) {
         let namespaceName = LabNames.namespace(lab: lab, node: node)
-        guard let namespace = try Self.openNamespace(namespaceName) else { return (.missing(node, namespace: namespaceName), nil, nil) }
+        guard let namespace = try Self.openNamespace(namespaceName) else {
+            var missing = ObservedNode.missing(node, namespace: namespaceName)
+            missing.leftover = NetworkNamespace.isLeftover(named: namespaceName)
+            return (missing, nil, nil)
+        }
         let netlink = try RouteNetlink(namespace: namespace)
         let links = try netlink.links()
         let addresses = try netlink.addresses()

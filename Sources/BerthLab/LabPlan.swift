@@ -76,6 +76,7 @@ struct LabPlanner {
 
     func plan() -> [LabAction] {
         var actions: [LabAction] = []
+        let declaredSet = declaredAddresses()
         let lab = spec.name
         let wanted = Set(spec.nodes.map(\.name))
         var touched: Set<String> = []
@@ -129,7 +130,7 @@ struct LabPlanner {
                 if seen.link.mtu != mtu { actions.append(.setMTU(node: end.node, interface: iface, mtu: mtu)) }
                 if let mac = end.mac, seen.link.mac != mac { actions.append(.setMAC(node: end.node, interface: iface, mac: mac)) }
                 if !seen.link.isUp { actions.append(.setUp(node: end.node, interface: iface)) }
-                for cidr in seen.addresses where !end.addresses.contains(cidr) && (!seen.linkScoped.contains(cidr) || declared(cidr, end)) {
+                for cidr in seen.addresses where !end.addresses.contains(cidr) && (!seen.linkScoped.contains(cidr) || declared(cidr, end, in: declaredSet)) {
                     actions.append(.deleteAddress(node: end.node, interface: iface, cidr))
                     // The kernel removes every route through an interface whose last IPv4
                     // address goes (fib_disable_ip), even when another is added in the same
@@ -162,17 +163,36 @@ struct LabPlanner {
         }
 
         for (name, seen) in observation.nodes.sorted(by: { $0.key < $1.key })
-        where seen.exists && !wanted.contains(name) && (seen.tagged || owned.contains(name)) {
+        where (seen.exists || seen.leftover) && !wanted.contains(name) && (seen.tagged || owned.contains(name)) {
             actions.append(.deleteNode(name))
         }
         return actions
     }
 
     /// Whether a spec of the lab declares `cidr` on the end `end` names.
-    private func declared(_ cidr: CIDR, _ end: EndpointSpec) -> Bool {
-        ([spec] + known).contains { other in
-            other.links.contains { link in link.endpoints.contains { $0.node == end.node && $0.interface == end.interface && $0.addresses.contains(cidr) } }
+    private func declared(_ cidr: CIDR, _ end: EndpointSpec, in declared: Set<DeclaredAddress>) -> Bool {
+        declared.contains(DeclaredAddress(node: end.node, interface: end.interface, cidr: cidr))
+    }
+
+    /// An address a spec gives a link end.
+    struct DeclaredAddress: Hashable {
+        var node: String
+        var interface: InterfaceName
+        var cidr: CIDR
+    }
+
+    /// Every address the lab's specs give a link end, gathered once: asked about for each
+    /// link-scoped address of each interface, scanning the specs would be quadratic.
+    private func declaredAddresses() -> Set<DeclaredAddress> {
+        var declared: Set<DeclaredAddress> = []
+        for other in [spec] + known {
+            for link in other.links {
+                for end in link.endpoints {
+                    for cidr in end.addresses { declared.insert(DeclaredAddress(node: end.node, interface: end.interface, cidr: cidr)) }
+                }
+            }
         }
+        return declared
     }
 
     /// Whether a node's static routes are the file's.

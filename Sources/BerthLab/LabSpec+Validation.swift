@@ -40,6 +40,7 @@ extension LabSpec {
             if let run = node.run { try check(run, of: node) }
         }
         try checkNetworks()
+        try checkPublishedPorts()
 
         var interfaces: [String: [String: SourceLocation?]] = [:]
         var addresses: [String: [CIDR: SourceLocation?]] = [:]
@@ -59,6 +60,9 @@ extension LabSpec {
                                 hint: "declare node \(end.node) or fix the name (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
                 }
                 if end.interface.rawValue == "lo" { throw error(end.location, "link endpoint \(end) uses lo", hint: "name another interface") }
+                if let problem = Self.interfaceProblem(end.interface.rawValue) {
+                    throw error(end.location, "link endpoint \(end.node):\(Self.printable(end.interface.rawValue)): \(problem)", hint: "name the interface eth1 or another")
+                }
                 if end.interface.rawValue == LabNetworks.interfaceName, let network = node(end.node)?.network {
                     throw error(end.location, "link endpoint \(end) uses \(LabNetworks.interfaceName), which network \(network) gives node \(end.node)",
                                 hint: "name the link's interface eth1 or another")
@@ -158,6 +162,13 @@ extension LabSpec {
                 if sysctl.value.isEmpty || sysctl.value.utf8.contains(where: { $0 == 0x0A || $0 == 0 }) {
                     throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) has an empty or multi-line value", hint: "give one value")
                 }
+                // The kernel shows such a number in decimal: `up` would find it changed, every time.
+                for word in sysctl.value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+                    if let decimal = NodeSpec.Sysctl.kernelInteger(word), decimal != word {
+                        throw error(sysctl.location ?? node.location, "sysctl \(sysctl.key) of node \(node.name) is \(sysctl.value): the kernel reads \(word) as \(decimal)",
+                                    hint: "write \(decimal), in decimal without leading zeros")
+                    }
+                }
             }
         }
         // Last, so that a file's other mistakes come first. `up` would make (or check) it for nothing.
@@ -182,6 +193,43 @@ extension LabSpec {
             if let destination = route.destination { subnets[route.family]?.append(destination) } else { subnets[route.family] = nil }
         }
         return subnets
+    }
+
+    /// Names of the fallback devices a tunnel module makes in every network namespace once
+    /// loaded (net.core.fb_tunnels_only_for_init_net at 0), with the module: a link of that
+    /// name cannot be made in a node on a host that loaded it.
+    static let fallbackTunnels = ["sit0": "sit", "tunl0": "ipip", "gre0": "ip_gre", "gretap0": "ip_gre", "erspan0": "ip_gre",
+                                  "ip6tnl0": "ip6_tunnel", "ip6gre0": "ip6_gre", "ip_vti0": "ip_vti", "ip6_vti0": "ip6_vti"]
+
+    /// Why the kernel would refuse an interface name that `InterfaceName` takes, part-way
+    /// through `up`: `all` and `default` (the names of net.ipv4.conf.all and .default), a
+    /// fallback tunnel's name, a control byte (the kernel takes it, `ip` and the lab's
+    /// output show it garbled).
+    static func interfaceProblem(_ name: String) -> String? {
+        if name == "all" || name == "default" {
+            return "the kernel refuses \(name) as an interface name: it names the settings of all interfaces (net.ipv4.conf.\(name))"
+        }
+        if let module = fallbackTunnels[name] {
+            return "\(name) is the fallback device the kernel's \(module) module makes in every namespace, once loaded"
+        }
+        if name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            return "the interface name holds a control character"
+        }
+        return nil
+    }
+
+    /// `name` with its control bytes written `\xNN`, to show in a message.
+    static func printable(_ name: String) -> String {
+        let hex = Array("0123456789abcdef")
+        var text = ""
+        for scalar in name.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                text += "\\x" + String(hex[Int(scalar.value >> 4)]) + String(hex[Int(scalar.value & 0xF)])
+            } else {
+                text.unicodeScalars.append(scalar)
+            }
+        }
+        return text
     }
 
     /// What a lab's or node's name may hold.
@@ -248,6 +296,85 @@ extension LabSpec {
                 throw error(network.location, "gateway \(gateway) of network \(network.name) is outside its subnet \(subnet)", hint: "give an address inside the subnet")
             }
         }
+    }
+
+    /// A published port whose host ports are fixed, in file order.
+    private struct FixedPorts {
+        var low: UInt16
+        var high: UInt16
+        var node: NodeSpec
+        var spec: PortSpec
+        var order: Int
+    }
+
+    /// The host addresses a published port takes: every address (none given), one family's
+    /// wildcard (`0.0.0.0`, `::`), or one address. Every address clashes with all; a
+    /// wildcard with its family.
+    private enum HostAddresses: Hashable {
+        case every
+        case wildcard(IPFamily)
+        case address(IPAddress)
+    }
+
+    /// Refuses two published ports of the lab (one node's or two) that would take the same
+    /// host traffic: one protocol, host ports both fix and that overlap, and host addresses
+    /// that overlap. Berth refuses the second when it attaches its node, after the rest of
+    /// the lab is built (and then rolled back). Ports left for Berth to choose are not
+    /// compared. In n log n: a lab may have tens of thousands.
+    private func checkPublishedPorts() throws(BerthError) {
+        var groups: [TransportProtocol: [HostAddresses: [FixedPorts]]] = [:]
+        var order = 0
+        for node in nodes {
+            for spec in node.publish {
+                guard let ports = spec.hostPorts, !spec.needsHostPortChoice else { continue }
+                let addresses: HostAddresses
+                switch spec.hostAddress {
+                case nil: addresses = .every
+                case let address? where address.isUnspecified: addresses = .wildcard(address.family)
+                case let address?: addresses = .address(address)
+                }
+                groups[spec.protocol, default: [:]][addresses, default: []]
+                    .append(FixedPorts(low: ports.start, high: ports.end, node: node, spec: spec, order: order))
+                order += 1
+            }
+        }
+        for byAddresses in groups.values {
+            let every = byAddresses[.every] ?? []
+            var wildcards: [IPFamily: [FixedPorts]] = [:]
+            for family in [IPFamily.ipv4, .ipv6] { wildcards[family] = try disjoint(every + (byAddresses[.wildcard(family)] ?? [])) }
+            for case (.address(let address), let ports) in byAddresses {
+                let wide = wildcards[address.family] ?? []
+                for port in try disjoint(ports) {
+                    // `wide` is sorted and disjoint: the last range starting at or below this
+                    // one's end is the only one that can overlap it.
+                    var low = 0, high = wide.count
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if wide[middle].low <= port.high { low = middle + 1 } else { high = middle }
+                    }
+                    if low > 0, wide[low - 1].high >= port.low { throw clash(port, wide[low - 1]) }
+                }
+            }
+        }
+    }
+
+    /// `ports` sorted by their first port, checked to be disjoint.
+    private func disjoint(_ ports: [FixedPorts]) throws(BerthError) -> [FixedPorts] {
+        let sorted = ports.sorted { ($0.low, $0.order) < ($1.low, $1.order) }
+        var widest: FixedPorts?
+        for port in sorted {
+            if let widest, port.low <= widest.high { throw clash(port, widest) }
+            if widest.map({ port.high > $0.high }) ?? true { widest = port }
+        }
+        return sorted
+    }
+
+    private func clash(_ one: FixedPorts, _ other: FixedPorts) -> BerthError {
+        let (first, second) = one.order < other.order ? (one, other) : (other, one)
+        let message = first.node.name == second.node.name
+            ? "node \(second.node.name) publishes \(second.spec) and \(first.spec), which take the same host port"
+            : "node \(second.node.name) publishes \(second.spec), and node \(first.node.name) \(first.spec): they take the same host port"
+        return error(second.node.location, message, hint: "give each its own host port, or its own host address")
     }
 
     private func check(_ impairment: Impairment, at location: SourceLocation?, of what: String) throws(BerthError) {

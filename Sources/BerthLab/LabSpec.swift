@@ -88,6 +88,34 @@ public struct NodeSpec: Sendable, Hashable {
             key.contains("/") ? key : key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")
         }
 
+        /// The value of `word` in decimal, as the kernel shows it back, if the kernel reads
+        /// `word` as a number (proc_get_long: an optional '-', then C's base 0: `0x1F` hex,
+        /// `017` octal, `15` decimal); nil for any other word, or one past 64 bits.
+        public static func kernelInteger(_ word: Substring) -> String? {
+            var digits = word
+            let negative = digits.first == "-"
+            if negative { digits = digits.dropFirst() }
+            var radix: UInt64 = 10
+            if digits.hasPrefix("0x") || digits.hasPrefix("0X") {
+                radix = 16
+                digits = digits.dropFirst(2)
+            } else if digits.count > 1, digits.first == "0" {
+                radix = 8
+                digits = digits.dropFirst()
+            }
+            guard !digits.isEmpty else { return nil }
+            var value: UInt64 = 0
+            for character in digits {
+                // ASCII only: hexDigitValue takes fullwidth digits too, which the kernel does not.
+                guard character.isASCII, let digit = character.hexDigitValue, UInt64(digit) < radix else { return nil }
+                let (shifted, over) = value.multipliedReportingOverflow(by: radix)
+                let (sum, carry) = shifted.addingReportingOverflow(UInt64(digit))
+                guard !over, !carry else { return nil }
+                value = sum
+            }
+            return (negative && value != 0 ? "-" : "") + String(value)
+        }
+
         /// Whether the key is a setting of the interface `interface`
         /// (`net/ipv{4,6}/{conf,neigh}/IFACE/…`): one a link made anew loses.
         public func names(interface: String) -> Bool {

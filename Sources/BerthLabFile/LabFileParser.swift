@@ -11,13 +11,16 @@ import Yams
 /// Reads a lab file (YAML) into a validated `LabSpec`. Strict: an unknown key, a value of
 /// the wrong shape, a link naming a node that does not exist, an interface used twice, an
 /// address that does not parse, an interface name over 15 bytes — each is an error naming
-/// the file, line and column. Bounded: at most `maxFileSize` bytes and `maxYAMLNodes`
-/// nodes with aliases expanded (counted on libyaml's events, before Yams composes the
-/// tree: `YAMLEventScan`), keys that are names (never an alias, list or mapping), and the
-/// caps of `LabNames`.
+/// the file, line and column. Bounded: at most `maxFileSize` bytes, and `maxYAMLNodes`
+/// nodes and `maxExpandedBytes` bytes of values with aliases expanded (counted on
+/// libyaml's events, before Yams composes the tree: `YAMLEventScan`), values of at most
+/// 64 KiB, keys that are names (never an alias, list or mapping), and the caps of
+/// `LabNames` (checked before the items under them are parsed).
 public enum LabFileParser {
     public static let maxFileSize = 1 << 20
     public static let maxYAMLNodes = 200_000
+    /// The bytes of a file's values, aliases expanded: four files' worth.
+    public static let maxExpandedBytes = 4 * maxFileSize
 
     /// Reads and parses the file at `path`; returns the spec and the file's text. A relative
     /// `rootfs` is relative to the file's directory.
@@ -56,7 +59,7 @@ public enum LabFileParser {
             throw BerthError.labFile(source, nil, "the file is over \(maxFileSize) bytes", hint: "a lab file is a few kilobytes; split the lab")
         }
         // Before Yams composes: it hashes keys with their aliases expanded, unbounded.
-        try YAMLEventScan.check(text, source: source, budget: maxYAMLNodes)
+        try YAMLEventScan.check(text, source: source, budget: maxYAMLNodes, byteBudget: maxExpandedBytes)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

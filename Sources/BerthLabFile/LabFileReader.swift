@@ -54,11 +54,20 @@ struct LabFileReader {
         for (key, _, value) in try reader.mapping(body, "node \(name)", allowed: Self.nodeKeys) {
             switch key {
             case "sysctls":
-                for (sysctl, at, raw) in try reader.mapping(value, "sysctls of node \(name)", allowed: []) {
+                let pairs = try reader.mapping(value, "sysctls of node \(name)", allowed: [])
+                guard pairs.count <= LabNames.maxSysctlsPerNode else {
+                    throw reader.error(value, "node \(name) has over \(LabNames.maxSysctlsPerNode) sysctls", hint: "use fewer")
+                }
+                for (sysctl, at, raw) in pairs {
                     node.sysctls.append(.init(key: sysctl, value: try reader.scalar(raw, "sysctl \(sysctl)"), location: at))
                 }
             case "routes":
-                for (text, at) in try reader.scalars(value, "routes of node \(name)") {
+                // Counted before any is parsed: a file may hold many aliases of one long route.
+                let routes = try reader.scalars(value, "routes of node \(name)")
+                guard routes.count <= LabNames.maxRoutesPerNode else {
+                    throw reader.error(value, "node \(name) has over \(LabNames.maxRoutesPerNode) routes", hint: "use fewer")
+                }
+                for (text, at) in routes {
                     node.routes.append(try reader.value(text, at: at, "route of node \(name)") { text throws(BerthError) in
                         try LabRoute(parsing: text, location: at)
                     })
@@ -99,15 +108,10 @@ struct LabFileReader {
                 run.command = try reader.scalars(raw, "cmd of node \(name)").map(\.0)
                 sawCommand = true
             case "env":
-                var seen: Set<String> = []
-                for (key, at, entry) in try reader.mapping(raw, "env of node \(name)", allowed: []) {
-                    // By the key's text: YAML 1.1's resolver (Yams's) tells `ON` from "ON" and
-                    // 8080 from "8080", which are one variable.
+                // `mapping` refuses a key's text twice: `ON` and "ON" are one variable.
+                for (key, at, entry) in try reader.mapping(raw, "env of node \(name)", allowed: [], twice: { "env \($0) of node \(name)" }) {
                     guard !key.contains("=") else {
                         throw reader.error(at, "env name \"\(key)\" of node \(name) holds '='", hint: "write NAME: value, NAME without '='")
-                    }
-                    guard seen.insert(key).inserted else {
-                        throw reader.error(at, "env \(key) of node \(name) is given twice", hint: "give each variable once")
                     }
                     run.environment.append(key + "=" + (reader.isNull(entry) ? "" : try reader.scalar(entry, "env \(key) of node \(name)")))
                 }

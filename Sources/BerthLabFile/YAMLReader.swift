@@ -40,19 +40,30 @@ final class YAMLReader {
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    /// The pairs of a mapping, keys as strings with their locations; only `allowed` keys.
-    func mapping(_ node: Node, _ what: String, allowed: [String]) throws(BerthError) -> [(key: String, at: SourceLocation?, value: Node)] {
+    /// The pairs of a mapping, keys as strings with their locations; only `allowed` keys,
+    /// each key's text once. Yams refuses a key given twice only when text and tag are both
+    /// the same, and YAML 1.1 resolves `8080` and `"8080"` (or `ON` and `"ON"`) to different
+    /// tags: two such keys would be two pairs, of which one reader takes the first and
+    /// another the last. `twice` words what a key names in the error (default: the key).
+    func mapping(_ node: Node, _ what: String, allowed: [String], twice: ((String) -> String)? = nil) throws(BerthError) -> [(key: String, at: SourceLocation?, value: Node)] {
         try visit(node)
         guard case .mapping(let mapping) = node else {
             throw error(node, "\(what) must be a mapping of keys to values", hint: "known keys: \(allowed.joined(separator: ", "))")
         }
         var pairs: [(String, SourceLocation?, Node)] = []
+        var seen: [String: SourceLocation?] = [:]
         for (keyNode, value) in mapping {
             let key = try scalar(keyNode, "a key in \(what)")
             guard allowed.isEmpty || allowed.contains(key) else {
                 throw error(keyNode, "unknown key \"\(key)\" in \(what)", hint: "known keys: \(allowed.joined(separator: ", "))")
             }
-            pairs.append((key, Self.location(keyNode.mark), value))
+            let at = Self.location(keyNode.mark)
+            if let first = seen[key] {
+                let subject = twice?(key) ?? "key \(key) in \(what)"
+                throw error(at, "\(subject) is given twice" + (first.map { " (first at \($0))" } ?? ""), hint: "keep one")
+            }
+            seen[key] = at
+            pairs.append((key, at, value))
         }
         return pairs
     }

@@ -188,6 +188,21 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
         }
     }
 
+    /// Whether `/run/netns/NAME` is what an interrupted `create(named:)` (or `ip netns add`)
+    /// leaves: an empty regular file with no namespace mounted on it. `delete(named:)`
+    /// removes one; `create(named:)` refuses to take its place. A create under way between
+    /// its two steps shows the same, so a caller treats it as a leftover only for a name it
+    /// alone creates (under a lock of its own).
+    public static func isLeftover(named name: String) -> Bool {
+        guard (try? validate(name: name)) != nil else { return false }
+        let path = runDirectory + "/" + name
+        var st = stat()
+        // lstat: a symlink is not followed; an nsfs mount (a regular file of size 0 too) is
+        // told apart by its file system.
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size == 0 else { return false }
+        return berth_path_fs_type(path) != nsfsMagic
+    }
+
     /// Creates a namespace that has no name: it lives as long as the returned handle
     /// (or anything else that holds it, such as a socket opened in it).
     public static func createAnonymous() throws(BerthError) -> NetworkNamespace {

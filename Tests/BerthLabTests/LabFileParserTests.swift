@@ -158,6 +158,35 @@ struct LabFileParserTests {
          "bad.yaml:4:18:", "rate 500bit of a:eth0 is below 968bit"),
         ("a rate too slow for a burst of MTU 65535", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    mtu: 65535\n    rate: 1kbit\n",
          "bad.yaml:4:18:", "rate 1kbit of a:eth0 is below 1928bit"),
+        // Yams tells keys apart by text and tag: `up FILE` and `down FILE` read two names.
+        ("a key given twice, once with a tag", "name: x\n!x name: y\n", "bad.yaml:2:1:", "a YAML tag (!x) is used"),
+        ("a tagged value", "name: !!str x\n", "bad.yaml:1:7:", "a YAML tag (tag:yaml.org,2002:str) is used"),
+        ("a key's text twice, YAML 1.1 resolving the two to an int and a string", "name: x\nnodes:\n  a: { sysctls: { 1: \"0\", \"1\": \"0\" } }\n",
+         "bad.yaml:3:27:", "key 1 in sysctls of node a is given twice (first at 3:19)"),
+        ("a sysctl with a leading zero", "name: x\nnodes:\n  a: { sysctls: { net.ipv4.ip_forward: 01 } }\n", "bad.yaml:3:19:", "the kernel reads 01 as 1 (write 1"),
+        ("a sysctl in hex", "name: x\nnodes:\n  a: { sysctls: { net.ipv4.ip_forward: 0x1 } }\n", "bad.yaml:3:19:", "the kernel reads 0x1 as 1"),
+        ("a sysctl in octal", "name: x\nnodes:\n  a: { sysctls: { net.ipv4.ip_local_port_range: \"010 60999\" } }\n", "bad.yaml:3:19:", "the kernel reads 010 as 8"),
+        ("a sysctl of minus zero", "name: x\nnodes:\n  a: { sysctls: { net.ipv4.conf.all.rp_filter: -0 } }\n", "bad.yaml:3:19:", "the kernel reads -0 as 0"),
+        ("interface all", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:all\", \"b:eth0\" ]\n", "bad.yaml:4:18:",
+         "the kernel refuses all as an interface name"),
+        ("interface default", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:default\" ]\n", "bad.yaml:4:28:",
+         "the kernel refuses default as an interface name"),
+        ("a fallback tunnel's name", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:sit0\", \"b:eth0\" ]\n", "bad.yaml:4:18:",
+         "sit0 is the fallback device the kernel's sit module makes"),
+        ("another fallback tunnel's name", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", { node: b, interface: ip6_vti0 } ]\n", "bad.yaml:4:28:",
+         "ip6_vti0 is the fallback device the kernel's ip6_vti module"),
+        ("an interface name with a control byte", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:e\\x01\", \"b:eth0\" ]\n", "bad.yaml:4:18:",
+         "link endpoint a:e\\x01: the interface name holds a control character"),
+        ("two nodes publishing one host port", "name: x\nnetworks: { lan: {} }\nnodes:\n  a: { network: lan, publish: [ \"8080:80\" ] }\n  b: { network: lan, publish: [ \"127.0.0.1:8080:81\" ] }\n",
+         "bad.yaml:5:3:", "node b publishes 127.0.0.1:8080:81/tcp, and node a 8080:80/tcp: they take the same host port"),
+        ("a node publishing one host port twice, in a range", "name: x\nnetworks: { lan: {} }\nnodes:\n  a: { network: lan, publish: [ \"8000-8009:9000-9009\", \"8005:80\" ] }\n",
+         "bad.yaml:4:3:", "node a publishes 8005:80/tcp and 8000-8009:9000-9009/tcp, which take the same host port"),
+        ("an address and its family's wildcard publishing one host port", "name: x\nnetworks: { lan: {} }\nnodes:\n  a: { network: lan, publish: [ \"10.1.2.3:8080:80/udp\" ] }\n  b: { network: lan, publish: [ \"0.0.0.0:8080:80/udp\" ] }\n",
+         "bad.yaml:5:3:", "node b publishes 0.0.0.0:8080:80/udp, and node a 10.1.2.3:8080:80/udp"),
+        ("routes over the cap, counted before any is parsed", "name: x\nnodes:\n  a: { routes: [ " + Array(repeating: "bogus", count: LabNames.maxRoutesPerNode + 1).joined(separator: ", ") + " ] }\n",
+         "bad.yaml:3:16:", "node a has over \(LabNames.maxRoutesPerNode) routes"),
+        ("sysctls over the cap, counted before any is read", "name: x\nnodes:\n  a: { sysctls: { " + (0...LabNames.maxSysctlsPerNode).map { "k\($0): [ x ]" }.joined(separator: ", ") + " } }\n",
+         "bad.yaml:3:17:", "node a has over \(LabNames.maxSysctlsPerNode) sysctls"),
     ])
     func badFiles(_ name: String, _ text: String, _ place: String, _ words: String) {
         let error = #expect(throws: BerthError.self, "\(name)") { try LabFileParser.parse(text, source: "bad.yaml") }
@@ -178,6 +207,61 @@ struct LabFileParserTests {
         let expanded = #expect(throws: BerthError.self) { try LabFileParser.parse(bomb, source: "bomb.yaml") }
         #expect(expanded?.message.contains("expands to more than \(LabFileParser.maxYAMLNodes) YAML nodes") == true, "\(expanded?.description ?? "no error")")
         #expect(expanded?.message.hasPrefix("bomb.yaml:") == true, "\(expanded?.description ?? "no error")")
+    }
+
+    @Test("a long value repeated by aliases is refused by the bytes it expands to, before any copy is used: as routes, as environment values",
+          arguments: [("routes", 4), ("env", 6)])
+    func aliasBytes(_ place: String, _ line: Int) {
+        let long = "10.0.0.0/8 via 10.0.0.1" + String(repeating: " ", count: 60_000)
+        // 100 copies of 60 KB: 6 MB, over four files' worth, from a file of 60 KB.
+        let text = place == "routes"
+            ? "name: x\nnodes:\n  a:\n    routes: [ &a \"\(long)\"" + String(repeating: ", *a", count: 100) + " ]\n"
+            : "name: x\nnodes:\n  a:\n    run:\n      cmd: [ sh ]\n      env: { k0: &a \"\(long)\"" + (1...100).map { ", k\($0): *a" }.joined() + " }\n"
+        let error = #expect(throws: BerthError.self) { try LabFileParser.parse(text, source: "big.yaml") }
+        #expect(error?.message.hasPrefix("big.yaml:\(line):") == true, "\(error?.description.prefix(300) ?? "no error")")
+        #expect(error?.message.contains("the file's values, aliases expanded, are over \(LabFileParser.maxExpandedBytes) bytes") == true,
+                "\(error?.description.prefix(300) ?? "no error")")
+    }
+
+    @Test("nested aliases of a 3 KB value, 30 MB expanded from 3 KB and 10^4 nodes, are refused by their bytes at the first anchor past the budget")
+    func nestedAliasBytes() {
+        var text = "name: x\nnodes:\n  a:\n    routes:\n      - &a0 \"" + String(repeating: "x", count: 3000) + "\"\n"
+        for level in 1...4 { text += "      - &a\(level) [ " + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + " ]\n" }
+        let error = #expect(throws: BerthError.self) { try LabFileParser.parse(text, source: "bomb.yaml") }
+        // a3 holds 3 MB; a4 passes 4 MiB at its second alias.
+        #expect(error?.message.hasPrefix("bomb.yaml:9:") == true, "\(error?.description.prefix(300) ?? "no error")")
+        #expect(error?.message.contains("aliases expanded, are over \(LabFileParser.maxExpandedBytes) bytes") == true, "\(error?.description.prefix(300) ?? "no error")")
+    }
+
+    @Test("a value over 64 KiB is refused at its line and column, unparsed")
+    func longValue() {
+        let text = "name: x\nnodes:\n  a: { routes: [ \"10.0.0.0/8 via 10.0.0.1" + String(repeating: " ", count: 70_000) + "\" ] }\n"
+        let error = #expect(throws: BerthError.self) { try LabFileParser.parse(text, source: "big.yaml") }
+        #expect(error?.message.hasPrefix("big.yaml:3:18: a value of 70023 bytes; a lab file's values are at most 65536") == true,
+                "\(error?.description.prefix(300) ?? "no error")")
+    }
+
+    @Test("published ports that take different host traffic, sysctl numbers as the kernel shows them, and kernel-valid interface names are taken")
+    func distinctPortsAndCanonicalValues() throws {
+        let spec = try LabFileParser.parse("""
+        name: x
+        networks: { lan: {} }
+        nodes:
+          a: { network: lan, publish: [ "8080:80", "8080:80/udp", "127.0.0.1:9000:90", "9001-9009:91-99" ], sysctls: { net.ipv4.ip_forward: 0, net.ipv4.conf.all.rp_filter: -1 } }
+          b: { network: lan, publish: [ "127.0.0.2:9000:90", "[::]:9000:90", "8081:80", "80", "9000-9010:80" ], sysctls: { net.ipv4.ip_local_port_range: "1024 65000" } }
+          c: {}
+        links:
+          - endpoints: [ "c:alle", "c:sit1" ]
+        """, source: "ok.yaml")
+        #expect(spec.nodes.map(\.publish.count) == [4, 5, 0])
+        #expect(spec.node("b")?.sysctls.first?.value == "1024 65000")
+    }
+
+    @Test("the kernel's reading of a sysctl number: base 0 as C's strtoul, an optional minus, nothing past 64 bits")
+    func kernelIntegers() {
+        let cases: [(String, String?)] = [("1", "1"), ("01", "1"), ("010", "8"), ("0x1F", "31"), ("0X10", "16"), ("-0", "0"), ("-5", "-5"), ("0", "0"),
+                                          ("08", nil), ("0x", nil), ("+1", nil), ("cubic", nil), ("１", nil), ("18446744073709551616", nil)]
+        for (word, decimal) in cases { #expect(NodeSpec.Sysctl.kernelInteger(Substring(word)) == decimal, "\(word)") }
     }
 
     @Test("ten levels of ten aliases, the last as a key (10^10 steps for Yams' key hashing), are refused at once, with line and column")
