@@ -25,20 +25,23 @@ runtime_lock() {
 # scripts/accept-oci-hooks does: whatever a runtime does by mistake stays out of the
 # machine's own network namespace and state. Inside the fence it returns, after checking
 # that it is one: /run is the fence's tmpfs and lo the only link (a BERTH_RUNTIME_FENCED=1
-# from elsewhere is not taken for a fence).
+# from elsewhere is not taken for a fence). When the script ends, however it ends, what is
+# still running in the fence is killed (scripts/lib/fence-reap, as in berth_fenced): shims,
+# pods and daemons a failed cleanup left would otherwise keep the fence's namespaces alive.
 runtime_fence() {
   if [ "${BERTH_RUNTIME_FENCED:-}" = 1 ]; then
     [ "$(findmnt -n -o SOURCE --mountpoint /run)" = berth-accept ] && [ "$(ip -o link show | grep -vc ': lo:')" = 0 ] ||
       { echo "$1: BERTH_RUNTIME_FENCED=1 but not inside runtime_fence's namespaces; not running" >&2; exit 1; }
     return 0
   fi
-  export BERTH_RUNTIME_FENCED=1
+  export BERTH_RUNTIME_FENCED=1 BERTH_FENCE_REAP
   exec unshare --net --mount --propagation private -- sh -c '
     mkdir -p /var/lib/berth &&
     mount -t tmpfs -o mode=0755 berth-accept /run &&
     mount -t tmpfs -o mode=0700 berth-accept /var/lib/berth &&
     { [ ! -d /var/lib/cni ] || mount -t tmpfs -o mode=0700 berth-accept /var/lib/cni; } &&
     ip link set lo up &&
+    setsid -f bash "$BERTH_FENCE_REAP" $$ </dev/null >/dev/null 2>&1 &&
     exec bash "$0" "$@"' "$@"
 }
 
