@@ -99,3 +99,17 @@ leftovers() {
     fi
   done
 }
+
+# settled_leftovers HOSTNS: leftovers once they are gone, or what is still left after about
+# 5 s (100 x 0.05 s). A veth whose peer's namespace died is deleted by the kernel in the
+# background, after the runtime's rm/stopp/rmp has returned: one look right after it can
+# still see the veth. A failing witness is retried too, and printed if it still fails.
+settled_leftovers() {
+  local left i
+  for ((i = 0; i < 100; i++)); do
+    left=$(leftovers "$1")
+    [ -z "$left" ] && return 0
+    sleep 0.05
+  done
+  echo "$left"
+}
