@@ -68,8 +68,9 @@ berth_cni_binary() {
   echo "$(cd "$root" && BERTH_FUNCTION_SECTIONS=1 swift build -c release --static-swift-stdlib --disable-local-rpath --show-bin-path)/berth-cni"
 }
 
-# wait_http URL EXPECTED [NETNS]: GETs URL (from NETNS, if given) for up to 5 s until the
-# body is EXPECTED; prints the body; fails otherwise.
+# wait_http URL EXPECTED [NETNS]: GETs URL (from NETNS, if given) until the body is
+# EXPECTED; prints the body; fails otherwise. 50 tries 0.1 s apart, each GET bounded to 1 s:
+# about 5 s while the port refuses, up to about 55 s if it accepts and does not answer.
 wait_http() {
   local url=$1 expected=$2 ns=${3:-} body="" i
   for i in $(seq 50); do
