@@ -43,7 +43,9 @@ let package = Package(
         .executable(name: "berth-oci-hook", targets: ["berth-oci-hook"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Up to the next minor only: Sources/berth and Sources/berth-lab use its underscored
+        // `_commandName`, which a minor release may change.
+        .package(url: "https://github.com/apple/swift-argument-parser", .upToNextMinor(from: "1.8.2")),
         // Errno and FileDescriptor (EINTR-safe reads, open options) without Foundation.
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),

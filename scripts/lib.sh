@@ -49,31 +49,34 @@ berth_install_deps() {
   fi
 }
 
+# scripts/lib/fence-reap, which every fence starts beside its command (see there).
+BERTH_FENCE_REAP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/fence-reap
+
 # Runs a command inside fresh network and mount namespaces with private /run/netns and
 # /var/lib/berth: the second fence around tests and demos, so nothing they do can reach the
 # machine's own network namespace, its named namespaces or its Berth state. Without those
 # private mounts nothing runs (the tests would reach the real /run/netns and /var/lib/berth,
 # `berth gc` included); lo up is best effort.
-# When the command ends, whatever it left running inside the fence goes too: every other
-# process of the fence's mount namespace was started from inside it (a `berth-dns` started
-# with --detach outlives the test that started it until its network is empty, and a test
-# process that crashed ran no teardown), and would keep the fence's namespaces alive.
+# When the command ends — by itself, or killed by a signal, SIGKILL included — whatever it
+# left running inside the fence goes too (scripts/lib/fence-reap, started in a session of
+# its own beside it, then kills every process of the fence's mount and network namespaces
+# and their descendants): a `berth-dns` started with --detach outlives the test that started
+# it until its network is empty, a test process that crashed ran no teardown, and a
+# container of `berth run` (namespaces of its own, its supervisor in the fence) would keep
+# running; any of them would keep the fence's namespaces alive.
 # BERTH_FENCED=1 tells the tests they are fenced; they check it (KernelTests in
 # Tests/BerthTestSupport: the private tmpfs mounts, a network namespace of their own) and run
 # no kernel test without it.
 berth_fenced() {
   mkdir -p /run/netns /var/lib/berth
-  unshare --net --mount --propagation private -- sh -c '
+  BERTH_FENCE_REAP=$BERTH_FENCE_REAP unshare --net --mount --propagation private -- sh -c '
     mount -t tmpfs -o mode=0755 berth-fence /run/netns &&
     mount -t tmpfs -o mode=0700 berth-fence /var/lib/berth ||
       { echo "berth_fenced: cannot mount the private /run/netns and /var/lib/berth; not running $1" >&2; exit 1; }
     ip link set lo up 2>/dev/null
-    BERTH_FENCED=1 "$@"
-    status=$?
-    fence=$(readlink /proc/$$/ns/mnt)
-    for proc in /proc/[0-9]*; do
-      pid=${proc#/proc/}
-      [ "$pid" != $$ ] && [ "$(readlink "$proc/ns/mnt" 2>/dev/null)" = "$fence" ] && kill -KILL "$pid" 2>/dev/null
-    done
-    exit $status' berth-fenced "$@"
+    setsid -f bash "$BERTH_FENCE_REAP" $$ </dev/null >/dev/null 2>&1 ||
+      { echo "berth_fenced: cannot start scripts/lib/fence-reap; not running $1" >&2; exit 1; }
+    unset BERTH_FENCE_REAP
+    export BERTH_FENCED=1
+    exec "$@"' berth-fenced "$@"
 }

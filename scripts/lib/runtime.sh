@@ -25,20 +25,23 @@ runtime_lock() {
 # scripts/accept-oci-hooks does: whatever a runtime does by mistake stays out of the
 # machine's own network namespace and state. Inside the fence it returns, after checking
 # that it is one: /run is the fence's tmpfs and lo the only link (a BERTH_RUNTIME_FENCED=1
-# from elsewhere is not taken for a fence).
+# from elsewhere is not taken for a fence). When the script ends, however it ends, what is
+# still running in the fence is killed (scripts/lib/fence-reap, as in berth_fenced): shims,
+# pods and daemons a failed cleanup left would otherwise keep the fence's namespaces alive.
 runtime_fence() {
   if [ "${BERTH_RUNTIME_FENCED:-}" = 1 ]; then
     [ "$(findmnt -n -o SOURCE --mountpoint /run)" = berth-accept ] && [ "$(ip -o link show | grep -vc ': lo:')" = 0 ] ||
       { echo "$1: BERTH_RUNTIME_FENCED=1 but not inside runtime_fence's namespaces; not running" >&2; exit 1; }
     return 0
   fi
-  export BERTH_RUNTIME_FENCED=1
+  export BERTH_RUNTIME_FENCED=1 BERTH_FENCE_REAP
   exec unshare --net --mount --propagation private -- sh -c '
     mkdir -p /var/lib/berth &&
     mount -t tmpfs -o mode=0755 berth-accept /run &&
     mount -t tmpfs -o mode=0700 berth-accept /var/lib/berth &&
     { [ ! -d /var/lib/cni ] || mount -t tmpfs -o mode=0700 berth-accept /var/lib/cni; } &&
     ip link set lo up &&
+    setsid -f bash "$BERTH_FENCE_REAP" $$ </dev/null >/dev/null 2>&1 &&
     exec bash "$0" "$@"' "$@"
 }
 
@@ -65,8 +68,9 @@ berth_cni_binary() {
   echo "$(cd "$root" && BERTH_FUNCTION_SECTIONS=1 swift build -c release --static-swift-stdlib --disable-local-rpath --show-bin-path)/berth-cni"
 }
 
-# wait_http URL EXPECTED [NETNS]: GETs URL (from NETNS, if given) for up to 5 s until the
-# body is EXPECTED; prints the body; fails otherwise.
+# wait_http URL EXPECTED [NETNS]: GETs URL (from NETNS, if given) until the body is
+# EXPECTED; prints the body; fails otherwise. 50 tries 0.1 s apart, each GET bounded to 1 s:
+# about 5 s while the port refuses, up to about 55 s if it accepts and does not answer.
 wait_http() {
   local url=$1 expected=$2 ns=${3:-} body="" i
   for i in $(seq 50); do
@@ -95,4 +99,18 @@ leftovers() {
       echo "(witness failed: nft list map ip berth $map: $out)"
     fi
   done
+}
+
+# settled_leftovers HOSTNS: leftovers once they are gone, or what is still left after about
+# 5 s (100 x 0.05 s). A veth whose peer's namespace died is deleted by the kernel in the
+# background, after the runtime's rm/stopp/rmp has returned: one look right after it can
+# still see the veth. A failing witness is retried too, and printed if it still fails.
+settled_leftovers() {
+  local left i
+  for ((i = 0; i < 100; i++)); do
+    left=$(leftovers "$1")
+    [ -z "$left" ] && return 0
+    sleep 0.05
+  done
+  echo "$left"
 }

@@ -19,6 +19,20 @@ DPID=
 # containerd makes /opt/containerd (/run is the fence's tmpfs already).
 remember_absent /etc/docker/key.json /opt/containerd
 remember_absent_cgroup docker
+# dockerd loads br_netfilter (modprobe, in its own namespace: but a module is the whole
+# kernel's), which from then on passes bridged traffic through iptables in every network
+# namespace, the machine's own included (bridge-nf-call-iptables=1 is each namespace's
+# default). If it was not loaded before, it is unloaded again at exit.
+BRNF_LOADED_BEFORE=0
+[ -e /sys/module/br_netfilter ] && BRNF_LOADED_BEFORE=1
+unload_br_netfilter() {
+  ((BRNF_LOADED_BEFORE)) || [ ! -e /sys/module/br_netfilter ] && return 0
+  if modprobe -r br_netfilter 2>/dev/null; then
+    say "unloaded br_netfilter (dockerd had loaded it)"
+  else
+    echo "[$OH_NAME] br_netfilter, loaded by dockerd, could not be unloaded (in use: $(cat /sys/module/br_netfilter/refcnt 2>/dev/null) references); it stays loaded until: modprobe -r br_netfilter" >&2
+  fi
+}
 # TERM, 10 s of grace, then KILL (the PID this script started) and wait: cleanup must not
 # delete $W under a dockerd that still uses it.
 stop_dockerd() {
@@ -51,6 +65,7 @@ cleanup() {
   remove_host
   remove_remembered
   remove_remembered_cgroups
+  unload_br_netfilter
   [ -n "${KEEP:-}" ] && echo "[$OH_NAME] kept $W" || rm -rf -- "$W"
   exit "$rc"
 }

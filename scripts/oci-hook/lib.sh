@@ -80,7 +80,9 @@ remove_host() {
 # The state of Berth the hooks use, and the CLI pointed at it in the host namespace.
 berth_in_host() { nsenter --net=/run/netns/"$HOSTNS" env BERTH_STATE_DIR="$STATE" "$BERTH" "$@"; }
 
-# get NS URL: GET with retries for up to 5 s (the container's httpd may still be starting).
+# get NS URL: GET with retries (the container's httpd may still be starting): 50 tries 0.1 s
+# apart, each bounded to 1 s: about 5 s while the port refuses, up to about 55 s if it
+# accepts and does not answer.
 get() {
   local ns=$1 url=$2 body="" i
   for ((i = 0; i < 50; i++)); do

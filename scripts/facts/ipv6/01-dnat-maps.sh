@@ -82,9 +82,9 @@ done
 # nft compiles the inet wildcard rule with no `meta nfproto` before the lookup: a v6
 # packet looks up the v4 map and its `nat dnat ip` is skipped (nft_nat_inet_eval).
 x h nft flush ruleset
-x h nft --debug=netlink -f - <<<"$INET" > /tmp/inet-debug.txt 2>&1
-rule=$(awk '/inet berth prerouting/{n++} n==2' /tmp/inet-debug.txt | sed '/^$/q')
+x h nft --debug=netlink -f - <<<"$INET" > "$FACT_TMP"/inet-debug.txt 2>&1
+rule=$(awk '/inet berth prerouting/{n++} n==2' "$FACT_TMP"/inet-debug.txt | sed '/^$/q')
 if grep -q nfproto <<<"$rule"; then fail "inet wildcard rule has no nfproto"; else ok "inet: 'fib daddr type local dnat ip to meta l4proto . th dport map' compiles without meta nfproto"; fi
-rule=$(awk '/inet berth prerouting/{n++} n==1' /tmp/inet-debug.txt | sed '/^$/q')
+rule=$(awk '/inet berth prerouting/{n++} n==1' "$FACT_TMP"/inet-debug.txt | sed '/^$/q')
 if grep -q 'meta load nfproto' <<<"$rule"; then ok "inet: the rule keyed by 'ip daddr' gets meta nfproto ipv4 first"; else fail "addr rule has nfproto"; fi
 finish

@@ -93,9 +93,9 @@ LANMAC=$(ip -n lan -br link show eth0 | awk '{print $3}'); HMAC=$(ip -n h -br li
 x lan "$PY" "$HERE/forge.py" syn eth0 "$HMAC" "$LANMAC" fd00:121::2 fd00:121::1 9999
 for _ in $(seq 20); do [ "$(packets h raw-forged)" = 1 ] && break; sleep 0.05; done
 [ "$(packets h raw-forged)" = 1 ] && ok "positive control: a SYN forged by the LAN peer to the host's address reaches raw prerouting" || fail "forged SYN not seen"
-x h cat /proc/net/snmp6 > /tmp/snmp6.before
+x h cat /proc/net/snmp6 > "$FACT_TMP"/snmp6.before
 x lan "$PY" "$HERE/forge.py" syn eth0 "$HMAC" "$LANMAC" fd00:121::2 ::1 9999
-for _ in $(seq 20); do x h cat /proc/net/snmp6 | cmp -s - /tmp/snmp6.before || break; sleep 0.05; done
-grew=$(x h cat /proc/net/snmp6 | diff /tmp/snmp6.before - | awk '/^> Ip6In/{print $2"="$3}' | tr '\n' ' ')
+for _ in $(seq 20); do x h cat /proc/net/snmp6 | cmp -s - "$FACT_TMP"/snmp6.before || break; sleep 0.05; done
+grew=$(x h cat /proc/net/snmp6 | diff "$FACT_TMP"/snmp6.before - | awk '/^> Ip6In/{print $2"="$3}' | tr '\n' ' ')
 [ "$(packets h raw-loopback)" = 0 ] && ok "the same SYN to ::1 never reaches raw prerouting (grew: $grew): no v6 loopback guard is needed" || fail "raw saw ::1 from LAN"
 finish

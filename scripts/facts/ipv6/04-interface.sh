@@ -30,7 +30,7 @@ for _ in $(seq 50); do [ -n "$(ip -n c -6 addr show dev e3 scope link)" ] && bre
 # `ip link add … addrgenmode none` too): the mode can only be set once the link exists.
 expect_not "IFLA_AF_SPEC{AF_INET6{ADDR_GEN_MODE none}} in the veth peer's create attributes is refused" \
   x h "$PY" "$HERE/nl.py" veth vb9 e9 /run/netns/c 1 peer
-grep -q "Address family not supported" /tmp/fact.out && note "kernel: $(cat /tmp/fact.out)"
+grep -q "Address family not supported" "$FACT_TMP"/fact.out && note "kernel: $(cat "$FACT_TMP"/fact.out)"
 expect_not "... and in the host end's" x h "$PY" "$HERE/nl.py" veth vb9 e9 /run/netns/c 1 host
 expect_not "... and from iproute2 (ip link add … addrgenmode none type veth)" ip -n h link add vb9 addrgenmode none type veth peer name e9 netns c
 
@@ -59,6 +59,6 @@ ip -n c link set e5 up
 sleep 0.5
 no_v6 e5 && ok "disable_ipv6=1 written before up: the interface comes up with no IPv6 address" || fail "disable_ipv6"
 expect_not "... and an IPv6 address cannot be added to it" ip -n c addr add fd00:5::2/64 dev e5 nodad
-note "kernel: $(cat /tmp/fact.out)"
+note "kernel: $(cat "$FACT_TMP"/fact.out)"
 x c grep -q " e5$" /proc/net/if_inet6 && fail "e5 in if_inet6" || ok "... /proc/net/if_inet6 lists nothing for it"
 finish

@@ -26,13 +26,13 @@ has_prefix() { ip -n "$1" -6 addr show | grep -q "$2"; }
 has_route() { ip -n "$1" -6 route show | grep -q "via fe80::bad"; }
 
 # Host with forwarding on (what Berth sets for an IPv6 network), br0 accept_ra=0.
-for ns in h c2 c4 c6; do state $ns > /tmp/before.$ns; done
+for ns in h c2 c4 c6; do state $ns > "$FACT_TMP"/before.$ns; done
 forge fd00:bad::
 wait_for has_prefix c3 fd00:bad: && ok "control: c3 (accept_ra=1, IPv6 defaults) takes the forged prefix" || fail "control c3 got no SLAAC address"
 wait_for has_route c3 && ok "control: c3 takes the forged default route" || fail "control c3 got no route"
 sleep 0.2
 for ns in h c2 c4 c6; do
-  if state $ns | cmp -s - /tmp/before.$ns; then ok "$ns: IPv6 addresses and routes unchanged"; else fail "$ns changed"; diff /tmp/before.$ns <(state $ns); fi
+  if state $ns | cmp -s - "$FACT_TMP"/before.$ns; then ok "$ns: IPv6 addresses and routes unchanged"; else fail "$ns changed"; diff "$FACT_TMP"/before.$ns <(state $ns); fi
 done
 note "h: forwarding=1, br0 accept_ra=0; c2: accept_ra=0 (dual stack); c4: disable_ipv6=1; c6: addrgenmode none + accept_ra=0"
 [ -z "$(ip -n c4 -6 addr show dev eth0)" ] && ok "c4 (disable_ipv6=1) has no IPv6 address on eth0" || fail "c4 has an IPv6 address"
@@ -42,16 +42,16 @@ has_route c5 && ok "... and the default route" || fail "c5 took no route"
 
 # The bridge's accept_ra matters once the host is not forwarding; bridge ports never see it.
 x h sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.br0.accept_ra=1
-state h > /tmp/before.h
+state h > "$FACT_TMP"/before.h
 forge fd00:bad:1::
 wait_for has_route h && ok "control: forwarding=0 and br0 accept_ra=1: the host takes the container's default route" || fail "host took no route"
 ip -n h -6 route show | grep "via fe80::bad" | grep -q "dev br0" && ok "... on br0, not on the bridge ports (vb*)" || fail "route not on br0"
 x h ip -6 route flush proto ra; x h ip -6 addr flush dev br0 scope global dynamic; x h ip -6 route del fd00:bad:1::/64 dev br0
 x h sysctl -qw net.ipv6.conf.br0.accept_ra=0
-state h > /tmp/before.h
+state h > "$FACT_TMP"/before.h
 forge fd00:bad:2::
 sleep 0.3
-state h | cmp -s - /tmp/before.h && ok "forwarding=0, br0 accept_ra=0: the host takes nothing" || { fail "host changed"; diff /tmp/before.h <(state h); }
+state h | cmp -s - "$FACT_TMP"/before.h && ok "forwarding=0, br0 accept_ra=0: the host takes nothing" || { fail "host changed"; diff "$FACT_TMP"/before.h <(state h); }
 
 # all.forwarding=1 turns every interface into a router: a LAN router's RA on an interface
 # with accept_ra=1 is then ignored (accept_ra=2 is needed) — the host's own v6 default route.

@@ -47,7 +47,7 @@ ip -n m -6 route append default via fd00:beef::1 dev e2
 ip -n m -6 route del default
 ip -n m -6 route add default via fd00:beef::1 dev e1
 expect_not "ip -6 route add default (NLM_F_CREATE|NLM_F_EXCL) beside an existing one is refused (EEXIST)" ip -n m -6 route add default via fd00:beef::1 dev e2
-grep -q "File exists" /tmp/fact.out && note "kernel: $(cat /tmp/fact.out)"
+grep -q "File exists" "$FACT_TMP"/fact.out && note "kernel: $(cat "$FACT_TMP"/fact.out)"
 expect "... while a different metric is a separate route" ip -n m -6 route add default via fd00:beef::1 dev e2 metric 1100
 ip -n m link del e1
 [ "$(ip -n m -6 route show default)" = "default via fd00:beef::1 dev e2 metric 1100 pref medium" ] \

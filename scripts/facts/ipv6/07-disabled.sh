@@ -13,7 +13,7 @@ ip -n h link add br0 type bridge
 [ "$(x h sysctl -n net.ipv6.conf.br0.disable_ipv6)" = 1 ] && ok "a bridge made afterwards inherits disable_ipv6=1" || fail "bridge not disabled"
 ip -n h link set br0 up
 expect_not "adding an IPv6 address to it is refused" ip -n h addr add fd00:1::1/64 dev br0 nodad
-note "kernel: $(cat /tmp/fact.out)"
+note "kernel: $(cat "$FACT_TMP"/fact.out)"
 x h "$PY" - <<'PY' && ok "... with EACCES over rtnetlink" || fail "errno not EACCES"
 import socket, struct, os, sys
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)

@@ -15,17 +15,17 @@ trial() { # trial ORDER DIRECTION FAMILY: sets MS to the first answer's delay in
   ip netns add $c; x $c ip link set lo up
   if [ $dir = in ]; then serve $c udp :: 7 c6; serve $c udp 0.0.0.0 7 c4; ns=h; [ $fam = 6 ] && addr=fd00:beef::$i || addr=10.90.0.$i
   else serve h udp :: 7 h6; serve h udp 0.0.0.0 7 h4; ns=$c; [ $fam = 6 ] && addr=fd00:beef::1 || addr=10.90.0.1; fi
-  rm -f /tmp/go.$$; mkfifo /tmp/go.$$
-  x $ns "$PY" "$HERE/firstanswer.py" $addr 7 /tmp/go.$$ > /tmp/first.$$ &
+  rm -f "$FACT_TMP"/go.$$; mkfifo "$FACT_TMP"/go.$$
+  x $ns "$PY" "$HERE/firstanswer.py" $addr 7 "$FACT_TMP"/go.$$ > "$FACT_TMP"/first.$$ &
   local p=$!
   ip -n h link add vb$c master br0 up type veth peer name eth0 netns $c
   local up="link set eth0 up" addrs="addr add 10.90.0.$i/24 dev eth0
 addr add fd00:beef::$i/64 dev eth0 nodad"
-  if [ $order = before ]; then printf '%s\n%s\n' "$addrs" "$up"; else printf '%s\n%s\n' "$up" "$addrs"; fi > /tmp/batch.$$
-  printf 'route add default via 10.90.0.1\nroute add default via fd00:beef::1\n' >> /tmp/batch.$$
-  ip -n $c -b /tmp/batch.$$
-  echo go > /tmp/go.$$; wait $p
-  MS=$(cat /tmp/first.$$); i=$((i + 1))
+  if [ $order = before ]; then printf '%s\n%s\n' "$addrs" "$up"; else printf '%s\n%s\n' "$up" "$addrs"; fi > "$FACT_TMP"/batch.$$
+  printf 'route add default via 10.90.0.1\nroute add default via fd00:beef::1\n' >> "$FACT_TMP"/batch.$$
+  ip -n $c -b "$FACT_TMP"/batch.$$
+  echo go > "$FACT_TMP"/go.$$; wait $p
+  MS=$(cat "$FACT_TMP"/first.$$); i=$((i + 1))
   stop_servers
 }
 for order in after before; do

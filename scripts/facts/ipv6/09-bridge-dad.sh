@@ -22,18 +22,18 @@ trial() { # trial DAD: DAD is default, off (accept_dad=0 before the up) or slow 
   local c=c$i br=br$i
   ip netns add $c; x $c ip link set lo up
   serve $c tcp :: 80 ctr
-  rm -f /tmp/go.$$; mkfifo /tmp/go.$$
-  x lan "$PY" "$HERE/firstconnect.py" fd00:$i::2 80 /tmp/go.$$ > /tmp/first.$$ &
+  rm -f "$FACT_TMP"/go.$$; mkfifo "$FACT_TMP"/go.$$
+  x lan "$PY" "$HERE/firstconnect.py" fd00:$i::2 80 "$FACT_TMP"/go.$$ > "$FACT_TMP"/first.$$ &
   local p=$!
   ip -n h link add $br type bridge; x h sysctl -qw net.ipv6.conf.$br.accept_ra=0
   case $1 in off) x h sysctl -qw net.ipv6.conf.$br.accept_dad=0;; slow) x h sysctl -qw net.ipv6.conf.$br.dad_transmits=5;; esac
   ip -n h link set $br up; ip -n h addr add fd00:$i::1/64 dev $br nodad
   ip -n h link add vb$c master $br up type veth peer name eth0 netns $c
-  printf 'link set eth0 up\naddr add fd00:%s::2/64 dev eth0 nodad\nroute add default via fd00:%s::1\n' $i $i > /tmp/batch.$$
-  ip -n $c -6 -b /tmp/batch.$$
+  printf 'link set eth0 up\naddr add fd00:%s::2/64 dev eth0 nodad\nroute add default via fd00:%s::1\n' $i $i > "$FACT_TMP"/batch.$$
+  ip -n $c -6 -b "$FACT_TMP"/batch.$$
   LL=$(ip -n h -6 -o addr show dev $br scope link | awk '{ $1 = $2 = $3 = ""; print }' | sed 's/^ *//')
-  echo go > /tmp/go.$$; wait $p
-  FIRST=$(cat /tmp/first.$$); i=$((i + 1))
+  echo go > "$FACT_TMP"/go.$$; wait $p
+  FIRST=$(cat "$FACT_TMP"/first.$$); i=$((i + 1))
   stop_servers
 }
 RUNS=${RUNS:-3}

@@ -14,7 +14,8 @@ def serve(proto, addr, port, banner):
     s.bind((addr, int(port)))
     if proto == "tcp":
         s.listen(16)
-    open(f"/tmp/echo-ready-{os.getpid()}", "w").close()
+    # The fact scripts wait for this file (lib.sh's serve), in their scratch directory.
+    open(os.path.join(os.environ["FACT_TMP"], f"echo-ready-{os.getpid()}"), "w").close()
     while True:
         if proto == "tcp":
             c, peer = s.accept()

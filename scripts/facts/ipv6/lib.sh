@@ -14,14 +14,19 @@ if { [ -z "$init_net" ] && ! grep -q ' - tmpfs berth-fence ' /proc/self/mountinf
   exit 2
 fi
 
+# The scripts' scratch files (command output, states to compare, echo.py's ready files):
+# a directory of their own, removed at exit with the namespaces.
+FACT_TMP=$(mktemp -d /tmp/berth-facts.XXXXXX) || exit 2
+export FACT_TMP
+
 FAILURES=0
 ok()   { echo "ok   - $*"; }
 fail() { echo "FAIL - $*"; FAILURES=$((FAILURES + 1)); }
 note() { echo "     # $*"; }
 # expect DESCRIPTION COMMAND...: the command succeeds.
-expect()     { local d=$1; shift; if "$@" >/tmp/fact.out 2>&1; then ok "$d"; else fail "$d"; sed 's/^/       /' /tmp/fact.out; fi; }
+expect()     { local d=$1; shift; if "$@" >"$FACT_TMP"/fact.out 2>&1; then ok "$d"; else fail "$d"; sed 's/^/       /' "$FACT_TMP"/fact.out; fi; }
 # expect_not DESCRIPTION COMMAND...: the command fails.
-expect_not() { local d=$1; shift; if "$@" >/tmp/fact.out 2>&1; then fail "$d"; sed 's/^/       /' /tmp/fact.out; else ok "$d"; fi; }
+expect_not() { local d=$1; shift; if "$@" >"$FACT_TMP"/fact.out 2>&1; then fail "$d"; sed 's/^/       /' "$FACT_TMP"/fact.out; else ok "$d"; fi; }
 finish() { [ "$FAILURES" = 0 ] && echo "# all facts hold" || echo "# $FAILURES fact(s) did not hold"; exit "$FAILURES"; }
 
 x() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -36,11 +41,11 @@ serve() {
   ip netns exec "$1" "$PY" "$HERE/echo.py" serve "$2" "$3" "$4" "$5" &
   SERVERS="$SERVERS $!"
   # Wait until it listens (the server creates its ready file after bind).
-  for _ in $(seq 100); do [ -e "/tmp/echo-ready-$!" ] && break; sleep 0.02; done
+  for _ in $(seq 100); do [ -e "$FACT_TMP/echo-ready-$!" ] && break; sleep 0.02; done
 }
 # probe NS PROTO ADDR PORT PAYLOAD: prints the answer, fails with none within a second.
 probe() { ip netns exec "$1" "$PY" "$HERE/echo.py" probe "$2" "$3" "$4" "$5"; }
-stop_servers() { for p in $SERVERS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; rm -f "/tmp/echo-ready-$p"; done; SERVERS=""; }
+stop_servers() { for p in $SERVERS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; rm -f "$FACT_TMP/echo-ready-$p"; done; SERVERS=""; }
 
 # topology: host h (bridge br0 10.90.0.1/24 + fd00:beef::1/64, lan0 192.0.2.1/24 +
 # fd00:121::1/64), LAN peer lan (192.0.2.2, fd00:121::2, default routes via h), containers
@@ -76,7 +81,7 @@ topology() {
   done
 }
 
-cleanup() { stop_servers; for ns in $(ip netns list | awk '{print $1}'); do ip netns del "$ns"; done; }
+cleanup() { stop_servers; for ns in $(ip netns list | awk '{print $1}'); do ip netns del "$ns"; done; rm -rf -- "$FACT_TMP"; }
 trap cleanup EXIT
 
 # packets NS TAG: the packet count of the counter rule commented TAG in NS's ruleset.
