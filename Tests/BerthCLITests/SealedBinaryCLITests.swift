@@ -91,6 +91,12 @@ struct SealedBinaryCLITests {
                                       environment: sandbox.berthEnvironment())
                 try #require(run.status == 0, "\(run)")
                 defer { Command.run(berth + ["rm", "-f", "victim"], environment: sandbox.berthEnvironment()) }
+                // Its detached supervisor (which would spawn it again on a restart) runs its
+                // binary from a read-only mount too (ST_RDONLY, 1 in statvfs's f_flag).
+                let supervisor = try #require(try ContainerCLI.container(sandbox, "victim")?["supervisorPid"] as? Int)
+                var filesystem = statvfs()
+                #expect(statvfs("/proc/\(supervisor)/exe", &filesystem) == 0 && filesystem.f_flag & 1 != 0,
+                        "the supervisor runs a binary that can be opened for writing")
 
                 // The host's berth-cli, exec'd in the container as its command: its hidden
                 // supervisor entry reads stdin to the end, so it runs until the holder kills it.
