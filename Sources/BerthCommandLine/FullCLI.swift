@@ -14,9 +14,9 @@ package enum FullCLI {
     /// `berth` elsewhere still finds it), or nil when that cannot be read.
     package static func path() -> String? { sibling(name) }
 
-    /// The file `name` in the directory of the running binary, found through
-    /// `/proc/self/exe`; nil when that cannot be read.
-    /// (`SealedExecutable.path()`: the real file when this process runs a read-only view of it).
+    /// The file `name` in the directory of the running binary — its real path
+    /// (`SealedExecutable.path()`), also when this process runs a read-only view of it — or
+    /// nil when `/proc/self/exe` cannot be read.
     package static func sibling(_ name: String) -> String? { SealedExecutable.sibling(name) }
 
     /// Replaces this process with `berth-cli`, given `arguments` (argv, argv[0] included)
