@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import BerthNamespace
 
 /// The full CLI binary, `berth-cli`, that the lean `berth` hands every other command to.
 package enum FullCLI {
@@ -13,16 +14,10 @@ package enum FullCLI {
     /// `berth` elsewhere still finds it), or nil when that cannot be read.
     package static func path() -> String? { sibling(name) }
 
-    /// The file `name` in the directory of the running binary, found through
-    /// `/proc/self/exe`; nil when that cannot be read.
-    package static func sibling(_ name: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        let exe = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = exe.lastIndex(of: "/") else { return nil }
-        return exe[...slash] + name
-    }
+    /// The file `name` in the directory of the running binary — its real path
+    /// (`SealedExecutable.path()`), also when this process runs a read-only view of it — or
+    /// nil when `/proc/self/exe` cannot be read.
+    package static func sibling(_ name: String) -> String? { SealedExecutable.sibling(name) }
 
     /// Replaces this process with `berth-cli`, given `arguments` (argv, argv[0] included)
     /// unchanged. Returns only by ending the process with a message when that fails: 127 when
@@ -41,6 +36,12 @@ package enum FullCLI {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
         Output.resetBrokenPipe()
+        if containerCommand {
+            // berth-cli will spawn the container: exec'd through a read-only view of its
+            // binary right away, so that its own `SealedExecutable.ensure()` need not exec it
+            // again. Should no view be possible, the plain exec lets berth-cli say why.
+            _ = SealedExecutable.exec(path, arguments: arguments)
+        }
         execv(path, argv)
         let err = errno
         let reason = String(cString: strerror(err))

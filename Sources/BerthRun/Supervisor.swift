@@ -203,6 +203,11 @@ public enum Supervisor {
     /// again) the container, reports, and stays until it stops for good; then exits with its
     /// last status (1 if it never started). Call it before anything else the program does.
     public static func main() -> Never {
+        // Before anything is read or opened: this process spawns the container, and must not
+        // run a binary the container could write to (SealedExecutable). The exec, if any, starts
+        // `main` again with the same stdin, stdout and arguments; a failure is reported below.
+        var sealing: BerthError?
+        do { try SealedExecutable.ensure() } catch { sealing = error }
         // Out of the caller's session: a hangup or Ctrl-C on its terminal is not for us.
         _ = setsid()
         // A caller killed before reading the report must not take the supervisor with it.
@@ -221,6 +226,7 @@ public enum Supervisor {
             reported = true
         }
         do throws(BerthError) {
+            if let sealing { throw sealing }
             let request = try SupervisorRequest(json: JSONValue(parsingUTF8: input))
             let manager = try NetworkManager(stateDirectory: request.stateDirectory, resolverExecutable: request.resolverExecutable)
             let record: ContainerRecord

@@ -779,8 +779,11 @@ static int install_seccomp(const struct berth_exec_config *c) {
 
 /// Until execve the child is berth's own image, holding every capability, and in the
 /// container's pid namespace: not dumpable, so that no process in the container (root there
-/// lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe, the host's berth binary
-/// (CVE-2019-5736's way in). execve of the command makes it dumpable again as usual.
+/// lacks CAP_SYS_PTRACE) can ptrace it or open its /proc/PID/exe (CVE-2019-5736's way in).
+/// execve of the command makes it dumpable again as usual — and should that command be
+/// /proc/self/exe, the parent's binary runs in the container, dumpable: the parent runs it
+/// through a view that refuses writes (berth_exec_sealed, SealedExecutable), so what is
+/// reached through /proc/PID/exe is that view, never a writable file of the host.
 static void make_undumpable(void) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }

@@ -33,6 +33,10 @@ struct Berth: ParsableCommand {
         let containerCommand = arguments.first == "run" || arguments.first == "exec"
         do {
             Trace.mark("main")
+            // This process spawns the container (run in the foreground, exec): its binary must
+            // be one the container cannot write to (CVE-2019-5736; SealedExecutable). Through
+            // the lean berth it already is; run directly, it execs itself once more.
+            if containerCommand { try SealedExecutable.ensure() }
             if try HotPath.run(arguments) {
                 Trace.mark("done")
                 return

@@ -6,9 +6,15 @@ import Testing
 /// `berth`, not `berth-cli` (argument-parser, Foundation), whichever command started it.
 @Suite("berth CLI: the detached supervisor's binary (kernel)", .enabled(if: try KernelTests.enabled))
 struct SupervisorBinaryCLITests {
-    /// The program a process runs, symlinks resolved (`/proc/PID/exe`).
-    private func executable(of pid: Int) -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+    /// The file a process runs (`/proc/PID/exe`), as device and inode: the supervisor runs
+    /// its binary through a read-only view of it (SealedExecutable), whose path is not the
+    /// file's, but whose inode is.
+    private func executable(of pid: Int) -> [UInt64]? { identity("/proc/\(pid)/exe") }
+
+    private func identity(_ path: String) -> [UInt64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 
     private func supervisor(_ sandbox: HostSandbox, _ name: String) throws -> Int {
@@ -17,7 +23,7 @@ struct SupervisorBinaryCLITests {
 
     @Test("run -d, start and restart leave the lean berth beside berth-cli supervising the container")
     func leanSupervisor() throws {
-        let lean = URL(fileURLWithPath: Command.berthBinary).resolvingSymlinksInPath().path
+        let lean = try #require(identity(Command.berthBinary))
         try withHostSandbox { sandbox in
             try withRunRootfs { rootfs in
                 let run = sandbox.berth(["run", "-d", "--name", "svc", "--network", "none", "--rootfs", rootfs.path, "--", "sleep", "1000"])

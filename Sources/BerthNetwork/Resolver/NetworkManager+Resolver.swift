@@ -170,13 +170,11 @@ extension NetworkManager {
         } else if let value = getenv(ResolverLaunch.executableEnvironmentVariable), value.pointee != 0 {
             executable = String(cString: value)
         } else {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-            guard count > 0 else {
+            // The real path even when this process runs a read-only view of its binary.
+            guard let path = SealedExecutable.path() else {
                 throw BerthError(.system, "cannot find the running executable to locate \(ResolverLaunch.executableName) beside it",
                                  hint: "name the resolver's executable (NetworkManager's resolverExecutable, or \(ResolverLaunch.executableEnvironmentVariable))")
             }
-            let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
             executable = directory + "/" + ResolverLaunch.executableName
         }

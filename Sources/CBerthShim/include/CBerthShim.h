@@ -29,5 +29,6 @@ extern const int BERTH_CLONE_NEWPID;
 #include "BerthReap.h"
 #include "BerthNamespaceSocket.h"
 #include "BerthBPF.h"
+#include "BerthSealedExec.h"
 
 #endif
