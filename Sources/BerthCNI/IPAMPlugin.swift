@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import BerthCore
+import BerthNamespace
 
 /// An IPAM plugin Berth delegates to, run exactly as the reference bridge plugin runs it:
 /// found by its `type` in `CNI_PATH`, given the same stdin and environment with
@@ -156,20 +157,11 @@ public struct IPAMPlugin: Sendable {
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         // berth-cni ignores SIGPIPE (main.swift): the plugin gets the default disposition
         // and an empty mask, as the runtime would have started it.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = withCStrings([path]) { argv in
-            withCStrings(environment) { envp in posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
+        let spawned = SpawnAttributes.with(defaulting: [SIGPIPE]) { attributes in
+            withCStrings([path]) { argv in
+                withCStrings(environment) { envp in posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
+            }
         }
         close(input[0])
         close(output[1])

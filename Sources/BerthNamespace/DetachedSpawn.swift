@@ -39,23 +39,14 @@ package enum DetachedSpawn {
         // keep whoever waits on it waiting for this process instead. Not started without it.
         let closing = closeFrom(3, in: &actions)
         guard closing == 0 else { return .failure(SpawnError(code: closing)) }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGHUP, SIGPIPE, SIGTERM, SIGINT, SIGUSR1, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        // POSIX_SPAWN_SETSID (0x80, glibc ≥ 2.26) is behind _GNU_SOURCE, which Swift's Glibc
-        // module does not define.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ)
+        // POSIX_SPAWN_SETSID (0x80, glibc ≥ 2.26) is behind _GNU_SOURCE, which Swift's Glibc
+        // module does not define.
+        let rc = SpawnAttributes.with(defaulting: [SIGHUP, SIGPIPE, SIGTERM, SIGINT, SIGUSR1, SIGCHLD], flags: 0x80) { attributes in
+            posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ)
+        }
         return rc == 0 ? .success(pid) : .failure(SpawnError(code: rc))
     }
 
