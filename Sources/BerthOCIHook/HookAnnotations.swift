@@ -5,7 +5,7 @@ public import BerthCore
 /// | annotation      | value                                                   | default               |
 /// |-----------------|---------------------------------------------------------|-----------------------|
 /// | `berth.network` | a network name                                          | the default network   |
-/// | `berth.publish` | comma-separated `-p` specs in Docker's grammar          | nothing published     |
+/// | `berth.publish` | comma-separated `-p` specs, short or long form          | nothing published     |
 /// | `berth.ip`      | an IPv4 address in the network's subnet                 | the lowest free one   |
 /// | `berth.ip6`     | an IPv6 address in a dual-stack network's IPv6 subnet   | the lowest free one   |
 /// | `berth.mac`     | the interface's MAC                                     | derived from the IP   |
@@ -71,8 +71,7 @@ public struct HookAnnotations: Sendable, Hashable {
         }
         var ports: [PortSpec] = []
         if let list = value(Self.publish), !list.isEmpty {
-            for item in list.split(separator: ",", omittingEmptySubsequences: false) {
-                let spec = Self.trimmed(String(item))
+            for spec in Self.entries(of: list) {
                 guard !spec.isEmpty else {
                     throw BerthError(.invalidArgument, "annotation \(Self.publish) has an empty entry in \"\(list)\"",
                                      object: BerthError.Object(.annotation, Self.publish), parameter: Self.publish)
@@ -100,6 +99,32 @@ public struct HookAnnotations: Sendable, Hashable {
         } catch {
             throw refuse(Self.mac, error)
         }
+    }
+
+    /// The specs of a `berth.publish` value, trimmed: split on `,`, except that the long form
+    /// keeps its own commas — an entry `key=value` continues the long-form spec before it
+    /// unless that spec has the key already (`published=8080,target=80,published=9090,target=90`
+    /// is two specs). A short-form spec never has `=`, so it always stands alone.
+    static func entries(of list: String) -> [String] {
+        var entries: [String] = []
+        var keys: [Substring] = []
+        for item in list.split(separator: ",", omittingEmptySubsequences: false) {
+            let entry = trimmed(String(item))
+            guard let equals = entry.firstIndex(of: "=") else {
+                entries.append(entry)
+                keys = []
+                continue
+            }
+            let key = entry[..<equals]
+            if !keys.isEmpty, !keys.contains(key), let last = entries.indices.last {
+                entries[last] += "," + entry
+            } else {
+                entries.append(entry)
+                keys = []
+            }
+            keys.append(key)
+        }
+        return entries
     }
 
     /// Whether `annotations` has any `berth.*` member the hook reads.

@@ -34,6 +34,11 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
     public private(set) var requests: [Request] = []
     /// Every sysctl written, as "namespace: key=value", in order.
     public private(set) var sysctlWrites: [String] = []
+    /// The subnet-choice lock's takes and releases, each with the request mark it happened
+    /// at (see FakeKernel+SubnetChoice.swift).
+    public internal(set) var subnetChoiceEvents: [(mark: Int, line: String)] = []
+    /// Plays another process holding the subnet-choice lock: taking it times out.
+    public var subnetChoiceHeldElsewhere = false
     /// Every link deletion handed off (`deleteLinkInBackground`), as "namespace: name".
     public private(set) var backgroundDeletions: [String] = []
     /// Holds handed-off deletions instead of running them.

@@ -183,6 +183,12 @@ public final class HostHandle: Sendable {
         try kernel.setSysctl(key, to: value, in: socketNamespace)
     }
 
+    /// Takes the host namespace's subnet-choice lock (`SubnetChoiceLock`), waiting at most
+    /// `timeout` for another process to let go.
+    public func lockSubnetChoice(timeout: Duration) throws(BerthError) -> SubnetChoiceLock {
+        try kernel.lockSubnetChoice(in: namespace, timeout: timeout)
+    }
+
     /// Which boot of the machine this is (`KernelAccess.bootID`), or nil when unknown.
     public var bootID: String? { kernel.bootID() }
 

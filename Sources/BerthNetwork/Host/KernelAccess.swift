@@ -65,6 +65,10 @@ public protocol KernelAccess: AnyObject, Sendable {
     /// belongs to one boot; the state records which (`StateStore` forgets the endpoints and
     /// publications of an earlier one). Cheap after the first call.
     func bootID() -> String?
+
+    /// Takes the subnet-choice lock of `namespace` (`SubnetChoiceLock`), shared by every
+    /// process on the machine, waiting at most `timeout`; `.conflict` when it is not let go.
+    func lockSubnetChoice(in namespace: NetworkNamespace, timeout: Duration) throws(BerthError) -> SubnetChoiceLock
 }
 
 extension KernelAccess {

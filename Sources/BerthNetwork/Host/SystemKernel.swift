@@ -21,6 +21,11 @@ public final class SystemKernel: KernelAccess, Sendable {
         try NetworkNamespace.open(reference)
     }
 
+    /// `flock` on `namespace`'s nsfs file, reopened (`SubnetChoiceLock`).
+    public func lockSubnetChoice(in namespace: NetworkNamespace, timeout: Duration) throws(BerthError) -> SubnetChoiceLock {
+        try SubnetChoiceLock.acquire(namespace, timeout: timeout)
+    }
+
     /// A new netlink socket on `bus`, opened inside `namespace` from a namespace thread (the caller's own namespace if nil).
     public func transport(_ bus: NetlinkSocket.Bus, in namespace: NetworkNamespace?) throws(BerthError) -> any NetlinkTransport {
         try NetlinkSocket(bus, in: namespace)

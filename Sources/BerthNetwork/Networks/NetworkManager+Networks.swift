@@ -70,6 +70,11 @@ extension NetworkManager {
                 // (committed with the new record below), then create anew.
                 try finishRemoval(of: existing, tx: tx, instance: instance)
             }
+            // Held until the gateway address is on the bridge (the end of this write): another
+            // state directory's create reads the taken subnets only after that, so it sees
+            // this network's address and never picks the same subnet (see SubnetChoiceLock).
+            let subnetChoice = try host.lockSubnetChoice(timeout: store.lockTimeout)
+            defer { subnetChoice.release() }
             let others = try tx.networks()
             let id = RecordID.generate()
             let bridge = try chooseBridge(options, id: id, instance: instance)

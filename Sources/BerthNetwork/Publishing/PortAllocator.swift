@@ -15,10 +15,11 @@ struct PortAllocator {
     /// attach never pays for the UDP dump). A list, not a dictionary: the first dictionary
     /// keyed by a type costs a process a scan of every conformance in the binary.
     private var listeners: [HostListeners] = []
-    /// Mappings chosen so far in this request, their keys, and which protocol, family and
-    /// port triples those are (the clash check looks at the keys only when the bit is set).
-    private var chosen: [PortMappingRecord] = []
+    /// Keys claimed so far in this request, the text of the spec each is for (for
+    /// messages), and which protocol, family and port triples those are (the clash check
+    /// looks at the keys only when the bit is set).
     private var chosenKeys: [PortKey] = []
+    private var chosenSpecs: [String] = []
     private var chosenPorts = PortBitmap()
     /// For a spec of several fixed host ports: the recorded mappings of its protocol in its
     /// host-port range and the publication ports there, each read with one query and sorted by
@@ -41,10 +42,17 @@ struct PortAllocator {
     /// family only — `0.0.0.0:8080:80` stays IPv4, as in Docker.
     /// `localAddresses` gives the host's addresses of a family, asked only for a spec that
     /// names a host address (other than a wildcard or 127.0.0.1).
+    ///
+    /// Ports are claimed in passes, as Docker sorts exact host ports before ranges: first
+    /// every fixed host port (`8000:81`), then one port of each host range (`8000-8010:80`),
+    /// then the ephemeral ones (`80`), so that a choice never takes a port that a spec of the
+    /// same request names, whatever the order of the specs.
     mutating func resolve(_ specs: [PortSpec], to destination: Destination,
                           localAddresses: (IPFamily) throws(BerthError) -> Set<IPAddress>) throws(BerthError) -> [PortMappingRecord] {
         // A list, not a dictionary keyed by the family (see `listeners`).
         var checkedLocal: [(family: IPFamily, addresses: Set<IPAddress>)] = []
+        var addressesOf: [[IPAddress]] = []
+        addressesOf.reserveCapacity(specs.count)
         for spec in specs {
             let addresses = try Self.hostAddresses(of: spec, to: destination)
             for address in addresses where !address.isUnspecified && !address.isLoopback {
@@ -60,48 +68,86 @@ struct PortAllocator {
                                    hint: "publish on an address the host has, or leave the address out for every address", parameter: "ports")
                 }
             }
+            addressesOf.append(addresses)
+        }
+        // The mappings of each spec, by its index: claimed out of order, returned in order.
+        var results = [[PortMappingRecord]](repeating: [], count: specs.count)
+        // Pass 1: the fixed host ports.
+        for (index, spec) in specs.enumerated() {
+            guard let mappings = spec.expand() else { continue }
+            let addresses = addressesOf[index]
             let specText = spec.description
-            if let mappings = spec.expand() {
-                chosen.reserveCapacity(chosen.count + mappings.count * addresses.count)
-                chosenKeys.reserveCapacity(chosenKeys.count + mappings.count * addresses.count)
-                if mappings.count > 1, let low = mappings.map(\.hostPort).min(), let high = mappings.map(\.hostPort).max() {
-                    prefetched = (spec.protocol, low...high, try transaction.portMappings(proto: spec.protocol, hostPorts: low...high),
-                                  try transaction.publicationPorts(proto: spec.protocol, hostPorts: low...high))
-                }
-                for mapping in mappings {
-                    for address in addresses {
-                        try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
-                                  containerPort: mapping.containerPort, spec: specText)
-                    }
-                }
-                prefetched = nil
-            } else {
-                // Host ports to choose, as Docker does: one from the range given for one
-                // container port (`8080-8081:80`), else a free one of the ephemeral range for
-                // each container port (`80`, `9000-9002`, `127.0.0.1::53-54/udp`); the same
-                // for every family of a container port. Each is claimed before the next is
-                // chosen, so the next one is held (`holder(of:)`) and not chosen again.
-                var ephemeral: ClosedRange<UInt32>?
-                _ = try spec.expand { containerPort, candidates throws(BerthError) in
-                    let range: ClosedRange<UInt32>
-                    if let candidates {
-                        range = UInt32(candidates.start)...UInt32(candidates.end)
-                    } else {
-                        range = ephemeral ?? ephemeralRange()
-                        ephemeral = range
-                    }
-                    guard let port = try firstFree(spec.protocol, addresses, in: range, randomStart: candidates == nil) else {
-                        throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
-                                         hint: "free a port in that range or widen it", parameter: "ports")
-                    }
-                    for address in addresses {
-                        try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port), containerPort: containerPort, spec: specText)
-                    }
-                    return port
+            results[index].reserveCapacity(mappings.count * addresses.count)
+            chosenKeys.reserveCapacity(chosenKeys.count + mappings.count * addresses.count)
+            chosenSpecs.reserveCapacity(chosenKeys.capacity)
+            if mappings.count > 1, let low = mappings.map(\.hostPort).min(), let high = mappings.map(\.hostPort).max() {
+                prefetched = (spec.protocol, low...high, try transaction.portMappings(proto: spec.protocol, hostPorts: low...high),
+                              try transaction.publicationPorts(proto: spec.protocol, hostPorts: low...high))
+            }
+            for mapping in mappings {
+                for address in addresses {
+                    results[index].append(try claim(PortKey(proto: mapping.protocol, hostAddress: address, hostPort: mapping.hostPort),
+                                                    containerPort: mapping.containerPort, spec: specText))
                 }
             }
+            prefetched = nil
         }
-        return chosen
+        // Pass 2: a host port from the range given for one container port (`8080-8081:80`),
+        // the first free one, before any ephemeral choice could take a port of the range.
+        for (index, spec) in specs.enumerated() where spec.needsHostPortChoice {
+            guard let candidates = spec.hostPorts else { continue }
+            let range = UInt32(candidates.start)...UInt32(candidates.end)
+            guard let port = try firstFree(spec.protocol, addressesOf[index], in: range, randomStart: false) else {
+                throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)",
+                                 hint: "free a port in that range or widen it", parameter: "ports")
+            }
+            let specText = spec.description
+            for address in addressesOf[index] {
+                results[index].append(try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
+                                                containerPort: spec.containerPorts.start, spec: specText))
+            }
+        }
+        // Pass 3, as Docker does: a free port of the ephemeral range for each container port
+        // of a spec without host ports (`80`, `9000-9002`, `127.0.0.1::53-54/udp`); the same
+        // for every family of a container port, and for every address of specs that publish
+        // the same container port (`127.0.0.1::80` and `192.0.2.5::80`: one port, free on
+        // both; see `SharedChoice`). Each is claimed before the next is chosen, so it is held
+        // (`requested(_:)`) and not chosen again.
+        let grouped = SharedChoice.groups(specs, addressesOf)
+        var shared = grouped.groups
+        let groupOf = grouped.of
+        var ephemeral: ClosedRange<UInt32>?
+        for (index, spec) in specs.enumerated() where spec.hostPorts == nil {
+            for (offset, containerPort) in spec.containerPorts.ports.enumerated() {
+                let group = groupOf[index][offset]
+                // Chosen already, for an earlier member.
+                guard !shared[group].claimed else { continue }
+                let range = ephemeral ?? ephemeralRange()
+                ephemeral = range
+                let members = shared[group].members
+                guard let port = try firstFree(spec.protocol, shared[group].addresses, in: range, randomStart: true) else {
+                    let together = members.count > 1 ? " (one port free on every address of \(members.map { specs[$0].description }.joined(separator: ", ")))" : ""
+                    throw BerthError(.conflict, "no free host port for published port \(spec) in \(range.lowerBound)-\(range.upperBound)\(together)",
+                                     hint: "free a port in that range or widen it", parameter: "ports")
+                }
+                for member in members {
+                    let memberText = specs[member].description
+                    for address in addressesOf[member] {
+                        results[member].append(try claim(PortKey(proto: spec.protocol, hostAddress: address, hostPort: port),
+                                                         containerPort: containerPort, spec: memberText))
+                    }
+                }
+                shared[group].claimed = true
+            }
+        }
+        // A spec sharing its choices with an earlier one got them in the order of that one's
+        // container ports: put each spec's back in its own (each port's families stay in order).
+        for index in specs.indices where specs[index].hostPorts == nil && results[index].count > 1 {
+            results[index] = results[index].enumerated().sorted { a, b in
+                (a.element.containerPort, a.offset) < (b.element.containerPort, b.offset)
+            }.map(\.element)
+        }
+        return results.flatMap { $0 }
     }
 
     /// The host addresses a spec is published on, one per family (see `resolve`); refuses a
@@ -134,6 +180,13 @@ struct PortAllocator {
                                hint: "publish on another address of the host, or leave the address out, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts), which answers on the host's addresses (not on 127.0.0.1 on this network)",
                                parameter: "ports", object: .network(network.name))
             }
+            if case .v4(let v4) = address, v4.isLoopback, case .publication(let options) = destination, options.hostLink == nil {
+                // Same reason: the DNATed connection from 127.0.0.1 leaves only through a link
+                // with route_localnet, which a publish sets on its host link, and none is known.
+                throw .invalid("published port \(spec): \(address) cannot be published for a publication without a host link: a connection from the host's loopback reaches the container only through a link with route_localnet, which Berth sets on the publication's host link",
+                               hint: "name the host-side link the container's address is reached through, or publish on another address of the host, or leave the address out, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
+                               parameter: "ports")
+            }
             return [address]
         }
         guard hasIPv6 else {
@@ -164,11 +217,20 @@ struct PortAllocator {
         return [address]
     }
 
-    /// Takes `key` for this endpoint unless an endpoint or a host socket holds it. `spec` is
-    /// the request's text, for messages. (Passing the `PortSpec` value itself here made the
-    /// 6.3.1 compiler emit an aligned SSE load of it from an unaligned stack slot in debug
-    /// builds: a SIGSEGV.)
-    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: String) throws(BerthError) {
+    /// Takes `key` for this endpoint unless another spec of the request, an endpoint or a
+    /// host socket holds it, and returns its mapping. `spec` is the request's text, for
+    /// messages. (Passing the `PortSpec` value itself here made the 6.3.1 compiler emit an
+    /// aligned SSE load of it from an unaligned stack slot in debug builds: a SIGSEGV.)
+    private mutating func claim(_ key: PortKey, containerPort: UInt16, spec: String) throws(BerthError) -> PortMappingRecord {
+        if let index = requested(key) {
+            let other = chosenKeys[index], otherSpec = chosenSpecs[index]
+            let clash = other == key
+                ? "is also asked for by published port \(otherSpec) of the same request"
+                : "clashes with port \(other) of published port \(otherSpec) of the same request (a wildcard address takes the port on every address of its family)"
+            throw BerthError(.conflict, "port \(key) of published port \(spec) \(clash)",
+                             hint: "publish each host port once per address: give one of them another host port or host address",
+                             object: .port(key.description), parameter: "ports", remedy: .chooseAnother(parameter: "ports"))
+        }
         if let holder = try holder(of: key) {
             throw BerthError(.conflict, "port \(key) of published port \(spec) is already published by \(holder)",
                              hint: "choose another host port, or detach \(holder) first", object: .port(key.description),
@@ -179,16 +241,21 @@ struct PortAllocator {
                              hint: "choose another host port, or stop that process", object: .port(key.description),
                              parameter: "ports", remedy: .chooseAnother(parameter: "ports"))
         }
-        chosen.append(PortMappingRecord(endpointID: endpointID, key: key, containerPort: containerPort))
         chosenKeys.append(key)
+        chosenSpecs.append(spec)
         chosenPorts.insert(key)
+        return PortMappingRecord(endpointID: endpointID, key: key, containerPort: containerPort)
     }
 
-    /// Who holds a key that clashes with `key` (`PortKey.clashes(with:)`).
+    /// The index in `chosenKeys` of a key of this request that clashes with `key`.
+    private func requested(_ key: PortKey) -> Int? {
+        guard chosenPorts.contains(key) else { return nil }
+        return chosenKeys.firstIndex { $0.clashes(with: key) }
+    }
+
+    /// Which endpoint or publication holds a key that clashes with `key`
+    /// (`PortKey.clashes(with:)`).
     private func holder(of key: PortKey) throws(BerthError) -> String? {
-        if chosenPorts.contains(key), chosenKeys.contains(where: { $0.clashes(with: key) }) {
-            return "this endpoint (listed twice)"
-        }
         let recorded: ArraySlice<PortMappingRecord>
         let published: ArraySlice<PortMappingRecord>
         if let prefetched, prefetched.proto == key.proto, prefetched.ports.contains(key.hostPort) {
@@ -238,6 +305,7 @@ struct PortAllocator {
             let port = UInt16(range.lowerBound + (start + step) % count)
             for address in addresses {
                 let key = PortKey(proto: proto, hostAddress: address, hostPort: port)
+                if requested(key) != nil { continue search }
                 if try holder(of: key) != nil { continue search }
                 if try listener(on: key) != nil { continue search }
             }
@@ -277,6 +345,59 @@ extension PortAllocator {
             case .network(let network): "network \(network.name)"
             case .publication(let options): options.addresses.map { "\($0.family.label) address \($0)" }.joined(separator: " and ")
             }
+        }
+    }
+}
+
+extension PortAllocator {
+    /// Specs without a host port that publish the same container port on addresses that do
+    /// not clash (`127.0.0.1::80` and `192.0.2.5::80`, or `0.0.0.0::80` and `[::]::80`): they
+    /// get one host port, free on all of their addresses, as Docker gives them. Specs whose
+    /// addresses clash (`80` twice) stay apart: each gets a port of its own.
+    struct SharedChoice {
+        let proto: TransportProtocol
+        let containerPort: UInt16
+        /// The specs, by index in the request.
+        var members: [Int]
+        /// The addresses of all members (none clashes with another).
+        var addresses: [IPAddress]
+        /// Whether its port has been chosen and claimed for every member.
+        var claimed = false
+
+        /// The groups of `specs` (each with its host addresses in `addressesOf`), in the order
+        /// of their first member: a spec joins the first group of an earlier spec with its
+        /// protocol and container port and no address that clashes with its own. Also which
+        /// group each container port of each spec without a host port is in, by spec index and
+        /// then in container-port order (empty for a spec with a host port).
+        static func groups(_ specs: [PortSpec], _ addressesOf: [[IPAddress]]) -> (groups: [SharedChoice], of: [[Int]]) {
+            var groups: [SharedChoice] = []
+            var of = [[Int]](repeating: [], count: specs.count)
+            for (index, spec) in specs.enumerated() where spec.hostPorts == nil {
+                let addresses = addressesOf[index]
+                // Only earlier specs' groups: a spec's own container ports differ.
+                let earlier = groups.count
+                of[index].reserveCapacity(spec.containerPorts.count)
+                for containerPort in spec.containerPorts.ports {
+                    let fits = groups[..<earlier].firstIndex { group in
+                        group.proto == spec.protocol && group.containerPort == containerPort
+                            && !group.addresses.contains { held in addresses.contains { Self.clash(held, $0) } }
+                    }
+                    if let fits {
+                        groups[fits].members.append(index)
+                        groups[fits].addresses += addresses
+                        of[index].append(fits)
+                    } else {
+                        of[index].append(groups.count)
+                        groups.append(SharedChoice(proto: spec.protocol, containerPort: containerPort, members: [index], addresses: addresses))
+                    }
+                }
+            }
+            return (groups, of)
+        }
+
+        /// Whether one port on both addresses would clash (`PortKey.clashes(with:)`).
+        private static func clash(_ a: IPAddress, _ b: IPAddress) -> Bool {
+            a.family == b.family && (a == b || a.isUnspecified || b.isUnspecified)
         }
     }
 }

@@ -110,6 +110,23 @@ struct PublicationPolicyTests {
         #expect(try host.recorded() == ["owner 10.88.0.2"])
     }
 
+    @Test("127.0.0.1 as host address without a host link is refused (nothing could set route_localnet); the wildcard and other addresses are fine")
+    func loopbackNeedsHostLink() throws {
+        let host = try wiredHost()
+        let before = host.kernel.snapshot()
+        let error = refusal { try publish(host, "pub1", hostLink: nil, ports: ["8080:80", "127.0.0.1:5353:53/udp"]) }
+        expect(error, .invalidArgument, ["published port 127.0.0.1:5353:53/udp: 127.0.0.1 cannot be published for a publication without a host link",
+                                         "route_localnet"], parameter: "ports")
+        #expect(error?.hint?.contains("host-side link") == true)
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.manager.publications().isEmpty)
+        #expect(try publish(host, "pub1", hostLink: nil, ports: ["8080:80", "192.0.2.1:5353:53/udp"]).ports.count == 2)
+        #expect(host.kernel.sysctlWrites.isEmpty)
+        // With its host link, 127.0.0.1 works: route_localnet is set there.
+        try publish(host, "pub2", ports: ["127.0.0.1:5353:53/udp"])
+        #expect(host.kernel.sysctlWrites == ["host: net/ipv4/conf/extbr0/route_localnet=1"])
+    }
+
     @Test("ids are unique across endpoints and publications")
     func sharedIDs() throws {
         let host = try wiredHost()

@@ -78,11 +78,28 @@ struct PublishPolicyTests {
         #expect(try host.attach("e", id: "loop", ports: ["127.0.0.1:9090:80"]).ports.count == 1)
     }
 
-    @Test("the same key twice in one request is refused as listed twice")
+    @Test("the same key twice in one request is refused naming both specs; so is a wildcard beside a specific address, naming the wildcard key")
     func listedTwice() throws {
         let host = try webHost()
-        expect(refusal { try host.attach("a", id: "a", ports: ["7000:80", "7000:81"]) }, .conflict, ["tcp 0.0.0.0:7000", "this endpoint (listed twice)"])
+        let twice = refusal { try host.attach("a", id: "a", ports: ["7000:80", "7000:81"]) }
+        #expect(twice?.message == "port tcp 0.0.0.0:7000 of published port 7000:81/tcp is also asked for by published port 7000:80/tcp of the same request")
+        expect(twice, .conflict, [], parameter: "ports", remedy: .chooseAnother(parameter: "ports"))
+        #expect(twice?.hint?.contains("detach") == false)
+        let wildcard = refusal { try host.attach("a", id: "a", ports: ["7000:80", "192.0.2.1:7000:81"]) }
+        #expect(wildcard?.message == "port tcp 192.0.2.1:7000 of published port 192.0.2.1:7000:81/tcp clashes with port tcp 0.0.0.0:7000 of published port 7000:80/tcp of the same request (a wildcard address takes the port on every address of its family)")
         #expect(try host.recorded().isEmpty)
+    }
+
+    @Test("fixed host ports are claimed before ranges and ephemeral choices, whatever the spec order; the mappings stay in spec order")
+    func fixedBeforeChosen() throws {
+        let host = try webHost()
+        let ranged = try host.attach("a", id: "a", ports: ["8000-8010:80", "8000:81"]).ports
+        #expect(ranged.map { "\($0.hostPort)->\($0.containerPort)" } == ["8001->80", "8000->81"])
+        // Three ephemeral ports: the fixed one, then the range's first free one, are taken
+        // before `90` chooses, so it gets the one left.
+        host.kernel.presetSysctl("net/ipv4/ip_local_port_range", "41000 41002")
+        let ephemeral = try host.attach("b", id: "b", ports: ["90", "41000:91", "41000-41002:92"]).ports
+        #expect(ephemeral.map { "\($0.hostPort)->\($0.containerPort)" } == ["41002->90", "41000->91", "41001->92"])
     }
 
     @Test("a range is checked against recorded ports with one read: a clash on any port of it names that port and its holder")
@@ -90,7 +107,8 @@ struct PublishPolicyTests {
         let host = try webHost()
         try host.attach("a", id: "a", ports: ["192.0.2.1:7005:80"])
         expect(refusal { try host.attach("b", id: "b", ports: ["7000-7009:8000-8009"]) }, .conflict, ["tcp 0.0.0.0:7005", "endpoint a"])
-        expect(refusal { try host.attach("c", id: "c", ports: ["7100-7104:80-84", "7104:85"]) }, .conflict, ["tcp 0.0.0.0:7104", "this endpoint (listed twice)"])
+        expect(refusal { try host.attach("c", id: "c", ports: ["7100-7104:80-84", "7104:85"]) }, .conflict,
+               ["tcp 0.0.0.0:7104", "also asked for by published port 7100-7104:80-84/tcp of the same request"])
         #expect(try host.attach("d", id: "d", ports: ["7100-7104:80-84/udp", "7100-7104:80-84", "7006-7009:86-89"]).ports.count == 14)
         expect(refusal { try host.attach("e", id: "e", ports: ["192.0.2.1:7009-7010:90-91"]) }, .conflict, ["tcp 192.0.2.1:7009", "endpoint d"])
     }
@@ -250,6 +268,37 @@ struct PublishPolicyTests {
         #expect(try host.attach("b", id: "b", ports: ["8000-8002:80"]).ports.map(\.hostPort) == [8002])
         let pair = try host.attach("c", id: "c", ports: ["9000-9001:90-91"])
         #expect(pair.ports.map { "\($0.hostPort)->\($0.containerPort)" } == ["9000->90", "9001->91"])
+    }
+
+    @Test("specs without a host port publishing one container port on several addresses get one host port, free on all of them")
+    func sharedChoice() throws {
+        let host = try webHost()
+        host.kernel.presetSysctl("net/ipv4/ip_local_port_range", "41000 41002")
+        try host.kernel.bind(.tcp, "127.0.0.1", 41000, owner: "process x (pid 1)")
+        try host.kernel.bind(.tcp, "192.0.2.1", 41001, owner: "process y (pid 2)")
+        let ports = try host.attach("a", id: "a", ports: ["127.0.0.1::80", "192.0.2.1::80"]).ports
+        #expect(ports.map(\.description) == ["tcp 127.0.0.1:41002->80", "tcp 192.0.2.1:41002->80"])
+        // Each spec's mappings stay in its own container-port order, though the second's 54
+        // was chosen with the first spec.
+        try host.manager.detach(id: "a")
+        let udp = try host.attach("b", id: "b", ports: ["192.0.2.1::54/udp", "127.0.0.1::53-54/udp"]).ports
+        #expect(udp.map(\.containerPort) == [54, 53, 54])
+        #expect(udp[0].hostPort == udp[2].hostPort && udp[1].hostPort != udp[2].hostPort)
+        // Specs whose addresses clash (the same one twice) keep a port each, as before.
+        let twice = try host.attach("c", id: "c", ports: ["127.0.0.1::90", "127.0.0.1::90"]).ports
+        #expect(twice.count == 2 && twice[0].hostPort != twice[1].hostPort)
+    }
+
+    @Test("no port free on every address of specs sharing a container port is refused, naming them all")
+    func sharedChoiceFull() throws {
+        let host = try webHost()
+        host.kernel.presetSysctl("net/ipv4/ip_local_port_range", "41000 41001")
+        try host.kernel.bind(.tcp, "127.0.0.1", 41000, owner: "process x (pid 1)")
+        try host.kernel.bind(.tcp, "192.0.2.1", 41001, owner: "process y (pid 2)")
+        expect(refusal { try host.attach("a", id: "a", ports: ["127.0.0.1::80", "192.0.2.1::80"]) }, .conflict,
+               ["no free host port for published port 127.0.0.1::80/tcp in 41000-41001 (one port free on every address of 127.0.0.1::80/tcp, 192.0.2.1::80/tcp)"],
+               parameter: "ports")
+        #expect(try host.recorded().isEmpty)
     }
 
     @Test("datagram ports get their stale conntrack flows removed on attach and detach; TCP-only endpoints skip the table walk")
