@@ -160,7 +160,7 @@ public struct IPAMPlugin: Sendable {
         var pid: pid_t = 0
         let spawned = SpawnAttributes.with(defaulting: [SIGPIPE]) { attributes in
             withCStrings([path]) { argv in
-                withCStrings(environment) { envp in posix_spawn(&pid, path, &actions, &attributes, argv, envp) }
+                withCStrings(environment) { envp in posix_spawn(&pid, path, &actions, attributes, argv, envp) }
             }
         }
         close(input[0])

@@ -45,7 +45,7 @@ package enum DetachedSpawn {
         // POSIX_SPAWN_SETSID (0x80, glibc ≥ 2.26) is behind _GNU_SOURCE, which Swift's Glibc
         // module does not define.
         let rc = SpawnAttributes.with(defaulting: [SIGHUP, SIGPIPE, SIGTERM, SIGINT, SIGUSR1, SIGCHLD], flags: 0x80) { attributes in
-            posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ)
+            posix_spawn(&pid, arguments[0], &actions, attributes, &argv, environ)
         }
         return rc == 0 ? .success(pid) : .failure(SpawnError(code: rc))
     }

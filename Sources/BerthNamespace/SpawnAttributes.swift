@@ -9,9 +9,9 @@ import Musl
 /// (berth's executables ignore SIGPIPE; a child inherits that across exec). `flags` adds
 /// posix_spawn flags (POSIX_SPAWN_SETSID, for one).
 package enum SpawnAttributes {
-    /// Calls `body` with attributes set up so, destroyed after.
+    /// Calls `body` with a pointer to attributes set up so, destroyed after.
     package static func with<R>(defaulting signals: [Int32], flags: Int32 = 0,
-                                _ body: (inout posix_spawnattr_t) -> R) -> R {
+                                _ body: (UnsafePointer<posix_spawnattr_t>) -> R) -> R {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -23,6 +23,6 @@ package enum SpawnAttributes {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | flags))
-        return body(&attributes)
+        return withUnsafePointer(to: &attributes) { body($0) }
     }
 }

@@ -55,12 +55,15 @@ struct CNIIPAMAnswerKernelTests {
     func pluginSignals() throws {
         try withHostSandbox { sandbox in
             let plugins = try CNIIPAMForwardingKernelTests.pluginDirectory(sandbox)
+            // The shell reads its own status with builtins: a child (grep) reading the
+            // shell's would race dash, which blocks every signal while it waits for one.
             let script = """
                 #!/bin/sh
                 cat > /dev/null
                 case "$CNI_COMMAND" in
                 VERSION) printf '%s' '{"cniVersion":"1.0.0","supportedVersions":["1.0.0","1.1.0"]}'; exit 0;;
-                ADD) grep -E '^Sig(Ign|Blk):' /proc/$$/status > '\(plugins)/signals'
+                ADD) while read -r key value; do case "$key" in SigIgn:|SigBlk:) printf '%s\\t%s\\n' "$key" "$value";; esac; done \\
+                         < /proc/self/status > '\(plugins)/signals'
                      printf '%s' '{"cniVersion":"1.1.0","ips":[{"address":"10.78.0.50/24","gateway":"10.78.0.1"}]}'; exit 0;;
                 esac
                 exit 0
