@@ -32,7 +32,11 @@ public enum SealedExecutable {
         if sealed == 1 { return }
         if sealed < 0 { throw .system("open /proc/self/exe to check that it is sealed", .current) }
         let error = exec("/proc/self/exe", arguments: arguments)
-        throw BerthError(.system, "exec this program through a read-only view of its binary", cause: error)
+        // Neither way was open: no new mount API or CAP_SYS_ADMIN for the view, and no
+        // executable memfd for the copy (vm.memfd_noexec=2 refuses one: EACCES).
+        throw BerthError(.system, "exec this program through a read-only view of its binary, or a sealed copy of it",
+                         hint: "give berth CAP_SYS_ADMIN (for the read-only view), or set the sysctl vm.memfd_noexec to 0 or 1 (for the sealed copy)",
+                         cause: error)
     }
 
     /// Replaces this process with the binary at `path`, exec'd through a read-only view of
