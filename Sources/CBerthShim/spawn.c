@@ -722,10 +722,11 @@ static int set_capabilities(unsigned long long keep) {
 
 /// runc's fixStdioPermissions, narrowed: the command's stdio given to the user it runs as,
 /// so that it can open /dev/stdout, /dev/stderr or its terminal by name (nginx-style logging
-/// to /dev/stderr, su, script) — but only what berth made for the container: its pipes
-/// (pipefs) and the console's slave (`console`, the container's devpts). A descriptor berth
-/// passed through (its caller's terminal, a named FIFO or file of the host's) keeps its
-/// owner: chowning it would hand a host file to the container's uid. Only the owner
+/// to /dev/stderr, su, script) — but only anonymous pipes (pipefs) and the console's slave
+/// (`console`, the container's devpts). The CLI relays stdio through pipes of its own; a
+/// program embedding BerthRun that hands the container a pipe of its caller's gives that
+/// pipe to the user too. A terminal, a named FIFO or a file of the host's keeps its owner:
+/// chowning it would hand a host file to the container's uid. Only the owner
 /// changes, as runc's. EINVAL, EPERM or EROFS: left as it is, as runc does.
 static int give_stdio(const struct berth_exec_config *c, int console) {
     for (int fd = 0; fd < 3; fd++) {
