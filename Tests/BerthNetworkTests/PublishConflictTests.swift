@@ -36,7 +36,7 @@ struct PublishConflictTests {
             try expectRefused(host, ports: ["8080:81"], code: .conflict, ["tcp 0.0.0.0:8080", "endpoint owner"])
             try expectRefused(host, ports: ["\(Host.hostLAN):9090:53/udp"], code: .conflict, ["udp \(Host.hostLAN):9090", "endpoint owner"])
             // Listed twice in one request.
-            try expectRefused(host, ports: ["7000:80", "7000:81"], code: .conflict, ["tcp 0.0.0.0:7000", "this endpoint"])
+            try expectRefused(host, ports: ["7000:80", "7000:81"], code: .conflict, ["tcp 0.0.0.0:7000", "of the same request"])
             // The owner still answers.
             #expect(exchange(from: host.lan.namespace, Host.hostLAN, 8080) == echo("owner", .tcp, peer: Host.peerLAN))
             // Protocol is part of the key.
