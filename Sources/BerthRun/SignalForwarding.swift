@@ -131,19 +131,7 @@ public enum SignalForwarding {
 
     /// Sets the handler for each of `signals` (again, if it is set: harmless) and unblocks them.
     private static func install(_ signals: [Int32]) {
-        for signal in signals {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = forwardingHandler
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = SA_RESTART
-            sigaction(signal, &action, nil)
-        }
-        // A mask inherited from whoever started this process (a test harness, a service manager)
-        // would hold the signals back from the handlers for good.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in signals { sigaddset(&set, signal) }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        SignalPipe.setHandler(forwardingHandler, for: signals)
     }
 
     /// Between two runs of a supervised container: the handlers stay, nothing is forwarded

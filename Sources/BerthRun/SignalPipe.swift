@@ -21,16 +21,25 @@ enum SignalPipe {
         guard berth_pipe_cloexec(&fds) == 0 else { return nil }
         for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         slot.store(fds[1], ordering: .sequentiallyConsistent)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = handler
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        sigaction(signal, &action, nil)
+        setHandler(handler, for: [signal])
+        return (fds[0], fds[1])
+    }
+
+    /// Sets `handler` for each of `signals` (SA_RESTART; again, if it is set: harmless) and
+    /// unblocks them on the calling thread: a mask inherited from whoever started this
+    /// process (a test harness, a service manager) would hold them back from the handler.
+    static func setHandler(_ handler: @convention(c) (Int32) -> Void, for signals: [Int32]) {
+        for signal in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = handler
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(signal, &action, nil)
+        }
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, signal)
+        for signal in signals { sigaddset(&set, signal) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        return (fds[0], fds[1])
     }
 
     /// A handler's whole work: one byte to the pipe `slot` publishes, errno as it was.
