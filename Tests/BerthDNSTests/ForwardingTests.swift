@@ -43,5 +43,13 @@ struct ForwardingTests {
         // An error without a question (FORMERR from a server that echoes nothing) still counts.
         #expect(DNSServer.matchingReplyHeader(reply("", code: 1, question: false), id: 0x1234, question: asked) != nil)
         #expect(DNSServer.matchingReplyHeader(reply("", question: false), id: 0x1234, question: asked) == nil)
+        for code: UInt8 in [2, 4, 5] {
+            #expect(DNSServer.matchingReplyHeader(reply("", code: code, question: false), id: 0x1234, question: asked) != nil)
+        }
+        // An NXDOMAIN (or YXDOMAIN, or any other answer) without the question would deny a
+        // name to a forger who guessed only the id, past the 0x20 check.
+        for code: UInt8 in [3, 6, 9] {
+            #expect(DNSServer.matchingReplyHeader(reply("", code: code, question: false), id: 0x1234, question: asked) == nil, "rcode \(code)")
+        }
     }
 }

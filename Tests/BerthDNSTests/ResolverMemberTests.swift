@@ -68,6 +68,33 @@ struct ResolverMemberTests {
         #expect(web.answers.map(\.data) == [.ptr(name("web.front"))])
     }
 
+    @Test("a reverse block above another network's container of the asker is NODATA, not NXDOMAIN above a name that exists (RFC 8020)")
+    func reverseBlockOfOtherNetworks() throws {
+        // back is a /16 here, so 3.90.10.in-addr.arpa is a block inside its reverse zone
+        // (90.10.in-addr.arpa) with cache at 10.90.3.5 below it.
+        var table = try sampleTable()
+        table.networks[1] = DNSNetworkZone(
+            name: "back", listenAddresses: [.v4(IPv4Address(10, 90, 0, 1))], subnets: [try CIDR(parsing: "10.90.0.0/16")],
+            endpoints: [DNSEndpointNames(name: name("cache"), addresses: [.v4(IPv4Address(10, 90, 3, 5))])])
+        table.networks[0].members = [.v4(IPv4Address(10, 89, 0, 7)): "ns1"]
+        table.networks[1].members = [.v4(IPv4Address(10, 90, 0, 7)): "ns1"]
+        let resolver = try DNSResolver(table: table)
+        let member = IPAddress.v4(IPv4Address(10, 89, 0, 7))
+        guard case .answer(let ptr) = resolver.resolve(query("5.3.90.10.in-addr.arpa", .ptr), zone: 0, source: member),
+              case .answer(let block) = resolver.resolve(query("3.90.10.in-addr.arpa", .ptr), zone: 0, source: member) else {
+            Issue.record("a reverse name of a served subnet was forwarded")
+            return
+        }
+        #expect(ptr.answers.map(\.data) == [.ptr(name("cache.back"))])
+        #expect(block.responseCode == .noError && block.answers.isEmpty, "NXDOMAIN above cache's PTR, asked on front's gateway")
+        // Asked by a container on front only, cache is not its to see: the block does not exist.
+        guard case .answer(let outsider) = resolver.resolve(query("3.90.10.in-addr.arpa", .ptr), zone: 0, source: .v4(IPv4Address(10, 89, 0, 8))) else {
+            Issue.record("forwarded")
+            return
+        }
+        #expect(outsider.responseCode == .nameError)
+    }
+
     @Test("the state's table marks every endpoint, named or not, by its network namespace")
     func stateMembers() throws {
         func network(_ name: String, _ third: UInt8) throws -> NetworkRecord {

@@ -133,7 +133,7 @@ public struct DNSResolver: Sendable {
         if let address = ReverseName.address(from: question.name) {
             reverse = resolveReverse(query, question: question, address: address, zones: askersZones(zone, source: source))
         } else if let (block, below) = ReverseName.block(from: question.name) {
-            reverse = resolveReverseBlock(query, question: question, block: block, below: below, zone: zones[zone])
+            reverse = resolveReverseBlock(query, question: question, block: block, below: below, zones: askersZones(zone, source: source))
         }
         if let reverse {
             return isInternet || reverse == .forward ? reverse : .answer(response(to: query, code: .refused))
@@ -214,10 +214,12 @@ public struct DNSResolver: Sendable {
     /// A reverse name that is not one address: a block (`0.89.10.in-addr.arpa.`), maybe
     /// with labels below it that no address has. At, under or above a served subnet's
     /// reverse zone it is answered here and never forwarded (as RFC 6303 has local zones
-    /// answered locally): the zone's apex has its SOA; a block holding one of this
-    /// network's endpoints, or on the way down to a subnet, is an empty non-terminal
+    /// answered locally): the zone's apex has its SOA; a block holding an endpoint of the
+    /// networks in `asked` — those whose addresses `resolveReverse` answers the asker for,
+    /// so a name never has NXDOMAIN above it (RFC 8020) — or on the way down to a subnet,
+    /// is an empty non-terminal
     /// (NODATA); anything else under the zone does not exist (NXDOMAIN).
-    private func resolveReverseBlock(_ query: DNSMessage, question: DNSQuestion, block: CIDR, below: Bool, zone: Zone) -> DNSResolution {
+    private func resolveReverseBlock(_ query: DNSMessage, question: DNSQuestion, block: CIDR, below: Bool, zones asked: [Int]) -> DNSResolution {
         guard let subnet = servedSubnet(where: { $0.overlaps(block) }) else { return .forward }
         let reverseZone = ReverseName.zone(of: subnet)
         let inZone = block.prefixLength >= reverseZone.prefixLength
@@ -234,7 +236,7 @@ public struct DNSResolver: Sendable {
             return .answer(answer)
         }
         let exists = block.prefixLength <= reverseZone.prefixLength || block.prefixLength < subnet.prefixLength
-            || zone.reverse.keys.contains { block.contains($0) }
+            || asked.contains { self.zones[$0].reverse.keys.contains { block.contains($0) } }
         return .answer(negative(to: query, code: exists ? .noError : .nameError, apex: apex))
     }
 

@@ -5,8 +5,15 @@ public struct DNSUpstream: Sendable, Hashable, CustomStringConvertible {
     public var address: IPAddress
     public var port: UInt16
 
+    /// An IPv4-mapped IPv6 address (`::ffff:192.0.2.53`) is held as the IPv4 address it
+    /// reaches, so the server's check that an upstream is not one of its own listen
+    /// addresses (a query loop) sees through the spelling.
     public init(address: IPAddress, port: UInt16 = 53) {
-        self.address = address
+        if case .v6(let v6) = address, v6.isIPv4Mapped, let v4 = IPAddress(bytes: v6.bytes[12...]) {
+            self.address = v4
+        } else {
+            self.address = address
+        }
         self.port = port
     }
 

@@ -51,6 +51,19 @@ extension DNSServer {
     /// socket per attempt gives each query its own random source port as well as a random
     /// id (RFC 5452), and a connected socket takes replies from that server only.
     func forward(_ bytes: [UInt8], query: DNSMessage, zone: Int, client: Client) {
+        // A query from one of the resolver's own listen addresses comes from the host (a
+        // host process asking the gateway, or a host resolver told to send a domain here).
+        // The host has its own resolver, and relaying for it is how a loop through it
+        // starts: a name Berth does not hold goes to the host's resolver (127.0.0.53),
+        // which sends it back here, and round again until the forward slots run out.
+        // REFUSED, as for a query over a share below: the host's resolver tries elsewhere.
+        if let source = sourceAddress(of: client), listeners[source] != nil {
+            statistics.refusedForwards += 1
+            var refused = query.responseSkeleton(code: .refused, payloadSize: configuration.udpPayloadSize)
+            refused.header.recursionAvailable = true
+            send(refused.encoded(maxSize: 512), to: client)
+            return
+        }
         // A server that is this resolver would send the query around in a loop.
         // At most three, as glibc reads at most three nameservers (MAXNS): a long list
         // would keep a client waiting for one timeout after another.
@@ -225,8 +238,8 @@ extension DNSServer {
     /// The header of `reply` when it is a response under `id` to `question` — the same
     /// bytes, case included: the query went upstream verbatim, so a client's 0x20 case
     /// randomisation must come back as sent, or it protects nothing against a spoofed
-    /// reply (`DNSQuestion ==` folds case). A reply without a question counts only as an
-    /// error. Nil for anything else.
+    /// reply (`DNSQuestion ==` folds case). A reply without a question counts only when it
+    /// is FORMERR, SERVFAIL, NOTIMP or REFUSED. Nil for anything else.
     static func matchingReplyHeader(_ reply: [UInt8], id: UInt16, question: DNSQuestion?) -> DNSHeader? {
         guard let (header, replyQuestion) = try? DNSMessage.header(andFirstQuestionOf: reply),
               header.isResponse, header.id == id else { return nil }
@@ -236,7 +249,11 @@ extension DNSServer {
         case (nil, nil):
             break
         case (nil, _?):
-            guard header.responseCodeLow != 0 else { return nil }
+            // Only the error codes a server gives a query it could not read or would not
+            // take; an NXDOMAIN without its question would let a forger who guessed the id
+            // deny a name without matching the question's 0x20 case.
+            let code = DNSResponseCode(rawValue: UInt16(header.responseCodeLow))
+            guard code == .formatError || code == .serverFailure || code == .notImplemented || code == .refused else { return nil }
         case (_?, nil):
             return nil
         }

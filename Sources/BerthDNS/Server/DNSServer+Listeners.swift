@@ -8,12 +8,12 @@ import BerthNamespace
 
 extension DNSServer {
     /// Binds the listen addresses of the current table that have no sockets yet and
-    /// closes those of addresses no longer in it. `strict` (at start-up) fails on the first
-    /// address that cannot be bound; a reload binds every address it can and then throws
-    /// naming those it could not (another process on the port, an address taken), so that
-    /// the reload counts as failed and is tried again (`reload`): a network whose gateway
-    /// has no socket would otherwise have every lookup time out, silently.
-    func reconcileListeners(strict: Bool) throws(BerthError) {
+    /// closes those of addresses no longer in it. It binds every address it can and then
+    /// throws naming those it could not (another process on the port, an address taken),
+    /// so that the start or reload counts as failed and is tried again (`reload`): a
+    /// network whose gateway has no socket would otherwise have every lookup time out,
+    /// silently.
+    func reconcileListeners() throws(BerthError) {
         let wanted = Set(resolver.zoneByListenAddress.keys)
         for address in listeners.keys where !wanted.contains(address) {
             closeListener(address)
@@ -23,7 +23,6 @@ extension DNSServer {
             do {
                 listeners[address] = try openListener(address)
             } catch {
-                if strict { throw error }
                 failures.append((address, error))
             }
         }

@@ -95,8 +95,9 @@ public final class DNSServer {
     }
 
     /// Binds every listen address and serves until SIGTERM or SIGINT (or, with
-    /// `exitWhenEmpty`, until a reload leaves no network). `ready` is called once every
-    /// socket is bound. Signals are taken through a signalfd, so call this from the main
+    /// `exitWhenEmpty`, until a reload leaves no network). `ready` is called once the
+    /// sockets are bound: every one, or, when some address cannot be bound, every other
+    /// (that one is reported and retried as a failed reload is; throws when none could). Signals are taken through a signalfd, so call this from the main
     /// thread before starting any other thread.
     public func run(ready: () -> Void = {}) throws(BerthError) {
         let signals = try SignalDescriptor()
@@ -105,7 +106,15 @@ public final class DNSServer {
         if let change = source.changeDescriptor {
             try register(change, as: .tableChange, closeOnFailure: false)
         }
-        try reconcileListeners(strict: true)
+        do {
+            try reconcileListeners()
+        } catch {
+            // An address another process holds (a leftover server, a dnsmasq on
+            // 0.0.0.0:53) costs only its own network, as at a reload: the others are served
+            // and it is retried. Failing the start would fail every DNS attach on the host.
+            guard !listeners.isEmpty else { throw error }
+            reloadFailed(reason: "start-up", keeping: "serving on \(describeListeners())", error)
+        }
         DNSLog.write("serving \(resolver.zones.count) network(s) on \(describeListeners()), upstreams \(describeUpstreams())")
         ready()
         let resident = ResidentMemory.trim()
@@ -166,7 +175,7 @@ public final class DNSServer {
         do {
             // The new table serves on every address that could be bound; one that could not
             // makes the reload a failure, retried like a table that did not load.
-            try reconcileListeners(strict: false)
+            try reconcileListeners()
         } catch {
             reloadFailed(reason: reason, keeping: "serving \(resolver.zones.count) network(s) on \(describeListeners())", error)
             exitIfEmpty()

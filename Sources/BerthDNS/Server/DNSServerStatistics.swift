@@ -18,6 +18,9 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var serverFailures = 0
     /// REFUSED because the source already had its share of queries upstream.
     public var limitedForwards = 0
+    /// REFUSED instead of forwarded because the query came from the host itself (one of the
+    /// resolver's own listen addresses): relaying for the host can loop through its resolver.
+    public var refusedForwards = 0
     /// Malformed queries answered FORMERR.
     public var formatErrors = 0
     /// Datagrams dropped without a reply: responses, headerless bytes, refused sources.
@@ -44,7 +47,7 @@ public struct DNSServerStatistics: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "udp=\(udpQueries) tcp=\(tcpQueries) local=\(answeredLocally) forwarded=\(forwarded) relayed=\(relayed) "
-            + "servfail=\(serverFailures) limited=\(limitedForwards) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
+            + "servfail=\(serverFailures) limited=\(limitedForwards) host_refused=\(refusedForwards) formerr=\(formatErrors) dropped=\(dropped) refused_source=\(refusedSources) "
             + "truncated=\(truncated) mismatched=\(mismatchedReplies) rejected_tcp=\(rejectedConnections) accept_paused=\(acceptPauses) "
             + "reloads=\(reloads) failed_reloads=\(failedReloads) unbound=\(unboundAddresses)"
     }
