@@ -8,8 +8,8 @@ import BerthNamespace
 
 /// The resolver process's server: one thread, one epoll loop over UDP and TCP sockets
 /// bound to each network's gateway addresses, the upstream sockets of forwarded queries,
-/// a signalfd (SIGHUP reloads, SIGTERM and SIGINT stop, SIGUSR1 prints statistics) and
-/// the table source's change descriptor.
+/// a signalfd (SIGHUP reloads, SIGTERM and SIGINT stop, SIGUSR1 prints statistics), the
+/// table source's change descriptor and, for upstreams from resolv.conf, its watch.
 ///
 /// Memory is bounded by configuration: one 64 KiB receive buffer shared by every socket,
 /// at most `maxTCPConnections` connections each holding at most one frame in and a few
@@ -52,12 +52,16 @@ public final class DNSServer {
     /// The addresses last written to `configuration.unboundReportPath`; nil before the first.
     var reportedUnbound: [IPAddress]?
     var running = false
+    /// resolv.conf's watch when the upstreams come from it: a host whose resolver list
+    /// changes (DHCP, another network on a laptop) is followed without a SIGHUP.
+    var resolvConfWatch: FileWatch?
     /// The one receive buffer: the loop handles one datagram or read at a time.
     var buffer = [UInt8](repeating: 0, count: 65536)
 
     enum Role {
         case signals
         case tableChange
+        case resolvConfChange
         case udp(IPAddress)
         case tcpListener(IPAddress)
         case client
@@ -106,6 +110,20 @@ public final class DNSServer {
         if let change = source.changeDescriptor {
             try register(change, as: .tableChange, closeOnFailure: false)
         }
+        if case .resolvConf(let path) = configuration.upstreams {
+            // The file and, when it is a symbolic link (/etc/resolv.conf to resolvconf's
+            // or NetworkManager's file), the file it names: that one is what gets rewritten.
+            var paths = [path]
+            if let real = realpath(path, nil) {
+                paths.append(String(cString: real))
+                free(real)
+            }
+            let watch = FileWatch(paths: paths)
+            if watch.descriptor >= 0 {
+                resolvConfWatch = watch
+                try register(watch.descriptor, as: .resolvConfChange, closeOnFailure: false)
+            }
+        }
         do {
             try reconcileListeners()
         } catch {
@@ -139,6 +157,8 @@ public final class DNSServer {
         case .signals: handleSignals()
         case .tableChange:
             if source.drainChanges() { reload(reason: "table changed") }
+        case .resolvConfChange:
+            if resolvConfWatch?.drain() == true { reload(reason: "resolv.conf changed") }
         case .udp(let address): readDatagrams(on: fd, address: address)
         case .tcpListener(let address): acceptConnections(on: fd, address: address)
         case .client: serviceClient(fd, event)

@@ -107,24 +107,13 @@ public enum DNSTableFile {
 /// closed after writing or renamed into place (the atomic way to replace it).
 public final class DNSTableFileSource: DNSTableSource {
     public let path: String
-    private let watch: Int32
-    private let fileName: [UInt8]
+    private let watch: FileWatch
 
     /// Watches `path`'s directory (when inotify is available; otherwise SIGHUP reloads).
     public init(path: String) {
         self.path = path
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        fileName = Array((slash.map { String(path[path.index(after: $0)...]) } ?? path).utf8)
-        var fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        if fd >= 0, inotify_add_watch(fd, directory, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO)) < 0 {
-            close(fd)
-            fd = -1
-        }
-        watch = fd
+        watch = FileWatch(paths: [path])
     }
-
-    deinit { if watch >= 0 { close(watch) } }
 
     public func load() throws(BerthError) -> DNSTable {
         let bytes = try FileBytes.read(path: path, limit: DNSTableFile.maxSize)
@@ -135,25 +124,7 @@ public final class DNSTableFileSource: DNSTableSource {
         }
     }
 
-    public var changeDescriptor: Int32? { watch >= 0 ? watch : nil }
+    public var changeDescriptor: Int32? { watch.descriptor >= 0 ? watch.descriptor : nil }
 
-    public func drainChanges() -> Bool {
-        var changed = false
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(watch, &buffer, buffer.count)
-            guard count > 0 else { return changed }
-            // struct inotify_event: wd, mask, cookie, len (4 bytes each, host order), then
-            // len bytes of NUL-padded name.
-            var offset = 0
-            while offset + 16 <= count {
-                let length = Int(buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) })
-                let nameStart = offset + 16
-                let nameEnd = min(nameStart + length, count)
-                let name = buffer[nameStart..<nameEnd].prefix { $0 != 0 }
-                if name.elementsEqual(fileName) { changed = true }
-                offset = nameEnd
-            }
-        }
-    }
+    public func drainChanges() -> Bool { watch.drain() }
 }

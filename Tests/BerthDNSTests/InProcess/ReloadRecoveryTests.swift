@@ -117,4 +117,43 @@ struct ReloadRecoveryTests {
         #expect(try !forwarded("four.example"))
         server.stop()
     }
+
+    @Test("rewriting resolv.conf (renamed into place, through a symbolic link) switches the upstreams without a signal",
+          .enabled(if: try KernelTests.enabled, "binds port 53 on loopback"))
+    func followsResolvConf() throws {
+        // resolv.conf upstreams are on port 53.
+        let first = try Loopback.udp(block.address(9, 1), port: 53, timeout: 1)
+        defer { close(first) }
+        let second = try Loopback.udp(block.address(9, 2), port: 53, timeout: 1)
+        defer { close(second) }
+        // /etc/resolv.conf as resolvconf makes it: a link to a file in another directory.
+        let directory = NSTemporaryDirectory() + "berth-dns-follow-\(block.b)-\(block.port)"
+        try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let real = directory + "/run/resolv.conf"
+        try "nameserver \(block.address(9, 1))\n".write(toFile: real, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/resolv.conf", withDestinationPath: real)
+        var configuration = DNSServerConfiguration()
+        configuration.port = block.port
+        configuration.upstreams = .resolvConf(path: directory + "/resolv.conf")
+        let server = try InProcessServer(table: DNSTable(networks: [try block.zone("front", 1)]), configuration: configuration)
+
+        func reaches(_ upstream: Int32, _ text: String) throws -> Bool {
+            let client = try Loopback.udp(block.address(1, 10), timeout: 0.2)
+            defer { close(client) }
+            Loopback.send(client, query(text, .a, id: 5).encoded(), to: block.address(1, 1), block.port)
+            let got = Loopback.receive(upstream).flatMap { try? DNSMessage(parsing: $0) }
+            return got?.questions.first?.name == name(text)
+        }
+        #expect(try reaches(first, "one.example"))
+        // The target is replaced by a rename (write a new file, move it over): no signal,
+        // no table change.
+        let loads = server.source.loads
+        try "nameserver \(block.address(9, 2))\n".write(toFile: real, atomically: true, encoding: .utf8)
+        var attempt = 0
+        #expect(Poll.wait(seconds: 10) { attempt += 1; return (try? reaches(second, "two-\(attempt).example")) == true },
+                "the rewritten resolv.conf was not followed")
+        #expect(server.source.loads > loads)
+        server.stop()
+    }
 }
