@@ -121,12 +121,13 @@ package enum CLIHints {
         "memory": "--memory", "memorySwap": "--memory-swap", "cpus": "--cpus", "cpuShares": "--cpu-shares",
         "cpusetCPUs": "--cpuset-cpus", "cpusetMems": "--cpuset-mems", "pids": "--pids-limit", "capabilities": "--cap-add/--cap-drop",
         "securityOptions": "--security-opt", "seccomp": "--security-opt seccomp=", "noNewPrivileges": "--security-opt no-new-privileges",
+        "ulimits": "--ulimit",
     ]
 
     /// The request fields of `berth run`'s limit and confinement options.
     package static let confinementParameters: Set<String> = [
         "memory", "memorySwap", "cpus", "cpuShares", "cpusetCPUs", "cpusetMems", "pids", "capabilities", "securityOptions",
-        "seccomp", "noNewPrivileges",
+        "seccomp", "noNewPrivileges", "ulimits",
     ]
 
     /// What repairs a problem `berth check` or `berth reconcile` reports, as a command.

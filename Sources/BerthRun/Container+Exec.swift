@@ -16,7 +16,7 @@ extension Container {
     ///
     /// As `docker exec`, the command starts from the container's own settings: its
     /// environment (with `environment` added over it), its working directory and its user,
-    /// unless given here. `user` is resolved in the container's own passwd and group files.
+    /// unless given here, and its ulimits. `user` is resolved in the container's own passwd and group files.
     public static func exec(_ nameOrID: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
                             stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
                             user: String? = nil, terminal: Bool = false, terminalSize: TerminalSize? = nil,
@@ -34,7 +34,7 @@ extension Container {
                                                  workingDirectory: workingDirectory ?? settings?.workingDirectory, stdin: stdin, stdout: stdout,
                                                  stderr: stderr, privileged: privileged, user: user ?? settings?.user, terminal: terminal,
                                                  terminalSize: terminalSize, confinement: settings?.confinement ?? Confinement(),
-                                                 cgroup: currentCgroup(record, manager: manager))
+                                                 cgroup: currentCgroup(record, manager: manager), ulimits: settings?.ulimits ?? [])
         // The pid could have been reused between the check and the namespace files' opening.
         guard target.isAlive else {
             _ = try? process.signal(SIGKILL)

@@ -98,7 +98,8 @@ public final class ContainerProcess: Sendable {
         let user = try spec.user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: spec.rootfs ?? "/") }
         let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
                                      stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged, user: user,
-                                     rootGroups: user == nil ? ContainerUser.rootGroups(root: spec.rootfs ?? "/") : [], confinement: spec.confinement)
+                                     rootGroups: user == nil ? ContainerUser.rootGroups(root: spec.rootfs ?? "/") : [], confinement: spec.confinement,
+                                     ulimits: spec.ulimits)
         let cgroupFiles = try CgroupFiles.open(cgroup)
         defer { cgroupFiles.close() }
         let volumes = try VolumeSources(spec.mounts)
@@ -168,7 +169,7 @@ public final class ContainerProcess: Sendable {
             return child
         case .failed(let step, let error):
             child.reapAfterFailure()
-            throw SpawnStep(rawValue: step).error(error, program: spec.command[0], spec: spec)
+            throw SpawnStep(rawValue: step).error(error, program: spec.command[0], spec: spec, ulimits: spec.ulimits)
         case .ended, .unreadable:
             child.reapAfterFailure()
             throw BerthError(.internalError, "the container process for \(spec.command[0]) ended during set-up without a report")
@@ -182,7 +183,7 @@ public final class ContainerProcess: Sendable {
     /// ignored), whose master is the returned process's `terminal`. `user` is resolved in the
     /// files the process `pid` sees. Give it the container's `confinement` and `cgroup`: a
     /// command entering a container runs under the same capabilities, filter and limits as
-    /// the container's own.
+    /// the container's own; and its `ulimits`, as Docker's exec gets the container's.
     ///
     /// With `startTime` (field 22 of its `/proc/PID/stat`, `ProcessIdentity.startTime`), the
     /// process `pid` must be the one that started then: everything of it (its namespaces, the
@@ -192,9 +193,10 @@ public final class ContainerProcess: Sendable {
                              environment: [String] = [], workingDirectory: String? = nil, stdin: Int32? = nil, stdout: Int32? = nil,
                              stderr: Int32? = nil, privileged: Bool = false, user: String? = nil, terminal: Bool = false,
                              terminalSize: TerminalSize? = nil, confinement: Confinement = Confinement(),
-                             cgroup: ContainerCgroup? = nil) throws(BerthError) -> ContainerProcess {
+                             cgroup: ContainerCgroup? = nil, ulimits: [Ulimit] = []) throws(BerthError) -> ContainerProcess {
         guard target > 0 else { throw .invalid("invalid process id \(target)", hint: "give the pid of a running container") }
         try ContainerSpec.validate(command: command)
+        try Ulimit.validate(ulimits)
         if let workingDirectory { try ContainerSpec.validateAbsolute(workingDirectory, what: "working directory", parameter: "workingDirectory") }
         let processDirectory = try Self.openProcess(target, startTime: startTime)
         defer { close(processDirectory) }
@@ -202,7 +204,8 @@ public final class ContainerProcess: Sendable {
         let resolvedUser = try user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: root) }
         let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
                                      privileged: privileged, user: resolvedUser,
-                                     rootGroups: resolvedUser == nil ? ContainerUser.rootGroups(root: root) : [], confinement: confinement)
+                                     rootGroups: resolvedUser == nil ? ContainerUser.rootGroups(root: root) : [], confinement: confinement,
+                                     ulimits: ulimits)
         let cgroupFiles = try CgroupFiles.open(cgroup)
         defer { cgroupFiles.close() }
         let console = try terminal ? ConsoleSocket.make() : nil
@@ -267,7 +270,7 @@ public final class ContainerProcess: Sendable {
             return child
         case .failed(let step, let error):
             child.reapAfterFailure()
-            throw SpawnStep(rawValue: step).error(error, program: command[0], spec: nil)
+            throw SpawnStep(rawValue: step).error(error, program: command[0], spec: nil, ulimits: ulimits)
         case .ready, .unreadable:
             child.reapAfterFailure()
             throw BerthError(.internalError, "the process entering container \(target) sent an unexpected report")

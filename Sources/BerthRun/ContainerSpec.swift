@@ -63,6 +63,11 @@ public struct ContainerSpec: Sendable, Hashable {
     /// (as `docker run --cap-add` or `--security-opt seccomp=unconfined` change them).
     /// `privileged` overrides the first two (every capability, no filter).
     public var confinement: Confinement
+    /// Resource limits (setrlimit) the command starts with, as `docker run --ulimit`, one per
+    /// name; none by default (the caller's own are inherited). Set in the child before its
+    /// command is released, while it still holds every capability: a hard limit above the
+    /// caller's own needs CAP_SYS_RESOURCE there. `berth exec`'s commands get them too.
+    public var ulimits: [Ulimit] = []
 
     /// Docker's default `PATH`.
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -145,6 +150,7 @@ public struct ContainerSpec: Sendable, Hashable {
                            parameter: "readOnlyRootfs")
         }
         _ = try Self.environmentEntries(environment)
+        try Ulimit.validate(ulimits)
         for (name, fd) in [("stdin", stdin), ("stdout", stdout), ("stderr", stderr)] {
             guard let fd else { continue }
             guard fd >= 0, fcntl(fd, F_GETFD) >= 0 else {

@@ -19,9 +19,11 @@ struct ExecArguments {
     let confinement: Confinement
     /// The compiled seccomp filter (nil: none), made before the clone like everything else.
     let seccomp: [sock_filter]?
+    /// The container's resource limits, as the child sets them.
+    let rlimits: [berth_rlimit]
 
     init(command: [String], environment: [String], workingDirectory: String?, stdio: (Int32?, Int32?, Int32?), privileged: Bool,
-         user: ContainerUser? = nil, rootGroups: [UInt32] = [], confinement: Confinement = Confinement()) throws(BerthError) {
+         user: ContainerUser? = nil, rootGroups: [UInt32] = [], confinement: Confinement = Confinement(), ulimits: [Ulimit] = []) throws(BerthError) {
         let entries = try ContainerSpec.environmentEntries(environment, home: user?.home ?? "/root")
         let path = entries.first { $0.key == "PATH" }?.value ?? ContainerSpec.defaultPath
         argv = CStringArray(command)
@@ -37,6 +39,7 @@ struct ExecArguments {
         let program = try self.confinement.seccompProgram()
         guard (program?.count ?? 0) <= Int(UInt16.max) else { throw BerthError(.internalError, "the seccomp filter is too long") }
         seccomp = program?.map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        rlimits = ulimits.map { berth_rlimit(resource: $0.resource.number, soft: $0.kernelSoft, hard: $0.kernelHard) }
     }
 
     /// Calls `body` with a C configuration whose pointers stay valid for the call;
@@ -68,16 +71,20 @@ struct ExecArguments {
             config.gid = user.gid
         }
         config.group_count = Int32(groups.count)
+        config.rlimit_count = Int32(rlimits.count)
         return groups.withUnsafeBufferPointer { groups in
             config.groups = groups.baseAddress
-            return cgroup.procs.withUnsafeBufferPointer { fds in
-                config.cgroup_fds = fds.baseAddress
-                config.cgroup_count = Int32(fds.count)
-                guard let seccomp else { return withExtendedLifetime(self) { body(config) } }
-                return seccomp.withUnsafeBufferPointer { program in
-                    config.seccomp_filter = program.baseAddress
-                    config.seccomp_length = UInt16(program.count)
-                    return withExtendedLifetime(self) { body(config) }
+            return rlimits.withUnsafeBufferPointer { rlimits in
+                config.rlimits = rlimits.baseAddress
+                return cgroup.procs.withUnsafeBufferPointer { fds in
+                    config.cgroup_fds = fds.baseAddress
+                    config.cgroup_count = Int32(fds.count)
+                    guard let seccomp else { return withExtendedLifetime(self) { body(config) } }
+                    return seccomp.withUnsafeBufferPointer { program in
+                        config.seccomp_filter = program.baseAddress
+                        config.seccomp_length = UInt16(program.count)
+                        return withExtendedLifetime(self) { body(config) }
+                    }
                 }
             }
         }

@@ -27,6 +27,7 @@ extension RunOptions {
             ("readOnlyRootfs", .bool(spec.readOnlyRootfs)),
             ("terminal", .bool(spec.terminal)),
             ("confinement", spec.confinement.json),
+            ("ulimits", .array(spec.ulimits.map { ["name": .string($0.name), "soft": .integer($0.soft), "hard": .integer($0.hard)] })),
         ]
         return [
             "name": name.map(JSONValue.string) ?? .null,
@@ -73,6 +74,15 @@ extension RunOptions {
         // unreadable: refused, never replaced by defaults.
         if process.object["confinement"] != nil {
             spec.confinement = try process.decoded("confinement") { value throws(BerthError) in try Confinement(json: value) }
+        }
+        // Absent (settings of an older berth): none, the caller's limits, as it ran with.
+        if let member = process.object["ulimits"], member.arrayValue == nil { throw process.malformed("ulimits") }
+        for value in process.object["ulimits"]?.arrayValue ?? [] {
+            let fields = Fields(value, what: what + "' ulimit")
+            guard let resource = Ulimit.Resource(rawValue: try fields.string("name")) else { throw fields.malformed("name") }
+            let limit = Ulimit(resource, soft: try fields.integer("soft"), hard: try fields.integer("hard"))
+            do { try limit.validate() } catch { throw fields.malformed("soft") }
+            spec.ulimits.append(limit)
         }
         self.init(
             process: spec, name: try fields.optionalString("name"), network: try ContainerNetwork(parsing: try fields.string("network")),

@@ -40,7 +40,8 @@ enum StatusRecord {
 struct SpawnStep {
     let rawValue: Int32
 
-    func error(_ error: Errno, program: String, spec: ContainerSpec?) -> BerthError {
+    /// `ulimits`: those the child was to set (`BERTH_STEP_RLIMIT` names the one refused).
+    func error(_ error: Errno, program: String, spec: ContainerSpec?, ulimits: [Ulimit] = []) -> BerthError {
         let rootfs = spec?.rootfs ?? "the root filesystem"
         if Int(rawValue) >= Int(BERTH_STEP_VOLUME) {
             let index = Int(rawValue) - Int(BERTH_STEP_VOLUME)
@@ -123,6 +124,8 @@ struct SpawnStep {
                                   hint: "give the cgroup CPUs and memory nodes", parameter: "cpusetCPUs", cause: error)
             }
             return BerthError.system("join the container's cgroup", error, privilege: "CAP_DAC_OVERRIDE").with(parameter: "cgroup")
+        case Int(BERTH_STEP_RLIMIT):
+            return Self.rlimitError(error, ulimits: ulimits)
         case Int(BERTH_STEP_NO_NEW_PRIVS):
             return BerthError.system("set no_new_privs for the container", error).with(parameter: "noNewPrivileges")
         case Int(BERTH_STEP_SECCOMP):
@@ -139,5 +142,40 @@ struct SpawnStep {
         default:
             return BerthError(.internalError, "the container process failed at unknown step \(rawValue)", cause: error)
         }
+    }
+}
+
+extension SpawnStep {
+    /// Why the kernel refused a limit, found again here: the child can report only that one
+    /// failed, and EPERM has two causes, nofile's hard limit above fs.nr_open (refused even
+    /// to root) and a hard limit raised above this process's own without CAP_SYS_RESOURCE.
+    static func rlimitError(_ error: Errno, ulimits: [Ulimit]) -> BerthError {
+        let shown = ulimits.map(\.description).joined(separator: ", ")
+        guard error.code == EPERM else {
+            return BerthError.system("set the container's ulimits (\(shown))", error).with(parameter: "ulimits")
+        }
+        if let nrOpen = nrOpen(), let limit = ulimits.first(where: { $0.resource == .nofile && $0.kernelHard > nrOpen }) {
+            return BerthError(.invalidArgument, "ulimit \(limit): the kernel allows at most \(nrOpen) open files (fs.nr_open)",
+                              hint: "give nofile a hard limit of at most \(nrOpen)", parameter: "ulimits", cause: error)
+        }
+        for limit in ulimits {
+            var own: UInt64 = 0
+            guard berth_hard_limit(limit.resource.number, &own) == 0, limit.kernelHard > own else { continue }
+            let ownText = own == UInt64.max ? "unlimited" : "\(own)"
+            return BerthError(.permissionDenied, "ulimit \(limit): its hard limit is above berth's own (\(ownText)), which only a holder of CAP_SYS_RESOURCE may raise",
+                              hint: "give a hard limit of at most \(ownText), or give berth CAP_SYS_RESOURCE", parameter: "ulimits", cause: error)
+        }
+        return BerthError.system("set the container's ulimits (\(shown))", error).with(parameter: "ulimits")
+    }
+
+    /// /proc/sys/fs/nr_open, the most descriptors a process may have; nil when unreadable.
+    private static func nrOpen() -> UInt64? {
+        let fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = systemRead(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        return UInt64(String(decoding: buffer[..<count].filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
     }
 }

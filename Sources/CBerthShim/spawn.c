@@ -789,6 +789,17 @@ static void make_undumpable(void) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/// prlimit64(2) on the child itself for each of the container's limits, soft and hard at
+/// once (setrlimit would be glibc's wrapper around the same call). 0, or -1 with errno.
+static int set_rlimits(const struct berth_exec_config *c) {
+    for (int i = 0; i < c->rlimit_count; i++) {
+        // The kernel's struct rlimit64.
+        struct { uint64_t cur, max; } limit = { c->rlimits[i].soft, c->rlimits[i].hard };
+        if (syscall(SYS_prlimit64, 0, c->rlimits[i].resource, &limit, NULL)) return -1;
+    }
+    return 0;
+}
+
 /// Common tail of spawn and enter: stdio, descriptor hygiene, then — with nothing of the
 /// host's open — the working directory and the command lookup, the wait for the go-ahead,
 /// execve. Never returns.
@@ -839,6 +850,11 @@ static void finish_and_exec(struct berth_exec_config *c) {
     if (cwd[0] != '/') { errno = ENOENT; fail(c, BERTH_STEP_WORKDIR); }
     const char *path = find_command(c);
     if (!path) fail(c, BERTH_STEP_LOOKUP);
+    // Here, not with the other limits just before execve: a refusal (a hard limit above the
+    // parent's without CAP_SYS_RESOURCE, nofile above fs.nr_open) is then a set-up failure
+    // reported before the parent attaches the network, and the capabilities are all held.
+    // Nothing after this opens a descriptor, so RLIMIT_NOFILE cannot fail the child itself.
+    if (set_rlimits(c)) fail(c, BERTH_STEP_RLIMIT);
     if (c->sync_fd >= 0) {
         int ready[2] = { BERTH_STEP_READY, 0 };
         if (write(c->status_fd, ready, sizeof ready) != sizeof ready) _exit(127);

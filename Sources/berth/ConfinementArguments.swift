@@ -20,6 +20,9 @@ struct ConfinementArguments: ParsableArguments {
     var cpusetMems: String?
     @Option(name: .customLong("pids-limit"), parsing: .unconditional, help: ArgumentHelp("At most this many processes (-1 or 0: unlimited).", valueName: "N"))
     var pidsLimit: String?
+    @Option(help: ArgumentHelp("A resource limit (setrlimit), such as nofile=1024:2048 or core=0 (-1: unlimited); repeatable, a later one of a name wins.",
+                               valueName: "NAME=SOFT[:HARD]"))
+    var ulimit: [String] = []
     @Option(name: .customLong("cap-add"), help: ArgumentHelp("Add a capability to Docker's default set (ALL for every one).", valueName: "CAP"))
     var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: ArgumentHelp("Drop a capability from the set (ALL for every one).", valueName: "CAP"))
@@ -38,6 +41,12 @@ struct ConfinementArguments: ParsableArguments {
         limits.cpusetMems = try cpusetMems.map { text throws(BerthError) in try CPUList(parsing: text, parameter: "cpusetMems") }
         if let pidsLimit { limits.pids = try ResourceLimits.parsePidsLimit(pidsLimit) }
         return limits
+    }
+
+    /// The `--ulimit` limits, as Docker's: a later one of a name replaces an earlier one, in
+    /// name order.
+    func ulimits() throws(BerthError) -> [Ulimit] {
+        Ulimit.merged(try ulimit.map { text throws(BerthError) in try Ulimit(parsing: text) })
     }
 
     /// Docker's defaults changed by the capability and security options.

@@ -47,8 +47,8 @@ struct InspectCommand: ParsableCommand {
     }
 }
 
-/// One container in `docker inspect`'s shape. Unset limits are 0 (and PidsLimit null), as
-/// Docker shows them (MemorySwap: the effective one, twice Memory unless given); the Name has Docker's leading '/'; times are RFC 3339 in UTC, to the
+/// One container in `docker inspect`'s shape. Unset limits are 0 (and PidsLimit null, Ulimits
+/// `[]`; a ulimit's members in Docker's order, Name, Hard, Soft), as Docker shows them (MemorySwap: the effective one, twice Memory unless given); the Name has Docker's leading '/'; times are RFC 3339 in UTC, to the
 /// second (what the records hold).
 enum ContainerInspection {
     static func json(_ container: ContainerRecord, endpoint: EndpointRecord?, network: NetworkRecord? = nil) -> JSON {
@@ -106,6 +106,7 @@ enum ContainerInspection {
             ("Memory", .int(limits.memory ?? 0)), ("MemorySwap", swap), ("NanoCpus", .int(limits.nanoCPUs ?? 0)),
             ("CpuShares", .int(limits.cpuShares ?? 0)), ("CpusetCpus", .string(limits.cpusetCPUs.map { "\($0)" } ?? "")),
             ("CpusetMems", .string(limits.cpusetMems.map { "\($0)" } ?? "")), ("PidsLimit", limits.pids.map { .int($0) } ?? .null),
+            ("Ulimits", .array(process.ulimits.map { .object([("Name", .string($0.name)), ("Hard", .int($0.hard)), ("Soft", .int($0.soft))]) })),
         ])
     }
 

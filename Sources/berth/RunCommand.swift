@@ -155,6 +155,7 @@ struct RunArguments: ParsableArguments {
         process.readOnlyRootfs = readOnly
         process.terminal = tty
         process.confinement = try confine.confinement()
+        process.ulimits = try confine.ulimits()
         var options = RunOptions(
             process: process, name: name, network: try ContainerNetwork(parsing: network ?? net ?? ContainerNetwork.defaultName),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
@@ -177,8 +178,8 @@ struct RunArguments: ParsableArguments {
         }
     }
 
-    /// The usage errors of `--stop-signal` and `--stop-timeout` (and of `--net` with
-    /// `--network`), for `validate()`.
+    /// The usage errors of `--stop-signal`, `--stop-timeout` and `--ulimit` (and of `--net`
+    /// with `--network`), for `validate()`.
     func validateStop() throws {
         if network != nil, net != nil {
             throw ValidationError("--net and --network are one option (--net is its older spelling): give one of them")
@@ -190,6 +191,11 @@ struct RunArguments: ParsableArguments {
         }
         if let stopTimeout, stopTimeout < -1 {
             throw ValidationError("--stop-timeout must be 0 or more seconds, or -1 for no SIGKILL, not \(stopTimeout)")
+        }
+        do {
+            _ = try confine.ulimits()
+        } catch {
+            throw ValidationError("--ulimit: " + (error.hint.map { "\(error.message) (\($0))" } ?? error.message))
         }
     }
 

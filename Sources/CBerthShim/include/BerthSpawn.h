@@ -37,6 +37,8 @@ enum {
     BERTH_STEP_ROOTFS_DEV = 24,
     /// /dev/pts/ptmx is not a devpts multiplexer (char 5:2 on a devpts): never opened.
     BERTH_STEP_PTMX = 25,
+    /// Setting one of `berth_exec_config.rlimits` (prlimit64) failed.
+    BERTH_STEP_RLIMIT = 26,
     /// BERTH_STEP_VOLUME + i: bind mount i (of `berth_spawn_config.mounts`) failed.
     BERTH_STEP_VOLUME = 100,
 };
@@ -46,6 +48,14 @@ enum {
 
 /// The most cgroup trees a process joins (one per v1 controller mount).
 #define BERTH_MAX_CGROUP_FDS 16
+
+/// A resource limit for the child (`docker run --ulimit`): RLIMIT_* `resource`, its soft and
+/// hard limits as the kernel takes them (all bits set: RLIM_INFINITY).
+struct berth_rlimit {
+    int resource;
+    unsigned long long soft;
+    unsigned long long hard;
+};
 
 /// What the child does once its namespaces and mounts are in place: shared by spawn and enter.
 struct berth_exec_config {
@@ -114,6 +124,13 @@ struct berth_exec_config {
     /// the capabilities are limited (runc's order); with it, after them.
     const struct sock_filter *seccomp_filter;
     unsigned short seccomp_length;
+    /// Resource limits to set, `rlimit_count` of them, in order, once the command is found
+    /// and before the child reports ready (a failure then comes before the parent has wired
+    /// anything): while every capability is still held, so a hard limit may be raised above
+    /// the parent's with CAP_SYS_RESOURCE; after every descriptor the child opens, so a small
+    /// RLIMIT_NOFILE cannot fail its own set-up.
+    const struct berth_rlimit *rlimits;
+    int rlimit_count;
 };
 
 /// A bind mount made inside the container's root filesystem once it is entered.

@@ -18,6 +18,10 @@ int berth_spawn_actions_closefrom(void *actions, int from);
 long berth_fd_fs_type(int fd);
 long berth_path_fs_type(const char *path);
 
+/// This process's hard limit of RLIMIT_* `resource` (prlimit64; all bits set: unlimited),
+/// whatever the C library's type for the resource. Returns 0 or -1 with errno set.
+int berth_hard_limit(int resource, unsigned long long *hard);
+
 /// CLONE_NEW* constants (macros under _GNU_SOURCE).
 extern const int BERTH_CLONE_NEWNET;
 extern const int BERTH_CLONE_NEWNS;
