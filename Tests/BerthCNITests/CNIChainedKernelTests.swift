@@ -191,6 +191,17 @@ struct CNIChainedKernelTests {
             #expect((try? Probe.request(from: container, to: "2001:db8:81::1", port: 8098, payload: "h6", timeout: 3)) == "v6 fd00:81::1 h6")
             #expect(sandbox.nftTable("ip").contains("10.81.0.5 . 10.81.0.5 comment \"berth-endpoint h1-eth0 @"))
             #expect(sandbox.nftTable("ip6").contains("fd00:81::5 . fd00:81::5 comment \"berth-endpoint h1-eth0 @"))
+            // Read back from the kernel, the set, its rule and the elements are Berth's.
+            let clean = sandbox.berth(["check"])
+            #expect(clean.succeeded, "\(clean)")
+
+            // A lost hairpin element: check names it, reconcile puts it back, the hairpin works again.
+            try #require(sandbox.run(["nft", "delete", "element", "ip", "berth", "publication_hairpin", "{ 10.81.0.5 . 10.81.0.5 }"]).succeeded)
+            let lost = sandbox.berth(["check"])
+            #expect(!lost.succeeded && lost.stderr.contains("10.81.0.5 . 10.81.0.5") && lost.stderr.contains("of set publication_hairpin: missing"), "\(lost)")
+            #expect(sandbox.berth(["reconcile"]).succeeded)
+            #expect(sandbox.berth(["check"]).succeeded)
+            #expect((try? Probe.request(from: container, to: "10.81.0.1", port: 8098, payload: "again", timeout: 3)) == "v4 10.81.0.1 again")
 
             #expect(cni.run("DEL", withPrevious, containerID: "h1", netns: container.path).status == 0)
             #expect(!cni.ruleset().contains("h1-eth0"))
