@@ -49,18 +49,16 @@ enum Compiler {
                               flags: Expr.Key.rangeMapIPs | (port == nil ? 0 : Expr.Key.rangeProtoSpecified)))
             return exprs
         case .dnatMap(let version, let key, let map):
-            var exprs: [Expr] = []
-            var word = 0
-            for field in key {
-                let reg = Expr.register(word: word)
-                exprs += load(field, into: reg)
-                word += Expr.words(field.type.length)
-            }
+            var exprs = load(key)
             exprs.append(.lookup(sreg: 1, dreg: 1, set: map))
             exprs.append(.nat(type: Expr.Key.natDnat, family: version.nfproto, addr: 1,
                               proto: Expr.register(word: Expr.words(version.addressLength)),
                               flags: Expr.Key.rangeMapIPs | Expr.Key.rangeProtoSpecified))
             return exprs
+        case .lookup(let key, let set):
+            // As nft 1.0.6: `ip saddr . ip daddr @s` loads into reg 1 and reg 9, then looks up
+            // without a destination register.
+            return load(key) + [.lookup(sreg: 1, dreg: nil, set: set)]
         case .masquerade: return [.masq]
         case .accept: return [.verdict(code: Expr.Key.verdictAccept, chain: nil)]
         case .drop: return [.verdict(code: Expr.Key.verdictDrop, chain: nil)]
@@ -69,6 +67,18 @@ enum Compiler {
         case .goto(let chain): return [.verdict(code: Expr.Key.verdictGoto, chain: chain)]
         case .unrecognized(let text): return [.unknown(text)]
         }
+    }
+
+    /// The fields of a set's or map's key loaded into consecutive 32-bit registers from
+    /// register 1, as nft lays out a concatenation.
+    static func load(_ key: [MapKeyField]) -> [Expr] {
+        var exprs: [Expr] = []
+        var word = 0
+        for field in key {
+            exprs += load(field, into: Expr.register(word: word))
+            word += Expr.words(field.type.length)
+        }
+        return exprs
     }
 
     static func load(_ field: MapKeyField, into reg: UInt32) -> [Expr] {

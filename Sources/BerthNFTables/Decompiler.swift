@@ -133,7 +133,8 @@ enum Decompiler {
         return true
     }
 
-    /// Loads into consecutive registers, a lookup into register 1, then dnat from it.
+    /// Loads into consecutive registers, then a lookup into register 1 and a dnat from it,
+    /// or a lookup without a destination register (a set membership match).
     private static func dnatMap(_ exprs: [Expr]) -> (Statement, Int)? {
         var fields: [MapKeyField] = []
         var word = 0
@@ -155,7 +156,9 @@ enum Decompiler {
             word += Expr.words(field.type.length)
             i += 1
         }
-        guard !fields.isEmpty, i + 1 < exprs.count,
+        guard !fields.isEmpty, i < exprs.count else { return nil }
+        if case .lookup(1, nil, let set) = exprs[i] { return (.lookup(key: fields, set: set), i + 1) }
+        guard i + 1 < exprs.count,
               case .lookup(1, 1?, let map) = exprs[i],
               case .nat(Expr.Key.natDnat, let family, 1?, let proto?, let flags) = exprs[i + 1],
               let version: IPVersion = family == 2 ? .ip : family == 10 ? .ip6 : nil,

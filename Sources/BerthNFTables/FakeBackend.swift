@@ -151,6 +151,8 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
                         if !state.tables[t].chains.contains(where: { $0.chain.name == target }) { return KernelErrno.noEntry }
                     case .dnatMap(_, _, let map):
                         if !state.tables[t].sets.contains(where: { $0.set.name == map && $0.set.isMap }) { return KernelErrno.noEntry }
+                    case .lookup(_, let name):
+                        if !state.tables[t].sets.contains(where: { $0.set.name == name }) { return KernelErrno.noEntry }
                     default: break
                     }
                 }
@@ -230,7 +232,14 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
 
     private static func isReferenced(_ set: String, in table: Ruleset.TableContents) -> Bool {
         table.chains.contains { chain in
-            chain.rules.contains { $0.statements.contains { if case .dnatMap(_, _, set) = $0 { true } else { false } } }
+            chain.rules.contains {
+                $0.statements.contains {
+                    switch $0 {
+                    case .dnatMap(_, _, set), .lookup(_, set): true
+                    default: false
+                    }
+                }
+            }
         }
     }
 }

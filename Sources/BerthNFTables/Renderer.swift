@@ -115,6 +115,8 @@ public enum Renderer {
             dnatPrefix(address.family == .ipv4 ? .ip : .ip6, family: family) + target(address, port)
         case .dnatMap(let version, let key, let map):
             "dnat \(version.rawValue) to \(key.map(\.rendered).joined(separator: " . ")) map @\(map)"
+        case .lookup(let key, let set):
+            "\(key.map(\.rendered).joined(separator: " . ")) @\(set)"
         case .masquerade: "masquerade"
         case .accept: "accept"
         case .drop: "drop"

@@ -58,6 +58,12 @@ public struct Rule: Sendable, Hashable {
                         throw .invalid("rule \"\(rendered)\": \(field.rendered) in a dnat \(version) map key")
                     }
                 }
+            case .lookup(let key, let set):
+                try Names.validate(set, what: "set")
+                guard !key.isEmpty else { throw .invalid("rule \"\(rendered)\": empty set key") }
+                if key.contains(where: { $0.ipVersion == .ip }) && key.contains(where: { $0.ipVersion == .ip6 }) {
+                    throw .invalid("rule \"\(rendered)\": IPv4 and IPv6 fields in one set key")
+                }
             case .dnat(_, let port):
                 if port != nil, !statements.contains(where: { if case .l4proto = $0 { true } else { false } }) {
                     throw .invalid("rule \"\(rendered)\": dnat to a port needs a transport protocol match first",

@@ -28,6 +28,9 @@ public enum Statement: Sendable, Hashable {
     /// `dnat ip to ip daddr . meta l4proto . th dport map @m`: the key is built from packet
     /// fields, the map's data is `address . port`.
     case dnatMap(IPVersion, key: [MapKeyField], map: String)
+    /// `ip saddr . ip daddr @s`: the key built from packet fields is in the named set (a
+    /// set, not a map: the lookup loads no data).
+    case lookup(key: [MapKeyField], set: String)
     /// `masquerade`
     case masquerade
     /// `accept`: the packet passes this hook (later chains of the hook still see it).
@@ -49,6 +52,7 @@ public enum Statement: Sendable, Hashable {
         case .saddr(let c), .daddr(let c): c.family == .ipv4 ? .ip : .ip6
         case .dnat(let a, _): a.family == .ipv4 ? .ip : .ip6
         case .dnatMap(let v, _, _): v
+        case .lookup(let key, _): key.lazy.compactMap(\.ipVersion).first
         default: nil
         }
     }
@@ -68,6 +72,15 @@ public enum MapKeyField: Sendable, Hashable {
         case .ip6Saddr: "ip6 saddr"
         case .l4proto: "meta l4proto"
         case .thDport: "th dport"
+        }
+    }
+
+    /// The IP version an address field needs the packet to be; nil for the others.
+    var ipVersion: IPVersion? {
+        switch self {
+        case .ipDaddr, .ipSaddr: .ip
+        case .ip6Daddr, .ip6Saddr: .ip6
+        case .l4proto, .thDport: nil
         }
     }
 

@@ -163,6 +163,51 @@ struct CNIChainedKernelTests {
         }
     }
 
+    @Test("hairpin: from inside the container, its own published port through the host's addresses answers, masqueraded to the bridge's address, on both families; DEL leaves no hairpin element")
+    func hairpin() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let container = try sandbox.makeNamespace()
+            try wire(sandbox, try #require(container.name))
+            // The reference bridge plugin's isGateway turns forwarding on (the DNATed packet is
+            // routed back out of the bridge it came in on), and its hairpinMode (podman's
+            // default) lets the port send it back where it came from: with br_netfilter
+            // loaded the DNATed packet is bridged, not routed.
+            for step in [["sysctl", "-w", "net.ipv4.ip_forward=1"], ["sysctl", "-w", "net.ipv6.conf.all.forwarding=1"],
+                         ["ip", "link", "set", "cveth0", "type", "bridge_slave", "hairpin", "on"]] {
+                let result = sandbox.run(step)
+                try #require(result.succeeded, "\(step): \(result)")
+            }
+            let servers = try [EchoServer(in: container, address: "0.0.0.0", port: 80, banner: "v4"),
+                               EchoServer(in: container, address: "::", port: 80, banner: "v6")]
+            defer { servers.forEach { $0.stop() } }
+            let withPrevious = CNIHarness.with(prevResult: prevResult(container.path), config(cni, #"{"hostPort":8098,"containerPort":80}"#))
+            let add = cni.run("ADD", withPrevious, containerID: "h1", netns: container.path)
+            try #require(add.status == 0, "\(add)")
+
+            // DNATed back to the container itself: without the masquerade its reply stays in
+            // its namespace and the connect times out. The server sees the bridge's address.
+            #expect((try? Probe.request(from: container, to: "10.81.0.1", port: 8098, payload: "h4", timeout: 3)) == "v4 10.81.0.1 h4")
+            #expect((try? Probe.request(from: container, to: "2001:db8:81::1", port: 8098, payload: "h6", timeout: 3)) == "v6 fd00:81::1 h6")
+            #expect(sandbox.nftTable("ip").contains("10.81.0.5 . 10.81.0.5 comment \"berth-endpoint h1-eth0 @"))
+            #expect(sandbox.nftTable("ip6").contains("fd00:81::5 . fd00:81::5 comment \"berth-endpoint h1-eth0 @"))
+            // Read back from the kernel, the set, its rule and the elements are Berth's.
+            let clean = sandbox.berth(["check"])
+            #expect(clean.succeeded, "\(clean)")
+
+            // A lost hairpin element: check names it, reconcile puts it back, the hairpin works again.
+            try #require(sandbox.run(["nft", "delete", "element", "ip", "berth", "publication_hairpin", "{ 10.81.0.5 . 10.81.0.5 }"]).succeeded)
+            let lost = sandbox.berth(["check"])
+            #expect(!lost.succeeded && lost.stderr.contains("10.81.0.5 . 10.81.0.5") && lost.stderr.contains("of set publication_hairpin: missing"), "\(lost)")
+            #expect(sandbox.berth(["reconcile"]).succeeded)
+            #expect(sandbox.berth(["check"]).succeeded)
+            #expect((try? Probe.request(from: container, to: "10.81.0.1", port: 8098, payload: "again", timeout: 3)) == "v4 10.81.0.1 again")
+
+            #expect(cni.run("DEL", withPrevious, containerID: "h1", netns: container.path).status == 0)
+            #expect(!cni.ruleset().contains("h1-eth0"))
+        }
+    }
+
     /// Starts a chained ADD of `containerID` that stops at `publish.conntrack` (after its
     /// batch, before its record commits), waits until its element for `port` is in `ip6
     /// berth`, and SIGKILLs it there.

@@ -39,6 +39,31 @@ struct CompilerTests {
         ])
     }
 
+    @Test("set lookup of a concatenation of two addresses, as nft generates it (publication_hairpin), and read back")
+    func setLookup() throws {
+        let statements: [Statement] = [.ctStatusDnat, .lookup(key: [.ipSaddr, .ipDaddr], set: "hp"), .masquerade]
+        // nft 1.0.6 prints the lookup without flags, which it leaves unset; Berth sets them to 0.
+        #expect(try debug(statements) == [
+            "[ ct load status => reg 1 ]",
+            "[ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]",
+            "[ cmp neq reg 1 0x00000000 ]",
+            "[ payload load 4b @ network header + 12 => reg 1 ]",
+            "[ payload load 4b @ network header + 16 => reg 9 ]",
+            "[ lookup reg 1 set hp 0x0 ]",
+            "[ masq ]",
+        ])
+        #expect(Decompiler.statements(Compiler.compile(Rule(family: .ip, table: "t", chain: "c", statements)), family: .ip) == statements)
+        let six: [Statement] = [.ctStatusDnat, .lookup(key: [.ip6Saddr, .ip6Daddr], set: "hp"), .masquerade]
+        #expect(try debug(six, family: .ip6).dropFirst(3).prefix(3) == [
+            "[ payload load 16b @ network header + 8 => reg 1 ]",
+            "[ payload load 16b @ network header + 24 => reg 2 ]",
+            "[ lookup reg 1 set hp 0x0 ]",
+        ])
+        #expect(Decompiler.statements(Compiler.compile(Rule(family: .ip6, table: "t", chain: "c", six)), family: .ip6) == six)
+        #expect(Renderer.rule(Rule(family: .ip6, table: "t", chain: "c", six, comment: "x"))
+            == "ct status dnat ip6 saddr . ip6 daddr @hp masquerade comment \"x\"")
+    }
+
     @Test("matches, nat and verdicts")
     func statements() throws {
         #expect(try debug([.l4proto(6), .thDport(80), .dnat(to: IPAddress("1.2.3.4")!, port: 80)]) == [

@@ -52,6 +52,10 @@ struct IPv6FirewallLayoutTests {
     			     udp . 5353 comment "berth-endpoint one @f4ce0001" : fd12:3456:789a:b348::2 . 53 }
     	}
 
+    	set publication_hairpin {
+    		type ipv6_addr . ipv6_addr
+    	}
+
     	chain guard {
     		type filter hook prerouting priority raw; policy accept;
     		iifname != "lo" ip6 daddr fd12:3456:789a:b348::/64 iifname != "br-9dac4f8b21d1" drop comment "berth-network web @f4ce0001"
@@ -76,6 +80,7 @@ struct IPv6FirewallLayoutTests {
 
     	chain postrouting {
     		type nat hook postrouting priority srcnat; policy accept;
+    		ct status dnat ip6 saddr . ip6 daddr @publication_hairpin masquerade comment "berth: publication hairpin"
     		ct status dnat ip6 saddr fd12:3456:789a:b348::/64 oifname "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
     		ip6 saddr fd12:3456:789a:b348::/64 oifname != "br-9dac4f8b21d1" masquerade comment "berth-network web @f4ce0001"
     		ct status dnat ip6 saddr 2001:db8:1::/64 oifname "br-41c0ffee0001" masquerade comment "berth-network dmz @f4ce0001"

@@ -46,13 +46,30 @@ extension Firewall {
             }
             maps.append(map)
         }
-        guard interleaved else { return elements }
-        var grouped: [(Element, NFTSet)] = []
-        grouped.reserveCapacity(elements.count)
-        for map in order {
-            for index in elements.indices where maps[index] == map { grouped.append(elements[index]) }
+        if interleaved {
+            var grouped: [(Element, NFTSet)] = []
+            grouped.reserveCapacity(elements.count)
+            for map in order {
+                for index in elements.indices where maps[index] == map { grouped.append(elements[index]) }
+            }
+            elements = grouped
         }
-        return grouped
+        if endpoint.isPublicationView { elements += hairpinElements(of: endpoint, comment: tag) }
+        return elements
+    }
+
+    /// A publication's `publication_hairpin` elements (`ADDR . ADDR`, tagged as its ports'):
+    /// one per family it has ports in, after them. A Berth network's endpoint has none: its
+    /// network's rule masquerades its subnet's hairpin.
+    private func hairpinElements(of publication: EndpointRecord, comment: String) -> [(Element, NFTSet)] {
+        var elements: [(Element, NFTSet)] = []
+        if let address = publication.address, publication.hasElements(in: .ipv4) {
+            elements.append(FirewallLayout.hairpinElement(address, comment: comment))
+        }
+        if let address = publication.ipv6Address, publication.hasElements(in: .ipv6) {
+            elements.append(IPv6FirewallLayout.hairpinElement(address, comment: comment))
+        }
+        return elements
     }
 
     /// The endpoint's elements in the table of `family`.
@@ -63,17 +80,23 @@ extension Firewall {
     /// Adds the endpoint's published ports as map elements of both tables in one batch:
     /// all of them or none. Elements are *created*, so a key the kernel already holds is
     /// refused even if the state missed it — also a key another instance publishes.
-    /// `prefix` goes first in the same batch (the tables a publication makes for them).
-    func publish(_ endpoint: EndpointRecord, after prefix: Transaction = Transaction()) throws(BerthError) {
+    /// `prefix` goes first in the same batch (the tables a publication makes for them, or
+    /// what of the layout an earlier Berth's table lacks), guarded by `generation` when given.
+    ///
+    /// A publication's hairpin elements are *added*: their key is an address, not a port,
+    /// and two publications to one address (a leftover of a killed ADD beside its retry)
+    /// masquerade the same connections; the first one's element serves both, and only its
+    /// owner deletes it (`unpublish`).
+    func publish(_ endpoint: EndpointRecord, after prefix: Transaction = Transaction(), generation: UInt32? = nil) throws(BerthError) {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }
         var transaction = prefix
         transaction.reserveCapacity(prefix.operations.count + elements.count)
         for (element, map) in elements {
-            transaction.create(.element(element, in: map))
+            if map.isMap { transaction.create(.element(element, in: map)) } else { transaction.add(.element(element, in: map)) }
         }
         do {
-            try backend.apply(transaction)
+            try backend.apply(transaction, generation: generation)
         } catch where error.code == .alreadyExists {
             throw BerthError(.conflict, "a published port of endpoint \(endpoint.id) is already in Berth's nftables maps: \(heldKeys(of: elements) ?? error.message)",
                              hint: "another endpoint holds it outside the state (a leftover, or another state directory's): remove leftovers with garbage collection, or choose another host port",
@@ -86,9 +109,10 @@ extension Firewall {
     /// because the kernel refuses a message of many elements (a range) as a whole, so its
     /// error names the message's first element, not the one it found held.
     private func heldKeys(of elements: [(Element, NFTSet)]) -> String? {
-        guard let (_, found) = try? backend.elements(withKeysOf: elements), !found.isEmpty else { return nil }
+        // Ports only: a hairpin element is added, never refused.
+        guard let (_, found) = try? backend.elements(withKeysOf: elements.filter { $0.1.isMap }), !found.isEmpty else { return nil }
         let shown = found.prefix(3).map { held, map in
-            "\(Element(held.key).rendered) in \(map.family == .ip6 ? "ip6 " : "")map \(map.name), held by \(held.comment.map { "\"\($0)\"" } ?? "an untagged element")"
+            "\(Element(held.key).rendered) in \(map.family == .ip6 ? "ip6 " : "")\(map.isMap ? "map" : "set") \(map.name), held by \(held.comment.map { "\"\($0)\"" } ?? "an untagged element")"
         }
         return shown.joined(separator: "; ") + (found.count > 3 ? "; and \(found.count - 3) more" : "")
     }
@@ -203,7 +227,7 @@ extension Firewall {
                 if tag.instance == nil { continue }
                 if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
                     doomed.append(.element(element, in: contents.set))
-                    removed.append("element \(element.rendered) of \(family.label)map \(contents.set.name)")
+                    removed.append("element \(element.rendered) of \(family.label)\(contents.set.isMap ? "map" : "set") \(contents.set.name)")
                     gone.insert(element)
                 }
             }

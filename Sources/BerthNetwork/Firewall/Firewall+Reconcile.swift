@@ -67,15 +67,26 @@ extension Firewall {
             planSupersededRules(&plan, present: present, family: family)
         }
         let known = Set(endpoints.map(\.id))
+        // Hairpin keys (addresses) already planned: two publications to one address share
+        // one element.
+        var hairpinKeys: Set<[Value]> = []
         for (element, map) in elements {
             let held = table.sets.first { $0.set.name == map.name }?.elements.first { $0.key == element.key }
-            let item = Item(owner: element.comment, object: "element \(element.rendered) of \(family.label)map \(map.name)")
+            let item = Item(owner: element.comment, object: "element \(element.rendered) of \(family.label)\(map.isMap ? "map" : "set") \(map.name)")
             guard let held else {
+                if !map.isMap {
+                    guard hairpinKeys.insert(element.key).inserted else { continue }
+                }
                 plan.missing.append(item)
                 plan.transaction.create(.element(element, in: map))
                 continue
             }
             if held.value == element.value, held.comment == element.comment { continue }
+            if !map.isMap, KernelNames.Tag(held.comment)?.owner != KernelNames.Tag(element.comment)?.owner {
+                // Another publication's element of the same address (a set element has no
+                // data to point elsewhere): it masquerades this one's hairpin as well.
+                continue
+            }
             let tag = owns(held.comment) { $0.kind == .endpoint && known.contains($0.owner) }
             if let tag, tag.kind == .endpoint, tag.owner == KernelNames.Tag(element.comment)?.owner {
                 // Ours, but untagged or pointing elsewhere: replaced in the same batch.
@@ -94,7 +105,7 @@ extension Firewall {
         for object in skeleton {
             switch object {
             case .set(let set) where !table.sets.contains(where: { $0.set.name == set.name }):
-                plan.missing.append(Item(owner: nil, object: "map \(set.name)"))
+                plan.missing.append(Item(owner: nil, object: "\(set.isMap ? "map" : "set") \(set.name)"))
                 plan.transaction.add(object)
             case .chain(let chain) where !table.chains.contains(where: { $0.chain.name == chain.name }):
                 plan.missing.append(Item(owner: nil, object: "chain \(chain.name)"))

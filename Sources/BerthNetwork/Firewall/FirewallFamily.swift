@@ -15,6 +15,10 @@ struct FirewallFamily: Sendable {
     let supersededStaticRules: [Rule]
     /// The base chains, in layout order.
     let chains: [Chain]
+    /// `publication_hairpin`, and the static rule that masquerades through it: what a
+    /// publication's hairpin needs, added by a publish to a table an earlier Berth made.
+    let hairpinSet: NFTSet
+    let hairpinRule: Rule
     /// "" for IPv4, "IPv6 " for IPv6: put before "rule" and "map" in reports, so the two
     /// tables' objects (same chain and map names) are told apart.
     let label: String
@@ -23,13 +27,15 @@ struct FirewallFamily: Sendable {
     private let supersededRuleTexts: Set<String>
 
     private init(family: IPFamily, table: Table, skeleton: [Transaction.Object], staticRules: [Rule], supersededStaticRules: [Rule],
-                 chains: [Chain], label: String) {
+                 chains: [Chain], hairpinSet: NFTSet, hairpinRule: Rule, label: String) {
         self.family = family
         self.table = table
         self.skeleton = skeleton
         self.staticRules = staticRules
         self.supersededStaticRules = supersededStaticRules
         self.chains = chains
+        self.hairpinSet = hairpinSet
+        self.hairpinRule = hairpinRule
         self.label = label
         staticRuleTexts = Set(staticRules.map { $0.chain + " " + Renderer.rule($0) })
         supersededRuleTexts = Set(supersededStaticRules.map { $0.chain + " " + Renderer.rule($0) })
@@ -39,6 +45,9 @@ struct FirewallFamily: Sendable {
         family: .ipv4, table: FirewallLayout.table, skeleton: FirewallLayout.skeleton, staticRules: FirewallLayout.staticRules,
         supersededStaticRules: FirewallLayout.supersededStaticRules,
         chains: [FirewallLayout.guardChain, FirewallLayout.prerouting, FirewallLayout.output, FirewallLayout.postrouting, FirewallLayout.forward],
+        hairpinSet: FirewallLayout.publicationHairpin,
+        hairpinRule: FirewallLayout.hairpinRule(table: FirewallLayout.table, chain: FirewallLayout.postrouting, key: [.ipSaddr, .ipDaddr],
+                                                set: FirewallLayout.publicationHairpin),
         label: "")
 
     static let ipv6 = FirewallFamily(
@@ -46,6 +55,9 @@ struct FirewallFamily: Sendable {
         supersededStaticRules: IPv6FirewallLayout.supersededStaticRules,
         chains: [IPv6FirewallLayout.guardChain, IPv6FirewallLayout.prerouting, IPv6FirewallLayout.output, IPv6FirewallLayout.postrouting,
                  IPv6FirewallLayout.forward],
+        hairpinSet: IPv6FirewallLayout.publicationHairpin,
+        hairpinRule: FirewallLayout.hairpinRule(table: IPv6FirewallLayout.table, chain: IPv6FirewallLayout.postrouting, key: [.ip6Saddr, .ip6Daddr],
+                                                set: IPv6FirewallLayout.publicationHairpin),
         label: "IPv6 ")
 
     /// The family whose table holds `set`.

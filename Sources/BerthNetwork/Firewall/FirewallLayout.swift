@@ -7,6 +7,7 @@ public import BerthNFTables
 /// table ip berth {
 ///     map publish_addr { ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }   # HOSTIP:PORT publishes
 ///     map publish_any  { inet_proto . inet_service : ipv4_addr . inet_service }               # PORT publishes (any local address)
+///     set publication_hairpin { ipv4_addr . ipv4_addr }                                         # a publication's address, twice
 ///     chain guard       filter prerouting raw    drop to or from 127/8 not from lo; drop to a subnet not from its bridge or lo (but an adopted one's)
 ///     chain prerouting  nat prerouting dstnat    dnat through the maps (traffic from outside)
 ///     chain output      nat output dstnat        the same (traffic from the host itself)
@@ -39,6 +40,14 @@ public enum FirewallLayout {
     /// every local address (looked up only for packets to a local address).
     public static let publishAny = table.map(
         "publish_any", type: [.inetProto, .inetService], data: [.ipv4Address, .inetService])
+
+    /// `publication_hairpin`: container address . the same address, one element per IPv4
+    /// address a publication (ports to an address Berth did not wire: berth-cni chained)
+    /// forwards to, tagged like its map elements. A DNATed connection from that address to
+    /// itself (the container reaching its own published port through the host) is
+    /// masqueraded, as a Berth network's rule does for its subnet: a publication has no
+    /// network of Berth's to carry such a rule.
+    public static let publicationHairpin = table.set("publication_hairpin", type: [.ipv4Address, .ipv4Address])
 
     /// `guard` (filter, prerouting, raw): drops packets to or from 127.0.0.0/8 not from `lo`, and packets to a
     /// network's subnet not from its bridge nor from `lo` (the host's own, to the gateway; no
@@ -83,6 +92,9 @@ public enum FirewallLayout {
             rules.append(table.rule(in: postrouting.name, [.ctStatusDnat, .saddr(loopback), .masquerade],
                                     comment: "berth: loopback publishes"))
         }
+        // A publication's container reaching its own published port: DNATed back to itself,
+        // its reply would never leave its namespace without the host's address as source.
+        rules.append(hairpinRule(table: table, chain: postrouting, key: [.ipSaddr, .ipDaddr], set: publicationHairpin))
         return rules
     }
 
@@ -128,6 +140,12 @@ public enum FirewallLayout {
         return rules
     }
 
+    /// `ct status dnat ip saddr . ip daddr @publication_hairpin masquerade` (or `ip6`): the
+    /// static rule behind each table's `publication_hairpin` set.
+    static func hairpinRule(table: Table, chain: Chain, key: [MapKeyField], set: NFTSet) -> Rule {
+        table.rule(in: chain.name, [.ctStatusDnat, .lookup(key: key, set: set.name), .masquerade], comment: "berth: publication hairpin")
+    }
+
     /// `iifname != "lo" ip daddr SUBNET iifname != BRIDGE drop`: the statements of a
     /// network's subnet guard, in either family's table.
     static func subnetGuard(_ subnet: CIDR, bridge: InterfaceName) -> [BerthNFTables.Statement] {
@@ -136,7 +154,7 @@ public enum FirewallLayout {
 
     /// The chains and maps, in creation order.
     public static var skeleton: [Transaction.Object] {
-        [.table(table), .set(publishByAddress), .set(publishAny),
+        [.table(table), .set(publishByAddress), .set(publishAny), .set(publicationHairpin),
          .chain(guardChain), .chain(prerouting), .chain(output), .chain(postrouting), .chain(forward)]
     }
 }
@@ -163,5 +181,10 @@ extension FirewallLayout {
             return (Element([.ipv4(host), proto, port], value, comment: comment), publishByAddress)
         }
         return (Element([proto, port], value, comment: comment), publishAny)
+    }
+
+    /// The `publication_hairpin` element of a publication's IPv4 address: `ADDR . ADDR`.
+    static func hairpinElement(_ address: IPv4Address, comment: String) -> (Element, NFTSet) {
+        (Element([.ipv4(address), .ipv4(address)], comment: comment), publicationHairpin)
     }
 }

@@ -8,10 +8,11 @@ public import BerthNFTables
 /// table ip6 berth {
 ///     map publish_addr { ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service }   # [HOSTIP]:PORT publishes
 ///     map publish_any  { inet_proto . inet_service : ipv6_addr . inet_service }               # PORT publishes (any local v6 address)
+///     set publication_hairpin { ipv6_addr . ipv6_addr }                                         # a publication's address, twice
 ///     chain guard       filter prerouting raw    drop to a subnet not from its bridge or lo
 ///     chain prerouting  nat prerouting dstnat    leave link-local alone; dnat through the maps (to a local address)
 ///     chain output      nat output dstnat        leave ::1 and link-local alone; dnat through the maps (to a local address)
-///     chain postrouting nat postrouting srcnat   masquerade hairpin DNAT, and outbound traffic
+///     chain postrouting nat postrouting srcnat   masquerade hairpin DNAT (a network's, a publication's), and outbound traffic
 ///     chain forward     filter forward filter    keep an internal network's traffic on its bridge
 /// }
 /// ```
@@ -41,6 +42,10 @@ public enum IPv6FirewallLayout {
     /// every local IPv6 address (`[::]`).
     public static let publishAny = table.map(
         "publish_any", type: [.inetProto, .inetService], data: [.ipv6Address, .inetService])
+
+    /// `publication_hairpin`: container IPv6 address . the same address, one element per
+    /// IPv6 address a publication forwards to (see `FirewallLayout.publicationHairpin`).
+    public static let publicationHairpin = table.set("publication_hairpin", type: [.ipv6Address, .ipv6Address])
 
     /// `guard` (filter, prerouting, raw): drops packets to a network's IPv6 subnet not from its bridge nor from `lo`.
     public static let guardChain = table.chain("guard", BaseChain(type: .filter, hook: .prerouting, priority: .raw))
@@ -76,6 +81,8 @@ public enum IPv6FirewallLayout {
             rules.append(table.rule(in: chain.name, [.fibDaddrTypeLocal, .dnatMap(.ip6, key: [.ip6Daddr, .l4proto, .thDport], map: publishByAddress.name)]))
             rules.append(table.rule(in: chain.name, [.fibDaddrTypeLocal, .dnatMap(.ip6, key: [.l4proto, .thDport], map: publishAny.name)]))
         }
+        // A publication's container reaching its own published port, as in IPv4.
+        rules.append(FirewallLayout.hairpinRule(table: table, chain: postrouting, key: [.ip6Saddr, .ip6Daddr], set: publicationHairpin))
         return rules
     }
 
@@ -114,7 +121,7 @@ public enum IPv6FirewallLayout {
 
     /// The chains and maps, in creation order.
     public static var skeleton: [Transaction.Object] {
-        [.table(table), .set(publishByAddress), .set(publishAny),
+        [.table(table), .set(publishByAddress), .set(publishAny), .set(publicationHairpin),
          .chain(guardChain), .chain(prerouting), .chain(output), .chain(postrouting), .chain(forward)]
     }
 
@@ -139,5 +146,10 @@ public enum IPv6FirewallLayout {
         case .v4:
             return nil
         }
+    }
+
+    /// The `publication_hairpin` element of a publication's IPv6 address: `ADDR . ADDR`.
+    static func hairpinElement(_ address: IPv6Address, comment: String) -> (Element, NFTSet) {
+        (Element([.ipv6(address), .ipv6(address)], comment: comment), publicationHairpin)
     }
 }

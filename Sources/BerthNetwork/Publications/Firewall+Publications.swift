@@ -9,29 +9,44 @@ extension Firewall {
     /// batch (a key another instance or a leftover holds) makes no table either. Returns the
     /// families whose tables the batch made, for `unpublish(_:madeTables:)`.
     ///
-    /// Tables are read only when the elements alone were refused for want of one.
+    /// A table an earlier Berth made lacks `publication_hairpin` and its rule: the same
+    /// batch adds them (`addHairpin`), guarded by the generation read before the table, so
+    /// two publishes upgrading it at once never append the rule twice. They stay when the
+    /// publish fails: they are the layout's, as a table made by this Berth has them.
+    ///
+    /// Tables are read only when the elements alone were refused for want of one (or of
+    /// the hairpin set).
     func publishMakingTables(_ endpoint: EndpointRecord) throws(BerthError) -> [FirewallFamily] {
         do {
             try publish(endpoint)
             return []
         } catch where error.code == .notFound {
             // No Berth network has made a table the elements go to yet (`ip6 berth` for the
-            // IPv6 ones, most often): the batch below makes it with them.
+            // IPv6 ones, most often), or an earlier Berth made it without the hairpin set:
+            // the batch below makes what is missing with them.
         }
         for attempt in 0..<2 {
-            var skeletons = Transaction()
+            let generation = try backend.generation()
+            var prefix = Transaction()
             var made: [FirewallFamily] = []
+            var upgraded = false
             for family in [FirewallFamily.ipv4, .ipv6] where endpoint.hasElements(in: family.family) {
-                guard try table(family) == nil else { continue }
-                addSkeleton(of: family, to: &skeletons)
+                if let current = try table(family) {
+                    if addHairpin(of: family, to: &prefix, current: current) { upgraded = true }
+                    continue
+                }
+                addSkeleton(of: family, to: &prefix)
                 made.append(family)
             }
             do {
-                try publish(endpoint, after: skeletons)
+                try publish(endpoint, after: prefix, generation: upgraded ? generation : nil)
                 return made
             } catch where attempt == 0 && error.code == .notFound {
                 // A table read as there went before the batch (another state directory's gc
                 // deleted it as unused): planned anew, making it this time.
+            } catch where attempt == 0 && upgraded && error.code == .conflict {
+                // Another process committed since the table was read (maybe the same
+                // upgrade): planned anew; a clash on an element is refused again, and reported.
             } catch where attempt == 0 && !made.isEmpty && error.code == .conflict {
                 // The table is created, not added: another process that made it since it
                 // was read refuses the whole batch. Planned anew against what it made; a
@@ -42,6 +57,30 @@ extension Firewall {
             }
         }
         throw BerthError(.internalError, "Berth's nftables tables changed twice while the ports of \(endpoint.id) were published")
+    }
+
+    /// Adds to `transaction` what a publication's hairpin needs and `current` (the table of
+    /// `family` as read, made by an earlier Berth) lacks: the `publication_hairpin` set, and
+    /// its static rule in its place among the static rules (`planStaticRules`); returns
+    /// whether anything was added. `check` reports them missing and `reconcile` adds them
+    /// too, for a table no publish comes to.
+    func addHairpin(of family: FirewallFamily, to transaction: inout Transaction, current: Ruleset.TableContents) -> Bool {
+        var plan = Plan()
+        if !current.sets.contains(where: { $0.set.name == family.hairpinSet.name }) {
+            plan.transaction.add(.set(family.hairpinSet))
+        }
+        let chain = family.hairpinRule.chain
+        if let present = current.chains.first(where: { $0.chain.name == chain })?.rules {
+            // Only the hairpin rule is added here; the other static rules, present or not,
+            // place it (a missing one is `reconcile`'s to put back).
+            let texts = Set(present.map(Renderer.rule))
+            let hairpin = Renderer.rule(family.hairpinRule)
+            let statics = family.staticRules.filter { $0.chain == chain && (texts.contains(Renderer.rule($0)) || Renderer.rule($0) == hairpin) }
+            planStaticRules(&plan, chain: chain, present: present, staticRules: statics)
+        }
+        guard !plan.transaction.isEmpty else { return false }
+        transaction.append(contentsOf: plan.transaction)
+        return true
     }
 
     /// Takes back what `publishMakingTables` did: the elements, then each table of `made`

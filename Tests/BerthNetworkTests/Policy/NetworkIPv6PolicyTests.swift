@@ -61,6 +61,10 @@ struct NetworkIPv6PolicyTests {
             \t\ttype inet_proto . inet_service : ipv6_addr . inet_service
             \t}
 
+            \tset publication_hairpin {
+            \t\ttype ipv6_addr . ipv6_addr
+            \t}
+
             \tchain guard {
             \t\ttype filter hook prerouting priority raw; policy accept;
             \t\tiifname != "lo" ip6 daddr fd12:3456:789a:b348::/64 iifname != "brweb" drop comment "berth-network web @f4ce0001"
@@ -83,6 +87,7 @@ struct NetworkIPv6PolicyTests {
 
             \tchain postrouting {
             \t\ttype nat hook postrouting priority srcnat; policy accept;
+            \t\tct status dnat ip6 saddr . ip6 daddr @publication_hairpin masquerade comment "berth: publication hairpin"
             \t\tct status dnat ip6 saddr fd12:3456:789a:b348::/64 oifname "brweb" masquerade comment "berth-network web @f4ce0001"
             \t\tip6 saddr fd12:3456:789a:b348::/64 oifname != "brweb" masquerade comment "berth-network web @f4ce0001"
             \t}
@@ -113,7 +118,7 @@ struct NetworkIPv6PolicyTests {
         let table = try #require(table6(host))
         #expect(table.contains("ip6 daddr fd00:beef::/64 iifname != \"brweb\" drop"))
         #expect(table.contains("iifname \"brweb\" oifname != \"brweb\" drop"))
-        #expect(!table.contains("masquerade"))
+        #expect(!table.contains("masquerade comment \"berth-network"))
         // A global subnet's outbound traffic is masqueraded as a unique local one's: its
         // guard would drop the unmasqueraded replies arriving on the uplink.
         _ = try dualStack(host, "pub", subnet: "10.89.0.0/24", ipv6Subnet: "2001:db8:1::/64")

@@ -135,6 +135,10 @@ struct PolicyGoldenTests {
         \t\telements = { tcp . 8080 comment "berth-endpoint e1 @f4ce0001" : 10.88.0.2 . 80 }
         \t}
 
+        \tset publication_hairpin {
+        \t\ttype ipv4_addr . ipv4_addr
+        \t}
+
         \tchain guard {
         \t\ttype filter hook prerouting priority raw; policy accept;
         \t\tiifname != "lo" ip daddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
@@ -158,6 +162,7 @@ struct PolicyGoldenTests {
         \tchain postrouting {
         \t\ttype nat hook postrouting priority srcnat; policy accept;
         \t\tct status dnat ip saddr 127.0.0.0/8 masquerade comment "berth: loopback publishes"
+        \t\tct status dnat ip saddr . ip daddr @publication_hairpin masquerade comment "berth: publication hairpin"
         \t\tct status dnat ip saddr 10.88.0.0/24 oifname "brweb" masquerade comment "berth-network web @f4ce0001"
         \t\tip saddr 10.88.0.0/24 oifname != "brweb" masquerade comment "berth-network web @f4ce0001"
         \t}

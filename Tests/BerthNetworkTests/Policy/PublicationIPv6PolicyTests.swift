@@ -84,6 +84,11 @@ struct PublicationIPv6PolicyTests {
         \t\telements = { tcp . 8080 comment "berth-endpoint pub1 @f4ce0001" : fd00:66::2 . 80 }
         \t}
 
+        \tset publication_hairpin {
+        \t\ttype ipv6_addr . ipv6_addr
+        \t\telements = { fd00:66::2 . fd00:66::2 comment "berth-endpoint pub1 @f4ce0001" }
+        \t}
+
 
         """)
         // ip6 berth was made whole, with its static rules (those DNAT through the maps) and
@@ -139,6 +144,11 @@ struct PublicationIPv6PolicyTests {
         \t\ttype inet_proto . inet_service : ipv6_addr . inet_service
         \t\telements = { tcp . 8080 comment "berth-endpoint pub6 @f4ce0001" : fd00:66::2 . 80,
         \t\t\t     udp . 8081 comment "berth-endpoint pub6 @f4ce0001" : fd00:66::2 . 81 }
+        \t}
+
+        \tset publication_hairpin {
+        \t\ttype ipv6_addr . ipv6_addr
+        \t\telements = { fd00:66::2 . fd00:66::2 comment "berth-endpoint pub6 @f4ce0001" }
         \t}
 
 
@@ -254,8 +264,10 @@ struct PublicationIPv6PolicyTests {
         #expect(report.endpoints == ["dead"])
         #expect(report.firewallObjects == [
             "element tcp . 8081 comment \"berth-endpoint dead @f4ce0001\" : 10.66.0.2 . 80 of map publish_any",
+            "element 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint dead @f4ce0001\" of set publication_hairpin",
             "element tcp . 8081 comment \"berth-endpoint dead @f4ce0001\" : fd00:66::2 . 80 of IPv6 map publish_any",
             "element tcp . 8083 comment \"berth-endpoint ghost @f4ce0001\" : fd00:66::4 . 80 of IPv6 map publish_any",
+            "element fd00:66::2 . fd00:66::2 comment \"berth-endpoint dead @f4ce0001\" of IPv6 set publication_hairpin",
         ])
         #expect(try host.manager.publications().map(\.id) == ["live"])
         #expect(try host.manager.verifyPublication(id: "live").isEmpty)
@@ -291,6 +303,12 @@ struct PublicationIPv6PolicyTests {
         \t\t\t     tcp . 8083 comment "berth-endpoint ghost @f4ce0001" : 10.66.0.2 . 80 }
         \t}
 
+        \tset publication_hairpin {
+        \t\ttype ipv4_addr . ipv4_addr
+        \t\telements = { 10.66.0.2 . 10.66.0.2 comment "berth-endpoint ghost @f4ce0001",
+        \t\t\t     10.66.0.3 . 10.66.0.3 comment "berth-endpoint live @f4ce0001" }
+        \t}
+
         \tmap publish_addr {
         \t\ttype ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service
         \t}
@@ -301,6 +319,12 @@ struct PublicationIPv6PolicyTests {
         \t\t\t     tcp . 8083 comment "berth-endpoint ghost @f4ce0001" : fd00:66::2 . 80 }
         \t}
 
+        \tset publication_hairpin {
+        \t\ttype ipv6_addr . ipv6_addr
+        \t\telements = { fd00:66::2 . fd00:66::2 comment "berth-endpoint ghost @f4ce0001",
+        \t\t\t     fd00:66::3 . fd00:66::3 comment "berth-endpoint live @f4ce0001" }
+        \t}
+
 
         """)
 
@@ -308,7 +332,9 @@ struct PublicationIPv6PolicyTests {
         #expect(report.endpoints.isEmpty)
         #expect(report.firewallObjects == [
             "element tcp . 8083 comment \"berth-endpoint ghost @f4ce0001\" : 10.66.0.2 . 80 of map publish_any",
+            "element 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint ghost @f4ce0001\" of set publication_hairpin",
             "element tcp . 8083 comment \"berth-endpoint ghost @f4ce0001\" : fd00:66::2 . 80 of IPv6 map publish_any",
+            "element fd00:66::2 . fd00:66::2 comment \"berth-endpoint ghost @f4ce0001\" of IPv6 set publication_hairpin",
         ])
         #expect(host.nftables.ruleset == kept)
         #expect(try host.manager.verifyPublication(id: "live").isEmpty)

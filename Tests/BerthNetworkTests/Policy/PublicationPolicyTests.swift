@@ -61,6 +61,11 @@ struct PublicationPolicyTests {
         \t\telements = { tcp . 8080 comment "berth-endpoint pub1 @f4ce0001" : 10.66.0.2 . 80 }
         \t}
 
+        \tset publication_hairpin {
+        \t\ttype ipv4_addr . ipv4_addr
+        \t\telements = { 10.66.0.2 . 10.66.0.2 comment "berth-endpoint pub1 @f4ce0001" }
+        \t}
+
 
         """)
         #expect(host.kernel.links().map(\.description) == links)
@@ -301,7 +306,8 @@ struct PublicationPolicyTests {
         host.nftables.resetCounts()
         let report = try host.manager.gc()
         #expect(report.endpoints == ["dead"])
-        #expect(report.firewallObjects == ["element tcp . 8081 comment \"berth-endpoint dead @f4ce0001\" : 10.66.0.2 . 80 of map publish_any"])
+        #expect(report.firewallObjects == ["element tcp . 8081 comment \"berth-endpoint dead @f4ce0001\" : 10.66.0.2 . 80 of map publish_any",
+                                           "element 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint dead @f4ce0001\" of set publication_hairpin"])
         // ip berth, and ip6 berth (absent here), where a crashed IPv6 publication leaves its elements.
         #expect(host.nftables.tableReads == 2 && host.nftables.rulesetReads == 0)
         #expect(try host.manager.publications().map(\.id) == ["live"])

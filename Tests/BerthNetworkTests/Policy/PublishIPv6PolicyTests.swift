@@ -28,7 +28,8 @@ struct PublishIPv6PolicyTests {
     private func maps6(_ host: FakeHost) -> String {
         let ruleset = host.nftables.ruleset
         guard let table = ruleset.range(of: "table ip6 berth {"), let start = ruleset.range(of: "\tmap publish_addr", range: table.upperBound..<ruleset.endIndex),
-              let end = ruleset.range(of: "\tchain guard", range: start.upperBound..<ruleset.endIndex) else { return ruleset }
+              // The maps only: an endpoint's hairpin is its network's rule, not an element.
+              let end = ruleset.range(of: "\tset publication_hairpin", range: start.upperBound..<ruleset.endIndex) else { return ruleset }
         return String(ruleset[start.lowerBound..<end.lowerBound])
     }
 

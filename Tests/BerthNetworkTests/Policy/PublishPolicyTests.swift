@@ -22,7 +22,7 @@ struct PublishPolicyTests {
     /// The two maps of Berth's table as nft prints them (elements included).
     private func maps(_ host: FakeHost) -> String {
         let ruleset = host.nftables.ruleset
-        guard let start = ruleset.range(of: "\tmap publish_addr"), let end = ruleset.range(of: "\tchain guard") else { return ruleset }
+        guard let start = ruleset.range(of: "\tmap publish_addr"), let end = ruleset.range(of: "\tset publication_hairpin") else { return ruleset }
         return String(ruleset[start.lowerBound..<end.lowerBound])
     }
 

@@ -40,7 +40,8 @@ struct UnpublishLeftoverPolicyTests {
         #expect(host.nftables.ruleset.contains("berth-endpoint lost @"))
 
         let removed = try host.manager.unpublish(id: "lost", group: "ext")
-        #expect(removed.count == 1 && removed.first?.contains("tcp . 8080") == true, "\(removed)")
+        // Its port's element and its address's hairpin element.
+        #expect(removed.count == 2 && removed.first?.contains("tcp . 8080") == true && removed.last?.contains("10.66.0.2 . 10.66.0.2") == true, "\(removed)")
         #expect(!host.nftables.ruleset.contains("berth-endpoint lost @"))
         #expect(host.nftables.ruleset.contains("berth-endpoint keep @") && host.nftables.ruleset.contains("berth-endpoint e1 @"))
         // The key is free again; a second unpublish finds nothing.
@@ -85,7 +86,7 @@ struct UnpublishLeftoverPolicyTests {
         host.disarm()
         #expect(try host.manager.publication(id: "stuck") == nil)
         #expect(host.nftables.ruleset.contains("berth-endpoint stuck @"))
-        #expect(try host.manager.unpublish(id: "stuck").count == 1)
+        #expect(try host.manager.unpublish(id: "stuck").count == 2, "its port's element and its hairpin element")
         #expect(!host.nftables.ruleset.contains("berth-endpoint stuck @"))
         #expect(host.nftables.ruleset.contains("berth-endpoint live @"))
     }

@@ -35,6 +35,10 @@ public struct EndpointRecord: Sendable, Hashable {
     public var name: String?
     /// More names for it (`--alias`); several endpoints may share one (round robin).
     public var aliases: [String]
+    /// This is a publication's view (`PublicationRecord.firewallView()`), not an endpoint:
+    /// its addresses get `publication_hairpin` elements beside its ports' (an endpoint's
+    /// hairpin is masqueraded by its network's rule).
+    var isPublicationView = false
 
     /// A record as given; the store checks the uniqueness of the id, the veth name, the
     /// addresses and the name when it is inserted.

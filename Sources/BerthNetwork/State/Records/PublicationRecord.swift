@@ -53,14 +53,17 @@ public struct PublicationRecord: Sendable, Hashable {
     /// The shape the firewall and conntrack code read (id, addresses of both families,
     /// ports): an IPv6 address gets its elements in `ip6 berth` exactly as a dual-stack
     /// endpoint's does. The host veth stands in for a link Berth does not own and is never
-    /// touched through this view.
+    /// touched through this view. The view's addresses get hairpin elements too
+    /// (`FirewallLayout.publicationHairpin`).
     func firewallView() throws(BerthError) -> EndpointRecord {
         let placeholder: InterfaceName
         if let hostLink { placeholder = hostLink } else { placeholder = try InterfaceName("lo") }
         // Never used (no interface of Berth's): derived as an endpoint's would be.
         let mac = if address == nil, let ipv6Address { MACAddress(derivedFrom: ipv6Address) } else { MACAddress(derivedFrom: address ?? .any) }
-        return EndpointRecord(id: id, network: group, namespacePath: namespacePath, namespaceIdentity: namespaceIdentity,
-                              interfaceName: placeholder, hostVeth: placeholder, address: address,
-                              mac: mac, created: created, ports: ports, ipv6Address: ipv6Address)
+        var view = EndpointRecord(id: id, network: group, namespacePath: namespacePath, namespaceIdentity: namespaceIdentity,
+                                  interfaceName: placeholder, hostVeth: placeholder, address: address,
+                                  mac: mac, created: created, ports: ports, ipv6Address: ipv6Address)
+        view.isPublicationView = true
+        return view
     }
 }

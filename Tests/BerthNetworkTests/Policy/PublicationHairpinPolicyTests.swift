@@ -1,0 +1,208 @@
+import BerthCore
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import BerthNFTables
+import BerthTestSupport
+import Testing
+
+/// A publication's hairpin against the fake kernel: the `publication_hairpin` set of each
+/// table and its static rule, one `ADDR . ADDR` element per family the publication has ports
+/// in, tagged as its ports' elements, added and removed in their batch; `check` names a
+/// missing one and `reconcile` restores it; a table an earlier Berth made without the set
+/// is upgraded by the publish that needs it, or by `reconcile`.
+@Suite("publication hairpin (fake kernel)")
+struct PublicationHairpinPolicyTests {
+    /// A host where another program made bridge extbr0 (10.66.0.1/24, fd00:66::1/64) and
+    /// namespaces ext1 and ext2. No Berth network unless a test makes one.
+    private func wiredHost() throws -> FakeHost {
+        let host = try FakeHost()
+        host.kernel.addLink("extbr0", kind: "bridge", up: true)
+        try host.kernel.addAddress("10.66.0.1/24", to: "extbr0")
+        try host.kernel.addAddress("fd00:66::1/64", to: "extbr0")
+        host.kernel.addNamespace("ext1", loopbackUp: true)
+        host.kernel.addNamespace("ext2", loopbackUp: true)
+        return host
+    }
+
+    @discardableResult
+    private func publish(_ host: FakeHost, _ id: String, address: String? = "10.66.0.2", ipv6: String? = nil, namespace: String = "ext1",
+                         ports: [String]) throws -> PublicationRecord {
+        try host.manager.publish(PublicationOptions(
+            id: id, group: "ext", address: try address.map { try IPv4Address(parsing: $0) }, ipv6Address: try ipv6.map { try IPv6Address(parsing: $0) },
+            namespace: .name(namespace), hostLink: try InterfaceName("extbr0"), ports: try ports.map { try PortSpec(parsing: $0) }))
+    }
+
+    /// The `publication_hairpin` set of the table of `family`, as nft prints it.
+    private func hairpinSet(_ host: FakeHost, _ family: String = "ip") -> String {
+        let ruleset = host.nftables.ruleset
+        guard let table = ruleset.range(of: "table \(family) berth {"),
+              let start = ruleset.range(of: "\tset publication_hairpin {", range: table.upperBound..<ruleset.endIndex),
+              let end = ruleset.range(of: "\t}\n", range: start.upperBound..<ruleset.endIndex) else { return "" }
+        return String(ruleset[start.lowerBound..<end.upperBound])
+    }
+
+    private static let element4 = Element([.ipv4(IPv4Address(10, 66, 0, 2)), .ipv4(IPv4Address(10, 66, 0, 2))])
+
+    @Test("a publication's table has the set and its static rule; its address's element comes and goes with its ports")
+    func golden() throws {
+        let host = try wiredHost()
+        try publish(host, "pub1", ports: ["8080:80"])
+        expectGolden(host.nftables.ruleset, """
+        table ip berth {
+        \tmap publish_addr {
+        \t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+        \t}
+
+        \tmap publish_any {
+        \t\ttype inet_proto . inet_service : ipv4_addr . inet_service
+        \t\telements = { tcp . 8080 comment "berth-endpoint pub1 @f4ce0001" : 10.66.0.2 . 80 }
+        \t}
+
+        \tset publication_hairpin {
+        \t\ttype ipv4_addr . ipv4_addr
+        \t\telements = { 10.66.0.2 . 10.66.0.2 comment "berth-endpoint pub1 @f4ce0001" }
+        \t}
+
+        \tchain guard {
+        \t\ttype filter hook prerouting priority raw; policy accept;
+        \t\tiifname != "lo" ip daddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
+        \t\tiifname != "lo" ip saddr 127.0.0.0/8 drop comment "berth: loopback only from lo"
+        \t}
+
+        \tchain prerouting {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tfib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @publish_addr
+        \t\tfib daddr type local dnat ip to meta l4proto . th dport map @publish_any
+        \t}
+
+        \tchain output {
+        \t\ttype nat hook output priority -100; policy accept;
+        \t\tfib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @publish_addr
+        \t\tfib daddr type local dnat ip to meta l4proto . th dport map @publish_any
+        \t}
+
+        \tchain postrouting {
+        \t\ttype nat hook postrouting priority srcnat; policy accept;
+        \t\tct status dnat ip saddr 127.0.0.0/8 masquerade comment "berth: loopback publishes"
+        \t\tct status dnat ip saddr . ip daddr @publication_hairpin masquerade comment "berth: publication hairpin"
+        \t}
+
+        \tchain forward {
+        \t\ttype filter hook forward priority filter; policy accept;
+        \t}
+        }
+
+        """)
+        try host.manager.unpublish(id: "pub1")
+        #expect(!host.nftables.ruleset.contains("pub1"))
+        #expect(hairpinSet(host) == "\tset publication_hairpin {\n\t\ttype ipv4_addr . ipv4_addr\n\t}\n")
+    }
+
+    @Test("a dual-stack publication gets one element per family, in ip6 berth too; one without IPv4 ports gets no IPv4 element; unpublish leaves none")
+    func bothFamilies() throws {
+        let host = try wiredHost()
+        try publish(host, "pub1", ipv6: "fd00:66::2", ports: ["8080:80"])
+        #expect(hairpinSet(host) == """
+        \tset publication_hairpin {
+        \t\ttype ipv4_addr . ipv4_addr
+        \t\telements = { 10.66.0.2 . 10.66.0.2 comment "berth-endpoint pub1 @f4ce0001" }
+        \t}
+
+        """)
+        #expect(hairpinSet(host, "ip6") == """
+        \tset publication_hairpin {
+        \t\ttype ipv6_addr . ipv6_addr
+        \t\telements = { fd00:66::2 . fd00:66::2 comment "berth-endpoint pub1 @f4ce0001" }
+        \t}
+
+        """)
+        #expect(host.nftables.ruleset.contains(
+            "\t\tct status dnat ip6 saddr . ip6 daddr @publication_hairpin masquerade comment \"berth: publication hairpin\"\n"))
+        // Ports on an IPv6 host address only: no IPv4 element (nothing to DNAT to it).
+        try publish(host, "pub2", address: "10.66.0.3", ipv6: "fd00:66::3", namespace: "ext2", ports: ["[fd00:66::1]:9090:90"])
+        #expect(!hairpinSet(host).contains("10.66.0.3") && hairpinSet(host, "ip6").contains("fd00:66::3 . fd00:66::3 comment \"berth-endpoint pub2 @f4ce0001\""))
+
+        try host.manager.unpublish(id: "pub1")
+        try host.manager.unpublish(id: "pub2")
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+    }
+
+    @Test("check names a missing hairpin element, reconcile puts it back; gc of a gone publication removes it")
+    func checkAndReconcile() throws {
+        let host = try wiredHost()
+        try publish(host, "pub1", ports: ["8080:80"])
+        let before = host.nftables.ruleset
+        var drop = Transaction()
+        drop.delete(.element(Self.element4, in: FirewallLayout.publicationHairpin))
+        try host.nftables.apply(drop)
+        let missing = "endpoint pub1: element 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub1 @f4ce0001\" of set publication_hairpin: missing"
+        #expect(try host.manager.check().map(\.description) == [missing])
+        #expect(try host.manager.verifyPublication(id: "pub1").map(\.description) == [missing])
+        #expect(try host.manager.reconcile().restored.map(\.description) == [missing])
+        #expect(host.nftables.ruleset == before)
+
+        host.kernel.destroyNamespace(try host.namespace("ext1"))
+        let report = try host.manager.gc()
+        #expect(report.firewallObjects.contains("element 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub1 @f4ce0001\" of set publication_hairpin"),
+                "\(report.firewallObjects)")
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+    }
+
+    @Test("two publications to one address share its element: the first's serves both, and once it goes check names the second's missing")
+    func sharedAddress() throws {
+        let host = try wiredHost()
+        try publish(host, "pub1", ports: ["8080:80"])
+        try publish(host, "pub2", namespace: "ext2", ports: ["8081:80"])
+        #expect(hairpinSet(host).contains("elements = { 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub1 @f4ce0001\" }"))
+        #expect(try host.manager.check().isEmpty)
+        try host.manager.unpublish(id: "pub1")
+        #expect(try host.manager.check().map(\.description)
+            == ["endpoint pub2: element 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub2 @f4ce0001\" of set publication_hairpin: missing"])
+        _ = try host.manager.reconcile()
+        #expect(hairpinSet(host).contains("elements = { 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub2 @f4ce0001\" }"))
+    }
+
+    /// Turns Berth's IPv4 table back into what a Berth before the hairpin set made: no
+    /// `publication_hairpin`, no rule through it.
+    private func downgrade(_ host: FakeHost) throws {
+        let table = try #require(try host.nftables.list(table: FirewallLayout.table))
+        var transaction = Transaction()
+        for rule in table.chains.flatMap(\.rules) where rule.comment == "berth: publication hairpin" { transaction.delete(.rule(rule)) }
+        transaction.delete(.set(FirewallLayout.publicationHairpin))
+        try host.nftables.apply(transaction)
+        #expect(!host.nftables.ruleset.contains("publication_hairpin"))
+    }
+
+    @Test("a table an earlier Berth made: a publish adds the set and its rule in their place, in its batch; check and reconcile without a publish")
+    func earlierTable() throws {
+        let host = try wiredHost()
+        try host.network()
+        let fresh = host.nftables.ruleset
+        try downgrade(host)
+
+        // check names what the table lacks; reconcile adds it, the rule in its place.
+        #expect(try host.manager.check().map(\.description).sorted()
+            == ["rule 'ct status dnat ip saddr . ip daddr @publication_hairpin masquerade comment \"berth: publication hairpin\"' in chain postrouting: missing",
+                "set publication_hairpin: missing"])
+        _ = try host.manager.reconcile()
+        #expect(host.nftables.ruleset == fresh)
+
+        // A publish upgrades it in the batch of its elements.
+        try downgrade(host)
+        let generation = try host.nftables.generation()
+        try publish(host, "pub1", ports: ["8080:80"])
+        #expect(try host.nftables.generation() == generation &+ 1, "one batch")
+        let ruleset = host.nftables.ruleset
+        #expect(ruleset.contains("""
+        \t\tct status dnat ip saddr 127.0.0.0/8 masquerade comment "berth: loopback publishes"
+        \t\tct status dnat ip saddr . ip daddr @publication_hairpin masquerade comment "berth: publication hairpin"
+        \t\tct status dnat ip saddr 10.88.0.0/24 oifname "brweb" masquerade comment "berth-network web @f4ce0001"
+
+        """), "\(ruleset)")
+        #expect(hairpinSet(host).contains("elements = { 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub1 @f4ce0001\" }"))
+        #expect(try host.manager.check().isEmpty)
+        try host.manager.unpublish(id: "pub1")
+        #expect(host.nftables.ruleset == fresh)
+    }
+}
