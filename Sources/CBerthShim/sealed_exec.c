@@ -81,12 +81,11 @@ static int remember_path(const char *path) {
 /// A detached bind mount of the file, read-only: the file on it is the binary's inode
 /// (sharing its page cache: nothing copied, nothing more in memory), and any open for
 /// writing through it fails with EROFS. The mount lives as long as the process's image.
-/// Not unchangeable: a detached mount is anyone's who holds it, and a process with
-/// CAP_SYS_ADMIN in a user namespace of its own, holding the file through /proc/PID/exe, can
-/// clear its read-only flag with mount_setattr (checked on Linux 6.18). Berth's default
-/// seccomp profile refuses unshare and mount_setattr to a container without CAP_SYS_ADMIN;
-/// one run with seccomp=unconfined, where the kernel lets users make user namespaces, could
-/// (docs/confinement.md).
+/// Nobody can make it writable again: `tree` is close-on-exec, and closing the last
+/// descriptor of a detached tree dissolves it, so once the new image runs the mount is in no
+/// namespace and mount_setattr, open_tree and remount refuse it (EINVAL), for root in a
+/// user namespace of a container's as for the host's (checked on Linux 6.18;
+/// docs/confinement.md).
 static int exec_from_readonly_mount(const char *path, char *const argv[]) {
     int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC);
     if (tree < 0) return -1;
