@@ -82,7 +82,7 @@ extension Container {
                 let pipe = try Pipe.make()
                 childEnds.append(pipe.write)
                 ownEnds.append(pipe.read)
-                relay.outputs.append(.init(fd: pipe.read, stream: stream))
+                relay.outputs.append(.init(fd: pipe.read, stream: stream, closesWithSink: true))
                 if stream == .stdout { stdio.stdout = pipe.write } else { stdio.stderr = pipe.write }
             }
         }
