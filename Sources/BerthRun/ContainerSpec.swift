@@ -136,8 +136,13 @@ public struct ContainerSpec: Sendable, Hashable {
             // (runc's PR_SET_KEEPCAPS order), so SETUID and SETGID need not be kept.
             try ContainerUser.validate(user)
         }
+        // Berth's own /etc files (optional mounts) also go over the host's, in a mount
+        // namespace of the container's; a volume needs a root filesystem to land in.
+        if mounts.contains(where: \.optional), rootfs == nil, !namespaces.contains(.mount) {
+            throw .invalid("the container's /etc files need a mount namespace", hint: "keep the mount namespace", parameter: "mounts")
+        }
         if !mounts.isEmpty {
-            guard rootfs != nil else {
+            guard rootfs != nil || mounts.allSatisfy(\.optional) else {
                 throw .invalid("volumes need a root filesystem", hint: "give a root filesystem, or no volumes", parameter: "volumes")
             }
             try BindMount.validate(mounts)
