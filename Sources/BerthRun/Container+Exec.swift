@@ -14,9 +14,10 @@ extension Container {
     /// on it gives its exit. With `terminal` it gets a new terminal of the container's (its
     /// stdio descriptors are then ignored) whose master is the process's `terminal`.
     ///
-    /// As `docker exec`, the command starts from the container's own settings: its
-    /// environment (with `environment` added over it), its working directory and its user,
-    /// unless given here, and its ulimits. `user` is resolved in the container's own passwd and group files.
+    /// As `docker exec`, the command starts from the container's own settings: `HOSTNAME`
+    /// (its hostname), its environment (with `environment` added over it), its working
+    /// directory and its user, unless given here, and its ulimits. `user` is resolved in the
+    /// container's own passwd and group files.
     public static func exec(_ nameOrID: String, command: [String], environment: [String] = [], workingDirectory: String? = nil,
                             stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, privileged: Bool = false,
                             user: String? = nil, terminal: Bool = false, terminalSize: TerminalSize? = nil,
@@ -29,8 +30,11 @@ extension Container {
         var namespaces = ContainerNamespaces.all
         if record.network == ContainerNetwork.host.description { namespaces.remove(.network) }
         let settings = record.options?.process
+        // As docker exec: the container's HOSTNAME (its own -e HOSTNAME wins), its
+        // environment, then the command's.
         let process = try ContainerProcess.enter(pid: target.pid, startTime: target.startTime, namespaces: namespaces, command: command,
-                                                 environment: (settings?.environment ?? []) + environment,
+                                                 environment: ContainerSpec.daemonEnvironment(hostname: record.hostname, terminal: false)
+                                                    + (settings?.environment ?? []) + environment,
                                                  workingDirectory: workingDirectory ?? settings?.workingDirectory, stdin: stdin, stdout: stdout,
                                                  stderr: stderr, privileged: privileged, user: user ?? settings?.user, terminal: terminal,
                                                  terminalSize: terminalSize, confinement: settings?.confinement ?? Confinement(),
@@ -82,7 +86,7 @@ extension Container {
                 let pipe = try Pipe.make()
                 childEnds.append(pipe.write)
                 ownEnds.append(pipe.read)
-                relay.outputs.append(.init(fd: pipe.read, stream: stream))
+                relay.outputs.append(.init(fd: pipe.read, stream: stream, closesWithSink: true))
                 if stream == .stdout { stdio.stdout = pipe.write } else { stdio.stderr = pipe.write }
             }
         }

@@ -127,8 +127,11 @@ public enum Container {
         let filesDirectory = ContainerLog.directory(state: manager.store.directory, id: record.id)
         let store: StateStore
         let process: ContainerProcess
+        // Files of its own over /etc's: in a rootfs; on the host's files too, in its mount
+        // namespace, except on the host's network, whose files the host's are.
+        let ownFiles = ContainerFiles.applies(rootfs: spec.rootfs, namespaces: spec.namespaces, hostNetwork: options.network == .host)
         do throws(BerthError) {
-            if spec.rootfs != nil {
+            if ownFiles {
                 spec.mounts += try ContainerFiles.prepare(directory: filesDirectory, volumes: spec.mounts)
             }
             if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager, warnings: &warnings) }
@@ -180,9 +183,13 @@ public enum Container {
             case .host:
                 break
             }
-            if spec.rootfs != nil {
+            if ownFiles {
                 try ContainerFiles.writeHostname(directory: filesDirectory, hostname: record.hostname)
-                try ContainerFiles.writeHosts(directory: filesDirectory, hostname: record.hostname, addresses: ContainerFiles.hostsAddresses(of: endpoint))
+                if options.network == .host {
+                    try ContainerFiles.copyHostHosts(directory: filesDirectory)
+                } else {
+                    try ContainerFiles.writeHosts(directory: filesDirectory, hostname: record.hostname, addresses: ContainerFiles.hostsAddresses(of: endpoint))
+                }
                 // On a network with DNS on, the resolver on the gateway is the nameserver.
                 let nameservers: [IPAddress]? = if let endpoint, let nameserver = try manager.store.read({ tx throws(BerthError) in
                     try tx.network(named: endpoint.network)?.nameserver

@@ -9,7 +9,8 @@ import Synchronization
 /// layer's instance row does; see docs/networks.md "After a reboot"), and the first use of
 /// the containers' tables in a process settles a state of an earlier boot before anything
 /// reads them: every container not exited becomes exited with status 255 (an end nobody
-/// saw, as `gc` records a vanished command), and none keeps a process or supervisor.
+/// saw, as `gc` records a vanished command) — one waiting to restart, with no command and
+/// its last end recorded, keeps that end, as `gc` does —, and none keeps a process or supervisor.
 /// Nothing is signalled: what those identities named is gone.
 enum ContainerBoot {
     /// The state directories this process has settled (a boot does not change while it runs).
@@ -37,8 +38,8 @@ extension StateTransaction {
     }
 
     /// Brings the containers to the boot `current`: records it and, when another one was
-    /// recorded, settles every row of that earlier boot (exited 255 unless it had exited,
-    /// no process, no supervisor). None recorded (a store just made or upgraded on a running
+    /// recorded, settles every row of that earlier boot (exited 255 unless it had exited or
+    /// was waiting to restart with its last end recorded; no process, no supervisor). None recorded (a store just made or upgraded on a running
     /// system, whose rows are this boot's) is only replaced. Returns how many containers
     /// were running, set up or restarting.
     @discardableResult
@@ -48,8 +49,13 @@ extension StateTransaction {
         guard recorded != current else { return 0 }
         var ended = 0
         if recorded != nil {
+            // One waiting to restart (no command, its last end recorded) keeps that end as its
+            // status, as `gc` records it (`Container.reapOrphan`); any other end went unseen.
             ended = try db.execute("""
-                UPDATE containers SET status = 'exited', exit_code = 255, finished = ?, pid = NULL, start_time = NULL
+                UPDATE containers SET status = 'exited',
+                    exit_code = CASE WHEN status = 'restarting' AND pid IS NULL AND exit_code IS NOT NULL THEN exit_code ELSE 255 END,
+                    finished = CASE WHEN status = 'restarting' AND pid IS NULL AND exit_code IS NOT NULL THEN COALESCE(finished, ?1) ELSE ?1 END,
+                    pid = NULL, start_time = NULL
                 WHERE status != 'exited'
                 """, [.integer(now)])
             _ = try db.execute("""

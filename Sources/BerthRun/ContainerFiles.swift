@@ -9,13 +9,19 @@ public import BerthCore
 import BerthNamespace
 public import BerthNetwork
 
-/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` of a container with a root
-/// filesystem: files of its own in its state directory (`STATE/containers/ID`, beside its
-/// log), bind-mounted over the root filesystem's `/etc/NAME` inside the container's mount
-/// namespace, as Docker does. The root filesystem is never written (two containers on one
-/// rootfs each see their own files), except that a missing `/etc/NAME` is created as an
-/// empty file to mount on when `/etc` exists and is writable; without `/etc`, or where the
-/// file cannot be made, that file is not mounted.
+/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` of a container: files of its own
+/// in its state directory (`STATE/containers/ID`, beside its log), bind-mounted over the
+/// root filesystem's `/etc/NAME` inside the container's mount namespace, as Docker does.
+/// The root filesystem is never written (two containers on one rootfs each see their own
+/// files), except that a missing `/etc/NAME` is created as an empty file to mount on when
+/// `/etc` exists and is writable; without `/etc`, or where the file cannot be made, that
+/// file is not mounted.
+///
+/// Without a root filesystem they go over the host's `/etc/NAME` (the file a symlink there
+/// names) in the container's own mount namespace, only where that file exists — the host's
+/// files and mounts are never touched —, so a container in a network namespace of its own
+/// does not ask the host's loopback resolver (`nameserver 127.0.0.53`) it cannot reach.
+/// On the host's network (`--network host`) such a container keeps the host's files.
 ///
 /// `prepare` makes the files before the process is spawned (the child mounts them while it
 /// sets up); they are written once the container's address is known and before
@@ -25,6 +31,13 @@ public import BerthNetwork
 public enum ContainerFiles {
     /// The files, by their name in `/etc`.
     static let names = ["hostname", "hosts", "resolv.conf"]
+
+    /// Whether a container gets these files: with a root filesystem always; on the host's
+    /// files only with a mount namespace of its own to mount them in, and not on the host's
+    /// network (see the type's comment).
+    static func applies(rootfs: String?, namespaces: ContainerNamespaces, hostNetwork: Bool) -> Bool {
+        rootfs != nil || (namespaces.contains(.mount) && !hostNetwork)
+    }
 
     /// Creates `directory` (and its parent) and the three files, empty, in it; returns the
     /// mounts that put them over `/etc/NAME` in the container, except where a volume already
@@ -60,6 +73,14 @@ public enum ContainerFiles {
     public static func writeHosts(directory: String, hostname: String, addresses: [IPAddress]) throws(BerthError) {
         try ContainerSpec.validate(hostname: hostname)
         try write(hosts(hostname: hostname, addresses: addresses), to: "hosts", in: directory)
+    }
+
+    /// Writes the host's hosts file (`hostHosts`) into `directory` as it is, as Docker gives a
+    /// container on the host's network (`--network host`): the names the host knows, its
+    /// own among them (`--hostname` adds nothing there, as in Docker). A missing host file
+    /// leaves it empty.
+    public static func copyHostHosts(directory: String, hostHosts: String = "/etc/hosts") throws(BerthError) {
+        try write((try? readFile(hostHosts)) ?? "", to: "hosts", in: directory)
     }
 
     /// Writes `resolv.conf` into `directory`, as Docker does:

@@ -96,7 +96,7 @@ public final class ContainerProcess: Sendable {
         var spec = spec
         spec.mounts = BindMount.inMountOrder(spec.mounts)
         let user = try spec.user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: spec.rootfs ?? "/") }
-        let exec = try ExecArguments(command: spec.command, environment: spec.environment, workingDirectory: spec.workingDirectory,
+        let exec = try ExecArguments(command: spec.command, environment: spec.processEnvironment, workingDirectory: spec.workingDirectory,
                                      stdio: (spec.stdin, spec.stdout, spec.stderr), privileged: spec.privileged, user: user,
                                      rootGroups: user == nil ? ContainerUser.rootGroups(root: spec.rootfs ?? "/") : [], confinement: spec.confinement,
                                      ulimits: spec.ulimits)
@@ -180,7 +180,8 @@ public final class ContainerProcess: Sendable {
     /// joining those in `namespaces` that differ from the caller's. Returns it running.
     ///
     /// With `terminal` it gets a new pseudo-terminal of the container's (its stdio are then
-    /// ignored), whose master is the returned process's `terminal`. `user` is resolved in the
+    /// ignored), whose master is the returned process's `terminal`, and `TERM=xterm` unless
+    /// `environment` names `TERM`, as docker exec -t. `user` is resolved in the
     /// files the process `pid` sees. Give it the container's `confinement` and `cgroup`: a
     /// command entering a container runs under the same capabilities, filter and limits as
     /// the container's own; and its `ulimits`, as Docker's exec gets the container's.
@@ -202,7 +203,9 @@ public final class ContainerProcess: Sendable {
         defer { close(processDirectory) }
         let root = "/proc/self/fd/\(processDirectory)/root"
         let resolvedUser = try user.map { name throws(BerthError) in try ContainerUser.resolve(name, root: root) }
-        let exec = try ExecArguments(command: command, environment: environment, workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
+        // `TERM=xterm` with a terminal, as docker exec -t sets it; the caller's entries win.
+        let exec = try ExecArguments(command: command, environment: ContainerSpec.daemonEnvironment(hostname: nil, terminal: terminal) + environment,
+                                     workingDirectory: workingDirectory, stdio: (stdin, stdout, stderr),
                                      privileged: privileged, user: resolvedUser,
                                      rootGroups: resolvedUser == nil ? ContainerUser.rootGroups(root: root) : [], confinement: confinement,
                                      ulimits: ulimits)

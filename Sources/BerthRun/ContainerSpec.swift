@@ -24,7 +24,9 @@ public struct ContainerSpec: Sendable, Hashable {
     /// minimal `/dev`, and is otherwise used as is.
     public var rootfs: String?
     /// `KEY=VALUE` entries; a later one replaces an earlier one with the same key.
-    /// `PATH` and `HOME` get Docker's defaults unless given.
+    /// `PATH` and `HOME` get Docker's defaults unless given, and, as Docker gives every
+    /// container, `HOSTNAME` its hostname and, with `terminal`, `TERM` `xterm`
+    /// (`processEnvironment`).
     public var environment: [String]
     /// Absolute directory to start in (inside the rootfs); nil means `/`.
     public var workingDirectory: String?
@@ -139,8 +141,13 @@ public struct ContainerSpec: Sendable, Hashable {
             // (runc's PR_SET_KEEPCAPS order), so SETUID and SETGID need not be kept.
             try ContainerUser.validate(user)
         }
+        // Berth's own /etc files (optional mounts) also go over the host's, in a mount
+        // namespace of the container's; a volume needs a root filesystem to land in.
+        if mounts.contains(where: \.optional), rootfs == nil, !namespaces.contains(.mount) {
+            throw .invalid("the container's /etc files need a mount namespace", hint: "keep the mount namespace", parameter: "mounts")
+        }
         if !mounts.isEmpty {
-            guard rootfs != nil else {
+            guard rootfs != nil || mounts.allSatisfy(\.optional) else {
                 throw .invalid("volumes need a root filesystem", hint: "give a root filesystem, or no volumes", parameter: "volumes")
             }
             try BindMount.validate(mounts)
@@ -186,6 +193,29 @@ public struct ContainerSpec: Sendable, Hashable {
             throw .invalid("\(what) \"\(path)\" is not an absolute path", hint: "give a path starting with '/'", parameter: parameter)
         }
         guard !path.utf8.contains(0) else { throw .invalid("\(what) \"\(path)\" contains a NUL byte", parameter: parameter) }
+    }
+
+    /// `environment` after the variables Docker's daemon sets before the container's own
+    /// (moby's `CreateDaemonEnvironment`): `HOSTNAME` (the spec's, else the caller's, which
+    /// it keeps) and `TERM=xterm` with a terminal; an entry of the spec's with the same name
+    /// wins.
+    public var processEnvironment: [String] {
+        Self.daemonEnvironment(hostname: hostname ?? Self.currentHostname(), terminal: terminal) + environment
+    }
+
+    /// The entries Docker's daemon puts before a process's own (`PATH` and `HOME` aside, which
+    /// `environmentEntries` adds): `HOSTNAME`, and `TERM=xterm` when it has a terminal
+    /// (`docker run -t`, `docker exec -t`).
+    public static func daemonEnvironment(hostname: String?, terminal: Bool) -> [String] {
+        (hostname.map { ["HOSTNAME=" + $0] } ?? []) + (terminal ? ["TERM=xterm"] : [])
+    }
+
+    /// This process's hostname (its UTS namespace's), nil if unreadable.
+    static func currentHostname() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses `KEY=VALUE` entries into an ordered list with unique keys (last one wins), with

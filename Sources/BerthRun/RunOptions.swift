@@ -66,7 +66,8 @@ public struct RunOptions: Sendable, Hashable {
     /// - `namespaces` gets `.network` for a bridge or the `none` network and loses it for
     ///   `host` (the network decides);
     /// - a nil `hostname` becomes 12 hex digits of the container's id (when it has its own
-    ///   UTS namespace), as Docker's default.
+    ///   UTS namespace), as Docker's default; on the `host` network, the host's hostname, as
+    ///   Docker gives it there.
     public var process: ContainerSpec
     /// Unique among containers; `berth-` and 12 hex digits of its id when nil.
     public var name: String?
@@ -131,7 +132,14 @@ public struct RunOptions: Sendable, Hashable {
     func spec(id: String) -> ContainerSpec {
         var spec = process
         if network == .host { spec.namespaces.remove(.network) } else { spec.namespaces.insert(.network) }
-        if spec.hostname == nil, spec.namespaces.contains(.uts) { spec.hostname = Container.defaultHostname(id: id) }
+        if spec.hostname == nil, spec.namespaces.contains(.uts) {
+            // As Docker: on the host's network the host's own name (its /etc/hosts, copied,
+            // names it), one it would refuse as a hostname aside; otherwise the id's.
+            let hostName = network == .host ? ContainerSpec.currentHostname().flatMap { name in
+                (try? ContainerSpec.validate(hostname: name)).map { name }
+            } : nil
+            spec.hostname = hostName ?? Container.defaultHostname(id: id)
+        }
         return spec
     }
 

@@ -6,6 +6,7 @@ import Musl
 /// read(2) and write(2) under names no member here shadows, from Glibc or Musl alike.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
+private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
 import BerthCore
 import Synchronization
 
@@ -22,6 +23,12 @@ struct StdioRelay {
         /// The container's side: a pipe's read end or a terminal's master.
         let fd: Int32
         let stream: ContainerLog.Stream
+        /// A pipe of the container's own (never a terminal's master, which is its input too):
+        /// once the caller's sink for `stream` is closed (EPIPE), this end is closed too, so
+        /// the command's next write fails with EPIPE (or SIGPIPE ends it) as in a shell
+        /// pipeline — `berth run … yes | head -1` ends, as `docker run` does. Only attached
+        /// runs have a sink to lose: a detached container's output keeps going to its log.
+        var closesWithSink = false
     }
 
     var outputs: [Output] = []
@@ -63,6 +70,8 @@ struct StdioRelay {
         }
         defer { closeTargetIfDone(force: true) }
         var buffer = [UInt8](repeating: 0, count: ContainerLog.maximumChunk)
+        /// The streams whose sink was closed since `dropBroken` last ran.
+        var broken: Set<ContainerLog.Stream> = []
         escalation?.refresh()
 
         /// Reads one chunk of `output`.
@@ -79,9 +88,27 @@ struct StdioRelay {
             let waiting: (() -> Void)? = escalation.map { escalation in { escalation.tick(process) } }
             if let sink = sinks[stream], !FileIO.writeAll(sink, Array(bytes), waiting: waiting) {
                 // The caller stopped reading (a closed pipe, EPIPE; or a full non-blocking one
-                // that took nothing for `FileIO.stalledWriteLimit`): its output goes to the log only.
+                // that took nothing for `FileIO.stalledWriteLimit`): its output goes to the log only,
+                // or, a closed one, nowhere: the command's own pipe closes (`Output.closesWithSink`).
+                let closed = errno == EPIPE
                 sinks[stream] = nil
+                if closed { broken.insert(stream) }
             }
+        }
+        /// Closes the container's end of each pipe whose stream lost its sink (see `Output`). The
+        /// descriptor number stays taken (/dev/null over it) until its owner closes it.
+        func dropBroken() {
+            guard !broken.isEmpty else { return }
+            open = open.filter { output in
+                guard output.closesWithSink, broken.contains(output.stream) else { return true }
+                let null = systemOpen("/dev/null", O_RDONLY | O_CLOEXEC)
+                if null >= 0 {
+                    if dup2(null, output.fd) >= 0 { _ = fcntl(output.fd, F_SETFD, FD_CLOEXEC) }
+                    close(null)
+                }
+                return false
+            }
+            broken = []
         }
 
         while true {
@@ -112,6 +139,7 @@ struct StdioRelay {
                 guard fds[index].revents != 0 else { return true }
                 return pump(output) != .done
             }
+            dropBroken()
             if let input, inputIndex < fds.count, fds[inputIndex].fd == input.source, fds[inputIndex].revents != 0, pending.isEmpty, reading {
                 let n = systemRead(input.source, &buffer, buffer.count)
                 if n > 0 {

@@ -101,7 +101,7 @@ final class SupervisedIO {
                 let pipe = try Pipe.make()
                 childEnds.append(pipe.write)
                 ownEnds.append(pipe.read)
-                relay.outputs.append(.init(fd: pipe.read, stream: stream))
+                relay.outputs.append(.init(fd: pipe.read, stream: stream, closesWithSink: true))
                 if stream == .stdout { spec.stdout = pipe.write } else { spec.stderr = pipe.write }
             }
         } catch {

@@ -70,6 +70,9 @@
 #ifndef MOVE_MOUNT_T_EMPTY_PATH
 #define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
 #endif
+#ifndef MOVE_MOUNT_T_SYMLINKS
+#define MOVE_MOUNT_T_SYMLINKS 0x00000010
+#endif
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -476,7 +479,9 @@ static int file_target(const char *target) {
 
 /// Attaches each volume's source (a detached copy of the host's mount tree, made by the
 /// parent with open_tree) over its target (created if missing), private, read-only if asked.
-/// Runs after pivot_root: the target resolves inside the container's root. (A plain bind of
+/// Runs after pivot_root: the target resolves inside the container's root. (Without a rootfs
+/// only Berth's optional /etc files come here, over existing host files in the container's
+/// private mount namespace.) (A plain bind of
 /// the host path would not do: the source's mounts belong to the parent's mount namespace,
 /// which a bind refuses, and its path no longer exists here.) In the order given: the caller
 /// puts parents first (BindMount.inMountOrder), so a later volume is never hidden by one above it.
@@ -505,12 +510,18 @@ static void mount_volumes(struct berth_spawn_config *c) {
             struct stat st;
             if (stat(m->target, &st) == 0) {
                 if (S_ISDIR(st.st_mode)) continue;
+            } else if (!c->rootfs) {
+                // On the host's files: only over one that exists, never one made on the host.
+                continue;
             } else {
                 // No /etc, a read-only /etc, a dangling symlink (O_EXCL): nothing to mount on.
                 int fd = open(m->target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
                 if (fd < 0) continue;
                 close(fd);
             }
+        } else if (!c->rootfs) {
+            // A volume needs a root filesystem (checked before the clone): never on the host's.
+            fail(&c->exec, step);
         } else {
             if (make_parents(m->target, m->directory)) fail(&c->exec, step);
             // A file is attached onto the node looked at, never onto what the path names by then.
@@ -518,7 +529,10 @@ static void mount_volumes(struct berth_spawn_config *c) {
         }
         long moved = target_fd >= 0
             ? syscall(SYS_move_mount, m->source_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
-            : syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH);
+            : syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target,
+                      // On the host's files, onto the file a symlink names, as stat saw it
+                      // (/etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf).
+                      MOVE_MOUNT_F_EMPTY_PATH | (c->rootfs ? 0 : MOVE_MOUNT_T_SYMLINKS));
         if (target_fd >= 0) closing(target_fd, 0);
         if (moved) fail(&c->exec, step);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
@@ -947,7 +961,8 @@ static void spawn_child(struct berth_spawn_config *c) {
     // the fresh sysfs —, then the masks over everything. Only with a mount namespace of its
     // own: otherwise these mounts would land on the host.
     if ((c->namespaces & CLONE_NEWNS) && c->mount_sys && mount_sys(c->restrict_kernel_files, c->rootfs != NULL)) fail(&c->exec, BERTH_STEP_MOUNT_SYS);
-    if (c->rootfs) mount_volumes(c);
+    // Without a rootfs only Berth's /etc files, over the host's in this private namespace.
+    if (c->rootfs || ((c->namespaces & CLONE_NEWNS) && c->mount_count > 0)) mount_volumes(c);
     if ((c->namespaces & CLONE_NEWNS) && c->restrict_kernel_files && mask_kernel_files(null)) fail(&c->exec, BERTH_STEP_MASK_PATHS);
     if (null >= 0) close(null);
     // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),

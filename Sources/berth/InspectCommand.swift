@@ -55,7 +55,8 @@ enum ContainerInspection {
         let command = container.command
         let running = container.status == .running
         var state: [(String, JSON)] = [
-            ("Status", .string(container.status.rawValue)), ("Running", .bool(running)),
+            // As Docker's: a restarting container is still Running (Pid 0 between runs).
+            ("Status", .string(container.status.rawValue)), ("Running", .bool(running || container.status == .restarting)),
             ("Restarting", .bool(container.status == .restarting)), ("OOMKilled", .bool(container.oomKilled)),
             ("Orphaned", .bool(container.status != .exited && !container.isSupervised)),
             ("Pid", .int(running ? container.process?.pid ?? 0 : 0)), ("ExitCode", .int(container.exitCode ?? 0)),
@@ -97,7 +98,7 @@ enum ContainerInspection {
         return .object([
             ("Binds", process.mounts.isEmpty ? .null : .array(process.mounts.map { .string($0.description) })),
             ("NetworkMode", .string("\(options.network)")),
-            ("PortBindings", .array(options.ports.map { .string("\($0)") })),
+            ("PortBindings", portBindings(options.ports)),
             ("RestartPolicy", .object([("Name", .string(policy)), ("MaximumRetryCount", .int(retries))])),
             ("AutoRemove", .bool(options.autoRemove)),
             ("CapAdd", names(added)), ("CapDrop", names(dropped)),
@@ -108,6 +109,27 @@ enum ContainerInspection {
             ("CpusetMems", .string(limits.cpusetMems.map { "\($0)" } ?? "")), ("PidsLimit", limits.pids.map { .int($0) } ?? .null),
             ("Ulimits", .array(process.ulimits.map { .object([("Name", .string($0.name)), ("Hard", .int($0.hard)), ("Soft", .int($0.soft))]) })),
         ])
+    }
+
+    /// The `-p` specs as Docker's `HostConfig.PortBindings` (a `nat.PortMap`): by
+    /// "PORT/PROTO", keys in byte order (as Go writes a map), each a list of
+    /// `{"HostIp", "HostPort"}` — "" for every address or no host port given; a range of
+    /// container ports mapped pairwise, one key each; a host range for one container port
+    /// kept as "FIRST-LAST". `{}` with none.
+    static func portBindings(_ specs: [PortSpec]) -> JSON {
+        var bindings: [String: [JSON]] = [:]
+        for spec in specs {
+            let address = spec.hostAddress.map { "\($0)" } ?? ""
+            for (offset, port) in spec.containerPorts.ports.enumerated() {
+                let host: String = if let hosts = spec.hostPorts {
+                    spec.containerPorts.isSinglePort ? "\(hosts)" : "\(Int(hosts.start) + offset)"
+                } else {
+                    ""
+                }
+                bindings["\(port)/\(spec.protocol)", default: []].append(.object([("HostIp", .string(address)), ("HostPort", .string(host))]))
+            }
+        }
+        return .object(bindings.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { ($0, .array(bindings[$0] ?? [])) })
     }
 
     /// StopSignal and StopTimeout only when `run` was given them, as Docker omits them.

@@ -204,8 +204,8 @@ struct RunArguments: ParsableArguments {
     func environment() throws(BerthError) -> [String] {
         var entries: [String] = []
         for path in envFile {
-            let text = try InputFile.read(path, limit: EnvironmentFile.limit, what: "environment file")
-            entries += try EnvironmentFile.parse(text, source: path, lookup: EnvironmentEntries.lookup)
+            let bytes = try InputFile.read(path, limit: EnvironmentFile.limit, what: "environment file")
+            entries += try EnvironmentFile.parse(bytes: bytes, source: path, lookup: EnvironmentEntries.lookup)
         }
         return entries + EnvironmentEntries.resolve(env)
     }
@@ -222,7 +222,8 @@ struct RunArguments: ParsableArguments {
 
 /// Reading a small file named on the command line.
 enum InputFile {
-    static func read(_ path: String, limit: Int, what: String) throws(BerthError) -> String {
+    /// The file's bytes, as they are: the caller decides what invalid UTF-8 means.
+    static func read(_ path: String, limit: Int, what: String) throws(BerthError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let error = Errno(errno)
@@ -244,6 +245,6 @@ enum InputFile {
                 throw .invalid("\(what) \(path) is larger than \(limit >> 10) KiB", parameter: "environment")
             }
         }
-        return String(decoding: data, as: UTF8.self)
+        return data
     }
 }

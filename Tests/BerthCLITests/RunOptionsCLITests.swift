@@ -29,6 +29,24 @@ struct RunOptionsCLITests {
         }
     }
 
+    @Test("--env-file saved with a byte order mark sets the name on line 1; one not UTF-8 is refused (125), naming the line, and nothing runs")
+    func environmentFileEncoding() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs { rootfs in
+                let file = rootfs.path + "/../berth-env-\(UUID().uuidString.prefix(8))"
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                try Data([0xEF, 0xBB, 0xBF] + Array("FIRST=1\r\nSECOND=2\r\n".utf8)).write(to: URL(fileURLWithPath: file))
+                let run = sandbox.berth(["run", "--rm", "--network", "none", "--rootfs", rootfs.path, "--env-file", file, "--",
+                                         "sh", "-c", "echo \"${FIRST-unset} ${SECOND-unset}\""])
+                #expect(run.status == 0 && run.stdout == "1 2\n", "\(run)")
+                try Data(Array("FIRST=1\nSECOND=caf".utf8) + [0xE9] + Array("\n".utf8)).write(to: URL(fileURLWithPath: file))
+                let bad = sandbox.berth(["run", "--rm", "--network", "none", "--rootfs", rootfs.path, "--env-file", file, "--", "true"])
+                #expect(bad.status == 125 && bad.stderr.contains("\(file) line 2: not valid UTF-8"), "\(bad)")
+                #expect(sandbox.berth(["ps", "-a", "-q"]).stdout.isEmpty)
+            }
+        }
+    }
+
     /// runc always sets the supplementary groups (the container's, for its user) and a umask
     /// of 022: nothing of the caller's groups or umask reaches the command.
     @Test("without -u root gets the container's groups for root, not berth's; the umask is 022 whatever berth's")

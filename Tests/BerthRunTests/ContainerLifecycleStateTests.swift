@@ -285,4 +285,35 @@ struct ContainerLifecycleStateTests {
         #expect(try Container.find("fresh", manager: manager).status == .running)
         #expect(try manager.store.read { tx throws(BerthError) in try tx.containerBoot() } == boot)
     }
+
+    @Test("after a reboot, a container waiting to restart (no process, its last end recorded) keeps that end, as gc records it; one mid-run gets 255")
+    func rebootWhileRestarting() throws {
+        try withStore { store, _ in
+            try store.prepare(ContainerSchema.stateExtension)
+            var waiting = orphanRow("waiting", status: .restarting, supervisor: nil)
+            waiting.process = nil
+            waiting.exitCode = 7
+            waiting.finished = 5
+            // Restarting with a command again (its process recorded): its end went unseen.
+            var rerun = orphanRow("rerun", status: .restarting, supervisor: nil)
+            rerun.exitCode = 7
+            rerun.finished = 5
+            var unknown = orphanRow("unknown", status: .restarting, supervisor: nil)
+            unknown.process = nil
+            try store.write { tx throws(BerthError) in
+                for row in [waiting, rerun, unknown] { try tx.insertContainer(row) }
+                _ = try tx.db().execute("INSERT INTO container_boot (singleton, boot) VALUES (1, 'an-earlier-boot')")
+                #expect(try tx.settleContainers(boot: "this-boot", now: 9) == 3)
+            }
+            let rows = try store.read { tx throws(BerthError) in try tx.containers() }
+            let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0) })
+            let kept = try #require(byName["waiting"])
+            #expect(kept.status == .exited && kept.exitCode == 7 && kept.finished == 5 && kept.process == nil, "\(kept)")
+            for name in ["rerun", "unknown"] {
+                let row = try #require(byName[name])
+                #expect(row.status == .exited && row.exitCode == 255 && row.finished == 9 && row.process == nil, "\(name): \(row)")
+            }
+        }
+    }
+
 }

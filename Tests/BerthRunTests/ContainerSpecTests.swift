@@ -49,6 +49,21 @@ struct ContainerSpecTests {
         #expect(entries.map { "\($0.key)=\($0.value)" } == ["PATH=/bin", "HOME=/root", "A=2=3", "EMPTY="])
     }
 
+    @Test("the process's environment: HOSTNAME always, TERM=xterm with a terminal, before the spec's own entries, which win (docker's CreateDaemonEnvironment)")
+    func daemonEnvironment() throws {
+        func entries(_ spec: ContainerSpec) throws -> [String] {
+            try ContainerSpec.environmentEntries(spec.processEnvironment).map { "\($0.key)=\($0.value)" }
+        }
+        let path = "PATH=" + ContainerSpec.defaultPath
+        #expect(try entries(ContainerSpec(command: ["sh"], hostname: "box", environment: ["A=1"]))
+                == [path, "HOME=/root", "HOSTNAME=box", "A=1"])
+        #expect(try entries(ContainerSpec(command: ["sh"], hostname: "box", environment: ["A=1"], terminal: true))
+                == [path, "HOME=/root", "HOSTNAME=box", "TERM=xterm", "A=1"])
+        #expect(try entries(ContainerSpec(command: ["sh"], hostname: "box", environment: ["TERM=vt100", "HOSTNAME=mine"], terminal: true))
+                == [path, "HOME=/root", "HOSTNAME=mine", "TERM=vt100"])
+        #expect(ContainerSpec.daemonEnvironment(hostname: "box", terminal: false) == ["HOSTNAME=box"])
+    }
+
     @Test("working directory must be absolute; stdio descriptors must be open")
     func workdirAndStdio() throws {
         #expect(try rejection(ContainerSpec(command: ["sh"], workingDirectory: "tmp")).message.contains("tmp"))

@@ -88,6 +88,25 @@ struct RunValuesTests {
         #expect(unnamed?.message.contains("line 1: no variable name") == true)
     }
 
+    @Test("--env-file's text: a byte order mark opening it is no part of the first name")
+    func environmentFileMark() throws {
+        #expect(try EnvironmentFile.parse("\u{FEFF}INHERIT\nB=2\n", source: "env.list") { $0 == "INHERIT" ? "v" : nil } == ["INHERIT=v", "B=2"])
+        #expect(try EnvironmentFile.parse("\u{FEFF}A=1\n", source: "env.list") { _ in nil } == ["A=1"])
+    }
+
+    @Test("--env-file as docker/cli reads it: a UTF-8 byte order mark opening line 1 is dropped; a line that is not UTF-8 is refused, named")
+    func environmentFileEncoding() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        #expect(try EnvironmentFile.parse(bytes: bom + Array("A=1\r\nB=2\n".utf8), source: "env.list") { _ in nil } == ["A=1", "B=2"])
+        // Only the first line's: elsewhere it is a character of the line, and of the name.
+        #expect(try EnvironmentFile.parse(bytes: Array("A=1\n".utf8) + bom + Array("B=2\n".utf8), source: "env.list") { _ in nil }
+                == ["A=1", "\u{FEFF}B=2"])
+        for bad in [Array("A=1\nB=caf".utf8) + [0xE9] + Array("\n".utf8), Array("A=1\n# caf".utf8) + [0xFF] + Array("\n".utf8)] {
+            let refused = #expect(throws: BerthError.self) { try EnvironmentFile.parse(bytes: bad, source: "env.list") { _ in nil } }
+            #expect(refused?.message == "env.list line 2: not valid UTF-8" && refused?.hint == "save the file as UTF-8", "\(String(describing: refused))")
+        }
+    }
+
     @Test("-u: names and numbers resolved in the container's passwd and group, as runc does")
     func users() throws {
         let root = NSTemporaryDirectory() + "berth-users-\(UUID().uuidString.prefix(8))"

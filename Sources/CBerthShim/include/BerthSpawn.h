@@ -167,7 +167,8 @@ struct berth_spawn_config {
     /// harm the host (/proc/kcore, /proc/keys, /sys/firmware, …) and make the machine-wide
     /// knobs read-only (/proc/sys, /proc/sysrq-trigger, …). Ignored without CLONE_NEWNS.
     int restrict_kernel_files;
-    /// Bind mounts made after pivot_root (needs `rootfs`), in order.
+    /// Bind mounts made after pivot_root (needs `rootfs`), in order; without `rootfs` (with
+    /// CLONE_NEWNS), only `optional` ones, each over an existing host file.
     const struct berth_bind_mount *mounts;
     int mount_count;
     /// Nonzero: remount the root filesystem read-only once everything is mounted (needs `rootfs`).

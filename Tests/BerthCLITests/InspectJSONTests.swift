@@ -1,0 +1,41 @@
+@testable import berth
+import BerthCore
+import BerthRun
+import BerthTestSupport
+import Testing
+
+/// `berth inspect` in `docker inspect`'s shape, member by member where Docker's differs from
+/// a plain rendering of Berth's records.
+@Suite("berth inspect: docker's shapes")
+struct InspectJSONTests {
+    @Test("HostConfig.PortBindings is Docker's map: PORT/PROTO keys in byte order, HostIp and HostPort strings, ranges pairwise")
+    func portBindings() throws {
+        let specs = try ["8080:80", "127.0.0.1:5353:53/udp", "[::1]:9000-9001:90-91", "3000", "7000-7010:70", "8081:80"].map { try PortSpec(parsing: $0) }
+        func bindings(_ ports: [PortSpec]) -> String {
+            ContainerInspection.hostConfig(RunOptions(process: ContainerSpec(command: ["true"]), ports: ports))["PortBindings"]?.render() ?? "none"
+        }
+        let rendered = bindings(specs)
+        expectGolden(rendered, """
+            {"3000/tcp":[{"HostIp":"","HostPort":""}],"53/udp":[{"HostIp":"127.0.0.1","HostPort":"5353"}],\
+            "70/tcp":[{"HostIp":"","HostPort":"7000-7010"}],\
+            "80/tcp":[{"HostIp":"","HostPort":"8080"},{"HostIp":"","HostPort":"8081"}],\
+            "90/tcp":[{"HostIp":"::1","HostPort":"9000"}],"91/tcp":[{"HostIp":"::1","HostPort":"9001"}]}
+            """)
+        #expect(bindings([]) == "{}")
+    }
+
+    @Test("State of a restarting container: Running and Restarting both true, Pid 0, its last exit code, as Docker's")
+    func restartingState() {
+        var record = ContainerRecord(id: String(repeating: "c", count: 64), name: "flaky", endpointID: nil, network: "none", process: nil,
+                                     supervisor: nil, command: ["false"], hostname: "flaky", rootfs: nil, status: .restarting, created: 1,
+                                     started: 2, finished: 3, exitCode: 1)
+        let state = ContainerInspection.json(record, endpoint: nil)["State"]
+        expectGolden(state?.render() ?? "", """
+            {"Status":"restarting","Running":true,"Restarting":true,"OOMKilled":false,"Orphaned":true,"Pid":0,"ExitCode":1,\
+            "StartedAt":"1970-01-01T00:00:02Z","FinishedAt":"1970-01-01T00:00:03Z"}
+            """)
+        record.status = .exited
+        let exited = ContainerInspection.json(record, endpoint: nil)["State"]
+        #expect(exited?["Running"] == .bool(false) && exited?["Restarting"] == .bool(false))
+    }
+}
