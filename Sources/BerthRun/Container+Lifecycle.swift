@@ -160,7 +160,9 @@ extension Container {
                 _ = try finishOrphan(record, removes: false, manager: manager)
             }
         }
-        try removeOrphanedCgroups(manager: manager)
+        // Every cgroup it can remove is removed; the first failure is reported once the
+        // logs are swept too.
+        let cgroupFailures = removeOrphanedCgroups(manager: manager)
         // The directories first, then the rows: a container's row is inserted before its
         // directory is made, so a directory listed here belongs to a row read after it (a
         // `run` making one now keeps its log and /etc files) unless that row is gone.
@@ -169,6 +171,7 @@ extension Container {
         for id in directories where !known.contains(id) {
             ContainerLog.remove(state: manager.store.directory, id: id)
         }
+        if let failure = cgroupFailures.first { throw failure }
         return handled
     }
 
