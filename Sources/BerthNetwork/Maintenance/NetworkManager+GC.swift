@@ -86,7 +86,15 @@ extension NetworkManager {
                 // Endpoints whose teardown failed: kept whole in the state (their savepoint
                 // rolled back), their links and elements left for the next gc.
                 var failed: Set<String> = []
-                for endpoint in try tx.endpoints() {
+                // A row that cannot be decoded (changed outside Berth) is kept with all it
+                // has in the kernel, and reported: detaching it removes it.
+                let (endpoints, unreadable) = try tx.endpointsLeniently()
+                for row in unreadable where scope.covers(endpoint: row.id) {
+                    guard scope.coversAll else { throw row.error }
+                    report.failed.append("endpoint \(row.id): \(row.error)")
+                    failed.insert(row.id)
+                }
+                for endpoint in endpoints {
                     if !scope.covers(endpoint: endpoint.id) {
                         live[endpoint.id] = endpoint
                         continue
@@ -179,7 +187,7 @@ extension NetworkManager {
                     if !networks.contains(where: \.hasIPv6), !remaining.contains(where: { $0.hasElements(in: .ipv6) }) { unusedTables.insert(.ipv6) }
                 }
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
-                                                                                liveEndpoints: Set(live.keys).union(publications.kept),
+                                                                                liveEndpoints: Set(live.keys).union(publications.kept).union(unreadable.map(\.id)),
                                                                                 scope: scope,
                                                                                 // A forgotten IPv6-only network left rules only in ip6;
                                                                                 // an ADD that published to an IPv6 address and
