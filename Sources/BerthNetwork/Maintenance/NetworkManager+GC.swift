@@ -83,6 +83,9 @@ extension NetworkManager {
                 let view = try HostView(host, addresses: false)
                 var live: [String: EndpointRecord] = [:]
                 var finished: Set<String> = []
+                // Endpoints forgotten without a detach (namespace or pair gone): their
+                // elements are leftovers, untagged ones of a store from before instances too.
+                var forgotten: Set<String> = []
                 // Endpoints whose teardown failed: kept whole in the state (their savepoint
                 // rolled back), their links and elements left for the next gc.
                 var failed: Set<String> = []
@@ -126,6 +129,7 @@ extension NetworkManager {
                                 // As a detach does: flows to its datagram ports and its address.
                                 try ConntrackCleanup.afterUnpublish(endpoint, host: host)
                             }
+                            forgotten.insert(endpoint.id)
                         }
                     } catch {
                         // A gc narrowed to this endpoint has nothing else to collect: its
@@ -188,7 +192,7 @@ extension NetworkManager {
                 }
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
                                                                                 liveEndpoints: Set(live.keys).union(publications.kept).union(unreadable.map(\.id)),
-                                                                                scope: scope,
+                                                                                forgotten: forgotten, scope: scope,
                                                                                 // A forgotten IPv6-only network left rules only in ip6;
                                                                                 // an ADD that published to an IPv6 address and
                                                                                 // crashed before its record committed left elements
