@@ -31,7 +31,10 @@ import BerthNetlink
 /// before its final COMMIT, inside the scope that undoes its kernel work); and a detach's, each after its step: detach.mark (the
 /// endpoint marked as detaching, committed), detach.unpublish (its elements removed),
 /// detach.unplug (its veth pair down, off the bridge, renamed), detach.delete (the pair's
-/// deletion handed off), detach.forget (the record deleted, not yet committed).
+/// deletion handed off), detach.forget (the record deleted, not yet committed); prune.mark
+/// (a prune's endpoints marked as detaching, committed, before any is torn down); and
+/// publish.conntrack (a publication's, after its elements and their conntrack cleanup,
+/// before its commit: the rollback takes the elements back).
 enum FailPoint {
     static func check(_ name: String) throws(BerthError) {
         #if DEBUG

@@ -102,7 +102,9 @@ public struct HookNetwork: Sendable {
         // are handled after its refusal instead of by a read transaction before it (perf9:
         // that read was ~0.16 M instructions of every call). Each is handled once, then the
         // attach's own error is the one reported.
-        var networkEnsured = false, endpointReplaced = false, leftoversCollected = false
+        // A record is judged (below) from a read outside the write lock, and replaced only if
+        // it is still the one judged; one changed meanwhile is judged again, a bounded number of times.
+        var networkEnsured = false, judgments = 0, leftoversCollected = false
         while true {
             do {
                 return .created(try manager.attach(options))
@@ -110,7 +112,8 @@ public struct HookNetwork: Sendable {
                 // Makes Berth's default network on first use, or names the missing one.
                 try manager.ensureNetwork(named: network)
                 networkEnsured = true
-            } catch where !endpointReplaced && error.code == .alreadyExists && error.object == .endpoint(id) {
+            } catch where judgments < 3 && error.code == .alreadyExists && error.object == .endpoint(id) {
+                judgments += 1
                 let (existing, instance) = try manager.store.read { tx throws(BerthError) in (try tx.endpoint(id: id), try tx.instance()) }
                 // The endpoint of an earlier createRuntime in this namespace is kept while its
                 // veth pair is there. One in another namespace is another container's while
@@ -124,8 +127,10 @@ public struct HookNetwork: Sendable {
                         try refuseIfHeld(existing, instance: instance)
                     }
                 }
-                try manager.detach(id: id)
-                endpointReplaced = true
+                // Another process may have replaced or detached it since it was read (a
+                // createRuntime of the same id from another runtime root, a poststop): then
+                // nothing is detached, and the attach is tried and judged again.
+                _ = try detach(id: id, ifStill: existing)
             } catch where !leftoversCollected {
                 // The attach's own error is the one to report unless leftovers were in its way.
                 guard let removed = try? manager.gc(endpoint: id), !removed.isEmpty else { throw error }
@@ -214,6 +219,10 @@ public struct HookNetwork: Sendable {
     ///   stale and detached, as `attach` replaces it.
     ///
     /// An endpoint whose detach was interrupted is finished, whatever its namespace.
+    ///
+    /// The record is judged from a read outside the write lock, and detached only if it is
+    /// still the one judged (`detach(id:ifStill:)`): one a `createRuntime` of the same id
+    /// attached meanwhile is `.held`, one detached meanwhile is `.detached`.
     public func poststop(id: String, joined: Bool) throws(BerthError) -> Stopped {
         let (recorded, instance) = try manager.store.read { tx throws(BerthError) in (try tx.endpoint(id: id), try tx.instance()) }
         if let endpoint = recorded, !endpoint.isDetaching {
@@ -227,7 +236,56 @@ public struct HookNetwork: Sendable {
                 if try isWired(endpoint, in: namespace, instance: instance) { return .held(endpoint) }
             }
         }
-        return .detached(leftovers: try detach(id: id))
+        switch try detach(id: id, ifStill: recorded) {
+        case .detached(recorded: true):
+            return .detached(leftovers: [])
+        case .detached(recorded: false):
+            return .detached(leftovers: try collectLeftovers(id: id))
+        case .changed(let found?):
+            return .held(found)
+        case .changed(nil):
+            return .detached(leftovers: [])
+        }
+    }
+
+    /// What `detach(id:ifStill:)` did.
+    enum ConditionalDetach: Sendable {
+        /// The record judged was still there and is detached (`recorded`), or none was
+        /// judged and none is there (not `recorded`).
+        case detached(recorded: Bool)
+        /// The state records something else under the id now (nil: nothing): nothing changed.
+        case changed(EndpointRecord?)
+    }
+
+    /// Detaches endpoint `id` only while the state still records `judged` under it (nil:
+    /// nothing), checked in the detach's own write transaction. A caller judges a record
+    /// stale from a read made before, outside the write lock; by the time it detaches,
+    /// another process may have replaced the record (a `createRuntime` of the same id from
+    /// another runtime root, which judged it stale too) or detached it, and an unconditional
+    /// detach would take that other container's network.
+    ///
+    /// The same record is the same attachment: network, namespace path and identity, host
+    /// veth, MAC and creation time (its detaching mark may have been set since).
+    func detach(id: String, ifStill judged: EndpointRecord?) throws(BerthError) -> ConditionalDetach {
+        var changed: EndpointRecord?? = nil
+        do {
+            let recorded = try manager.detach(id: id) { _, _, found throws(BerthError) in
+                guard !Self.isSameAttachment(found, judged) else { return }
+                changed = .some(found)
+                throw BerthError(.conflict, "endpoint \(id) changed since it was read", object: .endpoint(id), operation: .detach)
+            }
+            return .detached(recorded: recorded)
+        } catch {
+            guard let changed else { throw error }
+            return .changed(changed)
+        }
+    }
+
+    /// Whether `a` and `b` record the same attachment (both nil: the same absence).
+    static func isSameAttachment(_ a: EndpointRecord?, _ b: EndpointRecord?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return a.network == b.network && a.namespacePath == b.namespacePath && a.namespaceIdentity == b.namespaceIdentity
+            && a.hostVeth == b.hostVeth && a.mac == b.mac && a.created == b.created
     }
 
     /// Detaches endpoint `id` from recorded state alone — never through a process id, which
@@ -237,6 +295,11 @@ public struct HookNetwork: Sendable {
     @discardableResult
     public func detach(id: String) throws(BerthError) -> [String] {
         if try manager.detach(id: id) { return [] }
+        return try collectLeftovers(id: id)
+    }
+
+    /// Removes what a killed attach of `id` left behind (`gc` narrowed to `id`), in words.
+    private func collectLeftovers(id: String) throws(BerthError) -> [String] {
         let report = try manager.gc(endpoint: id)
         return report.endpoints.map { "endpoint \($0)" } + report.links.map { "link \($0)" } + report.firewallObjects
     }

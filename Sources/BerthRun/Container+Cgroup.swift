@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 public import BerthCore
 public import BerthNetwork
 public import BerthConfine
@@ -85,19 +90,73 @@ extension Container {
     }
 
     /// Removes the cgroups of this state's containers that have none that could be running
-    /// (not recorded, or exited and unsupervised): what a supervisor SIGKILLed left.
+    /// (not recorded, or exited and unsupervised): what a supervisor SIGKILLed left. Returns
+    /// the failures, one per cgroup that could not be removed (a process stuck in the
+    /// kernel); the others are removed all the same.
     ///
-    /// The rows are read and the cgroups removed inside one write transaction: a start (whose
-    /// claim or new row is a write, made before its cgroup) either is seen here or waits
-    /// until the sweep is over, so the cgroup of a run begun meanwhile is never taken.
-    static func removeOrphanedCgroups(manager: NetworkManager) throws(BerthError) {
-        guard let cgroups = try? Self.cgroups(manager: manager) else { return }
-        try manager.containerStore().write { tx throws(BerthError) in
-            let active = Set(try tx.containers().filter { $0.status != .exited || $0.isSupervised }.map(\.id))
-            _ = try cgroups.removeOrphans(keeping: active)
+    /// Each cgroup is killed and removed only inside a write transaction that reads its
+    /// container's row again: a start (whose claim or new row is a write, made before its
+    /// cgroup) either is seen there, and its cgroup kept, or has not made its cgroup yet, so
+    /// the cgroup of a run begun meanwhile is never taken. The wait for killed processes to
+    /// end (up to `timeout` per cgroup) is outside the lock: attaches, detaches and hooks
+    /// are not held up by a process the kernel is slow to let go.
+    static func removeOrphanedCgroups(manager: NetworkManager) -> [BerthError] {
+        guard let cgroups = try? Self.cgroups(manager: manager) else { return [] }
+        return removeOrphanedCgroups(manager: manager, cgroups: cgroups)
+    }
+
+    /// `removeOrphanedCgroups(manager:)` with the cgroup manager given (tests: a fake tree).
+    static func removeOrphanedCgroups(manager: NetworkManager, cgroups: CgroupManager, timeout: Duration = .seconds(10)) -> [BerthError] {
+        let store: StateStore
+        let candidates: [String]
+        do {
+            store = try manager.containerStore()
+            let active = try store.read { tx throws(BerthError) in Set(try tx.containers().filter(mayRun).map(\.id)) }
+            candidates = try cgroups.containerIDs().filter { !active.contains($0) }
+        } catch {
+            return [error]
+        }
+        var failures: [BerthError] = []
+        for id in candidates {
+            do throws(BerthError) {
+                try removeOrphanedCgroup(cgroups.cgroup(id: id), store: store, cgroups: cgroups, timeout: timeout)
+            } catch {
+                failures.append(error)
+            }
+        }
+        do {
             // A state directory of its own (tests, experiments) has a parent of its own that
             // would otherwise stay behind, empty, after its last container.
-            if active.isEmpty { _ = cgroups.removeParentIfUnused() }
+            try store.write { tx throws(BerthError) in
+                if try tx.containers().allSatisfy({ !mayRun($0) }) { _ = cgroups.removeParentIfUnused() }
+            }
+        } catch {
+            failures.append(error)
+        }
+        return failures
+    }
+
+    /// Whether a container's command may run, or be about to: its cgroup is its own.
+    private static func mayRun(_ record: ContainerRecord) -> Bool {
+        record.status != .exited || record.isSupervised
+    }
+
+    /// Kills and removes one orphan's cgroup, each pass under the write lock with the row
+    /// read again (a container started meanwhile keeps it), waiting outside the lock.
+    private static func removeOrphanedCgroup(_ cgroup: ContainerCgroup, store: StateStore, cgroups: CgroupManager,
+                                             timeout: Duration) throws(BerthError) {
+        let deadline = MonotonicClock.now + timeout
+        while true {
+            let done = try store.write { tx throws(BerthError) -> Bool in
+                if let row = try tx.container(id: cgroup.id), mayRun(row) { return true }
+                return try cgroups.removeOnce(cgroup)
+            }
+            if done { return }
+            // Killed: its processes end without the lock held.
+            repeat {
+                guard MonotonicClock.now < deadline else { throw cgroups.stillBusy(cgroup) }
+                usleep(2000)
+            } while !((try? cgroups.processes(cgroup).isEmpty) ?? true)
         }
     }
 }

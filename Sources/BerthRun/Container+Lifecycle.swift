@@ -136,40 +136,82 @@ extension Container {
         record.isSupervised || (record.status != .exited && record.process?.isAlive == true)
     }
 
+    /// An orphaned container that could not be released (it stays, for the next gc), or —
+    /// `container` nil — a failure of the sweep itself (the list, a cgroup, the logs).
+    public struct OrphanFailure: Sendable {
+        /// The container's name, or nil for the sweep.
+        public var container: String?
+        /// Why.
+        public var error: BerthError
+    }
+
+    /// What `collectOrphans` did.
+    public struct OrphanCollection: Sendable {
+        /// The containers stopped or removed.
+        public var handled: [ContainerRecord] = []
+        /// What could not be released, each on its own: the rest was all the same.
+        public var failures: [OrphanFailure] = []
+    }
+
     /// Stops the containers whose supervisor is gone (killed, or crashed): kills the command
     /// if it still runs, releases its endpoint, address, ports and cgroup and records it exited
     /// (or removes it, if it was to be removed on exit). Also finishes what a supervisor that
     /// died after recording an exit left: removes such a container to be removed on exit, and
     /// releases what another still held. Also removes the cgroups and logs no running
-    /// container owns. Returns the containers it stopped or removed.
+    /// container owns.
     ///
+    /// One container that cannot be released (its endpoint's detach fails) is reported in
+    /// `failures` and the others are released all the same, as are the cgroups and logs.
     /// Call it before `NetworkManager.gc()`; that one then finds nothing left of them.
-    public static func removeOrphans(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
-        var handled: [ContainerRecord] = []
-        let records = try list(manager: manager)
+    public static func collectOrphans(manager: NetworkManager) -> OrphanCollection {
+        var result = OrphanCollection()
+        let records: [ContainerRecord]
+        do {
+            records = try list(manager: manager)
+        } catch {
+            result.failures.append(OrphanFailure(container: nil, error: error))
+            return result
+        }
         // Each is claimed before anything of it is released: one started (or reaped) since
         // this list was read is skipped.
         for record in records where !record.isSupervised {
-            if record.status != .exited {
-                if let left = try reapOrphan(record, manager: manager) { handled.append(left) }
-            } else if record.options?.autoRemove == true, !record.restartRequested {
-                // Its supervisor died after recording the exit, before removing it.
-                if try finishOrphan(record, removes: true, manager: manager) { handled.append(record) }
-            } else if record.supervisor != nil {
-                // Its supervisor died after recording the exit, before releasing the network.
-                _ = try finishOrphan(record, removes: false, manager: manager)
+            do throws(BerthError) {
+                if record.status != .exited {
+                    if let left = try reapOrphan(record, manager: manager) { result.handled.append(left) }
+                } else if record.options?.autoRemove == true, !record.restartRequested {
+                    // Its supervisor died after recording the exit, before removing it.
+                    if try finishOrphan(record, removes: true, manager: manager) { result.handled.append(record) }
+                } else if record.supervisor != nil {
+                    // Its supervisor died after recording the exit, before releasing the network.
+                    _ = try finishOrphan(record, removes: false, manager: manager)
+                }
+            } catch {
+                result.failures.append(OrphanFailure(container: record.name, error: error))
             }
         }
-        try removeOrphanedCgroups(manager: manager)
+        // Every cgroup it can remove is removed; each that cannot is one failure.
+        result.failures += removeOrphanedCgroups(manager: manager).map { OrphanFailure(container: nil, error: $0) }
         // The directories first, then the rows: a container's row is inserted before its
         // directory is made, so a directory listed here belongs to a row read after it (a
         // `run` making one now keeps its log and /etc files) unless that row is gone.
         let directories = ContainerLog.ids(state: manager.store.directory)
-        let known = Set(try list(manager: manager).map(\.id))
-        for id in directories where !known.contains(id) {
-            ContainerLog.remove(state: manager.store.directory, id: id)
+        do {
+            let known = Set(try list(manager: manager).map(\.id))
+            for id in directories where !known.contains(id) {
+                ContainerLog.remove(state: manager.store.directory, id: id)
+            }
+        } catch {
+            result.failures.append(OrphanFailure(container: nil, error: error))
         }
-        return handled
+        return result
+    }
+
+    /// `collectOrphans`, throwing its first failure once it has done all it can. Returns
+    /// the containers it stopped or removed.
+    public static func removeOrphans(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
+        let result = collectOrphans(manager: manager)
+        if let failure = result.failures.first { throw failure.error }
+        return result.handled
     }
 
     // MARK: - Helpers

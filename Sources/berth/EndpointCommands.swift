@@ -234,11 +234,20 @@ struct GCCommand: ParsableCommand {
         "lab garbage collection failed: " + ((error as? BerthError).map { CLIHints.message(for: $0) } ?? "\(error)")
     }
 
+    /// The line for an orphaned container (or its cgroup) that could not be released.
+    static func containerFailure(_ failure: Container.OrphanFailure) -> String {
+        let what = failure.container.map { "could not release orphaned container \($0)" } ?? "could not release orphaned containers"
+        return what + ": " + CLIHints.message(for: failure.error) + " (kept; 'berth gc' tries again)"
+    }
+
     func run() throws {
         let manager = try state.manager()
-        // Containers first: their supervisor's death leaves a command to kill and an endpoint to detach.
-        let containers = try Container.removeOrphans(manager: manager)
+        // Containers first: their supervisor's death leaves a command to kill and an endpoint to
+        // detach. One that cannot be released is reported, and the rest of gc still runs.
+        let orphans = Container.collectOrphans(manager: manager)
+        let containers = orphans.handled
         for container in containers { print("stopped orphaned container \(container.name)") }
+        for failure in orphans.failures { Output.error(Self.containerFailure(failure)) }
         // Then labs (BerthLab, no YAML): crashed ups finished, tagged leftovers removed. A
         // crashed converge may restart a run node's container, under berth's own supervisor.
         // A lab gc that fails (its lock, its tables) is reported, and the rest of gc still runs.
@@ -261,9 +270,9 @@ struct GCCommand: ParsableCommand {
         for unchecked in report.unchecked { Output.error(CLIHints.kept(unchecked)) }
         // Kept: a step of their teardown failed; the rest was collected all the same.
         for line in report.failed { Output.error("could not remove \(line) (kept; 'berth check' shows what is left of it, and 'berth gc' tries again)") }
-        if report.isEmpty, report.failed.isEmpty, containers.isEmpty, labs.isEmpty, !labFailure { print("nothing to remove") }
+        if report.isEmpty, report.failed.isEmpty, containers.isEmpty, orphans.failures.isEmpty, labs.isEmpty, !labFailure { print("nothing to remove") }
         // A crashed lab up that could not be finished stays for 'berth lab check' and the next gc.
-        if labFailure || labs.hasFailures || !report.unchecked.isEmpty || !report.failed.isEmpty { throw ExitCode(1) }
+        if labFailure || labs.hasFailures || !orphans.failures.isEmpty || !report.unchecked.isEmpty || !report.failed.isEmpty { throw ExitCode(1) }
     }
 }
 

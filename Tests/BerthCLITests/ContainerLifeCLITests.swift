@@ -233,6 +233,38 @@ struct ContainerLifeCLITests {
         }
     }
 
+    @Test("gc with an orphaned container it cannot release: says which and why, still collects the network's garbage, and exits 1")
+    func gcPastFailingOrphan() throws {
+        try withHostSandbox { sandbox in
+            try withAccountsRootfs { rootfs in
+                #expect(sandbox.berth(["run", "-d", "--name", "stuck", "--rootfs", rootfs.path, "-p", "7450:70", "--", "sleep", "1000"]).status == 0)
+                let record = try #require(try ContainerCLI.container(sandbox, "stuck"))
+                let supervisor = try #require(record["supervisorPid"] as? Int)
+                #expect(kill(pid_t(supervisor), SIGKILL) == 0)
+                #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
+                // And an endpoint whose namespace is gone: network garbage.
+                let name = "bt-gone-\(KernelTests.uniqueSuffix())"
+                sandbox.adopt(namespaceNamed: name)
+                try #require(sandbox.berth(["netns", "add", name]).succeeded)
+                try #require(sandbox.berth(["attach", "berth", "--netns", name, "--id", "gone1"]).succeeded)
+                try #require(sandbox.run(["ip", "netns", "del", name]).succeeded)
+
+                // The orphan's detach fails once it has marked its endpoint (a debug build's fail point).
+                let gc = sandbox.berth(["gc"], environment: ["BERTH_FAILPOINT": "detach.mark"])
+                #expect(gc.status == 1, "\(gc)")
+                #expect(gc.stderr.contains("could not release orphaned container stuck: ") && gc.stderr.contains("fail point detach.mark"), "\(gc)")
+                #expect(gc.stdout.contains("removed endpoint gone1"), "\(gc)")
+                #expect(!sandbox.berthWitness(["ps"]).contains("gone1"))
+                // The next gc releases it.
+                let again = sandbox.berth(["gc"])
+                #expect(again.status == 0 && again.stdout.contains("stopped orphaned container stuck"), "\(again)")
+                #expect(ContainerCLI.vethsGone(sandbox))
+                #expect(sandbox.berth(["rm", "stuck"]).status == 0)
+                #expect(ContainerCLI.nothingRecorded(sandbox))
+            }
+        }
+    }
+
     @Test("restart of a --rm container starts it again (Docker skips the auto-removal of a restart); its next stop removes it")
     func restartKeepsAutoRemove() throws {
         try withHostSandbox { sandbox in

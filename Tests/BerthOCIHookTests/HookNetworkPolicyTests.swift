@@ -2,7 +2,7 @@ import BerthCore
 import BerthFakes
 import BerthNamespace
 import BerthNetwork
-import BerthOCIHook
+@testable import BerthOCIHook
 import Testing
 
 /// `HookNetwork` on the fake kernel: what a repeated `createRuntime` keeps and what it
@@ -188,6 +188,44 @@ struct HookNetworkPolicyTests {
         #expect(endpoint.namespaceIdentity == new.identity)
         #expect(try host.manager.endpoints().map(\.id) == ["web"])
         #expect(host.kernel.link("eth0", in: new) != nil)
+    }
+
+    @Test("a record judged stale is detached only while it is still the one judged: a same-id attach made meanwhile keeps its network")
+    func staleJudgmentReplacesNothingNewer() throws {
+        let (host, hook, request) = try Self.setUp()
+        let ns0 = host.kernel.addNamespace("ns0", pid: 100, loopbackUp: true)
+        _ = try hook.attach(id: "web", namespacePath: "/proc/100/ns/net", request: request)
+        host.kernel.destroyNamespace(ns0)
+        // What a createRuntime (or poststop) reads outside the lock, and judges stale.
+        let stale = try #require(try host.manager.store.read { tx throws(BerthError) in try tx.endpoint(id: "web") })
+        // Meanwhile a createRuntime of the same id from another runtime root replaces it.
+        let ns1 = host.kernel.addNamespace("ns1", pid: 200, loopbackUp: true)
+        try host.manager.detach(id: "web")
+        guard case .created(let current) = try hook.attach(id: "web", namespacePath: "/proc/200/ns/net", request: request) else {
+            Issue.record("the re-attach made no endpoint")
+            return
+        }
+        // The first one's replace step, with the record it judged, changes nothing.
+        guard case .changed(let found) = try hook.detach(id: "web", ifStill: stale) else {
+            Issue.record("the replace step detached the endpoint attached meanwhile")
+            return
+        }
+        #expect(found == current)
+        // Nor does a poststop that read no record before the attach.
+        guard case .changed(let again) = try hook.detach(id: "web", ifStill: nil) else {
+            Issue.record("a detach judged on no record detached the endpoint attached meanwhile")
+            return
+        }
+        #expect(again == current)
+        #expect(try host.manager.endpoints() == [current])
+        let eth0 = try #require(host.kernel.link("eth0", in: ns1))
+        #expect(host.kernel.link(current.hostVeth.rawValue)?.peer?.index == eth0.index)
+        // The record judged, still there, is detached.
+        guard case .detached(recorded: true) = try hook.detach(id: "web", ifStill: current) else {
+            Issue.record("the record judged was not detached")
+            return
+        }
+        #expect(try host.manager.endpoints().isEmpty)
     }
 
     @Test("a joined namespace must be the process's: a path leading elsewhere is refused naming both; the same one is attached and its path recorded")

@@ -69,31 +69,44 @@ extension CgroupManager {
     /// `timeout` (one stuck in the kernel, state D).
     public func remove(_ cgroup: ContainerCgroup, timeout: Duration = .seconds(10)) throws(BerthError) {
         let deadline = MonotonicClock.now + timeout
-        var remaining = cgroup.paths
         while true {
-            let pids = try processes(cgroup)
-            if !pids.isEmpty { killAll(cgroup, pids: pids) }
-            if pids.isEmpty {
-                var busy: [String] = []
-                for path in remaining {
-                    do throws(BerthError) {
-                        try filesystem.removeDirectory(path)
-                    } catch where errnoCode(error) == ENOENT {
-                    } catch where errnoCode(error) == EBUSY {
-                        // The last process is still exiting.
-                        busy.append(path)
-                    }
-                }
-                remaining = busy
-                if remaining.isEmpty { return }
-            }
-            guard MonotonicClock.now < deadline else {
-                throw BerthError(.system, "cgroup of container \(cgroup.id) still has processes \(pids) after SIGKILL",
-                                 hint: "a process stuck in the kernel (state D) holds it; it is removed once it ends",
-                                 object: .cgroup(remaining.first ?? cgroup.id), operation: .removeCgroup)
-            }
+            if try removeOnce(cgroup) { return }
+            guard MonotonicClock.now < deadline else { throw stillBusy(cgroup) }
             usleep(2000)
         }
+    }
+
+    /// One pass of `remove`, which never waits: SIGKILL to whatever runs in `cgroup`, or,
+    /// when nothing does, rmdir of its directories. Returns whether the cgroup is gone (its
+    /// directories were removed, or were gone already). A caller that must not hold a lock
+    /// while the kernel lets the processes go makes each pass under it and waits outside.
+    public func removeOnce(_ cgroup: ContainerCgroup) throws(BerthError) -> Bool {
+        let pids = try processes(cgroup)
+        if !pids.isEmpty {
+            killAll(cgroup, pids: pids)
+            return false
+        }
+        var busy = false
+        for path in cgroup.paths {
+            do throws(BerthError) {
+                try filesystem.removeDirectory(path)
+            } catch where errnoCode(error) == ENOENT {
+            } catch where errnoCode(error) == EBUSY {
+                // The last process is still exiting.
+                busy = true
+            }
+        }
+        return !busy
+    }
+
+    /// The error for a cgroup whose processes outlived every SIGKILL until the caller's
+    /// deadline (`remove`'s `timeout`).
+    public func stillBusy(_ cgroup: ContainerCgroup) -> BerthError {
+        let pids = (try? processes(cgroup)) ?? []
+        let remaining = cgroup.paths.first { filesystem.exists($0) } ?? cgroup.id
+        return BerthError(.system, "cgroup of container \(cgroup.id) still has processes \(pids) after SIGKILL",
+                          hint: "a process stuck in the kernel (state D) holds it; it is removed once it ends",
+                          object: .cgroup(remaining), operation: .removeCgroup)
     }
 
     /// SIGKILL to every process of `cgroup`: "1" to each `cgroup.kill` on v2 where the kernel

@@ -20,6 +20,8 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         var removeBeforeChild: Set<String> = []
         var devicePrograms: [String: DeviceProgram] = [:]
         var pinned: (@Sendable (Int32) -> Void)?
+        var read: (@Sendable (String) -> Void)?
+        var stuck: Set<Int32> = []
     }
 
     private let state = Mutex(State())
@@ -99,16 +101,20 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
             guard state.files[path] != nil else { throw Self.failure("open \(path)", ENOENT) }
             state.files[path] = value
             state.log.append("write \(path) \(value)")
-            // v2's cgroup.kill: every member ends at once.
+            // v2's cgroup.kill: every member ends at once, but one stuck in the kernel.
             if path.hasSuffix("/cgroup.kill"), value == "1" {
-                state.files[String(path.dropLast("kill".count)) + "procs"] = ""
+                let procs = String(path.dropLast("kill".count)) + "procs"
+                let left = (state.files[procs] ?? "").split(separator: "\n").filter { Int32($0).map(state.stuck.contains) ?? false }
+                state.files[procs] = left.map { $0 + "\n" }.joined()
             }
         }
     }
 
-    /// The file's content; ENOENT if absent.
+    /// The file's content; ENOENT if absent. Calls the `whenRead` hook first.
     public func read(_ path: String) throws(BerthError) -> String {
-        try state.withLock { (state) throws(BerthError) -> String in
+        let hook = state.withLock { $0.read }
+        hook?(path)
+        return try state.withLock { (state) throws(BerthError) -> String in
             guard let content = state.files[path] else { throw Self.failure("open \(path)", ENOENT) }
             return content
         }
@@ -144,6 +150,18 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         state.withLock { $0.pinned = body }
     }
 
+    /// `body` runs before each `read`, outside the lock, with the path read: a test acts
+    /// there while the code under test waits on a cgroup.
+    public func whenRead(_ body: @escaping @Sendable (String) -> Void) {
+        state.withLock { $0.read = body }
+    }
+
+    /// `pid` is stuck in the kernel (state D): no SIGKILL ends it, neither its own nor
+    /// `cgroup.kill`'s, so its cgroup never empties.
+    public func stick(_ pid: Int32) {
+        state.withLock { _ = $0.stuck.insert(pid) }
+    }
+
     /// Any pid is taken to exist; unlogged.
     public func pin(_ pid: Int32) -> PinnedProcess? {
         let hook = state.withLock { $0.pinned }
@@ -151,11 +169,16 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
         return PinnedProcess(pid: pid)
     }
 
-    /// Removes the pid from every `cgroup.procs`, as if SIGKILL ended it at once.
+    /// Removes the pid from every `cgroup.procs`, as if SIGKILL ended it at once (unless it
+    /// is stuck, see `stick`).
     public func kill(_ process: PinnedProcess) -> Bool {
         let pid = process.pid
         return state.withLock { state in
             var found = false
+            if state.stuck.contains(pid) {
+                state.log.append("kill \(pid)")
+                return state.files.contains { $0.key.hasSuffix("/cgroup.procs") && $0.value.split(separator: "\n").contains("\(pid)") }
+            }
             for (path, content) in state.files where path.hasSuffix("/cgroup.procs") {
                 let pids = content.split(separator: "\n").filter { $0 != "\(pid)" }
                 if pids.count != content.split(separator: "\n").count { found = true }

@@ -35,15 +35,31 @@ extension NetworkManager {
     /// must not call back into this manager or its store (that takes the lock again: a
     /// deadlock, or a trap for a recursive lock).
     ///
+    /// A row that cannot be decoded (the state database changed outside Berth) is detached
+    /// too: the row deleted, then its veth pair and elements removed by their tag (as `gc`
+    /// narrowed to `id` does); `check` is given nil for it.
+    ///
     /// Returns whether the state recorded an endpoint `id` (on `network`) and detached it (a
     /// caller that cleans up after an unrecorded id needs no read transaction of its own first).
     @discardableResult
     public func detach(id: String, network: String? = nil, acceptingShortID: Bool = false,
                        check: ((StateTransaction, String, EndpointRecord?) throws(BerthError) -> Void)? = nil) throws(BerthError) -> Bool {
         do {
-            var recorded = false
+            var recorded = false, unreadable = false
             let resolver = try store.write { tx throws(BerthError) -> ResolverProcess? in
-                var found = try tx.endpoint(id: id)
+                var found: EndpointRecord?
+                do throws(BerthError) {
+                    found = try tx.endpoint(id: id)
+                } catch where error.code == .state {
+                    // A row changed outside Berth that cannot be decoded: forgotten as it is,
+                    // its pair and elements then removed by their tag (below).
+                    guard let row = try tx.unreadableEndpoint(id: id, error: error) else { throw error }
+                    if let check { try check(tx, id, nil) }
+                    guard network == nil || row.network == network else { return nil }
+                    recorded = try tx.deleteEndpointRow(id: row.id)
+                    unreadable = true
+                    return nil
+                }
                 if found == nil, acceptingShortID { found = try tx.endpoint(shortID: id) }
                 if let check { try check(tx, id, found) }
                 guard let endpoint = found, network == nil || endpoint.network == network else { return nil }
@@ -60,6 +76,10 @@ extension NetworkManager {
                 return try resolverToReload(after: endpoint, tx: tx)
             }
             Trace.mark("detach: committed")
+            // What the unreadable row's endpoint had in the kernel carries its tag: a gc
+            // narrowed to its id, which the state no longer knows, removes its veth pair and
+            // its elements (a crash before that leaves them to the next gc).
+            if unreadable { _ = try gc(endpoint: id) }
             reloadResolver(resolver)
             return recorded
         } catch {

@@ -156,7 +156,9 @@ extension Firewall {
 extension Firewall {
     /// Deletes this instance's rules tagged with a network the state does not know, and its
     /// elements of endpoints (and publications) not in `liveEndpoints`, in both tables and
-    /// one batch; returns them in words. Untagged and other instances' objects stay. A
+    /// one batch; returns them in words. Untagged and other instances' objects stay — but in
+    /// a store made before instances, an untagged element of an endpoint in `forgotten` (one
+    /// the caller has just forgotten without unpublishing it) is this store's, and goes. A
     /// scope narrowed to one endpoint touches only its elements, and no rule.
     ///
     /// The `ip6 berth` table is read only when it can hold leftovers: `dualStack` (some
@@ -174,7 +176,7 @@ extension Firewall {
     /// publish killed before its commit made, or one the last network or publication left.
     /// Another instance's rule or element keeps it, and the generation guard keeps one that
     /// another process starts using meanwhile.
-    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope = .all,
+    func removeLeftovers(knownNetworks: Set<String>, liveEndpoints: Set<String>, forgotten: Set<String> = [], scope: GarbageScope = .all,
                          dualStack: Bool = false, unusedTables: Set<IPFamily> = []) throws(BerthError) -> [String] {
         var removed: [String] = []
         // Guarded by the generation read before the tables: a rule or element another
@@ -184,10 +186,10 @@ extension Firewall {
             let generation = try backend.generation()
             var transaction = Transaction()
             removed = []
-            let forgotten = try collectLeftovers(in: .ipv4, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
-                                                 deletingUnused: unusedTables.contains(.ipv4), into: &transaction, removed: &removed)
-            if forgotten || dualStack {
-                _ = try collectLeftovers(in: .ipv6, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, scope: scope,
+            let forgottenNetwork = try collectLeftovers(in: .ipv4, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, forgotten: forgotten,
+                                                        scope: scope, deletingUnused: unusedTables.contains(.ipv4), into: &transaction, removed: &removed)
+            if forgottenNetwork || dualStack {
+                _ = try collectLeftovers(in: .ipv6, knownNetworks: knownNetworks, liveEndpoints: liveEndpoints, forgotten: forgotten, scope: scope,
                                          deletingUnused: unusedTables.contains(.ipv6), into: &transaction, removed: &removed)
             }
             return (generation, transaction)
@@ -198,10 +200,11 @@ extension Firewall {
     /// Queues the leftovers of one table — or, with `deletingUnused` and a full scope, the
     /// table itself when nothing else is left in it; returns whether a forgotten network's
     /// rule was among them.
-    private func collectLeftovers(in family: FirewallFamily, knownNetworks: Set<String>, liveEndpoints: Set<String>, scope: GarbageScope,
+    private func collectLeftovers(in family: FirewallFamily, knownNetworks: Set<String>, liveEndpoints: Set<String>, forgotten: Set<String>,
+                                  scope: GarbageScope,
                                   deletingUnused: Bool = false, into transaction: inout Transaction, removed: inout [String]) throws(BerthError) -> Bool {
         guard let current = try table(family) else { return false }
-        var forgotten = false
+        var forgottenNetwork = false
         var doomed: [Transaction.Object] = []
         // What the table holds once the leftovers are gone.
         var remaining = current
@@ -214,7 +217,7 @@ extension Firewall {
                     doomed.append(.rule(rule))
                     removed.append("\(family.label)rule in chain \(chain.chain.name) of network \(tag.owner)")
                     remaining.chains[index].rules.removeAll { $0 == rule }
-                    forgotten = true
+                    forgottenNetwork = true
                 }
             }
         }
@@ -223,8 +226,10 @@ extension Firewall {
             for element in contents.elements {
                 guard let tag = owns(element.comment, known: { _ in true }), tag.kind == .endpoint else { continue }
                 // An untagged element of a store made before instances is its own only if it
-                // names a live endpoint; otherwise it may be another instance's.
-                if tag.instance == nil { continue }
+                // names a live endpoint, or one this store has just forgotten (`forgotten`:
+                // gc dropped its record, its namespace gone, without unpublishing it);
+                // otherwise it may be another instance's.
+                if tag.instance == nil, !forgotten.contains(tag.owner) { continue }
                 if !liveEndpoints.contains(tag.owner), scope.covers(endpoint: tag.owner) {
                     doomed.append(.element(element, in: contents.set))
                     removed.append("element \(element.rendered) of \(family.label)\(contents.set.isMap ? "map" : "set") \(contents.set.name)")
@@ -239,6 +244,6 @@ extension Firewall {
         } else {
             for object in doomed { transaction.destroy(object) }
         }
-        return forgotten
+        return forgottenNetwork
     }
 }

@@ -78,6 +78,12 @@ public struct CheckProblem: Sendable, Hashable, CustomStringConvertible {
         CheckProblem(endpoint: endpoint.id, network: endpoint.network, object: "attach or detach", problem: "interrupted", repair: .collectGarbage)
     }
 
+    /// An endpoint whose row cannot be decoded (the state database was changed outside
+    /// Berth): detaching it removes it, then it can be attached again.
+    static func unreadable(_ row: UnreadableEndpoint) -> CheckProblem {
+        CheckProblem(endpoint: row.id, network: row.network, object: "record", problem: "unreadable: \(row.error.message)", repair: .reattach)
+    }
+
     /// An endpoint marked as detaching while the state's lock is held: its attach or detach
     /// is most likely under way; `check` says so instead of advising gc.
     static func inProgress(_ endpoint: EndpointRecord) -> CheckProblem {

@@ -22,11 +22,17 @@ extension NetworkManager {
 
     private func checkKernel(id: String?, acceptingShortID: Bool) throws(BerthError) -> [CheckProblem] {
         let snapshot = { (tx: StateTransaction) throws(BerthError) in
-            let endpoints = if let id { [try tx.endpoint(id, acceptingShortID: acceptingShortID)] } else { try tx.endpoints() }
+            // A row that cannot be decoded is one problem of its own, not the end of the check.
+            var endpoints: [EndpointRecord], unreadable: [UnreadableEndpoint] = []
+            if let id {
+                endpoints = [try tx.endpoint(id, acceptingShortID: acceptingShortID)]
+            } else {
+                (endpoints, unreadable) = try tx.endpointsLeniently()
+            }
             // Publications share the maps: each is checked with everything, none with one endpoint.
-            return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [])
+            return (try tx.instance(), try tx.networks(), endpoints, id == nil ? try tx.publications() : [], unreadable)
         }
-        var (instance, recorded, endpoints, publications) = try store.read(snapshot)
+        var (instance, recorded, endpoints, publications, unreadable) = try store.read(snapshot)
         // A record marked as begun is an interrupted operation's only if none is under way:
         // the state is read without the lock, and an attach, detach, create or removal in
         // progress has its mark committed too. Read again holding the lock, if it is free
@@ -34,7 +40,7 @@ extension NetworkManager {
         var underWay = false
         if endpoints.contains(where: \.isDetaching) || (id == nil && recorded.contains { $0.phase != .ready }) {
             if let settled = try store.readIfIdle(snapshot) {
-                (instance, recorded, endpoints, publications) = settled
+                (instance, recorded, endpoints, publications, unreadable) = settled
             } else {
                 underWay = true
             }
@@ -44,6 +50,7 @@ extension NetworkManager {
         var problems: [CheckProblem] = id == nil
             ? recorded.filter { $0.phase != .ready }.map { underWay ? CheckProblem.inProgress($0) : CheckProblem.interrupted($0) }
             : []
+        problems += unreadable.map(CheckProblem.unreadable)
         let networks = recorded.filter { $0.phase == .ready }
         let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.hasIPv6))
         let inScope = Set(endpoints.map(\.network))

@@ -83,10 +83,21 @@ extension NetworkManager {
                 let view = try HostView(host, addresses: false)
                 var live: [String: EndpointRecord] = [:]
                 var finished: Set<String> = []
+                // Endpoints forgotten without a detach (namespace or pair gone): their
+                // elements are leftovers, untagged ones of a store from before instances too.
+                var forgotten: Set<String> = []
                 // Endpoints whose teardown failed: kept whole in the state (their savepoint
                 // rolled back), their links and elements left for the next gc.
                 var failed: Set<String> = []
-                for endpoint in try tx.endpoints() {
+                // A row that cannot be decoded (changed outside Berth) is kept with all it
+                // has in the kernel, and reported: detaching it removes it.
+                let (endpoints, unreadable) = try tx.endpointsLeniently()
+                for row in unreadable where scope.covers(endpoint: row.id) {
+                    guard scope.coversAll else { throw row.error }
+                    report.failed.append("endpoint \(row.id): \(row.error)")
+                    failed.insert(row.id)
+                }
+                for endpoint in endpoints {
                     if !scope.covers(endpoint: endpoint.id) {
                         live[endpoint.id] = endpoint
                         continue
@@ -118,6 +129,7 @@ extension NetworkManager {
                                 // As a detach does: flows to its datagram ports and its address.
                                 try ConntrackCleanup.afterUnpublish(endpoint, host: host)
                             }
+                            forgotten.insert(endpoint.id)
                         }
                     } catch {
                         // A gc narrowed to this endpoint has nothing else to collect: its
@@ -179,8 +191,8 @@ extension NetworkManager {
                     if !networks.contains(where: \.hasIPv6), !remaining.contains(where: { $0.hasElements(in: .ipv6) }) { unusedTables.insert(.ipv6) }
                 }
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: knownNetworks,
-                                                                                liveEndpoints: Set(live.keys).union(publications.kept),
-                                                                                scope: scope,
+                                                                                liveEndpoints: Set(live.keys).union(publications.kept).union(unreadable.map(\.id)),
+                                                                                forgotten: forgotten, scope: scope,
                                                                                 // A forgotten IPv6-only network left rules only in ip6;
                                                                                 // an ADD that published to an IPv6 address and
                                                                                 // crashed before its record committed left elements

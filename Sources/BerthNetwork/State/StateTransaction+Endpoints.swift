@@ -167,6 +167,42 @@ extension StateTransaction {
         return endpoints
     }
 
+    /// Every endpoint, leniently: those whose rows decode (with their ports, as
+    /// `endpoints()`), and those whose rows do not (changed outside Berth), each with what a
+    /// teardown by tag needs and why it is unreadable. One query when every row decodes.
+    package func endpointsLeniently() throws(BerthError) -> (readable: [EndpointRecord], unreadable: [UnreadableEndpoint]) {
+        do throws(BerthError) {
+            return (try endpoints(), [])
+        } catch where error.code == .state {
+            // One row (or more) cannot be decoded: each is read on its own.
+        }
+        var readable: [EndpointRecord] = []
+        var unreadable: [UnreadableEndpoint] = []
+        for id in try db().query("SELECT id FROM endpoints ORDER BY network, ipv4, ipv6", [], { row in row.text(0) }) {
+            do throws(BerthError) {
+                if let endpoint = try endpoint(id: id) { readable.append(endpoint) }
+            } catch where error.code == .state {
+                if let row = try unreadableEndpoint(id: id, error: error) { unreadable.append(row) }
+            }
+        }
+        return (readable, unreadable)
+    }
+
+    /// Endpoint `id`'s row read as raw text, for a row `endpoint(id:)` cannot decode
+    /// (`error`, its refusal); nil if there is no such row.
+    package func unreadableEndpoint(id: String, error: BerthError) throws(BerthError) -> UnreadableEndpoint? {
+        try db().queryFirst("SELECT id, network, netns_path, host_veth, detaching FROM endpoints WHERE id = ?", [.text(id)]) { row in
+            UnreadableEndpoint(id: row.text(0), network: row.text(1), namespacePath: row.text(2), hostVeth: row.text(3),
+                               isDetaching: row.bool(4), error: error)
+        }
+    }
+
+    /// Deletes endpoint `id`'s row (its lease and port mappings with it) without decoding
+    /// it: for a row that cannot be decoded. Returns whether there was one.
+    package func deleteEndpointRow(id: String) throws(BerthError) -> Bool {
+        try db().execute("DELETE FROM endpoints WHERE id = ?", [.text(id)]) > 0
+    }
+
     /// How many endpoints are attached to `network`.
     public func endpointCount(network: String) throws(BerthError) -> Int {
         try db().queryFirst("SELECT count(*) FROM endpoints WHERE network = ?", [.text(network)]) { row in row.int(0) } ?? 0
@@ -255,6 +291,24 @@ extension StateTransaction {
                               mac: mac, created: row.int64(9), isDetaching: row.bool(10), ipv6Address: ipv6,
                               name: row.optionalText(12), aliases: row.optionalText(13).map(splitList) ?? [])
     }
+}
+
+/// An endpoint row the state cannot decode (changed outside Berth: a MAC, interface name or
+/// address that does not parse), as far as it can be read: enough to tear the endpoint down
+/// by its tag and forget it.
+package struct UnreadableEndpoint: Sendable {
+    /// The endpoint's id.
+    package var id: String
+    /// The network's name, as recorded.
+    package var network: String
+    /// The namespace path, as recorded.
+    package var namespacePath: String
+    /// The host veth's name, as recorded (possibly not a valid interface name).
+    package var hostVeth: String
+    /// Whether a detach of it had begun.
+    package var isDetaching: Bool
+    /// Why the row cannot be decoded.
+    package var error: BerthError
 }
 
 /// What `StateTransaction.idHolders` found holding an id.

@@ -173,4 +173,31 @@ struct InstancePolicyTests {
         #expect(!host.nftables.ruleset.contains("berth-endpoint"))
         #expect(host.kernel.link("vbstranger00000") != nil && host.kernel.link("brstranger") != nil)
     }
+
+    @Test("a store made before instances: gc forgets an endpoint whose namespace is gone and removes its untagged elements, so its port can be published again")
+    func legacyForgottenElements() throws {
+        let host = try FakeHost(legacy: true)
+        try host.network()
+        try host.attach("ctr1", id: "e1", ports: ["8080:80"])
+        // What an older Berth made: the element tagged without the instance.
+        let table = try #require(try host.nftables.list(table: FirewallLayout.table))
+        var untag = Transaction()
+        for contents in table.sets {
+            for element in contents.elements {
+                untag.delete(.element(element, in: contents.set))
+                untag.add(.element(Element(element.key, element.value, comment: "berth-endpoint e1"), in: contents.set))
+            }
+        }
+        try host.nftables.apply(untag)
+        #expect(host.nftables.ruleset.contains("comment \"berth-endpoint e1\""))
+        // The container is gone without its detach.
+        host.kernel.destroyNamespace(try host.namespace("ctr1"))
+        let report = try host.manager.gc()
+        #expect(report.endpoints == ["e1"], "\(report)")
+        #expect(!host.nftables.ruleset.contains("berth-endpoint e1"), "\(host.nftables.ruleset)")
+        #expect(report.firewallObjects.contains { $0.contains("8080") }, "\(report.firewallObjects)")
+        // The port is free for the next attach.
+        let again = try host.attach("ctr2", id: "e2", ports: ["8080:80"])
+        #expect(again.ports.map(\.hostPort) == [8080])
+    }
 }
