@@ -55,6 +55,10 @@ package enum CLIHints {
         case .detachEndpoints:
             return "detach them first with 'berth detach ID'"
         case .chooseAnother(let parameter):
+            // A namespace path that would not outlive the attach (/proc/PID/fd/N, /proc/self/…).
+            if parameter == "namespace", error.code == .invalidArgument {
+                return "give --netns a name from 'berth netns ls' or /proc/PID/ns/net of the container's process"
+            }
             // `berth network create` and `berth netns add` take the name as an argument, not --name.
             if parameter == "name", error.object?.kind == .network { return "choose another name" }
             // Never "remove it": a namespace of that name may be a live container's.

@@ -6,6 +6,16 @@ public struct AttachOptions: Sendable, Hashable {
     /// The network to join.
     public var network: String
     /// The namespace to attach: by name, path or pid, or one the caller holds open.
+    ///
+    /// The path it opens (an open namespace's own `path`) is recorded, for `gc`, `check`
+    /// and `detach` to find the namespace again from any process, later: it must name the
+    /// namespace for as long as the container runs. A name under `/run/netns` and
+    /// `/proc/PID/ns/net` of the container's process do; a path that names it only for one
+    /// process or while one descriptor or thread lives — `/proc/self/…`,
+    /// `/proc/thread-self/…`, `/proc/PID/fd/N` (`NetworkNamespace.createAnonymous()`'s),
+    /// another thread's `/proc/PID/task/TID/ns/net` — is refused (`invalidArgument`,
+    /// parameter "namespace"): `gc` would otherwise find a running container's namespace
+    /// gone and take its endpoint away.
     public var namespace: NamespaceReference
     /// The endpoint id; generated (64 hex digits) when nil.
     public var id: String?
