@@ -84,6 +84,8 @@ package enum CLIHints {
             }
             return "leave out \(flag(for: parameter))"
         case .listExisting(let kind):
+            // A container run with --rm is gone once it ended: nothing to start.
+            if error.parameter == "autoRemove", kind == .container { return "it was run with --rm; see 'berth ps -a'" }
             // exec, kill or stats of a stopped container: starting it is the fix, not a listing.
             if error.code == .conflict, let object = error.object, object.kind == .container,
                let operation = error.operation, [.exec, .kill, .stats].contains(operation) {

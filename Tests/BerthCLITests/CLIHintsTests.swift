@@ -65,6 +65,13 @@ struct CLIHintsTests {
             + "gone while the container still runs (give --netns a name from 'berth netns ls' or /proc/PID/ns/net of the container's process)")
     }
 
+    @Test("a container removed on exit (autoRemove): the CLI names --rm, which the library does not")
+    func autoRemoved() {
+        let error = BerthError(.notFound, "container web was removed when it ended, as it was run to be", object: .container("web"), operation: .start,
+                               parameter: "autoRemove", remedy: .listExisting(.container))
+        #expect(line(error) == "container web was removed when it ended, as it was run to be (it was run with --rm; see 'berth ps -a')")
+    }
+
     @Test("give and leaveOut name the flag to add or to leave out")
     func giveAndLeaveOut() {
         #expect(line(BerthError(.invalidArgument, "using an existing bridge needs the bridge's name", hint: "name the bridge",

@@ -21,7 +21,7 @@ import Synchronization
 /// The directory is created 0700 and its files 0600; a symlink planted as the directory,
 /// the database, its WAL/SHM files or the lock file is refused, never followed.
 public final class StateStore: Sendable {
-    /// Where state lives unless `--state-dir` or `BERTH_STATE_DIR` says otherwise.
+    /// Where state lives unless the caller names another directory or `BERTH_STATE_DIR` does.
     public static let defaultDirectory = "/var/lib/berth"
     /// The environment variable that moves the state directory.
     public static let directoryEnvironmentVariable = "BERTH_STATE_DIR"
@@ -48,8 +48,8 @@ public final class StateStore: Sendable {
     /// The owners whose tables `prepare` found current; later calls cost nothing.
     private let preparedExtensions = Mutex<Set<String>>([])
 
-    /// The state directory to use: an explicit `--state-dir` value, else `BERTH_STATE_DIR`,
-    /// else `/var/lib/berth`.
+    /// The state directory to use: `option` when given and not empty (a front end's own
+    /// setting), else `BERTH_STATE_DIR`, else `/var/lib/berth`.
     public static func resolveDirectory(_ option: String? = nil) -> String {
         if let option, !option.isEmpty { return option }
         if let value = getenv(directoryEnvironmentVariable) {
