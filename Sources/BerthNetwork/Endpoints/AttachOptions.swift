@@ -41,8 +41,12 @@ public struct AttachOptions: Sendable, Hashable {
 
     /// A route inside the namespace: to `destination` via `gateway`, or on the link when nil.
     public struct Route: Sendable, Hashable {
+        /// The prefix the route leads to.
         public var destination: CIDR
+        /// The next hop, reached through the interface; nil for a route on the link (the
+        /// destination's hosts are on the interface's own segment).
         public var gateway: IPAddress?
+        /// A route to `destination` via `gateway`, or on the link when `gateway` is nil.
         public init(destination: CIDR, gateway: IPAddress? = nil) {
             self.destination = destination
             self.gateway = gateway
