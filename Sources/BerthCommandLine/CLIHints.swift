@@ -55,6 +55,10 @@ package enum CLIHints {
         case .detachEndpoints:
             return "detach them first with 'berth detach ID'"
         case .chooseAnother(let parameter):
+            // A namespace path that would not outlive the attach (/proc/PID/fd/N, /proc/self/…).
+            if parameter == "namespace", error.code == .invalidArgument {
+                return "give --netns a name from 'berth netns ls' or /proc/PID/ns/net of the container's process"
+            }
             // `berth network create` and `berth netns add` take the name as an argument, not --name.
             if parameter == "name", error.object?.kind == .network { return "choose another name" }
             // Never "remove it": a namespace of that name may be a live container's.
@@ -80,6 +84,8 @@ package enum CLIHints {
             }
             return "leave out \(flag(for: parameter))"
         case .listExisting(let kind):
+            // A container run with --rm is gone once it ended: nothing to start.
+            if error.parameter == "autoRemove", kind == .container { return "it was run with --rm; see 'berth ps -a'" }
             // exec, kill or stats of a stopped container: starting it is the fix, not a listing.
             if error.code == .conflict, let object = error.object, object.kind == .container,
                let operation = error.operation, [.exec, .kill, .stats].contains(operation) {

@@ -64,6 +64,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
+    /// The message, then the cause's words after a colon, then the hint (else the remedy's
+    /// library wording) in parentheses: what a program that does not word its own advice shows.
     public var description: String {
         var text = message
         if let cause { text += ": \(cause)" }
@@ -101,11 +103,14 @@ extension BerthError {
             self.namespace = namespace
         }
 
+        /// "KIND NAME", as messages name it (`network web`).
         public var description: String { "\(kind.rawValue) \(name)" }
 
         /// Object kinds; an open set, so each target can add its own.
         public struct Kind: RawRepresentable, Sendable, Hashable {
+            /// The kind's name as messages show it ("network", "endpoint", …).
             public var rawValue: String
+            /// The kind named `rawValue`: one of the kinds below, or a target's own.
             public init(rawValue: String) { self.rawValue = rawValue }
 
             /// A Berth network, by its name.
@@ -164,8 +169,11 @@ extension BerthError {
 
     /// Operations, named as the library's API names them; an open set.
     public struct Operation: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The operation's name as messages show it ("attach", "create network", …).
         public var rawValue: String
+        /// The operation named `rawValue`: one of those below, or a target's own.
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The operation's name, `rawValue`.
         public var description: String { rawValue }
 
         /// Creating a network.
@@ -221,6 +229,7 @@ extension BerthError {
         /// Leave `parameter` out: the rest of the request rules it out.
         case leaveOut(parameter: String)
 
+        /// The fix in the library's words, never a command or a flag.
         public var description: String {
             switch self {
             case .collectGarbage: "remove leftovers with garbage collection"

@@ -81,12 +81,15 @@ public struct WallTime: Sendable, Hashable, Comparable, CustomStringConvertible 
 /// (Howard Hinnant's `civil_from_days` and `days_from_civil`: 400-year eras of 146 097
 /// days, years starting in March so that the leap day ends them).
 public struct CivilDate: Sendable, Hashable {
+    /// The year, astronomically numbered (1 BC is 0, 2 BC is -1).
     public let year: Int64
     /// 1...12.
     public let month: Int64
     /// 1...31.
     public let day: Int64
 
+    /// The day `day` of month `month` of `year`, taken as given: the values are not
+    /// checked against the calendar (a caller that parses a date checks its ranges).
     public init(year: Int64, month: Int64, day: Int64) {
         self.year = year
         self.month = month

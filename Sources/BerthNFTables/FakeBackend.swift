@@ -1,45 +1,59 @@
 public import BerthCore
 import BerthNamespace
 import BerthNetlink
+import Synchronization
 
 /// An in-memory nftables with the kernel's semantics for Berth's vocabulary: existence checks
 /// (EEXIST, ENOENT), add vs create, references (EBUSY), flush, destroy, atomic transactions.
 /// Its errors have the same codes and operation names as `KernelBackend`'s.
-public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
-    private var state = Ruleset()
-    /// The next handle of each table, by `key(_:_:)`: the kernel numbers a table's chains,
-    /// sets and rules from 1 (its `hgenerator`), so a table deleted and made again hands out
-    /// the handles of the old one's rules again.
-    private var handles: [String: UInt64] = [:]
-    /// How many transactions were applied successfully.
-    public private(set) var appliedCount = 0
-    /// The generation: bumped by every transaction applied, as the kernel's is by every
-    /// committed batch.
-    private var currentGeneration: UInt32 = 1
+///
+/// Safe for concurrent use: its contents are behind a lock (`Mutex`), and a transaction is
+/// applied whole under it, so concurrent callers see each other's transactions one at a
+/// time, as they would the kernel's.
+public final class FakeBackend: NFTablesBackend, Sendable {
+    /// What the lock guards.
+    private struct Contents {
+        var state = Ruleset()
+        /// The next handle of each table, by `key(_:_:)`: the kernel numbers a table's chains,
+        /// sets and rules from 1 (its `hgenerator`), so a table deleted and made again hands
+        /// out the handles of the old one's rules again.
+        var handles: [String: UInt64] = [:]
+        var appliedCount = 0
+        /// The generation: bumped by every transaction applied, as the kernel's is by every
+        /// committed batch.
+        var currentGeneration: UInt32 = 1
+    }
 
-    /// An empty ruleset at generation 1. Unlike `KernelBackend` it takes no lock: use one
-    /// from one thread at a time.
-    public init() {}
+    private let contents: Mutex<Contents>
+
+    /// How many transactions were applied successfully.
+    public var appliedCount: Int { contents.withLock { $0.appliedCount } }
+
+    /// An empty ruleset at generation 1.
+    public init() {
+        contents = Mutex(Contents())
+    }
 
     /// A fake that starts from `state` (a kernel listing), to replay operations against it.
     init(state: Ruleset) {
-        self.state = state
+        var start = Contents(state: state)
         for table in state.tables {
             let used = table.chains.flatMap { $0.rules.compactMap(\.handle) }
-            handles[Self.key(table.table.family, table.table.name)] = (used.max() ?? 0) + 1
+            start.handles[Self.key(table.table.family, table.table.name)] = (used.max() ?? 0) + 1
         }
+        contents = Mutex(start)
     }
 
     /// Applies one operation to the state; returns the errno the kernel would answer.
     func step(_ operation: Transaction.Operation) -> Int32? {
-        Self.perform(operation, on: &state, handles: &handles)
+        contents.withLock { contents in Self.perform(operation, on: &contents.state, handles: &contents.handles) }
     }
 
     /// The whole in-memory ruleset; never throws.
-    public func list() throws(BerthError) -> Ruleset { state }
+    public func list() throws(BerthError) -> Ruleset { contents.withLock { $0.state } }
 
     /// 1, plus one per transaction applied; never throws.
-    public func generation() throws(BerthError) -> UInt32 { currentGeneration }
+    public func generation() throws(BerthError) -> UInt32 { contents.withLock { $0.currentGeneration } }
 
     /// Applies every operation to a copy and keeps it only if all succeed; an error carries
     /// the errno and operation wording `KernelBackend` would give.
@@ -51,21 +65,23 @@ public final class FakeBackend: NFTablesBackend, @unchecked Sendable {
     /// transaction was applied since `generation` was read.
     public func apply(_ transaction: Transaction, generation: UInt32?) throws(BerthError) {
         if let error = transaction.validationError { throw error }
-        if let generation, generation != currentGeneration {
-            throw BerthError(.conflict, "the nftables ruleset changed since generation \(generation) was read", hint: "read it again and retry",
-                             cause: NetlinkError(errno: Errno(KernelErrno.restart), operation: "begin nftables batch at generation \(generation)"))
-        }
-        var working = state
-        var next = handles
-        for operation in transaction.operations {
-            if let code = Self.perform(operation, on: &working, handles: &next) {
-                throw NetlinkError(errno: Errno(code), operation: operation.description).berthError
+        try contents.withLock { (contents: inout Contents) throws(BerthError) in
+            if let generation, generation != contents.currentGeneration {
+                throw BerthError(.conflict, "the nftables ruleset changed since generation \(generation) was read", hint: "read it again and retry",
+                                 cause: NetlinkError(errno: Errno(KernelErrno.restart), operation: "begin nftables batch at generation \(generation)"))
             }
+            var working = contents.state
+            var next = contents.handles
+            for operation in transaction.operations {
+                if let code = Self.perform(operation, on: &working, handles: &next) {
+                    throw NetlinkError(errno: Errno(code), operation: operation.description).berthError
+                }
+            }
+            contents.state = working
+            contents.handles = next
+            contents.appliedCount += 1
+            contents.currentGeneration &+= 1
         }
-        state = working
-        handles = next
-        appliedCount += 1
-        currentGeneration &+= 1
     }
 
     // MARK: - Semantics

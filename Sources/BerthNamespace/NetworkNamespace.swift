@@ -205,6 +205,13 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
 
     /// Creates a namespace that has no name: it lives as long as the returned handle
     /// (or anything else that holds it, such as a socket opened in it).
+    ///
+    /// Its `path` is `/proc/PID/fd/FD`, the handle's descriptor in this process: it names
+    /// the namespace only while this process keeps the handle open, so `NetworkManager`'s
+    /// `attach` and `publish` refuse it (they record the path, for `gc` to find the
+    /// namespace again from another process). For scratch work in this process only; to
+    /// attach a namespace, name it (`create(named:)`) or give `/proc/PID/ns/net` of a
+    /// process that lives in it.
     public static func createAnonymous() throws(BerthError) -> NetworkNamespace {
         let fd: Int32 = try NamespaceThread.run { () throws(BerthError) -> Int32 in
             guard berth_unshare(BERTH_CLONE_NEWNET) == 0 else {

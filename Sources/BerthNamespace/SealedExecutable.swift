@@ -35,7 +35,7 @@ public enum SealedExecutable {
         // Neither way was open: no new mount API or CAP_SYS_ADMIN for the view, and no
         // executable memfd for the copy (vm.memfd_noexec=2 refuses one: EACCES).
         throw BerthError(.system, "exec this program through a read-only view of its binary, or a sealed copy of it",
-                         hint: "give berth CAP_SYS_ADMIN (for the read-only view), or set the sysctl vm.memfd_noexec to 0 or 1 (for the sealed copy)",
+                         hint: "give this process CAP_SYS_ADMIN (for the read-only view), or set the sysctl vm.memfd_noexec to 0 or 1 (for the sealed copy)",
                          cause: error)
     }
 

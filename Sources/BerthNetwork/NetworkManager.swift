@@ -18,6 +18,17 @@ public import BerthNamespace
 /// serialises separate processes; reads and kernel checks outside it (`check`, a
 /// publication's verification) use the handle's sockets, each of which serves one whole
 /// request at a time (`HostHandle`, `NetlinkSocket`).
+///
+/// Synchronous and blocking: a change may wait up to the store's `lockTimeout` for another
+/// process's lock, and an attach up to 30 s for a resolver it starts to be ready. Call it
+/// from a thread of the caller's own (or a dispatch queue), not from a task on Swift's
+/// cooperative pool, whose few threads it would hold.
+///
+/// Child processes: a deletion of an endpoint's veth pair (`detach`, `gc`, `prune`) is sent
+/// by a short-lived grandchild, and the first attach to a network with DNS on starts the
+/// resolver (`berth-dns`, see `NetworkOptions.dns`), a grandchild that outlives the call;
+/// both pass to init or to the nearest subreaper, which must reap them
+/// (docs/architecture.md, "Using the library").
 public final class NetworkManager: Sendable {
     /// Where networks, endpoints and leases are recorded.
     public let store: StateStore

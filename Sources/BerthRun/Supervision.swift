@@ -119,7 +119,7 @@ final class Supervision {
                     // A SIGINT or SIGTERM cut the set-up short (it killed the held command):
                     // said so, rather than as the step that then failed.
                     guard SignalForwarding.isEndRequested else { throw error }
-                    throw BerthError(.conflict, "container \(record.name) was not started: berth was told to end (SIGINT or SIGTERM) while it was being set up",
+                    throw BerthError(.conflict, "container \(record.name) was not started: its supervising process was told to end (SIGINT or SIGTERM) while it was being set up",
                                      object: .container(record.name), operation: .run, cause: error)
                 }
                 // A stop that came while the restart was set up is obeyed, not reported; so is

@@ -128,8 +128,8 @@ public enum Supervisor {
         let found = try Container.find(nameOrID, manager: manager)
         // Ended, its supervisor still releasing it: waited out rather than refused as stopping.
         guard let record = try Container.awaitRelease(found, manager: manager) else {
-            throw BerthError(.notFound, "container \(found.name) was removed when it ended (--rm)", object: .container(found.name),
-                             operation: .start, remedy: .listExisting(.container))
+            throw BerthError(.notFound, "container \(found.name) was removed when it ended, as it was run to be", object: .container(found.name),
+                             operation: .start, parameter: "autoRemove", remedy: .listExisting(.container))
         }
         if record.isActive {
             throw BerthError(.conflict, "container \(record.name) is already running", object: .container(record.name), operation: .start,
@@ -138,10 +138,10 @@ public enum Supervisor {
         // Claimed before anything is released (a concurrent gc or start then leaves it alone);
         // one that changed meanwhile is left to the new supervisor's claim to judge.
         if record.status != .exited {
-            // A `--rm` one is removed by its clean-up: nothing is left to start.
+            // One run with `autoRemove` is removed by its clean-up: nothing is left to start.
             if let left = try Container.reapOrphan(record, manager: manager), left.options?.autoRemove == true, !left.restartRequested {
-                throw BerthError(.notFound, "container \(record.name) was removed when its orphaned run was cleaned up (--rm)",
-                                 object: .container(record.name), operation: .start, remedy: .listExisting(.container))
+                throw BerthError(.notFound, "container \(record.name) was removed when its orphaned run was cleaned up, as it was run to be",
+                                 object: .container(record.name), operation: .start, parameter: "autoRemove", remedy: .listExisting(.container))
             }
         } else if record.supervisor != nil, !record.isSupervised {
             // Its supervisor died after recording the exit: what it may still hold goes first.

@@ -269,7 +269,7 @@ struct GCCommand: ParsableCommand {
         // Kept: not known to be gone (no permission to open the namespace, a resource limit).
         for unchecked in report.unchecked { Output.error(CLIHints.kept(unchecked)) }
         // Kept: a step of their teardown failed; the rest was collected all the same.
-        for line in report.failed { Output.error("could not remove \(line) (kept; 'berth check' shows what is left of it, and 'berth gc' tries again)") }
+        for failure in report.failed { Output.error("could not remove \(failure) (kept; 'berth check' shows what is left of it, and 'berth gc' tries again)") }
         if report.isEmpty, report.failed.isEmpty, containers.isEmpty, orphans.failures.isEmpty, labs.isEmpty, !labFailure { print("nothing to remove") }
         // A crashed lab up that could not be finished stays for 'berth lab check' and the next gc.
         if labFailure || labs.hasFailures || !orphans.failures.isEmpty || !report.unchecked.isEmpty || !report.failed.isEmpty { throw ExitCode(1) }

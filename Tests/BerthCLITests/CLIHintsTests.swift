@@ -57,6 +57,21 @@ struct CLIHintsTests {
             == "container web is already running (use 'berth restart web' to start it again)")
     }
 
+    @Test("a per-process namespace path: the CLI names --netns and what to give it instead")
+    func perProcessNamespacePath() {
+        let error = #expect(throws: BerthError.self) { try RecordedNamespacePath.requireLasting("/proc/123/fd/7", reference: "/proc/123/fd/7") }
+        #expect(error.map { line($0) } == "namespace path /proc/123/fd/7 is a file descriptor of process 123, which names the namespace only while "
+            + "that process keeps it open, so it cannot be recorded as a container's namespace: garbage collection would find the namespace "
+            + "gone while the container still runs (give --netns a name from 'berth netns ls' or /proc/PID/ns/net of the container's process)")
+    }
+
+    @Test("a container removed on exit (autoRemove): the CLI names --rm, which the library does not")
+    func autoRemoved() {
+        let error = BerthError(.notFound, "container web was removed when it ended, as it was run to be", object: .container("web"), operation: .start,
+                               parameter: "autoRemove", remedy: .listExisting(.container))
+        #expect(line(error) == "container web was removed when it ended, as it was run to be (it was run with --rm; see 'berth ps -a')")
+    }
+
     @Test("give and leaveOut name the flag to add or to leave out")
     func giveAndLeaveOut() {
         #expect(line(BerthError(.invalidArgument, "using an existing bridge needs the bridge's name", hint: "name the bridge",

@@ -324,7 +324,7 @@ struct ContainerLifeCLITests {
                 #expect(kill(pid_t(supervisor), SIGKILL) == 0)
                 #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
                 let start = sandbox.berth(["start", "lost"])
-                #expect(start.status != 0 && start.stderr.contains("container lost was removed when its orphaned run was cleaned up (--rm)"), "\(start)")
+                #expect(start.status != 0 && start.stderr.contains("container lost was removed when its orphaned run was cleaned up, as it was run to be (it was run with --rm; see 'berth ps -a')"), "\(start)")
                 #expect(!start.stderr.contains("no container with id"), "\(start)")
                 #expect(!ContainerCLI.isRunning(pid: pid))
                 #expect(ContainerCLI.nothingRecorded(sandbox))

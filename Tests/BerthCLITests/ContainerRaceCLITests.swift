@@ -119,7 +119,7 @@ struct ContainerRaceCLITests {
                     wait $run; echo "run $?"
                     """)
                 #expect(!result.stdout.contains("still setting up"), "\(result)")
-                #expect(result.stdout.hasSuffix("run 125\n") && result.stderr.contains("was not started: berth was told to end"), "\(result)")
+                #expect(result.stdout.hasSuffix("run 125\n") && result.stderr.contains("was not started: its supervising process was told to end"), "\(result)")
                 #expect(!FileManager.default.fileExists(atPath: ran), "the command ran after the ^C")
                 #expect(ContainerCLI.nothingRecorded(sandbox))
             }

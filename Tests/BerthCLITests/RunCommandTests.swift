@@ -163,7 +163,7 @@ struct RunCommandTests {
                 unlink(rootfs.path + "/ran")
                 let result = Command.run(["nsenter", "--net=\(sandbox.namespace.path)", "--", "sh", "-c", script],
                                          environment: ["BERTH_STATE_DIR": sandbox.stateDirectory])
-                #expect(result.stdout == "status 125\n" && result.stderr.contains("was not started: berth was told to end (SIGINT or SIGTERM)"), "\(result)")
+                #expect(result.stdout == "status 125\n" && result.stderr.contains("was not started: its supervising process was told to end (SIGINT or SIGTERM)"), "\(result)")
                 #expect(!FileManager.default.fileExists(atPath: rootfs.path + "/ran"), "the command ran after the TERM")
                 #expect(noContainers(sandbox))
                 #expect(ContainerCLI.vethsGone(sandbox))

@@ -104,6 +104,12 @@ public final class FakeKernel: KernelAccess, @unchecked Sendable {
         return standIn(for: state, path: names[0])
     }
 
+    /// Makes `path` open `namespace` too, as a second name of it (`/proc/PID/fd/N` of a
+    /// process holding it open, a bind mount elsewhere).
+    public func addPath(_ path: String, to namespace: NetworkNamespace) {
+        paths[path] = namespace.identity.inode
+    }
+
     /// Destroys a namespace, as when its last process exits: its links go, a veth's other
     /// end goes with its peer, and its paths no longer open.
     public func destroyNamespace(_ namespace: NetworkNamespace) {

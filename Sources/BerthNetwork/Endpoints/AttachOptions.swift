@@ -6,6 +6,16 @@ public struct AttachOptions: Sendable, Hashable {
     /// The network to join.
     public var network: String
     /// The namespace to attach: by name, path or pid, or one the caller holds open.
+    ///
+    /// The path it opens (an open namespace's own `path`) is recorded, for `gc`, `check`
+    /// and `detach` to find the namespace again from any process, later: it must name the
+    /// namespace for as long as the container runs. A name under `/run/netns` and
+    /// `/proc/PID/ns/net` of the container's process do; a path that names it only for one
+    /// process or while one descriptor or thread lives — `/proc/self/…`,
+    /// `/proc/thread-self/…`, `/proc/PID/fd/N` (`NetworkNamespace.createAnonymous()`'s),
+    /// another thread's `/proc/PID/task/TID/ns/net` — is refused (`invalidArgument`,
+    /// parameter "namespace"): `gc` would otherwise find a running container's namespace
+    /// gone and take its endpoint away.
     public var namespace: NamespaceReference
     /// The endpoint id; generated (64 hex digits) when nil.
     public var id: String?
@@ -31,8 +41,12 @@ public struct AttachOptions: Sendable, Hashable {
 
     /// A route inside the namespace: to `destination` via `gateway`, or on the link when nil.
     public struct Route: Sendable, Hashable {
+        /// The prefix the route leads to.
         public var destination: CIDR
+        /// The next hop, reached through the interface; nil for a route on the link (the
+        /// destination's hosts are on the interface's own segment).
         public var gateway: IPAddress?
+        /// A route to `destination` via `gateway`, or on the link when `gateway` is nil.
         public init(destination: CIDR, gateway: IPAddress? = nil) {
             self.destination = destination
             self.gateway = gateway

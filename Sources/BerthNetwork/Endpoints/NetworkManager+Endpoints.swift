@@ -55,6 +55,10 @@ extension NetworkManager {
             throw .invalid("\(options.namespace) is \(role)",
                            hint: "attach a container's namespace", parameter: "namespace", object: .namespace(options.namespace.description))
         }
+        // The path is recorded for gc and check to find the namespace again, from another
+        // process: one that names it only for this process (an anonymous namespace's
+        // /proc/PID/fd/N) would let gc take a running container's endpoint.
+        try RecordedNamespacePath.requireLasting(namespace.path, reference: options.namespace.description)
         Trace.mark("attach: namespace opened")
         let attached = try store.write { tx throws(BerthError) -> Attached in
             Trace.mark("attach: state locked")

@@ -134,9 +134,9 @@ public struct GCReport: Sendable, Hashable {
     public var unchecked: [UncheckedNamespace] = []
     /// Endpoints and publications a full `gc` could not remove because a step of their
     /// teardown failed, each kept with its record (and what of it the failing step left) for
-    /// the next `gc`, in words: "endpoint ID: why". The others were collected all the same.
-    /// Not counted by `isEmpty`.
-    public var failed: [String] = []
+    /// the next `gc`: which, and the error (its `description` is "endpoint ID: why"). The
+    /// others were collected all the same. Not counted by `isEmpty`.
+    public var failed: [GCFailure] = []
 
     /// A report of nothing removed.
     public init() {}

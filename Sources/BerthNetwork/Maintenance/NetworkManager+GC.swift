@@ -94,7 +94,7 @@ extension NetworkManager {
                 let (endpoints, unreadable) = try tx.endpointsLeniently()
                 for row in unreadable where scope.covers(endpoint: row.id) {
                     guard scope.coversAll else { throw row.error }
-                    report.failed.append("endpoint \(row.id): \(row.error)")
+                    report.failed.append(GCFailure(owner: .endpoint, id: row.id, error: row.error))
                     failed.insert(row.id)
                 }
                 for endpoint in endpoints {
@@ -135,7 +135,7 @@ extension NetworkManager {
                         // A gc narrowed to this endpoint has nothing else to collect: its
                         // caller hears why. A full one keeps it, says so, and goes on.
                         guard scope.coversAll else { throw error }
-                        report.failed.append("endpoint \(endpoint.id): \(error)")
+                        report.failed.append(GCFailure(owner: .endpoint, id: endpoint.id, error: error))
                         live[endpoint.id] = endpoint
                         failed.insert(endpoint.id)
                         continue
@@ -144,7 +144,7 @@ extension NetworkManager {
                 }
                 // Publications have ids of their own: a narrowed gc leaves them all alone.
                 let publications = if scope.coversAll { try collectPublications(tx) }
-                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [UncheckedNamespace](), failed: [String]()) }
+                    else { (removed: [String](), kept: try tx.publications().map(\.id), unchecked: [UncheckedNamespace](), failed: [GCFailure]()) }
                 report.endpoints += publications.removed
                 report.unchecked += publications.unchecked
                 report.failed += publications.failed

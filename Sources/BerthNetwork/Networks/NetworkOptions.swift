@@ -41,6 +41,13 @@ public struct NetworkOptions: Sendable, Hashable {
     public var ipv4: Bool
     /// Whether the resolver serves the network's names and containers use the gateway as
     /// their nameserver; nil means on, except for the default network (as in Docker).
+    ///
+    /// On (the default for `NetworkOptions(name:)`), the network's first attach starts the
+    /// resolver, `berth-dns`, as a process of its own that outlives the call: the manager's
+    /// `resolverExecutable`, else `BERTH_DNS`, else `berth-dns` beside the running
+    /// executable (for an embedding runtime, beside the runtime's own binary). Without it
+    /// that attach fails and leaves nothing. Give `false` for a network that needs no names
+    /// and no extra process.
     public var dns: Bool?
     /// Where the resolver forwards the network's other queries (`ADDR`, `ADDR:PORT`,
     /// `[V6]:PORT`); empty means the host's nameservers.

@@ -6,13 +6,13 @@ extension NetworkManager {
     /// elements are left to `gc`'s one pass over Berth's table, as a dead endpoint's are.
     /// Returns the removed ids, the ids of those kept, each kept one whose namespace could
     /// not be opened (not known to be gone) with why, and for each whose removal failed
-    /// (kept, in a savepoint of its own rolled back) why, in words.
+    /// (kept, in a savepoint of its own rolled back) why.
     func collectPublications(_ tx: StateTransaction) throws(BerthError)
-        -> (removed: [String], kept: [String], unchecked: [UncheckedNamespace], failed: [String]) {
+        -> (removed: [String], kept: [String], unchecked: [UncheckedNamespace], failed: [GCFailure]) {
         var removed: [String] = []
         var kept: [String] = []
         var unchecked: [UncheckedNamespace] = []
-        var failed: [String] = []
+        var failed: [GCFailure] = []
         for publication in try tx.publications() {
             let status = host.namespaceStatus(path: publication.namespacePath, identity: publication.namespaceIdentity)
             if case .unknown(let error) = status {
@@ -28,7 +28,7 @@ extension NetworkManager {
                     try tx.deletePublication(id: publication.id)
                 }
             } catch {
-                failed.append("publication \(publication.id): \(error)")
+                failed.append(GCFailure(owner: .publication, id: publication.id, error: error))
                 kept.append(publication.id)
                 continue
             }

@@ -53,6 +53,8 @@ extension NetworkManager {
             throw .invalid("\(options.namespace) is \(role)", hint: "publish to a container's namespace",
                            parameter: "namespace", object: .namespace(options.namespace.description))
         }
+        // Recorded for gc to find the namespace again (see attach).
+        try RecordedNamespacePath.requireLasting(namespace.path, reference: options.namespace.description)
         return try store.write { tx throws(BerthError) -> PublicationRecord in
             let publicationExists = try tx.publication(id: options.id) != nil
             let endpointExists = try tx.endpoint(id: options.id) != nil

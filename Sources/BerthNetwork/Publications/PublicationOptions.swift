@@ -18,6 +18,9 @@ public struct PublicationOptions: Sendable, Hashable {
     /// The IPv6 address the ports forward to; nil when the interface has none.
     public var ipv6Address: IPv6Address?
     /// The namespace the address lives in: by name, path or pid, or one the caller holds open.
+    /// Its path is recorded and must name it for as long as the publication stands, as
+    /// `AttachOptions.namespace` says: a per-process path (`/proc/PID/fd/N`, `/proc/self/…`)
+    /// is refused.
     public var namespace: NamespaceReference
     /// The host-side link traffic to the address leaves through, when known.
     public var hostLink: InterfaceName?

@@ -12,12 +12,16 @@ import Synchronization
 /// Every change runs through `write`, one `BEGIN IMMEDIATE` transaction under an exclusive
 /// `flock` on the directory's `lock` file, so separate `berth` processes serialize: two
 /// concurrent attaches can never lease the same address or claim the same port. Reads run
-/// through `read` and take no lock (WAL lets them proceed beside a writer).
+/// through `read` and take no cross-process lock: WAL lets them proceed beside a writer. In
+/// one process a read never waits for a write either: a write holds the store's connection
+/// for its whole transaction (waiting up to `lockTimeout` for another process's lock, and in
+/// an attach for the DNS resolver to answer), so a read made meanwhile runs on a second,
+/// read-only connection, opened on first such need.
 ///
 /// The directory is created 0700 and its files 0600; a symlink planted as the directory,
 /// the database, its WAL/SHM files or the lock file is refused, never followed.
 public final class StateStore: Sendable {
-    /// Where state lives unless `--state-dir` or `BERTH_STATE_DIR` says otherwise.
+    /// Where state lives unless the caller names another directory or `BERTH_STATE_DIR` does.
     public static let defaultDirectory = "/var/lib/berth"
     /// The environment variable that moves the state directory.
     public static let directoryEnvironmentVariable = "BERTH_STATE_DIR"
@@ -35,12 +39,17 @@ public final class StateStore: Sendable {
     public let lockTimeout: Duration
 
     private let connection: Mutex<Connection>
+    /// The connection reads use while a write holds `connection`; opened on first need, so
+    /// a process that never reads beside a write (a CLI's attach) never opens it.
+    private let readConnection = Mutex<ReadConnection>(ReadConnection())
+    /// The boot `bind(boot:)` declared, and whether the state is known to record it.
+    private let bootBinding = BootBinding()
     private let lock: StateLock
     /// The owners whose tables `prepare` found current; later calls cost nothing.
     private let preparedExtensions = Mutex<Set<String>>([])
 
-    /// The state directory to use: an explicit `--state-dir` value, else `BERTH_STATE_DIR`,
-    /// else `/var/lib/berth`.
+    /// The state directory to use: `option` when given and not empty (a front end's own
+    /// setting), else `BERTH_STATE_DIR`, else `/var/lib/berth`.
     public static func resolveDirectory(_ option: String? = nil) -> String {
         if let option, !option.isEmpty { return option }
         if let value = getenv(directoryEnvironmentVariable) {
@@ -91,28 +100,55 @@ public final class StateStore: Sendable {
         try connection.withLock { (connection: inout Connection) throws(BerthError) -> T in
             try lock.acquire(timeout: lockTimeout)
             defer { lock.release() }
-            return try connection.transaction(writable: true, body)
+            return try connection.transaction(writable: true, settling: bootBinding, body)
         }
     }
 
     /// Runs `body` as one read transaction: a consistent snapshot, no lock, no changes.
     ///
+    /// It does not wait for a write of this process: when another thread's write holds the
+    /// store's connection, the read runs on a read-only connection of its own (opened the
+    /// first time), and sees what was committed before it began.
+    ///
     /// Records of an earlier boot are never read as live: when this process's first
     /// transaction is a read and the state records another boot than `bind(boot:)` gave,
-    /// a write transaction settles the boot first (see `StateTransaction+Boot`).
+    /// a write transaction settles the boot first (see `StateTransaction+Boot`); that read
+    /// waits for the write lock, once.
     public func read<T: Sendable>(_ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T {
-        try connection.withLock { (connection: inout Connection) throws(BerthError) -> T in
-            if !connection.bootSettled, let boot = connection.boot {
-                let recorded = try connection.transaction(writable: false) { tx throws(BerthError) in try tx.recordedBoot() }
-                if recorded == boot {
-                    connection.bootSettled = true
-                } else {
-                    try lock.acquire(timeout: lockTimeout)
-                    defer { lock.release() }
-                    try connection.transaction(writable: true) { _ throws(BerthError) in }
-                }
+        try settleBootForReads()
+        // The store's own connection when no write holds it: a process that reads only
+        // between its writes (a CLI's attach) opens no second connection.
+        let onWriteConnection = try connection.withLockIfAvailable { (connection: inout Connection) throws(BerthError) -> T in
+            try connection.transaction(writable: false, settling: nil, body)
+        }
+        if let result = onWriteConnection { return result }
+        return try readConnection.withLock { (reader: inout ReadConnection) throws(BerthError) -> T in
+            try reader.transaction(directory: directory, body)
+        }
+    }
+
+    /// Makes sure the state records this process's boot before a read (see `read`): one
+    /// read of the recorded boot the first time, a write transaction that settles it when
+    /// it is another one, nothing once settled.
+    private func settleBootForReads() throws(BerthError) {
+        guard let boot = bootBinding.unsettled else { return }
+        // Read on whichever connection is free, as `read` does; the binding's lock is not
+        // held meanwhile (a write takes it to settle).
+        let recorded: String
+        if let read = try connection.withLockIfAvailable({ (connection: inout Connection) throws(BerthError) -> String in
+            try connection.transaction(writable: false, settling: nil) { tx throws(BerthError) in try tx.recordedBoot() }
+        }) {
+            recorded = read
+        } else {
+            recorded = try readConnection.withLock { (reader: inout ReadConnection) throws(BerthError) -> String in
+                try reader.transaction(directory: directory) { tx throws(BerthError) in try tx.recordedBoot() }
             }
-            return try connection.transaction(writable: false, body)
+        }
+        if recorded == boot {
+            bootBinding.settled(boot)
+        } else {
+            // The write settles it (and forgets what the earlier boot left) before its body.
+            try write { _ throws(BerthError) in }
         }
     }
 
@@ -126,11 +162,11 @@ public final class StateStore: Sendable {
         try connection.withLock { (connection: inout Connection) throws(BerthError) -> T? in
             guard try lock.tryAcquire() else { return nil }
             defer { lock.release() }
-            if !connection.bootSettled, connection.boot != nil {
+            if bootBinding.unsettled != nil {
                 // As `read` does, with the lock already held: a write settles the boot.
-                try connection.transaction(writable: true) { _ throws(BerthError) in }
+                try connection.transaction(writable: true, settling: bootBinding) { _ throws(BerthError) in }
             }
-            return try connection.transaction(writable: false, body)
+            return try connection.transaction(writable: false, settling: nil, body)
         }
     }
 
@@ -140,11 +176,7 @@ public final class StateStore: Sendable {
     /// resolver record of that earlier boot, whose kernel objects a reboot destroyed. nil
     /// (the boot cannot be read) checks nothing.
     public func bind(boot: String?) {
-        connection.withLock { (connection: inout Connection) in
-            guard connection.boot != boot else { return }
-            connection.boot = boot
-            connection.bootSettled = false
-        }
+        bootBinding.bind(boot)
     }
 
     /// Declares that this process exits right after its work, as a CLI's attach or detach
@@ -228,21 +260,92 @@ public final class StateStore: Sendable {
     }
 }
 
-/// The database connection together with the count that tells transactions apart, and
-/// the boot check's state.
+/// The boot this process runs in (`StateStore.bind(boot:)`; nil checks nothing) and
+/// whether the state is known to record it: checked by the first write transaction (or
+/// read, `StateStore.read`), then never again in this process — which cannot outlive a
+/// boot. Its own lock, taken briefly and never around another: reads on the second
+/// connection consult it while a write holds the first.
+final class BootBinding: Sendable {
+    private struct State {
+        var boot: String?
+        var settled = false
+    }
+
+    private let state = Mutex<State>(State())
+
+    /// The bound boot while the state is not known to record it; nil once it is (or when
+    /// no boot is bound).
+    var unsettled: String? { state.withLock { $0.settled ? nil : $0.boot } }
+
+    /// Binds `boot`; a boot other than the one bound is unsettled again.
+    func bind(_ boot: String?) {
+        state.withLock { state in
+            guard state.boot != boot else { return }
+            state.boot = boot
+            state.settled = false
+        }
+    }
+
+    /// Records that the state records `boot`, unless another boot was bound meanwhile.
+    func settled(_ boot: String) {
+        state.withLock { if $0.boot == boot { $0.settled = true } }
+    }
+}
+
+/// The second connection `StateStore.read` uses while a write holds the first; nil until
+/// first needed.
+struct ReadConnection: ~Copyable {
+    private var connection: Connection?
+
+    init() {}
+
+    /// Runs `body` as a read transaction on this connection, opening it the first time
+    /// (the checks the store's `init` made of the database's files, made again).
+    mutating func transaction<T>(directory: String, _ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T {
+        var open: Connection
+        if let existing = connection.take() {
+            open = existing
+        } else {
+            open = Connection(try Self.openDatabase(directory: directory))
+        }
+        // Put back whether the body throws or not (a noncopyable value cannot go back in a
+        // `defer`).
+        do throws(BerthError) {
+            let result = try open.transaction(writable: false, settling: nil, body)
+            connection = consume open
+            return result
+        } catch {
+            connection = consume open
+            throw error
+        }
+    }
+
+    /// Opens the second connection, making again the checks the store's `init` made of the
+    /// database's files.
+    private static func openDatabase(directory: String) throws(BerthError) -> Database {
+        let dirfd = try StateFiles.openDirectory(directory)
+        defer { close(dirfd) }
+        try StateFiles.refuseSymlink(StateStore.databaseName + "-wal", in: dirfd, directoryPath: directory)
+        try StateFiles.refuseSymlink(StateStore.databaseName + "-shm", in: dirfd, directoryPath: directory)
+        let database = try Database(path: directory + "/" + StateStore.databaseName, create: false)
+        // Reads only: each transaction's guard refuses a writing statement; this refuses
+        // one at the connection too.
+        try database.script("PRAGMA query_only = ON;")
+        return database
+    }
+}
+
+/// The database connection together with the count that tells transactions apart.
 struct Connection: ~Copyable {
     let database: Database
     private var generation: UInt64 = 0
-    /// The boot this process runs in (`StateStore.bind(boot:)`); nil checks nothing.
-    var boot: String?
-    /// Whether the state is known to record `boot`: checked by the first write transaction
-    /// (or read, `StateStore.read`), then never again in this process — which cannot
-    /// outlive a boot.
-    var bootSettled = false
 
     init(_ database: Database) { self.database = database }
 
-    mutating func transaction<T>(writable: Bool, _ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T {
+    /// One transaction. A writable one first settles the boot `boot` binds (when not
+    /// settled yet): it makes the state record it, forgetting an earlier boot's records.
+    mutating func transaction<T>(writable: Bool, settling boot: BootBinding?,
+                                 _ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T {
         generation &+= 1
         let db = database
         try db.script(writable ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED")
@@ -254,12 +357,12 @@ struct Connection: ~Copyable {
         }
         do {
             let transaction = StateTransaction(database: db, generation: generation, isWritable: writable)
-            if writable, !bootSettled, let boot {
+            if writable, let binding = boot, let current = binding.unsettled {
                 // The instance row is read here, not again by `instance()`: the check costs
                 // no statement of its own. A forget commits at once, so a body that fails
                 // after it leaves the state settled all the same.
-                if try transaction.settleBoot(boot) { try transaction.commitAndContinue() }
-                bootSettled = true
+                if try transaction.settleBoot(current) { try transaction.commitAndContinue() }
+                binding.settled(current)
             }
             let result = try body(transaction)
             // A body may have committed itself (`StateTransaction.commit`).

@@ -160,6 +160,38 @@ struct AttachPolicyTests {
         #expect(try manager.attach(AttachOptions(network: "inner", namespace: .name("ctr"))).network == "inner")
     }
 
+    /// An anonymous namespace's `/proc/PID/fd/N` (and any path that names the namespace
+    /// only for one process) would be recorded, and a `gc` run by another process, or after
+    /// the fd is closed, would find it gone and take a running container's endpoint.
+    @Test("a per-process namespace path (/proc/PID/fd/N, /proc/self/…, another thread's task path) is refused before anything is made; /proc/PID/ns/net is attached")
+    func perProcessNamespacePathRefused() throws {
+        let host = try webHost()
+        let ctr = host.kernel.addNamespace("ctr", pid: 123)
+        let refused = ["/proc/123/fd/7", "/proc/self/fd/7", "/proc/thread-self/fd/7", "/proc/123/task/124/ns/net", "/proc/123/root/run/netns/x",
+                       "/run/netns/../../proc/123/fd/7"]
+        for path in refused { host.kernel.addPath(path, to: ctr) }
+        let before = host.kernel.snapshot()
+        for path in refused {
+            for reference in [NamespaceReference.path(path), .open(try host.kernel.openNamespace(.path(path)))] {
+                let error = refusal { try host.manager.attach(AttachOptions(network: "web", namespace: reference, id: "anon", ports: [try PortSpec(parsing: "8080:80")])) }
+                expect(error, .invalidArgument, ["namespace path \(path) ", "garbage collection would find the namespace gone"],
+                       parameter: "namespace", remedy: .chooseAnother(parameter: "namespace"))
+                #expect(error?.hint?.contains("/proc/PID/ns/net") == true)
+                #expect(error?.operation == .attach)
+            }
+        }
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.recorded().isEmpty)
+        #expect(host.kernel.link("eth0", in: ctr) == nil)
+        // The process's own namespace link, directly or through its main thread, is kept.
+        host.kernel.addPath("/proc/123/task/123/ns/net", to: ctr)
+        let byPid = try host.manager.attach(AttachOptions(network: "web", namespace: .pid(123), id: "bypid"))
+        #expect(byPid.namespacePath == "/proc/123/ns/net")
+        let byTask = try host.manager.attach(AttachOptions(network: "web", namespace: .path("/proc/123/task/123/ns/net"), id: "bytask",
+                                                           interfaceName: InterfaceName("eth1")))
+        #expect(byTask.namespacePath == "/proc/123/task/123/ns/net")
+    }
+
     @Test("an interface name the namespace already has is refused naming it; the lease is not kept")
     func interfaceNameTaken() throws {
         let host = try webHost()

@@ -64,6 +64,10 @@ struct MaintenancePolicyTests {
         let report = try host.manager.gc()
         #expect(report.endpoints.sorted() == ["e2", "e3"])
         #expect(report.links.contains("vbleft"))
+        // Which failed and why, whole: the failing step's error, not only its words.
+        #expect(report.failed.map(\.owner) == [.endpoint] && report.failed.map(\.id) == ["e1"], "\(report.failed)")
+        #expect(report.failed.first?.error.code == .permissionDenied, "\(report.failed)")
+        #expect(report.failed.first?.description.hasPrefix("endpoint e1: ") == true, "\(report.failed)")
         #expect(try host.manager.endpoints().map(\.id) == ["e1"])
         #expect(try host.manager.endpoint("e1").isDetaching)
         #expect(host.kernel.link(veth1.name) != nil)

@@ -353,6 +353,20 @@ struct PublicationPolicyTests {
         #expect(try host.manager.check().map(\.repair) == [.recheckWithPrivilege])
         #expect(try host.manager.verifyPublication(id: "p1").map(\.repair) == [.recheckWithPrivilege])
     }
+    @Test("publishing to a per-process namespace path (an anonymous namespace's /proc/PID/fd/N) is refused: gc would find it gone")
+    func perProcessNamespacePathRefused() throws {
+        let host = try wiredHost()
+        let ext = try host.kernel.openNamespace(.name("ext1"))
+        host.kernel.addPath("/proc/123/fd/7", to: ext)
+        let before = host.kernel.snapshot()
+        let error = refusal { try publish(host, "p1", namespace: .path("/proc/123/fd/7"), ports: ["9090:90"]) }
+        expect(error, .invalidArgument, ["namespace path /proc/123/fd/7 is a file descriptor of process 123"], parameter: "namespace",
+               remedy: .chooseAnother(parameter: "namespace"))
+        #expect(error?.operation == .publish)
+        #expect(host.kernel.snapshot() == before)
+        #expect(try host.manager.publications().isEmpty)
+    }
+
     @Test("publishing to the machine's initial namespace (/proc/1/ns/net) is refused, as to the host's own")
     func initialNamespaceRefused() throws {
         let host = try wiredHost()

@@ -17,7 +17,7 @@ struct UnreadableRowPolicyTests {
 
         // gc keeps it whole, says why, and collects the rest.
         let report = try host.manager.gc()
-        #expect(report.failed.count == 1 && report.failed.first?.contains("endpoint e1") == true, "\(report)")
+        #expect(report.failed.count == 1 && report.failed.first?.owner == .endpoint && report.failed.first?.id == "e1" && report.failed.first?.error.code == .state, "\(report)")
         #expect(host.kernel.link(endpoint.hostVeth.rawValue) != nil)
         #expect(host.nftables.ruleset.contains("berth-endpoint e1"))
         let problems = try host.manager.check()
