@@ -5,7 +5,8 @@ import BerthNetlink
 /// Tables: the NEWTABLE/DELTABLE message and the parser of GETTABLE replies.
 extension NFTNL {
     static func tableMessage(_ table: Table, type: UInt16, flags: UInt16, sequence: UInt32) throws(BerthError) -> [UInt8] {
-        try message(type: type, family: table.family.nfproto, flags: flags, sequence: sequence) { nlh throws(BerthError) in
+        try message(type: type, family: table.family.nfproto, flags: flags, sequence: sequence,
+                    capacity: namedMessageSize(table.name, table.comment)) { nlh throws(BerthError) in
             guard let t = nftnl_table_alloc() else { throw BerthError(.system, "allocate an nftnl table") }
             defer { nftnl_table_free(t) }
             nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), table.name)
