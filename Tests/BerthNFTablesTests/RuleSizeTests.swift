@@ -46,8 +46,9 @@ struct RuleSizeTests {
         let name = String(repeating: "j", count: 255)
         let rule = Rule(family: .inet, table: String(repeating: "t", count: 255), chain: String(repeating: "c", count: 255),
                         Array(repeating: .jump(name), count: 128), comment: String(repeating: "x", count: 127), handle: 7, position: 3)
+        // Replaced (the handle names the rule), so every attribute a rule message has goes.
         var transaction = Transaction()
-        transaction.add(.rule(rule))
+        transaction.replace(rule)
         #expect(transaction.validationError == nil, "\(String(describing: transaction.validationError))")
         let bytes = try NFTNL.ruleMessage(rule, type: NFTNL.MessageType.newRule, flags: 0, sequence: 1)
         // Longer than the 32 KiB the message once had, and within its bound.
