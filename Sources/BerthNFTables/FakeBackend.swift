@@ -73,8 +73,12 @@ public final class FakeBackend: NFTablesBackend, Sendable {
             var working = contents.state
             var next = contents.handles
             for operation in transaction.operations {
+                // Worded as `KernelBackend.explain` words the kernel's refusal of it.
+                let reason = Self.refusal(operation, in: working)
                 if let code = Self.perform(operation, on: &working, handles: &next) {
-                    throw NetlinkError(errno: Errno(code), operation: operation.description).berthError
+                    let error = NetlinkError(errno: Errno(code), operation: operation.description)
+                    if let reason { throw Self.refusedError(operation, reason, cause: error) }
+                    throw error.berthError
                 }
             }
             contents.state = working
@@ -99,7 +103,7 @@ public final class FakeBackend: NFTablesBackend, Sendable {
         case .set(let s), .element(_, let s): table = key(s.family, s.table)
         }
         var handle = handles[table] ?? 1
-        let code = perform(operation, on: &state, handle: &handle)
+        let code = refusal(operation, in: state) != nil ? KernelErrno.notSupported : perform(operation, on: &state, handle: &handle)
         if code == nil {
             if case .table(let t) = operation.object, state.table(t.family, t.name) == nil {
                 handles[table] = nil

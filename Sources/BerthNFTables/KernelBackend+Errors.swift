@@ -1,8 +1,9 @@
 import BerthCore
 import BerthNetlink
 
-/// Refusals explained: a changed generation is a conflict, and a refusal the fake would not
-/// have given names the kernel feature (module) that is missing.
+/// Refusals explained: a changed generation is a conflict, a refusal the fake gives for what
+/// the operation is (`FakeBackend.refusal`) is worded as the fake words it, and a refusal the
+/// fake would not have given names the kernel feature (module) that is missing.
 extension KernelBackend {
     /// Turns a refusal into a BerthError; a refusal the fake (same semantics, all features)
     /// would not have given means the kernel lacks a feature: `.unsupported`, naming it.
@@ -12,17 +13,19 @@ extension KernelBackend {
             return BerthError(.conflict, "the nftables ruleset changed since generation \(generation ?? 0) was read", hint: "read it again and retry", cause: error)
         }
         guard let operation = failure.operation,
-              error.errno.code == KernelErrno.notSupported || error.errno.code == KernelErrno.noEntry,
-              let features = Self.features(operation) else { return error.berthError }
-        if error.errno.code == KernelErrno.noEntry {
-            guard let current = try? list() else { return error.berthError }
-            let fake = FakeBackend(state: current)
-            for earlier in transaction.operations {
-                if earlier == operation { break }
-                _ = fake.step(earlier)
-            }
-            if fake.step(operation) != nil { return error.berthError }
+              error.errno.code == KernelErrno.notSupported || error.errno.code == KernelErrno.noEntry else { return error.berthError }
+        // Replayed on the fake from what the kernel holds (the batch changed nothing): a
+        // module is blamed only when the fake, which has every feature, accepts the operation.
+        guard let current = try? list() else { return error.berthError }
+        let fake = FakeBackend(state: current)
+        for earlier in transaction.operations {
+            if earlier == operation { break }
+            _ = fake.step(earlier)
         }
+        if error.errno.code == KernelErrno.notSupported, let reason = fake.refusal(of: operation) {
+            return FakeBackend.refusedError(operation, reason, cause: error)
+        }
+        guard let features = Self.features(operation), fake.step(operation) == nil else { return error.berthError }
         return BerthError(.unsupported, "\(operation): the kernel lacks \(features)",
                           hint: "load the module (modprobe) or use a kernel built with it", cause: error)
     }

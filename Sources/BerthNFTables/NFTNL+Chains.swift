@@ -5,7 +5,8 @@ import BerthNetlink
 /// Chains: the NEWCHAIN/DELCHAIN message and the parser of GETCHAIN replies.
 extension NFTNL {
     static func chainMessage(_ chain: Chain, type: UInt16, flags: UInt16, sequence: UInt32) throws(BerthError) -> [UInt8] {
-        try message(type: type, family: chain.family.nfproto, flags: flags, sequence: sequence) { nlh throws(BerthError) in
+        try message(type: type, family: chain.family.nfproto, flags: flags, sequence: sequence,
+                    capacity: namedMessageSize(chain.table, chain.name, chain.comment)) { nlh throws(BerthError) in
             guard let c = nftnl_chain_alloc() else { throw BerthError(.system, "allocate an nftnl chain") }
             defer { nftnl_chain_free(c) }
             nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue), chain.table)

@@ -16,7 +16,8 @@ extension NFTNL {
     /// dumps by that table; chain dumps only by family, so a reader still drops other
     /// tables' chains.
     static func dumpRequest(_ type: UInt16, of table: Table? = nil, sequence: UInt32) throws(BerthError) -> [UInt8] {
-        try message(type: type, family: table?.family.nfproto ?? 0, flags: NetlinkFlags.dump, sequence: sequence) { nlh throws(BerthError) in
+        try message(type: type, family: table?.family.nfproto ?? 0, flags: NetlinkFlags.dump, sequence: sequence,
+                    capacity: namedMessageSize(table?.name)) { nlh throws(BerthError) in
             guard let table else { return }
             switch type {
             case MessageType.getChain:

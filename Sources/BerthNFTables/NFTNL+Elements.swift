@@ -20,7 +20,7 @@ extension NFTNL {
     /// tests replace): a batch must fail, never commit without that element.
     static func elementsMessage(_ set: NFTSet, _ elements: [Element], type: UInt16, flags: UInt16, sequence: UInt32,
                                 allocateElement: () -> OpaquePointer? = newElement) throws(BerthError) -> [UInt8] {
-        var capacity = 1024
+        var capacity = namedMessageSize(set.table, set.name)
         for element in elements { capacity += elementSize(element) }
         return try message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence, capacity: capacity) { nlh throws(BerthError) in
             guard let s = makeSet(set, full: false) else { throw BerthError(.system, "allocate an nftnl set for \(set.label)") }

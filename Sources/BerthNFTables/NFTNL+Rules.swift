@@ -5,8 +5,8 @@ import BerthNetlink
 /// Rules: the libnftnl rule, its NEWRULE/DELRULE message, its `nft --debug=netlink` text
 /// and the parser of GETRULE replies.
 extension NFTNL {
-    /// A libnftnl rule for `rule`; the caller frees it.
-    static func makeRule(_ rule: Rule) throws(BerthError) -> OpaquePointer {
+    /// A libnftnl rule for `rule` (with `exprs`, its compiled expressions); the caller frees it.
+    static func makeRule(_ rule: Rule, exprs: [Expr]? = nil) throws(BerthError) -> OpaquePointer {
         guard let r = nftnl_rule_alloc() else { throw BerthError(.system, "allocate an nftnl rule") }
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), rule.table)
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), rule.chain)
@@ -17,7 +17,7 @@ extension NFTNL {
             let data = userdata(0, comment)
             data.withUnsafeBytes { _ = nftnl_rule_set_data(r, UInt16(NFTNL_RULE_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }
         }
-        for expr in Compiler.compile(rule) {
+        for expr in exprs ?? Compiler.compile(rule) {
             guard let e = make(expr) else {
                 nftnl_rule_free(r)
                 throw .invalid("rule \"\(rule.rendered)\" contains an expression Berth cannot build: \(expr)")
@@ -42,8 +42,11 @@ extension NFTNL {
         var stripped = rule
         if type != MessageType.newRule { stripped.statements = [] }
         let r: OpaquePointer
+        // libnftnl writes the message without checking the buffer's end: size it from what
+        // goes in (the transaction refused a rule the kernel would not take, `Rule.validate`).
+        let exprs = Compiler.compile(stripped)
         if type == MessageType.newRule {
-            r = try makeRule(stripped)
+            r = try makeRule(stripped, exprs: exprs)
         } else {
             guard let bare = nftnl_rule_alloc() else { throw BerthError(.system, "allocate an nftnl rule") }
             nftnl_rule_set_str(bare, UInt16(NFTNL_RULE_TABLE.rawValue), rule.table)
@@ -53,7 +56,8 @@ extension NFTNL {
             r = bare
         }
         defer { nftnl_rule_free(r) }
-        return try message(type: type, family: rule.family.nfproto, flags: flags, sequence: sequence, capacity: 32768) { nlh in
+        return try message(type: type, family: rule.family.nfproto, flags: flags, sequence: sequence,
+                           capacity: ruleMessageSize(stripped, exprs: exprs)) { nlh in
             nftnl_rule_nlmsg_build_payload(nlh, r)
         }
     }

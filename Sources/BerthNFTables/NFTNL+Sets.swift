@@ -31,7 +31,8 @@ extension NFTNL {
     }
 
     static func setMessage(_ set: NFTSet, type: UInt16, flags: UInt16, sequence: UInt32) throws(BerthError) -> [UInt8] {
-        try message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence) { nlh throws(BerthError) in
+        try message(type: type, family: set.family.nfproto, flags: flags, sequence: sequence,
+                    capacity: namedMessageSize(set.table, set.name, set.comment)) { nlh throws(BerthError) in
             guard let s = makeSet(set, full: type == MessageType.newSet, id: sequence) else { throw BerthError(.system, "allocate an nftnl set for \(set.label)") }
             defer { nftnl_set_free(s) }
             nftnl_set_nlmsg_build_payload(nlh, s)

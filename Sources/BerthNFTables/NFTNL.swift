@@ -28,10 +28,14 @@ enum NFTNL {
 
     /// Builds one message into a scratch buffer of `capacity` bytes with `body`.
     ///
+    /// libnftnl writes without checking the buffer's end: `capacity` must be an upper bound
+    /// of what `body` writes (`NFTNL+Sizes`), never a fixed guess; the default is for
+    /// messages of fixed-size attributes only.
+    ///
     /// Throws when the header cannot be built or `body` throws (an object libnftnl could not
     /// allocate): a message missing its payload must never go out in a batch that would
     /// commit without it.
-    static func message(type: UInt16, family: UInt32, flags: UInt16, sequence: UInt32, capacity: Int = 16384,
+    static func message(type: UInt16, family: UInt32, flags: UInt16, sequence: UInt32, capacity: Int = 1024,
                         _ body: (UnsafeMutablePointer<nlmsghdr>) throws(BerthError) -> Void) throws(BerthError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: capacity)
         var failure: BerthError?

@@ -76,5 +76,22 @@ public struct Rule: Sendable, Hashable {
             default: break
             }
         }
+        try validateSize()
+    }
+
+    /// Refuses a rule the kernel would not take whole: more expressions than it accepts in
+    /// one rule (NFT_RULE_MAXEXPRS), or expressions longer than a netlink attribute can say.
+    /// The message is sized from the same expressions, so nothing is written past its end.
+    func validateSize() throws(BerthError) {
+        let exprs = Compiler.compile(self)
+        guard exprs.count <= NFTNL.maxExpressionsPerRule else {
+            throw .invalid("rule in chain \(family) \(table) \(chain) compiles to \(exprs.count) nftables expressions; the kernel takes at most \(NFTNL.maxExpressionsPerRule) in one rule",
+                           hint: "split the statements over several rules, or match many addresses or ports with a set")
+        }
+        let bytes = NFTNL.expressionsSize(exprs)
+        guard bytes <= NFTNL.maxNestedAttributeLength else {
+            throw .invalid("rule in chain \(family) \(table) \(chain) needs up to \(bytes) bytes of expressions; a netlink attribute holds at most \(NFTNL.maxNestedAttributeLength)",
+                           hint: "split the statements over several rules")
+        }
     }
 }

@@ -10,6 +10,12 @@ public struct Table: Sendable, Hashable {
     public var name: String
     /// A comment kept in the table's user data: at most 127 bytes, without quotes or newlines (checked when queued).
     public var comment: String?
+    /// The table's flags as read back (NFTA_TABLE_FLAGS). Berth writes none: a table it
+    /// adds is neither dormant nor owned, and adding a table that exists clears `dormant`.
+    public var flags: TableFlags = []
+    /// The netlink port of the process owning the table (NFTA_TABLE_OWNER), when read back
+    /// with `flags` holding `owner`: only that process may change it.
+    public var owner: UInt32?
 
     /// The table `family name`. Nothing is checked until a transaction queues it.
     public init(_ family: Family, _ name: String, comment: String? = nil) {
@@ -68,4 +74,17 @@ enum Names {
             throw .invalid("comment of \(owner()) \"\(comment)\" must be at most 127 bytes without quotes or newlines")
         }
     }
+}
+
+/// The flags of a table (NFT_TABLE_F_*), as the kernel reports them.
+public struct TableFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// NFT_TABLE_F_DORMANT: the table's base chains are unhooked; they see no packets.
+    public static let dormant = TableFlags(rawValue: 1)
+    /// NFT_TABLE_F_OWNER: the table belongs to one netlink socket (`Table.owner`); every
+    /// other process's change to it is refused (EPERM), and it goes when that socket closes.
+    public static let owner = TableFlags(rawValue: 2)
+    /// NFT_TABLE_F_PERSIST: an owned table that outlives its owner's socket.
+    public static let persist = TableFlags(rawValue: 4)
 }

@@ -183,6 +183,13 @@ public struct Transaction: Sendable {
                 throw .invalid("\(verb) rule in chain \(r.family) \(r.table) \(r.chain) needs the rule's handle", hint: "read the rule back to learn its handle")
             }
             if verb == .create { throw .invalid("rules cannot be created exclusively; use add or insert") }
+            // The kernel takes a handle on NEWRULE without NLM_F_REPLACE as "this rule
+            // exists" (EOPNOTSUPP, or ENOENT once deleted): a rule read back is added again
+            // only as a copy, on purpose.
+            if verb == .add || verb == .insert, r.handle != nil {
+                throw .invalid("\(verb) rule in chain \(r.family) \(r.table) \(r.chain) carries the handle \(r.handle ?? 0) of a rule read back",
+                               hint: "set its handle to nil to add a copy, use replace to change that rule, or position to place it next to it")
+            }
             if verb != .delete, verb != .destroy { try r.validate() }
         case .set(let s):
             try s.validate()

@@ -184,11 +184,17 @@ public final class NetlinkSocket: NetlinkTransport, @unchecked Sendable {
         while pending > 0 {
             let datagram: [NetlinkMessage]?
             do {
-                datagram = try receive(operation: request.entries.first?.operation ?? "netlink receive", waiting: !lost)
+                // After a refusal, what the kernel queued is read without waiting: it answers
+                // the whole sendmsg before it returns, and a refusal may be all it answers
+                // (nfnetlink checks CAP_NET_ADMIN once per datagram outside a batch, acks the
+                // first message with EPERM and drops the rest).
+                datagram = try receive(operation: request.entries.first?.operation ?? "netlink receive", waiting: !lost && firstError == nil)
             } catch where error.errno.code == ENOBUFS {
                 lost = true
                 continue
             } catch {
+                // A refusal already read is the answer, whatever could not be read after it.
+                if let firstError { throw firstError }
                 // The kernel applied the request within the sendmsg; what could not be read
                 // (an answer too big, no answer within the timeout) leaves its outcome
                 // unknown, never a refusal that a rollback would take for "nothing done".

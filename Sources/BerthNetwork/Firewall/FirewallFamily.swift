@@ -86,6 +86,16 @@ struct FirewallFamily: Sendable {
     /// them); a table made by any Berth so far has none.
     func mismatches(in table: Ruleset.TableContents) -> [String] {
         var found: [String] = []
+        // An owned table refuses every change but its owner's (EPERM, which would read as a
+        // missing CAP_NET_ADMIN); a dormant one holds the rules but hooks no chain, so
+        // nothing is published or masqueraded. Berth makes neither, and does not undo
+        // either: someone chose them.
+        if table.table.flags.contains(.owner) {
+            found.append("\(label)table is owned by the process of netlink port \(table.table.owner.map(String.init) ?? "unknown") (flag owner): only that process may change it")
+        }
+        if table.table.flags.contains(.dormant) {
+            found.append("\(label)table is dormant (flag dormant): its chains see no packets")
+        }
         for object in skeleton {
             switch object {
             case .chain(let chain):
