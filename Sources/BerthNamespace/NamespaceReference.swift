@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 public import BerthCore
 
 /// How a caller names a network namespace: by its name under `/run/netns`, by a path, by a
@@ -16,9 +21,25 @@ public enum NamespaceReference: Sendable, Hashable, CustomStringConvertible {
     case open(NetworkNamespace)
 
     /// What `ip netns exec` and `berth attach` accept: a name, or a path when the text
-    /// contains a '/'.
+    /// contains a '/'. A relative path is made absolute against the working directory, as
+    /// the caller meant it: the path is recorded, and a later `gc` or `check` runs elsewhere.
     public init(nameOrPath text: String) {
-        self = text.contains("/") ? .path(text) : .name(text)
+        guard text.contains("/") else {
+            self = .name(text)
+            return
+        }
+        if !text.hasPrefix("/"), let directory = Self.workingDirectory() {
+            self = .path(directory == "/" ? "/" + text : directory + "/" + text)
+        } else {
+            self = .path(text)
+        }
+    }
+
+    /// The working directory, nil when it cannot be read (removed, or longer than PATH_MAX).
+    private static func workingDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The path this reference opens; for an open namespace, the path it was opened from.

@@ -11,7 +11,12 @@ struct NamespaceReferenceTests {
     func parsing() {
         #expect(NamespaceReference(nameOrPath: "ctr1") == .name("ctr1"))
         #expect(NamespaceReference(nameOrPath: "/proc/42/ns/net") == .path("/proc/42/ns/net"))
-        #expect(NamespaceReference(nameOrPath: "./ctr1") == .path("./ctr1"))
+        // A relative path is made absolute where it is given: it is recorded, and gc runs
+        // from another directory.
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let cwd = getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? ""
+        #expect(NamespaceReference(nameOrPath: "./ctr1") == .path(cwd + "/./ctr1"))
+        #expect(NamespaceReference(nameOrPath: "ns/ctr1") == .path(cwd + "/ns/ctr1"))
     }
 
     @Test("each reference says where it leads and reads as the caller gave it")

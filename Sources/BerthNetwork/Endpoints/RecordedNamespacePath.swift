@@ -11,7 +11,8 @@ package import BerthCore
 /// `/proc/PID/fd/N` (what `NetworkNamespace.createAnonymous()` gives: valid while that
 /// descriptor is open), `/proc/PID/task/TID/…` of a thread other than the process's main
 /// one (a thread's namespace, which its exit or a `setns` takes away), and any other path
-/// inside a process's `/proc` directory than its `ns/net` (`/proc/PID/root/…`). Accepted:
+/// inside a process's `/proc` directory than its `ns/net` (`/proc/PID/root/…`), and a
+/// relative path (another process resolves it against its own directory). Accepted:
 /// every other path, among them `/run/netns/NAME` and `/proc/PID/ns/net` (which names the
 /// namespace as long as the container's process lives; `gc` finds a path whose process
 /// ended, or whose pid now belongs to a process in another namespace, gone — the namespace
@@ -24,14 +25,16 @@ package enum RecordedNamespacePath {
         guard let reason = perProcessReason(path) else { return }
         throw BerthError(.invalidArgument, "namespace path \(path) \(reason), so it cannot be recorded as a container's namespace: "
                          + "garbage collection would find the namespace gone while the container still runs",
-                         hint: "give the namespace a name under /run/netns, or give /proc/PID/ns/net of the container's process",
+                         hint: "give the namespace a name under /run/netns, an absolute path, or /proc/PID/ns/net of the container's process",
                          object: .namespace(reference), parameter: "namespace", remedy: .chooseAnother(parameter: "namespace"))
     }
 
     /// Why `path` names its namespace only for a while or for one process, in words, or nil
     /// when it may be recorded.
     package static func perProcessReason(_ path: String) -> String? {
-        guard path.hasPrefix("/") else { return nil }
+        guard path.hasPrefix("/") else {
+            return "is relative, which gc, check and the OCI hook would resolve against their own working directories"
+        }
         // Lexically, as the kernel walks it: `/proc/./self` and `/run/../proc/self` are
         // `/proc/self`. (A symlink elsewhere that leads into /proc is not followed.)
         var parts: [Substring] = []

@@ -168,7 +168,7 @@ struct AttachPolicyTests {
         let host = try webHost()
         let ctr = host.kernel.addNamespace("ctr", pid: 123)
         let refused = ["/proc/123/fd/7", "/proc/self/fd/7", "/proc/thread-self/fd/7", "/proc/123/task/124/ns/net", "/proc/123/root/run/netns/x",
-                       "/run/netns/../../proc/123/fd/7"]
+                       "/run/netns/../../proc/123/fd/7", "ns/ctr", "./ctr"]
         for path in refused { host.kernel.addPath(path, to: ctr) }
         let before = host.kernel.snapshot()
         for path in refused {
