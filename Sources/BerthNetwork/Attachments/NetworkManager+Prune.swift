@@ -13,7 +13,9 @@ extension NetworkManager {
     /// mark is an interrupted attach's or detach's, and the endpoint no working attachment
     /// (its veth, address or elements may be half there, or half gone). Keeping it would
     /// hold its address and ports until some later detach; the prune finishes it as `gc`
-    /// does, and reports it with the others removed.
+    /// does, and reports it with the others removed. A row of the network that cannot be
+    /// decoded (changed outside Berth) cannot be judged by `among`: it is kept whole, with
+    /// its veth and elements, and reported in `failed` unless `keeping` holds it.
     ///
     /// Crash-safe as `detach(id:)` is: the endpoints to remove are marked as detaching,
     /// and that is committed, before the kernel is touched; an interrupted prune leaves the
@@ -37,7 +39,14 @@ extension NetworkManager {
                 let instance = try tx.instance()
                 // A marked endpoint goes even when kept: under the lock no attach or detach is
                 // in flight, so its mark is an interrupted one's, not a working attachment.
-                let doomed = try tx.endpoints(network: name).filter { (!keeping.contains($0.id) || $0.isDetaching) && isCandidate($0) }
+                // A row that cannot be decoded (changed outside Berth) cannot be asked about:
+                // kept with all it has in the kernel and reported, as gc does; detaching it
+                // removes it.
+                let (recorded, unreadable) = try tx.endpointsLeniently()
+                for row in unreadable where row.network == name && !keeping.contains(row.id) {
+                    report.failed.append(GCFailure(owner: .endpoint, id: row.id, error: row.error))
+                }
+                let doomed = recorded.filter { $0.network == name && (!keeping.contains($0.id) || $0.isDetaching) && isCandidate($0) }
                 if doomed.contains(where: { !$0.isDetaching }) {
                     for endpoint in doomed where !endpoint.isDetaching { try tx.markDetaching(id: endpoint.id) }
                     try tx.commitAndContinue()
@@ -50,15 +59,16 @@ extension NetworkManager {
                     try finishDetach(marked, tx: tx, instance: instance, links: view.links)
                     report.endpoints.append(endpoint.id)
                 }
-                let endpoints = try tx.endpoints()
+                let (endpoints, unread) = try tx.endpointsLeniently()
                 let live = Dictionary(endpoints.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                let unreadableIDs = Set(unread.map(\.id))
                 let finished = Set(report.endpoints)
                 let bridge = view.byName[network.bridge.rawValue].flatMap { $0.kind == .bridge ? $0.index : nil }
                 for link in view.links where link.kind == .veth {
                     // This instance's veths only: on this network's bridge, or off any bridge
                     // (renamed by a detach whose deletion never ran) — and not an endpoint's.
                     guard let tag = KernelNames.Tag(link.alias), tag.kind == .endpoint, tag.instance == instance.id,
-                          !finished.contains(tag.owner), live[tag.owner]?.hostVeth.rawValue != link.name,
+                          !finished.contains(tag.owner), !unreadableIDs.contains(tag.owner), live[tag.owner]?.hostVeth.rawValue != link.name,
                           link.masterIndex == nil || link.masterIndex == bridge,
                           live[tag.owner] == nil || live[tag.owner]?.network == name else { continue }
                     do throws(BerthError) {
@@ -67,7 +77,7 @@ extension NetworkManager {
                     report.links.append(link.name)
                 }
                 let networks = try tx.networks()
-                let liveEndpoints = Set(endpoints.map(\.id) + (try tx.publications().map(\.id)))
+                let liveEndpoints = Set(endpoints.map(\.id) + (try tx.publications().map(\.id))).union(unreadableIDs)
                 report.firewallObjects = try firewall(instance).removeLeftovers(knownNetworks: Set(networks.map(\.name)), liveEndpoints: liveEndpoints,
                                                                                 dualStack: networks.contains(where: \.hasIPv6))
                 return report

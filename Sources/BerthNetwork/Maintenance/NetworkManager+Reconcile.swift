@@ -21,7 +21,8 @@ extension NetworkManager {
     ///   and publications whose namespace is gone, get no elements.
     ///
     /// Returns what it restored, what it tagged, and what it cannot restore (an endpoint
-    /// whose veth pair is gone, an adopted bridge that is gone, …) with the repair that can.
+    /// whose veth pair is gone, an adopted bridge that is gone, an endpoint row that cannot
+    /// be decoded, …) with the repair that can.
     ///
     /// Reads the state once, the links and addresses once and Berth's table once.
     @discardableResult
@@ -34,11 +35,14 @@ extension NetworkManager {
                 let recorded = try tx.networks()
                 // Never restored: a network whose create or removal was interrupted is gc's to finish.
                 let networks = recorded.filter { $0.phase == .ready }
-                let endpoints = try tx.endpoints()
+                // A row that cannot be decoded (changed outside Berth) gets no repair and is
+                // reported; its elements are not the plan's (it plans only what it knows).
+                let (endpoints, unreadable) = try tx.endpointsLeniently()
                 let publications = try tx.publications()
                 let view = try HostView(host, addresses: true, ipv6: networks.contains(where: \.hasIPv6))
                 var report = ReconcileReport()
                 report.remaining += recorded.filter { $0.phase != .ready }.map(CheckProblem.interrupted)
+                report.remaining += unreadable.map(CheckProblem.unreadable)
                 var bridges: [String: Int32] = [:]
                 for network in networks {
                     let problems = try bridgeProblems(network, view: view, instance: instance)

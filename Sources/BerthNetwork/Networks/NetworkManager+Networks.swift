@@ -236,9 +236,10 @@ extension NetworkManager {
         do {
             try store.write { tx throws(BerthError) in
                 let network = try tx.requireNetwork(named: name)
-                let attached = try tx.endpoints(network: name)
+                // Ids only: a row that cannot be decoded is attached all the same.
+                let attached = try tx.endpointIDs(network: name)
                 if !attached.isEmpty {
-                    let ids = attached.prefix(5).map { EndpointShortID.display($0.id) }.joined(separator: ", ")
+                    let ids = attached.prefix(5).map { EndpointShortID.display($0) }.joined(separator: ", ")
                     let more = attached.count > 5 ? " and \(attached.count - 5) more" : ""
                     throw BerthError(.conflict, "network \(name) has \(attached.count) endpoint(s) attached: \(ids)\(more)",
                                      hint: "detach its endpoints first", object: .network(name), remedy: .detachEndpoints)

@@ -203,6 +203,12 @@ extension StateTransaction {
         try db().execute("DELETE FROM endpoints WHERE id = ?", [.text(id)]) > 0
     }
 
+    /// The ids of the endpoints attached to `network`, in address order, without decoding
+    /// their rows (so a row changed outside Berth counts too).
+    package func endpointIDs(network: String) throws(BerthError) -> [String] {
+        try db().query("SELECT id FROM endpoints WHERE network = ? ORDER BY ipv4, ipv6", [.text(network)]) { row in row.text(0) }
+    }
+
     /// How many endpoints are attached to `network`.
     public func endpointCount(network: String) throws(BerthError) -> Int {
         try db().queryFirst("SELECT count(*) FROM endpoints WHERE network = ?", [.text(network)]) { row in row.int(0) } ?? 0
