@@ -132,6 +132,7 @@ public final class ContainerProcess: Sendable {
             config.mount_sys = spec.namespaces.contains(.mount) && (spec.rootfs != nil || !spec.privileged) ? 1 : 0
             config.restrict_kernel_files = spec.namespaces.contains(.mount) && !spec.privileged ? 1 : 0
             config.readonly_rootfs = spec.readOnlyRootfs ? 1 : 0
+            config.`init` = spec.initProcess ? 1 : 0
             return volumes.withMounts { mounts, count in
                 config.mounts = mounts
                 config.mount_count = count
