@@ -15,12 +15,13 @@ struct InitCLITests {
         try ContainerCLI.container(sandbox, name)?["exitCode"] as? Int
     }
 
-    /// `/proc/PID/stat`'s state inside the container NAME (through `berth exec`), nil when
-    /// there is no such process (reaped).
-    private func state(_ sandbox: HostSandbox, _ name: String, pid: String) -> String? {
+    /// Fields 3 (state) and 4 (parent) of `/proc/PID/stat` inside the container NAME
+    /// (through `berth exec`), nil when there is no such process (reaped).
+    private func stat(_ sandbox: HostSandbox, _ name: String, pid: String) -> (state: String, parent: String)? {
         let stat = sandbox.berth(["exec", name, "cat", "/proc/\(pid)/stat"])
         guard stat.succeeded, let close = stat.stdout.lastIndex(of: ")") else { return nil }
-        return stat.stdout[stat.stdout.index(after: close)...].split(separator: " ").first.map(String.init)
+        let fields = stat.stdout[stat.stdout.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? (String(fields[0]), String(fields[1])) : nil
     }
 
     private func hostConfig(_ sandbox: HostSandbox, _ name: String) throws -> [String: Any] {
@@ -29,30 +30,36 @@ struct InitCLITests {
         return try #require(array.first?["HostConfig"] as? [String: Any], "\(result)")
     }
 
-    /// A command that leaves an orphan: the subshell's `sleep 1` outlives it and goes to PID 1
-    /// of the container; its pid (in the container) lands in /tmp/orphan.
-    static let orphaning = ["sh", "-c", "(sleep 1 & echo $! > /tmp/orphan.tmp; mv /tmp/orphan.tmp /tmp/orphan); exec sleep 30"]
+    /// A command that leaves an orphan: the subshell's `sleep 1000` outlives it and goes to
+    /// PID 1 of the container; its pid (in the container) lands in the file $ORPHAN (one for
+    /// each container: they share the root filesystem). The test then ends it with a kill.
+    static let orphaning = ["sh", "-c", "(sleep 1000 & echo $! > $ORPHAN.tmp; mv $ORPHAN.tmp $ORPHAN); exec sleep 1000"]
 
     @Test("--init reaps an orphan once it ends; without it the orphan stays a zombie of the command's")
     func reapsOrphans() throws {
         try withHostSandbox { sandbox in
             try withRunRootfs(applets: Self.applets + ["mv"]) { rootfs in
                 for (name, initFlag) in [("reaping", ["--init"]), ("plain", [])] {
-                    try #require(sandbox.berth(["run", "-d", "--name", name, "--network", "none"] + initFlag + ["--rootfs", rootfs.path, "--"]
-                                               + Self.orphaning).succeeded)
+                    try #require(sandbox.berth(["run", "-d", "--name", name, "--network", "none", "-e", "ORPHAN=/tmp/orphan-" + name] + initFlag
+                                               + ["--rootfs", rootfs.path, "--"] + Self.orphaning).succeeded)
                 }
+                var orphans: [String: String] = [:]
                 for name in ["reaping", "plain"] {
-                    try #require(ContainerCLI.eventually { sandbox.berth(["exec", name, "cat", "/tmp/orphan"]).succeeded })
+                    try #require(ContainerCLI.eventually { sandbox.berth(["exec", name, "cat", "/tmp/orphan-" + name]).succeeded })
+                    let pid = sandbox.berth(["exec", name, "cat", "/tmp/orphan-" + name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    // An orphan indeed, alive, PID 1's child (its subshell has ended).
+                    let alive = stat(sandbox, name, pid: pid)
+                    #expect(alive?.state == "S" && alive?.parent == "1", "orphan \(pid) in \(name): \(String(describing: alive))")
+                    #expect(sandbox.berth(["exec", name, "kill", pid]).succeeded)
+                    orphans[name] = pid
                 }
-                let reapedPid = sandbox.berth(["exec", "reaping", "cat", "/tmp/orphan"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-                let zombiePid = sandbox.berth(["exec", "plain", "cat", "/tmp/orphan"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                let reaped = try #require(orphans["reaping"]), zombie = try #require(orphans["plain"])
                 // Under the init, the orphan is gone once it has ended: reaped, no zombie left.
-                #expect(ContainerCLI.eventually { state(sandbox, "reaping", pid: reapedPid) == nil },
-                        "orphan \(reapedPid): \(state(sandbox, "reaping", pid: reapedPid) ?? "gone")")
+                #expect(ContainerCLI.eventually { stat(sandbox, "reaping", pid: reaped) == nil },
+                        "orphan \(reaped): \(String(describing: stat(sandbox, "reaping", pid: reaped)))")
                 // Without, PID 1 is the command (sleep), which never waits: the orphan stays a zombie.
-                #expect(ContainerCLI.eventually { state(sandbox, "plain", pid: zombiePid) == "Z" },
-                        "orphan \(zombiePid): \(state(sandbox, "plain", pid: zombiePid) ?? "gone")")
-                #expect(state(sandbox, "plain", pid: zombiePid) == "Z")
+                #expect(ContainerCLI.eventually { stat(sandbox, "plain", pid: zombie)?.state == "Z" },
+                        "orphan \(zombie): \(String(describing: stat(sandbox, "plain", pid: zombie)))")
                 // PID 1 is the init, named so, its command line `berth-init -- COMMAND`, not berth's.
                 #expect(sandbox.berth(["exec", "reaping", "cat", "/proc/1/comm"]).stdout == "berth-init\n")
                 let cmdline = sandbox.berth(["exec", "reaping", "cat", "/proc/1/cmdline"]).stdout
