@@ -27,6 +27,10 @@ import Synchronization
 /// shell or a program that does not handle SIGTERM therefore ignores `signal(SIGTERM)`:
 /// `Container.stop` sends SIGTERM, waits a grace period, then sends SIGKILL. Killing PID 1 ends
 /// every process in the container.
+///
+/// With `ContainerSpec.initProcess` this process is Berth's init instead, the command its
+/// child: signals sent here reach the command (the init blocks them all and passes each on),
+/// and `wait()` returns the init's exit, which is the command's code or 128+N.
 public final class ContainerProcess: Sendable {
     /// The process id, as seen from the caller's pid namespace.
     public let pid: Int32
