@@ -27,6 +27,10 @@ import Synchronization
 /// shell or a program that does not handle SIGTERM therefore ignores `signal(SIGTERM)`:
 /// `Container.stop` sends SIGTERM, waits a grace period, then sends SIGKILL. Killing PID 1 ends
 /// every process in the container.
+///
+/// With `ContainerSpec.initProcess` this process is Berth's init instead, the command its
+/// child: signals sent here reach the command (the init blocks them all and passes each on),
+/// and `wait()` returns the init's exit, which is the command's code or 128+N.
 public final class ContainerProcess: Sendable {
     /// The process id, as seen from the caller's pid namespace.
     public let pid: Int32
@@ -132,6 +136,7 @@ public final class ContainerProcess: Sendable {
             config.mount_sys = spec.namespaces.contains(.mount) && (spec.rootfs != nil || !spec.privileged) ? 1 : 0
             config.restrict_kernel_files = spec.namespaces.contains(.mount) && !spec.privileged ? 1 : 0
             config.readonly_rootfs = spec.readOnlyRootfs ? 1 : 0
+            config.`init` = spec.initProcess ? 1 : 0
             return volumes.withMounts { mounts, count in
                 config.mounts = mounts
                 config.mount_count = count

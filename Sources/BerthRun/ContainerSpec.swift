@@ -70,6 +70,12 @@ public struct ContainerSpec: Sendable, Hashable {
     /// command is released, while it still holds every capability: a hard limit above the
     /// caller's own needs CAP_SYS_RESOURCE there. `berth exec`'s commands get them too.
     public var ulimits: [Ulimit] = []
+    /// Run an init as the container's PID 1 (`docker run --init`) that runs the command as its
+    /// child, forwards it every signal, reaps every orphaned process and exits with the
+    /// command's status (128+N for signal N). The init is Berth's own child process, confined
+    /// as the command is (no binary is put into the container); it shows as `berth-init` in
+    /// the container. Needs `.pid`. Off by default: the command is PID 1.
+    public var initProcess = false
 
     /// Docker's default `PATH`.
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -151,6 +157,9 @@ public struct ContainerSpec: Sendable, Hashable {
                 throw .invalid("volumes need a root filesystem", hint: "give a root filesystem, or no volumes", parameter: "volumes")
             }
             try BindMount.validate(mounts)
+        }
+        if initProcess, !namespaces.contains(.pid) {
+            throw .invalid("an init needs a pid namespace of the container's", hint: "keep the pid namespace, or run no init", parameter: "init")
         }
         if readOnlyRootfs, rootfs == nil {
             throw .invalid("a read-only root filesystem needs a root filesystem", hint: "give a root filesystem, or leave the host's files as they are",

@@ -26,6 +26,7 @@ extension RunOptions {
             ("mounts", .array(spec.mounts.map { ["source": .string($0.source), "target": .string($0.target), "readOnly": .bool($0.readOnly)] })),
             ("readOnlyRootfs", .bool(spec.readOnlyRootfs)),
             ("terminal", .bool(spec.terminal)),
+            ("init", .bool(spec.initProcess)),
             ("confinement", spec.confinement.json),
             ("ulimits", .array(spec.ulimits.map { ["name": .string($0.name), "soft": .integer($0.soft), "hard": .integer($0.hard)] })),
         ]
@@ -70,6 +71,8 @@ extension RunOptions {
         }
         spec.readOnlyRootfs = try process.optionalBool("readOnlyRootfs") ?? false
         spec.terminal = try process.optionalBool("terminal") ?? false
+        // Absent in the settings of an older berth: no init, as it ran.
+        spec.initProcess = try process.optionalBool("init") ?? false
         // Absent (settings of an older berth): Docker's defaults, as it ran with. Present but
         // unreadable: refused, never replaced by defaults.
         if process.object["confinement"] != nil {

@@ -146,15 +146,23 @@ public enum SignalForwarding {
 
     /// Whether the run that ended with `exit` ends the supervision: a SIGINT or SIGTERM came
     /// during it, or it died of another signal this process caught and passed on.
-    static func endsRun(_ exit: ContainerExit) -> Bool {
-        ends(exit, endRequested: isEndRequested, caught: caughtSignals.load(ordering: .sequentiallyConsistent))
+    /// `throughInit`: the container runs an init (`ContainerSpec.initProcess`), which exits
+    /// 128+N when signal N ended the command, as tini does.
+    static func endsRun(_ exit: ContainerExit, throughInit: Bool = false) -> Bool {
+        ends(exit, endRequested: isEndRequested, caught: caughtSignals.load(ordering: .sequentiallyConsistent), throughInit: throughInit)
     }
 
     /// `endsRun`'s rule over given values.
-    static func ends(_ exit: ContainerExit, endRequested: Bool, caught: UInt64) -> Bool {
+    static func ends(_ exit: ContainerExit, endRequested: Bool, caught: UInt64, throughInit: Bool = false) -> Bool {
         if endRequested { return true }
-        guard case .signaled(let signal) = exit else { return false }
-        return caught & bit(of: signal) != 0
+        switch exit {
+        case .signaled(let signal):
+            return caught & bit(of: signal) != 0
+        case .exited(let code) where throughInit && code > 128 && code - 128 <= ContainerSignal.highest:
+            return caught & bit(of: code - 128) != 0
+        case .exited:
+            return false
+        }
     }
 
     /// A new run begins: what was caught before it is forgotten (what waits to be passed on

@@ -124,6 +124,8 @@ struct SpawnStep {
                                   hint: "give the cgroup CPUs and memory nodes", parameter: "cpusetCPUs", cause: error)
             }
             return BerthError.system("join the container's cgroup", error, privilege: "CAP_DAC_OVERRIDE").with(parameter: "cgroup")
+        case Int(BERTH_STEP_INIT):
+            return BerthError.system("start the command under the container's init", error).with(parameter: "init")
         case Int(BERTH_STEP_RLIMIT):
             return Self.rlimitError(error, ulimits: ulimits)
         case Int(BERTH_STEP_NO_NEW_PRIVS):

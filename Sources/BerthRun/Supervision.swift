@@ -150,7 +150,8 @@ final class Supervision {
             try RunFailPoint.check("supervise.finish")
             // A supervisor told to end (SIGTERM, ^C on a terminal without -t) passed it on; its
             // container does not come back. So too when the command died of a signal passed on.
-            let told = SignalForwarding.endsRun(exit)
+            // Under --init the command's death by signal N comes as the init's exit 128+N.
+            let told = SignalForwarding.endsRun(exit, throughInit: options.process.initProcess)
             guard try Container.finish(record, exit: exit, restart: options.restart, mayRestart: !told, manager: manager,
                                        releaseFailed: releaseFailed) else {
                 return exit

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/limits.h>
@@ -814,10 +815,166 @@ static int set_rlimits(const struct berth_exec_config *c) {
     return 0;
 }
 
+// MARK: - The container's init (`berth run --init`)
+//
+// docker run --init bind-mounts tini into the container as its PID 1. Berth puts no binary
+// into the container: the child itself stays PID 1, after every confinement step (user,
+// groups, capabilities, no_new_privs, seccomp), so the init is confined exactly as the
+// command is, and forks the command, which execs. The init never execs: it is berth's own
+// image, made non-dumpable before the fork (make_undumpable, kept across it), so no process
+// in the container can ptrace it or open its /proc/1/exe or /proc/1/environ (that needs
+// ptrace access: CAP_SYS_PTRACE, which Docker's defaults leave out; with it, as with
+// --privileged, the container could read the init's memory, a copy of berth's from the
+// clone). /proc/1/cmdline needs no such access: the init overwrites the memory it is read
+// from (init_cmdline) so that it shows `berth-init -- COMMAND`, not berth's own command line.
+
+/// Where the kernel reads a process's /proc/PID/cmdline and /proc/PID/environ from: ranges of
+/// its memory (the strings execve put on its stack), fields 48 to 51 of /proc/self/stat.
+/// Found by the parent before the clone, so the child has them at the same addresses.
+struct init_areas {
+    unsigned long arg_start, arg_end, env_start, env_end;
+};
+
+/// The parent side: fields 48-51 of /proc/self/stat (Linux 3.5), counted from the last ')'
+/// (the command name may hold spaces and parentheses). All zero when unreadable: the init
+/// then keeps berth's command line (its name is still set).
+static void find_init_areas(struct init_areas *areas) {
+    memset(areas, 0, sizeof *areas);
+    char buffer[4096];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n;
+    do { n = read(fd, buffer, sizeof buffer - 1); } while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n <= 0) return;
+    buffer[n] = 0;
+    char *p = strrchr(buffer, ')');
+    if (!p) return;
+    unsigned long values[4];
+    int field = 2, found = 0;
+    while (*p && found < 4) {
+        if (*p != ' ') { p++; continue; }
+        field++;
+        p++;
+        if (field >= 48 && field <= 51) {
+            char *end;
+            values[field - 48] = strtoul(p, &end, 10);
+            if (end == p) return;
+            found++;
+        }
+    }
+    if (found < 4 || values[0] >= values[1] || values[2] > values[3]) return;
+    areas->arg_start = values[0];
+    areas->arg_end = values[1];
+    areas->env_start = values[2];
+    areas->env_end = values[3];
+}
+
+/// Copies `text` and its NUL to `*at` if it fits before `end` (one byte is always left for
+/// the area's last NUL); 0, or -1 when it does not fit.
+static int put_string(char **at, char *end, const char *text) {
+    size_t length = strlen(text) + 1;
+    if ((size_t)(end - *at) <= length) return -1;
+    memcpy(*at, text, length);
+    *at += length;
+    return 0;
+}
+
+/// The init's name and command line, as the container sees them: `berth-init` in
+/// /proc/1/comm and `berth-init -- COMMAND ARGS` in /proc/1/cmdline (as much of the command
+/// as fits in berth's own argument area, whole words only), berth's environment strings
+/// zeroed. The argument area's last byte stays NUL, so the kernel reads exactly that area
+/// (a non-NUL last byte would have it read on, setproctitle's way). Only the init does
+/// this, after the fork: the command's execve replaces the whole memory anyway.
+static void init_cmdline(const struct berth_exec_config *c, const struct init_areas *areas) {
+    prctl(PR_SET_NAME, "berth-init", 0, 0, 0);
+    if (!areas->arg_end) return;
+    char *at = (char *)areas->arg_start, *end = (char *)areas->arg_end;
+    memset(at, 0, (size_t)(end - at));
+    if (put_string(&at, end, "berth-init") == 0 && put_string(&at, end, "--") == 0) {
+        for (char *const *arg = c->argv; *arg && put_string(&at, end, *arg) == 0; arg++) {}
+    }
+    if (areas->env_end > areas->env_start) memset((void *)areas->env_start, 0, areas->env_end - areas->env_start);
+}
+
+/// The init's life: every signal stays blocked and is taken with sigtimedwait. SIGCHLD reaps
+/// every child that has ended — the command, and the orphans the kernel hands PID 1 — and
+/// once the command has ended, the init exits with its status: its exit code, or 128+N for
+/// signal N (tini's). Any other signal goes to the command, its process only (tini's
+/// default), whoever sent it. Blocked, a signal reaches a namespace's init even without a
+/// handler: the kernel ignores an unhandled signal for PID 1 only when it is not blocked.
+/// SIGKILL from outside the container ends the init, and the kernel then kills every
+/// process of its pid namespace, as without --init. A fault (SIGSEGV) kills it as usual.
+static void run_init(struct berth_exec_config *c, pid_t command, const struct init_areas *areas) {
+    // The command's execve closes the last copy of the status pipe's write end (it is
+    // close-on-exec), so the parent's EOF still means "exec succeeded"; a failed exec is
+    // reported by the command's process itself. The init holds nothing of the container's
+    // stdio either: a command that closes its output ends the stream, as without an init.
+    close(c->status_fd);
+    if (c->sync_fd >= 0) close(c->sync_fd);
+    for (int fd = 0; fd < 3; fd++) close(fd);
+    // Again, after every change of user: with fs.suid_dumpable set, a uid change makes a
+    // process dumpable, and the init lives as long as the container.
+    make_undumpable();
+    init_cmdline(c, areas);
+    // The kernel's sigset, every bit: the C library's would leave out its own two signals.
+    uint64_t all = ~0ULL;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof all);
+    int waiting = 1;
+    for (;;) {
+        int sig = SIGCHLD;
+        if (waiting) {
+            siginfo_t info;
+            sig = (int)syscall(SYS_rt_sigtimedwait, &all, &info, NULL, sizeof all);
+            if (sig < 0) {
+                if (errno == EINTR || errno == EAGAIN) continue;
+                // Refused (a seccomp profile of the user's without it): reap only.
+                waiting = 0;
+                sig = SIGCHLD;
+            }
+        }
+        if (sig != SIGCHLD) {
+            kill(command, sig);
+            continue;
+        }
+        for (;;) {
+            int status = 0;
+            pid_t pid = (pid_t)syscall(SYS_wait4, -1, &status, waiting ? WNOHANG : 0, NULL);
+            if (pid < 0 && errno == EINTR) continue;
+            if (pid <= 0) break;
+            if (pid == command) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
+    }
+}
+
+/// The end of finish_and_exec under an init: the command's process forked (raw clone with
+/// SIGCHLD alone, like fork without atfork handlers: see the file's header) and exec'd;
+/// this process stays as the init. Still blocked, signals cannot reach the command's
+/// process before its execve (then they are pending there, as for any command).
+static void exec_under_init(struct berth_exec_config *c, const char *path, int console, const struct init_areas *areas) {
+    // A non-root user's execve gives it no capability (none inheritable or ambient); the
+    // init, which never execs, drops them itself so that it holds no more than the command.
+    // Before the fork: the command's execve computes its own sets from its file either way.
+    if (c->set_user && c->uid != 0 && set_capabilities(0)) fail(c, BERTH_STEP_CAPABILITIES);
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0) fail(c, BERTH_STEP_INIT);
+    if (pid == 0) {
+        // With a terminal, the command leads a process group of its own and is the
+        // terminal's foreground: ^C there reaches the command's group, never the init,
+        // which would forward it a second time. (SIGTTOU is blocked, so a background
+        // process may take the terminal.)
+        if (console >= 0 && (setpgid(0, 0) || tcsetpgrp(0, (pid_t)syscall(SYS_getpid)))) fail(c, BERTH_STEP_TERMINAL);
+        unblock_signals();
+        execve(path, c->argv, c->envp);
+        fail(c, BERTH_STEP_EXEC);
+    }
+    run_init(c, pid, areas);
+}
+
 /// Common tail of spawn and enter: stdio, descriptor hygiene, then — with nothing of the
 /// host's open — the working directory and the command lookup, the wait for the go-ahead,
-/// execve. Never returns.
-static void finish_and_exec(struct berth_exec_config *c) {
+/// execve — or, with `init` (a new container's `--init`), exec_under_init. Never returns.
+static void finish_and_exec(struct berth_exec_config *c, const struct init_areas *init) {
     int console = -1;
     if (c->console_fd >= 0) {
         console = open_console(c);
@@ -904,6 +1061,7 @@ static void finish_and_exec(struct berth_exec_config *c) {
     if (c->set_user && become_user(c, c->limit_caps)) fail(c, BERTH_STEP_USER);
     if (c->limit_caps && set_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
+    if (init) exec_under_init(c, path, console, init);
     unblock_signals();
     execve(path, c->argv, c->envp);
     fail(c, BERTH_STEP_EXEC);
@@ -941,7 +1099,7 @@ static void close_inherited(struct berth_spawn_config *c) {
     if (close_others(keep, count)) fail(&c->exec, BERTH_STEP_DESCRIPTORS);
 }
 
-static void spawn_child(struct berth_spawn_config *c) {
+static void spawn_child(struct berth_spawn_config *c, const struct init_areas *init) {
     harden_child(0);
     reset_signals();
     close_parent_ends(&c->exec);
@@ -972,7 +1130,7 @@ static void spawn_child(struct berth_spawn_config *c) {
     // Last: /sys, the volumes' mount points and the working directory had to be created first.
     if (c->rootfs && c->readonly_rootfs && make_root_readonly()) fail(&c->exec, BERTH_STEP_READONLY_ROOT);
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname))) fail(&c->exec, BERTH_STEP_HOSTNAME);
-    finish_and_exec(&c->exec);
+    finish_and_exec(&c->exec, c->init ? init : NULL);
 }
 
 // MARK: - Parent side
@@ -1032,11 +1190,13 @@ static int into_cgroup_fd(const struct berth_exec_config *c) {
 int berth_spawn(const struct berth_spawn_config *config, int *pidfd) {
     // The child works on its own copy (the clone duplicates the stack frame it lives in).
     struct berth_spawn_config copy = *config;
+    struct init_areas areas = { 0, 0, 0, 0 };
+    if (config->init) find_init_areas(&areas);
     int born = 0;
     pid_t pid = clone_child((unsigned long)config->namespaces, pidfd, into_cgroup_fd(&config->exec), &born);
     if (pid == 0) {
         if (born) copy.exec.cgroup_count = 0;
-        spawn_child(&copy);
+        spawn_child(&copy, &areas);
         _exit(127);
     }
     return pid;
@@ -1083,7 +1243,7 @@ static void enter_child(struct berth_enter_config *c) {
     if (c->exec.cgroup_count > BERTH_MAX_CGROUP_FDS) { errno = EINVAL; fail(&c->exec, BERTH_STEP_CGROUP); }
     if (join_cgroups(&c->exec)) fail(&c->exec, BERTH_STEP_CGROUP);
     c->exec.cgroup_count = 0;
-    finish_and_exec(&c->exec);
+    finish_and_exec(&c->exec, NULL);
 }
 
 /// setns(CLONE_NEWPID) changes only the pid namespace of the calling thread's future

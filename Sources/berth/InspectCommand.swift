@@ -95,7 +95,7 @@ enum ContainerInspection {
         case .unlessStopped: ("unless-stopped", 0)
         case .onFailure(let count): ("on-failure", count ?? 0)
         }
-        return .object([
+        var members: [(String, JSON)] = [
             ("Binds", process.mounts.isEmpty ? .null : .array(process.mounts.map { .string($0.description) })),
             ("NetworkMode", .string("\(options.network)")),
             ("PortBindings", portBindings(options.ports)),
@@ -108,7 +108,10 @@ enum ContainerInspection {
             ("CpuShares", .int(limits.cpuShares ?? 0)), ("CpusetCpus", .string(limits.cpusetCPUs.map { "\($0)" } ?? "")),
             ("CpusetMems", .string(limits.cpusetMems.map { "\($0)" } ?? "")), ("PidsLimit", limits.pids.map { .int($0) } ?? .null),
             ("Ulimits", .array(process.ulimits.map { .object([("Name", .string($0.name)), ("Hard", .int($0.hard)), ("Soft", .int($0.soft))]) })),
-        ])
+        ]
+        // Docker's `Init *bool` (omitempty), HostConfig's last member: true with --init, absent otherwise.
+        if process.initProcess { members.append(("Init", .bool(true))) }
+        return .object(members)
     }
 
     /// The `-p` specs as Docker's `HostConfig.PortBindings` (a `nat.PortMap`): by

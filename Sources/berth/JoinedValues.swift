@@ -24,7 +24,7 @@ enum JoinedValues {
     ]
     static let execValues: Set<String> = ["-e", "--env", "-w", "--workdir", "-u", "--user", "--state-dir"]
     /// The flags of `run` and `exec`, which pflag takes with a value too (`--rm=false`).
-    static let runFlags: Set<String> = ["-d", "--detach", "--rm", "--read-only", "-i", "--interactive", "-t", "--tty", "--privileged"]
+    static let runFlags: Set<String> = ["-d", "--detach", "--rm", "--read-only", "-i", "--interactive", "-t", "--tty", "--privileged", "--init"]
     static let execFlags: Set<String> = ["-i", "--interactive", "-t", "--tty", "--privileged"]
     /// The short options that take a value of the commands whose every other word is an
     /// option, its value or a name (which cannot begin with '-').

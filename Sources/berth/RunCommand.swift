@@ -131,6 +131,7 @@ struct RunArguments: ParsableArguments {
     @Flag(name: [.customShort("t"), .long], help: "Give the command a terminal (with -i, berth's terminal is attached to it).") var tty = false
     @Option(help: ArgumentHelp("Restart the command when it ends: no, on-failure[:N] (0: no maximum), always or unless-stopped (as always: a stop ends every policy).", valueName: "POLICY")) var restart = "no"
     @Flag(help: "Remove the container when its command ends.") var rm = false
+    @Flag(name: .customLong("init"), help: "Run an init inside the container that forwards signals and reaps processes.") var runInit = false
     @Option(name: .customLong("stop-signal"), help: ArgumentHelp("The signal 'berth stop' sends first: a name (SIGQUIT, INT, RTMIN+1) or a number (default: SIGTERM).", valueName: "SIGNAL"))
     var stopSignal: String?
     // Unconditional, so that `--stop-timeout -1` is a value, not an option.
@@ -154,6 +155,7 @@ struct RunArguments: ParsableArguments {
         process.mounts = try volume.map { text throws(BerthError) in try Self.volume(text) }
         process.readOnlyRootfs = readOnly
         process.terminal = tty
+        process.initProcess = runInit
         process.confinement = try confine.confinement()
         process.ulimits = try confine.ulimits()
         var options = RunOptions(

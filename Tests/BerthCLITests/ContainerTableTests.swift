@@ -132,16 +132,16 @@ struct ContainerTableTests {
     @Test("run flags: -it, -e, -u, -v, --read-only, --restart, --rm build the options; a relative ./ volume becomes absolute")
     func runFlags() throws {
         let command = try RunCommand.parse(["-dit", "--rm", "-e", "A=1", "-u", "bob:staff", "-v", "/srv:/data:ro", "-v", "./here:/here",
-                                            "--read-only", "--rootfs", "/srv/rootfs", "-w", "/tmp", "--", "sh", "-c", "x"])
+                                            "--read-only", "--init", "--rootfs", "/srv/rootfs", "-w", "/tmp", "--", "sh", "-c", "x"])
         #expect(command.detach)
         let options = try command.arguments.options()
-        #expect(options.interactive && options.process.terminal && options.autoRemove && options.restart == .no)
+        #expect(options.interactive && options.process.terminal && options.autoRemove && options.restart == .no && options.process.initProcess)
         #expect(options.process.user == "bob:staff" && options.process.readOnlyRootfs && options.process.workingDirectory == "/tmp")
         #expect(options.process.environment == ["A=1"] && options.process.command == ["sh", "-c", "x"])
         #expect(options.process.mounts.first == BindMount(source: "/srv", target: "/data", readOnly: true))
         let relative = try #require(options.process.mounts.last)
         #expect(relative.source.hasPrefix("/") && relative.source.hasSuffix("/./here") && relative.target == "/here")
         let restart = try RunCommand.parse(["--restart", "on-failure:2", "--", "true"]).arguments.options()
-        #expect(restart.restart == .onFailure(maximumRetries: 2) && !restart.interactive && !restart.process.terminal)
+        #expect(restart.restart == .onFailure(maximumRetries: 2) && !restart.interactive && !restart.process.terminal && !restart.process.initProcess)
     }
 }

@@ -66,6 +66,7 @@ struct ContainerLifecycleStateTests {
             process.mounts = [BindMount(source: "/srv/data", target: "/data", readOnly: true)]
             process.readOnlyRootfs = true
             process.terminal = true
+            process.initProcess = true
             let options = RunOptions(process: process, name: "web", network: .bridge("front"),
                                      ports: [try PortSpec(parsing: "8000-8009:8000-8009"), try PortSpec(parsing: "127.0.0.1::53/udp")],
                                      address: try IPv4Address(parsing: "10.9.0.5"), interactive: true, restart: .onFailure(maximumRetries: 5))

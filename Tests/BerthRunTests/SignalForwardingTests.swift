@@ -24,5 +24,11 @@ struct SignalForwardingTests {
         #expect(SignalForwarding.ends(.signaled(SIGUSR1), endRequested: false, caught: mask(SIGTERM, SIGUSR1)))
         // Died of a signal no one passed on (sent inside the container): restarts as any crash.
         #expect(!SignalForwarding.ends(.signaled(SIGKILL), endRequested: false, caught: 0))
+        // Under --init the command's death by a signal passed on is the init's exit 128+N;
+        // without one an exit 129 is the command's own.
+        #expect(SignalForwarding.ends(.exited(128 + SIGHUP), endRequested: false, caught: mask(SIGHUP), throughInit: true))
+        #expect(!SignalForwarding.ends(.exited(128 + SIGHUP), endRequested: false, caught: mask(SIGHUP)))
+        #expect(!SignalForwarding.ends(.exited(128 + SIGQUIT), endRequested: false, caught: mask(SIGHUP), throughInit: true))
+        #expect(!SignalForwarding.ends(.exited(1), endRequested: false, caught: mask(SIGHUP), throughInit: true))
     }
 }

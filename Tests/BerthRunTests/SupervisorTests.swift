@@ -46,6 +46,7 @@ struct SupervisorMessageTests {
         everything.mounts = [BindMount(source: "/srv/data", target: "/data", readOnly: true), BindMount(source: "/a:b", target: "/c")]
         everything.readOnlyRootfs = true
         everything.terminal = true
+        everything.initProcess = true
         var fullOptions = RunOptions(process: everything, name: "it", interactive: true, restart: .onFailure(maximumRetries: 2))
         fullOptions.ipv6Address = IPv6Address("fd00:61::61")
         fullOptions.mac = try MACAddress(parsing: "02:42:de:ad:be:ef")
@@ -78,6 +79,19 @@ struct SupervisorMessageTests {
         old.removeAll { ["interactive", "restart", "autoRemove", "limits", "ipv6Address"].contains($0.0) }
         let read = try RunOptions(json: .object(old), command: ["sh"])
         #expect(read.process.command == ["sh"] && read.restart == .no && !read.interactive && !read.autoRemove && read.limits.isEmpty)
+        // A process object without "init" (an older berth's): no init.
+        var initSpec = ContainerSpec(command: ["true"])
+        initSpec.initProcess = true
+        guard case .object(var initOptions) = RunOptions(process: initSpec).json(includingCommand: false),
+              case .object(var process)? = RunOptions(process: initSpec).json(includingCommand: false)["process"] else {
+            Issue.record("RunOptions' JSON is not an object")
+            return
+        }
+        #expect(try RunOptions(json: .object(initOptions), command: ["sh"]).process.initProcess)
+        process.removeAll { $0.0 == "init" }
+        initOptions.removeAll { $0.0 == "process" }
+        initOptions.append(("process", .object(process)))
+        #expect(try !RunOptions(json: .object(initOptions), command: ["sh"]).process.initProcess)
         #expect(read.ipv6Address == nil)
 
         // A confinement or limits that do not read back are refused, never replaced by defaults.

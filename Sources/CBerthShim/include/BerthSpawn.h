@@ -39,6 +39,8 @@ enum {
     BERTH_STEP_PTMX = 25,
     /// Setting one of `berth_exec_config.rlimits` (prlimit64) failed.
     BERTH_STEP_RLIMIT = 26,
+    /// `berth_spawn_config.init`: the fork of the command under the container's init failed.
+    BERTH_STEP_INIT = 27,
     /// BERTH_STEP_VOLUME + i: bind mount i (of `berth_spawn_config.mounts`) failed.
     BERTH_STEP_VOLUME = 100,
 };
@@ -173,6 +175,12 @@ struct berth_spawn_config {
     int mount_count;
     /// Nonzero: remount the root filesystem read-only once everything is mounted (needs `rootfs`).
     int readonly_rootfs;
+    /// Nonzero (`docker run --init`): the child stays the container's PID 1, an init that runs
+    /// the command as its own child, forwards it every signal, reaps every orphan and exits
+    /// with the command's status (128+N for a signal). It is the child itself, confined as
+    /// the command is (spawn.c, run_init): no binary is put into the container. Only for a
+    /// new container: `berth_enter` has no such field.
+    int init;
 };
 
 /// Clones a child in new namespaces that sets itself up and then, per `exec`, waits and
