@@ -86,7 +86,7 @@ extension Firewall {
     /// A publication's hairpin elements are *added*: their key is an address, not a port,
     /// and two publications to one address (a leftover of a killed ADD beside its retry)
     /// masquerade the same connections; the first one's element serves both, and only its
-    /// owner deletes it (`unpublish`).
+    /// owner deletes it, handing it to the other in the same batch (`unpublish`).
     func publish(_ endpoint: EndpointRecord, after prefix: Transaction = Transaction(), generation: UInt32? = nil) throws(BerthError) {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }

@@ -6,8 +6,9 @@ import BerthNFTables
 ///
 /// Reads only Berth's own tables (`list(table:)`: `ip berth`, and `ip6 berth` where a
 /// dual-stack network, an IPv6 publication or a full `gc` calls for it), each at most once
-/// per operation; callers that already
-/// hold a copy pass it in. Objects of other instances (other
+/// per operation (but for a network install or publish that upgrades an earlier Berth's
+/// table, which reads it again after the generation); callers that already hold a copy
+/// pass it in. Objects of other instances (other
 /// state directories) are never changed: each instance's are told apart by their tags.
 struct Firewall {
     let backend: any NFTablesBackend
