@@ -13,7 +13,12 @@ struct BerthBackend {
     /// In a process that exits once the request is answered, a due WAL checkpoint waits for
     /// `OpenedBackend.finish`.
     init(stateDirectory: String?, processExitsAfterwards: Bool = false) throws(BerthError) {
-        manager = try NetworkManager(stateDirectory: stateDirectory)
+        try self.init(manager: NetworkManager(stateDirectory: stateDirectory), processExitsAfterwards: processExitsAfterwards)
+    }
+
+    /// A backend over `manager` (a test's, on a fake host).
+    init(manager: NetworkManager, processExitsAfterwards: Bool = false) {
+        self.manager = manager
         if processExitsAfterwards { manager.store.deferCheckpoints() }
         self.processExitsAfterwards = processExitsAfterwards
     }
@@ -174,7 +179,16 @@ struct BerthBackend {
 
     /// GC: removes attachments of `network` (endpoints and publications) not in `keeping`,
     /// and what crashed ADDs left (veths, elements); returns the endpoints removed (for the
-    /// IPAM plugin's DEL), every id removed, and the leftovers removed, in words.
+    /// IPAM plugin's DEL), every id removed, the leftovers removed, in words, and the first
+    /// failure, if any.
+    ///
+    /// It removes what it can, as the specification asks of GC: the endpoints' prune
+    /// commits before the publications' runs, so a failure of the latter still returns the
+    /// endpoints removed (their leases are to be given back) beside the error; a
+    /// publication that could not be removed is kept for the next GC and its error
+    /// returned, the others removed all the same. Only a failure of the endpoints' prune,
+    /// which then committed nothing past its marks (an interrupted prune's, finished by the
+    /// next), is thrown.
     ///
     /// Only CNI attachments are candidates: endpoints whose id is
     /// `CNIAttachment.endpointID(containerID:ifname:)` of their own interface name. The
@@ -182,17 +196,27 @@ struct BerthBackend {
     /// `berth attach`/`berth run` made on it are not the runtime's to collect. The prune
     /// decides this inside its transaction, on the records it removes.
     func prune(network: String, keeping: Set<String>) throws(BerthError)
-        -> (endpoints: [EndpointRecord], removed: [String], leftovers: [String]) {
+        -> (endpoints: [EndpointRecord], removed: [String], leftovers: [String], failure: BerthError?) {
         var candidates: [EndpointRecord] = []
         let report = try manager.pruneEndpoints(network: network, keeping: keeping) { endpoint in
             guard CNIAttachment.isAttachment(endpoint) else { return false }
             candidates.append(endpoint)
             return true
         }
-        let publications = try manager.prunePublications(group: network, keeping: keeping)
         let removed = Set(report.endpoints)
-        return (candidates.filter { removed.contains($0.id) }, report.endpoints + publications.endpoints,
-                report.links + report.firewallObjects + publications.firewallObjects)
+        let endpoints = candidates.filter { removed.contains($0.id) }
+        let publications: GCReport
+        do {
+            publications = try manager.prunePublications(group: network, keeping: keeping)
+        } catch {
+            return (endpoints, report.endpoints, report.links + report.firewallObjects, error)
+        }
+        let failure = publications.failed.first.map { failed in
+            BerthError(failed.error.code, "publication \(failed.id) could not be removed: \(failed.error.message)", hint: failed.error.hint,
+                       object: .publication(failed.id), operation: .prune, remedy: failed.error.remedy, cause: failed.error.cause)
+        }
+        return (endpoints, report.endpoints + publications.endpoints, report.links + report.firewallObjects + publications.firewallObjects,
+                failure)
     }
 
     /// STATUS: why an ADD with `options` would fail now.

@@ -230,9 +230,14 @@ public struct CNIConfig: Sendable {
                 requestedIPv6Address = addresses.lazy.compactMap(\.ipv6).first
             }
             requestedMAC = try section.parsed("mac", "a MAC address like 02:42:0a:58:00:05", { MACAddress($0) })
-            if let byNetwork = try section.objectValue("aliases"), let list = byNetwork[name]?.arrayValue {
+            // This network's entry must be a list of strings: anything else (a string, an
+            // object) is refused as a list holding a non-string is, never read as no names.
+            if let byNetwork = try section.objectValue("aliases"), let entry = byNetwork[name], !entry.isNull {
+                let list = entry.arrayValue ?? []
                 aliases = list.compactMap(\.stringValue)
-                if aliases.count != list.count, !lenient { throw section.invalid("aliases", "a map of network name to a list of names") }
+                if entry.arrayValue == nil || aliases.count != list.count, !lenient {
+                    throw section.invalid("aliases", "a map of network name to a list of names")
+                }
             }
             // A delegated IPAM plugin reads ipRanges from the same stdin itself.
             if !lenient, ipam == nil, let sets = try section.array("ipRanges"), !sets.isEmpty {

@@ -118,30 +118,45 @@ public struct CNIEnvironment: Sendable, Hashable {
         return directories
     }
 
-    /// The value of `key` in `CNI_ARGS`, if given.
+    /// The value of `key` in `CNI_ARGS`, if given: its last, as the reference's `LoadArgs`
+    /// sets a field once per pair, in order.
     public func arg(_ key: String) -> String? {
-        args.first { $0.0 == key }?.1
+        args.last { $0.0 == key }?.1
     }
 
     /// The keys of `CNI_ARGS` Berth understands; others need `IgnoreUnknown`, as in the
     /// reference plugins.
     static let knownArgs: Set = ["IgnoreUnknown", "IP", "MAC"]
 
-    /// `KEY=VALUE;KEY=VALUE`, split at the bytes ';' and '=' as the reference plugins split
-    /// it — not at Characters, where U+037E would count as ';' and an '=' followed by a
-    /// combining mark would not be one.
+    /// `KEY=VALUE;KEY=VALUE`, read as the reference's `types.LoadArgs` reads it: split at
+    /// the bytes ';' and '=' — not at Characters, where U+037E would count as ';' and an
+    /// '=' followed by a combining mark would not be one — each item exactly one `=` (an
+    /// empty item, as `;;` or a trailing `;` make, and `K=a=b` are refused), a key given
+    /// twice taking its last value (`IgnoreUnknown=1;IgnoreUnknown=0` ignores nothing), and
+    /// `IgnoreUnknown` `1`, `0`, `true` or `false` in any case. An empty key is an unknown
+    /// one. What the reference returns as a plain error (which its plugins' skeleton turns
+    /// into code 999) is code 4 here, the specification's for an invalid variable.
     static func parseArgs(_ text: String) throws(CNIError) -> [(String, String)] {
         guard !text.isEmpty else { return [] }
         var pairs: [(String, String)] = []
-        for item in text.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true) {
-            guard let equals = item.firstIndex(of: UInt8(ascii: "=")), equals != item.startIndex else {
+        for item in text.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false) {
+            let parts = item.split(separator: UInt8(ascii: "="), maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 2 else {
                 throw CNIError(.invalidEnvironment, "CNI_ARGS item \"\(String(decoding: item, as: UTF8.self))\" is not KEY=VALUE",
-                               details: "separate KEY=VALUE pairs with ';'")
+                               details: "separate KEY=VALUE pairs with ';', each with one '=' and no ';' at either end")
             }
-            pairs.append((String(decoding: item[..<equals], as: UTF8.self), String(decoding: item[item.index(after: equals)...], as: UTF8.self)))
+            pairs.append((String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self)))
         }
-        // As the reference's UnmarshallableBool: "1" or "true" in any case.
-        let ignoreUnknown = pairs.contains { $0.0 == "IgnoreUnknown" && ($0.1 == "1" || $0.1.lowercased() == "true") }
+        var ignoreUnknown = false
+        for (key, value) in pairs where key == "IgnoreUnknown" {
+            switch value.lowercased() {
+            case "1", "true": ignoreUnknown = true
+            case "0", "false": ignoreUnknown = false
+            default:
+                throw CNIError(.invalidEnvironment, "CNI_ARGS item \"IgnoreUnknown=\(value)\" is not a boolean",
+                               details: "give IgnoreUnknown as 1, 0, true or false")
+            }
+        }
         if !ignoreUnknown, let unknown = pairs.first(where: { !knownArgs.contains($0.0) }) {
             throw CNIError(.invalidEnvironment, "CNI_ARGS has the unknown key \"\(unknown.0)\"",
                            details: "berth-cni understands IP and MAC; add IgnoreUnknown=1 to pass others")

@@ -20,7 +20,7 @@ extension CNIRequest {
         // The spec: on an error, go on and remove as much as possible, and always pass GC on
         // to the delegated plugin; the first failure is returned at the end (as DEL does).
         var failure: CNIError?
-        var pruned: (endpoints: [EndpointRecord], removed: [String], leftovers: [String]) = ([], [], [])
+        var pruned: (endpoints: [EndpointRecord], removed: [String], leftovers: [String], failure: BerthError?) = ([], [], [], nil)
         do throws(CNIError) {
             let backend = try backend()
             do throws(BerthError) {
@@ -31,6 +31,8 @@ extension CNIRequest {
         } catch {
             failure = error
         }
+        // A failure past the endpoints' removal: they are gone, and their leases go back below.
+        if let error = pruned.failure { failure = failure ?? CNIError(error) }
         if !pruned.removed.isEmpty { log.write("GC \(config.name): removed \(pruned.removed.joined(separator: ", "))") }
         if !pruned.leftovers.isEmpty { log.write("GC \(config.name): removed leftovers: \(pruned.leftovers.joined(separator: "; "))") }
         let ipam: IPAMPlugin?

@@ -86,6 +86,19 @@ struct CNIConfigTests {
         #expect(error.message.contains(words), "\(error.message)")
     }
 
+    @Test("runtimeConfig.aliases: this network's entry must be a list of strings, whatever else it is (another network's entry is not read)", arguments: [
+        #"{"n":"web"}"#, #"{"n":{"a":"web"}}"#, #"{"n":["web",1]}"#, #"{"n":7}"#, #"["web"]"#,
+    ])
+    func aliasesOfTheWrongType(aliases: String) throws {
+        let text = #"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"aliases":"# + aliases + "}}"
+        let error = try #require(throws: CNIError.self) { try CNIConfig(try JSONValue(parsing: text)) }
+        #expect(error.code == .invalidConfig && error.message.contains("runtimeConfig.aliases"), "\(error)")
+        // DEL reads it leniently: never refused, and nothing but strings taken.
+        #expect(try CNIConfig(try JSONValue(parsing: text), lenient: true).aliases.allSatisfy { $0 == "web" })
+        let fine = try CNIConfig(try JSONValue(parsing: #"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"aliases":{"n":["web","www"],"other":"x"}}}"#))
+        #expect(fine.aliases == ["web", "www"])
+    }
+
     @Test("lenient (DEL) parsing ignores malformed optional keys but not a missing name or version")
     func lenient() throws {
         let text = #"{"cniVersion":"1.0.0","name":"n","ipMasq":false,"mtu":"x","dnsEnabled":"yes","runtimeConfig":{"portMappings":[{"hostPort":"x"}]}}"#

@@ -35,6 +35,28 @@ struct CNIEnvironmentTests {
         #expect(throws: CNIError.self) { try CNIEnvironment.parseArgs("IgnoreUnknown=yes;K8S_POD_NAME=x") }
     }
 
+    @Test("CNI_ARGS as the reference's LoadArgs reads it: a key's last value counts, IgnoreUnknown included; 0 and false are booleans too")
+    func argsLastWins() throws {
+        var environment = add
+        environment["CNI_ARGS"] = "IP=10.88.0.5;MAC=02:00:00:00:00:05;IP=10.88.0.6"
+        #expect(try CNIEnvironment(environment).arg("IP") == "10.88.0.6")
+        let error = try #require(throws: CNIError.self) { try CNIEnvironment.parseArgs("IgnoreUnknown=1;K8S_POD_NAME=x;IgnoreUnknown=0") }
+        #expect(error.code == .invalidEnvironment && error.message.contains("unknown key \"K8S_POD_NAME\""), "\(error)")
+        #expect(try CNIEnvironment.parseArgs("IgnoreUnknown=false;IgnoreUnknown=TRUE;K8S_POD_NAME=x").count == 3)
+        // An empty key is one Berth does not know; an empty value is a value.
+        #expect(try CNIEnvironment.parseArgs("IgnoreUnknown=1;=x;K8S_POD_NAME=").map(\.0) == ["IgnoreUnknown", "", "K8S_POD_NAME"])
+        #expect(throws: CNIError.self) { try CNIEnvironment.parseArgs("=x") }
+    }
+
+    @Test("CNI_ARGS items that are not one KEY=VALUE pair are refused as the reference refuses them: an empty item, two '='", arguments: [
+        "IgnoreUnknown=1;K8S_POD_NAME=a=b", "IP=10.88.0.5;;MAC=02:00:00:00:00:05", "IP=10.88.0.5;", ";IP=10.88.0.5", ";", "IgnoreUnknown=1=1",
+    ])
+    func argsInvalidPairs(args: String) throws {
+        let error = try #require(throws: CNIError.self) { try CNIEnvironment.parseArgs(args) }
+        #expect(error.code == .invalidEnvironment)
+        #expect(error.message.contains("is not KEY=VALUE"), "\(error.message)")
+    }
+
     @Test("refused environments", arguments: [
         (["CNI_COMMAND": ""], "CNI_COMMAND is not set"),
         (["CNI_COMMAND": "add"], "CNI_COMMAND \"add\" is not a CNI command"),

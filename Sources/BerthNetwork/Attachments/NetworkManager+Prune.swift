@@ -100,18 +100,31 @@ extension NetworkManager {
     /// mistaken for a crashed one. Reads each of Berth's tables once (`ip6 berth` always:
     /// nothing in the state hints at a crashed publish's IPv6 elements).
     ///
-    /// Returns the removed publications' ids (`endpoints`) and the leftovers in words
-    /// (`firewallObjects`).
+    /// Each publication goes in a savepoint of its own, as `gc` collects them: one whose
+    /// teardown fails (its elements, their conntrack cleanup) is kept with its record and
+    /// listed in `failed` with the error, and the others and the leftovers go all the same.
+    ///
+    /// Returns the removed publications' ids (`endpoints`), the leftovers in words
+    /// (`firewallObjects`) and the publications it could not remove (`failed`).
     public func prunePublications(group: String, keeping: Set<String>) throws(BerthError) -> GCReport {
         do {
             return try store.write { tx throws(BerthError) -> GCReport in
                 var report = GCReport()
                 let firewall = try self.firewall(tx.instance())
                 for publication in try tx.publications(group: group) where !keeping.contains(publication.id) {
-                    let view = try publication.firewallView()
-                    try firewall.unpublish(view)
-                    try ConntrackCleanup.afterUnpublish(view, host: host)
-                    try tx.deletePublication(id: publication.id)
+                    // Each on its own: one whose teardown fails is kept (its record, and
+                    // what the failing step left) for the next prune, the others go.
+                    do throws(BerthError) {
+                        try tx.savepoint { () throws(BerthError) in
+                            let view = try publication.firewallView()
+                            try firewall.unpublish(view, survivors: try hairpinHeirs(of: publication, tx))
+                            try ConntrackCleanup.afterUnpublish(view, host: host)
+                            try tx.deletePublication(id: publication.id)
+                        }
+                    } catch {
+                        report.failed.append(GCFailure(owner: .publication, id: publication.id, error: error))
+                        continue
+                    }
                     report.endpoints.append(publication.id)
                 }
                 let networks = try tx.networks()

@@ -86,7 +86,7 @@ extension Firewall {
     /// A publication's hairpin elements are *added*: their key is an address, not a port,
     /// and two publications to one address (a leftover of a killed ADD beside its retry)
     /// masquerade the same connections; the first one's element serves both, and only its
-    /// owner deletes it (`unpublish`).
+    /// owner deletes it, handing it to the other in the same batch (`unpublish`).
     func publish(_ endpoint: EndpointRecord, after prefix: Transaction = Transaction(), generation: UInt32? = nil) throws(BerthError) {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }
@@ -126,19 +126,28 @@ extension Firewall {
     /// and instance are deleted, and the batch is guarded by the generation read with them,
     /// planned again if another process committed in between. Elements already gone, and a
     /// table that is gone (an `nft flush ruleset`), are fine: nothing of them is deleted.
-    func unpublish(_ endpoint: EndpointRecord) throws(BerthError) {
+    ///
+    /// A publication's hairpin element serves every publication to its address (`publish`):
+    /// when one it deletes has the key of a hairpin element of one of `survivors` (this
+    /// instance's other publications, as firewall views), the same batch adds that one's
+    /// in its place, so the survivor's hairpin goes on working.
+    func unpublish(_ endpoint: EndpointRecord, survivors: [EndpointRecord] = []) throws(BerthError) {
         let elements = elements(of: endpoint)
         guard !elements.isEmpty else { return }
         // The endpoint ids the elements are tagged with (a publication's view: its own).
         var owners: [String] = []
         for mapping in endpoint.ports where !owners.contains(mapping.endpointID) { owners.append(mapping.endpointID) }
         let tags = owners.map { FirewallLayout.endpointTag($0, instance: instance.id) }
+        let heirs = endpoint.isPublicationView ? survivors.flatMap { self.elements(of: $0).filter { !$0.1.isMap } } : []
         try backend.applyGuarded(attempts: 5) { () throws(BerthError) in
             let (generation, found) = try backend.elements(withKeysOf: elements)
             var transaction = Transaction()
             transaction.reserveCapacity(found.count)
             for (held, map) in found where isOwn(held, tags: tags, owners: owners) {
                 transaction.delete(.element(held, in: map))
+                if !map.isMap, let heir = heirs.first(where: { $0.1.family == map.family && $0.1.name == map.name && $0.0.key == held.key }) {
+                    transaction.add(.element(heir.0, in: map))
+                }
             }
             return (generation, transaction)
         }

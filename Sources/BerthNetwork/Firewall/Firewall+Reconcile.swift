@@ -14,6 +14,9 @@ extension Firewall {
     struct Item {
         var owner: String?
         var object: String
+        /// A shared object only publications use (`publication_hairpin` and its rule): an
+        /// endpoint's check leaves it out (`verifyEndpoint`), `check` reports it.
+        var publicationsOnly = false
     }
 
     /// The changes that make the table what the state calls for.
@@ -105,7 +108,8 @@ extension Firewall {
         for object in skeleton {
             switch object {
             case .set(let set) where !table.sets.contains(where: { $0.set.name == set.name }):
-                plan.missing.append(Item(owner: nil, object: "\(set.isMap ? "map" : "set") \(set.name)"))
+                plan.missing.append(Item(owner: nil, object: "\(set.isMap ? "map" : "set") \(set.name)",
+                                         publicationsOnly: set.name == FirewallLayout.publicationHairpin.name))
                 plan.transaction.add(object)
             case .chain(let chain) where !table.chains.contains(where: { $0.chain.name == chain.name }):
                 plan.missing.append(Item(owner: nil, object: "chain \(chain.name)"))
@@ -140,7 +144,8 @@ extension Firewall {
                 flush(&plan)
                 predecessor = found.handle
             } else {
-                plan.missing.append(Item(owner: rule.comment, object: "rule '\(Renderer.rule(rule))' in chain \(chain)"))
+                plan.missing.append(Item(owner: rule.comment, object: "rule '\(Renderer.rule(rule))' in chain \(chain)",
+                                         publicationsOnly: FirewallFamily.isHairpinRule(rule)))
                 pending.append(rule)
             }
         }

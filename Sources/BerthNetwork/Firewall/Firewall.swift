@@ -6,8 +6,9 @@ import BerthNFTables
 ///
 /// Reads only Berth's own tables (`list(table:)`: `ip berth`, and `ip6 berth` where a
 /// dual-stack network, an IPv6 publication or a full `gc` calls for it), each at most once
-/// per operation; callers that already
-/// hold a copy pass it in. Objects of other instances (other
+/// per operation (but for a network install or publish that upgrades an earlier Berth's
+/// table, which reads it again after the generation); callers that already hold a copy
+/// pass it in. Objects of other instances (other
 /// state directories) are never changed: each instance's are told apart by their tags.
 struct Firewall {
     let backend: any NFTablesBackend
@@ -50,6 +51,12 @@ struct Firewall {
     /// since it was read, the batch is refused whole, and the tables are read again and the
     /// batch planned anew, once, so no static rule is appended twice. Returns what was in
     /// place as the batch that applied found it, for `remove(_:addedSince:)`.
+    ///
+    /// A table an earlier Berth made lacks the `publication_hairpin` set and its static rule
+    /// (`addHairpin`): the same batch adds them, as a publish does, so a network created or
+    /// made again on an upgraded host leaves its table as this Berth makes one. That batch
+    /// is planned from tables read after the generation it is guarded by (the tables passed
+    /// in are read again): two processes upgrading at once never append the rule twice.
     @discardableResult
     func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?, current6: Ruleset.TableContents?? = nil) throws(BerthError) -> Presence {
         var current = current
@@ -57,20 +64,31 @@ struct Firewall {
         if network.hasIPv6 {
             if let current6 { table6 = current6 } else { table6 = try self.table6() }
         }
+        // The generation the tables were read at, when they were read here after it.
+        var generation: UInt32?
+        func readAgain() throws(BerthError) {
+            generation = try backend.generation()
+            current = try table()
+            if network.hasIPv6 { table6 = try self.table6() }
+        }
+        if lacksHairpin(current, of: .ipv4) || (network.hasIPv6 && lacksHairpin(table6, of: .ipv6)) { try readAgain() }
         for attempt in 0..<2 {
             try refuseForeign(current, of: .ipv4)
             if network.hasIPv6 { try refuseForeign(table6, of: .ipv6) }
             var transaction = Transaction()
-            add(network, in: .ipv4, to: &transaction, current: current)
-            if network.hasIPv6 { add(network, in: .ipv6, to: &transaction, current: table6) }
+            var upgraded = add(network, in: .ipv4, to: &transaction, current: current)
+            if network.hasIPv6, add(network, in: .ipv6, to: &transaction, current: table6) { upgraded = true }
             let presence = Presence(of: network, firewall: self, in: current, table6: table6)
             do {
-                if !transaction.isEmpty { try backend.apply(transaction) }
+                if !transaction.isEmpty { try backend.apply(transaction, generation: upgraded ? generation : nil) }
                 return presence
             } catch where error.code == .alreadyExists && attempt == 0 && (current == nil || (network.hasIPv6 && table6 == nil)) {
                 // Another process made a table meanwhile: plan against what it made.
-                current = try table()
-                if network.hasIPv6 { table6 = try self.table6() }
+                try readAgain()
+            } catch where error.code == .conflict && attempt == 0 && upgraded && generation != nil {
+                // Another process committed since the tables were read (maybe the same
+                // upgrade): planned anew against what it left.
+                try readAgain()
             }
         }
         throw BerthError(.internalError, "Berth's nftables tables changed twice while network \(network.name) was installed")
@@ -89,12 +107,28 @@ struct Firewall {
     }
 
     /// Adds to `transaction` what `current` (the table of `family` as read) lacks of its
-    /// skeleton and static rules and of the network's rules there.
-    private func add(_ network: NetworkRecord, in family: FirewallFamily, to transaction: inout Transaction, current: Ruleset.TableContents?) {
-        if current == nil { addSkeleton(of: family, to: &transaction) }
+    /// skeleton and static rules and of the network's rules there: the whole skeleton for a
+    /// table that does not exist, the hairpin set and rule for one an earlier Berth made.
+    /// Returns whether it upgraded an existing table (a batch to guard by the generation).
+    private func add(_ network: NetworkRecord, in family: FirewallFamily, to transaction: inout Transaction, current: Ruleset.TableContents?) -> Bool {
+        var upgraded = false
+        if let current {
+            upgraded = addHairpin(of: family, to: &transaction, current: current)
+        } else {
+            addSkeleton(of: family, to: &transaction)
+        }
         if !hasRules(of: network, in: current) {
             for rule in rules(of: network, in: family) { transaction.add(.rule(rule)) }
         }
+        return upgraded
+    }
+
+    /// Whether `table` exists and lacks the hairpin set or its static rule (an earlier
+    /// Berth's table).
+    private func lacksHairpin(_ table: Ruleset.TableContents?, of family: FirewallFamily) -> Bool {
+        guard let table else { return false }
+        var scratch = Transaction()
+        return addHairpin(of: family, to: &scratch, current: table)
     }
 
     /// Adds `family`'s table, maps, chains and static rules to `transaction`, the table with

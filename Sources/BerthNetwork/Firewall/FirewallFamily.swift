@@ -71,6 +71,11 @@ struct FirewallFamily: Sendable {
         staticRuleTexts.contains(rule.chain + " " + Renderer.rule(rule))
     }
 
+    /// Whether `rule` is either table's `hairpinRule`: a static rule only publications use.
+    static func isHairpinRule(_ rule: Rule) -> Bool {
+        [ipv4, ipv6].contains { $0.hairpinRule.chain == rule.chain && Renderer.rule($0.hairpinRule) == Renderer.rule(rule) }
+    }
+
     /// Whether `rule` is a static rule of an earlier Berth that the layout replaced
     /// (`supersededStaticRules`): shared like the static rules, and `reconcile`'s to delete.
     func isSuperseded(_ rule: Rule) -> Bool {

@@ -224,7 +224,8 @@ extension NetworkManager {
                 }
             }
             if installFirewall {
-                // One read of Berth's table serves both what to add and what to take back.
+                // One read of Berth's table serves both what to add and what to take back
+                // (read again once, after the generation, to upgrade an earlier Berth's).
                 let firewall = try self.firewall(instance)
                 let current = try firewall.table()
                 let current6 = network.hasIPv6 ? try firewall.table6() : nil

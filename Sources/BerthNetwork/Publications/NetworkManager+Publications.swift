@@ -135,7 +135,7 @@ extension NetworkManager {
                 }
                 guard group == nil || record.group == group else { return [] }
                 let view = try record.firewallView()
-                try firewall(tx.instance()).unpublish(view)
+                try firewall(tx.instance()).unpublish(view, survivors: try hairpinHeirs(of: record, tx))
                 try ConntrackCleanup.afterUnpublish(view, host: host)
                 try tx.deletePublication(id: id)
                 return []
@@ -143,6 +143,17 @@ extension NetworkManager {
         } catch {
             throw error.with(object: .publication(id), operation: .unpublish)
         }
+    }
+
+    /// This instance's other publications to an address of `publication` (as firewall
+    /// views): the ones whose hairpin its element may serve, for `Firewall.unpublish`.
+    func hairpinHeirs(of publication: PublicationRecord, _ tx: StateTransaction) throws(BerthError) -> [EndpointRecord] {
+        let addresses = publication.addresses
+        var heirs: [EndpointRecord] = []
+        for other in try tx.publications() where other.id != publication.id && other.addresses.contains(where: addresses.contains) {
+            heirs.append(try other.firewallView())
+        }
+        return heirs
     }
 
     /// One publication by exact id, or nil.

@@ -149,18 +149,50 @@ struct PublicationHairpinPolicyTests {
         #expect(!host.nftables.ruleset.contains("berth-endpoint"))
     }
 
-    @Test("two publications to one address share its element: the first's serves both, and once it goes check names the second's missing")
+    @Test("two publications to one address share its element: the first's serves both, and its unpublish hands it to the second in the same batch")
     func sharedAddress() throws {
         let host = try wiredHost()
         try publish(host, "pub1", ports: ["8080:80"])
         try publish(host, "pub2", namespace: "ext2", ports: ["8081:80"])
         #expect(hairpinSet(host).contains("elements = { 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub1 @f4ce0001\" }"))
         #expect(try host.manager.check().isEmpty)
+        let generation = try host.nftables.generation()
         try host.manager.unpublish(id: "pub1")
-        #expect(try host.manager.check().map(\.description)
-            == ["endpoint pub2: element 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub2 @f4ce0001\" of set publication_hairpin: missing"])
-        _ = try host.manager.reconcile()
-        #expect(hairpinSet(host).contains("elements = { 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub2 @f4ce0001\" }"))
+        #expect(try host.nftables.generation() == generation &+ 1, "one batch")
+        #expect(hairpinSet(host).contains("elements = { 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub2 @f4ce0001\" }"), "\(hairpinSet(host))")
+        #expect(try host.manager.check().isEmpty)
+        // The survivor's own unpublish takes it, and gives it to no one.
+        try host.manager.unpublish(id: "pub2")
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+    }
+
+    @Test("a prune that removes the publication owning a shared hairpin element hands it to the one it keeps")
+    func sharedAddressPruned() throws {
+        let host = try wiredHost()
+        try publish(host, "pub1", ports: ["8080:80"])
+        try publish(host, "pub2", namespace: "ext2", ports: ["8081:80"])
+        let report = try host.manager.prunePublications(group: "ext", keeping: ["pub2"])
+        #expect(report.endpoints == ["pub1"] && report.failed.isEmpty)
+        #expect(hairpinSet(host).contains("elements = { 10.66.0.2 . 10.66.0.2 comment \"berth-endpoint pub2 @f4ce0001\" }"), "\(hairpinSet(host))")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("a prune whose teardown of one publication fails keeps that one, with its record and elements, and removes the others")
+    func pruneGoesOn() throws {
+        let host = try wiredHost()
+        try publish(host, "pub1", ports: ["8080:80"])
+        try publish(host, "pub2", address: "10.66.0.3", namespace: "ext2", ports: ["8081:80"])
+        // The first unpublish batch (pub1's: publications go in id order) is refused.
+        host.nftables.nextApplyError = BerthError(.kernel, "refused by the test")
+        let report = try host.manager.prunePublications(group: "ext", keeping: [])
+        #expect(report.endpoints == ["pub2"])
+        #expect(report.failed.map(\.id) == ["pub1"] && report.failed.first?.error.message == "refused by the test")
+        #expect(try host.manager.publications().map(\.id) == ["pub1"])
+        #expect(host.nftables.ruleset.contains("berth-endpoint pub1") && !host.nftables.ruleset.contains("berth-endpoint pub2"))
+        #expect(try host.manager.check().isEmpty)
+        // The next prune removes it.
+        #expect(try host.manager.prunePublications(group: "ext", keeping: []).endpoints == ["pub1"])
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
     }
 
     /// Turns Berth's IPv4 table back into what a Berth before the hairpin set made: no
@@ -172,6 +204,64 @@ struct PublicationHairpinPolicyTests {
         transaction.delete(.set(FirewallLayout.publicationHairpin))
         try host.nftables.apply(transaction)
         #expect(!host.nftables.ruleset.contains("publication_hairpin"))
+    }
+
+    @Test("a table an earlier Berth made: an endpoint's check leaves out what only publications use, before and after a detach and attach again")
+    func earlierTableEndpoint() throws {
+        let host = try wiredHost()
+        try host.network()
+        try host.attach("ctr1", id: "e1", ports: ["8080:80"])
+        try downgrade(host)
+        #expect(try host.manager.verifyEndpoint(id: "e1").isEmpty)
+        // DEL and ADD: the attach reads no table (its bridge is ready), so the table stays
+        // as it was, and the endpoint's check has nothing to say of it either.
+        try host.manager.detach(id: "e1")
+        try host.attach("ctr1", id: "e1", ports: ["8080:80"])
+        #expect(try host.manager.verifyEndpoint(id: "e1").isEmpty)
+        #expect(!host.nftables.ruleset.contains("publication_hairpin"))
+        // The host's check still names what the table lacks.
+        #expect(try host.manager.check().map(\.description).sorted()
+            == ["rule 'ct status dnat ip saddr . ip daddr @publication_hairpin masquerade comment \"berth: publication hairpin\"' in chain postrouting: missing",
+                "set publication_hairpin: missing"])
+    }
+
+    @Test("a table an earlier Berth made: a network created on it, or an attach that brings a bridge back, adds the set and its rule in their place")
+    func earlierTableUpgradedByNetwork() throws {
+        let host = try wiredHost()
+        try host.network()
+        try host.network("db", subnet: "10.89.0.0/24")
+        let fresh = host.nftables.ruleset
+        try host.manager.removeNetwork(named: "db")
+        try downgrade(host)
+        let generation = try host.nftables.generation()
+        try host.network("db", subnet: "10.89.0.0/24")
+        #expect(try host.nftables.generation() == generation &+ 1, "one batch")
+        #expect(host.nftables.ruleset == fresh, "\(host.nftables.ruleset)")
+        #expect(try host.manager.check().isEmpty)
+
+        // An attach whose bridge is not ready puts the network's firewall in place too.
+        try downgrade(host)
+        try host.handle.netlink.setDown(.name(try InterfaceName("brweb")))
+        try host.attach("ctr1", id: "e1")
+        #expect(host.nftables.ruleset == fresh, "\(host.nftables.ruleset)")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("a network's upgrade of an earlier Berth's table is guarded: another process's upgrade meanwhile refuses it, and the plan made anew adds nothing twice")
+    func earlierTableUpgradeRace() throws {
+        let host = try wiredHost()
+        try host.network()
+        let other = try FakeHost(kernel: host.kernel, instance: "0dd1ce00")
+        try other.network("o", subnet: "10.90.0.0/24")
+        try downgrade(host)
+        // Another state directory's reconcile upgrades the table between this one's read
+        // and its batch.
+        host.nftables.beforeNextApply = { _ = try? other.manager.reconcile() }
+        try host.network("db", subnet: "10.89.0.0/24")
+        #expect(host.nftables.beforeNextApply == nil)
+        #expect(host.nftables.ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(host.nftables.ruleset)")
+        #expect(try host.manager.check().isEmpty)
+        #expect(try other.manager.check().isEmpty)
     }
 
     @Test("a table an earlier Berth made: a publish adds the set and its rule in their place, in its batch; check and reconcile without a publish")

@@ -1,0 +1,65 @@
+import BerthCore
+import BerthFakes
+import BerthNamespace
+import BerthNetwork
+import Testing
+@testable import BerthCNI
+
+/// GC's prune (`BerthBackend.prune`) against the fake kernel: it removes what it can, and
+/// what it removed reaches the caller even when a later step fails.
+@Suite("CNI GC prune (fake kernel)")
+struct CNIGCBackendTests {
+    /// Network web (10.88.0.0/24) with the CNI attachment c1/eth0 (no ports) and the
+    /// publication p1 of group web (ports 8080 to 10.66.0.2 in namespace ext1).
+    private func host() throws -> (FakeHost, String) {
+        let host = try FakeHost()
+        try host.manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"), bridge: try InterfaceName("brweb")))
+        host.kernel.addNamespace("ctr1", loopbackUp: true)
+        host.kernel.addNamespace("ext1", loopbackUp: true)
+        let id = CNIAttachment.endpointID(containerID: "c1", ifname: "eth0")
+        try host.manager.attach(AttachOptions(network: "web", namespace: .name("ctr1"), id: id, interfaceName: try InterfaceName("eth0")))
+        try host.manager.publish(PublicationOptions(id: "p1", group: "web", address: IPv4Address(10, 66, 0, 2), namespace: .name("ext1"),
+                                                    ports: [try PortSpec(parsing: "8080:80")]))
+        return (host, id)
+    }
+
+    @Test("a publication that cannot be removed is kept and its error returned beside the endpoints removed, whose leases GC gives back")
+    func publicationFailureKeepsEndpoints() throws {
+        let (host, id) = try host()
+        // The endpoint has no elements: the first batch is p1's unpublish.
+        host.nftables.nextApplyError = BerthError(.kernel, "refused by the test")
+        let pruned = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
+        #expect(pruned.endpoints.map(\.id) == [id])
+        #expect(pruned.removed == [id])
+        #expect(pruned.failure?.message == "publication p1 could not be removed: refused by the test", "\(String(describing: pruned.failure))")
+        #expect(pruned.failure?.object == .publication("p1"))
+        #expect(try host.manager.endpoints().isEmpty)
+        #expect(try host.manager.publications().map(\.id) == ["p1"])
+        #expect(host.nftables.ruleset.contains("berth-endpoint p1"))
+
+        // The next GC removes it.
+        let again = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
+        #expect(again.removed == ["p1"] && again.failure == nil)
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+    }
+
+    @Test("a publications' prune that fails whole still returns the endpoints removed before it, with its error")
+    func publicationPruneFailureKeepsEndpoints() throws {
+        let (host, id) = try host()
+        // Elements in ip6 berth tagged with this instance's id and an id its state does not
+        // know (another state directory that was given the same id): leftovers only the
+        // publications' prune reads that table for.
+        let twin = try FakeHost(kernel: host.kernel)
+        host.kernel.addNamespace("ext6", loopbackUp: true)
+        try twin.manager.publish(PublicationOptions(id: "p6", group: "other", address: nil, ipv6Address: try IPv6Address(parsing: "fd00:66::6"),
+                                                    namespace: .name("ext6"), ports: [try PortSpec(parsing: "8086:80")]))
+        // p1's unpublish goes through; the leftovers' batch is refused.
+        host.nftables.nextApplyError = BerthError(.kernel, "refused by the test")
+        host.nftables.applyErrorDelay = 1
+        let pruned = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
+        #expect(pruned.endpoints.map(\.id) == [id])
+        #expect(pruned.removed == [id])
+        #expect(pruned.failure?.message == "refused by the test", "\(String(describing: pruned.failure))")
+        #expect(try host.manager.endpoints().isEmpty)
+    }
+}
