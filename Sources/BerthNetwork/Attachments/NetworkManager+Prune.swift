@@ -128,7 +128,10 @@ extension NetworkManager {
                     report.endpoints.append(publication.id)
                 }
                 let networks = try tx.networks()
-                let live = Set(try tx.endpoints().map(\.id) + (try tx.publications().map(\.id)))
+                // An endpoint row that cannot be decoded is recorded all the same: its
+                // elements are not leftovers.
+                let (endpoints, unreadable) = try tx.endpointsLeniently()
+                let live = Set(endpoints.map(\.id) + unreadable.map(\.id) + (try tx.publications().map(\.id)))
                 report.firewallObjects = try firewall.removeLeftovers(knownNetworks: Set(networks.map(\.name)), liveEndpoints: live,
                                                                       dualStack: true)
                 return report

@@ -80,5 +80,9 @@ struct UnreadableRowPolicyTests {
         #expect(host.nftables.ruleset.contains("berth-endpoint e1"), "\(host.nftables.ruleset)")
         // Kept by the caller: not reported.
         #expect(try host.manager.pruneEndpoints(network: "web", keeping: ["e1"]).failed.isEmpty)
+        // A publications' prune (berth-cni's GC of chained attachments) sweeps leftovers of
+        // unknown ids only: the unreadable row's element stays.
+        #expect(try host.manager.prunePublications(group: "g", keeping: []).firewallObjects.isEmpty)
+        #expect(host.nftables.ruleset.contains("berth-endpoint e1"), "\(host.nftables.ruleset)")
     }
 }
