@@ -12,6 +12,9 @@ public struct LabRemoval: Sendable, Hashable {
     public var networks: [String] = []
     /// Networks the lab created that others' endpoints still use: left in place.
     public var keptNetworks: [String] = []
+    /// Namespaces named like a node of the lab that are not the lab's (untagged, another
+    /// lab's or state directory's, or whose tag could not be read): left in place.
+    public var leftAlone: [String] = []
 
     public init() {}
 
@@ -23,6 +26,7 @@ public struct LabRemoval: Sendable, Hashable {
         endpoints += other.endpoints
         networks += other.networks
         keptNetworks += other.keptNetworks
+        leftAlone += other.leftAlone
     }
 }
 
@@ -32,11 +36,13 @@ extension LabEngine {
     /// fine. The container is stopped only if it is the lab's (`LabContainers.isLab`: its
     /// namespace carries the node's tag, or it ended and runs what one of `runs`, the node's
     /// `run` in the lab's specs, gives); the endpoint and the namespace only if the namespace
-    /// is not tagged for another lab, node or state store (an untagged one is the lab's,
-    /// from a crash between making and tagging it): a name `LAB-NODE` that another lab's
-    /// node also spells (lab `a` node `b-c` and lab `a-b` node `c` are both `a-b-c`) is left
-    /// alone. A leftover empty file of an interrupted create at the namespace's path
-    /// (`NetworkNamespace.isLeftover`) is removed like a namespace.
+    /// carries this node's tag of this state store. The lab tags a namespace before it names
+    /// it, so an untagged one is someone else's (`ip netns add` of the name), and a name
+    /// `LAB-NODE` that another lab's node also spells (lab `a` node `b-c` and lab `a-b` node
+    /// `c` are both `a-b-c`) is another lab's: both are left alone and listed in
+    /// `leftAlone`, as is one whose tag cannot be read. A leftover empty file of an
+    /// interrupted create at the namespace's path (`NetworkNamespace.isLeftover`) is removed
+    /// like a namespace.
     @discardableResult
     public func teardown(lab: String, node: String, runs: [RunSpec] = []) throws(BerthError) -> LabRemoval {
         var removal = LabRemoval()
@@ -47,7 +53,10 @@ extension LabEngine {
                 removal.containers.append(name)
             }
         }
-        guard try !isForeign(namespace: name, lab: lab, node: node) else { return removal }
+        guard try !isForeign(namespace: name, lab: lab, node: node) else {
+            removal.leftAlone.append(name)
+            return removal
+        }
         let networks = LabNetworks(lab: lab, manager: manager)
         if try networks.endpoint(node: node) != nil {
             try networks.detach(node: node)
@@ -60,12 +69,20 @@ extension LabEngine {
         return removal
     }
 
-    /// Whether the namespace `name` exists and its `lo` carries a lab tag other than this
-    /// node's of this state store (a leftover file is no namespace, so not foreign).
+    /// Whether the namespace `name` exists and its `lo` does not carry this node's tag of
+    /// this state store: another lab's, or untagged (a leftover file is no namespace, so not
+    /// foreign). Fails closed: a namespace whose tag cannot be read (EMFILE, say) is foreign,
+    /// never deleted on a guess.
     func isForeign(namespace name: String, lab: String, node: String) throws(BerthError) -> Bool {
-        guard let namespace = try LabObserver.openNamespace(name) else { return false }
-        let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
-        return LabObserver.holder(alias: alias, lab: lab, node: node, stateTag: stateTag) != nil
+        let namespace: NetworkNamespace
+        do throws(BerthError) {
+            guard let opened = try LabObserver.openNamespace(name) else { return false }
+            namespace = opened
+        } catch {
+            return true
+        }
+        guard let alias = try? RouteNetlink(namespace: namespace).link(index: 1).alias else { return true }
+        return alias != LabNames.nodeAlias(lab: lab, node: node, state: stateTag)
     }
 
     /// Takes a lab down: every node named (the state's record) and every other namespace
