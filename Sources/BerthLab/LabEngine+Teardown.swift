@@ -12,8 +12,8 @@ public struct LabRemoval: Sendable, Hashable {
     public var networks: [String] = []
     /// Networks the lab created that others' endpoints still use: left in place.
     public var keptNetworks: [String] = []
-    /// Namespaces named like a node of the lab that are not the lab's (untagged, another
-    /// lab's or state directory's, or whose tag could not be read): left in place.
+    /// Namespaces named like a node of the lab that carry no lab tag, or whose tag could not
+    /// be read: left in place (another lab's node is left too, and not listed).
     public var leftAlone: [String] = []
 
     public init() {}
@@ -39,7 +39,7 @@ extension LabEngine {
     /// carries this node's tag of this state store. The lab tags a namespace before it names
     /// it, so an untagged one is someone else's (`ip netns add` of the name), and a name
     /// `LAB-NODE` that another lab's node also spells (lab `a` node `b-c` and lab `a-b` node
-    /// `c` are both `a-b-c`) is another lab's: both are left alone and listed in
+    /// `c` are both `a-b-c`) is another lab's: both are left alone, and the first listed in
     /// `leftAlone`, as is one whose tag cannot be read. A leftover empty file of an
     /// interrupted create at the namespace's path (`NetworkNamespace.isLeftover`) is removed
     /// like a namespace.
@@ -53,7 +53,10 @@ extension LabEngine {
                 removal.containers.append(name)
             }
         }
-        guard try !isForeign(namespace: name, lab: lab, node: node) else {
+        switch holder(of: name, lab: lab, node: node) {
+        case .node: break
+        case .otherLab: return removal
+        case .unknown:
             removal.leftAlone.append(name)
             return removal
         }
@@ -69,20 +72,29 @@ extension LabEngine {
         return removal
     }
 
-    /// Whether the namespace `name` exists and its `lo` does not carry this node's tag of
-    /// this state store: another lab's, or untagged (a leftover file is no namespace, so not
-    /// foreign). Fails closed: a namespace whose tag cannot be read (EMFILE, say) is foreign,
-    /// never deleted on a guess.
-    func isForeign(namespace name: String, lab: String, node: String) throws(BerthError) -> Bool {
+    /// Whose the namespace at a node's name is, as `teardown` treats it.
+    enum NamespaceHolder {
+        /// This node's (its tag), or nothing but a leftover file of an interrupted create, or none.
+        case node
+        /// Another lab's, node's or state directory's, by its tag.
+        case otherLab
+        /// Untagged (`ip netns add`: the lab tags before it names), or its tag could not be
+        /// read (EMFILE, say): not deleted on a guess.
+        case unknown
+    }
+
+    /// Whose the namespace `name` is: fails closed, an error reading it is `unknown`.
+    func holder(of name: String, lab: String, node: String) -> NamespaceHolder {
         let namespace: NetworkNamespace
         do throws(BerthError) {
-            guard let opened = try LabObserver.openNamespace(name) else { return false }
+            guard let opened = try LabObserver.openNamespace(name) else { return .node }
             namespace = opened
         } catch {
-            return true
+            return .unknown
         }
-        guard let alias = try? RouteNetlink(namespace: namespace).link(index: 1).alias else { return true }
-        return alias != LabNames.nodeAlias(lab: lab, node: node, state: stateTag)
+        guard let alias = try? RouteNetlink(namespace: namespace).link(index: 1).alias else { return .unknown }
+        if alias == LabNames.nodeAlias(lab: lab, node: node, state: stateTag) { return .node }
+        return LabNames.node(fromAlias: alias) != nil ? .otherLab : .unknown
     }
 
     /// Takes a lab down: every node named (the state's record) and every other namespace

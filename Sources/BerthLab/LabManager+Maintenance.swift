@@ -32,7 +32,7 @@ public struct LabGarbageReport: Sendable {
         labs.map { "removed lab \($0)" } + restored.map { "restored lab \($0) to its last applied spec" }
             + removed.containers.map { "removed container \($0)" } + removed.endpoints.map { "removed endpoint \($0)" }
             + removed.namespaces.map { "removed namespace \($0)" } + removed.networks.map { "removed network \($0)" }
-            + removed.leftAlone.map { "left namespace \($0) alone: it is not the lab's (untagged, another lab's, or its tag could not be read)" }
+            + removed.leftAlone.map { "left namespace \($0) alone: it carries no tag of the lab, or its tag could not be read" }
             + failed.map { "could not restore lab \($0.lab) to its last applied spec: \($0.error.description); it stays unfinished" }
             + uncollected.map { "could not collect lab \($0.lab): \($0.error.description); it stays recorded" }
     }
