@@ -188,7 +188,16 @@ struct LabApplier {
             if session.observation.nodes[name]?.leftover == true {
                 try NetworkNamespace.delete(named: LabNames.namespace(lab: lab, node: name))
             }
-            namespace = try NetworkNamespace.create(named: LabNames.namespace(lab: lab, node: name))
+            // Tagged before it is named: an untagged namespace called LAB-NODE is never one
+            // the lab made (`ip netns add` of the name), so `up` refuses it and `down`, `gc`
+            // leave it alone.
+            let tag = LabNames.nodeAlias(lab: lab, node: name, state: engine.stateTag)
+            namespace = try NetworkNamespace.create(named: LabNames.namespace(lab: lab, node: name)) { () throws(BerthError) in
+                try RouteNetlink().apply { changes throws(BerthError) in
+                    try changes.setUp(.index(1))
+                    try changes.setAlias(.index(1), to: tag)
+                }
+            }
             made?.insert(name)
         case .tagNode(let name):
             node = name
@@ -200,15 +209,17 @@ struct LabApplier {
             let netlink: RouteNetlink
             if let existing = session.handles[node]?.1 { netlink = existing } else { netlink = try RouteNetlink(namespace: namespace) }
             session.handles[node] = (namespace, netlink)
-            try netlink.apply { changes throws(BerthError) in
-                try changes.setUp(.index(1))
-                try changes.setAlias(.index(1), to: LabNames.nodeAlias(lab: lab, node: node, state: engine.stateTag))
+            if case .tagNode = action {
+                try netlink.apply { changes throws(BerthError) in
+                    try changes.setUp(.index(1))
+                    try changes.setAlias(.index(1), to: LabNames.nodeAlias(lab: lab, node: node, state: engine.stateTag))
+                }
             }
             // Before the node's links exist, so that they take it; the file's own value (its
             // conf/default sysctls are written next, its per-interface ones after the links) wins.
             try LabObserver.writeSysctls(Self.nodeDefaults, in: namespace, node: node)
         } catch {
-            // An untagged namespace would not be recognised as the lab's: remove it now.
+            // One whose node defaults are not written would not be made again: remove it now.
             if case .createNode = action { try? NetworkNamespace.delete(named: LabNames.namespace(lab: lab, node: node)) }
             throw error
         }
@@ -263,9 +274,9 @@ struct LabApplier {
                     try changes.addAddress(cidr, to: .index(index(node, interface)), flags: cidr.family == .ipv6 ? .noDAD : [])
                 case .setImpairment(_, let interface, let impairment):
                     // A re-created link starts without qdiscs, whatever the old one had.
-                    let current = installed?.interface(interface).flatMap { seen in
-                        seen.link.index == (try? index(node, interface)) ? seen.impairment : nil } ?? Impairment()
-                    try changes.setImpairment(impairment, on: .index(index(node, interface)), installed: current)
+                    let seen = installed?.interface(interface).flatMap { seen in seen.link.index == (try? index(node, interface)) ? seen : nil }
+                    try changes.setImpairment(impairment, on: .index(index(node, interface)), installed: seen?.impairment ?? Impairment(),
+                                              foreignRoot: seen?.foreignRoot)
                 default: break
                 }
             }

@@ -12,6 +12,9 @@ public struct LabRemoval: Sendable, Hashable {
     public var networks: [String] = []
     /// Networks the lab created that others' endpoints still use: left in place.
     public var keptNetworks: [String] = []
+    /// Namespaces named like a node of the lab that carry no lab tag, or whose tag could not
+    /// be read: left in place (another lab's node is left too, and not listed).
+    public var leftAlone: [String] = []
 
     public init() {}
 
@@ -23,6 +26,7 @@ public struct LabRemoval: Sendable, Hashable {
         endpoints += other.endpoints
         networks += other.networks
         keptNetworks += other.keptNetworks
+        leftAlone += other.leftAlone
     }
 }
 
@@ -32,11 +36,13 @@ extension LabEngine {
     /// fine. The container is stopped only if it is the lab's (`LabContainers.isLab`: its
     /// namespace carries the node's tag, or it ended and runs what one of `runs`, the node's
     /// `run` in the lab's specs, gives); the endpoint and the namespace only if the namespace
-    /// is not tagged for another lab, node or state store (an untagged one is the lab's,
-    /// from a crash between making and tagging it): a name `LAB-NODE` that another lab's
-    /// node also spells (lab `a` node `b-c` and lab `a-b` node `c` are both `a-b-c`) is left
-    /// alone. A leftover empty file of an interrupted create at the namespace's path
-    /// (`NetworkNamespace.isLeftover`) is removed like a namespace.
+    /// carries this node's tag of this state store. The lab tags a namespace before it names
+    /// it, so an untagged one is someone else's (`ip netns add` of the name), and a name
+    /// `LAB-NODE` that another lab's node also spells (lab `a` node `b-c` and lab `a-b` node
+    /// `c` are both `a-b-c`) is another lab's: both are left alone, and the first listed in
+    /// `leftAlone`, as is one whose tag cannot be read. A leftover empty file of an
+    /// interrupted create at the namespace's path (`NetworkNamespace.isLeftover`) is removed
+    /// like a namespace.
     @discardableResult
     public func teardown(lab: String, node: String, runs: [RunSpec] = []) throws(BerthError) -> LabRemoval {
         var removal = LabRemoval()
@@ -47,7 +53,13 @@ extension LabEngine {
                 removal.containers.append(name)
             }
         }
-        guard try !isForeign(namespace: name, lab: lab, node: node) else { return removal }
+        switch holder(of: name, lab: lab, node: node) {
+        case .node: break
+        case .otherLab: return removal
+        case .unknown:
+            removal.leftAlone.append(name)
+            return removal
+        }
         let networks = LabNetworks(lab: lab, manager: manager)
         if try networks.endpoint(node: node) != nil {
             try networks.detach(node: node)
@@ -60,12 +72,29 @@ extension LabEngine {
         return removal
     }
 
-    /// Whether the namespace `name` exists and its `lo` carries a lab tag other than this
-    /// node's of this state store (a leftover file is no namespace, so not foreign).
-    func isForeign(namespace name: String, lab: String, node: String) throws(BerthError) -> Bool {
-        guard let namespace = try LabObserver.openNamespace(name) else { return false }
-        let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
-        return LabObserver.holder(alias: alias, lab: lab, node: node, stateTag: stateTag) != nil
+    /// Whose the namespace at a node's name is, as `teardown` treats it.
+    enum NamespaceHolder {
+        /// This node's (its tag), or nothing but a leftover file of an interrupted create, or none.
+        case node
+        /// Another lab's, node's or state directory's, by its tag.
+        case otherLab
+        /// Untagged (`ip netns add`: the lab tags before it names), or its tag could not be
+        /// read (EMFILE, say): not deleted on a guess.
+        case unknown
+    }
+
+    /// Whose the namespace `name` is: fails closed, an error reading it is `unknown`.
+    func holder(of name: String, lab: String, node: String) -> NamespaceHolder {
+        let namespace: NetworkNamespace
+        do throws(BerthError) {
+            guard let opened = try LabObserver.openNamespace(name) else { return .node }
+            namespace = opened
+        } catch {
+            return .unknown
+        }
+        guard let alias = try? RouteNetlink(namespace: namespace).link(index: 1).alias else { return .unknown }
+        if alias == LabNames.nodeAlias(lab: lab, node: node, state: stateTag) { return .node }
+        return LabNames.node(fromAlias: alias) != nil ? .otherLab : .unknown
     }
 
     /// Takes a lab down: every node named (the state's record) and every other namespace

@@ -21,8 +21,9 @@ public import BerthRun
 /// node's namespace by name, and Berth networks live in the manager's host namespace.
 ///
 /// `owned` is the set of node names the lab's state says it may have made (its intent,
-/// recorded before `up` touches the kernel): an untagged namespace with such a name is the
-/// lab's, from a crash between creating and tagging it; any other untagged one is refused.
+/// recorded before `up` touches the kernel): a leftover file of an interrupted create with
+/// such a name is the lab's to remove. A namespace is tagged before it is named, so an
+/// untagged one is never the lab's, owned name or not: it is refused, and left alone.
 public final class LabEngine: Sendable {
     /// Networks, endpoints and the state store.
     public let manager: NetworkManager
@@ -73,13 +74,14 @@ public final class LabEngine: Sendable {
         return services.networksFirst() + nodes + services.servicesLast()
     }
 
-    /// Refuses a spec whose node namespaces exist without this lab's tag and are not among
-    /// `owned`: someone else's namespace is never adopted or deleted. Cheap: nodes whose
-    /// namespace does not exist cost one failed open.
+    /// Refuses a spec whose node namespaces exist without this lab's tag, owned or not (the
+    /// lab tags a namespace before naming it), or are a leftover file of an interrupted
+    /// create not among `owned`: someone else's namespace is never adopted or deleted. Before
+    /// `up` records anything, so that a refusal leaves the lab's record as it was. Cheap:
+    /// nodes whose namespace does not exist cost one failed open.
     public func refuseForeignNamespaces(_ spec: LabSpec, owned: Set<String>) throws(BerthError) {
         var observation = LabObservation(lab: spec.name, nodes: [:])
-        // Owned nodes are checked by the full observation of the plan (`refuseForeign`).
-        for node in spec.nodes where !owned.contains(node.name) {
+        for node in spec.nodes {
             let name = LabNames.namespace(lab: spec.name, node: node.name)
             guard let namespace = try LabObserver.openNamespace(name) else {
                 if NetworkNamespace.isLeftover(named: name) {
@@ -89,7 +91,8 @@ public final class LabEngine: Sendable {
                 }
                 continue
             }
-            let alias = (try? RouteNetlink(namespace: namespace).link(index: 1).alias) ?? nil
+            // A failed read is an error, not "untagged": it says nothing of whose it is.
+            let alias = try RouteNetlink(namespace: namespace).link(index: 1).alias
             var seen = ObservedNode.missing(node.name, namespace: name)
             seen.exists = true
             seen.tagged = alias == LabNames.nodeAlias(lab: spec.name, node: node.name, state: stateTag)
@@ -150,6 +153,7 @@ public final class LabEngine: Sendable {
     func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
                   networks: LabNetworkLedger, known: [LabSpec], made: LabMadeNodes) throws(BerthError) -> [LabAction] {
         let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
+        try reserveDescriptors(spec, owned: allOwned)
         let undo = LabSysctlUndo()
         let others = [previous, startedWith].compactMap { $0 } + known
         do throws(BerthError) {
@@ -169,6 +173,12 @@ public final class LabEngine: Sendable {
             }
             throw error
         }
+    }
+
+    /// Makes room for the descriptors a convergence to `spec` keeps open, two for each of
+    /// its nodes and `owned` (`LabFileLimit`), or refuses it before anything is made.
+    public func reserveDescriptors(_ spec: LabSpec, owned: Set<String>) throws(BerthError) {
+        try LabFileLimit.reserve(nodes: Set(spec.nodes.map(\.name)).union(owned).count, lab: spec.name, operation: .labUp)
     }
 
     /// Whether `error`, thrown by `converge`, says that going back failed too: the lab is
@@ -240,7 +250,9 @@ public final class LabEngine: Sendable {
                              object: .namespace(name), operation: .labUp, remedy: .remove(.namespace(name)))
         }
         for node in spec.nodes {
-            guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged, !owned.contains(node.name) || seen.heldBy != nil else { continue }
+            // The lab tags a namespace before it names it: an untagged one is someone else's
+            // (`ip netns add`), even under a name the lab recorded.
+            guard let seen = observation.nodes[node.name], seen.exists, !seen.tagged else { continue }
             if let holder = seen.heldBy {
                 // Never "remove it": it is another lab's running node.
                 throw BerthError(.conflict, "\(spec.source):\(node.location.map(\.description) ?? "?"): network namespace \(seen.namespaceName) of node \(node.name) is already \(holder); nothing was made",

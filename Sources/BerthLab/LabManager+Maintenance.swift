@@ -22,7 +22,7 @@ public struct LabGarbageReport: Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { labs.isEmpty && restored.isEmpty && removed.isEmpty && failed.isEmpty && uncollected.isEmpty }
+    public var isEmpty: Bool { labs.isEmpty && restored.isEmpty && removed.isEmpty && removed.leftAlone.isEmpty && failed.isEmpty && uncollected.isEmpty }
 
     /// Whether a lab was left unfinished or uncollected (a front end exits 1).
     public var hasFailures: Bool { !failed.isEmpty || !uncollected.isEmpty }
@@ -32,6 +32,7 @@ public struct LabGarbageReport: Sendable {
         labs.map { "removed lab \($0)" } + restored.map { "restored lab \($0) to its last applied spec" }
             + removed.containers.map { "removed container \($0)" } + removed.endpoints.map { "removed endpoint \($0)" }
             + removed.namespaces.map { "removed namespace \($0)" } + removed.networks.map { "removed network \($0)" }
+            + removed.leftAlone.map { "left namespace \($0) alone: it carries no tag of the lab, or its tag could not be read" }
             + failed.map { "could not restore lab \($0.lab) to its last applied spec: \($0.error.description); it stays unfinished" }
             + uncollected.map { "could not collect lab \($0.lab): \($0.error.description); it stays recorded" }
     }
@@ -160,6 +161,13 @@ extension LabManager {
                     guard let seen = observation.nodes[node.name], seen.exists else {
                         problems.append(LabProblem(lab: spec.name, node: node.name, object: "network namespace \(LabNames.namespace(lab: spec.name, node: node.name))",
                                                    problem: "missing", collectable: false))
+                        continue
+                    }
+                    // The lab tags its namespaces before naming them: this one was put in its
+                    // place by someone else (`ip netns del` and `add`), and `up` refuses it.
+                    if !seen.tagged {
+                        problems.append(LabProblem(lab: spec.name, node: node.name, object: "network namespace \(seen.namespaceName)",
+                                                   problem: "is not the lab's: " + (seen.heldBy.map { "it is \($0)" } ?? "it carries no lab tag"), collectable: false))
                         continue
                     }
                     if let network = node.network, seen.endpoint?.network != network {

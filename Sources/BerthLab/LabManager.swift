@@ -35,6 +35,7 @@ public final class LabManager: Sendable {
             let record = try state.record(named: spec.name)
             let owned = record?.nodes ?? []
             try engine.preflight(spec)
+            try engine.reserveDescriptors(spec, owned: owned.union(record?.applied?.nodes.map(\.name) ?? []))
             try engine.refuseForeignNamespaces(spec, owned: owned)
             // After a crash the lab cannot tell what its containers were started from.
             let startedWith = record?.pending == nil ? record?.applied : nil

@@ -73,6 +73,9 @@ public struct ObservedInterface: Sendable {
     /// Those of `addresses` of link scope: the kernel's own `fe80::` among them, which the
     /// lab deletes only when a spec of the lab declared it.
     public var linkScoped: Set<CIDR> = []
+    /// A root qdisc of a kind the lab does not install, added by hand (`Impairment.foreignRoot`):
+    /// replaced when the file gives the end an impairment, else left.
+    public var foreignRoot: Qdisc?
 }
 
 /// Reads a node's namespace: one open and four dumps (links, addresses, routes, qdiscs).
@@ -109,9 +112,9 @@ struct LabObserver {
         let tag = LabNames.nodeAlias(lab: lab, node: node, state: stateTag)
         let interfaces = links.filter { $0.kind != .loopback }.map { link in
             let own = addresses.filter { $0.linkIndex == link.index && $0.scope != .host }
-            return ObservedInterface(link: link, addresses: own.map(\.cidr),
-                                     impairment: Impairment(qdiscs: qdiscs.filter { $0.linkIndex == link.index }),
-                                     linkScoped: Set(own.filter { $0.scope == .link }.map(\.cidr)))
+            let linkQdiscs = qdiscs.filter { $0.linkIndex == link.index }
+            return ObservedInterface(link: link, addresses: own.map(\.cidr), impairment: Impairment(qdiscs: linkQdiscs),
+                                     linkScoped: Set(own.filter { $0.scope == .link }.map(\.cidr)), foreignRoot: Impairment.foreignRoot(linkQdiscs))
         }
         let values = sysctls.isEmpty ? [:] : try Self.readSysctls(sysctls, in: namespace)
         var observed = ObservedNode(name: node, namespaceName: namespaceName, exists: true, tagged: loopback?.alias == tag,

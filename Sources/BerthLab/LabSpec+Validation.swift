@@ -43,7 +43,7 @@ extension LabSpec {
         try checkPublishedPorts()
 
         var interfaces: [String: [String: SourceLocation?]] = [:]
-        var addresses: [String: [CIDR: SourceLocation?]] = [:]
+        var addresses: [String: [IPAddress: SourceLocation?]] = [:]
         for link in links {
             guard link.endpoints.count == 2 else {
                 throw error(link.location, "a link has exactly two endpoints, this one \(link.endpoints.count)", hint: "write endpoints: [ \"a:eth0\", \"b:eth0\" ]")
@@ -77,17 +77,22 @@ extension LabSpec {
                 }
                 var lengths: [IPAddress: CIDR] = [:]
                 for cidr in end.addresses {
+                    if let problem = Self.addressProblem(cidr) {
+                        throw error(end.location, "address \(cidr) of \(end): \(problem)", hint: "give a unicast address, like 10.0.12.1/30 or fd00:1::1/64")
+                    }
                     // The kernel keeps one IPv6 address per interface whatever its prefix length.
                     if let other = lengths[cidr.address], other != cidr {
                         throw error(end.location, "address \(cidr.address) is given twice on \(end), as \(other) and \(cidr)",
                                     hint: "give each address once, with one prefix length")
                     }
                     lengths[cidr.address] = cidr
-                    if let first = addresses[end.node]?[cidr] {
-                        throw error(end.location, "address \(cidr) is given twice in node \(end.node)" + (first.map { " (first at \($0))" } ?? ""),
+                    // By address, whatever the prefix length: 10.0.0.1/24 and 10.0.0.1/30 on two
+                    // interfaces are one address twice (the kernel takes both; replies leave by either).
+                    if let first = addresses[end.node]?[cidr.address] {
+                        throw error(end.location, "address \(cidr.address) is given twice in node \(end.node)" + (first.map { " (first at \($0))" } ?? ""),
                                     hint: "give each interface its own address")
                     }
-                    addresses[end.node, default: [:]][cidr] = end.location
+                    addresses[end.node, default: [:]][cidr.address] = end.location
                 }
                 if let mac = end.mac, mac.isMulticast || mac.isZero {
                     throw error(end.location, "MAC \(mac) of \(end) is multicast or zero", hint: "use a unicast address such as 02:00:00:00:00:01")
@@ -109,6 +114,7 @@ extension LabSpec {
             var routes: Set<LabRoute> = []
             var slots: [String: LabRoute] = [:]
             let connected = connectedSubnets(of: node)
+            let ownAddresses = ownAddresses(of: node)
             for route in node.routes {
                 if let gateway = route.gateway {
                     var linkLocal = false
@@ -116,6 +122,10 @@ extension LabSpec {
                     if linkLocal, route.device == nil {
                         throw error(route.location ?? node.location, "route \(route) of node \(node.name) has a link-local gateway and no device",
                                     hint: "name the interface it is on: \(route) dev IFACE")
+                    }
+                    if let own = ownAddresses.first(where: { $0.address == gateway }) {
+                        throw error(route.location ?? node.location, "route \(route) of node \(node.name): gateway \(gateway) is the node's own address (\(own))",
+                                    hint: "give the address of a neighbour on that link, or a route without via")
                     }
                     if let subnets = connected[gateway.family], !linkLocal, !subnets.contains(where: { $0.contains(gateway) }) {
                         throw error(route.location ?? node.location, "route \(route) of node \(node.name): gateway \(gateway) is on none of the node's subnets",
@@ -175,6 +185,31 @@ extension LabSpec {
         for network in networks where !nodes.contains(where: { $0.network == network.name }) {
             throw error(network.location, "network \(network.name) is declared, and no node joins it", hint: "give a node network: \(network.name), or remove it")
         }
+    }
+
+    /// The addresses of a node's link ends.
+    private func ownAddresses(of node: NodeSpec) -> [CIDR] {
+        links.flatMap { link in link.endpoints.filter { $0.node == node.name }.flatMap(\.addresses) }
+    }
+
+    /// Why an interface address would not work on a link end, if it would not. The kernel
+    /// gives a loopback address (127.0.0.0/8, ::1) host scope, which the lab does not read
+    /// back as the interface's, so every `up` would add it again ("File exists"); it drops
+    /// 0.0.0.0 without a word, so every `up` would plan it again; `::`, a multicast address
+    /// (224.0.0.0/4, ff00::/8) and 255.255.255.255 are no address of one interface.
+    static func addressProblem(_ cidr: CIDR) -> String? {
+        switch cidr.address {
+        case .v4(let v4):
+            if v4.isLoopback { return "a loopback address (127.0.0.0/8) belongs on lo, not on a link" }
+            if v4.isUnspecified { return "0.0.0.0 means no address; the kernel drops it" }
+            if v4.isMulticast { return "a multicast address (224.0.0.0/4) names a group, not an interface" }
+            if v4.value == UInt32.max { return "255.255.255.255 is the limited broadcast address" }
+        case .v6(let v6):
+            if v6.isLoopback { return "::1 is the loopback address and belongs on lo, not on a link" }
+            if v6.isUnspecified { return ":: means no address" }
+            if v6.isMulticast { return "a multicast address (ff00::/8) names a group, not an interface" }
+        }
+        return nil
     }
 
     /// The subnets a node reaches directly, by family: those of its link ends' addresses and
@@ -242,11 +277,20 @@ extension LabSpec {
     }
 
     /// The lab's, nodes' and networks' names, which become namespace paths and kernel
-    /// names: what a recorded spec read back without `validate()` must still pass.
+    /// names, and the shape the engine counts on (a link of two ends on declared nodes):
+    /// what a recorded spec read back without `validate()` must still pass, so that a
+    /// damaged record is reported as unreadable instead of stopping the program.
     func validateNames() throws(BerthError) {
         if let problem = LabNames.check(name, what: "lab", limit: LabNames.maxLabName) { throw error(nameLocation, problem) }
         for node in nodes {
             if let problem = LabNames.check(node.name, what: "node", limit: LabNames.maxNodeName) { throw error(node.location, problem) }
+        }
+        let declared = Set(nodes.map(\.name))
+        for link in links {
+            guard link.endpoints.count == 2 else { throw error(link.location, "a link has exactly two endpoints, this one \(link.endpoints.count)") }
+            if let end = link.endpoints.first(where: { !declared.contains($0.node) }) {
+                throw error(end.location, "link endpoint \(end) names node \(end.node), which is not under nodes")
+            }
         }
         for network in networks {
             do throws(BerthError) {
@@ -381,10 +425,19 @@ extension LabSpec {
         if let problem = Self.problem(impairment, of: what) { throw error(location, problem.message, hint: problem.hint) }
     }
 
+    /// The fastest `rate` a lab takes. Past it tbf's burst (10 ms of traffic) nears its
+    /// 32-bit byte count (full at 3.4 tbit/s) and the spec's JSON its 63-bit integers (a rate
+    /// of 9.2e18 bit/s would be recorded as another): no veth is that fast anyway.
+    public static let maxRate = DataRate(bitsPerSecond: 1_000_000_000_000)
+
     /// What is wrong with an impairment, if anything — one rule for files and for
-    /// `LabManager.impair`: a rate at which tbf holds its burst (`TokenBucket.leastRate`),
+    /// `LabManager.impair`: a rate of at most `maxRate` at which tbf holds its burst (`TokenBucket.leastRate`),
     /// netem loss and duplicate within 0–100%, jitter only with a delay.
     public static func problem(_ impairment: Impairment, of what: String) -> (message: String, hint: String, parameter: String)? {
+        if let tbf = impairment.rate, tbf.rate > maxRate {
+            return ("rate \(tbf.rate) of \(what) is over \(maxRate), the most a lab link takes",
+                    "give a rate of at most \(maxRate), or no rate", "rate")
+        }
         if let tbf = impairment.rate, tbf.rate < tbf.leastRate {
             let least = tbf.leastRate
             return ("rate \(tbf.rate) of \(what) is below \(least), the least at which tbf holds its burst of \(tbf.burst) bytes",

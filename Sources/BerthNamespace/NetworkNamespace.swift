@@ -150,7 +150,12 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
 
     /// Creates a named namespace, bind-mounted at `/run/netns/NAME` exactly as
     /// `ip netns add NAME` does.
-    public static func create(named name: String) throws(BerthError) -> NetworkNamespace {
+    ///
+    /// `prepare` runs in the new namespace before it gets its name, on a thread of its own
+    /// (a socket it opens is in the new namespace): what it sets, such as a tag, is there
+    /// before any other program can open the namespace by name. If it throws, nothing is
+    /// left.
+    public static func create(named name: String, prepare: () throws(BerthError) -> Void = {}) throws(BerthError) -> NetworkNamespace {
         try validate(name: name)
         try prepareRunDirectory()
         let path = runDirectory + "/" + name
@@ -176,6 +181,7 @@ public final class NetworkNamespace: Sendable, Hashable, CustomStringConvertible
                 guard berth_unshare(BERTH_CLONE_NEWNET) == 0 else {
                     throw .system("create a network namespace (unshare)", .current, object: .namespace(name))
                 }
+                try prepare()
                 guard mount("/proc/thread-self/ns/net", path, "none", UInt(MS_BIND), nil) == 0 else {
                     throw .system("bind-mount the new namespace on \(path)", .current, object: .namespace(name))
                 }

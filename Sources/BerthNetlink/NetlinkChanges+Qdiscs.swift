@@ -30,7 +30,18 @@ extension NetlinkChanges {
     /// Changes a link's impairment from `installed` (as read from the kernel) to `wanted`:
     /// parameters change in place when the layout of qdiscs stays the same; otherwise the
     /// old root goes first (taking its child with it) and the new layout is added.
-    public mutating func setImpairment(_ wanted: Impairment, on link: LinkReference, installed: Impairment = Impairment()) throws(BerthError) {
+    ///
+    /// `foreignRoot` is a root qdisc of a kind Berth does not install (`Impairment.foreignRoot`,
+    /// an `htb` added by hand): the kernel would refuse to change it into a `tbf` or `netem`
+    /// at the same handle ("Invalid qdisc name"), so a non-empty `wanted` deletes it first.
+    /// An empty `wanted` leaves it.
+    public mutating func setImpairment(_ wanted: Impairment, on link: LinkReference, installed: Impairment = Impairment(),
+                                       foreignRoot: Qdisc? = nil) throws(BerthError) {
+        if foreignRoot != nil, !wanted.isEmpty {
+            try deleteQdisc(on: link)
+            for layer in wanted.layout { try replaceQdisc(layer.options, on: link, parent: layer.parent, handle: layer.handle) }
+            return
+        }
         let old = installed.layout.map { ($0.parent, $0.options.kind) }
         let new = wanted.layout.map { ($0.parent, $0.options.kind) }
         let sameLayout = old.count == new.count && zip(old, new).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }

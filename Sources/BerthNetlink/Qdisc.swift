@@ -104,7 +104,10 @@ public struct TokenBucket: Sendable, Hashable, CustomStringConvertible {
         let bytesPerSecond = max(rate.bytesPerSecond, 1)
         let burst = max(bytesPerSecond / 100, 32 * 1024)
         let queued = bytesPerSecond.multipliedReportingOverflow(by: latency.nanoseconds)
-        let limit = (queued.overflow ? UInt64.max : queued.partialValue / 1_000_000_000) + burst
+        // Saturating: past about 3 tbit/s the queue overflows 64 bits, and a trap here would
+        // stop the program reading a file or an `impair` (a lab refuses such a rate after).
+        let total = (queued.overflow ? UInt64.max : queued.partialValue / 1_000_000_000).addingReportingOverflow(burst)
+        let limit = total.overflow ? UInt64.max : total.partialValue
         self.init(rate: rate, burst: UInt32(clamping: burst), limit: UInt32(clamping: limit))
         if let mtu { self = fitting(mtu: mtu) }
     }
@@ -226,6 +229,14 @@ public struct Impairment: Sendable, Hashable, CustomStringConvertible {
             }
         case nil: break
         }
+    }
+
+    /// The root qdisc among a link's `qdiscs` that is of a kind Berth does not install and
+    /// not the kernel's default (`noqueue`, `pfifo_fast`, … have handle `0:`): one added
+    /// by hand, such as an `htb`. `init(qdiscs:)` reads it as no impairment.
+    public static func foreignRoot(_ qdiscs: [Qdisc]) -> Qdisc? {
+        guard let root = qdiscs.first(where: \.isRoot), root.options == nil, root.handle.major != 0 else { return nil }
+        return root
     }
 
     public var description: String {

@@ -29,11 +29,15 @@ extension RouteNetlink {
     // MARK: - Changing
 
     /// Sets a link's impairment (an empty one removes it), reading what is installed first
-    /// so that parameters change in place when the layout stays.
+    /// so that parameters change in place when the layout stays. A root qdisc of another
+    /// kind (an `htb` added by hand) is replaced by a non-empty impairment.
     public func setImpairment(_ impairment: Impairment, on link: LinkReference) throws(BerthError) {
         let index = try self.index(of: link)
-        let installed = try self.impairment(of: .index(index))
-        try apply { changes throws(BerthError) in try changes.setImpairment(impairment, on: .index(index), installed: installed) }
+        let qdiscs = try self.qdiscs(of: .index(index))
+        let installed = Impairment(qdiscs: qdiscs)
+        try apply { changes throws(BerthError) in
+            try changes.setImpairment(impairment, on: .index(index), installed: installed, foreignRoot: Impairment.foreignRoot(qdiscs))
+        }
     }
 
     // MARK: - Kernel features

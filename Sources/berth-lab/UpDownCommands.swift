@@ -39,6 +39,9 @@ struct DownCommand: ParsableCommand {
         let removed = try state.manager().down(name)
         say("lab \(name) is down (\(removed.namespaces.count) namespaces, \(removed.containers.count) containers, \(removed.endpoints.count) endpoints, \(removed.networks.count) networks removed)")
         for network in removed.keptNetworks { say("network \(network) kept: other endpoints use it") }
+        for namespace in removed.leftAlone {
+            say("namespace \(namespace) left alone: it carries no tag of the lab (made by another program?) or its tag could not be read; `berth netns del \(namespace)` removes it if nothing uses it")
+        }
     }
 }
 

@@ -151,9 +151,31 @@ struct LabFileParserTests {
          "bad.yaml:4:", "under 1280"),
         ("one address with two prefix lengths on one end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ [ \"fd00:1::1/64\", \"fd00:1::1/80\" ], \"fd00:1::2/64\" ]\n",
          "bad.yaml:4:18:", "address fd00:1::1 is given twice on a:eth1"),
+        ("a loopback address on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 127.0.0.2/8, 10.0.0.2/24 ]\n",
+         "bad.yaml:4:18:", "address 127.0.0.2/8 of a:eth1: a loopback address (127.0.0.0/8) belongs on lo"),
+        ("0.0.0.0 on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 10.0.0.1/24, 0.0.0.0/24 ]\n",
+         "bad.yaml:4:28:", "address 0.0.0.0/24 of b:eth1: 0.0.0.0 means no address"),
+        ("an IPv4 multicast address on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 224.0.0.5/24, ~ ]\n",
+         "bad.yaml:4:18:", "multicast address (224.0.0.0/4)"),
+        ("the limited broadcast address on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 255.255.255.255/32, ~ ]\n",
+         "bad.yaml:4:18:", "255.255.255.255 is the limited broadcast address"),
+        ("::1 on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ \"::1/128\", ~ ]\n",
+         "bad.yaml:4:18:", "::1 is the loopback address"),
+        (":: on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ \"::/64\", ~ ]\n",
+         "bad.yaml:4:18:", ":: means no address"),
+        ("an IPv6 multicast address on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ \"ff02::1/64\", ~ ]\n",
+         "bad.yaml:4:18:", "multicast address (ff00::/8)"),
+        ("a route through the node's own address", "name: x\nnodes:\n  a: { routes: [ \"10.0.3.0/24 via 10.0.12.1\" ] }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 10.0.12.1/24, 10.0.12.2/24 ]\n",
+         "bad.yaml:3:18:", "gateway 10.0.12.1 is the node's own address (10.0.12.1/24)"),
+        ("one address on two interfaces of a node with two prefix lengths", "name: x\nnodes: { a: {}, b: {}, c: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 10.0.0.1/24, 10.0.0.2/24 ]\n  - endpoints: [ \"a:eth2\", \"c:eth1\" ]\n    addresses: [ 10.0.0.1/30, 10.0.0.2/30 ]\n",
+         "bad.yaml:6:18:", "address 10.0.0.1 is given twice in node a (first at 4:18)"),
         ("gateway outside", "name: x\nnetworks: { lan: { subnet: 10.0.9.0/24, gateway: 10.0.8.1 } }\n", "bad.yaml:2:13:", "outside its subnet"),
         ("a rate under 8 bit/s", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    rate: 5bit\n",
          "bad.yaml:4:18:", "rate 5bit of a:eth0 is below 968bit"),
+        ("a rate over 1tbit", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    rate: 2tbit\n",
+         "bad.yaml:4:18:", "rate 2tbit of a:eth0 is over 1tbit, the most a lab link takes"),
+        ("a rate past what the JSON records (9.2e18 bit/s)", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    rate: 10000000tbit\n",
+         "bad.yaml:4:18:", "is over 1tbit"),
         ("a rate too slow for tbf's burst", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    rate: 500bit\n",
          "bad.yaml:4:18:", "rate 500bit of a:eth0 is below 968bit"),
         ("a rate too slow for a burst of MTU 65535", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth0\", \"b:eth0\" ]\n    mtu: 65535\n    rate: 1kbit\n",
@@ -318,6 +340,14 @@ struct LabFileParserTests {
         #expect((try LabRoute(parsing: "fd00:3::/64 via fd00::1 metric 1024")).comparable == (try LabRoute(parsing: "fd00:3::/64 via fd00::1")).comparable)
         // The kernel makes an IPv6 metric 0 its 1024.
         #expect((try LabRoute(parsing: "fd00:3::/64 via fd00::1 metric 0")).comparable == (try LabRoute(parsing: "fd00:3::/64 via fd00::1")).comparable)
+    }
+
+    @Test("the open files a convergence keeps: 2 a node and 64; 480 nodes fit a soft limit of 1,024, 481 do not, and 1,024 nodes need 2,112")
+    func fileLimit() {
+        #expect(LabFileLimit.needed(nodes: 480) == 1024 && LabFileLimit.problem(nodes: 480, soft: 1024, hard: 1024) == nil)
+        #expect(LabFileLimit.problem(nodes: 481, soft: 1024, hard: 4096)
+                == "a lab of 481 nodes needs 1026 open files while it converges (2 a node and 64 more), and this process may open 1024 (RLIMIT_NOFILE, hard limit 4096)")
+        #expect(LabFileLimit.needed(nodes: LabNames.maxNodes) == 2112 && LabFileLimit.problem(nodes: LabNames.maxNodes, soft: 524_288, hard: 524_288) == nil)
     }
 
     @Test("node and link counts are capped")

@@ -97,6 +97,14 @@ final class LabFixture: @unchecked Sendable {
 
     func down() { lab(["down", name]) }
 
+    /// Makes the namespace of `node` with iproute2 and tags its `lo` for the node: what a
+    /// killed `up` leaves once it made the namespace (the lab tags it before naming it).
+    func makeTaggedNamespace(_ node: String) throws {
+        try #require(Command.run(["ip", "netns", "add", namespace(node)]).succeeded)
+        sandbox.adopt(namespaceNamed: namespace(node))
+        try #require(Command.run(["ip", "-n", namespace(node), "link", "set", "lo", "alias", LabNames.nodeAlias(lab: name, node: node, state: stateTag)]).succeeded)
+    }
+
     /// That the lab is what its file says: `up --dry-run` succeeds and plans nothing.
     func expectNothingPlanned(_ comment: String = "", sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         let plan = lab(["up", "--dry-run", file])

@@ -195,16 +195,15 @@ extension LabKernelTests {
         try withHostSandbox { sandbox in
             let lab = try LabFixture(sandbox, triangleTemplate)
             let state = try lab.state()
-            // Recorded by an older Berth: a link end names a node the spec lacks.
-            var bad = LabSpec(name: lab.name + "x", nodes: [NodeSpec(name: "a")])
-            bad.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: try InterfaceName("eth1")),
-                                              EndpointSpec(node: "zz", interface: try InterfaceName("eth1"))])]
+            // Recorded by an older Berth: a loopback address on a link end.
+            var bad = LabSpec(name: lab.name + "x", nodes: [NodeSpec(name: "a"), NodeSpec(name: "b")])
+            bad.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: try InterfaceName("eth1"), addresses: [try CIDR(parsing: "127.0.0.2/8")]),
+                                              EndpointSpec(node: "b", interface: try InterfaceName("eth1"))])]
             try state.save(LabRecord(name: bad.name, source: "old.yaml", applied: bad, nodes: ["a"]))
             // A good lab whose first up died: pending, a node made.
             let good = LabSpec(name: lab.name, nodes: [NodeSpec(name: "n")])
             try state.save(LabRecord(name: good.name, source: "good.yaml", pending: good, nodes: ["n"]))
-            #expect(Command.run(["ip", "netns", "add", lab.namespace("n")]).succeeded)
-            sandbox.adopt(namespaceNamed: lab.namespace("n"))
+            try lab.makeTaggedNamespace("n")
             // A record with unreadable JSON, as a damaged store has it.
             let sql = "INSERT INTO labs (name, source, applied, pending, updated) VALUES ('\(lab.name)y', 'y.yaml', '{not json', NULL, 0)"
             #expect(sandbox.run(["sqlite3", sandbox.stateDirectory + "/state.db", sql]).succeeded)
@@ -236,8 +235,7 @@ extension LabKernelTests {
             // part of gc runs.
             let pending = LabSpec(name: lab.name, nodes: [NodeSpec(name: "n")])
             try lab.state().save(LabRecord(name: pending.name, source: "pending.yaml", pending: pending, nodes: ["n"]))
-            #expect(Command.run(["ip", "netns", "add", lab.namespace("n")]).succeeded)
-            sandbox.adopt(namespaceNamed: lab.namespace("n"))
+            try lab.makeTaggedNamespace("n")
 
             // An endpoint whose namespace is gone, with a published port, for the network part.
             try #require(sandbox.berth(["network", "create", "gcnet", "--subnet", "10.9.7.0/24"]).succeeded)

@@ -109,7 +109,15 @@ struct LabRecordTests {
     @Test("a recorded spec that is not what BerthLab wrote makes the record unreadable (its nodes still known), never a crash; one that only fails validation reads")
     func corruptSpec() throws {
         try withState { state, store in
-            for text in ["{", "[]", "{\"name\": \"x\"}", "{\"name\":\"x\",\"source\":\"s\",\"nodes\":[{\"name\":\"../etc\"}],\"links\":[],\"networks\":[]}"] {
+            // The last two, written as BerthLab writes a spec: a link of one end, which the
+            // engine would index past, and a link end on a node the spec does not declare.
+            let eth1 = try InterfaceName("eth1")
+            var oneEnd = LabSpec(name: "x", nodes: [NodeSpec(name: "a")])
+            oneEnd.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: eth1)])]
+            var undeclared = LabSpec(name: "x", nodes: [NodeSpec(name: "a")])
+            undeclared.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: eth1), EndpointSpec(node: "zz", interface: eth1)])]
+            for text in ["{", "[]", "{\"name\": \"x\"}", "{\"name\":\"x\",\"source\":\"s\",\"nodes\":[{\"name\":\"../etc\"}],\"links\":[],\"networks\":[]}",
+                         oneEnd.json.render(), undeclared.json.render()] {
                 try store.write { tx throws(BerthError) in
                     _ = try tx.db().execute("INSERT OR REPLACE INTO labs (name, source, applied, pending, updated) VALUES ('x', 's', ?, NULL, 0)", [.text(text)])
                     _ = try tx.db().execute("INSERT OR REPLACE INTO lab_nodes (lab, node) VALUES ('x', 'r1')", [])
@@ -118,11 +126,11 @@ struct LabRecordTests {
                 #expect(record.status == .unreadable && record.applied == nil && record.unreadable != nil && record.nodes == ["r1"], "\(text): \(record)")
                 #expect(try state.records().map(\.name) == ["x"])
             }
-            // A spec an older Berth recorded that this one's checks refuse (a link end naming no
-            // node) is read as it was written, to be taken down.
-            var old = LabSpec(name: "y", nodes: [NodeSpec(name: "a")])
-            old.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: try InterfaceName("eth1")),
-                                              EndpointSpec(node: "zz", interface: try InterfaceName("eth1"))])]
+            // A spec an older Berth recorded that this one's checks refuse (a loopback address on
+            // a link end) is read as it was written, to be taken down.
+            var old = LabSpec(name: "y", nodes: [NodeSpec(name: "a"), NodeSpec(name: "b")])
+            old.links = [LinkSpec(endpoints: [EndpointSpec(node: "a", interface: try InterfaceName("eth1"), addresses: [try CIDR(parsing: "127.0.0.2/8")]),
+                                              EndpointSpec(node: "b", interface: try InterfaceName("eth1"))])]
             try state.save(LabRecord(name: "y", source: "y.yaml", applied: old, nodes: ["a"]))
             #expect(try state.record(named: "y")?.applied?.links.count == 1)
         }

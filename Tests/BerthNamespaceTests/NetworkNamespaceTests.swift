@@ -40,6 +40,33 @@ struct NetworkNamespaceKernelTests {
         }
     }
 
+    @Test("create runs prepare in the new namespace before it has its name, and leaves nothing when prepare throws")
+    func prepareBeforeTheName() throws {
+        try withHostSandbox { sandbox in
+            let name = "bt-prep-\(KernelTests.uniqueSuffix())"
+            var inode: UInt64 = 0
+            var named = true
+            let ns = try NetworkNamespace.create(named: name) { () throws(BerthError) in
+                var st = stat()
+                if stat("/proc/thread-self/ns/net", &st) == 0 { inode = UInt64(st.st_ino) }
+                // Only the empty file of the first step: no program can open it by name yet.
+                named = !NetworkNamespace.isLeftover(named: name) || ((try? NetworkNamespace.open(named: name)) != nil)
+            }
+            sandbox.adopt(namespaceNamed: name)
+            #expect(inode == ns.identity.inode && inode != sandbox.namespace.identity.inode)
+            #expect(!named)
+            try NetworkNamespace.delete(named: name)
+
+            let failing = "bt-prepf-\(KernelTests.uniqueSuffix())"
+            let error = #expect(throws: BerthError.self) {
+                try NetworkNamespace.create(named: failing) { () throws(BerthError) in throw BerthError(.kernel, "prepare failed") }
+            }
+            #expect(error?.message == "prepare failed")
+            #expect(!FileManager.default.fileExists(atPath: NetworkNamespace.runDirectory + "/" + failing))
+            #expect(!IPWitness.namespaceNames().contains(failing))
+        }
+    }
+
     @Test("a namespace made by ip netns add is opened by Berth")
     func openIproute2Namespace() throws {
         try withHostSandbox { sandbox in

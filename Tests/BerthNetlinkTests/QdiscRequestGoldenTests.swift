@@ -95,6 +95,28 @@ struct QdiscRequestGoldenTests {
         expectGolden(transport.annotated, GOLDEN_CHANGE_AND_CLEAR)
     }
 
+    @Test("a root qdisc added by hand (htb 1:) is foreign, the kernel's default (noqueue 0:) and Berth's tbf are not; a non-empty impairment deletes the foreign root first, an empty one leaves it")
+    func foreignRoot() throws {
+        let tbf = TokenBucket(rate: DataRate(bitsPerSecond: 8_000_000))
+        let htb = Qdisc(linkIndex: 6, handle: QdiscHandle(major: 1), parent: .root, kind: "htb")
+        #expect(Impairment.foreignRoot([htb]) == htb)
+        #expect(Impairment.foreignRoot([Qdisc(linkIndex: 6, handle: QdiscHandle(major: 0), parent: .root, kind: "noqueue")]) == nil)
+        #expect(Impairment.foreignRoot([Qdisc(linkIndex: 6, handle: QdiscHandle(major: 1), parent: .root, kind: "tbf", options: .tokenBucket(tbf))]) == nil)
+        #expect(Impairment.foreignRoot([]) == nil)
+        try netlink.apply { changes throws(BerthError) in
+            try changes.setImpairment(Impairment(rate: tbf), on: .index(6), foreignRoot: htb)
+            try changes.setImpairment(Impairment(), on: .index(7), foreignRoot: htb)
+        }
+        let types = transport.requests.flatMap { request in request.bytes.withUnsafeBytes { NetlinkMessage.split($0) }.map(\.type) }
+        #expect(types == [RTMQdisc.delQdisc, RTMQdisc.newQdisc], "\(types)")
+    }
+
+    @Test("a bucket sized for a rate whose 50 ms queue passes 64 bits (10^7 tbit/s) saturates its limit, not a trap")
+    func hugeRateSaturates() {
+        let tbf = TokenBucket(rate: DataRate(bitsPerSecond: 10_000_000_000_000_000_000))
+        #expect(tbf.limit == .max && tbf.burst == .max)
+    }
+
     @Test("a rate of 2^32 bytes per second or more goes as TCA_TBF_RATE64")
     func rate64() throws {
         let tbf = TokenBucket(rate: try DataRate(parsing: "40gbit"), burst: 1 << 20, limit: 1 << 22)
