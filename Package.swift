@@ -129,7 +129,7 @@ let package = Package(
         .target(name: "BerthFuzzProperties", dependencies: ["BerthCore", "BerthCNI", "BerthOCIHook", "BerthDNS"], path: "Fuzz/Properties"),
 
         // Test-only helpers: the host sandbox, process runner, TCP/UDP probes.
-        .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim"], path: "Tests/BerthTestSupport"),
+        .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthNamespace", "CBerthShim", "CSQLite"], path: "Tests/BerthTestSupport"),
         // Test-only fake kernel (rtnetlink, sock_diag, ctnetlink, namespaces, sysctls, nftables)
         // behind a HostHandle, so policy code is tested without privilege.
         .target(name: "BerthFakes", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNFTables", "BerthNetwork", "BerthTestSupport"],

@@ -11,17 +11,33 @@ public import BerthConfine
 /// created in it or joins it before its command runs), removed when the run ends
 /// (`release`), joined by `exec`, and swept by `removeOrphans` after a crash.
 extension Container {
-    /// The cgroup manager for the containers of `manager`'s state. The parent is `berth` for
-    /// the default state directory; any other state directory gets a parent of its own,
-    /// `berth-<hash of its path>`, so that garbage collection of one state (which removes
-    /// every cgroup under its parent that no container of its own holds) never touches the
-    /// containers of another.
+    /// The cgroup manager for the containers of `manager`'s state, under the parent named
+    /// after the state's instance (`cgroupParent(instance:)`): each state, the default one
+    /// included, has a parent of its own, so that garbage collection of one state (which
+    /// removes every cgroup under its parent that no container of its own holds) never
+    /// touches the containers of another — not even of a state at the same path (a fence's
+    /// private /var/lib/berth beside the machine's, a state directory made again).
     public static func cgroups(manager: NetworkManager) throws(BerthError) -> CgroupManager {
-        try CgroupManager(parent: cgroupParent(stateDirectory: manager.store.directory))
+        try CgroupManager(parent: cgroupParent(manager: manager))
     }
 
-    /// `berth`, or `berth-` and the FNV-1a hash of the state directory's path in hex.
-    public static func cgroupParent(stateDirectory: String) -> String {
+    /// `berth-` and the state's instance id (8 hex digits, drawn at random for each state).
+    public static func cgroupParent(instance: StateInstance) -> String {
+        CgroupManager.defaultParent + "-" + instance.id
+    }
+
+    /// The parent of `manager`'s state, its instance read from the state.
+    static func cgroupParent(manager: NetworkManager) throws(BerthError) -> String {
+        try cgroupParent(instance: manager.store.read { tx throws(BerthError) in try tx.instance() })
+    }
+
+    /// The parent an older Berth put the containers of the state at `stateDirectory` under,
+    /// keyed on its path alone: `berth` for the default state directory, else `berth-` and
+    /// the FNV-1a hash of the path in 16 hex digits (never 8: no instance's parent has its
+    /// name). A container started by such a Berth may still run in it: it is stopped,
+    /// removed and collected there too, but gc takes from it only cgroups of containers this
+    /// state records (another state at the same path uses the same name).
+    static func legacyCgroupParent(stateDirectory: String) -> String {
         if stateDirectory == StateStore.defaultDirectory { return CgroupManager.defaultParent }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in stateDirectory.utf8 {
@@ -32,6 +48,24 @@ extension Container {
         return CgroupManager.defaultParent + "-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
+    /// The state's cgroup managers: its own parent's, then the legacy parent's; nil on a
+    /// host without a usable cgroup hierarchy. A state that cannot be read throws.
+    static func cgroupManagers(manager: NetworkManager) throws(BerthError) -> (own: CgroupManager, legacy: CgroupManager)? {
+        let parent = try cgroupParent(manager: manager)
+        guard let own = try? CgroupManager(parent: parent) else { return nil }
+        return (own, try own.withParent(legacyCgroupParent(stateDirectory: manager.store.directory)))
+    }
+
+    /// Container `id`'s cgroup as it exists now: under the state's own parent, else (a
+    /// container an older Berth started) under the legacy one; with the manager it is under.
+    static func existingCgroup(id: String, manager: NetworkManager) -> (CgroupManager, ContainerCgroup)? {
+        guard let managers = try? cgroupManagers(manager: manager) else { return nil }
+        for cgroups in [managers.own, managers.legacy] {
+            if let cgroup = cgroups.existing(id: id) { return (cgroups, cgroup) }
+        }
+        return nil
+    }
+
     /// Makes the cgroup a run of `record` goes into, with `options.limits`. A privileged
     /// container without limits runs without one on a host with no usable cgroup hierarchy
     /// (nothing is then limited, only stats and OOM detection are missing); any other is
@@ -39,9 +73,10 @@ extension Container {
     /// which only a cgroup applies (without it, root in the container keeps CAP_MKNOD and
     /// could make and open a node of the host's disks).
     static func makeCgroup(_ record: ContainerRecord, options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerCgroup? {
+        let parent = try cgroupParent(manager: manager)
         let cgroups: CgroupManager
         do {
-            cgroups = try Self.cgroups(manager: manager)
+            cgroups = try CgroupManager(parent: parent)
         } catch {
             guard options.limits.isEmpty else { throw error.with(operation: .run) }
             if options.process.privileged { return nil }
@@ -58,12 +93,17 @@ extension Container {
         }
     }
 
-    /// Removes container `id`'s cgroup, killing anything still in it. Idempotent; a host
-    /// without cgroups has nothing to remove.
+    /// Removes container `id`'s cgroup, killing anything still in it: under the state's own
+    /// parent and under the legacy one (a container an older Berth started). Idempotent; a
+    /// host without cgroups has nothing to remove. Throws the first failure once both were tried.
     static func removeCgroup(id: String, manager: NetworkManager) throws(BerthError) {
-        guard let cgroups = try? Self.cgroups(manager: manager) else { return }
-        guard let cgroup = cgroups.existing(id: id) else { return }
-        try cgroups.remove(cgroup)
+        guard let managers = try cgroupManagers(manager: manager) else { return }
+        var failure: BerthError?
+        for cgroups in [managers.own, managers.legacy] {
+            guard let cgroup = cgroups.existing(id: id) else { continue }
+            do throws(BerthError) { try cgroups.remove(cgroup) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 
     /// The cgroup of a running container, for a command entering it. A container that is not
@@ -72,12 +112,18 @@ extension Container {
     /// on a host without a usable cgroup hierarchy has none.
     static func currentCgroup(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) -> ContainerCgroup? {
         let restrictDevices = !(record.options?.process.privileged ?? false)
+        let parent = try cgroupParent(manager: manager)
         let cgroups: CgroupManager
         do {
-            cgroups = try Self.cgroups(manager: manager)
+            cgroups = try CgroupManager(parent: parent)
         } catch {
             guard restrictDevices else { return nil }
             throw error.with(object: .container(record.name), operation: .exec)
+        }
+        // Started by an older Berth: its cgroup is under the legacy parent.
+        let legacy = try cgroups.withParent(legacyCgroupParent(stateDirectory: manager.store.directory))
+        if cgroups.existing(id: record.id) == nil, legacy.existing(id: record.id) != nil {
+            return try legacy.entering(id: record.id, restrictDevices: restrictDevices)
         }
         return try cgroups.entering(id: record.id, restrictDevices: restrictDevices)
     }
@@ -85,7 +131,7 @@ extension Container {
     /// Whether the OOM killer ended a process in container `id`'s cgroup during this run
     /// (read before `release` removes the cgroup).
     static func wasOOMKilled(id: String, manager: NetworkManager) -> Bool {
-        guard let cgroups = try? Self.cgroups(manager: manager), let cgroup = cgroups.existing(id: id) else { return false }
+        guard let (cgroups, cgroup) = existingCgroup(id: id, manager: manager) else { return false }
         return ((try? cgroups.oomKills(cgroup)) ?? 0) > 0
     }
 
@@ -94,6 +140,10 @@ extension Container {
     /// the failures, one per cgroup that could not be removed (a process stuck in the
     /// kernel); the others are removed all the same.
     ///
+    /// Under the state's own parent every cgroup no running container holds goes; under the
+    /// legacy parent (`legacyCgroupParent`), which another state at the same path shares,
+    /// only those of containers this state records.
+    ///
     /// Each cgroup is killed and removed only inside a write transaction that reads its
     /// container's row again: a start (whose claim or new row is a write, made before its
     /// cgroup) either is seen there, and its cgroup kept, or has not made its cgroup yet, so
@@ -101,34 +151,46 @@ extension Container {
     /// end (up to `timeout` per cgroup) is outside the lock: attaches, detaches and hooks
     /// are not held up by a process the kernel is slow to let go.
     static func removeOrphanedCgroups(manager: NetworkManager) -> [BerthError] {
-        guard let cgroups = try? Self.cgroups(manager: manager) else { return [] }
-        return removeOrphanedCgroups(manager: manager, cgroups: cgroups)
+        let managers: (own: CgroupManager, legacy: CgroupManager)?
+        do { managers = try cgroupManagers(manager: manager) } catch { return [error] }
+        guard let managers else { return [] }
+        return removeOrphanedCgroups(manager: manager, cgroups: managers.own, legacy: managers.legacy)
     }
 
-    /// `removeOrphanedCgroups(manager:)` with the cgroup manager given (tests: a fake tree).
-    static func removeOrphanedCgroups(manager: NetworkManager, cgroups: CgroupManager, timeout: Duration = .seconds(10)) -> [BerthError] {
+    /// `removeOrphanedCgroups(manager:)` with the cgroup managers given (tests: a fake tree).
+    static func removeOrphanedCgroups(manager: NetworkManager, cgroups: CgroupManager, legacy: CgroupManager? = nil,
+                                      timeout: Duration = .seconds(10)) -> [BerthError] {
         let store: StateStore
-        let candidates: [String]
+        // Each with its manager and whether only a recorded container's is taken.
+        var candidates: [(CgroupManager, String, Bool)] = []
         do {
             store = try manager.containerStore()
-            let active = try store.read { tx throws(BerthError) in Set(try tx.containers().filter(mayRun).map(\.id)) }
-            candidates = try cgroups.containerIDs().filter { !active.contains($0) }
+            let rows = try store.read { tx throws(BerthError) in try tx.containers() }
+            let active = Set(rows.filter(mayRun).map(\.id))
+            candidates = try cgroups.containerIDs().filter { !active.contains($0) }.map { (cgroups, $0, false) }
+            if let legacy {
+                let ended = Set(rows.filter { !mayRun($0) }.map(\.id))
+                candidates += try legacy.containerIDs().filter { ended.contains($0) }.map { (legacy, $0, true) }
+            }
         } catch {
             return [error]
         }
         var failures: [BerthError] = []
-        for id in candidates {
+        for (owner, id, recordedOnly) in candidates {
             do throws(BerthError) {
-                try removeOrphanedCgroup(cgroups.cgroup(id: id), store: store, cgroups: cgroups, timeout: timeout)
+                try removeOrphanedCgroup(owner.cgroup(id: id), store: store, cgroups: owner, recordedOnly: recordedOnly, timeout: timeout)
             } catch {
                 failures.append(error)
             }
         }
         do {
-            // A state directory of its own (tests, experiments) has a parent of its own that
-            // would otherwise stay behind, empty, after its last container.
+            // Each state's parent would otherwise stay behind, empty, after its last
+            // container (the legacy default `berth` is kept: `removeParentIfUnused`).
             try store.write { tx throws(BerthError) in
-                if try tx.containers().allSatisfy({ !mayRun($0) }) { _ = cgroups.removeParentIfUnused() }
+                if try tx.containers().allSatisfy({ !mayRun($0) }) {
+                    _ = cgroups.removeParentIfUnused()
+                    _ = legacy?.removeParentIfUnused()
+                }
             }
         } catch {
             failures.append(error)
@@ -142,13 +204,16 @@ extension Container {
     }
 
     /// Kills and removes one orphan's cgroup, each pass under the write lock with the row
-    /// read again (a container started meanwhile keeps it), waiting outside the lock.
+    /// read again (a container started meanwhile keeps it; with `recordedOnly`, one this
+    /// state no longer records is left too), waiting outside the lock.
     private static func removeOrphanedCgroup(_ cgroup: ContainerCgroup, store: StateStore, cgroups: CgroupManager,
-                                             timeout: Duration) throws(BerthError) {
+                                             recordedOnly: Bool, timeout: Duration) throws(BerthError) {
         let deadline = MonotonicClock.now + timeout
         while true {
             let done = try store.write { tx throws(BerthError) -> Bool in
-                if let row = try tx.container(id: cgroup.id), mayRun(row) { return true }
+                let row = try tx.container(id: cgroup.id)
+                if let row, mayRun(row) { return true }
+                if row == nil, recordedOnly { return true }
                 return try cgroups.removeOnce(cgroup)
             }
             if done { return }
@@ -166,7 +231,7 @@ extension Container {
     /// samples give CPU %, see `CgroupStats.cpuPercent`). A container that is not running
     /// has no cgroup: `.conflict`.
     public static func stats(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) -> CgroupStats {
-        guard record.status == .running, let cgroups = try? Self.cgroups(manager: manager), let cgroup = cgroups.existing(id: record.id) else {
+        guard record.status == .running, let (cgroups, cgroup) = existingCgroup(id: record.id, manager: manager) else {
             throw BerthError(.conflict, "container \(record.name) is not running", object: .container(record.name), operation: .stats,
                              remedy: .listExisting(.container))
         }

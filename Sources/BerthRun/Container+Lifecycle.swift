@@ -228,14 +228,25 @@ extension Container {
         let now = StateClock.now()
         let store = try manager.containerStore()
         var removes = false
-        let restarting = try store.write { tx throws(BerthError) -> Bool in
-            let row = try tx.requireContainer(id: record.id)
-            try tx.markExited(id: record.id, exitCode: exit.code, finished: now, oomKilled: oomKilled)
-            if mayRestart, restart.restarts(after: exit, restarts: row.restartCount), try tx.markRestarting(id: record.id) { return true }
-            // A restart's stop keeps it for the start that follows.
-            removes = record.options?.autoRemove == true && !row.restartRequested
-            if removes { try tx.removeEnded(id: record.id, exitCode: exit.code, finished: now) }
-            return false
+        let restarting: Bool
+        do {
+            restarting = try store.write { tx throws(BerthError) -> Bool in
+                let row = try tx.requireContainer(id: record.id)
+                try tx.markExited(id: record.id, exitCode: exit.code, finished: now, oomKilled: oomKilled)
+                if mayRestart, restart.restarts(after: exit, restarts: row.restartCount), try tx.markRestarting(id: record.id) { return true }
+                // A restart's stop keeps it for the start that follows.
+                removes = record.options?.autoRemove == true && !row.restartRequested
+                if removes { try tx.removeEnded(id: record.id, exitCode: exit.code, finished: now) }
+                return false
+            }
+        } catch {
+            // The exit could not be recorded, but the run has ended and this process still
+            // supervises the container, so no other run of it can have started: its cgroup,
+            // where a process of the command (a daemon of its own) may linger, goes now
+            // rather than when gc reaps the row after this process. The endpoint stays for
+            // that gc: the row still says it is running, and gc releases the rest.
+            try? removeCgroup(id: record.id, manager: manager)
+            throw error
         }
         try RunFailPoint.check("supervise.release")
         release(record, manager: manager, failed: releaseFailed)

@@ -245,11 +245,17 @@ public enum Container {
     }
 
     /// Releases what a container holds while it runs: its endpoint, address and published
-    /// ports, its cgroup (killing anything left in it) and its `/etc` files. Idempotent.
+    /// ports, its cgroup (killing anything left in it) and its `/etc` files. Every step is
+    /// taken even when one before it fails (a detach that fails must not leave processes
+    /// running in the cgroup); the first failure is thrown after. Idempotent.
     static func release(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
-        if let endpoint = record.endpointID { try manager.detach(id: endpoint) }
-        try removeCgroup(id: record.id, manager: manager)
+        var failure: BerthError?
+        if let endpoint = record.endpointID {
+            do throws(BerthError) { try manager.detach(id: endpoint) } catch { failure = error }
+        }
+        do throws(BerthError) { try removeCgroup(id: record.id, manager: manager) } catch { failure = failure ?? error }
         ContainerFiles.remove(directory: ContainerLog.directory(state: manager.store.directory, id: record.id))
+        if let failure { throw failure }
     }
 
     /// A port another container holds, said with that container's name.

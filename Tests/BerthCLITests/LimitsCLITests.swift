@@ -16,9 +16,10 @@ enum CgroupControllers {
 @Suite("berth run limits (kernel)", .enabled(if: try KernelTests.enabled && CgroupControllers.usable))
 struct LimitsCLITests {
     /// The container's directory in the pids tree (v1) or the one tree (v2).
-    private func cgroupDirectory(_ sandbox: HostSandbox, id: String) -> String {
-        let v1 = "/sys/fs/cgroup/pids/" + sandbox.cgroupParent + "/" + id
-        return FileManager.default.fileExists(atPath: "/sys/fs/cgroup/pids") ? v1 : "/sys/fs/cgroup/" + sandbox.cgroupParent + "/" + id
+    private func cgroupDirectory(_ sandbox: HostSandbox, id: String) throws -> String {
+        let parent = try sandbox.cgroupParent()
+        let v1 = "/sys/fs/cgroup/pids/" + parent + "/" + id
+        return FileManager.default.fileExists(atPath: "/sys/fs/cgroup/pids") ? v1 : "/sys/fs/cgroup/" + parent + "/" + id
     }
 
     @Test("bad limits and capabilities: the error names the option; nothing is started or recorded")
@@ -111,7 +112,7 @@ struct LimitsCLITests {
                 #expect(record["exitCode"] as? Int == 137 && record["oomKilled"] as? Bool == true, "\(record)")
                 #expect(sandbox.berth(["ps", "-a"]).stdout.contains("Exited (137)"))
                 let id = try #require(record["id"] as? String)
-                #expect(!FileManager.default.fileExists(atPath: cgroupDirectory(sandbox, id: id)))
+                #expect(try !FileManager.default.fileExists(atPath: cgroupDirectory(sandbox, id: id)))
                 #expect(sandbox.berth(["rm", "hog"]).status == 0)
             }
         }
@@ -132,10 +133,10 @@ struct LimitsCLITests {
                                        "--rootfs", rootfs.path, "--", "sleep", "1000"]).status == 0)
                 let record = try #require(try ContainerCLI.container(sandbox, "bounded"))
                 let id = try #require(record["id"] as? String)
-                let directory = cgroupDirectory(sandbox, id: id)
+                let directory = try cgroupDirectory(sandbox, id: id)
                 #expect(try String(contentsOfFile: directory + "/pids.max", encoding: .utf8) == "20\n")
                 if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cpu") {
-                    let cpu = "/sys/fs/cgroup/cpu/" + sandbox.cgroupParent + "/" + id
+                    let cpu = "/sys/fs/cgroup/cpu/" + (try sandbox.cgroupParent()) + "/" + id
                     #expect(try String(contentsOfFile: cpu + "/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
                 }
                 let stats = sandbox.berth(["stats", "--no-stream", "--json", "bounded"])

@@ -302,12 +302,55 @@ struct CgroupManagerV1Tests {
         #expect(fs.file("/sys/fs/cgroup/cpuset/berth-0123/second/cpuset.cpus") == "1")
         #expect(cgroup.directories[.cpuset] == "/sys/fs/cgroup/cpuset/berth-0123/second")
     }
+
+    /// A container may make cgroups of its own inside its cgroup: what runs there is killed
+    /// too, and the nested directories go first (rmdir refuses a directory with children).
+    @Test("remove on v1 kills what runs in nested cgroups and removes them deepest first")
+    func removeNested() throws {
+        let cgroup = try cgroups.create(id: "nest", limits: ResourceLimits())
+        let pids = "/sys/fs/cgroup/pids/berth/nest"
+        fs.seed(directories: [pids + "/a/b"], files: [pids + "/a/cgroup.procs": "", pids + "/a/b/cgroup.procs": "4250\n"])
+        #expect(try cgroups.processes(cgroup) == [4250])
+        try cgroups.remove(cgroup, timeout: .milliseconds(200))
+        #expect(fs.log.contains("kill 4250"), "\(fs.log)")
+        #expect(fs.log.filter { $0.hasPrefix("rmdir \(pids)") } == ["rmdir \(pids)/a/b", "rmdir \(pids)/a", "rmdir \(pids)"], "\(fs.log)")
+    }
+
+    @Test("a failed create removes the parents it made; one that was there before stays")
+    func rollbackParents() throws {
+        // A kernel without swap accounting, asked for a memory+swap limit: the write fails.
+        let fs = FakeCgroupFilesystem { path in
+            var files = fakeControlFiles(path)
+            files["memory.memsw.limit_in_bytes"] = nil
+            return files
+        }
+        fs.seed(directories: Array(Set(CgroupHierarchy.hybrid.controllersMounts)) + ["/sys/fs/cgroup/pids/berth-0123"],
+                files: ["/sys/devices/system/cpu/online": "0-1\n"])
+        let own = try CgroupManager(hierarchy: .hybrid, parent: "berth-0123", filesystem: fs)
+        #expect(throws: BerthError.self) { try own.create(id: "r1", limits: ResourceLimits(memory: 64 << 20, memorySwap: .total(128 << 20))) }
+        for tree in ["cpu", "cpuacct", "devices", "memory"] {
+            #expect(!fs.isDirectory("/sys/fs/cgroup/\(tree)/berth-0123"), "\(tree): \(fs.log)")
+        }
+        #expect(fs.isDirectory("/sys/fs/cgroup/pids/berth-0123"))
+    }
 }
 
 @Suite("CgroupManager on v2 (fake tree)")
 struct CgroupManagerV2Tests {
     let fs = fakeHost(.v2)
     var cgroups: CgroupManager { try! CgroupManager(hierarchy: .v2, filesystem: fs) }
+
+    /// `cgroup.kill` kills the whole subtree: written whether or not the cgroup itself lists
+    /// a process, it reaches one in a cgroup the container made inside its own.
+    @Test("remove on v2 writes cgroup.kill even when the cgroup lists no process: one in a nested cgroup ends, which goes first")
+    func removeNested() throws {
+        let cgroup = try cgroups.create(id: "nest", limits: ResourceLimits())
+        let dir = "/sys/fs/cgroup/berth/nest"
+        fs.seed(directories: [dir + "/inner"], files: [dir + "/inner/cgroup.procs": "4251\n", dir + "/inner/cgroup.kill": ""])
+        try cgroups.remove(cgroup, timeout: .milliseconds(200))
+        #expect(fs.log.suffix(3) == ["write \(dir)/cgroup.kill 1", "rmdir \(dir)/inner", "rmdir \(dir)"], "\(fs.log)")
+        #expect(!fs.log.contains { $0.hasPrefix("kill ") })
+    }
 
     @Test("controllers enabled down to the parent, then v2's files")
     func create() throws {

@@ -24,10 +24,12 @@ struct ContainerFilesKernelTests {
                 let first = try Container.run(RunOptions(process: ContainerSpec(
                     command: ["sh", "-c", "while ! test -e /tmp/go; do sleep 0.1; done; hostname; cat /etc/hostname /etc/hosts"],
                     hostname: "alpha", rootfs: rootfs.path, stdout: firstOut.write), name: "alpha", autoRemove: true), manager: manager)
+                defer { first.forceRemove(manager: manager) }
                 firstOut.closeWrite()
                 let second = try Container.run(RunOptions(process: ContainerSpec(
                     command: ["sh", "-c", "hostname; cat /etc/hostname /etc/hosts; touch /tmp/go"],
                     hostname: "beta", rootfs: rootfs.path, stdout: secondOut.write), name: "beta", autoRemove: true), manager: manager)
+                defer { second.forceRemove(manager: manager) }
                 secondOut.closeWrite()
                 let secondOutput = secondOut.readAll()
                 #expect(try second.wait() == .exited(0))
@@ -59,6 +61,7 @@ struct ContainerFilesKernelTests {
                     let out = try OutputPipe()
                     let container = try Container.run(RunOptions(process: ContainerSpec(command: ["cat", "/etc/resolv.conf"], rootfs: rootfs.path, stdout: out.write),
                                                                  network: network, autoRemove: true), manager: manager)
+                    defer { container.forceRemove(manager: manager) }
                     out.closeWrite()
                     let text = out.readAll()
                     #expect(try container.wait() == .exited(0))
@@ -84,6 +87,7 @@ struct ContainerFilesKernelTests {
                 let out = try OutputPipe()
                 let container = try Container.run(RunOptions(process: ContainerSpec(command: ["sh", "-c", "test -e /etc; echo $?"], rootfs: rootfs.path,
                                                                                     stdout: out.write), network: .none, autoRemove: true), manager: manager)
+                defer { container.forceRemove(manager: manager) }
                 out.closeWrite()
                 #expect(out.readAll() == "1\n")
                 #expect(try container.wait() == .exited(0))

@@ -17,6 +17,7 @@ struct ContainerRunKernelTests {
                 let process = ContainerSpec(command: ["cat", "/proc/net/dev", "/etc/hostname"], hostname: "libbox", rootfs: rootfs.path,
                                             stdout: out.write)
                 let container = try Container.run(RunOptions(process: process, name: "lib"), manager: manager)
+                defer { container.forceRemove(manager: manager) }
                 out.closeWrite()
                 #expect(container.name == "lib")
                 #expect(try manager.network(named: "berth").bridge.rawValue == "berth0")
@@ -52,6 +53,7 @@ struct ContainerRunKernelTests {
                 let port = try PortSpec(parsing: "8088:80")
                 let sleep = ContainerSpec(command: ["sleep", "100"], rootfs: rootfs.path)
                 let first = try Container.run(RunOptions(process: sleep, ports: [port], autoRemove: true), manager: manager)
+                defer { first.forceRemove(manager: manager) }
                 let clash = #expect(throws: BerthError.self) {
                     try Container.run(RunOptions(process: sleep, ports: [port]), manager: manager)
                 }
@@ -79,6 +81,7 @@ struct ContainerRunKernelTests {
                 let none = try Container.run(RunOptions(process: ContainerSpec(command: ["cat", "/proc/net/dev", "/proc/net/if_inet6"],
                                                                                rootfs: rootfs.path, stdout: out.write),
                                                         network: .none, autoRemove: true), manager: manager)
+                defer { none.forceRemove(manager: manager) }
                 out.closeWrite()
                 let output = out.readAll()
                 #expect(try none.wait() == .exited(0))

@@ -1,4 +1,6 @@
 import BerthCore
+import BerthNetwork
+import BerthTestSupport
 @testable import BerthRun
 import Foundation
 import Testing
@@ -139,13 +141,31 @@ struct RunValuesTests {
 
 @Suite("Container.cgroupParent")
 struct CgroupParentTests {
-    @Test("berth for the default state; berth-<16 hex digits of FNV-1a> for another (the kernel tests check the sandbox agrees)")
+    @Test("berth-<instance id>; an older Berth's: berth for the default state, berth-<16 hex digits of FNV-1a> for another")
     func parent() {
-        #expect(Container.cgroupParent(stateDirectory: "/var/lib/berth") == "berth")
+        #expect(Container.cgroupParent(instance: StateInstance(id: "3f9a2c1b")) == "berth-3f9a2c1b")
+        #expect(Container.legacyCgroupParent(stateDirectory: "/var/lib/berth") == "berth")
         // FNV-1a 64 of the empty string is its offset basis.
-        #expect(Container.cgroupParent(stateDirectory: "") == "berth-cbf29ce484222325")
-        let other = Container.cgroupParent(stateDirectory: "/tmp/s")
+        #expect(Container.legacyCgroupParent(stateDirectory: "") == "berth-cbf29ce484222325")
+        let other = Container.legacyCgroupParent(stateDirectory: "/tmp/s")
         #expect(other.hasPrefix("berth-") && other.count == 22)
-        #expect(other != Container.cgroupParent(stateDirectory: "/tmp/t"))
+        #expect(other != Container.legacyCgroupParent(stateDirectory: "/tmp/t"))
+    }
+
+    /// A fence's private /var/lib/berth has the path of the machine's own state, and a gc of
+    /// it removes every cgroup under its parent that it does not record: with a parent keyed
+    /// on the path, that was every container of the machine's Berth (or of another fence).
+    @Test("two states at one path (a state directory made again, a fence's private /var/lib/berth) never share a cgroup parent",
+          .enabled(if: CgroupProbe.version != nil))
+    func parentPerState() throws {
+        let base = NSTemporaryDirectory() + "berth-parent-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let dir = base + "/state"
+        let first = try Container.cgroups(manager: NetworkManager(stateDirectory: dir)).parent
+        try FileManager.default.removeItem(atPath: dir)
+        let second = try Container.cgroups(manager: NetworkManager(stateDirectory: dir)).parent
+        #expect(first != second)
+        #expect(first.hasPrefix("berth-") && second.hasPrefix("berth-"))
+        #expect(try Container.cgroups(manager: NetworkManager(stateDirectory: dir)).parent == second, "one state keeps its parent")
     }
 }

@@ -1,5 +1,7 @@
 import BerthNamespace
+internal import CSQLite
 import Foundation
+import Testing
 
 /// A throwaway network namespace that plays the host for one test.
 ///
@@ -84,13 +86,21 @@ public final class HostSandbox: @unchecked Sendable {
         extra.merging(["BERTH_STATE_DIR": stateDirectory]) { _, sandbox in sandbox }
     }
 
+    /// Stops the sandbox's containers, deletes its namespaces, removes the cgroups its
+    /// containers left and its state directory. A container cgroup still there after
+    /// `stopContainers` is a leak of the test's and is recorded as an issue; if it cannot be
+    /// removed the state directory is kept too (for `berth gc` or a person to look at).
     func tearDown() {
         stopContainers()
+        let sweep = sweepCgroups()
         lock.lock(); let names = extraNamespaces; lock.unlock()
         for nsName in names.reversed() { try? NetworkNamespace.delete(named: nsName) }
         try? NetworkNamespace.delete(named: name)
-        try? FileManager.default.removeItem(atPath: stateDirectory)
-        removeCgroupParent()
+        if sweep.cleared { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        if !sweep.found.isEmpty {
+            Issue.record(Comment(rawValue: "the test left container cgroups \(sweep.found) that neither `berth rm -f` nor `berth gc` removed"
+                + (sweep.cleared ? " (removed by the sandbox's teardown)" : "; some could not be removed, state \(stateDirectory) kept")))
+        }
     }
 
     /// Stops and removes every container of the sandbox's state, then lets `berth gc` take
@@ -109,27 +119,85 @@ public final class HostSandbox: @unchecked Sendable {
         berth(["gc"])
     }
 
-    /// The cgroup parent `berth run` uses for this sandbox's state directory: `berth-` and the
-    /// FNV-1a hash of its path (as `Container.cgroupParent(stateDirectory:)`, which a test
-    /// checks this against; BerthTestSupport does not depend on BerthRun).
-    public var cgroupParent: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in stateDirectory.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return "berth-" + String(repeating: "0", count: 16 - hex.count) + hex
+    /// The cgroup parent the containers of this sandbox's state go under: `berth-` and the
+    /// state's instance id (as `Container.cgroupParent(instance:)`, which a test checks this
+    /// against; BerthTestSupport does not depend on BerthRun), read from its database. Throws
+    /// before anything made the state.
+    public func cgroupParent() throws -> String {
+        "berth-" + (try instanceID())
     }
 
-    /// Removes the (empty) cgroup parent the containers of this sandbox's state used, in
-    /// every tree under /sys/fs/cgroup. One still holding a container's cgroup stays (a
-    /// leak the test reports on its own).
-    private func removeCgroupParent() {
+    /// The `instance` table's id, read from the state database.
+    private func instanceID() throws -> String {
+        var db: OpaquePointer?
+        defer { sqlite3_close(db) }
+        guard sqlite3_open_v2(stateDirectory + "/state.db", &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
+            throw SandboxError("cannot open the state database in \(stateDirectory)")
+        }
+        sqlite3_busy_timeout(db, 5000)
+        var statement: OpaquePointer?
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_prepare_v2(db, "SELECT id FROM instance", -1, &statement, nil) == SQLITE_OK,
+              sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else {
+            throw SandboxError("no instance id in the state database in \(stateDirectory)")
+        }
+        return String(cString: text)
+    }
+
+    /// Removes the cgroups of this sandbox's containers that `stopContainers` left, then the
+    /// (empty) parent, in every tree under /sys/fs/cgroup: the processes in each container's
+    /// cgroup and its subdirectories SIGKILLed (they are the test's), the directories removed
+    /// deepest first. One is left when the test process itself supervised a container the
+    /// test did not stop: `berth rm -f` waits for a supervisor that never records the exit,
+    /// and gc keeps a supervised container's cgroup. Returns the cgroups found and whether
+    /// everything went.
+    private func sweepCgroups() -> (found: [String], cleared: Bool) {
+        // Without a state database nothing ran here that makes a cgroup.
+        guard let parent = try? cgroupParent() else { return ([], true) }
         let root = "/sys/fs/cgroup"
         var trees = [root]
         if let names = try? FileManager.default.contentsOfDirectory(atPath: root) { trees += names.map { root + "/" + $0 } }
-        for tree in trees { _ = rmdir(tree + "/" + cgroupParent) }
+        // v1's cpu and cpuacct are links to cpu,cpuacct: each tree once.
+        var seen: Set<String> = []
+        trees = trees.filter { seen.insert(URL(fileURLWithPath: $0).resolvingSymlinksInPath().path).inserted }
+        var found: [String] = []
+        for tree in trees {
+            for child in Self.subdirectories(tree + "/" + parent) { found.append(tree + "/" + parent + "/" + child) }
+        }
+        // Each directory, deepest first.
+        let directories = found.flatMap { Self.tree(at: $0) }
+        for _ in 0..<500 {
+            var pids: Set<Int32> = []
+            for directory in directories {
+                let text = (try? String(contentsOfFile: directory + "/cgroup.procs", encoding: .utf8)) ?? ""
+                pids.formUnion(text.split(separator: "\n").compactMap { Int32($0) })
+            }
+            if pids.isEmpty { break }
+            for pid in pids { kill(pid, SIGKILL) }
+            usleep(10_000)
+        }
+        for _ in 0..<100 {
+            for directory in directories { _ = rmdir(directory) }
+            if !directories.contains(where: { FileManager.default.fileExists(atPath: $0) }) { break }
+            usleep(10_000)
+        }
+        for tree in trees { _ = rmdir(tree + "/" + parent) }
+        let cleared = !trees.contains { FileManager.default.fileExists(atPath: $0 + "/" + parent) }
+        return (found, cleared)
+    }
+
+    /// The names of a directory's subdirectories (none if it cannot be read).
+    private static func subdirectories(_ path: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { name in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory) && isDirectory.boolValue
+        }.sorted()
+    }
+
+    /// `path` and every directory under it, deepest first.
+    private static func tree(at path: String) -> [String] {
+        subdirectories(path).flatMap { tree(at: path + "/" + $0) } + [path]
     }
 }
 

@@ -47,26 +47,38 @@ extension CgroupManager {
         return found
     }
 
-    /// The processes in a container's cgroup now (pids as the caller's pid namespace sees them).
+    /// The processes in a container's cgroup now, in cgroups nested in it too (pids as the
+    /// caller's pid namespace sees them).
     public func processes(_ cgroup: ContainerCgroup) throws(BerthError) -> [Int32] {
         var pids: Set<Int32> = []
-        for file in cgroup.procsFiles {
-            let text: String
-            do throws(BerthError) { text = try filesystem.read(file) } catch where errnoCode(error) == ENOENT { continue }
-            pids.formUnion(text.split(separator: "\n").compactMap { Int32($0) })
+        for path in cgroup.paths {
+            for directory in try subtree(path) {
+                let text: String
+                do throws(BerthError) { text = try filesystem.read(directory + "/cgroup.procs") } catch where errnoCode(error) == ENOENT { continue }
+                pids.formUnion(text.split(separator: "\n").compactMap { Int32($0) })
+            }
         }
         return pids.sorted()
     }
 
-    /// Removes a container's cgroup: SIGKILL to whatever still runs in it (normally nothing:
-    /// the command and its children ended with PID 1 of their namespace) — on v2 through
-    /// `cgroup.kill` (Linux 5.14), which the kernel applies to the cgroup's members
-    /// themselves, so no pid read from `cgroup.procs` can have been reused by another process
-    /// by the time it is signalled; else, and on v1, to each pid listed, pinned and found
-    /// listed again first (`killAll`) —, then rmdir once
-    /// the kernel has let the last process go. A directory already gone is fine, so removing
-    /// twice, or a cgroup half-made by a crash, works. Throws if processes remain after
-    /// `timeout` (one stuck in the kernel, state D).
+    /// `path` and every directory below it, deepest first (a container may make cgroups of
+    /// its own inside its cgroup). A directory that is gone has nothing below it.
+    func subtree(_ path: String) throws(BerthError) -> [String] {
+        var directories: [String] = []
+        for name in try filesystem.subdirectories(path) { directories += try subtree(path + "/" + name) }
+        return directories + [path]
+    }
+
+    /// Removes a container's cgroup: SIGKILL to whatever still runs in it or in a cgroup
+    /// nested in it (normally nothing: the command and its children ended with PID 1 of their
+    /// namespace) — on v2 through `cgroup.kill` (Linux 5.14), which the kernel applies to the
+    /// members of the whole subtree themselves, so no pid read from `cgroup.procs` can have
+    /// been reused by another process by the time it is signalled; else, and on v1, to each
+    /// pid listed in the subtree, pinned and found listed again first (`killAll`) —, then
+    /// rmdir of the nested cgroups, deepest first, and of the cgroup once the kernel has let
+    /// the last process go. A directory already gone is fine, so removing twice, or a cgroup
+    /// half-made by a crash, works. Throws if processes remain after `timeout` (one stuck in
+    /// the kernel, state D).
     public func remove(_ cgroup: ContainerCgroup, timeout: Duration = .seconds(10)) throws(BerthError) {
         let deadline = MonotonicClock.now + timeout
         while true {
@@ -76,24 +88,30 @@ extension CgroupManager {
         }
     }
 
-    /// One pass of `remove`, which never waits: SIGKILL to whatever runs in `cgroup`, or,
-    /// when nothing does, rmdir of its directories. Returns whether the cgroup is gone (its
-    /// directories were removed, or were gone already). A caller that must not hold a lock
-    /// while the kernel lets the processes go makes each pass under it and waits outside.
+    /// One pass of `remove`, which never waits: SIGKILL to whatever runs in `cgroup`'s
+    /// subtree, or, when nothing does, rmdir of its directories, nested ones first. Returns
+    /// whether the cgroup is gone (its directories were removed, or were gone already). A
+    /// caller that must not hold a lock while the kernel lets the processes go makes each
+    /// pass under it and waits outside.
     public func removeOnce(_ cgroup: ContainerCgroup) throws(BerthError) -> Bool {
+        // On v2 `cgroup.kill` first, whatever the listing says: it reaches a process in a
+        // nested cgroup or one forked after the listing, and costs nothing on an empty cgroup.
+        let killedTree = cgroup.version == 2 && killTree(cgroup)
         let pids = try processes(cgroup)
         if !pids.isEmpty {
-            killAll(cgroup, pids: pids)
+            if !killedTree { killAll(cgroup, pids: pids) }
             return false
         }
         var busy = false
         for path in cgroup.paths {
-            do throws(BerthError) {
-                try filesystem.removeDirectory(path)
-            } catch where errnoCode(error) == ENOENT {
-            } catch where errnoCode(error) == EBUSY {
-                // The last process is still exiting.
-                busy = true
+            for directory in try subtree(path) {
+                do throws(BerthError) {
+                    try filesystem.removeDirectory(directory)
+                } catch where errnoCode(error) == ENOENT {
+                } catch where errnoCode(error) == EBUSY {
+                    // The last process is still exiting (or a nested cgroup was made meanwhile).
+                    busy = true
+                }
             }
         }
         return !busy
@@ -109,16 +127,27 @@ extension CgroupManager {
                           object: .cgroup(remaining), operation: .removeCgroup)
     }
 
-    /// SIGKILL to every process of `cgroup`: "1" to each `cgroup.kill` on v2 where the kernel
-    /// has it, else to each of `pids` still in it. A pid read from `cgroup.procs` may have
-    /// ended and been given to another process by now: each is pinned first (a pidfd), then
-    /// the cgroup read again, and only one it still lists is signalled — through the pin, so
-    /// the signal reaches the member that was listed, or (if that one ended since) nobody.
-    private func killAll(_ cgroup: ContainerCgroup, pids: [Int32]) {
-        if cgroup.version == 2 {
-            let files = cgroup.paths.map { $0 + "/cgroup.kill" }
-            if files.allSatisfy({ filesystem.exists($0) }), files.allSatisfy({ (try? filesystem.write($0, "1")) != nil }) { return }
+    /// v2: "1" to the `cgroup.kill` of each of `cgroup`'s directories that exists. Returns
+    /// whether every one that exists took it (false where the kernel has no `cgroup.kill`,
+    /// before 5.14: the caller signals each pid then).
+    private func killTree(_ cgroup: ContainerCgroup) -> Bool {
+        var all = true
+        for path in cgroup.paths where filesystem.exists(path) {
+            let file = path + "/cgroup.kill"
+            guard filesystem.exists(file), (try? filesystem.write(file, "1")) != nil else {
+                all = false
+                continue
+            }
         }
+        return all
+    }
+
+    /// SIGKILL to each of `pids` still in `cgroup`'s subtree. A pid read from `cgroup.procs`
+    /// may have ended and been given to another process by now: each is pinned first (a
+    /// pidfd), then the cgroup read again, and only one it still lists is signalled — through
+    /// the pin, so the signal reaches the member that was listed, or (if that one ended
+    /// since) nobody.
+    private func killAll(_ cgroup: ContainerCgroup, pids: [Int32]) {
         let pinned = pids.compactMap { filesystem.pin($0) }
         guard !pinned.isEmpty, let members = try? Set(processes(cgroup)) else { return }
         for process in pinned where members.contains(process.pid) { _ = filesystem.kill(process) }

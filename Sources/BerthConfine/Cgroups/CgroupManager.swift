@@ -46,6 +46,12 @@ public struct CgroupManager: Sendable {
         self.filesystem = filesystem
     }
 
+    /// A manager for the same hierarchy and filesystem under another parent (a caller that
+    /// must also look where an older Berth put its containers' cgroups).
+    public func withParent(_ parent: String) throws(BerthError) -> CgroupManager {
+        try CgroupManager(hierarchy: hierarchy, parent: parent, filesystem: filesystem)
+    }
+
     /// The controllers a container with `limits` joins: memory, cpu, cpuacct and pids
     /// whenever the host has them (for stats, OOM detection and later limits), cpuset only
     /// when limited (a v1 cpuset must be filled in before anything can join it), devices
@@ -106,11 +112,13 @@ public struct CgroupManager: Sendable {
         }
         let cgroup = self.cgroup(id: id, controllers: controllers(for: limits, restrictDevices: restrictDevices))
         var made: [String] = []
+        // Parents this call made, removed again (if empty) when it fails.
+        var madeParents: [String] = []
         do throws(BerthError) {
             for path in cgroup.paths {
                 let parentPath = String(path.dropLast(id.count + 1))
                 let prepareParent = { () throws(BerthError) in
-                    try makeParent(parentPath, cpuset: cgroup.directories[.cpuset] == path)
+                    try makeParent(parentPath, cpuset: cgroup.directories[.cpuset] == path, made: &madeParents)
                     if case .unified(let root, _) = hierarchy {
                         try enableControllers(cgroup.directories.keys.sorted(), root: root, parentPath: parentPath)
                     }
@@ -139,19 +147,25 @@ public struct CgroupManager: Sendable {
             }
         } catch {
             for path in made.reversed() { try? filesystem.removeDirectory(path) }
+            // One that holds another container's cgroup by now refuses (EBUSY) and stays.
+            for path in madeParents.reversed() { try? filesystem.removeDirectory(path) }
             throw error
         }
         return cgroup
     }
 
     /// The Berth parent: made on first use and kept while it holds containers' cgroups
-    /// (the default `berth` parent is always kept, as Docker keeps `docker`).
-    private func makeParent(_ path: String, cpuset: Bool) throws(BerthError) {
+    /// (the default `berth` parent is always kept, as Docker keeps `docker`). Adds the
+    /// directories it made to `made`, outermost first (even when it then fails).
+    private func makeParent(_ path: String, cpuset: Bool, made: inout [String]) throws(BerthError) {
         var current = ""
         for component in path.split(separator: "/") {
             current += "/" + component
             guard !filesystem.exists(current) else { continue }
-            do throws(BerthError) { try filesystem.makeDirectory(current) } catch where errnoCode(error) == EEXIST {}
+            do throws(BerthError) {
+                try filesystem.makeDirectory(current)
+                made.append(current)
+            } catch where errnoCode(error) == EEXIST {}
         }
         // A v1 cpuset starts with no CPUs and no memory nodes, and no process (nor child
         // cpuset) can use it until it has both: give the parent its own parent's.

@@ -94,18 +94,22 @@ public final class FakeCgroupFilesystem: CgroupFilesystem, Sendable {
     }
 
     /// Replaces an existing file's content and logs "write"; ENOENT for a file the directory
-    /// lacks. "1" written to a `cgroup.kill` empties that directory's `cgroup.procs`, as the
-    /// kernel's SIGKILL to every member would.
+    /// lacks. "1" written to a `cgroup.kill` empties that directory's `cgroup.procs` and those
+    /// of the directories below it, as the kernel's SIGKILL to every member of the subtree would.
     public func write(_ path: String, _ value: String) throws(BerthError) {
         try state.withLock { (state) throws(BerthError) in
             guard state.files[path] != nil else { throw Self.failure("open \(path)", ENOENT) }
             state.files[path] = value
             state.log.append("write \(path) \(value)")
-            // v2's cgroup.kill: every member ends at once, but one stuck in the kernel.
+            // v2's cgroup.kill: every member of the directory and of the cgroups nested in it
+            // ends at once, but one stuck in the kernel.
             if path.hasSuffix("/cgroup.kill"), value == "1" {
-                let procs = String(path.dropLast("kill".count)) + "procs"
-                let left = (state.files[procs] ?? "").split(separator: "\n").filter { Int32($0).map(state.stuck.contains) ?? false }
-                state.files[procs] = left.map { $0 + "\n" }.joined()
+                let directory = String(path.dropLast("/cgroup.kill".count))
+                for procs in state.files.keys where procs == directory + "/cgroup.procs"
+                    || (procs.hasPrefix(directory + "/") && procs.hasSuffix("/cgroup.procs")) {
+                    let left = (state.files[procs] ?? "").split(separator: "\n").filter { Int32($0).map(state.stuck.contains) ?? false }
+                    state.files[procs] = left.map { $0 + "\n" }.joined()
+                }
             }
         }
     }
