@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "BerthRun", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", "BerthConfine", "CBerthShim"]),
         .target(name: "BerthCNI", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork"]),
         // The OCI runtime hook's logic; the executable only parses arguments and exits.
-        .target(name: "BerthOCIHook", dependencies: ["BerthCore", "BerthNamespace", "BerthNetwork", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "BerthOCIHook", dependencies: ["BerthCore", "BerthNamespace", "BerthNetlink", "BerthNetwork", .product(name: "SystemPackage", package: "swift-system")]),
         // Labs: declarative topologies of namespaces and veth links, on Berth networks, with
         // containers. The YAML front end is a target of its own so that the library — and the
         // berth binary, whose gc and check find lab leftovers — stays free of Yams.
@@ -100,7 +100,7 @@ let package = Package(
             linkerSettings: executableLinking
         ),
         // The `berth` binary a runtime runs per container (docs/performance.md).
-        .executableTarget(name: "berth-lean", dependencies: ["BerthCommandLine", "CBerthArguments"], linkerSettings: executableLinking),
+        .executableTarget(name: "berth-lean", dependencies: ["BerthCore", "BerthCommandLine", "CBerthArguments"], linkerSettings: executableLinking),
 
         // The CNI plugin, started once per pod start and stop: BerthCNI only, no
         // argument-parser, no Foundation (docs/cni.md, start-up in docs/performance.md).

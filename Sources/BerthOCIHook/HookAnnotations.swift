@@ -51,6 +51,20 @@ public struct HookAnnotations: Sendable, Hashable {
         try self.init(OCIAnnotations(annotations))
     }
 
+    /// Reads the `berth.*` members of `annotations`, and each one it lacks from `fallback`:
+    /// a container state's annotations over its config.json's (the state's value wins).
+    ///
+    /// Only the names the hook reads are looked up, in each — O(names × annotations) — never
+    /// a merge of the two, which looks every annotation of one up in the other: a state of
+    /// 1 MiB holds over 100,000 tiny annotations.
+    public init(_ annotations: OCIAnnotations, over fallback: OCIAnnotations) throws(BerthError) {
+        var chosen = OCIAnnotations()
+        for name in Self.all {
+            if let value = annotations[name] ?? fallback[name] { chosen[name] = value }
+        }
+        try self.init(chosen)
+    }
+
     /// Reads the `berth.*` members of `annotations`; others are ignored.
     public init(_ annotations: OCIAnnotations) throws(BerthError) {
         func value(_ key: String) -> String? {

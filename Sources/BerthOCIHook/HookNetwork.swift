@@ -15,11 +15,19 @@ public struct HookNetwork: Sendable {
     /// Whether the process exits once this stage is done (see `finish`).
     public let processExitsAfterwards: Bool
 
-    /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth). In a
-    /// process that exits after the stage (`processExitsAfterwards`), a due WAL checkpoint
-    /// waits for `finish`.
-    public init(stateDirectory: String?, processExitsAfterwards: Bool = false) throws(BerthError) {
-        manager = try NetworkManager(stateDirectory: stateDirectory)
+    /// The most one hook call waits for Berth's state lock, all its waits together: an
+    /// attach may write several times (the attach, the default network's creation and the
+    /// attach again, a stale record's detach, a leftover's collection), and a runtime kills
+    /// the hook at its entry's `timeout` (`HookFiles.timeout`, 40 s), which must leave it
+    /// time to say why it failed.
+    public static let totalLockWait: Duration = StateStore.defaultLockTimeout
+
+    /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth), its
+    /// lock waits bounded by `totalLockWait` in all. In a process that exits after the stage
+    /// (`processExitsAfterwards`), a due WAL checkpoint waits for `finish`.
+    public init(stateDirectory: String?, processExitsAfterwards: Bool = false, totalLockWait: Duration = HookNetwork.totalLockWait) throws(BerthError) {
+        let store = try StateStore(directory: StateStore.resolveDirectory(stateDirectory), totalLockWait: totalLockWait)
+        manager = NetworkManager(store: store, host: try HostHandle())
         self.processExitsAfterwards = processExitsAfterwards
         if processExitsAfterwards { manager.store.deferCheckpoints() }
         Trace.mark("hook: state opened")

@@ -9,9 +9,16 @@ import BerthNetwork
 /// argv[0] that path — the first argument decides, since a hook's and runc's never meet: a
 /// hook stage (`createRuntime`, `poststop`, …), `_checkpoint`, `--state-dir` or `-h`/`--help`
 /// make it the hook; runc's global options and commands (`--version` too, which dockerd asks
-/// runc), or nothing, make it the wrapper; any other word is the hook's (a usage error). `_runtime` as the first argument (the
+/// runc) make it the wrapper; any other word is the hook's (a usage error). `_runtime` as the first argument (the
 /// wrapper script `berth hook install` writes) makes it the wrapper under any name, runc's
 /// arguments after it.
+///
+/// No argument at all is the hook's — a usage error — unless stdin is a terminal: a runtime
+/// always writes the state to a hook's stdin, and never runs runc without arguments, so the
+/// empty call that is not a person's at a terminal is a hook entry whose `args` left out the
+/// program's name (`"args": ["createRuntime"]` runs it as `createRuntime` with nothing after),
+/// which as a runc run would start the container without its network, and nobody told. A
+/// program name that is a stage name is that entry, terminal or not.
 public enum HookRole: Sendable, Hashable {
     /// The OCI hook: a stage and its options.
     case hook
@@ -21,21 +28,33 @@ public enum HookRole: Sendable, Hashable {
     /// The hook's own name, as runtimes call it.
     public static let hookName = "berth-oci-hook"
 
-    /// The role for a program called `name` (argv[0]'s last component) with `arguments`.
-    public init(name: String, arguments: [String]) {
+    /// The role for a program called `name` (argv[0]'s last component) with `arguments`;
+    /// `standardInputIsTerminal` is asked only when there are no arguments.
+    public init(name: String, arguments: [String], standardInputIsTerminal: @autoclosure () -> Bool = false) {
         if name == HookFiles.runtimeWrapperName {
             self = .wrapper(arguments: arguments)
         } else if arguments.first == HookFiles.runtimeWrapperArgument {
             self = .wrapper(arguments: Array(arguments.dropFirst()))
-        } else if name == Self.hookName || arguments.first.map(Self.isHookArgument) == true {
+        } else if name == Self.hookName || HookStage(rawValue: name) != nil || arguments.first.map(Self.isHookArgument) == true {
             self = .hook
-        } else if arguments.first.map(Self.isRuntimeArgument) ?? true {
-            self = .wrapper(arguments: arguments)
-        } else {
+        } else if let first = arguments.first {
             // Neither's: a mistyped stage (`prestar`) gets the hook's usage error, not a runc
             // run with the OCI state on its stdin.
-            self = .hook
+            self = Self.isRuntimeArgument(first) ? .wrapper(arguments: arguments) : .hook
+        } else {
+            // Nothing: runc's own usage for a person at a terminal; from a runtime, a hook
+            // entry that lost its stage (see the type's comment), refused by the hook.
+            self = standardInputIsTerminal() ? .wrapper(arguments: []) : .hook
         }
+    }
+
+    /// The usage error of the hook called without a stage under a name that is one: a hook
+    /// entry whose `args` left out the program's name (`"args": ["createRuntime"]`), which
+    /// the runtime runs with argv[0] the stage and nothing after it. Nil for any other name.
+    public static func stageAsProgramName(_ name: String) -> String? {
+        guard HookStage(rawValue: name) != nil else { return nil }
+        return "berth-oci-hook: called as \(name) with no stage: in a hook entry \"args\"[0] is the program's name, not its first argument, "
+            + "so the stage was lost (write \"args\": [\"\(hookName)\", \"\(name)\"])"
     }
 
     /// runc's global options (one dash or two, urfave/cli takes both; a value after '=' or

@@ -45,6 +45,8 @@ public struct OCIAnnotations: Sendable, Hashable, ExpressibleByDictionaryLiteral
     }
 
     /// These annotations with `other`'s added; a name in both takes `other`'s value.
+    /// A lookup per annotation of `other`, each linear: for small sets only (the hook reads
+    /// its names from a state and a config with `HookAnnotations(_:over:)` instead).
     public func merging(_ other: OCIAnnotations) -> OCIAnnotations {
         var result = self
         for (name, value) in other.pairs { result[name] = value }

@@ -70,8 +70,9 @@ public struct OCIHook: Sendable {
             case .attach:
                 let config = try bundleConfig(state)
                 // The state's annotations are the runtime's word; config.json fills in those
-                // a runtime leaves out of the state.
-                let request = try HookAnnotations(config.annotations.merging(state.annotations))
+                // a runtime leaves out of the state. Berth's five names are looked up in each,
+                // not the two merged (a lookup per annotation: quadratic in a large state).
+                let request = try HookAnnotations(state.annotations, over: config.annotations)
                 let namespacePath = try Self.namespacePath(state: state, config: config)
                 // A joined namespace must be the one the container's process is in.
                 let processPath: String? = if case .path = config.networkNamespace, let pid = state.pid { "/proc/\(pid)/ns/net" } else { nil }

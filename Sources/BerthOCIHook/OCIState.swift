@@ -69,9 +69,15 @@ public struct OCIState: Sendable, Hashable {
         status = try Self.optionalString(json, "status")
         bundle = try Self.optionalString(json, "bundle")
         // Runtimes send the bundle's absolute path; an empty one would send the hook to
-        // /config.json, a file of the host's choosing.
+        // /config.json, a file of the host's choosing, and a relative one would be read
+        // from whatever the working directory is (a runtime's is the bundle, a person's
+        // anything), so the namespace and annotations could be another container's.
         if bundle?.isEmpty == true {
             throw Self.invalid("the container state's \"bundle\" is empty (a runtime sends the bundle directory's absolute path)", parameter: "bundle")
+        }
+        if let bundle, !bundle.hasPrefix("/") {
+            throw Self.invalid("the container state's \"bundle\" \(bundle) is not an absolute path (a runtime sends the bundle directory's absolute path; "
+                               + "a relative one would be read from the hook's working directory)", parameter: "bundle")
         }
         switch json["pid"] {
         case nil, .null?:

@@ -115,7 +115,11 @@ extension RuntimeWrapper {
             throw BerthError(.system, "cannot stat \(path): \(String(cString: strerror(errno)))", object: object)
         }
         let temporary = path + ".berth-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, info.st_mode & 0o7777)
+        // One left by a wrapper of the same pid killed before its rename would make the
+        // O_EXCL open fail: it is removed first, as the installer does. A link planted
+        // between the two is never followed (O_EXCL), it only fails the create.
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, info.st_mode & 0o7777)
         guard fd >= 0 else {
             throw BerthError(.system, "cannot create \(temporary): \(String(cString: strerror(errno)))", object: object)
         }

@@ -8,10 +8,6 @@
 // they always have.
 
 import BerthCore
-import BerthNamespace
-import BerthNetlink
-import BerthNetwork
-import BerthRun
 import BerthCommandLine
 
 // Before any output: a reader that went away makes a write fail, not the command.

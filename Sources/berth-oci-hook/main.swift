@@ -36,8 +36,7 @@ enum Usage {
                                 else /var/lib/berth)
 
     Called as berth-oci-runtime, as berth-oci-hook _runtime RUNC-ARGS..., or under any other
-    name with arguments that are no stage (runc's), it is a runc wrapper for docker that adds
-    these hooks.
+    name with runc's arguments, it is a runc wrapper for docker that adds these hooks.
     See docs/oci-hook.md.
 
     """
@@ -81,7 +80,9 @@ func runHook() -> Never {
     // The wrapper by name (a link named berth-oci-runtime), by its first argument (the script
     // `berth hook install` writes when Berth's state is not in /var/lib/berth), or, under any
     // name but the hook's own, by arguments that are no hook's (a link named berth-runc).
-    if case .wrapper(let runcArguments) = HookRole(name: name, arguments: arguments) {
+    // No argument at all is the hook's unless stdin is a terminal (HookRole): an entry
+    // whose args left out the program's name must fail, not run runc without the hooks.
+    if case .wrapper(let runcArguments) = HookRole(name: name, arguments: arguments, standardInputIsTerminal: BoundedInput.isTerminal(0)) {
         let error = RuntimeWrapper.run(arguments: runcArguments)
         fail("berth-oci-runtime: \(error.description)", status: 1)
     }
@@ -126,7 +127,12 @@ func runHook() -> Never {
         index += 1
     }
 
-    guard let stageName else { fail("berth-oci-hook: no stage given\n\n" + Usage.text, status: 2) }
+    guard let stageName else {
+        // A hook entry written `"args": ["createRuntime"]` runs us as `createRuntime`.
+        if let message = HookRole.stageAsProgramName(name) { fail(message, status: 2) }
+        fail("berth-oci-hook: no stage given (in a hook entry \"args\"[0] is the program's name: \"args\": [\"berth-oci-hook\", \"createRuntime\"])\n\n"
+             + Usage.text, status: 2)
+    }
     let stage: HookStage
     do {
         stage = try HookStage(parsing: stageName)

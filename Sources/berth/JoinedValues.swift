@@ -7,8 +7,8 @@ import ArgumentParser
 /// `run` and `exec` get such words split in two — only among their options: the scan stops
 /// at '--' and at the first word that is not an option (run's command, exec's container),
 /// so the container's command keeps its arguments as written. Commands whose positionals
-/// are names (`attach -p=…`, `kill -s=…`, `stop`/`restart -t=…`, `logs -n=…`, `network create -o…`)
-/// get theirs split up to '--'.
+/// are names (`attach -p=…` and `-pKEY=…`, `kill -s=…`, `stop`/`restart -t=…`, `logs -n=…`,
+/// `network create -o…`) get theirs split up to '--'.
 enum JoinedValues {
     /// The short options of `run` whose value may be joined (all of them take one).
     static let runShort: Set<Character> = ["p", "h", "e", "w", "u", "v", "m", "c"]
@@ -29,11 +29,17 @@ enum JoinedValues {
     /// The short options that take a value of the commands whose every other word is an
     /// option, its value or a name (which cannot begin with '-').
     static let namedShort: [String: Set<Character>] = ["attach": ["p"], "kill": ["s"], "stop": ["t"], "restart": ["t"], "logs": ["n"]]
+    /// The commands of `namedShort` whose joined value may hold '=': attach's `-p` takes the
+    /// long form (`-ppublished=8080,target=80`, as docker's `-p`, and as the lean `berth`
+    /// reads it), and attach has no other short option a word of '=' could be.
+    static let namedJoinedEquals: Set<String> = ["attach"]
 
     static func split(_ given: [String]) throws -> [String] {
         let arguments = try booleanValues(given)
         if arguments.count > 2, arguments[0] == "network", arguments[1] == "create" { return splitNetworkCreate(arguments) }
-        if let command = arguments.first, let short = namedShort[command] { return splitNamed(arguments, short: short) }
+        if let command = arguments.first, let short = namedShort[command] {
+            return splitNamed(arguments, short: short, joinedEquals: namedJoinedEquals.contains(command))
+        }
         guard let command = arguments.first, command == "run" || command == "exec" else { return arguments }
         let short = command == "run" ? runShort : execShort
         let values = command == "run" ? runValues : execValues
@@ -107,12 +113,13 @@ enum JoinedValues {
         return [String(word.prefix(2)), String(letters.dropFirst())]
     }
 
-    /// `attach web -p=8080:80`, `kill -s=KILL web`: up to '--'.
-    private static func splitNamed(_ arguments: [String], short: Set<Character>) -> [String] {
+    /// `attach web -p=8080:80`, `kill -s=KILL web`, and with `joinedEquals`
+    /// `attach web -ppublished=8080,target=80`: up to '--'.
+    private static func splitNamed(_ arguments: [String], short: Set<Character>, joinedEquals: Bool) -> [String] {
         var result = [arguments[0]]
         for (index, word) in arguments.enumerated().dropFirst() {
             if word == "--" { return result + arguments[index...] }
-            result += pflagPair(word, short: short, joinedEquals: false) ?? [word]
+            result += pflagPair(word, short: short, joinedEquals: joinedEquals) ?? [word]
         }
         return result
     }

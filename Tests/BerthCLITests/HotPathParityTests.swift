@@ -70,6 +70,8 @@ struct HotPathParityTests {
             + [["web", "--netns", "ns", "-p8080:80"], ["-p127.0.0.1:53:53/udp", "web", "--netns", "ns", "-p", "80"], ["web", "--netns", "ns", "-p-1"]]
             // pflag's -p=SPEC, as docker reads it (the value after '=').
             + [["web", "--netns", "ns", "-p=8080:80"], ["-p=[::1]:53:53/udp", "web", "--netns=ns", "-p", "80"]]
+            // A joined long-form spec, whose value holds '=' (docker's -p takes it so).
+            + [["web", "--netns", "ns", "-ppublished=8080,target=80"], ["-ppublished=53,target=53,protocol=udp", "web", "--netns=ns", "-p=80"]]
         #expect(cases.count > 1000)
         var accepted = 0
         for arguments in cases {

@@ -3,6 +3,7 @@ import BerthFakes
 import BerthNamespace
 import BerthNetwork
 @testable import BerthOCIHook
+import Foundation
 import Testing
 
 /// `HookNetwork` on the fake kernel: what a repeated `createRuntime` keeps and what it
@@ -14,6 +15,15 @@ struct HookNetworkPolicyTests {
         let host = try FakeHost()
         _ = try host.manager.createNetwork(NetworkOptions(name: "web", subnet: try CIDR(parsing: "10.88.0.0/24"), bridge: try InterfaceName("brweb")))
         return (host, HookNetwork(manager: host.manager), HookAnnotations(network: "web"))
+    }
+
+    @Test("a hook call's store bounds all its lock waits together by HookNetwork.totalLockWait (30 s), within the entries' 40 s timeout")
+    func lockBudget() throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/berth-hook-budget-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let network = try HookNetwork(stateDirectory: directory)
+        #expect(network.manager.store.totalLockWait == .seconds(30) && network.manager.store.lockWait <= .seconds(30))
+        #expect(HookNetwork.totalLockWait + .seconds(10) == .seconds(HookFiles.timeout))
     }
 
     @Test("a repeated createRuntime in the same namespace keeps the endpoint it finds wired")

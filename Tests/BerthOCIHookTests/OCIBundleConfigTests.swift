@@ -94,4 +94,28 @@ struct OCIBundleConfigTests {
         #expect(merged.hashValue == OCIAnnotations(merged.dictionary).hashValue)
         #expect(config != state && OCIAnnotations().isEmpty)
     }
+
+    @Test("the state's berth.* annotations win over config.json's, each name on its own; others are ignored")
+    func statePrecedence() throws {
+        let config: OCIAnnotations = ["berth.ip": "10.88.0.5", "berth.publish": "80", "berth.network": "web"]
+        let state: OCIAnnotations = ["berth.publish": "8080:80", "berth.network": "db", "other": "x"]
+        let request = try HookAnnotations(state, over: config)
+        #expect(request == HookAnnotations(network: "db", ports: [try PortSpec(parsing: "8080:80")], address: IPv4Address("10.88.0.5")))
+        // A malformed value in config.json that the state overrides is never read.
+        #expect(try HookAnnotations(["berth.mac": "02:42:0a:58:00:05"], over: ["berth.mac": "nonsense"]).mac == MACAddress("02:42:0a:58:00:05"))
+        #expect(throws: BerthError.self) { try HookAnnotations(OCIAnnotations(), over: ["berth.mac": "nonsense"]) }
+    }
+
+    @Test("a state of 100,000 annotations (what fits the 1 MiB cap) is read, Berth's among them, with config.json's filling in")
+    func manyAnnotations() throws {
+        var text = #"{"ociVersion":"1.0.2","id":"web","status":"creating","pid":42,"bundle":"/b","annotations":{"#
+        for index in 0..<100_000 { text += #""\#(String(index, radix: 36))":"","# }
+        text += #""berth.publish":"8080:80"}}"#
+        #expect(text.utf8.count <= OCIState.maxSize)
+        let state = try OCIState(parsing: Array(text.utf8))
+        #expect(state.annotations.count == 100_001)
+        let request = try HookAnnotations(state.annotations, over: ["berth.publish": "9090:90", "berth.ip": "10.88.0.7"])
+        #expect(request.ports.map(\.description) == ["8080:80/tcp"])
+        #expect(request.address == IPv4Address("10.88.0.7") && request.network == nil)
+    }
 }

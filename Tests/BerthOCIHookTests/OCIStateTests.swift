@@ -114,4 +114,14 @@ struct OCIStateTests {
         #expect(error.message.contains("bundle"))
         #expect(try OCIState(parsing: Array(#"{"id":"c1","bundle":"/srv/b"}"#.utf8)).bundle == "/srv/b")
     }
+
+    @Test("a relative bundle is refused, naming it, before anything is read", arguments: ["bundle", "./b", "srv/b", "../b", " /srv/b"])
+    func relativeBundle(bundle: String) throws {
+        let error = try #require(throws: BerthError.self) {
+            _ = try OCIState(parsing: Array(#"{"id":"c1","pid":42,"bundle":"\#(bundle)"}"#.utf8))
+        }
+        #expect(error.code == .invalidArgument && error.parameter == "bundle")
+        #expect(error.message == "the container state's \"bundle\" \(bundle) is not an absolute path (a runtime sends the bundle directory's absolute path; "
+                + "a relative one would be read from the hook's working directory)")
+    }
 }

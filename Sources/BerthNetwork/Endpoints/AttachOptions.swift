@@ -96,15 +96,21 @@ public struct AttachOptions: Sendable, Hashable {
     /// 127 bytes of an nftables comment on its published ports.
     public static let maxIDLength = FirewallLayout.maxEndpointIDLength
 
-    /// Checks an endpoint id: 1–102 bytes of letters, digits, '_', '.', '-' (CNI and OCI
-    /// container ids, 64 hex digits, fit).
+    /// Checks an endpoint id: 1–102 bytes of letters, digits, '_', '.', '-', '+' and ','.
+    /// That is runc's container id rule (`^[\w+-\.]+$`, whose `+-\.` is the range `+,-.`),
+    /// so every container runc runs can be attached by its id through the OCI hook; CNI
+    /// container ids and 64 hex digits fit too. None of these bytes means anything where an
+    /// id goes: the host veth's name is a hash of it, its tag (`berth-endpoint ID
+    /// @INSTANCE`, a link alias and nftables comments) is read back up to " @", and state
+    /// and CLI output hold it as a value.
     public static func validate(id: String) throws(BerthError) {
         let ok = !id.isEmpty && id.utf8.allSatisfy {
             (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
                 || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+                || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ",")
         }
         guard ok else {
-            throw .invalid("invalid endpoint id \"\(id)\"", hint: "use 1 to \(maxIDLength) letters, digits, '_', '.' or '-'", parameter: "id")
+            throw .invalid("invalid endpoint id \"\(id)\"", hint: "use 1 to \(maxIDLength) letters, digits, '_', '.', '-', '+' or ','", parameter: "id")
         }
         guard id.utf8.count <= maxIDLength else {
             throw .invalid("endpoint id \"\(id.prefix(16))…\" is \(id.utf8.count) bytes, over the limit of \(maxIDLength): its tag must fit the 127-byte comment of an nftables element",

@@ -9,7 +9,7 @@ public import BerthNamespace
 /// host address is published on every address of each family the publication has
 /// (`0.0.0.0` and `::`), one with a host address on that family only.
 public struct PublicationOptions: Sendable, Hashable {
-    /// The publication's id: 1–128 letters, digits, '_', '.', '-', unused by any endpoint.
+    /// The publication's id: what an endpoint id may be (`AttachOptions.validate(id:)`), unused by any endpoint.
     public var id: String
     /// A name to list and prune publications together by (see `PublicationRecord.group`).
     public var group: String

@@ -25,7 +25,9 @@ final class StateLock: Sendable {
     deinit { close(descriptor) }
 
     /// Takes the lock, waiting at most `timeout` for another process to let go.
-    func acquire(timeout: Duration) throws(BerthError) {
+    /// `shortenedFrom` is the total of all waits of its store when that, not the store's
+    /// timeout, set `timeout`: the error then says that total ran out.
+    func acquire(timeout: Duration, shortenedFrom total: Duration? = nil) throws(BerthError) {
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
         let deadline = MonotonicClock.now + timeout
         // Polls instead of blocking in flock(2) so the wait has a deadline; the pause starts
@@ -38,8 +40,12 @@ final class StateLock: Sendable {
                 throw .system("cannot lock \(path)", err)
             }
             guard MonotonicClock.now < deadline else {
-                throw BerthError(.conflict, "timed out after \(timeout) waiting for the state lock \(path)",
-                                 hint: "another process is holding it; wait for it to finish or stop it", object: .state(path))
+                let message = if let total {
+                    "timed out waiting for the state lock \(path): the \(total) allowed for all of this store's waits for it ran out"
+                } else {
+                    "timed out after \(timeout) waiting for the state lock \(path)"
+                }
+                throw BerthError(.conflict, message, hint: "another process is holding it; wait for it to finish or stop it", object: .state(path))
             }
             var delay = timespec(tv_sec: 0, tv_nsec: pause)
             nanosleep(&delay, nil)

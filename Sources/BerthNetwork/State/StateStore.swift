@@ -37,6 +37,12 @@ public final class StateStore: Sendable {
     public let directory: String
     /// How long `write` waits for another process to release the lock.
     public let lockTimeout: Duration
+    /// The most all of this store's waits for the lock may last together, counted from its
+    /// opening; nil when each may last `lockTimeout`. For a process that must finish in a
+    /// given time however many changes it makes (an OCI hook, killed at its timeout).
+    public let totalLockWait: Duration?
+    /// When `totalLockWait` runs out, on `MonotonicClock`.
+    private let lockDeadline: Duration?
 
     private let connection: Mutex<Connection>
     /// The connection reads use while a write holds `connection`; opened on first need, so
@@ -60,13 +66,18 @@ public final class StateStore: Sendable {
     }
 
     /// Opens the store in `directory`, creating the directory, the database and its schema
-    /// on first use.
-    public init(directory: String = StateStore.resolveDirectory(), lockTimeout: Duration = StateStore.defaultLockTimeout) throws(BerthError) {
+    /// on first use. Each wait for another process's lock lasts at most `lockTimeout`, and
+    /// all of them together at most `totalLockWait` when given (see the property).
+    public init(directory: String = StateStore.resolveDirectory(), lockTimeout: Duration = StateStore.defaultLockTimeout,
+                totalLockWait: Duration? = nil) throws(BerthError) {
         // Trailing slashes would make "dir/" + "/state.db"; keep "/" itself as it is.
         var directory = directory
         while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
         self.directory = directory
         self.lockTimeout = lockTimeout
+        self.totalLockWait = totalLockWait
+        let lockDeadline = totalLockWait.map { MonotonicClock.now + $0 }
+        self.lockDeadline = lockDeadline
 
         let dirfd = try StateFiles.openDirectory(directory)
         defer { close(dirfd) }
@@ -87,8 +98,27 @@ public final class StateStore: Sendable {
         // objects that a reboot destroys anyway, so process-crash durability is what it needs,
         // and each attach saves an fsync.
         try db.script("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        try Self.prepareSchema(db, lock: lock, timeout: lockTimeout)
+        try Self.prepareSchema(db, lock: lock) { () throws(BerthError) in
+            try Self.acquire(lock, timeout: lockTimeout, deadline: lockDeadline, total: totalLockWait)
+        }
         connection = Mutex(Connection(db))
+    }
+
+    /// How long a wait for a lock may last now: `lockTimeout`, or what is left of
+    /// `totalLockWait` when that is less — zero once it is spent (a free lock is still
+    /// taken; a held one is not waited for). Other locks a change takes under the state's
+    /// (the subnet choice's) wait no longer than this either.
+    public var lockWait: Duration { Self.wait(timeout: lockTimeout, deadline: lockDeadline) }
+
+    private static func wait(timeout: Duration, deadline: Duration?) -> Duration {
+        guard let deadline else { return timeout }
+        return max(.zero, min(timeout, deadline - MonotonicClock.now))
+    }
+
+    /// Takes `lock`, waiting no longer than `wait(timeout:deadline:)`.
+    private static func acquire(_ lock: StateLock, timeout: Duration, deadline: Duration?, total: Duration?) throws(BerthError) {
+        let wait = Self.wait(timeout: timeout, deadline: deadline)
+        try lock.acquire(timeout: wait, shortenedFrom: wait < timeout ? total : nil)
     }
 
     /// The full path of the database file.
@@ -98,7 +128,7 @@ public final class StateStore: Sendable {
     /// changes are committed or, if it throws, none are.
     public func write<T: Sendable>(_ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T {
         try connection.withLock { (connection: inout Connection) throws(BerthError) -> T in
-            try lock.acquire(timeout: lockTimeout)
+            try Self.acquire(lock, timeout: lockTimeout, deadline: lockDeadline, total: totalLockWait)
             defer { lock.release() }
             return try connection.transaction(writable: true, settling: bootBinding, body)
         }
@@ -243,10 +273,10 @@ public final class StateStore: Sendable {
     /// Switches a new database to WAL and brings its schema up to date, under the lock so
     /// that processes opening a fresh store together do it once. Costs one read when the
     /// store is already current.
-    private static func prepareSchema(_ db: Database, lock: StateLock, timeout: Duration) throws(BerthError) {
+    private static func prepareSchema(_ db: Database, lock: StateLock, acquire: () throws(BerthError) -> Void) throws(BerthError) {
         let mode = try db.queryFirst("PRAGMA journal_mode") { row in row.text(0) }
         if mode == "wal", try StateSchema.version(db) == StateSchema.currentVersion { return }
-        try lock.acquire(timeout: timeout)
+        try acquire()
         defer { lock.release() }
         // WAL is a property of the file, kept across opens; it cannot change inside a transaction.
         let newMode = try db.queryFirst("PRAGMA journal_mode = WAL") { row in row.text(0) }

@@ -98,6 +98,34 @@ struct AttachPolicyTests {
         #expect(host.kernel.link("net0", in: ctr)?.mac?.description == "02:00:00:00:00:aa")
     }
 
+    @Test("an id runc accepts with '+' and ',' (its rule is [\\w+,.-]+) is an endpoint id: tagged, published, kept by gc, detached")
+    func runcIDCharacters() throws {
+        let host = try webHost()
+        let before = host.nftables.ruleset
+        let id = "web+1,2"
+        let endpoint = try host.attach("ctr1", id: id, ports: ["8080:80"])
+        let veth = try #require(host.kernel.link(endpoint.hostVeth.rawValue))
+        #expect(veth.alias == "berth-endpoint web+1,2 @f4ce0001")
+        #expect(KernelNames.Tag(veth.alias)?.owner == id)
+        #expect(host.nftables.ruleset.contains(#"tcp . 8080 comment "berth-endpoint web+1,2 @f4ce0001" : 10.88.0.2 . 80"#))
+        #expect(try host.recorded() == ["web+1,2 10.88.0.2"])
+        // gc reads the tags back as this live endpoint's: nothing removed.
+        let report = try host.manager.gc()
+        #expect(report.endpoints.isEmpty && report.links.isEmpty && report.firewallObjects.isEmpty, "\(report)")
+        #expect(try host.manager.detach(id: id))
+        #expect(try host.recorded().isEmpty && host.kernel.link(endpoint.hostVeth.rawValue) == nil && host.nftables.ruleset == before)
+    }
+
+    @Test("an id with any other byte is refused naming the allowed set", arguments: ["a b", "a/b", "a@b", "a:b", "a;b", "a\\b", "é"])
+    func idOutsideTheSet(id: String) {
+        #expect {
+            try AttachOptions.validate(id: id)
+        } throws: { error in
+            guard let error = error as? BerthError else { return false }
+            return error.message == "invalid endpoint id \"\(id)\"" && error.hint == "use 1 to 102 letters, digits, '_', '.', '-', '+' or ','" && error.parameter == "id"
+        }
+    }
+
     static let badAttaches: [(String, AttachOptions, BerthError.Code, [String], String?)] = [
         ("unknown network", try! AttachOptions(network: "nope", namespace: .name("ctr")), .notFound, ["no network named \"nope\""], "network"),
         ("address outside the subnet", try! AttachOptions(network: "web", namespace: .name("ctr"), address: IPv4Address("10.41.0.5")),
