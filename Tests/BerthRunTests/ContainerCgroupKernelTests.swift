@@ -173,17 +173,33 @@ struct ContainerCgroupKernelTests {
     func sandboxSweepsLeftCgroup() throws {
         struct Abandoned: Error {}
         var left: [String] = []
+        var pid: Int32 = 0
         withKnownIssue("the sandbox reports the cgroup the test left") {
             try withHostSandbox { sandbox in
                 try withRootfs { rootfs in
                     let manager = try NetworkManager(stateDirectory: sandbox.stateDirectory, hostNamespace: sandbox.namespace)
                     let container = try Container.run(RunOptions(process: spec("exec sleep 1000", rootfs), network: .none), manager: manager)
+                    pid = container.pid
                     left = try #require(try Container.cgroups(manager: manager).existing(id: container.record.id)).paths
                     throw Abandoned()
                 }
             }
         }
         #expect(!left.isEmpty)
+        // The abandoned container's process is this test process's child, which nothing
+        // else here reaps once the teardown has killed it: a zombie left would stall every
+        // exit test of this process (Swift Testing's waiter takes any child's exit, with
+        // WNOWAIT, and would see this one forever). Reaped, bounded.
+        if pid > 0 {
+            // Not reaped yet, so the pid cannot name another process: killing it again is
+            // safe, and needed if the teardown did not.
+            kill(pid, SIGKILL)
+            for _ in 0..<500 {
+                let reaped = waitpid(pid, nil, WNOHANG)
+                if reaped == pid || (reaped < 0 && errno == ECHILD) { break }
+                usleep(20_000)
+            }
+        }
         let remaining = left.filter { FileManager.default.fileExists(atPath: $0) }
         #expect(remaining.isEmpty, "left behind: \(remaining)")
         // What this test made goes even when the sandbox failed to remove it.
