@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "berth-lab", targets: ["berth-lab"]),
         .executable(name: "berth-dns", targets: ["berth-dns"]),
         .executable(name: "berth-oci-hook", targets: ["berth-oci-hook"]),
+        .executable(name: "berth-init", targets: ["berth-init"]),
     ],
     dependencies: [
         // Up to the next minor only: Sources/berth and Sources/berth-lab use its underscored
@@ -122,6 +123,11 @@ let package = Package(
         .executableTarget(name: "berth-dns", dependencies: ["BerthDNS", "BerthCore", "BerthNetwork", "CBerthDNS", "CBerthArguments"], linkerSettings: executableLinking),
         // Started by runtimes per container: no argument-parser, no Foundation (see main.swift).
         .executableTarget(name: "berth-oci-hook", dependencies: ["BerthCore", "BerthNetwork", "BerthOCIHook", "CBerthArguments"], linkerSettings: executableLinking),
+        // The PID 1 of `berth run --init` containers, exec'd inside the container's root
+        // filesystem (spawn.c): C only, linked statically (no C library of the image's, no
+        // Swift runtime: -nostartfiles leaves out swiftrt.o, which would pull it in).
+        .executableTarget(name: "berth-init", dependencies: ["CBerthShim"],
+                          linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
 
         // What the fuzzers check on every input of berth-cni, the hook's decoders and the DNS
         // codec (Fuzz/Properties). scripts/fuzz* compile these files into their libFuzzer

@@ -48,10 +48,11 @@ extension Container {
         return CgroupManager.defaultParent + "-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    /// The state's cgroup managers: its own parent's, then the legacy parent's; nil on a
-    /// host without a usable cgroup hierarchy. A state that cannot be read throws.
-    static func cgroupManagers(manager: NetworkManager) throws(BerthError) -> (own: CgroupManager, legacy: CgroupManager)? {
-        let parent = try cgroupParent(manager: manager)
+    /// The state's cgroup managers: its own parent's (`parent`, else read from the state),
+    /// then the legacy parent's; nil on a host without a usable cgroup hierarchy. A state
+    /// that cannot be read throws (never with `parent`).
+    static func cgroupManagers(manager: NetworkManager, parent: String? = nil) throws(BerthError) -> (own: CgroupManager, legacy: CgroupManager)? {
+        let parent = if let parent { parent } else { try cgroupParent(manager: manager) }
         guard let own = try? CgroupManager(parent: parent) else { return nil }
         return (own, try own.withParent(legacyCgroupParent(stateDirectory: manager.store.directory)))
     }
@@ -72,8 +73,8 @@ extension Container {
     /// refused there: a limit is never ignored, and neither is Docker's device allow-list,
     /// which only a cgroup applies (without it, root in the container keeps CAP_MKNOD and
     /// could make and open a node of the host's disks).
-    static func makeCgroup(_ record: ContainerRecord, options: RunOptions, manager: NetworkManager) throws(BerthError) -> ContainerCgroup? {
-        let parent = try cgroupParent(manager: manager)
+    /// `parent`: the state's (`cgroupParent(manager:)`), read once by the caller.
+    static func makeCgroup(_ record: ContainerRecord, options: RunOptions, parent: String) throws(BerthError) -> ContainerCgroup? {
         let cgroups: CgroupManager
         do {
             cgroups = try CgroupManager(parent: parent)
@@ -96,8 +97,10 @@ extension Container {
     /// Removes container `id`'s cgroup, killing anything still in it: under the state's own
     /// parent and under the legacy one (a container an older Berth started). Idempotent; a
     /// host without cgroups has nothing to remove. Throws the first failure once both were tried.
-    static func removeCgroup(id: String, manager: NetworkManager) throws(BerthError) {
-        guard let managers = try cgroupManagers(manager: manager) else { return }
+    /// With `parent` (the state's, read earlier) the state is not read: a caller whose write
+    /// to it just failed still removes the cgroup.
+    static func removeCgroup(id: String, manager: NetworkManager, parent: String? = nil) throws(BerthError) {
+        guard let managers = try cgroupManagers(manager: manager, parent: parent) else { return }
         var failure: BerthError?
         for cgroups in [managers.own, managers.legacy] {
             guard let cgroup = cgroups.existing(id: id) else { continue }

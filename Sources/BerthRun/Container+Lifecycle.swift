@@ -221,9 +221,11 @@ extension Container {
     /// or exited (a container to be removed on exit: removed) — then releases the network
     /// and gives it up. A release that fails goes to `releaseFailed` and leaves the rest for
     /// garbage collection: the exit is recorded whatever happens to the network. Returns
-    /// whether it restarts.
+    /// whether it restarts. `cgroupParent`: the state's, read when the run started
+    /// (`RunningContainer.cgroupParent`), so that the cgroup goes even when the state can be
+    /// neither written nor read now.
     static func finish(_ record: ContainerRecord, exit: ContainerExit, restart: RestartPolicy, mayRestart: Bool = true,
-                       manager: NetworkManager, releaseFailed: (BerthError) -> Void = { _ in }) throws(BerthError) -> Bool {
+                       manager: NetworkManager, cgroupParent: String? = nil, releaseFailed: (BerthError) -> Void = { _ in }) throws(BerthError) -> Bool {
         let oomKilled = wasOOMKilled(id: record.id, manager: manager)
         let now = StateClock.now()
         let store = try manager.containerStore()
@@ -244,12 +246,13 @@ extension Container {
             // supervises the container, so no other run of it can have started: its cgroup,
             // where a process of the command (a daemon of its own) may linger, goes now
             // rather than when gc reaps the row after this process. The endpoint stays for
-            // that gc: the row still says it is running, and gc releases the rest.
-            try? removeCgroup(id: record.id, manager: manager)
+            // that gc: the row still says it is running, and gc releases the rest. With the
+            // parent read before: the state this write failed on may be unreadable too.
+            try? removeCgroup(id: record.id, manager: manager, parent: cgroupParent)
             throw error
         }
         try RunFailPoint.check("supervise.release")
-        release(record, manager: manager, failed: releaseFailed)
+        release(record, manager: manager, cgroupParent: cgroupParent, failed: releaseFailed)
         if !restarting {
             if removes {
                 ContainerLog.remove(state: manager.store.directory, id: record.id)
@@ -262,9 +265,9 @@ extension Container {
     }
 
     /// `release`, its failure handed to `failed` rather than thrown.
-    static func release(_ record: ContainerRecord, manager: NetworkManager, failed: (BerthError) -> Void) {
+    static func release(_ record: ContainerRecord, manager: NetworkManager, cgroupParent: String? = nil, failed: (BerthError) -> Void) {
         do {
-            try release(record, manager: manager)
+            try release(record, manager: manager, cgroupParent: cgroupParent)
         } catch {
             failed(error)
         }

@@ -127,6 +127,7 @@ public enum Container {
         let filesDirectory = ContainerLog.directory(state: manager.store.directory, id: record.id)
         let store: StateStore
         let process: ContainerProcess
+        let cgroupParent: String
         // Files of its own over /etc's: in a rootfs; on the host's files too, in its mount
         // namespace, except on the host's network, whose files the host's are.
         let ownFiles = ContainerFiles.applies(rootfs: spec.rootfs, namespaces: spec.namespaces, hostNetwork: options.network == .host)
@@ -136,11 +137,12 @@ public enum Container {
             }
             if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager, warnings: &warnings) }
             store = try manager.containerStore()
-            let cgroup = try makeCgroup(record, options: options, manager: manager)
+            cgroupParent = try Self.cgroupParent(manager: manager)
+            let cgroup = try makeCgroup(record, options: options, parent: cgroupParent)
             do throws(BerthError) {
                 process = try ContainerProcess.spawn(spec, cgroup: cgroup)
             } catch {
-                try? removeCgroup(id: record.id, manager: manager)
+                try? removeCgroup(id: record.id, manager: manager, parent: cgroupParent)
                 throw error
             }
         } catch {
@@ -154,7 +156,7 @@ public enum Container {
             _ = try? process.wait()
             if io == nil, let master = process.terminal { close(master) }
             // Nothing was attached yet: the cgroup and the files are all there is.
-            try? removeCgroup(id: record.id, manager: manager)
+            try? removeCgroup(id: record.id, manager: manager, parent: cgroupParent)
             ContainerFiles.remove(directory: filesDirectory)
             throw BerthError(.internalError, "container process \(process.pid) vanished while held before exec")
         }
@@ -228,10 +230,11 @@ public enum Container {
             _ = try? process.signal(SIGKILL)
             _ = try? process.wait()
             if io == nil, let master = process.terminal { close(master) }
-            try? release(record, manager: manager)
+            try? release(record, manager: manager, cgroupParent: cgroupParent)
             throw error
         }
-        return RunningContainer(record: running, endpoint: endpoint, process: process, manager: manager, hostWarnings: warnings)
+        return RunningContainer(record: running, endpoint: endpoint, process: process, manager: manager, cgroupParent: cgroupParent,
+                                hostWarnings: warnings)
     }
 
     /// How long a start holds the state's lock waiting for its command's exec (see `launch`).
@@ -247,13 +250,14 @@ public enum Container {
     /// Releases what a container holds while it runs: its endpoint, address and published
     /// ports, its cgroup (killing anything left in it) and its `/etc` files. Every step is
     /// taken even when one before it fails (a detach that fails must not leave processes
-    /// running in the cgroup); the first failure is thrown after. Idempotent.
-    static func release(_ record: ContainerRecord, manager: NetworkManager) throws(BerthError) {
+    /// running in the cgroup); the first failure is thrown after. Idempotent. `cgroupParent`:
+    /// the state's, when the caller read it before (`removeCgroup`).
+    static func release(_ record: ContainerRecord, manager: NetworkManager, cgroupParent: String? = nil) throws(BerthError) {
         var failure: BerthError?
         if let endpoint = record.endpointID {
             do throws(BerthError) { try manager.detach(id: endpoint) } catch { failure = error }
         }
-        do throws(BerthError) { try removeCgroup(id: record.id, manager: manager) } catch { failure = failure ?? error }
+        do throws(BerthError) { try removeCgroup(id: record.id, manager: manager, parent: cgroupParent) } catch { failure = failure ?? error }
         ContainerFiles.remove(directory: ContainerLog.directory(state: manager.store.directory, id: record.id))
         if let failure { throw failure }
     }

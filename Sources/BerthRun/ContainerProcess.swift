@@ -115,6 +115,8 @@ public final class ContainerProcess: Sendable {
         do { start = try Pipe.make() } catch { status.closeBoth(); throw error }
         let hostname = spec.hostname.map { CStringArray([$0]) }
         let rootfs = spec.rootfs.map { CStringArray([$0]) }
+        let initExecutable = spec.initProcess ? InitExecutable.open() : -1
+        defer { if initExecutable >= 0 { close(initExecutable) } }
 
         var pidfd: Int32 = -1
         let pid: Int32 = exec.withConfig(statusFd: status.write, syncFd: start.read, parentFds: (status.read, start.write),
@@ -137,6 +139,7 @@ public final class ContainerProcess: Sendable {
             config.restrict_kernel_files = spec.namespaces.contains(.mount) && !spec.privileged ? 1 : 0
             config.readonly_rootfs = spec.readOnlyRootfs ? 1 : 0
             config.`init` = spec.initProcess ? 1 : 0
+            config.init_fd = initExecutable
             return volumes.withMounts { mounts, count in
                 config.mounts = mounts
                 config.mount_count = count

@@ -72,9 +72,11 @@ public struct ContainerSpec: Sendable, Hashable {
     public var ulimits: [Ulimit] = []
     /// Run an init as the container's PID 1 (`docker run --init`) that runs the command as its
     /// child, forwards it every signal, reaps every orphaned process and exits with the
-    /// command's status (128+N for signal N). The init is Berth's own child process, confined
-    /// as the command is (no binary is put into the container); it shows as `berth-init` in
-    /// the container. Needs `.pid`. Off by default: the command is PID 1.
+    /// command's status (128+N for signal N). The init is the container's first process,
+    /// confined as the command is, which forks the command and then execs `berth-init` (found
+    /// beside the running binary, through a read-only view of it: no file is put into the
+    /// container; without it, the loop runs in place, non-dumpable); it shows as `berth-init`
+    /// in the container. Needs `.pid`. Off by default: the command is PID 1.
     public var initProcess = false
 
     /// Docker's default `PATH`.

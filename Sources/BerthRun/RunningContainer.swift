@@ -26,11 +26,16 @@ public final class RunningContainer: Sendable {
     /// the network existed.
     public let hostWarnings: [HostWarning]
     private let manager: NetworkManager
+    /// The state's cgroup parent, read when the container started: `finish` removes the
+    /// cgroup with it even when the state cannot be read or written then.
+    let cgroupParent: String?
     /// The exit, once reaped and recorded.
     private let finished = Mutex<ContainerExit?>(nil)
 
-    init(record: ContainerRecord, endpoint: EndpointRecord?, process: ContainerProcess, manager: NetworkManager, hostWarnings: [HostWarning] = []) {
+    init(record: ContainerRecord, endpoint: EndpointRecord?, process: ContainerProcess, manager: NetworkManager, cgroupParent: String? = nil,
+         hostWarnings: [HostWarning] = []) {
         self.record = record
+        self.cgroupParent = cgroupParent
         self.endpoint = endpoint
         self.process = process
         self.hostWarnings = hostWarnings
@@ -59,7 +64,7 @@ public final class RunningContainer: Sendable {
         try finished.withLock { (finished) throws(BerthError) -> ContainerExit in
             if let finished { return finished }
             let exit = try process.wait()
-            _ = try Container.finish(record, exit: exit, restart: .no, manager: manager)
+            _ = try Container.finish(record, exit: exit, restart: .no, manager: manager, cgroupParent: cgroupParent)
             finished = exit
             return exit
         }

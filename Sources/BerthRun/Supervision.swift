@@ -26,6 +26,8 @@ final class Supervision {
     private var unreaped: RunningContainer?
     /// How the command last ended, once it has.
     private var lastExit: ContainerExit?
+    /// The state's cgroup parent, as the last run read it (`RunningContainer.cgroupParent`).
+    private var cgroupParent: String?
 
     init(record: ContainerRecord, options: RunOptions, attachment: Attachment?, manager: NetworkManager,
          warned: @escaping ([HostWarning]) -> Void = { _ in }) {
@@ -73,11 +75,11 @@ final class Supervision {
         }
         do {
             _ = try Container.finish(record, exit: lastExit ?? .exited(255), restart: .no, mayRestart: false, manager: manager,
-                                     releaseFailed: releaseFailed)
+                                     cgroupParent: cgroupParent, releaseFailed: releaseFailed)
         } catch {
             // The state could not record it: at least nothing stays held.
             if (try? Container.unsupervise(record, manager: manager, releaseFailed: releaseFailed)) == nil {
-                Container.release(record, manager: manager, failed: releaseFailed)
+                Container.release(record, manager: manager, cgroupParent: cgroupParent, failed: releaseFailed)
             }
         }
         guard let lastExit else { throw error }
@@ -131,6 +133,7 @@ final class Supervision {
                 return lastExit ?? .exited(0)
             }
             unreaped = container
+            cgroupParent = container.cgroupParent
             if !hasStarted {
                 if !container.hostWarnings.isEmpty { warned(container.hostWarnings) }
                 hasStarted = true
@@ -153,7 +156,7 @@ final class Supervision {
             // Under --init the command's death by signal N comes as the init's exit 128+N.
             let told = SignalForwarding.endsRun(exit, throughInit: options.process.initProcess)
             guard try Container.finish(record, exit: exit, restart: options.restart, mayRestart: !told, manager: manager,
-                                       releaseFailed: releaseFailed) else {
+                                       cgroupParent: container.cgroupParent, releaseFailed: releaseFailed) else {
                 return exit
             }
             let wait = RestartPolicy.delay(previous: delay, lastRun: MonotonicClock.now - began)

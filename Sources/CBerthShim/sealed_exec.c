@@ -85,14 +85,22 @@ static int remember_path(const char *path) {
 /// descriptor of a detached tree dissolves it, so once the new image runs the mount is in no
 /// namespace and mount_setattr, open_tree and remount refuse it (EINVAL), for root in a
 /// user namespace of a container's as for the host's (checked on Linux 6.18;
-/// docs/confinement.md).
-static int exec_from_readonly_mount(const char *path, char *const argv[]) {
+/// docs/confinement.md). Returns the tree's descriptor (close-on-exec), or -1 with errno.
+static int open_readonly_view(const char *path) {
     int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC);
     if (tree < 0) return -1;
     struct berth_mount_attr attr = { MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 0 };
-    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) {
-        syscall(SYS_execveat, tree, "", argv, environ, AT_EMPTY_PATH);
-    }
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) return tree;
+    int saved = errno;
+    close(tree);
+    errno = saved;
+    return -1;
+}
+
+static int exec_from_readonly_mount(const char *path, char *const argv[]) {
+    int tree = open_readonly_view(path);
+    if (tree < 0) return -1;
+    syscall(SYS_execveat, tree, "", argv, environ, AT_EMPTY_PATH);
     int saved = errno;
     close(tree);
     errno = saved;
@@ -101,7 +109,8 @@ static int exec_from_readonly_mount(const char *path, char *const argv[]) {
 
 /// A copy in a memfd, sealed so that nobody — berth included — can change it: runc's way
 /// (≥ 1.1.12) where no mount can be made. Costs a copy of the binary, in memory, per process.
-static int exec_from_sealed_copy(const char *path, char *const argv[]) {
+/// Returns the memfd (close-on-exec), or -1 with errno.
+static int open_sealed_copy(const char *path) {
     int source = open(path, O_RDONLY | O_CLOEXEC);
     if (source < 0) return -1;
     int copy = -1;
@@ -119,14 +128,28 @@ static int exec_from_sealed_copy(const char *path, char *const argv[]) {
     }
     if (fcntl(copy, F_ADD_SEALS, required_seals)) goto failed;
     close(source);
-    source = -1;
-    syscall(SYS_execveat, copy, "", argv, environ, AT_EMPTY_PATH);
+    return copy;
 failed:;
     int saved = errno;
-    if (source >= 0) close(source);
+    close(source);
     if (copy >= 0) close(copy);
     errno = saved;
     return -1;
+}
+
+static int exec_from_sealed_copy(const char *path, char *const argv[]) {
+    int copy = open_sealed_copy(path);
+    if (copy < 0) return -1;
+    syscall(SYS_execveat, copy, "", argv, environ, AT_EMPTY_PATH);
+    int saved = errno;
+    close(copy);
+    errno = saved;
+    return -1;
+}
+
+int berth_open_sealed(const char *path) {
+    int fd = open_readonly_view(path);
+    return fd >= 0 ? fd : open_sealed_copy(path);
 }
 
 int berth_exec_sealed(const char *path, char *const argv[]) {

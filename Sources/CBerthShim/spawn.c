@@ -39,6 +39,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include "BerthSpawn.h"
+#include "BerthInit.h"
 #include "close_range.h"
 
 #ifndef CLONE_PIDFD
@@ -817,21 +818,30 @@ static int set_rlimits(const struct berth_exec_config *c) {
 
 // MARK: - The container's init (`berth run --init`)
 //
-// docker run --init bind-mounts tini into the container as its PID 1. Berth puts no binary
+// docker run --init bind-mounts tini into the container as its PID 1. Berth puts no file
 // into the container: the child itself stays PID 1, after every confinement step (user,
 // groups, capabilities, no_new_privs, seccomp), so the init is confined exactly as the
-// command is, and forks the command, which execs. The init never execs: it is berth's own
-// image, made non-dumpable before the fork (make_undumpable, kept across it), so no process
-// in the container can ptrace it or open its /proc/1/exe or /proc/1/environ (that needs
-// ptrace access: CAP_SYS_PTRACE, which Docker's defaults leave out; with it, as with
-// --privileged, the container could read the init's memory, a copy of berth's from the
-// clone). /proc/1/cmdline needs no such access: the init overwrites the memory it is read
-// from (init_cmdline) so that it shows `berth-init -- COMMAND`, not berth's own command line.
+// command is; it forks the command, which execs, and then execs `berth-init` (a small static
+// program, Sources/berth-init) from a descriptor the parent opened through a read-only view
+// (berth_open_sealed), as it would exec berth itself: /proc/1/exe is that view, never a
+// writable file of the host. Exec'd, PID 1 is dumpable like any command (a berth without
+// CAP_SYS_PTRACE can open its /proc/1/ns/*, as `berth exec`, `check` and `gc` do) and its
+// memory is that program's, not a copy of berth's (nothing of berth's to read, little for a
+// memory-limited container's OOM killer to pick). Until that execve it is berth's image,
+// non-dumpable (made so before the fork, and again after every change of user).
+//
+// Where the view cannot be exec'd (no berth-init beside the binary that spawns, a filter
+// that refuses execveat and execve), the init stays berth's image, non-dumpable, and runs
+// the same loop (berth_init_loop) in place: /proc/1/cmdline, which needs no ptrace access,
+// then shows `berth-init -- COMMAND` because the init overwrites the memory it is read from
+// (init_cmdline).
 
 /// Where the kernel reads a process's /proc/PID/cmdline and /proc/PID/environ from: ranges of
 /// its memory (the strings execve put on its stack), fields 48 to 51 of /proc/self/stat.
 /// Found by the parent before the clone, so the child has them at the same addresses.
 struct init_areas {
+    /// The berth-init binary to exec (berth_spawn_config.init_fd), or -1.
+    int exe;
     unsigned long arg_start, arg_end, env_start, env_end;
 };
 
@@ -839,7 +849,6 @@ struct init_areas {
 /// (the command name may hold spaces and parentheses). All zero when unreadable: the init
 /// then keeps berth's command line (its name is still set).
 static void find_init_areas(struct init_areas *areas) {
-    memset(areas, 0, sizeof *areas);
     char buffer[4096];
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
@@ -897,73 +906,93 @@ static void init_cmdline(const struct berth_exec_config *c, const struct init_ar
     if (areas->env_end > areas->env_start) memset((void *)areas->env_start, 0, areas->env_end - areas->env_start);
 }
 
-/// The init's life: every signal stays blocked and is taken with sigtimedwait. SIGCHLD reaps
-/// every child that has ended — the command, and the orphans the kernel hands PID 1 — and
-/// once the command has ended, the init exits with its status: its exit code, or 128+N for
-/// signal N (tini's). Any other signal goes to the command, its process only (tini's
-/// default), whoever sent it. Blocked, a signal reaches a namespace's init even without a
-/// handler: the kernel ignores an unhandled signal for PID 1 only when it is not blocked.
-/// SIGKILL from outside the container ends the init, and the kernel then kills every
-/// process of its pid namespace, as without --init. A fault (SIGSEGV) kills it as usual.
+/// PID 1 becomes berth-init: execveat of the binary's read-only view (`exe`), with
+/// `berth-init -- COMMAND ARGS` (the command's first words, at most 256 of them) as its
+/// arguments and the command's pid as its only environment string. Where execveat is refused
+/// (a seccomp profile of the user's without it: EPERM; ENOSYS), the same descriptor through
+/// /proc/self/fd. Returns only when both failed (before the point of no return: the process
+/// is unchanged).
+static void exec_init(const struct berth_exec_config *c, pid_t command, int exe) {
+    enum { most = 256 };
+    char *argv[most + 3];
+    int count = 0;
+    argv[count++] = "berth-init";
+    argv[count++] = "--";
+    for (char *const *arg = c->argv; *arg && count < most + 2; arg++) argv[count++] = *arg;
+    argv[count] = NULL;
+    // BERTH_INIT_COMMAND=PID; digits by hand, as fd_path's.
+    static const char prefix[] = BERTH_INIT_COMMAND_VARIABLE "=";
+    char variable[sizeof prefix + 12];
+    memcpy(variable, prefix, sizeof prefix - 1);
+    char digits[12];
+    int n = 0;
+    unsigned v = (unsigned)command;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    char *p = variable + sizeof prefix - 1;
+    while (n) *p++ = digits[--n];
+    *p = 0;
+    char *envp[] = { variable, NULL };
+    syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+    if (errno != ENOSYS && errno != EPERM) return;
+    char path[32];
+    fd_path(path, exe);
+    execve(path, argv, envp);
+}
+
+/// The init, once the command's process is forked: exec'd as berth-init where it can be
+/// (exec_init), else berth_init_loop in this process. Every signal is blocked first, the
+/// kernel's whole set (the C library's leaves out its own two), and stays so across the
+/// execve: a signal sent meanwhile waits, pending, for the loop. The status pipe stays open
+/// until that execve (close-on-exec): the parent's EOF, which admits `berth exec`, then
+/// comes once PID 1 is berth-init. The init holds nothing of the container's stdio: a
+/// command that closes its output ends the stream, as without an init.
 static void run_init(struct berth_exec_config *c, pid_t command, const struct init_areas *areas) {
-    // The command's execve closes the last copy of the status pipe's write end (it is
-    // close-on-exec), so the parent's EOF still means "exec succeeded"; a failed exec is
-    // reported by the command's process itself. The init holds nothing of the container's
-    // stdio either: a command that closes its output ends the stream, as without an init.
-    close(c->status_fd);
+    uint64_t all = ~0ULL;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof all);
     if (c->sync_fd >= 0) close(c->sync_fd);
     for (int fd = 0; fd < 3; fd++) close(fd);
     // Again, after every change of user: with fs.suid_dumpable set, a uid change makes a
-    // process dumpable, and the init lives as long as the container.
+    // process dumpable, and in place the init lives as long as the container.
     make_undumpable();
-    init_cmdline(c, areas);
-    // The kernel's sigset, every bit: the C library's would leave out its own two signals.
-    uint64_t all = ~0ULL;
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof all);
-    int waiting = 1;
-    for (;;) {
-        int sig = SIGCHLD;
-        if (waiting) {
-            siginfo_t info;
-            sig = (int)syscall(SYS_rt_sigtimedwait, &all, &info, NULL, sizeof all);
-            if (sig < 0) {
-                if (errno == EINTR || errno == EAGAIN) continue;
-                // Refused (a seccomp profile of the user's without it): reap only.
-                waiting = 0;
-                sig = SIGCHLD;
-            }
-        }
-        if (sig != SIGCHLD) {
-            kill(command, sig);
-            continue;
-        }
-        for (;;) {
-            int status = 0;
-            pid_t pid = (pid_t)syscall(SYS_wait4, -1, &status, waiting ? WNOHANG : 0, NULL);
-            if (pid < 0 && errno == EINTR) continue;
-            if (pid <= 0) break;
-            if (pid == command) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-        }
+    if (areas->exe >= 0) {
+        exec_init(c, command, areas->exe);
+        close(areas->exe);
     }
+    // In place. The command's execve closes the last copy of the status pipe's write end
+    // (it is close-on-exec), so the parent's EOF still means "exec succeeded"; a failed exec
+    // is reported by the command's process itself.
+    close(c->status_fd);
+    init_cmdline(c, areas);
+    berth_init_loop(command);
 }
 
 /// The end of finish_and_exec under an init: the command's process forked (raw clone with
 /// SIGCHLD alone, like fork without atfork handlers: see the file's header) and exec'd;
-/// this process stays as the init. Still blocked, signals cannot reach the command's
-/// process before its execve (then they are pending there, as for any command).
+/// this process stays as the init. A signal the init passes on before the command's execve
+/// is delivered when the command's process unblocks signals, with default dispositions,
+/// just before that execve (tini's window too): a SIGTERM then ends it as it would the
+/// command.
 static void exec_under_init(struct berth_exec_config *c, const char *path, int console, const struct init_areas *areas) {
     // A non-root user's execve gives it no capability (none inheritable or ambient); the
     // init, which never execs, drops them itself so that it holds no more than the command.
     // Before the fork: the command's execve computes its own sets from its file either way.
     if (c->set_user && c->uid != 0 && set_capabilities(0)) fail(c, BERTH_STEP_CAPABILITIES);
+    // Again before the fork, right after the last change of user and capabilities
+    // (become_user may have made this process dumpable, fs.suid_dumpable=1): from the moment
+    // the command runs, nothing in the container may reach berth's image here.
+    make_undumpable();
     pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) fail(c, BERTH_STEP_INIT);
     if (pid == 0) {
-        // With a terminal, the command leads a process group of its own and is the
-        // terminal's foreground: ^C there reaches the command's group, never the init,
-        // which would forward it a second time. (SIGTTOU is blocked, so a background
-        // process may take the terminal.)
-        if (console >= 0 && (setpgid(0, 0) || tcsetpgrp(0, (pid_t)syscall(SYS_getpid)))) fail(c, BERTH_STEP_TERMINAL);
+        // A process group of its own, as tini gives (setpgid(0, 0)): a `kill 0` of the
+        // command's (a shell's `trap 'kill 0' TERM`) then reaches its own group and not the
+        // init, which would pass it on a second time; and the group is not orphaned (its
+        // parent, the init, is in another group of the same session), so SIGTSTP stops it.
+        // With a terminal, it is also the terminal's foreground group: ^C there reaches the
+        // command's group, never the init. (SIGTTOU is blocked, so a background process may
+        // take the terminal.)
+        if (setpgid(0, 0)) fail(c, BERTH_STEP_INIT);
+        if (console >= 0 && tcsetpgrp(0, (pid_t)syscall(SYS_getpid))) fail(c, BERTH_STEP_TERMINAL);
         unblock_signals();
         execve(path, c->argv, c->envp);
         fail(c, BERTH_STEP_EXEC);
@@ -1000,8 +1029,8 @@ static void finish_and_exec(struct berth_exec_config *c, const struct init_areas
     // Whatever the parent had open (namespace handles, sockets, state files, and the pipes of
     // containers other threads are spawning right now) must not leak into the container, nor
     // be held while this child waits: that would delay the EOF those pipes signal.
-    int keep[2 + BERTH_MAX_CGROUP_FDS] = { c->status_fd, c->sync_fd };
-    int kept = 2;
+    int keep[3 + BERTH_MAX_CGROUP_FDS] = { c->status_fd, c->sync_fd, init ? init->exe : -1 };
+    int kept = 3;
     for (int i = 0; i < c->cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[kept++] = c->cgroup_fds[i];
     if (c->cgroup_count > BERTH_MAX_CGROUP_FDS) { errno = EINVAL; fail(c, BERTH_STEP_CGROUP); }
     if (close_others(keep, kept)) fail(c, BERTH_STEP_DESCRIPTORS);
@@ -1085,17 +1114,18 @@ static void harden_child(int now) {
 /// directory or a volume's mount point turned into a symbolic link to /proc/self/fd/N —
 /// would lead through one onto the host while the child creates or enters it (runc's
 /// CVE-2024-21626). Kept: the status and start pipes, the cgroup.procs files, stdio, the
-/// console socket and the volumes' detached trees; finish_and_exec closes the rest of those
-/// before the working directory is entered.
+/// console socket, the volumes' detached trees and the init's binary; finish_and_exec closes
+/// the rest of those before the working directory is entered.
 static void close_inherited(struct berth_spawn_config *c) {
     int count = 0;
-    int keep[6 + BERTH_MAX_CGROUP_FDS + (c->mount_count > 0 ? c->mount_count : 0)];
+    int keep[7 + BERTH_MAX_CGROUP_FDS + (c->mount_count > 0 ? c->mount_count : 0)];
     keep[count++] = c->exec.status_fd;
     keep[count++] = c->exec.sync_fd;
     keep[count++] = c->exec.console_fd;
     for (int i = 0; i < 3; i++) keep[count++] = c->exec.stdio[i];
     for (int i = 0; i < c->exec.cgroup_count && i < BERTH_MAX_CGROUP_FDS; i++) keep[count++] = c->exec.cgroup_fds[i];
     for (int i = 0; i < c->mount_count; i++) keep[count++] = c->mounts[i].source_fd;
+    keep[count++] = c->init ? c->init_fd : -1;
     if (close_others(keep, count)) fail(&c->exec, BERTH_STEP_DESCRIPTORS);
 }
 
@@ -1190,8 +1220,11 @@ static int into_cgroup_fd(const struct berth_exec_config *c) {
 int berth_spawn(const struct berth_spawn_config *config, int *pidfd) {
     // The child works on its own copy (the clone duplicates the stack frame it lives in).
     struct berth_spawn_config copy = *config;
-    struct init_areas areas = { 0, 0, 0, 0 };
-    if (config->init) find_init_areas(&areas);
+    struct init_areas areas = { -1, 0, 0, 0, 0 };
+    if (config->init) {
+        areas.exe = config->init_fd;
+        find_init_areas(&areas);
+    }
     int born = 0;
     pid_t pid = clone_child((unsigned long)config->namespaces, pidfd, into_cgroup_fd(&config->exec), &born);
     if (pid == 0) {

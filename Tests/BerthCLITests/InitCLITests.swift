@@ -99,6 +99,75 @@ struct InitCLITests {
         }
     }
 
+    /// The pid (on the host) of the command under the init of container NAME: the init's child.
+    private func commandPid(_ sandbox: HostSandbox, _ name: String) throws -> (initPid: Int, command: Int) {
+        let initPid = try #require(try ContainerCLI.container(sandbox, name)?["pid"] as? Int)
+        let children = (try? String(contentsOfFile: "/proc/\(initPid)/task/\(initPid)/children", encoding: .utf8)) ?? ""
+        return (initPid, try #require(children.split(separator: " ").first.flatMap { Int($0) }, "children of \(initPid): \(children)"))
+    }
+
+    @Test("--init: PID 1 is berth-init exec'd through a read-only view — dumpable, so a berth without CAP_SYS_PTRACE can exec into the container; its memory is not a copy of berth's; its command line is exactly `berth-init -- COMMAND`")
+    func execdInit() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "setpriv (util-linux) is missing")
+        try withHostSandbox { sandbox in
+            try withRunRootfs(applets: Self.applets) { rootfs in
+                try #require(sandbox.berth(["run", "-d", "--name", "pid1", "--network", "none", "--init", "--rootfs", rootfs.path, "--", "sleep", "300"]).succeeded)
+                // berth as root in a container with docker's default capabilities: no
+                // CAP_SYS_PTRACE (out of the bounding set, root's execve leaves it out of every
+                // set). Opening /proc/PID/ns/* of a non-dumpable PID 1 (berth's forked image)
+                // was refused then (EACCES).
+                let lacking = Command.run(["setpriv", "--bounding-set", "-sys_ptrace", "--"] + sandbox.berthArguments(["exec", "pid1", "cat", "/proc/1/comm"]),
+                                          environment: sandbox.berthEnvironment())
+                #expect(lacking.succeeded && lacking.stdout == "berth-init\n", "\(lacking)")
+                #expect(sandbox.berth(["exec", "pid1", "cat", "/proc/1/cmdline"]).stdout == "berth-init\0--\0sleep\0300\0")
+                let (initPid, _) = try commandPid(sandbox, "pid1")
+                // Its binary is a view no one can write through (read-only mount or sealed memfd).
+                let exe = open("/proc/\(initPid)/exe", O_RDONLY | O_CLOEXEC)
+                try #require(exe >= 0)
+                defer { close(exe) }
+                var fs = statvfs()
+                let readOnly = fstatvfs(exe, &fs) == 0 && fs.f_flag & UInt(ST_RDONLY) != 0
+                let sealed = fcntl(exe, 1034 /* F_GET_SEALS */) & 0x8 /* F_SEAL_WRITE */ != 0
+                #expect(readOnly || sealed)
+                // Its own small image's memory, not a copy of berth's anonymous memory (a
+                // forked berth-init carried megabytes).
+                let status = try String(contentsOfFile: "/proc/\(initPid)/status", encoding: .utf8)
+                let anonymous = status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") }
+                    .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
+                #expect((anonymous ?? .max) < 1024, "\(String(describing: anonymous)) kB")
+                #expect(sandbox.berth(["rm", "-f", "pid1"]).succeeded)
+            }
+        }
+    }
+
+    /// Field 3 (state) and 5 (process group) of the host's /proc/PID/stat.
+    private func hostStat(_ pid: Int) -> (state: String, group: Int)? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, let group = Int(fields[2]) else { return nil }
+        return (String(fields[0]), group)
+    }
+
+    @Test("--init without -t: the command leads a process group of its own, as under tini (a `kill 0` of its never reaches the init), not orphaned: a SIGTSTP passed on stops it, SIGCONT resumes it")
+    func commandGroup() throws {
+        try withHostSandbox { sandbox in
+            try withRunRootfs(applets: Self.applets) { rootfs in
+                try #require(sandbox.berth(["run", "-d", "--name", "grp", "--network", "none", "--init", "--rootfs", rootfs.path, "--", "sleep", "300"]).succeeded)
+                let (initPid, command) = try commandPid(sandbox, "grp")
+                let commandStat = try #require(hostStat(command))
+                let initStat = try #require(hostStat(initPid))
+                #expect(commandStat.group == command && initStat.group != command, "init \(initStat), command \(commandStat)")
+                // In the init's group, which has no parent in its session (the supervisor is in
+                // another), a SIGTSTP's stop was discarded (an orphaned group's).
+                #expect(sandbox.berth(["kill", "-s", "TSTP", "grp"]).succeeded)
+                #expect(ContainerCLI.eventually { hostStat(command)?.state == "T" }, "\(String(describing: hostStat(command)))")
+                #expect(sandbox.berth(["kill", "-s", "CONT", "grp"]).succeeded)
+                #expect(ContainerCLI.eventually { hostStat(command)?.state == "S" }, "\(String(describing: hostStat(command)))")
+                #expect(sandbox.berth(["rm", "-f", "grp"]).succeeded)
+            }
+        }
+    }
+
     @Test("--init exits with the command's status: its code, or 128+N for signal N")
     func passesStatus() throws {
         try withHostSandbox { sandbox in

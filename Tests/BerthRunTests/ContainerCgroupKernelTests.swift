@@ -131,6 +131,28 @@ struct ContainerCgroupKernelTests {
         }
     }
 
+    @Test("wait: an end the state can neither record nor read (its containers and instance tables renamed away) still frees the cgroup, with the parent read when the run started")
+    func unrecordableEndFreesCgroup() throws {
+        try withContainers { manager, rootfs, cgroups in
+            let container = try Container.run(RunOptions(process: spec("exec sleep 1000", rootfs), network: .none), manager: manager)
+            defer { container.forceRemove(manager: manager) }
+            let id = container.record.id
+            try #require(cgroups.existing(id: id) != nil)
+            // finish's write fails (no containers table), and so does a read of the state's
+            // cgroup parent (no instance table).
+            let away = "ALTER TABLE containers RENAME TO containers_away; ALTER TABLE instance RENAME TO instance_away"
+            let back = "ALTER TABLE containers_away RENAME TO containers; ALTER TABLE instance_away RENAME TO instance"
+            try StateDatabase.execute(away, in: manager.store.directory)
+            var renamed = true
+            defer { if renamed { try? StateDatabase.execute(back, in: manager.store.directory) } }
+            try container.signal(SIGKILL)
+            #expect(throws: BerthError.self) { try container.wait() }
+            #expect(cgroups.existing(id: id) == nil, "the cgroup stays after a failed finish")
+            try StateDatabase.execute(back, in: manager.store.directory)
+            renamed = false
+        }
+    }
+
     @Test("a limit the host cannot apply is refused before anything exists")
     func refusedBeforeAnything() throws {
         try withContainers { manager, rootfs, cgroups in

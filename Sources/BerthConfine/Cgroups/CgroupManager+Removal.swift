@@ -166,11 +166,13 @@ extension CgroupManager {
         return removed
     }
 
-    /// Removes the Berth parent from every tree when it holds no container's cgroup — for
-    /// parents of their own (`berth-<hash>` of a temporary state directory), which nothing
-    /// else would ever remove; the default parent is kept. A parent that still holds a
-    /// cgroup (one made since the caller looked) refuses the rmdir (EBUSY) and is kept, and a
-    /// create racing this makes the parent again (see `create`). Returns whether any was removed.
+    /// Removes the Berth parent from every tree when it holds no container's cgroup: each
+    /// state's own `berth-<instance>` (BerthRun's `Container.cgroupParent`), and an older
+    /// Berth's `berth-<hash>` of a state's path, which nothing else would ever remove. Only a
+    /// plain `berth` (`defaultParent`: the legacy parent of the default state directory,
+    /// which that Berth never removed) is kept. A parent that still holds a cgroup (one made
+    /// since the caller looked) refuses the rmdir (EBUSY) and is kept, and a create racing
+    /// this makes the parent again (see `create`). Returns whether any was removed.
     @discardableResult
     public func removeParentIfUnused() -> Bool {
         guard parent != Self.defaultParent else { return false }

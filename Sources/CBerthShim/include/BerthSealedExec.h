@@ -20,6 +20,12 @@ int berth_exe_is_sealed(void);
 /// file's real path first. Returns only on failure: -1 with errno.
 int berth_exec_sealed(const char *path, char *const argv[]);
 
+/// The binary at `path` as berth_exec_sealed would exec it, for a later execveat(fd, "",
+/// AT_EMPTY_PATH) (the init of `berth run --init`: spawn.c): a descriptor of a detached
+/// read-only bind mount of the file, else of a sealed memfd copy; close-on-exec. -1 with errno
+/// when neither can be made.
+int berth_open_sealed(const char *path);
+
 /// berth_exec_sealed with the memfd copy only (what it does where a read-only mount cannot
 /// be made); for tests.
 int berth_exec_sealed_copy(const char *path, char *const argv[]);

@@ -178,9 +178,14 @@ struct berth_spawn_config {
     /// Nonzero (`docker run --init`): the child stays the container's PID 1, an init that runs
     /// the command as its own child, forwards it every signal, reaps every orphan and exits
     /// with the command's status (128+N for a signal). It is the child itself, confined as
-    /// the command is (spawn.c, run_init): no binary is put into the container. Only for a
-    /// new container: `berth_enter` has no such field.
+    /// the command is, which forks the command and then execs `init_fd` (spawn.c, run_init):
+    /// no file is put into the container. Only for a new container: `berth_enter` has no
+    /// such field.
     int init;
+    /// With `init`: the `berth-init` binary, opened with berth_open_sealed (a read-only view,
+    /// or a sealed copy), which PID 1 execs once the command is forked; -1 (set it: 0 is a
+    /// descriptor) to run the init loop in the child itself, berth's image, non-dumpable.
+    int init_fd;
 };
 
 /// Clones a child in new namespaces that sets itself up and then, per `exec`, waits and
