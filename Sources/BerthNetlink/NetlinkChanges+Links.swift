@@ -40,7 +40,7 @@ extension NetlinkChanges {
     /// device's transmit queues waits for an RCU grace period (`synchronize_net`, expedited
     /// under the RTNL): two per pair, ≈ 0.1 ms each on a quiet machine and several ms when
     /// another grace period is in progress — a namespace being torn down, a detach
-    /// (docs/performance.md, perf11). The one difference: `ethtool -L` cannot raise such a
+    /// (docs/performance.md, "The hook's waits"). The one difference: `ethtool -L` cannot raise such a
     /// veth's channels later.
     public mutating func createVeth(named name: InterfaceName, peer: InterfaceName, peerNamespace: NetworkNamespace? = nil,
                                     master: LinkReference? = nil, up: Bool = false, mtu: UInt32? = nil,

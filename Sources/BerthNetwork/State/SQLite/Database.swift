@@ -107,7 +107,7 @@ package final class Database {
     /// frames (SQLite's guard against a reordered write after a WAL restart; also under
     /// synchronous=NORMAL), and a process's first sync of the WAL syncs the directory too:
     /// 2–4 ms on this machine's disk, which the first command after every checkpoint paid
-    /// (docs/performance.md, perf11). This commit pays them instead — one frame, page 1 as it
+    /// (docs/performance.md, "The hook's waits"). This commit pays them instead — one frame, page 1 as it
     /// was — so what the next command writes is appended without a sync. The caller holds
     /// the store's lock, so no command's write waits in SQLite's busy handler meanwhile.
     func startWAL() throws(BerthError) {
