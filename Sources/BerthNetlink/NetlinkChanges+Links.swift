@@ -32,6 +32,16 @@ extension NetlinkChanges {
     /// Creates a veth pair in one message: `name` here, `peer` born directly in
     /// `peerNamespace` (here if nil). The host end may be enslaved to `master` and set up in
     /// the same message; the peer starts down (set it up from its own namespace).
+    ///
+    /// Both ends are made with one transmit and one receive queue (`vethQueues`): the real
+    /// number the kernel gives a veth anyway, asked for at creation instead of set after it.
+    /// Without them the kernel allocates a queue per possible CPU and then cuts the real
+    /// number of each end down to one (`veth_init_queues`), and cutting a registered
+    /// device's transmit queues waits for an RCU grace period (`synchronize_net`, expedited
+    /// under the RTNL): two per pair, ≈ 0.1 ms each on a quiet machine and several ms when
+    /// another grace period is in progress — a namespace being torn down, a detach
+    /// (docs/performance.md, "The hook's waits"). The one difference: `ethtool -L` cannot raise such a
+    /// veth's channels later.
     public mutating func createVeth(named name: InterfaceName, peer: InterfaceName, peerNamespace: NetworkNamespace? = nil,
                                     master: LinkReference? = nil, up: Bool = false, mtu: UInt32? = nil,
                                     mac: MACAddress? = nil, peerMAC: MACAddress? = nil) throws(BerthError) {
@@ -48,6 +58,8 @@ extension NetlinkChanges {
             if let mtu { b.put(IFLA.mtu, u32: mtu) }
             if let mac { b.put(IFLA.address, bytes: mac.bytes) }
             if let masterIndex { b.put(IFLA.master, u32: UInt32(bitPattern: masterIndex)) }
+            b.put(IFLA.numTxQueues, u32: Self.vethQueues)
+            b.put(IFLA.numRxQueues, u32: Self.vethQueues)
             b.nest(IFLA.linkinfo) { b in
                 b.put(IFLA.infoKind, string: "veth")
                 b.nest(IFLA.infoData) { b in
@@ -57,6 +69,8 @@ extension NetlinkChanges {
                         b.put(IFLA.ifname, string: peer.rawValue)
                         if let mtu { b.put(IFLA.mtu, u32: mtu) }
                         if let peerMAC { b.put(IFLA.address, bytes: peerMAC.bytes) }
+                        b.put(IFLA.numTxQueues, u32: Self.vethQueues)
+                        b.put(IFLA.numRxQueues, u32: Self.vethQueues)
                         if let peerNamespace { b.put(IFLA.netNSFD, u32: UInt32(bitPattern: peerNamespace.descriptor)) }
                     }
                 }
@@ -64,6 +78,9 @@ extension NetlinkChanges {
         }
         if let peerNamespace { namespaces.append(peerNamespace) }
     }
+
+    /// The transmit and receive queues of each end of a veth `createVeth` makes.
+    static let vethQueues: UInt32 = 1
 
     /// Deletes a link (and, for a veth, its peer).
     public mutating func deleteLink(_ link: LinkReference) throws(BerthError) {

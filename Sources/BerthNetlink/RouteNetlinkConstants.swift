@@ -30,6 +30,8 @@ enum IFLA {
     static let afSpec: UInt16 = 26
     static let netNSFD: UInt16 = 28
     static let extMask: UInt16 = 29
+    static let numTxQueues: UInt16 = 31
+    static let numRxQueues: UInt16 = 32
     static let linkNetNSID: UInt16 = 37
 
     /// Inside IFLA_LINKINFO.

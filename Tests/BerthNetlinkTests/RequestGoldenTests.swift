@@ -34,16 +34,20 @@ struct RequestGoldenTests {
                                           master: .index(7), up: true)
         #expect(link.name == "vb1")
         expectGolden(transport.annotated, """
-        nlmsghdr len=108 type=RTM_NEWLINK flags=REQUEST|ACK|ECHO|EXCL|CREATE seq=1 | 6c 00 00 00 10 00 0d 06 01 00 00 00 00 00 00 00
+        nlmsghdr len=140 type=RTM_NEWLINK flags=REQUEST|ACK|ECHO|EXCL|CREATE seq=1 | 8c 00 00 00 10 00 0d 06 01 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=UP change=UP | 00 00 00 00 00 00 00 00 01 00 00 00 01 00 00 00
           IFLA_IFNAME "vb1" | 08 00 03 00 76 62 31 00
           IFLA_MASTER 7 | 08 00 0a 00 07 00 00 00
-          IFLA_LINKINFO NESTED | 3c 00 12 80
+          IFLA_NUM_TX_QUEUES 1 | 08 00 1f 00 01 00 00 00
+          IFLA_NUM_RX_QUEUES 1 | 08 00 20 00 01 00 00 00
+          IFLA_LINKINFO NESTED | 4c 00 12 80
             IFLA_INFO_KIND "veth" | 09 00 01 00 76 65 74 68 00 00 00 00
-            IFLA_INFO_DATA NESTED | 2c 00 02 80
-              VETH_INFO_PEER NESTED | 28 00 01 80
+            IFLA_INFO_DATA NESTED | 3c 00 02 80
+              VETH_INFO_PEER NESTED | 38 00 01 80
                 ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
                   IFLA_IFNAME "eth0" | 09 00 03 00 65 74 68 30 00 00 00 00
+                  IFLA_NUM_TX_QUEUES 1 | 08 00 1f 00 01 00 00 00
+                  IFLA_NUM_RX_QUEUES 1 | 08 00 20 00 01 00 00 00
                   IFLA_NET_NS_FD <fd> | 08 00 1c 00 xx xx xx xx
         """)
     }

@@ -39,7 +39,7 @@ struct StateWALTests {
         #expect(try temp.open().read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 300)
     }
 
-    @Test("a store that defers its checkpoints lets the WAL pass the threshold and says one is due; StateStore.checkpoint(directory:) then empties it and every row stays")
+    @Test("a store that defers its checkpoints lets the WAL pass the threshold and says one is due; StateStore.checkpoint(directory:) then empties it, starts it afresh with one frame, and every row and the schema version stay")
     func deferredCheckpoint() throws {
         let temp = try TempState()
         defer { temp.cleanup() }
@@ -54,12 +54,19 @@ struct StateWALTests {
             }
             #expect(store.checkpointIsDue)
             #expect(Self.frames(ofWALAt: wal) > 80, "WAL: \(Self.frames(ofWALAt: wal)) frames")
-            // As the process a CLI command starts does, beside the store still open.
+            let version = try store.read { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA user_version") { $0.int(0) } }
+            // As the process a CLI command starts does, beside the store still open: the WAL
+            // emptied, then started afresh by one commit of its own (page 1 unchanged), so that
+            // the header's sync is the checkpoint's, not the next command's.
             try StateStore.checkpoint(directory: temp.directory)
-            #expect(Self.frames(ofWALAt: wal) == 0)
+            #expect(Self.frames(ofWALAt: wal) == 1)
+            #expect(try store.read { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA user_version") { $0.int(0) } } == version)
             #expect(try store.read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 100)
+            // The next commit appends after that frame.
+            _ = try store.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(10))") }
+            #expect(Self.frames(ofWALAt: wal) >= 2)
         }
-        #expect(try temp.open().read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 100)
+        #expect(try temp.open().read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 101)
         // A directory that is not a state directory is refused, not created.
         #expect(throws: BerthError.self) { try StateStore.checkpoint(directory: temp.root + "/missing") }
     }
@@ -88,7 +95,32 @@ struct StateWALTests {
             _ = try writer.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
         }
         try StateStore.checkpoint(directory: temp.directory)
-        #expect(Self.frames(ofWALAt: wal) == 0)
+        #expect(Self.frames(ofWALAt: wal) == 1)
         #expect(try reader.read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 102)
+    }
+
+    @Test("a checkpoint while another process holds the state lock empties the WAL without waiting for the lock and leaves it empty for that process's commit to start")
+    func checkpointBesideLockHolder() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        let wal = temp.directory + "/state.db-wal"
+        let store = try temp.open()
+        store.deferCheckpoints()
+        _ = try store.write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
+        for _ in 0..<100 {
+            _ = try store.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
+        }
+        // Another open file description of the lock file, as another process's store has.
+        let holder = open(temp.directory + "/" + StateStore.lockName, O_RDWR | O_CLOEXEC)
+        try #require(holder >= 0)
+        defer { close(holder) }
+        try #require(flock(holder, LOCK_EX | LOCK_NB) == 0)
+        // Returns at all: a wait for the lock this thread holds would never end.
+        try StateStore.checkpoint(directory: temp.directory)
+        #expect(Self.frames(ofWALAt: wal) == 0)
+        flock(holder, LOCK_UN)
+        _ = try store.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(10))") }
+        #expect(Self.frames(ofWALAt: wal) >= 1)
+        #expect(try store.read { tx throws(BerthError) in try tx.db().queryFirst("SELECT count(*) FROM scratch") { $0.int(0) } } == 101)
     }
 }

@@ -106,7 +106,7 @@ public enum NetlinkAnnotator {
     private static let linkAttributes: [UInt16: (String, Value)] = [
         1: ("IFLA_ADDRESS", .mac), 3: ("IFLA_IFNAME", .string), 4: ("IFLA_MTU", .u32), 10: ("IFLA_MASTER", .u32),
         18: ("IFLA_LINKINFO", .nested(linkInfoAttributes)), 20: ("IFLA_IFALIAS", .string), 28: ("IFLA_NET_NS_FD", .fd),
-        29: ("IFLA_EXT_MASK", .u32), 26: ("IFLA_AF_SPEC", .nested([10: ("AF_INET6", .nested([8: ("IFLA_INET6_ADDR_GEN_MODE", .u8)]))])),
+        29: ("IFLA_EXT_MASK", .u32), 31: ("IFLA_NUM_TX_QUEUES", .u32), 32: ("IFLA_NUM_RX_QUEUES", .u32), 26: ("IFLA_AF_SPEC", .nested([10: ("AF_INET6", .nested([8: ("IFLA_INET6_ADDR_GEN_MODE", .u8)]))])),
     ]
     private static let linkInfoAttributes: [UInt16: (String, Value)] = [
         1: ("IFLA_INFO_KIND", .string), 2: ("IFLA_INFO_DATA", .nested([1: ("VETH_INFO_PEER", .ifinfo)])),

@@ -243,8 +243,11 @@ public final class StateStore: Sendable {
 
     /// Checkpoints the state database in `directory`: copies every WAL frame into the
     /// database file and empties the WAL, waiting for other processes' transactions as a
-    /// writer does. What a deferred checkpoint runs, in a process of its own; it takes no
-    /// store lock and changes no record, so it may run beside any Berth command.
+    /// writer does; then, when the WAL is empty and the store's lock free, starts the WAL
+    /// afresh (`Database.startWAL`: its header's sync, which the next command's commit would
+    /// otherwise wait for). What a deferred checkpoint runs, in a process of its own; it
+    /// changes no record and never waits for the store's lock, so it may run beside any Berth
+    /// command.
     public static func checkpoint(directory: String) throws(BerthError) {
         // Never created here: a directory that went away has nothing to checkpoint.
         var info = stat()
@@ -254,7 +257,27 @@ public final class StateStore: Sendable {
         for name in [databaseName, databaseName + "-wal", databaseName + "-shm"] {
             try StateFiles.refuseSymlink(name, in: dirfd, directoryPath: directory)
         }
-        try Database(path: directory + "/" + databaseName, create: false).checkpoint()
+        let database = try Database(path: directory + "/" + databaseName, create: false)
+        try database.checkpoint()
+        startWAL(of: database, in: dirfd, directory: directory)
+    }
+
+    /// `Database.startWAL` under the store's lock, taken without waiting: a command that
+    /// holds it writes into the WAL itself, and one that comes meanwhile waits on the lock
+    /// (in short polls) rather than in SQLite's busy handler, whose first sleep is 1 ms.
+    /// Nothing when the WAL has frames (the checkpoint gave up, or a command wrote first) or
+    /// the lock file is missing. Best effort: a WAL left empty is what the next command
+    /// starts itself, as before.
+    private static func startWAL(of database: Database, in dirfd: Int32, directory: String) {
+        let descriptor = openat(dirfd, lockName, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        let lock = StateLock(descriptor: descriptor, path: directory + "/" + lockName)
+        guard (try? lock.tryAcquire()) == true else { return }
+        defer { lock.release() }
+        var info = stat()
+        guard fstatat(dirfd, databaseName + "-wal", &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG,
+              info.st_size == 0 else { return }
+        try? database.startWAL()
     }
 
     /// Brings the tables of a higher target (`StateExtension`) up to date: a no-op once done

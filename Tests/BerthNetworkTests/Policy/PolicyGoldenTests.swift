@@ -73,19 +73,23 @@ struct PolicyGoldenTests {
           IFLA_IFNAME "brweb" | 0a 00 03 00 62 72 77 65 62 00 00 00
           IFLA_EXT_MASK 8 | 08 00 1d 00 08 00 00 00
         # host
-        nlmsghdr len=148 type=RTM_NEWLINK flags=REQUEST|ACK|ECHO|EXCL|CREATE seq=18 | 94 00 00 00 10 00 0d 06 12 00 00 00 00 00 00 00
+        nlmsghdr len=180 type=RTM_NEWLINK flags=REQUEST|ACK|ECHO|EXCL|CREATE seq=18 | b4 00 00 00 10 00 0d 06 12 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=UP change=UP | 00 00 00 00 00 00 00 00 01 00 00 00 01 00 00 00
           IFLA_IFNAME "vb2ffd49df38d19" | 14 00 03 00 76 62 32 66 66 64 34 39 64 66 33 38 64 31 39 00
           IFLA_MTU 1500 | 08 00 04 00 dc 05 00 00
           IFLA_MASTER 2 | 08 00 0a 00 02 00 00 00
-          IFLA_LINKINFO NESTED | 50 00 12 80
+          IFLA_NUM_TX_QUEUES 1 | 08 00 1f 00 01 00 00 00
+          IFLA_NUM_RX_QUEUES 1 | 08 00 20 00 01 00 00 00
+          IFLA_LINKINFO NESTED | 60 00 12 80
             IFLA_INFO_KIND "veth" | 09 00 01 00 76 65 74 68 00 00 00 00
-            IFLA_INFO_DATA NESTED | 40 00 02 80
-              VETH_INFO_PEER NESTED | 3c 00 01 80
+            IFLA_INFO_DATA NESTED | 50 00 02 80
+              VETH_INFO_PEER NESTED | 4c 00 01 80
                 ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
                   IFLA_IFNAME "eth0" | 09 00 03 00 65 74 68 30 00 00 00 00
                   IFLA_MTU 1500 | 08 00 04 00 dc 05 00 00
                   IFLA_ADDRESS 02:42:0a:58:00:02 | 0a 00 01 00 02 42 0a 58 00 02 00 00
+                  IFLA_NUM_TX_QUEUES 1 | 08 00 1f 00 01 00 00 00
+                  IFLA_NUM_RX_QUEUES 1 | 08 00 20 00 01 00 00 00
                   IFLA_NET_NS_FD <fd> | 08 00 1c 00 xx xx xx xx
         nlmsghdr len=100 type=RTM_NEWLINK flags=REQUEST|ACK seq=19 | 64 00 00 00 10 00 05 00 13 00 00 00 00 00 00 00
         ifinfomsg family=0 type=0 index=0 flags=0 change=0 | 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00

@@ -101,6 +101,30 @@ package final class Database {
         deferral[1] = 0
     }
 
+    /// Starts an emptied WAL: rewrites `user_version`, unchanged, in a transaction of its own.
+    ///
+    /// The first commit into an empty WAL writes the WAL's header and syncs it before its
+    /// frames (SQLite's guard against a reordered write after a WAL restart; also under
+    /// synchronous=NORMAL), and a process's first sync of the WAL syncs the directory too:
+    /// 2–4 ms on this machine's disk, which the first command after every checkpoint paid
+    /// (docs/performance.md, "The hook's waits"). This commit pays them instead — one frame, page 1 as it
+    /// was — so what the next command writes is appended without a sync. The caller holds
+    /// the store's lock, so no command's write waits in SQLite's busy handler meanwhile; a
+    /// writer outside Berth (the sqlite3 shell) is waited for BERTH_SQLITE3_TRUNCATE_WAIT_MS
+    /// at most, as a TRUNCATE is, so that the store's lock is not held for the busy timeout.
+    func startWAL() throws(BerthError) {
+        sqlite3_busy_timeout(handle, Int32(BERTH_SQLITE3_TRUNCATE_WAIT_MS))
+        defer { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) }
+        try script("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE")
+        do throws(BerthError) {
+            let version = try queryFirst("PRAGMA user_version") { row in row.int(0) } ?? 0
+            try script("PRAGMA user_version = \(version); COMMIT")
+        } catch {
+            try? script("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Runs one or more statements without parameters (schema, pragmas, BEGIN/COMMIT).
     package func script(_ sql: String) throws(BerthError) {
         var message: UnsafeMutablePointer<CChar>?
