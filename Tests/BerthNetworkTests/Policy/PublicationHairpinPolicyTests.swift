@@ -264,6 +264,48 @@ struct PublicationHairpinPolicyTests {
         #expect(try other.manager.check().isEmpty)
     }
 
+    /// Has `count` batches of another program commit, each right before one of `host`'s
+    /// next applies (between its read and its batch): a table of its own, `ip otherN`.
+    private func busyHost(_ host: FakeHost, changes count: Int) {
+        var made = 0
+        func armed() -> () -> Void {
+            {
+                made += 1
+                var theirs = Transaction()
+                theirs.add(.table(Table(.ip, "other\(made)")))
+                try? host.nftables.backend.apply(theirs)
+                if made < count { host.nftables.beforeNextApply = armed() }
+            }
+        }
+        host.nftables.beforeNextApply = armed()
+    }
+
+    @Test("a network's upgrade of an earlier Berth's table survives two batches of other processes in a row, planned anew each time, adding nothing twice")
+    func earlierTableUpgradeBusyHost() throws {
+        let host = try wiredHost()
+        try host.network()
+        try downgrade(host)
+        busyHost(host, changes: 2)
+        try host.network("db", subnet: "10.89.0.0/24")
+        #expect(host.nftables.beforeNextApply == nil)
+        let ruleset = host.nftables.ruleset
+        #expect(ruleset.contains("table ip other2") && ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(ruleset)")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("a network's upgrade overtaken by other processes' batches at every one of its 5 plans fails with a conflict that says so, leaving nothing")
+    func earlierTableUpgradeNeverSettles() throws {
+        let host = try wiredHost()
+        try host.network()
+        try downgrade(host)
+        busyHost(host, changes: 50)
+        let error = refusal { try host.network("db", subnet: "10.89.0.0/24") }
+        expect(error, .conflict, ["Berth's nftables tables changed 5 times while network db's rules were being installed"])
+        host.nftables.beforeNextApply = nil
+        #expect(try host.manager.networks().map(\.name) == ["web"])
+        #expect(!host.nftables.ruleset.contains("berth-network db"))
+    }
+
     @Test("a table an earlier Berth made: a publish adds the set and its rule in their place, in its batch; check and reconcile without a publish")
     func earlierTable() throws {
         let host = try wiredHost()
