@@ -177,6 +177,36 @@ struct PublicationHairpinPolicyTests {
         #expect(try host.manager.check().isEmpty)
     }
 
+    @Test("a prune of many publications to a few addresses (one read of them, indexed) leaves each address's hairpin element to a publication it keeps, or to one whose teardown failed, and none for an address it empties")
+    func manyPrunedShareHairpins() throws {
+        let host = try wiredHost()
+        // 60 publications, 15 to each of four addresses, in id order p00 … p59 (p00, p04, … to .2).
+        let addresses = ["10.66.0.2", "10.66.0.3", "10.66.0.4", "10.66.0.5"]
+        func id(_ index: Int) -> String { index < 10 ? "p0\(index)" : "p\(index)" }
+        for index in 0..<60 {
+            try publish(host, id(index), address: addresses[index % 4], namespace: index % 2 == 0 ? "ext1" : "ext2", ports: ["\(9000 + index):80"])
+        }
+        // .2 keeps its last, .3 one in the middle, .4 and .5 none; and the teardown of p20
+        // (to .2) fails: refused at the 21st unpublish batch (p00 … p19 go before it).
+        let keeping: Set<String> = [id(56), id(29)]
+        host.nftables.applyErrorDelay = 20
+        host.nftables.nextApplyError = BerthError(.kernel, "refused by the test")
+        let report = try host.manager.prunePublications(group: "ext", keeping: keeping)
+        #expect(report.failed.map(\.id) == [id(20)], "\(report.failed)")
+        #expect(report.endpoints.count == 57)
+        #expect(Set(try host.manager.publications().map(\.id)) == keeping.union([id(20)]))
+        // .2's element was handed on from p00 to p20, which keeps it: it serves p56 too.
+        let set = hairpinSet(host)
+        let elements = set.matches(of: #/(10\.66\.0\.\d) \. (10\.66\.0\.\d) comment "berth-endpoint (p\d\d) @f4ce0001"/#).map { "\($0.1) \($0.3)" }
+        #expect(elements.count == 2, "\(set)")
+        #expect(elements.contains("10.66.0.3 \(id(29))"), "\(set)")
+        #expect(elements.contains("10.66.0.2 \(id(20))"), "\(set)")
+        #expect(try host.manager.check().isEmpty)
+        // What is left goes with the next prune, every element with it.
+        #expect(Set(try host.manager.prunePublications(group: "ext", keeping: []).endpoints) == keeping.union([id(20)]))
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+    }
+
     @Test("a prune whose teardown of one publication fails keeps that one, with its record and elements, and removes the others")
     func pruneGoesOn() throws {
         let host = try wiredHost()
