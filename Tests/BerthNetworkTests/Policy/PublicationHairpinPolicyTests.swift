@@ -310,16 +310,16 @@ struct PublicationHairpinPolicyTests {
         host.nftables.beforeNextApply = armed()
     }
 
-    @Test("a network's upgrade of an earlier Berth's table survives two batches of other processes in a row, planned anew each time, adding nothing twice")
+    @Test("a network's upgrade of an earlier Berth's table survives three batches of other processes in a row, planned anew each time, adding nothing twice")
     func earlierTableUpgradeBusyHost() throws {
         let host = try wiredHost()
         try host.network()
         try downgrade(host)
-        busyHost(host, changes: 2)
+        busyHost(host, changes: 3)
         try host.network("db", subnet: "10.89.0.0/24")
         #expect(host.nftables.beforeNextApply == nil)
         let ruleset = host.nftables.ruleset
-        #expect(ruleset.contains("table ip other2") && ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(ruleset)")
+        #expect(ruleset.contains("table ip other3") && ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(ruleset)")
         #expect(try host.manager.check().isEmpty)
     }
 
@@ -334,6 +334,20 @@ struct PublicationHairpinPolicyTests {
         host.nftables.beforeNextApply = nil
         #expect(try host.manager.networks().map(\.name) == ["web"])
         #expect(!host.nftables.ruleset.contains("berth-network db"))
+    }
+
+    @Test("a publish that upgrades an earlier Berth's table survives three batches of other processes in a row (one before its first try), adding the rule once")
+    func earlierTablePublishBusyHost() throws {
+        let host = try wiredHost()
+        try host.network()
+        try downgrade(host)
+        busyHost(host, changes: 3)
+        try publish(host, "pub1", ports: ["8080:80"])
+        #expect(host.nftables.beforeNextApply == nil)
+        let ruleset = host.nftables.ruleset
+        #expect(ruleset.contains("table ip other3") && ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(ruleset)")
+        #expect(hairpinSet(host).contains("berth-endpoint pub1"))
+        #expect(try host.manager.check().isEmpty)
     }
 
     @Test("a table an earlier Berth made: a publish adds the set and its rule in their place, in its batch; check and reconcile without a publish")
