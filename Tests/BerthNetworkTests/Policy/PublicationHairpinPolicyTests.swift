@@ -225,6 +225,22 @@ struct PublicationHairpinPolicyTests {
         #expect(!host.nftables.ruleset.contains("berth-endpoint"))
     }
 
+    @Test("a prune whose conntrack cleanup fails after the elements' deletion keeps the record without elements (its ports reserved), and the next prune runs the cleanup again and removes it")
+    func pruneConntrackFailureKeepsRecord() throws {
+        let host = try wiredHost()
+        // A datagram port: its flows are cleaned up (a TCP-only publication's are not).
+        try publish(host, "pub1", ports: ["5353:53/udp"])
+        host.kernel.refuse("conntrack entries", errno: FakeErrno.permission)
+        let report = try host.manager.prunePublications(group: "ext", keeping: [])
+        #expect(report.endpoints.isEmpty && report.failed.map(\.id) == ["pub1"], "\(report)")
+        #expect(try host.manager.publications().map(\.id) == ["pub1"])
+        #expect(!host.nftables.ruleset.contains("berth-endpoint pub1"), "the elements' deletion is the kernel's, not rolled back")
+        let mark = host.kernel.mark
+        #expect(try host.manager.prunePublications(group: "ext", keeping: []).endpoints == ["pub1"])
+        #expect(host.kernel.operations(since: mark).contains { $0.contains("conntrack entries") })
+        #expect(try host.manager.publications().isEmpty)
+    }
+
     /// Turns Berth's IPv4 table back into what a Berth before the hairpin set made: no
     /// `publication_hairpin`, no rule through it.
     private func downgrade(_ host: FakeHost) throws {
