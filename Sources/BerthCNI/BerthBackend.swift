@@ -186,7 +186,11 @@ struct BerthBackend {
     /// commits before the publications' runs, so a failure of the latter still returns the
     /// endpoints removed (their leases are to be given back) beside the error; a
     /// publication that could not be removed is kept for the next GC and its error
-    /// returned, the others removed all the same. Only a failure of the endpoints' prune,
+    /// returned, the others removed all the same. An endpoint row of the network that
+    /// cannot be read (changed outside Berth) cannot be judged, so it is kept, and its error
+    /// returned too (first: the spec's GC reports what it could not remove, after removing
+    /// the rest; a GC that kept an attachment it could not judge does not report success).
+    /// Only a failure of the endpoints' prune,
     /// which then committed nothing past its marks (an interrupted prune's, finished by the
     /// next), is thrown.
     ///
@@ -205,18 +209,22 @@ struct BerthBackend {
         }
         let removed = Set(report.endpoints)
         let endpoints = candidates.filter { removed.contains($0.id) }
+        let unjudged = report.failed.first.map(Self.failure)
         let publications: GCReport
         do {
             publications = try manager.prunePublications(group: network, keeping: keeping)
         } catch {
-            return (endpoints, report.endpoints, report.links + report.firewallObjects, error)
-        }
-        let failure = publications.failed.first.map { failed in
-            BerthError(failed.error.code, "publication \(failed.id) could not be removed: \(failed.error.message)", hint: failed.error.hint,
-                       object: .publication(failed.id), operation: .prune, remedy: failed.error.remedy, cause: failed.error.cause)
+            return (endpoints, report.endpoints, report.links + report.firewallObjects, unjudged ?? error)
         }
         return (endpoints, report.endpoints + publications.endpoints, report.links + report.firewallObjects + publications.firewallObjects,
-                failure)
+                unjudged ?? publications.failed.first.map(Self.failure))
+    }
+
+    /// A prune's failure to remove one endpoint or publication, as GC's error.
+    private static func failure(_ failed: GCFailure) -> BerthError {
+        let object: BerthError.Object = failed.owner == .endpoint ? .endpoint(failed.id) : .publication(failed.id)
+        return BerthError(failed.error.code, "\(failed.owner.rawValue) \(failed.id) could not be removed: \(failed.error.message)", hint: failed.error.hint,
+                          object: object, operation: .prune, remedy: failed.error.remedy, cause: failed.error.cause)
     }
 
     /// STATUS: why an ADD with `options` would fail now.

@@ -20,6 +20,9 @@ struct LabApplier {
     var known: [LabSpec] = []
     /// Where the nodes whose namespaces this apply creates are noted.
     var made: LabMadeNodes? = nil
+    /// Where the namespaces of removed nodes that teardown left (no tag of the lab: made by
+    /// someone else under the name since the plan was read) are noted, for `up` to say.
+    var leftAlone: LabLeftAlone? = nil
 
     private var lab: String { spec.name }
 
@@ -102,7 +105,8 @@ struct LabApplier {
         try point("lab.routes")
         for node in removals {
             session.handles[node] = nil
-            try engine.teardown(lab: lab, node: node, runs: known.compactMap { $0.node(node)?.run })
+            let removal = try engine.teardown(lab: lab, node: node, runs: known.compactMap { $0.node(node)?.run })
+            leftAlone?.add(removal.leftAlone)
         }
     }
 

@@ -63,6 +63,12 @@ public final class LabEngine: Sendable {
     /// observes the same nodes and plans with the same owned nodes and known specs.
     public func plan(_ spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String> = [], createdNetworks: Set<String> = [],
                      known: [LabSpec] = []) throws(BerthError) -> [LabAction] {
+        try plan(spec, from: previous, startedWith: startedWith, owned: owned, createdNetworks: createdNetworks, known: known, leftAlone: nil)
+    }
+
+    /// `plan`, noting in `leftAlone` the namespaces it would leave (`LabPlanner.leftAlone`).
+    func plan(_ spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>, createdNetworks: Set<String>,
+              known: [LabSpec], leftAlone: LabLeftAlone?) throws(BerthError) -> [LabAction] {
         let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
         let others = [previous, startedWith].compactMap { $0 } + known
         let session = try observeSession(spec, alsoNodes: allOwned, known: others)
@@ -70,8 +76,9 @@ public final class LabEngine: Sendable {
         let services = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                          missingNetworks: try LabNetworks(lab: spec.name, manager: manager).missing(spec),
                                          createdNetworks: createdNetworks)
-        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: allOwned, known: others).plan()
-        return services.networksFirst() + nodes + services.servicesLast()
+        let planner = LabPlanner(spec: spec, observation: session.observation, owned: allOwned, known: others)
+        leftAlone?.add(planner.leftAlone())
+        return services.networksFirst() + planner.plan() + services.servicesLast()
     }
 
     /// Refuses a spec whose node namespaces exist without this lab's tag, owned or not (the
@@ -145,19 +152,22 @@ public final class LabEngine: Sendable {
     @discardableResult
     public func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
                          networks: LabNetworkLedger, known: [LabSpec] = []) throws(BerthError) -> [LabAction] {
-        try converge(to: spec, from: previous, startedWith: startedWith, owned: owned, networks: networks, known: known, made: LabMadeNodes())
+        try converge(to: spec, from: previous, startedWith: startedWith, owned: owned, networks: networks, known: known, made: LabMadeNodes(),
+                     leftAlone: nil)
     }
 
     /// `converge`, noting in `made` the namespaces it creates (what a failed first `up`
-    /// takes down besides `owned`).
+    /// takes down besides `owned`), and in `leftAlone` those of nodes it leaves because
+    /// they carry no lab tag.
     func converge(to spec: LabSpec, from previous: LabSpec?, startedWith: LabSpec?, owned: Set<String>,
-                  networks: LabNetworkLedger, known: [LabSpec], made: LabMadeNodes) throws(BerthError) -> [LabAction] {
+                  networks: LabNetworkLedger, known: [LabSpec], made: LabMadeNodes, leftAlone: LabLeftAlone?) throws(BerthError) -> [LabAction] {
         let allOwned = owned.union(previous?.nodes.map(\.name) ?? [])
         try reserveDescriptors(spec, owned: allOwned)
         let undo = LabSysctlUndo()
         let others = [previous, startedWith].compactMap { $0 } + known
         do throws(BerthError) {
-            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, known: others, failPoints: true, undo: undo, made: made)
+            return try apply(spec, startedWith: startedWith, owned: allOwned, networks: networks, known: others, failPoints: true, undo: undo, made: made,
+                             leftAlone: leftAlone)
         } catch {
             let target = previous ?? LabSpec(name: spec.name, source: spec.source)
             do throws(BerthError) {
@@ -189,7 +199,7 @@ public final class LabEngine: Sendable {
     /// `known` are the lab's other specs (previous, pending, the one being left): what they
     /// declare is the lab's to undo.
     private func apply(_ spec: LabSpec, startedWith: LabSpec?, owned: Set<String>, networks: LabNetworkLedger, known: [LabSpec],
-                       failPoints: Bool, undo: LabSysctlUndo? = nil, made: LabMadeNodes? = nil) throws(BerthError) -> [LabAction] {
+                       failPoints: Bool, undo: LabSysctlUndo? = nil, made: LabMadeNodes? = nil, leftAlone: LabLeftAlone? = nil) throws(BerthError) -> [LabAction] {
         let lab = LabNetworks(lab: spec.name, manager: manager)
         let first = LabServicePlanner(spec: spec, observation: LabObservation(lab: spec.name, nodes: [:]), previous: startedWith,
                                       missingNetworks: try lab.missing(spec), createdNetworks: networks.created).networksFirst()
@@ -197,8 +207,11 @@ public final class LabEngine: Sendable {
 
         let session = try observeSession(spec, alsoNodes: owned, known: known)
         try refuseForeign(spec, session.observation, owned: owned)
-        let nodes = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: known).plan()
-        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo, known: known, made: made)
+        let planner = LabPlanner(spec: spec, observation: session.observation, owned: owned, known: known)
+        let nodes = planner.plan()
+        leftAlone?.add(planner.leftAlone())
+        let applier = LabApplier(spec: spec, session: session, engine: self, networks: networks, undo: undo, known: known, made: made,
+                                 leftAlone: leftAlone)
         let last = LabServicePlanner(spec: spec, observation: session.observation, previous: startedWith,
                                      missingNetworks: [], createdNetworks: networks.created).servicesLast()
         try applier.apply(nodes, services: last, failPoints: failPoints)
@@ -303,6 +316,15 @@ public final class LabNetworkLedger: @unchecked Sendable {
 final class LabMadeNodes: @unchecked Sendable {
     private(set) var nodes: Set<String> = []
     func insert(_ node: String) { nodes.insert(node) }
+}
+
+/// The namespaces of nodes a converge (or its plan) left in place without the lab's tag
+/// (`LabPlanner.leftAlone`, `LabRemoval.leftAlone`): what `up` warns of.
+final class LabLeftAlone: @unchecked Sendable {
+    private(set) var namespaces: [String] = []
+    func add(_ names: [String]) {
+        for name in names where !namespaces.contains(name) { namespaces.append(name) }
+    }
 }
 
 /// The handles and indexes one converge works with.

@@ -27,11 +27,13 @@ public final class LabManager: Sendable {
     }
 
     /// Brings a lab up or converges it to `spec`; all or nothing. With `dryRun`, returns
-    /// the plan and changes nothing.
+    /// the plan and changes nothing. Either way, names the namespaces of nodes the file no
+    /// longer has that are left in place because they carry no tag of the lab.
     @discardableResult
-    public func up(_ spec: LabSpec, dryRun: Bool = false) throws(BerthError) -> [LabAction] {
+    public func up(_ spec: LabSpec, dryRun: Bool = false) throws(BerthError) -> LabUpOutcome {
         try spec.validate()
-        return try state.locked { () throws(BerthError) -> [LabAction] in
+        let leftAlone = LabLeftAlone()
+        let actions = try state.locked { () throws(BerthError) -> [LabAction] in
             let record = try state.record(named: spec.name)
             let owned = record?.nodes ?? []
             try engine.preflight(spec)
@@ -42,7 +44,7 @@ public final class LabManager: Sendable {
             if dryRun {
                 // As `converge` below is given them, so that the plan is what it would do.
                 return try engine.plan(spec, from: record?.applied, startedWith: startedWith, owned: owned, createdNetworks: record?.networks ?? [],
-                                       known: [record?.pending].compactMap { $0 })
+                                       known: [record?.pending].compactMap { $0 }, leftAlone: leftAlone)
             }
             let intent = RecordBox(record ?? LabRecord(name: spec.name, source: spec.source))
             intent.record.pending = spec
@@ -58,7 +60,7 @@ public final class LabManager: Sendable {
             let made = LabMadeNodes()
             do throws(BerthError) {
                 actions = try engine.converge(to: spec, from: record?.applied, startedWith: startedWith, owned: owned, networks: ledger,
-                                              known: [record?.pending].compactMap { $0 }, made: made)
+                                              known: [record?.pending].compactMap { $0 }, made: made, leftAlone: leftAlone)
             } catch {
                 // Going back failed too: the record stays as it is, pending (its nodes and the
                 // networks it made named), so `check` reports the lab and gc finishes it.
@@ -87,6 +89,7 @@ public final class LabManager: Sendable {
                                      networks: ledger.created))
             return actions
         }
+        return LabUpOutcome(actions: actions, leftAlone: leftAlone.namespaces)
     }
 
     /// Takes a lab down: its containers, endpoints, namespaces and the networks it created,

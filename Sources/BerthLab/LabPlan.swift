@@ -162,11 +162,27 @@ struct LabPlanner {
             }
         }
 
+        // A node the file no longer has goes when its namespace carries its tag, or when the
+        // lab owns it and only an interrupted create's leftover file is at its path. An
+        // untagged namespace of an owned name is someone else's (`ip netns del` and `add`
+        // of the name; the lab tags before it names): teardown would leave it, so it is not
+        // planned, and `leftAlone` names it.
         for (name, seen) in observation.nodes.sorted(by: { $0.key < $1.key })
-        where (seen.exists || seen.leftover) && !wanted.contains(name) && (seen.tagged || owned.contains(name)) {
+        where !wanted.contains(name) && (seen.tagged || (seen.leftover && owned.contains(name))) {
             actions.append(.deleteNode(name))
         }
         return actions
+    }
+
+    /// The namespaces of nodes the lab owns and the file no longer has that `plan` leaves
+    /// in place because they carry no lab tag (made by someone else under the node's
+    /// name): what `up` warns of. Another lab's node of the same name is left without a word,
+    /// as `LabEngine.teardown` leaves it.
+    func leftAlone() -> [String] {
+        let wanted = Set(spec.nodes.map(\.name))
+        return observation.nodes.sorted(by: { $0.key < $1.key })
+            .filter { name, seen in seen.exists && !seen.tagged && seen.heldBy == nil && !wanted.contains(name) && owned.contains(name) }
+            .map(\.value.namespaceName)
     }
 
     /// Whether a spec of the lab declares `cidr` on the end `end` names.

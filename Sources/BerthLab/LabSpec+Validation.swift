@@ -123,8 +123,11 @@ extension LabSpec {
                         throw error(route.location ?? node.location, "route \(route) of node \(node.name) has a link-local gateway and no device",
                                     hint: "name the interface it is on: \(route) dev IFACE")
                     }
-                    if let own = ownAddresses.first(where: { $0.address == gateway }) {
-                        throw error(route.location ?? node.location, "route \(route) of node \(node.name): gateway \(gateway) is the node's own address (\(own))",
+                    // A link-local address is one interface's: the same one on another
+                    // interface may be a neighbour's (the kernel takes such a route).
+                    if let own = ownAddresses.first(where: { $0.cidr.address == gateway && (!linkLocal || $0.interface == route.device) }) {
+                        throw error(route.location ?? node.location,
+                                    "route \(route) of node \(node.name): gateway \(gateway) is the node's own address (\(own.cidr) on \(own.interface))",
                                     hint: "give the address of a neighbour on that link, or a route without via")
                     }
                     if let subnets = connected[gateway.family], !linkLocal, !subnets.contains(where: { $0.contains(gateway) }) {
@@ -187,9 +190,11 @@ extension LabSpec {
         }
     }
 
-    /// The addresses of a node's link ends.
-    private func ownAddresses(of node: NodeSpec) -> [CIDR] {
-        links.flatMap { link in link.endpoints.filter { $0.node == node.name }.flatMap(\.addresses) }
+    /// The addresses of a node's link ends, each with its interface.
+    private func ownAddresses(of node: NodeSpec) -> [(interface: InterfaceName, cidr: CIDR)] {
+        links.flatMap { link in
+            link.endpoints.filter { $0.node == node.name }.flatMap { end in end.addresses.map { (end.interface, $0) } }
+        }
     }
 
     /// Why an interface address would not work on a link end, if it would not. The kernel

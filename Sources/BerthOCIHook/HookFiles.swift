@@ -17,7 +17,7 @@ public enum HookFiles {
     public static let stages: [HookStage] = [.createRuntime, .poststop]
 
     /// The `timeout` of the hooks Berth installs, in seconds: longer than a hook may wait for
-    /// Berth's state lock (`HookNetwork.totalLockWait`, 30 s, all its waits together) and then work, so a hook
+    /// Berth's state lock (`HookNetwork.totalLockWait`: until 30 s after it opens the state) and then work, so a hook
     /// waiting for the lock says why it failed instead of being killed mid-wait; and a
     /// hook that hangs is killed, not waited for by the runtime forever (runc, crun and
     /// podman have no timeout of their own).

@@ -15,15 +15,16 @@ public struct HookNetwork: Sendable {
     /// Whether the process exits once this stage is done (see `finish`).
     public let processExitsAfterwards: Bool
 
-    /// The most one hook call waits for Berth's state lock, all its waits together: an
-    /// attach may write several times (the attach, the default network's creation and the
-    /// attach again, a stale record's detach, a leftover's collection), and a runtime kills
-    /// the hook at its entry's `timeout` (`HookFiles.timeout`, 40 s), which must leave it
-    /// time to say why it failed.
+    /// One hook call's lock budget: no wait for Berth's state lock (or the subnet-choice
+    /// lock a network create takes under it) lasts past this long from the moment the hook
+    /// opens Berth's state — a deadline, not a sum of waits. An attach may write several
+    /// times (the attach, the default network's creation and the attach again, a stale
+    /// record's detach, a leftover's collection), and a runtime kills the hook at its entry's
+    /// `timeout` (`HookFiles.timeout`, 40 s), which must leave it time to say why it failed.
     public static let totalLockWait: Duration = StateStore.defaultLockTimeout
 
-    /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth), its
-    /// lock waits bounded by `totalLockWait` in all. In a process that exits after the stage
+    /// Opens Berth's state in `stateDirectory` (`BERTH_STATE_DIR`, else /var/lib/berth), no
+    /// lock wait lasting past `totalLockWait` from now. In a process that exits after the stage
     /// (`processExitsAfterwards`), a due WAL checkpoint waits for `finish`.
     public init(stateDirectory: String?, processExitsAfterwards: Bool = false, totalLockWait: Duration = HookNetwork.totalLockWait) throws(BerthError) {
         let store = try StateStore(directory: StateStore.resolveDirectory(stateDirectory), totalLockWait: totalLockWait)

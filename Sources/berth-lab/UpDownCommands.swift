@@ -16,8 +16,13 @@ struct UpCommand: ParsableCommand {
 
     func run() throws {
         let (spec, _) = try LabFileParser.parse(path: file)
-        let actions = try state.manager().up(spec, dryRun: dryRun)
+        let outcome = try state.manager().up(spec, dryRun: dryRun)
+        let actions = outcome.actions
         if dryRun || verbose { for action in actions { say(action.description) } }
+        for namespace in outcome.leftAlone {
+            printError("warning: namespace \(namespace) \(dryRun ? "would be" : "was") left alone: its node is no longer in the file, but it carries no tag of the lab "
+                       + "(made by another program under the node's name?); `berth netns del \(namespace)` removes it if nothing uses it")
+        }
         if !dryRun {
             say(actions.isEmpty ? "lab \(spec.name) is up to date (\(spec.nodes.count) nodes, \(spec.links.count) links)"
                                 : "lab \(spec.name) is up: \(spec.nodes.count) nodes, \(spec.links.count) links, \(actions.count) changes")

@@ -62,4 +62,21 @@ struct CNIGCBackendTests {
         #expect(pruned.failure?.message == "refused by the test", "\(String(describing: pruned.failure))")
         #expect(try host.manager.endpoints().isEmpty)
     }
+
+    @Test("an endpoint row of the network that cannot be read is kept, the rest removed all the same, and its error returned: GC does not report success over a row it could not judge")
+    func unreadableRowReported() throws {
+        let (host, id) = try host()
+        host.kernel.addNamespace("ctr2", loopbackUp: true)
+        let broken = CNIAttachment.endpointID(containerID: "c2", ifname: "eth0")
+        try host.manager.attach(AttachOptions(network: "web", namespace: .name("ctr2"), id: broken, interfaceName: try InterfaceName("eth0")))
+        try host.manager.store.write { tx throws(BerthError) in _ = try tx.db().execute("UPDATE endpoints SET mac = 'zz' WHERE id = '\(broken)'") }
+        let pruned = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
+        #expect(pruned.removed == [id, "p1"])
+        let failure = try #require(pruned.failure)
+        #expect(failure.message.hasPrefix("endpoint \(broken) could not be removed: "), "\(failure)")
+        #expect(failure.object == .endpoint(broken) && failure.operation == .prune)
+        #expect(try host.manager.publications().isEmpty)
+        // Kept: an attachment the runtime lists as valid is not reported.
+        #expect(try BerthBackend(manager: host.manager).prune(network: "web", keeping: [broken]).failure == nil)
+    }
 }

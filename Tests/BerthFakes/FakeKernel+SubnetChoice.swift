@@ -7,12 +7,11 @@ extension FakeKernel {
     /// `subnetChoiceEvents` with the request mark it happened at, so that a test can tell
     /// which requests were made under it; `subnetChoiceHeldElsewhere` plays another process
     /// holding it past the timeout.
-    public func lockSubnetChoice(in namespace: NetworkNamespace, timeout: Duration) throws(BerthError) -> SubnetChoiceLock {
+    /// The error is the real lock's (`SubnetChoiceLock.timedOut`), as if it waited all of
+    /// `wait.limit`.
+    public func lockSubnetChoice(in namespace: NetworkNamespace, wait: LockWait) throws(BerthError) -> SubnetChoiceLock {
         let label = state(of: namespace)?.label ?? "?"
-        if subnetChoiceHeldElsewhere {
-            throw BerthError(.conflict, "timed out after \(timeout) waiting for the subnet choice of host namespace \(label)",
-                             object: .namespace(label))
-        }
+        if subnetChoiceHeldElsewhere { throw SubnetChoiceLock.timedOut(wait, namespace: label, waited: wait.limit) }
         subnetChoiceEvents.append((mark, "\(label): lock subnet choice"))
         return SubnetChoiceLock { [self] in subnetChoiceEvents.append((mark, "\(label): unlock subnet choice")) }
     }

@@ -166,7 +166,9 @@ struct LabFileParserTests {
         ("an IPv6 multicast address on a link end", "name: x\nnodes: { a: {}, b: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ \"ff02::1/64\", ~ ]\n",
          "bad.yaml:4:18:", "multicast address (ff00::/8)"),
         ("a route through the node's own address", "name: x\nnodes:\n  a: { routes: [ \"10.0.3.0/24 via 10.0.12.1\" ] }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 10.0.12.1/24, 10.0.12.2/24 ]\n",
-         "bad.yaml:3:18:", "gateway 10.0.12.1 is the node's own address (10.0.12.1/24)"),
+         "bad.yaml:3:18:", "gateway 10.0.12.1 is the node's own address (10.0.12.1/24 on eth1)"),
+        ("a route through the node's own link-local address, on that interface", "name: x\nnodes:\n  a: { routes: [ \"fd00:9::/64 via fe80::1 dev eth1\" ] }\n  b: {}\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ \"fe80::1/64\", \"fe80::2/64\" ]\n",
+         "bad.yaml:3:18:", "gateway fe80::1 is the node's own address (fe80::1/64 on eth1)"),
         ("one address on two interfaces of a node with two prefix lengths", "name: x\nnodes: { a: {}, b: {}, c: {} }\nlinks:\n  - endpoints: [ \"a:eth1\", \"b:eth1\" ]\n    addresses: [ 10.0.0.1/24, 10.0.0.2/24 ]\n  - endpoints: [ \"a:eth2\", \"c:eth1\" ]\n    addresses: [ 10.0.0.1/30, 10.0.0.2/30 ]\n",
          "bad.yaml:6:18:", "address 10.0.0.1 is given twice in node a (first at 4:18)"),
         ("gateway outside", "name: x\nnetworks: { lan: { subnet: 10.0.9.0/24, gateway: 10.0.8.1 } }\n", "bad.yaml:2:13:", "outside its subnet"),
@@ -327,6 +329,23 @@ struct LabFileParserTests {
             try LabFileParser.parse("name: x\nnetworks: { lan: {} }\nnodes:\n  a: { network: lan, publish: [ \(ports) ] }\n", source: "many.yaml")
         }
         #expect(publish?.message.contains("publishes over \(LabNames.maxPublishPerNode) ports") == true, "\(publish?.description ?? "no error")")
+    }
+
+    @Test("a link-local gateway is one interface's: the node's own fe80::1 on eth1 does not refuse a route via fe80::1 dev eth2 (a neighbour there), as the kernel takes it")
+    func linkLocalGatewayPerInterface() throws {
+        let spec = try LabFileParser.parse("""
+        name: x
+        nodes:
+          a: { routes: [ "fd00:9::/64 via fe80::1 dev eth2" ] }
+          b: {}
+          c: {}
+        links:
+          - endpoints: [ "a:eth1", "b:eth1" ]
+            addresses: [ "fe80::1/64", "fe80::2/64" ]
+          - endpoints: [ "a:eth2", "c:eth1" ]
+            addresses: [ "fe80::3/64", "fe80::1/64" ]
+        """, source: "ll.yaml")
+        #expect(spec.node("a")?.routes.map(\.description) == ["fd00:9::/64 via fe80::1 dev eth2"])
     }
 
     @Test("a /0 route is the default route, IPv4 metric 0 is none, as the kernel reports them")

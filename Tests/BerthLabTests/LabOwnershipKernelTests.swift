@@ -37,6 +37,32 @@ extension LabKernelTests {
         }
     }
 
+    @Test("a node dropped from the file whose namespace was replaced by ip netns del and add is left alone by up, which says so (and so does --dry-run, planning no delete)")
+    func droppedNodeReplacedNamespaceLeftAlone() throws {
+        try withHostSandbox { sandbox in
+            let lab = try LabFixture(sandbox, "name: LAB\nnodes:\n  a: {}\n  b: {}\n")
+            try #require(lab.lab(["up", lab.file]).succeeded)
+            defer { lab.down() }
+            let ns = lab.namespace("b")
+            try #require(Command.run(["ip", "netns", "del", ns]).succeeded)
+            try #require(Command.run(["ip", "netns", "add", ns]).succeeded)
+            sandbox.adopt(namespaceNamed: ns)
+            defer { _ = Command.run(["ip", "netns", "del", ns]) }
+            try lab.write("name: LAB\nnodes:\n  a: {}\n")
+
+            let warning = "warning: namespace \(ns) would be left alone: its node is no longer in the file, but it carries no tag of the lab"
+            let dry = lab.lab(["up", "--dry-run", lab.file])
+            #expect(dry.succeeded && !dry.stdout.contains("delete node b") && dry.stderr.contains(warning), "\(dry)")
+            let up = lab.lab(["up", lab.file])
+            #expect(up.succeeded && up.stderr.contains("warning: namespace \(ns) was left alone"), "\(up)")
+            #expect(lab.namespaces() == [lab.namespace("a"), ns])
+            #expect(lab.ip("b", ["link", "show", "dev", "lo"]).first?["ifalias"] == nil, "up tagged the user's namespace")
+            // The lab forgets the node: a second up plans nothing and warns of nothing.
+            let again = lab.lab(["up", "--dry-run", lab.file])
+            #expect(again.succeeded && again.stdout.isEmpty && again.stderr.isEmpty, "\(again)")
+        }
+    }
+
     /// A chain of `count` nodes, n0 … n(count-1).
     static func chain(_ count: Int) -> String {
         var text = "name: LAB\nnodes:\n" + (0..<count).map { "  n\($0): {}\n" }.joined() + "links:\n"

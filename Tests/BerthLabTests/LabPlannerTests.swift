@@ -68,6 +68,26 @@ struct LabPlannerTests {
         #expect(planner.servicesLast() == [.attach(node: "web", network: "lan"), .attach(node: "db", network: "lan"), .startContainer(node: "web")])
     }
 
+    @Test("a node the file dropped: deleted when its namespace carries its tag, or when an owned node's create left only a file; an untagged namespace of an owned name is someone else's: not deleted, named by leftAlone")
+    func droppedNodes() throws {
+        let spec = try spec()
+        var observation = observed(["web": (nil, nil, false), "db": (nil, nil, false), "plain": (nil, nil, false), "tagged": (nil, nil, false),
+                                    "replaced": (nil, nil, false), "other": (nil, nil, false)])
+        observation.nodes["replaced"]?.tagged = false
+        observation.nodes["other"]?.tagged = false
+        observation.nodes["other"]?.heldBy = "lab t-o's node x"
+        var leftover = ObservedNode.missing("crashed", namespace: "t-crashed")
+        leftover.leftover = true
+        observation.nodes["crashed"] = leftover
+        var foreignLeftover = ObservedNode.missing("stray", namespace: "t-stray")
+        foreignLeftover.leftover = true
+        observation.nodes["stray"] = foreignLeftover
+        let planner = LabPlanner(spec: spec, observation: observation, owned: ["tagged", "replaced", "other", "crashed"])
+        let deletions = planner.plan().filter { if case .deleteNode = $0 { true } else { false } }
+        #expect(deletions == [.deleteNode("crashed"), .deleteNode("tagged")])
+        #expect(planner.leftAlone() == ["t-replaced"])
+    }
+
     @Test("a lab as its file: nothing to do")
     func upToDate() throws {
         let spec = try spec()

@@ -19,19 +19,23 @@ struct StateLockBudgetTests {
         func release() { close(descriptor) }
     }
 
-    @Test("a held lock uses up the budget; later writes do not wait again but fail at once, naming the budget; a free lock is still taken")
+    @Test("a held lock runs the budget (a deadline from the store's opening) out; later writes do not wait again but fail at once; each error says how long it waited and that the budget ran out; a free lock is still taken")
     func sharedBudget() throws {
         let temp = try TempState()
         defer { temp.cleanup() }
         _ = try temp.open()
         let store = try StateStore(directory: temp.directory, lockTimeout: .seconds(30), totalLockWait: .milliseconds(200))
         #expect(store.totalLockWait == .milliseconds(200) && store.lockWait <= .milliseconds(200))
+        #expect(store.lockWaitLimit.budget == .milliseconds(200))
         let holder = try Holder(temp.directory)
-        let message = "timed out waiting for the state lock \(temp.directory)/lock: the 0.2 seconds allowed for all of this store's waits for it ran out"
-        for _ in 0..<2 {
-            let error = try #require(throws: BerthError.self) { try store.write { _ throws(BerthError) in } }
-            #expect(error.code == .conflict && error.message == message, "\(error.message)")
-        }
+        let waiting = "waiting for the state lock \(temp.directory)/lock: this call's lock budget ran out (0.2 seconds from the moment it opened Berth's state)"
+        let first = try #require(throws: BerthError.self) { try store.write { _ throws(BerthError) in } }
+        // What was left of the 200 ms: how much depends on the machine's load since the opening.
+        let waited = try #require(first.message.firstMatch(of: #/^timed out after (\d+\.\d) seconds /#)?.1, "\(first.message)")
+        #expect(first.code == .conflict && first.message == "timed out after \(waited) seconds " + waiting, "\(first.message)")
+        #expect((Double(waited) ?? 1) <= 0.2)
+        let second = try #require(throws: BerthError.self) { try store.write { _ throws(BerthError) in } }
+        #expect(second.code == .conflict && second.message == "timed out after 0.0 seconds " + waiting, "\(second.message)")
         // Spent: nothing is left to wait, whatever lockTimeout says.
         #expect(store.lockWait == .zero)
         holder.release()
@@ -45,6 +49,27 @@ struct StateLockBudgetTests {
             usleep(50_000)
         }
         #expect(try result.get() == 7)
+    }
+
+    @Test("a wait's own timeout, not the budget, bounds it while more of the budget is left; the budget's words only once it sets the wait")
+    func timeoutBeforeBudget() throws {
+        let temp = try TempState()
+        defer { temp.cleanup() }
+        let store = try StateStore(directory: temp.directory, lockTimeout: .milliseconds(50), totalLockWait: .seconds(30))
+        #expect(store.lockWaitLimit == LockWait(limit: .milliseconds(50)))
+        let holder = try Holder(temp.directory)
+        defer { holder.release() }
+        let error = try #require(throws: BerthError.self) { try store.write { _ throws(BerthError) in } }
+        #expect(error.message == "timed out after 0.05 seconds waiting for the state lock \(temp.directory)/lock", "\(error.message)")
+    }
+
+    @Test("LockWait rounds the time waited to a tenth of a second")
+    func rounding() {
+        #expect(LockWait.tenths(.zero) == .zero)
+        #expect(LockWait.tenths(.milliseconds(149)) == .milliseconds(100))
+        #expect(LockWait.tenths(.milliseconds(150)) == .milliseconds(200))
+        #expect(LockWait.tenths(.milliseconds(29_987)) == .seconds(30))
+        #expect("\(LockWait.tenths(.milliseconds(1_234)))" == "1.2 seconds")
     }
 
     @Test("without a budget each wait has the whole lockTimeout, and its error says so")

@@ -40,6 +40,24 @@ struct SubnetChoiceKernelTests {
         }
     }
 
+    @Test("a hook-like store whose lock budget is spent takes a free subnet-choice lock, and refuses a held one at once, saying its budget ran out")
+    func budgetSpent() throws {
+        try withHostSandbox { sandbox in
+            let store = try StateStore(directory: sandbox.stateDirectory, lockTimeout: .seconds(30), totalLockWait: .zero)
+            let manager = NetworkManager(store: store, host: try HostHandle(namespace: sandbox.namespace))
+            let other = open(sandbox.namespace.path, O_RDONLY | O_CLOEXEC)
+            try #require(other >= 0)
+            defer { close(other) }
+            try #require(flock(other, LOCK_EX | LOCK_NB) == 0)
+            let error = #expect(throws: BerthError.self) { try manager.createNetwork(NetworkOptions(name: "web")) }
+            #expect(error?.code == .conflict && error?.message.hasPrefix("timed out after 0.0 seconds waiting for the subnet choice of host namespace ") == true
+                    && error?.message.contains(": this call's lock budget ran out (0.0 seconds from the moment it opened Berth's state); another process") == true,
+                    "\(String(describing: error))")
+            flock(other, LOCK_UN)
+            #expect(try manager.createNetwork(NetworkOptions(name: "web")).subnet != nil)
+        }
+    }
+
     @Test("two state directories creating networks without a subnet at the same time get subnets that never overlap")
     func concurrentInstances() throws {
         try withHostSandbox { sandbox in

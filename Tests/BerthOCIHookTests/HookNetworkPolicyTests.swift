@@ -17,7 +17,7 @@ struct HookNetworkPolicyTests {
         return (host, HookNetwork(manager: host.manager), HookAnnotations(network: "web"))
     }
 
-    @Test("a hook call's store bounds all its lock waits together by HookNetwork.totalLockWait (30 s), within the entries' 40 s timeout")
+    @Test("a hook call's store bounds all its lock waits by one deadline, HookNetwork.totalLockWait (30 s) from its opening, within the entries' 40 s timeout")
     func lockBudget() throws {
         let directory = FileManager.default.temporaryDirectory.path + "/berth-hook-budget-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -101,8 +101,14 @@ extension NetworkManager {
     /// nothing in the state hints at a crashed publish's IPv6 elements).
     ///
     /// Each publication goes in a savepoint of its own, as `gc` collects them: one whose
-    /// teardown fails (its elements, their conntrack cleanup) is kept with its record and
-    /// listed in `failed` with the error, and the others and the leftovers go all the same.
+    /// teardown fails is kept with its record and listed in `failed` with the error, and
+    /// the others and the leftovers go all the same. What the kernel did is not rolled back:
+    /// when its elements' deletion committed and the conntrack cleanup after it failed, the
+    /// record is kept without elements (its ports reserved), so the next prune runs the
+    /// cleanup again.
+    ///
+    /// The hairpin heirs of each removal (`hairpinHeirs`) come from one read of the
+    /// publications, indexed by address (`HairpinHeirs`), not a read per removal.
     ///
     /// Returns the removed publications' ids (`endpoints`), the leftovers in words
     /// (`firewallObjects`) and the publications it could not remove (`failed`).
@@ -111,13 +117,15 @@ extension NetworkManager {
             return try store.write { tx throws(BerthError) -> GCReport in
                 var report = GCReport()
                 let firewall = try self.firewall(tx.instance())
+                // Read and indexed once: looked up per removal it is quadratic.
+                var heirs = HairpinHeirs(try tx.publications())
                 for publication in try tx.publications(group: group) where !keeping.contains(publication.id) {
                     // Each on its own: one whose teardown fails is kept (its record, and
                     // what the failing step left) for the next prune, the others go.
                     do throws(BerthError) {
                         try tx.savepoint { () throws(BerthError) in
                             let view = try publication.firewallView()
-                            try firewall.unpublish(view, survivors: try hairpinHeirs(of: publication, tx))
+                            try firewall.unpublish(view, survivors: try heirs.heirs(of: publication))
                             try ConntrackCleanup.afterUnpublish(view, host: host)
                             try tx.deletePublication(id: publication.id)
                         }
@@ -125,6 +133,7 @@ extension NetworkManager {
                         report.failed.append(GCFailure(owner: .publication, id: publication.id, error: error))
                         continue
                     }
+                    heirs.remove(id: publication.id)
                     report.endpoints.append(publication.id)
                 }
                 let networks = try tx.networks()

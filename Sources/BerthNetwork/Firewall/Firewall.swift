@@ -49,7 +49,7 @@ struct Firewall {
     ///
     /// A table it makes is created (NLM_F_EXCL), not added: when another process made it
     /// since it was read, the batch is refused whole, and the tables are read again and the
-    /// batch planned anew, once, so no static rule is appended twice. Returns what was in
+    /// batch planned anew, so no static rule is appended twice. Returns what was in
     /// place as the batch that applied found it, for `remove(_:addedSince:)`.
     ///
     /// A table an earlier Berth made lacks the `publication_hairpin` set and its static rule
@@ -57,6 +57,10 @@ struct Firewall {
     /// made again on an upgraded host leaves its table as this Berth makes one. That batch
     /// is planned from tables read after the generation it is guarded by (the tables passed
     /// in are read again): two processes upgrading at once never append the rule twice.
+    ///
+    /// Planned anew up to `installAttempts` times in all, as `unpublish` is: a busy host
+    /// (other processes committing batches all the while) may change the ruleset between
+    /// several reads in a row. After the last, a `.conflict` that says so.
     @discardableResult
     func installNetwork(_ network: NetworkRecord, current: Ruleset.TableContents?, current6: Ruleset.TableContents?? = nil) throws(BerthError) -> Presence {
         var current = current
@@ -72,7 +76,8 @@ struct Firewall {
             if network.hasIPv6 { table6 = try self.table6() }
         }
         if lacksHairpin(current, of: .ipv4) || (network.hasIPv6 && lacksHairpin(table6, of: .ipv6)) { try readAgain() }
-        for attempt in 0..<2 {
+        for attempt in 1...Self.installAttempts {
+            let last = attempt == Self.installAttempts
             try refuseForeign(current, of: .ipv4)
             if network.hasIPv6 { try refuseForeign(table6, of: .ipv6) }
             var transaction = Transaction()
@@ -82,16 +87,28 @@ struct Firewall {
             do {
                 if !transaction.isEmpty { try backend.apply(transaction, generation: upgraded ? generation : nil) }
                 return presence
-            } catch where error.code == .alreadyExists && attempt == 0 && (current == nil || (network.hasIPv6 && table6 == nil)) {
+            } catch where error.code == .alreadyExists && (current == nil || (network.hasIPv6 && table6 == nil)) {
                 // Another process made a table meanwhile: plan against what it made.
+                if last { throw changedMeanwhile(network, cause: error) }
                 try readAgain()
-            } catch where error.code == .conflict && attempt == 0 && upgraded && generation != nil {
+            } catch where error.code == .conflict && upgraded && generation != nil {
                 // Another process committed since the tables were read (maybe the same
                 // upgrade): planned anew against what it left.
+                if last { throw changedMeanwhile(network, cause: error) }
                 try readAgain()
             }
         }
-        throw BerthError(.internalError, "Berth's nftables tables changed twice while network \(network.name) was installed")
+        throw BerthError(.internalError, "network \(network.name)'s install ended without an outcome")
+    }
+
+    /// How many times `installNetwork` plans its batch at most (`unpublish`'s bound).
+    static let installAttempts = 5
+
+    /// The error of an install whose every plan another process's batch overtook.
+    private func changedMeanwhile(_ network: NetworkRecord, cause: BerthError) -> BerthError {
+        BerthError(.conflict, "Berth's nftables tables changed \(Self.installAttempts) times while network \(network.name)'s rules were being installed",
+                   hint: "other processes are changing the nftables ruleset all the while; try again once they are done", object: .network(network.name),
+                   cause: cause)
     }
 
     /// Refuses a table whose chains or maps are not as Berth makes them

@@ -184,9 +184,9 @@ public final class HostHandle: Sendable {
     }
 
     /// Takes the host namespace's subnet-choice lock (`SubnetChoiceLock`), waiting at most
-    /// `timeout` for another process to let go.
-    public func lockSubnetChoice(timeout: Duration) throws(BerthError) -> SubnetChoiceLock {
-        try kernel.lockSubnetChoice(in: namespace, timeout: timeout)
+    /// `wait.limit` for another process to let go.
+    public func lockSubnetChoice(_ wait: LockWait) throws(BerthError) -> SubnetChoiceLock {
+        try kernel.lockSubnetChoice(in: namespace, wait: wait)
     }
 
     /// Which boot of the machine this is (`KernelAccess.bootID`), or nil when unknown.

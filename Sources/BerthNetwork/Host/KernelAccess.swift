@@ -67,8 +67,9 @@ public protocol KernelAccess: AnyObject, Sendable {
     func bootID() -> String?
 
     /// Takes the subnet-choice lock of `namespace` (`SubnetChoiceLock`), shared by every
-    /// process on the machine, waiting at most `timeout`; `.conflict` when it is not let go.
-    func lockSubnetChoice(in namespace: NetworkNamespace, timeout: Duration) throws(BerthError) -> SubnetChoiceLock
+    /// process on the machine, waiting at most `wait.limit`; `.conflict` when it is not let
+    /// go, worded by `SubnetChoiceLock.timedOut`.
+    func lockSubnetChoice(in namespace: NetworkNamespace, wait: LockWait) throws(BerthError) -> SubnetChoiceLock
 }
 
 extension KernelAccess {

@@ -39,15 +39,16 @@ public final class SubnetChoiceLock: Sendable {
         action?()
     }
 
-    /// Takes the lock of `namespace` with the machine's kernel, waiting at most `timeout` for
-    /// another process to let go.
-    static func acquire(_ namespace: NetworkNamespace, timeout: Duration) throws(BerthError) -> SubnetChoiceLock {
+    /// Takes the lock of `namespace` with the machine's kernel, waiting at most `wait.limit`
+    /// for another process to let go.
+    static func acquire(_ namespace: NetworkNamespace, wait: LockWait) throws(BerthError) -> SubnetChoiceLock {
         let path = "/proc/self/fd/\(namespace.descriptor)"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw .system("open the host namespace \(namespace.path) to lock its subnet choice", Errno.current, object: .namespace(namespace.path))
         }
-        let deadline = MonotonicClock.now + timeout
+        let start = MonotonicClock.now
+        let deadline = start + wait.limit
         var pause = 50_000  // nanoseconds; a create holds it for milliseconds
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let error = Errno.current
@@ -55,15 +56,23 @@ public final class SubnetChoiceLock: Sendable {
                 close(fd)
                 throw .system("lock the subnet choice of host namespace \(namespace.path)", error, object: .namespace(namespace.path))
             }
-            guard MonotonicClock.now < deadline else {
+            let now = MonotonicClock.now
+            guard now < deadline else {
                 close(fd)
-                throw BerthError(.conflict, "timed out after \(timeout) waiting for the subnet choice of host namespace \(namespace.path): another process (another Berth state directory) is creating a network there",
-                                 hint: "wait for it to finish, then try again", object: .namespace(namespace.path))
+                throw timedOut(wait, namespace: namespace.path, waited: now - start)
             }
             var delay = timespec(tv_sec: 0, tv_nsec: pause)
             nanosleep(&delay, nil)
             pause = min(pause * 2, 2_000_000)
         }
         return SubnetChoiceLock { close(fd) }
+    }
+
+    /// The error of a wait for the lock of the host namespace at `namespace` that `wait`
+    /// let run out after `waited` (the fake kernel's too).
+    public static func timedOut(_ wait: LockWait, namespace: String, waited: Duration) -> BerthError {
+        BerthError(.conflict, wait.timedOut(waitingFor: "the subnet choice of host namespace \(namespace)", waited: waited)
+                       + "; another process (another Berth state directory) is creating a network there",
+                   hint: "wait for it to finish, then try again", object: .namespace(namespace))
     }
 }

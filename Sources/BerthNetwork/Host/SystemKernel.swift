@@ -22,8 +22,8 @@ public final class SystemKernel: KernelAccess, Sendable {
     }
 
     /// `flock` on `namespace`'s nsfs file, reopened (`SubnetChoiceLock`).
-    public func lockSubnetChoice(in namespace: NetworkNamespace, timeout: Duration) throws(BerthError) -> SubnetChoiceLock {
-        try SubnetChoiceLock.acquire(namespace, timeout: timeout)
+    public func lockSubnetChoice(in namespace: NetworkNamespace, wait: LockWait) throws(BerthError) -> SubnetChoiceLock {
+        try SubnetChoiceLock.acquire(namespace, wait: wait)
     }
 
     /// A new netlink socket on `bus`, opened inside `namespace` from a namespace thread (the caller's own namespace if nil).

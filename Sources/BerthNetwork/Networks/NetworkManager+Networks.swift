@@ -73,7 +73,7 @@ extension NetworkManager {
             // Held until the gateway address is on the bridge (the end of this write): another
             // state directory's create reads the taken subnets only after that, so it sees
             // this network's address and never picks the same subnet (see SubnetChoiceLock).
-            let subnetChoice = try host.lockSubnetChoice(timeout: store.lockWait)
+            let subnetChoice = try host.lockSubnetChoice(store.lockWaitLimit)
             defer { subnetChoice.release() }
             let others = try tx.networks()
             let id = RecordID.generate()

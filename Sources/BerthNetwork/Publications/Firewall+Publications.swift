@@ -15,7 +15,10 @@ extension Firewall {
     /// publish fails: they are the layout's, as a table made by this Berth has them.
     ///
     /// Tables are read only when the elements alone were refused for want of one (or of
-    /// the hairpin set).
+    /// the hairpin set). The batch that makes or upgrades them is planned anew up to
+    /// `Firewall.installAttempts` times, as a network's install is, when another process's
+    /// batch overtook it; the last attempt's error is thrown as it is (an element another
+    /// instance holds is refused again each time, and reported).
     func publishMakingTables(_ endpoint: EndpointRecord) throws(BerthError) -> [FirewallFamily] {
         do {
             try publish(endpoint)
@@ -25,7 +28,8 @@ extension Firewall {
             // IPv6 ones, most often), or an earlier Berth made it without the hairpin set:
             // the batch below makes what is missing with them.
         }
-        for attempt in 0..<2 {
+        for attempt in 1...Self.installAttempts {
+            let again = attempt < Self.installAttempts
             let generation = try backend.generation()
             var prefix = Transaction()
             var made: [FirewallFamily] = []
@@ -41,13 +45,13 @@ extension Firewall {
             do {
                 try publish(endpoint, after: prefix, generation: upgraded ? generation : nil)
                 return made
-            } catch where attempt == 0 && error.code == .notFound {
+            } catch where again && error.code == .notFound {
                 // A table read as there went before the batch (another state directory's gc
                 // deleted it as unused): planned anew, making it this time.
-            } catch where attempt == 0 && upgraded && error.code == .conflict {
+            } catch where again && upgraded && error.code == .conflict {
                 // Another process committed since the table was read (maybe the same
                 // upgrade): planned anew; a clash on an element is refused again, and reported.
-            } catch where attempt == 0 && !made.isEmpty && error.code == .conflict {
+            } catch where again && !made.isEmpty && error.code == .conflict {
                 // The table is created, not added: another process that made it since it
                 // was read refuses the whole batch. Planned anew against what it made; a
                 // clash on an element is refused again, and reported.
@@ -56,7 +60,7 @@ extension Firewall {
                 if !raced { throw error }
             }
         }
-        throw BerthError(.internalError, "Berth's nftables tables changed twice while the ports of \(endpoint.id) were published")
+        throw BerthError(.internalError, "the publish of \(endpoint.id) ended without an outcome")
     }
 
     /// Adds to `transaction` what a publication's hairpin needs and `current` (the table of

@@ -24,12 +24,12 @@ final class StateLock: Sendable {
 
     deinit { close(descriptor) }
 
-    /// Takes the lock, waiting at most `timeout` for another process to let go.
-    /// `shortenedFrom` is the total of all waits of its store when that, not the store's
-    /// timeout, set `timeout`: the error then says that total ran out.
-    func acquire(timeout: Duration, shortenedFrom total: Duration? = nil) throws(BerthError) {
+    /// Takes the lock, waiting at most `wait.limit` for another process to let go; the
+    /// error when it is not let go is worded by `wait` (`LockWait.timedOut`).
+    func acquire(_ wait: LockWait) throws(BerthError) {
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
-        let deadline = MonotonicClock.now + timeout
+        let start = MonotonicClock.now
+        let deadline = start + wait.limit
         // Polls instead of blocking in flock(2) so the wait has a deadline; the pause starts
         // short because a Berth transaction holds the lock for well under a millisecond.
         var pause: Int = 50_000  // nanoseconds
@@ -39,13 +39,10 @@ final class StateLock: Sendable {
             guard err.code == EWOULDBLOCK || err.code == EINTR else {
                 throw .system("cannot lock \(path)", err)
             }
-            guard MonotonicClock.now < deadline else {
-                let message = if let total {
-                    "timed out waiting for the state lock \(path): the \(total) allowed for all of this store's waits for it ran out"
-                } else {
-                    "timed out after \(timeout) waiting for the state lock \(path)"
-                }
-                throw BerthError(.conflict, message, hint: "another process is holding it; wait for it to finish or stop it", object: .state(path))
+            let now = MonotonicClock.now
+            guard now < deadline else {
+                throw BerthError(.conflict, wait.timedOut(waitingFor: "the state lock \(path)", waited: now - start),
+                                 hint: "another process is holding it; wait for it to finish or stop it", object: .state(path))
             }
             var delay = timespec(tv_sec: 0, tv_nsec: pause)
             nanosleep(&delay, nil)

@@ -37,9 +37,12 @@ public final class StateStore: Sendable {
     public let directory: String
     /// How long `write` waits for another process to release the lock.
     public let lockTimeout: Duration
-    /// The most all of this store's waits for the lock may last together, counted from its
-    /// opening; nil when each may last `lockTimeout`. For a process that must finish in a
-    /// given time however many changes it makes (an OCI hook, killed at its timeout).
+    /// The lock budget: a deadline `totalLockWait` after the moment the store was opened,
+    /// past which none of its waits for a lock lasts (each waits for what is left of it, or
+    /// not at all once it has passed); nil when each may last `lockTimeout`. A deadline, not
+    /// a sum of waits: the time spent working between waits counts too, as it does for a
+    /// process that must finish in a given time however many changes it makes (an OCI
+    /// hook, killed at its timeout).
     public let totalLockWait: Duration?
     /// When `totalLockWait` runs out, on `MonotonicClock`.
     private let lockDeadline: Duration?
@@ -67,7 +70,7 @@ public final class StateStore: Sendable {
 
     /// Opens the store in `directory`, creating the directory, the database and its schema
     /// on first use. Each wait for another process's lock lasts at most `lockTimeout`, and
-    /// all of them together at most `totalLockWait` when given (see the property).
+    /// none past `totalLockWait` from now when given (see the property).
     public init(directory: String = StateStore.resolveDirectory(), lockTimeout: Duration = StateStore.defaultLockTimeout,
                 totalLockWait: Duration? = nil) throws(BerthError) {
         // Trailing slashes would make "dir/" + "/state.db"; keep "/" itself as it is.
@@ -99,26 +102,25 @@ public final class StateStore: Sendable {
         // and each attach saves an fsync.
         try db.script("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         try Self.prepareSchema(db, lock: lock) { () throws(BerthError) in
-            try Self.acquire(lock, timeout: lockTimeout, deadline: lockDeadline, total: totalLockWait)
+            try lock.acquire(Self.wait(timeout: lockTimeout, deadline: lockDeadline, budget: totalLockWait))
         }
         connection = Mutex(Connection(db))
     }
 
-    /// How long a wait for a lock may last now: `lockTimeout`, or what is left of
-    /// `totalLockWait` when that is less — zero once it is spent (a free lock is still
-    /// taken; a held one is not waited for). Other locks a change takes under the state's
-    /// (the subnet choice's) wait no longer than this either.
-    public var lockWait: Duration { Self.wait(timeout: lockTimeout, deadline: lockDeadline) }
+    /// How long a wait for a lock may last now: `lockTimeout`, or what is left until the
+    /// `totalLockWait` deadline when that is less — zero once it has passed (a free lock is
+    /// still taken; a held one is not waited for).
+    public var lockWait: Duration { lockWaitLimit.limit }
 
-    private static func wait(timeout: Duration, deadline: Duration?) -> Duration {
-        guard let deadline else { return timeout }
-        return max(.zero, min(timeout, deadline - MonotonicClock.now))
-    }
+    /// `lockWait`, with the budget when it set it (`LockWait`): other locks a change takes
+    /// under the state's (the subnet choice's) wait no longer than this either, and say,
+    /// when they run out, that the budget did.
+    public var lockWaitLimit: LockWait { Self.wait(timeout: lockTimeout, deadline: lockDeadline, budget: totalLockWait) }
 
-    /// Takes `lock`, waiting no longer than `wait(timeout:deadline:)`.
-    private static func acquire(_ lock: StateLock, timeout: Duration, deadline: Duration?, total: Duration?) throws(BerthError) {
-        let wait = Self.wait(timeout: timeout, deadline: deadline)
-        try lock.acquire(timeout: wait, shortenedFrom: wait < timeout ? total : nil)
+    private static func wait(timeout: Duration, deadline: Duration?, budget: Duration?) -> LockWait {
+        guard let deadline else { return LockWait(limit: timeout) }
+        let left = max(.zero, deadline - MonotonicClock.now)
+        return left < timeout ? LockWait(limit: left, budget: budget) : LockWait(limit: timeout)
     }
 
     /// The full path of the database file.
@@ -128,7 +130,7 @@ public final class StateStore: Sendable {
     /// changes are committed or, if it throws, none are.
     public func write<T: Sendable>(_ body: (StateTransaction) throws(BerthError) -> T) throws(BerthError) -> T {
         try connection.withLock { (connection: inout Connection) throws(BerthError) -> T in
-            try Self.acquire(lock, timeout: lockTimeout, deadline: lockDeadline, total: totalLockWait)
+            try lock.acquire(lockWaitLimit)
             defer { lock.release() }
             return try connection.transaction(writable: true, settling: bootBinding, body)
         }

@@ -177,6 +177,36 @@ struct PublicationHairpinPolicyTests {
         #expect(try host.manager.check().isEmpty)
     }
 
+    @Test("a prune of many publications to a few addresses (one read of them, indexed) leaves each address's hairpin element to a publication it keeps, or to one whose teardown failed, and none for an address it empties")
+    func manyPrunedShareHairpins() throws {
+        let host = try wiredHost()
+        // 60 publications, 15 to each of four addresses, in id order p00 … p59 (p00, p04, … to .2).
+        let addresses = ["10.66.0.2", "10.66.0.3", "10.66.0.4", "10.66.0.5"]
+        func id(_ index: Int) -> String { index < 10 ? "p0\(index)" : "p\(index)" }
+        for index in 0..<60 {
+            try publish(host, id(index), address: addresses[index % 4], namespace: index % 2 == 0 ? "ext1" : "ext2", ports: ["\(9000 + index):80"])
+        }
+        // .2 keeps its last, .3 one in the middle, .4 and .5 none; and the teardown of p20
+        // (to .2) fails: refused at the 21st unpublish batch (p00 … p19 go before it).
+        let keeping: Set<String> = [id(56), id(29)]
+        host.nftables.applyErrorDelay = 20
+        host.nftables.nextApplyError = BerthError(.kernel, "refused by the test")
+        let report = try host.manager.prunePublications(group: "ext", keeping: keeping)
+        #expect(report.failed.map(\.id) == [id(20)], "\(report.failed)")
+        #expect(report.endpoints.count == 57)
+        #expect(Set(try host.manager.publications().map(\.id)) == keeping.union([id(20)]))
+        // .2's element was handed on from p00 to p20, which keeps it: it serves p56 too.
+        let set = hairpinSet(host)
+        let elements = set.matches(of: #/(10\.66\.0\.\d) \. (10\.66\.0\.\d) comment "berth-endpoint (p\d\d) @f4ce0001"/#).map { "\($0.1) \($0.3)" }
+        #expect(elements.count == 2, "\(set)")
+        #expect(elements.contains("10.66.0.3 \(id(29))"), "\(set)")
+        #expect(elements.contains("10.66.0.2 \(id(20))"), "\(set)")
+        #expect(try host.manager.check().isEmpty)
+        // What is left goes with the next prune, every element with it.
+        #expect(Set(try host.manager.prunePublications(group: "ext", keeping: []).endpoints) == keeping.union([id(20)]))
+        #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+    }
+
     @Test("a prune whose teardown of one publication fails keeps that one, with its record and elements, and removes the others")
     func pruneGoesOn() throws {
         let host = try wiredHost()
@@ -193,6 +223,22 @@ struct PublicationHairpinPolicyTests {
         // The next prune removes it.
         #expect(try host.manager.prunePublications(group: "ext", keeping: []).endpoints == ["pub1"])
         #expect(!host.nftables.ruleset.contains("berth-endpoint"))
+    }
+
+    @Test("a prune whose conntrack cleanup fails after the elements' deletion keeps the record without elements (its ports reserved), and the next prune runs the cleanup again and removes it")
+    func pruneConntrackFailureKeepsRecord() throws {
+        let host = try wiredHost()
+        // A datagram port: its flows are cleaned up (a TCP-only publication's are not).
+        try publish(host, "pub1", ports: ["5353:53/udp"])
+        host.kernel.refuse("conntrack entries", errno: FakeErrno.permission)
+        let report = try host.manager.prunePublications(group: "ext", keeping: [])
+        #expect(report.endpoints.isEmpty && report.failed.map(\.id) == ["pub1"], "\(report)")
+        #expect(try host.manager.publications().map(\.id) == ["pub1"])
+        #expect(!host.nftables.ruleset.contains("berth-endpoint pub1"), "the elements' deletion is the kernel's, not rolled back")
+        let mark = host.kernel.mark
+        #expect(try host.manager.prunePublications(group: "ext", keeping: []).endpoints == ["pub1"])
+        #expect(host.kernel.operations(since: mark).contains { $0.contains("conntrack entries") })
+        #expect(try host.manager.publications().isEmpty)
     }
 
     /// Turns Berth's IPv4 table back into what a Berth before the hairpin set made: no
@@ -262,6 +308,62 @@ struct PublicationHairpinPolicyTests {
         #expect(host.nftables.ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(host.nftables.ruleset)")
         #expect(try host.manager.check().isEmpty)
         #expect(try other.manager.check().isEmpty)
+    }
+
+    /// Has `count` batches of another program commit, each right before one of `host`'s
+    /// next applies (between its read and its batch): a table of its own, `ip otherN`.
+    private func busyHost(_ host: FakeHost, changes count: Int) {
+        var made = 0
+        func armed() -> () -> Void {
+            {
+                made += 1
+                var theirs = Transaction()
+                theirs.add(.table(Table(.ip, "other\(made)")))
+                try? host.nftables.backend.apply(theirs)
+                if made < count { host.nftables.beforeNextApply = armed() }
+            }
+        }
+        host.nftables.beforeNextApply = armed()
+    }
+
+    @Test("a network's upgrade of an earlier Berth's table survives three batches of other processes in a row, planned anew each time, adding nothing twice")
+    func earlierTableUpgradeBusyHost() throws {
+        let host = try wiredHost()
+        try host.network()
+        try downgrade(host)
+        busyHost(host, changes: 3)
+        try host.network("db", subnet: "10.89.0.0/24")
+        #expect(host.nftables.beforeNextApply == nil)
+        let ruleset = host.nftables.ruleset
+        #expect(ruleset.contains("table ip other3") && ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(ruleset)")
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("a network's upgrade overtaken by other processes' batches at every one of its 5 plans fails with a conflict that says so, leaving nothing")
+    func earlierTableUpgradeNeverSettles() throws {
+        let host = try wiredHost()
+        try host.network()
+        try downgrade(host)
+        busyHost(host, changes: 50)
+        let error = refusal { try host.network("db", subnet: "10.89.0.0/24") }
+        expect(error, .conflict, ["Berth's nftables tables changed 5 times while network db's rules were being installed"])
+        host.nftables.beforeNextApply = nil
+        #expect(try host.manager.networks().map(\.name) == ["web"])
+        #expect(!host.nftables.ruleset.contains("berth-network db"))
+    }
+
+    @Test("a publish that upgrades an earlier Berth's table survives three batches of other processes in a row (one before its first try), adding the rule once")
+    func earlierTablePublishBusyHost() throws {
+        let host = try wiredHost()
+        try host.network()
+        try downgrade(host)
+        busyHost(host, changes: 3)
+        try publish(host, "pub1", ports: ["8080:80"])
+        #expect(host.nftables.beforeNextApply == nil)
+        let ruleset = host.nftables.ruleset
+        #expect(ruleset.contains("table ip other3") && ruleset.ranges(of: "@publication_hairpin masquerade").count == 1, "\(ruleset)")
+        #expect(hairpinSet(host).contains("berth-endpoint pub1"))
+        #expect(try host.manager.check().isEmpty)
     }
 
     @Test("a table an earlier Berth made: a publish adds the set and its rule in their place, in its batch; check and reconcile without a publish")

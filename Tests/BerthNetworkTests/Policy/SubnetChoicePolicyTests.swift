@@ -41,4 +41,17 @@ struct SubnetChoicePolicyTests {
         host.kernel.subnetChoiceHeldElsewhere = false
         #expect(try host.manager.createNetwork(NetworkOptions(name: "web")).subnet != nil)
     }
+
+    @Test("a store whose lock budget is spent does not wait for the subnet choice, and the refusal says the budget ran out, not 'after 0.0 seconds' of a timeout")
+    func budgetSpent() throws {
+        let host = try FakeHost()
+        let store = try StateStore(directory: host.stateDirectory, lockTimeout: .seconds(30), totalLockWait: .zero)
+        let manager = NetworkManager(store: store, host: host.handle)
+        host.kernel.subnetChoiceHeldElsewhere = true
+        let error = refusal { try manager.createNetwork(NetworkOptions(name: "web")) }
+        #expect(error?.message == "timed out after 0.0 seconds waiting for the subnet choice of host namespace host: this call's lock budget ran out "
+                + "(0.0 seconds from the moment it opened Berth's state); another process (another Berth state directory) is creating a network there",
+                "\(String(describing: error))")
+        #expect(try host.manager.networks().isEmpty)
+    }
 }
