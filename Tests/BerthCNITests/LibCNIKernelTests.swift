@@ -96,7 +96,8 @@ extension LibCNIKernelTests {
     }
 }
 
-/// Builds the Go driver once per test process, offline, from Debian's libcni sources.
+/// Builds the Go driver once per test process, offline, from Debian's libcni sources (Go's
+/// cache makes a rebuild of an unchanged driver cheap).
 enum LibCNIDriver {
     static let gopath = "/usr/share/gocode"
 
@@ -112,8 +113,11 @@ enum LibCNIDriver {
         lock.lock()
         defer { lock.unlock() }
         if let built { return built }
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("libcni/driver.go").path
-        let dir = NSTemporaryDirectory() + "berth-libcni-\(getpid())"
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let source = here.appendingPathComponent("libcni/driver.go").path
+        // Under the package's .build (ignored by git, removed with the build), not the temp
+        // directory: one driver and Go cache for every test run, none left behind per run.
+        let dir = here.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/libcni-driver").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let output = dir + "/driver"
         let go = Command.run(["go", "build", "-o", output, source],

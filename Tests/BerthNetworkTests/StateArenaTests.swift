@@ -16,37 +16,44 @@ struct StateArenaTests {
             guard StateStore.allocateForOneCommand() else { exit(10) }
             let temp: TempState
             do { temp = try TempState() } catch { exit(11) }
-            defer { temp.cleanup() }
-            do {
-                let store = try temp.open()
-                _ = try store.write { tx throws(BerthError) in
-                    try tx.db().execute("CREATE TABLE scratch (n INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
-                    // 3,000 rows of 3,000 bytes (row n: the letter n % 26 + 'A' repeated), a page
-                    // cache of SQLite's default 2 MiB and every statement's memory, much of it
-                    // freed on the way.
-                    for n in 0..<3_000 {
-                        try tx.db().execute("INSERT INTO scratch (n, payload) VALUES (?1, CAST(replace(hex(zeroblob(1500)), '0', char(65 + ?1 % 26)) AS BLOB))",
-                                            [.integer(Int64(n))])
-                    }
-                }
-                // One 18 MB result grown by realloc: it leaves the arena for the default allocator.
-                let text = try store.read { tx throws(BerthError) in
-                    try tx.db().queryFirst("SELECT group_concat(hex(payload), '') FROM scratch") { $0.text(0) }
-                }
-                // Row n's 3,000 bytes in hex: "41" … for 'A', 6,000 characters a row, in order.
-                let hex = (0..<26).map { String(repeating: String(65 + $0, radix: 16, uppercase: true), count: 3_000) }
-                var expected = ""
-                for n in 0..<3_000 { expected += hex[n % 26] }
-                guard text == expected else { exit(12) }
-                let rows = try store.read { tx throws(BerthError) in
-                    try tx.db().queryFirst("SELECT count(*), sum(length(payload)) FROM scratch") { ($0.int(0), $0.int(1)) }
-                }
-                guard let rows, rows.0 == 3_000, rows.1 == 9_000_000 else { exit(13) }
-            } catch {
-                exit(14)
-            }
-            exit(0)
+            // exit() skips defer: the directory is removed before the status is reported.
+            let status = Self.arenaRoundTrip(temp)
+            temp.cleanup()
+            exit(status)
         }
+    }
+
+    /// arenaAndBeyond's body in the exit test's process: 0 when every row came back.
+    private static func arenaRoundTrip(_ temp: TempState) -> Int32 {
+        do {
+            let store = try temp.open()
+            _ = try store.write { tx throws(BerthError) in
+                try tx.db().execute("CREATE TABLE scratch (n INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+                // 3,000 rows of 3,000 bytes (row n: the letter n % 26 + 'A' repeated), a page
+                // cache of SQLite's default 2 MiB and every statement's memory, much of it
+                // freed on the way.
+                for n in 0..<3_000 {
+                    try tx.db().execute("INSERT INTO scratch (n, payload) VALUES (?1, CAST(replace(hex(zeroblob(1500)), '0', char(65 + ?1 % 26)) AS BLOB))",
+                                        [.integer(Int64(n))])
+                }
+            }
+            // One 18 MB result grown by realloc: it leaves the arena for the default allocator.
+            let text = try store.read { tx throws(BerthError) in
+                try tx.db().queryFirst("SELECT group_concat(hex(payload), '') FROM scratch") { $0.text(0) }
+            }
+            // Row n's 3,000 bytes in hex: "41" … for 'A', 6,000 characters a row, in order.
+            let hex = (0..<26).map { String(repeating: String(65 + $0, radix: 16, uppercase: true), count: 3_000) }
+            var expected = ""
+            for n in 0..<3_000 { expected += hex[n % 26] }
+            guard text == expected else { return 12 }
+            let rows = try store.read { tx throws(BerthError) in
+                try tx.db().queryFirst("SELECT count(*), sum(length(payload)) FROM scratch") { ($0.int(0), $0.int(1)) }
+            }
+            guard let rows, rows.0 == 3_000, rows.1 == 9_000_000 else { return 13 }
+        } catch {
+            return 14
+        }
+        return 0
     }
 
     @Test("two threads with a store each allocate through the arena at once and both read back every row")
