@@ -50,6 +50,11 @@ struct SpawnStep {
                 return BerthError(.system, "cannot mount volume \(volume): its target's directory is on a read-only filesystem",
                                   hint: "mount it on a directory that exists in the root filesystem", parameter: "volumes", cause: error)
             }
+            if error.code == ELOOP {
+                // spawn.c, open_target: no magic link (/proc/self/fd/N, …) is followed to a target.
+                return BerthError(.invalidArgument, "cannot mount volume \(volume): the path to its target in the root filesystem loops or goes through a link into /proc, which berth does not follow",
+                                  hint: "mount it on a path of the root filesystem's own directories", parameter: "volumes", cause: error)
+            }
             return BerthError.system("mount volume \(volume) in the container", error).with(parameter: "volumes")
         }
         switch Int(rawValue) {
@@ -73,6 +78,10 @@ struct SpawnStep {
             if error.code == ENOENT || error.code == ENOTDIR {
                 return BerthError(.notFound, "working directory \(dir) does not exist in the container", object: .file(dir), parameter: "workingDirectory",
                                   remedy: .chooseAnother(parameter: "workingDirectory"), cause: error)
+            }
+            if error.code == ELOOP {
+                return BerthError(.invalidArgument, "working directory \(dir): its path in the root filesystem loops or goes through a link into /proc, which berth does not follow",
+                                  parameter: "workingDirectory", remedy: .chooseAnother(parameter: "workingDirectory"), cause: error)
             }
             return .system("change to working directory \(dir)", error)
         case Int(BERTH_STEP_BIND_ROOTFS), Int(BERTH_STEP_PIVOT_ROOT):
