@@ -1231,6 +1231,12 @@ static void finish_and_exec(struct berth_exec_config *c, const struct init_areas
     if (c->set_user && become_user(c, c->limit_caps)) fail(c, BERTH_STEP_USER);
     if (c->limit_caps && set_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
+    // Again, after the last change of credentials: a change of uid (become_user) sets
+    // dumpable to fs.suid_dumpable, so with it at 1 the child would be dumpable from
+    // setresuid to execve — berth's image, still holding the container's capabilities, in a
+    // pid namespace where `berth exec` meets the container's processes of that uid. (The
+    // --init path does the same before its fork: exec_under_init.)
+    make_undumpable();
     if (init) exec_under_init(c, path, console, init);
     unblock_signals();
     execve(path, c->argv, c->envp);
