@@ -806,6 +806,8 @@ static int switch_user(const struct berth_exec_config *c) {
 }
 
 /// The first candidate that is a regular file we may execute; NULL with errno when none is.
+/// Looked up as the caller (root), before the user switch: a candidate that user may not
+/// execute is found all the same, and exec_command goes past it.
 static const char *find_command(const struct berth_exec_config *c) {
     int first_error = ENOENT;
     for (const char *const *p = c->candidates; *p; p++) {
@@ -817,6 +819,23 @@ static const char *find_command(const struct berth_exec_config *c) {
     }
     errno = first_error;
     return NULL;
+}
+
+/// execve of `path` (find_command's), then, where that is refused with EACCES (the
+/// switched user may not execute it, or search a directory on its way; a noexec mount),
+/// of the PATH candidates after it, as execvp goes on: one that is missing (ENOENT,
+/// ENOTDIR, …) or refused too is skipped, another error stops the search with that error,
+/// and EACCES is what is reported when none ran. Returns only on failure, errno set.
+static void exec_command(const struct berth_exec_config *c, const char *path) {
+    execve(path, c->argv, c->envp);
+    if (errno != EACCES) return;
+    const char *const *p = c->candidates;
+    while (*p && *p != path) p++;
+    for (p = *p ? p + 1 : p; *p; p++) {
+        execve(*p, c->argv, c->envp);
+        if (errno != EACCES && errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV && errno != ETIMEDOUT) return;
+    }
+    errno = EACCES;
 }
 
 /// Closes every descriptor from 3 up except those in `keep` (each -1 or >= 3; sorted here);
@@ -1135,7 +1154,7 @@ static void exec_under_init(struct berth_exec_config *c, const char *path, int c
         if (setpgid(0, 0)) fail(c, BERTH_STEP_INIT);
         if (console >= 0 && tcsetpgrp(0, (pid_t)syscall(SYS_getpid))) fail(c, BERTH_STEP_TERMINAL);
         unblock_signals();
-        execve(path, c->argv, c->envp);
+        exec_command(c, path);
         fail(c, BERTH_STEP_EXEC);
     }
     run_init(c, pid, areas);
@@ -1239,7 +1258,7 @@ static void finish_and_exec(struct berth_exec_config *c, const struct init_areas
     make_undumpable();
     if (init) exec_under_init(c, path, console, init);
     unblock_signals();
-    execve(path, c->argv, c->envp);
+    exec_command(c, path);
     fail(c, BERTH_STEP_EXEC);
 }
 
