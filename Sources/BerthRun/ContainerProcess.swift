@@ -39,8 +39,10 @@ public final class ContainerProcess: Sendable {
     /// it reads there the command's output. The caller owns it and closes it.
     public let terminal: Int32?
     private let pidfd: Int32
-    /// What the command was, for error messages.
+    /// What the command was, and the user it runs as (`-u`, nil: the caller's), for error
+    /// messages: the user switch and the exec are reported after the release (`awaitExec`).
     private let program: String
+    private let user: String?
     private let phase: Mutex<Phase>
     /// Held while reaping, so concurrent waits share one result.
     private let exit = Mutex<ContainerExit?>(nil)
@@ -54,11 +56,12 @@ public final class ContainerProcess: Sendable {
         case aborted
     }
 
-    private init(pid: Int32, pidfd: Int32, program: String, phase: Phase, terminal: Int32? = nil) {
+    private init(pid: Int32, pidfd: Int32, program: String, user: String?, phase: Phase, terminal: Int32? = nil) {
         self.pid = pid
         self.terminal = terminal
         self.pidfd = pidfd
         self.program = program
+        self.user = user
         self.phase = Mutex(phase)
     }
 
@@ -166,7 +169,7 @@ public final class ContainerProcess: Sendable {
         let report = StatusRecord.read(from: status.read)
         // The terminal is sent before the ready report, so it is waiting in the socket.
         let master = if case .ready = report, let console { console.receive() } else { Int32?.none }
-        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: spec.command[0], phase: .held(startFd: start.write, statusFd: status.read),
+        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: spec.command[0], user: spec.user, phase: .held(startFd: start.write, statusFd: status.read),
                                      terminal: master)
         switch report {
         case .ready:
@@ -270,7 +273,7 @@ public final class ContainerProcess: Sendable {
         close(status.read)
         // Sent before exec, so it is waiting in the socket once the status pipe closed.
         let master = if case .ended = report, let console { console.receive() } else { Int32?.none }
-        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: command[0], phase: .running, terminal: master)
+        let child = ContainerProcess(pid: pid, pidfd: pidfd, program: command[0], user: user, phase: .running, terminal: master)
         switch report {
         case .ended:
             if console != nil, master == nil {
@@ -281,7 +284,7 @@ public final class ContainerProcess: Sendable {
             return child
         case .failed(let step, let error):
             child.reapAfterFailure()
-            throw SpawnStep(rawValue: step).error(error, program: command[0], spec: nil, ulimits: ulimits)
+            throw SpawnStep(rawValue: step).error(error, program: command[0], spec: nil, user: user, ulimits: ulimits)
         case .ready, .unreadable:
             child.reapAfterFailure()
             throw BerthError(.internalError, "the process entering container \(target) sent an unexpected report")
@@ -347,7 +350,7 @@ public final class ContainerProcess: Sendable {
             return
         case .failed(let step, let error):
             reapAfterFailure()
-            throw SpawnStep(rawValue: step).error(error, program: program, spec: nil)
+            throw SpawnStep(rawValue: step).error(error, program: program, spec: nil, user: user)
         case .ready, .unreadable:
             reapAfterFailure()
             throw BerthError(.internalError, "container process \(pid) sent an unexpected report")

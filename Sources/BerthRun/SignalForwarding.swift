@@ -72,8 +72,10 @@ public enum SignalForwarding {
     /// What a foreground run or exec forwards. SIGTSTP too, as `docker run` does: a ^Z at a
     /// terminal without `-t` must not stop the supervisor (the command, in a session of its
     /// own, would run on unread and unreaped, and a `stop` from elsewhere would wait for an
-    /// exit nobody records); the command gets it, and one that does not handle it as PID 1
-    /// is not stopped by it.
+    /// exit nobody records); the command gets it. A command that is PID 1 is stopped by it
+    /// only if it handles it so (the kernel drops a PID 1's default-action signals); under
+    /// `--init` the command is not PID 1, and the init passes it on: it stops the command, as
+    /// under tini, until a SIGCONT.
     public static let defaultSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTSTP]
 
     /// Ignored while forwarding: a supervisor put in the background (`berth run … &`) keeps

@@ -41,14 +41,22 @@ struct SpawnStep {
     let rawValue: Int32
 
     /// `ulimits`: those the child was to set (`BERTH_STEP_RLIMIT` names the one refused).
-    func error(_ error: Errno, program: String, spec: ContainerSpec?, ulimits: [Ulimit] = []) -> BerthError {
+    /// `user`: the user the command was to run as (`-u`), when there is no `spec` to say it
+    /// (a failure reported after the release, or `berth exec`'s).
+    func error(_ error: Errno, program: String, spec: ContainerSpec?, user: String? = nil, ulimits: [Ulimit] = []) -> BerthError {
         let rootfs = spec?.rootfs ?? "the root filesystem"
+        let user = user ?? spec?.user
         if Int(rawValue) >= Int(BERTH_STEP_VOLUME) {
             let index = Int(rawValue) - Int(BERTH_STEP_VOLUME)
             let volume = spec.flatMap { index < $0.mounts.count ? $0.mounts[index].description : nil } ?? "number \(index + 1)"
             if error.code == EROFS {
                 return BerthError(.system, "cannot mount volume \(volume): its target's directory is on a read-only filesystem",
                                   hint: "mount it on a directory that exists in the root filesystem", parameter: "volumes", cause: error)
+            }
+            if error.code == ELOOP {
+                // spawn.c, open_target: no magic link (/proc/self/fd/N, …) is followed to a target.
+                return BerthError(.invalidArgument, "cannot mount volume \(volume): the path to its target in the root filesystem loops or goes through a link into /proc, which berth does not follow",
+                                  hint: "mount it on a path of the root filesystem's own directories", parameter: "volumes", cause: error)
             }
             return BerthError.system("mount volume \(volume) in the container", error).with(parameter: "volumes")
         }
@@ -64,6 +72,14 @@ struct SpawnStep {
         case Int(BERTH_STEP_EXEC):
             // parameter "command": the command's own failure, which `berth run` exits 126 or
             // 127 for (docker's codes), not a set-up failure.
+            if error.code == EACCES {
+                // The lookup ran as root, before the user switch (spawn.c, find_command): the
+                // file was found executable, and the kernel refused it to the user after.
+                let who = user.map { " to user \($0)" } ?? ""
+                return BerthError(.permissionDenied, "cannot execute \"\(program)\": permission denied\(who)",
+                                  hint: "give\(user == nil ? "" : " that user") execute permission on it and search permission on its directories; a file on a noexec mount cannot be executed",
+                                  parameter: "command", cause: error)
+            }
             let hint = error.code == ENOENT
                 ? "a dynamically linked program needs its loader and libraries inside the root filesystem"
                 : "check that \(program) is a program for this machine"
@@ -73,6 +89,10 @@ struct SpawnStep {
             if error.code == ENOENT || error.code == ENOTDIR {
                 return BerthError(.notFound, "working directory \(dir) does not exist in the container", object: .file(dir), parameter: "workingDirectory",
                                   remedy: .chooseAnother(parameter: "workingDirectory"), cause: error)
+            }
+            if error.code == ELOOP {
+                return BerthError(.invalidArgument, "working directory \(dir): its path in the root filesystem loops or goes through a link into /proc, which berth does not follow",
+                                  parameter: "workingDirectory", remedy: .chooseAnother(parameter: "workingDirectory"), cause: error)
             }
             return .system("change to working directory \(dir)", error)
         case Int(BERTH_STEP_BIND_ROOTFS), Int(BERTH_STEP_PIVOT_ROOT):
@@ -115,7 +135,7 @@ struct SpawnStep {
                               hint: "give the container a devpts on /dev/pts again (it has one when it starts), or run the command without a terminal",
                               cause: error)
         case Int(BERTH_STEP_USER):
-            return BerthError.system("switch to user \(spec?.user ?? "as asked")", error).with(parameter: "user")
+            return BerthError.system("switch to user \(user ?? "as asked")", error).with(parameter: "user")
         case Int(BERTH_STEP_READONLY_ROOT):
             return BerthError.system("make \(rootfs) read-only in the container", error).with(parameter: "readOnlyRootfs")
         case Int(BERTH_STEP_CGROUP):

@@ -84,8 +84,10 @@
 #ifndef SYS_openat2
 #define SYS_openat2 437
 #endif
-/// The kernel's struct open_how of openat2(2) (Linux 5.6) and its RESOLVE_NO_SYMLINKS.
+/// The kernel's struct open_how of openat2(2) (Linux 5.6), its RESOLVE_NO_MAGICLINKS and
+/// RESOLVE_NO_SYMLINKS.
 struct berth_open_how { uint64_t flags, mode, resolve; };
+#define BERTH_RESOLVE_NO_MAGICLINKS 0x02
 #define BERTH_RESOLVE_NO_SYMLINKS 0x04
 
 // MARK: - Child helpers (async-signal-safe only)
@@ -443,35 +445,117 @@ static int mount_sys(int read_only, int own_root) {
 
 // MARK: - Bind mounts and a read-only root
 
-/// Creates the missing directories of an absolute path (not its last component unless
-/// `last` is set), as mkdir -p. Runs inside the container's root: symlinks resolve there.
-static int make_parents(const char *target, int last) {
-    char path[PATH_MAX];
-    size_t length = strlen(target);
-    if (length + 1 > sizeof path) { errno = ENAMETOOLONG; return -1; }
-    memcpy(path, target, length + 1);
-    for (size_t i = 1; i <= length; i++) {
-        if (path[i] != '/' && path[i] != 0) continue;
-        if (path[i] == 0 && !last) break;
-        char saved = path[i];
-        path[i] = 0;
-        if (mkdir(path, 0755) && errno != EEXIST) return -1;
-        path[i] = saved;
+/// The kernel's limit on symbolic links followed in one lookup (ELOOP past it).
+enum { most_links = 40 };
+
+/// openat2(RESOLVE_NO_MAGICLINKS) by hand, for a kernel before 5.6 or a filter around berth
+/// that refuses openat2: `path` is walked one component at a time with O_NOFOLLOW, an
+/// ordinary link's text read and walked in its place (from the root when it is absolute,
+/// as the kernel would: this runs after pivot_root, so that is the container's root), so
+/// no link is ever followed by the kernel. A link that lives on procfs is refused (ELOOP)
+/// rather than read: the magic links (/proc/PID/fd/N, root, cwd, exe, ns/…) are all
+/// there, and their text does not say where they lead; /proc/self, an ordinary link there,
+/// is refused with them, stricter than openat2 (no volume target has a reason to go
+/// through /proc). `flags`: O_DIRECTORY, O_NOFOLLOW (the last component not followed).
+static int follow_by_hand(int dirfd, const char *path, int flags) {
+    char rest[PATH_MAX], link[PATH_MAX];
+    size_t length = strlen(path);
+    if (length >= sizeof rest) { errno = ENAMETOOLONG; return -1; }
+    memcpy(rest, path, length + 1);
+    int current = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (current < 0) return -1;
+    int links = 0;
+    size_t at = 0;
+    for (;;) {
+        if (rest[at] == '/') {
+            int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (root < 0) return closing(current, -1);
+            close(current);
+            current = root;
+            while (rest[at] == '/') at++;
+        }
+        if (!rest[at]) return current; // "/", or a link to it: a directory
+        size_t end = at, next;
+        while (rest[end] && rest[end] != '/') end++;
+        for (next = end; rest[next] == '/'; next++) {}
+        int last = !rest[next];
+        char saved = rest[end];
+        rest[end] = 0;
+        int fd = openat(current, rest + at, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        rest[end] = saved;
+        if (fd < 0) return closing(current, -1);
+        struct stat st;
+        if (fstat(fd, &st)) { close(fd); return closing(current, -1); }
+        if (S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW))) {
+            struct statfs fs;
+            ssize_t n = -1;
+            if (fstatfs(fd, &fs) == 0) {
+                if ((unsigned long)fs.f_type == PROC_SUPER_MAGIC || ++links > most_links) errno = ELOOP;
+                else n = readlinkat(fd, "", link, sizeof link);
+            }
+            close(fd);
+            if (n < 0) return closing(current, -1);
+            // The link's text in place of its name: `link/rest`, or `link` when it was last.
+            size_t tail = strlen(rest + next);
+            if (n == 0) { errno = ENOENT; return closing(current, -1); }
+            if ((size_t)n + 1 + tail >= sizeof rest) { errno = ENAMETOOLONG; return closing(current, -1); }
+            memmove(rest + n + 1, rest + next, tail + 1);
+            memcpy(rest, link, (size_t)n);
+            rest[n] = tail ? '/' : 0;
+            at = 0;
+            continue;
+        }
+        close(current);
+        if (last) {
+            if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) { close(fd); errno = ENOTDIR; return -1; }
+            return fd;
+        }
+        if (!S_ISDIR(st.st_mode)) { close(fd); errno = ENOTDIR; return -1; }
+        current = fd;
+        at = next;
     }
-    return 0;
 }
 
-/// A file volume's target, as a descriptor to mount on. One that exists is never opened for
-/// reading or writing — a FIFO would block the set-up forever, a device node would be
-/// opened by root with every capability —, only looked up (O_PATH; links resolve inside
-/// the container's root, as /etc/localtime's); a missing one is made empty, with no link
-/// followed and nothing there before (O_EXCL). A directory is EISDIR: a file's tree cannot
-/// be attached there.
-static int file_target(const char *target) {
-    int fd = open(target, O_PATH | O_CLOEXEC);
+/// `name` in `dirfd`, looked up (O_PATH, plus `flags`: O_DIRECTORY) following ordinary
+/// symbolic links — inside the container's root: this runs after pivot_root — but never a
+/// magic link (ELOOP). Why: while the volumes' targets are made, their detached copies are
+/// open here, reachable as /proc/self/fd/N. A read-only one becomes read-only before any
+/// target is made (mount_volumes), but where mount_setattr is missing (Linux < 5.12) or
+/// refused (a seccomp profile around berth), only once attached: until then an image's link
+/// `/app -> /proc/self/fd/N` would have berth make a target's directories or file in the
+/// host directory the user mounted read-only. openat2 refuses magic links in the kernel
+/// (Linux 5.6); before it, or where a filter refuses openat2, follow_by_hand does.
+static int open_following(int dirfd, const char *name, int flags) {
+    struct berth_open_how how = { (uint64_t)(O_PATH | O_CLOEXEC | flags), 0, BERTH_RESOLVE_NO_MAGICLINKS };
+    int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return fd;
+    return follow_by_hand(dirfd, name, flags);
+}
+
+/// What open_target makes of a path's last component.
+enum target_kind {
+    /// A directory volume's mount point or the working directory: made if missing (mkdir -p),
+    /// then looked at itself, a link not followed (the mount goes onto the link as before).
+    TARGET_DIRECTORY,
+    /// A file volume's: see file_target.
+    TARGET_FILE,
+    /// Berth's own /etc files in a rootfs: nothing made on the way; the file made if missing
+    /// (no link followed, nothing there before), mounted onto the name itself; a directory
+    /// there is EISDIR (skipped).
+    TARGET_OPTIONAL,
+};
+
+/// A file volume's target in `dir`, as a descriptor to mount on. One that exists is never
+/// opened for reading or writing — a FIFO would block the set-up forever, a device node
+/// would be opened by root with every capability —, only looked up (O_PATH; ordinary links
+/// resolve inside the container's root, as /etc/localtime's); a missing one is made empty,
+/// with no link followed and nothing there before (O_EXCL). A directory is EISDIR: a file's
+/// tree cannot be attached there.
+static int file_target(int dir, const char *name) {
+    int fd = open_following(dir, name, 0);
     if (fd < 0) {
         if (errno != ENOENT) return -1;
-        return open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        return openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     }
     struct stat st;
     if (fstat(fd, &st)) return closing(fd, -1);
@@ -479,9 +563,66 @@ static int file_target(const char *target) {
     return fd;
 }
 
+/// The absolute `target`, looked up from the container's root (after pivot_root) one
+/// component at a time, each missing directory on the way made (mkdir -p, 0755; not for
+/// TARGET_OPTIONAL) in the directory reached so far, never through a path, and each one
+/// entered with open_following: no magic link is followed, so nothing is made outside the
+/// container's root (see open_following). Returns a descriptor of the last component,
+/// made as `kind` says, to mount on.
+static int open_target(const char *target, enum target_kind kind) {
+    char path[PATH_MAX];
+    size_t length = strlen(target);
+    if (length + 1 > sizeof path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(path, target, length + 1);
+    int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    char *name = path;
+    for (;;) {
+        while (*name == '/') name++;
+        char *end = name;
+        while (*end && *end != '/') end++;
+        char *next = end;
+        while (*next == '/') next++;
+        if (!*next) { *end = 0; break; }
+        *end = 0;
+        if (kind != TARGET_OPTIONAL && mkdirat(dir, name, 0755) && errno != EEXIST) return closing(dir, -1);
+        int sub = open_following(dir, name, O_DIRECTORY);
+        close(dir);
+        if (sub < 0) return -1;
+        dir = sub;
+        name = next;
+    }
+    if (!*name) {
+        // The root itself: a directory, never a file's target.
+        if (kind == TARGET_DIRECTORY) return dir;
+        close(dir);
+        errno = EISDIR;
+        return -1;
+    }
+    int fd = -1;
+    if (kind == TARGET_DIRECTORY) {
+        if (mkdirat(dir, name, 0755) && errno != EEXIST) return closing(dir, -1);
+        fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    } else if (kind == TARGET_FILE) {
+        fd = file_target(dir, name);
+    } else {
+        fd = open_following(dir, name, 0);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) { close(fd); errno = EISDIR; return closing(dir, -1); }
+        if (fd >= 0) {
+            close(fd);
+            fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        } else if (errno == ENOENT) {
+            fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        }
+    }
+    return closing(dir, fd);
+}
+
 /// Attaches each volume's source (a detached copy of the host's mount tree, made by the
 /// parent with open_tree) over its target (created if missing), private, read-only if asked.
-/// Runs after pivot_root: the target resolves inside the container's root. (Without a rootfs
+/// Runs after pivot_root: the target resolves inside the container's root, through no
+/// magic link (open_target). (Without a rootfs
 /// only Berth's optional /etc files come here, over existing host files in the container's
 /// private mount namespace.) (A plain bind of
 /// the host path would not do: the source's mounts belong to the parent's mount namespace,
@@ -493,7 +634,9 @@ static void mount_volumes(struct berth_spawn_config *c) {
     // where a seccomp filter around berth refuses the call (EPERM from a profile older than
     // it), only the top mount once moved, as older Docker. All of them first: the copies
     // stay open (as /proc/self/fd/N) while the targets below are made, and a target the
-    // rootfs links to a later read-only volume's copy would otherwise be made in it.
+    // rootfs links to a later read-only volume's copy would otherwise be made in it. Where
+    // the call is missing or refused, the copies stay writable until attached: the targets
+    // are then kept out of them by open_target, which follows no magic link.
     int recursive[c->mount_count > 0 ? c->mount_count : 1];
     for (int i = 0; i < c->mount_count; i++) {
         const struct berth_bind_mount *m = &c->mounts[i];
@@ -507,41 +650,39 @@ static void mount_volumes(struct berth_spawn_config *c) {
         const struct berth_bind_mount *m = &c->mounts[i];
         int step = BERTH_STEP_VOLUME + i;
         int target_fd = -1;
-        if (m->optional) {
-            // Symlinks resolve inside the container's root (this runs after pivot_root).
+        if (m->optional && !c->rootfs) {
+            // On the host's files: only over one that exists, never one made on the host.
             struct stat st;
-            if (stat(m->target, &st) == 0) {
-                if (S_ISDIR(st.st_mode)) continue;
-            } else if (!c->rootfs) {
-                // On the host's files: only over one that exists, never one made on the host.
-                continue;
-            } else {
-                // No /etc, a read-only /etc, a dangling symlink (O_EXCL): nothing to mount on.
-                int fd = open(m->target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                if (fd < 0) continue;
-                close(fd);
-            }
+            if (stat(m->target, &st) != 0 || S_ISDIR(st.st_mode)) continue;
+        } else if (m->optional) {
+            // No /etc, a read-only /etc, a dangling symlink (O_EXCL), a directory, a path
+            // through a magic link: nothing to mount on.
+            if ((target_fd = open_target(m->target, TARGET_OPTIONAL)) < 0) continue;
         } else if (!c->rootfs) {
             // A volume needs a root filesystem (checked before the clone): never on the host's.
             fail(&c->exec, step);
         } else {
-            if (make_parents(m->target, m->directory)) fail(&c->exec, step);
-            // A file is attached onto the node looked at, never onto what the path names by then.
-            if (!m->directory && (target_fd = file_target(m->target)) < 0) fail(&c->exec, step);
+            // Made and attached onto the node looked at, never onto what the path names by
+            // then; no magic link followed on the way (open_target).
+            target_fd = open_target(m->target, m->directory ? TARGET_DIRECTORY : TARGET_FILE);
+            if (target_fd < 0) fail(&c->exec, step);
         }
         long moved = target_fd >= 0
             ? syscall(SYS_move_mount, m->source_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
-            : syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target,
-                      // On the host's files, onto the file a symlink names, as stat saw it
-                      // (/etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf).
-                      MOVE_MOUNT_F_EMPTY_PATH | (c->rootfs ? 0 : MOVE_MOUNT_T_SYMLINKS));
+            // On the host's files, onto the file a symlink names, as stat saw it
+            // (/etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf).
+            : syscall(SYS_move_mount, m->source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS);
         if (target_fd >= 0) closing(target_fd, 0);
         if (moved) fail(&c->exec, step);
+        // The source's descriptor names the mount it attached (/proc/self/fd/N leads to its
+        // root): what follows acts on that mount, never on what the target's path names.
+        char attached[32];
+        fd_path(attached, m->source_fd);
         // The copy keeps the host mount's propagation; as Docker's binds, it is rprivate.
-        if (mount(NULL, m->target, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
+        if (mount(NULL, attached, NULL, MS_REC | MS_PRIVATE, NULL)) fail(&c->exec, step);
         if (m->read_only && !recursive[i]) {
-            unsigned long flags = kept_mount_flags(m->target);
-            if (mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL)) fail(&c->exec, step);
+            unsigned long flags = kept_mount_flags(attached);
+            if (mount(NULL, attached, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL)) fail(&c->exec, step);
         }
     }
 }
@@ -665,6 +806,8 @@ static int switch_user(const struct berth_exec_config *c) {
 }
 
 /// The first candidate that is a regular file we may execute; NULL with errno when none is.
+/// Looked up as the caller (root), before the user switch: a candidate that user may not
+/// execute is found all the same, and exec_command goes past it.
 static const char *find_command(const struct berth_exec_config *c) {
     int first_error = ENOENT;
     for (const char *const *p = c->candidates; *p; p++) {
@@ -676,6 +819,23 @@ static const char *find_command(const struct berth_exec_config *c) {
     }
     errno = first_error;
     return NULL;
+}
+
+/// execve of `path` (find_command's), then, where that is refused with EACCES (the
+/// switched user may not execute it, or search a directory on its way; a noexec mount),
+/// of the PATH candidates after it, as execvp goes on: one that is missing (ENOENT,
+/// ENOTDIR, …) or refused too is skipped, another error stops the search with that error,
+/// and EACCES is what is reported when none ran. Returns only on failure, errno set.
+static void exec_command(const struct berth_exec_config *c, const char *path) {
+    execve(path, c->argv, c->envp);
+    if (errno != EACCES) return;
+    const char *const *p = c->candidates;
+    while (*p && *p != path) p++;
+    for (p = *p ? p + 1 : p; *p; p++) {
+        execve(*p, c->argv, c->envp);
+        if (errno != EACCES && errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV && errno != ETIMEDOUT) return;
+    }
+    errno = EACCES;
 }
 
 /// Closes every descriptor from 3 up except those in `keep` (each -1 or >= 3; sorted here);
@@ -994,7 +1154,7 @@ static void exec_under_init(struct berth_exec_config *c, const char *path, int c
         if (setpgid(0, 0)) fail(c, BERTH_STEP_INIT);
         if (console >= 0 && tcsetpgrp(0, (pid_t)syscall(SYS_getpid))) fail(c, BERTH_STEP_TERMINAL);
         unblock_signals();
-        execve(path, c->argv, c->envp);
+        exec_command(c, path);
         fail(c, BERTH_STEP_EXEC);
     }
     run_init(c, pid, areas);
@@ -1090,9 +1250,15 @@ static void finish_and_exec(struct berth_exec_config *c, const struct init_areas
     if (c->set_user && become_user(c, c->limit_caps)) fail(c, BERTH_STEP_USER);
     if (c->limit_caps && set_capabilities(c->keep_caps)) fail(c, BERTH_STEP_CAPABILITIES);
     if (c->seccomp_filter && c->no_new_privs && install_seccomp(c)) fail(c, BERTH_STEP_SECCOMP);
+    // Again, after the last change of credentials: a change of uid (become_user) sets
+    // dumpable to fs.suid_dumpable, so with it at 1 the child would be dumpable from
+    // setresuid to execve — berth's image, still holding the container's capabilities, in a
+    // pid namespace where `berth exec` meets the container's processes of that uid. (The
+    // --init path does the same before its fork: exec_under_init.)
+    make_undumpable();
     if (init) exec_under_init(c, path, console, init);
     unblock_signals();
-    execve(path, c->argv, c->envp);
+    exec_command(c, path);
     fail(c, BERTH_STEP_EXEC);
 }
 
@@ -1156,7 +1322,12 @@ static void spawn_child(struct berth_spawn_config *c, const struct init_areas *i
     // -w DIR missing in the rootfs is created (mkdir -p, 0755, as root, inside the new root),
     // as runc does: "If the path does not exist, it is created inside the container". Before
     // the root turns read-only. Without a rootfs it would land on the host's files: never.
-    if (c->rootfs && c->exec.workdir && make_parents(c->exec.workdir, 1)) fail(&c->exec, BERTH_STEP_WORKDIR);
+    // No magic link followed on the way (open_target), as for the volumes' targets.
+    if (c->rootfs && c->exec.workdir) {
+        int workdir = open_target(c->exec.workdir, TARGET_DIRECTORY);
+        if (workdir < 0) fail(&c->exec, BERTH_STEP_WORKDIR);
+        close(workdir);
+    }
     // Last: /sys, the volumes' mount points and the working directory had to be created first.
     if (c->rootfs && c->readonly_rootfs && make_root_readonly()) fail(&c->exec, BERTH_STEP_READONLY_ROOT);
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname))) fail(&c->exec, BERTH_STEP_HOSTNAME);

@@ -103,12 +103,141 @@ struct ContainerHardeningKernelTests {
                 unlink(rootfs.path + "/a")
                 try FileManager.default.createSymbolicLink(atPath: rootfs.path + "/a", withDestinationPath: "/proc/self/fd/\(n)")
                 var spec = ContainerSpec(command: ["true"], rootfs: rootfs.path)
-                spec.mounts = [BindMount(source: writable, target: "/a/x"), BindMount(source: readOnly, target: "/ro", readOnly: true)]
+                // Of equal depth, so attached in this order (BindMount.inMountOrder): the
+                // read-only copy is still detached while /a/x is made.
+                spec.mounts = [BindMount(source: writable, target: "/a/x"), BindMount(source: readOnly, target: "/b/ro", readOnly: true)]
                 _ = try? run(spec)
                 let made = FileManager.default.fileExists(atPath: readOnly + "/x")
                 #expect(!made, "descriptor \(n): the target was made in the read-only source")
                 if made { break }
             }
+        }
+    }
+
+    /// Where mount_setattr is missing (Linux < 5.12) or refused (a seccomp profile around
+    /// berth: EPERM), a read-only volume's copy stays writable until it is attached, while
+    /// the targets before it are made: a target under a link to /proc/self/fd/N must then be
+    /// refused, not made in that copy — the host directory the user mounted read-only. The
+    /// lookup that refuses magic links is openat2's, or (openat2 refused too) berth's own
+    /// walk. N is not known here: every number is tried, for a directory's target and a
+    /// file's; none may leave anything in the read-only source, and the runs fail saying
+    /// why. In a process of its own (an exit test), where no test running beside it opens
+    /// descriptors: the copy's number is then the same on every try, and within the range.
+    @Test("without mount_setattr, a volume's target under a link to /proc/self/fd/N is refused, never made in a read-only volume's source",
+          arguments: [[SystemCall.mountSetattr], [SystemCall.mountSetattr, SystemCall.openat2]])
+    func volumeTargetThroughMagicLinkWithoutMountSetattr(refused: [UInt32]) async throws {
+        let result = await #expect(processExitsWith: .exitCode(0), observing: [\.standardErrorContent]) { [refused] in
+            let (status, report) = Self.magicLinkTargets(refused: refused)
+            FileHandle.standardError.write(Data(report.utf8))
+            exit(status)
+        }
+        if let result, result.exitStatus != .exitCode(0) {
+            Issue.record("\(String(decoding: result.standardErrorContent, as: UTF8.self))")
+        }
+    }
+
+    /// The body of volumeTargetThroughMagicLinkWithoutMountSetattr, in the exit test's
+    /// process: 0 when nothing was made in the read-only source, no run succeeded and the
+    /// refusal was said; else a status of its own and what each try gave.
+    private static func magicLinkTargets(refused: [UInt32]) -> (Int32, String) {
+        let rootfs: BusyboxRootfs
+        do { rootfs = try BusyboxRootfs() } catch { return (10, "rootfs: \(error)") }
+        let base = NSTemporaryDirectory() + "berth-magic-\(getpid())-\(UUID().uuidString.prefix(8))"
+        // exit() skips defer: removed before the status is returned.
+        defer {
+            try? FileManager.default.removeItem(atPath: base)
+            rootfs.remove()
+        }
+        let (writable, file, readOnly) = (base + "/rw", base + "/file", base + "/ro")
+        do {
+            for dir in [writable, readOnly] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            try "from the host\n".write(toFile: file, atomically: false, encoding: .utf8)
+        } catch {
+            return (11, "set-up: \(error)")
+        }
+        let root = rootfs.path
+        let highest = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int($0) }.max() ?? 64
+        let outcomes = onThreadRefusing(refused) { () -> [String] in
+            var outcomes: [String] = []
+            for n in 3...(highest + 16) {
+                unlink(root + "/a")
+                guard symlink("/proc/self/fd/\(n)", root + "/a") == 0 else { return ["symlink: errno \(errno)"] }
+                for (source, target) in [(writable, "/a/x"), (file, "/a/f")] {
+                    var spec = ContainerSpec(command: ["true"], rootfs: root)
+                    // Of equal depth, so attached in this order (BindMount.inMountOrder): the
+                    // read-only copy is still detached while the target is made.
+                    spec.mounts = [BindMount(source: source, target: target), BindMount(source: readOnly, target: "/b/ro", readOnly: true)]
+                    do {
+                        let ran = try run(spec)
+                        outcomes.append("\(n) \(target): ran, \(ran.status)")
+                    } catch {
+                        outcomes.append("\(n) \(target): \((error as? BerthError)?.message ?? "\(error)")")
+                    }
+                }
+            }
+            return outcomes
+        }
+        guard let outcomes else { return (12, "could not install a filter refusing \(refused) on a thread") }
+        let report = outcomes.joined(separator: "\n")
+        let made = (try? FileManager.default.contentsOfDirectory(atPath: readOnly)) ?? ["(unreadable)"]
+        if !made.isEmpty { return (1, "made in the read-only source: \(made)\n" + report) }
+        if outcomes.contains(where: { $0.contains(": ran") }) { return (2, "a run succeeded\n" + report) }
+        // The descriptors open in the child (the read-only copy's among them) are named.
+        if !outcomes.contains(where: { $0.contains("goes through a link into /proc, which berth does not follow") }) {
+            return (3, "no run said why\n" + report)
+        }
+        return (0, "")
+    }
+
+    /// Targets under ordinary links still resolve inside the root filesystem, by openat2 or
+    /// (refused) by berth's own walk: absolute and relative links, `..` after a link, a
+    /// file's target that is itself a link; a loop is refused.
+    @Test("a volume's target under ordinary symbolic links is made where they lead inside the root filesystem; a loop is refused",
+          arguments: [[], [SystemCall.openat2]])
+    func volumeTargetThroughOrdinaryLinks(refused: [UInt32]) throws {
+        try withRootfs { rootfs in
+            let host = NSTemporaryDirectory() + "berth-links-\(getpid())-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: host + "/dir", withIntermediateDirectories: true)
+            try "in the directory\n".write(toFile: host + "/dir/hello", atomically: false, encoding: .utf8)
+            try "a file\n".write(toFile: host + "/file", atomically: false, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: host) }
+            let root = rootfs.path
+            let fm = FileManager.default
+            for dir in ["real", "other/deep", "other/sideways"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
+            try fm.createSymbolicLink(atPath: root + "/abs", withDestinationPath: "/real")
+            try fm.createSymbolicLink(atPath: root + "/rel", withDestinationPath: "other/deep")
+            // `..` after a link goes up from where the link led (/other), not from the text's own
+            // place: /other/sideways.
+            try fm.createSymbolicLink(atPath: root + "/up", withDestinationPath: "rel/../sideways")
+            try "old\n".write(toFile: root + "/other/sideways/existing", atomically: false, encoding: .utf8)
+            try fm.createSymbolicLink(atPath: root + "/other/sideways/named", withDestinationPath: "existing")
+            try fm.createSymbolicLink(atPath: root + "/loop1", withDestinationPath: "/loop2")
+            try fm.createSymbolicLink(atPath: root + "/loop2", withDestinationPath: "loop1")
+            let mounts = [BindMount(source: host + "/dir", target: "/abs/made/x"), BindMount(source: host + "/file", target: "/rel/f"),
+                          BindMount(source: host + "/file", target: "/up/named")]
+            let outcome = onThreadRefusing(refused) { () -> (String, String) in
+                let spec = ContainerSpec(command: ["cat", "/real/made/x/hello", "/other/deep/f", "/other/sideways/existing"], rootfs: root, mounts: mounts)
+                let ran: String
+                do {
+                    let result = try run(spec)
+                    ran = result.status == .exited(0) ? result.output : "\(result.status): \(result.errors)"
+                } catch {
+                    ran = "failed: \(error)"
+                }
+                var looping = ContainerSpec(command: ["true"], rootfs: root)
+                looping.mounts = [BindMount(source: host + "/dir", target: "/loop1/x")]
+                do {
+                    _ = try run(looping)
+                    return (ran, "ran")
+                } catch {
+                    return (ran, (error as? BerthError)?.message ?? "\(error)")
+                }
+            }
+            let (ran, loop) = try #require(outcome, "could not install a filter refusing \(refused) on a thread")
+            #expect(ran == "in the directory\na file\na file\n")
+            #expect(loop.contains("loops or goes through a link into /proc"), "\(loop)")
+            // Made where the links lead, inside the root filesystem.
+            #expect(fm.fileExists(atPath: root + "/real/made/x") && fm.fileExists(atPath: root + "/other/deep/f"))
         }
     }
 

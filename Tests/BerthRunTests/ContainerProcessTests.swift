@@ -1,3 +1,4 @@
+import BerthConfine
 import BerthCore
 import BerthNamespace
 import BerthRun
@@ -212,6 +213,58 @@ struct ContainerProcessKernelTests {
             let error = try #require(throws: BerthError.self) { try child.start() }
             #expect(error.message.contains("garbage"))
             #expect(childrenOfThisThread() == before)
+        }
+    }
+
+    /// The command is looked up as root, before the user switch (access(X_OK) passes for
+    /// root with any execute bit): a program only root may run is found, and the kernel
+    /// refuses it to the user at execve — without CAP_DAC_OVERRIDE (`--cap-drop ALL`: with
+    /// Docker's set the user's execve passes on it, as in Docker). That is said as such,
+    /// naming the user; on PATH the search goes on past it, as execvp's, and a later
+    /// candidate runs.
+    @Test("a program the user may not execute: permission denied to that user, and on PATH the next candidate runs, as execvp")
+    func execRefusedToUser() throws {
+        try withRootfs { rootfs in
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: rootfs.path + "/first", withIntermediateDirectories: true)
+            for (path, text, mode) in [("/first/tool", "first", 0o700), ("/bin/tool", "second", 0o755), ("/bin/private", "private", 0o700)] {
+                try "#!/bin/sh\necho \(text)\n".write(toFile: rootfs.path + path, atomically: false, encoding: .utf8)
+                chmod(rootfs.path + path, mode_t(mode))
+            }
+            let before = childrenOfThisThread()
+            let noCapabilities = Confinement(capabilities: .none)
+            let child = try ContainerProcess.spawn(ContainerSpec(command: ["private"], rootfs: rootfs.path, user: "1000", confinement: noCapabilities))
+            let error = try #require(throws: BerthError.self) { try child.start() }
+            #expect(error.code == .permissionDenied && error.parameter == "command", "\(error)")
+            #expect(error.message == "cannot execute \"private\": permission denied to user 1000", "\(error)")
+            #expect(error.hint?.contains("execute permission") == true, "\(error)")
+            #expect(childrenOfThisThread() == before)
+
+            // /first/tool is found first (root may run it); uid 1000 gets /bin/tool.
+            let searched = try run(ContainerSpec(command: ["tool"], rootfs: rootfs.path, environment: ["PATH=/first:/bin"], user: "1000",
+                                                 confinement: noCapabilities))
+            #expect(searched.status == .exited(0) && searched.output == "second\n", "\(searched)")
+            let asRoot = try run(ContainerSpec(command: ["tool"], rootfs: rootfs.path, environment: ["PATH=/first:/bin"]))
+            #expect(asRoot.output == "first\n", "\(asRoot)")
+        }
+    }
+
+    /// The user switch happens after the release: its failure comes back from start(), and
+    /// still names the user (a filter refusing setresuid makes it fail).
+    @Test("a user switch that fails names the user")
+    func userSwitchFailureNamesUser() throws {
+        try withRootfs { rootfs in
+            let root = rootfs.path
+            let outcome = onThreadRefusing([SystemCall.setresuid]) { () -> String in
+                do {
+                    let ran = try run(ContainerSpec(command: ["true"], rootfs: root, user: "1000:1000"))
+                    return "ran: \(ran.status)"
+                } catch {
+                    return (error as? BerthError)?.message ?? "\(error)"
+                }
+            }
+            let message = try #require(outcome, "could not install a filter refusing setresuid on a thread")
+            #expect(message.hasPrefix("switch to user 1000:1000"), "\(message)")
         }
     }
 
