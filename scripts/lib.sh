@@ -65,10 +65,12 @@ BERTH_FENCE_REAP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/fence-reap
 # container of `berth run` (namespaces of its own, its supervisor in the fence) would keep
 # running; any of them would keep the fence's namespaces alive.
 # The command gets a temporary directory of the fence's own as TMPDIR (made here with
-# mktemp, mode 1777 as /tmp; fence-reap removes it once empty): the state directories tests
-# make (NSTemporaryDirectory) are under it, and only states there, besides the fence's own
-# /var/lib/berth, are the fence's for fence-reap to sweep — never a BERTH_STATE_DIR the
-# command was given from outside, which the machine or another run may be using.
+# mktemp, mode 1777 as /tmp; fence-reap removes it, with what is left in it, once the fence's
+# processes are gone): the state directories tests make (NSTemporaryDirectory) are under it,
+# and only states there, besides the fence's own /var/lib/berth, are the fence's for
+# fence-reap to sweep — never a BERTH_STATE_DIR the command was given from outside, which the
+# machine or another run may be using. (SwiftPM keeps its lock files in TMPDIR too: a fenced
+# `swift test` takes them there, not in /tmp.)
 # BERTH_FENCED=1 tells the tests they are fenced; they check it (KernelTests in
 # Tests/BerthTestSupport: the private tmpfs mounts, a network namespace of their own) and run
 # no kernel test without it.
