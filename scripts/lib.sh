@@ -64,19 +64,29 @@ BERTH_FENCE_REAP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/fence-reap
 # it until its network is empty, a test process that crashed ran no teardown, and a
 # container of `berth run` (namespaces of its own, its supervisor in the fence) would keep
 # running; any of them would keep the fence's namespaces alive.
+# The command gets a temporary directory of the fence's own as TMPDIR (made here with
+# mktemp, mode 1777 as /tmp; fence-reap removes it, with what is left in it, once the fence's
+# processes are gone): the state directories tests make (NSTemporaryDirectory) are under it,
+# and only states there, besides the fence's own /var/lib/berth, are the fence's for
+# fence-reap to sweep — never a BERTH_STATE_DIR the command was given from outside, which the
+# machine or another run may be using. (SwiftPM keeps its lock files in TMPDIR too: a fenced
+# `swift test` takes them there, not in /tmp.)
 # BERTH_FENCED=1 tells the tests they are fenced; they check it (KernelTests in
 # Tests/BerthTestSupport: the private tmpfs mounts, a network namespace of their own) and run
 # no kernel test without it.
 berth_fenced() {
   mkdir -p /run/netns /var/lib/berth
-  BERTH_FENCE_REAP=$BERTH_FENCE_REAP unshare --net --mount --propagation private -- sh -c '
+  local fence_tmp
+  fence_tmp=$(mktemp -d "${TMPDIR:-/tmp}/berth-fence.XXXXXX") && chmod 1777 "$fence_tmp" ||
+    { echo "berth_fenced: cannot make the fence's temporary directory; not running $1" >&2; return 1; }
+  BERTH_FENCE_REAP=$BERTH_FENCE_REAP BERTH_FENCE_TMP=$fence_tmp unshare --net --mount --propagation private -- sh -c '
     mount -t tmpfs -o mode=0755 berth-fence /run/netns &&
     mount -t tmpfs -o mode=0700 berth-fence /var/lib/berth ||
       { echo "berth_fenced: cannot mount the private /run/netns and /var/lib/berth; not running $1" >&2; exit 1; }
     ip link set lo up 2>/dev/null
-    setsid -f bash "$BERTH_FENCE_REAP" $$ </dev/null >/dev/null 2>&1 ||
+    setsid -f bash "$BERTH_FENCE_REAP" $$ "$BERTH_FENCE_TMP" </dev/null >/dev/null 2>&1 ||
       { echo "berth_fenced: cannot start scripts/lib/fence-reap; not running $1" >&2; exit 1; }
-    unset BERTH_FENCE_REAP
-    export BERTH_FENCED=1
+    export BERTH_FENCED=1 TMPDIR=$BERTH_FENCE_TMP
+    unset BERTH_FENCE_REAP BERTH_FENCE_TMP
     exec "$@"' berth-fenced "$@"
 }

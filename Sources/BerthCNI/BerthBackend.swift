@@ -179,18 +179,14 @@ struct BerthBackend {
 
     /// GC: removes attachments of `network` (endpoints and publications) not in `keeping`,
     /// and what crashed ADDs left (veths, elements); returns the endpoints removed (for the
-    /// IPAM plugin's DEL), every id removed, the leftovers removed, in words, and the first
-    /// failure, if any.
+    /// IPAM plugin's DEL), every id removed, the leftovers removed, in words, the CNI
+    /// attachments it could not judge, and the first failure, if any.
     ///
     /// It removes what it can, as the specification asks of GC: the endpoints' prune
     /// commits before the publications' runs, so a failure of the latter still returns the
     /// endpoints removed (their leases are to be given back) beside the error; a
     /// publication that could not be removed is kept for the next GC and its error
-    /// returned, the others removed all the same. An endpoint row of the network that
-    /// cannot be read (changed outside Berth) cannot be judged, so it is kept, and its error
-    /// returned too (first: the spec's GC reports what it could not remove, after removing
-    /// the rest; a GC that kept an attachment it could not judge does not report success).
-    /// Only a failure of the endpoints' prune,
+    /// returned, the others removed all the same. Only a failure of the endpoints' prune,
     /// which then committed nothing past its marks (an interrupted prune's, finished by the
     /// next), is thrown.
     ///
@@ -199,25 +195,44 @@ struct BerthBackend {
     /// network may be shared by name with `berth network create`, and the endpoints
     /// `berth attach`/`berth run` made on it are not the runtime's to collect. The prune
     /// decides this inside its transaction, on the records it removes.
-    func prune(network: String, keeping: Set<String>) throws(BerthError)
-        -> (endpoints: [EndpointRecord], removed: [String], leftovers: [String], failure: BerthError?) {
+    ///
+    /// An endpoint row of the network that cannot be decoded (changed outside Berth) cannot
+    /// be judged, so it is kept with what it has in the kernel. When its id has that shape
+    /// with the interface name it records (read as raw text), and `keeping` does not hold
+    /// it, it is an attachment the GC could not judge: its error is returned (first: the
+    /// spec's GC reports what it could not remove, after removing the rest; a GC that kept
+    /// an attachment it could not judge does not report success), and it is listed in
+    /// `unjudged`, so that the IPAM plugin's GC is told to keep its lease. Another row (a
+    /// `berth attach` endpoint's, or one whose interface name is itself what cannot be read)
+    /// is kept unreported: it would otherwise fail every GC of the network, and nothing
+    /// tells the attachment it would be.
+    func prune(network: String, keeping: Set<String>) throws(BerthError) -> CNIPruneResult {
         var candidates: [EndpointRecord] = []
-        let report = try manager.pruneEndpoints(network: network, keeping: keeping) { endpoint in
+        var unjudged: [CNIPruneResult.Attachment] = []
+        let report = try manager.pruneEndpoints(network: network, keeping: keeping, among: { endpoint in
             guard CNIAttachment.isAttachment(endpoint) else { return false }
             candidates.append(endpoint)
             return true
-        }
+        }, amongUnreadable: { id, ifname in
+            guard let containerID = CNIAttachment.containerID(endpointID: id, ifname: ifname) else { return false }
+            unjudged.append(CNIPruneResult.Attachment(containerID: containerID, ifname: ifname))
+            return true
+        })
         let removed = Set(report.endpoints)
-        let endpoints = candidates.filter { removed.contains($0.id) }
-        let unjudged = report.failed.first.map(Self.failure)
+        var result = CNIPruneResult(endpoints: candidates.filter { removed.contains($0.id) }, removed: report.endpoints,
+                                    leftovers: report.links + report.firewallObjects, unjudged: unjudged,
+                                    failure: report.failed.first.map(Self.failure))
         let publications: GCReport
         do {
             publications = try manager.prunePublications(group: network, keeping: keeping)
         } catch {
-            return (endpoints, report.endpoints, report.links + report.firewallObjects, unjudged ?? error)
+            result.failure = result.failure ?? error
+            return result
         }
-        return (endpoints, report.endpoints + publications.endpoints, report.links + report.firewallObjects + publications.firewallObjects,
-                unjudged ?? publications.failed.first.map(Self.failure))
+        result.removed += publications.endpoints
+        result.leftovers += publications.firewallObjects
+        result.failure = result.failure ?? publications.failed.first.map(Self.failure)
+        return result
     }
 
     /// A prune's failure to remove one endpoint or publication, as GC's error.
@@ -231,6 +246,27 @@ struct BerthBackend {
     func blockers(_ options: NetworkOptions) throws(BerthError) -> [BerthError] {
         try manager.attachBlockers(network: options.name, creating: options)
     }
+}
+
+/// What a CNI GC's prune (`BerthBackend.prune`) did.
+struct CNIPruneResult {
+    /// A CNI attachment: the pair the runtime's `cni.dev/valid-attachments` lists.
+    struct Attachment: Sendable, Hashable {
+        var containerID: String
+        var ifname: String
+    }
+
+    /// The CNI endpoints removed, as recorded (their delegated leases are to be given back).
+    var endpoints: [EndpointRecord]
+    /// Every id removed: endpoints, then publications.
+    var removed: [String]
+    /// The leftovers of crashed ADDs removed, in words.
+    var leftovers: [String]
+    /// CNI attachments whose endpoint row cannot be decoded, not listed valid: kept, and to
+    /// be kept valid for the IPAM plugin's GC too.
+    var unjudged: [Attachment]
+    /// The first failure (a row that could not be judged comes first), if any.
+    var failure: BerthError?
 }
 
 /// What holds an attachment id in Berth's state (`BerthBackend.holder(of:)`).

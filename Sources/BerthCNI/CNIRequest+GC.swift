@@ -9,7 +9,9 @@ extension CNIRequest {
     /// removed endpoint's delegated lease back, and passes GC on to the delegated IPAM
     /// plugin. Valid attachments, and endpoints that are not CNI attachments (`berth
     /// attach`'s on a network of the same name), are untouched; what was removed goes to
-    /// the log.
+    /// the log. A CNI endpoint whose row cannot be decoded is kept, reported as a failure,
+    /// and added to the valid attachments the IPAM plugin's GC gets (`ipamGCStdin`), so
+    /// that its lease is not freed under it.
     func gc() throws(CNIError) -> JSONValue? {
         try require(config.cniVersion.hasGCAndStatus, "1.1.0")
         guard let valid = config.validAttachments else {
@@ -20,7 +22,7 @@ extension CNIRequest {
         // The spec: on an error, go on and remove as much as possible, and always pass GC on
         // to the delegated plugin; the first failure is returned at the end (as DEL does).
         var failure: CNIError?
-        var pruned: (endpoints: [EndpointRecord], removed: [String], leftovers: [String], failure: BerthError?) = ([], [], [], nil)
+        var pruned = CNIPruneResult(endpoints: [], removed: [], leftovers: [], unjudged: [], failure: nil)
         do throws(CNIError) {
             let backend = try backend()
             do throws(BerthError) {
@@ -54,16 +56,34 @@ extension CNIRequest {
                 failure = failure ?? error
             }
         }
-        // Then the plugin's own GC, with the same stdin (the valid attachments): one that
-        // implements it (host-local 1.5 and later) also frees leases Berth never recorded,
-        // such as an ADD's killed between the lease and the attach. One that predates GC
-        // (Debian 12's host-local 1.1.1) has nothing to do; that never fails the GC.
+        // Then the plugin's own GC, with the same stdin (the valid attachments, and the
+        // attachments kept unjudged): one that implements it (host-local 1.5 and later) also
+        // frees leases Berth never recorded, such as an ADD's killed between the lease and the
+        // attach. One that predates GC (Debian 12's host-local 1.1.1) has nothing to do; that
+        // never fails the GC.
         do throws(CNIError) {
-            _ = try ipam.runUnlessUnknown(.gc, stdin: stdin, environment: environment.dictionary)
+            _ = try ipam.runUnlessUnknown(.gc, stdin: ipamGCStdin(keepingAlso: pruned.unjudged), environment: environment.dictionary)
         } catch {
             failure = failure ?? error
         }
         if let failure { throw failure }
         return nil
+    }
+
+    /// The IPAM plugin's GC stdin: this GC's own, with `attachments` appended to its list of
+    /// valid attachments (`cni.dev/valid-attachments`, and `cni.dev/attachments` when given
+    /// too; a `null` list is an empty one). Those are CNI endpoints the prune kept because
+    /// their rows cannot be decoded: their veth and address stay in use, so their leases
+    /// must stay too, or the IPAM plugin would hand the address to the next ADD. Exactly
+    /// stdin as received when there are none (the usual GC).
+    func ipamGCStdin(keepingAlso attachments: [CNIPruneResult.Attachment]) -> [UInt8] {
+        guard !attachments.isEmpty, let json = try? CNIInput.parse(stdin), case .object(let members) = json else { return stdin }
+        let added = attachments.map { JSONValue.object([("containerID", .string($0.containerID)), ("ifname", .string($0.ifname))]) }
+        let lists: Set<String> = ["cni.dev/valid-attachments", "cni.dev/attachments"]
+        return Array(JSONValue.object(members.map { key, value in
+            guard lists.contains(key) else { return (key, value) }
+            if case .array(let elements) = value { return (key, .array(elements + added)) }
+            return value.isNull ? (key, .array(added)) : (key, value)
+        }).render().utf8)
     }
 }

@@ -991,7 +991,7 @@ static int set_rlimits(const struct berth_exec_config *c) {
 // non-dumpable (made so before the fork, and again after every change of user).
 //
 // Where the view cannot be exec'd (no berth-init beside the binary that spawns, a filter
-// that refuses execveat and execve), the init stays berth's image, non-dumpable, and runs
+// that refuses execveat), the init stays berth's image, non-dumpable, and runs
 // the same loop (berth_init_loop) in place: /proc/1/cmdline, which needs no ptrace access,
 // then shows `berth-init -- COMMAND` because the init overwrites the memory it is read from
 // (init_cmdline).
@@ -1068,10 +1068,9 @@ static void init_cmdline(const struct berth_exec_config *c, const struct init_ar
 
 /// PID 1 becomes berth-init: execveat of the binary's read-only view (`exe`), with
 /// `berth-init -- COMMAND ARGS` (the command's first words, at most 256 of them) as its
-/// arguments and the command's pid as its only environment string. Where execveat is refused
-/// (a seccomp profile of the user's without it: EPERM; ENOSYS), the same descriptor through
-/// /proc/self/fd. Returns only when both failed (before the point of no return: the process
-/// is unchanged).
+/// arguments and the command's pid as its only environment string. Returns only when that
+/// failed (before the point of no return: the process is unchanged), and the caller runs the
+/// loop in place.
 static void exec_init(const struct berth_exec_config *c, pid_t command, int exe) {
     enum { most = 256 };
     char *argv[most + 3];
@@ -1092,11 +1091,12 @@ static void exec_init(const struct berth_exec_config *c, pid_t command, int exe)
     while (n) *p++ = digits[--n];
     *p = 0;
     char *envp[] = { variable, NULL };
+    // No second try through execve("/proc/self/fd/N") when this fails (a seccomp profile of
+    // the user's without execveat: EPERM; a kernel without it: ENOSYS): that path is looked
+    // up in the container's mount namespace, whose /proc may be missing or another one, so it
+    // would only fail for reasons of its own, and the errno left behind would name those
+    // instead of execveat's. The init in place is the same loop.
     syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
-    if (errno != ENOSYS && errno != EPERM) return;
-    char path[32];
-    fd_path(path, exe);
-    execve(path, argv, envp);
 }
 
 /// The init, once the command's process is forked: exec'd as berth-init where it can be

@@ -70,13 +70,64 @@ struct CNIGCBackendTests {
         let broken = CNIAttachment.endpointID(containerID: "c2", ifname: "eth0")
         try host.manager.attach(AttachOptions(network: "web", namespace: .name("ctr2"), id: broken, interfaceName: try InterfaceName("eth0")))
         try host.manager.store.write { tx throws(BerthError) in _ = try tx.db().execute("UPDATE endpoints SET mac = 'zz' WHERE id = '\(broken)'") }
+        let veth = try #require(try host.manager.store.read { tx throws(BerthError) in try tx.unreadableEndpoint(id: broken, error: BerthError(.state, "")) }).hostVeth
         let pruned = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
         #expect(pruned.removed == [id, "p1"])
         let failure = try #require(pruned.failure)
         #expect(failure.message.hasPrefix("endpoint \(broken) could not be removed: "), "\(failure)")
         #expect(failure.object == .endpoint(broken) && failure.operation == .prune)
         #expect(try host.manager.publications().isEmpty)
+        // Kept with its veth, and to be kept valid for the IPAM plugin's GC.
+        #expect(pruned.unjudged == [CNIPruneResult.Attachment(containerID: "c2", ifname: "eth0")])
+        #expect(try host.manager.store.read { tx throws(BerthError) in try tx.endpointIDs(network: "web") } == [broken])
+        #expect(host.kernel.link(veth) != nil)
         // Kept: an attachment the runtime lists as valid is not reported.
-        #expect(try BerthBackend(manager: host.manager).prune(network: "web", keeping: [broken]).failure == nil)
+        let listed = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [broken])
+        #expect(listed.failure == nil && listed.unjudged.isEmpty)
+    }
+
+    /// A `berth attach` endpoint on a network of the same name is not the runtime's: its
+    /// row, changed outside Berth, is no CNI attachment the GC failed to judge.
+    @Test("an unreadable endpoint row whose id is not a CNI attachment's (a berth attach endpoint's) is kept and does not fail the GC")
+    func unreadableNonCNIRowNotReported() throws {
+        let (host, id) = try host()
+        host.kernel.addNamespace("cli1", loopbackUp: true)
+        host.kernel.addNamespace("cli2", loopbackUp: true)
+        // "web" on eth0, and "web-1" on eth1: neither id ends in "-" and its interface name.
+        let plain = try host.manager.attach(AttachOptions(network: "web", namespace: .name("cli1"), id: "web", interfaceName: try InterfaceName("eth0")))
+        let dashed = try host.manager.attach(AttachOptions(network: "web", namespace: .name("cli2"), id: "web-1", interfaceName: try InterfaceName("eth1")))
+        try host.manager.store.write { tx throws(BerthError) in
+            _ = try tx.db().execute("UPDATE endpoints SET mac = 'zz' WHERE id = 'web'")
+            _ = try tx.db().execute("UPDATE endpoints SET ifname = '' WHERE id = 'web-1'")
+        }
+        let pruned = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
+        #expect(pruned.failure == nil, "\(String(describing: pruned.failure))")
+        #expect(pruned.removed == [id, "p1"])
+        #expect(pruned.unjudged.isEmpty)
+        #expect(Set(try host.manager.store.read { tx throws(BerthError) in try tx.endpointIDs(network: "web") }) == ["web", "web-1"])
+        #expect(host.kernel.link(plain.hostVeth.rawValue) != nil && host.kernel.link(dashed.hostVeth.rawValue) != nil)
+    }
+
+    @Test("the IPAM plugin's GC stdin: the attachments kept unjudged appended to each list of valid attachments (null read as empty); stdin as received when there are none")
+    func ipamGCStdin() throws {
+        func request(_ stdin: String) throws -> CNIRequest {
+            let env = ["CNI_COMMAND": "GC", "CNI_PATH": "/nonexistent"]
+            return CNIRequest(env: try CNIEnvironment(env), config: try CNIConfig(try JSONValue(parsing: stdin)),
+                              stdin: Array(stdin.utf8), environment: CNIVariables(env), log: CNILog())
+        }
+        let kept = [CNIPruneResult.Attachment(containerID: "c2", ifname: "eth0"), CNIPruneResult.Attachment(containerID: "c3", ifname: "net 1")]
+        let listed = #"{"cniVersion":"1.1.0","name":"web","ipam":{"type":"host-local"},"cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}]}"#
+        #expect(try String(decoding: request(listed).ipamGCStdin(keepingAlso: kept), as: UTF8.self) == """
+            {"cniVersion":"1.1.0","name":"web","ipam":{"type":"host-local"},"cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"},\
+            {"containerID":"c2","ifname":"eth0"},{"containerID":"c3","ifname":"net 1"}]}
+            """)
+        let null = #"{"cniVersion":"1.1.0","name":"web","cni.dev/valid-attachments":null,"cni.dev/attachments":null}"#
+        #expect(try String(decoding: request(null).ipamGCStdin(keepingAlso: Array(kept.prefix(1))), as: UTF8.self) == """
+            {"cniVersion":"1.1.0","name":"web","cni.dev/valid-attachments":[{"containerID":"c2","ifname":"eth0"}],\
+            "cni.dev/attachments":[{"containerID":"c2","ifname":"eth0"}]}
+            """)
+        // Byte for byte: whitespace and all.
+        let spaced = #"{ "cniVersion": "1.1.0", "name": "web", "cni.dev/valid-attachments": [] }"#
+        #expect(try request(spaced).ipamGCStdin(keepingAlso: []) == Array(spaced.utf8))
     }
 }

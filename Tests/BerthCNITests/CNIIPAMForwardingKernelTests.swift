@@ -126,6 +126,43 @@ struct CNIIPAMForwardingKernelTests {
         }
     }
 
+    /// An endpoint row changed outside Berth cannot be judged: a CNI attachment's is kept,
+    /// reported, and kept valid for the IPAM plugin's GC (its veth still holds the address);
+    /// a `berth attach` endpoint's fails no GC.
+    @Test("GC with an unreadable endpoint row: a berth attach endpoint's is kept and fails nothing; a CNI attachment's is kept, reported, its lease not given back and its attachment added to the valid ones the plugin's GC gets")
+    func garbageCollectionUnreadableRows() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let plugins = try Self.pluginDirectory(sandbox)
+            try Self.fakePlugin("ipam-new", in: plugins, versions: Self.newVersions,
+                                answers: ["ADD": (Self.lease, 0), "DEL": ("", 0), "GC": ("", 0)])
+            let config = cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"ipam-new","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#)
+            let gcConfig = String(config.dropLast()) + #","cni.dev/valid-attachments":[]}"#
+            let add = cni.run("ADD", config, containerID: "stale", netns: try sandbox.makeNamespace().path, path: plugins)
+            try #require(add.status == 0, "\(add)")
+            let ns = try #require(try sandbox.makeNamespace().name)
+            let attach = sandbox.berth(["attach", "k8s", "--netns", ns, "--id", "cli1"])
+            try #require(attach.succeeded, "\(attach)")
+            try StateDatabase.execute("UPDATE endpoints SET mac = 'zz' WHERE id = 'cli1'", in: sandbox.stateDirectory)
+
+            let gc = cni.run("GC", gcConfig, ifname: "", path: plugins)
+            #expect(gc.status == 0 && gc.stdout.isEmpty, "\(gc)")
+            #expect(Array(Self.calls(plugins).suffix(2)) == ["DEL stale eth0", "GC  "], "\(Self.calls(plugins))")
+            #expect(Self.stdin(plugins, "ipam-new", "GC") == gcConfig)
+            #expect(cni.hostVeths().count == 1, "cli1's veth stays")
+
+            let broken = cni.run("ADD", config, containerID: "broken", netns: try sandbox.makeNamespace().path, path: plugins)
+            try #require(broken.status == 0, "\(broken)")
+            try StateDatabase.execute("UPDATE endpoints SET mac = 'zz' WHERE id = 'broken-eth0'", in: sandbox.stateDirectory)
+            let calls = Self.calls(plugins).count
+            let failed = cni.run("GC", gcConfig, ifname: "", path: plugins)
+            #expect(failed.status == 1 && failed.message.hasPrefix("endpoint broken-eth0 could not be removed: "), "\(failed)")
+            #expect(Array(Self.calls(plugins).dropFirst(calls)) == ["GC  "], "no DEL of its lease: \(Self.calls(plugins))")
+            #expect(Self.stdin(plugins, "ipam-new", "GC") == String(gcConfig.dropLast(3)) + #"[{"containerID":"broken","ifname":"eth0"}]}"#)
+            #expect(cni.hostVeths().count == 2, "both veths stay")
+        }
+    }
+
     /// The spec: a delegated plugin that succeeded is sent DEL before the upper plugin
     /// fails; a result Berth cannot use must not leave its lease held.
     @Test("ADD: an IPAM result Berth cannot use gets DEL before the error, and nothing is attached")

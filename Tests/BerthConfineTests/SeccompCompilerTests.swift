@@ -152,6 +152,26 @@ struct SeccompCompilerTests {
         }
     }
 
+    /// The calls `berth-init` makes under the container's filter (docs/run.md, "An init as
+    /// PID 1"; `strace -f` of the x86_64 build): its exec, its static glibc's start-up and its
+    /// loop. Docker's profile must allow them all, with Docker's capabilities and with none
+    /// (`-u` users, `--cap-drop ALL`), or `--init` breaks.
+    @Test("Docker's profile allows every call berth-init makes, with Docker's capabilities and with none")
+    func initCalls() throws {
+        let calls = ["execveat", "brk", "mmap", "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "prlimit64", "readlink",
+                     "getrandom", "mprotect", "rt_sigprocmask", "rt_sigtimedwait", "wait4", "kill", "exit_group"]
+        for capabilities in [CapabilitySet.docker, .none] {
+            let x86 = try SeccompCompiler.compile(.docker, capabilities: capabilities, architectures: [.x86_64])
+            let arm = try SeccompCompiler.compile(.docker, capabilities: capabilities, architectures: [.aarch64])
+            for name in calls {
+                #expect(try verdict(x86, Call(arch: .x86_64, name: name)) == .allow, "x86_64 \(name), capabilities \(capabilities)")
+                // aarch64 has neither arch_prctl nor readlink.
+                let call = Call(arch: .aarch64, name: name)
+                if call.number != nil { #expect(try verdict(arm, call) == .allow, "aarch64 \(name), capabilities \(capabilities)") }
+            }
+        }
+    }
+
     @Test("the golden table of calls, aarch64")
     func goldenArm() throws {
         for (call, expected) in goldenAArch64 where call.number != nil {

@@ -15,7 +15,8 @@ extension NetworkManager {
     /// hold its address and ports until some later detach; the prune finishes it as `gc`
     /// does, and reports it with the others removed. A row of the network that cannot be
     /// decoded (changed outside Berth) cannot be judged by `among`: it is kept whole, with
-    /// its veth and elements, and reported in `failed` unless `keeping` holds it.
+    /// its veth and elements, and reported in `failed` unless `keeping` holds it or
+    /// `amongUnreadable`, asked with its id and interface name as recorded, declines it.
     ///
     /// Crash-safe as `detach(id:)` is: the endpoints to remove are marked as detaching,
     /// and that is committed, before the kernel is touched; an interrupted prune leaves the
@@ -29,9 +30,14 @@ extension NetworkManager {
     /// its attachments, not those `berth attach` made on a network of the same name). It is
     /// asked inside the prune's write transaction, so an endpoint someone else attached just
     /// before is judged by it too, never pruned unasked. Leftovers of crashed attaches (no
-    /// record, so nothing to ask about) are removed whoever made them.
+    /// record, so nothing to ask about) are removed whoever made them. `amongUnreadable` is
+    /// its counterpart for rows that cannot be decoded, which are never removed: it says
+    /// which of them the caller would have owned, so that only those are reported (a corrupt
+    /// row of someone else's endpoint would otherwise fail every prune of the caller's).
     public func pruneEndpoints(network name: String, keeping: Set<String>,
-                               among isCandidate: (EndpointRecord) -> Bool = { _ in true }) throws(BerthError) -> GCReport {
+                               among isCandidate: (EndpointRecord) -> Bool = { _ in true },
+                               amongUnreadable isUnreadableCandidate: (_ id: String, _ interfaceName: String) -> Bool = { _, _ in true })
+        throws(BerthError) -> GCReport {
         do {
             return try store.write { tx throws(BerthError) -> GCReport in
                 var report = GCReport()
@@ -40,10 +46,10 @@ extension NetworkManager {
                 // A marked endpoint goes even when kept: under the lock no attach or detach is
                 // in flight, so its mark is an interrupted one's, not a working attachment.
                 // A row that cannot be decoded (changed outside Berth) cannot be asked about:
-                // kept with all it has in the kernel and reported, as gc does; detaching it
-                // removes it.
+                // kept with all it has in the kernel and reported, as gc does, if the caller
+                // would own it; detaching it removes it.
                 let (recorded, unreadable) = try tx.endpointsLeniently()
-                for row in unreadable where row.network == name && !keeping.contains(row.id) {
+                for row in unreadable where row.network == name && !keeping.contains(row.id) && isUnreadableCandidate(row.id, row.interfaceName) {
                     report.failed.append(GCFailure(owner: .endpoint, id: row.id, error: row.error))
                 }
                 let doomed = recorded.filter { $0.network == name && (!keeping.contains($0.id) || $0.isDetaching) && isCandidate($0) }

@@ -191,9 +191,9 @@ extension StateTransaction {
     /// Endpoint `id`'s row read as raw text, for a row `endpoint(id:)` cannot decode
     /// (`error`, its refusal); nil if there is no such row.
     package func unreadableEndpoint(id: String, error: BerthError) throws(BerthError) -> UnreadableEndpoint? {
-        try db().queryFirst("SELECT id, network, netns_path, host_veth, detaching FROM endpoints WHERE id = ?", [.text(id)]) { row in
+        try db().queryFirst("SELECT id, network, netns_path, host_veth, detaching, ifname FROM endpoints WHERE id = ?", [.text(id)]) { row in
             UnreadableEndpoint(id: row.text(0), network: row.text(1), namespacePath: row.text(2), hostVeth: row.text(3),
-                               isDetaching: row.bool(4), error: error)
+                               interfaceName: row.text(5), isDetaching: row.bool(4), error: error)
         }
     }
 
@@ -311,6 +311,8 @@ package struct UnreadableEndpoint: Sendable {
     package var namespacePath: String
     /// The host veth's name, as recorded (possibly not a valid interface name).
     package var hostVeth: String
+    /// The interface name in the namespace, as recorded (possibly not a valid one).
+    package var interfaceName: String
     /// Whether a detach of it had begun.
     package var isDetaching: Bool
     /// Why the row cannot be decoded.
