@@ -68,6 +68,13 @@ struct UsageErrorCLITests {
             #expect(exec.status == 1 && exec.stderr == "berth lab: lab \(lab) has no node h1 (no network namespace \(lab)-h1) (check the lab and node names, or bring the lab up)\n",
                     "\(command): \(exec)")
         }
+        // --state-dir before the lab; after it, the words are the lab's, the node's and the command's.
+        let before = Command.run([Command.berthBinary, "lab", "exec", "--state-dir", "/nonexistent/uxlab", lab, "h1", "ip", "-br", "addr"])
+        #expect(before.status == 1 && before.stderr.contains("has no node h1"), "\(before)")
+        let between = Command.run([Command.berthBinary, "lab", "exec", lab, "--state-dir", "/nonexistent/uxlab", "h1", "ip"])
+        #expect(between.status == 64 && between.stderr
+                == "berth lab: --state-dir goes before the lab: berth lab exec [--state-dir DIR] LAB NODE COMMAND [ARG...] (see 'berth lab exec --help')\n",
+                "\(between)")
         let none = Command.run([Command.berthBinary, "lab", "exec", lab, "h1"])
         #expect(none.status == 1 && none.stderr == "berth lab: no command to run in node h1 (give the command after the node: berth lab exec LAB NODE COMMAND [ARG...])\n",
                 "\(none)")
