@@ -131,7 +131,7 @@ struct LabApplier {
                 changed.append(node)
             case .attach(let node, let network):
                 guard let spec = spec.node(node) else { continue }
-                try networks.attach(spec, network: network)
+                try networks.attach(spec, network: network, source: self.spec.source)
                 changed.append(node)
             default: continue
             }

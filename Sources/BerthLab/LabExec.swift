@@ -25,7 +25,10 @@ public enum LabExec {
     /// (lab `a-b`'s node `c` for lab `a`, node `b-c`), is not the node. The tag is read from
     /// a socket opened in the namespace by a short-lived thread, before this thread moves.
     public static func exec(lab: String, node: String, stateDirectory: String? = nil, argv: [String]) throws(BerthError) -> Never {
-        guard !argv.isEmpty else { throw .invalid("no command to run in node \(node)", hint: "give the command and its arguments", parameter: "command") }
+        guard !argv.isEmpty else {
+            throw BerthError(.invalidArgument, "no command to run in node \(node)", hint: "give the command and its arguments",
+                             object: .node(lab: lab, node), operation: .labExec, parameter: "command")
+        }
         let name = LabNames.namespace(lab: lab, node: node)
         let namespace: NetworkNamespace
         do throws(BerthError) {

@@ -68,6 +68,8 @@ extension LabObservation {
         ])
     }
 
+    /// An interface's impairment: its fields, and `text`, the whole in tc's words
+    /// (`netem limit 1000 delay 20ms 2ms loss 0.5%, tbf rate 1mbit burst 32768b limit 38518b`).
     static func json(_ impairment: Impairment) -> JSONValue {
         var fields: [(String, JSONValue)] = []
         if let rate = impairment.rate {
@@ -81,6 +83,9 @@ extension LabObservation {
             fields.append(("loss", .number(netem.loss)))
             fields.append(("duplicate", .number(netem.duplicate)))
         }
-        return fields.isEmpty ? .null : .object(fields)
+        guard !fields.isEmpty else { return .null }
+        // As `tc qdisc` words it (and `berth lab impair` prints it), for the text view.
+        fields.append(("text", .string(impairment.description)))
+        return .object(fields)
     }
 }

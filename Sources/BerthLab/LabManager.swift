@@ -28,10 +28,15 @@ public final class LabManager: Sendable {
 
     /// Brings a lab up or converges it to `spec`; all or nothing. With `dryRun`, returns
     /// the plan and changes nothing. Either way, names the namespaces of nodes the file no
-    /// longer has that are left in place because they carry no tag of the lab.
+    /// longer has that are left in place because they carry no tag of the lab. `file`: the
+    /// absolute path of the lab file, which the record and its specs keep as their source
+    /// (`lab(file:)` finds the lab by it); errors during the `up` name `spec.source`, the
+    /// path as given.
     @discardableResult
-    public func up(_ spec: LabSpec, dryRun: Bool = false) throws(BerthError) -> LabUpOutcome {
+    public func up(_ spec: LabSpec, dryRun: Bool = false, file: String? = nil) throws(BerthError) -> LabUpOutcome {
         try spec.validate()
+        var recorded = spec
+        if let file { recorded.source = file }
         let leftAlone = LabLeftAlone()
         let actions = try state.locked { () throws(BerthError) -> [LabAction] in
             let record = try state.record(named: spec.name)
@@ -46,9 +51,9 @@ public final class LabManager: Sendable {
                 return try engine.plan(spec, from: record?.applied, startedWith: startedWith, owned: owned, createdNetworks: record?.networks ?? [],
                                        known: [record?.pending].compactMap { $0 }, leftAlone: leftAlone)
             }
-            let intent = RecordBox(record ?? LabRecord(name: spec.name, source: spec.source))
-            intent.record.pending = spec
-            intent.record.source = spec.source
+            let intent = RecordBox(record ?? LabRecord(name: spec.name, source: recorded.source))
+            intent.record.pending = recorded
+            intent.record.source = recorded.source
             intent.record.nodes = owned.union(spec.nodes.map(\.name))
             try state.save(intent.record)
             try LabFailPoint.check("lab.state")
@@ -85,7 +90,7 @@ public final class LabManager: Sendable {
                 }
                 throw error.with(operation: .labUp)
             }
-            try state.save(LabRecord(name: spec.name, source: spec.source, applied: spec, nodes: Set(spec.nodes.map(\.name)),
+            try state.save(LabRecord(name: spec.name, source: recorded.source, applied: recorded, nodes: Set(spec.nodes.map(\.name)),
                                      networks: ledger.created))
             return actions
         }
@@ -119,6 +124,15 @@ public final class LabManager: Sendable {
     /// The recorded labs.
     public func list() throws(BerthError) -> [LabRecord] {
         try state.records()
+    }
+
+    /// The recorded lab brought up from the file at `path`: its absolute path
+    /// (`LabFilePath.absolute`) compared with what each record names, or — for a record an
+    /// older Berth wrote, which kept the path as typed — `path` as given. Nil when none.
+    public func lab(file path: String) throws(BerthError) -> String? {
+        let records = try state.records()
+        let absolute = LabFilePath.absolute(path)
+        return records.first { $0.source == absolute }?.name ?? records.first { $0.source == path }?.name
     }
 
     /// A recorded lab and its spec (as last applied, else as being applied).

@@ -1,6 +1,7 @@
 public import BerthCore
 public import BerthNetwork
 public import BerthNamespace
+import BerthRun
 
 /// The Berth-network half of a lab, through a `NetworkManager`: the networks the lab
 /// declares (used if they exist, created if they do not) and the endpoints that join its
@@ -113,14 +114,54 @@ public struct LabNetworks {
         return actions
     }
 
-    /// Attaches the node's namespace to `network` with the node's published ports.
-    public func attach(_ node: NodeSpec, network: String) throws(BerthError) {
+    /// Attaches the node's namespace to `network` with the node's published ports. `source`:
+    /// the lab file the node came from, for a refused port's position (`publishError`).
+    public func attach(_ node: NodeSpec, network: String, source: String? = nil) throws(BerthError) {
         let id = Self.endpointID(lab: lab, node: node.name)
         do {
             _ = try manager.attach(AttachOptions(network: network, namespace: .name(id), id: id,
                                                  interfaceName: try InterfaceName(Self.interfaceName), ports: node.publish))
+        } catch where error.parameter == "ports" {
+            throw publishError(error, node: node, source: source)
         } catch {
             throw error.with(object: .node(lab: lab, node.name), operation: .labUp)
+        }
+    }
+
+    /// A published port the attach refused, said as the lab file's: at the `publish:` entry
+    /// that asked for it (`FILE:LINE:COLUMN`, when the spec has positions), naming the node,
+    /// and a host port another holds by its container's name when a container holds it
+    /// (else the library's endpoint, by the short id `berth ps` shows). Parameter `publish`
+    /// of the node; the hint says which entry to change.
+    func publishError(_ error: BerthError, node: NodeSpec, source: String?) -> BerthError {
+        let key = error.object?.kind == .port ? error.object?.name : nil
+        let index = key.flatMap { Self.publishIndex(of: $0, in: node.publish) }
+        var message = "node \(node.name): \(error.message)"
+        // What to change, in the file's words, then the other way out the library gave.
+        var hint = "choose another host port in node \(node.name)'s publish: entry"
+        if error.code == .conflict, let key, let index,
+           let holder = try? Container.holder(ofPort: key, manager: manager), holder.name != Self.endpointID(lab: lab, node: node.name) {
+            message = "node \(node.name): port \(key) of published port \(node.publish[index]) is already published by container \(holder.name)"
+            hint += ", or stop container \(holder.name)"
+        } else if let other = error.hint, other.hasPrefix("choose another host port, ") {
+            hint += ", " + other.dropFirst("choose another host port, ".count)
+        } else if let other = error.hint {
+            hint = other
+        }
+        let location = index.flatMap { node.publishLocations.indices.contains($0) ? node.publishLocations[$0] : nil } ?? node.location
+        if let source, let location { message = "\(source):\(location): " + message }
+        return BerthError(error.code, message, hint: hint, object: .node(lab: lab, node.name), operation: .labUp, parameter: "publish",
+                          remedy: error.code == .conflict ? .chooseAnother(parameter: "publish") : error.remedy, cause: error.cause)
+    }
+
+    /// The index of the entry of `publish` that asks for `key` (`tcp 0.0.0.0:8080`, `tcp
+    /// [::]:8080`, as `PortKey` writes it): its protocol, a fixed host port range holding the port.
+    static func publishIndex(of key: String, in publish: [PortSpec]) -> Int? {
+        let words = key.split(separator: " ")
+        guard words.count == 2, let colon = words[1].lastIndex(of: ":"), let port = UInt16(words[1][words[1].index(after: colon)...]) else { return nil }
+        return publish.firstIndex { spec in
+            guard spec.protocol.description == words[0], let ports = spec.hostPorts else { return false }
+            return ports.start <= port && port <= ports.end
         }
     }
 

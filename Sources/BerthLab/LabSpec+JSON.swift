@@ -238,6 +238,7 @@ extension LabSpec {
         spec.nameLocation = nil
         for i in spec.nodes.indices {
             spec.nodes[i].location = nil
+            spec.nodes[i].publishLocations = []
             spec.nodes[i].run?.location = nil
             for j in spec.nodes[i].routes.indices { spec.nodes[i].routes[j].location = nil }
             for j in spec.nodes[i].sysctls.indices { spec.nodes[i].sysctls[j].location = nil }

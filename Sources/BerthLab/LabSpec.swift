@@ -53,6 +53,9 @@ public struct NodeSpec: Sendable, Hashable {
     public var network: String?
     /// Ports to publish on the host from the node's address on that network.
     public var publish: [PortSpec]
+    /// Where each of `publish` was written, index for index (empty when the spec has no
+    /// positions): a host port taken at `up` is reported at its entry.
+    public var publishLocations: [SourceLocation?] = []
     /// A container that runs in the node's namespace once the node is wired.
     public var run: RunSpec?
     public var location: SourceLocation?

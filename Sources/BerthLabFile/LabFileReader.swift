@@ -80,6 +80,7 @@ struct LabFileReader {
                 }
                 for (text, at) in ports {
                     node.publish.append(try reader.value(text, at: at, "port of node \(name)") { text throws(BerthError) in try PortSpec(parsing: text) })
+                    node.publishLocations.append(at)
                 }
             case "run": node.run = try run(value, node: name)
             default: break

@@ -271,7 +271,7 @@ public enum Container {
     }
 
     /// The container whose endpoint publishes a port clashing with `key` (`tcp 0.0.0.0:8080`).
-    private static func holder(ofPort key: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord? {
+    package static func holder(ofPort key: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord? {
         let words = key.split(separator: " ")
         guard words.count == 2, let colon = words[1].lastIndex(of: ":"), let port = UInt16(words[1][words[1].index(after: colon)...]) else { return nil }
         let endpoint = try manager.endpoints().first { endpoint in

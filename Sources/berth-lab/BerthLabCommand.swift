@@ -34,7 +34,8 @@ struct BerthLabCommand: ParsableCommand {
             // Usage errors in berth's one-line form, as the rest of berth's commands give them
             // (argument-parser's own is `Error: …` and a usage block); help and the rest as it has them.
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            let text = unknownSubcommand() ?? usageLine(message(for: error))
+            let message = message(for: error)
+            let text = unknownSubcommand() ?? misplacedExecOption(message) ?? usageLine(message)
             let line = Array("berth lab: \(text)\n".utf8)
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             terminate(ExitCode.validationFailure.rawValue)
@@ -46,6 +47,15 @@ struct BerthLabCommand: ParsableCommand {
         guard let word = arguments.first, !word.hasPrefix("-"), word != "help", subcommand(named: word) == nil else { return nil }
         let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
         return "unknown subcommand '\(word)' (choose one of: \(names.joined(separator: ", ")); see 'berth lab --help')"
+    }
+
+    /// `berth lab exec LAB --state-dir DIR NODE …`: everything after the lab's first word on
+    /// is the lab, the node and the command, so argument-parser refuses the option there as
+    /// unknown ("Did you mean '--state-dir'?"); say where it goes instead.
+    static func misplacedExecOption(_ message: String, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> String? {
+        let prefix = "Unknown option '--state-dir"
+        guard arguments.first == "exec", message.hasPrefix(prefix) else { return nil }
+        return "--state-dir goes before the lab: berth lab exec [--state-dir DIR] LAB NODE COMMAND [ARG...] (see 'berth lab exec --help')"
     }
 
     private static func subcommand(named word: String) -> ParsableCommand.Type? {

@@ -38,16 +38,32 @@ struct StateOptions: ParsableArguments {
 }
 
 /// A lab named on the command line: a name, or the path of its file (anything with a '/' or
-/// ending in .yaml/.yml that exists). Of a file only its `name:` is read, so that `down FILE`
-/// works after an edit that broke the rest of it.
+/// ending in .yaml/.yml, `LabFilePath.looksLikeFile`). Of a file that exists only its
+/// `name:` is read, so that `down FILE` works after an edit that broke the rest of it; a
+/// file that is gone, or whose name cannot be read, names the lab brought up from it (its
+/// absolute path, as the record keeps it), from any directory.
 enum LabArgument {
-    static func name(_ argument: String) throws(BerthError) -> String {
-        if isFile(argument) { return try LabFileParser.name(path: argument) }
+    static func name(_ argument: String, state: StateOptions) throws(BerthError) -> String {
+        guard LabFilePath.looksLikeFile(argument) else { return argument }
+        if access(argument, F_OK) == 0 {
+            do {
+                return try LabFileParser.name(path: argument)
+            } catch {
+                if let name = try? state.manager().lab(file: argument) { return name }
+                throw error
+            }
+        }
+        if let name = try state.manager().lab(file: argument) { return name }
+        // A '/' is in no lab's name; `x.yaml` may be one (the manager says if there is none).
+        guard !argument.contains("/") else {
+            throw BerthError(.notFound, "there is no file \(argument), and no lab was brought up from \(LabFilePath.absolute(argument))",
+                             object: .lab(argument), remedy: .listExisting(.lab))
+        }
         return argument
     }
 
     static func isFile(_ argument: String) -> Bool {
-        (argument.contains("/") || argument.hasSuffix(".yaml") || argument.hasSuffix(".yml")) && access(argument, F_OK) == 0
+        LabFilePath.looksLikeFile(argument) && access(argument, F_OK) == 0
     }
 }
 

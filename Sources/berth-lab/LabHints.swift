@@ -18,13 +18,15 @@ enum LabHints {
     }
 
     static func advice(for error: BerthError) -> String? {
-        if error.operation == .labExec, error.parameter == "command" { return "give the command after --" }
+        if error.operation == .labExec, error.parameter == "command" { return "give the command after the node: berth lab exec LAB NODE COMMAND [ARG...]" }
         guard let remedy = error.remedy else { return error.hint }
         switch remedy {
         case .collectGarbage: return "run 'berth gc' (or 'berth lab gc') to remove leftovers"
         case .reconcile: return "run 'berth reconcile' to restore what the kernel lost"
         case .detachEndpoints: return "detach them first with 'berth detach ID'"
-        case .chooseAnother(let parameter): return "choose another \(parameter)"
+        // The library's hint says what to choose in its own words ("choose another host port in
+        // node web's publish: entry"); the parameter's name is a Swift field's.
+        case .chooseAnother(let parameter): return error.hint ?? "choose another \(Self.words(for: parameter))"
         case .give, .leaveOut: return error.hint ?? remedy.description
         case .privilege(let capability): return "run as root or with \(capability)"
         case .listExisting(let kind):
@@ -46,6 +48,15 @@ enum LabHints {
         case .stop(let object):
             if object.kind == .container { return "stop it first with 'berth stop \(object.name)'" }
             return error.hint ?? remedy.description
+        }
+    }
+
+    /// A library parameter in words (`ports` → "host port"): the CLI's advice names no Swift field.
+    static func words(for parameter: String) -> String {
+        switch parameter {
+        case "ports", "publish": "host port"
+        case "ipv6Address": "IPv6 address"
+        default: parameter
         }
     }
 }

@@ -8,15 +8,27 @@ struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a command in a node's network namespace (as ip netns exec does).",
-        discussion: "berth lab exec triangle h1 -- ping -c1 10.0.12.2"
+        discussion: """
+        Everything after the node is the command, options too, as with ip netns exec and berth exec \
+        (a -- before it is taken and dropped); give --state-dir before the lab.
+        berth lab exec triangle h1 ip -br addr
+        berth lab exec triangle h1 -- ping -c1 10.0.12.2
+        """
     )
+    @OptionGroup var state: StateOptions
     @Argument(help: "The lab's name or file.") var lab: String
     @Argument(help: "The node.") var node: String
-    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
-    @OptionGroup var state: StateOptions
+    // Everything after NODE, options included: `ip -br addr` must not meet berth's parser.
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments (a '--' before them is optional).", valueName: "COMMAND"))
+    var command: [String] = []
 
     func run() throws {
-        try LabExec.exec(lab: try LabArgument.name(lab), node: node, stateDirectory: state.stateDir, argv: command)
+        try LabExec.exec(lab: try LabArgument.name(lab, state: state), node: node, stateDirectory: state.stateDir, argv: Self.argv(command))
+    }
+
+    /// The command as given after NODE, without the `--` that may start it.
+    static func argv(_ captured: [String]) -> [String] {
+        captured.first == "--" ? Array(captured.dropFirst()) : captured
     }
 }
 
@@ -55,7 +67,7 @@ struct ImpairCommand: ParsableCommand {
                 impairment.emulation = netem
             }
         }
-        try state.manager().impair(try LabArgument.name(lab), node: parts[0], interface: try InterfaceName(parts[1]), impairment)
+        try state.manager().impair(try LabArgument.name(lab, state: state), node: parts[0], interface: try InterfaceName(parts[1]), impairment)
         say("\(endpoint): \(impairment)")
     }
 

@@ -44,7 +44,7 @@ struct InspectCommand: ParsableCommand {
     @OptionGroup var state: StateOptions
 
     func run() throws {
-        let (spec, observation) = try state.manager().inspect(try LabArgument.name(lab))
+        let (spec, observation) = try state.manager().inspect(try LabArgument.name(lab, state: state))
         let value = observation.json(spec: spec)
         if json { say(value.render(pretty: true)); return }
         say("lab \(spec.name) (\(spec.source))")
@@ -58,7 +58,7 @@ struct InspectCommand: ParsableCommand {
                 line += "  mtu \(interface["mtu"]?.intValue ?? 0) \(interface["up"]?.boolValue == true ? "up" : "down")"
                 let addresses = (interface["addresses"]?.arrayValue ?? []).compactMap(\.stringValue)
                 if !addresses.isEmpty { line += "  " + addresses.joined(separator: " ") }
-                if let impairment = interface["impairment"], !impairment.isNull { line += "  [\(impairment.render())]" }
+                if let impairment = interface["impairment"]?["text"]?.stringValue { line += "  [\(impairment)]" }
                 say(line)
             }
             if let network = node["network"], !network.isNull {
@@ -93,7 +93,7 @@ struct GraphCommand: ParsableCommand {
         if LabArgument.isFile(lab) {
             print(try LabFileParser.parse(path: lab).spec.dot, terminator: "")
         } else {
-            print(try state.manager().record(lab).1.dot, terminator: "")
+            print(try state.manager().record(try LabArgument.name(lab, state: state)).1.dot, terminator: "")
         }
     }
 }

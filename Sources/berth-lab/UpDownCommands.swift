@@ -16,7 +16,8 @@ struct UpCommand: ParsableCommand {
 
     func run() throws {
         let (spec, _) = try LabFileParser.parse(path: file)
-        let outcome = try state.manager().up(spec, dryRun: dryRun)
+        // Recorded by its absolute path: `ls` says where it is, `down FILE` finds it from anywhere.
+        let outcome = try state.manager().up(spec, dryRun: dryRun, file: LabFilePath.absolute(file))
         let actions = outcome.actions
         if dryRun || verbose { for action in actions { say(action.description) } }
         for namespace in outcome.leftAlone {
@@ -40,7 +41,7 @@ struct DownCommand: ParsableCommand {
     @OptionGroup var state: StateOptions
 
     func run() throws {
-        let name = try LabArgument.name(lab)
+        let name = try LabArgument.name(lab, state: state)
         let removed = try state.manager().down(name)
         say("lab \(name) is down (\(removed.namespaces.count) namespaces, \(removed.containers.count) containers, \(removed.endpoints.count) endpoints, \(removed.networks.count) networks removed)")
         for network in removed.keptNetworks { say("network \(network) kept: other endpoints use it") }

@@ -59,6 +59,27 @@ struct UsageErrorCLITests {
         #expect(missing.status == 127 && missing.stderr.contains("install berth-lab from the same build beside berth"), "\(missing)")
     }
 
+    @Test("berth lab exec takes everything after the node as the command, its options too (as ip netns exec and berth exec do); a -- before it is dropped")
+    func labExecCommand() {
+        // A lab with no namespace: each form reaches the lookup of its node, none is a usage error.
+        let lab = "uxlab-none-\(getpid())"
+        for command in [["ip", "-br", "addr"], ["ip", "addr", "show", "lo"], ["--", "ip", "-br", "addr"], ["--", "--help"]] {
+            let exec = Command.run([Command.berthBinary, "lab", "exec", lab, "h1"] + command)
+            #expect(exec.status == 1 && exec.stderr == "berth lab: lab \(lab) has no node h1 (no network namespace \(lab)-h1) (check the lab and node names, or bring the lab up)\n",
+                    "\(command): \(exec)")
+        }
+        // --state-dir before the lab; after it, the words are the lab's, the node's and the command's.
+        let before = Command.run([Command.berthBinary, "lab", "exec", "--state-dir", "/nonexistent/uxlab", lab, "h1", "ip", "-br", "addr"])
+        #expect(before.status == 1 && before.stderr.contains("has no node h1"), "\(before)")
+        let between = Command.run([Command.berthBinary, "lab", "exec", lab, "--state-dir", "/nonexistent/uxlab", "h1", "ip"])
+        #expect(between.status == 64 && between.stderr
+                == "berth lab: --state-dir goes before the lab: berth lab exec [--state-dir DIR] LAB NODE COMMAND [ARG...] (see 'berth lab exec --help')\n",
+                "\(between)")
+        let none = Command.run([Command.berthBinary, "lab", "exec", lab, "h1"])
+        #expect(none.status == 1 && none.stderr == "berth lab: no command to run in node h1 (give the command after the node: berth lab exec LAB NODE COMMAND [ARG...])\n",
+                "\(none)")
+    }
+
     @Test("logs -n and stop/restart --timeout read their values as docker's do: -n5, -n=5, --timeout S")
     func logsTailAndTimeout() {
         for words in [["logs", "-nbogus", "web"], ["logs", "-n=bogus", "web"]] {

@@ -46,6 +46,22 @@ struct LabFileParserTests {
         #expect(spec.nodes[0].location == SourceLocation(line: 3, column: 3))
     }
 
+    @Test("each publish: entry keeps its position, for a host port that up finds taken; the state's JSON keeps none")
+    func publishPositions() throws {
+        let spec = try LabFileParser.parse("""
+        name: shop
+        networks: { lan: {} }
+        nodes:
+          web:
+            network: lan
+            publish: [ "9000:90", "8080:80" ]
+          api: { network: lan, publish: "8081:81" }
+        """, source: "shop.yaml")
+        #expect(spec.nodes[0].publishLocations == [SourceLocation(line: 6, column: 16), SourceLocation(line: 6, column: 27)])
+        #expect(spec.nodes[1].publishLocations == [SourceLocation(line: 7, column: 33)])
+        #expect(spec.withoutLocations().nodes.allSatisfy { $0.publishLocations.isEmpty })
+    }
+
     @Test("a rate's burst holds one frame of the link's MTU (tbf drops larger packets), the link's rate and an end's own; 32 KiB at the default MTU")
     func burstFitsTheMTU() throws {
         let spec = try LabFileParser.parse("""

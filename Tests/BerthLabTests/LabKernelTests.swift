@@ -38,6 +38,12 @@ struct LabKernelTests {
             // berth lab exec runs in the node too.
             let exec = lab.lab(["exec", lab.name, "h1", "--", "ip", "-o", "addr", "show", "dev", "eth0"])
             #expect(exec.succeeded && exec.stdout.contains("10.0.1.2/24"), "\(exec)")
+            // inspect's text view words the rate as tc does, not as JSON.
+            let inspect = lab.lab(["inspect", lab.name])
+            #expect(inspect.succeeded && inspect.stdout.contains("[tbf rate 16mbit burst ") && !inspect.stdout.contains("{"), "\(inspect)")
+            // And without --: everything after the node is the command, its options too.
+            let plain = lab.lab(["exec", lab.name, "h1", "ip", "-br", "addr", "show", "dev", "eth0"])
+            #expect(plain.succeeded && plain.stdout.contains("10.0.1.2/24"), "\(plain)")
 
             // 16mbit = 2,000,000 bytes/s with a 32 KiB burst: 1 MB cannot arrive faster than (1 MB - burst) / rate.
             let r1 = try NetworkNamespace.open(named: lab.namespace("r1")), r2 = try NetworkNamespace.open(named: lab.namespace("r2"))

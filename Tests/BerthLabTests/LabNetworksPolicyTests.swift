@@ -3,6 +3,7 @@ import BerthFakes
 @testable import BerthLab
 import BerthNamespace
 import BerthNetwork
+@testable import BerthRun
 import BerthTestSupport
 import Testing
 
@@ -106,6 +107,44 @@ struct LabNetworksPolicyTests {
         #expect(try networks.converge(try node("web", network: nil), namespace: namespace.identity) == [.detach(node: "web")])
         #expect(try host.manager.endpoints().isEmpty)
         #expect(!host.nftables.ruleset.contains("berth-endpoint t-web"))
+    }
+
+    @Test("a host port another endpoint holds is refused at the node's publish: entry (FILE:LINE:COLUMN), the holder named as berth ps shows it: a container by its name, an endpoint by its short id")
+    func takenHostPort() throws {
+        let host = try FakeHost()
+        try createNetwork(host, "lan", subnet: "10.0.9.0/24")
+        host.kernel.addNamespace("other")
+        host.kernel.addNamespace("t-web")
+        let owner = String(repeating: "78737f6a", count: 8)
+        try host.manager.attach(AttachOptions(network: "lan", namespace: .name("other"), id: owner, ports: [try PortSpec(parsing: "8080:80")]))
+        var web = try node("web", network: "lan", publish: ["9000:90", "8080:80"])
+        web.location = SourceLocation(line: 3, column: 3)
+        web.publishLocations = [SourceLocation(line: 7, column: 16), SourceLocation(line: 7, column: 27)]
+        let networks = LabNetworks(lab: "t", manager: host.manager)
+
+        let taken = #expect(throws: BerthError.self) { try networks.attach(web, network: "lan", source: "ex/web-lan-wan.yaml") }
+        #expect(taken?.message == "ex/web-lan-wan.yaml:7:27: node web: port tcp 0.0.0.0:8080 of published port 8080:80/tcp is already published by endpoint 78737f6a7873",
+                "\(String(describing: taken))")
+        #expect(taken?.hint == "choose another host port in node web's publish: entry, or detach endpoint 78737f6a7873 first", "\(String(describing: taken))")
+        #expect(taken?.code == .conflict && taken?.object == .node(lab: "t", "web") && taken?.remedy == .chooseAnother(parameter: "publish"))
+        #expect(taken.map { !namesCLI($0.message + " " + ($0.hint ?? "")) } == true)
+        #expect(try networks.endpoint(node: "web") == nil)
+
+        // Held by a container's endpoint: the container's name, as berth ps lists it.
+        try host.manager.containerStore().write { tx throws(BerthError) in
+            try tx.insertContainer(ContainerRecord(id: RecordID.generate(), name: "shop", endpointID: owner, network: "lan", process: nil, supervisor: nil,
+                                                   command: ["httpd"], hostname: "shop", rootfs: nil, status: .running, created: 1))
+        }
+        let byContainer = #expect(throws: BerthError.self) { try networks.attach(web, network: "lan", source: "ex/web-lan-wan.yaml") }
+        #expect(byContainer?.message == "ex/web-lan-wan.yaml:7:27: node web: port tcp 0.0.0.0:8080 of published port 8080:80/tcp is already published by container shop",
+                "\(String(describing: byContainer))")
+        #expect(byContainer?.hint == "choose another host port in node web's publish: entry, or stop container shop")
+
+        // A spec without positions (read back from the state): no place, the same words.
+        web.publishLocations = []
+        web.location = nil
+        let unplaced = #expect(throws: BerthError.self) { try networks.attach(web, network: "lan", source: "ex/web-lan-wan.yaml") }
+        #expect(unplaced?.message.hasPrefix("node web: port tcp 0.0.0.0:8080 ") == true, "\(String(describing: unplaced))")
     }
 
     @Test("an endpoint of the node's id in another namespace is not the lab's: it is never detached")

@@ -31,6 +31,16 @@ struct LabStateTests {
       - endpoints: [ { node: r1, interface: eth2, mac: "02:00:00:00:00:01" }, "web:eth1" ]
     """
 
+    @Test("inspect's impairment carries its text in tc's words, which the text view prints instead of the JSON fields")
+    func impairmentText() throws {
+        let both = Impairment(rate: TokenBucket(rate: try DataRate(parsing: "1mbit")),
+                              emulation: NetworkEmulation(delay: TimeSpan(nanoseconds: 20_000_000), jitter: TimeSpan(nanoseconds: 2_000_000), loss: 0.5))
+        #expect(LabObservation.json(both)["text"]?.stringValue == "netem limit 1000 delay 20ms 2ms loss 0.5%, tbf rate 1mbit burst 32768b limit 39018b")
+        #expect(LabObservation.json(Impairment(rate: TokenBucket(rate: try DataRate(parsing: "16mbit"))))["text"]?.stringValue
+                == "tbf rate 16mbit burst 32768b limit 132768b")
+        #expect(LabObservation.json(Impairment()).isNull)
+    }
+
     @Test("a spec reads back from its JSON equal, but for file positions")
     func jsonRoundTrip() throws {
         let spec = try LabFileParser.parse(Self.full, source: "full.yaml")
@@ -50,6 +60,42 @@ struct LabRecordTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try StateStore(directory: directory)
         try body(try LabState(store: store), store)
+    }
+
+    @Test("a lab file's path is made absolute: against the working directory, . and .. taken out, symbolic links resolved when the file or its directory exists")
+    func absolutePath() throws {
+        #expect(LabFilePath.absolute("ex/triangle.yaml", directory: "/home/u") == "/home/u/ex/triangle.yaml")
+        #expect(LabFilePath.absolute("../labs/./t.yaml", directory: "/home/u/d") == "/home/u/labs/t.yaml")
+        #expect(LabFilePath.absolute("/srv/a/../b.yaml", directory: "/elsewhere") == "/srv/b.yaml")
+        let directory = NSTemporaryDirectory() + "berth-lab-path-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/real", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/link", withDestinationPath: directory + "/real")
+        FileManager.default.createFile(atPath: directory + "/real/t.yaml", contents: Data("name: t\n".utf8))
+        let real = try #require(realpath(directory + "/real", nil).map { pointer in defer { free(pointer) }; return String(cString: pointer) })
+        #expect(LabFilePath.absolute(directory + "/link/t.yaml") == real + "/t.yaml")
+        // Gone: through its directory, which still exists.
+        #expect(LabFilePath.absolute(directory + "/link/gone.yaml") == real + "/gone.yaml")
+        #expect(LabFilePath.looksLikeFile("ex/t") && LabFilePath.looksLikeFile("t.yml") && !LabFilePath.looksLikeFile("triangle"))
+    }
+
+    @Test("a lab is found by the absolute path of its file, also once the file is gone, and by the path as typed in a record an older Berth wrote")
+    func labByFile() throws {
+        let directory = NSTemporaryDirectory() + "berth-lab-file-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/ex", withIntermediateDirectories: true)
+        let labs = try LabManager(manager: NetworkManager(stateDirectory: directory + "/state"))
+        let file = directory + "/ex/triangle.yaml"
+        FileManager.default.createFile(atPath: file, contents: Data("name: triangle\n".utf8))
+        try labs.state.save(LabRecord(name: "triangle", source: LabFilePath.absolute(file)))
+        try labs.state.save(LabRecord(name: "old", source: "ex/old.yaml"))
+        #expect(try labs.list().first { $0.name == "triangle" }?.source.hasPrefix("/") == true)
+        #expect(try labs.lab(file: file) == "triangle")
+        #expect(try labs.lab(file: directory + "/ex/../ex/./triangle.yaml") == "triangle")
+        try FileManager.default.removeItem(atPath: file)
+        #expect(try labs.lab(file: file) == "triangle")
+        #expect(try labs.lab(file: "ex/old.yaml") == "old")
+        #expect(try labs.lab(file: directory + "/ex/none.yaml") == nil)
     }
 
     @Test("a record saves and reads back whole, its nodes and networks replaced on each save; remove takes every row")

@@ -4,7 +4,8 @@ import BerthCore
 /// `LabSchema`): enough to converge it, roll it back and take it down after a crash.
 public struct LabRecord: Sendable, Hashable {
     public var name: String
-    /// The file it was last brought up from, as given.
+    /// The file it was last brought up from: its absolute path (`LabFilePath`; a record an
+    /// older Berth wrote has it as typed).
     public var source: String
     /// The spec as last converged (nil until an `up` succeeds).
     public var applied: LabSpec?

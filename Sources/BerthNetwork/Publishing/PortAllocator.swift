@@ -266,7 +266,10 @@ struct PortAllocator {
             recorded = holders.mappings[...]
             published = holders.publications[...]
         }
-        if let mapping = recorded.first(where: { $0.key.clashes(with: key) }) { return "endpoint \(mapping.endpointID)" }
+        if let mapping = recorded.first(where: { $0.key.clashes(with: key) }) {
+            // As `berth ps` shows it: a generated id by its first 12 digits (`berth detach` takes them).
+            return "endpoint \(EndpointShortID.display(mapping.endpointID))"
+        }
         return published.first { $0.key.clashes(with: key) }.map { "publication \($0.endpointID)" }
     }
 

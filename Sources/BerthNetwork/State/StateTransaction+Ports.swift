@@ -21,9 +21,11 @@ extension StateTransaction {
         } catch {
             guard let cause = error.cause as? SQLiteError, cause.isConstraintViolation else { throw error }
             if let owner = try portOwner(mapping.key) {
-                let who = owner.endpointID == mapping.endpointID ? "the same endpoint \(owner.endpointID) (listed twice)" : "endpoint \(owner.endpointID)"
+                // The owner as `berth ps` shows it (a generated id by its first 12 digits, which `berth detach` takes).
+                let shown = EndpointShortID.display(owner.endpointID)
+                let who = owner.endpointID == mapping.endpointID ? "the same endpoint \(shown) (listed twice)" : "endpoint \(shown)"
                 throw BerthError(.conflict, "port \(mapping.key) is already published by \(who)",
-                                 hint: "choose another host port, or detach \(owner.endpointID) first", object: .port(mapping.key.description),
+                                 hint: "choose another host port, or detach \(shown) first", object: .port(mapping.key.description),
                                  parameter: "ports", remedy: .chooseAnother(parameter: "ports"), cause: cause)
             }
             if try endpoint(id: mapping.endpointID) == nil {
