@@ -167,7 +167,9 @@ enum ContainerInspection {
         let network = endpoint == nil ? nil : network
         let address6 = network?.ipv6Subnet == nil ? nil : endpoint?.ipv6Address
         return .object([
-            ("Network", .string(container.network)), ("EndpointID", .optional(container.endpointID)),
+            // The endpoint it holds: "" once it stopped and released it (its record keeps the
+            // id it takes again when started, which names nothing meanwhile); null on `none`.
+            ("Network", .string(container.network)), ("EndpointID", container.endpointID == nil ? .optional(endpoint?.id) : .string(endpoint?.id ?? "")),
             // Empty on an IPv6-only network, as Docker's are.
             ("Gateway", .string(network?.gateway.map { "\($0)" } ?? "")),
             ("IPAddress", .string(endpoint?.address.map { "\($0)" } ?? "")), ("IPPrefixLen", .int(network?.subnet?.prefixLength ?? 0)),

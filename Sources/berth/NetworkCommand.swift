@@ -133,16 +133,44 @@ struct NetworkCommand: ParsableCommand {
             }
         }
 
-        /// A refusal for endpoints that belong to `berth run` containers names those and says
-        /// to stop them, as Docker names a network's active containers: detaching a running
-        /// container's endpoint (the generic advice) would cut it off behind its back.
+        /// A refusal for attached endpoints names each one with its remedy, as Docker names a
+        /// network's active containers: a plain endpoint (`berth attach`) is detached; a
+        /// running container's endpoint is left to `berth stop` or `berth rm -f`, since
+        /// detaching it would cut the container off behind its back. A stopped container
+        /// holds no endpoint (its record keeps only the id it takes when it starts again):
+        /// it blocks nothing and is not named.
         static func namingContainers(_ error: BerthError, network: String, manager: NetworkManager) -> BerthError {
-            guard let containers = try? Container.list(manager: manager).filter({ $0.network == network && $0.endpointID != nil }),
-                  !containers.isEmpty else { return error }
-            let names = containers.map(\.name).joined(separator: " ")
-            let others = (try? manager.endpoints(network: network).count).map { $0 > containers.count } ?? false
-            return BerthError(error.code, "\(error.message); used by container(s) \(names)",
-                              hint: "stop them first with 'berth stop \(names)'" + (others ? ", and detach the other endpoints with 'berth detach ID'" : ""),
+            guard let live = try? manager.endpoints(network: network).map(\.id),
+                  let containers = try? Container.list(manager: manager) else { return error }
+            return naming(error, network: network, endpoints: live, containers: containers)
+        }
+
+        /// `namingContainers` from what it read: the ids of the endpoints attached to
+        /// `network` and every container.
+        static func naming(_ error: BerthError, network: String, endpoints: [String], containers: [ContainerRecord]) -> BerthError {
+            guard !endpoints.isEmpty else { return error }
+            let attached = Set(endpoints)
+            let owners = containers.filter { $0.network == network && $0.endpointID.map(attached.contains) == true }
+            let owned = Set(owners.compactMap(\.endpointID))
+            let plain = endpoints.filter { !owned.contains($0) }.map { EndpointShortID.display($0) }
+            let names = owners.map(\.name).sorted()
+            // At most 5 named in a command; the rest are in `berth ps`.
+            func list(_ items: [String]) -> String { items.prefix(5).joined(separator: " ") }
+            let more = "; see 'berth ps -a --network \(network)' for the rest"
+            var message = "network \(network)"
+            var advice: [String] = []
+            if !plain.isEmpty {
+                let shown = plain.prefix(5).joined(separator: ", ") + (plain.count > 5 ? " and \(plain.count - 5) more" : "")
+                message += " has \(plain.count) endpoint\(plain.count == 1 ? "" : "s") attached: \(shown)"
+                advice.append("detach \(plain.count == 1 ? "it" : "them") first with 'berth detach \(list(plain))'"
+                              + (plain.count > 5 ? more : ""))
+            }
+            if !names.isEmpty {
+                message += (plain.isEmpty ? " is" : " and is") + " used by running container\(names.count == 1 ? "" : "s") \(names.joined(separator: ", "))"
+                let them = names.count == 1 ? "it" : "them"
+                advice.append("stop \(them) first with 'berth stop \(list(names))', or remove \(them) with 'berth rm -f \(list(names))'" + (names.count > 5 ? more : ""))
+            }
+            return BerthError(error.code, message, hint: advice.joined(separator: "; "),
                               object: error.object, operation: error.operation)
         }
     }
