@@ -21,6 +21,9 @@ struct NetworkCommand: ParsableCommand {
         @Option(help: ArgumentHelp("An address of the subnet that no endpoint may have, not even with --ip (a LAN host, a router); repeatable. Needs --subnet of its family.", valueName: "NAME=IP"))
         var auxAddress: [String] = []
         @Flag(help: "IPv6 beside IPv4 (dual stack); without an IPv6 --subnet, a /64 of the host's unique local prefix.") var ipv6 = false
+        /// `--ipv6=false`, as `JoinedValues` passes it on: IPv6 refused in so many words.
+        @Flag(name: .customLong("no-ipv6"), help: .hidden) var noIPv6 = false
+        static let ipv6Off = "--no-ipv6"
         @Option(help: ArgumentHelp("Whether the network has IPv4 (default: true); --ipv4=false with --ipv6 makes an IPv6-only network.", valueName: "true|false"))
         var ipv4 = true
         @Option(help: ArgumentHelp("The bridge's name (default: br- and 12 hex digits of the network id).", valueName: "NAME")) var bridge: String?
@@ -53,6 +56,9 @@ struct NetworkCommand: ParsableCommand {
             let subnets = try Self.byFamily(subnet, flag: "--subnet") { text throws(BerthError) in try CIDR(parsing: text).family }
             let gateways = try Self.byFamily(gateway, flag: "--gateway") { text throws(BerthError) in try IPAddress(parsing: text).family }
             let ranges = try Self.byFamily(ipRange, flag: "--ip-range") { text throws(BerthError) in try AddressRange(parsing: text).family }
+            if noIPv6, let refusal = Self.ipv6Contradiction(subnet: subnets.v6, gateway: gateways.v6, range: ranges.v6, ipv6: ipv6) {
+                throw ValidationError(refusal)
+            }
             let options = NetworkOptions(
                 name: name,
                 subnet: try subnets.v4.map { text throws(BerthError) in try CIDR(parsing: text) },
@@ -69,6 +75,16 @@ struct NetworkCommand: ParsableCommand {
             let network = try state.manager().createNetwork(options, warnings: &warnings)
             for warning in warnings { Output.error(CLIHints.warningLine(warning)) }
             print(network.name)
+        }
+
+        /// `--ipv6=false` with an IPv6 value (or with `--ipv6` too): nothing says which one
+        /// is meant, so neither wins. Nil when they agree.
+        static func ipv6Contradiction(subnet: String?, gateway: String?, range: String?, ipv6: Bool) -> String? {
+            if ipv6 { return "--ipv6=false and --ipv6 contradict each other (give one of them)" }
+            let given = [subnet.map { ("--subnet", $0) }, gateway.map { ("--gateway", $0) }, range.map { ("--ip-range", $0) }].compactMap { $0 }
+            guard let (flag, value) = given.first else { return nil }
+            return "--ipv6=false contradicts the IPv6 \(flag) \(value): an IPv6 value makes the network dual-stack "
+                + "(leave out --ipv6=false for IPv6, or the IPv6 \(flag) for an IPv4-only network)"
         }
 
         /// The `--aux-address NAME=IP` values by name: each name once.

@@ -1,3 +1,4 @@
+@testable import berth
 import BerthTestSupport
 import Foundation
 import Testing
@@ -35,6 +36,16 @@ struct UsageErrorCLITests {
         // Help still works, and a known subcommand is not mistaken for an unknown one.
         #expect(Command.run([Command.berthBinary, "network", "--help"]).status == 0)
         #expect(Command.run([Command.berthBinary, "help", "network"]).status == 0)
+    }
+
+    @Test("network create --ipv6=false with an IPv6 --subnet (or --ipv6 too) is refused as a contradiction, not made dual-stack")
+    func ipv6FalseWithIPv6Subnet() {
+        let subnet = Command.run([Command.berthBinary, "network", "create", "ny", "--ipv6=false", "--subnet", "fd00:9::/64"])
+        #expect(subnet.status == 64 && subnet.stderr == "berth: --ipv6=false contradicts the IPv6 --subnet fd00:9::/64: an IPv6 value makes the network dual-stack "
+                + "(leave out --ipv6=false for IPv6, or the IPv6 --subnet for an IPv4-only network; see 'berth network create --help')\n", "\(subnet)")
+        let both = Command.run([Command.berthBinary, "network", "create", "ny", "--ipv6", "--ipv6=false"])
+        #expect(both.status == 64 && both.stderr.hasPrefix("berth: --ipv6=false and --ipv6 contradict each other"), "\(both)")
+        #expect(NetworkCommand.Create.ipv6Contradiction(subnet: nil, gateway: nil, range: nil, ipv6: false) == nil)
     }
 
     @Test("berth lab's usage errors read the same way and exit 64; a berth-lab that is not installed exits 127 as a missing berth-cli does")
