@@ -77,7 +77,7 @@ struct CheckCommand: ParsableCommand {
         let problems = try state.manager().check()
         if problems.isEmpty { say("ok"); return }
         for problem in problems { printError(problem.description) }
-        printError("\(problems.count) problem(s) found ('berth gc' removes leftovers and finishes crashed labs; 'berth lab up FILE' restores a lab)")
+        printError("\(problems.count) problem\(problems.count == 1 ? "" : "s") found ('berth gc' removes leftovers and finishes crashed labs; 'berth lab up FILE' restores a lab)")
         throw ExitCode(1)
     }
 }

@@ -195,7 +195,9 @@ struct CheckCommand: ParsableCommand {
         let labProblems = id == nil ? try LabManager(manager: manager).check() : []
         // Running containers whose endpoint is gone (detached behind berth's back): cut off.
         let cutOff = id == nil ? try Self.containersWithoutEndpoint(manager: manager) : []
-        if problems.isEmpty, labProblems.isEmpty, cutOff.isEmpty {
+        // Containers whose supervisor died (`ps` says Orphaned): gc reaps them.
+        let orphans = id == nil ? Self.orphaned(try Container.list(manager: manager)) : []
+        if problems.isEmpty, labProblems.isEmpty, cutOff.isEmpty, orphans.isEmpty {
             print("ok")
             return
         }
@@ -205,16 +207,33 @@ struct CheckCommand: ParsableCommand {
         for container in cutOff {
             Output.error("container \(container.name) runs without its endpoint \(EndpointShortID.display(container.endpointID ?? "")): it is cut off from network \(container.network) (restart it with 'berth restart \(container.name)')")
         }
+        for container in orphans { Output.error(Self.orphanLine(container)) }
         var advice: [String] = []
         if labProblems.contains(where: \.collectable) { advice.append("'berth gc' removes lab leftovers and finishes crashed labs") }
         if labProblems.contains(where: { !$0.collectable }) { advice.append("'berth lab up FILE' restores a lab") }
-        let total = "\(problems.count + labProblems.count + cutOff.count) problem(s) found"
+        let count = problems.count + labProblems.count + cutOff.count + orphans.count
+        let total = "\(count) problem\(count == 1 ? "" : "s") found"
         Output.error(advice.isEmpty ? total : "\(total) (\(advice.joined(separator: "; ")))")
         Output.terminate(status: 1)
     }
 }
 
 extension CheckCommand {
+    /// The containers `ps` shows as Orphaned: not exited, and their supervisor is gone, so
+    /// nothing reaps the command or releases the endpoint until `gc` (or a stop, start or
+    /// removal of the container) does.
+    static func orphaned(_ containers: [ContainerRecord]) -> [ContainerRecord] {
+        containers.filter { $0.status != .exited && !$0.isSupervised }
+    }
+
+    /// `check`'s line for an orphaned container, with the command that reaps it.
+    static func orphanLine(_ container: ContainerRecord) -> String {
+        let supervisor = container.supervisor.map { " (process \($0.pid))" } ?? ""
+        return "container \(container.name) is orphaned: its supervisor\(supervisor) is gone, so nothing reaps its command or releases its network "
+            + (container.options?.autoRemove == true ? "(run 'berth gc' to stop it; it was run with --rm, so that removes it)"
+                : "(run 'berth gc' to stop it; it is kept, exited, for 'berth rm')")
+    }
+
     /// Running containers (under a live supervisor) whose recorded endpoint the state no longer has.
     static func containersWithoutEndpoint(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
         let containers = try Container.list(manager: manager).filter { $0.status == .running && $0.endpointID != nil && $0.isSupervised }
