@@ -34,7 +34,7 @@ enum ContainerTable {
             ("network", .string(container.network)), ("hostname", .string(container.hostname)), ("rootfs", .optional(container.rootfs)),
             ("endpoint", .optional(endpoint?.id)), ("ip", .optional(endpoint?.address.map { "\($0)" })),
             ("ip6", .optional(endpoint?.ipv6Address.map { "\($0)" })),
-            ("ports", .array((endpoint?.ports ?? []).map(NetworkJSON.port))), ("created", .int(container.created)),
+            ("ports", .array(PortOrder.sorted(endpoint?.ports ?? [], specs: container.options?.ports ?? []).map(NetworkJSON.port))), ("created", .int(container.created)),
             ("started", container.started.map { .int($0) } ?? .null), ("finished", container.finished.map { .int($0) } ?? .null),
             ("restartCount", .int(container.restartCount)),
         ])

@@ -165,7 +165,7 @@ struct PortCommand: ParsableCommand {
         let containers = try Container.list(manager: manager)
         let endpoint = { (id: String) throws(BerthError) -> EndpointRecord? in try manager.endpoint(id: id) }
         var container = containers.first { $0.name == name }
-        if container == nil, let exact = try endpoint(name) { return exact.ports }
+        if container == nil, let exact = try endpoint(name) { return PortOrder.sorted(exact.ports, specs: []) }
         if container == nil {
             do throws(BerthError) {
                 container = try Container.find(name, manager: manager)
@@ -173,9 +173,9 @@ struct PortCommand: ParsableCommand {
                 // Not a container: an endpoint's short id, or nothing.
             }
         }
-        if let container { return try container.endpointID.flatMap(endpoint)?.ports ?? [] }
+        if let container { return PortOrder.sorted(try container.endpointID.flatMap(endpoint)?.ports ?? [], specs: container.options?.ports ?? []) }
         do throws(BerthError) {
-            return try manager.endpoint(name, acceptingShortID: true).ports
+            return PortOrder.sorted(try manager.endpoint(name, acceptingShortID: true).ports, specs: [])
         } catch where error.code == .notFound {
             throw BerthError(.notFound, "no container or endpoint \"\(name)\"", object: .endpoint(name), remedy: .listExisting(.container))
         }

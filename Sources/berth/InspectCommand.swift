@@ -154,7 +154,7 @@ enum ContainerInspection {
     /// IPv4-only.
     static func networkSettings(_ container: ContainerRecord, endpoint: EndpointRecord?, network: NetworkRecord? = nil) -> JSON {
         var ports: [(String, JSON)] = []
-        for port in endpoint?.ports ?? [] {
+        for port in PortOrder.sorted(endpoint?.ports ?? [], specs: container.options?.ports ?? []) {
             let key = "\(port.containerPort)/\(port.proto)"
             let binding = JSON.object([("HostIp", .string("\(port.hostAddress)")), ("HostPort", .string("\(port.hostPort)"))])
             if let index = ports.firstIndex(where: { $0.0 == key }), case .array(let bindings) = ports[index].1 {

@@ -402,7 +402,7 @@ enum NetworkJSON {
             ("ifname", .string(endpoint.interfaceName.rawValue)), ("hostVeth", .string(endpoint.hostVeth.rawValue)),
             ("ip", .optional(endpoint.address?.description)), ("ip6", .optional(endpoint.ipv6Address?.description)),
             ("mac", .string("\(endpoint.mac)")), ("created", .int(endpoint.created)),
-            ("ports", .array(endpoint.ports.map(port))),
+            ("ports", .array(PortOrder.sorted(endpoint.ports, specs: []).map(port))),
         ])
     }
 
