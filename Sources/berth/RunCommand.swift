@@ -99,7 +99,7 @@ struct RunCommand: ParsableCommand {
 
 /// The options of `berth run`.
 struct RunArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own); 'bridge' and 'default' are the default network (default: berth).",
+    @Option(name: .customLong("network"), help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own); 'bridge' and 'default' are the default network (default: berth).",
                                valueName: "NAME"))
     var networks: [String] = []
     /// `--net`, docker's and podman's older spelling of `--network`, kept out of the help.
