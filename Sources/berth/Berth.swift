@@ -19,7 +19,7 @@ struct Berth: ParsableCommand {
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
             RunCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, KillCommand.self, WaitCommand.self, RmCommand.self, LogsCommand.self,
             ExecCommand.self, StatsCommand.self,
-            HookCommand.self, LabCommand.self,
+            HookCommand.self, LabCommand.self, VersionCommand.self,
         ]
     )
 

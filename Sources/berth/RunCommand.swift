@@ -43,6 +43,11 @@ struct RunCommand: ParsableCommand {
                 throw CleanExit.helpRequest(self)
             }
             // The capture keeps a '--' that came first (the options drop it): after it, any name.
+            // docker's -P publishes every port an image EXPOSEs; berth has no images.
+            if first == "-P" || first == "--publish-all" || first.hasPrefix("--publish-all=") {
+                throw ValidationError("publishing all ports (\(first)) is not supported: a root filesystem declares no ports to publish "
+                                      + "(publish each with -p, as -p 8080:80, or -p 80 for a free host port)")
+            }
             if first.hasPrefix("-"), first != "--", first != "-" {
                 throw ValidationError("unknown option '\(first)' (a command whose name starts with '-' goes after '--')")
             }

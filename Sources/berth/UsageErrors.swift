@@ -9,6 +9,7 @@ enum UsageErrors {
     static func line(_ message: String, arguments: [String]) -> String {
         var text = message.first.map { $0.lowercased() + message.dropFirst() } ?? message
         let see = "see '\(path(of: arguments).joined(separator: " ")) --help'"
+        if let habit = dockerHabit(text, arguments: arguments) { return habit + " (" + see + ")" }
         if let rewritten = iproute2Spelling(arguments) {
             return text + " (write it as '\(rewritten)': berth spells iproute2's words as options; " + see + ")"
         }
@@ -28,10 +29,29 @@ enum UsageErrors {
               !command.configuration.subcommands.isEmpty, arguments.count >= path.count else { return nil }
         let word = arguments[path.count - 1]
         guard !word.hasPrefix("-"), word != "help" else { return nil }
+        // `docker network connect NET CONTAINER`: berth joins a namespace with attach.
+        if path == ["berth", "network"], word == "connect" {
+            return "unknown subcommand 'connect': berth attaches endpoints with its own commands ('berth attach NETWORK --netns /proc/PID/ns/net "
+                + "--ifname eth1' joins a running container's namespace to a network; see 'berth attach --help')"
+        }
+        if path == ["berth", "network"], word == "disconnect" {
+            return "unknown subcommand 'disconnect': berth detaches endpoints with its own commands ('berth detach ID' detaches an endpoint "
+                + "'berth attach' made; a container leaves its own network when it stops; see 'berth detach --help')"
+        }
         let names = command.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
         let what = path.count == 1 ? "command" : "subcommand"
         let choices = path.count == 1 ? "" : "choose one of: \(names.joined(separator: ", ")); "
         return "unknown \(what) '\(word)' (\(choices)see '\(path.joined(separator: " ")) --help')"
+    }
+
+    /// A usage error from a Docker habit, said with berth's way of doing the same: `--format`
+    /// (Go templates) on a command that has `--json`. Nil for any other error.
+    static func dockerHabit(_ message: String, arguments: [String]) -> String? {
+        guard message.hasPrefix("unknown option '--format") else { return nil }
+        let path = path(of: arguments)
+        guard let command = command(at: path), command.helpMessage().contains("--json") else { return nil }
+        return "unknown option '--format': berth has no Go templates; '\(path.joined(separator: " ")) --json' prints every field, "
+            + "which a JSON tool picks from (as jq -r '.[].name')"
     }
 
     /// iproute2's words in an `addr`, `route` or `link` command line (`berth route add default

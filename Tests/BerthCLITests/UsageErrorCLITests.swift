@@ -38,6 +38,29 @@ struct UsageErrorCLITests {
         #expect(Command.run([Command.berthBinary, "help", "network"]).status == 0)
     }
 
+    @Test("docker habits are answered with berth's way: --format points at --json, run -P at -p, network connect at attach; berth version is --version")
+    func dockerHabits() {
+        let ps = Command.run([Command.berthBinary, "ps", "--format", "{{.Names}}"])
+        #expect(ps.status == 64 && ps.stderr == "berth: unknown option '--format': berth has no Go templates; 'berth ps --json' prints every field, "
+                + "which a JSON tool picks from (as jq -r '.[].name') (see 'berth ps --help')\n", "\(ps)")
+        let ls = Command.run([Command.berthBinary, "network", "ls", "--format", "{{.Name}}"])
+        #expect(ls.status == 64 && ls.stderr.contains("'berth network ls --json' prints every field"), "\(ls)")
+        // A command without --json gets the plain unknown option.
+        let rm = Command.run([Command.berthBinary, "rm", "--format", "x"])
+        #expect(rm.status == 64 && rm.stderr.hasPrefix("berth: unknown option '--format'") && !rm.stderr.contains("--json"), "\(rm)")
+        let publishAll = Command.run([Command.berthBinary, "run", "-P", "--", "true"])
+        #expect(publishAll.status == 125 && publishAll.stderr.hasPrefix("berth: publishing all ports (-P) is not supported")
+                && publishAll.stderr.contains("-p 8080:80") && !publishAll.stderr.contains("goes after '--'"), "\(publishAll)")
+        let connect = Command.run([Command.berthBinary, "network", "connect", "ny", "web"])
+        #expect(connect.status == 64 && connect.stderr.hasPrefix("berth: unknown subcommand 'connect': berth attaches endpoints with its own commands")
+                && connect.stderr.contains("'berth attach NETWORK --netns /proc/PID/ns/net --ifname eth1'"), "\(connect)")
+        let disconnect = Command.run([Command.berthBinary, "network", "disconnect", "ny", "web"])
+        #expect(disconnect.status == 64 && disconnect.stderr.contains("'berth detach ID'"), "\(disconnect)")
+        let version = Command.run([Command.berthBinary, "version"])
+        let flag = Command.run([Command.berthBinary, "--version"])
+        #expect(version.status == 0 && version.stdout == flag.stdout && !version.stdout.isEmpty, "\(version) \(flag)")
+    }
+
     @Test("network create --ipv6=false with an IPv6 --subnet (or --ipv6 too) is refused as a contradiction, not made dual-stack")
     func ipv6FalseWithIPv6Subnet() {
         let subnet = Command.run([Command.berthBinary, "network", "create", "ny", "--ipv6=false", "--subnet", "fd00:9::/64"])
