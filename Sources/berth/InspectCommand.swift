@@ -33,10 +33,8 @@ struct InspectCommand: ParsableCommand {
                 let record = try Container.find(name, manager: manager)
                 let endpoint = record.endpointID.flatMap { endpoints[$0] }
                 found.append(ContainerInspection.json(record, endpoint: endpoint, network: endpoint.flatMap { networks[$0.network] }))
-            } catch where error.code == .notFound && networks[name] != nil {
-                // `docker inspect` takes networks too; berth's are inspected apart.
-                failures.append(BerthError(.notFound, "no container named \"\(name)\": \(name) is a network",
-                                           hint: "see 'berth network inspect \(name)'", object: .container(name)))
+            } catch where error.code == .notFound {
+                failures.append(Self.notAContainer(name, endpoints: endpoints, networks: networks) ?? error)
             } catch {
                 failures.append(error)
             }
@@ -44,6 +42,27 @@ struct InspectCommand: ParsableCommand {
         Output.json(.array(found))
         for failure in failures { Output.error(CLIHints.message(for: failure)) }
         if !failures.isEmpty { Output.terminate(status: 1) }
+    }
+}
+
+extension InspectCommand {
+    /// The refusal of a name that is no container but a network or an endpoint (its id, or a
+    /// generated id's short form), saying where that is shown; nil when it is neither.
+    /// `docker inspect` takes networks too; berth's networks and endpoints are inspected apart.
+    static func notAContainer(_ name: String, endpoints: [String: EndpointRecord], networks: [String: NetworkRecord]) -> BerthError? {
+        if networks[name] != nil {
+            return BerthError(.notFound, "no container named \"\(name)\": \(name) is a network",
+                              hint: "see 'berth network inspect \(name)'", object: .container(name))
+        }
+        var endpoint = endpoints[name]
+        if endpoint == nil, EndpointShortID.isPrefix(name) {
+            let matches = endpoints.values.filter { $0.id.hasPrefix(name) }
+            if matches.count == 1 { endpoint = matches.first }
+        }
+        guard let endpoint else { return nil }
+        return BerthError(.notFound, "no container named \"\(name)\": \(name) is an endpoint on network \(endpoint.network), not a container",
+                          hint: "see 'berth ps --network \(endpoint.network)' for it, or 'berth network inspect \(endpoint.network)' for its addresses",
+                          object: .container(name))
     }
 }
 
