@@ -56,7 +56,7 @@ struct PsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let manager = try state.manager()
+        let manager = try state.existingManager()
         let publications = try manager.publications(group: network)
         // An unknown network is an error, not an empty list; a publication group, which
         // the NETWORK column shows too, is known (berth-cni's chained network).
@@ -134,7 +134,7 @@ struct PortCommand: ParsableCommand {
     }
 
     func run() throws {
-        var ports = try Self.ports(of: id, manager: state.manager())
+        var ports = try Self.ports(of: id, manager: state.existingManager())
         if let privatePort, let wanted = Self.filter(privatePort) {
             let (port, proto) = wanted
             ports = ports.filter { $0.containerPort == port && $0.key.proto == proto }
@@ -189,7 +189,7 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let manager = try state.manager()
+        let manager = try state.existingManager()
         let problems = try manager.check(id: id, acceptingShortID: true)
         // Labs too (BerthLab, no YAML): crashed ups, missing nodes, tagged leftovers.
         let labProblems = id == nil ? try LabManager(manager: manager).check() : []

@@ -23,7 +23,7 @@ struct InspectCommand: ParsableCommand {
 
 
     func run() throws {
-        let manager = try state.manager()
+        let manager = try state.existingManager()
         let endpoints = Dictionary(try manager.endpoints(network: nil).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let networks = Dictionary(try manager.networks().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var found: [JSON] = []

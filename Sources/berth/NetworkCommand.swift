@@ -234,7 +234,7 @@ struct NetworkCommand: ParsableCommand {
         }
 
         func run() throws {
-            let manager = try state.manager()
+            let manager = try state.existingManager()
             let networks = try manager.networks()
             if quiet {
                 for network in networks { print(network.name) }
@@ -279,7 +279,7 @@ struct NetworkCommand: ParsableCommand {
         @OptionGroup var state: StateOption
 
         func run() throws {
-            let manager = try state.manager()
+            let manager = try state.existingManager()
             var found: [JSON] = []
             var printed = false
             var failures: [BerthError] = []
