@@ -212,7 +212,7 @@ struct CheckCommand: ParsableCommand {
         if labProblems.contains(where: \.collectable) { advice.append("'berth gc' removes lab leftovers and finishes crashed labs") }
         if labProblems.contains(where: { !$0.collectable }) { advice.append("'berth lab up FILE' restores a lab") }
         let count = problems.count + labProblems.count + cutOff.count + orphans.count
-        let total = "\(count) problem\(count == 1 ? "" : "s") found"
+        let total = Counted.text(count, "problem") + " found"
         Output.error(advice.isEmpty ? total : "\(total) (\(advice.joined(separator: "; ")))")
         Output.terminate(status: 1)
     }
@@ -322,7 +322,7 @@ struct ReconcileCommand: ParsableCommand {
         if report.isEmpty {
             print("nothing was missing")
         } else if !report.restored.isEmpty {
-            print("\(report.restored.count) object(s) restored")
+            print("\(Counted.text(report.restored.count, "object")) restored")
         }
         if !report.remaining.isEmpty { Output.terminate(status: 1) }
     }

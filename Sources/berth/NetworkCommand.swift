@@ -306,6 +306,16 @@ struct NetworkCommand: ParsableCommand {
         }
 
         static func print(_ network: NetworkRecord, endpoints: [EndpointRecord]) {
+            for line in lines(network, endpointCount: endpoints.count) { Swift.print(line) }
+            if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
+            if !endpoints.isEmpty {
+                Swift.print("")
+                EndpointTable.print(endpoints)
+            }
+        }
+
+        /// The network's `Key:  value` lines, the values in one column.
+        static func lines(_ network: NetworkRecord, endpointCount: Int) -> [String] {
             let rows: [(String, String)] = [
                 ("Name", network.name), ("Id", network.id),
                 ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
@@ -315,15 +325,12 @@ struct NetworkCommand: ParsableCommand {
               + [network.ipRange.map { ("IP range", "\($0)") }, network.ipv6Range.map { ("IPv6 range", "\($0)") }].compactMap { $0 }
               + network.auxiliaryAddresses.sorted { $0.key < $1.key }.map { ("Aux address", "\($0.key)=\($0.value)") } + [
                 ("MTU", "\(network.mtu)"),
-                ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
+                ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpointCount)"),
                 ("Status", network.phase.rawValue),
             ]
-            for (key, value) in rows { Swift.print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
-            if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
-            if !endpoints.isEmpty {
-                Swift.print("")
-                EndpointTable.print(endpoints)
-            }
+            // Values in one column: 13, or further when a longer key ("IPv6 gateway") needs it.
+            let column = max(13, (rows.map(\.0.count).max() ?? 0) + 2)
+            return rows.map { key, value in key + ":" + String(repeating: " ", count: column - key.count - 1) + value }
         }
     }
 }

@@ -6,7 +6,7 @@ import Testing
 /// `berth network rm` of a network in use names what holds it, each with its own remedy.
 @Suite("berth network rm: what blocks the removal")
 struct NetworkRemoveHintTests {
-    private let refusal = BerthError(.conflict, "network ny has 2 endpoint(s) attached: ep9, sy", hint: "detach its endpoints first",
+    private let refusal = BerthError(.conflict, "network ny has 2 endpoints attached: ep9, sy", hint: "detach its endpoints first",
                                      object: .network("ny"), remedy: .detachEndpoints)
 
     private func container(_ name: String, endpoint: String?, network: String = "ny", status: ContainerRecord.Status) -> ContainerRecord {
