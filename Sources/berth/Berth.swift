@@ -41,7 +41,8 @@ struct Berth: ParsableCommand {
                 Trace.mark("done")
                 return
             }
-            if let message = NetworkCommand.dashedName(in: arguments) ?? UsageErrors.unknownSubcommand(in: arguments) {
+            if let message = UsageErrors.formatOption(in: arguments) ?? NetworkCommand.dashedName(in: arguments)
+                ?? UsageErrors.unknownSubcommand(in: arguments) {
                 Output.error(message)
                 Output.terminate(status: 64)
             }

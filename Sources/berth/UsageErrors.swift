@@ -9,7 +9,6 @@ enum UsageErrors {
     static func line(_ message: String, arguments: [String]) -> String {
         var text = message.first.map { $0.lowercased() + message.dropFirst() } ?? message
         let see = "see '\(path(of: arguments).joined(separator: " ")) --help'"
-        if let habit = dockerHabit(text, arguments: arguments) { return habit + " (" + see + ")" }
         if let rewritten = iproute2Spelling(arguments) {
             return text + " (write it as '\(rewritten)': berth spells iproute2's words as options; " + see + ")"
         }
@@ -44,14 +43,25 @@ enum UsageErrors {
         return "unknown \(what) '\(word)' (\(choices)see '\(path.joined(separator: " ")) --help')"
     }
 
-    /// A usage error from a Docker habit, said with berth's way of doing the same: `--format`
-    /// (Go templates) on a command that has `--json`. Nil for any other error.
-    static func dockerHabit(_ message: String, arguments: [String]) -> String? {
-        guard message.hasPrefix("unknown option '--format") else { return nil }
+    /// `--format` (docker's Go templates) among a command's options, said with berth's way
+    /// of getting the same: `--json` where the command has it, and `inspect`'s JSON, which
+    /// it always prints. Checked before parsing, so a network or container name argument
+    /// does not hide it. Nil for any other command line (run and exec, whose command's
+    /// words are its own, never).
+    static func formatOption(in arguments: [String]) -> String? {
         let path = path(of: arguments)
-        guard let command = command(at: path), command.helpMessage().contains("--json") else { return nil }
-        return "unknown option '--format': berth has no Go templates; '\(path.joined(separator: " ")) --json' prints every field, "
-            + "which a JSON tool picks from (as jq -r '.[].name')"
+        guard !["run", "exec"].contains(path.dropFirst().first ?? ""),
+              let word = arguments.dropFirst(path.count - 1).prefix(while: { $0 != "--" }).first(where: { $0 == "--format" || $0.hasPrefix("--format=") }),
+              let command = command(at: path) else { return nil }
+        let see = "see '\(path.joined(separator: " ")) --help'"
+        let name = word == "--format" ? word : "--format"
+        if path == ["berth", "inspect"] {
+            return "unknown option '\(name)': berth has no Go templates; 'berth inspect' prints JSON, which a JSON tool picks from "
+                + "(as jq -r '.[0].State.Pid'; \(see))"
+        }
+        guard command.helpMessage().contains("--json") else { return nil }
+        return "unknown option '\(name)': berth has no Go templates; '\(path.joined(separator: " ")) --json' prints every field, "
+            + "which a JSON tool picks from (as jq -r '.[].name'; \(see))"
     }
 
     /// iproute2's words in an `addr`, `route` or `link` command line (`berth route add default

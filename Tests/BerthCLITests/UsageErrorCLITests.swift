@@ -42,9 +42,15 @@ struct UsageErrorCLITests {
     func dockerHabits() {
         let ps = Command.run([Command.berthBinary, "ps", "--format", "{{.Names}}"])
         #expect(ps.status == 64 && ps.stderr == "berth: unknown option '--format': berth has no Go templates; 'berth ps --json' prints every field, "
-                + "which a JSON tool picks from (as jq -r '.[].name') (see 'berth ps --help')\n", "\(ps)")
-        let ls = Command.run([Command.berthBinary, "network", "ls", "--format", "{{.Name}}"])
+                + "which a JSON tool picks from (as jq -r '.[].name'; see 'berth ps --help')\n", "\(ps)")
+        let ls = Command.run([Command.berthBinary, "network", "ls", "--format={{.Name}}"])
         #expect(ls.status == 64 && ls.stderr.contains("'berth network ls --json' prints every field"), "\(ls)")
+        // Before a name argument, which would otherwise be the complaint.
+        let networkInspect = Command.run([Command.berthBinary, "network", "inspect", "--format", "{{.Id}}", "web"])
+        #expect(networkInspect.status == 64 && networkInspect.stderr.contains("'berth network inspect --json' prints every field"), "\(networkInspect)")
+        let inspect = Command.run([Command.berthBinary, "inspect", "--format", "{{.State.Pid}}", "web"])
+        #expect(inspect.status == 64 && inspect.stderr.hasPrefix("berth: unknown option '--format': berth has no Go templates; 'berth inspect' prints JSON"),
+                "\(inspect)")
         // A command without --json gets the plain unknown option.
         let rm = Command.run([Command.berthBinary, "rm", "--format", "x"])
         #expect(rm.status == 64 && rm.stderr.hasPrefix("berth: unknown option '--format'") && !rm.stderr.contains("--json"), "\(rm)")
