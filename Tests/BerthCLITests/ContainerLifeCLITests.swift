@@ -345,6 +345,10 @@ struct ContainerLifeCLITests {
                     #expect(kill(pid_t(supervisor), SIGKILL) == 0)
                     #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
                     #expect(sandbox.berth(["ps"]).stdout.contains("Orphaned"))
+                    // check sees it too, as a problem gc fixes.
+                    let check = sandbox.berth(["check"])
+                    #expect(check.status == 1 && check.stderr.contains("container \(name) is orphaned: its supervisor (process \(supervisor)) is gone")
+                            && check.stderr.contains("(run 'berth gc' to stop it;") && check.stderr.hasSuffix("berth: 1 problem found\n"), "\(check)")
 
                     let result = sandbox.berth(cleanUp)
                     #expect(result.status == 0, "\(result)")
@@ -362,6 +366,8 @@ struct ContainerLifeCLITests {
                     #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
                 }
                 #expect(sandbox.berth(["gc"]).stdout == "nothing to remove\n")
+                let check = sandbox.berth(["check"])
+                #expect(check.status == 0 && check.stdout == "ok\n", "\(check)")
             }
         }
     }
