@@ -56,7 +56,16 @@ struct PsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let manager = try state.existingManager()
+        // Nothing recorded yet (a fresh machine): the empty list; a --network names no
+        // network then, said as the state's own lookup says it.
+        guard let manager = try state.recordedManager() else {
+            if let network {
+                throw BerthError(.notFound, "no network named \"\(network)\"", object: .network(network), remedy: .listExisting(.network))
+            }
+            if quiet { return }
+            if output.json { Output.json(.array([])) } else { ContainerTable.print([], endpoints: [:]) }
+            return
+        }
         let publications = try manager.publications(group: network)
         // An unknown network is an error, not an empty list; a publication group, which
         // the NETWORK column shows too, is known (berth-cni's chained network).
@@ -189,7 +198,11 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let manager = try state.existingManager()
+        // Nothing recorded yet (a fresh machine): nothing to find wrong.
+        guard let manager = id == nil ? try state.recordedManager() : try state.existingManager() else {
+            print("ok")
+            return
+        }
         let problems = try manager.check(id: id, acceptingShortID: true)
         // Labs too (BerthLab, no YAML): crashed ups, missing nodes, tagged leftovers.
         let labProblems = id == nil ? try LabManager(manager: manager).check() : []

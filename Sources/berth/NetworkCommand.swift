@@ -234,7 +234,12 @@ struct NetworkCommand: ParsableCommand {
         }
 
         func run() throws {
-            let manager = try state.existingManager()
+            // Nothing recorded yet (a fresh machine): the empty list.
+            guard let manager = try state.recordedManager() else {
+                if quiet { return }
+                if output.json { Output.json(.array([])) } else { Output.table(Self.header, []) }
+                return
+            }
             let networks = try manager.networks()
             if quiet {
                 for network in networks { print(network.name) }

@@ -33,6 +33,20 @@ struct StateOption: ParsableArguments {
         return try manager()
     }
 
+    /// `existingManager()` for a command that lists, or nil when nothing was ever recorded:
+    /// no `--state-dir` or `BERTH_STATE_DIR`, and the default directory does not exist (a
+    /// fresh machine). The caller shows its empty list then, and nothing is made (a user who
+    /// could not create /var/lib/berth sees the empty list too, not a refusal).
+    func recordedManager() throws(BerthError) -> NetworkManager? {
+        if Self.nothingRecorded(given: stateDir, resolved: StateStore.resolveDirectory(), default: StateStore.defaultDirectory) { return nil }
+        return try existingManager()
+    }
+
+    /// Whether the state is the default one and its directory does not exist.
+    static func nothingRecorded(given: String?, resolved: String, default directory: String) -> Bool {
+        given == nil && resolved == directory && missing(directory) != nil
+    }
+
     /// The refusal of a `--state-dir` that does not exist; nil when something is there
     /// (whatever it is, the store's own checks judge it).
     static func missing(_ directory: String) -> BerthError? {

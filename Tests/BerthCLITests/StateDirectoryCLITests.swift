@@ -32,4 +32,16 @@ struct StateDirectoryCLITests {
         #expect(StateStore.absolute("/var/lib/berth") == "/var/lib/berth")
         #expect(StateOption.missing("/") == nil)
     }
+
+    @Test("a missing default state directory is nothing recorded (ps, network ls and check show their empty lists); a given one never is")
+    func missingDefault() {
+        let missing = NSTemporaryDirectory() + "berth-default-\(getpid())/nosuch"
+        #expect(StateOption.nothingRecorded(given: nil, resolved: missing, default: missing))
+        // Given (as --state-dir, or BERTH_STATE_DIR, which resolves elsewhere): the commands judge it.
+        #expect(!StateOption.nothingRecorded(given: missing, resolved: missing, default: missing))
+        #expect(!StateOption.nothingRecorded(given: nil, resolved: "/elsewhere", default: missing))
+        // An existing default is read.
+        #expect(!StateOption.nothingRecorded(given: nil, resolved: "/", default: "/"))
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
 }
