@@ -53,7 +53,11 @@ package enum CLIHints {
         case .reconcile:
             return "run 'berth reconcile' to restore what the kernel lost"
         case .detachEndpoints:
-            return "detach them first with 'berth detach ID'"
+            // The ids are the library's message's; a network's are listed by ps.
+            if let object = error.object, object.kind == .network {
+                return "detach them first with 'berth detach' and their ids, as 'berth ps --network \(object.name)' lists them"
+            }
+            return "detach them first with 'berth detach' and their ids, as 'berth ps' lists them"
         case .chooseAnother(let parameter):
             // A namespace path that would not outlive the attach (/proc/PID/fd/N, /proc/self/…).
             if parameter == "namespace", error.code == .invalidArgument {
@@ -65,6 +69,12 @@ package enum CLIHints {
             if parameter == "name", error.object?.kind == .namespace { return "choose another name; see 'berth netns ls'" }
             return "choose another \(flag(for: parameter))"
         case .privilege(let capability):
+            // The state directory is its owner's alone (0700): a file permission, not a
+            // network capability, stands in the way.
+            if let object = error.object, object.kind == .state {
+                return "the state directory and its files are their owner's alone (0700, 0600): run as that user or as root "
+                    + "(or with \(capability)), or give another --state-dir"
+            }
             return "run as root or with \(capability)"
         case .give(let parameter):
             // IPv4 off without IPv6: either half of the request can change.

@@ -25,8 +25,8 @@ struct UpCommand: ParsableCommand {
                        + "(made by another program under the node's name?); `berth netns del \(namespace)` removes it if nothing uses it")
         }
         if !dryRun {
-            say(actions.isEmpty ? "lab \(spec.name) is up to date (\(spec.nodes.count) nodes, \(spec.links.count) links)"
-                                : "lab \(spec.name) is up: \(spec.nodes.count) nodes, \(spec.links.count) links, \(actions.count) changes")
+            say(actions.isEmpty ? "lab \(spec.name) is up to date (\(Counted.text(spec.nodes.count, "node")), \(Counted.text(spec.links.count, "link")))"
+                                : "lab \(spec.name) is up: \(Counted.text(spec.nodes.count, "node")), \(Counted.text(spec.links.count, "link")), \(Counted.text(actions.count, "change"))")
         }
     }
 }
@@ -43,7 +43,8 @@ struct DownCommand: ParsableCommand {
     func run() throws {
         let name = try LabArgument.name(lab, state: state)
         let removed = try state.manager().down(name)
-        say("lab \(name) is down (\(removed.namespaces.count) namespaces, \(removed.containers.count) containers, \(removed.endpoints.count) endpoints, \(removed.networks.count) networks removed)")
+        say("lab \(name) is down (\(Counted.text(removed.namespaces.count, "namespace")), \(Counted.text(removed.containers.count, "container")), "
+            + "\(Counted.text(removed.endpoints.count, "endpoint")), \(Counted.text(removed.networks.count, "network")) removed)")
         for network in removed.keptNetworks { say("network \(network) kept: other endpoints use it") }
         for namespace in removed.leftAlone {
             say("namespace \(namespace) left alone: it carries no tag of the lab (made by another program?) or its tag could not be read; `berth netns del \(namespace)` removes it if nothing uses it")
@@ -78,7 +79,7 @@ struct CheckCommand: ParsableCommand {
         let problems = try state.manager().check()
         if problems.isEmpty { say("ok"); return }
         for problem in problems { printError(problem.description) }
-        printError("\(problems.count) problem(s) found ('berth gc' removes leftovers and finishes crashed labs; 'berth lab up FILE' restores a lab)")
+        printError("\(Counted.text(problems.count, "problem")) found ('berth gc' removes leftovers and finishes crashed labs; 'berth lab up FILE' restores a lab)")
         throw ExitCode(1)
     }
 }

@@ -19,7 +19,7 @@ struct Berth: ParsableCommand {
             NetnsCommand.self, LinkCommand.self, AddrCommand.self, RouteCommand.self, NFTCommand.self,
             RunCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, KillCommand.self, WaitCommand.self, RmCommand.self, LogsCommand.self,
             ExecCommand.self, StatsCommand.self,
-            HookCommand.self, LabCommand.self,
+            HookCommand.self, LabCommand.self, VersionCommand.self,
         ]
     )
 
@@ -41,7 +41,8 @@ struct Berth: ParsableCommand {
                 Trace.mark("done")
                 return
             }
-            if let message = NetworkCommand.dashedName(in: arguments) ?? UsageErrors.unknownSubcommand(in: arguments) {
+            if let message = UsageErrors.formatOption(in: arguments) ?? NetworkCommand.dashedName(in: arguments)
+                ?? UsageErrors.unknownSubcommand(in: arguments) {
                 Output.error(message)
                 Output.terminate(status: 64)
             }

@@ -185,7 +185,7 @@ struct LogsCommand: ParsableCommand {
     }
 
     func run() throws {
-        try Container.logs(container, follow: follow, tail: try lines, filter: try filter, manager: state.manager()) { stream, bytes in
+        try Container.logs(container, follow: follow, tail: try lines, filter: try filter, manager: state.existingManager()) { stream, bytes in
             // The reader went away (`berth logs -f web | head -1`): nothing more to show it.
             guard Output.write(stream == .stderr ? 2 : 1, bytes) else { Output.terminate(status: 0) }
         }

@@ -32,9 +32,9 @@ enum ContainerTable {
             ("orphaned", .bool(container.status != .exited && !container.isSupervised)),
             ("pid", container.process.map { .int($0.pid) } ?? .null), ("supervisorPid", container.supervisor.map { .int($0.pid) } ?? .null),
             ("network", .string(container.network)), ("hostname", .string(container.hostname)), ("rootfs", .optional(container.rootfs)),
-            ("endpoint", .optional(container.endpointID ?? endpoint?.id)), ("ip", .optional(endpoint?.address.map { "\($0)" })),
+            ("endpoint", .optional(endpoint?.id)), ("ip", .optional(endpoint?.address.map { "\($0)" })),
             ("ip6", .optional(endpoint?.ipv6Address.map { "\($0)" })),
-            ("ports", .array((endpoint?.ports ?? []).map(NetworkJSON.port))), ("created", .int(container.created)),
+            ("ports", .array(PortOrder.sorted(endpoint?.ports ?? [], specs: container.options?.ports ?? []).map(NetworkJSON.port))), ("created", .int(container.created)),
             ("started", container.started.map { .int($0) } ?? .null), ("finished", container.finished.map { .int($0) } ?? .null),
             ("restartCount", .int(container.restartCount)),
         ])

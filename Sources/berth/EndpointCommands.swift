@@ -56,7 +56,16 @@ struct PsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let manager = try state.manager()
+        // Nothing recorded yet (a fresh machine): the empty list; a --network names no
+        // network then, said as the state's own lookup says it.
+        guard let manager = try state.recordedManager() else {
+            if let network {
+                throw BerthError(.notFound, "no network named \"\(network)\"", object: .network(network), remedy: .listExisting(.network))
+            }
+            if quiet { return }
+            if output.json { Output.json(.array([])) } else { ContainerTable.print([], endpoints: [:]) }
+            return
+        }
         let publications = try manager.publications(group: network)
         // An unknown network is an error, not an empty list; a publication group, which
         // the NETWORK column shows too, is known (berth-cni's chained network).
@@ -134,7 +143,7 @@ struct PortCommand: ParsableCommand {
     }
 
     func run() throws {
-        var ports = try Self.ports(of: id, manager: state.manager())
+        var ports = try Self.ports(of: id, manager: state.existingManager())
         if let privatePort, let wanted = Self.filter(privatePort) {
             let (port, proto) = wanted
             ports = ports.filter { $0.containerPort == port && $0.key.proto == proto }
@@ -165,7 +174,7 @@ struct PortCommand: ParsableCommand {
         let containers = try Container.list(manager: manager)
         let endpoint = { (id: String) throws(BerthError) -> EndpointRecord? in try manager.endpoint(id: id) }
         var container = containers.first { $0.name == name }
-        if container == nil, let exact = try endpoint(name) { return exact.ports }
+        if container == nil, let exact = try endpoint(name) { return PortOrder.sorted(exact.ports, specs: []) }
         if container == nil {
             do throws(BerthError) {
                 container = try Container.find(name, manager: manager)
@@ -173,9 +182,9 @@ struct PortCommand: ParsableCommand {
                 // Not a container: an endpoint's short id, or nothing.
             }
         }
-        if let container { return try container.endpointID.flatMap(endpoint)?.ports ?? [] }
+        if let container { return PortOrder.sorted(try container.endpointID.flatMap(endpoint)?.ports ?? [], specs: container.options?.ports ?? []) }
         do throws(BerthError) {
-            return try manager.endpoint(name, acceptingShortID: true).ports
+            return PortOrder.sorted(try manager.endpoint(name, acceptingShortID: true).ports, specs: [])
         } catch where error.code == .notFound {
             throw BerthError(.notFound, "no container or endpoint \"\(name)\"", object: .endpoint(name), remedy: .listExisting(.container))
         }
@@ -189,13 +198,19 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let manager = try state.manager()
+        // Nothing recorded yet (a fresh machine): nothing to find wrong.
+        guard let manager = id == nil ? try state.recordedManager() : try state.existingManager() else {
+            print("ok")
+            return
+        }
         let problems = try manager.check(id: id, acceptingShortID: true)
         // Labs too (BerthLab, no YAML): crashed ups, missing nodes, tagged leftovers.
         let labProblems = id == nil ? try LabManager(manager: manager).check() : []
         // Running containers whose endpoint is gone (detached behind berth's back): cut off.
         let cutOff = id == nil ? try Self.containersWithoutEndpoint(manager: manager) : []
-        if problems.isEmpty, labProblems.isEmpty, cutOff.isEmpty {
+        // Containers whose supervisor died (`ps` says Orphaned): gc reaps them.
+        let orphans = id == nil ? Self.orphaned(try Container.list(manager: manager)) : []
+        if problems.isEmpty, labProblems.isEmpty, cutOff.isEmpty, orphans.isEmpty {
             print("ok")
             return
         }
@@ -205,16 +220,33 @@ struct CheckCommand: ParsableCommand {
         for container in cutOff {
             Output.error("container \(container.name) runs without its endpoint \(EndpointShortID.display(container.endpointID ?? "")): it is cut off from network \(container.network) (restart it with 'berth restart \(container.name)')")
         }
+        for container in orphans { Output.error(Self.orphanLine(container)) }
         var advice: [String] = []
         if labProblems.contains(where: \.collectable) { advice.append("'berth gc' removes lab leftovers and finishes crashed labs") }
         if labProblems.contains(where: { !$0.collectable }) { advice.append("'berth lab up FILE' restores a lab") }
-        let total = "\(problems.count + labProblems.count + cutOff.count) problem(s) found"
+        let count = problems.count + labProblems.count + cutOff.count + orphans.count
+        let total = Counted.text(count, "problem") + " found"
         Output.error(advice.isEmpty ? total : "\(total) (\(advice.joined(separator: "; ")))")
         Output.terminate(status: 1)
     }
 }
 
 extension CheckCommand {
+    /// The containers `ps` shows as Orphaned: not exited, and their supervisor is gone, so
+    /// nothing reaps the command or releases the endpoint until `gc` (or a stop, start or
+    /// removal of the container) does.
+    static func orphaned(_ containers: [ContainerRecord]) -> [ContainerRecord] {
+        containers.filter { $0.status != .exited && !$0.isSupervised }
+    }
+
+    /// `check`'s line for an orphaned container, with the command that reaps it.
+    static func orphanLine(_ container: ContainerRecord) -> String {
+        let supervisor = container.supervisor.map { " (process \($0.pid))" } ?? ""
+        return "container \(container.name) is orphaned: its supervisor\(supervisor) is gone, so nothing reaps its command or releases its network "
+            + (container.options?.autoRemove == true ? "(run 'berth gc' to stop it; it was run with --rm, so that removes it)"
+                : "(run 'berth gc' to stop it; it is kept, exited, for 'berth rm')")
+    }
+
     /// Running containers (under a live supervisor) whose recorded endpoint the state no longer has.
     static func containersWithoutEndpoint(manager: NetworkManager) throws(BerthError) -> [ContainerRecord] {
         let containers = try Container.list(manager: manager).filter { $0.status == .running && $0.endpointID != nil && $0.isSupervised }
@@ -303,7 +335,7 @@ struct ReconcileCommand: ParsableCommand {
         if report.isEmpty {
             print("nothing was missing")
         } else if !report.restored.isEmpty {
-            print("\(report.restored.count) object(s) restored")
+            print("\(Counted.text(report.restored.count, "object")) restored")
         }
         if !report.remaining.isEmpty { Output.terminate(status: 1) }
     }

@@ -23,7 +23,7 @@ struct InspectCommand: ParsableCommand {
 
 
     func run() throws {
-        let manager = try state.manager()
+        let manager = try state.existingManager()
         let endpoints = Dictionary(try manager.endpoints(network: nil).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let networks = Dictionary(try manager.networks().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var found: [JSON] = []
@@ -33,10 +33,8 @@ struct InspectCommand: ParsableCommand {
                 let record = try Container.find(name, manager: manager)
                 let endpoint = record.endpointID.flatMap { endpoints[$0] }
                 found.append(ContainerInspection.json(record, endpoint: endpoint, network: endpoint.flatMap { networks[$0.network] }))
-            } catch where error.code == .notFound && networks[name] != nil {
-                // `docker inspect` takes networks too; berth's are inspected apart.
-                failures.append(BerthError(.notFound, "no container named \"\(name)\": \(name) is a network",
-                                           hint: "see 'berth network inspect \(name)'", object: .container(name)))
+            } catch where error.code == .notFound {
+                failures.append(Self.notAContainer(name, endpoints: endpoints, networks: networks) ?? error)
             } catch {
                 failures.append(error)
             }
@@ -44,6 +42,27 @@ struct InspectCommand: ParsableCommand {
         Output.json(.array(found))
         for failure in failures { Output.error(CLIHints.message(for: failure)) }
         if !failures.isEmpty { Output.terminate(status: 1) }
+    }
+}
+
+extension InspectCommand {
+    /// The refusal of a name that is no container but a network or an endpoint (its id, or a
+    /// generated id's short form), saying where that is shown; nil when it is neither.
+    /// `docker inspect` takes networks too; berth's networks and endpoints are inspected apart.
+    static func notAContainer(_ name: String, endpoints: [String: EndpointRecord], networks: [String: NetworkRecord]) -> BerthError? {
+        if networks[name] != nil {
+            return BerthError(.notFound, "no container named \"\(name)\": \(name) is a network",
+                              hint: "see 'berth network inspect \(name)'", object: .container(name))
+        }
+        var endpoint = endpoints[name]
+        if endpoint == nil, EndpointShortID.isPrefix(name) {
+            let matches = endpoints.values.filter { $0.id.hasPrefix(name) }
+            if matches.count == 1 { endpoint = matches.first }
+        }
+        guard let endpoint else { return nil }
+        return BerthError(.notFound, "no container named \"\(name)\": \(name) is an endpoint on network \(endpoint.network), not a container",
+                          hint: "see 'berth ps --network \(endpoint.network)' for it, or 'berth network inspect \(endpoint.network)' for its addresses",
+                          object: .container(name))
     }
 }
 
@@ -154,7 +173,7 @@ enum ContainerInspection {
     /// IPv4-only.
     static func networkSettings(_ container: ContainerRecord, endpoint: EndpointRecord?, network: NetworkRecord? = nil) -> JSON {
         var ports: [(String, JSON)] = []
-        for port in endpoint?.ports ?? [] {
+        for port in PortOrder.sorted(endpoint?.ports ?? [], specs: container.options?.ports ?? []) {
             let key = "\(port.containerPort)/\(port.proto)"
             let binding = JSON.object([("HostIp", .string("\(port.hostAddress)")), ("HostPort", .string("\(port.hostPort)"))])
             if let index = ports.firstIndex(where: { $0.0 == key }), case .array(let bindings) = ports[index].1 {
@@ -167,7 +186,9 @@ enum ContainerInspection {
         let network = endpoint == nil ? nil : network
         let address6 = network?.ipv6Subnet == nil ? nil : endpoint?.ipv6Address
         return .object([
-            ("Network", .string(container.network)), ("EndpointID", .optional(container.endpointID)),
+            // The endpoint it holds: "" once it stopped and released it (its record keeps the
+            // id it takes again when started, which names nothing meanwhile); null on `none`.
+            ("Network", .string(container.network)), ("EndpointID", container.endpointID == nil ? .optional(endpoint?.id) : .string(endpoint?.id ?? "")),
             // Empty on an IPv6-only network, as Docker's are.
             ("Gateway", .string(network?.gateway.map { "\($0)" } ?? "")),
             ("IPAddress", .string(endpoint?.address.map { "\($0)" } ?? "")), ("IPPrefixLen", .int(network?.subnet?.prefixLength ?? 0)),

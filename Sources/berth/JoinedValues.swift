@@ -83,7 +83,14 @@ enum JoinedValues {
         var result = Array(arguments.prefix(2))
         for (index, word) in arguments.enumerated().dropFirst(2) {
             if word == "--" { return result + arguments[index...] }
-            result += try booleanFlag(word, flags: flags) ?? [word]
+            let flag = try booleanFlag(word, flags: flags)
+            // `--ipv6=false` is said, not dropped: with an IPv6 --subnet it is a contradiction
+            // `network create` refuses (its hidden `--no-ipv6`), not a dual-stack network.
+            if flag == [], arguments[1] == "create", word.hasPrefix("--ipv6=") {
+                result.append(NetworkCommand.Create.ipv6Off)
+                continue
+            }
+            result += flag ?? [word]
         }
         return result
     }

@@ -130,20 +130,24 @@ struct LinkCommand: ParsableCommand {
         @OptionGroup var scope: NamespaceOption
         @OptionGroup var output: JSONOption
 
+        /// A link's `--json` object, its keys in camelCase as every other `--json` has them
+        /// (`peerIndex`, `linkNetnsid`: iproute2's `link_index` of a veth's peer and `link_netnsid`).
+        static func json(_ link: Link, master: String?) -> JSON {
+            .object([
+                ("index", .int(link.index)), ("name", .string(link.name)), ("kind", .string(link.kind.description)),
+                ("state", .string(link.operState.description)), ("up", .bool(link.isUp)), ("mtu", .int(link.mtu)),
+                ("mac", .optional(link.mac?.description)), ("master", .optional(master)),
+                ("alias", .optional(link.alias)), ("peerIndex", link.peerIndex.map { .int($0) } ?? .null),
+                ("linkNetnsid", link.linkNetNSID.map { .int($0) } ?? .null),
+            ])
+        }
+
         func run() throws {
             let links = try scope.netlink().links()
             let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
             let master = { (link: Link) -> String? in link.masterIndex.map { names[$0] ?? "#\($0)" } }
             if output.json {
-                Output.json(.array(links.map { link in
-                    .object([
-                        ("index", .int(link.index)), ("name", .string(link.name)), ("kind", .string(link.kind.description)),
-                        ("state", .string(link.operState.description)), ("up", .bool(link.isUp)), ("mtu", .int(link.mtu)),
-                        ("mac", .optional(link.mac?.description)), ("master", .optional(master(link))),
-                        ("alias", .optional(link.alias)), ("peer_index", link.peerIndex.map { .int($0) } ?? .null),
-                        ("link_netnsid", link.linkNetNSID.map { .int($0) } ?? .null),
-                    ])
-                }))
+                Output.json(.array(links.map { link in Self.json(link, master: master(link)) }))
                 return
             }
             Output.table(["NAME", "INDEX", "KIND", "STATE", "MTU", "MAC", "MASTER"], links.map { link in

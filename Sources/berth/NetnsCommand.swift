@@ -36,8 +36,8 @@ struct NetnsCommand: ParsableCommand {
             if !users.isEmpty {
                 let ids = users.map { EndpointShortID.display($0.id) }.joined(separator: " ")
                 guard force else {
-                    throw BerthError(.conflict, "namespace \(name) has endpoint(s) \(ids) attached",
-                                     hint: "detach them first with 'berth detach \(ids)', or add --force to detach them and delete it",
+                    throw BerthError(.conflict, "namespace \(name) has \(users.count == 1 ? "endpoint" : "endpoints") \(ids) attached",
+                                     hint: "detach \(users.count == 1 ? "it" : "them") first with 'berth detach \(ids)', or add --force to detach \(users.count == 1 ? "it" : "them") and delete it",
                                      object: .namespace(name))
                 }
                 // All or nothing: a running container's endpoint refuses before any other is

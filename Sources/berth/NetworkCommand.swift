@@ -21,6 +21,9 @@ struct NetworkCommand: ParsableCommand {
         @Option(help: ArgumentHelp("An address of the subnet that no endpoint may have, not even with --ip (a LAN host, a router); repeatable. Needs --subnet of its family.", valueName: "NAME=IP"))
         var auxAddress: [String] = []
         @Flag(help: "IPv6 beside IPv4 (dual stack); without an IPv6 --subnet, a /64 of the host's unique local prefix.") var ipv6 = false
+        /// `--ipv6=false`, as `JoinedValues` passes it on: IPv6 refused in so many words.
+        @Flag(name: .customLong("no-ipv6"), help: .hidden) var noIPv6 = false
+        static let ipv6Off = "--no-ipv6"
         @Option(help: ArgumentHelp("Whether the network has IPv4 (default: true); --ipv4=false with --ipv6 makes an IPv6-only network.", valueName: "true|false"))
         var ipv4 = true
         @Option(help: ArgumentHelp("The bridge's name (default: br- and 12 hex digits of the network id).", valueName: "NAME")) var bridge: String?
@@ -53,6 +56,9 @@ struct NetworkCommand: ParsableCommand {
             let subnets = try Self.byFamily(subnet, flag: "--subnet") { text throws(BerthError) in try CIDR(parsing: text).family }
             let gateways = try Self.byFamily(gateway, flag: "--gateway") { text throws(BerthError) in try IPAddress(parsing: text).family }
             let ranges = try Self.byFamily(ipRange, flag: "--ip-range") { text throws(BerthError) in try AddressRange(parsing: text).family }
+            if noIPv6, let refusal = Self.ipv6Contradiction(subnet: subnets.v6, gateway: gateways.v6, range: ranges.v6, ipv6: ipv6) {
+                throw ValidationError(refusal)
+            }
             let options = NetworkOptions(
                 name: name,
                 subnet: try subnets.v4.map { text throws(BerthError) in try CIDR(parsing: text) },
@@ -69,6 +75,16 @@ struct NetworkCommand: ParsableCommand {
             let network = try state.manager().createNetwork(options, warnings: &warnings)
             for warning in warnings { Output.error(CLIHints.warningLine(warning)) }
             print(network.name)
+        }
+
+        /// `--ipv6=false` with an IPv6 value (or with `--ipv6` too): nothing says which one
+        /// is meant, so neither wins. Nil when they agree.
+        static func ipv6Contradiction(subnet: String?, gateway: String?, range: String?, ipv6: Bool) -> String? {
+            if ipv6 { return "--ipv6=false and --ipv6 contradict each other (give one of them)" }
+            let given = [subnet.map { ("--subnet", $0) }, gateway.map { ("--gateway", $0) }, range.map { ("--ip-range", $0) }].compactMap { $0 }
+            guard let (flag, value) = given.first else { return nil }
+            return "--ipv6=false contradicts the IPv6 \(flag) \(value): an IPv6 value makes the network dual-stack "
+                + "(leave out --ipv6=false for IPv6, or the IPv6 \(flag) for an IPv4-only network)"
         }
 
         /// The `--aux-address NAME=IP` values by name: each name once.
@@ -133,16 +149,44 @@ struct NetworkCommand: ParsableCommand {
             }
         }
 
-        /// A refusal for endpoints that belong to `berth run` containers names those and says
-        /// to stop them, as Docker names a network's active containers: detaching a running
-        /// container's endpoint (the generic advice) would cut it off behind its back.
+        /// A refusal for attached endpoints names each one with its remedy, as Docker names a
+        /// network's active containers: a plain endpoint (`berth attach`) is detached; a
+        /// running container's endpoint is left to `berth stop` or `berth rm -f`, since
+        /// detaching it would cut the container off behind its back. A stopped container
+        /// holds no endpoint (its record keeps only the id it takes when it starts again):
+        /// it blocks nothing and is not named.
         static func namingContainers(_ error: BerthError, network: String, manager: NetworkManager) -> BerthError {
-            guard let containers = try? Container.list(manager: manager).filter({ $0.network == network && $0.endpointID != nil }),
-                  !containers.isEmpty else { return error }
-            let names = containers.map(\.name).joined(separator: " ")
-            let others = (try? manager.endpoints(network: network).count).map { $0 > containers.count } ?? false
-            return BerthError(error.code, "\(error.message); used by container(s) \(names)",
-                              hint: "stop them first with 'berth stop \(names)'" + (others ? ", and detach the other endpoints with 'berth detach ID'" : ""),
+            guard let live = try? manager.endpoints(network: network).map(\.id),
+                  let containers = try? Container.list(manager: manager) else { return error }
+            return naming(error, network: network, endpoints: live, containers: containers)
+        }
+
+        /// `namingContainers` from what it read: the ids of the endpoints attached to
+        /// `network` and every container.
+        static func naming(_ error: BerthError, network: String, endpoints: [String], containers: [ContainerRecord]) -> BerthError {
+            guard !endpoints.isEmpty else { return error }
+            let attached = Set(endpoints)
+            let owners = containers.filter { $0.network == network && $0.endpointID.map(attached.contains) == true }
+            let owned = Set(owners.compactMap(\.endpointID))
+            let plain = endpoints.filter { !owned.contains($0) }.map { EndpointShortID.display($0) }
+            let names = owners.map(\.name).sorted()
+            // At most 5 named in a command; the rest are in `berth ps`.
+            func list(_ items: [String]) -> String { items.prefix(5).joined(separator: " ") }
+            let more = "; see 'berth ps -a --network \(network)' for the rest"
+            var message = "network \(network)"
+            var advice: [String] = []
+            if !plain.isEmpty {
+                let shown = plain.prefix(5).joined(separator: ", ") + (plain.count > 5 ? " and \(plain.count - 5) more" : "")
+                message += " has \(plain.count) endpoint\(plain.count == 1 ? "" : "s") attached: \(shown)"
+                advice.append("detach \(plain.count == 1 ? "it" : "them") first with 'berth detach \(list(plain))'"
+                              + (plain.count > 5 ? more : ""))
+            }
+            if !names.isEmpty {
+                message += (plain.isEmpty ? " is" : " and is") + " used by running container\(names.count == 1 ? "" : "s") \(names.joined(separator: ", "))"
+                let them = names.count == 1 ? "it" : "them"
+                advice.append("stop \(them) first with 'berth stop \(list(names))', or remove \(them) with 'berth rm -f \(list(names))'" + (names.count > 5 ? more : ""))
+            }
+            return BerthError(error.code, message, hint: advice.joined(separator: "; "),
                               object: error.object, operation: error.operation)
         }
     }
@@ -190,7 +234,12 @@ struct NetworkCommand: ParsableCommand {
         }
 
         func run() throws {
-            let manager = try state.manager()
+            // Nothing recorded yet (a fresh machine): the empty list.
+            guard let manager = try state.recordedManager() else {
+                if quiet { return }
+                if output.json { Output.json(.array([])) } else { Output.table(Self.header, []) }
+                return
+            }
             let networks = try manager.networks()
             if quiet {
                 for network in networks { print(network.name) }
@@ -235,7 +284,7 @@ struct NetworkCommand: ParsableCommand {
         @OptionGroup var state: StateOption
 
         func run() throws {
-            let manager = try state.manager()
+            let manager = try state.existingManager()
             var found: [JSON] = []
             var printed = false
             var failures: [BerthError] = []
@@ -262,6 +311,16 @@ struct NetworkCommand: ParsableCommand {
         }
 
         static func print(_ network: NetworkRecord, endpoints: [EndpointRecord]) {
+            for line in lines(network, endpointCount: endpoints.count) { Swift.print(line) }
+            if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
+            if !endpoints.isEmpty {
+                Swift.print("")
+                EndpointTable.print(endpoints)
+            }
+        }
+
+        /// The network's `Key:  value` lines, the values in one column.
+        static func lines(_ network: NetworkRecord, endpointCount: Int) -> [String] {
             let rows: [(String, String)] = [
                 ("Name", network.name), ("Id", network.id),
                 ("Bridge", network.bridge.rawValue + (network.bridgeAdopted ? " (existing, not made by Berth)" : "")),
@@ -271,15 +330,12 @@ struct NetworkCommand: ParsableCommand {
               + [network.ipRange.map { ("IP range", "\($0)") }, network.ipv6Range.map { ("IPv6 range", "\($0)") }].compactMap { $0 }
               + network.auxiliaryAddresses.sorted { $0.key < $1.key }.map { ("Aux address", "\($0.key)=\($0.value)") } + [
                 ("MTU", "\(network.mtu)"),
-                ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpoints.count)"),
+                ("Internal", network.isInternal ? "yes" : "no"), ("Endpoints", "\(endpointCount)"),
                 ("Status", network.phase.rawValue),
             ]
-            for (key, value) in rows { Swift.print(key + ":" + String(repeating: " ", count: max(1, 12 - key.count)) + value) }
-            if let line = CLIHints.unfinished(network: network.name, phase: network.phase) { Output.error(line) }
-            if !endpoints.isEmpty {
-                Swift.print("")
-                EndpointTable.print(endpoints)
-            }
+            // Values in one column: 13, or further when a longer key ("IPv6 gateway") needs it.
+            let column = max(13, (rows.map(\.0.count).max() ?? 0) + 2)
+            return rows.map { key, value in key + ":" + String(repeating: " ", count: column - key.count - 1) + value }
         }
     }
 }
@@ -358,7 +414,7 @@ enum NetworkJSON {
             ("ifname", .string(endpoint.interfaceName.rawValue)), ("hostVeth", .string(endpoint.hostVeth.rawValue)),
             ("ip", .optional(endpoint.address?.description)), ("ip6", .optional(endpoint.ipv6Address?.description)),
             ("mac", .string("\(endpoint.mac)")), ("created", .int(endpoint.created)),
-            ("ports", .array(endpoint.ports.map(port))),
+            ("ports", .array(PortOrder.sorted(endpoint.ports, specs: []).map(port))),
         ])
     }
 

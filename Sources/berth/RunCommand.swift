@@ -43,6 +43,11 @@ struct RunCommand: ParsableCommand {
                 throw CleanExit.helpRequest(self)
             }
             // The capture keeps a '--' that came first (the options drop it): after it, any name.
+            // docker's -P publishes every port an image EXPOSEs; berth has no images.
+            if first == "-P" || first == "--publish-all" || first.hasPrefix("--publish-all=") {
+                throw ValidationError("publishing all ports (\(first)) is not supported: a root filesystem declares no ports to publish "
+                                      + "(publish each with -p, as -p 8080:80, or -p 80 for a free host port)")
+            }
             if first.hasPrefix("-"), first != "--", first != "-" {
                 throw ValidationError("unknown option '\(first)' (a command whose name starts with '-' goes after '--')")
             }
@@ -99,11 +104,14 @@ struct RunCommand: ParsableCommand {
 
 /// The options of `berth run`.
 struct RunArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own); 'bridge' and 'default' are the default network (default: berth).",
+    @Option(name: .customLong("network"), help: ArgumentHelp("The network: a network's name, 'none' (only loopback) or 'host' (the host's own); 'bridge' and 'default' are the default network (default: berth).",
                                valueName: "NAME"))
-    var network: String?
+    var networks: [String] = []
     /// `--net`, docker's and podman's older spelling of `--network`, kept out of the help.
-    @Option(name: .customLong("net"), help: .hidden) var net: String?
+    @Option(name: .customLong("net"), help: .hidden) var nets: [String] = []
+    /// The one network given. Both options take every value, so that one given twice is a
+    /// usage error (`validateStop`) rather than the last silently winning.
+    var network: String? { networks.last ?? nets.last }
     @Option(name: [.customShort("p", allowingJoined: true), .customLong("publish")],
             help: ArgumentHelp("Publish a container port on the host: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp|sctp], or published=HOSTPORT,target=CONTAINERPORT[,protocol=udp].", valueName: "SPEC"))
     var publish: [String] = []
@@ -159,7 +167,7 @@ struct RunArguments: ParsableArguments {
         process.confinement = try confine.confinement()
         process.ulimits = try confine.ulimits()
         var options = RunOptions(
-            process: process, name: name, network: try ContainerNetwork(parsing: network ?? net ?? ContainerNetwork.defaultName),
+            process: process, name: name, network: try ContainerNetwork(parsing: network ?? ContainerNetwork.defaultName),
             ports: try publish.map { text throws(BerthError) in try PortSpec(parsing: text) },
             address: try ip.map { text throws(BerthError) in try IPv4Address(parsing: text) },
             interactive: interactive, restart: try RestartPolicy(parsing: restart), autoRemove: rm, limits: try confine.limits())
@@ -183,8 +191,11 @@ struct RunArguments: ParsableArguments {
     /// The usage errors of `--stop-signal`, `--stop-timeout` and `--ulimit` (and of `--net`
     /// with `--network`), for `validate()`.
     func validateStop() throws {
-        if network != nil, net != nil {
+        if !networks.isEmpty, !nets.isEmpty {
             throw ValidationError("--net and --network are one option (--net is its older spelling): give one of them")
+        }
+        if let second = Self.secondNetwork(networks.isEmpty ? nets : networks, flag: networks.isEmpty ? "--net" : "--network") {
+            throw ValidationError(second)
         }
         do {
             _ = try stopSignalNumber()
@@ -199,6 +210,16 @@ struct RunArguments: ParsableArguments {
         } catch {
             throw ValidationError("--ulimit: " + (error.hint.map { "\(error.message) (\($0))" } ?? error.message))
         }
+    }
+
+    /// The refusal of a network option given more than once: a container joins one network
+    /// as it starts (Docker's `run` too takes one, and `docker network connect` adds
+    /// more); another one is attached to its namespace once it runs. Nil for one value.
+    static func secondNetwork(_ values: [String], flag: String) -> String? {
+        guard values.count > 1 else { return nil }
+        return "berth run joins one network, but \(flag) is given \(values.count) times (\(values.joined(separator: ", "))): give it once "
+            + "(to join another network too, attach the running container's namespace: "
+            + "'berth attach NETWORK --netns /proc/PID/ns/net --ifname eth1', PID as 'berth inspect NAME' shows it in State.Pid)"
     }
 
     /// `--env-file` entries first, then `-e`, so `-e` wins, as in Docker; a name alone takes

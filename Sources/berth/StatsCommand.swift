@@ -19,7 +19,7 @@ struct StatsCommand: ParsableCommand {
     @OptionGroup var state: StateOption
 
     func run() throws {
-        let manager = try state.manager()
+        let manager = try state.existingManager()
         let records = try containers.isEmpty
             ? Container.list(manager: manager).filter { $0.status == .running }
             : containers.map { name throws(BerthError) in try Container.find(name, manager: manager) }

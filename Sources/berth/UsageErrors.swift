@@ -28,10 +28,40 @@ enum UsageErrors {
               !command.configuration.subcommands.isEmpty, arguments.count >= path.count else { return nil }
         let word = arguments[path.count - 1]
         guard !word.hasPrefix("-"), word != "help" else { return nil }
+        // `docker network connect NET CONTAINER`: berth joins a namespace with attach.
+        if path == ["berth", "network"], word == "connect" {
+            return "unknown subcommand 'connect': berth attaches endpoints with its own commands ('berth attach NETWORK --netns /proc/PID/ns/net "
+                + "--ifname eth1' joins a running container's namespace to a network; see 'berth attach --help')"
+        }
+        if path == ["berth", "network"], word == "disconnect" {
+            return "unknown subcommand 'disconnect': berth detaches endpoints with its own commands ('berth detach ID' detaches an endpoint "
+                + "'berth attach' made; a container leaves its own network when it stops; see 'berth detach --help')"
+        }
         let names = command.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
         let what = path.count == 1 ? "command" : "subcommand"
         let choices = path.count == 1 ? "" : "choose one of: \(names.joined(separator: ", ")); "
         return "unknown \(what) '\(word)' (\(choices)see '\(path.joined(separator: " ")) --help')"
+    }
+
+    /// `--format` (docker's Go templates) among a command's options, said with berth's way
+    /// of getting the same: `--json` where the command has it, and `inspect`'s JSON, which
+    /// it always prints. Checked before parsing, so a network or container name argument
+    /// does not hide it. Nil for any other command line (run and exec, whose command's
+    /// words are its own, never).
+    static func formatOption(in arguments: [String]) -> String? {
+        let path = path(of: arguments)
+        guard !["run", "exec"].contains(path.dropFirst().first ?? ""),
+              let word = arguments.dropFirst(path.count - 1).prefix(while: { $0 != "--" }).first(where: { $0 == "--format" || $0.hasPrefix("--format=") }),
+              let command = command(at: path) else { return nil }
+        let see = "see '\(path.joined(separator: " ")) --help'"
+        let name = word == "--format" ? word : "--format"
+        if path == ["berth", "inspect"] {
+            return "unknown option '\(name)': berth has no Go templates; 'berth inspect' prints JSON, which a JSON tool picks from "
+                + "(as jq -r '.[0].State.Pid'; \(see))"
+        }
+        guard command.helpMessage().contains("--json") else { return nil }
+        return "unknown option '\(name)': berth has no Go templates; '\(path.joined(separator: " ")) --json' prints every field, "
+            + "which a JSON tool picks from (as jq -r '.[].name'; \(see))"
     }
 
     /// iproute2's words in an `addr`, `route` or `link` command line (`berth route add default

@@ -1,5 +1,6 @@
 @testable import berth
 import BerthCore
+import BerthNamespace
 import BerthNetwork
 import BerthRun
 import Testing
@@ -37,9 +38,13 @@ struct CLIHintsTests {
         #expect(line(BerthError(.kernel, "bridge br0 is missing", remedy: .reconcile))
             == "bridge br0 is missing (run 'berth reconcile' to restore what the kernel lost)")
         #expect(line(BerthError(.conflict, "network web has 2 endpoints", object: .network("web"), remedy: .detachEndpoints))
-            == "network web has 2 endpoints (detach them first with 'berth detach ID')")
+            == "network web has 2 endpoints (detach them first with 'berth detach' and their ids, as 'berth ps --network web' lists them)")
         #expect(line(BerthError(.permissionDenied, "cannot create bridge br0", remedy: .privilege("CAP_NET_ADMIN")))
             == "cannot create bridge br0 (run as root or with CAP_NET_ADMIN)")
+        // A state directory of another user: file permissions, not a network capability.
+        #expect(line(BerthError.system("cannot open state directory /var/lib/berth", Errno(13) /* EACCES */, privilege: "CAP_DAC_OVERRIDE", object: .state("/var/lib/berth")))
+            == "cannot open state directory /var/lib/berth: Permission denied (the state directory and its files are their owner's alone (0700, 0600): "
+            + "run as that user or as root (or with CAP_DAC_OVERRIDE), or give another --state-dir)")
         #expect(line(BerthError(.alreadyExists, "network web already exists", remedy: .remove(.network("web"))))
             == "network web already exists (remove it first with 'berth network rm web')")
         #expect(line(BerthError(.alreadyExists, "container name one is taken", remedy: .remove(.container("one"))))

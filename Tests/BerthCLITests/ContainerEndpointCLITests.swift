@@ -73,7 +73,7 @@ struct ContainerEndpointCLITests {
             try #require(sandbox.berth(["attach", "web", "--netns", name, "--id", "e1"]).succeeded)
             let refused = sandbox.berth(["netns", "del", name])
             #expect(refused.status == 1, "\(refused)")
-            #expect(refused.stderr == "berth: namespace \(name) has endpoint(s) e1 attached (detach them first with 'berth detach e1', or add --force to detach them and delete it)\n",
+            #expect(refused.stderr == "berth: namespace \(name) has endpoint e1 attached (detach it first with 'berth detach e1', or add --force to detach it and delete it)\n",
                     "\(refused)")
             #expect(sandbox.berth(["netns", "ls"]).stdout.contains(name))
             let forced = sandbox.berth(["netns", "del", "--force", name])

@@ -75,8 +75,8 @@ struct ContainerLifeCLITests {
                 // Its network cannot go while it runs: the refusal names the container and says
                 // to stop it, not to detach its endpoint from under it.
                 let network = sandbox.berth(["network", "rm", "berth"])
-                #expect(network.status == 1 && network.stderr.contains("used by container(s) busy")
-                        && network.stderr.contains("stop them first with 'berth stop busy'") && !network.stderr.contains("berth detach"), "\(network)")
+                #expect(network.status == 1 && network.stderr == "berth: network berth is used by running container busy "
+                        + "(stop it first with 'berth stop busy', or remove it with 'berth rm -f busy')\n", "\(network)")
                 let unknown = sandbox.berth(["rm", "nosuch", "busy"])
                 #expect(unknown.status == 1 && unknown.stderr.contains("no container named \"nosuch\""), "\(unknown)")
 
@@ -345,6 +345,10 @@ struct ContainerLifeCLITests {
                     #expect(kill(pid_t(supervisor), SIGKILL) == 0)
                     #expect(ContainerCLI.eventually { !ContainerCLI.isRunning(pid: supervisor) })
                     #expect(sandbox.berth(["ps"]).stdout.contains("Orphaned"))
+                    // check sees it too, as a problem gc fixes.
+                    let check = sandbox.berth(["check"])
+                    #expect(check.status == 1 && check.stderr.contains("container \(name) is orphaned: its supervisor (process \(supervisor)) is gone")
+                            && check.stderr.contains("(run 'berth gc' to stop it;") && check.stderr.hasSuffix("berth: 1 problem found\n"), "\(check)")
 
                     let result = sandbox.berth(cleanUp)
                     #expect(result.status == 0, "\(result)")
@@ -362,6 +366,8 @@ struct ContainerLifeCLITests {
                     #expect(ContainerCLI.logDirectories(sandbox).isEmpty)
                 }
                 #expect(sandbox.berth(["gc"]).stdout == "nothing to remove\n")
+                let check = sandbox.berth(["check"])
+                #expect(check.status == 0 && check.stdout == "ok\n", "\(check)")
             }
         }
     }

@@ -92,6 +92,15 @@ struct DockerParityUsageTests {
         #expect(!berth(["run", "--help"]).stdout.contains("--net "))
     }
 
+    @Test("run --network twice is a usage error naming both and saying how to join another, not the last one silently kept")
+    func networkTwice() {
+        let twice = berth(["run", "--network", "a", "--network", "b", "--", "true"])
+        #expect(twice.status == 125 && twice.stderr.hasPrefix("berth: berth run joins one network, but --network is given 2 times (a, b)")
+                && twice.stderr.contains("'berth attach NETWORK --netns /proc/PID/ns/net --ifname eth1'"), "\(twice)")
+        let net = berth(["run", "--net", "a", "--net", "b", "--", "true"])
+        #expect(net.status == 125 && net.stderr.contains("--net is given 2 times"), "\(net)")
+    }
+
     @Test("addr, route and link written with iproute2's words: the usage error shows the line in berth's options")
     func iproute2Words() {
         let addr = berth(["addr", "add", "10.0.0.2/24", "dev", "eth0"])

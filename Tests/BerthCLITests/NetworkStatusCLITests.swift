@@ -26,6 +26,22 @@ struct NetworkStatusCLITests {
         try body(directory)
     }
 
+    @Test("network inspect's text keeps its values in one column, 'IPv6 gateway' and all")
+    func inspectColumn() throws {
+        var network = NetworkRecord(name: "web", id: "a1", bridge: try InterfaceName("brweb"), subnet: try CIDR(parsing: "10.88.0.0/24"),
+                                    gateway: try IPv4Address(parsing: "10.88.0.1"), mtu: 1500, isInternal: false, created: 1)
+        let v4 = NetworkCommand.Inspect.lines(network, endpointCount: 0)
+        #expect(v4.first == "Name:        web" && v4.contains("Gateway:     10.88.0.1"), "\(v4)")
+        network.ipv6Subnet = try CIDR(parsing: "fd00:9::/64")
+        network.ipv6Gateway = try IPv6Address(parsing: "fd00:9::1")
+        let dual = NetworkCommand.Inspect.lines(network, endpointCount: 0)
+        #expect(dual.contains("IPv6 gateway: fd00:9::1") && dual.contains("IPv6 subnet:  fd00:9::/64") && dual.first == "Name:         web", "\(dual)")
+        // Where each value starts: after the key, its ':' and the spaces.
+        let columns = Set(dual.map { line in line.split(separator: ":", maxSplits: 1).first.map { $0.count + 1 } ?? 0 }
+            .enumerated().map { index, keyEnd in keyEnd + dual[index].dropFirst(keyEnd).prefix { $0 == " " }.count })
+        #expect(columns == [14], "\(dual)")
+    }
+
     @Test("STATUS is the phase: ready, creating, removing")
     func rows() throws {
         let record = NetworkRecord(name: "web", id: "a1", bridge: try InterfaceName("brweb"), subnet: try CIDR(parsing: "10.88.0.0/24"),

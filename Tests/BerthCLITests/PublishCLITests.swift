@@ -42,11 +42,12 @@ struct PublishCLITests {
 
             let port = sandbox.berth(["port", "ep1"])
             #expect(port.status == 0, "\(port)")
+            // An endpoint of attach has no recorded specs: by container port, as ps shows them.
             #expect(port.stdout == """
+                53/udp -> 127.0.0.1:5353
+                80/tcp -> 0.0.0.0:8080
                 9000/tcp -> 192.0.2.1:8000
                 9001/tcp -> 192.0.2.1:8001
-                80/tcp -> 0.0.0.0:8080
-                53/udp -> 127.0.0.1:5353
 
                 """)
 

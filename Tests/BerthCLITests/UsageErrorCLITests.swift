@@ -1,3 +1,4 @@
+@testable import berth
 import BerthTestSupport
 import Foundation
 import Testing
@@ -35,6 +36,45 @@ struct UsageErrorCLITests {
         // Help still works, and a known subcommand is not mistaken for an unknown one.
         #expect(Command.run([Command.berthBinary, "network", "--help"]).status == 0)
         #expect(Command.run([Command.berthBinary, "help", "network"]).status == 0)
+    }
+
+    @Test("docker habits are answered with berth's way: --format points at --json, run -P at -p, network connect at attach; berth version is --version")
+    func dockerHabits() {
+        let ps = Command.run([Command.berthBinary, "ps", "--format", "{{.Names}}"])
+        #expect(ps.status == 64 && ps.stderr == "berth: unknown option '--format': berth has no Go templates; 'berth ps --json' prints every field, "
+                + "which a JSON tool picks from (as jq -r '.[].name'; see 'berth ps --help')\n", "\(ps)")
+        let ls = Command.run([Command.berthBinary, "network", "ls", "--format={{.Name}}"])
+        #expect(ls.status == 64 && ls.stderr.contains("'berth network ls --json' prints every field"), "\(ls)")
+        // Before a name argument, which would otherwise be the complaint.
+        let networkInspect = Command.run([Command.berthBinary, "network", "inspect", "--format", "{{.Id}}", "web"])
+        #expect(networkInspect.status == 64 && networkInspect.stderr.contains("'berth network inspect --json' prints every field"), "\(networkInspect)")
+        let inspect = Command.run([Command.berthBinary, "inspect", "--format", "{{.State.Pid}}", "web"])
+        #expect(inspect.status == 64 && inspect.stderr.hasPrefix("berth: unknown option '--format': berth has no Go templates; 'berth inspect' prints JSON"),
+                "\(inspect)")
+        // A command without --json gets the plain unknown option.
+        let rm = Command.run([Command.berthBinary, "rm", "--format", "x"])
+        #expect(rm.status == 64 && rm.stderr.hasPrefix("berth: unknown option '--format'") && !rm.stderr.contains("--json"), "\(rm)")
+        let publishAll = Command.run([Command.berthBinary, "run", "-P", "--", "true"])
+        #expect(publishAll.status == 125 && publishAll.stderr.hasPrefix("berth: publishing all ports (-P) is not supported")
+                && publishAll.stderr.contains("-p 8080:80") && !publishAll.stderr.contains("goes after '--'"), "\(publishAll)")
+        let connect = Command.run([Command.berthBinary, "network", "connect", "ny", "web"])
+        #expect(connect.status == 64 && connect.stderr.hasPrefix("berth: unknown subcommand 'connect': berth attaches endpoints with its own commands")
+                && connect.stderr.contains("'berth attach NETWORK --netns /proc/PID/ns/net --ifname eth1'"), "\(connect)")
+        let disconnect = Command.run([Command.berthBinary, "network", "disconnect", "ny", "web"])
+        #expect(disconnect.status == 64 && disconnect.stderr.contains("'berth detach ID'"), "\(disconnect)")
+        let version = Command.run([Command.berthBinary, "version"])
+        let flag = Command.run([Command.berthBinary, "--version"])
+        #expect(version.status == 0 && version.stdout == flag.stdout && !version.stdout.isEmpty, "\(version) \(flag)")
+    }
+
+    @Test("network create --ipv6=false with an IPv6 --subnet (or --ipv6 too) is refused as a contradiction, not made dual-stack")
+    func ipv6FalseWithIPv6Subnet() {
+        let subnet = Command.run([Command.berthBinary, "network", "create", "ny", "--ipv6=false", "--subnet", "fd00:9::/64"])
+        #expect(subnet.status == 64 && subnet.stderr == "berth: --ipv6=false contradicts the IPv6 --subnet fd00:9::/64: an IPv6 value makes the network dual-stack "
+                + "(leave out --ipv6=false for IPv6, or the IPv6 --subnet for an IPv4-only network; see 'berth network create --help')\n", "\(subnet)")
+        let both = Command.run([Command.berthBinary, "network", "create", "ny", "--ipv6", "--ipv6=false"])
+        #expect(both.status == 64 && both.stderr.hasPrefix("berth: --ipv6=false and --ipv6 contradict each other"), "\(both)")
+        #expect(NetworkCommand.Create.ipv6Contradiction(subnet: nil, gateway: nil, range: nil, ipv6: false) == nil)
     }
 
     @Test("berth lab's usage errors read the same way and exit 64; a berth-lab that is not installed exits 127 as a missing berth-cli does")

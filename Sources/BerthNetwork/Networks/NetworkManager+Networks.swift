@@ -241,7 +241,7 @@ extension NetworkManager {
                 if !attached.isEmpty {
                     let ids = attached.prefix(5).map { EndpointShortID.display($0) }.joined(separator: ", ")
                     let more = attached.count > 5 ? " and \(attached.count - 5) more" : ""
-                    throw BerthError(.conflict, "network \(name) has \(attached.count) endpoint(s) attached: \(ids)\(more)",
+                    throw BerthError(.conflict, "network \(name) has \(Counted.text(attached.count, "endpoint")) attached: \(ids)\(more)",
                                      hint: "detach its endpoints first", object: .network(name), remedy: .detachEndpoints)
                 }
                 let instance = try tx.instance()

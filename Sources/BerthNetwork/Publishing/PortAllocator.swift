@@ -49,6 +49,7 @@ struct PortAllocator {
     /// same request names, whatever the order of the specs.
     mutating func resolve(_ specs: [PortSpec], to destination: Destination,
                           localAddresses: (IPFamily) throws(BerthError) -> Set<IPAddress>) throws(BerthError) -> [PortMappingRecord] {
+        let specs = Self.mergingDuplicates(specs)
         // A list, not a dictionary keyed by the family (see `listeners`).
         var checkedLocal: [(family: IPFamily, addresses: Set<IPAddress>)] = []
         var addressesOf: [[IPAddress]] = []
@@ -215,6 +216,27 @@ struct PortAllocator {
                            hint: "publish on a global or unique local IPv6 address of the host, or on [::] for every IPv6 address", parameter: "ports")
         }
         return [address]
+    }
+
+    /// `specs` without the exact repeats of an earlier one with fixed host ports (`-p
+    /// 8080:80 -p 8080:80`: same host address, host ports, container ports and protocol),
+    /// which Docker takes as one. A spec that leaves the host port to choose (`-p 80`,
+    /// `0:80`, `8000-8010:80`) asks for a port each time it is given, and specs that differ
+    /// in anything but are still refused by `claim` when their keys clash.
+    static func mergingDuplicates(_ specs: [PortSpec]) -> [PortSpec] {
+        guard specs.count > 1 else { return specs }
+        var seen: [PortSpec] = []
+        var result: [PortSpec] = []
+        result.reserveCapacity(specs.count)
+        for spec in specs {
+            let fixed = spec.hostPorts.map { $0.start != 0 && $0.count == spec.containerPorts.count } ?? false
+            if fixed {
+                if seen.contains(spec) { continue }
+                seen.append(spec)
+            }
+            result.append(spec)
+        }
+        return result
     }
 
     /// Takes `key` for this endpoint unless another spec of the request, an endpoint or a

@@ -13,6 +13,9 @@ import BerthNamespace
 /// directory for a symlink after the check cannot redirect them.
 enum StateFiles {
     static let directoryMode: mode_t = 0o700
+    /// What reaches a state file it cannot otherwise: the files are their owner's alone
+    /// (0700, 0600), so a refusal is about file permissions, not a network capability.
+    static let filePrivilege = "CAP_DAC_OVERRIDE"
     static let fileMode: mode_t = 0o600
 
     /// Creates `path` (and missing parents) if needed, checks it is a real directory that no
@@ -25,22 +28,22 @@ enum StateFiles {
         var info = stat()
         if lstat(path, &info) != 0 {
             let err = Errno.current
-            guard err.code == ENOENT else { throw .system("cannot inspect state directory \(path)", err) }
+            guard err.code == ENOENT else { throw .system("cannot inspect state directory \(path)", err, privilege: filePrivilege, object: .state(path)) }
             try makeParents(of: path)
             if mkdir(path, directoryMode) != 0, errno != EEXIST {
-                throw .system("cannot create state directory \(path)", Errno.current)
+                throw .system("cannot create state directory \(path)", Errno.current, privilege: filePrivilege, object: .state(path))
             }
         }
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
             let err = Errno.current
             if err.code == ELOOP || err.code == ENOTDIR { throw symlinkOrNotDirectory(path) }
-            throw .system("cannot open state directory \(path)", err)
+            throw .system("cannot open state directory \(path)", err, privilege: filePrivilege, object: .state(path))
         }
         guard fstat(fd, &info) == 0 else {
             let err = Errno.current
             close(fd)
-            throw .system("cannot inspect state directory \(path)", err)
+            throw .system("cannot inspect state directory \(path)", err, privilege: filePrivilege, object: .state(path))
         }
         // Its owner could swap state.db for one naming the host's uplink as an endpoint's
         // veth, which root's detach or gc would then delete: only this user's, or root's.
@@ -70,7 +73,7 @@ enum StateFiles {
         if mode != directoryMode, info.st_uid == geteuid(), fchmod(fd, directoryMode) != 0 {
             let err = Errno.current
             close(fd)
-            throw .system("cannot set mode 0700 on state directory \(path)", err)
+            throw .system("cannot set mode 0700 on state directory \(path)", err, privilege: filePrivilege, object: .state(path))
         }
         return fd
     }
@@ -86,13 +89,13 @@ enum StateFiles {
                 throw BerthError(.permissionDenied, "state file \(path) is a symbolic link; Berth does not follow symlinks in its state directory",
                                  hint: "remove the link \(path); Berth will create the file")
             }
-            throw .system("cannot open state file \(path)", err)
+            throw .system("cannot open state file \(path)", err, privilege: filePrivilege, object: .state(path))
         }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let err = Errno.current
             close(fd)
-            throw .system("cannot inspect state file \(path)", err)
+            throw .system("cannot inspect state file \(path)", err, privilege: filePrivilege, object: .state(path))
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             close(fd)
@@ -102,7 +105,7 @@ enum StateFiles {
         if info.st_mode & 0o7777 != fileMode, fchmod(fd, fileMode) != 0 {
             let err = Errno.current
             close(fd)
-            throw .system("cannot set mode 0600 on state file \(path)", err)
+            throw .system("cannot set mode 0600 on state file \(path)", err, privilege: filePrivilege, object: .state(path))
         }
         return fd
     }
@@ -142,7 +145,7 @@ enum StateFiles {
         let path = path ?? walked
         var absolute = walked
         if !walked.hasPrefix("/") {
-            guard let cwd = getcwd(nil, 0) else { throw .system("cannot read the working directory for the state directory \(path)", Errno.current) }
+            guard let cwd = getcwd(nil, 0) else { throw .system("cannot read the working directory for the state directory \(path)", Errno.current, privilege: filePrivilege, object: .state(path)) }
             absolute = String(cString: cwd) + "/" + walked
             free(cwd)
         }
@@ -153,7 +156,7 @@ enum StateFiles {
         var index = 0
         while true {
             var info = stat()
-            guard stat(ancestor, &info) == 0 else { throw .system("cannot inspect \(ancestor), above the state directory \(path)", Errno.current) }
+            guard stat(ancestor, &info) == 0 else { throw .system("cannot inspect \(ancestor), above the state directory \(path)", Errno.current, privilege: filePrivilege, object: .state(path)) }
             if info.st_uid != geteuid(), info.st_uid != 0 {
                 throw BerthError(.permissionDenied, "\(ancestor), above the state directory \(path), belongs to user id \(info.st_uid), neither this user nor root: its owner could replace the state directory",
                                  hint: "choose a state directory under directories only root (or this user) can change", object: .state(path), parameter: "stateDirectory")
@@ -185,7 +188,7 @@ enum StateFiles {
         for component in components {
             prefix += component
             if mkdir(prefix, 0o755) != 0, errno != EEXIST {
-                throw .system("cannot create directory \(prefix) for the state directory \(path)", Errno.current)
+                throw .system("cannot create directory \(prefix) for the state directory \(path)", Errno.current, privilege: filePrivilege, object: .state(path))
             }
             prefix += "/"
         }

@@ -68,13 +68,27 @@ public final class StateStore: Sendable {
         return defaultDirectory
     }
 
+    /// `directory` from the root: a relative one is taken from the working directory once,
+    /// here, so what the store says and hands on (to a detached supervisor, the resolver) is
+    /// the same directory wherever they run. Left as given if the working directory cannot
+    /// be read (the directory's own checks then report that).
+    public static func absolute(_ directory: String) -> String {
+        guard !directory.isEmpty, !directory.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return directory }
+        defer { free(cwd) }
+        var relative = Substring(directory)
+        while relative.hasPrefix("./") { relative = relative.dropFirst(2).drop { $0 == "/" } }
+        let base = String(cString: cwd)
+        if relative.isEmpty || relative == "." { return base }
+        return (base == "/" ? "" : base) + "/" + relative
+    }
+
     /// Opens the store in `directory`, creating the directory, the database and its schema
     /// on first use. Each wait for another process's lock lasts at most `lockTimeout`, and
     /// none past `totalLockWait` from now when given (see the property).
     public init(directory: String = StateStore.resolveDirectory(), lockTimeout: Duration = StateStore.defaultLockTimeout,
                 totalLockWait: Duration? = nil) throws(BerthError) {
         // Trailing slashes would make "dir/" + "/state.db"; keep "/" itself as it is.
-        var directory = directory
+        var directory = Self.absolute(directory)
         while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
         self.directory = directory
         self.lockTimeout = lockTimeout

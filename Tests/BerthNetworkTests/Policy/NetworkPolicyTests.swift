@@ -203,7 +203,7 @@ struct NetworkPolicyTests {
         try host.attach("ctr2", id: "second")
         let before = host.kernel.snapshot()
         let error = refusal { try host.manager.removeNetwork(named: "web") }
-        expect(error, .conflict, ["network web has 2 endpoint(s) attached", "first", "second"], remedy: .detachEndpoints)
+        expect(error, .conflict, ["network web has 2 endpoints attached", "first", "second"], remedy: .detachEndpoints)
         #expect(error?.object == .network("web"))
         #expect(error?.operation == .removeNetwork)
         #expect(host.kernel.snapshot() == before)

@@ -90,6 +90,18 @@ struct PublishPolicyTests {
         #expect(try host.recorded().isEmpty)
     }
 
+    @Test("an exact duplicate (-p 8080:80 -p 8080:80, however written) is one mapping, as Docker takes it; a spec that chooses its host port asks again")
+    func exactDuplicateMerged() throws {
+        let host = try webHost()
+        let merged = try host.attach("a", id: "a", ports: ["8080:80", "8080:80/tcp", "9000-9001:90-91", "9000-9001:90-91"]).ports
+        #expect(merged.map { "\($0.hostPort)->\($0.containerPort)" } == ["8080->80", "9000->90", "9001->91"])
+        #expect(try host.recorded().count == 1)
+        let chosen = try host.attach("b", id: "b", ports: ["80", "80"]).ports
+        #expect(chosen.count == 2 && chosen[0].hostPort != chosen[1].hostPort, "\(chosen)")
+        // Still refused: the same host port for another container port.
+        expect(refusal { try host.attach("c", id: "c", ports: ["7000:80", "7000:81"]) }, .conflict, ["is also asked for"])
+    }
+
     @Test("fixed host ports are claimed before ranges and ephemeral choices, whatever the spec order; the mappings stay in spec order")
     func fixedBeforeChosen() throws {
         let host = try webHost()

@@ -62,7 +62,7 @@ struct UnreadableRowPolicyTests {
     func removeNetwork() throws {
         let (host, _, _) = try corrupted()
         #expect(try host.manager.detach(id: "e2"))
-        expect(refusal { try host.manager.removeNetwork(named: "web") }, .conflict, ["1 endpoint(s) attached", "e1"])
+        expect(refusal { try host.manager.removeNetwork(named: "web") }, .conflict, ["1 endpoint attached", "e1"])
         #expect(try host.manager.detach(id: "e1"))
         try host.manager.removeNetwork(named: "web")
         #expect(host.kernel.link("brweb") == nil)
