@@ -71,7 +71,7 @@ struct LabRecordTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/real", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: directory + "/link", withDestinationPath: directory + "/real")
-        FileManager.default.createFile(atPath: directory + "/real/t.yaml", contents: Data("name: t\n".utf8))
+        #expect(FileManager.default.createFile(atPath: directory + "/real/t.yaml", contents: Data("name: t\n".utf8)))
         let real = try #require(realpath(directory + "/real", nil).map { pointer in defer { free(pointer) }; return String(cString: pointer) })
         #expect(LabFilePath.absolute(directory + "/link/t.yaml") == real + "/t.yaml")
         // Gone: through its directory, which still exists.
@@ -86,7 +86,7 @@ struct LabRecordTests {
         try FileManager.default.createDirectory(atPath: directory + "/ex", withIntermediateDirectories: true)
         let labs = try LabManager(manager: NetworkManager(stateDirectory: directory + "/state"))
         let file = directory + "/ex/triangle.yaml"
-        FileManager.default.createFile(atPath: file, contents: Data("name: triangle\n".utf8))
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("name: triangle\n".utf8)))
         try labs.state.save(LabRecord(name: "triangle", source: LabFilePath.absolute(file)))
         try labs.state.save(LabRecord(name: "old", source: "ex/old.yaml"))
         #expect(try labs.list().first { $0.name == "triangle" }?.source.hasPrefix("/") == true)

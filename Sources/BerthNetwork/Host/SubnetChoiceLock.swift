@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 public import BerthCore
-public import BerthNamespace
+internal import BerthNamespace
 import Synchronization
 
 /// The lock a network create holds from reading the subnets taken in a host namespace until
