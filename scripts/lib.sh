@@ -86,7 +86,13 @@ berth_fenced() {
     ip link set lo up 2>/dev/null
     setsid -f bash "$BERTH_FENCE_REAP" $$ "$BERTH_FENCE_TMP" </dev/null >/dev/null 2>&1 ||
       { echo "berth_fenced: cannot start scripts/lib/fence-reap; not running $1" >&2; exit 1; }
+    : >"$BERTH_FENCE_TMP/.fence-reap"
     export BERTH_FENCED=1 TMPDIR=$BERTH_FENCE_TMP
     unset BERTH_FENCE_REAP BERTH_FENCE_TMP
     exec "$@"' berth-fenced "$@"
+  local status=$?
+  # fence-reap removes the directory once it runs; a fence that failed before starting it
+  # (unshare or a mount refused) leaves it empty, and it goes here.
+  [ -e "$fence_tmp/.fence-reap" ] || rmdir "$fence_tmp" 2>/dev/null
+  return $status
 }

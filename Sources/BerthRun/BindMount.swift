@@ -62,7 +62,7 @@ public struct BindMount: Sendable, Hashable, CustomStringConvertible {
     public var description: String { source + ":" + target + (readOnly ? ":ro" : "") }
 
     /// Checks what can be checked without the container: both paths absolute, a target other
-    /// than `/`, a source that exists.
+    /// than `/` and `/proc`, a source that exists.
     public func validate() throws(BerthError) {
         guard source.hasPrefix("/") else {
             throw .invalid("volume source \"\(source)\" is not an absolute path", hint: "give the host directory's absolute path (named volumes are not supported)",
@@ -71,6 +71,14 @@ public struct BindMount: Sendable, Hashable, CustomStringConvertible {
         try ContainerSpec.validateAbsolute(target, what: "volume target", parameter: "volumes")
         guard target.utf8.contains(where: { $0 != UInt8(ascii: "/") }) else {
             throw .invalid("volume \(self): the target cannot be \"/\"", hint: "mount it on a directory below /", parameter: "volumes")
+        }
+        // The container's procfs itself: runc refuses a bind there too. Covered, /proc/self/fd
+        // (through which the spawn reaches each attached volume) would be the host
+        // directory's, and the container would have no procfs. Paths below /proc (lxcfs's
+        // /proc/meminfo) stay allowed.
+        guard target.split(separator: "/").filter({ $0 != "." }) != ["proc"] else {
+            throw .invalid("volume \(self): the target cannot be /proc, the container's procfs",
+                           hint: "mount it elsewhere, such as /host/proc, or on a file below /proc", parameter: "volumes")
         }
         guard !source.utf8.contains(0) else { throw .invalid("volume source \"\(source)\" contains a NUL byte", parameter: "volumes") }
         var st = stat()

@@ -154,7 +154,8 @@ struct NetworkCommand: ParsableCommand {
         /// running container's endpoint is left to `berth stop` or `berth rm -f`, since
         /// detaching it would cut the container off behind its back. A stopped container
         /// holds no endpoint (its record keeps only the id it takes when it starts again):
-        /// it blocks nothing and is not named.
+        /// it blocks nothing and is not named. One whose supervisor died before releasing its
+        /// endpoint is left to `berth gc`.
         static func namingContainers(_ error: BerthError, network: String, manager: NetworkManager) -> BerthError {
             guard let live = try? manager.endpoints(network: network).map(\.id),
                   let containers = try? Container.list(manager: manager) else { return error }
@@ -169,7 +170,11 @@ struct NetworkCommand: ParsableCommand {
             let owners = containers.filter { $0.network == network && $0.endpointID.map(attached.contains) == true }
             let owned = Set(owners.compactMap(\.endpointID))
             let plain = endpoints.filter { !owned.contains($0) }.map { EndpointShortID.display($0) }
-            let names = owners.map(\.name).sorted()
+            // A container whose supervisor is gone (killed before it released the network,
+            // or orphaned while its command runs) is not stopped by 'berth stop': gc is what
+            // stops and releases it, as 'berth check' says.
+            let names = owners.filter(\.isActive).map(\.name).sorted()
+            let stale = owners.filter { !$0.isActive }.map(\.name).sorted()
             // At most 5 named in a command; the rest are in `berth ps`.
             func list(_ items: [String]) -> String { items.prefix(5).joined(separator: " ") }
             let more = "; see 'berth ps -a --network \(network)' for the rest"
@@ -185,6 +190,12 @@ struct NetworkCommand: ParsableCommand {
                 message += (plain.isEmpty ? " is" : " and is") + " used by running container\(names.count == 1 ? "" : "s") \(names.joined(separator: ", "))"
                 let them = names.count == 1 ? "it" : "them"
                 advice.append("stop \(them) first with 'berth stop \(list(names))', or remove \(them) with 'berth rm -f \(list(names))'" + (names.count > 5 ? more : ""))
+            }
+            if !stale.isEmpty {
+                let verb = plain.isEmpty && names.isEmpty ? " is" : " and is"
+                message += verb + " held by container\(stale.count == 1 ? "" : "s") \(stale.prefix(5).joined(separator: ", "))"
+                    + (stale.count > 5 ? " and \(stale.count - 5) more" : "") + " whose supervisor is gone"
+                advice.append("'berth gc' stops \(stale.count == 1 ? "it" : "them") and releases the network")
             }
             return BerthError(error.code, message, hint: advice.joined(separator: "; "),
                               object: error.object, operation: error.operation)

@@ -13,8 +13,10 @@ struct StateOption: ParsableArguments {
     var given: String?
 
     /// `--state-dir` from the root (a relative one from the working directory), as it is
-    /// handed on: a detached supervisor must find the same directory wherever it runs.
-    var stateDir: String? { given.map(StateStore.absolute) }
+    /// handed on: a detached supervisor must find the same directory wherever it runs. An
+    /// empty one is not given (`StateStore.resolveDirectory` reads it so): a script's
+    /// `--state-dir "$STATE"` with STATE unset means the default, for every command alike.
+    var stateDir: String? { given.flatMap { $0.isEmpty ? nil : StateStore.absolute($0) } }
 
     /// A manager over that state, working in berth's own network namespace (the host).
     /// Creates the state directory on first use.

@@ -1,5 +1,6 @@
 @testable import berth
 import BerthCore
+import BerthNamespace
 import BerthRun
 import Testing
 
@@ -9,9 +10,28 @@ struct NetworkRemoveHintTests {
     private let refusal = BerthError(.conflict, "network ny has 2 endpoints attached: ep9, sy", hint: "detach its endpoints first",
                                      object: .network("ny"), remedy: .detachEndpoints)
 
-    private func container(_ name: String, endpoint: String?, network: String = "ny", status: ContainerRecord.Status) -> ContainerRecord {
+    /// A container record; supervised by this test process (alive) unless `supervised` is false.
+    private func container(_ name: String, endpoint: String?, network: String = "ny", status: ContainerRecord.Status,
+                           supervised: Bool = true) -> ContainerRecord {
         ContainerRecord(id: String(repeating: "a", count: 64), name: name, endpointID: endpoint, network: network, process: nil,
-                        supervisor: nil, command: ["sleep", "1d"], hostname: name, rootfs: nil, status: status, created: 1)
+                        supervisor: supervised ? try? ProcessIdentity.current() : nil, command: ["sleep", "1d"], hostname: name,
+                        rootfs: nil, status: status, created: 1)
+    }
+
+    @Test("a container whose supervisor died before it released its endpoint (exited or orphaned) is left to 'berth gc', not to 'berth stop', which does nothing for it")
+    func unsupervisedContainerIsLeftToGC() {
+        let exited = container("sy1", endpoint: "sy1-endpoint", status: .exited, supervised: false)
+        let orphan = container("web", endpoint: "web-endpoint", status: .running, supervised: false)
+        #expect(!exited.isActive && !orphan.isActive)
+        expectMessage(NetworkCommand.Remove.naming(refusal, network: "ny", endpoints: ["sy1-endpoint"], containers: [exited]),
+                      "network ny is held by container sy1 whose supervisor is gone ('berth gc' stops it and releases the network)")
+        let running = container("db", endpoint: "db-endpoint", status: .running)
+        #expect(running.isActive)
+        expectMessage(NetworkCommand.Remove.naming(refusal, network: "ny", endpoints: ["db-endpoint", "sy1-endpoint", "web-endpoint"],
+                                                   containers: [exited, orphan, running]), """
+            network ny is used by running container db and is held by containers sy1, web whose supervisor is gone \
+            (stop it first with 'berth stop db', or remove it with 'berth rm -f db'; 'berth gc' stops them and releases the network)
+            """)
     }
 
     @Test("a stopped container keeps its endpoint's id but holds no endpoint: only the attached endpoint is named, with 'berth detach' and its id")

@@ -23,6 +23,13 @@ struct StateDirectoryCLITests {
         #expect(!FileManager.default.fileExists(atPath: base))
     }
 
+    @Test("an empty --state-dir is not given (the default, as every command reads it), never a directory to refuse")
+    func empty() throws {
+        #expect(try StateOption.parse(["--state-dir", ""]).stateDir == nil)
+        #expect(try StateOption.parse([]).stateDir == nil)
+        #expect(try StateOption.parse(["--state-dir", "/x/y"]).stateDir == "/x/y")
+    }
+
     @Test("a relative state directory is taken from the working directory, once")
     func relative() {
         let cwd = FileManager.default.currentDirectoryPath

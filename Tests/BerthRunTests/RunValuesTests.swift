@@ -30,6 +30,12 @@ struct RunValuesTests {
         }
         let root = #expect(throws: BerthError.self) { try BindMount(source: "/tmp", target: "//").validate() }
         #expect(root?.message.contains("cannot be \"/\"") == true)
+        for proc in ["/proc", "/proc/", "//proc", "/./proc"] {
+            let error = #expect(throws: BerthError.self) { try BindMount(source: "/tmp", target: proc).validate() }
+            #expect(error?.message == "volume /tmp:\(proc): the target cannot be /proc, the container's procfs", "\(proc)")
+        }
+        try BindMount(source: "/tmp", target: "/proc/meminfo-dir").validate()
+        try BindMount(source: "/tmp", target: "/host/proc").validate()
         let relative = #expect(throws: BerthError.self) { try BindMount(source: "data", target: "/data").validate() }
         #expect(relative?.message == "volume source \"data\" is not an absolute path")
         let missing = #expect(throws: BerthError.self) { try BindMount(source: "/nonexistent/berth", target: "/data").validate() }
