@@ -138,14 +138,16 @@ public struct LabNetworks {
         let index = key.flatMap { Self.publishIndex(of: $0, in: node.publish) }
         var message = "node \(node.name): \(error.message)"
         // What to change, in the file's words, then the other way out the library gave.
+        // The holder from the state, not from the library's words: its container by name,
+        // else its endpoint by the short id; a host process is named by the message already.
         var hint = "choose another host port in node \(node.name)'s publish: entry"
-        if error.code == .conflict, let key, let index,
-           let holder = try? Container.holder(ofPort: key, manager: manager), holder.name != Self.endpointID(lab: lab, node: node.name) {
-            message = "node \(node.name): port \(key) of published port \(node.publish[index]) is already published by container \(holder.name)"
-            hint += ", or stop container \(holder.name)"
-        } else if let other = error.hint, other.hasPrefix("choose another host port, ") {
-            hint += ", " + other.dropFirst("choose another host port, ".count)
-        } else if let other = error.hint {
+        let holder = error.code == .conflict ? key.flatMap { try? Container.portHolder(of: $0, manager: manager) } : nil
+        if let key, let index, let container = holder?.container, container.name != Self.endpointID(lab: lab, node: node.name) {
+            message = "node \(node.name): port \(key) of published port \(node.publish[index]) is already published by container \(container.name)"
+            hint += ", or stop container \(container.name)"
+        } else if let endpoint = holder?.endpoint {
+            hint += ", or detach endpoint \(EndpointShortID.display(endpoint)) first"
+        } else if error.remedy != .chooseAnother(parameter: "ports"), let other = error.hint {
             hint = other
         }
         let location = index.flatMap { node.publishLocations.indices.contains($0) ? node.publishLocations[$0] : nil } ?? node.location
@@ -157,11 +159,10 @@ public struct LabNetworks {
     /// The index of the entry of `publish` that asks for `key` (`tcp 0.0.0.0:8080`, `tcp
     /// [::]:8080`, as `PortKey` writes it): its protocol, a fixed host port range holding the port.
     static func publishIndex(of key: String, in publish: [PortSpec]) -> Int? {
-        let words = key.split(separator: " ")
-        guard words.count == 2, let colon = words[1].lastIndex(of: ":"), let port = UInt16(words[1][words[1].index(after: colon)...]) else { return nil }
+        guard let key = PortKey(key) else { return nil }
         return publish.firstIndex { spec in
-            guard spec.protocol.description == words[0], let ports = spec.hostPorts else { return false }
-            return ports.start <= port && port <= ports.end
+            guard spec.protocol == key.proto, let ports = spec.hostPorts else { return false }
+            return ports.start <= key.hostPort && key.hostPort <= ports.end
         }
     }
 

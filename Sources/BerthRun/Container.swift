@@ -272,13 +272,15 @@ public enum Container {
 
     /// The container whose endpoint publishes a port clashing with `key` (`tcp 0.0.0.0:8080`).
     package static func holder(ofPort key: String, manager: NetworkManager) throws(BerthError) -> ContainerRecord? {
-        let words = key.split(separator: " ")
-        guard words.count == 2, let colon = words[1].lastIndex(of: ":"), let port = UInt16(words[1][words[1].index(after: colon)...]) else { return nil }
-        let endpoint = try manager.endpoints().first { endpoint in
-            endpoint.ports.contains { $0.key.proto.description == words[0] && $0.key.hostPort == port }
-        }
-        guard let endpoint else { return nil }
-        return try list(manager: manager).first { $0.endpointID == endpoint.id }
+        try portHolder(of: key, manager: manager)?.container
+    }
+
+    /// The endpoint publishing a port that clashes with `key` (as `PortKey` writes it, the
+    /// way a refusal names the port), and the container it is the endpoint of, if any.
+    package static func portHolder(of key: String, manager: NetworkManager) throws(BerthError) -> (endpoint: String, container: ContainerRecord?)? {
+        guard let key = PortKey(key),
+              let endpoint = try manager.endpoints().first(where: { $0.ports.contains { $0.key.clashes(with: key) } }) else { return nil }
+        return (endpoint.id, try list(manager: manager).first { $0.endpointID == endpoint.id })
     }
 
     // MARK: - Helpers

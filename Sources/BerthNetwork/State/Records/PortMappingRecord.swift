@@ -24,6 +24,20 @@ public struct PortKey: Sendable, Hashable, CustomStringConvertible {
             && (hostAddress == other.hostAddress || hostAddress.isUnspecified || other.hostAddress.isUnspecified)
     }
 
+    /// Reads `description` back (`tcp 0.0.0.0:8080`, `tcp [::]:8080`), as errors name a port
+    /// (`BerthError.Object.port`); nil for anything else.
+    public init?(_ description: String) {
+        let words = description.split(separator: " ")
+        guard words.count == 2, let proto = TransportProtocol(rawValue: String(words[0])),
+              let colon = words[1].lastIndex(of: ":"), let port = UInt16(words[1][words[1].index(after: colon)...]) else { return nil }
+        var address = words[1][..<colon]
+        if address.hasPrefix("["), address.hasSuffix("]") { address = address.dropFirst().dropLast() }
+        guard let host = IPAddress(String(address)) else { return nil }
+        self.init(proto: proto, hostAddress: host, hostPort: port)
+        // Only the spelling `description` writes (IPv6 in brackets, one space).
+        guard self.description == description else { return nil }
+    }
+
     /// `tcp 0.0.0.0:8080`, or `tcp [::]:8080` for IPv6.
     public var description: String {
         hostAddress.family == .ipv6 ? "\(proto) [\(hostAddress)]:\(hostPort)" : "\(proto) \(hostAddress):\(hostPort)"
