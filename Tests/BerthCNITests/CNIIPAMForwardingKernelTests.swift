@@ -46,6 +46,15 @@ struct CNIIPAMForwardingKernelTests {
     }
 
     static let newVersions = ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+
+    /// The GC tests' set-up: a CNI 1.1 IPAM plugin that leases `lease` and answers DEL and GC,
+    /// and a network configuration delegating to it; returns the plugin directory and the
+    /// configuration.
+    static func gcPlugin(_ sandbox: HostSandbox, _ cni: CNIHarness) throws -> (plugins: String, config: String) {
+        let plugins = try pluginDirectory(sandbox)
+        try fakePlugin("ipam-new", in: plugins, versions: newVersions, answers: ["ADD": (lease, 0), "DEL": ("", 0), "GC": ("", 0)])
+        return (plugins, cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"ipam-new","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#))
+    }
     static let oldVersions = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"]
     static let lease = #"{"cniVersion":"1.1.0","ips":[{"address":"10.78.0.50/24","gateway":"10.78.0.1"}]}"#
 
@@ -104,10 +113,7 @@ struct CNIIPAMForwardingKernelTests {
     func garbageCollectionNullList() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
-            let plugins = try Self.pluginDirectory(sandbox)
-            try Self.fakePlugin("ipam-new", in: plugins, versions: Self.newVersions,
-                                answers: ["ADD": (Self.lease, 0), "DEL": ("", 0), "GC": ("", 0)])
-            let config = cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"ipam-new","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#)
+            let (plugins, config) = try Self.gcPlugin(sandbox, cni)
             let add = cni.run("ADD", config, containerID: "stale", netns: try sandbox.makeNamespace().path, path: plugins)
             try #require(add.status == 0, "\(add)")
             let gc = cni.run("GC", String(config.dropLast()) + #","cni.dev/valid-attachments":null,"cni.dev/attachments":null}"#, ifname: "", path: plugins)
@@ -133,10 +139,7 @@ struct CNIIPAMForwardingKernelTests {
     func garbageCollectionUnreadableRows() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
-            let plugins = try Self.pluginDirectory(sandbox)
-            try Self.fakePlugin("ipam-new", in: plugins, versions: Self.newVersions,
-                                answers: ["ADD": (Self.lease, 0), "DEL": ("", 0), "GC": ("", 0)])
-            let config = cni.config("k8s", version: "1.1.0", extra: #""ipam":{"type":"ipam-new","ranges":[[{"subnet":"10.78.0.0/24"}]]}"#)
+            let (plugins, config) = try Self.gcPlugin(sandbox, cni)
             let gcConfig = String(config.dropLast()) + #","cni.dev/valid-attachments":[]}"#
             let add = cni.run("ADD", config, containerID: "stale", netns: try sandbox.makeNamespace().path, path: plugins)
             try #require(add.status == 0, "\(add)")
