@@ -45,6 +45,11 @@ enum NamespaceThread {
             let task = TypedTask<T>(escapable)
             var thread = pthread_t()
             let context = Unmanaged.passRetained(task as Task).toOpaque()
+            // The thread starts on this CPU, which this thread leaves at once for the join
+            // (CBerthShim's BerthCPUPin.h): no other CPU is woken or queued on.
+            var pin = berth_cpu_pin()
+            berth_cpu_pin_begin(&pin)
+            defer { berth_cpu_pin_end(&pin) }
             let rc = pthread_create(&thread, nil, { raw in
                 guard let raw else { return nil }
                 let task = Unmanaged<Task>.fromOpaque(raw).takeRetainedValue()

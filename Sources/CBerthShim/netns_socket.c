@@ -8,6 +8,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "BerthCPUPin.h"
 #include "BerthNamespaceSocket.h"
 #include "raw_syscall.h"
 
@@ -88,6 +89,10 @@ int berth_socket_in_namespace(int netns_fd, int domain, int type, int protocol,
               | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
     // Set by the kernel before clone returns (CLONE_PARENT_SETTID), zeroed at the thread's exit.
     pid_t thread_id = 0;
+    // On this CPU (BerthCPUPin.h): the caller sleeps at once, so the thread runs without
+    // waking another CPU, and the caller resumes without being woken from one.
+    struct berth_cpu_pin pin;
+    berth_cpu_pin_begin(&pin);
     int thread = clone(namespace_thread, stack + sizeof stack, flags, &job, &thread_id, NULL, &thread_id);
     int clone_errno = errno;
     if (thread > 0) {
@@ -95,6 +100,7 @@ int berth_socket_in_namespace(int netns_fd, int domain, int type, int protocol,
         while ((seen = __atomic_load_n(&thread_id, __ATOMIC_ACQUIRE)) != 0)
             syscall(SYS_futex, &thread_id, FUTEX_WAIT, seen, NULL, NULL, 0); // EAGAIN/EINTR: look again
     }
+    berth_cpu_pin_end(&pin);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     errno = saved_errno;
     if (thread < 0) {

@@ -137,6 +137,24 @@ struct NamespaceSocketKernelTests {
         }
     }
 
+    @Test("a namespace thread runs on its caller's CPU alone, and the caller's CPU mask is put back",
+          .enabled(if: Self.allowedCPUs().count > 1, "the test process may run on one CPU only: there is nothing to pin"))
+    func threadOnCallersCPU() throws {
+        try withHostSandbox { sandbox in
+            let target = try sandbox.makeNamespace()
+            let before = Self.allowedCPUs()
+            // The pthread path (`run`): the body sees the mask it inherited.
+            let inside = try target.run { () throws(BerthError) -> [Int] in Self.allowedCPUs() }
+            #expect(inside.count == 1)
+            #expect(inside.allSatisfy(before.contains))
+            #expect(Self.allowedCPUs() == before)
+            // The bare thread (`openSocket`) pins and unpins the same way.
+            let fd = try target.openSocket(domain: AF_INET, type: datagram, protocol: 0)
+            close(fd)
+            #expect(Self.allowedCPUs() == before)
+        }
+    }
+
     @Test("invalid keys are refused before any thread starts")
     func invalidKey() throws {
         try withHostSandbox { sandbox in
@@ -148,6 +166,17 @@ struct NamespaceSocketKernelTests {
     }
 
     // MARK: - Helpers
+
+    /// The CPUs the calling thread may run on (`Cpus_allowed_list` of /proc/thread-self/status).
+    private static func allowedCPUs() -> [Int] {
+        guard let status = try? String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return [] }
+        return line.dropFirst("Cpus_allowed_list:".count).split(separator: ",").flatMap { part -> [Int] in
+            let bounds = part.trimmingCharacters(in: .whitespaces).split(separator: "-").compactMap { Int($0) }
+            guard let low = bounds.first, let high = bounds.last, low <= high else { return [] }
+            return Array(low...high)
+        }
+    }
 
     /// The inode of the namespace a socket lives in (SIOCGSKNS), or nil.
     private func socketNamespaceInode(_ fd: Int32) -> UInt64? {

@@ -32,6 +32,8 @@ extern const int BERTH_CLONE_NEWPID;
 #include "BerthSpawn.h"
 #include "BerthReap.h"
 #include "BerthNamespaceSocket.h"
+#include "BerthCPUPin.h"
+#include "BerthInit.h"
 #include "BerthBPF.h"
 #include "BerthSealedExec.h"
 
