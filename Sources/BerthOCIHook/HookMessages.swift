@@ -48,7 +48,7 @@ public enum HookMessages {
         if error.parameter == "linux.namespaces", error.object?.kind == .container {
             return noNamespaceOfItsOwn
         }
-        if let remedy = error.remedy { return words(for: remedy) }
+        if let remedy = error.remedy { return words(for: remedy, object: error.object) }
         if let parameter = error.parameter, let annotation = annotation(for: parameter) {
             if let hint = error.hint, !mentionsFlag(hint) { return "\(hint) in annotation \(annotation)" }
             return "fix annotation \(annotation)"
@@ -74,7 +74,9 @@ public enum HookMessages {
     static let noNamespaceOfItsOwn =
         "run the container with --network none (docker, podman) or give it a network entry in linux.namespaces"
 
-    static func words(for remedy: BerthError.Remedy) -> String {
+    /// `remedy` in the hook's words; `object` is the error's (an endpoint's id goes into the
+    /// advice that frees it).
+    static func words(for remedy: BerthError.Remedy, object: BerthError.Object? = nil) -> String {
         switch remedy {
         case .collectGarbage:
             return "leftovers of a crash are in the way: the next poststop for that container, or Berth's garbage collection in the host's network namespace, removes them"
@@ -90,7 +92,8 @@ public enum HookMessages {
             return "stop \(object) first"
         case .chooseAnother(parameter: "id"):
             return "another container holds that id: run this one under another container id, or delete the other container first "
-                + "(if it is gone and only its namespace is left, as when its runtime died before poststop, 'berth detach ID' frees the id)"
+                + "(if it is gone and only its namespace is left, as when its runtime died before poststop, "
+                + "'berth detach \(object?.kind == .endpoint ? object?.name ?? "ID" : "ID")' frees the id)"
         case .chooseAnother(let parameter):
             if let annotation = annotation(for: parameter) { return "choose another value in annotation \(annotation)" }
             return "choose another \(parameter)"

@@ -23,7 +23,10 @@ enum LabHints {
         switch remedy {
         case .collectGarbage: return "run 'berth gc' (or 'berth lab gc') to remove leftovers"
         case .reconcile: return "run 'berth reconcile' to restore what the kernel lost"
-        case .detachEndpoints: return "detach them first with 'berth detach ID'"
+        case .detachEndpoints:
+            // As the CLI words it (CLIHints): the ids come from ps, for the network when it is named.
+            let listing = error.object?.kind == .network ? "'berth ps --network \(error.object?.name ?? "")'" : "'berth ps'"
+            return "detach them first with 'berth detach' and their ids, as \(listing) lists them"
         // The library's hint says what to choose in its own words ("choose another host port in
         // node web's publish: entry"); the parameter's name is a Swift field's.
         case .chooseAnother(let parameter): return error.hint ?? "choose another \(Self.words(for: parameter))"

@@ -22,6 +22,15 @@ struct HookMessagesTests {
                 == "berth-oci-hook: createRuntime: container c8: in use (delete container c9 first, or detach its endpoint (id c9))")
     }
 
+    @Test("an id another container holds: the advice names the detach of that very id")
+    func heldID() {
+        let held = BerthError(.alreadyExists, "endpoint web is attached to network namespace /proc/7/ns/net, which is alive and wired",
+                              object: .endpoint("web"), operation: .attach, remedy: .chooseAnother(parameter: "id"))
+        let text = HookMessages.describe(held, stage: .createRuntime, container: "web")
+        #expect(text.hasSuffix("as when its runtime died before poststop, 'berth detach web' frees the id))"), "\(text)")
+        #expect(!text.contains("detach ID"))
+    }
+
     @Test("a library hint naming a CLI flag is replaced by advice that fits a hook")
     func flagHints() {
         let clash = BerthError(.alreadyExists, "host veth vb0 of endpoint c1 already exists", hint: "run 'berth gc' to remove leftovers")
