@@ -19,6 +19,9 @@ public final class DNSServer {
     let configuration: DNSServerConfiguration
     let source: any DNSTableSource
     var resolver: DNSResolver
+    /// Where the next answer of each name with several addresses starts: a new one with
+    /// each table, whose names may have other addresses.
+    var answerRotation = DNSAnswerRotation()
     var defaultUpstreams: [DNSUpstream]
     /// What the server has done so far.
     public internal(set) var statistics = DNSServerStatistics()
@@ -186,6 +189,7 @@ public final class DNSServer {
         do {
             let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1, reloading: true)
             self.resolver = resolver
+            answerRotation = DNSAnswerRotation()
             defaultUpstreams = upstreams
         } catch {
             reloadFailed(reason: reason, keeping: "keeping the previous table", error)
