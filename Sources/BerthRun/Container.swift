@@ -196,8 +196,9 @@ public enum Container {
                 let nameservers: [IPAddress]? = if let endpoint, let nameserver = try manager.store.read({ tx throws(BerthError) in
                     try tx.network(named: endpoint.network)?.nameserver
                 }) { [nameserver] } else { nil }
+                // No endpoint (--network none) counts as IPv4: the host's IPv4 servers, as before.
                 try ContainerFiles.writeResolvConf(directory: filesDirectory, nameservers: nameservers, hostNetwork: options.network == .host,
-                                                   ipv6: endpoint?.ipv6Address != nil)
+                                                   ipv4: endpoint.map { $0.address != nil } ?? true, ipv6: endpoint?.ipv6Address != nil)
             }
             try RunFailPoint.check("run.start")
             let started = StateClock.now()
