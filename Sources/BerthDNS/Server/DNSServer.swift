@@ -55,6 +55,8 @@ public final class DNSServer {
     /// The addresses last written to `configuration.unboundReportPath`; nil before the first.
     var reportedUnbound: [IPAddress]?
     var running = false
+    /// Set while the reload of an exit the source called off runs (`exitIfEmpty`).
+    var cancellingExit = false
     /// resolv.conf's watch when the upstreams come from it: a host whose resolver list
     /// changes (DHCP, another network on a laptop) is followed without a SIGHUP.
     var resolvConfWatch: FileWatch?
@@ -140,7 +142,8 @@ public final class DNSServer {
         ready()
         let resident = ResidentMemory.trim()
         DNSLog.write("resident set \(resident.before) KiB after start-up, \(resident.after) KiB after trimming")
-        running = !(configuration.exitWhenEmpty && resolver.zones.isEmpty)
+        running = true
+        exitIfEmpty()
         while running {
             let now = MonotonicClock.milliseconds()
             let timeout = nextDeadline == .max ? -1 : Int32(clamping: max(0, nextDeadline - now))
@@ -227,11 +230,30 @@ public final class DNSServer {
         lastReloadFailure = failure
     }
 
+    /// With `exitWhenEmpty` and an empty table, ends the loop — once the source confirms it
+    /// (`DNSTableSource.confirmExit`: Berth's state decides it under the attaches' lock, so
+    /// that none reuses a resolver that is exiting). When the source says a network is there
+    /// after all, the table is loaded again (once: `cancellingExit` keeps a table that
+    /// still loads empty from asking again until the next reload); a failure to decide is
+    /// retried like a failed reload.
     private func exitIfEmpty() {
-        if configuration.exitWhenEmpty, resolver.zones.isEmpty {
-            DNSLog.write("no network to serve: exiting")
-            running = false
+        guard configuration.exitWhenEmpty, resolver.zones.isEmpty, !cancellingExit else { return }
+        let confirmed: Bool
+        do {
+            confirmed = try source.confirmExit()
+        } catch {
+            reloadFailed(reason: "exit", keeping: "serving no network", error)
+            return
         }
+        guard confirmed else {
+            DNSLog.write("no network to serve at the last reload, but one is ready now: reloading")
+            cancellingExit = true
+            defer { cancellingExit = false }
+            reload(reason: "exit cancelled")
+            return
+        }
+        DNSLog.write("no network to serve: exiting")
+        running = false
     }
 
     static let firstReloadRetryDelay: Int64 = 100
