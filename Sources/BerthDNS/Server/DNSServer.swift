@@ -60,6 +60,8 @@ public final class DNSServer {
     /// resolv.conf's watch when the upstreams come from it: a host whose resolver list
     /// changes (DHCP, another network on a laptop) is followed without a SIGHUP.
     var resolvConfWatch: FileWatch?
+    /// The paths `resolvConfWatch` watches: resolv.conf and the file it names now.
+    var resolvConfWatchedPaths: [String] = []
     /// The one receive buffer: the loop handles one datagram or read at a time.
     var buffer = [UInt8](repeating: 0, count: 65536)
 
@@ -115,20 +117,7 @@ public final class DNSServer {
         if let change = source.changeDescriptor {
             try register(change, as: .tableChange, closeOnFailure: false)
         }
-        if case .resolvConf(let path) = configuration.upstreams {
-            // The file and, when it is a symbolic link (/etc/resolv.conf to resolvconf's
-            // or NetworkManager's file), the file it names: that one is what gets rewritten.
-            var paths = [path]
-            if let real = realpath(path, nil) {
-                paths.append(String(cString: real))
-                free(real)
-            }
-            let watch = FileWatch(paths: paths)
-            if watch.descriptor >= 0 {
-                resolvConfWatch = watch
-                try register(watch.descriptor, as: .resolvConfChange, closeOnFailure: false)
-            }
-        }
+        watchResolvConf()
         do {
             try reconcileListeners()
         } catch {
@@ -189,6 +178,9 @@ public final class DNSServer {
     /// a stopped container's name must stop resolving, and a new one start, even when the
     /// reload that said so met a busy database or a half-written file.
     func reload(reason: String) {
+        // First: a link repointed since (what set off this reload, often) is watched at its
+        // new target before that is read, so no rewrite after the read goes unseen.
+        watchResolvConf()
         do {
             let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1, reloading: true)
             self.resolver = resolver
