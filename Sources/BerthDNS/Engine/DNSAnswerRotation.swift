@@ -18,6 +18,7 @@ public struct DNSAnswerRotation: Sendable {
 
     private var next: [Key: Int] = [:]
 
+    /// A rotation where every name starts at its first record.
     public init() {}
 
     /// The offset to start `count` records of `name` and `type` at, and the next query's.

@@ -106,7 +106,8 @@ public final class DNSServer {
     }
 
     /// Binds every listen address and serves until SIGTERM or SIGINT (or, with
-    /// `exitWhenEmpty`, until a reload leaves no network). `ready` is called once the
+    /// `exitWhenEmpty`, until a reload leaves no network and the source confirms the exit:
+    /// `DNSTableSource.confirmExit`). `ready` is called once the
     /// sockets are bound: every one, or, when some address cannot be bound, every other
     /// (that one is reported and retried as a failed reload is; throws when none could). Signals are taken through a signalfd, so call this from the main
     /// thread before starting any other thread.
