@@ -1,4 +1,5 @@
 public import BerthCore
+import BerthNetwork
 
 /// What a container asks of Berth through its annotations:
 ///
@@ -9,8 +10,12 @@ public import BerthCore
 /// | `berth.ip`      | an IPv4 address in the network's subnet                 | the lowest free one   |
 /// | `berth.ip6`     | an IPv6 address in a dual-stack network's IPv6 subnet   | the lowest free one   |
 /// | `berth.mac`     | the interface's MAC                                     | derived from the IP   |
+/// | `berth.name`    | the endpoint's DNS name                                 | none                  |
+/// | `berth.aliases` | comma-separated more DNS names (a network with DNS on)  | none                  |
 ///
 /// Values are trimmed of spaces; anything else malformed is refused, naming the annotation.
+/// Names and aliases are checked as `berth attach --name` and `--alias` check them
+/// (`EndpointNames.validate`).
 public struct HookAnnotations: Sendable, Hashable {
     /// The network to join: a network name.
     public static let network = "berth.network"
@@ -22,8 +27,12 @@ public struct HookAnnotations: Sendable, Hashable {
     public static let ip6 = "berth.ip6"
     /// The interface's MAC address.
     public static let mac = "berth.mac"
+    /// The endpoint's name on the network's resolver: a DNS name.
+    public static let name = "berth.name"
+    /// More names on the network's resolver: comma-separated DNS names.
+    public static let aliases = "berth.aliases"
     /// Every annotation the hook reads.
-    public static let all = [network, publish, ip, ip6, mac]
+    public static let all = [network, publish, ip, ip6, mac, name, aliases]
 
     /// The network to join; nil means Berth's default network.
     public var network: String?
@@ -35,15 +44,21 @@ public struct HookAnnotations: Sendable, Hashable {
     public var ipv6Address: IPv6Address?
     /// The MAC address asked for; nil for one derived from the address.
     public var mac: MACAddress?
+    /// The endpoint's DNS name; nil for none (the container is not answered by name).
+    public var name: String?
+    /// More DNS names of the endpoint; refused by the hook on a network with DNS off.
+    public var aliases: [String]
 
     /// What a container asks for; the defaults ask for nothing in particular.
     public init(network: String? = nil, ports: [PortSpec] = [], address: IPv4Address? = nil, ipv6Address: IPv6Address? = nil,
-                mac: MACAddress? = nil) {
+                mac: MACAddress? = nil, name: String? = nil, aliases: [String] = []) {
         self.network = network
         self.ports = ports
         self.address = address
         self.ipv6Address = ipv6Address
         self.mac = mac
+        self.name = name
+        self.aliases = aliases
     }
 
     /// Reads the `berth.*` members of `annotations`; others are ignored.
@@ -113,6 +128,31 @@ public struct HookAnnotations: Sendable, Hashable {
         } catch {
             throw refuse(Self.mac, error)
         }
+        do {
+            name = try value(Self.name).map { text throws(BerthError) in
+                try EndpointNames.validate(text, parameter: Self.name)
+                return text
+            }
+        } catch {
+            throw refuse(Self.name, error)
+        }
+        var aliases: [String] = []
+        if let list = value(Self.aliases), !list.isEmpty {
+            for item in list.split(separator: ",", omittingEmptySubsequences: false) {
+                let alias = Self.trimmed(String(item))
+                guard !alias.isEmpty else {
+                    throw BerthError(.invalidArgument, "annotation \(Self.aliases) has an empty entry in \"\(list)\"",
+                                     object: BerthError.Object(.annotation, Self.aliases), parameter: Self.aliases)
+                }
+                do {
+                    try EndpointNames.validate(alias, parameter: Self.aliases)
+                } catch {
+                    throw refuse(Self.aliases, error)
+                }
+                aliases.append(alias)
+            }
+        }
+        self.aliases = aliases
     }
 
     /// The specs of a `berth.publish` value, trimmed: split on `,`, except that the long form

@@ -124,6 +124,8 @@ public enum HookMessages {
         case "address", "ip": HookAnnotations.ip
         case "ipv6Address", "ip6": HookAnnotations.ip6
         case "mac": HookAnnotations.mac
+        case "name": HookAnnotations.name
+        case "alias", "aliases": HookAnnotations.aliases
         case _ where HookAnnotations.all.contains(parameter): parameter
         default: nil
         }

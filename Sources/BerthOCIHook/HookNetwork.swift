@@ -104,7 +104,14 @@ public struct HookNetwork: Sendable {
         }
         let network = request.network ?? KernelNames.defaultNetwork
         let options = try AttachOptions(network: network, namespace: .open(namespace), id: id, address: request.address,
-                                        mac: request.mac, ports: request.ports, ipv6Address: request.ipv6Address)
+                                        mac: request.mac, ports: request.ports, ipv6Address: request.ipv6Address,
+                                        name: request.name, aliases: request.aliases)
+        // Aliases asked for on a network whose DNS is off would never resolve: refused, as
+        // `berth attach` refuses them, inside the attach's own transaction (no read of its own).
+        let checkNetwork = { (record: NetworkRecord) throws(BerthError) -> Void in
+            guard !record.dns else { return }
+            try AttachOptions.refuseAliases(options.aliases, onNetworkWithoutDNS: record.name, parameter: HookAnnotations.aliases)
+        }
         // The common call — a new container on a network that exists — is the attach's one
         // write transaction. The attach refuses a missing network and an id in use before it
         // makes anything (and finishes an interrupted detach of `id` itself), so those cases
@@ -116,7 +123,7 @@ public struct HookNetwork: Sendable {
         var networkEnsured = false, judgments = 0, leftoversCollected = false
         while true {
             do {
-                return .created(try manager.attach(options))
+                return .created(try manager.attachDescribed(options, checkNetwork: checkNetwork).endpoint)
             } catch where !networkEnsured && error.code == .notFound && error.object == .network(network) {
                 // Makes Berth's default network on first use, or names the missing one.
                 try manager.ensureNetwork(named: network)

@@ -14,6 +14,7 @@ public enum RuntimeWrapper {
     public static let variables: [(variable: String, annotation: String)] = [
         ("BERTH_NETWORK", HookAnnotations.network), ("BERTH_PUBLISH", HookAnnotations.publish),
         ("BERTH_IP", HookAnnotations.ip), ("BERTH_IP6", HookAnnotations.ip6), ("BERTH_MAC", HookAnnotations.mac),
+        ("BERTH_NAME", HookAnnotations.name), ("BERTH_ALIASES", HookAnnotations.aliases),
     ]
 
     /// runc's global options that take a value (runc 1.1), by name; the rest are flags.

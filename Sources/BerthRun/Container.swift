@@ -131,11 +131,15 @@ public enum Container {
         // Files of its own over /etc's: in a rootfs; on the host's files too, in its mount
         // namespace, except on the host's network, whose files the host's are.
         let ownFiles = ContainerFiles.applies(rootfs: spec.rootfs, namespaces: spec.namespaces, hostNetwork: options.network == .host)
+        // Whether the container's network has DNS on: its short id is then one of its names.
+        var networkHasDNS = false
         do throws(BerthError) {
             if ownFiles {
                 spec.mounts += try ContainerFiles.prepare(directory: filesDirectory, volumes: spec.mounts)
             }
-            if case .bridge(let network) = options.network { try ensureNetwork(network, manager: manager, warnings: &warnings) }
+            if case .bridge(let network) = options.network {
+                networkHasDNS = try ensureNetwork(network, manager: manager, warnings: &warnings).dns
+            }
             store = try manager.containerStore()
             cgroupParent = try Self.cgroupParent(manager: manager)
             let cgroup = try makeCgroup(record, options: options, parent: cgroupParent)
@@ -171,7 +175,7 @@ public enum Container {
                     endpoint = try manager.attach(AttachOptions(network: network, namespace: .pid(process.pid), id: record.id,
                                                                 address: options.address, mac: options.mac, ports: options.ports,
                                                                 ipv6Address: options.ipv6Address, name: EndpointNames.isValid(record.name) ? record.name : nil,
-                                                                aliases: options.networkAliases))
+                                                                aliases: endpointAliases(options.networkAliases, id: record.id, name: record.name, dns: networkHasDNS)))
                 } catch {
                     guard error.code == .conflict, error.object?.kind == .port else { throw error }
                     throw portConflict(error, container: record, manager: manager)
@@ -196,8 +200,9 @@ public enum Container {
                 let nameservers: [IPAddress]? = if let endpoint, let nameserver = try manager.store.read({ tx throws(BerthError) in
                     try tx.network(named: endpoint.network)?.nameserver
                 }) { [nameserver] } else { nil }
+                // No endpoint (--network none) counts as IPv4: the host's IPv4 servers, as before.
                 try ContainerFiles.writeResolvConf(directory: filesDirectory, nameservers: nameservers, hostNetwork: options.network == .host,
-                                                   ipv6: endpoint?.ipv6Address != nil)
+                                                   ipv4: endpoint.map { $0.address != nil } ?? true, ipv6: endpoint?.ipv6Address != nil)
             }
             try RunFailPoint.check("run.start")
             let started = StateClock.now()
@@ -288,9 +293,10 @@ public enum Container {
     /// Makes sure the network exists: the library's `ensureNetwork(named:warnings:)`, which
     /// creates the default network on first use, like Docker's default bridge, and adds what
     /// that changed for the host to `warnings`.
-    static func ensureNetwork(_ name: String, manager: NetworkManager, warnings: inout [HostWarning]) throws(BerthError) {
+    @discardableResult
+    static func ensureNetwork(_ name: String, manager: NetworkManager, warnings: inout [HostWarning]) throws(BerthError) -> NetworkRecord {
         do {
-            try manager.ensureNetwork(named: name, warnings: &warnings)
+            return try manager.ensureNetwork(named: name, warnings: &warnings)
         } catch {
             throw error.with(operation: .run)
         }
@@ -304,6 +310,19 @@ public enum Container {
 
     /// The first 12 hex digits of the id, as Docker's default hostname.
     static func defaultHostname(id: String) -> String { String(id.prefix(12)) }
+
+    /// The aliases of the container's endpoint: its network aliases and, on a network with
+    /// DNS on, its short id (the id's first 12 hex digits), which Docker and podman answer
+    /// as a name of the container too (`ping 3f4e8a9b2c1d`, the default hostname). Not when
+    /// the container is named so, or an alias already is: the attach refuses an alias equal
+    /// to the endpoint's own name. On a network without DNS no alias is added (it would
+    /// never resolve, and `networkAliases` are refused there when the container is made).
+    static func endpointAliases(_ aliases: [String], id: String, name: String, dns: Bool) -> [String] {
+        let short = defaultHostname(id: id).lowercased()
+        guard dns, EndpointNames.isValid(short), name.lowercased() != short,
+              !aliases.contains(where: { $0.lowercased() == short }) else { return aliases }
+        return aliases + [short]
+    }
 
     /// A container name: what Docker accepts (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), at most 128 bytes.
     public static func validate(name: String) throws(BerthError) {

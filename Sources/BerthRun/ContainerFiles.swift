@@ -89,10 +89,11 @@ public enum ContainerFiles {
     /// - `hostNetwork` (`--network host`, the host's own namespace, where its loopback
     ///   resolver answers): the host's file as it is;
     /// - otherwise the host's configuration without the nameservers the container cannot
-    ///   reach (`resolvConf(fromHost:ipv6:)`); with none left, Docker's fallback, Google's
-    ///   public servers (`defaultNameservers`, the IPv6 ones too when `ipv6`: the container
-    ///   has an IPv6 address).
-    public static func writeResolvConf(directory: String, nameservers: [IPAddress]? = nil, hostNetwork: Bool = false, ipv6: Bool = false,
+    ///   reach (`resolvConf(fromHost:ipv4:ipv6:)`); with none left, Docker's fallback,
+    ///   Google's public servers of the container's families (`defaultNameservers`: `ipv4`,
+    ///   the container has an IPv4 address; `ipv6`, an IPv6 one).
+    public static func writeResolvConf(directory: String, nameservers: [IPAddress]? = nil, hostNetwork: Bool = false,
+                                       ipv4: Bool = true, ipv6: Bool = false,
                                        hostResolvConf: String = "/etc/resolv.conf") throws(BerthError) {
         let text: String
         if let nameservers {
@@ -104,18 +105,21 @@ public enum ContainerFiles {
         } else {
             var host = (try? readFile(hostResolvConf)) ?? ""
             // systemd-resolved's stub points at 127.0.0.53; its upstream servers are here.
-            if !hasUsableNameserver(host, ipv6: ipv6), let upstream = try? readFile("/run/systemd/resolve/resolv.conf") {
+            if !hasUsableNameserver(host, ipv4: ipv4, ipv6: ipv6), let upstream = try? readFile("/run/systemd/resolve/resolv.conf") {
                 host = upstream
             }
-            text = resolvConf(fromHost: host, ipv6: ipv6)
+            text = resolvConf(fromHost: host, ipv4: ipv4, ipv6: ipv6)
         }
         try write(text, to: "resolv.conf", in: directory)
     }
 
-    /// Docker's fallback when the host leaves the container no nameserver: 8.8.8.8 and
-    /// 8.8.4.4, then, with IPv6, 2001:4860:4860::8888 and 2001:4860:4860::8844.
-    public static func defaultNameservers(ipv6: Bool) -> [String] {
-        ["8.8.8.8", "8.8.4.4"] + (ipv6 ? ["2001:4860:4860::8888", "2001:4860:4860::8844"] : [])
+    /// Docker's fallback when the host leaves the container no nameserver: with IPv4,
+    /// 8.8.8.8 and 8.8.4.4; with IPv6, 2001:4860:4860::8888 and 2001:4860:4860::8844. An
+    /// IPv6-only container gets only the IPv6 pair: it cannot reach the others, and glibc
+    /// would wait out each one's timeout first. A container with neither family (no
+    /// network) gets the IPv4 pair, as Docker gives one.
+    public static func defaultNameservers(ipv4: Bool = true, ipv6: Bool) -> [String] {
+        (ipv4 || !ipv6 ? ["8.8.8.8", "8.8.4.4"] : []) + (ipv6 ? ["2001:4860:4860::8888", "2001:4860:4860::8844"] : [])
     }
 
     /// The addresses `/etc/hosts` names the container at: its endpoint's IPv4 address and
@@ -141,29 +145,31 @@ public enum ContainerFiles {
 
     /// A host resolv.conf with the `nameserver` lines the container cannot use dropped, as
     /// Docker's FilterResolvDNS does: loopback ones (the host's own resolver, not the
-    /// container's), IPv6 ones when the container has no IPv6 (`ipv6` false: glibc would try
-    /// them first and wait out each timeout), and IPv6 link-local ones always (their zone,
+    /// container's), IPv6 ones when the container has no IPv6 (`ipv6` false) and IPv4 ones
+    /// when it has no IPv4 (`ipv4` false, an IPv6-only container): glibc would try them in
+    /// turn and wait out each timeout. IPv6 link-local ones go always (their zone,
     /// `fe80::1%eth0`, names a host interface). `search`, `options` and other lines are kept
     /// as they are. With no nameserver left, `defaultNameservers` are added (without one,
     /// glibc would ask 127.0.0.1 inside the container).
-    public static func resolvConf(fromHost text: String, ipv6: Bool = false) -> String {
+    public static func resolvConf(fromHost text: String, ipv4: Bool = true, ipv6: Bool = false) -> String {
         var out = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if let server = nameserver(in: line), !usable(server, ipv6: ipv6) { continue }
+            if let server = nameserver(in: line), !usable(server, ipv4: ipv4, ipv6: ipv6) { continue }
             out += line + "\n"
         }
         while out.hasSuffix("\n\n") { out.removeLast() }
         if out == "\n" { out = "" }
-        if !hasUsableNameserver(out, ipv6: ipv6) {
-            out += defaultNameservers(ipv6: ipv6).map { "nameserver \($0)\n" }.joined()
+        if !hasUsableNameserver(out, ipv4: ipv4, ipv6: ipv6) {
+            out += defaultNameservers(ipv4: ipv4, ipv6: ipv6).map { "nameserver \($0)\n" }.joined()
         }
         return out
     }
 
-    /// Whether a container (with IPv6 when `ipv6`) can reach the host's nameserver `server`.
-    private static func usable(_ server: IPAddress, ipv6: Bool) -> Bool {
+    /// Whether a container (with IPv4 when `ipv4`, IPv6 when `ipv6`) can reach the host's
+    /// nameserver `server`. One with neither (no network) keeps the IPv4 ones, as Docker does.
+    private static func usable(_ server: IPAddress, ipv4: Bool, ipv6: Bool) -> Bool {
         switch server {
-        case .v4(let address): !address.isLoopback
+        case .v4(let address): (ipv4 || !ipv6) && !address.isLoopback
         case .v6(let address): ipv6 && !address.isLoopback && !address.isLinkLocal
         }
     }
@@ -176,10 +182,10 @@ public enum ContainerFiles {
         return IPAddress(address)
     }
 
-    private static func hasUsableNameserver(_ text: String, ipv6: Bool) -> Bool {
+    private static func hasUsableNameserver(_ text: String, ipv4: Bool, ipv6: Bool) -> Bool {
         text.split(separator: "\n").contains { line in
             guard let server = nameserver(in: line) else { return false }
-            return usable(server, ipv6: ipv6)
+            return usable(server, ipv4: ipv4, ipv6: ipv6)
         }
     }
 

@@ -164,15 +164,18 @@ func runResolver() -> Never {
         _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
     }
 
-    // The state's resolver lock, held for the process's life (the descriptor is never
-    // closed), by the resolver itself (after the fork: a lock is its open file's, and the
-    // starter exits). What finds this process when the state has no record of it (its
-    // starter was killed before its COMMIT), and what refuses a second resolver for the
-    // same state by name rather than by a busy address (ResolverLock, docs/dns.md).
+    // The state's resolver lock, held for the process's life, by the resolver itself
+    // (after the fork: a lock is its open file's, and the starter exits). What finds this
+    // process when the state has no record of it (its starter was killed before its
+    // COMMIT), and what refuses a second resolver for the same state by name rather than
+    // by a busy address (ResolverLock, docs/dns.md). The source is given it with this
+    // process's identity: an exit for want of networks clears the record and lets the
+    // lock go inside one state transaction (`StateTableSource.confirmExit`).
+    var resolverLock: (identity: ProcessIdentity, descriptor: Int32)?
     if let directory = options.state {
         do {
             let identity = try ProcessIdentity.current()
-            _ = try ResolverLock.acquire(stateDirectory: directory, as: identity)
+            resolverLock = (identity, try ResolverLock.acquire(stateDirectory: directory, as: identity))
         } catch {
             fail("\(error)", status: 1)
         }
@@ -186,7 +189,8 @@ func runResolver() -> Never {
     let source: any DNSTableSource
     switch (options.table, options.state) {
     case (let path?, nil): source = DNSTableFileSource(path: path)
-    case (nil, let directory?): source = StateTableSource(directory: directory)
+    case (nil, let directory?):
+        source = StateTableSource(directory: directory, resolver: resolverLock?.identity, lockDescriptor: resolverLock?.descriptor ?? -1)
     default: fail("give one of --table FILE and --state DIR (see berth-dns --help)", status: 64)
     }
 

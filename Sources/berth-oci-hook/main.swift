@@ -25,7 +25,8 @@ enum Usage {
 
       createRuntime, prestart   attach the container, as its annotations say:
                                 berth.network (default: berth), berth.publish (-p specs,
-                                comma-separated), berth.ip, berth.ip6, berth.mac
+                                comma-separated), berth.ip, berth.ip6, berth.mac,
+                                berth.name, berth.aliases (DNS names, comma-separated)
       poststop                  detach it, by container id (kept, saying so, while a
                                 namespace the container joined by path is in use, or
                                 while another live container of that id holds it)

@@ -104,4 +104,51 @@ struct StateTableSourceTests {
         }
         #expect(try source.load().networks.isEmpty)
     }
+
+    /// A state directory with `network` in it (ready unless `phase` says otherwise), this
+    /// process holding its resolver lock and, when `recorded`, recorded as its resolver.
+    func resolverState(phase: NetworkRecord.Phase = .ready, recorded: ProcessIdentity?) throws -> (directory: String, store: StateStore, source: StateTableSource) {
+        let directory = NSTemporaryDirectory() + "berth-dns-exit-\(UUID().uuidString)"
+        let store = try StateStore(directory: directory)
+        var network = self.network
+        network.phase = phase
+        try store.write { tx throws(BerthError) in
+            try tx.setInstance(StateInstance(id: "f4ce0001"))
+            try tx.insertNetwork(network)
+            if let recorded { try tx.setResolver(recorded) }
+        }
+        let me = try ProcessIdentity.current()
+        let lock = try ResolverLock.acquire(stateDirectory: directory, as: me)
+        return (directory, store, StateTableSource(directory: directory, resolver: me, lockDescriptor: lock))
+    }
+
+    @Test("an exit is called off while a ready network has DNS on: the record and the lock stay this resolver's")
+    func exitCalledOff() throws {
+        let me = try ProcessIdentity.current()
+        let (directory, store, source) = try resolverState(recorded: me)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try source.confirmExit() == false)
+        #expect(try store.read { tx throws(BerthError) in try tx.resolver() } == me)
+        #expect(ResolverLock.holder(stateDirectory: directory) == me, "the lock was let go")
+    }
+
+    @Test("an exit with no ready DNS network clears this resolver's record and lets the lock go, so an attach starts a new one", arguments: [NetworkRecord.Phase.removing, .creating])
+    func exitClearsRecord(phase: NetworkRecord.Phase) throws {
+        let me = try ProcessIdentity.current()
+        let (directory, store, source) = try resolverState(phase: phase, recorded: me)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try source.confirmExit())
+        #expect(try store.read { tx throws(BerthError) in try tx.resolver() } == nil)
+        #expect(ResolverLock.holder(stateDirectory: directory) == nil, "the lock is still held: an attach would adopt an exiting resolver")
+    }
+
+    @Test("an exit leaves another process's record alone (a resolver recorded since), and lets this one's lock go")
+    func exitKeepsOthersRecord() throws {
+        let other = ProcessIdentity(pid: 1, startTime: 1)
+        let (directory, store, source) = try resolverState(phase: .removing, recorded: other)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try source.confirmExit())
+        #expect(try store.read { tx throws(BerthError) in try tx.resolver() } == other)
+        #expect(ResolverLock.holder(stateDirectory: directory) == nil)
+    }
 }

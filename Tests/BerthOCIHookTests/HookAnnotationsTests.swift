@@ -31,3 +31,30 @@ struct HookAnnotationsTests {
         #expect(error?.message.contains("unknown key \"colour\"") == true, "\(String(describing: error))")
     }
 }
+
+/// `berth.name` and `berth.aliases`: the endpoint's DNS names.
+@Suite("berth.name and berth.aliases annotations")
+struct HookNameAnnotationsTests {
+    @Test("a name and comma-separated aliases are read trimmed, in order")
+    func read() throws {
+        let request = try HookAnnotations(["berth.name": " web ", "berth.aliases": "www, api.v2 ,lb"])
+        #expect(request.name == "web")
+        #expect(request.aliases == ["www", "api.v2", "lb"])
+        #expect(HookAnnotations.present(in: ["berth.name": "web"]) && HookAnnotations.present(in: ["berth.aliases": "www"]))
+        let none = try HookAnnotations(["berth.network": "front"])
+        #expect(none.name == nil && none.aliases.isEmpty)
+        // The state's value over config.json's, as for every annotation.
+        let merged = try HookAnnotations(OCIAnnotations(["berth.name": "state"]), over: OCIAnnotations(["berth.name": "config", "berth.aliases": "www"]))
+        #expect(merged.name == "state" && merged.aliases == ["www"])
+    }
+
+    @Test("a name or alias that is no DNS name, an empty name or an empty alias entry is refused naming the annotation",
+          arguments: [("berth.name", "web_1.", "is not a valid DNS name"), ("berth.name", "", "is not a valid DNS name"),
+                      ("berth.name", "-web", "is not a valid DNS name"), ("berth.aliases", "www,,lb", "has an empty entry"),
+                      ("berth.aliases", "www,my app", "\"my app\" is not a valid DNS name")])
+    func refused(key: String, value: String, fragment: String) {
+        let error = #expect(throws: BerthError.self) { try HookAnnotations([key: value]) }
+        #expect(error?.parameter == key, "\(String(describing: error))")
+        #expect(error?.message.hasPrefix("annotation \(key)") == true && error?.message.contains(fragment) == true, "\(String(describing: error))")
+    }
+}

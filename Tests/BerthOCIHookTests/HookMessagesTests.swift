@@ -31,6 +31,17 @@ struct HookMessagesTests {
         #expect(!text.contains("detach ID"))
     }
 
+    @Test("a name or alias another endpoint holds: the advice names berth.name or berth.aliases")
+    func nameClash() {
+        let name = BerthError(.conflict, "name web on network \"front\" is already held by endpoint c1", hint: "choose another name",
+                              object: .endpoint("c1"), parameter: "name", remedy: .chooseAnother(parameter: "name"))
+        #expect(HookMessages.describe(name, stage: .createRuntime, container: "c2")
+                == "berth-oci-hook: createRuntime: container c2: name web on network \"front\" is already held by endpoint c1 (choose another value in annotation berth.name)")
+        let alias = BerthError(.conflict, "alias db on network \"front\" is the name of endpoint c1", hint: "choose another alias",
+                               object: .endpoint("c1"), parameter: "alias", remedy: .chooseAnother(parameter: "alias"))
+        #expect(HookMessages.describe(alias, stage: .createRuntime, container: "c2").hasSuffix("(choose another value in annotation berth.aliases)"))
+    }
+
     @Test("a library hint naming a CLI flag is replaced by advice that fits a hook")
     func flagHints() {
         let clash = BerthError(.alreadyExists, "host veth vb0 of endpoint c1 already exists", hint: "run 'berth gc' to remove leftovers")

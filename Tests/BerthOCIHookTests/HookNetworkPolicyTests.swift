@@ -26,6 +26,33 @@ struct HookNetworkPolicyTests {
         #expect(HookNetwork.totalLockWait + .seconds(10) == .seconds(HookFiles.timeout))
     }
 
+    @Test("berth.name and berth.aliases name the endpoint on a network with DNS on; aliases on one with DNS off are refused, nothing made")
+    func namesAndAliases() throws {
+        let (host, hook, _) = try Self.setUp()
+        host.kernel.addNamespace("c1", pid: 100, loopbackUp: true)
+        let named = HookAnnotations(network: "web", name: "api", aliases: ["www", "api-v2"])
+        guard case .created(let endpoint) = try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: named) else {
+            Issue.record("the attach made no endpoint")
+            return
+        }
+        #expect(endpoint.name == "api" && endpoint.aliases == ["www", "api-v2"])
+
+        _ = try host.manager.createNetwork(NetworkOptions(name: "plain", subnet: try CIDR(parsing: "10.89.0.0/24"), bridge: try InterfaceName("brplain"), dns: false))
+        let namespace = host.kernel.addNamespace("c2", pid: 200, loopbackUp: true)
+        let error = try #require(throws: BerthError.self) {
+            try hook.attach(id: "c2", namespacePath: "/proc/200/ns/net", request: HookAnnotations(network: "plain", name: "db", aliases: ["cache"]))
+        }
+        #expect(error.code == .invalidArgument && error.parameter == HookAnnotations.aliases && error.object == .network("plain"), "\(error)")
+        #expect(error.message.contains("the alias cache would never resolve"), "\(error)")
+        #expect(host.kernel.link("eth0", in: namespace) == nil)
+        // A name alone is fine there (as berth attach --name): it names the endpoint in inspect and ps.
+        guard case .created(let plain) = try hook.attach(id: "c2", namespacePath: "/proc/200/ns/net", request: HookAnnotations(network: "plain", name: "db")) else {
+            Issue.record("the attach made no endpoint")
+            return
+        }
+        #expect(plain.name == "db" && plain.aliases.isEmpty)
+    }
+
     @Test("a repeated createRuntime in the same namespace keeps the endpoint it finds wired")
     func repeatedKeeps() throws {
         let (host, hook, request) = try Self.setUp()

@@ -106,6 +106,10 @@ struct RuntimeWrapperTests {
         let six = try JSONValue(parsing: #"{"process":{"env":["BERTH_IP6=fd00:88::9"]}}"#)
         let withSix = try #require(try RuntimeWrapper.rewrite(six, hookPath: "/h", hookEnvironment: []))
         #expect(withSix["annotations"] == ["berth.ip6": "fd00:88::9"])
+        // BERTH_NAME and BERTH_ALIASES: the container's names on the network's resolver.
+        let named = try JSONValue(parsing: #"{"process":{"env":["BERTH_NAME=web","BERTH_ALIASES=www,api"]}}"#)
+        let withNames = try #require(try RuntimeWrapper.rewrite(named, hookPath: "/h", hookEnvironment: []))
+        #expect(withNames["annotations"] == ["berth.name": "web", "berth.aliases": "www,api"])
     }
 
     @Test("a container that asks nothing of Berth is left alone; an annotation beats a variable")

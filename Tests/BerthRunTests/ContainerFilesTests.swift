@@ -53,6 +53,27 @@ struct ContainerFilesTests {
                 == "nameserver 8.8.8.8\nnameserver 8.8.4.4\nnameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n")
     }
 
+    @Test("an IPv6-only container keeps only the host's IPv6 nameservers, and falls back to Google's IPv6 pair alone")
+    func resolvConfIPv6Only() throws {
+        let host = "nameserver 10.0.0.2\nnameserver 2001:db8::53\nsearch lan\n"
+        #expect(ContainerFiles.resolvConf(fromHost: host, ipv4: false, ipv6: true) == "nameserver 2001:db8::53\nsearch lan\n")
+        // Only IPv4 servers on the host: none it can reach, so the fallback of its family.
+        #expect(ContainerFiles.resolvConf(fromHost: "nameserver 10.0.0.2\nsearch lan\n", ipv4: false, ipv6: true)
+                == "search lan\nnameserver 2001:4860:4860::8888\nnameserver 2001:4860:4860::8844\n")
+        #expect(ContainerFiles.defaultNameservers(ipv4: false, ipv6: true) == ["2001:4860:4860::8888", "2001:4860:4860::8844"])
+        // Dual stack keeps both; a container with neither family (no network) keeps IPv4's.
+        #expect(ContainerFiles.resolvConf(fromHost: host, ipv4: true, ipv6: true) == host)
+        #expect(ContainerFiles.resolvConf(fromHost: host, ipv4: false, ipv6: false) == "nameserver 10.0.0.2\nsearch lan\n")
+        #expect(ContainerFiles.defaultNameservers(ipv4: false, ipv6: false) == ["8.8.8.8", "8.8.4.4"])
+        // The file berth run writes for such a container.
+        try withTemporaryRootfs { root in
+            let hostFile = root + "/host-resolv.conf"
+            try host.write(toFile: hostFile, atomically: true, encoding: .utf8)
+            try ContainerFiles.writeResolvConf(directory: root, ipv4: false, ipv6: true, hostResolvConf: hostFile)
+            #expect(try String(contentsOfFile: root + "/resolv.conf", encoding: .utf8) == "nameserver 2001:db8::53\nsearch lan\n")
+        }
+    }
+
     @Test("/etc/hosts names a dual-stack container at both its addresses, IPv4 first; an IPv4-only one at its IPv4 address")
     func hostsBothFamilies() throws {
         var endpoint = EndpointRecord(id: "e1", network: "web", namespacePath: "/run/netns/e1", namespaceIdentity: NamespaceIdentity(device: 4, inode: 9),

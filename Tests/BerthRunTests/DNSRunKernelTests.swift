@@ -51,10 +51,15 @@ struct DNSRunKernelTests {
                 let hiddenAddress = try #require(hidden.endpoint?.address)
                 let resolver = try #require(try manager.store.read { tx throws(BerthError) in try tx.resolver() })
 
+                // Its short id is a name too, as in Docker.
+                let webShortID = String(web.record.id.prefix(12))
+                #expect(web.endpoint?.aliases == [webShortID])
                 let output = try client("cat /etc/resolv.conf; nslookup web 2>&1; wget -q -O - http://web/ 2>&1; nslookup hidden 2>&1",
                                         network: "front", rootfs: rootfs, manager: manager)
                 #expect(output.contains("nameserver \(try #require(front.gateway))"), "\(output)")
                 #expect(output.contains("Address: \(webAddress)"), "\(output)")
+                let byID = try resolves(webShortID, network: "front", rootfs: rootfs, manager: manager)
+                #expect(byID.contains("Address: \(webAddress)"), "\(byID)")
                 #expect(output.contains("hello from web"), "\(output)")
                 #expect(!output.contains("\(hiddenAddress)"), "\(output)")
 

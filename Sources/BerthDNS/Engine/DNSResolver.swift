@@ -111,8 +111,17 @@ public struct DNSResolver: Sendable {
     }
 
     /// Decides what to do with a parsed query that arrived on `zone` from `source` (nil:
-    /// unknown; only the zone's own names are then looked up).
+    /// unknown; only the zone's own names are then looked up). A name with several
+    /// addresses answers them in table order; see the other form for the rotation.
     public func resolve(_ query: DNSMessage, zone: Int, source: IPAddress? = nil) -> DNSResolution {
+        var rotation = DNSAnswerRotation()
+        return resolve(query, zone: zone, source: source, rotation: &rotation)
+    }
+
+    /// `resolve(_:zone:source:)`, with the answers of a name with several addresses (an
+    /// alias shared by several endpoints) started where `rotation` says, which it then
+    /// moves on: the server keeps one per table, so successive queries see each address first.
+    public func resolve(_ query: DNSMessage, zone: Int, source: IPAddress? = nil, rotation: inout DNSAnswerRotation) -> DNSResolution {
         guard !query.header.isResponse else { return .drop }
         // Without exactly one question nothing is echoed (RFC 1035 allows several; no server
         // answers them, and echoing them would amplify).
@@ -181,7 +190,7 @@ public struct DNSResolver: Sendable {
             return .answer(negative(to: query, code: .noError, apex: apex))
         }
         var answer = response(to: query, code: .noError)
-        answer.answers = records
+        answer.answers = rotation.rotate(records, name: question.name, type: question.type)
         return .answer(answer)
     }
 

@@ -235,23 +235,26 @@ extension DNSServer {
         finish(forward, reply: reply)
     }
 
-    /// The header of `reply` when it is a response under `id` to `question` — the same
-    /// bytes, case included: the query went upstream verbatim, so a client's 0x20 case
-    /// randomisation must come back as sent, or it protects nothing against a spoofed
-    /// reply (`DNSQuestion ==` folds case). A reply without a question counts only when it
-    /// is FORMERR, SERVFAIL, NOTIMP or REFUSED. Nil for anything else.
+    /// The header of `reply` when it is a response under `id` to `question`: the same name
+    /// without regard to case (`DNSName ==`, RFC 4343), type and class. Forwarders that
+    /// echo the question lower-cased are common (home routers, some dnsmasq set-ups); an
+    /// exact match timed every mixed-case lookup through them out into SERVFAIL. The reply
+    /// is relayed in the upstream's case, so a client that randomises case (0x20) still
+    /// checks it and refuses a forgery that missed its case, as it would from the upstream
+    /// directly. A reply without a question counts only when it is FORMERR, SERVFAIL, NOTIMP
+    /// or REFUSED. Nil for anything else.
     static func matchingReplyHeader(_ reply: [UInt8], id: UInt16, question: DNSQuestion?) -> DNSHeader? {
         guard let (header, replyQuestion) = try? DNSMessage.header(andFirstQuestionOf: reply),
               header.isResponse, header.id == id else { return nil }
         switch (replyQuestion, question) {
         case (let got?, let asked?):
-            guard got.name.wire == asked.name.wire, got.type == asked.type, got.recordClass == asked.recordClass else { return nil }
+            guard got.name == asked.name, got.type == asked.type, got.recordClass == asked.recordClass else { return nil }
         case (nil, nil):
             break
         case (nil, _?):
             // Only the error codes a server gives a query it could not read or would not
             // take; an NXDOMAIN without its question would let a forger who guessed the id
-            // deny a name without matching the question's 0x20 case.
+            // deny a name it never even saw.
             let code = DNSResponseCode(rawValue: UInt16(header.responseCodeLow))
             guard code == .formatError || code == .serverFailure || code == .notImplemented || code == .refused else { return nil }
         case (_?, nil):

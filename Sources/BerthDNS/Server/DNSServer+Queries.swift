@@ -71,7 +71,7 @@ extension DNSServer {
             if configuration.verbose { DNSLog.write("malformed query (\(error))") }
             return
         }
-        switch resolver.resolve(query, zone: zone, source: sourceAddress(of: client)) {
+        switch resolver.resolve(query, zone: zone, source: sourceAddress(of: client), rotation: &answerRotation) {
         case .answer(let response):
             statistics.answeredLocally += 1
             let bytes = response.encoded(maxSize: client.isUDP ? udpLimit(for: query) : 65535)

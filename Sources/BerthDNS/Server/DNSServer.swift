@@ -19,6 +19,9 @@ public final class DNSServer {
     let configuration: DNSServerConfiguration
     let source: any DNSTableSource
     var resolver: DNSResolver
+    /// Where the next answer of each name with several addresses starts: a new one with
+    /// each table, whose names may have other addresses.
+    var answerRotation = DNSAnswerRotation()
     var defaultUpstreams: [DNSUpstream]
     /// What the server has done so far.
     public internal(set) var statistics = DNSServerStatistics()
@@ -52,9 +55,13 @@ public final class DNSServer {
     /// The addresses last written to `configuration.unboundReportPath`; nil before the first.
     var reportedUnbound: [IPAddress]?
     var running = false
+    /// Set while the reload of an exit the source called off runs (`exitIfEmpty`).
+    var cancellingExit = false
     /// resolv.conf's watch when the upstreams come from it: a host whose resolver list
     /// changes (DHCP, another network on a laptop) is followed without a SIGHUP.
     var resolvConfWatch: FileWatch?
+    /// The paths `resolvConfWatch` watches: resolv.conf and the file it names now.
+    var resolvConfWatchedPaths: [String] = []
     /// The one receive buffer: the loop handles one datagram or read at a time.
     var buffer = [UInt8](repeating: 0, count: 65536)
 
@@ -99,7 +106,8 @@ public final class DNSServer {
     }
 
     /// Binds every listen address and serves until SIGTERM or SIGINT (or, with
-    /// `exitWhenEmpty`, until a reload leaves no network). `ready` is called once the
+    /// `exitWhenEmpty`, until a reload leaves no network and the source confirms the exit:
+    /// `DNSTableSource.confirmExit`). `ready` is called once the
     /// sockets are bound: every one, or, when some address cannot be bound, every other
     /// (that one is reported and retried as a failed reload is; throws when none could). Signals are taken through a signalfd, so call this from the main
     /// thread before starting any other thread.
@@ -110,20 +118,7 @@ public final class DNSServer {
         if let change = source.changeDescriptor {
             try register(change, as: .tableChange, closeOnFailure: false)
         }
-        if case .resolvConf(let path) = configuration.upstreams {
-            // The file and, when it is a symbolic link (/etc/resolv.conf to resolvconf's
-            // or NetworkManager's file), the file it names: that one is what gets rewritten.
-            var paths = [path]
-            if let real = realpath(path, nil) {
-                paths.append(String(cString: real))
-                free(real)
-            }
-            let watch = FileWatch(paths: paths)
-            if watch.descriptor >= 0 {
-                resolvConfWatch = watch
-                try register(watch.descriptor, as: .resolvConfChange, closeOnFailure: false)
-            }
-        }
+        watchResolvConf()
         do {
             try reconcileListeners()
         } catch {
@@ -137,7 +132,8 @@ public final class DNSServer {
         ready()
         let resident = ResidentMemory.trim()
         DNSLog.write("resident set \(resident.before) KiB after start-up, \(resident.after) KiB after trimming")
-        running = !(configuration.exitWhenEmpty && resolver.zones.isEmpty)
+        running = true
+        exitIfEmpty()
         while running {
             let now = MonotonicClock.milliseconds()
             let timeout = nextDeadline == .max ? -1 : Int32(clamping: max(0, nextDeadline - now))
@@ -183,9 +179,13 @@ public final class DNSServer {
     /// a stopped container's name must stop resolving, and a new one start, even when the
     /// reload that said so met a busy database or a half-written file.
     func reload(reason: String) {
+        // First: a link repointed since (what set off this reload, often) is watched at its
+        // new target before that is read, so no rewrite after the read goes unseen.
+        watchResolvConf()
         do {
             let (resolver, upstreams) = try loadState(serial: self.resolver.serial &+ 1, reloading: true)
             self.resolver = resolver
+            answerRotation = DNSAnswerRotation()
             defaultUpstreams = upstreams
         } catch {
             reloadFailed(reason: reason, keeping: "keeping the previous table", error)
@@ -223,11 +223,30 @@ public final class DNSServer {
         lastReloadFailure = failure
     }
 
+    /// With `exitWhenEmpty` and an empty table, ends the loop — once the source confirms it
+    /// (`DNSTableSource.confirmExit`: Berth's state decides it under the attaches' lock, so
+    /// that none reuses a resolver that is exiting). When the source says a network is there
+    /// after all, the table is loaded again (once: `cancellingExit` keeps a table that
+    /// still loads empty from asking again until the next reload); a failure to decide is
+    /// retried like a failed reload.
     private func exitIfEmpty() {
-        if configuration.exitWhenEmpty, resolver.zones.isEmpty {
-            DNSLog.write("no network to serve: exiting")
-            running = false
+        guard configuration.exitWhenEmpty, resolver.zones.isEmpty, !cancellingExit else { return }
+        let confirmed: Bool
+        do {
+            confirmed = try source.confirmExit()
+        } catch {
+            reloadFailed(reason: "exit", keeping: "serving no network", error)
+            return
         }
+        guard confirmed else {
+            DNSLog.write("no network to serve at the last reload, but one is ready now: reloading")
+            cancellingExit = true
+            defer { cancellingExit = false }
+            reload(reason: "exit cancelled")
+            return
+        }
+        DNSLog.write("no network to serve: exiting")
+        running = false
     }
 
     static let firstReloadRetryDelay: Int64 = 100

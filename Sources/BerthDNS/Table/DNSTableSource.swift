@@ -19,4 +19,16 @@ public protocol DNSTableSource: AnyObject {
     /// Consumes what made `changeDescriptor` readable; returns whether the table may have
     /// changed (an unrelated file in a watched directory did not change it).
     func drainChanges() -> Bool
+
+    /// Called when the server, started with `exitWhenEmpty`, loaded an empty table and is
+    /// about to exit: true lets it exit; false means the table is not empty after all (a
+    /// writer changed it since `load`), and the server reloads instead. A source whose
+    /// writers start and reuse the server decides this under their lock, so that none of
+    /// them reuses a server that is exiting. A throw is retried like a failed reload.
+    func confirmExit() throws(BerthError) -> Bool
+}
+
+extension DNSTableSource {
+    /// Nobody reuses the server by itself: an empty table is the end.
+    public func confirmExit() throws(BerthError) -> Bool { true }
 }

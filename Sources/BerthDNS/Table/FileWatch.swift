@@ -7,7 +7,8 @@ import Musl
 /// Sees files rewritten: an inotify watch on each file's directory, for events that name the
 /// file. Watching the directory rather than the file sees a file replaced by a rename (the
 /// atomic way to rewrite one, and what resolvconf and NetworkManager do), which a watch on
-/// the file's old inode would not.
+/// the file's old inode would not. A file made anew is seen too (IN_CREATE): a symbolic
+/// link made with symlink(2), as `ln -s` after an `rm` does, is never closed after writing.
 final class FileWatch {
     /// The inotify descriptor, -1 when inotify is unavailable (the owner then relies on
     /// SIGHUP).
@@ -23,7 +24,7 @@ final class FileWatch {
             let slash = path.lastIndex(of: "/")
             let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
             let name = Array((slash.map { String(path[path.index(after: $0)...]) } ?? path).utf8)
-            let wd = inotify_add_watch(fd, directory, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO))
+            let wd = inotify_add_watch(fd, directory, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE))
             if wd < 0 {
                 close(fd)
                 fd = -1

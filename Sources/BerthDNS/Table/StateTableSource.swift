@@ -1,4 +1,5 @@
 public import BerthCore
+public import BerthNamespace
 import BerthNetwork
 internal import CBerthDNS
 #if canImport(Glibc)
@@ -23,9 +24,19 @@ public final class StateTableSource: DNSTableSource {
     public let directory: String
     private var store: StateStore?
     private let watch: Int32
+    /// This process, when it is the state's resolver: the `resolver` row an exit clears.
+    private let resolver: ProcessIdentity?
+    /// The descriptor holding the state's resolver lock (`ResolverLock`), released when the
+    /// resolver decides to exit; -1 when none is held or it was released.
+    private var lockDescriptor: Int32
 
-    public init(directory: String) {
+    /// The names of the state in `directory`; `resolver` and `lockDescriptor` when this
+    /// process is the state's resolver, holding its lock (`ResolverLock.acquire`): an exit
+    /// then clears its record and lets the lock go (`confirmExit`).
+    public init(directory: String, resolver: ProcessIdentity? = nil, lockDescriptor: Int32 = -1) {
         self.directory = directory
+        self.resolver = resolver
+        self.lockDescriptor = lockDescriptor
         var fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         if fd >= 0, inotify_add_watch(fd, directory, UInt32(IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_MOVED_FROM)) < 0 {
             close(fd)
@@ -37,11 +48,8 @@ public final class StateTableSource: DNSTableSource {
     deinit { if watch >= 0 { close(watch) } }
 
     public func load() throws(BerthError) -> DNSTable {
-        guard access(directory + "/" + StateStore.databaseName, F_OK) == 0 else { return DNSTable() }
-        let store: StateStore
-        if let opened = self.store { store = opened } else { store = try StateStore(directory: directory) }
-        self.store = store
-        let (networks, endpoints) = try store.read { tx throws(BerthError) in
+        guard hasDatabase else { return DNSTable() }
+        let (networks, endpoints) = try openStore().read { tx throws(BerthError) in
             (try tx.networks().filter(\.dns), try tx.endpoints().filter { !$0.isDetaching })
         }
         return try Self.table(networks: networks, endpoints: endpoints)
@@ -99,6 +107,52 @@ public final class StateTableSource: DNSTableSource {
         // A name clash the attach's check did not see (an endpoint named by its id, which
         // only the table gives it) costs that endpoint, not every network's reload.
         return DNSTable(networks: zones).keepingValid { DNSLog.write("state table: \($0)") }
+    }
+
+    /// Decides the exit in a write transaction, under the lock every attach takes: when no
+    /// ready network has DNS on, the `resolver` row is cleared if it is this process's, and
+    /// the resolver lock let go, before the commit; otherwise false (an attach made one
+    /// ready after `load`: the server reloads and serves it). Decided from `load`'s read
+    /// alone, an attach committing in between would find this resolver recorded and
+    /// running — or, its record cleared, holding the lock — and reuse it just as it exits,
+    /// leaving its container without names until the next attach or reconcile. Once the
+    /// lock is let go the answer is true whatever happens: a holder of no lock must not
+    /// serve (a second resolver may start); a record left by a failed commit names a
+    /// process that is gone, which the next attach replaces.
+    public func confirmExit() throws(BerthError) -> Bool {
+        guard hasDatabase else {
+            releaseLock()
+            return true
+        }
+        var letGo = false
+        do {
+            return try openStore().write { tx throws(BerthError) -> Bool in
+                guard try !tx.networks().contains(where: { $0.dns && $0.phase == .ready }) else { return false }
+                if let resolver, try tx.resolver() == resolver { try tx.clearResolver() }
+                releaseLock()
+                letGo = true
+                return true
+            }
+        } catch {
+            guard letGo else { throw error }
+            DNSLog.write("exiting; the resolver record may remain (its commit failed): \(error)")
+            return true
+        }
+    }
+
+    private var hasDatabase: Bool { access(directory + "/" + StateStore.databaseName, F_OK) == 0 }
+
+    private func openStore() throws(BerthError) -> StateStore {
+        if let store { return store }
+        let opened = try StateStore(directory: directory)
+        store = opened
+        return opened
+    }
+
+    private func releaseLock() {
+        guard lockDescriptor >= 0 else { return }
+        close(lockDescriptor)
+        lockDescriptor = -1
     }
 
     public var changeDescriptor: Int32? { watch >= 0 ? watch : nil }

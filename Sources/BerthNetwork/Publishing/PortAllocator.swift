@@ -162,6 +162,9 @@ struct PortAllocator {
             return (hasIPv4 ? [.v4(.any)] : []) + (hasIPv6 ? [.v6(.any)] : [])
         }
         let hostPorts = spec.hostPorts?.description ?? ""
+        // The container side of the spec the hints suggest, its protocol kept: a UDP
+        // publication suggested without /udp would be a TCP one.
+        let target = spec.protocol == .tcp ? spec.containerPorts.description : "\(spec.containerPorts)/\(spec.protocol)"
         guard case .v6(let v6) = address else {
             if !hasIPv4 {
                 guard case .network(let network) = destination else {
@@ -169,7 +172,7 @@ struct PortAllocator {
                                    hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address", parameter: "ports")
                 }
                 throw .invalid("published port \(spec): IPv4 host address \(address) on network \(network.name), which is IPv6-only",
-                               hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
+                               hint: "publish on an IPv6 address of the host, or leave the address out for every IPv6 address, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(target)",
                                parameter: "ports", object: .network(network.name))
             }
             if case .v4(let v4) = address, v4.isLoopback, case .network(let network) = destination, network.bridgeAdopted {
@@ -178,14 +181,14 @@ struct PortAllocator {
                 // made: on a LAN bridge it would let the LAN reach the host's loopback services
                 // whenever Berth's guard is gone (a flushed ruleset).
                 throw .invalid("published port \(spec): \(address) cannot be published on network \(network.name): its bridge \(network.bridge) is not Berth's, and a connection from the host's loopback reaches a container only through a bridge with route_localnet, which Berth sets only on the bridges it makes",
-                               hint: "publish on another address of the host, or leave the address out, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts), which answers on the host's addresses (not on 127.0.0.1 on this network)",
+                               hint: "publish on another address of the host, or leave the address out, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(target), which answers on the host's addresses (not on 127.0.0.1 on this network)",
                                parameter: "ports", object: .network(network.name))
             }
             if case .v4(let v4) = address, v4.isLoopback, case .publication(let options) = destination, options.hostLink == nil {
                 // Same reason: the DNATed connection from 127.0.0.1 leaves only through a link
                 // with route_localnet, which a publish sets on its host link, and none is known.
                 throw .invalid("published port \(spec): \(address) cannot be published for a publication without a host link: a connection from the host's loopback reaches the container only through a link with route_localnet, which Berth sets on the publication's host link",
-                               hint: "name the host-side link the container's address is reached through, or publish on another address of the host, or leave the address out, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(spec.containerPorts)",
+                               hint: "name the host-side link the container's address is reached through, or publish on another address of the host, or leave the address out, as in \(hostPorts.isEmpty ? "" : hostPorts + ":")\(target)",
                                parameter: "ports")
             }
             return [address]
@@ -193,7 +196,7 @@ struct PortAllocator {
         guard hasIPv6 else {
             if v6.isLoopback {
                 throw .invalid("published port \(spec): [::1] cannot reach an IPv4-only container",
-                               hint: "publish on 127.0.0.1 instead, as in 127.0.0.1:\(hostPorts):\(spec.containerPorts)", parameter: "ports")
+                               hint: "publish on 127.0.0.1 instead, as in 127.0.0.1:\(hostPorts):\(target)", parameter: "ports")
             }
             guard case .network(let network) = destination else {
                 throw .invalid("published port \(spec): IPv6 host address \(address) for a publication to \(destination) only, which has no IPv6 address",
@@ -207,7 +210,7 @@ struct PortAllocator {
             // scripts/facts/ipv6/03-loopback-linklocal.sh: the DNATed packet leaves with
             // source ::1, which the container drops; IPv6 has no route_localnet to allow it.
             throw .invalid("published port \(spec): [::1] cannot be published: the kernel cannot DNAT a connection from ::1 to a container (IPv6 has no route_localnet)",
-                           hint: "publish on 127.0.0.1, on an IPv6 address of the host, or on [::] for every IPv6 address, as in [::]:\(hostPorts):\(spec.containerPorts)",
+                           hint: "publish on 127.0.0.1, on an IPv6 address of the host, or on [::] for every IPv6 address, as in [::]:\(hostPorts):\(target)",
                            parameter: "ports")
         }
         if v6.isLinkLocal {

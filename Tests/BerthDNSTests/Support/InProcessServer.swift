@@ -34,6 +34,29 @@ final class ScriptedTableSource: DNSTableSource, @unchecked Sendable {
     /// How many times the server called `load`.
     var loads: Int { lock.lock(); defer { lock.unlock() }; return count }
 
+    /// What the next `confirmExit` does instead of agreeing: a writer that changes the
+    /// table between the server's load and its exit decision.
+    private var exitDecision: (() -> Bool)?
+    private var exitQuestions = 0
+
+    /// Runs `decide` for the next `confirmExit` and answers with what it returns.
+    func onNextExit(_ decide: @escaping () -> Bool) {
+        lock.lock(); defer { lock.unlock() }
+        exitDecision = decide
+    }
+
+    /// How many times the server asked `confirmExit`.
+    var exitsAsked: Int { lock.lock(); defer { lock.unlock() }; return exitQuestions }
+
+    func confirmExit() throws(BerthError) -> Bool {
+        lock.lock()
+        exitQuestions += 1
+        let decide = exitDecision
+        exitDecision = nil
+        lock.unlock()
+        return decide?() ?? true
+    }
+
     /// Tells the server the table changed (as an inotify event would).
     func poke() {
         var byte: UInt8 = 1

@@ -163,6 +163,14 @@ struct IPv6OnlyPolicyTests {
         #expect(try host.manager.endpoints().isEmpty)
     }
 
+    @Test("an IPv4 host address refused on an IPv6-only network suggests the same protocol: 127.0.0.1:5353:53/udp suggests 5353:53/udp")
+    func refusalHintKeepsProtocol() throws {
+        let host = try FakeHost()
+        _ = try ipv6Only(host)
+        let error = try #require(throws: BerthError.self) { try attach(host, "ctr1", id: "e1", ports: ["127.0.0.1:5353:53/udp"]) }
+        #expect(error.hint?.hasSuffix("as in 5353:53/udp") == true, "\(error)")
+    }
+
     @Test("an IPv4 address asked for is refused naming the network, nothing made")
     func requestedIPv4() throws {
         let host = try FakeHost()

@@ -206,6 +206,18 @@ struct PublishPolicyTests {
         #expect(host.kernel.snapshot() == before)
     }
 
+    @Test("a refused host address's hint suggests the same protocol: [::1]:5353:53/udp on an IPv4-only network suggests 127.0.0.1:5353:53/udp")
+    func hintKeepsProtocol() throws {
+        let host = try webHost()
+        host.kernel.addNamespace("a")
+        for (spec, suggested) in [("[::1]:5353:53/udp", "127.0.0.1:5353:53/udp"), ("[::1]:7000:70/sctp", "127.0.0.1:7000:70/sctp"),
+                                  ("[::1]:8080:80", "127.0.0.1:8080:80"), ("[::1]:8080:80/tcp", "127.0.0.1:8080:80")] {
+            let error = refusal { try host.attach("a", id: "a", ports: [spec]) }
+            expect(error, .invalidArgument, ["[::1] cannot reach an IPv4-only container"], parameter: "ports")
+            #expect(error?.hint == "publish on 127.0.0.1 instead, as in \(suggested)", "\(spec): \(String(describing: error?.hint))")
+        }
+    }
+
     @Test("an internal network publishes nothing")
     func internalNetwork() throws {
         let host = try webHost(isInternal: true)
