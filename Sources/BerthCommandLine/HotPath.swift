@@ -28,10 +28,13 @@ package enum HotPath {
         case "attach":
             guard let attach = attach(arguments.dropFirst()) else { return false }
             try attach.perform()
+            // The lean binary exits right after a hot command: its teardown is a child's.
+            SystemKernel.lingerPastExit()
             return true
         case "detach":
             guard let detach = detach(arguments.dropFirst()) else { return false }
             try detach.perform()
+            SystemKernel.lingerPastExit()
             return true
         case superviseCommand where arguments.count == 1:
             Supervisor.main()

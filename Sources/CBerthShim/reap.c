@@ -103,7 +103,8 @@ struct linger_job {
 /// exit), then unmaps its stack and exits, which closes `fd` last.
 BERTH_NO_STACK_PROTECTOR static int reap_linger(void *argument) {
     struct linger_job *job = argument;
-    int fd = job->fd, wake = job->wake;
+    // No descriptor to keep (berth_linger_memory_past_exit): only the pipe's read end stays.
+    int fd = job->fd >= 0 ? job->fd : job->wake, wake = job->wake;
     int low = fd < wake ? fd : wake, high = fd < wake ? wake : fd;
     // Closed by itself first: should every way of closing the rest fail, a kept copy of the
     // write end would mean no end of file ever, and a lingerer that never exits.
@@ -218,11 +219,26 @@ int berth_delete_link_detached(int netns_fd, const char *ifname) {
     return 0;
 }
 
+/// Set once a lingerer runs: it holds the caller's memory already.
+static int reap_lingering;
+
+static int reap_start_lingerer(int fd);
+
 int berth_linger_past_exit(int fd) {
     if (!reap_caller_exits || fd < 0) {
         errno = EINVAL;
         return -1;
     }
+    return reap_start_lingerer(fd) < 0 ? -1 : 0;
+}
+
+int berth_linger_memory_past_exit(void) {
+    if (reap_lingering) return 0;
+    return reap_start_lingerer(-1);
+}
+
+/// Starts the lingerer keeping `fd` (-1: none); its pid, or -1 with errno set.
+static int reap_start_lingerer(int fd) {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
     void *mapping = mmap(NULL, reap_mapping_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -254,5 +270,6 @@ int berth_linger_past_exit(int fd) {
         errno = saved_errno;
         return -1;
     }
-    return 0;
+    reap_lingering = 1;
+    return child;
 }

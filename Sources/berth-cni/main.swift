@@ -57,6 +57,7 @@ func runPlugin() -> Never {
             offset += written
         }
     }
+    SystemKernel.lingerPastExit()
     exit(response.exitCode)
 }
 

@@ -170,6 +170,7 @@ func runHook() -> Never {
     } catch {
         fail(HookMessages.describe(error, stage: stage, container: containerID), status: 1)
     }
+    SystemKernel.lingerPastExit()
     exit(0)
 }
 

@@ -90,6 +90,16 @@ public final class SystemKernel: KernelAccess, Sendable {
         berth_reap_caller_exits()
     }
 
+    /// Right before a per-container command's process exits (`berth attach`/`detach`,
+    /// `berth-cni`, `berth-oci-hook`): a child sharing its memory keeps that memory alive
+    /// past the exit and tears it down afterwards (`berth_linger_memory_past_exit`), so the
+    /// runtime waiting for the exit does not wait for the unmapping of a 23 MB binary's pages
+    /// (docs/performance.md, "The exit's teardown"). Nothing if it cannot be started.
+    package static func lingerPastExit() {
+        let child = berth_linger_memory_past_exit()
+        if child > 0 { Trace.mark("exit's teardown handed to pid \(child)") }
+    }
+
     /// A detached grandchild sends the RTM_DELLINK (`berth_delete_link_detached`); when it
     /// cannot be started, the link is deleted here and the caller waits after all.
     public func deleteLinkInBackground(named name: InterfaceName, in namespace: NetworkNamespace?) throws(BerthError) {
