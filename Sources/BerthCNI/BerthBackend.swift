@@ -184,11 +184,11 @@ struct BerthBackend {
     ///
     /// It removes what it can, as the specification asks of GC: the endpoints' prune
     /// commits before the publications' runs, so a failure of the latter still returns the
-    /// endpoints removed (their leases are to be given back) beside the error; a
-    /// publication that could not be removed is kept for the next GC and its error
-    /// returned, the others removed all the same. Only a failure of the endpoints' prune,
-    /// which then committed nothing past its marks (an interrupted prune's, finished by the
-    /// next), is thrown.
+    /// endpoints removed (their leases are to be given back) beside the error; an endpoint
+    /// or a publication that could not be removed is kept for the next GC and its error
+    /// returned, the others removed all the same. Only a failure of the endpoints' prune as
+    /// a whole (reading the state or the links), which then committed nothing past its
+    /// marks (an interrupted prune's, finished by the next), is thrown.
     ///
     /// Only CNI attachments are candidates: endpoints whose id is
     /// `CNIAttachment.endpointID(containerID:ifname:)` of their own interface name. The
