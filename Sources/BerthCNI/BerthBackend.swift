@@ -77,8 +77,9 @@ struct BerthBackend {
     /// the result, from what the attach read and made (no second look at the state or the
     /// links). The network is `ensureNetwork`'s: a recorded one must match `network` (code 7
     /// otherwise), checked inside the attach's own transaction before anything is made, so
-    /// the usual ADD takes one state transaction, not a read one first (perf9); a missing one
-    /// is created (`ensureNetwork`) and the attach run again.
+    /// the usual ADD takes one state transaction, not a read one first (perf9); a missing one,
+    /// or one whose create or removal was interrupted, is created (`ensureNetwork`) and the
+    /// attach run again.
     func attach(network: NetworkOptions, log: CNILog, namespace: NamespaceReference, id: String, address: IPv4Address?,
                 ipv6Address: IPv6Address? = nil, mac: MACAddress?, ifname: InterfaceName, ports: [PortSpec],
                 aliases: [String] = [], routes: [AttachOptions.Route] = []) throws(CNIError) -> EndpointDescription {
@@ -101,7 +102,12 @@ struct BerthBackend {
                     throw BerthError(.conflict, error.message, object: .network(record.name))
                 }
             }
-        } catch where error.code == .notFound && error.object == .network(network.name) {
+        } catch where (error.code == .notFound && error.object == .network(network.name)) || error.isUnfinishedNetwork(network.name) {
+            // Missing, or left marked by a create (an ADD's) or a removal killed before it
+            // finished: a network no attachment is on (nothing attaches to a marked one),
+            // which `ensureNetwork` finishes as a removal under the state lock and makes anew
+            // from this configuration, as `berth run` does the default network. Once: the
+            // attach's error after it is the one reported.
             _ = try ensureNetwork(network, log: log)
             Trace.mark("cni: network ready")
             do throws(BerthError) {
@@ -184,11 +190,11 @@ struct BerthBackend {
     ///
     /// It removes what it can, as the specification asks of GC: the endpoints' prune
     /// commits before the publications' runs, so a failure of the latter still returns the
-    /// endpoints removed (their leases are to be given back) beside the error; a
-    /// publication that could not be removed is kept for the next GC and its error
-    /// returned, the others removed all the same. Only a failure of the endpoints' prune,
-    /// which then committed nothing past its marks (an interrupted prune's, finished by the
-    /// next), is thrown.
+    /// endpoints removed (their leases are to be given back) beside the error; an endpoint
+    /// or a publication that could not be removed is kept for the next GC and its error
+    /// returned, the others removed all the same. Only a failure of the endpoints' prune as
+    /// a whole (reading the state or the links), which then committed nothing past its
+    /// marks (an interrupted prune's, finished by the next), is thrown.
     ///
     /// Only CNI attachments are candidates: endpoints whose id is
     /// `CNIAttachment.endpointID(containerID:ifname:)` of their own interface name. The

@@ -16,8 +16,9 @@ extension CNIRequest {
             // With a delegated IPAM plugin the subnet comes from its range at ADD: only an
             // existing network can be judged. Nor can a configuration without a main
             // plugin's keys: chained behind another plugin (STATUS has no prevResult to
-            // tell), its ADD only publishes, and never makes the network.
-            if config.ipamType != nil || !config.isMainConfiguration, try backend.network(named: config.name) == nil { return nil }
+            // tell), its ADD only publishes, and never makes the network. One whose create or
+            // removal was interrupted is made anew by the ADD: as good as not there.
+            if config.ipamType != nil || !config.isMainConfiguration, try backend.network(named: config.name)?.phase != .ready { return nil }
             blockers = try backend.blockers(networkOptions())
         } catch {
             throw CNIError(.pluginNotAvailable, "berth-cni cannot serve ADD: \(error.message)", details: CNIError(error).details)

@@ -32,9 +32,11 @@ import BerthNetlink
 /// endpoint marked as detaching, committed), detach.unpublish (its elements removed),
 /// detach.unplug (its veth pair down, off the bridge, renamed), detach.delete (the pair's
 /// deletion handed off), detach.forget (the record deleted, not yet committed); prune.mark
-/// (a prune's endpoints marked as detaching, committed, before any is torn down); and
-/// publish.conntrack (a publication's, after its elements and their conntrack cleanup,
-/// before its commit: the rollback takes the elements back).
+/// (a prune's endpoints marked as detaching, committed, before any is torn down); and a
+/// publication's: publish.elements (after its elements' batch, which makes Berth's table
+/// with its loopback guard if none was there, before its host link's `route_localnet`),
+/// publish.conntrack (after its elements and their conntrack cleanup, before its commit:
+/// the rollback takes the elements back).
 enum FailPoint {
     static func check(_ name: String) throws(BerthError) {
         #if DEBUG

@@ -124,8 +124,13 @@ public struct HookNetwork: Sendable {
         while true {
             do {
                 return .created(try manager.attachDescribed(options, checkNetwork: checkNetwork).endpoint)
-            } catch where !networkEnsured && error.code == .notFound && error.object == .network(network) {
-                // Makes Berth's default network on first use, or names the missing one.
+            } catch where !networkEnsured && ((error.code == .notFound && error.object == .network(network))
+                                                || (network == KernelNames.defaultNetwork && error.isUnfinishedNetwork(network))) {
+                // Makes Berth's default network on first use, or names the missing one. The
+                // default network left marked by a create (a hook's or berth run's) or a
+                // removal killed before it finished is finished as a removal and made anew, as
+                // `berth run` does; another network is the user's, made with settings this
+                // hook does not know: its refusal stands (garbage collection finishes it).
                 try manager.ensureNetwork(named: network)
                 networkEnsured = true
             } catch where judgments < 3 && error.code == .alreadyExists && error.object == .endpoint(id) {

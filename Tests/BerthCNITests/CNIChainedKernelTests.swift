@@ -208,17 +208,19 @@ struct CNIChainedKernelTests {
         }
     }
 
-    /// Starts a chained ADD of `containerID` that stops at `publish.conntrack` (after its
-    /// batch, before its record commits), waits until its element for `port` is in `ip6
-    /// berth`, and SIGKILLs it there.
-    private func killAdd(_ cni: CNIHarness, _ sandbox: HostSandbox, _ stdin: String, containerID: String, netns: String, port: UInt16) throws {
+    /// Starts a chained ADD of `containerID` that stops at `step` (by default
+    /// `publish.conntrack`: after its batch, before its record commits), waits until its
+    /// element for `port` is in Berth's table of `family` (`ip6 berth` by default), and
+    /// SIGKILLs it there.
+    private func killAdd(_ cni: CNIHarness, _ sandbox: HostSandbox, _ stdin: String, containerID: String, netns: String, port: UInt16,
+                         at step: String = "publish.conntrack", family: String = "ip6") throws {
         let process = try Command.start(["nsenter", "--net=\(sandbox.namespace.path)", "--", "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=\(containerID)",
                                          "CNI_NETNS=\(netns)", "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni",
-                                         "BERTH_FAILPOINT=publish.conntrack:hang", CNIHarness.binary], input: stdin)
-        let reached = Poll.wait(seconds: 20) { !elements(sandbox, "ip6", port: port).isEmpty }
+                                         "BERTH_FAILPOINT=\(step):hang", CNIHarness.binary], input: stdin)
+        let reached = Poll.wait(seconds: 20) { !elements(sandbox, family, port: port).isEmpty }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        try #require(reached, "the ADD never published its IPv6 element")
+        try #require(reached, "the ADD never published its \(family) element")
         #expect(process.terminationReason == .uncaughtSignal)
     }
 
@@ -264,6 +266,34 @@ struct CNIChainedKernelTests {
 
             #expect(cni.run("DEL", stdin, containerID: "c9", netns: container.path).status == 0)
             #expect(!cni.ruleset().contains("berth-endpoint c"))
+        }
+    }
+
+    @Test("the first chained ADD on the host, killed right after the batch that made Berth's table with its loopback guard, leaves route_localnet off on the bridge; gc removes its element and the table",
+          .enabled(if: Command.berthBinary.contains("/debug/")))
+    func killedBeforeLocalnet() throws {
+        try withHostSandbox { sandbox in
+            let cni = CNIHarness(sandbox: sandbox)
+            let container = try sandbox.makeNamespace()
+            try wire(sandbox, try #require(container.name))
+            let localnet = ["sysctl", "-n", "net.ipv4.conf.cnibr6.route_localnet"]
+            #expect(sandbox.run(localnet).stdout.hasPrefix("0"))
+            // A wildcard IPv4 port: reachable on 127.0.0.1, so the bridge would get route_localnet.
+            let stdin = CNIHarness.with(prevResult: prevResult(container.path, ips: ["10.81.0.5/24"]),
+                                        self.config(cni, #"{"hostPort":8099,"containerPort":80}"#))
+            try killAdd(cni, sandbox, stdin, containerID: "c12", netns: container.path, port: 8099, at: "publish.elements", family: "ip")
+            // Killed after the batch: the table and its guard are in, the bridge as it was.
+            #expect(sandbox.nftTable("ip").contains("iifname != \"lo\" ip daddr 127.0.0.0/8 drop"))
+            #expect(sandbox.run(localnet).stdout.hasPrefix("0"), "\(sandbox.run(localnet))")
+            let gc = sandbox.berth(["gc"])
+            #expect(gc.succeeded && gc.stdout.contains("tcp . 8099"), "\(gc)")
+            #expect(!sandbox.run(["nft", "list", "tables"]).stdout.contains("ip berth"))
+            #expect(sandbox.run(localnet).stdout.hasPrefix("0"))
+            // The ADD run again publishes, and turns route_localnet on behind the guard.
+            let again = cni.run("ADD", stdin, containerID: "c12", netns: container.path)
+            #expect(again.status == 0, "\(again)")
+            #expect(sandbox.run(localnet).stdout.hasPrefix("1"))
+            #expect(cni.run("DEL", stdin, containerID: "c12", netns: container.path).status == 0)
         }
     }
 }

@@ -43,6 +43,32 @@ struct CNIGCBackendTests {
         #expect(!host.nftables.ruleset.contains("berth-endpoint"))
     }
 
+    @Test("an endpoint whose teardown fails is kept and its error returned; the other endpoints and the publications are removed all the same")
+    func endpointFailureKeepsTheRest() throws {
+        let (host, id) = try host()
+        host.kernel.addNamespace("ctr2", loopbackUp: true)
+        let failing = CNIAttachment.endpointID(containerID: "c2", ifname: "eth0")
+        let endpoint = try host.manager.attach(AttachOptions(network: "web", namespace: .name("ctr2"), id: failing, interfaceName: try InterfaceName("eth0")))
+        let veth = try #require(host.kernel.link(endpoint.hostVeth.rawValue))
+        // c2's host end cannot be unplugged (EPERM, once).
+        host.kernel.refuse("update link #\(veth.index): rename", errno: FakeErrno.permission)
+        let pruned = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
+        // Only the endpoint removed has its lease given back.
+        #expect(pruned.endpoints.map(\.id) == [id])
+        #expect(pruned.removed == [id, "p1"])
+        let failure = try #require(pruned.failure)
+        #expect(failure.message.hasPrefix("endpoint \(failing) could not be removed: "), "\(failure)")
+        #expect(failure.object == .endpoint(failing) && failure.operation == .prune && failure.code == .permissionDenied)
+        #expect(try host.manager.endpoints().map(\.id) == [failing])
+        #expect(try host.manager.publications().isEmpty)
+        #expect(host.kernel.link(veth.name) != nil)
+
+        // The next GC removes it.
+        let again = try BerthBackend(manager: host.manager).prune(network: "web", keeping: [])
+        #expect(again.removed == [failing] && again.failure == nil, "\(again)")
+        #expect(try host.manager.endpoints().isEmpty)
+    }
+
     @Test("a publications' prune that fails whole still returns the endpoints removed before it, with its error")
     func publicationPruneFailureKeepsEndpoints() throws {
         let (host, id) = try host()

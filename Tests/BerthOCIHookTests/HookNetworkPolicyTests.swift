@@ -53,6 +53,41 @@ struct HookNetworkPolicyTests {
         #expect(plain.name == "db" && plain.aliases.isEmpty)
     }
 
+    @Test("the default network, left marked by a createRuntime stopped while it made it (its undo refused, as when killed), is finished and made anew by the next createRuntime, which attaches")
+    func defaultNetworkUnfinished() throws {
+        let host = try FakeHost()
+        let hook = HookNetwork(manager: host.manager)
+        host.kernel.addNamespace("c1", pid: 100, loopbackUp: true)
+        host.kernel.addNamespace("c2", pid: 200, loopbackUp: true)
+        host.arm("network.firewall")
+        host.arm("network.rm.firewall")
+        #expect(throws: BerthError.self) { try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: HookAnnotations()) }
+        host.disarm()
+        #expect(try host.manager.network(named: KernelNames.defaultNetwork).phase == .creating)
+
+        guard case .created(let endpoint) = try hook.attach(id: "c2", namespacePath: "/proc/200/ns/net", request: HookAnnotations()) else {
+            Issue.record("the attach made no endpoint")
+            return
+        }
+        #expect(endpoint.network == KernelNames.defaultNetwork)
+        #expect(try host.manager.network(named: KernelNames.defaultNetwork).phase == .ready)
+        #expect(host.kernel.link("berth0")?.isUp == true)
+        #expect(try host.manager.check().isEmpty)
+    }
+
+    @Test("a network the user made, left marked by an interrupted create or removal, is not made anew by a createRuntime: its refusal stands, the record untouched")
+    func userNetworkUnfinished() throws {
+        let (host, hook, request) = try Self.setUp()
+        host.kernel.addNamespace("c1", pid: 100, loopbackUp: true)
+        try host.manager.store.write { tx throws(BerthError) in try tx.setPhase(.creating, network: "web") }
+        let before = try host.manager.network(named: "web")
+        let error = #expect(throws: BerthError.self) { try hook.attach(id: "c1", namespacePath: "/proc/100/ns/net", request: request) }
+        #expect(error?.code == .conflict && error?.remedy == .collectGarbage, "\(String(describing: error))")
+        #expect(error?.message.contains("network web is not ready") == true, "\(String(describing: error))")
+        #expect(try host.manager.network(named: "web") == before)
+        #expect(try host.manager.endpoints().isEmpty)
+    }
+
     @Test("a repeated createRuntime in the same namespace keeps the endpoint it finds wired")
     func repeatedKeeps() throws {
         let (host, hook, request) = try Self.setUp()

@@ -21,6 +21,10 @@ extension NetworkManager {
     /// Crash-safe as `detach(id:)` is: the endpoints to remove are marked as detaching,
     /// and that is committed, before the kernel is touched; an interrupted prune leaves the
     /// marks, and `gc`, `detach`, an attach of the same id or the next prune finishes them.
+    /// Each endpoint is torn down in a savepoint of its own, as `gc` collects them: one
+    /// whose teardown fails is kept, marked, with its record (and what of it the failing
+    /// step left), listed in `failed` with the error, and the others, the leftovers and
+    /// their removal's commit go all the same.
     ///
     /// For a caller that knows the full set of attachments that should exist (a runtime
     /// after a restart). An unknown network prunes nothing. Reads the links once and
@@ -59,16 +63,30 @@ extension NetworkManager {
                 }
                 try host.check(failPoint: "prune.mark")
                 let view = try HostView(host, addresses: false)
+                // Each in a savepoint of its own, as gc collects them: one whose teardown fails
+                // is kept (its record, still marked, and what the failing step left) for the
+                // next prune or gc, and the others go all the same.
+                var failed: Set<String> = []
                 for endpoint in doomed {
                     var marked = endpoint
                     marked.isDetaching = true
-                    try finishDetach(marked, tx: tx, instance: instance, links: view.links)
+                    let outcome = Result { () throws(BerthError) in
+                        try tx.savepoint { () throws(BerthError) in
+                            try finishDetach(marked, tx: tx, instance: instance, links: view.links)
+                        }
+                    }
+                    if case .failure(let error) = outcome {
+                        report.failed.append(GCFailure(owner: .endpoint, id: endpoint.id, error: error))
+                        failed.insert(endpoint.id)
+                        continue
+                    }
                     report.endpoints.append(endpoint.id)
                 }
                 let (endpoints, unread) = try tx.endpointsLeniently()
                 let live = Dictionary(endpoints.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                 let unreadableIDs = Set(unread.map(\.id))
-                let finished = Set(report.endpoints)
+                // A failed one's pair may be renamed off its name already: not a leftover.
+                let finished = Set(report.endpoints).union(failed)
                 let bridge = view.byName[network.bridge.rawValue].flatMap { $0.kind == .bridge ? $0.index : nil }
                 for link in view.links where link.kind == .veth {
                     // This instance's veths only: on this network's bridge, or off any bridge

@@ -4,7 +4,10 @@ import BerthNetlink
 extension NetworkManager {
     /// Why an attach to `network` would fail now; empty when it can succeed. When the
     /// network does not exist yet, `creating` describes the network the caller would create
-    /// first (nil: the caller would not create it, so its absence is the blocker).
+    /// first (nil: the caller would not create it, so its absence is the blocker). So does
+    /// it when the network's create or removal was interrupted: such a caller finishes that
+    /// as a removal and creates the network anew (`ensureNetwork`), so the create is judged,
+    /// the unfinished network's subnets and bridge counting as free.
     ///
     /// Looks at the state (readable, the network's free addresses) and the host (the
     /// bridge's name is free or a bridge, the requested subnets are free, IPv6 is on when
@@ -25,7 +28,7 @@ extension NetworkManager {
             return (try tx.instance(), record, try tx.networks(), leased)
         }
         var blockers: [BerthError] = []
-        if let record {
+        if let record, record.phase == .ready || options == nil {
             do throws(BerthError) {
                 try record.requireReady()
             } catch {
@@ -59,18 +62,23 @@ extension NetworkManager {
             return [BerthError(.notFound, "no network named \"\(name)\"", object: .network(name), operation: .attach, parameter: "network",
                                remedy: .listExisting(.network))]
         }
+        // An unfinished network (`record`, not ready) goes before the create: its record, and
+        // the bridge Berth made for it with what it holds, are no clash. (An adopted bridge's
+        // subnets are the create's to judge, as its own adopted bridge's.)
+        let others = networks.filter { $0.name != name }
+        let unfinishedBridge = if let record, !record.bridgeAdopted { try optionalLink(named: record.bridge.rawValue)?.index } else { Int32?.none }
         do throws(BerthError) {
             try NetworkOptions.validate(name: options.name)
             try NetworkOptions.refuseReserved(name: options.name)
             if let bridge = options.bridge {
-                if let holder = networks.first(where: { $0.bridge == bridge }) {
+                if let holder = others.first(where: { $0.bridge == bridge }) {
                     throw BerthError(.conflict, "bridge \(bridge) already carries network \(holder.name)", object: .bridge(bridge.rawValue),
                                      operation: .createNetwork, parameter: "bridge", remedy: .chooseAnother(parameter: "bridge"))
                 }
                 // Another kind of link, another instance's bridge, a bridge Berth did not make
                 // (unless the options adopt it): what creating the network would refuse.
                 try checkOwnership(of: try optionalLink(named: bridge.rawValue), bridge: bridge, options: options, instance: instance,
-                                   known: Set(networks.map(\.name)))
+                                   known: Set(others.map(\.name)))
             }
             // An adopted bridge: its MTU bounds the network's, its addresses give the gateway.
             let adopted = if options.usesExistingBridge, let bridge = options.bridge { try optionalLink(named: bridge.rawValue) } else { Link?.none }
@@ -78,14 +86,15 @@ extension NetworkManager {
             if !options.ipv4 {
                 try Self.checkIPv6Only(options)
             } else {
-                _ = try chooseIPv4(options, taken: try takenSubnets(networks: networks), adopted: adopted)
+                let taken = try takenSubnets(networks: others).filter { $0.link == nil || $0.link != unfinishedBridge }
+                _ = try chooseIPv4(options, taken: taken, adopted: adopted)
             }
             if options.wantsIPv6 {
                 // The host has IPv6, and a requested IPv6 subnet is free (a picked /64 of
                 // the unique local prefix always is: 65,536 of them, skipping taken ones).
                 try requireIPv6(network: options.name)
                 if let requested = options.ipv6Subnet {
-                    try Self.checkIPv6Subnet(requested, against: try takenIPv6Subnets(networks: networks))
+                    try Self.checkIPv6Subnet(requested, against: try takenIPv6Subnets(networks: others, except: unfinishedBridge))
                 }
             }
         } catch {

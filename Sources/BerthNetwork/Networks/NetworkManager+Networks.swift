@@ -381,6 +381,16 @@ extension NetworkRecord {
     }
 }
 
+extension BerthError {
+    /// Whether this is the refusal of network `name` whose create or removal a crash
+    /// interrupted (`NetworkRecord.requireReady`, as `attach` throws it): what
+    /// `ensureNetwork` finishes, as a removal, before it makes the network anew. For a
+    /// front end that makes its network on first use, to tell it from the other conflicts.
+    public func isUnfinishedNetwork(_ name: String) -> Bool {
+        code == .conflict && remedy == .collectGarbage && object == .network(name)
+    }
+}
+
 /// What `NetworkManager.pruneNetworks` did.
 public struct NetworkPruneReport: Sendable {
     /// The networks removed, by name.

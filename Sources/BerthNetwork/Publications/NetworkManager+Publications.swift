@@ -14,7 +14,9 @@ extension NetworkManager {
     ///
     /// For ports reachable on 127.0.0.1 (published there or on every address) to work,
     /// `hostLink` (the bridge the address is reached through) gets `route_localnet`, as
-    /// Berth's own bridges do; a publish that fails turns it back off if it turned it on.
+    /// Berth's own bridges do, after the batch that makes Berth's table with its loopback
+    /// guard (a crash between them leaves no `route_localnet` without the guard); a publish
+    /// that fails turns it back off if it turned it on.
     /// Once on, it stays on when the publication goes (as the reference portmap plugin
     /// leaves it): the state does not record which publication turned it on.
     @discardableResult
@@ -71,44 +73,60 @@ extension NetworkManager {
                                            created: StateClock.now(), ports: ports)
             try tx.insertPublication(record)
             // IPv4 only: IPv6 has no route_localnet, and [::1] is never published.
-            var localnetTurnedOn: InterfaceName?
-            if let link = options.hostLink,
-               ports.contains(where: { $0.hostAddress.family == .ipv4 && ($0.hostAddress.isLoopback || $0.hostAddress.isUnspecified) }) {
-                do throws(BerthError) {
-                    if try host.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "1") { localnetTurnedOn = link }
-                } catch where error.code == .notFound {
-                    throw BerthError(.notFound, "host link \(link) does not exist", hint: "name the host-side link of the container's address",
-                                     object: .link(link.rawValue), parameter: "hostLink")
-                }
+            let localnetLink: InterfaceName? = if let link = options.hostLink,
+                ports.contains(where: { $0.hostAddress.family == .ipv4 && ($0.hostAddress.isLoopback || $0.hostAddress.isUnspecified) }) { link } else { nil }
+            if let link = localnetLink {
+                // Read before the batch, changing nothing: a host link that does not exist is
+                // refused before any element goes in.
+                _ = try Self.hostLinkSysctl(link) { (key) throws(BerthError) in try host.sysctl(key) }
             }
-            do throws(BerthError) {
-                let view = try record.firewallView()
-                // Its elements carry this instance's tag, as an endpoint's do.
-                let firewall = try self.firewall(tx.instance())
+            let view = try record.firewallView()
+            // Its elements carry this instance's tag, as an endpoint's do.
+            let firewall = try self.firewall(tx.instance())
+            return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in
                 // Tables no Berth network has made yet (`ip6 berth` for the IPv6 elements) come
                 // in the elements' batch, so a refused batch leaves none; the undo takes back
                 // the tables it made with the elements.
                 let made = try firewall.publishMakingTables(view)
-                return try Rollback.perform { rollback throws(BerthError) -> PublicationRecord in
-                    rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in
-                        try firewall.unpublish(view, madeTables: made)
-                    }
-                    try ConntrackCleanup.afterPublish(view, host: host)
-                    try host.check(failPoint: "publish.conntrack")
-                    // Committed inside the rollback's scope: a COMMIT that fails takes the
-                    // elements back as any failing step does.
-                    try host.check(failPoint: "state.commit")
-                    try tx.commit()
-                    return record
+                rollback.add("unpublish the ports of publication \(record.id)") { () throws(BerthError) in
+                    try firewall.unpublish(view, madeTables: made)
                 }
-            } catch {
-                // The link is not Berth's (a CNI main plugin's bridge): a publish that fails
-                // turns back off what it turned on, as nothing of it is left to need it
-                // (CVE-2020-8558: with the table's guard flushed, the link's neighbours would
-                // reach the host's loopback services). Best effort: the error is the publish's.
-                if let link = localnetTurnedOn { _ = try? host.setSysctl("net/ipv4/conf/\(link)/route_localnet", to: "0") }
-                throw error
+                try host.check(failPoint: "publish.elements")
+                // After the batch that made Berth's table with its guard (127/8 arriving
+                // anywhere but lo is dropped), never before: a publish killed between the two
+                // leaves tagged elements that gc removes, and the link as it was — never
+                // route_localnet on without the guard, which would let the link's neighbours
+                // reach the host's loopback services (CVE-2020-8558). A network's create
+                // orders its bridge's the same way. The link is not Berth's (a CNI main
+                // plugin's bridge): a publish that fails turns back off what it turned on,
+                // newest first, so before its elements and the table they may take with them.
+                if let link = localnetLink {
+                    let key = "net/ipv4/conf/\(link)/route_localnet"
+                    if try Self.hostLinkSysctl(link, { (key) throws(BerthError) in try host.setSysctl(key, to: "1") }) {
+                        rollback.add("set \(key) back to 0") { () throws(BerthError) in
+                            _ = try self.host.setSysctl(key, to: "0")
+                        }
+                    }
+                }
+                try ConntrackCleanup.afterPublish(view, host: host)
+                try host.check(failPoint: "publish.conntrack")
+                // Committed inside the rollback's scope: a COMMIT that fails takes the
+                // elements back as any failing step does.
+                try host.check(failPoint: "state.commit")
+                try tx.commit()
+                return record
             }
+        }
+    }
+
+    /// Runs `body` on the `route_localnet` key of host link `link`, a missing link being the
+    /// caller's mistake: `.notFound` naming the link and the `hostLink` parameter.
+    private static func hostLinkSysctl<T>(_ link: InterfaceName, _ body: (String) throws(BerthError) -> T) throws(BerthError) -> T {
+        do throws(BerthError) {
+            return try body("net/ipv4/conf/\(link)/route_localnet")
+        } catch where error.code == .notFound {
+            throw BerthError(.notFound, "host link \(link) does not exist", hint: "name the host-side link of the container's address",
+                             object: .link(link.rawValue), parameter: "hostLink")
         }
     }
 

@@ -163,6 +163,34 @@ struct AttachmentToolsPolicyTests {
         #expect(try host.attach("ctr5", id: "e5").address?.description == "10.88.0.2")
     }
 
+    @Test("pruneEndpoints: an endpoint whose teardown fails is kept, marked, with its record and veth, and listed in failed; the others go and stay gone; the next prune finishes it")
+    func pruneOneEndpointFails() throws {
+        let host = try populated()
+        try host.attach("ctr3", id: "e3", ports: ["8083:80"])
+        let veth1 = try #require(host.kernel.link(try host.manager.endpoint("e1").hostVeth.rawValue))
+        let veth3 = try host.manager.endpoint("e3").hostVeth.rawValue
+        // e1's host end cannot be unplugged (EPERM, once).
+        host.kernel.refuse("update link #\(veth1.index): rename", errno: FakeErrno.permission)
+        let report = try host.manager.pruneEndpoints(network: "web", keeping: ["e2"])
+        #expect(report.endpoints == ["e3"], "\(report)")
+        #expect(report.failed.map(\.id) == ["e1"] && report.failed.first?.owner == .endpoint, "\(report.failed)")
+        #expect(report.failed.first?.error.code == .permissionDenied, "\(report.failed)")
+        #expect(report.links.isEmpty, "\(report)")
+        // e3's removal committed; e1 kept, marked, with its record (its address and ports
+        // still reserved) and its veth. Its element went in the step before the failing one,
+        // as a detach's does.
+        #expect(try host.recorded() == ["e1 10.88.0.2", "e2 10.88.0.3"])
+        #expect(try host.manager.endpoint("e1").isDetaching)
+        #expect(host.kernel.link(veth1.name) != nil && host.kernel.link(veth3) == nil)
+        #expect(!host.nftables.ruleset.contains("berth-endpoint e3 @f4ce0001\""))
+        // The refusal was once: the next prune (e1 marked: it goes even when kept) finishes it.
+        let again = try host.manager.pruneEndpoints(network: "web", keeping: ["e1", "e2"])
+        #expect(again.endpoints == ["e1"] && again.failed.isEmpty, "\(again)")
+        #expect(try host.recorded() == ["e2 10.88.0.3"])
+        #expect(host.kernel.link(veth1.name) == nil)
+        #expect(try host.manager.check().isEmpty)
+    }
+
     @Test("pruneEndpoints among: only the endpoints the caller accepts (asked inside the prune) are candidates; the rest stay whole")
     func pruneAmong() throws {
         let host = try populated()

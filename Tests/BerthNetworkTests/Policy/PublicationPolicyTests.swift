@@ -226,6 +226,40 @@ struct PublicationPolicyTests {
         #expect(!host.nftables.ruleset.contains("table ip berth"))
     }
 
+    @Test("route_localnet goes on only after the batch that makes Berth's table with its loopback guard; a publish stopped between them (its undo never sent, as when killed) leaves the guard and the link as it was, and gc the link so")
+    func localnetAfterGuard() throws {
+        let host = try wiredHost()
+        let key = "net/ipv4/conf/extbr0/route_localnet"
+        let guardRule = "iifname != \"lo\" ip daddr 127.0.0.0/8 drop"
+        // What the host link had, and whether the guard was there, when the batch making
+        // Berth's table went in (the second: the elements alone were refused for want of it).
+        var atBatch: (localnet: String?, guarded: Bool)?
+        host.nftables.beforeApplyDelay = 1
+        host.nftables.beforeNextApply = { atBatch = (try? host.handle.sysctl(key), host.nftables.ruleset.contains(guardRule)) }
+        try publish(host, "pub1", ports: ["8080:80"])
+        #expect(atBatch?.localnet == "0" && atBatch?.guarded == false, "\(String(describing: atBatch))")
+        #expect(host.nftables.ruleset.contains(guardRule))
+        #expect(try host.handle.sysctl(key) == "1")
+        #expect(host.kernel.sysctlWrites == ["host: \(key)=1"])
+
+        // Stopped right after the batch, its undo (the third batch) refused: what a publish
+        // killed there leaves.
+        let stopped = try wiredHost()
+        stopped.arm("publish.elements")
+        stopped.nftables.nextApplyError = BerthError(.kernel, "refused by the test")
+        stopped.nftables.applyErrorDelay = 2
+        expect(refusal { try publish(stopped, "pub1", ports: ["8080:80"]) }, .internalError, ["publish.elements"])
+        stopped.disarm()
+        #expect(stopped.nftables.ruleset.contains("berth-endpoint pub1") && stopped.nftables.ruleset.contains(guardRule))
+        #expect(try stopped.handle.sysctl(key) == "0")
+        #expect(stopped.kernel.sysctlWrites.isEmpty)
+        // Nothing records it: gc takes the elements and the table no one uses.
+        let report = try stopped.manager.gc()
+        #expect(report.firewallObjects.contains { $0.contains("berth-endpoint pub1") }, "\(report)")
+        #expect(!stopped.nftables.ruleset.contains("table ip berth"))
+        #expect(try stopped.handle.sysctl(key) == "0")
+    }
+
     @Test("a final COMMIT that fails takes the publication's elements back; nothing is recorded")
     func failedCommitRollsBack() throws {
         let host = try wiredHost()
