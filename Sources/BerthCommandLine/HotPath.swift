@@ -27,12 +27,14 @@ package enum HotPath {
         switch name {
         case "attach":
             guard let attach = attach(arguments.dropFirst()) else { return false }
+            SystemKernel.processRunsOneCommand()
             try attach.perform()
             // The lean binary exits right after a hot command: its teardown is a child's.
             SystemKernel.lingerPastExit()
             return true
         case "detach":
             guard let detach = detach(arguments.dropFirst()) else { return false }
+            SystemKernel.processRunsOneCommand()
             try detach.perform()
             SystemKernel.lingerPastExit()
             return true

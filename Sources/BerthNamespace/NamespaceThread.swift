@@ -12,9 +12,13 @@ import BerthCore
 /// Dispatch would carry the namespace into unrelated work afterwards, so Berth never calls
 /// `setns` on one: the thread made here switches, does its work (usually: open a socket,
 /// which keeps the namespace it was created in), and exits.
-enum NamespaceThread {
+package enum NamespaceThread {
     /// Type-erased work for the C thread entry point, which cannot be generic.
     private class Task: @unchecked Sendable {
+        /// The caller's CPU mask, pinned to its CPU while it starts this thread: the thread
+        /// puts it back on itself first, so that nothing it starts (a lab node's supervisor
+        /// and container) inherits one CPU.
+        var pin = berth_cpu_pin()
         func run() {}
     }
 
@@ -37,6 +41,12 @@ enum NamespaceThread {
         }
     }
 
+    /// Declares that this process runs one command and exits: from then on each thread
+    /// starts on its caller's CPU (`berth_cpu_pin_enable`). A long-lived process must not.
+    package static func startOnCallersCPU() {
+        berth_cpu_pin_enable()
+    }
+
     /// Calls `body` on a new thread, joined before returning, and hands back its result.
     static func run<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
         // The caller blocks in pthread_join until the thread ends, so `body` never outlives
@@ -47,12 +57,12 @@ enum NamespaceThread {
             let context = Unmanaged.passRetained(task as Task).toOpaque()
             // The thread starts on this CPU, which this thread leaves at once for the join
             // (CBerthShim's BerthCPUPin.h): no other CPU is woken or queued on.
-            var pin = berth_cpu_pin()
-            berth_cpu_pin_begin(&pin)
-            defer { berth_cpu_pin_end(&pin) }
+            berth_cpu_pin_begin(&task.pin)
+            defer { berth_cpu_pin_end(&task.pin) }
             let rc = pthread_create(&thread, nil, { raw in
                 guard let raw else { return nil }
                 let task = Unmanaged<Task>.fromOpaque(raw).takeRetainedValue()
+                berth_cpu_pin_end(&task.pin)
                 task.run()
                 return nil
             }, context)

@@ -5,9 +5,15 @@
 
 _Static_assert(sizeof(((struct berth_cpu_pin *)0)->saved) == sizeof(cpu_set_t), "berth_cpu_pin.saved holds a cpu_set_t");
 
+/// Set once by a process that runs one command and exits (berth_cpu_pin_enable).
+static int cpu_pin_enabled;
+
+void berth_cpu_pin_enable(void) { cpu_pin_enabled = 1; }
+
 void berth_cpu_pin_begin(struct berth_cpu_pin *pin) {
-    int saved_errno = errno;
     pin->pinned = 0;
+    if (!cpu_pin_enabled) return;
+    int saved_errno = errno;
     cpu_set_t *saved = (cpu_set_t *)pin->saved;
     int cpu = sched_getcpu();
     // Already on one CPU (or not on a CPU of its own mask, which a cpuset change can cause):

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
@@ -234,6 +235,17 @@ int berth_linger_past_exit(int fd) {
 
 int berth_linger_memory_past_exit(void) {
     if (reap_lingering) return 0;
+    // The runtime's pipes (stdin, stdout, stderr) reach their end when this process closes
+    // them, not when the child, which starts with copies of them, is first scheduled to close
+    // its own: the caller's output is flushed and the three are /dev/null from here on.
+    fflush(NULL);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        for (int fd = 0; fd <= 2; fd++) {
+            if (fd != null) dup2(null, fd);
+        }
+        if (null > 2) close(null);
+    }
     return reap_start_lingerer(-1);
 }
 

@@ -30,6 +30,7 @@ func runPlugin() -> Never {
     // child the plugin does not wait for (init reaps it), as `berth detach` does. The child
     // closes every descriptor first, so the runtime reading our stdout is not held either.
     SystemKernel.processExitsAfterDetach()
+    SystemKernel.processRunsOneCommand()
 
     // One command and the process exits: SQLite allocates from an arena (StateStore.allocateForOneCommand),
     // as `berth attach` and `detach` do.

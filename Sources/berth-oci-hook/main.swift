@@ -65,6 +65,7 @@ func runHook() -> Never {
     // still exists) is handed to a child it does not wait for, as `berth detach` does; the
     // child closes every descriptor first, so the runtime reading our output is not held.
     SystemKernel.processExitsAfterDetach()
+    SystemKernel.processRunsOneCommand()
     // The arguments straight from argv, and the program's name compared as C strings:
     // `CommandLine.arguments` and a `split` of argv[0] cost ~64,000 instructions in a call that
     // reads one word, this ~33,000 (the first `[String]`'s growth; perf8).

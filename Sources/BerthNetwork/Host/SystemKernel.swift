@@ -90,14 +90,23 @@ public final class SystemKernel: KernelAccess, Sendable {
         berth_reap_caller_exits()
     }
 
+    /// Declares that this process runs one per-container command and exits (`berth attach`
+    /// and `detach`, `berth-cni`, `berth-oci-hook`): its namespace threads start on its
+    /// thread's CPU (`NamespaceThread.startOnCallersCPU`; docs/performance.md, "The namespace
+    /// thread's CPU"). A process that lives on — a runtime using the library — must not.
+    package static func processRunsOneCommand() {
+        NamespaceThread.startOnCallersCPU()
+    }
+
     /// Right before a per-container command's process exits (`berth attach`/`detach`,
     /// `berth-cni`, `berth-oci-hook`): a child sharing its memory keeps that memory alive
     /// past the exit and tears it down afterwards (`berth_linger_memory_past_exit`), so the
     /// runtime waiting for the exit does not wait for the unmapping of a 23 MB binary's pages
     /// (docs/performance.md, "The exit's teardown"). Nothing if it cannot be started.
+    /// Call it with everything written: stdin, stdout and stderr are /dev/null afterwards.
     package static func lingerPastExit() {
-        let child = berth_linger_memory_past_exit()
-        if child > 0 { Trace.mark("exit's teardown handed to pid \(child)") }
+        Trace.mark("exit's teardown handed to a child")
+        _ = berth_linger_memory_past_exit()
     }
 
     /// A detached grandchild sends the RTM_DELLINK (`berth_delete_link_detached`); when it

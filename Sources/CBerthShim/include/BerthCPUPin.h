@@ -19,12 +19,22 @@ struct berth_cpu_pin {
     int pinned;
 };
 
-/// Restricts the calling thread to the CPU it runs on, so that a thread it starts next
-/// inherits that one CPU. Best effort: when the CPU or the mask cannot be read or set
-/// (more CPUs than a cpu_set_t holds, a seccomp filter), nothing changes.
+/// Declares that this process runs one command and exits (a per-container command): from
+/// then on `berth_cpu_pin_begin` pins. A long-lived process (a runtime using the library)
+/// leaves it off: putting a mask back records it as the thread's own choice, and the kernel
+/// then intersects later cpuset changes with it instead of following them.
+void berth_cpu_pin_enable(void);
+
+/// In a process that called `berth_cpu_pin_enable`: restricts the calling thread to the CPU it
+/// runs on, so that a thread it starts next inherits that one CPU. Best effort: when the CPU
+/// or the mask cannot be read or set (more CPUs than a cpu_set_t holds, a seccomp filter), or
+/// the thread may run on one CPU only, nothing changes. The new thread puts `pin`'s saved mask
+/// back as its own first step when it runs more than a few system calls
+/// (`berth_cpu_pin_end` on that thread): what it starts must not inherit one CPU.
 void berth_cpu_pin_begin(struct berth_cpu_pin *pin);
 
-/// Puts back the calling thread's mask saved by `berth_cpu_pin_begin`; nothing if it was not changed.
+/// Puts the mask saved by `berth_cpu_pin_begin` back on the calling thread; nothing if it was
+/// not changed.
 void berth_cpu_pin_end(const struct berth_cpu_pin *pin);
 
 #endif

@@ -35,9 +35,10 @@ int berth_linger_past_exit(int fd);
 /// For a process about to exit: starts the same detached child as berth_linger_past_exit,
 /// holding no descriptor (nothing if one runs already). Sharing the caller's memory, it keeps
 /// that memory alive past the caller's exit, so the exit does not tear down the caller's page
-/// tables and mappings (exit_mmap: ≈ 0.2–0.5 ms for a per-container command, which a runtime
-/// waits for); the child, woken by the exit, does that instead and ends. Call it only right
-/// before exit: the child lives until this process ends. Returns the child's pid, 0 when a
+/// tables and mappings (exit_mmap, which a runtime waits for); the child, woken by the exit,
+/// does that instead and ends. Call it only right before exit, with everything written: it
+/// flushes stdio and puts /dev/null on descriptors 0, 1 and 2 (the runtime's pipes end with
+/// this process, never with the child), and the child lives until this process ends. Returns the child's pid, 0 when a
 /// lingerer of berth_linger_past_exit runs already, or -1 with errno set (nothing started;
 /// the exit does the teardown as before).
 int berth_linger_memory_past_exit(void);
