@@ -67,4 +67,15 @@ struct ResolverRotationTests {
             #expect(message.answers.first?.data == .a(IPv4Address(10, 89, 0, 2)))
         }
     }
+
+    @Test("each network rotates a name apart: one network's queries do not move another's answers")
+    func networksApart() throws {
+        var rotation = DNSAnswerRotation()
+        let api = name("api")
+        #expect(rotation.take(zone: 0, name: api, type: .a, count: 3) == 0)
+        #expect(rotation.take(zone: 0, name: api, type: .a, count: 3) == 1)
+        // Another network's first query for the same name starts at its first record.
+        #expect(rotation.take(zone: 1, name: api, type: .a, count: 3) == 0)
+        #expect(rotation.take(zone: 0, name: api, type: .a, count: 3) == 2)
+    }
 }

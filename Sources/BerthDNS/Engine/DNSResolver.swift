@@ -190,7 +190,7 @@ public struct DNSResolver: Sendable {
             return .answer(negative(to: query, code: .noError, apex: apex))
         }
         var answer = response(to: query, code: .noError)
-        answer.answers = rotation.rotate(records, name: question.name, type: question.type)
+        answer.answers = rotation.rotate(records, zone: zone, name: question.name, type: question.type)
         return .answer(answer)
     }
 

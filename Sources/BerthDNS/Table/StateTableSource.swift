@@ -140,11 +140,17 @@ public final class StateTableSource: DNSTableSource {
         }
     }
 
+    /// How long `confirmExit` waits for Berth's state lock before the server retries.
+    static let exitLockWait: Duration = .milliseconds(100)
+
     private var hasDatabase: Bool { access(directory + "/" + StateStore.databaseName, F_OK) == 0 }
 
     private func openStore() throws(BerthError) -> StateStore {
         if let store { return store }
-        let opened = try StateStore(directory: directory)
+        // Only `confirmExit` writes, from the server's loop: a short wait for the lock, then
+        // a retry like a failed reload, so the loop keeps reading its signals (gc's SIGTERM
+        // comes while gc holds this very lock).
+        let opened = try StateStore(directory: directory, lockTimeout: Self.exitLockWait)
         store = opened
         return opened
     }
