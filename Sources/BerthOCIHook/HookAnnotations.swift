@@ -1,5 +1,4 @@
 public import BerthCore
-import BerthNetwork
 
 /// What a container asks of Berth through its annotations:
 ///
