@@ -19,6 +19,29 @@ public enum OCIHookFuzzProperty {
                 return "an empty berth.network annotation accepted"
             }
         }
+        // config.json is parsed keeping three members (OCIBundleConfig.read): that parse
+        // accepts what the full one accepts, refuses with the same message, and keeps what
+        // the full one holds at those places.
+        let full = Result { () throws(BerthError) in try JSONValue(parsingUTF8: bytes) }
+        let kept = Result { () throws(BerthError) in try JSONValue(parsingUTF8: bytes, keeping: OCIBundleConfig.read) }
+        switch (full, kept) {
+        case (.failure(let a), .failure(let b)) where a.message != b.message:
+            return "the projected parse refuses with \(b.message.debugDescription), the full one with \(a.message.debugDescription)"
+        case (.success, .failure(let error)):
+            return "the projected parse refuses what the full one accepts: \(error.message)"
+        case (.failure(let error), .success):
+            return "the projected parse accepts what the full one refuses: \(error.message)"
+        case (.success(let a), .success(let b)):
+            for path in [["annotations"], ["linux", "namespaces"], ["process", "env"]] {
+                let whole = path.reduce(Optional(a)) { $0?[$1] }, projected = path.reduce(Optional(b)) { $0?[$1] }
+                // A member whose parent is not an object is kept whole, so both hold the same.
+                guard whole == projected else {
+                    return "the projected parse keeps \(String(describing: projected?.render())) at \(path), the full one has \(String(describing: whole?.render()))"
+                }
+            }
+        default:
+            break
+        }
         if let config = try? OCIBundleConfig(parsing: bytes), case .path(let path) = config.networkNamespace, path.isEmpty {
             return "config.json with an empty network namespace path accepted"
         }

@@ -30,6 +30,18 @@ extension JSONValue {
         self = try parser.parseDocument()
     }
 
+    /// Parses strict JSON from UTF-8 bytes as `init(parsingUTF8:)` does — every byte checked,
+    /// the same errors at the same places — but builds only what `projection` keeps: an
+    /// object's other members are left out of it. For a reader that needs a few members of
+    /// a large document (the OCI hook's config.json).
+    public init(parsingUTF8 bytes: [UInt8], keeping projection: JSONProjection) throws(BerthError) {
+        guard Self.isASCII(bytes) || String(validating: bytes, as: UTF8.self) != nil else {
+            throw .invalid("invalid JSON: the input is not valid UTF-8", hint: "send JSON text encoded as UTF-8")
+        }
+        var parser = JSONParser(bytes: bytes)
+        self = try parser.parseDocument(keeping: projection)
+    }
+
     /// Whether every byte is below 0x80.
     static func isASCII(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { raw in
@@ -47,7 +59,9 @@ extension JSONValue {
     }
 }
 
-/// A recursive-descent parser over UTF-8 bytes.
+/// A recursive-descent parser over UTF-8 bytes. Each value is parsed under a projection
+/// (`JSONProjection`) or skipped (nil): a skipped value is checked exactly as a kept one,
+/// through the same code and errors, and stands as `.null` for the caller to drop.
 private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
@@ -58,33 +72,40 @@ private struct JSONParser {
     /// How many members an object may have before its repeated-key check uses a hash set.
     static let smallObject = 32
 
-    mutating func parseDocument() throws(BerthError) -> JSONValue {
+    mutating func parseDocument(keeping projection: JSONProjection = .all) throws(BerthError) -> JSONValue {
         skipWhitespace()
         guard index < bytes.count else { throw error("no JSON value (the input is empty)") }
-        let value = try parseValue()
+        let value = try parseValue(projection)
         skipWhitespace()
         guard index == bytes.count else { throw error("unexpected \(describe(index)) after the JSON value") }
         return value
     }
 
-    private mutating func parseValue() throws(BerthError) -> JSONValue {
+    /// The value at `index` under `keep`; nil skips it (checked, `.null` returned). A value
+    /// other than an object is kept whole whatever members `keep` names.
+    private mutating func parseValue(_ keep: JSONProjection?) throws(BerthError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "{"): return try parseObject(keep)
+        case UInt8(ascii: "["): return try parseArray(keeping: keep != nil)
+        case UInt8(ascii: "\""):
+            guard keep != nil else { try skipString(); return .null }
+            return .string(try parseString())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber(building: keep != nil)
         default: throw error("unexpected \(describe(index)), expected a value")
         }
     }
 
-    private mutating func parseObject() throws(BerthError) -> JSONValue {
+    private mutating func parseObject(_ keep: JSONProjection?) throws(BerthError) -> JSONValue {
         try enter()
         index += 1 // {
         var members: [(String, JSONValue)] = []
+        // The keys of members left out (not kept, or the whole object skipped): a key
+        // repeated among them is refused as one among kept members is.
+        var others: [String] = []
         // Repeated keys are found by comparing with the earlier ones while an object is
         // small, and by a hash set only past `smallObject` members: a process's first
         // String-keyed set costs the Swift runtime a scan of every conformance record
@@ -94,7 +115,7 @@ private struct JSONParser {
         // `smallObject` comparisons per key.
         var keys: Set<String>?
         skipWhitespace()
-        if peek(UInt8(ascii: "}")) { index += 1; depth -= 1; return .object(members) }
+        if peek(UInt8(ascii: "}")) { index += 1; depth -= 1; return keep == nil ? .null : .object(members) }
         while true {
             skipWhitespace()
             guard peek(UInt8(ascii: "\"")) else {
@@ -105,10 +126,11 @@ private struct JSONParser {
             let repeated: Bool
             if let inserted = keys?.insert(key).inserted { // in place: no copy of the set
                 repeated = !inserted
-            } else if members.count < Self.smallObject {
-                repeated = members.contains { $0.0 == key }
+            } else if members.count + others.count < Self.smallObject {
+                repeated = members.contains { $0.0 == key } || others.contains(key)
             } else {
                 var set = Set(members.lazy.map(\.0))
+                set.formUnion(others)
                 repeated = !set.insert(key).inserted
                 keys = set
             }
@@ -119,27 +141,34 @@ private struct JSONParser {
             guard peek(UInt8(ascii: ":")) else { throw error("unexpected \(describe(index)), expected ':' after key \"\(key)\"") }
             index += 1
             skipWhitespace()
-            members.append((key, try parseValue()))
+            if let projection = keep?.member(key) {
+                members.append((key, try parseValue(projection)))
+            } else {
+                _ = try parseValue(nil)
+                others.append(key)
+            }
             skipWhitespace()
             if peek(UInt8(ascii: ",")) { index += 1; continue }
-            if peek(UInt8(ascii: "}")) { index += 1; depth -= 1; return .object(members) }
+            if peek(UInt8(ascii: "}")) { index += 1; depth -= 1; return keep == nil ? .null : .object(members) }
             throw error("unexpected \(describe(index)), expected ',' or '}' in an object")
         }
     }
 
-    private mutating func parseArray() throws(BerthError) -> JSONValue {
+    /// An array, kept whole or skipped (`.null`).
+    private mutating func parseArray(keeping keep: Bool) throws(BerthError) -> JSONValue {
         try enter()
         index += 1 // [
         var elements: [JSONValue] = []
         skipWhitespace()
-        if peek(UInt8(ascii: "]")) { index += 1; depth -= 1; return .array(elements) }
+        if peek(UInt8(ascii: "]")) { index += 1; depth -= 1; return keep ? .array(elements) : .null }
         while true {
             skipWhitespace()
             if peek(UInt8(ascii: "]")) { throw error("unexpected ']', expected a value (trailing commas are not JSON)") }
-            elements.append(try parseValue())
+            let element = try parseValue(keep ? .all : nil)
+            if keep { elements.append(element) }
             skipWhitespace()
             if peek(UInt8(ascii: ",")) { index += 1; continue }
-            if peek(UInt8(ascii: "]")) { index += 1; depth -= 1; return .array(elements) }
+            if peek(UInt8(ascii: "]")) { index += 1; depth -= 1; return keep ? .array(elements) : .null }
             throw error("unexpected \(describe(index)), expected ',' or ']' in an array")
         }
     }
@@ -185,6 +214,20 @@ private struct JSONParser {
                 index += 1
             }
         }
+    }
+
+    /// Checks the string at `index` and moves past it, making no String of it: a string
+    /// without escapes is found whole; one with an escape or a control character is read by
+    /// `parseString`, from its start, for the same checks and errors.
+    private mutating func skipString() throws(BerthError) {
+        var end = index + 1
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") { index = end + 1; return }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
+        _ = try parseString()
     }
 
     private mutating func parseEscape(into utf8: inout [UInt8]) throws(BerthError) {
@@ -245,7 +288,9 @@ private struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(BerthError) -> JSONValue {
+    /// A number, built or only checked (`.null`: its range is still checked when it has a
+    /// fraction or an exponent).
+    private mutating func parseNumber(building build: Bool) throws(BerthError) -> JSONValue {
         let start = index
         var isInteger = true
         if peek(UInt8(ascii: "-")) { index += 1 }
@@ -266,12 +311,13 @@ private struct JSONParser {
             if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { index += 1 }
             guard digits() > 0 else { throw error("number needs a digit in its exponent", at: start) }
         }
+        if isInteger && !build { return .null }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger { return Int64(text).map(JSONValue.integer) ?? .largeInteger(text) }
         guard let value = Double(text), value.isFinite else {
             throw error("number \(text) is out of range", at: start)
         }
-        return .number(value)
+        return build ? .number(value) : .null
     }
 
     private mutating func digits() -> Int {

@@ -35,6 +35,14 @@ public struct OCIBundleConfig: Sendable, Hashable {
     /// The most read from a `config.json`; real ones are a few KiB, tens with a seccomp profile.
     public static let maxSize = 4 << 20
 
+    /// What is built of the file: the three members read below. The rest (mounts,
+    /// capabilities, a seccomp profile) is checked as strict JSON and left out.
+    public static let read = JSONProjection.members([
+        "linux": .members(["namespaces": .all]),
+        "annotations": .all,
+        "process": .members(["env": .all]),
+    ])
+
     /// Decodes a configuration; `path` only names the file in errors.
     public init(parsing bytes: [UInt8], path: String = "config.json") throws(BerthError) {
         let object = BerthError.Object(.file, path)
@@ -44,7 +52,7 @@ public struct OCIBundleConfig: Sendable, Hashable {
         guard bytes.count <= Self.maxSize else { throw invalid("larger than \(Self.maxSize) bytes") }
         let json: JSONValue
         do {
-            json = try JSONValue(parsingUTF8: bytes)
+            json = try JSONValue(parsingUTF8: bytes, keeping: Self.read)
         } catch {
             throw BerthError(.invalidArgument, "\(path) is not valid JSON: \(error.message)", object: object)
         }

@@ -47,6 +47,15 @@ struct OCIBundleConfigTests {
         #expect(broken.message.hasPrefix("/b/config.json is not valid JSON"))
     }
 
+    @Test("what the hook leaves unbuilt (mounts, capabilities, seccomp) is still checked as strict JSON", arguments: [
+        #"{"mounts":[{"destination":"/proc",}]}"#, #"{"process":{"capabilities":{"bounding":["CAP_KILL" "CAP_NET_RAW"]}}}"#,
+        #"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO","defaultAction":"SCMP_ACT_ALLOW"}}}"#, #"{"root":{"path":"rootfs\x"}}"#,
+    ])
+    func leftOutMembersAreChecked(text: String) throws {
+        let error = try #require(throws: BerthError.self) { _ = try OCIBundleConfig(parsing: Array(text.utf8), path: "/b/config.json") }
+        #expect(error.message.hasPrefix("/b/config.json is not valid JSON: invalid JSON at line 1"), "\(error.message)")
+    }
+
     @Test("berth.* annotations become a request; others are ignored")
     func annotations() throws {
         let request = try HookAnnotations(["berth.network": " web ", "berth.publish": "8080:80, 127.0.0.1:5353:53/udp,9000-9001:9000-9001",
