@@ -291,12 +291,13 @@ final class OpenedBackend {
     var backend: BerthBackend?
 
     /// In a process that exits once the request is answered: starts a due WAL checkpoint in
-    /// a process of its own (`berth-cni _checkpoint DIR`) and leaves the state and the
-    /// sockets to the exit (closing them would only cost time: the store never checkpoints
-    /// on close). Otherwise nothing: the backend closes when released.
-    func finish() {
+    /// a process of its own (`berth-cni _checkpoint DIR`; after an ADD, `startPath`, only
+    /// once the WAL is long: `CheckpointLauncher`) and leaves the state and the sockets to
+    /// the exit (closing them would only cost time: the store never checkpoints on close).
+    /// Otherwise nothing: the backend closes when released.
+    func finish(startPath: Bool = false) {
         guard let backend, backend.processExitsAfterwards else { return }
-        CheckpointLauncher.startIfDue(backend.manager.store)
+        CheckpointLauncher.startIfDue(backend.manager.store, startPath: startPath)
         _ = Unmanaged.passRetained(backend.manager)
     }
 }

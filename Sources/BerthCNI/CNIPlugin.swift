@@ -60,7 +60,7 @@ public enum CNIPlugin {
             Trace.mark("cni: input parsed")
             let request = CNIRequest(env: env, config: config, stdin: stdin, environment: environment, log: log,
                                      processExitsAfterwards: processExitsAfterwards)
-            defer { request.opened.finish() }
+            defer { request.opened.finish(startPath: env.command == .add) }
             let output: JSONValue? = switch env.command {
             case .add: try request.add()
             case .del: try request.del()

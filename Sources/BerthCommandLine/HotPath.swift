@@ -96,7 +96,7 @@ package enum HotPath {
             HotPath.keepUntilExit(manager)
             // The command's process exits once attached: a due checkpoint runs elsewhere.
             manager.store.deferCheckpoints()
-            defer { CheckpointLauncher.startIfDue(manager.store) }
+            defer { CheckpointLauncher.startIfDue(manager.store, startPath: true) }
             let endpoint = try manager.attachDescribed(options, checkNetwork: options.checkAliasesServed).endpoint
             Output.line(endpoint.id)
         }

@@ -42,11 +42,12 @@ public struct HookNetwork: Sendable {
 
     /// Once the stage is done, in a process that exits afterwards: starts a due WAL
     /// checkpoint in a process of its own (`berth-oci-hook _checkpoint DIR`,
-    /// `CheckpointLauncher`) and leaves the state and the sockets to the exit (closing them
-    /// would only cost time: the store never checkpoints on close). Otherwise nothing.
-    public func finish() {
+    /// `CheckpointLauncher`; after an attach, `startPath`, only once the WAL is long) and
+    /// leaves the state and the sockets to the exit (closing them would only cost time: the
+    /// store never checkpoints on close). Otherwise nothing.
+    public func finish(startPath: Bool = false) {
         guard processExitsAfterwards else { return }
-        CheckpointLauncher.startIfDue(manager.store)
+        CheckpointLauncher.startIfDue(manager.store, startPath: startPath)
         _ = Unmanaged.passRetained(manager)
     }
 

@@ -78,7 +78,7 @@ public struct OCIHook: Sendable {
                 let processPath: String? = if case .path = config.networkNamespace, let pid = state.pid { "/proc/\(pid)/ns/net" } else { nil }
                 Trace.mark("hook: state, config.json and annotations parsed")
                 let network = try HookNetwork(stateDirectory: stateDirectory, processExitsAfterwards: processExitsAfterwards)
-                defer { network.finish() }
+                defer { network.finish(startPath: true) }
                 switch try network.attach(id: state.id, namespacePath: namespacePath, processNamespacePath: processPath, request: request) {
                 case .created(let endpoint): return .attached(endpoint)
                 case .existing(let endpoint): return .alreadyAttached(endpoint)

@@ -24,9 +24,11 @@ static inline sqlite3_destructor_type berth_sqlite3_transient(void) { return SQL
 //   every process would checkpoint them once more (tried: six times the fdatasyncs).
 // - a connection whose process exits right after its work (a CLI's attach or detach)
 //   defers the checkpoint: `context` points at three ints owned by the connection, [0] set
-//   when it defers, [1] set by the hook when a checkpoint is due; the caller then runs it
-//   in a process of its own (StateStore.deferCheckpoints) and exits without waiting for
-//   the fdatasyncs. Nothing waits on a checkpoint for safety: a commit is in the WAL.
+//   when it defers, [1] the most frames a commit left in the WAL once a checkpoint is due
+//   (0 before); the caller then runs it in a process of its own (StateStore.deferCheckpoints)
+//   and exits without waiting for the fdatasyncs — or, on a container's start path, leaves
+//   it to the next command until the WAL is much longer (CheckpointLauncher). Nothing waits
+//   on a checkpoint for safety: a commit is in the WAL.
 //
 // A TRUNCATE checkpoint waits, holding the writer lock, for every reader still on an older
 // snapshot (`berth ps`, the resolver's reload); with the connection's 5 s busy timeout a long
@@ -39,7 +41,7 @@ static int berth_sqlite3_wal_hook(void *context, sqlite3 *db, const char *name, 
     int *deferral = context;
     if (frames < 64) return SQLITE_OK;
     if (deferral[0]) {
-        deferral[1] = 1;
+        if (frames > deferral[1]) deferral[1] = frames;
         return SQLITE_OK;
     }
     sqlite3_busy_timeout(db, BERTH_SQLITE3_TRUNCATE_WAIT_MS);

@@ -9,7 +9,7 @@ import Testing
 /// Sources/BerthNetwork/State/CheckpointLauncher.swift), as the CLI's attach and detach do.
 @Suite("berth-cni's deferred WAL checkpoints (kernel)", .enabled(if: try KernelTests.enabled))
 struct CNICheckpointKernelTests {
-    @Test("a checkpoint an ADD starts holds neither of the runtime's pipes; 36 ADDs and 24 DELs keep the WAL short and every record; the entry run directly empties the WAL, and only with exactly its two arguments")
+    @Test("ADD leaves a due checkpoint to DEL until the WAL holds CheckpointLauncher.startPathFrames; a checkpoint an ADD starts holds neither of the runtime's pipes; DELs keep the WAL short, and every record stays; the entry run directly empties the WAL, and only with exactly its two arguments")
     func checkpointsRunElsewhere() throws {
         try withHostSandbox { sandbox in
             let cni = CNIHarness(sandbox: sandbox)
@@ -26,17 +26,24 @@ struct CNICheckpointKernelTests {
             let reader = try StateSnapshotHolder(directory: directory)
             var started: [Int32] = []
             var held: [String] = []
-            for n in 0..<30 where started.isEmpty {
+            // Past 64 frames a checkpoint is due, but ADD, on the container's start path,
+            // leaves it to the next command until the WAL is long (the reader keeps a started
+            // one from emptying the WAL, so the length it started at stays).
+            for n in 0..<60 where started.isEmpty {
                 let container = try sandbox.makeNamespace()
                 let add = cni.run("ADD", config, containerID: "held\(n)", netns: container.path)
                 try #require(add.status == 0, "\(add)")
                 held.append("held\(n)")
                 started = DeferredCheckpoints.processes(directory: directory)
+                let frames = DeferredCheckpoints.frames(ofWALAt: wal)
+                #expect(started.isEmpty == (frames < CheckpointLauncher.startPathFrames), "WAL: \(frames) frames, checkpoints: \(started)")
             }
             #expect(!started.isEmpty, "no ADD started a checkpoint")
             reader.release()
             #expect(Poll.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
             for id in held { #expect(cni.run("DEL", config, containerID: id).status == 0) }
+            // DEL starts a due checkpoint at once: the WAL is short again.
+            #expect(Poll.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
 
             let containers = try (0..<12).map { _ in try sandbox.makeNamespace() }
             for round in 0..<3 {
@@ -49,10 +56,12 @@ struct CNICheckpointKernelTests {
                     let del = cni.run("DEL", config, containerID: "c\(n)", netns: containers[n].path)
                     try #require(del.status == 0, "\(del)")
                 }
+                // Each call writes several frames: left alone the WAL would hold hundreds;
+                // after the DELs' checkpoints it is back under the threshold plus one transaction.
+                #expect(Poll.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
             }
-            // Each call writes several frames: left alone the WAL would hold hundreds;
-            // checkpointed, it is back under the threshold plus one transaction.
-            #expect(Poll.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
+            // The last round only added: its frames wait for the next DEL.
+            #expect(DeferredCheckpoints.frames(ofWALAt: wal) < CheckpointLauncher.startPathFrames + 16, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
             let ids = (parseList(sandbox.berth(["ps", "--json"]).stdout)).compactMap { $0["id"] as? String }.sorted()
             #expect(ids == (["first-eth0"] + containers.indices.map { "c\($0)-eth0" }).sorted())
             let check = sandbox.berth(["check"])

@@ -49,11 +49,14 @@ struct StateWALTests {
             store.deferCheckpoints()
             _ = try store.write { tx throws(BerthError) in try tx.db().execute("CREATE TABLE scratch (payload BLOB)") }
             #expect(!store.checkpointIsDue)
+            #expect(store.walFramesDue == 0)
             for _ in 0..<100 {
                 _ = try store.write { tx throws(BerthError) in try tx.db().execute("INSERT INTO scratch VALUES (randomblob(3000))") }
             }
             #expect(store.checkpointIsDue)
             #expect(Self.frames(ofWALAt: wal) > 80, "WAL: \(Self.frames(ofWALAt: wal)) frames")
+            // What a start-path command weighs against CheckpointLauncher.startPathFrames.
+            #expect(store.walFramesDue == Self.frames(ofWALAt: wal))
             let version = try store.read { tx throws(BerthError) in try tx.db().queryFirst("PRAGMA user_version") { $0.int(0) } }
             // As the process a CLI command starts does, beside the store still open: the WAL
             // emptied, then started afresh by one commit of its own (page 1 unchanged), so that

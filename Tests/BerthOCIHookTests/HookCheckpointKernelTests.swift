@@ -14,7 +14,7 @@ struct HookCheckpointKernelTests {
         container.state(status: stage == "poststop" ? "stopped" : "creating")
     }
 
-    @Test("a checkpoint a stage starts holds neither of the runtime's pipes; 24 createRuntime and 16 poststop calls keep the WAL short; the entry run directly empties the WAL, and only with exactly its two arguments")
+    @Test("createRuntime leaves a due checkpoint to poststop until the WAL holds CheckpointLauncher.startPathFrames; a checkpoint a stage starts holds neither of the runtime's pipes; poststop calls keep the WAL short; the entry run directly empties the WAL, and only with exactly its two arguments")
     func checkpointsRunElsewhere() throws {
         try withHostSandbox { sandbox in
             let directory = sandbox.stateDirectory
@@ -32,12 +32,17 @@ struct HookCheckpointKernelTests {
             var started: [Int32] = []
             var held: [HookContainer] = []
             defer { for container in held { container.end() } }
-            for _ in 0..<30 where started.isEmpty {
+            // Past 64 frames a checkpoint is due, but createRuntime, on the container's start
+            // path, leaves it to the next stage until the WAL is long (the reader keeps a
+            // started one from emptying the WAL, so the length it started at stays).
+            for _ in 0..<60 where started.isEmpty {
                 let container = try HookContainer(id: "held-\(KernelTests.uniqueSuffix())")
                 held.append(container)
                 let call = Harness.hook(sandbox, "createRuntime", state: Self.state(container, stage: "createRuntime"), cwd: container.bundle)
                 try #require(call.succeeded, "\(call)")
                 started = DeferredCheckpoints.processes(directory: directory)
+                let frames = DeferredCheckpoints.frames(ofWALAt: wal)
+                #expect(started.isEmpty == (frames < CheckpointLauncher.startPathFrames), "WAL: \(frames) frames, checkpoints: \(started)")
             }
             #expect(!started.isEmpty, "no createRuntime started a checkpoint")
             reader.release()
@@ -47,6 +52,8 @@ struct HookCheckpointKernelTests {
                 container.end()
                 #expect(Harness.hook(sandbox, "poststop", state: Self.state(container, stage: "poststop"), cwd: container.bundle).succeeded)
             }
+            // poststop starts a due checkpoint at once: the WAL is short again.
+            #expect(Harness.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
 
             // Eight ids, each run three times (a new process each time), stopped twice.
             let ids = (0..<8).map { _ in "c-\(KernelTests.uniqueSuffix())" }
@@ -64,10 +71,12 @@ struct HookCheckpointKernelTests {
                     let call = Harness.hook(sandbox, "poststop", state: Self.state(container, stage: "poststop"), cwd: container.bundle)
                     try #require(call.succeeded, "\(call)")
                 }
+                // Each call writes several frames: left alone the WAL would hold hundreds;
+                // after the stops' checkpoints it is back under the threshold plus one transaction.
+                #expect(Harness.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
             }
-            // Each call writes several frames: left alone the WAL would hold hundreds;
-            // checkpointed, it is back under the threshold plus one transaction.
-            #expect(Harness.wait { DeferredCheckpoints.frames(ofWALAt: wal) <= 72 }, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
+            // The last round only started containers: their frames wait for the next stop.
+            #expect(DeferredCheckpoints.frames(ofWALAt: wal) < CheckpointLauncher.startPathFrames + 16, "WAL: \(DeferredCheckpoints.frames(ofWALAt: wal)) frames")
             let recorded = Harness.endpoints(sandbox).compactMap { $0["id"] as? String }.sorted()
             #expect(recorded == ([first.id] + ids).sorted())
             let check = sandbox.berth(["check"])

@@ -19,6 +19,15 @@ import BerthNamespace
 /// without waiting for it; init (or the nearest subreaper) reaps it. A fresh process rather
 /// than a fork: SQLite's unix VFS keeps per-process records of its locks and of the `-shm`
 /// mapping that a forked child would inherit without the locks.
+///
+/// Not on a container's start path, while the WAL is short enough: an attach (`berth
+/// attach`, CNI ADD, the hook's createRuntime) leaves a due checkpoint to the next command
+/// — in the usual run of starts and stops, the stop's — unless the WAL holds
+/// `startPathFrames` frames. The checkpoint's process needs a CPU for ≈ 3 ms (its start-up,
+/// opening the state, copying the frames) right when the runtime goes on starting the
+/// container, and on a host with two CPUs that was ≈ 4 ms more on the `runc run -d` of one
+/// container in four (docs/performance.md, "The checkpoint's place"). A longer WAL costs
+/// each open its index rebuild, ≈ 0.1 ms per 50 frames; the limit bounds that.
 package enum CheckpointLauncher {
     /// The hidden command that runs the checkpoint. berth-cni is run without arguments and
     /// berth-oci-hook with a stage name, so `PROGRAM _checkpoint DIR` is nothing else to them.
@@ -44,9 +53,19 @@ package enum CheckpointLauncher {
         }
     }
 
+    /// How many WAL frames a container's start path lets pile up before it starts the
+    /// checkpoint itself: four times the threshold at which one is due (64 frames), about
+    /// 1 MiB of WAL, which a start-only burst of ≈ 24 containers fills.
+    package static let startPathFrames = 256
+
     /// Starts the checkpoint if `store` has one due; when it cannot be started, runs it here.
-    package static func startIfDue(_ store: StateStore) {
+    /// On a container's start path (`startPath`), only once the WAL holds `startPathFrames`.
+    package static func startIfDue(_ store: StateStore, startPath: Bool = false) {
         guard store.checkpointIsDue else { return }
+        if startPath, store.walFramesDue < startPathFrames {
+            Trace.mark("checkpoint due, left to the next command (\(store.walFramesDue) frames)")
+            return
+        }
         // This executable with `_checkpoint DIR`, its stdio on /dev/null.
         switch DetachedSpawn.start(["/proc/self/exe", command, store.directory]) {
         case .success(let pid):

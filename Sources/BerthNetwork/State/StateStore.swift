@@ -251,6 +251,12 @@ public final class StateStore: Sendable {
         connection.withLock { $0.database.checkpointIsDue }
     }
 
+    /// How many frames this store's commits left in the WAL, at most, since a deferred
+    /// checkpoint became due; 0 when none is.
+    package var walFramesDue: Int {
+        connection.withLock { $0.database.framesDue }
+    }
+
     /// Runs a due checkpoint in this process: what a caller does when it cannot start one
     /// elsewhere.
     public func checkpoint() throws(BerthError) {
