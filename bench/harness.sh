@@ -664,7 +664,7 @@ hook_section() {
     fi
     fact version.runc "$(runc --version | head -n 1)"
     ip netns add bh-hook && HOSTS+=(bh-hook)
-    nsenter --net=/run/netns/bh-hook bash "$SELF" hook $((QUICK ? 24 : 48)) &
+    nsenter --net=/run/netns/bh-hook bash "$SELF" hook $((QUICK ? 32 : 96)) &
     CHILD=$!
     if wait "$CHILD"; then
         echo "  OCI hook: ok"
