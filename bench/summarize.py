@@ -485,7 +485,7 @@ def hook_section(facts, checks, fig, w, csv_rows, samples):
         w("")
         w(f"What the hook adds to `run -d`, resampled: the medians of 2,000 bootstrap resamples of its {added_n} "
           f"paired differences lie between {ms(interval[0])} and {ms(interval[1])} ms in 90 % of them (runc's spread "
-          "from run to run, not the hook's, makes the width).")
+          "from rep to rep, more than the hook's, makes the width; drift between whole runs of the bench is not in it).")
     if "run-d" in beyond and "delete" in beyond:
         w("")
         w("The /bin/true rows are context, not part of the target: what the hook adds includes runc's own cost of "

@@ -18,7 +18,8 @@ static inline sqlite3_destructor_type berth_sqlite3_transient(void) { return SQL
 //   the WAL file is kept, so a close costs no fdatasync and no file re-creation;
 // - instead, after a commit that leaves 64 or more frames in the WAL, a TRUNCATE
 //   checkpoint empties it: about one attach in fifteen pays a few fdatasyncs, and opening
-//   never reads more than ~256 KiB of WAL. TRUNCATE, not PASSIVE: the checkpointed
+//   reads ~256 KiB of WAL at most (~512 KiB once a container's start path has left a due
+//   checkpoint to the next command: CheckpointLauncher). TRUNCATE, not PASSIVE: the checkpointed
 //   state of the frames lives only in the shared-memory index, which the next process
 //   rebuilds from the WAL file; frames left in the file would count as new again, and
 //   every process would checkpoint them once more (tried: six times the fdatasyncs).

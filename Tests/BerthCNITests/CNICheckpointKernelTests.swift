@@ -29,16 +29,28 @@ struct CNICheckpointKernelTests {
             // Past 64 frames a checkpoint is due, but ADD, on the container's start path,
             // leaves it to the next command until the WAL is long (the reader keeps a started
             // one from emptying the WAL, so the length it started at stays).
+            // Each ADD's decision is read from its trace; the process it started is looked for
+            // in /proc until one is seen alive after its ADD returned (the reader keeps it
+            // for ~100 ms; once the WAL is long, every ADD starts one).
+            var left = 0
             for n in 0..<60 where started.isEmpty {
                 let container = try sandbox.makeNamespace()
-                let add = cni.run("ADD", config, containerID: "held\(n)", netns: container.path)
+                let add = cni.run("ADD", config, containerID: "held\(n)", netns: container.path, environment: ["BERTH_TRACE=1"])
                 try #require(add.status == 0, "\(add)")
                 held.append("held\(n)")
-                started = DeferredCheckpoints.processes(directory: directory)
-                let frames = DeferredCheckpoints.frames(ofWALAt: wal)
-                #expect(started.isEmpty == (frames < CheckpointLauncher.startPathFrames), "WAL: \(frames) frames, checkpoints: \(started)")
+                switch DeferredCheckpoints.decision(inTrace: add.result.stderr) {
+                case .left(let frames)?:
+                    left += 1
+                    #expect(frames >= 64 && frames < CheckpointLauncher.startPathFrames, "left at \(frames) frames")
+                case .started(let frames)?:
+                    #expect(frames >= CheckpointLauncher.startPathFrames, "started at \(frames) frames")
+                    started = DeferredCheckpoints.processes(directory: directory)
+                case nil:
+                    break
+                }
             }
-            #expect(!started.isEmpty, "no ADD started a checkpoint")
+            #expect(left > 0, "no ADD left a due checkpoint to the next command")
+            #expect(!started.isEmpty, "no checkpoint an ADD started was seen")
             reader.release()
             #expect(Poll.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
             for id in held { #expect(cni.run("DEL", config, containerID: id).status == 0) }

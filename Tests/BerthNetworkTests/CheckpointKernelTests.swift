@@ -13,15 +13,31 @@ struct CheckpointKernelTests {
             try #require(sandbox.berth(["network", "create", "web", "--subnet", "10.46.0.0/24", "--bridge", "brweb", "--dns", "false"]).succeeded)
             let wal = sandbox.stateDirectory + "/state.db-wal"
             let names = try (0..<12).map { _ in try #require(try sandbox.makeNamespace().name) }
+            // Each command's decision about a due checkpoint, from its trace: an attach leaves
+            // it to the next command until the WAL holds CheckpointLauncher.startPathFrames, a
+            // detach starts it at once.
+            var left = 0
             for round in 0..<3 {
                 for (n, name) in names.enumerated() {
-                    let attach = sandbox.berth(["attach", "web", "--netns", name, "--id", "e\(n)", "-p", "\(9000 + n):80"])
+                    let attach = sandbox.berth(["attach", "web", "--netns", name, "--id", "e\(n)", "-p", "\(9000 + n):80"], environment: ["BERTH_TRACE": "1"])
                     try #require(attach.succeeded, "\(attach)")
+                    switch DeferredCheckpoints.decision(inTrace: attach.stderr) {
+                    case .left(let frames)?:
+                        left += 1
+                        #expect(frames >= 64 && frames < CheckpointLauncher.startPathFrames, "an attach left it at \(frames) frames")
+                    case .started(let frames)?:
+                        #expect(frames >= CheckpointLauncher.startPathFrames, "an attach started it at \(frames) frames")
+                    case nil:
+                        break
+                    }
                 }
                 guard round < 2 else { break }
                 for n in names.indices {
-                    let detach = sandbox.berth(["detach", "e\(n)"])
+                    let detach = sandbox.berth(["detach", "e\(n)"], environment: ["BERTH_TRACE": "1"])
                     try #require(detach.succeeded, "\(detach)")
+                    if case .left? = DeferredCheckpoints.decision(inTrace: detach.stderr) {
+                        Issue.record("a detach left a due checkpoint to the next command: \(detach.stderr)")
+                    }
                 }
                 // Each attach or detach writes several frames: left alone the WAL would hold
                 // hundreds. Attaches leave a due checkpoint to the next detach (until the WAL
@@ -29,6 +45,7 @@ struct CheckpointKernelTests {
                 // it is back under the threshold plus one transaction.
                 #expect(Oracle.wait { StateWALTests.frames(ofWALAt: wal) <= 72 }, "WAL: \(StateWALTests.frames(ofWALAt: wal)) frames")
             }
+            #expect(left > 0, "no attach left a due checkpoint to the next command")
             // The last round only attached: its frames wait for the next detach.
             #expect(StateWALTests.frames(ofWALAt: wal) < CheckpointLauncher.startPathFrames + 16, "WAL: \(StateWALTests.frames(ofWALAt: wal)) frames")
             let endpoints = try Oracle.endpoints(sandbox)

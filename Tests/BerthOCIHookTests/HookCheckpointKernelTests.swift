@@ -35,16 +35,29 @@ struct HookCheckpointKernelTests {
             // Past 64 frames a checkpoint is due, but createRuntime, on the container's start
             // path, leaves it to the next stage until the WAL is long (the reader keeps a
             // started one from emptying the WAL, so the length it started at stays).
+            // Each call's decision is read from its trace; the process it started is looked for
+            // in /proc until one is seen alive after its call returned (the reader keeps it
+            // for ~100 ms; once the WAL is long, every call starts one).
+            var left = 0
             for _ in 0..<60 where started.isEmpty {
                 let container = try HookContainer(id: "held-\(KernelTests.uniqueSuffix())")
                 held.append(container)
-                let call = Harness.hook(sandbox, "createRuntime", state: Self.state(container, stage: "createRuntime"), cwd: container.bundle)
+                let call = Harness.hook(sandbox, "createRuntime", state: Self.state(container, stage: "createRuntime"), cwd: container.bundle,
+                                        environment: ["BERTH_TRACE=1"])
                 try #require(call.succeeded, "\(call)")
-                started = DeferredCheckpoints.processes(directory: directory)
-                let frames = DeferredCheckpoints.frames(ofWALAt: wal)
-                #expect(started.isEmpty == (frames < CheckpointLauncher.startPathFrames), "WAL: \(frames) frames, checkpoints: \(started)")
+                switch DeferredCheckpoints.decision(inTrace: call.stderr) {
+                case .left(let frames)?:
+                    left += 1
+                    #expect(frames >= 64 && frames < CheckpointLauncher.startPathFrames, "left at \(frames) frames")
+                case .started(let frames)?:
+                    #expect(frames >= CheckpointLauncher.startPathFrames, "started at \(frames) frames")
+                    started = DeferredCheckpoints.processes(directory: directory)
+                case nil:
+                    break
+                }
             }
-            #expect(!started.isEmpty, "no createRuntime started a checkpoint")
+            #expect(left > 0, "no createRuntime left a due checkpoint to the next stage")
+            #expect(!started.isEmpty, "no checkpoint a createRuntime started was seen")
             reader.release()
             #expect(Harness.wait { DeferredCheckpoints.processes(directory: directory).isEmpty })
             // A runtime runs poststop once the container's process is gone.

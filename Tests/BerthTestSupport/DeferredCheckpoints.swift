@@ -15,6 +15,26 @@ public enum DeferredCheckpoints {
         return (Int(info.st_size) - 32) / (24 + 4096)
     }
 
+    /// What a command run with `BERTH_TRACE=1` decided about a due checkpoint, from its trace
+    /// lines on stderr (`CheckpointLauncher.startIfDue`).
+    public enum Decision: Equatable, Sendable {
+        /// It started the checkpoint's process; the WAL held `frames`.
+        case started(frames: Int)
+        /// A start path left it to the next command; the WAL held `frames`.
+        case left(frames: Int)
+    }
+
+    /// The decision in `stderr`'s trace lines; nil when the command had no checkpoint due.
+    public static func decision(inTrace stderr: String) -> Decision? {
+        for line in stderr.split(separator: "\n") {
+            guard let open = line.lastIndex(of: "("), line.hasSuffix(" frames)"),
+                  let frames = Int(line[line.index(after: open)...].dropLast(" frames)".count)) else { continue }
+            if line.contains("checkpoint started: pid ") { return .started(frames: frames) }
+            if line.contains("checkpoint due, left to the next command") { return .left(frames: frames) }
+        }
+        return nil
+    }
+
     /// The processes running a checkpoint of the state directory `directory`: those whose
     /// arguments after the program are exactly `_checkpoint DIR`.
     public static func processes(directory: String) -> [Int32] {

@@ -21,13 +21,15 @@ import BerthNamespace
 /// mapping that a forked child would inherit without the locks.
 ///
 /// Not on a container's start path, while the WAL is short enough: an attach (`berth
-/// attach`, CNI ADD, the hook's createRuntime) leaves a due checkpoint to the next command
-/// — in the usual run of starts and stops, the stop's — unless the WAL holds
+/// attach`, CNI ADD, the hook's createRuntime or prestart) leaves a due checkpoint to the
+/// next command — in the usual run of starts and stops, the stop's — unless the WAL holds
 /// `startPathFrames` frames. The checkpoint's process needs a CPU for ≈ 3 ms (its start-up,
 /// opening the state, copying the frames) right when the runtime goes on starting the
 /// container, and on a host with two CPUs that was ≈ 4 ms more on the `runc run -d` of one
 /// container in four (docs/performance.md, "The checkpoint's place"). A longer WAL costs
-/// each open its index rebuild, ≈ 0.1 ms per 50 frames; the limit bounds that.
+/// each open its index rebuild, ≈ 0.1 ms per 50 frames; the limit bounds that. A command
+/// that does not defer checkpoints (`berth run`, `network create`, a lab) and commits
+/// while the WAL is past the threshold runs the checkpoint itself, as it always did.
 package enum CheckpointLauncher {
     /// The hidden command that runs the checkpoint. berth-cni is run without arguments and
     /// berth-oci-hook with a stage name, so `PROGRAM _checkpoint DIR` is nothing else to them.
@@ -54,9 +56,12 @@ package enum CheckpointLauncher {
     }
 
     /// How many WAL frames a container's start path lets pile up before it starts the
-    /// checkpoint itself: four times the threshold at which one is due (64 frames), about
-    /// 1 MiB of WAL, which a start-only burst of ≈ 24 containers fills.
-    package static let startPathFrames = 256
+    /// checkpoint itself: twice the threshold at which one is due (64 frames), ≈ 512 KiB of
+    /// WAL. A burst of starts alone (7–9 frames each) then checkpoints every ≈ 16 starts
+    /// instead of every ≈ 8, and an open rebuilds the index from ≈ 64 frames on average
+    /// instead of ≈ 32 (≈ +0.08 ms); in a run of starts and stops the stops checkpoint, and
+    /// a start never gets there.
+    package static let startPathFrames = 128
 
     /// Starts the checkpoint if `store` has one due; when it cannot be started, runs it here.
     /// On a container's start path (`startPath`), only once the WAL holds `startPathFrames`.
@@ -69,7 +74,7 @@ package enum CheckpointLauncher {
         // This executable with `_checkpoint DIR`, its stdio on /dev/null.
         switch DetachedSpawn.start(["/proc/self/exe", command, store.directory]) {
         case .success(let pid):
-            Trace.mark("checkpoint started: pid \(pid)")
+            Trace.mark("checkpoint started: pid \(pid) (\(store.walFramesDue) frames)")
         case .failure(let error):
             Trace.mark("checkpoint not started (\(error.description)): running it here")
             try? store.checkpoint()
