@@ -30,7 +30,8 @@ runtime_lock() {
 # pods and daemons a failed cleanup left would otherwise keep the fence's namespaces alive.
 runtime_fence() {
   if [ "${BERTH_RUNTIME_FENCED:-}" = 1 ]; then
-    [ "$(findmnt -n -o SOURCE --mountpoint /run)" = berth-accept ] && [ "$(ip -o link show | grep -vc ': lo:')" = 0 ] ||
+    # The last mount on /run is the one seen (a systemd host has its own tmpfs beneath).
+    [ "$(findmnt -n -o SOURCE --mountpoint /run | tail -n 1)" = berth-accept ] && [ "$(ip -o link show | grep -vc ': lo:')" = 0 ] ||
       { echo "$1: BERTH_RUNTIME_FENCED=1 but not inside runtime_fence's namespaces; not running" >&2; exit 1; }
     return 0
   fi
