@@ -35,6 +35,18 @@ public enum DeferredCheckpoints {
         return nil
     }
 
+    /// Whether `decision` is one a container's start path may make with a limit of `limit`
+    /// frames (`CheckpointLauncher.startPathFrames`): leave a due checkpoint between the
+    /// threshold (64 frames) and the limit, start it at the limit or more. No decision (none
+    /// was due) is one too.
+    public static func isStartPathDecision(_ decision: Decision?, limit: Int) -> Bool {
+        switch decision {
+        case .left(let frames)?: frames >= 64 && frames < limit
+        case .started(let frames)?: frames >= limit
+        case nil: true
+        }
+    }
+
     /// The processes running a checkpoint of the state directory `directory`: those whose
     /// arguments after the program are exactly `_checkpoint DIR`.
     public static func processes(directory: String) -> [Int32] {

@@ -66,15 +66,16 @@ package enum CheckpointLauncher {
     /// Starts the checkpoint if `store` has one due; when it cannot be started, runs it here.
     /// On a container's start path (`startPath`), only once the WAL holds `startPathFrames`.
     package static func startIfDue(_ store: StateStore, startPath: Bool = false) {
-        guard store.checkpointIsDue else { return }
-        if startPath, store.walFramesDue < startPathFrames {
-            Trace.mark("checkpoint due, left to the next command (\(store.walFramesDue) frames)")
+        let frames = store.walFramesDue
+        guard frames > 0 else { return }
+        if startPath, frames < startPathFrames {
+            Trace.mark("checkpoint due, left to the next command (\(frames) frames)")
             return
         }
         // This executable with `_checkpoint DIR`, its stdio on /dev/null.
         switch DetachedSpawn.start(["/proc/self/exe", command, store.directory]) {
         case .success(let pid):
-            Trace.mark("checkpoint started: pid \(pid) (\(store.walFramesDue) frames)")
+            Trace.mark("checkpoint started: pid \(pid) (\(frames) frames)")
         case .failure(let error):
             Trace.mark("checkpoint not started (\(error.description)): running it here")
             try? store.checkpoint()

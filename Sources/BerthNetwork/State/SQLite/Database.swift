@@ -84,12 +84,12 @@ package final class Database {
         set { deferral[0] = newValue ? 1 : 0 }
     }
 
-    /// Whether a deferred checkpoint is due.
-    var checkpointIsDue: Bool { deferral[1] != 0 }
-
     /// The most frames a commit of this connection left in the WAL since a checkpoint became
     /// due; 0 when none is.
     var framesDue: Int { Int(deferral[1]) }
+
+    /// Whether a deferred checkpoint is due.
+    var checkpointIsDue: Bool { framesDue != 0 }
 
     /// Copies every WAL frame into the database and empties the WAL (TRUNCATE); the WAL
     /// stays as it is when a reader on an older snapshot holds it for longer than
